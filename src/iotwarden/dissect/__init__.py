@@ -1,0 +1,52 @@
+"""Protocol dissectors, one module each, listed in one registry.
+
+Each module defines one :class:`~iotwarden.dissect.base.Dissector` subclass; :func:`default_dissectors`
+is the only place that lists them (mitmproxy's ``default_addons``). The engine builds its dispatch
+tables from their declarations and never names a protocol itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from iotwarden.dissect.base import Dissector, Packet, StreamDissector
+
+# module name -> class name, in dispatch priority order (first match wins on shared ports)
+REGISTRY: tuple[tuple[str, str], ...] = (
+    ("arp", "ArpDissector"),
+    ("lldp", "LldpDissector"),
+    ("cdp", "CdpDissector"),
+    ("dhcp", "DhcpDissector"),
+    ("dhcpv6", "Dhcpv6Dissector"),
+    ("dns", "DnsDissector"),
+    ("mdns", "MdnsDissector"),
+    ("llmnr", "LlmnrDissector"),
+    ("netbios", "NetbiosDissector"),
+    ("ssdp", "SsdpDissector"),
+    ("ntp", "NtpDissector"),
+    ("snmp", "SnmpDissector"),
+    ("coap", "CoapDissector"),
+    ("http", "HttpDissector"),
+    ("tls", "TlsDissector"),
+    ("ssh", "SshDissector"),
+    ("telnet", "TelnetDissector"),
+    ("ftp", "FtpDissector"),
+    ("mqtt", "MqttDissector"),
+    ("modbus", "ModbusDissector"),
+    ("bacnet", "BacnetDissector"),
+    ("dnp3", "Dnp3Dissector"),
+    ("s7comm", "S7commDissector"),
+    ("enip", "EnipDissector"),
+)
+
+
+def default_dissectors() -> list[Dissector]:
+    """A fresh instance of every registered dissector, in priority order."""
+    out: list[Dissector] = []
+    for module_name, class_name in REGISTRY:
+        module = importlib.import_module(f"iotwarden.dissect.{module_name}")
+        out.append(getattr(module, class_name)())
+    return out
+
+
+__all__ = ["Dissector", "Packet", "StreamDissector", "default_dissectors"]

@@ -1,0 +1,112 @@
+"""The dissector contract: what the engine hands a dissector and what it gets back.
+
+Contract (STYLE 10), the same for every dissector and pinned by fuzz tests:
+
+* a dissector turns the bytes of one packet (datagram protocols) or of one direction of a TCP
+  stream (stream protocols) into zero or more :class:`~iotwarden.model.Observation`;
+* it never decides anything (no risk, no classification): it only describes what was on the wire;
+* on malformed input it raises :class:`~iotwarden.errors.ParseError` (or returns ``[]``); the
+  engine counts the error under the dissector's ``name`` and goes on. Any other exception is a bug,
+  still caught and counted by the engine, and fails the fuzz tests;
+* it keeps no state between packets except in the per-flow ``state`` object the engine gives it,
+  and that state has a documented size limit.
+
+Dispatch is declared, not coded in the engine: a dissector lists the ethertypes, UDP and TCP ports
+it understands, and may offer ``probe`` to recognise its protocol on any other TCP/UDP port from the
+first payload bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from iotwarden.model.observation import Observation, Subject
+
+
+@dataclass(slots=True)
+class Packet:
+    """One packet as tier 2 sees it, decoded down to the transport payload.
+
+    For non-IP frames (ARP, LLDP, CDP) ``payload`` is what follows the ethertype / LLC header and
+    the IP fields are ``None``. ``to_server`` is True when the packet goes from the flow's initiator
+    to its responder; ``flow_state`` is the per-flow dict the engine keeps for this dissector.
+    """
+
+    ts: float
+    payload: bytes
+    src_mac: str | None = None
+    dst_mac: str | None = None
+    vlan: int | None = None
+    ethertype: int | None = None
+    src_ip: str | None = None
+    dst_ip: str | None = None
+    ip_proto: int | None = None
+    ttl: int | None = None  # IPv4 TTL / IPv6 hop limit
+    src_port: int | None = None
+    dst_port: int | None = None
+    tcp_flags: int | None = None
+    tcp_seq: int | None = None
+    to_server: bool = True
+    wire_len: int = 0
+
+    def observation(self, proto: str, kind: str, fields: dict[str, Any], subject: Subject = "src") -> Observation:
+        """An Observation stamped with this packet's time and addresses."""
+        return Observation(
+            ts=self.ts,
+            proto=proto,
+            kind=kind,
+            src_mac=self.src_mac,
+            dst_mac=self.dst_mac,
+            src_ip=self.src_ip,
+            dst_ip=self.dst_ip,
+            src_port=self.src_port,
+            dst_port=self.dst_port,
+            ip_proto=self.ip_proto,
+            vlan=self.vlan,
+            subject=subject,
+            fields=fields,
+        )
+
+
+class Dissector:
+    """Base of datagram dissectors: one packet in, Observations out.
+
+    Subclasses set ``name`` and the dispatch tables, and implement :meth:`dissect`.
+    """
+
+    name: ClassVar[str] = ""
+    ethertypes: ClassVar[tuple[int, ...]] = ()  # e.g. 0x0806 ARP, 0x88CC LLDP
+    llc_snap: ClassVar[tuple[tuple[int, int], ...]] = ()  # (OUI, PID) for 802.3 LLC/SNAP (CDP)
+    udp_ports: ClassVar[tuple[int, ...]] = ()
+    tcp_ports: ClassVar[tuple[int, ...]] = ()
+    # how many payload packets of one TCP/UDP flow are dispatched at most (None: all of them);
+    # identity protocols need the first few, OT protocols need every request
+    max_packets_per_flow: ClassVar[int | None] = None
+
+    def probe(self, payload: bytes, to_server: bool) -> bool:
+        """True when ``payload`` (the first payload of a flow on an unlisted port) is this protocol."""
+        return False
+
+    def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
+        """Observations for one packet. ``state`` is this flow's dict for this dissector."""
+        raise NotImplementedError
+
+
+class StreamDissector(Dissector):
+    """Base of TCP dissectors that need the byte stream, not single segments.
+
+    The engine reassembles each direction in sequence order (dropping retransmissions, buffering a
+    bounded number of out-of-order segments) and calls :meth:`feed` with the newly contiguous bytes.
+    The dissector keeps its buffers in ``state``; it sets ``state["done"] = True`` when it has seen
+    all it needs, and the engine stops feeding that flow.
+    """
+
+    max_buffer: ClassVar[int] = 64 * 1024  # bytes buffered per direction before giving up
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        """Observations made possible by ``data``, the next in-order bytes of ``pkt``'s direction."""
+        raise NotImplementedError
+
+    def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
+        return self.feed(pkt, pkt.payload, state)

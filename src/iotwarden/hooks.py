@@ -1,0 +1,40 @@
+"""The hooks an analyzer may implement, as documented dataclasses (mitmproxy ``hooks.py``).
+
+An analyzer is a small class whose method names are hook names. The pipeline calls
+``analyzer.<hook>(ctx, ...)`` for each analyzer that defines it; a crash is caught, counted under
+the analyzer's name in ``ctx.stats.analyzer_errors`` and never stops the pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from iotwarden.model import CaptureStats, Device, Flow, Observation
+
+
+@dataclass
+class Context:
+    """What analyzers share: the run's devices, statistics and outputs. No module globals."""
+
+    stats: CaptureStats = field(default_factory=CaptureStats)
+    devices: dict[str, Device] = field(default_factory=dict)
+    findings: list[Any] = field(default_factory=list)
+    alerts: list[Any] = field(default_factory=list)
+    now: float = 0.0  # timestamp of the newest packet or record seen (capture time, not wall time)
+
+
+@dataclass(frozen=True)
+class Hook:
+    name: str
+    doc: str
+
+
+HOOKS: tuple[Hook, ...] = (
+    Hook("load", "Called once before any input; read options, build lookup tables."),
+    Hook("on_observation", "on_observation(ctx, obs): a dissector or log reader produced an Observation."),
+    Hook("on_flow", "on_flow(ctx, flow): a flow closed (timeout, FIN/RST or end of input)."),
+    Hook("on_tick", "on_tick(ctx, ts): capture time advanced to ts (once per engine batch)."),
+    Hook("done", "done(ctx): end of input; every flow has been delivered."),
+)
+HOOK_NAMES = frozenset(h.name for h in HOOKS)

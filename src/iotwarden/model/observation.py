@@ -1,0 +1,79 @@
+"""Observation: one fact a dissector (or a Zeek log record) saw about a host on the wire.
+
+Dissectors only describe what happened (STYLE 5): an Observation says "host X sent a DHCP request
+with hostname Y", never "X is a printer". Classification and risk decide elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Subject = Literal["src", "dst"]
+
+
+@dataclass(slots=True)
+class Observation:
+    """One protocol fact.
+
+    ``proto`` is the dissector name (``dhcp``, ``mdns``, ``tls``, ``modbus``...) and ``kind`` the
+    message type within it (``request``, ``client_hello``, ``write``...). ``fields`` holds the
+    protocol values under the names each dissector documents in its module docstring; values are
+    JSON-compatible (str, int, float, bool, None, lists and dicts of those).
+
+    ``subject`` says which endpoint the fact describes: ``src`` (the sender: a DHCP client's
+    hostname, a server's banner in its own reply) or ``dst`` (the receiver: a password typed *to*
+    a Telnet server is a fact about that server).
+    """
+
+    ts: float
+    proto: str
+    kind: str
+    src_mac: str | None = None
+    dst_mac: str | None = None
+    src_ip: str | None = None
+    dst_ip: str | None = None
+    src_port: int | None = None
+    dst_port: int | None = None
+    ip_proto: int | None = None
+    vlan: int | None = None
+    subject: Subject = "src"
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def subject_mac(self) -> str | None:
+        return self.src_mac if self.subject == "src" else self.dst_mac
+
+    @property
+    def subject_ip(self) -> str | None:
+        return self.src_ip if self.subject == "src" else self.dst_ip
+
+    @property
+    def peer_ip(self) -> str | None:
+        return self.dst_ip if self.subject == "src" else self.src_ip
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ts": self.ts,
+            "proto": self.proto,
+            "kind": self.kind,
+            "src_mac": self.src_mac,
+            "dst_mac": self.dst_mac,
+            "src_ip": self.src_ip,
+            "dst_ip": self.dst_ip,
+            "src_port": self.src_port,
+            "dst_port": self.dst_port,
+            "ip_proto": self.ip_proto,
+            "vlan": self.vlan,
+            "subject": self.subject,
+            "fields": dict(self.fields),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Observation:
+        known = {k: data[k] for k in cls.__slots__ if k in data}  # type: ignore[attr-defined]
+        obs = cls(**known)
+        extra = {k: v for k, v in data.items() if k not in known}
+        if extra:  # unknown fields survive a round trip (STYLE 11)
+            obs.fields.setdefault("_extra", {}).update(extra)
+        return obs

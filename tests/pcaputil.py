@@ -1,0 +1,124 @@
+"""Test helper: feed one dissector the packets of a real capture, independently of the engine.
+
+Deliberately simple (dpkt decoding, per-flow first-packet direction, TCP payloads in capture order
+with exact retransmissions dropped) so dissector tests do not depend on the engine; the engine's own
+tests check the same captures end to end.
+"""
+
+from __future__ import annotations
+
+import gzip
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dpkt
+
+from iotwarden.dissect.base import Dissector, Packet, StreamDissector
+from iotwarden.errors import ParseError
+from iotwarden.model import Observation
+
+
+def _mac(b: bytes) -> str:
+    return ":".join(f"{x:02x}" for x in b)
+
+
+def _reader(fh: Any) -> Any:
+    head = fh.read(4)
+    fh.seek(0)
+    if head == b"\x0a\x0d\x0d\x0a":
+        return dpkt.pcapng.Reader(fh)
+    return dpkt.pcap.Reader(fh)
+
+
+def iter_packets(path: Path) -> Iterator[Packet]:
+    """Packets of a pcap/pcapng (optionally gzip) capture, decoded to transport payload."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        reader = _reader(fh)
+        linktype = reader.datalink()
+        initiators: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        for ts, buf in reader:
+            try:
+                if linktype == dpkt.pcap.DLT_LINUX_SLL:
+                    l2: Any = dpkt.sll.SLL(buf)
+                    src_mac, dst_mac = _mac(l2.hdr[: l2.hlen]) if l2.hlen else None, None
+                elif linktype in (dpkt.pcap.DLT_RAW, 101, 228, 229, 12, 14):
+                    l2 = None
+                    src_mac = dst_mac = None
+                else:
+                    l2 = dpkt.ethernet.Ethernet(buf)
+                    src_mac, dst_mac = _mac(l2.src), _mac(l2.dst)
+            except (dpkt.UnpackError, IndexError, ValueError):
+                continue
+            if l2 is None:
+                ip: Any = dpkt.ip.IP(buf) if buf and buf[0] >> 4 == 4 else dpkt.ip6.IP6(buf)
+                ethertype = 0x0800 if isinstance(ip, dpkt.ip.IP) else 0x86DD
+                vlan = None
+            else:
+                ip = l2.data
+                ethertype = getattr(l2, "type", None)
+                vlan_tags = getattr(l2, "vlan_tags", None)
+                vlan = vlan_tags[-1].id if vlan_tags else None
+            if not isinstance(ip, dpkt.ip.IP | dpkt.ip6.IP6):
+                payload = bytes(ip) if isinstance(ip, dpkt.Packet) else bytes(ip or b"")
+                yield Packet(ts=float(ts), payload=payload, src_mac=src_mac, dst_mac=dst_mac, vlan=vlan,
+                             ethertype=ethertype, wire_len=len(buf))
+                continue
+            fam = socket.AF_INET if isinstance(ip, dpkt.ip.IP) else socket.AF_INET6
+            sip, dip = socket.inet_ntop(fam, ip.src), socket.inet_ntop(fam, ip.dst)
+            l4 = ip.data
+            proto = ip.p if fam == socket.AF_INET else ip.nxt
+            sport = dport = None
+            flags = seq = None
+            data = b""
+            if isinstance(l4, dpkt.tcp.TCP | dpkt.udp.UDP):
+                sport, dport, data = l4.sport, l4.dport, bytes(l4.data)
+                if isinstance(l4, dpkt.tcp.TCP):
+                    flags, seq = l4.flags, l4.seq
+            key = (proto, *sorted([(sip, sport or 0), (dip, dport or 0)]))
+            first = initiators.setdefault(key, (sip, sport))
+            yield Packet(ts=float(ts), payload=data, src_mac=src_mac, dst_mac=dst_mac, vlan=vlan,
+                         ethertype=ethertype, src_ip=sip, dst_ip=dip, ip_proto=proto,
+                         ttl=getattr(ip, "ttl", getattr(ip, "hlim", None)), src_port=sport, dst_port=dport,
+                         tcp_flags=flags, tcp_seq=seq, to_server=(sip, sport) == first, wire_len=len(buf))
+
+
+def _wants(d: Dissector, pkt: Packet) -> bool:
+    if pkt.ip_proto is None:
+        return pkt.ethertype in d.ethertypes
+    ports = {pkt.src_port, pkt.dst_port}
+    if pkt.ip_proto == 17:
+        return bool(ports & set(d.udp_ports))
+    if pkt.ip_proto == 6:
+        return bool(ports & set(d.tcp_ports))
+    return False
+
+
+def run_dissector(d: Dissector, path: Path, *, errors: list[Exception] | None = None) -> list[Observation]:
+    """All Observations ``d`` makes on the capture; ParseErrors go to ``errors`` (or are dropped)."""
+    out: list[Observation] = []
+    states: dict[tuple[Any, ...], dict[str, Any]] = {}
+    seen_seq: set[tuple[Any, ...]] = set()
+    for pkt in iter_packets(path):
+        if not _wants(d, pkt) or (pkt.ip_proto is not None and not pkt.payload and pkt.ip_proto == 6):
+            continue
+        key = (pkt.ip_proto, *sorted([(pkt.src_ip, pkt.src_port or 0), (pkt.dst_ip, pkt.dst_port or 0)]))
+        if pkt.ip_proto == 6:
+            segment = (key, pkt.src_ip, pkt.src_port, pkt.tcp_seq, len(pkt.payload))
+            if segment in seen_seq:
+                continue
+            seen_seq.add(segment)
+        state = states.setdefault(key, {})
+        if state.get("done"):
+            continue
+        try:
+            if isinstance(d, StreamDissector):
+                out.extend(d.feed(pkt, pkt.payload, state))
+            else:
+                out.extend(d.dissect(pkt, state))
+        except ParseError as exc:
+            if errors is not None:
+                errors.append(exc)
+    return out
