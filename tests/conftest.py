@@ -24,3 +24,52 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared test data not found at {SHARED_DATA} (set IOTWARDEN_SHARED_DATA)")
     return SHARED_DATA
+
+
+# --- network safety: the default suite may only talk to loopback (STYLE 13, README "Network safety")
+import ipaddress  # noqa: E402
+import socket  # noqa: E402
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_sendto = socket.socket.sendto
+
+
+def _check_target(sock: socket.socket, address: object) -> None:
+    if sock.family not in (socket.AF_INET, socket.AF_INET6) or not isinstance(address, tuple):
+        return
+    host = str(address[0])
+    try:
+        ip = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        if host == "localhost":
+            return
+        raise OSError(f"test tried to reach {host!r}: only loopback is allowed in the default suite") from None
+    if not ip.is_loopback:
+        raise OSError(f"test tried to reach {ip}: only loopback is allowed in the default suite")
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    _check_target(self, address)
+    return _real_connect(self, address)  # type: ignore[arg-type]
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    _check_target(self, address)
+    return _real_connect_ex(self, address)  # type: ignore[arg-type]
+
+
+def _guarded_sendto(self: socket.socket, data: bytes, *args: object) -> int:
+    _check_target(self, args[-1])
+    return _real_sendto(self, data, *args)  # type: ignore[arg-type, call-overload, no-any-return]
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse any socket connection beyond loopback, except in tests marked ``netns`` (which send only
+    between test hosts in namespaces they create themselves)."""
+    if request.node.get_closest_marker("netns"):
+        return
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+    monkeypatch.setattr(socket.socket, "sendto", _guarded_sendto)

@@ -34,6 +34,20 @@ def _reader(fh: Any) -> Any:
 
 def iter_packets(path: Path) -> Iterator[Packet]:
     """Packets of a pcap/pcapng (optionally gzip) capture, decoded to transport payload."""
+    for pkt, _snap in iter_frames(path):
+        yield pkt
+
+
+def _llc_snap(l2: Any) -> tuple[tuple[int, int] | None, bytes]:
+    """(OUI, PID) and the payload after the 8-byte LLC/SNAP header of an 802.3 frame (RFC 1042)."""
+    raw = bytes(l2.data) if isinstance(l2.data, dpkt.Packet) else bytes(l2.data or b"")
+    if l2.type <= 1500 and len(raw) >= 8 and raw[:3] == b"\xaa\xaa\x03":
+        return (int.from_bytes(raw[3:6], "big"), int.from_bytes(raw[6:8], "big")), raw[8:]
+    return None, raw
+
+
+def iter_frames(path: Path) -> Iterator[tuple[Packet, tuple[int, int] | None]]:
+    """Like :func:`iter_packets`, with the (OUI, PID) of 802.3 LLC/SNAP frames (CDP), else None."""
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rb") as fh:
         reader = _reader(fh)
@@ -61,10 +75,16 @@ def iter_packets(path: Path) -> Iterator[Packet]:
                 ethertype = getattr(l2, "type", None)
                 vlan_tags = getattr(l2, "vlan_tags", None)
                 vlan = vlan_tags[-1].id if vlan_tags else None
+                if vlan_tags and hasattr(vlan_tags[-1], "type"):
+                    ethertype = vlan_tags[-1].type  # the type after the 802.1Q tag(s)
             if not isinstance(ip, dpkt.ip.IP | dpkt.ip6.IP6):
-                payload = bytes(ip) if isinstance(ip, dpkt.Packet) else bytes(ip or b"")
+                snap = None
+                if isinstance(l2, dpkt.ethernet.Ethernet) and l2.type <= 1500:
+                    snap, payload = _llc_snap(l2)
+                else:
+                    payload = bytes(ip) if isinstance(ip, dpkt.Packet) else bytes(ip or b"")
                 yield Packet(ts=float(ts), payload=payload, src_mac=src_mac, dst_mac=dst_mac, vlan=vlan,
-                             ethertype=ethertype, wire_len=len(buf))
+                             ethertype=ethertype, wire_len=len(buf)), snap
                 continue
             fam = socket.AF_INET if isinstance(ip, dpkt.ip.IP) else socket.AF_INET6
             sip, dip = socket.inet_ntop(fam, ip.src), socket.inet_ntop(fam, ip.dst)
@@ -82,10 +102,12 @@ def iter_packets(path: Path) -> Iterator[Packet]:
             yield Packet(ts=float(ts), payload=data, src_mac=src_mac, dst_mac=dst_mac, vlan=vlan,
                          ethertype=ethertype, src_ip=sip, dst_ip=dip, ip_proto=proto,
                          ttl=getattr(ip, "ttl", getattr(ip, "hlim", None)), src_port=sport, dst_port=dport,
-                         tcp_flags=flags, tcp_seq=seq, to_server=(sip, sport) == first, wire_len=len(buf))
+                         tcp_flags=flags, tcp_seq=seq, to_server=(sip, sport) == first, wire_len=len(buf)), None
 
 
-def _wants(d: Dissector, pkt: Packet) -> bool:
+def _wants(d: Dissector, pkt: Packet, snap: tuple[int, int] | None = None) -> bool:
+    if snap is not None:
+        return snap in d.llc_snap
     if pkt.ip_proto is None:
         return pkt.ethertype in d.ethertypes
     ports = {pkt.src_port, pkt.dst_port}
@@ -101,8 +123,8 @@ def run_dissector(d: Dissector, path: Path, *, errors: list[Exception] | None = 
     out: list[Observation] = []
     states: dict[tuple[Any, ...], dict[str, Any]] = {}
     seen_seq: set[tuple[Any, ...]] = set()
-    for pkt in iter_packets(path):
-        if not _wants(d, pkt) or (pkt.ip_proto is not None and not pkt.payload and pkt.ip_proto == 6):
+    for pkt, snap in iter_frames(path):
+        if not _wants(d, pkt, snap) or (pkt.ip_proto is not None and not pkt.payload and pkt.ip_proto == 6):
             continue
         key = (pkt.ip_proto, *sorted([(pkt.src_ip, pkt.src_port or 0), (pkt.dst_ip, pkt.dst_port or 0)]))
         if pkt.ip_proto == 6:

@@ -1,0 +1,240 @@
+"""HTTP/1.x dissector: request and response heads of each message (RFC 9112), bodies skipped.
+
+Kinds and fields (subject ``src``: a request describes the client, a response the server):
+
+* ``request`` (RFC 9112 §3): ``method``, ``uri``, ``version``, ``host`` (RFC 9110 §7.2),
+  ``user_agent`` (§10.1.5), ``authorization_scheme`` (§11.6.2), ``basic_auth`` (bool),
+  ``basic_user`` (RFC 7617 §2 user-id; the password itself is never kept), ``password_present``,
+  ``headers`` (lower-cased name -> value, repeated fields joined with ", " as §5.3 allows;
+  Authorization and Proxy-Authorization keep only their scheme).
+* ``response`` (RFC 9112 §4): ``version``, ``status`` (int), ``reason``, ``server`` (RFC 9110
+  §10.2.4), ``www_authenticate`` (§11.6.1), ``content_type`` (§8.3), ``headers``.
+
+Pipelined messages are followed; bodies framed by Content-Length or chunked transfer coding
+(RFC 9112 §6-7) are skipped; a body delimited by connection close ends that direction.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any, ClassVar
+
+from iotwarden.dissect import streambuf
+from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.errors import ParseError
+from iotwarden.model import Observation
+
+MAX_HEAD = 16 * 1024  # bytes of a start line + header section before the message is malformed
+MAX_HEADERS = 64  # header fields kept per message
+MAX_VALUE = 1024  # characters kept of a header value
+MAX_MESSAGES = 32  # messages dissected per direction of one flow (max_messages_per_flow)
+MAX_PENDING_METHODS = 32  # request methods remembered to frame their responses (HEAD has no body)
+
+_REQUEST_LINE = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}) (\S{1,8192}) (HTTP/\d\.\d)$")  # RFC 9112 §3
+_STATUS_LINE = re.compile(rb"^(HTTP/\d\.\d) (\d{3})(?: (.*))?$")  # RFC 9112 §4
+_PROBE_REQUEST = re.compile(rb"^[A-Z]{3,10} \S+ HTTP/1\.[01]\r?\n")
+_CHUNK_SIZE = re.compile(rb"^([0-9A-Fa-f]{1,15})[ \t]*(?:;.*)?$")  # RFC 9112 §7.1
+
+
+def _headers(lines: list[bytes]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw in lines:
+        name, sep, value = raw.partition(b":")
+        if not sep or not name or name != name.strip():  # RFC 9112 §5.1: no whitespace before ':'
+            raise ParseError(f"malformed header field line {raw[:40]!r}")
+        key = name.decode("ascii", "replace").lower()
+        text = value.strip().decode("utf-8", "replace")[:MAX_VALUE]
+        if key in out:
+            out[key] = f"{out[key]}, {text}"[:MAX_VALUE]
+        elif len(out) < MAX_HEADERS:
+            out[key] = text
+    return out
+
+
+def _authorization(value: str) -> dict[str, Any]:
+    """RFC 9110 §11.6.2 credentials; for Basic (RFC 7617 §2) only the user-id is kept."""
+    scheme, _, token = value.partition(" ")
+    fields: dict[str, Any] = {"authorization_scheme": scheme, "basic_auth": scheme.lower() == "basic"}
+    if fields["basic_auth"]:
+        try:
+            decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8", "replace")
+        except (binascii.Error, ValueError):
+            return fields
+        user, sep, password = decoded.partition(":")
+        fields["basic_user"] = user[:MAX_VALUE]
+        fields["password_present"] = bool(sep and password)
+    return fields
+
+
+class HttpDissector(StreamDissector):
+    name: ClassVar[str] = "http"
+    tcp_ports: ClassVar[tuple[int, ...]] = (80, 8080, 8000, 8008, 8081, 8888, 7547, 5000, 49152)
+    max_packets_per_flow: ClassVar[int | None] = 200
+    max_buffer: ClassVar[int] = MAX_HEAD + 8 * 1024
+
+    def probe(self, payload: bytes, to_server: bool) -> bool:
+        if to_server:
+            return _PROBE_REQUEST.match(payload) is not None
+        return payload.startswith((b"HTTP/1.0 ", b"HTTP/1.1 "))
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        key = streambuf.direction_key(pkt.to_server)
+        if state.get("closed_" + key):
+            return []
+        buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
+        out: list[Observation] = []
+        while buf and not state.get("closed_" + key):
+            step = self._skip_body(buf, key, state)
+            if step == "skipped":
+                continue
+            if step == "wait":
+                break
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buf) > MAX_HEAD:
+                    state["closed_" + key] = True
+                    buf.clear()
+                    raise ParseError(f"HTTP header section over {MAX_HEAD} bytes")
+                break
+            head = bytes(buf[:end])
+            del buf[: end + 4]
+            count = state.get("messages_" + key, 0) + 1
+            state["messages_" + key] = count
+            out.append(self._message(pkt, head, key, state))
+            if count >= MAX_MESSAGES:
+                state["closed_" + key] = True
+                buf.clear()
+        if state.get("closed_" + streambuf.C2S) and state.get("closed_" + streambuf.S2C):
+            state["done"] = True
+        return out
+
+    def _message(self, pkt: Packet, head: bytes, key: str, state: dict[str, Any]) -> Observation:
+        lines = head.split(b"\r\n")
+        while lines and not lines[0]:  # RFC 9112 §2.2: ignore empty lines before a request-line
+            lines.pop(0)
+        if not lines:
+            raise ParseError("empty HTTP message head")
+        if key == streambuf.C2S:
+            fields, length = self._request(lines, state)
+            kind = "request"
+        else:
+            fields, length = self._response(lines, state)
+            kind = "response"
+        if length == -1:
+            state["chunk_" + key] = 0
+        elif length == -2:
+            state["closed_" + key] = True  # RFC 9112 §6.3 (8): body runs until the connection closes
+        elif length > 0:
+            state["body_" + key] = length
+        return pkt.observation(self.name, kind, fields)
+
+    def _request(self, lines: list[bytes], state: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        m = _REQUEST_LINE.match(lines[0])
+        if m is None:
+            state["closed_c2s"] = True
+            raise ParseError(f"not an HTTP request line: {lines[0][:40]!r}")
+        headers = _headers(lines[1:])
+        method = m.group(1).decode("ascii")
+        fields: dict[str, Any] = {
+            "method": method,
+            "uri": m.group(2).decode("utf-8", "replace")[:MAX_VALUE],
+            "version": m.group(3).decode("ascii"),
+            "host": headers.get("host"),
+            "user_agent": headers.get("user-agent"),
+            "basic_auth": False,
+            "headers": headers,
+        }
+        if "authorization" in headers:
+            fields.update(_authorization(headers["authorization"]))
+        for name in ("authorization", "proxy-authorization"):  # credentials never leave the dissector
+            if name in headers:
+                headers[name] = headers[name].partition(" ")[0] + " [redacted]"
+        pending: list[str] = state.setdefault("methods", [])
+        if len(pending) < MAX_PENDING_METHODS:
+            pending.append(method)
+        # RFC 9112 §6.3: a request without Content-Length or chunked coding has no body
+        return fields, self._body_length(headers, is_request=True)
+
+    def _response(self, lines: list[bytes], state: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        m = _STATUS_LINE.match(lines[0])
+        if m is None:
+            state["closed_s2c"] = True
+            raise ParseError(f"not an HTTP status line: {lines[0][:40]!r}")
+        headers = _headers(lines[1:])
+        status = int(m.group(2))
+        fields: dict[str, Any] = {
+            "version": m.group(1).decode("ascii"),
+            "status": status,
+            "reason": (m.group(3) or b"").decode("utf-8", "replace")[:MAX_VALUE],
+            "server": headers.get("server"),
+            "www_authenticate": headers.get("www-authenticate"),
+            "content_type": headers.get("content-type"),
+            "headers": headers,
+        }
+        pending: list[str] = state.setdefault("methods", [])
+        method = pending.pop(0) if pending and status >= 200 else None
+        # RFC 9112 §6.3 (1): HEAD responses, 1xx, 204 and 304 carry no body
+        if method == "HEAD" or status < 200 or status in (204, 304):
+            return fields, 0
+        return fields, self._body_length(headers, is_request=False)
+
+    @staticmethod
+    def _body_length(headers: dict[str, str], is_request: bool) -> int:
+        """Body length: >=0 bytes, -1 chunked, -2 until close (RFC 9112 §6.3)."""
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            return -1
+        if "content-length" in headers:
+            value = headers["content-length"].split(",")[0].strip()
+            if not value.isdigit():
+                raise ParseError(f"bad Content-Length {value[:20]!r}")
+            return int(value)
+        return 0 if is_request else -2
+
+    @staticmethod
+    def _skip_body(buf: bytearray, key: str, state: dict[str, Any]) -> str:
+        """Consume body bytes at the head of ``buf``: "skipped", "wait" (need more) or "head" (none left)."""
+        remaining = state.get("body_" + key)
+        if remaining:
+            n = min(remaining, len(buf))
+            del buf[:n]
+            state["body_" + key] = remaining - n
+            return "skipped" if n else "wait"
+        if state.get("trailer_" + key):  # after the last chunk: trailer fields, then CRLF (RFC 9112 §7.1.2)
+            pos = -2 if buf.startswith(b"\r\n") else buf.find(b"\r\n\r\n")
+            if pos == -1:
+                if len(buf) > MAX_HEAD:
+                    raise ParseError("trailer section too long")
+                return "wait"
+            del buf[: pos + 4]
+            state["trailer_" + key] = False
+            return "skipped"
+        chunk = state.get("chunk_" + key)
+        if chunk is None:
+            return "head"
+        if chunk > 0:  # inside chunk-data
+            n = min(chunk, len(buf))
+            del buf[:n]
+            state["chunk_" + key] = chunk - n
+            return "skipped" if n else "wait"
+        end = buf.find(b"\r\n")
+        if end < 0:
+            if len(buf) > MAX_HEAD:
+                raise ParseError("chunk-size line too long")
+            return "wait"
+        line = bytes(buf[:end])
+        del buf[: end + 2]
+        if line == b"":  # the CRLF that closes chunk-data
+            return "skipped"
+        m = _CHUNK_SIZE.match(line)
+        if m is None:
+            state["closed_" + key] = True
+            raise ParseError(f"bad chunk-size line {line[:20]!r}")
+        size = int(m.group(1), 16)
+        if size == 0:  # last-chunk
+            state["chunk_" + key] = None
+            state["trailer_" + key] = True
+        else:
+            state["chunk_" + key] = size
+        return "skipped"

@@ -1,0 +1,241 @@
+"""MQTT dissector: control packets of MQTT 3.1, 3.1.1 (OASIS 2014) and 5.0 (OASIS 2019) over TCP.
+
+Kinds and fields (subject ``src``, the sender; for ``connect`` the broker is ``dst``):
+
+* ``connect`` (3.1.1 §3.1, 5.0 §3.1): ``protocol_name`` ("MQTT", "MQIsdp"), ``protocol_version``
+  (3, 4 or 5), ``client_id``, ``username``, ``password_present`` (the password is never kept),
+  ``clean_session``, ``keepalive``, ``will_topic``.
+* ``connack`` (§3.2): ``session_present``, ``return_code`` (and, for 5.0, the same byte as ``reason_code``).
+* ``publish`` (§3.3): ``topic``, ``qos``, ``retain``, ``dup``, ``payload_len``.
+* ``subscribe`` (§3.8): ``topics`` (list of ``{"topic", "qos"}``); ``unsubscribe`` (§3.10): ``topics``.
+
+Big PUBLISH payloads are skipped without buffering. At most :data:`MAX_MESSAGES` observations per
+flow. The version negotiated by CONNECT decides how later packets are read (5.0 adds properties);
+a flow seen from the middle is read as 3.1.1.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from iotwarden.dissect import streambuf
+from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.errors import ParseError
+from iotwarden.model import Observation
+
+MAX_MESSAGES = 64  # observations per flow (max_messages_per_flow)
+MAX_TOPICS = 32  # topic filters kept per SUBSCRIBE / UNSUBSCRIBE
+MAX_STRING = 1024  # characters kept of a client id, user name or topic
+MAX_PACKET = 64 * 1024  # a non-PUBLISH control packet larger than this is malformed for our purpose
+MAX_PUBLISH_HEAD = 8 * 1024  # a PUBLISH longer than this is read from its first bytes, the rest skipped
+
+CONNECT, CONNACK, PUBLISH, SUBSCRIBE, UNSUBSCRIBE = 1, 2, 3, 8, 10  # 3.1.1 §2.2.1 packet types
+MQTT5 = 5
+
+
+def _varint(buf: bytes | bytearray, pos: int) -> tuple[int, int] | None:
+    """Variable Byte Integer (5.0 §1.5.5, 3.1.1 §2.2.3): (value, next pos), None if incomplete."""
+    value = 0
+    for i in range(4):
+        if pos + i >= len(buf):
+            return None
+        b = buf[pos + i]
+        value |= (b & 0x7F) << (7 * i)
+        if not b & 0x80:
+            return value, pos + i + 1
+    raise ParseError("MQTT variable byte integer longer than 4 bytes")
+
+
+class _Body:
+    """Bounds-checked reader over one packet's variable header and payload."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def take(self, n: int) -> bytes:
+        if self.pos + n > len(self.data):
+            raise ParseError("MQTT packet shorter than its fields")
+        out = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def u16(self) -> int:
+        return int.from_bytes(self.take(2), "big")
+
+    def binary(self) -> bytes:  # 3.1.1 §1.5.3 UTF-8 string / 5.0 §1.5.6 binary data: 2-byte length
+        return self.take(self.u16())
+
+    def string(self) -> str:
+        return self.binary().decode("utf-8", "replace")[:MAX_STRING]
+
+    def properties(self) -> None:  # 5.0 §2.2.2: property length then properties, skipped
+        got = _varint(self.data, self.pos)
+        if got is None:
+            raise ParseError("MQTT 5 property length truncated")
+        length, self.pos = got
+        self.take(length)
+
+    @property
+    def left(self) -> int:
+        return len(self.data) - self.pos
+
+
+def parse_connect(body: bytes) -> dict[str, Any]:
+    """CONNECT variable header and payload (3.1.1 §3.1.2-3.1.3, 5.0 §3.1.2-3.1.3)."""
+    r = _Body(body)
+    name = r.string()
+    if name not in ("MQTT", "MQIsdp"):
+        raise ParseError(f"MQTT CONNECT with protocol name {name[:10]!r}")
+    version = r.u8()
+    flags = r.u8()
+    keepalive = r.u16()
+    if version == MQTT5:
+        r.properties()
+    fields: dict[str, Any] = {
+        "protocol_name": name,
+        "protocol_version": version,
+        "client_id": r.string(),
+        "clean_session": bool(flags & 0x02),
+        "keepalive": keepalive,
+        "username": None,
+        "password_present": bool(flags & 0x40),
+        "will_topic": None,
+    }
+    if flags & 0x04:  # Will Flag
+        if version == MQTT5:
+            r.properties()
+        fields["will_topic"] = r.string()
+        r.binary()  # will message
+    if flags & 0x80:
+        fields["username"] = r.string()
+    return fields
+
+
+def parse_connack(body: bytes, version: int) -> dict[str, Any]:
+    r = _Body(body)
+    ack_flags, code = r.u8(), r.u8()
+    fields: dict[str, Any] = {"session_present": bool(ack_flags & 0x01), "return_code": code}
+    if version == MQTT5:
+        fields["reason_code"] = code  # 5.0 §3.2.2.2 calls the same byte the Connect Reason Code
+    return fields
+
+
+def parse_publish_head(head: bytes, flags: int, remaining: int, version: int) -> dict[str, Any]:
+    """PUBLISH fields from the first bytes of the packet (3.1.1 §3.3.1-3.3.2); ``remaining`` is its length."""
+    qos = (flags >> 1) & 0x03
+    if qos == 3:
+        raise ParseError("MQTT PUBLISH with QoS 3")
+    r = _Body(head)
+    topic = r.string()
+    if qos:
+        r.u16()  # packet identifier
+    if version == MQTT5:
+        r.properties()
+    return {"topic": topic, "qos": qos, "retain": bool(flags & 0x01), "dup": bool(flags & 0x08),
+            "payload_len": remaining - r.pos}
+
+
+def parse_subscribe(body: bytes, version: int, with_options: bool) -> dict[str, Any]:
+    r = _Body(body)
+    r.u16()  # packet identifier
+    if version == MQTT5:
+        r.properties()
+    topics: list[Any] = []
+    while r.left:
+        topic = r.string()
+        if with_options:
+            options = r.u8()
+            if len(topics) < MAX_TOPICS:
+                topics.append({"topic": topic, "qos": options & 0x03})
+        elif len(topics) < MAX_TOPICS:
+            topics.append(topic)
+    if not topics:
+        raise ParseError("MQTT (UN)SUBSCRIBE without topic filters")  # 3.1.1 §3.8.3
+    return {"topics": topics}
+
+
+class MqttDissector(StreamDissector):
+    name: ClassVar[str] = "mqtt"
+    tcp_ports: ClassVar[tuple[int, ...]] = (1883,)  # IANA; 8883 is MQTT over TLS (the tls dissector)
+    max_packets_per_flow: ClassVar[int | None] = 400
+    max_buffer: ClassVar[int] = MAX_PACKET + 5  # a fixed header (<= 5 bytes) and one packet
+
+    def probe(self, payload: bytes, to_server: bool) -> bool:
+        """A CONNECT fixed header followed by the protocol name "MQTT" or "MQIsdp"."""
+        if len(payload) < 9 or payload[0] != 0x10:
+            return False
+        got = _varint(payload, 1)
+        if got is None:
+            return False
+        pos = got[1]
+        return payload[pos : pos + 6] == b"\x00\x04MQTT" or payload[pos : pos + 8] == b"\x00\x06MQIsdp"
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        key = streambuf.direction_key(pkt.to_server)
+        skip = state.get("skip_" + key, 0)
+        if skip:  # the rest of a large PUBLISH payload
+            n = min(skip, len(data))
+            state["skip_" + key] = skip - n
+            data = data[n:]
+        buf: bytearray = state.setdefault(key, bytearray())
+        buf += data
+        out: list[Observation] = []
+        while len(buf) >= 2 and not state.get("done"):
+            got = _varint(buf, 1)
+            if got is None:
+                break
+            remaining, start = got
+            ptype, flags = buf[0] >> 4, buf[0] & 0x0F
+            if ptype == 0:
+                state["done"] = True
+                raise ParseError("MQTT reserved packet type 0")
+            total = start + remaining
+            if ptype == PUBLISH and total > MAX_PUBLISH_HEAD:
+                # a big PUBLISH: described from its head, the payload skipped unbuffered
+                if len(buf) < start + MAX_PUBLISH_HEAD:
+                    break
+                fields = parse_publish_head(bytes(buf[start : start + MAX_PUBLISH_HEAD]), flags, remaining,
+                                            state.get("version", 4))
+                consumed = min(total, len(buf))
+                del buf[:consumed]
+                state["skip_" + key] = total - consumed
+                out.extend(self._emit(pkt, "publish", fields, state))
+                continue
+            if len(buf) < total:
+                break
+            body = bytes(buf[start:total])
+            del buf[:total]
+            out.extend(self._packet(pkt, ptype, body, state, flags=flags, remaining=remaining))
+        if len(buf) > self.max_buffer:
+            state["done"] = True
+            buf.clear()
+            raise ParseError(f"MQTT control packet over {self.max_buffer} bytes")
+        return out
+
+    def _packet(self, pkt: Packet, ptype: int, body: bytes, state: dict[str, Any], *, flags: int,
+                remaining: int) -> list[Observation]:
+        version = state.get("version", 4)
+        if ptype == CONNECT:
+            fields = parse_connect(body)
+            state["version"] = fields["protocol_version"]
+            return self._emit(pkt, "connect", fields, state)
+        if ptype == CONNACK:
+            return self._emit(pkt, "connack", parse_connack(body, version), state)
+        if ptype == PUBLISH:
+            return self._emit(pkt, "publish", parse_publish_head(body, flags, remaining, version), state)
+        if ptype == SUBSCRIBE:
+            return self._emit(pkt, "subscribe", parse_subscribe(body, version, with_options=True), state)
+        if ptype == UNSUBSCRIBE:
+            return self._emit(pkt, "unsubscribe", parse_subscribe(body, version, with_options=False), state)
+        return []  # acknowledgements, PINGREQ/PINGRESP, DISCONNECT, AUTH: nothing to describe
+
+    def _emit(self, pkt: Packet, kind: str, fields: dict[str, Any], state: dict[str, Any]) -> list[Observation]:
+        count = state.get("messages", 0) + 1
+        state["messages"] = count
+        if count >= MAX_MESSAGES:
+            state["done"] = True
+        return [pkt.observation(self.name, kind, fields)]

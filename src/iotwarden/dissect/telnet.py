@@ -1,0 +1,177 @@
+"""Telnet dissector: the server's banner and the login dialogue (RFC 854 NVT, RFC 855 options).
+
+Kinds (option negotiation ``IAC ...`` is stripped, RFC 854 "TELNET COMMAND STRUCTURE"):
+
+* ``banner``: ``banner`` (the server's text before the client first types, bounded); subject ``src``
+  is the server.
+* ``login_attempt``: ``username``, ``password`` (the cleartext the client typed: a fact the wire
+  carries, matched by risk checks against default-credential lists), ``result`` ("success",
+  "failure", or "unknown" when the client typed on before the server said anything recognisable);
+  src is the client, subject ``dst``: the fact is about the server logged into.
+
+The client's typed lines are rebuilt from character-at-a-time or line-at-a-time input (CR LF,
+CR NUL, backspace/DEL); a line answers the prompt the server showed when the line was begun.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from iotwarden.dissect import streambuf
+from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.model import Observation
+
+MAX_BANNER = 512  # characters of server text kept as the banner
+MAX_TAIL = 256  # characters of recent server text searched for prompts and verdicts
+MAX_LINE = 128  # characters of one typed line (user names and passwords are shorter)
+MAX_SUBNEGOTIATION = 512  # bytes of an IAC SB ... IAC SE block held while incomplete
+MAX_ATTEMPTS = 10  # login attempts reported per flow
+
+# RFC 854 command codes
+IAC, SB, SE = 255, 250, 240
+WILL, WONT, DO, DONT = 251, 252, 253, 254
+
+_PASSWORD_PROMPT = re.compile(r"pass(?:word|code|phrase)?\s*:\s*$", re.IGNORECASE)
+_LOGIN_PROMPT = re.compile(r"(?:login|user(?:name| name| id)?|account)\s*:\s*$", re.IGNORECASE)
+_FAILURE = re.compile(r"incorrect|invalid|fail|denied|bad password|wrong|error", re.IGNORECASE)
+_SUCCESS = re.compile(r"last login|welcome|logged in", re.IGNORECASE)
+_SHELL_PROMPT = re.compile(r"[$#>%]\s*$")
+
+
+def strip_iac(pending: bytearray, data: bytes) -> bytes:
+    """NVT data of ``pending + data`` with option negotiation removed (RFC 854, RFC 855).
+
+    An incomplete command at the end stays in ``pending`` for the next segment.
+    """
+    buf = bytes(pending) + data
+    pending.clear()
+    out = bytearray()
+    i, n = 0, len(buf)
+    while i < n:
+        b = buf[i]
+        if b != IAC:
+            out.append(b)
+            i += 1
+            continue
+        if i + 1 >= n:
+            break
+        cmd = buf[i + 1]
+        if cmd == IAC:  # escaped data byte 255
+            out.append(IAC)
+            i += 2
+        elif cmd in (WILL, WONT, DO, DONT):
+            if i + 2 >= n:
+                break
+            i += 3
+        elif cmd == SB:  # RFC 855: IAC SB option ... IAC SE
+            end = buf.find(bytes([IAC, SE]), i + 2)
+            if end < 0:
+                if n - i > MAX_SUBNEGOTIATION:
+                    i = n  # a runaway subnegotiation is dropped, not buffered
+                break
+            i = end + 2
+        else:  # NOP, DM, BRK, IP, AO, AYT, EC, EL, GA, SE
+            i += 2
+    pending += buf[i:]
+    return bytes(out)
+
+
+class TelnetDissector(StreamDissector):
+    name: ClassVar[str] = "telnet"
+    tcp_ports: ClassVar[tuple[int, ...]] = (23, 2323)
+    max_packets_per_flow: ClassVar[int | None] = 400  # a character-at-a-time login takes ~4 per key
+    max_buffer: ClassVar[int] = MAX_SUBNEGOTIATION + 3
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        key = streambuf.direction_key(pkt.to_server)
+        pending: bytearray = state.setdefault("iac_" + key, bytearray())
+        nvt = strip_iac(pending, data)
+        if not nvt:
+            return []
+        if pkt.to_server:
+            return self._client(pkt, nvt, state)
+        return self._server(pkt, nvt.decode("utf-8", "replace"), state)
+
+    def _server(self, pkt: Packet, text: str, state: dict[str, Any]) -> list[Observation]:
+        text = text.replace("\x00", "")
+        if not state.get("banner_done"):
+            state["banner"] = (state.get("banner", "") + text)[:MAX_BANNER]
+        state["tail"] = (state.get("tail", "") + text)[-MAX_TAIL:]
+        if state.get("awaiting"):
+            verdict = state["verdict_text"] = (state.get("verdict_text", "") + text)[-MAX_TAIL:]
+            result = self._verdict(verdict)
+            if result:
+                return self._attempt(pkt, result, state)
+        return []
+
+    @staticmethod
+    def _verdict(text: str) -> str | None:
+        if _FAILURE.search(text):
+            return "failure"
+        if _SUCCESS.search(text):
+            return "success"
+        stripped = text.rstrip()
+        if _LOGIN_PROMPT.search(stripped) or _PASSWORD_PROMPT.search(stripped):
+            return "failure"  # asked again
+        if _SHELL_PROMPT.search(stripped):
+            return "success"
+        return None
+
+    def _client(self, pkt: Packet, nvt: bytes, state: dict[str, Any]) -> list[Observation]:
+        out: list[Observation] = []
+        line: bytearray = state.setdefault("line", bytearray())
+        for b in nvt:
+            if b in (0x0D, 0x0A):  # CR LF / CR NUL end a line (RFC 854 "THE NVT PRINTER")
+                if line:
+                    out.extend(self._line_done(pkt, line.decode("utf-8", "replace"), state))
+                    line.clear()
+                continue
+            if b == 0x00:
+                continue
+            if not line:
+                out.extend(self._line_begun(pkt, state))
+            if b in (0x08, 0x7F):  # BS / DEL erase the previous character
+                if line:
+                    line.pop()
+            elif len(line) < MAX_LINE:
+                line.append(b)
+        return out
+
+    def _line_begun(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
+        out: list[Observation] = []
+        if not state.get("banner_done"):
+            state["banner_done"] = True
+            banner = state.pop("banner", "").strip()
+            if banner:
+                server = streambuf.oriented(pkt, from_client=False)
+                out.append(server.observation(self.name, "banner", {"banner": banner}))
+        if state.get("awaiting"):  # typing on without a verdict we could read
+            out.extend(self._attempt(pkt, "unknown", state))
+        tail = state.get("tail", "").rstrip()
+        state["field"] = (
+            "password" if _PASSWORD_PROMPT.search(tail) else "username" if _LOGIN_PROMPT.search(tail) else None
+        )
+        return out
+
+    def _line_done(self, pkt: Packet, text: str, state: dict[str, Any]) -> list[Observation]:
+        field = state.pop("field", None)
+        if field == "username":
+            state["username"] = text
+        elif field == "password":
+            state["password"] = text
+            state["awaiting"] = True
+            state["verdict_text"] = ""
+            state["tail"] = ""
+        return []
+
+    def _attempt(self, pkt: Packet, result: str, state: dict[str, Any]) -> list[Observation]:
+        fields = {"username": state.pop("username", None), "password": state.pop("password", None),
+                  "result": result}
+        state["awaiting"] = False
+        attempts = state.get("attempts", 0) + 1
+        state["attempts"] = attempts
+        if result == "success" or attempts >= MAX_ATTEMPTS:
+            state["done"] = True  # what follows is a session, not a login
+        client = streambuf.oriented(pkt, from_client=True)
+        return [client.observation(self.name, "login_attempt", fields, subject="dst")]

@@ -1,0 +1,114 @@
+"""TLS dissector: the cleartext handshake of TLS 1.0-1.3 over TCP (record layer RFC 8446 §5.1).
+
+Kinds and fields (subject ``src``: the client for its hello, the server for its hello and chain):
+
+* ``client_hello`` (RFC 8446 §4.1.2): ``sni`` (RFC 6066 §3), ``alpn`` (RFC 7301 §3.1, list),
+  ``versions`` (text, supported_versions RFC 8446 §4.2.1 else legacy_version), ``record_version``,
+  ``cipher_suites``, ``extensions`` (ids in wire order), ``signature_algorithms`` (§4.2.3),
+  ``supported_groups`` (§4.2.7), ``ec_point_formats`` (RFC 8422 §5.1.2), ``ja3``, ``ja3_string``,
+  ``ja4``, ``ja4_r`` (see :mod:`iotwarden.dissect.ja4`).
+* ``server_hello`` (§4.1.3): ``version`` (selected), ``cipher_suite``, ``extensions``, ``alpn``,
+  ``ja3s``, ``ja3s_string``, ``ja4s``, ``ja4s_r``.
+* ``certificate`` (RFC 5246 §7.4.2, TLS <= 1.2 only: TLS 1.3 encrypts it): ``certs`` (list, leaf
+  first, fields of :func:`iotwarden.dissect.x509info.describe`), ``cert_count``, ``cert_errors``.
+
+Dissection ends (``state["done"]``) once the server's hello and certificate are seen, or the server
+switches to encrypted records (TLS 1.3, resumption). QUIC's TLS (RFC 9001) is not handled here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from iotwarden.dissect import streambuf, tlshello
+from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.errors import ParseError
+from iotwarden.model import Observation
+
+# record content types, RFC 8446 §5.1 / RFC 5246 §6.2.1
+CT_CHANGE_CIPHER_SPEC = 20
+CT_ALERT = 21
+CT_HANDSHAKE = 22
+CT_APPLICATION_DATA = 23
+CT_HEARTBEAT = 24  # RFC 6520 §3
+_CONTENT_TYPES = frozenset({CT_CHANGE_CIPHER_SPEC, CT_ALERT, CT_HANDSHAKE, CT_APPLICATION_DATA, CT_HEARTBEAT})
+
+# handshake types, RFC 8446 §4 / RFC 5246 §7.4
+HS_CLIENT_HELLO = 1
+HS_SERVER_HELLO = 2
+HS_CERTIFICATE = 11
+HS_SERVER_HELLO_DONE = 14
+
+MAX_RECORD = 2**14 + 2048  # RFC 5246 §6.2.3: TLSCiphertext.length limit
+MAX_HANDSHAKE_MESSAGE = 64 * 1024  # largest handshake message reassembled (certificate chains)
+TLS13 = 0x0304
+
+
+class TlsDissector(StreamDissector):
+    name: ClassVar[str] = "tls"
+    tcp_ports: ClassVar[tuple[int, ...]] = (443, 8443, 993, 995, 465, 636, 853, 5061, 8883, 5671)
+    max_packets_per_flow: ClassVar[int | None] = 40  # hellos and the chain fit in the first few dozen
+    max_buffer: ClassVar[int] = 2 * MAX_RECORD
+
+    def probe(self, payload: bytes, to_server: bool) -> bool:
+        """A handshake record header: 0x16 0x03 0x00-0x04 (RFC 8446 §5.1)."""
+        return len(payload) >= 6 and payload[0] == CT_HANDSHAKE and payload[1] == 3 and payload[2] <= 4
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        key = streambuf.direction_key(pkt.to_server)
+        if state.get("done") or state.get("enc_" + key):
+            return []
+        buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
+        out: list[Observation] = []
+        while len(buf) >= 5:
+            ctype, major, minor, length = buf[0], buf[1], buf[2], int.from_bytes(buf[3:5], "big")
+            if ctype not in _CONTENT_TYPES or major != 3 or minor > 4 or length > MAX_RECORD:
+                state["done"] = True
+                raise ParseError(f"not a TLS record header: {bytes(buf[:5]).hex()}")
+            if len(buf) < 5 + length:
+                break
+            fragment = bytes(buf[5 : 5 + length])
+            del buf[: 5 + length]
+            if ctype == CT_HANDSHAKE:
+                out.extend(self._handshake(pkt, key, (major << 8) | minor, fragment, state))
+            elif ctype in (CT_CHANGE_CIPHER_SPEC, CT_APPLICATION_DATA):
+                state["enc_" + key] = True  # what follows in this direction is encrypted
+                buf.clear()
+                break
+        server = state.get("server_dir")
+        if server and (state.get("server_certificate") or state.get("enc_" + server) or state.get("server_done")):
+            state["done"] = True  # nothing cleartext of interest follows
+        return out
+
+    def _handshake(self, pkt: Packet, key: str, record_version: int, fragment: bytes,
+                   state: dict[str, Any]) -> list[Observation]:
+        hs: bytearray = state.setdefault("hs_" + key, bytearray())
+        hs += fragment
+        out: list[Observation] = []
+        while len(hs) >= 4:
+            msg_type, length = hs[0], int.from_bytes(hs[1:4], "big")
+            if length > MAX_HANDSHAKE_MESSAGE:
+                state["done"] = True
+                raise ParseError(f"handshake message of {length} bytes over {MAX_HANDSHAKE_MESSAGE}")
+            if len(hs) < 4 + length:
+                break
+            body = bytes(hs[4 : 4 + length])
+            del hs[: 4 + length]
+            if msg_type == HS_CLIENT_HELLO and not state.get("client_hello"):
+                state["client_hello"] = True
+                out.append(pkt.observation(self.name, "client_hello", tlshello.client_hello(body, record_version)))
+            elif msg_type == HS_SERVER_HELLO and "server_dir" not in state:
+                state["server_dir"] = key
+                fields = tlshello.server_hello(body)
+                out.append(pkt.observation(self.name, "server_hello", fields))
+                if fields["version"] == tlshello.version_name(TLS13):
+                    state["enc_" + key] = True  # RFC 8446 §2: every later handshake message is encrypted
+                    hs.clear()
+                    break
+            elif msg_type == HS_CERTIFICATE:
+                if state.get("server_dir") == key:
+                    state["server_certificate"] = True
+                out.append(pkt.observation(self.name, "certificate", tlshello.certificate(body)))
+            elif msg_type == HS_SERVER_HELLO_DONE and state.get("server_dir") == key:
+                state["server_done"] = True
+        return out

@@ -1,0 +1,54 @@
+"""Minimal BER reader: TLVs, integers and OIDs per X.690, malformed encodings as ParseError."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iotwarden.dissect import asn1
+from iotwarden.errors import ParseError
+
+
+def test_short_and_long_lengths() -> None:
+    assert asn1.read_tlv(b"\x04\x02hi") == asn1.Tlv(0x04, b"hi", 4)
+    tlv = asn1.read_tlv(b"\x04\x81\x03abc")
+    assert tlv.value == b"abc" and tlv.end == 6
+
+
+def test_high_tag_number_form_small_numbers_equal_the_short_form() -> None:
+    assert asn1.read_tlv(b"\xbf\x04\x00").tag == 0xA4  # X.690 §8.1.2.4, non-canonical [4]
+    assert asn1.read_tlv(b"\xbf\x81\x04\x00").tag not in range(256)  # [132]
+
+
+@pytest.mark.parametrize("data", [b"", b"\x04", b"\x04\x05ab", b"\x04\x80", b"\x04\x85\x00\x00\x00\x00\x01",
+                                  b"\x1f\xff\xff\xff\xff\x7f\x00"])
+def test_malformed_headers_raise(data: bytes) -> None:
+    with pytest.raises(ParseError):
+        asn1.read_tlv(data)
+
+
+def test_integers_signed_and_unsigned() -> None:
+    assert asn1.integer(b"\xff") == -1 and asn1.unsigned(b"\xff") == 255
+    assert asn1.integer(b"\x00\x80") == 128
+    with pytest.raises(ParseError):
+        asn1.integer(b"")
+
+
+def test_oids() -> None:
+    assert asn1.oid(bytes.fromhex("2b06010201010100")) == "1.3.6.1.2.1.1.1.0"
+    assert asn1.oid(b"\x01") == "0.1"
+    assert asn1.oid(b"\x88\x37") == "2.999"
+    for bad in (b"", b"\x2b\x86", b"\x2b" + b"\xff" * 12 + b"\x01", b"\x01" * (asn1.MAX_SUBIDS + 1)):
+        with pytest.raises(ParseError):
+            asn1.oid(bad)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=64))
+def test_fuzz_reader_raises_only_parse_error(data: bytes) -> None:
+    for fn in (asn1.read_tlv, asn1.children, asn1.oid, asn1.integer):
+        with contextlib.suppress(ParseError):
+            fn(data)

@@ -1,0 +1,111 @@
+"""HTTP dissector: request/response heads on real IoT captures, framing, limits and hostile input."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iotwarden.dissect.base import Packet
+from iotwarden.dissect.http import MAX_HEAD, MAX_HEADERS, MAX_MESSAGES, HttpDissector
+from iotwarden.errors import ParseError
+from tests.conftest import shared
+from tests.dissect.hostile import TCPDUMP_CAPTURES, feed_capture_any_port, feed_chunks, mutate
+from tests.pcaputil import run_dissector
+
+REQUEST = (b"GET /cgi-bin/status HTTP/1.1\r\nHost: 192.168.1.20\r\nUser-Agent: curl/8.0\r\n"
+           b"Authorization: Basic " + base64.b64encode(b"admin:hunter2") + b"\r\n\r\n")
+RESPONSE = (b"HTTP/1.1 401 Unauthorized\r\nServer: GoAhead-Webs\r\nWWW-Authenticate: Basic realm=\"cam\"\r\n"
+            b"Content-Type: text/html\r\nContent-Length: 5\r\n\r\nhello")
+
+
+def test_plug_connectivity_checks_in_a_real_capture() -> None:
+    obs = run_dissector(HttpDissector(), shared("pcaps", "nku_lifecycle", "pcaps", "xiaodu_plug", "xiaodu_plug.pcap"))
+    requests = [o for o in obs if o.kind == "request"]
+    responses = [o for o in obs if o.kind == "response"]
+    assert requests and len(requests) == len(responses)
+    assert {o.fields["uri"] for o in requests} == {"/generate_204"}
+    assert {o.fields["server"] for o in responses} == {"dueros"}
+    assert all(o.fields["status"] == 204 for o in responses)
+    assert all(o.src_ip == "192.168.1.221" and o.subject == "src" for o in requests)
+
+
+def test_request_with_body_and_response_in_another_capture() -> None:
+    obs = run_dissector(HttpDissector(), shared("pcaps", "ics_iti", "pcaps", "IEC61850", "m-send-req.mms.pcap"))
+    request, response = obs
+    assert request.fields["user_agent"] == "Mu Dynamics" and request.fields["host"] == "127.0.0.2"
+    assert response.fields["content_type"] == "application/vnd.wap.mms-message"
+    assert response.fields["headers"]["content-length"] == "23032"
+
+
+def test_basic_auth_keeps_the_user_never_the_password() -> None:
+    (req,) = feed_chunks(HttpDissector(), [(True, REQUEST)])
+    f = req.fields
+    assert (f["method"], f["uri"], f["version"]) == ("GET", "/cgi-bin/status", "HTTP/1.1")
+    assert f["basic_auth"] is True and f["basic_user"] == "admin" and f["password_present"] is True
+    assert f["authorization_scheme"] == "Basic"
+    assert f["headers"]["authorization"] == "Basic [redacted]"
+    assert base64.b64encode(b"admin:hunter2").decode() not in repr(f) and "hunter2" not in repr(f)
+
+
+def test_response_fields_and_pipelined_messages_with_bodies() -> None:
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nServer: lighttpd\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    obs = feed_chunks(HttpDissector(), [
+        (True, REQUEST + b"POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcHEAD / HTTP/1.0\r\n\r\n"),
+        (False, RESPONSE + chunked[:30]), (False, chunked[30:] + b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"),
+    ])
+    assert [o.fields.get("method") for o in obs if o.kind == "request"] == ["GET", "POST", "HEAD"]
+    responses = [o.fields for o in obs if o.kind == "response"]
+    assert [r["status"] for r in responses] == [401, 200, 200]
+    assert responses[0]["www_authenticate"] == 'Basic realm="cam"' and responses[0]["server"] == "GoAhead-Webs"
+    assert responses[1]["server"] == "lighttpd"
+
+
+def test_repeated_headers_are_joined_and_their_number_bounded() -> None:
+    many = b"".join(b"X-%d: v\r\n" % i for i in range(MAX_HEADERS + 10))
+    (req,) = feed_chunks(HttpDissector(), [(True, b"GET / HTTP/1.1\r\nA: 1\r\nA: 2\r\n" + many + b"\r\n")])
+    assert req.fields["headers"]["a"] == "1, 2" and len(req.fields["headers"]) == MAX_HEADERS
+
+
+def test_message_count_per_flow_is_bounded() -> None:
+    obs = feed_chunks(HttpDissector(), [(True, b"GET / HTTP/1.1\r\n\r\n" * (MAX_MESSAGES + 5))])
+    assert len(obs) == MAX_MESSAGES
+
+
+def test_oversized_header_section_is_a_parse_error() -> None:
+    state: dict[str, Any] = {}
+    with pytest.raises(ParseError):
+        HttpDissector().feed(Packet(ts=0.0, payload=b""), b"GET / HTTP/1.1\r\nX: " + b"a" * (MAX_HEAD + 10), state)
+
+
+def test_garbage_instead_of_a_request_line_is_a_parse_error() -> None:
+    with pytest.raises(ParseError):
+        HttpDissector().feed(Packet(ts=0.0, payload=b""), b"\x16\x03\x01 hello\r\n\r\n", {})
+
+
+def test_probe() -> None:
+    d = HttpDissector()
+    assert d.probe(b"GET /index.html HTTP/1.1\r\nHost: x\r\n", True)
+    assert d.probe(b"HTTP/1.1 200 OK\r\n", False)
+    assert not d.probe(b"SSH-2.0-x\r\n", True)
+
+
+@pytest.mark.parametrize("name", TCPDUMP_CAPTURES)
+def test_tcpdump_captures_on_any_port_keep_the_contract(name: str) -> None:
+    feed_capture_any_port(HttpDissector(), shared("pcaps", "tcpdump_tests", name))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.binary(max_size=300)), max_size=6))
+def test_fuzz_random_bytes(chunks: list[tuple[bool, bytes]]) -> None:
+    feed_chunks(HttpDissector(), chunks)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8), st.integers(0, 400),
+       st.integers(0, 400))
+def test_fuzz_mutated_messages(edits: list[tuple[int, int]], cut_req: int, cut_resp: int) -> None:
+    feed_chunks(HttpDissector(), [(True, mutate(REQUEST, edits, cut_req)), (False, mutate(RESPONSE, edits, cut_resp))])

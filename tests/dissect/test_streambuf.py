@@ -1,0 +1,39 @@
+"""Per-direction buffers and endpoint orientation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from iotwarden.dissect import streambuf
+from iotwarden.dissect.base import Packet
+from iotwarden.errors import ParseError
+
+
+def test_directions_have_separate_buffers() -> None:
+    state: dict[str, Any] = {}
+    streambuf.append(state, True, b"abc", 10)
+    streambuf.append(state, False, b"xy", 10)
+    assert state[streambuf.C2S] == b"abc" and state[streambuf.S2C] == b"xy"
+
+
+def test_buffer_over_its_limit_raises_and_ends_the_flow() -> None:
+    state: dict[str, Any] = {}
+    streambuf.append(state, True, b"a" * 10, 10)
+    with pytest.raises(ParseError):
+        streambuf.append(state, True, b"b", 10)
+    assert state["done"] is True and state[streambuf.C2S] == b""
+
+
+def test_oriented_swaps_endpoints_only_when_needed() -> None:
+    pkt = Packet(ts=1.0, payload=b"", src_ip="10.0.0.2", dst_ip="10.0.0.1", src_port=23, dst_port=5555,
+                 src_mac="bb", dst_mac="aa", to_server=False)
+    assert streambuf.oriented(pkt, from_client=False) is pkt
+    client = streambuf.oriented(pkt, from_client=True)
+    assert (client.src_ip, client.src_port, client.src_mac) == ("10.0.0.1", 5555, "aa")
+    assert (client.dst_ip, client.dst_port, client.to_server) == ("10.0.0.2", 23, True)
+
+
+def test_text_is_bounded_and_never_fails() -> None:
+    assert streambuf.text(b"\xffabc", 3) == "\ufffdab"
