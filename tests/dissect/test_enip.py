@@ -1,0 +1,160 @@
+"""EtherNet/IP dissector: identity from ListIdentity, every CIP request including embedded ones."""
+
+from __future__ import annotations
+
+import struct
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iotwarden.dissect.base import Packet
+from iotwarden.dissect.enip import MAX_PENDING, EnipDissector
+from iotwarden.errors import ParseError
+from iotwarden.model import Observation
+from tests.conftest import shared
+from tests.dissect.ot_captures import contract, run, sweep_captures, sweep_id
+
+OPENICS = ("pcaps", "ics_iti", "pcaps", "openics")
+
+
+def encap(command: int, data: bytes, context: bytes = bytes(8)) -> bytes:
+    return struct.pack("<HHII", command, len(data), 1, 0) + context + bytes(4) + data
+
+
+def rr(cip: bytes) -> bytes:
+    """SendRRData: interface handle, timeout, 2 CPF items (null address, unconnected data)."""
+    return encap(0x6F, bytes(6) + struct.pack("<HHHHH", 2, 0, 0, 0xB2, len(cip)) + cip)
+
+
+def requests(path: Path) -> list[Observation]:
+    obs, _ = run(EnipDissector(), path)
+    return [o for o in obs if o.kind == "cip_request"]
+
+
+def test_suricata_enip_log_identity() -> None:
+    obs, errors = run(EnipDissector(), shared("pcaps", "suricata_verify", "enip-alert", "enip_test1.pcap"))
+    assert not errors
+    assert [o.kind for o in obs] == ["list_identity_request", "identity"]  # enip_command 99: 2 alerts
+    identity = obs[1].fields
+    # enip-log-identity and enip-keywords-suricata8 test.yaml values
+    assert identity["product_name"] == "1756-ENBT/A" and identity["revision"] == "4.3"
+    assert identity["vendor_id"] == 1 and identity["device_type"] == 12 and identity["product_code"] == 58
+    assert identity["serial"] == "0x00524d8e" and identity["state"] == 3 and identity["status"] == 0x30
+    assert identity["protocol_version"] == 1 and identity["ip"] == "10.1.1.164" and identity["port"] == 44818
+    assert obs[1].subject == "src" and obs[1].src_port == 44818
+
+
+def test_suricata_enip_keywords_cip_counts() -> None:
+    path = shared("pcaps", "suricata_verify", "enip-keywords", "enip_cip_example.pcap")
+    obs, _ = run(EnipDissector(), path)
+    outer = [o for o in obs if o.kind == "cip_request" and "via" not in o.fields]
+    # enip-frames: 41 Multiple Service Packets to the Message Router (class 2, instance 1)
+    msp = [o for o in outer if o.fields["service_name"] == "multiple_service_packet"]
+    assert len(msp) == 41 and {(o.fields["class"], o.fields["instance"]) for o in msp} == {(2, 1)}
+    # enip-keywords-suricata8 sid 14: a request to class 1 instance 1 attribute 5 in 41 messages
+    status_reads = {o.ts for o in obs if o.kind == "cip_request" and o.fields.get("class") == 1
+                    and o.fields.get("instance") == 1 and 5 in o.fields.get("attributes", [])}
+    assert len(status_reads) == 41
+
+
+@pytest.mark.parametrize(("name", "service", "cls"), [
+    ("EIP-RebootorRestart.pcap", "reset", 0x72),
+    ("EIP-RemoteModeChangeAttempt.pcap", "stop", 0x8E),
+    ("EIP-SoftwareDownload.pcap", "start", 0x8E),
+    ("EIP-ChangeTimeAttempt.pcap", "set_attribute_list", 0x8B),
+    ("EIP-ChangePortConfigurationAttempt.pcap", "set_attribute_single", 0xF6),
+    ("EIP-FirmwareChange.pcap", "reset", 0x01),
+])
+def test_openics_operations_are_visible(name: str, service: str, cls: int) -> None:
+    seen = {(o.fields["service_name"], o.fields.get("class")) for o in requests(shared(*OPENICS, name))}
+    assert (service, cls) in seen
+
+
+def test_firmware_update_goes_through_the_non_volatile_storage_object() -> None:
+    nvs = Counter(o.fields["service"] for o in requests(shared(*OPENICS, "EIP-FirmwareChange.pcap"))
+                  if o.fields.get("class_name") == "non_volatile_storage")
+    assert nvs == {0x4B: 1, 0x4D: 5243, 0x51: 1}  # begin, 5243 data blocks, end
+
+
+def test_identity_from_get_attributes_all_through_unconnected_send() -> None:
+    obs, _ = run(EnipDissector(), shared(*OPENICS, "EIP-IPAddressChangeAttempt.pcap"))
+    names = {o.fields["product_name"] for o in obs
+             if o.kind == "identity" and o.fields["source"] == "get_attributes_all"}
+    assert names == {"1756-L61/B LOGIX5561", "1756-ENBT/A", "MVI56 ProSoft Technology, Inc."}
+    assert "unconnected_send" in {o.fields.get("via") for o in obs
+                                  if o.kind == "cip_request" and o.fields.get("class") == 1}
+
+
+def test_start_stop_and_pccc() -> None:
+    ip = ("pcaps", "ics_iti", "pcaps", "EthernetIP")
+    assert [o.fields["service_name"] for o in requests(shared(*ip, "cip_start_plc.pcap"))] == ["start"]
+    assert [o.fields["service_name"] for o in requests(shared(*ip, "cip_stop_plc.pcap"))] == ["stop"]
+    pccc = Counter(o.fields.get("pccc_function_name") for o in requests(shared("pcaps", "ics_iti", "pcaps", "CIP",
+                                                                                  "cip_only.pcap")))
+    assert pccc["change_mode"] == 2 and pccc["protected_typed_logical_masked_write"] == 4
+
+
+def test_symbolic_tag_requests_name_the_tag() -> None:
+    read = bytes([0x4C, 3, 0x91, 4]) + b"Tag1" + bytes([1, 0])
+    out = EnipDissector().feed(_pkt(), rr(read), {})
+    assert out[0].fields["service_name"] == "read_tag" and out[0].fields["symbol"] == "Tag1"
+
+
+def test_replies_carry_their_request_path_and_status() -> None:
+    d, state = EnipDissector(), {}
+    d.feed(_pkt(), rr(bytes([0x10, 3, 0x20, 0xF5, 0x24, 1, 0x30, 5]) + b"\x01\x02"), state)
+    reply = d.feed(_pkt(to_server=False), rr(bytes([0x90, 0, 0x0E, 0])), state)
+    assert reply[0].kind == "cip_response" and reply[0].fields["status"] == "attribute_not_settable"
+    assert reply[0].fields["service_name"] == "set_attribute_single" and reply[0].fields["class"] == 0xF5
+
+
+def test_pending_requests_are_bounded() -> None:
+    d, state = EnipDissector(), {}
+    for i in range(MAX_PENDING + 5):
+        d.feed(_pkt(), encap(0x6F, bytes(6) + struct.pack("<HHHHH", 2, 0, 0, 0xB2, 6) + bytes([1, 2, 0x20, 1, 0x24, 1]),
+                             context=i.to_bytes(8, "little")), state)
+    assert len(state["pending"]) == MAX_PENDING
+
+
+def test_unknown_commands_desynchronise_and_recover() -> None:
+    d, state = EnipDissector(), {}
+    with pytest.raises(ParseError):
+        d.feed(_pkt(), b"\x01\x00" + bytes(30), state)
+    assert d.feed(_pkt(), encap(0x63, b""), state)[0].kind == "list_identity_request"
+
+
+def test_list_identity_over_udp() -> None:
+    out = contract(EnipDissector(), encap(0x63, b""), ip_proto=17, port=44818)
+    assert out[0].kind == "list_identity_request"
+
+
+def test_probe() -> None:
+    assert EnipDissector().probe(encap(0x65, b"\x01\x00\x00\x00"), True)
+    assert not EnipDissector().probe(b"\x16\x03\x01" + bytes(30), True)
+
+
+def _pkt(to_server: bool = True) -> Packet:
+    return Packet(ts=0.0, payload=b"", ip_proto=6, src_port=40000 if to_server else 44818,
+                  dst_port=44818 if to_server else 40000, to_server=to_server)
+
+
+@pytest.mark.parametrize("path", sweep_captures(), ids=sweep_id)
+def test_every_capture_yields_observations_or_counted_errors(path: Path) -> None:
+    obs, _ = run(EnipDissector(), path)
+    assert all(o.proto == "enip" for o in obs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.booleans())
+def test_fuzz_contract(data: bytes, to_server: bool) -> None:
+    contract(EnipDissector(), data, to_server=to_server, port=44818)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200), st.booleans())
+def test_fuzz_cip_inside_valid_encapsulation(cip: bytes, to_server: bool) -> None:
+    contract(EnipDissector(), rr(cip), to_server=to_server, port=44818)
+    contract(EnipDissector(), encap(0x63, cip), to_server=False, port=44818)
