@@ -1,0 +1,333 @@
+"""Live capture from a Linux network interface -> PacketBatches (AF_PACKET socket, kernel BPF filter).
+
+The filter expression is compiled to classic BPF by libpcap (``pcap_compile`` through ctypes) or,
+without libpcap, by ``tcpdump -ddd``, and attached with SO_ATTACH_FILTER so the kernel drops what
+the filter rejects and truncates what it keeps to ``snaplen``. Needs root or CAP_NET_RAW.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import fcntl
+import select
+import shutil
+import socket
+import struct
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from iotwarden.engine.batch import LINKTYPE_ETHERNET, LINKTYPE_RAW, PacketBatch
+from iotwarden.errors import CaptureError, ConfigError
+
+# Linux ABI constants (linux/if_ether.h, linux/if_packet.h, asm-generic/socket.h, linux/sockios.h)
+ETH_P_ALL = 0x0003
+SOL_PACKET = 263
+PACKET_STATISTICS = 6
+PACKET_AUXDATA = 8
+SO_ATTACH_FILTER = 26
+SO_TIMESTAMPNS = 35  # also SCM_TIMESTAMPNS, the control message type
+SO_RCVBUFFORCE = 33
+SIOCGIFHWADDR = 0x8927
+PACKET_OUTGOING = 4  # sll_pkttype of a packet this host sent
+TP_STATUS_VLAN_VALID = 1 << 4  # tpacket_auxdata.tp_status: the kernel stripped a VLAN tag
+TP_STATUS_VLAN_TPID_VALID = 1 << 6
+ARPHRD_ETHER, ARPHRD_LOOPBACK, ARPHRD_NONE = 1, 772, 0xFFFE  # linux/if_arp.h
+_AUXDATA = struct.Struct("=IIIHHHH")  # struct tpacket_auxdata
+_TIMESPEC = struct.Struct("=qq")
+_BPF_INSN = struct.Struct("=HBBI")  # struct sock_filter (code, jt, jf, k)
+BPF_RET_K = 0x06  # "ret #k": accept k bytes of the packet
+
+# link type per interface hardware type: (LINKTYPE_* for the batch, DLT_* for pcap_compile)
+_LINKTYPES = {
+    ARPHRD_ETHER: (LINKTYPE_ETHERNET, 1),
+    ARPHRD_LOOPBACK: (LINKTYPE_ETHERNET, 1),  # Linux frames loopback packets with a zeroed Ethernet header
+    ARPHRD_NONE: (LINKTYPE_RAW, 12),  # tun devices: bare IP packets (DLT_RAW is 12 on Linux)
+}
+
+MAX_SNAPLEN = 262144  # libpcap's MAXIMUM_SNAPLEN
+# A batch is handed over at the latest once it holds this many bytes of packet data.
+MAX_BATCH_BYTES = 64 * 1024 * 1024
+# Socket receive buffer asked of the kernel: how much traffic may queue while the engine works.
+RCVBUF_BYTES = 16 * 1024 * 1024
+# Longest wait for packets before ``stop`` is looked at again.
+POLL_INTERVAL = 0.1
+
+_compile_lock = threading.Lock()  # pcap_compile is not thread-safe before libpcap 1.8
+
+
+class _BpfInsn(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint32)]
+
+
+class _BpfProgram(ctypes.Structure):
+    _fields_ = [("bf_len", ctypes.c_uint), ("bf_insns", ctypes.POINTER(_BpfInsn))]
+
+
+Program = list[tuple[int, int, int, int]]
+
+
+def _libpcap() -> Any | None:
+    name = ctypes.util.find_library("pcap")
+    if name is None:
+        return None
+    try:
+        lib = ctypes.CDLL(name)
+    except OSError:
+        return None
+    lib.pcap_open_dead.restype = ctypes.c_void_p
+    lib.pcap_open_dead.argtypes = [ctypes.c_int, ctypes.c_int]
+    lib.pcap_compile.restype = ctypes.c_int
+    lib.pcap_compile.argtypes = [ctypes.c_void_p, ctypes.POINTER(_BpfProgram), ctypes.c_char_p, ctypes.c_int,
+                                 ctypes.c_uint32]
+    lib.pcap_geterr.restype = ctypes.c_char_p
+    lib.pcap_geterr.argtypes = [ctypes.c_void_p]
+    lib.pcap_freecode.argtypes = [ctypes.POINTER(_BpfProgram)]
+    lib.pcap_close.argtypes = [ctypes.c_void_p]
+    return lib
+
+
+def compile_with_libpcap(lib: Any, expression: str, dlt: int, snaplen: int) -> Program:
+    """``expression`` as classic BPF for link type ``dlt`` (optimised, as tcpdump compiles it)."""
+    with _compile_lock:
+        handle = lib.pcap_open_dead(dlt, snaplen)
+        if not handle:
+            raise CaptureError("libpcap could not open a compiler handle")
+        try:
+            prog = _BpfProgram()
+            if lib.pcap_compile(handle, ctypes.byref(prog), expression.encode(), 1, 0xFFFFFFFF) != 0:
+                reason = (lib.pcap_geterr(handle) or b"").decode("utf-8", "replace")
+                raise CaptureError(f"invalid capture filter {expression!r}: {reason}")
+            try:
+                return [(prog.bf_insns[i].code, prog.bf_insns[i].jt, prog.bf_insns[i].jf, prog.bf_insns[i].k)
+                        for i in range(prog.bf_len)]
+            finally:
+                lib.pcap_freecode(ctypes.byref(prog))
+        finally:
+            lib.pcap_close(handle)
+
+
+def compile_with_tcpdump(expression: str, interface: str, snaplen: int) -> Program:
+    """``expression`` as classic BPF for ``interface``, compiled by ``tcpdump -ddd``."""
+    tcpdump = shutil.which("tcpdump")
+    if tcpdump is None:
+        raise CaptureError("a capture filter needs libpcap (Debian: libpcap0.8) or tcpdump; neither is installed")
+    try:
+        # "--": an expression starting with "-" must not be read as an option (tcpdump uses getopt)
+        done = subprocess.run([tcpdump, "-i", interface, "-s", str(snaplen), "-ddd", "--", expression],  # noqa: S603
+                              capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CaptureError(f"tcpdump could not compile the capture filter: {exc}") from exc
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["no reason given"])[-1]
+        raise CaptureError(f"invalid capture filter {expression!r}: {reason}")
+    try:
+        rows = [tuple(int(x) for x in line.split()) for line in done.stdout.split("\n")[1:] if line.strip()]
+        program = [(r[0], r[1], r[2], r[3]) for r in rows]
+        if len(program) != int(done.stdout.split("\n", 1)[0]):
+            raise ValueError("instruction count mismatch")
+    except (ValueError, IndexError) as exc:
+        raise CaptureError(f"unexpected tcpdump -ddd output for {expression!r}") from exc
+    return program
+
+
+def compile_filter(expression: str | None, *, dlt: int, snaplen: int, interface: str) -> Program:
+    """The BPF program for a filter expression; no expression accepts everything, cut to ``snaplen``."""
+    if expression is None or not expression.strip():
+        return [(BPF_RET_K, 0, 0, snaplen)]
+    lib = _libpcap()
+    if lib is not None:
+        return compile_with_libpcap(lib, expression, dlt, snaplen)
+    return compile_with_tcpdump(expression, interface, snaplen)
+
+
+@dataclass(slots=True)
+class CaptureCounters:
+    """Kernel counters of the socket since it opened (PACKET_STATISTICS, packet(7))."""
+
+    received: int = 0  # packets that passed the filter
+    dropped: int = 0  # packets that passed the filter but found the receive buffer full
+
+
+class LiveCapture:
+    """An open AF_PACKET socket on one interface, filtered in the kernel. Use :func:`capture_live`."""
+
+    def __init__(self, interface: str, *, bpf: str | None = None, snaplen: int = 65535) -> None:
+        if not 1 <= snaplen <= MAX_SNAPLEN:
+            raise ConfigError(f"snaplen must be between 1 and {MAX_SNAPLEN}, not {snaplen}")
+        self.interface, self.snaplen = interface, snaplen
+        self.counters = CaptureCounters()
+        try:
+            socket.if_nametoindex(interface)
+        except (OSError, ValueError) as exc:
+            raise CaptureError(f"no such network interface: {interface!r}") from exc
+        try:  # protocol 0: the socket receives nothing until bound, so no packet escapes the filter
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        except PermissionError as exc:
+            raise CaptureError(f"permission denied capturing on {interface!r}: live capture needs root "
+                               "or CAP_NET_RAW") from exc
+        try:
+            self._setup(bpf)
+        except BaseException:
+            self.sock.close()
+            raise
+
+    def _setup(self, bpf: str | None) -> None:
+        ifreq = struct.pack("16s16s", self.interface.encode(), b"")
+        try:
+            hwtype = struct.unpack_from("=H", fcntl.ioctl(self.sock.fileno(), SIOCGIFHWADDR, ifreq), 16)[0]
+        except OSError as exc:
+            raise CaptureError(f"cannot read the link type of {self.interface!r}: {exc.strerror}") from exc
+        if hwtype not in _LINKTYPES:
+            raise CaptureError(f"{self.interface!r}: unsupported link type (ARPHRD {hwtype})")
+        self.linktype, dlt = _LINKTYPES[hwtype]
+        self.loopback = hwtype == ARPHRD_LOOPBACK
+        program = compile_filter(bpf, dlt=dlt, snaplen=self.snaplen, interface=self.interface)
+        code = b"".join(_BPF_INSN.pack(*insn) for insn in program)
+        buf = ctypes.create_string_buffer(code, len(code))
+        fprog = struct.pack("HP", len(program), ctypes.addressof(buf))  # struct sock_fprog
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+        except OSError as exc:
+            raise CaptureError(f"the kernel refused the capture filter {bpf!r}: {exc.strerror}") from exc
+        self.sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES)
+        except OSError:  # without CAP_NET_ADMIN the kernel caps it at net.core.rmem_max
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF_BYTES)
+        self.sock.bind((self.interface, ETH_P_ALL))
+        self.sock.setblocking(False)
+
+    def stats(self) -> CaptureCounters:
+        """Counters so far (the kernel resets its own on each read; they are added up here)."""
+        raw = self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
+        received, dropped = struct.unpack("=II", raw)
+        self.counters.received += received
+        self.counters.dropped += dropped
+        return self.counters
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> LiveCapture:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def batches(self, *, batch_size: int = 4096, batch_timeout: float = 0.5, stop: threading.Event | None = None,
+                max_packets: int | None = None) -> Iterator[PacketBatch]:
+        """Batches of ``batch_size`` packets, or fewer once ``batch_timeout`` seconds have passed since
+        the batch's first packet; ends when ``stop`` is set or after ``max_packets`` packets."""
+        view = memoryview(bytearray(self.snaplen))
+        ancsize = socket.CMSG_SPACE(_AUXDATA.size) + socket.CMSG_SPACE(_TIMESPEC.size)
+        pending = _Pending(self.linktype)
+        total = 0
+        while not (stop is not None and stop.is_set()) and (max_packets is None or total < max_packets):
+            try:
+                nbytes, ancdata, _, address = self.sock.recvmsg_into([view], ancsize)
+            except BlockingIOError:
+                due = pending.started + batch_timeout - time.monotonic()
+                select.select([self.sock], [], [], min(POLL_INTERVAL, max(0.0, due)) if pending else POLL_INTERVAL)
+                if pending and time.monotonic() - pending.started >= batch_timeout:
+                    yield pending.take()
+                continue
+            if self.loopback and address[2] == PACKET_OUTGOING:
+                continue  # on loopback every packet is also seen incoming: keep that copy only
+            ts, wirelen, vlan = time.time(), nbytes, None
+            for level, kind, payload in ancdata:
+                if level == SOL_PACKET and kind == PACKET_AUXDATA and len(payload) >= _AUXDATA.size:
+                    status, wirelen, _, _, _, tci, tpid = _AUXDATA.unpack_from(payload)
+                    if status & TP_STATUS_VLAN_VALID:
+                        vlan = (tpid if status & TP_STATUS_VLAN_TPID_VALID else 0x8100, tci)
+                elif level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= _TIMESPEC.size:
+                    sec, nsec = _TIMESPEC.unpack_from(payload)
+                    ts = sec + nsec / 1e9
+            if vlan is not None and self.linktype == LINKTYPE_ETHERNET and nbytes >= 12:
+                # put back the 802.1Q tag the NIC or driver stripped (IEEE 802.1Q §9.3), as libpcap does
+                pending.add(ts, bytes(view[:12]) + struct.pack("!HH", *vlan) + bytes(view[12:nbytes]), wirelen + 4)
+            else:
+                pending.add(ts, view[:nbytes], wirelen)
+            total += 1
+            if (len(pending) >= batch_size or pending.nbytes >= MAX_BATCH_BYTES
+                    or time.monotonic() - pending.started >= batch_timeout):
+                yield pending.take()
+        if pending:
+            yield pending.take()
+
+
+class _Pending:
+    """The packets of the batch being filled, as the columns of a PacketBatch."""
+
+    def __init__(self, linktype: int) -> None:
+        self.linktype = linktype
+        self.started = 0.0  # time.monotonic() of the batch's first packet
+        self._reset()
+
+    def _reset(self) -> None:
+        self.data = bytearray()
+        self.offsets: list[int] = []
+        self.caplens: list[int] = []
+        self.wirelens: list[int] = []
+        self.stamps: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.data)
+
+    def add(self, ts: float, frame: bytes | memoryview, wirelen: int) -> None:
+        if not self.offsets:
+            self.started = time.monotonic()
+        self.offsets.append(len(self.data))
+        self.data += frame
+        self.caplens.append(len(frame))
+        self.wirelens.append(max(wirelen, len(frame)))
+        self.stamps.append(ts)
+
+    def take(self) -> PacketBatch:
+        batch = PacketBatch(
+            data=np.frombuffer(bytes(self.data), dtype=np.uint8),
+            offsets=np.array(self.offsets, dtype=np.int64),
+            caplen=np.array(self.caplens, dtype=np.int32),
+            wirelen=np.array(self.wirelens, dtype=np.int32),
+            ts=np.array(self.stamps, dtype=np.float64),
+            linktype=np.full(len(self.offsets), self.linktype, dtype=np.uint16),
+        )
+        self._reset()
+        return batch
+
+
+def capture_live(interface: str, *, bpf: str | None = None, snaplen: int = 65535, batch_size: int = 4096,
+                 batch_timeout: float = 0.5, stop: threading.Event | None = None,
+                 max_packets: int | None = None) -> Iterator[PacketBatch]:
+    """PacketBatches captured on ``interface``, filtered in the kernel by the BPF expression ``bpf``.
+
+    The socket is opened, and the interface, permission and filter checked, before this returns
+    (CaptureError with one clear line otherwise; ConfigError for bad options). A batch is yielded
+    when it holds ``batch_size`` packets or ``batch_timeout`` seconds after its first packet;
+    capture ends when ``stop`` is set (seen within POLL_INTERVAL) or after ``max_packets``.
+    """
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be at least 1, not {batch_size}")
+    if not batch_timeout > 0:
+        raise ConfigError(f"batch_timeout must be positive, not {batch_timeout}")
+    if max_packets is not None and max_packets < 0:
+        raise ConfigError(f"max_packets must not be negative, not {max_packets}")
+    capture = LiveCapture(interface, bpf=bpf, snaplen=snaplen)
+
+    def run() -> Iterator[PacketBatch]:
+        with capture:
+            yield from capture.batches(batch_size=batch_size, batch_timeout=batch_timeout, stop=stop,
+                                       max_packets=max_packets)
+
+    return run()

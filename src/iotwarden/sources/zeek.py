@@ -1,0 +1,310 @@
+"""Zeek logs as a capture source: one log file, or a directory of them, -> RecordBatches.
+
+Reads conn, dns, dhcp, http, ssl, x509, ssh, software and known_* logs in TSV or JSON lines, plain or
+gzip'd, and joins across logs what Zeek splits: MACs/VLAN from conn.log (by ``uid``) onto the other
+logs' Observations, and x509.log certificates into one ``certificate`` Observation per server chain
+(ssl.log ``cert_chain_fps``/``cert_chain_fuids``), sent by that TLS server. Both joins need the logs
+read together (a directory); an x509 record no ssl.log record names goes out alone, with no
+addresses (``src_ip`` None).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from iotwarden.errors import CaptureError, ConfigError, ParseError
+from iotwarden.model import Flow, Observation
+from iotwarden.sources import zeek_map, zeek_tls
+from iotwarden.sources.base import RecordBatch
+from iotwarden.sources.zeek_fields import ConnId
+from iotwarden.sources.zeek_format import (
+    KNOWN_TYPES,
+    SNIFF_LINES,
+    TsvHeader,
+    apply_directive,
+    decode_json,
+    decode_tsv,
+    iter_lines,
+    open_log,
+    sniff_lines,
+    to_time,
+)
+
+# conn.log uids remembered to stamp MACs and VLAN on the other logs' records of the same connection.
+MAX_TRACKED_UIDS = 65536
+# Certificates and certificate chains remembered for the ssl.log <-> x509.log join (Zeek logs each
+# certificate once a day, so later connections with the same certificate are joined from the cache).
+MAX_TRACKED_CERTS = 16384
+# Merge order among records with the same ts: conn first (it feeds the uid join), x509 last.
+_PRIORITY = {"conn": 0, "ssl": 1, "x509": 3}
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+_Item = tuple[float, int, str, dict[str, Any] | None]  # (ts, priority, log type, record or None if bad)
+
+
+class _Lru(Generic[_K, _V]):
+    """A dict that forgets its least recently used entry beyond ``limit`` entries."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._data: OrderedDict[_K, _V] = OrderedDict()
+
+    def get(self, key: _K) -> _V | None:
+        value = self._data.get(key)
+        if value is not None:
+            self._data.move_to_end(key)
+        return value
+
+    def put(self, key: _K, value: _V) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        if len(self._data) > self.limit:
+            self._data.popitem(last=False)
+
+    def pop(self, key: _K) -> _V | None:
+        return self._data.pop(key, None)
+
+    def values(self) -> list[_V]:
+        return list(self._data.values())
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+@dataclass(slots=True, frozen=True)
+class _LinkInfo:
+    orig_h: str
+    orig_mac: str | None
+    resp_mac: str | None
+    vlan: int | None
+
+
+def sniff_zeek(path: Path) -> str | None:
+    """The log type (``conn``, ``dns``...) of a Zeek log file, from ``#path``, ``_path``, the file
+    name or the JSON keys; None if the file is not a Zeek log (or cannot be read)."""
+    try:
+        with open_log(path) as fh:
+            lines = list(itertools.islice(iter_lines(fh, lambda: None), SNIFF_LINES))
+    except (CaptureError, OSError):
+        return None
+    return sniff_lines(path, lines)
+
+
+def read_zeek(path: Path, *, batch_size: int = 10000) -> Iterator[RecordBatch]:
+    """RecordBatches of Flows and Observations from a Zeek log file or a directory of Zeek logs.
+
+    ``batch_size`` log lines per batch (the last batch may be smaller). Malformed lines are counted
+    in ``RecordBatch.skipped`` and skipped. A directory is read as one capture: its logs merged in
+    time order, rotated files of one type one after another, files that are not Zeek logs ignored.
+    Raises CaptureError when the path is missing, is not a Zeek log, or holds no log we map.
+    """
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be at least 1, not {batch_size}")
+    if path.is_dir():
+        groups: dict[str, list[Path]] = {}
+        for child in sorted(path.iterdir()):
+            log_type = sniff_zeek(child) if child.is_file() else None
+            if log_type in KNOWN_TYPES:
+                groups.setdefault(log_type, []).append(child)
+        if not groups:
+            raise CaptureError(f"{path}: no Zeek log of a supported type ({', '.join(sorted(KNOWN_TYPES))})")
+        streams = [_chained(files, log_type) for log_type, files in groups.items()]
+        items: Iterable[_Item] = heapq.merge(*streams, key=lambda item: (item[0], item[1]))
+    elif path.is_file():
+        log_type = sniff_zeek(path)
+        if log_type is None:
+            raise CaptureError(f"{path}: not a Zeek log (no '#separator' TSV header, not JSON lines with 'ts')")
+        if log_type not in KNOWN_TYPES:
+            raise CaptureError(f"{path}: Zeek {log_type}.log carries nothing iotwarden reads "
+                               f"(supported: {', '.join(sorted(KNOWN_TYPES))})")
+        items = _file_items(path, log_type)
+    else:
+        raise CaptureError(f"{path}: no such file or directory")
+    return _batches(items, batch_size)
+
+
+def _chained(files: list[Path], log_type: str) -> Iterator[_Item]:
+    """The items of rotated files of one log type, one file after the other (names sort by time)."""
+    for path in files:
+        yield from _file_items(path, log_type)
+
+
+def _file_items(path: Path, log_type: str) -> Iterator[_Item]:
+    """Every data line of one file as an item; a malformed line as an item with no record."""
+    bad: list[int] = []
+    priority = _PRIORITY.get(log_type, 2)
+
+    def on_bad() -> None:
+        bad.append(1)
+
+    with open_log(path) as fh:
+        lines = iter_lines(fh, on_bad)
+        header: TsvHeader | None = None
+        for line in lines:
+            while bad:  # over-long lines and gzip damage found while reading
+                bad.pop()
+                yield (-math.inf, priority, log_type, None)
+            if not line.strip():
+                continue
+            try:
+                if line.startswith(b"#"):
+                    header = apply_directive(line, header or TsvHeader())
+                    continue
+                if line.startswith(b"{"):
+                    record = decode_json(line)
+                    line_type = record.pop("_path", None) or log_type
+                    record.pop("_write_ts", None)
+                elif header is not None and header.fields:
+                    record = decode_tsv(line, header)
+                    line_type = header.path or log_type
+                else:
+                    raise ParseError("data line before a #fields header")
+                ts = to_time(record.get("ts"))
+            except ParseError:
+                yield (-math.inf, priority, log_type, None)
+                continue
+            yield (ts, _PRIORITY.get(str(line_type), 2), str(line_type), record)
+        for _ in bad:
+            yield (-math.inf, priority, log_type, None)
+
+
+def _batches(items: Iterable[_Item], batch_size: int) -> Iterator[RecordBatch]:
+    joiner = _Joiner()
+    batch = RecordBatch()
+    last_ts: float | None = None
+    for ts, _, log_type, record in items:
+        batch.records += 1
+        if record is None:
+            batch.skipped += 1
+        else:
+            try:
+                observations, flows = joiner.map(log_type, record)
+            except ParseError:
+                batch.skipped += 1
+            else:
+                batch.observations.extend(observations)
+                batch.flows.extend(flows)
+                if last_ts is None or ts > last_ts:
+                    last_ts = ts
+        if batch.records >= batch_size:
+            batch.last_ts = last_ts
+            yield batch
+            batch = RecordBatch()
+    batch.observations.extend(joiner.flush())
+    if batch.records:
+        batch.last_ts = last_ts
+        yield batch
+
+
+@dataclass(slots=True)
+class _Chain:
+    """An ssl.log record's certificate chain, waiting for its x509.log records."""
+
+    server: ConnId
+    uid: Any
+    keys: list[str]
+    found: dict[str, dict[str, Any]]
+
+    def certs(self) -> list[dict[str, Any]]:
+        return [self.found[k] for k in self.keys if k in self.found]
+
+
+class _Joiner:
+    """Maps records and joins them across logs, within the named limits."""
+
+    def __init__(self) -> None:
+        self.links: _Lru[str, _LinkInfo] = _Lru(MAX_TRACKED_UIDS)
+        self.certs: _Lru[str, dict[str, Any]] = _Lru(MAX_TRACKED_CERTS)  # x509 records read, by key
+        self.chains: _Lru[int, _Chain] = _Lru(MAX_TRACKED_CERTS)  # chains still missing certificates
+        self.waiting: _Lru[str, list[int]] = _Lru(MAX_TRACKED_CERTS)  # certificate key -> chains it completes
+        self._ids = itertools.count()
+
+    def map(self, log_type: str, rec: dict[str, Any]) -> tuple[list[Observation], list[Flow]]:
+        if log_type == "conn":
+            flow = zeek_map.map_conn(rec)
+            uid = rec.get("uid")
+            if isinstance(uid, str) and (flow.a_mac or flow.b_mac or flow.vlan):
+                self.links.put(uid, _LinkInfo(flow.a_ip, flow.a_mac, flow.b_mac, flow.vlan or None))
+            return [], [flow]
+        if log_type == "x509":
+            return self._x509(rec), []
+        if log_type == "ssl":
+            cid, observations, keys = zeek_tls.map_ssl(rec)
+            if keys:
+                chain = _Chain(cid, rec.get("uid"), keys, {})
+                for key in keys:
+                    cached = self.certs.get(key)
+                    if cached is not None:  # logged before (Zeek logs a certificate once a day)
+                        chain.found[key] = cached
+                if len(chain.found) == len(keys):
+                    observations.append(zeek_tls.certificate(cid.ts, chain.certs(), cid))
+                else:
+                    chain_id = next(self._ids)
+                    self.chains.put(chain_id, chain)
+                    for key in keys:
+                        if key not in chain.found:
+                            self.waiting.put(key, [*(self.waiting.get(key) or []), chain_id])
+        elif log_type == "dns":
+            observations = zeek_map.map_dns(rec)
+        elif log_type == "dhcp":
+            observations = zeek_map.map_dhcp(rec)
+        elif log_type == "http":
+            observations = zeek_map.map_http(rec)
+        elif log_type == "ssh":
+            observations = zeek_map.map_ssh(rec)
+        elif log_type == "software":
+            observations = zeek_map.map_software(rec)
+        elif log_type in ("known_hosts", "known_services", "known_devices"):
+            observations = zeek_map.map_known(log_type, rec)
+        else:
+            return [], []  # a log type we do not map, met inside a JSON stream
+        return self._stamp(observations, rec.get("uid")), []
+
+    def _x509(self, rec: dict[str, Any]) -> list[Observation]:
+        """A certificate completes the chains waiting for it; one nobody waits for goes out alone."""
+        ts, key, fields = zeek_tls.map_x509(rec)
+        if key is None:
+            return [zeek_tls.certificate(ts, [fields], None)]
+        self.certs.put(key, fields)
+        out: list[Observation] = []
+        matched = False
+        for chain_id in self.waiting.pop(key) or []:
+            chain = self.chains.get(chain_id)
+            if chain is None:  # pushed out by newer chains
+                continue
+            matched = True
+            chain.found[key] = fields
+            if len(chain.found) == len(chain.keys):
+                self.chains.pop(chain_id)
+                out += self._stamp([zeek_tls.certificate(ts, chain.certs(), chain.server)], chain.uid)
+        if not matched:
+            out.append(zeek_tls.certificate(ts, [fields], None))
+        return out
+
+    def flush(self) -> list[Observation]:
+        """At end of input: chains still missing some certificates, with those that were read."""
+        out = []
+        for chain in self.chains.values():
+            if chain.found:
+                out += self._stamp([zeek_tls.certificate(chain.server.ts, chain.certs(), chain.server)], chain.uid)
+        return out
+
+    def _stamp(self, observations: list[Observation], uid: Any) -> list[Observation]:
+        """MACs and VLAN of connection ``uid`` (from conn.log) on its Observations."""
+        link = self.links.get(uid) if isinstance(uid, str) else None
+        if link is not None:
+            for obs in observations:
+                from_orig = obs.src_ip == link.orig_h
+                obs.src_mac = obs.src_mac or (link.orig_mac if from_orig else link.resp_mac)
+                obs.dst_mac = obs.dst_mac or (link.resp_mac if from_orig else link.orig_mac)
+                obs.vlan = link.vlan
+        return observations
