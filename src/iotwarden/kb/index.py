@@ -1,0 +1,348 @@
+"""The compiled knowledge base: rules indexed per attribute for fast lookup, with the evidence kept."""
+
+# ``KnowledgeBase.load()`` (cached) reads the compiled index ``kb/data/generated/index.json`` when
+# its digest matches the rule sources (like Home Assistant's ``generated/*.py``), else compiles the
+# YAML rules; rule files in the user data dir (``<home>/rules/*.yaml``) are added on top.
+# ``kb.match(attribute, value)`` returns :class:`Match` records: rule id, conclusions (regex groups
+# substituted), weight and reference, so a classifier can explain every conclusion.
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from iotwarden.errors import ConfigError
+from iotwarden.kb import paths
+from iotwarden.kb.oui import OuiRegistry
+from iotwarden.kb.schema import Attribute, Rule, RuleValidator, canonical_list, load_attributes, rule_files, set_key
+from iotwarden.kb.taxonomy import Taxonomy
+from iotwarden.kb.tcpsig import P0fSignature
+
+log = logging.getLogger(__name__)
+
+INDEX_FORMAT = 1  # version of generated/index.json; bump when its layout changes
+MAX_VALUES_PER_CALL = 1_000  # values of one attribute matched per match() call; the rest are ignored
+MAX_VALUE_LENGTH = 4_096  # characters of an observed value looked at (banners can be long)
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One piece of evidence: ``rule_id`` matched ``value`` of ``attribute``."""
+
+    rule_id: str
+    attribute: str
+    value: str
+    conclusions: Mapping[str, str]
+    weight: float
+    reference: str
+    file: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule_id": self.rule_id, "attribute": self.attribute, "value": self.value,
+                "conclusions": dict(self.conclusions), "weight": self.weight,
+                "reference": self.reference, "file": self.file}
+
+
+@dataclass(slots=True)
+class _AttributeIndex:
+    """Lookup tables of one attribute. Keys of ``*_ci`` tables are lower-cased."""
+
+    type: str
+    exact: dict[str, list[Rule]] = field(default_factory=lambda: defaultdict(list))
+    exact_ci: dict[str, list[Rule]] = field(default_factory=lambda: defaultdict(list))
+    prefix: dict[str, list[Rule]] = field(default_factory=lambda: defaultdict(list))
+    prefix_ci: dict[str, list[Rule]] = field(default_factory=lambda: defaultdict(list))
+    suffix: dict[str, list[Rule]] = field(default_factory=lambda: defaultdict(list))
+    suffix_ci: dict[str, list[Rule]] = field(default_factory=lambda: defaultdict(list))
+    domain: dict[str, list[Rule]] = field(default_factory=lambda: defaultdict(list))
+    set_equal: dict[str, list[Rule]] = field(default_factory=lambda: defaultdict(list))
+    contains: list[tuple[str, Rule]] = field(default_factory=list)
+    regex: list[tuple[re.Pattern[str], Rule]] = field(default_factory=list)
+    p0f: dict[str, list[tuple[P0fSignature, Rule]]] = field(default_factory=lambda: defaultdict(list))
+    prefix_lengths: list[int] = field(default_factory=list)
+    suffix_lengths: list[int] = field(default_factory=list)
+
+    def add(self, rule: Rule) -> None:
+        ci = rule.ignore_case
+        for value in rule.values:
+            if rule.how == "exact":
+                key = value.lower() if ci or self.type == "domain" else value
+                (self.exact_ci if ci or self.type == "domain" else self.exact)[key].append(rule)
+            elif rule.how == "prefix":
+                if self.type in ("oid", "list"):  # whole arcs/items: 1.3.6.1.4.1.9 must not match ...4.1.99
+                    self.domain[value].append(rule)
+                else:
+                    (self.prefix_ci if ci else self.prefix)[value.lower() if ci else value].append(rule)
+            elif rule.how == "suffix":
+                (self.suffix_ci if ci else self.suffix)[value.lower() if ci else value].append(rule)
+            elif rule.how == "domain":
+                self.domain[value.lower().strip(".")].append(rule)
+            elif rule.how == "set_equal":
+                self.set_equal[value].append(rule)
+            elif rule.how == "contains":
+                self.contains.append((value.lower() if ci else value, rule))
+            elif rule.how == "regex":
+                self.regex.append((re.compile(value, re.IGNORECASE if ci else 0), rule))
+            elif rule.how == "p0f":
+                sig = P0fSignature.parse(value)
+                self.p0f[sig.layout_key()].append((sig, rule))
+
+    def finish(self) -> None:
+        self.prefix_lengths = sorted({len(k) for k in (*self.prefix, *self.prefix_ci)}, reverse=True)
+        self.suffix_lengths = sorted({len(k) for k in (*self.suffix, *self.suffix_ci)}, reverse=True)
+
+    def lookup(self, value: str) -> list[tuple[Rule, re.Match[str] | None]]:
+        """Every rule of this attribute that matches the canonical ``value``."""
+        hits: list[tuple[Rule, re.Match[str] | None]] = []
+        low = value.lower()
+        for rule in self.exact.get(value, ()):
+            hits.append((rule, None))
+        for rule in self.exact_ci.get(low, ()):
+            hits.append((rule, None))
+        for n in self.prefix_lengths:
+            if n <= len(value):
+                hits.extend((r, None) for r in self.prefix.get(value[:n], ()))
+                hits.extend((r, None) for r in self.prefix_ci.get(low[:n], ()))
+        for n in self.suffix_lengths:
+            if n <= len(value):
+                hits.extend((r, None) for r in self.suffix.get(value[-n:], ()))
+                hits.extend((r, None) for r in self.suffix_ci.get(low[-n:], ()))
+        if self.domain:
+            sep = "," if self.type == "list" else "."
+            labels = (low if self.type == "domain" else value).strip(sep).split(sep)
+            if self.type == "domain":  # the name itself and each parent domain
+                candidates = [sep.join(labels[i:]) for i in range(len(labels))]
+            else:  # leading OID arcs (1, 1.3, 1.3.6, ...) or leading list items (1, 1,3, ...)
+                candidates = [sep.join(labels[: i + 1]) for i in range(len(labels))]
+            for cand in candidates:
+                hits.extend((r, None) for r in self.domain.get(cand, ()))
+        if self.set_equal:
+            hits.extend((r, None) for r in self.set_equal.get(set_key(value), ()))
+        for needle, rule in self.contains:
+            if needle in (low if rule.ignore_case else value):
+                hits.append((rule, None))
+        for pattern, rule in self.regex:
+            m = pattern.search(value)
+            if m is not None:
+                hits.append((rule, m))
+        if self.p0f:
+            try:
+                seen = P0fSignature.parse(value)
+            except ValueError:
+                return hits
+            hits.extend((r, None) for sig, r in self.p0f.get(seen.layout_key(), ()) if sig.matches(seen))
+        return hits
+
+
+def _substitute(conclusions: dict[str, str], m: re.Match[str] | None) -> dict[str, str] | None:
+    """Conclusions with ``{1}`` / ``{name}`` replaced by regex groups; a missing group drops the key."""
+    if m is None:
+        return conclusions
+    out: dict[str, str] = {}
+    for key, template in conclusions.items():
+        missing = False
+
+        def group(ref: re.Match[str], _m: re.Match[str] = m) -> str:
+            nonlocal missing
+            name = ref.group(1)
+            text = _m.group(int(name) if name.isdigit() else name)
+            if not text:
+                missing = True
+                return ""
+            return str(text).strip()
+
+        value = _PLACEHOLDER.sub(group, template)
+        if not missing and value:
+            out[key] = value
+    return out
+
+
+def source_files() -> list[Path]:
+    """Every file the compiled index depends on, in a stable order."""
+    return [paths.ATTRIBUTES_FILE, paths.TAXONOMY_FILE, *rule_files(paths.RULES_DIR)]
+
+
+def source_digest(files: Iterable[Path] | None = None) -> str:
+    h = hashlib.sha256()
+    for path in files if files is not None else source_files():
+        # newlines normalised: a CRLF checkout (git autocrlf) is the same source
+        h.update(path.name.encode() + b"\0" + path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
+    return h.hexdigest()
+
+
+def compile_rules() -> list[Rule]:
+    """Validate every shipped rule file (ConfigError names file, rule id and key)."""
+    validator = RuleValidator(load_attributes(), Taxonomy.load())
+    return validator.load_files(rule_files(paths.RULES_DIR))
+
+
+def render_index(rules: list[Rule], digest: str) -> str:
+    """The text of ``generated/index.json`` for ``rules`` (stable: sorted keys, one rule a line)."""
+    lines = [json.dumps(r.to_dict(), sort_keys=True, ensure_ascii=False) for r in rules]
+    head = f'{{"format": {INDEX_FORMAT}, "digest": "{digest}", "rules": [\n'
+    return head + ",\n".join(lines) + "\n]}\n"
+
+
+def write_index(path: Path | None = None) -> int:
+    """Regenerate the compiled index from the rule sources; returns the number of rules."""
+    path = path or paths.GENERATED_INDEX
+    rules = compile_rules()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_index(rules, source_digest()), encoding="utf-8")
+    return len(rules)
+
+
+def index_problem(path: Path | None = None) -> str | None:
+    """Why the compiled index is stale (or None when it is exactly what the sources compile to)."""
+    path = path or paths.GENERATED_INDEX
+    expected = render_index(compile_rules(), source_digest())
+    if not path.is_file():
+        return f"{path} is missing: run `iotwarden kb check --fix`"
+    if path.read_text(encoding="utf-8") != expected:
+        return f"{path} is stale: run `iotwarden kb check --fix` and commit it"
+    return None
+
+
+class KnowledgeBase:
+    """Rules indexed by attribute, the taxonomy and the OUI registry (loaded on first use)."""
+
+    def __init__(self, rules: list[Rule], attributes: dict[str, Attribute], taxonomy: Taxonomy) -> None:
+        self.rules = rules
+        self.attributes = attributes
+        self.taxonomy = taxonomy
+        self._by_id = {r.id: r for r in rules}
+        self._index: dict[str, _AttributeIndex] = {}
+        for rule in rules:
+            for name in rule.attributes:
+                idx = self._index.get(name)
+                if idx is None:
+                    idx = self._index[name] = _AttributeIndex(attributes[name].type)
+                idx.add(rule)
+        for idx in self._index.values():
+            idx.finish()
+
+    _cached: KnowledgeBase | None = None
+
+    @classmethod
+    def load(cls, *, user_rules: Path | None = None, refresh: bool = False) -> KnowledgeBase:
+        """The knowledge base (cached after the first call unless ``refresh``)."""
+        if cls._cached is not None and not refresh and user_rules is None:
+            return cls._cached
+        attributes = load_attributes()
+        taxonomy = Taxonomy.load()
+        rules = _load_shipped_rules(attributes, taxonomy)
+        extra_dir = user_rules if user_rules is not None else paths.user_data_dir() / "rules"
+        extra = rule_files(extra_dir)
+        if extra:
+            validator = RuleValidator(attributes, taxonomy)
+            known = {r.id for r in rules}
+            for rule in validator.load_files(extra):
+                if rule.id in known:
+                    raise ConfigError(f"{extra_dir}/{rule.file}: rule {rule.id!r}: key 'id': "
+                                      "duplicates a shipped rule")
+                rules.append(rule)
+        kb = cls(rules, attributes, taxonomy)
+        if user_rules is None:
+            cls._cached = kb
+        return kb
+
+    @cached_property
+    def oui(self) -> OuiRegistry:
+        return OuiRegistry.load()
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return self._by_id.get(rule_id)
+
+    def attributes_indexed(self) -> list[str]:
+        return sorted(self._index)
+
+    def match(self, attribute: str, value: Any) -> list[Match]:
+        """Evidence for one observed value (str, int, list or dict) of ``attribute``.
+
+        A list is one value for list-typed attributes (DHCP option 55) and several values
+        otherwise; a dict (mDNS TXT) is matched as ``key=value`` strings. Results are sorted by
+        weight (highest first), then rule id.
+        """
+        idx = self._index.get(attribute)
+        if idx is None or value is None:
+            return []
+        out: list[Match] = []
+        for text in self._canonical_values(idx.type, value):
+            for rule, m in idx.lookup(text):
+                conclusions = _substitute(rule.conclusions, m)
+                if conclusions:
+                    out.append(Match(rule.id, attribute, text, MappingProxyType(conclusions), rule.weight,
+                                     rule.reference, rule.file))
+        out.sort(key=lambda x: (-x.weight, x.rule_id, x.value))
+        return out
+
+    def match_device(self, attributes: Mapping[str, Iterable[Any]], mac: str | None = None) -> list[Match]:
+        """Evidence for every attribute value of a device (``Device.attributes``), deduplicated.
+
+        With ``mac``, the registry vendor of a globally administered MAC is matched as
+        ``mac.oui_vendor`` too.
+        """
+        seen: set[tuple[str, str]] = set()
+        out: list[Match] = []
+        items: list[tuple[str, Iterable[Any]]] = list(attributes.items())
+        if mac is not None:
+            info = self.oui.info(mac)
+            if info is not None and info.vendor:
+                items.append(("mac.oui_vendor", [info.vendor]))
+        for attribute, values in items:
+            if attribute not in self._index:
+                continue
+            for value in list(values)[:MAX_VALUES_PER_CALL]:
+                for hit in self.match(attribute, value):
+                    if (hit.rule_id, hit.value) not in seen:
+                        seen.add((hit.rule_id, hit.value))
+                        out.append(hit)
+        out.sort(key=lambda x: (-x.weight, x.rule_id, x.value))
+        return out
+
+    @staticmethod
+    def _canonical_values(type_: str, value: Any) -> list[str]:
+        if type_ == "list":
+            try:
+                text = canonical_list(value)
+            except (TypeError, ValueError):  # a list that is not all integers matches nothing
+                return []
+            return [text] if text else []
+        if isinstance(value, dict):
+            items: list[Any] = [f"{k}={v}" for k, v in value.items()]
+        elif isinstance(value, list | tuple | set | frozenset):
+            items = list(value)
+        else:
+            items = [value]
+        out: list[str] = []
+        for item in items[:MAX_VALUES_PER_CALL]:
+            if isinstance(item, bool) or item is None:
+                continue
+            text = str(item)[:MAX_VALUE_LENGTH]
+            if type_ == "oid":
+                text = text.strip().lstrip(".")
+            out.append(text)
+        return out
+
+
+def _load_shipped_rules(attributes: dict[str, Attribute], taxonomy: Taxonomy) -> list[Rule]:
+    """Rules from the compiled index when it matches the sources, else compiled from YAML."""
+    path = paths.GENERATED_INDEX
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") == INDEX_FORMAT and data.get("digest") == source_digest():
+            return [Rule.from_dict(d) for d in data["rules"]]
+        log.warning("compiled knowledge index %s is stale; compiling the rule files", path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("compiled knowledge index %s unusable (%s); compiling the rule files", path, exc)
+    return RuleValidator(attributes, taxonomy).load_files(rule_files(paths.RULES_DIR))

@@ -1,0 +1,244 @@
+"""MAC address facts: IEEE registry lookup by 24/28/36-bit prefix and the U/L and I/G address bits."""
+
+# The IEEE Registration Authority lists (MA-L ``oui.csv``, MA-M ``mam.csv``, MA-S ``oui36.csv``,
+# IAB ``iab.csv``) ship gzip-compressed in ``kb/data/oui``; a newer list installed by
+# ``iotwarden kb update --oui`` in the user data dir wins. Organisation names are shortened to a
+# vendor name by the data table ``vendor_aliases.yaml``, never by code.
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from iotwarden.errors import ConfigError
+from iotwarden.kb import paths
+
+# registry name -> (file name, prefix length in bits); MA-L is the old "OUI" (IEEE 802-2014 §8.2)
+REGISTRIES: dict[str, tuple[str, int]] = {
+    "MA-L": ("oui.csv", 24),
+    "MA-M": ("mam.csv", 28),
+    "MA-S": ("oui36.csv", 36),
+    "IAB": ("iab.csv", 36),
+}
+PREFIX_BITS = (36, 28, 24)  # longest first: an MA-S/MA-M block overrides its parent MA-L entry
+MAX_REGISTRY_ROWS = 200_000  # per file; the 2022 MA-L list has ~32.5k rows
+VENDOR_CACHE_SIZE = 65_536  # distinct organisation names whose short vendor name is cached
+_HEX = re.compile(r"[0-9A-Fa-f]")
+
+
+@dataclass(frozen=True, slots=True)
+class OuiEntry:
+    """One registry assignment: ``prefix`` in upper-case hex (6, 7 or 9 digits)."""
+
+    prefix: str
+    bits: int
+    registry: str
+    organization: str
+    vendor: str
+
+
+@dataclass(frozen=True, slots=True)
+class MacInfo:
+    """What a MAC address says about itself (IEEE 802-2014 §8.2, Figure 8-1).
+
+    ``multicast`` is the I/G bit (bit 0 of the first octet); ``locally_administered`` the U/L bit
+    (bit 1). A unicast locally administered address is what phones and laptops use for MAC
+    randomisation (private Wi-Fi addresses), so ``randomised`` is true for those: it never has a
+    registry entry.
+    """
+
+    mac: str
+    multicast: bool
+    locally_administered: bool
+    entry: OuiEntry | None
+
+    @property
+    def randomised(self) -> bool:
+        return self.locally_administered and not self.multicast
+
+    @property
+    def vendor(self) -> str | None:
+        return self.entry.vendor if self.entry else None
+
+
+def mac_hex(mac: str) -> str | None:
+    """The hex digits of ``mac`` (any of ``aa:bb..``, ``aa-bb..``, ``aabb.ccdd..``), upper case.
+
+    Returns None unless there are 6..12 hex digits and nothing but separators besides them.
+    """
+    digits = "".join(_HEX.findall(mac))
+    rest = _HEX.sub("", mac).strip()
+    if rest.strip(":-. ") or not 6 <= len(digits) <= 12:
+        return None
+    return digits.upper()
+
+
+class VendorNames:
+    """Organisation name -> short vendor name, from the alias table in ``vendor_aliases.yaml``."""
+
+    def __init__(self, aliases: list[tuple[re.Pattern[str], str]], suffixes: frozenset[str]) -> None:
+        self._aliases = aliases
+        self._suffixes = suffixes
+        self.short = lru_cache(maxsize=VENDOR_CACHE_SIZE)(self._short)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> VendorNames:
+        path = path or paths.VENDOR_ALIASES_FILE
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read vendor aliases: {exc}") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("aliases"), list):
+            raise ConfigError(f"{path}: expected a mapping with an 'aliases' list")
+        aliases: list[tuple[re.Pattern[str], str]] = []
+        for i, item in enumerate(data["aliases"]):
+            if not isinstance(item, dict) or not isinstance(item.get("match"), str) or not item.get("vendor"):
+                raise ConfigError(f"{path}: aliases[{i}]: needs 'match' (regex) and 'vendor'")
+            try:
+                aliases.append((re.compile(item["match"], re.IGNORECASE), str(item["vendor"])))
+            except re.error as exc:
+                raise ConfigError(f"{path}: aliases[{i}]: key 'match': bad regex: {exc}") from exc
+        suffixes = frozenset(str(s).lower() for s in data.get("suffixes", []))
+        return cls(aliases, suffixes)
+
+    def _short(self, organization: str) -> str:
+        name = " ".join(organization.split())
+        for pattern, vendor in self._aliases:
+            if pattern.search(name):
+                return vendor
+        # generic clean-up: drop what follows the first comma ("Cisco Systems, Inc") and trailing
+        # legal-form words ("Co.", "Ltd", "GmbH"), then de-shout all-caps names
+        name = name.split(",")[0].strip()
+        words = name.split()
+        while len(words) > 1 and words[-1].lower().strip(".") in self._suffixes:
+            words.pop()
+        name = " ".join(words).strip(" .,")
+        if name.isupper() and len(name) > 4:
+            name = name.title()
+        return name or organization.strip()
+
+
+class OuiRegistry:
+    """Prefix tables for the four IEEE registries; lookups are O(1) (three dict probes)."""
+
+    def __init__(self, tables: dict[int, dict[str, tuple[str, str]]], vendors: VendorNames,
+                 sources: dict[str, Path]) -> None:
+        self._tables = tables
+        self._vendors = vendors
+        self.sources = sources  # registry -> file actually loaded (shipped or user-installed)
+
+    @classmethod
+    def load(cls, *, user_dir: Path | None = None, shipped_dir: Path | None = None,
+             vendors: VendorNames | None = None) -> OuiRegistry:
+        """Read every registry file, preferring the user's installed copy of each."""
+        shipped_dir = shipped_dir or paths.OUI_DIR
+        tables: dict[int, dict[str, tuple[str, str]]] = {bits: {} for bits in PREFIX_BITS}
+        sources: dict[str, Path] = {}
+        udir = user_dir if user_dir is not None else paths.user_oui_dir()
+        for registry, (filename, bits) in REGISTRIES.items():
+            path = registry_file(filename, udir, shipped_dir)
+            if path is None:
+                continue
+            sources[registry] = path
+            for assignment, org in read_registry_csv(path, bits):
+                tables[bits][assignment] = (org, registry)
+        return cls(tables, vendors or VendorNames.load(), sources)
+
+    def __len__(self) -> int:
+        return sum(len(t) for t in self._tables.values())
+
+    def counts(self) -> dict[int, int]:
+        return {bits: len(table) for bits, table in self._tables.items()}
+
+    def lookup(self, mac: str) -> OuiEntry | None:
+        """The longest registry prefix covering ``mac`` (a full address or just its first octets)."""
+        digits = mac_hex(mac)
+        if digits is None:
+            return None
+        for bits in PREFIX_BITS:
+            n = bits // 4
+            if len(digits) < n:
+                continue
+            hit = self._tables[bits].get(digits[:n])
+            if hit is not None:
+                org, registry = hit
+                return OuiEntry(digits[:n], bits, registry, org, self._vendors.short(org))
+        return None
+
+    def info(self, mac: str) -> MacInfo | None:
+        """Address bits and registry entry of a full 48-bit MAC; None when it is not one."""
+        digits = mac_hex(mac)
+        if digits is None or len(digits) != 12:
+            return None
+        first = int(digits[:2], 16)
+        local = bool(first & 0x02)
+        normal = ":".join(digits[i : i + 2] for i in range(0, 12, 2)).lower()
+        # a locally administered address is outside the IEEE registries by definition
+        entry = None if local else self.lookup(digits)
+        return MacInfo(normal, bool(first & 0x01), local, entry)
+
+    def vendor_name(self, organization: str) -> str:
+        return self._vendors.short(organization)
+
+
+def registry_file(filename: str, user_dir: Path, shipped_dir: Path) -> Path | None:
+    """The user's copy of a registry file if installed, else the shipped gzip one."""
+    for candidate in (user_dir / f"{filename}.gz", user_dir / filename, shipped_dir / f"{filename}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_registry_csv(path: Path, bits: int) -> list[tuple[str, str]]:
+    """(assignment hex, organisation) rows of one IEEE registry CSV (plain or gzip).
+
+    Raises ConfigError naming the file when it is not an IEEE registry CSV.
+    """
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        text = raw.decode("utf-8-sig")
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read IEEE registry: {exc}") from exc
+    return parse_registry_csv(text, bits, str(path))
+
+
+def parse_registry_csv(text: str, bits: int | None, origin: str) -> list[tuple[str, str]]:
+    """Rows of an IEEE registry CSV text; ``bits`` None accepts any registry's prefix length."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header or [h.strip() for h in header[:3]] != ["Registry", "Assignment", "Organization Name"]:
+        raise ConfigError(f"{origin}: not an IEEE registry CSV (header 'Registry,Assignment,Organization Name')")
+    rows: list[tuple[str, str]] = []
+    for lineno, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        if len(rows) >= MAX_REGISTRY_ROWS:
+            raise ConfigError(f"{origin}: more than {MAX_REGISTRY_ROWS} rows (MAX_REGISTRY_ROWS)")
+        if len(row) < 3:
+            raise ConfigError(f"{origin}:{lineno}: expected at least 3 columns")
+        assignment = row[1].strip().upper()
+        want = {24: 6, 28: 7, 36: 9}.get(bits) if bits else len(assignment)
+        if len(assignment) != want or not all(c in "0123456789ABCDEF" for c in assignment):
+            raise ConfigError(f"{origin}:{lineno}: bad assignment {row[1]!r} for a {bits}-bit registry")
+        rows.append((assignment, row[2].strip()))
+    return rows
+
+
+def registry_of(text: str) -> str | None:
+    """The registry name (MA-L, MA-M, MA-S, IAB) of the first data row of a registry CSV text."""
+    reader = csv.reader(io.StringIO(text))
+    next(reader, None)
+    for row in reader:
+        if row:
+            return row[0].strip() if row[0].strip() in REGISTRIES else None
+    return None
+

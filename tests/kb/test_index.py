@@ -1,0 +1,326 @@
+"""The compiled knowledge base: matcher semantics per match type, evidence records, staleness."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import dpkt
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iotwarden.errors import ConfigError
+from iotwarden.kb import index, paths
+from iotwarden.kb.index import KnowledgeBase, Match, index_problem, render_index, source_digest
+from iotwarden.kb.schema import RuleValidator, load_attributes
+from iotwarden.kb.taxonomy import Taxonomy
+from tests.conftest import shared
+from tests.pcaputil import iter_packets
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.load(refresh=True, user_rules=Path("/nonexistent"))
+
+
+def build(*rules: dict[str, Any]) -> KnowledgeBase:
+    """A knowledge base of just ``rules`` (rule-file mappings)."""
+    attributes, taxonomy = load_attributes(), Taxonomy.load()
+    validator = RuleValidator(attributes, taxonomy)
+    return KnowledgeBase([validator.rule(r, "test.yaml", i) for i, r in enumerate(rules)], attributes, taxonomy)
+
+
+def r(rid: str, attribute: str | list[str], how: str, value: Any, *, weight: float = 0.5,
+      conclusions: dict[str, str] | None = None, **match: Any) -> dict[str, Any]:
+    return {"id": rid, "match": {"attribute": attribute, how: value, **match},
+            "conclusions": conclusions or {"vendor": rid}, "weight": weight, "reference": "test"}
+
+
+def ids(matches: list[Match]) -> list[str]:
+    return [m.rule_id for m in matches]
+
+
+# ---- matcher semantics, one match type at a time ----
+
+def test_exact_is_case_sensitive_unless_asked() -> None:
+    kb = build(r("cs", "dhcp.vendor_class", "exact", "MSFT 5.0"),
+               r("ci", "dhcp.vendor_class", "exact", "ccp.avaya.com", ignore_case=True))
+    assert ids(kb.match("dhcp.vendor_class", "MSFT 5.0")) == ["cs"]
+    assert kb.match("dhcp.vendor_class", "msft 5.0") == []
+    assert ids(kb.match("dhcp.vendor_class", "CCP.Avaya.COM")) == ["ci"]
+
+
+def test_exact_list_of_values() -> None:
+    kb = build(r("many", "mdns.txt", "exact", ["ci=7", "ci=8"]))
+    assert ids(kb.match("mdns.txt", "ci=8")) == ["many"]
+    assert kb.match("mdns.txt", "ci=9") == []
+
+
+def test_prefix_and_suffix() -> None:
+    kb = build(r("pre", "dhcp.vendor_class", "prefix", "PXEClient"),
+               r("suf", "http.server", "suffix", "(Ubuntu)"))
+    assert ids(kb.match("dhcp.vendor_class", "PXEClient:Arch:00000:UNDI:002001")) == ["pre"]
+    assert kb.match("dhcp.vendor_class", "xPXEClient") == []
+    assert ids(kb.match("http.server", "Apache/2.4.52 (Ubuntu)")) == ["suf"]
+
+
+def test_contains_with_ignore_case() -> None:
+    kb = build(r("poly", "dhcp.vendor_class", "contains", "polycom", ignore_case=True))
+    assert ids(kb.match("dhcp.vendor_class", "Polycom-VVX411")) == ["poly"]
+
+
+def test_regex_groups_fill_conclusions() -> None:
+    kb = build(r("android", "dhcp.vendor_class", "regex", r"^android-dhcp-(\d+(?:\.\d+)*)(-(?P<x>\w+))?",
+                 conclusions={"os": "Android", "os_version": "{1}", "model": "{x}"}))
+    (m,) = kb.match("dhcp.vendor_class", "android-dhcp-9")
+    assert dict(m.conclusions) == {"os": "Android", "os_version": "9"}  # the unmatched {x} is dropped
+    (m,) = kb.match("dhcp.vendor_class", "android-dhcp-10-abc")
+    assert m.conclusions["model"] == "abc" and m.value == "android-dhcp-10-abc"
+
+
+def test_domain_matches_the_name_and_subdomains_only() -> None:
+    kb = build(r("ring", ["tls.sni", "dns.qname"], "domain", "ring.com"))
+    assert ids(kb.match("tls.sni", "ring.com")) == ["ring"]
+    assert ids(kb.match("tls.sni", "FW.Ring.com.")) == ["ring"]
+    assert kb.match("tls.sni", "notring.com") == []
+    assert kb.match("tls.sni", "ring.com.evil.example") == []
+    (m,) = kb.match("dns.qname", "api.ring.com")  # the same rule applies to DNS query names
+    assert m.attribute == "dns.qname"
+
+
+def test_oid_prefix_matches_whole_arcs() -> None:
+    kb = build(r("cisco", "snmp.sys_object_id", "prefix", "1.3.6.1.4.1.9"),
+               r("exact", "snmp.sys_object_id", "exact", "1.3.6.1.4.1.9.1.516"))
+    assert ids(kb.match("snmp.sys_object_id", "1.3.6.1.4.1.9.1.516")) == ["cisco", "exact"]
+    assert ids(kb.match("snmp.sys_object_id", ".1.3.6.1.4.1.9")) == ["cisco"]
+    assert kb.match("snmp.sys_object_id", "1.3.6.1.4.1.99.1") == []  # enterprise 99, not 9
+
+
+def test_option_55_exact_order_versus_set_equal() -> None:
+    kb = build(r("order", "dhcp.param_req_list", "exact", [1, 3, 6, 15]),
+               r("anyorder", "dhcp.param_req_list", "set_equal", [15, 6, 3, 1]),
+               r("head", "dhcp.param_req_list", "prefix", "1,3,"))
+    assert sorted(ids(kb.match("dhcp.param_req_list", [1, 3, 6, 15]))) == ["anyorder", "head", "order"]
+    assert sorted(ids(kb.match("dhcp.param_req_list", "[6, 1, 3, 15]"))) == ["anyorder"]
+    assert ids(kb.match("dhcp.param_req_list", [1, 3, 6])) == ["head"]  # prefix by whole items
+    assert kb.match("dhcp.param_req_list", [1, 32, 6]) == []  # "1,3" is not a prefix of "1,32"
+    assert kb.match("dhcp.param_req_list", [1, 6, 3]) == []
+    assert kb.match("dhcp.param_req_list", ["x"]) == []  # not integers: no evidence, no crash
+
+
+def test_integer_identifiers() -> None:
+    kb = build(r("jci", "bacnet.vendor_id", "exact", 5))
+    assert ids(kb.match("bacnet.vendor_id", 5)) == ["jci"]
+    assert ids(kb.match("bacnet.vendor_id", "5")) == ["jci"]
+    assert kb.match("bacnet.vendor_id", 50) == []
+
+
+def test_p0f_signatures() -> None:
+    kb = build(r("linux", "tcp.syn_signature", "p0f", "*:64:0:*:mss*20,10:mss,sok,ts,nop,ws:df,id+:0"))
+    assert ids(kb.match("tcp.syn_signature", "4:57:0:1460:29200,10:mss,sok,ts,nop,ws:df,id+:0")) == ["linux"]
+    assert kb.match("tcp.syn_signature", "4:57:0:1460:65535,10:mss,sok,ts,nop,ws:df,id+:0") == []
+    assert kb.match("tcp.syn_signature", "garbage") == []
+
+
+def test_dict_values_are_matched_as_key_value_strings() -> None:
+    kb = build(r("model", "mdns.txt", "regex", "^model=(.+)$", conclusions={"model": "{1}"}))
+    (m,) = kb.match("mdns.txt", {"model": "MacBookPro18,3", "osxvers": "21"})
+    assert m.conclusions["model"] == "MacBookPro18,3"
+
+
+def test_results_sorted_by_weight_and_carry_the_evidence() -> None:
+    kb = build(r("low", "http.server", "prefix", "Boa", weight=0.2),
+               r("high", "http.server", "regex", r"^Boa/(\S+)", weight=0.7, conclusions={"firmware": "{1}"}))
+    first, second = kb.match("http.server", "Boa/0.94.14rc21")
+    assert (first.rule_id, first.weight, first.reference, first.file) == ("high", 0.7, "test", "test.yaml")
+    assert second.rule_id == "low"
+    with pytest.raises(TypeError):
+        first.conclusions["firmware"] = "x"  # type: ignore[index]
+    assert first.to_dict()["conclusions"] == {"firmware": "0.94.14rc21"}
+
+
+def test_values_per_call_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    kb = build(r("any", "mdns.services", "regex", "^_ipp"))
+    monkeypatch.setattr(index, "MAX_VALUES_PER_CALL", 3)
+    hits = kb.match("mdns.services", [f"_ipp._tcp.local.{i}" for i in range(10)])
+    assert len(hits) == 3
+
+
+def test_unknown_attribute_and_none_give_no_evidence(kb: KnowledgeBase) -> None:
+    assert kb.match("no.such", "x") == []
+    assert kb.match("dhcp.vendor_class", None) == []
+
+
+# ---- the shipped knowledge ----
+
+@pytest.mark.parametrize(("attribute", "value", "expect"), [
+    ("dhcp.vendor_class", "MSFT 5.0", {"os": "Windows"}),
+    ("dhcp.vendor_class", "android-dhcp-9", {"os": "Android", "os_version": "9", "device_type": "mobile_phone"}),
+    ("dhcp.param_req_list", [1, 3, 28, 6], {"device_type": "iot_module"}),
+    ("dhcp.hostname", "BRN001BA9123456", {"vendor": "Brother", "device_type": "printer"}),
+    ("mdns.services", "_axis-video._tcp.local", {"vendor": "Axis", "device_type": "camera"}),
+    ("ssdp.server", "Linux/3.14.0 UPnP/1.0 IpBridge/1.26.0", {"vendor": "Philips Hue", "firmware": "1.26.0"}),
+    ("http.server", "Hikvision-Webs", {"vendor": "Hikvision", "device_type": "camera"}),
+    ("tls.sni", "fw.ring.com", {"vendor": "Ring"}),
+    ("ssh.banner", "SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.1", {"os_version": "Ubuntu 22.04"}),
+    ("snmp.sys_object_id", "1.3.6.1.4.1.11.2.3.9.1.2", {"device_type": "printer"}),
+    ("snmp.sys_descr", "Siemens, SIMATIC S7, CPU-1200, 6ES7 212-1BE40-0XB0, HW: 1, FW: V.4.2.3",
+     {"model": "CPU-1200", "device_type": "plc"}),
+    ("bacnet.vendor_id", 24, {"vendor": "Automated Logic", "category": "building"}),
+    ("enip.vendor_id", 1, {"vendor": "Rockwell Automation", "category": "ot"}),
+    ("enip.product_name", "1756-L61/B LOGIX5561", {"model": "ControlLogix 1756-L61"}),
+    ("s7comm.module_order_number", "6ES7 315-2EH14-0AB0", {"model": "SIMATIC S7-300", "vendor": "Siemens"}),
+    ("s7comm.module_order_number", "6ES7 214-1AG40-0XB0", {"model": "SIMATIC S7-1200"}),
+    ("modbus.product_code", "BMX P34 2020", {"model": "Modicon M340"}),
+    ("mac.oui_vendor", "Yealink", {"device_type": "voip_phone"}),
+])
+def test_shipped_rules(kb: KnowledgeBase, attribute: str, value: Any, expect: dict[str, str]) -> None:
+    merged: dict[str, str] = {}
+    for m in reversed(kb.match(attribute, value)):  # strongest evidence last, so it wins here
+        merged.update(m.conclusions)
+    assert expect.items() <= merged.items()
+
+
+def test_match_device_adds_the_mac_vendor_and_deduplicates(kb: KnowledgeBase) -> None:
+    evidence = kb.match_device({"dhcp.hostname": {"axis-00408c123456"}, "mdns.services": ["_axis-video._tcp.local"],
+                                "unknown.attr": {"x"}}, mac="00:40:8c:12:34:56")
+    assert {m.rule_id for m in evidence} == {"dhcp.hostname.axis", "mdns.service.axis_video", "mac.vendor.axis"}
+    assert len(evidence) == 3
+    assert evidence[0].weight >= evidence[-1].weight
+    randomised = kb.match_device({}, mac="da:a1:19:00:00:01")
+    assert randomised == []  # a private address names no vendor
+
+
+def test_windows_dhcp_request_of_suricata_verify_is_windows(kb: KnowledgeBase) -> None:
+    """suricata-verify dhcp-eve-extended-option-60 publishes vendor_class_identifier 'MSFT 5.0'."""
+    folder = shared("pcaps", "suricata_verify", "dhcp-eve-extended-option-60")
+    published = yaml.safe_load((folder / "test.yaml").read_text())["checks"][0]["filter"]["match"]
+    attributes: dict[str, set[str]] = {}
+    for pkt in iter_packets(folder / "input.pcap"):
+        if pkt.dst_port != 67:
+            continue
+        msg = dpkt.dhcp.DHCP(pkt.payload)
+        opts = dict(msg.opts)
+        attributes.setdefault("dhcp.vendor_class", set()).add(opts[dpkt.dhcp.DHCP_OPT_VENDOR_ID].decode())
+        prl = opts[dpkt.dhcp.DHCP_OPT_PARAM_REQ]
+        attributes.setdefault("dhcp.param_req_list", set()).add(",".join(str(b) for b in prl))
+    assert attributes["dhcp.vendor_class"] == {published["dhcp.vendor_class_identifier"]}
+    conclusions = {k: v for m in kb.match_device(attributes) for k, v in m.conclusions.items()}
+    assert conclusions["os"] == "Windows" and conclusions["vendor"] == "Microsoft"
+
+
+@pytest.mark.parametrize(("capture", "vendor", "device_type"), [
+    ("blink-cam-01.pcap", "Blink", "camera"),
+    ("schlage-lock-01.pcap", "Schlage", "door_lock"),
+    ("sifely-hub-01.pcap", "Sciener (TTLock)", "door_lock"),
+])
+def test_labelled_iot_captures_resolve_their_cloud(kb: KnowledgeBase, capture: str, vendor: str,
+                                                   device_type: str) -> None:
+    """tj-oconnor/IoT-Dataset: each capture is one labelled device; its DNS queries name its cloud."""
+    path = shared("pcaps", "labeled_locks_cams", "pcaps", capture)
+    names: set[str] = set()
+    for pkt in iter_packets(path):
+        if pkt.ip_proto == 17 and pkt.dst_port == 53:
+            try:
+                names.update(q.name for q in dpkt.dns.DNS(pkt.payload).qd)
+            except (dpkt.UnpackError, IndexError):
+                continue
+    evidence = kb.match_device({"dns.qname": names})
+    assert any(m.conclusions.get("vendor") == vendor and m.conclusions.get("device_type") == device_type
+               for m in evidence)
+
+
+# ---- the compiled index (CI fails when it is stale, STYLE 8) ----
+
+def test_compiled_index_is_not_stale() -> None:
+    assert index_problem() is None
+
+
+def _copy_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    data = tmp_path / "data"
+    shutil.copytree(paths.PACKAGE_DATA, data, ignore=shutil.ignore_patterns("oui"))
+    monkeypatch.setattr(paths, "RULES_DIR", data / "rules")
+    monkeypatch.setattr(paths, "GENERATED_INDEX", data / "generated" / "index.json")
+    monkeypatch.setattr(paths, "ATTRIBUTES_FILE", data / "attributes.yaml")
+    monkeypatch.setattr(paths, "TAXONOMY_FILE", data / "taxonomy.yaml")
+    return data
+
+
+def test_editing_a_rule_file_makes_the_index_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _copy_sources(tmp_path, monkeypatch)
+    assert index_problem(paths.GENERATED_INDEX) is None
+    dhcp = data / "rules" / "dhcp.yaml"
+    dhcp.write_text(dhcp.read_text().replace("weight: 0.7\n", "weight: 0.71\n", 1))
+    problem = index_problem(paths.GENERATED_INDEX)
+    assert problem is not None and "stale" in problem
+    index.write_index(paths.GENERATED_INDEX)
+    assert index_problem(paths.GENERATED_INDEX) is None
+
+
+def test_stale_index_falls_back_to_the_rule_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _copy_sources(tmp_path, monkeypatch)
+    extra = {"source": "x", "rules": [r("extra.rule", "dhcp.vendor_class", "exact", "only-in-yaml")]}
+    (data / "rules" / "zz_extra.yaml").write_text(yaml.safe_dump(extra))
+    kb = KnowledgeBase.load(user_rules=tmp_path / "none")
+    assert ids(kb.match("dhcp.vendor_class", "only-in-yaml")) == ["extra.rule"]
+
+
+def test_hand_edited_index_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _copy_sources(tmp_path, monkeypatch)
+    text = paths.GENERATED_INDEX.read_text()
+    paths.GENERATED_INDEX.write_text(text.replace('"weight": 0.7', '"weight": 0.1', 1))
+    assert "stale" in (index_problem(paths.GENERATED_INDEX) or "")
+    paths.GENERATED_INDEX.unlink()
+    assert "missing" in (index_problem(paths.GENERATED_INDEX) or "")
+
+
+def test_render_is_deterministic() -> None:
+    rules = index.compile_rules()
+    assert render_index(rules, source_digest()) == render_index(list(rules), source_digest())
+
+
+def test_user_rule_files_are_added(tmp_path: Path) -> None:
+    badge = r("site.badge", "dhcp.hostname", "prefix", "BADGE-", conclusions={"device_type": "badge_reader"})
+    mine = {"rules": [badge]}
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(mine))
+    kb = KnowledgeBase.load(user_rules=tmp_path)
+    (m,) = kb.match("dhcp.hostname", "BADGE-0042")
+    assert m.conclusions["category"] == "building"
+    clash = {"rules": [r("dhcp.vendor_class.msft", "dhcp.hostname", "exact", "x")]}
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(clash))
+    with pytest.raises(ConfigError, match="duplicates a shipped rule"):
+        KnowledgeBase.load(user_rules=tmp_path)
+
+
+def test_load_is_cached_and_fast() -> None:
+    first = KnowledgeBase.load(refresh=True)
+    assert KnowledgeBase.load() is first
+    assert first.rule("dhcp.vendor_class.msft") is not None
+
+
+ATTRIBUTES = sorted(load_attributes())
+VALUES = st.one_of(st.text(max_size=50), st.integers(), st.lists(st.integers(min_value=-5, max_value=300), max_size=20),
+                   st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=4), st.none(),
+                   st.lists(st.text(max_size=10), max_size=5))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(ATTRIBUTES), VALUES)
+def test_match_contract(attribute: str, value: Any) -> None:
+    kb = KnowledgeBase.load()
+    for m in kb.match(attribute, value):
+        assert 0 <= m.weight <= 1 and m.conclusions and m.reference
+
+
+def test_lookups_are_fast(kb: KnowledgeBase) -> None:
+    start = time.perf_counter()
+    for i in range(2_000):
+        kb.match("dhcp.vendor_class", f"MSFT 5.{i}")
+        kb.match("tls.sni", f"host{i}.ring.com")
+        kb.match("snmp.sys_object_id", f"1.3.6.1.4.1.9.1.{i}")
+        kb.match("http.server", f"Boa/0.{i}")
+    assert time.perf_counter() - start < 2.0  # 8k lookups; ~0.1 s on a laptop

@@ -1,0 +1,154 @@
+"""The IEEE registry lookup: longest prefix, vendor short names, U/L and I/G bits."""
+
+from __future__ import annotations
+
+import gzip
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iotwarden.errors import ConfigError
+from iotwarden.kb import oui
+from iotwarden.kb.oui import OuiRegistry, VendorNames, mac_hex, parse_registry_csv
+
+HEADER = "Registry,Assignment,Organization Name,Organization Address\n"
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> OuiRegistry:
+    # an empty user dir: the shipped registry only, whatever the developer installed
+    return OuiRegistry.load(user_dir=tmp_path_factory.mktemp("nouser"))
+
+
+@pytest.mark.parametrize(("mac", "vendor", "organization"), [
+    ("00:40:8c:12:34:56", "Axis", "AXIS COMMUNICATIONS AB"),
+    ("b8:27:eb:01:02:03", "Raspberry Pi", "Raspberry Pi Foundation"),
+    ("dc:a6:32:01:02:03", "Raspberry Pi", "Raspberry Pi Trading Ltd"),
+    ("F4-BD-9E-00-00-01", "Cisco", "Cisco Systems, Inc"),
+    ("0861.9500.0001", "Rockwell Automation", "Rockwell Automation"),
+    ("ac:de:48:00:11:22", "Private", "Private"),  # an MA-L block registered as "Private"
+])
+def test_real_ma_l_prefixes(registry: OuiRegistry, mac: str, vendor: str, organization: str) -> None:
+    entry = registry.lookup(mac)
+    assert entry is not None
+    assert (entry.vendor, entry.organization, entry.bits, entry.registry) == (vendor, organization, 24, "MA-L")
+
+
+def test_ma_s_block_wins_over_its_ieee_parent(registry: OuiRegistry) -> None:
+    # 70:B3:D5 is the IEEE RA's own MA-L block, sub-assigned as 36-bit MA-S blocks (oui36.csv)
+    parent = registry.lookup("70:b3:d5")
+    assert parent is not None and parent.vendor == "IEEE Registration Authority"
+    entry = registry.lookup("70:b3:d5:f2:f0:01")
+    assert entry is not None
+    assert (entry.prefix, entry.bits, entry.registry, entry.organization) == ("70B3D5F2F", 36, "MA-S", "TELEPLATFORMS")
+
+
+def test_ma_m_and_iab_blocks(registry: OuiRegistry) -> None:
+    iab = registry.lookup("00:50:c2:7d:50:00")
+    assert iab is not None and (iab.registry, iab.bits, iab.vendor) == ("IAB", 36, "Deuta-Werke")
+    mam = registry.lookup("20:85:93:b0:00:01")  # mam.csv: 208593B IOG Products LLC
+    assert mam is not None and (mam.registry, mam.bits, mam.prefix) == ("MA-M", 28, "208593B")
+
+
+def test_address_bits(registry: OuiRegistry) -> None:
+    randomised = registry.info("da:a1:19:00:00:01")  # 0xDA: U/L bit set, I/G clear
+    assert randomised is not None
+    assert randomised.locally_administered and randomised.randomised and not randomised.multicast
+    assert randomised.entry is None  # never looked up in the IEEE registry
+    multicast = registry.info("01:00:5e:00:00:fb")
+    assert multicast is not None and multicast.multicast and not multicast.randomised
+    axis = registry.info("00408C123456")
+    assert axis is not None and axis.vendor == "Axis" and axis.mac == "00:40:8c:12:34:56"
+    assert registry.info("00:40:8c") is None  # info() wants a whole address
+
+
+@pytest.mark.parametrize("text", ["", "zz:zz:zz", "00:40", "00:40:8c:12:34:56:78", "00:40:8c/12", "hello"])
+def test_not_a_mac(registry: OuiRegistry, text: str) -> None:
+    assert registry.lookup(text) is None
+    assert registry.info(text) is None
+
+
+def test_loads_fast_and_looks_up_in_constant_time() -> None:
+    start = time.perf_counter()
+    registry = OuiRegistry.load()
+    assert time.perf_counter() - start < 0.5 * 4  # 0.5 s budget, slack for a loaded CI machine
+    assert len(registry) > 40_000
+    start = time.perf_counter()
+    for i in range(10_000):
+        registry.lookup(f"00:40:8c:{i % 256:02x}:00:00")
+    assert time.perf_counter() - start < 1.0
+
+
+def test_vendor_names_come_from_the_alias_table(tmp_path: Path) -> None:
+    table = tmp_path / "aliases.yaml"
+    table.write_text('suffixes: [inc, gmbh]\naliases:\n  - {match: "^acme widgets", vendor: ACME}\n')
+    names = VendorNames.load(table)
+    assert names.short("ACME Widgets International") == "ACME"
+    assert names.short("Other Corp GmbH") == "Other Corp"  # trailing legal form dropped
+    assert names.short("Something, Inc.") == "Something"  # text after the first comma dropped
+    assert names.short("SHOUTING NAME") == "Shouting Name"
+
+
+def test_shipped_aliases_normalise_well_known_vendors(registry: OuiRegistry) -> None:
+    assert registry.vendor_name("Hewlett Packard") == "HP"
+    assert registry.vendor_name("Hewlett Packard Enterprise") == "HPE"
+    assert registry.vendor_name("Axis Communications AB") == "Axis"
+    assert registry.vendor_name("Hangzhou Hikvision Digital Technology Co.,Ltd.") == "Hikvision"
+    assert registry.vendor_name("Cisco-Linksys, LLC") == "Linksys"
+
+
+def test_bad_alias_table_is_a_clear_error(tmp_path: Path) -> None:
+    table = tmp_path / "aliases.yaml"
+    table.write_text('aliases:\n  - {match: "([", vendor: X}\n')
+    with pytest.raises(ConfigError, match=r"aliases\[0\]: key 'match': bad regex"):
+        VendorNames.load(table)
+
+
+def test_user_installed_registry_is_preferred(tmp_path: Path) -> None:
+    (tmp_path / "oui.csv.gz").write_bytes(gzip.compress((HEADER + "MA-L,00408C,Renamed Vendor Inc,addr\n").encode()))
+    registry = OuiRegistry.load(user_dir=tmp_path)
+    entry = registry.lookup("00:40:8c:00:00:01")
+    assert entry is not None and entry.organization == "Renamed Vendor Inc"
+    assert registry.sources["MA-L"] == tmp_path / "oui.csv.gz"
+    assert registry.sources["MA-M"].name == "mam.csv.gz"  # the others stay the shipped ones
+
+
+def test_registry_csv_errors_name_the_line() -> None:
+    with pytest.raises(ConfigError, match="not an IEEE registry CSV"):
+        parse_registry_csv("a,b,c\n", 24, "x.csv")
+    with pytest.raises(ConfigError, match=r"x.csv:2: bad assignment"):
+        parse_registry_csv(HEADER + "MA-L,00408,Short,\n", 24, "x.csv")
+
+
+def test_registry_row_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(oui, "MAX_REGISTRY_ROWS", 2)
+    rows = HEADER + "".join(f"MA-L,0000{i:02X},Org {i},\n" for i in range(2))
+    assert len(parse_registry_csv(rows, 24, "x.csv")) == 2
+    with pytest.raises(ConfigError, match="MAX_REGISTRY_ROWS"):
+        parse_registry_csv(rows + "MA-L,0000FF,One too many,\n", 24, "x.csv")
+
+
+def test_vendor_name_cache_is_bounded(registry: OuiRegistry) -> None:
+    cache = registry._vendors.short.cache_info()  # type: ignore[attr-defined]
+    assert cache.maxsize == oui.VENDOR_CACHE_SIZE
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40))
+def test_lookup_never_crashes(text: str) -> None:
+    registry = _shared_registry()
+    entry = registry.lookup(text)
+    assert entry is None or entry.bits in (24, 28, 36)
+    assert registry.info(text) is None or mac_hex(text) is not None
+
+
+_CACHE: list[OuiRegistry] = []
+
+
+def _shared_registry() -> OuiRegistry:
+    if not _CACHE:
+        _CACHE.append(OuiRegistry.load())
+    return _CACHE[0]

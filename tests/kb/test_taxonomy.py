@@ -1,0 +1,91 @@
+"""The device taxonomy: enough types, valid categories, parents, aliases for foreign names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from iotwarden.errors import ConfigError
+from iotwarden.kb.taxonomy import CATEGORIES, Taxonomy
+
+REQUIRED = (
+    "camera", "nvr", "doorbell", "printer", "mfp", "voip_phone", "video_conferencing", "smart_tv",
+    "media_player", "streaming_stick", "smart_speaker", "smart_plug", "smart_bulb", "smart_hub",
+    "thermostat", "hvac_controller", "building_controller", "badge_reader", "door_lock", "alarm_panel",
+    "sensor", "plc", "hmi", "rtu", "historian", "engineering_workstation", "ot_gateway", "safety_controller",
+    "vfd", "infusion_pump", "patient_monitor", "medical_imaging", "workstation", "laptop", "server",
+    "mobile_phone", "tablet", "router", "switch", "access_point", "firewall", "nas", "ups", "game_console",
+    "wearable",
+)
+
+
+@pytest.fixture(scope="module")
+def taxonomy() -> Taxonomy:
+    return Taxonomy.load()
+
+
+def test_at_least_forty_types_with_the_required_ones(taxonomy: Taxonomy) -> None:
+    assert len(taxonomy) >= 40
+    missing = [t for t in REQUIRED if taxonomy.get(t) is None]
+    assert missing == []
+
+
+def test_every_type_is_complete(taxonomy: Taxonomy) -> None:
+    for t in taxonomy.types.values():
+        assert t.category in CATEGORIES
+        assert t.label and t.description
+        if t.parent is not None:
+            assert taxonomy.get(t.parent) is not None
+
+
+def test_every_category_is_used(taxonomy: Taxonomy) -> None:
+    assert {t.category for t in taxonomy.types.values()} == set(CATEGORIES)
+
+
+def test_parents(taxonomy: Taxonomy) -> None:
+    assert taxonomy.ancestors("doorbell") == ["camera"]
+    assert taxonomy.ancestors("engineering_workstation") == ["workstation"]
+    assert taxonomy.ancestors("camera") == []
+
+
+@pytest.mark.parametrize(("foreign", "type_id"), [
+    ("VoIP Phone", "voip_phone"),            # Satori device_type
+    ("Routers and APs", "router"),           # Fingerbank class
+    ("Smartphones/PDAs/Tablets", "mobile_phone"),
+    ("IP Network Camera", "camera"),
+    ("Wireless Access Point           ", "access_point"),
+    ("Printers", "printer"),
+    ("no such thing", None),
+])
+def test_alias_resolution(taxonomy: Taxonomy, foreign: str, type_id: str | None) -> None:
+    assert taxonomy.resolve(foreign) == type_id
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "taxonomy.yaml"
+    path.write_text(body)
+    return path
+
+
+def test_bad_category_is_named(tmp_path: Path) -> None:
+    path = _write(tmp_path, "types:\n  - {id: toaster, label: T, category: kitchen, description: d}\n")
+    with pytest.raises(ConfigError, match="type 'toaster': key 'category'"):
+        Taxonomy.load(path)
+
+
+def test_unknown_parent_and_cycles_are_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, "types:\n  - {id: a, label: A, category: iot, description: d, parent: b}\n")
+    with pytest.raises(ConfigError, match="key 'parent': unknown type 'b'"):
+        Taxonomy.load(path)
+    path = _write(tmp_path, "types:\n  - {id: a, label: A, category: iot, description: d, parent: b}\n"
+                            "  - {id: b, label: B, category: iot, description: d, parent: a}\n")
+    with pytest.raises(ConfigError, match="cycle"):
+        Taxonomy.load(path)
+
+
+def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, "types:\n  - {id: a, label: A, category: iot, description: d}\n"
+                            "  - {id: a, label: A2, category: it, description: d}\n")
+    with pytest.raises(ConfigError, match="type 'a': key 'id': duplicate"):
+        Taxonomy.load(path)
