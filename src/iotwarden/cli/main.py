@@ -33,6 +33,12 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 def _register() -> None:
     # one import per command group; each module adds its commands to ``app``
     from iotwarden.cli import analyze  # noqa: F401, PLC0415
+    from iotwarden.cli import demo  # noqa: F401, PLC0415
+    from iotwarden.cli import devices  # noqa: F401, PLC0415
+    from iotwarden.cli import flows  # noqa: F401, PLC0415
+    from iotwarden.cli import stats  # noqa: F401, PLC0415
+    from iotwarden.cli import kb  # noqa: F401, PLC0415
+    from iotwarden.cli import identity  # noqa: F401, PLC0415
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,14 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # typer.Exit / click usage errors
         return int(exc.code or 0) if isinstance(exc.code, int | None) else 1
     except Exception as exc:  # noqa: BLE001 - click usage errors and the like
-        import click  # noqa: PLC0415
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Exit):
-            return exc.exit_code
-        raise
+        # click's, or the copy typer vendors (typer._click): usage errors show themselves, Exit has a code
+        show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if not isinstance(exit_code, int):
+            raise
+        if callable(show):
+            show()
+        return exit_code
     return 0
 
 

@@ -10,6 +10,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+CLASSIFIED_FIELDS = ("vendor", "model", "device_type", "category", "os", "os_version", "firmware")
+
+
+@dataclass(slots=True)
+class Conclusion:
+    """One classified property (say ``vendor``): the value, how sure we are, and every piece of
+    evidence that weighed in (rule id, attribute, value seen, weight), so it can be explained."""
+
+    value: str
+    confidence: float  # 0..1
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "confidence": round(self.confidence, 4), "evidence": list(self.evidence)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Conclusion:
+        return cls(str(data["value"]), float(data.get("confidence", 0.0)), list(data.get("evidence", [])))
+
+
 @dataclass(slots=True)
 class Device:
     key: str
@@ -23,6 +43,26 @@ class Device:
     protocols: set[str] = field(default_factory=set)  # dissectors that saw this device speak
     packets: int = 0
     bytes: int = 0
+    # classifier output keyed by CLASSIFIED_FIELDS; a missing key means unknown (never guessed)
+    classification: dict[str, Conclusion] = field(default_factory=dict)
+    risk_score: float | None = None  # 0..100, set by the risk scorer
+
+    def conclusion(self, name: str) -> str | None:
+        """The classified value of ``name`` (``vendor``, ``device_type``, ...) or None if unknown."""
+        found = self.classification.get(name)
+        return found.value if found else None
+
+    @property
+    def vendor(self) -> str | None:
+        return self.conclusion("vendor")
+
+    @property
+    def device_type(self) -> str | None:
+        return self.conclusion("device_type")
+
+    @property
+    def category(self) -> str | None:
+        return self.conclusion("category")
 
     def add_attribute(self, name: str, value: str) -> None:
         self.attributes.setdefault(name, set()).add(value)
@@ -39,4 +79,6 @@ class Device:
             "protocols": sorted(self.protocols),
             "packets": self.packets,
             "bytes": self.bytes,
+            "classification": {k: v.to_dict() for k, v in sorted(self.classification.items())},
+            "risk_score": self.risk_score,
         }

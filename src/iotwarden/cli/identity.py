@@ -1,0 +1,232 @@
+"""``iotwarden identity ...``: the device CA, EST enrolment, revocation, Mosquitto mutual-TLS
+configuration, expiry reminders and scoped default-credential checks, as thin shells over identity/."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from rich.console import Console
+from rich.table import Table
+
+from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, OUTPUT_OPTION, Format, emit, open_store
+from iotwarden.cli.main import app
+from iotwarden.errors import ConfigError, IdentityError
+from iotwarden.identity import crl, estserver, keystore, lifecycle, mosquitto, profiles
+from iotwarden.identity.ca import CASettings, DeviceCA
+from iotwarden.identity.credcheck.check import CredentialChecker
+from iotwarden.identity.credcheck.scope import DEFAULT_PORTS, RateLimiter, Scope, Target
+from iotwarden.identity.est import EstService
+from iotwarden.store.identity_models import SqlIdentityRepository
+
+identity_app = typer.Typer(help="Device CA, EST enrolment, certificate lifecycle and credential hygiene.")
+app.add_typer(identity_app, name="identity")
+
+CA_DIR_OPTION = typer.Option(Path(os.environ.get("IOTWARDEN_CA_DIR", "iotwarden-ca")), "--ca-dir",
+                             help="CA folder (default $IOTWARDEN_CA_DIR or ./iotwarden-ca).")
+PASS_ENV_OPTION = typer.Option("IOTWARDEN_CA_PASSPHRASE", "--passphrase-env",
+                               help="Environment variable holding the CA passphrase (else prompted).")
+
+ISSUE_OUT_OPTION = typer.Option(..., "--out", help="Folder for the device's key and certificate.")
+MQTT_OUT_OPTION = typer.Option(..., "--out", help="Folder for mosquitto.conf and its files.")
+BOOTSTRAP_OPTION = typer.Option([], "--bootstrap-ca", help="Manufacturer CA (PEM) whose certificates may enrol.")
+
+
+def _passphrase(env: str, *, confirm: bool = False) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value
+    return str(typer.prompt("CA passphrase", hide_input=True, confirmation_prompt=confirm))
+
+
+def _open(ca_dir: Path, db: str | None, env: str) -> DeviceCA:
+    return DeviceCA.open(ca_dir, _passphrase(env), SqlIdentityRepository(open_store(db)))
+
+
+def _when(ts: float | None) -> str:
+    return "" if ts is None else dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+@identity_app.command("init")
+def init(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphrase_env: str = PASS_ENV_OPTION,
+         algorithm: str = typer.Option(keystore.DEFAULT_ALGORITHM, help=f"One of {', '.join(keystore.ALGORITHMS)}."),
+         name: str = typer.Option("iotwarden device CA", help="CA common name prefix."),
+         organization: str | None = typer.Option(None, help="O= of the CA and of issued certificates."),
+         crl_url: str | None = typer.Option(None, help="cRLDistributionPoints URL put in issued certificates."),
+         ocsp_url: str | None = typer.Option(None, help="OCSP URL put in issued certificates.")) -> None:
+    """Create the root and issuing CA (keys encrypted with the passphrase)."""
+    if algorithm not in keystore.ALGORITHMS:
+        raise ConfigError(f"--algorithm: one of {', '.join(keystore.ALGORITHMS)}")
+    settings = CASettings(name=name, organization=organization, algorithm=algorithm,
+                          crl_url=crl_url, ocsp_url=ocsp_url)
+    ca = DeviceCA.init(ca_dir, _passphrase(passphrase_env, confirm=True), SqlIdentityRepository(open_store(db)),
+                       settings=settings)
+    crl.publish(ca)
+    typer.echo(f"CA created in {ca_dir}: {ca.issuing.subject.rfc4514_string()}")
+
+
+@identity_app.command("issue")
+def issue(device_id: str, *, out: Path = ISSUE_OUT_OPTION,
+          ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphrase_env: str = PASS_ENV_OPTION,
+          serial: str | None = typer.Option(None, help="Hardware serial (subject serialNumber)."),
+          model: str | None = typer.Option(None, help="Model (subject OU)."),
+          dns: list[str] = typer.Option([], "--dns", help="subjectAltName DNS name (repeatable)."),  # noqa: B008
+          ip: list[str] = typer.Option([], "--ip", help="subjectAltName IP address (repeatable)."),  # noqa: B008
+          mac: str | None = typer.Option(None, help="MAC address (subjectAltName urn:dev:mac:)."),
+          device_key: str | None = typer.Option(None, help="Inventory device key (mac:..) holding it."),
+          profile: str = typer.Option("device", help=f"One of {', '.join(profiles.LEAF_PROFILES)}."),
+          algorithm: str = typer.Option(keystore.DEFAULT_ALGORITHM, help="Device key algorithm.")) -> None:
+    """Make a key and issue a certificate for DEVICE_ID directly (no EST)."""
+    ca = _open(ca_dir, db, passphrase_env)
+    key = keystore.generate(algorithm)  # type: ignore[arg-type]
+    subject = profiles.device_subject(device_id, serial=serial, model=model, organization=ca.settings.organization)
+    cert, rec = ca.issue_for_key(subject, key.public_key(), profile=profile, device_key=device_key or
+                                 (f"mac:{mac.lower()}" if mac else None),
+                                 sans=profiles.device_sans(dns=dns, ips=ip, mac=mac))
+    keystore.write_private(out / f"{device_id}.key.pem", keystore.plain_pem(key))
+    (out / f"{device_id}.crt.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM) + ca.chain_pem())
+    typer.echo(f"issued serial {rec.serial} to {device_id}, valid until {_when(rec.not_after)} UTC; files in {out}")
+
+
+@identity_app.command("enroll-token")
+def enroll_token(device_id: str, *, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION,
+                 device_key: str | None = typer.Option(None, help="Inventory device key the cert will link to."),
+                 hours: float = typer.Option(lifecycle.DEFAULT_TOKEN_HOURS, help="Token lifetime in hours."),
+                 profile: str = typer.Option("device", help="Profile of the certificate the token buys.")) -> None:
+    """Print a one-time EST enrolment token (HTTP Basic password) for DEVICE_ID."""
+    del ca_dir  # the token lives in the store only; the option keeps the command family uniform
+    repo = SqlIdentityRepository(open_store(db))
+    typer.echo(lifecycle.new_token(repo, device_id, time.time(), device_key=device_key, profile=profile,
+                                   valid_hours=hours))
+
+
+@identity_app.command("revoke")
+def revoke(serial: str, *, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION,
+           passphrase_env: str = PASS_ENV_OPTION,
+           reason: str = typer.Option("unspecified", help="CRLReason (RFC 5280 §5.3.1), e.g. key_compromise.")) -> None:
+    """Revoke a certificate by serial (hex) and publish a new CRL."""
+    rec = lifecycle.revoke(_open(ca_dir, db, passphrase_env), serial, reason)
+    typer.echo(f"revoked {rec.serial} ({rec.device_id}); CRL written to {ca_dir / crl.CRL_FILE}")
+
+
+@identity_app.command("crl")
+def crl_cmd(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphrase_env: str = PASS_ENV_OPTION,
+            hours: float = typer.Option(crl.DEFAULT_VALIDITY_HOURS, help="Hours until nextUpdate."),
+            out: Path | None = OUTPUT_OPTION) -> None:
+    """Publish a fresh CRL (run it well within --hours, e.g. from cron, and HUP Mosquitto)."""
+    path = crl.publish(_open(ca_dir, db, passphrase_env), validity_hours=hours, path=out)
+    typer.echo(f"CRL written to {path}")
+
+
+@identity_app.command("est-serve")
+def est_serve(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphrase_env: str = PASS_ENV_OPTION,
+              host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+              port: int = typer.Option(8443, help="TCP port."),
+              dns: list[str] = typer.Option(["localhost"], "--dns", help="Server certificate DNS name."),  # noqa: B008
+              bootstrap_ca: list[Path] = BOOTSTRAP_OPTION) -> None:
+    """Serve EST (RFC 7030) over HTTPS until interrupted."""
+    passphrase = _passphrase(passphrase_env)
+    ca = DeviceCA.open(ca_dir, passphrase, SqlIdentityRepository(open_store(db)))
+    anchors = [x509.load_pem_x509_certificate(p.read_bytes()) for p in bootstrap_ca]
+    cert_file, key_file = estserver.ensure_server_cert(ca, ca_dir / "est", passphrase, dns=dns, ips=(host,))
+    context = estserver.tls_context(cert_file, key_file, passphrase, [*ca.chain, *anchors])
+    server = estserver.EstServer(EstService(ca, bootstrap_trust=anchors), context, host, port)
+    typer.echo(f"EST on https://{host}:{port}/.well-known/est/ (Ctrl-C stops)")
+    asyncio.run(server.serve_forever())
+
+
+@identity_app.command("mqtt-config")
+def mqtt_config(*, out: Path = MQTT_OUT_OPTION,
+                ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphrase_env: str = PASS_ENV_OPTION,
+                host: str = typer.Option("127.0.0.1", help="Listener address."),
+                port: int = typer.Option(mosquitto.DEFAULT_PORT, help="Listener port."),
+                user: str | None = typer.Option(None, help="Mosquitto's `user` (it drops privileges to it).")) -> None:
+    """Write a Mosquitto configuration that requires client certificates of this CA."""
+    files = mosquitto.write(_open(ca_dir, db, passphrase_env), out, host=host, port=port, user=user,
+                            ips=(host,))
+    typer.echo(f"wrote {files.config}; start with: mosquitto -c {files.config}")
+
+
+def _cert_rows(rows: list[Any]) -> Table:
+    table = Table("serial", "device", "device key", "profile", "status", "not after (UTC)")
+    for r in rows:
+        table.add_row(r.serial, r.device_id, r.device_key or "", r.profile, r.status, _when(r.not_after))
+    return table
+
+
+@identity_app.command("list")
+def list_cmd(*, db: str | None = DB_OPTION, device_key: str | None = typer.Option(None, help="Only this device."),
+             status: str | None = typer.Option(None, help="valid, revoked or superseded."),
+             fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
+    """The certificates the CA issued, with the device holding each."""
+    rows = SqlIdentityRepository(open_store(db)).list_certificates(device_key=device_key, status=status)  # type: ignore[arg-type]
+    data = {"schema": "iotwarden.identity.certificates/1",
+            "certificates": [{k: v for k, v in r.to_dict().items() if k != "pem"} for r in rows]}
+    emit(fmt, data, lambda c: c.print(_cert_rows(rows)), out)
+
+
+@identity_app.command("expiring")
+def expiring(*, db: str | None = DB_OPTION, days: float = typer.Option(lifecycle.DEFAULT_REMIND_DAYS, help="Horizon."),
+             fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
+    """Valid certificates expiring within --days (rotation reminders)."""
+    due = lifecycle.expiring(SqlIdentityRepository(open_store(db)), time.time(), days)
+
+    def render(c: Console) -> None:
+        table = Table("serial", "device", "device key", "not after (UTC)", "days left")
+        for r in due:
+            table.add_row(r.serial, r.device_id, r.device_key or "", _when(r.not_after), f"{r.days_left:.1f}")
+        c.print(table)
+
+    emit(fmt, {"schema": "iotwarden.identity.expiring/1", "certificates": [r.to_dict() for r in due]}, render, out)
+
+
+def _target(text: str) -> Target:
+    """HOST[:PORT]/SERVICE[@CATEGORY], e.g. 10.0.0.7:2323/telnet@iot."""
+    spec, _, category = text.partition("@")
+    address, sep, service = spec.rpartition("/")
+    if not sep or service not in DEFAULT_PORTS:
+        raise ConfigError(f"target {text!r}: HOST[:PORT]/SERVICE with SERVICE one of {', '.join(DEFAULT_PORTS)}")
+    host, _, port = address.rpartition(":") if address.count(":") == 1 else (address, "", "")
+    try:
+        return Target(host or address, int(port) if port else DEFAULT_PORTS[service], service,
+                      category=category or None)
+    except ValueError:
+        raise ConfigError(f"target {text!r}: bad port") from None
+
+
+@identity_app.command("check-creds")
+def check_creds(targets: list[str], *,
+                scope: list[str] = typer.Option(..., "--scope", help="CIDR that may be checked (repeatable)."),  # noqa: B008
+                allow_category: list[str] = typer.Option([], "--allow-category",  # noqa: B008
+                                                         help="Also check devices of this protected category (ot)."),
+                max_attempts: int = typer.Option(20, help="Login attempts per host."),
+                interval: float = typer.Option(1.0, help="Seconds between attempts on one host."),
+                fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
+    """Try default credentials on TARGETS (HOST[:PORT]/SERVICE[@CATEGORY]) inside --scope only."""
+    checker = CredentialChecker(Scope(scope, allow_categories=allow_category),
+                                limiter=RateLimiter(min_interval_s=interval, max_attempts=max_attempts),
+                                max_attempts=max_attempts)
+    results = []
+    for text in targets:
+        try:
+            results.append(checker.check(_target(text)))
+        except IdentityError as exc:
+            typer.echo(f"refused {text}: {exc}", err=True)
+    findings = [f.to_dict() for r in results for f in r.findings]
+
+    def render(c: Console) -> None:
+        table = Table("target", "attempts", "result")
+        for r in results:
+            verdict = ", ".join(f"{f.id} ({f.evidence.get('username', '')})" for f in r.findings)
+            table.add_row(f"{r.target.host}:{r.target.port}/{r.target.service}", str(r.attempts),
+                          verdict or r.error or "no default credential accepted")
+        c.print(table)
+
+    emit(fmt, {"schema": "iotwarden.identity.credcheck/1", "findings": findings}, render, out)
