@@ -1,0 +1,121 @@
+"""``iotwarden firmware`` and ``iotwarden vulndb``: analyse a firmware image (components, SBOM,
+vulnerabilities) and keep the local vulnerability database (a thin shell over firmware/ and the store)."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from iotwarden.cli.main import app
+from iotwarden.errors import FirmwareError
+from iotwarden.firmware.analyze import analyze_image
+from iotwarden.firmware.sbom import cyclonedx_json, spdx_json
+from iotwarden.firmware.vulndb.importers import load_feed
+
+firmware_app = typer.Typer(
+    help="Analyse firmware images: contents, components, SBOM, vulnerabilities.", no_args_is_help=True
+)
+vulndb_app = typer.Typer(help="Import and inspect the local vulnerability database.", no_args_is_help=True)
+app.add_typer(firmware_app, name="firmware")
+app.add_typer(vulndb_app, name="vulndb")
+console = Console()
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="Database URL or SQLite path (default $IOTWARDEN_DB or ./iotwarden.db).")
+]
+
+
+class SbomFormat(StrEnum):
+    cyclonedx = "cyclonedx"
+    spdx = "spdx"
+
+
+class OutFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _repo(db: str | None):  # type: ignore[no-untyped-def]
+    from iotwarden.store.db import Store  # noqa: PLC0415
+    from iotwarden.store.firmware_models import SqlVulnRepository  # noqa: PLC0415
+
+    return SqlVulnRepository(Store(db))
+
+
+@firmware_app.command("analyze")
+def analyze(  # noqa: PLR0917 - typer maps each parameter to a CLI option
+    image: Annotated[Path, typer.Argument(help="Firmware image file.")],
+    sbom: Annotated[SbomFormat | None, typer.Option("--sbom", help="Also write an SBOM in this format.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="SBOM file (default: stdout).")] = None,
+    fmt: Annotated[OutFormat, typer.Option("--format", help="Report format.")] = OutFormat.table,
+    db: DbOption = None,
+    no_vulns: Annotated[bool, typer.Option("--no-vulns", help="Do not match vulnerabilities.")] = False,
+) -> None:
+    """Unpack IMAGE in a sandbox, list its components and their vulnerabilities."""
+    if not image.is_file():
+        raise FirmwareError(f"{image}: no such file")
+    report = analyze_image(image, None if no_vulns else _repo(db))
+    if sbom is not None:
+        text = (cyclonedx_json if sbom is SbomFormat.cyclonedx else spdx_json)(report.image, report.components)
+        if output is None:
+            typer.echo(text)
+            return
+        output.write_text(text, "utf-8")
+    if fmt is OutFormat.json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    console.print(
+        f"[bold]{report.image.name}[/] sha256 {report.image.sha256}  {report.image.size} bytes, "
+        f"{len(report.containers)} containers, {report.files} files"
+    )
+    comps = Table("component", "version", "cpe", "evidence", title="Components")
+    for c in report.components:
+        ev = c.evidence[0]
+        comps.add_row(c.name, c.version or "?", c.cpe, f"{ev.path} @{ev.offset}: {ev.string}")
+    console.print(comps)
+    vulns = Table("rank", "id", "component", "cvss", "kev", "sources", "hints", title="Vulnerabilities")
+    for v in report.vulnerabilities:
+        vulns.add_row(
+            f"{v.rank:.1f}",
+            v.vuln_id,
+            v.component,
+            "" if v.cvss is None else f"{v.cvss}",
+            "KEV" if v.kev else "",
+            ",".join(v.sources),
+            ",".join(v.hints),
+        )
+    console.print(vulns)
+    for inc in report.incidents:
+        console.print(f"[yellow]{inc['kind']}[/] {inc['where']}: {inc['detail']}")
+    for err in report.errors:
+        console.print(f"[red]error[/] {err}")
+
+
+@vulndb_app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="NVD 2.0, CVE 5, OSV, Alpine secdb or CISA KEV JSON files.")],
+    db: DbOption = None,
+) -> None:
+    """Import feed files into the local database (a record imported again replaces the old one)."""
+    repo = _repo(db)
+    for path in files:
+        feed = load_feed(path)
+        repo.put(feed.vulns, feed.ranges)
+        repo.put_kev(feed.kev)
+        typer.echo(
+            f"{path}: {feed.kind}: {len(feed.vulns)} vulnerabilities, {len(feed.ranges)} ranges, "
+            f"{len(feed.kev)} KEV entries, {feed.skipped} unreadable records skipped"
+        )
+
+
+@vulndb_app.command("stats")
+def stats(db: DbOption = None) -> None:
+    """Counts of what the local database holds."""
+    for key, value in sorted(_repo(db).stats().items()):
+        typer.echo(f"{key}\t{value}")

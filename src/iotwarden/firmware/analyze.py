@@ -1,0 +1,93 @@
+"""The firmware analysis pipeline: unpack an image in the sandbox, identify components, find which
+binaries init scripts start (a reachability hint), match vulnerabilities, and return one report with a
+documented, versioned JSON form (``schema`` = :data:`REPORT_SCHEMA`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from iotwarden.firmware.components import Component, identify, sha256_file
+from iotwarden.firmware.extract.driver import UnpackedFile, extract
+from iotwarden.firmware.sandbox import Limits
+from iotwarden.firmware.sbom import ImageInfo
+from iotwarden.firmware.vulndb.match import VulnMatch, match
+from iotwarden.firmware.vulndb.records import VulnRepository
+
+REPORT_SCHEMA = "iotwarden.firmware.report/1"
+MAX_BOOT_SCRIPT_BYTES = 1024 * 1024  # init scripts larger than this are not read
+# where System V init, BusyBox init and OpenWrt procd start services
+BOOT_SCRIPTS = re.compile(
+    r"^/etc/(inittab|rc\.local|init\.d/[^/]+|rc\.d/[^/]+|rcS\.d/[^/]+|rc\d\.d/[^/]+"
+    r"|systemd/system/[^/]+\.service)$"
+)
+
+
+@dataclass(slots=True)
+class Report:
+    image: ImageInfo
+    containers: list[dict[str, Any]]
+    files: int
+    components: list[Component]
+    vulnerabilities: list[VulnMatch]
+    incidents: list[dict[str, str]]
+    errors: list[str]
+    boot_started: list[str] = field(default_factory=list)
+    limits: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": REPORT_SCHEMA,
+            "image": {"name": self.image.name, "sha256": self.image.sha256, "size": self.image.size},
+            "containers": self.containers,
+            "files": self.files,
+            "components": [c.to_dict() for c in self.components],
+            "vulnerabilities": [v.to_dict() for v in self.vulnerabilities],
+            "boot_started": self.boot_started,
+            "incidents": self.incidents,
+            "errors": self.errors,
+            "limits": self.limits,
+        }
+
+
+def boot_started(files: list[UnpackedFile]) -> set[str]:
+    """Logical paths of executables named in init scripts (inittab, init.d, rc.d, systemd units)."""
+    by_root: dict[str, dict[str, str]] = {}
+    for f in files:
+        if not f.is_symlink:
+            by_root.setdefault(f.root, {})[f.fs_path.rsplit("/", 1)[-1]] = f.path
+    started: set[str] = set()
+    for f in files:
+        if f.is_symlink or not BOOT_SCRIPTS.match(f.fs_path) or f.size > MAX_BOOT_SCRIPT_BYTES:
+            continue
+        names = by_root.get(f.root, {})
+        text = f.host.read_text("latin-1")
+        for line in text.splitlines():
+            line = line.split("#", 1)[0]
+            for word in re.findall(r"[\w./-]+", line):
+                base = word.rsplit("/", 1)[-1]
+                if base in names and names[base] != f.path:
+                    started.add(names[base])
+    return started
+
+
+def analyze_image(image: Path, repo: VulnRepository | None = None, limits: Limits | None = None) -> Report:
+    """Analyse ``image``; vulnerabilities are matched only when a repository is given."""
+    info = ImageInfo(image.name, sha256_file(image), image.stat().st_size)
+    with extract(image, limits) as ex:
+        comps = identify(ex.files)
+        started = boot_started(ex.files)
+        vulns = match(comps, repo, started) if repo is not None else []
+        return Report(
+            info,
+            [c.to_dict() for c in ex.containers],
+            len(ex.files),
+            comps,
+            vulns,
+            [i.to_dict() for i in ex.sandbox.incidents],
+            list(ex.errors),
+            sorted(started),
+            ex.sandbox.limits.to_dict(),
+        )

@@ -1,0 +1,167 @@
+"""Identification of containers by their magic numbers and header sanity checks: which format sits
+at which offset and, where the header says so, how many bytes it spans. No carving beyond this."""
+
+from __future__ import annotations
+
+import mmap
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_SCAN_HITS = 256  # embedded containers located in one blob; more is a sign of noise, not structure
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    fmt: str  # "squashfs", "cramfs", "gzip", ... (keys of :data:`MAGICS`)
+    offset: int
+    size: int | None = None  # bytes the container spans when its header says so
+
+
+# format -> (magic, offset of the magic inside the header). Sources: squashfs-tools squashfs_fs.h,
+# util-linux cramfs_common.h, RFC 1952 §2.3.1 (gzip), bzip2 format, xz-file-format §2.1.1.1,
+# LZ4 frame format §3 (magic 0x184D2204), RFC 8878 §3.1.1 (zstd), PKWARE APPNOTE §4.3.7 (zip),
+# POSIX ustar, cpio(5) (newc "070701", crc "070702", odc "070707"), U-Boot image.h (IH_MAGIC),
+# Linux jffs2.h (JFFS2_MAGIC_BITMASK 0x1985), UBI ubi-media.h (UBI_EC_HDR_MAGIC "UBI#"), romfs.txt.
+MAGICS: dict[str, list[tuple[bytes, int]]] = {
+    "squashfs": [(b"hsqs", 0), (b"sqsh", 0)],
+    "cramfs": [(b"\x45\x3d\xcd\x28", 0), (b"\x28\xcd\x3d\x45", 0)],
+    "gzip": [(b"\x1f\x8b\x08", 0)],
+    "bzip2": [(b"BZh", 0)],
+    "xz": [(b"\xfd7zXZ\x00", 0)],
+    "lz4": [(b"\x04\x22\x4d\x18", 0)],
+    "zstd": [(b"\x28\xb5\x2f\xfd", 0)],
+    "zip": [(b"PK\x03\x04", 0)],
+    "tar": [(b"ustar", 257)],
+    "cpio": [(b"070701", 0), (b"070702", 0), (b"070707", 0)],
+    "uimage": [(b"\x27\x05\x19\x56", 0)],
+    "jffs2": [(b"\x85\x19", 0), (b"\x19\x85", 0)],
+    "ubi": [(b"UBI#", 0)],
+    "romfs": [(b"-rom1fs-", 0)],
+}
+# lzma "alone" files have no magic, only a properties byte; identified at offset 0 only
+LZMA_PROPS = 0x5D
+JFFS2_NODETYPES = {0xE001, 0xE002, 0x2003, 0x2004, 0xE006, 0xE008, 0xE009}
+
+
+def _u32(data: bytes, off: int, big: bool) -> int:
+    return int(struct.unpack_from(">I" if big else "<I", data, off)[0])
+
+
+def check(fmt: str, head: bytes, remaining: int) -> Hit | None:
+    """Validate the header ``head`` (bytes from the magic's container start) of ``fmt``; returns a Hit
+    at offset 0 with the size when known, or None when the header is not plausible."""
+    try:
+        return _check(fmt, head, remaining)
+    except struct.error:
+        return None
+
+
+def _check(fmt: str, head: bytes, remaining: int) -> Hit | None:
+    size: int | None = None
+    if fmt == "squashfs":
+        big = head[:4] == b"sqsh"
+        major = struct.unpack_from(">H" if big else "<H", head, 28)[0]
+        if major not in (1, 2, 3, 4):
+            return None
+        if major == 4:  # struct squashfs_super_block: bytes_used at 40 (squashfs_fs.h)
+            size = int(struct.unpack_from("<Q", head, 40)[0])
+    elif fmt == "cramfs":
+        big = head[:4] == b"\x28\xcd\x3d\x45"
+        if head[16:32] != b"Compressed ROMFS":  # cramfs_super.signature
+            return None
+        size = _u32(head, 4, big)
+    elif fmt == "gzip":
+        if head[3] & 0xE0:  # RFC 1952 §2.3.1: FLG reserved bits must be zero
+            return None
+    elif fmt == "bzip2":
+        if not (0x31 <= head[3] <= 0x39 and head[4:10] == b"1AY&SY"):  # block size digit, block magic
+            return None
+    elif fmt == "lzma":
+        if head[0] != LZMA_PROPS:
+            return None
+        dict_size = _u32(head, 1, False)
+        if dict_size & (dict_size - 1) or not (1 << 12) <= dict_size <= (1 << 30):
+            return None
+    elif fmt == "uimage":
+        # U-Boot image.h: 64-byte header, ih_hcrc = CRC-32 of the header with ih_hcrc zeroed
+        hdr = bytearray(head[:64])
+        if len(hdr) < 64 or zlib.crc32(bytes(hdr[:4]) + b"\0\0\0\0" + bytes(hdr[8:64])) != _u32(head, 4, True):
+            return None
+        size = 64 + _u32(head, 12, True)
+    elif fmt == "jffs2":
+        big = head[:2] == b"\x19\x85"
+        nodetype = struct.unpack_from(">H" if big else "<H", head, 2)[0]
+        if nodetype not in JFFS2_NODETYPES or _u32(head, 4, big) < 12:
+            return None
+    elif fmt == "ubi":
+        if head[4] != 1:  # UBI_VERSION
+            return None
+    elif fmt == "cpio":
+        if not all(c in b"0123456789abcdefABCDEF" for c in head[6:14]):
+            return None
+    elif fmt == "tar" and head[257:262] != b"ustar":
+        return None
+    if size is not None and (size <= 0 or size > remaining):
+        size = remaining if size and size > remaining else None
+    return Hit(fmt, 0, size)
+
+
+def identify(path: Path) -> Hit | None:
+    """The container that starts at offset 0 of ``path``, if any."""
+    with path.open("rb") as f:
+        head = f.read(512)
+    size = path.stat().st_size
+    for fmt, magics in MAGICS.items():
+        for magic, moff in magics:
+            if head[moff : moff + len(magic)] == magic:
+                hit = check(fmt, head, size)
+                if hit:
+                    return hit
+    if head:
+        return check("lzma", head + bytes(16), size) if head[0] == LZMA_PROPS else None
+    return None
+
+
+def scan(path: Path, max_hits: int = MAX_SCAN_HITS) -> list[Hit]:
+    """Every plausible container start in ``path`` (offset order), for raw images that concatenate
+    a boot loader, a kernel and file systems. At most ``max_hits`` are returned."""
+    hits: list[Hit] = []
+    size = path.stat().st_size
+    if size == 0:
+        return hits
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        for fmt, magics in MAGICS.items():
+            if fmt in ("jffs2", "cpio", "tar"):
+                continue  # short/weak magics: recognised at offset 0 of a carved region only
+            for magic, moff in magics:
+                pos = mm.find(magic)
+                while pos != -1 and len(hits) < max_hits * 4:
+                    start = pos - moff
+                    if start >= 0:
+                        hit = check(fmt, mm[start : start + 512], size - start)
+                        if hit:
+                            hits.append(Hit(fmt, start, hit.size))
+                    pos = mm.find(magic, pos + 1)
+    hits.sort(key=lambda h: h.offset)
+    return hits[:max_hits]
+
+
+def regions(hits: list[Hit], total: int) -> list[Hit]:
+    """Non-overlapping regions from scan hits: a hit inside a container whose size is known is that
+    container's content, not a new one; a region without a known size ends where the next begins."""
+    chosen: list[Hit] = []
+    end_known = 0
+    for hit in hits:
+        if hit.offset < end_known:
+            continue
+        if chosen and hit.fmt == "zip" and chosen[-1].fmt == "zip" and chosen[-1].size is None:
+            continue  # every zip member has a local header: one archive, not many
+        chosen.append(hit)
+        end_known = hit.offset + hit.size if hit.size else hit.offset + 1
+    out: list[Hit] = []
+    for i, hit in enumerate(chosen):
+        nxt = chosen[i + 1].offset if i + 1 < len(chosen) else total
+        out.append(Hit(hit.fmt, hit.offset, hit.size or nxt - hit.offset))
+    return out

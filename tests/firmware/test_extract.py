@@ -1,0 +1,164 @@
+"""Extraction: binwalk's format vectors, nested images built from real binaries, and hostile archives
+(path traversal, symlink escape, decompression bomb, depth and file-count limits), all reported."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import subprocess
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from iotwarden.firmware.extract.driver import extract
+from iotwarden.firmware.sandbox import Limits, link_escapes, safe_member_name
+from tests.conftest import shared
+
+LSB = "lsb-release"  # the file binwalk's vectors carry
+
+
+@pytest.mark.parametrize(
+    ("vector", "fmt"),
+    [
+        ("gzip.bin", "gzip"),
+        ("bzip2.bin", "bzip2"),
+        ("cramfs.bin", "cramfs"),
+        ("squashfs.bin", "squashfs"),
+    ],
+)
+def test_binwalk_vectors_unpack(vector: str, fmt: str) -> None:
+    with extract(shared("firmware", "format_vectors", vector)) as ex:
+        assert ex.containers[0].fmt == fmt
+        assert ex.errors == []
+        if fmt != "bzip2":
+            assert any(f.fs_path.endswith(LSB) and f.size == 104 for f in ex.files)
+
+
+def test_truncated_zip_is_read_as_a_stream_and_reported() -> None:
+    with extract(shared("firmware", "format_vectors", "zip_truncated.bin")) as ex:
+        assert any(f.path.endswith("AfuLnx64/readme.txt") for f in ex.files)
+        assert any(i.kind == "truncated" for i in ex.sandbox.incidents)
+
+
+def test_romfs_is_identified_but_reported_unsupported() -> None:
+    with extract(shared("firmware", "format_vectors", "romfs.bin")) as ex:
+        assert [i.kind for i in ex.sandbox.incidents] == ["unsupported"]
+
+
+def test_obfuscated_image_is_reported_unidentified() -> None:
+    with extract(shared("firmware", "format_vectors", "arcadyan.bin")) as ex:
+        assert ex.containers == []
+        assert [i.kind for i in ex.sandbox.incidents] == ["unidentified"]
+
+
+def test_squashfs_of_real_binaries(squashfs_image: Path) -> None:
+    with extract(squashfs_image) as ex:
+        paths = {f.fs_path: f for f in ex.files}
+        assert paths["/bin/busybox"].size == 1982256
+        assert paths["/bin/sh"].link_target == "busybox"
+        assert ex.sandbox.incidents == []
+
+
+def test_flash_image_with_uimage_and_squashfs_at_offset(uimage_firmware: Path) -> None:
+    with extract(uimage_firmware) as ex:
+        fmts = [(c.fmt, c.offset) for c in ex.containers]
+        assert ("uimage", 0) in fmts
+        assert ("squashfs", 0x10000) in fmts
+        assert ex.containers[0].info["name"] == "test kernel"
+        assert any(f.fs_path == "/bin/dnsmasq" for f in ex.files)
+
+
+def test_cpio_gz_and_tar_xz_nesting(rootfs: Path, tmp_path: Path) -> None:
+    cpio = subprocess.run(["sh", "-c", "find . | cpio -o -H newc --quiet"], cwd=rootfs, capture_output=True, check=True)
+    (tmp_path / "initramfs.cpio.gz").write_bytes(gzip.compress(cpio.stdout))
+    with tarfile.open(tmp_path / "bundle.tar.xz", "w:xz") as tf:
+        tf.add(tmp_path / "initramfs.cpio.gz", "boot/initramfs.cpio.gz")
+    with extract(tmp_path / "bundle.tar.xz") as ex:
+        assert [c.fmt for c in ex.containers] == ["xz", "tar", "gzip", "cpio"]
+        assert any(f.fs_path == "/bin/lighttpd" and f.size > 0 for f in ex.files)
+
+
+def test_zip_path_traversal_is_refused(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("../../evil.sh", b"#!/bin/sh\n")
+        zf.writestr("/etc/passwd", b"root::0:0::/:/bin/sh\n")
+        zf.writestr("ok.txt", b"fine")
+    (tmp_path / "t.zip").write_bytes(buf.getvalue())
+    with extract(tmp_path / "t.zip") as ex:
+        assert [f.fs_path for f in ex.files] == ["/ok.txt"]
+        assert [i.kind for i in ex.sandbox.incidents] == ["path_traversal", "path_traversal"]
+        assert not (tmp_path / "evil.sh").exists()
+
+
+def test_tar_symlink_escape_and_write_through_are_refused(tmp_path: Path) -> None:
+    with tarfile.open(tmp_path / "t.tar", "w") as tf:
+        link = tarfile.TarInfo("up")
+        link.type, link.linkname = tarfile.SYMTYPE, "../../../../tmp"
+        tf.addfile(link)
+        data = b"pwned"
+        member = tarfile.TarInfo("up/pwned")
+        member.size = len(data)
+        tf.addfile(member, io.BytesIO(data))
+    with extract(tmp_path / "t.tar") as ex:
+        kinds = [i.kind for i in ex.sandbox.incidents]
+        assert "symlink_escape" in kinds
+        assert not Path("/tmp/pwned").exists()
+
+
+def test_gzip_bomb_stops_at_the_ratio_limit(tmp_path: Path) -> None:
+    (tmp_path / "bomb.gz").write_bytes(gzip.compress(b"\0" * (64 << 20), 9))
+    with extract(tmp_path / "bomb.gz", Limits(max_ratio=100)) as ex:
+        assert [i.kind for i in ex.sandbox.incidents] == ["limit.ratio"]
+
+
+def test_depth_limit(tmp_path: Path) -> None:
+    data = b"firmware"
+    for _ in range(5):
+        data = gzip.compress(data)
+    (tmp_path / "deep.gz").write_bytes(data)
+    with extract(tmp_path / "deep.gz", Limits(max_depth=3)) as ex:
+        assert len(ex.containers) == 3
+        assert [i.kind for i in ex.sandbox.incidents] == ["limit.depth"]
+
+
+def test_file_count_limit(squashfs_image: Path) -> None:
+    with extract(squashfs_image, Limits(max_files=5)) as ex:
+        assert [i.kind for i in ex.sandbox.incidents] == ["limit.files"]
+
+
+def test_sandbox_is_removed_on_close(squashfs_image: Path) -> None:
+    ex = extract(squashfs_image)
+    root = ex.sandbox.root
+    ex.close()
+    assert not root.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("a/b", "a/b"),
+        ("./a", "a"),
+        ("../a", None),
+        ("/etc/passwd", None),
+        ("a/../../b", None),
+        ("a\x00b", None),
+    ],
+)
+def test_member_names(name: str, safe: str | None) -> None:
+    assert safe_member_name(name) == safe
+
+
+@pytest.mark.parametrize(
+    ("link", "target", "escapes"),
+    [
+        ("bin/sh", "busybox", False),
+        ("bin/sh", "/bin/busybox", False),
+        ("a/b", "../../x", True),
+        ("x", "..", True),
+    ],
+)
+def test_link_escapes(link: str, target: str, escapes: bool) -> None:
+    assert link_escapes(link, target) is escapes
