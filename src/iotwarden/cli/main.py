@@ -40,6 +40,7 @@ def _register() -> None:
     from iotwarden.cli import kb  # noqa: F401, PLC0415
     from iotwarden.cli import identity  # noqa: F401, PLC0415
     from iotwarden.cli import firmware  # noqa: F401, PLC0415
+    from iotwarden.cli import lab  # noqa: F401, PLC0415
 
 
 def main(argv: list[str] | None = None) -> int:

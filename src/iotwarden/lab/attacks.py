@@ -1,0 +1,171 @@
+"""Attacks the lab can switch on: Mirai-style Telnet scanning and brute force, and lateral movement
+from a compromised IoT device to IT servers over SMB, RDP and SSH. Each also yields its ground truth.
+"""
+
+from __future__ import annotations
+
+import heapq
+import ipaddress
+from collections.abc import Callable, Iterator
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
+
+from iotwarden.lab import proto_app, proto_net
+from iotwarden.lab.behave_app import telnet_login
+from iotwarden.lab.behave_net import RTT_LAN, arp_frame
+from iotwarden.lab.credentials import MIRAI_CREDENTIALS, pick_credentials
+from iotwarden.lab.params import Param
+from iotwarden.lab.wire import ACK, BROADCAST_MAC, RST, SYN, Frame, Host, TcpStream, tcp_segment
+from iotwarden.lab.world import World
+
+if TYPE_CHECKING:
+    from iotwarden.lab.scenario import Activity
+
+_ts = itemgetter(0)
+Attack = Callable[[World, "Activity"], tuple[Iterator[Frame], dict[str, Any]]]
+MAX_SCAN_PROBES = 200_000  # SYNs one scan may send, whatever its rate and duration
+
+
+def _event(world: World, act: Activity, technique: str, *, start: float, end: float,
+           targets: list[str]) -> dict[str, Any]:
+    attacker = act.params["attacker"]
+    return {"kind": act.kind, "technique": technique, "start": round(start, 6), "end": round(end, 6),
+            "attacker": {"id": attacker, "mac": world.devices[attacker].mac, "ip": world.ips[attacker]},
+            "targets": targets}
+
+
+def _telnet_open(world: World, device_id: str) -> tuple[str, str] | None:
+    for beh in world.devices[device_id].behaviours:
+        if beh.kind == "telnet_admin":
+            return beh.params["username"], beh.params["password"]
+    return None
+
+
+def _mirai_scan(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
+    """SYNs to 23 (9 in 10) or 2323 with seq = target address, as Mirai's raw-socket scanner sends."""
+    p = act.params
+    rng = world.rng("attack", act.path)
+    me = world.host(p["attacker"])
+    subnet = world.scenario.network.subnets[world.devices[p["attacker"]].subnet].network
+    addresses = [str(a) for a in subnet.hosts() if str(a) != me.ip]
+    rng.shuffle(addresses)
+    start = world.start + p["start"]
+    count = min(MAX_SCAN_PROBES, int(p["duration"] * p["rate"]))
+    times = [start + i / p["rate"] for i in range(count)]
+    end = times[-1] if times else start
+
+    def probes() -> Iterator[Frame]:
+        arp_known: set[str] = set()
+        for i, t in enumerate(times):
+            dst = addresses[i % len(addresses)]
+            owner = world.by_ip.get(dst)
+            out: list[Frame] = []
+            if dst not in arp_known:  # the kernel resolves each local target first (RFC 826)
+                arp_known.add(dst)
+                out.append((t, arp_frame(me.mac, BROADCAST_MAC, proto_net.arp(1, me.mac, me.ip, "00:00:00:00:00:00",
+                                                                               dst))))
+                if owner is None:
+                    yield from out
+                    continue
+                target_mac = world.devices[owner].mac
+                out.append((t + 0.0003, arp_frame(target_mac, me.mac, proto_net.arp(2, target_mac, dst, me.mac,
+                                                                                      me.ip))))
+                t += 0.0005
+            if owner is None:
+                continue
+            target = world.host(owner)
+            dport = 2323 if rng.random() < 0.1 else 23
+            sport = rng.randint(1024, 65535)
+            seq = int(ipaddress.IPv4Address(dst))
+            out.append((t, tcp_segment(me, target, b"", sport=sport, dport=dport, seq=seq, ack=0, flags=SYN,
+                                       window=rng.randint(1024, 65535))))
+            if dport == 23 and _telnet_open(world, owner):
+                isn = rng.getrandbits(32)
+                out.append((t + 0.0004, tcp_segment(target, me, b"", sport=dport, dport=sport, seq=isn, ack=seq + 1,
+                                                    flags=SYN | ACK, window=29200)))
+                out.append((t + 0.0006, tcp_segment(me, target, b"", sport=sport, dport=dport, seq=seq + 1, ack=0,
+                                                    flags=RST, window=0)))
+            else:
+                out.append((t + 0.0003, tcp_segment(target, me, b"", sport=dport, dport=sport, seq=0, ack=seq + 1,
+                                                    flags=RST | ACK, window=0)))
+            yield from sorted(out, key=_ts)
+
+    live = sorted({a for a in addresses if a in world.by_ip})
+    return probes(), _event(world, act, "T1046 Network Service Discovery", start=start, end=end, targets=live)
+
+
+MIRAI_AFTER_LOGIN = (("enable", ""), ("system", ""), ("shell", ""), ("sh", ""),
+                     ("/bin/busybox MIRAI", "MIRAI: applet not found"))
+
+
+def _telnet_bruteforce(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
+    """One credential per connection, drawn by Mirai's weights; the target's real one succeeds."""
+    p = act.params
+    rng = world.rng("attack", act.path)
+    start = t = world.start + p["start"]
+    frames: list[Iterator[Frame]] = []
+    for target_id in p["targets"]:
+        real = _telnet_open(world, target_id)
+        tries = pick_credentials(rng, p["attempts"])
+        if real and real not in tries and real in {(u, pw) for u, pw, _ in MIRAI_CREDENTIALS}:
+            tries[-1] = real
+        session: list[Frame] = []
+        for user, password in tries:
+            me, target = world.host(p["attacker"]), world.peer_device(p["attacker"], target_id)
+            conn = TcpStream(rng, me, world.ephemeral_port(rng, p["attacker"]), target, 23, rtt=RTT_LAN)
+            session += conn.handshake(t)
+            ok = (user, password) == real
+            session += telnet_login(conn, conn.t + 0.01, user, password, success=ok, banner="",
+                                    commands=MIRAI_AFTER_LOGIN if ok else ())
+            session += conn.close(conn.t + 0.05)
+            t = conn.t + p["interval"]
+            if ok:
+                break
+        frames.append(iter(sorted(session, key=_ts)))
+    end = t
+    targets = [world.ips[d] for d in p["targets"]]
+    return heapq.merge(*frames, key=_ts), _event(world, act, "T1110.001 Brute Force: Password Guessing",
+                                                 start=start, end=end, targets=targets)
+
+
+def _lateral_movement(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
+    """Connections to SMB 445, RDP 3389 and SSH 22 of each target, each with the protocol's opening."""
+    p = act.params
+    rng = world.rng("attack", act.path)
+    start = t = world.start + p["start"]
+    out: list[Frame] = []
+    for target_id in p["targets"]:
+        for port in p["ports"]:
+            me: Host = world.host(p["attacker"])
+            conn = TcpStream(rng, me, world.ephemeral_port(rng, p["attacker"]),
+                             world.peer_device(p["attacker"], target_id), port, rtt=RTT_LAN)
+            out += conn.handshake(t)
+            if port == 445:  # SMB2 NEGOTIATE ([MS-SMB2] 3.2.4.2.2)
+                out += conn.send(conn.t + 0.001, True, proto_app.smb2_negotiate_request(rng))
+                out += conn.send(conn.t + 0.001, False, proto_app.smb2_negotiate_response(rng, conn.t))
+            elif port == 3389:  # X.224 connection request/confirm ([MS-RDPBCGR] 1.3.1.1)
+                out += conn.send(conn.t + 0.001, True, proto_app.rdp_connection_request("administrator"))
+                out += conn.send(conn.t + 0.001, False, proto_app.rdp_connection_confirm())
+            elif port == 22:  # identification strings then KEXINIT both ways (RFC 4253 §4.2, §7.1)
+                out += conn.send(conn.t + 0.001, False, b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6\r\n")
+                out += conn.send(conn.t + 0.001, True, b"SSH-2.0-libssh2_1.10.0\r\n")
+                out += conn.send(conn.t + 0.001, False, proto_app.ssh_kexinit(rng))
+                out += conn.send(conn.t + 0.001, True, proto_app.ssh_kexinit(rng))
+            out += conn.close(conn.t + 0.05)
+            t = conn.t + p["interval"]
+    targets = [world.ips[d] for d in p["targets"]]
+    return iter(sorted(out, key=_ts)), _event(world, act, "T1021 Remote Services (SMB T1021.002, RDP T1021.001, "
+                                              "SSH T1021.004)", start=start, end=t, targets=targets)
+
+
+ATTACKS: dict[str, tuple[Attack, dict[str, Param]]] = {
+    "mirai_scan": (_mirai_scan, {"attacker": Param("device"), "start": Param("float", 60.0),
+                                 "duration": Param("float", 60.0),
+                                 "rate": Param("float", 20.0, "SYNs per second", minimum=0.1)}),
+    "telnet_bruteforce": (_telnet_bruteforce, {"attacker": Param("device"), "targets": Param("list", items="device"),
+                                               "start": Param("float", 120.0), "attempts": Param("int", 6, minimum=1),
+                                               "interval": Param("float", 1.0)}),
+    "lateral_movement": (_lateral_movement, {"attacker": Param("device"), "targets": Param("list", items="device"),
+                                             "ports": Param("list", [445, 3389, 22], items="int"),
+                                             "start": Param("float", 180.0), "interval": Param("float", 0.5)}),
+}

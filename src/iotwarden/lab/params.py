@@ -1,0 +1,77 @@
+"""Parameter declarations for lab behaviours and attacks: name, type, default and help, checked once.
+
+Each behaviour or attack declares its parameters next to its code (STYLE 3); the scenario loader
+validates a scenario's values against them and names the path of any bad key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from iotwarden.errors import ConfigError
+
+REQUIRED: Any = object()  # marks a parameter without a default
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One parameter: ``kind`` is int, float, str, bool, list, dict or "device" (a device id)."""
+
+    kind: str
+    default: Any = REQUIRED
+    help: str = ""
+    minimum: float = 0.0  # numbers below are refused (periods and rates need a positive floor)
+    items: str = ""  # for lists: the kind of every item ("str", "int", "device" or "ip")
+
+
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list": (list,), "dict": (dict,),
+    "device": (str,),
+}
+
+
+def check_params(spec: dict[str, Param], values: dict[str, Any], path: str, device_ids: set[str]) -> dict[str, Any]:
+    """``values`` completed with defaults; ConfigError naming ``path.key`` for unknown, missing or bad keys."""
+    unknown = sorted(set(values) - set(spec))
+    if unknown:
+        raise ConfigError(f"{path}.{unknown[0]}: unknown parameter (known: {', '.join(sorted(spec))})")
+    out: dict[str, Any] = {}
+    for name, param in spec.items():
+        if name not in values:
+            if param.default is REQUIRED:
+                raise ConfigError(f"{path}.{name}: required parameter missing ({param.help})")
+            out[name] = param.default
+            continue
+        value: Any = values[name]
+        types = _PY_TYPES[param.kind]
+        if not isinstance(value, types) or (param.kind in ("int", "float") and isinstance(value, bool)):
+            raise ConfigError(f"{path}.{name}: expected {param.kind}, got {type(value).__name__} {value!r}")
+        number = float(value) if isinstance(value, int | float) else math.nan
+        if param.kind in ("int", "float") and not (math.isfinite(number) and number >= param.minimum):
+            raise ConfigError(f"{path}.{name}: must be a finite number >= {param.minimum:g}, got {value!r}")
+        if param.kind == "device" and value not in device_ids:
+            raise ConfigError(f"{path}.{name}: no device with id {value!r}")
+        if param.kind == "list" and param.items and isinstance(value, list):
+            for i, item in enumerate(value):
+                _check_item(param.items, item, f"{path}.{name}[{i}]", device_ids)
+        out[name] = value
+    return out
+
+
+def _check_item(kind: str, item: Any, path: str, device_ids: set[str]) -> None:
+    if kind == "int":
+        if not isinstance(item, int) or isinstance(item, bool) or not 0 <= item <= 65535:
+            raise ConfigError(f"{path}: expected a port number, got {item!r}")
+        return
+    if not isinstance(item, str) or not item:
+        raise ConfigError(f"{path}: expected a non-empty string, got {item!r}")
+    if kind == "device" and item not in device_ids:
+        raise ConfigError(f"{path}: no device with id {item!r}")
+    if kind == "ip":
+        try:
+            ipaddress.IPv4Address(item)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: not an IPv4 address: {item!r}") from exc

@@ -1,0 +1,170 @@
+"""Payload builders for the application protocols of the lab: HTTP, RTSP/RTP, IPP, PJL, Telnet, MQTT,
+SSH, RDP and SMB2, each laid out as its cited specification says.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+
+
+# ---------------------------------------------------------------- HTTP/1.1 (RFC 9112 §3, §4)
+def http_request(method: str, path: str, host: str, user_agent: str, *, body: bytes = b"",
+                 content_type: str | None = None) -> bytes:
+    head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {user_agent}\r\nAccept: */*\r\n"
+    if content_type:
+        head += f"Content-Type: {content_type}\r\n"
+    if body or method in ("POST", "PUT"):
+        head += f"Content-Length: {len(body)}\r\n"
+    return (head + "Connection: close\r\n\r\n").encode() + body
+
+
+def http_response(status: int, reason: str, server: str, body: bytes, content_type: str = "text/html") -> bytes:
+    head = (f"HTTP/1.1 {status} {reason}\r\nServer: {server}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    return head.encode() + body
+
+
+# ---------------------------------------------------------------- RTSP 1.0 (RFC 2326 §6, §7) and RTP (RFC 3550)
+def rtsp_request(method: str, url: str, cseq: int, user_agent: str, extra: str = "") -> bytes:
+    return f"{method} {url} RTSP/1.0\r\nCSeq: {cseq}\r\nUser-Agent: {user_agent}\r\n{extra}\r\n".encode()
+
+
+def rtsp_response(cseq: int, server: str, extra: str = "", body: bytes = b"") -> bytes:
+    head = f"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nServer: {server}\r\n{extra}"
+    if body:
+        head += f"Content-Type: application/sdp\r\nContent-Length: {len(body)}\r\n"
+    return (head + "\r\n").encode() + body
+
+
+def sdp(origin_ip: str, session: str) -> bytes:
+    """An SDP description of one H.264 video stream (RFC 4566 §5, RFC 6184 §8.2.1)."""
+    return (f"v=0\r\no=- 1 1 IN IP4 {origin_ip}\r\ns={session}\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n"
+            "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:trackID=1\r\n").encode()
+
+
+def rtp_packet(seq: int, timestamp: int, ssrc: int, payload: bytes, *, marker: bool = False, pt: int = 96) -> bytes:
+    """RTP fixed header, version 2 (RFC 3550 §5.1)."""
+    return struct.pack("!BBHII", 0x80, (0x80 if marker else 0) | pt, seq & 0xFFFF, timestamp & 0xFFFFFFFF,
+                       ssrc) + payload
+
+
+def h264_fu_a(rng: random.Random, size: int, *, start: bool, end: bool) -> bytes:
+    """One FU-A fragment of a non-IDR slice (RFC 6184 §5.8): indicator, header, slice bytes."""
+    header = (0x80 if start else 0) | (0x40 if end else 0) | 1
+    return bytes([0x5C, header]) + rng.randbytes(size)
+
+
+# ---------------------------------------------------------------- IPP/1.1 over HTTP (RFC 8010 §3, RFC 8011)
+def _ipp_attr(tag: int, name: str, value: str) -> bytes:
+    n, v = name.encode(), value.encode()
+    return struct.pack("!BH", tag, len(n)) + n + struct.pack("!H", len(v)) + v
+
+
+def ipp_get_printer_attributes(request_id: int, printer_uri: str) -> bytes:
+    """Get-Printer-Attributes request (operation 0x000B, RFC 8011 §4.2.5)."""
+    return (struct.pack("!BBHI", 2, 0, 0x000B, request_id) + b"\x01"
+            + _ipp_attr(0x47, "attributes-charset", "utf-8") + _ipp_attr(0x48, "attributes-natural-language", "en")
+            + _ipp_attr(0x45, "printer-uri", printer_uri) + b"\x03")
+
+
+def ipp_printer_attributes(request_id: int, make_model: str, name: str, firmware: str) -> bytes:
+    """Get-Printer-Attributes response, status successful-ok, printer group (RFC 8011 §4.2.5.2)."""
+    return (struct.pack("!BBHI", 2, 0, 0x0000, request_id) + b"\x01"
+            + _ipp_attr(0x47, "attributes-charset", "utf-8") + _ipp_attr(0x48, "attributes-natural-language", "en")
+            + b"\x04" + _ipp_attr(0x41, "printer-make-and-model", make_model) + _ipp_attr(0x42, "printer-name", name)
+            + _ipp_attr(0x41, "printer-firmware-string-version", firmware)
+            + struct.pack("!BH", 0x23, 13) + b"printer-state" + struct.pack("!HI", 4, 3) + b"\x03")  # idle (3)
+
+
+def pjl_job(rng: random.Random, job: str, size: int) -> bytes:
+    """A raw-port print job: PJL UEL and header, PCL data, end of job (HP PJL Technical Reference §2)."""
+    uel = b"\x1b%-12345X"
+    head = uel + f'@PJL JOB NAME="{job}"\r\n@PJL ENTER LANGUAGE=PCL\r\n'.encode() + b"\x1bE"
+    return head + rng.randbytes(size) + b"\x1bE" + uel + f'@PJL EOJ NAME="{job}"\r\n'.encode() + uel
+
+
+# ---------------------------------------------------------------- Telnet (RFC 854, options RFC 857/858/1091)
+IAC, WILL, DO = 255, 251, 253
+TELNET_SERVER_OPEN = bytes([IAC, DO, 24, IAC, WILL, 1, IAC, WILL, 3])  # terminal-type, echo, suppress-go-ahead
+TELNET_CLIENT_OPEN = bytes([IAC, WILL, 24, IAC, DO, 1, IAC, DO, 3])
+
+
+# ---------------------------------------------------------------- MQTT 3.1.1 (OASIS mqtt-v3.1.1 §2, §3)
+def _mqtt_str(s: str) -> bytes:
+    raw = s.encode()
+    return struct.pack("!H", len(raw)) + raw
+
+
+def _mqtt_fixed(first: int, body: bytes) -> bytes:
+    n, out = len(body), b""
+    while True:  # remaining length, variable byte integer (§2.2.3)
+        byte, n = n % 128, n // 128
+        out += bytes([byte | (0x80 if n else 0)])
+        if not n:
+            return bytes([first]) + out + body
+
+
+def mqtt_connect(client_id: str, username: str | None, password: str | None, keepalive: int = 60) -> bytes:
+    flags = 0x02 | (0x80 if username else 0) | (0x40 if password else 0)  # clean session (§3.1.2.4)
+    body = _mqtt_str("MQTT") + struct.pack("!BBH", 4, flags, keepalive) + _mqtt_str(client_id)
+    body += (_mqtt_str(username) if username else b"") + (_mqtt_str(password) if password else b"")
+    return _mqtt_fixed(0x10, body)
+
+
+MQTT_CONNACK = b"\x20\x02\x00\x00"  # session present 0, return code 0 accepted (§3.2)
+MQTT_PINGREQ, MQTT_PINGRESP, MQTT_DISCONNECT = b"\xc0\x00", b"\xd0\x00", b"\xe0\x00"
+
+
+def mqtt_publish(topic: str, payload: bytes) -> bytes:
+    return _mqtt_fixed(0x30, _mqtt_str(topic) + payload)  # QoS 0, no packet identifier (§3.3)
+
+
+# ---------------------------------------------------------------- SSH (RFC 4253 §4.2, §6, §7.1)
+def ssh_kexinit(rng: random.Random) -> bytes:
+    lists = ["curve25519-sha256,ecdh-sha2-nistp256,diffie-hellman-group14-sha256", "ssh-ed25519,rsa-sha2-512",
+             "aes128-ctr,aes256-gcm@openssh.com", "aes128-ctr,aes256-gcm@openssh.com",
+             "hmac-sha2-256", "hmac-sha2-256", "none", "none", "", ""]
+    payload = b"\x14" + rng.randbytes(16) + b"".join(_vec4(s.encode()) for s in lists) + b"\x00" + b"\0\0\0\0"
+    pad = 8 - (len(payload) + 5) % 8
+    pad += 8 if pad < 4 else 0
+    return struct.pack("!IB", len(payload) + pad + 1, pad) + payload + rng.randbytes(pad)
+
+
+def _vec4(data: bytes) -> bytes:
+    return struct.pack("!I", len(data)) + data
+
+
+# ---------------------------------------------------------------- RDP ([MS-RDPBCGR] 2.2.1.1, 2.2.1.2)
+def rdp_connection_request(user: str) -> bytes:
+    """TPKT (RFC 1006) + X.224 Connection Request with cookie and RDP_NEG_REQ (TLS|CredSSP)."""
+    body = f"Cookie: mstshash={user}\r\n".encode() + struct.pack("<BBHI", 1, 0, 8, 0x3)
+    x224 = bytes([6 + len(body), 0xE0, 0, 0, 0, 0, 0]) + body
+    return struct.pack("!BBH", 3, 0, 4 + len(x224)) + x224
+
+
+def rdp_connection_confirm() -> bytes:
+    body = struct.pack("<BBHI", 2, 0x1F, 8, 0x2)  # RDP_NEG_RSP selecting PROTOCOL_HYBRID
+    x224 = bytes([6 + len(body), 0xD0, 0, 0, 0x12, 0x34, 0]) + body
+    return struct.pack("!BBH", 3, 0, 4 + len(x224)) + x224
+
+
+# ---------------------------------------------------------------- SMB2 ([MS-SMB2] 2.2.1.2, 2.2.3, 2.2.4)
+def _smb2(command: int, message_id: int, body: bytes, *, response: bool) -> bytes:
+    head = b"\xfeSMB" + struct.pack("<HHIHHIIQIIQ16s", 64, 0, 0, command, 1, 1 if response else 0, 0,
+                                    message_id, 0xFEFF, 0, 0, b"")
+    msg = head + body
+    return struct.pack("!I", len(msg)) + msg  # NetBIOS session message header (RFC 1002 §4.3.1)
+
+
+def smb2_negotiate_request(rng: random.Random) -> bytes:
+    dialects = [0x0202, 0x0210, 0x0300, 0x0302]
+    body = struct.pack("<HHHHI16sQ", 36, len(dialects), 1, 0, 0x7F, rng.randbytes(16), 0)
+    return _smb2(0, 0, body + b"".join(struct.pack("<H", d) for d in dialects), response=False)
+
+
+def smb2_negotiate_response(rng: random.Random, now: float) -> bytes:
+    filetime = int((now + 11644473600) * 10_000_000)  # 100 ns since 1601 ([MS-DTYP] 2.3.3)
+    body = struct.pack("<HHHH16sIIIIQQHHI", 65, 1, 0x0302, 0, rng.randbytes(16), 0x2F, 8388608, 8388608,
+                       8388608, filetime, 0, 128, 0, 0)
+    return _smb2(0, 0, body + b"\x00", response=True)

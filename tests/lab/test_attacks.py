@@ -1,0 +1,71 @@
+"""Attacks: the scan probes the whole subnet, brute force ends on the real password, lateral movement
+opens SMB, RDP and SSH; each reports its ground truth."""
+
+from __future__ import annotations
+
+import dpkt
+import pytest
+import yaml
+
+from iotwarden.errors import ConfigError
+from iotwarden.lab.attacks import ATTACKS
+from iotwarden.lab.generator import attack_params, behaviour_params
+from iotwarden.lab.scenario import Activity, Scenario, parse_scenario
+from iotwarden.lab.world import World
+from tests.lab.conftest import SCENARIOS
+
+
+def _run(scenario: Scenario, kind: str, **override: object) -> tuple[list[dpkt.ethernet.Ethernet], dict]:
+    world = World(scenario, 3)
+    act = next(a for a in scenario.attacks if a.kind == kind)
+    act = Activity(act.kind, {**act.params, **override}, act.path)
+    fn, _ = ATTACKS[kind]
+    stream, event = fn(world, act)
+    return [dpkt.ethernet.Ethernet(f) for _, f in stream], event
+
+
+def test_scan_arps_then_syns_with_the_mirai_sequence_number(small_scenario: Scenario) -> None:
+    frames, event = _run(small_scenario, "mirai_scan", duration=20, rate=20)
+    arps = [f for f in frames if isinstance(f.data, dpkt.arp.ARP) and f.data.op == 1]
+    assert len(arps) == 253  # every other address of the /24
+    syns = [f.data for f in frames if isinstance(f.data, dpkt.ip.IP) and f.data.data.flags == dpkt.tcp.TH_SYN]
+    assert syns and all(s.data.seq == int.from_bytes(s.dst, "big") and s.data.dport in (23, 2323) for s in syns)
+    synacks = [f.data for f in frames if isinstance(f.data, dpkt.ip.IP) and
+               f.data.data.flags == dpkt.tcp.TH_SYN | dpkt.tcp.TH_ACK]
+    assert {s.src for s in synacks} <= {bytes([10, 20, 0, 103])}  # only the DVR has Telnet open
+    assert event["technique"].startswith("T1046") and "10.20.0.103" in event["targets"]
+
+
+def test_bruteforce_succeeds_with_the_targets_default_password(small_scenario: Scenario) -> None:
+    frames, event = _run(small_scenario, "telnet_bruteforce", attempts=3)
+    data = b"".join(bytes(f.data.data.data) for f in frames)
+    assert data.count(b"login: ") == 3 and data.count(b"Login incorrect") == 2
+    assert data.rfind(b"vizxv") > data.rfind(b"Login incorrect") and b"MIRAI: applet not found" in data
+    assert event["targets"] == ["10.20.0.103"]
+
+
+def test_lateral_movement_opens_each_service(small_scenario: Scenario) -> None:
+    frames, event = _run(small_scenario, "lateral_movement")
+    payloads = {f.data.data.dport: bytes(f.data.data.data) for f in frames if f.data.data.data and
+                f.data.data.dport in (445, 3389, 22)}
+    assert payloads[445][4:8] == b"\xfeSMB" and payloads[3389][:2] == b"\x03\x00"
+    assert b"SSH-2.0-" in b"".join(bytes(f.data.data.data) for f in frames)
+    assert event["targets"] == ["10.20.0.10", "10.20.0.20"] and event["end"] > event["start"]
+
+
+def test_unknown_target_or_bad_port_is_a_config_error() -> None:
+    raw = yaml.safe_load((SCENARIOS / "small.yaml").read_text())
+    raw["attacks"][2]["targets"] = ["srv-dc", "ghost"]
+    with pytest.raises(ConfigError, match=r"attacks\[2\]\.targets\[1\]: no device with id 'ghost'"):
+        parse_scenario(raw, behaviour_params(), attack_params())
+    raw["attacks"][2]["targets"] = ["srv-dc"]
+    raw["attacks"][2]["ports"] = [445, "smb"]
+    with pytest.raises(ConfigError, match=r"attacks\[2\]\.ports\[1\]: expected a port number"):
+        parse_scenario(raw, behaviour_params(), attack_params())
+
+
+def test_scan_stops_at_its_probe_limit(small_scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("iotwarden.lab.attacks.MAX_SCAN_PROBES", 10)
+    frames, _ = _run(small_scenario, "mirai_scan", duration=20, rate=20)
+    arps = [f for f in frames if isinstance(f.data, dpkt.arp.ARP) and f.data.op == 1]
+    assert len(arps) == 10

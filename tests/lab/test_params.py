@@ -1,0 +1,32 @@
+"""Parameter checking: defaults filled, unknown/missing/mistyped values refused with their path."""
+
+from __future__ import annotations
+
+import pytest
+
+from iotwarden.errors import ConfigError
+from iotwarden.lab.params import Param, check_params
+
+SPEC = {"every": Param("float", 60.0, minimum=0.5), "client": Param("device"),
+        "names": Param("list", [], items="str"), "hops": Param("list", [], items="ip")}
+
+
+def test_defaults_are_filled_and_ints_accepted_as_floats() -> None:
+    assert check_params(SPEC, {"client": "ws-01", "every": 5}, "p", {"ws-01"}) == {
+        "every": 5, "client": "ws-01", "names": [], "hops": []}
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"client": "ws-01", "evry": 5}, r"p\.evry: unknown parameter"),
+    ({}, r"p\.client: required parameter missing"),
+    ({"client": "nope"}, r"p\.client: no device with id 'nope'"),
+    ({"client": "ws-01", "every": "5"}, r"p\.every: expected float"),
+    ({"client": "ws-01", "every": True}, r"p\.every: expected float"),
+    ({"client": "ws-01", "every": -1}, r"p\.every: must be a finite number >= 0.5, got -1"),
+    ({"client": "ws-01", "every": float("nan")}, r"p\.every: must be a finite number"),
+    ({"client": "ws-01", "names": ["a", 3]}, r"p\.names\[1\]: expected a non-empty string, got 3"),
+    ({"client": "ws-01", "hops": ["10.0.0.300"]}, r"p\.hops\[0\]: not an IPv4 address"),
+])
+def test_bad_values_name_their_path(values: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        check_params(SPEC, values, "p", {"ws-01"})

@@ -1,0 +1,67 @@
+"""HTTP, RTSP/RTP, IPP, PJL, MQTT, SSH, RDP and SMB2 payloads as their specifications lay them out."""
+
+from __future__ import annotations
+
+import random
+import struct
+
+import dpkt
+
+from iotwarden.lab import proto_app
+
+
+def test_http_request_and_response_parse() -> None:
+    req = dpkt.http.Request(proto_app.http_request("GET", "/x", "h.example", "UA/1"))
+    assert (req.method, req.uri, req.headers["user-agent"]) == ("GET", "/x", "UA/1")
+    rep = dpkt.http.Response(proto_app.http_response(200, "OK", "Webs", b"hello"))
+    assert rep.status == "200" and rep.headers["server"] == "Webs" and rep.body == b"hello"
+
+
+def test_rtp_header_and_fu_a_fragment() -> None:
+    rtp = dpkt.rtp.RTP(proto_app.rtp_packet(7, 9000, 0xABCD, b"\x5c\x81xyz", marker=True))
+    assert (rtp.version, rtp.pt, rtp.seq, rtp.ts, rtp.ssrc, rtp.m) == (2, 96, 7, 9000, 0xABCD, 1)
+    frag = proto_app.h264_fu_a(random.Random(1), 10, start=True, end=False)
+    assert frag[0] & 0x1F == 28 and frag[1] == 0x81 and len(frag) == 12
+
+
+def test_rtsp_describe_and_sdp() -> None:
+    req = proto_app.rtsp_request("DESCRIBE", "rtsp://10.0.0.9:554/s", 2, "LIVE555")
+    assert req.startswith(b"DESCRIBE rtsp://10.0.0.9:554/s RTSP/1.0\r\nCSeq: 2\r\n")
+    rep = proto_app.rtsp_response(2, "GStreamer", body=proto_app.sdp("10.0.0.9", "cam"))
+    head, body = rep.split(b"\r\n\r\n", 1)
+    assert b"Content-Length: %d" % len(body) in head and b"a=rtpmap:96 H264/90000" in body
+
+
+def test_ipp_request_and_response_structure() -> None:
+    req = proto_app.ipp_get_printer_attributes(9, "ipp://p.local:631/ipp/print")
+    assert struct.unpack("!BBHI", req[:8]) == (2, 0, 0x000B, 9) and req.endswith(b"\x03")
+    rep = proto_app.ipp_printer_attributes(9, "HP LaserJet", "prn", "2.0")
+    assert struct.unpack("!BBHI", rep[:8]) == (2, 0, 0, 9) and b"printer-make-and-model" in rep
+
+
+def test_pjl_job_is_wrapped_in_universal_exit_language() -> None:
+    job = proto_app.pjl_job(random.Random(1), "j1", 100)
+    assert job.startswith(b"\x1b%-12345X@PJL JOB NAME=\"j1\"") and job.endswith(b"\x1b%-12345X")
+
+
+def test_mqtt_connect_remaining_length_and_flags() -> None:
+    pkt = proto_app.mqtt_connect("plug-01", "u", "p")
+    assert pkt[0] == 0x10 and pkt[1] == len(pkt) - 2
+    assert pkt[2:8] == b"\x00\x04MQTT" and pkt[8] == 4 and pkt[9] == 0xC2
+    big = proto_app.mqtt_publish("t", b"x" * 200)
+    assert big[1:3] == bytes([(203 % 128) | 0x80, 203 // 128])  # variable byte integer (§2.2.3)
+
+
+def test_ssh_kexinit_packet_is_block_aligned() -> None:
+    pkt = proto_app.ssh_kexinit(random.Random(1))
+    length, pad = struct.unpack("!IB", pkt[:5])
+    assert length + 4 == len(pkt) and (length + 4) % 8 == 0 and pad >= 4 and pkt[5] == 20
+
+
+def test_rdp_and_smb2_openings() -> None:
+    cr = proto_app.rdp_connection_request("administrator")
+    assert cr[:2] == b"\x03\x00" and struct.unpack("!H", cr[2:4])[0] == len(cr) and cr[5] == 0xE0
+    neg = proto_app.smb2_negotiate_request(random.Random(1))
+    assert struct.unpack("!I", neg[:4])[0] == len(neg) - 4 and neg[4:8] == b"\xfeSMB"
+    rsp = proto_app.smb2_negotiate_response(random.Random(1), 1_700_000_000.0)
+    assert struct.unpack("<H", rsp[4 + 64 : 4 + 66])[0] == 65

@@ -1,0 +1,36 @@
+"""Modbus/TCP and BACnet/IP payloads as the Modbus specification and ASHRAE 135 lay them out."""
+
+from __future__ import annotations
+
+import struct
+
+from iotwarden.lab import proto_ot
+
+
+def test_mbap_length_counts_unit_and_pdu() -> None:
+    adu = proto_ot.mbap(5, 1, proto_ot.modbus_read_request(3, 0, 10))
+    assert struct.unpack("!HHHB", adu[:7]) == (5, 0, 6, 1) and adu[7] == 3
+
+
+def test_read_responses_pack_registers_and_coils() -> None:
+    assert proto_ot.modbus_read_response(3, 2, [1, 258]) == b"\x03\x04\x00\x01\x01\x02"
+    assert proto_ot.modbus_read_response(1, 10, [1, 0, 1, 0, 0, 0, 0, 0, 1, 1]) == b"\x01\x02\x05\x03"
+
+
+def test_device_identification_answer_lists_three_objects() -> None:
+    pdu = proto_ot.modbus_device_id_response("Schneider Electric", "TM221CE16R", "V1.6")
+    assert pdu[:2] == b"\x2b\x0e" and pdu[6] == 3
+    assert pdu[7:9] == bytes([0, 18]) and pdu[9:27] == b"Schneider Electric"
+
+
+def test_bacnet_who_is_and_i_am() -> None:
+    assert proto_ot.bacnet_who_is() == bytes.fromhex("810b000801001008")
+    iam = proto_ot.bacnet_i_am(260001, 5)
+    assert iam[:2] == b"\x81\x0b" and struct.unpack("!H", iam[2:4])[0] == len(iam)
+    obj = struct.unpack("!I", iam[9:13])[0]
+    assert (obj >> 22, obj & 0x3FFFFF) == (8, 260001) and iam.endswith(b"\x21\x05")
+
+
+def test_read_property_ack_wraps_a_character_string() -> None:
+    ack = proto_ot.bacnet_read_property_ack(3, 1, proto_ot.PROP_OBJECT_NAME, "AHU-1")
+    assert ack[6] == 0x30 and b"\x3e\x75\x06\x00AHU-1\x3f" in ack
