@@ -1,0 +1,380 @@
+"""Tier 1 header decode: link, VLAN, LLC/SNAP, IPv4/IPv6 and TCP/UDP headers of a whole batch at once.
+
+Every field is a numpy column indexed by packet; no Python loop runs per packet. Reads are clipped
+to the buffer and validated against each packet's captured length, so a malformed frame yields an
+error code (counted by the engine under :data:`ERROR_REASONS`) and never a crash.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from iotwarden.engine.batch import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IPV4,
+    LINKTYPE_IPV6,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_LOOP,
+    LINKTYPE_NULL,
+    LINKTYPE_RAW,
+    PacketBatch,
+)
+
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+Bool = npt.NDArray[np.bool_]
+
+ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD
+VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)  # IEEE 802.1Q C-tag, 802.1ad S-tag, legacy QinQ
+MAX_VLAN_TAGS = 2  # 802.1ad QinQ: outer S-tag + inner C-tag
+# IPv6 extension headers walked (RFC 8200 §4): hop-by-hop, routing, fragment, destination
+# options, and AH (RFC 4302 §2.2, length in 4-byte units)
+IPV6_EXT = (0, 43, 44, 60, 51)
+MAX_IPV6_EXT = 4  # headers walked before giving up on finding the transport header
+# AF_INET6 as written by Linux (10), NetBSD/OpenBSD (24), FreeBSD (28), macOS (30)
+AF_INET, AF_INET6 = (2,), (10, 24, 28, 30)
+IPV4_MAPPED = np.uint64(0xFFFF_0000_0000)  # ::ffff:a.b.c.d, so both families share one key width
+
+# decode error codes -> stats.decode_errors reasons (0 is "decoded")
+ERROR_REASONS = (
+    "",
+    "unsupported_linktype",
+    "short_link_header",
+    "short_ip_header",
+    "bad_ip_header",
+    "short_tcp_header",
+    "bad_tcp_header",
+    "short_udp_header",
+)
+(E_OK, E_LINKTYPE, E_SHORT_LINK, E_SHORT_IP, E_BAD_IP, E_SHORT_TCP, E_BAD_TCP, E_SHORT_UDP) = range(8)
+
+
+@dataclass(slots=True)
+class Headers:
+    """Decoded header columns of one batch (absolute offsets index ``batch.data``)."""
+
+    error: npt.NDArray[np.int8]
+    src_mac_off: I64  # -1 when the link layer carries no source MAC
+    dst_mac_off: I64
+    vlan: npt.NDArray[np.int32]  # inner (last) 802.1Q VLAN id, 0 when untagged
+    outer_vlan: npt.NDArray[np.int32]
+    ethertype: npt.NDArray[np.int32]  # -1 for 802.3 LLC frames and unknown NULL families
+    snap: npt.NDArray[np.int64]  # (OUI << 16) | PID of an LLC/SNAP frame, -1 otherwise
+    l3_off: I64  # start of what follows the link header (IP header, ARP, LLDP, SNAP payload)
+    ipver: npt.NDArray[np.int8]  # 4, 6, or 0 when not IP (or not decodable)
+    proto: npt.NDArray[np.int16]  # IP protocol number, -1 when not IP
+    ttl: npt.NDArray[np.int16]
+    src_hi: U64  # addresses as 128-bit big-endian halves (IPv4 mapped into ::ffff:0:0/96)
+    src_lo: U64
+    dst_hi: U64
+    dst_lo: U64
+    sport: npt.NDArray[np.int32]  # 0 when the packet has no ports (ICMP, non-first fragment)
+    dport: npt.NDArray[np.int32]
+    tcp_flags: npt.NDArray[np.int16]
+    seq: I64
+    frag: Bool  # IPv4/IPv6 fragment other than the first: no transport header
+    pay_off: I64  # transport payload start
+    pay_len: I64  # captured payload bytes (bounded by caplen and the IP/UDP lengths)
+    pay_wire: I64  # payload bytes the headers announce (what flow counters count)
+
+
+class _Reader:
+    """Bounds-clipped big-endian reads from the batch buffer, one gather per field.
+
+    Words are read through views with one-byte strides (element ``i`` is the word at byte ``i``);
+    indices are clipped into the buffer, and callers validate lengths before trusting a value.
+    """
+
+    PAD = 8  # a buffer shorter than this is padded so every view has at least one element
+
+    def __init__(self, data: npt.NDArray[np.uint8]) -> None:
+        if data.shape[0] < self.PAD or not data.flags.c_contiguous:
+            data = np.concatenate((data, np.zeros(self.PAD, dtype=np.uint8)))
+        self.data = data
+        size = int(data.shape[0])
+        # little-endian views gather faster than big-endian ones; byteswap after the gather
+        self._w16 = np.ndarray((size - 1,), dtype="<u2", buffer=data, strides=(1,))
+        self._w32 = np.ndarray((size - 3,), dtype="<u4", buffer=data, strides=(1,))
+        self._w64 = np.ndarray((size - 7,), dtype="<u8", buffer=data, strides=(1,))
+
+    def u8(self, idx: I64) -> I64:
+        return np.take(self.data, idx, mode="clip").astype(np.int64)
+
+    def u16(self, idx: I64) -> I64:
+        out: I64 = self._w16[np.minimum(idx, self._w16.shape[0] - 1)].byteswap().astype(np.int64)
+        return out
+
+    def u32(self, idx: I64) -> I64:
+        out: I64 = self._w32[np.minimum(idx, self._w32.shape[0] - 1)].byteswap().astype(np.int64)
+        return out
+
+    def u64(self, idx: I64) -> U64:
+        out: U64 = self._w64[np.minimum(idx, self._w64.shape[0] - 1)].byteswap()
+        return out
+
+
+def decode(batch: PacketBatch) -> Headers:
+    """Header columns for every packet of ``batch``."""
+    rd = _Reader(batch.data)
+    n = len(batch)
+    off = batch.offsets.astype(np.int64)
+    end = off + batch.caplen.astype(np.int64)
+    lt = batch.linktype
+    error = np.zeros(n, dtype=np.int8)
+    ethertype = np.full(n, -1, dtype=np.int64)
+    pos = off.copy()
+    src_mac = np.full(n, -1, dtype=np.int64)
+    dst_mac = np.full(n, -1, dtype=np.int64)
+    linked = np.zeros(n, dtype=bool)  # link layers that may carry VLAN tags and LLC
+
+    def subset(mask: Bool, need: int) -> I64:
+        """Packets of one link type long enough for its header; the short ones get an error."""
+        error[mask & (end - off < need)] = E_SHORT_LINK
+        return np.flatnonzero(mask & (end - off >= need))
+
+    k = subset(lt == LINKTYPE_ETHERNET, 14)  # IEEE 802.3 §3.1: dst, src, type/length
+    if k.shape[0]:
+        ethertype[k], pos[k] = rd.u16(off[k] + 12), off[k] + 14
+        dst_mac[k], src_mac[k] = off[k], off[k] + 6
+        linked[k] = True
+    k = subset(lt == LINKTYPE_LINUX_SLL, 16)  # tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html
+    if k.shape[0]:
+        ethertype[k], pos[k] = rd.u16(off[k] + 14), off[k] + 16
+        src_mac[k] = np.where(rd.u16(off[k] + 4) == 6, off[k] + 6, -1)  # link-layer address length
+        linked[k] = True
+    k = subset(lt == LINKTYPE_LINUX_SLL2, 20)  # tcpdump.org/linktypes/LINKTYPE_LINUX_SLL2.html
+    if k.shape[0]:
+        ethertype[k], pos[k] = rd.u16(off[k]), off[k] + 20
+        src_mac[k] = np.where(rd.u8(off[k] + 11) == 6, off[k] + 12, -1)
+        linked[k] = True
+    k = subset((lt == LINKTYPE_RAW) | (lt == LINKTYPE_IPV4) | (lt == LINKTYPE_IPV6), 1)
+    if k.shape[0]:  # the IP version nibble says which
+        version = rd.u8(off[k]) >> 4
+        ethertype[k] = np.where(version == 4, ETH_IPV4, np.where(version == 6, ETH_IPV6, -1))
+    k = subset((lt == LINKTYPE_NULL) | (lt == LINKTYPE_LOOP), 4)
+    if k.shape[0]:  # 4-byte address family: host byte order (NULL) or network order (LOOP)
+        family = rd.u32(off[k])
+        swapped = ((family & 0xFF) << 24) | ((family & 0xFF00) << 8) | ((family >> 8) & 0xFF00) | (family >> 24)
+        family = np.where((lt[k] == LINKTYPE_NULL) & (family > 0xFFFF), swapped, family)
+        ethertype[k] = np.where(np.isin(family, AF_INET), ETH_IPV4, np.where(np.isin(family, AF_INET6), ETH_IPV6, -1))
+        pos[k] = off[k] + 4
+    known = np.isin(lt, (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_RAW,
+                         LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_NULL, LINKTYPE_LOOP))
+    error[~known] = E_LINKTYPE
+
+    vlan = np.zeros(n, dtype=np.int64)
+    outer = np.zeros(n, dtype=np.int64)
+    tpid = linked & ((ethertype == 0x8100) | (ethertype == 0x88A8) | (ethertype == 0x9100))  # VLAN_TPIDS
+    for depth in range(MAX_VLAN_TAGS):  # 802.1Q §9.6: TPID, TCI (VID = low 12 bits), then type
+        k = np.flatnonzero(tpid & (pos + 4 <= end))
+        if not k.shape[0]:
+            break
+        vid = rd.u16(pos[k]) & 0x0FFF
+        if depth == 0:
+            outer[k] = vid
+        vlan[k] = vid
+        ethertype[k] = rd.u16(pos[k] + 2)
+        pos[k] += 4
+        tpid = linked & np.isin(ethertype, VLAN_TPIDS)
+
+    # IEEE 802.2 LLC: a type field <= 1500 is a length; SNAP (AA AA 03) adds OUI + PID (RFC 1042)
+    snap = np.full(n, -1, dtype=np.int64)
+    k = np.flatnonzero(linked & (ethertype >= 0) & (ethertype <= 1500))  # SLL: 0x0004 is 802.2 LLC
+    if k.shape[0]:
+        p = pos[k]
+        is_snap = (p + 8 <= end[k]) & (rd.u16(p) == 0xAAAA) & (rd.u8(p + 2) == 3)
+        oui, pid = rd.u32(p + 2) & 0xFFFFFF, rd.u16(p + 6)
+        rfc1042 = is_snap & (oui == 0)  # encapsulated Ethernet type
+        ethertype[k] = np.where(rfc1042, pid, -1)
+        snap[k] = np.where(is_snap & ~rfc1042, (oui << 16) | pid, -1)
+        pos[k] = np.where(is_snap, p + 8, p)
+
+    ip = _decode_ip(rd, ethertype, pos, end, error)
+    return Headers(
+        error=error,
+        src_mac_off=src_mac,
+        dst_mac_off=dst_mac,
+        vlan=vlan.astype(np.int32),
+        outer_vlan=outer.astype(np.int32),
+        ethertype=ethertype.astype(np.int32),
+        snap=snap,
+        l3_off=pos,
+        **ip,
+    )
+
+
+def _decode_ip(rd: _Reader, ethertype: I64, pos: I64, end: I64, error: npt.NDArray[np.int8]) -> dict[str, Any]:
+    n = int(pos.shape[0])
+    ipver = np.zeros(n, dtype=np.int8)
+    proto = np.full(n, -1, dtype=np.int64)
+    ttl = np.zeros(n, dtype=np.int64)
+    src_hi = np.zeros(n, dtype=np.uint64)
+    src_lo = np.zeros(n, dtype=np.uint64)
+    dst_hi = np.zeros(n, dtype=np.uint64)
+    dst_lo = np.zeros(n, dtype=np.uint64)
+    frag = np.zeros(n, dtype=bool)
+    l4 = pos.copy()
+    ip_end = end.copy()  # announced end of the IP packet (may exceed the capture when snapped)
+
+    # IPv4, RFC 791 §3.1
+    v4 = (ethertype == ETH_IPV4) & (error == 0)
+    short = v4 & (pos + 20 > end)
+    error[short] = E_SHORT_IP
+    v4 &= ~short
+    idx = np.flatnonzero(v4)
+    p = pos[idx]
+    b0 = rd.u8(p)
+    ihl = (b0 & 0x0F) * 4
+    total = rd.u16(p + 2)
+    bad = ((b0 >> 4) != 4) | (ihl < 20) | ((total < ihl) & (total != 0))  # 0: TSO, length unknown
+    cut = ~bad & (p + ihl > end[idx])
+    error[idx[bad]] = E_BAD_IP
+    error[idx[cut]] = E_SHORT_IP
+    good = ~(bad | cut)
+    idx, p, ihl, total = idx[good], p[good], ihl[good], total[good]
+    ipver[idx] = 4
+    frag[idx] = (rd.u16(p + 6) & 0x1FFF) != 0  # fragment offset (§3.1): only the first has ports
+    ttl[idx] = rd.u8(p + 8)
+    proto[idx] = rd.u8(p + 9)
+    src_lo[idx] = rd.u32(p + 12).astype(np.uint64) | IPV4_MAPPED
+    dst_lo[idx] = rd.u32(p + 16).astype(np.uint64) | IPV4_MAPPED
+    l4[idx] = p + ihl
+    ip_end[idx] = np.where(total > 0, p + total, end[idx])
+
+    # IPv6, RFC 8200 §3
+    v6 = (ethertype == ETH_IPV6) & (error == 0)
+    short = v6 & (pos + 40 > end)
+    error[short] = E_SHORT_IP
+    v6 &= ~short
+    idx = np.flatnonzero(v6)
+    p = pos[idx]
+    bad = (rd.u8(p) >> 4) != 6
+    error[idx[bad]] = E_BAD_IP
+    idx, p = idx[~bad], p[~bad]
+    ipver[idx] = 6
+    plen = rd.u16(p + 4)
+    nxt = rd.u8(p + 6)
+    ttl[idx] = rd.u8(p + 7)
+    src_hi[idx], src_lo[idx] = rd.u64(p + 8), rd.u64(p + 16)
+    dst_hi[idx], dst_lo[idx] = rd.u64(p + 24), rd.u64(p + 32)
+    here = p + 40
+    stop = np.where(plen > 0, here + plen, end[idx])  # 0: jumbogram (RFC 2675), use the capture
+    ip_end[idx] = stop
+    for _ in range(MAX_IPV6_EXT):
+        ext = np.isin(nxt, IPV6_EXT) & (here + 8 <= np.minimum(stop, end[idx]))
+        if not ext.any():
+            break
+        e = here[ext]
+        fragment = nxt[ext] == 44  # RFC 8200 §4.5: offset in the high 13 bits of bytes 2-3
+        frag[idx[ext][fragment]] = (rd.u16(e[fragment] + 2) >> 3) != 0
+        size = np.where(nxt[ext] == 44, 8, np.where(nxt[ext] == 51, (rd.u8(e + 1) + 2) * 4, (rd.u8(e + 1) + 1) * 8))
+        nxt[ext] = rd.u8(e)
+        here[ext] = e + size
+    proto[idx] = nxt
+    l4[idx] = here
+
+    is_ip = ipver > 0
+    ports = _decode_transport(rd, proto=proto, l4=l4, ip_end=ip_end, end=end, has_l4=is_ip & ~frag, error=error)
+    return {
+        "ipver": ipver,
+        "proto": proto.astype(np.int16),
+        "ttl": ttl.astype(np.int16),
+        "src_hi": src_hi,
+        "src_lo": src_lo,
+        "dst_hi": dst_hi,
+        "dst_lo": dst_lo,
+        "frag": frag & is_ip,
+        **ports,
+    }
+
+
+def _decode_transport(
+    rd: _Reader, *, proto: I64, l4: I64, ip_end: I64, end: I64, has_l4: Bool, error: npt.NDArray[np.int8]
+) -> dict[str, Any]:
+    n = int(l4.shape[0])
+    sport = np.zeros(n, dtype=np.int64)
+    dport = np.zeros(n, dtype=np.int64)
+    flags = np.zeros(n, dtype=np.int64)
+    seq = np.zeros(n, dtype=np.int64)
+    pay = l4.copy()
+    pay_end = np.minimum(ip_end, end)
+    wire_end = ip_end.copy()
+
+    # TCP, RFC 9293 §3.1: ports, seq, ack, data offset (4-byte words), flags
+    tcp = has_l4 & (proto == 6)
+    short = tcp & (l4 + 20 > end)
+    error[short] = E_SHORT_TCP
+    idx = np.flatnonzero(tcp & ~short)
+    q = l4[idx]
+    doff = (rd.u8(q + 12) >> 4) * 4
+    bad = (doff < 20) | (q + doff > ip_end[idx])
+    error[idx[bad]] = E_BAD_TCP
+    idx, q, doff = idx[~bad], q[~bad], doff[~bad]
+    sport[idx], dport[idx] = rd.u16(q), rd.u16(q + 2)
+    seq[idx] = rd.u32(q + 4)
+    flags[idx] = rd.u8(q + 13)
+    pay[idx] = q + doff
+
+    # UDP, RFC 768: ports, length (header included), checksum
+    udp = has_l4 & (proto == 17)
+    short = udp & (l4 + 8 > end)
+    error[short] = E_SHORT_UDP
+    idx = np.flatnonzero(udp & ~short)
+    q = l4[idx]
+    sport[idx], dport[idx] = rd.u16(q), rd.u16(q + 2)
+    ulen = rd.u16(q + 4)
+    pay[idx] = q + 8
+    sane = ulen >= 8
+    wire_end[idx] = np.where(sane, np.minimum(q + ulen, ip_end[idx]), ip_end[idx])
+    pay_end[idx] = np.minimum(wire_end[idx], end[idx])
+
+    is_ip = proto >= 0
+    failed = error != 0
+    pay_len = np.where(is_ip & ~failed, np.maximum(pay_end - pay, 0), 0)
+    pay_wire = np.where(is_ip & ~failed, np.maximum(wire_end - pay, 0), 0)
+    return {
+        "sport": sport.astype(np.int32),
+        "dport": dport.astype(np.int32),
+        "tcp_flags": flags.astype(np.int16),
+        "seq": seq,
+        "pay_off": pay,
+        "pay_len": pay_len,
+        "pay_wire": pay_wire,
+    }
+
+
+def addr_texts(ipver: np.ndarray, hi: U64, lo: U64) -> list[str]:
+    """Addresses as text (inet_ntop), converting each distinct address once."""
+    if not ipver.shape[0]:
+        return []
+    six = ipver == 6
+    if not six.any():  # IPv4 only: the low half is the address (one fast 1-D unique)
+        uniq4, inverse = np.unique(lo, return_inverse=True)
+        texts = [addr_text(4, 0, low) for low in uniq4.tolist()]
+        return [texts[i] for i in inverse.ravel().tolist()]
+    keys = np.stack([hi, lo, six.astype(np.uint64)], axis=1)
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    texts = [addr_text(6 if v6 else 4, h, low) for h, low, v6 in uniq.tolist()]
+    return [texts[i] for i in inverse.ravel().tolist()]
+
+
+def addr_text(ipver: int, hi: int, lo: int) -> str:
+    """One address as text: IPv4 dotted quad, IPv6 RFC 5952 (inet_ntop)."""
+    if ipver == 4:
+        return socket.inet_ntop(socket.AF_INET, (lo & 0xFFFFFFFF).to_bytes(4, "big"))
+    return socket.inet_ntop(socket.AF_INET6, hi.to_bytes(8, "big") + lo.to_bytes(8, "big"))
+
+
+def mac_texts(values: I64) -> list[str | None]:
+    """48-bit MACs (-1: unknown) as lowercase ``aa:bb:cc:dd:ee:ff``, each distinct one once."""
+    if not values.shape[0]:
+        return []
+    uniq, inverse = np.unique(values, return_inverse=True)
+    texts = [v.to_bytes(6, "big").hex(":") if v >= 0 else None for v in uniq.tolist()]
+    return [texts[i] for i in inverse.ravel().tolist()]

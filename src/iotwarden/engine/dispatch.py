@@ -1,0 +1,305 @@
+"""Tier 2: pick the packets worth dissecting (vectorised), then hand each to its dissector.
+
+Dispatch tables are built once from the dissectors' declarations (ethertypes, LLC/SNAP, UDP and
+TCP ports, probe). A packet is a candidate when its ethertype/SNAP is registered, or it carries
+TCP/UDP payload on a registered port, on a flow already given to a dissector, or is the first
+payload of its direction on a flow still unrecognised. Only candidates reach Python.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from iotwarden.dissect.base import Dissector, Packet, StreamDissector
+from iotwarden.engine.batch import PacketBatch
+from iotwarden.engine.decode import Headers, addr_text
+from iotwarden.engine.flowtable import PacketFlows
+from iotwarden.engine.reassembly import StreamDirection
+from iotwarden.errors import ParseError
+from iotwarden.model import CaptureStats, Observation
+
+log = logging.getLogger(__name__)
+
+UNDECIDED, ASSIGNED, FINISHED = 0, 1, 2  # tier-2 state of a flow (flow table column "t2")
+IPPROTO_TCP, IPPROTO_UDP = 6, 17
+
+
+@dataclass(slots=True)
+class DispatchLimits:
+    probe_window: int  # payload packets of a flow within which probing may happen
+    tcp_max_ooo_segments: int
+    tcp_max_ooo_bytes: int
+
+
+@dataclass(slots=True)
+class FlowDispatch:
+    """Tier-2 state of one flow: its dissector, that dissector's state dict, reassembly."""
+
+    t2: int = UNDECIDED
+    dissector: Dissector | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    handed: int = 0
+    probed: set[bool] = field(default_factory=set)
+    app: str | None = None
+    streams: dict[bool, StreamDirection[Packet]] = field(default_factory=dict)
+    where: dict[bool, tuple[int | None, int, str, str]] = field(default_factory=dict)  # per direction
+
+
+def _overrides_probe(d: Dissector) -> bool:
+    return type(d).probe is not Dissector.probe
+
+
+class Dispatcher:
+    """Dispatch tables and per-flow tier-2 state (bounded by the open flows of the flow table)."""
+
+    def __init__(self, dissectors: list[Dissector], limits: DispatchLimits, stats: CaptureStats) -> None:
+        self.dissectors = dissectors
+        self.limits = limits
+        self.stats = stats
+        self.by_ethertype: dict[int, Dissector] = {}
+        self.by_snap: dict[int, Dissector] = {}
+        self.udp = np.full(65536, -1, dtype=np.int32)  # port -> dissector index (registry order)
+        self.tcp = np.full(65536, -1, dtype=np.int32)
+        for i in range(len(dissectors) - 1, -1, -1):  # backwards, so the first declaration wins
+            d = dissectors[i]
+            for et in d.ethertypes:
+                self.by_ethertype[et] = d
+            for oui, pid in d.llc_snap:
+                self.by_snap[(oui << 16) | pid] = d
+            self.udp[list(d.udp_ports)] = i
+            self.tcp[list(d.tcp_ports)] = i
+        self.ethertypes = np.array(sorted(self.by_ethertype), dtype=np.int64)
+        self.snaps = np.array(sorted(self.by_snap), dtype=np.int64)
+        self.probers = [d for d in dissectors if _overrides_probe(d)]
+        self.flows: dict[int, FlowDispatch] = {}
+        self.changed: dict[int, int] = {}  # uid -> new t2 state, for the flow table
+
+    # -- selection -------------------------------------------------------------------------
+    def _select(self, h: Headers, pf: PacketFlows) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_],
+                                                            npt.NDArray[np.bool_]]:
+        """Per flow packet (positions into ``pf``): has dispatchable payload, dispatch now, probe."""
+        i = pf.idx
+        proto = h.proto[i]
+        sport, dport = h.sport[i], h.dport[i]
+        table_hit = np.where(
+            proto == IPPROTO_TCP, (self.tcp[sport] >= 0) | (self.tcp[dport] >= 0),
+            (proto == IPPROTO_UDP) & ((self.udp[sport] >= 0) | (self.udp[dport] >= 0)))
+        payload = (h.pay_len[i] > 0) & ~h.frag[i] & ((proto == IPPROTO_TCP) | (proto == IPPROTO_UDP))
+        payload &= pf.t2 != FINISHED
+        now = payload & (table_hit | (pf.t2 == ASSIGNED))
+        probe = payload & ~table_hit & (pf.t2 == UNDECIDED) & (pf.ord_dir == 0)
+        probe &= pf.ord_flow < self.limits.probe_window
+        if not self.probers:
+            probe[:] = False
+        return payload, now, probe
+
+    # -- dissection ------------------------------------------------------------------------
+    def run(self, batch: PacketBatch, h: Headers, pf: PacketFlows) -> list[Observation]:
+        """Observations of this batch's candidates; per-flow states change in ``self.changed``.
+
+        Pass 1 probes unrecognised flows (first payload of each direction); pass 2 dissects, in
+        capture order, port-matched and recognised flows, the latter from the recognising packet on,
+        so the result does not depend on where batches are cut.
+        """
+        out: list[Observation] = []
+        l2 = np.flatnonzero((h.ipver == 0) & (h.error == 0) & (
+            np.isin(h.ethertype, self.ethertypes) | np.isin(h.snap, self.snaps)))
+        if l2.shape[0]:
+            self._run_l2(batch, h, l2, out)
+        if not pf.idx.shape[0] or not self.dissectors:
+            return out
+        payload, now, probe = self._select(h, pf)
+        if probe.any():
+            since = self._probe(batch, h, pf, np.flatnonzero(probe))
+            if since:
+                uids = np.fromiter(since, dtype=np.int64, count=len(since))
+                first = np.fromiter(since.values(), dtype=np.int64, count=len(since))
+                order = np.argsort(uids)
+                uids, first = uids[order], first[order]
+                at = np.minimum(np.searchsorted(uids, pf.uid), uids.shape[0] - 1)
+                now |= payload & (uids[at] == pf.uid) & (pf.idx >= first[at])
+        sel = np.flatnonzero(now)
+        if sel.shape[0]:
+            self._run_ip(batch, h, pf, sel[np.argsort(pf.idx[sel], kind="stable")], out)
+        return out
+
+    def _probe(self, batch: PacketBatch, h: Headers, pf: PacketFlows, sel: npt.NDArray[np.int64]) -> dict[int, int]:
+        """Probe first payloads in capture order; the flows recognised, with the batch row it happened at."""
+        since: dict[int, int] = {}
+        sel = sel[np.argsort(pf.idx[sel], kind="stable")]
+        rows = pf.idx[sel]
+        data = batch.data
+        for row, uid, to_server, start, length in zip(
+            rows.tolist(), pf.uid[sel].tolist(), pf.to_server[sel].tolist(), h.pay_off[rows].tolist(),
+            h.pay_len[rows].tolist(), strict=True,
+        ):
+            fd = self.flows.get(uid)
+            if fd is None:
+                fd = self.flows[uid] = FlowDispatch()
+            if fd.dissector is not None or fd.t2 != UNDECIDED or to_server in fd.probed:
+                continue
+            fd.probed.add(to_server)
+            payload = data[start : start + length].tobytes()
+            for d in self.probers:
+                try:
+                    hit = d.probe(payload, to_server)
+                except Exception:  # a probe must answer True/False; anything else is a bug, counted
+                    self.stats.analyzer_errors[f"dissect.{d.name}"] += 1
+                    log.debug("probe of %s failed", d.name, exc_info=True)
+                    continue
+                if hit:
+                    fd.dissector, fd.app, fd.t2 = d, d.name, ASSIGNED
+                    since[uid] = row
+                    break
+            else:
+                if len(fd.probed) == 2:
+                    fd.t2 = FINISHED
+            self.changed[uid] = fd.t2
+        return since
+
+    def _call(self, d: Dissector, pkt: Packet, state: dict[str, Any], data: bytes | None) -> list[Observation] | None:
+        """One dissector call; None when it rejected the input (counted), else its Observations."""
+        name = d.name
+        try:
+            if data is not None and isinstance(d, StreamDissector):
+                return d.feed(pkt, data, state)
+            return d.dissect(pkt, state)
+        except ParseError:
+            self.stats.parse_errors[name] += 1
+        except Exception:  # a dissector bug must not stop the capture; counted and logged
+            self.stats.parse_errors[name] += 1
+            self.stats.analyzer_errors[f"dissect.{name}"] += 1
+            log.debug("dissector %s failed", name, exc_info=True)
+        return None
+
+    def _run_l2(self, batch: PacketBatch, h: Headers, rows: npt.NDArray[np.int64], out: list[Observation]) -> None:
+        data = batch.data
+        ends = (batch.offsets[rows] + batch.caplen[rows]).tolist()
+        cols = zip(rows.tolist(), h.l3_off[rows].tolist(), ends, h.ethertype[rows].tolist(), h.snap[rows].tolist(),
+                   h.src_mac_off[rows].tolist(), h.dst_mac_off[rows].tolist(), h.vlan[rows].tolist(), strict=True)
+        for row, start, end, et, snap, smac, dmac, vlan in cols:
+            d = self.by_ethertype.get(et) if et >= 0 else self.by_snap.get(snap)
+            if d is None:
+                continue
+            pkt = Packet(
+                ts=float(batch.ts[row]), payload=data[start:end].tobytes(), src_mac=_mac(data, smac),
+                dst_mac=_mac(data, dmac), vlan=vlan or None, ethertype=et if et >= 0 else None,
+                wire_len=int(batch.wirelen[row]),
+            )
+            self.stats.protocols[d.name] += 1
+            got = self._call(d, pkt, {}, None)
+            if got:
+                out.extend(got)
+
+    def _run_ip(self, batch: PacketBatch, h: Headers, pf: PacketFlows, sel: npt.NDArray[np.int64],
+                out: list[Observation]) -> None:
+        mv = batch.data.data
+        rows = pf.idx[sel]
+        cols = zip(
+            rows.tolist(), pf.uid[sel].tolist(), pf.to_server[sel].tolist(), pf.isn[sel].tolist(),
+            h.pay_off[rows].tolist(), h.pay_len[rows].tolist(), h.proto[rows].tolist(), h.sport[rows].tolist(),
+            h.dport[rows].tolist(), h.seq[rows].tolist(), h.tcp_flags[rows].tolist(), h.ttl[rows].tolist(),
+            h.src_mac_off[rows].tolist(), h.dst_mac_off[rows].tolist(), batch.ts[rows].tolist(),
+            batch.wirelen[rows].tolist(), strict=True,
+        )
+        flows = self.flows
+        for (row, uid, to_server, isn, start, length, proto, sport, dport, seq, flags, ttl, smac, dmac, ts,
+             wire) in cols:
+            fd = flows.get(uid)
+            if fd is None:
+                fd = flows[uid] = FlowDispatch()
+            if fd.t2 == FINISHED:
+                continue
+            if fd.dissector is None:
+                table = self.tcp if proto == IPPROTO_TCP else self.udp
+                hits = [int(x) for x in (table[sport], table[dport]) if x >= 0]
+                if not hits:
+                    continue
+                fd.dissector, fd.t2 = self.dissectors[min(hits)], ASSIGNED
+            where = fd.where.get(to_server)
+            if where is None:  # addresses are part of the flow key: text once per direction
+                where = fd.where[to_server] = _where(h, row)
+            tcp = proto == IPPROTO_TCP
+            pkt = Packet(
+                ts, bytes(mv[start : start + length]), bytes(mv[smac : smac + 6]).hex(":") if smac >= 0 else None,
+                bytes(mv[dmac : dmac + 6]).hex(":") if dmac >= 0 else None, where[0], where[1], where[2],
+                where[3], proto, ttl, sport, dport, flags if tcp else None, seq if tcp else None, to_server, wire,
+            )  # positional, in Packet's field order
+            self._feed(fd, pkt, seq=seq, isn=isn, out=out)
+            if fd.t2 == FINISHED:
+                self._finish(fd)
+            self.changed[uid] = fd.t2
+
+    def _feed(self, fd: FlowDispatch, pkt: Packet, *, seq: int, isn: int, out: list[Observation]) -> None:
+        d = fd.dissector
+        if d is None:
+            return
+        limit = d.max_packets_per_flow
+        if limit is not None and fd.handed >= limit:
+            fd.t2 = FINISHED
+            return
+        fd.handed += 1
+        self.stats.protocols[d.name] += 1  # packets handed (a stream dissector may get them later)
+        if isinstance(d, StreamDissector) and pkt.ip_proto == IPPROTO_TCP:
+            stream = fd.streams.get(pkt.to_server)
+            if stream is None:
+                start = isn if isn >= 0 else seq
+                stream = fd.streams[pkt.to_server] = StreamDirection(
+                    start, self.limits.tcp_max_ooo_segments, self.limits.tcp_max_ooo_bytes)
+            runs = stream.push(seq, pkt.payload, pkt)
+            if stream.gave_up:
+                self.stats.decode_errors["tcp_gap"] += 1
+                fd.t2 = FINISHED
+                return
+            for data, tagged in runs:
+                self._accept(fd, d, tagged, data, out)
+                if fd.state.get("done"):
+                    break
+        else:
+            self._accept(fd, d, pkt, None, out)
+        if fd.state.get("done") or (limit is not None and fd.handed >= limit):
+            fd.t2 = FINISHED
+
+    def _accept(self, fd: FlowDispatch, d: Dissector, pkt: Packet, data: bytes | None,
+                out: list[Observation]) -> None:
+        got = self._call(d, pkt, fd.state, data)
+        if got is None:
+            return
+        fd.app = d.name
+        out.extend(got)
+
+    def _finish(self, fd: FlowDispatch) -> None:
+        """Nothing more goes to this flow: drop its buffers and dissector state, keep ``app``."""
+        if any(s.pending for s in fd.streams.values()):
+            self.stats.decode_errors["tcp_gap"] += 1  # a gap that never filled
+        fd.streams.clear()
+        fd.state = {}
+
+    def close(self, uid: int) -> str | None:
+        """Forget a closed flow's tier-2 state; its recognised protocol (for Flow.app)."""
+        fd = self.flows.pop(uid, None)
+        self.changed.pop(uid, None)
+        if fd is None:
+            return None
+        self._finish(fd)
+        return fd.app
+
+
+def _mac(data: npt.NDArray[np.uint8], off: int) -> str | None:
+    return data[off : off + 6].tobytes().hex(":") if off >= 0 else None
+
+
+def _where(h: Headers, row: int) -> tuple[int | None, int, str, str]:
+    """(vlan, ethertype, src_ip, dst_ip) of a packet, the per-direction constants of its flow."""
+    ipver = int(h.ipver[row])
+    return (
+        int(h.vlan[row]) or None,
+        int(h.ethertype[row]),
+        addr_text(ipver, int(h.src_hi[row]), int(h.src_lo[row])),
+        addr_text(ipver, int(h.dst_hi[row]), int(h.dst_lo[row])),
+    )

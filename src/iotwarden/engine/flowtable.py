@@ -1,0 +1,379 @@
+"""The flow table: per-batch aggregation of packets into bidirectional flows, with exact timeouts.
+
+Packets are grouped by canonical key (vlan, protocol, lower endpoint, higher endpoint) with a
+64-bit hash, verified exactly; a stable sort puts each flow's packets in capture order, gaps are
+found with ``diff`` and counters summed with ``reduceat``. Only the (far fewer) flows touch Python.
+Closed flows are returned as column rows; the engine turns them into :class:`~iotwarden.model.Flow`.
+
+Keys: ICMP and other port-less protocols use ports 0 (an echo request and its reply share a flow);
+non-first IP fragments carry no ports and are counted in the port-less flow of their addresses.
+Limit: ``max_flows`` open flows, checked after each batch (a batch may add its new flows first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from iotwarden.engine.decode import Headers
+from iotwarden.engine.segments import TCP_SYN, SegmentRules, split_flows
+
+I64 = npt.NDArray[np.int64]
+
+# columns kept per flow; "lh" is the direction from the lower endpoint to the higher one
+COUNTERS = ("pkts_lh", "pkts_hl", "bytes_lh", "bytes_hl", "pay_lh", "pay_hl", "ppk_lh", "ppk_hl")
+COLUMNS: dict[str, type] = {
+    "vlan": np.int64, "proto": np.int64, "ipver": np.int64,
+    "a_hi": np.uint64, "a_lo": np.uint64, "b_hi": np.uint64, "b_lo": np.uint64,
+    "a_port": np.int64, "b_port": np.int64, "init_low": np.bool_,
+    "first": np.float64, "last": np.float64,
+    **dict.fromkeys(COUNTERS, np.int64),
+    "flags_lh": np.int64, "flags_hl": np.int64,
+    "isn_lh": np.int64, "isn_hl": np.int64,  # SYN sequence number + 1 per direction, -1 unseen
+    "mac_low": np.int64, "mac_high": np.int64,  # 48-bit MACs, -1 unknown
+    "uid": np.int64, "t2": np.int8,  # flow id; tier-2 dispatch state (engine.dispatch)
+}
+_KEY = ("a_hi", "a_lo", "b_hi", "b_lo", "meta")
+_K = tuple(np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+                                  0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD))  # odd 64-bit constants
+
+
+@dataclass(slots=True)
+class Closed:
+    """Rows of flows closed by one batch, column by column, with their end reasons."""
+
+    cols: dict[str, np.ndarray]
+    reasons: list[str]
+
+
+@dataclass(slots=True)
+class PacketFlows:
+    """For each flow packet of the batch (indices ``idx`` into the batch): its flow and direction."""
+
+    idx: I64
+    uid: I64
+    to_server: npt.NDArray[np.bool_]
+    t2: npt.NDArray[np.int8]  # the flow's tier-2 state when the batch started
+    ord_flow: I64  # payload packets of the flow before this one
+    ord_dir: I64  # payload packets of this direction before this one
+    isn: I64  # SYN seq + 1 of this packet's direction, -1 unseen
+
+
+def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """splitmix64 finaliser: spreads every input bit over the word."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _mac48(data: npt.NDArray[np.uint8], off: I64) -> I64:
+    out = np.full(off.shape[0], -1, dtype=np.int64)
+    has = off >= 0
+    if has.any():
+        idx = off[has][:, None] + np.arange(6)
+        raw = data[np.minimum(idx, data.shape[0] - 1)].astype(np.int64)
+        out[has] = (raw << np.array([40, 32, 24, 16, 8, 0])).sum(axis=1)
+    return out
+
+
+class FlowTable:
+    """Open flows in numpy columns, found by exact key through one dict (key bytes -> slot)."""
+
+    def __init__(self, rules: SegmentRules, max_flows: int) -> None:
+        self.rules = rules
+        self.max_flows = max_flows
+        self.cap = 0
+        self.cols: dict[str, np.ndarray] = {}
+        self.used = np.zeros(0, dtype=bool)  # slot holds an open flow
+        self.deadline = np.zeros(0, dtype=np.float64)  # capture time after which it is idle
+        self.index: dict[bytes, int] = {}
+        self.keys: list[bytes | None] = []
+        self.free: list[int] = []
+        self.slot_of_uid: dict[int, int] = {}
+        self.next_uid = 1
+        self.evicted = 0
+        self._grow(1024)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def _grow(self, need: int) -> None:
+        new = max(self.cap * 2, self.cap + need, 1024)
+        for name, dt in COLUMNS.items():
+            col: np.ndarray = np.zeros(new, dtype=dt)
+            if self.cap:
+                col[: self.cap] = self.cols[name]
+            self.cols[name] = col
+        used = np.zeros(new, dtype=bool)
+        used[: self.cap] = self.used
+        self.used = used
+        deadline = np.zeros(new, dtype=np.float64)
+        deadline[: self.cap] = self.deadline
+        self.deadline = deadline
+        self.keys.extend([None] * (new - self.cap))
+        self.free.extend(range(new - 1, self.cap - 1, -1))
+        self.cap = new
+
+    def _alloc(self, count: int) -> I64:
+        if count > len(self.free):
+            self._grow(count - len(self.free))
+        slots = np.array(self.free[len(self.free) - count :], dtype=np.int64)
+        del self.free[len(self.free) - count :]
+        self.used[slots] = True
+        return slots
+
+    def _release(self, slots: I64) -> None:
+        for s, uid in zip(slots.tolist(), self.cols["uid"][slots].tolist(), strict=True):
+            key = self.keys[s]
+            if key is not None:
+                del self.index[key]
+                self.keys[s] = None
+            self.slot_of_uid.pop(uid, None)
+            self.free.append(s)
+        self.used[slots] = False
+
+    def rows(self, slots: I64) -> dict[str, np.ndarray]:
+        return {name: col[slots] for name, col in self.cols.items()}
+
+    def update(self, h: Headers, ts: npt.NDArray[np.float64], wire: I64, data: npt.NDArray[np.uint8]) -> tuple[
+        PacketFlows, list[Closed]
+    ]:
+        """Add the batch's IP packets to the table; flows that ended inside the batch are returned."""
+        idx = np.flatnonzero((h.ipver > 0) & (h.error == 0))
+        closed: list[Closed] = []
+        if not idx.shape[0]:
+            e = np.empty(0, dtype=np.int64)
+            return PacketFlows(idx, e, e.astype(bool), e.astype(np.int8), e, e, e), closed
+        # canonical orientation: the lower (address, port) endpoint first
+        s_hi, s_lo, d_hi, d_lo = h.src_hi[idx], h.src_lo[idx], h.dst_hi[idx], h.dst_lo[idx]
+        sp, dp = h.sport[idx].astype(np.int64), h.dport[idx].astype(np.int64)
+        swap = (s_hi > d_hi) | ((s_hi == d_hi) & ((s_lo > d_lo) | ((s_lo == d_lo) & (sp > dp))))
+        lh = ~swap
+        key = {
+            "a_hi": np.where(swap, d_hi, s_hi), "a_lo": np.where(swap, d_lo, s_lo),
+            "b_hi": np.where(swap, s_hi, d_hi), "b_lo": np.where(swap, s_lo, d_lo),
+        }
+        a_port, b_port = np.where(swap, dp, sp), np.where(swap, sp, dp)
+        vlan, proto = h.vlan[idx].astype(np.int64), h.proto[idx].astype(np.int64)
+        key["meta"] = ((vlan << 40) | (proto << 32) | (a_port << 16) | b_port).astype(np.uint64)
+        # a cheap multiplicative hash: equal hashes are verified against the exact key below
+        hsh = _mix(key["a_hi"] * _K[0] ^ key["a_lo"] * _K[1] ^ key["b_hi"] * _K[2] ^ key["b_lo"] * _K[3]
+                   ^ key["meta"] * _K[4])
+        order = np.argsort(hsh, kind="stable")  # stable: each flow's packets stay in capture order
+        hs = hsh[order]
+        gstart = np.empty(order.shape[0], dtype=bool)
+        gstart[0] = True
+        np.not_equal(hs[1:], hs[:-1], out=gstart[1:])
+        ks = {k: key[k][order] for k in _KEY}
+        differ = np.zeros(order.shape[0], dtype=bool)
+        for col in ks.values():
+            differ[1:] |= col[1:] != col[:-1]
+        if (differ & ~gstart).any():  # two keys share a hash in this batch: group by the exact key
+            order = np.lexsort(tuple(key[k] for k in reversed(_KEY)))
+            ks = {k: key[k][order] for k in _KEY}
+            gstart = np.zeros(order.shape[0], dtype=bool)
+            for col in ks.values():
+                gstart[1:] |= col[1:] != col[:-1]
+            gstart[0] = True
+        gfirst = np.flatnonzero(gstart)
+        gid = np.cumsum(gstart) - 1
+
+        o = idx[order]  # batch packet index, in flow-then-capture order
+        keymat = np.stack([ks[k][gfirst] for k in _KEY], axis=1)
+        gkeys = np.ascontiguousarray(keymat).view(f"V{8 * len(_KEY)}").ravel().tolist()
+        get = self.index.get
+        gslot = np.fromiter((get(k, -1) for k in gkeys), dtype=np.int64, count=len(gkeys))
+
+        flags = h.tcp_flags[o].astype(np.int64)
+        pk = {
+            "ts": ts[o], "lh": lh[order], "wire": wire[o], "pay": h.pay_wire[o], "has_pay": h.pay_len[o] > 0,
+            "flags": np.where(proto[order] == 6, flags, 0), "seq": h.seq[o], "proto": proto[order],
+        }
+        existing = gslot >= 0
+        ex = np.where(existing, gslot, 0)
+        carry = {
+            "exists": existing,
+            "first": np.where(existing, self.cols["first"][ex], 0.0),
+            "last": np.where(existing, self.cols["last"][ex], 0.0),
+            "flags_lh": np.where(existing, self.cols["flags_lh"][ex], 0),
+            "flags_hl": np.where(existing, self.cols["flags_hl"][ex], 0),
+        }
+        seg = split_flows(self.rules, pk, gstart=gstart, gfirst=gfirst, gid=gid, carry=carry)
+        # seg: start (bool per sorted packet), merged (bool per segment), reason_after (per segment)
+        return self._apply(h, data, o=o, order=order, pk=pk, key=ks, a_port=a_port, b_port=b_port, vlan=vlan,
+                           proto=proto, gfirst=gfirst, gid=gid, gkeys=gkeys, gslot=gslot, seg=seg, closed=closed)
+
+    def _apply(self, h: Headers, data: npt.NDArray[np.uint8], *, o: I64, order: I64, pk: dict[str, np.ndarray],
+               key: dict[str, np.ndarray], a_port: I64, b_port: I64, vlan: I64, proto: I64, gfirst: I64,
+               gid: I64, gkeys: list[bytes], gslot: I64, seg: dict[str, np.ndarray],
+               closed: list[Closed]) -> tuple[PacketFlows, list[Closed]]:
+        start = seg["start"]
+        sfirst = np.flatnonzero(start)  # sorted index of each segment's first packet
+        nseg = int(sfirst.shape[0])
+        sid = np.cumsum(start) - 1
+        sgroup = gid[sfirst]
+        is_last = np.ones(nseg, dtype=bool)
+        is_last[:-1] = sgroup[1:] != sgroup[:-1]
+        merged = seg["merged"]
+        lh = pk["lh"]
+        agg: dict[str, np.ndarray] = {}
+        agg["pkts_lh"] = np.add.reduceat(lh.astype(np.int64), sfirst)
+        agg["pkts_hl"] = np.diff(np.append(sfirst, lh.shape[0])) - agg["pkts_lh"]
+        for name, val in (("bytes", pk["wire"]), ("pay", pk["pay"]), ("ppk", pk["has_pay"].astype(np.int64))):
+            total = np.add.reduceat(val, sfirst)
+            agg[f"{name}_lh"] = np.add.reduceat(np.where(lh, val, 0), sfirst)
+            agg[f"{name}_hl"] = total - agg[f"{name}_lh"]
+        agg["flags_lh"] = np.bitwise_or.reduceat(np.where(lh, pk["flags"], 0), sfirst)
+        agg["flags_hl"] = np.bitwise_or.reduceat(np.where(lh, 0, pk["flags"]), sfirst)
+        syn = (pk["flags"] & TCP_SYN) != 0
+        agg["isn_lh"] = np.maximum.reduceat(np.where(syn & lh, (pk["seq"] + 1) & 0xFFFFFFFF, -1), sfirst)
+        agg["isn_hl"] = np.maximum.reduceat(np.where(syn & ~lh, (pk["seq"] + 1) & 0xFFFFFFFF, -1), sfirst)
+        agg["first"] = np.minimum.reduceat(pk["ts"], sfirst)
+        agg["last"] = np.maximum.reduceat(pk["ts"], sfirst)
+        init_low = lh[sfirst]
+        first_pkt = o[sfirst]
+        src_mac, dst_mac = _mac48(data, h.src_mac_off[first_pkt]), _mac48(data, h.dst_mac_off[first_pkt])
+        agg["mac_low"] = np.where(init_low, src_mac, dst_mac)
+        agg["mac_high"] = np.where(init_low, dst_mac, src_mac)
+        for k in ("a_hi", "a_lo", "b_hi", "b_lo"):
+            agg[k] = key[k][sfirst]  # key columns arrive sorted
+        first_sorted = order[sfirst]
+        agg["a_port"], agg["b_port"] = a_port[first_sorted], b_port[first_sorted]
+        agg["vlan"], agg["proto"] = vlan[first_sorted], proto[first_sorted]
+        agg["ipver"] = h.ipver[first_pkt].astype(np.int64)
+        agg["init_low"] = init_low
+        agg["t2"] = np.zeros(nseg, dtype=np.int8)
+
+        slot = np.where(merged, gslot[sgroup], -1)
+        ms = slot[merged]
+        cols = self.cols
+        # payload-packet ordinals and tier-2 state need the table's values from before this batch
+        prior_lh = np.zeros(nseg, dtype=np.int64)
+        prior_hl = np.zeros(nseg, dtype=np.int64)
+        prior_lh[merged], prior_hl[merged] = cols["ppk_lh"][ms], cols["ppk_hl"][ms]
+        t2_seg = np.zeros(nseg, dtype=np.int8)
+        t2_seg[merged] = cols["t2"][ms]
+        uid = np.zeros(nseg, dtype=np.int64)
+        uid[merged] = cols["uid"][ms]
+        fresh = ~merged
+        uid[fresh] = np.arange(self.next_uid, self.next_uid + int(fresh.sum()))
+        self.next_uid += int(fresh.sum())
+        agg["uid"] = uid
+        init_low = np.where(merged, False, init_low)
+        init_low[merged] = cols["init_low"][ms]
+        isn_lh = np.where(agg["isn_lh"] >= 0, agg["isn_lh"], -1)
+        isn_hl = np.where(agg["isn_hl"] >= 0, agg["isn_hl"], -1)
+        isn_lh[merged] = np.where(cols["isn_lh"][ms] >= 0, cols["isn_lh"][ms], isn_lh[merged])
+        isn_hl[merged] = np.where(cols["isn_hl"][ms] >= 0, cols["isn_hl"][ms], isn_hl[merged])
+
+        # existing flows that the batch does not continue end now
+        continued = np.zeros(gslot.shape[0], dtype=bool)
+        continued[sgroup[merged]] = True
+        gone = np.flatnonzero((gslot >= 0) & ~continued)
+        if gone.shape[0]:
+            gslots = gslot[gone]
+            reasons = seg["carry_reason"][gone].tolist()
+            closed.append(Closed(self.rows(gslots), reasons))
+            self._release(gslots)
+
+        # merge the continuing segments into their slots
+        for name in COUNTERS:
+            cols[name][ms] += agg[name][merged]
+        for name in ("flags_lh", "flags_hl"):
+            cols[name][ms] |= agg[name][merged]
+        cols["last"][ms] = np.maximum(cols["last"][ms], agg["last"][merged])
+        cols["first"][ms] = np.minimum(cols["first"][ms], agg["first"][merged])
+        cols["isn_lh"][ms], cols["isn_hl"][ms] = isn_lh[merged], isn_hl[merged]
+        self._set_deadline(ms)
+
+        # segments followed by another one of the same key are complete flows
+        done = ~is_last
+        if done.any():
+            reasons = seg["reason_after"][done].tolist()
+            rows = {name: agg[name][done] for name in COLUMNS}
+            rows["init_low"] = init_low[done]
+            dm = merged[done]
+            if dm.any():  # a continued flow that ended inside the batch: its merged table row
+                mrows = self.rows(slot[done][dm])
+                for name in COLUMNS:
+                    rows[name][dm] = mrows[name]
+                self._release(slot[done][dm])
+            closed.append(Closed(rows, reasons))
+
+        # the last segment of each key opens a new slot unless it continued one
+        new = is_last & fresh
+        if new.any():
+            slots = self._alloc(int(new.sum()))
+            for name in COLUMNS:
+                cols[name][slots] = agg[name][new]
+            cols["init_low"][slots] = init_low[new]
+            cols["isn_lh"][slots], cols["isn_hl"][slots] = isn_lh[new], isn_hl[new]
+            self._set_deadline(slots)
+            for s, g, u in zip(slots.tolist(), sgroup[new].tolist(), uid[new].tolist(), strict=True):
+                k = gkeys[g]
+                self.index[k] = s
+                self.keys[s] = k
+                self.slot_of_uid[u] = s
+
+        # per-packet view for tier 2
+        has_pay = pk["has_pay"].astype(np.int64)
+        before = np.cumsum(has_pay) - has_pay  # exclusive running count over the sorted batch
+        base = before[sfirst][sid]
+        lh_pay = np.where(lh, has_pay, 0)
+        before_lh = np.cumsum(lh_pay) - lh_pay
+        run_lh = before_lh - before_lh[sfirst][sid]
+        run_all = before - base
+        run_hl = run_all - run_lh
+        ord_dir = np.where(lh, prior_lh[sid] + run_lh, prior_hl[sid] + run_hl)
+        ord_flow = prior_lh[sid] + prior_hl[sid] + run_all
+        to_server = lh == init_low[sid]
+        isn = np.where(lh, isn_lh[sid], isn_hl[sid])
+        pf = PacketFlows(o, uid[sid], to_server, t2_seg[sid], ord_flow, ord_dir, isn)
+        return pf, closed
+
+    def _set_deadline(self, slots: I64) -> None:
+        c = self.cols
+        fin, rst = self.rules.closed_state(c["flags_lh"][slots], c["flags_hl"][slots], c["proto"][slots])
+        self.deadline[slots] = c["last"][slots] + self.rules.idle_for(c["proto"][slots], fin | rst)
+
+    def set_t2(self, states: dict[int, int]) -> None:
+        """Record tier-2 dispatch states of open flows (by uid)."""
+        for uid, state in states.items():
+            s = self.slot_of_uid.get(uid)
+            if s is not None:
+                self.cols["t2"][s] = state
+
+    def expire(self, now: float) -> list[Closed]:
+        """Flows idle past their timeout at capture time ``now``, and flows over ``max_flows``."""
+        out: list[Closed] = []
+        used = self.used
+        c = self.cols
+        # the deadline column is a cheap pre-filter; the exact test is the one segments use
+        near = np.flatnonzero(used & (self.deadline <= now + 1.0))
+        fin, rst = self.rules.closed_state(c["flags_lh"][near], c["flags_hl"][near], c["proto"][near])
+        idle = self.rules.idle_for(c["proto"][near], fin | rst)
+        over = now - c["last"][near] > idle
+        gone = near[over]
+        if gone.shape[0]:
+            reasons = np.where(rst[over], "rst", np.where(fin[over], "fin", "idle")).tolist()
+            out.append(Closed(self.rows(gone), reasons))
+            self._release(gone)
+        excess = len(self.index) - self.max_flows
+        if excess > 0:  # least recently seen first (the table is full)
+            slots = np.flatnonzero(self.used)
+            victims = slots[np.argpartition(c["last"][slots], excess - 1)[:excess]]
+            out.append(Closed(self.rows(victims), ["evicted"] * excess))
+            self._release(victims)
+            self.evicted += excess
+        return out
+
+    def flush(self) -> list[Closed]:
+        """Every open flow, ended by the end of input."""
+        slots = np.flatnonzero(self.used)
+        if not slots.shape[0]:
+            return []
+        out = [Closed(self.rows(slots), ["end"] * int(slots.shape[0]))]
+        self._release(slots)
+        return out

@@ -1,0 +1,229 @@
+"""Tier-2 dispatch: by ethertype, LLC/SNAP, port and probe; budgets; stream reassembly; errors counted."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any, ClassVar
+
+import dpkt
+
+from iotwarden.dissect.base import Dissector, Packet, StreamDissector
+from iotwarden.engine.core import Engine, EngineConfig
+from iotwarden.errors import ParseError
+from iotwarden.model import Flow, Observation
+from tests.sources.capbuild import ACK, PSH, SYN, batch_of, ethernet, mac, tcp, udp
+
+C, S = "192.168.1.10", "192.168.1.20"
+
+
+class Recorder(Dissector):
+    """Remembers every packet it is handed."""
+
+    name = "rec"
+
+    def __init__(self) -> None:
+        self.seen: list[Packet] = []
+
+    def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
+        self.seen.append(pkt)
+        state["n"] = state.get("n", 0) + 1
+        return [pkt.observation(self.name, "seen", {"n": state["n"]})]
+
+
+class Arp(Recorder):
+    name = "arp"
+    ethertypes: ClassVar[tuple[int, ...]] = (0x0806,)
+
+
+class Cdp(Recorder):
+    name = "cdp"
+    llc_snap: ClassVar[tuple[tuple[int, int], ...]] = ((0x00000C, 0x2000),)
+
+
+class Dns(Recorder):
+    name = "dns"
+    udp_ports: ClassVar[tuple[int, ...]] = (53,)
+
+
+class Mdns(Recorder):
+    name = "mdns"
+    udp_ports: ClassVar[tuple[int, ...]] = (53, 5353)  # 53 also declared by dns, which is earlier
+
+
+class FirstOnly(Recorder):
+    name = "first"
+    udp_ports: ClassVar[tuple[int, ...]] = (161,)
+    max_packets_per_flow: ClassVar[int | None] = 2
+
+
+class Magic(Recorder):
+    name = "magic"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.probes: list[bytes] = []
+
+    def probe(self, payload: bytes, to_server: bool) -> bool:
+        self.probes.append(payload)
+        return payload.startswith(b"MAGIC")
+
+
+class Lines(StreamDissector):
+    """Collects the client byte stream; done after ``stop_after`` bytes if set."""
+
+    name = "lines"
+    tcp_ports: ClassVar[tuple[int, ...]] = (7000,)
+    stop_after: int | None = None
+
+    def __init__(self) -> None:
+        self.client = b""
+        self.server = b""
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        if pkt.to_server:
+            self.client += data
+        else:
+            self.server += data
+        state["bytes"] = state.get("bytes", 0) + len(data)
+        if self.stop_after is not None and state["bytes"] >= self.stop_after:
+            state["done"] = True
+        return []
+
+
+class Broken(Recorder):
+    name = "broken"
+    udp_ports: ClassVar[tuple[int, ...]] = (9999,)
+
+    def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
+        if pkt.payload == b"bad":
+            raise ParseError("malformed")
+        raise KeyError("bug")
+
+
+def _run(dissectors: list[Dissector], frames: list[tuple[float, bytes]],
+         config: EngineConfig | None = None) -> tuple[Engine, list[Observation], list[Flow]]:
+    engine = Engine(dissectors, config)
+    out = engine.process(batch_of(frames))
+    end = engine.flush()
+    return engine, out.observations, out.flows + end.flows
+
+
+def test_ethertype_dispatch_builds_a_layer2_packet() -> None:
+    arp = bytes(dpkt.arp.ARP(sha=mac(1), spa=b"\xc0\xa8\1\x0a", tha=b"\0" * 6, tpa=b"\xc0\xa8\1\1"))
+    d = Arp()
+    engine, obs, flows = _run([d], [(5.0, ethernet(arp, src=1, dst=0xFFFF, ethertype=0x0806, vlans=(7,)))])
+    [pkt] = d.seen
+    assert pkt.payload == arp
+    assert (pkt.src_mac, pkt.dst_mac, pkt.vlan, pkt.ethertype, pkt.src_ip) == (
+        "02:00:00:00:00:01", "02:00:00:00:ff:ff", 7, 0x0806, None)
+    assert [o.kind for o in obs] == ["seen"]
+    assert engine.stats.protocols["arp"] == 1
+    assert flows == []
+
+
+def test_llc_snap_dispatch_hands_the_pdu_after_the_snap_header() -> None:
+    pdu = b"\x02\xb4\x00\x00device-id"
+    llc = b"\xaa\xaa\x03\x00\x00\x0c\x20\x00" + pdu
+    frame = bytes.fromhex("01000ccccccc") + mac(3) + struct.pack(">H", len(llc)) + llc
+    d = Cdp()
+    _run([d], [(1.0, frame)])
+    assert [p.payload for p in d.seen] == [pdu]
+
+
+def test_port_dispatch_both_directions_first_registry_match_wins() -> None:
+    dns, mdns = Dns(), Mdns()
+    frames = [(1.0, ethernet(udp(C, S, 33000, 53, b"query"))), (1.1, ethernet(udp(S, C, 53, 33000, b"answer"))),
+              (2.0, ethernet(udp(C, S, 5353, 5353, b"mdns")))]
+    _, _, flows = _run([dns, mdns], frames)
+    assert [(p.payload, p.to_server, p.src_ip, p.src_port) for p in dns.seen] == [
+        (b"query", True, C, 33000), (b"answer", False, S, 53)]
+    assert [p.payload for p in mdns.seen] == [b"mdns"]
+    assert {f.b_port: f.app for f in flows} == {53: "dns", 5353: "mdns"}
+
+
+def test_max_packets_per_flow_is_respected_across_batches() -> None:
+    d = FirstOnly()
+    engine = Engine([d])
+    for i in range(5):
+        engine.process(batch_of([(float(i), ethernet(udp(C, S, 40000, 161, b"get%d" % i)))]))
+    assert [p.payload for p in d.seen] == [b"get0", b"get1"]
+    assert engine.stats.protocols["first"] == 2
+
+
+def test_probe_recognises_an_unlisted_port_once_per_direction() -> None:
+    d = Magic()
+    frames = [(1.0, ethernet(tcp(C, S, 41000, 12345, SYN, 1))),
+              (1.1, ethernet(tcp(C, S, 41000, 12345, PSH | ACK, 2, b"MAGIC hello"))),
+              (1.2, ethernet(tcp(S, C, 12345, 41000, PSH | ACK, 9, b"reply"))),
+              (1.3, ethernet(tcp(C, S, 41000, 12345, PSH | ACK, 13, b"more")))]
+    _, _, [flow] = _run([d], frames)
+    assert d.probes == [b"MAGIC hello"]
+    assert [p.payload for p in d.seen] == [b"MAGIC hello", b"reply", b"more"]
+    assert flow.app == "magic"
+
+
+def test_unrecognised_flow_is_probed_on_each_direction_then_left_alone() -> None:
+    d = Magic()
+    frames = [(1.0 + i / 10, ethernet(udp(C, S, 41000, 4444, b"x%d" % i) if i % 2 == 0 else
+                                      udp(S, C, 4444, 41000, b"y%d" % i))) for i in range(6)]
+    _, _, [flow] = _run([d], frames)
+    assert d.probes == [b"x0", b"y1"]
+    assert d.seen == []
+    assert flow.app is None
+
+
+def test_non_first_fragments_are_never_dissected() -> None:
+    d = Dns()
+    frag = dpkt.ip.IP(src=b"\xc0\xa8\1\x0a", dst=b"\xc0\xa8\1\x14", p=17, offset=1480, data=b"\x00\x35" * 20)
+    _run([d], [(1.0, ethernet(bytes(frag)))])
+    assert d.seen == []
+
+
+def _stream(segments: list[tuple[int, bytes]], syn: bool = True) -> list[tuple[float, bytes]]:
+    frames = [(0.0, ethernet(tcp(C, S, 50000, 7000, SYN, 999)))] if syn else []
+    frames += [(0.1 + i / 100, ethernet(tcp(C, S, 50000, 7000, PSH | ACK, 1000 + off, data)))
+               for i, (off, data) in enumerate(segments)]
+    return frames
+
+
+def test_stream_dissector_gets_reassembled_bytes_in_order() -> None:
+    d = Lines()
+    # out of order (before the first in-order one, known from the SYN), retransmission, overlap
+    segments = [(5, b"fghij"), (0, b"abcde"), (0, b"abcde"), (8, b"ijklmn"), (14, b"op")]
+    frames = _stream(segments)
+    frames.append((0.5, ethernet(tcp(S, C, 7000, 50000, PSH | ACK, 77, b"server says"))))
+    _run([d], frames)
+    assert d.client == b"abcdefghijklmnop"
+    assert d.server == b"server says"
+
+
+def test_stream_gap_that_never_fills_is_counted_and_feeding_stops() -> None:
+    d = Lines()
+    cfg = EngineConfig(tcp_max_ooo_segments=3)
+    segments = [(0, b"ab")] + [(10 * i, b"zz") for i in range(1, 6)]
+    engine, _, _ = _run([d], _stream(segments), cfg)
+    assert d.client == b"ab"
+    assert engine.stats.decode_errors["tcp_gap"] == 1
+
+
+def test_done_state_stops_the_feed() -> None:
+    d = Lines()
+    d.stop_after = 4
+    engine, _, _ = _run([d], _stream([(0, b"abcd"), (4, b"efgh"), (8, b"ijkl")]))
+    assert d.client == b"abcd"
+    assert engine.stats.protocols["lines"] == 1
+
+
+def test_dissector_errors_are_counted_never_raised() -> None:
+    frames = [(1.0, ethernet(udp(C, S, 1, 9999, b"bad"))), (2.0, ethernet(udp(C, S, 2, 9999, b"crash")))]
+    engine, obs, _ = _run([Broken()], frames)
+    assert obs == []
+    assert engine.stats.parse_errors["broken"] == 2
+    assert engine.stats.analyzer_errors["dissect.broken"] == 1
+    assert engine.stats.protocols["broken"] == 2
+
+
+def test_observations_carry_packet_addresses() -> None:
+    _, [obs], _ = _run([Dns()], [(3.0, ethernet(udp(C, S, 33000, 53, b"q"), src=1, dst=2))])
+    assert (obs.ts, obs.src_ip, obs.dst_ip, obs.src_port, obs.dst_port, obs.ip_proto, obs.src_mac) == (
+        3.0, C, S, 33000, 53, 17, "02:00:00:00:00:01")

@@ -1,0 +1,138 @@
+"""pcapng reading: interfaces of different link types and resolutions, block kinds, byte orders."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import dpkt
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iotwarden.errors import CaptureError
+from iotwarden.sources.capfile import read_capture
+from tests.conftest import shared
+from tests.sources.capbuild import ethernet, pcapng_bytes, tcp, udp
+
+ETH_FRAME = ethernet(udp("10.0.0.1", "10.0.0.2", 5353, 5353, b"mdns"))
+RAW_FRAME = tcp("10.0.0.3", "10.0.0.4", 40000, 80, payload=b"GET /")
+
+
+def _write(tmp_path: Path, blob: bytes) -> Path:
+    path = tmp_path / "c.pcapng"
+    path.write_bytes(blob)
+    return path
+
+
+def _rows(path: Path) -> list[tuple[float, int, bytes]]:
+    out = []
+    for b in read_capture(path):
+        for i in range(len(b)):
+            off, cap = int(b.offsets[i]), int(b.caplen[i])
+            out.append((float(b.ts[i]), int(b.linktype[i]), b.data[off : off + cap].tobytes()))
+    return out
+
+
+@pytest.mark.parametrize("big_endian", [False, True])
+def test_two_interfaces_with_their_own_link_type_and_resolution(tmp_path: Path, big_endian: bool) -> None:
+    # interface 0: Ethernet, microseconds (default); interface 1: RAW, nanoseconds (if_tsresol 9)
+    blob = pcapng_bytes(
+        [(1, None), (101, 9)],
+        [(0, 1_700_000_000_500_000, ETH_FRAME), (1, 1_700_000_001_250_000_000, RAW_FRAME),
+         (0, 1_700_000_002_000_001, ETH_FRAME)],
+        big_endian=big_endian,
+    )
+    rows = _rows(_write(tmp_path, blob))
+    assert [r[1] for r in rows] == [1, 101, 1]
+    assert [r[2] for r in rows] == [ETH_FRAME, RAW_FRAME, ETH_FRAME]
+    assert [r[0] for r in rows] == pytest.approx([1_700_000_000.5, 1_700_000_001.25, 1_700_000_002.000001], abs=1e-6)
+
+
+def test_binary_resolution_if_tsresol(tmp_path: Path) -> None:
+    blob = pcapng_bytes([(1, 0x80 | 10)], [(0, 3 * 1024 + 512, ETH_FRAME)])  # 2^-10 s ticks
+    assert _rows(_write(tmp_path, blob))[0][0] == pytest.approx(3.5)
+
+
+@pytest.mark.parametrize("kind", ["spb", "pb"])
+def test_simple_and_obsolete_packet_blocks(tmp_path: Path, kind: str) -> None:
+    blob = pcapng_bytes([(1, None)], [(0, 7_000_000, ETH_FRAME), (0, 8_000_000, ETH_FRAME)], kind=kind)
+    rows = _rows(_write(tmp_path, blob))
+    assert [r[2] for r in rows] == [ETH_FRAME, ETH_FRAME]
+    if kind == "pb":
+        assert [r[0] for r in rows] == pytest.approx([7.0, 8.0])
+
+
+def test_a_second_section_may_change_byte_order(tmp_path: Path) -> None:
+    first = pcapng_bytes([(1, None)], [(0, 1_000_000, ETH_FRAME)])
+    second = pcapng_bytes([(101, None)], [(0, 2_000_000, RAW_FRAME)], big_endian=True)
+    rows = _rows(_write(tmp_path, first + second))
+    assert [(r[1], r[2]) for r in rows] == [(1, ETH_FRAME), (101, RAW_FRAME)]
+    assert [r[0] for r in rows] == pytest.approx([1.0, 2.0])
+
+
+def test_truncated_block_reports_packets_before_it(tmp_path: Path) -> None:
+    blob = pcapng_bytes([(1, None)], [(0, i * 1_000_000, ETH_FRAME) for i in range(10)])
+    path = _write(tmp_path, blob[:-7])
+    seen = []
+    with pytest.raises(CaptureError, match=r"truncated.*9 packets read before the damage") as err:
+        for b in read_capture(path):
+            seen.append(len(b))
+    assert sum(seen) == 9
+    assert err.value.packets_read == 9
+
+
+def test_mismatched_trailing_length_is_damage(tmp_path: Path) -> None:
+    blob = bytearray(pcapng_bytes([(1, None)], [(0, i, ETH_FRAME) for i in range(4)]))
+    struct.pack_into("<I", blob, len(blob) - 4, 12345)
+    with pytest.raises(CaptureError, match="trailing length") as err:
+        list(read_capture(_write(tmp_path, bytes(blob))))
+    assert err.value.packets_read == 3
+
+
+def test_undefined_interface_is_damage(tmp_path: Path) -> None:
+    blob = pcapng_bytes([(1, None)], [(0, 1, ETH_FRAME), (3, 2, ETH_FRAME)])
+    with pytest.raises(CaptureError, match="interface 3") as err:
+        list(read_capture(_write(tmp_path, blob)))
+    assert err.value.packets_read == 1
+
+
+def test_only_unsupported_link_types_is_refused_by_name(tmp_path: Path) -> None:
+    blob = pcapng_bytes([(104, None)], [(0, 1, b"\x0f\x00\x80\x35" + b"\0" * 20)])
+    with pytest.raises(CaptureError, match=r"unsupported link type 104 \(C_HDLC\)"):
+        list(read_capture(_write(tmp_path, blob)))
+
+
+def test_real_pcapng_named_pcap_is_recognised_by_content_and_matches_dpkt() -> None:
+    path = shared("pcaps", "ics_iti", "pcaps", "hart", "hart_ip.pcap")  # pcapng despite its name
+    with path.open("rb") as fh:
+        expected = [(float(ts), bytes(buf)) for ts, buf in dpkt.pcapng.Reader(fh)]
+    rows = _rows(path)
+    assert len(rows) == 116  # capinfos -c
+    assert [r[2] for r in rows] == [e[1] for e in expected]
+    assert np.allclose([r[0] for r in rows], [e[0] for e in expected])
+
+
+def test_real_chdlc_pcapng_is_refused_with_its_link_type() -> None:
+    with pytest.raises(CaptureError, match="C_HDLC"):
+        list(read_capture(shared("pcaps", "tcpdump_tests", "hdlc_slarp.pcapng")))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)), max_size=6), st.integers(0, 40))
+def test_fuzz_damaged_pcapng_reads_or_fails_cleanly(flips: list[tuple[int, int]], cut: int) -> None:
+    import tempfile
+
+    blob = bytearray(pcapng_bytes([(1, None), (101, 9)], [(0, 5, ETH_FRAME), (1, 6, RAW_FRAME), (0, 7, ETH_FRAME)]))
+    for at, value in flips:
+        blob[28 + at % (len(blob) - 28)] = value  # keep the section header intact
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "f.pcapng"
+        path.write_bytes(bytes(blob[: len(blob) - cut]))
+        try:
+            batches = list(read_capture(path))
+        except CaptureError:
+            return
+        for b in batches:
+            assert ((b.offsets + b.caplen) <= b.data.shape[0]).all()
