@@ -32,15 +32,17 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 
 def _register() -> None:
     # one import per command group; each module adds its commands to ``app``
-    from iotwarden.cli import analyze  # noqa: F401, PLC0415
-    from iotwarden.cli import demo  # noqa: F401, PLC0415
-    from iotwarden.cli import devices  # noqa: F401, PLC0415
-    from iotwarden.cli import flows  # noqa: F401, PLC0415
-    from iotwarden.cli import stats  # noqa: F401, PLC0415
-    from iotwarden.cli import kb  # noqa: F401, PLC0415
-    from iotwarden.cli import identity  # noqa: F401, PLC0415
-    from iotwarden.cli import firmware  # noqa: F401, PLC0415
-    from iotwarden.cli import lab  # noqa: F401, PLC0415
+    from iotwarden.cli import (  # noqa: PLC0415 - loaded when the command runs, not on import
+        analyze,  # noqa: F401
+        demo,  # noqa: F401
+        devices,  # noqa: F401
+        firmware,  # noqa: F401
+        flows,  # noqa: F401
+        identity,  # noqa: F401
+        kb,  # noqa: F401
+        lab,  # noqa: F401
+        stats,  # noqa: F401
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except SystemExit as exc:  # typer.Exit / click usage errors
         return int(exc.code or 0) if isinstance(exc.code, int | None) else 1
-    except Exception as exc:  # noqa: BLE001 - click usage errors and the like
+    except Exception as exc:
         # click's, or the copy typer vendors (typer._click): usage errors show themselves, Exit has a code
         show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
         if not isinstance(exit_code, int):

@@ -1,0 +1,159 @@
+"""``iotwarden analyze`` and ``iotwarden db upgrade``, plus the output helpers the store commands share
+(tables on stdout, JSON per docs/schemas/, progress and one line per error on stderr).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TextIO
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from iotwarden.cli.main import app, err_console
+from iotwarden.errors import StoreError
+from iotwarden.services.analyze import AnalysisReport, analyze
+from iotwarden.store import Store
+from iotwarden.store.db import redact
+
+PIPE_WIDTH = 200  # table width when stdout is not a terminal (files, pipes, tests)
+MAX_CELL_VALUES = 3  # values shown per cell before "+N"
+
+DB_OPTION = typer.Option(None, "--db", help="Database URL or SQLite path (default $IOTWARDEN_DB or ./iotwarden.db).")
+OUTPUT_OPTION = typer.Option(None, "-o", "--output", help="Write the result to this file instead of stdout.")
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+FORMAT_OPTION = typer.Option(Format.table, "--format", "-f", help="Output format.", case_sensitive=False)
+
+
+def open_store(db: str | None) -> Store:
+    """The migrated store named by ``--db`` (errors are StoreError: one line, exit code 2)."""
+    return Store(db)
+
+
+@contextmanager
+def output(path: Path | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        with path.open("w", encoding="utf-8") as fh:
+            yield fh
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def emit(fmt: Format, data: Any, render: Callable[[Console], None], path: Path | None) -> None:
+    """Print ``data`` as JSON, or call ``render`` with a console on the chosen output."""
+    with output(path) as fh:
+        if fmt is Format.json:
+            fh.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+            return
+        terminal = fh is sys.stdout and sys.stdout.isatty()
+        render(Console(file=fh, width=None if terminal else PIPE_WIDTH, highlight=False, soft_wrap=False))
+
+
+def ts_text(ts: float | None) -> str:
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def cell(values: Any) -> str:
+    items = [str(v) for v in values]
+    more = f" +{len(items) - MAX_CELL_VALUES}" if len(items) > MAX_CELL_VALUES else ""
+    return ", ".join(items[:MAX_CELL_VALUES]) + more
+
+
+def device_table(devices: list[dict[str, Any]], title: str = "Devices") -> Table:
+    table = Table(title=f"{title} ({len(devices)})", title_justify="left")
+    for name in ("key", "ips", "hostnames", "protocols", "identity", "packets", "bytes", "last seen"):
+        table.add_column(name, justify="right" if name in ("packets", "bytes") else "left", overflow="fold")
+    for d in devices:
+        identity = [f"{k}={v[0]}" for k, v in d["attributes"].items() if v]
+        table.add_row(d["key"], cell(d["ips"]), cell(d["hostnames"]), cell(d["protocols"]), cell(identity),
+                      str(d["packets"]), str(d["bytes"]), ts_text(d["last_seen"]))
+    return table
+
+
+def _files_table(report: AnalysisReport) -> Table:
+    table = Table(title="Files", title_justify="left")
+    for name in ("file", "status", "packets", "flows", "devices", "observations", "note"):
+        table.add_column(name, justify="right" if name in ("packets", "flows", "devices", "observations") else "left",
+                         overflow="fold")
+    for f in report.files:
+        note = f.skipped_because or f.error or ""
+        table.add_row(f.path, f.status, str(f.packets), str(f.flows), str(f.devices), str(f.observations), note)
+    return table
+
+
+def report_errors(report: AnalysisReport) -> int:
+    """One stderr line per file that could not be read completely; the exit code the run deserves."""
+    for f in report.files:
+        if f.status == "skipped":
+            err_console.print(f"note: {f.path} skipped: {f.skipped_because}", highlight=False, soft_wrap=True)
+    for f in report.failed:
+        notes = [] if "read before" in (f.error or "") else [f"{f.packets_read or 0} packets read before the damage"]
+        if f.status == "partial":
+            notes.append("what was read is kept, marked partial")
+        err_console.print(f"[bold red]error:[/] {f.error} ({', '.join(notes)})", highlight=False, soft_wrap=True)
+    return 2 if report.failed else 0
+
+
+def run_analysis(paths: list[Path], store: Store, fmt: Format, out: Path | None) -> AnalysisReport:
+    """Analyse with a progress bar on stderr (terminals only) and print the summary."""
+    progress = Progress(
+        TextColumn("analysing"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+        console=err_console, transient=True, disable=not err_console.is_terminal,
+    )
+    with progress:
+        task = progress.add_task("analyse", total=None)
+        report = analyze(paths, store, progress=lambda done, total: progress.update(task, completed=done, total=total))
+
+    def render(console: Console) -> None:
+        console.print(_files_table(report))
+        console.print(device_table([d.to_dict() for d in report.devices]))
+
+    emit(fmt, report.to_dict(), render, out)
+    return report
+
+
+@app.command("analyze")
+def analyze_command(
+    paths: list[Path] = typer.Argument(..., help="Capture files (pcap, pcapng, gzip), Zeek logs or folders."),  # noqa: B008
+    *,
+    db: str | None = DB_OPTION,
+    fmt: Format = FORMAT_OPTION,
+    out: Path | None = OUTPUT_OPTION,
+) -> None:
+    """Analyse captures into the store and print what was found."""
+    with open_store(db) as store:
+        report = run_analysis(paths, store, fmt, out)
+    code = report_errors(report)
+    if code:
+        raise SystemExit(code)
+
+
+db_app = typer.Typer(help="Manage the database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: str | None = DB_OPTION) -> None:
+    """Create or migrate the database schema to the newest revision."""
+    with Store(db, migrate=False) as store:
+        revision = store.upgrade()
+        typer.echo(f"database {redact(store.url)} at revision {revision}")

@@ -1,0 +1,111 @@
+"""``iotwarden devices [list]`` and ``iotwarden devices show ID``: the inventory from the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from iotwarden.cli.analyze import (
+    DB_OPTION,
+    FORMAT_OPTION,
+    OUTPUT_OPTION,
+    Format,
+    device_table,
+    emit,
+    open_store,
+    ts_text,
+)
+from iotwarden.cli.flows import flow_table
+from iotwarden.cli.main import app
+from iotwarden.services import inventory
+
+devices_app = typer.Typer(help="List and inspect the devices found so far.")
+app.add_typer(devices_app, name="devices")
+
+PROTO_OPTION = typer.Option(None, "--proto", help="Only devices that spoke this protocol (dhcp, mdns, tls, ...).")
+SEARCH_OPTION = typer.Option(
+    None, "--search", "-s", help="Only devices with this text in a key, MAC, IP, name or attribute."
+)
+
+
+def _list(db: str | None, proto: str | None, search: str | None, fmt: Format, out: Path | None) -> None:
+    with open_store(db) as store:
+        rows = inventory.list_devices(store, proto=proto, search=search)
+    emit(fmt, {"schema": "iotwarden.devices/1", "devices": rows}, lambda c: c.print(device_table(rows)), out)
+
+
+@devices_app.callback(invoke_without_command=True)
+def devices_root(
+    ctx: typer.Context,
+    *,
+    db: str | None = DB_OPTION,
+    proto: str | None = PROTO_OPTION,
+    search: str | None = SEARCH_OPTION,
+    fmt: Format = FORMAT_OPTION,
+    out: Path | None = OUTPUT_OPTION,
+) -> None:
+    """List and inspect the devices found so far (no subcommand: list)."""
+    if ctx.invoked_subcommand is None:
+        _list(db, proto, search, fmt, out)
+
+
+@devices_app.command("list")
+def devices_list(
+    *,
+    db: str | None = DB_OPTION,
+    proto: str | None = PROTO_OPTION,
+    search: str | None = SEARCH_OPTION,
+    fmt: Format = FORMAT_OPTION,
+    out: Path | None = OUTPUT_OPTION,
+) -> None:
+    """List devices, optionally filtered."""
+    _list(db, proto, search, fmt, out)
+
+
+def _render_device(console: Console, d: dict[str, Any]) -> None:
+    head = Table(title=f"Device {d['key']}", title_justify="left", show_header=False)
+    head.add_column("field")
+    head.add_column("value", overflow="fold")
+    for name in ("mac", "ips", "hostnames", "protocols"):
+        value = d[name]
+        head.add_row(name, ", ".join(value) if isinstance(value, list) else str(value or ""))
+    head.add_row("first seen", ts_text(d["first_seen"]))
+    head.add_row("last seen", ts_text(d["last_seen"]))
+    head.add_row("packets / bytes", f"{d['packets']} / {d['bytes']}")
+    for name, values in d["attributes"].items():
+        head.add_row(name, "\n".join(values))
+    console.print(head)
+    if d["ip_history"]:
+        hist = Table(title="Addresses", title_justify="left")
+        for name in ("ip", "first seen", "last seen"):
+            hist.add_column(name)
+        for h in d["ip_history"]:
+            hist.add_row(h["ip"], ts_text(h["first_seen"]), ts_text(h["last_seen"]))
+        console.print(hist)
+    if d["evidence"]:
+        ev = Table(title="Evidence", title_justify="left")
+        for name in ("proto", "kind", "field", "value", "count", "last seen"):
+            ev.add_column(name, overflow="fold", justify="right" if name == "count" else "left")
+        for e in d["evidence"]:
+            ev.add_row(e["proto"], e["kind"], e["field"], e["value"], str(e["count"]), ts_text(e["last_seen"]))
+        console.print(ev)
+    if d["flows"]:
+        console.print(flow_table(d["flows"], title="Recent flows"))
+
+
+@devices_app.command("show")
+def devices_show(
+    ident: str = typer.Argument(..., help="Device key, unique key prefix, MAC or IP address."),
+    *,
+    db: str | None = DB_OPTION,
+    fmt: Format = FORMAT_OPTION,
+    out: Path | None = OUTPUT_OPTION,
+) -> None:
+    """Everything known about one device."""
+    with open_store(db) as store:
+        device = inventory.show_device(store, ident)
+    emit(fmt, {"schema": "iotwarden.device/1", "device": device}, lambda c: _render_device(c, device), out)

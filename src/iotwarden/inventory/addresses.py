@@ -1,0 +1,60 @@
+"""Address hygiene for identity resolution: which MACs and IPs can name one host (cached parsing)."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from typing import Any
+
+ADDRESS_CACHE = 65_536  # parsed addresses remembered (parsing dominates the per-flow cost)
+
+
+def usable_mac(mac: Any) -> str | None:
+    """The MAC in lowercase when it names one interface (not broadcast/multicast, not all zero)."""
+    return _mac_text(mac) if isinstance(mac, str) else None
+
+
+def usable_ip(ip: Any) -> str | None:
+    """The address in canonical text when it can belong to one host (not multicast, broadcast, 0.0.0.0)."""
+    return _ip_text(ip) if isinstance(ip, str) else None
+
+
+def is_group_mac(mac: Any) -> bool:
+    """True for broadcast and multicast MACs (IEEE 802 §8.2: the I/G bit of the first octet)."""
+    if not isinstance(mac, str) or len(mac) != 17:
+        return False
+    try:
+        return bool(int(mac[:2], 16) & 1)
+    except ValueError:
+        return False
+
+
+@lru_cache(maxsize=ADDRESS_CACHE)
+def _mac_text(mac: str) -> str | None:
+    if len(mac) != 17:
+        return None
+    mac = mac.lower()
+    try:
+        first = int(mac[:2], 16)
+    except ValueError:
+        return None
+    if first & 1 or mac == "00:00:00:00:00:00":  # IEEE 802 §8.2: I/G bit set = group address
+        return None
+    return mac
+
+
+@lru_cache(maxsize=ADDRESS_CACHE)
+def _ip_text(ip: str) -> str | None:
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if addr.is_multicast or addr.is_unspecified or str(addr) == "255.255.255.255":
+        return None
+    return str(addr)
+
+
+@lru_cache(maxsize=ADDRESS_CACHE)
+def private_v4(ip: str) -> bool:
+    addr = ipaddress.ip_address(ip)
+    return addr.version == 4 and addr.is_private and not addr.is_loopback and not addr.is_link_local

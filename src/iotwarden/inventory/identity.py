@@ -1,0 +1,179 @@
+"""Which observation fields identify a device, per protocol (data, not code: STYLE 8), and how their
+values are read; field names are the dissectors' vocabulary, shared with the Zeek log reader.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityRule:
+    """What one protocol's observations say about the device they describe.
+
+    ``attributes`` are field paths (``certs.0.subject``, ``answers.*.name``) stored as
+    ``"<proto>.<last name>"``; ``hostnames`` also go to Device.hostnames. ``mac_field`` names a
+    field holding the MAC the facts belong to when that is not the packet's sender (a DHCP server's
+    ACK describes ``client_mac``); ``ip_fields`` hold addresses of that MAC, and ``binds`` says the
+    protocol proves the address is on the local segment (ARP, DHCP). ``kinds`` limits attributes
+    and hostnames to those message kinds (None: all); addresses are taken from every kind.
+    ``local_speaker_kinds`` are messages a router does not forward (a DHCP server's or relay's
+    reply, RFC 2131 §4.1 / RFC 1542 §4.1): their sender's MAC owns their source address.
+    """
+
+    attributes: tuple[str, ...] = ()
+    hostnames: tuple[str, ...] = ()
+    mac_field: str | None = None
+    ip_fields: tuple[str, ...] = ()
+    binds: bool = False
+    kinds: frozenset[str] | None = None
+    local_speaker_kinds: frozenset[str] = frozenset()  # kinds never routed: the sender's own MAC and IP
+    # (name field, value field): "<proto>.<name>" = value, for the names listed in ``pair_names``,
+    # when ``pair_when`` (field, value) holds (a BACnet ReadProperty answer names what it returns)
+    pairs: tuple[tuple[str, str], ...] = ()
+    pair_names: frozenset[str] = frozenset()
+    pair_when: tuple[str, str] | None = None
+    spread: tuple[str, ...] = ()  # dict fields whose keys (among ``pair_names``) become attributes
+
+
+_DHCP_CLIENT = frozenset({"discover", "request", "inform", "decline", "release"})
+_DHCPV6_CLIENT = frozenset({"solicit", "request", "confirm", "renew", "rebind", "release", "decline",
+                            "information_request", "information-request"})
+
+RULES: dict[str, IdentityRule] = {
+    # ARP sender hardware/protocol address (RFC 826): proves the IP is on this segment
+    "arp": IdentityRule(mac_field="sender_mac", ip_fields=("sender_ip",), binds=True),
+    # DHCP (RFC 2131 §2, RFC 2132): client facts from client messages; yiaddr from the server's ACK
+    "dhcp": IdentityRule(
+        attributes=("hostname", "vendor_class", "param_req_list", "client_id", "fqdn", "mud_url", "options",
+                    "user_class", "max_msg_size"),
+        hostnames=("hostname", "fqdn"), mac_field="client_mac", ip_fields=("yiaddr", "ciaddr", "requested_ip"),
+        binds=True, kinds=_DHCP_CLIENT, local_speaker_kinds=frozenset({"offer", "ack", "nak"}),
+    ),
+    "dhcpv6": IdentityRule(  # RFC 8415 §21: DUID, vendor class (16), ORO (6), FQDN (RFC 4704), MUD (RFC 8520)
+        attributes=("client_duid", "vendor_class", "user_class", "oro", "mud_url", "hostname"),
+        hostnames=("hostname",), mac_field="duid_mac", kinds=_DHCPV6_CLIENT,
+    ),
+    "mdns": IdentityRule(  # RFC 6762/6763: announced names, service types, instances, TXT
+        attributes=("services", "instances", "instance_names", "txt", "hostnames"),
+        hostnames=("hostnames",), kinds=frozenset({"response"}),
+    ),
+    "llmnr": IdentityRule(hostnames=("answers.*.name",), kinds=frozenset({"response"})),  # RFC 4795 §2
+    "netbios": IdentityRule(  # RFC 1002 §4.2: a registration or answer names the sender itself
+        attributes=("name",), hostnames=("name",), kinds=frozenset({"registration", "response"}),
+    ),
+    "ssdp": IdentityRule(attributes=("server", "usn", "location", "user_agent")),  # UPnP DA 1.1 §1
+    "lldp": IdentityRule(  # IEEE 802.1AB §8.5: chassis id, system name/description, capabilities
+        attributes=("system_name", "system_description", "chassis_id", "capabilities", "mud_url"),
+        hostnames=("system_name",),
+    ),
+    "cdp": IdentityRule(
+        attributes=("device_id", "platform", "software_version", "capabilities"),
+        hostnames=("device_id",), ip_fields=("addresses",),
+    ),
+    "http": IdentityRule(attributes=("user_agent", "server")),  # RFC 9110 §10.1.5 / §10.2.4
+    "tls": IdentityRule(  # RFC 8446 §4.1.2 (SNI: RFC 6066 §3); certificate subject (RFC 5280 §4.1.2.6)
+        attributes=("sni", "ja3", "ja4", "certs.0.subject", "subject"),
+        kinds=frozenset({"client_hello", "certificate"}),
+    ),
+    "ssh": IdentityRule(attributes=("banner", "hassh", "hassh_server")),  # RFC 4253 §4.2 / §7.1
+    "ftp": IdentityRule(attributes=("banner",), kinds=frozenset({"banner"})),  # RFC 959 §4.2 (220 reply)
+    "telnet": IdentityRule(attributes=("banner",), kinds=frozenset({"banner"})),
+    "snmp": IdentityRule(  # RFC 3418 system group: sysDescr, sysObjectID, sysName
+        attributes=("sys_descr", "sys_object_id", "sys_name"), hostnames=("sys_name",),
+        kinds=frozenset({"response"}),
+    ),
+    "mqtt": IdentityRule(attributes=("client_id",), kinds=frozenset({"connect"})),  # MQTT 3.1.1 §3.1.3.1
+    "modbus": IdentityRule(  # Modbus AP v1.1b3 §6.21 Read Device Identification objects 0..6
+        attributes=("vendor_name", "product_code", "revision", "product_name", "model_name"),
+    ),
+    "bacnet": IdentityRule(  # ASHRAE 135 §16.10 I-Am; §12.11 Device object properties (§15.5, §15.7 ACKs)
+        attributes=("vendor_id", "device_instance", "object_name"),
+        pairs=(("property", "value"),), pair_when=("apdu_type", "complex_ack"), spread=("properties",),
+        pair_names=frozenset({"object-name", "vendor-name", "model-name", "firmware-revision",
+                              "application-software-version", "description", "location"}),
+    ),
+    "enip": IdentityRule(  # CIP Vol 2 §2-4.2.1.3 ListIdentity item
+        attributes=("vendor_id", "product_code", "device_type", "revision", "serial", "product_name"),
+        kinds=frozenset({"identity"}),
+    ),
+    "s7comm": IdentityRule(  # SZL 0x0011 / 0x001C module and component identification (userdata)
+        attributes=("order_number", "hardware_order_number", "firmware_version", "plc_name", "module_name",
+                    "module_type_name", "serial_number"),
+        hostnames=("plc_name",),
+    ),
+    "software": IdentityRule(attributes=("name", "version")),  # Zeek software.log
+}
+
+# list-valued fields whose order is the fingerprint: kept as one comma-joined value
+ORDERED_FIELDS = frozenset({"param_req_list", "options", "oro"})
+
+MAX_VALUE_LEN = 256  # characters kept of one attribute value
+
+
+def field_values(value: Any, ordered: bool) -> list[str]:
+    """Text values of one field: lists give one value each (or one joined value when order matters)."""
+    if value is None or value in ("", [], {}):
+        return []
+    if isinstance(value, dict):
+        return [f"{k}={v}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))]
+    if isinstance(value, list | tuple | set):
+        if ordered:
+            return [",".join(str(v) for v in value)]
+        out: list[str] = []
+        for v in value:
+            out.extend(field_values(v, False) if isinstance(v, dict) else ([] if v in (None, "") else [_text(v)]))
+        return out
+    return [_text(value)]
+
+
+def _text(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return text[:MAX_VALUE_LEN]
+
+
+def dig(fields: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path; ``*`` maps over a list, a number indexes one."""
+    parts = path.split(".")
+    current: list[Any] = [fields]
+    for part in parts:
+        nxt: list[Any] = []
+        for item in current:
+            if part == "*" and isinstance(item, list):
+                nxt.extend(item)
+            elif part.isdigit() and isinstance(item, list):
+                if int(part) < len(item):
+                    nxt.append(item[int(part)])
+            elif isinstance(item, dict) and part in item:
+                nxt.append(item[part])
+        current = nxt
+    if "*" in parts:
+        return current
+    return current[0] if current else None
+
+
+def attribute_name(proto: str, path: str) -> str:
+    name = next(p for p in reversed(path.split(".")) if p != "*" and not p.isdigit())
+    return f"{proto}.{name}"
+
+
+def named_values(rule: IdentityRule, fields: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(attribute suffix, value) pairs a rule reads from name/value fields and spread dicts."""
+    if rule.pair_when is not None and fields.get(rule.pair_when[0]) != rule.pair_when[1]:
+        return []
+    out: list[tuple[str, Any]] = []
+    for name_field, value_field in rule.pairs:
+        name = fields.get(name_field)
+        if isinstance(name, str) and name in rule.pair_names and value_field in fields:
+            out.append((name, fields[value_field]))
+    for spread in rule.spread:
+        values = fields.get(spread)
+        if isinstance(values, dict):
+            out.extend((k, v) for k, v in values.items() if isinstance(k, str) and k in rule.pair_names)
+    return out
+
+
+def first_item(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else value

@@ -1,0 +1,368 @@
+"""The analyze use case: capture files and Zeek logs -> engine -> analyzers -> store, one transaction
+per file (see :func:`analyze` for what is kept when a file breaks or was analysed before).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from iotwarden.addons import AddonManager, default_analyzers
+from iotwarden.errors import CaptureError
+from iotwarden.hooks import Context
+from iotwarden.inventory.builder import InventoryBuilder
+from iotwarden.model import Device
+from iotwarden.sources.base import RecordBatch, SourceItem
+from iotwarden.store import Store
+from iotwarden.store import writer as w
+from iotwarden.store.queries import devices_by_keys
+
+SCHEMA = "iotwarden.analysis/1"  # docs/schemas/analysis.md
+SNIFF_BYTES = 4096  # bytes read from a file's head to tell a Zeek log from a capture
+HASH_CHUNK = 1 << 20
+PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+GZIP_MAGIC = b"\x1f\x8b"
+PCAP_RECORD_HEADER = 16  # bytes before each packet in a pcap file (progress estimate)
+ZEEK_RECORD_BYTES = 250  # typical length of one Zeek log line (progress estimate)
+PROGRESS_CAP = 0.99  # share of a file the estimate may reach before the file is really done
+
+Progress = Callable[[int, int], None]  # (bytes done, bytes total) over all files of the run
+
+
+@dataclass(slots=True)
+class FileResult:
+    """The outcome of one input file; ``status`` is complete, partial, failed or skipped."""
+
+    path: str
+    status: str
+    format: str | None = None
+    sha256: str | None = None
+    size: int = 0
+    capture_id: int | None = None
+    packets: int = 0  # packets read (captures) or log records read (Zeek)
+    flows: int = 0
+    devices: int = 0
+    observations: int = 0
+    error: str | None = None
+    packets_read: int | None = None  # with an error: packets read before the damage
+    skipped_because: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+    device_keys: list[str] = field(default_factory=list)
+    # what analyzers concluded in this run, not (yet) kept by the store: key -> device of the run
+    concluded: dict[str, Device] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "status": self.status, "format": self.format, "sha256": self.sha256,
+            "size": self.size, "capture_id": self.capture_id, "packets": self.packets, "flows": self.flows,
+            "devices": self.devices, "observations": self.observations, "error": self.error,
+            "packets_read": self.packets_read, "skipped_because": self.skipped_because, "stats": self.stats,
+        }
+
+
+@dataclass(slots=True)
+class AnalysisReport:
+    files: list[FileResult] = field(default_factory=list)
+    devices: list[Device] = field(default_factory=list)  # stored state of every device the run saw
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if f.error is not None]
+
+    def to_dict(self) -> dict[str, Any]:
+        totals = {k: sum(getattr(f, k) for f in self.files) for k in ("packets", "flows", "observations")}
+        return {
+            "schema": SCHEMA,
+            "files": [f.to_dict() for f in self.files],
+            "totals": {**totals, "files": len(self.files), "failed": len(self.failed), "devices": len(self.devices)},
+            "devices": [d.to_dict() for d in self.devices],
+        }
+
+
+def expand_paths(paths: Sequence[Path]) -> list[Path]:
+    """Inputs to analyse: each file as given; for a folder, each capture file in it (sorted) and the
+    folder itself when it holds Zeek logs (read together, so conn.log MACs join the other logs)."""
+    out: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            out.append(path)
+            continue
+        children = [p for p in sorted(path.iterdir()) if p.is_file() and not p.name.startswith(".")]
+        kinds = {p: sniff_format(p) for p in children}
+        out.extend(p for p in children if kinds[p] == "capture")
+        if "zeek" in kinds.values():
+            out.append(path)
+    return out
+
+
+def _zeek_logs(folder: Path) -> list[Path]:
+    return [p for p in sorted(folder.iterdir()) if p.is_file() and sniff_format(p) == "zeek"]
+
+
+def _fingerprint(path: Path) -> tuple[str, int]:
+    """sha256 and size of a file; of a Zeek folder: over its logs' names and hashes, and their total size."""
+    if not path.is_dir():
+        return _sha256(path), path.stat().st_size
+    digest, size = hashlib.sha256(b"zeek-folder\n"), 0
+    for log in _zeek_logs(path):
+        digest.update(f"{log.name}\t{_sha256(log)}\n".encode())
+        size += log.stat().st_size
+    return digest.hexdigest(), size
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if head.startswith(GZIP_MAGIC):
+        try:
+            with gzip.open(path, "rb") as gz:
+                head = gz.read(SNIFF_BYTES)
+        except (OSError, EOFError):
+            return b""
+    return head
+
+
+def sniff_format(path: Path) -> str | None:
+    """``"zeek"`` (a ``#separator`` header, or JSON lines with ts and uid), ``"capture"`` or None."""
+    try:
+        head = _head(path)
+    except OSError:
+        return None
+    if head.startswith(b"#separator"):
+        return "zeek"
+    if head[:4] in PCAP_MAGICS or head.startswith(PCAPNG_MAGIC):
+        return "capture"
+    first = head.lstrip().split(b"\n", 1)[0]
+    if first.startswith(b"{"):
+        try:
+            record = json.loads(first)
+        except ValueError:
+            return None
+        if isinstance(record, dict) and "ts" in record and ("uid" in record or "id.orig_h" in record):
+            return "zeek"
+    return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _Counter:
+    """Spreads the progress of one file over its size (batches do not say where in the file they are).
+
+    Bytes are estimated (record lengths; compressed files read more than their size), so a file never
+    shows as done before its end: the estimate stops at :data:`PROGRESS_CAP` of the file.
+    """
+
+    def __init__(self, progress: Progress | None, done: int, size: int, total: int) -> None:
+        self.progress, self.base, self.size, self.total, self.seen = progress, done, size, total, 0
+
+    def advance(self, nbytes: int) -> None:
+        self.seen = min(int(self.size * PROGRESS_CAP), self.seen + nbytes)
+        if self.progress is not None:
+            self.progress(self.base + self.seen, self.total)
+
+
+def _items(path: Path, fmt: str) -> Iterator[SourceItem]:
+    """The source items of one input: RecordBatches from Zeek logs, PacketBatches from a capture."""
+    if fmt == "zeek":
+        from iotwarden.sources.zeek import read_zeek  # noqa: PLC0415 - only needed for Zeek input
+
+        return iter(read_zeek(path))
+    from iotwarden.sources.capfile import read_capture  # noqa: PLC0415
+
+    return iter(read_capture(path))
+
+
+def _engine(config: Any) -> Any:
+    from iotwarden.engine.core import Engine  # noqa: PLC0415 - loads every dissector: only for packets
+
+    return Engine(dissectors=None, config=config)
+
+
+def analyze(
+    paths: Sequence[Path | str], store: Store, *, progress: Progress | None = None, config: Any = None
+) -> AnalysisReport:
+    """Analyse every file (folders expanded) into ``store``; a bad file never stops the others.
+
+    Each file is one transaction: a run killed mid-file leaves the store as it was before that file.
+    A file that breaks part-way (truncated capture) commits what was read before the damage, marked
+    ``partial``; one that yields nothing is recorded as ``failed`` with nothing else. A file whose
+    bytes (sha256) were analysed before is ``skipped``, so counters are never added twice.
+    ``config`` is the engine's ``EngineConfig`` (None: defaults); ``progress(done, total)`` gets
+    bytes as files are read.
+    """
+    report = AnalysisReport()
+    given = [Path(p) for p in paths]
+    for folder in given:
+        if folder.is_dir() and not expand_paths([folder]):
+            report.files.append(FileResult(path=str(folder), status="failed", packets_read=0,
+                                           error=f"{folder}: no capture files or Zeek logs in this folder"))
+    files = expand_paths(given)
+    sizes = [p.stat().st_size if p.is_file() else sum(f.stat().st_size for f in _zeek_logs(p)) if p.is_dir() else 0
+             for p in files]
+    total, done = sum(sizes), 0
+    seen_keys: dict[str, None] = {}
+    concluded: dict[str, Device] = {}
+    for path, size in zip(files, sizes, strict=True):
+        result = analyze_file(path, store, counter=_Counter(progress, done, size, total), config=config)
+        done += size
+        if progress is not None:
+            progress(done, total)
+        report.files.append(result)
+        seen_keys.update(dict.fromkeys(result.device_keys))
+        concluded.update(result.concluded)
+    with store.session() as session:
+        rows = devices_by_keys(session, list(seen_keys))
+    report.devices = []
+    for r in rows:
+        dev = Device(key=r.key, first_seen=r.first_seen, last_seen=r.last_seen, mac=r.mac, ips=set(r.ips),
+                     hostnames=set(r.hostnames), attributes={k: set(v) for k, v in r.attributes.items()},
+                     protocols=set(r.protocols), packets=r.packets, bytes=r.bytes)
+        if r.key in concluded:  # the latest run's classification and risk score
+            dev.classification = dict(concluded[r.key].classification)
+            dev.risk_score = concluded[r.key].risk_score
+        report.devices.append(dev)
+    return report
+
+
+def _failed(store: Store, result: FileResult, message: str, packets_read: int) -> FileResult:
+    result.status, result.error, result.packets_read = "failed", message, packets_read
+    if result.format is not None:  # the file exists: keep a record of the failed attempt
+        with store.transaction() as session:
+            row = w.begin_capture(session, path=result.path, sha256=result.sha256, size=result.size,
+                                  fmt=result.format)
+            w.finish_capture(row, status="failed", packets=packets_read, flows=0, observations=0, devices=0,
+                             error=message, stats={})
+            result.capture_id = row.id
+    return result
+
+
+def analyze_file(path: Path, store: Store, *, counter: _Counter | None = None, config: Any = None) -> FileResult:
+    """Analyse one file in one transaction (see the module docstring for what is kept on errors)."""
+    result = FileResult(path=str(path), status="failed")
+    if not path.exists():
+        return _failed(store, result, f"{path}: no such file", 0)
+    if path.is_dir():
+        result.format = "zeek"
+    elif not path.is_file():
+        return _failed(store, result, f"{path}: not a regular file", 0)
+    else:
+        result.format = sniff_format(path) or "capture"  # unknown content: the capture reader says why
+    result.sha256, result.size = _fingerprint(path)
+    if result.size == 0:
+        return _failed(store, result, f"{path}: empty file (0 bytes), not a capture", 0)
+    with store.session() as session:
+        earlier = w.find_analysed(session, result.sha256)
+        if earlier is not None:
+            result.status, result.capture_id = "skipped", earlier.id
+            result.skipped_because = f"same bytes already analysed as capture {earlier.id} ({earlier.path})"
+            return result
+    counter = counter or _Counter(None, 0, result.size, result.size)
+    try:
+        return _run(path, store, result, counter, config)
+    except _NothingRead as nothing:
+        return _failed(store, result, _message(path, nothing.error), nothing.error.packets_read)
+
+
+class _NothingRead(Exception):
+    """Rolls back a capture's transaction when the file broke before anything usable was read."""
+
+    def __init__(self, error: CaptureError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config: Any) -> FileResult:
+    ctx = Context()
+    analyzers = default_analyzers()
+    inventory = next((a for a in analyzers if isinstance(a, InventoryBuilder)), None)
+    addons = AddonManager(ctx, analyzers)
+    fmt = result.format or "capture"
+    error: CaptureError | None = None
+    with store.transaction() as session:
+        row = w.begin_capture(session, path=str(path), sha256=result.sha256, size=result.size, fmt=fmt)
+        out = _Sink(addons, w.FlowWriter(session, row.id))
+        engine = None
+        records = 0
+        addons.load()
+        try:
+            for item in _items(path, fmt):
+                if isinstance(item, RecordBatch):
+                    records += item.records
+                    ctx.stats.parse_errors["zeek"] += item.skipped
+                    counter.advance(ZEEK_RECORD_BYTES * item.records)
+                    out.feed(item.observations, item.flows, item.last_ts)
+                else:
+                    engine = engine or _engine(config)
+                    res = engine.process(item)
+                    counter.advance(int(item.caplen.sum()) + PCAP_RECORD_HEADER * len(item))
+                    out.feed(res.observations, res.flows, float(item.ts[-1]) if len(item) else None)
+        except CaptureError as exc:
+            error = exc
+        if engine is not None:  # end of input, or what came before the damage: close every flow
+            res = engine.flush()
+            out.feed(res.observations, res.flows, None)
+            ctx.stats.merge(engine.stats)
+        addons.done()
+        out.flows.flush()
+        ctx.stats.packets = ctx.stats.packets or records
+        ctx.stats.flows = max(ctx.stats.flows, out.flows.written)
+        ctx.stats.observations = out.observations
+        if error is not None and ctx.stats.packets == 0 and out.flows.written == 0 and not ctx.devices:
+            raise _NothingRead(error)  # rolls the transaction back; only the failure is recorded
+        result.packets, result.flows = ctx.stats.packets, out.flows.written
+        result.observations, result.devices = out.observations, len(ctx.devices)
+        result.device_keys = sorted(ctx.devices)
+        result.concluded = {k: d for k, d in ctx.devices.items() if d.classification or d.risk_score is not None}
+        w.merge_devices(session, [ctx.devices[k] for k in result.device_keys])
+        dropped = 0
+        if inventory is not None:
+            w.merge_device_ips(session, inventory.ip_history())
+            dropped = w.merge_evidence(session, [
+                w.Evidence(key, *ek, first, last, int(count))
+                for key, facts in inventory.evidence().items() for ek, (first, last, count) in facts.items()
+            ])
+        result.stats = {**ctx.stats.to_dict(), "inventory": {
+            "endpoints_dropped": inventory.dropped if inventory else 0, "evidence_dropped": dropped,
+        }}
+        result.status = "partial" if error is not None else "complete"
+        if error is not None:
+            result.error, result.packets_read = _message(path, error), error.packets_read
+        w.finish_capture(row, status=result.status, packets=result.packets, flows=result.flows,
+                         observations=result.observations, devices=result.devices, error=result.error,
+                         stats=result.stats)
+        result.capture_id = row.id
+    return result
+
+
+class _Sink:
+    """Hands a source's records to the analyzers and the flow writer, counting observations."""
+
+    def __init__(self, addons: AddonManager, flows: w.FlowWriter) -> None:
+        self.addons, self.flows, self.observations = addons, flows, 0
+
+    def feed(self, obs: list[Any], closed: list[Any], ts: float | None) -> None:
+        self.observations += len(obs)
+        self.addons.observations(obs)
+        self.addons.flows(closed)
+        self.flows.add(closed)
+        if ts is not None:
+            self.addons.tick(ts)
+        elif closed:
+            self.addons.tick(max(f.last_seen for f in closed))
+
+
+def _message(path: Path, exc: CaptureError) -> str:
+    text = str(exc)
+    return text if str(path) in text else f"{path}: {text}"

@@ -1,0 +1,160 @@
+"""Opening the store: URL resolution (``--db``, ``$IOTWARDEN_DB``, ./iotwarden.db), engine settings
+per backend (SQLite, PostgreSQL), and Alembic migrations to head run in-process on open.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from iotwarden.errors import StoreError
+
+ENV_VAR = "IOTWARDEN_DB"
+DEFAULT_URL = "sqlite:///iotwarden.db"  # relative to the working directory
+SQLITE_BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another process's write lock
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The database URL: ``url``, else ``$IOTWARDEN_DB``, else ./iotwarden.db. A plain path means SQLite."""
+    chosen = url or os.environ.get(ENV_VAR) or DEFAULT_URL
+    if "://" not in chosen:
+        chosen = f"sqlite:///{chosen}"
+    return chosen
+
+
+def redact(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _migrations_dir() -> str:
+    return str(resources.files("iotwarden.store").joinpath("migrations"))
+
+
+def _alembic_config(connection: Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", _migrations_dir())
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+class Store:
+    """A migrated database and its session factory.
+
+    ``schema`` (PostgreSQL only) puts every table, the Alembic version table included, in that
+    schema through the connection's ``search_path``: tests use it to isolate parallel runs.
+    """
+
+    def __init__(self, url: str | None = None, *, schema: str | None = None, migrate: bool = True) -> None:
+        self.url = resolve_url(url)
+        try:
+            parsed = make_url(self.url)
+        except ArgumentError as exc:
+            raise StoreError(f"invalid database URL {self.url!r}: {exc}") from None
+        self.backend = parsed.get_backend_name()
+        if self.backend not in ("sqlite", "postgresql"):
+            raise StoreError(f"unsupported database {self.backend!r}: use sqlite:/// or postgresql+psycopg://")
+        kwargs: dict[str, Any] = {}
+        if self.backend == "sqlite":
+            db = parsed.database or ""
+            if db and db != ":memory:" and not Path(db).parent.exists():
+                raise StoreError(f"cannot open database {redact(self.url)}: folder {Path(db).parent} does not exist")
+            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
+        else:
+            # psycopg prepares repeated statements; a cached generic plan for "key IN (...500 keys)"
+            # can scan the whole table, so plan each execution with its actual keys
+            options = "-cplan_cache_mode=force_custom_plan"
+            if schema is not None:
+                options += f" -csearch_path={schema}"
+            kwargs["connect_args"] = {"options": options}
+        try:
+            self.engine: Engine = create_engine(self.url, **kwargs)
+        except (ArgumentError, ImportError) as exc:
+            raise StoreError(f"cannot open database {redact(self.url)}: {exc}") from None
+        if self.backend == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if migrate:
+            self.upgrade()
+
+    def upgrade(self) -> str | None:
+        """Migrate to the newest schema (a no-op when already there); returns the revision reached."""
+        try:
+            with self.engine.begin() as conn:
+                cfg = _alembic_config(conn)
+                head = ScriptDirectory.from_config(cfg).get_current_head()
+                current = MigrationContext.configure(conn).get_current_revision()
+                if current != head:
+                    command.upgrade(cfg, "head")
+                return head
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open or migrate database {redact(self.url)}: {_first_line(exc)}") from None
+
+    def revision(self) -> str | None:
+        """The schema revision the database is at (None before the first migration)."""
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session for reads; database errors become :class:`StoreError`."""
+        try:
+            with self._sessions() as session:
+                yield session
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error on {redact(self.url)}: {_first_line(exc)}") from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session inside one transaction: committed on success, rolled back on any exception."""
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error on {redact(self.url)}: {_first_line(exc)}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL: readers (``iotwarden devices``) never block on a running analysis, and a killed writer
+    # leaves the database exactly as of the last commit (https://sqlite.org/wal.html)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text_ = str(getattr(exc, "orig", None) or exc).strip()
+    return text_.splitlines()[0] if text_ else type(exc).__name__
+
+
+def ping(store: Store) -> None:
+    """Raise :class:`StoreError` when the database cannot be reached."""
+    with store.session() as session:
+        session.execute(text("SELECT 1"))

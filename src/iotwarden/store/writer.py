@@ -1,0 +1,281 @@
+"""Writing one analysed capture inside the caller's transaction: flows upserted in chunks on their
+natural key (re-analysis never duplicates), then devices, address history and evidence merged.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from iotwarden.model import Device, Flow
+from iotwarden.store.schema import CaptureRow, DeviceIpRow, DeviceRow, EvidenceRow, FlowRow
+
+FLOW_CHUNK = 5000  # flows buffered before one executemany upsert
+KEY_CHUNK = 500  # keys per IN (...) lookup; well under SQLite's bound-parameter limit
+MAX_STORED_VALUES_PER_ATTRIBUTE = 64  # values kept per device attribute across all captures
+MAX_STORED_IPS = 256  # addresses listed on a device row (device_ips keeps the full history)
+MAX_STORED_HOSTNAMES = 64  # names listed on a device row
+MAX_EVIDENCE_PER_DEVICE = 512  # distinct evidence rows kept per device across all captures
+MAX_VALUE_LEN = 512  # evidence values are cut to the column width
+PG_WRITER_LOCK = 0x10_7A_2D_E4  # pg_advisory_xact_lock id serialising device merges of concurrent runs
+
+
+@dataclass(slots=True)
+class Evidence:
+    """One deduplicated identity fact about a device (a row of the ``evidence`` table)."""
+
+    device_key: str
+    proto: str
+    kind: str
+    field: str
+    value: str
+    first_seen: float
+    last_seen: float
+    count: int
+
+
+def _insert(session: Session) -> Any:
+    """The dialect's INSERT construct (both offer ``on_conflict_do_update``)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _least(session: Session, a: Any, b: Any) -> ColumnElement[Any]:
+    return func.least(a, b) if session.get_bind().dialect.name == "postgresql" else func.min(a, b)
+
+
+def _greatest(session: Session, a: Any, b: Any) -> ColumnElement[Any]:
+    return func.greatest(a, b) if session.get_bind().dialect.name == "postgresql" else func.max(a, b)
+
+
+def find_analysed(session: Session, sha256: str) -> CaptureRow | None:
+    """The earlier successful analysis of a file with these bytes, if any."""
+    stmt = (
+        select(CaptureRow)
+        .where(CaptureRow.sha256 == sha256, CaptureRow.status.in_(("complete", "partial")))
+        .order_by(CaptureRow.id)
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
+def begin_capture(session: Session, *, path: str, sha256: str | None, size: int, fmt: str) -> CaptureRow:
+    row = CaptureRow(
+        path=path, sha256=sha256, size=size, format=fmt, started=time.time(), finished=None,
+        status="failed", packets=0, flows=0, observations=0, devices=0, error=None, stats={},
+    )
+    session.add(row)
+    session.flush()  # assigns row.id for the flows' capture_id
+    return row
+
+
+def finish_capture(
+    row: CaptureRow, *, status: str, packets: int, flows: int, observations: int, devices: int,
+    error: str | None, stats: dict[str, Any],
+) -> None:
+    row.status = status
+    row.packets = packets
+    row.flows = flows
+    row.observations = observations
+    row.devices = devices
+    row.error = error
+    row.stats = stats
+    row.finished = time.time()
+
+
+def _flow_row(flow: Flow, capture_id: int | None) -> dict[str, Any]:
+    return {
+        "capture_id": capture_id, "vlan": flow.vlan or 0, "ip_proto": flow.ip_proto,
+        "a_ip": flow.a_ip, "a_port": flow.a_port or 0, "b_ip": flow.b_ip, "b_port": flow.b_port or 0,
+        "first_seen": flow.first_seen, "last_seen": flow.last_seen, "a_mac": flow.a_mac, "b_mac": flow.b_mac,
+        "pkts_ab": flow.pkts_ab, "pkts_ba": flow.pkts_ba, "bytes_ab": flow.bytes_ab, "bytes_ba": flow.bytes_ba,
+        "payload_ab": flow.payload_ab, "payload_ba": flow.payload_ba,
+        "tcp_flags_ab": flow.tcp_flags_ab, "tcp_flags_ba": flow.tcp_flags_ba,
+        "app": (flow.app or None) and flow.app[:32], "end_reason": (flow.end_reason or None) and flow.end_reason[:16],
+        "extra": _json_safe(flow.extra) if flow.extra else {},
+    }
+
+
+def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` as JSON can store it (sets, bytes and the like become text) so one odd value never fails a capture."""
+    try:
+        json.dumps(data)
+    except (TypeError, ValueError):
+        return dict(json.loads(json.dumps(data, default=str, skipkeys=True)))
+    return dict(data)
+
+
+_FLOW_KEY = ("vlan", "ip_proto", "a_ip", "a_port", "b_ip", "b_port", "first_seen")
+_FLOW_COUNTERS = ("last_seen", "a_mac", "b_mac", "pkts_ab", "pkts_ba", "bytes_ab", "bytes_ba", "payload_ab",
+                  "payload_ba", "tcp_flags_ab", "tcp_flags_ba", "app", "end_reason", "extra")
+
+
+class FlowWriter:
+    """Buffers closed flows and upserts them in chunks of :data:`FLOW_CHUNK`.
+
+    A flow already stored (same natural key) gets the counters of the newer sighting: the same
+    capture analysed again yields the same numbers, so re-analysis is idempotent.
+    """
+
+    def __init__(self, session: Session, capture_id: int | None) -> None:
+        self.session = session
+        self.capture_id = capture_id
+        self._buf: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self.written = 0
+
+    def add(self, flows: Iterable[Flow]) -> None:
+        for flow in flows:
+            row = _flow_row(flow, self.capture_id)
+            # the same key twice in one statement is an error on PostgreSQL: the later wins
+            self._buf[tuple(row[k] for k in _FLOW_KEY)] = row
+            if len(self._buf) >= FLOW_CHUNK:
+                self.flush()
+
+    def flush(self) -> None:
+        if not self._buf:
+            return
+        rows = list(self._buf.values())
+        self._buf.clear()
+        ins = _insert(self.session)(FlowRow)
+        stmt = ins.on_conflict_do_update(
+            index_elements=list(_FLOW_KEY), set_={c: ins.excluded[c] for c in _FLOW_COUNTERS}
+        )
+        self.session.execute(stmt, rows)
+        self.written += len(rows)
+
+
+def _chunks(items: Sequence[str], size: int = KEY_CHUNK) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _bounded_union(old: Iterable[str], new: Iterable[str], limit: int) -> list[str]:
+    """Old values first (they were kept before), then new ones, up to ``limit``; sorted."""
+    out = list(dict.fromkeys(old))
+    for value in new:
+        if len(out) >= limit:
+            break
+        if value not in out:
+            out.append(value)
+    return sorted(out)
+
+
+def _merge_attributes(old: dict[str, Any], new: dict[str, set[str]]) -> dict[str, list[str]]:
+    out = {k: list(v) for k, v in old.items()}
+    for name, values in new.items():
+        out[name] = _bounded_union(out.get(name, []), sorted(values), MAX_STORED_VALUES_PER_ATTRIBUTE)
+    return dict(sorted(out.items()))
+
+
+def merge_devices(session: Session, devices: Sequence[Device]) -> None:
+    """Merge this capture's devices into the stored ones (union of sets, min/max times, counters added)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_WRITER_LOCK})
+    by_key = {d.key: d for d in devices}
+    existing: dict[str, DeviceRow] = {}
+    for chunk in _chunks(sorted(by_key)):
+        existing.update((r.key, r) for r in session.scalars(select(DeviceRow).where(DeviceRow.key.in_(chunk))))
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for key, dev in by_key.items():
+        row = existing.get(key)
+        if row is None:
+            inserts.append({
+                "key": key, "mac": dev.mac, "first_seen": dev.first_seen, "last_seen": dev.last_seen,
+                "ips": _bounded_union([], sorted(dev.ips), MAX_STORED_IPS),
+                "hostnames": _bounded_union([], sorted(dev.hostnames), MAX_STORED_HOSTNAMES),
+                "attributes": _merge_attributes({}, dev.attributes),
+                "protocols": sorted(dev.protocols), "packets": dev.packets, "bytes": dev.bytes,
+            })
+            continue
+        updates.append({
+            "id": row.id, "mac": row.mac or dev.mac,
+            "first_seen": min(row.first_seen, dev.first_seen), "last_seen": max(row.last_seen, dev.last_seen),
+            "ips": _bounded_union(row.ips, sorted(dev.ips), MAX_STORED_IPS),
+            "hostnames": _bounded_union(row.hostnames, sorted(dev.hostnames), MAX_STORED_HOSTNAMES),
+            "attributes": _merge_attributes(row.attributes, dev.attributes),
+            "protocols": sorted(set(row.protocols) | dev.protocols),
+            "packets": row.packets + dev.packets, "bytes": row.bytes + dev.bytes,
+        })
+    if inserts:
+        session.execute(_insert(session)(DeviceRow), inserts)
+    if updates:
+        session.execute(update(DeviceRow), updates)  # ORM bulk UPDATE by primary key
+
+
+def merge_device_ips(session: Session, history: dict[str, dict[str, tuple[float, float]]]) -> None:
+    """Upsert (device, ip) first/last seen times."""
+    rows = [
+        {"device_key": key, "ip": ip, "first_seen": first, "last_seen": last}
+        for key, ips in history.items() for ip, (first, last) in ips.items()
+    ]
+    if not rows:
+        return
+    ins = _insert(session)(DeviceIpRow)
+    stmt = ins.on_conflict_do_update(
+        index_elements=["device_key", "ip"],
+        set_={
+            "first_seen": _least(session, DeviceIpRow.first_seen, ins.excluded.first_seen),
+            "last_seen": _greatest(session, DeviceIpRow.last_seen, ins.excluded.last_seen),
+        },
+    )
+    session.execute(stmt, rows)
+
+
+def merge_evidence(session: Session, evidence: Sequence[Evidence]) -> int:
+    """Upsert evidence (counts added, times widened); returns how many new facts the limit dropped.
+
+    At most :data:`MAX_EVIDENCE_PER_DEVICE` distinct rows per device: once a device is full, facts
+    already stored still get their counters updated, new ones are dropped and counted.
+    """
+    by_device: dict[str, list[Evidence]] = {}
+    for ev in evidence:  # cut to the column widths: PostgreSQL refuses longer text
+        ev.proto, ev.kind, ev.field, ev.value = ev.proto[:32], ev.kind[:64], ev.field[:64], ev.value[:MAX_VALUE_LEN]
+        by_device.setdefault(ev.device_key, []).append(ev)
+    counts: dict[str, int] = {}
+    for chunk in _chunks(sorted(by_device)):
+        stmt = select(EvidenceRow.device_key, func.count()).where(EvidenceRow.device_key.in_(chunk))
+        counts.update({k: int(n) for k, n in session.execute(stmt.group_by(EvidenceRow.device_key))})
+    rows: list[dict[str, Any]] = []
+    dropped = 0
+    for key, items in by_device.items():
+        room = MAX_EVIDENCE_PER_DEVICE - counts.get(key, 0)
+        if len(items) > room:  # rare: read what is stored to tell updates from new facts
+            stored = {
+                (r.proto, r.kind, r.field, r.value)
+                for r in session.scalars(select(EvidenceRow).where(EvidenceRow.device_key == key))
+            }
+            kept = []
+            for ev in items:
+                if (ev.proto, ev.kind, ev.field, ev.value) in stored:
+                    kept.append(ev)
+                elif room > 0:
+                    kept.append(ev)
+                    room -= 1
+                else:
+                    dropped += 1
+            items = kept
+        rows.extend(
+            {"device_key": ev.device_key, "proto": ev.proto, "kind": ev.kind, "field": ev.field,
+             "value": ev.value, "first_seen": ev.first_seen, "last_seen": ev.last_seen, "count": ev.count}
+            for ev in items
+        )
+    if rows:
+        ins = _insert(session)(EvidenceRow)
+        stmt = ins.on_conflict_do_update(
+            index_elements=["device_key", "proto", "kind", "field", "value"],
+            set_={
+                "count": EvidenceRow.count + ins.excluded.count,
+                "first_seen": _least(session, EvidenceRow.first_seen, ins.excluded.first_seen),
+                "last_seen": _greatest(session, EvidenceRow.last_seen, ins.excluded.last_seen),
+            },
+        )
+        session.execute(stmt, rows)
+    return dropped

@@ -1,0 +1,146 @@
+"""``iotwarden analyze`` and ``iotwarden db upgrade`` as a user runs them: exit codes, stdout, stderr."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from iotwarden.cli.main import main
+from tests.conftest import shared
+from tests.services import builders as b
+
+
+def needs_engine() -> None:
+    pytest.importorskip("iotwarden.engine.core", reason="the packet engine (engine/core.py) is not there yet")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def error_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def test_analyze_prints_files_and_devices(capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path) -> None:
+    needs_engine()
+    code, out, err = run(capsys, "analyze", str(b.camera_capture(tmp_path / "cam.pcap")), "--db", db)
+    assert code == 0, err
+    assert "complete" in out
+    assert f"mac:{b.CAMERA_MAC}" in out
+    assert "axis-cam-01" in out
+    assert err == ""
+
+
+def test_json_output_to_a_file_follows_the_documented_schema(capsys: pytest.CaptureFixture[str], db: str,
+                                                            tmp_path: Path) -> None:
+    log = b.zeek_conn_log(tmp_path / "conn.log", 5)
+    out_file = tmp_path / "report.json"
+    code, out, _ = run(capsys, "analyze", str(log), "--db", db, "--format", "json", "-o", str(out_file))
+    assert (code, out) == (0, "")
+    doc = json.loads(out_file.read_text())
+    assert doc["schema"] == "iotwarden.analysis/1"
+    assert doc["files"][0]["status"] == "complete"
+    assert doc["totals"] == {"packets": 5, "flows": 5, "observations": 0, "files": 1, "failed": 0, "devices": 7}
+    schema_doc = (Path(__file__).resolve().parents[2] / "docs" / "schemas" / "analysis.md").read_text()
+    for key in (*doc, *doc["files"][0], *doc["totals"], *doc["devices"][0]):
+        assert f"`{key}`" in schema_doc, f"{key} is not documented in docs/schemas/analysis.md"
+
+
+def _truncated(tmp_path: Path) -> Path:
+    data = shared("pcaps", "labeled_locks_cams", "pcaps", "schlage-lock-01.pcap").read_bytes()
+    cut = tmp_path / "half.pcap"
+    cut.write_bytes(data[: len(data) // 2])
+    return cut
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "text", "truncated"])
+def test_each_bad_input_is_one_line_on_stderr_and_exit_code_2(capsys: pytest.CaptureFixture[str], db: str,
+                                                              tmp_path: Path, case: str) -> None:
+    if case == "missing":
+        path = tmp_path / "missing.pcap"
+    elif case == "empty":
+        path = tmp_path / "empty.pcap"
+        path.touch()
+    elif case == "text":
+        path = tmp_path / "notes.txt"
+        path.write_text("GET / HTTP/1.1\r\nthis is a text file\r\n")
+    else:
+        needs_engine()
+        path = _truncated(tmp_path)
+    code, _, err = run(capsys, "analyze", str(path), "--db", db)
+    assert code == 2
+    (line,) = error_lines(err)
+    assert str(path) in line
+    assert "packets read before the damage" in line
+    assert "Traceback" not in err
+    if case == "truncated":
+        assert "0 packets read" not in line
+        assert "kept, marked partial" in line
+
+
+def test_a_bad_file_does_not_stop_the_good_ones(capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path) -> None:
+    log = b.zeek_conn_log(tmp_path / "conn.log", 5)
+    code, out, err = run(capsys, "analyze", str(tmp_path / "missing.pcap"), str(log), "--db", db, "-f", "json")
+    assert code == 2
+    assert len(error_lines(err)) == 1
+    doc = json.loads(out)
+    assert [f["status"] for f in doc["files"]] == ["failed", "complete"]
+    code, out, _ = run(capsys, "devices", "--db", db, "-f", "json")
+    assert len(json.loads(out)["devices"]) == 7  # the good file's results were kept
+
+
+def test_analysing_the_same_capture_twice_adds_nothing(capsys: pytest.CaptureFixture[str], db: str,
+                                                       tmp_path: Path) -> None:
+    needs_engine()
+    cam = b.camera_capture(tmp_path / "cam.pcap")
+    run(capsys, "analyze", str(cam), "--db", db)
+    _, before, _ = run(capsys, "devices", "--db", db, "-f", "json")
+    _, flows_before, _ = run(capsys, "flows", "--db", db, "-f", "json")
+    code, _, err = run(capsys, "analyze", str(cam), "--db", db)
+    assert code == 0
+    assert "skipped" in err
+    assert "already analysed" in err
+    _, after, _ = run(capsys, "devices", "--db", db, "-f", "json")
+    _, flows_after, _ = run(capsys, "flows", "--db", db, "-f", "json")
+    assert json.loads(after) == json.loads(before)
+    assert json.loads(flows_after) == json.loads(flows_before)
+
+
+def test_two_captures_merge_into_the_same_devices(capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path) -> None:
+    needs_engine()
+    run(capsys, "analyze", str(b.camera_capture(tmp_path / "1.pcap")), "--db", db)
+    run(capsys, "analyze", str(b.second_capture(tmp_path / "2.pcap")), "--db", db)
+    _, out, _ = run(capsys, "devices", "show", b.CAMERA_MAC, "--db", db, "-f", "json")
+    camera = json.loads(out)["device"]
+    assert camera["attributes"]["http.user_agent"] == ["AXIS/10.12 libcurl", "AXIS/10.13 libcurl"]
+    assert camera["ip_history"] == [{"ip": b.CAMERA_IP, "first_seen": pytest.approx(1_700_000_000.0, abs=1),
+                                     "last_seen": pytest.approx(1_700_003_601.1, abs=1)}]
+    _, out, _ = run(capsys, "devices", "--db", db, "-f", "json")
+    assert len([d for d in json.loads(out)["devices"] if d["key"] == f"mac:{b.CAMERA_MAC}"]) == 1
+
+
+def test_db_option_falls_back_to_the_environment(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "env.db"
+    monkeypatch.setenv("IOTWARDEN_DB", str(path))
+    code, out, _ = run(capsys, "db", "upgrade")
+    assert code == 0
+    assert "at revision" in out
+    assert path.exists()
+
+
+def test_an_unusable_database_is_one_clear_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "devices", "--db", "sqlite:////nonexistent-dir/x/iot.db")
+    assert code == 2
+    (line,) = error_lines(err)
+    assert "does not exist" in line

@@ -1,0 +1,79 @@
+"""``iotwarden devices [list]`` and ``iotwarden devices show ID``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from iotwarden.cli.main import main
+from tests.services import builders as b
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    """A store holding 250 hosts behind one router talking to one web server (Zeek conn.log)."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert main(["analyze", str(b.zeek_conn_log(tmp_path / "conn.log", 250)), "--db", url, "-f", "json"]) == 0
+    return url
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_devices_without_subcommand_lists_them(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    capsys.readouterr()
+    code, out, _ = run(capsys, "devices", "--db", db)
+    assert code == 0
+    assert "Devices (252)" in out
+    code, out2, _ = run(capsys, "devices", "list", "--db", db)
+    assert (code, out2) == (0, out)
+
+
+def test_filters_by_search_text_and_protocol(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    capsys.readouterr()
+    _, out, _ = run(capsys, "devices", "--db", db, "--search", b.WEB_IP, "-f", "json")
+    doc = json.loads(out)
+    assert doc["schema"] == "iotwarden.devices/1"
+    assert [d["key"] for d in doc["devices"]] == [f"ip:{b.WEB_IP}"]
+    _, out, _ = run(capsys, "devices", "--db", db, "--proto", "http", "-f", "json")
+    http = {d["key"] for d in json.loads(out)["devices"]}
+    assert len(http) == 251  # the hosts and the web server; the router only forwarded
+    assert f"mac:{b.ROUTER_MAC}" not in http
+    _, out, _ = run(capsys, "devices", "--db", db, "--proto", "modbus", "-f", "json")
+    assert json.loads(out)["devices"] == []
+
+
+@pytest.mark.parametrize("ident", ["ip:93.184.216.34", "93.184.216.34", "ip:93.184"])
+def test_show_finds_a_device_by_key_prefix_or_address(capsys: pytest.CaptureFixture[str], db: str,
+                                                      ident: str) -> None:
+    capsys.readouterr()
+    code, out, _ = run(capsys, "devices", "show", ident, "--db", db, "-f", "json")
+    assert code == 0
+    device = json.loads(out)["device"]
+    assert device["key"] == f"ip:{b.WEB_IP}"
+    assert device["ip_history"][0]["ip"] == b.WEB_IP
+    assert len(device["flows"]) == 20  # the most recent ones
+
+
+def test_show_as_a_table(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    capsys.readouterr()
+    code, out, _ = run(capsys, "devices", "show", "02:00:00:00:00:01", "--db", db)
+    assert code == 0
+    assert "Device mac:02:00:00:00:00:01" in out
+    assert "10.1.0.1" in out
+
+
+@pytest.mark.parametrize(("ident", "message"), [("10.99.99.99", "no device matches"),
+                                               ("mac:02:00", "matches several devices")])
+def test_unknown_or_ambiguous_ids_are_one_line_errors(capsys: pytest.CaptureFixture[str], db: str, ident: str,
+                                                      message: str) -> None:
+    capsys.readouterr()
+    code, out, err = run(capsys, "devices", "show", ident, "--db", db)
+    assert (code, out) == (2, "")
+    (line,) = [x for x in err.splitlines() if x.strip()]
+    assert message in line

@@ -1,0 +1,44 @@
+"""``iotwarden stats``: per capture and total, from the store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from iotwarden.cli.main import main
+from tests.services import builders as b
+
+
+def test_stats_per_capture_and_in_total(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    main(["analyze", str(b.zeek_conn_log(tmp_path / "a" / "conn.log", 10)), "--db", db])
+    main(["analyze", str(b.zeek_conn_log(tmp_path / "b" / "conn.log", 7, start=1_700_100_000.0)), "--db", db])
+    capsys.readouterr()
+    assert main(["stats", "--db", db, "-f", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == "iotwarden.stats/1"
+    assert [c["flows"] for c in doc["captures"]] == [10, 7]
+    assert doc["totals"]["flows"] == 17
+    assert doc["totals"]["packets"] == 17
+    assert doc["totals"]["captures"] == {"complete": 2}
+    assert doc["store"]["flows"] == 17
+    assert main(["stats", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "Captures (2)" in out
+    assert "total: 17 packets" in out
+
+
+def test_stats_of_a_capture_count_protocols(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    pytest.importorskip("iotwarden.engine.core", reason="the packet engine (engine/core.py) is not there yet")
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    main(["analyze", str(b.camera_capture(tmp_path / "cam.pcap")), "--db", db])
+    capsys.readouterr()
+    assert main(["stats", "--db", db, "-f", "json"]) == 0
+    totals = json.loads(capsys.readouterr().out)["totals"]
+    assert totals["packets"] == 11
+    assert totals["protocols"]["dhcp"] == 2
+    assert totals["protocols"]["http"] >= 2

@@ -1,0 +1,43 @@
+"""Which MACs and IPs can name one host."""
+
+from __future__ import annotations
+
+import pytest
+
+from iotwarden.inventory.addresses import is_group_mac, private_v4, usable_ip, usable_mac
+
+
+@pytest.mark.parametrize(
+    ("mac", "expected"),
+    [("00:40:8C:12:34:56", "00:40:8c:12:34:56"), ("ff:ff:ff:ff:ff:ff", None), ("01:00:5e:00:00:fb", None),
+     ("33:33:00:00:00:01", None), ("00:00:00:00:00:00", None), ("zz:00:00:00:00:00", None), ("00:40:8c", None),
+     (None, None), (42, None), (["00:40:8c:12:34:56"], None)],
+)
+def test_usable_mac_is_one_unicast_interface(mac: object, expected: str | None) -> None:
+    assert usable_mac(mac) == expected
+
+
+def test_group_macs_are_broadcast_and_multicast_only() -> None:
+    assert is_group_mac("ff:ff:ff:ff:ff:ff")
+    assert is_group_mac("01:00:0c:cc:cc:cc")  # CDP multicast
+    assert not is_group_mac("00:40:8c:12:34:56")
+    assert not is_group_mac(None)
+    assert not is_group_mac("garbage")
+
+
+@pytest.mark.parametrize(
+    ("ip", "expected"),
+    [("10.0.0.5", "10.0.0.5"), ("2001:DB8::1", "2001:db8::1"), ("224.0.0.251", None), ("ff02::fb", None),
+     ("0.0.0.0", None),  # noqa: S104 - an address value, not a bind
+     ("255.255.255.255", None), ("::", None), ("10.0.0.300", None), ("", None), (7, None)],
+)
+def test_usable_ip_can_belong_to_one_host(ip: object, expected: str | None) -> None:
+    assert usable_ip(ip) == expected
+
+
+def test_private_v4_excludes_loopback_and_link_local() -> None:
+    assert private_v4("192.168.1.10")
+    assert not private_v4("127.0.0.1")
+    assert not private_v4("169.254.1.1")
+    assert not private_v4("8.8.8.8")
+    assert not private_v4("fd00::1")

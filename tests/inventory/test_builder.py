@@ -1,0 +1,282 @@
+"""InventoryBuilder: observations and flows become devices with stable keys, bounded identity facts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iotwarden.addons import AddonManager
+from iotwarden.hooks import Context
+from iotwarden.inventory import builder as b
+from iotwarden.inventory.builder import InventoryBuilder
+from iotwarden.inventory.identity import MAX_VALUE_LEN, RULES
+from iotwarden.model import Flow, Observation
+from tests.conftest import shared
+
+HOST = "00:11:22:33:44:55"
+GW = "00:00:5e:00:01:01"
+SERVER = "a0:36:9f:4c:4c:28"
+
+
+def obs(proto: str, kind: str, fields: dict[str, Any], *, src_mac: str | None = HOST,
+        src_ip: str | None = "10.0.0.5", dst_mac: str | None = GW, dst_ip: str | None = "10.0.0.1",
+        subject: str = "src", ts: float = 100.0) -> Observation:
+    return Observation(ts=ts, proto=proto, kind=kind, src_mac=src_mac, dst_mac=dst_mac, src_ip=src_ip, dst_ip=dst_ip,
+                       subject=subject, fields=fields)  # type: ignore[arg-type]
+
+
+def flow(a_ip: str, b_ip: str, *, a_mac: str | None = HOST, b_mac: str | None = GW, pkts: int = 2,
+         app: str | None = None, ts: float = 100.0) -> Flow:
+    return Flow(vlan=0, ip_proto=6, a_ip=a_ip, a_port=40000, b_ip=b_ip, b_port=443, first_seen=ts, last_seen=ts + 1,
+                a_mac=a_mac, b_mac=b_mac, pkts_ab=pkts, pkts_ba=pkts, bytes_ab=100, bytes_ba=50, app=app)
+
+
+def run(*items: Observation | Flow) -> tuple[Context, InventoryBuilder]:
+    ctx, inv = Context(), InventoryBuilder()
+    for item in items:
+        if isinstance(item, Flow):
+            inv.on_flow(ctx, item)
+        else:
+            inv.on_observation(ctx, item)
+    return ctx, inv
+
+
+def test_dhcp_on_a_real_capture_names_the_client_not_the_server() -> None:
+    from tests.pcaputil import run_dissector
+
+    dhcp = pytest.importorskip("iotwarden.dissect.dhcp")
+    capture = shared("pcaps", "suricata_verify", "dhcp-eve-extended", "input.pcap")
+    ctx, inv = run(*run_dissector(dhcp.DhcpDissector(), Path(capture)))
+    client = ctx.devices["mac:00:11:32:17:49:f0"]  # test.yaml: dhcp.client_mac, hostname "nas1\0", client_ip
+    assert client.ips == {"10.16.1.4"}
+    assert client.hostnames == {"nas1"}
+    assert client.attributes["dhcp.hostname"] == {"nas1"}
+    assert client.attributes["dhcp.param_req_list"] == {"1,28,2,3,15,6,12"}  # option 55 order is the fingerprint
+    server = ctx.devices[f"mac:{SERVER}"]
+    assert server.ips == {"10.16.1.1"}
+    assert "dhcp" in server.protocols
+    assert not server.hostnames
+    assert not server.attributes
+    assert ("dhcp", "request", "hostname", "nas1") in inv.evidence()["mac:00:11:32:17:49:f0"]
+
+
+def test_dhcp_ack_binds_the_assigned_address_to_the_client_mac() -> None:
+    ack = obs("dhcp", "ack", {"client_mac": HOST, "yiaddr": "10.0.0.77", "options": [53, 54, 51]},
+              src_mac=SERVER, src_ip="10.0.0.1", dst_mac="ff:ff:ff:ff:ff:ff", dst_ip="255.255.255.255")
+    ctx, inv = run(ack)
+    assert ctx.devices[f"mac:{HOST}"].ips == {"10.0.0.77"}
+    assert inv.owner["10.0.0.77"] == HOST
+    assert ctx.devices[f"mac:{HOST}"].attributes == {}  # a server's option order is not the client's identity
+
+
+def test_arp_sender_is_the_device_and_broadcast_target_is_not() -> None:
+    ctx, _ = run(obs("arp", "request", {"sender_mac": HOST, "sender_ip": "10.0.0.5", "target_ip": "10.0.0.1"},
+                     src_ip=None, dst_ip=None, dst_mac="ff:ff:ff:ff:ff:ff"))
+    assert list(ctx.devices) == [f"mac:{HOST}"]
+    assert ctx.devices[f"mac:{HOST}"].ips == {"10.0.0.5"}
+    assert ctx.devices[f"mac:{HOST}"].protocols == {"arp"}
+
+
+def test_many_addresses_behind_one_mac_make_it_a_gateway_and_stay_separate_devices() -> None:
+    remote = [f"198.18.0.{i}" for i in range(1, b.GATEWAY_MIN_IPS + 2)]  # benchmark range: not global
+    ctx, inv = run(
+        obs("arp", "reply", {"sender_mac": GW, "sender_ip": "10.0.0.1"}, src_mac=GW, src_ip=None, dst_ip=None),
+        *(flow("10.0.0.5", ip) for ip in remote),
+    )
+    assert GW in inv.gateways
+    assert ctx.devices[f"mac:{GW}"].ips == {"10.0.0.1"}  # its own (ARP-proved) address stays
+    for ip in remote:
+        assert ctx.devices[f"ip:{ip}"].ips == {ip}
+        assert ctx.devices[f"ip:{ip}"].mac is None
+    assert ctx.devices[f"mac:{HOST}"].ips == {"10.0.0.5"}
+
+
+def test_a_global_address_on_a_private_segment_is_routed_at_once() -> None:
+    ctx, inv = run(flow("10.0.0.5", "93.184.216.34"))
+    assert GW in inv.gateways
+    assert set(ctx.devices) == {f"mac:{HOST}", f"mac:{GW}", "ip:93.184.216.34"}
+
+
+def test_facts_seen_before_the_gateway_was_detected_move_to_the_remote_device() -> None:
+    hello = obs("tls", "certificate", {"certs": [{"subject": "CN=cloud.example"}]},
+                src_mac=GW, src_ip="198.18.0.1", dst_ip="10.0.0.5")
+    ctx, _ = run(hello, *(flow("10.0.0.5", f"198.18.0.{i}") for i in range(2, b.GATEWAY_MIN_IPS + 2)))
+    assert ctx.devices["ip:198.18.0.1"].attributes == {"tls.subject": {"CN=cloud.example"}}
+    assert "tls.subject" not in ctx.devices[f"mac:{GW}"].attributes
+
+
+def test_flows_count_packets_and_bytes_for_both_ends() -> None:
+    ctx, _ = run(flow("10.0.0.5", "10.0.0.9", b_mac="00:11:22:33:44:99", pkts=3, app="http"))
+    for key in (f"mac:{HOST}", "mac:00:11:22:33:44:99"):
+        dev = ctx.devices[key]
+        assert (dev.packets, dev.bytes) == (6, 150)
+        assert dev.protocols == {"http"}
+        assert (dev.first_seen, dev.last_seen) == (100.0, 101.0)
+
+
+def test_multicast_and_broadcast_are_never_devices() -> None:
+    ctx, _ = run(flow("10.0.0.5", "224.0.0.251", b_mac="01:00:5e:00:00:fb"),
+                 flow("10.0.0.5", "255.255.255.255", b_mac="ff:ff:ff:ff:ff:ff"))
+    assert list(ctx.devices) == [f"mac:{HOST}"]
+
+
+def test_without_macs_addresses_are_keys_until_dhcp_proves_the_owner() -> None:
+    ctx, _ = run(obs("http", "request", {"user_agent": "curl/8"}, src_mac=None, dst_mac=None))
+    assert ctx.devices["ip:10.0.0.5"].attributes == {"http.user_agent": {"curl/8"}}
+    ctx2, _ = run(obs("http", "request", {"user_agent": "curl/8"}, src_mac=None, dst_mac=None),
+                  obs("dhcp", "ack", {"client_mac": HOST, "yiaddr": "10.0.0.5"}, src_mac=None, src_ip="10.0.0.1",
+                      dst_mac=None))
+    assert "ip:10.0.0.5" not in ctx2.devices
+    assert ctx2.devices[f"mac:{HOST}"].attributes == {"http.user_agent": {"curl/8"}}
+
+
+def test_identity_comes_only_from_listed_fields_and_kinds() -> None:
+    ctx, _ = run(
+        obs("dns", "query", {"qname": "secret-project.example.com"}),
+        obs("telnet", "login_attempt", {"username": "root", "password": "xc3511"}, subject="dst"),
+        obs("mdns", "response", {"services": ["_ipp._tcp.local"], "hostnames": ["printer.local"],
+                                 "txt": {"ty": "HP LaserJet"}}),
+    )
+    host = ctx.devices[f"mac:{HOST}"]
+    assert host.attributes == {"mdns.services": {"_ipp._tcp.local"}, "mdns.hostnames": {"printer.local"},
+                               "mdns.txt": {"ty=HP LaserJet"}}
+    assert host.hostnames == {"printer.local"}
+    assert host.protocols == {"dns", "mdns"}
+    assert ctx.devices[f"mac:{GW}"].protocols == {"telnet"}  # the login is a fact about the server (dst)
+    assert not ctx.devices[f"mac:{GW}"].attributes
+
+
+def test_attribute_values_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(b, "MAX_VALUES_PER_ATTRIBUTE", 3)
+    ctx, _ = run(*(obs("http", "request", {"user_agent": f"agent/{i}"}, ts=100.0 + i) for i in range(10)))
+    assert len(ctx.devices[f"mac:{HOST}"].attributes["http.user_agent"]) == 3
+
+
+def test_hostnames_and_evidence_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(b, "MAX_HOSTNAMES", 2)
+    monkeypatch.setattr(b, "MAX_EVIDENCE_PER_ENDPOINT", 4)
+    ctx, inv = run(*(obs("netbios", "registration", {"name": f"HOST{i}"}) for i in range(10)))
+    assert len(ctx.devices[f"mac:{HOST}"].hostnames) == 2
+    assert len(inv.evidence()[f"mac:{HOST}"]) == 4
+
+
+def test_endpoint_table_is_bounded_and_overflow_is_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(b, "MAX_ENDPOINTS", 5)
+    ctx, inv = run(*(flow(f"10.0.1.{i}", f"10.0.2.{i}", a_mac=None, b_mac=None) for i in range(10)))
+    assert len(inv.endpoints) == 5
+    assert len(ctx.devices) == 5
+    assert inv.dropped == 15
+
+
+def test_long_values_are_cut() -> None:
+    ctx, _ = run(obs("http", "request", {"user_agent": "x" * 5000}))
+    assert {len(v) for v in ctx.devices[f"mac:{HOST}"].attributes["http.user_agent"]} == {MAX_VALUE_LEN}
+
+
+def test_ip_history_spans_every_sighting() -> None:
+    _, inv = run(flow("10.0.0.5", "10.0.0.9", b_mac="00:11:22:33:44:99", ts=100.0),
+                 flow("10.0.0.5", "10.0.0.9", b_mac="00:11:22:33:44:99", ts=500.0))
+    assert inv.ip_history()[f"mac:{HOST}"] == {"10.0.0.5": (100.0, 501.0)}
+
+
+def test_runs_as_the_default_analyzer_through_the_addon_manager() -> None:
+    ctx = Context()
+    manager = AddonManager(ctx, [InventoryBuilder()])
+    manager.load()
+    manager.observations([obs("ssdp", "notify", {"server": "Linux UPnP/1.0 Sonos/70.3"})])
+    manager.flows([flow("10.0.0.5", "10.0.0.1")])
+    manager.done()
+    assert ctx.devices[f"mac:{HOST}"].attributes["ssdp.server"] == {"Linux UPnP/1.0 Sonos/70.3"}
+    assert not ctx.stats.analyzer_errors
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+field_names = st.sampled_from(sorted({p.split(".")[0] for r in RULES.values()
+                                      for p in (*r.attributes, *r.hostnames, *r.ip_fields, r.mac_field or "x")}))
+
+
+@settings(max_examples=200, deadline=None)
+@given(proto=st.sampled_from(sorted(RULES)), kind=st.text(max_size=12) | st.sampled_from(["response", "request",
+       "ack", "banner", "identity", "client_hello", "certificate", "connect"]),
+       fields=st.dictionaries(field_names, json_values, max_size=6),
+       src_mac=st.none() | st.text(max_size=17) | st.just(HOST),
+       src_ip=st.none() | st.text(max_size=8) | st.just("10.0.0.5"))
+def test_any_field_values_never_crash_the_builder(proto: str, kind: str, fields: dict[str, Any], src_mac: str | None,
+                                                   src_ip: str | None) -> None:
+    ctx, _ = run(obs(proto, kind, fields, src_mac=src_mac, src_ip=src_ip))
+    for dev in ctx.devices.values():
+        assert dev.key.startswith(("mac:", "ip:"))
+        assert all(len(v) <= MAX_VALUE_LEN for values in dev.attributes.values() for v in values)
+
+
+def test_a_dhcp_servers_reply_proves_its_own_address_even_on_a_gateway() -> None:
+    ack = obs("dhcp", "ack", {"client_mac": HOST, "yiaddr": "10.0.0.5"}, src_mac=GW, src_ip="10.0.0.1",
+              dst_mac=HOST, dst_ip="10.0.0.5")
+    ctx, inv = run(ack, flow("10.0.0.5", "93.184.216.34"))
+    assert GW in inv.gateways
+    assert inv.owner["10.0.0.1"] == GW
+    assert ctx.devices[f"mac:{GW}"].ips == {"10.0.0.1"}
+    assert "ip:10.0.0.1" not in ctx.devices
+
+
+def test_a_local_host_seen_through_the_router_stays_one_device() -> None:
+    server = "98:e7:43:10:00:0a"
+    routed = [flow("10.0.1.9", "10.0.2.10", a_mac=GW, b_mac=server)]  # a host on another subnet, via the router
+    ctx, inv = run(*(flow("10.0.0.5", f"198.18.0.{i}") for i in range(1, b.GATEWAY_MIN_IPS + 1)),
+                   flow("10.0.0.5", "10.0.2.10", b_mac=server), *routed)
+    assert GW in inv.gateways
+    assert "ip:10.0.2.10" not in ctx.devices
+    assert ctx.devices[f"mac:{server}"].ips == {"10.0.2.10"}
+    assert ctx.devices[f"mac:{server}"].packets == 8  # both conversations
+    assert "ip:10.0.1.9" in ctx.devices  # only ever seen through the router
+
+
+def test_routed_sightings_seen_first_move_to_the_mac_that_uses_the_address() -> None:
+    ctx, _ = run(*(flow("10.0.0.5", f"198.18.0.{i}") for i in range(1, b.GATEWAY_MIN_IPS + 1)),
+                 flow("10.0.1.9", "10.0.2.10", a_mac=GW, b_mac=GW),
+                 flow("10.0.2.10", "10.0.0.5", a_mac="98:e7:43:10:00:0a", b_mac=HOST))
+    assert "ip:10.0.2.10" not in ctx.devices
+    assert ctx.devices["mac:98:e7:43:10:00:0a"].packets == 8
+
+
+def test_a_subnet_broadcast_address_is_not_a_device() -> None:
+    ctx, _ = run(flow("10.0.40.20", "10.0.40.255", b_mac="ff:ff:ff:ff:ff:ff"))
+    assert list(ctx.devices) == [f"mac:{HOST}"]
+
+
+def test_addresses_per_mac_are_bounded_and_later_facts_go_to_the_mac(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(b, "MAX_IPS_PER_MAC", 2)
+    ctx, inv = run(*(obs("http", "request", {"user_agent": f"ua/{i}"}, src_ip=f"fd00::{i}") for i in range(5)))
+    assert sorted(ip or "" for _, ip in inv.by_mac[HOST]) == ["", "fd00::", "fd00::1"]  # two addresses + the MAC
+    assert inv.dropped == 3
+    assert ctx.devices[f"mac:{HOST}"].attributes["http.user_agent"] == {f"ua/{i}" for i in range(5)}
+
+
+def test_bacnet_read_property_answers_name_the_device_not_the_requester() -> None:
+    request = obs("bacnet", "read_property", {"apdu_type": "confirmed_request", "property": "model-name"},
+                  src_mac=GW, src_ip="10.0.0.1", dst_ip="10.0.0.5")
+    answer = obs("bacnet", "read_property", {"apdu_type": "complex_ack", "property": "object-name", "value": "AHU-1"})
+    rpm = obs("bacnet", "read_property_multiple", {"apdu_type": "complex_ack",
+                                                   "properties": {"model-name": "PXC36", "present-value": 21.5}})
+    write = obs("bacnet", "write_property", {"apdu_type": "confirmed_request", "property": "description", "value": "x"},
+                src_mac=GW, src_ip="10.0.0.1")
+    ctx, _ = run(request, answer, rpm, write)
+    assert ctx.devices[f"mac:{HOST}"].attributes == {"bacnet.object-name": {"AHU-1"}, "bacnet.model-name": {"PXC36"}}
+    assert not ctx.devices[f"mac:{GW}"].attributes
+
+
+def test_s7_module_identification_names_the_plc() -> None:
+    szl = obs("s7comm", "userdata", {"order_number": "6ES7 315-2EH14-0AB0", "plc_name": "PLC-Line1",
+                                     "firmware_version": "V3.2.6"})
+    ctx, _ = run(szl)
+    plc = ctx.devices[f"mac:{HOST}"]
+    assert plc.attributes["s7comm.order_number"] == {"6ES7 315-2EH14-0AB0"}
+    assert plc.hostnames == {"PLC-Line1"}

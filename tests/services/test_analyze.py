@@ -1,0 +1,281 @@
+"""The analyze service: inputs -> engine or Zeek reader -> analyzers -> store, one transaction per file."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from iotwarden.services.analyze import SCHEMA, analyze, expand_paths, sniff_format
+from iotwarden.store import Store
+from iotwarden.store.schema import CaptureRow, DeviceRow, FlowRow
+from tests.conftest import REPO, shared
+from tests.services import builders as b
+
+
+def needs_engine() -> None:
+    pytest.importorskip("iotwarden.engine.core", reason="the packet engine (engine/core.py) is not there yet")
+
+
+def count(store: Store, table: type) -> int:
+    with store.session() as s:
+        return int(s.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def device(store: Store, key: str) -> DeviceRow:
+    with store.session() as s:
+        return s.scalars(select(DeviceRow).where(DeviceRow.key == key)).one()
+
+
+# --- choosing the source ----------------------------------------------------------------------------
+
+
+def test_sniffing_tells_captures_from_zeek_logs_by_content(tmp_path: Path) -> None:
+    pcap = b.camera_capture(tmp_path / "a.bin")
+    gz = tmp_path / "b.bin"
+    gz.write_bytes(gzip.compress(pcap.read_bytes()))
+    tsv = b.zeek_conn_log(tmp_path / "c.txt", 3)
+    jsonl = tmp_path / "d.txt"
+    jsonl.write_text(json.dumps({"ts": 1.0, "uid": "Cx", "id.orig_h": "10.0.0.1"}) + "\n")
+    text = tmp_path / "e.txt"
+    text.write_text("hello\n")
+    assert [sniff_format(p) for p in (pcap, gz, tsv, jsonl, text)] == ["capture", "capture", "zeek", "zeek", None]
+
+
+def test_a_folder_means_its_captures_sorted_plus_its_zeek_logs_read_together(tmp_path: Path) -> None:
+    b.camera_capture(tmp_path / "2.pcap")
+    b.second_capture(tmp_path / "1.pcap")
+    b.zeek_conn_log(tmp_path / "conn.log", 3)
+    (tmp_path / "README").write_text("not a capture")
+    assert expand_paths([tmp_path]) == [tmp_path / "1.pcap", tmp_path / "2.pcap", tmp_path]
+
+
+# --- Zeek logs (no packet engine needed) -------------------------------------------------------------
+
+
+def test_zeek_conn_log_fills_flows_and_devices(store: Store, tmp_path: Path) -> None:
+    report = analyze([b.zeek_conn_log(tmp_path / "conn.log", 300)], store)
+    (result,) = report.files
+    assert (result.status, result.format, result.flows, result.packets) == ("complete", "zeek", 300, 300)
+    assert count(store, FlowRow) == 300
+    router = device(store, f"mac:{b.ROUTER_MAC}")  # carries many addresses: a gateway, the web server is apart
+    assert router.ips == []
+    web = device(store, f"ip:{b.WEB_IP}")
+    assert web.packets == 300 * 9
+    assert len(report.devices) == count(store, DeviceRow) == 300 + 2  # 300 hosts, the router, the server
+    with store.session() as s:
+        row = s.scalars(select(CaptureRow)).one()
+    assert (row.status, row.flows, row.sha256) == ("complete", 300, result.sha256)
+
+
+def test_analysing_the_same_bytes_twice_is_skipped_and_counts_nothing_twice(store: Store, tmp_path: Path) -> None:
+    log = b.zeek_conn_log(tmp_path / "conn.log", 50)
+    analyze([log], store)
+    before = device(store, f"ip:{b.WEB_IP}").packets
+    copy = tmp_path / "copy-of-conn.log"
+    copy.write_bytes(log.read_bytes())
+    (again,) = analyze([copy], store).files
+    assert again.status == "skipped"
+    assert again.skipped_because is not None
+    assert "already analysed as capture 1" in again.skipped_because
+    assert device(store, f"ip:{b.WEB_IP}").packets == before
+    assert count(store, FlowRow) == 50
+    assert count(store, CaptureRow) == 1
+
+
+def test_bad_files_fail_alone_and_the_others_are_kept(store: Store, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.pcap"
+    empty.touch()
+    text = tmp_path / "notes.txt"
+    text.write_text("this is not a capture\n")
+    good = b.zeek_conn_log(tmp_path / "conn.log", 10)
+    report = analyze([tmp_path / "missing.pcap", empty, text, good], store)
+    statuses = [(Path(f.path).name, f.status) for f in report.files]
+    assert statuses == [("missing.pcap", "failed"), ("empty.pcap", "failed"), ("notes.txt", "failed"),
+                        ("conn.log", "complete")]
+    for failed in report.failed:
+        assert failed.error is not None
+        assert Path(failed.path).name in failed.error
+        assert failed.packets_read == 0
+    assert "no such file" in (report.files[0].error or "")
+    assert "empty" in (report.files[1].error or "")
+    assert count(store, FlowRow) == 10
+    with store.session() as s:  # failed attempts on existing files are recorded, with nothing else
+        assert sorted(s.scalars(select(CaptureRow.status))) == ["complete", "failed", "failed"]
+
+
+def test_an_empty_folder_is_an_error(store: Store, tmp_path: Path) -> None:
+    (result,) = analyze([tmp_path], store).files
+    assert result.status == "failed"
+    assert "no capture files or Zeek logs" in (result.error or "")
+
+
+def test_the_json_report_has_a_versioned_schema(store: Store, tmp_path: Path) -> None:
+    doc = analyze([b.zeek_conn_log(tmp_path / "conn.log", 5)], store).to_dict()
+    assert doc["schema"] == SCHEMA == "iotwarden.analysis/1"
+    assert set(doc) == {"schema", "files", "totals", "devices"}
+    assert doc["totals"]["flows"] == 5
+    assert {"key", "mac", "ips", "hostnames", "attributes", "protocols", "packets", "bytes"} <= set(doc["devices"][0])
+    json.dumps(doc)  # serialisable as is
+
+
+def test_progress_reports_bytes_up_to_the_total(store: Store, tmp_path: Path) -> None:
+    log = b.zeek_conn_log(tmp_path / "conn.log", 20)
+    seen: list[tuple[int, int]] = []
+    analyze([log], store, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (log.stat().st_size, log.stat().st_size)
+    assert all(done <= total for done, total in seen)
+
+
+# --- an interrupted run leaves the store consistent ---------------------------------------------------
+
+KILL_SCRIPT = """
+import sys
+import time
+from pathlib import Path
+from iotwarden.services.analyze import analyze
+from iotwarden.store import Store
+
+def progress(done, total):
+    print(f"progress {done} {total}", flush=True)
+    if 0 < done < total:
+        time.sleep(60)  # hold the file's transaction open until the test kills us
+
+analyze([Path(sys.argv[2])], Store(sys.argv[1], schema=sys.argv[3] or None), progress=progress)
+print("finished", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_killing_a_run_mid_file_leaves_all_or_nothing_of_that_file(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "first").mkdir()
+    analyze([b.zeek_conn_log(tmp_path / "first" / "conn.log", 20)], store)
+    big = tmp_path / "big.log"
+    b.zeek_conn_log(big, 10_500, start=1_800_000_000.0)  # two batches of read_zeek's 10000 lines
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    schema = _schema_of(store) if store.backend == "postgresql" else ""  # the child writes where we read
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, store.url, str(big), schema],
+                            stdout=subprocess.PIPE, env=env, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("progress"):
+            _, done, total = line.split()
+            if 0 < int(done) < int(total):  # inside the file's transaction
+                break
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+    reopened = Store(store.url) if store.backend == "sqlite" else Store(store.url, schema=schema)
+    assert count(reopened, CaptureRow) == 1
+    assert count(reopened, FlowRow) == 20  # the killed file left nothing; the earlier one is intact
+    (rerun,) = analyze([big], reopened).files  # and the store takes the same file again afterwards
+    assert (rerun.status, rerun.flows) == ("complete", 10_500)
+
+
+def _schema_of(store: Store) -> str:
+    with store.engine.connect() as conn:
+        return str(conn.exec_driver_sql("SELECT current_schema()").scalar())
+
+
+# --- packet captures (the engine) --------------------------------------------------------------------
+
+
+def test_a_capture_becomes_devices_with_identity(store: Store, tmp_path: Path) -> None:
+    needs_engine()
+    (result,) = analyze([b.camera_capture(tmp_path / "cam.pcap")], store).files
+    assert (result.status, result.format, result.packets) == ("complete", "capture", 11)
+    camera = device(store, f"mac:{b.CAMERA_MAC}")
+    assert camera.ips == [b.CAMERA_IP]
+    assert camera.hostnames == ["axis-cam-01"]
+    assert camera.attributes["dhcp.vendor_class"] == ["AXIS,Network Camera,M3045-V"]
+    assert camera.attributes["dhcp.param_req_list"] == ["1,3,6,15,42"]
+    assert camera.attributes["http.user_agent"] == ["AXIS/10.12 libcurl"]
+    assert {"dhcp", "http"} <= set(camera.protocols)
+    web = device(store, f"ip:{b.WEB_IP}")  # behind the router: its own device, not merged into the router
+    assert web.attributes["http.server"] == ["nginx/1.24.0"]
+    assert device(store, f"mac:{b.ROUTER_MAC}").ips == [b.ROUTER_IP]
+    assert count(store, FlowRow) >= 1
+
+
+def test_two_captures_of_the_same_network_merge_devices(store: Store, tmp_path: Path) -> None:
+    needs_engine()
+    analyze([b.camera_capture(tmp_path / "1.pcap")], store)
+    once = device(store, f"mac:{b.CAMERA_MAC}")
+    analyze([b.second_capture(tmp_path / "2.pcap")], store)
+    camera = device(store, f"mac:{b.CAMERA_MAC}")
+    assert camera.attributes["http.user_agent"] == ["AXIS/10.12 libcurl", "AXIS/10.13 libcurl"]
+    assert camera.first_seen == once.first_seen
+    assert camera.last_seen > once.last_seen + 3000
+    assert camera.packets > once.packets
+    printer = device(store, f"mac:{b.PRINTER_MAC}")
+    assert "_ipp._tcp.local" in printer.attributes["mdns.services"]
+    assert count(store, CaptureRow) == 2
+
+
+def test_a_truncated_capture_keeps_what_was_read_marked_partial(store: Store, tmp_path: Path) -> None:
+    needs_engine()
+    real = shared("pcaps", "labeled_locks_cams", "pcaps", "schlage-lock-01.pcap")
+    data = real.read_bytes()
+    cut = tmp_path / "half.pcap"
+    cut.write_bytes(data[: len(data) // 2])
+    (result,) = analyze([cut], store).files
+    assert result.status == "partial"
+    assert result.packets_read is not None
+    assert result.packets_read > 0
+    assert result.error is not None
+    assert str(cut) in result.error
+    assert result.flows > 0
+    with store.session() as s:
+        row = s.scalars(select(CaptureRow)).one()
+    assert (row.status, row.flows) == ("partial", result.flows)
+    assert count(store, DeviceRow) > 0
+
+
+def test_the_demo_capture_finds_every_device_of_its_ground_truth(store: Store) -> None:
+    needs_engine()
+    from iotwarden.cli.demo import demo_capture
+    from iotwarden.errors import CaptureError
+
+    try:
+        capture = demo_capture()
+    except CaptureError as exc:
+        pytest.skip(str(exc))
+    truth = json.loads(capture.with_name("demo.truth.json").read_text())
+    analyze([capture], store)
+    with store.session() as s:
+        stored = {r.key: r for r in s.scalars(select(DeviceRow))}
+    for expected in truth["devices"]:
+        found = stored.get(f"mac:{expected['mac']}")
+        assert found is not None, f"{expected['id']} ({expected['mac']}) not found"
+        assert set(expected["ips"]) <= set(found.ips), expected["id"]
+    local = {k for k in stored if k.startswith("mac:")}
+    assert local == {f"mac:{d['mac']}" for d in truth["devices"]}  # no duplicates, nothing invented
+
+
+def test_a_folder_of_zeek_logs_is_one_source_and_is_recognised_when_analysed_again(store: Store,
+                                                                                   tmp_path: Path) -> None:
+    logs = tmp_path / "zeek"
+    logs.mkdir()
+    b.zeek_conn_log(logs / "conn.log", 8)
+    (first,) = analyze([logs], store).files
+    assert (first.path, first.format, first.status, first.flows) == (str(logs), "zeek", "complete", 8)
+    (again,) = analyze([logs], store).files
+    assert again.status == "skipped"
+
+
+def test_concurrent_runs_merge_the_same_devices_without_losing_counts(store: Store, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    logs = [b.zeek_conn_log(tmp_path / f"conn-{i}.log", 200, start=1_700_000_000.0 + 10_000 * i) for i in range(2)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reports = list(pool.map(lambda log: analyze([log], store), logs))
+    assert [r.files[0].status for r in reports] == ["complete", "complete"]
+    assert device(store, f"ip:{b.WEB_IP}").packets == 2 * 200 * 9
+    assert device(store, "mac:02:00:00:00:00:01").packets == 2 * 9
+    assert count(store, FlowRow) == 400

@@ -1,0 +1,86 @@
+"""Opening the store: URL resolution, migrations to head on open, clear errors for bad URLs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from iotwarden.errors import StoreError
+from iotwarden.store import Store
+from iotwarden.store.db import DEFAULT_URL, ENV_VAR, redact, resolve_url
+
+TABLES = {"alembic_version", "captures", "devices", "device_ips", "flows", "evidence"}
+
+
+def head() -> str | None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from iotwarden.store.db import _migrations_dir
+
+    cfg = Config()
+    cfg.set_main_option("script_location", _migrations_dir())
+    return ScriptDirectory.from_config(cfg).get_current_head()  # raises if the graph has several heads
+
+
+def test_url_defaults_to_sqlite_file_in_working_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert resolve_url(None) == DEFAULT_URL == "sqlite:///iotwarden.db"
+
+
+def test_environment_variable_overrides_default_and_option_overrides_both(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_VAR, "postgresql+psycopg://u@h/db")
+    assert resolve_url(None) == "postgresql+psycopg://u@h/db"
+    assert resolve_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_plain_path_means_sqlite() -> None:
+    assert resolve_url("/var/lib/iotwarden/inv.db") == "sqlite:////var/lib/iotwarden/inv.db"
+
+
+def test_password_is_hidden_in_messages() -> None:
+    assert "secret" not in redact("postgresql+psycopg://user:secret@db/iot")
+
+
+def test_open_runs_migrations_to_head(store: Store) -> None:
+    assert store.revision() == head()
+    assert set(inspect(store.engine).get_table_names()) >= TABLES
+
+
+def test_reopening_a_migrated_database_keeps_its_data(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'inv.db'}"
+    with Store(url) as first, first.transaction() as session:
+        from iotwarden.store.writer import begin_capture
+
+        begin_capture(session, path="a.pcap", sha256="0" * 64, size=1, fmt="capture")
+    with Store(url) as again, again.session() as session:
+        from iotwarden.store.queries import list_captures
+
+        assert [c.path for c in list_captures(session)] == ["a.pcap"]
+
+
+def test_migrate_false_leaves_an_empty_database_until_upgrade(tmp_path: Path) -> None:
+    with Store(f"sqlite:///{tmp_path / 'new.db'}", migrate=False) as store:
+        assert store.revision() is None
+        assert store.upgrade() == head()
+        assert store.revision() == head()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://u@h/db", "unsupported database"),
+        ("sqlite:////nonexistent-dir/sub/inv.db", "does not exist"),
+        ("not a url://", "invalid database URL"),
+    ],
+)
+def test_bad_urls_raise_store_error_with_a_clear_message(url: str, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        Store(url)
+
+
+def test_unreachable_postgres_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match="cannot open or migrate"):
+        Store("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2")
