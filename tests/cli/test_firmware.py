@@ -56,6 +56,8 @@ def test_import_then_analyze(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "rootfs" not in report["boot_started"]
     assert any(p.endswith("/bin/dnsmasq") for p in report["boot_started"])
     assert json.loads(sbom.read_text())["specVersion"] == "1.6"
+    # hardening: Debian's busybox-static is the one executable built without PIE
+    assert [(f["id"], f["evidence"]["count"]) for f in report["findings"]] == [("firmware.hardening.elf_no_pie", 1)]
 
 
 def test_missing_image_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

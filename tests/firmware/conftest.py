@@ -52,8 +52,8 @@ def rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_rootfs(tmp_path_factory.mktemp("fw"))
 
 
-@pytest.fixture(scope="session")
-def squashfs_image(rootfs: Path) -> Path:
+def make_squashfs(rootfs: Path) -> Path:
+    """``rootfs`` packed by mksquashfs (xz) next to it."""
     out = rootfs.parent / "rootfs.sqfs"
     subprocess.run(
         ["mksquashfs", str(rootfs), str(out), "-noappend", "-no-progress", "-quiet", "-comp", "xz"],
@@ -61,6 +61,11 @@ def squashfs_image(rootfs: Path) -> Path:
         capture_output=True,
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def squashfs_image(rootfs: Path) -> Path:
+    return make_squashfs(rootfs)
 
 
 @pytest.fixture(scope="session")

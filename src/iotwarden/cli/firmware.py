@@ -19,7 +19,9 @@ from iotwarden.firmware.sbom import cyclonedx_json, spdx_json
 from iotwarden.firmware.vulndb.importers import load_feed
 
 firmware_app = typer.Typer(
-    help="Analyse firmware images: contents, components, SBOM, vulnerabilities.", no_args_is_help=True
+    help="Analyse firmware images (contents, components, SBOM, vulnerabilities, hardening), sign and verify them, "
+    "and roll updates out in OTA campaigns.",
+    no_args_is_help=True,
 )
 vulndb_app = typer.Typer(help="Import and inspect the local vulnerability database.", no_args_is_help=True)
 app.add_typer(firmware_app, name="firmware")
@@ -91,6 +93,12 @@ def analyze(  # noqa: PLR0917 - typer maps each parameter to a CLI option
             ",".join(v.hints),
         )
     console.print(vulns)
+    hard = Table("severity", "id", "title", "where", title="Hardening")
+    for f in report.findings:
+        paths = f.evidence.get("paths", [])
+        more = f" (+{f.evidence['count'] - len(paths)})" if f.evidence.get("count", 0) > len(paths) else ""
+        hard.add_row(f.severity, f.id, f.title, ", ".join(paths[:3]) + more)
+    console.print(hard)
     for inc in report.incidents:
         console.print(f"[yellow]{inc['kind']}[/] {inc['where']}: {inc['detail']}")
     for err in report.errors:
@@ -119,3 +127,7 @@ def stats(db: DbOption = None) -> None:
     """Counts of what the local database holds."""
     for key, value in sorted(_repo(db).stats().items()):
         typer.echo(f"{key}\t{value}")
+
+
+# the signing and OTA command groups hang off ``firmware_app``: importing them registers them
+from iotwarden.cli import firmware_ota, firmware_sign  # noqa: E402, F401

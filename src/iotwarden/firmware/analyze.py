@@ -11,18 +11,16 @@ from typing import Any
 
 from iotwarden.firmware.components import Component, identify, sha256_file
 from iotwarden.firmware.extract.driver import UnpackedFile, extract
+from iotwarden.firmware.hardening import run_checks
+from iotwarden.firmware.hardening.base import BOOT_SCRIPTS, Context
 from iotwarden.firmware.sandbox import Limits
 from iotwarden.firmware.sbom import ImageInfo
 from iotwarden.firmware.vulndb.match import VulnMatch, match
 from iotwarden.firmware.vulndb.records import VulnRepository
+from iotwarden.model.finding import Finding
 
-REPORT_SCHEMA = "iotwarden.firmware.report/1"
+REPORT_SCHEMA = "iotwarden.firmware.report/1"  # additive changes keep the version ("findings" added)
 MAX_BOOT_SCRIPT_BYTES = 1024 * 1024  # init scripts larger than this are not read
-# where System V init, BusyBox init and OpenWrt procd start services
-BOOT_SCRIPTS = re.compile(
-    r"^/etc/(inittab|rc\.local|init\.d/[^/]+|rc\.d/[^/]+|rcS\.d/[^/]+|rc\d\.d/[^/]+"
-    r"|systemd/system/[^/]+\.service)$"
-)
 
 
 @dataclass(slots=True)
@@ -36,6 +34,7 @@ class Report:
     errors: list[str]
     boot_started: list[str] = field(default_factory=list)
     limits: dict[str, Any] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +44,7 @@ class Report:
             "files": self.files,
             "components": [c.to_dict() for c in self.components],
             "vulnerabilities": [v.to_dict() for v in self.vulnerabilities],
+            "findings": [f.to_dict() for f in self.findings],
             "boot_started": self.boot_started,
             "incidents": self.incidents,
             "errors": self.errors,
@@ -80,6 +80,8 @@ def analyze_image(image: Path, repo: VulnRepository | None = None, limits: Limit
         comps = identify(ex.files)
         started = boot_started(ex.files)
         vulns = match(comps, repo, started) if repo is not None else []
+        errors = list(ex.errors)
+        findings = run_checks(Context(f"firmware:{info.sha256}", ex.files, dict(ex.sandbox.dir_modes)), errors)
         return Report(
             info,
             [c.to_dict() for c in ex.containers],
@@ -87,7 +89,8 @@ def analyze_image(image: Path, repo: VulnRepository | None = None, limits: Limit
             comps,
             vulns,
             [i.to_dict() for i in ex.sandbox.incidents],
-            list(ex.errors),
+            errors,
             sorted(started),
             ex.sandbox.limits.to_dict(),
+            findings,
         )

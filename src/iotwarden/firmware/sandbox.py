@@ -118,6 +118,9 @@ class Sandbox:
         self.root = Path(tempfile.mkdtemp(prefix="iotwarden-fw-", dir=parent))
         self.budget = Budget(self.limits)
         self.incidents: list[Incident] = []
+        # modes folders had in the image, by logical path: sanitising makes them 0700 on disk
+        # (bounded by max_files, like every entry)
+        self.dir_modes: dict[str, int] = {}
         self._n = 0
 
     def new_dir(self, label: str) -> Path:
@@ -157,6 +160,9 @@ class Sandbox:
                     path.unlink()
                     self.report("special_file", f"{where}/{rel}", "device node, FIFO or socket removed")
                 else:
+                    if rel != "root":
+                        logical = rel[len("root/") :] if rel.startswith("root/") else rel
+                        self.dir_modes[f"{where}/{logical}"] = stat.S_IMODE(st.st_mode)
                     path.chmod(0o700)  # tools restore read-only modes; we must be able to read and clean up
 
     def close(self) -> None:

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from iotwarden.errors import FirmwareError
-from iotwarden.firmware.extract import archives, filesystems, formats, streams
+from iotwarden.firmware.extract import archives, filesystems, formats, matter, partitions, romfs, streams
 from iotwarden.firmware.sandbox import LimitExceeded, Limits, Sandbox
 
 STREAMS = ("gzip", "bzip2", "xz", "lzma", "lz4", "zstd")
 GLOBAL_LIMITS = ("limit.total_bytes", "limit.files")  # budgets of the whole analysis, not of one container
-NO_EXTRACTOR = {"romfs": "no maintained romfs extractor is installed (unblob would handle it)"}
+NO_EXTRACTOR: dict[str, str] = {}  # formats recognised but not unpacked, with the reason (reported)
 
 
 @dataclass(slots=True)
@@ -178,8 +178,23 @@ def _open_container(ex: Extraction, path: Path, logical: str, hit: formats.Hit, 
         ex.containers.append(container)
         _walk_tree(ex, out, prefix, depth, blob_scan=True, blob_name="payload.bin")
         return True
+    if hit.fmt in ("matter_ota", "mbr"):
+        if hit.fmt == "matter_ota":
+            container.info = matter.extract_matter_ota(src, out, sb, prefix)
+        else:
+            container.info = {"partitions": partitions.extract_mbr(src, out, sb, prefix)}
+        ex.containers.append(container)
+        for part in sorted(out.iterdir()):  # payload.bin or part1.bin..part4.bin: raw blobs, scanned
+            st = part.lstat()
+            logical = f"{prefix}/{part.name}"
+            ex.files.append(UnpackedFile(logical, "/" + part.name, part, st.st_size, st.st_mode, None, prefix))
+            if st.st_size:
+                _walk_blob(ex, part, logical, prefix, depth, scan=True)
+        return True
     extractor = {
         "squashfs": filesystems.extract_squashfs,
+        "yaffs2": filesystems.extract_yaffs2,
+        "romfs": romfs.extract_romfs,
         "cramfs": filesystems.extract_cramfs,
         "jffs2": filesystems.extract_jffs2,
         "ubi": filesystems.extract_ubi,
@@ -188,7 +203,7 @@ def _open_container(ex: Extraction, path: Path, logical: str, hit: formats.Hit, 
         "cpio": archives.extract_cpio,
     }[hit.fmt]
     extractor(src, out, sb, prefix)
-    if hit.fmt in ("squashfs", "cramfs", "jffs2", "ubi") or hit.fmt == "cpio":
+    if hit.fmt in ("squashfs", "cramfs", "jffs2", "ubi", "yaffs2", "romfs", "cpio"):
         sb.sanitize(out, prefix)
     ex.containers.append(container)
     fs_root = out / "root" if (out / "root").is_dir() else out

@@ -1,5 +1,6 @@
 """File-system and boot-image extractors: squashfs (unsquashfs, sized before it writes), cramfs
-(util-linux fsck.cramfs), jffs2 (jefferson), UBI/UBIFS (ubi_reader) and U-Boot legacy uImage
+(util-linux fsck.cramfs), jffs2 (jefferson), YAFFS2 (unyaffs, listed before it writes), UBI/UBIFS
+(ubi_reader) and U-Boot legacy uImage
 (header parsed here, payload handed back to the driver)."""
 
 from __future__ import annotations
@@ -49,6 +50,35 @@ def extract_cramfs(src: Path, out: Path, sb: Sandbox, where: str) -> None:
 
 def extract_jffs2(src: Path, out: Path, sb: Sandbox, where: str) -> None:
     run_tool(["jefferson", "-f", "-d", str(out / "root"), str(src)], sb, where)
+
+
+# unyaffs -v -t line: "-rw-rw-r--      844 2024-09-24 01:56 path/in/image"
+_YAFFS_LIST = re.compile(rb"^(\S{10})\s+(\d+)\s+\S+\s+\S+\s+(.+)$")
+
+
+def extract_yaffs2(src: Path, out: Path, sb: Sandbox, where: str) -> None:
+    """YAFFS2 through Debian's unyaffs (flash layout autodetected): listed first, so that names that
+    climb out of the root and sizes over the limits are refused before anything is written."""
+    listing = run_tool(["unyaffs", "-v", "-t", str(src)], sb, where).stdout
+    total = entries = 0
+    for line in listing.splitlines():
+        m = _YAFFS_LIST.match(line)
+        if not m:
+            continue
+        entries += 1
+        name = m.group(3).split(b" -> ", 1)[0].decode("latin-1")
+        if name.startswith("/") or ".." in name.split("/"):
+            raise LimitExceeded("path_traversal", f"{where}: yaffs2 entry {name!r} would leave the output folder")
+        if m.group(1).startswith(b"-"):
+            size = int(m.group(2))
+            if size > sb.limits.max_file_bytes:
+                raise LimitExceeded("limit.file_bytes", f"{where}: a file of {size} bytes is over the limit")
+            total += size
+    if sb.budget.total_bytes + total > sb.limits.max_total_bytes:
+        raise LimitExceeded("limit.total_bytes", f"{where}: unpacks to {total} bytes, over the limit")
+    if sb.budget.files + entries > sb.limits.max_files:
+        raise LimitExceeded("limit.files", f"{where}: holds {entries} entries, over the limit")
+    run_tool(["unyaffs", str(src), str(out / "root")], sb, where)
 
 
 def extract_ubi(src: Path, out: Path, sb: Sandbox, where: str) -> None:

@@ -9,6 +9,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from iotwarden.firmware.extract.partitions import mbr_partitions
+
 MAX_SCAN_HITS = 256  # embedded containers located in one blob; more is a sign of noise, not structure
 
 
@@ -39,7 +41,12 @@ MAGICS: dict[str, list[tuple[bytes, int]]] = {
     "jffs2": [(b"\x85\x19", 0), (b"\x19\x85", 0)],
     "ubi": [(b"UBI#", 0)],
     "romfs": [(b"-rom1fs-", 0)],
+    "matter_ota": [(b"\x1e\xf1\xee\x1b", 0)],  # Matter Core Spec §11.21.2: file identifier 0x1BEEF11E (LE)
 }
+# formats without a usable magic, recognised only at offset 0 of a file or carved region:
+# YAFFS2 (first chunk is the root's object header: type, parent id 1, 0xFFFF checksum, name) and an
+# MBR partition table (0x55AA at 510 with sane entries, see partitions.py)
+YAFFS2_HEADS = (b"\x01\x00\x00\x00\x01\x00\x00\x00\xff\xff", b"\x03\x00\x00\x00\x01\x00\x00\x00\xff\xff")
 # lzma "alone" files have no magic, only a properties byte; identified at offset 0 only
 LZMA_PROPS = 0x5D
 JFFS2_NODETYPES = {0xE001, 0xE002, 0x2003, 0x2004, 0xE006, 0xE008, 0xE009}
@@ -103,6 +110,13 @@ def _check(fmt: str, head: bytes, remaining: int) -> Hit | None:
             return None
     elif fmt == "tar" and head[257:262] != b"ustar":
         return None
+    elif fmt == "romfs":
+        size = int(struct.unpack_from(">I", head, 8)[0])  # romfs.rst superblock: full size
+    elif fmt == "matter_ota":
+        total, hsize = struct.unpack_from("<QI", head, 4)
+        if not 16 < 16 + hsize <= total or hsize > 65536:
+            return None
+        size = int(total)
     if size is not None and (size <= 0 or size > remaining):
         size = remaining if size and size > remaining else None
     return Hit(fmt, 0, size)
@@ -119,6 +133,10 @@ def identify(path: Path) -> Hit | None:
                 hit = check(fmt, head, size)
                 if hit:
                     return hit
+    if head[:10] in YAFFS2_HEADS and 0 < head.find(b"\x00", 10) < 10 + 256:
+        return Hit("yaffs2", 0, size)
+    if mbr_partitions(head):
+        return Hit("mbr", 0, size)
     if head:
         return check("lzma", head + bytes(16), size) if head[0] == LZMA_PROPS else None
     return None

@@ -1,0 +1,126 @@
+"""``iotwarden firmware keygen|sign|verify|verify-hash|golden``: SUIT signing keys, signed envelopes,
+verification of images and of hashes devices report (a thin shell over firmware/signing)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from iotwarden.cli.firmware import DbOption, firmware_app
+from iotwarden.errors import FirmwareError
+from iotwarden.firmware.signing import keys
+from iotwarden.firmware.signing.golden import GoldenRegistry
+from iotwarden.firmware.signing.signer import sign_image
+from iotwarden.firmware.signing.verify import Expectation, verify
+
+golden_app = typer.Typer(
+    help="The golden-hash registry: known-good image hashes per model and version.", no_args_is_help=True
+)
+firmware_app.add_typer(golden_app, name="golden")
+
+
+def _store(db: str | None):  # type: ignore[no-untyped-def]
+    from iotwarden.store.db import Store  # noqa: PLC0415
+
+    return Store(db)
+
+
+@firmware_app.command("keygen")
+def keygen(
+    out: Annotated[Path, typer.Argument(help="Private key file to write (PEM, mode 0600); PUBLIC goes to OUT.pub.")],
+    algorithm: Annotated[str, typer.Option("--algorithm", help="ed25519 or p256.")] = "ed25519",
+) -> None:
+    """Generate a manifest signing key pair."""
+    if out.exists():
+        raise FirmwareError(f"{out} exists: refusing to overwrite a key")
+    key = keys.generate(algorithm)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(keys.private_pem(key))
+    pub = out.with_name(out.name + ".pub")
+    pub.write_bytes(keys.public_pem(key.public_key()))
+    typer.echo(f"{out} ({algorithm}), public key {pub}, key id {keys.key_id(key.public_key()).hex()}")
+
+
+@firmware_app.command("sign")
+def sign(  # noqa: PLR0917 - typer maps each parameter to a CLI option
+    image: Annotated[Path, typer.Argument(help="Firmware image to sign.")],
+    key: Annotated[Path, typer.Option("--key", help="Private key (PEM).")],
+    vendor: Annotated[str, typer.Option("--vendor", help="Vendor domain name (vendor id = UUID5 of it).")],
+    model: Annotated[str, typer.Option("--model", help="Device model (class id = UUID5 of it).")],
+    version: Annotated[str, typer.Option("--version", help="Firmware version text.")],
+    sequence: Annotated[int, typer.Option("--sequence", help="Manifest sequence number (must grow).")],
+    uri: Annotated[str | None, typer.Option("--uri", help="Where devices fetch the image.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Envelope file (default IMAGE.suit).")] = None,
+) -> None:
+    """Write a signed SUIT envelope for IMAGE."""
+    if not image.is_file():
+        raise FirmwareError(f"{image}: no such file")
+    env = sign_image(
+        image, keys.load_private(key), vendor_domain=vendor, model=model, version=version, sequence=sequence, uri=uri
+    )
+    dest = output or image.with_name(image.name + ".suit")
+    dest.write_bytes(env)
+    typer.echo(f"{dest}: {len(env)} bytes, sequence {sequence}")
+
+
+@firmware_app.command("verify")
+def verify_cmd(  # noqa: PLR0917 - typer maps each parameter to a CLI option
+    image: Annotated[Path, typer.Argument(help="Firmware image.")],
+    manifest: Annotated[Path, typer.Option("--manifest", help="Its SUIT envelope.")],
+    trusted_key: Annotated[
+        list[Path] | None, typer.Option("--trusted-key", help="Trusted public key (PEM); repeatable.")
+    ] = None,
+    vendor: Annotated[str | None, typer.Option("--vendor", help="Expected vendor domain.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Expected model.")] = None,
+    current_sequence: Annotated[
+        int | None, typer.Option("--current-sequence", help="Sequence number installed now (anti-rollback).")
+    ] = None,
+) -> None:
+    """Verify IMAGE against its envelope: trusted key, signature, ids, sequence, digest and size."""
+    if not image.is_file() or not manifest.is_file():
+        raise FirmwareError(f"{image if not image.is_file() else manifest}: no such file")
+    trusted = keys.TrustedKeys([keys.load_public(p) for p in trusted_key or []])
+    ok = verify(image, manifest.read_bytes(), trusted, Expectation(vendor, model, current_sequence))
+    typer.echo(json.dumps(ok.to_dict(), indent=2))
+
+
+@firmware_app.command("verify-hash")
+def verify_hash(
+    sha256: Annotated[str, typer.Argument(help="SHA-256 a device reports for its image.")],
+    model: Annotated[str, typer.Option("--model")],
+    version: Annotated[str, typer.Option("--version")],
+    db: DbOption = None,
+) -> None:
+    """Check a reported hash against the golden hashes of MODEL VERSION (exit 1 unless it matches)."""
+    result = GoldenRegistry(_store(db)).check(model, version, sha256)
+    typer.echo(json.dumps(result.to_dict(), indent=2))
+    if result.status != "match":
+        # SystemExit, not typer.Exit: click in non-standalone mode returns Exit codes instead of raising
+        raise SystemExit(1)
+
+
+@golden_app.command("add")
+def golden_add(  # noqa: PLR0917 - typer maps each parameter to a CLI option
+    model: Annotated[str, typer.Option("--model")],
+    version: Annotated[str, typer.Option("--version")],
+    sha256: Annotated[str | None, typer.Option("--sha256", help="Known-good hash (or give --image).")] = None,
+    image: Annotated[Path | None, typer.Option("--image", help="Known-good image to hash.")] = None,
+    source: Annotated[str, typer.Option("--source", help="Where the hash comes from.")] = "operator",
+    db: DbOption = None,
+) -> None:
+    """Register a known-good hash for MODEL VERSION."""
+    from iotwarden.firmware.signing.signer import image_digest  # noqa: PLC0415
+
+    if (sha256 is None) == (image is None):
+        raise FirmwareError("give exactly one of --sha256 and --image")
+    size = None
+    if image is not None:
+        digest, size = image_digest(image)
+        sha256 = digest.hex()
+    added = GoldenRegistry(_store(db)).add(model, version, sha256 or "", size=size, source=source)
+    typer.echo(f"{model} {version} {sha256}: {'added' if added else 'already registered'}")

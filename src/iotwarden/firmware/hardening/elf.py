@@ -1,0 +1,125 @@
+"""Exploit mitigations of ELF executables and libraries, read with pyelftools (System V gABI, LSB):
+non-executable stack (PT_GNU_STACK without PF_X), RELRO (PT_GNU_RELRO), position independence
+(ET_DYN with PT_INTERP) and stack canaries (a ``__stack_chk_fail`` / ``__stack_chk_guard`` symbol)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import IO
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
+
+from iotwarden.firmware.hardening.base import Context, finding
+from iotwarden.model.finding import Finding
+
+ELF_NO_NX = "firmware.hardening.elf_no_nx"
+ELF_NO_RELRO = "firmware.hardening.elf_no_relro"
+ELF_NO_PIE = "firmware.hardening.elf_no_pie"
+ELF_NO_CANARY = "firmware.hardening.elf_no_canary"
+CHECK_IDS = (ELF_NO_NX, ELF_NO_RELRO, ELF_NO_PIE, ELF_NO_CANARY)
+MAX_ELF_FILES = 5000  # ELF files inspected per image
+MAX_ELF_BYTES = 128 * 1024 * 1024
+MAX_SYMBOLS = 200_000  # symbols read per table looking for the canary
+PF_X = 0x1  # gABI program header flag: executable
+CANARY_SYMBOLS = {"__stack_chk_fail", "__stack_chk_guard", "__stack_chk_fail_local", "__intel_security_cookie"}
+
+
+@dataclass(frozen=True, slots=True)
+class Mitigations:
+    path: str
+    executable: bool  # ET_EXEC, or ET_DYN with an interpreter (a PIE program)
+    nx: bool
+    relro: str  # "full" | "partial" | "none"
+    pie: bool | None  # None for shared libraries (always position independent)
+    canary: bool | None  # None when there is no symbol table to tell (stripped static binary)
+
+
+def inspect(path: str, stream: IO[bytes]) -> Mitigations:
+    elf = ELFFile(stream)
+    segs = {seg["p_type"]: seg for seg in elf.iter_segments()}
+    etype = elf["e_type"]
+    has_interp = "PT_INTERP" in segs
+    stack = segs.get("PT_GNU_STACK")
+    nx = stack is not None and not stack["p_flags"] & PF_X
+    relro = "none"
+    if "PT_GNU_RELRO" in segs:
+        relro = "partial"
+        dyn = elf.get_section_by_name(".dynamic")
+        for tag in dyn.iter_tags() if dyn is not None and hasattr(dyn, "iter_tags") else []:
+            if tag.entry.d_tag == "DT_BIND_NOW" or (
+                tag.entry.d_tag in ("DT_FLAGS", "DT_FLAGS_1")
+                and tag.entry.d_val & (0x8 if tag.entry.d_tag == "DT_FLAGS" else 0x1)
+            ):
+                relro = "full"  # DF_BIND_NOW (0x8) / DF_1_NOW (0x1)
+    pie: bool | None = None if etype == "ET_DYN" and not has_interp else etype == "ET_DYN"
+    canary: bool | None = None
+    for sec in elf.iter_sections():
+        if isinstance(sec, SymbolTableSection) and sec.num_symbols():
+            canary = bool(canary)
+            for i, sym in enumerate(sec.iter_symbols()):
+                if i >= MAX_SYMBOLS:
+                    break
+                if sym.name in CANARY_SYMBOLS:
+                    canary = True
+                    break
+    return Mitigations(path, etype == "ET_EXEC" or has_interp, nx, relro, pie, canary)
+
+
+def scan(ctx: Context) -> list[Mitigations]:
+    out: list[Mitigations] = []
+    for f in ctx.regular():
+        if len(out) >= MAX_ELF_FILES:
+            break
+        if f.size < 64 or f.size > MAX_ELF_BYTES:
+            continue
+        try:
+            with f.host.open("rb") as stream:
+                if stream.read(4) != b"\x7fELF":
+                    continue
+                stream.seek(0)
+                out.append(inspect(f.path, stream))
+        except (ELFError, OSError, ValueError, KeyError, IndexError, AttributeError, TypeError):
+            continue  # a malformed ELF is not a mitigation verdict
+    return out
+
+
+def run(ctx: Context) -> list[Finding]:
+    elves = scan(ctx)
+    refs = ["https://refspecs.linuxfoundation.org/elf/gabi4+/ch5.pheader.html"]
+    rules = [
+        (
+            ELF_NO_NX,
+            "Binaries with an executable stack (no NX)",
+            "medium",
+            [e.path for e in elves if not e.nx],
+            "Link with -z noexecstack.",
+        ),
+        (
+            ELF_NO_RELRO,
+            "Binaries without RELRO",
+            "low",
+            [e.path for e in elves if e.relro == "none"],
+            "Link with -z relro -z now.",
+        ),
+        (
+            ELF_NO_PIE,
+            "Executables not built as PIE (no ASLR for the program)",
+            "low",
+            [e.path for e in elves if e.executable and e.pie is False],
+            "Build with -fPIE -pie.",
+        ),
+        (
+            ELF_NO_CANARY,
+            "Binaries without stack canaries",
+            "low",
+            [e.path for e in elves if e.canary is False],
+            "Build with -fstack-protector-strong.",
+        ),
+    ]
+    return [
+        finding(cid, title, sev, ctx, paths=paths, inspected=len(elves), remediation=fix, references=refs)  # type: ignore[arg-type]
+        for cid, title, sev, paths, fix in rules
+        if paths
+    ]
