@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.model.finding import Finding
+from iotwarden.services.analyze import analyze
 from iotwarden.store import Store
 from iotwarden.store.alert_models import FindingRow
 from iotwarden.store.findings import finding_dict, list_findings, row_to_finding, upsert_findings
 
+SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios"
 CAM = "mac:02:00:00:00:00:05"
 PLC = "mac:02:00:00:00:00:50"
 
@@ -71,3 +76,20 @@ def test_filters_and_round_trip(store: Store) -> None:
         assert finding_dict(row)["status"] == "open"
     with store.transaction() as s:
         assert upsert_findings(s, []) == 0
+
+
+def test_analyze_service_stores_the_runs_findings_once(tmp_path: Path) -> None:
+    # small.yaml with its attacks: Mirai's root/vizxv login into dvr-01 must land in the store
+    pcap = tmp_path / "small.pcap"
+    generate(load_scenario(SCENARIOS / "small.yaml"), pcap, None, attacks=True)
+    with Store(f"sqlite:///{tmp_path / 'a.db'}") as store:
+        analyze([pcap], store)
+        analyze([pcap], store)  # same bytes: skipped, nothing counted twice
+        with store.session() as s:
+            rows = list_findings(s)
+    by_check = {(r.check_id, r.device_key): r for r in rows}
+    login = by_check[("risk.credentials.default", "mac:08:ed:ed:3c:44:01")]
+    assert login.severity == "critical"
+    assert "root:vizxv" in login.evidence["credentials"]
+    assert ("risk.ot.unauthorized_write", "mac:00:11:00:4d:21:01") in by_check
+    assert len(rows) == len(by_check)

@@ -36,11 +36,13 @@ def _register() -> None:
         analyze,  # noqa: F401
         demo,  # noqa: F401
         devices,  # noqa: F401
+        findings,  # noqa: F401
         firmware,  # noqa: F401
         flows,  # noqa: F401
         identity,  # noqa: F401
         kb,  # noqa: F401
         lab,  # noqa: F401
+        report,  # noqa: F401
         stats,  # noqa: F401
     )
 
@@ -49,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; an :class:`IotwardenError` is printed as one line, never a traceback."""
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        # without standalone mode click returns a typer.Exit's code instead of raising SystemExit
+        rc = app(args=argv, standalone_mode=False)
     except IotwardenError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return 2
@@ -69,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         if callable(show):
             show()
         return exit_code
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 if __name__ == "__main__":

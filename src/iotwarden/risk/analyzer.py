@@ -1,0 +1,77 @@
+"""RiskAnalyzer: the addon that runs every risk check, dispatching observations by protocol, and at the
+end turns their hits into Findings on ``ctx.findings`` and risk scores on ``ctx.devices``.
+
+A crashing check is counted under its id in ``ctx.stats.analyzer_errors`` and the others go on
+(mitmproxy ``addonmanager.safecall``). Options are given per check id and validated once, here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from iotwarden.errors import ConfigError
+from iotwarden.hooks import Context
+from iotwarden.model import Flow, Observation
+from iotwarden.model.finding import Finding
+from iotwarden.risk.base import Check
+from iotwarden.risk.registry import default_checks
+from iotwarden.risk.scorer import score_devices
+from iotwarden.risk.subjects import SubjectIndex
+
+log = logging.getLogger(__name__)
+
+
+class RiskAnalyzer:
+    """Analyzer "risk": runs the checks of :mod:`iotwarden.risk.registry` (or those given)."""
+
+    name: ClassVar[str] = "risk"
+
+    def __init__(self, checks: Sequence[Check] | None = None,
+                 options: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        self.checks = list(checks) if checks is not None else default_checks()
+        by_id = {c.id: c for c in self.checks}
+        for check_id, values in (options or {}).items():
+            if check_id not in by_id:
+                raise ConfigError(f"risk options: no check {check_id!r} (checks: {', '.join(sorted(by_id))})")
+            by_id[check_id].configure(values)
+        self._by_proto: dict[str, list[Check]] = {}
+        for check in self.checks:
+            for proto in check.protos:
+                self._by_proto.setdefault(proto, []).append(check)
+        self._flow_checks = [c for c in self.checks if c.wants_flows]
+        self.findings: list[Finding] = []
+        self.unresolved = 0
+
+    @staticmethod
+    def _safe(ctx: Context, check: Check, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(ctx, *args)
+        except Exception:  # one broken check is counted, never fatal (STYLE 1)
+            ctx.stats.analyzer_errors[check.id] += 1
+            log.exception("risk check %s failed", check.id)
+            return None
+
+    def on_observation(self, ctx: Context, obs: Observation) -> None:
+        for check in self._by_proto.get(obs.proto, ()):
+            self._safe(ctx, check, check.on_observation, obs)
+
+    def on_flow(self, ctx: Context, flow: Flow) -> None:
+        for check in self._flow_checks:
+            self._safe(ctx, check, check.on_flow, flow)
+
+    def done(self, ctx: Context) -> None:
+        subjects = SubjectIndex(ctx.devices)
+        out: list[Finding] = []
+        for check in self.checks:
+            found = self._safe(ctx, check, check.findings, subjects)
+            out.extend(found or [])
+        self.findings = out
+        self.unresolved = subjects.unresolved
+        ctx.findings.extend(out)
+        score_devices(ctx.devices.values(), out)
+
+    def dropped(self) -> dict[str, int]:
+        """Hits each check could not keep because its endpoint limit was reached (only those > 0)."""
+        return {c.id: c.dropped for c in self.checks if c.dropped}

@@ -1,0 +1,1 @@
+"""The risk checks, one module each; :mod:`iotwarden.risk.registry` lists them."""

@@ -1,0 +1,86 @@
+"""risk.exposure.many_external: a device reaching many distinct internet destinations. IoT devices talk
+to a few vendor clouds; hundreds of destinations mean scanning, a botnet or a misused device."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from iotwarden.hooks import Context
+from iotwarden.model import Flow
+from iotwarden.model.finding import Finding, Severity
+from iotwarden.risk import references as ref
+from iotwarden.risk.base import Check, Hit, Option
+from iotwarden.risk.subjects import Endpoint, SubjectIndex, is_external, usable_mac
+
+MAX_SOURCES = 20_000  # internal endpoints whose destination sets are tracked
+MAX_DESTINATIONS_PER_SOURCE = 4_096  # distinct destinations counted per endpoint (past any sane threshold)
+
+
+class ManyExternalDestinations(Check):
+    """The initiator of flows to at least ``threshold`` distinct external addresses (medium), or to
+    ``high_threshold`` or more (high). Only flows the device opened count (it is the flow's ``a`` side)."""
+
+    id: ClassVar[str] = "risk.exposure.many_external"
+    title: ClassVar[str] = "Device reaches many external destinations"
+    severity: ClassVar[Severity] = "medium"
+    remediation: ClassVar[str] = ("Find out why (scanning malware such as Mirai, peer-to-peer firmware, misuse); "
+                                  "restrict the device's egress to the vendor endpoints it needs (MUD, RFC 8520).")
+    references: ClassVar[tuple[str, ...]] = (ref.ETSI_MINIMISE_SURFACE, ref.NIST_STATE_AWARENESS,
+                                             ref.IEC_62443_SR_5_1, ref.CWE_WRONG_SPHERE, "RFC 8520")
+    wants_flows: ClassVar[bool] = True
+    options: ClassVar[tuple[Option, ...]] = (
+        Option("threshold", int, 50, "Distinct external destination addresses that make a finding."),
+        Option("high_threshold", int, 500, "Distinct external destinations that make the finding high."),
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.destinations: dict[Endpoint, set[str]] = {}
+        self.ports: dict[Endpoint, set[int]] = {}
+        self.times: dict[Endpoint, tuple[float, float]] = {}
+
+    def on_flow(self, ctx: Context, flow: Flow) -> None:
+        if not is_external(flow.b_ip) or is_external(flow.a_ip):
+            return
+        source = (usable_mac(flow.a_mac), flow.a_ip)
+        dests = self.destinations.get(source)
+        if dests is None:
+            if len(self.destinations) >= MAX_SOURCES:
+                self.dropped += 1
+                return
+            dests = self.destinations[source] = set()
+            self.ports[source] = set()
+        if len(dests) < MAX_DESTINATIONS_PER_SOURCE:
+            dests.add(flow.b_ip)
+        if len(self.ports[source]) < 64:
+            self.ports[source].add(flow.b_port)
+        first, last = self.times.get(source, (flow.first_seen, flow.last_seen))
+        self.times[source] = (min(first, flow.first_seen), max(last, flow.last_seen))
+
+    def findings(self, ctx: Context, subjects: SubjectIndex) -> list[Finding]:
+        per_device: dict[str, set[str]] = {}
+        ports: dict[str, set[int]] = {}
+        times: dict[str, tuple[float, float]] = {}
+        for source, dests in self.destinations.items():
+            key = subjects.resolve(*source)
+            if key is None:
+                subjects.unresolved += 1
+                continue
+            per_device.setdefault(key, set()).update(dests)
+            ports.setdefault(key, set()).update(self.ports[source])
+            first, last = self.times[source]
+            old = times.get(key, (first, last))
+            times[key] = (min(old[0], first), max(old[1], last))
+        out = []
+        for key, dests in sorted(per_device.items()):
+            if len(dests) < self.config["threshold"]:
+                continue
+            severity: Severity = "high" if len(dests) >= self.config["high_threshold"] else "medium"
+            hit = Hit(times[key][0], times[key][1], severity)
+            hit.add(times[key][0], severity, {"sample_destinations": sorted(dests)[:16],
+                                              "destination_ports": sorted(str(p) for p in ports[key])})
+            hit.count = len(dests)
+            out.append(self.finding(key, hit, distinct_destinations=len(dests),
+                                    threshold=self.config["threshold"],
+                                    destinations_capped=len(dests) >= MAX_DESTINATIONS_PER_SOURCE))
+        return out

@@ -1,0 +1,65 @@
+"""Which device an endpoint (the MAC/IP pair an observation names) belongs to, once the run is over.
+
+Resolution follows the inventory's keys (STYLE 9): a MAC that owns the address is the device; an
+address seen behind a router is its own ``ip:`` device; an address without a MAC belongs to the
+MAC device that carries it. Endpoints that are no device of the inventory (internet servers) stay
+unresolved and are counted, never guessed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+
+from iotwarden.inventory.addresses import ADDRESS_CACHE, local_ip, usable_ip, usable_mac
+from iotwarden.model import Device, Observation
+
+Endpoint = tuple[str | None, str | None]  # (mac, ip)
+
+__all__ = ["Endpoint", "SubjectIndex", "endpoint_of", "is_external", "usable_mac"]
+
+
+@lru_cache(maxsize=ADDRESS_CACHE)
+def is_external(ip: str | None) -> bool:
+    """A unicast address outside the site: not in the inventory's local networks
+    (:data:`iotwarden.inventory.addresses.LOCAL_NETWORKS`), not loopback, multicast or unspecified."""
+    usable = usable_ip(ip)
+    return usable is not None and not local_ip(usable) and not ipaddress.ip_address(usable).is_loopback
+
+
+def endpoint_of(obs: Observation, side: str | None = None) -> Endpoint:
+    """The (mac, ip) of the observation's subject, or of ``side`` ("src"/"dst") when given."""
+    which = side or obs.subject
+    if which == "src":
+        return usable_mac(obs.src_mac), obs.src_ip
+    return usable_mac(obs.dst_mac), obs.dst_ip
+
+
+class SubjectIndex:
+    """Maps endpoints to device keys over the final ``ctx.devices``."""
+
+    def __init__(self, devices: dict[str, Device]) -> None:
+        self.devices = devices
+        self.ip_owner: dict[str, str] = {}
+        for key, dev in devices.items():
+            if key.startswith("mac:"):
+                for ip in dev.ips:
+                    self.ip_owner.setdefault(ip, key)
+        self.unresolved = 0  # endpoints whose findings were dropped: not a device of the inventory
+
+    def resolve(self, mac: str | None, ip: str | None) -> str | None:
+        """The device key of ``(mac, ip)``, or None when neither names a device."""
+        mac_key = f"mac:{mac}" if mac else None
+        mac_dev = self.devices.get(mac_key) if mac_key else None
+        if mac_dev is not None and (ip is None or ip in mac_dev.ips):
+            return mac_key
+        if ip is not None:
+            if f"ip:{ip}" in self.devices:
+                return f"ip:{ip}"
+            if ip in self.ip_owner:
+                return self.ip_owner[ip]
+        return mac_key if mac_dev is not None else None
+
+    def device(self, mac: str | None, ip: str | None) -> Device | None:
+        key = self.resolve(mac, ip)
+        return self.devices.get(key) if key else None

@@ -1,0 +1,45 @@
+"""risk.cleartext.http_basic: Basic credentials (RFC 7617) over plain HTTP."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import shared
+from tests.risk.harness import analyse, found, hits, host, tcp, write_pcap
+
+ID = "risk.cleartext.http_basic"
+
+
+def test_real_capture_with_basic_auth_names_the_server_and_user() -> None:
+    # suricata-verify mqtt-events-missing-connect also carries HTTP requests with Basic credentials
+    # (a loopback capture: 127.0.0.1 is no inventory device, so the check's hit is what is checked)
+    _, risk = analyse(shared("pcaps", "suricata_verify", "mqtt-events-missing-connect", "input.pcap"))
+    (hit,) = hits(risk, ID).values()
+    assert hit.severity == "high"
+    assert hit.evidence()["usernames"] == ["satta"]
+
+
+def test_device_sending_basic_challenge_is_medium_and_credentials_make_it_high(tmp_path: Path) -> None:
+    token = base64.b64encode(b"admin:hunter2").decode()
+    frames = tcp(host(10), host(22), 80, [
+        (True, b"GET / HTTP/1.1\r\nHost: cam\r\n\r\n"),
+        (False, b'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="cam"\r\nContent-Length: 0\r\n\r\n'),
+    ])
+    challenged, _ = analyse(write_pcap(tmp_path / "challenge.pcap", frames))
+    assert found(challenged, ID)["mac:02:00:00:00:00:16"].severity == "medium"
+    frames += tcp(host(10), host(22), 80, [
+        (True, f"GET / HTTP/1.1\r\nHost: cam\r\nAuthorization: Basic {token}\r\n\r\n".encode()),
+        (False, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+    ], t=1_709_542_900.0, cport=40001)
+    sent, _ = analyse(write_pcap(tmp_path / "sent.pcap", frames))
+    finding = found(sent, ID)["mac:02:00:00:00:00:16"]
+    assert finding.severity == "high"
+    assert finding.evidence["usernames"] == ["admin"]
+    assert "hunter2" not in str(finding.to_dict())
+
+
+def test_plain_http_without_authentication_is_not_flagged(small_lab: Any) -> None:
+    ctx, _, _ = small_lab
+    assert found(ctx, ID) == {}
