@@ -29,7 +29,7 @@ def test_devices_without_subcommand_lists_them(capsys: pytest.CaptureFixture[str
     capsys.readouterr()
     code, out, _ = run(capsys, "devices", "--db", db)
     assert code == 0
-    assert "Devices (252)" in out
+    assert "Devices (251)" in out  # 250 hosts and the router; the web server is a remote peer
     code, out2, _ = run(capsys, "devices", "list", "--db", db)
     assert (code, out2) == (0, out)
 
@@ -39,25 +39,27 @@ def test_filters_by_search_text_and_protocol(capsys: pytest.CaptureFixture[str],
     _, out, _ = run(capsys, "devices", "--db", db, "--search", b.WEB_IP, "-f", "json")
     doc = json.loads(out)
     assert doc["schema"] == "iotwarden.devices/1"
-    assert [d["key"] for d in doc["devices"]] == [f"ip:{b.WEB_IP}"]
+    assert [d["key"] for d in doc["devices"]] == []  # an internet server is no device of the site
+    _, out, _ = run(capsys, "devices", "--db", db, "--search", "02:00:00:00:00:fa", "-f", "json")
+    assert [d["key"] for d in json.loads(out)["devices"]] == ["mac:02:00:00:00:00:fa"]
     _, out, _ = run(capsys, "devices", "--db", db, "--proto", "http", "-f", "json")
     http = {d["key"] for d in json.loads(out)["devices"]}
-    assert len(http) == 251  # the hosts and the web server; the router only forwarded
+    assert len(http) == 250  # the hosts; the router only forwarded
     assert f"mac:{b.ROUTER_MAC}" not in http
     _, out, _ = run(capsys, "devices", "--db", db, "--proto", "modbus", "-f", "json")
     assert json.loads(out)["devices"] == []
 
 
-@pytest.mark.parametrize("ident", ["ip:93.184.216.34", "93.184.216.34", "ip:93.184"])
+@pytest.mark.parametrize("ident", ["mac:02:00:00:00:00:07", "10.1.0.7", "02:00:00:00:00:07"])
 def test_show_finds_a_device_by_key_prefix_or_address(capsys: pytest.CaptureFixture[str], db: str,
                                                       ident: str) -> None:
     capsys.readouterr()
     code, out, _ = run(capsys, "devices", "show", ident, "--db", db, "-f", "json")
     assert code == 0
     device = json.loads(out)["device"]
-    assert device["key"] == f"ip:{b.WEB_IP}"
-    assert device["ip_history"][0]["ip"] == b.WEB_IP
-    assert len(device["flows"]) == 20  # the most recent ones
+    assert device["key"] == "mac:02:00:00:00:00:07"
+    assert device["ip_history"][0]["ip"] == "10.1.0.7"
+    assert len(device["flows"]) == 1
 
 
 def test_show_as_a_table(capsys: pytest.CaptureFixture[str], db: str) -> None:
@@ -77,3 +79,16 @@ def test_unknown_or_ambiguous_ids_are_one_line_errors(capsys: pytest.CaptureFixt
     assert (code, out) == (2, "")
     (line,) = [x for x in err.splitlines() if x.strip()]
     assert message in line
+
+
+def test_explain_shows_each_conclusion_with_its_evidence(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    capsys.readouterr()
+    code, out, _ = run(capsys, "devices", "explain", "mac:02:00:00:00:00:07", "--db", db, "-f", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["schema"] == "iotwarden.explain/1"
+    # a randomised (locally administered) MAC speaking plain HTTP: nothing identifies it
+    assert doc["device"]["conclusions"] == {}
+    assert "vendor" in doc["device"]["unknown"]
+    code, out, _ = run(capsys, "devices", "explain", "mac:02:00:00:00:00:07", "--db", db)
+    assert code == 0 and "unknown (not enough evidence)" in out

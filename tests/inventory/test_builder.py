@@ -89,23 +89,43 @@ def test_many_addresses_behind_one_mac_make_it_a_gateway_and_stay_separate_devic
     )
     assert GW in inv.gateways
     assert ctx.devices[f"mac:{GW}"].ips == {"10.0.0.1"}  # its own (ARP-proved) address stays
-    for ip in remote:
-        assert ctx.devices[f"ip:{ip}"].ips == {ip}
-        assert ctx.devices[f"ip:{ip}"].mac is None
+    for ip in remote:  # remote endpoints, not devices: kept as the builder's peers
+        assert f"ip:{ip}" not in ctx.devices
+        assert inv.peers[f"ip:{ip}"].ips == {ip}
+        assert inv.peers[f"ip:{ip}"].mac is None
     assert ctx.devices[f"mac:{HOST}"].ips == {"10.0.0.5"}
 
 
 def test_a_global_address_on_a_private_segment_is_routed_at_once() -> None:
     ctx, inv = run(flow("10.0.0.5", "93.184.216.34"))
     assert GW in inv.gateways
-    assert set(ctx.devices) == {f"mac:{HOST}", f"mac:{GW}", "ip:93.184.216.34"}
+    assert set(ctx.devices) == {f"mac:{HOST}", f"mac:{GW}"}  # a cloud server is no device of the site
+    assert set(inv.peers) == {"ip:93.184.216.34"}
+
+
+def test_routed_site_addresses_are_devices_and_site_networks_are_configurable() -> None:
+    for ip in ("10.1.2.3", "172.20.0.1", "192.168.9.9", "100.64.1.1", "169.254.7.7", "fd00::5"):
+        ctx, _ = run(flow("10.0.0.5", "93.184.216.34"), flow("10.0.0.5", ip))
+        assert f"ip:{ip}" in ctx.devices
+    ctx, inv = Context(), InventoryBuilder(site_networks=("203.0.113.0/24",))
+    inv.on_flow(ctx, flow("10.0.0.5", "93.184.216.34"))
+    inv.on_flow(ctx, flow("10.0.0.5", "203.0.113.7"))
+    assert "ip:203.0.113.7" in ctx.devices and "ip:93.184.216.34" not in ctx.devices
+    with pytest.raises(ValueError):
+        InventoryBuilder(site_networks=("not-a-network",))
+
+
+def test_a_responder_that_answers_is_recorded_as_serving_the_protocol() -> None:
+    ctx, _ = run(flow("10.0.0.5", "10.0.0.50", b_mac=SERVER, app="modbus"))
+    assert ctx.devices[f"mac:{SERVER}"].attributes[b.SERVER_ATTRIBUTE] == {"modbus"}
+    assert b.SERVER_ATTRIBUTE not in ctx.devices[f"mac:{HOST}"].attributes
 
 
 def test_facts_seen_before_the_gateway_was_detected_move_to_the_remote_device() -> None:
     hello = obs("tls", "certificate", {"certs": [{"subject": "CN=cloud.example"}]},
                 src_mac=GW, src_ip="198.18.0.1", dst_ip="10.0.0.5")
-    ctx, _ = run(hello, *(flow("10.0.0.5", f"198.18.0.{i}") for i in range(2, b.GATEWAY_MIN_IPS + 2)))
-    assert ctx.devices["ip:198.18.0.1"].attributes == {"tls.subject": {"CN=cloud.example"}}
+    ctx, inv = run(hello, *(flow("10.0.0.5", f"198.18.0.{i}") for i in range(2, b.GATEWAY_MIN_IPS + 2)))
+    assert inv.peers["ip:198.18.0.1"].attributes == {"tls.subject": {"CN=cloud.example"}}
     assert "tls.subject" not in ctx.devices[f"mac:{GW}"].attributes
 
 
@@ -136,7 +156,7 @@ def test_without_macs_addresses_are_keys_until_dhcp_proves_the_owner() -> None:
 
 def test_identity_comes_only_from_listed_fields_and_kinds() -> None:
     ctx, _ = run(
-        obs("dns", "query", {"qname": "secret-project.example.com"}),
+        obs("dns", "response", {"qname": "answered.example.com"}),  # a response describes the server
         obs("telnet", "login_attempt", {"username": "root", "password": "xc3511"}, subject="dst"),
         obs("mdns", "response", {"services": ["_ipp._tcp.local"], "hostnames": ["printer.local"],
                                  "txt": {"ty": "HP LaserJet"}}),
@@ -278,5 +298,5 @@ def test_s7_module_identification_names_the_plc() -> None:
                                      "firmware_version": "V3.2.6"})
     ctx, _ = run(szl)
     plc = ctx.devices[f"mac:{HOST}"]
-    assert plc.attributes["s7comm.order_number"] == {"6ES7 315-2EH14-0AB0"}
+    assert plc.attributes["s7comm.module_order_number"] == {"6ES7 315-2EH14-0AB0"}
     assert plc.hostnames == {"PLC-Line1"}

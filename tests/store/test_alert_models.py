@@ -34,5 +34,5 @@ def test_one_finding_per_check_and_device(store: Store) -> None:
 
     with store.transaction() as session:
         session.add(finding())
-    with pytest.raises(StoreError, match="(?i)unique"), store.transaction() as session:
+    with pytest.raises(StoreError, match=r"(?i)unique"), store.transaction() as session:
         session.add(finding())

@@ -1,4 +1,5 @@
-"""``iotwarden devices [list]`` and ``iotwarden devices show ID``: the inventory from the store."""
+"""``iotwarden devices [list]``, ``devices show ID`` and ``devices explain ID``: the inventory from the
+store, and why the classifier concluded what it did about a device."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.tree import Tree
 
 from iotwarden.cli.analyze import (
     DB_OPTION,
@@ -109,3 +111,34 @@ def devices_show(
     with open_store(db) as store:
         device = inventory.show_device(store, ident)
     emit(fmt, {"schema": "iotwarden.device/1", "device": device}, lambda c: _render_device(c, device), out)
+
+
+def _render_explain(console: Console, d: dict[str, Any]) -> None:
+    tree = Tree(f"[bold]{d['key']}[/bold]  {', '.join(d['ips'])}  {', '.join(d['hostnames'])}")
+    for name, c in d["conclusions"].items():
+        branch = tree.add(f"[bold]{name}[/bold] = {c['value']}  (confidence {c['confidence']:.2f})")
+        table = Table(show_edge=False, pad_edge=False)
+        for col in ("", "rule", "attribute", "value", "concludes", "weight", "reference"):
+            table.add_column(col, overflow="fold", justify="right" if col == "weight" else "left")
+        for e in c["evidence"]:
+            table.add_row("+" if e.get("agrees") else "-", str(e.get("rule_id", "")), str(e.get("attribute", "")),
+                          str(e.get("value", "")), str(e.get("concludes", "")), f"{float(e.get('weight', 0)):.2f}",
+                          str(e.get("reference", "")))
+        branch.add(table)
+    if d["unknown"]:
+        tree.add(f"unknown (not enough evidence): {', '.join(d['unknown'])}")
+    console.print(tree)
+
+
+@devices_app.command("explain")
+def devices_explain(
+    ident: str = typer.Argument(..., help="Device key, unique key prefix, MAC or IP address."),
+    *,
+    db: str | None = DB_OPTION,
+    fmt: Format = FORMAT_OPTION,
+    out: Path | None = OUTPUT_OPTION,
+) -> None:
+    """Why a device was classified as it was: each conclusion with its evidence (+ agrees, - disagrees)."""
+    with open_store(db) as store:
+        found = inventory.explain_device(store, ident)
+    emit(fmt, {"schema": "iotwarden.explain/1", "device": found}, lambda c: _render_explain(c, found), out)

@@ -58,3 +58,26 @@ def _ip_text(ip: str) -> str | None:
 def private_v4(ip: str) -> bool:
     addr = ipaddress.ip_address(ip)
     return addr.version == 4 and addr.is_private and not addr.is_loopback and not addr.is_link_local
+
+
+# Addresses that belong to the site, so their hosts are devices of the inventory; anything else is
+# a remote endpoint (a cloud server, a CDN) and stays a flow peer.
+LOCAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",  # RFC 1918 §3 private internets
+    "100.64.0.0/10",  # RFC 6598 shared address space (CGNAT)
+    "169.254.0.0/16",  # RFC 3927 IPv4 link-local
+    "fc00::/7",  # RFC 4193 unique local addresses
+    "fe80::/10",  # RFC 4291 §2.5.6 IPv6 link-local
+))
+
+
+@lru_cache(maxsize=ADDRESS_CACHE)
+def local_ip(ip: str, site: tuple[str, ...] = ()) -> bool:
+    """True when ``ip`` is a site address (:data:`LOCAL_NETWORKS` or one of the ``site`` networks)."""
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    if any(addr in net for net in LOCAL_NETWORKS):
+        return True
+    return any(addr in ipaddress.ip_network(net, strict=False) for net in site)

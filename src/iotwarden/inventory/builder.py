@@ -1,5 +1,6 @@
 """InventoryBuilder: observations and flows -> ``ctx.devices`` keyed ``mac:<mac>`` (local segment) or
-``ip:<addr>`` (seen only through a router), from facts gathered per (MAC, IP) endpoint.
+``ip:<addr>`` (a site address seen only through a router), from facts gathered per (MAC, IP) endpoint.
+Addresses outside the site (cloud servers) are remote endpoints (``InventoryBuilder.peers``), not devices.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from iotwarden.hooks import Context
-from iotwarden.inventory.addresses import is_group_mac, private_v4, usable_ip, usable_mac
+from iotwarden.inventory.addresses import is_group_mac, local_ip, private_v4, usable_ip, usable_mac
 from iotwarden.inventory.identity import (
     ORDERED_FIELDS,
     RULES,
@@ -28,6 +29,7 @@ MAX_VALUES_PER_ATTRIBUTE = 32  # values kept per "<proto>.<field>" attribute of 
 MAX_HOSTNAMES = 32  # names kept per endpoint
 MAX_EVIDENCE_PER_ENDPOINT = 256  # distinct (proto, kind, field, value) facts per endpoint
 GATEWAY_MIN_IPS = 4  # distinct foreign addresses (IPv4, or IPv6 /48s) that make a MAC a gateway
+SERVER_ATTRIBUTE = "service.server"  # application protocols a device answered as the responder of a flow
 
 EvidenceKey = tuple[str, str, str, str]  # proto, kind, field, value
 
@@ -60,7 +62,13 @@ class InventoryBuilder:
 
     name: ClassVar[str] = "inventory"
 
-    def __init__(self) -> None:
+    def __init__(self, site_networks: tuple[str, ...] = ()) -> None:
+        """``site_networks``: CIDR blocks besides RFC 1918/6598/4193 and link-local whose hosts are
+        devices of the site (a public range the organisation owns); ValueError names a bad one."""
+        for net in site_networks:
+            ipaddress.ip_network(net, strict=False)
+        self.site_networks = tuple(site_networks)
+        self.peers: dict[str, Device] = {}  # remote endpoints (``ip:`` keys outside the site), by key
         self.endpoints: dict[tuple[str | None, str | None], Endpoint] = {}
         self.by_key: dict[str, set[tuple[str | None, str | None]]] = {}
         self.by_mac: dict[str, set[tuple[str | None, str | None]]] = {}
@@ -115,14 +123,20 @@ class InventoryBuilder:
             dev.last_seen = max(dev.last_seen, flow.last_seen)
             if flow.app:
                 self._protocol(ctx, ep, flow.app, flow.last_seen)
+                if ip == flow.b_ip and flow.pkts_ba:  # the responder answered: it serves this protocol
+                    self._server(ctx, ep, flow.app)
 
     # --- results for the store ---------------------------------------------------------------------
+
+    def is_device_key(self, key: str) -> bool:
+        """True for keys of the inventory: a MAC, or a site address (not a remote endpoint)."""
+        return not key.startswith("ip:") or local_ip(key[3:], self.site_networks)
 
     def ip_history(self) -> dict[str, dict[str, tuple[float, float]]]:
         """Per device key, each address with its first and last time seen."""
         out: dict[str, dict[str, tuple[float, float]]] = {}
         for ep in self.endpoints.values():
-            if ep.ip is None:
+            if ep.ip is None or not self.is_device_key(ep.key):
                 continue
             ips = out.setdefault(ep.key, {})
             first, last = ips.get(ep.ip, (ep.first_seen, ep.last_seen))
@@ -133,6 +147,8 @@ class InventoryBuilder:
         """Per device key, each identity fact with [first seen, last seen, count]."""
         out: dict[str, dict[EvidenceKey, list[float]]] = {}
         for ep in self.endpoints.values():
+            if not self.is_device_key(ep.key):
+                continue
             facts = out.setdefault(ep.key, {})
             for ek, (first, last, count) in ep.evidence.items():
                 if ek in facts:
@@ -287,6 +303,7 @@ class InventoryBuilder:
         for key in touched:
             members = [self.endpoints[k] for k in self.by_key.get(key, ())]
             ctx.devices.pop(key, None)
+            self.peers.pop(key, None)
             if not members:
                 self.by_key.pop(key, None)
                 continue
@@ -294,11 +311,13 @@ class InventoryBuilder:
                 self._merge(self._device(ctx, ep), ep)
 
     def _device(self, ctx: Context, ep: Endpoint) -> Device:
-        dev = ctx.devices.get(ep.key)
+        """The device (or, for a remote address, the peer record) an endpoint belongs to now."""
+        home = ctx.devices if self.is_device_key(ep.key) else self.peers
+        dev = home.get(ep.key)
         if dev is None:
             mac = ep.key[4:] if ep.key.startswith("mac:") else None
             dev = Device(key=ep.key, first_seen=ep.first_seen, last_seen=ep.last_seen, mac=mac)
-            ctx.devices[ep.key] = dev
+            home[ep.key] = dev
         return dev
 
     @staticmethod
@@ -329,6 +348,13 @@ class InventoryBuilder:
         dev.first_seen = min(dev.first_seen, ts)
         dev.last_seen = max(dev.last_seen, ts)
 
+    def _server(self, ctx: Context, ep: Endpoint, app: str) -> None:
+        dev = self._device(ctx, ep)
+        for holder in (ep.attributes, dev.attributes):
+            values = holder.setdefault(SERVER_ATTRIBUTE, set())
+            if len(values) < MAX_VALUES_PER_ATTRIBUTE:
+                values.add(app)
+
     def _addresses(self, ctx: Context, rule: IdentityRule, obs: Observation, target: Endpoint) -> None:
         assert target.mac is not None  # guarded by the caller
         for path in rule.ip_fields:
@@ -344,7 +370,7 @@ class InventoryBuilder:
 
     def _identity(self, ctx: Context, rule: IdentityRule, obs: Observation, ep: Endpoint) -> None:
         dev = self._device(ctx, ep)
-        found = [(attribute_name(obs.proto, path), dig(obs.fields, path)) for path in rule.attributes]
+        found = [(attribute_name(obs.proto, path, rule.renames), dig(obs.fields, path)) for path in rule.attributes]
         found += [(f"{obs.proto}.{name}", value) for name, value in named_values(rule, obs.fields)]
         for name, raw in found:
             field_name = name.split(".", 1)[1]

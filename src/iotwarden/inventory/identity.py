@@ -36,6 +36,8 @@ class IdentityRule:
     pair_names: frozenset[str] = frozenset()
     pair_when: tuple[str, str] | None = None
     spread: tuple[str, ...] = ()  # dict fields whose keys (among ``pair_names``) become attributes
+    # (field, attribute suffix) where the knowledge base's vocabulary names a field otherwise
+    renames: tuple[tuple[str, str], ...] = ()
 
 
 _DHCP_CLIENT = frozenset({"discover", "request", "inform", "decline", "release"})
@@ -60,6 +62,8 @@ RULES: dict[str, IdentityRule] = {
         attributes=("services", "instances", "instance_names", "txt", "hostnames"),
         hostnames=("hostnames",), kinds=frozenset({"response"}),
     ),
+    # DNS (RFC 1035 §4.1.2): the names a host asks for; the device clouds it talks to
+    "dns": IdentityRule(attributes=("qname",), kinds=frozenset({"query"})),
     "llmnr": IdentityRule(hostnames=("answers.*.name",), kinds=frozenset({"response"})),  # RFC 4795 §2
     "netbios": IdentityRule(  # RFC 1002 §4.2: a registration or answer names the sender itself
         attributes=("name",), hostnames=("name",), kinds=frozenset({"registration", "response"}),
@@ -102,7 +106,7 @@ RULES: dict[str, IdentityRule] = {
     "s7comm": IdentityRule(  # SZL 0x0011 / 0x001C module and component identification (userdata)
         attributes=("order_number", "hardware_order_number", "firmware_version", "plc_name", "module_name",
                     "module_type_name", "serial_number"),
-        hostnames=("plc_name",),
+        hostnames=("plc_name",), renames=(("order_number", "module_order_number"),),
     ),
     "software": IdentityRule(attributes=("name", "version")),  # Zeek software.log
 }
@@ -154,9 +158,9 @@ def dig(fields: dict[str, Any], path: str) -> Any:
     return current[0] if current else None
 
 
-def attribute_name(proto: str, path: str) -> str:
+def attribute_name(proto: str, path: str, renames: tuple[tuple[str, str], ...] = ()) -> str:
     name = next(p for p in reversed(path.split(".")) if p != "*" and not p.isdigit())
-    return f"{proto}.{name}"
+    return f"{proto}.{dict(renames).get(name, name)}"
 
 
 def named_values(rule: IdentityRule, fields: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -17,9 +17,13 @@ from iotwarden.errors import CaptureError
 from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
 from iotwarden.model import Device
+from iotwarden.model.alert import Alert
+from iotwarden.model.finding import Finding
 from iotwarden.sources.base import RecordBatch, SourceItem
 from iotwarden.store import Store
 from iotwarden.store import writer as w
+from iotwarden.store.alerts import upsert_alerts
+from iotwarden.store.findings import upsert_findings
 from iotwarden.store.queries import devices_by_keys
 
 SCHEMA = "iotwarden.analysis/1"  # docs/schemas/analysis.md
@@ -326,6 +330,7 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
         result.device_keys = sorted(ctx.devices)
         result.concluded = {k: d for k, d in ctx.devices.items() if d.classification or d.risk_score is not None}
         w.merge_devices(session, [ctx.devices[k] for k in result.device_keys])
+        w.write_snapshot(session, row.id, [ctx.devices[k] for k in result.device_keys])
         dropped = 0
         if inventory is not None:
             w.merge_device_ips(session, inventory.ip_history())
@@ -336,6 +341,10 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
         result.stats = {**ctx.stats.to_dict(), "inventory": {
             "endpoints_dropped": inventory.dropped if inventory else 0, "evidence_dropped": dropped,
         }}
+        findings = [f for f in ctx.findings if isinstance(f, Finding)]  # risk checks' conclusions of this run
+        result.stats["findings"] = {"reported": len(findings), "new": upsert_findings(session, findings)}
+        alerts = [a for a in ctx.alerts if isinstance(a, Alert) and a.uid]  # the alert pipeline's output
+        result.stats["alerts"] = {"raised": len(alerts), "stored": upsert_alerts(session, alerts)}
         result.status = "partial" if error is not None else "complete"
         if error is not None:
             result.error, result.packets_read = _message(path, error), error.packets_read

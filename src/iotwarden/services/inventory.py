@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from iotwarden.model.device import CLASSIFIED_FIELDS
 from iotwarden.store import Store
 from iotwarden.store import queries as q
 from iotwarden.store.schema import CaptureRow, DeviceRow, FlowRow
@@ -21,6 +22,7 @@ def device_dict(row: DeviceRow) -> dict[str, Any]:
         "ips": list(row.ips), "hostnames": list(row.hostnames),
         "attributes": {k: list(v) for k, v in sorted(row.attributes.items())},
         "protocols": list(row.protocols), "packets": row.packets, "bytes": row.bytes,
+        "classification": dict(row.classification or {}),
     }
 
 
@@ -56,6 +58,19 @@ def show_device(store: Store, ident: str, *, flow_limit: int = 20) -> dict[str, 
         ]
         out["flows"] = [flow_dict(f) for f in q.list_flows(session, device=row, limit=flow_limit)]
         return out
+
+
+def explain_device(store: Store, ident: str) -> dict[str, Any]:
+    """One device's conclusions, each with its confidence and evidence (rule, attribute, value, weight,
+    reference); properties the classifier could not conclude are listed as unknown."""
+    with store.session() as session:
+        row = q.resolve_device(session, ident)
+        found = dict(row.classification or {})
+    return {
+        "key": row.key, "mac": row.mac, "ips": list(row.ips), "hostnames": list(row.hostnames),
+        "conclusions": {name: found[name] for name in CLASSIFIED_FIELDS if name in found},
+        "unknown": [name for name in CLASSIFIED_FIELDS if name not in found],
+    }
 
 
 def list_flows(

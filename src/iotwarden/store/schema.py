@@ -34,6 +34,7 @@ NAMING = {
 
 KEY_LEN = 300  # device keys: "mac:" + 17, or "ip:" + up to 45 (IPv6 text); room for later key kinds
 IP_LEN = 64  # IPv6 text with a zone id fits
+CLASS_LEN = 200  # a classified value (vendor, model, type, category, OS, firmware); longer is cut
 
 
 class Base(DeclarativeBase):
@@ -78,6 +79,21 @@ class DeviceRow(Base):
     protocols: Mapped[list[str]] = mapped_column(JSON, default=list)
     packets: Mapped[int] = mapped_column(BigInteger, default=0)
     bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the classifier's latest conclusions (inventory/classifier.py; migration 0006_classification):
+    # value and confidence per property, and every conclusion with its evidence as JSON
+    vendor: Mapped[str | None] = mapped_column(String(CLASS_LEN), index=True)
+    vendor_confidence: Mapped[float | None] = mapped_column(Float)
+    model: Mapped[str | None] = mapped_column(String(CLASS_LEN))
+    model_confidence: Mapped[float | None] = mapped_column(Float)
+    device_type: Mapped[str | None] = mapped_column(String(CLASS_LEN), index=True)
+    device_type_confidence: Mapped[float | None] = mapped_column(Float)
+    category: Mapped[str | None] = mapped_column(String(CLASS_LEN), index=True)
+    category_confidence: Mapped[float | None] = mapped_column(Float)
+    os: Mapped[str | None] = mapped_column(String(CLASS_LEN))
+    os_confidence: Mapped[float | None] = mapped_column(Float)
+    firmware: Mapped[str | None] = mapped_column(String(CLASS_LEN))
+    firmware_confidence: Mapped[float | None] = mapped_column(Float)
+    classification: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
 
 
 class DeviceIpRow(Base):

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from iotwarden.model import Device, Flow
-from iotwarden.store.schema import CaptureRow, DeviceIpRow, DeviceRow, EvidenceRow, FlowRow
+from iotwarden.store.inventory_models import SnapshotRow
+from iotwarden.store.schema import CLASS_LEN, CaptureRow, DeviceIpRow, DeviceRow, EvidenceRow, FlowRow
 
 FLOW_CHUNK = 5000  # flows buffered before one executemany upsert
 KEY_CHUNK = 500  # keys per IN (...) lookup; well under SQLite's bound-parameter limit
@@ -25,6 +26,7 @@ MAX_STORED_IPS = 256  # addresses listed on a device row (device_ips keeps the f
 MAX_STORED_HOSTNAMES = 64  # names listed on a device row
 MAX_EVIDENCE_PER_DEVICE = 512  # distinct evidence rows kept per device across all captures
 MAX_VALUE_LEN = 512  # evidence values are cut to the column width
+CLASSIFIED_COLUMNS = ("vendor", "model", "device_type", "category", "os", "firmware")  # DeviceRow columns
 PG_WRITER_LOCK = 0x10_7A_2D_E4  # pg_advisory_xact_lock id serialising device merges of concurrent runs
 
 
@@ -174,6 +176,24 @@ def _merge_attributes(old: dict[str, Any], new: dict[str, set[str]]) -> dict[str
     return dict(sorted(out.items()))
 
 
+def classification_columns(dev: Device) -> dict[str, Any]:
+    """DeviceRow columns for a device's classification (None where unknown); empty when unclassified."""
+    if not dev.classification:
+        return {}
+    out: dict[str, Any] = {"classification": {k: c.to_dict() for k, c in sorted(dev.classification.items())}}
+    for name in CLASSIFIED_COLUMNS:
+        found = dev.classification.get(name)
+        out[name] = found.value[:CLASS_LEN] if found else None
+        out[f"{name}_confidence"] = round(found.confidence, 4) if found else None
+    return out
+
+
+UNCLASSIFIED: dict[str, Any] = {
+    "classification": {}, **dict.fromkeys(CLASSIFIED_COLUMNS),
+    **dict.fromkeys(f"{n}_confidence" for n in CLASSIFIED_COLUMNS),
+}
+
+
 def merge_devices(session: Session, devices: Sequence[Device]) -> None:
     """Merge this capture's devices into the stored ones (union of sets, min/max times, counters added)."""
     if session.get_bind().dialect.name == "postgresql":
@@ -193,6 +213,7 @@ def merge_devices(session: Session, devices: Sequence[Device]) -> None:
                 "hostnames": _bounded_union([], sorted(dev.hostnames), MAX_STORED_HOSTNAMES),
                 "attributes": _merge_attributes({}, dev.attributes),
                 "protocols": sorted(dev.protocols), "packets": dev.packets, "bytes": dev.bytes,
+                **(classification_columns(dev) or UNCLASSIFIED),  # one set of columns for every row
             })
             continue
         updates.append({
@@ -203,6 +224,7 @@ def merge_devices(session: Session, devices: Sequence[Device]) -> None:
             "attributes": _merge_attributes(row.attributes, dev.attributes),
             "protocols": sorted(set(row.protocols) | dev.protocols),
             "packets": row.packets + dev.packets, "bytes": row.bytes + dev.bytes,
+            **classification_columns(dev),  # the latest run's conclusions replace the earlier ones
         })
     if inserts:
         session.execute(_insert(session)(DeviceRow), inserts)
@@ -279,3 +301,18 @@ def merge_evidence(session: Session, evidence: Sequence[Evidence]) -> int:
         )
         session.execute(stmt, rows)
     return dropped
+
+
+def snapshot_facts(dev: Device) -> dict[str, Any]:
+    """The facts of a device that ``devices diff`` compares between runs."""
+    facts: dict[str, Any] = {name: dev.conclusion(name) for name in CLASSIFIED_COLUMNS}
+    facts["ips"] = sorted(dev.ips)[:MAX_STORED_IPS]
+    facts["hostnames"] = sorted(dev.hostnames)[:MAX_STORED_HOSTNAMES]
+    return facts
+
+
+def write_snapshot(session: Session, capture_id: int, devices: Sequence[Device]) -> None:
+    """Record what this run concluded about each device it saw (one row per device)."""
+    rows = [{"capture_id": capture_id, "device_key": d.key, "facts": snapshot_facts(d)} for d in devices]
+    if rows:
+        session.execute(_insert(session)(SnapshotRow).on_conflict_do_nothing(), rows)

@@ -1,0 +1,101 @@
+"""Devices (list with filters, facets, one device in full), flows, the network map and the dashboard."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+
+from iotwarden.api import devicequery as dq
+from iotwarden.api import schemas as s
+from iotwarden.api import views
+from iotwarden.api.auth import READ, context
+from iotwarden.errors import StoreError
+from iotwarden.services.inventory import flow_dict
+from iotwarden.store import queries as q
+from iotwarden.store.schema import DeviceRow
+
+router = APIRouter(tags=["devices"])
+MAX_FLOW_PAGE = 1000
+Term = Annotated[str | None, Query(max_length=dq.MAX_TERM_LEN)]
+Time = Annotated[float | None, Query(ge=0, le=1e11, description="seconds since the epoch (UTC)")]
+
+
+def device_filter(*, vendor: Term = None, type: Term = None, category: Term = None,
+                  risk: Term = None, zone: Term = None,
+                  protocol: Annotated[str | None, Query(max_length=32)] = None,
+                  q: Annotated[str | None, Query(max_length=dq.MAX_TERM_LEN, description="free text")] = None,
+                  first_seen_after: Time = None, first_seen_before: Time = None,
+                  last_seen_after: Time = None, last_seen_before: Time = None) -> dq.DeviceFilter:
+    """The filters of the device list (query parameters); shared by the API and the console."""
+    return dq.DeviceFilter(vendor=vendor, type=type, category=category, risk=risk, zone=zone, protocol=protocol,
+                           search=q, first_seen_after=first_seen_after, first_seen_before=first_seen_before,
+                           last_seen_after=last_seen_after, last_seen_before=last_seen_before)
+
+
+FILTER = Depends(device_filter)
+SORT_HELP = f"one of {', '.join(dq.SORTS)} (and facet columns once they exist); '-' first for descending"
+
+
+@router.get("/devices", response_model=s.DeviceList, dependencies=[READ])
+def list_devices(request: Request, flt: dq.DeviceFilter = FILTER,
+                 sort: Annotated[str, Query(max_length=32, description=SORT_HELP)] = "key",
+                 offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+                 limit: Annotated[int, Query(ge=1, le=dq.MAX_PAGE)] = dq.DEFAULT_PAGE) -> dict[str, Any]:
+    if sort.lstrip("-") not in dq.sort_columns():
+        raise HTTPException(422, f"sort: {SORT_HELP}")
+    with context(request).store.session() as session:
+        page = dq.list_devices(session, flt, sort=sort, offset=offset, limit=limit)
+        return {"items": [views.device_summary(r) for r in page.rows], "total": page.total,
+                "total_exact": page.total_exact, "offset": page.offset, "limit": page.limit}
+
+
+@router.get("/devices/facets", response_model=list[s.FacetOut], dependencies=[READ])
+def facets(request: Request) -> list[dict[str, Any]]:
+    """Each classification facet, where this store reads it from, and its most common values
+    (recomputed at most every 30 s)."""
+    ctx = context(request)
+    with ctx.store.session() as session:
+        cached = ctx.facets.get(session)
+    return [{"name": f.name, "label": f.label, "source": dq.facet_source(f), "values": cached[f.name]}
+            for f in dq.FACETS.values()]
+
+
+def get_device(session: Any, key: str) -> DeviceRow:
+    try:
+        return q.resolve_device(session, key)
+    except StoreError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.get("/devices/{key}", dependencies=[READ])
+def device(key: Annotated[str, Path(max_length=300)], request: Request) -> dict[str, Any]:
+    """One device (key, unique key prefix, MAC or IP): identity, evidence, communications, findings,
+    alerts, timeline and approval."""
+    with context(request).store.session() as session:
+        return views.device_detail(session, get_device(session, key))
+
+
+@router.get("/flows", dependencies=[READ])
+def flows(request: Request, device: Annotated[str | None, Query(max_length=300)] = None,
+          proto: Annotated[str | None, Query(max_length=32)] = None,
+          port: Annotated[int | None, Query(ge=0, le=65535)] = None,
+          limit: Annotated[int, Query(ge=1, le=MAX_FLOW_PAGE)] = 100) -> list[dict[str, Any]]:
+    """Flows, newest first; ``device`` keeps those of one device."""
+    with context(request).store.session() as session:
+        row = get_device(session, device) if device else None
+        return [flow_dict(f) for f in q.list_flows(session, device=row, proto=proto, port=port, limit=limit)]
+
+
+@router.get("/map", dependencies=[READ])
+def network_map(request: Request, flt: dq.DeviceFilter = FILTER) -> dict[str, Any]:
+    """Nodes (devices), groups (zones, else subnets) and edges (who talks to whom) for the map."""
+    with context(request).store.session() as session:
+        return views.network_map(session, flt)
+
+
+@router.get("/dashboard", dependencies=[READ])
+def dashboard(request: Request) -> dict[str, Any]:
+    ctx = context(request)
+    with ctx.store.session() as session:
+        return views.dashboard(session, ctx.facets)

@@ -1,0 +1,5 @@
+"""The event bus between the pipeline and the front ends: in-process by default (NATS JetStream later)."""
+
+from iotwarden.bus.inprocess import Event, InProcessBus, Subscription
+
+__all__ = ["Event", "InProcessBus", "Subscription"]

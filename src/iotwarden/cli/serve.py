@@ -1,0 +1,52 @@
+"""``iotwarden serve``: the REST API and web console in one process (uvicorn), optionally ingesting a
+capture folder or a live interface in the background while the console shows it live."""
+
+from __future__ import annotations
+
+import typer
+
+from iotwarden.cli.analyze import DB_OPTION, open_store
+from iotwarden.cli.main import app, err_console
+from iotwarden.errors import ConfigError
+
+
+@app.command("serve")
+def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
+          port: int = typer.Option(8080, "--port", help="TCP port."),
+          db: str | None = DB_OPTION,
+          capture: str | None = typer.Option(
+              None, "--capture", help="Also ingest: a folder (new capture files) or a network interface."),
+          secure_cookies: bool = typer.Option(
+              False, "--secure-cookies", help="Mark cookies Secure (behind a TLS-terminating proxy)."),
+          ) -> None:
+    """Serve the console and API; log in with a user made by `iotwarden users create-admin`."""
+    import uvicorn  # noqa: PLC0415 - only the server needs it
+
+    from iotwarden.api import create_app  # noqa: PLC0415
+    from iotwarden.api.ingest import Ingestor  # noqa: PLC0415
+    from iotwarden.bus import InProcessBus  # noqa: PLC0415
+
+    if not 0 < port < 65536:
+        raise ConfigError(f"--port must be 1-65535, not {port}")
+    store = open_store(db)
+    with store.session() as session:
+        from sqlalchemy import func, select  # noqa: PLC0415
+
+        from iotwarden.store.auth_models import UserRow  # noqa: PLC0415
+
+        if not session.scalar(select(func.count()).select_from(UserRow)):
+            err_console.print("no users yet: create one with `iotwarden users create-admin`")
+    bus = InProcessBus()
+    web_app = create_app(store, bus=bus, secure_cookies=True if secure_cookies else None)
+    ingestor = None
+    if capture:
+        ingestor = Ingestor(store, bus, capture)
+        web_app.state.ctx.sources.append(ingestor.status)
+        ingestor.start()
+    err_console.print(f"iotwarden console on http://{host}:{port}/")
+    try:
+        uvicorn.run(web_app, host=host, port=port, log_level="warning", proxy_headers=False)
+    finally:
+        if ingestor is not None:
+            ingestor.stop()
+        store.close()

@@ -1,0 +1,234 @@
+"""DeviceClassifier: weighs knowledge-base evidence into each device's vendor, model, type, category,
+OS and firmware (model.Device.classification), keeping every match so each conclusion can be explained.
+"""
+
+# How evidence is weighed, per classified property (CLASSIFIED_FIELDS):
+# * every kb match (kb.match_device over Device.attributes, plus the IEEE registry vendor of a
+#   globally administered MAC) proposes values for some properties with a weight in 0..1;
+# * matches are grouped by source: one rule counts once however many values or attributes it
+#   matched (a cloud name seen in DNS and in TLS SNI is one fact), and everything derived from the
+#   MAC address is one source; a group is worth its strongest match;
+# * a value's support is the noisy-or of its groups, 1 - prod(1 - w): independent sources that
+#   agree reinforce each other, none alone exceeds its own weight;
+# * a device type also draws on the evidence for its ancestors in the taxonomy, and a category on
+#   the evidence for every type of that category plus the direct category rules;
+# * the best supported value is concluded when its support reaches MIN_CONFIDENCE; below, the
+#   property stays unknown (never guessed). Evidence for the other values is kept, marked;
+# * component evidence (the MAC registry, and rules recognising an embedded module such as an
+#   ESP32: device_type iot_module) names the maker of a part; a value backed by evidence about the
+#   product itself wins over it whenever that value reaches the threshold on its own.
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from iotwarden.hooks import Context
+from iotwarden.kb.index import KnowledgeBase, Match
+from iotwarden.model import Device
+from iotwarden.model.device import CLASSIFIED_FIELDS, Conclusion
+
+MIN_CONFIDENCE = 0.5  # support a value needs to be concluded; below, the property stays unknown
+OUI_VENDOR_WEIGHT = 0.5  # the IEEE registry names who bought the MAC block: often, not always, the maker
+MAX_EVIDENCE_PER_CONCLUSION = 32  # matches kept with one conclusion (strongest first)
+TICK_INTERVAL_S = 60.0  # capture seconds between incremental passes over changed devices
+COMPONENT_TYPES = frozenset({"iot_module"})  # device types that describe a part, not the product
+OUI_RULE = "mac.oui.registry"
+OUI_REFERENCE = "IEEE Registration Authority MA-L/MA-M/MA-S assignment (IEEE 802-2014 §8.2)"
+
+
+def _group(match: Match) -> str:
+    """The independent source a match belongs to: its rule, or the MAC address for MAC evidence."""
+    return "mac" if match.attribute.startswith("mac.") else match.rule_id
+
+
+def _component(match: Match) -> bool:
+    return match.attribute.startswith("mac.") or match.conclusions.get("device_type") in COMPONENT_TYPES
+
+
+def _noisy_or(weights: Iterable[float]) -> float:
+    miss = 1.0
+    for w in weights:
+        miss *= 1.0 - min(max(w, 0.0), 1.0)
+    return 1.0 - miss
+
+
+def _evidence(match: Match, prop: str, agrees: bool) -> dict[str, Any]:
+    return {"rule_id": match.rule_id, "attribute": match.attribute, "value": match.value,
+            "concludes": match.conclusions.get(prop), "weight": match.weight,
+            "reference": match.reference, "agrees": agrees}
+
+
+class Classifier:
+    """Turns a device's attributes into Conclusions (pure: no I/O, no state between devices)."""
+
+    def __init__(self, kb: KnowledgeBase | None = None, *, min_confidence: float = MIN_CONFIDENCE) -> None:
+        if not 0.0 < min_confidence <= 1.0:
+            raise ValueError(f"min_confidence {min_confidence}: must be in (0, 1]")
+        self.kb = kb or KnowledgeBase.load()
+        self.min_confidence = min_confidence
+
+    def matches(self, device: Device) -> list[Match]:
+        """Every piece of evidence for ``device``: kb rules and the MAC's registry vendor."""
+        found = self.kb.match_device(device.attributes, mac=device.mac)
+        info = self.kb.oui.info(device.mac) if device.mac else None
+        if info is not None and info.vendor and not info.randomised:
+            found.append(Match(OUI_RULE, "mac.oui_vendor", info.vendor, {"vendor": info.vendor},
+                               OUI_VENDOR_WEIGHT, OUI_REFERENCE, "oui"))
+        return found
+
+    def classify(self, device: Device) -> dict[str, Conclusion]:
+        """The conclusions for ``device``, keyed by property; a property left out is unknown."""
+        matches = self.matches(device)
+        out: dict[str, Conclusion] = {}
+        for prop in CLASSIFIED_FIELDS:
+            if prop in ("device_type", "category"):
+                continue
+            found = self._conclude(prop, self._support(prop, matches), matches)
+            if found is not None:
+                out[prop] = found
+        dtype = self._device_type(matches)
+        if dtype is not None:
+            out["device_type"] = dtype
+        category = self._category(matches)
+        if category is not None:
+            out["category"] = category
+        return out
+
+    # --- weighing ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _groups(prop: str, matches: list[Match]) -> dict[str, dict[str, float]]:
+        """value -> source group -> strongest weight, for the matches concluding ``prop``."""
+        groups: dict[str, dict[str, float]] = defaultdict(dict)
+        for m in matches:
+            value = m.conclusions.get(prop)
+            if value:
+                g = groups[value]
+                g[_group(m)] = max(g.get(_group(m), 0.0), m.weight)
+        return groups
+
+    def _support(self, prop: str, matches: list[Match]) -> dict[str, float]:
+        return {v: _noisy_or(g.values()) for v, g in self._groups(prop, matches).items()}
+
+    def _conclude(self, prop: str, support: dict[str, float], matches: list[Match],
+                  agreeing: frozenset[str] = frozenset()) -> Conclusion | None:
+        """The best supported value of ``prop`` when it reaches the threshold, with its evidence.
+
+        Ties go to the value with more distinct sources, then to the one not resting on the MAC
+        registry alone (it names who bought the address block, a module maker for many devices).
+        """
+        if not support:
+            return None
+
+        product = {m.conclusions.get(prop) for m in matches if not _component(m)}
+
+        def rank(value: str) -> tuple[bool, float, int, str]:
+            groups = self._groups(prop, matches).get(value, {})
+            strong = value in product and support[value] >= self.min_confidence
+            return (strong, round(support[value], 9), len(groups), value)
+
+        best = max(support, key=rank)
+        if support[best] < self.min_confidence:
+            return None
+        accept = {best} | agreeing
+        evidence = [_evidence(m, prop, m.conclusions[prop] in accept) for m in matches if m.conclusions.get(prop)]
+        evidence.sort(key=lambda e: (not e["agrees"], -e["weight"], e["rule_id"], e["value"]))
+        return Conclusion(best, support[best], evidence[:MAX_EVIDENCE_PER_CONCLUSION])
+
+    def _device_type(self, matches: list[Match]) -> Conclusion | None:
+        """Types gather the evidence for their ancestors; ties go to the most specific type."""
+        direct = self._groups("device_type", matches)
+        taxonomy = self.kb.taxonomy
+        support: dict[str, float] = {}
+        depth: dict[str, int] = {}
+        for tid in direct:
+            if taxonomy.get(tid) is None:
+                continue
+            chain = taxonomy.ancestors(tid)
+            merged: dict[str, float] = {}
+            for t in (tid, *chain):
+                for group, w in direct.get(t, {}).items():
+                    merged[group] = max(merged.get(group, 0.0), w)
+            support[tid] = _noisy_or(merged.values())
+            depth[tid] = len(chain)
+        if not support:
+            return None
+        best = max(support, key=lambda t: (t not in COMPONENT_TYPES and support[t] >= self.min_confidence,
+                                           round(support[t], 9), depth[t], t))
+        if support[best] < self.min_confidence:
+            return None
+        return self._conclude("device_type", {best: support[best]}, matches,
+                              frozenset(taxonomy.ancestors(best)))
+
+    def _category(self, matches: list[Match]) -> Conclusion | None:
+        """A category draws on direct category rules and on every type evidence of that category."""
+        taxonomy = self.kb.taxonomy
+        groups: dict[str, dict[str, float]] = defaultdict(dict)
+        for m in matches:
+            cats = set()
+            if m.conclusions.get("category"):
+                cats.add(m.conclusions["category"])
+            tid = m.conclusions.get("device_type")
+            if tid and taxonomy.get(tid) is not None:
+                cats.add(taxonomy.category_of(tid))
+            for cat in cats:
+                g = groups[cat]
+                g[_group(m)] = max(g.get(_group(m), 0.0), m.weight)
+        support = {c: _noisy_or(g.values()) for c, g in groups.items()}
+        if not support:
+            return None
+        best = max(support, key=lambda c: (round(support[c], 9), len(groups[c]), c))
+        if support[best] < self.min_confidence:
+            return None
+        evidence = []
+        for m in matches:
+            tid = m.conclusions.get("device_type")
+            cat = m.conclusions.get("category") or (
+                taxonomy.category_of(tid) if tid and taxonomy.get(tid) is not None else None)
+            if cat is None:
+                continue
+            item = _evidence(m, "category", cat == best)
+            item["concludes"] = cat
+            evidence.append(item)
+        evidence.sort(key=lambda e: (not e["agrees"], -e["weight"], e["rule_id"], e["value"]))
+        return Conclusion(best, support[best], evidence[:MAX_EVIDENCE_PER_CONCLUSION])
+
+
+class DeviceClassifier:
+    """Analyzer "classifier": classifies every device at the end of input, and incrementally every
+    :data:`TICK_INTERVAL_S` of capture time the devices whose attributes changed since."""
+
+    name: ClassVar[str] = "classifier"
+
+    def __init__(self, kb: KnowledgeBase | None = None) -> None:
+        self._kb = kb
+        self._classifier: Classifier | None = None
+        # device key -> (device object id, attribute values) when last classified; as many entries as
+        # ctx.devices holds (the inventory's limits bound it)
+        self._seen: dict[str, tuple[int, int]] = {}
+        self._next_tick = 0.0
+
+    def load(self, ctx: Context) -> None:
+        self._classifier = Classifier(self._kb)
+
+    def _run(self, ctx: Context) -> None:
+        classifier = self._classifier or Classifier(self._kb)
+        self._classifier = classifier
+        for key, dev in ctx.devices.items():
+            state = (id(dev), sum(len(v) for v in dev.attributes.values()))
+            if self._seen.get(key) == state:
+                continue
+            dev.classification = classifier.classify(dev)
+            self._seen[key] = state
+
+    def on_tick(self, ctx: Context, ts: float) -> None:
+        if ts >= self._next_tick:
+            if self._next_tick:  # not on the first batch: too little is known yet
+                self._run(ctx)
+            self._next_tick = ts + TICK_INTERVAL_S
+
+    def done(self, ctx: Context) -> None:
+        self._seen.clear()  # once more for every device: the final word never rests on a stale pass
+        self._run(ctx)

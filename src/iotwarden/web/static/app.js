@@ -1,0 +1,91 @@
+// iotwarden console: CSRF header on htmx requests, live updates over SSE, the network map.
+"use strict";
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|; )iotwarden_csrf=([^;]*)/);
+  return match ? decodeURIComponent(match[1]) : (document.body.dataset.csrf || "");
+}
+
+// double-submit CSRF: every htmx request that changes something echoes the token
+document.addEventListener("htmx:configRequest", (evt) => {
+  evt.detail.headers["X-CSRF-Token"] = csrfToken();
+});
+
+function toast(text) {
+  const box = document.getElementById("toast");
+  if (!box) return;
+  box.textContent = text;
+  box.classList.add("show");
+  clearTimeout(box._timer);
+  box._timer = setTimeout(() => box.classList.remove("show"), 4000);
+}
+
+function startLive() {
+  const url = document.body.dataset.live;
+  const status = document.getElementById("live-status");
+  if (!url || !window.EventSource) return;
+  const source = new EventSource(url);
+  source.onopen = () => { if (status) status.textContent = "live: on"; };
+  source.onerror = () => { if (status) status.textContent = "live: reconnecting"; };
+  const onInventory = (evt) => {
+    const data = JSON.parse(evt.data);
+    if (data.count !== undefined) toast(`${data.count} devices updated`);
+    document.body.dispatchEvent(new CustomEvent("inventory-changed"));
+    const count = document.getElementById("device-count");
+    if (count && data.total !== undefined) count.textContent = data.total;
+  };
+  const onAlert = (evt) => {
+    const data = JSON.parse(evt.data);
+    toast(`alert ${data.id}: ${data.title || data.status || "updated"}`);
+    document.body.dispatchEvent(new CustomEvent("alerts-changed"));
+  };
+  for (const t of ["inventory.devices", "inventory.approved", "inventory.unapproved", "capture.finished"]) {
+    source.addEventListener(t, onInventory);
+  }
+  for (const t of ["alert.created", "alert.updated", "finding.updated"]) source.addEventListener(t, onAlert);
+}
+
+const GROUP_COLOURS = ["#dbeafe", "#dcfce7", "#fef9c3", "#fce7f3", "#ede9fe", "#ffedd5", "#e0f2fe", "#f1f5f9"];
+
+async function drawMap() {
+  const box = document.getElementById("map");
+  if (!box || !window.cytoscape) return;
+  const response = await fetch(box.dataset.source, { credentials: "same-origin" });
+  if (!response.ok) { box.textContent = `map unavailable (${response.status})`; return; }
+  const data = await response.json();
+  const elements = [];
+  data.groups.forEach((g, i) => elements.push({ data: { id: `group:${g}`, label: g, colour: GROUP_COLOURS[i % GROUP_COLOURS.length] }, classes: "group" }));
+  for (const n of data.nodes) {
+    elements.push({ data: { id: n.id, label: n.label, parent: `group:${n.group}`, ips: n.ips.join(", "), bytes: n.bytes } });
+  }
+  data.edges.forEach((e, i) => elements.push({ data: { id: `e${i}`, source: e.source, target: e.target, flows: e.flows, width: Math.min(8, 1 + Math.log10(1 + e.bytes) / 2) } }));
+  const summary = document.getElementById("map-summary");
+  if (summary) summary.textContent = `${data.nodes.length} devices in ${data.groups.length} groups, ${data.edges.length} conversations${data.truncated ? " (busiest devices only)" : ""}`;
+  const cy = window.cytoscape({
+    container: box,
+    elements,
+    style: [
+      { selector: "node", style: { label: "data(label)", "font-size": 9, "background-color": "#2563eb", width: 14, height: 14 } },
+      { selector: "node.group", style: { "background-color": "data(colour)", "text-valign": "top", "font-size": 11, "border-width": 1, "border-color": "#94a3b8" } },
+      { selector: "edge", style: { width: "data(width)", "line-color": "#94a3b8", "curve-style": "bezier", opacity: 0.7 } },
+      { selector: "node:selected", style: { "background-color": "#dc2626" } },
+    ],
+    layout: { name: "cose", animate: false, nodeDimensionsIncludeLabels: true },
+  });
+  window.iotwardenMap = cy;
+  cy.on("tap", "node", (evt) => {
+    const node = evt.target;
+    if (node.hasClass("group")) return;
+    const aside = document.getElementById("map-detail");
+    const link = document.createElement("a");
+    link.href = `/devices/${encodeURIComponent(node.id())}`;
+    link.textContent = node.id();
+    aside.replaceChildren(link, document.createTextNode(` · ${node.data("ips")} · ${node.connectedEdges().length} peers`));
+  });
+  box.dataset.ready = "true";
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  startLive();
+  drawMap();
+});

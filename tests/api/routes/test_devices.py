@@ -1,0 +1,55 @@
+"""GET /api/v1/devices (filters, sort, pages), facets, one device, flows, map and dashboard over HTTP."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from iotwarden.store import Store
+from tests.api.conftest import CAMERA, some_vendor
+
+
+def test_list_filter_sort_and_page(as_viewer: TestClient, store: Store) -> None:
+    page = as_viewer.get("/api/v1/devices", params={"limit": 5, "sort": "-bytes"}).json()
+    assert len(page["items"]) == 5 and page["total"] > 5 and page["total_exact"]
+    sizes = [d["bytes"] for d in page["items"]]
+    assert sizes == sorted(sizes, reverse=True)
+    vendor, count = some_vendor(store)
+    made_by = as_viewer.get("/api/v1/devices", params={"vendor": vendor}).json()
+    assert made_by["total"] == count and all(vendor in d["facets"]["vendor"] for d in made_by["items"])
+    text = as_viewer.get("/api/v1/devices", params={"q": "axis", "protocol": "telnet"}).json()
+    assert CAMERA in [d["key"] for d in text["items"]]
+
+
+def test_bad_parameters_are_422_not_errors(as_viewer: TestClient) -> None:
+    assert as_viewer.get("/api/v1/devices", params={"sort": "password"}).status_code == 422
+    assert as_viewer.get("/api/v1/devices", params={"limit": 100_000}).status_code == 422
+    assert as_viewer.get("/api/v1/devices", params={"last_seen_after": "yesterday"}).status_code == 422
+
+
+def test_facets_say_where_each_fact_comes_from(as_viewer: TestClient) -> None:
+    facets = {f["name"]: f for f in as_viewer.get("/api/v1/devices/facets").json()}
+    assert facets["vendor"]["source"] in ("column", "attributes") and facets["vendor"]["values"]
+    assert all(f["source"] in ("column", "attributes", "none") for f in facets.values())
+    assert all(f["values"] == [] for f in facets.values() if f["source"] == "none")
+
+
+def test_one_device_by_key_mac_or_ip_and_404_otherwise(as_viewer: TestClient) -> None:
+    by_key = as_viewer.get(f"/api/v1/devices/{CAMERA}").json()
+    by_mac = as_viewer.get(f"/api/v1/devices/{CAMERA[4:]}").json()
+    assert by_key["key"] == by_mac["key"] == CAMERA
+    assert by_key["evidence"] and by_key["timeline"] and by_key["findings"] and by_key["alerts"]
+    assert as_viewer.get("/api/v1/devices/mac:00:00:00:00:00:99").status_code == 404
+
+
+def test_flows_of_a_device(as_viewer: TestClient) -> None:
+    flows = as_viewer.get("/api/v1/flows", params={"device": CAMERA, "limit": 5}).json()
+    assert 0 < len(flows) <= 5
+    ips = set(as_viewer.get(f"/api/v1/devices/{CAMERA}").json()["ips"])
+    assert all(f["a_ip"] in ips or f["b_ip"] in ips for f in flows)
+
+
+def test_map_and_dashboard(as_viewer: TestClient) -> None:
+    m = as_viewer.get("/api/v1/map", params={"protocol": "modbus"}).json()
+    modbus = {d["key"] for d in as_viewer.get("/api/v1/devices", params={"protocol": "modbus"}).json()["items"]}
+    assert m["nodes"] and {n["id"] for n in m["nodes"]} == modbus  # the map takes the list's filters
+    assert as_viewer.get("/api/v1/dashboard").json()["devices"] > 0

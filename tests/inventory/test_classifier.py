@@ -1,0 +1,132 @@
+"""The classifier: evidence weighed into conclusions, every conclusion explained, unknown stays unknown;
+acceptance on labelled real captures (labeled_locks_cams, ics_iti) read in place from ../shared/data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from iotwarden.addons import AddonManager, default_analyzers
+from iotwarden.hooks import Context
+from iotwarden.inventory.classifier import MIN_CONFIDENCE, Classifier, DeviceClassifier
+from iotwarden.model import Device
+from iotwarden.services.analyze import _engine, _items
+from tests.conftest import shared
+
+CLASSIFIER = Classifier()
+
+
+def device(mac: str | None = None, **attributes: list[str]) -> Device:
+    dev = Device(key=f"mac:{mac}" if mac else "ip:10.0.0.9", first_seen=0.0, last_seen=0.0, mac=mac)
+    for name, values in attributes.items():
+        dev.attributes[name.replace("__", ".")] = set(values)
+    return dev
+
+
+def test_a_device_that_says_nothing_gets_no_vendor_beyond_its_oui_and_no_type() -> None:
+    found = CLASSIFIER.classify(device("00:1b:1b:00:00:01"))  # a Siemens MAC block, nothing else
+    assert found["vendor"].value == "Siemens"
+    assert found["vendor"].evidence[0]["rule_id"] == "mac.oui.registry"
+    assert "device_type" not in found and "model" not in found
+
+
+def test_a_randomised_mac_with_nothing_else_is_entirely_unknown() -> None:
+    assert CLASSIFIER.classify(device("02:11:22:33:44:55")) == {}
+
+
+def test_independent_agreeing_evidence_reinforces_and_every_match_is_kept() -> None:
+    dev = device("00:11:32:aa:20:01", mdns__services=["_smb._tcp.local"], dns__qname=["api.allegionengage.com"])
+    lock = CLASSIFIER.classify(device("78:db:2f:db:43:48", dns__qname=["api.allegionengage.com"]))
+    assert lock["vendor"].value == "Schlage"  # product evidence beats the radio chip's MAC block (TI)
+    assert {e["rule_id"] for e in lock["vendor"].evidence} >= {"tls.sni.allegion_engage", "mac.oui.registry"}
+    assert [e["agrees"] for e in lock["vendor"].evidence if e["rule_id"] == "mac.oui.registry"] == [False]
+    assert lock["category"].value == "iot"  # follows the type door_lock through the taxonomy
+    assert CLASSIFIER.classify(dev)["vendor"].confidence >= MIN_CONFIDENCE
+
+
+def test_one_rule_matching_in_dns_and_tls_counts_once() -> None:
+    once = CLASSIFIER.classify(device(None, dns__qname=["plug.sciener.cn"]))
+    twice = CLASSIFIER.classify(device(None, dns__qname=["plug.sciener.cn"], tls__sni=["plug.sciener.cn"]))
+    assert once["vendor"].confidence == twice["vendor"].confidence
+
+
+def test_weak_evidence_alone_concludes_nothing() -> None:
+    found = CLASSIFIER.classify(device(None, dns__qname=["a1.iot.us-west-2.amazonaws.com"]))  # AWS IoT: 0.4
+    assert found == {}
+
+
+def test_a_modbus_server_is_ot() -> None:
+    found = CLASSIFIER.classify(device(None, service__server=["modbus"]))
+    assert found["category"].value == "ot"
+    assert found["category"].evidence[0]["rule_id"] == "service.server.modbus"
+
+
+def test_the_threshold_is_validated() -> None:
+    with pytest.raises(ValueError, match="min_confidence"):
+        Classifier(min_confidence=0.0)
+
+
+def _inventory(path: Path) -> dict[str, Device]:
+    ctx = Context()
+    manager = AddonManager(ctx, default_analyzers())
+    manager.load()
+    engine = _engine(None)
+    for item in _items(path, "capture"):
+        res = engine.process(item)
+        manager.observations(res.observations)
+        manager.flows(res.flows)
+        manager.tick(float(item.ts[-1]))
+    res = engine.flush()
+    manager.observations(res.observations)
+    manager.flows(res.flows)
+    manager.done()
+    assert not ctx.stats.analyzer_errors
+    return ctx.devices
+
+
+def test_the_classifier_runs_as_the_analyzer_after_the_inventory() -> None:
+    assert isinstance(default_analyzers()[1], DeviceClassifier)
+
+
+# labeled_locks_cams devices.csv (name, mac) -> acceptable vendors and types. Sifely and Ultraloq
+# sell white-label hardware: the TTLock (Sciener) platform and U-tec are the makers the traffic names.
+LOCKS_CAMS = {
+    "blink-cam-01": ("f4:b8:5e:ff:2b:1b", {"Blink"}, {"camera"}),
+    "blink-cam-02": ("f4:b8:5e:35:67:b0", {"Blink"}, {"camera"}),
+    "blink-cam-03": ("f4:b8:5e:cd:fe:2f", {"Blink"}, {"camera"}),
+    "schlage-lock-01": ("78:db:2f:db:43:48", {"Schlage"}, {"door_lock"}),
+    "sifely-hub-01": ("f4:cf:a2:eb:59:c4", {"Sifely", "Sciener (TTLock)"}, {"door_lock", "smart_hub"}),
+    "lockly-hub-01": ("24:6f:28:d9:a7:64", {"Lockly"}, {"door_lock", "smart_hub"}),
+    "ultraloq-hub-01": ("a4:cf:12:32:5b:88", {"U-tec", "Ultraloq"}, {"door_lock", "smart_hub"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOCKS_CAMS))
+def test_labelled_locks_and_cameras_get_their_vendor_and_type(name: str) -> None:
+    path = shared("pcaps", "labeled_locks_cams", "pcaps", f"{name}.pcap")
+    mac, vendors, types = LOCKS_CAMS[name]
+    devices = _inventory(path)
+    dev = devices[f"mac:{mac}"]
+    assert dev.vendor in vendors
+    assert dev.device_type in types
+    assert not [k for k in devices if k.startswith("ip:") and not k.startswith(("ip:10.", "ip:192.168."))]
+
+
+# ics_iti: (capture, PLC MAC) -> vendor, model (None: the traffic does not carry it), protocol
+ICS = [
+    ("s7/tia_s300_goOnline.pcapng", "00:0e:8c:d0:f9:cb", "Siemens", "SIMATIC S7-300", "s7comm"),
+    ("s7/s7comm_reading_plc_status.pcap", "00:1b:1b:23:eb:3b", "Siemens", None, "s7comm"),
+    ("EthernetIP/enip_test.pcap", "00:19:07:24:3c:ca", "Rockwell Automation", None, "enip"),
+]
+
+
+@pytest.mark.parametrize(("capture", "mac", "vendor", "model", "proto"), ICS)
+def test_ot_controllers_are_category_ot_with_their_protocol(capture: str, mac: str, vendor: str,
+                                                             model: str | None, proto: str) -> None:
+    dev = _inventory(shared("pcaps", "ics_iti", "pcaps", *capture.split("/")))[f"mac:{mac}"]
+    assert dev.category == "ot"
+    assert proto in dev.protocols
+    assert dev.vendor == vendor
+    if model is not None:
+        assert dev.conclusion("model") == model
