@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -27,8 +29,6 @@ def shared_data() -> Path:
 
 
 # --- network safety: the default suite may only talk to loopback (STYLE 13, README "Network safety")
-import ipaddress  # noqa: E402
-import socket  # noqa: E402
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -40,7 +40,7 @@ def _check_target(sock: socket.socket, address: object) -> None:
         return
     host = str(address[0])
     try:
-        ip = ipaddress.ip_address(host.split("%")[0])
+        ip = ipaddress.ip_address(host.split("%", maxsplit=1)[0])
     except ValueError:
         if host == "localhost":
             return

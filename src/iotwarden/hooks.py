@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotwarden.model import CaptureStats, Device, Flow, Observation
+from iotwarden.model import CaptureStats, Device
 
 
 @dataclass

@@ -201,6 +201,19 @@ def parse_s7plus(pdu: bytes) -> dict[str, Any]:
     return fields
 
 
+def _cr_has_tsaps(payload: bytes) -> bool:
+    """True when a COTP connection request carries TSAP parameters (0xC1/0xC2, X.224 §13.3.4), as
+    S7 clients send; RDP's X.224 request (MS-RDPBCGR §2.2.1.1) over the same TPKT has none."""
+    end = min(len(payload), 5 + payload[4])  # the length indicator counts the bytes after itself
+    pos = 11  # TPKT (4) + LI (1) + CR code (1) + dst-ref (2) + src-ref (2) + class (1)
+    seen = set()
+    while pos + 2 <= end:
+        code, length = payload[pos], payload[pos + 1]
+        seen.add(code)
+        pos += 2 + length
+    return 0xC1 in seen or 0xC2 in seen
+
+
 class S7commDissector(StreamDissector):
     name: ClassVar[str] = "s7comm"
     tcp_ports: ClassVar[tuple[int, ...]] = (PORT,)
@@ -211,7 +224,7 @@ class S7commDissector(StreamDissector):
         if len(payload) < 7 or payload[0] != 3 or payload[1] != 0:
             return False
         if payload[5] == 0xE0:
-            return True
+            return _cr_has_tsaps(payload)
         return payload[5] == 0xF0 and len(payload) > 7 and payload[7] in (0x32, 0x72)
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-
 CLASSIFIED_FIELDS = ("vendor", "model", "device_type", "category", "os", "os_version", "firmware")
 
 

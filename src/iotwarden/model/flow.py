@@ -46,7 +46,7 @@ class Flow:
     tcp_flags_ab: int = 0  # OR of the TCP flags seen a -> b (RFC 9293 §3.1)
     tcp_flags_ba: int = 0
     app: str | None = None
-    end_reason: str | None = None  # "idle", "active", "end" (end of input), "fin", "rst"
+    end_reason: str | None = None  # "idle", "active", "end" (end of input), "fin", "rst", "evicted", "zeek"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -1,0 +1,24 @@
+"""The dissector contract: Packet stamps observations; the registry lists every dissector once."""
+
+from __future__ import annotations
+
+from iotwarden.dissect import REGISTRY, default_dissectors
+from iotwarden.dissect.base import Dissector, Packet, StreamDissector
+
+
+def test_packet_observation_carries_time_and_addresses() -> None:
+    pkt = Packet(ts=3.0, payload=b"", src_mac="aa:bb:cc:dd:ee:ff", src_ip="10.0.0.7", dst_ip="10.0.0.1",
+                 ip_proto=17, src_port=68, dst_port=67)
+    obs = pkt.observation("dhcp", "request", {"hostname": "cam"})
+    assert (obs.ts, obs.src_ip, obs.dst_port, obs.subject, obs.fields) == (3.0, "10.0.0.7", 67, "src", {"hostname": "cam"})
+
+
+def test_registry_names_are_unique_and_match_the_dissectors() -> None:
+    dissectors = default_dissectors()
+    names = [d.name for d in dissectors]
+    assert len(names) == len(set(names)) == len(REGISTRY)
+    assert all(isinstance(d, Dissector) for d in dissectors)
+    for d in dissectors:  # every dissector declares how it is reached
+        assert d.ethertypes or d.llc_snap or d.udp_ports or d.tcp_ports, d.name
+        if d.tcp_ports and not d.udp_ports:
+            assert isinstance(d, StreamDissector), d.name

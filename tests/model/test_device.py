@@ -1,0 +1,22 @@
+"""Device: classification is explicit (unknown stays None) and serialises with its evidence."""
+
+from __future__ import annotations
+
+from iotwarden.model import CLASSIFIED_FIELDS, Conclusion, Device
+
+
+def test_unknown_properties_are_none_not_guessed() -> None:
+    device = Device(key="mac:00:40:8c:00:00:01", first_seen=1.0, last_seen=2.0)
+    assert all(device.conclusion(name) is None for name in CLASSIFIED_FIELDS)
+    assert (device.vendor, device.device_type, device.category) == (None, None, None)
+
+
+def test_conclusions_keep_their_evidence_through_to_dict() -> None:
+    device = Device(key="mac:00:40:8c:00:00:01", first_seen=1.0, last_seen=2.0)
+    evidence = {"rule": "mac.axis", "attribute": "mac.oui_vendor", "value": "Axis", "weight": 0.6}
+    device.classification["vendor"] = Conclusion("Axis", 0.6, [evidence])
+    device.add_attribute("dhcp.hostname", "axis-00408c000001")
+    data = device.to_dict()
+    assert data["classification"]["vendor"] == {"value": "Axis", "confidence": 0.6, "evidence": [evidence]}
+    assert Conclusion.from_dict(data["classification"]["vendor"]) == device.classification["vendor"]
+    assert data["attributes"] == {"dhcp.hostname": ["axis-00408c000001"]}

@@ -1,0 +1,21 @@
+"""Observation: the subject decides whose fact it is; records round-trip and keep unknown fields."""
+
+from __future__ import annotations
+
+from iotwarden.model import Observation
+
+
+def test_subject_selects_the_endpoint_the_fact_is_about() -> None:
+    obs = Observation(ts=1.0, proto="telnet", kind="login_attempt", src_mac="aa:aa:aa:aa:aa:aa",
+                      dst_mac="bb:bb:bb:bb:bb:bb", src_ip="10.0.0.1", dst_ip="10.0.0.2", subject="dst")
+    assert (obs.subject_mac, obs.subject_ip, obs.peer_ip) == ("bb:bb:bb:bb:bb:bb", "10.0.0.2", "10.0.0.1")
+
+
+def test_round_trip_and_unknown_fields_survive() -> None:
+    obs = Observation(ts=2.5, proto="dhcp", kind="request", src_ip="0.0.0.0", fields={"hostname": "cam"})
+    data = obs.to_dict()
+    assert Observation.from_dict(data) == obs
+    data["sensor"] = "site-2"
+    again = Observation.from_dict(data)
+    assert again.fields["_extra"] == {"sensor": "site-2"}
+    assert again.fields["hostname"] == "cam"
