@@ -12,7 +12,7 @@ from iotwarden.sources.capfile import read_capture
 
 
 def main(path: str) -> None:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     engine = Engine()
     flows = observations = 0
     for batch in read_capture(Path(path)):
@@ -24,7 +24,8 @@ def main(path: str) -> None:
     observations += len(result.observations)
     print(json.dumps({"packets": engine.stats.packets, "flows": flows, "observations": observations,
                       "parse_errors": sum(engine.stats.parse_errors.values()),
-                      "loop_seconds": time.perf_counter() - start}))
+                      "loop_seconds": time.perf_counter() - start, "loop_cpu_seconds": time.process_time() - cpu,
+                      "memo": engine.memo.stats()}))
 
 
 if __name__ == "__main__":

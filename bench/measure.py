@@ -1,4 +1,4 @@
-"""Run one tool as a subprocess and measure it: wall time and peak RSS from ``os.wait4`` (ru_maxrss).
+"""Run one tool as a subprocess and measure it: wall time, CPU time and peak RSS from ``os.wait4``.
 
 Tools start through ``rusage_wrap.py`` (see there why): it reports the tool's own peak RSS.
 """
@@ -23,6 +23,7 @@ class Measurement:
     name: str
     mode: str
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # user + system (ru_utime + ru_stime): steadier than wall time on a busy host
     peak_rss_mib: float = 0.0
     returncode: int = 0
     result: dict[str, Any] = field(default_factory=dict)  # the JSON line the tool printed, if any
@@ -49,8 +50,8 @@ def run_measured(name: str, mode: str, cmd: list[str], *, timeout: float = 3600.
             usage = json.loads(err_lines[-1])
         except json.JSONDecodeError:
             usage = {}
-        m = Measurement(name, mode, usage.get("rusage_wall", elapsed), usage.get("rusage_maxrss_kib", 0) / 1024,
-                        proc.returncode)
+        m = Measurement(name, mode, usage.get("rusage_wall", elapsed), usage.get("rusage_cpu", 0.0),
+                        usage.get("rusage_maxrss_kib", 0) / 1024, proc.returncode)
         text = out.read().decode(errors="replace").strip()
         if proc.returncode != 0:
             m.note = (err_lines[:-1] or ["failed"])[-1][:200]

@@ -1,4 +1,4 @@
-"""Run a command and print its wall time and peak RSS as JSON on stderr's last line.
+"""Run a command and print its wall time, CPU time and peak RSS as JSON on stderr's last line.
 
 The benchmark starts every tool through this small process: Linux charges a child's ``ru_maxrss``
 with the memory of the process it was forked from, so measuring from the (large) benchmark process
@@ -22,7 +22,9 @@ def main(argv: list[str]) -> int:
         finally:
             os._exit(127)
     _, status, usage = os.wait4(pid, 0)
+    # CPU: user + system time of the tool and of every process it waited for (Linux wait4)
     sys.stderr.write("\n" + json.dumps({"rusage_wall": time.perf_counter() - start,
+                                        "rusage_cpu": usage.ru_utime + usage.ru_stime,
                                         "rusage_maxrss_kib": usage.ru_maxrss}) + "\n")
     return os.waitstatus_to_exitcode(status)
 

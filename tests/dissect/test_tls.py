@@ -148,3 +148,19 @@ def test_fuzz_random_bytes(chunks: list[tuple[bool, bytes]]) -> None:
 @given(st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8), st.integers(0, 600))
 def test_fuzz_mutated_client_hello(edits: list[tuple[int, int]], cut: int) -> None:
     feed_chunks(TlsDissector(), [(True, mutate(_client_hello_payload(), edits, cut))])
+
+
+def test_memo_replays_hellos_and_certificates_as_fresh_equal_copies() -> None:
+    path = shared(*SV, "tls", "tls-certs-alert", "input.pcap")
+    tls = TlsDissector()
+    first = run_dissector(tls, path)
+    misses = tls.memo.misses
+    assert misses == 5  # client hello, server hello and three certificates, each parsed once
+    second = run_dissector(tls, path)
+    assert tls.memo.misses == misses and tls.memo.hits == misses
+    assert [o.fields for o in second] == [o.fields for o in first] == [
+        o.fields for o in run_dissector(TlsDissector(memo_entries=0), path)]
+    chain = next(o for o in second if o.kind == "certificate").fields
+    chain["certs"][0]["san_dns"].clear()
+    third = run_dissector(tls, path)
+    assert next(o for o in third if o.kind == "certificate").fields["certs"][0]["san_dns"]

@@ -82,3 +82,49 @@ def test_fuzz_parsers_raise_only_parse_error(data: bytes) -> None:
     for parse in (lambda b: tlshello.client_hello(b, 0x0303), tlshello.server_hello, tlshello.certificate):
         with contextlib.suppress(ParseError):
             assert isinstance(parse(data), dict)
+
+
+# -- memo keys: what the hello fields depend on, and nothing each connection draws afresh ---------
+
+def _hello_with(random: bytes, session: bytes, key_share: bytes, sni: bytes = b"plug.example") -> bytes:
+    exts = (_ext(0, _vec(2, b"\x00" + _vec(2, sni))) + _ext(51, _vec(2, b"\x00\x1d" + _vec(2, key_share)))
+            + _ext(21, b"\x00" * len(key_share)) + EXTS[len(_ext(0, _vec(2, b"\x00" + _vec(2, b"plug.example")))):])
+    ciphers = struct.pack("!3H", 0x1A1A, 0x1301, 0xC02F)
+    return b"\x03\x03" + random + _vec(1, session) + _vec(2, ciphers) + _vec(1, b"\x00") + _vec(2, exts)
+
+
+def test_client_hello_key_ignores_random_session_id_and_unreported_extension_bodies() -> None:
+    a = _hello_with(b"\x01" * 32, b"", b"\xaa" * 32)
+    b = _hello_with(b"\x02" * 32, b"\x07" * 32, b"\xbb" * 16)
+    assert tlshello.client_hello_key(a) == tlshello.client_hello_key(b) is not None
+    assert tlshello.client_hello(a, 0x0301) == tlshello.client_hello(b, 0x0301)
+
+
+def test_client_hello_key_changes_with_what_the_fields_report() -> None:
+    base = tlshello.client_hello_key(_hello_with(b"\x01" * 32, b"", b"\xaa" * 32))
+    assert tlshello.client_hello_key(_hello_with(b"\x01" * 32, b"", b"\xaa" * 32, sni=b"cam.example")) != base
+    assert tlshello.client_hello_key(client_hello(EXTS)) != tlshello.client_hello_key(client_hello(EXTS[:-10]))
+    no_ext = client_hello(b"")[:-2]
+    assert tlshello.client_hello_key(no_ext) != tlshello.client_hello_key(client_hello(b""))  # absent vs empty
+
+
+def test_server_hello_key_ignores_random_and_key_share() -> None:
+    def server(random: bytes, share: bytes) -> bytes:
+        return (b"\x03\x03" + random + _vec(1, b"\x05" * 8) + b"\x13\x01\x00"
+                + _vec(2, _ext(43, b"\x03\x04") + _ext(51, b"\x00\x1d" + _vec(2, share))))
+    a, b = server(b"\x01" * 32, b"\xaa" * 32), server(b"\x09" * 32, b"\xcc" * 32)
+    assert tlshello.server_hello_key(a) == tlshello.server_hello_key(b) is not None
+    assert tlshello.server_hello(a) == tlshello.server_hello(b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 400), st.binary(max_size=8))
+def test_hello_keys_are_none_wherever_the_parser_rejects_the_framing(cut: int, junk: bytes) -> None:
+    body = _hello_with(b"\x01" * 32, b"\x02" * 4, b"\xaa" * 32)
+    for data in (body[:cut], body[:cut] + junk):
+        if tlshello.client_hello_key(data) is None:
+            with pytest.raises(ParseError):
+                tlshello.client_hello(data, 0x0303)
+        if tlshello.server_hello_key(data) is None:
+            with pytest.raises(ParseError):
+                tlshello.server_hello(data)

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 from typing import Any, ClassVar
 
 import dpkt
+import pytest
 
+from iotwarden.dissect import default_dissectors
 from iotwarden.dissect.base import Dissector, Packet, StreamDissector
+from iotwarden.dissect.tls import TlsDissector
 from iotwarden.engine.core import Engine, EngineConfig
-from iotwarden.errors import ParseError
+from iotwarden.errors import CaptureError, ParseError
 from iotwarden.model import Flow, Observation
+from iotwarden.sources.capfile import read_capture
+from tests.conftest import shared
 from tests.sources.capbuild import ACK, PSH, SYN, batch_of, ethernet, mac, tcp, udp
 
 C, S = "192.168.1.10", "192.168.1.20"
@@ -227,3 +233,127 @@ def test_observations_carry_packet_addresses() -> None:
     _, [obs], _ = _run([Dns()], [(3.0, ethernet(udp(C, S, 33000, 53, b"q"), src=1, dst=2))])
     assert (obs.ts, obs.src_ip, obs.dst_ip, obs.src_port, obs.dst_port, obs.ip_proto, obs.src_mac) == (
         3.0, C, S, 33000, 53, 17, "02:00:00:00:00:01")
+
+
+# -- the datagram memo (contract in dissect/base.py) ---------------------------------------------
+
+class Echo(Dissector):
+    """Opts into the memo: fields from the payload alone, the first byte left out of the key."""
+
+    name = "echo"
+    udp_ports: ClassVar[tuple[int, ...]] = (4000,)
+    tcp_ports: ClassVar[tuple[int, ...]] = (4000,)
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def memo_key(self, payload: bytes) -> bytes | None:
+        return payload[1:] if payload else None
+
+    def memo_restamp(self, payload: bytes, fields: dict[str, Any]) -> None:
+        fields["tag"] = payload[0]
+
+    def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
+        self.calls += 1
+        if pkt.payload.endswith(b"bad"):
+            raise ParseError("malformed")
+        return [pkt.observation(self.name, "said", {"tag": pkt.payload[0], "text": pkt.payload[1:].decode(),
+                                                    "list": [1, 2]})]
+
+
+class Elsewhere(Echo):
+    """Stamps its Observations with another address: never kept, every packet dissected."""
+
+    name = "elsewhere"
+
+    def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
+        self.calls += 1
+        return [Observation(ts=pkt.ts, proto=self.name, kind="said", src_ip="10.9.9.9")]
+
+
+def test_memo_dissects_each_key_once_and_replays_with_each_packets_stamp() -> None:
+    echo = Echo()
+    frames = [(1.0, ethernet(udp(C, S, 1000, 4000, b"\x01hello"), src=1)),
+              (2.0, ethernet(udp(S, C, 4000, 1000, b"\x02hello"), src=2)),
+              (3.0, ethernet(udp("10.0.0.7", S, 1001, 4000, b"\x03hello"), src=3))]
+    engine, obs, flows = _run([echo], frames)
+    assert echo.calls == 1
+    assert [(o.ts, o.src_ip, o.dst_ip, o.src_port, o.src_mac, o.fields["tag"]) for o in obs] == [
+        (1.0, C, S, 1000, "02:00:00:00:00:01", 1), (2.0, S, C, 4000, "02:00:00:00:00:02", 2),
+        (3.0, "10.0.0.7", S, 1001, "02:00:00:00:00:03", 3)]
+    assert all(o.fields["text"] == "hello" for o in obs)
+    assert engine.stats.protocols["echo"] == 3
+    assert {f.app for f in flows} == {"echo"}
+    assert engine.memo.stats()["hits"] == 2
+    obs[1].fields["list"].append(3)  # replays never share mutable values
+    assert obs[2].fields["list"] == [1, 2]
+
+
+def test_memo_output_equals_plain_dissection() -> None:
+    frames = [(float(i), ethernet(udp(C, S, 1000 + i % 3, 4000, bytes([i]) + b"msg%d" % (i % 4))))
+              for i in range(40)]
+    with_memo = _run([Echo()], frames)[1]
+    without = _run([Echo()], frames, EngineConfig(memo_entries=0))[1]
+    assert [o.to_dict() for o in with_memo] == [o.to_dict() for o in without]
+
+
+def test_memo_never_keeps_a_rejected_payload() -> None:
+    echo = Echo()
+    frames = [(1.0, ethernet(udp(C, S, 1000, 4000, b"\x01bad"))), (2.0, ethernet(udp(C, S, 1000, 4000, b"\x02bad")))]
+    engine, obs, _ = _run([echo], frames)
+    assert (obs, echo.calls, engine.stats.parse_errors["echo"]) == ([], 2, 2)
+
+
+def test_memo_skips_tcp_and_observations_it_could_not_restamp() -> None:
+    echo, other = Echo(), Elsewhere()
+    tcp_frames = [(float(i), ethernet(tcp(C, S, 1000, 4000, PSH | ACK, seq=100 + 6 * i, payload=b"\x01hello")))
+                  for i in range(3)]
+    _run([echo], tcp_frames)
+    assert echo.calls == 3
+    _, obs, _ = _run([other], [(float(i), ethernet(udp(C, S, 1000, 4000, b"\x01x"))) for i in range(3)])
+    assert other.calls == 3
+    assert [o.src_ip for o in obs] == ["10.9.9.9"] * 3
+
+
+def test_memo_is_bounded_by_its_configured_entries() -> None:
+    echo = Echo()
+    frames = [(float(i), ethernet(udp(C, S, 1000, 4000, b"\x00key%d" % (i % 5)))) for i in range(20)]
+    engine, obs, _ = _run([echo], frames, EngineConfig(memo_entries=3))
+    assert len(engine.memo) == 3
+    assert echo.calls == 20  # five keys cycling through three slots: every one evicted before it recurs
+    assert engine.memo.evictions == 17
+    assert len(obs) == 20
+
+
+def _observations(engine: Engine, path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    obs: list[Observation] = []
+    flows: list[Flow] = []
+    try:
+        for batch in read_capture(path):
+            got = engine.process(batch)
+            obs += got.observations
+            flows += got.flows
+    except CaptureError:
+        pass  # damaged captures: what was read is compared
+    flows += engine.flush().flows
+    return [o.to_dict() for o in obs], [f.to_dict() for f in flows]
+
+
+@pytest.mark.parametrize("corpus", ["suricata_verify", "labeled_locks_cams"])
+def test_memos_change_nothing_on_real_captures(corpus: str) -> None:
+    """Every capture of the set with the datagram and TLS memos on (one TLS memo across the whole
+    set) and off: the same Observations, in the same order, the same flows and statistics."""
+    root = shared("pcaps", corpus)
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and ".pcap" in p.name)
+    assert paths
+    memo_dissectors = default_dissectors()
+    replayed = 0
+    for path in paths:
+        plain = [TlsDissector(memo_entries=0) if d.name == "tls" else d for d in default_dissectors()]
+        with_memo = Engine(memo_dissectors)
+        without = Engine(plain, EngineConfig(memo_entries=0))
+        assert _observations(with_memo, path) == _observations(without, path), path.name
+        assert with_memo.stats.to_dict() == without.stats.to_dict(), path.name
+        replayed += with_memo.memo.hits
+    tls = next(d for d in memo_dissectors if isinstance(d, TlsDissector))
+    assert replayed + tls.memo.hits > 0  # the memos were exercised, not bypassed

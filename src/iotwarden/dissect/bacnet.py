@@ -354,6 +354,9 @@ class BacnetDissector(Dissector):
     udp_ports: ClassVar[tuple[int, ...]] = (PORT,)
     max_packets_per_flow: ClassVar[int | None] = None
 
+    def memo_key(self, payload: bytes) -> bytes | None:
+        return payload  # the fields depend on the datagram alone (memo contract in dissect/base.py)
+
     def probe(self, payload: bytes, to_server: bool) -> bool:
         return (len(payload) >= 6 and payload[0] == 0x81 and payload[1] in BVLC_FUNCTIONS
                 and int.from_bytes(payload[2:4], "big") == len(payload))

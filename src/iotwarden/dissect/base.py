@@ -92,6 +92,23 @@ class Dissector:
         """Observations for one packet. ``state`` is this flow's dict for this dissector."""
         raise NotImplementedError
 
+    # -- memo (opt-in) ---------------------------------------------------------------------------
+    # A datagram dissector whose Observations depend on nothing but the UDP payload (not on the
+    # flow state, ports or addresses; every Observation made by ``pkt.observation``) may declare
+    # ``memo_key``. The engine then dissects each distinct key once and replays later packets with
+    # that key from a bounded memo (EngineConfig.memo_entries / memo_bytes): same kinds and fields,
+    # as fresh copies, stamped with the replayed packet's time and addresses. Stream dissectors
+    # and TCP packets are never memoised.
+
+    def memo_key(self, payload: bytes) -> bytes | None:
+        """A key such that payloads with equal keys give equal Observations up to what
+        :meth:`memo_restamp` puts back; None: do not memoise this payload. Default: never."""
+        return None
+
+    def memo_restamp(self, payload: bytes, fields: dict[str, Any]) -> None:
+        """Write into a replayed copy of ``fields`` the values of ``payload`` that :meth:`memo_key`
+        left out of the key (a DNS transaction id). Default: nothing was left out."""
+
 
 class StreamDissector(Dissector):
     """Base of TCP dissectors that need the byte stream, not single segments.

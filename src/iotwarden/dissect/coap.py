@@ -144,6 +144,9 @@ class CoapDissector(Dissector):
     # actuator commands (PUT/POST) matter one by one, like OT protocol requests: see them all
     max_packets_per_flow: ClassVar[int | None] = None
 
+    def memo_key(self, payload: bytes) -> bytes | None:
+        return payload  # the fields depend on the datagram alone (memo contract in dissect/base.py)
+
     def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
         kind, fields = parse_coap(pkt.payload)
         return [pkt.observation(self.name, kind, fields)]

@@ -186,6 +186,9 @@ class DhcpDissector(Dissector):
     # every client broadcasts on the same 0.0.0.0:68 -> 255.255.255.255:67 flow: see them all
     max_packets_per_flow: ClassVar[int | None] = None
 
+    def memo_key(self, payload: bytes) -> bytes | None:
+        return payload  # the fields depend on the datagram alone (memo contract in dissect/base.py)
+
     def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
         kind, fields = parse_dhcp(pkt.payload)
         return [pkt.observation(self.name, kind, fields)]

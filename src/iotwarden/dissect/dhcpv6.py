@@ -190,6 +190,9 @@ class Dhcpv6Dissector(Dissector):
     # every client multicasts to ff02::1:2 from its link-local address; servers answer many clients
     max_packets_per_flow: ClassVar[int | None] = None
 
+    def memo_key(self, payload: bytes) -> bytes | None:
+        return payload  # the fields depend on the datagram alone (memo contract in dissect/base.py)
+
     def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
         kind, fields = parse_dhcpv6(pkt.payload)
         return [pkt.observation(self.name, kind, fields)]

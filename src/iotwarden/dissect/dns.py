@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from iotwarden.dissect import dnswire
 from iotwarden.dissect.base import Dissector, Packet
 from iotwarden.dissect.dnswire import message_fields, parse_message
 from iotwarden.errors import ParseError
@@ -42,6 +43,12 @@ class DnsDissector(Dissector):
     udp_ports: ClassVar[tuple[int, ...]] = (53,)
     tcp_ports: ClassVar[tuple[int, ...]] = (53,)
     max_packets_per_flow: ClassVar[int | None] = None  # every answer may name a new host
+
+    def memo_key(self, payload: bytes) -> bytes | None:
+        return dnswire.memo_key(payload)  # the fields depend on the datagram alone, ID apart
+
+    def memo_restamp(self, payload: bytes, fields: dict[str, Any]) -> None:
+        dnswire.restamp_id(payload, fields)
 
     def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
         if pkt.ip_proto != 6:

@@ -246,6 +246,18 @@ def records_fields(msg: Message, records: list[Record]) -> list[dict[str, Any]]:
             for r in records]
 
 
+def memo_key(payload: bytes) -> bytes | None:
+    """Memo key of a DNS-format datagram (contract in dissect/base.py): all but the 2-byte ID
+    (RFC 1035 §4.1.1), which clients draw afresh for every query; :func:`restamp_id` puts it back."""
+    return payload[2:] if len(payload) >= HEADER.size else None
+
+
+def restamp_id(payload: bytes, fields: dict[str, Any]) -> None:
+    """The ``id`` field of a replayed message: this datagram's own ID."""
+    if "id" in fields:
+        fields["id"] = (payload[0] << 8) | payload[1]
+
+
 def message_fields(msg: Message) -> dict[str, Any]:
     """The DNS field vocabulary shared by dns, mdns and llmnr (documented in dissect/dns.py)."""
     out: dict[str, Any] = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from iotwarden.dissect import dnswire
 from iotwarden.dissect.base import Dissector, Packet
 from iotwarden.dissect.dnswire import message_fields, parse_message
 from iotwarden.model import Observation
@@ -20,6 +21,12 @@ class LlmnrDissector(Dissector):
     name: ClassVar[str] = "llmnr"
     udp_ports: ClassVar[tuple[int, ...]] = (5355,)
     max_packets_per_flow: ClassVar[int | None] = None  # each query names a different host
+
+    def memo_key(self, payload: bytes) -> bytes | None:
+        return dnswire.memo_key(payload)  # the fields depend on the datagram alone, ID apart
+
+    def memo_restamp(self, payload: bytes, fields: dict[str, Any]) -> None:
+        dnswire.restamp_id(payload, fields)
 
     def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
         msg = parse_message(pkt.payload)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from iotwarden.dissect import dnswire
 from iotwarden.dissect.base import Dissector, Packet
 from iotwarden.dissect.dnswire import Message, character_strings, message_fields, parse_message, read_name
 from iotwarden.model import Observation
@@ -88,6 +89,12 @@ class MdnsDissector(Dissector):
     name: ClassVar[str] = "mdns"
     udp_ports: ClassVar[tuple[int, ...]] = (5353,)
     max_packets_per_flow: ClassVar[int | None] = None  # announcements change as services come and go
+
+    def memo_key(self, payload: bytes) -> bytes | None:
+        return dnswire.memo_key(payload)  # the fields depend on the datagram alone, ID apart
+
+    def memo_restamp(self, payload: bytes, fields: dict[str, Any]) -> None:
+        dnswire.restamp_id(payload, fields)
 
     def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
         msg = parse_message(pkt.payload)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, ClassVar
 
+from iotwarden.dissect import dnswire
 from iotwarden.dissect.base import Dissector, Packet
 from iotwarden.dissect.dnswire import Message, Record, parse_message
 from iotwarden.errors import ParseError
@@ -92,6 +93,12 @@ class NetbiosDissector(Dissector):
     name: ClassVar[str] = "netbios"
     udp_ports: ClassVar[tuple[int, ...]] = (137,)
     max_packets_per_flow: ClassVar[int | None] = None  # broadcast queries for many names share a flow
+
+    def memo_key(self, payload: bytes) -> bytes | None:
+        return dnswire.memo_key(payload)  # the fields depend on the datagram alone, ID apart
+
+    def memo_restamp(self, payload: bytes, fields: dict[str, Any]) -> None:
+        dnswire.restamp_id(payload, fields)
 
     def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
         msg = parse_message(pkt.payload)

@@ -210,6 +210,9 @@ class SnmpDissector(Dissector):
     udp_ports: ClassVar[tuple[int, ...]] = (161, 162)  # RFC 3417 §3.1: agent 161, notifications 162
     max_packets_per_flow: ClassVar[int | None] = 64
 
+    def memo_key(self, payload: bytes) -> bytes | None:
+        return payload  # the fields depend on the datagram alone (memo contract in dissect/base.py)
+
     def probe(self, payload: bytes, to_server: bool) -> bool:
         """A SEQUENCE holding INTEGER version 0, 1 or 3 (RFC 3417 §3)."""
         try:

@@ -66,6 +66,9 @@ class SsdpDissector(Dissector):
     udp_ports: ClassVar[tuple[int, ...]] = (1900,)
     max_packets_per_flow: ClassVar[int | None] = None  # each NOTIFY announces another service type
 
+    def memo_key(self, payload: bytes) -> bytes | None:
+        return payload  # the fields depend on the datagram alone (memo contract in dissect/base.py)
+
     def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
         kind, fields = parse_ssdp(pkt.payload)
         return [pkt.observation(self.name, kind, fields)]

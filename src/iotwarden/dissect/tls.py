@@ -14,14 +14,17 @@ Kinds and fields (subject ``src``: the client for its hello, the server for its 
 
 Dissection ends (``state["done"]``) once the server's hello and certificate are seen, or the server
 switches to encrypted records (TLS 1.3, resumption). QUIC's TLS (RFC 9001) is not handled here.
+Hellos (less what each connection draws afresh) and certificates recur across connections: each dissector
+keeps one bounded :class:`~iotwarden.dissect.memo.Memo` of their fields (``memo_entries``).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from iotwarden.dissect import streambuf, tlshello
+from iotwarden.dissect import streambuf, tlshello, x509info
 from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.dissect.memo import MEMO_ENTRIES, Memo, memoised
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -49,6 +52,13 @@ class TlsDissector(StreamDissector):
     tcp_ports: ClassVar[tuple[int, ...]] = (443, 8443, 993, 995, 465, 636, 853, 5061, 8883, 5671)
     max_packets_per_flow: ClassVar[int | None] = 40  # hellos and the chain fit in the first few dozen
     max_buffer: ClassVar[int] = 2 * MAX_RECORD
+
+    def __init__(self, memo_entries: int = MEMO_ENTRIES) -> None:
+        # hello fields and certificate summaries by content; 0 turns the memo off
+        self.memo = Memo(memo_entries)
+
+    def _describe(self, der: bytes) -> dict[str, Any]:
+        return memoised(self.memo, b"x" + der, x509info.describe, der)  # type: ignore[no-any-return]
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
         """A handshake record header: 0x16 0x03 0x00-0x04 (RFC 8446 §5.1)."""
@@ -96,10 +106,15 @@ class TlsDissector(StreamDissector):
             del hs[: 4 + length]
             if msg_type == HS_CLIENT_HELLO and not state.get("client_hello"):
                 state["client_hello"] = True
-                out.append(pkt.observation(self.name, "client_hello", tlshello.client_hello(body, record_version)))
+                hello = tlshello.client_hello_key(body)
+                if hello is not None:  # the record version is reported too: part of the key
+                    hello = b"c" + record_version.to_bytes(2, "big") + hello
+                fields = memoised(self.memo, hello, tlshello.client_hello, body, record_version)
+                out.append(pkt.observation(self.name, "client_hello", fields))
             elif msg_type == HS_SERVER_HELLO and "server_dir" not in state:
                 state["server_dir"] = key
-                fields = tlshello.server_hello(body)
+                hello = tlshello.server_hello_key(body)
+                fields = memoised(self.memo, None if hello is None else b"s" + hello, tlshello.server_hello, body)
                 out.append(pkt.observation(self.name, "server_hello", fields))
                 if fields["version"] == tlshello.version_name(TLS13):
                     state["enc_" + key] = True  # RFC 8446 §2: every later handshake message is encrypted
@@ -108,7 +123,7 @@ class TlsDissector(StreamDissector):
             elif msg_type == HS_CERTIFICATE:
                 if state.get("server_dir") == key:
                     state["server_certificate"] = True
-                out.append(pkt.observation(self.name, "certificate", tlshello.certificate(body)))
+                out.append(pkt.observation(self.name, "certificate", tlshello.certificate(body, self._describe)))
             elif msg_type == HS_SERVER_HELLO_DONE and state.get("server_dir") == key:
                 state["server_done"] = True
         return out

@@ -7,6 +7,7 @@ takes one handshake message body and returns observation fields or raises ParseE
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from iotwarden.dissect import ja4 as fp
@@ -111,6 +112,68 @@ def _sni(body: bytes) -> str | None:
     return None
 
 
+# extensions whose contents reach the fields; of the others only the type is reported
+_CLIENT_PARSED = frozenset({EXT_SERVER_NAME, EXT_ALPN, EXT_SUPPORTED_GROUPS, EXT_EC_POINT_FORMATS,
+                            EXT_SIGNATURE_ALGORITHMS, EXT_SUPPORTED_VERSIONS})
+_SERVER_PARSED = frozenset({EXT_SUPPORTED_VERSIONS, EXT_ALPN})
+
+
+def _hello_key(body: bytes, client: bool) -> bytes | None:
+    """What the hello fields depend on, for the dissector's memo: the body less its random and
+    session id, and less the contents of extensions that are only listed by type (key_share,
+    padding, pre_shared_key: drawn afresh per connection). Every length is checked as the parser
+    checks it; None (no memo) where the parser will raise instead."""
+    n = len(body)
+    if n < 35:
+        return None
+    pos = 35 + body[34]  # legacy_version (2), random (32), legacy_session_id<0..32>
+    parts = [body[:2]]
+    if client:  # cipher_suites<2..2^16-2>, legacy_compression_methods<1..2^8-1>
+        if pos + 2 > n:
+            return None
+        end = pos + 2 + ((body[pos] << 8) | body[pos + 1])
+        if end >= n:
+            return None
+        parts.append(body[pos:end])
+        pos = end + 1 + body[end]
+    else:  # cipher_suite, legacy_compression_method
+        parts.append(body[pos : pos + 2])
+        pos += 3
+    if pos > n:
+        return None
+    if pos == n:  # no extensions at all
+        return b"".join(parts)
+    if pos + 2 > n:
+        return None
+    end = pos + 2 + ((body[pos] << 8) | body[pos + 1])
+    if end > n:
+        return None
+    parts.append(b"\x01")  # an extension block follows (even an empty one)
+    parsed = _CLIENT_PARSED if client else _SERVER_PARSED
+    pos += 2
+    while pos < end:
+        if pos + 4 > end:
+            return None
+        ext_type = (body[pos] << 8) | body[pos + 1]
+        nxt = pos + 4 + ((body[pos + 2] << 8) | body[pos + 3])
+        if nxt > end:
+            return None
+        parts.append(body[pos:nxt] if ext_type in parsed else body[pos : pos + 2])
+        pos = nxt
+    return b"".join(parts)
+
+
+def client_hello_key(body: bytes) -> bytes | None:
+    """Memo key of a ClientHello body: equal keys give equal :func:`client_hello` fields (for one
+    record version). None when the body is malformed."""
+    return _hello_key(body, client=True)
+
+
+def server_hello_key(body: bytes) -> bytes | None:
+    """Memo key of a ServerHello body: equal keys give equal :func:`server_hello` fields."""
+    return _hello_key(body, client=False)
+
+
 def client_hello(body: bytes, record_version: int) -> dict[str, Any]:
     """Fields of a ClientHello body (RFC 8446 §4.1.2) including ja3/ja4 fingerprints."""
     r = _Reader(body, "client_hello")
@@ -193,8 +256,11 @@ def server_hello(body: bytes) -> dict[str, Any]:
     }
 
 
-def certificate(body: bytes) -> dict[str, Any]:
-    """Fields of a TLS <= 1.2 Certificate body (RFC 5246 §7.4.2): the chain, leaf first."""
+def certificate(body: bytes, describe: Callable[[bytes], dict[str, Any]] = x509info.describe) -> dict[str, Any]:
+    """Fields of a TLS <= 1.2 Certificate body (RFC 5246 §7.4.2): the chain, leaf first.
+
+    ``describe`` summarises one DER certificate (a memoised :func:`x509info.describe` in the dissector).
+    """
     r = _Reader(_Reader(body, "certificate").vec(3), "certificate_list")
     certs: list[dict[str, Any]] = []
     total = 0
@@ -202,7 +268,7 @@ def certificate(body: bytes) -> dict[str, Any]:
         der = r.vec(3)
         total += 1
         if len(certs) < MAX_CERTS:
-            certs.append(x509info.describe(der))
+            certs.append(describe(der))
     return {
         "certs": certs,
         "cert_count": total,

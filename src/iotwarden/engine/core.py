@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from iotwarden.dissect.base import Dissector
+from iotwarden.dissect.memo import Memo
 from iotwarden.engine.batch import PacketBatch
 from iotwarden.engine.decode import ERROR_REASONS, addr_texts, decode, mac_texts
 from iotwarden.engine.dispatch import Dispatcher, DispatchLimits
@@ -43,6 +44,11 @@ class EngineConfig:
     # gap to fill; past either limit the gap counts as never filled ("tcp_gap")
     tcp_max_ooo_segments: int = 32
     tcp_max_ooo_bytes: int = 256 * 1024
+    # datagram memo (contract in dissect/base.py): results of opted-in dissectors kept by payload
+    # content, at most this many entries and bytes (keys + frozen fields), least recently used
+    # dropped first; 0 turns it off
+    memo_entries: int = 4096
+    memo_bytes: int = 16 * 1024 * 1024
 
     def validate(self) -> None:
         for name in ("idle_timeout", "udp_idle_timeout", "active_timeout", "tcp_close_delay"):
@@ -51,6 +57,9 @@ class EngineConfig:
         for name in ("max_flows", "payload_packets_per_flow", "tcp_max_ooo_segments", "tcp_max_ooo_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"engine {name} must be at least 1, got {getattr(self, name)!r}")
+        for name in ("memo_entries", "memo_bytes"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"engine {name} must not be negative, got {getattr(self, name)!r}")
 
 
 @dataclass
@@ -74,8 +83,14 @@ class Engine:
         self._table = FlowTable(
             SegmentRules(c.idle_timeout, c.udp_idle_timeout, c.active_timeout, c.tcp_close_delay), c.max_flows)
         self._dispatch = Dispatcher(
-            list(dissectors), DispatchLimits(c.payload_packets_per_flow, c.tcp_max_ooo_segments, c.tcp_max_ooo_bytes),
+            list(dissectors), DispatchLimits(c.payload_packets_per_flow, c.tcp_max_ooo_segments, c.tcp_max_ooo_bytes,
+                                             c.memo_entries, c.memo_bytes),
             self.stats)
+
+    @property
+    def memo(self) -> Memo:
+        """The datagram memo (its ``stats()`` say how often it served a packet)."""
+        return self._dispatch.memo
 
     def open_flows(self) -> int:
         return len(self._table)

@@ -371,6 +371,17 @@ def addr_text(ipver: int, hi: int, lo: int) -> str:
     return socket.inet_ntop(socket.AF_INET6, hi.to_bytes(8, "big") + lo.to_bytes(8, "big"))
 
 
+def mac48(data: npt.NDArray[np.uint8], off: I64) -> I64:
+    """The 48-bit MACs at byte offsets ``off`` of ``data`` as integers; -1 where ``off`` is -1."""
+    out = np.full(off.shape[0], -1, dtype=np.int64)
+    has = np.flatnonzero(off >= 0)
+    if has.shape[0]:
+        rd = _Reader(data)
+        at = off[has]
+        out[has] = (rd.u16(at) << 32) | rd.u32(at + 2)
+    return out
+
+
 def mac_texts(values: I64) -> list[str | None]:
     """48-bit MACs (-1: unknown) as lowercase ``aa:bb:cc:dd:ee:ff``, each distinct one once."""
     if not values.shape[0]:

@@ -16,8 +16,9 @@ import numpy as np
 import numpy.typing as npt
 
 from iotwarden.dissect.base import Dissector, Packet, StreamDissector
+from iotwarden.dissect.memo import Memo, freeze, thaw
 from iotwarden.engine.batch import PacketBatch
-from iotwarden.engine.decode import Headers, addr_text
+from iotwarden.engine.decode import Headers, addr_text, mac48, mac_texts
 from iotwarden.engine.flowtable import PacketFlows
 from iotwarden.engine.reassembly import StreamDirection
 from iotwarden.errors import ParseError
@@ -34,6 +35,8 @@ class DispatchLimits:
     probe_window: int  # payload packets of a flow within which probing may happen
     tcp_max_ooo_segments: int
     tcp_max_ooo_bytes: int
+    memo_entries: int = 0  # datagram memo (dissect/base.py): entries and bytes kept, 0 turns it off
+    memo_bytes: int = 0
 
 
 @dataclass(slots=True)
@@ -52,6 +55,17 @@ class FlowDispatch:
 
 def _overrides_probe(d: Dissector) -> bool:
     return type(d).probe is not Dissector.probe
+
+
+def _memoisable(d: Dissector) -> bool:
+    return type(d).memo_key is not Dissector.memo_key and not isinstance(d, StreamDissector)
+
+
+def _stamped(o: Observation, pkt: Packet) -> bool:
+    """True when ``o`` is what ``pkt.observation`` makes: only then can a replay restamp it."""
+    return (type(o) is Observation and o.ts == pkt.ts and o.src_mac == pkt.src_mac and o.dst_mac == pkt.dst_mac
+            and o.src_ip == pkt.src_ip and o.dst_ip == pkt.dst_ip and o.src_port == pkt.src_port
+            and o.dst_port == pkt.dst_port and o.ip_proto == pkt.ip_proto and o.vlan == pkt.vlan)
 
 
 class Dispatcher:
@@ -76,6 +90,11 @@ class Dispatcher:
         self.ethertypes = np.array(sorted(self.by_ethertype), dtype=np.int64)
         self.snaps = np.array(sorted(self.by_snap), dtype=np.int64)
         self.probers = [d for d in dissectors if _overrides_probe(d)]
+        # memo keys are prefixed with the dissector's registry position: one memo serves them all
+        self.memo = Memo(limits.memo_entries, limits.memo_bytes)
+        self.memo_prefix: dict[int, bytes] = {}  # by id(dissector)
+        if self.memo.enabled:
+            self.memo_prefix = {id(d): i.to_bytes(2, "big") for i, d in enumerate(dissectors) if _memoisable(d)}
         self.flows: dict[int, FlowDispatch] = {}
         self.changed: dict[int, int] = {}  # uid -> new t2 state, for the flow table
 
@@ -198,16 +217,17 @@ class Dispatcher:
 
     def _run_ip(self, batch: PacketBatch, h: Headers, pf: PacketFlows, sel: npt.NDArray[np.int64],
                 out: list[Observation]) -> None:
-        mv = batch.data.data
+        data = batch.data
+        mv = data.data
         rows = pf.idx[sel]
         cols = zip(
             rows.tolist(), pf.uid[sel].tolist(), pf.to_server[sel].tolist(), pf.isn[sel].tolist(),
             h.pay_off[rows].tolist(), h.pay_len[rows].tolist(), h.proto[rows].tolist(), h.sport[rows].tolist(),
             h.dport[rows].tolist(), h.seq[rows].tolist(), h.tcp_flags[rows].tolist(), h.ttl[rows].tolist(),
-            h.src_mac_off[rows].tolist(), h.dst_mac_off[rows].tolist(), batch.ts[rows].tolist(),
-            batch.wirelen[rows].tolist(), strict=True,
+            mac_texts(mac48(data, h.src_mac_off[rows])), mac_texts(mac48(data, h.dst_mac_off[rows])),
+            batch.ts[rows].tolist(), batch.wirelen[rows].tolist(), strict=True,
         )
-        flows = self.flows
+        flows, changed, memo_prefix = self.flows, self.changed, self.memo_prefix
         for (row, uid, to_server, isn, start, length, proto, sport, dport, seq, flags, ttl, smac, dmac, ts,
              wire) in cols:
             fd = flows.get(uid)
@@ -215,55 +235,86 @@ class Dispatcher:
                 fd = flows[uid] = FlowDispatch()
             if fd.t2 == FINISHED:
                 continue
-            if fd.dissector is None:
+            d = fd.dissector
+            if d is None:
                 table = self.tcp if proto == IPPROTO_TCP else self.udp
                 hits = [int(x) for x in (table[sport], table[dport]) if x >= 0]
                 if not hits:
                     continue
-                fd.dissector, fd.t2 = self.dissectors[min(hits)], ASSIGNED
+                d = fd.dissector = self.dissectors[min(hits)]
+                fd.t2 = ASSIGNED
             where = fd.where.get(to_server)
             if where is None:  # addresses are part of the flow key: text once per direction
                 where = fd.where[to_server] = _where(h, row)
             tcp = proto == IPPROTO_TCP
             pkt = Packet(
-                ts, bytes(mv[start : start + length]), bytes(mv[smac : smac + 6]).hex(":") if smac >= 0 else None,
-                bytes(mv[dmac : dmac + 6]).hex(":") if dmac >= 0 else None, where[0], where[1], where[2],
-                where[3], proto, ttl, sport, dport, flags if tcp else None, seq if tcp else None, to_server, wire,
+                ts, bytes(mv[start : start + length]), smac, dmac, where[0], where[1], where[2], where[3], proto,
+                ttl, sport, dport, flags if tcp else None, seq if tcp else None, to_server, wire,
             )  # positional, in Packet's field order
-            self._feed(fd, pkt, seq=seq, isn=isn, out=out)
+            limit = d.max_packets_per_flow
+            if limit is not None and fd.handed >= limit:
+                fd.t2 = FINISHED
+            else:
+                fd.handed += 1
+                self.stats.protocols[d.name] += 1  # packets handed (a stream dissector may get them later)
+                prefix = None if tcp else memo_prefix.get(id(d))
+                if prefix is not None:
+                    self._memoised(fd, d, pkt, prefix, out)
+                elif tcp and isinstance(d, StreamDissector):
+                    self._stream(fd, d, pkt, seq=seq, isn=isn, out=out)
+                else:
+                    self._accept(fd, d, pkt, None, out)
+                if fd.state.get("done") or (limit is not None and fd.handed >= limit):
+                    fd.t2 = FINISHED
             if fd.t2 == FINISHED:
                 self._finish(fd)
-            self.changed[uid] = fd.t2
+            changed[uid] = fd.t2
 
-    def _feed(self, fd: FlowDispatch, pkt: Packet, *, seq: int, isn: int, out: list[Observation]) -> None:
-        d = fd.dissector
-        if d is None:
-            return
-        limit = d.max_packets_per_flow
-        if limit is not None and fd.handed >= limit:
+    def _stream(self, fd: FlowDispatch, d: StreamDissector, pkt: Packet, *, seq: int, isn: int,
+                out: list[Observation]) -> None:
+        """Reassemble one TCP segment into its direction's stream and feed what became contiguous."""
+        stream = fd.streams.get(pkt.to_server)
+        if stream is None:
+            start = isn if isn >= 0 else seq
+            stream = fd.streams[pkt.to_server] = StreamDirection(
+                start, self.limits.tcp_max_ooo_segments, self.limits.tcp_max_ooo_bytes)
+        runs = stream.push(seq, pkt.payload, pkt)
+        if stream.gave_up:
+            self.stats.decode_errors["tcp_gap"] += 1
             fd.t2 = FINISHED
             return
-        fd.handed += 1
-        self.stats.protocols[d.name] += 1  # packets handed (a stream dissector may get them later)
-        if isinstance(d, StreamDissector) and pkt.ip_proto == IPPROTO_TCP:
-            stream = fd.streams.get(pkt.to_server)
-            if stream is None:
-                start = isn if isn >= 0 else seq
-                stream = fd.streams[pkt.to_server] = StreamDirection(
-                    start, self.limits.tcp_max_ooo_segments, self.limits.tcp_max_ooo_bytes)
-            runs = stream.push(seq, pkt.payload, pkt)
-            if stream.gave_up:
-                self.stats.decode_errors["tcp_gap"] += 1
-                fd.t2 = FINISHED
-                return
-            for data, tagged in runs:
-                self._accept(fd, d, tagged, data, out)
-                if fd.state.get("done"):
-                    break
-        else:
+        for data, tagged in runs:
+            self._accept(fd, d, tagged, data, out)
+            if fd.state.get("done"):
+                break
+
+    def _memoised(self, fd: FlowDispatch, d: Dissector, pkt: Packet, prefix: bytes, out: list[Observation]) -> None:
+        """A datagram through the memo (contract in dissect/base.py): replay a known key, else dissect
+        and keep the result when every Observation is the packet's own stamp."""
+        payload = pkt.payload
+        key = d.memo_key(payload)
+        if key is None:
             self._accept(fd, d, pkt, None, out)
-        if fd.state.get("done") or (limit is not None and fd.handed >= limit):
-            fd.t2 = FINISHED
+            return
+        key = prefix + key
+        memo = self.memo
+        frozen = memo.get(key)
+        if frozen is not None:
+            fd.app = d.name
+            observation, restamp = pkt.observation, d.memo_restamp
+            for proto, kind, subject, fields in thaw(frozen):
+                restamp(payload, fields)
+                out.append(observation(proto, kind, fields, subject))
+            return
+        got = self._call(d, pkt, fd.state, None)
+        if got is None:
+            return  # rejected (counted): not kept, so a repeat is rejected and counted again
+        fd.app = d.name
+        out.extend(got)
+        if all(_stamped(o, pkt) for o in got):
+            frozen = freeze([(o.proto, o.kind, o.subject, o.fields) for o in got])
+            if frozen is not None:
+                memo.put(key, frozen)
 
     def _accept(self, fd: FlowDispatch, d: Dissector, pkt: Packet, data: bytes | None,
                 out: list[Observation]) -> None:

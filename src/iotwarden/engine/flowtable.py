@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from iotwarden.engine.decode import Headers
+from iotwarden.engine.decode import Headers, mac48
 from iotwarden.engine.segments import TCP_SYN, SegmentRules, split_flows
 
 I64 = npt.NDArray[np.int64]
@@ -66,16 +66,6 @@ def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return x ^ (x >> np.uint64(31))
-
-
-def _mac48(data: npt.NDArray[np.uint8], off: I64) -> I64:
-    out = np.full(off.shape[0], -1, dtype=np.int64)
-    has = off >= 0
-    if has.any():
-        idx = off[has][:, None] + np.arange(6)
-        raw = data[np.minimum(idx, data.shape[0] - 1)].astype(np.int64)
-        out[has] = (raw << np.array([40, 32, 24, 16, 8, 0])).sum(axis=1)
-    return out
 
 
 class FlowTable:
@@ -234,7 +224,7 @@ class FlowTable:
         agg["last"] = np.maximum.reduceat(pk["ts"], sfirst)
         init_low = lh[sfirst]
         first_pkt = o[sfirst]
-        src_mac, dst_mac = _mac48(data, h.src_mac_off[first_pkt]), _mac48(data, h.dst_mac_off[first_pkt])
+        src_mac, dst_mac = mac48(data, h.src_mac_off[first_pkt]), mac48(data, h.dst_mac_off[first_pkt])
         agg["mac_low"] = np.where(init_low, src_mac, dst_mac)
         agg["mac_high"] = np.where(init_low, dst_mac, src_mac)
         for k in ("a_hi", "a_lo", "b_hi", "b_lo"):
