@@ -43,6 +43,7 @@ def _register() -> None:
         kb,  # noqa: F401
         lab,  # noqa: F401
         report,  # noqa: F401
+        respond,  # noqa: F401
         serve,  # noqa: F401
         stats,  # noqa: F401
         users,  # noqa: F401

@@ -1,0 +1,218 @@
+"""``iotwarden playbooks validate|list|run``, ``iotwarden cases list|show|note|close|reopen`` and
+``iotwarden actions list|undo``: a thin shell over :mod:`iotwarden.respond`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, OUTPUT_OPTION, Format, emit, open_store, ts_text
+from iotwarden.cli.identity import CA_DIR_OPTION, PASS_ENV_OPTION, _passphrase
+from iotwarden.cli.main import app
+from iotwarden.identity.ca import ROOT_CERT, DeviceCA
+from iotwarden.respond import cases
+from iotwarden.respond.actions import ActionRecord, get_action, list_actions
+from iotwarden.respond.engine import ResponseEngine
+from iotwarden.respond.playbook import load_playbooks, to_dict
+from iotwarden.respond.quarantine import Allow, DryRunEnforcer, NftablesEnforcer, QuarantineEnforcer
+from iotwarden.store import Store
+from iotwarden.store.identity_models import SqlIdentityRepository
+
+playbooks_app = typer.Typer(help="Response playbooks: validate, list, run on new alerts.")
+cases_app = typer.Typer(help="Incident cases and their timeline (NIST SP 800-61 phases).")
+actions_app = typer.Typer(help="The log of response actions; undo the reversible ones.")
+app.add_typer(playbooks_app, name="playbooks")
+app.add_typer(cases_app, name="cases")
+app.add_typer(actions_app, name="actions")
+SCHEMA = "iotwarden.respond/1"
+
+
+class Enforce(StrEnum):
+    dry_run = "dry-run"
+    nftables = "nftables"
+
+
+PLAYBOOKS_ARG = typer.Argument(..., help="Playbook YAML file, or a folder of them.")
+ENFORCE_OPTION = typer.Option(Enforce.dry_run, "--enforce",
+                              help="dry-run: log the quarantine rules only; nftables: apply them on this host.")
+NETNS_OPTION = typer.Option(None, "--netns", help="Apply nftables inside this network namespace.")
+ALLOW_OPTION = typer.Option([], "--allow", help="What a quarantined device may still reach: "
+                            "'CIDR', 'CIDR udp/53' or 'any udp/67' (repeatable).")
+ACTOR_OPTION = typer.Option(None, "--actor", help="Who acts (default user:<login name>).")
+
+
+def _actor(actor: str | None) -> str:
+    return actor or f"user:{getpass.getuser()}"
+
+
+def _enforcer(enforce: Enforce, netns: str | None, allows: list[str]) -> QuarantineEnforcer:
+    parsed = tuple(Allow.parse(a) for a in allows)
+    return NftablesEnforcer(parsed, netns) if enforce is Enforce.nftables else DryRunEnforcer(parsed)
+
+
+def _ca(store: Store, ca_dir: Path, env: str) -> DeviceCA | None:
+    """The device CA when ``ca_dir`` holds one (revocations then work); None otherwise."""
+    if not (ca_dir / ROOT_CERT).exists():
+        return None
+    return DeviceCA.open(ca_dir, _passphrase(env), SqlIdentityRepository(store))
+
+
+def _actions_table(records: list[ActionRecord]) -> Table:
+    table = Table(box=None, pad_edge=False)
+    for col in ("id", "when", "actor", "action", "device", "case", "status", "undone"):
+        table.add_column(col)
+    for r in records:
+        table.add_row(str(r.id), ts_text(r.ts), r.actor, r.kind, r.device_key or "", str(r.case_id or ""), r.status,
+                      ts_text(r.undone_at))
+    return table
+
+
+# --- playbooks ------------------------------------------------------------------------------------------
+
+@playbooks_app.command("validate")
+def playbooks_validate(path: Path = PLAYBOOKS_ARG) -> None:
+    """Check playbooks; a bad one is reported naming the playbook and the key (exit code 2)."""
+    found = load_playbooks(path)
+    typer.echo(f"{path}: {len(found)} playbook(s) valid")
+
+
+@playbooks_app.command("list")
+def playbooks_list(path: Path = PLAYBOOKS_ARG, *, fmt: Format = FORMAT_OPTION,
+                   out: Path | None = OUTPUT_OPTION) -> None:
+    """The playbooks with their triggers and actions."""
+    found = load_playbooks(path)
+
+    def render(console: Console) -> None:
+        table = Table(box=None, pad_edge=False)
+        for col in ("name", "enabled", "allow_ot", "trigger", "actions"):
+            table.add_column(col)
+        for pb in found:
+            data = to_dict(pb)
+            trig = "; ".join(f"{k}={','.join(v) if isinstance(v, list) else v}" for k, v in data["trigger"].items())
+            table.add_row(pb.name, str(pb.enabled).lower(), str(pb.allow_ot).lower(), trig,
+                          ", ".join(a.kind for a in pb.actions))
+        console.print(table)
+
+    emit(fmt, {"schema": SCHEMA, "playbooks": [to_dict(p) for p in found]}, render, out)
+
+
+@playbooks_app.command("run")
+def playbooks_run(path: Path = PLAYBOOKS_ARG, *, db: str | None = DB_OPTION, enforce: Enforce = ENFORCE_OPTION,
+                  netns: str | None = NETNS_OPTION, allow: list[str] = ALLOW_OPTION,
+                  ca_dir: Path = CA_DIR_OPTION, passphrase_env: str = PASS_ENV_OPTION,
+                  fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
+    """Run the playbooks on the stored new alerts they have not handled yet; every action is logged."""
+    found = load_playbooks(path)
+    with open_store(db) as store:
+        engine = ResponseEngine(store, found, enforcer=_enforcer(enforce, netns, allow),
+                                ca=_ca(store, ca_dir, passphrase_env))
+        done = engine.run_stored()
+    emit(fmt, {"schema": SCHEMA, "actions": [r.to_dict() for r in done]},
+         lambda c: c.print(_actions_table(done)) if done else c.print("no playbook matched a new alert"), out)
+
+
+# --- cases ----------------------------------------------------------------------------------------------
+
+@cases_app.command("list")
+def cases_list(*, db: str | None = DB_OPTION,
+               status: Annotated[str | None, typer.Option("--status", help="open or closed.")] = None,
+               device: Annotated[str | None, typer.Option("--device", help="Device key.")] = None,
+               fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
+    """Cases, most recently updated first."""
+    with open_store(db) as store, store.session() as session:
+        found = cases.list_cases(session, status=status, device=device)
+
+    def render(console: Console) -> None:
+        table = Table(box=None, pad_edge=False)
+        for col in ("id", "updated", "severity", "status", "phase", "device", "title"):
+            table.add_column(col)
+        for c in found:
+            table.add_row(str(c.id), ts_text(c.updated_at), c.severity, c.status, c.phase, c.device_key or "", c.title)
+        console.print(table)
+
+    emit(fmt, {"schema": SCHEMA, "cases": [c.to_dict() for c in found]}, render, out)
+
+
+@cases_app.command("show")
+def cases_show(case_id: int, *, db: str | None = DB_OPTION, fmt: Format = FORMAT_OPTION,
+               out: Path | None = OUTPUT_OPTION) -> None:
+    """One case with its timeline."""
+    with open_store(db) as store, store.session() as session:
+        case = cases.to_case(session, cases.get_row(session, case_id))
+
+    def render(console: Console) -> None:
+        console.print(f"[bold]case {case.id}: {case.title}[/]  ({case.severity}, {case.status}, {case.phase})")
+        console.print(f"device {case.device_key or '-'}  opened {ts_text(case.opened_at)} by {case.opened_by}")
+        for e in case.timeline:
+            ref = f" [{e['ref']}]" if e["ref"] else ""
+            console.print(f"  {ts_text(e['ts'])}  {e['phase']:<34} {e['kind']:<7} {e['text']}{ref}  ({e['author']})",
+                          markup=False)
+
+    emit(fmt, {"schema": SCHEMA, "case": case.to_dict()}, render, out)
+
+
+def _case_change(fn: Any, case_id: int, db: str | None, **kwargs: Any) -> None:
+    with open_store(db) as store, store.transaction() as session:
+        row = fn(session, case_id, now=time.time(), **kwargs)
+        typer.echo(f"case {row.id}: {row.status}, {row.phase}")
+
+
+@cases_app.command("note")
+def cases_note(case_id: int, text: str, *, db: str | None = DB_OPTION, actor: str | None = ACTOR_OPTION,
+               phase: Annotated[str | None, typer.Option("--phase", help=f"One of {', '.join(cases.PHASES)}.")] = None,
+               ) -> None:
+    """Add a note to a case's timeline (optionally moving it to a later phase)."""
+    _case_change(cases.note, case_id, db, text=text, author=_actor(actor), phase=phase)
+
+
+@cases_app.command("close")
+def cases_close(case_id: int, *, db: str | None = DB_OPTION, actor: str | None = ACTOR_OPTION,
+                reason: str = typer.Option("", "--reason", help="Why (lessons learned).")) -> None:
+    """Close a case (post-incident activity)."""
+    _case_change(cases.close, case_id, db, author=_actor(actor), reason=reason)
+
+
+@cases_app.command("reopen")
+def cases_reopen(case_id: int, *, db: str | None = DB_OPTION, actor: str | None = ACTOR_OPTION,
+                 reason: str = typer.Option("", "--reason", help="Why.")) -> None:
+    """Reopen a closed case (back to detection & analysis)."""
+    _case_change(cases.reopen, case_id, db, author=_actor(actor), reason=reason)
+
+
+# --- actions --------------------------------------------------------------------------------------------
+
+@actions_app.command("list")
+def actions_list(*, db: str | None = DB_OPTION,
+                 device: Annotated[str | None, typer.Option("--device", help="Device key.")] = None,
+                 case: Annotated[int | None, typer.Option("--case", help="Case id.")] = None,
+                 fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
+    """Logged response actions, newest first."""
+    with open_store(db) as store, store.session() as session:
+        found = list_actions(session, device=device, case_id=case)
+    emit(fmt, {"schema": SCHEMA, "actions": [r.to_dict() for r in found]},
+         lambda c: c.print(_actions_table(found)), out)
+
+
+@actions_app.command("undo")
+def actions_undo(action_id: int, *, db: str | None = DB_OPTION, actor: str | None = ACTOR_OPTION,
+                 netns: str | None = NETNS_OPTION, fmt: Format = FORMAT_OPTION,
+                 out: Path | None = OUTPUT_OPTION) -> None:
+    """Undo an action: release a quarantine (with the enforcer that applied it), close the case a
+    playbook opened, remove a tag. Certificate revocation cannot be undone: issue a new certificate."""
+    with open_store(db) as store:
+        with store.session() as session:
+            logged = get_action(session, action_id)
+            result = dict(logged.result or {}) if logged.kind == "quarantine" else {}
+        nft = result.get("enforcer") == NftablesEnforcer.__name__
+        enforcer: QuarantineEnforcer = NftablesEnforcer(netns=netns or result.get("netns")) if nft else DryRunEnforcer()
+        record = ResponseEngine(store, [], enforcer=enforcer).undo(action_id, actor=_actor(actor))
+    emit(fmt, {"schema": SCHEMA, "action": record.to_dict()},
+         lambda c: c.print(f"action {action_id} undone: {record.kind} logged as action {record.id}"), out)

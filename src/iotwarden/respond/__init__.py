@@ -1,0 +1,1 @@
+"""Incident response: playbooks, quarantine enforcement, certificate revocation, notification, cases."""
