@@ -42,6 +42,7 @@ def _register() -> None:
         identity,  # noqa: F401
         kb,  # noqa: F401
         lab,  # noqa: F401
+        policy,  # noqa: F401
         report,  # noqa: F401
         respond,  # noqa: F401
         serve,  # noqa: F401

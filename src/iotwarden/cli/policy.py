@@ -1,0 +1,117 @@
+"""``iotwarden policy``: propose, validate, test (what-if), diff, render and apply segmentation policies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from iotwarden.cli.analyze import DB_OPTION, open_store
+from iotwarden.cli.main import app
+from iotwarden.errors import PolicyError
+from iotwarden.policy import nftables, storage
+from iotwarden.policy.diff import diff
+from iotwarden.policy.match import resolve
+from iotwarden.policy.model import Policy, dump_text, load_text
+from iotwarden.policy.observed import Observed, from_captures, from_store
+from iotwarden.policy.propose import propose
+from iotwarden.policy.simulate import render_text, simulate
+
+policy_app = typer.Typer(help="Segmentation policies: propose from traffic, test, diff, render to nftables, apply.",
+                         no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+CAPTURES = typer.Argument(None, help="Captures to replay (instead of --db).")
+JSON_OPTION = typer.Option(False, "--json", help="Print the report as JSON.")
+POLICY_ARG = typer.Argument(..., help="Policy file (YAML).")
+OLD_ARG = typer.Argument(..., help="Current policy.")
+NEW_ARG = typer.Argument(..., help="Changed policy.")
+PROPOSE_OUT = typer.Option(..., "-o", "--output", help="Write the proposed policy (YAML) here.")
+RENDER_OUT = typer.Option(..., "-o", "--output", help="Write the nftables ruleset here.")
+NAME_OPTION = typer.Option("proposed", "--name", help="Name of the policy.")
+SAVE_OPTION = typer.Option(False, "--save", help="Also store it as a new version (needs --db).")
+NETNS_OPTION = typer.Option(None, "--netns", help="Load into this network namespace.")
+YES_OPTION = typer.Option(False, "--yes", help="Load into this host's own namespace.")
+
+
+def read_policy(path: Path) -> Policy:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        return load_text(text)
+    except PolicyError as exc:
+        raise PolicyError(f"{path}: {exc}") from exc
+
+
+def _observed(captures: list[Path] | None, db: str | None) -> Observed:
+    if captures:
+        return from_captures(captures)
+    with open_store(db) as store:
+        return from_store(store)
+
+
+@policy_app.command("propose")
+def propose_cmd(out: Path = PROPOSE_OUT, captures: list[Path] | None = CAPTURES, db: str | None = DB_OPTION,
+                name: str = NAME_OPTION, save: bool = SAVE_OPTION) -> None:
+    """Derive zones and least-privilege rules from the inventory and observed flows."""
+    seen = _observed(captures, db)
+    policy = propose(seen.devices, seen.flows, name=name)
+    out.write_text(dump_text(policy), encoding="utf-8")
+    typer.echo(f"{out}: {len(policy.zones)} zones, {len(policy.rules)} rules from {len(seen.flows)} flows")
+    if save:
+        with open_store(db) as store:
+            typer.echo(f"stored as {policy.name} version {storage.save(store, policy, 'proposed')}")
+
+
+@policy_app.command("validate")
+def validate_cmd(path: Path = POLICY_ARG) -> None:
+    """Check a policy file; errors name the path of the bad key."""
+    policy = read_policy(path)
+    typer.echo(f"{path}: valid, {len(policy.zones)} zones, {len(policy.rules)} rules")
+
+
+@policy_app.command("test")
+def test_cmd(path: Path = POLICY_ARG, captures: list[Path] | None = CAPTURES,
+             db: str | None = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Replay observed flows against a policy: what would be blocked, per device and per service."""
+    policy = read_policy(path)
+    seen = _observed(captures, db)
+    report = simulate(policy, seen.devices, seen.flows)
+    typer.echo(json.dumps(report.to_dict(), indent=2) if as_json else "\n".join(render_text(report)))
+
+
+@policy_app.command("diff")
+def diff_cmd(old: Path = OLD_ARG, new: Path = NEW_ARG,
+             captures: list[Path] | None = CAPTURES, db: str | None = DB_OPTION) -> None:
+    """What changing OLD to NEW would break (newly blocked) or open (newly allowed) on observed flows."""
+    seen = _observed(captures, db)
+    typer.echo(json.dumps(diff(read_policy(old), read_policy(new), seen.devices, seen.flows).to_dict(), indent=2))
+
+
+@policy_app.command("render")
+def render_cmd(path: Path = POLICY_ARG,
+               out: Path = RENDER_OUT,
+               db: str | None = DB_OPTION) -> None:
+    """Render the policy as an nftables ruleset (zone members resolved from the stored inventory)."""
+    policy = read_policy(path)
+    with open_store(db) as store:
+        seen = from_store(store)
+    out.write_text(nftables.render(policy, resolve(policy, seen.devices)), encoding="utf-8")
+    typer.echo(f"{out}: nftables table inet {nftables.TABLE}")
+
+
+@policy_app.command("apply")
+def apply_cmd(path: Path = POLICY_ARG,
+              netns: str | None = NETNS_OPTION, yes: bool = YES_OPTION,
+              db: str | None = DB_OPTION) -> None:
+    """Render and load the policy with nft -f (refuses without --netns or --yes)."""
+    if netns is None and not yes:
+        raise PolicyError("policy apply: give --netns NS, or --yes to change this host's own firewall")
+    policy = read_policy(path)
+    with open_store(db) as store:
+        seen = from_store(store)
+    nftables.apply(nftables.render(policy, resolve(policy, seen.devices)), netns=netns, confirm=yes)
+    typer.echo(f"loaded {policy.name} into {'netns ' + netns if netns else 'this host'}")
