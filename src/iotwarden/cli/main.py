@@ -33,6 +33,7 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 def _register() -> None:
     # one import per command group; each module adds its commands to ``app``
     from iotwarden.cli import (  # noqa: PLC0415 - loaded when the command runs, not on import
+        alerts,  # noqa: F401
         analyze,  # noqa: F401
         demo,  # noqa: F401
         devices,  # noqa: F401
@@ -42,6 +43,7 @@ def _register() -> None:
         identity,  # noqa: F401
         kb,  # noqa: F401
         lab,  # noqa: F401
+        monitor,  # noqa: F401
         policy,  # noqa: F401
         report,  # noqa: F401
         respond,  # noqa: F401

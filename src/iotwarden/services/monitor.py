@@ -47,9 +47,9 @@ class Monitor:
         from iotwarden.engine.core import Engine  # noqa: PLC0415 - loads every dissector
 
         self.ctx = Context()
-        analyzers = [a for a in default_analyzers() if not isinstance(a, AlertPipeline)]
-        if not any(isinstance(a, Detector) for a in analyzers):  # detectors not in the registry: add them
-            analyzers += default_detectors(options)
+        # the registry's analyzers, with the detectors built from this run's options (site policy)
+        analyzers = [a for a in default_analyzers() if not isinstance(a, AlertPipeline | Detector)]
+        analyzers += default_detectors(options)
         self.pipeline = AlertPipeline(suppressions)
         self.addons = AddonManager(self.ctx, [*analyzers, self.pipeline])
         self.engine = Engine(config=engine_config)

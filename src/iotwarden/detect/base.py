@@ -1,0 +1,184 @@
+"""What every detector shares: options with defaults (STYLE 3), raising an Alert, and the few flow and
+address facts detectors reason with (failed connection attempt, internal address, device category).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, fields, replace
+from functools import lru_cache
+from typing import Any, ClassVar
+
+from iotwarden.errors import ConfigError
+from iotwarden.hooks import Context
+from iotwarden.model import Flow, Observation
+from iotwarden.model.alert import Alert
+from iotwarden.model.finding import Severity
+
+SYN, RST, ACK = 0x02, 0x04, 0x10  # TCP flags, RFC 9293 §3.1
+# Zeek conn_state values of a TCP attempt that never carried data (Zeek base/protocols/conn/main.zeek)
+FAILED_STATES = frozenset({"S0", "REJ", "RSTOS0", "RSTR", "RSTRH", "SH", "SHR", "OTH"})
+ESTABLISHED_STATES = frozenset({"SF", "S1", "S2", "S3", "RSTO", "RSTR"})
+MAX_EVIDENCE_FLOWS = 8  # flows a detector attaches to one detection
+MAX_PENDING_FLOWS = 100_000  # closed flows held until the next tick to be handled in time order
+IT_CATEGORIES = frozenset({"it", "network"})  # classifier categories that are not IoT/OT
+IOT_CATEGORIES = frozenset({"iot", "ot", "building", "medical"})
+
+
+@dataclass(frozen=True)
+class Options:
+    """Base of each detector's options: a frozen dataclass whose fields are the tunables."""
+
+    def updated(self, values: dict[str, Any] | None) -> Options:
+        """A copy with ``values`` applied; an unknown name or a wrong type is a ConfigError."""
+        if not values:
+            return self
+        known = {f.name: f for f in fields(self)}
+        out: dict[str, Any] = {}
+        for name, value in values.items():
+            if name not in known:
+                raise ConfigError(f"{type(self).__qualname__}: unknown option {name!r}")
+            current = getattr(self, name)
+            if isinstance(current, bool) != isinstance(value, bool) or not isinstance(value, type(current) | int):
+                raise ConfigError(f"{type(self).__qualname__}.{name}: expected {type(current).__name__}, "
+                                  f"got {value!r}")
+            out[name] = type(current)(value)
+        return replace(self, **out)
+
+
+class Detector:
+    """Base of detectors: ``ids`` lists the stable ids it raises, ``options`` its tunables."""
+
+    name: ClassVar[str] = ""
+    ids: ClassVar[tuple[str, ...]] = ()
+    defaults: ClassVar[Options] = Options()
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        self.options: Any = self.defaults.updated(options)
+        self._pending: list[Flow] = []
+
+    # The engine closes flows in batches, in no particular order; baselines need time order. Flows
+    # are held until the tick that ends their batch and handed to ``flow`` sorted by start time.
+    def on_flow(self, ctx: Context, flow: Flow) -> None:
+        self._pending.append(flow)
+        if len(self._pending) >= MAX_PENDING_FLOWS:
+            self.drain_flows(ctx)
+
+    def on_tick(self, ctx: Context, ts: float) -> None:
+        self.drain_flows(ctx)
+
+    def done(self, ctx: Context) -> None:
+        self.drain_flows(ctx)
+
+    def drain_flows(self, ctx: Context) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        pending.sort(key=lambda f: f.first_seen)
+        self.flows(ctx, pending)
+
+    def flows(self, ctx: Context, flows: list[Flow]) -> None:
+        """Closed flows of one batch in time order; detectors override :meth:`flow` or this."""
+        for flow in flows:
+            self.flow(ctx, flow)
+
+    def flow(self, ctx: Context, flow: Flow) -> None:
+        """One closed flow, in start-time order within its batch."""
+
+    def raise_alert(self, ctx: Context, detector_id: str, *, title: str, severity: Severity, subject: str,
+                    ts: float, key: str = "", mitre: tuple[str, ...] = (), src_ip: str | None = None,
+                    dst_ip: str | None = None, evidence: dict[str, Any] | None = None,
+                    flows: list[Flow] | tuple[Flow, ...] = (),
+                    observations: list[Observation] | tuple[Observation, ...] = ()) -> Alert:
+        """Hand one detection to the alert pipeline (through ``ctx.alerts``)."""
+        if detector_id not in self.ids:
+            raise ValueError(f"{type(self).__name__} does not declare {detector_id!r}")
+        alert = Alert(id=detector_id, title=title, severity=severity, subject=subject, key=key, src_ip=src_ip,
+                      dst_ip=dst_ip, mitre=list(mitre), evidence=dict(evidence or {}),
+                      flows=[f.to_dict() for f in list(flows)[:MAX_EVIDENCE_FLOWS]],
+                      observations=[o.to_dict() for o in list(observations)[:MAX_EVIDENCE_FLOWS]],
+                      first_seen=ts, last_seen=ts)
+        ctx.alerts.append(alert)
+        return alert
+
+
+def number(value: Any) -> int | None:
+    """``value`` when it is an int (not a bool), else None: observation fields are untrusted."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def text(value: Any) -> str | None:
+    """``value`` when it is a str, else None."""
+    return value if isinstance(value, str) else None
+
+
+def subject_key(ctx: Context, mac: str | None, ip: str | None) -> str:
+    """The device key of an endpoint as the inventory names it (``mac:..`` when the MAC is the
+    device's own, else ``ip:..``)."""
+    if mac:
+        dev = ctx.devices.get(f"mac:{mac}")
+        if dev is not None and (ip is None or not dev.ips or ip in dev.ips):
+            return dev.key
+    if ip and f"ip:{ip}" in ctx.devices:
+        return f"ip:{ip}"
+    if mac and (ip is None or is_internal(ip)):
+        return f"mac:{mac}"
+    return f"ip:{ip}"
+
+
+def device_with_ip(ctx: Context, ip: str) -> str | None:
+    """The key of a device holding ``ip`` (a scan of the inventory: for rare events only)."""
+    if f"ip:{ip}" in ctx.devices:
+        return f"ip:{ip}"
+    return next((key for key, dev in ctx.devices.items() if ip in dev.ips), None)
+
+
+def category(ctx: Context, key: str) -> str | None:
+    """The classifier's category of a device in lower case, or None when unknown."""
+    dev = ctx.devices.get(key)
+    value = dev.category if dev is not None else None
+    return value.lower() if value else None
+
+
+# the site's own address space: RFC 1918, shared CGNAT space (RFC 6598), unique-local (RFC 4193),
+# link-local (RFC 3927, RFC 4291) and loopback; documentation ranges (RFC 5737) are NOT internal
+INTERNAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8",
+    "fc00::/7", "fe80::/10", "::1/128"))
+
+
+@lru_cache(maxsize=65536)
+def is_internal(ip: str) -> bool:
+    """Whether ``ip`` lies in :data:`INTERNAL_NETWORKS`."""
+    try:
+        addr = ipaddress.ip_address(ip.split("%", maxsplit=1)[0])
+    except ValueError:
+        return False
+    return any(addr in net for net in INTERNAL_NETWORKS if net.version == addr.version)
+
+
+def failed_attempt(flow: Flow) -> bool:
+    """A TCP connection attempt that never carried data (unanswered, refused or reset): a probe.
+    From Zeek logs the ``conn_state`` says it; from packets, no payload either way and no completed
+    handshake from the initiator (SYN then nothing, or RST)."""
+    if flow.ip_proto != 6:
+        return False
+    state = flow.extra.get("conn_state")
+    if isinstance(state, str) and state:
+        return state in FAILED_STATES and flow.payload_ab == 0 and flow.payload_ba == 0
+    if flow.payload_ab or flow.payload_ba:
+        return False
+    if not flow.tcp_flags_ab & SYN:
+        return False  # seen from the middle: not an attempt we can judge
+    answered = flow.tcp_flags_ba & SYN
+    return not answered or bool(flow.tcp_flags_ab & RST) or bool(flow.tcp_flags_ba & RST) or flow.pkts_ab <= 2
+
+
+def established(flow: Flow) -> bool:
+    """A conversation that carried data (TCP) or got an answer (UDP and others)."""
+    state = flow.extra.get("conn_state")
+    if flow.ip_proto == 6 and isinstance(state, str) and state:
+        return state in ESTABLISHED_STATES and (flow.payload_ab > 0 or flow.payload_ba > 0)
+    if flow.ip_proto == 6:
+        return bool(flow.tcp_flags_ba & SYN) and (flow.payload_ab > 0 or flow.payload_ba > 0)
+    return flow.pkts_ba > 0

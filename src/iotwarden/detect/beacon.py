@@ -1,0 +1,114 @@
+"""C2 beaconing: connections from one host to one destination at regular intervals (flows alone).
+
+Id ``detect.c2.beaconing`` (ATT&CK T1071 Application Layer Protocol, T1573; periodic check-ins are
+the C2 pattern of T1029 Scheduled Transfer). For each (source, destination, port) the start times of
+the last ``max_intervals`` flows are kept; the series is a beacon when at least ``min_intervals``
+intervals have a coefficient of variation (standard deviation / mean, after dropping the longest
+``trim`` share: missed check-ins) below ``max_jitter``. Sources are internal hosts. Destinations the
+device contacted while learning are its normal heartbeats (cloud services), named by the DNS name
+that resolved to them when one was seen, so a service rotating its addresses stays known. Known
+limit: a device already compromised when monitoring starts has its C2 learned as normal; for
+incident captures set ``learn_s`` to 0.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from iotwarden.detect.base import Detector, Options, is_internal, subject_key
+from iotwarden.detect.baseline import LEARN_S, Novelty
+from iotwarden.hooks import Context
+from iotwarden.model import Flow, Observation
+
+BEACON = "detect.c2.beaconing"
+INFRA_PORTS = frozenset({53, 67, 68, 123, 137, 138, 1900, 5353, 5355})  # DNS, DHCP, NTP, NetBIOS, SSDP, mDNS
+
+
+@dataclass(frozen=True)
+class BeaconOptions(Options):
+    min_intervals: int = 6  # intervals needed before judging a series
+    max_intervals: int = 32  # start times kept per series
+    max_jitter: float = 0.2  # coefficient of variation of the intervals below which it is a beacon
+    trim: float = 0.2  # share of the longest intervals ignored (missed beacons, capture gaps)
+    min_period_s: float = 1.0  # faster than this is a stream, not a beacon
+    max_period_s: float = 6 * 3600.0
+    learn_s: float = LEARN_S  # heartbeats to named or internal destinations during learning are normal
+    max_series: int = 200_000  # (source, destination, port) series tracked (LRU)
+    max_names: int = 100_000  # resolved addresses remembered (DNS answers)
+
+
+class BeaconDetector(Detector):
+    name: ClassVar[str] = "detect.c2"
+    ids: ClassVar[tuple[str, ...]] = (BEACON,)
+    defaults: ClassVar[Options] = BeaconOptions()
+
+    def __init__(self, options: dict[str, object] | None = None) -> None:
+        super().__init__(options)
+        self._series: OrderedDict[tuple[str, str, int], deque[float]] = OrderedDict()
+        self._names: OrderedDict[str, str] = OrderedDict()  # address -> a name that resolved to it
+        self.normal = Novelty(learn_s=self.options.learn_s)
+
+    def on_observation(self, ctx: Context, obs: Observation) -> None:
+        if obs.proto != "dns" or obs.kind != "response":
+            return
+        answers = obs.fields.get("answers")
+        for answer in answers if isinstance(answers, list) else ():
+            if isinstance(answer, dict) and answer.get("type") in ("A", "AAAA") and isinstance(answer.get("data"), str):
+                self._names[answer["data"]] = str(answer.get("name", ""))
+                self._names.move_to_end(answer["data"])
+                if len(self._names) > self.options.max_names:
+                    self._names.popitem(last=False)
+
+    def flow(self, ctx: Context, flow: Flow) -> None:
+        if not is_internal(flow.a_ip):
+            return
+        src = flow.a_ip
+        self.normal.touch(src, flow.first_seen)  # the learning phase runs from the device's first flow
+        if flow.ip_proto not in (6, 17) or flow.b_port in INFRA_PORTS:
+            return
+        o: BeaconOptions = self.options
+        key = (flow.a_ip, flow.b_ip, flow.b_port)
+        name = self._names.get(flow.b_ip)
+        items = [(flow.b_ip, flow.b_port)] + ([(name, flow.b_port)] if name else [])
+        if self.normal.learning(src, flow.first_seen):
+            for item in items:  # contacted while learning: normal, by address and by name
+                self.normal.remember(src, item, flow.first_seen)
+            return
+        times = self._series.get(key)
+        if times is None:
+            times = self._series[key] = deque(maxlen=o.max_intervals + 1)
+            if len(self._series) > o.max_series:
+                self._series.popitem(last=False)
+        self._series.move_to_end(key)
+        times.append(flow.first_seen)
+        if len(times) < o.min_intervals + 1:
+            return
+        starts = np.sort(np.fromiter(times, dtype=np.float64))
+        gaps = np.diff(starts)
+        gaps = gaps[gaps > 0]
+        if gaps.size < o.min_intervals:
+            return
+        kept = np.sort(gaps)[: max(o.min_intervals, round(gaps.size * (1 - o.trim)))]
+        period = float(kept.mean())
+        if not o.min_period_s <= period <= o.max_period_s:
+            return
+        jitter = float(kept.std() / period)
+        if jitter >= o.max_jitter:
+            return
+        if any(self.normal.known(src, item) for item in items):
+            return
+        for item in items:  # reported once, then part of the normal
+            self.normal.remember(src, item, flow.first_seen)
+        times.clear()
+        self.raise_alert(ctx, BEACON, title=f"{flow.a_ip} beacons to {name or flow.b_ip}:{flow.b_port} every "
+                         f"{period:.0f}s", severity="medium" if name else "high",
+                         subject=subject_key(ctx, flow.a_mac, flow.a_ip),
+                         ts=flow.first_seen, key=f"{name or flow.b_ip}:{flow.b_port}", mitre=("T1071", "T1029"),
+                         src_ip=flow.a_ip, dst_ip=flow.b_ip,
+                         evidence={"period_s": round(period, 3), "jitter": round(jitter, 4),
+                                   "connections": int(gaps.size + 1), "name": name}, flows=[flow])
+

@@ -1,0 +1,94 @@
+"""Login brute force against one server: failed logins seen in the protocol, or, where the login is
+encrypted or the input has no payload (Zeek conn.log), a burst of short connections to a login port.
+
+Ids (ATT&CK T1110 Brute Force; T1110.001 password guessing): ``detect.bruteforce.telnet``,
+``detect.bruteforce.ssh``, ``detect.bruteforce.http``, ``detect.bruteforce.ftp``, ``detect.bruteforce.mqtt``.
+Failures: Telnet/FTP ``login_attempt`` result "failure" (RFC 854 dialogue, RFC 959 530); HTTP
+``response`` 401 (RFC 9110 §15.5.2); MQTT ``connack`` return code 4/5 (3.1.1 §3.2.2.3) or reason
+0x86/0x87 (5.0 §3.2.2.2).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import ClassVar
+
+from iotwarden.detect.base import Detector, Options, number, subject_key, text
+from iotwarden.hooks import Context
+from iotwarden.model import Flow, Observation
+
+IDS = {name: f"detect.bruteforce.{name}" for name in ("telnet", "ssh", "http", "ftp", "mqtt")}
+# login ports per service (IANA service names registry) for the connection-burst test
+LOGIN_PORTS = {23: "telnet", 2323: "telnet", 22: "ssh", 21: "ftp", 1883: "mqtt", 8883: "mqtt"}
+MQTT_AUTH_FAILED = frozenset({4, 5, 0x86, 0x87})
+
+
+@dataclass(frozen=True)
+class BruteForceOptions(Options):
+    window_s: float = 600.0  # failures (or connections) counted within this long
+    min_failures: int = 4  # failed logins from one client to one server: brute force
+    min_connections: int = 12  # short connections to a login port of one server (no payload view)
+    short_payload: int = 4096  # a connection carrying less than this each way counts as one try
+    max_pairs: int = 50_000  # (client, server, service) triples tracked (LRU)
+
+
+class BruteForceDetector(Detector):
+    name: ClassVar[str] = "detect.bruteforce"
+    ids: ClassVar[tuple[str, ...]] = tuple(IDS.values())
+    defaults: ClassVar[Options] = BruteForceOptions()
+
+    def __init__(self, options: dict[str, object] | None = None) -> None:
+        super().__init__(options)
+        self._fails: OrderedDict[tuple[str, str, str, str], deque[float]] = OrderedDict()
+        self._evidence: dict[tuple[str, str, str, str], list[Observation | Flow]] = {}
+
+    def on_observation(self, ctx: Context, obs: Observation) -> None:
+        service, f = None, obs.fields
+        if obs.proto in ("telnet", "ftp") and obs.kind == "login_attempt" and text(f.get("result")) == "failure":
+            service, client, server = obs.proto, obs.src_ip, obs.dst_ip
+            mac = obs.src_mac
+        elif obs.proto == "http" and obs.kind == "response" and number(f.get("status")) == 401:
+            service, client, server, mac = "http", obs.dst_ip, obs.src_ip, obs.dst_mac
+        elif obs.proto == "mqtt" and obs.kind == "connack" and number(f.get("return_code")) in MQTT_AUTH_FAILED:
+            service, client, server, mac = "mqtt", obs.dst_ip, obs.src_ip, obs.dst_mac
+        if service is None or not client or not server:
+            return
+        self._count(ctx, ("fail", service, client, server), obs.ts, subject_key(ctx, mac, client), obs)
+
+    def flow(self, ctx: Context, flow: Flow) -> None:
+        service = LOGIN_PORTS.get(flow.b_port) if flow.ip_proto == 6 else None
+        if service is None or flow.payload_ab == 0 or flow.payload_ab >= self.options.short_payload:
+            return
+        if flow.payload_ba >= self.options.short_payload:
+            return
+        self._count(ctx, ("conn", service, flow.a_ip, flow.b_ip), flow.first_seen,
+                    subject_key(ctx, flow.a_mac, flow.a_ip), flow)
+
+    def _count(self, ctx: Context, key: tuple[str, str, str, str], ts: float, subject: str,
+               item: Observation | Flow) -> None:
+        o: BruteForceOptions = self.options
+        times = self._fails.get(key)
+        if times is None:
+            times = self._fails[key] = deque(maxlen=max(o.min_failures, o.min_connections))
+            self._evidence[key] = []
+            if len(self._fails) > o.max_pairs:
+                old, _ = self._fails.popitem(last=False)
+                self._evidence.pop(old, None)
+        self._fails.move_to_end(key)
+        times.append(ts)
+        ev = self._evidence[key]
+        if len(ev) < 6:
+            ev.append(item)
+        kind, service, client, server = key
+        need = o.min_failures if kind == "fail" else o.min_connections
+        recent = sum(1 for t in times if ts - t <= o.window_s)
+        if recent < need:
+            return
+        self.raise_alert(
+            ctx, IDS[service], title=f"{service.upper()} brute force from {client} against {server}",
+            severity="high", subject=subject, ts=ts, key=server, mitre=("T1110", "T1110.001"), src_ip=client,
+            dst_ip=server, evidence={"service": service, "tries": recent, "basis": "failed logins"
+                                     if kind == "fail" else "short connections to the login port"},
+            flows=[e for e in ev if isinstance(e, Flow)], observations=[e for e in ev if isinstance(e, Observation)])
+        times.clear()

@@ -1,0 +1,51 @@
+"""Rogue DHCP servers: a server answering clients (OFFER/ACK, RFC 2131 §3.1) that is not one of the
+servers seen while learning.
+
+Id ``detect.dhcp.rogue_server`` (ATT&CK T1557.003 Adversary-in-the-Middle: DHCP Spoofing). A server is
+named by its server identifier (option 54, RFC 2132 §9.7), else its source address, and its MAC.
+Learning is site-wide: every server answering within ``learn_s`` of the first answer seen is trusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from iotwarden.detect.base import Detector, Options, subject_key
+from iotwarden.detect.baseline import LEARN_S, Novelty
+from iotwarden.hooks import Context
+from iotwarden.model import Observation
+
+ROGUE = "detect.dhcp.rogue_server"
+UNSPECIFIED = "0.0.0.0"  # noqa: S104 - an unset server identifier, not a bind
+SITE = "site"  # the one "device" of the site-wide server baseline
+
+
+@dataclass(frozen=True)
+class DhcpOptions(Options):
+    learn_s: float = LEARN_S
+
+
+class RogueDhcpDetector(Detector):
+    name: ClassVar[str] = "detect.dhcp"
+    ids: ClassVar[tuple[str, ...]] = (ROGUE,)
+    defaults: ClassVar[Options] = DhcpOptions()
+
+    def __init__(self, options: dict[str, object] | None = None) -> None:
+        super().__init__(options)
+        self.servers = Novelty(learn_s=self.options.learn_s, max_items=256)
+
+    def on_observation(self, ctx: Context, obs: Observation) -> None:
+        if obs.proto != "dhcp" or obs.kind not in ("offer", "ack"):
+            return
+        server = str(obs.fields.get("server_id") or obs.src_ip or "")
+        if not server or server == UNSPECIFIED:
+            return
+        if not self.servers.check(SITE, server, obs.ts):
+            return
+        self.raise_alert(ctx, ROGUE, title=f"Unknown DHCP server {server} ({obs.src_mac}) answered a client",
+                         severity="high", subject=subject_key(ctx, obs.src_mac, obs.src_ip), ts=obs.ts, key=server,
+                         mitre=("T1557.003",), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
+                         evidence={"server_id": server, "server_mac": obs.src_mac,
+                                   "offered": obs.fields.get("yiaddr"), "routers": obs.fields.get("routers")},
+                         observations=[obs])

@@ -1,0 +1,166 @@
+"""DNS anomalies from queries: algorithmically generated names (DGA) and DNS tunnelling.
+
+Ids: ``detect.dns.dga`` (ATT&CK T1568.002 Domain Generation Algorithms) and ``detect.dns.tunnel``
+(T1071.004 Application Layer Protocol: DNS, T1572 Protocol Tunneling).
+
+DGA score of a name's longest label (registered-domain label, public suffix heuristics below), from
+0 to 1: the mean of its character entropy over 4 bits, its share of digits, its longest consonant run
+over 6 and the share of its character bigrams that are rare in English (not in
+:data:`COMMON_BIGRAMS`). A label of at least ``min_len`` characters scoring ``>= dga_threshold``
+(default 0.5, chosen so that dictionary names, vendor hostnames and CDN ids score below it) is
+suspicious; ``min_dga_names`` distinct suspicious names from one host in ``window_s`` is an alert,
+as a DGA bot walks through its list.
+
+Tunnel: ``min_tunnel_names`` distinct long (``>= tunnel_label_len``) high-entropy subdomain labels under
+one parent domain, or ``min_txt`` TXT queries for one parent, from one host within ``window_s``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from iotwarden.detect.base import Detector, Options, subject_key
+from iotwarden.hooks import Context
+from iotwarden.model import Observation
+
+DGA, TUNNEL = "detect.dns.dga", "detect.dns.tunnel"
+VOWELS = frozenset("aeiouy")
+# the 342 most frequent letter bigrams of English text (Norvig's Google-books counts, each
+# above ~0.05% of bigrams): readable names are mostly made of them, generated ones are not
+COMMON_BIGRAMS = frozenset((  # noqa: SIM905 - a table is easier to read as text
+    "th he in er an re on at en nd ti es or te of ed is it al ar st to nt ng se ha as ou io le ve co me de hi "
+    "ri ro ic ne ea ra ce li ch ll be ma si om ur ca el ta la ns di fo ho pe ec pr no ct us ac ot il tr ly nc "
+    "et ut ss so rs un lo wa ge ie wh ee wi em ad ol rt po we na ul ni ts mo ow pa im mi ai sh ir su id os iv "
+    "ia am fi ci vi pl ig tu ev ld ry mp fe bl ab gh ty op wo sa ay ex ke fr oo av ag if ap gr od bo sp rd do "
+    "uc bu ei ov by rm ep tt oc fa ef cu rn sc gi da yo cr cl du ga qu ue ff ba ey ls va um pp ua up lu go ht "
+    "ru ug ds lt pi rc rr eg au ck ew mu br bi pt ak pu ui rg ib tl ny ki rk ys ob mm fu ph og ms ye ud mb ip "
+    "ub oi rl gu dr hr cc tw ft wn nu af hu nn eo vo rv nf xp gn sm fl iz ok nl my gl aw ju oa eq sy sl ps jo "
+    "lf nv je nk kn gs dy hy ze ks xt bs ik dd cy rp sk xi oe oy ws lv dl rf eu dg wr xa yi nm eb rb tm xc eh "
+    "tc gy ja hn yp za gg ym sw bj lm cs ii ix xe oh lk dv lp ax ox uf dm iu sf bt ka yt ek pm ya gt wl rh yl "
+    "hs ah yc yn rw hm lw hl ae zi az lc py aj iq nj bb nh uo kl lb tn gm sn nr fs ky "
+).split())
+TWO_LABEL_SUFFIXES = frozenset({"co.uk", "com.au", "co.jp", "com.cn", "com.br", "co.in", "co.kr", "com.tw", "org.uk"})
+LOCAL_SUFFIXES = (".local", ".arpa", ".lan", ".home", ".internal", ".localdomain")
+
+
+def entropy(text: str) -> float:
+    """Shannon entropy of the characters of ``text`` in bits."""
+    if not text:
+        return 0.0
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """(subdomain part, registered domain) of a DNS name, e.g. ("a.b", "example.co.uk")."""
+    labels = name.lower().rstrip(".").split(".")
+    take = 3 if len(labels) >= 3 and ".".join(labels[-2:]) in TWO_LABEL_SUFFIXES else 2
+    return ".".join(labels[:-take]), ".".join(labels[-take:])
+
+
+def dga_score(label: str) -> float:
+    """0..1: how machine-generated one DNS label looks (see the module docstring)."""
+    label = label.lower()
+    letters = [c for c in label if c.isalnum()]
+    if not letters:
+        return 0.0
+    text = "".join(letters)
+    run = best = 0
+    for c in text:
+        run = run + 1 if c.isalpha() and c not in VOWELS else 0
+        best = max(best, run)
+    digits = sum(c.isdigit() for c in text) / len(text)
+    pairs = [text[i : i + 2] for i in range(len(text) - 1)]
+    rare = sum(p not in COMMON_BIGRAMS for p in pairs) / len(pairs) if pairs else 0.0
+    return (min(entropy(text) / 4.0, 1.0) + min(digits * 1.5, 1.0) + min(best / 6.0, 1.0) + rare) / 4.0
+
+
+@dataclass(frozen=True)
+class DnsOptions(Options):
+    window_s: float = 600.0
+    min_len: int = 8  # labels shorter than this are never judged DGA (too little signal)
+    dga_threshold: float = 0.5
+    min_dga_names: int = 5
+    tunnel_label_len: int = 30
+    tunnel_entropy: float = 3.5  # bits per character of a tunnelling label (base32/64 data ~4-5)
+    min_tunnel_names: int = 10
+    min_txt: int = 30
+    max_hosts: int = 50_000  # querying hosts tracked (LRU)
+    max_names: int = 256  # names remembered per host and per (host, parent)
+
+
+@dataclass(slots=True)
+class _Host:
+    dga: dict[str, float] = field(default_factory=dict)  # suspicious name -> last queried
+    tunnel: dict[str, dict[str, float]] = field(default_factory=dict)  # parent -> long label -> time
+    txt: dict[str, list[float]] = field(default_factory=dict)  # parent -> TXT query times
+
+
+def _recent(seen: dict[str, float], now: float, window: float) -> int:
+    return sum(1 for t in seen.values() if now - t <= window)
+
+
+class DnsAnomalyDetector(Detector):
+    name: ClassVar[str] = "detect.dns"
+    ids: ClassVar[tuple[str, ...]] = (DGA, TUNNEL)
+    defaults: ClassVar[Options] = DnsOptions()
+
+    def __init__(self, options: dict[str, object] | None = None) -> None:
+        super().__init__(options)
+        self._hosts: OrderedDict[str, _Host] = OrderedDict()
+
+    def on_observation(self, ctx: Context, obs: Observation) -> None:
+        if obs.proto != "dns" or obs.kind != "query" or not obs.src_ip:
+            return
+        name, qtype = obs.fields.get("qname"), obs.fields.get("qtype")
+        if not isinstance(name, str) or not name or name.lower().rstrip(".").endswith(LOCAL_SUFFIXES):
+            return
+        o: DnsOptions = self.options
+        host = self._hosts.get(obs.src_ip)
+        if host is None:
+            host = self._hosts[obs.src_ip] = _Host()
+            if len(self._hosts) > o.max_hosts:
+                self._hosts.popitem(last=False)
+        self._hosts.move_to_end(obs.src_ip)
+        sub, parent = split_name(name)
+        label = parent.split(".")[0]
+        if len(label) >= o.min_len and dga_score(label) >= o.dga_threshold:
+            if len(host.dga) >= o.max_names:
+                host.dga = {k: t for k, t in host.dga.items() if obs.ts - t <= o.window_s}
+            if len(host.dga) < o.max_names:
+                host.dga[name.lower()] = obs.ts
+            n = _recent(host.dga, obs.ts, o.window_s)
+            if n >= o.min_dga_names:
+                host.dga.clear()
+                self._alert(ctx, obs, DGA, f"{obs.src_ip} looked up {n} algorithmically generated names",
+                            parent, mitre=("T1568.002",),
+                            evidence={"names": n, "example": name, "score": round(dga_score(label), 3)})
+        longest = max(sub.split("."), key=len) if sub else ""
+        if len(longest) >= o.tunnel_label_len and entropy(longest) >= o.tunnel_entropy:
+            labels = host.tunnel.setdefault(parent, {})
+            if len(labels) >= o.max_names:
+                labels = host.tunnel[parent] = {k: t for k, t in labels.items() if obs.ts - t <= o.window_s}
+            if len(labels) < o.max_names and len(host.tunnel) <= o.max_names:
+                labels[longest] = obs.ts
+            n = _recent(labels, obs.ts, o.window_s)
+            if n >= o.min_tunnel_names:
+                labels.clear()
+                self._alert(ctx, obs, TUNNEL, f"{obs.src_ip} tunnels data in DNS names under {parent}", parent,
+                            mitre=("T1071.004", "T1572"), evidence={"labels": n, "example": name})
+        if qtype == "TXT":
+            times = [*[t for t in host.txt.get(parent, []) if obs.ts - t <= o.window_s][-o.max_names:], obs.ts]
+            host.txt[parent] = times
+            if len(times) >= o.min_txt:
+                host.txt[parent] = []
+                self._alert(ctx, obs, TUNNEL, f"{obs.src_ip} sent {len(times)} TXT queries under {parent}", parent,
+                            mitre=("T1071.004", "T1572"), evidence={"txt_queries": len(times), "example": name})
+
+    def _alert(self, ctx: Context, obs: Observation, detector_id: str, title: str, key: str, *,
+               mitre: tuple[str, ...], evidence: dict[str, object]) -> None:
+        self.raise_alert(ctx, detector_id, title=title, severity="high",
+                         subject=subject_key(ctx, obs.src_mac, obs.src_ip), ts=obs.ts,
+                         key=key if detector_id == TUNNEL else "", mitre=mitre, src_ip=obs.src_ip,
+                         dst_ip=obs.dst_ip, evidence=dict(evidence), observations=[obs])

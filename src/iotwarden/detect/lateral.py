@@ -1,0 +1,96 @@
+"""Lateral movement from IoT/OT devices, from flows between internal hosts.
+
+Ids: ``detect.lateral.admin_protocol`` (SMB, RDP, SSH, WinRM or RPC from a device that is not an IT
+machine, from its first use of that service: IoT devices have no business administering servers;
+T1021.002 SMB, T1021.001 RDP, T1021.004 SSH, T1021.006 WinRM, T1021), ``detect.lateral.iot_to_it``
+(an IoT/OT device opens a connection to an IT device it never talked to; T1021) and
+``detect.lateral.new_peer`` (a device that is not an IT machine talks to an internal peer it never
+talked to, after learning; T1021).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from iotwarden.detect.base import (
+    IOT_CATEGORIES,
+    IT_CATEGORIES,
+    Detector,
+    Options,
+    category,
+    device_with_ip,
+    established,
+    is_internal,
+    subject_key,
+)
+from iotwarden.detect.baseline import LEARN_S, Novelty
+from iotwarden.hooks import Context
+from iotwarden.model import Flow
+
+ADMIN, IOT_TO_IT, NEW_PEER = "detect.lateral.admin_protocol", "detect.lateral.iot_to_it", "detect.lateral.new_peer"
+# remote-administration services (IANA port numbers) and their ATT&CK sub-techniques
+ADMIN_PORTS = {445: ("SMB", "T1021.002"), 139: ("SMB", "T1021.002"), 3389: ("RDP", "T1021.001"),
+               22: ("SSH", "T1021.004"), 5985: ("WinRM", "T1021.006"), 5986: ("WinRM", "T1021.006"),
+               135: ("RPC", "T1021")}
+# infrastructure services every device may reach for the first time at any point
+INFRA_PORTS = frozenset({53, 67, 68, 123, 137, 138, 5353, 1900, 5355})
+
+
+@dataclass(frozen=True)
+class LateralOptions(Options):
+    learn_s: float = LEARN_S  # per-device learning phase of peers and services
+    attempts_count: bool = True  # a refused or unanswered admin connection counts too (an attempt)
+
+
+class LateralDetector(Detector):
+    name: ClassVar[str] = "detect.lateral"
+    ids: ClassVar[tuple[str, ...]] = (ADMIN, IOT_TO_IT, NEW_PEER)
+    defaults: ClassVar[Options] = LateralOptions()
+
+    def __init__(self, options: dict[str, object] | None = None) -> None:
+        super().__init__(options)
+        self.peers = Novelty(learn_s=self.options.learn_s)
+        # no learning for admin services: each (device, port) is reported once, then known
+        self.services = Novelty(learn_s=0.0)
+
+    def flow(self, ctx: Context, flow: Flow) -> None:
+        if not is_internal(flow.a_ip):
+            return
+        self.peers.touch(flow.a_ip, flow.first_seen)  # the learning phase runs from the device's first flow
+        if flow.ip_proto not in (6, 17) or not is_internal(flow.b_ip):
+            return
+        admin = ADMIN_PORTS.get(flow.b_port) if flow.ip_proto == 6 else None
+        talked = established(flow)
+        if not talked and not (admin and self.options.attempts_count and flow.tcp_flags_ab):
+            return
+        src = subject_key(ctx, flow.a_mac, flow.a_ip)
+        src_cat = category(ctx, src)
+        if src_cat in IT_CATEGORIES:
+            return
+        ts = flow.first_seen
+        if admin is not None:
+            service, technique = admin
+            if self.services.check(flow.a_ip, (flow.b_port,), ts):
+                self.raise_alert(
+                    ctx, ADMIN, title=f"{service} from {'IoT/OT' if src_cat else 'non-IT'} device {flow.a_ip} "
+                    f"to {flow.b_ip}", severity="high", subject=src, ts=ts, key=service,
+                    mitre=(technique, "T1021"), src_ip=flow.a_ip, dst_ip=flow.b_ip,
+                    evidence={"service": service, "port": flow.b_port, "category": src_cat,
+                              "established": talked}, flows=[flow])
+        if not talked or flow.b_port in INFRA_PORTS:
+            return
+        if not self.peers.check(flow.a_ip, flow.b_ip, ts):
+            return
+        dst_key = subject_key(ctx, flow.b_mac, flow.b_ip) if flow.b_mac else device_with_ip(ctx, flow.b_ip)
+        dst_cat = category(ctx, dst_key) if dst_key else None
+        if src_cat in IOT_CATEGORIES and dst_cat in IT_CATEGORIES:
+            self.raise_alert(ctx, IOT_TO_IT, title=f"IoT/OT device {flow.a_ip} reached IT device {flow.b_ip}",
+                             severity="medium", subject=src, ts=ts, key=flow.b_ip, mitre=("T1021",),
+                             src_ip=flow.a_ip, dst_ip=flow.b_ip,
+                             evidence={"port": flow.b_port, "src_category": src_cat, "dst_category": dst_cat},
+                             flows=[flow])
+        else:
+            self.raise_alert(ctx, NEW_PEER, title=f"{flow.a_ip} talked to a new internal peer {flow.b_ip}",
+                             severity="low", subject=src, ts=ts, key=flow.b_ip, mitre=("T1021",),
+                             src_ip=flow.a_ip, dst_ip=flow.b_ip, evidence={"port": flow.b_port}, flows=[flow])

@@ -1,0 +1,82 @@
+"""Dangerous OT operations, from the OT dissectors' observations (requests only, as the master sent them).
+
+Ids and ATT&CK for ICS techniques:
+``detect.ot.s7_cpu_stop`` (S7comm PLC STOP job, T0881 Service Stop / T0858 Change Operating Mode),
+``detect.ot.cip_stop`` (CIP Stop service 0x07, CIP Vol 1 §A-4, T0858), ``detect.ot.umas_stop``
+(Modbus UMAS STOP_PLC 0x41, T0858), ``detect.ot.program_download`` (S7 request/download block,
+CIP Create/Apply_Attributes on vendor-specific Logix classes 0x64-0xC7, UMAS download 0x30-0x32,
+T0843 Program Download), ``detect.ot.dnp3_cold_restart`` (DNP3 function 13, IEEE 1815 §4.4.13,
+T0816 Device Restart/Shutdown), ``detect.ot.dnp3_warm_restart`` (function 14, T0816),
+``detect.ot.firmware_update`` (CIP services on the Non-Volatile Storage object, class 0xA1, used by
+ControlFLASH; T0839 Module Firmware).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from iotwarden.detect.base import Detector, number, subject_key, text
+from iotwarden.hooks import Context
+from iotwarden.model import Observation
+from iotwarden.model.finding import Severity
+
+S7_STOP, CIP_STOP, UMAS_STOP = "detect.ot.s7_cpu_stop", "detect.ot.cip_stop", "detect.ot.umas_stop"
+DOWNLOAD, FIRMWARE = "detect.ot.program_download", "detect.ot.firmware_update"
+COLD, WARM = "detect.ot.dnp3_cold_restart", "detect.ot.dnp3_warm_restart"
+S7_DOWNLOAD = frozenset({"request_download", "download_block", "download_ended"})
+CIP_VENDOR_CLASSES = range(0x64, 0xC8)  # CIP Vol 1 §5-1: vendor-specific object class ids
+CIP_PROGRAM_SERVICES = frozenset({"create", "apply_attributes"})
+CIP_NVS_CLASS = 0xA1  # Non-Volatile Storage object (firmware images)
+UMAS_DOWNLOAD = frozenset({0x30, 0x31, 0x32})  # initialize / download block / end download
+UMAS_STOP_PLC = 0x41
+
+
+def _classify(obs: Observation) -> tuple[str, str, Severity, tuple[str, ...]] | None:
+    """(id, what happened, severity, ATT&CK ids) of one OT request, or None when harmless."""
+    f = obs.fields
+    if obs.proto == "s7comm" and obs.kind == "job":
+        fn = text(f.get("function"))
+        if fn == "plc_stop":
+            return S7_STOP, "S7 PLC STOP", "critical", ("T0881", "T0858")
+        if fn in S7_DOWNLOAD:
+            return DOWNLOAD, f"S7 {fn}", "critical", ("T0843",)
+    elif obs.proto == "enip" and obs.kind == "cip_request":
+        service, cls = text(f.get("service_name")), number(f.get("class"))
+        if cls == CIP_NVS_CLASS:
+            return FIRMWARE, "CIP Non-Volatile Storage (firmware) operation", "critical", ("T0839",)
+        if service == "stop":
+            return CIP_STOP, "CIP Stop", "critical", ("T0858", "T0881")
+        if service in CIP_PROGRAM_SERVICES and cls is not None and cls in CIP_VENDOR_CLASSES:
+            return DOWNLOAD, f"CIP {service} on class 0x{cls:02X}", "high", ("T0843",)
+    elif obs.proto == "modbus" and obs.kind == "request" and number(f.get("function_code")) == 90:
+        code = number(f.get("umas_code"))
+        if code == UMAS_STOP_PLC:
+            return UMAS_STOP, "UMAS STOP_PLC", "critical", ("T0858", "T0881")
+        if code in UMAS_DOWNLOAD:
+            return DOWNLOAD, "UMAS program download", "critical", ("T0843",)
+    elif obs.proto == "dnp3" and obs.kind == "request":
+        code = number(f.get("function_code"))
+        if code == 13:
+            return COLD, "DNP3 cold restart", "critical", ("T0816",)
+        if code == 14:
+            return WARM, "DNP3 warm restart", "high", ("T0816",)
+    return None
+
+
+class OtOperationDetector(Detector):
+    """Every dangerous operation is reported; the pipeline folds repeats (one per PLC and master)."""
+
+    name: ClassVar[str] = "detect.ot"
+    ids: ClassVar[tuple[str, ...]] = (S7_STOP, CIP_STOP, UMAS_STOP, DOWNLOAD, FIRMWARE, COLD, WARM)
+
+    def on_observation(self, ctx: Context, obs: Observation) -> None:
+        if obs.proto not in ("s7comm", "enip", "modbus", "dnp3"):
+            return
+        found = _classify(obs)
+        if found is None:
+            return
+        detector_id, what, severity, mitre = found
+        device = subject_key(ctx, obs.dst_mac, obs.dst_ip)
+        self.raise_alert(ctx, detector_id, title=f"{what} sent to {obs.dst_ip} by {obs.src_ip}", severity=severity,
+                         subject=device, ts=obs.ts, key=obs.src_ip or "", mitre=mitre, src_ip=obs.src_ip,
+                         dst_ip=obs.dst_ip, evidence={"operation": what, "proto": obs.proto}, observations=[obs])

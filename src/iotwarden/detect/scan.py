@@ -1,0 +1,138 @@
+"""Scan detection from flows alone (pcap or Zeek conn.log): failed connection attempts by one source.
+
+Ids: ``detect.scan.horizontal`` (one port, many hosts; ATT&CK T1046), ``detect.scan.vertical`` (one
+host, many ports; T1046) and ``detect.scan.telnet_mirai`` (a horizontal scan of Telnet 23/2323, the
+Mirai family's propagation, T1046 + T1110). A probe is a TCP attempt that never carried data
+(:func:`~iotwarden.detect.base.failed_attempt`) or a UDP flow that got no answer. On the local
+segment an ARP sweep (who-has requests for ``min_arp_targets`` addresses within the window, RFC 826)
+is a horizontal scan too (key ``arp``; T1018 Remote System Discovery): a scanner resolves every
+address it tries, live or not, before its first SYN.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from iotwarden.detect.base import Detector, Options, failed_attempt, subject_key
+from iotwarden.hooks import Context
+from iotwarden.model import Flow, Observation
+
+HORIZONTAL, VERTICAL, MIRAI = "detect.scan.horizontal", "detect.scan.vertical", "detect.scan.telnet_mirai"
+TELNET_PORTS = frozenset({23, 2323})
+
+
+@dataclass(frozen=True)
+class ScanOptions(Options):
+    window_s: float = 60.0  # probes counted within this long of each other
+    min_hosts: int = 10  # distinct hosts probed on one port: a horizontal scan
+    min_telnet_hosts: int = 5  # distinct hosts probed on 23/2323: a Mirai-style scan
+    min_ports: int = 15  # distinct ports probed on one host: a vertical scan
+    min_arp_targets: int = 64  # distinct addresses ARP-resolved by one host: an ARP sweep
+    max_sources: int = 50_000  # scanning sources tracked at once (LRU)
+    max_targets: int = 1024  # hosts (or ports) remembered per source and port (or host)
+
+
+@dataclass(slots=True)
+class _Probes:
+    by_port: dict[int, dict[str, float]] = field(default_factory=dict)  # port -> host -> last probe
+    by_host: dict[str, dict[int, float]] = field(default_factory=dict)  # host -> port -> last probe
+    flows: list[Flow] = field(default_factory=list)
+    alerted: dict[tuple[str, str], float] = field(default_factory=dict)  # (id, key) -> last raised
+    arp: dict[str, float] = field(default_factory=dict)  # address asked for -> last request
+
+
+def _is_probe(flow: Flow) -> bool:
+    if flow.ip_proto == 6:
+        return failed_attempt(flow)
+    # an unanswered UDP datagram probes unless it comes from a service port (a reply whose request
+    # was not seen) or goes to a discovery/infrastructure service
+    return (flow.ip_proto == 17 and flow.pkts_ba == 0 and flow.a_port >= 1024
+            and flow.b_port not in (53, 67, 68, 123, 137, 138, 1900, 5353, 5355))
+
+
+def _fresh(seen: dict[object, float], now: float, window: float) -> int:
+    for k in [k for k, t in seen.items() if now - t > window]:
+        del seen[k]
+    return len(seen)
+
+
+class ScanDetector(Detector):
+    name: ClassVar[str] = "detect.scan"
+    ids: ClassVar[tuple[str, ...]] = (HORIZONTAL, VERTICAL, MIRAI)
+    defaults: ClassVar[Options] = ScanOptions()
+
+    def __init__(self, options: dict[str, object] | None = None) -> None:
+        super().__init__(options)
+        self._src: OrderedDict[str, _Probes] = OrderedDict()
+
+    def on_observation(self, ctx: Context, obs: Observation) -> None:
+        f = obs.fields
+        if obs.proto != "arp" or obs.kind != "request" or f.get("gratuitous") or f.get("probe"):
+            return
+        src, target = f.get("sender_ip"), f.get("target_ip")
+        if not isinstance(src, str) or not isinstance(target, str):
+            return
+        o: ScanOptions = self.options
+        st = self._state(src)
+        if len(st.arp) < o.max_targets or target in st.arp:
+            st.arp[target] = obs.ts
+        n = _fresh(st.arp, obs.ts, o.window_s) if len(st.arp) >= o.min_arp_targets else 0  # type: ignore[arg-type]
+        if n >= o.min_arp_targets and self._due(st, HORIZONTAL, "arp", obs.ts):
+            self.raise_alert(ctx, HORIZONTAL, title=f"ARP sweep of {n} addresses from {src}", severity="medium",
+                             subject=subject_key(ctx, obs.src_mac, src), ts=obs.ts, key="arp",
+                             mitre=("T1018", "T1046"), src_ip=src, evidence={"hosts": n, "proto": "arp"},
+                             observations=[obs])
+
+    def _state(self, src: str) -> _Probes:
+        st = self._src.get(src)
+        if st is None:
+            st = self._src[src] = _Probes()
+            if len(self._src) > self.options.max_sources:
+                self._src.popitem(last=False)
+        self._src.move_to_end(src)
+        return st
+
+    def flow(self, ctx: Context, flow: Flow) -> None:
+        if not _is_probe(flow):
+            return
+        o: ScanOptions = self.options
+        src, ts = flow.a_ip, flow.first_seen
+        st = self._state(src)
+        hosts = st.by_port.setdefault(flow.b_port, {})
+        if len(hosts) < o.max_targets or flow.b_ip in hosts:
+            hosts[flow.b_ip] = max(ts, hosts.get(flow.b_ip, ts))
+        ports = st.by_host.setdefault(flow.b_ip, {})
+        if len(ports) < o.max_targets or flow.b_port in ports:
+            ports[flow.b_port] = max(ts, ports.get(flow.b_port, ts))
+        if len(st.flows) < 4:
+            st.flows.append(flow)
+        telnet = flow.b_port in TELNET_PORTS and flow.ip_proto == 6
+        need = o.min_telnet_hosts if telnet else o.min_hosts
+        # counting only when the threshold may be reached keeps a probe O(1) most of the time
+        n_hosts = _fresh(hosts, ts, o.window_s) if len(hosts) >= need else 0  # type: ignore[arg-type]
+        n_ports = _fresh(ports, ts, o.window_s) if len(ports) >= o.min_ports else 0  # type: ignore[arg-type]
+        if not n_hosts and not n_ports:
+            return
+        subject = subject_key(ctx, flow.a_mac, src)
+        if telnet and n_hosts >= o.min_telnet_hosts and self._due(st, MIRAI, "23/2323", ts):
+            self.raise_alert(ctx, MIRAI, title=f"Mirai-style Telnet scan from {src}", severity="high",
+                             subject=subject, ts=ts, mitre=("T1046", "T1110"), src_ip=src, key="23/2323",
+                             evidence={"hosts": n_hosts, "port": flow.b_port}, flows=st.flows)
+        elif not telnet and n_hosts >= o.min_hosts and self._due(st, HORIZONTAL, str(flow.b_port), ts):
+            self.raise_alert(ctx, HORIZONTAL, title=f"Horizontal scan of port {flow.b_port} from {src}",
+                             severity="medium", subject=subject, ts=ts, key=str(flow.b_port), mitre=("T1046",),
+                             src_ip=src, evidence={"hosts": n_hosts, "port": flow.b_port}, flows=st.flows)
+        if n_ports >= o.min_ports and self._due(st, VERTICAL, flow.b_ip, ts):
+            self.raise_alert(ctx, VERTICAL, title=f"Port scan of {flow.b_ip} from {src}", severity="medium",
+                             subject=subject, ts=ts, key=flow.b_ip, mitre=("T1046",), src_ip=src,
+                             dst_ip=flow.b_ip, evidence={"ports": n_ports}, flows=st.flows)
+
+    def _due(self, st: _Probes, detector_id: str, key: str, ts: float) -> bool:
+        """One detection per (id, key) and source per window: the pipeline aggregates, probes do not flood."""
+        last = st.alerted.get((detector_id, key))
+        if last is not None and abs(ts - last) < self.options.window_s:
+            return False
+        st.alerted[(detector_id, key)] = ts
+        return True

@@ -1,0 +1,113 @@
+"""Traffic volume: a device suddenly sending far more than its own history, and large uploads out.
+
+Ids: ``detect.volume.spike`` (bytes a device sends per ``bucket_s`` against an EWMA baseline of its
+earlier buckets: a z-score above ``z_threshold`` and ``factor`` times the mean, and at least
+``min_bytes``; ATT&CK T1498 Network Denial of Service, T1030) and ``detect.exfil.upload`` (one
+internal device sends ``min_upload`` bytes or more to one external address within a bucket, with
+``upload_ratio`` of the exchange outbound, to an address it never sent to while learning; T1041
+Exfiltration Over C2 Channel, T1048 Exfiltration Over Alternative Protocol), and
+``detect.volume.off_hours`` (a device sends ``min_hour_bytes`` in an hour of the day (UTC) in which it
+never sent that much during its ``hours_learn_s`` learning, two days by default: the time-of-day
+baseline; T1029 Scheduled Transfer). Each new busy hour is reported once, then learned.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import ClassVar
+
+from iotwarden.detect.base import Detector, Options, is_internal, subject_key
+from iotwarden.detect.baseline import LEARN_S, Novelty, Rate
+from iotwarden.hooks import Context
+from iotwarden.model import Flow
+
+SPIKE, EXFIL, OFF_HOURS = "detect.volume.spike", "detect.exfil.upload", "detect.volume.off_hours"
+HOUR_S = 3600.0
+
+
+@dataclass(frozen=True)
+class VolumeOptions(Options):
+    bucket_s: float = 300.0  # volume is summed per device over buckets this long
+    warmup: int = 12  # buckets of history before spikes are judged (one hour by default)
+    z_threshold: float = 6.0
+    factor: float = 10.0
+    min_bytes: int = 20_000_000  # a spike sends at least this many bytes in a bucket
+    min_upload: int = 50_000_000  # an exfiltration sends at least this many bytes to one address
+    upload_ratio: float = 0.9  # share of the exchange's bytes that went out
+    learn_s: float = LEARN_S
+    hours_learn_s: float = 2 * 86400.0  # learning of the hours of the day a device is busy
+    min_hour_bytes: int = 50_000_000  # bytes sent within one bucket that make its hour "busy"
+    max_devices: int = 100_000  # devices with an open bucket (LRU)
+
+
+class VolumeDetector(Detector):
+    name: ClassVar[str] = "detect.volume"
+    ids: ClassVar[tuple[str, ...]] = (SPIKE, EXFIL, OFF_HOURS)
+    defaults: ClassVar[Options] = VolumeOptions()
+
+    def __init__(self, options: dict[str, object] | None = None) -> None:
+        super().__init__(options)
+        o: VolumeOptions = self.options
+        self.rate = Rate(warmup=o.warmup, max_devices=o.max_devices)
+        self.destinations = Novelty(learn_s=o.learn_s, max_devices=o.max_devices)
+        self.hours = Novelty(learn_s=o.hours_learn_s, max_devices=o.max_devices, max_items=24)
+        # device -> (bucket index, bytes sent, {external ip: [bytes out, bytes in]}, ip, a flow)
+        self._open: OrderedDict[str, tuple[int, int, dict[str, list[int]], str, Flow]] = OrderedDict()
+
+    def flow(self, ctx: Context, flow: Flow) -> None:
+        if not is_internal(flow.a_ip):
+            return
+        o: VolumeOptions = self.options
+        dev = flow.a_ip
+        self.hours.touch(dev, flow.first_seen)
+        bucket = int(flow.last_seen // o.bucket_s)
+        cur = self._open.get(dev)
+        if cur is not None and bucket > cur[0]:
+            self._close(ctx, dev, cur)
+            for _ in range(min(bucket - cur[0] - 1, o.warmup)):  # quiet buckets count as zero
+                self.rate.score(dev, 0.0)
+            cur = None
+        if cur is None:
+            cur = (bucket, 0, {}, subject_key(ctx, flow.a_mac, flow.a_ip), flow)
+            if len(self._open) >= o.max_devices:
+                old_dev, old = self._open.popitem(last=False)
+                self._close(ctx, old_dev, old)
+        self._open.pop(dev, None)
+        external = cur[2]
+        if not is_internal(flow.b_ip) and (flow.b_ip in external or len(external) < 256):
+            pair = external.setdefault(flow.b_ip, [0, 0])
+            pair[0] += flow.bytes_ab
+            pair[1] += flow.bytes_ba
+        self._open[dev] = (cur[0], cur[1] + flow.bytes_ab, external, cur[3], flow if flow.bytes_ab > cur[4].bytes_ab
+                           else cur[4])
+
+    def done(self, ctx: Context) -> None:
+        super().done(ctx)
+        for dev, cur in list(self._open.items()):
+            self._close(ctx, dev, cur)
+        self._open.clear()
+
+    def _close(self, ctx: Context, dev: str, cur: tuple[int, int, dict[str, list[int]], str, Flow]) -> None:
+        o: VolumeOptions = self.options
+        bucket, sent, external, subject, flow = cur
+        ip = dev
+        ts = (bucket + 1) * o.bucket_s
+        mean = self.rate.mean(dev)
+        z = self.rate.score(dev, float(sent))
+        if z is not None and z > o.z_threshold and sent >= o.min_bytes and sent > o.factor * max(mean, 1.0):
+            self.raise_alert(ctx, SPIKE, title=f"{ip} sent {sent / 1e6:.1f} MB in {o.bucket_s:.0f}s, "
+                             f"{sent / max(mean, 1.0):.0f}x its usual", severity="medium", subject=subject, ts=ts,
+                             mitre=("T1498", "T1030"), src_ip=ip,
+                             evidence={"bytes": sent, "baseline_mean": round(mean), "z": round(z, 2)}, flows=[flow])
+        hour = int(ts // HOUR_S) % 24
+        if sent >= o.min_hour_bytes and self.hours.check(dev, hour, ts):
+            self.raise_alert(ctx, OFF_HOURS, title=f"{ip} sent {sent / 1e6:.1f} MB at {hour:02d}h UTC, an hour it is "
+                             "never busy", severity="low", subject=subject, ts=ts, key=f"{hour:02d}h",
+                             mitre=("T1029",), src_ip=ip, evidence={"bytes": sent, "hour_utc": hour}, flows=[flow])
+        for dst, (out, back) in external.items():
+            new = self.destinations.check(dev, dst, ts)
+            if out >= o.min_upload and out >= o.upload_ratio * (out + back) and new:
+                self.raise_alert(ctx, EXFIL, title=f"{ip} uploaded {out / 1e6:.1f} MB to {dst}", severity="high",
+                                 subject=subject, ts=ts, key=dst, mitre=("T1041", "T1048"), src_ip=ip, dst_ip=dst,
+                                 evidence={"bytes_out": out, "bytes_in": back}, flows=[flow])

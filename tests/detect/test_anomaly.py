@@ -1,0 +1,47 @@
+"""The online Half-Space Trees model: warm-up, scores of familiar vs never-seen flows, alert gating."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from iotwarden.detect.anomaly import FEATURES, FlowAnomalyDetector, HalfSpaceTrees, features
+from tests.detect.runner import feed, tcp_flow
+
+OK = {"flags": (0x1B, 0x1B)}
+
+
+def _normal(n: int, start: float = 0.0) -> list:
+    return [tcp_flow("10.0.0.7", "10.0.0.1", 1883, start + i, payload=(120, 40), pkts=(4, 3),
+                     bytes_=(400, 250), **OK) for i in range(n)]
+
+
+def test_features_are_scaled_into_the_unit_cube() -> None:
+    f = features(tcp_flow("10.0.0.7", "10.0.0.1", 65535, 0.0, bytes_=(10**12, 0), pkts=(10**9, 0)))
+    assert len(f) == len(FEATURES) and all(0.0 <= v <= 1.0 for v in f)
+
+
+def test_a_never_seen_region_scores_higher_than_the_familiar_one() -> None:
+    model = HalfSpaceTrees(2, n_trees=25, height=8, window_size=64, seed=1)
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        model.score_learn(rng.normal(0.2, 0.01, size=(64, 2)).clip(0, 1))
+    familiar = model.score_learn(np.array([[0.2, 0.2]]))[0]
+    odd = model.score_learn(np.array([[0.9, 0.9]]))[0]
+    assert odd > 0.8 > familiar
+
+
+def test_nothing_is_judged_during_warm_up() -> None:
+    det = FlowAnomalyDetector({"window_size": 64, "warmup_windows": 4})
+    odd = [tcp_flow("10.0.0.7", "10.9.9.9", 31337, 10.0 + i, bytes_=(9 * 10**8, 10), pkts=(10**6, 1), **OK)
+           for i in range(10)]
+    assert feed([det], flows=odd + _normal(50)) == []
+
+
+def test_repeated_anomalies_from_one_device_make_one_alert() -> None:
+    det = FlowAnomalyDetector({"window_size": 64, "warmup_windows": 2, "min_anomalies": 3})
+    feed([det], flows=_normal(300))
+    odd = [tcp_flow("10.0.0.66", "10.9.9.9", 31337, 400.0 + i, bytes_=(9 * 10**8, 10), pkts=(10**6, 1), **OK)
+           for i in range(3)]
+    alerts = feed([det], flows=odd)
+    assert [(a.id, a.src_ip) for a in alerts] == [("detect.anomaly.flow", "10.0.0.66")]
+    assert alerts[0].evidence["score"] >= 0.8

@@ -1,0 +1,109 @@
+"""Detector base and registry: declared stable ids with ATT&CK techniques, options validated once, flow
+facts (failed attempt, established, internal address, subject key), and hostile observation fields or odd
+flows never crash a detector (fuzzed, bounded)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iotwarden.addons import DEFAULT_ANALYZERS
+from iotwarden.detect import DETECTORS, PIPELINE, all_ids, default_detectors, detector_classes
+from iotwarden.errors import ConfigError
+from iotwarden.model import Flow, Observation
+from tests.detect.runner import feed
+
+ID = re.compile(r"^detect(\.[a-z0-9_]+)+$")
+PROTOS = ["arp", "dhcp", "dns", "http", "telnet", "ftp", "mqtt", "modbus", "s7comm", "dnp3", "enip", "tls"]
+KINDS = ["request", "response", "query", "login_attempt", "connack", "job", "cip_request", "offer", "ack", "reply"]
+json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-2**40, 2**40), st.floats(allow_nan=True),
+                      st.text(max_size=40))
+json_value = st.recursive(json_leaf, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+    st.text(max_size=10), inner, max_size=4), max_leaves=12)
+FIELD_NAMES = ["qname", "qtype", "answers", "function", "function_code", "is_write", "umas_code", "service_name",
+               "class", "sender_mac", "sender_ip", "target_ip", "gratuitous", "probe", "server_id", "result",
+               "status", "return_code", "yiaddr"]
+
+
+def test_ids_are_stable_unique_and_registered_after_the_inventory() -> None:
+    ids = all_ids()
+    assert len(ids) == len(set(ids)) and all(ID.match(i) for i in ids)
+    assert DEFAULT_ANALYZERS[-1] == PIPELINE
+    assert list(DEFAULT_ANALYZERS[-len(DETECTORS) - 1 : -1]) == list(DETECTORS)
+    for cls in detector_classes():
+        assert cls.__module__.startswith("iotwarden.detect.") and cls.ids
+        doc = __import__(cls.__module__, fromlist=["x"]).__doc__
+        assert all(i in doc for i in cls.ids), f"{cls.__module__} must declare its ids at its top"
+        assert re.search(r"T0?\d{3,4}", doc), f"{cls.__module__} must name its ATT&CK techniques"
+
+
+def test_options_are_validated_once_with_one_clear_error() -> None:
+    assert default_detectors({"detect.scan": {"min_hosts": 3}})[0].options.min_hosts == 3
+    with pytest.raises(ConfigError, match="unknown option 'min_hostz'"):
+        default_detectors({"detect.scan": {"min_hostz": 3}})
+    with pytest.raises(ConfigError, match="expected int"):
+        default_detectors({"detect.scan": {"min_hosts": "three"}})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(PROTOS), st.sampled_from(KINDS),
+                          st.dictionaries(st.sampled_from(FIELD_NAMES), json_value, max_size=6),
+                          st.floats(0, 1e6), st.sampled_from([None, "10.0.0.1", "fe80::1", "bogus", ""])),
+                max_size=12))
+def test_hostile_observation_fields_never_crash_a_detector(items: list[tuple]) -> None:
+    obs = [Observation(ts=ts, proto=p, kind=k, src_ip=ip, dst_ip="10.0.0.2", src_mac="02:00:00:00:00:01", fields=f)
+           for p, k, f, ts, ip in items]
+    feed(default_detectors(), observations=obs)  # feed() asserts no analyzer error was counted
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0, 1, 6, 17, 58, 132]), st.integers(0, 65535), st.floats(0, 1e7),
+                          st.floats(0, 1e4), st.integers(0, 2**40), st.integers(0, 2**40), st.integers(0, 255),
+                          st.sampled_from(["10.0.0.1", "203.0.113.9", "::1", "2001:db8::1"])), max_size=30))
+def test_odd_flows_never_crash_a_detector(items: list[tuple]) -> None:
+    flows = [Flow(0, proto, ip, 1234, "10.0.0.2", port, ts, ts + dur, pkts_ab=n % 1000, pkts_ba=m % 7,
+                  bytes_ab=n, bytes_ba=m, payload_ab=n // 2, payload_ba=m // 2, tcp_flags_ab=flags,
+                  tcp_flags_ba=flags ^ 0x12, extra={"conn_state": "S0"} if flags & 1 else {})
+             for proto, port, ts, dur, n, m, flags, ip in items]
+    feed(default_detectors(), flows=flows)
+
+
+def test_failed_attempts_and_established_flows() -> None:
+    from iotwarden.detect.base import established, failed_attempt
+    from tests.detect.runner import tcp_flow
+
+    refused = tcp_flow("10.0.0.1", "10.0.0.2", 23, 1.0)
+    unanswered = tcp_flow("10.0.0.1", "10.0.0.2", 23, 1.0, flags=(0x02, 0), pkts=(2, 0))
+    talked = tcp_flow("10.0.0.1", "10.0.0.2", 23, 1.0, payload=(10, 10), flags=(0x1B, 0x1B), pkts=(4, 4))
+    midstream = tcp_flow("10.0.0.1", "10.0.0.2", 23, 1.0, flags=(0x10, 0x10), pkts=(4, 4))
+    assert [failed_attempt(f) for f in (refused, unanswered, talked, midstream)] == [True, True, False, False]
+    assert [established(f) for f in (refused, talked)] == [False, True]
+    zeek = tcp_flow("10.0.0.1", "10.0.0.2", 23, 1.0, flags=(0, 0))
+    zeek.extra["conn_state"] = "REJ"
+    assert failed_attempt(zeek) and not established(zeek)
+
+
+@pytest.mark.parametrize(("ip", "internal"), [("10.1.2.3", True), ("192.168.1.9", True), ("172.31.0.1", True),
+                                              ("100.64.0.1", True), ("fd00::1", True), ("fe80::1%eth0", True),
+                                              ("198.51.100.7", False), ("8.8.8.8", False), ("2001:db8::1", False),
+                                              ("not-an-ip", False)])
+def test_internal_addresses_exclude_documentation_ranges(ip: str, internal: bool) -> None:
+    from iotwarden.detect.base import is_internal
+
+    assert is_internal(ip) is internal
+
+
+def test_subject_keys_follow_the_inventory() -> None:
+    from iotwarden.detect.base import subject_key
+    from iotwarden.hooks import Context
+    from iotwarden.model import Device
+
+    ctx = Context()
+    ctx.devices["mac:02:00:00:00:00:01"] = Device("mac:02:00:00:00:00:01", 0, 0, mac="02:00:00:00:00:01",
+                                                  ips={"10.0.0.1"})
+    assert subject_key(ctx, "02:00:00:00:00:01", "10.0.0.1") == "mac:02:00:00:00:00:01"
+    assert subject_key(ctx, "f4:bd:9e:01:00:01", "203.0.113.9") == "ip:203.0.113.9"  # behind the router
+    assert subject_key(ctx, None, "10.0.0.5") == "ip:10.0.0.5"

@@ -1,0 +1,49 @@
+"""C2 beaconing: low jitter of inter-arrival times to one destination, from flows alone."""
+
+from __future__ import annotations
+
+import random
+
+from iotwarden.detect.beacon import BeaconDetector
+from iotwarden.model import Observation
+from tests.detect.runner import feed, tcp_flow
+
+OK = {"payload": (200, 100), "flags": (0x1B, 0x1B), "pkts": (4, 4)}
+
+
+def _beacons(start: float, period: float, n: int, jitter: float = 0.0, dst: str = "203.0.113.50") -> list:
+    rng = random.Random(7)
+    return [tcp_flow("10.0.0.7", dst, 8443, start + i * period + rng.uniform(-jitter, jitter) * period,
+                     sport=40000 + i, **OK) for i in range(n)]
+
+
+def test_a_new_periodic_destination_after_learning_is_a_beacon() -> None:
+    alerts = feed([BeaconDetector({"learn_s": 600.0})], flows=[
+        tcp_flow("10.0.0.7", "10.0.0.1", 80, 1.0, **OK), *_beacons(1000.0, 60.0, 10, jitter=0.05)])
+    assert [(a.id, a.key, a.severity) for a in alerts] == [("detect.c2.beaconing", "203.0.113.50:8443", "high")]
+    assert 55 < alerts[0].evidence["period_s"] < 65
+
+
+def test_random_intervals_are_not_a_beacon() -> None:
+    rng = random.Random(3)
+    times = sorted(rng.uniform(1000, 5000) for _ in range(20))
+    flows = [tcp_flow("10.0.0.7", "203.0.113.50", 8443, t, sport=40000 + i, **OK) for i, t in enumerate(times)]
+    assert feed([BeaconDetector({"learn_s": 600.0})], flows=[tcp_flow("10.0.0.7", "10.0.0.1", 80, 1.0, **OK),
+                                                             *flows]) == []
+
+
+def test_heartbeats_begun_while_learning_are_the_devices_normal() -> None:
+    assert feed([BeaconDetector({"learn_s": 3600.0})], flows=_beacons(0.0, 120.0, 60)) == []
+
+
+def test_a_named_destination_learned_by_name_survives_address_rotation() -> None:
+    dns = [Observation(ts=0.5, proto="dns", kind="response", src_ip="10.0.0.1", dst_ip="10.0.0.7",
+                       fields={"answers": [{"name": "iot.example.com", "type": "A", "data": ip, "ttl": 60}]})
+           for ip in ("203.0.113.1", "203.0.113.2")]
+    flows = _beacons(1.0, 60.0, 20, dst="203.0.113.1") + _beacons(4000.0, 60.0, 20, dst="203.0.113.2")
+    assert feed([BeaconDetector({"learn_s": 3600.0})], observations=dns, flows=flows) == []
+
+
+def test_learning_zero_hunts_in_an_incident_capture() -> None:
+    alerts = feed([BeaconDetector({"learn_s": 0.0})], flows=_beacons(0.0, 30.0, 10, jitter=0.1))
+    assert [a.id for a in alerts] == ["detect.c2.beaconing"]

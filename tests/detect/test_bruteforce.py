@@ -1,0 +1,51 @@
+"""Brute force: failed logins in Telnet, FTP, HTTP, MQTT, and bursts of short SSH connections."""
+
+from __future__ import annotations
+
+import pytest
+
+from iotwarden.detect.bruteforce import BruteForceDetector
+from iotwarden.model import Observation
+from tests.detect.runner import feed, tcp_flow
+
+
+def _login(proto: str, ts: float, result: str = "failure") -> Observation:
+    return Observation(ts=ts, proto=proto, kind="login_attempt", src_ip="10.0.0.9", dst_ip="10.0.0.1", subject="dst",
+                       src_mac="02:00:00:00:00:09", fields={"username": "root", "password": "x", "result": result})
+
+
+@pytest.mark.parametrize("proto", ["telnet", "ftp"])
+def test_four_failed_logins_are_brute_force(proto: str) -> None:
+    alerts = feed([BruteForceDetector()], observations=[_login(proto, 10.0 + i) for i in range(4)])
+    assert [(a.id, a.src_ip, a.dst_ip, a.subject) for a in alerts] == [
+        (f"detect.bruteforce.{proto}", "10.0.0.9", "10.0.0.1", "mac:02:00:00:00:00:09")]
+
+
+def test_three_failures_and_a_success_are_a_typo_not_an_attack() -> None:
+    obs = [_login("telnet", 10.0 + i) for i in range(3)] + [_login("telnet", 14.0, "success")]
+    assert feed([BruteForceDetector()], observations=obs) == []
+
+
+def test_http_401s_to_one_client_are_brute_force() -> None:
+    obs = [Observation(ts=10.0 + i, proto="http", kind="response", src_ip="10.0.0.1", dst_ip="10.0.0.9",
+                       fields={"status": 401}) for i in range(4)]
+    assert [a.id for a in feed([BruteForceDetector()], observations=obs)] == ["detect.bruteforce.http"]
+
+
+def test_mqtt_not_authorised_connacks_are_brute_force() -> None:
+    obs = [Observation(ts=10.0 + i, proto="mqtt", kind="connack", src_ip="10.0.0.1", dst_ip="10.0.0.9",
+                       fields={"return_code": 5 if i % 2 else 0x87}) for i in range(4)]
+    assert [a.id for a in feed([BruteForceDetector()], observations=obs)] == ["detect.bruteforce.mqtt"]
+
+
+def test_a_burst_of_short_ssh_connections_is_brute_force_without_payload_view() -> None:
+    flows = [tcp_flow("10.0.0.9", "10.0.0.1", 22, 10.0 + i * 3, sport=40000 + i, payload=(1500, 2000),
+                      flags=(0x1B, 0x1B), pkts=(12, 10)) for i in range(12)]
+    alerts = feed([BruteForceDetector()], flows=flows)
+    assert [a.id for a in alerts] == ["detect.bruteforce.ssh"]
+    assert alerts[0].evidence["basis"] == "short connections to the login port"
+
+
+def test_failures_spread_over_more_than_the_window_are_not_counted() -> None:
+    obs = [_login("ftp", 10.0 + i * 700) for i in range(6)]
+    assert feed([BruteForceDetector()], observations=obs) == []

@@ -1,0 +1,64 @@
+"""DNS anomalies: DGA-like names (documented score threshold) and tunnelling (long labels, TXT volume)."""
+
+from __future__ import annotations
+
+import random
+import string
+
+import pytest
+
+from iotwarden.detect.dns import DnsAnomalyDetector, dga_score, entropy, split_name
+from iotwarden.model import Observation
+from tests.detect.runner import feed
+
+
+def _query(name: str, ts: float, qtype: str = "A") -> Observation:
+    return Observation(ts=ts, proto="dns", kind="query", src_ip="10.0.0.7", dst_ip="10.0.0.1",
+                       fields={"qname": name, "qtype": qtype})
+
+
+@pytest.mark.parametrize("label", ["google", "microsoft", "windowsupdate", "connectivitycheck", "amazonaws",
+                                   "hikvision", "synology", "office365", "dispatcher", "easy4ipcloud"])
+def test_real_names_score_below_the_threshold(label: str) -> None:
+    assert dga_score(label) < 0.5
+
+
+@pytest.mark.parametrize("label", ["xjwqkzvbtrpl", "qz7xk2v9wplm", "kdjfhqwpzxcv", "vbnqwxzkjhgf", "a8f3k2x9q7zw"])
+def test_generated_names_score_above_the_threshold(label: str) -> None:
+    assert dga_score(label) >= 0.5
+
+
+def test_name_split_knows_two_label_suffixes() -> None:
+    assert split_name("a.b.example.co.uk") == ("a.b", "example.co.uk")
+    assert split_name("www.example.com.") == ("www", "example.com")
+    assert entropy("aaaa") == 0.0 and entropy("abcd") == 2.0
+
+
+def test_a_host_walking_a_dga_list_raises_one_alert() -> None:
+    rng = random.Random(1)
+    names = ["".join(rng.choice(string.ascii_lowercase) for _ in range(14)) + ".com" for _ in range(20)]
+    alerts = feed([DnsAnomalyDetector()], observations=[_query(n, 10.0 + i) for i, n in enumerate(names)])
+    assert [(a.id, a.mitre) for a in alerts] == [("detect.dns.dga", ["T1568.002"])]
+
+
+def test_repeated_lookups_of_one_odd_cdn_name_are_not_a_dga() -> None:
+    obs = [_query("a3k7odshaiipe8-ats.iot.us-east-1.amazonaws.com", 10.0 + i) for i in range(50)]
+    assert feed([DnsAnomalyDetector()], observations=obs) == []
+
+
+def test_data_encoded_in_subdomains_is_a_tunnel() -> None:
+    rng = random.Random(2)
+    alphabet = string.ascii_lowercase + string.digits
+    names = ["".join(rng.choice(alphabet) for _ in range(48)) + ".t.evil.example" for _ in range(12)]
+    alerts = feed([DnsAnomalyDetector()], observations=[_query(n, 10.0 + i) for i, n in enumerate(names)])
+    assert [(a.id, a.key) for a in alerts] == [("detect.dns.tunnel", "evil.example")]
+
+
+def test_txt_volume_to_one_domain_is_a_tunnel() -> None:
+    obs = [_query(f"r{i}.c2.example.net", 10.0 + i, "TXT") for i in range(30)]
+    assert [a.id for a in feed([DnsAnomalyDetector()], observations=obs)] == ["detect.dns.tunnel"]
+
+
+def test_local_names_are_ignored() -> None:
+    obs = [_query(f"xjwqkzvbtrpl{i}.local", 10.0 + i) for i in range(30)]
+    assert feed([DnsAnomalyDetector()], observations=obs) == []

@@ -1,0 +1,62 @@
+"""Acceptance on the lab: every attack a scenario can switch on is caught by the right detector, and a
+benign enterprise day long enough to learn (three hours: one learning, two enforcing) raises nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from iotwarden.lab.generator import generate, load_scenario
+from tests.detect.runner import detect
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios"
+# lab attack kind -> the detector id that must catch it, from the attacker
+EXPECTED = {
+    "mirai_scan": {"detect.scan.telnet_mirai"},
+    "telnet_bruteforce": {"detect.bruteforce.telnet"},
+    "lateral_movement": {"detect.lateral.admin_protocol"},
+}
+
+
+@pytest.fixture(scope="module")
+def attack_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list, dict]:
+    out = tmp_path_factory.mktemp("lab")
+    generate(load_scenario(SCENARIOS / "enterprise-attack.yaml"), out / "a.pcap", out / "a.json")
+    truth = json.loads((out / "a.json").read_text())
+    return detect([out / "a.pcap"]).alerts, truth
+
+
+def test_every_attack_kind_has_an_expected_detector(attack_run: tuple[list, dict]) -> None:
+    from iotwarden.lab.attacks import ATTACKS
+
+    assert set(ATTACKS) == set(EXPECTED)
+
+
+def test_each_lab_attack_is_detected_by_the_right_detector(attack_run: tuple[list, dict]) -> None:
+    alerts, truth = attack_run
+    assert truth["attacks"]
+    for attack in truth["attacks"]:
+        mac = attack["attacker"]["mac"]
+        raised = {a.id for a in alerts if a.subject == f"mac:{mac}"
+                  and attack["start"] - 1 <= a.first_seen <= attack["end"] + 120}
+        assert EXPECTED[attack["kind"]] <= raised, (attack["kind"], raised)
+
+
+def test_lab_attack_alerts_name_the_attacker_and_its_techniques(attack_run: tuple[list, dict]) -> None:
+    alerts, truth = attack_run
+    attacker = truth["attacks"][0]["attacker"]
+    for alert in alerts:
+        assert alert.subject == f"mac:{attacker['mac']}"
+        assert alert.src_ip == attacker["ip"]
+        assert alert.mitre and all(t.startswith("T") for t in alert.mitre)
+    lateral = {a.key for a in alerts if a.id == "detect.lateral.admin_protocol"}
+    assert lateral == {"SMB", "RDP", "SSH"}
+
+
+def test_a_benign_lab_day_raises_no_alert(tmp_path: Path) -> None:
+    generate(load_scenario(SCENARIOS / "enterprise.yaml"), tmp_path / "b.pcap", duration=3 * 3600)
+    ctx = detect([tmp_path / "b.pcap"])
+    assert len(ctx.devices) > 30
+    assert [a.title for a in ctx.alerts] == []

@@ -1,0 +1,47 @@
+"""Lateral movement: admin protocols from non-IT devices, IoT to IT, new internal peers after learning."""
+
+from __future__ import annotations
+
+from iotwarden.addons import AddonManager
+from iotwarden.detect.lateral import LateralDetector
+from iotwarden.detect.pipeline import AlertPipeline
+from iotwarden.hooks import Context
+from iotwarden.model import Conclusion, Device
+from tests.detect.runner import feed, tcp_flow
+
+OK = {"payload": (300, 300), "flags": (0x1B, 0x1B), "pkts": (5, 5)}
+
+
+def test_smb_from_an_unclassified_device_is_an_admin_protocol_alert() -> None:
+    alerts = feed([LateralDetector()], flows=[tcp_flow("10.0.20.5", "10.0.10.10", 445, 100.0, **OK)])
+    assert [(a.id, a.key, a.mitre[0]) for a in alerts] == [("detect.lateral.admin_protocol", "SMB", "T1021.002")]
+
+
+def test_it_devices_may_administer_servers() -> None:
+    ctx = Context()
+    ctx.devices["mac:02:00:00:00:00:05"] = Device("mac:02:00:00:00:00:05", 0.0, 0.0, mac="02:00:00:00:00:05",
+                                                  ips={"10.0.10.5"},
+                                                  classification={"category": Conclusion("IT", 0.9)})
+    addons = AddonManager(ctx, [LateralDetector(), AlertPipeline()])
+    addons.flows([tcp_flow("10.0.10.5", "10.0.10.10", 3389, 100.0, a_mac="02:00:00:00:00:05", **OK)])
+    addons.done()
+    assert ctx.alerts == []
+
+
+def test_iot_device_reaching_a_new_it_device_after_learning() -> None:
+    ctx = Context()
+    for key, ip, cat in (("mac:02:00:00:00:00:07", "10.0.20.7", "IoT"), ("mac:02:00:00:00:00:0a", "10.0.10.10", "IT")):
+        ctx.devices[key] = Device(key, 0.0, 0.0, mac=key[4:], ips={ip}, classification={"category": Conclusion(cat, 1)})
+    addons = AddonManager(ctx, [LateralDetector({"learn_s": 60.0}), AlertPipeline()])
+    addons.flows([tcp_flow("10.0.20.7", "10.0.20.1", 443, 1.0, a_mac="02:00:00:00:00:07", **OK),
+                  tcp_flow("10.0.20.7", "10.0.10.10", 8080, 500.0, a_mac="02:00:00:00:00:07",
+                           **OK | {"flags": (0x1B, 0x1B)})])
+    addons.done()
+    assert [a.id for a in ctx.alerts] == ["detect.lateral.iot_to_it"]
+
+
+def test_peers_seen_while_learning_are_normal_and_new_ones_are_reported_once() -> None:
+    flows = [tcp_flow("10.0.20.7", "10.0.20.1", 1883, float(t), **OK) for t in range(0, 3000, 100)]
+    flows += [tcp_flow("10.0.20.7", "10.0.20.99", 80, 4000.0 + t, **OK) for t in range(3)]
+    alerts = feed([LateralDetector({"learn_s": 3600.0})], flows=flows)
+    assert [(a.id, a.key, a.count) for a in alerts] == [("detect.lateral.new_peer", "10.0.20.99", 1)]

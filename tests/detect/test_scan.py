@@ -1,0 +1,71 @@
+"""Scan detection from flows alone: horizontal, vertical and Mirai-style Telnet scans."""
+
+from __future__ import annotations
+
+from iotwarden.detect.scan import ScanDetector
+from iotwarden.model import Flow, Observation
+from tests.detect.runner import feed, tcp_flow
+
+
+def test_telnet_probes_to_five_hosts_are_a_mirai_scan() -> None:
+    flows = [tcp_flow("10.0.0.9", f"10.0.0.{i}", 23, 100.0 + i) for i in range(1, 6)]
+    alerts = feed([ScanDetector()], flows=flows)
+    assert [(a.id, a.key, a.src_ip) for a in alerts] == [("detect.scan.telnet_mirai", "23/2323", "10.0.0.9")]
+    assert alerts[0].mitre == ["T1046", "T1110"]
+
+
+def test_refused_probes_of_one_port_on_many_hosts_are_a_horizontal_scan() -> None:
+    flows = [tcp_flow("10.0.0.9", f"10.0.1.{i}", 445, 100.0 + i * 0.5) for i in range(1, 11)]
+    assert [a.id for a in feed([ScanDetector()], flows=flows)] == ["detect.scan.horizontal"]
+
+
+def test_many_ports_on_one_host_are_a_vertical_scan() -> None:
+    flows = [tcp_flow("10.0.0.9", "10.0.0.1", port, 100.0 + port * 0.01) for port in range(20, 40)]
+    alerts = feed([ScanDetector()], flows=flows)
+    assert [(a.id, a.key) for a in alerts] == [("detect.scan.vertical", "10.0.0.1")]
+
+
+def test_probes_spread_beyond_the_window_are_not_a_scan() -> None:
+    flows = [tcp_flow("10.0.0.9", f"10.0.1.{i}", 445, 100.0 + i * 120) for i in range(1, 30)]
+    assert feed([ScanDetector()], flows=flows) == []
+
+
+def test_established_connections_are_not_probes() -> None:
+    flows = [tcp_flow("10.0.0.9", f"10.0.1.{i}", 554, 100.0 + i, payload=(200, 5000), flags=(0x1B, 0x1B),
+                      pkts=(6, 8)) for i in range(1, 30)]
+    assert feed([ScanDetector()], flows=flows) == []
+
+
+def test_zeek_conn_states_mark_probes_without_tcp_flags() -> None:
+    flows = []
+    for i in range(1, 12):
+        f = tcp_flow("10.0.0.9", f"10.0.2.{i}", 8080, 100.0 + i, flags=(0, 0))
+        f.extra["conn_state"] = "S0" if i % 2 else "REJ"
+        flows.append(f)
+    assert [a.id for a in feed([ScanDetector()], flows=flows)] == ["detect.scan.horizontal"]
+
+
+def test_a_long_scan_is_one_alert_with_a_count() -> None:
+    flows = [tcp_flow("10.0.0.9", f"10.{i // 250}.0.{i % 250}", 23, 100.0 + i * 0.05) for i in range(5000)]
+    alerts = feed([ScanDetector()], flows=flows)
+    assert len(alerts) == 1 and alerts[0].count >= 2
+
+
+def test_tracked_sources_are_bounded() -> None:
+    det = ScanDetector({"max_sources": 10})
+    flows = [tcp_flow(f"10.9.{i // 200}.{i % 200}", "10.0.0.1", 80, float(i)) for i in range(500)]
+    feed([det], flows=flows)
+    assert len(det._src) == 10
+
+
+def test_unanswered_udp_from_service_ports_is_not_a_probe() -> None:
+    flows = [Flow(0, 17, "8.8.8.8", 53, "10.0.0.5", 40000 + i, 1.0 + i, 1.0 + i, pkts_ab=1) for i in range(30)]
+    assert feed([ScanDetector()], flows=flows) == []
+
+
+def test_an_arp_sweep_is_a_horizontal_scan() -> None:
+    obs = [Observation(ts=10.0 + i * 0.1, proto="arp", kind="request", src_mac="02:00:00:00:00:09",
+                       fields={"sender_ip": "10.0.0.9", "target_ip": f"10.0.0.{i + 1}", "gratuitous": False,
+                               "probe": False}) for i in range(70)]
+    alerts = feed([ScanDetector()], observations=obs)
+    assert [(a.id, a.key, a.mitre) for a in alerts] == [("detect.scan.horizontal", "arp", ["T1018", "T1046"])]
