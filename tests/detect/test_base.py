@@ -34,7 +34,7 @@ def test_ids_are_stable_unique_and_registered_after_the_inventory() -> None:
     assert DEFAULT_ANALYZERS[-1] == PIPELINE
     assert list(DEFAULT_ANALYZERS[-len(DETECTORS) - 1 : -1]) == list(DETECTORS)
     for cls in detector_classes():
-        assert cls.__module__.startswith("iotwarden.detect.") and cls.ids
+        assert cls.__module__.startswith(("iotwarden.detect.", "iotwarden.policy.")) and cls.ids
         doc = __import__(cls.__module__, fromlist=["x"]).__doc__
         assert all(i in doc for i in cls.ids), f"{cls.__module__} must declare its ids at its top"
         assert re.search(r"T0?\d{3,4}", doc), f"{cls.__module__} must name its ATT&CK techniques"

@@ -44,6 +44,7 @@ def _register() -> None:
         kb,  # noqa: F401
         lab,  # noqa: F401
         monitor,  # noqa: F401
+        mud,  # noqa: F401
         policy,  # noqa: F401
         report,  # noqa: F401
         respond,  # noqa: F401

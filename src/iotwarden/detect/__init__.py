@@ -29,6 +29,7 @@ DETECTORS: tuple[str, ...] = (
     "iotwarden.detect.ot_write:OtWriteDetector",
     "iotwarden.detect.anomaly:FlowAnomalyDetector",
     "iotwarden.policy.boundary:BoundaryMonitor",  # idle until its `policy` option names a policy file
+    "iotwarden.policy.mud.detector:MudDetector",  # idle until `profiles` or `cache_dir` is set
 )
 PIPELINE = "iotwarden.detect.pipeline:AlertPipeline"
 

@@ -1,6 +1,8 @@
 """Boundary monitoring: an analyzer (hook ``on_flow``) that raises ``detect.policy.boundary_violation``
 for flows that cross zones against the configured policy (what the policy would drop), with the zone
 and rule evidence. Option ``policy``: a policy file (YAML); empty: the analyzer stays idle.
+ATT&CK: T1021 (remote services reached across a boundary: lateral movement), ICS T0886 (remote
+services into an OT zone).
 """
 
 from __future__ import annotations

@@ -1,0 +1,134 @@
+"""Detector ``detect.mud.violation``: a device with a MUD profile (RFC 8520) has a flow no ACE accepts.
+
+Profiles come from the operator (option ``profiles``: a JSON file mapping a device MAC, IP or key to
+a MUD file) or from the MUD URL the device announced in DHCP/LLDP, read from the MUD cache (option
+``cache_dir``; nothing is fetched here). ATT&CK: T1071 (application-layer traffic the manufacturer
+never declared: command and control), T1571 (a port the profile does not allow).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from iotwarden.detect.base import Detector, Options, subject_key
+from iotwarden.errors import ConfigError, PolicyError
+from iotwarden.hooks import Context
+from iotwarden.model import Flow, Observation
+from iotwarden.policy.mud.check import Checker, Violation
+from iotwarden.policy.mud.fetch import MudCache
+from iotwarden.policy.mud.model import MudProfile
+from iotwarden.policy.mud.traffic import MAX_ANNOUNCED, DnsTable
+from iotwarden.policy.mud.validate import validate
+
+VIOLATION = "detect.mud.violation"
+MITRE = ("T1071", "T1571")
+MAX_CHECKERS = 10_000  # (device, profile) checkers kept, least recently used dropped first
+MAX_KEYS_PER_DEVICE = 256  # distinct violation keys per device; past it they fold into one "other" key
+
+
+@dataclass(frozen=True)
+class MudOptions(Options):
+    profiles: str = ""  # JSON file {"<mac|ip|device key>": "<path of a MUD file>"}, paths relative to it
+    cache_dir: str = ""  # MUD cache of `iotwarden mud fetch` (profiles of announced MUD URLs)
+    max_dns_names: int = 50_000  # names the DNS table keeps (see policy/mud/traffic.py)
+
+
+def load_profile_map(path: Path) -> dict[str, MudProfile]:
+    """The operator's device -> profile mapping; ConfigError naming the broken entry."""
+    try:
+        mapping = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"MUD profiles map {path}: {exc}") from exc
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"MUD profiles map {path}: expected an object of device -> MUD file")
+    out: dict[str, MudProfile] = {}
+    for ident, file in mapping.items():
+        target = path.parent / str(file)
+        try:
+            out[str(ident).lower()] = validate(json.loads(target.read_text()), source=str(target))
+        except (OSError, ValueError, PolicyError) as exc:
+            raise ConfigError(f"MUD profiles map {path}: {ident}: {exc}") from exc
+    return out
+
+
+class MudDetector(Detector):
+    name: ClassVar[str] = "detect.mud"
+    ids: ClassVar[tuple[str, ...]] = (VIOLATION,)
+    defaults: ClassVar[Options] = MudOptions()
+
+    def __init__(self, options: dict[str, Any] | None = None, *, profiles: dict[str, MudProfile] | None = None) -> None:
+        super().__init__(options)
+        self.profiles = {k.lower(): v for k, v in (profiles or {}).items()}
+        if self.options.profiles:
+            self.profiles.update(load_profile_map(Path(self.options.profiles)))
+        self.cache = MudCache(Path(self.options.cache_dir)) if self.options.cache_dir else None
+        self.dns = DnsTable(self.options.max_dns_names)
+        self.announced: dict[str, str] = {}  # MAC or IP -> announced MUD URL
+        self._cached: dict[str, MudProfile | None] = {}  # URL -> cached profile (None: not in cache)
+        self._checkers: OrderedDict[tuple[str, str | None, str], Checker] = OrderedDict()
+        self._keys: dict[str, set[str]] = {}
+
+    def on_observation(self, ctx: Context, obs: Observation) -> None:
+        self.dns.observe(obs)
+        url = obs.fields.get("mud_url")
+        if isinstance(url, str) and url and (len(self.announced) < MAX_ANNOUNCED):
+            for ident in (obs.subject_mac, obs.subject_ip):
+                if ident and ident != "0.0.0.0":  # noqa: S104 - DHCP's unset client address
+                    self.announced[ident.lower()] = url
+
+    def _profile(self, ctx: Context, mac: str | None, ip: str) -> MudProfile | None:
+        idents = [i for i in (mac, ip, subject_key(ctx, mac, ip)) if i]
+        for ident in idents:
+            found = self.profiles.get(ident.lower())
+            if found is not None:
+                return found
+        if self.cache is None:
+            return None
+        url = next((self.announced[i.lower()] for i in idents if i.lower() in self.announced), None)
+        if url is None:
+            return None
+        if url not in self._cached and len(self._cached) < MAX_ANNOUNCED:
+            # the run uses what the operator cached, expired or not: refreshing is `mud fetch`'s job
+            hit = self.cache.get(url, 0.0, fresh_only=False)
+            self._cached[url] = hit[0] if hit else None
+        return self._cached.get(url)
+
+    def _checker(self, profile: MudProfile, mac: str | None, ip: str) -> Checker:
+        key = (profile.mud_url, mac, ip)
+        checker = self._checkers.get(key)
+        if checker is None:
+            checker = self._checkers[key] = Checker(profile, mac=mac, ips=[ip], dns=self.dns)
+            while len(self._checkers) > MAX_CHECKERS:
+                self._checkers.popitem(last=False)
+        else:
+            self._checkers.move_to_end(key)
+        return checker
+
+    def flow(self, ctx: Context, flow: Flow) -> None:
+        if not self.profiles and self.cache is None:
+            return
+        for mac, ip in ((flow.a_mac, flow.a_ip), (flow.b_mac, flow.b_ip)):
+            profile = self._profile(ctx, mac, ip)
+            if profile is None:
+                continue
+            violation = self._checker(profile, mac, ip).check(flow)
+            if violation is not None:
+                self._raise(ctx, profile, violation, subject_key(ctx, mac, ip))
+
+    def _raise(self, ctx: Context, profile: MudProfile, v: Violation, subject: str) -> None:
+        p = v.packet
+        key = f"{p.direction}:{p.peer}:{p.proto}/{p.dport if p.direction == 'from-device' else p.sport}"
+        keys = self._keys.setdefault(subject, set())
+        if key not in keys:
+            if len(keys) >= MAX_KEYS_PER_DEVICE:
+                key = "other"
+            keys.add(key)
+        self.raise_alert(
+            ctx, VIOLATION, title=f"{subject} breaks its MUD profile: {p.src}:{p.sport} -> {p.dst}:{p.dport} "
+            f"(proto {p.proto}) {'denied by ' + v.ace if v.ace else 'matches no ACE'}", severity="medium",
+            subject=subject, ts=v.flow.first_seen, key=key, mitre=MITRE, src_ip=p.src, dst_ip=p.dst,
+            evidence={"mud_url": profile.mud_url, **v.to_dict()}, flows=[v.flow])

@@ -1,0 +1,90 @@
+"""``detect.mud.violation``: a device with a MUD profile breaks it; profiles from the operator's map or
+from the MUD cache for the URL the device announced; bounded state."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from iotwarden.addons import AddonManager
+from iotwarden.detect.pipeline import AlertPipeline
+from iotwarden.engine.core import Engine
+from iotwarden.errors import ConfigError
+from iotwarden.hooks import Context
+from iotwarden.inventory.builder import InventoryBuilder
+from iotwarden.model import Observation
+from iotwarden.policy.mud import detector as det
+from iotwarden.policy.mud.detector import VIOLATION, MudDetector
+from iotwarden.policy.mud.fetch import MudCache
+from iotwarden.policy.mud.generate import generate
+from iotwarden.policy.mud.model import MudProfile
+from iotwarden.policy.mud.traffic import read_traffic
+from iotwarden.sources.capfile import read_capture
+from tests.detect.runner import feed, tcp_flow
+from tests.policy.mud.conftest import INFECTED_MAC
+
+
+def run(detector: MudDetector, capture: Path) -> Context:
+    ctx = Context()
+    addons = AddonManager(ctx, [InventoryBuilder(), detector, AlertPipeline()])
+    addons.load()
+    engine = Engine()
+    for batch in read_capture(capture):
+        res = engine.process(batch)
+        addons.observations(res.observations)
+        addons.flows(res.flows)
+        addons.tick(float(batch.ts[-1]))
+    addons.flows(engine.flush().flows)
+    addons.done()
+    assert not ctx.stats.analyzer_errors
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def camera_profile(lab_captures: tuple[Path, Path]) -> MudProfile:
+    benign = read_traffic(lab_captures[0])
+    return generate(benign.flows, name="cam-parking", mac=INFECTED_MAC, dns=benign.dns)
+
+
+def test_the_lab_attack_breaks_the_cameras_profile_and_the_benign_day_does_not(
+        tmp_path: Path, lab_captures: tuple[Path, Path], camera_profile: MudProfile) -> None:
+    (tmp_path / "cam.json").write_text(json.dumps(camera_profile.to_dict()))
+    (tmp_path / "map.json").write_text(json.dumps({INFECTED_MAC: "cam.json"}))
+    options = {"profiles": str(tmp_path / "map.json")}
+    assert run(MudDetector(options), lab_captures[0]).alerts == []
+    alerts = run(MudDetector(options), lab_captures[1]).alerts
+    assert alerts and {a.id for a in alerts} == {VIOLATION}
+    assert {a.subject for a in alerts} == {f"mac:{INFECTED_MAC}"}
+    ports = {a.key.rsplit("/", 1)[1] for a in alerts}
+    assert {"23", "2323", "445", "3389", "22"} <= ports
+    assert all(a.mitre == ["T1071", "T1571"] and a.flows for a in alerts)
+
+
+def test_the_profile_of_an_announced_mud_url_is_read_from_the_cache(tmp_path: Path, camera_profile: MudProfile) -> None:
+    url = "https://mud.hikvision.example/cam.json"
+    camera_profile.mud_url = url
+    MudCache(tmp_path).put(url, json.dumps(camera_profile.to_dict()).encode(), {"fetched_at": 0.0})
+    dhcp = Observation(ts=1.0, proto="dhcp", kind="request", src_mac=INFECTED_MAC, src_ip="10.10.20.13",
+                       fields={"mud_url": url})
+    telnet = tcp_flow("10.10.20.13", "10.10.20.77", 23, 2.0, a_mac=INFECTED_MAC)
+    alerts = feed([MudDetector({"cache_dir": str(tmp_path)})], [dhcp], [telnet])
+    assert [(a.id, a.key) for a in alerts] == [(VIOLATION, "from-device:10.10.20.77:6/23")]
+    assert alerts[0].evidence["mud_url"] == url and alerts[0].evidence["ace"] == "no ACE"
+    assert feed([MudDetector({"cache_dir": str(tmp_path)})], [], [telnet]) == []  # nothing announced
+
+
+def test_violation_keys_per_device_are_bounded(monkeypatch: pytest.MonkeyPatch, camera_profile: MudProfile) -> None:
+    monkeypatch.setattr(det, "MAX_KEYS_PER_DEVICE", 3)
+    flows = [tcp_flow("10.10.20.13", f"10.10.20.{i}", 23, float(i), a_mac=INFECTED_MAC) for i in range(50, 60)]
+    alerts = feed([MudDetector(profiles={INFECTED_MAC: camera_profile})], [], flows)
+    assert len({a.key for a in alerts}) == 4 and "other" in {a.key for a in alerts}
+
+
+def test_a_broken_profile_map_is_one_clear_config_error(tmp_path: Path) -> None:
+    (tmp_path / "map.json").write_text(json.dumps({"aa:bb:cc:dd:ee:ff": "missing.json"}))
+    with pytest.raises(ConfigError, match=r"aa:bb:cc:dd:ee:ff: .*missing\.json"):
+        MudDetector({"profiles": str(tmp_path / "map.json")})
+    with pytest.raises(ConfigError, match="unknown option"):
+        MudDetector({"profile": "x"})
