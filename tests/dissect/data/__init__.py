@@ -1,0 +1,1 @@
+"""Real captures made on loopback by make_captures.py, and the helper that reads them two ways."""
