@@ -92,3 +92,24 @@ def test_explain_shows_each_conclusion_with_its_evidence(capsys: pytest.CaptureF
     assert "vendor" in doc["device"]["unknown"]
     code, out, _ = run(capsys, "devices", "explain", "mac:02:00:00:00:00:07", "--db", db)
     assert code == 0 and "unknown (not enough evidence)" in out
+
+
+def test_diff_shows_new_gone_and_changed_devices_between_runs(capsys: pytest.CaptureFixture[str],
+                                                              tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    assert main(["analyze", str(b.camera_capture(tmp_path / "1.pcap")), "--db", url, "-f", "json"]) == 0
+    assert main(["analyze", str(b.second_capture(tmp_path / "2.pcap")), "--db", url, "-f", "json"]) == 0
+    capsys.readouterr()
+    code, out, _ = run(capsys, "devices", "diff", "--db", url, "-f", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert (doc["schema"], doc["from"], doc["to"]) == ("iotwarden.devices-diff/1", 1, 2)
+    assert [d["key"] for d in doc["new"]] == [f"mac:{b.PRINTER_MAC}"]
+    assert (doc["gone"], doc["changed"]) == ([], [])
+    code, out, _ = run(capsys, "devices", "diff", "--from", "2", "--to", "1", "--db", url)
+    assert code == 0
+    assert "1 gone" in out
+    assert b.PRINTER_MAC in out
+    code, _, err = run(capsys, "devices", "diff", "--from", "9", "--db", url)
+    assert code == 2
+    assert "no analysis run 9" in err

@@ -210,7 +210,8 @@ def test_windows_dhcp_request_of_suricata_verify_is_windows(kb: KnowledgeBase) -
         attributes.setdefault("dhcp.param_req_list", set()).add(",".join(str(b) for b in prl))
     assert attributes["dhcp.vendor_class"] == {published["dhcp.vendor_class_identifier"]}
     conclusions = {k: v for m in kb.match_device(attributes) for k, v in m.conclusions.items()}
-    assert conclusions["os"] == "Windows" and conclusions["vendor"] == "Microsoft"
+    assert conclusions["os"] == "Windows"
+    assert "vendor" not in conclusions  # Windows runs on every PC maker's hardware: the OUI names the vendor
 
 
 @pytest.mark.parametrize(("capture", "vendor", "device_type"), [

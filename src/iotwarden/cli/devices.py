@@ -1,5 +1,5 @@
-"""``iotwarden devices [list]``, ``devices show ID`` and ``devices explain ID``: the inventory from the
-store, and why the classifier concluded what it did about a device."""
+"""``iotwarden devices [list]``, ``devices show ID``, ``devices explain ID`` and ``devices diff``: the
+inventory from the store, why the classifier concluded what it did, and what changed between runs."""
 
 from __future__ import annotations
 
@@ -142,3 +142,43 @@ def devices_explain(
     with open_store(db) as store:
         found = inventory.explain_device(store, ident)
     emit(fmt, {"schema": "iotwarden.explain/1", "device": found}, lambda c: _render_explain(c, found), out)
+
+
+def _render_diff(console: Console, d: dict[str, Any]) -> None:
+    console.print(f"[bold]Devices: run {d['from']} -> run {d['to']}[/bold]  "
+                  f"{len(d['new'])} new, {len(d['gone'])} gone, {len(d['changed'])} changed")
+    for title, rows in (("New", d["new"]), ("Gone", d["gone"])):
+        if not rows:
+            continue
+        table = Table(title=f"{title} ({len(rows)})", title_justify="left")
+        for col in ("key", "vendor", "type", "category", "ips", "hostnames"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            table.add_row(r["key"], r.get("vendor") or "", r.get("device_type") or "", r.get("category") or "",
+                          ", ".join(r.get("ips") or []), ", ".join(r.get("hostnames") or []))
+        console.print(table)
+    if d["changed"]:
+        table = Table(title=f"Changed ({len(d['changed'])})", title_justify="left")
+        for col in ("key", "fact", "from", "to"):
+            table.add_column(col, overflow="fold")
+        for r in d["changed"]:
+            for fact, c in r["changes"].items():
+                old, new = c["from"], c["to"]
+                table.add_row(r["key"], fact, ", ".join(old) if isinstance(old, list) else str(old or ""),
+                              ", ".join(new) if isinstance(new, list) else str(new or ""))
+        console.print(table)
+
+
+@devices_app.command("diff")
+def devices_diff(
+    *,
+    from_run: int | None = typer.Option(None, "--from", help="Earlier run (capture id; default: the one before --to)."),
+    to_run: int | None = typer.Option(None, "--to", help="Later run (capture id; default: the last one)."),
+    db: str | None = DB_OPTION,
+    fmt: Format = FORMAT_OPTION,
+    out: Path | None = OUTPUT_OPTION,
+) -> None:
+    """New, gone and changed devices (classification, IPs, hostnames) between two analysed captures."""
+    with open_store(db) as store:
+        found = inventory.devices_diff(store, from_run=from_run, to_run=to_run)
+    emit(fmt, {"schema": "iotwarden.devices-diff/1", **found}, lambda c: _render_diff(c, found), out)

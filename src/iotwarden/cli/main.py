@@ -41,6 +41,7 @@ def _register() -> None:
         firmware,  # noqa: F401
         flows,  # noqa: F401
         identity,  # noqa: F401
+        inventory,  # noqa: F401
         kb,  # noqa: F401
         lab,  # noqa: F401
         monitor,  # noqa: F401

@@ -21,6 +21,7 @@ from iotwarden.inventory.identity import (
     first_item,
     named_values,
 )
+from iotwarden.inventory.linking import LINK_FACTS, InterfaceLinker
 from iotwarden.model import Device, Flow, Observation
 
 MAX_ENDPOINTS = 500_000  # (mac, ip) pairs tracked per run; further ones are dropped and counted
@@ -30,6 +31,7 @@ MAX_HOSTNAMES = 32  # names kept per endpoint
 MAX_EVIDENCE_PER_ENDPOINT = 256  # distinct (proto, kind, field, value) facts per endpoint
 GATEWAY_MIN_IPS = 4  # distinct foreign addresses (IPv4, or IPv6 /48s) that make a MAC a gateway
 SERVER_ATTRIBUTE = "service.server"  # application protocols a device answered as the responder of a flow
+INTERFACES_ATTRIBUTE = "link.mac"  # every MAC of a device that has more than one (inventory/linking.py)
 
 EvidenceKey = tuple[str, str, str, str]  # proto, kind, field, value
 
@@ -76,6 +78,7 @@ class InventoryBuilder:
         self.owner: dict[str, str] = {}  # ip -> mac that ARP/DHCP proved owns it on this segment
         self.seen_with: dict[str, str] = {}  # ip -> first non-gateway mac seen using it (weaker than owner)
         self.gateways: set[str] = set()
+        self.linker = InterfaceLinker()  # MACs that are interfaces of one device (randomised, multi-homed)
         self.private_segment = False  # an owned private IPv4 address was seen: the LAN is private
         self.dropped = 0  # endpoints not tracked because MAX_ENDPOINTS or MAX_IPS_PER_MAC was reached
 
@@ -126,6 +129,11 @@ class InventoryBuilder:
                 if ip == flow.b_ip and flow.pkts_ba:  # the responder answered: it serves this protocol
                     self._server(ctx, ep, flow.app)
 
+    def done(self, ctx: Context) -> None:
+        """End of input: randomised MACs that shared a name and never overlapped become one device."""
+        for root in self.linker.settle(self._span):
+            self._rekey(ctx, [self.endpoints[k] for m in self.linker.interfaces(root) for k in self.by_mac.get(m, ())])
+
     # --- results for the store ---------------------------------------------------------------------
 
     def is_device_key(self, key: str) -> bool:
@@ -169,14 +177,14 @@ class InventoryBuilder:
         ``ip:`` device.
         """
         if mac is not None and mac not in self.gateways:
-            return f"mac:{mac}"
+            return f"mac:{self.linker.canonical(mac)}"
         if ip is None:
             return f"mac:{mac}"
         owner = self.owner.get(ip)
         if owner is None:
             weak = self.seen_with.get(ip)
             owner = weak if weak is not None and weak not in self.gateways else None
-        return f"mac:{owner}" if owner is not None else f"ip:{ip}"
+        return f"mac:{self.linker.canonical(owner)}" if owner is not None else f"ip:{ip}"
 
     def _endpoint(self, ctx: Context, mac: str | None, ip: str | None, ts: float) -> Endpoint | None:
         if mac is None and ip is None:
@@ -205,6 +213,7 @@ class InventoryBuilder:
         dev = self._device(ctx, ep)
         dev.first_seen = min(dev.first_seen, ts)
         dev.last_seen = max(dev.last_seen, ts)
+        self._interface(dev, ep)
         if ip is not None:
             dev.ips.add(ip)
             if mac is not None and not self.private_segment and private_v4(ip):
@@ -309,6 +318,9 @@ class InventoryBuilder:
                 continue
             for ep in members:
                 self._merge(self._device(ctx, ep), ep)
+            dev = ctx.devices.get(key)
+            if dev is not None and key.startswith("mac:") and len(self.linker.interfaces(key[4:])) > 1:
+                dev.attributes.setdefault(INTERFACES_ATTRIBUTE, set()).update(self.linker.interfaces(key[4:]))
 
     def _device(self, ctx: Context, ep: Endpoint) -> Device:
         """The device (or, for a remote address, the peer record) an endpoint belongs to now."""
@@ -321,7 +333,13 @@ class InventoryBuilder:
         return dev
 
     @staticmethod
-    def _merge(dev: Device, ep: Endpoint) -> None:
+    def _interface(dev: Device, ep: Endpoint) -> None:
+        """Record the endpoint's MAC as an interface when the device has several."""
+        if ep.mac is not None and dev.mac is not None and ep.mac != dev.mac:
+            dev.attributes.setdefault(INTERFACES_ATTRIBUTE, set()).update((dev.mac, ep.mac))
+
+    def _merge(self, dev: Device, ep: Endpoint) -> None:
+        self._interface(dev, ep)
         dev.first_seen = min(dev.first_seen, ep.first_seen)
         dev.last_seen = max(dev.last_seen, ep.last_seen)
         if ep.ip is not None:
@@ -388,6 +406,25 @@ class InventoryBuilder:
                 for names in (ep.hostnames, dev.hostnames):
                     if len(names) < MAX_HOSTNAMES:
                         names.add(name)
+        if ep.mac is not None and ep.mac not in self.gateways:
+            for name, raw in found:
+                if name in LINK_FACTS:
+                    for value in field_values(raw, False):
+                        self._link(ctx, name, value, ep.mac)
+
+    def _link(self, ctx: Context, name: str, value: str, mac: str) -> None:
+        """``mac`` holds an identifying fact: when another MAC held it first, both are one device."""
+        root = self.linker.offer(name, value, mac, self._span)
+        if root is None:
+            return
+        members = [self.endpoints[k] for m in self.linker.interfaces(root) for k in self.by_mac.get(m, ())]
+        self._rekey(ctx, members)
+
+    def _span(self, mac: str) -> tuple[float, float] | None:
+        eps = [self.endpoints[k] for k in self.by_mac.get(mac, ())]
+        if not eps:
+            return None
+        return min(e.first_seen for e in eps), max(e.last_seen for e in eps)
 
     @staticmethod
     def _fact(ep: Endpoint, obs: Observation, field_name: str, value: str) -> None:

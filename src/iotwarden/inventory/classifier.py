@@ -185,12 +185,12 @@ class Classifier:
         evidence = []
         for m in matches:
             tid = m.conclusions.get("device_type")
-            cat = m.conclusions.get("category") or (
+            concluded = m.conclusions.get("category") or (
                 taxonomy.category_of(tid) if tid and taxonomy.get(tid) is not None else None)
-            if cat is None:
+            if concluded is None:
                 continue
-            item = _evidence(m, "category", cat == best)
-            item["concludes"] = cat
+            item = _evidence(m, "category", concluded == best)
+            item["concludes"] = concluded
             evidence.append(item)
         evidence.sort(key=lambda e: (not e["agrees"], -e["weight"], e["rule_id"], e["value"]))
         return Conclusion(best, support[best], evidence[:MAX_EVIDENCE_PER_CONCLUSION])

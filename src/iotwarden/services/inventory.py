@@ -1,16 +1,29 @@
-"""Inventory queries for the front ends: devices, one device in detail, flows, capture statistics.
+"""Inventory use cases for the front ends: devices, one device in detail, flows, capture statistics,
+the approved inventory and its shadow-device findings, and the diff between two runs.
 
 Every function returns JSON-ready dicts (the same shapes the CLI prints with ``--format json``).
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
-from iotwarden.model.device import CLASSIFIED_FIELDS
+from sqlalchemy import delete, select
+
+from iotwarden.errors import ConfigError, StoreError
+from iotwarden.inventory import approved as ap
+from iotwarden.inventory.diff import diff
+from iotwarden.model import Device
+from iotwarden.model.device import CLASSIFIED_FIELDS, Conclusion
 from iotwarden.store import Store
 from iotwarden.store import queries as q
+from iotwarden.store.alert_models import FindingRow
+from iotwarden.store.findings import upsert_findings
+from iotwarden.store.inventory_models import ApprovedEntryRow, SnapshotRow
 from iotwarden.store.schema import CaptureRow, DeviceRow, FlowRow
 
 DEFAULT_FLOW_LIMIT = 100  # flows listed when no --limit is given
@@ -108,3 +121,101 @@ def stats(store: Store) -> dict[str, Any]:
         totals[name] = dict(sorted(merged.items()))
     totals["captures"] = Counter(c["status"] for c in captures)
     return {"captures": captures, "totals": totals, "store": stored}
+
+
+# --- approved inventory and shadow devices (docs/approved-inventory.md) ------------------------------
+
+
+def device_of(row: DeviceRow) -> Device:
+    """The model record of a stored device, with its stored classification."""
+    return Device(key=row.key, first_seen=row.first_seen, last_seen=row.last_seen, mac=row.mac, ips=set(row.ips),
+                  hostnames=set(row.hostnames), attributes={k: set(v) for k, v in row.attributes.items()},
+                  protocols=set(row.protocols), packets=row.packets, bytes=row.bytes,
+                  classification={k: Conclusion.from_dict(v) for k, v in (row.classification or {}).items()})
+
+
+def import_approved(store: Store, path: Path) -> dict[str, Any]:
+    """Replace the approved inventory with the rows of a CSV file, then re-check every stored device.
+
+    ConfigError names the file, the line and the problem of a bad row; nothing is replaced then.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the approved inventory: {exc}") from None
+    try:
+        entries = ap.parse_csv(text)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    now = time.time()
+    with store.transaction() as session:
+        session.execute(delete(ApprovedEntryRow))
+        session.add_all(ApprovedEntryRow(**asdict(e), imported=now) for e in entries)
+    return {"file": str(path), "imported": len(entries), **check_shadow(store)}
+
+
+def approved_entries(store: Store) -> list[ap.ApprovedEntry]:
+    with store.session() as session:
+        rows = session.scalars(select(ApprovedEntryRow).order_by(ApprovedEntryRow.id))
+        return [ap.ApprovedEntry(mac=r.mac, ip=r.ip, hostname=r.hostname, vendor=r.vendor, model=r.model,
+                                 device_type=r.device_type, owner=r.owner, location=r.location, notes=r.notes or "")
+                for r in rows]
+
+
+def check_shadow(store: Store) -> dict[str, Any]:
+    """Raise ``inventory.shadow_device`` for each stored device the approved inventory does not list,
+    and resolve the open ones of devices it now lists. Without an approved inventory nothing is raised
+    (there is nothing to compare with)."""
+    approved = approved_entries(store)
+    if not approved:
+        return {"approved": 0, "shadow": [], "new_findings": 0, "resolved": 0}
+    with store.transaction() as session:
+        devices = [device_of(r) for r in q.list_devices(session)]
+        findings = ap.shadow_findings(devices, approved)
+        shadow = {f.subject for f in findings}
+        new = upsert_findings(session, findings)
+        resolved = 0
+        for row in session.scalars(select(FindingRow).where(FindingRow.check_id == ap.CHECK_ID,
+                                                            FindingRow.status == "open")):
+            if row.device_key not in shadow:
+                row.status = "resolved"
+                resolved += 1
+    return {"approved": len(approved), "shadow": sorted(shadow), "new_findings": new, "resolved": resolved}
+
+
+# --- devices diff between runs -------------------------------------------------------------------------
+
+
+def runs(store: Store) -> list[dict[str, Any]]:
+    """Analysis runs (captures) that recorded a device snapshot, oldest first."""
+    with store.session() as session:
+        ids = set(session.scalars(select(SnapshotRow.capture_id).distinct()))
+        return [{"id": r.id, "path": r.path, "status": r.status, "finished": r.finished}
+                for r in q.list_captures(session) if r.id in ids]
+
+
+def _snapshot(session: Any, capture_id: int) -> dict[str, dict[str, Any]]:
+    rows = session.scalars(select(SnapshotRow).where(SnapshotRow.capture_id == capture_id))
+    return {r.device_key: dict(r.facts or {}) for r in rows}
+
+
+def devices_diff(store: Store, *, from_run: int | None = None, to_run: int | None = None) -> dict[str, Any]:
+    """New, gone and changed devices between two runs (default: the last two with snapshots)."""
+    known = [r["id"] for r in sorted(runs(store), key=lambda r: r["id"])]
+    for given in (from_run, to_run):
+        if given is not None and given not in known:
+            listed = ", ".join(map(str, known)) or "none"
+            raise StoreError(f"no analysis run {given} with a device snapshot (runs: {listed})")
+    if to_run is None:
+        later = [r for r in known if from_run is None or r > from_run]
+        if not later:
+            raise StoreError("need two analysed captures to compare (iotwarden analyze, then analyze again)")
+        to_run = later[-1]
+    if from_run is None:
+        earlier = [r for r in known if r < to_run]
+        if not earlier:
+            raise StoreError(f"no analysis run before run {to_run} to compare with")
+        from_run = earlier[-1]
+    with store.session() as session:
+        before, after = _snapshot(session, from_run), _snapshot(session, to_run)
+    return {"from": from_run, "to": to_run, **diff(before, after)}
