@@ -56,4 +56,5 @@ def test_every_module_has_its_test_file() -> None:
 
 def test_every_test_folder_is_a_package() -> None:
     folders = {p.parent for p in TESTS.rglob("test_*.py")}
-    assert all((f / "__init__.py").exists() for f in folders), [str(f) for f in folders if not (f / "__init__.py").exists()]
+    bare = [str(f) for f in folders if not (f / "__init__.py").exists()]
+    assert not bare, bare

@@ -12,7 +12,7 @@ def test_subject_selects_the_endpoint_the_fact_is_about() -> None:
 
 
 def test_round_trip_and_unknown_fields_survive() -> None:
-    obs = Observation(ts=2.5, proto="dhcp", kind="request", src_ip="0.0.0.0", fields={"hostname": "cam"})
+    obs = Observation(ts=2.5, proto="dhcp", kind="request", src_ip="10.0.0.9", fields={"hostname": "cam"})
     data = obs.to_dict()
     assert Observation.from_dict(data) == obs
     data["sensor"] = "site-2"
