@@ -14,7 +14,7 @@ from iotwarden.api.auth import CSRF_COOKIE, SESSION_COOKIE
 from tests.api.conftest import CAMERA, login
 
 SAMPLE_PARAMS = {"key": CAMERA, "alert_id": "1", "finding_id": "1", "token_id": "1", "user_id": "1",
-                 "capture_id": "1", "action": "acknowledge"}
+                 "capture_id": "1", "action": "acknowledge", "name": "c1"}
 
 
 def all_routes(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]

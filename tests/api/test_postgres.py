@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql
 
 from iotwarden.api import create_app
+from iotwarden.api import devicequery as dq
 from iotwarden.store import Store
+from iotwarden.store.schema import DeviceRow
 from tests.api.conftest import CAMERA, login, open_alerts, seed, some_vendor
 from tests.store.conftest import pg_store
 
@@ -35,3 +39,22 @@ def test_the_console_api_on_postgresql(pg_store: Store) -> None:
         assert dash["open_alerts"] == open_alerts(pg_store)
         assert client.post("/api/v1/alerts/1/acknowledge", json={}).json()["status"] == "acknowledged"
         assert client.put(f"/api/v1/inventory/approved/{CAMERA}", json={"note": "ok"}).status_code == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("flt", "indexes"), [
+    (dq.DeviceFilter(search="10.1.7."), {"ix_devices_key_trgm", "ix_devices_ips_trgm", "ix_devices_hostnames_trgm",
+                                         "ix_devices_attributes_trgm"}),
+    (dq.DeviceFilter(protocol="modbus"), {"ix_devices_protocols_trgm"}),
+])
+def test_search_and_protocol_filter_use_the_trigram_indexes(pg_store: Store, flt: dq.DeviceFilter,
+                                                            indexes: set[str]) -> None:
+    """Migration 0009 indexes exactly the expressions the device list writes (sequential scans off, so
+    the plan shows whether the planner can use them at all, whatever the table's size)."""
+    stmt = select(DeviceRow.id).where(*dq.where(flt, "postgresql"))
+    sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    with pg_store.transaction() as session:
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(str(r[0]) for r in session.execute(text(f"EXPLAIN {sql}")))
+    assert "Seq Scan" not in plan, plan
+    assert {name for name in indexes if name in plan} == indexes, plan

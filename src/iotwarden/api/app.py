@@ -17,9 +17,10 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from iotwarden import __version__
 from iotwarden.api.auth import READ, ApiContext, NotAuthenticated
-from iotwarden.api.routes import auth, devices, events, inventory, queues
+from iotwarden.api.routes import auth, devices, events, firmware, inventory, queues
 from iotwarden.bus import InProcessBus
 from iotwarden.errors import StoreError
+from iotwarden.firmware.signing.cose import PrivateKey
 from iotwarden.store import Store
 
 API_PREFIX = "/api/v1"
@@ -48,7 +49,7 @@ class _SecurityHeaders(BaseHTTPMiddleware):
 
 def _api_router(app: FastAPI) -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, devices, queues, inventory, events):
+    for module in (auth, devices, queues, inventory, events, firmware):
         api.include_router(module.router)
 
     @api.get("/openapi.json", dependencies=[READ], include_in_schema=False)
@@ -60,11 +61,14 @@ def _api_router(app: FastAPI) -> APIRouter:
 
 
 def create_app(store: Store, *, bus: InProcessBus | None = None, secure_cookies: bool | None = None,
-               web: bool = True) -> FastAPI:
-    """The API (and, unless ``web`` is False, the console) over an open, migrated ``store``."""
+               web: bool = True, ota_signing_key: PrivateKey | None = None) -> FastAPI:
+    """The API (and, unless ``web`` is False, the console) over an open, migrated ``store``;
+    ``ota_signing_key`` lets OTA campaigns be rolled back over the API (re-signing the previous image)."""
     app = FastAPI(title="iotwarden", version=__version__, openapi_url=None, docs_url=None, redoc_url=None,
-                  description="REST API of iotwarden: devices, flows, findings, alerts, approved inventory.")
-    app.state.ctx = ApiContext(store=store, bus=bus or InProcessBus(), secure_cookies=secure_cookies)
+                  description="REST API of iotwarden: devices, flows, findings, alerts, approved inventory, "
+                              "firmware OTA.")
+    app.state.ctx = ApiContext(store=store, bus=bus or InProcessBus(), secure_cookies=secure_cookies,
+                               ota_signing_key=ota_signing_key)
     app.add_middleware(_SecurityHeaders)
     app.include_router(_api_router(app))
 

@@ -18,6 +18,7 @@ from iotwarden.api import security as sec
 from iotwarden.api.accounts import Principal
 from iotwarden.api.devicequery import FacetCache
 from iotwarden.bus import InProcessBus
+from iotwarden.firmware.signing.cose import PrivateKey
 from iotwarden.store import Store
 
 SESSION_COOKIE = "iotwarden_session"
@@ -37,6 +38,8 @@ class ApiContext:
     secure_cookies: bool | None = None  # None: Secure exactly when the request came over https
     sources: list[dict[str, Any]] = field(default_factory=list)  # live ingestion status (serve --capture)
     facets: FacetCache = field(default_factory=FacetCache)
+    # re-signs the previous image when an OTA campaign is rolled back over the API (None: CLI only)
+    ota_signing_key: PrivateKey | None = None
 
 
 class NotAuthenticated(HTTPException):

@@ -15,7 +15,7 @@ from iotwarden.api.security import MAX_PASSWORD_LEN
 MAX_ROW_ID = 2**63 - 1  # 64-bit ids (store.schema.BigId); larger ones cannot name a row
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 Role = Literal["viewer", "analyst", "admin"]
-Scope = Literal["read", "write", "admin"]
+Scope = Literal["read", "write", "admin", "ota:checkin"]
 
 
 class LoginRequest(BaseModel):
@@ -58,7 +58,7 @@ class UserUpdate(BaseModel):
 
 class TokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
-    scopes: list[Scope] = Field(min_length=1, max_length=3)
+    scopes: list[Scope] = Field(min_length=1, max_length=4)
     expires_in_days: int | None = Field(default=90, ge=1, le=3650, description="None: never expires")
 
 

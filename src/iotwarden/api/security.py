@@ -17,8 +17,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 ROLES = ("viewer", "analyst", "admin")  # each role can do what the ones before it can
-SCOPES = ("read", "write", "admin")  # what an API token may be limited to
-ROLE_SCOPES = {"viewer": {"read"}, "analyst": {"read", "write"}, "admin": {"read", "write", "admin"}}
+# what an API token may be limited to; "ota:checkin" is the only scope a device's OTA token needs
+# (ask for an update, report progress) and is granted alone, by an admin (api/routes/firmware.py)
+SCOPES = ("read", "write", "admin", "ota:checkin")
+ROLE_SCOPES = {"viewer": {"read"}, "analyst": {"read", "write"}, "admin": {"read", "write", "admin", "ota:checkin"}}
 MIN_PASSWORD_LEN = 12  # NIST SP 800-63B §5.1.1.2 asks at least 8; a console of a security team asks more
 MAX_PASSWORD_LEN = 1024  # argon2 hashes any length; bound the work a login request can cause
 TOKEN_PREFIX = "iwt_"  # noqa: S105 - a marker, not a secret; marks our tokens in logs and secret scanners

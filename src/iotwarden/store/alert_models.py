@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, String, Text, UniqueConstraint, cast
 from sqlalchemy.orm import Mapped, mapped_column
 
 from iotwarden.store.schema import KEY_LEN, Base, BigId, DeviceRow
@@ -86,3 +86,15 @@ DEVICE_INDEXES = (
     Index("ix_devices_packets", DeviceRow.packets),
     Index("ix_devices_bytes", DeviceRow.bytes),
 )
+
+
+def _trigram(column: str, as_type: type[String]) -> Index:
+    text_of = cast(DeviceRow.__table__.c[column], as_type).label(f"{column}_text")
+    return Index(f"ix_devices_{column}_trgm", text_of, postgresql_using="gin",
+                 postgresql_ops={f"{column}_text": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+
+
+# PostgreSQL only: trigram GIN indexes behind the device list's free-text search and protocol filter
+# (LIKE/ILIKE '%term%' on these texts); migration 0009_device_search_pg creates them when pg_trgm exists
+DEVICE_SEARCH_INDEXES = tuple(_trigram(c, t) for c, t in (
+    ("key", Text), ("ips", String), ("hostnames", String), ("attributes", String), ("protocols", String)))
