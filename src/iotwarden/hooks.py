@@ -2,7 +2,8 @@
 
 An analyzer is a small class whose method names are hook names. The pipeline calls
 ``analyzer.<hook>(ctx, ...)`` for each analyzer that defines it; a crash is caught, counted under
-the analyzer's name in ``ctx.stats.analyzer_errors`` and never stops the pipeline.
+the analyzer's name in ``ctx.stats.analyzer_errors`` and never stops the pipeline. An analyzer may
+also declare ``observes`` (:data:`OBSERVES_ATTRIBUTE`): the observation protocols it wants.
 """
 
 from __future__ import annotations
@@ -33,8 +34,20 @@ class Hook:
 HOOKS: tuple[Hook, ...] = (
     Hook("load", "Called once before any input; read options, build lookup tables."),
     Hook("on_observation", "on_observation(ctx, obs): a dissector or log reader produced an Observation."),
+    Hook("on_observations", "on_observations(ctx, observations): one source batch of Observations, in order. "
+         "Defined, it replaces on_observation for that analyzer: analyzers before it in the registry have seen "
+         "the whole batch, those after it see the batch after it. A crash counts once and loses the batch "
+         "for that analyzer only."),
     Hook("on_flow", "on_flow(ctx, flow): a flow closed (timeout, FIN/RST or end of input)."),
+    Hook("on_flows", "on_flows(ctx, flows): the flows closed in one source batch; replaces on_flow the same way "
+         "on_observations replaces on_observation."),
     Hook("on_tick", "on_tick(ctx, ts): capture time advanced to ts (once per engine batch)."),
     Hook("done", "done(ctx): end of input; every flow has been delivered."),
 )
 HOOK_NAMES = frozenset(h.name for h in HOOKS)
+BATCH_HOOKS = {"on_observation": "on_observations", "on_flow": "on_flows"}  # per-item hook -> its batch form
+
+# An analyzer's optional class attribute: a frozenset of Observation.proto values. on_observation
+# (not the batch form) is then called only for observations of those protocols; absent or None, for
+# every observation. It saves the call where the analyzer would return at once (most detectors).
+OBSERVES_ATTRIBUTE = "observes"

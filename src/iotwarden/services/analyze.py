@@ -4,10 +4,12 @@ per file (see :func:`analyze` for what is kept when a file breaks or was analyse
 
 from __future__ import annotations
 
+import gc
 import gzip
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,10 @@ GZIP_MAGIC = b"\x1f\x8b"
 PCAP_RECORD_HEADER = 16  # bytes before each packet in a pcap file (progress estimate)
 ZEEK_RECORD_BYTES = 250  # typical length of one Zeek log line (progress estimate)
 PROGRESS_CAP = 0.99  # share of a file the estimate may reach before the file is really done
+# Young-generation collection threshold during a run (CPython's default is 700). A run allocates
+# millions of short-lived, acyclic objects (flows, observations, rows) that reference counting frees;
+# collecting every 700 allocations spent 15-20% of the CPU walking them. Older thresholds are kept.
+GC_YOUNG_THRESHOLD = 50_000
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total) over all files of the run
 
@@ -194,6 +200,28 @@ def _engine(config: Any) -> Any:
     return Engine(dissectors=None, config=config)
 
 
+@contextmanager
+def gc_tuned() -> Iterator[None]:
+    """The garbage collector set for a bulk run, restored on exit (also on error).
+
+    Raises the young-generation threshold to :data:`GC_YOUNG_THRESHOLD`; then, unless the process
+    had already frozen objects itself (a server's start-up), :func:`gc.freeze` moves what exists
+    before the run (modules, tables loaded by earlier runs) out of the collector's scans, and
+    :func:`gc.unfreeze` gives it back afterwards. Cyclic garbage is still collected, only less often.
+    """
+    threshold = gc.get_threshold()
+    freeze = gc.get_freeze_count() == 0
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *threshold[1:])
+    if freeze:
+        gc.freeze()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.unfreeze()
+        gc.set_threshold(*threshold)
+
+
 def analyze(
     paths: Sequence[Path | str], store: Store, *, progress: Progress | None = None, config: Any = None
 ) -> AnalysisReport:
@@ -274,7 +302,8 @@ def analyze_file(path: Path, store: Store, *, counter: _Counter | None = None, c
             return result
     counter = counter or _Counter(None, 0, result.size, result.size)
     try:
-        return _run(path, store, result, counter, config)
+        with gc_tuned():
+            return _run(path, store, result, counter, config)
     except _NothingRead as nothing:
         return _failed(store, result, _message(path, nothing.error), nothing.error.packets_read)
 

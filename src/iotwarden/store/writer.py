@@ -123,33 +123,41 @@ class FlowWriter:
     """Buffers closed flows and upserts them in chunks of :data:`FLOW_CHUNK`.
 
     A flow already stored (same natural key) gets the counters of the newer sighting: the same
-    capture analysed again yields the same numbers, so re-analysis is idempotent.
+    capture analysed again yields the same numbers, so re-analysis is idempotent. The hot path holds
+    the Flow records themselves and writes each chunk with one Core ``executemany`` (no ORM objects).
     """
 
     def __init__(self, session: Session, capture_id: int | None) -> None:
         self.session = session
         self.capture_id = capture_id
-        self._buf: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._buf: dict[tuple[Any, ...], Flow] = {}
         self.written = 0
+        self._stmt: Any = None
 
     def add(self, flows: Iterable[Flow]) -> None:
+        buf = self._buf
         for flow in flows:
-            row = _flow_row(flow, self.capture_id)
             # the same key twice in one statement is an error on PostgreSQL: the later wins
-            self._buf[tuple(row[k] for k in _FLOW_KEY)] = row
-            if len(self._buf) >= FLOW_CHUNK:
+            buf[(flow.vlan or 0, flow.ip_proto, flow.a_ip, flow.a_port or 0, flow.b_ip, flow.b_port or 0,
+                 flow.first_seen)] = flow
+            if len(buf) >= FLOW_CHUNK:
                 self.flush()
+
+    def _statement(self) -> Any:
+        if self._stmt is None:
+            ins = _insert(self.session)(FlowRow.__table__)
+            self._stmt = ins.on_conflict_do_update(
+                index_elements=list(_FLOW_KEY), set_={c: ins.excluded[c] for c in _FLOW_COUNTERS}
+            )
+        return self._stmt
 
     def flush(self) -> None:
         if not self._buf:
             return
-        rows = list(self._buf.values())
+        capture_id = self.capture_id
+        rows = [_flow_row(flow, capture_id) for flow in self._buf.values()]
         self._buf.clear()
-        ins = _insert(self.session)(FlowRow)
-        stmt = ins.on_conflict_do_update(
-            index_elements=list(_FLOW_KEY), set_={c: ins.excluded[c] for c in _FLOW_COUNTERS}
-        )
-        self.session.execute(stmt, rows)
+        self.session.connection().execute(self._statement(), rows)
         self.written += len(rows)
 
 
