@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
+import iotwarden.cli.policy  # registers ``policy load``
 import iotwarden.cli.respond  # noqa: F401 - registers the commands (cli.main will once the lead adds it)
 from iotwarden.cli.main import main
 from iotwarden.store.alerts import upsert_alerts
@@ -99,3 +103,43 @@ def test_unknown_ids_are_one_line_errors(capsys: pytest.CaptureFixture[str], db:
     assert "no case with id 99" in capsys.readouterr()[1]
     assert main(["actions", "undo", "99", "--db", db]) == 2
     assert "no action with id 99" in capsys.readouterr()[1]
+
+
+SITE = """name: site
+default: allow
+zones:
+  - {name: cameras, devices: ["10.10.20.102"]}
+"""
+
+
+def test_enforce_policy_quarantines_inside_the_stored_policy_and_undo_releases(
+        capsys: pytest.CaptureFixture[str], book: Path, db: str, tmp_path: Path) -> None:
+    run = ["playbooks", "run", str(book), "--db", db, "--ca-dir", str(tmp_path / "no-ca"), "--enforce", "policy"]
+    assert main(run) == 2
+    assert "--enforce policy needs --policy NAME" in capsys.readouterr()[1]
+    assert main([*run, "--policy", "site"]) == 2
+    assert "give --netns NS, or --yes" in capsys.readouterr()[1]
+    if os.geteuid() != 0 or shutil.which("nft") is None:
+        pytest.skip("needs root and nft to load the ruleset into a network namespace")
+    policy = tmp_path / "site.yaml"
+    policy.write_text(SITE, encoding="utf-8")
+    assert main(["policy", "load", str(policy), "--db", db]) == 0
+    assert "stored site version 1" in capsys.readouterr()[0]
+    ns = f"iwcli{os.getpid() % 100000}"
+    try:
+        subprocess.run(["ip", "netns", "add", ns], check=True, capture_output=True, timeout=30)
+        ran = _json(capsys, *run, "--policy", "site", "--netns", ns)
+        [action] = [a for a in ran["actions"] if a["device_key"] == CAMERA_KEY and a["kind"] == "quarantine"]
+        assert action["status"] == "done" and action["result"]["policy"] == "site"
+        listed = subprocess.run(["ip", "netns", "exec", ns, "nft", "list", "set", "inet", "iotwarden",
+                                 "z_quarantine_v4"], capture_output=True, text=True, timeout=30, check=True).stdout
+        assert "10.10.20.102" in listed
+        assert main(["actions", "undo", str(action["id"]), "--db", db]) == 0  # netns and policy from the log
+        listed = subprocess.run(["ip", "netns", "exec", ns, "nft", "list", "set", "inet", "iotwarden",
+                                 "z_quarantine_v4"], capture_output=True, text=True, timeout=30, check=True).stdout
+        assert "10.10.20.102" not in listed
+        assert main(["policy", "versions", "site", "--db", db]) == 0
+        out = capsys.readouterr()[0]
+        assert f"quarantine {CAMERA_KEY}" in out and f"release {CAMERA_KEY}" in out
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30, check=False)

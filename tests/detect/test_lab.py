@@ -17,6 +17,9 @@ EXPECTED = {
     "mirai_scan": {"detect.scan.telnet_mirai"},
     "telnet_bruteforce": {"detect.bruteforce.telnet"},
     "lateral_movement": {"detect.lateral.admin_protocol"},
+    "c2_beacon": {"detect.c2.beaconing"},
+    "dns_dga": {"detect.dns.dga"},
+    "dns_tunnel": {"detect.dns.tunnel"},
 }
 
 

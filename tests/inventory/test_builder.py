@@ -289,7 +289,7 @@ def test_bacnet_read_property_answers_name_the_device_not_the_requester() -> Non
     write = obs("bacnet", "write_property", {"apdu_type": "confirmed_request", "property": "description", "value": "x"},
                 src_mac=GW, src_ip="10.0.0.1")
     ctx, _ = run(request, answer, rpm, write)
-    assert ctx.devices[f"mac:{HOST}"].attributes == {"bacnet.object-name": {"AHU-1"}, "bacnet.model-name": {"PXC36"}}
+    assert ctx.devices[f"mac:{HOST}"].attributes == {"bacnet.object_name": {"AHU-1"}, "bacnet.model_name": {"PXC36"}}
     assert not ctx.devices[f"mac:{GW}"].attributes
 
 

@@ -31,8 +31,6 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / 
 LAB_TYPE_NAMES = {"phone": "mobile_phone"}
 
 # (scenario, device id, property) -> why the lab's traffic cannot support the truth
-NO_ROUTER_EVIDENCE = ("the lab's router only answers ARP and DHCP; a real router sends CDP/LLDP "
-                      "(platform, capabilities), SNMP or a management banner")
 NO_SERVER_EVIDENCE = ("the lab's server speaks only DNS/NTP/TLS client traffic; a real Windows or Linux "
                       "server shows SMB/LDAP/Kerberos/RDP service banners, NetBIOS or SSH banners")
 NO_WORKSTATION_EVIDENCE = ("a Windows DHCP client is sent by servers and PCs alike; the lab's PCs send no "
@@ -44,22 +42,16 @@ NO_PLUG_EVIDENCE = ("the lab's ESP32 plug shows only generic ESP-IDF evidence (h
                     "or announces a plug mDNS service")
 NO_BROKER_EVIDENCE = ("the lab's broker host only serves MQTT to the plugs; the knowledge base has no rule "
                       "turning 'answers MQTT' into a server type yet")
-NO_HVAC_EVIDENCE = ("the lab's controller answers BACnet I-Am with a vendor id only; the type needs the "
-                    "Device object's model-name (ReadProperty), which the lab does not send")
 NO_HMI_EVIDENCE = ("the lab's HMI only polls Modbus and NTP; a real SIMATIC panel shows S7/ProfiNet DCP "
                    "identification or a WinCC service")
 NO_OT_WS_EVIDENCE = "the lab's engineering station sends no traffic of its own that names its role"
 NO_BMS_EVIDENCE = ("the lab's JACE only reaches 'niagara-cloud.honeywell.com' over TLS; a real Niagara "
                    "station serves Fox (1911/4911) and BACnet, which the lab does not send")
-HUE_TAXONOMY = ("the knowledge base types the Hue Bridge as an IoT smart hub (its Zigbee bridge role, "
-                "rule dhcp.hostname.philips_hue); the lab calls it a building lighting gateway")
 NO_MEDICAL_EVIDENCE = ("the lab's medical gateway and pump send only NTP/TLS/DHCP with generic stacks "
                        "(udhcp, a certificate naming the organisation); a real CARESCAPE gateway serves HL7 "
                        "(MLLP, IANA port 2575) and a pump talks to its vendor's pump-management server")
 
 GAPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("gw", ("device_type", "category"), NO_ROUTER_EVIDENCE),
-    ("core-rtr", ("device_type", "category"), NO_ROUTER_EVIDENCE),
     ("srv-dc", ("device_type", "category"), NO_SERVER_EVIDENCE),
     ("srv-files", ("device_type", "category"), NO_SERVER_EVIDENCE),
     ("srv-linux", ("device_type", "category"), NO_SERVER_EVIDENCE),
@@ -72,13 +64,9 @@ GAPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("plug-02", ("device_type",), NO_PLUG_EVIDENCE),
     ("rpi-01", ("device_type", "category"), NO_BROKER_EVIDENCE),
     ("mqtt-broker", ("device_type", "category"), NO_BROKER_EVIDENCE),
-    ("hvac-01", ("device_type",), NO_HVAC_EVIDENCE),
-    ("ahu-1", ("device_type",), NO_HVAC_EVIDENCE),
-    ("vav-3", ("device_type",), NO_HVAC_EVIDENCE),
     ("hmi-01", ("device_type", "category"), NO_HMI_EVIDENCE),
     ("eng-ws", ("device_type", "category"), NO_OT_WS_EVIDENCE),
     ("bms", ("device_type", "category"), NO_BMS_EVIDENCE),
-    ("hue-bridge", ("device_type", "category"), HUE_TAXONOMY),
     ("med-gw", ("device_type", "category"), NO_MEDICAL_EVIDENCE),
     ("pump-icu1", ("device_type", "category"), NO_MEDICAL_EVIDENCE),
 )

@@ -30,6 +30,7 @@ class ArpOptions(Options):
 
 
 class ArpSpoofDetector(Detector):
+    observes = frozenset({"arp"})  # the manager calls on_observation only for these (hooks.py)
     name: ClassVar[str] = "detect.arp"
     ids: ClassVar[tuple[str, ...]] = (SPOOF, STORM)
     defaults: ClassVar[Options] = ArpOptions()

@@ -42,6 +42,7 @@ class BeaconOptions(Options):
 
 
 class BeaconDetector(Detector):
+    observes = frozenset({"dns"})  # the manager calls on_observation only for these (hooks.py)
     name: ClassVar[str] = "detect.c2"
     ids: ClassVar[tuple[str, ...]] = (BEACON,)
     defaults: ClassVar[Options] = BeaconOptions()

@@ -34,6 +34,7 @@ class BruteForceOptions(Options):
 
 
 class BruteForceDetector(Detector):
+    observes = frozenset({"telnet", "ftp", "http", "mqtt"})  # on_observation only for these (hooks.py)
     name: ClassVar[str] = "detect.bruteforce"
     ids: ClassVar[tuple[str, ...]] = tuple(IDS.values())
     defaults: ClassVar[Options] = BruteForceOptions()

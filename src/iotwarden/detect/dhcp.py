@@ -27,6 +27,7 @@ class DhcpOptions(Options):
 
 
 class RogueDhcpDetector(Detector):
+    observes = frozenset({"dhcp"})  # the manager calls on_observation only for these (hooks.py)
     name: ClassVar[str] = "detect.dhcp"
     ids: ClassVar[tuple[str, ...]] = (ROGUE,)
     defaults: ClassVar[Options] = DhcpOptions()

@@ -104,6 +104,7 @@ def _recent(seen: dict[str, float], now: float, window: float) -> int:
 
 
 class DnsAnomalyDetector(Detector):
+    observes = frozenset({"dns"})  # the manager calls on_observation only for these (hooks.py)
     name: ClassVar[str] = "detect.dns"
     ids: ClassVar[tuple[str, ...]] = (DGA, TUNNEL)
     defaults: ClassVar[Options] = DnsOptions()

@@ -65,6 +65,7 @@ def _classify(obs: Observation) -> tuple[str, str, Severity, tuple[str, ...]] | 
 
 class OtOperationDetector(Detector):
     """Every dangerous operation is reported; the pipeline folds repeats (one per PLC and master)."""
+    observes = frozenset({"s7comm", "enip", "modbus", "dnp3"})  # on_observation only for these (hooks.py)
 
     name: ClassVar[str] = "detect.ot"
     ids: ClassVar[tuple[str, ...]] = (S7_STOP, CIP_STOP, UMAS_STOP, DOWNLOAD, FIRMWARE, COLD, WARM)

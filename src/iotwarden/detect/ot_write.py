@@ -26,6 +26,7 @@ class OtWriteOptions(Options):
 
 
 class OtWriteDetector(Detector):
+    observes = frozenset({"modbus", "dnp3", "s7comm"})  # the manager calls on_observation only for these (hooks.py)
     name: ClassVar[str] = "detect.ot_write"
     ids: ClassVar[tuple[str, ...]] = (MODBUS, DNP3, S7)
     defaults: ClassVar[Options] = OtWriteOptions()

@@ -59,6 +59,7 @@ def _fresh(seen: dict[object, float], now: float, window: float) -> int:
 
 
 class ScanDetector(Detector):
+    observes = frozenset({"arp"})  # the manager calls on_observation only for these (hooks.py)
     name: ClassVar[str] = "detect.scan"
     ids: ClassVar[tuple[str, ...]] = (HORIZONTAL, VERTICAL, MIRAI)
     defaults: ClassVar[Options] = ScanOptions()

@@ -164,18 +164,23 @@ def attribute_name(proto: str, path: str, renames: tuple[tuple[str, str], ...] =
 
 
 def named_values(rule: IdentityRule, fields: dict[str, Any]) -> list[tuple[str, Any]]:
-    """(attribute suffix, value) pairs a rule reads from name/value fields and spread dicts."""
+    """(attribute suffix, value) pairs a rule reads from name/value fields and spread dicts.
+
+    Property names are written the way the protocol spells them ("model-name", ASHRAE 135 §21); the
+    attribute vocabulary (kb/data/attributes.yaml) uses identifiers, so hyphens become underscores.
+    """
     if rule.pair_when is not None and fields.get(rule.pair_when[0]) != rule.pair_when[1]:
         return []
     out: list[tuple[str, Any]] = []
     for name_field, value_field in rule.pairs:
         name = fields.get(name_field)
         if isinstance(name, str) and name in rule.pair_names and value_field in fields:
-            out.append((name, fields[value_field]))
+            out.append((name.replace("-", "_"), fields[value_field]))
     for spread in rule.spread:
         values = fields.get(spread)
         if isinstance(values, dict):
-            out.extend((k, v) for k, v in values.items() if isinstance(k, str) and k in rule.pair_names)
+            out.extend((k.replace("-", "_"), v) for k, v in values.items()
+                       if isinstance(k, str) and k in rule.pair_names)
     return out
 
 

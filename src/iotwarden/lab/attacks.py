@@ -1,21 +1,25 @@
-"""Attacks the lab can switch on: Mirai-style Telnet scanning and brute force, and lateral movement
-from a compromised IoT device to IT servers over SMB, RDP and SSH. Each also yields its ground truth.
+"""Attacks the lab can switch on: Mirai-style Telnet scanning and brute force, lateral movement from a
+compromised IoT device to IT servers over SMB, RDP and SSH, HTTP C2 beaconing, DGA lookups and DNS
+tunnelling. Each also yields its ground truth (times, attacker, targets, ATT&CK technique).
 """
 
 from __future__ import annotations
 
+import base64
 import heapq
 import ipaddress
+import random
+import string
 from collections.abc import Callable, Iterator
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from iotwarden.lab import proto_app, proto_net
 from iotwarden.lab.behave_app import telnet_login
-from iotwarden.lab.behave_net import RTT_LAN, arp_frame
+from iotwarden.lab.behave_net import RTT_LAN, RTT_WAN, arp_frame, dns_lookup
 from iotwarden.lab.credentials import MIRAI_CREDENTIALS, pick_credentials
 from iotwarden.lab.params import Param
-from iotwarden.lab.wire import ACK, BROADCAST_MAC, RST, SYN, Frame, Host, TcpStream, tcp_segment
+from iotwarden.lab.wire import ACK, BROADCAST_MAC, RST, SYN, Frame, Host, TcpStream, tcp_segment, udp_frame
 from iotwarden.lab.world import World
 
 if TYPE_CHECKING:
@@ -24,6 +28,10 @@ if TYPE_CHECKING:
 _ts = itemgetter(0)
 Attack = Callable[[World, "Activity"], tuple[Iterator[Frame], dict[str, Any]]]
 MAX_SCAN_PROBES = 200_000  # SYNs one scan may send, whatever its rate and duration
+MAX_BEACONS = 10_000  # C2 check-ins one beaconing attack may send, whatever its period and duration
+MAX_DNS_QUERIES = 10_000  # queries one DGA or tunnelling attack may send
+DNS_NXDOMAIN = 0x8183  # response, RD+RA, RCODE 3 Name Error (RFC 1035 §4.1.1)
+DNS_NOERROR = 0x8180  # response, RD+RA, RCODE 0
 
 
 def _event(world: World, act: Activity, technique: str, *, start: float, end: float,
@@ -158,6 +166,98 @@ def _lateral_movement(world: World, act: Activity) -> tuple[Iterator[Frame], dic
                                               "SSH T1021.004)", start=start, end=t, targets=targets)
 
 
+def _c2_beacon(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
+    """HTTP check-ins to a C2 server every ``every`` s (± ``jitter`` of it), each a small POST and a
+    small tasking answer: the pattern of IoT bots and commodity RATs (ATT&CK T1071.001, T1029)."""
+    p = act.params
+    rng = world.rng("attack", act.path)
+    dev = world.devices[p["attacker"]]
+    server = world.peer(dev.id, world.cloud_ip(p["c2_host"]))
+    start = world.start + p["start"]
+    stop = min(world.end, start + p["duration"]) if p["duration"] else world.end
+    times: list[float] = []
+    t = start
+    while t < stop and len(times) < MAX_BEACONS:
+        times.append(t)
+        t += p["every"] * (1 + rng.uniform(-p["jitter"], p["jitter"]))
+
+    def beacons() -> Iterator[Frame]:
+        bot = f"{rng.getrandbits(64):016x}"  # a bot identifier: 16 hex digits
+        for k, tk in enumerate(times):
+            out = dns_lookup(world, dev, rng, tk, p["c2_host"]) if k % p["resolve_every"] == 0 else []
+            conn = TcpStream(rng, world.host(dev.id), world.ephemeral_port(rng, dev.id), server, p["port"],
+                             rtt=RTT_WAN)
+            body = f"id={bot}&seq={k}&st=idle".encode()
+            req = proto_app.http_request("POST", p["path"], p["c2_host"], p["user_agent"], body=body,
+                                         content_type="application/x-www-form-urlencoded")
+            rep = proto_app.http_response(200, "OK", "nginx", b"{\"task\":\"sleep\"}", "application/json")
+            out += conn.session(tk + 0.01, [(True, req), (False, rep)])
+            yield from sorted(out, key=_ts)
+
+    end = times[-1] if times else start
+    return beacons(), _event(world, act, "T1071.001 Application Layer Protocol: Web Protocols (C2 beaconing)",
+                             start=start, end=end, targets=[p["c2_host"]])
+
+
+def _dns_exchange(world: World, device_id: str, rng: random.Random, t: float, name: str, *, qtype: int,
+                  answer: bytes | None) -> list[Frame]:
+    """One query to the site resolver and its answer: NXDOMAIN when ``answer`` is None (RFC 1035 §4.1.1)."""
+    host = world.host(device_id)
+    server = world.peer(device_id, world.scenario.network.dns_server)
+    sport, ident = world.ephemeral_port(rng, device_id), rng.getrandbits(16)
+    question = [(name, qtype, proto_net.CLASS_IN)]
+    q = proto_net.dns_message(ident, 0x0100, question)
+    answers = [] if answer is None else [(name, qtype, proto_net.CLASS_IN, 0, answer)]
+    r = proto_net.dns_message(ident, DNS_NXDOMAIN if answer is None else DNS_NOERROR, question, answers)
+    return [(t, udp_frame(host, server.mac, server.ip, q, sport=sport, dport=53)),
+            (t + 0.02, udp_frame(server, host.mac, host.ip, r, sport=53, dport=sport))]
+
+
+def dga_names(seed: int, count: int, tlds: list[str]) -> list[str]:
+    """``count`` pseudo-random domains of 12 to 20 letters and digits, as seeded DGAs (Conficker,
+    Necurs, Mirai variants) derive them from a seed; most are unregistered (NXDOMAIN)."""
+    rng = random.Random(seed)  # noqa: S311 - simulation, not crypto
+    alphabet = string.ascii_lowercase + string.digits
+    return [f"{''.join(rng.choice(alphabet) for _ in range(rng.randint(12, 20)))}.{rng.choice(tlds)}"
+            for _ in range(count)]
+
+
+def _dns_dga(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
+    """Lookups of generated domains, ``rate`` per second, until one resolves (the last of the list)."""
+    p = act.params
+    rng = world.rng("attack", act.path)
+    start = world.start + p["start"]
+    names = dga_names(rng.getrandbits(32), min(MAX_DNS_QUERIES, p["count"]), p["tlds"])
+    times = [start + i / p["rate"] for i in range(len(names))]
+    out: list[Frame] = []
+    for i, (t, name) in enumerate(zip(times, names, strict=True)):
+        found = proto_net.rdata_a(world.cloud_ip(name)) if i == len(names) - 1 else None
+        out += _dns_exchange(world, p["attacker"], rng, t, name, qtype=proto_net.TYPE_A, answer=found)
+    end = times[-1] if times else start
+    return iter(sorted(out, key=_ts)), _event(world, act, "T1568.002 Dynamic Resolution: Domain Generation "
+                                              "Algorithms", start=start, end=end, targets=names[-1:])
+
+
+def _dns_tunnel(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
+    """Data exfiltrated in base32 subdomain labels of TXT queries under one domain (iodine/dnscat2 style)."""
+    p = act.params
+    rng = world.rng("attack", act.path)
+    start = world.start + p["start"]
+    count = min(MAX_DNS_QUERIES, p["count"])
+    times = [start + i / p["rate"] for i in range(count)]
+    out: list[Frame] = []
+    for seq, t in enumerate(times):
+        chunk = seq.to_bytes(2, "big") + rng.randbytes(p["chunk_bytes"])
+        label = base64.b32encode(chunk).decode().rstrip("=").lower()
+        labels = ".".join(label[i : i + 63] for i in range(0, len(label), 63))  # labels <= 63 (RFC 1035 §2.3.4)
+        answer = proto_net.rdata_txt({"r": base64.b32encode(rng.randbytes(8)).decode().rstrip("=").lower()})
+        out += _dns_exchange(world, p["attacker"], rng, t, f"{labels}.{p['domain']}", qtype=proto_net.TYPE_TXT,
+                             answer=answer)
+    end = times[-1] if times else start
+    return iter(sorted(out, key=_ts)), _event(world, act, "T1071.004 Application Layer Protocol: DNS (T1572 "
+                                              "Protocol Tunneling)", start=start, end=end, targets=[p["domain"]])
+
+
 ATTACKS: dict[str, tuple[Attack, dict[str, Param]]] = {
     "mirai_scan": (_mirai_scan, {"attacker": Param("device"), "start": Param("float", 60.0),
                                  "duration": Param("float", 60.0),
@@ -168,4 +268,20 @@ ATTACKS: dict[str, tuple[Attack, dict[str, Param]]] = {
     "lateral_movement": (_lateral_movement, {"attacker": Param("device"), "targets": Param("list", items="device"),
                                              "ports": Param("list", [445, 3389, 22], items="int"),
                                              "start": Param("float", 180.0), "interval": Param("float", 0.5)}),
+    "c2_beacon": (_c2_beacon, {"attacker": Param("device"), "c2_host": Param("str", help="the C2 server's name"),
+                               "start": Param("float", 3700.0, "after the device's first hour: a compromise, "
+                                              "not its normal"), "duration": Param("float", 0.0, "0: to the end"),
+                               "every": Param("float", 60.0, "check-in period (s)", minimum=1.0),
+                               "jitter": Param("float", 0.1, "± share of the period", minimum=0.0),
+                               "port": Param("int", 80), "path": Param("str", "/gate.php"),
+                               "user_agent": Param("str", "Mozilla/5.0"),
+                               "resolve_every": Param("int", 10, "check-ins per DNS lookup", minimum=1)}),
+    "dns_dga": (_dns_dga, {"attacker": Param("device"), "start": Param("float", 60.0),
+                           "count": Param("int", 40, "generated names looked up", minimum=1),
+                           "rate": Param("float", 2.0, "queries per second", minimum=0.01),
+                           "tlds": Param("list", ["com", "net", "org", "info"], items="str")}),
+    "dns_tunnel": (_dns_tunnel, {"attacker": Param("device"), "domain": Param("str", help="the tunnel's domain"),
+                                 "start": Param("float", 60.0), "count": Param("int", 60, minimum=1),
+                                 "rate": Param("float", 1.0, "queries per second", minimum=0.01),
+                                 "chunk_bytes": Param("int", 30, "data bytes per query", minimum=20)}),
 }
