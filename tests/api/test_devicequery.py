@@ -27,12 +27,14 @@ def matching(store: Store, facet: dq.Facet, value: str) -> list[str]:
 def test_a_facet_without_its_column_reads_what_devices_state_in_their_attributes(store: Store) -> None:
     plc_vendor = dq.Facet("plc_vendor", "no_such_column", ("modbus.vendor_name", "bacnet.vendor_name"), "PLC vendor")
     assert dq.facet_source(plc_vendor) == "attributes"
-    # the demo's PLCs answer Modbus Read Device Identification with their vendor (lab/scenarios/enterprise.yaml)
+    # the demo's PLCs answer Modbus Read Device Identification with their vendor, its BACnet controllers
+    # state theirs in the Device object's vendor-name property (lab/scenarios/enterprise.yaml)
     assert matching(store, plc_vendor, "Schneider Electric") == ["mac:00:11:00:4d:21:01"]
     assert matching(store, plc_vendor, "Schneider") == []  # a facet value matches whole
     with store.session() as session:
         values = dict(dq.facet_values(session, plc_vendor))
-    assert values == {"Schneider Electric": 1, "Siemens": 1, "Rockwell Automation": 1}
+    assert values == {"Schneider Electric": 1, "Siemens": 1, "Rockwell Automation": 1,
+                      "Delta Controls": 1, "Johnson Controls": 1}
 
 
 def test_a_facet_with_its_column_matches_the_column_exactly(store: Store) -> None:

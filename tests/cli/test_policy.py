@@ -59,3 +59,54 @@ def test_an_invalid_policy_is_one_line_naming_the_key(capsys: pytest.CaptureFixt
     bad.write_text("name: x\nrules: [{name: r, action: perhaps}]\n", encoding="utf-8")
     assert main(["policy", "validate", str(bad)]) == 2
     assert "rules[0].action: 'perhaps' is not an action" in capsys.readouterr().err
+
+
+CLOUD = """name: cams
+default: allow
+zones:
+  - {name: cameras, devices: ["mac:ac:cc:8e:4a:10:01"], default: deny}
+rules:
+  - {name: axis_cloud, from: cameras, to: internet, action: allow, services: [{proto: tcp, port: 443}],
+     destinations: ["*.axis.com"]}
+"""
+
+
+def test_domain_rules_are_judged_and_rendered_from_the_captures_dns_answers(
+        capsys: pytest.CaptureFixture[str], lab: Lab, db: str, tmp_path: Path) -> None:
+    policy = tmp_path / "cloud.yaml"
+    policy.write_text(CLOUD, encoding="utf-8")
+    assert main(["policy", "test", str(policy), str(lab.benign_pcap), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    [ip] = lab.benign.names.resolve(["*.axis.com"])["*.axis.com"]
+    assert report["rules"]["axis_cloud"] == sum(f.b_ip == ip for f in lab.benign.flows) > 0  # each TLS flow
+    assert main(["policy", "test", str(policy), "--db", db]) == 0
+    assert "the store keeps no DNS answers" in capsys.readouterr().err
+    ruleset = tmp_path / "r.nft"
+    assert main(["policy", "render", str(policy), "-o", str(ruleset), "--db", db, "--dns", str(lab.benign_pcap)]) == 0
+    assert f"set d_axis_cloud_v4 {{ type ipv4_addr; flags interval; auto-merge; elements = {{ {ip} }}; }}" in \
+        ruleset.read_text(encoding="utf-8")
+
+
+def test_load_versions_and_show_the_stored_policies(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    policy = tmp_path / "cloud.yaml"
+    policy.write_text(CLOUD, encoding="utf-8")
+    assert main(["policy", "load", str(policy), "--name", "site", "--db", url]) == 0
+    assert "stored site version 1" in capsys.readouterr().out
+    policy.write_text(CLOUD.replace("default: allow", "default: deny"), encoding="utf-8")
+    assert main(["policy", "load", str(policy), "--name", "site", "--comment", "tighten", "--db", url]) == 0
+    assert "stored site version 2" in capsys.readouterr().out
+    assert main(["policy", "versions", "site", "--db", url, "--json"]) == 0
+    history = json.loads(capsys.readouterr().out)["versions"]
+    assert [(v["version"], v["comment"]) for v in history] == [(1, "loaded from cloud.yaml"), (2, "tighten")]
+    assert main(["policy", "versions", "site", "--db", url]) == 0
+    assert "tighten" in capsys.readouterr().out
+    assert main(["policy", "show", "site", "--version", "1", "--db", url]) == 0
+    first = capsys.readouterr().out
+    assert "name: site" in first and "default: allow" in first
+    assert main(["policy", "show", "site", "--db", url]) == 0
+    assert "default: deny" in capsys.readouterr().out
+    assert main(["policy", "show", "site", "--version", "9", "--db", url]) == 2
+    assert "no stored policy 'site' version 9" in capsys.readouterr().err
+    assert main(["policy", "versions", "nothing", "--db", url]) == 2
+    assert main(["policy", "load", str(policy), "--name", "Bad Name", "--db", url]) == 2

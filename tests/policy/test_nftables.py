@@ -189,3 +189,18 @@ def test_the_rendered_policy_enforces_allows_drops_and_quarantine(netlab: Lab) -
     listed = subprocess.run(["ip", "netns", "exec", netlab.router, "nft", "list", "chain", "inet", "iotwarden",
                              "from_quarantine"], capture_output=True, text=True, check=True, timeout=30).stdout
     assert 'comment "q_dns"' in listed and "packets 0 " not in listed.split("q_dns")[0].rsplit("\n", 1)[-1]
+
+
+@pytest.mark.netns
+def test_a_domain_rule_passes_only_to_the_addresses_its_name_resolved_to(netlab: Lab) -> None:
+    policy = Policy.from_dict({
+        "name": "named", "default": "deny", "site_networks": POLICY.to_dict()["site_networks"],
+        "zones": [{"name": "cameras", "devices": [CAM]}],
+        "rules": [{"name": "cam_cloud", "from": "cameras", "to": "any", "action": "allow",
+                   "services": [{"proto": "tcp", "port": 8883}], "destinations": ["mqtt.vendor.example"]}],
+    })
+    apply(render(policy, resolve(policy, []), {"mqtt.vendor.example": [SRV]}), netns=netlab.router)
+    assert netlab.reach("cam", "tcp", SRV, 8883)  # the name's address
+    assert not netlab.reach("cam", "tcp", PLC, 8883)  # same service, an address the name does not have
+    apply(render(policy, resolve(policy, []), {}), netns=netlab.router)  # refreshed: the name moved away
+    assert not netlab.reach("cam", "tcp", SRV, 8883)

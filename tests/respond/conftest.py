@@ -70,6 +70,7 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)
     received: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)  # as sent, for signature checks
 
 
 @pytest.fixture
@@ -80,6 +81,7 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             rec.received.append(json.loads(body))
+            rec.bodies.append(body)
             rec.headers.append(dict(self.headers))
             status = rec.statuses.pop(0) if rec.statuses else 200
             self.send_response(status)

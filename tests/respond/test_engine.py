@@ -10,19 +10,20 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
+from sqlalchemy import select
 
 from iotwarden.errors import ConfigError
 from iotwarden.identity import keystore
 from iotwarden.identity.ca import DeviceCA
-from iotwarden.respond import cases
+from iotwarden.respond import cases, notify
 from iotwarden.respond.actions import list_actions
-from iotwarden.respond.engine import ResponseEngine
+from iotwarden.respond.engine import MAX_ALERTS_PER_RUN, MAX_HANDLED, ResponseEngine
 from iotwarden.respond.notify import Delivery
 from iotwarden.respond.playbook import parse_playbooks
 from iotwarden.respond.quarantine import Allow, DryRunEnforcer
 from iotwarden.store import Store
 from iotwarden.store.alerts import upsert_alerts
-from iotwarden.store.respond_models import DeviceTagRow
+from iotwarden.store.respond_models import DeviceTagRow, HandledRow
 from tests.respond.conftest import CAMERA_IP, CAMERA_KEY, CAMERA_MAC, PLC_IP, PLC_KEY, Receiver, mirai_alert
 
 
@@ -197,3 +198,35 @@ def test_suppressed_alerts_and_unknown_devices(store: Store, dry: DryRunEnforcer
     stranger = mirai_alert("ip:10.10.20.200", "10.10.20.200")  # not in the inventory: the alert's facts serve
     assert engine.respond(stranger)[0].params["target"] == {"key": "ip:10.10.20.200", "mac": None,
                                                             "ips": ["10.10.20.200"]}
+
+
+def test_a_signed_webhook_carries_the_hmac_and_the_log_never_the_secret(store: Store, receiver: Receiver,
+                                                                         dry: DryRunEnforcer) -> None:
+    secret = "a-site-secret-of-enough-length"
+    pb = parse_playbooks([{"name": "tell", "trigger": {"detector": "detect.scan.*"},
+                           "actions": [{"notify_webhook": {"url": receiver.url, "secret": secret}}]}])
+    [done] = ResponseEngine(store, pb, enforcer=dry).respond(mirai_alert())
+    assert done.status == "done" and done.params["secret"] == "<redacted>"
+    assert receiver.headers[0][notify.SIGNATURE_HEADER] == notify.signature(secret, receiver.bodies[0])
+
+
+def test_the_handled_alerts_table_keeps_only_the_newest_rows_up_to_its_limit(store: Store,
+                                                                              dry: DryRunEnforcer) -> None:
+    pb = parse_playbooks([{"name": "tag", "trigger": {"detector": "detect.scan.*"},
+                           "actions": [{"tag_device": {"tag": "seen"}}]}])
+    engine = ResponseEngine(store, pb, enforcer=dry, max_handled=3)
+    assert engine_default_limit_is_documented()
+    for i in range(5):
+        alert = mirai_alert()
+        alert.uid = f"alert-{i}"
+        assert engine.respond(alert)
+    with store.session() as session:
+        kept = session.scalars(select(HandledRow.alert_uid).order_by(HandledRow.id)).all()
+    assert kept == ["alert-2", "alert-3", "alert-4"]  # at the limit, the oldest went first
+    again = mirai_alert()
+    again.uid = "alert-4"
+    assert engine.respond(again) == []  # a remembered alert is still handled once
+
+
+def engine_default_limit_is_documented() -> bool:
+    return ResponseEngine.__init__.__kwdefaults__["max_handled"] == MAX_HANDLED > MAX_ALERTS_PER_RUN

@@ -3,6 +3,8 @@ worth retrying (429, 5xx) or no answer; a failed delivery is reported, never rai
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import socket
 
 import pytest
@@ -57,3 +59,14 @@ def test_bad_urls_and_oversized_documents_are_refused() -> None:
         post_json("file:///etc/passwd", {}, timeout_s=1, retries=0)
     with pytest.raises(ConfigError, match="larger than"):
         post_json("http://127.0.0.1:9/", {"blob": "x" * notify.MAX_BODY_BYTES}, timeout_s=1, retries=0)
+
+
+def test_a_secret_signs_the_exact_body_with_hmac_sha256(receiver: Receiver) -> None:
+    secret = "0123456789abcdef-site-secret"
+    assert post_json(receiver.url, {"event": "alert"}, timeout_s=2, retries=0, secret=secret).ok
+    sent = receiver.headers[0][notify.SIGNATURE_HEADER]
+    expected = "sha256=" + hmac.new(secret.encode(), receiver.bodies[0], hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(sent, expected)
+    assert sent != notify.signature("another secret of 16+ chars", receiver.bodies[0])  # the key matters
+    assert post_json(receiver.url, {"event": "alert"}, timeout_s=2, retries=0).ok
+    assert notify.SIGNATURE_HEADER not in receiver.headers[1]  # no secret: unsigned

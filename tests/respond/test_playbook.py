@@ -71,9 +71,11 @@ def test_a_full_playbook_parses_with_defaults_filled_in() -> None:
     (base(actions=[{"notify_webhook": {"url": "http://x", "timeout_s": 0}}]), r"notify_webhook\.timeout_s"),
     (base(actions=[{"notify_webhook": {"url": "http://x", "headers": {"a": 1}}}]), r"notify_webhook\.headers"),
     (base(actions=[{"notify_webhook": {"url": "http://x", "proxy": "y"}}]), r"unknown key 'proxy'"),
+    (base(actions=[{"notify_webhook": {"url": "http://x", "secret": "short"}}]), r"notify_webhook\.secret: a string"),
     (base(actions=[{"revoke_certificate": {"reason": "bored"}}]), r"revoke_certificate\.reason"),
     (base(actions=[{"open_case": {"severity": "huge"}}]), r"open_case\.severity"),
     (base(actions=[{"quarantine": []}]), r"quarantine: parameters must be a mapping"),
+    (base(actions=[{"quarantine": {"via": "firewall"}}]), r"quarantine\.via: one of enforcer, table, policy"),
     (base(allow_ot="yes"), r"\(p\)\.allow_ot: true or false"),
     (base(actions=["quarantine"] * (playbook.MAX_ACTIONS + 1)), r"at most 16 actions"),
 ])
@@ -154,3 +156,11 @@ def test_any_yaml_gives_playbooks_or_a_policy_error(data: Any) -> None:
     except PolicyError:
         return
     assert all(isinstance(p, playbook.Playbook) for p in out)
+
+
+def test_a_webhook_secret_is_kept_for_signing_but_never_listed() -> None:
+    secret = "s" * playbook.MIN_SECRET_LEN
+    [pb] = parse_playbooks([base(actions=[{"notify_webhook": {"url": "http://x", "secret": secret}}])])
+    assert pb.actions[0].params["secret"] == secret
+    assert playbook.to_dict(pb)["actions"] == [{"notify_webhook": {"url": "http://x", "timeout_s": 5.0, "retries": 2,
+                                                                   "secret": "<redacted>"}}]

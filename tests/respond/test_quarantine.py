@@ -42,8 +42,8 @@ def test_the_table_drops_everything_from_and_to_quarantined_addresses_after_the_
         "ether saddr @q_mac udp dport 67 accept",
         "ip saddr @q_ip4 ip daddr 10.10.0.53/32 udp dport 53 accept",
         "ip daddr @q_ip4 ip saddr 10.10.0.53/32 udp sport 53 accept",
-        "ether saddr @q_mac drop", "ip saddr @q_ip4 drop", "ip daddr @q_ip4 drop",
-        "ip6 saddr @q_ip6 drop", "ip6 daddr @q_ip6 drop",
+        *(f'{m} counter drop comment "quarantine"' for m in (
+            "ether saddr @q_mac", "ip saddr @q_ip4", "ip daddr @q_ip4", "ip6 saddr @q_ip6", "ip6 daddr @q_ip6")),
     ]
     assert "add chain inet iotwarden_quarantine input { type filter hook input priority -10; policy accept; }" in script
     assert script.count("flush chain") == 2  # re-applying replaces the rules, never duplicates them

@@ -1,4 +1,5 @@
-"""``iotwarden policy``: propose, validate, test (what-if), diff, render and apply segmentation policies."""
+"""``iotwarden policy``: propose, validate, test (what-if), diff, render and apply segmentation policies,
+and the stored versions (load, versions, show)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ from pathlib import Path
 
 import typer
 
-from iotwarden.cli.analyze import DB_OPTION, open_store
+from iotwarden.cli.analyze import DB_OPTION, open_store, ts_text
 from iotwarden.cli.main import app
 from iotwarden.errors import PolicyError
 from iotwarden.policy import nftables, storage
 from iotwarden.policy.diff import diff
 from iotwarden.policy.match import resolve
 from iotwarden.policy.model import Policy, dump_text, load_text
-from iotwarden.policy.observed import Observed, from_captures, from_store
+from iotwarden.policy.names import NameMap
+from iotwarden.policy.observed import Observed, from_captures, from_store, stored_devices
 from iotwarden.policy.propose import propose
 from iotwarden.policy.simulate import render_text, simulate
 
@@ -33,6 +35,12 @@ NAME_OPTION = typer.Option("proposed", "--name", help="Name of the policy.")
 SAVE_OPTION = typer.Option(False, "--save", help="Also store it as a new version (needs --db).")
 NETNS_OPTION = typer.Option(None, "--netns", help="Load into this network namespace.")
 YES_OPTION = typer.Option(False, "--yes", help="Load into this host's own namespace.")
+DNS_OPTION = typer.Option([], "--dns", help="Captures whose DNS answers resolve the domain destinations "
+                          "(repeatable; the store keeps no DNS answers).")
+STORED_ARG = typer.Argument(..., help="Name of a stored policy.")
+VERSION_OPTION = typer.Option(None, "--version", help="Version to show (default: the latest).")
+LOAD_NAME_OPTION = typer.Option(None, "--name", help="Store under this name (default: the policy's own).")
+COMMENT_OPTION = typer.Option("", "--comment", help="Why this version (kept with it).")
 
 
 def read_policy(path: Path) -> Policy:
@@ -44,6 +52,18 @@ def read_policy(path: Path) -> Policy:
         return load_text(text)
     except PolicyError as exc:
         raise PolicyError(f"{path}: {exc}") from exc
+
+
+def _warn_unresolved(policy: Policy, seen: Observed, captures: list[Path] | None) -> None:
+    if not captures and any(r.domains for r in policy.rules):
+        typer.echo("note: domain destinations match nothing on stored flows (the store keeps no DNS answers); "
+                   "replay captures to judge them", err=True)
+
+
+def _resolved(policy: Policy, dns: list[Path]) -> dict[str, list[str]]:
+    """Domain -> addresses from the DNS answers in ``dns`` captures (empty without them)."""
+    names = from_captures(dns).names if dns else NameMap()
+    return names.for_policy(policy)
 
 
 def _observed(captures: list[Path] | None, db: str | None) -> Observed:
@@ -79,7 +99,8 @@ def test_cmd(path: Path = POLICY_ARG, captures: list[Path] | None = CAPTURES,
     """Replay observed flows against a policy: what would be blocked, per device and per service."""
     policy = read_policy(path)
     seen = _observed(captures, db)
-    report = simulate(policy, seen.devices, seen.flows)
+    _warn_unresolved(policy, seen, captures)
+    report = simulate(policy, seen.devices, seen.flows, seen.names.as_mapping())
     typer.echo(json.dumps(report.to_dict(), indent=2) if as_json else "\n".join(render_text(report)))
 
 
@@ -88,30 +109,67 @@ def diff_cmd(old: Path = OLD_ARG, new: Path = NEW_ARG,
              captures: list[Path] | None = CAPTURES, db: str | None = DB_OPTION) -> None:
     """What changing OLD to NEW would break (newly blocked) or open (newly allowed) on observed flows."""
     seen = _observed(captures, db)
-    typer.echo(json.dumps(diff(read_policy(old), read_policy(new), seen.devices, seen.flows).to_dict(), indent=2))
+    before, after = read_policy(old), read_policy(new)
+    _warn_unresolved(after, seen, captures)
+    typer.echo(json.dumps(diff(before, after, seen.devices, seen.flows, seen.names.as_mapping()).to_dict(), indent=2))
 
 
 @policy_app.command("render")
 def render_cmd(path: Path = POLICY_ARG,
                out: Path = RENDER_OUT,
-               db: str | None = DB_OPTION) -> None:
-    """Render the policy as an nftables ruleset (zone members resolved from the stored inventory)."""
+               db: str | None = DB_OPTION, dns: list[Path] = DNS_OPTION) -> None:
+    """Render the policy as an nftables ruleset (zone members resolved from the stored inventory, domain
+    destinations from the DNS answers of --dns captures: render again when the names move)."""
     policy = read_policy(path)
     with open_store(db) as store:
-        seen = from_store(store)
-    out.write_text(nftables.render(policy, resolve(policy, seen.devices)), encoding="utf-8")
+        devices = stored_devices(store)
+    out.write_text(nftables.render(policy, resolve(policy, devices), _resolved(policy, dns)), encoding="utf-8")
     typer.echo(f"{out}: nftables table inet {nftables.TABLE}")
 
 
 @policy_app.command("apply")
 def apply_cmd(path: Path = POLICY_ARG,
               netns: str | None = NETNS_OPTION, yes: bool = YES_OPTION,
-              db: str | None = DB_OPTION) -> None:
+              db: str | None = DB_OPTION, dns: list[Path] = DNS_OPTION) -> None:
     """Render and load the policy with nft -f (refuses without --netns or --yes)."""
     if netns is None and not yes:
         raise PolicyError("policy apply: give --netns NS, or --yes to change this host's own firewall")
     policy = read_policy(path)
     with open_store(db) as store:
-        seen = from_store(store)
-    nftables.apply(nftables.render(policy, resolve(policy, seen.devices)), netns=netns, confirm=yes)
+        devices = stored_devices(store)
+    nftables.apply(nftables.render(policy, resolve(policy, devices), _resolved(policy, dns)), netns=netns,
+                   confirm=yes)
     typer.echo(f"loaded {policy.name} into {'netns ' + netns if netns else 'this host'}")
+
+
+@policy_app.command("load")
+def load_cmd(path: Path = POLICY_ARG, name: str | None = LOAD_NAME_OPTION, comment: str = COMMENT_OPTION,
+             db: str | None = DB_OPTION) -> None:
+    """Store a policy file as the next version of its name (or of --name)."""
+    policy = read_policy(path)
+    if name is not None:
+        policy = Policy.from_dict({**policy.to_dict(), "name": name})  # validates the name like the file's
+    with open_store(db) as store:
+        version = storage.save(store, policy, comment or f"loaded from {path.name}")
+    typer.echo(f"stored {policy.name} version {version}")
+
+
+@policy_app.command("versions")
+def versions_cmd(name: str = STORED_ARG, db: str | None = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """The stored versions of a policy, oldest first."""
+    with open_store(db) as store:
+        found = storage.versions(store, name)
+    if not found:
+        raise PolicyError(f"no stored policy {name!r}")
+    if as_json:
+        typer.echo(json.dumps({"name": name, "versions": found}, indent=2))
+        return
+    for v in found:
+        typer.echo(f"{v['version']:>5}  {ts_text(float(v['created_at']))}  {v['comment']}")  # type: ignore[arg-type]
+
+
+@policy_app.command("show")
+def show_cmd(name: str = STORED_ARG, version: int | None = VERSION_OPTION, db: str | None = DB_OPTION) -> None:
+    """Print a stored version of a policy as YAML (the latest unless --version)."""
+    with open_store(db) as store:
+        typer.echo(dump_text(storage.load(store, name, version)), nl=False)

@@ -17,11 +17,13 @@ from rich.table import Table
 from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, OUTPUT_OPTION, Format, emit, open_store, ts_text
 from iotwarden.cli.identity import CA_DIR_OPTION, PASS_ENV_OPTION, _passphrase
 from iotwarden.cli.main import app
+from iotwarden.errors import ConfigError
 from iotwarden.identity.ca import ROOT_CERT, DeviceCA
 from iotwarden.respond import cases
 from iotwarden.respond.actions import ActionRecord, get_action, list_actions
 from iotwarden.respond.engine import ResponseEngine
 from iotwarden.respond.playbook import load_playbooks, to_dict
+from iotwarden.respond.policy_enforcer import PolicyEnforcer
 from iotwarden.respond.quarantine import Allow, DryRunEnforcer, NftablesEnforcer, QuarantineEnforcer
 from iotwarden.store import Store
 from iotwarden.store.identity_models import SqlIdentityRepository
@@ -38,11 +40,17 @@ SCHEMA = "iotwarden.respond/1"
 class Enforce(StrEnum):
     dry_run = "dry-run"
     nftables = "nftables"
+    policy = "policy"
 
 
 PLAYBOOKS_ARG = typer.Argument(..., help="Playbook YAML file, or a folder of them.")
 ENFORCE_OPTION = typer.Option(Enforce.dry_run, "--enforce",
-                              help="dry-run: log the quarantine rules only; nftables: apply them on this host.")
+                              help="dry-run: log the quarantine rules only; nftables: apply the standalone "
+                                   "quarantine table on this host; policy: move the device into the isolated zone "
+                                   "of the stored policy --policy and load that ruleset.")
+POLICY_OPTION = typer.Option(None, "--policy", help="Stored policy that --enforce policy (and playbooks with "
+                             "quarantine: {via: policy}) quarantine in; loads with --netns or --yes.")
+YES_OPTION = typer.Option(False, "--yes", help="--enforce policy: load into this host's own namespace.")
 NETNS_OPTION = typer.Option(None, "--netns", help="Apply nftables inside this network namespace.")
 ALLOW_OPTION = typer.Option([], "--allow", help="What a quarantined device may still reach: "
                             "'CIDR', 'CIDR udp/53' or 'any udp/67' (repeatable).")
@@ -53,9 +61,25 @@ def _actor(actor: str | None) -> str:
     return actor or f"user:{getpass.getuser()}"
 
 
-def _enforcer(enforce: Enforce, netns: str | None, allows: list[str]) -> QuarantineEnforcer:
+def _policy_enforcer(store: Store, policy: str | None, netns: str | None, yes: bool) -> PolicyEnforcer:
+    if not policy:
+        raise ConfigError("--enforce policy needs --policy NAME (a stored policy: iotwarden policy load)")
+    if netns is None and not yes:
+        raise ConfigError("--policy: give --netns NS, or --yes to change this host's own firewall")
+    return PolicyEnforcer(store, policy, netns=netns, confirm=yes)
+
+
+def _enforcers(enforce: Enforce, netns: str | None, allows: list[str], store: Store, *, policy: str | None = None,
+               yes: bool = False) -> tuple[QuarantineEnforcer, dict[str, QuarantineEnforcer]]:
+    """The run's quarantine enforcer (``--enforce``) and those a playbook may name with ``via``: ``table``
+    (standalone table; dry-run with --enforce dry-run) and, with --policy, ``policy``."""
     parsed = tuple(Allow.parse(a) for a in allows)
-    return NftablesEnforcer(parsed, netns) if enforce is Enforce.nftables else DryRunEnforcer(parsed)
+    table: QuarantineEnforcer = DryRunEnforcer(parsed) if enforce is Enforce.dry_run else NftablesEnforcer(parsed,
+                                                                                                           netns)
+    named: dict[str, QuarantineEnforcer] = {"table": table}
+    if policy or enforce is Enforce.policy:
+        named["policy"] = _policy_enforcer(store, policy, netns, yes)
+    return (named["policy"] if enforce is Enforce.policy else table), named
 
 
 def _ca(store: Store, ca_dir: Path, env: str) -> DeviceCA | None:
@@ -107,12 +131,14 @@ def playbooks_list(path: Path = PLAYBOOKS_ARG, *, fmt: Format = FORMAT_OPTION,
 @playbooks_app.command("run")
 def playbooks_run(path: Path = PLAYBOOKS_ARG, *, db: str | None = DB_OPTION, enforce: Enforce = ENFORCE_OPTION,
                   netns: str | None = NETNS_OPTION, allow: list[str] = ALLOW_OPTION,
+                  policy: str | None = POLICY_OPTION, yes: bool = YES_OPTION,
                   ca_dir: Path = CA_DIR_OPTION, passphrase_env: str = PASS_ENV_OPTION,
                   fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
     """Run the playbooks on the stored new alerts they have not handled yet; every action is logged."""
     found = load_playbooks(path)
     with open_store(db) as store:
-        engine = ResponseEngine(store, found, enforcer=_enforcer(enforce, netns, allow),
+        default, named = _enforcers(enforce, netns, allow, store, policy=policy, yes=yes)
+        engine = ResponseEngine(store, found, enforcer=default, enforcers=named,
                                 ca=_ca(store, ca_dir, passphrase_env))
         done = engine.run_stored()
     emit(fmt, {"schema": SCHEMA, "actions": [r.to_dict() for r in done]},
@@ -203,7 +229,7 @@ def actions_list(*, db: str | None = DB_OPTION,
 
 @actions_app.command("undo")
 def actions_undo(action_id: int, *, db: str | None = DB_OPTION, actor: str | None = ACTOR_OPTION,
-                 netns: str | None = NETNS_OPTION, fmt: Format = FORMAT_OPTION,
+                 netns: str | None = NETNS_OPTION, yes: bool = YES_OPTION, fmt: Format = FORMAT_OPTION,
                  out: Path | None = OUTPUT_OPTION) -> None:
     """Undo an action: release a quarantine (with the enforcer that applied it), close the case a
     playbook opened, remove a tag. Certificate revocation cannot be undone: issue a new certificate."""
@@ -211,8 +237,12 @@ def actions_undo(action_id: int, *, db: str | None = DB_OPTION, actor: str | Non
         with store.session() as session:
             logged = get_action(session, action_id)
             result = dict(logged.result or {}) if logged.kind == "quarantine" else {}
-        nft = result.get("enforcer") == NftablesEnforcer.__name__
-        enforcer: QuarantineEnforcer = NftablesEnforcer(netns=netns or result.get("netns")) if nft else DryRunEnforcer()
+        kind, where = result.get("enforcer"), netns or result.get("netns")
+        enforcer: QuarantineEnforcer = DryRunEnforcer()
+        if kind == NftablesEnforcer.__name__:
+            enforcer = NftablesEnforcer(netns=where)
+        elif kind == PolicyEnforcer.__name__:
+            enforcer = _policy_enforcer(store, result.get("policy"), where, yes)
         record = ResponseEngine(store, [], enforcer=enforcer).undo(action_id, actor=_actor(actor))
     emit(fmt, {"schema": SCHEMA, "action": record.to_dict()},
          lambda c: c.print(f"action {action_id} undone: {record.kind} logged as action {record.id}"), out)

@@ -66,13 +66,13 @@ class Flow:
         return self.last_seen - self.first_seen
 
     def to_dict(self) -> dict[str, Any]:
-        out = {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        out = {name: getattr(self, name) for name in self.__slots__}
         out["extra"] = dict(self.extra)
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Flow:
-        known = {k: data[k] for k in cls.__slots__ if k in data}  # type: ignore[attr-defined]
+        known = {k: data[k] for k in cls.__slots__ if k in data}
         flow = cls(**known)
         for k, v in data.items():
             if k not in known:  # unknown fields survive a round trip (STYLE 11)

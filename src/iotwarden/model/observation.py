@@ -71,7 +71,7 @@ class Observation:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Observation:
-        known = {k: data[k] for k in cls.__slots__ if k in data}  # type: ignore[attr-defined]
+        known = {k: data[k] for k in cls.__slots__ if k in data}
         obs = cls(**known)
         extra = {k: v for k, v in data.items() if k not in known}
         if extra:  # unknown fields survive a round trip (STYLE 11)

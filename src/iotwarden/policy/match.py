@@ -13,6 +13,7 @@ from typing import Any
 from iotwarden.inventory.addresses import local_ip
 from iotwarden.model import Device, Flow
 from iotwarden.policy.model import ANY, INTERNET, Action, Policy, Rule, Zone
+from iotwarden.policy.names import domain_matches
 
 MAX_HOSTS = 1_000_000  # resolved host addresses kept (one entry per device address)
 NOT_ROUTED = "not-routed"  # pseudo rule of multicast/broadcast traffic: never crosses a router
@@ -141,7 +142,7 @@ def _dest_matches(rule: Rule, ip: str, names: Mapping[str, Iterable[str]]) -> bo
                                 for c in rule.cidrs):
         return True
     seen = names.get(ip, ())
-    return any(n == d or (d.startswith("*.") and n.endswith(d[1:])) for d in rule.domains for n in seen)
+    return any(domain_matches(d, n) for d in rule.domains for n in seen)
 
 
 def verdict(policy: Policy, members: Membership, flow: Flow,

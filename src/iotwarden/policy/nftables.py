@@ -60,7 +60,7 @@ def _zone_sets(zone: Zone, members: Membership) -> dict[str, list[str]]:
 
 def _rule_lines(policy: Policy, rule: Rule, sets: Mapping[str, Mapping[str, list[str]]],
                 dests: Mapping[str, Mapping[str, list[str]]]) -> list[str]:
-    lines = []
+    lines: list[str] = []
     for fam, suffix, _ in FAMILIES:
         conds = []
         if rule.dst == INTERNET:
@@ -69,18 +69,32 @@ def _rule_lines(policy: Policy, rule: Rule, sets: Mapping[str, Mapping[str, list
             if not sets[rule.dst][suffix]:
                 continue  # the zone has no address of this family: nothing can match
             conds.append(f"{fam} daddr @z_{rule.dst}_{suffix} ")
-        if rule.destinations:
-            if not dests[rule.name][suffix]:
-                continue
-            conds.append(f"{fam} daddr @r_{rule.name}_{suffix} ")
-        lines.extend(f"\t\t{''.join(conds)}{svc}{_action(rule.action, rule.name)}" for svc in _services(rule))
+        targets = [""]
+        if rule.destinations:  # CIDRs in r_<rule>, resolved domain addresses in d_<rule>: one line each
+            targets = [f"{fam} daddr @{kind}_{rule.name}_{suffix} " for kind in ("r", "d")
+                       if dests[f"{kind}_{rule.name}"][suffix]]
+        lines.extend(f"\t\t{''.join(conds)}{target}{svc}{_action(rule.action, rule.name)}"
+                     for target in targets for svc in _services(rule))
     return lines
+
+
+def isolation_rules(v4: str, v6: str, mac: str | None, label: str, *, outbound: bool) -> list[str]:
+    """The rules that isolate the members of three named sets (IPv4, IPv6, MAC): nothing reaches them,
+    and with ``outbound`` they reach nothing either. The segmentation ruleset (isolated zones, whose
+    outbound traffic their zone chain decides) and the standalone quarantine table both use these."""
+    drop = _action("deny", label)
+    out = [f"ip daddr @{v4} {drop}", f"ip6 daddr @{v6} {drop}"]
+    if outbound:
+        out = [*([f"ether saddr @{mac} {drop}"] if mac else []), f"ip saddr @{v4} {drop}", out[0],
+               f"ip6 saddr @{v6} {drop}", out[1]]
+    return out
 
 
 def render(policy: Policy, members: Membership, resolved: Mapping[str, Sequence[str]] | None = None) -> str:
     """The ruleset text. ``resolved`` maps a rule's domain names to addresses (nftables matches
-    addresses only); a domain with no addresses matches nothing. Loading it replaces the table
-    atomically (``nft -f`` runs the file as one transaction)."""
+    addresses only; :meth:`iotwarden.policy.names.NameMap.for_policy` builds it from DNS answers); they
+    fill the rule's ``d_<rule>_v4/v6`` sets, a domain with no addresses matches nothing. Loading it
+    replaces the table atomically (``nft -f`` runs the file as one transaction)."""
     resolved = resolved or {}
     out = [f"# iotwarden policy {policy.name}: generated, do not edit (iotwarden policy render)",
            f"table inet {TABLE}", f"delete table inet {TABLE}", f"table inet {TABLE} {{"]
@@ -99,11 +113,17 @@ def render(policy: Policy, members: Membership, resolved: Mapping[str, Sequence[
     for rule in policy.rules:
         if not rule.destinations:
             continue
-        addrs = list(rule.cidrs) + [a for d in rule.domains for a in resolved.get(d, ())]
-        dests[rule.name] = {"v4": sorted({a for a in addrs if ":" not in a}), "v6": sorted({a for a in addrs
-                                                                                           if ":" in a})}
-        for _, suffix, kind in FAMILIES:
-            out.append(_set(f"r_{rule.name}_{suffix}", kind, dests[rule.name][suffix]))
+        named = [a for d in rule.domains for a in resolved.get(d, ())]
+        for kind, addrs in (("r", rule.cidrs), ("d", named)):
+            dests[f"{kind}_{rule.name}"] = {"v4": sorted({a for a in addrs if ":" not in a}),
+                                            "v6": sorted({a for a in addrs if ":" in a})}
+        if rule.domains:
+            out.append(f"\t# d_{rule.name}_*: addresses of {', '.join(rule.domains[:4])}"
+                       f"{' ...' if len(rule.domains) > 4 else ''} from DNS answers at render time; names move, "
+                       "so refresh them (render and load again)")
+        for kind in ("r", "d"):
+            for _, suffix, family in FAMILIES:
+                out.append(_set(f"{kind}_{rule.name}_{suffix}", family, dests[f"{kind}_{rule.name}"][suffix]))
     for _, suffix, kind in FAMILIES:
         hosts = sorted((ip, z) for ip, z in members.by_ip.items() if (":" in ip) == (suffix == "v6"))
         out.append(f"\tmap zone_{suffix} {{ type {kind} : verdict;"
@@ -114,8 +134,8 @@ def render(policy: Policy, members: Membership, resolved: Mapping[str, Sequence[
             f"\t\tip6 daddr {{ {NOT_ROUTED['v6']} }} counter accept"]
     for zone in policy.zones:
         if zone.isolated:
-            for fam, suffix, _ in FAMILIES:
-                out.append(f"\t\t{fam} daddr @z_{zone.name}_{suffix} {_action('deny', f'{zone.name}.isolated')}")
+            out += [f"\t\t{line}" for line in isolation_rules(f"z_{zone.name}_v4", f"z_{zone.name}_v6", None,
+                                                               f"{zone.name}.isolated", outbound=False)]
     out += ["\t\tip saddr vmap @zone_v4", "\t\tip6 saddr vmap @zone_v6"]
     for zone in policy.zones:
         for fam, suffix, _ in FAMILIES:
@@ -123,17 +143,18 @@ def render(policy: Policy, members: Membership, resolved: Mapping[str, Sequence[
                 out.append(f"\t\t{fam} saddr @z_{zone.name}_{suffix} jump from_{zone.name}")
     out += [f"\t\tether saddr @z_{z.name}_mac jump from_{z.name}" for z in policy.zones if sets[z.name]["mac"]]
     out += ["\t\tjump from_unzoned", "\t}"]
-    for zone in [*policy.zones, None]:
-        name = zone.name if zone else "unzoned"
+    chains: list[Zone | None] = [*policy.zones, None]  # None: the chain of unzoned sources
+    for src_zone in chains:
+        name = src_zone.name if src_zone else "unzoned"
         out.append(f"\tchain from_{name} {{")
-        if zone is not None:
-            out += [f"\t\t{fam} daddr @z_{name}_{suffix} {_action(zone.intra, f'{name}.intra')}"
+        if src_zone is not None:
+            out += [f"\t\t{fam} daddr @z_{name}_{suffix} {_action(src_zone.intra, f'{name}.intra')}"
                     for fam, suffix, _ in FAMILIES if sets[name][suffix]]
         for rule in policy.rules:
-            if rule.src == name or (rule.src == ANY and not (zone is not None and zone.isolated)):
+            if rule.src == name or (rule.src == ANY and not (src_zone is not None and src_zone.isolated)):
                 out += _rule_lines(policy, rule, sets, dests)
-        default = zone.effective_default(policy.default) if zone else policy.default
-        out += [f"\t\t{_action(default, f'{name}.default' if zone else 'default')}", "\t}"]
+        default = src_zone.effective_default(policy.default) if src_zone else policy.default
+        out += [f"\t\t{_action(default, f'{name}.default' if src_zone else 'default')}", "\t}"]
     out.append("}")
     return "\n".join(out) + "\n"
 

@@ -16,6 +16,7 @@ from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
 from iotwarden.inventory.classifier import DeviceClassifier
 from iotwarden.model import Conclusion, Device, Flow
+from iotwarden.policy.names import DnsNames, NameMap
 from iotwarden.store import Store
 from iotwarden.store.schema import DeviceRow, FlowRow
 
@@ -31,11 +32,15 @@ class Observed:
     flows: list[Flow] = field(default_factory=list)
     dropped: int = 0  # flows past MAX_FLOWS, not replayed
     ctx: Context | None = None
+    # address -> DNS names, for domain rules: from the captures' DNS answers. The store keeps no DNS
+    # answers (evidence holds only the names a device asked, flows no server name), so from the store
+    # it stays empty and domain destinations match nothing there.
+    names: NameMap = field(default_factory=NameMap)
 
 
-def from_store(store: Store) -> Observed:
-    """Every stored device (with its stored classification) and every stored flow."""
-    out = Observed()
+def stored_devices(store: Store) -> list[Device]:
+    """Every stored device with its stored classification (what zone membership is resolved from)."""
+    out = []
     with store.session() as session:
         for row in session.scalars(select(DeviceRow)):
             dev = Device(key=row.key, first_seen=row.first_seen, last_seen=row.last_seen, mac=row.mac,
@@ -44,7 +49,14 @@ def from_store(store: Store) -> Observed:
                 value = getattr(row, name)
                 if value:
                     dev.classification[name] = Conclusion(value, getattr(row, f"{name}_confidence") or 0.0)
-            out.devices.append(dev)
+            out.append(dev)
+    return out
+
+
+def from_store(store: Store) -> Observed:
+    """Every stored device (with its stored classification) and every stored flow."""
+    out = Observed(devices=stored_devices(store))
+    with store.session() as session:
         for frow in session.scalars(select(FlowRow).order_by(FlowRow.first_seen)):
             if len(out.flows) >= MAX_FLOWS:
                 out.dropped += 1
@@ -76,13 +88,14 @@ class _Collect:
 
 def from_captures(paths: Sequence[Path], extra_analyzers: Sequence[Any] = ()) -> Observed:
     """Run captures through the engine with the inventory and classifier (and ``extra_analyzers``,
-    called after them), keeping devices and flows; nothing is stored."""
+    called after them), keeping devices, flows and the DNS answers' names; nothing is stored."""
     from iotwarden.engine.core import Engine  # noqa: PLC0415 - loads every dissector: only for packets
     from iotwarden.sources.capfile import read_capture  # noqa: PLC0415
 
     out = Observed()
     ctx = Context()
-    addons = AddonManager(ctx, [InventoryBuilder(), DeviceClassifier(), _Collect(out), *extra_analyzers])
+    addons = AddonManager(ctx, [InventoryBuilder(), DeviceClassifier(), _Collect(out), DnsNames(out.names),
+                                   *extra_analyzers])
     addons.load()
     for path in paths:
         engine = Engine(dissectors=None)

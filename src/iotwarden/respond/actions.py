@@ -57,8 +57,10 @@ class ActionRecord:
 
 
 def redact(params: dict[str, Any]) -> dict[str, Any]:
-    """Parameters as logged: webhook header values (tokens) are never written to the store."""
+    """Parameters as logged: webhook header values (tokens) and signing secrets are never written to the store."""
     out = dict(params)
+    if "secret" in out:
+        out["secret"] = REDACTED
     if isinstance(out.get("headers"), dict):
         out["headers"] = dict.fromkeys(out["headers"], REDACTED)
     return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,10 @@ from iotwarden.store.schema import DeviceRow
 
 log = logging.getLogger(__name__)
 MAX_ALERTS_PER_RUN = 10_000  # stored alerts one ``run_stored`` looks at (newest first)
+# rows of table response_handled (which playbook already ran on which alert) kept; past it the oldest go.
+# Larger than MAX_ALERTS_PER_RUN times a site's playbooks, so that run_stored never sees an alert whose
+# record was pruned (it reads only the newest MAX_ALERTS_PER_RUN alerts).
+MAX_HANDLED = 1_000_000
 MAX_NOTIFY_FLOWS = 4  # evidence flows/observations of the alert put in a webhook notification
 # the NIST SP 800-61 phase each action's timeline entry belongs to
 PHASE_OF = {"quarantine": cases.CONTAINMENT, "revoke_certificate": cases.CONTAINMENT,
@@ -64,13 +68,17 @@ class _Run:
 
 
 class ResponseEngine:
-    """Runs ``playbooks`` against alerts; ``enforcer`` quarantines, ``ca`` (optional) revokes."""
+    """Runs ``playbooks`` against alerts; ``enforcer`` quarantines (``enforcers`` by name for playbooks
+    that ask for one with ``quarantine: {via: table|policy}``), ``ca`` (optional) revokes."""
 
     def __init__(self, store: Store, playbooks: Iterable[Playbook], *, enforcer: QuarantineEnforcer,
+                 enforcers: Mapping[str, QuarantineEnforcer] | None = None,
                  ca: DeviceCA | None = None, notify: Notifier = post_json,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, max_handled: int = MAX_HANDLED) -> None:
         self.store, self.playbooks = store, [p for p in playbooks if p.enabled]
+        self.max_handled = max_handled
         self.enforcer, self.ca, self.notify, self.clock = enforcer, ca, notify, clock
+        self.enforcers = dict(enforcers or {})
         self.errors = 0  # alerts whose handling failed outside any single action (store down...)
 
     # --- entry points ----------------------------------------------------------------------------------
@@ -119,7 +127,11 @@ class ResponseEngine:
                                                                HandledRow.playbook == playbook)).first()
             if seen is not None:
                 return False
-            session.add(HandledRow(alert_uid=uid, playbook=playbook, handled_at=self.clock()))
+            row = HandledRow(alert_uid=uid, playbook=playbook, handled_at=self.clock())
+            session.add(row)
+            session.flush()
+            # ids grow with every claim: one indexed delete keeps the newest max_handled rows
+            session.execute(delete(HandledRow).where(HandledRow.id <= row.id - self.max_handled))
         return True
 
     # --- one action --------------------------------------------------------------------------------------
@@ -159,9 +171,22 @@ class ResponseEngine:
     def _do_quarantine(self, run: _Run, params: dict[str, Any]) -> tuple[str, dict[str, Any], bool]:
         target = self._target(run.device)
         params["target"] = target.to_dict()
-        script = self.enforcer.apply(target)
-        return "done", {"enforcer": type(self.enforcer).__name__, "netns": getattr(self.enforcer, "netns", None),
-                        "rules": script}, True
+        enforcer = self._enforcer(params.get("via", "enforcer"))
+        script = enforcer.apply(target)
+        return "done", {"enforcer": type(enforcer).__name__, "netns": getattr(enforcer, "netns", None),
+                        "policy": getattr(enforcer, "policy", None), "rules": script}, True
+
+    def _enforcer(self, via: str) -> QuarantineEnforcer:
+        if via == "enforcer":
+            return self.enforcer
+        if via not in self.enforcers:
+            raise ConfigError(f"the playbook quarantines via {via!r}, and this run has no such enforcer "
+                              "(iotwarden playbooks run --policy NAME gives 'policy')")
+        return self.enforcers[via]
+
+    def _releaser(self, name: str | None) -> QuarantineEnforcer:
+        """The enforcer of the kind that applied a quarantine (its class name, as logged)."""
+        return next((e for e in self.enforcers.values() if type(e).__name__ == name), self.enforcer)
 
     def _do_revoke_certificate(self, run: _Run, params: dict[str, Any]) -> tuple[str, dict[str, Any], bool]:
         if self.ca is None:
@@ -183,7 +208,7 @@ class ResponseEngine:
                           "vendor": run.device.vendor},
                "case_id": run.case_id, "actions": list(run.summary)}
         delivery = self.notify(params["url"], doc, timeout_s=params["timeout_s"], retries=params["retries"],
-                               headers=params.get("headers"))
+                               headers=params.get("headers"), secret=params.get("secret"))
         return ("done" if delivery.ok else "failed"), delivery.to_dict(), False
 
     def _do_open_case(self, run: _Run, params: dict[str, Any]) -> tuple[str, dict[str, Any], bool]:
@@ -226,8 +251,9 @@ class ResponseEngine:
         now = self.clock()
         if kind == "quarantine":
             t = params["target"]
-            script = self.enforcer.release(QuarantineTarget(t["key"], t.get("mac"), tuple(t.get("ips") or ())))
-            outcome: dict[str, Any] = {"enforcer": type(self.enforcer).__name__, "rules": script}
+            releaser = self._releaser(result.get("enforcer"))
+            script = releaser.release(QuarantineTarget(t["key"], t.get("mac"), tuple(t.get("ips") or ())))
+            outcome: dict[str, Any] = {"enforcer": type(releaser).__name__, "rules": script}
         elif kind == "open_case":
             with self.store.transaction() as session:
                 cases.close(session, int(result["case_id"]), author=actor, now=now,

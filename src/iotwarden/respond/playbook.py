@@ -6,9 +6,10 @@ vendor) and the ordered actions to take when it fires. Errors name the playbook 
         allow_ot: false            # OT devices get notify-only unless this is true
         trigger: {detector: "detect.scan.*", min_severity: high, category: iot, device_type: camera}
         actions:
-          - quarantine: {}
+          - quarantine: {via: policy}  # enforcer (default: as run), table, or policy
           - revoke_certificate: {reason: key_compromise}
-          - notify_webhook: {url: "https://soc.example/hook", timeout_s: 5, retries: 2}
+          - notify_webhook: {url: "https://soc.example/hook", timeout_s: 5, retries: 2,
+                             secret: "at least 16 characters"}   # signs: X-Iotwarden-Signature
           - open_case: {title: "Mirai scan from {device}"}
           - tag_device: {tag: compromised}
 """
@@ -30,6 +31,7 @@ from iotwarden.identity.records import REVOCATION_REASONS
 from iotwarden.kb.taxonomy import CATEGORIES
 from iotwarden.model.alert import Alert
 from iotwarden.model.finding import SEVERITIES
+from iotwarden.respond.actions import REDACTED
 
 MAX_PLAYBOOKS = 256  # playbooks in one file or folder
 MAX_ACTIONS = 16  # actions in one playbook
@@ -37,16 +39,21 @@ MAX_FILE_BYTES = 1 << 20  # a playbook file larger than this is refused
 MAX_WEBHOOK_TIMEOUT_S = 30.0  # per attempt
 MAX_WEBHOOK_RETRIES = 5  # attempts after the first
 DEFAULT_WEBHOOK_TIMEOUT_S, DEFAULT_WEBHOOK_RETRIES = 5.0, 2
+MIN_SECRET_LEN = 16  # webhook signing secret, characters (RFC 2104 §3: keys shorter than the hash are weak)
+MAX_SECRET_LEN = 1024
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")  # playbook names and tags (fit respond_models.NAME_LEN)
 
 # action kind -> (parameters it accepts, parameters it requires)
 ACTION_KINDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "quarantine": (frozenset({"reason"}), frozenset()),
+    "quarantine": (frozenset({"reason", "via"}), frozenset()),
     "revoke_certificate": (frozenset({"reason"}), frozenset()),
-    "notify_webhook": (frozenset({"url", "timeout_s", "retries", "headers"}), frozenset({"url"})),
+    "notify_webhook": (frozenset({"url", "timeout_s", "retries", "headers", "secret"}), frozenset({"url"})),
     "open_case": (frozenset({"title", "severity"}), frozenset()),
     "tag_device": (frozenset({"tag"}), frozenset({"tag"})),
 }
+# quarantine.via: "enforcer" (the one the run was given), "table" (the standalone quarantine table, for a
+# site without a segmentation policy), "policy" (the stored policy's isolated zone)
+QUARANTINE_VIA = ("enforcer", "table", "policy")
 NOTIFY_ONLY = frozenset({"notify_webhook"})  # what runs on an OT device unless allow_ot is set
 TRIGGER_KEYS = frozenset({"detector", "severity", "min_severity", "category", "device_type", "vendor"})
 PLAYBOOK_KEYS = frozenset({"name", "description", "enabled", "allow_ot", "trigger", "actions"})
@@ -177,6 +184,10 @@ def _check_params(kind: str, params: dict[str, Any], where: str) -> dict[str, An
         if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                                     for k, v in headers.items()):
             raise PolicyError(f"{where}.headers: a mapping of header names to strings")
+        secret = params.get("secret")
+        if secret is not None and not (isinstance(secret, str) and MIN_SECRET_LEN <= len(secret) <= MAX_SECRET_LEN):
+            raise PolicyError(f"{where}.secret: a string of {MIN_SECRET_LEN} to {MAX_SECRET_LEN} characters "
+                              "(the HMAC-SHA256 key that signs each notification)")
     elif kind == "open_case":
         if "severity" in params:
             _severity(params["severity"], f"{where}.severity")
@@ -184,8 +195,11 @@ def _check_params(kind: str, params: dict[str, Any], where: str) -> dict[str, An
             raise PolicyError(f"{where}.title: a string")
     elif kind == "tag_device" and not (isinstance(params["tag"], str) and NAME.match(params["tag"])):
         raise PolicyError(f"{where}.tag: lower-case letters, digits, '.', '_' or '-', at most 64")
-    elif kind == "quarantine" and not isinstance(params.get("reason", ""), str):
-        raise PolicyError(f"{where}.reason: a string")
+    elif kind == "quarantine":
+        if not isinstance(params.get("reason", ""), str):
+            raise PolicyError(f"{where}.reason: a string")
+        if params.get("via", QUARANTINE_VIA[0]) not in QUARANTINE_VIA:
+            raise PolicyError(f"{where}.via: one of {', '.join(QUARANTINE_VIA)}, got {params['via']!r}")
     return out
 
 
@@ -287,5 +301,9 @@ def _raw(pb: Playbook) -> dict[str, Any]:
 
 
 def to_dict(pb: Playbook) -> dict[str, Any]:
-    """A playbook as JSON-compatible data (what ``playbooks list -f json`` prints)."""
-    return _raw(pb)
+    """A playbook as JSON-compatible data (what ``playbooks list -f json`` prints); a webhook signing
+    secret is redacted (it reads back only from the playbook file)."""
+    out = _raw(pb)
+    out["actions"] = [{kind: {**params, "secret": REDACTED} if "secret" in params else params
+                       for kind, params in a.items()} for a in out["actions"]]
+    return out

@@ -1,5 +1,6 @@
-"""Quarantine enforcement: the :class:`QuarantineEnforcer` interface, the nftables ruleset that isolates
-quarantined devices (table ``inet iotwarden_quarantine``), and a dry-run enforcer that only records.
+"""Quarantine enforcement: the :class:`QuarantineEnforcer` interface, the standalone nftables table that
+isolates quarantined devices at sites without a segmentation policy (``inet iotwarden_quarantine``), and
+a dry-run enforcer that only records (:mod:`iotwarden.respond.policy_enforcer`: the policy-backed one).
 
 The table holds three sets (MAC, IPv4, IPv6 addresses of quarantined devices) and two base chains
 (``forward``: traffic routed through this host; ``input``: traffic to it). Traffic from or to a set
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from iotwarden.errors import ConfigError, PolicyError
+from iotwarden.policy.nftables import isolation_rules
 
 TABLE = "iotwarden_quarantine"  # in the inet family: one table for IPv4 and IPv6 (nft(8) "ADDRESS FAMILIES")
 PRIORITY = -10  # before the default filter priority 0, so the segmentation policy's accepts cannot win
@@ -112,8 +114,7 @@ def render_table(allows: tuple[Allow, ...] = ()) -> str:
     if len(allows) > MAX_ALLOWS:
         raise ConfigError(f"quarantine: at most {MAX_ALLOWS} allow exceptions")
     accepts = [r for a in allows for r in a.rules()]
-    drops = ["ether saddr @q_mac drop", "ip saddr @q_ip4 drop", "ip daddr @q_ip4 drop",
-             "ip6 saddr @q_ip6 drop", "ip6 daddr @q_ip6 drop"]
+    drops = isolation_rules("q_ip4", "q_ip6", "q_mac", "quarantine", outbound=True)
     lines = [f"add table inet {TABLE}",
              f"add set inet {TABLE} q_mac {{ type ether_addr; }}",
              f"add set inet {TABLE} q_ip4 {{ type ipv4_addr; }}",

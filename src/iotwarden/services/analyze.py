@@ -17,15 +17,18 @@ from typing import Any
 from iotwarden.addons import AddonManager, default_analyzers
 from iotwarden.errors import CaptureError
 from iotwarden.hooks import Context
+from iotwarden.identity.traffic import TrafficCertificateCheck
 from iotwarden.inventory.builder import InventoryBuilder
 from iotwarden.model import Device
 from iotwarden.model.alert import Alert
 from iotwarden.model.finding import Finding
+from iotwarden.services.inventory import check_shadow
 from iotwarden.sources.base import RecordBatch, SourceItem
 from iotwarden.store import Store
 from iotwarden.store import writer as w
 from iotwarden.store.alerts import upsert_alerts
 from iotwarden.store.findings import upsert_findings
+from iotwarden.store.identity_models import SqlIdentityRepository, link_certificates
 from iotwarden.store.queries import devices_by_keys
 
 SCHEMA = "iotwarden.analysis/1"  # docs/schemas/analysis.md
@@ -80,6 +83,7 @@ class FileResult:
 class AnalysisReport:
     files: list[FileResult] = field(default_factory=list)
     devices: list[Device] = field(default_factory=list)  # stored state of every device the run saw
+    shadow: dict[str, Any] = field(default_factory=dict)  # services.inventory.check_shadow's summary
 
     @property
     def failed(self) -> list[FileResult]:
@@ -265,6 +269,8 @@ def analyze(
             dev.classification = dict(concluded[r.key].classification)
             dev.risk_score = concluded[r.key].risk_score
         report.devices.append(dev)
+    if any(f.status in ("complete", "partial") for f in report.files):
+        report.shadow = check_shadow(store)  # devices the approved inventory does not list
     return report
 
 
@@ -316,9 +322,18 @@ class _NothingRead(Exception):
         self.error = error
 
 
+def _certificate_check(store: Store) -> TrafficCertificateCheck | None:
+    """The identity check of certificates seen in traffic, when the device CA has issued any."""
+    issued = SqlIdentityRepository(store).list_certificates()
+    return TrafficCertificateCheck(issued) if issued else None
+
+
 def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config: Any) -> FileResult:
     ctx = Context()
     analyzers = default_analyzers()
+    cert_check = _certificate_check(store)
+    if cert_check is not None:  # certificates seen in traffic vs the ones our CA issued (issue: identity)
+        analyzers.insert(len(analyzers) - 1, cert_check)
     inventory = next((a for a in analyzers if isinstance(a, InventoryBuilder)), None)
     addons = AddonManager(ctx, analyzers)
     fmt = result.format or "capture"
@@ -359,6 +374,8 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
         result.device_keys = sorted(ctx.devices)
         result.concluded = {k: d for k, d in ctx.devices.items() if d.classification or d.risk_score is not None}
         w.merge_devices(session, [ctx.devices[k] for k in result.device_keys])
+        if cert_check is not None:  # the inventory link: which device presented which issued certificate
+            link_certificates(session, cert_check.links)
         w.write_snapshot(session, row.id, [ctx.devices[k] for k in result.device_keys])
         dropped = 0
         if inventory is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import JSON, Float, String, Text, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from iotwarden.identity.records import CertStatus, EnrolmentToken, IssuedCert
 from iotwarden.store.db import Store
@@ -136,3 +136,14 @@ class SqlIdentityRepository:
                 return None
             row = s.get(EnrolmentTokenRow, token_hash)
             return _token(row) if row else None
+
+
+def link_certificates(session: Session, links: dict[str, str]) -> int:
+    """Record which device presented each issued certificate (serial -> device key) in ``session``'s
+    transaction; returns how many certificates were linked."""
+    done = 0
+    for serial, device_key in links.items():
+        result = session.execute(update(IssuedCertRow).where(IssuedCertRow.serial == serial)
+                                 .values(device_key=device_key))
+        done += int(bool(result.rowcount))  # type: ignore[attr-defined]
+    return done
