@@ -36,3 +36,43 @@ def test_exit_codes_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["zz-test-exit"]) == 3
     assert main(["no-such-command"]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def _declared_commands() -> dict[str, str]:
+    """Top-level command -> the cli module declaring it (``@app.command("x")``, ``app.add_typer(.., name="x")``)."""
+    import ast
+    from pathlib import Path
+
+    import iotwarden.cli
+
+    found: dict[str, str] = {}
+    for path in sorted(Path(iotwarden.cli.__file__).parent.glob("*.py")):
+        if path.stem == "main":  # declares the root, no command
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "app"):
+                continue
+            if node.func.attr == "command" and node.args and isinstance(node.args[0], ast.Constant):
+                name = node.args[0].value
+            elif node.func.attr == "add_typer":
+                name = next(k.value.value for k in node.keywords
+                            if k.arg == "name" and isinstance(k.value, ast.Constant))
+            else:
+                continue
+            found[name] = path.stem
+    return found
+
+
+def test_each_command_loads_only_the_module_that_declares_it() -> None:
+    from iotwarden.cli.main import COMMAND_MODULES
+
+    assert _declared_commands() == COMMAND_MODULES
+
+
+def test_the_command_word_is_the_first_that_is_not_an_option() -> None:
+    from iotwarden.cli.main import _command_of
+
+    assert _command_of(["--version"]) is None
+    assert _command_of(["analyze", "--db", "x", "a.pcap"]) == "analyze"
+    assert _command_of(["--help"]) is None

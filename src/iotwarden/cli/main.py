@@ -5,6 +5,7 @@ Each command group lives in its own module and registers itself on :data:`app` h
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
@@ -30,34 +31,33 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
         raise typer.Exit()
 
 
-def _register() -> None:
-    # one import per command group; each module adds its commands to ``app``
-    from iotwarden.cli import (  # noqa: PLC0415 - loaded when the command runs, not on import
-        alerts,  # noqa: F401
-        analyze,  # noqa: F401
-        demo,  # noqa: F401
-        devices,  # noqa: F401
-        findings,  # noqa: F401
-        firmware,  # noqa: F401
-        flows,  # noqa: F401
-        identity,  # noqa: F401
-        inventory,  # noqa: F401
-        kb,  # noqa: F401
-        lab,  # noqa: F401
-        monitor,  # noqa: F401
-        mud,  # noqa: F401
-        policy,  # noqa: F401
-        report,  # noqa: F401
-        respond,  # noqa: F401
-        serve,  # noqa: F401
-        stats,  # noqa: F401
-        users,  # noqa: F401
-    )
+# top-level command (or group) -> the module of iotwarden.cli that registers it on ``app``. A run imports
+# only the module of the command it runs: importing every group costs seconds (the firmware group alone
+# pulls in CycloneDX's JSON-schema validation). tests/cli/test_main.py keeps this table true.
+COMMAND_MODULES: dict[str, str] = {
+    "actions": "respond", "alerts": "alerts", "analyze": "analyze", "cases": "respond", "db": "analyze",
+    "demo": "demo", "devices": "devices", "findings": "findings", "firmware": "firmware", "flows": "flows",
+    "identity": "identity", "inventory": "inventory", "kb": "kb", "lab": "lab", "monitor": "monitor",
+    "mud": "mud", "playbooks": "respond", "policy": "policy", "report": "report", "serve": "serve",
+    "stats": "stats", "users": "users", "vulndb": "firmware",
+}
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The command ``argv`` runs: its first word that is not an option (the root takes no values)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def _register(argv: list[str] | None = None) -> None:
+    """Import the module of the command ``argv`` runs, or every command module (help, unknown command)."""
+    module = COMMAND_MODULES.get(_command_of(sys.argv[1:] if argv is None else argv) or "")
+    for name in [module] if module else sorted(set(COMMAND_MODULES.values())):
+        importlib.import_module(f"iotwarden.cli.{name}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; an :class:`IotwardenError` is printed as one line, never a traceback."""
-    _register()
+    _register(argv)
     try:
         # without standalone mode click returns a typer.Exit's code instead of raising SystemExit
         rc = app(args=argv, standalone_mode=False)
