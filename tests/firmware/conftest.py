@@ -38,6 +38,52 @@ def make_rootfs(dest: Path) -> Path:
     return root
 
 
+def make_small_rootfs(dest: Path, names: tuple[str, ...] = ("dropbear", "dnsmasq")) -> Path:
+    """A root of a few real binaries, a symlink and a config file: quick to pack with flash file systems."""
+    src = shared("firmware", "component_binaries")
+    root = dest / "small-rootfs"
+    for sub in ("bin", "etc"):
+        (root / sub).mkdir(parents=True)
+    for name in names:
+        shutil.copy(src / name, root / "bin" / name)
+    (root / "bin/ssh").symlink_to("dropbear")
+    (root / "etc/inittab").write_text("::respawn:/bin/dropbear -F -R\n")
+    return root
+
+
+def pack(root: Path, fmt: str) -> Path:
+    """``root`` packed by the mtd-utils tool a NOR/NAND flash image uses (Debian mtd-utils):
+    ``jffs2`` / ``jffs2-be`` (mkfs.jffs2, 128 KiB erase blocks), ``ubifs`` (mkfs.ubifs, 2 KiB pages)
+    or ``ubi`` (that UBIFS as one dynamic volume, ubinize)."""
+    out = root.parent / f"{root.name}.{fmt}"
+    if fmt.startswith("jffs2"):
+        endian = "-b" if fmt == "jffs2-be" else "-l"
+        argv = ["mkfs.jffs2", "-r", str(root), "-o", str(out), "-e", "128KiB", endian]
+    elif fmt in ("ubifs", "ubi"):
+        ubifs = root.parent / f"{root.name}.ubifs"
+        argv = ["mkfs.ubifs", "-r", str(root), "-m", "2048", "-e", "126976", "-c", "200", "-o", str(ubifs)]
+        if fmt == "ubi":
+            ini = root.parent / "ubinize.ini"
+            ini.write_text(
+                f"[rootfs]\nmode=ubi\nimage={ubifs}\nvol_id=0\nvol_type=dynamic\nvol_name=rootfs\n"
+                "vol_flags=autoresize\n"
+            )
+            subprocess.run(argv, check=True, capture_output=True)
+            argv = ["ubinize", "-o", str(out), "-m", "2048", "-p", "128KiB", "-s", "2048", str(ini)]
+    else:
+        raise ValueError(fmt)
+    subprocess.run(argv, check=True, capture_output=True)
+    return out
+
+
+def flash(parts: list[bytes], align: int = 0x20000) -> bytes:
+    """Parts laid one after another at ``align`` boundaries, erased flash (0xff) between them."""
+    body = b""
+    for part in parts:
+        body += part + b"\xff" * (-len(part) % align)
+    return body
+
+
 def uimage(payload: bytes, name: bytes = b"test kernel") -> bytes:
     """A U-Boot legacy image header (image.h) in front of ``payload``, CRCs computed."""
     fields = struct.pack(

@@ -139,9 +139,10 @@ class Sandbox:
             return False
         return True
 
-    def sanitize(self, out: Path, where: str) -> None:
+    def sanitize(self, out: Path, where: str, *, under: str = "root") -> None:
         """Walk a folder an external tool wrote: count files against the budget, remove device nodes,
-        FIFOs and sockets, and remove symlinks that climb above the folder (reported)."""
+        FIFOs and sockets, and remove symlinks that climb above the folder (reported). ``under`` is the
+        sub-folder holding the file-system root (folder modes are recorded by path inside it)."""
         for dirpath, dirnames, filenames in os.walk(out, followlinks=False):
             for name in dirnames + filenames:
                 path = Path(dirpath) / name
@@ -160,8 +161,8 @@ class Sandbox:
                     path.unlink()
                     self.report("special_file", f"{where}/{rel}", "device node, FIFO or socket removed")
                 else:
-                    if rel != "root":
-                        logical = rel[len("root/") :] if rel.startswith("root/") else rel
+                    if rel != under:
+                        logical = rel[len(under) + 1 :] if under and rel.startswith(under + "/") else rel
                         self.dir_modes[f"{where}/{logical}"] = stat.S_IMODE(st.st_mode)
                     path.chmod(0o700)  # tools restore read-only modes; we must be able to read and clean up
 

@@ -1,9 +1,15 @@
 """Archive extractors: zip and tar through the standard library with every member checked (path
-traversal, links leaving the root, sizes), cpio through GNU cpio; all write only inside the sandbox."""
+traversal, links leaving the root, sizes), cpio and unreadable zips through libarchive's bsdtar
+(listed and sized first; it refuses ``..``, absolute names and writes through symlinks, and what it
+refused is reported); all write only inside the sandbox.
+
+GNU cpio is not used: it follows a symlink an archive planted earlier and writes through it, out of
+the output folder, whatever ``--no-absolute-filenames`` says."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import tarfile
@@ -16,6 +22,15 @@ from iotwarden.firmware.extract.tools import run_tool
 from iotwarden.firmware.sandbox import LimitExceeded, Sandbox, link_escapes, safe_member_name
 
 COPY_CHUNK = 1 << 20
+# bsdtar -tv line (ls -l style): "-rw-r--r--  1 0      0        6 Jan  1  1970 up/pwned"; devices
+# show "major,minor" where regular files show their size
+_BSDTAR_LIST = re.compile(rb"^(\S{10})\s+\d+\s+\S+\s+\S+\s+(\d+)(?:,\d+)?\s")
+# what bsdtar (libarchive archive_write_disk, ARCHIVE_EXTRACT_SECURE_*) says when it refuses an entry
+_BSDTAR_REFUSALS = (
+    (b"Cannot extract through symlink", "symlink_escape"),
+    (b"Path contains '..'", "path_traversal"),
+    (b"Path is absolute", "path_traversal"),
+)
 
 
 def _parent_ok(out: Path, rel: str) -> Path | None:
@@ -67,7 +82,7 @@ def extract_zip(src: Path, out: Path, sb: Sandbox, where: str) -> None:
         # no central directory (truncated image): libarchive reads the local headers as a stream and
         # itself refuses absolute names, ".." and writes through symlinks
         sb.report("truncated", where, f"zip central directory unreadable ({exc}); read by bsdtar as a stream")
-        run_tool(["bsdtar", "-x", "-f", str(src), "-C", str(out), "--no-same-owner"], sb, where, ok_codes=(0, 1))
+        extract_with_bsdtar(src, out, sb, where)
         sb.sanitize(out, where)
         return
     with zf:
@@ -145,18 +160,38 @@ def extract_tar(src: Path, out: Path, sb: Sandbox, where: str) -> None:
 
 
 def extract_cpio(src: Path, out: Path, sb: Sandbox, where: str) -> None:
-    """cpio(5) newc/crc/odc through GNU cpio (``--no-absolute-filenames``), then sanitised."""
-    with src.open("rb") as stdin:
-        run_tool(
-            ["cpio", "-i", "-d", "--no-absolute-filenames", "--no-preserve-owner", "--quiet"],
-            sb,
-            where,
-            cwd=out,
-            stdin=stdin,
-            ok_codes=(0, 2),
-        )
+    """cpio(5) newc/crc/odc through bsdtar (see :func:`extract_with_bsdtar`)."""
+    extract_with_bsdtar(src, out, sb, where)
     for dirpath, _dirs, files in os.walk(out):
         for name in files:
             p = Path(dirpath) / name
             if not p.is_symlink() and stat.S_ISREG(p.lstat().st_mode):
                 p.chmod(0o600 | (p.lstat().st_mode & 0o111))
+
+
+def extract_with_bsdtar(src: Path, out: Path, sb: Sandbox, where: str) -> None:
+    """List ``src`` with ``bsdtar -tv`` (entry count and sizes against the limits, so a bomb is refused
+    before any write), extract it with libarchive's default safety checks, and report each entry it
+    refused (path traversal, write through a symlink). The driver sanitises what was written."""
+    listing = run_tool(["bsdtar", "-t", "-v", "-f", str(src)], sb, where, ok_codes=(0, 1)).stdout
+    total = entries = 0
+    for line in listing.splitlines():
+        m = _BSDTAR_LIST.match(line)
+        if not m:
+            continue
+        entries += 1
+        if m.group(1).startswith(b"-"):
+            size = int(m.group(2))
+            if size > sb.limits.max_file_bytes:
+                raise LimitExceeded("limit.file_bytes", f"{where}: a member of {size} bytes is over the limit")
+            total += size
+    if sb.budget.total_bytes + total > sb.limits.max_total_bytes:
+        raise LimitExceeded("limit.total_bytes", f"{where}: unpacks to {total} bytes, over the limit")
+    if sb.budget.files + entries > sb.limits.max_files:
+        raise LimitExceeded("limit.files", f"{where}: holds {entries} entries, over the limit")
+    proc = run_tool(["bsdtar", "-x", "-f", str(src), "-C", str(out), "--no-same-owner"], sb, where, ok_codes=(0, 1))
+    for line in proc.stderr.splitlines():
+        for said, kind in _BSDTAR_REFUSALS:
+            if said in line:
+                member = line.split(b": ", 1)[0].decode("utf-8", "replace")
+                sb.report(kind, f"{where}/{member}", f"bsdtar refused: {line.decode('utf-8', 'replace').strip()}")

@@ -198,17 +198,39 @@ def _open_container(ex: Extraction, path: Path, logical: str, hit: formats.Hit, 
         "cramfs": filesystems.extract_cramfs,
         "jffs2": filesystems.extract_jffs2,
         "ubi": filesystems.extract_ubi,
+        "ubifs": filesystems.extract_ubi,
         "zip": archives.extract_zip,
         "tar": archives.extract_tar,
         "cpio": archives.extract_cpio,
     }[hit.fmt]
     extractor(src, out, sb, prefix)
-    if hit.fmt in ("squashfs", "cramfs", "jffs2", "ubi", "yaffs2", "romfs", "cpio"):
-        sb.sanitize(out, prefix)
+    if hit.fmt == "ubi":
+        roots = _ubi_volumes(out, prefix)
+        for top, where in roots:
+            sb.sanitize(top, where, under="")
+    else:
+        if hit.fmt in ("squashfs", "cramfs", "jffs2", "ubifs", "yaffs2", "romfs", "cpio"):
+            sb.sanitize(out, prefix)
+        roots = [(out / "root" if (out / "root").is_dir() else out, prefix)]
     ex.containers.append(container)
-    fs_root = out / "root" if (out / "root").is_dir() else out
-    _walk_tree(ex, fs_root, prefix, depth, blob_scan=False)
+    for top, where in roots:
+        _walk_tree(ex, top, where, depth, blob_scan=False)
     return True
+
+
+def _ubi_volumes(out: Path, prefix: str) -> list[tuple[Path, str]]:
+    """ubi_reader writes each volume of a UBI image to ``root/<image sequence>/<volume name>``: each is
+    a file-system root of its own, named ``<prefix>/<volume name>``. Nothing else it wrote is read."""
+    base = out / "root"
+    if not base.is_dir():
+        return []
+    return [
+        (vol, f"{prefix}/{vol.name}")
+        for img in sorted(base.iterdir())
+        if img.is_dir() and not img.is_symlink()
+        for vol in sorted(img.iterdir())
+        if vol.is_dir() and not vol.is_symlink()
+    ]
 
 
 def _walk_tree(ex: Extraction, top: Path, prefix: str, depth: int, *, blob_scan: bool, blob_name: str = "") -> None:

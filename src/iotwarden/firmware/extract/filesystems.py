@@ -82,6 +82,8 @@ def extract_yaffs2(src: Path, out: Path, sb: Sandbox, where: str) -> None:
 
 
 def extract_ubi(src: Path, out: Path, sb: Sandbox, where: str) -> None:
+    """A UBI image (every volume's UBIFS) or a bare UBIFS image through ubi_reader; it refuses names
+    that would resolve outside the output folder itself, and the driver sanitises what it wrote."""
     run_tool(["ubireader_extract_files", "-o", str(out / "root"), str(src)], sb, where)
 
 

@@ -1,4 +1,4 @@
-"""Running an external extractor (unsquashfs, fsck.cramfs, cpio, jefferson, ubireader): no shell,
+"""Running an external extractor (unsquashfs, fsck.cramfs, bsdtar, jefferson, ubireader): no shell,
 a bounded time, a per-file size limit (``prlimit --fsize``) and one clear error when it fails."""
 
 from __future__ import annotations
