@@ -10,6 +10,8 @@ from sqlalchemy.dialects import postgresql
 
 from iotwarden.api import create_app
 from iotwarden.api import devicequery as dq
+from iotwarden.policy import storage
+from iotwarden.policy.model import load_text
 from iotwarden.store import Store
 from iotwarden.store.schema import DeviceRow
 from tests.api.conftest import CAMERA, login, open_alerts, seed, some_vendor
@@ -37,6 +39,13 @@ def test_the_console_api_on_postgresql(pg_store: Store) -> None:
         dash = client.get("/api/v1/dashboard").json()
         assert dash["facets"]["vendor"]["values"][vendor] == count
         assert dash["open_alerts"] == open_alerts(pg_store)
+        bands = dict(next(f for f in client.get("/api/v1/devices/facets").json() if f["name"] == "risk")["values"])
+        assert sum(bands.values()) == everything["total"] and len(bands) >= 3
+        for band, n in bands.items():
+            assert client.get("/api/v1/devices", params={"risk": band}).json()["total"] == n, band
+        storage.save(pg_store, load_text("name: site\nzones: [{name: ot, categories: [ot]}]\nrules: []\n"))
+        ot = client.get("/api/v1/devices", params={"zone": "ot"}).json()
+        assert ot["total"] == client.get("/api/v1/devices", params={"category": "ot"}).json()["total"] > 0
         assert client.post("/api/v1/alerts/1/acknowledge", json={}).json()["status"] == "acknowledged"
         assert client.put(f"/api/v1/inventory/approved/{CAMERA}", json={"note": "ok"}).status_code == 200
 

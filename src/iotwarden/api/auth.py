@@ -17,6 +17,7 @@ from iotwarden.api import accounts
 from iotwarden.api import security as sec
 from iotwarden.api.accounts import Principal
 from iotwarden.api.devicequery import FacetCache
+from iotwarden.api.zoning import ZoneCache
 from iotwarden.bus import InProcessBus
 from iotwarden.firmware.signing.cose import PrivateKey
 from iotwarden.store import Store
@@ -38,6 +39,7 @@ class ApiContext:
     secure_cookies: bool | None = None  # None: Secure exactly when the request came over https
     sources: list[dict[str, Any]] = field(default_factory=list)  # live ingestion status (serve --capture)
     facets: FacetCache = field(default_factory=FacetCache)
+    zones: ZoneCache = field(default_factory=ZoneCache)  # device zones under the last saved policy
     # re-signs the previous image when an OTA campaign is rolled back over the API (None: CLI only)
     ota_signing_key: PrivateKey | None = None
 

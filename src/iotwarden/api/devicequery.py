@@ -1,8 +1,10 @@
 """The device list of the API and console: filters, facets, free-text search, sort and pages, in portable SQL.
 
-Classification facets (vendor, type, category, risk, zone) read a ``devices`` column when the store
-has one (the classifier adds them later), else the attributes in which devices state it themselves
-(a Modbus or BACnet vendor name); a facet with neither has no values and matches no device.
+Classification facets (vendor, type, category) read the classifier's ``devices`` column when the
+store has one, else the attributes in which devices state it themselves (a Modbus or BACnet vendor
+name); a facet with neither has no values and matches no device. Two facets are derived, not stored:
+``risk`` is the band of the device's risk score from its findings (:mod:`iotwarden.api.riskband`),
+``zone`` its zone under the last saved segmentation policy (:mod:`iotwarden.api.zoning`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from iotwarden.api import riskband
+from iotwarden.api.zoning import ZoneIndex
 from iotwarden.store.queries import _like_escape
 from iotwarden.store.schema import DeviceRow
 
@@ -34,14 +38,15 @@ class Facet:
     column: str  # DeviceRow column name when present
     attributes: tuple[str, ...]  # "<proto>.<field>" attributes in which a device states it (inventory.identity)
     label: str
+    derived: str = ""  # "findings" (risk band) or "policy" (zone): computed, never a column
 
 
 FACETS: dict[str, Facet] = {f.name: f for f in (
     Facet("vendor", "vendor", ("modbus.vendor_name", "bacnet.vendor_name"), "Vendor"),
     Facet("type", "device_type", (), "Device type"),
     Facet("category", "category", (), "Category"),
-    Facet("risk", "risk", (), "Risk"),
-    Facet("zone", "zone", (), "Zone"),
+    Facet("risk", "risk", (), "Risk", derived="findings"),
+    Facet("zone", "zone", (), "Zone", derived="policy"),
 )}
 
 SORTS = ("key", "mac", "first_seen", "last_seen", "packets", "bytes")  # plus facet columns once they exist
@@ -53,7 +58,9 @@ def _column(name: str) -> ColumnElement[Any] | None:
 
 
 def facet_source(facet: Facet) -> str:
-    """``column``, ``attributes`` or ``none``: where this facet is read from in this store."""
+    """``column``, ``attributes``, ``findings``, ``policy`` or ``none``: where this facet is read from."""
+    if facet.derived:
+        return facet.derived
     if _column(facet.column) is not None:
         return "column"
     return "attributes" if facet.attributes else "none"
@@ -88,7 +95,11 @@ def _contains(expr: ColumnElement[Any], needle: str, dialect: str, *, fold: bool
     return expr.like(pattern, escape="\\")
 
 
-def facet_clause(facet: Facet, value: str, dialect: str) -> ColumnElement[bool]:
+def facet_clause(facet: Facet, value: str, dialect: str, zones: ZoneIndex | None = None) -> ColumnElement[bool]:
+    if facet.derived == "findings":
+        return riskband.band_clause(value)
+    if facet.derived == "policy":
+        return zones.clause(value) if zones is not None else false()
     col = _column(facet.column)
     if col is not None:  # the classifier's column: exact value (from the facet list), served by its index
         return col == value[:MAX_TERM_LEN]
@@ -104,11 +115,12 @@ def facet_clause(facet: Facet, value: str, dialect: str) -> ColumnElement[bool]:
                       for a in facet.attributes)))
 
 
-def where(flt: DeviceFilter, dialect: str) -> list[ColumnElement[bool]]:
-    """SQL conditions for a filter (shared by the list, its count and the map) on ``dialect``."""
+def where(flt: DeviceFilter, dialect: str, zones: ZoneIndex | None = None) -> list[ColumnElement[bool]]:
+    """SQL conditions for a filter (shared by the list, its count and the map) on ``dialect``; a zone
+    filter needs the current ``zones`` (else it matches nothing)."""
     out: list[ColumnElement[bool]] = []
     for name, value in flt.facet_values().items():
-        out.append(facet_clause(FACETS[name], value, dialect))
+        out.append(facet_clause(FACETS[name], value, dialect, zones))
     if flt.protocol:
         needle = f'%"{_like_escape(flt.protocol.lower()[:MAX_TERM_LEN])}"%'
         out.append(cast(DeviceRow.protocols, String).like(needle, escape="\\"))
@@ -129,7 +141,7 @@ def where(flt: DeviceFilter, dialect: str) -> list[ColumnElement[bool]]:
 
 
 def sort_columns() -> tuple[str, ...]:
-    extra = tuple(f.name for f in FACETS.values() if _column(f.column) is not None)
+    extra = tuple(f.name for f in FACETS.values() if not f.derived and _column(f.column) is not None)
     return SORTS + extra
 
 
@@ -153,7 +165,7 @@ class DevicePage:
 
 
 def list_devices(session: Session, flt: DeviceFilter, *, sort: str = "key", offset: int = 0,
-                 limit: int = DEFAULT_PAGE) -> DevicePage:
+                 limit: int = DEFAULT_PAGE, zones: ZoneIndex | None = None) -> DevicePage:
     """One page of devices matching ``flt``, and how many match (exactly up to :data:`MAX_COUNTED`).
 
     A filtered list is read in one pass: the ids of the matches (at most MAX_COUNTED + 1, in table
@@ -162,7 +174,7 @@ def list_devices(session: Session, flt: DeviceFilter, *, sort: str = "key", offs
     """
     limit = max(1, min(limit, MAX_PAGE))
     offset = max(0, offset)
-    conds = where(flt, session.get_bind().dialect.name)
+    conds = where(flt, session.get_bind().dialect.name, zones)
     ordered = _order(select(DeviceRow), sort)
     if not conds:
         rows = list(session.scalars(ordered.offset(offset).limit(limit)))
@@ -176,8 +188,14 @@ def list_devices(session: Session, flt: DeviceFilter, *, sort: str = "key", offs
     return DevicePage(rows, len(hits), True, offset, limit)
 
 
-def facet_values(session: Session, facet: Facet, *, limit: int = MAX_FACET_VALUES) -> list[tuple[str, int]]:
-    """The most common values of a facet and how many devices have each."""
+def facet_values(session: Session, facet: Facet, *, limit: int = MAX_FACET_VALUES,
+                 zones: ZoneIndex | None = None) -> list[tuple[str, int]]:
+    """The most common values of a facet and how many devices have each (risk bands worst first,
+    zones in policy order)."""
+    if facet.derived == "findings":
+        return riskband.band_counts(session)[:limit]
+    if facet.derived == "policy":
+        return zones.counts()[:limit] if zones is not None else []
     col = _column(facet.column)
     if col is not None:
         stmt = (select(col, func.count()).where(col.is_not(None)).group_by(col)
@@ -229,12 +247,13 @@ class FacetCache:
         self._at = float("-inf")
         self._values: dict[str, list[tuple[str, int]]] = {}
 
-    def get(self, session: Session) -> dict[str, list[tuple[str, int]]]:
+    def get(self, session: Session, zones: ZoneIndex | None = None) -> dict[str, list[tuple[str, int]]]:
         """``{facet name: [(value, devices)]}`` plus ``"protocol"``; fresh within ``ttl_s``."""
+        zone_counts = facet_values(session, FACETS["zone"], zones=zones)  # from the index: no query, always fresh
         with self._lock:
             if time.monotonic() - self._at < self.ttl_s:
-                return self._values
-        values = {f.name: facet_values(session, f) for f in FACETS.values()}
+                return {**self._values, "zone": zone_counts}
+        values = {f.name: facet_values(session, f, zones=zones) for f in FACETS.values()}
         values["protocol"] = protocol_counts(session)
         with self._lock:
             self._values, self._at = values, time.monotonic()

@@ -116,7 +116,7 @@ class DeviceList(BaseModel):
 class FacetOut(BaseModel):
     name: str
     label: str
-    source: Literal["column", "attributes", "none"]
+    source: Literal["column", "attributes", "findings", "policy", "none"]
     values: list[tuple[str, int]]
 
 

@@ -13,6 +13,8 @@ from sqlalchemy import Integer, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from iotwarden.api import devicequery as dq
+from iotwarden.api.riskband import bands_of
+from iotwarden.api.zoning import ZoneIndex
 from iotwarden.services.inventory import device_dict, flow_dict
 from iotwarden.store import queries as q
 from iotwarden.store.alert_models import AlertRow, ApprovalRow, FindingRow
@@ -40,10 +42,15 @@ def alert_dict(row: AlertRow) -> dict[str, Any]:
             "suppressed": row.suppressed, "created": row.created, "updated": row.updated, "count": row.count}
 
 
-def facets_of(row: DeviceRow) -> dict[str, list[str]]:
-    """The facets a device has values for (column value, else the attributes that state it)."""
+def facets_of(row: DeviceRow, derived: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """The facets a device has values for (column value, else the attributes that state it; ``derived``:
+    the risk band and zone, see :func:`derived_facets`)."""
     out: dict[str, list[str]] = {}
     for facet in dq.FACETS.values():
+        if facet.derived:
+            if derived and derived.get(facet.name):
+                out[facet.name] = [derived[facet.name]]
+            continue
         value = getattr(row, facet.column, None)
         if value is not None:
             out[facet.name] = [str(value)]
@@ -54,8 +61,27 @@ def facets_of(row: DeviceRow) -> dict[str, list[str]]:
     return out
 
 
-def device_summary(row: DeviceRow) -> dict[str, Any]:
-    return {**device_dict(row), "facets": facets_of(row)}
+def derived_facets(session: Session, rows: list[DeviceRow], zones: ZoneIndex | None) -> dict[str, dict[str, str]]:
+    """Device key -> its risk band and, under a saved policy, its zone (one query for the page)."""
+    bands = bands_of(session, [r.key for r in rows])
+    out: dict[str, dict[str, str]] = {}
+    for r in rows:
+        values = {"risk": bands[r.key]}
+        zone = zones.zone_of.get(r.key) if zones is not None else None
+        if zone:
+            values["zone"] = zone
+        out[r.key] = values
+    return out
+
+
+def device_summary(row: DeviceRow, derived: dict[str, str] | None = None) -> dict[str, Any]:
+    return {**device_dict(row), "facets": facets_of(row, derived)}
+
+
+def summaries(session: Session, rows: list[DeviceRow], zones: ZoneIndex | None) -> list[dict[str, Any]]:
+    """The list entries of ``rows``, derived facets included."""
+    derived = derived_facets(session, rows, zones)
+    return [device_summary(r, derived[r.key]) for r in rows]
 
 
 def _peers(session: Session, ips: list[str]) -> list[dict[str, Any]]:
@@ -78,9 +104,9 @@ def _peers(session: Session, ips: list[str]) -> list[dict[str, Any]]:
              "last_seen": float(v[2])} for k, v in ranked]
 
 
-def device_detail(session: Session, row: DeviceRow) -> dict[str, Any]:
+def device_detail(session: Session, row: DeviceRow, zones: ZoneIndex | None = None) -> dict[str, Any]:
     """Identity, evidence, communications, findings, alerts, timeline and approval of one device."""
-    out = device_summary(row)
+    out = summaries(session, [row], zones)[0]
     history = q.device_ip_history(session, row.key)
     evidence = q.device_evidence(session, row.key)
     out["ip_history"] = [{"ip": h.ip, "first_seen": h.first_seen, "last_seen": h.last_seen} for h in history]
@@ -108,9 +134,9 @@ def device_detail(session: Session, row: DeviceRow) -> dict[str, Any]:
     return out
 
 
-def _group_of(row: DeviceRow) -> str:
-    """The map group of a device: its zone once zones exist, else the subnet of its first address."""
-    zone = getattr(row, "zone", None)
+def _group_of(row: DeviceRow, zones: ZoneIndex | None) -> str:
+    """The map group of a device: its zone under the saved policy, else the subnet of its first address."""
+    zone = zones.zone_of.get(row.key) if zones is not None else None
     if zone:
         return f"zone {zone}"
     for ip in sorted(row.ips):
@@ -124,9 +150,10 @@ def _group_of(row: DeviceRow) -> str:
     return "layer 2 only"
 
 
-def network_map(session: Session, flt: dq.DeviceFilter | None = None) -> dict[str, Any]:
-    """Devices (the busiest :data:`MAX_MAP_NODES`), their groups, and who talks to whom."""
-    conds = dq.where(flt, session.get_bind().dialect.name) if flt else []
+def network_map(session: Session, flt: dq.DeviceFilter | None = None, zones: ZoneIndex | None = None) -> dict[str, Any]:
+    """Devices (the busiest :data:`MAX_MAP_NODES`), their groups (zones under the saved policy, else
+    subnets), and who talks to whom."""
+    conds = dq.where(flt, session.get_bind().dialect.name, zones) if flt else []
     rows = list(session.scalars(select(DeviceRow).where(*conds).order_by(DeviceRow.bytes.desc(), DeviceRow.id)
                                 .limit(MAX_MAP_NODES)))
     keys = {r.key for r in rows}
@@ -139,10 +166,11 @@ def network_map(session: Session, flt: dq.DeviceFilter | None = None) -> dict[st
         for key, ip in session.execute(select(DeviceIpRow.device_key, DeviceIpRow.ip)
                                        .where(DeviceIpRow.device_key.in_(chunk))):
             owner.setdefault(ip, key)
-    groups = sorted({_group_of(r) for r in rows})
+    groups = sorted({_group_of(r, zones) for r in rows})
+    derived = derived_facets(session, rows, zones)
     nodes = [{"id": r.key, "label": (r.hostnames[0] if r.hostnames else (r.ips[0] if r.ips else r.key)),
-              "group": _group_of(r), "ips": list(r.ips), "bytes": r.bytes,
-              "facets": facets_of(r)} for r in rows]
+              "group": _group_of(r, zones), "ips": list(r.ips), "bytes": r.bytes,
+              "facets": facets_of(r, derived[r.key])} for r in rows]
     edges: dict[tuple[str, str], dict[str, Any]] = {}
     ips = list(owner)
     stmt = (select(FlowRow.a_ip, FlowRow.b_ip, func.count(), func.sum(FlowRow.bytes_ab + FlowRow.bytes_ba))
@@ -161,12 +189,12 @@ def network_map(session: Session, flt: dq.DeviceFilter | None = None) -> dict[st
         if len(edges) >= MAX_MAP_EDGES:
             break
     return {"groups": groups, "nodes": nodes, "edges": list(edges.values()),
-            "truncated": len(rows) >= MAX_MAP_NODES}
+            "truncated": len(rows) >= MAX_MAP_NODES, "policy": zones.policy if zones is not None else None}
 
 
-def dashboard(session: Session, cache: dq.FacetCache | None = None) -> dict[str, Any]:
+def dashboard(session: Session, cache: dq.FacetCache | None = None, zones: ZoneIndex | None = None) -> dict[str, Any]:
     """Devices by facet and protocol, open findings and alerts by severity, both per day."""
-    counted = (cache or dq.FacetCache(ttl_s=0)).get(session)
+    counted = (cache or dq.FacetCache(ttl_s=0)).get(session, zones)
     facets = {name: {"source": dq.facet_source(f), "values": dict(counted[name])} for name, f in dq.FACETS.items()}
     sev_f = dict(session.execute(select(FindingRow.severity, func.count()).where(FindingRow.status == "open")
                                  .group_by(FindingRow.severity)).all())

@@ -38,19 +38,27 @@ class Observed:
     names: NameMap = field(default_factory=NameMap)
 
 
+# what zone membership is resolved from: identity and the stored classification (no attributes)
+DEVICE_COLUMNS = (DeviceRow.key, DeviceRow.mac, DeviceRow.first_seen, DeviceRow.last_seen, DeviceRow.ips,
+                  DeviceRow.hostnames, *(DeviceRow.__table__.c[n] for n in CLASSIFIED),
+                  *(DeviceRow.__table__.c[f"{n}_confidence"] for n in CLASSIFIED))
+
+
+def device_of(row: Any) -> Device:
+    """The Device a row of :data:`DEVICE_COLUMNS` (or a whole DeviceRow) describes."""
+    dev = Device(key=row.key, first_seen=row.first_seen, last_seen=row.last_seen, mac=row.mac,
+                 ips=set(row.ips or []), hostnames=set(row.hostnames or []))
+    for name in CLASSIFIED:
+        value = getattr(row, name)
+        if value:
+            dev.classification[name] = Conclusion(value, getattr(row, f"{name}_confidence") or 0.0)
+    return dev
+
+
 def stored_devices(store: Store) -> list[Device]:
     """Every stored device with its stored classification (what zone membership is resolved from)."""
-    out = []
     with store.session() as session:
-        for row in session.scalars(select(DeviceRow)):
-            dev = Device(key=row.key, first_seen=row.first_seen, last_seen=row.last_seen, mac=row.mac,
-                         ips=set(row.ips or []), hostnames=set(row.hostnames or []))
-            for name in CLASSIFIED:
-                value = getattr(row, name)
-                if value:
-                    dev.classification[name] = Conclusion(value, getattr(row, f"{name}_confidence") or 0.0)
-            out.append(dev)
-    return out
+        return [device_of(row) for row in session.execute(select(*DEVICE_COLUMNS))]
 
 
 def from_store(store: Store) -> Observed:

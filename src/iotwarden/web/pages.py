@@ -97,8 +97,9 @@ def logout(request: Request, principal: Principal = SIGNED_IN) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, principal: Principal = READ) -> HTMLResponse:
-    with context(request).store.session() as session:
-        data = views.dashboard(session, context(request).facets)
+    ctx = context(request)
+    with ctx.store.session() as session:
+        data = views.dashboard(session, ctx.facets, ctx.zones.get(session))
         recent = [views.alert_dict(a) for a in session.scalars(
             select(AlertRow).where(AlertRow.suppressed.is_(False), AlertRow.status != "closed")
             .order_by(AlertRow.created.desc()).limit(10))]
@@ -136,11 +137,13 @@ def devices(request: Request, principal: Principal = READ,
     if sort.lstrip("-") not in dq.sort_columns():
         sort = "key"
     started = time.perf_counter()
-    with context(request).store.session() as session:
-        page = dq.list_devices(session, flt, sort=sort, offset=offset, limit=limit)
-        rows = [views.device_summary(r) for r in page.rows]
+    ctx = context(request)
+    with ctx.store.session() as session:
+        zones = ctx.zones.get(session)
+        page = dq.list_devices(session, flt, sort=sort, offset=offset, limit=limit, zones=zones)
+        rows = views.summaries(session, page.rows, zones)
         full = not request.headers.get("HX-Request")
-        cached = context(request).facets.get(session) if full else {}
+        cached = ctx.facets.get(session, zones) if full else {}
         facet_values = {name: cached[name] for name in dq.FACETS} if full else {}
         protocols = [p for p, _ in cached.get("protocol", [])]
     elapsed_ms = (time.perf_counter() - started) * 1000
@@ -152,8 +155,9 @@ def devices(request: Request, principal: Principal = READ,
 
 @router.get("/devices/{key}", response_class=HTMLResponse)
 def device(key: str, request: Request, principal: Principal = READ) -> HTMLResponse:
-    with context(request).store.session() as session:
-        detail = views.device_detail(session, get_device(session, key))
+    ctx = context(request)
+    with ctx.store.session() as session:
+        detail = views.device_detail(session, get_device(session, key), ctx.zones.get(session))
     return _render(request, "device.html", principal, d=detail)
 
 
@@ -161,8 +165,9 @@ def device(key: str, request: Request, principal: Principal = READ) -> HTMLRespo
 def approve(key: str, request: Request, principal: Principal = WRITE,
             note: Annotated[str, Form(max_length=1000)] = "") -> HTMLResponse:
     inventory_routes.approve(key, Approval(note=note), request, principal)
-    with context(request).store.session() as session:
-        detail = views.device_detail(session, get_device(session, key))
+    ctx = context(request)
+    with ctx.store.session() as session:
+        detail = views.device_detail(session, get_device(session, key), ctx.zones.get(session))
     return _render(request, "_approval.html", principal, d=detail)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from iotwarden.policy import storage
+from iotwarden.policy.model import load_text
 from iotwarden.store import Store
 from tests.api.conftest import CAMERA, some_vendor
 
@@ -29,8 +31,39 @@ def test_bad_parameters_are_422_not_errors(as_viewer: TestClient) -> None:
 def test_facets_say_where_each_fact_comes_from(as_viewer: TestClient) -> None:
     facets = {f["name"]: f for f in as_viewer.get("/api/v1/devices/facets").json()}
     assert facets["vendor"]["source"] in ("column", "attributes") and facets["vendor"]["values"]
-    assert all(f["source"] in ("column", "attributes", "none") for f in facets.values())
+    assert facets["risk"]["source"] == "findings" and facets["zone"]["source"] == "policy"
     assert all(f["values"] == [] for f in facets.values() if f["source"] == "none")
+    assert facets["zone"]["values"] == []  # no policy saved yet
+
+
+def test_filter_by_risk_band(as_viewer: TestClient) -> None:
+    bands = dict(next(f for f in as_viewer.get("/api/v1/devices/facets").json() if f["name"] == "risk")["values"])
+    assert sum(bands.values()) == as_viewer.get("/api/v1/devices").json()["total"]
+    for name, count in bands.items():
+        page = as_viewer.get("/api/v1/devices", params={"risk": name, "limit": 500}).json()
+        assert page["total"] == count and all(d["facets"]["risk"] == [name] for d in page["items"])
+    camera = as_viewer.get(f"/api/v1/devices/{CAMERA}").json()
+    assert camera["facets"]["risk"][0] in ("high", "critical")  # telnet with a default password
+
+
+def test_filter_by_zone_and_the_map_groups_by_zone(as_viewer: TestClient, store: Store) -> None:
+    storage.save(store, load_text(f"""
+name: site
+zones:
+  - {{name: ot, categories: [ot]}}
+  - {{name: cameras, devices: ["{CAMERA}"]}}
+rules: []
+"""))
+    zones = dict(next(f for f in as_viewer.get("/api/v1/devices/facets").json() if f["name"] == "zone")["values"])
+    assert zones["cameras"] == 1 and zones["ot"] >= 1
+    page = as_viewer.get("/api/v1/devices", params={"zone": "cameras"}).json()
+    assert [d["key"] for d in page["items"]] == [CAMERA] and page["items"][0]["facets"]["zone"] == ["cameras"]
+    ot = as_viewer.get("/api/v1/devices", params={"zone": "ot", "limit": 500}).json()
+    assert ot["total"] == zones["ot"] and all(d["facets"]["category"] == ["ot"] for d in ot["items"])
+    assert as_viewer.get("/api/v1/devices", params={"zone": "nowhere"}).json()["total"] == 0
+    drawn = as_viewer.get("/api/v1/map").json()
+    assert drawn["policy"] == "site" and {"zone cameras", "zone ot"} <= set(drawn["groups"])
+    assert next(n for n in drawn["nodes"] if n["id"] == CAMERA)["group"] == "zone cameras"
 
 
 def test_one_device_by_key_mac_or_ip_and_404_otherwise(as_viewer: TestClient) -> None:

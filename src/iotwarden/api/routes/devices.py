@@ -44,9 +44,11 @@ def list_devices(request: Request, flt: dq.DeviceFilter = FILTER,
                  limit: Annotated[int, Query(ge=1, le=dq.MAX_PAGE)] = dq.DEFAULT_PAGE) -> dict[str, Any]:
     if sort.lstrip("-") not in dq.sort_columns():
         raise HTTPException(422, f"sort: {SORT_HELP}")
-    with context(request).store.session() as session:
-        page = dq.list_devices(session, flt, sort=sort, offset=offset, limit=limit)
-        return {"items": [views.device_summary(r) for r in page.rows], "total": page.total,
+    ctx = context(request)
+    with ctx.store.session() as session:
+        zones = ctx.zones.get(session)
+        page = dq.list_devices(session, flt, sort=sort, offset=offset, limit=limit, zones=zones)
+        return {"items": views.summaries(session, page.rows, zones), "total": page.total,
                 "total_exact": page.total_exact, "offset": page.offset, "limit": page.limit}
 
 
@@ -56,7 +58,7 @@ def facets(request: Request) -> list[dict[str, Any]]:
     (recomputed at most every 30 s)."""
     ctx = context(request)
     with ctx.store.session() as session:
-        cached = ctx.facets.get(session)
+        cached = ctx.facets.get(session, ctx.zones.get(session))
     return [{"name": f.name, "label": f.label, "source": dq.facet_source(f), "values": cached[f.name]}
             for f in dq.FACETS.values()]
 
@@ -72,8 +74,9 @@ def get_device(session: Any, key: str) -> DeviceRow:
 def device(key: Annotated[str, Path(max_length=300)], request: Request) -> dict[str, Any]:
     """One device (key, unique key prefix, MAC or IP): identity, evidence, communications, findings,
     alerts, timeline and approval."""
-    with context(request).store.session() as session:
-        return views.device_detail(session, get_device(session, key))
+    ctx = context(request)
+    with ctx.store.session() as session:
+        return views.device_detail(session, get_device(session, key), ctx.zones.get(session))
 
 
 @router.get("/flows", dependencies=[READ])
@@ -89,13 +92,15 @@ def flows(request: Request, device: Annotated[str | None, Query(max_length=300)]
 
 @router.get("/map", dependencies=[READ])
 def network_map(request: Request, flt: dq.DeviceFilter = FILTER) -> dict[str, Any]:
-    """Nodes (devices), groups (zones, else subnets) and edges (who talks to whom) for the map."""
-    with context(request).store.session() as session:
-        return views.network_map(session, flt)
+    """Nodes (devices), groups (zones under the last saved policy, else subnets) and edges (who talks
+    to whom) for the map."""
+    ctx = context(request)
+    with ctx.store.session() as session:
+        return views.network_map(session, flt, ctx.zones.get(session))
 
 
 @router.get("/dashboard", dependencies=[READ])
 def dashboard(request: Request) -> dict[str, Any]:
     ctx = context(request)
     with ctx.store.session() as session:
-        return views.dashboard(session, ctx.facets)
+        return views.dashboard(session, ctx.facets, ctx.zones.get(session))

@@ -1,0 +1,103 @@
+"""The ``risk`` facet of the device list: each device's risk band, computed in SQL from its stored findings.
+
+The score is :func:`iotwarden.risk.scorer.device_score` over the device's findings that are not
+resolved (as the report counts them): ``100 * (1 - prod(1 - p_i))``. A product is not portable SQL,
+so the query sums ``-ln(1 - p_i)`` instead (one constant per severity and category weight) and
+compares the sum with each band's floor turned the same way; the floors allow for the score's
+rounding to one decimal, so SQL and :func:`~iotwarden.risk.scorer.band` put a device in the same band.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, Float, Select, and_, case, false, func, literal, not_, select
+from sqlalchemy.orm import Session
+
+from iotwarden.risk.scorer import BANDS, CATEGORY_WEIGHT, MAX_P, NO_RISK_BAND, SEVERITY_P
+from iotwarden.store.alert_models import FindingRow
+from iotwarden.store.schema import DeviceRow
+
+RISK_BANDS = (*(name for name, _floor in BANDS), NO_RISK_BAND)  # worst first
+SCORE_DECIMALS = 1  # device_score rounds to this many decimals
+_CHUNK = 500  # device keys per IN list
+
+
+def _term(severity: str, weight: float) -> float:
+    """``-ln(1 - p)`` of one finding (0 for ``info``)."""
+    return -math.log1p(-min(MAX_P, SEVERITY_P[severity] * weight))  # type: ignore[index]
+
+
+def _floor_sum(floor: float) -> float:
+    """The smallest sum whose score rounds to at least ``floor`` (less a hair for float sums)."""
+    step = 10.0 ** -SCORE_DECIMALS
+    lowest = max(0.0, math.ceil(floor / step - 1e-9) * step - step / 2)
+    return -math.log1p(-lowest / 100.0) - 1e-9
+
+
+def _finding_term() -> ColumnElement[float]:
+    category = func.lower(func.coalesce(DeviceRow.category, ""))
+    by_weight = [(category == name, weight) for name, weight in CATEGORY_WEIGHT.items()]
+
+    def per_severity(weight: float) -> ColumnElement[float]:
+        return case(*((FindingRow.severity == sev, literal(_term(sev, weight), Float)) for sev in SEVERITY_P),
+                    else_=literal(0.0, Float))
+
+    return case(*((cond, per_severity(w)) for cond, w in by_weight), else_=per_severity(1.0))
+
+
+def _sums() -> Select[str, float]:
+    """(device key, summed ``-ln(1 - p)``) of every device with an unresolved finding."""
+    total = func.sum(_finding_term())
+    return (select(FindingRow.device_key, total.label("risk_sum"))
+            .join(DeviceRow, DeviceRow.key == FindingRow.device_key)
+            .where(FindingRow.status != "resolved").group_by(FindingRow.device_key))
+
+
+def _band_of_sum(total: float | None) -> str:
+    for name, floor in BANDS:
+        if total is not None and total >= _floor_sum(floor):
+            return name
+    return NO_RISK_BAND
+
+
+def band_clause(band: str) -> ColumnElement[bool]:
+    """Devices whose risk band is ``band`` (one of :data:`RISK_BANDS`; anything else matches none)."""
+    floors = dict(BANDS)
+    if band == NO_RISK_BAND:
+        lowest = _floor_sum(BANDS[-1][1])
+        risky = _sums().having(func.sum(_finding_term()) >= lowest).with_only_columns(FindingRow.device_key)
+        return not_(DeviceRow.key.in_(risky))
+    if band not in floors:
+        return false()
+    names = [name for name, _ in BANDS]
+    above = names.index(band) - 1  # the next worse band's floor caps this one
+    total = func.sum(_finding_term())
+    having = total >= _floor_sum(floors[band])
+    if above >= 0:
+        having = and_(having, total < _floor_sum(floors[names[above]]))
+    return DeviceRow.key.in_(_sums().having(having).with_only_columns(FindingRow.device_key))
+
+
+def band_counts(session: Session) -> list[tuple[str, int]]:
+    """How many devices fall in each band, worst band first (bands without devices left out)."""
+    counts = dict.fromkeys(RISK_BANDS, 0)
+    scored = 0
+    for row in session.execute(_sums()):
+        counts[_band_of_sum(row[1])] += 1
+        scored += 1
+    devices = int(session.scalar(select(func.count()).select_from(DeviceRow)) or 0)
+    counts[NO_RISK_BAND] += max(0, devices - scored)
+    return [(name, n) for name, n in counts.items() if n]
+
+
+def bands_of(session: Session, keys: Iterable[str]) -> dict[str, str]:
+    """The risk band of each of ``keys`` (``none`` for a device without unresolved findings)."""
+    wanted = list(dict.fromkeys(keys))
+    out = dict.fromkeys(wanted, NO_RISK_BAND)
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        for row in session.execute(_sums().where(FindingRow.device_key.in_(chunk))):
+            out[row[0]] = _band_of_sum(row[1])
+    return out
