@@ -63,3 +63,23 @@ def test_import_then_analyze(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_missing_image_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(["firmware", "analyze", str(tmp_path / "nope.bin"), "--no-vulns"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_vulndb_import_takes_folders_and_goes_on_past_bad_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder of CVE 5 records (with two JSON files in it that are no feeds) goes in whole; a named
+    file that is no feed is one error line, the files after it are still imported, and the exit is 2."""
+    db = str(tmp_path / "v.db")
+    bad = tmp_path / "notes.json"
+    bad.write_text('{"hello": 1}')
+    folder = shared("vuln", "openssl_secjson")
+    kev = shared("vuln", "cisa_kev", "known_exploited_vulnerabilities.json")
+    assert _run(["vulndb", "import", "--db", db, str(folder), str(bad), str(kev)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("error:") == 1 and "notes.json" in captured.err
+    assert "data.json: skipped: not a vulnerability feed" in captured.out
+    assert _run(["vulndb", "stats", "--db", db]) == 0
+    stats = dict(line.split("\t") for line in capsys.readouterr().out.splitlines())
+    records = len(list(folder.glob("CVE-*.json")))
+    assert int(stats["vulns.cve5"]) == records and int(stats["kev"]) > 1000

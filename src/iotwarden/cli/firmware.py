@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from iotwarden.cli.main import app
+from iotwarden.cli.main import app, err_console
 from iotwarden.errors import FirmwareError
 from iotwarden.firmware.analyze import analyze_image
 from iotwarden.firmware.sbom import cyclonedx_json, spdx_json
@@ -105,21 +105,53 @@ def analyze(  # noqa: PLR0917 - typer maps each parameter to a CLI option
         console.print(f"[red]error[/] {err}")
 
 
+def feed_files(paths: list[Path]) -> list[tuple[Path, bool]]:
+    """The files to import: each path named, and every ``*.json``/``*.json.gz`` under a folder named
+    (sorted); the flag says whether the file was named itself (then a file that is no feed is an error)."""
+    out: list[tuple[Path, bool]] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith((".json", ".json.gz")))
+            out.extend((p, False) for p in found)
+        else:
+            out.append((path, True))
+    return out
+
+
 @vulndb_app.command("import")
 def import_(
-    files: Annotated[list[Path], typer.Argument(help="NVD 2.0, CVE 5, OSV, Alpine secdb or CISA KEV JSON files.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="NVD 2.0, CVE 5, OSV, Alpine secdb or CISA KEV JSON files (.json or .json.gz), or "
+                       "folders of them."),
+    ],
     db: DbOption = None,
 ) -> None:
-    """Import feed files into the local database (a record imported again replaces the old one)."""
+    """Import feed files into the local database (a record imported again replaces the old one).
+
+    Every file is tried: one that cannot be read is reported on its own line and the rest still go in
+    (exit 2 if a file named on the command line failed; JSON files in a folder that are not feeds are
+    only listed as skipped)."""
     repo = _repo(db)
-    for path in files:
-        feed = load_feed(path)
+    failed = 0
+    for path, named in feed_files(paths):
+        try:
+            feed = load_feed(path)
+        except FirmwareError as exc:
+            if named:
+                failed += 1
+                err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            else:
+                typer.echo(f"{path}: skipped: {str(exc).removeprefix(f'{path}: ')}")
+            continue
         repo.put(feed.vulns, feed.ranges)
         repo.put_kev(feed.kev)
         typer.echo(
             f"{path}: {feed.kind}: {len(feed.vulns)} vulnerabilities, {len(feed.ranges)} ranges, "
             f"{len(feed.kev)} KEV entries, {feed.skipped} unreadable records skipped"
         )
+    if failed:
+        raise SystemExit(2)
 
 
 @vulndb_app.command("stats")

@@ -58,6 +58,37 @@ def check_issue_examples(repo: VulnRepository) -> None:
     # Alpine "0" means never affected; 1.33.0-r5's fix is in upstream 1.33.1
     assert "CVE-2021-42373" not in by_id and "CVE-2021-28831" not in by_id
     assert {f"CVE-2020-2568{i}" for i in range(1, 8)} <= set(by_id)
+    # exactly what the records give: NVD (1.27.0 <= v <= 1.33.1 for busybox, < 2.83 for dnsmasq) and
+    # every Alpine secfix whose first fixed package version is above the upstream version
+    by_component = {(m.product_key, m.vuln_id) for m in matches}
+    assert {v for c, v in by_component if c == "busybox:busybox"} == {
+        "CVE-2021-42374", *(f"CVE-2021-{n}" for n in range(42375, 42387) if n not in (42376, 42377)),
+        "CVE-2022-28391", "ALPINE-13661", "CVE-2022-30065", "CVE-2022-48174",
+        "CVE-2023-42363", "CVE-2023-42364", "CVE-2023-42365", "CVE-2023-42366",
+    }
+    assert {v for c, v in by_component if c == "thekelleys:dnsmasq"} == {
+        *(f"CVE-2020-2568{i}" for i in range(1, 8)), "CVE-2021-3448", "CVE-2022-0934", "CVE-2023-28450",
+        "CVE-2023-50387", "CVE-2023-50868",
+    }
+
+
+def test_nvd_api_envelope_single_cve_object_and_gzip_read_the_same(tmp_path: Path) -> None:
+    """The NVD sample as an API 2.0 response (``vulnerabilities[].cve``), as one CVE object per file
+    (the per-CVE layout of NVD mirrors) and gzipped: the same records and ranges each time."""
+    import gzip
+
+    records = json.loads(shared("vuln", "nvd_sample", "nvd2_condensed_sample.json").read_text())
+    plain = parse_feed(records)
+    envelope = {"format": "NVD_CVE", "version": "2.0", "vulnerabilities": [{"cve": r} for r in records]}
+    (tmp_path / "nvd.json.gz").write_bytes(gzip.compress(json.dumps(envelope).encode()))
+    api = load_feed(tmp_path / "nvd.json.gz")
+    singles = [parse_feed(r) for r in records]
+    assert api.kind == plain.kind == "nvd" and all(f.kind == "nvd" for f in singles)
+    assert [v.id for v in api.vulns] == [v.id for v in plain.vulns] == [f.vulns[0].id for f in singles]
+    assert api.ranges == plain.ranges == [r for f in singles for r in f.ranges]
+    (tmp_path / "broken.json.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
+    with pytest.raises(FirmwareError, match="cannot read feed"):
+        load_feed(tmp_path / "broken.json.gz")
 
 
 def test_issue_examples(repo: MemoryVulnRepository) -> None:

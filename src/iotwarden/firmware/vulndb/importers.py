@@ -4,8 +4,10 @@ The format is recognised from the content; a record that cannot be read is count
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -239,6 +241,9 @@ def parse_feed(doc: Any) -> Feed:
     elif isinstance(doc, list) and doc and isinstance(doc[0], dict) and "configurations" in doc[0]:
         feed = Feed("nvd")
         _each(feed, doc, _nvd_record)
+    elif isinstance(doc, dict) and "configurations" in doc and "id" in doc:  # one NVD 2.0 CVE object
+        feed = Feed("nvd")
+        _each(feed, [doc], _nvd_record)
     elif isinstance(doc, dict) and "cveMetadata" in doc:
         feed = Feed("cve5")
         _each(feed, [doc], _cve5_record)
@@ -256,13 +261,24 @@ def parse_feed(doc: Any) -> Feed:
     return feed
 
 
+def _read(path: Path) -> bytes:
+    """The file's bytes, gunzipped when it is a ``.gz`` feed (NVD publishes its feeds gzipped), bounded."""
+    if path.stat().st_size > MAX_FEED_BYTES:
+        raise FirmwareError(f"{path}: larger than {MAX_FEED_BYTES} bytes")
+    if path.suffix != ".gz":
+        return path.read_bytes()
+    with gzip.open(path, "rb") as f:
+        data = f.read(MAX_FEED_BYTES + 1)
+    if len(data) > MAX_FEED_BYTES:
+        raise FirmwareError(f"{path}: unpacks to more than {MAX_FEED_BYTES} bytes")
+    return data
+
+
 def load_feed(path: Path) -> Feed:
-    """Read one feed file; FirmwareError when it is not JSON or not a known feed."""
+    """Read one feed file (JSON, or gzipped JSON); FirmwareError when it is not JSON or not a known feed."""
     try:
-        if path.stat().st_size > MAX_FEED_BYTES:
-            raise FirmwareError(f"{path}: larger than {MAX_FEED_BYTES} bytes")
-        doc = json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
+        doc = json.loads(_read(path))
+    except (OSError, ValueError, EOFError, zlib.error) as exc:
         raise FirmwareError(f"{path}: cannot read feed: {exc}") from None
     try:
         return parse_feed(doc)
