@@ -1,5 +1,6 @@
 """``iotwarden firmware keygen|sign|verify|verify-hash|golden``: SUIT signing keys, signed envelopes,
-verification of images and of hashes devices report (a thin shell over firmware/signing)."""
+verification of images and of hashes devices report, against SUIT envelopes and the golden-hash
+registry (a thin shell over firmware/signing)."""
 
 from __future__ import annotations
 
@@ -70,8 +71,8 @@ def sign(  # noqa: PLR0917 - typer maps each parameter to a CLI option
 
 @firmware_app.command("verify")
 def verify_cmd(  # noqa: PLR0917 - typer maps each parameter to a CLI option
-    image: Annotated[Path, typer.Argument(help="Firmware image.")],
-    manifest: Annotated[Path, typer.Option("--manifest", help="Its SUIT envelope.")],
+    image: Annotated[Path | None, typer.Argument(help="Firmware image (or give --sha256 instead).")] = None,
+    manifest: Annotated[Path | None, typer.Option("--manifest", help="Its SUIT envelope.")] = None,
     trusted_key: Annotated[
         list[Path] | None, typer.Option("--trusted-key", help="Trusted public key (PEM); repeatable.")
     ] = None,
@@ -80,13 +81,44 @@ def verify_cmd(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     current_sequence: Annotated[
         int | None, typer.Option("--current-sequence", help="Sequence number installed now (anti-rollback).")
     ] = None,
+    sha256: Annotated[
+        str | None, typer.Option("--sha256", help="A hash a device reported for its image, instead of IMAGE.")
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="With --model: check against the golden hashes of this version.")
+    ] = None,
+    db: DbOption = None,
 ) -> None:
-    """Verify IMAGE against its envelope: trusted key, signature, ids, sequence, digest and size."""
-    if not image.is_file() or not manifest.is_file():
-        raise FirmwareError(f"{image if not image.is_file() else manifest}: no such file")
-    trusted = keys.TrustedKeys([keys.load_public(p) for p in trusted_key or []])
-    ok = verify(image, manifest.read_bytes(), trusted, Expectation(vendor, model, current_sequence))
-    typer.echo(json.dumps(ok.to_dict(), indent=2))
+    """Verify IMAGE against its SUIT envelope (trusted key, signature, ids, sequence, digest, size), and/or
+    IMAGE or a device-reported --sha256 against the golden hashes of --model --version (exit 1 unless
+    the hash is a known-good build of that version)."""
+    if (image is None) == (sha256 is None):
+        raise FirmwareError("give an IMAGE or a reported --sha256 (one of them)")
+    if image is not None and not image.is_file():
+        raise FirmwareError(f"{image}: no such file")
+    if manifest is None and version is None:
+        raise FirmwareError("nothing to verify against: give --manifest, or --model and --version (golden hashes)")
+    if version is not None and model is None:
+        raise FirmwareError("--version needs --model (golden hashes are kept per model and version)")
+    result: dict[str, object] = {}
+    if manifest is not None:
+        if image is None:
+            raise FirmwareError("--manifest verifies an image: give IMAGE, not --sha256")
+        if not manifest.is_file():
+            raise FirmwareError(f"{manifest}: no such file")
+        trusted = keys.TrustedKeys([keys.load_public(p) for p in trusted_key or []])
+        result = verify(image, manifest.read_bytes(), trusted, Expectation(vendor, model, current_sequence)).to_dict()
+    golden_ok = True
+    if version is not None and model is not None:
+        from iotwarden.firmware.signing.signer import image_digest  # noqa: PLC0415
+
+        digest = image_digest(image)[0].hex() if image is not None else sha256 or ""
+        check = GoldenRegistry(_store(db)).check(model, version, digest)
+        result["golden"] = check.to_dict()
+        golden_ok = check.status == "match"
+    typer.echo(json.dumps(result, indent=2))
+    if not golden_ok:
+        raise SystemExit(1)  # SystemExit: click in non-standalone mode returns typer.Exit codes
 
 
 @firmware_app.command("verify-hash")
