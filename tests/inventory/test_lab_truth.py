@@ -45,7 +45,6 @@ NO_MEDICAL_EVIDENCE = ("the lab's medical gateway and pump send only NTP/TLS/DHC
                        "(MLLP, IANA port 2575) and a pump talks to its vendor's pump-management server")
 
 GAPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("srv-dc", ("device_type", "category"), NO_SERVER_EVIDENCE),
     ("srv-files", ("device_type", "category"), NO_SERVER_EVIDENCE),
     ("dvr-01", ("device_type",), NO_NVR_EVIDENCE),
     ("dvr-lobby", ("device_type",), NO_NVR_EVIDENCE),

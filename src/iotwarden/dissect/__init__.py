@@ -31,6 +31,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("ssh", "SshDissector"),
     ("telnet", "TelnetDissector"),
     ("ftp", "FtpDissector"),
+    ("kerberos", "KerberosDissector"),
     ("mqtt", "MqttDissector"),
     ("modbus", "ModbusDissector"),
     ("bacnet", "BacnetDissector"),

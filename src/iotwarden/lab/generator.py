@@ -17,6 +17,7 @@ from iotwarden.errors import ConfigError
 from iotwarden.lab.attacks import ATTACKS
 from iotwarden.lab.behave_app import BEHAVIOURS as APP_BEHAVIOURS
 from iotwarden.lab.behave_net import BEHAVIOURS as NET_BEHAVIOURS
+from iotwarden.lab.behave_site import BEHAVIOURS as SITE_BEHAVIOURS
 from iotwarden.lab.params import Param
 from iotwarden.lab.scenario import Scenario, parse_scenario, read_scenario_file
 from iotwarden.lab.wire import Frame
@@ -24,7 +25,7 @@ from iotwarden.lab.world import World
 
 TRUTH_SCHEMA = "iotwarden.lab.truth/1"
 SNAPLEN = 65535
-BEHAVIOURS = {**NET_BEHAVIOURS, **APP_BEHAVIOURS}
+BEHAVIOURS = {**NET_BEHAVIOURS, **APP_BEHAVIOURS, **SITE_BEHAVIOURS}
 WRITE_BUFFER = 1 << 20  # bytes of pcap records buffered before each write
 
 

@@ -1,0 +1,164 @@
+"""Kerberos V5 dissector (RFC 4120 §5): the KDC exchanges on port 88, over UDP and TCP.
+
+Kinds (subject ``src``, the sender): ``as_req`` and ``tgs_req`` (KDC-REQ, §5.4.1) from a client,
+``as_rep`` and ``tgs_rep`` (KDC-REP, §5.4.2) and ``error`` (KRB-ERROR, §5.9.1) from the KDC.
+Fields: ``msg_type`` (10-13, 30), ``realm`` (the request's or the ticket's realm), ``cname`` and
+``sname`` (PrincipalName, §5.2.2, components joined by "/"), for requests ``etypes`` (the
+client's encryption types, §5.4.1 etype) and ``padata_types``, for errors ``error_code`` (§7.5.9)
+and ``error_name``. Everything encrypted (tickets' enc-part, authenticators) is left alone.
+
+Over TCP each message is preceded by a 4-byte big-endian length (§7.2.2); a record may span
+segments, so TCP flows are read as a stream with a bounded buffer. At most :data:`MAX_MESSAGES`
+observations per flow.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from iotwarden.dissect import asn1, streambuf
+from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.errors import ParseError
+from iotwarden.model import Observation
+
+MAX_MESSAGES = 16  # observations per flow: a logon is a handful of exchanges
+MAX_RECORD = 64 * 1024  # bytes of one TCP record; Windows tickets with large PACs stay well below
+MAX_NAMES = 8  # components kept of a PrincipalName
+MAX_ETYPES = 16  # encryption types kept of a request
+MAX_TEXT = 255  # characters kept of a realm or name component
+
+# [APPLICATION n] constructed identifier octets (X.690 §8.1.2): 0x60 | n
+KINDS = {0x6A: "as_req", 0x6B: "as_rep", 0x6C: "tgs_req", 0x6D: "tgs_rep", 0x7E: "error"}
+TICKET = 0x61  # Ticket ::= [APPLICATION 1]
+# §7.5.9 error codes most often seen on a network; others are reported by number only
+ERROR_NAMES = {6: "KDC_ERR_C_PRINCIPAL_UNKNOWN", 7: "KDC_ERR_S_PRINCIPAL_UNKNOWN", 18: "KDC_ERR_CLIENT_REVOKED",
+               23: "KDC_ERR_KEY_EXPIRED", 24: "KDC_ERR_PREAUTH_FAILED", 25: "KDC_ERR_PREAUTH_REQUIRED",
+               31: "KRB_AP_ERR_BAD_INTEGRITY", 32: "KRB_AP_ERR_TKT_EXPIRED", 37: "KRB_AP_ERR_SKEW",
+               41: "KRB_AP_ERR_MODIFIED", 52: "KRB_ERR_RESPONSE_TOO_BIG", 68: "KDC_ERR_WRONG_REALM"}
+
+
+def _ctx(tag: int) -> int:
+    return 0xA0 | tag  # [n] context-specific, constructed (explicit tagging, §5 module DEFINITIONS)
+
+
+def _fields(value: bytes) -> dict[int, bytes]:
+    """The explicitly tagged components of a SEQUENCE body: context tag number -> inner TLV bytes."""
+    out: dict[int, bytes] = {}
+    for tlv in asn1.children(value):
+        if tlv.tag & 0xE0 == 0xA0:
+            out[tlv.tag & 0x1F] = tlv.value
+    return out
+
+
+def _int(raw: bytes | None) -> int | None:
+    return None if raw is None else asn1.integer(asn1.expect(raw, 0, asn1.INTEGER, "Int32").value)
+
+
+def _string(raw: bytes | None) -> str | None:
+    """KerberosString / Realm: GeneralString (0x1B) restricted to IA5 (§5.2.1)."""
+    if raw is None:
+        return None
+    tlv = asn1.read_tlv(raw)
+    if tlv.tag != 0x1B:
+        raise ParseError(f"kerberos: string tag 0x{tlv.tag:02x}, expected GeneralString")
+    return streambuf.text(tlv.value, MAX_TEXT)
+
+
+def _principal(raw: bytes | None) -> str | None:
+    """PrincipalName (§5.2.2): name-string components joined by '/' (krbtgt/REALM, host$)."""
+    if raw is None:
+        return None
+    parts = _fields(asn1.expect(raw, 0, asn1.SEQUENCE, "PrincipalName").value)
+    if 1 not in parts:
+        raise ParseError("kerberos: PrincipalName without name-string")
+    names = asn1.children(asn1.expect(parts[1], 0, asn1.SEQUENCE, "name-string").value)
+    if any(n.tag != 0x1B for n in names):
+        raise ParseError("kerberos: name-string component is not a GeneralString")
+    return "/".join(streambuf.text(n.value, MAX_TEXT) for n in names[:MAX_NAMES])
+
+
+def parse_message(data: bytes) -> tuple[str, dict[str, Any]]:
+    """(kind, fields) of one Kerberos message; ParseError when it is not one."""
+    outer = asn1.read_tlv(data)
+    kind = KINDS.get(outer.tag)
+    if kind is None:
+        raise ParseError(f"kerberos: not a KDC message (identifier 0x{outer.tag:02x})")
+    body = _fields(asn1.expect(outer.value, 0, asn1.SEQUENCE, "message").value)
+    if kind.endswith("_req"):
+        return kind, _request(body)
+    if kind == "error":
+        return kind, _error(body)
+    return kind, _reply(body)
+
+
+def _request(body: dict[int, bytes]) -> dict[str, Any]:
+    """KDC-REQ (§5.4.1): pvno [1], msg-type [2], padata [3], req-body [4]."""
+    if _int(body.get(1)) != 5 or 4 not in body:
+        raise ParseError("kerberos: KDC-REQ without pvno 5 or req-body")
+    req = _fields(asn1.expect(body[4], 0, asn1.SEQUENCE, "KDC-REQ-BODY").value)
+    fields: dict[str, Any] = {"msg_type": _int(body.get(2)), "realm": _string(req.get(2)),
+                              "cname": _principal(req.get(1)), "sname": _principal(req.get(3))}
+    if 8 in req:
+        etypes = asn1.children(asn1.expect(req[8], 0, asn1.SEQUENCE, "etype").value)
+        fields["etypes"] = [asn1.integer(t.value) for t in etypes[:MAX_ETYPES] if t.tag == asn1.INTEGER]
+    if 3 in body:
+        pas = asn1.children(asn1.expect(body[3], 0, asn1.SEQUENCE, "padata").value)
+        fields["padata_types"] = [_int(_fields(p.value).get(1)) for p in pas[:MAX_ETYPES] if p.tag == asn1.SEQUENCE]
+    return fields
+
+
+def _reply(body: dict[int, bytes]) -> dict[str, Any]:
+    """KDC-REP (§5.4.2): pvno [0], msg-type [1], padata [2], crealm [3], cname [4], ticket [5]."""
+    if _int(body.get(0)) != 5 or 5 not in body:
+        raise ParseError("kerberos: KDC-REP without pvno 5 or ticket")
+    ticket = _fields(asn1.expect(asn1.expect(body[5], 0, TICKET, "Ticket").value, 0, asn1.SEQUENCE,
+                                 "Ticket").value)
+    return {"msg_type": _int(body.get(1)), "realm": _string(ticket.get(1)), "crealm": _string(body.get(3)),
+            "cname": _principal(body.get(4)), "sname": _principal(ticket.get(2))}
+
+
+def _error(body: dict[int, bytes]) -> dict[str, Any]:
+    """KRB-ERROR (§5.9.1): pvno [0], msg-type [1], error-code [6], crealm [7], cname [8], realm [9], sname [10]."""
+    if _int(body.get(0)) != 5 or 6 not in body:
+        raise ParseError("kerberos: KRB-ERROR without pvno 5 or error-code")
+    code = _int(body[6])
+    return {"msg_type": _int(body.get(1)), "error_code": code, "error_name": ERROR_NAMES.get(code or 0, ""),
+            "realm": _string(body.get(9)), "cname": _principal(body.get(8)), "sname": _principal(body.get(10))}
+
+
+class KerberosDissector(StreamDissector):
+    name: ClassVar[str] = "kerberos"
+    udp_ports: ClassVar[tuple[int, ...]] = (88,)
+    tcp_ports: ClassVar[tuple[int, ...]] = (88,)
+    max_buffer: ClassVar[int] = MAX_RECORD + 4
+
+    def probe(self, payload: bytes, to_server: bool) -> bool:
+        """A TCP record whose length prefix matches and whose body is an AS-REQ or TGS-REQ."""
+        if not to_server or len(payload) < 6:
+            return False
+        return int.from_bytes(payload[:4], "big") == len(payload) - 4 and payload[4] in (0x6A, 0x6C)
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        if pkt.ip_proto != 6:  # one message per datagram (§7.2.1)
+            return self._emit(pkt, state, data)
+        buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
+        out: list[Observation] = []
+        while len(buf) >= 4 and not state.get("done"):
+            length = int.from_bytes(buf[:4], "big")
+            if length & 0x80000000 or length > MAX_RECORD:  # high bit reserved for extensions (§7.2.2)
+                state["done"] = True
+                raise ParseError(f"kerberos: TCP record length 0x{length:08x} not supported")
+            if len(buf) < 4 + length:
+                break
+            record = bytes(buf[4 : 4 + length])
+            del buf[: 4 + length]
+            out += self._emit(pkt, state, record)
+        return out
+
+    def _emit(self, pkt: Packet, state: dict[str, Any], message: bytes) -> list[Observation]:
+        kind, fields = parse_message(message)
+        count = state.get("messages", 0) + 1
+        state["messages"] = count
+        if count >= MAX_MESSAGES:
+            state["done"] = True
+        return [pkt.observation(self.name, kind, fields)]

@@ -1,0 +1,123 @@
+"""Kerberos dissector: a Windows computer logon (as the lab lays it out, checked against tshark's own
+decoder), TCP records split over segments, UDP datagrams, limits, the contract on hostile input."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iotwarden.dissect.base import Packet
+from iotwarden.dissect.kerberos import MAX_MESSAGES, MAX_RECORD, KerberosDissector, parse_message
+from iotwarden.errors import ParseError
+from iotwarden.lab import proto_dir
+from iotwarden.lab.generator import generate, load_scenario
+from tests.conftest import shared
+from tests.dissect.hostile import TCPDUMP_CAPTURES, feed_capture_any_port, feed_chunks, mutate
+from tests.pcaputil import run_dissector
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios"
+D = KerberosDissector()
+RNG = random.Random(5)
+AS_REQ = proto_dir.as_req(RNG, "CORP.EXAMPLE", "WS-FIN-01$", "WS-FIN-01", preauth=True)
+TGS_REQ = proto_dir.tgs_req(RNG, "CORP.EXAMPLE", "WS-FIN-01$", "cifs", "FS01.corp.example")
+TGS_REP = proto_dir.kdc_rep(RNG, 13, "CORP.EXAMPLE", "WS-FIN-01$", "cifs", "FS01.corp.example")
+
+
+@pytest.fixture(scope="module")
+def logon(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("krb") / "small.pcap"
+    generate(load_scenario(SCENARIOS / "small.yaml"), path, duration=20)
+    return path
+
+
+def test_a_computer_logon_names_the_realm_the_account_and_the_services(logon: Path) -> None:
+    obs = run_dissector(D, logon)
+    assert [o.kind for o in obs[:6]] == ["as_req", "error", "as_req", "as_rep", "tgs_req", "tgs_rep"]
+    first, error, _, reply, request, ticket = (o.fields for o in obs[:6])
+    assert (first["realm"], first["cname"], first["sname"]) == ("CORP.EXAMPLE", "WS-FIN-01$", "krbtgt/CORP.EXAMPLE")
+    assert first["etypes"] == [18, 17, 23, 24, -135] and first["padata_types"] == [128]
+    assert (error["error_code"], error["error_name"]) == (25, "KDC_ERR_PREAUTH_REQUIRED")
+    assert reply["cname"] == "WS-FIN-01$" and reply["sname"] == "krbtgt/CORP.EXAMPLE"
+    assert request["sname"] == "cifs/DC01.corp.example" and request["padata_types"] == [1]
+    assert ticket["sname"] == "cifs/DC01.corp.example" and ticket["crealm"] == "CORP.EXAMPLE"
+    assert obs[1].src_ip == "10.20.0.10" and obs[0].dst_port == 88  # the KDC answers, the client asks
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed (apt-get install tshark)")
+def test_tshark_reads_the_same_messages(logon: Path) -> None:
+    proc = subprocess.run(["tshark", "-n", "-r", str(logon), "-Y", "kerberos", "-T", "fields", "-e",
+                           "kerberos.msg_type", "-e", "kerberos.CNameString"], capture_output=True, text=True,
+                          timeout=120, check=True)
+    theirs = [line.split("\t") for line in proc.stdout.splitlines()]
+    ours = run_dissector(D, logon)
+    assert [int(t[0].split(",")[0]) for t in theirs] == [o.fields["msg_type"] for o in ours]
+    assert [t[1] for t in theirs] == [o.fields["cname"] or "" for o in ours]
+
+
+def test_tcp_records_split_over_segments_and_several_in_one() -> None:
+    record = proto_dir.tcp_record(AS_REQ)
+    cut = len(record) // 3
+    obs = feed_chunks(KerberosDissector(), [(True, record[:cut]), (True, record[cut:] + proto_dir.tcp_record(TGS_REQ))])
+    assert [o.kind for o in obs] == ["as_req", "tgs_req"]
+
+
+def test_a_udp_datagram_is_one_message() -> None:
+    pkt = Packet(ts=1.0, payload=TGS_REP, src_ip="10.0.0.2", dst_ip="10.0.0.1", ip_proto=17, src_port=88,
+                 dst_port=50000, to_server=False)
+    (obs,) = D.dissect(pkt, {})
+    assert obs.kind == "tgs_rep" and obs.fields["realm"] == "CORP.EXAMPLE"
+
+
+def test_other_asn1_and_other_versions_are_refused() -> None:
+    with pytest.raises(ParseError, match="not a KDC message"):
+        parse_message(b"\x30\x03\x02\x01\x05")
+    pvno4 = AS_REQ.replace(b"\xa1\x03\x02\x01\x05", b"\xa1\x03\x02\x01\x04", 1)
+    with pytest.raises(ParseError, match="pvno 5"):
+        parse_message(pvno4)
+
+
+def test_record_length_over_the_limit_ends_the_flow() -> None:
+    state: dict[str, Any] = {}
+    with pytest.raises(ParseError, match="length"):
+        D.feed(Packet(ts=0.0, payload=b"", ip_proto=6), (MAX_RECORD + 1).to_bytes(4, "big") + b"\x6a", state)
+    assert state["done"]
+
+
+def test_observations_per_flow_are_bounded() -> None:
+    obs = feed_chunks(KerberosDissector(), [(True, proto_dir.tcp_record(AS_REQ) * (MAX_MESSAGES + 5))])
+    assert len(obs) == MAX_MESSAGES
+
+
+def test_probe() -> None:
+    assert D.probe(proto_dir.tcp_record(AS_REQ), True)
+    assert not D.probe(proto_dir.tcp_record(AS_REQ), False)
+    assert not D.probe(b"\x00\x00\x00\x10GET / HTTP/1.1\r\n", True)
+
+
+@pytest.mark.parametrize("name", TCPDUMP_CAPTURES)
+def test_tcpdump_captures_on_any_port_keep_the_contract(name: str) -> None:
+    feed_capture_any_port(KerberosDissector(), shared("pcaps", "tcpdump_tests", name))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.binary(max_size=200)), max_size=6))
+def test_fuzz_random_bytes(chunks: list[tuple[bool, bytes]]) -> None:
+    feed_chunks(KerberosDissector(), chunks)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8), st.integers(0, 2000),
+       st.sampled_from([AS_REQ, TGS_REQ, TGS_REP]))
+def test_fuzz_mutated_messages(edits: list[tuple[int, int]], cut: int, message: bytes) -> None:
+    bad = mutate(message, edits, cut)
+    feed_chunks(KerberosDissector(), [(True, proto_dir.tcp_record(bad))])
+    with contextlib.suppress(ParseError):
+        parse_message(bad)
