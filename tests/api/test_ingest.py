@@ -7,12 +7,16 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
+from sqlalchemy import func, select
 
+from iotwarden.api import ingest
 from iotwarden.api.ingest import Ingestor, SpoolFile
 from iotwarden.bus import InProcessBus
 from iotwarden.engine.batch import LINKTYPE_ETHERNET, PacketBatch
 from iotwarden.sources.capfile import read_capture
 from iotwarden.store import Store
+from iotwarden.store.alert_models import AlertRow, FindingRow
 from tests.api.conftest import DEMO
 
 
@@ -28,9 +32,35 @@ def test_a_new_capture_in_the_folder_is_analysed_once_and_announced(tmp_path: Pa
     results = ingestor.scan_once(watched)
     assert [r.status for r in results] == ["complete"]
     assert ingestor.scan_once(watched) == []  # unchanged: not analysed again
-    topics = [e.topic for e in sub.drain()]
-    assert topics == ["capture.finished", "inventory.devices"]
+    events = sub.drain()
+    assert [e.topic for e in events[:2]] == ["capture.finished", "inventory.devices"]
+    with store.session() as session:
+        alerts = list(session.scalars(select(AlertRow).where(AlertRow.suppressed.is_(False)).order_by(AlertRow.id)))
+        findings = int(session.scalar(select(func.count()).select_from(FindingRow)) or 0)
+    assert alerts and findings  # the demo network has detections and risk findings
+    announced = [e.data for e in events if e.topic == "alert.created"]
+    assert [a["id"] for a in announced] == [a.id for a in alerts]  # each new alert, once, for the console
+    assert announced[0]["title"] == alerts[0].title and announced[0]["severity"] == alerts[0].severity
+    assert [e.data for e in events if e.topic == "finding.created"] == [{"count": findings}]
     assert ingestor.status["files"] == 1 and ingestor.status["packets"] > 0
+    store.close()
+
+
+def test_many_new_alerts_are_announced_up_to_the_limit_then_summed_up(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest, "MAX_ALERT_EVENTS", 2)
+    store, bus = Store(f"sqlite:///{tmp_path / 'live.db'}"), InProcessBus()
+    watched = tmp_path / "incoming"
+    watched.mkdir()
+    shutil.copy(DEMO, watched / "demo.pcap")
+    sub = bus.subscribe(["alert"])
+    Ingestor(store, bus, str(watched), poll_s=0.01).scan_once(watched)
+    with store.session() as session:
+        total = int(session.scalar(select(func.count()).select_from(AlertRow)
+                                   .where(AlertRow.suppressed.is_(False))) or 0)
+    assert total > 3
+    announced = [e.data for e in sub.drain()]
+    assert len(announced) == 3 and [a.get("more") for a in announced] == [None, None, total - 2]
     store.close()
 
 

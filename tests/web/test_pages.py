@@ -79,3 +79,14 @@ def test_logout_form_uses_the_csrf_field_and_ends_the_session(client: TestClient
     out = client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"] == "/login"
     assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_queues_refresh_their_rows_in_place_for_live_updates(client: TestClient, store: Store) -> None:
+    login(client, "viewer")
+    page = client.get("/alerts").text
+    assert 'hx-trigger="alerts-changed from:body"' in page and "<html" in page
+    rows = client.get("/alerts", params={"show": "open"}, headers={"HX-Request": "true"}).text
+    assert rows.lstrip().startswith('<tr id="alert-1"') and "<html" not in rows and "<thead" not in rows
+    assert 'hx-trigger="findings-changed from:body"' in client.get("/findings").text
+    findings = client.get("/findings", headers={"HX-Request": "true"}).text
+    assert findings.lstrip().startswith("<tr id=") and camera_findings(store)[0].title in findings

@@ -1,5 +1,7 @@
 """``serve --capture``: analyse a folder's new capture files, or a live interface in windows, in a background
-thread, and publish what changed on the bus (``capture.finished``, ``inventory.devices``) for the console.
+thread, and publish what changed on the bus for the console: ``capture.finished``, ``inventory.devices``,
+``alert.created`` (each new alert, up to :data:`MAX_ALERT_EVENTS` per file, then one summing up the
+rest) and ``finding.created`` (how many new findings).
 
 A live interface is spooled to a pcap file per window (:data:`WINDOW_S` or :data:`MAX_WINDOW_PACKETS`),
 each analysed like any capture file and then deleted; a flow that spans two windows is stored as two.
@@ -21,6 +23,7 @@ from iotwarden.engine.batch import PacketBatch
 from iotwarden.errors import IotwardenError
 from iotwarden.services.analyze import FileResult, analyze_file, sniff_format
 from iotwarden.store import Store
+from iotwarden.store.alert_models import AlertRow, FindingRow
 from iotwarden.store.schema import DeviceRow
 
 POLL_S = 2.0  # how often a watched folder is listed
@@ -28,6 +31,7 @@ MAX_FOLDER_FILES = 10_000  # files of a watched folder remembered as done (the o
 WINDOW_S = 10.0  # seconds of live traffic analysed (and committed) together
 MAX_WINDOW_PACKETS = 200_000  # a busier window is cut early so memory and latency stay bounded
 MAX_KEYS_IN_EVENT = 50  # device keys named in one inventory event
+MAX_ALERT_EVENTS = 50  # new alerts announced one by one per analysed file; the rest in one summary event
 PCAP_MAGIC_US = 0xA1B2C3D4  # pcap file format (draft-ietf-opsawg-pcap §4): microsecond timestamps
 
 
@@ -66,6 +70,40 @@ class Ingestor:
         except IotwardenError as exc:
             self._set(state="failed", last_error=str(exc), errors=self.status["errors"] + 1)
 
+    def _last_ids(self) -> tuple[int, int]:
+        """The newest alert and finding ids: what an analysis adds comes after them."""
+        with self.store.session() as session:
+            return (int(session.scalar(select(func.max(AlertRow.id))) or 0),
+                    int(session.scalar(select(func.max(FindingRow.id))) or 0))
+
+    def _analyse(self, path: Path) -> FileResult:
+        """Analyse one file and announce what it changed."""
+        before = self._last_ids()
+        result = analyze_file(path, self.store)
+        if result.status != "skipped":
+            self._publish(result)
+            self._announce(before)
+        return result
+
+    def _announce(self, before: tuple[int, int]) -> None:
+        shown = (AlertRow.id > before[0], AlertRow.suppressed.is_(False))
+        with self.store.session() as session:
+            alerts = list(session.scalars(select(AlertRow).where(*shown).order_by(AlertRow.id)
+                                          .limit(MAX_ALERT_EVENTS + 1)))
+            more = 0
+            if len(alerts) > MAX_ALERT_EVENTS:
+                more = int(session.scalar(select(func.count()).select_from(AlertRow).where(
+                    *shown, AlertRow.id > alerts[MAX_ALERT_EVENTS - 1].id)) or 0)
+            findings = int(session.scalar(select(func.count()).select_from(FindingRow)
+                                          .where(FindingRow.id > before[1])) or 0)
+        for row in alerts[:MAX_ALERT_EVENTS]:
+            self.bus.publish("alert.created", {"id": row.id, "title": row.title, "severity": row.severity,
+                                               "detector_id": row.detector_id, "device_key": row.device_key})
+        if more:
+            self.bus.publish("alert.created", {"more": more, "title": f"{more} more new alerts"})
+        if findings:
+            self.bus.publish("finding.created", {"count": findings})
+
     def _publish(self, result: FileResult) -> None:
         self._set(files=self.status["files"] + 1, packets=self.status["packets"] + result.packets)
         if result.error:
@@ -96,10 +134,7 @@ class Ingestor:
                 self._done.pop(next(iter(self._done)))
             if sniff_format(path) != "capture":
                 continue
-            result = analyze_file(path, self.store)
-            if result.status != "skipped":
-                self._publish(result)
-            results.append(result)
+            results.append(self._analyse(path))
         return results
 
     def _watch_folder(self, folder: Path) -> None:
@@ -133,7 +168,7 @@ class Ingestor:
         window.close()
         try:
             if window.packets:
-                self._publish(analyze_file(window.path, self.store))
+                self._analyse(window.path)
         finally:
             window.path.unlink(missing_ok=True)
 

@@ -9,6 +9,10 @@ from iotwarden.cli.analyze import DB_OPTION, open_store
 from iotwarden.cli.main import app, err_console
 from iotwarden.errors import ConfigError
 
+# seconds a stop (Ctrl-C, SIGTERM) waits for open requests; the consoles' event streams never end by
+# themselves, so without this bound the server would wait for every browser tab to close
+SHUTDOWN_GRACE_S = 3
+
 
 @app.command("serve")
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
@@ -45,7 +49,8 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
         ingestor.start()
     err_console.print(f"iotwarden console on http://{host}:{port}/")
     try:
-        uvicorn.run(web_app, host=host, port=port, log_level="warning", proxy_headers=False)
+        uvicorn.run(web_app, host=host, port=port, log_level="warning", proxy_headers=False,
+                    timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
     finally:
         if ingestor is not None:
             ingestor.stop()

@@ -185,7 +185,8 @@ def alerts(request: Request, principal: Principal = READ, show: str = "open") ->
         stmt = stmt.where(AlertRow.suppressed.is_(True))
     with context(request).store.session() as session:
         rows = [views.alert_dict(a) for a in session.scalars(stmt)]
-    return _render(request, "alerts.html", principal, alerts=rows, show=show)
+    name = "_alert_rows.html" if request.headers.get("HX-Request") else "alerts.html"  # live refresh: rows only
+    return _render(request, name, principal, alerts=rows, show=show)
 
 
 @router.post("/alerts/{alert_id}/{action}", response_class=HTMLResponse)
@@ -203,7 +204,8 @@ def findings(request: Request, principal: Principal = READ, show: str = "open") 
         stmt = stmt.where(FindingRow.status == show)
     with context(request).store.session() as session:
         rows = [views.finding_dict(f) for f in session.scalars(stmt)]
-    return _render(request, "findings.html", principal, findings=rows, show=show)
+    name = "_finding_rows.html" if request.headers.get("HX-Request") else "findings.html"  # live refresh: rows only
+    return _render(request, name, principal, findings=rows, show=show)
 
 
 @router.post("/findings/{finding_id}/status", response_class=HTMLResponse)

@@ -36,13 +36,19 @@ function startLive() {
   };
   const onAlert = (evt) => {
     const data = JSON.parse(evt.data);
-    toast(`alert ${data.id}: ${data.title || data.status || "updated"}`);
+    toast(data.id === undefined ? data.title : `alert ${data.id}: ${data.title || data.status || "updated"}`);
     document.body.dispatchEvent(new CustomEvent("alerts-changed"));
+  };
+  const onFinding = (evt) => {
+    const data = JSON.parse(evt.data);
+    toast(data.count !== undefined ? `${data.count} new findings` : `finding ${data.id}: ${data.status}`);
+    document.body.dispatchEvent(new CustomEvent("findings-changed"));
   };
   for (const t of ["inventory.devices", "inventory.approved", "inventory.unapproved", "capture.finished"]) {
     source.addEventListener(t, onInventory);
   }
-  for (const t of ["alert.created", "alert.updated", "finding.updated"]) source.addEventListener(t, onAlert);
+  for (const t of ["alert.created", "alert.updated"]) source.addEventListener(t, onAlert);
+  for (const t of ["finding.created", "finding.updated"]) source.addEventListener(t, onFinding);
 }
 
 const GROUP_COLOURS = ["#dbeafe", "#dcfce7", "#fef9c3", "#fce7f3", "#ede9fe", "#ffedd5", "#e0f2fe", "#f1f5f9"];
