@@ -50,7 +50,6 @@ GAPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("dvr-lobby", ("device_type",), NO_NVR_EVIDENCE),
     ("hmi-01", ("device_type", "category"), NO_HMI_EVIDENCE),
     ("eng-ws", ("device_type", "category"), NO_OT_WS_EVIDENCE),
-    ("bms", ("device_type", "category"), NO_BMS_EVIDENCE),
     ("med-gw", ("device_type", "category"), NO_MEDICAL_EVIDENCE),
     ("pump-icu1", ("device_type", "category"), NO_MEDICAL_EVIDENCE),
 )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dpkt
 
+from iotwarden.dissect.fox import parse_frame
 from iotwarden.dissect.kerberos import parse_message
 from iotwarden.lab.behave_site import BEHAVIOURS
+from iotwarden.lab.generator import load_scenario
 from iotwarden.lab.scenario import Scenario
 from iotwarden.lab.world import World
 
@@ -29,3 +33,14 @@ def test_kerberos_logons_of_each_client_on_port_88(small_scenario: Scenario) -> 
     kinds = [parse_message(r[4:])[0] for r in streams.values() if r]
     assert kinds == ["as_req", "error", "as_req", "as_rep", "tgs_req", "tgs_rep", "tgs_req", "tgs_rep"]
     assert {e.data.data.dport for _, e in frames if e.data.data.data and e.data.data.sport != 88} == {88}
+
+
+def test_fox_hellos_of_workbench_and_the_station() -> None:
+    enterprise = load_scenario(Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios"
+                               / "enterprise.yaml")
+    frames = _run(enterprise, "bms", "fox")
+    payloads = [bytes(e.data.data.data) for _, e in frames if e.data.data.data]
+    (_, _, _, workbench), (_, _, _, station) = (parse_frame(p) for p in payloads[:2])
+    assert workbench["app_name"] == "Workbench" and workbench["host_name"] == "WS-OPS-03"
+    assert station["app_name"] == "Station" and station["os_name"] == "QNX" and station["app_version"] == "4.12.1.16"
+    assert {e.data.data.dport for _, e in frames[:1]} == {1911}

@@ -34,3 +34,8 @@ def test_bacnet_who_is_and_i_am() -> None:
 def test_read_property_ack_wraps_a_character_string() -> None:
     ack = proto_ot.bacnet_read_property_ack(3, 1, proto_ot.PROP_OBJECT_NAME, "AHU-1")
     assert ack[6] == 0x30 and b"\x3e\x75\x06\x00AHU-1\x3f" in ack
+
+
+def test_fox_hello_frame_layout() -> None:
+    frame = proto_ot.fox_hello(1, {"fox.version": "1.0", "id": "1", "app.name": "Workbench"})
+    assert frame == b"fox a 1 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\napp.name=s:Workbench\n};;\n"

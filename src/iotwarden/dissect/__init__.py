@@ -38,6 +38,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("dnp3", "Dnp3Dissector"),
     ("s7comm", "S7commDissector"),
     ("enip", "EnipDissector"),
+    ("fox", "FoxDissector"),
 )
 
 

@@ -108,6 +108,10 @@ RULES: dict[str, IdentityRule] = {
                     "module_type_name", "serial_number"),
         hostnames=("plc_name",), renames=(("order_number", "module_order_number"),),
     ),
+    "fox": IdentityRule(  # Niagara Fox hello: the software each end runs (fox-info's fields)
+        attributes=("app_name", "app_version", "os_name", "host_id", "brand_id", "station_name"),
+        kinds=frozenset({"hello"}),
+    ),
     "software": IdentityRule(attributes=("name", "version")),  # Zeek software.log
 }
 

@@ -1,5 +1,5 @@
 """Behaviours of the site's servers, declared on the serving device like the application ones: the
-domain controller's Kerberos KDC, a file server's SMB sessions and an SSH server's admin logins.
+domain controller's Kerberos KDC and a Niagara station's Fox sessions with Workbench.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from iotwarden.lab import proto_dir
+from iotwarden.lab import proto_dir, proto_ot
 from iotwarden.lab.behave_net import RTT_LAN, Behaviour
 from iotwarden.lab.params import Param
 from iotwarden.lab.wire import Frame, TcpStream
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 _ts = itemgetter(0)
 KERBEROS_PORT = 88  # IANA "kerberos" (RFC 4120 §7.2.3)
+FOX_PORT = 1911  # IANA "fox" (Tridium Niagara Fox, cleartext)
 
 
 def _kerberos(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
@@ -60,6 +61,29 @@ def _kerberos(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
     return heapq.merge(*(client_stream(c) for c in p["clients"]), key=_ts)
 
 
+def _fox(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
+    """Workbench on ``client`` opens the station: both ends say hello with their software, as Nmap's
+    fox-info reports it; the session that follows is not modelled (the client closes)."""
+    p = act.params
+    rng = world.rng(dev.id, "fox")
+    client = world.devices[p["client"]]
+    server = world.peer_device(client.id, dev.id)
+    version = dev.firmware
+    workbench = {"fox.version": "1.0", "id": "1", "hostName": client.hostname, "hostAddress": world.ips[client.id],
+                 "app.name": "Workbench", "app.version": version, "vm.name": "OpenJDK 64-Bit Server VM",
+                 "os.name": "Windows 10", "os.version": "10.0", "lang": "en", "brandId": p["brand"]}
+    station = {"fox.version": "1.0", "id": "2", "hostName": dev.hostname, "hostAddress": world.ips[dev.id],
+               "app.name": "Station", "app.version": version, "vm.name": "OpenJDK Client VM", "os.name": p["os"],
+               "station.name": p["station"], "lang": "en", "timeZone": "UTC", "brandId": p["brand"]}
+
+    def session(t: float) -> list[Frame]:
+        conn = TcpStream(rng, world.host(client.id), world.ephemeral_port(rng, client.id), server, FOX_PORT,
+                         rtt=RTT_LAN)
+        return conn.session(t, [(True, proto_ot.fox_hello(1, workbench)), (False, proto_ot.fox_hello(0, station))])
+
+    return periodic(world, rng, p["every"], session, first=world.start + p["at"])
+
+
 BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
     "kerberos": (_kerberos, {"clients": Param("list", help="devices logging on to this KDC", items="device"),
                              "realm": Param("str", "", "the realm (default: the network's domain, upper case)"),
@@ -67,4 +91,7 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
                                                items="str"),
                              "every": Param("float", 600.0, "seconds between logons/renewals", minimum=1.0),
                              "at": Param("float", 5.0)}),
+    "fox": (_fox, {"client": Param("device", help="the PC running Workbench"), "station": Param("str"),
+                   "os": Param("str", "QNX", "os.name of the station host"), "brand": Param("str", "Tridium"),
+                   "every": Param("float", 900.0, minimum=1.0), "at": Param("float", 20.0)}),
 }

@@ -1,4 +1,4 @@
-"""Payload builders for the OT protocols of the lab: Modbus/TCP and BACnet/IP.
+"""Payload builders for the OT and building protocols of the lab: Modbus/TCP, BACnet/IP, Niagara Fox.
 
 Modbus per "MODBUS Application Protocol Specification V1.1b3" and "MODBUS Messaging on TCP/IP
 Implementation Guide V1.0b"; BACnet per ASHRAE 135-2020 (Annex J for BACnet/IP).
@@ -103,3 +103,11 @@ def bacnet_read_property_ack(invoke_id: int, instance: int, prop: int, value: st
     string = (bytes([0x70 | len(raw)]) if len(raw) <= 4 else bytes([0x75, len(raw)])) + raw
     apdu = bytes([0x30, invoke_id & 0xFF, 0x0C]) + b"\x0c" + _object_id(OBJECT_DEVICE, instance)
     return bvlc(BVLC_UNICAST, _npdu(apdu + bytes([0x19, prop]) + b"\x3e" + string + b"\x3f", expecting_reply=False))
+
+
+# ---------------------------------------------------------------- Niagara Fox (Tridium FoxFrame)
+def fox_hello(seq: int, values: dict[str, str]) -> bytes:
+    """A ``fox hello`` frame: header line, ``key=s:value`` body in braces, ``;;`` footer (the frame
+    Nmap's fox-info sends and parses; ``fox a 1 -1`` from the client, ``fox a 0 -1`` from the station)."""
+    body = "".join(f"{key}={'i' if key == 'id' else 's'}:{value}\n" for key, value in values.items())
+    return f"fox a {seq} -1 fox hello\n{{\n{body}}};;\n".encode()
