@@ -31,21 +31,16 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / 
 LAB_TYPE_NAMES = {"phone": "mobile_phone"}
 
 # (scenario, device id, property) -> why the lab's traffic cannot support the truth
-NO_SERVER_EVIDENCE = ("the lab's server speaks only DNS/NTP/TLS client traffic; a real Windows or Linux "
-                      "server shows SMB/LDAP/Kerberos/RDP service banners, NetBIOS or SSH banners")
 NO_NVR_EVIDENCE = ("the lab's Dahua recorder sends a generic 'Dahua/1.0' User-Agent; a real NVR names "
                    "itself (DHIP/ONVIF device type, HTTP Server 'DNVRS-Webs', RTSP from cameras to it)")
 NO_HMI_EVIDENCE = ("the lab's HMI only polls Modbus and NTP; a real SIMATIC panel shows S7/ProfiNet DCP "
                    "identification or a WinCC service")
 NO_OT_WS_EVIDENCE = "the lab's engineering station sends no traffic of its own that names its role"
-NO_BMS_EVIDENCE = ("the lab's JACE only reaches 'niagara-cloud.honeywell.com' over TLS; a real Niagara "
-                   "station serves Fox (1911/4911) and BACnet, which the lab does not send")
 NO_MEDICAL_EVIDENCE = ("the lab's medical gateway and pump send only NTP/TLS/DHCP with generic stacks "
                        "(udhcp, a certificate naming the organisation); a real CARESCAPE gateway serves HL7 "
                        "(MLLP, IANA port 2575) and a pump talks to its vendor's pump-management server")
 
 GAPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("srv-files", ("device_type", "category"), NO_SERVER_EVIDENCE),
     ("dvr-01", ("device_type",), NO_NVR_EVIDENCE),
     ("dvr-lobby", ("device_type",), NO_NVR_EVIDENCE),
     ("hmi-01", ("device_type", "category"), NO_HMI_EVIDENCE),
