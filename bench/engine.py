@@ -36,6 +36,7 @@ INSTALL_HINTS = {"tshark": "apt-get install tshark", "nfstream": "pip install nf
                  "scapy": "pip install scapy  (or .[bench])", "dpkt": "pip install dpkt"}
 TSHARK_FIELDS = ["ip.src", "ip.dst", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport", "ip.proto"]
 console = Console(width=None if sys.stdout.isatty() else 150)
+NO_DETECT = "iotwarden analyze -detect"  # analyze without iotwarden.detect (bench/iw_analyze.py)
 
 
 def count_records(path: Path) -> tuple[int, int]:
@@ -74,15 +75,31 @@ def capture_for(args: argparse.Namespace) -> Path:
     return path
 
 
-def iotwarden_runs(path: Path, label: str, db_dir: Path) -> list[Measurement]:
+def iotwarden_runs(path: Path, label: str, db_dir: Path, *, without_detectors: bool = False) -> list[Measurement]:
     py = sys.executable
     db = db_dir / f"bench-{label}.db"
-    return [
+    runs = [
         run_measured("iotwarden engine", label, [py, str(HERE / "iw_engine.py"), str(path)]),
-        run_measured("iotwarden analyze", label, [py, "-c", "import sys; from iotwarden.cli.main import main; "
-                                                  "sys.exit(main())", "analyze", str(path), "--db", str(db),
+        run_measured("iotwarden analyze", label, [py, str(HERE / "iw_analyze.py"), str(path), "--db", str(db),
                                                   "--format", "json", "-o", str(db_dir / "out.json")]),
     ]
+    if without_detectors:  # the same analyze minus iotwarden.detect (issue 4: detection must not halve it)
+        runs.append(run_measured(NO_DETECT, label, [py, str(HERE / "iw_analyze.py"), "--no-detectors", str(path),
+                                                    "--db", str(db_dir / f"bench-{label}-nodetect.db"),
+                                                    "--format", "json", "-o", str(db_dir / "out-nodetect.json")]))
+    return runs
+
+
+def detection_cost(runs: list[Measurement], packets: int, cpu: bool) -> dict[str, float] | None:
+    """analyze's rate with the detectors over its rate without them (above 0.5: not halved)."""
+    with_d = rate(next(m for m in runs if m.name == "iotwarden analyze"), packets, cpu)
+    without = next((m for m in runs if m.name == NO_DETECT), None)
+    without_d = rate(without, packets, cpu) if without else None
+    if not with_d or not without_d:
+        return None
+    console.print(f"analyze with detectors: {with_d / 1e3:.0f} kpkt/s, without: {without_d / 1e3:.0f} kpkt/s "
+                  f"-> ratio {with_d / without_d:.2f} ({'not halved' if with_d / without_d > 0.5 else 'HALVED'})")
+    return {"with": with_d, "without": without_d, "ratio": with_d / without_d}
 
 
 def peer_runs(path: Path, peers: list[str], args: argparse.Namespace) -> list[Measurement]:
@@ -185,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     path = capture_for(args)
     packets, size = count_records(path)
     with tempfile.TemporaryDirectory() as tmp:
-        runs = iotwarden_runs(path, "1x", Path(tmp)) + peer_runs(path, peers, args)
+        runs = iotwarden_runs(path, "1x", Path(tmp), without_detectors=True) + peer_runs(path, peers, args)
         doubled: list[Measurement] = []
         if not args.no_double:
             twice = Path(tmp) / "x2.pcap" if args.reuse else OUT / f"{path.stem}-x2.pcap"
@@ -193,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
                 repeat_in_time(path, twice, copies=2)
             doubled = iotwarden_runs(twice, "2x", Path(tmp))
         summary = report(runs, packets, size, doubled, cpu=args.cpu)
+        summary["detection"] = detection_cost(runs, packets, args.cpu)
     OUT.mkdir(exist_ok=True)
     (OUT / f"results-{packets}.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return 0

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import iotwarden.cli.alerts
-import iotwarden.cli.monitor  # noqa: F401 - registers the commands (also done by cli.main)
+import iotwarden.cli.monitor
 from iotwarden.cli.main import main
+from iotwarden.cli.monitor import print_alert
 from iotwarden.lab.generator import generate, load_scenario
+from iotwarden.model.alert import Alert
 from iotwarden.services.monitor import Monitor
 from iotwarden.store import Store
 from iotwarden.store.alerts import list_alerts
+from tests.sources import test_live
+from tests.sources.test_live import B_IP, Lab, inside, udp_socket
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios"
+lab = test_live.lab  # two network namespaces joined by a veth pair, removed after the test
 ATTACK_IDS = {"detect.scan.telnet_mirai", "detect.scan.horizontal", "detect.bruteforce.telnet",
               "detect.lateral.admin_protocol"}  # the Mirai scan also resolves its whole subnet: an ARP sweep
 
@@ -82,3 +90,90 @@ def test_detector_options_come_from_a_yaml_file(tmp_path: Path, attack_pcap: Pat
     opts.write_text("detect.scam: {min_hosts: 3}\n")
     assert main(["monitor", str(tmp_path), "--once", "--no-store", "--detect-options", str(opts)]) == 2
     assert "unknown detectors detect.scam" in capsys.readouterr()[1]
+
+
+class _Running:
+    """``iotwarden monitor ...`` in a thread (inside network namespace ``netns`` when given), with a
+    hook on each alert the CLI prints, so a test can see alerts arrive while the monitor still runs."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, args: list[str], netns: str | None = None) -> None:
+        self.monitors: list[Monitor] = []
+        self.printed: list[Alert] = []
+        self.heard = threading.Event()
+        running = self
+
+        class Recorded(Monitor):
+            def __init__(self, **kwargs: Any) -> None:
+                super().__init__(**kwargs)
+                running.monitors.append(self)
+
+        def printed(alert: Alert) -> None:
+            print_alert(alert)
+            running.printed.append(alert)
+            running.heard.set()
+
+        monkeypatch.setattr(iotwarden.cli.monitor, "Monitor", Recorded)
+        monkeypatch.setattr(iotwarden.cli.monitor, "print_alert", printed)
+        self.code: int | None = None
+
+        def run() -> None:
+            if netns is None:
+                self.code = main(args)
+                return
+            with inside(netns):
+                self.code = main(args)
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def wait_started(self) -> Monitor:
+        deadline = time.monotonic() + 20
+        while not self.monitors and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert self.monitors, "the monitor did not start"
+        return self.monitors[0]
+
+    def stop(self) -> int | None:
+        self.monitors[0].stop()
+        self.thread.join(20)
+        assert not self.thread.is_alive()
+        return self.code
+
+
+def test_alerts_are_printed_as_files_arrive_while_the_monitor_keeps_running(
+        tmp_path: Path, attack_pcap: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    running = _Running(monkeypatch, ["monitor", str(tmp_path), "--no-store", "--poll", "0.05"])
+    mon = running.wait_started()
+    time.sleep(0.2)
+    assert running.printed == []  # an empty folder: nothing yet
+    shutil.copy(attack_pcap, tmp_path / "000.pcap")
+    assert running.heard.wait(30), "no alert while the monitor runs"
+    deadline = time.monotonic() + 30
+    while mon.files < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert running.thread.is_alive() and mon.files == 1  # still watching for the next file
+    assert running.stop() == 0
+    out, err = capsys.readouterr()
+    assert "detect.scan.telnet_mirai" in out and "stopped: 1 files" in err
+
+
+@pytest.mark.netns
+@pytest.mark.live
+def test_a_live_interface_reports_an_arp_sweep_while_it_happens(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # host B (192.0.2.2) sends a datagram to 80 absent neighbours: the kernel ARP-asks for each
+    running = _Running(monkeypatch, ["monitor", lab.va, "--no-store", "--bpf", "arp"], netns=lab.a)
+    running.wait_started()
+    sender = udp_socket(lab.b)
+    try:
+        for last in range(10, 90):
+            sender.sendto(b"x", (f"192.0.2.{last}", 9))
+        assert running.heard.wait(30), "no alert while the sweep ran"
+        assert running.thread.is_alive()
+    finally:
+        sender.close()
+    assert running.stop() == 0
+    sweep = [a for a in running.printed if a.id == "detect.scan.horizontal"]
+    assert [(a.key, a.src_ip) for a in sweep] == [("arp", B_IP)]
+    out, err = capsys.readouterr()
+    assert "detect.scan.horizontal" in out and f"monitoring interface {lab.va}" in err

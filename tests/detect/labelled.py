@@ -97,8 +97,10 @@ def _checkin(src: str, dst: str, port: int, ts: float, rng: random.Random) -> Fl
                 tcp_flags_ba=0x1B)
 
 
-def inject(benign: list[Flow], *, n_scanners: int = 20, n_bots: int = 20, seed: int = 4) -> tuple[list[Flow], Truth]:
-    """Benign flows plus scans and C2 check-ins from benign internal hosts after the first hour."""
+def inject(benign: list[Flow], *, n_scanners: int = 20, n_bots: int = 20, seed: int = 4,
+           infected_from: float = 3700.0) -> tuple[list[Flow], Truth]:
+    """Benign flows plus scans and C2 check-ins from benign internal hosts, from ``infected_from``
+    seconds into the capture (default: after their learning hour; 0: infected before monitoring)."""
     rng = random.Random(seed)
     start = min(f.first_seen for f in benign)
     end = max(f.last_seen for f in benign)
@@ -111,7 +113,7 @@ def inject(benign: list[Flow], *, n_scanners: int = 20, n_bots: int = 20, seed: 
     truth, out = Truth(), list(benign)
     for src in hosts[:n_scanners]:
         truth.scanners.add(src)
-        rate, t0 = rng.choice((1.0, 5.0, 20.0, 50.0)), rng.uniform(start + 3700, end - 400)
+        rate, t0 = rng.choice((1.0, 5.0, 20.0, 50.0)), rng.uniform(start + infected_from, end - 400)
         port = rng.choice(SCAN_PORTS)
         for k in range(int(rate * rng.uniform(30, 300))):
             dst = f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}" if rng.random() < 0.5 \
@@ -122,7 +124,7 @@ def inject(benign: list[Flow], *, n_scanners: int = 20, n_bots: int = 20, seed: 
         period, jitter = rng.uniform(30, 900), rng.uniform(0.0, 0.2)
         c2, port = f"{rng.randint(11, 220)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}", \
             rng.choice((23, 443, 1883, 6667, 48101, 8080))
-        t = start + 3700 + rng.uniform(0, 600)
+        t = start + infected_from + rng.uniform(0, 600)
         while t < end:
             out.append(_checkin(src, c2, port, t, rng))
             t += period * (1 + rng.uniform(-jitter, jitter))

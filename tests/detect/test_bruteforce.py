@@ -9,9 +9,9 @@ from iotwarden.model import Observation
 from tests.detect.runner import feed, tcp_flow
 
 
-def _login(proto: str, ts: float, result: str = "failure") -> Observation:
+def _login(proto: str, ts: float, result: str = "failure", password: str = "x") -> Observation:  # noqa: S107
     return Observation(ts=ts, proto=proto, kind="login_attempt", src_ip="10.0.0.9", dst_ip="10.0.0.1", subject="dst",
-                       src_mac="02:00:00:00:00:09", fields={"username": "root", "password": "x", "result": result})
+                       src_mac="02:00:00:00:00:09", fields={"username": "root", "password": password, "result": result})
 
 
 @pytest.mark.parametrize("proto", ["telnet", "ftp"])
@@ -24,6 +24,24 @@ def test_four_failed_logins_are_brute_force(proto: str) -> None:
 def test_three_failures_and_a_success_are_a_typo_not_an_attack() -> None:
     obs = [_login("telnet", 10.0 + i) for i in range(3)] + [_login("telnet", 14.0, "success")]
     assert feed([BruteForceDetector()], observations=obs) == []
+
+
+def test_three_failed_default_credentials_then_a_success_is_a_dictionary_attack() -> None:
+    # Mirai's walk (bot/scanner.c table): one pair per connection, stopping at the first that works
+    obs = [_login("telnet", 10.0 + i, password=pw) for i, pw in enumerate(("xc3511", "1234", "1111"))]
+    alerts = feed([BruteForceDetector()], observations=[*obs, _login("telnet", 14.0, "success", "vizxv")])
+    assert [(a.id, a.src_ip, a.dst_ip) for a in alerts] == [("detect.bruteforce.telnet", "10.0.0.9", "10.0.0.1")]
+    assert alerts[0].evidence["basis"] == "failed logins with published default credentials"
+
+
+def test_two_failed_default_credentials_are_not_yet_an_attack() -> None:
+    obs = [_login("ftp", 10.0 + i, password=pw) for i, pw in enumerate(("xc3511", "1234"))]
+    assert feed([BruteForceDetector()], observations=obs) == []
+
+
+def test_the_dictionary_threshold_is_a_site_option() -> None:
+    obs = [_login("telnet", 10.0 + i, password=pw) for i, pw in enumerate(("xc3511", "1234", "1111"))]
+    assert feed([BruteForceDetector({"min_dictionary_failures": 4})], observations=obs) == []
 
 
 def test_http_401s_to_one_client_are_brute_force() -> None:

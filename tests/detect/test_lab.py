@@ -58,6 +58,24 @@ def test_lab_attack_alerts_name_the_attacker_and_its_techniques(attack_run: tupl
     assert lateral == {"SMB", "RDP", "SSH"}
 
 
+# scenarios with a test of their own above and in test_lab_c2.py; every other one is checked below
+COVERED = {"enterprise-attack.yaml", "enterprise-c2.yaml"}
+OTHERS = sorted(p.name for p in SCENARIOS.glob("*.yaml") if p.name not in COVERED and load_scenario(p).attacks)
+
+
+@pytest.mark.parametrize("name", OTHERS)
+def test_every_attack_another_scenario_can_switch_on_is_detected(tmp_path: Path, name: str) -> None:
+    generate(load_scenario(SCENARIOS / name), tmp_path / "s.pcap", tmp_path / "s.json", attacks=True)
+    truth = json.loads((tmp_path / "s.json").read_text())
+    alerts = detect([tmp_path / "s.pcap"]).alerts
+    assert truth["attacks"]
+    for attack in truth["attacks"]:
+        raised = {a.id for a in alerts if a.subject == f"mac:{attack['attacker']['mac']}"
+                  and attack["start"] - 1 <= a.first_seen <= attack["end"] + 120}
+        assert EXPECTED[attack["kind"]] <= raised, (name, attack["kind"], raised)
+    assert {a.subject for a in alerts} <= {f"mac:{a['attacker']['mac']}" for a in truth["attacks"]}
+
+
 def test_a_benign_lab_day_raises_no_alert(tmp_path: Path) -> None:
     generate(load_scenario(SCENARIOS / "enterprise.yaml"), tmp_path / "b.pcap", duration=3 * 3600)
     ctx = detect([tmp_path / "b.pcap"])

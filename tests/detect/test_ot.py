@@ -30,8 +30,29 @@ def test_each_dangerous_request_raises_its_alert(obs: Observation, expected: str
     _req("modbus", "request", function_code=3, function="read_holding_registers"),
     _req("modbus", "response", function_code=90, umas_code=0x41),
     _req("enip", "cip_request", service_name="create", **{"class": 0x01}),
-    _req("s7comm", "ack_data", function="plc_stop"),
     _req("dnp3", "response", function_code=129),
 ])
 def test_reads_responses_and_standard_objects_are_harmless(obs: Observation) -> None:
     assert feed([OtOperationDetector()], observations=[obs]) == []
+
+
+def _s7(kind: str, function: str, *, from_plc: bool, ts: float = 5.0) -> Observation:
+    station, plc = ("10.0.30.5", 49161), ("10.0.30.20", 102)
+    (src, sport), (dst, dport) = (plc, station) if from_plc else (station, plc)
+    return Observation(ts=ts, proto="s7comm", kind=kind, src_ip=src, src_port=sport, dst_ip=dst, dst_port=dport,
+                       fields={"function": function})
+
+
+def test_an_s7_download_is_one_alert_on_the_plc_though_the_plc_sends_the_block_jobs() -> None:
+    # the PLC pulls the blocks: request_download goes to it, download_block/ended jobs come from it
+    obs = [_s7("job", "request_download", from_plc=False), _s7("ack_data", "request_download", from_plc=True),
+           _s7("job", "download_block", from_plc=True), _s7("ack_data", "download_block", from_plc=False),
+           _s7("job", "download_ended", from_plc=True), _s7("ack_data", "download_ended", from_plc=False)]
+    alerts = feed([OtOperationDetector()], observations=obs)
+    assert [(a.id, a.dst_ip, a.src_ip, a.count) for a in alerts] == [
+        ("detect.ot.program_download", "10.0.30.20", "10.0.30.5", 3)]  # three jobs; their answers add nothing
+
+
+def test_an_s7_answer_stands_in_for_a_job_the_capture_lost() -> None:
+    alerts = feed([OtOperationDetector()], observations=[_s7("ack_data", "plc_stop", from_plc=True)])
+    assert [(a.id, a.dst_ip, a.src_ip) for a in alerts] == [("detect.ot.s7_cpu_stop", "10.0.30.20", "10.0.30.5")]

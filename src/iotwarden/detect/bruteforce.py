@@ -5,7 +5,10 @@ Ids (ATT&CK T1110 Brute Force; T1110.001 password guessing): ``detect.bruteforce
 ``detect.bruteforce.ssh``, ``detect.bruteforce.http``, ``detect.bruteforce.ftp``, ``detect.bruteforce.mqtt``.
 Failures: Telnet/FTP ``login_attempt`` result "failure" (RFC 854 dialogue, RFC 959 530); HTTP
 ``response`` 401 (RFC 9110 §15.5.2); MQTT ``connack`` return code 4/5 (3.1.1 §3.2.2.3) or reason
-0x86/0x87 (5.0 §3.2.2.2).
+0x86/0x87 (5.0 §3.2.2.2). A client walking the published default-credential list (Mirai's pairs
+first, :func:`iotwarden.identity.credcheck.creds.load_default`) is a dictionary attack after fewer
+failures (``min_dictionary_failures``): Mirai tries a handful of pairs per target, one connection
+each, and stops at the first that works, so it may fail only three times before getting in.
 """
 
 from __future__ import annotations
@@ -16,18 +19,22 @@ from typing import ClassVar
 
 from iotwarden.detect.base import Detector, Options, number, subject_key, text
 from iotwarden.hooks import Context
+from iotwarden.identity.credcheck.creds import load_default
 from iotwarden.model import Flow, Observation
 
 IDS = {name: f"detect.bruteforce.{name}" for name in ("telnet", "ssh", "http", "ftp", "mqtt")}
 # login ports per service (IANA service names registry) for the connection-burst test
 LOGIN_PORTS = {23: "telnet", 2323: "telnet", 22: "ssh", 21: "ftp", 1883: "mqtt", 8883: "mqtt"}
 MQTT_AUTH_FAILED = frozenset({4, 5, 0x86, 0x87})
+BASIS = {"fail": "failed logins", "dict": "failed logins with published default credentials",
+         "conn": "short connections to the login port"}
 
 
 @dataclass(frozen=True)
 class BruteForceOptions(Options):
     window_s: float = 600.0  # failures (or connections) counted within this long
     min_failures: int = 4  # failed logins from one client to one server: brute force
+    min_dictionary_failures: int = 3  # of them with published default credentials: a dictionary attack
     min_connections: int = 12  # short connections to a login port of one server (no payload view)
     short_payload: int = 4096  # a connection carrying less than this each way counts as one try
     max_pairs: int = 50_000  # (client, server, service) triples tracked (LRU)
@@ -43,6 +50,7 @@ class BruteForceDetector(Detector):
         super().__init__(options)
         self._fails: OrderedDict[tuple[str, str, str, str], deque[float]] = OrderedDict()
         self._evidence: dict[tuple[str, str, str, str], list[Observation | Flow]] = {}
+        self._defaults = frozenset((c.username, c.password) for c in load_default())
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         service, f = None, obs.fields
@@ -55,7 +63,10 @@ class BruteForceDetector(Detector):
             service, client, server, mac = "mqtt", obs.dst_ip, obs.src_ip, obs.dst_mac
         if service is None or not client or not server:
             return
-        self._count(ctx, ("fail", service, client, server), obs.ts, subject_key(ctx, mac, client), obs)
+        subject = subject_key(ctx, mac, client)
+        self._count(ctx, ("fail", service, client, server), obs.ts, subject, obs)
+        if (text(f.get("username")), text(f.get("password"))) in self._defaults:
+            self._count(ctx, ("dict", service, client, server), obs.ts, subject, obs)
 
     def flow(self, ctx: Context, flow: Flow) -> None:
         service = LOGIN_PORTS.get(flow.b_port) if flow.ip_proto == 6 else None
@@ -71,7 +82,7 @@ class BruteForceDetector(Detector):
         o: BruteForceOptions = self.options
         times = self._fails.get(key)
         if times is None:
-            times = self._fails[key] = deque(maxlen=max(o.min_failures, o.min_connections))
+            times = self._fails[key] = deque(maxlen=max(o.min_failures, o.min_connections, o.min_dictionary_failures))
             self._evidence[key] = []
             if len(self._fails) > o.max_pairs:
                 old, _ = self._fails.popitem(last=False)
@@ -82,14 +93,13 @@ class BruteForceDetector(Detector):
         if len(ev) < 6:
             ev.append(item)
         kind, service, client, server = key
-        need = o.min_failures if kind == "fail" else o.min_connections
+        need = {"fail": o.min_failures, "dict": o.min_dictionary_failures}.get(kind, o.min_connections)
         recent = sum(1 for t in times if ts - t <= o.window_s)
         if recent < need:
             return
         self.raise_alert(
             ctx, IDS[service], title=f"{service.upper()} brute force from {client} against {server}",
             severity="high", subject=subject, ts=ts, key=server, mitre=("T1110", "T1110.001"), src_ip=client,
-            dst_ip=server, evidence={"service": service, "tries": recent, "basis": "failed logins"
-                                     if kind == "fail" else "short connections to the login port"},
+            dst_ip=server, evidence={"service": service, "tries": recent, "basis": BASIS[kind]},
             flows=[e for e in ev if isinstance(e, Flow)], observations=[e for e in ev if isinstance(e, Observation)])
         times.clear()

@@ -9,10 +9,17 @@ T0843 Program Download), ``detect.ot.dnp3_cold_restart`` (DNP3 function 13, IEEE
 T0816 Device Restart/Shutdown), ``detect.ot.dnp3_warm_restart`` (function 14, T0816),
 ``detect.ot.firmware_update`` (CIP services on the Non-Volatile Storage object, class 0xA1, used by
 ControlFLASH; T0839 Module Firmware).
+
+S7 needs care: in a download the PLC itself sends the "download block" and "download ended" jobs
+to the engineering station (it pulls the blocks), and the answer (ack_data) proves an operation as
+well as the job does. So an S7 operation's PLC is the endpoint on ISO-TSAP port 102 (RFC 1006),
+whichever way the PDU went, and one download is one alert on the PLC. An answer counts only when
+its job was not seen (a capture that lost the request direction), so one stop is one sighting.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import ClassVar
 
 from iotwarden.detect.base import Detector, number, subject_key, text
@@ -29,12 +36,14 @@ CIP_PROGRAM_SERVICES = frozenset({"create", "apply_attributes"})
 CIP_NVS_CLASS = 0xA1  # Non-Volatile Storage object (firmware images)
 UMAS_DOWNLOAD = frozenset({0x30, 0x31, 0x32})  # initialize / download block / end download
 UMAS_STOP_PLC = 0x41
+ISO_TSAP_PORT = 102  # RFC 1006: the S7 PLC's side of the connection
+MAX_JOBS_SEEN = 50_000  # (PLC, station, S7 function) triples whose job was seen, kept for their answers (LRU)
 
 
 def _classify(obs: Observation) -> tuple[str, str, Severity, tuple[str, ...]] | None:
     """(id, what happened, severity, ATT&CK ids) of one OT request, or None when harmless."""
     f = obs.fields
-    if obs.proto == "s7comm" and obs.kind == "job":
+    if obs.proto == "s7comm" and obs.kind in ("job", "ack_data"):
         fn = text(f.get("function"))
         if fn == "plc_stop":
             return S7_STOP, "S7 PLC STOP", "critical", ("T0881", "T0858")
@@ -70,6 +79,21 @@ class OtOperationDetector(Detector):
     name: ClassVar[str] = "detect.ot"
     ids: ClassVar[tuple[str, ...]] = (S7_STOP, CIP_STOP, UMAS_STOP, DOWNLOAD, FIRMWARE, COLD, WARM)
 
+    def __init__(self, options: dict[str, object] | None = None) -> None:
+        super().__init__(options)
+        self._jobs: OrderedDict[tuple[str | None, str | None, object], None] = OrderedDict()
+
+    def _answer_of_a_seen_job(self, obs: Observation, plc: str | None, operator: str | None) -> bool:
+        """Remember an S7 job; True for an ack_data whose job was seen (already reported)."""
+        triple = (plc, operator, obs.fields.get("function"))
+        if obs.kind == "ack_data":
+            return triple in self._jobs
+        self._jobs[triple] = None
+        self._jobs.move_to_end(triple)
+        if len(self._jobs) > MAX_JOBS_SEEN:
+            self._jobs.popitem(last=False)
+        return False
+
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         if obs.proto not in ("s7comm", "enip", "modbus", "dnp3"):
             return
@@ -77,7 +101,12 @@ class OtOperationDetector(Detector):
         if found is None:
             return
         detector_id, what, severity, mitre = found
-        device = subject_key(ctx, obs.dst_mac, obs.dst_ip)
-        self.raise_alert(ctx, detector_id, title=f"{what} sent to {obs.dst_ip} by {obs.src_ip}", severity=severity,
-                         subject=device, ts=obs.ts, key=obs.src_ip or "", mitre=mitre, src_ip=obs.src_ip,
-                         dst_ip=obs.dst_ip, evidence={"operation": what, "proto": obs.proto}, observations=[obs])
+        plc, plc_mac, operator = obs.dst_ip, obs.dst_mac, obs.src_ip
+        if obs.proto == "s7comm" and obs.src_port == ISO_TSAP_PORT and obs.dst_port != ISO_TSAP_PORT:
+            plc, plc_mac, operator = obs.src_ip, obs.src_mac, obs.dst_ip
+        if obs.proto == "s7comm" and self._answer_of_a_seen_job(obs, plc, operator):
+            return
+        self.raise_alert(ctx, detector_id, title=f"{what} sent to {plc} by {operator}", severity=severity,
+                         subject=subject_key(ctx, plc_mac, plc), ts=obs.ts, key=operator or "", mitre=mitre,
+                         src_ip=operator, dst_ip=plc, evidence={"operation": what, "proto": obs.proto},
+                         observations=[obs])

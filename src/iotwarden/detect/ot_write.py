@@ -2,8 +2,12 @@
 
 Ids: ``detect.ot.modbus_write_new_host`` (Modbus write functions 5, 6, 15, 16, 22, 23, MAP §6),
 ``detect.ot.dnp3_write_new_host`` (DNP3 write, select, operate, direct operate: functions 2-6,
-IEEE 1815 §4.4), ``detect.ot.s7_write_new_host`` (S7 write_var jobs) — ATT&CK for ICS T0836 Modify
-Parameter and T0855 Unauthorized Command Message.
+IEEE 1815 §4.4), ``detect.ot.s7_write_new_host`` (S7 write_var jobs, and the programmer's "modify
+variable" and "force" test functions, userdata group 1 subfunctions 0x08 and 0x09 as Wireshark's
+packet-s7comm.c names them) — ATT&CK for ICS T0836 Modify Parameter and T0855 Unauthorized Command
+Message. The device's answer proves the write as well as the request does (a Modbus response
+echoes the write function, an S7 ack_data names write_var): a capture that lost the request
+direction (a gap, an asymmetric SPAN port) still shows who wrote.
 """
 
 from __future__ import annotations
@@ -18,6 +22,23 @@ from iotwarden.model import Observation
 
 MODBUS, DNP3, S7 = "detect.ot.modbus_write_new_host", "detect.ot.dnp3_write_new_host", "detect.ot.s7_write_new_host"
 DNP3_WRITES = frozenset({2, 3, 4, 5, 6})  # write, select, operate, direct operate (+ no ack)
+S7_TIS_WRITES = {0x08: "modify variable", 0x09: "force"}  # programmer commands (TIS) that set values
+
+
+def _write(obs: Observation) -> tuple[str, str, bool] | None:
+    """(detector id, what, whether ``obs`` is the device's answer) of a write, or None."""
+    f = obs.fields
+    if obs.proto == "modbus" and obs.kind in ("request", "response") and f.get("is_write") is True:
+        return MODBUS, f"Modbus {f.get('function')}", obs.kind == "response"
+    if obs.proto == "dnp3" and obs.kind == "request" and number(f.get("function_code")) in DNP3_WRITES:
+        return DNP3, f"DNP3 {f.get('function')}", False
+    if obs.proto == "s7comm" and obs.kind in ("job", "ack_data") and text(f.get("function")) == "write_var":
+        return S7, "S7 write_var", obs.kind == "ack_data"
+    if obs.proto == "s7comm" and obs.kind == "userdata" and f.get("function_group") == "programmer_commands":
+        what, ud_type = S7_TIS_WRITES.get(number(f.get("subfunction")) or 0), f.get("ud_type")
+        if what is not None and ud_type in ("request", "response"):
+            return S7, f"S7 {what}", ud_type == "response"
+    return None
 
 
 @dataclass(frozen=True)
@@ -36,18 +57,16 @@ class OtWriteDetector(Detector):
         self.writers = Novelty(learn_s=self.options.learn_s)
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
-        f = obs.fields
-        if obs.proto == "modbus" and obs.kind == "request" and f.get("is_write"):
-            detector_id, what = MODBUS, f"Modbus {f.get('function')}"
-        elif obs.proto == "dnp3" and obs.kind == "request" and number(f.get("function_code")) in DNP3_WRITES:
-            detector_id, what = DNP3, f"DNP3 {f.get('function')}"
-        elif obs.proto == "s7comm" and obs.kind == "job" and text(f.get("function")) == "write_var":
-            detector_id, what = S7, "S7 write_var"
-        else:
+        found = _write(obs)
+        if found is None:
             return
-        if not obs.dst_ip or not self.writers.check(obs.dst_ip, obs.src_ip, obs.ts):
+        detector_id, what, answer = found
+        device, device_mac, writer = (obs.src_ip, obs.src_mac, obs.dst_ip) if answer else \
+            (obs.dst_ip, obs.dst_mac, obs.src_ip)
+        if not device or not self.writers.check(device, writer, obs.ts):
             return
-        device = subject_key(ctx, obs.dst_mac, obs.dst_ip)
-        self.raise_alert(ctx, detector_id, title=f"{what} to {obs.dst_ip} from a new host {obs.src_ip}",
-                         severity="high", subject=device, ts=obs.ts, key=obs.src_ip or "", mitre=("T0836", "T0855"),
-                         src_ip=obs.src_ip, dst_ip=obs.dst_ip, evidence={"operation": what}, observations=[obs])
+        self.raise_alert(ctx, detector_id, title=f"{what} to {device} from a new host {writer}",
+                         severity="high", subject=subject_key(ctx, device_mac, device), ts=obs.ts, key=writer or "",
+                         mitre=("T0836", "T0855"), src_ip=writer, dst_ip=device,
+                         evidence={"operation": what, "seen_in": "answer" if answer else "request"},
+                         observations=[obs])
