@@ -3,15 +3,20 @@ check-creds through the real command line entry point."""
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 import iotwarden.cli.identity  # noqa: F401 - registers the command group (the lead adds it to main)
 from iotwarden.cli.main import main
 from iotwarden.identity import keystore
+from iotwarden.identity.ca import ISSUING_KEY, ROOT_KEY
+from tests.identity.conftest import TOKEN_LABEL, TOKEN_PIN, softhsm_fixture  # noqa: F401 - fixture ``softhsm``
 
 
 @pytest.fixture
@@ -50,3 +55,61 @@ def test_check_creds_refuses_targets_outside_the_scope(env: Path, capsys: pytest
     captured = capsys.readouterr()
     assert "outside the configured scope" in captured.err
     assert json.loads(captured.out)["findings"] == []
+
+
+def _secret_forms(key: keystore.PrivateKey) -> list[bytes]:
+    """Every encoding a leaked CA key could take in a file: PKCS#8 DER, its base64 (the body of a PEM),
+    the raw private scalar or seed."""
+    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    forms = [der, base64.b64encode(der)[:64]]
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        forms.append(key.private_numbers().private_value.to_bytes(32, "big"))
+    return forms
+
+
+def test_ca_keys_are_never_written_unencrypted(env: Path) -> None:
+    """After init, issue, revoke, crl, mqtt-config and the EST server certificate, every byte written
+    (files, the SQLite store and its journal) is scanned: the CA keys appear in no form but encrypted,
+    and the only plaintext private keys are the device's and the broker's, written on purpose."""
+    assert main(["identity", "init", "--ca-dir", "ca"]) == 0
+    assert main(["identity", "issue", "cam-01", "--ca-dir", "ca", "--out", "dev"]) == 0
+    assert main(["identity", "crl", "--ca-dir", "ca"]) == 0
+    assert main(["identity", "mqtt-config", "--ca-dir", "ca", "--out", "mqtt", "--port", "18883"]) == 0
+    from iotwarden.identity.ca import DeviceCA
+    from iotwarden.identity.estserver import ensure_server_cert
+    from iotwarden.store import Store
+    from iotwarden.store.identity_models import SqlIdentityRepository
+
+    passphrase = "correct horse battery staple"
+    with Store(f"sqlite:///{env / 'db.sqlite'}") as store:
+        ensure_server_cert(DeviceCA.open(env / "ca", passphrase, SqlIdentityRepository(store)), env / "ca" / "est",
+                           passphrase)
+    secrets = [form for name in (ROOT_KEY, ISSUING_KEY)
+               for form in _secret_forms(keystore.load(env / "ca" / name, passphrase))]
+    written = [p for p in env.rglob("*") if p.is_file()]
+    assert any(p.name == "db.sqlite" for p in written)
+    leaks = [(p, i) for p in written for i, form in enumerate(secrets) if form in p.read_bytes()]
+    assert leaks == []
+    assert sorted(p.relative_to(env).as_posix() for p in keystore.plaintext_keys(env)) == [
+        "dev/cam-01.key.pem", "mqtt/broker.key.pem"]
+
+
+def test_a_ca_in_a_pkcs11_token_from_the_command_line(env: Path, softhsm: str, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("IOTWARDEN_CA_PASSPHRASE", TOKEN_PIN)
+    assert main(["identity", "init", "--ca-dir", "ca", "--pkcs11-module", softhsm, "--pkcs11-token", TOKEN_LABEL,
+                 "--algorithm", "ec-p384"]) == 0
+    assert f"keys on token '{TOKEN_LABEL}'" in capsys.readouterr().out
+    assert main(["identity", "issue", "cam-07", "--ca-dir", "ca", "--out", "dev"]) == 0
+    verify = subprocess.run(["openssl", "verify", "-CAfile", "ca/root.crt.pem", "-untrusted", "ca/issuing.crt.pem",
+                             "dev/cam-07.crt.pem"], capture_output=True, text=True, check=False)
+    assert verify.returncode == 0, verify.stderr
+    assert main(["identity", "crl", "--ca-dir", "ca"]) == 0
+    assert not (env / "ca" / ROOT_KEY).exists() and not (env / "ca" / ISSUING_KEY).exists()
+    assert [p.relative_to(env).as_posix() for p in keystore.plaintext_keys(env)] == ["dev/cam-07.key.pem"]
+    monkeypatch.setenv("IOTWARDEN_CA_PASSPHRASE", "99999999")
+    capsys.readouterr()
+    assert main(["identity", "crl", "--ca-dir", "ca"]) == 2
+    assert "wrong PIN" in capsys.readouterr().err
+    assert main(["identity", "init", "--ca-dir", "ca2", "--pkcs11-module", softhsm]) == 2  # token label missing

@@ -3,7 +3,10 @@ and helpers that make device keys and CSRs the way a device would."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +23,9 @@ from iotwarden.store import Store
 from iotwarden.store.identity_models import SqlIdentityRepository
 
 PASSPHRASE = "correct horse battery staple"
+TOKEN_LABEL, TOKEN_PIN, TOKEN_SO_PIN = "iotwarden-test", "20250601", "12345678"
+# Debian softhsm2 installs the module under both paths (the second is the multiarch one)
+SOFTHSM_MODULES = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
 
 
 @pytest.fixture
@@ -55,3 +61,27 @@ def make_csr(cn: str, key: PrivateKey | None = None, *, serial: str | None = Non
 
 def pem(obj: x509.Certificate | x509.CertificateSigningRequest) -> bytes:
     return obj.public_bytes(serialization.Encoding.PEM)
+
+
+@pytest.fixture(scope="session", name="softhsm")
+def softhsm_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A SoftHSM token (Debian softhsm2) in a private token folder for this test session; yields the
+    module path. One token serves the session (a PKCS#11 library reads its slots once per process);
+    every CA made on it uses its own key labels."""
+    module = next((m for m in SOFTHSM_MODULES if Path(m).exists()), None)
+    if module is None or shutil.which("softhsm2-util") is None:
+        pytest.skip("needs SoftHSM (Debian softhsm2)")
+    pytest.importorskip("pkcs11", reason="needs python-pkcs11")
+    folder = tmp_path_factory.mktemp("softhsm")
+    (folder / "tokens").mkdir()
+    conf = folder / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {folder / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    saved = os.environ.get("SOFTHSM2_CONF")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", TOKEN_LABEL, "--so-pin", TOKEN_SO_PIN,
+                    "--pin", TOKEN_PIN], check=True, capture_output=True)
+    yield module
+    if saved is None:
+        os.environ.pop("SOFTHSM2_CONF", None)
+    else:
+        os.environ["SOFTHSM2_CONF"] = saved

@@ -32,7 +32,7 @@ app.add_typer(identity_app, name="identity")
 CA_DIR_OPTION = typer.Option(Path(os.environ.get("IOTWARDEN_CA_DIR", "iotwarden-ca")), "--ca-dir",
                              help="CA folder (default $IOTWARDEN_CA_DIR or ./iotwarden-ca).")
 PASS_ENV_OPTION = typer.Option("IOTWARDEN_CA_PASSPHRASE", "--passphrase-env",
-                               help="Environment variable holding the CA passphrase (else prompted).")
+                               help="Environment variable holding the CA passphrase or token PIN (else prompted).")
 
 ISSUE_OUT_OPTION = typer.Option(..., "--out", help="Folder for the device's key and certificate.")
 MQTT_OUT_OPTION = typer.Option(..., "--out", help="Folder for mosquitto.conf and its files.")
@@ -60,16 +60,24 @@ def init(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphrase
          name: str = typer.Option("iotwarden device CA", help="CA common name prefix."),
          organization: str | None = typer.Option(None, help="O= of the CA and of issued certificates."),
          crl_url: str | None = typer.Option(None, help="cRLDistributionPoints URL put in issued certificates."),
-         ocsp_url: str | None = typer.Option(None, help="OCSP URL put in issued certificates.")) -> None:
-    """Create the root and issuing CA (keys encrypted with the passphrase)."""
+         ocsp_url: str | None = typer.Option(None, help="OCSP URL put in issued certificates."),
+         pkcs11_module: str | None = typer.Option(None, help="Keep the CA keys in a PKCS#11 token: its module "
+                                                  "(e.g. /usr/lib/softhsm/libsofthsm2.so); the passphrase is the PIN."),
+         pkcs11_token: str | None = typer.Option(None, help="Label of that token.")) -> None:
+    """Create the root and issuing CA (keys encrypted with the passphrase, or generated in a PKCS#11
+    token that never lets them out)."""
     if algorithm not in keystore.ALGORITHMS:
         raise ConfigError(f"--algorithm: one of {', '.join(keystore.ALGORITHMS)}")
+    if (pkcs11_module is None) != (pkcs11_token is None):
+        raise ConfigError("--pkcs11-module and --pkcs11-token go together")
     settings = CASettings(name=name, organization=organization, algorithm=algorithm,
-                          crl_url=crl_url, ocsp_url=ocsp_url)
+                          crl_url=crl_url, ocsp_url=ocsp_url, pkcs11_module=pkcs11_module, pkcs11_token=pkcs11_token)
     ca = DeviceCA.init(ca_dir, _passphrase(passphrase_env, confirm=True), SqlIdentityRepository(open_store(db)),
                        settings=settings)
     crl.publish(ca)
-    typer.echo(f"CA created in {ca_dir}: {ca.issuing.subject.rfc4514_string()}")
+    where = (f"keys on token {pkcs11_token!r} as {ca.settings.key_label}-root/-issuing" if pkcs11_module
+             else "keys encrypted")
+    typer.echo(f"CA created in {ca_dir} ({where}): {ca.issuing.subject.rfc4514_string()}")
 
 
 @identity_app.command("issue")

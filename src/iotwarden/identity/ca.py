@@ -1,15 +1,19 @@
-"""The device CA: a root and an issuing CA on disk (keys encrypted at rest), and certificate issuance
-from PKCS#10 requests (RFC 2986) under a profile, each issuance recorded in the identity repository.
+"""The device CA: a root and an issuing CA whose keys are encrypted at rest (passphrase-encrypted
+PKCS#8 files) or never leave a PKCS#11 token, and certificate issuance from PKCS#10 requests (RFC 2986)
+under a profile, each issuance recorded in the identity repository.
 
-Folder layout: ``root.crt.pem``, ``root.key.pem``, ``issuing.crt.pem``, ``issuing.key.pem``,
-``chain.pem`` (issuing then root), ``ca.json`` (settings), ``crl.pem`` and ``crlnumber`` (see crl.py).
+Folder layout: ``root.crt.pem``, ``root.key.pem``, ``issuing.crt.pem``, ``issuing.key.pem`` (no key
+files for a token CA), ``chain.pem`` (issuing then root), ``ca.json`` (settings), ``crl.pem`` and
+``crlnumber`` (see crl.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,15 +22,17 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
 from iotwarden.errors import IdentityError
 from iotwarden.identity import keystore, profiles
-from iotwarden.identity.keystore import KeyAlgorithm, PrivateKey
+from iotwarden.identity.keystore import KeyAlgorithm
 from iotwarden.identity.profiles import Profile
 from iotwarden.identity.records import IdentityRepository, IssuedCert
+from iotwarden.identity.signing import Signer, sign_certificate
+from iotwarden.identity.token import Token, TokenConfig, TokenKey
 
 CLOCK_SKEW_S = 300  # not_before is back-dated this much so devices with a slow clock accept a new cert
 MIN_RSA_BITS = 2048  # RSA keys in requests below this are refused (NIST SP 800-131A Rev. 2 §6)
@@ -49,14 +55,18 @@ class CASettings:
     algorithm: KeyAlgorithm = keystore.DEFAULT_ALGORITHM
     crl_url: str | None = None  # cRLDistributionPoints of issued certificates (RFC 5280 §4.2.1.13)
     ocsp_url: str | None = None  # authorityInfoAccess id-ad-ocsp (RFC 5280 §4.2.2.1)
+    pkcs11_module: str | None = None  # keys in a PKCS#11 token: its module ...
+    pkcs11_token: str | None = None  # ... the token's label ...
+    key_label: str | None = None  # ... and the prefix of the keys' labels (``<prefix>-root``, ``-issuing``)
+
+    @property
+    def token(self) -> TokenConfig | None:
+        if not self.pkcs11_module:
+            return None
+        return TokenConfig(self.pkcs11_module, self.pkcs11_token or "")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "organization": self.organization, "algorithm": self.algorithm,
-                "crl_url": self.crl_url, "ocsp_url": self.ocsp_url}
-
-
-def _hash_for(key: PrivateKey) -> hashes.HashAlgorithm | None:
-    return None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 def _utc(ts: float) -> dt.datetime:
@@ -122,7 +132,7 @@ class DeviceCA:
     """An opened CA: its certificates, the issuing key (decrypted in memory only) and the repository."""
 
     def __init__(self, folder: Path, settings: CASettings, *, root: x509.Certificate, issuing: x509.Certificate,
-                 issuing_key: PrivateKey, repo: IdentityRepository, clock: Callable[[], float] = time.time) -> None:
+                 issuing_key: Signer, repo: IdentityRepository, clock: Callable[[], float] = time.time) -> None:
         self.folder = folder
         self.settings = settings
         self.root = root
@@ -136,14 +146,27 @@ class DeviceCA:
     @classmethod
     def init(cls, folder: Path, passphrase: str, repo: IdentityRepository, *,
              settings: CASettings | None = None, clock: Callable[[], float] = time.time) -> DeviceCA:
-        """Create a root and an issuing CA in ``folder`` (which must not hold a CA yet)."""
+        """Create a root and an issuing CA in ``folder`` (which must not hold a CA yet). With
+        ``settings.pkcs11_module`` the keys are generated on that token and ``passphrase`` is its user PIN;
+        otherwise they are written encrypted under ``passphrase``."""
         settings = settings or CASettings()
-        keystore.check_passphrase(passphrase)
+        token = settings.token
+        if token is None:
+            keystore.check_passphrase(passphrase)
         if (folder / ROOT_CERT).exists():
             raise IdentityError(f"{folder} already holds a CA")
         now = clock()
-        root_key = keystore.generate(settings.algorithm)
-        issuing_key = keystore.generate(settings.algorithm)
+        root_key: Signer
+        issuing_key: Signer
+        if token is not None:
+            if settings.key_label is None:
+                settings = dataclasses.replace(settings, key_label=f"iotwarden-ca-{secrets.token_hex(4)}")
+            session = Token.open(token, passphrase)
+            root_key = session.generate(f"{settings.key_label}-root", settings.algorithm)
+            issuing_key = session.generate(f"{settings.key_label}-issuing", settings.algorithm)
+        else:
+            root_key = keystore.generate(settings.algorithm)
+            issuing_key = keystore.generate(settings.algorithm)
         root_name = cls._ca_name(settings, f"{settings.name} root")
         issuing_name = cls._ca_name(settings, f"{settings.name} issuing")
         root = cls._sign(root_name, root_key.public_key(), issuer=root_name, signing_key=root_key,
@@ -151,8 +174,9 @@ class DeviceCA:
         issuing = cls._sign(issuing_name, issuing_key.public_key(), issuer=root_name,
                             signing_key=root_key, profile=profiles.ISSUING_CA, now=now, issuer_cert=root)
         folder.mkdir(parents=True, exist_ok=True)
-        keystore.save(root_key, folder / ROOT_KEY, passphrase)
-        keystore.save(issuing_key, folder / ISSUING_KEY, passphrase)
+        if not isinstance(root_key, TokenKey) and not isinstance(issuing_key, TokenKey):
+            keystore.save(root_key, folder / ROOT_KEY, passphrase)
+            keystore.save(issuing_key, folder / ISSUING_KEY, passphrase)
         (folder / ROOT_CERT).write_bytes(root.public_bytes(serialization.Encoding.PEM))
         (folder / ISSUING_CERT).write_bytes(issuing.public_bytes(serialization.Encoding.PEM))
         (folder / CHAIN).write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (issuing, root)))
@@ -170,7 +194,14 @@ class DeviceCA:
         except (OSError, ValueError) as exc:
             raise IdentityError(f"no usable CA in {folder}: {exc}") from None
         settings = CASettings(**{k: raw[k] for k in CASettings.__dataclass_fields__ if k in raw})
-        key = keystore.load(folder / ISSUING_KEY, passphrase)
+        key: Signer
+        token = settings.token
+        if token is not None:
+            key = Token.open(token, passphrase).key(f"{settings.key_label}-issuing", settings.algorithm)
+            if key.public_key() != issuing.public_key():
+                raise IdentityError(f"the token's key {settings.key_label}-issuing is not the issuing CA's key")
+        else:
+            key = keystore.load(folder / ISSUING_KEY, passphrase)
         return cls(folder, settings, root=root, issuing=issuing, issuing_key=key, repo=repo, clock=clock)
 
     @staticmethod
@@ -181,7 +212,7 @@ class DeviceCA:
         return x509.Name(attrs)
 
     @staticmethod
-    def _sign(subject: x509.Name, public_key: PublicKey, *, issuer: x509.Name, signing_key: PrivateKey,
+    def _sign(subject: x509.Name, public_key: PublicKey, *, issuer: x509.Name, signing_key: Signer,
               profile: Profile, now: float, sans: list[x509.GeneralName] | None = None,
               issuer_cert: x509.Certificate | None = None, not_after_cap: float | None = None,
               settings: CASettings | None = None) -> x509.Certificate:
@@ -215,7 +246,7 @@ class DeviceCA:
             builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
                 AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(settings.ocsp_url))]),
                 critical=False)
-        return builder.sign(signing_key, _hash_for(signing_key))  # type: ignore[arg-type]
+        return sign_certificate(builder, signing_key)
 
     # --- issuance ------------------------------------------------------------------------------------
 

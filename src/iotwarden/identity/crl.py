@@ -11,8 +11,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from iotwarden.errors import IdentityError
-from iotwarden.identity.ca import DeviceCA, _hash_for
+from iotwarden.identity.ca import DeviceCA
 from iotwarden.identity.records import REVOCATION_REASONS
+from iotwarden.identity.signing import sign_crl
 
 DEFAULT_VALIDITY_HOURS = 24  # nextUpdate - thisUpdate (§5.1.2.5): how stale a relying party's CRL may get
 EXPIRED_GRACE_S = 86400  # revoked certificates stay listed this long after they expire (§3.3 allows removal)
@@ -65,7 +66,7 @@ def build(ca: DeviceCA, *, number: int, validity_hours: float = DEFAULT_VALIDITY
         if rec.reason and rec.reason != "unspecified":  # §5.3.1: omit the extension for unspecified
             entry = entry.add_extension(x509.CRLReason(reason_flag(rec.reason)), critical=False)
         builder = builder.add_revoked_certificate(entry.build())
-    return builder.sign(ca.issuing_key, _hash_for(ca.issuing_key))  # type: ignore[arg-type]
+    return sign_crl(builder, ca.issuing_key)
 
 
 def publish(ca: DeviceCA, *, validity_hours: float = DEFAULT_VALIDITY_HOURS, path: Path | None = None) -> Path:

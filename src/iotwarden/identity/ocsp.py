@@ -11,8 +11,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509 import ocsp
 
-from iotwarden.identity.ca import DeviceCA, _hash_for
+from iotwarden.identity.ca import DeviceCA
 from iotwarden.identity.crl import reason_flag
+from iotwarden.identity.signing import sign_ocsp
 
 RESPONSE_VALIDITY_HOURS = 1  # nextUpdate - thisUpdate of each single response (§4.2.1)
 MAX_REQUEST_BYTES = 8 * 1024  # an OCSPRequest larger than this is answered malformedRequest
@@ -70,11 +71,10 @@ def respond(ca: DeviceCA, request_der: bytes, *, now: float | None = None) -> by
             issuer_name_hash=req.issuer_name_hash, issuer_key_hash=key_hash, serial_number=serial,
             algorithm=algorithm, cert_status=status, this_update=this_update, next_update=next_update,
             revocation_time=None, revocation_reason=None)
-    builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, ca.issuing).certificates([ca.issuing])
     nonce = _nonce(req)
     if nonce is not None:  # echo the nonce (§4.4.1) so the client can bind the response to its request
         builder = builder.add_extension(x509.OCSPNonce(nonce), critical=False)
-    response = builder.sign(ca.issuing_key, _hash_for(ca.issuing_key))
+    response = sign_ocsp(builder, ca.issuing_key, ca.issuing)
     return response.public_bytes(serialization.Encoding.DER)
 
 
