@@ -1,6 +1,7 @@
-"""Certificates issued per second: directly through DeviceCA.issue, through EST (HTTPS, keep-alive,
-bootstrap-certificate client auth) and by `openssl x509 -req` signing the same CSRs with the same
-issuing CA key, in one run.
+"""Certificates issued per second: directly through DeviceCA.issue, through EST (HTTPS with
+bootstrap-certificate client auth, over one keep-alive connection and with a new TLS connection per
+enrolment, as devices do) and by `openssl ca` signing the same CSRs with the same issuing CA key and
+the same device-certificate extensions (one process per CSR, and all CSRs in one process), in one run.
 
     .venv/bin/python bench/identity.py [--count 200]
 """
@@ -49,7 +50,7 @@ def bench_direct(ca: DeviceCA, csrs: list[bytes]) -> float:
     return len(csrs) / (time.perf_counter() - start)
 
 
-def bench_est(ca: DeviceCA, csrs: list[bytes], work: Path) -> float:
+def bench_est(ca: DeviceCA, csrs: list[bytes], work: Path, *, keep_alive: bool = True) -> float:
     cert_file, key_file = ensure_server_cert(ca, work / "est", PASSPHRASE)
     server = EstServer(EstService(ca), tls_context(cert_file, key_file, PASSPHRASE, ca.chain), port=0)
     port = server.start_in_thread()
@@ -59,11 +60,14 @@ def bench_est(ca: DeviceCA, csrs: list[bytes], work: Path) -> float:
     keystore.write_private(work / "boot.key", keystore.plain_pem(boot_key))
     ctx = ssl.create_default_context(cafile=str(ca.folder / ROOT_CERT))
     ctx.load_cert_chain(work / "boot.crt", work / "boot.key")
-    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx)
     headers = {"Content-Type": "application/pkcs10", "Content-Transfer-Encoding": "base64"}
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx)
     try:
         start = time.perf_counter()
         for der in csrs:
+            if not keep_alive:
+                conn.close()
+                conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx)
             conn.request("POST", "/.well-known/est/simpleenroll", base64.encodebytes(der), headers)
             response = conn.getresponse()
             response.read()
@@ -75,17 +79,60 @@ def bench_est(ca: DeviceCA, csrs: list[bytes], work: Path) -> float:
         server.stop()
 
 
-def bench_openssl(ca: DeviceCA, csrs: list[bytes], work: Path) -> float:
+# `openssl ca` set up as a device CA with the extensions of iotwarden's "device" profile
+OPENSSL_CA_CONF = """\
+[ ca ]
+default_ca = device_ca
+[ device_ca ]
+database = {work}/index.txt
+new_certs_dir = {work}/newcerts
+certificate = {ca}/{cert}
+private_key = {ca}/{key}
+rand_serial = yes
+default_md = sha256
+default_days = 90
+policy = policy_cn
+unique_subject = no
+email_in_dn = no
+x509_extensions = device_ext
+[ policy_cn ]
+commonName = supplied
+[ device_ext ]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+"""
+
+
+def bench_openssl_ca(ca: DeviceCA, csrs: list[bytes], work: Path, *, batch: bool) -> float:
+    """`openssl ca -batch` over the same DER CSRs: one process per CSR, or all in one (``-infiles``)."""
+    run = work / ("openssl-batch" if batch else "openssl-each")
+    (run / "newcerts").mkdir(parents=True)
+    (run / "index.txt").write_text("")
+    conf = run / "ca.cnf"
+    conf.write_text(OPENSSL_CA_CONF.format(work=run, ca=ca.folder, cert=ISSUING_CERT, key=ISSUING_KEY))
+    names = []
     for i, der in enumerate(csrs):
-        (work / f"{i}.csr").write_bytes(der)
+        (run / f"{i}.csr").write_bytes(der)
+        names.append(str(run / f"{i}.csr"))
     env = {**os.environ, "BENCH_PASS": PASSPHRASE}
+    base = ["openssl", "ca", "-batch", "-notext", "-config", str(conf), "-passin", "env:BENCH_PASS",
+            "-inform", "DER"]
     start = time.perf_counter()
-    for i in range(len(csrs)):
-        subprocess.run(["openssl", "x509", "-req", "-inform", "DER", "-in", str(work / f"{i}.csr"),
-                        "-CA", str(ca.folder / ISSUING_CERT), "-CAkey", str(ca.folder / ISSUING_KEY),
-                        "-passin", "env:BENCH_PASS", "-CAcreateserial", "-days", "90", "-sha256",
-                        "-out", str(work / f"{i}.crt")], check=True, capture_output=True, env=env)
-    return len(csrs) / (time.perf_counter() - start)
+    if batch:
+        subprocess.run([*base, "-outdir", str(run / "newcerts"), "-out", str(run / "all.crt"), "-infiles", *names],
+                       check=True, capture_output=True, env=env)
+    else:
+        for i, name in enumerate(names):
+            subprocess.run([*base, "-in", name, "-out", str(run / f"{i}.crt")],
+                           check=True, capture_output=True, env=env)
+    rate = len(csrs) / (time.perf_counter() - start)
+    issued = (run / "index.txt").read_text().count("\n")
+    if issued != len(csrs):
+        raise SystemExit(f"openssl ca issued {issued} of {len(csrs)} certificates")
+    return rate
 
 
 def main() -> None:
@@ -100,12 +147,14 @@ def main() -> None:
         rates = {
             "iotwarden direct (DeviceCA.issue + SQLite record)": bench_direct(ca, csrs),
             "iotwarden EST simpleenroll (HTTPS keep-alive)": bench_est(ca, csrs, work),
-            "openssl x509 -req (one process per CSR)": bench_openssl(ca, csrs, work),
+            "iotwarden EST simpleenroll (new TLS conn. each)": bench_est(ca, csrs, work, keep_alive=False),
+            "openssl ca (one process per CSR)": bench_openssl_ca(ca, csrs, work, batch=False),
+            "openssl ca -infiles (all CSRs, one process)": bench_openssl_ca(ca, csrs, work, batch=True),
         }
-    base = rates["openssl x509 -req (one process per CSR)"]
-    print(f"{'method':<52} {'certs/s':>9} {'vs openssl':>11}")
+    each, batch = rates["openssl ca (one process per CSR)"], rates["openssl ca -infiles (all CSRs, one process)"]
+    print(f"{'method':<52} {'certs/s':>9} {'vs ca/CSR':>10} {'vs ca batch':>12}")
     for name, rate in rates.items():
-        print(f"{name:<52} {rate:9.1f} {rate / base:10.2f}x")
+        print(f"{name:<52} {rate:9.1f} {rate / each:9.2f}x {rate / batch:11.2f}x")
     print(f"({args.count} ECDSA P-256 CSRs each, ECDSA P-256 issuing CA)")
 
 

@@ -110,3 +110,20 @@ def test_plain_http_and_garbage_do_not_stop_the_server(ca: DeviceCA, est_url: st
         s.sendall(b"\x00\x01garbage\r\n\r\n")
         assert s.recv(100).startswith(b"HTTP/1.1 400")
     assert _curl(f"{est_url}/cacerts", ca, tmp_path).stdout == "200"
+
+
+def test_csrattrs_with_curl_and_openssl_asn1parse(ca: DeviceCA, est_url: str, tmp_path: Path) -> None:
+    """GET /csrattrs (RFC 7030 §4.5): a base64 CsrAttrs that openssl parses: the signature algorithm
+    and the key type and curve the CA asks devices to use."""
+    assert _curl(f"{est_url}/csrattrs", ca, tmp_path).stdout == "200"
+    parsed = _sh("bash", "-c", "base64 -d out.b64 | openssl asn1parse -inform DER", cwd=tmp_path)
+    assert parsed.returncode == 0, parsed.stderr
+    for name in ("ecdsa-with-SHA256", "id-ecPublicKey", "prime256v1"):
+        assert name in parsed.stdout
+    # a CSR made the way the attributes ask is enrolled with a token
+    token = lifecycle.new_token(ca.repo, "cam-09", ca.clock())
+    _csr(tmp_path, "cam-09")
+    post = ("-H", "Content-Type: application/pkcs10", "--data-binary", "@csr.b64")
+    assert _curl(f"{est_url}/simpleenroll", ca, tmp_path, "-u", f"cam-09:{token}", *post).stdout == "200"
+    assert "ASN1 OID: prime256v1" in _sh("bash", "-c", "base64 -d out.b64 | openssl pkcs7 -inform DER -print_certs "
+                                         "| openssl x509 -noout -text", cwd=tmp_path).stdout

@@ -119,6 +119,11 @@ class EstServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        # connections still open (keep-alive clients) are cancelled and awaited, never dropped mid-await
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
 
     def stop(self) -> None:
         if self._loop is not None and self._thread is not None:
@@ -126,6 +131,14 @@ class EstServer:
             self._thread.join(timeout=10)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await self._handle_connection(reader, writer)
+        except asyncio.CancelledError:
+            # the server is stopping: end as a finished task (Python 3.11's stream callback logs an
+            # error for every task that ends cancelled)
+            return
+
+    async def _handle_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._open >= MAX_CONNECTIONS:
             writer.close()
             return
