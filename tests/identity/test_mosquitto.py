@@ -1,5 +1,6 @@
-"""Mutual TLS for MQTT against a real Mosquitto: an enrolled device connects under its CN as username,
-an unknown certificate is refused, and a revoked one is refused after one CRL update (SIGHUP)."""
+"""Mutual TLS for MQTT against a real Mosquitto run with what ``iotwarden identity mqtt-config`` writes:
+an enrolled device connects under its CN as username, an unknown certificate is refused, and a revoked
+one is refused after one CRL update (SIGHUP)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+import iotwarden.cli.identity  # noqa: F401 - registers ``iotwarden identity``
+from iotwarden.cli.main import main
 from iotwarden.identity import keystore, lifecycle, mosquitto, profiles
 from iotwarden.identity.ca import ROOT_CERT, DeviceCA
 from iotwarden.identity.records import IssuedCert
@@ -28,10 +31,10 @@ pytestmark = pytest.mark.skipif(not MOSQUITTO or not shutil.which("mosquitto_pub
 
 
 class Broker:
-    def __init__(self, files: mosquitto.MosquittoFiles, port: int, log: Path) -> None:
+    def __init__(self, config: Path, port: int, log: Path) -> None:
         self.port = port
         self.log = log
-        self.proc = subprocess.Popen([str(MOSQUITTO), "-c", str(files.config)], stderr=log.open("wb"))
+        self.proc = subprocess.Popen([str(MOSQUITTO), "-c", str(config)], stderr=log.open("wb"))
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with socket.socket() as s:
@@ -50,11 +53,15 @@ class Broker:
 
 
 @pytest.fixture
-def broker(ca: DeviceCA, tmp_path: Path) -> Iterator[Broker]:
+def broker(ca: DeviceCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Broker]:
+    """A real Mosquitto started with the configuration ``iotwarden identity mqtt-config`` writes."""
     port = free_port()
     user = getpass.getuser() if os.geteuid() == 0 else None  # as root Mosquitto would drop to "mosquitto"
-    files = mosquitto.write(ca, tmp_path / "mqtt", port=port, user=user)
-    b = Broker(files, port, tmp_path / "mosquitto.log")
+    monkeypatch.setenv("IOTWARDEN_CA_PASSPHRASE", PASSPHRASE)
+    argv = ["identity", "mqtt-config", "--ca-dir", str(ca.folder), "--db", str(tmp_path / "iotwarden.db"),
+            "--out", str(tmp_path / "mqtt"), "--port", str(port), *(["--user", user] if user else [])]
+    assert main(argv) == 0
+    b = Broker(tmp_path / "mqtt" / mosquitto.CONFIG, port, tmp_path / "mosquitto.log")
     yield b
     b.stop()
 
