@@ -170,6 +170,25 @@ def test_identity_comes_only_from_listed_fields_and_kinds() -> None:
     assert not ctx.devices[f"mac:{GW}"].attributes
 
 
+def test_what_a_client_asks_a_controller_for_describes_the_client() -> None:
+    plc = "00:1f:f8:4d:21:02"
+    ctx, _ = run(
+        # an S7 connection request describes the PLC (dst), but its connection type is the client's role
+        obs("s7comm", "cotp_connect", {"dst_tsap": "0201", "connection_type": "op", "rack": 0, "slot": 1},
+            dst_mac=plc, dst_ip="10.0.0.50", subject="dst"),
+        obs("s7comm", "job", {"function": "read_var"}, dst_mac=plc, dst_ip="10.0.0.50"),
+        obs("s7comm", "ack_data", {"function": "read_var"}, src_mac=plc, src_ip="10.0.0.50", dst_mac=HOST,
+            dst_ip="10.0.0.5"),  # the answer names the same function: not a fact about the PLC
+        obs("modbus", "request", {"function": "umas", "umas_function": "take_plc_reservation"}, dst_mac=plc,
+            dst_ip="10.0.0.50"),
+        obs("modbus", "response", {"function": "umas", "umas_function": "response_ok"}, src_mac=plc,
+            src_ip="10.0.0.50", dst_mac=HOST, dst_ip="10.0.0.5"),
+    )
+    assert ctx.devices[f"mac:{HOST}"].attributes == {"s7comm.connection_type": {"op"}, "s7comm.function": {"read_var"},
+                                                     "modbus.umas_function": {"take_plc_reservation"}}
+    assert ctx.devices[f"mac:{plc}"].attributes == {}
+
+
 def test_attribute_values_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(b, "MAX_VALUES_PER_ATTRIBUTE", 3)
     ctx, _ = run(*(obs("http", "request", {"user_agent": f"agent/{i}"}, ts=100.0 + i) for i in range(10)))

@@ -33,9 +33,6 @@ LAB_TYPE_NAMES = {"phone": "mobile_phone"}
 # (scenario, device id, property) -> why the lab's traffic cannot support the truth
 NO_NVR_EVIDENCE = ("the lab's Dahua recorder sends a generic 'Dahua/1.0' User-Agent; a real NVR names "
                    "itself (DHIP/ONVIF device type, HTTP Server 'DNVRS-Webs', RTSP from cameras to it)")
-NO_HMI_EVIDENCE = ("the lab's HMI only polls Modbus and NTP; a real SIMATIC panel shows S7/ProfiNet DCP "
-                   "identification or a WinCC service")
-NO_OT_WS_EVIDENCE = "the lab's engineering station sends no traffic of its own that names its role"
 NO_MEDICAL_EVIDENCE = ("the lab's medical gateway and pump send only NTP/TLS/DHCP with generic stacks "
                        "(udhcp, a certificate naming the organisation); a real CARESCAPE gateway serves HL7 "
                        "(MLLP, IANA port 2575) and a pump talks to its vendor's pump-management server")
@@ -43,8 +40,6 @@ NO_MEDICAL_EVIDENCE = ("the lab's medical gateway and pump send only NTP/TLS/DHC
 GAPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("dvr-01", ("device_type",), NO_NVR_EVIDENCE),
     ("dvr-lobby", ("device_type",), NO_NVR_EVIDENCE),
-    ("hmi-01", ("device_type", "category"), NO_HMI_EVIDENCE),
-    ("eng-ws", ("device_type", "category"), NO_OT_WS_EVIDENCE),
     ("med-gw", ("device_type", "category"), NO_MEDICAL_EVIDENCE),
     ("pump-icu1", ("device_type", "category"), NO_MEDICAL_EVIDENCE),
 )

@@ -8,6 +8,7 @@ import dpkt
 
 from iotwarden.dissect.fox import parse_frame
 from iotwarden.dissect.kerberos import parse_message
+from iotwarden.dissect.s7comm import parse_cotp_cr, parse_s7, parse_s7plus
 from iotwarden.lab.behave_site import BEHAVIOURS
 from iotwarden.lab.generator import load_scenario
 from iotwarden.lab.scenario import Scenario
@@ -35,12 +36,31 @@ def test_kerberos_logons_of_each_client_on_port_88(small_scenario: Scenario) -> 
     assert {e.data.data.dport for _, e in frames if e.data.data.data and e.data.data.sport != 88} == {88}
 
 
+ENTERPRISE = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios" / "enterprise.yaml"
+
+
 def test_fox_hellos_of_workbench_and_the_station() -> None:
-    enterprise = load_scenario(Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios"
-                               / "enterprise.yaml")
-    frames = _run(enterprise, "bms", "fox")
+    frames = _run(load_scenario(ENTERPRISE), "bms", "fox")
     payloads = [bytes(e.data.data.data) for _, e in frames if e.data.data.data]
     (_, _, _, workbench), (_, _, _, station) = (parse_frame(p) for p in payloads[:2])
     assert workbench["app_name"] == "Workbench" and workbench["host_name"] == "WS-OPS-03"
     assert station["app_name"] == "Station" and station["os_name"] == "QNX" and station["app_version"] == "4.12.1.16"
     assert {e.data.data.dport for _, e in frames[:1]} == {1911}
+
+
+def test_an_hmi_opens_an_op_connection_then_polls_variables() -> None:
+    frames = _run(load_scenario(ENTERPRISE), "plc-line2", "s7")
+    payloads = [bytes(e.data.data.data) for _, e in frames if e.data.data.data]
+    assert parse_cotp_cr(payloads[0][4:])["connection_type"] == "op"
+    kinds = [parse_s7(p[7:], {})[1]["function"] for p in payloads[2:8]]
+    assert kinds == ["setup_communication"] * 2 + ["read_var"] * 4
+    assert sum(1 for p in payloads if p[7:8] == b"\x32") > 500  # every 2 s for ten minutes, both ways
+
+
+def test_tia_portal_goes_online_to_the_engineering_tsap() -> None:
+    frames = _run(load_scenario(ENTERPRISE), "plc-line2", "s7plus")
+    payloads = [bytes(e.data.data.data) for _, e in frames if e.data.data.data]
+    assert parse_cotp_cr(payloads[0][4:])["dst_tsap_text"] == "SIMATIC-ROOT-ES"
+    functions = [parse_s7plus(p[7:])["function"] for p in payloads[2:10]]
+    assert functions == ["create_object", "create_object", "explore", "explore", "get_multi_variables",
+                         "get_multi_variables", "delete_object", "delete_object"]

@@ -39,3 +39,18 @@ def test_read_property_ack_wraps_a_character_string() -> None:
 def test_fox_hello_frame_layout() -> None:
     frame = proto_ot.fox_hello(1, {"fox.version": "1.0", "id": "1", "app.name": "Workbench"})
     assert frame == b"fox a 1 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\napp.name=s:Workbench\n};;\n"
+
+
+def test_s7_connection_request_carries_the_connection_type_in_the_called_tsap() -> None:
+    cr = proto_ot.cotp_connection_request(b"\x01\x00", proto_ot.s7_tsap(2, 0, 1))
+    assert cr[:4] == b"\x03\x00" + len(cr).to_bytes(2, "big") and cr[5] == 0xE0
+    assert cr.endswith(b"\xc2\x02\x02\x01")  # OP (2), rack 0 slot 1
+
+
+def test_s7_read_var_job_and_its_answer() -> None:
+    job = proto_ot.s7_job(7, proto_ot.s7_read_var([(1, 2, 3)]))
+    assert job[7:10] == b"\x32\x01\x00"  # protocol id, ROSCTR job
+    # read_var, one item: S7ANY, BYTE, 3 bytes of DB 1 from byte 2 (bit address 16)
+    assert job.endswith(b"\x04\x01\x12\x0a\x10\x02\x00\x03\x00\x01\x84\x00\x00\x10")
+    data = proto_ot.s7_read_var_data([b"abc", b"de"])
+    assert data == b"\xff\x04\x00\x18abc\x00\xff\x04\x00\x10de"

@@ -103,6 +103,8 @@ class InventoryBuilder:
                 target = self._endpoint(ctx, named, usable_ip(ip), obs.ts)
                 if target is not None:
                     self._protocol(ctx, target, obs.proto, obs.ts)
+        if rule.peer:
+            self._peer_facts(ctx, rule, obs)
         if target is None:
             return
         if rule.ip_fields and target.mac is not None:
@@ -390,14 +392,10 @@ class InventoryBuilder:
         dev = self._device(ctx, ep)
         found = [(attribute_name(obs.proto, path, rule.renames), dig(obs.fields, path)) for path in rule.attributes]
         found += [(f"{obs.proto}.{name}", value) for name, value in named_values(rule, obs.fields)]
+        found += [(attribute_name(obs.proto, path), dig(obs.fields, path)) for kind, path in rule.by_kind
+                  if kind == obs.kind]
         for name, raw in found:
-            field_name = name.split(".", 1)[1]
-            for value in field_values(raw, field_name in ORDERED_FIELDS):
-                self._fact(ep, obs, field_name, value)
-                for holder in (ep.attributes, dev.attributes):
-                    values = holder.setdefault(name, set())
-                    if len(values) < MAX_VALUES_PER_ATTRIBUTE:
-                        values.add(value)
+            self._attribute(ep, dev, obs, name, raw)
         for path in rule.hostnames:
             for value in field_values(dig(obs.fields, path), False):
                 name = value.strip().rstrip(".")
@@ -411,6 +409,31 @@ class InventoryBuilder:
                 if name in LINK_FACTS:
                     for value in field_values(raw, False):
                         self._link(ctx, name, value, ep.mac)
+
+    def _peer_facts(self, ctx: Context, rule: IdentityRule, obs: Observation) -> None:
+        """Facts a message states about the end that is not its subject (IdentityRule.peer)."""
+        wanted = [path for kind, path in rule.peer if kind == obs.kind]
+        if not wanted:
+            return
+        mac, ip = (obs.src_mac, obs.src_ip) if obs.subject == "dst" else (obs.dst_mac, obs.dst_ip)
+        if is_group_mac(mac):
+            return
+        ep = self._endpoint(ctx, usable_mac(mac), usable_ip(ip), obs.ts)
+        if ep is None:
+            return
+        dev = self._device(ctx, ep)
+        for path in wanted:
+            self._attribute(ep, dev, obs, attribute_name(obs.proto, path), dig(obs.fields, path))
+
+    def _attribute(self, ep: Endpoint, dev: Device, obs: Observation, name: str, raw: object) -> None:
+        """Keep the values of attribute ``name`` ("<proto>.<field>") on the endpoint and its device."""
+        field_name = name.split(".", 1)[1]
+        for value in field_values(raw, field_name in ORDERED_FIELDS):
+            self._fact(ep, obs, field_name, value)
+            for holder in (ep.attributes, dev.attributes):
+                values = holder.setdefault(name, set())
+                if len(values) < MAX_VALUES_PER_ATTRIBUTE:
+                    values.add(value)
 
     def _link(self, ctx: Context, name: str, value: str, mac: str) -> None:
         """``mac`` holds an identifying fact: when another MAC held it first, both are one device."""

@@ -38,6 +38,12 @@ class IdentityRule:
     spread: tuple[str, ...] = ()  # dict fields whose keys (among ``pair_names``) become attributes
     # (field, attribute suffix) where the knowledge base's vocabulary names a field otherwise
     renames: tuple[tuple[str, str], ...] = ()
+    # (kind, field path): read only from that kind of message, about its subject (what a client asks
+    # a controller to do describes the client: a UMAS PLC reservation, an S7 download job)
+    by_kind: tuple[tuple[str, str], ...] = ()
+    # (kind, field path): facts that message kind states about the *other* end than its subject
+    # (an S7 connection request describes the PLC, but the connection type it asks for is the client's role)
+    peer: tuple[tuple[str, str], ...] = ()
 
 
 _DHCP_CLIENT = frozenset({"discover", "request", "inform", "decline", "release"})
@@ -92,6 +98,7 @@ RULES: dict[str, IdentityRule] = {
     "mqtt": IdentityRule(attributes=("client_id",), kinds=frozenset({"connect"})),  # MQTT 3.1.1 §3.1.3.1
     "modbus": IdentityRule(  # Modbus AP v1.1b3 §6.21 Read Device Identification objects 0..6
         attributes=("vendor_name", "product_code", "revision", "product_name", "model_name"),
+        by_kind=(("request", "umas_function"),),  # the UMAS service a master asks for (function 90)
     ),
     "bacnet": IdentityRule(  # ASHRAE 135 §16.10 I-Am; §12.11 Device object properties (§15.5, §15.7 ACKs)
         attributes=("vendor_id", "device_instance", "object_name"),
@@ -107,6 +114,8 @@ RULES: dict[str, IdentityRule] = {
         attributes=("order_number", "hardware_order_number", "firmware_version", "plc_name", "module_name",
                     "module_type_name", "serial_number"),
         hostnames=("plc_name",), renames=(("order_number", "module_order_number"),),
+        by_kind=(("job", "function"),),  # a job is the client's request (download, upload, stop)
+        peer=(("cotp_connect", "connection_type"), ("cotp_connect", "dst_tsap_text")),  # the client's role
     ),
     "fox": IdentityRule(  # Niagara Fox hello: the software each end runs (fox-info's fields)
         attributes=("app_name", "app_version", "os_name", "host_id", "brand_id", "station_name"),

@@ -1,5 +1,6 @@
 """Behaviours of the site's servers, declared on the serving device like the application ones: the
-domain controller's Kerberos KDC and a Niagara station's Fox sessions with Workbench.
+domain controller's Kerberos KDC, a Niagara station's Fox sessions with Workbench, and a SIMATIC
+controller's S7 sessions (an HMI polling variables, TIA Portal going online).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
+from iotwarden.errors import ConfigError
 from iotwarden.lab import proto_dir, proto_ot
 from iotwarden.lab.behave_net import RTT_LAN, Behaviour
 from iotwarden.lab.params import Param
@@ -21,6 +23,11 @@ if TYPE_CHECKING:
 _ts = itemgetter(0)
 KERBEROS_PORT = 88  # IANA "kerberos" (RFC 4120 §7.2.3)
 FOX_PORT = 1911  # IANA "fox" (Tridium Niagara Fox, cleartext)
+ISO_TSAP_PORT = 102  # IANA "iso-tsap" (RFC 1006)
+S7_CONNECTION_TYPES = {"pg": 1, "op": 2, "s7_basic": 3}  # Snap7 connection resource types
+# TIA Portal's online session: (S7comm-plus function, request bytes, answer bytes): CreateObject, Explore,
+# GetMultiVariables, DeleteObject
+TIA_ONLINE = ((0x04CA, 120, 60), (0x04BB, 40, 900), (0x054C, 60, 400), (0x04D4, 20, 20))
 
 
 def _kerberos(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
@@ -84,6 +91,62 @@ def _fox(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
     return periodic(world, rng, p["every"], session, first=world.start + p["at"])
 
 
+def _s7(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
+    """A classic S7 client (``connection`` type in the called TSAP): connect, set up, then read DB
+    variables every ``every`` seconds on the same connection until the end, as an HMI polls."""
+    p = act.params
+    if p["connection"] not in S7_CONNECTION_TYPES:
+        raise ConfigError(f"{act.path}.connection: one of {', '.join(S7_CONNECTION_TYPES)}")
+    rng = world.rng(dev.id, "s7", p["client"])
+    conn = TcpStream(rng, world.host(p["client"]), world.ephemeral_port(rng, p["client"]),
+                     world.peer_device(p["client"], dev.id), ISO_TSAP_PORT, rtt=RTT_LAN)
+    called = proto_ot.s7_tsap(S7_CONNECTION_TYPES[p["connection"]], p["rack"], p["slot"])
+    items = [(1, 0, 16), (2, 0, 4)]
+
+    def stream() -> Iterator[Frame]:
+        t = world.start + p["at"]
+        out = conn.handshake(t)
+        out += conn.send(conn.t + 0.002, True, proto_ot.cotp_connection_request(b"\x01\x00", called))
+        out += conn.send(conn.t + 0.002, False, proto_ot.cotp_connection_confirm(b"\x01\x00", called))
+        out += conn.send(conn.t + 0.002, True, proto_ot.s7_job(1, proto_ot.S7_SETUP_COMMUNICATION))
+        out += conn.send(conn.t + 0.002, False, proto_ot.s7_ack_data(1, proto_ot.S7_SETUP_COMMUNICATION))
+        yield from sorted(out, key=_ts)
+        ref = 1
+        t = conn.t
+        while t + p["every"] < world.end - 1:
+            t += p["every"]
+            ref = ref % 65535 + 1
+            values = [rng.randbytes(length) for _, _, length in items]
+            out = conn.send(t, True, proto_ot.s7_job(ref, proto_ot.s7_read_var(items)))
+            out += conn.send(conn.t + 0.003, False, proto_ot.s7_ack_data(ref, bytes([0x04, len(items)]),
+                                                                          proto_ot.s7_read_var_data(values)))
+            yield from sorted(out, key=_ts)
+        yield from sorted(conn.close(world.end - 0.5), key=_ts)
+
+    return stream()
+
+
+def _s7plus(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
+    """TIA Portal going online to a SIMATIC S7-1200/1500: COTP to TSAP 'SIMATIC-ROOT-ES', then S7comm-plus
+    CreateObject, Explore, GetMultiVariables, DeleteObject (bodies opaque: V3+ sessions are integrity
+    protected), then the connection closes."""
+    p = act.params
+    rng = world.rng(dev.id, "s7plus", p["client"])
+
+    def session(t: float) -> list[Frame]:
+        conn = TcpStream(rng, world.host(p["client"]), world.ephemeral_port(rng, p["client"]),
+                         world.peer_device(p["client"], dev.id), ISO_TSAP_PORT, rtt=RTT_LAN)
+        out = conn.handshake(t)
+        out += conn.send(conn.t + 0.002, True, proto_ot.cotp_connection_request(b"\x01\x00", b"SIMATIC-ROOT-ES"))
+        out += conn.send(conn.t + 0.002, False, proto_ot.cotp_connection_confirm(b"\x01\x00", b"SIMATIC-ROOT-ES"))
+        for seq, (function, ask, answer) in enumerate(TIA_ONLINE, 1):
+            out += conn.send(conn.t + 0.01, True, proto_ot.s7plus_frame(0x31, function, seq, rng.randbytes(ask)))
+            out += conn.send(conn.t + 0.004, False, proto_ot.s7plus_frame(0x32, function, seq, rng.randbytes(answer)))
+        return out + conn.close(conn.t + 0.05)
+
+    return periodic(world, rng, p["every"], session, first=world.start + p["at"])
+
+
 BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
     "kerberos": (_kerberos, {"clients": Param("list", help="devices logging on to this KDC", items="device"),
                              "realm": Param("str", "", "the realm (default: the network's domain, upper case)"),
@@ -94,4 +157,9 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
     "fox": (_fox, {"client": Param("device", help="the PC running Workbench"), "station": Param("str"),
                    "os": Param("str", "QNX", "os.name of the station host"), "brand": Param("str", "Tridium"),
                    "every": Param("float", 900.0, minimum=1.0), "at": Param("float", 20.0)}),
+    "s7": (_s7, {"client": Param("device", help="the HMI/SCADA polling"), "connection": Param("str", "op"),
+                 "rack": Param("int", 0), "slot": Param("int", 1), "every": Param("float", 2.0, minimum=0.5),
+                 "at": Param("float", 1.0)}),
+    "s7plus": (_s7plus, {"client": Param("device", help="the engineering station running TIA Portal"),
+                         "every": Param("float", 600.0, minimum=1.0), "at": Param("float", 60.0)}),
 }

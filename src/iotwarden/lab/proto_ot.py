@@ -1,7 +1,10 @@
-"""Payload builders for the OT and building protocols of the lab: Modbus/TCP, BACnet/IP, Niagara Fox.
+"""Payload builders for the OT and building protocols of the lab: Modbus/TCP, BACnet/IP, Niagara Fox and
+Siemens S7 (S7comm over ISO-on-TCP, and the S7comm-plus frame of TIA Portal).
 
 Modbus per "MODBUS Application Protocol Specification V1.1b3" and "MODBUS Messaging on TCP/IP
-Implementation Guide V1.0b"; BACnet per ASHRAE 135-2020 (Annex J for BACnet/IP).
+Implementation Guide V1.0b"; BACnet per ASHRAE 135-2020 (Annex J for BACnet/IP); S7 as the
+Wireshark s7comm / s7comm_plus dissectors and the Snap7 documentation lay it out (RFC 1006 TPKT,
+ISO 8073 COTP).
 """
 
 from __future__ import annotations
@@ -111,3 +114,70 @@ def fox_hello(seq: int, values: dict[str, str]) -> bytes:
     Nmap's fox-info sends and parses; ``fox a 1 -1`` from the client, ``fox a 0 -1`` from the station)."""
     body = "".join(f"{key}={'i' if key == 'id' else 's'}:{value}\n" for key, value in values.items())
     return f"fox a {seq} -1 fox hello\n{{\n{body}}};;\n".encode()
+
+
+# ---------------------------------------------------------------- S7 over ISO-on-TCP (RFC 1006, ISO 8073)
+def tpkt(payload: bytes) -> bytes:
+    return struct.pack("!BBH", 3, 0, 4 + len(payload)) + payload  # RFC 1006 §6: version 3, reserved, length
+
+
+def _cotp_connect(code: int, src_ref: int, calling: bytes, called: bytes) -> bytes:
+    """COTP CR (0xE0) or CC (0xD0), class 0, with TPDU size 1024 and both TSAPs (X.224 §13.3.4)."""
+    params = b"\xc0\x01\x0a" + bytes([0xC1, len(calling)]) + calling + bytes([0xC2, len(called)]) + called
+    body = bytes([code]) + struct.pack("!HHB", 0 if code == 0xE0 else 1, src_ref, 0) + params
+    return tpkt(bytes([len(body)]) + body)
+
+
+def cotp_connection_request(calling: bytes, called: bytes) -> bytes:
+    return _cotp_connect(0xE0, 1, calling, called)
+
+
+def cotp_connection_confirm(calling: bytes, called: bytes) -> bytes:
+    return _cotp_connect(0xD0, 2, calling, called)
+
+
+def s7_tsap(connection_type: int, rack: int, slot: int) -> bytes:
+    """A classic S7 TSAP: connection resource type (1 PG, 2 OP, 3 S7 basic), then rack * 32 + slot (Snap7)."""
+    return bytes([connection_type, rack * 32 + slot])
+
+
+def _cotp_data(pdu: bytes) -> bytes:
+    return tpkt(b"\x02\xf0\x80" + pdu)  # COTP DT, last data unit (X.224 §13.7)
+
+
+def s7_job(pdu_ref: int, params: bytes) -> bytes:
+    """S7 job PDU (ROSCTR 1): protocol id 0x32, reference, parameter and data lengths."""
+    return _cotp_data(struct.pack("!BBHHHH", 0x32, 1, 0, pdu_ref, len(params), 0) + params)
+
+
+def s7_ack_data(pdu_ref: int, params: bytes, data: bytes = b"") -> bytes:
+    """S7 ack_data PDU (ROSCTR 3): the job's answer, error class and code 0."""
+    return _cotp_data(struct.pack("!BBHHHHBB", 0x32, 3, 0, pdu_ref, len(params), len(data), 0, 0) + params + data)
+
+
+S7_SETUP_COMMUNICATION = b"\xf0\x00\x00\x01\x00\x01\x01\xe0"  # max AmQ 1/1, PDU length 480
+
+
+def s7_read_var(items: list[tuple[int, int, int]]) -> bytes:
+    """read_var (0x04) parameters: S7ANY items (syntax 0x10, BYTE) for (db, first byte, length)."""
+    out = bytes([0x04, len(items)])
+    for db, start, length in items:
+        out += b"\x12\x0a\x10\x02" + struct.pack("!HHB", length, db, 0x84) + (start * 8).to_bytes(3, "big")
+    return out
+
+
+def s7_read_var_data(values: list[bytes]) -> bytes:
+    """read_var answer data: per item return code 0xFF (success), transport size 4 (bits), length, bytes."""
+    out = b""
+    for i, value in enumerate(values):
+        out += b"\xff\x04" + struct.pack("!H", len(value) * 8) + value
+        if len(value) % 2 and i < len(values) - 1:
+            out += b"\x00"  # items are padded to even length, except the last
+    return out
+
+
+def s7plus_frame(opcode: int, function: int, seq: int, body: bytes) -> bytes:
+    """An S7comm-plus V1 PDU in a COTP data unit: 0x72, version, length, opcode, function, sequence,
+    the body (opaque here), trailer 0x72 0x01 0x0000 (Wireshark s7comm_plus)."""
+    data = struct.pack("!BHHHH", opcode, 0, function, 0, seq) + body
+    return _cotp_data(struct.pack("!BBH", 0x72, 1, len(data)) + data + b"\x72\x01\x00\x00")
