@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import struct
 import threading
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from iotwarden.services.monitor import MAX_SEEN_FILES, Monitor
 from iotwarden.sources.capfile import read_capture
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios"
+DATA = Path(__file__).resolve().parents[1] / "sources" / "data" / "zeek_labelled"
 ATTACK_IDS = {"detect.scan.telnet_mirai", "detect.scan.horizontal", "detect.bruteforce.telnet",
               "detect.lateral.admin_protocol"}  # the Mirai scan also resolves its whole subnet: an ARP sweep
 
@@ -56,3 +58,76 @@ def test_remembered_files_are_bounded(tmp_path: Path, monkeypatch: pytest.Monkey
     mon.poll(tmp_path, once=True)
     mon.finish()
     assert mon.files == 5 and len(mon.seen) == 3 and MAX_SEEN_FILES > 3
+
+
+def _records(pcap: bytes) -> list[int]:
+    """Byte offsets where each record of a little-endian pcap ends (24-byte file header, 16-byte
+    record headers, pcap(5))."""
+    ends, pos = [], 24
+    while pos + 16 <= len(pcap):
+        pos += 16 + struct.unpack_from("<I", pcap, pos + 8)[0]
+        ends.append(pos)
+    return ends
+
+
+def _summary(alerts: list) -> list[tuple[str, str | None, int]]:
+    return sorted((a.id, a.src_ip, a.count) for a in alerts)
+
+
+def test_a_file_that_grows_after_a_read_is_resumed_where_it_stopped(tmp_path: Path, attack_pcap: Path) -> None:
+    """tcpdump -G on a quiet network: the file settles (read), then grows (only the rest is read)."""
+    data = attack_pcap.read_bytes()
+    ends = _records(data)
+    cut = ends[len(ends) // 2] + 7  # mid-record: the writer flushed part of a packet
+    whole = Monitor()
+    whole.process_file(attack_pcap)
+    expected = _summary(whole.finish())
+    mon = Monitor()
+    target = tmp_path / "cap-0001.pcap"
+    target.write_bytes(data[:cut])
+    mon.scan(tmp_path)
+    mon.scan(tmp_path)  # unchanged since the previous look: read up to the cut packet
+    assert mon.seen[target.name].records == len(ends) // 2 + 1
+    with target.open("ab") as fh:
+        fh.write(data[cut:])
+    mon.scan(tmp_path)
+    mon.scan(tmp_path)
+    mon.scan(tmp_path)  # nothing new: not read again
+    assert mon.seen[target.name].records == len(ends) and mon.files == 1
+    assert _summary(mon.finish()) == expected
+
+
+def test_a_rewritten_file_is_new_content_read_from_its_start(tmp_path: Path, attack_pcap: Path) -> None:
+    """tcpdump -C -W: a ring buffer writes the same names again."""
+    data = attack_pcap.read_bytes()
+    ends = _records(data)
+    target = tmp_path / "ring0"
+    target.write_bytes(data[:ends[-1]])
+    mon = Monitor()
+    mon.scan(tmp_path, final=True)
+    other = data[:24] + data[ends[10]:ends[40]]  # other packets under the same name, a shorter file
+    target.write_bytes(other)
+    mon.scan(tmp_path, final=True)
+    assert mon.seen["ring0"].records == 30 and mon.files == 2
+    mon.finish()
+
+
+def test_a_growing_zeek_log_is_read_line_by_line_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = (DATA / "conn.log.labeled").read_text().splitlines(keepends=True)
+    header = [ln for ln in lines if ln.startswith("#") and not ln.startswith("#close")]
+    rows = [ln for ln in lines if not ln.startswith("#")]
+    fed: list[str] = []
+    mon = Monitor()
+    real = mon.addons.flows
+    monkeypatch.setattr(mon.addons, "flows", lambda flows: (fed.extend(f.extra["uid"] for f in flows), real(flows)))
+    log = tmp_path / "conn.log.labeled"
+    log.write_text("".join(header + rows[:3]) + rows[3][:40])  # the writer is mid-line
+    mon.scan(tmp_path)
+    mon.scan(tmp_path)
+    assert mon.seen[log.name].records == 3
+    with log.open("a") as fh:
+        fh.write(rows[3][40:] + rows[4])
+    mon.scan(tmp_path)
+    mon.scan(tmp_path)
+    mon.finish()
+    assert fed == [row.split("\t")[1] for row in rows] and mon.files == 1

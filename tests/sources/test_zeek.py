@@ -294,3 +294,13 @@ def test_fuzz_arbitrary_lines_never_crash(tmp_path: Path, lines: list[bytes], js
         "{" + s for s in json_lines) + "\n", errors="surrogatepass")
     for batch in read_zeek(jtarget):
         assert batch.skipped <= batch.records
+
+
+def test_iot23_labelled_conn_log_reads_every_line_and_leaves_the_labels_out() -> None:
+    """An IoT-23 style ``conn.log.labeled`` (hand-written, same layout): label columns after spaces."""
+    path = DATA / "zeek_labelled" / "conn.log.labeled"
+    assert sniff_zeek(path) == "conn"
+    batches, _, flows = everything(path)
+    assert sum(b.skipped for b in batches) == 0 and len(flows) == 5
+    assert [(f["b_ip"], f["b_port"], f["ip_proto"]) for f in flows][-2:] == [("185.244.25.235", 6667, 6)] * 2
+    assert not any("label" in str(f) for f in flows)

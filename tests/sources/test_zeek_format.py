@@ -147,3 +147,17 @@ def test_fuzz_directives_only_raise_parse_error(line: bytes) -> None:
         return
     assert isinstance(result, TsvHeader)
     assert result.separator
+
+
+def test_labelled_header_with_space_separated_tail_columns() -> None:
+    """Stratosphere IoT-23 ``conn.log.labeled``: the last names and values are split by runs of spaces."""
+    h = header("ts\ttunnel_parents   label   detailed-label", "time\tset[string]   string   string")
+    assert (h.fields, h.types, h.groups) == (["ts", "tunnel_parents", "label", "detailed-label"],
+                                             ["time", "set[string]", "string", "string"], [1, 3])
+    assert decode_tsv(b"1.0\t(empty)   Malicious   PartOfAHorizontalPortScan", h) == {
+        "ts": 1.0, "tunnel_parents": [], "label": "Malicious", "detailed-label": "PartOfAHorizontalPortScan"}
+    assert decode_tsv(b"2.0\t-   Benign   -", h) == {"ts": 2.0, "label": "Benign"}
+    assert decode_tsv(b"3.0\t(empty)\tMalicious\tC&C", h)["detailed-label"] == "C&C"  # tabs throughout: fine too
+    for bad in (b"4.0\t(empty)   Malicious", b"5.0\t(empty)   Malicious   C&C\textra"):
+        with pytest.raises(ParseError):
+            decode_tsv(bad, h)

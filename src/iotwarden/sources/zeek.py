@@ -99,10 +99,13 @@ def sniff_zeek(path: Path) -> str | None:
     return sniff_lines(path, lines)
 
 
-def read_zeek(path: Path, *, batch_size: int = 10000) -> Iterator[RecordBatch]:
+def read_zeek(path: Path, *, batch_size: int = 10000, skip: int = 0,
+              whole_lines: bool = False) -> Iterator[RecordBatch]:
     """RecordBatches of Flows and Observations from a Zeek log file or a directory of Zeek logs.
 
-    ``batch_size`` log lines per batch (the last batch may be smaller). Malformed lines are counted
+    ``batch_size`` log lines per batch (the last batch may be smaller). For a file that is still
+    being written (a monitor following it): ``skip`` data lines already read are passed over, and
+    ``whole_lines`` leaves out a last line with no end of line yet. Malformed lines are counted
     in ``RecordBatch.skipped`` and skipped. A directory is read as one capture: its logs merged in
     time order, rotated files of one type one after another, files that are not Zeek logs ignored.
     Raises CaptureError when the path is missing, is not a Zeek log, or holds no log we map.
@@ -126,7 +129,7 @@ def read_zeek(path: Path, *, batch_size: int = 10000) -> Iterator[RecordBatch]:
         if log_type not in KNOWN_TYPES:
             raise CaptureError(f"{path}: Zeek {log_type}.log carries nothing iotwarden reads "
                                f"(supported: {', '.join(sorted(KNOWN_TYPES))})")
-        items = _file_items(path, log_type)
+        items = itertools.islice(_file_items(path, log_type, whole_lines), skip, None)
     else:
         raise CaptureError(f"{path}: no such file or directory")
     return _batches(items, batch_size)
@@ -138,7 +141,7 @@ def _chained(files: list[Path], log_type: str) -> Iterator[_Item]:
         yield from _file_items(path, log_type)
 
 
-def _file_items(path: Path, log_type: str) -> Iterator[_Item]:
+def _file_items(path: Path, log_type: str, whole_lines: bool = False) -> Iterator[_Item]:
     """Every data line of one file as an item; a malformed line as an item with no record."""
     bad: list[int] = []
     priority = _PRIORITY.get(log_type, 2)
@@ -147,7 +150,7 @@ def _file_items(path: Path, log_type: str) -> Iterator[_Item]:
         bad.append(1)
 
     with open_log(path) as fh:
-        lines = iter_lines(fh, on_bad)
+        lines = iter_lines(fh, on_bad, whole_lines=whole_lines)
         header: TsvHeader | None = None
         for line in lines:
             while bad:  # over-long lines and gzip damage found while reading

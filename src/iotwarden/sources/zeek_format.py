@@ -51,6 +51,7 @@ _SIGNATURE_KEYS: tuple[tuple[str, str], ...] = (
 )
 
 _HEX_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")
+_SPACES = re.compile(rb" +")
 
 
 @dataclass(slots=True)
@@ -64,6 +65,10 @@ class TsvHeader:
     path: str | None = None
     fields: list[str] = field(default_factory=list)
     types: list[str] = field(default_factory=list)
+    # Columns per separator-delimited part of ``#fields`` when some part holds several names split by
+    # spaces (Stratosphere IoT-23 ``conn.log.labeled``: ``tunnel_parents   label   detailed-label``);
+    # None when every part is one name (what Zeek itself writes).
+    groups: list[int] | None = None
     converters: list[Callable[[bytes], Any]] | None = None  # per column, built on first use
 
 
@@ -80,15 +85,16 @@ def open_log(path: Path) -> IO[bytes]:
     return fh
 
 
-def iter_lines(fh: IO[bytes], on_bad: Callable[[], None]) -> Iterator[bytes]:
-    """Lines without their end of line; over-long lines and a damaged gzip tail call ``on_bad``."""
+def iter_lines(fh: IO[bytes], on_bad: Callable[[], None], *, whole_lines: bool = False) -> Iterator[bytes]:
+    """Lines without their end of line; over-long lines and a damaged gzip tail call ``on_bad``.
+    ``whole_lines``: a last line with no end of line is left out (its writer is still at work)."""
     while True:
         try:
             line = fh.readline(MAX_LINE_BYTES + 1)
         except (EOFError, OSError, zlib.error):  # truncated or corrupt gzip: count once, stop
             on_bad()
             return
-        if not line:
+        if not line or (whole_lines and not line.endswith(b"\n") and len(line) <= MAX_LINE_BYTES):
             return
         if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
             on_bad()
@@ -201,7 +207,10 @@ def decode_tsv(line: bytes, header: TsvHeader) -> dict[str, Any]:
     parts = line.split(header.separator)
     fields = header.fields
     if len(parts) != len(fields):
-        raise ParseError(f"{len(parts)} columns where the header has {len(fields)}")
+        groups = header.groups
+        if groups is None or len(parts) != len(groups):
+            raise ParseError(f"{len(parts)} columns where the header has {len(fields)}")
+        parts = _ungroup(parts, groups)
     converters = header.converters
     if converters is None:
         types = header.types
@@ -216,6 +225,29 @@ def decode_tsv(line: bytes, header: TsvHeader) -> dict[str, Any]:
     except ValueError as exc:
         raise ParseError(f"bad value in column {name}: {exc}") from exc
     return record
+
+
+def _ungroup(parts: list[bytes], groups: list[int]) -> list[bytes]:
+    """Data columns of a line whose header put several names in one part: each such part split on
+    runs of spaces into as many values (the last value keeps any further spaces)."""
+    out: list[bytes] = []
+    for part, size in zip(parts, groups, strict=True):
+        if size == 1:
+            out.append(part)
+            continue
+        values = _SPACES.split(part.strip(b" "), maxsplit=size - 1)
+        if len(values) != size:
+            raise ParseError(f"{len(values)} space-separated values where the header names {size}")
+        out += values
+    return out
+
+
+def _names(value: bytes, separator: bytes) -> tuple[list[str], list[int] | None]:
+    """Column names (or types) of a ``#fields``/``#types`` line and, when a part holds several
+    space-separated names, the number of names per part (Zeek names and types never hold a space)."""
+    parts = [p.split() if b" " in p else [p] for p in value.split(separator)]
+    names = [n.decode("utf-8", "replace") for part in parts for n in part]
+    return names, ([len(p) for p in parts] if len(names) != len(parts) else None)
 
 
 def apply_directive(line: bytes, header: TsvHeader) -> TsvHeader:
@@ -237,9 +269,9 @@ def apply_directive(line: bytes, header: TsvHeader) -> TsvHeader:
     elif key == b"path":
         header.path = value.decode("utf-8", "replace")
     elif key == b"fields":
-        header.fields = [f.decode("utf-8", "replace") for f in value.split(header.separator)]
+        header.fields, header.groups = _names(value, header.separator)
     elif key == b"types":
-        header.types = [t.decode("utf-8", "replace") for t in value.split(header.separator)]
+        header.types = _names(value, header.separator)[0]
     return header  # #open, #close and unknown directives carry nothing we map
 
 
