@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from iotwarden.firmware.analyze import analyze_image  # noqa: E402
+from iotwarden.firmware.catalog import product_key  # noqa: E402
 from iotwarden.firmware.vulndb.importers import load_feed  # noqa: E402
 from iotwarden.firmware.vulndb.records import AffectedRange, MemoryVulnRepository  # noqa: E402
 
@@ -106,7 +107,7 @@ def seed_cve_bin_tool_db(home: Path, ranges: list[AffectedRange], vulns: dict[st
             "INSERT OR IGNORE INTO cve_severity VALUES (?,?,?,?,?,?,?,?)",
             (
                 r.vuln_id,
-                (v.get("severity") or "UNKNOWN").upper(),
+                str(v.get("severity") or "UNKNOWN").upper(),
                 v.get("summary") or "",
                 v.get("cvss_score") or 0,
                 3,
@@ -245,11 +246,11 @@ def main() -> int:
             + (f"; it said: {said}" if said else "")
         )
 
-        ours_by = {(c.name, c.version or "?"): set() for c in report.components}
-        for v in report.vulnerabilities:
+        ours_by: dict[tuple[str, str], set[str]] = {(c.name, c.version or "?"): set() for c in report.components}
+        for hit in report.vulnerabilities:
             for c in report.components:
-                if c.key == v.product_key and (c.version or "?") == v.version:
-                    ours_by[(c.name, c.version or "?")].add(v.vuln_id)
+                if c.key == hit.product_key and (c.version or "?") == hit.version:
+                    ours_by[(c.name, c.version or "?")].add(hit.vuln_id)
         theirs_by: dict[tuple[str, str], set[str]] = defaultdict(set)
         for product in products:
             theirs_by.setdefault(product, set())
@@ -260,13 +261,15 @@ def main() -> int:
             else:
                 theirs_by.setdefault(name, set())
         print(f"\n{'iotwarden component':32} {'CVEs':>5}   {'cve-bin-tool product':32} {'CVEs':>5}")
-        left = sorted(ours_by.items())
-        right = sorted(theirs_by.items())
-        for i in range(max(len(left), len(right))):
-            lt = f"{left[i][0][0]} {left[i][0][1]}"[:32] if i < len(left) else ""
-            ln = str(len(left[i][1])) if i < len(left) else ""
-            rt = f"{right[i][0][0]} {right[i][0][1]}"[:32] if i < len(right) else ""
-            rn = str(len(right[i][1])) if i < len(right) else ""
+        # one row per (product, version), each tool's name for it kept: names are joined through the
+        # catalog's aliases and CPE products (cve-bin-tool says "dropbear_ssh" and "libcurl")
+        rows: dict[tuple[str, str], list[tuple[str, set[str]] | None]] = defaultdict(lambda: [None, None])
+        for side, found_by in enumerate((ours_by, theirs_by)):
+            for (product_name, version), cves in found_by.items():
+                rows[(product_key(product_name), version)][side] = (f"{product_name} {version}", cves)
+        for ours_row, their_row in sorted(rows.values(), key=lambda r: (r[0] or r[1] or ("", set()))[0]):
+            lt, ln = (ours_row[0][:32], str(len(ours_row[1]))) if ours_row else ("-", "")
+            rt, rn = (their_row[0][:32], str(len(their_row[1]))) if their_row else ("-", "")
             print(f"{lt:32} {ln:>5}   {rt:32} {rn:>5}")
         ours_cves = {c for s in ours_by.values() for c in s}
         their_cves = {c for s in theirs_by.values() for c in s}
