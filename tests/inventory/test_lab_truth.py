@@ -31,15 +31,11 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / 
 LAB_TYPE_NAMES = {"phone": "mobile_phone"}
 
 # (scenario, device id, property) -> why the lab's traffic cannot support the truth
-NO_NVR_EVIDENCE = ("the lab's Dahua recorder sends a generic 'Dahua/1.0' User-Agent; a real NVR names "
-                   "itself (DHIP/ONVIF device type, HTTP Server 'DNVRS-Webs', RTSP from cameras to it)")
 NO_MEDICAL_EVIDENCE = ("the lab's medical gateway and pump send only NTP/TLS/DHCP with generic stacks "
                        "(udhcp, a certificate naming the organisation); a real CARESCAPE gateway serves HL7 "
                        "(MLLP, IANA port 2575) and a pump talks to its vendor's pump-management server")
 
 GAPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("dvr-01", ("device_type",), NO_NVR_EVIDENCE),
-    ("dvr-lobby", ("device_type",), NO_NVR_EVIDENCE),
     ("med-gw", ("device_type", "category"), NO_MEDICAL_EVIDENCE),
     ("pump-icu1", ("device_type", "category"), NO_MEDICAL_EVIDENCE),
 )

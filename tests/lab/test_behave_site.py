@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dpkt
 
+from iotwarden.dissect import dhip
 from iotwarden.dissect.fox import parse_frame
 from iotwarden.dissect.kerberos import parse_message
 from iotwarden.dissect.s7comm import parse_cotp_cr, parse_s7, parse_s7plus
@@ -64,3 +65,12 @@ def test_tia_portal_goes_online_to_the_engineering_tsap() -> None:
     functions = [parse_s7plus(p[7:])["function"] for p in payloads[2:10]]
     assert functions == ["create_object", "create_object", "explore", "explore", "get_multi_variables",
                          "get_multi_variables", "delete_object", "delete_object"]
+
+
+def test_the_recorder_answers_searches_in_its_subnet_and_from_across_the_router(small_scenario: Scenario) -> None:
+    for scenario, device, group in ((small_scenario, "dvr-01", True), (load_scenario(ENTERPRISE), "dvr-lobby", False)):
+        search, answer = _run(scenario, device, "dhip")[:2]
+        assert (search[1].data.dst == bytes([239, 255, 255, 251])) is group  # same subnet: the multicast group
+        assert dhip.parse(bytes(search[1].data.data.data))[0] == "search"
+        kind, info = dhip.parse(bytes(answer[1].data.data.data))
+        assert kind == "device_info" and info["device_class"] == "NVR" and info["device_type"] == "NVR4104HS-P-4KS2"

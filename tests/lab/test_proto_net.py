@@ -58,3 +58,9 @@ def test_snmp_ber_encoding_of_get_request() -> None:
     assert raw[13] == 0xA0 and b"\x02\x02\x01\x2c" in raw
     assert proto_net.ber_oid("1.3.6.1.2.1.1.1.0") == bytes.fromhex("06082b06010201010100")
     assert proto_net.ber(0x04, b"x" * 200)[:3] == b"\x04\x81\xc8"
+
+
+def test_dhip_header_counts_the_body_twice() -> None:
+    msg = proto_net.dhip_message({"method": "DHDiscover.search"})
+    assert msg[:8] == b"\x20\x00\x00\x00DHIP" and msg[16:20] == msg[24:28] == (len(msg) - 32).to_bytes(4, "little")
+    assert msg[32:].endswith(b"\r\n")

@@ -23,6 +23,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("llmnr", "LlmnrDissector"),
     ("netbios", "NetbiosDissector"),
     ("ssdp", "SsdpDissector"),
+    ("dhip", "DhipDissector"),
     ("ntp", "NtpDissector"),
     ("snmp", "SnmpDissector"),
     ("coap", "CoapDissector"),

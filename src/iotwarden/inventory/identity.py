@@ -74,6 +74,9 @@ RULES: dict[str, IdentityRule] = {
     "netbios": IdentityRule(  # RFC 1002 §4.2: a registration or answer names the sender itself
         attributes=("name",), hostnames=("name",), kinds=frozenset({"registration", "response"}),
     ),
+    "dhip": IdentityRule(  # Dahua discovery: a device's own description of itself (model, class, firmware)
+        attributes=("device_type", "device_class", "version", "serial_no"), kinds=frozenset({"device_info"}),
+    ),
     "ssdp": IdentityRule(attributes=("server", "usn", "location", "user_agent")),  # UPnP DA 1.1 §1
     "lldp": IdentityRule(  # IEEE 802.1AB §8.5: chassis id, system name/description, capabilities
         attributes=("system_name", "system_description", "chassis_id", "capabilities", "mud_url"),

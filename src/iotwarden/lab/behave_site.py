@@ -1,6 +1,7 @@
 """Behaviours of the site's servers, declared on the serving device like the application ones: the
 domain controller's Kerberos KDC, a Niagara station's Fox sessions with Workbench, and a SIMATIC
-controller's S7 sessions (an HMI polling variables, TIA Portal going online).
+controller's S7 sessions (an HMI polling variables, TIA Portal going online), and a Dahua
+recorder answering the DHIP searches of the vendor's client software.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from iotwarden.errors import ConfigError
-from iotwarden.lab import proto_dir, proto_ot
+from iotwarden.lab import proto_dir, proto_net, proto_ot
 from iotwarden.lab.behave_net import RTT_LAN, Behaviour
 from iotwarden.lab.params import Param
-from iotwarden.lab.wire import Frame, TcpStream
+from iotwarden.lab.wire import Frame, TcpStream, multicast_mac, udp_frame
 from iotwarden.lab.world import World, periodic
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ _ts = itemgetter(0)
 KERBEROS_PORT = 88  # IANA "kerberos" (RFC 4120 §7.2.3)
 FOX_PORT = 1911  # IANA "fox" (Tridium Niagara Fox, cleartext)
 ISO_TSAP_PORT = 102  # IANA "iso-tsap" (RFC 1006)
+DHIP_PORT, DHIP_GROUP = 37810, "239.255.255.251"  # Dahua discovery (ConfigTool)
 S7_CONNECTION_TYPES = {"pg": 1, "op": 2, "s7_basic": 3}  # Snap7 connection resource types
 # TIA Portal's online session: (S7comm-plus function, request bytes, answer bytes): CreateObject, Explore,
 # GetMultiVariables, DeleteObject
@@ -147,6 +149,34 @@ def _s7plus(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
     return periodic(world, rng, p["every"], session, first=world.start + p["at"])
 
 
+def _dhip(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
+    """``client`` (SmartPSS / ConfigTool) searches the multicast group; the recorder answers it with its
+    device info (model, class, firmware, serial, service ports)."""
+    p = act.params
+    rng = world.rng(dev.id, "dhip")
+    client = world.host(p["client"])
+    info = {"DeviceClass": p["device_class"], "DeviceType": dev.model, "HttpPort": 80, "Port": 37777,
+            "IPv4Address": {"IPAddress": world.ips[dev.id], "DefaultGateway": world.gateway_for(dev.id),
+                            "DhcpEnable": dev.id in world.leased},
+            "MachineName": dev.hostname, "SerialNo": p["serial"], "Vendor": "General", "Version": dev.firmware}
+    answer = proto_net.dhip_message({"mac": dev.mac, "method": "client.notifyDevInfo", "params": {"deviceInfo": info}})
+    search = proto_net.dhip_message({"method": "DHDiscover.search", "params": {"mac": "", "uni": 1}})
+
+    same = world.devices[p["client"]].subnet == dev.subnet
+    device_seen = world.peer_device(p["client"], dev.id)  # the recorder from the client's subnet
+    client_seen = world.peer_device(dev.id, p["client"])
+
+    def exchange(t: float) -> list[Frame]:
+        # on the recorder's subnet the search goes to the group; from another one, to its address (an "IP search")
+        search_frame = (udp_frame(client, multicast_mac(DHIP_GROUP), DHIP_GROUP, search, sport=DHIP_PORT,
+                                  dport=DHIP_PORT) if same else
+                        udp_frame(client, device_seen.mac, device_seen.ip, search, sport=DHIP_PORT, dport=DHIP_PORT))
+        reply = udp_frame(world.host(dev.id), client_seen.mac, client.ip, answer, sport=DHIP_PORT, dport=DHIP_PORT)
+        return [(t, search_frame), (t + 0.02 + rng.uniform(0, 0.05), reply)]
+
+    return periodic(world, rng, p["every"], exchange, first=world.start + p["at"])
+
+
 BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
     "kerberos": (_kerberos, {"clients": Param("list", help="devices logging on to this KDC", items="device"),
                              "realm": Param("str", "", "the realm (default: the network's domain, upper case)"),
@@ -162,4 +192,8 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
                  "at": Param("float", 1.0)}),
     "s7plus": (_s7plus, {"client": Param("device", help="the engineering station running TIA Portal"),
                          "every": Param("float", 600.0, minimum=1.0), "at": Param("float", 60.0)}),
+    "dhip": (_dhip, {"client": Param("device", help="the PC running Dahua SmartPSS/ConfigTool (same subnet)"),
+                     "device_class": Param("str", help="deviceInfo.DeviceClass: NVR, DVR, IPC, ..."),
+                     "serial": Param("str"), "every": Param("float", 300.0, minimum=1.0),
+                     "at": Param("float", 8.0)}),
 }

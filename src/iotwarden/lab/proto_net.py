@@ -1,4 +1,5 @@
-"""Payload builders for the network-service protocols of the lab: DHCP, ARP, DNS/mDNS, SSDP, NTP, SNMP.
+"""Payload builders for the network-service protocols of the lab: DHCP, ARP, DNS/mDNS, SSDP, NTP, SNMP, and
+Dahua's DHIP discovery.
 
 Each function returns the bytes of one message as the cited specification lays it out; addressing
 and transport are added by :mod:`iotwarden.lab.wire`.
@@ -6,6 +7,7 @@ and transport are added by :mod:`iotwarden.lab.wire`.
 
 from __future__ import annotations
 
+import json
 import struct
 from collections.abc import Sequence
 
@@ -177,3 +179,11 @@ def snmp_message(pdu: int, community: str, request_id: int, varbinds: Sequence[t
     binds = b"".join(ber(0x30, ber_oid(oid) + _snmp_value(v)) for oid, v in varbinds)
     body = ber_int(request_id) + ber_int(0) + ber_int(0) + ber(0x30, binds)
     return ber(0x30, ber_int(0) + ber(0x04, community.encode()) + ber(pdu, body))
+
+
+# ---------------------------------------------------------------- Dahua DHIP discovery (udp/37810)
+def dhip_message(body: dict[str, object]) -> bytes:
+    """32-byte header (size 32, magic "DHIP", body length twice, little-endian words) and a JSON body,
+    as Dahua ConfigTool and the open scanners that speak it lay it out."""
+    raw = (json.dumps(body, separators=(", ", " : ")) + "\r\n").encode()
+    return struct.pack("<I4sIIIIII", 32, b"DHIP", 0, 0, len(raw), 0, len(raw), 0) + raw
