@@ -4,6 +4,8 @@ SPDX 2.3 passes spdx-tools' validator (both run inside the functions), with purl
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,14 @@ def test_spdx(analysed: tuple[ImageInfo, list]) -> None:  # type: ignore[type-ar
         "cpe23Type": "cpe:2.3:a:dropbear_ssh_project:dropbear_ssh:2022.83:*:*:*:*:*:*:*",
     }
     assert any(f["fileName"].endswith("/bin/busybox") for f in doc["files"])
+
+
+def test_spdx_file_passes_the_pyspdxtools_command(analysed: tuple[ImageInfo, list], tmp_path: Path) -> None:  # type: ignore[type-arg]
+    """The SPDX document written to a file is parsed and validated by spdx-tools' own command line."""
+    image, comps = analysed
+    (tmp_path / "fw.spdx.json").write_text(spdx_json(image, comps))
+    tool = Path(sys.executable).parent / "pyspdxtools"
+    done = subprocess.run([str(tool), "-i", str(tmp_path / "fw.spdx.json")], capture_output=True, text=True,
+                          check=False, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "invalid" not in (done.stdout + done.stderr).lower()
