@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
-from iotwarden.identity import lifecycle
+from iotwarden.identity import keystore, lifecycle, profiles
 from iotwarden.identity.ca import ISSUING_CERT, ROOT_CERT, DeviceCA
 from iotwarden.identity.est import EstService
 from iotwarden.identity.estserver import EstServer, ensure_server_cert, tls_context
@@ -127,3 +128,20 @@ def test_csrattrs_with_curl_and_openssl_asn1parse(ca: DeviceCA, est_url: str, tm
     assert _curl(f"{est_url}/simpleenroll", ca, tmp_path, "-u", f"cam-09:{token}", *post).stdout == "200"
     assert "ASN1 OID: prime256v1" in _sh("bash", "-c", "base64 -d out.b64 | openssl pkcs7 -inform DER -print_certs "
                                          "| openssl x509 -noout -text", cwd=tmp_path).stdout
+
+
+def test_bootstrap_certificate_enrols_over_tls_with_curl(ca: DeviceCA, est_url: str, tmp_path: Path) -> None:
+    """A device holding a bootstrap certificate (factory-installed, ``bootstrap`` profile) authenticates
+    with it in the TLS handshake and gets its operational certificate; the bootstrap one cannot re-enrol."""
+    key = keystore.generate()
+    boot, _ = ca.issue_for_key(profiles.device_subject("cam-11"), key.public_key(), profile="bootstrap")
+    (tmp_path / "boot.crt").write_bytes(boot.public_bytes(serialization.Encoding.PEM))
+    keystore.write_private(tmp_path / "boot.key", keystore.plain_pem(key))
+    _csr(tmp_path, "cam-11")
+    post = ("-H", "Content-Type: application/pkcs10", "--data-binary", "@csr.b64")
+    tls = ("--cert", "boot.crt", "--key", "boot.key")
+    assert _curl(f"{est_url}/simpleenroll", ca, tmp_path, *tls, *post).stdout == "200"
+    assert "CN = cam-11" in _certs(tmp_path, "op.crt")
+    (rec,) = [c for c in ca.repo.list_certificates(device_id="cam-11") if c.profile == "device"]
+    assert rec.method == "est"
+    assert _curl(f"{est_url}/simplereenroll", ca, tmp_path, *tls, *post).stdout == "403"
