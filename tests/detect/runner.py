@@ -14,6 +14,7 @@ from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
 from iotwarden.model import Flow, Observation
 from iotwarden.model.alert import Alert
+from iotwarden.services.analyze import sniff_format
 from iotwarden.sources.base import RecordBatch
 from iotwarden.sources.capfile import read_capture
 from iotwarden.sources.zeek import read_zeek
@@ -26,7 +27,7 @@ def detect(paths: Sequence[Path], options: dict[str, dict[str, Any]] | None = No
     addons.load()
     engine = Engine()
     for path in paths:
-        zeek = path.is_dir() or path.suffix == ".log"
+        zeek = path.is_dir() or sniff_format(path) == "zeek"
         for item in (read_zeek(path) if zeek else read_capture(path)):
             if isinstance(item, RecordBatch):
                 addons.observations(item.observations)
@@ -38,7 +39,8 @@ def detect(paths: Sequence[Path], options: dict[str, dict[str, Any]] | None = No
             addons.observations(res.observations)
             addons.flows(res.flows)
             addons.tick(float(item.ts[-1]))
-    res = engine.flush()
+    res = engine.flush()  # closing flows can still yield observations (stream bytes behind lost segments)
+    addons.observations(res.observations)
     addons.flows(res.flows)
     addons.done()
     assert not ctx.stats.analyzer_errors, ctx.stats.analyzer_errors

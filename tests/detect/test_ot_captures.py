@@ -41,20 +41,18 @@ CASES = {
     "openics/MODBUS-TestDataPart1.pcap": {"detect.ot.modbus_write_new_host"},
     "s7/step7_s300_rwVarTab.pcapng": {"detect.ot.s7_write_new_host"},  # programmer's "modify variable"
     "s7/wincc_s300_setup-alarm-read-write.pcapng": {"detect.ot.s7_write_new_host"},  # write_var (answers)
+    # the download jobs come after segments the capture lost (tshark: "previous segment not captured"):
+    # the engine skips the holes and goes on (engine/reassembly.py)
+    "s7/step7_s300_download.pcapng": {"detect.ot.program_download"},
+    "s7/tia_s300_downloadOb1.pcapng": {"detect.ot.program_download"},
+    "s7/tia_s300_downloadHwConfig.pcapng": {"detect.ot.program_download", "detect.ot.s7_cpu_stop"},
     # named for downloads/writes, but holding no such request (module docstring)
     "openics/EIP-SoftwareDownloadFailure.pcap": set(),
     "openics/DNP3-WriteRequest.pcap": set(),
 }
-# hold the operation (tshark: S7 jobs 0x1A request download, 0x1B download block, 0x1C download ended,
-# 0x29 PLC stop) behind segments the capture lost: the engine stops dissecting a TCP flow whose gap
-# never fills (engine/dispatch.py tcp_gap), so the jobs after the first gap are never parsed
-ENGINE_GAP = "download jobs after an uncaptured TCP segment: the engine stops dissecting the flow"
 NO_MMS = "no MMS (ISO 9506) dissector: only the COTP connection on port 102 is seen"
 MMS = "IEC61850/MMS - Specific Commands/"
 GAPS = {
-    "s7/step7_s300_download.pcapng": ({"detect.ot.program_download"}, ENGINE_GAP),
-    "s7/tia_s300_downloadOb1.pcapng": ({"detect.ot.program_download"}, ENGINE_GAP),
-    "s7/tia_s300_downloadHwConfig.pcapng": ({"detect.ot.program_download", "detect.ot.s7_cpu_stop"}, ENGINE_GAP),
     MMS + "mms-initiateDownloadSequence.pcap": ({"detect.ot.program_download"}, NO_MMS),
     MMS + "mms-stopRequest.pcap": ({"detect.ot.mms_stop"}, NO_MMS),
     MMS + "iec61850_write.pcap": ({"detect.ot.mms_write_new_host"}, NO_MMS),

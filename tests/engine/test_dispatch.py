@@ -203,13 +203,40 @@ def test_stream_dissector_gets_reassembled_bytes_in_order() -> None:
     assert d.server == b"server says"
 
 
-def test_stream_gap_that_never_fills_is_counted_and_feeding_stops() -> None:
+class ResyncingLines(Lines):
+    """Lines that carries on after a gap, noting where each one was."""
+
+    name = "lines"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gaps: list[bool] = []
+
+    def gap(self, state: dict[str, Any], to_server: bool) -> None:
+        self.gaps.append(to_server)
+        self.client += b"|" if to_server else b""
+
+
+def test_stream_gap_that_never_fills_is_counted_and_ends_a_dissector_that_cannot_resync() -> None:
     d = Lines()
     cfg = EngineConfig(tcp_max_ooo_segments=3)
     segments = [(0, b"ab")] + [(10 * i, b"zz") for i in range(1, 6)]
     engine, _, _ = _run([d], _stream(segments), cfg)
     assert d.client == b"ab"
     assert engine.stats.decode_errors["tcp_gap"] == 1
+
+
+def test_a_dissector_that_resyncs_gets_the_bytes_after_each_gap_and_the_rest_when_the_flow_ends() -> None:
+    d = ResyncingLines()
+    cfg = EngineConfig(tcp_max_ooo_segments=3)
+    segments = [(0, b"ab")] + [(10 * i, b"zz") for i in range(1, 6)]
+    engine, _, flows = _run([d], _stream(segments), cfg)
+    # the fourth early segment overflows: the hole before 10 is skipped, 10 is delivered; the holes
+    # between the later ones are skipped when the flow ends (flush), each reported through gap()
+    assert d.client == b"ab|zz|zz|zz|zz|zz"
+    assert d.gaps == [True] * 5
+    assert engine.stats.decode_errors["tcp_gap"] == 5
+    assert [f.app for f in flows] == ["lines"]
 
 
 def test_done_state_stops_the_feed() -> None:

@@ -37,17 +37,34 @@ def test_sequence_numbers_wrap_modulo_2_32() -> None:
     assert seq_delta(0, start) == 2
 
 
-def test_buffer_limit_gives_up_on_a_gap_that_never_fills() -> None:
+def test_a_gap_that_never_fills_is_skipped_when_the_buffer_is_full() -> None:
     s: StreamDirection[int] = StreamDirection(0, 2, 1000)
-    assert _push(s, [(10, b"x"), (20, b"y"), (30, b"z")]) == b""
-    assert s.gave_up
-    assert _push(s, [(0, b"0123456789")]) == b""
+    assert _push(s, [(10, b"x"), (20, b"y")]) == b""
+    assert s.gaps == 0
+    # a third segment overflows the buffer: bytes 0-9 are given up, delivery resumes at 10
+    assert _push(s, [(30, b"z")]) == b"x"
+    assert s.gaps == 1
+    assert _push(s, [(0, b"0123456789")]) == b""  # the lost bytes, too late
+    assert _push(s, [(11, b"123456789")]) == b"123456789y"
+    assert s.pending == {30: (b"z", 0)}
 
 
 def test_byte_limit_counts_too() -> None:
     s: StreamDirection[int] = StreamDirection(0, 100, 10)
-    _push(s, [(5, b"123456"), (20, b"123456")])
-    assert s.gave_up
+    assert _push(s, [(5, b"123456"), (20, b"123456")]) == b"123456"
+    assert s.gaps == 1
+    assert s.next_seq == 11
+
+
+def test_skip_gives_up_one_hole_at_a_time_when_the_flow_ends() -> None:
+    s: StreamDirection[int] = StreamDirection(0, 8, 1000)
+    assert _push(s, [(0, b"ab"), (12, b"mn"), (4, b"ef"), (5, b"fgh")]) == b"ab"
+    assert b"".join(d for d, _ in s.skip()) == b"efgh"  # 2-3 lost; 4-7 follow on without a hole
+    assert s.gaps == 1
+    assert b"".join(d for d, _ in s.skip()) == b"mn"  # 8-11 lost
+    assert s.gaps == 2
+    assert not s.pending and s.pending_bytes == 0
+    assert s.skip() == []
 
 
 @settings(max_examples=200, deadline=None)

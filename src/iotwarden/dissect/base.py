@@ -125,5 +125,11 @@ class StreamDissector(Dissector):
         """Observations made possible by ``data``, the next in-order bytes of ``pkt``'s direction."""
         raise NotImplementedError
 
+    def gap(self, state: dict[str, Any], to_server: bool) -> None:
+        """Bytes of ``to_server``'s direction were lost (the capture never had them); the next
+        :meth:`feed` of that direction starts after the hole. The default ends dissection of the
+        flow; a dissector that can find its next message boundary drops its partial buffer instead."""
+        state["done"] = True
+
     def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
         return self.feed(pkt, pkt.payload, state)

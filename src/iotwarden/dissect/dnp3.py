@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from iotwarden.dissect.base import Packet, StreamDissector
 from iotwarden.dissect.dnp3objects import parse_objects
-from iotwarden.dissect.otstream import collect, frames
+from iotwarden.dissect.otstream import ResyncOnGap, collect, frames
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -170,7 +170,7 @@ def parse_application(apdu: bytes) -> tuple[str, dict[str, Any]]:
     return kind, fields
 
 
-class Dnp3Dissector(StreamDissector):
+class Dnp3Dissector(ResyncOnGap, StreamDissector):
     name: ClassVar[str] = "dnp3"
     tcp_ports: ClassVar[tuple[int, ...]] = (PORT,)
     udp_ports: ClassVar[tuple[int, ...]] = (PORT,)

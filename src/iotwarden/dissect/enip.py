@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from iotwarden.dissect.base import Packet, StreamDissector
 from iotwarden.dissect.cip import embedded_requests, identity_attributes, parse_reply, parse_request
-from iotwarden.dissect.otstream import collect, frames, u16le, u32le
+from iotwarden.dissect.otstream import ResyncOnGap, collect, frames, u16le, u32le
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -91,7 +91,7 @@ def _pccc(data: bytes, fields: dict[str, Any]) -> None:
             fields["pccc_function_name"] = PCCC_FUNCTIONS.get(data[off + 4], "unknown")
 
 
-class EnipDissector(StreamDissector):
+class EnipDissector(ResyncOnGap, StreamDissector):
     name: ClassVar[str] = "enip"
     tcp_ports: ClassVar[tuple[int, ...]] = (PORT,)
     udp_ports: ClassVar[tuple[int, ...]] = (PORT,)

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from iotwarden.dissect.base import Packet, StreamDissector
-from iotwarden.dissect.otstream import collect, frames, text, u16be
+from iotwarden.dissect.otstream import ResyncOnGap, collect, frames, text, u16be
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -224,7 +224,7 @@ def _is_request(pkt: Packet) -> bool:
     return pkt.to_server
 
 
-class ModbusDissector(StreamDissector):
+class ModbusDissector(ResyncOnGap, StreamDissector):
     name: ClassVar[str] = "modbus"
     tcp_ports: ClassVar[tuple[int, ...]] = (PORT,)
     max_packets_per_flow: ClassVar[int | None] = None

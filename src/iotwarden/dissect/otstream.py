@@ -25,6 +25,15 @@ def direction_key(to_server: bool) -> str:
     return "buf_c2s" if to_server else "buf_s2c"
 
 
+class ResyncOnGap:
+    """Mixin of the OT stream dissectors: bytes lost by the capture end no session. The direction's
+    partial PDU is dropped and framing restarts with the next segment, which usually starts a PDU
+    (a bad header there only costs that segment, see :func:`frames`)."""
+
+    def gap(self, state: dict[str, Any], to_server: bool) -> None:
+        state.pop(direction_key(to_server), None)
+
+
 def frames(
     state: dict[str, Any], to_server: bool, data: bytes, frame_length: FrameLength,
     limit: int = MAX_DIRECTION_BUFFER,

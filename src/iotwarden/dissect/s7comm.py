@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from iotwarden.dissect.base import Packet, StreamDissector
-from iotwarden.dissect.otstream import collect, frames, text, u16be
+from iotwarden.dissect.otstream import ResyncOnGap, collect, frames, text, u16be
 from iotwarden.dissect.s7userdata import parse_userdata
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
@@ -214,7 +214,7 @@ def _cr_has_tsaps(payload: bytes) -> bool:
     return 0xC1 in seen or 0xC2 in seen
 
 
-class S7commDissector(StreamDissector):
+class S7commDissector(ResyncOnGap, StreamDissector):
     name: ClassVar[str] = "s7comm"
     tcp_ports: ClassVar[tuple[int, ...]] = (PORT,)
     max_packets_per_flow: ClassVar[int | None] = None

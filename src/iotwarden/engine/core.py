@@ -41,7 +41,7 @@ class EngineConfig:
     # that packet is among the flow's first payload_packets_per_flow payload packets
     payload_packets_per_flow: int = 8
     # TCP reassembly per direction: out-of-order segments and bytes buffered while waiting for a
-    # gap to fill; past either limit the gap counts as never filled ("tcp_gap")
+    # gap to fill; past either limit the gap counts as never filled ("tcp_gap") and is skipped
     tcp_max_ooo_segments: int = 32
     tcp_max_ooo_bytes: int = 256 * 1024
     # datagram memo (contract in dissect/base.py): results of opted-in dissectors kept by payload
@@ -119,12 +119,22 @@ class Engine:
         closed.extend(self._table.expire(hi))
         if self._table.evicted > evicted:
             st.decode_errors["flow_table_full"] += self._table.evicted - evicted
+        flows = self._flows(closed)
+        observations.extend(self._late())
         st.observations += len(observations)
-        return EngineResult(observations, self._flows(closed))
+        return EngineResult(observations, flows)
 
     def flush(self) -> EngineResult:
         """End of input: close every open flow (end reason "end")."""
-        return EngineResult([], self._flows(self._table.flush()))
+        flows = self._flows(self._table.flush())
+        observations = self._late()
+        self.stats.observations += len(observations)
+        return EngineResult(observations, flows)
+
+    def _late(self) -> list[Observation]:
+        """Observations made while closing flows (stream bytes that waited behind a lost segment)."""
+        late, self._dispatch.late = self._dispatch.late, []
+        return late
 
     def _flows(self, closed: list[Closed]) -> list[Flow]:
         out: list[Flow] = []

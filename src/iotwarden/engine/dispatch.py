@@ -97,6 +97,7 @@ class Dispatcher:
             self.memo_prefix = {id(d): i.to_bytes(2, "big") for i, d in enumerate(dissectors) if _memoisable(d)}
         self.flows: dict[int, FlowDispatch] = {}
         self.changed: dict[int, int] = {}  # uid -> new t2 state, for the flow table
+        self.late: list[Observation] = []  # made while closing flows; the engine collects them
 
     # -- selection -------------------------------------------------------------------------
     def _select(self, h: Headers, pf: PacketFlows) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_],
@@ -278,15 +279,47 @@ class Dispatcher:
             start = isn if isn >= 0 else seq
             stream = fd.streams[pkt.to_server] = StreamDirection(
                 start, self.limits.tcp_max_ooo_segments, self.limits.tcp_max_ooo_bytes)
+        gaps = stream.gaps
         runs = stream.push(seq, pkt.payload, pkt)
-        if stream.gave_up:
-            self.stats.decode_errors["tcp_gap"] += 1
-            fd.t2 = FINISHED
+        if stream.gaps != gaps and not self._gap(fd, d, pkt.to_server, stream.gaps - gaps):
             return
+        self._feed_runs(fd, d, runs, out)
+
+    def _feed_runs(self, fd: FlowDispatch, d: StreamDissector, runs: list[tuple[bytes, Packet]],
+                   out: list[Observation]) -> None:
         for data, tagged in runs:
             self._accept(fd, d, tagged, data, out)
             if fd.state.get("done"):
-                break
+                return
+
+    def _gap(self, fd: FlowDispatch, d: StreamDissector, to_server: bool, count: int) -> bool:
+        """Tell the dissector its direction lost bytes; False when it cannot go on (flow finished)."""
+        self.stats.decode_errors["tcp_gap"] += count
+        try:
+            d.gap(fd.state, to_server)
+        except Exception:  # a hook must not stop the capture; the flow is given up, counted
+            self.stats.analyzer_errors[f"dissect.{d.name}"] += 1
+            log.debug("gap hook of %s failed", d.name, exc_info=True)
+            fd.state["done"] = True
+        if fd.state.get("done"):
+            fd.t2 = FINISHED
+            return False
+        return True
+
+    def _flush_streams(self, fd: FlowDispatch) -> None:
+        """The flow ended: what waited behind lost segments goes to its dissector after all (into
+        :attr:`late`), each direction in order, each hole reported through ``gap`` and counted."""
+        d = fd.dissector
+        if fd.t2 != ASSIGNED or not isinstance(d, StreamDissector):
+            return
+        for to_server, stream in list(fd.streams.items()):
+            while stream.pending:
+                runs = stream.skip()
+                if not self._gap(fd, d, to_server, 1):
+                    return
+                self._feed_runs(fd, d, runs, self.late)
+                if fd.state.get("done"):
+                    return
 
     def _memoised(self, fd: FlowDispatch, d: Dissector, pkt: Packet, prefix: bytes, out: list[Observation]) -> None:
         """A datagram through the memo (contract in dissect/base.py): replay a known key, else dissect
@@ -326,17 +359,17 @@ class Dispatcher:
 
     def _finish(self, fd: FlowDispatch) -> None:
         """Nothing more goes to this flow: drop its buffers and dissector state, keep ``app``."""
-        if any(s.pending for s in fd.streams.values()):
-            self.stats.decode_errors["tcp_gap"] += 1  # a gap that never filled
         fd.streams.clear()
         fd.state = {}
 
     def close(self, uid: int) -> str | None:
-        """Forget a closed flow's tier-2 state; its recognised protocol (for Flow.app)."""
+        """Forget a closed flow's tier-2 state (after dissecting what its streams still held, into
+        :attr:`late`); its recognised protocol (for Flow.app)."""
         fd = self.flows.pop(uid, None)
         self.changed.pop(uid, None)
         if fd is None:
             return None
+        self._flush_streams(fd)
         self._finish(fd)
         return fd.app
 

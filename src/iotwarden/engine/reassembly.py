@@ -2,8 +2,12 @@
 
 Sequence arithmetic is modulo 2**32 (RFC 9293 §3.4). Bytes already delivered (retransmissions,
 overlaps) are trimmed; segments ahead of the next expected byte wait in a buffer bounded by
-segment count and bytes. When the buffer would overflow, the gap is declared unfillable and the
-direction gives up (the engine counts ``tcp_gap`` and stops feeding the flow).
+segment count and bytes. When the buffer would overflow, the gap in front of it is declared
+unfillable (the capture lost those bytes: the endpoints have long moved on) and skipped: delivery
+resumes at the earliest buffered segment, and :attr:`StreamDirection.gaps` counts the skip so the
+caller can tell its dissector (Zeek's ``content_gap`` does the same). :meth:`StreamDirection.skip`
+gives up the remaining holes one by one when the flow ends, so nothing buffered behind a lost
+segment is lost.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ def seq_delta(a: int, b: int) -> int:
 class StreamDirection(Generic[T]):
     """Orders the segments of one direction. ``T`` is whatever the caller attaches (the packet)."""
 
-    __slots__ = ("gave_up", "max_bytes", "max_segments", "next_seq", "pending", "pending_bytes")
+    __slots__ = ("gaps", "max_bytes", "max_segments", "next_seq", "pending", "pending_bytes")
 
     def __init__(self, start_seq: int, max_segments: int, max_bytes: int) -> None:
         self.next_seq = start_seq % SEQ_MOD
@@ -33,36 +37,51 @@ class StreamDirection(Generic[T]):
         self.pending_bytes = 0
         self.max_segments = max_segments
         self.max_bytes = max_bytes
-        self.gave_up = False
+        self.gaps = 0  # gaps skipped so far (bytes the capture never had)
 
     def push(self, seq: int, data: bytes, tag: T) -> list[tuple[bytes, T]]:
-        """The newly contiguous runs after adding a segment (empty when it was old or early)."""
-        if self.gave_up or not data:
+        """The newly contiguous runs after adding a segment (empty when it was old or early).
+
+        When this push skipped a gap (:attr:`gaps` grew), every run returned comes after it.
+        """
+        if not data:
             return []
         ahead = seq_delta(seq, self.next_seq)
+        out: list[tuple[bytes, T]] = []
         if ahead > 0:
             if ahead >= HALF - len(data):
                 return []
             held = self.pending.get(seq % SEQ_MOD)
             if held is not None and len(held[0]) >= len(data):
                 return []  # retransmission of a buffered segment
-            if len(self.pending) >= self.max_segments or self.pending_bytes + len(data) > self.max_bytes:
-                self.gave_up = True
-                self.pending.clear()
-                self.pending_bytes = 0
-                return []
             if held is not None:
                 self.pending_bytes -= len(held[0])
             self.pending[seq % SEQ_MOD] = (data, tag)
             self.pending_bytes += len(data)
-            return []
-        out: list[tuple[bytes, T]] = []
+            if len(self.pending) > self.max_segments or self.pending_bytes > self.max_bytes:
+                self._skip_gap()
+                self._drain(out)
+            return out
         if -ahead < len(data):  # something new after trimming what was already delivered
             fresh = data[-ahead:]
             out.append((fresh, tag))
             self.next_seq = (self.next_seq + len(fresh)) % SEQ_MOD
         self._drain(out)
         return out
+
+    def skip(self) -> list[tuple[bytes, T]]:
+        """Give up the hole before the earliest buffered segment (the flow ended, it will never fill):
+        the runs that follow it, up to the next hole. Empty when nothing is buffered."""
+        out: list[tuple[bytes, T]] = []
+        if self.pending:
+            self._skip_gap()
+            self._drain(out)
+        return out
+
+    def _skip_gap(self) -> None:
+        """Resume delivery at the earliest buffered segment; the bytes before it are lost."""
+        self.next_seq = min(self.pending, key=lambda s: seq_delta(s, self.next_seq))
+        self.gaps += 1
 
     def _drain(self, out: list[tuple[bytes, T]]) -> None:
         while self.pending:

@@ -5,11 +5,15 @@ ACL domain names to addresses, RFC 8520 §9) and the MUD URLs devices announced 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from iotwarden.model import Flow, Observation
+
+if TYPE_CHECKING:
+    from iotwarden.engine.core import EngineResult
 
 MAX_DNS_NAMES = 50_000  # names kept by a DnsTable; the least recently answered are dropped first
 MAX_ADDRESSES_PER_NAME = 64  # addresses (and CNAME targets) kept per name
@@ -116,11 +120,14 @@ def read_traffic(path: Path) -> Traffic:
 
     out = Traffic()
     engine = Engine()
-    for batch in read_capture(path):
-        res = engine.process(batch)
+
+    def results() -> Iterator[EngineResult]:
+        yield from (engine.process(batch) for batch in read_capture(path))
+        yield engine.flush()  # closing flows can still yield observations
+
+    for res in results():
         for obs in res.observations:
             out.observe(obs)
         out.flows.extend(res.flows)
-    out.flows.extend(engine.flush().flows)
     out.flows.sort(key=lambda f: f.first_seen)
     return out
