@@ -8,6 +8,7 @@ import dpkt
 
 from iotwarden.dissect import dhip
 from iotwarden.dissect.fox import parse_frame
+from iotwarden.dissect.hl7 import parse_message as parse_hl7
 from iotwarden.dissect.kerberos import parse_message
 from iotwarden.dissect.s7comm import parse_cotp_cr, parse_s7, parse_s7plus
 from iotwarden.lab.behave_site import BEHAVIOURS
@@ -74,3 +75,11 @@ def test_the_recorder_answers_searches_in_its_subnet_and_from_across_the_router(
         assert dhip.parse(bytes(search[1].data.data.data))[0] == "search"
         kind, info = dhip.parse(bytes(answer[1].data.data.data))
         assert kind == "device_info" and info["device_class"] == "NVR" and info["device_type"] == "NVR4104HS-P-4KS2"
+
+
+def test_the_gateway_keeps_one_mllp_link_and_every_message_is_acknowledged() -> None:
+    frames = _run(load_scenario(ENTERPRISE), "srv-linux", "hl7")
+    assert len({e.data.data.sport for _, e in frames if e.data.data.dport == 2575}) == 1
+    payloads = [bytes(e.data.data.data) for _, e in frames if e.data.data.data]
+    kinds = [parse_hl7(p[1:-2])[0] for p in payloads]
+    assert kinds == ["message", "ack"] * (len(kinds) // 2) and len(kinds) >= 16  # every minute for ten minutes

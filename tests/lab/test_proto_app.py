@@ -65,3 +65,12 @@ def test_rdp_and_smb2_openings() -> None:
     assert struct.unpack("!I", neg[:4])[0] == len(neg) - 4 and neg[4:8] == b"\xfeSMB"
     rsp = proto_app.smb2_negotiate_response(random.Random(1), 1_700_000_000.0)
     assert struct.unpack("<H", rsp[4 + 64 : 4 + 66])[0] == 65
+
+
+def test_hl7_pcd01_is_framed_for_mllp_and_carries_the_ihe_profile() -> None:
+    msg = proto_app.hl7_pcd01("GW^V|ICU^H", "EMR|H", "20240304090000", "C1", spo2=97, heart_rate=72)
+    assert msg[:4] == b"\x0bMSH" and msg.endswith(b"\r\x1c\x0d")
+    header = msg[1:].split(b"\r")[0].split(b"|")
+    assert header[8] == b"ORU^R01^ORU_R01" and header[20].startswith(b"IHE_PCD_001^")  # MSH-9, MSH-21
+    assert b"150456^MDC_PULS_OXIM_SAT_O2^MDC" in msg
+    assert proto_app.hl7_ack("EMR|H", "GW^V|ICU^H", "20240304090000", "A1", "C1").endswith(b"MSA|AA|C1\r\x1c\x0d")

@@ -33,6 +33,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("telnet", "TelnetDissector"),
     ("ftp", "FtpDissector"),
     ("kerberos", "KerberosDissector"),
+    ("hl7", "Hl7Dissector"),
     ("mqtt", "MqttDissector"),
     ("modbus", "ModbusDissector"),
     ("bacnet", "BacnetDissector"),

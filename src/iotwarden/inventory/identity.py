@@ -99,6 +99,9 @@ RULES: dict[str, IdentityRule] = {
         kinds=frozenset({"response"}),
     ),
     "mqtt": IdentityRule(attributes=("client_id",), kinds=frozenset({"connect"})),  # MQTT 3.1.1 §3.1.3.1
+    "hl7": IdentityRule(  # HL7 v2 MSH (§2.14.9) of the messages a system sends; never patient segments
+        attributes=("sending_application", "message_type", "message_profile"), kinds=frozenset({"message"}),
+    ),
     "modbus": IdentityRule(  # Modbus AP v1.1b3 §6.21 Read Device Identification objects 0..6
         attributes=("vendor_name", "product_code", "revision", "product_name", "model_name"),
         by_kind=(("request", "umas_function"),),  # the UMAS service a master asks for (function 90)

@@ -1,18 +1,20 @@
 """Behaviours of the site's servers, declared on the serving device like the application ones: the
 domain controller's Kerberos KDC, a Niagara station's Fox sessions with Workbench, and a SIMATIC
 controller's S7 sessions (an HMI polling variables, TIA Portal going online), and a Dahua
-recorder answering the DHIP searches of the vendor's client software.
+recorder answering the DHIP searches of the vendor's client software, and an HL7 interface engine
+receiving a patient-monitoring gateway's IHE PCD-01 feed.
 """
 
 from __future__ import annotations
 
 import heapq
+import time
 from collections.abc import Iterator
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from iotwarden.errors import ConfigError
-from iotwarden.lab import proto_dir, proto_net, proto_ot
+from iotwarden.lab import proto_app, proto_dir, proto_net, proto_ot
 from iotwarden.lab.behave_net import RTT_LAN, Behaviour
 from iotwarden.lab.params import Param
 from iotwarden.lab.wire import Frame, TcpStream, multicast_mac, udp_frame
@@ -26,6 +28,7 @@ KERBEROS_PORT = 88  # IANA "kerberos" (RFC 4120 §7.2.3)
 FOX_PORT = 1911  # IANA "fox" (Tridium Niagara Fox, cleartext)
 ISO_TSAP_PORT = 102  # IANA "iso-tsap" (RFC 1006)
 DHIP_PORT, DHIP_GROUP = 37810, "239.255.255.251"  # Dahua discovery (ConfigTool)
+HL7_PORT = 2575  # IANA "hl7" (MLLP)
 S7_CONNECTION_TYPES = {"pg": 1, "op": 2, "s7_basic": 3}  # Snap7 connection resource types
 # TIA Portal's online session: (S7comm-plus function, request bytes, answer bytes): CreateObject, Explore,
 # GetMultiVariables, DeleteObject
@@ -177,6 +180,33 @@ def _dhip(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
     return periodic(world, rng, p["every"], exchange, first=world.start + p["at"])
 
 
+def _hl7(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
+    """``client`` (an IHE Device Observation Reporter) keeps one MLLP connection to this interface engine
+    and sends PCD-01 vital signs every ``every`` seconds, each acknowledged (IHE PCD TF-2 PCD-01)."""
+    p = act.params
+    rng = world.rng(dev.id, "hl7", p["client"])
+    conn = TcpStream(rng, world.host(p["client"]), world.ephemeral_port(rng, p["client"]),
+                     world.peer_device(p["client"], dev.id), HL7_PORT, rtt=RTT_LAN)
+
+    def stream() -> Iterator[Frame]:
+        t = world.start + p["at"]
+        yield from sorted(conn.handshake(t), key=_ts)
+        n = 0
+        while t + p["every"] < world.end - 1:
+            t += p["every"]
+            n += 1
+            stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(t))
+            control = f"{p['client'].upper()}{n:08d}"
+            out = conn.send(t, True, proto_app.hl7_pcd01(p["sender"], p["receiver"], stamp, control,
+                                                         spo2=rng.randint(92, 99), heart_rate=rng.randint(55, 95)))
+            out += conn.send(conn.t + 0.01, False, proto_app.hl7_ack(p["receiver"], p["sender"], stamp, f"ACK{n:08d}",
+                                                                     control))
+            yield from sorted(out, key=_ts)
+        yield from sorted(conn.close(world.end - 0.5), key=_ts)
+
+    return stream()
+
+
 BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
     "kerberos": (_kerberos, {"clients": Param("list", help="devices logging on to this KDC", items="device"),
                              "realm": Param("str", "", "the realm (default: the network's domain, upper case)"),
@@ -196,4 +226,8 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
                      "device_class": Param("str", help="deviceInfo.DeviceClass: NVR, DVR, IPC, ..."),
                      "serial": Param("str"), "every": Param("float", 300.0, minimum=1.0),
                      "at": Param("float", 8.0)}),
+    "hl7": (_hl7, {"client": Param("device", help="the device or gateway reporting observations"),
+                   "sender": Param("str", help="MSH-3|MSH-4 of the reporter, e.g. 'App^Vendor|Unit^Hospital'"),
+                   "receiver": Param("str", help="MSH-5|MSH-6 of this interface engine"),
+                   "every": Param("float", 60.0, minimum=1.0), "at": Param("float", 5.0)}),
 }

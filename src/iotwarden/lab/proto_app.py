@@ -1,5 +1,5 @@
 """Payload builders for the application protocols of the lab: HTTP, RTSP/RTP, IPP, PJL, Telnet, MQTT,
-SSH, RDP and SMB2, each laid out as its cited specification says.
+SSH, RDP, SMB2 and HL7 v2 over MLLP, each laid out as its cited specification says.
 """
 
 from __future__ import annotations
@@ -168,3 +168,37 @@ def smb2_negotiate_response(rng: random.Random, now: float) -> bytes:
     body = struct.pack("<HHHH16sIIIIQQHHI", 65, 1, 0x0302, 0, rng.randbytes(16), 0x2F, 8388608, 8388608,
                        8388608, filetime, 0, 128, 0, 0)
     return _smb2(0, 0, body + b"\x00", response=True)
+
+
+# ---------------------------------------------------------------- HL7 v2 over MLLP (HL7 v2.5.1 App. C.4.3)
+PCD_01_PROFILE = "IHE_PCD_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO"  # IHE PCD TF-2 §B.1 (MSH-21)
+
+
+def mllp(message: str) -> bytes:
+    return b"\x0b" + message.encode() + b"\x1c\x0d"
+
+
+def _msh(sender: str, receiver: str, stamp: str, message_type: str, *, control: str, profile: str = "") -> str:
+    """MSH (HL7 v2.6 §2.14.9): fields 3-6 sender/receiver, 7 time, 9 type, 10 control id, 11 P, 12 2.6,
+    15/16 accept/application ack, 18 character set, 21 profile."""
+    app, facility = sender.split("|")
+    to_app, to_facility = receiver.split("|")
+    return (f"MSH|^~\\&|{app}|{facility}|{to_app}|{to_facility}|{stamp}||{message_type}|{control}|P|2.6|||NE|AL||"
+            f"UNICODE UTF-8|||{profile}")
+
+
+def hl7_pcd01(sender: str, receiver: str, stamp: str, control: str, *, spo2: int, heart_rate: int) -> bytes:
+    """IHE PCD-01 ORU^R01: a test patient's SpO2 and heart rate with their IEEE 11073-10101 (MDC) codes."""
+    segments = [
+        _msh(sender, receiver, stamp, "ORU^R01^ORU_R01", control=control, profile=PCD_01_PROFILE),
+        "PID|||TEST0001^^^HOSP^MR||TEST^PATIENT",
+        f"OBR|1|{control}^{sender.split('|', maxsplit=1)[0]}||182777000^monitoring of patient^SNOMED-CT|||{stamp}",
+        f"OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.1|{spo2}|262688^MDC_DIM_PERCENT^MDC|||||R|||{stamp}",
+        f"OBX|2|NM|147842^MDC_ECG_HEART_RATE^MDC|1.1.2.1|{heart_rate}|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||R|||{stamp}",
+    ]
+    return mllp("\r".join(segments) + "\r")
+
+
+def hl7_ack(sender: str, receiver: str, stamp: str, control: str, acked: str) -> bytes:
+    """The receiver's commit acknowledgement: ACK with MSA-1 AA for message ``acked`` (HL7 v2.6 §2.9.2)."""
+    return mllp(_msh(sender, receiver, stamp, "ACK^R01^ACK", control=control) + f"\rMSA|AA|{acked}\r")
