@@ -34,10 +34,10 @@ LAB_TYPE_NAMES = {"phone": "mobile_phone"}
 NO_PUMP_EVIDENCE = ("the lab's Sigma Spectrum pump sends only DHCP and TLS to a local server; what a real "
                     "Spectrum's Wireless Battery Module exchanges with Baxter's server software is proprietary, "
                     "unpublished and not in any capture at hand, so the lab cannot model it honestly; the Baxter "
-                    "MAC block alone (infusion_pump, weight 0.4) stays under the threshold, as unknown should")
+                    "MAC block says medical, but alone (infusion_pump, weight 0.4) not which kind, as it should")
 
 GAPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("pump-icu1", ("device_type", "category"), NO_PUMP_EVIDENCE),
+    ("pump-icu1", ("device_type",), NO_PUMP_EVIDENCE),
 )
 
 
