@@ -1,9 +1,10 @@
 """REST API and console latency with 100,000 devices in the store, on SQLite and PostgreSQL.
 
 Seeds synthetic devices shaped like the analyser's (keys, addresses, names, attributes, protocols,
-times over 30 days; 2% state a Modbus vendor), serves the app with uvicorn on loopback, and prints
-p50/p95 of the inventory list and filter endpoints over HTTP, and the inventory page's load time in
-headless Chromium (Debian's; skipped when absent). Target (issue 5): p95 < 200 ms, page < 1 s.
+classification, times over 30 days; 2% state a Modbus vendor), risk findings on a third of them and a
+saved segmentation policy (zones by category and subnet), serves the app with uvicorn on loopback,
+and prints p50/p95 of the inventory list and every filter over HTTP, and the inventory page's load
+time in headless Chromium (Debian's; skipped when absent). Target (issue 5): p95 < 200 ms, page < 1 s.
 
     python bench/api.py                       # both backends, 100,000 devices
     python bench/api.py --devices 20000 --backends sqlite --runs 20
@@ -29,7 +30,10 @@ import uvicorn
 from sqlalchemy import insert, text
 
 from iotwarden.api import accounts, create_app
+from iotwarden.policy import storage
+from iotwarden.policy.model import load_text
 from iotwarden.store import Store
+from iotwarden.store.alert_models import FindingRow
 from iotwarden.store.schema import DeviceRow
 
 PG_URL = os.environ.get("IOTWARDEN_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -49,6 +53,19 @@ CLASSIFIED = {"axis": ("Axis Communications", "ip_camera", "iot"), "hikvision": 
               "iphone": ("Apple", "phone", "it"), "android": ("Samsung", "phone", "it")}
 CLASS_COLUMNS = ("vendor", "device_type", "category")
 PROTOCOLS = ("arp", "dhcp", "dns", "mdns", "ssdp", "http", "tls", "ntp", "snmp", "mqtt", "modbus", "bacnet")
+FINDING_SHARE = 0.33  # devices with risk findings
+CHECKS = (("risk.cleartext.telnet", "high"), ("risk.credentials.default", "critical"), ("risk.tls.weak", "medium"),
+          ("risk.upnp.exposed", "low"), ("risk.cleartext.http", "low"), ("risk.snmp.public", "medium"))
+POLICY = """
+name: bench
+zones:
+  - {name: ot, categories: [ot]}
+  - {name: cameras, device_types: [ip_camera]}
+  - {name: iot, categories: [iot]}
+  - {name: lab, subnets: [10.1.0.0/16]}
+  - {name: it, categories: [it]}
+rules: []
+"""
 
 QUERIES = {
     "list (first page, by key)": {},
@@ -60,6 +77,11 @@ QUERIES = {
     "filter last seen in one day": {"last_seen_after": T0 + 10 * 86400, "last_seen_before": T0 + 11 * 86400},
     "search q=axis": {"q": "axis"},
     "search q=10.1.7. + protocol=tls": {"q": "10.1.7.", "protocol": "tls"},
+    "filter type=ip_camera": {"type": "ip_camera"},
+    "filter risk=critical": {"risk": "critical"},
+    "filter risk=none (no findings)": {"risk": "none"},
+    "filter zone=ot": {"zone": "ot"},
+    "filter zone=it + sort by bytes": {"zone": "it", "sort": "-bytes"},
 }
 
 
@@ -89,12 +111,29 @@ def device(i: int, rng: random.Random) -> dict[str, object]:
     return row
 
 
+def findings(i: int, rng: random.Random) -> list[dict[str, object]]:
+    """One to three risk findings of device ``i`` (on :data:`FINDING_SHARE` of the devices)."""
+    if rng.random() >= FINDING_SHARE:
+        return []
+    mac = ":".join(f"{b:02x}" for b in (0x02, (i >> 32) & 255, (i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255,
+                                        i & 255))
+    now = T0 + 20 * 86400
+    return [{"check_id": check, "title": check, "severity": severity, "device_key": f"mac:{mac}", "evidence": {},
+             "remediation": "", "references": [], "status": "open", "first_seen": now, "last_seen": now}
+            for check, severity in rng.sample(CHECKS, rng.randint(1, 3))]
+
+
 def seed(store: Store, n: int) -> float:
     rng = random.Random(5)
+    frng = random.Random(6)
     started = time.perf_counter()
     for start in range(0, n, CHUNK):
         with store.transaction() as session:
             session.execute(insert(DeviceRow), [device(i, rng) for i in range(start, min(n, start + CHUNK))])
+            rows = [f for i in range(start, min(n, start + CHUNK)) for f in findings(i, frng)]
+            if rows:
+                session.execute(insert(FindingRow), rows)
+    storage.save(store, load_text(POLICY), "bench")
     with store.transaction() as session:
         accounts.create_user(session, "bench", PASSWORD, "viewer")
         session.execute(text("ANALYZE"))  # planner statistics, as after a day of real use

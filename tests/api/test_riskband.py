@@ -38,10 +38,33 @@ def test_sql_bands_agree_with_the_scorer_on_the_demo_network(store: Store) -> No
     with store.session() as session:
         assert riskband.bands_of(session, expected) == expected
         counts = dict(riskband.band_counts(session))
+    with store.session() as session:
+        index = riskband.build(session)
+        indexed = {name: set(session.scalars(select(DeviceRow.key).where(index.clause(name, "sqlite"))))
+                   for name in riskband.RISK_BANDS}
     for name in riskband.RISK_BANDS:
         members = {k for k, b in expected.items() if b == name}
-        assert sql_members(store, name) == members, name
+        assert sql_members(store, name) == members == indexed[name], name
         assert counts.get(name, 0) == len(members)
+    assert index.counts() == riskband.band_counts(store.session().__enter__())
+
+
+def test_the_cached_index_follows_new_and_resolved_findings(store: Store) -> None:
+    cache = riskband.cache()
+    with store.session() as session:
+        first = cache.get(session)
+        assert cache.get(session) is first
+        key = session.scalars(select(DeviceRow.key).where(
+            DeviceRow.key.not_in(select(FindingRow.device_key))).limit(1)).one()
+        dev_id = session.scalars(select(DeviceRow.id).where(DeviceRow.key == key)).one()
+    _finding(store, key, "tests.new", "critical")
+    with store.session() as session:
+        second = cache.get(session)
+    assert dev_id in second.ids["critical"] and dev_id not in first.ids["critical"]
+    with store.transaction() as session:
+        session.execute(update(FindingRow).where(FindingRow.device_key == key).values(status="resolved"))
+    with store.session() as session:
+        assert dev_id not in cache.get(session).ids["critical"]
 
 
 def _finding(store: Store, key: str, check: str, severity: str, status: str = "open") -> None:

@@ -48,7 +48,7 @@ def test_without_a_saved_policy_no_device_has_a_zone(store: Store) -> None:
     with store.session() as session:
         index = zoning.build(session)
         assert index.policy is None and index.zone_of == {} and index.counts() == []
-        assert list(session.scalars(select(DeviceRow.key).where(index.clause("ot")))) == []
+        assert list(session.scalars(select(DeviceRow.key).where(index.clause("ot", "sqlite")))) == []
 
 
 def test_each_device_is_in_the_first_zone_that_selects_it_else_its_subnets(store: Store) -> None:
@@ -67,13 +67,13 @@ def test_each_device_is_in_the_first_zone_that_selects_it_else_its_subnets(store
         for zone in ("quarantine", "ot", "cameras", "servers"):
             members = {r.key for r in rows if expected_zone(r) == zone}
             assert members, zone  # the demo network has devices in each
-            assert set(session.scalars(select(DeviceRow.key).where(index.clause(zone)))) == members
+            assert set(session.scalars(select(DeviceRow.key).where(index.clause(zone, "sqlite")))) == members
         assert dict(index.counts())["quarantine"] == 1
         assert index.policy == "site" and index.version == 1
 
 
 def test_the_cache_follows_new_policy_versions(store: Store) -> None:
-    cache = zoning.ZoneCache()
+    cache = zoning.cache()
     with store.session() as session:
         assert cache.get(session).policy is None
     storage.save(store, load_text(SITE), "first")

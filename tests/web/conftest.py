@@ -3,4 +3,3 @@
 from tests.api.conftest import app, bus, client, seeded_db, store
 
 __all__ = ["app", "bus", "client", "seeded_db", "store"]
-

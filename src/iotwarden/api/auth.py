@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Depends, HTTPException, Request, Response
+from sqlalchemy.orm import Session
 
-from iotwarden.api import accounts
+from iotwarden.api import accounts, riskband, zoning
 from iotwarden.api import security as sec
 from iotwarden.api.accounts import Principal
-from iotwarden.api.devicequery import FacetCache
-from iotwarden.api.zoning import ZoneCache
+from iotwarden.api.derived import MarkedCache
+from iotwarden.api.devicequery import Derived, FacetCache
 from iotwarden.bus import InProcessBus
 from iotwarden.firmware.signing.cose import PrivateKey
 from iotwarden.store import Store
@@ -39,9 +40,15 @@ class ApiContext:
     secure_cookies: bool | None = None  # None: Secure exactly when the request came over https
     sources: list[dict[str, Any]] = field(default_factory=list)  # live ingestion status (serve --capture)
     facets: FacetCache = field(default_factory=FacetCache)
-    zones: ZoneCache = field(default_factory=ZoneCache)  # device zones under the last saved policy
+    zones: MarkedCache[zoning.ZoneIndex] = field(default_factory=zoning.cache)  # zones under the last saved policy
+    risk: MarkedCache[riskband.RiskIndex] = field(default_factory=riskband.cache)  # risk bands from the findings
     # re-signs the previous image when an OTA campaign is rolled back over the API (None: CLI only)
     ota_signing_key: PrivateKey | None = None
+
+    def derived(self, session: Session, *, risk: bool = True) -> Derived:
+        """The zones and (when ``risk``: only risk filters and counts need them) the risk bands, from the
+        caches."""
+        return Derived(self.zones.get(session), self.risk.get(session) if risk else None)
 
 
 class NotAuthenticated(HTTPException):

@@ -12,13 +12,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from iotwarden.api import riskband
+from iotwarden.api.riskband import RiskIndex
 from iotwarden.api.zoning import ZoneIndex
 from iotwarden.store.queries import _like_escape
 from iotwarden.store.schema import DeviceRow
@@ -48,6 +49,15 @@ FACETS: dict[str, Facet] = {f.name: f for f in (
     Facet("risk", "risk", (), "Risk", derived="findings"),
     Facet("zone", "zone", (), "Zone", derived="policy"),
 )}
+
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """The derived facts a request filters by: zones under the saved policy, and the risk index (None:
+    the risk filter computes bands in SQL, for callers without the API's cache)."""
+
+    zones: ZoneIndex = field(default_factory=ZoneIndex)
+    risk: RiskIndex | None = None
+
 
 SORTS = ("key", "mac", "first_seen", "last_seen", "packets", "bytes")  # plus facet columns once they exist
 
@@ -95,11 +105,13 @@ def _contains(expr: ColumnElement[Any], needle: str, dialect: str, *, fold: bool
     return expr.like(pattern, escape="\\")
 
 
-def facet_clause(facet: Facet, value: str, dialect: str, zones: ZoneIndex | None = None) -> ColumnElement[bool]:
+def facet_clause(facet: Facet, value: str, dialect: str, derived: Derived | None = None) -> ColumnElement[bool]:
     if facet.derived == "findings":
+        if derived is not None and derived.risk is not None:
+            return derived.risk.clause(value, dialect)
         return riskband.band_clause(value)
     if facet.derived == "policy":
-        return zones.clause(value) if zones is not None else false()
+        return derived.zones.clause(value, dialect) if derived is not None else false()
     col = _column(facet.column)
     if col is not None:  # the classifier's column: exact value (from the facet list), served by its index
         return col == value[:MAX_TERM_LEN]
@@ -115,12 +127,12 @@ def facet_clause(facet: Facet, value: str, dialect: str, zones: ZoneIndex | None
                       for a in facet.attributes)))
 
 
-def where(flt: DeviceFilter, dialect: str, zones: ZoneIndex | None = None) -> list[ColumnElement[bool]]:
+def where(flt: DeviceFilter, dialect: str, derived: Derived | None = None) -> list[ColumnElement[bool]]:
     """SQL conditions for a filter (shared by the list, its count and the map) on ``dialect``; a zone
-    filter needs the current ``zones`` (else it matches nothing)."""
+    filter needs the ``derived`` zones (else it matches nothing)."""
     out: list[ColumnElement[bool]] = []
     for name, value in flt.facet_values().items():
-        out.append(facet_clause(FACETS[name], value, dialect, zones))
+        out.append(facet_clause(FACETS[name], value, dialect, derived))
     if flt.protocol:
         needle = f'%"{_like_escape(flt.protocol.lower()[:MAX_TERM_LEN])}"%'
         out.append(cast(DeviceRow.protocols, String).like(needle, escape="\\"))
@@ -165,7 +177,7 @@ class DevicePage:
 
 
 def list_devices(session: Session, flt: DeviceFilter, *, sort: str = "key", offset: int = 0,
-                 limit: int = DEFAULT_PAGE, zones: ZoneIndex | None = None) -> DevicePage:
+                 limit: int = DEFAULT_PAGE, derived: Derived | None = None) -> DevicePage:
     """One page of devices matching ``flt``, and how many match (exactly up to :data:`MAX_COUNTED`).
 
     A filtered list is read in one pass: the ids of the matches (at most MAX_COUNTED + 1, in table
@@ -174,7 +186,7 @@ def list_devices(session: Session, flt: DeviceFilter, *, sort: str = "key", offs
     """
     limit = max(1, min(limit, MAX_PAGE))
     offset = max(0, offset)
-    conds = where(flt, session.get_bind().dialect.name, zones)
+    conds = where(flt, session.get_bind().dialect.name, derived)
     ordered = _order(select(DeviceRow), sort)
     if not conds:
         rows = list(session.scalars(ordered.offset(offset).limit(limit)))
@@ -189,13 +201,15 @@ def list_devices(session: Session, flt: DeviceFilter, *, sort: str = "key", offs
 
 
 def facet_values(session: Session, facet: Facet, *, limit: int = MAX_FACET_VALUES,
-                 zones: ZoneIndex | None = None) -> list[tuple[str, int]]:
+                 derived: Derived | None = None) -> list[tuple[str, int]]:
     """The most common values of a facet and how many devices have each (risk bands worst first,
     zones in policy order)."""
     if facet.derived == "findings":
+        if derived is not None and derived.risk is not None:
+            return derived.risk.counts()[:limit]
         return riskband.band_counts(session)[:limit]
     if facet.derived == "policy":
-        return zones.counts()[:limit] if zones is not None else []
+        return derived.zones.counts()[:limit] if derived is not None else []
     col = _column(facet.column)
     if col is not None:
         stmt = (select(col, func.count()).where(col.is_not(None)).group_by(col)
@@ -247,13 +261,15 @@ class FacetCache:
         self._at = float("-inf")
         self._values: dict[str, list[tuple[str, int]]] = {}
 
-    def get(self, session: Session, zones: ZoneIndex | None = None) -> dict[str, list[tuple[str, int]]]:
-        """``{facet name: [(value, devices)]}`` plus ``"protocol"``; fresh within ``ttl_s``."""
-        zone_counts = facet_values(session, FACETS["zone"], zones=zones)  # from the index: no query, always fresh
+    def get(self, session: Session, derived: Derived | None = None) -> dict[str, list[tuple[str, int]]]:
+        """``{facet name: [(value, devices)]}`` plus ``"protocol"``; fresh within ``ttl_s`` (the derived
+        facets, read from their own indexes, always fresh)."""
+        fresh = {f.name: facet_values(session, f, derived=derived) for f in FACETS.values()
+                 if f.derived and derived is not None and (f.derived == "policy" or derived.risk is not None)}
         with self._lock:
             if time.monotonic() - self._at < self.ttl_s:
-                return {**self._values, "zone": zone_counts}
-        values = {f.name: facet_values(session, f, zones=zones) for f in FACETS.values()}
+                return {**self._values, **fresh}
+        values = {f.name: fresh.get(f.name) or facet_values(session, f, derived=derived) for f in FACETS.values()}
         values["protocol"] = protocol_counts(session)
         with self._lock:
             self._values, self._at = values, time.monotonic()

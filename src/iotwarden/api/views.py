@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from iotwarden.api import devicequery as dq
 from iotwarden.api.riskband import bands_of
-from iotwarden.api.zoning import ZoneIndex
 from iotwarden.services.inventory import device_dict, flow_dict
 from iotwarden.store import queries as q
 from iotwarden.store.alert_models import AlertRow, ApprovalRow, FindingRow
@@ -61,13 +60,13 @@ def facets_of(row: DeviceRow, derived: dict[str, str] | None = None) -> dict[str
     return out
 
 
-def derived_facets(session: Session, rows: list[DeviceRow], zones: ZoneIndex | None) -> dict[str, dict[str, str]]:
+def derived_facets(session: Session, rows: list[DeviceRow], derived: dq.Derived | None) -> dict[str, dict[str, str]]:
     """Device key -> its risk band and, under a saved policy, its zone (one query for the page)."""
     bands = bands_of(session, [r.key for r in rows])
     out: dict[str, dict[str, str]] = {}
     for r in rows:
         values = {"risk": bands[r.key]}
-        zone = zones.zone_of.get(r.key) if zones is not None else None
+        zone = derived.zones.zone_of.get(r.key) if derived is not None else None
         if zone:
             values["zone"] = zone
         out[r.key] = values
@@ -78,10 +77,10 @@ def device_summary(row: DeviceRow, derived: dict[str, str] | None = None) -> dic
     return {**device_dict(row), "facets": facets_of(row, derived)}
 
 
-def summaries(session: Session, rows: list[DeviceRow], zones: ZoneIndex | None) -> list[dict[str, Any]]:
+def summaries(session: Session, rows: list[DeviceRow], derived: dq.Derived | None) -> list[dict[str, Any]]:
     """The list entries of ``rows``, derived facets included."""
-    derived = derived_facets(session, rows, zones)
-    return [device_summary(r, derived[r.key]) for r in rows]
+    facts = derived_facets(session, rows, derived)
+    return [device_summary(r, facts[r.key]) for r in rows]
 
 
 def _peers(session: Session, ips: list[str]) -> list[dict[str, Any]]:
@@ -104,9 +103,9 @@ def _peers(session: Session, ips: list[str]) -> list[dict[str, Any]]:
              "last_seen": float(v[2])} for k, v in ranked]
 
 
-def device_detail(session: Session, row: DeviceRow, zones: ZoneIndex | None = None) -> dict[str, Any]:
+def device_detail(session: Session, row: DeviceRow, derived: dq.Derived | None = None) -> dict[str, Any]:
     """Identity, evidence, communications, findings, alerts, timeline and approval of one device."""
-    out = summaries(session, [row], zones)[0]
+    out = summaries(session, [row], derived)[0]
     history = q.device_ip_history(session, row.key)
     evidence = q.device_evidence(session, row.key)
     out["ip_history"] = [{"ip": h.ip, "first_seen": h.first_seen, "last_seen": h.last_seen} for h in history]
@@ -134,9 +133,9 @@ def device_detail(session: Session, row: DeviceRow, zones: ZoneIndex | None = No
     return out
 
 
-def _group_of(row: DeviceRow, zones: ZoneIndex | None) -> str:
+def _group_of(row: DeviceRow, derived: dq.Derived | None) -> str:
     """The map group of a device: its zone under the saved policy, else the subnet of its first address."""
-    zone = zones.zone_of.get(row.key) if zones is not None else None
+    zone = derived.zones.zone_of.get(row.key) if derived is not None else None
     if zone:
         return f"zone {zone}"
     for ip in sorted(row.ips):
@@ -150,10 +149,11 @@ def _group_of(row: DeviceRow, zones: ZoneIndex | None) -> str:
     return "layer 2 only"
 
 
-def network_map(session: Session, flt: dq.DeviceFilter | None = None, zones: ZoneIndex | None = None) -> dict[str, Any]:
+def network_map(session: Session, flt: dq.DeviceFilter | None = None,
+                derived: dq.Derived | None = None) -> dict[str, Any]:
     """Devices (the busiest :data:`MAX_MAP_NODES`), their groups (zones under the saved policy, else
     subnets), and who talks to whom."""
-    conds = dq.where(flt, session.get_bind().dialect.name, zones) if flt else []
+    conds = dq.where(flt, session.get_bind().dialect.name, derived) if flt else []
     rows = list(session.scalars(select(DeviceRow).where(*conds).order_by(DeviceRow.bytes.desc(), DeviceRow.id)
                                 .limit(MAX_MAP_NODES)))
     keys = {r.key for r in rows}
@@ -166,11 +166,11 @@ def network_map(session: Session, flt: dq.DeviceFilter | None = None, zones: Zon
         for key, ip in session.execute(select(DeviceIpRow.device_key, DeviceIpRow.ip)
                                        .where(DeviceIpRow.device_key.in_(chunk))):
             owner.setdefault(ip, key)
-    groups = sorted({_group_of(r, zones) for r in rows})
-    derived = derived_facets(session, rows, zones)
+    groups = sorted({_group_of(r, derived) for r in rows})
+    facts = derived_facets(session, rows, derived)
     nodes = [{"id": r.key, "label": (r.hostnames[0] if r.hostnames else (r.ips[0] if r.ips else r.key)),
-              "group": _group_of(r, zones), "ips": list(r.ips), "bytes": r.bytes,
-              "facets": facets_of(r, derived[r.key])} for r in rows]
+              "group": _group_of(r, derived), "ips": list(r.ips), "bytes": r.bytes,
+              "facets": facets_of(r, facts[r.key])} for r in rows]
     edges: dict[tuple[str, str], dict[str, Any]] = {}
     ips = list(owner)
     stmt = (select(FlowRow.a_ip, FlowRow.b_ip, func.count(), func.sum(FlowRow.bytes_ab + FlowRow.bytes_ba))
@@ -189,12 +189,13 @@ def network_map(session: Session, flt: dq.DeviceFilter | None = None, zones: Zon
         if len(edges) >= MAX_MAP_EDGES:
             break
     return {"groups": groups, "nodes": nodes, "edges": list(edges.values()),
-            "truncated": len(rows) >= MAX_MAP_NODES, "policy": zones.policy if zones is not None else None}
+            "truncated": len(rows) >= MAX_MAP_NODES, "policy": derived.zones.policy if derived is not None else None}
 
 
-def dashboard(session: Session, cache: dq.FacetCache | None = None, zones: ZoneIndex | None = None) -> dict[str, Any]:
+def dashboard(session: Session, cache: dq.FacetCache | None = None,
+              derived: dq.Derived | None = None) -> dict[str, Any]:
     """Devices by facet and protocol, open findings and alerts by severity, both per day."""
-    counted = (cache or dq.FacetCache(ttl_s=0)).get(session, zones)
+    counted = (cache or dq.FacetCache(ttl_s=0)).get(session, derived)
     facets = {name: {"source": dq.facet_source(f), "values": dict(counted[name])} for name, f in dq.FACETS.items()}
     sev_f = dict(session.execute(select(FindingRow.severity, func.count()).where(FindingRow.status == "open")
                                  .group_by(FindingRow.severity)).all())

@@ -9,13 +9,12 @@ policy, the inventory or :data:`ZONE_CACHE_S` moves on.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, bindparam, false, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from iotwarden.api.derived import MarkedCache, ids_clause
 from iotwarden.errors import PolicyError
 from iotwarden.policy.match import resolve
 from iotwarden.policy.model import load_text
@@ -35,13 +34,9 @@ class ZoneIndex:
     zone_of: dict[str, str] = field(default_factory=dict)  # device key -> zone
     ids: dict[str, list[int]] = field(default_factory=dict)  # zone -> device row ids, in policy order
 
-    def clause(self, zone: str) -> ColumnElement[bool]:
-        """Devices in ``zone`` (ids inlined as integer literals: a zone may hold more devices than a
-        statement may bind parameters)."""
-        ids = self.ids.get(zone)
-        if not ids:
-            return false()
-        return DeviceRow.id.in_(bindparam(f"zone_{len(ids)}", ids, expanding=True, literal_execute=True))
+    def clause(self, zone: str, dialect: str) -> ColumnElement[bool]:
+        """Devices in ``zone`` (none for an unknown zone)."""
+        return ids_clause(self.ids.get(zone, []), dialect)
 
     def counts(self) -> list[tuple[str, int]]:
         """(zone, devices) in policy order, zones without devices left out."""
@@ -73,24 +68,12 @@ def build(session: Session) -> ZoneIndex:
     return ZoneIndex(row.name, row.version, {k: z for k, z in zone_of.items() if k in known}, ids)
 
 
-class ZoneCache:
-    """The current :class:`ZoneIndex`, rebuilt when a policy version is saved, a device is added or
-    seen again, or after ``ttl_s``; checking costs two indexed MAX queries."""
+def mark(session: Session) -> tuple[object, ...]:
+    """What moves when membership may change: a saved policy version, a new device, a device seen again."""
+    return (session.scalar(select(func.max(PolicyRow.id))),
+            *session.execute(select(func.max(DeviceRow.id), func.max(DeviceRow.last_seen))).one())
 
-    def __init__(self, ttl_s: float = ZONE_CACHE_S) -> None:
-        self.ttl_s = ttl_s
-        self._lock = threading.Lock()
-        self._at = float("-inf")
-        self._mark: tuple[object, ...] = ()
-        self._index = ZoneIndex()
 
-    def get(self, session: Session) -> ZoneIndex:
-        mark = (session.scalar(select(func.max(PolicyRow.id))),
-                *session.execute(select(func.max(DeviceRow.id), func.max(DeviceRow.last_seen))).one())
-        with self._lock:
-            if mark == self._mark and time.monotonic() - self._at < self.ttl_s:
-                return self._index
-        index = build(session) if mark[0] is not None else ZoneIndex()
-        with self._lock:
-            self._index, self._mark, self._at = index, mark, time.monotonic()
-        return index
+def cache(ttl_s: float = ZONE_CACHE_S) -> MarkedCache[ZoneIndex]:
+    """The current :class:`ZoneIndex`, rebuilt when :func:`mark` moves or after ``ttl_s``."""
+    return MarkedCache(build, mark, ZoneIndex(), ttl_s)

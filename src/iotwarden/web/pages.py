@@ -99,7 +99,7 @@ def logout(request: Request, principal: Principal = SIGNED_IN) -> Response:
 def dashboard(request: Request, principal: Principal = READ) -> HTMLResponse:
     ctx = context(request)
     with ctx.store.session() as session:
-        data = views.dashboard(session, ctx.facets, ctx.zones.get(session))
+        data = views.dashboard(session, ctx.facets, ctx.derived(session))
         recent = [views.alert_dict(a) for a in session.scalars(
             select(AlertRow).where(AlertRow.suppressed.is_(False), AlertRow.status != "closed")
             .order_by(AlertRow.created.desc()).limit(10))]
@@ -139,11 +139,11 @@ def devices(request: Request, principal: Principal = READ,
     started = time.perf_counter()
     ctx = context(request)
     with ctx.store.session() as session:
-        zones = ctx.zones.get(session)
-        page = dq.list_devices(session, flt, sort=sort, offset=offset, limit=limit, zones=zones)
-        rows = views.summaries(session, page.rows, zones)
-        full = not request.headers.get("HX-Request")
-        cached = ctx.facets.get(session, zones) if full else {}
+        full = not request.headers.get("HX-Request")  # else htmx asks for the table alone
+        derived = ctx.derived(session, risk=full or bool(flt.risk))
+        page = dq.list_devices(session, flt, sort=sort, offset=offset, limit=limit, derived=derived)
+        rows = views.summaries(session, page.rows, derived)
+        cached = ctx.facets.get(session, derived) if full else {}
         facet_values = {name: cached[name] for name in dq.FACETS} if full else {}
         protocols = [p for p, _ in cached.get("protocol", [])]
     elapsed_ms = (time.perf_counter() - started) * 1000
@@ -157,7 +157,7 @@ def devices(request: Request, principal: Principal = READ,
 def device(key: str, request: Request, principal: Principal = READ) -> HTMLResponse:
     ctx = context(request)
     with ctx.store.session() as session:
-        detail = views.device_detail(session, get_device(session, key), ctx.zones.get(session))
+        detail = views.device_detail(session, get_device(session, key), ctx.derived(session, risk=False))
     return _render(request, "device.html", principal, d=detail)
 
 
@@ -167,7 +167,7 @@ def approve(key: str, request: Request, principal: Principal = WRITE,
     inventory_routes.approve(key, Approval(note=note), request, principal)
     ctx = context(request)
     with ctx.store.session() as session:
-        detail = views.device_detail(session, get_device(session, key), ctx.zones.get(session))
+        detail = views.device_detail(session, get_device(session, key), ctx.derived(session, risk=False))
     return _render(request, "_approval.html", principal, d=detail)
 
 

@@ -46,9 +46,9 @@ def list_devices(request: Request, flt: dq.DeviceFilter = FILTER,
         raise HTTPException(422, f"sort: {SORT_HELP}")
     ctx = context(request)
     with ctx.store.session() as session:
-        zones = ctx.zones.get(session)
-        page = dq.list_devices(session, flt, sort=sort, offset=offset, limit=limit, zones=zones)
-        return {"items": views.summaries(session, page.rows, zones), "total": page.total,
+        derived = ctx.derived(session, risk=bool(flt.risk))
+        page = dq.list_devices(session, flt, sort=sort, offset=offset, limit=limit, derived=derived)
+        return {"items": views.summaries(session, page.rows, derived), "total": page.total,
                 "total_exact": page.total_exact, "offset": page.offset, "limit": page.limit}
 
 
@@ -58,7 +58,7 @@ def facets(request: Request) -> list[dict[str, Any]]:
     (recomputed at most every 30 s)."""
     ctx = context(request)
     with ctx.store.session() as session:
-        cached = ctx.facets.get(session, ctx.zones.get(session))
+        cached = ctx.facets.get(session, ctx.derived(session))
     return [{"name": f.name, "label": f.label, "source": dq.facet_source(f), "values": cached[f.name]}
             for f in dq.FACETS.values()]
 
@@ -76,7 +76,7 @@ def device(key: Annotated[str, Path(max_length=300)], request: Request) -> dict[
     alerts, timeline and approval."""
     ctx = context(request)
     with ctx.store.session() as session:
-        return views.device_detail(session, get_device(session, key), ctx.zones.get(session))
+        return views.device_detail(session, get_device(session, key), ctx.derived(session, risk=False))
 
 
 @router.get("/flows", dependencies=[READ])
@@ -96,11 +96,11 @@ def network_map(request: Request, flt: dq.DeviceFilter = FILTER) -> dict[str, An
     to whom) for the map."""
     ctx = context(request)
     with ctx.store.session() as session:
-        return views.network_map(session, flt, ctx.zones.get(session))
+        return views.network_map(session, flt, ctx.derived(session, risk=bool(flt.risk)))
 
 
 @router.get("/dashboard", dependencies=[READ])
 def dashboard(request: Request) -> dict[str, Any]:
     ctx = context(request)
     with ctx.store.session() as session:
-        return views.dashboard(session, ctx.facets, ctx.zones.get(session))
+        return views.dashboard(session, ctx.facets, ctx.derived(session))

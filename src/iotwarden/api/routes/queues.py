@@ -67,6 +67,7 @@ def set_finding_status(finding_id: s.RowId, body: s.FindingStatus, request: Requ
         accounts.audit(session, principal.username, "finding.status", f"finding:{row.id}", ip=client_ip(request),
                        before=before, after=body.status, note=body.note)
         out = finding_dict(row)
+    ctx.risk.clear()  # the device's risk band may have moved
     ctx.bus.publish("finding.updated", {"id": out["id"], "status": out["status"], "by": principal.username})
     return out
 
