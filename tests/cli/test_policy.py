@@ -38,6 +38,39 @@ def test_propose_from_the_store_then_test_the_attack_capture(
     assert "blocked" in out and ":tcp/445" in out and ":tcp/3389" in out and ":tcp/22" in out
 
 
+def test_policy_test_reports_the_benign_flows_pass_and_exactly_the_lateral_movement_is_blocked(
+        capsys: pytest.CaptureFixture[str], lab: Lab, db: str, tmp_path: Path) -> None:
+    """Issue 6 done-when, end to end on the command line: propose from the benign lab traffic, then
+    `policy test` on the benign capture (nothing blocked) and on the attack capture (the lateral
+    movement of the scenario's ground truth blocked, per device and per service, and nothing else)."""
+    policy = tmp_path / "policy.yaml"
+    assert main(["policy", "propose", "--db", db, "-o", str(policy)]) == 0
+    capsys.readouterr()
+    assert main(["policy", "test", str(policy), str(lab.benign_pcap), "--json"]) == 0
+    benign = json.loads(capsys.readouterr().out)
+    assert benign["totals"]["blocked"] == 0 and benign["totals"]["allowed"] == len(lab.benign.flows)
+    assert benign["devices"] == {} and not any(v["blocked"] for v in benign["services"].values())
+
+    attack = next(a for a in lab.truth["attacks"] if a["kind"] == "lateral_movement")  # type: ignore[attr-defined]
+    attacker, targets = attack["attacker"]["ip"], set(attack["targets"])
+    lateral = {(f.b_ip, f.b_port) for f in lab.attack.flows
+               if f.a_ip == attacker and f.b_ip in targets and f.b_port in (22, 445, 3389)}
+    assert lateral == {(t, p) for t in targets for p in (22, 445, 3389)}
+    assert main(["policy", "test", str(policy), str(lab.attack_pcap), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["totals"]["blocked"] == len(lateral)  # the lateral movement, nothing else
+    assert report["totals"]["allowed"] + report["totals"]["logged"] == len(lab.attack.flows) - len(lateral)
+    camera = next(d.key for d in lab.attack.devices if attacker in d.ips)
+    assert set(report["devices"]) == {camera} and report["devices"][camera]["blocked"] == len(lateral)
+    blocked = {(e["dst"], e["port"]) for v in report["services"].values() for e in v["examples"]
+               if e["action"] == "deny"}
+    assert blocked == lateral and all(e["src"] == attacker for v in report["services"].values()
+                                      for e in v["examples"])
+    assert main(["policy", "test", str(policy), str(lab.attack_pcap)]) == 0
+    text = capsys.readouterr().out
+    assert f", {len(lateral)} blocked" in text and "devices affected: 1" in text and camera in text
+
+
 def test_diff_render_and_apply_guard(capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path) -> None:
     old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
     assert main(["policy", "propose", "--db", db, "-o", str(old)]) == 0
