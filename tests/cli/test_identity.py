@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-import iotwarden.cli.identity  # noqa: F401 - registers the command group (the lead adds it to main)
+import iotwarden.cli.identity  # noqa: F401 - registers its commands (cli.main imports it only when its command runs)
 from iotwarden.cli.main import main
 from iotwarden.identity import keystore
 from iotwarden.identity.ca import ISSUING_KEY, ROOT_KEY

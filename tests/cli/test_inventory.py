@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import iotwarden.cli.inventory  # noqa: F401 - the command group (registered in cli/main.py by the lead)
+import iotwarden.cli.inventory  # noqa: F401 - registers its commands (cli.main imports it only when its command runs)
 from iotwarden.cli.main import main
 from tests.services import builders as b
 

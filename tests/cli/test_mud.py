@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import iotwarden.cli.mud  # noqa: F401 - registers the group until the lead adds it to cli.main._register
+import iotwarden.cli.mud  # noqa: F401 - registers its commands (cli.main imports it only when its command runs)
 from iotwarden.cli.main import main
 from tests.conftest import shared
 from tests.policy.mud.conftest import PAIRS

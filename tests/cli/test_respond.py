@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 import iotwarden.cli.policy  # registers ``policy load``
-import iotwarden.cli.respond  # noqa: F401 - registers the commands (cli.main will once the lead adds it)
+import iotwarden.cli.respond  # noqa: F401 - registers its commands (cli.main imports it only when its command runs)
 from iotwarden.cli.main import main
 from iotwarden.store.alerts import upsert_alerts
 from tests.respond.conftest import CAMERA_KEY, PLC_KEY, mirai_alert, seeded_store

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-import iotwarden.cli.users  # noqa: F401 - registers the command group (the lead adds it to _register)
+import iotwarden.cli.users  # noqa: F401 - registers its commands (cli.main imports it only when its command runs)
 from iotwarden.api import accounts
 from iotwarden.cli.main import main
 from iotwarden.store import Store
