@@ -69,6 +69,9 @@ def _state(f: Flow) -> tuple[str, str]:
 
 def _line(i: int, f: Flow) -> str:
     state, history = _state(f)
+    if isinstance(f.extra.get("conn_state"), str):  # the generator said how Zeek would log it
+        state = f.extra["conn_state"]
+        history = {"S0": "S", "REJ": "Sr"}.get(state, history)
     proto = PROTO.get(f.ip_proto, "icmp")
     return (f"{f.first_seen:.6f}\tC{i:017d}\t{f.a_ip}\t{f.a_port}\t{f.b_ip}\t{f.b_port}\t{proto}"
             f"\t-\t{f.duration:.6f}\t{f.payload_ab}\t{f.payload_ba}\t{state}\t-\t-\t0\t{history}\t{f.pkts_ab}\t"
@@ -80,6 +83,22 @@ def write_conn_log(path: Path, flows: Iterable[Flow]) -> Path:
         fh.write(HEADER)
         for i, f in enumerate(sorted(flows, key=lambda f: f.first_seen)):
             fh.write(_line(i, f))
+        fh.write("#close\t2024-03-04-12-00-00\n")
+    return path
+
+
+def write_labelled_conn_log(path: Path, labelled: Iterable[tuple[Flow, str]]) -> Path:
+    """A conn.log in Stratosphere IoT-23's ``conn.log.labeled`` layout: the last three columns
+    (``tunnel_parents label detailed-label``) separated by three spaces, in the header too."""
+    head = HEADER.replace("\ttunnel_parents\torig_l2_addr\tresp_l2_addr\n",
+                          "\ttunnel_parents   label   detailed-label\n")
+    head = head.replace("\tset[string]\tstring\tstring\n", "\tset[string]   string   string\n")
+    with path.open("w") as fh:
+        fh.write(head)
+        for i, (f, label) in enumerate(sorted(labelled, key=lambda fl: fl[0].first_seen)):
+            line = _line(i, f).rsplit("\t", 3)[0]  # drop tunnel_parents and the MAC columns
+            verdict = "Benign" if label == "-" else "Malicious"
+            fh.write(f"{line}\t(empty)   {verdict}   {label}\n")
         fh.write("#close\t2024-03-04-12-00-00\n")
     return path
 

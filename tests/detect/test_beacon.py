@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from iotwarden.detect.beacon import BeaconDetector
-from iotwarden.model import Observation
+from iotwarden.model import Flow, Observation
 from tests.detect.runner import feed, tcp_flow
 
 OK = {"payload": (200, 100), "flags": (0x1B, 0x1B), "pkts": (4, 4)}
@@ -47,3 +47,26 @@ def test_a_named_destination_learned_by_name_survives_address_rotation() -> None
 def test_learning_zero_hunts_in_an_incident_capture() -> None:
     alerts = feed([BeaconDetector({"learn_s": 0.0})], flows=_beacons(0.0, 30.0, 10, jitter=0.1))
     assert [a.id for a in alerts] == ["detect.c2.beaconing"]
+
+
+def test_a_beacon_to_an_odd_port_outside_is_never_learned_so_a_bot_infected_before_monitoring_is_caught() -> None:
+    flows = [tcp_flow("10.0.0.7", "203.0.113.50", 6667, i * 120.0, sport=40000 + i, **OK) for i in range(20)]
+    alerts = feed([BeaconDetector({"learn_s": 3600.0})], flows=flows)
+    assert [(a.id, a.key) for a in alerts] == [("detect.c2.beaconing", "203.0.113.50:6667")]
+
+
+def test_udp_keepalives_to_p2p_relays_while_learning_are_normal() -> None:
+    flows = [Flow(0, 17, "10.0.0.7", 40000, "203.0.113.50", 32100, i * 15.0, i * 15.0 + 0.05, pkts_ab=1, pkts_ba=1,
+                  payload_ab=48, payload_ba=48) for i in range(40)]
+    assert feed([BeaconDetector({"learn_s": 3600.0})], flows=flows) == []
+
+
+def test_an_unnamed_address_is_suspicious_only_where_the_device_uses_names() -> None:
+    dns = [Observation(ts=0.5, proto="dns", kind="response", src_ip="10.0.0.1", dst_ip="10.0.0.7",
+                       fields={"answers": [{"name": "iot.example.com", "type": "A", "data": "203.0.113.1",
+                                            "ttl": 60}]})]
+    named = _beacons(1.0, 60.0, 20, dst="203.0.113.1")
+    raw = [tcp_flow("10.0.0.7", "198.51.100.9", 443, 30.0 + i * 90.0, sport=41000 + i, **OK) for i in range(20)]
+    alerts = feed([BeaconDetector({"learn_s": 3600.0})], observations=dns, flows=named + raw)
+    assert [a.key for a in alerts] == ["198.51.100.9:443"]
+    assert feed([BeaconDetector({"learn_s": 3600.0})], flows=raw) == []  # a bare conn.log: no names at all

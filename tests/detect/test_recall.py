@@ -1,13 +1,14 @@
-"""Recall and precision of scan and C2 detection on labelled data (tests/detect/labelled.py), through
-pcaps (lab scenario variants) and through Zeek conn.log ingest (flows only, no payload).
+"""Recall and precision of scan and C&C detection on labelled data, through pcaps (lab scenario
+variants) and through Zeek conn.log ingest in IoT-23's ``conn.log.labeled`` layout, scored by reading
+the labels back (tests/detect/labels.py: the tool that scores real IoT-23 files the same way).
 
-The labels are synthetic (no labelled real botnet capture is in ../shared/data): scanners and bots
-injected into a three-hour benign lab day, three seeds, none used to choose a threshold. Measured:
-scanning and C2 recall 100%, precision 100% when hosts are infected after their learning hour; when
-they are infected before monitoring starts (as in most published botnet captures) scanning is still
-100%/100% but C2 recall is 0%: check-ins seen while learning are learned as normal (known limit,
-docs/detection.md), kept below as a strict expected failure. The aim is recall >= 95% on scanning
-and C&C with precision >= 90%.
+The labels are synthetic (no labelled real botnet capture is in ../shared/data): scanners, bots of
+five families and benign look-alike habits (tests/detect/botnets.py) over a three-hour benign lab
+day. Seeds 4 and 5 were looked at while building the detectors; seeds 11 and 12 are held out (never
+used to choose anything). Both settings: hosts infected after their learning hour, and infected
+before monitoring started (as in IoT-23). Known limit, kept as a strict expected failure: from a
+bare conn.log (no DNS answers), a bot infected before monitoring that polls its C&C on a web port
+(Torii on 443, HTTP polling on 80/8080) looks like a device's cloud heartbeat and is not found.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ import pytest
 
 from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.model import Flow
-from tests.detect.labelled import SCENARIOS, engine_flows, inject, variant, write_conn_log
+from iotwarden.model.alert import Alert
+from tests.detect.botnets import FAMILIES, Truth, infect
+from tests.detect.labelled import SCENARIOS, engine_flows, variant, write_labelled_conn_log
+from tests.detect.labels import IDS, LabelledFlow, Score, by_host, by_pair, label_class, read_labels
 from tests.detect.runner import detect
 
-SCAN_IDS = {"detect.scan.horizontal", "detect.scan.vertical", "detect.scan.telnet_mirai"}
-C2_IDS = {"detect.c2.beaconing"}
-SEEDS = (4, 5, 6)  # injection seeds (which hosts, rates, periods, jitter, C2 addresses)
+SEEDS = (4, 5, 11, 12)  # 4, 5: seen while building; 11, 12: held out
+SETTINGS = {"after_learning": 3700.0, "before_monitoring": 0.0}  # infected_from, seconds into the capture
+WEB_POLLERS = {"torii", "http_poll"}  # C&C on a web port: needs a learned normal or DNS answers
 VARIANTS = [  # (attacker, SYN rate per second, scan seconds)
     ("cam-dock", 1.0, 120.0), ("plug-01", 5.0, 60.0), ("hue-bridge", 50.0, 20.0),
     ("sonos", 20.0, 30.0), ("dvr-lobby", 2.0, 240.0), ("phone-lobby", 10.0, 45.0),
@@ -40,7 +44,7 @@ def test_lab_scan_variants_are_caught_with_no_false_alarm(tmp_path: Path, attack
     generate(load_scenario(scenario), tmp_path / "v.pcap", tmp_path / "v.json")
     alerts = detect([tmp_path / "v.pcap"]).alerts
     ips = {a.src_ip for a in alerts}
-    assert {a.id for a in alerts} & SCAN_IDS  # a subnet with few live hosts shows as an ARP sweep
+    assert {a.id for a in alerts} & IDS["scan"]  # a subnet with few live hosts shows as an ARP sweep
     assert "detect.bruteforce.telnet" in {a.id for a in alerts}
     assert len(ips) == 1  # precision: only the attacker
 
@@ -52,56 +56,65 @@ def benign_flows(tmp_path_factory: pytest.TempPathFactory) -> list[Flow]:
     return engine_flows(folder / "b.pcap")
 
 
-def _conn_log_run(folder: Path, benign: list[Flow], **injection: float) -> tuple[list, object]:
-    flows, truth = inject(benign, **injection)  # type: ignore[arg-type]
-    return detect([write_conn_log(folder / "conn.log", flows)]).alerts, truth
+Run = tuple[list[Alert], list[LabelledFlow], Truth]
 
 
-@pytest.fixture(scope="module", params=SEEDS)
-def conn_log_run(request: pytest.FixtureRequest, benign_flows: list[Flow],
-                 tmp_path_factory: pytest.TempPathFactory) -> tuple[list, object]:
-    return _conn_log_run(tmp_path_factory.mktemp("zeek"), benign_flows, seed=request.param)
+@pytest.fixture(scope="module", params=[(seed, name) for seed in SEEDS for name in SETTINGS],
+                ids=lambda p: f"seed{p[0]}-{p[1]}")
+def labelled_run(request: pytest.FixtureRequest, benign_flows: list[Flow],
+                 tmp_path_factory: pytest.TempPathFactory) -> Run:
+    seed, setting = request.param
+    flows, truth = infect(benign_flows, seed=seed, infected_from=SETTINGS[setting])
+    path = write_labelled_conn_log(tmp_path_factory.mktemp("zeek") / "conn.log.labeled", flows)
+    return list(detect([path]).alerts), read_labels(path), truth
 
 
-@pytest.fixture(scope="module")
-def infected_before_monitoring(benign_flows: list[Flow],
-                               tmp_path_factory: pytest.TempPathFactory) -> tuple[list, object]:
-    return _conn_log_run(tmp_path_factory.mktemp("zeek-early"), benign_flows, seed=SEEDS[0], infected_from=0.0)
+def _ok(score: Score) -> bool:
+    return score.recall >= 0.95 and score.precision >= 0.9
 
 
-def _scores(alerts: list, ids: set[str], positives: set[str]) -> tuple[float, float]:
-    flagged = {a.src_ip for a in alerts if a.id in ids}
-    recall = len(flagged & positives) / len(positives)
-    precision = len(flagged & positives) / len(flagged) if flagged else 0.0
-    return recall, precision
+def test_scanning_recall_and_precision_per_host(labelled_run: Run) -> None:
+    alerts, flows, _ = labelled_run
+    score = by_host(alerts, flows, "scan")
+    assert score.positives >= 9 and _ok(score), score
 
 
-def test_conn_log_scanning_recall_and_precision(conn_log_run: tuple[list, object]) -> None:
-    alerts, truth = conn_log_run
-    recall, precision = _scores(alerts, SCAN_IDS, truth.scanners)  # type: ignore[attr-defined]
-    assert recall >= 0.95 and precision >= 0.9, (recall, precision)
+def test_c2_recall_and_precision_per_host_and_per_server(labelled_run: Run, request: pytest.FixtureRequest) -> None:
+    alerts, flows, truth = labelled_run
+    if "before_monitoring" in request.node.callspec.id:  # the web pollers are the known limit, below
+        flows = [f for f in flows if truth.bots.get(f.src) not in WEB_POLLERS]
+    assert _ok(by_host(alerts, flows, "c2")), by_host(alerts, flows, "c2")
+    assert _ok(by_pair(alerts, flows)), by_pair(alerts, flows)
 
 
-def test_conn_log_c2_recall_and_precision(conn_log_run: tuple[list, object]) -> None:
-    alerts, truth = conn_log_run
-    recall, precision = _scores(alerts, C2_IDS, truth.bots)  # type: ignore[attr-defined]
-    assert recall >= 0.95 and precision >= 0.9, (recall, precision)
-
-
-def test_conn_log_benign_hosts_raise_nothing_else(conn_log_run: tuple[list, object]) -> None:
-    alerts, truth = conn_log_run
-    bad = truth.scanners | truth.bots  # type: ignore[attr-defined]
+def test_benign_look_alikes_and_the_rest_of_the_site_raise_nothing(labelled_run: Run) -> None:
+    alerts, _, truth = labelled_run
+    bad = truth.scanners | set(truth.bots)
+    assert len(truth.benign_habits) == 8 and set(truth.bots.values()) == set(FAMILIES)
     assert [a.title for a in alerts if a.src_ip not in bad and a.id != "detect.volume.spike"] == []
 
 
-def test_scanners_infected_before_monitoring_are_still_caught(infected_before_monitoring: tuple[list, object]) -> None:
-    alerts, truth = infected_before_monitoring
-    recall, precision = _scores(alerts, SCAN_IDS, truth.scanners)  # type: ignore[attr-defined]
-    assert recall >= 0.95 and precision >= 0.9, (recall, precision)
+def test_every_family_is_caught_when_infected_after_learning(labelled_run: Run, request: pytest.FixtureRequest) -> None:
+    if "after_learning" not in request.node.callspec.id:
+        pytest.skip("the setting with a learned normal")
+    alerts, _, truth = labelled_run
+    flagged = {a.src_ip for a in alerts if a.id in IDS["c2"]}
+    assert {f for h, f in truth.bots.items() if h not in flagged} == set()
 
 
-@pytest.mark.xfail(strict=True, reason="C2 check-ins seen during a device's learning hour are learned as normal")
-def test_bots_infected_before_monitoring_are_caught(infected_before_monitoring: tuple[list, object]) -> None:
-    alerts, truth = infected_before_monitoring
-    recall, precision = _scores(alerts, C2_IDS, truth.bots)  # type: ignore[attr-defined]
-    assert recall >= 0.95 and precision >= 0.9, (recall, precision)
+@pytest.mark.xfail(strict=True, reason="from a bare conn.log, C&C polled on a web port from the start looks like "
+                                       "a cloud heartbeat (no DNS answers to show the address is unnamed)")
+def test_web_port_pollers_infected_before_monitoring_are_caught(benign_flows: list[Flow], tmp_path: Path) -> None:
+    flows, truth = infect(benign_flows, seed=SEEDS[0], infected_from=0.0)
+    path = write_labelled_conn_log(tmp_path / "conn.log.labeled", flows)
+    flagged = {a.src_ip for a in detect([path]).alerts if a.id in IDS["c2"]}
+    assert {h for h, f in truth.bots.items() if f in WEB_POLLERS} <= flagged
+
+
+def test_labels_are_read_back_in_iot23_layout() -> None:
+    flows = read_labels(Path(__file__).resolve().parents[1] / "sources" / "data" / "zeek_labelled" /
+                        "conn.log.labeled")
+    assert [f.cls for f in flows] == ["scan", "scan", None, "c2", "c2"]
+    assert [label_class(x) for x in ("C&C-Torii", "C&C-PartOfAHorizontalPortScan",
+                                     "Part-Of-A-Horizontal-Port-Scan-Attack", "DDoS", "Okiru", "-")] == [
+        "c2", "c2", "scan", None, None, None]

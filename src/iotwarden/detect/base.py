@@ -21,6 +21,14 @@ FAILED_STATES = frozenset({"S0", "REJ", "RSTOS0", "RSTR", "RSTRH", "SH", "SHR", 
 ESTABLISHED_STATES = frozenset({"SF", "S1", "S2", "S3", "RSTO", "RSTR"})
 MAX_EVIDENCE_FLOWS = 8  # flows a detector attaches to one detection
 MAX_PENDING_FLOWS = 100_000  # closed flows held until the next tick to be handled in time order
+# Server ports device clouds and everyday services use (IANA service names): web 80/443/8080/8443, MQTT
+# 1883/8883 (OASIS MQTT 5.0 §4.2), mail 25/465/587/993/995, DNS 53/853, NTP 123, XMPP and push
+# 5222/5223/5228, STUN/TURN 3478/5349 and Google's 19302. A C&C server on any other port is T1571
+# Non-Standard Port; Telnet 23/2323, SSH 22 and IRC 6660-6669/6697 are not here on purpose: a device
+# calling out on them is what IoT bots do (Mirai's C&C listens on 23, IRC bots such as Muhstik and
+# Kaiten use IRC).
+SERVICE_PORTS = frozenset({25, 53, 80, 123, 443, 465, 587, 853, 993, 995, 1883, 3478, 5222, 5223, 5228, 5349,
+                           8080, 8443, 8883, 19302})
 IT_CATEGORIES = frozenset({"it", "network"})  # classifier categories that are not IoT/OT
 IOT_CATEGORIES = frozenset({"iot", "ot", "building", "medical"})
 
@@ -155,6 +163,16 @@ def is_internal(ip: str) -> bool:
     except ValueError:
         return False
     return any(addr in net for net in INTERNAL_NETWORKS if net.version == addr.version)
+
+
+@lru_cache(maxsize=65536)
+def external(ip: str) -> bool:
+    """A unicast address outside the site (:data:`INTERNAL_NETWORKS`): not multicast or broadcast."""
+    try:
+        addr = ipaddress.ip_address(ip.split("%", maxsplit=1)[0])
+    except ValueError:
+        return False
+    return not (addr.is_multicast or addr.is_unspecified or ip == "255.255.255.255" or is_internal(ip))
 
 
 def failed_attempt(flow: Flow) -> bool:

@@ -6,9 +6,13 @@ the last ``max_intervals`` flows are kept; the series is a beacon when at least 
 intervals have a coefficient of variation (standard deviation / mean, after dropping the longest
 ``trim`` share: missed check-ins) below ``max_jitter``. Sources are internal hosts. Destinations the
 device contacted while learning are its normal heartbeats (cloud services), named by the DNS name
-that resolved to them when one was seen, so a service rotating its addresses stays known. Known
-limit: a device already compromised when monitoring starts has its C2 learned as normal; for
-incident captures set ``learn_s`` to 0.
+that resolved to them when one was seen, so a service rotating its addresses stays known. A
+suspicious outside destination is never learned, so a device already compromised when monitoring starts
+is still caught: over TCP (the channel of every IoT family documented; periodic UDP to odd ports is
+P2P camera relays and NAT keep-alives), a port outside :data:`~iotwarden.detect.base.SERVICE_PORTS`
+(T1571; device clouds use web, MQTT and push ports), or an address no DNS answer named when this device's other
+destinations were named (a hard-coded C&C address, as Gafgyt/Bashlite and Muhstik carry; only
+where DNS answers are visible: not from a bare conn.log).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from iotwarden.detect.base import Detector, Options, is_internal, subject_key
+from iotwarden.detect.base import SERVICE_PORTS, Detector, Options, external, is_internal, subject_key
 from iotwarden.detect.baseline import LEARN_S, Novelty
 from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
@@ -39,6 +43,7 @@ class BeaconOptions(Options):
     learn_s: float = LEARN_S  # heartbeats to named or internal destinations during learning are normal
     max_series: int = 200_000  # (source, destination, port) series tracked (LRU)
     max_names: int = 100_000  # resolved addresses remembered (DNS answers)
+    max_named_devices: int = 100_000  # devices known to reach named destinations (LRU)
 
 
 class BeaconDetector(Detector):
@@ -51,6 +56,7 @@ class BeaconDetector(Detector):
         super().__init__(options)
         self._series: OrderedDict[tuple[str, str, int], deque[float]] = OrderedDict()
         self._names: OrderedDict[str, str] = OrderedDict()  # address -> a name that resolved to it
+        self._naming: OrderedDict[str, None] = OrderedDict()  # devices seen reaching a named destination
         self.normal = Novelty(learn_s=self.options.learn_s)
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
@@ -75,7 +81,14 @@ class BeaconDetector(Detector):
         key = (flow.a_ip, flow.b_ip, flow.b_port)
         name = self._names.get(flow.b_ip)
         items = [(flow.b_ip, flow.b_port)] + ([(name, flow.b_port)] if name else [])
-        if self.normal.learning(src, flow.first_seen):
+        if name is not None:
+            self._naming[src] = None
+            self._naming.move_to_end(src)
+            if len(self._naming) > o.max_named_devices:
+                self._naming.popitem(last=False)
+        suspicious = flow.ip_proto == 6 and external(flow.b_ip) and (
+            flow.b_port not in SERVICE_PORTS or (name is None and src in self._naming))
+        if self.normal.learning(src, flow.first_seen) and not suspicious:
             for item in items:  # contacted while learning: normal, by address and by name
                 self.normal.remember(src, item, flow.first_seen)
             return

@@ -1,0 +1,78 @@
+"""Tool download by a device: a bot binary or shell script fetched over HTTP, or anything over TFTP
+from outside (how IoT malware is installed and updated).
+
+Id ``detect.c2.tool_download`` (ATT&CK T1105 Ingress Tool Transfer). Mirai's loader and Gafgyt
+infection scripts run ``wget``/``busybox wget``/``curl`` or ``tftp -g -r`` on the device to fetch a
+shell script (``bins.sh``) and per-architecture binaries (``mirai.arm7``, ``.mips``, ``.mpsl``,
+``.x86``...; Mirai ``loader/src``, ``dlr``). An HTTP request (packets or Zeek http.log) from an
+internal host is a tool download when the last path segment ends in one of ``suffixes``, or when
+its User-Agent is a command-line fetcher (``fetchers``) and its Host is a bare IP address (device
+firmware updates name their servers). A TFTP read (udp/69, RFC 1350) to an outside host is one too.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+from iotwarden.detect.base import Detector, Options, external, is_internal, subject_key, text
+from iotwarden.hooks import Context
+from iotwarden.model import Flow, Observation
+
+TOOL_DOWNLOAD = "detect.c2.tool_download"
+TFTP_PORT = 69  # RFC 1350
+
+
+@dataclass(frozen=True)
+class DownloadOptions(Options):
+    # architecture suffixes of IoT bot builds and shell droppers (Mirai build.sh targets, Gafgyt scripts)
+    suffixes: str = ".sh,.arm,.arm4,.arm5,.arm6,.arm7,.mips,.mpsl,.mipsel,.x86,.x86_64,.i586,.i686,.m68k,.ppc,.sh4," \
+                    ".spc,.sparc,.arc"
+    fetchers: str = "wget,curl,busybox"  # User-Agent prefixes of command-line fetchers (lower case)
+
+
+def _ip_literal(host: str) -> bool:
+    name = host.rsplit(":", 1)[0].strip("[]") if host.count(":") <= 1 else host.strip("[]")
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+class DownloadDetector(Detector):
+    observes = frozenset({"http"})
+    name: ClassVar[str] = "detect.c2_download"
+    ids: ClassVar[tuple[str, ...]] = (TOOL_DOWNLOAD,)
+    defaults: ClassVar[Options] = DownloadOptions()
+
+    def __init__(self, options: dict[str, object] | None = None) -> None:
+        super().__init__(options)
+        self._suffixes = tuple(s.strip().lower() for s in str(self.options.suffixes).split(",") if s.strip())
+        self._fetchers = tuple(s.strip().lower() for s in str(self.options.fetchers).split(",") if s.strip())
+
+    def on_observation(self, ctx: Context, obs: Observation) -> None:
+        if obs.proto != "http" or obs.kind != "request" or not obs.src_ip or not is_internal(obs.src_ip):
+            return
+        uri, agent, host = text(obs.fields.get("uri")) or "", text(obs.fields.get("user_agent")) or "", \
+            text(obs.fields.get("host")) or obs.dst_ip or ""
+        name = urlsplit(uri).path.rsplit("/", 1)[-1].lower()
+        binary = bool(name) and name.endswith(self._suffixes)
+        fetcher = agent.lower().startswith(self._fetchers) and _ip_literal(host)
+        if not (binary or fetcher):
+            return
+        self.raise_alert(ctx, TOOL_DOWNLOAD, title=f"{obs.src_ip} downloads {name or uri or '/'} from {host} "
+                         f"({agent or 'no User-Agent'})", severity="high",
+                         subject=subject_key(ctx, obs.src_mac, obs.src_ip), ts=obs.ts, key=f"http:{host}",
+                         mitre=("T1105",), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
+                         evidence={"uri": uri, "user_agent": agent, "host": host}, observations=[obs])
+
+    def flow(self, ctx: Context, flow: Flow) -> None:
+        if flow.ip_proto != 17 or flow.b_port != TFTP_PORT or not is_internal(flow.a_ip) or not external(flow.b_ip):
+            return
+        self.raise_alert(ctx, TOOL_DOWNLOAD, title=f"{flow.a_ip} uses TFTP with {flow.b_ip} outside the site",
+                         severity="high", subject=subject_key(ctx, flow.a_mac, flow.a_ip), ts=flow.first_seen,
+                         key=f"tftp:{flow.b_ip}", mitre=("T1105",), src_ip=flow.a_ip, dst_ip=flow.b_ip,
+                         evidence={"port": TFTP_PORT}, flows=[flow])

@@ -1,0 +1,108 @@
+"""C&C call-backs that keep coming: one device opening short, empty connections to one outside host
+and port again and again, for minutes, at a human-free pace.
+
+Id ``detect.c2.callback`` (ATT&CK T1071 Application Layer Protocol; T1571 Non-Standard Port when the
+port is not a usual service port, :data:`~iotwarden.detect.base.SERVICE_PORTS`). Needs no learned
+normal, so a device infected before monitoring started is caught. What it matches is how IoT bots
+hold on to their C&C: Mirai's bot reconnects after ``sleep(rand % 10 + 1)`` seconds while its C&C
+does not answer and sends its 2-byte keep-alive on the connection (Mirai source,
+``bot/main.c: establish_connection``/``teardown_connection``); Gafgyt/Bashlite retries its
+hard-coded server every 5 s (``initConnection``); Okiru, Hakai and Kenjiro derive from them. A
+connection counts when the initiator's SYN was seen (a new connection, not the tail of a long one),
+it carried at most ``max_payload`` bytes each way (unanswered, refused, reset, or a token exchange)
+and lasted at most ``max_duration_s``. ``min_connections`` of them to one host and port within
+``window_s``, over at least ``min_span_s``, with a median gap between ``min_gap_s`` (floods are
+faster) and ``max_gap_s`` make a call-back.
+Benign devices reach their clouds with data-carrying sessions (TLS, MQTT) and, when the cloud is
+down, back off exponentially to minutes (AWS IoT Device SDK: 1 s doubling to 128 s), which keeps
+their median gap above ``max_gap_s`` once at the cap, and before it the later gaps more than
+``max_slowdown`` times the earlier ones; bots retry at a fixed, short pace.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from statistics import median
+from typing import ClassVar
+
+from iotwarden.detect.base import SERVICE_PORTS, SYN, Detector, Options, external, is_internal, subject_key
+from iotwarden.hooks import Context
+from iotwarden.model import Flow
+
+CALLBACK = "detect.c2.callback"
+
+
+@dataclass(frozen=True)
+class CallbackOptions(Options):
+    window_s: float = 3600.0  # connections counted within this long of the latest
+    min_connections: int = 10  # short connections to one host:port within the window
+    min_span_s: float = 120.0  # from the first to the last of them: a loop, not a burst
+    min_gap_s: float = 1.0  # median gap between them at least this (a flood is faster)
+    max_gap_s: float = 30.0  # and at most this (device SDKs back off to minutes: AWS IoT's cap is 128 s)
+    max_slowdown: float = 2.0  # median of the later half of the gaps over the earlier half's, at most
+    max_payload: int = 64  # bytes each way a call-back connection carries at most
+    max_duration_s: float = 60.0  # a call-back connection lasts at most this (SYN retries included)
+    max_series: int = 100_000  # (device, host, port) series tracked (LRU)
+    max_connections: int = 64  # start times kept per series
+
+
+@dataclass(slots=True)
+class _Series:
+    times: deque[float]
+    flows: deque[Flow]
+    raised: float | None = None  # when this series last raised
+
+
+def short_connection(flow: Flow, o: CallbackOptions) -> bool:
+    """A new TCP connection (initiator SYN seen) that carried next to nothing and ended soon."""
+    return (flow.ip_proto == 6 and bool(flow.tcp_flags_ab & SYN) and flow.payload_ab <= o.max_payload
+            and flow.payload_ba <= o.max_payload and flow.duration <= o.max_duration_s)
+
+
+class CallbackDetector(Detector):
+    name: ClassVar[str] = "detect.c2_callback"
+    ids: ClassVar[tuple[str, ...]] = (CALLBACK,)
+    defaults: ClassVar[Options] = CallbackOptions()
+
+    def __init__(self, options: dict[str, object] | None = None) -> None:
+        super().__init__(options)
+        self._series: OrderedDict[tuple[str, str, int], _Series] = OrderedDict()
+
+    def flow(self, ctx: Context, flow: Flow) -> None:
+        o: CallbackOptions = self.options
+        if not short_connection(flow, o) or not is_internal(flow.a_ip) or not external(flow.b_ip):
+            return
+        key = (flow.a_ip, flow.b_ip, flow.b_port)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = _Series(deque(maxlen=o.max_connections), deque(maxlen=8))
+            if len(self._series) > o.max_series:
+                self._series.popitem(last=False)
+        self._series.move_to_end(key)
+        now = flow.first_seen
+        series.times.append(now)
+        series.flows.append(flow)
+        while series.times and now - series.times[0] > o.window_s:
+            series.times.popleft()
+        times = series.times
+        if len(times) < o.min_connections or times[-1] - times[0] < o.min_span_s:
+            return
+        if series.raised is not None and now - series.raised < o.window_s:
+            return  # reported within the window; the pipeline counts the repeats it is told about
+        gaps = [b - a for a, b in zip(times, list(times)[1:], strict=False)]
+        gap = median(gaps)
+        half = len(gaps) // 2
+        if not o.min_gap_s <= gap <= o.max_gap_s or median(gaps[half:]) > o.max_slowdown * median(gaps[:half]):
+            return  # too fast (a flood), too slow, or slowing down (back-off)
+        series.raised = now
+        standard = flow.b_port in SERVICE_PORTS
+        self.raise_alert(ctx, CALLBACK, title=f"{flow.a_ip} calls {flow.b_ip}:{flow.b_port} back again and again "
+                         f"({len(times)} short connections, every {gap:.0f}s)",
+                         severity="medium" if standard else "high",
+                         subject=subject_key(ctx, flow.a_mac, flow.a_ip), ts=now,
+                         key=f"{flow.b_ip}:{flow.b_port}", mitre=("T1071",) if standard else ("T1071", "T1571"),
+                         src_ip=flow.a_ip, dst_ip=flow.b_ip,
+                         evidence={"connections": len(times), "median_gap_s": round(gap, 3),
+                                   "span_s": round(times[-1] - times[0], 3), "port": flow.b_port},
+                         flows=list(series.flows))

@@ -1,0 +1,190 @@
+"""Labelled botnet traffic for recall/precision tests: IoT bot families' C&C and scanning, and benign
+device habits that look like them, as Zeek would log them (flows with IoT-23 detailed labels).
+
+Each family follows what its source code or analysis documents, never what a detector looks for:
+
+- ``mirai`` (Mirai, and its derivatives Okiru, Kenjiro, Hakai): C&C on tcp/23 or a variant's own
+  port; while the C&C does not answer the bot reconnects after ``sleep(rand % 10 + 1)`` s (Mirai
+  ``bot/main.c``); once connected it holds one session and sends a 2-byte keep-alive every minute.
+- ``gafgyt`` (Gafgyt/Bashlite): a hard-coded server retried every 5 s (``initConnection`` then
+  ``sleep(5)``); connected, one session with the server's PING and the bot's PONG.
+- ``irc`` (Muhstik, Kaiten/IRCBot): an IRC session on 6667/6697 or an odd port, held for tens of
+  minutes, rejoined within a minute when dropped.
+- ``torii``: check-ins to a named C&C over tcp/443 (not TLS) every few minutes (Avast, "Torii
+  botnet", 2018).
+- ``http_poll``: a bot polling its C&C over HTTP on 80/8080 every 30 s to 15 min, ±20%
+  (IoT-23 ``C&C-HeartBeat`` flows of the Trojan and Mirai captures).
+
+Benign habits (label ``-``): a device whose cloud is down retrying with exponential back-off capped
+at 128 s (AWS IoT Device SDK defaults), MQTT sessions to a cloud on 8883 renewed every ~30 min, P2P
+camera keep-alives over UDP to relay servers on high ports (CS2 PPPP, udp/32100), NTP polls.
+Scanners probe Telnet, SSH, HTTP and router-exploit ports of random addresses at 1-50 SYN/s.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from iotwarden.detect.base import external
+from iotwarden.model import Flow
+
+Labelled = list[tuple[Flow, str]]  # a flow and its IoT-23 detailed label ("-": benign)
+SCAN_PORTS = (23, 2323, 22, 80, 8080, 5555, 37215, 52869, 7547, 81)
+FAMILIES = ("mirai", "gafgyt", "irc", "torii", "http_poll")
+BENIGN_HABITS = ("dead_cloud", "mqtt_cloud", "p2p_camera", "ntp")
+
+
+@dataclass
+class Truth:
+    scanners: set[str] = field(default_factory=set)
+    bots: dict[str, str] = field(default_factory=dict)  # host -> family
+    benign_habits: dict[str, str] = field(default_factory=dict)  # host -> habit
+
+
+def public_ip(rng: random.Random) -> str:
+    while True:
+        ip = f"{rng.randint(11, 220)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+        if external(ip):
+            return ip
+
+
+def _tcp(src: str, dst: str, port: int, ts: float, rng: random.Random, *, state: str, duration: float = 0.0,
+         payload: tuple[int, int] = (0, 0)) -> Flow:
+    """A TCP connection as Zeek logs it: S0 (unanswered), REJ (refused) or SF (carried data)."""
+    flags = {"S0": (0x02, 0), "REJ": (0x02, 0x14), "SF": (0x1B, 0x1B)}[state]
+    pkts = {"S0": (3, 0), "REJ": (1, 1)}.get(state, (4 + payload[0] // 200, 3 + payload[1] // 200))
+    return Flow(0, 6, src, rng.randint(32768, 60999), dst, port, ts, ts + duration, pkts_ab=pkts[0],
+                pkts_ba=pkts[1], bytes_ab=payload[0] + 52 * pkts[0], bytes_ba=payload[1] + 52 * pkts[1],
+                payload_ab=payload[0], payload_ba=payload[1], tcp_flags_ab=flags[0], tcp_flags_ba=flags[1],
+                extra={"conn_state": state})
+
+
+def _udp(src: str, dst: str, port: int, ts: float, rng: random.Random, *, payload: tuple[int, int]) -> Flow:
+    return Flow(0, 17, src, rng.randint(32768, 60999), dst, port, ts, ts + 0.05, pkts_ab=1, pkts_ba=1,
+                bytes_ab=payload[0] + 28, bytes_ba=payload[1] + 28, payload_ab=payload[0], payload_ba=payload[1],
+                extra={"conn_state": "SF"})
+
+
+def _session_bot(src: str, t: float, end: float, rng: random.Random, *, port: int, retry: Callable[[], float],
+                 down: tuple[float, float], up: tuple[float, float], hello: int) -> Labelled:
+    """C&C that is down for a while (the bot retries) then up (one long session), in turns."""
+    c2, out = public_ip(rng), []
+    while t < end:
+        stop = min(end, t + rng.uniform(*down))
+        while t < stop:  # C&C down: unanswered or refused attempts
+            state = rng.choice(("S0", "REJ"))
+            wait = 3.0 if state == "S0" else 0.001  # SYN retransmissions before giving up
+            out.append((_tcp(src, c2, port, t, rng, state=state, duration=wait), "C&C"))
+            t += wait + retry()
+        length = min(end - t, rng.uniform(*up))
+        if length > 1:
+            beats = int(length // 60)
+            out.append((_tcp(src, c2, port, t, rng, state="SF", duration=length,
+                             payload=(hello + 2 * beats, 2 * beats + 8)), "C&C-HeartBeat"))
+        t += length + rng.uniform(1, 10)
+    return out
+
+
+def _checkins(src: str, t: float, end: float, rng: random.Random, *, port: int, label: str,
+              period: float, sizes: tuple[int, int]) -> Labelled:
+    c2, jitter, out = public_ip(rng), rng.uniform(0.0, 0.2), []
+    while t < end:
+        out.append((_tcp(src, c2, port, t, rng, state="SF", duration=0.3,
+                         payload=(rng.randint(sizes[0] // 2, sizes[0]), rng.randint(sizes[1] // 2, sizes[1]))), label))
+        t += period * (1 + rng.uniform(-jitter, jitter))
+    return out
+
+
+def bot(family: str, src: str, t: float, end: float, rng: random.Random) -> Labelled:
+    if family == "mirai":
+        return _session_bot(src, t, end, rng, port=rng.choice((23, 23, rng.randint(1024, 65535))),
+                            retry=lambda: float(rng.randint(1, 10)), down=(300, 2400), up=(600, 5400), hello=6)
+    if family == "gafgyt":
+        return _session_bot(src, t, end, rng, port=rng.choice((666, 6667, 1014, 7777, rng.randint(1024, 65535))),
+                            retry=lambda: 5.0, down=(300, 2400), up=(600, 5400), hello=40)
+    if family == "irc":
+        return _session_bot(src, t, end, rng, port=rng.choice((6667, 6697, rng.randint(1024, 65535))),
+                            retry=lambda: rng.uniform(5, 30), down=(0, 40), up=(600, 3600), hello=120)
+    if family == "torii":
+        return _checkins(src, t, end, rng, port=443, label="C&C-Torii", period=rng.uniform(60, 600),
+                         sizes=(300, 200))
+    if family == "http_poll":
+        return _checkins(src, t, end, rng, port=rng.choice((80, 8080)), label="C&C-HeartBeat",
+                         period=rng.uniform(30, 900), sizes=(200, 120))
+    raise ValueError(family)
+
+
+def habit(kind: str, src: str, t: float, end: float, rng: random.Random) -> Labelled:
+    out: Labelled = []
+    if kind == "dead_cloud":  # exponential back-off, 1 s doubling to a 128 s cap, a jitter of 10%
+        cloud, port, wait = public_ip(rng), rng.choice((443, 8883)), 1.0
+        while t < end:
+            out.append((_tcp(src, cloud, port, t, rng, state="S0", duration=3.0), "-"))
+            t += 3.0 + wait * rng.uniform(0.9, 1.1)
+            wait = min(wait * 2, 128.0)
+    elif kind == "mqtt_cloud":
+        cloud = public_ip(rng)
+        while t < end:
+            length = min(end - t, rng.uniform(1700, 1800))
+            out.append((_tcp(src, cloud, 8883, t, rng, state="SF", duration=length,
+                             payload=(300 + int(length // 60) * 2, 200 + int(length // 60) * 2)), "-"))
+            t += length + rng.uniform(0.5, 3)
+    elif kind == "p2p_camera":
+        relays = [public_ip(rng) for _ in range(3)]
+        while t < end:
+            for relay in relays:
+                out.append((_udp(src, relay, 32100, t, rng, payload=(48, 48)), "-"))
+            t += rng.uniform(14, 16)
+    elif kind == "ntp":
+        server = public_ip(rng)
+        while t < end:
+            out.append((_udp(src, server, 123, t, rng, payload=(48, 48)), "-"))
+            t += 1024
+    return out
+
+
+def scanner(src: str, t0: float, rng: random.Random) -> Labelled:
+    rate, port = rng.choice((1.0, 5.0, 20.0, 50.0)), rng.choice(SCAN_PORTS)
+    out: Labelled = []
+    for k in range(int(rate * rng.uniform(30, 300))):
+        dst = f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}" if rng.random() < 0.5 \
+            else public_ip(rng)
+        out.append((_tcp(src, dst, port, t0 + k / rate, rng, state="REJ" if rng.random() < 0.3 else "S0",
+                         duration=0.001), "PartOfAHorizontalPortScan"))
+    return out
+
+
+def infect(benign: list[Flow], *, seed: int, infected_from: float, n_scanners: int = 9, bots_per_family: int = 3,
+           habits_each: int = 2) -> tuple[Labelled, Truth]:
+    """Benign flows (labelled ``-``) plus scanners, bots of every family and benign look-alike habits
+    on distinct internal hosts that are on the wire from the start; bots and scanners start
+    ``infected_from`` seconds into the capture (0: infected before monitoring started)."""
+    rng = random.Random(seed)
+    start, end = min(f.first_seen for f in benign), max(f.last_seen for f in benign)
+    first: dict[str, float] = {}
+    for f in benign:
+        first[f.a_ip] = min(first.get(f.a_ip, f.first_seen), f.first_seen)
+    hosts = sorted(h for h, t in first.items() if h.startswith("10.10.") and not h.endswith(".1") and t < start + 600)
+    rng.shuffle(hosts)
+    need = n_scanners + bots_per_family * len(FAMILIES) + habits_each * len(BENIGN_HABITS)
+    if len(hosts) < need:
+        raise ValueError(f"{len(hosts)} hosts for {need} roles")
+    truth, out = Truth(), [(f, "-") for f in benign]
+    pick = iter(hosts)
+    for _ in range(n_scanners):
+        src = next(pick)
+        truth.scanners.add(src)
+        out += scanner(src, rng.uniform(start + infected_from, end - 400), rng)
+    for family in FAMILIES:
+        for _ in range(bots_per_family):
+            src = next(pick)
+            truth.bots[src] = family
+            out += bot(family, src, start + infected_from + rng.uniform(0, 300), end, rng)
+    for kind in BENIGN_HABITS:
+        for _ in range(habits_each):
+            src = next(pick)
+            truth.benign_habits[src] = kind
+            out += habit(kind, src, start + rng.uniform(0, 300), end, rng)
+    return out, truth

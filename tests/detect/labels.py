@@ -1,0 +1,144 @@
+"""Score alerts against labelled flows: Stratosphere IoT-23 / CTU ``conn.log.labeled`` files (real or
+written by tests/detect/labelled.py), per host, per (host, C&C server) pair and per flow.
+
+Classes from the detailed labels: ``scan`` (``PartOfAHorizontalPortScan`` and its spellings) and
+``c2`` (every ``C&C*`` label: C&C, C&C-HeartBeat, C&C-FileDownload, C&C-Torii, C&C-Mirai, ...).
+Run on real data: ``python -m tests.detect.labels conn.log.labeled [--detect-on capture.pcap]``
+(detection on the labelled log itself, or on the capture it was made from).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from iotwarden.errors import IotwardenError, ParseError
+from iotwarden.model.alert import Alert
+from iotwarden.sources.zeek_format import TsvHeader, apply_directive, decode_tsv, iter_lines, open_log
+
+IDS = {
+    "scan": frozenset({"detect.scan.horizontal", "detect.scan.vertical", "detect.scan.telnet_mirai"}),
+    "c2": frozenset({"detect.c2.beaconing", "detect.c2.callback", "detect.c2.session", "detect.c2.tool_download"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledFlow:
+    ts: float
+    src: str
+    dst: str
+    port: int
+    detailed: str  # the detailed label ("-" when the flow is benign or has no detail)
+
+    @property
+    def cls(self) -> str | None:
+        return label_class(self.detailed)
+
+
+def label_class(detailed: str) -> str | None:
+    """``c2``, ``scan`` or None for an IoT-23 detailed label (C&C first: C&C-PartOfAHorizontalPortScan)."""
+    name = detailed.lower().replace("-", "")
+    if name.startswith("c&c"):
+        return "c2"
+    if "horizontalportscan" in name.replace("partofa", ""):
+        return "scan"
+    return None
+
+
+def read_labels(path: Path) -> list[LabelledFlow]:
+    """The labelled flows of a conn.log.labeled (TSV, the label columns after spaces or tabs)."""
+    out: list[LabelledFlow] = []
+    header = TsvHeader()
+    with open_log(path) as fh:
+        for line in iter_lines(fh, lambda: None):
+            if line.startswith(b"#"):
+                header = apply_directive(line, header)
+                continue
+            try:
+                rec = decode_tsv(line, header)
+            except ParseError:
+                continue
+            detailed = str(rec.get("detailed-label") or rec.get("detailed_label") or "-")
+            if detailed == "-" and str(rec.get("label", "")).lower().startswith("malicious"):
+                detailed = "Malicious"
+            out.append(LabelledFlow(float(rec["ts"]), str(rec["id.orig_h"]), str(rec["id.resp_h"]),
+                                    int(rec["id.resp_p"]), detailed))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    positives: int
+    flagged: int
+    hits: int
+
+    @property
+    def recall(self) -> float:
+        return self.hits / self.positives if self.positives else 1.0
+
+    @property
+    def precision(self) -> float:
+        return self.hits / self.flagged if self.flagged else 1.0
+
+    def __str__(self) -> str:
+        return f"recall {self.recall:6.1%} ({self.hits}/{self.positives})  precision {self.precision:6.1%} " \
+               f"({self.hits}/{self.flagged})"
+
+
+def by_host(alerts: Iterable[Alert], flows: Sequence[LabelledFlow], cls: str) -> Score:
+    """Hosts that originated a flow of ``cls`` against the sources of alerts of ``cls``."""
+    positives = {f.src for f in flows if f.cls == cls}
+    flagged = {a.src_ip for a in alerts if a.id in IDS[cls] and a.src_ip}
+    return Score(len(positives), len(flagged), len(positives & flagged))
+
+
+def by_pair(alerts: Iterable[Alert], flows: Sequence[LabelledFlow]) -> Score:
+    """(bot, C&C server) pairs of C&C-labelled flows against the (source, destination) of C&C alerts."""
+    positives = {(f.src, f.dst) for f in flows if f.cls == "c2"}
+    flagged = {(a.src_ip, a.dst_ip) for a in alerts if a.id in IDS["c2"] and a.src_ip and a.dst_ip}
+    return Score(len(positives), len(flagged), len(positives & flagged))
+
+
+def by_flow(alerts: Iterable[Alert], flows: Sequence[LabelledFlow]) -> Score:
+    """C&C flows covered by a C&C alert's (source, destination) pair; flagged: every flow of those pairs."""
+    pairs = {(a.src_ip, a.dst_ip) for a in alerts if a.id in IDS["c2"] and a.src_ip and a.dst_ip}
+    claimed = [f for f in flows if (f.src, f.dst) in pairs]
+    hits = sum(f.cls == "c2" for f in claimed)
+    return Score(sum(f.cls == "c2" for f in flows), len(claimed), hits)
+
+
+def report(alerts: Sequence[Alert], flows: Sequence[LabelledFlow]) -> str:
+    labels = Counter(f.detailed for f in flows)
+    lines = [f"{len(flows)} labelled flows: " + ", ".join(f"{k} {v}" for k, v in labels.most_common()),
+             f"scanning per host:  {by_host(alerts, flows, 'scan')}",
+             f"C&C per host:       {by_host(alerts, flows, 'c2')}",
+             f"C&C per bot/server: {by_pair(alerts, flows)}",
+             f"C&C per flow:       {by_flow(alerts, flows)}"]
+    lines += [f"  {a.id:28} {a.src_ip or '':16} -> {a.dst_ip or '':16} x{a.count:<5} {a.title}"
+              for a in sorted(alerts, key=lambda a: (a.id, a.src_ip or ""))]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from tests.detect.runner import detect  # loads every analyzer: only when run as a tool
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("labelled", type=Path, nargs="+", help="conn.log.labeled files")
+    parser.add_argument("--detect-on", type=Path, action="append", help="run detection on these captures instead")
+    args = parser.parse_args(argv)
+    try:
+        flows = [f for path in args.labelled for f in read_labels(path)]
+        alerts = list(detect(args.detect_on or args.labelled).alerts)
+    except (IotwardenError, OSError, KeyError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report(alerts, flows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

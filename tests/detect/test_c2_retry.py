@@ -1,0 +1,60 @@
+"""C&C call-backs: short, empty connections to one outside host:port, again and again, at a bot's pace."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from iotwarden.detect.c2_retry import CallbackDetector
+from iotwarden.model import Flow
+from tests.detect.runner import feed, tcp_flow
+
+C2 = "198.18.7.7"  # outside the site (not in INTERNAL_NETWORKS)
+REFUSED = {"flags": (0x02, 0x14), "pkts": (1, 1)}
+
+
+def _tries(gaps: list[float], *, dst: str = C2, port: int = 23, **kw: object) -> list[Flow]:
+    t, out = 100.0, []
+    for i, gap in enumerate(gaps):
+        out.append(tcp_flow("10.0.0.9", dst, port, t, sport=40000 + i, **{**REFUSED, **kw}))  # type: ignore[arg-type]
+        t += gap
+    return out
+
+
+def test_a_mirai_reconnect_loop_is_a_callback_even_with_no_learning() -> None:
+    rng = random.Random(1)
+    alerts = feed([CallbackDetector()], flows=_tries([float(rng.randint(1, 10)) for _ in range(40)]))
+    assert [(a.id, a.key, a.severity, a.src_ip, a.dst_ip) for a in alerts] == [
+        ("detect.c2.callback", f"{C2}:23", "high", "10.0.0.9", C2)]
+    assert alerts[0].mitre == ["T1071", "T1571"] and alerts[0].evidence["connections"] >= 10
+    assert alerts[0].flows  # the connections behind it
+
+
+def test_a_service_port_is_medium_and_names_no_non_standard_port() -> None:
+    (alert,) = feed([CallbackDetector()], flows=_tries([5.0] * 30, port=443))
+    assert (alert.severity, alert.mitre) == ("medium", ["T1071"])
+
+
+@pytest.mark.parametrize(("case", "gaps", "kw"), [
+    ("exponential back-off to 128 s (AWS IoT SDK)", [min(2.0 ** i, 128.0) + 3 for i in range(40)], {}),
+    ("a flood: many a second", [0.01] * 400, {}),
+    ("a burst: brute force for a minute", [5.0] * 12, {}),
+    ("sessions that carry data", [5.0] * 40, {"payload": (500, 900), "flags": (0x1B, 0x1B), "pkts": (6, 6)}),
+    ("the tail of a long connection (no SYN)", [5.0] * 40, {"flags": (0x10, 0x10)}),
+    ("an internal host", [5.0] * 40, {"dst": "10.0.0.1"}),
+    ("multicast", [5.0] * 40, {"dst": "239.255.255.250"}),
+])
+def test_what_is_not_a_callback(case: str, gaps: list[float], kw: dict[str, object]) -> None:
+    assert feed([CallbackDetector()], flows=_tries(gaps, **kw)) == [], case  # type: ignore[arg-type]
+
+
+def test_a_loop_that_goes_on_is_reported_again_once_per_window() -> None:
+    alerts = feed([CallbackDetector({"window_s": 600.0})], flows=_tries([5.0] * 400))  # 2000 s
+    assert len(alerts) == 1 and alerts[0].count == 4  # raised at 220, 820, 1420, 2020 s; one alert in the pipeline
+
+
+def test_tracked_series_are_limited() -> None:
+    det = CallbackDetector({"max_series": 3})
+    feed([det], flows=[f for i in range(6) for f in _tries([5.0] * 2, dst=f"198.18.0.{i + 1}")])
+    assert len(det._series) == 3
