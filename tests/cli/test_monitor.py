@@ -177,3 +177,43 @@ def test_a_live_interface_reports_an_arp_sweep_while_it_happens(
     assert [(a.key, a.src_ip) for a in sweep] == [("arp", B_IP)]
     out, err = capsys.readouterr()
     assert "detect.scan.horizontal" in out and f"monitoring interface {lab.va}" in err
+
+
+PLAYBOOK = """
+playbooks:
+  - name: contain-mirai
+    trigger: {detector: "detect.scan.*", min_severity: high}
+    actions:
+      - quarantine: {reason: "Mirai-style scanning"}
+      - open_case: {title: "Scanning from {device}"}
+      - tag_device: {tag: compromised}
+"""
+
+
+def test_playbooks_answer_alerts_as_they_happen_and_log_every_action(tmp_path: Path, attack_pcap: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from iotwarden.respond import cases
+    from iotwarden.respond.actions import list_actions
+
+    watched = tmp_path / "spool"
+    watched.mkdir()
+    shutil.copy(attack_pcap, watched / "000.pcap")
+    (tmp_path / "pb.yaml").write_text(PLAYBOOK)
+    db = f"sqlite:///{tmp_path / 'mon.db'}"
+    assert main(["monitor", str(watched), "--once", "--db", db, "--playbooks", str(tmp_path / "pb.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "-> quarantine done" in out and "-> open_case done" in out and "playbook contain-mirai" in out
+    with Store(db) as store, store.session() as session:
+        actions = list_actions(session)
+        assert {a.kind for a in actions} == {"quarantine", "open_case", "tag_device"}
+        assert all(a.playbook == "contain-mirai" and a.status == "done" for a in actions)
+        quarantined = {a.device_key for a in actions if a.kind == "quarantine"}
+        assert len(quarantined) == 1  # the infected camera, once, though it raised several scan alerts
+        assert [c.device_key for c in cases.list_cases(session)] == sorted(quarantined)
+        assert next(a for a in actions if a.kind == "quarantine").result["enforcer"] == "DryRunEnforcer"
+
+
+def test_playbooks_need_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pb.yaml").write_text(PLAYBOOK)
+    assert main(["monitor", str(tmp_path), "--once", "--no-store", "--playbooks", str(tmp_path / "pb.yaml")]) == 2
+    assert "drop --no-store" in capsys.readouterr().err

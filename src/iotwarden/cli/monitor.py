@@ -1,8 +1,10 @@
 """``iotwarden monitor SOURCE``: watch a live interface or a growing folder of captures and report
-alerts as they happen (printed with Rich, exported with ``--export``, stored in ``--db``)."""
+alerts as they happen (printed with Rich, exported with ``--export``, stored in ``--db``, answered by
+response playbooks with ``--playbooks``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -10,12 +12,27 @@ import typer
 from rich.console import Console
 
 from iotwarden.cli.analyze import DB_OPTION, open_store, ts_text
+from iotwarden.cli.identity import CA_DIR_OPTION, PASS_ENV_OPTION
 from iotwarden.cli.main import app
+from iotwarden.cli.respond import (
+    ALLOW_OPTION,
+    ENFORCE_OPTION,
+    NETNS_OPTION,
+    POLICY_OPTION,
+    YES_OPTION,
+    Enforce,
+    _ca,
+    _enforcers,
+)
 from iotwarden.detect import load_options
 from iotwarden.detect.pipeline import load_suppressions
+from iotwarden.errors import ConfigError
 from iotwarden.export import open_exporter
 from iotwarden.model.alert import Alert
+from iotwarden.respond.engine import ResponseEngine
+from iotwarden.respond.playbook import Playbook, load_playbooks
 from iotwarden.services.monitor import POLL_S, Monitor
+from iotwarden.store import Store
 
 console = Console()
 err = Console(stderr=True)
@@ -26,6 +43,24 @@ def print_alert(alert: Alert) -> None:
     where = f"{alert.src_ip or ''}{' -> ' + alert.dst_ip if alert.dst_ip else ''}"
     console.print(f"{ts_text(alert.first_seen)} [{STYLE[alert.severity]}]{alert.severity:8}[/] {alert.id:32} "
                   f"{alert.subject:26} {where:34} {alert.title}", highlight=False, soft_wrap=True)
+
+
+def _responder(store: Store, found: list[Playbook], enforce: Enforce, netns: str | None, allow: list[str],
+               policy: str | None, yes: bool, ca_dir: Path, passphrase_env: str) -> Callable[[Alert], None]:
+    """The response engine's alert subscriber; each alert's actions are printed as they are taken."""
+    default, named = _enforcers(enforce, netns, allow, store, policy=policy, yes=yes)
+    engine = ResponseEngine(store, found, enforcer=default, enforcers=named, ca=_ca(store, ca_dir, passphrase_env))
+
+    def respond(alert: Alert) -> None:
+        before = engine.errors
+        for record in engine.on_alert(alert):
+            console.print(f"  -> {record.kind} {record.status} (action {record.id}, playbook "
+                          f"{record.playbook})", highlight=False)
+        if engine.errors > before:
+            err.print(f"[yellow]warning:[/] response to {alert.id} on {alert.subject} failed (see the log)",
+                      highlight=False)
+
+    return respond
 
 
 @app.command("monitor")
@@ -44,13 +79,25 @@ def monitor_cmd(
     poll: Annotated[float, typer.Option("--poll", help="Seconds between looks at a watched folder.")] = POLL_S,
     once: Annotated[bool, typer.Option("--once", help="Folder: process what is there now, then stop.")] = False,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not write alerts to the database.")] = False,
+    playbooks: Annotated[Path | None, typer.Option(
+        "--playbooks", help="Response playbooks (YAML file or folder) run on each new alert as it happens; "
+                            "their actions are logged in --db (see iotwarden playbooks).")] = None,
+    enforce: Enforce = ENFORCE_OPTION, netns: str | None = NETNS_OPTION, allow: list[str] = ALLOW_OPTION,
+    policy: str | None = POLICY_OPTION, yes: bool = YES_OPTION,
+    ca_dir: Path = CA_DIR_OPTION, passphrase_env: str = PASS_ENV_OPTION,
 ) -> None:
     """Watch SOURCE continuously and report alerts as they happen; Ctrl-C stops cleanly."""
     rules = load_suppressions(suppress) if suppress else []
     tunables = load_options(options) if options else None
+    found = load_playbooks(playbooks) if playbooks else []
+    if found and no_store:
+        raise ConfigError("--playbooks log every action in the database: drop --no-store")
     exporters = [open_exporter(url) for url in export or []]
     store = None if no_store else open_store(db)
-    mon = Monitor(store=store, exporters=exporters, suppressions=rules, options=tunables, on_alert=[print_alert])
+    subscribers = [print_alert]
+    if store is not None and found:
+        subscribers.append(_responder(store, found, enforce, netns, allow, policy, yes, ca_dir, passphrase_env))
+    mon = Monitor(store=store, exporters=exporters, suppressions=rules, options=tunables, on_alert=subscribers)
     folder = Path(source)
     err.print(f"monitoring {'folder ' + source if folder.is_dir() else 'interface ' + source} "
               "(Ctrl-C stops)", highlight=False)

@@ -83,13 +83,15 @@ class ResponseEngine:
 
     # --- entry points ----------------------------------------------------------------------------------
 
-    def on_alert(self, alert: Alert) -> None:
-        """Subscriber for :class:`iotwarden.services.monitor.Monitor` (``on_alert``): never raises."""
+    def on_alert(self, alert: Alert) -> list[ActionRecord]:
+        """Subscriber for :class:`iotwarden.services.monitor.Monitor` (``on_alert``): never raises; the
+        actions taken (none when the response failed, counted in :attr:`errors`)."""
         try:
-            self.respond(alert)
+            return self.respond(alert)
         except IotwardenError as exc:
             self.errors += 1
             log.warning("response to alert %s failed: %s", alert.uid or alert.id, exc)
+            return []
 
     def run_stored(self, *, limit: int = MAX_ALERTS_PER_RUN) -> list[ActionRecord]:
         """Run the playbooks over the stored new (unsuppressed) alerts that they have not handled yet."""
