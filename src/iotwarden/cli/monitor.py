@@ -45,7 +45,7 @@ def print_alert(alert: Alert) -> None:
                   f"{alert.subject:26} {where:34} {alert.title}", highlight=False, soft_wrap=True)
 
 
-def _responder(store: Store, found: list[Playbook], enforce: Enforce, netns: str | None, allow: list[str],
+def _responder(store: Store, found: list[Playbook], *, enforce: Enforce, netns: str | None, allow: list[str],
                policy: str | None, yes: bool, ca_dir: Path, passphrase_env: str) -> Callable[[Alert], None]:
     """The response engine's alert subscriber; each alert's actions are printed as they are taken."""
     default, named = _enforcers(enforce, netns, allow, store, policy=policy, yes=yes)
@@ -96,7 +96,8 @@ def monitor_cmd(
     store = None if no_store else open_store(db)
     subscribers = [print_alert]
     if store is not None and found:
-        subscribers.append(_responder(store, found, enforce, netns, allow, policy, yes, ca_dir, passphrase_env))
+        subscribers.append(_responder(store, found, enforce=enforce, netns=netns, allow=allow, policy=policy, yes=yes,
+                                      ca_dir=ca_dir, passphrase_env=passphrase_env))
     mon = Monitor(store=store, exporters=exporters, suppressions=rules, options=tunables, on_alert=subscribers)
     folder = Path(source)
     err.print(f"monitoring {'folder ' + source if folder.is_dir() else 'interface ' + source} "
