@@ -48,3 +48,24 @@ def test_the_s7_programmers_modify_variable_and_force_are_writes() -> None:
     alerts = feed([OtWriteDetector({"learn_s": 0.0})], observations=obs)
     assert sorted((a.src_ip, a.evidence["operation"]) for a in alerts) == [
         ("10.0.30.8", "S7 modify variable"), ("10.0.30.9", "S7 force")]
+
+
+def _mms(kind: str, src: str, dst: str, ts: float, **fields: object) -> Observation:
+    return Observation(ts=ts, proto="mms", kind=kind, src_ip=src, dst_ip=dst, fields={"service": "write", **fields})
+
+
+def test_an_mms_write_names_its_variables_and_its_answer_is_the_same_write() -> None:
+    request = _mms("request", "10.0.40.5", "10.0.40.20", 1.0, variables=["IED1LD0/CSWI1$CO$Pos$Oper"])
+    answer = _mms("response", "10.0.40.20", "10.0.40.5", 1.01, result_count=1)
+    alerts = feed([OtWriteDetector({"learn_s": 0.0})], observations=[request, answer])
+    assert [(a.id, a.src_ip, a.dst_ip, a.count, a.evidence) for a in alerts] == [
+        ("detect.ot.mms_write_new_host", "10.0.40.5", "10.0.40.20", 1,
+         {"operation": "MMS write", "seen_in": "request", "variables": ["IED1LD0/CSWI1$CO$Pos$Oper"]})]
+
+
+def test_an_mms_write_answer_alone_names_the_writer_and_reads_are_not_writes() -> None:
+    answer = _mms("response", "10.0.40.20", "10.0.40.5", 2.0, result_count=1)
+    read = Observation(ts=3.0, proto="mms", kind="request", src_ip="10.0.40.6", dst_ip="10.0.40.20",
+                       fields={"service": "read", "variables": ["IED1LD0/MMXU1$MX$TotW"]})
+    alerts = feed([OtWriteDetector({"learn_s": 0.0})], observations=[answer, read])
+    assert [(a.src_ip, a.dst_ip, a.evidence["seen_in"]) for a in alerts] == [("10.0.40.5", "10.0.40.20", "answer")]

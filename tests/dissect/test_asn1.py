@@ -52,3 +52,10 @@ def test_fuzz_reader_raises_only_parse_error(data: bytes) -> None:
     for fn in (asn1.read_tlv, asn1.children, asn1.oid, asn1.integer):
         with contextlib.suppress(ParseError):
             fn(data)
+
+
+def test_tag_parts_split_low_and_high_tag_numbers() -> None:
+    assert asn1.tag_parts(asn1.read_tlv(b"\xa1\x00").tag) == (0x80, True, 1)
+    assert asn1.tag_parts(asn1.read_tlv(b"\x61\x00").tag) == (0x40, True, 1)
+    assert asn1.tag_parts(asn1.read_tlv(b"\xbf\x29\x00").tag) == (0x80, True, 41)  # MMS stop [41]
+    assert asn1.tag_parts(asn1.read_tlv(b"\x9f\x81\x00\x00").tag) == (0x80, False, 128)

@@ -8,13 +8,22 @@ CIP Create/Apply_Attributes on vendor-specific Logix classes 0x64-0xC7, UMAS dow
 T0843 Program Download), ``detect.ot.dnp3_cold_restart`` (DNP3 function 13, IEEE 1815 §4.4.13,
 T0816 Device Restart/Shutdown), ``detect.ot.dnp3_warm_restart`` (function 14, T0816),
 ``detect.ot.firmware_update`` (CIP services on the Non-Volatile Storage object, class 0xA1, used by
-ControlFLASH; T0839 Module Firmware).
+ControlFLASH; T0839 Module Firmware). MMS (ISO 9506-2 ConfirmedServiceRequest tags, program invocation
+and domain management): ``detect.ot.mms_stop`` (stop [41], kill [44]; T0881 Service Stop, T0875
+Change Program State), ``detect.ot.mms_start`` (start [40], resume [42]; T0875),
+``detect.ot.mms_reset`` (reset [43]; T0816 Device Restart/Shutdown, T0875), ``detect.ot.mms_delete``
+(deleteDomain [36], deleteProgramInvocation [39]; T0809 Data Destruction) and
+``detect.ot.program_download`` (initiateDownloadSequence [26], downloadSegment [27],
+terminateDownloadSequence [28], requestDomainDownload [32], loadDomainContent [34]; T0843).
 
 S7 needs care: in a download the PLC itself sends the "download block" and "download ended" jobs
 to the engineering station (it pulls the blocks), and the answer (ack_data) proves an operation as
 well as the job does. So an S7 operation's PLC is the endpoint on ISO-TSAP port 102 (RFC 1006),
 whichever way the PDU went, and one download is one alert on the PLC. An answer counts only when
 its job was not seen (a capture that lost the request direction), so one stop is one sighting.
+MMS is read the same way: a confirmed request's receiver is the device, except downloadSegment and
+terminateDownloadSequence, which the device (the VMD) requests of the client while it loads a domain;
+a response counts only when its request was not seen.
 """
 
 from __future__ import annotations
@@ -36,8 +45,27 @@ CIP_PROGRAM_SERVICES = frozenset({"create", "apply_attributes"})
 CIP_NVS_CLASS = 0xA1  # Non-Volatile Storage object (firmware images)
 UMAS_DOWNLOAD = frozenset({0x30, 0x31, 0x32})  # initialize / download block / end download
 UMAS_STOP_PLC = 0x41
+MMS_STOP, MMS_START, MMS_RESET = "detect.ot.mms_stop", "detect.ot.mms_start", "detect.ot.mms_reset"
+MMS_DELETE = "detect.ot.mms_delete"
+_MMS_DOWNLOAD: tuple[str, Severity, tuple[str, ...]] = (DOWNLOAD, "critical", ("T0843",))
+MMS_OPERATIONS: dict[str, tuple[str, Severity, tuple[str, ...]]] = {  # MMS service -> id, severity, ATT&CK
+    "stop": (MMS_STOP, "critical", ("T0881", "T0875")),
+    "kill": (MMS_STOP, "critical", ("T0881", "T0875")),
+    "start": (MMS_START, "high", ("T0875",)),
+    "resume": (MMS_START, "high", ("T0875",)),
+    "reset": (MMS_RESET, "critical", ("T0816", "T0875")),
+    "delete_domain": (MMS_DELETE, "critical", ("T0809",)),
+    "delete_program_invocation": (MMS_DELETE, "critical", ("T0809",)),
+    "initiate_download_sequence": _MMS_DOWNLOAD,
+    "download_segment": _MMS_DOWNLOAD,
+    "terminate_download_sequence": _MMS_DOWNLOAD,
+    "request_domain_download": _MMS_DOWNLOAD,
+    "load_domain_content": _MMS_DOWNLOAD,
+}
+MMS_VMD_REQUESTS = frozenset({"download_segment", "terminate_download_sequence"})  # the device asks the client
 ISO_TSAP_PORT = 102  # RFC 1006: the S7 PLC's side of the connection
-MAX_JOBS_SEEN = 50_000  # (PLC, station, S7 function) triples whose job was seen, kept for their answers (LRU)
+MAX_JOBS_SEEN = 50_000  # (device, station, S7 function / MMS service) whose request was seen, for their answers (LRU)
+ANSWERS = {"s7comm": "ack_data", "mms": "response"}  # the kind that answers a request, per protocol
 
 
 def _classify(obs: Observation) -> tuple[str, str, Severity, tuple[str, ...]] | None:
@@ -63,6 +91,11 @@ def _classify(obs: Observation) -> tuple[str, str, Severity, tuple[str, ...]] | 
             return UMAS_STOP, "UMAS STOP_PLC", "critical", ("T0858", "T0881")
         if code in UMAS_DOWNLOAD:
             return DOWNLOAD, "UMAS program download", "critical", ("T0843",)
+    elif obs.proto == "mms" and obs.kind in ("request", "response"):
+        service = text(f.get("service"))
+        found = MMS_OPERATIONS.get(service or "")
+        if found is not None:
+            return found[0], f"MMS {service}", found[1], found[2]
     elif obs.proto == "dnp3" and obs.kind == "request":
         code = number(f.get("function_code"))
         if code == 13:
@@ -72,21 +105,31 @@ def _classify(obs: Observation) -> tuple[str, str, Severity, tuple[str, ...]] | 
     return None
 
 
+def _device_sent(obs: Observation) -> bool:
+    """True when the device (PLC, IED) sent ``obs``, else it is the receiver (module docstring)."""
+    if obs.proto == "s7comm":
+        return obs.src_port == ISO_TSAP_PORT and obs.dst_port != ISO_TSAP_PORT
+    if obs.proto == "mms":
+        return (obs.kind == "response") != (obs.fields.get("service") in MMS_VMD_REQUESTS)
+    return False
+
+
 class OtOperationDetector(Detector):
     """Every dangerous operation is reported; the pipeline folds repeats (one per PLC and master)."""
-    observes = frozenset({"s7comm", "enip", "modbus", "dnp3"})  # on_observation only for these (hooks.py)
+    observes = frozenset({"s7comm", "mms", "enip", "modbus", "dnp3"})  # on_observation only for these (hooks.py)
 
     name: ClassVar[str] = "detect.ot"
-    ids: ClassVar[tuple[str, ...]] = (S7_STOP, CIP_STOP, UMAS_STOP, DOWNLOAD, FIRMWARE, COLD, WARM)
+    ids: ClassVar[tuple[str, ...]] = (S7_STOP, CIP_STOP, UMAS_STOP, DOWNLOAD, FIRMWARE, COLD, WARM, MMS_STOP,
+                                      MMS_START, MMS_RESET, MMS_DELETE)
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)
         self._jobs: OrderedDict[tuple[str | None, str | None, object], None] = OrderedDict()
 
     def _answer_of_a_seen_job(self, obs: Observation, plc: str | None, operator: str | None) -> bool:
-        """Remember an S7 job; True for an ack_data whose job was seen (already reported)."""
-        triple = (plc, operator, obs.fields.get("function"))
-        if obs.kind == "ack_data":
+        """Remember an S7 job or MMS request; True for an answer whose request was seen (already reported)."""
+        triple = (plc, operator, obs.fields.get("function" if obs.proto == "s7comm" else "service"))
+        if obs.kind == ANSWERS[obs.proto]:
             return triple in self._jobs
         self._jobs[triple] = None
         self._jobs.move_to_end(triple)
@@ -95,16 +138,16 @@ class OtOperationDetector(Detector):
         return False
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
-        if obs.proto not in ("s7comm", "enip", "modbus", "dnp3"):
+        if obs.proto not in self.observes:
             return
         found = _classify(obs)
         if found is None:
             return
         detector_id, what, severity, mitre = found
         plc, plc_mac, operator = obs.dst_ip, obs.dst_mac, obs.src_ip
-        if obs.proto == "s7comm" and obs.src_port == ISO_TSAP_PORT and obs.dst_port != ISO_TSAP_PORT:
+        if _device_sent(obs):
             plc, plc_mac, operator = obs.src_ip, obs.src_mac, obs.dst_ip
-        if obs.proto == "s7comm" and self._answer_of_a_seen_job(obs, plc, operator):
+        if obs.proto in ANSWERS and self._answer_of_a_seen_job(obs, plc, operator):
             return
         self.raise_alert(ctx, detector_id, title=f"{what} sent to {plc} by {operator}", severity=severity,
                          subject=subject_key(ctx, plc_mac, plc), ts=obs.ts, key=operator or "", mitre=mitre,

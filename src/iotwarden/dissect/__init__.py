@@ -38,7 +38,8 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("modbus", "ModbusDissector"),
     ("bacnet", "BacnetDissector"),
     ("dnp3", "Dnp3Dissector"),
-    ("s7comm", "S7commDissector"),
+    ("s7comm", "S7commDissector"),  # tcp 102 (ISO-TSAP): hands MMS TSDUs to the MMS dissector
+    ("mms", "MmsDissector"),  # MMS found by probe on other ports
     ("enip", "EnipDissector"),
     ("fox", "FoxDissector"),
 )

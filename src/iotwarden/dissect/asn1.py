@@ -1,4 +1,4 @@
-"""Minimal BER reader (ITU-T X.690 §8) for the SNMP dissector: TLVs, integers, OIDs; no schema.
+"""Minimal BER reader (ITU-T X.690 §8) for the SNMP, Kerberos and MMS dissectors: TLVs, integers, OIDs; no schema.
 
 Every length is checked against the enclosing buffer; anything malformed raises ParseError.
 Nesting depth and sizes are bounded by the caller's message size and :data:`MAX_SUBIDS`.
@@ -62,6 +62,13 @@ def read_tlv(data: bytes, pos: int = 0) -> Tlv:
     if pos + length > len(data):
         raise ParseError(f"BER: value of {length} bytes overruns its container")
     return Tlv(tag, data[pos : pos + length], pos + length)
+
+
+def tag_parts(tag: int) -> tuple[int, bool, int]:
+    """(class bits 0x00/0x40/0x80/0xC0, constructed, tag number) of a tag as :func:`read_tlv` returns it
+    (X.690 §8.1.2: universal, application, context-specific, private)."""
+    head, number = (tag >> 24, tag & 0x0FFFFFFF) if tag > 0xFF else (tag, tag & 0x1F)
+    return head & 0xC0, bool(head & 0x20), number
 
 
 def expect(data: bytes, pos: int, tag: int, what: str) -> Tlv:

@@ -1,4 +1,10 @@
-"""Siemens S7comm dissector (tcp 102): TPKT (RFC 1006 §6), COTP (ISO 8073 / X.224) and the S7 PDU.
+"""Siemens S7comm dissector (tcp 102): the S7 PDU over TPKT (RFC 1006 §6) and COTP (ISO 8073 / X.224),
+framed by :mod:`iotwarden.dissect.cotp`.
+
+tcp 102 is ISO-TSAP, shared with MMS (ISO 9506, IEC 61850); the engine gives a port one dissector, so
+this one, registered on 102, hands the TSDUs that are ISO session or MMS to
+:class:`~iotwarden.dissect.mms.MmsDissector`, whose observations are ``mms`` ones. A connection
+request is told once the connection's first TSDU shows which of the two it opened.
 
 Siemens publishes no S7comm specification; layouts follow the Wireshark ``s7comm`` dissector and the
 Snap7 documentation. Kinds (subject ``src``, except ``cotp_connect`` which describes the PLC, ``dst``):
@@ -21,13 +27,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from iotwarden.dissect.base import Packet, StreamDissector
-from iotwarden.dissect.otstream import ResyncOnGap, collect, frames, text, u16be
+from iotwarden.dissect.base import Packet
+from iotwarden.dissect.cotp import (
+    CALLED_TSAP,
+    CALLING_TSAP,
+    PORT,
+    TPDU_SIZE,
+    IsoTransportDissector,
+    cr_has_tsaps,
+    cr_parameters,
+    tsdu_key,
+)
+from iotwarden.dissect.mms import MmsDissector, is_mms
+from iotwarden.dissect.otstream import text, u16be
 from iotwarden.dissect.s7userdata import parse_userdata
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
-PORT = 102
 MAX_S7_PDU = 65_536  # bytes of one S7 PDU reassembled from COTP DT TPDUs (X.224 §13.7 EOT)
 MAX_ITEMS = 16  # read/write variable items listed per PDU
 
@@ -58,16 +74,6 @@ S7PLUS_FUNCTIONS = {0x04BB: "explore", 0x04CA: "create_object", 0x04D4: "delete_
                     0x056B: "invoke", 0x0586: "get_var_substreamed"}
 
 
-def frame_length(buf: bytes) -> int | None:
-    """Size of the TPKT at the head of ``buf`` (RFC 1006 §6: version 3, reserved, length)."""
-    if len(buf) < 4:
-        return None
-    length = (buf[2] << 8) | buf[3]
-    if buf[0] != 3 or length < 7:
-        raise ParseError(f"not a TPKT header (version {buf[0]}, length {length})")
-    return length
-
-
 def _tsap(raw: bytes) -> dict[str, Any]:
     if len(raw) == 2:
         return {"hex": raw.hex(), "connection_type": raw[0], "rack": raw[1] >> 5, "slot": raw[1] & 0x1F}
@@ -75,17 +81,12 @@ def _tsap(raw: bytes) -> dict[str, Any]:
 
 
 def parse_cotp_cr(cotp: bytes) -> dict[str, Any]:
-    """Fields of a connection request TPDU: parameters after dst-ref, src-ref, class (X.224 §13.3.4)."""
+    """Fields of a connection request TPDU, the called TSAP read as S7 addresses it (X.224 §13.3.4)."""
     fields: dict[str, Any] = {}
-    off = 7
-    while off + 2 <= len(cotp):
-        code, size = cotp[off], cotp[off + 1]
-        value = cotp[off + 2 : off + 2 + size]
-        if len(value) < size:
-            raise ParseError("COTP parameter past the end of the TPDU")
-        if code == 0xC1:  # calling TSAP
+    for code, value in cr_parameters(cotp):
+        if code == CALLING_TSAP:
             fields["src_tsap"] = value.hex()
-        elif code == 0xC2:  # called TSAP: the PLC side
+        elif code == CALLED_TSAP:  # the PLC side
             called = _tsap(value)
             fields["dst_tsap"] = called.pop("hex")
             if "text" in called:
@@ -93,9 +94,8 @@ def parse_cotp_cr(cotp: bytes) -> dict[str, Any]:
             else:
                 fields["connection_type"] = CONNECTION_TYPES.get(called["connection_type"], called["connection_type"])
                 fields["rack"], fields["slot"] = called["rack"], called["slot"]
-        elif code == 0xC0 and size == 1:  # TPDU size, 2**value octets
+        elif code == TPDU_SIZE and len(value) == 1:  # TPDU size, 2**value octets
             fields["tpdu_size"] = 1 << min(value[0], 16)
-        off += 2 + size
     return fields
 
 
@@ -201,58 +201,35 @@ def parse_s7plus(pdu: bytes) -> dict[str, Any]:
     return fields
 
 
-def _cr_has_tsaps(payload: bytes) -> bool:
-    """True when a COTP connection request carries TSAP parameters (0xC1/0xC2, X.224 §13.3.4), as
-    S7 clients send; RDP's X.224 request (MS-RDPBCGR §2.2.1.1) over the same TPKT has none."""
-    end = min(len(payload), 5 + payload[4])  # the length indicator counts the bytes after itself
-    pos = 11  # TPKT (4) + LI (1) + CR code (1) + dst-ref (2) + src-ref (2) + class (1)
-    seen = set()
-    while pos + 2 <= end:
-        code, length = payload[pos], payload[pos + 1]
-        seen.add(code)
-        pos += 2 + length
-    return 0xC1 in seen or 0xC2 in seen
-
-
-class S7commDissector(ResyncOnGap, StreamDissector):
+class S7commDissector(IsoTransportDissector):
     name: ClassVar[str] = "s7comm"
     tcp_ports: ClassVar[tuple[int, ...]] = (PORT,)
     max_packets_per_flow: ClassVar[int | None] = None
+    max_tsdu: ClassVar[int] = MAX_S7_PDU
+    tsdu_label: ClassVar[str] = "S7 PDU"
+
+    def __init__(self) -> None:
+        self.mms = MmsDissector()  # the other application of ISO-TSAP (module docstring)
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
         # TPKT carrying a COTP connection request or data TPDU whose user data is S7 (0x32)
         if len(payload) < 7 or payload[0] != 3 or payload[1] != 0:
             return False
         if payload[5] == 0xE0:
-            return _cr_has_tsaps(payload)
+            return cr_has_tsaps(payload)
         return payload[5] == 0xF0 and len(payload) > 7 and payload[7] in (0x32, 0x72)
 
-    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
-        tpkts, error = frames(state, pkt.to_server, data, frame_length)
-        key = "cotp_c2s" if pkt.to_server else "cotp_s2c"
+    def connected(self, pkt: Packet, cotp: bytes, tsdu: bytes | None) -> Iterator[Observation]:
+        if tsdu is not None and is_mms(tsdu):
+            yield from self.mms.connected(pkt, cotp, tsdu)
+            return
+        yield pkt.observation(self.name, "cotp_connect", parse_cotp_cr(cotp), subject="dst")
 
-        def parse(tpkt: bytes) -> Iterator[Observation]:
-            cotp = tpkt[4:]
-            if len(cotp) < 2 or cotp[0] + 1 > len(cotp):
-                raise ParseError("COTP header past the end of the TPKT")
-            tpdu = cotp[1] & 0xF0
-            if tpdu == 0xE0:  # connection request (X.224 §13.3)
-                yield pkt.observation(self.name, "cotp_connect", parse_cotp_cr(cotp), subject="dst")
-                return
-            if tpdu != 0xF0 or len(cotp) < 3:  # only data TPDUs (X.224 §13.7) carry S7
-                return
-            partial = state.get(key, b"") + cotp[cotp[0] + 1 :]
-            if len(partial) > MAX_S7_PDU:
-                state.pop(key, None)
-                raise ParseError(f"S7 PDU over {MAX_S7_PDU} bytes")
-            if not cotp[2] & 0x80:  # EOT not set: more TPDUs follow
-                state[key] = partial
-                return
-            state.pop(key, None)
-            if partial[:1] == b"\x32":
-                kind, fields = parse_s7(partial, state.setdefault(f"szl_{key}", {}))
-                yield pkt.observation(self.name, kind, fields)
-            elif partial[:1] == b"\x72":
-                yield pkt.observation(self.name, "s7plus", parse_s7plus(partial))
-
-        return collect(tpkts, [error] if error else [], parse)
+    def user_data(self, pkt: Packet, tsdu: bytes, state: dict[str, Any]) -> Iterator[Observation]:
+        if tsdu[:1] == b"\x32":
+            kind, fields = parse_s7(tsdu, state.setdefault(f"szl_{tsdu_key(pkt.to_server)}", {}))
+            yield pkt.observation(self.name, kind, fields)
+        elif tsdu[:1] == b"\x72":
+            yield pkt.observation(self.name, "s7plus", parse_s7plus(tsdu))
+        elif is_mms(tsdu):
+            yield from self.mms.user_data(pkt, tsdu, state)

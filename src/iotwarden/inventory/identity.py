@@ -123,6 +123,9 @@ RULES: dict[str, IdentityRule] = {
         by_kind=(("job", "function"),),  # a job is the client's request (download, upload, stop)
         peer=(("cotp_connect", "connection_type"), ("cotp_connect", "dst_tsap_text")),  # the client's role
     ),
+    "mms": IdentityRule(  # ISO 9506-2 Identify-Response vendorName [0], modelName [1], revision [2]
+        attributes=("vendor_name", "model_name", "revision"), kinds=frozenset({"response"}),
+    ),
     "fox": IdentityRule(  # Niagara Fox hello: the software each end runs (fox-info's fields)
         attributes=("app_name", "app_version", "os_name", "host_id", "brand_id", "station_name"),
         kinds=frozenset({"hello"}),
