@@ -22,7 +22,7 @@ from iotwarden.sources.capfile import read_capture
 from tests.conftest import shared
 from tests.detect.runner import detect
 from tests.dissect.ber import cotp_dt, ctx, integer, presentation_data, tlv
-from tests.dissect.hostile import feed_capture_any_port
+from tests.dissect.hostile import feed_capture_any_port, feed_chunks, mutate
 from tests.dissect.ot_captures import contract, run, sweep_captures, sweep_id
 
 IEC = ("pcaps", "ics_iti", "pcaps", "IEC61850")
@@ -188,3 +188,22 @@ def test_fuzz_mms_pdus_inside_valid_framing(tag: int, body: bytes, wrapped: bool
     assert all(o.proto == "mms" for o in out)
     with contextlib.suppress(ParseError):
         decode_tsdu(tsdu)
+
+
+# the CONNECT TSDU of piccolo.pcap frame 1: session CN, presentation CP-type, ACSE AARQ, MMS initiate
+PICCOLO_CN = bytes.fromhex(
+    "0db60506130100160102140200023302000134020001c1a031819da003800101a28195810400000001820400000001a423300f"
+    "0201010604520100013004060251013010020103060528ca22020130040602510161623060020101a05b6059a107060528ca22"
+    "0203a20706052901876701a30302010ca606060429018767a70302010cbe33283106025101020103a028a826800300ff008101"
+    "0a82010a830105a416800101810305f100820c03ee1c000004000000010118")
+
+
+def test_the_real_connect_tsdu_decodes_whole() -> None:
+    assert [kind for kind, _ in decode_tsdu(PICCOLO_CN)] == ["initiate_request"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), max_size=6), st.integers(0, 200))
+def test_fuzz_mutated_real_association(edits: list[tuple[int, int]], cut: int) -> None:
+    tsdu = mutate(PICCOLO_CN, edits, cut)
+    feed_chunks(MmsDissector(), [(True, cotp_dt(tsdu))])
