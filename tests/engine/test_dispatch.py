@@ -10,7 +10,7 @@ import dpkt
 import pytest
 
 from iotwarden.dissect import default_dissectors
-from iotwarden.dissect.base import Dissector, Packet, StreamDissector
+from iotwarden.dissect.base import APP_STATE_KEY, Dissector, Packet, StreamDissector
 from iotwarden.dissect.tls import TlsDissector
 from iotwarden.engine.core import Engine, EngineConfig
 from iotwarden.errors import CaptureError, ParseError
@@ -384,3 +384,19 @@ def test_memos_change_nothing_on_real_captures(corpus: str) -> None:
         replayed += with_memo.memo.hits
     tls = next(d for d in memo_dissectors if isinstance(d, TlsDissector))
     assert replayed + tls.memo.hits > 0  # the memos were exercised, not bypassed
+
+
+class TwoApps(Lines):
+    """One port, two applications: the flow is named after what its bytes turn out to be."""
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        if data.startswith(b"B:"):
+            state[APP_STATE_KEY] = "other-app"
+        return super().feed(pkt, data, state)
+
+
+def test_a_dissector_serving_two_applications_names_the_flows_application() -> None:
+    _, _, flows = _run([TwoApps()], _stream([(0, b"B:hello")]))
+    assert [f.app for f in flows] == ["other-app"]
+    _, _, flows = _run([TwoApps()], _stream([(0, b"A:hello")]))
+    assert [f.app for f in flows] == ["lines"]

@@ -110,6 +110,12 @@ class Dissector:
         left out of the key (a DNS transaction id). Default: nothing was left out."""
 
 
+# A dissector that serves several applications on one port (ISO-TSAP 102 carries S7comm and MMS) names
+# the flow's application (Flow.app, the inventory's served protocols) by setting this key in its flow
+# state; without it the flow is named after the dissector.
+APP_STATE_KEY = "app"
+
+
 class StreamDissector(Dissector):
     """Base of TCP dissectors that need the byte stream, not single segments.
 

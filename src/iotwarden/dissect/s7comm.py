@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from iotwarden.dissect.base import Packet
+from iotwarden.dissect.base import APP_STATE_KEY, Packet
 from iotwarden.dissect.cotp import (
     CALLED_TSAP,
     CALLING_TSAP,
@@ -232,4 +232,5 @@ class S7commDissector(IsoTransportDissector):
         elif tsdu[:1] == b"\x72":
             yield pkt.observation(self.name, "s7plus", parse_s7plus(tsdu))
         elif is_mms(tsdu):
+            state[APP_STATE_KEY] = self.mms.name  # the flow is MMS, not S7comm (Flow.app)
             yield from self.mms.user_data(pkt, tsdu, state)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from iotwarden.dissect.base import Dissector, Packet, StreamDissector
+from iotwarden.dissect.base import APP_STATE_KEY, Dissector, Packet, StreamDissector
 from iotwarden.dissect.memo import Memo, freeze, thaw
 from iotwarden.engine.batch import PacketBatch
 from iotwarden.engine.decode import Headers, addr_text, mac48, mac_texts
@@ -354,7 +354,7 @@ class Dispatcher:
         got = self._call(d, pkt, fd.state, data)
         if got is None:
             return
-        fd.app = d.name
+        fd.app = fd.state.get(APP_STATE_KEY) or d.name
         out.extend(got)
 
     def _finish(self, fd: FlowDispatch) -> None:
