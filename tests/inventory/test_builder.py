@@ -278,6 +278,28 @@ def test_a_local_host_seen_through_the_router_stays_one_device() -> None:
     assert "ip:10.0.1.9" in ctx.devices  # only ever seen through the router
 
 
+def test_a_routed_device_never_gets_its_gateways_mac_as_an_interface() -> None:
+    server = "98:e7:43:10:00:0a"
+    # the router is known first (many outside addresses), then carries a routed conversation of the server
+    ctx, inv = run(*(flow("10.0.0.5", f"198.18.0.{i}") for i in range(1, b.GATEWAY_MIN_IPS + 1)),
+                   flow("10.0.2.10", "10.0.0.5", a_mac=server, b_mac=HOST),
+                   flow("10.0.1.9", "10.0.2.10", a_mac=GW, b_mac=server),
+                   flow("10.0.2.10", "10.0.1.9", a_mac=GW, b_mac=GW))
+    dev = ctx.devices[f"mac:{server}"]
+    assert GW in inv.gateways and dev.ips == {"10.0.2.10"}
+    assert b.INTERFACES_ATTRIBUTE not in dev.attributes
+    assert b.INTERFACES_ATTRIBUTE not in ctx.devices[f"mac:{HOST}"].attributes
+
+
+def test_routed_sightings_before_the_gateway_is_known_leave_no_interface_behind() -> None:
+    server = "98:e7:43:10:00:0a"
+    ctx, _ = run(flow("10.0.2.10", "10.0.0.5", a_mac=server, b_mac=HOST),
+                 flow("10.0.2.10", "10.0.1.9", a_mac=GW, b_mac=GW),  # the router's MAC, not yet known as one
+                 *(flow("10.0.0.5", f"198.18.0.{i}") for i in range(1, b.GATEWAY_MIN_IPS + 1)))
+    assert ctx.devices[f"mac:{server}"].ips == {"10.0.2.10"}
+    assert b.INTERFACES_ATTRIBUTE not in ctx.devices[f"mac:{server}"].attributes
+
+
 def test_routed_sightings_seen_first_move_to_the_mac_that_uses_the_address() -> None:
     ctx, _ = run(*(flow("10.0.0.5", f"198.18.0.{i}") for i in range(1, b.GATEWAY_MIN_IPS + 1)),
                  flow("10.0.1.9", "10.0.2.10", a_mac=GW, b_mac=GW),

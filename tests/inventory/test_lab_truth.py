@@ -82,7 +82,7 @@ def type_matches(found: str | None, expected: str) -> bool:
 
 
 @cache
-def _inventory(scenario: str, workdir: str) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+def _analysed(scenario: str, workdir: str) -> tuple[list[dict[str, Any]], list[DeviceRow]]:
     out = Path(workdir)
     pcap, truth = out / f"{scenario}.pcap", out / f"{scenario}.truth.json"
     generate(load_scenario(SCENARIOS / f"{scenario}.yaml"), pcap, truth)
@@ -90,11 +90,16 @@ def _inventory(scenario: str, workdir: str) -> tuple[list[dict[str, Any]], dict[
     try:
         analyze([pcap], store)
         with store.session() as session:
-            found = {r.key: {k: v["value"] for k, v in (r.classification or {}).items()}
-                     for r in session.query(DeviceRow)}
+            rows = list(session.query(DeviceRow))
+            session.expunge_all()
     finally:
         store.close()
-    return json.loads(truth.read_text())["devices"], found
+    return json.loads(truth.read_text())["devices"], rows
+
+
+def _inventory(scenario: str, workdir: str) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    truth, rows = _analysed(scenario, workdir)
+    return truth, {r.key: {k: v["value"] for k, v in (r.classification or {}).items()} for r in rows}
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +152,15 @@ def test_lab_devices_whose_traffic_lacks_the_evidence(scenario: str, dev_id: str
     expected = _truth_value(dev, prop)
     got = found[f"mac:{dev['mac']}"].get(prop)
     assert type_matches(got, expected) if prop == "device_type" else got == expected
+
+
+@pytest.mark.parametrize("scenario", ["small", "enterprise"])
+def test_no_device_gets_the_routers_mac_as_an_interface(scenario: str, labdir: str) -> None:
+    # hosts on other subnets reach each other through the router: its MAC carries their addresses
+    router = load_scenario(SCENARIOS / f"{scenario}.yaml").network.router_mac
+    _, rows = _analysed(scenario, labdir)
+    holders = [r.key for r in rows if router in (r.attributes or {}).get("link.mac", [])]
+    assert holders == []
 
 
 def test_vendor_names_of_the_lab_and_the_registry_meet(labdir: str) -> None:

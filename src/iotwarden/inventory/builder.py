@@ -334,10 +334,14 @@ class InventoryBuilder:
             home[ep.key] = dev
         return dev
 
-    @staticmethod
-    def _interface(dev: Device, ep: Endpoint) -> None:
-        """Record the endpoint's MAC as an interface when the device has several."""
-        if ep.mac is not None and dev.mac is not None and ep.mac != dev.mac:
+    def _interface(self, dev: Device, ep: Endpoint) -> None:
+        """Record the endpoint's MAC as an interface when the device has several.
+
+        Only a MAC the linker folded into the device is one of its interfaces: a routed sighting
+        (the gateway's MAC with the device's address) belongs to the device, its MAC does not.
+        """
+        if (ep.mac is not None and dev.mac is not None and ep.mac != dev.mac and ep.mac not in self.gateways
+                and self.linker.canonical(ep.mac) == dev.mac):
             dev.attributes.setdefault(INTERFACES_ATTRIBUTE, set()).update((dev.mac, ep.mac))
 
     def _merge(self, dev: Device, ep: Endpoint) -> None:
