@@ -45,3 +45,27 @@ def test_peers_seen_while_learning_are_normal_and_new_ones_are_reported_once() -
     flows += [tcp_flow("10.0.20.7", "10.0.20.99", 80, 4000.0 + t, **OK) for t in range(3)]
     alerts = feed([LateralDetector({"learn_s": 3600.0})], flows=flows)
     assert [(a.id, a.key, a.count) for a in alerts] == [("detect.lateral.new_peer", "10.0.20.99", 1)]
+
+
+def test_a_device_classified_after_its_first_admin_flow_is_judged_by_its_category() -> None:
+    ctx = Context()
+    addons = AddonManager(ctx, [LateralDetector(), AlertPipeline()])
+    ws = "mac:02:00:00:00:00:05"
+    addons.flows([tcp_flow("10.0.10.5", "10.0.10.10", 445, 100.0, a_mac=ws[4:], **OK)])
+    addons.tick(130.0)  # the classifier has not judged the workstation yet: the flow waits
+    assert ctx.alerts == []
+    ctx.devices[ws] = Device(ws, 0.0, 0.0, mac=ws[4:], ips={"10.0.10.5"},
+                             classification={"category": Conclusion("IT", 0.9)})
+    addons.tick(160.0)
+    addons.done()
+    assert ctx.alerts == []
+
+
+def test_a_device_still_unclassified_after_the_wait_counts_as_not_it() -> None:
+    ctx, pipeline = Context(), AlertPipeline()
+    addons = AddonManager(ctx, [LateralDetector({"unknown_wait_s": 60.0}), pipeline])
+    addons.flows([tcp_flow("10.0.20.5", "10.0.10.10", 22, 100.0, **OK)])
+    addons.tick(150.0)
+    assert pipeline.alerts == []
+    addons.tick(161.0)  # raised by the wait's end, not by the end of input
+    assert [(a.id, a.key) for a in pipeline.alerts] == [("detect.lateral.admin_protocol", "SSH")]

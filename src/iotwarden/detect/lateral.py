@@ -6,10 +6,16 @@ T1021.002 SMB, T1021.001 RDP, T1021.004 SSH, T1021.006 WinRM, T1021), ``detect.l
 (an IoT/OT device opens a connection to an IT device it never talked to; T1021) and
 ``detect.lateral.new_peer`` (a device that is not an IT machine talks to an internal peer it never
 talked to, after learning; T1021).
+
+A flow from a device the classifier has not judged yet waits (``unknown_wait_s`` of capture time, at
+most ``MAX_WAITING`` flows) for its verdict: a workstation's first SMB or SSH in its first minute,
+before the classifier's first pass, is not lateral movement. Still unknown after the wait, or at the
+end of input, the device counts as not IT, as before.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -35,12 +41,14 @@ ADMIN_PORTS = {445: ("SMB", "T1021.002"), 139: ("SMB", "T1021.002"), 3389: ("RDP
                135: ("RPC", "T1021")}
 # infrastructure services every device may reach for the first time at any point
 INFRA_PORTS = frozenset({53, 67, 68, 123, 137, 138, 5353, 1900, 5355})
+MAX_WAITING = 10_000  # flows of unclassified devices waiting for the classifier; past it the oldest are judged
 
 
 @dataclass(frozen=True)
 class LateralOptions(Options):
     learn_s: float = LEARN_S  # per-device learning phase of peers and services
     attempts_count: bool = True  # a refused or unanswered admin connection counts too (an attempt)
+    unknown_wait_s: float = 600.0  # capture seconds a flow of an unclassified device waits for its category
 
 
 class LateralDetector(Detector):
@@ -53,6 +61,7 @@ class LateralDetector(Detector):
         self.peers = Novelty(learn_s=self.options.learn_s)
         # no learning for admin services: each (device, port) is reported once, then known
         self.services = Novelty(learn_s=0.0)
+        self.waiting: deque[Flow] = deque()  # flows of unclassified devices, in time order
 
     def flow(self, ctx: Context, flow: Flow) -> None:
         if not is_internal(flow.a_ip):
@@ -61,9 +70,34 @@ class LateralDetector(Detector):
         if flow.ip_proto not in (6, 17) or not is_internal(flow.b_ip):
             return
         admin = ADMIN_PORTS.get(flow.b_port) if flow.ip_proto == 6 else None
-        talked = established(flow)
-        if not talked and not (admin and self.options.attempts_count and flow.tcp_flags_ab):
+        if not established(flow) and not (admin and self.options.attempts_count and flow.tcp_flags_ab):
             return
+        if self.waiting or category(ctx, subject_key(ctx, flow.a_mac, flow.a_ip)) is None:
+            self.waiting.append(flow)  # behind the others, so each device's flows keep their order
+            if len(self.waiting) > MAX_WAITING:
+                self._judge(ctx, self.waiting.popleft())
+            return
+        self._judge(ctx, flow)
+
+    def on_tick(self, ctx: Context, ts: float) -> None:
+        super().on_tick(ctx, ts)
+        self._release(ctx, ts - self.options.unknown_wait_s)
+
+    def done(self, ctx: Context) -> None:
+        super().done(ctx)
+        self._release(ctx, float("inf"))
+
+    def _release(self, ctx: Context, expired: float) -> None:
+        """Judge waiting flows in order while their device is classified or their wait is over."""
+        while self.waiting:
+            flow = self.waiting[0]
+            if category(ctx, subject_key(ctx, flow.a_mac, flow.a_ip)) is None and flow.first_seen > expired:
+                return
+            self._judge(ctx, self.waiting.popleft())
+
+    def _judge(self, ctx: Context, flow: Flow) -> None:
+        admin = ADMIN_PORTS.get(flow.b_port) if flow.ip_proto == 6 else None
+        talked = established(flow)
         src = subject_key(ctx, flow.a_mac, flow.a_ip)
         src_cat = category(ctx, src)
         if src_cat in IT_CATEGORIES:
