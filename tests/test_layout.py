@@ -21,7 +21,6 @@ COVERED_ELSEWHERE: dict[str, str] = {
     "firmware/extract/archives.py": "tests/firmware/test_extract.py",
     "firmware/extract/driver.py": "tests/firmware/test_extract.py",
     "firmware/extract/filesystems.py": "tests/firmware/test_extract.py",
-    "firmware/extract/formats.py": "tests/firmware/test_extract.py",
     "firmware/extract/streams.py": "tests/firmware/test_extract.py",
     "firmware/extract/tools.py": "tests/firmware/test_extract.py",
     "firmware/hardening/base.py": "tests/firmware/hardening/test_accounts.py",

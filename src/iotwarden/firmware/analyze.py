@@ -19,7 +19,7 @@ from iotwarden.firmware.vulndb.match import VulnMatch, match
 from iotwarden.firmware.vulndb.records import VulnRepository
 from iotwarden.model.finding import Finding
 
-REPORT_SCHEMA = "iotwarden.firmware.report/1"  # additive changes keep the version ("findings" added)
+REPORT_SCHEMA = "iotwarden.firmware.report/1"  # additive changes keep the version ("findings", "containers[].handler")
 MAX_BOOT_SCRIPT_BYTES = 1024 * 1024  # init scripts larger than this are not read
 
 

@@ -38,7 +38,8 @@ class Incident:
     """A limit that was hit or a hostile entry that was refused, with where it happened."""
 
     kind: str  # "limit.total_bytes", "limit.files", "limit.depth", "limit.ratio", "limit.file_bytes",
-    #            "path_traversal", "symlink_escape", "special_file", "tool_failed", "unsupported"
+    #            "limit.chunks", "path_traversal", "symlink_escape", "special_file", "truncated",
+    #            "unidentified", "carver_error" (an unblob handler failed on this input), ...
     where: str  # logical path of the container or entry
     detail: str
 

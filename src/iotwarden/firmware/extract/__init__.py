@@ -1,4 +1,4 @@
-"""Unpacking firmware images: format identification by magic (:mod:`.formats`), one extractor per
-format calling well-kept tools or the standard library (:mod:`.streams`, :mod:`.archives`,
-:mod:`.filesystems`) and the recursive driver that keeps every unpacked file inside the sandbox
-(:mod:`.driver`)."""
+"""Unpacking firmware images: unblob finds which container sits where (:mod:`.carving`, with our own
+unblob handlers in :mod:`.handlers`), one sandboxed extractor per format calls well-kept tools or the
+standard library (:mod:`.streams`, :mod:`.archives`, :mod:`.filesystems`), and the recursive driver
+keeps every unpacked file inside the sandbox (:mod:`.driver`)."""

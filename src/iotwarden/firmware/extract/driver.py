@@ -1,5 +1,5 @@
-"""The recursive extraction driver: identifies containers, carves embedded ones out of raw images by
-their magic offsets, hands each to its extractor, recurses into what comes out up to the depth limit,
+"""The recursive extraction driver: asks unblob where containers sit (:mod:`.carving`), copies each
+chunk out, hands it to its sandboxed extractor, recurses into what comes out up to the depth limit,
 and returns the list of unpacked files with the containers they came from."""
 
 from __future__ import annotations
@@ -11,17 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from iotwarden.errors import FirmwareError
-from iotwarden.firmware.extract import archives, filesystems, formats, matter, partitions, romfs, streams
+from iotwarden.firmware.extract import archives, carving, filesystems, matter, partitions, romfs, streams
 from iotwarden.firmware.sandbox import LimitExceeded, Limits, Sandbox
 
 STREAMS = ("gzip", "bzip2", "xz", "lzma", "lz4", "zstd")
 GLOBAL_LIMITS = ("limit.total_bytes", "limit.files")  # budgets of the whole analysis, not of one container
-NO_EXTRACTOR: dict[str, str] = {}  # formats recognised but not unpacked, with the reason (reported)
 
 
 @dataclass(slots=True)
 class Container:
-    """One unpacked container: what it was, where it sat, and which tool opened it."""
+    """One unpacked container: what it was, where it sat, and which unblob handler found it."""
 
     fmt: str
     where: str  # logical path of the file it was found in
@@ -30,10 +29,12 @@ class Container:
     depth: int
     out: str  # logical prefix of what came out, e.g. "image.bin@0x40000.squashfs"
     info: dict[str, Any] = field(default_factory=dict)
+    handler: str = ""  # the unblob handler that found it, e.g. "squashfs_v4_le"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": self.fmt,
+            "handler": self.handler,
             "in": self.where,
             "offset": self.offset,
             "size": self.size,
@@ -99,44 +100,37 @@ def extract(image: Path, limits: Limits | None = None, tmp_parent: str | None = 
 
 
 def _walk_blob(ex: Extraction, path: Path, logical: str, root: str, depth: int, *, scan: bool) -> bool:
-    """Extract the containers in one file; returns True when it held at least one."""
-    size = path.stat().st_size
-    first = formats.identify(path)
-    if first and (first.size is None or first.size >= size):
-        scan = False  # a container that spans the whole file: its insides are its extractor's business
-    hits = formats.regions(formats.scan(path), size) if scan else []
-    if first and (not hits or hits[0].offset != 0):
-        hits.insert(0, formats.Hit(first.fmt, 0, first.size or size))
+    """Extract the containers in one file; returns True when it held at least one. ``scan``: search
+    the whole file (a raw image or a decompressed stream); otherwise only its start is identified."""
+    found_in = carving.search(path) if scan else carving.identify(path)
+    for problem in found_in.problems:
+        kind = "limit.chunks" if problem.startswith("limit.chunks") else "carver_error"
+        ex.sandbox.report(kind, logical, problem)
     found = False
-    covered = 0  # end of the last stream decompressed: hits before it were inside that stream
-    for hit in hits:
-        if hit.offset < covered:
-            continue
+    for chunk in found_in.chunks:
         if depth + 1 > ex.sandbox.limits.max_depth:
             ex.sandbox.report(
                 "limit.depth",
                 logical,
-                f"{hit.fmt} at {hit.offset:#x} is nested deeper than {ex.sandbox.limits.max_depth}",
+                f"{chunk.fmt} at {chunk.offset:#x} is nested deeper than {ex.sandbox.limits.max_depth}",
             )
             return found
         try:
-            found |= _open_container(ex, path, logical, hit, depth + 1)
-            covered = max(covered, ex.containers[-1].offset + ex.containers[-1].size) if found else covered
+            found |= _open_container(ex, path, logical, chunk, depth + 1)
         except LimitExceeded as exc:
             if exc.kind in GLOBAL_LIMITS:
                 raise  # the whole analysis stops; reported once by extract()
-            ex.sandbox.report(exc.kind, f"{logical}@{hit.offset:#x}", str(exc))
+            ex.sandbox.report(exc.kind, f"{logical}@{chunk.offset:#x}", str(exc))
         except FirmwareError as exc:
             ex.errors.append(str(exc))
     return found
 
 
-def _carve(ex: Extraction, path: Path, hit: formats.Hit, label: str) -> Path:
-    """The region of ``hit`` as its own file (only when it does not start the file or end at its end)."""
-    size = path.stat().st_size
-    if hit.offset == 0 and (hit.size is None or hit.offset + hit.size >= size):
+def _carve(ex: Extraction, path: Path, hit: carving.Chunk, label: str) -> Path:
+    """The span unblob gave ``hit`` copied to a file of its own (unless it is the whole file)."""
+    if hit.offset == 0 and hit.size >= path.stat().st_size:
         return path
-    length = hit.size if hit.size else size - hit.offset
+    length = hit.size
     ex.sandbox.budget.check_file(length)
     ex.sandbox.budget.add_bytes(length)
     dst = ex.sandbox.new_dir(f"carve-{label}") / f"{hit.fmt}.bin"
@@ -152,21 +146,13 @@ def _carve(ex: Extraction, path: Path, hit: formats.Hit, label: str) -> Path:
     return dst
 
 
-def _open_container(ex: Extraction, path: Path, logical: str, hit: formats.Hit, depth: int) -> bool:
+def _open_container(ex: Extraction, path: Path, logical: str, hit: carving.Chunk, depth: int) -> bool:
     sb = ex.sandbox
     prefix = f"{logical}@{hit.offset:#x}.{hit.fmt}" if hit.offset else f"{logical}.{hit.fmt}"
-    if hit.fmt in NO_EXTRACTOR:
-        sb.report("unsupported", prefix, NO_EXTRACTOR[hit.fmt])
-        return False
     out = sb.new_dir(hit.fmt)
-    length = hit.size or path.stat().st_size - hit.offset
-    container = Container(hit.fmt, logical, hit.offset, length, depth, prefix)
+    container = Container(hit.fmt, logical, hit.offset, hit.size, depth, prefix, handler=hit.handler)
     if hit.fmt in STREAMS:
-        # a stream ends where its decompressor says, not where the next magic happens to be
-        produced, consumed = streams.decompress(
-            path, hit.fmt, hit.offset, path.stat().st_size - hit.offset, out, sb=sb, where=prefix
-        )
-        container.size = consumed
+        produced, _consumed = streams.decompress(path, hit.fmt, hit.offset, hit.size, out, sb=sb, where=prefix)
         ex.containers.append(container)
         name = produced.name
         _walk_tree(ex, out, prefix, depth, blob_scan=True, blob_name=name)

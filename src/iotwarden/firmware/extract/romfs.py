@@ -1,8 +1,8 @@
-"""A Linux romfs reader (Documentation/filesystems/romfs.rst), written here because no maintained
-extractor exists as a Debian package or small PyPI tool (genromfs only builds images; unblob reads
-romfs but brings some fifteen packages, hyperscan and LIEF among them, for one 16-byte-aligned format).
-Every header is bounds-checked, cycles and depth are bounded, names are single path components and
-links may not leave the root."""
+"""A Linux romfs reader (Documentation/filesystems/romfs.rst): no Debian package extracts romfs
+(genromfs only builds images), and unblob's romfs extractor writes in-process with no byte or file
+budget, so unblob only finds the chunk (:mod:`.carving`) and this reader unpacks it, charging every
+entry to the sandbox budget as it writes. Every header is bounds-checked, cycles and depth are
+bounded, names are single path components and links may not leave the root."""
 
 from __future__ import annotations
 
