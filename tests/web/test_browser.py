@@ -133,6 +133,10 @@ def test_a_security_analysts_session(  # type: ignore[no-untyped-def]
     expect(page.locator("#evidence tbody tr").first).to_be_visible()
     assert page.locator("#evidence tbody tr").count() >= 5
     expect(page.locator("#evidence")).to_contain_text("telnet")
+    # and why the classifier says what it is: the first conclusion open with the evidence behind it
+    expect(page.locator("#why details[open] summary")).to_contain_text("confidence")
+    expect(page.locator("#why details[open] li").first).to_be_visible()
+    expect(page.locator("#why")).to_contain_text("device_type = camera")
     expect(page.locator("#alerts")).to_contain_text("Horizontal port scan")
     shot(page, "03-device")
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from iotwarden.api import devicequery as dq
 from iotwarden.api.riskband import bands_of
+from iotwarden.model import CLASSIFIED_FIELDS
 from iotwarden.services.inventory import device_dict, flow_dict
 from iotwarden.store import queries as q
 from iotwarden.store.alert_models import AlertRow, ApprovalRow, FindingRow
@@ -112,6 +113,9 @@ def device_detail(session: Session, row: DeviceRow, derived: dq.Derived | None =
     out["evidence"] = [{"proto": e.proto, "kind": e.kind, "field": e.field, "value": e.value,
                         "first_seen": e.first_seen, "last_seen": e.last_seen, "count": e.count} for e in evidence]
     out["flows"] = [flow_dict(f) for f in q.list_flows(session, device=row, limit=DEVICE_FLOWS)]
+    found = dict(row.classification or {})  # why: each conclusion with its confidence and evidence
+    out["conclusions"] = {name: found[name] for name in CLASSIFIED_FIELDS if name in found}
+    out["unknown"] = [name for name in CLASSIFIED_FIELDS if name not in found]
     out["peers"] = _peers(session, [h.ip for h in history] or list(row.ips))
     findings = list(session.scalars(select(FindingRow).where(FindingRow.device_key == row.key)
                                     .order_by(FindingRow.last_seen.desc()).limit(MAX_TIMELINE)))
