@@ -147,6 +147,11 @@ def test_a_security_analysts_session(  # type: ignore[no-untyped-def]
     edges = page.evaluate("window.iotwardenMap.edges().length")
     assert nodes == total and edges > 0
     expect(page.locator("#map-summary")).to_contain_text(f"{total} devices")
+    # nodes are filled by category and ringed by risk: the camera is IoT and high risk
+    camera = page.evaluate("key => { const n = window.iotwardenMap.getElementById(key); "
+                           "return [n.data('category'), n.data('risk'), n.style('background-color')]; }", CAMERA)
+    assert camera[:2] == ["iot", "high"] and camera[2] == "rgb(37,99,235)"
+    expect(page.locator("#map-legend")).to_contain_text("high risk")
     shot(page, "04-map")
 
     # acknowledge the alert from the queue; a new alert announced by the pipeline (as `serve --capture`

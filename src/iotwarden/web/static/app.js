@@ -52,6 +52,28 @@ function startLive() {
 }
 
 const GROUP_COLOURS = ["#dbeafe", "#dcfce7", "#fef9c3", "#fce7f3", "#ede9fe", "#ffedd5", "#e0f2fe", "#f1f5f9"];
+// node fill: the device's category (classifier); ring: its risk band; unknown stays grey
+const CATEGORY_COLOURS = { iot: "#2563eb", ot: "#ea580c", it: "#059669", network: "#7c3aed", medical: "#db2777",
+  building: "#ca8a04" };
+const RISK_RINGS = { critical: "#991b1b", high: "#dc2626", medium: "#f59e0b", low: "#93c5fd" };
+const first = (facets, name) => ((facets || {})[name] || [])[0];
+
+function mapLegend() {
+  const legend = document.getElementById("map-legend");
+  if (!legend) return;
+  const item = (colour, text, ring) => {
+    const span = document.createElement("span");
+    span.className = "legend-item";
+    const dot = document.createElement("i");
+    dot.style.background = ring ? "#fff" : colour;
+    if (ring) dot.style.border = `3px solid ${colour}`;
+    span.append(dot, document.createTextNode(text));
+    return span;
+  };
+  legend.replaceChildren(
+    ...Object.entries(CATEGORY_COLOURS).map(([c, colour]) => item(colour, c)), item("#94a3b8", "unknown"),
+    ...Object.entries(RISK_RINGS).map(([r, colour]) => item(colour, `${r} risk`, true)));
+}
 
 async function drawMap() {
   const box = document.getElementById("map");
@@ -62,7 +84,12 @@ async function drawMap() {
   const elements = [];
   data.groups.forEach((g, i) => elements.push({ data: { id: `group:${g}`, label: g, colour: GROUP_COLOURS[i % GROUP_COLOURS.length] }, classes: "group" }));
   for (const n of data.nodes) {
-    elements.push({ data: { id: n.id, label: n.label, parent: `group:${n.group}`, ips: n.ips.join(", "), bytes: n.bytes } });
+    const cat = (first(n.facets, "category") || "").toLowerCase();
+    const risk = first(n.facets, "risk");
+    elements.push({ data: { id: n.id, label: n.label, parent: `group:${n.group}`, ips: n.ips.join(", "), bytes: n.bytes,
+      category: cat || "unknown", type: first(n.facets, "type") || "", risk: risk || "none",
+      fill: CATEGORY_COLOURS[cat] || "#94a3b8", ring: RISK_RINGS[risk] || "#ffffff",
+      ringWidth: RISK_RINGS[risk] ? 3 : 0 } });
   }
   data.edges.forEach((e, i) => elements.push({ data: { id: `e${i}`, source: e.source, target: e.target, flows: e.flows, width: Math.min(8, 1 + Math.log10(1 + e.bytes) / 2) } }));
   const summary = document.getElementById("map-summary");
@@ -71,7 +98,8 @@ async function drawMap() {
     container: box,
     elements,
     style: [
-      { selector: "node", style: { label: "data(label)", "font-size": 9, "background-color": "#2563eb", width: 14, height: 14 } },
+      { selector: "node", style: { label: "data(label)", "font-size": 9, "background-color": "data(fill)", width: 14, height: 14,
+        "border-width": "data(ringWidth)", "border-color": "data(ring)" } },
       { selector: "node.group", style: { "background-color": "data(colour)", "text-valign": "top", "font-size": 11, "border-width": 1, "border-color": "#94a3b8" } },
       { selector: "edge", style: { width: "data(width)", "line-color": "#94a3b8", "curve-style": "bezier", opacity: 0.7 } },
       { selector: "node:selected", style: { "background-color": "#dc2626" } },
@@ -79,6 +107,7 @@ async function drawMap() {
     layout: { name: "cose", animate: false, nodeDimensionsIncludeLabels: true },
   });
   window.iotwardenMap = cy;
+  mapLegend();
   cy.on("tap", "node", (evt) => {
     const node = evt.target;
     if (node.hasClass("group")) return;
@@ -86,7 +115,9 @@ async function drawMap() {
     const link = document.createElement("a");
     link.href = `/devices/${encodeURIComponent(node.id())}`;
     link.textContent = node.id();
-    aside.replaceChildren(link, document.createTextNode(` · ${node.data("ips")} · ${node.connectedEdges().length} peers`));
+    const kind = [node.data("category"), node.data("type")].filter(Boolean).join(" / ");
+    aside.replaceChildren(link, document.createTextNode(` · ${node.data("ips")} · ${kind} · risk ${node.data("risk")} · ` +
+      `${node.connectedEdges().length} peers`));
   });
   box.dataset.ready = "true";
 }
