@@ -45,6 +45,36 @@ def test_independent_agreeing_evidence_reinforces_and_every_match_is_kept() -> N
     assert CLASSIFIER.classify(dev)["vendor"].confidence >= MIN_CONFIDENCE
 
 
+def test_a_module_makers_mac_yields_to_any_evidence_naming_the_product() -> None:
+    esp = "24:0a:c4:00:00:01"  # an Espressif block: the Wi-Fi module inside someone else's product
+    assert CLASSIFIER.classify(device(esp))["vendor"].value == "Espressif"  # nothing else known: the module
+    found = CLASSIFIER.classify(device(esp, dns__qname=["a1.tuyaus.com"]))
+    assert found["vendor"].value == "Tuya"
+    # too weak to name the product (a phone with the app reaches it too), yet enough to unseat the module maker
+    weak = CLASSIFIER.classify(device(esp, dns__qname=["fw.ring.com"]))
+    assert "vendor" not in weak
+
+
+def test_a_mac_block_of_the_brands_owner_supports_the_brand() -> None:
+    found = CLASSIFIER.classify(device("54:60:09:00:00:01", dns__qname=["frontdoor.nest.com"]))  # a Google block
+    assert found["vendor"].value == "Google Nest"
+    assert found["vendor"].confidence > 0.6  # nest.com (0.4) and the owner's block agree
+    assert [e["agrees"] for e in found["vendor"].evidence if e["rule_id"] == "mac.oui.registry"] == [True]
+
+
+def test_conflicting_vendor_evidence_lowers_confidence_and_never_flips() -> None:
+    alone = CLASSIFIER.classify(device(None, dns__qname=["a.sonos.com"], mdns__services=["_sonos._tcp.local"]))
+    both = CLASSIFIER.classify(device(None, dns__qname=["a.sonos.com", "avs-alexa-na.amazon.com"],
+                                      mdns__services=["_sonos._tcp.local"]))
+    assert alone["vendor"].value == both["vendor"].value == "Sonos"
+    assert both["vendor"].confidence < alone["vendor"].confidence
+
+
+def test_a_host_reaching_many_vendors_clouds_is_none_of_them() -> None:
+    phone = device("02:11:22:33:44:55", dns__qname=["api.ecobee.com", "a1.tuyaus.com", "plug.sciener.cn"])
+    assert "vendor" not in CLASSIFIER.classify(phone)
+
+
 def test_one_rule_matching_in_dns_and_tls_counts_once() -> None:
     once = CLASSIFIER.classify(device(None, dns__qname=["plug.sciener.cn"]))
     twice = CLASSIFIER.classify(device(None, dns__qname=["plug.sciener.cn"], tls__sni=["plug.sciener.cn"]))

@@ -100,6 +100,35 @@ def test_shipped_aliases_normalise_well_known_vendors(registry: OuiRegistry) -> 
     assert registry.vendor_name("Cisco-Linksys, LLC") == "Linksys"
 
 
+def test_shipped_aliases_keep_look_alike_registrants_apart(registry: OuiRegistry) -> None:
+    assert registry.vendor_name("XIAMEN YEALINK NETWORK TECHNOLOGY CO.,LTD") == "Yealink"
+    assert registry.vendor_name("SonoSite, Inc.") != "Sonos"  # ultrasound, not speakers
+    assert registry.vendor_name("ARLOTTO COMNET, INC.") != "Arlo"
+    assert registry.vendor_name("LIFI LABS MANAGEMENT PTY LTD") == "LIFX"
+    assert registry.vendor_name("Physical Graph Corporation") == "Samsung SmartThings"
+
+
+def test_brand_owners_and_part_makers(registry: OuiRegistry) -> None:
+    names = registry.names
+    assert names.owners("Dropcam") == ["Dropcam", "Google Nest", "Google"]
+    assert names.related("Google", "Google Nest") and names.related("Ring", "Amazon")
+    assert not names.related("Ring", "Google")
+    for maker in ("Espressif", "AzureWave", "Murata", "Foxconn", "Texas Instruments", "Shenzhen Reecam Tech.Ltd"):
+        assert names.part_maker(maker), maker
+    for brand in ("Belkin", "Netatmo", "Axis", "Google", "Amazon"):
+        assert not names.part_maker(brand), brand
+
+
+def test_bad_brand_tables_are_clear_errors(tmp_path: Path) -> None:
+    table = tmp_path / "aliases.yaml"
+    table.write_text('aliases: []\nparents: [x]\n')
+    with pytest.raises(ConfigError, match="'parents'"):
+        VendorNames.load(table)
+    table.write_text('aliases: []\npart_makers: ["(["]\n')
+    with pytest.raises(ConfigError, match=r"part_makers\[0\]: bad regex"):
+        VendorNames.load(table)
+
+
 def test_bad_alias_table_is_a_clear_error(tmp_path: Path) -> None:
     table = tmp_path / "aliases.yaml"
     table.write_text('aliases:\n  - {match: "([", vendor: X}\n')

@@ -16,12 +16,23 @@ OS and firmware (model.Device.classification), keeping every match so each concl
 #   property stays unknown (never guessed). Evidence for the other values is kept, marked;
 # * component evidence (the MAC registry, and rules recognising an embedded module such as an
 #   ESP32: device_type iot_module) names the maker of a part; a value backed by evidence about the
-#   product itself wins over it whenever that value reaches the threshold on its own.
+#   product itself wins over it whenever that value reaches the threshold on its own;
+# * vendors (vendor_aliases.yaml): MAC evidence for the company that owns the brand the product
+#   evidence names supports that brand (a Nest camera on a Google block is Google Nest); MAC
+#   evidence for a module, chipset or contract maker (part_makers) yields to any evidence naming
+#   the product's vendor, even evidence too weak to conclude: then the vendor stays unknown;
+# * conflicting vendor evidence lowers the confidence of the value concluded, never which value
+#   it is: the confidence is the value's share under Dempster's rule of combination of the
+#   supports of the values product evidence names (simple support functions, Shafer 1976 ch. 4):
+#   odds / (1 + sum of their odds), the support itself when nothing conflicts. Below the threshold
+#   the vendor stays unknown (a phone reaching many vendors' clouds is none of them).
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from iotwarden.hooks import Context
@@ -36,6 +47,7 @@ TICK_INTERVAL_S = 60.0  # capture seconds between incremental passes over change
 COMPONENT_TYPES = frozenset({"iot_module"})  # device types that describe a part, not the product
 OUI_RULE = "mac.oui.registry"
 OUI_REFERENCE = "IEEE Registration Authority MA-L/MA-M/MA-S assignment (IEEE 802-2014 §8.2)"
+MAX_SUPPORT_ODDS = 0.99  # supports are capped here before they become odds (a weight of 1 is not certainty)
 
 
 def _group(match: Match) -> str:
@@ -52,6 +64,12 @@ def _noisy_or(weights: Iterable[float]) -> float:
     for w in weights:
         miss *= 1.0 - min(max(w, 0.0), 1.0)
     return 1.0 - miss
+
+
+def _share(value: str, support: dict[str, float]) -> float:
+    """Dempster's combination of simple support functions, one per value: the mass left on ``value``."""
+    odds = {v: min(s, MAX_SUPPORT_ODDS) / (1.0 - min(s, MAX_SUPPORT_ODDS)) for v, s in support.items()}
+    return odds[value] / (1.0 + sum(odds.values())) if len(odds) > 1 else support[value]
 
 
 def _evidence(match: Match, prop: str, agrees: bool) -> dict[str, Any]:
@@ -85,7 +103,11 @@ class Classifier:
         for prop in CLASSIFIED_FIELDS:
             if prop in ("device_type", "category"):
                 continue
-            found = self._conclude(prop, self._support(prop, matches), matches)
+            if prop == "vendor":
+                counted, yielded = self._vendor_evidence(matches)
+                found = self._conclude(prop, self._support(prop, counted), counted + yielded, discount=True)
+            else:
+                found = self._conclude(prop, self._support(prop, matches), matches)
             if found is not None:
                 out[prop] = found
         dtype = self._device_type(matches)
@@ -112,12 +134,45 @@ class Classifier:
     def _support(self, prop: str, matches: list[Match]) -> dict[str, float]:
         return {v: _noisy_or(g.values()) for v, g in self._groups(prop, matches).items()}
 
+    def _vendor_evidence(self, matches: list[Match]) -> tuple[list[Match], list[Match]]:
+        """The matches that count for a vendor, and those that yield (kept to explain, never counted).
+
+        MAC evidence for the owner of a brand the product evidence names is evidence for that brand;
+        MAC evidence for a part maker yields when product evidence names another vendor.
+        """
+        names = self.kb.oui.names
+        product: dict[str, dict[str, float]] = defaultdict(dict)
+        for m in matches:
+            value = m.conclusions.get("vendor")
+            if value and not _component(m):
+                product[value][_group(m)] = max(product[value].get(_group(m), 0.0), m.weight)
+        if not product:
+            return matches, []
+        strength = {v: _noisy_or(g.values()) for v, g in product.items()}
+        out, yielded = [], []
+        for m in matches:
+            value = m.conclusions.get("vendor")
+            if not value or not _component(m) or value in product:
+                out.append(m)
+                continue
+            brands = [b for b in product if names.related(value, b)]
+            if brands:
+                brand = max(brands, key=lambda b: (strength[b], b))
+                out.append(replace(m, conclusions=MappingProxyType({**m.conclusions, "vendor": brand})))
+            elif names.part_maker(value):
+                yielded.append(m)
+            else:
+                out.append(m)
+        return out, yielded
+
     def _conclude(self, prop: str, support: dict[str, float], matches: list[Match],
-                  agreeing: frozenset[str] = frozenset()) -> Conclusion | None:
+                  agreeing: frozenset[str] = frozenset(), *, discount: bool = False) -> Conclusion | None:
         """The best supported value of ``prop`` when it reaches the threshold, with its evidence.
 
         Ties go to the value with more distinct sources, then to the one not resting on the MAC
         registry alone (it names who bought the address block, a module maker for many devices).
+        With ``discount``, the confidence is the value's share of the combined support of every
+        value (evidence for other values lowers it; see the notes at the top of this module).
         """
         if not support:
             return None
@@ -135,7 +190,12 @@ class Classifier:
         accept = {best} | agreeing
         evidence = [_evidence(m, prop, m.conclusions[prop] in accept) for m in matches if m.conclusions.get(prop)]
         evidence.sort(key=lambda e: (not e["agrees"], -e["weight"], e["rule_id"], e["value"]))
-        return Conclusion(best, support[best], evidence[:MAX_EVIDENCE_PER_CONCLUSION])
+        confidence = support[best]
+        if discount:  # rivals are the other values named by product evidence, not other parts' makers
+            confidence = _share(best, {v: w for v, w in support.items() if v == best or v in product})
+            if confidence < self.min_confidence:
+                return None
+        return Conclusion(best, confidence, evidence[:MAX_EVIDENCE_PER_CONCLUSION])
 
     def _device_type(self, matches: list[Match]) -> Conclusion | None:
         """Types gather the evidence for their ancestors; ties go to the most specific type."""

@@ -77,7 +77,12 @@ RULES: dict[str, IdentityRule] = {
     "dhip": IdentityRule(  # Dahua discovery: a device's own description of itself (model, class, firmware)
         attributes=("device_type", "device_class", "version", "serial_no"), kinds=frozenset({"device_info"}),
     ),
-    "ssdp": IdentityRule(attributes=("server", "usn", "location", "user_agent")),  # UPnP DA 1.1 §1
+    "ssdp": IdentityRule(  # UPnP DA 1.1 §1: a device's own SERVER, USN, LOCATION; a searcher's USER-AGENT
+        attributes=("server", "usn", "location", "user_agent"),
+        # the type a device advertises (NOTIFY NT, §1.2.2) or answers a search as (response ST, §1.3.3);
+        # an M-SEARCH ST is what the searcher looks for, not what it is
+        by_kind=(("notify", "nt"), ("response", "st")),
+    ),
     "lldp": IdentityRule(  # IEEE 802.1AB §8.5: chassis id, system name/description, capabilities
         attributes=("system_name", "system_description", "chassis_id", "capabilities", "mud_url"),
         hostnames=("system_name",),

@@ -83,10 +83,29 @@ def mac_hex(mac: str) -> str | None:
 class VendorNames:
     """Organisation name -> short vendor name, from the alias table in ``vendor_aliases.yaml``."""
 
-    def __init__(self, aliases: list[tuple[re.Pattern[str], str]], suffixes: frozenset[str]) -> None:
+    def __init__(self, aliases: list[tuple[re.Pattern[str], str]], suffixes: frozenset[str],
+                 parents: dict[str, str] | None = None, part_makers: list[re.Pattern[str]] | None = None) -> None:
         self._aliases = aliases
         self._suffixes = suffixes
+        self._parents = dict(parents or {})
+        self._part_makers = list(part_makers or [])
         self.short = lru_cache(maxsize=VENDOR_CACHE_SIZE)(self._short)
+        self.part_maker = lru_cache(maxsize=VENDOR_CACHE_SIZE)(self._part_maker)
+
+    def owners(self, vendor: str) -> list[str]:
+        """``vendor`` and the companies that own its brand, nearest first (``parents`` table)."""
+        chain = [vendor]
+        while chain[-1] in self._parents and self._parents[chain[-1]] not in chain:
+            chain.append(self._parents[chain[-1]])
+        return chain
+
+    def related(self, a: str, b: str) -> bool:
+        """True when one vendor name is the other or a brand it owns (Nest of Google, Ring of Amazon)."""
+        return a in self.owners(b) or b in self.owners(a)
+
+    def _part_maker(self, vendor: str) -> bool:
+        """True for a maker of modules, chipsets or products sold under other brands (``part_makers``)."""
+        return any(p.search(vendor) for p in self._part_makers)
 
     @classmethod
     def load(cls, path: Path | None = None) -> VendorNames:
@@ -106,7 +125,19 @@ class VendorNames:
             except re.error as exc:
                 raise ConfigError(f"{path}: aliases[{i}]: key 'match': bad regex: {exc}") from exc
         suffixes = frozenset(str(s).lower() for s in data.get("suffixes", []))
-        return cls(aliases, suffixes)
+        parents = data.get("parents", {}) or {}
+        if not isinstance(parents, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
+                                                    for k, v in parents.items()):
+            raise ConfigError(f"{path}: 'parents' must map a brand name to its owner's name")
+        makers: list[re.Pattern[str]] = []
+        for i, item in enumerate(data.get("part_makers", []) or []):
+            if not isinstance(item, str):
+                raise ConfigError(f"{path}: part_makers[{i}]: expected a regex string")
+            try:
+                makers.append(re.compile(item, re.IGNORECASE))
+            except re.error as exc:
+                raise ConfigError(f"{path}: part_makers[{i}]: bad regex: {exc}") from exc
+        return cls(aliases, suffixes, parents, makers)
 
     def _short(self, organization: str) -> str:
         name = " ".join(organization.split())
@@ -186,6 +217,11 @@ class OuiRegistry:
 
     def vendor_name(self, organization: str) -> str:
         return self._vendors.short(organization)
+
+    @property
+    def names(self) -> VendorNames:
+        """The vendor name table (aliases, brand owners, part makers) the registry names vendors with."""
+        return self._vendors
 
 
 def registry_file(filename: str, user_dir: Path, shipped_dir: Path) -> Path | None:
