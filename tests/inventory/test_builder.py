@@ -278,6 +278,19 @@ def test_a_local_host_seen_through_the_router_stays_one_device() -> None:
     assert "ip:10.0.1.9" in ctx.devices  # only ever seen through the router
 
 
+def test_ssdp_types_describe_the_advertiser_never_the_searcher() -> None:
+    notify = obs("ssdp", "notify", {"nt": "urn:Belkin:device:controllee:1", "usn": "uuid:Socket-1_0"},
+                 dst_mac="01:00:5e:7f:ff:fa", dst_ip="239.255.255.250")
+    search = obs("ssdp", "msearch", {"st": "urn:dial-multiscreen-org:service:dial:1"}, src_mac=SERVER,
+                 src_ip="10.0.0.7", dst_mac="01:00:5e:7f:ff:fa", dst_ip="239.255.255.250")
+    answer = obs("ssdp", "response", {"st": "roku:ecp", "usn": "uuid:roku:ecp:1"}, src_mac=GW, src_ip="10.0.0.1",
+                 dst_mac=SERVER, dst_ip="10.0.0.7")
+    ctx, _ = run(notify, search, answer)
+    assert ctx.devices[f"mac:{HOST}"].attributes["ssdp.nt"] == {"urn:Belkin:device:controllee:1"}
+    assert "ssdp.st" not in ctx.devices[f"mac:{SERVER}"].attributes  # what it looked for
+    assert ctx.devices[f"mac:{GW}"].attributes["ssdp.st"] == {"roku:ecp"}  # what it answered as
+
+
 def test_a_routed_device_never_gets_its_gateways_mac_as_an_interface() -> None:
     server = "98:e7:43:10:00:0a"
     # the router is known first (many outside addresses), then carries a routed conversation of the server

@@ -141,6 +141,11 @@ class Classifier:
         MAC evidence for a part maker yields when product evidence names another vendor.
         """
         names = self.kb.oui.names
+        # one spelling per vendor: a name a device states about itself ('EPSON', 'Hewlett-Packard' in
+        # an mDNS TXT or a regex group) is read through the same table as the registry's names
+        matches = [m if names.canonical(v) == v else
+                   replace(m, conclusions=MappingProxyType({**m.conclusions, "vendor": names.canonical(v)}))
+                   for m in matches for v in [m.conclusions.get("vendor") or ""]]
         product: dict[str, dict[str, float]] = defaultdict(dict)
         for m in matches:
             value = m.conclusions.get("vendor")

@@ -91,6 +91,12 @@ class VendorNames:
         self._part_makers = list(part_makers or [])
         self.short = lru_cache(maxsize=VENDOR_CACHE_SIZE)(self._short)
         self.part_maker = lru_cache(maxsize=VENDOR_CACHE_SIZE)(self._part_maker)
+        self._known = {v for _, v in aliases} | set(self._parents) | set(self._parents.values())
+
+    def canonical(self, name: str) -> str:
+        """A vendor name as rules and the registry spell it: a known short name is kept ('Google
+        Nest'), any other is shortened like an organisation ('Hewlett-Packard' -> 'HP', 'EPSON' -> 'Epson')."""
+        return name if name in self._known else self.short(name)
 
     def owners(self, vendor: str) -> list[str]:
         """``vendor`` and the companies that own its brand, nearest first (``parents`` table)."""
