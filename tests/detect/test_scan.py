@@ -69,3 +69,13 @@ def test_an_arp_sweep_is_a_horizontal_scan() -> None:
                                "probe": False}) for i in range(70)]
     alerts = feed([ScanDetector()], observations=obs)
     assert [(a.id, a.key, a.mitre) for a in alerts] == [("detect.scan.horizontal", "arp", ["T1018", "T1046"])]
+
+
+def test_a_sweep_of_many_hosts_keeps_bounded_tables_and_is_still_one_alert() -> None:
+    det = ScanDetector({"max_targets": 64})
+    flows = [tcp_flow("10.0.0.66", f"198.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}", 23, i * 0.05)
+             for i in range(5000)]  # 250 s of probes, ~20 a second
+    alerts = feed([det], flows=flows)
+    st = det._src["10.0.0.66"]
+    assert len(st.by_host) == 64 and len(st.by_port[23]) <= 64  # the latest hosts only, not 5000
+    assert [(a.id, a.count > 1) for a in alerts] == [("detect.scan.telnet_mirai", True)]

@@ -354,3 +354,18 @@ def test_s7_module_identification_names_the_plc() -> None:
     plc = ctx.devices[f"mac:{HOST}"]
     assert plc.attributes["s7comm.module_order_number"] == {"6ES7 315-2EH14-0AB0"}
     assert plc.hostnames == {"PLC-Line1"}
+
+
+def test_a_responder_that_never_answered_is_no_device() -> None:
+    ctx = Context()
+    inv = InventoryBuilder()
+    scan = [Flow(vlan=None, ip_proto=6, a_ip="10.0.0.5", a_port=40000 + i, b_ip=f"10.0.{i}.9", b_port=23,
+                 first_seen=float(i), last_seen=float(i), a_mac="02:00:00:00:00:05", b_mac=None, pkts_ab=1, pkts_ba=0,
+                 bytes_ab=60, bytes_ba=0) for i in range(1, 50)]
+    answered = Flow(vlan=None, ip_proto=6, a_ip="10.0.0.5", a_port=40100, b_ip="10.0.7.7", b_port=23,
+                    first_seen=60.0, last_seen=61.0, a_mac="02:00:00:00:00:05", b_mac=None, pkts_ab=2, pkts_ba=1,
+                    bytes_ab=120, bytes_ba=60)
+    for f in [*scan, answered]:
+        inv.on_flow(ctx, f)
+    assert set(ctx.devices) == {"mac:02:00:00:00:00:05", "ip:10.0.7.7"}  # the RST-answering host exists
+    assert ctx.devices["mac:02:00:00:00:00:05"].packets == 49 + 3  # its own count keeps every flow

@@ -17,7 +17,7 @@ where DNS answers are visible: not from a bare conn.log).
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -54,7 +54,9 @@ class BeaconDetector(Detector):
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)
-        self._series: OrderedDict[tuple[str, str, int], deque[float]] = OrderedDict()
+        # start times per series, a plain list: most series are one flow (a scan's targets), and a
+        # bounded deque would cost ~10x their memory
+        self._series: OrderedDict[tuple[str, str, int], list[float]] = OrderedDict()
         self._names: OrderedDict[str, str] = OrderedDict()  # address -> a name that resolved to it
         self._naming: OrderedDict[str, None] = OrderedDict()  # devices seen reaching a named destination
         self.normal = Novelty(learn_s=self.options.learn_s)
@@ -94,11 +96,13 @@ class BeaconDetector(Detector):
             return
         times = self._series.get(key)
         if times is None:
-            times = self._series[key] = deque(maxlen=o.max_intervals + 1)
+            times = self._series[key] = []
             if len(self._series) > o.max_series:
                 self._series.popitem(last=False)
         self._series.move_to_end(key)
         times.append(flow.first_seen)
+        if len(times) > o.max_intervals + 1:
+            del times[0]
         if len(times) < o.min_intervals + 1:
             return
         starts = np.sort(np.fromiter(times, dtype=np.float64))

@@ -21,8 +21,8 @@ their median gap above ``max_gap_s`` once at the cap, and before it the later ga
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from statistics import median
 from typing import ClassVar
 
@@ -31,6 +31,7 @@ from iotwarden.hooks import Context
 from iotwarden.model import Flow
 
 CALLBACK = "detect.c2.callback"
+EVIDENCE_FLOWS = 8  # latest connections of a series kept to show with its alert
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,10 @@ class CallbackOptions(Options):
 
 @dataclass(slots=True)
 class _Series:
-    times: deque[float]
-    flows: deque[Flow]
+    # plain lists, trimmed by hand: most series are one connection (a scan's targets), and bounded
+    # deques would cost ~10x their memory
+    times: list[float] = field(default_factory=list)
+    flows: list[Flow] = field(default_factory=list)  # the latest EVIDENCE_FLOWS, for the alert
     raised: float | None = None  # when this series last raised
 
 
@@ -76,16 +79,18 @@ class CallbackDetector(Detector):
         key = (flow.a_ip, flow.b_ip, flow.b_port)
         series = self._series.get(key)
         if series is None:
-            series = self._series[key] = _Series(deque(maxlen=o.max_connections), deque(maxlen=8))
+            series = self._series[key] = _Series()
             if len(self._series) > o.max_series:
                 self._series.popitem(last=False)
         self._series.move_to_end(key)
         now = flow.first_seen
-        series.times.append(now)
-        series.flows.append(flow)
-        while series.times and now - series.times[0] > o.window_s:
-            series.times.popleft()
         times = series.times
+        times.append(now)
+        series.flows.append(flow)
+        if len(series.flows) > EVIDENCE_FLOWS:
+            del series.flows[0]
+        fresh = next((i for i, t in enumerate(times) if now - t <= o.window_s), len(times))
+        del times[:max(fresh, len(times) - o.max_connections)]  # out of the window, or over the cap
         if len(times) < o.min_connections or times[-1] - times[0] < o.min_span_s:
             return
         if series.raised is not None and now - series.raised < o.window_s:

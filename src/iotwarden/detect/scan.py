@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from iotwarden.detect.base import Detector, Options, failed_attempt, subject_key
 from iotwarden.hooks import Context
@@ -31,16 +31,22 @@ class ScanOptions(Options):
     min_ports: int = 15  # distinct ports probed on one host: a vertical scan
     min_arp_targets: int = 64  # distinct addresses ARP-resolved by one host: an ARP sweep
     max_sources: int = 50_000  # scanning sources tracked at once (LRU)
-    max_targets: int = 1024  # hosts (or ports) remembered per source and port (or host)
+    max_targets: int = 1024  # hosts (or ports) remembered per source and port (or host), and ports (hosts) per source
+
+
+# Every table below is kept in last-probe order (least recently probed first), so the entries older
+# than the window are at the front: counting what is fresh is amortised O(1) per probe, and a table
+# past ``max_targets`` drops its least recently probed entry.
+Recent = OrderedDict  # key -> time of its last probe
 
 
 @dataclass(slots=True)
 class _Probes:
-    by_port: dict[int, dict[str, float]] = field(default_factory=dict)  # port -> host -> last probe
-    by_host: dict[str, dict[int, float]] = field(default_factory=dict)  # host -> port -> last probe
+    by_port: Recent[int, Recent[str, float]] = field(default_factory=Recent)  # port -> host -> last probe
+    by_host: Recent[str, Recent[int, float]] = field(default_factory=Recent)  # host -> port -> last probe
     flows: list[Flow] = field(default_factory=list)
     alerted: dict[tuple[str, str], float] = field(default_factory=dict)  # (id, key) -> last raised
-    arp: dict[str, float] = field(default_factory=dict)  # address asked for -> last request
+    arp: Recent[str, float] = field(default_factory=Recent)  # address asked for -> last request
 
 
 def _is_probe(flow: Flow) -> bool:
@@ -52,9 +58,25 @@ def _is_probe(flow: Flow) -> bool:
             and flow.b_port not in (53, 67, 68, 123, 137, 138, 1900, 5353, 5355))
 
 
-def _fresh(seen: dict[object, float], now: float, window: float) -> int:
-    for k in [k for k, t in seen.items() if now - t > window]:
-        del seen[k]
+def _touch(table: Recent[Any, Any], key: Any, value: Any, limit: int) -> None:
+    """Put ``key`` last (most recently probed); past ``limit`` entries the least recent goes."""
+    table[key] = value
+    table.move_to_end(key)
+    if len(table) > limit:
+        table.popitem(last=False)
+
+
+def _probed(table: Recent[Any, float], key: Any, ts: float, limit: int) -> None:
+    _touch(table, key, max(ts, table.get(key, ts)), limit)
+
+
+def _fresh(seen: Recent[Any, float], now: float, window: float) -> int:
+    """Entries probed within ``window`` of ``now``; the older ones are dropped from the front."""
+    while seen:
+        oldest = next(iter(seen.values()))
+        if now - oldest <= window:
+            break
+        seen.popitem(last=False)
     return len(seen)
 
 
@@ -77,9 +99,8 @@ class ScanDetector(Detector):
             return
         o: ScanOptions = self.options
         st = self._state(src)
-        if len(st.arp) < o.max_targets or target in st.arp:
-            st.arp[target] = obs.ts
-        n = _fresh(st.arp, obs.ts, o.window_s) if len(st.arp) >= o.min_arp_targets else 0  # type: ignore[arg-type]
+        _probed(st.arp, target, obs.ts, o.max_targets)
+        n = _fresh(st.arp, obs.ts, o.window_s) if len(st.arp) >= o.min_arp_targets else 0
         if n >= o.min_arp_targets and self._due(st, HORIZONTAL, "arp", obs.ts):
             self.raise_alert(ctx, HORIZONTAL, title=f"ARP sweep of {n} addresses from {src}", severity="medium",
                              subject=subject_key(ctx, obs.src_mac, src), ts=obs.ts, key="arp",
@@ -101,19 +122,19 @@ class ScanDetector(Detector):
         o: ScanOptions = self.options
         src, ts = flow.a_ip, flow.first_seen
         st = self._state(src)
-        hosts = st.by_port.setdefault(flow.b_port, {})
-        if len(hosts) < o.max_targets or flow.b_ip in hosts:
-            hosts[flow.b_ip] = max(ts, hosts.get(flow.b_ip, ts))
-        ports = st.by_host.setdefault(flow.b_ip, {})
-        if len(ports) < o.max_targets or flow.b_port in ports:
-            ports[flow.b_port] = max(ts, ports.get(flow.b_port, ts))
+        hosts = st.by_port.get(flow.b_port) or Recent()
+        _touch(st.by_port, flow.b_port, hosts, o.max_targets)
+        _probed(hosts, flow.b_ip, ts, o.max_targets)
+        ports = st.by_host.get(flow.b_ip) or Recent()
+        _touch(st.by_host, flow.b_ip, ports, o.max_targets)  # a sweep of millions keeps the latest hosts only
+        _probed(ports, flow.b_port, ts, o.max_targets)
         if len(st.flows) < 4:
             st.flows.append(flow)
         telnet = flow.b_port in TELNET_PORTS and flow.ip_proto == 6
         need = o.min_telnet_hosts if telnet else o.min_hosts
         # counting only when the threshold may be reached keeps a probe O(1) most of the time
-        n_hosts = _fresh(hosts, ts, o.window_s) if len(hosts) >= need else 0  # type: ignore[arg-type]
-        n_ports = _fresh(ports, ts, o.window_s) if len(ports) >= o.min_ports else 0  # type: ignore[arg-type]
+        n_hosts = _fresh(hosts, ts, o.window_s) if len(hosts) >= need else 0
+        n_ports = _fresh(ports, ts, o.window_s) if len(ports) >= o.min_ports else 0
         if not n_hosts and not n_ports:
             return
         subject = subject_key(ctx, flow.a_mac, src)

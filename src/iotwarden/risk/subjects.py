@@ -11,10 +11,11 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 
-from iotwarden.inventory.addresses import ADDRESS_CACHE, local_ip, usable_ip, usable_mac
+from iotwarden.inventory.addresses import ADDRESS_CACHE, LOCAL_NETWORKS, usable_mac
 from iotwarden.model import Device, Observation
 
 Endpoint = tuple[str | None, str | None]  # (mac, ip)
+LIMITED_BROADCAST = ipaddress.IPv4Address("255.255.255.255")  # RFC 919 §7
 
 __all__ = ["Endpoint", "SubjectIndex", "endpoint_of", "is_external", "usable_mac"]
 
@@ -22,9 +23,17 @@ __all__ = ["Endpoint", "SubjectIndex", "endpoint_of", "is_external", "usable_mac
 @lru_cache(maxsize=ADDRESS_CACHE)
 def is_external(ip: str | None) -> bool:
     """A unicast address outside the site: not in the inventory's local networks
-    (:data:`iotwarden.inventory.addresses.LOCAL_NETWORKS`), not loopback, multicast or unspecified."""
-    usable = usable_ip(ip)
-    return usable is not None and not local_ip(usable) and not ipaddress.ip_address(usable).is_loopback
+    (:data:`iotwarden.inventory.addresses.LOCAL_NETWORKS`), not loopback, multicast, unspecified or the
+    limited broadcast. Parsed once: a scan's millions of distinct targets all miss the cache."""
+    if not isinstance(ip, str):
+        return False
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    if addr.is_multicast or addr.is_unspecified or addr.is_loopback or addr == LIMITED_BROADCAST:
+        return False
+    return not any(addr in net for net in LOCAL_NETWORKS)
 
 
 def endpoint_of(obs: Observation, side: str | None = None) -> Endpoint:
