@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 
@@ -167,6 +168,8 @@ def _text(value: Any) -> str:
 
 def dig(fields: dict[str, Any], path: str) -> Any:
     """The value at a dotted path; ``*`` maps over a list, a number indexes one."""
+    if "." not in path and path != "*" and not path.isdigit():  # most rules name a top-level field
+        return fields.get(path) if isinstance(fields, dict) else None
     parts = path.split(".")
     current: list[Any] = [fields]
     for part in parts:
@@ -185,6 +188,7 @@ def dig(fields: dict[str, Any], path: str) -> Any:
     return current[0] if current else None
 
 
+@lru_cache(maxsize=4096)  # a pure function of rule constants, asked for every observation
 def attribute_name(proto: str, path: str, renames: tuple[tuple[str, str], ...] = ()) -> str:
     name = next(p for p in reversed(path.split(".")) if p != "*" and not p.isdigit())
     return f"{proto}.{dict(renames).get(name, name)}"
