@@ -1,16 +1,15 @@
-"""InventoryBuilder: observations and flows -> ``ctx.devices`` keyed ``mac:<mac>`` (local segment) or
-``ip:<addr>`` (a site address seen only through a router), from facts gathered per (MAC, IP) endpoint.
-Addresses outside the site (cloud servers) are remote endpoints (``InventoryBuilder.peers``), not devices.
+"""InventoryBuilder: observations and flows -> ``ctx.devices``, from the identity facts each observation
+states (inventory/identity.py) gathered per (MAC, IP) endpoint; which device an endpoint belongs to is
+:mod:`iotwarden.inventory.resolution`'s answer.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from dataclasses import dataclass, field
 from typing import ClassVar
 
 from iotwarden.hooks import Context
-from iotwarden.inventory.addresses import is_group_mac, local_ip, private_v4, usable_ip, usable_mac
+from iotwarden.inventory import resolution
+from iotwarden.inventory.addresses import is_group_mac, usable_ip, usable_mac
 from iotwarden.inventory.identity import (
     ORDERED_FIELDS,
     RULES,
@@ -21,66 +20,26 @@ from iotwarden.inventory.identity import (
     first_item,
     named_values,
 )
-from iotwarden.inventory.linking import LINK_FACTS, InterfaceLinker
+from iotwarden.inventory.linking import LINK_FACTS
+from iotwarden.inventory.resolution import INTERFACES_ATTRIBUTE, Endpoint, EndpointResolver, EvidenceKey
 from iotwarden.model import Device, Flow, Observation
 
-MAX_ENDPOINTS = 500_000  # (mac, ip) pairs tracked per run; further ones are dropped and counted
-MAX_IPS_PER_MAC = 64  # endpoints per MAC; a MAC past it is a gateway long before
-MAX_VALUES_PER_ATTRIBUTE = 32  # values kept per "<proto>.<field>" attribute of one endpoint
+__all__ = ["INTERFACES_ATTRIBUTE", "SERVER_ATTRIBUTE", "InventoryBuilder"]
+
 MAX_HOSTNAMES = 32  # names kept per endpoint
 MAX_EVIDENCE_PER_ENDPOINT = 256  # distinct (proto, kind, field, value) facts per endpoint
-GATEWAY_MIN_IPS = 4  # distinct foreign addresses (IPv4, or IPv6 /48s) that make a MAC a gateway
 SERVER_ATTRIBUTE = "service.server"  # application protocols a device answered as the responder of a flow
-INTERFACES_ATTRIBUTE = "link.mac"  # every MAC of a device that has more than one (inventory/linking.py)
-
-EvidenceKey = tuple[str, str, str, str]  # proto, kind, field, value
 
 
-@dataclass(slots=True)
-class Endpoint:
-    """What was seen of one (MAC, IP) pair; a device is the union of the endpoints mapped to its key."""
-
-    mac: str | None
-    ip: str | None
-    key: str
-    first_seen: float
-    last_seen: float
-    hostnames: set[str] = field(default_factory=set)
-    attributes: dict[str, set[str]] = field(default_factory=dict)
-    protocols: set[str] = field(default_factory=set)
-    packets: int = 0
-    bytes: int = 0
-    evidence: dict[EvidenceKey, list[float]] = field(default_factory=dict)  # -> [first, last, count]
-
-
-class InventoryBuilder:
+class InventoryBuilder(EndpointResolver):
     """Keeps ``ctx.devices`` up to date from every observation and closed flow (analyzer "inventory").
 
-    Each (MAC, IP) endpoint maps to one key (:meth:`key_for`). A MAC carrying many addresses, or a
-    global address on a private segment, is a gateway: addresses seen only through it become ``ip:``
-    devices, while one a local MAC owns (ARP, DHCP, or seen using it) stays that MAC's device. When
-    what is known changes, the endpoints concerned move and the devices they touch are rebuilt.
+    Each fact is kept on its (MAC, IP) endpoint and on the device the endpoint maps to now
+    (:meth:`~iotwarden.inventory.resolution.EndpointResolver.key_for`); ``site_networks`` are CIDR
+    blocks besides RFC 1918/6598/4193 and link-local whose hosts are devices of the site.
     """
 
     name: ClassVar[str] = "inventory"
-
-    def __init__(self, site_networks: tuple[str, ...] = ()) -> None:
-        """``site_networks``: CIDR blocks besides RFC 1918/6598/4193 and link-local whose hosts are
-        devices of the site (a public range the organisation owns); ValueError names a bad one."""
-        for net in site_networks:
-            ipaddress.ip_network(net, strict=False)
-        self.site_networks = tuple(site_networks)
-        self.peers: dict[str, Device] = {}  # remote endpoints (``ip:`` keys outside the site), by key
-        self.endpoints: dict[tuple[str | None, str | None], Endpoint] = {}
-        self.by_key: dict[str, set[tuple[str | None, str | None]]] = {}
-        self.by_mac: dict[str, set[tuple[str | None, str | None]]] = {}
-        self.by_ip: dict[str, set[tuple[str | None, str | None]]] = {}
-        self.owner: dict[str, str] = {}  # ip -> mac that ARP/DHCP proved owns it on this segment
-        self.seen_with: dict[str, str] = {}  # ip -> first non-gateway mac seen using it (weaker than owner)
-        self.gateways: set[str] = set()
-        self.linker = InterfaceLinker()  # MACs that are interfaces of one device (randomised, multi-homed)
-        self.private_segment = False  # an owned private IPv4 address was seen: the LAN is private
-        self.dropped = 0  # endpoints not tracked because MAX_ENDPOINTS or MAX_IPS_PER_MAC was reached
 
     # --- hooks -------------------------------------------------------------------------------------
 
@@ -143,21 +102,6 @@ class InventoryBuilder:
 
     # --- results for the store ---------------------------------------------------------------------
 
-    def is_device_key(self, key: str) -> bool:
-        """True for keys of the inventory: a MAC, or a site address (not a remote endpoint)."""
-        return not key.startswith("ip:") or local_ip(key[3:], self.site_networks)
-
-    def ip_history(self) -> dict[str, dict[str, tuple[float, float]]]:
-        """Per device key, each address with its first and last time seen."""
-        out: dict[str, dict[str, tuple[float, float]]] = {}
-        for ep in self.endpoints.values():
-            if ep.ip is None or not self.is_device_key(ep.key):
-                continue
-            ips = out.setdefault(ep.key, {})
-            first, last = ips.get(ep.ip, (ep.first_seen, ep.last_seen))
-            ips[ep.ip] = (min(first, ep.first_seen), max(last, ep.last_seen))
-        return out
-
     def evidence(self) -> dict[str, dict[EvidenceKey, list[float]]]:
         """Per device key, each identity fact with [first seen, last seen, count]."""
         out: dict[str, dict[EvidenceKey, list[float]]] = {}
@@ -173,202 +117,7 @@ class InventoryBuilder:
                     facts[ek] = [first, last, count]
         return out
 
-    # --- resolution --------------------------------------------------------------------------------
-
-    def key_for(self, mac: str | None, ip: str | None) -> str:
-        """The device key of an endpoint under what is known now.
-
-        A MAC that is not a gateway is the device. Through a gateway (or with no MAC), an address
-        belongs to the MAC that owns it on the segment (ARP/DHCP proof first, else the first
-        non-gateway MAC seen using it: a routed conversation of a local host); else it is a remote
-        ``ip:`` device.
-        """
-        if mac is not None and mac not in self.gateways:
-            return f"mac:{self.linker.canonical(mac)}"
-        if ip is None:
-            return f"mac:{mac}"
-        owner = self.owner.get(ip)
-        if owner is None:
-            weak = self.seen_with.get(ip)
-            owner = weak if weak is not None and weak not in self.gateways else None
-        return f"mac:{self.linker.canonical(owner)}" if owner is not None else f"ip:{ip}"
-
-    def _endpoint(self, ctx: Context, mac: str | None, ip: str | None, ts: float) -> Endpoint | None:
-        if mac is None and ip is None:
-            return None
-        ek = (mac, ip)
-        ep = self.endpoints.get(ek)
-        if ep is not None:
-            self._seen(ep, ts)
-            dev = self._device(ctx, ep)
-            dev.first_seen = min(dev.first_seen, ts)
-            dev.last_seen = max(dev.last_seen, ts)
-            return ep
-        if len(self.endpoints) >= MAX_ENDPOINTS:
-            self.dropped += 1
-            return self.endpoints.get((mac, None)) if mac is not None else None
-        if mac is not None and ip is not None and len(self.by_mac.get(mac, ())) >= MAX_IPS_PER_MAC:
-            self.dropped += 1  # the address is not tracked; the facts still reach the MAC's device
-            return self._endpoint(ctx, mac, None, ts)
-        ep = Endpoint(mac=mac, ip=ip, key=self.key_for(mac, ip), first_seen=ts, last_seen=ts)
-        self.endpoints[ek] = ep
-        self.by_key.setdefault(ep.key, set()).add(ek)
-        if mac is not None:
-            self.by_mac.setdefault(mac, set()).add(ek)
-        if ip is not None:
-            self.by_ip.setdefault(ip, set()).add(ek)
-        dev = self._device(ctx, ep)
-        dev.first_seen = min(dev.first_seen, ts)
-        dev.last_seen = max(dev.last_seen, ts)
-        self._interface(dev, ep)
-        if ip is not None:
-            dev.ips.add(ip)
-            if mac is not None and not self.private_segment and private_v4(ip):
-                self._private_segment_seen(ctx)
-        if mac is not None and ip is not None and mac not in self.gateways:
-            if self._looks_like_gateway(mac):
-                self._make_gateway(ctx, mac, ts)
-            else:
-                self._claim(ctx, ip, mac)
-        return ep
-
-    def _claim(self, ctx: Context, ip: str, mac: str) -> None:
-        """A non-gateway MAC uses ``ip``: routed sightings of ``ip`` are that device, unless proved otherwise."""
-        current = self.seen_with.get(ip)
-        if current is not None and current not in self.gateways:
-            return
-        if current is None and len(self.seen_with) >= MAX_ENDPOINTS:
-            self.dropped += 1
-            return
-        self.seen_with[ip] = mac
-        self._rekey(ctx, self._with_ip(ip))
-
-    def _with_ip(self, ip: str) -> list[Endpoint]:
-        return [self.endpoints[k] for k in self.by_ip.get(ip, ())]
-
-    def _looks_like_gateway(self, mac: str) -> bool:
-        """Many foreign addresses behind one MAC, or a global one on a private segment (routed traffic)."""
-        v4: set[str] = set()
-        v6: set[str] = set()
-        for _, ip in self.by_mac.get(mac, ()):
-            if ip is None or self.owner.get(ip) == mac:
-                continue
-            addr = ipaddress.ip_address(ip)
-            if addr.version == 4:
-                if self.private_segment and addr.is_global:
-                    return True
-                v4.add(ip)
-            elif not addr.is_link_local:
-                v6.add(str(ipaddress.ip_network(f"{ip}/48", strict=False)))
-        return len(v4) >= GATEWAY_MIN_IPS or len(v6) >= GATEWAY_MIN_IPS
-
-    def _private_segment_seen(self, ctx: Context) -> None:
-        """First private address on the segment: global addresses behind a MAC are now routed ones."""
-        self.private_segment = True
-        for mac in list(self.by_mac):
-            if mac not in self.gateways and self._looks_like_gateway(mac):
-                self._make_gateway(ctx, mac, ctx.now)
-
-    def _bind(self, ctx: Context, ip: str, mac: str) -> None:
-        """ARP/DHCP proved ``mac`` owns ``ip`` on this segment."""
-        if self.owner.get(ip) == mac:
-            return
-        if ip not in self.owner and len(self.owner) >= MAX_ENDPOINTS:
-            self.dropped += 1
-            return
-        self.owner[ip] = mac
-        if not self.private_segment and private_v4(ip):
-            self._private_segment_seen(ctx)
-        self._rekey(ctx, self._with_ip(ip))
-        if mac not in self.gateways and self._looks_like_gateway(mac):
-            self._make_gateway(ctx, mac, ctx.now)
-
-    def _make_gateway(self, ctx: Context, mac: str, ts: float) -> None:
-        """``mac`` routes: the addresses it carries (not its own) become ``ip:`` devices; it stays one."""
-        self.gateways.add(mac)
-        members = [self.endpoints[k] for k in self.by_mac.get(mac, ())]
-        first = min((ep.first_seen for ep in members), default=ts)
-        if (mac, None) not in self.endpoints:  # the router itself, even when none of its addresses is known
-            own = Endpoint(mac=mac, ip=None, key=f"mac:{mac}", first_seen=first, last_seen=first)
-            self.endpoints[(mac, None)] = own
-            self.by_key.setdefault(own.key, set()).add((mac, None))
-            self.by_mac[mac].add((mac, None))
-        affected = list(members)
-        for ep in members:  # addresses first seen through the gateway: another local MAC may use them
-            if ep.ip is not None and self.seen_with.get(ep.ip) == mac:
-                users = sorted(m for m, _ in self.by_ip.get(ep.ip, ()) if m is not None and m not in self.gateways)
-                if users:
-                    self.seen_with[ep.ip] = users[0]
-                else:
-                    del self.seen_with[ep.ip]
-                affected.extend(self._with_ip(ep.ip))
-        self._rekey(ctx, affected)
-
-    def _rekey(self, ctx: Context, endpoints: list[Endpoint]) -> None:
-        """Move endpoints whose key changed and rebuild the devices they left and joined."""
-        touched: set[str] = set()
-        for ep in endpoints:
-            new = self.key_for(ep.mac, ep.ip)
-            if new == ep.key:
-                continue
-            ek = (ep.mac, ep.ip)
-            self.by_key[ep.key].discard(ek)
-            touched.update((ep.key, new))
-            ep.key = new
-            self.by_key.setdefault(new, set()).add(ek)
-        for key in touched:
-            members = [self.endpoints[k] for k in self.by_key.get(key, ())]
-            ctx.devices.pop(key, None)
-            self.peers.pop(key, None)
-            if not members:
-                self.by_key.pop(key, None)
-                continue
-            for ep in members:
-                self._merge(self._device(ctx, ep), ep)
-            dev = ctx.devices.get(key)
-            if dev is not None and key.startswith("mac:") and len(self.linker.interfaces(key[4:])) > 1:
-                dev.attributes.setdefault(INTERFACES_ATTRIBUTE, set()).update(self.linker.interfaces(key[4:]))
-
-    def _device(self, ctx: Context, ep: Endpoint) -> Device:
-        """The device (or, for a remote address, the peer record) an endpoint belongs to now."""
-        home = ctx.devices if self.is_device_key(ep.key) else self.peers
-        dev = home.get(ep.key)
-        if dev is None:
-            mac = ep.key[4:] if ep.key.startswith("mac:") else None
-            dev = Device(key=ep.key, first_seen=ep.first_seen, last_seen=ep.last_seen, mac=mac)
-            home[ep.key] = dev
-        return dev
-
-    def _interface(self, dev: Device, ep: Endpoint) -> None:
-        """Record the endpoint's MAC as an interface when the device has several.
-
-        Only a MAC the linker folded into the device is one of its interfaces: a routed sighting
-        (the gateway's MAC with the device's address) belongs to the device, its MAC does not.
-        """
-        if (ep.mac is not None and dev.mac is not None and ep.mac != dev.mac and ep.mac not in self.gateways
-                and self.linker.canonical(ep.mac) == dev.mac):
-            dev.attributes.setdefault(INTERFACES_ATTRIBUTE, set()).update((dev.mac, ep.mac))
-
-    def _merge(self, dev: Device, ep: Endpoint) -> None:
-        self._interface(dev, ep)
-        dev.first_seen = min(dev.first_seen, ep.first_seen)
-        dev.last_seen = max(dev.last_seen, ep.last_seen)
-        if ep.ip is not None:
-            dev.ips.add(ep.ip)
-        dev.hostnames |= ep.hostnames
-        dev.protocols |= ep.protocols
-        for name, values in ep.attributes.items():
-            kept = dev.attributes.setdefault(name, set())
-            kept.update(sorted(values)[: max(0, MAX_VALUES_PER_ATTRIBUTE - len(kept))])
-        dev.packets += ep.packets
-        dev.bytes += ep.bytes
-
     # --- facts -------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _seen(ep: Endpoint, ts: float) -> None:
-        ep.first_seen = min(ep.first_seen, ts)
-        ep.last_seen = max(ep.last_seen, ts)
 
     def _protocol(self, ctx: Context, ep: Endpoint, proto: str, ts: float) -> None:
         ep.protocols.add(proto)
@@ -381,7 +130,7 @@ class InventoryBuilder:
         dev = self._device(ctx, ep)
         for holder in (ep.attributes, dev.attributes):
             values = holder.setdefault(SERVER_ATTRIBUTE, set())
-            if len(values) < MAX_VALUES_PER_ATTRIBUTE:
+            if len(values) < resolution.MAX_VALUES_PER_ATTRIBUTE:
                 values.add(app)
 
     def _addresses(self, ctx: Context, rule: IdentityRule, obs: Observation, target: Endpoint) -> None:
@@ -441,7 +190,7 @@ class InventoryBuilder:
             self._fact(ep, obs, field_name, value)
             for holder in (ep.attributes, dev.attributes):
                 values = holder.setdefault(name, set())
-                if len(values) < MAX_VALUES_PER_ATTRIBUTE:
+                if len(values) < resolution.MAX_VALUES_PER_ATTRIBUTE:
                     values.add(value)
 
     def _link(self, ctx: Context, name: str, value: str, mac: str) -> None:
@@ -451,12 +200,6 @@ class InventoryBuilder:
             return
         members = [self.endpoints[k] for m in self.linker.interfaces(root) for k in self.by_mac.get(m, ())]
         self._rekey(ctx, members)
-
-    def _span(self, mac: str) -> tuple[float, float] | None:
-        eps = [self.endpoints[k] for k in self.by_mac.get(mac, ())]
-        if not eps:
-            return None
-        return min(e.first_seen for e in eps), max(e.last_seen for e in eps)
 
     @staticmethod
     def _fact(ep: Endpoint, obs: Observation, field_name: str, value: str) -> None:
