@@ -10,15 +10,20 @@ Each family follows what its source code or analysis documents, never what a det
   ``sleep(5)``); connected, one session with the server's PING and the bot's PONG.
 - ``irc`` (Muhstik, Kaiten/IRCBot): an IRC session on 6667/6697 or an odd port, held for tens of
   minutes, rejoined within a minute when dropped.
-- ``torii``: check-ins to a named C&C over tcp/443 (not TLS) every few minutes (Avast, "Torii
-  botnet", 2018).
+- ``torii``: check-ins to a named C&C over tcp/443 in its own protocol, not TLS, every few minutes
+  (Avast, "New Torii Botnet uncovers more than Mirai", 2018): Zeek recognises no service.
 - ``http_poll``: a bot polling its C&C over HTTP on 80/8080 every 30 s to 15 min, ±20%
-  (IoT-23 ``C&C-HeartBeat`` flows of the Trojan and Mirai captures).
+  (IoT-23 ``C&C-HeartBeat`` flows of the Trojan and Mirai captures): Zeek's service ``http``.
 
 Benign habits (label ``-``): a device whose cloud is down retrying with exponential back-off capped
 at 128 s (AWS IoT Device SDK defaults), MQTT sessions to a cloud on 8883 renewed every ~30 min, P2P
-camera keep-alives over UDP to relay servers on high ports (CS2 PPPP, udp/32100), NTP polls.
+camera keep-alives over UDP to relay servers on high ports (CS2 PPPP, udp/32100), NTP polls, TLS
+check-ins to a cloud on 443 every few minutes (Torii's look-alike), HTTP polls of a cloud on 80
+(the HTTP poller's look-alike), and a P2P camera that also logs in to its relays over tcp/443 in its
+own protocol, not TLS, every half hour (as the nku_lifecycle Xiaobai Y2 camera does: one-off
+sessions to the relays it reaches over udp/32100).
 Scanners probe Telnet, SSH, HTTP and router-exploit ports of random addresses at 1-50 SYN/s.
+Services are as Zeek's conn.log names them (``app``: ``tls`` is Zeek's ``ssl``; None is ``-``).
 """
 
 from __future__ import annotations
@@ -33,14 +38,14 @@ from iotwarden.model import Flow
 Labelled = list[tuple[Flow, str]]  # a flow and its IoT-23 detailed label ("-": benign)
 SCAN_PORTS = (23, 2323, 22, 80, 8080, 5555, 37215, 52869, 7547, 81)
 FAMILIES = ("mirai", "gafgyt", "irc", "torii", "http_poll")
-BENIGN_HABITS = ("dead_cloud", "mqtt_cloud", "p2p_camera", "ntp")
+BENIGN_HABITS = ("dead_cloud", "mqtt_cloud", "p2p_camera", "ntp", "tls_cloud", "http_cloud", "p2p_relay_443")
 
 
 @dataclass
 class Truth:
     scanners: set[str] = field(default_factory=set)
     bots: dict[str, str] = field(default_factory=dict)  # host -> family
-    benign_habits: dict[str, str] = field(default_factory=dict)  # host -> habit
+    benign_habits: dict[str, list[str]] = field(default_factory=dict)  # host -> its habits
 
 
 def public_ip(rng: random.Random) -> str:
@@ -51,24 +56,25 @@ def public_ip(rng: random.Random) -> str:
 
 
 def _tcp(src: str, dst: str, port: int, ts: float, rng: random.Random, *, state: str, duration: float = 0.0,
-         payload: tuple[int, int] = (0, 0)) -> Flow:
+         payload: tuple[int, int] = (0, 0), app: str | None = None) -> Flow:
     """A TCP connection as Zeek logs it: S0 (unanswered), REJ (refused) or SF (carried data)."""
     flags = {"S0": (0x02, 0), "REJ": (0x02, 0x14), "SF": (0x1B, 0x1B)}[state]
     pkts = {"S0": (3, 0), "REJ": (1, 1)}.get(state, (4 + payload[0] // 200, 3 + payload[1] // 200))
     return Flow(0, 6, src, rng.randint(32768, 60999), dst, port, ts, ts + duration, pkts_ab=pkts[0],
                 pkts_ba=pkts[1], bytes_ab=payload[0] + 52 * pkts[0], bytes_ba=payload[1] + 52 * pkts[1],
                 payload_ab=payload[0], payload_ba=payload[1], tcp_flags_ab=flags[0], tcp_flags_ba=flags[1],
-                extra={"conn_state": state})
+                app=app if state == "SF" else None, extra={"conn_state": state})
 
 
-def _udp(src: str, dst: str, port: int, ts: float, rng: random.Random, *, payload: tuple[int, int]) -> Flow:
+def _udp(src: str, dst: str, port: int, ts: float, rng: random.Random, *, payload: tuple[int, int],
+         app: str | None = None) -> Flow:
     return Flow(0, 17, src, rng.randint(32768, 60999), dst, port, ts, ts + 0.05, pkts_ab=1, pkts_ba=1,
                 bytes_ab=payload[0] + 28, bytes_ba=payload[1] + 28, payload_ab=payload[0], payload_ba=payload[1],
-                extra={"conn_state": "SF"})
+                app=app, extra={"conn_state": "SF"})
 
 
 def _session_bot(src: str, t: float, end: float, rng: random.Random, *, port: int, retry: Callable[[], float],
-                 down: tuple[float, float], up: tuple[float, float], hello: int) -> Labelled:
+                 down: tuple[float, float], up: tuple[float, float], hello: int, app: str | None = None) -> Labelled:
     """C&C that is down for a while (the bot retries) then up (one long session), in turns."""
     c2, out = public_ip(rng), []
     while t < end:
@@ -82,16 +88,16 @@ def _session_bot(src: str, t: float, end: float, rng: random.Random, *, port: in
         if length > 1:
             beats = int(length // 60)
             out.append((_tcp(src, c2, port, t, rng, state="SF", duration=length,
-                             payload=(hello + 2 * beats, 2 * beats + 8)), "C&C-HeartBeat"))
+                             payload=(hello + 2 * beats, 2 * beats + 8), app=app), "C&C-HeartBeat"))
         t += length + rng.uniform(1, 10)
     return out
 
 
 def _checkins(src: str, t: float, end: float, rng: random.Random, *, port: int, label: str,
-              period: float, sizes: tuple[int, int]) -> Labelled:
+              period: float, sizes: tuple[int, int], app: str | None) -> Labelled:
     c2, jitter, out = public_ip(rng), rng.uniform(0.0, 0.2), []
     while t < end:
-        out.append((_tcp(src, c2, port, t, rng, state="SF", duration=0.3,
+        out.append((_tcp(src, c2, port, t, rng, state="SF", duration=0.3, app=app,
                          payload=(rng.randint(sizes[0] // 2, sizes[0]), rng.randint(sizes[1] // 2, sizes[1]))), label))
         t += period * (1 + rng.uniform(-jitter, jitter))
     return out
@@ -106,13 +112,13 @@ def bot(family: str, src: str, t: float, end: float, rng: random.Random) -> Labe
                             retry=lambda: 5.0, down=(300, 2400), up=(600, 5400), hello=40)
     if family == "irc":
         return _session_bot(src, t, end, rng, port=rng.choice((6667, 6697, rng.randint(1024, 65535))),
-                            retry=lambda: rng.uniform(5, 30), down=(0, 40), up=(600, 3600), hello=120)
+                            retry=lambda: rng.uniform(5, 30), down=(0, 40), up=(600, 3600), hello=120, app="irc")
     if family == "torii":
         return _checkins(src, t, end, rng, port=443, label="C&C-Torii", period=rng.uniform(60, 600),
-                         sizes=(300, 200))
+                         sizes=(300, 200), app=None)
     if family == "http_poll":
         return _checkins(src, t, end, rng, port=rng.choice((80, 8080)), label="C&C-HeartBeat",
-                         period=rng.uniform(30, 900), sizes=(200, 120))
+                         period=rng.uniform(30, 900), sizes=(200, 120), app="http")
     raise ValueError(family)
 
 
@@ -128,7 +134,7 @@ def habit(kind: str, src: str, t: float, end: float, rng: random.Random) -> Labe
         cloud = public_ip(rng)
         while t < end:
             length = min(end - t, rng.uniform(1700, 1800))
-            out.append((_tcp(src, cloud, 8883, t, rng, state="SF", duration=length,
+            out.append((_tcp(src, cloud, 8883, t, rng, state="SF", duration=length, app="tls",
                              payload=(300 + int(length // 60) * 2, 200 + int(length // 60) * 2)), "-"))
             t += length + rng.uniform(0.5, 3)
     elif kind == "p2p_camera":
@@ -140,8 +146,25 @@ def habit(kind: str, src: str, t: float, end: float, rng: random.Random) -> Labe
     elif kind == "ntp":
         server = public_ip(rng)
         while t < end:
-            out.append((_udp(src, server, 123, t, rng, payload=(48, 48)), "-"))
+            out.append((_udp(src, server, 123, t, rng, payload=(48, 48), app="ntp"), "-"))
             t += 1024
+    elif kind == "tls_cloud":  # a device SDK's check-in to its cloud over TLS, every 1-10 min
+        out = [(f, "-") for f, _ in _checkins(src, t, end, rng, port=443, label="-", period=rng.uniform(60, 600),
+                                              sizes=(1200, 3000), app="tls")]
+    elif kind == "http_cloud":  # a device polling its cloud over plain HTTP, every 30 s to 15 min
+        out = [(f, "-") for f, _ in _checkins(src, t, end, rng, port=80, label="-", period=rng.uniform(30, 900),
+                                              sizes=(300, 400), app="http")]
+    elif kind == "p2p_relay_443":  # UDP keep-alives to its relays, and a tcp/443 login to each every ~30 min
+        relays, login = [public_ip(rng) for _ in range(3)], t + rng.uniform(0, 1800)
+        while t < end:
+            due = t >= login
+            for relay in relays:
+                out.append((_udp(src, relay, 32100, t, rng, payload=(48, 12)), "-"))
+                if due:
+                    out.append((_tcp(src, relay, 443, t + 0.5, rng, state="SF", duration=3.0, payload=(56, 20)), "-"))
+            if due:
+                login = t + 1800 * rng.uniform(0.9, 1.1)
+            t += rng.uniform(28, 32)
     return out
 
 
@@ -159,8 +182,9 @@ def scanner(src: str, t0: float, rng: random.Random) -> Labelled:
 def infect(benign: list[Flow], *, seed: int, infected_from: float, n_scanners: int = 9, bots_per_family: int = 3,
            habits_each: int = 2) -> tuple[Labelled, Truth]:
     """Benign flows (labelled ``-``) plus scanners, bots of every family and benign look-alike habits
-    on distinct internal hosts that are on the wire from the start; bots and scanners start
-    ``infected_from`` seconds into the capture (0: infected before monitoring started)."""
+    on internal hosts that are on the wire from the start; bots and scanners start ``infected_from``
+    seconds into the capture (0: infected before monitoring started). Scanners and bots each get a
+    host of their own; the habits share the hosts left, dealt out in turn (a device has several)."""
     rng = random.Random(seed)
     start, end = min(f.first_seen for f in benign), max(f.last_seen for f in benign)
     first: dict[str, float] = {}
@@ -168,7 +192,7 @@ def infect(benign: list[Flow], *, seed: int, infected_from: float, n_scanners: i
         first[f.a_ip] = min(first.get(f.a_ip, f.first_seen), f.first_seen)
     hosts = sorted(h for h, t in first.items() if h.startswith("10.10.") and not h.endswith(".1") and t < start + 600)
     rng.shuffle(hosts)
-    need = n_scanners + bots_per_family * len(FAMILIES) + habits_each * len(BENIGN_HABITS)
+    need = n_scanners + bots_per_family * len(FAMILIES) + 1
     if len(hosts) < need:
         raise ValueError(f"{len(hosts)} hosts for {need} roles")
     truth, out = Truth(), [(f, "-") for f in benign]
@@ -182,9 +206,9 @@ def infect(benign: list[Flow], *, seed: int, infected_from: float, n_scanners: i
             src = next(pick)
             truth.bots[src] = family
             out += bot(family, src, start + infected_from + rng.uniform(0, 300), end, rng)
-    for kind in BENIGN_HABITS:
-        for _ in range(habits_each):
-            src = next(pick)
-            truth.benign_habits[src] = kind
-            out += habit(kind, src, start + rng.uniform(0, 300), end, rng)
+    left = list(pick)
+    for i, kind in enumerate(k for k in BENIGN_HABITS for _ in range(habits_each)):
+        src = left[i % len(left)]
+        truth.benign_habits.setdefault(src, []).append(kind)
+        out += habit(kind, src, start + rng.uniform(0, 300), end, rng)
     return out, truth

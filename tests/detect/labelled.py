@@ -67,6 +67,15 @@ def _state(f: Flow) -> tuple[str, str]:
     return "SF", "ShADadFf"
 
 
+# our dissector names -> Zeek's service names (Zeek's "ssl" analyzer is TLS); a flow nothing recognised
+# (or whose bytes the port's dissector rejected) is logged "-", as Zeek does
+ZEEK_SERVICES = {"tls": "ssl"}
+
+
+def _service(f: Flow) -> str:
+    return ZEEK_SERVICES.get(f.app, f.app) if f.app else "-"
+
+
 def _line(i: int, f: Flow) -> str:
     state, history = _state(f)
     if isinstance(f.extra.get("conn_state"), str):  # the generator said how Zeek would log it
@@ -74,7 +83,7 @@ def _line(i: int, f: Flow) -> str:
         history = {"S0": "S", "REJ": "Sr"}.get(state, history)
     proto = PROTO.get(f.ip_proto, "icmp")
     return (f"{f.first_seen:.6f}\tC{i:017d}\t{f.a_ip}\t{f.a_port}\t{f.b_ip}\t{f.b_port}\t{proto}"
-            f"\t-\t{f.duration:.6f}\t{f.payload_ab}\t{f.payload_ba}\t{state}\t-\t-\t0\t{history}\t{f.pkts_ab}\t"
+            f"\t{_service(f)}\t{f.duration:.6f}\t{f.payload_ab}\t{f.payload_ba}\t{state}\t-\t-\t0\t{history}\t{f.pkts_ab}\t"
             f"{f.bytes_ab}\t{f.pkts_ba}\t{f.bytes_ba}\t(empty)\t{f.a_mac or '-'}\t{f.b_mac or '-'}\n")
 
 

@@ -22,7 +22,8 @@ from iotwarden.sources.zeek_format import TsvHeader, apply_directive, decode_tsv
 
 IDS = {
     "scan": frozenset({"detect.scan.horizontal", "detect.scan.vertical", "detect.scan.telnet_mirai"}),
-    "c2": frozenset({"detect.c2.beaconing", "detect.c2.callback", "detect.c2.session", "detect.c2.tool_download"}),
+    "c2": frozenset({"detect.c2.beaconing", "detect.c2.callback", "detect.c2.session", "detect.c2.tool_download",
+                     "detect.c2.protocol_mismatch"}),
 }
 
 

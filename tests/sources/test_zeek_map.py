@@ -275,3 +275,16 @@ def test_fuzz_any_record_maps_or_raises_parse_error(log_type: str, record: dict[
     assert all(isinstance(o, Observation) for o in observations)
     assert all(isinstance(f, Flow) for f in flows)
     json.dumps([o.to_dict() for o in observations])  # fields stay JSON-compatible
+
+
+def test_conn_services_zeek_removed_after_a_violation_are_kept_apart() -> None:
+    from iotwarden.sources.zeek_map import map_conn
+
+    rec = {"ts": 1700000000.0, "id.orig_h": "192.168.10.21", "id.orig_p": 40000, "id.resp_h": "198.18.7.7",
+           "id.resp_p": 443, "proto": "tcp", "history": "ShADadFf", "conn_state": "SF", "missed_bytes": 0}
+    # DPD::track_removed_services_in_connection logs "-ssl"; failed-service-logging.zeek a column
+    flow = map_conn({**rec, "service": ["-ssl"]})
+    assert (flow.app, flow.extra["failed_services"]) == (None, ["tls"])
+    flow = map_conn({**rec, "service": ["http"], "failed_service": ["ssl"]})
+    assert (flow.app, flow.extra["failed_services"]) == ("http", ["tls"])
+    assert "failed_services" not in map_conn({**rec, "service": ["ssl"]}).extra

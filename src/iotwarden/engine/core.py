@@ -149,7 +149,8 @@ class Engine:
             ipver = c["ipver"]
             a_ip = addr_texts(ipver, side("a_hi", "b_hi"), side("a_lo", "b_lo"))
             b_ip = addr_texts(ipver, side("b_hi", "a_hi"), side("b_lo", "a_lo"))
-            apps = [close(uid) for uid in c["uid"].tolist()]
+            closing = [close(uid) for uid in c["uid"].tolist()]  # (app, dissector that rejected it)
+            apps = [app for app, _ in closing]
             cols = (
                 c["vlan"].tolist(), c["proto"].tolist(), a_ip, side("a_port", "b_port").tolist(), b_ip,
                 side("b_port", "a_port").tolist(), c["first"].tolist(), c["last"].tolist(),
@@ -160,6 +161,10 @@ class Engine:
                 side("flags_lh", "flags_hl").tolist(), side("flags_hl", "flags_lh").tolist(), apps, part.reasons,
             )
             # positional, in Flow's field order (vlan ... app, end_reason): 3x cheaper than keywords
+            start = len(out)
             out.extend(Flow(*row) for row in zip(*cols, strict=True))
+            for i, (_, name) in enumerate(closing):
+                if name is not None:  # as Zeek's conn.log failed_service (sources/zeek_map.py)
+                    out[start + i].extra["failed_services"] = [name]
         self.stats.flows += len(out)
         return out

@@ -49,6 +49,7 @@ class FlowDispatch:
     handed: int = 0
     probed: set[bool] = field(default_factory=set)
     app: str | None = None
+    failed: str | None = None  # the dissector that rejected the flow's captured bytes before it recognised any
     streams: dict[bool, StreamDirection[Packet]] = field(default_factory=dict)
     where: dict[bool, tuple[int | None, int, str, str]] = field(default_factory=dict)  # per direction
 
@@ -341,6 +342,7 @@ class Dispatcher:
             return
         got = self._call(d, pkt, fd.state, None)
         if got is None:
+            self._rejected(fd, d)
             return  # rejected (counted): not kept, so a repeat is rejected and counted again
         fd.app = d.name
         out.extend(got)
@@ -353,25 +355,34 @@ class Dispatcher:
                 out: list[Observation]) -> None:
         got = self._call(d, pkt, fd.state, data)
         if got is None:
+            self._rejected(fd, d)
             return
         fd.app = fd.state.get(APP_STATE_KEY) or d.name
         out.extend(got)
+
+    @staticmethod
+    def _rejected(fd: FlowDispatch, d: Dissector) -> None:
+        """``d`` rejected captured bytes of a flow it had not recognised: the flow's bytes are not its
+        protocol (Zeek's analyzer violation, its conn.log ``failed_service``)."""
+        if fd.app is None and fd.failed is None:
+            fd.failed = d.name
 
     def _finish(self, fd: FlowDispatch) -> None:
         """Nothing more goes to this flow: drop its buffers and dissector state, keep ``app``."""
         fd.streams.clear()
         fd.state = {}
 
-    def close(self, uid: int) -> str | None:
+    def close(self, uid: int) -> tuple[str | None, str | None]:
         """Forget a closed flow's tier-2 state (after dissecting what its streams still held, into
-        :attr:`late`); its recognised protocol (for Flow.app)."""
+        :attr:`late`); its recognised protocol (for Flow.app) and, when none, the dissector that
+        rejected its bytes."""
         fd = self.flows.pop(uid, None)
         self.changed.pop(uid, None)
         if fd is None:
-            return None
+            return None, None
         self._flush_streams(fd)
         self._finish(fd)
-        return fd.app
+        return fd.app, None if fd.app else fd.failed
 
 
 def _mac(data: npt.NDArray[np.uint8], off: int) -> str | None:

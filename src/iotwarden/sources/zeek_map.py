@@ -65,8 +65,14 @@ def map_conn(rec: dict[str, Any]) -> Flow:
         # flow has no ports
         extra["icmp_type"], extra["icmp_resp_p"] = a_port, b_port
         a_port = b_port = 0
-    services = [s for s in get_list(rec, "service") if s and not s.startswith("-")]
+    listed = [str(s) for s in get_list(rec, "service") if s]
+    services = [s for s in listed if not s.startswith("-")]
     app = SERVICE_NAMES.get(services[0], services[0]) if services else None
+    # analyzers Zeek removed after a protocol violation: "-ssl" in service (DPD::
+    # track_removed_services_in_connection) or the failed_service column (policy/protocols/conn/
+    # failed-service-logging.zeek); named as our dissectors, as app is
+    failed = [s[1:] for s in listed if s.startswith("-") and len(s) > 1]
+    failed += [str(s) for s in get_list(rec, "failed_service") if s and str(s) != "-"]
     history = get_str(rec, "history") or ""
     flags_ab, flags_ba = history_flags(history) if ip_proto == 6 else (0, 0)
     for key in ("uid", "conn_state", "history", "missed_bytes", "local_orig", "local_resp", "community_id"):
@@ -74,6 +80,8 @@ def map_conn(rec: dict[str, Any]) -> Flow:
             extra[key] = rec[key]
     if len(services) > 1:
         extra["services"] = services
+    if failed:
+        extra["failed_services"] = list(dict.fromkeys(SERVICE_NAMES.get(s, s) for s in failed))
     duration = get_float(rec, "duration") or 0.0
     vlan = get_int(rec, "inner_vlan")
     if vlan is None:

@@ -1,0 +1,139 @@
+"""Protocol mismatch on a web port: repeated connections whose bytes are not the port's protocol, by the
+port's dissector (packets) or Zeek's analyzers (conn.log); no payload seen is never a verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from iotwarden.detect.c2_mismatch import MismatchDetector
+from iotwarden.engine.core import Engine
+from iotwarden.errors import ConfigError
+from iotwarden.model import Flow
+from iotwarden.sources.capfile import read_capture
+from tests.detect.runner import feed, tcp_flow
+
+C2 = "198.18.7.7"
+BOT = "10.0.0.9"
+
+
+def _conn(ts: float, *, port: int = 443, dst: str = C2, app: str | None = None, failed: str | None = None,
+          zeek: bool = False, missed: int | None = 0, payload: tuple[int, int] = (300, 200),
+          flags: tuple[int, int] = (0x1B, 0x1B)) -> Flow:
+    """A completed connection that carried ``payload``; from Zeek (``zeek``) or from packets."""
+    flow = tcp_flow(BOT, dst, port, ts, payload=payload, flags=flags, pkts=(5, 4), app=app)
+    if failed:
+        flow.extra["failed_services"] = [failed]
+    if zeek:
+        flow.end_reason = "zeek"
+        flow.extra["conn_state"] = "SF"
+        if missed is not None:
+            flow.extra["missed_bytes"] = missed
+    return flow
+
+
+def _every(minutes: float, count: int, **kw: object) -> list[Flow]:
+    return [_conn(i * minutes * 60, **kw) for i in range(count)]  # type: ignore[arg-type]
+
+
+def test_repeated_non_tls_check_ins_on_443_raise_once() -> None:
+    (alert,) = feed([MismatchDetector()], flows=_every(5, 12, failed="tls"))
+    assert (alert.id, alert.key, alert.mitre, alert.src_ip, alert.dst_ip) == (
+        "detect.c2.protocol_mismatch", f"{C2}:443", ["T1571", "T1095"], BOT, C2)
+    assert alert.evidence["carried"] == "not tls" and alert.evidence["expected"] == "tls"
+
+
+@pytest.mark.parametrize(("case", "kw"), [
+    ("Zeek: analyzer removed (failed_service)", {"zeek": True, "failed": "tls"}),
+    ("Zeek: no service on 443, every byte seen", {"zeek": True}),
+    ("Zeek: ssh recognised on 443", {"zeek": True, "app": "ssh"}),
+    ("Zeek: no service on 80", {"zeek": True, "port": 80}),
+    ("packets: the HTTP dissector rejected 8080", {"port": 8080, "failed": "http"}),
+])
+def test_mismatch_evidence(case: str, kw: dict[str, object]) -> None:
+    assert [a.id for a in feed([MismatchDetector()], flows=_every(5, 3, **kw))] == ["detect.c2.protocol_mismatch"]
+
+
+@pytest.mark.parametrize(("case", "kw"), [
+    ("TLS recognised", {"app": "tls"}),
+    ("packets: no verdict (a capture cut to headers hands the dissector nothing)", {}),
+    ("Zeek: bytes missed", {"zeek": True, "missed": 12}),
+    ("Zeek: missed_bytes not logged", {"zeek": True, "missed": None}),
+    ("Zeek: 8443 has no SSL analyzer by port", {"zeek": True, "port": 8443}),
+    ("seen mid-stream (no SYN)", {"failed": "tls", "flags": (0x18, 0x18)}),
+    ("one direction only", {"failed": "tls", "payload": (300, 0)}),
+    ("not a web port", {"failed": "tls", "port": 9999}),
+    ("inside the site", {"failed": "tls", "dst": "10.0.0.1"}),
+])
+def test_no_verdict_or_no_mismatch(case: str, kw: dict[str, object]) -> None:
+    assert feed([MismatchDetector()], flows=_every(5, 10, **kw)) == []
+
+
+def test_two_connections_or_a_day_apart_are_not_a_channel() -> None:
+    assert feed([MismatchDetector()], flows=_every(5, 2, failed="tls")) == []
+    assert feed([MismatchDetector()], flows=_every(13 * 60, 3, failed="tls")) == []
+
+
+def test_a_relay_the_device_also_meets_over_udp_is_a_p2p_login() -> None:
+    udp = Flow(0, 17, BOT, 21943, C2, 32100, 0.0, 0.05, pkts_ab=1, pkts_ba=1, payload_ab=48, payload_ba=12)
+    assert feed([MismatchDetector()], flows=[udp, *_every(30, 6, failed="tls")]) == []
+
+
+def test_tracked_series_and_udp_peers_are_limited() -> None:
+    det = MismatchDetector({"max_series": 3, "max_udp_peers": 2})
+    flows = [_conn(float(i), dst=f"198.18.0.{i}", failed="tls") for i in range(10)]
+    flows += [Flow(0, 17, BOT, 1000 + i, f"198.19.0.{i}", 32100, 20.0 + i, 20.1 + i, pkts_ab=1, pkts_ba=1)
+              for i in range(10)]
+    feed([det], flows=flows)
+    assert len(det._series) == 3 and len(det._udp_peers) == 2
+
+
+def test_options_are_checked() -> None:
+    with pytest.raises(ConfigError):
+        MismatchDetector({"min_sessions": 0})
+    assert MismatchDetector({"expected": "9443:tls"}).mismatch(_conn(0, port=9443, failed="tls")) == "not tls"
+
+
+def _capture(tmp_path: Path, payload: bytes, *, snap: int | None = None) -> Path:
+    """Three connections from BOT to C2:443 carrying ``payload`` and an answer, as a pcap (cut to
+    ``snap`` bytes a frame when given)."""
+    import random
+    import struct
+
+    from iotwarden.lab.generator import PcapWriter
+    from iotwarden.lab.wire import Host, TcpStream
+
+    rng = random.Random(1)
+    bot, c2 = Host("02:00:00:00:00:09", BOT), Host("02:00:00:00:00:01", C2)
+    frames = []
+    for i in range(3):
+        conn = TcpStream(rng, bot, 40000 + i, c2, 443)
+        frames += conn.session(i * 300.0, [(True, payload), (False, payload[::-1])])
+    path = tmp_path / "c.pcap"
+    with path.open("wb") as fh:
+        writer = PcapWriter(fh)
+        writer.flush()
+        for ts, frame in frames:
+            micros = round(ts * 1e6)
+            cut = frame[:snap] if snap else frame
+            fh.write(struct.pack("<IIII", micros // 1_000_000, micros % 1_000_000, len(cut), len(frame)) + cut)
+    return path
+
+
+def _flows(path: Path) -> list[Flow]:
+    engine, out = Engine(), []
+    for batch in read_capture(path):
+        out += engine.process(batch).flows
+    return out + engine.flush().flows
+
+
+def test_from_packets_non_tls_bytes_on_443_are_a_mismatch_and_a_snapped_capture_is_no_verdict(
+        tmp_path: Path) -> None:
+    custom = bytes([0x00, 0x30, 0x68, 0x00]) + bytes(range(60))  # a length-prefixed binary protocol
+    flows = _flows(_capture(tmp_path, custom))
+    assert [f.extra.get("failed_services") for f in flows] == [["tls"]] * 3
+    assert [a.key for a in feed([MismatchDetector()], flows=flows)] == [f"{C2}:443"]
+    snapped = _flows(_capture(tmp_path, custom, snap=54))  # Ethernet + IP + TCP headers only
+    assert all(f.payload_ab and "failed_services" not in f.extra for f in snapped)
+    assert feed([MismatchDetector()], flows=snapped) == []
