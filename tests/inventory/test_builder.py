@@ -33,7 +33,8 @@ def obs(proto: str, kind: str, fields: dict[str, Any], *, src_mac: str | None = 
 def flow(a_ip: str, b_ip: str, *, a_mac: str | None = HOST, b_mac: str | None = GW, pkts: int = 2,
          app: str | None = None, ts: float = 100.0) -> Flow:
     return Flow(vlan=0, ip_proto=6, a_ip=a_ip, a_port=40000, b_ip=b_ip, b_port=443, first_seen=ts, last_seen=ts + 1,
-                a_mac=a_mac, b_mac=b_mac, pkts_ab=pkts, pkts_ba=pkts, bytes_ab=100, bytes_ba=50, app=app)
+                a_mac=a_mac, b_mac=b_mac, pkts_ab=pkts, pkts_ba=pkts, bytes_ab=100, bytes_ba=50, payload_ab=20,
+                payload_ba=10 if pkts else 0, app=app)
 
 
 def run(*items: Observation | Flow) -> tuple[Context, InventoryBuilder]:
@@ -86,6 +87,15 @@ def test_a_responder_that_answers_is_recorded_as_serving_the_protocol() -> None:
     ctx, _ = run(flow("10.0.0.5", "10.0.0.50", b_mac=SERVER, app="modbus"))
     assert ctx.devices[f"mac:{SERVER}"].attributes[b.SERVER_ATTRIBUTE] == {"modbus"}
     assert b.SERVER_ATTRIBUTE not in ctx.devices[f"mac:{HOST}"].attributes
+
+
+def test_a_port_that_answers_without_data_serves_nothing() -> None:
+    # an ISO-TSAP (tcp/102) handshake or reset: the engine names the flow by its port, nothing was served
+    handshake = Flow(vlan=0, ip_proto=6, a_ip="10.0.0.5", a_port=3758, b_ip="10.0.0.50", b_port=102, first_seen=1.0,
+                     last_seen=1.1, a_mac=HOST, b_mac=SERVER, pkts_ab=1, pkts_ba=1, bytes_ab=62, bytes_ba=60,
+                     app="s7comm")
+    ctx, _ = run(handshake)
+    assert b.SERVER_ATTRIBUTE not in ctx.devices[f"mac:{SERVER}"].attributes
 
 
 def test_flows_count_packets_and_bytes_for_both_ends() -> None:

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from iotwarden.addons import AddonManager, default_analyzers
+from iotwarden.engine.core import Engine
 from iotwarden.hooks import Context
 from iotwarden.inventory.classifier import MIN_CONFIDENCE, Classifier, DeviceClassifier
 from iotwarden.model import Device
-from iotwarden.services.analyze import _engine, _items
+from iotwarden.sources.capfile import read_capture
 from tests.conftest import shared
 
 CLASSIFIER = Classifier()
@@ -101,8 +102,8 @@ def _inventory(path: Path) -> dict[str, Device]:
     ctx = Context()
     manager = AddonManager(ctx, default_analyzers())
     manager.load()
-    engine = _engine(None)
-    for item in _items(path, "capture"):
+    engine = Engine(dissectors=None)
+    for item in read_capture(path):
         res = engine.process(item)
         manager.observations(res.observations)
         manager.flows(res.flows)
@@ -143,20 +144,36 @@ def test_labelled_locks_and_cameras_get_their_vendor_and_type(name: str) -> None
     assert not [k for k in devices if k.startswith("ip:") and not k.startswith(("ip:10.", "ip:192.168."))]
 
 
-# ics_iti: (capture, PLC MAC) -> vendor, model (None: the traffic does not carry it), protocol
+# ics_iti: (capture, controller MAC) -> vendor, model (None: the traffic does not carry it), type, protocol
 ICS = [
-    ("s7/tia_s300_goOnline.pcapng", "00:0e:8c:d0:f9:cb", "Siemens", "SIMATIC S7-300", "s7comm"),
-    ("s7/s7comm_reading_plc_status.pcap", "00:1b:1b:23:eb:3b", "Siemens", None, "s7comm"),
-    ("EthernetIP/enip_test.pcap", "00:19:07:24:3c:ca", "Rockwell Automation", None, "enip"),
+    ("s7/tia_s300_goOnline.pcapng", "00:0e:8c:d0:f9:cb", "Siemens", "SIMATIC S7-300", "plc", "s7comm"),
+    ("s7/s7comm_reading_plc_status.pcap", "00:1b:1b:23:eb:3b", "Siemens", None, "plc", "s7comm"),
+    # in a download the PLC fetches the blocks from the programming station with download_block jobs
+    ("s7/s7comm_downloading_block_db1.pcap", "00:1b:1b:23:eb:3b", "Siemens", None, "plc", "s7comm"),
+    ("s7/tia_s300_downloadOb1.pcapng", "00:0e:8c:d0:f9:cb", "Siemens", None, "plc", "s7comm"),
+    ("EthernetIP/enip_test.pcap", "00:19:07:24:3c:ca", "Rockwell Automation", "1756-ENBT/A", "ot_gateway", "enip"),
+    # an IEC 61850 server on ISO-TSAP: an IED naming its maker and model in MMS Identify, never Siemens
+    ("IEC61850/8d7c7db0-9804-012b-b2a6-0016cb8cea27.pcap", "00:10:18:0a:b1:92", "Areva T&D", "e-terracomm", "ied",
+     "mms"),
 ]
 
 
-@pytest.mark.parametrize(("capture", "mac", "vendor", "model", "proto"), ICS)
-def test_ot_controllers_are_category_ot_with_their_protocol(capture: str, mac: str, vendor: str,
-                                                             model: str | None, proto: str) -> None:
+@pytest.mark.parametrize("case", ICS, ids=[f"{c[0]}-{c[1]}" for c in ICS])
+def test_ot_controllers_are_category_ot_with_their_protocol(case: tuple[str, str, str, str | None, str, str]) -> None:
+    capture, mac, vendor, model, dtype, proto = case
     dev = _inventory(shared("pcaps", "ics_iti", "pcaps", *capture.split("/")))[f"mac:{mac}"]
     assert dev.category == "ot"
     assert proto in dev.protocols
     assert dev.vendor == vendor
+    assert dev.device_type == dtype
     if model is not None:
         assert dev.conclusion("model") == model
+
+
+def test_a_port_102_handshake_without_data_is_no_siemens_controller() -> None:
+    # the IEC 61850 sample's client opens ISO-TSAP connections to hosts that never send a TSDU back
+    devices = _inventory(shared("pcaps", "ics_iti", "pcaps", "IEC61850", "Sample_File_MMS_and_GOOSE.pcap"))
+    servers = {k: d.attributes.get("service.server", set()) for k, d in devices.items()}
+    assert not [k for k, apps in servers.items() if "s7comm" in apps]
+    assert {devices[k].device_type for k, apps in servers.items() if "mms" in apps} == {"ied"}
+    assert "Siemens" not in {d.vendor for d in devices.values()}

@@ -17,6 +17,10 @@ REQUIRED = (
     "vfd", "infusion_pump", "patient_monitor", "medical_imaging", "workstation", "laptop", "server",
     "mobile_phone", "tablet", "router", "switch", "access_point", "firewall", "nas", "ups", "game_console",
     "wearable",
+    # household kinds a security team meets on staff and guest networks, and substation IEDs
+    "smart_scale", "health_monitor", "smoke_alarm", "photo_frame", "baby_monitor", "weather_station",
+    "air_quality_monitor", "appliance", "kitchen_appliance", "irrigation_controller", "garage_door_opener",
+    "robot_vacuum", "pet_device", "ev_charger", "ereader", "ied",
 )
 
 
@@ -56,10 +60,28 @@ def test_parents(taxonomy: Taxonomy) -> None:
     ("IP Network Camera", "camera"),
     ("Wireless Access Point           ", "access_point"),
     ("Printers", "printer"),
+    ("Smoke Detector", "smoke_alarm"),
+    ("Sprinkler Controller", "irrigation_controller"),
+    ("Digital Picture Frame", "photo_frame"),
+    ("Protection relay", "ied"),
     ("no such thing", None),
 ])
 def test_alias_resolution(taxonomy: Taxonomy, foreign: str, type_id: str | None) -> None:
     assert taxonomy.resolve(foreign) == type_id
+
+
+def test_no_name_stands_for_two_types(taxonomy: Taxonomy) -> None:
+    # a foreign name resolves to the first type listing it: a second type listing it would never get it
+    clashes = [(name, t.id, taxonomy.resolve(name)) for t in taxonomy.types.values()
+               for name in (t.id, t.label, *t.aliases) if taxonomy.resolve(name) != t.id]
+    assert clashes == []
+
+
+def test_household_kinds_sit_under_their_general_kind(taxonomy: Taxonomy) -> None:
+    assert taxonomy.ancestors("smart_scale") == ["health_monitor"]
+    assert taxonomy.ancestors("baby_monitor") == ["camera"]
+    assert taxonomy.ancestors("air_quality_monitor") == ["sensor"]
+    assert taxonomy.category_of("ied") == "ot"
 
 
 def _write(tmp_path: Path, body: str) -> Path:

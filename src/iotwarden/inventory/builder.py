@@ -92,7 +92,8 @@ class InventoryBuilder(EndpointResolver):
             dev.last_seen = max(dev.last_seen, flow.last_seen)
             if flow.app:
                 self._protocol(ctx, ep, flow.app, flow.last_seen)
-                if ip == flow.b_ip and flow.pkts_ba:  # the responder answered: it serves this protocol
+                if ip == flow.b_ip and flow.payload_ba:  # the responder answered with data: it serves this
+                    # protocol (a SYN-ACK or RST from a port the engine names by number serves nothing yet)
                     self._server(ctx, ep, flow.app)
 
     def done(self, ctx: Context) -> None:

@@ -26,6 +26,9 @@ OS and firmware (model.Device.classification), keeping every match so each concl
 #   supports of the values product evidence names (simple support functions, Shafer 1976 ch. 4):
 #   odds / (1 + sum of their odds), the support itself when nothing conflicts. Below the threshold
 #   the vendor stays unknown (a phone reaching many vendors' clouds is none of them).
+# * models are weighed after the vendor, in one spelling per product (inventory/modelnames.py): the
+#   vendor's name in front dropped, case and punctuation ignored, and never from evidence naming
+#   another vendor than the one concluded.
 
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from iotwarden.hooks import Context
+from iotwarden.inventory.modelnames import unify
 from iotwarden.kb.index import KnowledgeBase, Match
 from iotwarden.model import Device
 from iotwarden.model.device import CLASSIFIED_FIELDS, Conclusion
@@ -106,6 +110,10 @@ class Classifier:
             if prop == "vendor":
                 counted, yielded = self._vendor_evidence(matches)
                 found = self._conclude(prop, self._support(prop, counted), counted + yielded, discount=True)
+            elif prop == "model":  # one spelling per model, only from evidence about this vendor's product
+                vendor = out["vendor"].value if "vendor" in out else None
+                stated = unify(matches, vendor, self.kb.oui.names)
+                found = self._conclude(prop, self._support(prop, stated), stated)
             else:
                 found = self._conclude(prop, self._support(prop, matches), matches)
             if found is not None:
