@@ -38,8 +38,8 @@ COMMAND_MODULES: dict[str, str] = {
     "actions": "respond", "alerts": "alerts", "analyze": "analyze", "cases": "respond", "db": "analyze",
     "demo": "demo", "devices": "devices", "findings": "findings", "firmware": "firmware", "flows": "flows",
     "identity": "identity", "inventory": "inventory", "kb": "kb", "lab": "lab", "monitor": "monitor",
-    "mud": "mud", "playbooks": "respond", "policy": "policy", "report": "report", "serve": "serve",
-    "stats": "stats", "users": "users", "vulndb": "firmware",
+    "mud": "mud", "playbooks": "respond", "policy": "policy", "report": "report", "sensor": "sensor",
+    "serve": "serve", "stats": "stats", "users": "users", "vulndb": "firmware", "worker": "sensor",
 }
 
 

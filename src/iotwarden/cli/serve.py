@@ -22,6 +22,9 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
               None, "--capture", help="Also ingest: a folder (new capture files) or a network interface."),
           secure_cookies: bool = typer.Option(
               False, "--secure-cookies", help="Mark cookies Secure (behind a TLS-terminating proxy)."),
+          *,
+          nats: str | None = typer.Option(
+              None, "--nats", help="Live updates over NATS (nats://HOST:4222): show what workers store."),
           ) -> None:
     """Serve the console and API; log in with a user made by `iotwarden users create-admin`."""
     import uvicorn  # noqa: PLC0415 - only the server needs it
@@ -40,7 +43,12 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
 
         if not session.scalar(select(func.count()).select_from(UserRow)):
             err_console.print("no users yet: create one with `iotwarden users create-admin`")
-    bus = InProcessBus()
+    nats_bus = None
+    if nats:
+        from iotwarden.bus.nats import NatsBus  # noqa: PLC0415 - only a multi-sensor deployment needs it
+
+        nats_bus = NatsBus(nats, name="iotwarden console")
+    bus = nats_bus or InProcessBus()
     web_app = create_app(store, bus=bus, secure_cookies=True if secure_cookies else None)
     ingestor = None
     if capture:
@@ -54,4 +62,6 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
     finally:
         if ingestor is not None:
             ingestor.stop()
+        if nats_bus is not None:
+            nats_bus.close()
         store.close()

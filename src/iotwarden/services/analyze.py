@@ -22,8 +22,9 @@ from iotwarden.inventory.builder import InventoryBuilder
 from iotwarden.model import Device
 from iotwarden.model.alert import Alert
 from iotwarden.model.finding import Finding
+from iotwarden.services.feed import Feed
 from iotwarden.services.inventory import check_shadow
-from iotwarden.sources.base import RecordBatch, SourceItem
+from iotwarden.services.records import tick_of
 from iotwarden.store import Store
 from iotwarden.store import writer as w
 from iotwarden.store.alerts import upsert_alerts
@@ -37,8 +38,6 @@ HASH_CHUNK = 1 << 20
 PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 GZIP_MAGIC = b"\x1f\x8b"
-PCAP_RECORD_HEADER = 16  # bytes before each packet in a pcap file (progress estimate)
-ZEEK_RECORD_BYTES = 250  # typical length of one Zeek log line (progress estimate)
 PROGRESS_CAP = 0.99  # share of a file the estimate may reach before the file is really done
 # Young-generation collection threshold during a run (CPython's default is 700). A run allocates
 # millions of short-lived, acyclic objects (flows, observations, rows) that reference counting frees;
@@ -187,23 +186,6 @@ class _Counter:
             self.progress(self.base + self.seen, self.total)
 
 
-def _items(path: Path, fmt: str) -> Iterator[SourceItem]:
-    """The source items of one input: RecordBatches from Zeek logs, PacketBatches from a capture."""
-    if fmt == "zeek":
-        from iotwarden.sources.zeek import read_zeek  # noqa: PLC0415 - only needed for Zeek input
-
-        return iter(read_zeek(path))
-    from iotwarden.sources.capfile import read_capture  # noqa: PLC0415
-
-    return iter(read_capture(path))
-
-
-def _engine(config: Any) -> Any:
-    from iotwarden.engine.core import Engine  # noqa: PLC0415 - loads every dissector: only for packets
-
-    return Engine(dissectors=None, config=config)
-
-
 @contextmanager
 def gc_tuned() -> Iterator[None]:
     """The garbage collector set for a bulk run, restored on exit (also on error).
@@ -337,34 +319,19 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
     inventory = next((a for a in analyzers if isinstance(a, InventoryBuilder)), None)
     addons = AddonManager(ctx, analyzers)
     fmt = result.format or "capture"
-    error: CaptureError | None = None
     with store.transaction() as session:
         row = w.begin_capture(session, path=str(path), sha256=result.sha256, size=result.size, fmt=fmt)
         out = _Sink(addons, w.FlowWriter(session, row.id))
-        engine = None
-        records = 0
+        feed = Feed(path, fmt, config)  # engine batches, then the flush that closes every flow
         addons.load()
-        try:
-            for item in _items(path, fmt):
-                if isinstance(item, RecordBatch):
-                    records += item.records
-                    ctx.stats.parse_errors["zeek"] += item.skipped
-                    counter.advance(ZEEK_RECORD_BYTES * item.records)
-                    out.feed(item.observations, item.flows, item.last_ts)
-                else:
-                    engine = engine or _engine(config)
-                    res = engine.process(item)
-                    counter.advance(int(item.caplen.sum()) + PCAP_RECORD_HEADER * len(item))
-                    out.feed(res.observations, res.flows, float(item.ts[-1]) if len(item) else None)
-        except CaptureError as exc:
-            error = exc
-        if engine is not None:  # end of input, or what came before the damage: close every flow
-            res = engine.flush()
-            out.feed(res.observations, res.flows, None)
-            ctx.stats.merge(engine.stats)
+        for batch in feed.batches():
+            counter.advance(batch.nbytes)
+            out.feed(batch.observations, batch.flows, batch.ts)
+        error = feed.error
+        ctx.stats.merge(feed.stats)
         addons.done()
         out.flows.flush()
-        ctx.stats.packets = ctx.stats.packets or records
+        ctx.stats.packets = ctx.stats.packets or feed.records
         ctx.stats.flows = max(ctx.stats.flows, out.flows.written)
         ctx.stats.observations = out.observations
         if error is not None and ctx.stats.packets == 0 and out.flows.written == 0 and not ctx.devices:
@@ -412,10 +379,9 @@ class _Sink:
         self.addons.observations(obs)
         self.addons.flows(closed)
         self.flows.add(closed)
-        if ts is not None:
-            self.addons.tick(ts)
-        elif closed:
-            self.addons.tick(max(f.last_seen for f in closed))
+        tick = tick_of(ts, closed)
+        if tick is not None:
+            self.addons.tick(tick)
 
 
 def _message(path: Path, exc: CaptureError) -> str:

@@ -1,0 +1,119 @@
+"""``iotwarden sensor SOURCE --nats URL --site NAME`` (the engine on a live interface, capture files or
+Zeek logs, publishing to NATS JetStream) and ``iotwarden worker --nats URL --db URL`` (the analyzers and
+the store, consuming it): a multi-sensor deployment (docs/adr/0005-nats-jetstream.md)."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from iotwarden.bus.jetstream import NatsLink, check_site, redact
+from iotwarden.cli.analyze import DB_OPTION, open_store
+from iotwarden.cli.main import app
+from iotwarden.services.sensor import DRAIN_WAIT_S, RunReport, Sensor
+from iotwarden.services.worker import Worker
+
+err = Console(stderr=True)
+NATS_OPTION = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS server URL (JetStream enabled).")
+
+
+@contextlib.contextmanager
+def _graceful(stop: Any) -> Iterator[None]:
+    """The first Ctrl-C (or SIGTERM) asks ``stop()`` to end cleanly; a second one interrupts at once."""
+    def first(signum: int, frame: Any) -> None:
+        stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        err.print("stopping (Ctrl-C again to interrupt)", highlight=False)
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, first)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _line(report: RunReport) -> str:
+    text = (f"{report.source}: {report.status}, {report.packets} packets, {report.observations} observations, "
+            f"{report.flows} flows in {report.messages} messages")
+    return f"{text} ({report.error})" if report.error else text
+
+
+@app.command("sensor")
+def sensor_cmd(
+    sources: Annotated[list[str], typer.Argument(help="A network interface (live capture), or capture files, "
+                                                      "folders of them, Zeek log folders.")],
+    *,
+    nats: str = NATS_OPTION,
+    site: Annotated[str, typer.Option("--site", help="Site name: the records go to iotwarden.<site>.records.")],
+    bpf: Annotated[str | None, typer.Option("--bpf", help="Kernel filter for a live interface.")] = None,
+) -> None:
+    """Run the engine on SOURCE and publish its Observations and closed Flows to NATS JetStream."""
+    check_site(site)
+    paths = [Path(s) for s in sources]
+    live = len(sources) == 1 and not paths[0].exists()
+    with NatsLink(nats, name=f"iotwarden sensor {site}").connect() as link:
+        sensor = Sensor(link, site)
+        err.print(f"sensor for site {site} publishing to {redact(nats)} (Ctrl-C stops)", highlight=False)
+        reports: list[RunReport] = []
+        try:
+            with _graceful(sensor.stop):
+                if live:
+                    from iotwarden.sources.live import capture_live  # noqa: PLC0415 - Linux, needs CAP_NET_RAW
+
+                    reports.append(sensor.run_live(capture_live(sources[0], bpf=bpf, stop=sensor.stopping),
+                                                   sources[0]))
+                else:
+                    reports.extend(sensor.run_paths(paths))
+        finally:
+            unsent = sensor.close(DRAIN_WAIT_S)
+        for report in reports:
+            err.print(_line(report), highlight=False, soft_wrap=True)
+        if sensor.outbox.dropped or unsent or sensor.records_dropped:
+            err.print(f"[yellow]warning:[/] {sensor.outbox.dropped} messages dropped while NATS was away, "
+                      f"{unsent} left unsent, {sensor.records_dropped} records too large to send", highlight=False)
+        err.print(f"published {sensor.published} messages ({sensor.retries} retries)", highlight=False)
+    if any(r.status == "failed" for r in reports):
+        raise typer.Exit(1)
+
+
+@app.command("worker")
+def worker_cmd(
+    *,
+    nats: str = NATS_OPTION,
+    db: str | None = DB_OPTION,
+    site: Annotated[str | None, typer.Option("--site", help="Consume this site only (default: every site).")] = None,
+    durable: Annotated[str | None, typer.Option(
+        "--durable", help="Durable consumer name (default iotwarden-worker-<site|all>); one worker per name.")] = None,
+    idle_exit: Annotated[float | None, typer.Option(
+        "--idle-exit", help="Stop after this many seconds without messages (batch jobs, tests).")] = None,
+) -> None:
+    """Consume the sensors' records, run the analyzers and write devices, flows, findings and alerts."""
+    from iotwarden.bus.nats import NatsBus  # noqa: PLC0415
+
+    store = open_store(db)
+    try:
+        with NatsLink(nats, name=f"iotwarden worker {site or 'all'}").connect() as link:
+            bus = NatsBus(nats, name="iotwarden worker events")
+            try:
+                worker = Worker(link, store, site=site, bus=bus, durable=durable)
+                err.print(f"worker {worker.durable} consuming {worker.subject} from {redact(nats)} (Ctrl-C stops)",
+                          highlight=False)
+                with _graceful(worker.stop):
+                    worker.run(idle_exit_s=idle_exit)
+            finally:
+                bus.close()
+    finally:
+        store.close()
+    stats = worker.stats
+    err.print(f"stopped: {stats.messages} messages stored in {stats.checkpoints} checkpoints, {stats.runs_ended} "
+              f"runs ended, {stats.duplicates} already stored, {stats.malformed} malformed messages, "
+              f"{stats.malformed_records} malformed records, {stats.store_errors} store errors", highlight=False)

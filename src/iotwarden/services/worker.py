@@ -1,0 +1,292 @@
+"""The worker use case: a durable JetStream pull consumer of the sensors' records -> each run's analyzers
+(services/runstate.py) -> store, and what changed announced on the console bus.
+
+At-least-once: a message is acknowledged only after the transaction holding its effects committed. Each
+message leaves a row in ``captures`` (format ``nats``, sha256 of its id ``site:run:seq``) in that same
+transaction, so a message delivered again after a crash between commit and acknowledgement is recognised
+and acknowledged without being fed twice; flows, alerts, findings and device sets are upserts anyway,
+and device counters are written as differences (runstate). A malformed message is counted and
+terminated (never redelivered); a record failing its checks is counted and skipped.
+
+Analyzer state lives in this process, per site and sensor run (baselines, scan windows, the inventory's
+endpoints). A restart loses it: what was committed stays, unacknowledged messages are delivered again
+and feed a fresh state that joins the run where it is (counted as a gap when messages were committed
+before). So one durable consumer (one worker) per set of sites: two workers on the same consumer would
+split one run's messages between two states.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy import func, select
+
+from iotwarden.bus.inprocess import InProcessBus
+from iotwarden.bus.jetstream import CALL_TIMEOUT_S, RECORDS_PREFIX, STREAM, NatsLink, check_site, records_subject
+from iotwarden.errors import ParseError, StoreError
+from iotwarden.services.analyze import _certificate_check
+from iotwarden.services.inventory import check_shadow
+from iotwarden.services.records import RecordMessage, decode
+from iotwarden.services.runstate import MAX_PENDING_FLOWS, Checkpoint, RunState
+from iotwarden.store import Store
+from iotwarden.store import writer as w
+from iotwarden.store.alert_models import AlertRow
+from iotwarden.store.schema import CaptureRow, DeviceRow
+
+log = logging.getLogger(__name__)
+MAX_RUNS = 64  # runs analysed at once; past it the least recently fed run is ended (done) and written
+RUN_IDLE_S = 3600.0  # a run with no message for this long (its sensor died) is ended and written
+FETCH_BATCH = 256  # messages asked for in one pull
+FETCH_WAIT_S = 1.0  # how long one pull waits for messages
+COMMIT_EVERY_S = 2.0  # held messages are written and acknowledged at least this often
+MAX_HELD = 1024  # messages held (fed, not yet acknowledged) before a checkpoint is forced
+ACK_WAIT_S = 120.0  # the server redelivers a message not acknowledged for this long (checkpoints come sooner)
+MAX_DELIVER = 10  # deliveries of one message at most: one that keeps failing the store is then left
+STORE_RETRY_S = 5.0  # after a failed transaction, its messages are redelivered after this delay
+MAX_ALERT_EVENTS = 50  # new alerts announced one by one per checkpoint; the rest in one summary event
+MAX_KEYS_IN_EVENT = 50  # device keys named in one inventory event
+CAPTURE_FORMAT = "nats"  # captures.format of the rows the worker writes
+
+
+def message_digest(msg_id: str) -> str:
+    """The ``captures.sha256`` that marks a message as stored (never a file's hash: the prefix differs)."""
+    return hashlib.sha256(f"iotwarden.records\n{msg_id}".encode()).hexdigest()
+
+
+@dataclass(slots=True)
+class WorkerStats:
+    messages: int = 0  # messages fed to analyzers and stored
+    duplicates: int = 0  # messages delivered again that were already stored (acknowledged, not fed)
+    malformed: int = 0  # messages that were not records (terminated)
+    malformed_records: int = 0  # records that failed their checks inside good messages (skipped)
+    checkpoints: int = 0
+    store_errors: int = 0  # failed transactions (their messages redelivered, their runs' state dropped)
+    fetch_errors: int = 0  # pulls that failed for another reason than no messages (NATS away)
+    runs_started: int = 0
+    runs_ended: int = 0
+    runs_evicted: int = 0  # ended by MAX_RUNS or RUN_IDLE_S rather than by their end message
+    gaps: int = 0  # messages of a run never seen (a sensor's outbox overflowed, or a restart joined mid-run)
+
+    def to_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+
+
+class Worker:
+    """Consumes ``site``'s records (every site's when None) with the durable consumer ``durable``."""
+
+    def __init__(self, link: NatsLink, store: Store, *, site: str | None = None, bus: InProcessBus | None = None,
+                 durable: str | None = None) -> None:
+        self.link, self.store, self.bus = link, store, bus
+        self.site = check_site(site) if site is not None else None
+        self.subject = records_subject(self.site)
+        self.durable = durable or f"iotwarden-worker-{self.site or 'all'}"
+        check_site(self.durable)
+        self.stats = WorkerStats()
+        self.runs: OrderedDict[tuple[str, str], RunState] = OrderedDict()
+        self.held: list[tuple[Msg, RecordMessage]] = []
+        self._held_ids: set[str] = set()
+        self._also_ack: list[Msg] = []  # second copies of held messages
+        self._held_since = 0.0
+        self.stopping = threading.Event()
+        link.ensure_stream()
+        config = ConsumerConfig(durable_name=self.durable, ack_policy=AckPolicy.EXPLICIT,
+                                deliver_policy=DeliverPolicy.ALL, ack_wait=ACK_WAIT_S, max_deliver=MAX_DELIVER,
+                                max_ack_pending=2 * MAX_HELD, filter_subject=self.subject)
+        self.sub = link.call(link.jetstream().pull_subscribe(self.subject, durable=self.durable, stream=STREAM,
+                                                             config=config))
+
+    # --- the loop
+    def run(self, *, idle_exit_s: float | None = None) -> None:
+        """Consume until :meth:`stop`; with ``idle_exit_s``, also stop once nothing came for that long."""
+        idle_since = time.monotonic()
+        try:
+            while not self.stopping.is_set():
+                if self.step():
+                    idle_since = time.monotonic()
+                elif idle_exit_s is not None and time.monotonic() - idle_since >= idle_exit_s:
+                    break
+        finally:
+            self.checkpoint()
+
+    def step(self) -> int:
+        """One pull, its messages fed, and a checkpoint when one is due; the number of messages pulled."""
+        msgs = self._fetch()
+        for msg in msgs:
+            self._accept(msg)
+        self._evict_idle()
+        pending = sum(len(s.pending_flows) for s in self.runs.values())
+        due = self.held and (not msgs or len(self.held) >= MAX_HELD or pending >= MAX_PENDING_FLOWS
+                             or time.monotonic() - self._held_since >= COMMIT_EVERY_S)
+        if due or any(s.ended for s in self.runs.values()):
+            self.checkpoint()
+        return len(msgs)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def _fetch(self) -> list[Msg]:
+        try:
+            pulled = self.link.call(self.sub.fetch(FETCH_BATCH, timeout=FETCH_WAIT_S), FETCH_WAIT_S + CALL_TIMEOUT_S)
+            return list(pulled)
+        except (NatsTimeout, TimeoutError):
+            return []
+        except Exception as exc:  # noqa: BLE001 - NATS away: wait and pull again, never fatal
+            self.stats.fetch_errors += 1
+            if self.stats.fetch_errors == 1 or self.stats.fetch_errors % 30 == 0:
+                log.warning("pull from NATS failed (%s); retrying", str(exc) or type(exc).__name__)
+            self.stopping.wait(FETCH_WAIT_S)
+            return []
+
+    def _accept(self, msg: Msg) -> None:
+        try:
+            rec = decode(msg.data)
+            if msg.subject != f"{RECORDS_PREFIX}.{rec.site}.records":
+                raise ParseError(f"site {rec.site!r} published on {msg.subject}")
+        except ParseError as exc:
+            self.stats.malformed += 1
+            log.warning("malformed message on %s (terminated): %s", msg.subject, exc)
+            self._call(msg.term())
+            return
+        if rec.msg_id in self._held_ids:  # delivered again while held: acknowledged with the first copy
+            self._also_ack.append(msg)
+            return
+        if self._stored(rec.msg_id):
+            self.stats.duplicates += 1
+            self._call(msg.ack())
+            return
+        state = self._state(rec)
+        state.feed(rec)
+        self.stats.malformed_records += rec.malformed
+        if not self.held:
+            self._held_since = time.monotonic()
+        self.held.append((msg, rec))
+        self._held_ids.add(rec.msg_id)
+
+    def _call(self, coro: Any) -> None:
+        try:
+            self.link.call(coro)
+        except Exception as exc:  # noqa: BLE001 - an ack lost to a disconnect: the message comes again
+            log.debug("acknowledgement failed: %s", exc)
+
+    def _stored(self, msg_id: str) -> bool:
+        with self.store.session() as session:
+            return session.scalar(select(CaptureRow.id).where(
+                CaptureRow.sha256 == message_digest(msg_id), CaptureRow.format == CAPTURE_FORMAT).limit(1)) is not None
+
+    def _state(self, rec: RecordMessage) -> RunState:
+        key = (rec.site, rec.run)
+        state = self.runs.get(key)
+        if state is None:
+            live = [s for s in self.runs.values() if not s.ended]
+            if len(live) >= MAX_RUNS:  # the least recently fed run ends; written at the next checkpoint
+                live[0].finish()
+                self.stats.runs_evicted += 1
+            state = RunState(rec.site, rec.run, certificate_check=_certificate_check(self.store))
+            self.runs[key] = state
+            self.stats.runs_started += 1
+        self.runs.move_to_end(key)
+        if rec.seq > state.next_seq and state.next_seq == 0:
+            log.info("run %s of site %s joined at message %d", rec.run, rec.site, rec.seq)
+        return state
+
+    def _evict_idle(self) -> None:
+        now = time.monotonic()
+        for state in list(self.runs.values()):
+            if not state.ended and now - state.last_fed >= RUN_IDLE_S:
+                state.finish()
+                self.stats.runs_evicted += 1
+
+    # --- writing
+    def checkpoint(self) -> None:
+        """Write every run's changes and the held messages' rows in one transaction, then acknowledge them."""
+        touched = {(rec.site, rec.run) for _, rec in self.held} | {k for k, s in self.runs.items() if s.ended}
+        if not touched:
+            return
+        held = self.held
+        results: list[tuple[RunState, Checkpoint]] = []
+        try:
+            with self.store.transaction() as session:
+                before = int(session.scalar(select(func.max(AlertRow.id))) or 0)
+                rows = {k: self._capture_rows(session, k, [r for _, r in held if (r.site, r.run) == k])
+                        for k in touched}
+                for key in sorted(touched):
+                    state = self.runs[key]
+                    results.append((state, state.checkpoint(session, rows[key])))
+                alerts = list(session.scalars(select(AlertRow).where(AlertRow.id > before,
+                                                                     AlertRow.suppressed.is_(False))
+                                              .order_by(AlertRow.id).limit(MAX_ALERT_EVENTS + 1)))
+                total = int(session.scalar(select(func.count()).select_from(DeviceRow)) or 0)
+        except StoreError as exc:
+            self.stats.store_errors += 1
+            log.warning("%s: %d messages will be delivered again in %.0f s", exc, len(held), STORE_RETRY_S)
+            for msg in [m for m, _ in held] + self._also_ack:
+                self._call(msg.nak(delay=STORE_RETRY_S))
+            for key in touched:  # their analyzers are ahead of the store now: start again from what it holds
+                self.runs.pop(key, None)
+            self._release()
+            return
+        for msg in [m for m, _ in held] + self._also_ack:
+            self._call(msg.ack())
+        self._call(self.link.client.flush(timeout=int(CALL_TIMEOUT_S)))
+        self.stats.checkpoints += 1
+        self.stats.messages += len(self._held_ids)
+        self._release()
+        ended = [state for state, _ in results if state.ended]
+        for state in ended:
+            self.stats.runs_ended += 1
+            self.stats.gaps += state.gaps
+            self.runs.pop((state.site, state.run), None)
+        if ended:
+            check_shadow(self.store)  # devices the approved inventory does not list, as analyze does
+        self._announce(results, alerts, total)
+
+    def _release(self) -> None:
+        self.held, self._held_ids, self._also_ack = [], set(), []
+
+    def _capture_rows(self, session: Any, key: tuple[str, str], recs: list[RecordMessage]) -> int:
+        """One ``captures`` row per message (the mark that it is stored); the id the run's flows point to."""
+        site, run = key
+        last = None
+        for rec in recs:
+            stats = {"site": site, "run": run, "seq": rec.seq, "source": rec.source,
+                     "malformed_records": rec.malformed, **(rec.stats if rec.end else {})}
+            status = str(rec.stats.get("status") or "complete") if rec.end else "complete"
+            last = w.begin_capture(session, path=f"nats://{site}/{run}/{rec.seq}", sha256=message_digest(rec.msg_id),
+                                   size=0, fmt=CAPTURE_FORMAT)
+            w.finish_capture(last, status=status if status in ("complete", "partial") else "complete",
+                             packets=rec.packets, flows=len(rec.flows), observations=len(rec.observations),
+                             devices=0, error=rec.stats.get("error") if rec.end else None, stats=stats)
+        if last is None:  # a run ended without a message of its own (evicted, idle): one row says so
+            last = w.begin_capture(session, path=f"nats://{site}/{run}", sha256=None, size=0, fmt=CAPTURE_FORMAT)
+            w.finish_capture(last, status="partial", packets=0, flows=0, observations=0, devices=0,
+                             error="run ended by the worker (no end message)", stats={"site": site, "run": run})
+        return int(last.id)
+
+    def _announce(self, results: list[tuple[RunState, Checkpoint]], alerts: list[AlertRow], total: int) -> None:
+        if self.bus is None:
+            return
+        for state, cp in results:
+            if cp.devices:
+                keys = cp.new_devices or sorted(state.ctx.devices)
+                self.bus.publish("inventory.devices", {"count": cp.devices, "total": total, "site": state.site,
+                                                       "keys": keys[:MAX_KEYS_IN_EVENT]})
+            if cp.new_findings:
+                self.bus.publish("finding.created", {"count": cp.new_findings, "site": state.site})
+            if state.ended:
+                self.bus.publish("capture.finished", {"path": f"nats://{state.site}/{state.run}",
+                                                      "status": state.end_stats.get("status", "complete"),
+                                                      "packets": state.packets, "devices": len(state.ctx.devices)})
+        for row in alerts[:MAX_ALERT_EVENTS]:
+            self.bus.publish("alert.created", {"id": row.id, "title": row.title, "severity": row.severity,
+                                               "detector_id": row.detector_id, "device_key": row.device_key})
+        if len(alerts) > MAX_ALERT_EVENTS:
+            self.bus.publish("alert.created", {"more": True, "title": "more new alerts"})
