@@ -38,6 +38,10 @@ from iotwarden.model import Flow
 Labelled = list[tuple[Flow, str]]  # a flow and its IoT-23 detailed label ("-": benign)
 SCAN_PORTS = (23, 2323, 22, 80, 8080, 5555, 37215, 52869, 7547, 81)
 FAMILIES = ("mirai", "gafgyt", "irc", "torii", "http_poll")
+# families whose C&C is reached by name (Mirai resolves its CNC domain, bot/main.c resolve_cnc_addr;
+# Torii's C&C are domains); the others carry a bare address (Gafgyt's hard-coded server, IRC
+# bots' server address, HTTP polling of an IP); every habit's cloud has a name
+NAMED_FAMILIES = frozenset({"mirai", "torii"})
 BENIGN_HABITS = ("dead_cloud", "mqtt_cloud", "p2p_camera", "ntp", "tls_cloud", "http_cloud", "p2p_relay_443")
 
 
@@ -46,6 +50,7 @@ class Truth:
     scanners: set[str] = field(default_factory=set)
     bots: dict[str, str] = field(default_factory=dict)  # host -> family
     benign_habits: dict[str, list[str]] = field(default_factory=dict)  # host -> its habits
+    names: dict[str, str] = field(default_factory=dict)  # outside address -> the DNS name it is reached by
 
 
 def public_ip(rng: random.Random) -> str:
@@ -205,10 +210,21 @@ def infect(benign: list[Flow], *, seed: int, infected_from: float, n_scanners: i
         for _ in range(bots_per_family):
             src = next(pick)
             truth.bots[src] = family
-            out += bot(family, src, start + infected_from + rng.uniform(0, 300), end, rng)
+            flows = bot(family, src, start + infected_from + rng.uniform(0, 300), end, rng)
+            out += flows
+            if family in NAMED_FAMILIES:
+                _name(truth, flows, family)
     left = list(pick)
     for i, kind in enumerate(k for k in BENIGN_HABITS for _ in range(habits_each)):
         src = left[i % len(left)]
         truth.benign_habits.setdefault(src, []).append(kind)
-        out += habit(kind, src, start + rng.uniform(0, 300), end, rng)
+        flows = habit(kind, src, start + rng.uniform(0, 300), end, rng)
+        out += flows
+        _name(truth, flows, kind.replace("_", "-"))
     return out, truth
+
+
+def _name(truth: Truth, flows: Labelled, kind: str) -> None:
+    for f, _ in flows:
+        if f.b_ip not in truth.names:
+            truth.names[f.b_ip] = f"{kind}{len(truth.names)}.example.net"

@@ -70,3 +70,17 @@ def test_an_unnamed_address_is_suspicious_only_where_the_device_uses_names() -> 
     alerts = feed([BeaconDetector({"learn_s": 3600.0})], observations=dns, flows=named + raw)
     assert [a.key for a in alerts] == ["198.51.100.9:443"]
     assert feed([BeaconDetector({"learn_s": 3600.0})], flows=raw) == []  # a bare conn.log: no names at all
+
+
+def test_http_polling_of_an_address_named_as_a_literal_host_is_never_learned() -> None:
+    """No DNS seen for the device at all; its HTTP requests name the bare address (hard-coded C&C)."""
+    dst = "203.0.113.50"
+    flows = [tcp_flow("10.0.0.7", dst, 80, i * 120.0, sport=40000 + i, **OK) for i in range(10)]
+
+    def get(ts: float, host: str) -> Observation:
+        return Observation(ts=ts, proto="http", kind="request", src_ip="10.0.0.7", dst_ip=dst, dst_port=80,
+                           fields={"method": "GET", "uri": "/p", "host": host})
+
+    hard_coded = feed([BeaconDetector()], observations=[get(0.0, f"{dst}:80")], flows=flows)
+    assert [(a.id, a.key) for a in hard_coded] == [("detect.c2.beaconing", f"{dst}:80")]
+    assert feed([BeaconDetector()], observations=[get(0.0, "api.vendor.example")], flows=flows) == []

@@ -21,6 +21,7 @@ import pytest
 from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.model import Flow
 from iotwarden.model.alert import Alert
+from tests.detect.botnet_pcap import write_pcap
 from tests.detect.botnets import BENIGN_HABITS, FAMILIES, Truth, infect
 from tests.detect.labelled import SCENARIOS, engine_flows, variant, write_labelled_conn_log
 from tests.detect.labels import IDS, LabelledFlow, Score, by_host, by_pair, label_class, read_labels
@@ -51,10 +52,15 @@ def test_lab_scan_variants_are_caught_with_no_false_alarm(tmp_path: Path, attack
 
 
 @pytest.fixture(scope="module")
-def benign_flows(tmp_path_factory: pytest.TempPathFactory) -> list[Flow]:
+def benign_capture(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Flow]]:
     folder = tmp_path_factory.mktemp("benign")
     generate(load_scenario(SCENARIOS / "enterprise.yaml"), folder / "b.pcap", duration=3 * 3600)
-    return engine_flows(folder / "b.pcap")
+    return folder / "b.pcap", engine_flows(folder / "b.pcap")
+
+
+@pytest.fixture(scope="module")
+def benign_flows(benign_capture: tuple[Path, list[Flow]]) -> list[Flow]:
+    return benign_capture[1]
 
 
 Run = tuple[list[Alert], list[LabelledFlow], Truth]
@@ -117,6 +123,22 @@ def test_http_pollers_infected_before_monitoring_are_caught(benign_flows: list[F
     path = write_labelled_conn_log(tmp_path / "conn.log.labeled", flows)
     flagged = {a.src_ip for a in detect([path]).alerts if a.id in IDS["c2"]}
     assert {h for h, f in truth.bots.items() if f in WEB_POLLERS} <= flagged
+
+
+@pytest.mark.parametrize(("seed", "setting"), [(seed, name) for seed in SEEDS for name in SETTINGS])
+def test_the_same_traffic_as_packets_every_family_is_caught(benign_capture: tuple[Path, list[Flow]], seed: int,
+                                                            setting: str, tmp_path: Path) -> None:
+    """Packets carry what a bare conn.log lacks: DNS answers and HTTP Host headers show the HTTP
+    pollers' hard-coded addresses, the TLS dissector rejects Torii's bytes on 443."""
+    pcap, benign = benign_capture
+    flows, truth = infect(benign, seed=seed, infected_from=SETTINGS[setting])
+    labelled = read_labels(write_labelled_conn_log(tmp_path / "conn.log.labeled", flows))
+    alerts = list(detect([write_pcap(tmp_path / "b.pcap", pcap, benign, flows, names=truth.names, seed=seed)]).alerts)
+    assert _ok(by_host(alerts, labelled, "scan")), by_host(alerts, labelled, "scan")
+    assert _ok(by_host(alerts, labelled, "c2")), by_host(alerts, labelled, "c2")
+    assert _ok(by_pair(alerts, labelled)), by_pair(alerts, labelled)
+    bad = truth.scanners | set(truth.bots)
+    assert [a.title for a in alerts if a.src_ip not in bad and a.id != "detect.volume.spike"] == []
 
 
 def test_labels_are_read_back_in_iot23_layout() -> None:

@@ -11,8 +11,10 @@ suspicious outside destination is never learned, so a device already compromised
 is still caught: over TCP (the channel of every IoT family documented; periodic UDP to odd ports is
 P2P camera relays and NAT keep-alives), a port outside :data:`~iotwarden.detect.base.SERVICE_PORTS`
 (T1571; device clouds use web, MQTT and push ports), or an address no DNS answer named when this device's other
-destinations were named (a hard-coded C&C address, as Gafgyt/Bashlite and Muhstik carry; only
-where DNS answers are visible: not from a bare conn.log).
+destinations were named, or an address the device's HTTP requests name as a literal in ``Host``
+(RFC 9110 §7.2: a client names the host it was told to reach) (a hard-coded C&C address, as
+Gafgyt/Bashlite and Muhstik carry; only where DNS answers or HTTP headers are visible: pcaps, Zeek
+dns.log/http.log, not a bare conn.log).
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from iotwarden.detect.base import SERVICE_PORTS, Detector, Options, external, is_internal, subject_key
+from iotwarden.detect.base import SERVICE_PORTS, Detector, Options, external, is_internal, subject_key, text
 from iotwarden.detect.baseline import LEARN_S, Novelty
+from iotwarden.detect.c2_download import ip_literal
 from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
 
@@ -44,10 +47,11 @@ class BeaconOptions(Options):
     max_series: int = 200_000  # (source, destination, port) series tracked (LRU)
     max_names: int = 100_000  # resolved addresses remembered (DNS answers)
     max_named_devices: int = 100_000  # devices known to reach named destinations (LRU)
+    max_literal_hosts: int = 100_000  # (device, address) pairs whose HTTP Host was that address (LRU)
 
 
 class BeaconDetector(Detector):
-    observes = frozenset({"dns"})  # the manager calls on_observation only for these (hooks.py)
+    observes = frozenset({"dns", "http"})  # the manager calls on_observation only for these (hooks.py)
     name: ClassVar[str] = "detect.c2"
     ids: ClassVar[tuple[str, ...]] = (BEACON,)
     defaults: ClassVar[Options] = BeaconOptions()
@@ -59,9 +63,18 @@ class BeaconDetector(Detector):
         self._series: OrderedDict[tuple[str, str, int], list[float]] = OrderedDict()
         self._names: OrderedDict[str, str] = OrderedDict()  # address -> a name that resolved to it
         self._naming: OrderedDict[str, None] = OrderedDict()  # devices seen reaching a named destination
+        self._literal: OrderedDict[tuple[str, str], None] = OrderedDict()  # HTTP Host: a bare address
         self.normal = Novelty(learn_s=self.options.learn_s)
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
+        if obs.proto == "http" and obs.kind == "request" and obs.src_ip and obs.dst_ip:
+            host = text(obs.fields.get("host"))
+            if host and ip_literal(host) and external(obs.dst_ip):
+                self._literal[(obs.src_ip, obs.dst_ip)] = None
+                self._literal.move_to_end((obs.src_ip, obs.dst_ip))
+                if len(self._literal) > self.options.max_literal_hosts:
+                    self._literal.popitem(last=False)
+            return
         if obs.proto != "dns" or obs.kind != "response":
             return
         answers = obs.fields.get("answers")
@@ -89,7 +102,8 @@ class BeaconDetector(Detector):
             if len(self._naming) > o.max_named_devices:
                 self._naming.popitem(last=False)
         suspicious = flow.ip_proto == 6 and external(flow.b_ip) and (
-            flow.b_port not in SERVICE_PORTS or (name is None and src in self._naming))
+            flow.b_port not in SERVICE_PORTS or (name is None and (src in self._naming
+                                                                  or (src, flow.b_ip) in self._literal)))
         if self.normal.learning(src, flow.first_seen) and not suspicious:
             for item in items:  # contacted while learning: normal, by address and by name
                 self.normal.remember(src, item, flow.first_seen)

@@ -33,7 +33,8 @@ class DownloadOptions(Options):
     fetchers: str = "wget,curl,busybox"  # User-Agent prefixes of command-line fetchers (lower case)
 
 
-def _ip_literal(host: str) -> bool:
+def ip_literal(host: str) -> bool:
+    """Whether an HTTP Host value (``host[:port]``, RFC 9110 §7.2) is an IP address literal."""
     name = host.rsplit(":", 1)[0].strip("[]") if host.count(":") <= 1 else host.strip("[]")
     try:
         ipaddress.ip_address(name)
@@ -60,7 +61,7 @@ class DownloadDetector(Detector):
             text(obs.fields.get("host")) or obs.dst_ip or ""
         name = urlsplit(uri).path.rsplit("/", 1)[-1].lower()
         binary = bool(name) and name.endswith(self._suffixes)
-        fetcher = agent.lower().startswith(self._fetchers) and _ip_literal(host)
+        fetcher = agent.lower().startswith(self._fetchers) and ip_literal(host)
         if not (binary or fetcher):
             return
         self.raise_alert(ctx, TOOL_DOWNLOAD, title=f"{obs.src_ip} downloads {name or uri or '/'} from {host} "

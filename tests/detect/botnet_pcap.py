@@ -1,0 +1,140 @@
+"""The labelled botnet traffic of tests/detect/botnets.py as packets: each flow rendered with the lab's
+wire helpers (handshakes, segments, closes) and the bytes its family or habit sends, with the DNS
+lookups of destinations that have names, merged in time order into a benign lab capture.
+
+Bytes follow what the sources of botnets.py document: Torii's and the P2P relay login's own binary
+protocols (random-looking bytes, not TLS), HTTP polling of a bare IP address, IRC text, Mirai's and
+Gafgyt's binary keep-alives; device clouds speak TLS (a ClientHello naming the cloud and the cloud's
+certificate chain) or plain HTTP to a named host; NTP is NTPv4 (RFC 5905 §7.3).
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import struct
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from iotwarden.detect.base import external, is_internal
+from iotwarden.lab import proto_app, proto_net, proto_tls
+from iotwarden.lab.generator import PcapWriter
+from iotwarden.lab.wire import Host, TcpStream, udp_frame
+from iotwarden.model import Flow
+from tests.detect.botnets import Labelled
+
+Frame = tuple[float, bytes]
+KEEPALIVE_S = 60.0  # a held session's keep-alive period (Mirai: one 2-byte keep-alive a minute)
+DNS_TTL_S = 3600.0  # a name is looked up again after this long
+
+
+def _records(pcap: Path) -> Iterator[Frame]:
+    """(ts, frame) of a classic little-endian pcap (the lab writes them)."""
+    with pcap.open("rb") as fh:
+        fh.read(24)
+        while head := fh.read(16):
+            sec, usec, incl, _ = struct.unpack("<IIII", head)
+            yield sec + usec / 1e6, fh.read(incl)
+
+
+class Renderer:
+    """Frames of labelled flows, for the hosts of one benign capture (their MACs, router, resolver)."""
+
+    def __init__(self, benign: list[Flow], names: dict[str, str], seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.names = names
+        self.macs = {f.a_ip: f.a_mac for f in benign if f.a_mac and is_internal(f.a_ip)}
+        routers = Counter(f.b_mac for f in benign if f.b_mac and external(f.b_ip))
+        self.router = routers.most_common(1)[0][0]
+        dns = Counter((f.b_ip, f.b_mac) for f in benign if f.b_port == 53 and f.b_mac and is_internal(f.b_ip))
+        ip, mac = dns.most_common(1)[0][0]
+        self.resolver = Host(mac, ip)
+        self.hosts: dict[str, Host] = {}
+        self.looked_up: dict[tuple[str, str], float] = {}
+
+    def host(self, ip: str) -> Host:
+        if ip not in self.hosts:
+            self.hosts[ip] = Host((self.macs.get(ip) or self.router) if is_internal(ip) else self.router, ip)
+        return self.hosts[ip]
+
+    def _lookup(self, src: Host, name: str, ip: str, t: float) -> list[Frame]:
+        last = self.looked_up.get((src.ip, name))
+        if last is not None and t - last < DNS_TTL_S:
+            return []
+        self.looked_up[(src.ip, name)] = t
+        ident, sport = self.rng.getrandbits(16), self.rng.randint(32768, 60999)
+        question = [(name, proto_net.TYPE_A, proto_net.CLASS_IN)]
+        q = proto_net.dns_message(ident, 0x0100, question)
+        r = proto_net.dns_message(ident, 0x8180, question, [(name, proto_net.TYPE_A, proto_net.CLASS_IN, 300,
+                                                            proto_net.rdata_a(ip))])
+        return [(t - 0.05, udp_frame(src, self.resolver.mac, self.resolver.ip, q, sport=sport, dport=53)),
+                (t - 0.03, udp_frame(self.resolver, src.mac, src.ip, r, sport=53, dport=sport))]
+
+    def _bytes(self, f: Flow, to_server: bool, size: int, first: bool) -> bytes:
+        name = self.names.get(f.b_ip, f.b_ip)
+        if f.app == "tls" and first:
+            if to_server:
+                return proto_tls.client_hello(self.rng, name)
+            chain = proto_tls.certificate_chain(name, "Cloud", "Cloud CA", 1.7e9, 1)
+            return proto_tls.server_flight(self.rng, chain, name, 1)
+        if f.app == "tls":
+            return proto_tls.record(23, self.rng.randbytes(max(size, 1)))
+        if f.app == "http" and first:
+            if to_server:
+                head = proto_app.http_request("GET", f"/api/v1/poll?id={self.rng.getrandbits(32):08x}", name,
+                                              "Mozilla/5.0")
+                return head + b"x" * max(0, size - len(head))
+            return proto_app.http_response(200, "OK", "nginx", b"{}" + b" " * max(0, size - 120), "application/json")
+        if f.app == "irc" and first:
+            return (b"NICK x%06d\r\nUSER x 0 * :x\r\nJOIN #b\r\n" % self.rng.getrandbits(20)) if to_server \
+                else b":irc 001 x :Welcome\r\n"
+        if f.app == "irc":
+            return b"PONG :irc\r\n" if to_server else b"PING :irc\r\n"
+        if f.app == "ntp":  # RFC 5905 §7.3: LI 0, version 4, mode 3 (client) or 4 (server)
+            return bytes([0x23 if to_server else 0x24]) + self.rng.randbytes(47)
+        data = self.rng.randbytes(max(size, 1))  # a binary protocol of its own
+        return bytes([data[0] & 0x0F]) + data[1:]  # never a TLS record header (content types 20-24)
+
+    def flow(self, f: Flow) -> list[Frame]:
+        src, dst = self.host(f.a_ip), self.host(f.b_ip)
+        t = f.first_seen
+        name = self.names.get(f.b_ip)
+        out = self._lookup(src, name, f.b_ip, t) if name else []
+        if f.ip_proto == 17:
+            sport = f.a_port
+            out.append((t, udp_frame(src, dst.mac, dst.ip, self._bytes(f, True, f.payload_ab, True), sport=sport,
+                                     dport=f.b_port)))
+            if f.pkts_ba:
+                out.append((t + 0.02, udp_frame(dst, src.mac, src.ip, self._bytes(f, False, f.payload_ba, True),
+                                                sport=f.b_port, dport=sport)))
+            return out
+        conn = TcpStream(self.rng, src, f.a_port, dst, f.b_port, rtt=0.04)
+        state = f.extra.get("conn_state")
+        if state == "REJ":
+            return out + conn.refused(t)
+        if state == "S0":
+            return out + conn.handshake(t)[:1]
+        out += conn.handshake(t)
+        out += conn.send(conn.t + 0.01, True, self._bytes(f, True, f.payload_ab, True))
+        out += conn.send(conn.t + 0.04, False, self._bytes(f, False, f.payload_ba, True))
+        beat = conn.t + KEEPALIVE_S
+        while beat < f.last_seen - 1:  # a held session: keep-alives both ways
+            out += conn.send(beat, True, self._bytes(f, True, 2, False))
+            out += conn.send(conn.t + 0.04, False, self._bytes(f, False, 2, False))
+            beat += KEEPALIVE_S
+        return out + conn.close(max(conn.t + 0.01, f.last_seen))
+
+
+def write_pcap(path: Path, benign_pcap: Path, benign: list[Flow], labelled: Labelled, *, names: dict[str, str],
+               seed: int) -> Path:
+    """``benign_pcap`` with the injected (non-benign-capture) flows of ``labelled`` rendered in."""
+    render = Renderer(benign, names, seed)
+    known = {id(f) for f in benign}
+    frames = sorted((fr for f, _ in labelled if id(f) not in known for fr in render.flow(f)), key=lambda x: x[0])
+    with path.open("wb") as fh:
+        writer = PcapWriter(fh)
+        for ts, frame in heapq.merge(_records(benign_pcap), frames, key=lambda x: x[0]):
+            writer.write(ts, frame)
+        writer.flush()
+    return path
