@@ -76,3 +76,45 @@ def test_the_command_word_is_the_first_that_is_not_an_option() -> None:
     assert _command_of(["--version"]) is None
     assert _command_of(["analyze", "--db", "x", "a.pcap"]) == "analyze"
     assert _command_of(["--help"]) is None
+
+
+@app.command("zz-test-bug", hidden=True)
+def _bug() -> None:
+    {}["missing"]  # a bug no layer turned into one of our errors
+
+
+@app.command("zz-test-multiline", hidden=True)
+def _multiline() -> None:
+    raise CaptureError("first line\n  second line\n")
+
+
+def test_a_bug_is_one_line_naming_where_with_exit_70(capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from iotwarden.cli.main import DEBUG_ENV, INTERNAL_ERROR_EXIT
+
+    monkeypatch.delenv(DEBUG_ENV, raising=False)
+    assert main(["zz-test-bug"]) == INTERNAL_ERROR_EXIT
+    err = capsys.readouterr().err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("error: internal error (KeyError in ") and "please report it" in line
+    monkeypatch.setenv(DEBUG_ENV, "1")
+    with pytest.raises(KeyError):
+        main(["zz-test-bug"])
+
+
+def test_a_message_of_several_lines_is_printed_as_one(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["zz-test-multiline"]) == 2
+    assert capsys.readouterr().err.strip() == "error: first line; second line"
+
+
+def test_a_usage_error_is_one_line_pointing_at_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stats", "--no-such-option"]) == 2
+    err = capsys.readouterr().err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("error: No such option: --no-such-option") and "(see 'iotwarden stats --help')" in line
+
+
+def test_a_group_without_its_command_prints_its_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kb"]) == 2
+    captured = capsys.readouterr()
+    assert "Usage: iotwarden kb" in captured.out + captured.err and "error:" not in captured.err

@@ -11,9 +11,10 @@ import yaml
 from rich.table import Table
 
 from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, OUTPUT_OPTION, Format, emit, open_store, ts_text
+from iotwarden.cli.files import write_file
 from iotwarden.cli.main import app
 from iotwarden.detect.pipeline import load_suppressions, parse_suppressions
-from iotwarden.model.alert import Alert
+from iotwarden.model.alert import ALERT_STATUSES, Alert
 from iotwarden.store.alerts import get_alert, list_alerts, row_to_alert, set_status, suppress_matching
 
 alerts_app = typer.Typer(help="List and manage alerts: acknowledge, close, suppress.")
@@ -56,6 +57,8 @@ def alerts_list(
     out: Path | None = OUTPUT_OPTION,
 ) -> None:
     """List alerts, most recent activity first."""
+    if status is not None and status not in ALERT_STATUSES:
+        raise typer.BadParameter(f"one of {', '.join(ALERT_STATUSES)}", param_hint="--status")
     with open_store(db) as store, store.session() as session:
         alerts = list_alerts(session, status=status, detector=detector, device=device, include_suppressed=suppressed)
     emit(fmt, {"schema": SCHEMA, "alerts": [_row(a) for a in alerts]}, lambda c: c.print(_table(alerts)), out)
@@ -117,13 +120,16 @@ def alerts_suppress(
                                                         "`monitor --suppressions` reads).")] = DEFAULT_RULES,
 ) -> None:
     """Add a suppression rule and mark the open stored alerts it matches as suppressed."""
+    if not (detector or device or cidr):
+        raise typer.BadParameter("name at least one of --detector, --device, --cidr (what to suppress)")
     entry = {k: v for k, v in {"detector": detector, "device": device, "cidr": cidr, "until": until,
                                "reason": reason or None}.items() if v is not None}
-    rule = parse_suppressions([entry], "rule")[0]
+    rule = parse_suppressions([entry], "the new rule")[0]
     existing = load_suppressions(rules) if rules.exists() else []
     data = {"suppressions": [r.to_dict() for r in [*existing, rule]]}
-    rules.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    with open_store(db) as store, store.transaction() as session:
-        changed = suppress_matching(session, [rule], now=time.time())
+    with open_store(db) as store:  # opened first: a database that cannot be opened leaves the file as it was
+        write_file(rules, yaml.safe_dump(data, sort_keys=False))
+        with store.transaction() as session:
+            changed = suppress_matching(session, [rule], now=time.time())
     typer.echo(f"rule added to {rules}; {changed} stored alerts suppressed")
 

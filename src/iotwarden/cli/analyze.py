@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from iotwarden.cli.main import app, err_console
-from iotwarden.errors import StoreError
+from iotwarden.cli.files import check_output, output
+from iotwarden.cli.main import app, err_console, print_error
+from iotwarden.cli.progress import bar
 from iotwarden.services.analyze import AnalysisReport, analyze
 from iotwarden.store import Store
 from iotwarden.store.db import redact
@@ -42,18 +41,6 @@ FORMAT_OPTION = typer.Option(Format.table, "--format", "-f", help="Output format
 def open_store(db: str | None) -> Store:
     """The migrated store named by ``--db`` (errors are StoreError: one line, exit code 2)."""
     return Store(db)
-
-
-@contextmanager
-def output(path: Path | None) -> Iterator[TextIO]:
-    if path is None:
-        yield sys.stdout
-        return
-    try:
-        with path.open("w", encoding="utf-8") as fh:
-            yield fh
-    except OSError as exc:
-        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def emit(fmt: Format, data: Any, render: Callable[[Console], None], path: Path | None) -> None:
@@ -104,22 +91,19 @@ def report_errors(report: AnalysisReport) -> int:
     """One stderr line per file that could not be read completely; the exit code the run deserves."""
     for f in report.files:
         if f.status == "skipped":
-            err_console.print(f"note: {f.path} skipped: {f.skipped_because}", highlight=False, soft_wrap=True)
+            err_console.print(f"note: {f.path} skipped: {f.skipped_because}", markup=False, highlight=False,
+                              soft_wrap=True)
     for f in report.failed:
         notes = [] if "read before" in (f.error or "") else [f"{f.packets_read or 0} packets read before the damage"]
         if f.status == "partial":
             notes.append("what was read is kept, marked partial")
-        err_console.print(f"[bold red]error:[/] {f.error} ({', '.join(notes)})", highlight=False, soft_wrap=True)
+        print_error(f"{f.error} ({', '.join(notes)})")
     return 2 if report.failed else 0
 
 
 def run_analysis(paths: list[Path], store: Store, fmt: Format, out: Path | None) -> AnalysisReport:
-    """Analyse with a progress bar on stderr (terminals only) and print the summary."""
-    progress = Progress(
-        TextColumn("analysing"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-        console=err_console, transient=True, disable=not err_console.is_terminal,
-    )
-    with progress:
+    """Analyse with a progress bar on stderr (terminals only, not with JSON) and print the summary."""
+    with bar("analysing", quiet=fmt is Format.json, in_bytes=True) as progress:
         task = progress.add_task("analyse", total=None)
         report = analyze(paths, store, progress=lambda done, total: progress.update(task, completed=done, total=total))
 
@@ -140,6 +124,7 @@ def analyze_command(
     out: Path | None = OUTPUT_OPTION,
 ) -> None:
     """Analyse captures into the store and print what was found."""
+    check_output(out)
     with open_store(db) as store:
         report = run_analysis(paths, store, fmt, out)
     code = report_errors(report)

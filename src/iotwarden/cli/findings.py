@@ -14,6 +14,7 @@ from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, OUTPUT_OPTION, Forma
 from iotwarden.cli.main import app
 from iotwarden.model.finding import SEVERITIES
 from iotwarden.risk.registry import catalogue
+from iotwarden.store.alert_models import FINDING_STATUSES
 from iotwarden.store.findings import DEFAULT_LIST_LIMIT, finding_dict, list_findings
 from iotwarden.store.queries import resolve_device
 
@@ -24,13 +25,15 @@ DEVICE = typer.Option(None, "--device", "-d", help="Only this device (key, uniqu
 CHECK = typer.Option(None, "--check", "-c", help="Only this check id, or an id prefix ending in '.' (risk.tls.).")
 SEVERITY = typer.Option(None, "--severity", "-s", help=f"At least this severity ({', '.join(SEVERITIES)}).")
 STATUS = typer.Option(None, "--status", help="Only findings in this status (open, accepted, resolved).")
-LIMIT = typer.Option(DEFAULT_LIST_LIMIT, "--limit", "-n", help="At most this many findings.")
+LIMIT = typer.Option(DEFAULT_LIST_LIMIT, "--limit", "-n", min=1, help="At most this many findings.")
 
 
 def _list(db: str | None, *, device: str | None, check: str | None, severity: str | None, status: str | None,
           limit: int, fmt: Format, out: Path | None) -> None:
     if severity is not None and severity not in SEVERITIES:
         raise typer.BadParameter(f"one of {', '.join(SEVERITIES)}", param_hint="--severity")
+    if status is not None and status not in FINDING_STATUSES:
+        raise typer.BadParameter(f"one of {', '.join(FINDING_STATUSES)}", param_hint="--status")
     with open_store(db) as store, store.session() as session:
         key = resolve_device(session, device).key if device else None
         rows = [finding_dict(r) for r in list_findings(session, device=key, check=check, severity=severity,

@@ -12,7 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from iotwarden.cli.main import app, err_console
+from iotwarden.cli.files import check_output, write_file
+from iotwarden.cli.main import app, print_error
+from iotwarden.cli.progress import activity, bar
 from iotwarden.errors import FirmwareError
 from iotwarden.firmware.analyze import analyze_image
 from iotwarden.firmware.sbom import cyclonedx_json, spdx_json
@@ -60,15 +62,16 @@ def analyze(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     no_vulns: Annotated[bool, typer.Option("--no-vulns", help="Do not match vulnerabilities.")] = False,
 ) -> None:
     """Unpack IMAGE in a sandbox, list its components and their vulnerabilities."""
-    if not image.is_file():
-        raise FirmwareError(f"{image}: no such file")
-    report = analyze_image(image, None if no_vulns else _repo(db))
+    check_output(output)
+    repo = None if no_vulns else _repo(db)
+    with activity(f"analysing {image.name}", quiet=fmt is OutFormat.json or (sbom is not None and output is None)):
+        report = analyze_image(image, repo)
     if sbom is not None:
         text = (cyclonedx_json if sbom is SbomFormat.cyclonedx else spdx_json)(report.image, report.components)
         if output is None:
             typer.echo(text)
             return
-        output.write_text(text, "utf-8")
+        write_file(output, text)
     if fmt is OutFormat.json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return
@@ -132,24 +135,32 @@ def import_(
     Every file is tried: one that cannot be read is reported on its own line and the rest still go in
     (exit 2 if a file named on the command line failed; JSON files in a folder that are not feeds are
     only listed as skipped)."""
+    for path in paths:
+        if path.is_dir() and not feed_files([path]):
+            raise FirmwareError(f"{path}: no feed files (*.json, *.json.gz) in this folder")
     repo = _repo(db)
     failed = 0
-    for path, named in feed_files(paths):
-        try:
-            feed = load_feed(path)
-        except FirmwareError as exc:
-            if named:
-                failed += 1
-                err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            else:
-                typer.echo(f"{path}: skipped: {str(exc).removeprefix(f'{path}: ')}")
-            continue
-        repo.put(feed.vulns, feed.ranges)
-        repo.put_kev(feed.kev)
-        typer.echo(
-            f"{path}: {feed.kind}: {len(feed.vulns)} vulnerabilities, {len(feed.ranges)} ranges, "
-            f"{len(feed.kev)} KEV entries, {feed.skipped} unreadable records skipped"
-        )
+    files = feed_files(paths)
+    with bar("importing feeds") as progress:
+        task = progress.add_task("import", total=len(files))
+        for path, named in files:
+            try:
+                feed = load_feed(path)
+            except FirmwareError as exc:
+                if named:
+                    failed += 1
+                    print_error(str(exc))
+                else:
+                    typer.echo(f"{path}: skipped: {str(exc).removeprefix(f'{path}: ')}")
+                progress.advance(task)
+                continue
+            repo.put(feed.vulns, feed.ranges)
+            repo.put_kev(feed.kev)
+            progress.advance(task)
+            typer.echo(
+                f"{path}: {feed.kind}: {len(feed.vulns)} vulnerabilities, {len(feed.ranges)} ranges, "
+                f"{len(feed.kev)} KEV entries, {feed.skipped} unreadable records skipped"
+            )
     if failed:
         raise SystemExit(2)
 

@@ -9,7 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
+from iotwarden.cli.files import read_file
 from iotwarden.cli.firmware import DbOption, firmware_app
+from iotwarden.errors import FirmwareError
 from iotwarden.firmware.ota.rollout import DEFAULT_MAX_FAILURE_RATE, DEFAULT_MIN_REPORTS, DEFAULT_STAGES
 from iotwarden.firmware.ota.service import CampaignService
 from iotwarden.firmware.signing import keys
@@ -39,7 +41,11 @@ def release_add(
     db: DbOption = None,
 ) -> None:
     """Register a signed release (and its image hash as a golden hash)."""
-    rid = _svc(db).add_release(envelope.read_bytes(), uri)
+    svc = _svc(db)
+    try:
+        rid = svc.add_release(read_file(envelope, "SUIT envelope"), uri)
+    except FirmwareError as exc:
+        raise FirmwareError(f"{envelope}: {exc}") from None
     typer.echo(f"release {rid}")
 
 

@@ -11,8 +11,9 @@ from typing import Annotated
 
 import typer
 
+from iotwarden.cli.files import check_output, read_file, write_file
 from iotwarden.cli.firmware import DbOption, firmware_app
-from iotwarden.errors import FirmwareError
+from iotwarden.errors import FirmwareError, describe
 from iotwarden.firmware.signing import keys
 from iotwarden.firmware.signing.golden import GoldenRegistry
 from iotwarden.firmware.signing.signer import sign_image
@@ -38,12 +39,16 @@ def keygen(
     """Generate a manifest signing key pair."""
     if out.exists():
         raise FirmwareError(f"{out} exists: refusing to overwrite a key")
+    check_output(out)
     key = keys.generate(algorithm)
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise FirmwareError(f"cannot write {out}: {describe(exc)}") from None
     with os.fdopen(fd, "wb") as f:
         f.write(keys.private_pem(key))
     pub = out.with_name(out.name + ".pub")
-    pub.write_bytes(keys.public_pem(key.public_key()))
+    write_file(pub, keys.public_pem(key.public_key()))
     typer.echo(f"{out} ({algorithm}), public key {pub}, key id {keys.key_id(key.public_key()).hex()}")
 
 
@@ -54,7 +59,7 @@ def sign(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     vendor: Annotated[str, typer.Option("--vendor", help="Vendor domain name (vendor id = UUID5 of it).")],
     model: Annotated[str, typer.Option("--model", help="Device model (class id = UUID5 of it).")],
     version: Annotated[str, typer.Option("--version", help="Firmware version text.")],
-    sequence: Annotated[int, typer.Option("--sequence", help="Manifest sequence number (must grow).")],
+    sequence: Annotated[int, typer.Option("--sequence", min=0, help="Manifest sequence number (must grow).")],
     uri: Annotated[str | None, typer.Option("--uri", help="Where devices fetch the image.")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Envelope file (default IMAGE.suit).")] = None,
 ) -> None:
@@ -65,7 +70,7 @@ def sign(  # noqa: PLR0917 - typer maps each parameter to a CLI option
         image, keys.load_private(key), vendor_domain=vendor, model=model, version=version, sequence=sequence, uri=uri
     )
     dest = output or image.with_name(image.name + ".suit")
-    dest.write_bytes(env)
+    write_file(dest, env)
     typer.echo(f"{dest}: {len(env)} bytes, sequence {sequence}")
 
 
@@ -107,7 +112,8 @@ def verify_cmd(  # noqa: PLR0917 - typer maps each parameter to a CLI option
         if not manifest.is_file():
             raise FirmwareError(f"{manifest}: no such file")
         trusted = keys.TrustedKeys([keys.load_public(p) for p in trusted_key or []])
-        result = verify(image, manifest.read_bytes(), trusted, Expectation(vendor, model, current_sequence)).to_dict()
+        result = verify(image, read_file(manifest, "SUIT envelope"), trusted,
+                        Expectation(vendor, model, current_sequence)).to_dict()
     golden_ok = True
     if version is not None and model is not None:
         from iotwarden.firmware.signing.signer import image_digest  # noqa: PLC0415

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,15 @@ from rich.console import Console
 from rich.table import Table
 
 from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, OUTPUT_OPTION, Format, emit, open_store
+from iotwarden.cli.files import read_file
 from iotwarden.cli.main import app
-from iotwarden.errors import ConfigError, IdentityError
+from iotwarden.errors import ConfigError, IdentityError, describe
 from iotwarden.identity import crl, estserver, keystore, lifecycle, mosquitto, profiles
-from iotwarden.identity.ca import CASettings, DeviceCA
+from iotwarden.identity.ca import ROOT_CERT, CASettings, DeviceCA
 from iotwarden.identity.credcheck.check import CredentialChecker
 from iotwarden.identity.credcheck.scope import DEFAULT_PORTS, RateLimiter, Scope, Target
 from iotwarden.identity.est import EstService
+from iotwarden.identity.records import STATUSES
 from iotwarden.store.identity_models import SqlIdentityRepository
 
 identity_app = typer.Typer(help="Device CA, EST enrolment, certificate lifecycle and credential hygiene.")
@@ -40,13 +43,23 @@ BOOTSTRAP_OPTION = typer.Option([], "--bootstrap-ca", help="Manufacturer CA (PEM
 
 
 def _passphrase(env: str, *, confirm: bool = False) -> str:
+    """The CA passphrase from ``$env``, else asked on the terminal; never read from a pipe."""
     value = os.environ.get(env)
     if value:
         return value
+    if not sys.stdin.isatty():
+        raise ConfigError(f"no CA passphrase: set ${env} (or --passphrase-env VAR), or run on a terminal to be asked")
     return str(typer.prompt("CA passphrase", hide_input=True, confirmation_prompt=confirm))
 
 
+def require_ca(ca_dir: Path) -> None:
+    """Refuse a folder that holds no CA before asking for its passphrase."""
+    if not (ca_dir / ROOT_CERT).is_file():
+        raise IdentityError(f"no CA in {ca_dir}: create one with 'iotwarden identity init --ca-dir {ca_dir}'")
+
+
 def _open(ca_dir: Path, db: str | None, env: str) -> DeviceCA:
+    require_ca(ca_dir)
     return DeviceCA.open(ca_dir, _passphrase(env), SqlIdentityRepository(open_store(db)))
 
 
@@ -133,6 +146,13 @@ def crl_cmd(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphr
     typer.echo(f"CRL written to {path}")
 
 
+def _certificate(path: Path) -> x509.Certificate:
+    try:
+        return x509.load_pem_x509_certificate(read_file(path, "certificate"))
+    except ValueError as exc:
+        raise IdentityError(f"{path}: not a PEM certificate: {describe(exc)}") from None
+
+
 @identity_app.command("est-serve")
 def est_serve(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphrase_env: str = PASS_ENV_OPTION,
               host: str = typer.Option("127.0.0.1", help="Address to listen on."),
@@ -140,9 +160,10 @@ def est_serve(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passp
               dns: list[str] = typer.Option(["localhost"], "--dns", help="Server certificate DNS name."),  # noqa: B008
               bootstrap_ca: list[Path] = BOOTSTRAP_OPTION) -> None:
     """Serve EST (RFC 7030) over HTTPS until interrupted."""
+    require_ca(ca_dir)
+    anchors = [_certificate(p) for p in bootstrap_ca]
     passphrase = _passphrase(passphrase_env)
     ca = DeviceCA.open(ca_dir, passphrase, SqlIdentityRepository(open_store(db)))
-    anchors = [x509.load_pem_x509_certificate(p.read_bytes()) for p in bootstrap_ca]
     cert_file, key_file = estserver.ensure_server_cert(ca, ca_dir / "est", passphrase, dns=dns, ips=(host,))
     context = estserver.tls_context(cert_file, key_file, passphrase, [*ca.chain, *anchors])
     server = estserver.EstServer(EstService(ca, bootstrap_trust=anchors), context, host, port)
@@ -174,14 +195,17 @@ def list_cmd(*, db: str | None = DB_OPTION, device_key: str | None = typer.Optio
              status: str | None = typer.Option(None, help="valid, revoked or superseded."),
              fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
     """The certificates the CA issued, with the device holding each."""
-    rows = SqlIdentityRepository(open_store(db)).list_certificates(device_key=device_key, status=status)  # type: ignore[arg-type]
+    if status is not None and status not in STATUSES:
+        raise typer.BadParameter(f"one of {', '.join(STATUSES)}", param_hint="--status")
+    rows = SqlIdentityRepository(open_store(db)).list_certificates(device_key=device_key, status=status)
     data = {"schema": "iotwarden.identity.certificates/1",
             "certificates": [{k: v for k, v in r.to_dict().items() if k != "pem"} for r in rows]}
     emit(fmt, data, lambda c: c.print(_cert_rows(rows)), out)
 
 
 @identity_app.command("expiring")
-def expiring(*, db: str | None = DB_OPTION, days: float = typer.Option(lifecycle.DEFAULT_REMIND_DAYS, help="Horizon."),
+def expiring(*, db: str | None = DB_OPTION,
+             days: float = typer.Option(lifecycle.DEFAULT_REMIND_DAYS, min=0, help="Horizon (days)."),
              fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
     """Valid certificates expiring within --days (rotation reminders)."""
     due = lifecycle.expiring(SqlIdentityRepository(open_store(db)), time.time(), days)
@@ -214,8 +238,8 @@ def check_creds(targets: list[str], *,
                 scope: list[str] = typer.Option(..., "--scope", help="CIDR that may be checked (repeatable)."),  # noqa: B008
                 allow_category: list[str] = typer.Option([], "--allow-category",  # noqa: B008
                                                          help="Also check devices of this protected category (ot)."),
-                max_attempts: int = typer.Option(20, help="Login attempts per host."),
-                interval: float = typer.Option(1.0, help="Seconds between attempts on one host."),
+                max_attempts: int = typer.Option(20, min=1, help="Login attempts per host."),
+                interval: float = typer.Option(1.0, min=0, help="Seconds between attempts on one host."),
                 fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
     """Try default credentials on TARGETS (HOST[:PORT]/SERVICE[@CATEGORY]) inside --scope only."""
     checker = CredentialChecker(Scope(scope, allow_categories=allow_category),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
@@ -11,8 +12,10 @@ from typing import Annotated, Any
 
 import typer
 
+from iotwarden.cli.files import check_output, write_file
 from iotwarden.cli.main import app
-from iotwarden.errors import ConfigError, ParseError
+from iotwarden.cli.progress import activity
+from iotwarden.errors import ConfigError, ParseError, describe
 from iotwarden.kb import paths
 from iotwarden.kb.importers import fingerbank, ja4, p0f, satori
 from iotwarden.kb.importers.common import ImportResult, dump_rules
@@ -49,8 +52,8 @@ def _read_text(path: Path) -> str:
         raw = path.read_bytes()
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ConfigError(f"{path}: cannot read: {describe(exc)}") from exc
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -70,7 +73,7 @@ def update(oui: Annotated[Path, typer.Option("--oui", help="IEEE registry CSV (o
     target = paths.user_oui_dir() / f"{filename}.gz"
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")
-    tmp.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
+    write_file(tmp, gzip.compress(text.encode("utf-8"), mtime=0))
     tmp.replace(target)
     typer.echo(f"installed {registry} registry: {len(rows)} assignments -> {target}")
 
@@ -163,23 +166,28 @@ def import_(fmt: Annotated[ImportFormat, typer.Argument(help="Database format.")
             output: Annotated[Path, typer.Option("-o", "--output", help="Rule file to write (put it in "
                                                  "<home>/rules/ to have it loaded).")]) -> None:
     """Convert your own copy of an external fingerprint database into a rule file."""
+    check_output(output)
     text = _read_text(source)
-    try:
-        result: ImportResult
-        if fmt is ImportFormat.p0f:
-            result = p0f.convert(text)
-        elif fmt is ImportFormat.satori:
-            result = satori.convert(text)
-        elif fmt is ImportFormat.fingerbank:
-            result = fingerbank.convert(text)
-        else:
-            result = ja4.convert(text)
-    except ParseError as exc:
-        raise ConfigError(f"{source}: {exc}") from exc
-    rendered = dump_rules(result, source.name, LICENCE_NOTES[fmt.value])
-    validator = RuleValidator(load_attributes(), Taxonomy.load())
-    for i, item in enumerate(safe_load(rendered)["rules"]):
-        validator.rule(item, output.name, i)  # never write a file `kb check` would refuse
-    output.write_text(rendered, encoding="utf-8")
-    skipped = ", ".join(f"{n} {why}" for why, n in sorted(result.skipped.items())) or "none"
+    with activity(f"converting {source.name}"):
+        try:
+            result: ImportResult
+            if fmt is ImportFormat.p0f:
+                result = p0f.convert(text)
+            elif fmt is ImportFormat.satori:
+                result = satori.convert(text)
+            elif fmt is ImportFormat.fingerbank:
+                result = fingerbank.convert(text)
+            else:
+                result = ja4.convert(text)
+        except ParseError as exc:
+            raise ConfigError(f"{source}: {exc}") from exc
+        skipped = ", ".join(f"{n} {why}" for why, n in sorted(result.skipped.items())) or "none"
+        if not result.rules:  # a file of another kind (or empty) converts to nothing: say so, write nothing
+            raise ConfigError(f"{source}: no {fmt.value} fingerprints found (skipped: {skipped}); is it a "
+                              f"{fmt.value} database?")
+        rendered = dump_rules(result, source.name, LICENCE_NOTES[fmt.value])
+        validator = RuleValidator(load_attributes(), Taxonomy.load())
+        for i, item in enumerate(safe_load(rendered)["rules"]):
+            validator.rule(item, output.name, i)  # never write a file `kb check` would refuse
+    write_file(output, rendered)
     typer.echo(f"{len(result.rules)} rules -> {output} (skipped: {skipped})")

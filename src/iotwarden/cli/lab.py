@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from iotwarden.cli.files import check_output
 from iotwarden.cli.main import app
+from iotwarden.cli.progress import activity
 from iotwarden.lab.generator import generate, load_scenario
 
 lab_app = typer.Typer(help="Simulated enterprise networks: scenario files to captures.", no_args_is_help=True)
@@ -34,6 +36,10 @@ def generate_cmd(
                                                       "says).")] = None,
 ) -> None:
     """Write the capture (and ground truth) of SCENARIO; same seed, same bytes."""
-    result = generate(load_scenario(scenario), output, truth, seed=seed, duration=duration, attacks=attacks)
+    check_output(output)
+    check_output(truth)
+    loaded = load_scenario(scenario)
+    with activity(f"generating {output.name}"):
+        result = generate(loaded, output, truth, seed=seed, duration=duration, attacks=attacks)
     console.print(f"{output}: {result['packets']} packets, {result['bytes']} bytes, "
                   f"{len(result['devices'])} devices, {len(result['attacks'])} attacks", highlight=False)

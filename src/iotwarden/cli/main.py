@@ -1,4 +1,5 @@
-"""Entry point of the ``iotwarden`` command; errors of our own become one line and exit code 2.
+"""Entry point of the ``iotwarden`` command; errors of our own and usage errors become one line on
+stderr and exit code 2, never a traceback.
 
 Each command group lives in its own module and registers itself on :data:`app` here.
 """
@@ -6,13 +7,17 @@ Each command group lives in its own module and registers itself on :data:`app` h
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+import traceback
+from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from iotwarden import __version__
-from iotwarden.errors import IotwardenError
+from iotwarden.errors import IotwardenError, one_line
 
 app = typer.Typer(
     name="iotwarden",
@@ -22,6 +27,10 @@ app = typer.Typer(
     add_completion=False,
 )
 err_console = Console(stderr=True)
+DEBUG_ENV = "IOTWARDEN_DEBUG"  # set: an unexpected exception shows its traceback instead of one line
+INTERNAL_ERROR = "internal error"
+INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE (sysexits.h): a bug, not the user's input
+INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C; no command exits with it on purpose
 
 
 @app.callback(invoke_without_command=True)
@@ -55,33 +64,69 @@ def _register(argv: list[str] | None = None) -> None:
         importlib.import_module(f"iotwarden.cli.{name}")
 
 
+def print_error(message: str) -> None:
+    """``error: message`` as one line on stderr (the form of every error the command reports)."""
+    # a Text, not markup: file names and messages may hold brackets
+    err_console.print(Text.assemble(("error:", "bold red"), " ", one_line(message)), highlight=False, soft_wrap=True)
+
+
+def _usage_error(exc: Exception) -> int | None:
+    """A usage error of click (or of the copy typer vendors) as one line; None if ``exc`` is none.
+
+    A group run without its command prints its help, as click does."""
+    exit_code, format_message = getattr(exc, "exit_code", None), getattr(exc, "format_message", None)
+    if not isinstance(exit_code, int) or not callable(format_message):
+        return None
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        exc.show()  # type: ignore[attr-defined]
+        return exit_code
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    print_error(f"{format_message()}{hint}")
+    return exit_code
+
+
+def _internal_error(exc: Exception) -> int:
+    """An exception no layer turned into one of ours: a bug. One line saying where, unless
+    ``$IOTWARDEN_DEBUG`` asks for the traceback."""
+    if os.environ.get(DEBUG_ENV):
+        raise exc
+    ours = [f for f in traceback.extract_tb(exc.__traceback__) if f"{os.sep}iotwarden{os.sep}" in f.filename]
+    where = f" in {Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else ""
+    kind = type(exc).__qualname__ if type(exc).__module__ == "builtins" else \
+        f"{type(exc).__module__}.{type(exc).__qualname__}"
+    print_error(f"{INTERNAL_ERROR} ({kind}{where}: {exc}); please report it, {DEBUG_ENV}=1 shows the traceback")
+    return INTERNAL_ERROR_EXIT
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; an :class:`IotwardenError` is printed as one line, never a traceback."""
+    """Run the CLI. An :class:`IotwardenError` or a usage error is printed as one line on stderr and
+    exits 2; Ctrl-C exits 130; any other exception is a bug, reported in one line (exit 70)."""
     _register(argv)
     try:
         # without standalone mode click returns a typer.Exit's code instead of raising SystemExit
-        rc = app(args=argv, standalone_mode=False)
+        rc = app(args=argv, prog_name="iotwarden", standalone_mode=False)
     except IotwardenError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        print_error(str(exc))
         return 2
     except typer.Abort:
         err_console.print("aborted")
-        return 130
+        return INTERRUPTED
     except KeyboardInterrupt:
-        err_console.print("interrupted")
-        return 130
+        rc = INTERRUPTED
     except SystemExit as exc:  # typer.Exit / click usage errors
         return int(exc.code or 0) if isinstance(exc.code, int | None) else 1
-    except Exception as exc:
-        # click's, or the copy typer vendors (typer._click): usage errors show themselves, Exit has a code
-        show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
-        if not isinstance(exit_code, int):
-            raise
-        if callable(show):
-            show()
-        return exit_code
+    except Exception as exc:  # noqa: BLE001 - the last edge: a bug becomes one line, not a traceback
+        code = _usage_error(exc)
+        return _internal_error(exc) if code is None else code
+    if rc == INTERRUPTED:  # typer turns Ctrl-C inside a command into Exit(130), silently
+        err_console.print("interrupted")
     return rc if isinstance(rc, int) else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # ``python -m iotwarden.cli.main``: the command modules register on iotwarden.cli.main's app, which is
+    # not this __main__ module's own copy
+    from iotwarden.cli.main import main as registered_main
+
+    sys.exit(registered_main())

@@ -4,6 +4,7 @@ response playbooks with ``--playbooks``)."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -23,14 +24,15 @@ from iotwarden.cli.respond import (
     Enforce,
     _ca,
     _enforcers,
+    read_playbooks,
 )
 from iotwarden.detect import load_options
 from iotwarden.detect.pipeline import load_suppressions
-from iotwarden.errors import ConfigError
+from iotwarden.errors import CaptureError, ConfigError
 from iotwarden.export import open_exporter
 from iotwarden.model.alert import Alert
 from iotwarden.respond.engine import ResponseEngine
-from iotwarden.respond.playbook import Playbook, load_playbooks
+from iotwarden.respond.playbook import Playbook
 from iotwarden.services.monitor import POLL_S, Monitor
 from iotwarden.store import Store
 
@@ -87,19 +89,26 @@ def monitor_cmd(
     ca_dir: Path = CA_DIR_OPTION, passphrase_env: str = PASS_ENV_OPTION,
 ) -> None:
     """Watch SOURCE continuously and report alerts as they happen; Ctrl-C stops cleanly."""
+    if poll <= 0:
+        raise typer.BadParameter(f"seconds between looks must be positive, not {poll}", param_hint="--poll")
+    folder = Path(source)
+    if not folder.is_dir():
+        try:
+            socket.if_nametoindex(source)
+        except OSError:
+            raise CaptureError(f"{source}: no such folder or network interface") from None
     rules = load_suppressions(suppress) if suppress else []
     tunables = load_options(options) if options else None
-    found = load_playbooks(playbooks) if playbooks else []
+    found = read_playbooks(playbooks) if playbooks else []
     if found and no_store:
         raise ConfigError("--playbooks log every action in the database: drop --no-store")
     exporters = [open_exporter(url) for url in export or []]
     store = None if no_store else open_store(db)
-    subscribers = [print_alert]
+    subscribers: list[Callable[[Alert], None]] = [print_alert]
     if store is not None and found:
         subscribers.append(_responder(store, found, enforce=enforce, netns=netns, allow=allow, policy=policy, yes=yes,
                                       ca_dir=ca_dir, passphrase_env=passphrase_env))
     mon = Monitor(store=store, exporters=exporters, suppressions=rules, options=tunables, on_alert=subscribers)
-    folder = Path(source)
     err.print(f"monitoring {'folder ' + source if folder.is_dir() else 'interface ' + source} "
               "(Ctrl-C stops)", highlight=False)
     try:

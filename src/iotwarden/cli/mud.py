@@ -13,14 +13,16 @@ from rich.console import Console
 from rich.table import Table
 
 from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, Format, emit, open_store
+from iotwarden.cli.files import check_output, write_file
 from iotwarden.cli.main import app
-from iotwarden.errors import PolicyError
+from iotwarden.cli.progress import activity
+from iotwarden.errors import PolicyError, describe
 from iotwarden.model import Flow
 from iotwarden.policy.mud.check import Checker, check_flows
 from iotwarden.policy.mud.fetch import FetchOptions, fetch
 from iotwarden.policy.mud.generate import generate
 from iotwarden.policy.mud.model import MudProfile
-from iotwarden.policy.mud.traffic import DnsTable, read_traffic
+from iotwarden.policy.mud.traffic import DnsTable, Traffic, read_traffic
 from iotwarden.policy.mud.validate import problems, validate
 
 mud_app = typer.Typer(help="MUD profiles (RFC 8520): generate, validate, check traffic, fetch.", no_args_is_help=True)
@@ -30,12 +32,22 @@ MAX_STORED_FLOWS = 200_000  # flows read from the store to generate one device's
 MAC_LEN = 17
 
 
-def read_profile(path: Path) -> MudProfile:
+def _read_json(path: Path) -> Any:
     try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise PolicyError(f"{path}: {exc}") from exc
-    return validate(data, source=str(path))
+        return json.loads(path.read_bytes())
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read: {describe(exc)}") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise PolicyError(f"{path}: not JSON: {describe(exc)}") from None
+
+
+def read_profile(path: Path) -> MudProfile:
+    return validate(_read_json(path), source=str(path))
+
+
+def _traffic(capture: Path, *, quiet: bool = False) -> Traffic:
+    with activity(f"reading {capture.name}", quiet=quiet):
+        return read_traffic(capture)
 
 
 def _ident(device: str) -> tuple[str | None, list[str]]:
@@ -51,7 +63,7 @@ def _write(profile: MudProfile, out: Path | None) -> None:
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text)
+        write_file(out, text)
 
 
 @mud_app.command("generate")
@@ -64,9 +76,10 @@ def generate_command(
     out: Annotated[Path | None, typer.Option("-o", "--output", help="Write the profile here.")] = None,
 ) -> None:
     """Build a MUD profile from the device's observed flows (stored, or in --capture)."""
+    check_output(out)
     mfg = model = None
     if capture is not None:
-        traffic = read_traffic(capture)
+        traffic = _traffic(capture, quiet=out is None)
         mac, ips = _ident(device)
         flows, dns, name = traffic.flows, traffic.dns, device
     else:
@@ -88,10 +101,7 @@ def generate_command(
 @mud_app.command("validate")
 def validate_command(file: Annotated[Path, typer.Argument(help="MUD file (JSON).")]) -> None:
     """Check a MUD file against RFC 8520's structure; errors exit 2 naming each JSON path."""
-    try:
-        data = json.loads(file.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise PolicyError(f"{file}: {exc}") from exc
+    data = _read_json(file)
     for problem in problems(data):
         if problem.severity == "warning":
             typer.echo(f"warning: {problem.path}: {problem.message}", err=True)
@@ -120,7 +130,7 @@ def check_command(
 ) -> None:
     """List the device's flows its profile does not permit; exit 1 when there are any."""
     profile = read_profile(profile_path)
-    traffic = read_traffic(capture)
+    traffic = _traffic(capture, quiet=fmt is Format.json)
     if device is None:
         device = next((i for i, url in traffic.announced.items() if url == profile.mud_url), None)
         if device is None:

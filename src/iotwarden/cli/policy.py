@@ -9,8 +9,10 @@ from pathlib import Path
 import typer
 
 from iotwarden.cli.analyze import DB_OPTION, open_store, ts_text
+from iotwarden.cli.files import check_output, write_file
 from iotwarden.cli.main import app
-from iotwarden.errors import PolicyError
+from iotwarden.cli.progress import activity
+from iotwarden.errors import PolicyError, describe
 from iotwarden.policy import nftables, storage
 from iotwarden.policy.diff import diff
 from iotwarden.policy.match import resolve
@@ -46,8 +48,8 @@ COMMENT_OPTION = typer.Option("", "--comment", help="Why this version (kept with
 def read_policy(path: Path) -> Policy:
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read: {exc.strerror}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"{path}: cannot read: {describe(exc)}") from exc
     try:
         return load_text(text)
     except PolicyError as exc:
@@ -66,9 +68,10 @@ def _resolved(policy: Policy, dns: list[Path]) -> dict[str, list[str]]:
     return names.for_policy(policy)
 
 
-def _observed(captures: list[Path] | None, db: str | None) -> Observed:
+def _observed(captures: list[Path] | None, db: str | None, *, quiet: bool = False) -> Observed:
     if captures:
-        return from_captures(captures)
+        with activity(f"reading {len(captures)} capture(s)", quiet=quiet):
+            return from_captures(captures)
     with open_store(db) as store:
         return from_store(store)
 
@@ -77,9 +80,10 @@ def _observed(captures: list[Path] | None, db: str | None) -> Observed:
 def propose_cmd(out: Path = PROPOSE_OUT, captures: list[Path] | None = CAPTURES, db: str | None = DB_OPTION,
                 name: str = NAME_OPTION, save: bool = SAVE_OPTION) -> None:
     """Derive zones and least-privilege rules from the inventory and observed flows."""
+    check_output(out)
     seen = _observed(captures, db)
     policy = propose(seen.devices, seen.flows, name=name)
-    out.write_text(dump_text(policy), encoding="utf-8")
+    write_file(out, dump_text(policy))
     typer.echo(f"{out}: {len(policy.zones)} zones, {len(policy.rules)} rules from {len(seen.flows)} flows")
     if save:
         with open_store(db) as store:
@@ -98,7 +102,7 @@ def test_cmd(path: Path = POLICY_ARG, captures: list[Path] | None = CAPTURES,
              db: str | None = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Replay observed flows against a policy: what would be blocked, per device and per service."""
     policy = read_policy(path)
-    seen = _observed(captures, db)
+    seen = _observed(captures, db, quiet=as_json)
     _warn_unresolved(policy, seen, captures)
     report = simulate(policy, seen.devices, seen.flows, seen.names.as_mapping())
     typer.echo(json.dumps(report.to_dict(), indent=2) if as_json else "\n".join(render_text(report)))
@@ -121,9 +125,10 @@ def render_cmd(path: Path = POLICY_ARG,
     """Render the policy as an nftables ruleset (zone members resolved from the stored inventory, domain
     destinations from the DNS answers of --dns captures: render again when the names move)."""
     policy = read_policy(path)
+    check_output(out)
     with open_store(db) as store:
         devices = stored_devices(store)
-    out.write_text(nftables.render(policy, resolve(policy, devices), _resolved(policy, dns)), encoding="utf-8")
+    write_file(out, nftables.render(policy, resolve(policy, devices), _resolved(policy, dns)))
     typer.echo(f"{out}: nftables table inet {nftables.TABLE}")
 
 

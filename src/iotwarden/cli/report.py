@@ -9,8 +9,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from iotwarden.cli.analyze import DB_OPTION, Format, emit, open_store, output
+from iotwarden.cli.analyze import DB_OPTION, Format, emit, open_store
+from iotwarden.cli.files import check_output, output
 from iotwarden.cli.main import app, err_console
+from iotwarden.cli.progress import activity
 from iotwarden.report import render_html, report_from_store
 from iotwarden.report.tables import report_tables
 
@@ -32,7 +34,8 @@ def report_command(*, db: str | None = DB_OPTION, fmt: ReportFormat = FORMAT, ou
     """Devices, classification, risk scores, findings, charts and a network map, from the store."""
     if fmt is ReportFormat.html and out is None:
         raise typer.BadParameter("--format html needs -o FILE (a page to open in a browser)", param_hint="--output")
-    with open_store(db) as store:
+    check_output(out)
+    with open_store(db) as store, activity("building the report", quiet=fmt is ReportFormat.json):
         report = report_from_store(store)
     if fmt is ReportFormat.html:
         with output(out) as fh:

@@ -17,12 +17,12 @@ from rich.table import Table
 from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, OUTPUT_OPTION, Format, emit, open_store, ts_text
 from iotwarden.cli.identity import CA_DIR_OPTION, PASS_ENV_OPTION, _passphrase
 from iotwarden.cli.main import app
-from iotwarden.errors import ConfigError
+from iotwarden.errors import ConfigError, PolicyError
 from iotwarden.identity.ca import ROOT_CERT, DeviceCA
 from iotwarden.respond import cases
 from iotwarden.respond.actions import ActionRecord, get_action, list_actions
 from iotwarden.respond.engine import ResponseEngine
-from iotwarden.respond.playbook import load_playbooks, to_dict
+from iotwarden.respond.playbook import Playbook, load_playbooks, to_dict
 from iotwarden.respond.policy_enforcer import PolicyEnforcer
 from iotwarden.respond.quarantine import Allow, DryRunEnforcer, NftablesEnforcer, QuarantineEnforcer
 from iotwarden.store import Store
@@ -55,6 +55,14 @@ NETNS_OPTION = typer.Option(None, "--netns", help="Apply nftables inside this ne
 ALLOW_OPTION = typer.Option([], "--allow", help="What a quarantined device may still reach: "
                             "'CIDR', 'CIDR udp/53' or 'any udp/67' (repeatable).")
 ACTOR_OPTION = typer.Option(None, "--actor", help="Who acts (default user:<login name>).")
+
+
+def read_playbooks(path: Path) -> list[Playbook]:
+    """The playbooks of a file or folder; a folder without playbook files is a mistaken path, refused."""
+    found = load_playbooks(path)
+    if not found and path.is_dir():
+        raise PolicyError(f"{path}: no playbook files (*.yaml, *.yml) in this folder")
+    return found
 
 
 def _actor(actor: str | None) -> str:
@@ -104,7 +112,7 @@ def _actions_table(records: list[ActionRecord]) -> Table:
 @playbooks_app.command("validate")
 def playbooks_validate(path: Path = PLAYBOOKS_ARG) -> None:
     """Check playbooks; a bad one is reported naming the playbook and the key (exit code 2)."""
-    found = load_playbooks(path)
+    found = read_playbooks(path)
     typer.echo(f"{path}: {len(found)} playbook(s) valid")
 
 
@@ -112,7 +120,7 @@ def playbooks_validate(path: Path = PLAYBOOKS_ARG) -> None:
 def playbooks_list(path: Path = PLAYBOOKS_ARG, *, fmt: Format = FORMAT_OPTION,
                    out: Path | None = OUTPUT_OPTION) -> None:
     """The playbooks with their triggers and actions."""
-    found = load_playbooks(path)
+    found = read_playbooks(path)
 
     def render(console: Console) -> None:
         table = Table(box=None, pad_edge=False)
@@ -135,7 +143,7 @@ def playbooks_run(path: Path = PLAYBOOKS_ARG, *, db: str | None = DB_OPTION, enf
                   ca_dir: Path = CA_DIR_OPTION, passphrase_env: str = PASS_ENV_OPTION,
                   fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
     """Run the playbooks on the stored new alerts they have not handled yet; every action is logged."""
-    found = load_playbooks(path)
+    found = read_playbooks(path)
     with open_store(db) as store:
         default, named = _enforcers(enforce, netns, allow, store, policy=policy, yes=yes)
         engine = ResponseEngine(store, found, enforcer=default, enforcers=named,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from iotwarden.errors import FirmwareError, describe
 from iotwarden.firmware.components import Component, identify, sha256_file
 from iotwarden.firmware.extract.driver import UnpackedFile, extract
 from iotwarden.firmware.hardening import run_checks
@@ -74,8 +75,17 @@ def boot_started(files: list[UnpackedFile]) -> set[str]:
 
 
 def analyze_image(image: Path, repo: VulnRepository | None = None, limits: Limits | None = None) -> Report:
-    """Analyse ``image``; vulnerabilities are matched only when a repository is given."""
-    info = ImageInfo(image.name, sha256_file(image), image.stat().st_size)
+    """Analyse ``image``; vulnerabilities are matched only when a repository is given.
+
+    Raises :class:`FirmwareError` when ``image`` is no regular file, is empty or cannot be read."""
+    if not image.is_file():
+        raise FirmwareError(f"{image}: {'a folder, not' if image.is_dir() else 'no such file or not'} a firmware image")
+    try:
+        info = ImageInfo(image.name, sha256_file(image), image.stat().st_size)
+    except OSError as exc:
+        raise FirmwareError(f"{image}: cannot read: {describe(exc)}") from None
+    if info.size == 0:
+        raise FirmwareError(f"{image}: empty file (0 bytes), not a firmware image")
     with extract(image, limits) as ex:
         comps = identify(ex.files)
         started = boot_started(ex.files)

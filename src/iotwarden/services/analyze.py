@@ -8,6 +8,7 @@ import gc
 import gzip
 import hashlib
 import json
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from iotwarden.addons import AddonManager, default_analyzers
-from iotwarden.errors import CaptureError
+from iotwarden.errors import CaptureError, describe
 from iotwarden.hooks import Context
 from iotwarden.identity.traffic import TrafficCertificateCheck
 from iotwarden.inventory.builder import InventoryBuilder
@@ -136,7 +137,7 @@ def _head(path: Path) -> bytes:
         try:
             with gzip.open(path, "rb") as gz:
                 head = gz.read(SNIFF_BYTES)
-        except (OSError, EOFError):
+        except (OSError, EOFError, zlib.error):  # not gzip after all, or damaged: the reader says why
             return b""
     return head
 
@@ -279,7 +280,10 @@ def analyze_file(path: Path, store: Store, *, counter: _Counter | None = None, c
         return _failed(store, result, f"{path}: not a regular file", 0)
     else:
         result.format = sniff_format(path) or "capture"  # unknown content: the capture reader says why
-    result.sha256, result.size = _fingerprint(path)
+    try:
+        result.sha256, result.size = _fingerprint(path)
+    except OSError as exc:
+        return _failed(store, result, f"{path}: cannot read: {describe(exc)}", 0)
     if result.size == 0:
         return _failed(store, result, f"{path}: empty file (0 bytes), not a capture", 0)
     with store.session() as session:

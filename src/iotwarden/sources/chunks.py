@@ -7,6 +7,7 @@ falling back to a Python step only where the cheap candidate test disagrees with
 
 from __future__ import annotations
 
+import gzip
 import zlib
 from collections.abc import Callable
 from typing import Protocol
@@ -14,7 +15,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from iotwarden.errors import CaptureError
+from iotwarden.errors import CaptureError, describe
 
 # Bytes read per chunk. The memory a reader holds is one chunk plus the batch being processed,
 # whatever the file size; a single record larger than this grows one chunk to fit it.
@@ -59,8 +60,10 @@ class ChunkReader:
                     self.eof = True
                     break
                 filled += got
-        except (OSError, EOFError, zlib.error) as exc:  # gzip damage surfaces here
-            raise CaptureError(f"cannot read {self.path}: {exc}") from exc
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # gzip damage surfaces here
+            raise CaptureError(f"{self.path}: gzip data damaged or cut short ({describe(exc)})") from exc
+        except OSError as exc:
+            raise CaptureError(f"cannot read {self.path}: {describe(exc)}") from exc
         finally:
             view.release()
         self.buf = fresh[:filled]

@@ -73,7 +73,8 @@ class Store:
         kwargs: dict[str, Any] = {}
         if self.backend == "sqlite":
             db = parsed.database or ""
-            if db and db != ":memory:" and not Path(db).parent.exists():
+            uri = parsed.query.get("uri") == "true"  # sqlite:///file:x.db?mode=ro&uri=true names a file URI
+            if db and db != ":memory:" and not uri and not Path(db).parent.exists():
                 raise StoreError(f"cannot open database {redact(self.url)}: folder {Path(db).parent} does not exist")
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
         else:
@@ -94,17 +95,38 @@ class Store:
             self.upgrade()
 
     def upgrade(self) -> str | None:
-        """Migrate to the newest schema (a no-op when already there); returns the revision reached."""
+        """Migrate to the newest schema (a no-op when already there); returns the revision reached.
+
+        One transaction: a migration that fails leaves the database at the revision it had. A
+        database at a revision this version does not know (made by a newer iotwarden) is refused.
+        """
         try:
             with self.engine.begin() as conn:
                 cfg = _alembic_config(conn)
-                head = ScriptDirectory.from_config(cfg).get_current_head()
+                scripts = ScriptDirectory.from_config(cfg)
+                head = scripts.get_current_head()
                 current = MigrationContext.configure(conn).get_current_revision()
+                if current is not None and current not in {s.revision for s in scripts.walk_revisions()}:
+                    raise StoreError(f"database {redact(self.url)} is at schema revision {current!r}, which this "
+                                     f"iotwarden does not know (its newest is {head!r}): a newer version made it")
                 if current != head:
                     command.upgrade(cfg, "head")
                 return head
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open or migrate database {redact(self.url)}: {_first_line(exc)}") from None
+            raise StoreError(f"cannot open or migrate database {redact(self.url)}: {_first_line(exc)}"
+                             f"{self._read_only_hint(exc)}") from None
+
+    def _read_only_hint(self, exc: SQLAlchemyError) -> str:
+        """Why SQLite could not write, when the file or its folder is read-only (it needs both: WAL)."""
+        if self.backend != "sqlite" or not any(s in str(exc) for s in ("unable to open", "readonly")):
+            return ""
+        path = Path(make_url(self.url).database or "")
+        read_only = f"--db 'sqlite:///file:{path.resolve()}?immutable=1&uri=true' reads it as it is"
+        if path.exists() and not os.access(path, os.W_OK):
+            return f" ({path} is read-only: {read_only})"
+        if path.parent.is_dir() and not os.access(path.parent, os.W_OK):
+            return f" (folder {path.parent} is read-only and SQLite keeps its journal beside the database: {read_only})"
+        return ""
 
     def revision(self) -> str | None:
         """The schema revision the database is at (None before the first migration)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from iotwarden.errors import FirmwareError, describe
 from iotwarden.firmware.signing import suit
 from iotwarden.firmware.signing.cose import PrivateKey
 from iotwarden.firmware.signing.keys import key_id
@@ -13,14 +14,18 @@ READ_CHUNK = 1 << 20
 
 
 def image_digest(image: Path | bytes) -> tuple[bytes, int]:
-    """SHA-256 and size of an image file or of image bytes."""
+    """SHA-256 and size of an image file or of image bytes (FirmwareError if the file cannot be read)."""
     if isinstance(image, bytes):
         return hashlib.sha256(image).digest(), len(image)
-    h = hashlib.sha256()
-    with image.open("rb") as f:
-        while chunk := f.read(READ_CHUNK):
-            h.update(chunk)
-    return h.digest(), image.stat().st_size
+    h, size = hashlib.sha256(), 0
+    try:
+        with image.open("rb") as f:
+            while chunk := f.read(READ_CHUNK):
+                h.update(chunk)
+                size += len(chunk)
+    except OSError as exc:
+        raise FirmwareError(f"{image}: cannot read the image: {describe(exc)}") from None
+    return h.digest(), size
 
 
 def sign_image(

@@ -1,0 +1,55 @@
+"""Files the user names on the command line: an output checked before long work starts, inputs and
+outputs whose OSError becomes one :class:`~iotwarden.errors.ConfigError` line (exit code 2).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from iotwarden.errors import ConfigError, describe
+
+
+def check_output(path: Path | None) -> None:
+    """Refuse, before any long work, an output file (``-o``) that cannot be written where it is named."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise ConfigError(f"cannot write {path}: it is a folder (name a file)")
+    if not path.parent.is_dir():
+        raise ConfigError(f"cannot write {path}: folder {path.parent} does not exist")
+
+
+@contextmanager
+def output(path: Path | None) -> Iterator[TextIO]:
+    """stdout, or the text file ``path`` (an OSError opening or writing it is one ConfigError line)."""
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        with path.open("w", encoding="utf-8") as fh:
+            yield fh
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {describe(exc)}") from None
+
+
+def read_file(path: Path, what: str) -> bytes:
+    """The bytes of an input file the user named (``what`` it should be, for the message)."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {describe(exc)}") from None
+
+
+def write_file(path: Path, data: str | bytes) -> None:
+    """Write an output file the user named; an OSError is one ConfigError line."""
+    try:
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {describe(exc)}") from None
