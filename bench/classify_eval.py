@@ -1,7 +1,7 @@
 """Classification accuracy on every labelled device at hand: the real captures of ../shared/data
 (labeled_locks_cams, nku_lifecycle, ics_iti where the device is known) and the lab scenarios (their
 ground truth). Runs ``analyze`` on each, prints vendor and type per device with the evidence, and
-the accuracy per dataset.
+the accuracy per dataset; models too, where the label names one.
 
     python bench/classify_eval.py                 # everything
     python bench/classify_eval.py --only real     # the real captures only
@@ -9,8 +9,10 @@ the accuracy per dataset.
 
 Accuracy counts a vendor as right when it is one of the label's names (white-label products accept
 the maker the traffic names, listed with the label), a type as right when it is the labelled type or
-a more specific kind of it (taxonomy ancestors). "Unknown" is never right, but is told apart from
-wrong in the table: a wrong answer misleads, an unknown one asks for more evidence.
+a more specific kind of it (taxonomy ancestors), a model as right when it is a spelling of the
+labelled one or names it less fully (inventory/modelnames.py same_model). "Unknown" is never right,
+but is told apart from wrong in the table: a wrong answer misleads, an unknown one asks for more
+evidence.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from iotwarden.inventory.modelnames import same_model
 from iotwarden.kb import KnowledgeBase
 from iotwarden.kb.oui import VendorNames
 from iotwarden.lab.generator import generate, load_scenario
@@ -50,6 +53,7 @@ class Label:
     vendors: frozenset[str]  # acceptable vendor names (the brand, and for white-label goods the maker)
     types: frozenset[str]  # acceptable taxonomy types (None: the label does not say)
     source: str  # where the label comes from
+    model: str | None = None  # the model, where the label (or the device's own identity answer) names it
 
 
 def _locks_cams(name: str, mac: str, vendors: set[str], types: set[str]) -> Label:
@@ -76,12 +80,18 @@ REAL: tuple[Label, ...] = (
           None, "192.168.1.221", frozenset({"Baidu"}), frozenset({"smart_plug"}),
           "nku_lifecycle pcaps/device-IP.xlsx, device-list.xlsx"),
     Label("ics_iti", "s7-300 (TIA go online)", ("ics_iti/pcaps/s7/tia_s300_goOnline.pcapng",), "00:0e:8c:d0:f9:cb",
-          None, frozenset({"Siemens"}), frozenset({"plc"}), "capture name and the S7 SZL module identification"),
+          None, frozenset({"Siemens"}), frozenset({"plc"}), "capture name and the S7 SZL module identification",
+          "SIMATIC S7-300"),
     Label("ics_iti", "s7 (reading PLC status)", ("ics_iti/pcaps/s7/s7comm_reading_plc_status.pcap",),
           "00:1b:1b:23:eb:3b", None, frozenset({"Siemens"}), frozenset({"plc"}), "capture name (s7-pcaps)"),
     # the CIP target names itself 1756-ENBT/A: the ControlLogix EtherNet/IP bridge module of a PLC chassis
     Label("ics_iti", "EtherNet/IP target", ("ics_iti/pcaps/EthernetIP/enip_test.pcap",), "00:19:07:24:3c:ca", None,
-          frozenset({"Rockwell Automation"}), frozenset({"ot_gateway", "plc"}), "CIP identity answer in the capture"),
+          frozenset({"Rockwell Automation"}), frozenset({"ot_gateway", "plc"}), "CIP identity answer in the capture",
+          "1756-ENBT/A"),
+    # an IEC 61850 server on ISO-TSAP (tcp/102): its MMS Identify answer names maker and model
+    Label("ics_iti", "IEC 61850 server (MMS)", ("ics_iti/pcaps/IEC61850/8d7c7db0-9804-012b-b2a6-0016cb8cea27.pcap",),
+          "00:10:18:0a:b1:92", None, frozenset({"Areva T&D"}), frozenset({"ied"}), "MMS Identify answer in the capture",
+          "e-terracomm"),
 )
 
 
@@ -95,8 +105,11 @@ class Row:
     vendor_confidence: float | None = None
     device_type: str | None = None
     type_confidence: float | None = None
+    expected_model: str | None = None
+    model: str | None = None
     vendor_ok: bool = False
     type_ok: bool = False
+    model_ok: bool = False
     found: bool = True
     vendor_evidence: list[str] = field(default_factory=list)
     type_evidence: list[str] = field(default_factory=list)
@@ -131,8 +144,8 @@ def _devices(paths: list[Path], workdir: Path, tag: str) -> list[DeviceRow]:
 
 
 def _row(kb: KnowledgeBase, dataset: str, name: str, dev: DeviceRow | None, *, vendors: frozenset[str],
-         types: frozenset[str]) -> Row:
-    row = Row(dataset, name, sorted(vendors), sorted(types))
+         types: frozenset[str], model: str | None = None) -> Row:
+    row = Row(dataset, name, sorted(vendors), sorted(types), expected_model=model)
     if dev is None:
         row.found = False
         return row
@@ -140,6 +153,8 @@ def _row(kb: KnowledgeBase, dataset: str, name: str, dev: DeviceRow | None, *, v
     row.vendor, row.vendor_confidence = dev.vendor, dev.vendor_confidence
     row.device_type, row.type_confidence = dev.device_type, dev.device_type_confidence
     row.vendor_ok = dev.vendor in vendors
+    row.model = (cls.get("model") or {}).get("value")
+    row.model_ok = bool(model and row.model and same_model(row.model, model))
     row.type_ok = _type_ok(kb, dev.device_type, types)
     row.vendor_evidence = _evidence(cls.get("vendor"))
     row.type_evidence = _evidence(cls.get("device_type"))
@@ -158,7 +173,8 @@ def real_rows(kb: KnowledgeBase, workdir: Path) -> list[Row]:
             dev = next((d for d in devices if d.key == f"mac:{label.mac}"), None)
         else:
             dev = next((d for d in devices if label.ip in (d.ips or [])), None)
-        rows.append(_row(kb, label.dataset, label.name, dev, vendors=label.vendors, types=label.types))
+        rows.append(_row(kb, label.dataset, label.name, dev, vendors=label.vendors, types=label.types,
+                         model=label.model))
     return rows
 
 
@@ -172,7 +188,8 @@ def lab_rows(kb: KnowledgeBase, workdir: Path, scenarios: tuple[str, ...] = LAB_
         for t in json.loads(truth.read_text())["devices"]:
             tid = kb.taxonomy.resolve(LAB_TYPE_NAMES.get(t["type"], t["type"]))
             rows.append(_row(kb, f"lab:{scenario}", t["id"], devices.get(f"mac:{t['mac']}"),
-                             vendors=frozenset({names.short(t["vendor"])}), types=frozenset({tid} if tid else ())))
+                             vendors=frozenset({names.short(t["vendor"])}), types=frozenset({tid} if tid else ()),
+                             model=t.get("model") or None))
     return rows
 
 
@@ -191,6 +208,9 @@ def summary(rows: list[Row]) -> dict[str, dict[str, Any]]:
             "type_right": sum(r.type_ok for r in typed),
             "type_unknown": sum(r.device_type is None for r in typed),
             "typed": len(typed),
+            "models": sum(r.expected_model is not None for r in rs),
+            "model_right": sum(r.model_ok for r in rs),
+            "model_wrong": sum(bool(r.expected_model and r.model and not r.model_ok) for r in rs),
         }
     return out
 
@@ -222,12 +242,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{'':46}type evidence:   {' '.join(r.type_evidence) or '-'}")
     stats = summary(rows)
     print()
-    print(f"{'dataset':20} {'devices':>7} {'vendor':>14} {'v.unknown':>9} {'type':>14} {'t.unknown':>9}")
+    print(f"{'dataset':20} {'devices':>7} {'vendor':>14} {'v.unknown':>9} {'type':>14} {'t.unknown':>9} "
+          f"{'model':>14} {'m.wrong':>7}")
     for name in sorted(stats):
         s = stats[name]
         v = f"{s['vendor_right']}/{s['devices']} {100 * s['vendor_right'] / max(s['devices'], 1):5.1f}%"
         t = f"{s['type_right']}/{s['typed']} {100 * s['type_right'] / max(s['typed'], 1):5.1f}%"
-        print(f"{name:20} {s['devices']:7} {v:>14} {s['vendor_unknown']:9} {t:>14} {s['type_unknown']:9}")
+        m = f"{s['model_right']}/{s['models']} {100 * s['model_right'] / max(s['models'], 1):5.1f}%"
+        print(f"{name:20} {s['devices']:7} {v:>14} {s['vendor_unknown']:9} {t:>14} {s['type_unknown']:9} "
+              f"{m:>14} {s['model_wrong']:7}")
     if args.json:
         args.json.write_text(json.dumps({"rows": [asdict(r) for r in rows], "summary": stats}, indent=1))
     return 0

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from iotwarden.inventory.modelnames import same_model
 from iotwarden.kb import KnowledgeBase
 from iotwarden.kb.oui import VendorNames
 from iotwarden.lab.generator import generate, load_scenario
@@ -31,10 +32,14 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / 
 LAB_TYPE_NAMES = {"phone": "mobile_phone"}
 
 # (scenario, device id, property) -> why the lab's traffic cannot support the truth
-NO_PUMP_EVIDENCE = ("the lab's Sigma Spectrum pump sends only DHCP and TLS to a local server; what a real "
-                    "Spectrum's Wireless Battery Module exchanges with Baxter's server software is proprietary, "
-                    "unpublished and not in any capture at hand, so the lab cannot model it honestly; the Baxter "
-                    "MAC block says medical, but alone (infusion_pump, weight 0.4) not which kind, as it should")
+NO_PUMP_EVIDENCE = ("the lab's Sigma Spectrum pump sends only DHCP and TLS to a local server. What is published of a "
+                    "real Spectrum's network behaviour (ICSA-15-181-01, ICSMA-20-170-04, ICSMA-22-251-01, Rapid7's "
+                    "2022 disclosure) is that its Wireless Battery Module runs Telnet and FTP servers by default and "
+                    "talks in clear text to a configured 'SIGMA GW' gateway server; no banner text, port or message "
+                    "of that gateway protocol is published, and a Telnet/FTP server on a Baxter block is no more a "
+                    "pump than a dialysis machine, so neither the lab nor a rule can state 'infusion pump' honestly; "
+                    "the "
+                    "Baxter MAC block says medical, but alone (infusion_pump, weight 0.4) not which kind, as it should")
 
 GAPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("pump-icu1", ("device_type",), NO_PUMP_EVIDENCE),
@@ -152,6 +157,25 @@ def test_lab_devices_whose_traffic_lacks_the_evidence(scenario: str, dev_id: str
     expected = _truth_value(dev, prop)
     got = found[f"mac:{dev['mac']}"].get(prop)
     assert type_matches(got, expected) if prop == "device_type" else got == expected
+
+
+# devices whose lab traffic states their model (an mDNS name or TXT record, a DHCP vendor class, a
+# User-Agent, an OT identity object, SNMP sysDescr): the inventory must name it
+MODEL_STATED = {
+    "small": {"cam-01", "nvr-01", "prn-01", "dvr-01", "plc-01", "hvac-01"},
+    "enterprise": {"nvr-01", "phone-01", "cam-lobby", "cam-dock", "dvr-lobby", "prn-2f", "prn-3f", "phone-lobby",
+                   "phone-conf", "chromecast", "appletv", "plc-line1", "plc-line2", "plc-pack", "ahu-1", "vav-3",
+                   "hue-bridge", "monitor-icu1"},
+}
+
+
+@pytest.mark.parametrize("scenario", ["small", "enterprise"])
+def test_models_are_named_where_the_traffic_states_them_and_never_wrong(scenario: str, labdir: str) -> None:
+    truth, found = _inventory(scenario, labdir)
+    models = {d["id"]: (d["model"], found[f"mac:{d['mac']}"].get("model")) for d in truth}
+    wrong = {i: m for i, m in models.items() if m[1] is not None and not same_model(*m)}
+    assert wrong == {}  # a model concluded is one spelling of the true one, or names it less fully
+    assert {i for i, (_, got) in models.items() if got is not None} >= MODEL_STATED[scenario]
 
 
 @pytest.mark.parametrize("scenario", ["small", "enterprise"])

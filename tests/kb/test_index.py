@@ -325,3 +325,21 @@ def test_lookups_are_fast(kb: KnowledgeBase) -> None:
         kb.match("snmp.sys_object_id", f"1.3.6.1.4.1.9.1.{i}")
         kb.match("http.server", f"Boa/0.{i}")
     assert time.perf_counter() - start < 2.0  # 8k lookups; ~0.1 s on a laptop
+
+
+def test_no_shipped_regex_escapes_a_backslash() -> None:
+    # a YAML single-quoted string keeps backslashes as written: '\\.' there is the regex \\. (a backslash, then
+    # any character), which no DNS name or header ever holds; twelve cloud rules once never matched that way
+    kb = KnowledgeBase.load()
+    doubled = [r.id for r in kb.rules if r.how == "regex" and any("\\\\" in v for v in r.values)]
+    assert doubled == []
+
+
+@pytest.mark.parametrize(("attribute", "value", "rule_id"), [
+    ("dns.qname", "v2.broker.lifx.co", "tls.sni.lifx"),
+    ("tls.sni", "api.awair.is", "tls.sni.awair"),
+    ("dns.qname", "time.apple.com", "tls.sni.apple_time"),
+    ("dns.qname", "device-metrics-us.amazon.com", "tls.sni.amazon_devices"),
+])
+def test_cloud_names_match_their_rules(attribute: str, value: str, rule_id: str) -> None:
+    assert rule_id in {m.rule_id for m in KnowledgeBase.load().match(attribute, value)}

@@ -8,7 +8,7 @@ import dpkt
 import pytest
 
 from iotwarden.errors import ConfigError
-from iotwarden.lab.behave_net import BEHAVIOURS, dns_lookup
+from iotwarden.lab.behave_net import BEHAVIOURS, answered_target, dns_lookup
 from iotwarden.lab.scenario import Activity, Scenario
 from iotwarden.lab.world import World
 
@@ -35,11 +35,58 @@ def test_mdns_announces_twice_one_second_apart(small_scenario: Scenario) -> None
     assert len(first_round) == 4 and first_round[2] - first_round[0] == pytest.approx(1.0)
 
 
-def test_ssdp_search_gets_unicast_answers_from_announcing_devices(small_scenario: Scenario) -> None:
-    frames = _run(small_scenario, "ws-01", "ssdp_search")
-    search, answer = frames[0][1], frames[1][1]
+def _search(scenario: Scenario, st: str) -> list[tuple[float, dpkt.ethernet.Ethernet]]:
+    world = World(scenario, 3)
+    dev = world.devices["ws-01"]
+    act = next(b for b in dev.behaviours if b.kind == "ssdp_search")
+    act = dataclasses.replace(act, params={**act.params, "st": st})
+    fn, _ = BEHAVIOURS["ssdp_search"]
+    frames = [(t, dpkt.ethernet.Ethernet(f)) for t, f in fn(world, dev, act)]
+    return [(t, e) for t, e in frames if t < frames[0][0] + 1.0]  # the first search and its answers
+
+
+def test_ssdp_search_gets_unicast_answers_from_devices_of_the_target(small_scenario: Scenario) -> None:
+    search, answer = (e for _, e in _search(small_scenario, "ssdp:all"))  # one device announces on SSDP
     assert bytes(search.data.data.data).startswith(b"M-SEARCH * HTTP/1.1")
-    assert answer.data.data.dport == search.data.data.sport and b"SERVER: Linux/4.14" in bytes(answer.data.data.data)
+    body = bytes(answer.data.data.data)
+    assert answer.data.data.dport == search.data.data.sport and b"SERVER: Linux/4.14" in body
+    assert b"ST: urn:axis-com:device:Basic:1" in body  # ssdp:all is answered with the device's own type
+
+
+def test_a_search_for_another_kind_of_device_goes_unanswered(small_scenario: Scenario) -> None:
+    # ws-01 looks for DIAL receivers (smart TVs, Chromecasts): the Axis camera is none, so it keeps quiet
+    frames = _search(small_scenario, "urn:dial-multiscreen-org:service:dial:1")
+    assert [bytes(e.data.data.data)[:8] for _, e in frames] == [b"M-SEARCH"]
+    assert bytes(_search(small_scenario, "upnp:rootdevice")[1][1].data.data.data).count(b"ST: upnp:rootdevice") == 1
+
+
+@pytest.mark.parametrize(("st", "upnp", "answer"), [
+    ("ssdp:all", True, "urn:x:device:Basic:1"),
+    ("upnp:rootdevice", True, "upnp:rootdevice"),
+    ("upnp:rootdevice", False, None),  # a vendor protocol on SSDP (Roku ECP) is no UPnP root device
+    ("roku:ecp", False, None),
+    ("urn:x:device:Basic:1", True, "urn:x:device:Basic:1"),
+    ("uuid:1", True, "uuid:1"),
+])
+def test_answered_targets(st: str, upnp: bool, answer: str | None) -> None:
+    assert answered_target(st, {"device_type": "urn:x:device:Basic:1", "upnp": upnp}, "uuid:1") == answer
+
+
+def test_ntp_resolves_the_configured_vendor_zone_then_polls_it(small_scenario: Scenario) -> None:
+    frames = _run(small_scenario, "rpi-01", "ntp")
+    query = dpkt.dns.DNS(bytes(frames[0][1].data.data.data))
+    assert query.qd[0].name == "0.debian.pool.ntp.org"
+    ntp = [e for _, e in frames if isinstance(e.data.data, dpkt.udp.UDP) and 123 in (e.data.data.sport,
+                                                                                      e.data.data.dport)]
+    assert ntp and ntp[0].data.dst[:3] in (bytes([198, 51, 100]), bytes([203, 0, 113]))
+    lookups = [e for _, e in frames if e.data.data.dport == 53]
+    assert len(lookups) < len(ntp) // 2  # resolved once per resolve_every polls, not per poll
+
+
+def test_an_axis_camera_names_its_model_in_dhcp_option_60(small_scenario: Scenario) -> None:
+    frames = _run(small_scenario, "cam-01", "dhcp")
+    opts = dict(dpkt.dhcp.DHCP(bytes(frames[0][1].data.data.data)).opts)
+    assert opts[60] == b"AXIS,Network Camera,M3045-V"
 
 
 def test_dns_answers_into_documentation_ranges(small_scenario: Scenario) -> None:

@@ -71,7 +71,7 @@ def test_dhcp_carries_the_profile_of_each_client(small_benign: Capture, small_sc
         prof = DHCP_PROFILES[dhcp[0].params["profile"]]
         opts = seen[dev.mac]
         assert list(opts[55]) == list(prof.prl)
-        assert opts.get(60) == (prof.vendor_class.encode() if prof.vendor_class else None)
+        assert opts.get(60) == (prof.vendor_class.format(model=dev.model).encode() if prof.vendor_class else None)
         assert opts[12] == dev.hostname.encode()
 
 

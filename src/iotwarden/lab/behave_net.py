@@ -53,7 +53,7 @@ def _dhcp(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
     common = [(61, ident)]
     tail = [(12, dev.hostname.encode())]
     if prof.vendor_class:
-        tail.append((60, prof.vendor_class.encode()))
+        tail.append((60, prof.vendor_class.format(model=dev.model).encode()))
     tail.append((55, bytes(prof.prl)))
     if prof.max_size:
         common.append((57, prof.max_size.to_bytes(2, "big")))
@@ -148,8 +148,9 @@ def _mdns_query(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]
 
 
 def _ssdp_identity(world: World, dev: DeviceSpec, p: dict[str, Any]) -> tuple[str, str]:
+    """LOCATION and the device's unique name: the one its vendor documents, else a UUID (UDA 2.0 §1.1.4)."""
     uuid = f"{stable_int(world.seed, dev.id, 'uuid'):016x}"
-    usn = f"uuid:{uuid[:8]}-{uuid[8:12]}-{uuid[12:16]}-0000-{dev.mac.replace(':', '')}"
+    usn = p["usn"] or f"uuid:{uuid[:8]}-{uuid[8:12]}-{uuid[12:16]}-0000-{dev.mac.replace(':', '')}"
     return f"http://{world.ips[dev.id]}:{p['port']}{p['path']}", usn
 
 
@@ -159,16 +160,31 @@ def _ssdp(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
     host = world.host(dev.id)
     location, uuid = _ssdp_identity(world, dev, p)
 
+    # a UPnP device announces its root device, its UUID and its type (UDA 2.0 §1.2.2); a vendor protocol
+    # riding on SSDP only its own type (Roku ECP: NT 'roku:ecp', USN 'uuid:roku:ecp:<serial>')
+    types = ("upnp:rootdevice", uuid, p["device_type"]) if p["upnp"] else (p["device_type"],)
+
     def notify(t: float) -> list[Frame]:
         out = []
-        for k, nt in enumerate(("upnp:rootdevice", uuid, p["device_type"])):
-            usn = uuid if nt == uuid else f"{uuid}::{nt}"
+        for k, nt in enumerate(types):
+            usn = uuid if nt == uuid or not p["upnp"] else f"{uuid}::{nt}"
             msg = proto_net.ssdp_notify(location, p["server"], nt, usn)
             out.append((t + k * 0.0002, udp_frame(host, multicast_mac(SSDP_GROUP), SSDP_GROUP, msg, sport=1900,
                                                   dport=1900, ttl=4)))  # UDA 2.0 §1.1.2: TTL default 2..4
         return out
 
     return periodic(world, rng, p["every"], notify, first=world.start + p["at"])
+
+
+def answered_target(st: str, params: dict[str, Any], uuid: str) -> str | None:
+    """The ST a device answers an M-SEARCH for ``st`` with, or None when it does not answer (UDA 2.0
+    §1.3.2-1.3.3: 'ssdp:all' is answered with the device's type, 'upnp:rootdevice' by root devices, a
+    device or service type and a UUID by the device that has it)."""
+    if st == "ssdp:all":
+        return str(params["device_type"])
+    if st == params["device_type"] or st == uuid or (st == "upnp:rootdevice" and params["upnp"]):
+        return st
+    return None
 
 
 def _ssdp_search(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
@@ -182,27 +198,43 @@ def _ssdp_search(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame
         sport = world.ephemeral_port(rng, dev.id)
         msg = proto_net.ssdp_msearch(p["st"], p["user_agent"])
         out = [(t, udp_frame(host, multicast_mac(SSDP_GROUP), SSDP_GROUP, msg, sport=sport, dport=1900, ttl=4))]
-        for k, (other, beh) in enumerate(responders):
+        k = 0
+        for other, beh in responders:
             location, uuid = _ssdp_identity(world, other, beh.params)
-            body = proto_net.ssdp_response(location, beh.params["server"], p["st"], f"{uuid}::{p['st']}")
+            st = answered_target(p["st"], beh.params, uuid)
+            if st is None:
+                continue
+            usn = f"{uuid}::{st}" if beh.params["upnp"] and st != uuid else uuid
+            body = proto_net.ssdp_response(location, beh.params["server"], st, usn)
             out.append((t + 0.05 + k * 0.01, udp_frame(world.host(other.id), dev.mac, host.ip, body, sport=1900,
                                                        dport=sport)))
+            k += 1
         return out
 
     return periodic(world, rng, p["every"], search)
 
 
 def _ntp(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
+    """An SNTP client (RFC 4330): the site's NTP server, or the name its firmware is configured with
+    (``server``: a vendor's NTP Pool zone, ntppool.org "The NTP Pool for vendors", or its own time
+    service), resolved before the first poll and again every ``resolve_every`` polls."""
     rng = world.rng(dev.id, "ntp")
     host = world.host(dev.id)
-    server = world.peer(dev.id, world.scenario.network.ntp_server)
+    name = act.params["server"]
+    server = world.peer(dev.id, world.cloud_ip(name) if name else world.scenario.network.ntp_server)
+    reply_at, rtt = (RTT_WAN / 2, RTT_WAN) if name else (0.001, 0.0015)
+    polls = 0
 
     def poll(t: float) -> list[Frame]:
+        nonlocal polls
+        out = dns_lookup(world, dev, rng, t, name) if name and polls % act.params["resolve_every"] == 0 else []
+        polls += 1
+        t = t + 0.01 if out else t
         sport = act.params["client_port"] or world.ephemeral_port(rng, dev.id)
         req = proto_net.ntp_packet(3, t)
-        rep = proto_net.ntp_packet(4, t + 0.001, stratum=2, origin=t, refid=ip_bytes("192.0.2.123"))
-        return [(t, udp_frame(host, server.mac, server.ip, req, sport=sport, dport=123)),
-                (t + 0.0015, udp_frame(server, dev.mac, host.ip, rep, sport=123, dport=sport))]
+        rep = proto_net.ntp_packet(4, t + reply_at, stratum=2, origin=t, refid=ip_bytes("192.0.2.123"))
+        return [*out, (t, udp_frame(host, server.mac, server.ip, req, sport=sport, dport=123)),
+                (t + rtt, udp_frame(server, dev.mac, host.ip, rep, sport=123, dport=sport))]
 
     return periodic(world, rng, act.params["every"], poll)
 
@@ -291,10 +323,14 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
     "mdns_query": (_mdns_query, {"services": Param("list", items="str"), "every": Param("float", 60.0, minimum=0.5)}),
     "ssdp": (_ssdp, {"server": Param("str", help="SERVER header"), "device_type": Param("str"),
                      "port": Param("int", 80), "path": Param("str", "/description.xml"),
+                     "usn": Param("str", "", "the unique service name the vendor documents (default: a UUID)"),
+                     "upnp": Param("bool", True, "a UPnP device (root, UUID and type NOTIFYs); false: the type only"),
                      "every": Param("float", 300.0, minimum=0.5), "at": Param("float", 2.0)}),
     "ssdp_search": (_ssdp_search, {"st": Param("str", "ssdp:all"), "user_agent": Param("str"),
                                    "every": Param("float", 120.0, minimum=0.5)}),
-    "ntp": (_ntp, {"every": Param("float", 64.0, minimum=0.5), "client_port": Param("int", 123, "0: ephemeral")}),
+    "ntp": (_ntp, {"every": Param("float", 64.0, minimum=0.5), "client_port": Param("int", 123, "0: ephemeral"),
+                   "server": Param("str", "", "a time server name (default: the site's NTP server)"),
+                   "resolve_every": Param("int", 16, "polls between lookups of the server name", minimum=1)}),
     "dns": (_dns, {"names": Param("list", items="str"), "every": Param("float", 120.0, minimum=0.5)}),
     "tls": (_tls, {"host": Param("str", ""), "server": Param("device", ""), "port": Param("int", 443),
                    "profile": Param("str", "openssl"), "alpn": Param("list", [], items="str"),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class DhcpProfile:
     prl: tuple[int, ...]  # option 55, Parameter Request List (RFC 2132 §9.8), in the client's order
-    vendor_class: str | None  # option 60, Vendor class identifier (RFC 2132 §9.13)
+    vendor_class: str | None  # option 60, Vendor class identifier (RFC 2132 §9.13); {model}: the device's model
     max_size: int | None = None  # option 57, Maximum DHCP Message Size (RFC 2132 §9.10)
 
 
@@ -18,7 +18,8 @@ DHCP_PROFILES: dict[str, DhcpProfile] = {
     "windows": DhcpProfile((1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252), "MSFT 5.0"),
     "android": DhcpProfile((1, 3, 6, 15, 26, 28, 51, 58, 59, 43, 114, 108), "android-dhcp-13", 1500),
     "apple": DhcpProfile((1, 121, 3, 6, 15, 108, 114, 119, 252, 95, 44, 46), None, 1500),
-    "axis": DhcpProfile((1, 3, 6, 15, 42, 44, 46, 47, 69), None),
+    # AXIS OS names its product type and model in option 60 (Satori's DHCP collection: 'AXIS,Network Camera,P3301')
+    "axis": DhcpProfile((1, 3, 6, 15, 42, 44, 46, 47, 69), "AXIS,Network Camera,{model}"),
     "hp_printer": DhcpProfile((1, 3, 44, 6, 7, 12, 15, 22, 54, 58, 59, 69, 18, 144), "Hewlett-Packard JetDirect"),
     "polycom": DhcpProfile((1, 3, 6, 15, 42, 43, 44, 46, 47, 119), None),
     "udhcpc": DhcpProfile((1, 3, 6, 12, 15, 28, 42), "udhcp 1.31.1", 576),  # BusyBox udhcpc defaults
