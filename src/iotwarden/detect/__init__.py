@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from iotwarden.errors import ConfigError
+from iotwarden.errors import ConfigError, describe
 
 DETECTORS: tuple[str, ...] = (
     "iotwarden.detect.scan:ScanDetector",
@@ -57,8 +57,8 @@ def load_options(path: Path) -> dict[str, dict[str, Any]]:
     """Site tunables from YAML: ``{detector name: {option: value}}`` (names as ``detect.scan``)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read detector options {path}: {exc}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read detector options {path}: {describe(exc)}") from None
     names = {cls.name for cls in detector_classes()}
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise ConfigError(f"{path}: expected a mapping of detector name to a mapping of options")

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from iotwarden.errors import ConfigError
+from iotwarden.errors import ConfigError, describe
 from iotwarden.hooks import Context
 from iotwarden.model.alert import ALERT_STATUSES, Alert
 from iotwarden.model.finding import SEVERITIES
@@ -119,12 +119,12 @@ def parse_suppressions(data: Any, source: str = "suppressions") -> list[Suppress
 def load_suppressions(path: Path) -> list[Suppression]:
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read suppression rules {path}: {exc.strerror}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read suppression rules {path}: {describe(exc)}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{path}: not valid YAML: {describe(exc)}") from None
     return parse_suppressions(data, str(path))
 
 
