@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import iotwarden.services.worker as worker_mod
 from iotwarden.bus.jetstream import STREAM, NatsLink, records_subject
@@ -17,7 +17,8 @@ from iotwarden.services.sensor import Sensor
 from iotwarden.services.worker import Worker
 from iotwarden.store import Store
 from iotwarden.store.alert_models import AlertRow, FindingRow
-from iotwarden.store.schema import DeviceRow, EvidenceRow, FlowRow
+from iotwarden.store.schema import CaptureRow, DeviceRow, EvidenceRow, FlowRow
+from iotwarden.store.stream_models import StreamMessageRow
 from tests.natsutil import cleanup, nats_link, new_site
 
 __all__ = ["nats_link"]
@@ -72,6 +73,11 @@ def test_a_sensor_run_stored_by_the_worker_equals_analyze(nats_link: NatsLink, s
         assert got["devices"] and got["findings"] and got["alerts"]
         for part, value in expected.items():
             assert got[part] == value, part
+        with store.session() as session:  # the sensor run is one capture, totalled over its messages
+            [run] = session.scalars(select(CaptureRow).where(CaptureRow.format == "nats")).all()
+            assert run.path.startswith(f"nats://{site}/") and run.status == "complete"
+            assert run.stats["messages"] == messages and run.flows == len(expected["flows"])
+            assert session.scalar(select(func.count()).select_from(StreamMessageRow)) == messages
     finally:
         cleanup(nats_link, site, f"iotwarden-worker-{site}")
 

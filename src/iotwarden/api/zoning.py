@@ -19,7 +19,7 @@ from iotwarden.errors import PolicyError
 from iotwarden.policy.match import resolve
 from iotwarden.policy.model import load_text
 from iotwarden.policy.observed import DEVICE_COLUMNS, device_of
-from iotwarden.policy.storage import PolicyRow
+from iotwarden.store.policy_models import PolicyRow
 from iotwarden.store.schema import DeviceRow
 
 ZONE_CACHE_S = 300.0  # membership is recomputed at least this often even when nothing seems to change

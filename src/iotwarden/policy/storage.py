@@ -1,36 +1,21 @@
-"""Policies versioned in the store: table ``policies`` (name, version, yaml, created_at, comment), one
-row per saved version; migration ``0008_policies`` creates exactly this table.
+"""Policies versioned in the store: save, list and load the versions of a policy (table ``policies``,
+store/policy_models.py: one row per saved version).
 """
 
 from __future__ import annotations
 
 import time
 
-from sqlalchemy import Float, Integer, String, Text, UniqueConstraint, func, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import func, select
 
 from iotwarden.errors import PolicyError
 from iotwarden.policy.model import Policy, dump_text, load_text
 from iotwarden.store import Store
-from iotwarden.store.schema import Base, BigId
+from iotwarden.store.policy_models import COMMENT_LEN, NAME_LEN, PolicyRow
 
-NAME_LEN = 64
-COMMENT_LEN = 1000  # longer comments are cut
+__all__ = ["COMMENT_LEN", "MAX_VERSIONS", "NAME_LEN", "PolicyRow", "load", "save", "versions"]
+
 MAX_VERSIONS = 100_000  # versions per policy name
-
-
-class PolicyRow(Base):
-    """One saved version of a policy (its YAML as validated)."""
-
-    __tablename__ = "policies"
-    __table_args__ = (UniqueConstraint("name", "version"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(NAME_LEN))
-    version: Mapped[int] = mapped_column(Integer)
-    yaml: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[float] = mapped_column(Float)
-    comment: Mapped[str] = mapped_column(String(COMMENT_LEN), default="")
 
 
 def save(store: Store, policy: Policy, comment: str = "") -> int:

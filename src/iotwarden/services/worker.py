@@ -2,11 +2,12 @@
 (services/runstate.py) -> store, and what changed announced on the console bus.
 
 At-least-once: a message is acknowledged only after the transaction holding its effects committed. Each
-message leaves a row in ``captures`` (format ``nats``, sha256 of its id ``site:run:seq``) in that same
-transaction, so a message delivered again after a crash between commit and acknowledgement is recognised
-and acknowledged without being fed twice; flows, alerts, findings and device sets are upserts anyway,
-and device counters are written as differences (runstate). A malformed message is counted and
-terminated (never redelivered); a record failing its checks is counted and skipped.
+message leaves a row in ``stream_messages`` (the digest of its id ``site:run:seq``) in that same
+transaction, and its run's totals in the run's one ``captures`` row (format ``nats``), so a message
+delivered again after a crash between commit and acknowledgement is recognised and acknowledged
+without being fed twice; flows, alerts, findings and device sets are upserts anyway, and device
+counters are written as differences (runstate). A malformed message is counted and terminated (never
+redelivered); a record failing its checks is counted and skipped.
 
 Analyzer state lives in this process, per site and sensor run (baselines, scan windows, the inventory's
 endpoints). A restart loses it: what was committed stays, unacknowledged messages are delivered again
@@ -28,10 +29,18 @@ from typing import Any
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from iotwarden.bus.inprocess import InProcessBus
-from iotwarden.bus.jetstream import CALL_TIMEOUT_S, RECORDS_PREFIX, STREAM, NatsLink, check_site, records_subject
+from iotwarden.bus.jetstream import (
+    CALL_TIMEOUT_S,
+    RECORDS_PREFIX,
+    STREAM,
+    STREAM_MAX_AGE_S,
+    NatsLink,
+    check_site,
+    records_subject,
+)
 from iotwarden.errors import ParseError, StoreError
 from iotwarden.services.analyze import _certificate_check
 from iotwarden.services.inventory import check_shadow
@@ -41,6 +50,7 @@ from iotwarden.store import Store
 from iotwarden.store import writer as w
 from iotwarden.store.alert_models import AlertRow
 from iotwarden.store.schema import CaptureRow, DeviceRow
+from iotwarden.store.stream_models import StreamMessageRow
 
 log = logging.getLogger(__name__)
 MAX_RUNS = 64  # runs analysed at once; past it the least recently fed run is ended (done) and written
@@ -58,7 +68,7 @@ CAPTURE_FORMAT = "nats"  # captures.format of the rows the worker writes
 
 
 def message_digest(msg_id: str) -> str:
-    """The ``captures.sha256`` that marks a message as stored (never a file's hash: the prefix differs)."""
+    """The ``stream_messages.digest`` that marks a message as stored."""
     return hashlib.sha256(f"iotwarden.records\n{msg_id}".encode()).hexdigest()
 
 
@@ -179,8 +189,7 @@ class Worker:
 
     def _stored(self, msg_id: str) -> bool:
         with self.store.session() as session:
-            return session.scalar(select(CaptureRow.id).where(
-                CaptureRow.sha256 == message_digest(msg_id), CaptureRow.format == CAPTURE_FORMAT).limit(1)) is not None
+            return session.get(StreamMessageRow, message_digest(msg_id)) is not None
 
     def _state(self, rec: RecordMessage) -> RunState:
         key = (rec.site, rec.run)
@@ -253,23 +262,39 @@ class Worker:
         self.held, self._held_ids, self._also_ack = [], set(), []
 
     def _capture_rows(self, session: Any, key: tuple[str, str], recs: list[RecordMessage]) -> int:
-        """One ``captures`` row per message (the mark that it is stored); the id the run's flows point to."""
+        """The run's ``captures`` row (one per sensor run, its totals kept up to date) and one
+        ``stream_messages`` row per message (the mark that it is stored); the id the run's flows point to."""
         site, run = key
-        last = None
+        path = f"nats://{site}/{run}"
+        row = session.scalars(select(CaptureRow).where(CaptureRow.path == path, CaptureRow.format == CAPTURE_FORMAT)
+                              .order_by(CaptureRow.id.desc()).limit(1)).first()
+        if row is None:
+            row = w.begin_capture(session, path=path, sha256=None, size=0, fmt=CAPTURE_FORMAT)
+            w.finish_capture(row, status="partial", packets=0, flows=0, observations=0, devices=0, error=None,
+                             stats={"site": site, "run": run, "messages": 0, "malformed_records": 0})
+        now = time.time()
+        stats = dict(row.stats or {})
         for rec in recs:
-            stats = {"site": site, "run": run, "seq": rec.seq, "source": rec.source,
-                     "malformed_records": rec.malformed, **(rec.stats if rec.end else {})}
-            status = str(rec.stats.get("status") or "complete") if rec.end else "complete"
-            last = w.begin_capture(session, path=f"nats://{site}/{run}/{rec.seq}", sha256=message_digest(rec.msg_id),
-                                   size=0, fmt=CAPTURE_FORMAT)
-            w.finish_capture(last, status=status if status in ("complete", "partial") else "complete",
-                             packets=rec.packets, flows=len(rec.flows), observations=len(rec.observations),
-                             devices=0, error=rec.stats.get("error") if rec.end else None, stats=stats)
-        if last is None:  # a run ended without a message of its own (evicted, idle): one row says so
-            last = w.begin_capture(session, path=f"nats://{site}/{run}", sha256=None, size=0, fmt=CAPTURE_FORMAT)
-            w.finish_capture(last, status="partial", packets=0, flows=0, observations=0, devices=0,
-                             error="run ended by the worker (no end message)", stats={"site": site, "run": run})
-        return int(last.id)
+            session.add(StreamMessageRow(digest=message_digest(rec.msg_id), capture_id=row.id, stored_at=now))
+            row.packets += rec.packets
+            row.flows += len(rec.flows)
+            row.observations += len(rec.observations)
+            stats["messages"] = int(stats.get("messages", 0)) + 1
+            stats["malformed_records"] = int(stats.get("malformed_records", 0)) + rec.malformed
+            stats["source"] = rec.source
+            if rec.end:
+                status = str(rec.stats.get("status") or "complete")
+                row.status = status if status in ("complete", "partial") else "complete"
+                row.error = rec.stats.get("error")
+                stats.update(rec.stats)
+        state = self.runs.get(key)
+        if state is not None and state.ended and not any(r.end for r in recs):  # evicted, or idle for too long
+            row.error = row.error or "run ended by the worker (no end message)"
+        row.stats = stats
+        row.finished = now
+        # a message older than the stream's retention is never delivered again: its mark can go
+        session.execute(delete(StreamMessageRow).where(StreamMessageRow.stored_at < now - STREAM_MAX_AGE_S))
+        return int(row.id)
 
     def _announce(self, results: list[tuple[RunState, Checkpoint]], alerts: list[AlertRow], total: int) -> None:
         if self.bus is None:

@@ -1,4 +1,4 @@
-"""Policies: segmentation policies versioned in the store (iotwarden.policy.storage.PolicyRow).
+"""Policies: segmentation policies versioned in the store (iotwarden.store.policy_models.PolicyRow).
 
 Revision ID: 0008_policies
 Revises: 0007_respond
