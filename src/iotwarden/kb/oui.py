@@ -278,9 +278,12 @@ def parse_registry_csv(text: str, bits: int | None, origin: str) -> list[tuple[s
 def registry_of(text: str) -> str | None:
     """The registry name (MA-L, MA-M, MA-S, IAB) of the first data row of a registry CSV text."""
     reader = csv.reader(io.StringIO(text))
-    next(reader, None)
-    for row in reader:
-        if row:
-            return row[0].strip() if row[0].strip() in REGISTRIES else None
+    try:
+        next(reader, None)
+        for row in reader:
+            if row:
+                return row[0].strip() if row[0].strip() in REGISTRIES else None
+    except csv.Error:  # NUL bytes, broken quoting: not a registry CSV
+        return None
     return None
 

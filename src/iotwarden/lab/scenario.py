@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from iotwarden.errors import ConfigError
+from iotwarden.errors import ConfigError, describe
 from iotwarden.lab.params import Param, check_params
 
 CATEGORIES = ("IoT", "OT", "IT", "network", "medical", "building")
@@ -241,7 +241,7 @@ def read_scenario_file(path: Path, *, _depth: int = 0) -> Any:
 def _load_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read scenario: {exc.strerror}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read scenario: {describe(exc)}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{path}: not valid YAML: {describe(exc)}") from exc

@@ -18,6 +18,13 @@ _JA4 = re.compile(r"^[tqd]\d{2}[di]\d{4}[\w]{2}_[0-9a-f]{12}_[0-9a-f]{12}$")
 
 
 def convert(text: str, taxonomy: Taxonomy | None = None) -> ImportResult:
+    try:
+        return _convert(text, taxonomy)
+    except csv.Error as exc:  # a NUL byte, an unterminated quote at the end: not a CSV file
+        raise ParseError(f"not a JA4+ mapping CSV: {exc}") from None
+
+
+def _convert(text: str, taxonomy: Taxonomy | None) -> ImportResult:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     if not reader.fieldnames or "ja4" not in reader.fieldnames:
         raise ParseError("no 'ja4' column: not a JA4+ mapping CSV")
