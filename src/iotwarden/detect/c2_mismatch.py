@@ -31,10 +31,11 @@ TeamViewer): the alert is medium, and a site suppresses such a device.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 from iotwarden.detect.base import SYN, Detector, Options, external, is_internal, subject_key
+from iotwarden.detect.series import Series, SeriesTable, lru_get
 from iotwarden.errors import ConfigError
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
@@ -66,13 +67,6 @@ def _port_map(text: str) -> dict[int, str]:
     return out
 
 
-@dataclass(slots=True)
-class _Series:
-    times: list[float] = field(default_factory=list)  # at most min_sessions, the latest
-    flows: list[Flow] = field(default_factory=list)  # the latest EVIDENCE_FLOWS
-    raised: float | None = None
-
-
 class MismatchDetector(Detector):
     name: ClassVar[str] = "detect.c2_mismatch"
     ids: ClassVar[tuple[str, ...]] = (MISMATCH,)
@@ -84,7 +78,7 @@ class MismatchDetector(Detector):
             raise ConfigError(f"{self.name}: min_sessions must be at least 1")
         self._expected = _port_map(self.options.expected)
         self._zeek = _port_map(self.options.zeek_port_analyzers)
-        self._series: OrderedDict[tuple[str, str, int], _Series] = OrderedDict()
+        self._series: SeriesTable = OrderedDict()
         self._udp_peers: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     def mismatch(self, flow: Flow) -> str | None:
@@ -115,17 +109,9 @@ class MismatchDetector(Detector):
         carried = self.mismatch(flow)
         if carried is None or (flow.a_ip, flow.b_ip) in self._udp_peers:
             return
-        key = (flow.a_ip, flow.b_ip, flow.b_port)
-        series = self._series.get(key)
-        if series is None:
-            series = self._series[key] = _Series()
-            if len(self._series) > o.max_series:
-                self._series.popitem(last=False)
-        self._series.move_to_end(key)
+        series = lru_get(self._series, (flow.a_ip, flow.b_ip, flow.b_port), Series, o.max_series)
+        series.add(flow, keep_times=o.min_sessions, keep_flows=EVIDENCE_FLOWS)
         now = flow.first_seen
-        series.times.append(now)
-        series.flows.append(flow)
-        del series.times[:-o.min_sessions], series.flows[:-EVIDENCE_FLOWS]
         if len(series.times) < o.min_sessions or now - series.times[0] > o.window_s:
             return
         if series.raised is not None and now - series.raised < o.realert_s:

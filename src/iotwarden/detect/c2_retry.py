@@ -22,11 +22,12 @@ their median gap above ``max_gap_s`` once at the cap, and before it the later ga
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from statistics import median
 from typing import ClassVar
 
 from iotwarden.detect.base import SERVICE_PORTS, SYN, Detector, Options, external, is_internal, subject_key
+from iotwarden.detect.series import Series, SeriesTable, lru_get
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
 
@@ -48,15 +49,6 @@ class CallbackOptions(Options):
     max_connections: int = 64  # start times kept per series
 
 
-@dataclass(slots=True)
-class _Series:
-    # plain lists, trimmed by hand: most series are one connection (a scan's targets), and bounded
-    # deques would cost ~10x their memory
-    times: list[float] = field(default_factory=list)
-    flows: list[Flow] = field(default_factory=list)  # the latest EVIDENCE_FLOWS, for the alert
-    raised: float | None = None  # when this series last raised
-
-
 def short_connection(flow: Flow, o: CallbackOptions) -> bool:
     """A new TCP connection (initiator SYN seen) that carried next to nothing and ended soon."""
     return (flow.ip_proto == 6 and bool(flow.tcp_flags_ab & SYN) and flow.payload_ab <= o.max_payload
@@ -70,27 +62,17 @@ class CallbackDetector(Detector):
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)
-        self._series: OrderedDict[tuple[str, str, int], _Series] = OrderedDict()
+        self._series: SeriesTable = OrderedDict()
 
     def flow(self, ctx: Context, flow: Flow) -> None:
         o: CallbackOptions = self.options
         if not short_connection(flow, o) or not is_internal(flow.a_ip) or not external(flow.b_ip):
             return
-        key = (flow.a_ip, flow.b_ip, flow.b_port)
-        series = self._series.get(key)
-        if series is None:
-            series = self._series[key] = _Series()
-            if len(self._series) > o.max_series:
-                self._series.popitem(last=False)
-        self._series.move_to_end(key)
-        now = flow.first_seen
-        times = series.times
-        times.append(now)
-        series.flows.append(flow)
-        if len(series.flows) > EVIDENCE_FLOWS:
-            del series.flows[0]
+        series = lru_get(self._series, (flow.a_ip, flow.b_ip, flow.b_port), Series, o.max_series)
+        series.add(flow, keep_times=o.max_connections, keep_flows=EVIDENCE_FLOWS)
+        now, times = flow.first_seen, series.times
         fresh = next((i for i, t in enumerate(times) if now - t <= o.window_s), len(times))
-        del times[:max(fresh, len(times) - o.max_connections)]  # out of the window, or over the cap
+        del times[:fresh]  # out of the window
         if len(times) < o.min_connections or times[-1] - times[0] < o.min_span_s:
             return
         if series.raised is not None and now - series.raised < o.window_s:

@@ -1,0 +1,25 @@
+"""Connection series of the C&C detectors: a bounded LRU table; each series keeps its latest times and flows."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from iotwarden.detect.series import Series, lru_get
+from tests.detect.runner import tcp_flow
+
+
+def test_the_table_keeps_the_most_recently_used_and_drops_the_oldest() -> None:
+    table: OrderedDict[str, Series] = OrderedDict()
+    first = lru_get(table, "a", Series, 2)
+    lru_get(table, "b", Series, 2)
+    assert lru_get(table, "a", Series, 2) is first  # found, and now the most recent
+    lru_get(table, "c", Series, 2)
+    assert list(table) == ["a", "c"]
+
+
+def test_a_series_keeps_its_latest_times_and_flows() -> None:
+    series = Series()
+    for i in range(10):
+        series.add(tcp_flow("10.0.0.7", "203.0.113.9", 6667, float(i)), keep_times=4, keep_flows=2)
+    assert series.times == [6.0, 7.0, 8.0, 9.0]
+    assert [f.first_seen for f in series.flows] == [8.0, 9.0]
