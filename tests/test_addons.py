@@ -149,3 +149,15 @@ def test_protocol_routes_are_cached_up_to_their_limit_and_still_delivered_past_i
     manager.observations(_obs(*(f"p{i}" for i in range(10))))
     assert log == ["a:p0", "a:p9"]
     assert all(len(stage.routes) <= 3 for stage in manager._stages["on_observation"])
+
+
+def test_site_analyzers_build_the_detectors_and_pipeline_from_site_policy() -> None:
+    from iotwarden.detect.pipeline import AlertPipeline, Suppression
+    from iotwarden.detect.scan import ScanDetector
+
+    rule = Suppression(detector="detect.scan.*", reason="the scanner of the security team")
+    analyzers = addons.site_analyzers({"detect.scan": {"min_hosts": 3}}, [rule])
+    assert [type(a) for a in analyzers[:2]] == [type(a) for a in default_analyzers()[:2]]  # registry order kept
+    assert isinstance(analyzers[-1], AlertPipeline) and analyzers[-1].suppressions == [rule]
+    [scan] = [a for a in analyzers if isinstance(a, ScanDetector)]
+    assert scan.options.min_hosts == 3

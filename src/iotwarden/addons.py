@@ -31,6 +31,18 @@ def default_analyzers() -> list[Any]:
     return out
 
 
+def site_analyzers(options: dict[str, dict[str, Any]] | None = None, suppressions: Iterable[Any] = ()) -> list[Any]:
+    """The registry's analyzers with the detectors built from a site's ``options`` and an alert pipeline
+    that applies its ``suppressions`` (site policy over mechanism, STYLE 5): what ``monitor`` and the
+    worker run."""
+    from iotwarden.detect import default_detectors  # noqa: PLC0415 - the registry loads lazily
+    from iotwarden.detect.base import Detector  # noqa: PLC0415
+    from iotwarden.detect.pipeline import AlertPipeline  # noqa: PLC0415
+
+    kept = [a for a in default_analyzers() if not isinstance(a, AlertPipeline | Detector)]
+    return [*kept, *default_detectors(options), AlertPipeline(suppressions)]
+
+
 def analyzer_name(analyzer: Any) -> str:
     return str(getattr(analyzer, "name", type(analyzer).__name__))
 

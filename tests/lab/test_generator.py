@@ -182,3 +182,21 @@ def test_tshark_decodes_without_malformed_packets_or_errors(small_attack: Captur
                            "frame.number", "-e", "_ws.col.Info"], capture_output=True, text=True, timeout=120,
                           check=True)
     assert proc.stdout.strip() == ""
+
+
+def test_an_interrupted_generation_leaves_no_capture_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            small_scenario: Scenario) -> None:
+    from iotwarden.lab import generator
+
+    def broken(*args: object, **kwargs: object) -> object:
+        def frames() -> object:
+            yield 1.0, b"\x00" * 60
+            raise KeyboardInterrupt
+
+        return frames(), [], None
+
+    monkeypatch.setattr(generator, "frames", broken)
+    out = tmp_path / "lab.pcap"
+    with pytest.raises(KeyboardInterrupt):
+        generator.generate(small_scenario, out)
+    assert list(tmp_path.iterdir()) == []

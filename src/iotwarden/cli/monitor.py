@@ -41,6 +41,11 @@ err = Console(stderr=True)
 STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
+SUPPRESSIONS_OPTION = typer.Option(None, "--suppressions", help="YAML suppression rules.")
+DETECT_OPTIONS_OPTION = typer.Option(None, "--detect-options",
+                                     help="YAML: detector name -> {option: value} (see docs/detection.md).")
+
+
 def print_alert(alert: Alert) -> None:
     where = f"{alert.src_ip or ''}{' -> ' + alert.dst_ip if alert.dst_ip else ''}"
     console.print(f"{ts_text(alert.first_seen)} [{STYLE[alert.severity]}]{alert.severity:8}[/] {alert.id:32} "
@@ -74,9 +79,8 @@ def monitor_cmd(
     export: Annotated[list[str] | None, typer.Option(
         "--export", help="Send alerts to a SIEM: cef+udp|tcp|tls://HOST:PORT[?ca=CA.pem], ecs+file:///PATH, "
                          "ecs+http(s)://HOST/PATH, stix+file:///PATH (repeatable).")] = None,
-    suppress: Annotated[Path | None, typer.Option("--suppressions", help="YAML suppression rules.")] = None,
-    options: Annotated[Path | None, typer.Option(
-        "--detect-options", help="YAML: detector name -> {option: value} (see docs/detection.md).")] = None,
+    suppress: Path | None = SUPPRESSIONS_OPTION,
+    options: Path | None = DETECT_OPTIONS_OPTION,
     bpf: Annotated[str | None, typer.Option("--bpf", help="Kernel filter for a live interface.")] = None,
     poll: Annotated[float, typer.Option("--poll", help="Seconds between looks at a watched folder.")] = POLL_S,
     once: Annotated[bool, typer.Option("--once", help="Folder: process what is there now, then stop.")] = False,

@@ -16,6 +16,9 @@ from rich.console import Console
 from iotwarden.bus.jetstream import NatsLink, check_site, redact
 from iotwarden.cli.analyze import DB_OPTION, open_store
 from iotwarden.cli.main import app
+from iotwarden.cli.monitor import DETECT_OPTIONS_OPTION, SUPPRESSIONS_OPTION
+from iotwarden.detect import load_options
+from iotwarden.detect.pipeline import load_suppressions
 from iotwarden.services.sensor import DRAIN_WAIT_S, RunReport, Sensor
 from iotwarden.services.worker import Worker
 
@@ -95,16 +98,21 @@ def worker_cmd(
         "--durable", help="Durable consumer name (default iotwarden-worker-<site|all>); one worker per name.")] = None,
     idle_exit: Annotated[float | None, typer.Option(
         "--idle-exit", help="Stop after this many seconds without messages (batch jobs, tests).")] = None,
+    suppress: Path | None = SUPPRESSIONS_OPTION,
+    options: Path | None = DETECT_OPTIONS_OPTION,
 ) -> None:
     """Consume the sensors' records, run the analyzers and write devices, flows, findings and alerts."""
     from iotwarden.bus.nats import NatsBus  # noqa: PLC0415
 
+    rules = load_suppressions(suppress) if suppress else []  # site policy, checked before connecting
+    tunables = load_options(options) if options else None
     store = open_store(db)
     try:
         with NatsLink(nats, name=f"iotwarden worker {site or 'all'}").connect() as link:
             bus = NatsBus(nats, name="iotwarden worker events")
             try:
-                worker = Worker(link, store, site=site, bus=bus, durable=durable)
+                worker = Worker(link, store, site=site, bus=bus, durable=durable, options=tunables,
+                                suppressions=rules)
                 err.print(f"worker {worker.durable} consuming {worker.subject} from {redact(nats)} (Ctrl-C stops)",
                           highlight=False)
                 with _graceful(worker.stop):

@@ -110,14 +110,19 @@ def generate(scenario: Scenario, pcap: Path, truth_path: Path | None = None, *, 
         scenario = dataclasses.replace(scenario, duration=float(duration))
     stream, events, world = frames(scenario, seed=seed, attacks=attacks)
     last = float("-inf")
-    with pcap.open("wb") as fh:
-        writer = PcapWriter(fh)
-        for ts, frame in stream:
-            if ts < last:  # every stream is ordered, so the merge is: anything else is a generator bug
-                raise RuntimeError(f"lab frames out of time order at {ts} < {last}")
-            last = ts
-            writer.write(ts, frame)
-        writer.flush()
+    partial = pcap.with_name(pcap.name + ".partial")  # renamed when complete: never a half capture
+    try:
+        with partial.open("wb") as fh:
+            writer = PcapWriter(fh)
+            for ts, frame in stream:
+                if ts < last:  # every stream is ordered, so the merge is: anything else is a generator bug
+                    raise RuntimeError(f"lab frames out of time order at {ts} < {last}")
+                last = ts
+                writer.write(ts, frame)
+            writer.flush()
+        partial.replace(pcap)
+    finally:
+        partial.unlink(missing_ok=True)
     doc = truth(scenario, world, events)
     if truth_path is not None:
         truth_path.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n", encoding="utf-8")

@@ -308,7 +308,7 @@ class _NothingRead(Exception):
         self.error = error
 
 
-def _certificate_check(store: Store) -> TrafficCertificateCheck | None:
+def certificate_check(store: Store) -> TrafficCertificateCheck | None:
     """The identity check of certificates seen in traffic, when the device CA has issued any."""
     issued = SqlIdentityRepository(store).list_certificates()
     return TrafficCertificateCheck(issued) if issued else None
@@ -317,7 +317,7 @@ def _certificate_check(store: Store) -> TrafficCertificateCheck | None:
 def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config: Any) -> FileResult:
     ctx = Context()
     analyzers = default_analyzers()
-    cert_check = _certificate_check(store)
+    cert_check = certificate_check(store)
     if cert_check is not None:  # certificates seen in traffic vs the ones our CA issued (issue: identity)
         analyzers.insert(len(analyzers) - 1, cert_check)
     inventory = next((a for a in analyzers if isinstance(a, InventoryBuilder)), None)

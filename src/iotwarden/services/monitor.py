@@ -25,10 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from iotwarden.addons import AddonManager, default_analyzers
-from iotwarden.detect import default_detectors
-from iotwarden.detect.base import Detector
-from iotwarden.detect.pipeline import AlertPipeline, Suppression
+from iotwarden.addons import AddonManager, site_analyzers
+from iotwarden.detect.pipeline import Suppression
 from iotwarden.engine.batch import PacketBatch
 from iotwarden.errors import CaptureError, IotwardenError
 from iotwarden.export import Exporter
@@ -90,11 +88,9 @@ class Monitor:
         from iotwarden.engine.core import Engine  # noqa: PLC0415 - loads every dissector
 
         self.ctx = Context()
-        # the registry's analyzers, with the detectors built from this run's options (site policy)
-        analyzers = [a for a in default_analyzers() if not isinstance(a, AlertPipeline | Detector)]
-        analyzers += default_detectors(options)
-        self.pipeline = AlertPipeline(suppressions)
-        self.addons = AddonManager(self.ctx, [*analyzers, self.pipeline])
+        analyzers = site_analyzers(options, suppressions)  # detectors and pipeline built from site policy
+        self.pipeline = analyzers[-1]
+        self.addons = AddonManager(self.ctx, analyzers)
         self.engine = Engine(config=engine_config)
         self.store, self.exporters = store, list(exporters)
         self.export_errors: dict[str, str] = {}  # exporter -> last error (a SIEM down never stops us)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from iotwarden.addons import AddonManager, default_analyzers
+from iotwarden.addons import AddonManager, site_analyzers
 from iotwarden.detect.pipeline import AlertPipeline
 from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
@@ -74,10 +75,11 @@ def _signature(dev: Device) -> tuple[Any, ...]:
 class RunState:
     """The analyzers of one run (``site``, ``run``) and the bookkeeping of its checkpoints."""
 
-    def __init__(self, site: str, run: str, *, certificate_check: Any = None) -> None:
+    def __init__(self, site: str, run: str, *, certificate_check: Any = None,
+                 options: dict[str, dict[str, Any]] | None = None, suppressions: Iterable[Any] = ()) -> None:
         self.site, self.run = site, run
         self.ctx = Context()
-        analyzers = default_analyzers()
+        analyzers = site_analyzers(options, suppressions)  # the site's detector options and suppressions
         if certificate_check is not None:  # before the alert pipeline, as in services.analyze
             analyzers.insert(len(analyzers) - 1, certificate_check)
         self.cert_check = certificate_check

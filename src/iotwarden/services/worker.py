@@ -23,6 +23,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +42,9 @@ from iotwarden.bus.jetstream import (
     check_site,
     records_subject,
 )
+from iotwarden.detect.pipeline import Suppression
 from iotwarden.errors import ParseError, StoreError
-from iotwarden.services.analyze import _certificate_check
+from iotwarden.services.analyze import certificate_check
 from iotwarden.services.inventory import check_shadow
 from iotwarden.services.records import RecordMessage, decode
 from iotwarden.services.runstate import MAX_PENDING_FLOWS, Checkpoint, RunState
@@ -94,8 +96,10 @@ class Worker:
     """Consumes ``site``'s records (every site's when None) with the durable consumer ``durable``."""
 
     def __init__(self, link: NatsLink, store: Store, *, site: str | None = None, bus: InProcessBus | None = None,
-                 durable: str | None = None) -> None:
+                 durable: str | None = None, options: dict[str, dict[str, Any]] | None = None,
+                 suppressions: Iterable[Suppression] = ()) -> None:
         self.link, self.store, self.bus = link, store, bus
+        self.options, self.suppressions = options, list(suppressions)  # site policy for every run's detectors
         self.site = check_site(site) if site is not None else None
         self.subject = records_subject(self.site)
         self.durable = durable or f"iotwarden-worker-{self.site or 'all'}"
@@ -199,7 +203,8 @@ class Worker:
             if len(live) >= MAX_RUNS:  # the least recently fed run ends; written at the next checkpoint
                 live[0].finish()
                 self.stats.runs_evicted += 1
-            state = RunState(rec.site, rec.run, certificate_check=_certificate_check(self.store))
+            state = RunState(rec.site, rec.run, certificate_check=certificate_check(self.store), options=self.options,
+                             suppressions=self.suppressions)
             self.runs[key] = state
             self.stats.runs_started += 1
         self.runs.move_to_end(key)
