@@ -113,3 +113,23 @@ def test_a_ca_in_a_pkcs11_token_from_the_command_line(env: Path, softhsm: str, m
     assert main(["identity", "crl", "--ca-dir", "ca"]) == 2
     assert "wrong PIN" in capsys.readouterr().err
     assert main(["identity", "init", "--ca-dir", "ca2", "--pkcs11-module", softhsm]) == 2  # token label missing
+
+
+def test_est_serve_on_a_token_ca_with_a_short_pin_takes_a_server_key_passphrase_of_its_own(
+        env: Path, softhsm: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+
+    monkeypatch.setenv("IOTWARDEN_CA_PASSPHRASE", TOKEN_PIN)  # 8 digits: too short to encrypt a key file
+    assert main(["identity", "init", "--ca-dir", "ca", "--pkcs11-module", softhsm, "--pkcs11-token", TOKEN_LABEL]) == 0
+    served: list[object] = []
+    monkeypatch.setattr(asyncio, "run", lambda coro: served.append(coro.close()))  # set up, do not serve
+    capsys.readouterr()
+    assert main(["identity", "est-serve", "--ca-dir", "ca", "--port", "0"]) == 2
+    assert "--server-passphrase-env" in capsys.readouterr().err
+    assert main(["identity", "est-serve", "--ca-dir", "ca", "--server-passphrase-env", "NO_SUCH_VAR"]) == 2
+    assert "$NO_SUCH_VAR is not set" in capsys.readouterr().err
+    monkeypatch.setenv("EST_KEY_PASSPHRASE", "a passphrase for the EST key")
+    assert main(["identity", "est-serve", "--ca-dir", "ca", "--port", "0",
+                 "--server-passphrase-env", "EST_KEY_PASSPHRASE"]) == 0
+    assert len(served) == 1
+    keystore.load(env / "ca" / "est" / "est-server.key.pem", "a passphrase for the EST key")  # encrypted with it

@@ -158,14 +158,31 @@ def est_serve(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passp
               host: str = typer.Option("127.0.0.1", help="Address to listen on."),
               port: int = typer.Option(8443, help="TCP port."),
               dns: list[str] = typer.Option(["localhost"], "--dns", help="Server certificate DNS name."),  # noqa: B008
-              bootstrap_ca: list[Path] = BOOTSTRAP_OPTION) -> None:
+              bootstrap_ca: list[Path] = BOOTSTRAP_OPTION,
+              server_passphrase_env: str | None = typer.Option(
+                  None, "--server-passphrase-env",
+                  help="Environment variable holding the passphrase of the EST server's TLS key (at least 12 "
+                       "characters; default: the CA passphrase; needed when the CA is a token with a short PIN).")
+              ) -> None:
     """Serve EST (RFC 7030) over HTTPS until interrupted."""
     require_ca(ca_dir)
     anchors = [_certificate(p) for p in bootstrap_ca]
     passphrase = _passphrase(passphrase_env)
     ca = DeviceCA.open(ca_dir, passphrase, SqlIdentityRepository(open_store(db)))
-    cert_file, key_file = estserver.ensure_server_cert(ca, ca_dir / "est", passphrase, dns=dns, ips=(host,))
-    context = estserver.tls_context(cert_file, key_file, passphrase, [*ca.chain, *anchors])
+    server_passphrase = passphrase
+    if server_passphrase_env is not None:
+        server_passphrase = os.environ.get(server_passphrase_env) or ""
+        if not server_passphrase:
+            raise ConfigError(f"--server-passphrase-env: ${server_passphrase_env} is not set")
+    try:
+        cert_file, key_file = estserver.ensure_server_cert(ca, ca_dir / "est", server_passphrase, dns=dns,
+                                                           ips=(host,))
+    except IdentityError as exc:
+        if server_passphrase_env is None and ca.settings.pkcs11_module:
+            raise IdentityError(f"{exc} (the EST server key is encrypted with the CA's token PIN unless "
+                                "--server-passphrase-env names a passphrase of its own)") from None
+        raise
+    context = estserver.tls_context(cert_file, key_file, server_passphrase, [*ca.chain, *anchors])
     server = estserver.EstServer(EstService(ca, bootstrap_trust=anchors), context, host, port)
     typer.echo(f"EST on https://{host}:{port}/.well-known/est/ (Ctrl-C stops)")
     asyncio.run(server.serve_forever())
