@@ -17,7 +17,6 @@ COVERED_ELSEWHERE: dict[str, str] = {
     # firmware extraction helpers are exercised through the driver on real images
     "firmware/analyze.py": "tests/cli/test_firmware.py",
     "firmware/catalog.py": "tests/firmware/test_components.py",
-    "firmware/sandbox.py": "tests/firmware/test_extract.py",
     "firmware/extract/archives.py": "tests/firmware/test_extract.py",
     "firmware/extract/driver.py": "tests/firmware/test_extract.py",
     "firmware/extract/filesystems.py": "tests/firmware/test_extract.py",

@@ -130,6 +130,21 @@ class Sandbox:
         path.mkdir(mode=0o700)
         return path
 
+    def admit_listing(self, entries: list[tuple[bytes, int]], where: str) -> None:
+        """An extractor's listing (``ls -l`` mode and size of each entry) against the limits before it
+        writes anything: a member over ``max_file_bytes``, or the whole over the bytes or files left,
+        raises :class:`LimitExceeded` (a bomb is refused unwritten)."""
+        total = 0
+        for mode, size in entries:
+            if mode.startswith(b"-"):
+                if size > self.limits.max_file_bytes:
+                    raise LimitExceeded("limit.file_bytes", f"{where}: a member of {size} bytes is over the limit")
+                total += size
+        if self.budget.total_bytes + total > self.limits.max_total_bytes:
+            raise LimitExceeded("limit.total_bytes", f"{where}: unpacks to {total} bytes, over the limit")
+        if self.budget.files + len(entries) > self.limits.max_files:
+            raise LimitExceeded("limit.files", f"{where}: holds {len(entries)} entries, over the limit")
+
     def report(self, kind: str, where: str, detail: str) -> None:
         self.incidents.append(Incident(kind, where, detail))
 

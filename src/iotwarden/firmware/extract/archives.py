@@ -174,21 +174,8 @@ def extract_with_bsdtar(src: Path, out: Path, sb: Sandbox, where: str) -> None:
     before any write), extract it with libarchive's default safety checks, and report each entry it
     refused (path traversal, write through a symlink). The driver sanitises what was written."""
     listing = run_tool(["bsdtar", "-t", "-v", "-f", str(src)], sb, where, ok_codes=(0, 1)).stdout
-    total = entries = 0
-    for line in listing.splitlines():
-        m = _BSDTAR_LIST.match(line)
-        if not m:
-            continue
-        entries += 1
-        if m.group(1).startswith(b"-"):
-            size = int(m.group(2))
-            if size > sb.limits.max_file_bytes:
-                raise LimitExceeded("limit.file_bytes", f"{where}: a member of {size} bytes is over the limit")
-            total += size
-    if sb.budget.total_bytes + total > sb.limits.max_total_bytes:
-        raise LimitExceeded("limit.total_bytes", f"{where}: unpacks to {total} bytes, over the limit")
-    if sb.budget.files + entries > sb.limits.max_files:
-        raise LimitExceeded("limit.files", f"{where}: holds {entries} entries, over the limit")
+    matches = (_BSDTAR_LIST.match(line) for line in listing.splitlines())
+    sb.admit_listing([(m.group(1), int(m.group(2))) for m in matches if m], where)
     proc = run_tool(["bsdtar", "-x", "-f", str(src), "-C", str(out), "--no-same-owner"], sb, where, ok_codes=(0, 1))
     for line in proc.stderr.splitlines():
         for said, kind in _BSDTAR_REFUSALS:

@@ -25,20 +25,8 @@ def extract_squashfs(src: Path, out: Path, sb: Sandbox, where: str) -> None:
     """List first (sizes and entry count against the limits, so a bomb is refused before any write),
     then ``unsquashfs -d``."""
     listing = run_tool(["unsquashfs", "-lln", "-no-progress", str(src)], sb, where).stdout
-    total = entries = 0
-    for line in listing.splitlines():
-        m = _LLN.match(line)
-        if m:
-            entries += 1
-            if m.group(1).startswith(b"-"):
-                size = int(m.group(2))
-                if size > sb.limits.max_file_bytes:
-                    raise LimitExceeded("limit.file_bytes", f"{where}: a file of {size} bytes is over the limit")
-                total += size
-    if sb.budget.total_bytes + total > sb.limits.max_total_bytes:
-        raise LimitExceeded("limit.total_bytes", f"{where}: unpacks to {total} bytes, over the limit")
-    if sb.budget.files + entries > sb.limits.max_files:
-        raise LimitExceeded("limit.files", f"{where}: holds {entries} entries, over the limit")
+    matches = (_LLN.match(line) for line in listing.splitlines())
+    sb.admit_listing([(m.group(1), int(m.group(2))) for m in matches if m], where)
     run_tool(
         ["unsquashfs", "-no-progress", "-no-xattrs", "-d", str(out / "root"), str(src)], sb, where, ok_codes=(0, 2)
     )
@@ -60,24 +48,12 @@ def extract_yaffs2(src: Path, out: Path, sb: Sandbox, where: str) -> None:
     """YAFFS2 through Debian's unyaffs (flash layout autodetected): listed first, so that names that
     climb out of the root and sizes over the limits are refused before anything is written."""
     listing = run_tool(["unyaffs", "-v", "-t", str(src)], sb, where).stdout
-    total = entries = 0
-    for line in listing.splitlines():
-        m = _YAFFS_LIST.match(line)
-        if not m:
-            continue
-        entries += 1
+    entries = [m for m in (_YAFFS_LIST.match(line) for line in listing.splitlines()) if m]
+    for m in entries:
         name = m.group(3).split(b" -> ", 1)[0].decode("latin-1")
         if name.startswith("/") or ".." in name.split("/"):
             raise LimitExceeded("path_traversal", f"{where}: yaffs2 entry {name!r} would leave the output folder")
-        if m.group(1).startswith(b"-"):
-            size = int(m.group(2))
-            if size > sb.limits.max_file_bytes:
-                raise LimitExceeded("limit.file_bytes", f"{where}: a file of {size} bytes is over the limit")
-            total += size
-    if sb.budget.total_bytes + total > sb.limits.max_total_bytes:
-        raise LimitExceeded("limit.total_bytes", f"{where}: unpacks to {total} bytes, over the limit")
-    if sb.budget.files + entries > sb.limits.max_files:
-        raise LimitExceeded("limit.files", f"{where}: holds {entries} entries, over the limit")
+    sb.admit_listing([(m.group(1), int(m.group(2))) for m in entries], where)
     run_tool(["unyaffs", str(src), str(out / "root")], sb, where)
 
 
