@@ -66,7 +66,15 @@ DEVICES = [
      "Tailwind", "garage_door_opener"),
     ("Pix-Star photo frame", None, {"dns__qname": ["www.pix-star.com"]}, "Pix-Star", "photo_frame"),
     ("Withings scale on its own block", "00:24:e4:00:00:01", {"dns__qname": ["scalews.withings.net"]}, "Withings",
-     "health_monitor"),
+     "smart_scale"),
+    ("Withings baby monitor's own web service", "00:24:e4:00:00:02",
+     {"dns__qname": ["babyws.withings.net", "fr-on-fwd-03.withings.net"]}, "Withings", "baby_monitor"),
+    ("Logitech Harmony hub answering its search target", None,
+     {"ssdp__st": ["urn:myharmony-com:device:harmony:1"], "ssdp__server": ["Linux UPnP/1.0 Harmony/4.15"]},
+     "Logitech", "smart_hub"),
+    ("Google Nest Mini naming its model in Cast TXT", "f4:f5:d8:00:00:02",
+     {"mdns__services": ["_googlecast._tcp.local"], "mdns__txt": ["md=Google Nest Mini"]}, "Google", "smart_speaker"),
+    ("Kasa plug named after its model", "50:c7:bf:00:00:01", {"dhcp__hostname": ["HS110"]}, "TP-Link", "smart_plug"),
     ("Awair Element's local API", "70:88:6b:10:00:01", {"mdns__instances": ["AWAIR-ELEM-1A2B3C._http._tcp.local"]},
      "Awair", "air_quality_monitor"),
     ("Netatmo Healthy Home Coach over HomeKit", "70:ee:50:00:00:01",
@@ -85,6 +93,9 @@ KINDS = [
      "weather_station"),
     ("HomeKit garage door opener", {"mdns__services": ["_hap._tcp.local"], "mdns__txt": ["ci=4"]},
      "garage_door_opener"),
+    ("Xiaomi gateway by its miIO model id", {"mdns__instances": ["lumi-gateway-v3_miio61234567._miio._udp.local"]},
+     "smart_hub"),
+    ("Belkin NetCam's Seedonk video platform", {"dns__qname": ["ping.seedonk.com"]}, "camera"),
 ]
 
 
@@ -180,3 +191,10 @@ def test_a_white_label_camera_on_a_shenzhen_module_is_not_named_after_the_module
     # Shenzhen Reecam's block (an ODM of Insteon cameras); the P2P cloud names no product
     found = CLASSIFIER.classify(device("e8:ab:fa:00:00:01", dns__qname=["a1.tuyaus.com"]))
     assert found["vendor"].value == "Tuya"
+
+
+def test_a_vendor_cloud_shared_by_several_kinds_names_the_vendor_not_the_kind() -> None:
+    # Withings' cloud serves scales and sleep sensors but also its cameras: the generic name leaves the kind open
+    found = CLASSIFIER.classify(device(None, dns__qname=["fr-on-fwd-03.withings.net"]))
+    assert found["vendor"].value == "Withings"
+    assert "device_type" not in found
