@@ -31,19 +31,10 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / 
 # (the usual meaning in enterprise inventories), so the lab's one handset name is mapped here.
 LAB_TYPE_NAMES = {"phone": "mobile_phone"}
 
-# (scenario, device id, property) -> why the lab's traffic cannot support the truth
-NO_PUMP_EVIDENCE = ("the lab's Sigma Spectrum pump sends only DHCP and TLS to a local server. What is published of a "
-                    "real Spectrum's network behaviour (ICSA-15-181-01, ICSMA-20-170-04, ICSMA-22-251-01, Rapid7's "
-                    "2022 disclosure) is that its Wireless Battery Module runs Telnet and FTP servers by default and "
-                    "talks in clear text to a configured 'SIGMA GW' gateway server; no banner text, port or message "
-                    "of that gateway protocol is published, and a Telnet/FTP server on a Baxter block is no more a "
-                    "pump than a dialysis machine, so neither the lab nor a rule can state 'infusion pump' honestly; "
-                    "the "
-                    "Baxter MAC block says medical, but alone (infusion_pump, weight 0.4) not which kind, as it should")
-
-GAPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("pump-icu1", ("device_type",), NO_PUMP_EVIDENCE),
-)
+# (device id, properties, why the lab's traffic cannot support the truth). Empty: the infusion pump, the
+# last entry, is now named by the IHE PCD-01 device rows its gateway reports with the EUI-64 of its MAC
+# (test_the_pump_is_known_by_its_gateways_pcd_report below).
+GAPS: tuple[tuple[str, tuple[str, ...], str], ...] = ()
 
 
 def _gaps() -> dict[tuple[str, str, str], str]:
@@ -192,3 +183,18 @@ def test_vendor_names_of_the_lab_and_the_registry_meet(labdir: str) -> None:
     assert canonical_vendor("Axis Communications") == canonical_vendor("Axis Communications AB") == "Axis"
     assert canonical_vendor("Philips Lighting") == canonical_vendor("Signify B.V.")
 
+
+
+def test_the_pump_is_known_by_its_gateways_pcd_report(labdir: str) -> None:
+    # the Sigma Spectrum sends only DHCP and TLS; its type comes from the PCD-01 rows med-gw sends about it
+    truth, rows = _analysed("enterprise", labdir)
+    by_id = {d["id"]: f"mac:{d['mac']}" for d in truth}
+    devices = {r.key: r for r in rows}
+    pump, gateway = devices[by_id["pump-icu1"]], devices[by_id["med-gw"]]
+    assert "MDC_DEV_PUMP_INFUS_MDS" in pump.attributes["hl7.device_term"]
+    evidence = pump.classification["device_type"]["evidence"]
+    assert "hl7.device.infusion_pump" in {e["rule_id"] for e in evidence if e["agrees"]}
+    assert pump.classification["device_type"]["value"] == "infusion_pump"
+    reported = set(gateway.attributes["hl7.reported_device"])
+    assert {"MDC_DEV_PUMP_INFUS_MDS", "MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS"} <= reported
+    assert "hl7.device_term" not in gateway.attributes  # the gateway is not the pump

@@ -1,6 +1,7 @@
 """InventoryBuilder: observations and flows -> ``ctx.devices``, from the identity facts each observation
 states (inventory/identity.py) gathered per (MAC, IP) endpoint; which device an endpoint belongs to is
-:mod:`iotwarden.inventory.resolution`'s answer.
+:mod:`iotwarden.inventory.resolution`'s answer, and which device a reported record names (an IHE PCD
+device row) :mod:`iotwarden.inventory.reported`'s.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from iotwarden.inventory.identity import (
     ORDERED_FIELDS,
     RULES,
     IdentityRule,
+    ReportRule,
     attribute_name,
     dig,
     field_values,
@@ -21,6 +23,7 @@ from iotwarden.inventory.identity import (
     named_values,
 )
 from iotwarden.inventory.linking import LINK_FACTS
+from iotwarden.inventory.reported import PendingFacts, reported
 from iotwarden.inventory.resolution import INTERFACES_ATTRIBUTE, Endpoint, EndpointResolver, EvidenceKey
 from iotwarden.model import Device, Flow, Observation
 
@@ -40,6 +43,10 @@ class InventoryBuilder(EndpointResolver):
     """
 
     name: ClassVar[str] = "inventory"
+
+    def __init__(self, site_networks: tuple[str, ...] = ()) -> None:
+        super().__init__(site_networks)
+        self.pending = PendingFacts()  # reported facts about MACs not seen yet (inventory/reported.py)
 
     # --- hooks -------------------------------------------------------------------------------------
 
@@ -70,6 +77,8 @@ class InventoryBuilder(EndpointResolver):
             self._addresses(ctx, rule, obs, target)
         if rule.kinds is None or obs.kind in rule.kinds:
             self._identity(ctx, rule, obs, target)
+            if rule.reports is not None:
+                self._reports(ctx, rule.reports, obs, target)
 
     def on_flow(self, ctx: Context, flow: Flow) -> None:
         for mac, ip in ((flow.a_mac, flow.a_ip), (flow.b_mac, flow.b_ip)):
@@ -100,6 +109,7 @@ class InventoryBuilder(EndpointResolver):
         """End of input: randomised MACs that shared a name and never overlapped become one device."""
         for root in self.linker.settle(self._span):
             self._rekey(ctx, [self.endpoints[k] for m in self.linker.interfaces(root) for k in self.by_mac.get(m, ())])
+        self.pending.settle()  # reported MACs never seen get no device (inventory/reported.py)
 
     # --- results for the store ---------------------------------------------------------------------
 
@@ -168,6 +178,34 @@ class InventoryBuilder(EndpointResolver):
                 if name in LINK_FACTS:
                     for value in field_values(raw, False):
                         self._link(ctx, name, value, ep.mac)
+
+    def _reports(self, ctx: Context, rule: ReportRule, obs: Observation, sender: Endpoint) -> None:
+        """Facts about the devices a message reports, each placed as inventory/reported.py says."""
+        for record in reported(rule, obs.fields, sender.mac):
+            named = [(f"{obs.proto}.{suffix}", value) for suffix, value in record.facts]
+            target: Endpoint | None = sender
+            if not record.own:  # the sender speaks for another device: it is that device's gateway
+                gateway = self._device(ctx, sender)
+                for _, value in named:
+                    self._attribute(sender, gateway, obs, f"{obs.proto}.{rule.relayed}", value)
+                keys = self.by_mac.get(record.mac) if record.mac is not None else None
+                target = self.endpoints[min(keys, key=str)] if keys else None  # any endpoint: one device
+            if target is None:  # a MAC not seen yet waits for it; no MAC: only the gateway's fact
+                if record.mac is not None:
+                    for name, value in named:
+                        self.pending.hold(record.mac, name, value, obs)
+                continue
+            dev = self._device(ctx, target)
+            for name, value in named:
+                self._attribute(target, dev, obs, name, value)
+
+    def _endpoint(self, ctx: Context, mac: str | None, ip: str | None, ts: float) -> Endpoint | None:
+        ep = super()._endpoint(ctx, mac, ip, ts)
+        if ep is not None and mac is not None and self.pending.by_mac and mac in self.pending.by_mac:
+            dev = self._device(ctx, ep)  # a MAC a report named earlier: its facts join it now
+            for name, value, obs in self.pending.take(mac):
+                self._attribute(ep, dev, obs, name, value)
+        return ep
 
     def _peer_facts(self, ctx: Context, rule: IdentityRule, obs: Observation) -> None:
         """Facts a message states about the end that is not its subject (IdentityRule.peer)."""

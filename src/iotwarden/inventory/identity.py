@@ -11,6 +11,26 @@ from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
+class ReportRule:
+    """Devices a message reports besides, or as well as, its sender (inventory/reported.py).
+
+    ``records`` is a list field of the observation, one dict per reported device; ``facts`` are
+    (record key, attribute suffix) pairs stated about that device. A record is the sender's own when
+    its ``mac`` is the sender's or the message's ``own_mac`` field, or its ``identifier`` equals the
+    message's ``own_identifier`` field; else it names another device, and the sender, which speaks for
+    it, gets each of its facts as ``"<proto>.<relayed>"``.
+    """
+
+    records: str
+    facts: tuple[tuple[str, str], ...]
+    relayed: str
+    mac: str = "mac"
+    identifier: str = ""
+    own_identifier: str = ""
+    own_mac: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class IdentityRule:
     """What one protocol's observations say about the device they describe.
 
@@ -45,6 +65,7 @@ class IdentityRule:
     # (kind, field path): facts that message kind states about the *other* end than its subject
     # (an S7 connection request describes the PLC, but the connection type it asks for is the client's role)
     peer: tuple[tuple[str, str], ...] = ()
+    reports: ReportRule | None = None  # devices the message speaks for (read from ``kinds`` only)
 
 
 _DHCP_CLIENT = frozenset({"discover", "request", "inform", "decline", "release"})
@@ -107,6 +128,11 @@ RULES: dict[str, IdentityRule] = {
     "mqtt": IdentityRule(attributes=("client_id",), kinds=frozenset({"connect"})),  # MQTT 3.1.1 §3.1.3.1
     "hl7": IdentityRule(  # HL7 v2 MSH (§2.14.9) of the messages a system sends; never patient segments
         attributes=("sending_application", "message_type", "message_profile"), kinds=frozenset({"message"}),
+        # IHE PCD-01 device rows: the IEEE 11073 term of each device by its OBX-18 equipment identifier
+        # (an EUI-64 holds its MAC); MSH-3's universal ID names the reporter itself (IHE PCD TF-2 §B.1)
+        reports=ReportRule(records="devices", facts=(("term", "device_term"),), relayed="reported_device",
+                           identifier="equipment_id", own_identifier="sending_application_uid",
+                           own_mac="sender_mac"),
     ),
     "modbus": IdentityRule(  # Modbus AP v1.1b3 §6.21 Read Device Identification objects 0..6
         attributes=("vendor_name", "product_code", "revision", "product_name", "model_name"),

@@ -182,9 +182,15 @@ def _dhip(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
 
 def _hl7(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
     """``client`` (an IHE Device Observation Reporter) keeps one MLLP connection to this interface engine
-    and sends PCD-01 vital signs every ``every`` seconds, each acknowledged (IHE PCD TF-2 PCD-01)."""
+    and sends PCD-01 vital signs every ``every`` seconds, each acknowledged (IHE PCD TF-2 PCD-01); the
+    devices it ``reports`` each get their device rows, identified by the EUI-64 of their MAC."""
     p = act.params
     rng = world.rng(dev.id, "hl7", p["client"])
+    reported = tuple((world.devices[d].type, world.devices[d].mac) for d in p["reports"])
+    unknown = sorted({kind for kind, _ in reported} - set(proto_app.PCD_DEVICE_ROWS))
+    if unknown:
+        raise ConfigError(f"hl7 on {dev.id}: reports a {', '.join(unknown)}; the lab has IEEE 11073 device "
+                          f"terms for {', '.join(sorted(proto_app.PCD_DEVICE_ROWS))}")
     conn = TcpStream(rng, world.host(p["client"]), world.ephemeral_port(rng, p["client"]),
                      world.peer_device(p["client"], dev.id), HL7_PORT, rtt=RTT_LAN)
 
@@ -197,8 +203,10 @@ def _hl7(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
             n += 1
             stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(t))
             control = f"{p['client'].upper()}{n:08d}"
-            out = conn.send(t, True, proto_app.hl7_pcd01(p["sender"], p["receiver"], stamp, control,
-                                                         spo2=rng.randint(92, 99), heart_rate=rng.randint(55, 95)))
+            vitals = {"spo2": rng.randint(92, 99), "heart_rate": rng.randint(55, 95)}
+            rate = round(rng.uniform(5, 250), 1) if any(k == "infusion_pump" for k, _ in reported) else 0.0
+            out = conn.send(t, True, proto_app.hl7_pcd01(p["sender"], p["receiver"], stamp, control, **vitals,
+                                                         devices=reported, pump_rate=rate))
             out += conn.send(conn.t + 0.01, False, proto_app.hl7_ack(p["receiver"], p["sender"], stamp, f"ACK{n:08d}",
                                                                      control))
             yield from sorted(out, key=_ts)
@@ -229,5 +237,7 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
     "hl7": (_hl7, {"client": Param("device", help="the device or gateway reporting observations"),
                    "sender": Param("str", help="MSH-3|MSH-4 of the reporter, e.g. 'App^Vendor|Unit^Hospital'"),
                    "receiver": Param("str", help="MSH-5|MSH-6 of this interface engine"),
+                   "reports": Param("list", [], "devices the reporter speaks for (patient monitors, infusion "
+                                    "pumps): their PCD-01 device rows carry the EUI-64 of their MAC", items="device"),
                    "every": Param("float", 60.0, minimum=1.0), "at": Param("float", 5.0)}),
 }

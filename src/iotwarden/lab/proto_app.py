@@ -187,15 +187,55 @@ def _msh(sender: str, receiver: str, stamp: str, message_type: str, *, control: 
             f"UNICODE UTF-8|||{profile}")
 
 
-def hl7_pcd01(sender: str, receiver: str, stamp: str, control: str, *, spo2: int, heart_rate: int) -> bytes:
-    """IHE PCD-01 ORU^R01: a test patient's SpO2 and heart rate with their IEEE 11073-10101 (MDC) codes."""
+# IEEE 11073-10101 containment rows of the device kinds the lab's reporters speak for (MDS, then VMD and
+# channel), each row as (code, reference name): IHE PCD TF-2 §B.8 examples and the PCD pump rosetta
+PCD_DEVICE_ROWS: dict[str, tuple[tuple[int, str], ...]] = {
+    "patient_monitor": ((69965, "MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS"),),
+    "infusion_pump": ((69985, "MDC_DEV_PUMP_INFUS_MDS"), (69986, "MDC_DEV_PUMP_INFUS_VMD"),
+                      (126978, "MDC_DEV_PUMP_INFUS_CHAN_DELIVERY")),
+}
+
+
+def eui64(mac: str) -> str:
+    """The EUI-64 of a MAC-48 as IHE PCD writes equipment identifiers: FF-FE after the OUI, hex, upper case."""
+    octets = mac.replace(":", "").upper()
+    return f"{octets[:6]}FFFE{octets[6:]}"
+
+
+def hl7_pcd01(sender: str, receiver: str, stamp: str, control: str, *, spo2: int, heart_rate: int,
+              devices: tuple[tuple[str, str], ...] = (), pump_rate: float = 0.0) -> bytes:
+    """IHE PCD-01 ORU^R01: a test patient's SpO2 and heart rate with their IEEE 11073-10101 (MDC) codes.
+
+    ``devices`` ((taxonomy type, MAC), ...) are the devices the reporter speaks for: each gets its MDS
+    row (OBX-4 ``<n>.0.0.0``, OBX-18 its EUI-64 ``<id>^^<id>^EUI-64``), its VMD/channel rows, then its
+    metrics (a monitor's SpO2 and heart rate, a pump's delivery rate ``pump_rate`` mL/h). Without
+    devices the vital signs come bare, as from a reporter that leaves out the containment rows.
+    """
+    app = sender.split("|", maxsplit=1)[0]
     segments = [
         _msh(sender, receiver, stamp, "ORU^R01^ORU_R01", control=control, profile=PCD_01_PROFILE),
         "PID|||TEST0001^^^HOSP^MR||TEST^PATIENT",
-        f"OBR|1|{control}^{sender.split('|', maxsplit=1)[0]}||182777000^monitoring of patient^SNOMED-CT|||{stamp}",
-        f"OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.1|{spo2}|262688^MDC_DIM_PERCENT^MDC|||||R|||{stamp}",
-        f"OBX|2|NM|147842^MDC_ECG_HEART_RATE^MDC|1.1.2.1|{heart_rate}|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||R|||{stamp}",
+        f"OBR|1|{control}^{app}||182777000^monitoring of patient^SNOMED-CT|||{stamp}",
     ]
+    vitals = [f"150456^MDC_PULS_OXIM_SAT_O2^MDC|{{n}}.1.1.1|{spo2}|262688^MDC_DIM_PERCENT^MDC",
+              f"147842^MDC_ECG_HEART_RATE^MDC|{{n}}.1.2.1|{heart_rate}|264864^MDC_DIM_BEAT_PER_MIN^MDC"]
+    rows: list[str] = []
+    if not devices:
+        rows += [f"NM|{v.format(n=1)}|||||R|||{stamp}" for v in vitals]
+    for n, (kind, mac) in enumerate(devices, start=1):
+        if kind not in PCD_DEVICE_ROWS:
+            raise ValueError(f"hl7: no IEEE 11073 device term for a {kind} (known: {', '.join(PCD_DEVICE_ROWS)})")
+        ident = eui64(mac)
+        for depth, (code, term) in enumerate(PCD_DEVICE_ROWS[kind]):
+            sub_id = ".".join([str(n)] + ["1"] * depth + ["0"] * (3 - depth))
+            equipment = f"{ident}^^{ident}^EUI-64" if depth == 0 else ""
+            rows.append(f"|{code}^{term}^MDC|{sub_id}|||||||X|||{stamp}||||{equipment}")
+        if kind == "patient_monitor":
+            rows += [f"NM|{v.format(n=n)}|||||R|||{stamp}" for v in vitals]
+        else:
+            rows.append(f"NM|157784^MDC_FLOW_FLUID_PUMP^MDC|{n}.1.1.1|{pump_rate:g}|265266^MDC_DIM_MILLI_L_PER_HR^MDC"
+                        f"|||||R|||{stamp}")
+    segments += [f"OBX|{i}|{row}" for i, row in enumerate(rows, start=1)]
     return mllp("\r".join(segments) + "\r")
 
 

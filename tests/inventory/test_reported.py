@@ -1,0 +1,155 @@
+"""Devices a message reports (IHE PCD-01 device rows): each record's facts reach the device its MAC names,
+now or when that MAC appears; the sender keeps them as the gateway it is; a MAC never seen makes no device."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from iotwarden.dissect.hl7 import parse_message
+from iotwarden.hooks import Context
+from iotwarden.inventory import reported as r
+from iotwarden.inventory.builder import InventoryBuilder
+from iotwarden.inventory.classifier import Classifier
+from iotwarden.inventory.identity import RULES
+from iotwarden.lab import proto_app
+from iotwarden.model import Device, Flow, Observation
+
+GATEWAY, PUMP, MONITOR = "44:4b:5d:50:00:01", "58:46:e1:50:00:03", "44:4b:5d:50:00:02"
+ENGINE = "98:e7:43:10:00:0c"
+STAMP = "20240304090005"
+HL7 = RULES["hl7"].reports
+assert HL7 is not None
+
+
+def hl7(message: bytes, *, src_mac: str = GATEWAY, src_ip: str = "10.10.50.10", ts: float = 100.0) -> Observation:
+    """The observation the hl7 dissector makes of ``message`` sent from ``src_mac``."""
+    kind, fields = parse_message(message[1:-2] if message.startswith(b"\x0b") else message)
+    return Observation(ts=ts, proto="hl7", kind=kind, src_mac=src_mac, dst_mac=ENGINE, src_ip=src_ip,
+                       dst_ip="10.10.10.12", src_port=40000, dst_port=2575, subject="src", fields=fields)
+
+
+def seen(mac: str, ip: str, ts: float = 50.0) -> Flow:
+    """``mac`` talking TLS to the gateway: the network shows it."""
+    return Flow(vlan=0, ip_proto=6, a_ip=ip, a_port=40001, b_ip="10.10.50.10", b_port=443, first_seen=ts,
+                last_seen=ts + 1, a_mac=mac, b_mac=GATEWAY, pkts_ab=3, pkts_ba=3, bytes_ab=300, bytes_ba=300,
+                payload_ab=100, payload_ba=100, app="tls")
+
+
+def report(*devices: tuple[str, str], sender: str = "CARESCAPE Gateway^444B5DFFFE500001^EUI-64") -> bytes:
+    return proto_app.hl7_pcd01(f"{sender}|ICU^HOSP", "Mirth|HOSP", STAMP, "M1", spo2=97, heart_rate=72,
+                               pump_rate=40.0, devices=devices)
+
+
+def run(*items: Observation | Flow) -> tuple[Context, InventoryBuilder]:
+    ctx, inv = Context(), InventoryBuilder()
+    for item in items:
+        if isinstance(item, Flow):
+            inv.on_flow(ctx, item)
+        else:
+            inv.on_observation(ctx, item)
+    return ctx, inv
+
+
+def device_type(dev: Device) -> str | None:
+    found = Classifier().classify(dev).get("device_type")
+    return found.value if found is not None else None
+
+
+def test_a_report_naming_a_seen_mac_describes_that_device_and_makes_the_sender_its_gateway() -> None:
+    ctx, inv = run(seen(PUMP, "10.10.50.100"), hl7(report(("infusion_pump", PUMP))))
+    pump, gateway = ctx.devices[f"mac:{PUMP}"], ctx.devices[f"mac:{GATEWAY}"]
+    assert pump.attributes["hl7.device_term"] == {"MDC_DEV_PUMP_INFUS_MDS", "MDC_DEV_PUMP_INFUS_VMD",
+                                                   "MDC_DEV_PUMP_INFUS_CHAN_DELIVERY"}
+    assert gateway.attributes["hl7.reported_device"] == pump.attributes["hl7.device_term"]
+    assert "hl7.device_term" not in gateway.attributes
+    assert pump.last_seen == 51.0  # a report about the pump is not a sighting of it
+    assert ("hl7", "message", "device_term", "MDC_DEV_PUMP_INFUS_MDS") in inv.evidence()[f"mac:{PUMP}"]
+    assert device_type(pump) == "infusion_pump"
+    assert device_type(gateway) == "medical_device"  # the taxonomy's medical gateway
+
+
+def test_a_mac_that_appears_after_the_report_gets_its_facts_then() -> None:
+    ctx, inv = run(hl7(report(("patient_monitor", MONITOR), ("infusion_pump", PUMP))))
+    assert set(ctx.devices) == {f"mac:{GATEWAY}"}  # reported, not seen: no device yet
+    assert inv.pending.held == 4
+    inv.on_flow(ctx, seen(MONITOR, "10.10.50.21", ts=200.0))
+    assert ctx.devices[f"mac:{MONITOR}"].attributes["hl7.device_term"] == {"MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS"}
+    assert device_type(ctx.devices[f"mac:{MONITOR}"]) == "patient_monitor"
+    assert inv.pending.held == 3 and set(inv.pending.by_mac) == {PUMP}
+
+
+def test_a_mac_never_seen_makes_no_device_and_stays_the_gateways_evidence() -> None:
+    ctx, inv = run(hl7(report(("infusion_pump", PUMP))))
+    inv.done(ctx)
+    assert f"mac:{PUMP}" not in ctx.devices  # the inventory lists what the network shows
+    assert inv.pending.unplaced == 3 and inv.pending.held == 0
+    gateway = ctx.devices[f"mac:{GATEWAY}"]
+    assert "MDC_DEV_PUMP_INFUS_MDS" in gateway.attributes["hl7.reported_device"]
+    assert device_type(gateway) == "medical_device"
+
+
+@pytest.mark.parametrize("sender", [
+    "Spectrum^5846E1FFFE500003^EUI-64",  # MSH-3 names the pump (its EUI-64): its own report
+    "Spectrum",  # no MSH-3 identifier: the row's MAC is the sender's own MAC
+])
+def test_a_devices_report_about_itself_describes_the_sender(sender: str) -> None:
+    message = report(("infusion_pump", PUMP), sender=sender)
+    ctx, _ = run(hl7(message, src_mac=PUMP, src_ip="10.10.50.100"))
+    pump = ctx.devices[f"mac:{PUMP}"]
+    assert "MDC_DEV_PUMP_INFUS_MDS" in pump.attributes["hl7.device_term"]
+    assert "hl7.reported_device" not in pump.attributes  # not a gateway
+    assert device_type(pump) == "infusion_pump"
+
+
+def test_the_senders_own_identifier_without_a_mac() -> None:
+    message = (b"MSH|^~\\&|Pump^SN-0042^L|ICU|EMR|HOSP|20240304||ORU^R01^ORU_R01|1|P|2.6\r"
+               b"OBX|1||69985^MDC_DEV_PUMP_INFUS_MDS^MDC|1.0.0.0|||||||X|||||||SN-0042^^SN-0042^L\r"
+               b"OBX|2||69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|2.0.0.0|||||||X|||||||SN-7^^SN-7^L")
+    ctx, inv = run(hl7(message))
+    sender = ctx.devices[f"mac:{GATEWAY}"]
+    assert sender.attributes["hl7.device_term"] == {"MDC_DEV_PUMP_INFUS_MDS"}  # the row naming MSH-3's ID
+    # a device named by a serial number only: the sender speaks for it, no device can be placed, nothing held
+    assert sender.attributes["hl7.reported_device"] == {"MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS"}
+    assert inv.pending.held == 0
+
+
+def test_an_adt_or_a_plain_oru_concludes_no_device_type() -> None:
+    adt = (b"MSH|^~\\&|EPIC|HOSP|MIRTH|HOSP|20240304||ADT^A01^ADT_A01|A1|P|2.5\r"
+           b"PID|||12345^^^HOSP^MR||DOE^JANE\rPV1||I|ICU^1^1")
+    oru = (b"MSH|^~\\&|LIS|LAB|EMR|HOSP|20240304||ORU^R01^ORU_R01|L1|P|2.5.1\r"
+           b"OBR|1||||||20240304\rOBX|1|NM|2345-7^Glucose^LN||95|mg/dL|||||F")
+    ctx, _ = run(hl7(adt), hl7(oru, src_mac=ENGINE, src_ip="10.10.10.12"))
+    for dev in ctx.devices.values():
+        assert not any(a in dev.attributes for a in ("hl7.device_term", "hl7.reported_device"))
+        assert device_type(dev) is None
+
+
+def test_records_are_read_defensively() -> None:
+    fields: dict[str, Any] = {"sender_mac": GATEWAY, "sending_application_uid": "X", "devices": [
+        "not a record", {"mac": PUMP}, {"term": True, "mac": PUMP}, {"term": "", "mac": PUMP},
+        {"term": "MDC_DEV_PUMP_INFUS_MDS", "mac": "ff:ff:ff:ff:ff:ff"},  # broadcast: no device's MAC
+        {"term": "MDC_DEV_PUMP_INFUS_MDS", "mac": GATEWAY.upper()},  # the sender's own, in any case
+        {"term": "MDC_DEV_PUMP_INFUS_MDS", "equipment_id": "X"},  # MSH-3's identifier
+        {"term": "MDC_DEV_PUMP_INFUS_MDS" + "X" * 500, "mac": PUMP},
+    ]}
+    out = r.reported(HL7, fields, None)
+    assert [(x.mac, x.own) for x in out] == [(None, False), (GATEWAY, True), (None, True), (PUMP, False)]
+    assert len(out[-1].facts[0][1]) == r.MAX_VALUE_LEN
+    assert r.reported(HL7, {"devices": "nope"}, None) == []
+    many = {"devices": [{"term": f"MDC_DEV_T{i}", "mac": PUMP} for i in range(r.MAX_RECORDS + 10)]}
+    assert len(r.reported(HL7, many, None)) == r.MAX_RECORDS
+
+
+def test_facts_held_for_unseen_macs_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(r, "MAX_PENDING", 3)
+    pending = r.PendingFacts()
+    ob = hl7(report())
+    for i in range(5):
+        pending.hold(f"02:00:00:00:00:{i:02x}", "hl7.device_term", "MDC_DEV_PUMP_INFUS_MDS", ob)
+    pending.hold("02:00:00:00:00:00", "hl7.device_term", "MDC_DEV_PUMP_INFUS_MDS", ob)  # known: not counted again
+    assert (pending.held, pending.dropped, len(pending.by_mac)) == (3, 2, 3)
+    assert pending.take("02:00:00:00:00:00") == [("hl7.device_term", "MDC_DEV_PUMP_INFUS_MDS", ob)]
+    assert pending.take("02:00:00:00:00:00") == [] and pending.held == 2
+    assert pending.settle() == 2 and pending.unplaced == 2 and not pending.by_mac
