@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import dpkt
+import pytest
 
 from iotwarden.dissect import dhip
 from iotwarden.dissect.fox import parse_frame
 from iotwarden.dissect.hl7 import parse_message as parse_hl7
 from iotwarden.dissect.kerberos import parse_message
 from iotwarden.dissect.s7comm import parse_cotp_cr, parse_s7, parse_s7plus
+from iotwarden.errors import ConfigError
 from iotwarden.lab.behave_site import BEHAVIOURS
 from iotwarden.lab.generator import load_scenario
 from iotwarden.lab.scenario import Scenario
@@ -83,3 +85,17 @@ def test_the_gateway_keeps_one_mllp_link_and_every_message_is_acknowledged() -> 
     payloads = [bytes(e.data.data.data) for _, e in frames if e.data.data.data]
     kinds = [parse_hl7(p[1:-2])[0] for p in payloads]
     assert kinds == ["message", "ack"] * (len(kinds) // 2) and len(kinds) >= 16  # every minute for ten minutes
+    # enterprise.yaml: each message names bed 1's monitor and pump by the EUI-64 of their MACs
+    devices = parse_hl7(payloads[0][1:-2])[1]["devices"]
+    assert {(d["term"], d["mac"]) for d in devices if d["level"] == "MDS"} == {
+        ("MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS", "44:4b:5d:50:00:02"), ("MDC_DEV_PUMP_INFUS_MDS", "58:46:e1:50:00:03")}
+
+
+def test_a_reporter_cannot_report_a_kind_without_device_terms() -> None:
+    scenario = load_scenario(ENTERPRISE)
+    world = World(scenario, 3)
+    dev = world.devices["srv-linux"]
+    act = next(b for b in dev.behaviours if b.kind == "hl7")
+    act.params["reports"] = ["core-rtr"]
+    with pytest.raises(ConfigError, match="reports a router; the lab has IEEE 11073 device terms for infusion_pump"):
+        BEHAVIOURS["hl7"][0](world, dev, act)

@@ -6,6 +6,7 @@ import random
 import struct
 
 import dpkt
+import pytest
 
 from iotwarden.lab import proto_app
 
@@ -74,3 +75,20 @@ def test_hl7_pcd01_is_framed_for_mllp_and_carries_the_ihe_profile() -> None:
     assert header[8] == b"ORU^R01^ORU_R01" and header[20].startswith(b"IHE_PCD_001^")  # MSH-9, MSH-21
     assert b"150456^MDC_PULS_OXIM_SAT_O2^MDC" in msg
     assert proto_app.hl7_ack("EMR|H", "GW^V|ICU^H", "20240304090000", "A1", "C1").endswith(b"MSA|AA|C1\r\x1c\x0d")
+
+
+def test_hl7_pcd01_device_rows_carry_each_devices_eui64() -> None:
+    msg = proto_app.hl7_pcd01("GW^V|ICU^H", "EMR|H", "20240304090000", "C1", spo2=97, heart_rate=72, pump_rate=12.5,
+                              devices=(("infusion_pump", "58:46:e1:50:00:03"),))
+    obx = [s.split(b"|") for s in msg[1:-2].split(b"\r") if s.startswith(b"OBX")]
+    # OBX-3 term, OBX-4 containment, OBX-18 identifier (on the MDS row only)
+    assert [(f[3], f[4], f[18] if len(f) > 18 else b"") for f in obx] == [
+        (b"69985^MDC_DEV_PUMP_INFUS_MDS^MDC", b"1.0.0.0", b"5846E1FFFE500003^^5846E1FFFE500003^EUI-64"),
+        (b"69986^MDC_DEV_PUMP_INFUS_VMD^MDC", b"1.1.0.0", b""),
+        (b"126978^MDC_DEV_PUMP_INFUS_CHAN_DELIVERY^MDC", b"1.1.1.0", b""),
+        (b"157784^MDC_FLOW_FLUID_PUMP^MDC", b"1.1.1.1", b""),
+    ]
+    assert obx[-1][5] == b"12.5" and proto_app.eui64("00:09:fb:9b:42:b3") == "0009FBFFFE9B42B3"
+    with pytest.raises(ValueError, match="no IEEE 11073 device term for a camera"):
+        proto_app.hl7_pcd01("GW|H", "EMR|H", "20240304090000", "C1", spo2=97, heart_rate=72,
+                            devices=(("camera", "00:11:22:33:44:55"),))
