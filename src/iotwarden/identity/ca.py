@@ -27,7 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
 from iotwarden.errors import IdentityError
-from iotwarden.identity import keystore, profiles
+from iotwarden.identity import keypolicy, keystore, profiles
+from iotwarden.identity.keypolicy import KeyPolicy
 from iotwarden.identity.keystore import KeyAlgorithm
 from iotwarden.identity.profiles import Profile
 from iotwarden.identity.records import IdentityRepository, IssuedCert
@@ -58,6 +59,27 @@ class CASettings:
     pkcs11_module: str | None = None  # keys in a PKCS#11 token: its module ...
     pkcs11_token: str | None = None  # ... the token's label ...
     key_label: str | None = None  # ... and the prefix of the keys' labels (``<prefix>-root``, ``-issuing``)
+    # key algorithms device and bootstrap requests may carry, the first preferred (EST csrattrs asks for
+    # it); empty: this CA's own algorithm preferred, every other one accepted (keypolicy.KeyPolicy.for_ca)
+    device_keys: tuple[KeyAlgorithm, ...] = ()
+
+    def __post_init__(self) -> None:
+        keypolicy.check_algorithms([self.algorithm], "CA key algorithm")
+        object.__setattr__(self, "device_keys", keypolicy.check_algorithms(self.device_keys, "device_keys"))
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> CASettings:
+        """Settings from ``ca.json``; unknown keys are ignored, bad values raise :class:`IdentityError`."""
+        known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
+        if not isinstance(known.get("device_keys", []), list):
+            raise IdentityError("ca.json: device_keys must be a list of key algorithms")
+        known["device_keys"] = tuple(known.get("device_keys", ()))
+        return cls(**known)
+
+    @property
+    def key_policy(self) -> KeyPolicy:
+        """Which keys device certificates may certify, and which one the CA prefers."""
+        return KeyPolicy.for_ca(self.algorithm, self.device_keys)
 
     @property
     def token(self) -> TokenConfig | None:
@@ -66,7 +88,9 @@ class CASettings:
         return TokenConfig(self.pkcs11_module, self.pkcs11_token or "")
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out["device_keys"] = list(self.device_keys)
+        return out
 
 
 def _utc(ts: float) -> dt.datetime:
@@ -193,7 +217,9 @@ class DeviceCA:
             issuing = x509.load_pem_x509_certificate((folder / ISSUING_CERT).read_bytes())
         except (OSError, ValueError) as exc:
             raise IdentityError(f"no usable CA in {folder}: {exc}") from None
-        settings = CASettings(**{k: raw[k] for k in CASettings.__dataclass_fields__ if k in raw})
+        if not isinstance(raw, dict):
+            raise IdentityError(f"no usable CA in {folder}: {SETTINGS} is not a JSON object")
+        settings = CASettings.from_dict(raw)
         key: Signer
         token = settings.token
         if token is not None:
@@ -291,6 +317,8 @@ class DeviceCA:
 
     def _issue(self, subject: x509.Name, public_key: PublicKey, prof: Profile, *, sans: list[x509.GeneralName],
                device_key: str | None, method: str) -> tuple[x509.Certificate, IssuedCert]:
+        if prof.device_keys:
+            self.settings.key_policy.check(public_key)
         now = self.clock()
         cap = self.issuing.not_valid_after_utc.timestamp()
         if now >= cap:

@@ -22,17 +22,13 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 
 from iotwarden.errors import IdentityError
 from iotwarden.identity import ca as ca_mod
-from iotwarden.identity import crl, lifecycle, ocsp, profiles
+from iotwarden.identity import crl, csrattrs, lifecycle, ocsp, profiles
 from iotwarden.identity.ca import DeviceCA
 from iotwarden.identity.records import IssuedCert
 
 PREFIX = "/.well-known/est/"  # §3.2.2
 CERTS_ONLY = "application/pkcs7-mime; smime-type=certs-only"  # §4.1.3, §4.2.3
 MAX_BODY_BYTES = 32 * 1024  # request bodies larger than this are refused (413)
-# CsrAttrs (§4.5.2): ask for ecdsa-with-SHA256 signatures over a P-256 key
-_OID_ECDSA_SHA256 = "1.2.840.10045.4.3.2"
-_OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
-_OID_P256 = "1.2.840.10045.3.1.7"
 
 
 @dataclass(slots=True)
@@ -60,36 +56,6 @@ def certs_only(certs: Sequence[x509.Certificate]) -> EstResponse:
     """A base64 degenerate PKCS#7 SignedData holding ``certs`` (RFC 5652 §5, §4.1.3 of RFC 7030)."""
     der = pkcs7.serialize_certificates(list(certs), serialization.Encoding.DER)
     return EstResponse(200, base64.encodebytes(der), CERTS_ONLY, [("Content-Transfer-Encoding", "base64")])
-
-
-def _der_len(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(raw)]) + raw
-
-
-def _der(tag: int, content: bytes) -> bytes:
-    return bytes([tag]) + _der_len(len(content)) + content
-
-
-def _der_oid(dotted: str) -> bytes:
-    arcs = [int(a) for a in dotted.split(".")]
-    out = bytearray([40 * arcs[0] + arcs[1]])
-    for arc in arcs[2:]:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        out += bytes(reversed(chunk))
-    return _der(0x06, bytes(out))
-
-
-def csr_attributes_der() -> bytes:
-    """CsrAttrs ::= SEQUENCE OF AttrOrOID (§4.5.2): the signature algorithm and the key we want."""
-    key_attr = _der(0x30, _der_oid(_OID_EC_PUBLIC_KEY) + _der(0x31, _der_oid(_OID_P256)))
-    return _der(0x30, _der_oid(_OID_ECDSA_SHA256) + key_attr)
 
 
 class EstService:
@@ -130,7 +96,11 @@ class EstService:
         return certs_only(self.ca.chain)
 
     def _csrattrs(self, _req: EstRequest) -> EstResponse:
-        return EstResponse(200, base64.encodebytes(csr_attributes_der()), "application/csrattrs",
+        """The key this CA's device profile prefers and the signature to go with it (§4.5.2). No
+        challengePassword: requests are authenticated by the TLS client certificate or the HTTP Basic
+        token, and this server does not ask for §3.5 tls-unique linking."""
+        der = csrattrs.encode(self.ca.settings.key_policy.preferred, challenge_password=False)
+        return EstResponse(200, base64.encodebytes(der), "application/csrattrs",
                            [("Content-Transfer-Encoding", "base64")])
 
     def _ocsp(self, req: EstRequest) -> EstResponse:

@@ -30,6 +30,7 @@ class Profile:
     client_auth: bool = False  # extendedKeyUsage id-kp-clientAuth (§4.2.1.12)
     server_auth: bool = False  # extendedKeyUsage id-kp-serverAuth
     enrol_only: bool = False  # may authenticate an EST simpleenroll and nothing else (bootstrap)
+    device_keys: bool = False  # certifies a key a device made: the CA's device key policy applies (keypolicy.py)
 
     def key_usage(self, rsa_key: bool) -> x509.KeyUsage:
         """keyUsage (§4.2.1.3): everyone signs (CAs also their OCSP responses, RFC 6960 §4.2.2.2),
@@ -57,8 +58,8 @@ class Profile:
 
 ROOT_CA = Profile("root-ca", lifetime_days=3650, is_ca=True, path_length=1)
 ISSUING_CA = Profile("issuing-ca", lifetime_days=1825, is_ca=True, path_length=0)
-DEVICE = Profile("device", lifetime_days=90, client_auth=True)
-BOOTSTRAP = Profile("bootstrap", lifetime_days=30, client_auth=True, enrol_only=True)
+DEVICE = Profile("device", lifetime_days=90, client_auth=True, device_keys=True)
+BOOTSTRAP = Profile("bootstrap", lifetime_days=30, client_auth=True, enrol_only=True, device_keys=True)
 SERVER = Profile("server", lifetime_days=397, server_auth=True)
 PROFILES: dict[str, Profile] = {p.name: p for p in (ROOT_CA, ISSUING_CA, DEVICE, BOOTSTRAP, SERVER)}
 LEAF_PROFILES = ("device", "bootstrap", "server")
