@@ -14,6 +14,7 @@ from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
 from iotwarden.model.alert import Alert
 from iotwarden.model.finding import Severity
+from iotwarden.model.ipv4 import LIMITED_BROADCAST4, MULTICAST4, UNSPECIFIED4, in_ranges, ipv4_int, ranges4
 
 SYN, RST, ACK = 0x02, 0x04, 0x10  # TCP flags, RFC 9293 §3.1
 # Zeek conn_state values of a TCP attempt that never carried data (Zeek base/protocols/conn/main.zeek)
@@ -69,6 +70,17 @@ class Detector:
     # are held until the tick that ends their batch and handed to ``flow`` sorted by start time.
     def on_flow(self, ctx: Context, flow: Flow) -> None:
         self._pending.append(flow)
+        if len(self._pending) >= MAX_PENDING_FLOWS:
+            self.drain_flows(ctx)
+
+    def on_flows(self, ctx: Context, flows: list[Flow]) -> None:
+        """A batch of closed flows at once (the add-on manager prefers this hook): held like
+        :meth:`on_flow`'s, without a call per flow; a subclass that overrides ``on_flow`` gets each."""
+        if type(self).on_flow is not Detector.on_flow:
+            for flow in flows:
+                self.on_flow(ctx, flow)
+            return
+        self._pending.extend(flows)
         if len(self._pending) >= MAX_PENDING_FLOWS:
             self.drain_flows(ctx)
 
@@ -153,11 +165,16 @@ def category(ctx: Context, key: str) -> str | None:
 INTERNAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8",
     "fc00::/7", "fe80::/10", "::1/128"))
+_INTERNAL4 = ranges4(INTERNAL_NETWORKS)
+_NOT_EXTERNAL4 = (*_INTERNAL4, MULTICAST4)
 
 
 @lru_cache(maxsize=65536)
 def is_internal(ip: str) -> bool:
     """Whether ``ip`` lies in :data:`INTERNAL_NETWORKS`."""
+    value = ipv4_int(ip)
+    if value is not None:
+        return in_ranges(value, _INTERNAL4)
     try:
         addr = ipaddress.ip_address(ip.split("%", maxsplit=1)[0])
     except ValueError:
@@ -168,6 +185,9 @@ def is_internal(ip: str) -> bool:
 @lru_cache(maxsize=65536)
 def external(ip: str) -> bool:
     """A unicast address outside the site (:data:`INTERNAL_NETWORKS`): not multicast or broadcast."""
+    value = ipv4_int(ip)
+    if value is not None:
+        return not (value in (UNSPECIFIED4, LIMITED_BROADCAST4) or in_ranges(value, _NOT_EXTERNAL4))
     try:
         addr = ipaddress.ip_address(ip.split("%", maxsplit=1)[0])
     except ValueError:

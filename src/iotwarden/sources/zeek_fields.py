@@ -13,6 +13,7 @@ from typing import Any
 
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
+from iotwarden.model.ipv4 import ipv4_int
 from iotwarden.sources.zeek_format import to_time
 
 # IANA protocol numbers of Zeek's ``transport_proto`` enum (Zeek script reference, "Types").
@@ -80,6 +81,8 @@ def get_bool(rec: dict[str, Any], key: str) -> bool | None:
 
 @lru_cache(maxsize=65536)
 def _norm_ip(text: str) -> str:
+    if ipv4_int(text) is not None:  # a dotted quad is already in canonical form
+        return text
     return str(ipaddress.ip_address(text.split("%", 1)[0]))
 
 
