@@ -1,5 +1,6 @@
 """Protocol mismatch on a web port: repeated connections whose bytes are not the port's protocol, by the
-port's dissector (packets) or Zeek's analyzers (conn.log); no payload seen is never a verdict."""
+port's dissector (packets) or Zeek's analyzers (conn.log); no payload seen is never a verdict, and a
+documented protocol of its own (OpenVPN, SSH on 443) is no mismatch."""
 
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ def test_repeated_non_tls_check_ins_on_443_raise_once() -> None:
 @pytest.mark.parametrize(("case", "kw"), [
     ("Zeek: analyzer removed (failed_service)", {"zeek": True, "failed": "tls"}),
     ("Zeek: no service on 443, every byte seen", {"zeek": True}),
-    ("Zeek: ssh recognised on 443", {"zeek": True, "app": "ssh"}),
+    ("Zeek: plain HTTP recognised on 443", {"zeek": True, "app": "http"}),
+    ("packets: telnet recognised on 443", {"app": "telnet"}),
     ("Zeek: no service on 80", {"zeek": True, "port": 80}),
     ("packets: the HTTP dissector rejected 8080", {"port": 8080, "failed": "http"}),
 ])
@@ -57,6 +59,12 @@ def test_mismatch_evidence(case: str, kw: dict[str, object]) -> None:
 
 @pytest.mark.parametrize(("case", "kw"), [
     ("TLS recognised", {"app": "tls"}),
+    ("packets: SSH recognised after TLS rejected the bytes", {"app": "ssh"}),
+    ("packets: OpenVPN recognised after TLS rejected the bytes", {"app": "openvpn"}),
+    ("Zeek: ssh on 443 (sslh)", {"zeek": True, "app": "ssh"}),
+    ("Zeek: ssh on 443, the SSL analyzer removed", {"zeek": True, "app": "ssh", "failed": "tls"}),
+    ("Zeek: zeek-spicy-openvpn on 443", {"zeek": True, "app": "spicy_openvpn_tcp_hmac_sha1"}),
+    ("Zeek: rdp on 443", {"zeek": True, "app": "rdp"}),
     ("packets: no verdict (a capture cut to headers hands the dissector nothing)", {}),
     ("Zeek: bytes missed", {"zeek": True, "missed": 12}),
     ("Zeek: missed_bytes not logged", {"zeek": True, "missed": None}),
@@ -95,9 +103,20 @@ def test_options_are_checked() -> None:
     assert MismatchDetector({"expected": "9443:tls"}).mismatch(_conn(0, port=9443, failed="tls")) == "not tls"
 
 
-def _capture(tmp_path: Path, payload: bytes, *, snap: int | None = None) -> Path:
-    """Three connections from BOT to C2:443 carrying ``payload`` and an answer, as a pcap (cut to
-    ``snap`` bytes a frame when given)."""
+def test_a_site_decides_which_protocols_are_legitimate_on_its_web_ports() -> None:
+    ssh = _every(5, 3, app="ssh", failed="tls", zeek=True)
+    only_openvpn = MismatchDetector({"recognised": "openvpn"})
+    assert [a.evidence["carried"] for a in feed([only_openvpn], flows=ssh)] == ["not tls"]
+    zeek_services = _every(5, 3, app="http", zeek=True)
+    for flow in zeek_services:
+        flow.extra["services"] = ["http", "spicy_openvpn_tcp"]  # conn.log service "http,spicy_openvpn_tcp"
+    assert feed([MismatchDetector()], flows=zeek_services) == []
+
+
+def _capture(tmp_path: Path, payload: bytes, *, snap: int | None = None,
+             exchanges: list[tuple[bool, bytes]] | None = None) -> Path:
+    """Three connections from BOT to C2:443 carrying ``payload`` and an answer (or ``exchanges``:
+    (from_client, bytes) in order), as a pcap (cut to ``snap`` bytes a frame when given)."""
     import random
     import struct
 
@@ -109,7 +128,7 @@ def _capture(tmp_path: Path, payload: bytes, *, snap: int | None = None) -> Path
     frames = []
     for i in range(3):
         conn = TcpStream(rng, bot, 40000 + i, c2, 443)
-        frames += conn.session(i * 300.0, [(True, payload), (False, payload[::-1])])
+        frames += conn.session(i * 300.0, exchanges or [(True, payload), (False, payload[::-1])])
     path = tmp_path / "c.pcap"
     with path.open("wb") as fh:
         writer = PcapWriter(fh)
@@ -137,3 +156,71 @@ def test_from_packets_non_tls_bytes_on_443_are_a_mismatch_and_a_snapped_capture_
     snapped = _flows(_capture(tmp_path, custom, snap=54))  # Ethernet + IP + TCP headers only
     assert all(f.payload_ab and "failed_services" not in f.extra for f in snapped)
     assert feed([MismatchDetector()], flows=snapped) == []
+
+
+def _openvpn_reset(opcode: int, session: bytes, body: bytes) -> bytes:
+    """One OpenVPN-over-TCP packet: length prefix, opcode/key id 0 (ssl_pkt.h), session id, the rest."""
+    packet = bytes([opcode << 3]) + session + body
+    return len(packet).to_bytes(2, "big") + packet
+
+
+CLIENT_SID, SERVER_SID = bytes.fromhex("a1b2c3d4e5f60718"), bytes.fromhex("0102030405060708")
+# no tls-auth: ack array length 0, message packet id 0 / the server acks the client's packet 0 and
+# names the client's session id (OpenVPN ssl.h: P_CONTROL message layout)
+OPENVPN_PLAIN = [
+    (True, _openvpn_reset(7, CLIENT_SID, bytes(1) + bytes(4))),
+    (False, _openvpn_reset(8, SERVER_SID, b"\x01" + bytes(4) + CLIENT_SID + bytes(4))),
+    (True, _openvpn_reset(5, CLIENT_SID, b"\x01" + bytes(4) + SERVER_SID)),  # P_ACK_V1
+    (True, bytes(range(16, 200))),  # P_CONTROL_V1 carrying the TLS ClientHello, not parsed
+]
+# tls-crypt-v2: after the session id, packet id and time, a 32-byte tag, the encrypted rest and the
+# client's wrapped key (WKc, with its 2-byte length) on the V3 reset
+_WKC = bytes((7 * i + 3) % 256 for i in range(290))
+OPENVPN_TLS_CRYPT_V2 = [
+    (True, _openvpn_reset(10, CLIENT_SID, bytes(4) + bytes.fromhex("65a1b2c3") + bytes(range(37)) + _WKC
+                          + (len(_WKC) + 2).to_bytes(2, "big"))),
+    (False, _openvpn_reset(8, SERVER_SID, bytes(4) + bytes.fromhex("65a1b2c4") + bytes(range(60, 109)))),
+]
+
+
+def _real_ssh_banners() -> list[tuple[bool, bytes]]:
+    """The first payload of each direction of the suricata-verify ssh-banner-only capture (real
+    OpenSSH 7.4 server and OpenSSH for Windows client), in capture order."""
+    from tests.conftest import shared
+    from tests.pcaputil import iter_packets
+
+    firsts: dict[bool, bytes] = {}
+    order: list[bool] = []
+    for pkt in iter_packets(shared("pcaps", "suricata_verify", "ssh-banner-only", "input.pcap")):
+        if pkt.ip_proto == 6 and pkt.payload:
+            from_client = pkt.dst_port == 22
+            if from_client not in firsts:
+                firsts[from_client] = pkt.payload
+                order.append(from_client)
+    assert set(order) == {True, False} and all(p.startswith(b"SSH-2.0-") for p in firsts.values())
+    return [(d, firsts[d]) for d in order]
+
+
+@pytest.mark.parametrize(("case", "app"), [
+    ("OpenVPN over TCP, no tls-auth", "openvpn"),
+    ("OpenVPN over TCP, tls-crypt-v2 (hard reset V3)", "openvpn"),
+    ("SSH on 443 (sslh), real OpenSSH banners", "ssh"),
+])
+def test_from_packets_openvpn_and_ssh_on_443_are_their_own_protocols_not_a_mismatch(
+        tmp_path: Path, case: str, app: str) -> None:
+    exchanges = {"OpenVPN over TCP, no tls-auth": OPENVPN_PLAIN,
+                 "OpenVPN over TCP, tls-crypt-v2 (hard reset V3)": OPENVPN_TLS_CRYPT_V2}.get(case)
+    flows = _flows(_capture(tmp_path, b"", exchanges=exchanges or _real_ssh_banners()))
+    assert [(f.b_port, f.app, f.extra.get("failed_services")) for f in flows] == [(443, app, None)] * 3
+    assert feed([MismatchDetector()], flows=flows) == []
+
+
+@pytest.mark.parametrize("answer", [
+    _openvpn_reset(4, SERVER_SID, bytes(17)),  # a P_CONTROL_V1, not the server's hard reset
+    bytes([0x0E]) + bytes(range(3, 90)),  # a binary protocol of its own, never a whole packet
+])
+def test_from_packets_bytes_that_only_open_like_openvpn_are_still_a_mismatch(tmp_path: Path, answer: bytes) -> None:
+    # a client hard reset answered by bytes that are no OpenVPN server's: the probe alone names nothing
+    flows = _flows(_capture(tmp_path, b"", exchanges=[OPENVPN_PLAIN[0], (False, answer)]))
+    assert [(f.app, f.extra.get("failed_services")) for f in flows] == [(None, ["tls"])] * 3
+    assert [a.evidence["carried"] for a in feed([MismatchDetector()], flows=flows)] == ["not tls"]

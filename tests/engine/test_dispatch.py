@@ -247,6 +247,59 @@ def test_done_state_stops_the_feed() -> None:
     assert engine.stats.protocols["lines"] == 1
 
 
+class Strict(StreamDissector):
+    """The port's dissector: rejects any stream that does not open with b"OK"."""
+
+    name = "strict"
+    tcp_ports: ClassVar[tuple[int, ...]] = (7443,)
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        if not data.startswith(b"OK"):
+            state["done"] = True
+            raise ParseError("not OK")
+        return [pkt.observation(self.name, "ok", {})]
+
+
+class Banner(StreamDissector):
+    """A prober that describes a flow once both sides sent a line starting b"HI"; rejects other lines."""
+
+    name = "banner"
+
+    def probe(self, payload: bytes, to_server: bool) -> bool:
+        return payload.startswith(b"HI")
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        if not data.startswith(b"HI"):
+            raise ParseError("no banner")
+        state[pkt.to_server] = data
+        return [pkt.observation(self.name, "both", {})] if len(state) == 2 else []
+
+
+def _exchange(client: bytes, server: bytes, more: bytes = b"") -> list[tuple[float, bytes]]:
+    frames = [(0.0, ethernet(tcp(C, S, 50000, 7443, SYN, 999))),
+              (0.1, ethernet(tcp(C, S, 50000, 7443, PSH | ACK, 1000, client))),
+              (0.2, ethernet(tcp(S, C, 7443, 50000, PSH | ACK, 5000, server)))]
+    if more:
+        frames.append((0.3, ethernet(tcp(C, S, 50000, 7443, PSH | ACK, 1000 + len(client), more))))
+    return frames
+
+
+def test_bytes_the_ports_dissector_rejects_go_to_a_prober_that_must_describe_them_to_name_the_flow() -> None:
+    # Zeek's dynamic protocol detection: the port's analyzer fails, a signature-enabled one confirms
+    engine, obs, [flow] = _run([Strict(), Banner()], _exchange(b"HI client", b"HI server", b"more"))
+    assert ([o.proto for o in obs], flow.app, flow.extra.get("failed_services")) == (["banner"], "banner", None)
+    assert engine.stats.parse_errors["strict"] == 1 and engine.stats.protocols["banner"] >= 1
+    # claimed by the probe but never described (the answer is not a banner): still the port's failure
+    engine, obs, [flow] = _run([Strict(), Banner()], _exchange(b"HI client", b"garbage"))
+    assert (obs, flow.app, flow.extra.get("failed_services")) == ([], None, ["strict"])
+    assert engine.stats.parse_errors["banner"] == 1
+    # no prober claims the bytes; bytes the port's dissector accepted are never offered
+    _, _, [flow] = _run([Strict(), Banner()], _exchange(b"zz", b"HI server"))
+    assert (flow.app, flow.extra.get("failed_services")) == (None, ["strict"])
+    _, obs, [flow] = _run([Strict(), Banner()], _exchange(b"OK", b"HI server"))
+    assert ([o.proto for o in obs], flow.app) == (["strict"], "strict")
+
+
 def test_dissector_errors_are_counted_never_raised() -> None:
     frames = [(1.0, ethernet(udp(C, S, 1, 9999, b"bad"))), (2.0, ethernet(udp(C, S, 2, 9999, b"crash")))]
     engine, obs, _ = _run([Broken()], frames)

@@ -24,8 +24,17 @@ SYN-ACK: a flow picked up mid-stream is no verdict) and both directions carried 
 answers the device over UDP is left out: P2P camera SDKs meet their relay servers over UDP and log in
 to the same servers over tcp/443 in their own protocol (the nku_lifecycle Xiaobai Y2 camera: udp/32100
 and non-TLS tcp/443 to the same three relays); no IoT bot family documented talks to its C&C both
-ways. Benign look-alikes remain: remote-access tools and VPNs falling back to 443 (OpenVPN over TCP,
-TeamViewer): the alert is medium, and a site suppresses such a device.
+ways.
+
+A connection that carried a documented protocol of its own is no mismatch: remote-access tools and VPNs
+that enterprises run on 443 to pass firewalls (``recognised``): OpenVPN over TCP (``dissect/openvpn.py``:
+the client's hard reset answered by the server's), SSH (sslh setups; ``dissect/ssh.py``: the RFC 4253
+§4.2 identification string). From packets the engine offers bytes the port's dissector rejected to the
+other stream dissectors and names the flow after the one that describes them (``Flow.app``, as Zeek's
+dynamic protocol detection); from Zeek, the ``service`` column names the analyzer (``ssh``; the
+zeek-spicy-openvpn package's ``spicy_openvpn_tcp``..., read as ``openvpn``; ``rdp``). Another protocol
+recognised (plain HTTP or telnet on 443) still counts. Bytes that only look like a protocol's first
+packet are not enough: unknown bytes (Torii's) still raise.
 """
 
 from __future__ import annotations
@@ -51,6 +60,9 @@ class MismatchOptions(Options):
     # ports on which Zeek attaches the analyzer by port, so an unset service means it rejected the
     # bytes (base/protocols/ssl/main.zeek ssl_ports, base/protocols/http/main.zeek ports)
     zeek_port_analyzers: str = "443:tls,80:http,8080:http"
+    # documented protocols that legitimately run on those ports (dissector names, Zeek service names):
+    # a connection that carried one of them is no mismatch
+    recognised: str = "ssh,openvpn,rdp"
     min_sessions: int = 3  # mismatched connections to one host:port within the window
     window_s: float = 86400.0
     realert_s: float = 86400.0  # one series is reported again after this long
@@ -67,6 +79,14 @@ def _port_map(text: str) -> dict[int, str]:
     return out
 
 
+def service_name(name: str) -> str:
+    """A dissector or Zeek service name as the protocol it names: Zeek packages built with Spicy log
+    ``spicy_<analyzer>`` and may split one protocol into variants (zeek-spicy-openvpn:
+    ``spicy_openvpn_tcp_hmac_sha1``), read as ``openvpn``."""
+    name = name.strip().lower()
+    return name.removeprefix("spicy_").split("_", 1)[0] if name.startswith("spicy_") else name
+
+
 class MismatchDetector(Detector):
     name: ClassVar[str] = "detect.c2_mismatch"
     ids: ClassVar[tuple[str, ...]] = (MISMATCH,)
@@ -78,16 +98,21 @@ class MismatchDetector(Detector):
             raise ConfigError(f"{self.name}: min_sessions must be at least 1")
         self._expected = _port_map(self.options.expected)
         self._zeek = _port_map(self.options.zeek_port_analyzers)
+        self._recognised = frozenset(service_name(n) for n in self.options.recognised.split(",") if n.strip())
         self._series: SeriesTable = OrderedDict()
         self._udp_peers: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     def mismatch(self, flow: Flow) -> str | None:
-        """What the flow carried instead of its port's protocol ("not tls", "ssh"), or None when it
-        carried that protocol or there is no verdict."""
+        """What the flow carried instead of its port's protocol ("not tls", "telnet"), or None when it
+        carried that protocol or a ``recognised`` one, or there is no verdict."""
         want = self._expected.get(flow.b_port)
         if (want is None or flow.ip_proto != 6 or not flow.payload_ab or not flow.payload_ba
                 or not flow.tcp_flags_ab & SYN or not flow.tcp_flags_ba & SYN):
             return None
+        services = flow.extra.get("services")
+        carried = [flow.app, *(services if isinstance(services, list) else ())]
+        if any(isinstance(s, str) and service_name(s) in self._recognised for s in carried):
+            return None  # a documented protocol of its own, not bytes that are no protocol
         failed = flow.extra.get("failed_services")
         if isinstance(failed, list) and want in failed:
             return f"not {want}"

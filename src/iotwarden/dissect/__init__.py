@@ -30,6 +30,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("http", "HttpDissector"),
     ("tls", "TlsDissector"),
     ("ssh", "SshDissector"),
+    ("openvpn", "OpenvpnDissector"),
     ("telnet", "TelnetDissector"),
     ("ftp", "FtpDissector"),
     ("kerberos", "KerberosDissector"),

@@ -50,6 +50,9 @@ class FlowDispatch:
     probed: set[bool] = field(default_factory=set)
     app: str | None = None
     failed: str | None = None  # the dissector that rejected the flow's captured bytes before it recognised any
+    # the port's stream dissector rejected the flow's first bytes and a prober took the flow over (Zeek's
+    # dynamic protocol detection): the flow is named after it only once it describes something
+    fallback: bool = False
     streams: dict[bool, StreamDirection[Packet]] = field(default_factory=dict)
     where: dict[bool, tuple[int | None, int, str, str]] = field(default_factory=dict)  # per direction
 
@@ -292,6 +295,8 @@ class Dispatcher:
             self._accept(fd, d, tagged, data, out)
             if fd.state.get("done"):
                 return
+            if isinstance(fd.dissector, StreamDissector):  # a fallback may have handed the flow over
+                d = fd.dissector
 
     def _gap(self, fd: FlowDispatch, d: StreamDissector, to_server: bool, count: int) -> bool:
         """Tell the dissector its direction lost bytes; False when it cannot go on (flow finished)."""
@@ -356,9 +361,34 @@ class Dispatcher:
         got = self._call(d, pkt, fd.state, data)
         if got is None:
             self._rejected(fd, d)
+            if fd.fallback:
+                fd.state["done"] = True  # the fallback dissector rejected it too: the flow stays failed
+            elif fd.app is None and data is not None:
+                self._fall_back(fd, d, pkt, data, out)
             return
-        fd.app = fd.state.get(APP_STATE_KEY) or d.name
+        if got or not fd.fallback:
+            fd.app = fd.state.get(APP_STATE_KEY) or d.name
         out.extend(got)
+
+    def _fall_back(self, fd: FlowDispatch, d: Dissector, pkt: Packet, data: bytes, out: list[Observation]) -> None:
+        """The port's stream dissector rejected the first bytes of a flow: offer them to the other
+        stream probers (as Zeek's signature-enabled analyzers run beside its port-attached ones). The
+        first that claims them takes the flow; its name becomes the flow's app only when it makes an
+        Observation (Zeek's analyzer confirmation), so a probe alone never hides the port's rejection."""
+        for p in self.probers:
+            if p is d or not isinstance(p, StreamDissector):
+                continue
+            try:
+                hit = p.probe(data, pkt.to_server)
+            except Exception:  # a probe must answer True/False; anything else is a bug, counted
+                self.stats.analyzer_errors[f"dissect.{p.name}"] += 1
+                log.debug("probe of %s failed", p.name, exc_info=True)
+                continue
+            if hit:
+                fd.dissector, fd.state, fd.fallback = p, {}, True
+                self.stats.protocols[p.name] += 1
+                self._accept(fd, p, pkt, data, out)
+                return
 
     @staticmethod
     def _rejected(fd: FlowDispatch, d: Dissector) -> None:
