@@ -65,6 +65,7 @@ def test_mismatch_evidence(case: str, kw: dict[str, object]) -> None:
     ("Zeek: ssh on 443, the SSL analyzer removed", {"zeek": True, "app": "ssh", "failed": "tls"}),
     ("Zeek: zeek-spicy-openvpn on 443", {"zeek": True, "app": "spicy_openvpn_tcp_hmac_sha1"}),
     ("Zeek: rdp on 443", {"zeek": True, "app": "rdp"}),
+    ("packets: TeamViewer recognised after TLS rejected the bytes", {"app": "teamviewer"}),
     ("packets: no verdict (a capture cut to headers hands the dissector nothing)", {}),
     ("Zeek: bytes missed", {"zeek": True, "missed": 12}),
     ("Zeek: missed_bytes not logged", {"zeek": True, "missed": None}),
@@ -182,6 +183,9 @@ OPENVPN_TLS_CRYPT_V2 = [
     (False, _openvpn_reset(8, SERVER_SID, bytes(4) + bytes.fromhex("65a1b2c4") + bytes(range(60, 109)))),
 ]
 
+# libprotoident's TeamViewer pattern (lpi_teamviewer.cc): 37 bytes opening with 17 24 0a 20, both ways
+TEAMVIEWER = [(True, bytes.fromhex("17240a20") + bytes(33)), (False, bytes.fromhex("17240a20") + bytes(range(33)))]
+
 
 def _real_ssh_banners() -> list[tuple[bool, bytes]]:
     """The first payload of each direction of the suricata-verify ssh-banner-only capture (real
@@ -205,11 +209,13 @@ def _real_ssh_banners() -> list[tuple[bool, bytes]]:
     ("OpenVPN over TCP, no tls-auth", "openvpn"),
     ("OpenVPN over TCP, tls-crypt-v2 (hard reset V3)", "openvpn"),
     ("SSH on 443 (sslh), real OpenSSH banners", "ssh"),
+    ("TeamViewer falling back to 443", "teamviewer"),
 ])
 def test_from_packets_openvpn_and_ssh_on_443_are_their_own_protocols_not_a_mismatch(
         tmp_path: Path, case: str, app: str) -> None:
     exchanges = {"OpenVPN over TCP, no tls-auth": OPENVPN_PLAIN,
-                 "OpenVPN over TCP, tls-crypt-v2 (hard reset V3)": OPENVPN_TLS_CRYPT_V2}.get(case)
+                 "OpenVPN over TCP, tls-crypt-v2 (hard reset V3)": OPENVPN_TLS_CRYPT_V2,
+                 "TeamViewer falling back to 443": TEAMVIEWER}.get(case)
     flows = _flows(_capture(tmp_path, b"", exchanges=exchanges or _real_ssh_banners()))
     assert [(f.b_port, f.app, f.extra.get("failed_services")) for f in flows] == [(443, app, None)] * 3
     assert feed([MismatchDetector()], flows=flows) == []

@@ -26,15 +26,17 @@ to the same servers over tcp/443 in their own protocol (the nku_lifecycle Xiaoba
 and non-TLS tcp/443 to the same three relays); no IoT bot family documented talks to its C&C both
 ways.
 
-A connection that carried a documented protocol of its own is no mismatch: remote-access tools and VPNs
-that enterprises run on 443 to pass firewalls (``recognised``): OpenVPN over TCP (``dissect/openvpn.py``:
-the client's hard reset answered by the server's), SSH (sslh setups; ``dissect/ssh.py``: the RFC 4253
-§4.2 identification string). From packets the engine offers bytes the port's dissector rejected to the
-other stream dissectors and names the flow after the one that describes them (``Flow.app``, as Zeek's
-dynamic protocol detection); from Zeek, the ``service`` column names the analyzer (``ssh``; the
-zeek-spicy-openvpn package's ``spicy_openvpn_tcp``..., read as ``openvpn``; ``rdp``). Another protocol
-recognised (plain HTTP or telnet on 443) still counts. Bytes that only look like a protocol's first
-packet are not enough: unknown bytes (Torii's) still raise.
+A connection that carried a documented protocol of its own is no mismatch: remote-access tools and
+VPNs that enterprises run on 443 to pass firewalls (``recognised``): OpenVPN over TCP
+(``dissect/openvpn.py``: the client's hard reset answered by the server's), TeamViewer's fallback
+from tcp/5938 (``dissect/teamviewer.py``: the client's 0x17 0x24 magic answered by a magic, as nDPI
+and libprotoident recognise it), SSH (sslh setups; ``dissect/ssh.py``: the RFC 4253 §4.2
+identification string). From packets the engine offers bytes the port's dissector rejected to the
+other stream dissectors and names the flow after the one that then describes them (``Flow.app``, as
+Zeek's dynamic protocol detection); from Zeek, the ``service`` column names the analyzer (``ssh``,
+``rdp``; the zeek-spicy-openvpn package's ``spicy_openvpn_tcp``... read as ``openvpn``). Another
+protocol recognised (plain HTTP or telnet on 443) still counts, and bytes that only open like a
+protocol are not enough: unknown bytes (Torii's) still raise.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class MismatchOptions(Options):
     zeek_port_analyzers: str = "443:tls,80:http,8080:http"
     # documented protocols that legitimately run on those ports (dissector names, Zeek service names):
     # a connection that carried one of them is no mismatch
-    recognised: str = "ssh,openvpn,rdp"
+    recognised: str = "ssh,openvpn,teamviewer,rdp"
     min_sessions: int = 3  # mismatched connections to one host:port within the window
     window_s: float = 86400.0
     realert_s: float = 86400.0  # one series is reported again after this long

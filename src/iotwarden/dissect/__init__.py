@@ -31,6 +31,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("tls", "TlsDissector"),
     ("ssh", "SshDissector"),
     ("openvpn", "OpenvpnDissector"),
+    ("teamviewer", "TeamviewerDissector"),
     ("telnet", "TelnetDissector"),
     ("ftp", "FtpDissector"),
     ("kerberos", "KerberosDissector"),
