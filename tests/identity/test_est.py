@@ -9,14 +9,16 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
+from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.identity import keystore, lifecycle, profiles
-from iotwarden.identity.ca import DeviceCA, cert_sha256
+from iotwarden.identity import csrattrs, keystore, lifecycle, profiles
+from iotwarden.identity.ca import CASettings, DeviceCA, cert_sha256
 from iotwarden.identity.est import CERTS_ONLY, PREFIX, EstRequest, EstService
+from iotwarden.identity.keypolicy import matches
 from iotwarden.store import Store
 from iotwarden.store.identity_models import SqlIdentityRepository
 from tests.identity.conftest import PASSPHRASE, make_csr
@@ -116,3 +118,59 @@ def test_any_request_gets_an_http_answer(op: str, auth: str, body: bytes) -> Non
     resp = _fuzz_service().handle(EstRequest("POST", PREFIX + op, {"content-type": "application/pkcs10",
                                                                    "authorization": auth}, body))
     assert 200 <= resp.status < 600
+
+
+# the hash each signature OID of a csrattrs answer names (RFC 5758 §3.2, RFC 4055 §5); Ed25519: none
+_HASHES: dict[str, hashes.HashAlgorithm | None] = {
+    "1.2.840.10045.4.3.2": hashes.SHA256(), "1.2.840.10045.4.3.3": hashes.SHA384(),
+    "1.2.840.113549.1.1.11": hashes.SHA256(), "1.3.101.112": None,
+}
+
+
+def _follow_csrattrs(svc: EstService, cn: str) -> tuple[x509.CertificateSigningRequest, keystore.KeyAlgorithm]:
+    """What a device does: read csrattrs, make the key it asks for and sign the request as it asks."""
+    resp = svc.handle(EstRequest("GET", PREFIX + "csrattrs"))
+    assert resp.status == 200 and resp.content_type == "application/csrattrs"
+    items = csrattrs.decode(base64.b64decode(resp.body))
+    algorithm = csrattrs.requested_algorithm(items)
+    assert algorithm is not None
+    (signature,) = [item for item in items if isinstance(item, str) and item in _HASHES]
+    key = keystore.generate(algorithm)
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+           .sign(key, _HASHES[signature]))  # type: ignore[arg-type]
+    return csr, algorithm
+
+
+@pytest.mark.parametrize("algorithm", ["ec-p256", "ec-p384", "rsa-2048", "ed25519"])
+def test_a_device_following_csrattrs_gets_a_certificate_for_the_key_the_ca_prefers(
+        tmp_path: Path, repo: SqlIdentityRepository, algorithm: keystore.KeyAlgorithm) -> None:
+    ca = DeviceCA.init(tmp_path / "ca", PASSPHRASE, repo, settings=CASettings(algorithm=algorithm))
+    svc = EstService(ca)
+    csr, asked = _follow_csrattrs(svc, "meter-1")
+    assert asked == algorithm
+    status, certs = _enroll(svc, "simpleenroll", csr, token=lifecycle.new_token(ca.repo, "meter-1", ca.clock()))
+    assert status == 200 and matches(algorithm, certs[0].public_key())
+    certs[0].verify_directly_issued_by(ca.issuing)
+
+
+def test_csrattrs_asks_for_the_named_device_key_and_other_keys_are_refused_clearly(
+        tmp_path: Path, repo: SqlIdentityRepository) -> None:
+    ca = DeviceCA.init(tmp_path / "ca", PASSPHRASE, repo,
+                       settings=CASettings(algorithm="rsa-2048", device_keys=("ec-p384", "rsa-3072")))
+    svc = EstService(ca)
+    csr, asked = _follow_csrattrs(svc, "plc-2")
+    assert asked == "ec-p384"
+    assert csr.signature_hash_algorithm is not None and csr.signature_hash_algorithm.name == "sha384"
+    token = lifecycle.new_token(ca.repo, "plc-2", ca.clock())
+    auth = {"content-type": "application/pkcs10",
+            "authorization": "Basic " + base64.b64encode(f"plc-2:{token}".encode()).decode()}
+    for key, words in ((keystore.generate("ec-p256"), "EC secp256r1"), (keystore.generate("rsa-2048"), "RSA 2048-bit")):
+        body = base64.encodebytes(make_csr("plc-2", key)[0].public_bytes(serialization.Encoding.DER))
+        resp = svc.handle(EstRequest("POST", PREFIX + "simpleenroll", auth, body))
+        assert resp.status == 400
+        assert resp.body.decode() == (f"{words} key refused: this CA's device certificates take ec-p384 (preferred), "
+                                      "rsa-3072 keys (GET /.well-known/est/csrattrs says which, RFC 7030 §4.5)\n")
+    # a refusal does not spend the token: the request made as csrattrs asks is enrolled with it
+    status, certs = _enroll(svc, "simpleenroll", csr, token=token)
+    assert status == 200 and matches("ec-p384", certs[0].public_key())

@@ -4,7 +4,9 @@ estclient is not packaged by Debian."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import re
 import shutil
 import ssl
 import subprocess
@@ -15,10 +17,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from iotwarden.identity import keystore, lifecycle, profiles
-from iotwarden.identity.ca import ISSUING_CERT, ROOT_CERT, DeviceCA
+from iotwarden.identity.ca import ISSUING_CERT, ROOT_CERT, CASettings, DeviceCA
 from iotwarden.identity.est import EstService
 from iotwarden.identity.estserver import EstServer, ensure_server_cert, tls_context
-from tests.identity.conftest import PASSPHRASE
+from iotwarden.identity.keystore import KeyAlgorithm
+from iotwarden.store.identity_models import SqlIdentityRepository
+from tests.identity.conftest import PASSPHRASE, TOKEN_LABEL, TOKEN_PIN
 
 pytestmark = pytest.mark.skipif(not shutil.which("curl") or not shutil.which("openssl"),
                                 reason="needs curl and openssl")
@@ -49,7 +53,7 @@ def _csr(cwd: Path, cn: str, key: str = "dev.key") -> None:
     else:
         args += ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key]
     assert _sh(*args, cwd=cwd).returncode == 0
-    (cwd / "csr.b64").write_bytes(__import__("base64").encodebytes((cwd / "csr.der").read_bytes()))
+    (cwd / "csr.b64").write_bytes(base64.encodebytes((cwd / "csr.der").read_bytes()))
 
 
 def _certs(cwd: Path, out: str) -> str:
@@ -113,21 +117,97 @@ def test_plain_http_and_garbage_do_not_stop_the_server(ca: DeviceCA, est_url: st
     assert _curl(f"{est_url}/cacerts", ca, tmp_path).stdout == "200"
 
 
-def test_csrattrs_with_curl_and_openssl_asn1parse(ca: DeviceCA, est_url: str, tmp_path: Path) -> None:
-    """GET /csrattrs (RFC 7030 §4.5): a base64 CsrAttrs that openssl parses: the signature algorithm
-    and the key type and curve the CA asks devices to use."""
-    assert _curl(f"{est_url}/csrattrs", ca, tmp_path).stdout == "200"
-    parsed = _sh("bash", "-c", "base64 -d out.b64 | openssl asn1parse -inform DER", cwd=tmp_path)
-    assert parsed.returncode == 0, parsed.stderr
-    for name in ("ecdsa-with-SHA256", "id-ecPublicKey", "prime256v1"):
-        assert name in parsed.stdout
-    # a CSR made the way the attributes ask is enrolled with a token
-    token = lifecycle.new_token(ca.repo, "cam-09", ca.clock())
-    _csr(tmp_path, "cam-09")
-    post = ("-H", "Content-Type: application/pkcs10", "--data-binary", "@csr.b64")
-    assert _curl(f"{est_url}/simpleenroll", ca, tmp_path, "-u", f"cam-09:{token}", *post).stdout == "200"
-    assert "ASN1 OID: prime256v1" in _sh("bash", "-c", "base64 -d out.b64 | openssl pkcs7 -inform DER -print_certs "
-                                         "| openssl x509 -noout -text", cwd=tmp_path).stdout
+@contextlib.contextmanager
+def _serving(ca: DeviceCA, folder: Path) -> Iterator[str]:
+    cert, key = ensure_server_cert(ca, folder, PASSPHRASE)
+    server = EstServer(EstService(ca), tls_context(cert, key, PASSPHRASE, ca.chain), port=0)
+    port = server.start_in_thread()
+    try:
+        yield f"https://127.0.0.1:{port}/.well-known/est"
+    finally:
+        server.stop()
+
+
+def _csr_as_asked(asn1parse: str, cwd: Path, cn: str) -> None:
+    """What a device does with ``openssl asn1parse``'s reading of csrattrs: make the key of the type
+    and curve or size asked for and sign the request with the hash asked for."""
+    names = [value for _, value in re.findall(r"prim: (OBJECT|INTEGER) +:(\S+)", asn1parse)]
+    if "id-ecPublicKey" in names:
+        newkey = ["-newkey", "ec", "-pkeyopt", f"ec_paramgen_curve:{names[names.index('id-ecPublicKey') + 1]}"]
+    elif "rsaEncryption" in names:
+        newkey = ["-newkey", f"rsa:{int(names[names.index('rsaEncryption') + 1], 16)}"]
+    else:
+        assert "ED25519" in names, asn1parse
+        newkey = ["-newkey", "ed25519"]
+    digest = next((f"-{h}" for h in ("sha256", "sha384") if f"ecdsa-with-{h.upper()}" in names
+                   or f"{h}WithRSAEncryption" in names), None)
+    args = ["openssl", "req", "-new", "-subj", f"/CN={cn}", "-outform", "DER", "-out", "csr.der", *newkey,
+            "-nodes", "-keyout", "dev.key", *([digest] if digest else [])]
+    made = _sh(*args, cwd=cwd)
+    assert made.returncode == 0, made.stderr
+    (cwd / "csr.b64").write_bytes(base64.encodebytes((cwd / "csr.der").read_bytes()))
+
+
+# (CA key algorithm, on a SoftHSM token) -> what openssl names in csrattrs, in the CSR and in the certificate
+CSRATTRS_CASES = {
+    ("ec-p256", False): (["id-ecPublicKey", "prime256v1", "ecdsa-with-SHA256"], "ASN1 OID: prime256v1"),
+    ("ec-p384", False): (["id-ecPublicKey", "secp384r1", "ecdsa-with-SHA384"], "ASN1 OID: secp384r1"),
+    ("rsa-2048", False): (["rsaEncryption", ":0800", "sha256WithRSAEncryption"], "Public-Key: (2048 bit)"),
+    ("ec-p384", True): (["id-ecPublicKey", "secp384r1", "ecdsa-with-SHA384"], "ASN1 OID: secp384r1"),
+}
+
+
+@pytest.mark.parametrize(("algorithm", "on_token"), list(CSRATTRS_CASES))
+def test_csrattrs_names_the_ca_key_and_a_device_following_it_enrols(
+        algorithm: KeyAlgorithm, on_token: bool, tmp_path: Path, repo: SqlIdentityRepository,
+        request: pytest.FixtureRequest) -> None:
+    """GET /csrattrs (RFC 7030 §4.5) over HTTPS, read by openssl asn1parse: the key type with its curve
+    or size and the signature the CA wants; a CSR openssl makes as that reading says enrols (token)."""
+    if on_token:
+        module = request.getfixturevalue("softhsm")
+        settings = CASettings(algorithm=algorithm, pkcs11_module=module, pkcs11_token=TOKEN_LABEL)
+        ca = DeviceCA.init(tmp_path / "ca", TOKEN_PIN, repo, settings=settings)
+    else:
+        ca = DeviceCA.init(tmp_path / "ca", PASSPHRASE, repo, settings=CASettings(algorithm=algorithm))
+    names, in_cert = CSRATTRS_CASES[(algorithm, on_token)]
+    with _serving(ca, tmp_path / "est") as url:
+        assert _curl(f"{url}/csrattrs", ca, tmp_path, "-D", "headers.txt").stdout == "200"
+        assert "content-type: application/csrattrs" in (tmp_path / "headers.txt").read_text().lower()
+        parsed = _sh("bash", "-c", "base64 -d out.b64 | openssl asn1parse -inform DER", cwd=tmp_path)
+        assert parsed.returncode == 0, parsed.stderr
+        for name in names:
+            assert name in parsed.stdout
+        assert "challengePassword" not in parsed.stdout  # this server authenticates otherwise (§3.5)
+        _csr_as_asked(parsed.stdout, tmp_path, "cam-09")
+        assert names[-1] in _sh("openssl", "req", "-inform", "DER", "-in", "csr.der", "-noout", "-text",
+                                cwd=tmp_path).stdout  # the request is signed as asked
+        token = lifecycle.new_token(ca.repo, "cam-09", ca.clock())
+        post = ("-H", "Content-Type: application/pkcs10", "--data-binary", "@csr.b64")
+        assert _curl(f"{url}/simpleenroll", ca, tmp_path, "-u", f"cam-09:{token}", *post).stdout == "200"
+    _certs(tmp_path, "dev.crt")
+    assert in_cert in _sh("openssl", "x509", "-in", "dev.crt", "-noout", "-text", cwd=tmp_path).stdout
+    verify = _sh("openssl", "verify", "-CAfile", str(ca.folder / ROOT_CERT), "-untrusted",
+                 str(ca.folder / ISSUING_CERT), "dev.crt", cwd=tmp_path)
+    assert verify.returncode == 0, verify.stderr
+
+
+def test_a_key_the_device_profile_does_not_take_is_refused_with_the_reason(
+        tmp_path: Path, repo: SqlIdentityRepository) -> None:
+    ca = DeviceCA.init(tmp_path / "ca", PASSPHRASE, repo,
+                       settings=CASettings(algorithm="ec-p256", device_keys=("ec-p384",)))
+    with _serving(ca, tmp_path / "est") as url:
+        _csr(tmp_path, "cam-10")  # a P-256 key, made without reading csrattrs
+        token = lifecycle.new_token(ca.repo, "cam-10", ca.clock())
+        post = ("-H", "Content-Type: application/pkcs10", "--data-binary", "@csr.b64")
+        assert _curl(f"{url}/simpleenroll", ca, tmp_path, "-u", f"cam-10:{token}", *post).stdout == "400"
+        assert (tmp_path / "out.b64").read_text() == (
+            "EC secp256r1 key refused: this CA's device certificates take ec-p384 (preferred) keys "
+            "(GET /.well-known/est/csrattrs says which, RFC 7030 §4.5)\n")
+        (tmp_path / "dev.key").unlink()
+        assert _curl(f"{url}/csrattrs", ca, tmp_path).stdout == "200"
+        parsed = _sh("bash", "-c", "base64 -d out.b64 | openssl asn1parse -inform DER", cwd=tmp_path).stdout
+        _csr_as_asked(parsed, tmp_path, "cam-10")
+        assert _curl(f"{url}/simpleenroll", ca, tmp_path, "-u", f"cam-10:{token}", *post).stdout == "200"
 
 
 def test_bootstrap_certificate_enrols_over_tls_with_curl(ca: DeviceCA, est_url: str, tmp_path: Path) -> None:

@@ -6,6 +6,9 @@ Authentication (§3.2.3, §3.3.2): ``simpleenroll`` takes a TLS client certifica
 of our ``bootstrap`` certificates or one issued by a configured manufacturer (IDevID) CA, or else a
 one-time enrolment token as the HTTP Basic password; ``simplereenroll`` takes only a valid
 certificate of ours, whose subject the new request must repeat (§4.2.2).
+
+Keys: ``csrattrs`` (§4.5.2) asks for the key the CA's device key policy prefers (keypolicy.py); a
+request over EST whose key the policy does not accept is refused (400) before any token is spent.
 """
 
 from __future__ import annotations
@@ -123,7 +126,10 @@ class EstService:
             der = base64.b64decode(b"".join(req.body.split()), validate=True)
         except (binascii.Error, ValueError):
             raise IdentityError("request body is not base64 (RFC 7030 §4.2.1, RFC 8951)") from None
-        return ca_mod.load_csr(der)
+        csr = ca_mod.load_csr(der)
+        # before a token is spent: a key csrattrs did not offer is refused and the device may try again
+        self.ca.settings.key_policy.check(csr.public_key())
+        return csr
 
     def _our_record(self, cert: x509.Certificate) -> IssuedCert | None:
         """The repository record of a client certificate we issued, if it is still usable."""
