@@ -133,3 +133,16 @@ def test_est_serve_on_a_token_ca_with_a_short_pin_takes_a_server_key_passphrase_
                  "--server-passphrase-env", "EST_KEY_PASSPHRASE"]) == 0
     assert len(served) == 1
     keystore.load(env / "ca" / "est" / "est-server.key.pem", "a passphrase for the EST key")  # encrypted with it
+
+
+def test_init_sets_the_device_key_policy_and_issue_follows_it(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["identity", "init", "--ca-dir", "ca", "--device-key", "ec-p384", "--device-key", "rsa-3072"]) == 0
+    assert json.loads((env / "ca" / "ca.json").read_text())["device_keys"] == ["ec-p384", "rsa-3072"]
+    assert main(["identity", "issue", "cam-01", "--ca-dir", "ca", "--out", "dev"]) == 0  # the preferred: P-384
+    key = serialization.load_pem_private_key((env / "dev" / "cam-01.key.pem").read_bytes(), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp384r1"
+    capsys.readouterr()
+    assert main(["identity", "issue", "cam-02", "--ca-dir", "ca", "--out", "dev", "--algorithm", "ec-p256"]) == 2
+    assert "refused" in capsys.readouterr().err
+    assert main(["identity", "init", "--ca-dir", "ca2", "--device-key", "dsa-1024"]) == 2
+    assert "--device-key: unknown key algorithm 'dsa-1024'" in capsys.readouterr().err

@@ -21,7 +21,7 @@ from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, OUTPUT_OPTION, Forma
 from iotwarden.cli.files import read_file
 from iotwarden.cli.main import app
 from iotwarden.errors import ConfigError, IdentityError, describe
-from iotwarden.identity import crl, estserver, keystore, lifecycle, mosquitto, profiles
+from iotwarden.identity import crl, estserver, keypolicy, keystore, lifecycle, mosquitto, profiles
 from iotwarden.identity.ca import ROOT_CERT, CASettings, DeviceCA
 from iotwarden.identity.credcheck.check import CredentialChecker
 from iotwarden.identity.credcheck.scope import DEFAULT_PORTS, RateLimiter, Scope, Target
@@ -67,6 +67,11 @@ def _when(ts: float | None) -> str:
     return "" if ts is None else dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M")
 
 
+DEVICE_KEYS_OPTION = typer.Option(None, "--device-key", help="A key algorithm device certificates may have "
+                                  "(repeat; the first is the one EST csrattrs asks for). Default: the CA's "
+                                  "algorithm preferred, all accepted.")
+
+
 @identity_app.command("init")
 def init(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphrase_env: str = PASS_ENV_OPTION,
          algorithm: str = typer.Option(keystore.DEFAULT_ALGORITHM, help=f"One of {', '.join(keystore.ALGORITHMS)}."),
@@ -76,7 +81,8 @@ def init(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphrase
          ocsp_url: str | None = typer.Option(None, help="OCSP URL put in issued certificates."),
          pkcs11_module: str | None = typer.Option(None, help="Keep the CA keys in a PKCS#11 token: its module "
                                                   "(e.g. /usr/lib/softhsm/libsofthsm2.so); the passphrase is the PIN."),
-         pkcs11_token: str | None = typer.Option(None, help="Label of that token.")) -> None:
+         pkcs11_token: str | None = typer.Option(None, help="Label of that token."),
+         device_key: list[str] | None = DEVICE_KEYS_OPTION) -> None:
     """Create the root and issuing CA (keys encrypted with the passphrase, or generated in a PKCS#11
     token that never lets them out)."""
     if algorithm not in keystore.ALGORITHMS:
@@ -84,6 +90,7 @@ def init(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphrase
     if (pkcs11_module is None) != (pkcs11_token is None):
         raise ConfigError("--pkcs11-module and --pkcs11-token go together")
     settings = CASettings(name=name, organization=organization, algorithm=algorithm,
+                          device_keys=keypolicy.check_algorithms(device_key or (), "--device-key"),
                           crl_url=crl_url, ocsp_url=ocsp_url, pkcs11_module=pkcs11_module, pkcs11_token=pkcs11_token)
     ca = DeviceCA.init(ca_dir, _passphrase(passphrase_env, confirm=True), SqlIdentityRepository(open_store(db)),
                        settings=settings)
@@ -103,10 +110,13 @@ def issue(device_id: str, *, out: Path = ISSUE_OUT_OPTION,
           mac: str | None = typer.Option(None, help="MAC address (subjectAltName urn:dev:mac:)."),
           device_key: str | None = typer.Option(None, help="Inventory device key (mac:..) holding it."),
           profile: str = typer.Option("device", help=f"One of {', '.join(profiles.LEAF_PROFILES)}."),
-          algorithm: str = typer.Option(keystore.DEFAULT_ALGORITHM, help="Device key algorithm.")) -> None:
+          algorithm: str | None = typer.Option(None, help="Device key algorithm (default: the one the CA "
+                                               "prefers for devices).")) -> None:
     """Make a key and issue a certificate for DEVICE_ID directly (no EST)."""
     ca = _open(ca_dir, db, passphrase_env)
-    key = keystore.generate(algorithm)  # type: ignore[arg-type]
+    chosen = (keypolicy.check_algorithms([algorithm], "--algorithm")[0] if algorithm is not None
+              else ca.settings.key_policy.preferred)
+    key = keystore.generate(chosen)
     subject = profiles.device_subject(device_id, serial=serial, model=model, organization=ca.settings.organization)
     cert, rec = ca.issue_for_key(subject, key.public_key(), profile=profile, device_key=device_key or
                                  (f"mac:{mac.lower()}" if mac else None),
