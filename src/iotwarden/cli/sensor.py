@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from iotwarden.bus.jetstream import NatsLink, check_site, redact
+from iotwarden.bus.jetstream import OUTAGE_LIMIT_S, BusError, NatsLink, check_site, redact
 from iotwarden.cli.analyze import DB_OPTION, open_store
 from iotwarden.cli.main import app
 from iotwarden.cli.monitor import DETECT_OPTIONS_OPTION, SUPPRESSIONS_OPTION
@@ -24,6 +24,9 @@ from iotwarden.services.worker import Worker
 
 err = Console(stderr=True)
 NATS_OPTION = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS server URL (JetStream enabled).")
+OUTAGE_OPTION = typer.Option(
+    OUTAGE_LIMIT_S, "--outage-limit", min=0.0,
+    help="Seconds NATS may stay unreachable (restarts are waited out) before this stops with an error; 0: forever.")
 
 
 @contextlib.contextmanager
@@ -58,13 +61,14 @@ def sensor_cmd(
     nats: str = NATS_OPTION,
     site: Annotated[str, typer.Option("--site", help="Site name: the records go to iotwarden.<site>.records.")],
     bpf: Annotated[str | None, typer.Option("--bpf", help="Kernel filter for a live interface.")] = None,
+    outage_limit: float = OUTAGE_OPTION,
 ) -> None:
     """Run the engine on SOURCE and publish its Observations and closed Flows to NATS JetStream."""
     check_site(site)
     paths = [Path(s) for s in sources]
     live = len(sources) == 1 and not paths[0].exists()
     with NatsLink(nats, name=f"iotwarden sensor {site}").connect() as link:
-        sensor = Sensor(link, site)
+        sensor = Sensor(link, site, outage_limit_s=outage_limit)
         err.print(f"sensor for site {site} publishing to {redact(nats)} (Ctrl-C stops)", highlight=False)
         reports: list[RunReport] = []
         try:
@@ -80,10 +84,15 @@ def sensor_cmd(
             unsent = sensor.close(DRAIN_WAIT_S)
         for report in reports:
             err.print(_line(report), highlight=False, soft_wrap=True)
-        if sensor.outbox.dropped or unsent or sensor.records_dropped:
+        if sensor.outbox.dropped or sensor.records_dropped:
             err.print(f"[yellow]warning:[/] {sensor.outbox.dropped} messages dropped while NATS was away, "
-                      f"{unsent} left unsent, {sensor.records_dropped} records too large to send", highlight=False)
+                      f"{sensor.records_dropped} records too large to send", highlight=False)
         err.print(f"published {sensor.published} messages ({sensor.retries} retries)", highlight=False)
+    if sensor.failure is not None:
+        raise sensor.failure
+    if unsent:  # NATS did not take the end of the output in DRAIN_WAIT_S: the runs reached it incomplete
+        raise BusError(f"{unsent} messages left unsent: NATS at {redact(nats)} did not take them within "
+                       f"{DRAIN_WAIT_S:g} s ({sensor.last_error or 'no acknowledgement'})")
     if any(r.status == "failed" for r in reports):
         raise typer.Exit(1)
 
@@ -100,6 +109,7 @@ def worker_cmd(
         "--idle-exit", help="Stop after this many seconds without messages (batch jobs, tests).")] = None,
     suppress: Path | None = SUPPRESSIONS_OPTION,
     options: Path | None = DETECT_OPTIONS_OPTION,
+    outage_limit: float = OUTAGE_OPTION,
 ) -> None:
     """Consume the sensors' records, run the analyzers and write devices, flows, findings and alerts."""
     from iotwarden.bus.nats import NatsBus  # noqa: PLC0415
@@ -112,9 +122,9 @@ def worker_cmd(
             bus = NatsBus(nats, name="iotwarden worker events")
             try:
                 worker = Worker(link, store, site=site, bus=bus, durable=durable, options=tunables,
-                                suppressions=rules)
+                                suppressions=rules, outage_limit_s=outage_limit)
                 err.print(f"worker {worker.durable} consuming {worker.subject} from {redact(nats)} (Ctrl-C stops)",
-                          highlight=False)
+                          highlight=False, soft_wrap=True)
                 with _graceful(worker.stop):
                     worker.run(idle_exit_s=idle_exit)
             finally:

@@ -7,7 +7,9 @@ engine, ended by a message that carries its capture statistics. Messages wait in
 (:data:`MAX_OUTBOX_MESSAGES`, :data:`MAX_OUTBOX_BYTES`) while NATS is away: reading a file then waits for
 room (nothing is lost), a live capture drops the oldest message and counts it (the kernel would drop
 packets otherwise). A message published again after a reconnect carries the same ``Nats-Msg-Id``, so
-the stream keeps it once.
+the stream keeps it once. NATS away (disconnected, or every publish failing) for longer than the outage
+limit (:data:`~iotwarden.bus.jetstream.OUTAGE_LIMIT_S` unless set) stops the sensor: :attr:`Sensor.failure`
+says why, the current input ends and what is still in the outbox stays unsent.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from iotwarden.bus.jetstream import BusError, NatsLink, check_site, records_subject
+from iotwarden.bus.jetstream import OUTAGE_LIMIT_S, BusError, NatsLink, check_site, records_subject
 from iotwarden.engine.batch import PacketBatch
 from iotwarden.services.analyze import expand_paths, sniff_format
 from iotwarden.services.feed import Feed, new_engine
@@ -107,41 +109,64 @@ class Outbox:
 class Sensor:
     """Publishes what the engine makes of each input to the site's subject; :meth:`stop` (Ctrl-C) ends
     the current input cleanly (its flows flushed, its end message sent) and :meth:`close` waits up to
-    :data:`DRAIN_WAIT_S` for the outbox to reach NATS."""
+    :data:`DRAIN_WAIT_S` for the outbox to reach NATS. NATS away longer than ``outage_limit_s`` (0: wait
+    forever) stops it as :meth:`stop` does, with :attr:`failure` set."""
 
     def __init__(self, link: NatsLink, site: str, *, engine_config: Any = None, max_message_bytes: int | None = None,
-                 outbox: Outbox | None = None) -> None:
+                 outbox: Outbox | None = None, outage_limit_s: float = OUTAGE_LIMIT_S) -> None:
         self.link, self.site = link, check_site(site)
         self.subject = records_subject(site)
         self.engine_config = engine_config
         server_max = int(getattr(link.client, "max_payload", 0) or MAX_MESSAGE_BYTES)
         self.max_message_bytes = min(max_message_bytes or MAX_MESSAGE_BYTES, server_max)
-        self.outbox = outbox or Outbox()
+        self.outbox = outbox if outbox is not None else Outbox()  # an empty Outbox is falsy (len 0)
         self.stopping = threading.Event()
         self.published = 0
         self.duplicates = 0  # publishes the stream had already (a retry after a lost acknowledgement)
         self.retries = 0
         self.records_dropped = 0  # records too large for a message, or not JSON
         self.last_error: str | None = None
+        self.outage_limit_s = outage_limit_s
+        self.failure: BusError | None = None  # why the sensor gave up on NATS (the outage limit passed)
+        self._failing_since: float | None = None  # time.monotonic() of the first publish of a failing series
         link.ensure_stream()
         self._closing = threading.Event()
         self._publisher = threading.Thread(target=self._publish_loop, name="sensor publisher", daemon=True)
         self._publisher.start()
 
     # --- publishing (its own thread: the engine never waits on the network unless the outbox is full)
+    def _outage(self) -> float:
+        """How long NATS has been away: disconnected, or every publish failing."""
+        failing = 0.0 if self._failing_since is None else time.monotonic() - self._failing_since
+        return max(self.link.down_for(), failing)
+
+    def _give_up(self) -> bool:
+        """Past the outage limit: record the failure and stop the inputs (True); else False."""
+        away = self._outage()
+        if not self.outage_limit_s or away <= self.outage_limit_s:
+            return False
+        self.failure = self.link.outage_error(self.outage_limit_s, away, f"sensor stopped, {len(self.outbox)} "
+                                              "messages not sent")
+        log.debug("sensor gives up: %s", self.failure)
+        self.stopping.set()
+        return True
+
     def _publish_loop(self) -> None:
         js = self.link.jetstream()
         while True:
             item = self.outbox.peek(0.2)
             if item is None:
-                if self._closing.is_set():
+                if self._closing.is_set() or self._give_up():  # a live capture may be idle while NATS is away
                     return
                 continue
             msg_id, payload = item
+            started = time.monotonic()
             try:
                 ack = self.link.call(js.publish(self.subject, payload, timeout=PUBLISH_TIMEOUT_S,
                                                 headers={MSG_ID_HEADER: msg_id}), PUBLISH_TIMEOUT_S + 1)
-            except Exception as exc:  # noqa: BLE001 - NATS down, timeout, stream gone: retried, never fatal
+            except Exception as exc:  # noqa: BLE001 - NATS down, timeout, stream gone: retried until the limit
+                if self._failing_since is None:
+                    self._failing_since = started
                 self.retries += 1
                 self.last_error = str(exc) or type(exc).__name__
                 if self.retries == 1 or self.retries % 30 == 0:
@@ -152,9 +177,10 @@ class Sensor:
                         self.link.ensure_stream()
                     except BusError:  # still down: the next try says so
                         log.debug("stream not ready", exc_info=True)
-                if self._closing.wait(RETRY_WAIT_S):  # close() gave NATS its time: what is left stays unsent
+                if self._give_up() or self._closing.wait(RETRY_WAIT_S):  # what is left stays unsent
                     return
                 continue
+            self._failing_since = None
             self.outbox.pop()
             self.published += 1
             self.duplicates += bool(getattr(ack, "duplicate", False))
@@ -250,8 +276,12 @@ class Sensor:
         self.stopping.set()
 
     def close(self, timeout: float = DRAIN_WAIT_S) -> int:
-        """Wait up to ``timeout`` for the outbox to reach NATS, then stop publishing; messages left unsent."""
-        self.outbox.wait_empty(timeout)
+        """Wait up to ``timeout`` for the outbox to reach NATS (less once the publisher gave up on it), then
+        stop publishing; the number of messages left unsent."""
+        deadline = time.monotonic() + timeout
+        while self._publisher.is_alive() and time.monotonic() < deadline:
+            if self.outbox.wait_empty(min(0.5, deadline - time.monotonic())):
+                break
         self._closing.set()
         self._publisher.join(PUBLISH_TIMEOUT_S + RETRY_WAIT_S + 1)
         return len(self.outbox)

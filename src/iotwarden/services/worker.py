@@ -14,6 +14,13 @@ endpoints). A restart loses it: what was committed stays, unacknowledged message
 and feed a fresh state that joins the run where it is (counted as a gap when messages were committed
 before). So one durable consumer (one worker) per set of sites: two workers on the same consumer would
 split one run's messages between two states.
+
+NATS away (a server restart) is waited out: pulls come back empty, acknowledgements wait in the
+client's buffer, the consumer goes on from its acknowledged position once the server is back. A server
+that crashed may also have forgotten acknowledgements of its last moments (JetStream writes consumer state
+asynchronously): those messages come again after :data:`ACK_WAIT_S` and are recognised as stored. Away
+longer than the outage limit (:data:`~iotwarden.bus.jetstream.OUTAGE_LIMIT_S` unless set), the worker
+writes what it holds and stops with a :class:`~iotwarden.bus.jetstream.BusError`.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from sqlalchemy import delete, func, select
 from iotwarden.bus.inprocess import InProcessBus
 from iotwarden.bus.jetstream import (
     CALL_TIMEOUT_S,
+    OUTAGE_LIMIT_S,
     RECORDS_PREFIX,
     STREAM,
     STREAM_MAX_AGE_S,
@@ -89,7 +97,7 @@ class WorkerStats:
     gaps: int = 0  # messages of a run never seen (a sensor's outbox overflowed, or a restart joined mid-run)
 
     def to_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 class Worker:
@@ -97,8 +105,10 @@ class Worker:
 
     def __init__(self, link: NatsLink, store: Store, *, site: str | None = None, bus: InProcessBus | None = None,
                  durable: str | None = None, options: dict[str, dict[str, Any]] | None = None,
-                 suppressions: Iterable[Suppression] = ()) -> None:
+                 suppressions: Iterable[Suppression] = (), outage_limit_s: float = OUTAGE_LIMIT_S) -> None:
         self.link, self.store, self.bus = link, store, bus
+        self.outage_limit_s = outage_limit_s  # NATS away longer than this ends run() with BusError (0: never)
+        self._failing_since: float | None = None  # time.monotonic() of the first pull of a failing series
         self.options, self.suppressions = options, list(suppressions)  # site policy for every run's detectors
         self.site = check_site(site) if site is not None else None
         self.subject = records_subject(self.site)
@@ -120,7 +130,8 @@ class Worker:
 
     # --- the loop
     def run(self, *, idle_exit_s: float | None = None) -> None:
-        """Consume until :meth:`stop`; with ``idle_exit_s``, also stop once nothing came for that long."""
+        """Consume until :meth:`stop`; with ``idle_exit_s``, also stop once nothing came for that long.
+        :class:`BusError` once NATS has been away longer than the outage limit (what was fed is written)."""
         idle_since = time.monotonic()
         try:
             while not self.stopping.is_set():
@@ -134,6 +145,11 @@ class Worker:
     def step(self) -> int:
         """One pull, its messages fed, and a checkpoint when one is due; the number of messages pulled."""
         msgs = self._fetch()
+        away = max(self.link.down_for(),
+                   0.0 if self._failing_since is None else time.monotonic() - self._failing_since)
+        if self.outage_limit_s and away > self.outage_limit_s:
+            raise self.link.outage_error(self.outage_limit_s, away,
+                                         "worker stopped, what it had received is stored")
         for msg in msgs:
             self._accept(msg)
         self._evict_idle()
@@ -148,12 +164,16 @@ class Worker:
         self.stopping.set()
 
     def _fetch(self) -> list[Msg]:
+        started = time.monotonic()
         try:
             pulled = self.link.call(self.sub.fetch(FETCH_BATCH, timeout=FETCH_WAIT_S), FETCH_WAIT_S + CALL_TIMEOUT_S)
+            self._failing_since = None
             return list(pulled)
         except (NatsTimeout, TimeoutError):
+            self._failing_since = None
             return []
-        except Exception as exc:  # noqa: BLE001 - NATS away: wait and pull again, never fatal
+        except Exception as exc:  # noqa: BLE001 - NATS away: wait and pull again until the outage limit
+            self._failing_since = self._failing_since or started
             self.stats.fetch_errors += 1
             if self.stats.fetch_errors == 1 or self.stats.fetch_errors % 30 == 0:
                 log.warning("pull from NATS failed (%s); retrying", str(exc) or type(exc).__name__)
@@ -248,9 +268,10 @@ class Worker:
                 self.runs.pop(key, None)
             self._release()
             return
-        for msg in [m for m, _ in held] + self._also_ack:
+        for msg in [m for m, _ in held] + self._also_ack:  # buffered by the client while NATS is away
             self._call(msg.ack())
-        self._call(self.link.client.flush(timeout=int(CALL_TIMEOUT_S)))
+        if self.link.connected:  # a flush while away would only wait for the server
+            self._call(self.link.client.flush(timeout=int(CALL_TIMEOUT_S)))
         self.stats.checkpoints += 1
         self.stats.messages += len(self._held_ids)
         self._release()
