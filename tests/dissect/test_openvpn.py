@@ -77,6 +77,7 @@ def test_probe_wants_the_client_reset_whole() -> None:
     d = OpenvpnDissector()
     assert d.probe(CLIENT, True) and d.probe(CLIENT_TLS_AUTH, True)
     assert not d.probe(CLIENT[:-1], True)  # a probe sees one segment: the whole first packet or nothing
+    assert not d.probe(CLIENT + b"\x00", True)  # nor a length prefix that does not name the payload
     assert not d.probe(SERVER, False) and not d.probe(CLIENT, False)
     assert not d.probe(b"\x16\x03\x01\x00\x2a\x01", True)  # a TLS ClientHello record
     assert parse_hard_reset(b"\x00", True) is None

@@ -45,7 +45,7 @@ def test_anything_else_is_rejected(case: str, chunks: list[tuple[bool, bytes]]) 
 def test_probe() -> None:
     d = TeamviewerDissector()
     assert d.probe(HELLO, True)
-    assert not d.probe(HELLO, False) and not d.probe(b"\x17\x24", True)
+    assert not d.probe(HELLO, False) and not d.probe(b"\x17\x24\x0b\x20", True)
     assert not d.probe(b"\x17\x03\x03\x00\x20", True)  # a TLS application-data record
 
 

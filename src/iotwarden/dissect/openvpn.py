@@ -69,8 +69,10 @@ class OpenvpnDissector(StreamDissector):
     max_buffer: ClassVar[int] = 2 + MAX_HARD_RESET
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
-        """The client's hard reset, whole, at the start of the flow's first payload."""
-        if not to_server:
+        """The flow's first payload is exactly one client hard reset (a client sends it alone and waits
+        for the answer): its length prefix names the rest of the payload, so random bytes, or a
+        datagram on an unlisted UDP port, hardly ever pass."""
+        if not to_server or len(payload) < 2 or int.from_bytes(payload[:2], "big") != len(payload) - 2:
             return False
         try:
             return parse_hard_reset(payload, True) is not None

@@ -10,7 +10,9 @@ is blocked.
 
 Kind ``hello`` (subject ``src``: the endpoint that sent it): ``role`` ("client"/"server"), ``magic``
 (hex). Both are made once the server's first bytes carry a magic too (nDPI likewise waits for several
-such packets off port 5938); the first bytes of one side alone describe nothing. Dissection then ends.
+such packets off port 5938); the first bytes of one side alone describe nothing. Dissection then
+ends. The probe (unlisted ports, or bytes the port's dissector rejected) asks for libprotoident's
+whole four-byte opener.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from iotwarden.model import Observation
 
 MAGICS = {b"\x17\x24": "1724", b"\x11\x30": "1130"}  # nDPI teamviewer.c; bettercap packets/teamviewer.go
 CLIENT_MAGIC = b"\x17\x24"  # what a client opens with (nDPI's first stage; libprotoident's both directions)
+CLIENT_OPENER = bytes.fromhex("17240a20")  # libprotoident lpi_teamviewer.cc: a client's first four bytes
 
 
 class TeamviewerDissector(StreamDissector):
@@ -33,8 +36,9 @@ class TeamviewerDissector(StreamDissector):
     max_buffer: ClassVar[int] = 64
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
-        """The client's first bytes open with the 0x17 0x24 magic (and say more than the magic)."""
-        return to_server and len(payload) > 2 and payload.startswith(CLIENT_MAGIC)
+        """The client's first bytes are libprotoident's opener 17 24 0a 20: two magic bytes alone would
+        claim one random datagram in 65536 on an unlisted port."""
+        return to_server and payload.startswith(CLIENT_OPENER)
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         key = streambuf.direction_key(pkt.to_server)
