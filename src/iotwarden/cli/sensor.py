@@ -69,16 +69,19 @@ def sensor_cmd(
     live = len(sources) == 1 and not paths[0].exists()
     with NatsLink(nats, name=f"iotwarden sensor {site}").connect() as link:
         sensor = Sensor(link, site, outage_limit_s=outage_limit)
-        err.print(f"sensor for site {site} publishing to {redact(nats)} (Ctrl-C stops)", highlight=False)
+        started = f"sensor for site {site} publishing to {redact(nats)} (Ctrl-C stops)"
         reports: list[RunReport] = []
         try:
             with _graceful(sensor.stop):
                 if live:
                     from iotwarden.sources.live import capture_live  # noqa: PLC0415 - Linux, needs CAP_NET_RAW
 
-                    reports.append(sensor.run_live(capture_live(sources[0], bpf=bpf, stop=sensor.stopping),
-                                                   sources[0]))
+                    # the socket is open once capture_live returns: from this line on, no packet is missed
+                    batches = capture_live(sources[0], bpf=bpf, stop=sensor.stopping)
+                    err.print(f"capturing on {sources[0]}; {started}", highlight=False, soft_wrap=True)
+                    reports.append(sensor.run_live(batches, sources[0]))
                 else:
+                    err.print(started, highlight=False, soft_wrap=True)
                     reports.extend(sensor.run_paths(paths))
         finally:
             unsent = sensor.close(DRAIN_WAIT_S)
