@@ -195,3 +195,14 @@ def test_a_server_that_stays_away_past_the_outage_limit_is_one_error_line(nats_s
         assert "Traceback" not in err and len(errors) == 1, (name, err)
         assert re.fullmatch(rf"error: NATS at {re.escape(nats_server.url)} away for \d+ s, longer than the outage "
                             rf"limit of 2 s \(--outage-limit\); {name} stopped, .*", errors[0]), errors[0]
+
+
+def test_without_an_outage_limit_a_sensor_waits_and_says_what_it_could_not_send(nats_server: NatsServer) -> None:
+    with NatsLink(nats_server.url, name="test sensor").connect() as link:
+        sensor = Sensor(link, "hq", max_message_bytes=SMALL_MESSAGES, outage_limit_s=0)
+        nats_server.kill()
+        [report] = sensor.run_paths([DEMO])  # the capture is read whole into the outbox while the server is away
+        time.sleep(1.5)  # longer than any limit this test would notice: with 0 the sensor never gives up
+        unsent = sensor.close(timeout=0.5)
+        assert sensor.failure is None and report.status == "complete"
+        assert sensor.published == 0 and unsent == report.messages > 0 and sensor.outbox.dropped == 0
