@@ -144,3 +144,15 @@ def test_an_unusable_database_is_one_clear_line(capsys: pytest.CaptureFixture[st
     assert code == 2
     (line,) = error_lines(err)
     assert "does not exist" in line
+
+
+def test_max_probe_flows_bounds_the_stored_scan_probes(capsys: pytest.CaptureFixture[str], db: str,
+                                                       tmp_path: Path) -> None:
+    from tests.services.test_analyze import _scan_log
+    code, out, err = run(capsys, "analyze", str(_scan_log(tmp_path / "conn.log", 50)), "--db", db,
+                         "--max-probe-flows", "20", "-f", "json")
+    assert code == 0, err
+    (result,) = json.loads(out)["files"]
+    assert (result["flows"], result["stats"]["flows_not_stored"]["probes"]) == (55, 30)
+    code, _, err = run(capsys, "analyze", str(tmp_path / "conn.log"), "--db", db, "--max-probe-flows", "-1")
+    assert code == 2 and err.startswith("error:") and "Traceback" not in err

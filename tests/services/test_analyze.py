@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from iotwarden.services.analyze import GC_YOUNG_THRESHOLD, SCHEMA, analyze, expand_paths, gc_tuned, sniff_format
 from iotwarden.store import Store
+from iotwarden.store.alert_models import AlertRow
 from iotwarden.store.schema import CaptureRow, DeviceRow, FlowRow
 from tests.conftest import REPO, shared
 from tests.services import builders as b
@@ -329,3 +330,37 @@ def test_a_freeze_made_by_the_process_itself_is_left_alone() -> None:
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def _scan_log(path: Path, probes: int) -> Path:
+    """A conn.log: one host's Telnet scan (unanswered SYNs to ``probes`` targets, then refused ones)
+    and the same host's web sessions."""
+    with path.open("w") as fh:
+        fh.write(b.ZEEK_CONN_HEADER)
+        for i in range(probes):  # S0: no answer; REJ: one RST back
+            state, resp_pkts = ("S0", 0) if i % 2 else ("REJ", 1)
+            target = f"198.18.{i // 250}.{i % 250 + 1}"
+            fh.write(f"{1_700_000_000 + i * 0.5:.6f}\tC{i:017d}\t10.1.0.66\t{40000 + i}\t{target}\t23\ttcp\t-\t-"
+                     f"\t0\t0\t{state}\tT\tF\t0\tS\t1\t60\t{resp_pkts}\t{40 * resp_pkts}\t(empty)\t-\t-\n")
+        for i in range(5):
+            fh.write(f"{1_700_000_100 + i:.6f}\tW{i:017d}\t10.1.0.66\t{50000 + i}\t{b.WEB_IP}\t80\ttcp\thttp\t"
+                     f"0.5\t100\t200\tSF\tT\tF\t0\tShADadFf\t5\t400\t4\t500\t(empty)\t-\t-\n")
+    return path
+
+
+def test_probes_past_the_budget_are_analysed_and_counted_not_stored(store: Store, tmp_path: Path) -> None:
+    report = analyze([_scan_log(tmp_path / "conn.log", 400)], store, max_probe_flows=100)
+    (result,) = report.files
+    assert (result.status, result.flows) == ("complete", 405)  # every flow was seen
+    not_stored = result.stats["flows_not_stored"]
+    assert (not_stored["probes"], not_stored["stored_probes"]) == (300, 100)
+    assert count(store, FlowRow) == 100 + 5  # the first 100 probes, and every flow that carried data
+    assert len(flows_with(store, b.WEB_IP)) == 5
+    with store.session() as s:  # the scan is judged on all 400 targets, not on the stored ones
+        ids = set(s.scalars(select(AlertRow.detector_id)))
+    assert "detect.scan.telnet_mirai" in ids
+
+
+def test_without_a_budget_every_probe_is_stored(store: Store, tmp_path: Path) -> None:
+    (result,) = analyze([_scan_log(tmp_path / "conn.log", 120)], store, max_probe_flows=None).files
+    assert count(store, FlowRow) == 125 and "flows_not_stored" not in result.stats

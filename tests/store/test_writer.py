@@ -169,3 +169,25 @@ def test_odd_values_are_made_storable_instead_of_failing_the_capture(store: Stor
         assert set(row.extra) == {"history", "raw"}
         ev = s.scalars(select(EvidenceRow)).one()
         assert (len(ev.proto), len(ev.kind), len(ev.field)) == (32, 64, 64)
+
+
+def test_probes_are_empty_tcp_attempts_answered_by_at_most_one_packet() -> None:
+    def probe(**kw: int) -> Flow:
+        return Flow(vlan=0, ip_proto=kw.pop("ip_proto", 6), a_ip="10.0.0.5", a_port=40000, b_ip="192.0.2.10",
+                    b_port=23, first_seen=1.0, last_seen=1.0, pkts_ab=1, **kw)
+    assert w.is_probe(probe())  # S0: unanswered SYN
+    assert w.is_probe(probe(pkts_ba=1))  # REJ: one RST back
+    assert not w.is_probe(probe(pkts_ba=2))  # a handshake answered
+    assert not w.is_probe(probe(payload_ab=20))  # carried data
+    assert not w.is_probe(probe(ip_proto=17))  # UDP is never a probe here
+
+
+def test_past_the_probe_budget_probes_are_counted_and_data_flows_still_written(store: Store) -> None:
+    probes = [Flow(vlan=0, ip_proto=6, a_ip="10.0.0.5", a_port=40000 + i, b_ip=f"198.18.0.{i + 1}", b_port=23,
+                   first_seen=1.0 + i, last_seen=1.0 + i, pkts_ab=1) for i in range(30)]
+    with store.transaction() as s:
+        out = w.FlowWriter(s, None, max_probes=10)
+        out.add([*probes, flow(1), flow(2)])
+        out.flush()
+    assert (out.written, out.probes, out.probes_not_stored) == (12, 10, 20)
+    assert count(store, FlowRow) == 12

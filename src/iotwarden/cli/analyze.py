@@ -22,6 +22,7 @@ from iotwarden.cli.progress import bar
 from iotwarden.services.analyze import AnalysisReport, analyze
 from iotwarden.store import Store
 from iotwarden.store.db import redact
+from iotwarden.store.writer import MAX_PROBE_FLOWS
 
 PIPE_WIDTH = 200  # table width when stdout is not a terminal (files, pipes, tests)
 MAX_CELL_VALUES = 3  # values shown per cell before "+N"
@@ -101,11 +102,13 @@ def report_errors(report: AnalysisReport) -> int:
     return 2 if report.failed else 0
 
 
-def run_analysis(paths: list[Path], store: Store, fmt: Format, out: Path | None) -> AnalysisReport:
+def run_analysis(paths: list[Path], store: Store, fmt: Format, out: Path | None, *,
+                 max_probe_flows: int | None = MAX_PROBE_FLOWS) -> AnalysisReport:
     """Analyse with a progress bar on stderr (terminals only, not with JSON) and print the summary."""
     with bar("analysing", quiet=fmt is Format.json, in_bytes=True) as progress:
         task = progress.add_task("analyse", total=None)
-        report = analyze(paths, store, progress=lambda done, total: progress.update(task, completed=done, total=total))
+        report = analyze(paths, store, progress=lambda done, total: progress.update(task, completed=done, total=total),
+                         max_probe_flows=max_probe_flows)
 
     def render(console: Console) -> None:
         console.print(_files_table(report))
@@ -122,11 +125,13 @@ def analyze_command(
     db: str | None = DB_OPTION,
     fmt: Format = FORMAT_OPTION,
     out: Path | None = OUTPUT_OPTION,
+    max_probe_flows: int = typer.Option(MAX_PROBE_FLOWS, min=0, help="Empty connection attempts (a scan's "
+                                        "SYNs) stored per file; the rest are analysed and counted. 0: no limit."),
 ) -> None:
     """Analyse captures into the store and print what was found."""
     check_output(out)
     with open_store(db) as store:
-        report = run_analysis(paths, store, fmt, out)
+        report = run_analysis(paths, store, fmt, out, max_probe_flows=max_probe_flows or None)
     code = report_errors(report)
     if code:
         raise SystemExit(code)

@@ -210,7 +210,8 @@ def gc_tuned() -> Iterator[None]:
 
 
 def analyze(
-    paths: Sequence[Path | str], store: Store, *, progress: Progress | None = None, config: Any = None
+    paths: Sequence[Path | str], store: Store, *, progress: Progress | None = None, config: Any = None,
+    max_probe_flows: int | None = w.MAX_PROBE_FLOWS,
 ) -> AnalysisReport:
     """Analyse every file (folders expanded) into ``store``; a bad file never stops the others.
 
@@ -219,7 +220,8 @@ def analyze(
     ``partial``; one that yields nothing is recorded as ``failed`` with nothing else. A file whose
     bytes (sha256) were analysed before is ``skipped``, so counters are never added twice.
     ``config`` is the engine's ``EngineConfig`` (None: defaults); ``progress(done, total)`` gets
-    bytes as files are read.
+    bytes as files are read. Past ``max_probe_flows`` empty connection attempts in one file (None: no
+    limit) the rest are analysed but not stored; the file's stats count them.
     """
     report = AnalysisReport()
     given = [Path(p) for p in paths]
@@ -234,7 +236,8 @@ def analyze(
     seen_keys: dict[str, None] = {}
     concluded: dict[str, Device] = {}
     for path, size in zip(files, sizes, strict=True):
-        result = analyze_file(path, store, counter=_Counter(progress, done, size, total), config=config)
+        result = analyze_file(path, store, counter=_Counter(progress, done, size, total), config=config,
+                              max_probe_flows=max_probe_flows)
         done += size
         if progress is not None:
             progress(done, total)
@@ -269,7 +272,8 @@ def _failed(store: Store, result: FileResult, message: str, packets_read: int) -
     return result
 
 
-def analyze_file(path: Path, store: Store, *, counter: _Counter | None = None, config: Any = None) -> FileResult:
+def analyze_file(path: Path, store: Store, *, counter: _Counter | None = None, config: Any = None,
+                 max_probe_flows: int | None = w.MAX_PROBE_FLOWS) -> FileResult:
     """Analyse one file in one transaction (see the module docstring for what is kept on errors)."""
     result = FileResult(path=str(path), status="failed")
     if not path.exists():
@@ -295,7 +299,7 @@ def analyze_file(path: Path, store: Store, *, counter: _Counter | None = None, c
     counter = counter or _Counter(None, 0, result.size, result.size)
     try:
         with gc_tuned():
-            return _run(path, store, result, counter, config)
+            return _run(path, store, result, counter, config, max_probe_flows=max_probe_flows)
     except _NothingRead as nothing:
         return _failed(store, result, _message(path, nothing.error), nothing.error.packets_read)
 
@@ -314,7 +318,8 @@ def certificate_check(store: Store) -> TrafficCertificateCheck | None:
     return TrafficCertificateCheck(issued) if issued else None
 
 
-def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config: Any) -> FileResult:
+def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config: Any, *,
+         max_probe_flows: int | None) -> FileResult:
     ctx = Context()
     analyzers = default_analyzers()
     cert_check = certificate_check(store)
@@ -325,7 +330,7 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
     fmt = result.format or "capture"
     with store.transaction() as session:
         row = w.begin_capture(session, path=str(path), sha256=result.sha256, size=result.size, fmt=fmt)
-        out = _Sink(addons, w.FlowWriter(session, row.id))
+        out = _Sink(addons, w.FlowWriter(session, row.id, max_probes=max_probe_flows))
         feed = Feed(path, fmt, config)  # engine batches, then the flush that closes every flow
         addons.load()
         for batch in feed.batches():
@@ -336,11 +341,12 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
         addons.done()
         out.flows.flush()
         ctx.stats.packets = ctx.stats.packets or feed.records
-        ctx.stats.flows = max(ctx.stats.flows, out.flows.written)
+        seen_flows = out.flows.written + out.flows.probes_not_stored
+        ctx.stats.flows = max(ctx.stats.flows, seen_flows)
         ctx.stats.observations = out.observations
-        if error is not None and ctx.stats.packets == 0 and out.flows.written == 0 and not ctx.devices:
+        if error is not None and ctx.stats.packets == 0 and seen_flows == 0 and not ctx.devices:
             raise _NothingRead(error)  # rolls the transaction back; only the failure is recorded
-        result.packets, result.flows = ctx.stats.packets, out.flows.written
+        result.packets, result.flows = ctx.stats.packets, seen_flows
         result.observations, result.devices = out.observations, len(ctx.devices)
         result.device_keys = sorted(ctx.devices)
         result.concluded = {k: d for k, d in ctx.devices.items() if d.classification or d.risk_score is not None}
@@ -358,6 +364,10 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
         result.stats = {**ctx.stats.to_dict(), "inventory": {
             "endpoints_dropped": inventory.dropped if inventory else 0, "evidence_dropped": dropped,
         }}
+        if out.flows.probes_not_stored:  # analysed, counted, not stored: past the file's probe budget
+            result.stats["flows_not_stored"] = {
+                "probes": out.flows.probes_not_stored, "stored_probes": out.flows.probes,
+                "why": f"empty connection attempts past the first {max_probe_flows} of this file (--max-probe-flows)"}
         findings = [f for f in ctx.findings if isinstance(f, Finding)]  # risk checks' conclusions of this run
         result.stats["findings"] = {"reported": len(findings), "new": upsert_findings(session, findings)}
         alerts = [a for a in ctx.alerts if isinstance(a, Alert) and a.uid]  # the alert pipeline's output

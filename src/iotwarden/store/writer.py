@@ -20,6 +20,9 @@ from iotwarden.store.inventory_models import SnapshotRow
 from iotwarden.store.schema import CLASS_LEN, CaptureRow, DeviceIpRow, DeviceRow, EvidenceRow, FlowRow
 
 FLOW_CHUNK = 5000  # flows buffered before one executemany upsert
+# connection attempts that carried nothing (a scan's SYNs, refused connects) stored per capture; past
+# it they are still analysed, only counted instead of stored: an IoT-23 capture holds tens of millions
+MAX_PROBE_FLOWS = 1_000_000
 KEY_CHUNK = 500  # keys per IN (...) lookup; well under SQLite's bound-parameter limit
 MAX_STORED_VALUES_PER_ATTRIBUTE = 64  # values kept per device attribute across all captures
 MAX_STORED_IPS = 256  # addresses listed on a device row (device_ips keeps the full history)
@@ -127,16 +130,25 @@ class FlowWriter:
     the Flow records themselves and writes each chunk with one Core ``executemany`` (no ORM objects).
     """
 
-    def __init__(self, session: Session, capture_id: int | None) -> None:
+    def __init__(self, session: Session, capture_id: int | None, *, max_probes: int | None = None) -> None:
         self.session = session
         self.capture_id = capture_id
         self._buf: dict[tuple[Any, ...], Flow] = {}
         self.written = 0
+        self.max_probes = max_probes  # None: every probe stored (see :data:`MAX_PROBE_FLOWS`)
+        self.probes = 0  # probes kept for storing
+        self.probes_not_stored = 0
         self._stmt: Any = None
 
     def add(self, flows: Iterable[Flow]) -> None:
         buf = self._buf
+        limit = self.max_probes
         for flow in flows:
+            if limit is not None and is_probe(flow):
+                if self.probes >= limit:
+                    self.probes_not_stored += 1
+                    continue
+                self.probes += 1
             # the same key twice in one statement is an error on PostgreSQL: the later wins
             buf[(flow.vlan or 0, flow.ip_proto, flow.a_ip, flow.a_port or 0, flow.b_ip, flow.b_port or 0,
                  flow.first_seen)] = flow
@@ -159,6 +171,12 @@ class FlowWriter:
         self._buf.clear()
         self.session.connection().execute(self._statement(), rows)
         self.written += len(rows)
+
+
+def is_probe(flow: Flow) -> bool:
+    """A TCP connection attempt that carried no payload and got at most one packet back (unanswered,
+    or refused with a RST): what a scan leaves, one per target."""
+    return flow.ip_proto == 6 and flow.payload_ab == 0 and flow.payload_ba == 0 and flow.pkts_ba <= 1
 
 
 def _chunks(items: Sequence[str], size: int = KEY_CHUNK) -> Iterable[Sequence[str]]:
