@@ -26,7 +26,7 @@ CLASSIFIER = Classifier()
 
 MIN_VENDOR_RIGHT = 0.95
 MIN_TYPE_RIGHT = 0.85  # the issue's bar, not reached yet: see test_held_out_types_reach_the_issue_bar
-TYPE_RIGHT_FLOOR = 0.82  # the knowledge base reaches 78/94 (83.0%) today; a change may raise it, never lower it
+TYPE_RIGHT_FLOOR = 0.83  # the knowledge base reaches 79/94 (84.0%) today; a change may raise it, never lower it
 MAX_WRONG_TYPES = 2  # rows whose concluded type is neither the device's kind, a finer kind, nor an ancestor
 MAX_WRONG_VENDORS = 1
 MIN_ROWS = 60
@@ -71,7 +71,10 @@ ROWS: list[Row] = [
         {"dns__qname": ["dc-na02-useast1.connect.smartthings.com", "DC.connect.smartthings.com"]},
         "Samsung SmartThings", "smart_hub"),
     row(UNSW, "Amazon Echo", "44:65:0d:56:cc:d3",
-        {"dns__qname": [*AMAZON_FIRE_OS, "softwareupdates.amazon.com", "kindle-time.amazon.com"]}, "Amazon",
+        {"dns__qname": [*AMAZON_FIRE_OS, "softwareupdates.amazon.com", "kindle-time.amazon.com",
+                        # the rest of its UNSW MUD profile (amazonEchoMud.json): radio it streams itself
+                        "det-ta-g7g.amazon.com", "pindorama.amazon.com", "opml.radiotime.com", "pd.npr.org",
+                        "live-radio01.mediahubaustralia.com", "amzdigitaldownloads.edgesuite.net"]}, "Amazon",
         "smart_speaker"),
     row(UNSW, "Netatmo Welcome", "70:ee:50:18:34:43", {}, "Netatmo", "camera"),
     row(UNSW, "TP-Link NC200 Day/Night cloud camera", "f4:f2:6d:93:51:f1", {}, "TP-Link", "camera"),
@@ -106,7 +109,10 @@ ROWS: list[Row] = [
     row(UNSW, "Withings Aura smart sleep sensor", "00:24:e4:20:28:c6", {}, "Withings", "health_monitor"),
     row(UNSW, "LiFX smart bulb", "d0:73:d5:01:83:08", {"dns__qname": ["v2.broker.lifx.co"]}, "LIFX", "smart_bulb"),
     row(UNSW, "Triby speaker", "18:b7:9e:02:20:44",
-        {"dns__qname": ["ws.invoxia.io", "sip.invoxia.com", "2.invoxia.pool.ntp.org"]}, "Invoxia", "smart_speaker"),
+        {"dns__qname": ["ws.invoxia.io", "sip.invoxia.com", "2.invoxia.pool.ntp.org",
+                        # the rest of its UNSW MUD profile (tribyspeakerMud.json)
+                        "developer.invoxia.com", "1129153316.airable.io", "esdk-ffl.spotify.com",
+                        "icecast.icecast.sbs.com.au", "whatismyip.akamai.com"]}, "Invoxia", "smart_speaker"),
     row(UNSW, "PIX-STAR photo frame (AMPAK module)", "e0:76:d0:33:bb:85",
         {"dns__qname": ["api.pix-star.com", "iptime.pix-star.com"]}, "Pix-Star", "photo_frame"),
     row(UNSW, "HP printer", "70:5a:0f:e4:9b:c0",
@@ -341,10 +347,11 @@ def test_held_out_devices_get_their_vendor_and_rarely_a_wrong_answer() -> None:
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "83% of the kinds: no documented evidence tells the kind of 16 rows: white-label Tuya goods show only a module "
+    "84% of the kinds: no documented evidence tells the kind of 15 rows: white-label Tuya goods show only a module "
     "block and Tuya's cloud (one cloud for plugs, lamps and coffee makers); Ring's cloud serves doorbells and "
     "cameras alike; Nest Protect and Nest thermostats share *.nest.com; the UNSW Netatmo, TP-Link NC200, Withings "
-    "Aura, Echo and Triby rows carry only their vendor's block and clouds that several of its kinds use; "
+    "Aura and Echo rows carry only their vendor's block and clouds that several of its kinds use (the Echo's "
+    "TuneIn lookups lean towards a speaker, not enough alone); "
     "Edimax and D-Link mydlink plugs and sensors likewise"))
 def test_held_out_types_reach_the_issue_bar() -> None:
     _, types = report()
