@@ -23,6 +23,7 @@ from iotwarden.errors import CaptureError, ConfigError, ParseError
 from iotwarden.model import Flow, Observation
 from iotwarden.sources import zeek_map, zeek_tls
 from iotwarden.sources.base import RecordBatch
+from iotwarden.sources.zeek_conn import ConnLines
 from iotwarden.sources.zeek_fields import ConnId
 from iotwarden.sources.zeek_format import (
     KNOWN_TYPES,
@@ -48,7 +49,8 @@ _PRIORITY = {"conn": 0, "ssl": 1, "x509": 3}
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
-_Item = tuple[float, int, str, dict[str, Any] | None]  # (ts, priority, log type, record or None if bad)
+# (ts, priority, log type, record or None if bad); a conn.log line the fast path took is its Flow
+_Item = tuple[float, int, str, dict[str, Any] | Flow | None]
 
 
 class _Lru(Generic[_K, _V]):
@@ -142,9 +144,12 @@ def _chained(files: list[Path], log_type: str) -> Iterator[_Item]:
 
 
 def _file_items(path: Path, log_type: str, whole_lines: bool = False) -> Iterator[_Item]:
-    """Every data line of one file as an item; a malformed line as an item with no record."""
+    """Every data line of one file as an item; a malformed line as an item with no record. conn.log
+    TSV lines go through the fast path (:mod:`~iotwarden.sources.zeek_conn`) when it takes them."""
     bad: list[int] = []
     priority = _PRIORITY.get(log_type, 2)
+    fast: ConnLines | None = None  # compiled for the current header, when it is a conn.log's
+    stale = True  # a directive was read since ``fast`` was compiled
 
     def on_bad() -> None:
         bad.append(1)
@@ -158,8 +163,17 @@ def _file_items(path: Path, log_type: str, whole_lines: bool = False) -> Iterato
                 yield (-math.inf, priority, log_type, None)
             if not line.strip():
                 continue
+            if header is not None and header.fields and line[:1] not in b"#{":
+                if stale:
+                    stale = False
+                    fast = ConnLines.compile(header) if (header.path or log_type) == "conn" else None
+                flow = fast.flow(line) if fast is not None else None
+                if flow is not None:
+                    yield (flow.first_seen, _PRIORITY["conn"], "conn", flow)
+                    continue
             try:
                 if line.startswith(b"#"):
+                    stale = True
                     header = apply_directive(line, header or TsvHeader())
                     continue
                 if line.startswith(b"{"):
@@ -188,6 +202,10 @@ def _batches(items: Iterable[_Item], batch_size: int) -> Iterator[RecordBatch]:
         batch.records += 1
         if record is None:
             batch.skipped += 1
+        elif isinstance(record, Flow):  # a conn.log line the fast path mapped
+            batch.flows.append(joiner.conn(record))
+            if last_ts is None or ts > last_ts:
+                last_ts = ts
         else:
             try:
                 observations, flows = joiner.map(log_type, record)
@@ -231,13 +249,16 @@ class _Joiner:
         self.waiting: _Lru[str, list[int]] = _Lru(MAX_TRACKED_CERTS)  # certificate key -> chains it completes
         self._ids = itertools.count()
 
+    def conn(self, flow: Flow) -> Flow:
+        """A conn.log flow: its MACs and VLAN remembered by ``uid`` for the other logs' records."""
+        uid = flow.extra.get("uid")
+        if isinstance(uid, str) and (flow.a_mac or flow.b_mac or flow.vlan):
+            self.links.put(uid, _LinkInfo(flow.a_ip, flow.a_mac, flow.b_mac, flow.vlan or None))
+        return flow
+
     def map(self, log_type: str, rec: dict[str, Any]) -> tuple[list[Observation], list[Flow]]:
         if log_type == "conn":
-            flow = zeek_map.map_conn(rec)
-            uid = rec.get("uid")
-            if isinstance(uid, str) and (flow.a_mac or flow.b_mac or flow.vlan):
-                self.links.put(uid, _LinkInfo(flow.a_ip, flow.a_mac, flow.b_mac, flow.vlan or None))
-            return [], [flow]
+            return [], [self.conn(zeek_map.map_conn(rec))]
         if log_type == "x509":
             return self._x509(rec), []
         if log_type == "ssl":

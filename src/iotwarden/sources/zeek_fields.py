@@ -80,7 +80,8 @@ def get_bool(rec: dict[str, Any], key: str) -> bool | None:
 
 
 @lru_cache(maxsize=65536)
-def _norm_ip(text: str) -> str:
+def norm_ip(text: str) -> str:
+    """An address in canonical text form (dotted quads as they are); ValueError if not an address."""
     if ipv4_int(text) is not None:  # a dotted quad is already in canonical form
         return text
     return str(ipaddress.ip_address(text.split("%", 1)[0]))
@@ -91,7 +92,7 @@ def get_ip(rec: dict[str, Any], key: str) -> str | None:
     if value is None:
         return None
     try:
-        return _norm_ip(value)
+        return norm_ip(value)
     except ValueError as exc:
         raise ParseError(f"{key}: not an IP address: {value!r}") from exc
 

@@ -202,6 +202,33 @@ def _converter(type_name: str, header: TsvHeader) -> Converter:
     return _SCALARS.get(type_name, _unescape)
 
 
+def column_type(header: TsvHeader, index: int) -> str:
+    """The Zeek type of column ``index`` (``string`` when ``#types`` does not say)."""
+    types = header.types
+    return types[index] if index < len(types) else "string"
+
+
+def column_converters(header: TsvHeader) -> list[Converter]:
+    """The decoding function of each column, built once per header (any directive rebuilds them)."""
+    converters = header.converters
+    if converters is None:
+        converters = header.converters = [_converter(column_type(header, i), header) for i in range(len(header.fields))]
+    return converters
+
+
+def may_refuse(type_name: str) -> bool:
+    """Whether a column of ``type_name`` can hold text its converter refuses (a malformed line);
+    text types (string, enum, addr, ...) never do."""
+    if type_name.startswith(("set[", "vector[", "table[")):
+        type_name = type_name[type_name.index("[") + 1: -1]
+    return type_name in _SCALARS
+
+
+def group_fits(part: bytes, size: int) -> bool:
+    """Whether a part of a data line holds the ``size`` space-separated values its ``#fields`` part names."""
+    return len(_SPACES.split(part.strip(b" "), maxsplit=size - 1)) == size
+
+
 def decode_tsv(line: bytes, header: TsvHeader) -> dict[str, Any]:
     """One TSV data line as ``{column: value}``; unset columns are left out. ParseError if malformed."""
     parts = line.split(header.separator)
@@ -211,11 +238,7 @@ def decode_tsv(line: bytes, header: TsvHeader) -> dict[str, Any]:
         if groups is None or len(parts) != len(groups):
             raise ParseError(f"{len(parts)} columns where the header has {len(fields)}")
         parts = _ungroup(parts, groups)
-    converters = header.converters
-    if converters is None:
-        types = header.types
-        converters = header.converters = [_converter(types[i] if i < len(types) else "string", header)
-                                           for i in range(len(fields))]
+    converters = column_converters(header)
     unset = header.unset_field
     record: dict[str, Any] = {}
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from typing import Any
 
 from iotwarden.errors import ParseError
@@ -36,6 +37,7 @@ HISTORY_FLAGS = {"s": 0x02, "h": 0x12, "a": 0x10, "f": 0x01, "r": 0x04}
 
 # --- conn.log -----------------------------------------------------------------------------------
 
+@lru_cache(maxsize=4096)  # a log holds few distinct histories ("S", "ShADadFf", ...)
 def history_flags(history: str) -> tuple[int, int]:
     """TCP flags (originator, responder) implied by a Zeek ``history`` string."""
     ab = ba = 0
@@ -53,46 +55,61 @@ def map_conn(rec: dict[str, Any]) -> Flow:
     cid = ConnId.of(rec)
     if cid.orig_h is None or cid.resp_h is None:
         raise ParseError("conn record without addresses")
-    ip_proto = get_int(rec, "ip_proto")  # Zeek >= 7.1 logs the IP protocol number itself
-    if ip_proto is None:
-        ip_proto = cid.ip_proto if cid.ip_proto is not None else 0
-    a_port, b_port = cid.orig_p or 0, cid.resp_p or 0
-    extra: dict[str, Any] = {}
-    if ip_proto == 1 and ":" in cid.orig_h:
+    extra = {key: rec[key] for key in CONN_EXTRA if rec.get(key) is not None}
+    return conn_flow(
+        cid.ts, cid.orig_h, cid.orig_p, cid.resp_h, cid.resp_p, proto=cid.ip_proto,
+        ip_proto=get_int(rec, "ip_proto"), listed=[str(s) for s in get_list(rec, "service") if s],
+        failed_column=[str(s) for s in get_list(rec, "failed_service") if s and str(s) != "-"],
+        history=get_str(rec, "history") or "", extra=extra, duration=get_float(rec, "duration"),
+        vlan=inner if (inner := get_int(rec, "inner_vlan")) is not None else get_int(rec, "vlan"),
+        orig_l2=get_str(rec, "orig_l2_addr"), resp_l2=get_str(rec, "resp_l2_addr"),
+        counters=(get_int(rec, "orig_pkts"), get_int(rec, "resp_pkts"), get_int(rec, "orig_ip_bytes"),
+                  get_int(rec, "resp_ip_bytes"), get_int(rec, "orig_bytes"), get_int(rec, "resp_bytes")),
+    )
+
+
+# conn.log columns kept as they are in Flow.extra (when logged), in this order
+CONN_EXTRA = ("uid", "conn_state", "history", "missed_bytes", "local_orig", "local_resp", "community_id")
+
+
+def conn_flow(ts: float, orig_h: str, orig_p: int | None, resp_h: str, resp_p: int | None, *,
+              proto: int | None, ip_proto: int | None, listed: list[str], failed_column: list[str], history: str,
+              extra: dict[str, Any], duration: float | None, vlan: int | None, orig_l2: str | None,
+              resp_l2: str | None, counters: tuple[int | None, ...]) -> Flow:
+    """The Flow of one conn.log record from its typed columns (None: not logged): ``proto`` is the
+    ``proto`` column's number, ``ip_proto`` the column of that name, ``listed`` the ``service``
+    entries, ``failed_column`` the ``failed_service`` ones, ``extra`` the :data:`CONN_EXTRA` columns
+    logged, ``vlan`` the innermost VLAN tag and ``counters`` orig/resp pkts, orig/resp IP bytes and
+    orig/resp payload bytes. Both readers build flows here: :func:`map_conn` and the TSV fast path
+    (:mod:`~iotwarden.sources.zeek_conn`)."""
+    if ip_proto is None:  # Zeek >= 7.1 logs the IP protocol number itself
+        ip_proto = proto if proto is not None else 0
+    a_port, b_port = orig_p or 0, resp_p or 0
+    if ip_proto == 1 and ":" in orig_h:
         ip_proto = ICMP6
     if ip_proto in (1, ICMP6):
         # Zeek puts the ICMP type in id.orig_p and the reply type (or the code) in id.resp_p; a
         # flow has no ports
-        extra["icmp_type"], extra["icmp_resp_p"] = a_port, b_port
+        extra = {"icmp_type": a_port, "icmp_resp_p": b_port, **extra}
         a_port = b_port = 0
-    listed = [str(s) for s in get_list(rec, "service") if s]
     services = [s for s in listed if not s.startswith("-")]
     app = SERVICE_NAMES.get(services[0], services[0]) if services else None
     # analyzers Zeek removed after a protocol violation: "-ssl" in service (DPD::
     # track_removed_services_in_connection) or the failed_service column (policy/protocols/conn/
     # failed-service-logging.zeek); named as our dissectors, as app is
-    failed = [s[1:] for s in listed if s.startswith("-") and len(s) > 1]
-    failed += [str(s) for s in get_list(rec, "failed_service") if s and str(s) != "-"]
-    history = get_str(rec, "history") or ""
+    failed = [s[1:] for s in listed if s.startswith("-") and len(s) > 1] + failed_column
     flags_ab, flags_ba = history_flags(history) if ip_proto == 6 else (0, 0)
-    for key in ("uid", "conn_state", "history", "missed_bytes", "local_orig", "local_resp", "community_id"):
-        if rec.get(key) is not None:
-            extra[key] = rec[key]
     if len(services) > 1:
         extra["services"] = services
     if failed:
         extra["failed_services"] = list(dict.fromkeys(SERVICE_NAMES.get(s, s) for s in failed))
-    duration = get_float(rec, "duration") or 0.0
-    vlan = get_int(rec, "inner_vlan")
-    if vlan is None:
-        vlan = get_int(rec, "vlan")
+    pkts_ab, pkts_ba, bytes_ab, bytes_ba, payload_ab, payload_ba = counters
     return Flow(
-        vlan=vlan or 0, ip_proto=ip_proto, a_ip=cid.orig_h, a_port=a_port, b_ip=cid.resp_h, b_port=b_port,
-        first_seen=cid.ts, last_seen=cid.ts + duration,
-        a_mac=_mac(get_str(rec, "orig_l2_addr")), b_mac=_mac(get_str(rec, "resp_l2_addr")),
-        pkts_ab=get_int(rec, "orig_pkts") or 0, pkts_ba=get_int(rec, "resp_pkts") or 0,
-        bytes_ab=get_int(rec, "orig_ip_bytes") or 0, bytes_ba=get_int(rec, "resp_ip_bytes") or 0,  # IP bytes
-        payload_ab=get_int(rec, "orig_bytes") or 0, payload_ba=get_int(rec, "resp_bytes") or 0,
+        vlan=vlan or 0, ip_proto=ip_proto, a_ip=orig_h, a_port=a_port, b_ip=resp_h, b_port=b_port,
+        first_seen=ts, last_seen=ts + (duration or 0.0), a_mac=_mac(orig_l2), b_mac=_mac(resp_l2),
+        pkts_ab=pkts_ab or 0, pkts_ba=pkts_ba or 0,
+        bytes_ab=bytes_ab or 0, bytes_ba=bytes_ba or 0,  # IP bytes
+        payload_ab=payload_ab or 0, payload_ba=payload_ba or 0,
         tcp_flags_ab=flags_ab, tcp_flags_ba=flags_ba, app=app, end_reason="zeek", extra=extra,
     )
 

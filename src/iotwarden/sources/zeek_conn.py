@@ -1,0 +1,141 @@
+"""The conn.log fast path: a TSV data line straight to its Flow, decoding only the columns a Flow needs.
+
+IoT-23 conn.logs run to tens of millions of lines, so the general path (every column decoded into a
+dict by :func:`~iotwarden.sources.zeek_format.decode_tsv`, then
+:func:`~iotwarden.sources.zeek_map.map_conn`) is compiled, per header, into a plan: which part of a
+line holds each column :func:`~iotwarden.sources.zeek_map.conn_flow` reads, with the header's own
+converter, and which other columns must still be decoded to refuse a malformed line as
+``decode_tsv`` does. Contract: :meth:`ConnLines.flow` returns the Flow the general path makes, or
+None for a line it does not take plainly (column count, a value a converter refuses, unset time or
+address, an address to normalise that is not one, a port out of range), which the general path then
+decides as before (same Flow, or the same ParseError counted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from iotwarden.model import Flow
+from iotwarden.sources.zeek_fields import IP_PROTOS, norm_ip
+from iotwarden.sources.zeek_format import (
+    TsvHeader,
+    column_converters,
+    column_type,
+    group_fits,
+    may_refuse,
+)
+from iotwarden.sources.zeek_map import CONN_EXTRA, conn_flow
+
+# The columns conn_flow reads and the Zeek type each must be declared with for the fast path
+# (base/protocols/conn/main.zeek ``Conn::Info``; ip_proto Zeek >= 7.1; vlan/inner_vlan from
+# policy/protocols/conn/vlan-logging.zeek; orig/resp_l2_addr from mac-logging.zeek; community_id from
+# policy/frameworks/notice/community-id.zeek; failed_service from failed-service-logging.zeek). A
+# header declaring one of them with another type is read by the general path only.
+COLUMNS: dict[str, str] = {
+    "ts": "time", "id.orig_h": "addr", "id.orig_p": "port", "id.resp_h": "addr", "id.resp_p": "port",
+    "proto": "enum", "ip_proto": "count", "service": "string", "failed_service": "set[string]",
+    "history": "string", "duration": "interval", "inner_vlan": "int", "vlan": "int",
+    "orig_l2_addr": "string", "resp_l2_addr": "string",
+    "orig_pkts": "count", "resp_pkts": "count", "orig_ip_bytes": "count", "resp_ip_bytes": "count",
+    "orig_bytes": "count", "resp_bytes": "count",
+    "uid": "string", "conn_state": "string", "missed_bytes": "count", "local_orig": "bool", "local_resp": "bool",
+    "community_id": "string",
+}
+_SLOT = {name: slot for slot, name in enumerate(COLUMNS)}
+_EXTRA_SLOTS = tuple((name, _SLOT[name]) for name in CONN_EXTRA)
+_REQUIRED = ("ts", "id.orig_h", "id.resp_h")
+
+_Plan = tuple[tuple[int, int, Callable[[bytes], Any]], ...]  # (slot, part index, converter)
+_Checks = tuple[tuple[int, Callable[[bytes], Any]], ...]  # (part index, converter) decoded only to validate
+
+
+class ConnLines:
+    """The fast path compiled for one conn.log TSV header (see the module docstring)."""
+
+    __slots__ = ("_checks", "_grouped", "_grouped_checks", "_multi", "_parts", "_plain", "_sep", "_unset",
+                 "_width")
+
+    def __init__(self, header: TsvHeader, index: dict[str, int], part_of: list[int] | None) -> None:
+        converters = column_converters(header)
+        self._sep, self._unset, self._width = header.separator, header.unset_field, len(header.fields)
+        wanted = {i for name, i in index.items() if name in COLUMNS}
+        checked = [i for i in range(self._width) if i not in wanted and may_refuse(column_type(header, i))]
+        self._plain: _Plan = tuple((_SLOT[name], i, converters[i]) for name, i in index.items() if name in COLUMNS)
+        self._checks: _Checks = tuple((i, converters[i]) for i in checked)
+        # a header whose #fields part holds several names (IoT-23's "tunnel_parents   label   detailed-label"):
+        # lines split on the separator give one part per #fields part
+        groups = header.groups or []
+        self._parts = len(groups)
+        self._multi = tuple((p, size) for p, size in enumerate(groups) if size > 1)
+        self._grouped: _Plan | None = None
+        self._grouped_checks: _Checks = ()
+        if part_of is not None:
+            self._grouped = tuple((slot, part_of[i], conv) for slot, i, conv in self._plain)
+            self._grouped_checks = tuple((part_of[i], conv) for i, conv in self._checks)
+
+    @classmethod
+    def compile(cls, header: TsvHeader) -> ConnLines | None:
+        """The fast path for lines under ``header``; None when it declares a column we read with
+        another type or lacks time or addresses (every line goes the general way)."""
+        index: dict[str, int] = {}
+        for i, name in enumerate(header.fields):
+            if name in index:
+                return None  # a repeated name: the general path's dict keeps the last one
+            index[name] = i
+        if any(name not in index for name in _REQUIRED):
+            return None
+        if any(name in COLUMNS and column_type(header, i) != COLUMNS[name] for name, i in index.items()):
+            return None
+        part_of: list[int] | None = None
+        if header.groups is not None:
+            part_of = [p for p, size in enumerate(header.groups) for _ in range(size)]
+            for i, part in enumerate(part_of):
+                # a column we decode must be a part of its own; a grouped one sends its lines the general way
+                if header.groups[part] > 1 and (header.fields[i] in COLUMNS or may_refuse(column_type(header, i))):
+                    part_of = None
+                    break
+        return cls(header, index, part_of)
+
+    def flow(self, line: bytes) -> Flow | None:
+        """The Flow of one data line (``ts`` is its ``first_seen``), or None: ask the general path."""
+        parts = line.split(self._sep)
+        if len(parts) == self._width:
+            plan, checks = self._plain, self._checks
+        elif len(parts) == self._parts and self._grouped is not None:
+            for p, size in self._multi:
+                if not group_fits(parts[p], size):
+                    return None
+            plan, checks = self._grouped, self._grouped_checks
+        else:
+            return None
+        unset = self._unset
+        v: list[Any] = [None] * len(COLUMNS)
+        try:
+            for i, convert in checks:
+                if parts[i] != unset:
+                    convert(parts[i])
+            for slot, i, convert in plan:
+                raw = parts[i]
+                if raw != unset:
+                    v[slot] = convert(raw)
+        except ValueError:
+            return None
+        (ts, orig_h, orig_p, resp_h, resp_p, proto, ip_proto, service, failed_service, history, duration,
+         inner_vlan, vlan, orig_l2, resp_l2, pkts_ab, pkts_ba, bytes_ab, bytes_ba, payload_ab, payload_ba) = v[:21]
+        if ts is None or not orig_h or not resp_h:
+            return None
+        if (orig_p is not None and not 0 <= orig_p <= 0xFFFF) or (resp_p is not None and not 0 <= resp_p <= 0xFFFF):
+            return None
+        try:
+            orig_h, resp_h = norm_ip(orig_h), norm_ip(resp_h)
+        except ValueError:
+            return None
+        return conn_flow(
+            ts, orig_h, orig_p, resp_h, resp_p, proto=IP_PROTOS.get(proto) if proto else None, ip_proto=ip_proto,
+            listed=[s for s in service.split(",") if s] if service else [],
+            failed_column=[s for s in failed_service if s and s != "-"] if failed_service else [],
+            history=history or "", extra={name: v[slot] for name, slot in _EXTRA_SLOTS if v[slot] is not None},
+            duration=duration, vlan=inner_vlan if inner_vlan is not None else vlan, orig_l2=orig_l2 or None,
+            resp_l2=resp_l2 or None, counters=(pkts_ab, pkts_ba, bytes_ab, bytes_ba, payload_ab, payload_ba),
+        )

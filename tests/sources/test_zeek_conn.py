@@ -1,0 +1,139 @@
+"""The conn.log fast path reads every line into the very Flow the general path makes (or leaves the line
+to it): the two are compared field by field on the fixtures, an IoT-23-shaped log and fuzzed lines.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from iotwarden.model import Flow
+from iotwarden.sources.zeek import read_zeek
+from iotwarden.sources.zeek_conn import ConnLines
+from iotwarden.sources.zeek_format import TsvHeader, apply_directive
+
+DATA = Path(__file__).parent / "data"
+BENCH = Path(__file__).parents[2] / "bench" / "iot23_scale.py"
+HEADER = (DATA / "zeek_tsv" / "conn.log").read_text().split("1700000000.1")[0]
+GOOD = (DATA / "zeek_tsv" / "conn.log").read_text().splitlines()[9].split("\t")  # an HTTP flow with MACs and VLAN
+
+
+def read(path: Path, *, fast: bool) -> tuple[list[Flow], int, int]:
+    """(flows, records, skipped) of ``path`` through the fast path, or the general path alone."""
+    mp = pytest.MonkeyPatch()
+    if not fast:
+        mp.setattr(ConnLines, "compile", classmethod(lambda cls, header: None))
+    try:
+        batches = list(read_zeek(path, batch_size=7))
+    finally:
+        mp.undo()
+    return [f for b in batches for f in b.flows], sum(b.records for b in batches), sum(b.skipped for b in batches)
+
+
+def assert_same(path: Path) -> list[Flow]:
+    fast, general = read(path, fast=True), read(path, fast=False)
+    assert fast[1:] == general[1:]  # records, skipped
+    assert len(fast[0]) == len(general[0])
+    for a, b in zip(fast[0], general[0], strict=True):
+        assert a == b  # every field, extra included
+        assert list(a.extra) == list(b.extra)  # and the order of extra's keys (stored as JSON)
+    return fast[0]
+
+
+@pytest.mark.parametrize("name", ["zeek_tsv/conn.log", "zeek_labelled/conn.log.labeled"])
+def test_fixtures_read_the_same_both_ways(name: str) -> None:
+    assert assert_same(DATA / name)
+
+
+def test_an_iot23_scale_log_reads_the_same_both_ways(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("iot23_scale", BENCH)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.write_log(tmp_path / "conn.log.labeled", 3000)
+    flows = assert_same(tmp_path / "conn.log.labeled")
+    assert len(flows) == 3000
+
+
+def test_the_fast_path_takes_plain_lines() -> None:
+    header = TsvHeader()
+    for line in HEADER.encode().splitlines():
+        header = apply_directive(line, header)
+    fast = ConnLines.compile(header)
+    assert fast is not None
+    flow = fast.flow("\t".join(GOOD).encode())
+    assert flow is not None and (flow.a_ip, flow.b_port, flow.app, flow.vlan) == ("192.168.10.21", 80, "http", 10)
+    assert fast.flow("\t".join([*GOOD[:3], "70000", *GOOD[4:]]).encode()) is None  # left to the general path
+    assert fast.flow(b"\t".join([b"x"] * 3)) is None
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("\tinterval\t", "\tstring\t"),  # duration declared as text: another decoding, general path only
+    ("\tvlan\t", "\tts\t"),  # a column named twice
+    ("\tid.resp_h\t", "\tresp_h\t"),  # no responder address column
+])
+def test_headers_the_fast_path_declines(old: str, new: str) -> None:
+    header = TsvHeader()
+    for line in HEADER.replace(old, new, 1).encode().splitlines():
+        header = apply_directive(line, header)
+    assert ConnLines.compile(header) is None
+
+
+# tokens each column may hold: valid values, Zeek's unset and empty markers, and malformed text
+TOKENS = ["-", "(empty)", "", "0", "1", "23", "65535", "70000", "-4", "1.5", "nan", "inf", "T", "F", "x", "S",
+          "ShADadFf", "Dd", "ssl", "-ssl,http", "dns,-ssl", "ssl,dns", "tcp", "udp", "icmp", "10.0.0.1",
+          "0010.1.1.1", "::1", "FE80::1%eth0", "999.1.1.1", "AA:BB:CC:DD:EE:FF", "1_0", " 7", "\\x41b",
+          "CHhAvVGS1DHFjwGM9", "a,-,b", "1   2   3", "-   Malicious"]
+# header layouts: (#fields/#types rewrite, a last column appended to every line)
+LAYOUTS: dict[str, tuple[dict[str, str], str | None]] = {
+    "plain": ({}, None),
+    # IoT-23: a last #fields part holding three space-separated names, which the fast path does not decode
+    "labelled": ({"\tinner_vlan\n": "\tinner_vlan\ttunnels   label   detailed-label\n",
+                  "\tint\tint\n": "\tint\tint\tset[string]   string   string\n"},
+                 "-   Malicious   PartOfAHorizontalPortScan"),
+    # a grouped part with a number in it: such lines go the general way
+    "labelled_count": ({"\tinner_vlan\n": "\tinner_vlan\tgap   label   detailed-label\n",
+                        "\tint\tint\n": "\tint\tint\tcount   string   string\n"}, "7   Malicious   Part"),
+    "failed_service": ({"\ttunnel_parents\t": "\tfailed_service\t"}, None),
+    # a column the fast path does not read but must still refuse when malformed
+    "extra_count": ({"\ttunnel_parents\t": "\tresp_gap\t", "\tset[string]\t": "\tcount\t"}, None),
+}
+
+
+def write_log(path: Path, layout: str, lines: list[list[tuple[int, str]]]) -> Path:
+    rewrite, last = LAYOUTS[layout]
+    header, good = HEADER, list(GOOD)
+    for old, new in rewrite.items():
+        assert old in header
+        header = header.replace(old, new)
+    if last is not None:
+        good.append(last)
+    if layout == "extra_count":
+        good[20] = "3"
+    out = []
+    for edits in lines:
+        cols = list(good)
+        for index, value in edits:
+            cols[index % len(cols)] = value
+        out.append("\t".join(cols))
+    path.write_text(header + "\n".join(out) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_every_column_holding_every_token_reads_the_same_both_ways(tmp_path: Path, layout: str) -> None:
+    lines: list[list[tuple[int, str]]] = [[]] + [[(index, token)] for index in range(len(GOOD) + 1) for token in TOKENS]
+    flows = assert_same(write_log(tmp_path / "conn.log", layout, lines))
+    assert len(flows) > len(GOOD) * 4  # most single edits still make a flow
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.tuples(st.integers(0, len(GOOD)), st.sampled_from(TOKENS)), max_size=5),
+                min_size=1, max_size=12), st.sampled_from(list(LAYOUTS)))
+def test_fuzzed_lines_read_the_same_both_ways(tmp_path: Path, lines: list[list[tuple[int, str]]],
+                                              layout: str) -> None:
+    assert_same(write_log(tmp_path / f"conn-{layout}.log", layout, lines))
