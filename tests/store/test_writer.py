@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from iotwarden.errors import StoreError
 from iotwarden.model import Device, Flow
 from iotwarden.store import Store
 from iotwarden.store import writer as w
@@ -191,3 +193,41 @@ def test_past_the_probe_budget_probes_are_counted_and_data_flows_still_written(s
         out.flush()
     assert (out.written, out.probes, out.probes_not_stored) == (12, 10, 20)
     assert count(store, FlowRow) == 12
+
+
+def test_sqlite_rows_written_through_the_driver_equal_sqlalchemys(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The raw sqlite3 executemany stores each flow as SQLAlchemy's executemany did, odd values included."""
+    odd = [flow(i) for i in range(6)]
+    odd[0].extra = {"uid": "C1", "conn_state": "S0", "local_orig": True, "missed_bytes": 0, "services": ["dns", "ssl"]}
+    odd[1].extra = {"seen": {"b", "a"}, "raw": b"\x00", 7: "int key", "nan": float("nan")}  # not JSON as it is  # type: ignore[dict-item]
+    odd[2].first_seen, odd[2].last_seen = 1_700_000_000, 1_700_000_002  # ints in a Float column
+    odd[3].app, odd[3].end_reason = "x" * 40, ""  # cut to the column, empty is NULL
+    odd[4].vlan, odd[4].a_port, odd[4].a_mac = None, None, None  # type: ignore[assignment]
+    dumps = []
+    for raw in (True, False):
+        store = Store(f"sqlite:///{tmp_path / f'{raw}.db'}")
+        if not raw:
+            monkeypatch.setattr(w.FlowWriter, "_sqlite", lambda self: None)
+        with store.transaction() as s:
+            fw = w.FlowWriter(s, None)
+            fw.add(odd)
+            fw.flush()
+            assert fw.written == len(odd)
+            rows = s.connection().exec_driver_sql(
+                "SELECT vlan, ip_proto, a_ip, a_port, b_ip, b_port, first_seen, typeof(first_seen), last_seen, "
+                "a_mac, b_mac, pkts_ab, pkts_ba, bytes_ab, bytes_ba, payload_ab, payload_ba, tcp_flags_ab, "
+                "tcp_flags_ba, app, end_reason, extra FROM flows ORDER BY id").all()
+        store.close()
+        dumps.append([tuple(r) for r in rows])
+    assert dumps[0] == dumps[1]
+    assert dumps[0][2][7] == "real" and dumps[0][3][19] == "x" * 32
+
+
+def test_a_database_error_on_the_sqlite_path_is_a_store_error(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    with pytest.raises(StoreError, match="database error"), store.transaction() as s:
+        fw = w.FlowWriter(s, 999_999)  # no such capture: the foreign key refuses the rows
+        fw.add([flow(0)])
+        fw.flush()
+    store.close()

@@ -76,7 +76,8 @@ class HalfSpaceTrees:
         self.filled = 0  # points in the latest window
         self.windows = 0  # completed windows
         self.size_limit = 0.1 * window_size
-        self.depth = np.floor(np.log2(np.arange(n_nodes) + 1)).astype(np.int64)
+        self._level_weight = 2.0 ** np.arange(height + 1)  # 2 ** depth of the node a path holds at each level
+        self._cells = (np.arange(n_trees, dtype=np.int64) * n_nodes)[None, :, None]
         self.max_score = n_trees * window_size * (2 ** (height + 1) - 1)
 
     def _build(self, lo: npt.NDArray[np.float64], hi: npt.NDArray[np.float64]) -> None:
@@ -94,26 +95,30 @@ class HalfSpaceTrees:
             los[2 * node + 2], his[2 * node + 2] = right_lo, hi_n
 
     def paths(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-        """Node index at each level for each point and tree: shape (points, trees, height + 1)."""
-        n = x.shape[0]
-        out = np.zeros((n, self.n_trees, self.height + 1), dtype=np.int64)
+        """Node index at each level for each point and tree: shape (points, trees, height + 1).
+        Flat ``take`` over (tree, node) cells and (point, feature) cells: cheaper than 2-D fancy indexing."""
+        n, n_features = x.shape
+        out = np.empty((n, self.n_trees, self.height + 1), dtype=np.int64)
+        out[:, :, 0] = 0
         node = np.zeros((n, self.n_trees), dtype=np.int64)
-        trees = np.arange(self.n_trees)[None, :]
+        offset = (np.arange(self.n_trees, dtype=np.int64) * self.split.shape[1])[None, :]
+        rows = (np.arange(n, dtype=np.int64) * n_features)[:, None]
+        dims, splits, values = self.dim.ravel(), self.split.ravel(), np.ascontiguousarray(x).ravel()
         for level in range(self.height):
-            d = self.dim[trees, node]
-            right = np.take_along_axis(x, d, axis=1) >= self.split[trees, node]
+            cell = offset + node
+            right = values.take(rows + dims.take(cell)) >= splits.take(cell)
             node = 2 * node + 1 + right
             out[:, :, level + 1] = node
         return out
 
     def score_learn(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         paths = self.paths(x)
-        trees = np.arange(self.n_trees)[None, :, None]
-        mass = self.ref[trees, paths]  # (points, trees, levels)
+        cells = self._cells + paths  # (points, trees, levels) cells of the flattened (tree, node) tables
+        mass = self.ref.ravel().take(cells)
         # a path's score stops at the first node whose reference mass is under the size limit
-        alive = np.cumprod(mass >= self.size_limit, axis=2) > 0
+        alive = np.logical_and.accumulate(mass >= self.size_limit, axis=2)
         alive[:, :, 0] = True
-        raw = (mass * (2.0 ** self.depth[paths]) * alive).sum(axis=(1, 2))
+        raw = (mass * self._level_weight * alive).sum(axis=(1, 2))  # a node at level L weighs 2**L
         scores: npt.NDArray[np.float64] = 1.0 - raw / self.max_score
         for start in range(0, x.shape[0], self.window_size):
             chunk = paths[start : start + self.window_size]
