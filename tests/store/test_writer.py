@@ -200,7 +200,7 @@ def test_sqlite_rows_written_through_the_driver_equal_sqlalchemys(tmp_path: Path
     """The raw sqlite3 executemany stores each flow as SQLAlchemy's executemany did, odd values included."""
     odd = [flow(i) for i in range(6)]
     odd[0].extra = {"uid": "C1", "conn_state": "S0", "local_orig": True, "missed_bytes": 0, "services": ["dns", "ssl"]}
-    odd[1].extra = {"seen": {"b", "a"}, "raw": b"\x00", 7: "int key", "nan": float("nan")}  # not JSON as it is  # type: ignore[dict-item]
+    odd[1].extra = {"seen": {"b", "a"}, "raw": b"\x00", 7: "int key", "nan": float("nan")}  # type: ignore[dict-item]  # not JSON as it is
     odd[2].first_seen, odd[2].last_seen = 1_700_000_000, 1_700_000_002  # ints in a Float column
     odd[3].app, odd[3].end_reason = "x" * 40, ""  # cut to the column, empty is NULL
     odd[4].vlan, odd[4].a_port, odd[4].a_mac = None, None, None  # type: ignore[assignment]

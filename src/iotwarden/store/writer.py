@@ -32,6 +32,10 @@ MAX_STORED_HOSTNAMES = 64  # names listed on a device row
 MAX_EVIDENCE_PER_DEVICE = 512  # distinct evidence rows kept per device across all captures
 MAX_VALUE_LEN = 512  # evidence values are cut to the column width
 CLASSIFIED_COLUMNS = ("vendor", "model", "device_type", "category", "os", "firmware")  # DeviceRow columns
+# SQLite page cache (KiB) of a connection that writes flows: the flows table's three indexes take
+# random inserts (a scan's addresses), and SQLite's default 2 MiB cache spills their dirty pages to
+# the WAL and reads them back (a 250k-line IoT-23 log: 2 s of system time); bounded, per connection
+SQLITE_FLOW_CACHE_KIB = 65536
 PG_WRITER_LOCK = 0x10_7A_2D_E4  # pg_advisory_xact_lock id serialising device merges of concurrent runs
 
 
@@ -129,6 +133,14 @@ def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
     return dict(data)
 
 
+def _widen_cache(cursor: sqlite3.Cursor) -> None:
+    """Raise the connection's page cache to :data:`SQLITE_FLOW_CACHE_KIB` unless it is larger already."""
+    size = cursor.execute("PRAGMA cache_size").fetchone()[0]
+    page = cursor.execute("PRAGMA page_size").fetchone()[0]
+    if (-size if size < 0 else size * page // 1024) < SQLITE_FLOW_CACHE_KIB:
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_FLOW_CACHE_KIB:d}")
+
+
 def _json_text(data: dict[str, Any]) -> str:
     """What SQLAlchemy's JSON type stores for ``_json_safe(data)`` (json.dumps), with one dumps, not two."""
     if not data:
@@ -156,6 +168,7 @@ class _SqliteRows:
         if list(compiled.positiontup or ()) != list(FLOW_COLUMNS):
             raise ValueError("flow upsert parameters out of FLOW_COLUMNS order")
         self.sql = compiled.string
+        self._tuned: Any = None  # the connection whose page cache was widened
         table = FlowRow.__table__
         self.processors = tuple((i, proc) for i, name in enumerate(FLOW_COLUMNS) if name != "extra"
                                 and (proc := table.c[name].type.bind_processor(dialect)) is not None)
@@ -176,6 +189,9 @@ class _SqliteRows:
         dbapi = session.connection().connection.driver_connection
         cursor = dbapi.cursor()  # type: ignore[union-attr]
         try:
+            if dbapi is not self._tuned:
+                self._tuned = dbapi
+                _widen_cache(cursor)
             cursor.executemany(self.sql, rows)
         except sqlite3.Error as exc:
             raise DBAPIError.instance(self.sql, None, exc, sqlite3.Error) from None
