@@ -330,3 +330,20 @@ def test_a_filter_is_never_read_as_a_tcpdump_option(lab: Lab, tmp_path: Path) ->
     with inside(lab.a), pytest.raises(CaptureError, match="invalid capture filter"):
         live.compile_with_tcpdump(f"-w {target}", "lo", 65535)
     assert not target.exists()
+
+
+def test_packets_queued_before_the_stop_are_still_read(lab: Lab, compiler: None) -> None:
+    """Ctrl-C while the engine was busy: what the kernel already queued is read, not dropped."""
+    receiver = udp_socket(lab.a, (A_IP, 9999))
+    sender = udp_socket(lab.b)
+    stop = threading.Event()
+    with inside(lab.a):
+        batches = capture_live(lab.va, bpf="udp port 9999", stop=stop, batch_timeout=0.2)
+    for _ in range(5):
+        sender.sendto(b"queued", (A_IP, 9999))
+    time.sleep(0.2)  # in the socket's queue, not read yet
+    stop.set()  # stopped before the first read
+    got = list(batches)
+    assert sum(len(b) for b in got) == 5
+    receiver.close()
+    sender.close()

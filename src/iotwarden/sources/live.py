@@ -58,6 +58,9 @@ MAX_BATCH_BYTES = 64 * 1024 * 1024
 RCVBUF_BYTES = 16 * 1024 * 1024
 # Longest wait for packets before ``stop`` is looked at again.
 POLL_INTERVAL = 0.1
+# Once ``stop`` is set, packets the kernel already queued are still read, for at most this long
+# (a stop under a flood must still end): Ctrl-C loses nothing that had arrived.
+DRAIN_S = 1.0
 
 _compile_lock = threading.Lock()  # pcap_compile is not thread-safe before libpcap 1.8
 
@@ -225,15 +228,23 @@ class LiveCapture:
     def batches(self, *, batch_size: int = 4096, batch_timeout: float = 0.5, stop: threading.Event | None = None,
                 max_packets: int | None = None) -> Iterator[PacketBatch]:
         """Batches of ``batch_size`` packets, or fewer once ``batch_timeout`` seconds have passed since
-        the batch's first packet; ends when ``stop`` is set or after ``max_packets`` packets."""
+        the batch's first packet; ends after ``max_packets`` packets, or when ``stop`` is set and the
+        packets already queued in the socket are read (at most :data:`DRAIN_S` seconds more)."""
         view = memoryview(bytearray(self.snaplen))
         ancsize = socket.CMSG_SPACE(_AUXDATA.size) + socket.CMSG_SPACE(_TIMESPEC.size)
         pending = _Pending(self.linktype)
         total = 0
-        while not (stop is not None and stop.is_set()) and (max_packets is None or total < max_packets):
+        drain_until: float | None = None  # set once stop is: read what is queued, then end
+        while max_packets is None or total < max_packets:
+            if drain_until is None and stop is not None and stop.is_set():
+                drain_until = time.monotonic() + DRAIN_S
+            if drain_until is not None and time.monotonic() >= drain_until:
+                break
             try:
                 nbytes, ancdata, _, address = self.sock.recvmsg_into([view], ancsize)
             except BlockingIOError:
+                if drain_until is not None:
+                    break  # the queue is empty: stopped with nothing lost
                 due = pending.started + batch_timeout - time.monotonic()
                 select.select([self.sock], [], [], min(POLL_INTERVAL, max(0.0, due)) if pending else POLL_INTERVAL)
                 if pending and time.monotonic() - pending.started >= batch_timeout:
@@ -315,7 +326,8 @@ def capture_live(interface: str, *, bpf: str | None = None, snaplen: int = 65535
     The socket is opened, and the interface, permission and filter checked, before this returns
     (CaptureError with one clear line otherwise; ConfigError for bad options). A batch is yielded
     when it holds ``batch_size`` packets or ``batch_timeout`` seconds after its first packet;
-    capture ends when ``stop`` is set (seen within POLL_INTERVAL) or after ``max_packets``.
+    capture ends when ``stop`` is set (seen within POLL_INTERVAL; what is queued is still read) or after
+    ``max_packets``.
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size must be at least 1, not {batch_size}")
