@@ -45,3 +45,42 @@ def test_repeated_anomalies_from_one_device_make_one_alert() -> None:
     alerts = feed([det], flows=odd)
     assert [(a.id, a.src_ip) for a in alerts] == [("detect.anomaly.flow", "10.0.0.66")]
     assert alerts[0].evidence["score"] >= 0.8
+
+
+def _textbook_score_learn(model: HalfSpaceTrees, x: np.ndarray) -> np.ndarray:
+    """Tan et al.'s scoring and mass counting written plainly, per point and tree (the reference the
+    vectorised model must match bit for bit: same sums, in the same order, over the same arrays)."""
+    n_nodes = model.split.shape[1]
+    paths = np.zeros((x.shape[0], model.n_trees, model.height + 1), dtype=np.int64)
+    for p in range(x.shape[0]):
+        for t in range(model.n_trees):
+            node = 0
+            for level in range(model.height):
+                node = 2 * node + 1 + int(x[p, model.dim[t, node]] >= model.split[t, node])
+                paths[p, t, level + 1] = node
+    mass = model.ref[np.arange(model.n_trees)[None, :, None], paths]
+    alive = np.cumprod(mass >= model.size_limit, axis=2) > 0
+    alive[:, :, 0] = True
+    depth = np.floor(np.log2(np.arange(n_nodes) + 1)).astype(np.int64)
+    scores: np.ndarray = 1.0 - (mass * (2.0 ** depth[paths]) * alive).sum(axis=(1, 2)) / model.max_score
+    for p in range(x.shape[0]):
+        for t in range(model.n_trees):
+            for node in paths[p, t]:
+                model.latest[t, node] += 1
+        model.filled += 1
+        if model.filled == model.window_size:
+            model.ref, model.latest = model.latest, np.zeros_like(model.latest)
+            model.filled, model.windows = 0, model.windows + 1
+    return scores
+
+
+def test_vectorised_scores_and_masses_equal_the_textbook_model_exactly() -> None:
+    rng = np.random.default_rng(3)
+    fast = HalfSpaceTrees(7, n_trees=6, height=5, window_size=40, seed=9)
+    plain = HalfSpaceTrees(7, n_trees=6, height=5, window_size=40, seed=9)
+    for size in (1, 39, 100, 7, 250, 64):
+        x = np.minimum(rng.random((size, 7)) * 1.1, 1.0)
+        x[: size // 2, 3] = 0.5  # repeated values and exact split points
+        assert np.array_equal(fast.score_learn(x), _textbook_score_learn(plain, x))
+        assert np.array_equal(fast.ref, plain.ref) and np.array_equal(fast.latest, plain.latest)
+        assert (fast.filled, fast.windows) == (plain.filled, plain.windows)

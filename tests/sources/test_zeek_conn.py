@@ -11,10 +11,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.model import Flow
+from iotwarden.services.analyze import analyze
 from iotwarden.sources.zeek import read_zeek
 from iotwarden.sources.zeek_conn import ConnLines
 from iotwarden.sources.zeek_format import TsvHeader, apply_directive
+from iotwarden.store import Store
+from iotwarden.store import writer as w
+from tests.detect.labelled import SCENARIOS, engine_flows, inject, write_conn_log, write_labelled_conn_log
 
 DATA = Path(__file__).parent / "data"
 BENCH = Path(__file__).parents[2] / "bench" / "iot23_scale.py"
@@ -49,14 +54,78 @@ def test_fixtures_read_the_same_both_ways(name: str) -> None:
     assert assert_same(DATA / name)
 
 
-def test_an_iot23_scale_log_reads_the_same_both_ways(tmp_path: Path) -> None:
+def iot23_log(path: Path, lines: int) -> Path:
+    """A scan-heavy log in IoT-23's layout, as bench/iot23_scale.py writes it."""
     spec = importlib.util.spec_from_file_location("iot23_scale", BENCH)
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    bench.write_log(tmp_path / "conn.log.labeled", 3000)
-    flows = assert_same(tmp_path / "conn.log.labeled")
+    bench.write_log(path, lines)
+    return path
+
+
+def test_an_iot23_scale_log_reads_the_same_both_ways(tmp_path: Path) -> None:
+    flows = assert_same(iot23_log(tmp_path / "conn.log.labeled", 3000))
     assert len(flows) == 3000
+
+
+# what an analysis leaves in the store, without run times and row ids
+TABLES = {
+    "flows": "vlan, ip_proto, a_ip, a_port, b_ip, b_port, first_seen, last_seen, a_mac, b_mac, pkts_ab, pkts_ba, "
+             "bytes_ab, bytes_ba, payload_ab, payload_ba, tcp_flags_ab, tcp_flags_ba, app, end_reason, extra",
+    "alerts": "detector_id, title, severity, device_key, evidence, status, count",
+    "findings": "check_id, title, severity, device_key, evidence, first_seen, last_seen",
+    "devices": "key, mac, first_seen, last_seen, ips, hostnames, attributes, protocols, packets, bytes, vendor, "
+               "model, device_type, category, os, classification",
+    "evidence": "device_key, proto, kind, field, value, first_seen, last_seen, count",
+    "device_ips": "device_key, ip, first_seen, last_seen",
+    "captures": "packets, flows, observations, devices, status, stats",
+}
+
+
+def stored(log: Path, db: Path, *, fast: bool) -> dict[str, list[tuple[object, ...]]]:
+    """Every table an analysis of ``log`` fills, with the fast paths (conn.log lines, SQLite rows) or without."""
+    mp = pytest.MonkeyPatch()
+    if not fast:
+        mp.setattr(ConnLines, "compile", classmethod(lambda cls, header: None))
+        mp.setattr(w.FlowWriter, "_sqlite", lambda self: None)
+    store = Store(f"sqlite:///{db}")
+    try:
+        report = analyze([log], store)
+        assert [f.status for f in report.files] == ["complete"]
+        with store.session() as session:
+            conn = session.connection()
+            return {t: [tuple(r) for r in conn.exec_driver_sql(f"SELECT {c} FROM {t} ORDER BY id")]  # noqa: S608
+                    for t, c in TABLES.items()}
+    finally:
+        store.close()
+        mp.undo()
+
+
+@pytest.fixture(scope="module")
+def lab_flows(tmp_path_factory: pytest.TempPathFactory) -> list[Flow]:
+    """Forty minutes of the benign enterprise lab, with scanners and C&C bots injected from the start."""
+    folder = tmp_path_factory.mktemp("lab")
+    generate(load_scenario(SCENARIOS / "enterprise.yaml"), folder / "b.pcap", duration=2400)
+    flows, truth = inject(engine_flows(folder / "b.pcap"), n_scanners=3, n_bots=3, infected_from=0.0)
+    assert truth.scanners and truth.bots
+    return flows
+
+
+@pytest.mark.parametrize("kind", ["iot23", "lab", "lab_labelled"])
+def test_analysis_stores_the_same_with_and_without_the_fast_paths(tmp_path: Path, lab_flows: list[Flow],
+                                                                   kind: str) -> None:
+    """Same alerts (ids, counts, titles, evidence), devices, findings and stored flows, field by field."""
+    if kind == "iot23":
+        log = iot23_log(tmp_path / "conn.log.labeled", 20_000)
+    elif kind == "lab":
+        log = write_conn_log(tmp_path / "conn.log", lab_flows)
+    else:
+        log = write_labelled_conn_log(tmp_path / "conn.log.labeled", [(f, "-") for f in lab_flows])
+    fast, general = stored(log, tmp_path / "fast.db", fast=True), stored(log, tmp_path / "general.db", fast=False)
+    assert fast["alerts"] and fast["flows"] and fast["devices"]
+    for table in TABLES:
+        assert fast[table] == general[table], table
 
 
 def test_the_fast_path_takes_plain_lines() -> None:
