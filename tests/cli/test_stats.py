@@ -42,3 +42,16 @@ def test_stats_of_a_capture_count_protocols(capsys: pytest.CaptureFixture[str], 
     assert totals["packets"] == 11
     assert totals["protocols"]["dhcp"] == 2
     assert totals["protocols"]["http"] >= 2
+
+
+def test_stats_say_how_many_scan_probes_were_not_stored(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from tests.services.test_analyze import _scan_log
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert main(["analyze", str(_scan_log(tmp_path / "conn.log", 40)), "--db", db, "--max-probe-flows", "10"]) == 0
+    capsys.readouterr()
+    assert main(["stats", "--db", db, "-f", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [c["flows_not_stored"] for c in doc["captures"]] == [30]
+    assert (doc["totals"]["flows"], doc["totals"]["flows_not_stored"], doc["store"]["flows"]) == (45, 30, 15)
+    assert main(["stats", "--db", db]) == 0
+    assert "30 scan probes were analysed but not stored" in capsys.readouterr().out

@@ -35,6 +35,9 @@ def render_stats(console: Console, data: dict[str, Any]) -> None:
         f"{totals['observations']} observations; store holds {store['devices']} devices, {store['flows']} flows, "
         f"{store['captures']} captures"
     )
+    if totals["flows_not_stored"]:
+        console.print(f"{totals['flows_not_stored']} scan probes were analysed but not stored "
+                      "(past each file's --max-probe-flows)")
 
 
 @app.command("stats")

@@ -105,6 +105,7 @@ def _capture_dict(row: CaptureRow) -> dict[str, Any]:
         "protocols": dict(stats.get("protocols", {})), "parse_errors": dict(stats.get("parse_errors", {})),
         "decode_errors": dict(stats.get("decode_errors", {})),
         "analyzer_errors": dict(stats.get("analyzer_errors", {})),
+        "flows_not_stored": int((stats.get("flows_not_stored") or {}).get("probes", 0)),
     }
 
 
@@ -113,7 +114,8 @@ def stats(store: Store) -> dict[str, Any]:
     with store.session() as session:
         captures = [_capture_dict(r) for r in q.list_captures(session)]
         stored = q.count_rows(session)
-    totals: dict[str, Any] = {k: sum(c[k] for c in captures) for k in ("packets", "bytes", "flows", "observations")}
+    totals: dict[str, Any] = {k: sum(c[k] for c in captures)
+                              for k in ("packets", "bytes", "flows", "observations", "flows_not_stored")}
     for name in ("protocols", "parse_errors", "decode_errors", "analyzer_errors"):
         merged: Counter[str] = Counter()
         for c in captures:
