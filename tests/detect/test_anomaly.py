@@ -84,3 +84,18 @@ def test_vectorised_scores_and_masses_equal_the_textbook_model_exactly() -> None
         assert np.array_equal(fast.score_learn(x), _textbook_score_learn(plain, x))
         assert np.array_equal(fast.ref, plain.ref) and np.array_equal(fast.latest, plain.latest)
         assert (fast.filled, fast.windows) == (plain.filled, plain.windows)
+
+
+def test_distinct_points_with_their_repeats_score_and_learn_as_the_whole_batch() -> None:
+    """A scan's probes share a handful of feature vectors: the model is given each once with an
+    inverse index, and must score and count exactly as for the batch written out."""
+    rng = np.random.default_rng(8)
+    grouped = HalfSpaceTrees(7, n_trees=6, height=5, window_size=40, seed=2)
+    plain = HalfSpaceTrees(7, n_trees=6, height=5, window_size=40, seed=2)
+    for size in (1, 90, 33, 400, 12):
+        points = rng.random((1 + size // 10, 7))
+        inverse = rng.integers(0, points.shape[0], size=size).astype(np.intp)
+        inverse[0] = 0
+        assert np.array_equal(grouped.score_learn(points, inverse), _textbook_score_learn(plain, points[inverse]))
+        assert np.array_equal(grouped.ref, plain.ref) and np.array_equal(grouped.latest, plain.latest)
+        assert (grouped.filled, grouped.windows) == (plain.filled, plain.windows)

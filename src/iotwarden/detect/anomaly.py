@@ -111,7 +111,13 @@ class HalfSpaceTrees:
             out[:, :, level + 1] = node
         return out
 
-    def score_learn(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    def score_learn(self, x: npt.NDArray[np.float64],
+                    inverse: npt.NDArray[np.intp] | None = None) -> npt.NDArray[np.float64]:
+        """Score a batch of points against the reference window, then learn them in order.
+
+        With ``inverse`` the batch is ``x[inverse]``: ``x`` holds each distinct point once (a scan's
+        probes are a handful of points), so paths and masses are found once per distinct point; the
+        scores and window masses are those of the whole batch, bit for bit."""
         paths = self.paths(x)
         cells = self._cells + paths  # (points, trees, levels) cells of the flattened (tree, node) tables
         mass = self.ref.ravel().take(cells)
@@ -120,26 +126,32 @@ class HalfSpaceTrees:
         alive[:, :, 0] = True
         raw = (mass * self._level_weight * alive).sum(axis=(1, 2))  # a node at level L weighs 2**L
         scores: npt.NDArray[np.float64] = 1.0 - raw / self.max_score
-        for start in range(0, x.shape[0], self.window_size):
-            chunk = paths[start : start + self.window_size]
-            room = self.window_size - self.filled
-            now, later = chunk[:room], chunk[room:]
-            self._count(now)
-            self.filled += now.shape[0]
+        n = x.shape[0] if inverse is None else inverse.shape[0]
+        flat = cells.reshape(cells.shape[0], -1)
+        start = 0
+        while start < n:  # the latest window fills up to window_size points, then becomes the reference
+            end = min(n, start + self.window_size - self.filled)
+            self._count(flat, start, end, inverse)
+            self.filled += end - start
             if self.filled >= self.window_size:
                 self.ref, self.latest = self.latest, np.zeros_like(self.latest)
                 self.filled, self.windows = 0, self.windows + 1
-                if later.size:
-                    self._count(later)
-                    self.filled = later.shape[0]
-        return scores
+            start = end
+        return scores if inverse is None else scores.take(inverse)
 
-    def _count(self, paths: npt.NDArray[np.int64]) -> None:
-        """Add one to the latest window's mass of every node on ``paths`` (points, trees, levels):
-        one bincount over (tree, node) cells, ~50x faster than ``np.add.at`` on the same indices."""
-        n_nodes = self.latest.shape[1]
-        cells = (np.arange(self.n_trees, dtype=np.int64)[None, :, None] * n_nodes + paths).ravel()
-        self.latest += np.bincount(cells, minlength=self.latest.size).reshape(self.latest.shape)
+    def _count(self, cells: npt.NDArray[np.int64], start: int, end: int,
+               inverse: npt.NDArray[np.intp] | None) -> None:
+        """Add one to the latest window's mass of every node on the paths of points ``start:end``
+        (``cells``: each point's flattened (tree, node) cells): one bincount, ~50x faster than
+        ``np.add.at``; with ``inverse``, each distinct point's cells weighted by its repeats."""
+        size = self.latest.size
+        if inverse is None:
+            counts = np.bincount(cells[start:end].ravel(), minlength=size)
+        else:
+            repeats = np.bincount(inverse[start:end], minlength=cells.shape[0]).astype(np.float64)
+            weights = np.broadcast_to(repeats[:, None], cells.shape).ravel()
+            counts = np.bincount(cells.ravel(), weights=weights, minlength=size)
+        self.latest += counts.reshape(self.latest.shape)
 
 
 class FlowAnomalyDetector(Detector):
@@ -157,7 +169,18 @@ class FlowAnomalyDetector(Detector):
     def flows(self, ctx: Context, flows: list[Flow]) -> None:
         """Score a batch of flows at once (vectorised over flows and trees), then learn them."""
         warm = self.model.windows >= self.options.warmup_windows
-        scores = self.model.score_learn(np.array([features(f) for f in flows], dtype=np.float64))
+        # each distinct feature vector once (a scan's probes share a handful): its row in ``points``
+        rows: dict[tuple[int, int, int, int, float, int, int], int] = {}
+        distinct: list[Flow] = []
+        inverse = np.empty(len(flows), dtype=np.intp)
+        for i, f in enumerate(flows):
+            key = (f.bytes_ab, f.bytes_ba, f.pkts_ab, f.pkts_ba, f.last_seen - f.first_seen, f.b_port, f.ip_proto)
+            row = rows.setdefault(key, len(rows))
+            if row == len(distinct):
+                distinct.append(f)
+            inverse[i] = row
+        points = np.array([features(f) for f in distinct], dtype=np.float64)
+        scores = self.model.score_learn(points, inverse)
         if not warm:
             return
         o: AnomalyOptions = self.options
