@@ -156,7 +156,7 @@ def test_headers_the_fast_path_declines(old: str, new: str) -> None:
 TOKENS = ["-", "(empty)", "", "0", "1", "23", "65535", "70000", "-4", "1.5", "nan", "inf", "T", "F", "x", "S",
           "ShADadFf", "Dd", "ssl", "-ssl,http", "dns,-ssl", "ssl,dns", "tcp", "udp", "icmp", "10.0.0.1",
           "0010.1.1.1", "::1", "FE80::1%eth0", "999.1.1.1", "AA:BB:CC:DD:EE:FF", "1_0", " 7", "\\x41b",
-          "CHhAvVGS1DHFjwGM9", "a,-,b", "1   2   3", "-   Malicious"]
+          "CHhAvVGS1DHFjwGM9", "a,-,b", "1   2   3", "-   Malicious", "caf\u00e9", "5\u0085", "\x1c5", "\u0661"]
 # header layouts: (#fields/#types rewrite, a last column appended to every line)
 LAYOUTS: dict[str, tuple[dict[str, str], str | None]] = {
     "plain": ({}, None),

@@ -5,10 +5,12 @@ dict by :func:`~iotwarden.sources.zeek_format.decode_tsv`, then
 :func:`~iotwarden.sources.zeek_map.map_conn`) is compiled, per header, into a plan: which part of a
 line holds each column :func:`~iotwarden.sources.zeek_map.conn_flow` reads, with the header's own
 converter, and which other columns must still be decoded to refuse a malformed line as
-``decode_tsv`` does. Contract: :meth:`ConnLines.flow` returns the Flow the general path makes, or
-None for a line it does not take plainly (column count, a value a converter refuses, unset time or
-address, an address to normalise that is not one, a port out of range), which the general path then
-decides as before (same Flow, or the same ParseError counted).
+``decode_tsv`` does. It takes ASCII lines without ``\\x`` escapes (what Zeek's ASCII writer writes
+for a conn.log: it escapes every other byte) as text, where each column's bytes decode to the very
+text ``decode_tsv`` gives. Contract: :meth:`ConnLines.flow` returns the Flow the general path makes,
+or None for a line it does not take plainly (not such a line, column count, a value a converter
+refuses, unset time or address, an address to normalise that is not one, a port out of range),
+which the general path then decides as before (same Flow, or the same ParseError counted).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from iotwarden.sources.zeek_format import (
     TsvHeader,
     column_converters,
     column_type,
+    finite,
     group_fits,
     may_refuse,
 )
@@ -46,22 +49,45 @@ _SLOT = {name: slot for slot, name in enumerate(COLUMNS)}
 _EXTRA_SLOTS = tuple((name, _SLOT[name]) for name in CONN_EXTRA)
 _REQUIRED = ("ts", "id.orig_h", "id.resp_h")
 
-_Plan = tuple[tuple[int, int, Callable[[bytes], Any]], ...]  # (slot, part index, converter)
+# how a column's text becomes its value: Zeek text types as they are, ``string`` with its empty
+# marker, a set of strings, or a converter (int() and float() read ASCII text as they read its bytes)
+_AS_IS, _STRING, _STRING_SET, _CALL = range(4)
+_TEXT_KIND = {"addr": _AS_IS, "enum": _AS_IS, "string": _STRING, "set[string]": _STRING_SET}
+_Plan = tuple[tuple[int, int, int, Callable[[str], Any] | None], ...]  # (slot, part index, kind, converter)
 _Checks = tuple[tuple[int, Callable[[bytes], Any]], ...]  # (part index, converter) decoded only to validate
+
+
+def _bool(raw: str) -> bool:
+    if raw == "T":
+        return True
+    if raw == "F":
+        return False
+    raise ValueError("bool is neither T nor F")
+
+
+_NUMBERS: dict[str, Callable[[str], Any]] = {"count": int, "int": int, "port": int, "time": finite,
+                                             "interval": finite, "bool": _bool}
+
+
+def _ascii(value: bytes) -> str | None:
+    return value.decode("ascii") if value.isascii() else None
 
 
 class ConnLines:
     """The fast path compiled for one conn.log TSV header (see the module docstring)."""
 
-    __slots__ = ("_checks", "_grouped", "_grouped_checks", "_multi", "_parts", "_plain", "_sep", "_unset",
-                 "_width")
+    __slots__ = ("_checks", "_empty", "_grouped", "_grouped_checks", "_multi", "_parts", "_plain", "_sep",
+                 "_set_sep", "_unset", "_width")
 
-    def __init__(self, header: TsvHeader, index: dict[str, int], part_of: list[int] | None) -> None:
+    def __init__(self, header: TsvHeader, index: dict[str, int], part_of: list[int] | None,
+                 text: tuple[str, str, str, str]) -> None:
         converters = column_converters(header)
-        self._sep, self._unset, self._width = header.separator, header.unset_field, len(header.fields)
+        self._sep, self._unset, self._empty, self._set_sep = text
+        self._width = len(header.fields)
         wanted = {i for name, i in index.items() if name in COLUMNS}
         checked = [i for i in range(self._width) if i not in wanted and may_refuse(column_type(header, i))]
-        self._plain: _Plan = tuple((_SLOT[name], i, converters[i]) for name, i in index.items() if name in COLUMNS)
+        self._plain: _Plan = tuple((_SLOT[name], i, _TEXT_KIND.get(COLUMNS[name], _CALL), _NUMBERS.get(COLUMNS[name]))
+                                   for name, i in index.items() if name in COLUMNS)
         self._checks: _Checks = tuple((i, converters[i]) for i in checked)
         # a header whose #fields part holds several names (IoT-23's "tunnel_parents   label   detailed-label"):
         # lines split on the separator give one part per #fields part
@@ -71,7 +97,7 @@ class ConnLines:
         self._grouped: _Plan | None = None
         self._grouped_checks: _Checks = ()
         if part_of is not None:
-            self._grouped = tuple((slot, part_of[i], conv) for slot, i, conv in self._plain)
+            self._grouped = tuple((slot, part_of[i], kind, conv) for slot, i, kind, conv in self._plain)
             self._grouped_checks = tuple((part_of[i], conv) for i, conv in self._checks)
 
     @classmethod
@@ -95,30 +121,44 @@ class ConnLines:
                 if header.groups[part] > 1 and (header.fields[i] in COLUMNS or may_refuse(column_type(header, i))):
                     part_of = None
                     break
-        return cls(header, index, part_of)
+        text = tuple(_ascii(v) for v in (header.separator, header.unset_field, header.empty_field,
+                                         header.set_separator))
+        if any(t is None for t in text):
+            return None  # markers that are not ASCII: the general path compares bytes
+        return cls(header, index, part_of, text)  # type: ignore[arg-type]
 
     def flow(self, line: bytes) -> Flow | None:
         """The Flow of one data line (``ts`` is its ``first_seen``), or None: ask the general path."""
-        parts = line.split(self._sep)
+        if not line.isascii() or b"\\x" in line:
+            return None
+        parts = line.decode("ascii").split(self._sep)
         if len(parts) == self._width:
             plan, checks = self._plain, self._checks
         elif len(parts) == self._parts and self._grouped is not None:
             for p, size in self._multi:
-                if not group_fits(parts[p], size):
+                if not group_fits(parts[p].encode("ascii"), size):
                     return None
             plan, checks = self._grouped, self._grouped_checks
         else:
             return None
-        unset = self._unset
+        unset, empty = self._unset, self._empty
         v: list[Any] = [None] * len(COLUMNS)
         try:
-            for i, convert in checks:
+            for i, check in checks:
                 if parts[i] != unset:
-                    convert(parts[i])
-            for slot, i, convert in plan:
+                    check(parts[i].encode("ascii"))
+            for slot, i, kind, convert in plan:
                 raw = parts[i]
-                if raw != unset:
-                    v[slot] = convert(raw)
+                if raw == unset:
+                    continue
+                if kind == _AS_IS:
+                    v[slot] = raw
+                elif kind == _STRING:
+                    v[slot] = "" if raw == empty else raw
+                elif kind == _CALL:
+                    v[slot] = convert(raw)  # type: ignore[misc]
+                else:  # a set of strings; its unset items are None
+                    v[slot] = [] if raw == empty else [None if s == unset else s for s in raw.split(self._set_sep)]
         except ValueError:
             return None
         (ts, orig_h, orig_p, resp_h, resp_p, proto, ip_proto, service, failed_service, history, duration,

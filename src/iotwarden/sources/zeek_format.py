@@ -162,7 +162,8 @@ def _unescape(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
-def _finite(raw: bytes) -> float:
+def finite(raw: bytes | str) -> float:
+    """A Zeek ``time``/``interval``/``double`` (ValueError if not a finite number)."""
     value = float(raw)
     if not math.isfinite(value):
         raise ValueError("not a finite number")
@@ -179,7 +180,7 @@ def _bool(raw: bytes) -> bool:
 
 # TSV text -> value, per Zeek type (Zeek script reference, "Types"); any other type stays text
 _SCALARS: dict[str, Callable[[bytes], Any]] = {
-    "count": int, "int": int, "port": int, "time": _finite, "interval": _finite, "double": _finite, "bool": _bool,
+    "count": int, "int": int, "port": int, "time": finite, "interval": finite, "double": finite, "bool": _bool,
 }
 Converter = Callable[[bytes], Any]
 
