@@ -101,10 +101,11 @@ class BeaconDetector(Detector):
             self._naming.move_to_end(src)
             if len(self._naming) > o.max_named_devices:
                 self._naming.popitem(last=False)
-        suspicious = flow.ip_proto == 6 and external(flow.b_ip) and (
-            flow.b_port not in SERVICE_PORTS or (name is None and (src in self._naming
-                                                                  or (src, flow.b_ip) in self._literal)))
-        if self.normal.learning(src, flow.first_seen) and not suspicious:
+        # a suspicious destination is never learned; asked only while learning (a scan's millions of
+        # targets would each be classified for nothing), cheap tests first
+        if self.normal.learning(src, flow.first_seen) and not (
+                flow.ip_proto == 6 and (flow.b_port not in SERVICE_PORTS or (name is None and (
+                    src in self._naming or (src, flow.b_ip) in self._literal))) and external(flow.b_ip)):
             for item in items:  # contacted while learning: normal, by address and by name
                 self.normal.remember(src, item, flow.first_seen)
             return

@@ -67,10 +67,13 @@ class LateralDetector(Detector):
         if not is_internal(flow.a_ip):
             return
         self.peers.touch(flow.a_ip, flow.first_seen)  # the learning phase runs from the device's first flow
-        if flow.ip_proto not in (6, 17) or not is_internal(flow.b_ip):
+        if flow.ip_proto not in (6, 17):
             return
         admin = ADMIN_PORTS.get(flow.b_port) if flow.ip_proto == 6 else None
+        # the flow's own facts before the address test: a scan's millions of targets stop here
         if not established(flow) and not (admin and self.options.attempts_count and flow.tcp_flags_ab):
+            return
+        if not is_internal(flow.b_ip):
             return
         if self.waiting or category(ctx, subject_key(ctx, flow.a_mac, flow.a_ip)) is None:
             self.waiting.append(flow)  # behind the others, so each device's flows keep their order
