@@ -76,8 +76,9 @@ def measure(log: Path, db: Path) -> dict[str, float]:
     if done.returncode != 0:
         raise SystemExit(f"analyze failed ({done.returncode}): {done.stderr[-2000:]}")
     usage = json.loads(done.stderr.strip().splitlines()[-1])
-    result = json.loads(db.with_suffix(".json").read_text())
-    alerts = sorted({a.get("id", "?") for a in result.get("alerts", [])}) if isinstance(result, dict) else []
+    listed = subprocess.run([tool, "alerts", "--db", str(db), "-f", "json"], capture_output=True, text=True,
+                            check=True)
+    alerts = sorted({a["id"] for a in json.loads(listed.stdout)["alerts"]})
     return {"wall_s": usage["rusage_wall"], "cpu_s": usage["rusage_cpu"],
             "maxrss_mib": usage["rusage_maxrss_kib"] / 1024, "alerts": alerts}  # type: ignore[dict-item]
 
