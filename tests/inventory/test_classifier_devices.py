@@ -96,6 +96,10 @@ KINDS = [
     ("Xiaomi gateway by its miIO model id", {"mdns__instances": ["lumi-gateway-v3_miio61234567._miio._udp.local"]},
      "smart_hub"),
     ("Belkin NetCam's Seedonk video platform", {"dns__qname": ["ping.seedonk.com"]}, "camera"),
+    ("ventilator its gateway reports in IHE PCD-01 device rows", {"hl7__device_term": ["MDC_DEV_SYS_PT_VENT_MDS"]},
+     "ventilator"),
+    ("pulse oximeter MDS reported the same way", {"hl7__device_term": ["MDC_DEV_ANALY_SAT_O2_MDS"]},
+     "patient_monitor"),
 ]
 
 
