@@ -1,11 +1,9 @@
 """Inventory accuracy against the lab's ground truth (issue 3: "on the lab scenarios the inventory
 matches the ground truth exactly"): vendor, device type and category of every device of the
-small and enterprise scenarios, names normalised through the knowledge base's own tables.
-
-Where the lab's generated traffic lacks the evidence a real device of that kind sends, the
-expectation is marked xfail (strict) with the missing evidence named: it is a gap of the lab, or of
-the knowledge base, stated rather than skipped; a fix on either side turns the xfail into a failure
-that asks for the mark to be removed.
+small and enterprise scenarios, names normalised through the knowledge base's own tables, with no
+exceptions (the last one, the infusion pump, is typed from the IHE PCD-01 device rows its gateway
+reports). A device whose lab traffic one day lacks the evidence a real device of its kind sends
+should be named here as a strict xfail with the missing evidence, never skipped.
 """
 
 from __future__ import annotations
@@ -31,24 +29,6 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / 
 # (the usual meaning in enterprise inventories), so the lab's one handset name is mapped here.
 LAB_TYPE_NAMES = {"phone": "mobile_phone"}
 
-# (device id, properties, why the lab's traffic cannot support the truth). Empty: the infusion pump, the
-# last entry, is now named by the IHE PCD-01 device rows its gateway reports with the EUI-64 of its MAC
-# (test_the_pump_is_known_by_its_gateways_pcd_report below).
-GAPS: tuple[tuple[str, tuple[str, ...], str], ...] = ()
-
-
-def _gaps() -> dict[tuple[str, str, str], str]:
-    """(scenario, device id, property) -> why, for the devices each scenario has."""
-    out = {}
-    for scenario in ("small", "enterprise"):
-        ids = {d.id for d in load_scenario(SCENARIOS / f"{scenario}.yaml").devices}
-        for dev, props, why in GAPS:
-            if dev in ids:
-                out.update({(scenario, dev, prop): why for prop in props})
-    return out
-
-
-XFAIL = _gaps()
 
 
 @cache
@@ -124,30 +104,13 @@ def test_the_inventory_holds_exactly_the_lab_devices(scenario: str, prop: str, l
     truth, found = _inventory(scenario, labdir)
     assert set(found) == {f"mac:{d['mac']}" for d in truth}  # nothing missed, nothing invented
     wrong = {}
-    for dev in truth:
-        if (scenario, dev["id"], prop) in XFAIL:
-            continue
+    for dev in truth:  # no exceptions: the infusion pump, the last one, is typed by its gateway's PCD-01 rows
         expected = _truth_value(dev, prop)
         got = found[f"mac:{dev['mac']}"].get(prop)
         ok = type_matches(got, expected) if prop == "device_type" else got == expected
         if not ok:
             wrong[dev["id"]] = (expected, got)
     assert wrong == {}
-
-
-def _gap_cases() -> list[Any]:
-    return [pytest.param(scenario, dev, prop, id=f"{scenario}-{dev}-{prop}",
-                         marks=pytest.mark.xfail(reason=why, strict=True))
-            for (scenario, dev, prop), why in sorted(XFAIL.items())]
-
-
-@pytest.mark.parametrize(("scenario", "dev_id", "prop"), _gap_cases())
-def test_lab_devices_whose_traffic_lacks_the_evidence(scenario: str, dev_id: str, prop: str, labdir: str) -> None:
-    truth, found = _inventory(scenario, labdir)
-    (dev,) = [d for d in truth if d["id"] == dev_id]
-    expected = _truth_value(dev, prop)
-    got = found[f"mac:{dev['mac']}"].get(prop)
-    assert type_matches(got, expected) if prop == "device_type" else got == expected
 
 
 # devices whose lab traffic states their model (an mDNS name or TXT record, a DHCP vendor class, a
