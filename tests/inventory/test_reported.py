@@ -8,13 +8,12 @@ from typing import Any
 import pytest
 
 from iotwarden.dissect.hl7 import parse_message
-from iotwarden.hooks import Context
 from iotwarden.inventory import reported as r
-from iotwarden.inventory.builder import InventoryBuilder
 from iotwarden.inventory.classifier import Classifier
 from iotwarden.inventory.identity import RULES
 from iotwarden.lab import proto_app
 from iotwarden.model import Device, Flow, Observation
+from tests.inventory.test_builder import run
 
 GATEWAY, PUMP, MONITOR = "44:4b:5d:50:00:01", "58:46:e1:50:00:03", "44:4b:5d:50:00:02"
 ENGINE = "98:e7:43:10:00:0c"
@@ -40,16 +39,6 @@ def seen(mac: str, ip: str, ts: float = 50.0) -> Flow:
 def report(*devices: tuple[str, str], sender: str = "CARESCAPE Gateway^444B5DFFFE500001^EUI-64") -> bytes:
     return proto_app.hl7_pcd01(f"{sender}|ICU^HOSP", "Mirth|HOSP", STAMP, "M1", spo2=97, heart_rate=72,
                                pump_rate=40.0, devices=devices)
-
-
-def run(*items: Observation | Flow) -> tuple[Context, InventoryBuilder]:
-    ctx, inv = Context(), InventoryBuilder()
-    for item in items:
-        if isinstance(item, Flow):
-            inv.on_flow(ctx, item)
-        else:
-            inv.on_observation(ctx, item)
-    return ctx, inv
 
 
 def device_type(dev: Device) -> str | None:

@@ -24,15 +24,14 @@ from sqlalchemy import func, select
 import iotwarden.services.sensor as sensor_mod
 import iotwarden.services.worker as worker_mod
 from iotwarden.bus.jetstream import STREAM, NatsLink
-from iotwarden.services.analyze import analyze
 from iotwarden.services.sensor import Outbox, RunReport, Sensor
 from iotwarden.services.worker import Worker
 from iotwarden.store import Store
 from iotwarden.store.stream_models import StreamMessageRow
 from tests.services.nats_server import NatsServer, nats_server
-from tests.services.test_worker import DEMO, state
+from tests.services.test_worker import DEMO, expected, state
 
-__all__ = ["nats_server"]
+__all__ = ["expected", "nats_server"]
 pytestmark = pytest.mark.slow
 SMALL_MESSAGES = 16 * 1024  # the demo capture travels in many messages, so the outage falls mid-run
 OUTAGE_S = 2.0  # how long the server stays dead
@@ -79,13 +78,6 @@ def wait_for(what: str, done: Any, timeout: float = 20.0) -> None:
     while not done():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
-
-
-@pytest.fixture(scope="module")
-def expected(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    with Store(f"sqlite:///{tmp_path_factory.mktemp('analyze') / 'a.db'}") as reference:
-        analyze([DEMO], reference)
-        return state(reference)
 
 
 def test_sensor_and_worker_ride_out_a_server_crash(nats_server: NatsServer, tmp_path: Path,

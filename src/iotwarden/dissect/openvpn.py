@@ -17,10 +17,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from iotwarden.dissect import streambuf
-from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.dissect.opening import OpeningExchange
 from iotwarden.errors import ParseError
-from iotwarden.model import Observation
 
 # opcodes (ssl_pkt.h)
 P_CONTROL_HARD_RESET_CLIENT_V2 = 7
@@ -40,7 +38,6 @@ MIN_HARD_RESET = 14
 # the largest hard reset accepted: control packets fit OpenVPN's TLS MTU (1250 bytes by default), a
 # V3 reset adds the tls-crypt-v2 wrapped client key (at most 1024 bytes); well above both
 MAX_HARD_RESET = 4096
-ROLES = {streambuf.C2S: "client", streambuf.S2C: "server"}
 
 
 def parse_hard_reset(data: bytes | bytearray, to_server: bool) -> dict[str, Any] | None:
@@ -62,10 +59,10 @@ def parse_hard_reset(data: bytes | bytearray, to_server: bool) -> dict[str, Any]
             "session_id": bytes(data[3:11]).hex(), "packet_length": length}
 
 
-class OpenvpnDissector(StreamDissector):
+class OpenvpnDissector(OpeningExchange):
     name: ClassVar[str] = "openvpn"
+    kind: ClassVar[str] = "hard_reset"
     tcp_ports: ClassVar[tuple[int, ...]] = (1194,)  # IANA "openvpn" 1194/tcp
-    max_packets_per_flow: ClassVar[int | None] = 8
     max_buffer: ClassVar[int] = 2 + MAX_HARD_RESET
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
@@ -79,27 +76,5 @@ class OpenvpnDissector(StreamDissector):
         except ParseError:
             return False
 
-    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
-        key = streambuf.direction_key(pkt.to_server)
-        if state.get("reset_" + key):
-            return []
-        if not pkt.to_server and not state.get("reset_" + streambuf.C2S):
-            state["done"] = True
-            raise ParseError("OpenVPN server packet before the client's hard reset")
-        buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
-        try:
-            fields = parse_hard_reset(buf, pkt.to_server)
-        except ParseError:
-            state["done"] = True
-            raise
-        if fields is None:
-            return []
-        buf.clear()
-        state["reset_" + key] = fields
-        if pkt.to_server:
-            return []  # the client's reset waits for the server's answer
-        state["done"] = True
-        client = streambuf.oriented(pkt, from_client=True)
-        server = streambuf.oriented(pkt, from_client=False)
-        return [client.observation(self.name, "hard_reset", state["reset_" + streambuf.C2S]),
-                server.observation(self.name, "hard_reset", fields)]
+    def opening(self, buf: bytearray, to_server: bool) -> dict[str, Any] | None:
+        return parse_hard_reset(buf, to_server)

@@ -19,20 +19,18 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from iotwarden.dissect import streambuf
-from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.dissect.opening import OpeningExchange
 from iotwarden.errors import ParseError
-from iotwarden.model import Observation
 
 MAGICS = {b"\x17\x24": "1724", b"\x11\x30": "1130"}  # nDPI teamviewer.c; bettercap packets/teamviewer.go
 CLIENT_MAGIC = b"\x17\x24"  # what a client opens with (nDPI's first stage; libprotoident's both directions)
 CLIENT_OPENER = bytes.fromhex("17240a20")  # libprotoident lpi_teamviewer.cc: a client's first four bytes
 
 
-class TeamviewerDissector(StreamDissector):
+class TeamviewerDissector(OpeningExchange):
     name: ClassVar[str] = "teamviewer"
+    kind: ClassVar[str] = "hello"
     tcp_ports: ClassVar[tuple[int, ...]] = (5938,)
-    max_packets_per_flow: ClassVar[int | None] = 8
     max_buffer: ClassVar[int] = 64
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
@@ -40,27 +38,11 @@ class TeamviewerDissector(StreamDissector):
         claim one random datagram in 65536 on an unlisted port."""
         return to_server and payload.startswith(CLIENT_OPENER)
 
-    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
-        key = streambuf.direction_key(pkt.to_server)
-        if state.get("magic_" + key):
-            return []
-        if not pkt.to_server and not state.get("magic_" + streambuf.C2S):
-            state["done"] = True
-            raise ParseError("TeamViewer server bytes before the client's")
-        buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
+    def opening(self, buf: bytearray, to_server: bool) -> dict[str, Any] | None:
         if len(buf) < 2:
-            return []
+            return None
         head = bytes(buf[:2])
-        magic = MAGICS.get(head) if not pkt.to_server or head == CLIENT_MAGIC else None
+        magic = MAGICS.get(head) if not to_server or head == CLIENT_MAGIC else None
         if magic is None:
-            state["done"] = True
-            raise ParseError(f"no TeamViewer magic: {bytes(buf[:2]).hex()}")
-        buf.clear()
-        state["magic_" + key] = magic
-        if pkt.to_server:
-            return []  # the client's magic waits for the server's
-        state["done"] = True
-        client = streambuf.oriented(pkt, from_client=True)
-        server = streambuf.oriented(pkt, from_client=False)
-        return [client.observation(self.name, "hello", {"role": "client", "magic": state["magic_" + streambuf.C2S]}),
-                server.observation(self.name, "hello", {"role": "server", "magic": magic})]
+            raise ParseError(f"no TeamViewer magic: {head.hex()}")
+        return {"role": "client" if to_server else "server", "magic": magic}
