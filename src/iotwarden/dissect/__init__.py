@@ -28,6 +28,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("snmp", "SnmpDissector"),
     ("coap", "CoapDissector"),
     ("http", "HttpDissector"),
+    ("rtsp", "RtspDissector"),  # 554/8554; probed elsewhere by RTSP/x.y start lines, never HTTP's
     ("tls", "TlsDissector"),
     ("ssh", "SshDissector"),
     ("openvpn", "OpenvpnDissector"),

@@ -114,6 +114,11 @@ RULES: dict[str, IdentityRule] = {
         hostnames=("device_id",), ip_fields=("addresses",),
     ),
     "http": IdentityRule(attributes=("user_agent", "server")),  # RFC 9110 §10.1.5 / §10.2.4
+    "rtsp": IdentityRule(  # RFC 2326 §12.41 User-Agent (client), §12.36 Server, §12.44 WWW-Authenticate (server)
+        attributes=("user_agent", "server", "www_authenticate"),
+        # the SDP of a DESCRIBE answer (§10.2) says what the server streams; an ANNOUNCE's SDP is the client's
+        by_kind=tuple(("response", f) for f in ("session_name", "session_info", "tool", "media", "codecs")),
+    ),
     "tls": IdentityRule(  # RFC 8446 §4.1.2 (SNI: RFC 6066 §3); certificate subject (RFC 5280 §4.1.2.6)
         attributes=("sni", "ja3", "ja4", "certs.0.subject", "subject"),
         kinds=frozenset({"client_hello", "certificate"}),

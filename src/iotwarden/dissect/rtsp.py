@@ -1,0 +1,211 @@
+"""RTSP dissector: request and response heads of each direction (RFC 2326 RTSP 1.0, RFC 7826 RTSP 2.0),
+SDP bodies described, interleaved RTP/RTCP skipped.
+
+Kinds and fields (subject ``src``: a request describes the client, a response the server):
+
+* ``request`` (RFC 2326 §6): ``method``, ``uri`` (an absolute rtsp:// URI, ``*``, or a path as
+  AirPlay receivers are sent), ``version``, ``cseq`` (int, §12.17), ``user_agent`` (§12.41),
+  ``transport`` (§12.39), ``authorization_scheme`` (§12.5; credentials are never kept).
+* ``response`` (RFC 2326 §7): ``version``, ``status`` (int), ``reason``, ``cseq``, ``method`` (of the
+  request with that CSeq, when seen), ``server`` (§12.36), ``public`` (methods of an OPTIONS answer,
+  §12.28), ``content_base`` (§12.11), ``content_type``, ``www_authenticate`` (§12.44, realm
+  included), ``transport``; with an SDP body (a DESCRIBE answer, §10.2): ``session_name``,
+  ``session_info``, ``tool``, ``media``, ``codecs`` (dissect/sdp.py).
+* a request carrying SDP (ANNOUNCE, §10.3: a camera pushing its stream) has the same SDP fields.
+
+Framing: heads end at an empty line; a body is framed by Content-Length only (RFC 2326 §4.3: no
+Content-Length, no body); ``$``-framed interleaved binary data (§10.12: ``$``, channel, 16-bit
+length) is skipped in either direction. A direction whose bytes were lost (a capture gap) or that
+broke the framing stops; the other goes on. Limits: :data:`MAX_HEAD`, :data:`MAX_MESSAGES` per
+direction, :data:`MAX_PENDING` CSeqs remembered, SDP bodies up to ``sdp.MAX_SDP`` bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from iotwarden.dissect import sdp
+from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.dissect.streambuf import C2S, S2C, direction_key
+from iotwarden.errors import ParseError
+from iotwarden.model import Observation
+
+MAX_HEAD = 8 * 1024  # bytes of a start line + header section before the message is malformed
+MAX_HEADERS = 64  # header fields read per message
+MAX_VALUE = 512  # characters kept of a header value
+MAX_MESSAGES = 32  # messages dissected per direction of one flow
+MAX_PENDING = 32  # request CSeqs remembered to name the method a response answers
+MAX_PUBLIC = 32  # methods kept of a Public header
+
+# RFC 2326 §6.1 / RFC 7826 §7.1: Method SP Request-URI SP RTSP-Version; methods are tokens (extension
+# methods included), written upper case in practice
+_REQUEST_LINE = re.compile(rb"^([A-Z][A-Z0-9_-]{0,31}) (\S{1,4096}) (RTSP/\d\.\d)$")
+_STATUS_LINE = re.compile(rb"^(RTSP/\d\.\d) (\d{3})(?: (.*))?$")  # RFC 2326 §7.1 / RFC 7826 §8.1
+_PROBE_REQUEST = re.compile(rb"^[A-Z][A-Z0-9_-]{2,31} (?:rtsps?://\S+|\*|/\S*) RTSP/[12]\.0\r?\n")
+_PROBE_STATUS = re.compile(rb"^RTSP/[12]\.0 \d{3}[ \r\n]")
+_INTERLEAVED = 0x24  # "$"
+
+
+def _headers(lines: list[bytes]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw in lines[:MAX_HEADERS]:
+        name, sep, value = raw.partition(b":")
+        if not sep or not name.strip():  # embedded servers are sloppy: a line that is no field is passed over
+            continue
+        key = name.strip().decode("ascii", "replace").lower()
+        text = value.strip().decode("utf-8", "replace")[:MAX_VALUE]
+        out[key] = f"{out[key]}, {text}"[:MAX_VALUE] if key in out else text
+    return out
+
+
+def _cseq(headers: dict[str, str]) -> int | None:
+    value = headers.get("cseq", "").split(" ")[0]  # some servers echo "42 OPTIONS"
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 else None
+
+
+def _body_length(headers: dict[str, str]) -> int:
+    if "content-length" not in headers:
+        return 0
+    value = headers["content-length"].split(",")[0].strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
+        raise ParseError(f"bad Content-Length {value[:20]!r}")
+    return int(value)
+
+
+class RtspDissector(StreamDissector):
+    name: ClassVar[str] = "rtsp"
+    tcp_ports: ClassVar[tuple[int, ...]] = (554, 8554)  # RFC 2326 §3.2 default port; 8554 the common alternative
+    max_packets_per_flow: ClassVar[int | None] = 200  # a PLAY over TCP is followed by the whole stream
+    # between feeds a direction's buffer holds less than one head (MAX_HEAD) or one SDP body (sdp.MAX_SDP);
+    # skipped bytes (interleaved frames, bodies not described) are dropped as they come
+    max_buffer: ClassVar[int] = MAX_HEAD + sdp.MAX_SDP
+
+    def probe(self, payload: bytes, to_server: bool) -> bool:
+        """An RTSP request line (``RTSP/`` where HTTP has ``HTTP/``) or status line."""
+        if to_server:
+            return _PROBE_REQUEST.match(payload) is not None
+        return _PROBE_STATUS.match(payload) is not None
+
+    def gap(self, state: dict[str, Any], to_server: bool) -> None:
+        """A lost segment may have held a message boundary: that direction stops, the other goes on."""
+        self._close(state, direction_key(to_server))
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        key = direction_key(pkt.to_server)
+        if state.get("closed_" + key):
+            return []
+        buf: bytearray = state.setdefault(key, bytearray())
+        buf += data
+        out: list[Observation] = []
+        try:
+            while buf and not state.get("closed_" + key):
+                if not self._step(pkt, buf, key, state, out):
+                    break
+        except ParseError:
+            self._close(state, key)
+            raise
+        return out
+
+    def _step(self, pkt: Packet, buf: bytearray, key: str, state: dict[str, Any], out: list[Observation]) -> bool:
+        """Consume one thing at the head of ``buf``; False when more bytes are needed."""
+        skip = state.get("skip_" + key, 0)
+        if skip:  # the rest of an interleaved frame or of a body not described
+            n = min(skip, len(buf))
+            del buf[:n]
+            state["skip_" + key] = skip - n
+            return True
+        held = state.get("held_" + key)
+        if held is not None:  # a message whose SDP body is still arriving
+            kind, fields, length = held
+            if len(buf) < length:
+                return False
+            fields.update(sdp.describe(bytes(buf[:length])) or {})
+            del buf[:length]
+            del state["held_" + key]
+            out.append(pkt.observation(self.name, kind, fields))
+            return True
+        if buf[0] == _INTERLEAVED:
+            if len(buf) < 4:
+                return False
+            state["skip_" + key] = 4 + int.from_bytes(buf[2:4], "big")
+            return True
+        if buf[:2] == b"\r\n":  # RFC 7826 §8: an empty line before a message is ignored
+            del buf[:2]
+            return True
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            if len(buf) > MAX_HEAD:
+                raise ParseError(f"RTSP header section over {MAX_HEAD} bytes")
+            return False
+        head = bytes(buf[:end])
+        del buf[: end + 4]
+        self._message(pkt, head, key, state, out)
+        count = state.get("messages_" + key, 0) + 1
+        state["messages_" + key] = count
+        if count >= MAX_MESSAGES:
+            self._close(state, key)
+        return True
+
+    def _message(self, pkt: Packet, head: bytes, key: str, state: dict[str, Any], out: list[Observation]) -> None:
+        lines = head.split(b"\r\n")
+        headers = _headers(lines[1:])
+        request = _REQUEST_LINE.match(lines[0])
+        status = None if request else _STATUS_LINE.match(lines[0])
+        if request is not None:
+            fields, kind = self._request(request, headers, state), "request"
+        elif status is not None:
+            fields, kind = self._response(status, headers, state), "response"
+        else:
+            raise ParseError(f"not an RTSP start line: {lines[0][:40]!r}")
+        fields["transport"] = headers.get("transport")
+        length = _body_length(headers)
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if length and content_type == "application/sdp" and length <= sdp.MAX_SDP:
+            state["held_" + key] = (kind, fields, length)
+            return
+        state["skip_" + key] = length
+        out.append(pkt.observation(self.name, kind, fields))
+
+    @staticmethod
+    def _request(m: re.Match[bytes], headers: dict[str, str], state: dict[str, Any]) -> dict[str, Any]:
+        method = m.group(1).decode("ascii")
+        cseq = _cseq(headers)
+        pending: dict[int, str] = state.setdefault("pending", {})
+        if cseq is not None and len(pending) < MAX_PENDING:
+            pending[cseq] = method
+        auth = headers.get("authorization")
+        return {
+            "method": method,
+            "uri": m.group(2).decode("utf-8", "replace")[:MAX_VALUE],
+            "version": m.group(3).decode("ascii"),
+            "cseq": cseq,
+            "user_agent": headers.get("user-agent"),
+            "authorization_scheme": auth.partition(" ")[0] if auth else None,
+        }
+
+    @staticmethod
+    def _response(m: re.Match[bytes], headers: dict[str, str], state: dict[str, Any]) -> dict[str, Any]:
+        cseq = _cseq(headers)
+        pending: dict[int, str] = state.get("pending", {})
+        public = [p.strip() for p in headers.get("public", "").split(",") if p.strip()][:MAX_PUBLIC]
+        return {
+            "version": m.group(1).decode("ascii"),
+            "status": int(m.group(2)),
+            "reason": (m.group(3) or b"").decode("utf-8", "replace")[:MAX_VALUE],
+            "cseq": cseq,
+            "method": pending.pop(cseq, None) if cseq is not None else None,
+            "server": headers.get("server"),
+            "public": public,
+            "content_base": headers.get("content-base"),
+            "content_type": headers.get("content-type"),
+            "www_authenticate": headers.get("www-authenticate"),
+        }
+
+    @staticmethod
+    def _close(state: dict[str, Any], key: str) -> None:
+        state["closed_" + key] = True
+        state.pop(key, None)
+        state.pop("held_" + key, None)
+        if state.get("closed_" + C2S) and state.get("closed_" + S2C):
+            state["done"] = True

@@ -1,0 +1,246 @@
+"""RTSP dissector: the RFC 2326 examples, interleaved RTP, segmentation, limits, a lab camera stream through
+the engine, and hostile input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iotwarden.dissect.base import Packet
+from iotwarden.dissect.http import HttpDissector
+from iotwarden.dissect.rtsp import MAX_HEAD, MAX_MESSAGES, MAX_PENDING, RtspDissector
+from iotwarden.engine.core import Engine
+from iotwarden.errors import ParseError
+from iotwarden.lab.generator import generate, load_scenario
+from iotwarden.model import Observation
+from iotwarden.sources.capfile import read_capture
+from tests.conftest import shared
+from tests.dissect.hostile import TCPDUMP_CAPTURES, feed_capture_any_port, feed_chunks, mutate
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios"
+
+# RFC 2326 §10.2 (DESCRIBE) and its SDP, RFC 2326 §10.1 (OPTIONS)
+SDP = (b"v=0\r\no=mhandley 2890844526 2890842807 IN IP4 126.16.64.4\r\ns=SDP Seminar\r\n"
+       b"i=A Seminar on the session description protocol\r\nu=http://www.cs.ucl.ac.uk/staff/M.Handley/sdp.03.ps\r\n"
+       b"e=mjh@isi.edu (Mark Handley)\r\nc=IN IP4 224.2.17.12/127\r\nt=2873397496 2873404696\r\na=recvonly\r\n"
+       b"m=audio 3456 RTP/AVP 0\r\nm=video 2232 RTP/AVP 31\r\nm=whiteboard 32416 UDP WB\r\na=orient:portrait\r\n")
+DESCRIBE = (b"DESCRIBE rtsp://server.example.com/fizzle/foo RTSP/1.0\r\nCSeq: 312\r\n"
+            b"Accept: application/sdp, application/rtsl, application/mheg\r\n\r\n")
+DESCRIBED = (b"RTSP/1.0 200 OK\r\nCSeq: 312\r\nDate: 23 Jan 1997 15:35:06 GMT\r\nContent-Type: application/sdp\r\n"
+             b"Content-Length: %d\r\n\r\n" % len(SDP)) + SDP
+OPTIONS = b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nRequire: implicit-play\r\nProxy-Require: gzipped-messages\r\n\r\n"
+OPTIONS_OK = b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE\r\n\r\n"
+
+
+def _rtp_over_tcp(channel: int, payload: bytes) -> bytes:
+    """RFC 2326 §10.12: '$', the channel, the 16-bit length, then the RTP packet."""
+    return b"$" + bytes([channel]) + len(payload).to_bytes(2, "big") + payload
+
+
+def _fields(obs: list[Observation], kind: str) -> list[dict[str, Any]]:
+    return [o.fields for o in obs if o.kind == kind]
+
+
+def test_options_and_describe_as_rfc_2326_shows_them() -> None:
+    obs = feed_chunks(RtspDissector(), [(True, OPTIONS), (False, OPTIONS_OK), (True, DESCRIBE), (False, DESCRIBED)])
+    options, describe = _fields(obs, "request")
+    assert (options["method"], options["uri"], options["cseq"]) == ("OPTIONS", "*", 1)
+    assert (describe["method"], describe["uri"], describe["version"]) == (
+        "DESCRIBE", "rtsp://server.example.com/fizzle/foo", "RTSP/1.0")
+    public, described = _fields(obs, "response")
+    assert public["method"] == "OPTIONS" and public["public"] == ["DESCRIBE", "SETUP", "TEARDOWN", "PLAY", "PAUSE"]
+    assert (described["status"], described["cseq"], described["method"]) == (200, 312, "DESCRIBE")
+    assert described["session_name"] == "SDP Seminar"
+    assert described["session_info"] == "A Seminar on the session description protocol"
+    assert described["media"] == ["audio", "video", "whiteboard"]
+    assert described["codecs"] == ["PCMU", "H261"]  # static payload types 0 and 31, RFC 3551 §6
+    # a request describes the client, a response the server: each is its sender's own message
+    assert [(o.kind, o.src_ip, o.subject) for o in obs][:2] == [("request", "10.0.0.1", "src"),
+                                                               ("response", "10.0.0.2", "src")]
+
+
+def test_a_camera_session_with_interleaved_rtp_between_messages() -> None:
+    setup = (b"SETUP rtsp://10.0.0.2/Streaming/Channels/101/trackID=1 RTSP/1.0\r\nCSeq: 3\r\n"
+             b"User-Agent: LibVLC/3.0.20 (LIVE555 Streaming Media v2016.11.28)\r\n"
+             b"Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n")
+    setup_ok = (b"RTSP/1.0 200 OK\r\nCSeq: 3\r\nServer: Hikvision-Webs\r\nSession: 1273222592;timeout=60\r\n"
+                b"Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n")
+    play = b"PLAY rtsp://10.0.0.2/Streaming/Channels/101 RTSP/1.0\r\nCSeq: 4\r\nSession: 1273222592\r\n\r\n"
+    play_ok = b"RTSP/1.0 200 OK\r\nCSeq: 4\r\nSession: 1273222592\r\n\r\n"
+    # an RTP packet whose bytes look like an RTSP message: framing, not content, decides
+    decoy = _rtp_over_tcp(0, b"\x80\x60\x00\x01" + b"\x00" * 8 + b"RTSP/1.0 500 Oops\r\n\r\n")
+    stream = decoy + _rtp_over_tcp(0, bytes(1400)) + _rtp_over_tcp(1, b"\x80\xc8" + bytes(26))  # RTP, RTCP SR
+    teardown = b"TEARDOWN rtsp://10.0.0.2/Streaming/Channels/101 RTSP/1.0\r\nCSeq: 5\r\nSession: 1273222592\r\n\r\n"
+    teardown_ok = b"RTSP/1.0 200 OK\r\nCSeq: 5\r\nServer: Hikvision-Webs\r\n\r\n"
+    rtcp_rr = _rtp_over_tcp(1, b"\x80\xc9\x00\x01" + bytes(4))  # the client's receiver report
+    obs = feed_chunks(RtspDissector(), [
+        (True, setup), (False, setup_ok), (True, play), (False, play_ok + stream[:700]), (False, stream[700:]),
+        (True, rtcp_rr + teardown), (False, stream + teardown_ok),
+    ])
+    requests = _fields(obs, "request")
+    assert [r["method"] for r in requests] == ["SETUP", "PLAY", "TEARDOWN"]
+    assert requests[0]["user_agent"] == "LibVLC/3.0.20 (LIVE555 Streaming Media v2016.11.28)"
+    assert requests[0]["transport"] == "RTP/AVP/TCP;unicast;interleaved=0-1"
+    responses = _fields(obs, "response")
+    assert [(r["status"], r["method"]) for r in responses] == [(200, "SETUP"), (200, "PLAY"), (200, "TEARDOWN")]
+    assert responses[-1]["server"] == "Hikvision-Webs"
+
+
+def test_a_message_split_anywhere_gives_the_same_observation() -> None:
+    whole = feed_chunks(RtspDissector(), [(True, DESCRIBE), (False, DESCRIBED)])
+    for cut in (1, 17, len(DESCRIBED) - len(SDP) - 2, len(DESCRIBED) - 5):
+        split = feed_chunks(RtspDissector(), [(True, DESCRIBE), (False, DESCRIBED[:cut]), (False, DESCRIBED[cut:])])
+        assert [o.fields for o in split] == [o.fields for o in whole]
+    byte_by_byte = feed_chunks(RtspDissector(), [(True, DESCRIBE)] + [(False, bytes([b])) for b in DESCRIBED])
+    assert [o.fields for o in byte_by_byte] == [o.fields for o in whole]
+
+
+def test_credentials_are_never_kept_and_the_realm_is() -> None:
+    challenge = (b'RTSP/1.0 401 Unauthorized\r\nCSeq: 2\r\nWWW-Authenticate: Digest realm="AXIS_ACCC8E012345", '
+                 b'nonce="0000eb57"\r\nServer: GStreamer RTSP server\r\n\r\n')
+    retry = (b"DESCRIBE rtsp://host/axis-media/media.amp RTSP/1.0\r\nCSeq: 3\r\n"
+             b'Authorization: Digest username="root", realm="AXIS_ACCC8E012345", response="8308595e"\r\n'
+             b"User-Agent: HASS Axis\r\n\r\n")
+    obs = feed_chunks(RtspDissector(), [(False, challenge), (True, retry)])
+    response, request = obs
+    assert response.fields["www_authenticate"].startswith('Digest realm="AXIS_ACCC8E012345"')
+    assert request.fields["authorization_scheme"] == "Digest"
+    assert "8308595e" not in repr(request.fields) and "root" not in repr(request.fields)
+
+
+def test_an_announced_sdp_is_the_clients_and_a_body_that_is_no_sdp_is_skipped() -> None:
+    sdp = b"v=0\r\ns=cam\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H265/90000\r\n"
+    announce = (b"ANNOUNCE rtsp://media.example.com/live/cam1 RTSP/1.0\r\nCSeq: 2\r\nContent-Type: application/sdp\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(sdp)) + sdp
+    parameters = (b"GET_PARAMETER rtsp://x/ RTSP/1.0\r\nCSeq: 3\r\nContent-Type: text/parameters\r\n"
+                  b"Content-Length: 7\r\n\r\n")
+    obs = feed_chunks(RtspDissector(), [(True, announce + parameters + b"packets"),
+                                        (True, b"OPTIONS * RTSP/1.0\r\nCSeq: 4\r\n\r\n")])
+    announced, get, options = _fields(obs, "request")
+    assert announced["method"] == "ANNOUNCE" and announced["codecs"] == ["H265"] and announced["media"] == ["video"]
+    assert get["method"] == "GET_PARAMETER" and "media" not in get
+    assert options["cseq"] == 4
+
+
+def test_rtsp_2_and_an_airplay_style_request_and_leading_empty_lines() -> None:
+    obs = feed_chunks(RtspDissector(), [
+        (True, b"\r\nPOST /pair-verify RTSP/1.0\r\nCSeq: 0\r\nUser-Agent: AirPlay/550.10\r\n"
+               b"Content-Length: 4\r\n\r\nabcd"),
+        (False, b"RTSP/2.0 200 OK\r\nCSeq: 0\r\nServer: AirTunes/550.10\r\nContent-Length: 2\r\n\r\nok"),
+    ])
+    request, response = obs
+    assert (request.fields["method"], request.fields["uri"]) == ("POST", "/pair-verify")
+    assert (response.fields["version"], response.fields["server"]) == ("RTSP/2.0", "AirTunes/550.10")
+
+
+def test_probe_tells_rtsp_from_http_both_ways() -> None:
+    rtsp, http = RtspDissector(), HttpDissector()
+    assert rtsp.probe(DESCRIBE, True) and rtsp.probe(OPTIONS, True) and rtsp.probe(OPTIONS_OK, False)
+    assert rtsp.probe(b"SETUP rtsps://cam.example/s RTSP/2.0\r\n", True)
+    assert rtsp.probe(b"GET /info RTSP/1.0\r\nCSeq: 0\r\n", True)
+    assert not rtsp.probe(b"GET / HTTP/1.1\r\nHost: x\r\n", True) and not rtsp.probe(b"HTTP/1.1 200 OK\r\n", False)
+    assert not rtsp.probe(b"RTSP/1.0 200 OK\r\n", True) and not rtsp.probe(OPTIONS, False)
+    assert not http.probe(DESCRIBE, True) and not http.probe(OPTIONS_OK, False)
+
+
+def test_garbage_closes_its_direction_and_the_other_goes_on() -> None:
+    d = RtspDissector()
+    state: dict[str, Any] = {}
+    with pytest.raises(ParseError):
+        d.feed(Packet(ts=0.0, payload=b"", to_server=False), b"\x16\x03\x01 hello\r\n\r\n", state)
+    assert state["closed_s2c"] and not state.get("done")
+    assert d.feed(Packet(ts=0.0, payload=b"", to_server=False), OPTIONS_OK, state) == []
+    (req,) = d.feed(Packet(ts=0.0, payload=b"", to_server=True), OPTIONS, state)
+    assert req.fields["method"] == "OPTIONS"
+
+
+def test_a_gap_stops_one_direction_and_both_stop_the_flow() -> None:
+    d = RtspDissector()
+    state: dict[str, Any] = {}
+    d.feed(Packet(ts=0.0, payload=b"", to_server=False), OPTIONS_OK[:10], state)
+    d.gap(state, False)
+    assert state["closed_s2c"] and "s2c" not in state and not state.get("done")
+    (req,) = d.feed(Packet(ts=0.0, payload=b"", to_server=True), OPTIONS, state)
+    assert req.kind == "request"
+    d.gap(state, True)
+    assert state["done"]
+
+
+@pytest.mark.parametrize("head", [
+    b"OPTIONS * RTSP/1.0\r\nX: " + b"a" * (MAX_HEAD + 10),  # header section past the limit, never ended
+    b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: -5\r\n\r\n",  # RFC 2326 §12.14: a decimal number
+])
+def test_malformed_heads_are_parse_errors(head: bytes) -> None:
+    with pytest.raises(ParseError):
+        RtspDissector().feed(Packet(ts=0.0, payload=b""), head, {})
+
+
+def test_message_count_and_remembered_cseqs_are_bounded() -> None:
+    many = b"".join(b"GET_PARAMETER rtsp://x/ RTSP/1.0\r\nCSeq: %d\r\n\r\n" % i for i in range(MAX_MESSAGES + 5))
+    state: dict[str, Any] = {}
+    obs = RtspDissector().feed(Packet(ts=0.0, payload=b""), many, state)
+    assert len(obs) == MAX_MESSAGES and state["closed_c2s"]
+    assert len(state["pending"]) == MAX_PENDING
+
+
+def test_an_sdp_body_too_large_to_describe_is_skipped_whole() -> None:
+    body = b"v=0\r\ns=" + b"x" * 9000 + b"\r\n"
+    answer = (b"RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n" % len(body)
+              + body + OPTIONS_OK)
+    first, second = feed_chunks(RtspDissector(), [(False, answer[:5000]), (False, answer[5000:])])
+    assert "session_name" not in first.fields and second.fields["public"]
+
+
+@pytest.fixture(scope="module")
+def lab_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("rtsp-lab")
+    generate(load_scenario(SCENARIOS / "small.yaml"), out / "small.pcap", out / "small.json")
+    return out / "small.pcap"
+
+
+def test_the_lab_cameras_stream_is_dissected_through_the_engine(lab_capture: Path) -> None:
+    engine = Engine()
+    obs: list[Observation] = []
+    flows = []
+    for batch in read_capture(lab_capture):
+        res = engine.process(batch)
+        obs += res.observations
+        flows += res.flows
+    res = engine.flush()
+    obs += res.observations
+    flows += res.flows
+    rtsp = [o for o in obs if o.proto == "rtsp"]
+    assert [o.fields["method"] for o in rtsp if o.kind == "request"] == [
+        "OPTIONS", "DESCRIBE", "SETUP", "PLAY", "TEARDOWN"]
+    (described,) = [o for o in rtsp if o.kind == "response" and o.fields["method"] == "DESCRIBE"]
+    camera = described.src_ip
+    assert described.fields["server"] == "GStreamer RTSP server"
+    assert described.fields["media"] == ["video"] and described.fields["codecs"] == ["H264"]
+    assert {o.fields["user_agent"] for o in rtsp if o.kind == "request"} == {"LIVE555 Streaming Media v2020.08.19"}
+    served = [f for f in flows if f.app == "rtsp"]
+    assert served and all(f.b_ip == camera and f.b_port == 554 for f in served)
+    assert not engine.stats.parse_errors.get("rtsp")
+
+
+@pytest.mark.parametrize("name", TCPDUMP_CAPTURES)
+def test_tcpdump_captures_on_any_port_keep_the_contract(name: str) -> None:
+    feed_capture_any_port(RtspDissector(), shared("pcaps", "tcpdump_tests", name))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.binary(max_size=300)), max_size=6))
+def test_fuzz_random_bytes(chunks: list[tuple[bool, bytes]]) -> None:
+    feed_chunks(RtspDissector(), chunks)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8), st.integers(0, 700),
+       st.integers(0, 700))
+def test_fuzz_mutated_messages(edits: list[tuple[int, int]], cut_req: int, cut_resp: int) -> None:
+    interleaved = _rtp_over_tcp(0, bytes(40))
+    feed_chunks(RtspDissector(), [(True, mutate(DESCRIBE + OPTIONS, edits, cut_req)),
+                                  (False, mutate(DESCRIBED + interleaved + OPTIONS_OK, edits, cut_resp))])
