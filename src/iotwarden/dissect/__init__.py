@@ -23,6 +23,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("llmnr", "LlmnrDissector"),
     ("netbios", "NetbiosDissector"),
     ("ssdp", "SsdpDissector"),
+    ("wsd", "WsdDissector"),  # WS-Discovery udp/3702: ONVIF cameras, WSD printers, Windows computers
     ("dhip", "DhipDissector"),
     ("ntp", "NtpDissector"),
     ("snmp", "SnmpDissector"),

@@ -105,6 +105,12 @@ RULES: dict[str, IdentityRule] = {
         # an M-SEARCH ST is what the searcher looks for, not what it is
         by_kind=(("notify", "nt"), ("response", "st")),
     ),
+    "wsd": IdentityRule(  # WS-Discovery 1.1 §4-§6: what a device announces (Hello, Bye) or answers (matches)
+        # as; a Probe's Types and Scopes are what the searcher looks for, a Resolve's endpoint another device's
+        attributes=("endpoints", "types", "scopes", "xaddrs", "onvif_types", "onvif_names", "onvif_hardware",
+                    "onvif_locations", "onvif_profiles"),
+        kinds=frozenset({"hello", "bye", "probe_matches", "resolve_matches"}),
+    ),
     "lldp": IdentityRule(  # IEEE 802.1AB §8.5: chassis id, system name/description, capabilities
         attributes=("system_name", "system_description", "chassis_id", "capabilities", "mud_url"),
         hostnames=("system_name",),
