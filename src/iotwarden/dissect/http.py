@@ -1,4 +1,5 @@
-"""HTTP/1.x dissector: request and response heads of each message (RFC 9112), bodies skipped.
+"""HTTP/1.x dissector: request and response heads of each message (RFC 9112); bodies skipped, except
+a UPnP device description a device serves (dissect/upnpdesc.py).
 
 Kinds and fields (subject ``src``: a request describes the client, a response the server):
 
@@ -10,8 +11,19 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
 * ``response`` (RFC 9112 §4): ``version``, ``status`` (int), ``reason``, ``server`` (RFC 9110
   §10.2.4), ``www_authenticate`` (§11.6.1), ``content_type`` (§8.3), ``headers``.
 
+* ``upnp_description`` (UPnP Device Architecture 2.0 §2.3, the body of a 200 response to a GET with
+  Content-Type text/xml or application/xml, or none, whose document is ``<root>`` in a
+  ``...:device-1-0`` namespace; subject ``src``, the server: a description describes the device
+  that serves it): the root device's ``device_type``, ``friendly_name``, ``manufacturer``,
+  ``manufacturer_url``, ``model_description``, ``model_name``, ``model_number``, ``model_url``,
+  ``serial_number``, ``udn``, ``upc``, ``presentation_url`` (None when absent); ``embedded`` (the
+  embedded devices, §2.3 deviceList, in document order, each a dict of those fields it states);
+  ``service_types`` (every serviceType, §2.3 serviceList); ``truncated`` (the document ended, or
+  was cut at upnpdesc.MAX_DESCRIPTION bytes, before its root element closed).
+
 Pipelined messages are followed; bodies framed by Content-Length or chunked transfer coding
-(RFC 9112 §6-7) are skipped; a body delimited by connection close ends that direction.
+(RFC 9112 §6-7) are skipped; a body delimited by connection close ends that direction. Only a body
+that may be a description is read, and only its first upnpdesc.MAX_DESCRIPTION bytes.
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
 from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.dissect.upnpdesc import DescriptionReader, may_be_description
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -31,6 +44,7 @@ MAX_HEADERS = 64  # header fields kept per message
 MAX_VALUE = 1024  # characters kept of a header value
 MAX_MESSAGES = 32  # messages dissected per direction of one flow (max_messages_per_flow)
 MAX_PENDING_METHODS = 32  # request methods remembered to frame their responses (HEAD has no body)
+DESCRIPTION = "upnp"  # state key of the DescriptionReader of the response body being read, if any
 
 _REQUEST_LINE = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}) (\S{1,8192}) (HTTP/\d\.\d)$")  # RFC 9112 §3
 _STATUS_LINE = re.compile(rb"^(HTTP/\d\.\d) (\d{3})(?: (.*))?$")  # RFC 9112 §4
@@ -82,11 +96,15 @@ class HttpDissector(StreamDissector):
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         key = streambuf.direction_key(pkt.to_server)
         if state.get("closed_" + key):
+            if key == streambuf.S2C and state.get(DESCRIPTION) is not None:  # a description ends at close
+                out: list[Observation] = []
+                self._describe(pkt, data, state, out, ended=False)
+                return out
             return []
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
-        out: list[Observation] = []
+        out = []
         while buf and not state.get("closed_" + key):
-            step = self._skip_body(buf, key, state)
+            step = self._skip_body(pkt, buf, key, state, out)
             if step == "skipped":
                 continue
             if step == "wait":
@@ -105,8 +123,14 @@ class HttpDissector(StreamDissector):
             out.append(self._message(pkt, head, key, state))
             if count >= MAX_MESSAGES:
                 state["closed_" + key] = True
+                state[DESCRIPTION] = None
                 buf.clear()
-        if state.get("closed_" + streambuf.C2S) and state.get("closed_" + streambuf.S2C):
+        if buf and state.get("closed_" + key) and key == streambuf.S2C and state.get(DESCRIPTION) is not None:
+            data = bytes(buf)  # the start of a description that runs until the connection closes
+            buf.clear()
+            self._describe(pkt, data, state, out, ended=False)
+        if (state.get("closed_" + streambuf.C2S) and state.get("closed_" + streambuf.S2C)
+                and state.get(DESCRIPTION) is None):
             state["done"] = True
         return out
 
@@ -178,7 +202,10 @@ class HttpDissector(StreamDissector):
         # RFC 9112 §6.3 (1): HEAD responses, 1xx, 204 and 304 carry no body
         if method == "HEAD" or status < 200 or status in (204, 304):
             return fields, 0
-        return fields, self._body_length(headers, is_request=False)
+        length = self._body_length(headers, is_request=False)
+        if length and may_be_description(status, method, fields["content_type"]):
+            state[DESCRIPTION] = DescriptionReader()  # the rare body read (UDA 2.0 §2.3)
+        return fields, length
 
     @staticmethod
     def _body_length(headers: dict[str, str], is_request: bool) -> int:
@@ -192,13 +219,36 @@ class HttpDissector(StreamDissector):
             return int(value)
         return 0 if is_request else -2
 
-    @staticmethod
-    def _skip_body(buf: bytearray, key: str, state: dict[str, Any]) -> str:
+    def _describe(self, pkt: Packet, data: bytes, state: dict[str, Any], out: list[Observation], *,
+                  ended: bool) -> None:
+        """Read ``data`` of a body that may be a UPnP description; describe the server once the document
+        is over (its root element closed, the read limit reached, the body ``ended``, or it broke)."""
+        reader: DescriptionReader = state[DESCRIPTION]
+        try:
+            over = reader.feed(data) or ended
+        except ParseError:
+            over = True  # malformed or hostile XML (a DTD): what was complete before it is kept
+        if not over:
+            return
+        state[DESCRIPTION] = None
+        fields = reader.result()
+        if fields is not None:
+            out.append(streambuf.oriented(pkt, from_client=False).observation(self.name, "upnp_description", fields))
+
+    def _take(self, pkt: Packet, buf: bytearray, n: int, state: dict[str, Any], out: list[Observation], *,
+              last: bool) -> None:
+        """Drop ``n`` body bytes from the head of ``pkt``'s direction's ``buf``, read first when they may be a
+        description; ``last``: they end the body."""
+        if not pkt.to_server and state.get(DESCRIPTION) is not None:
+            self._describe(pkt, bytes(buf[:n]), state, out, ended=last)
+        del buf[:n]
+
+    def _skip_body(self, pkt: Packet, buf: bytearray, key: str, state: dict[str, Any], out: list[Observation]) -> str:
         """Consume body bytes at the head of ``buf``: "skipped", "wait" (need more) or "head" (none left)."""
         remaining = state.get("body_" + key)
         if remaining:
             n = min(remaining, len(buf))
-            del buf[:n]
+            self._take(pkt, buf, n, state, out, last=n == remaining)
             state["body_" + key] = remaining - n
             return "skipped" if n else "wait"
         if state.get("trailer_" + key):  # after the last chunk: trailer fields, then CRLF (RFC 9112 §7.1.2)
@@ -215,7 +265,7 @@ class HttpDissector(StreamDissector):
             return "head"
         if chunk > 0:  # inside chunk-data
             n = min(chunk, len(buf))
-            del buf[:n]
+            self._take(pkt, buf, n, state, out, last=False)
             state["chunk_" + key] = chunk - n
             return "skipped" if n else "wait"
         end = buf.find(b"\r\n")
@@ -235,6 +285,8 @@ class HttpDissector(StreamDissector):
         if size == 0:  # last-chunk
             state["chunk_" + key] = None
             state["trailer_" + key] = True
+            if key == streambuf.S2C and state.get(DESCRIPTION) is not None:
+                self._describe(pkt, b"", state, out, ended=True)
         else:
             state["chunk_" + key] = size
         return "skipped"

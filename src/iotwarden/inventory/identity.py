@@ -72,6 +72,12 @@ _DHCP_CLIENT = frozenset({"discover", "request", "inform", "decline", "release"}
 _DHCPV6_CLIENT = frozenset({"solicit", "request", "confirm", "renew", "rebind", "release", "decline",
                             "information_request", "information-request"})
 
+# UPnP description fields (dissect/http.py kind upnp_description): the types of the root device and of its
+# embedded devices (a router's WANDevice, a Sonos player's MediaRenderer) and every service type; the maker
+# and model of the root device, the product (embedded devices name their function there: "WANDevice")
+_UPNP_DESCRIPTION = ("device_type", "embedded.*.device_type", "service_types", "manufacturer", "model_name",
+                     "model_number", "model_description", "friendly_name")
+
 RULES: dict[str, IdentityRule] = {
     # ARP sender hardware/protocol address (RFC 826): proves the IP is on this segment
     "arp": IdentityRule(mac_field="sender_mac", ip_fields=("sender_ip",), binds=True),
@@ -119,7 +125,12 @@ RULES: dict[str, IdentityRule] = {
         attributes=("device_id", "platform", "software_version", "capabilities"),
         hostnames=("device_id",), ip_fields=("addresses",),
     ),
-    "http": IdentityRule(attributes=("user_agent", "server")),  # RFC 9110 §10.1.5 / §10.2.4
+    "http": IdentityRule(  # RFC 9110 §10.1.5 / §10.2.4; a UPnP description a server serves (UDA 2.0 §2.3)
+        attributes=("user_agent", "server", *_UPNP_DESCRIPTION),
+        renames=(*((f, f"upnp_{f}") for f in ("device_type", "manufacturer", "model_name", "model_number",
+                                               "model_description", "friendly_name")),
+                 ("service_types", "upnp_service_type")),
+    ),
     "rtsp": IdentityRule(  # RFC 2326 §12.41 User-Agent (client), §12.36 Server, §12.44 WWW-Authenticate (server)
         attributes=("user_agent", "server", "www_authenticate"),
         # the SDP of a DESCRIBE answer (§10.2) says what the server streams; an ANNOUNCE's SDP is the client's
