@@ -16,10 +16,11 @@ from iotwarden.dissect.rtsp import MAX_HEAD, MAX_MESSAGES, MAX_PENDING, RtspDiss
 from iotwarden.engine.core import Engine
 from iotwarden.errors import ParseError
 from iotwarden.lab.generator import generate, load_scenario
-from iotwarden.model import Observation
+from iotwarden.model import Flow, Observation
 from iotwarden.sources.capfile import read_capture
 from tests.conftest import shared
 from tests.dissect.hostile import TCPDUMP_CAPTURES, feed_capture_any_port, feed_chunks, mutate
+from tests.risk.harness import host, tcp, write_pcap
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios"
 
@@ -195,6 +196,18 @@ def test_an_sdp_body_too_large_to_describe_is_skipped_whole() -> None:
     assert "session_name" not in first.fields and second.fields["public"]
 
 
+def _engine(path: Path, engine: Engine | None = None) -> tuple[list[Observation], list[Flow]]:
+    engine = engine or Engine()
+    obs: list[Observation] = []
+    flows: list[Flow] = []
+    for batch in read_capture(path):
+        res = engine.process(batch)
+        obs += res.observations
+        flows += res.flows
+    res = engine.flush()
+    return obs + res.observations, flows + res.flows
+
+
 @pytest.fixture(scope="module")
 def lab_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("rtsp-lab")
@@ -204,15 +217,8 @@ def lab_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_lab_cameras_stream_is_dissected_through_the_engine(lab_capture: Path) -> None:
     engine = Engine()
-    obs: list[Observation] = []
-    flows = []
-    for batch in read_capture(lab_capture):
-        res = engine.process(batch)
-        obs += res.observations
-        flows += res.flows
-    res = engine.flush()
-    obs += res.observations
-    flows += res.flows
+    obs, flows = _engine(lab_capture, engine)
+    assert not engine.stats.parse_errors.get("rtsp")
     rtsp = [o for o in obs if o.proto == "rtsp"]
     assert [o.fields["method"] for o in rtsp if o.kind == "request"] == [
         "OPTIONS", "DESCRIBE", "SETUP", "PLAY", "TEARDOWN"]
@@ -223,7 +229,25 @@ def test_the_lab_cameras_stream_is_dissected_through_the_engine(lab_capture: Pat
     assert {o.fields["user_agent"] for o in rtsp if o.kind == "request"} == {"LIVE555 Streaming Media v2020.08.19"}
     served = [f for f in flows if f.app == "rtsp"]
     assert served and all(f.b_ip == camera and f.b_port == 554 for f in served)
-    assert not engine.stats.parse_errors.get("rtsp")
+
+
+@pytest.mark.parametrize("port", [8554, 10554, 8080])  # listed; unlisted (probe); HTTP's (HTTP rejects, RTSP claims)
+def test_rtsp_is_found_on_its_ports_by_probe_and_after_http_rejects_it(tmp_path: Path, port: int) -> None:
+    frames = tcp(host(1), host(2), port, [(True, OPTIONS), (False, OPTIONS_OK), (True, DESCRIBE), (False, DESCRIBED)])
+    obs, flows = _engine(write_pcap(tmp_path / "rtsp.pcap", frames))
+    assert [(o.proto, o.kind) for o in obs] == [("rtsp", "request"), ("rtsp", "response")] * 2
+    (flow,) = flows
+    assert flow.app == "rtsp" and flow.b_port == port
+
+
+def test_rtsp_tunnelled_in_http_on_554_is_left_to_http(tmp_path: Path) -> None:
+    """QuickTime's RTSP-over-HTTP (an HTTP GET with x-sessioncookie) on the RTSP port: RTSP rejects it and HTTP's
+    probe takes the flow (engine/dispatch.py fall-back)."""
+    get = (b"GET /Streaming/Channels/101 HTTP/1.0\r\nx-sessioncookie: 9f2d3a\r\n"
+           b"Accept: application/x-rtsp-tunnelled\r\n\r\n")
+    ok = b"HTTP/1.0 200 OK\r\nContent-Type: application/x-rtsp-tunnelled\r\nContent-Length: 0\r\n\r\n"
+    obs, flows = _engine(write_pcap(tmp_path / "tunnel.pcap", tcp(host(1), host(2), 554, [(True, get), (False, ok)])))
+    assert {o.proto for o in obs} == {"http"} and flows[0].app == "http"
 
 
 @pytest.mark.parametrize("name", TCPDUMP_CAPTURES)
