@@ -4,7 +4,9 @@ flows never crash a detector (fuzzed, bounded)."""
 
 from __future__ import annotations
 
+import random
 import re
+from collections import deque
 
 import pytest
 from hypothesis import given, settings
@@ -12,7 +14,9 @@ from hypothesis import strategies as st
 
 from iotwarden.addons import DEFAULT_ANALYZERS
 from iotwarden.detect import DETECTORS, PIPELINE, all_ids, default_detectors, detector_classes
+from iotwarden.detect.base import Detector, Options
 from iotwarden.errors import ConfigError
+from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
 from tests.detect.runner import feed
 
@@ -107,3 +111,66 @@ def test_subject_keys_follow_the_inventory() -> None:
     assert subject_key(ctx, "02:00:00:00:00:01", "10.0.0.1") == "mac:02:00:00:00:00:01"
     assert subject_key(ctx, "f4:bd:9e:01:00:01", "203.0.113.9") == "ip:203.0.113.9"  # behind the router
     assert subject_key(ctx, None, "10.0.0.5") == "ip:10.0.0.5"
+
+
+def _flow_mix(n: int, seed: int) -> list[Flow]:
+    """Flows of every kind a detector tells apart: a scan's empty probes, sessions with payload one or
+    both ways, answered and unanswered UDP, TFTP, login and admin ports, inside and outside addresses."""
+    rng = random.Random(seed)
+    inside, outside = ["192.168.1.10", "192.168.1.11", "10.0.0.5"], ["8.8.8.8", "185.244.25.235", "52.3.18.12"]
+    ports = [22, 23, 53, 69, 80, 123, 443, 445, 502, 1883, 2323, 3389, 5938, 8080, 37215, 40000]
+    out = []
+    for i in range(n):
+        ts = 1000.0 + i * rng.choice((0.5, 3.0, 10.0, 60.0))
+        proto = rng.choice((6, 6, 6, 17, 17, 1))
+        b = rng.choice(inside + outside + [f"{rng.randrange(1, 224)}.{rng.randrange(256)}.0.{rng.randrange(1, 255)}"])
+        payload = (rng.choice((0, 0, 2, 40, 900, 60_000_000)), rng.choice((0, 0, 3, 500, 4000)))
+        extra = {"conn_state": rng.choice(("S0", "SF", "REJ", "S1"))} if rng.random() < 0.5 else {}
+        last = ts + rng.choice((0.0, 0.5, 400.0, 7200.0))
+        a = rng.choice([*inside, outside[0]])
+        out.append(Flow(vlan=0, ip_proto=proto, a_ip=a, a_port=rng.randrange(1024, 65535),
+                        b_ip=b, b_port=rng.choice(ports), first_seen=ts, last_seen=last,
+                        pkts_ab=rng.randrange(1, 9), pkts_ba=rng.choice((0, 0, 1, 7)), bytes_ab=payload[0] + 60,
+                        bytes_ba=payload[1], payload_ab=payload[0], payload_ba=payload[1],
+                        tcp_flags_ab=rng.choice((0, 0x02, 0x12, 0x1B)) if proto == 6 else 0,
+                        tcp_flags_ba=rng.choice((0, 0x12, 0x14, 0x1B)) if proto == 6 else 0,
+                        app=rng.choice((None, None, "tls", "http", "telnet")), extra=extra))
+    return out
+
+
+def _state(value: object) -> object:
+    """A detector's state as plain, ordered values (dict and LRU order included) to compare two runs."""
+    if isinstance(value, dict):
+        return [(_state(k), _state(v)) for k, v in value.items()]
+    if isinstance(value, list | tuple | deque):
+        return [_state(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(repr(_state(v)) for v in value)
+    if isinstance(value, Flow | Options | int | float | str | bytes | type(None)):
+        return value
+    slots = [s for cls in type(value).__mro__ for s in getattr(cls, "__slots__", ())]
+    names = sorted(set(getattr(value, "__dict__", {})) | set(slots))
+    return (type(value).__name__, [(n, _state(getattr(value, n))) for n in names if hasattr(value, n)])
+
+
+@pytest.mark.parametrize("cls", [c for c in detector_classes() if c.flow is not Detector.flow], ids=lambda c: c.name)
+def test_a_detectors_flows_hook_does_what_flow_on_each_flow_does(cls: type[Detector]) -> None:
+    """Detectors pass over, in ``flows``, the flows their ``flow`` would return from at once (a scan's
+    probes): the alerts raised and every piece of state kept are those of calling ``flow`` on each."""
+    flows = _flow_mix(3000, seed=13)
+    fast, plain = cls(), cls()
+    ctx_fast, ctx_plain = Context(), Context()
+    for start in range(0, len(flows), 500):  # batches, as the engine closes them
+        batch = flows[start : start + 500]
+        fast.flows(ctx_fast, batch)
+        Detector.flows(plain, ctx_plain, batch)
+    assert ctx_fast.alerts == ctx_plain.alerts
+    assert _state(fast) == _state(plain)
+
+
+def test_a_detector_of_observations_only_holds_no_flows() -> None:
+    only_observations = [c() for c in detector_classes() if c.flow is Detector.flow and c.flows is Detector.flows]
+    assert only_observations, "the registry lists detectors without a flow hook"
+    for det in only_observations:
+        det.on_flows(Context(), _flow_mix(50, seed=3))
+        assert det._pending == []

@@ -8,7 +8,8 @@ import random
 import pytest
 
 from iotwarden.detect.base import INTERNAL_NETWORKS, external, is_internal
-from iotwarden.model.ipv4 import in_ranges, ipv4_int, ranges4
+from iotwarden.inventory.addresses import LOCAL_NETWORKS
+from iotwarden.model.ipv4 import LOOPBACK4, MULTICAST4, in_ranges, in_table, ipv4_int, octet_table, ranges4
 from iotwarden.risk.subjects import is_external
 
 
@@ -31,6 +32,19 @@ def test_ranges_agree_with_ipaddress_networks() -> None:
     for value in samples:
         addr = ipaddress.IPv4Address(value % 2**32)
         assert in_ranges(int(addr), ranges) == any(addr in n for n in INTERNAL_NETWORKS if n.version == 4)
+
+
+@pytest.mark.parametrize("ranges", [ranges4(INTERNAL_NETWORKS), (*ranges4(INTERNAL_NETWORKS), MULTICAST4),
+                                    (*ranges4(LOCAL_NETWORKS), LOOPBACK4, MULTICAST4), (), ((0, 0),),
+                                    ranges4([ipaddress.ip_network("8.0.0.0/7"), ipaddress.ip_network("9.9.9.9/32")])])
+def test_the_octet_table_answers_as_the_ranges_do(ranges: tuple[tuple[int, int], ...]) -> None:
+    table = octet_table(ranges)
+    rng = random.Random(23)
+    ends = [end for net, mask in ranges for end in (net, net | (~mask & 0xFFFFFFFF))]
+    edges = [(end + d) % 2**32 for end in ends for d in (-1, 0, 1)]
+    samples = edges + [o << 24 | rng.getrandbits(24) for o in range(256) for _ in range(40)] + [0, 2**32 - 1]
+    for value in samples:
+        assert in_table(value, table) == in_ranges(value, ranges), hex(value)
 
 
 def _slow_external(ip: str) -> bool:

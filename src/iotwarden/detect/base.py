@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, ClassVar
 
 from iotwarden.errors import ConfigError
@@ -14,7 +15,7 @@ from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
 from iotwarden.model.alert import Alert
 from iotwarden.model.finding import Severity
-from iotwarden.model.ipv4 import LIMITED_BROADCAST4, MULTICAST4, UNSPECIFIED4, in_ranges, ipv4_int, ranges4
+from iotwarden.model.ipv4 import LIMITED_BROADCAST4, MULTICAST4, UNSPECIFIED4, in_table, ipv4_int, octet_table, ranges4
 
 SYN, RST, ACK = 0x02, 0x04, 0x10  # TCP flags, RFC 9293 §3.1
 # Zeek conn_state values of a TCP attempt that never carried data (Zeek base/protocols/conn/main.zeek)
@@ -32,6 +33,7 @@ SERVICE_PORTS = frozenset({25, 53, 80, 123, 443, 465, 587, 853, 993, 995, 1883, 
                            8080, 8443, 8883, 19302})
 IT_CATEGORIES = frozenset({"it", "network"})  # classifier categories that are not IoT/OT
 IOT_CATEGORIES = frozenset({"iot", "ot", "building", "medical"})
+_FIRST_SEEN = attrgetter("first_seen")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ class Detector:
             for flow in flows:
                 self.on_flow(ctx, flow)
             return
+        if type(self).flows is Detector.flows and type(self).flow is Detector.flow:
+            return  # a detector of observations only: held flows would each meet the empty flow()
         self._pending.extend(flows)
         if len(self._pending) >= MAX_PENDING_FLOWS:
             self.drain_flows(ctx)
@@ -94,7 +98,7 @@ class Detector:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        pending.sort(key=lambda f: f.first_seen)
+        pending.sort(key=_FIRST_SEEN)
         self.flows(ctx, pending)
 
     def flows(self, ctx: Context, flows: list[Flow]) -> None:
@@ -165,8 +169,8 @@ def category(ctx: Context, key: str) -> str | None:
 INTERNAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8",
     "fc00::/7", "fe80::/10", "::1/128"))
-_INTERNAL4 = ranges4(INTERNAL_NETWORKS)
-_NOT_EXTERNAL4 = (*_INTERNAL4, MULTICAST4)
+_INTERNAL4 = octet_table(ranges4(INTERNAL_NETWORKS))
+_NOT_EXTERNAL4 = octet_table((*ranges4(INTERNAL_NETWORKS), MULTICAST4))
 
 
 @lru_cache(maxsize=65536)
@@ -174,7 +178,7 @@ def is_internal(ip: str) -> bool:
     """Whether ``ip`` lies in :data:`INTERNAL_NETWORKS`."""
     value = ipv4_int(ip)
     if value is not None:
-        return in_ranges(value, _INTERNAL4)
+        return in_table(value, _INTERNAL4)
     try:
         addr = ipaddress.ip_address(ip.split("%", maxsplit=1)[0])
     except ValueError:
@@ -187,7 +191,7 @@ def external(ip: str) -> bool:
     """A unicast address outside the site (:data:`INTERNAL_NETWORKS`): not multicast or broadcast."""
     value = ipv4_int(ip)
     if value is not None:
-        return not (value in (UNSPECIFIED4, LIMITED_BROADCAST4) or in_ranges(value, _NOT_EXTERNAL4))
+        return not (value in (UNSPECIFIED4, LIMITED_BROADCAST4) or in_table(value, _NOT_EXTERNAL4))
     try:
         addr = ipaddress.ip_address(ip.split("%", maxsplit=1)[0])
     except ValueError:

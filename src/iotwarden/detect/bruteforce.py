@@ -68,6 +68,13 @@ class BruteForceDetector(Detector):
         if (text(f.get("username")), text(f.get("password"))) in self._defaults:
             self._count(ctx, ("dict", service, client, server), obs.ts, subject, obs)
 
+    def flows(self, ctx: Context, flows: list[Flow]) -> None:
+        # flow() counts only flows whose client sent a payload: a scan's empty probes (most of an
+        # infected device's flows) are passed over here, without a call each
+        for flow in flows:
+            if flow.payload_ab:
+                self.flow(ctx, flow)
+
     def flow(self, ctx: Context, flow: Flow) -> None:
         service = LOGIN_PORTS.get(flow.b_port) if flow.ip_proto == 6 else None
         if service is None or flow.payload_ab == 0 or flow.payload_ab >= self.options.short_payload:

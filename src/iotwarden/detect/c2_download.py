@@ -70,6 +70,11 @@ class DownloadDetector(Detector):
                          mitre=("T1105",), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
                          evidence={"uri": uri, "user_agent": agent, "host": host}, observations=[obs])
 
+    def flows(self, ctx: Context, flows: list[Flow]) -> None:
+        for flow in flows:  # flow() looks at TFTP only: every other flow is passed over here
+            if flow.b_port == TFTP_PORT:
+                self.flow(ctx, flow)
+
     def flow(self, ctx: Context, flow: Flow) -> None:
         if flow.ip_proto != 17 or flow.b_port != TFTP_PORT or not is_internal(flow.a_ip) or not external(flow.b_ip):
             return

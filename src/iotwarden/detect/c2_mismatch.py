@@ -123,6 +123,14 @@ class MismatchDetector(Detector):
         zeek = flow.end_reason == "zeek" and self._zeek.get(flow.b_port) == want
         return f"not {want}" if zeek and flow.extra.get("missed_bytes") == 0 else None
 
+    def flows(self, ctx: Context, flows: list[Flow]) -> None:
+        # flow() keeps state only for an answered UDP flow or a TCP session with payload both ways (what
+        # mismatch() needs): a scan's empty probes are passed over here
+        for flow in flows:
+            proto = flow.ip_proto
+            if (proto == 17 and flow.pkts_ba) or (proto == 6 and flow.payload_ab and flow.payload_ba):
+                self.flow(ctx, flow)
+
     def flow(self, ctx: Context, flow: Flow) -> None:
         o: MismatchOptions = self.options
         if not is_internal(flow.a_ip) or not external(flow.b_ip):

@@ -71,8 +71,8 @@ class CallbackDetector(Detector):
         series = lru_get(self._series, (flow.a_ip, flow.b_ip, flow.b_port), Series, o.max_series)
         series.add(flow, keep_times=o.max_connections, keep_flows=EVIDENCE_FLOWS)
         now, times = flow.first_seen, series.times
-        fresh = next((i for i, t in enumerate(times) if now - t <= o.window_s), len(times))
-        del times[:fresh]  # out of the window
+        if times and now - times[0] > o.window_s:  # the oldest are out of the window (a series of one never is)
+            del times[:next((i for i, t in enumerate(times) if now - t <= o.window_s), len(times))]
         if len(times) < o.min_connections or times[-1] - times[0] < o.min_span_s:
             return
         if series.raised is not None and now - series.raised < o.window_s:

@@ -41,6 +41,12 @@ class SessionDetector(Detector):
         super().__init__(options)
         self._raised: OrderedDict[tuple[str, str, int], float] = OrderedDict()
 
+    def flows(self, ctx: Context, flows: list[Flow]) -> None:
+        # flow() judges only sessions with payload both ways: a scan's empty probes are passed over here
+        for flow in flows:
+            if flow.payload_ab and flow.payload_ba:
+                self.flow(ctx, flow)
+
     def flow(self, ctx: Context, flow: Flow) -> None:
         o: SessionOptions = self.options
         duration = flow.duration

@@ -57,6 +57,13 @@ class NewProtocolDetector(Detector):
         self._budget[ip] = (start, count + 1)
         return count >= self.options.max_per_device_day
 
+    def flows(self, ctx: Context, flows: list[Flow]) -> None:
+        # flow() takes established flows only (base.established: TCP with payload, others answered), so
+        # a scan's empty probes are passed over here
+        for flow in flows:
+            if (flow.payload_ab or flow.payload_ba) if flow.ip_proto == 6 else flow.pkts_ba:
+                self.flow(ctx, flow)
+
     def flow(self, ctx: Context, flow: Flow) -> None:
         transport = TRANSPORTS.get(flow.ip_proto)
         if transport is None or flow.b_port in self._ignore or not established(flow):

@@ -67,7 +67,12 @@ def _touch(table: Recent[Any, Any], key: Any, value: Any, limit: int) -> None:
 
 
 def _probed(table: Recent[Any, float], key: Any, ts: float, limit: int) -> None:
-    _touch(table, key, max(ts, table.get(key, ts)), limit)
+    """:func:`_touch` with the later of ``ts`` and the key's last probe (inline: once per probe and table)."""
+    last = table.get(key)
+    table[key] = last if last is not None and last > ts else ts
+    table.move_to_end(key)
+    if len(table) > limit:
+        table.popitem(last=False)
 
 
 def _fresh(seen: Recent[Any, float], now: float, window: float) -> int:
@@ -137,19 +142,20 @@ class ScanDetector(Detector):
         n_ports = _fresh(ports, ts, o.window_s) if len(ports) >= o.min_ports else 0
         if not n_hosts and not n_ports:
             return
-        subject = subject_key(ctx, flow.a_mac, src)
+        # the subject is named only for an alert that is due (most probes of a scan raise none)
         if telnet and n_hosts >= o.min_telnet_hosts and self._due(st, MIRAI, "23/2323", ts):
             self.raise_alert(ctx, MIRAI, title=f"Mirai-style Telnet scan from {src}", severity="high",
-                             subject=subject, ts=ts, mitre=("T1046", "T1110"), src_ip=src, key="23/2323",
-                             evidence={"hosts": n_hosts, "port": flow.b_port}, flows=st.flows)
+                             subject=subject_key(ctx, flow.a_mac, src), ts=ts, mitre=("T1046", "T1110"), src_ip=src,
+                             key="23/2323", evidence={"hosts": n_hosts, "port": flow.b_port}, flows=st.flows)
         elif not telnet and n_hosts >= o.min_hosts and self._due(st, HORIZONTAL, str(flow.b_port), ts):
             self.raise_alert(ctx, HORIZONTAL, title=f"Horizontal scan of port {flow.b_port} from {src}",
-                             severity="medium", subject=subject, ts=ts, key=str(flow.b_port), mitre=("T1046",),
-                             src_ip=src, evidence={"hosts": n_hosts, "port": flow.b_port}, flows=st.flows)
+                             severity="medium", subject=subject_key(ctx, flow.a_mac, src), ts=ts,
+                             key=str(flow.b_port), mitre=("T1046",), src_ip=src,
+                             evidence={"hosts": n_hosts, "port": flow.b_port}, flows=st.flows)
         if n_ports >= o.min_ports and self._due(st, VERTICAL, flow.b_ip, ts):
             self.raise_alert(ctx, VERTICAL, title=f"Port scan of {flow.b_ip} from {src}", severity="medium",
-                             subject=subject, ts=ts, key=flow.b_ip, mitre=("T1046",), src_ip=src,
-                             dst_ip=flow.b_ip, evidence={"ports": n_ports}, flows=st.flows)
+                             subject=subject_key(ctx, flow.a_mac, src), ts=ts, key=flow.b_ip, mitre=("T1046",),
+                             src_ip=src, dst_ip=flow.b_ip, evidence={"ports": n_ports}, flows=st.flows)
 
     def _due(self, st: _Probes, detector_id: str, key: str, ts: float) -> bool:
         """One detection per (id, key) and source per window: the pipeline aggregates, probes do not flood."""

@@ -75,7 +75,8 @@ class VolumeDetector(Detector):
                 self._close(ctx, old_dev, old)
         self._open.pop(dev, None)
         external = cur[2]
-        if not is_internal(flow.b_ip) and (flow.b_ip in external or len(external) < 256):
+        # the table test before the address test: past 256 destinations a scan's new targets stop there
+        if (flow.b_ip in external or len(external) < 256) and not is_internal(flow.b_ip):
             pair = external.setdefault(flow.b_ip, [0, 0])
             pair[0] += flow.bytes_ab
             pair[1] += flow.bytes_ba

@@ -13,11 +13,20 @@ from functools import lru_cache
 
 from iotwarden.inventory.addresses import ADDRESS_CACHE, LOCAL_NETWORKS, usable_mac
 from iotwarden.model import Device, Observation
-from iotwarden.model.ipv4 import LIMITED_BROADCAST4, LOOPBACK4, MULTICAST4, UNSPECIFIED4, in_ranges, ipv4_int, ranges4
+from iotwarden.model.ipv4 import (
+    LIMITED_BROADCAST4,
+    LOOPBACK4,
+    MULTICAST4,
+    UNSPECIFIED4,
+    in_table,
+    ipv4_int,
+    octet_table,
+    ranges4,
+)
 
 Endpoint = tuple[str | None, str | None]  # (mac, ip)
 LIMITED_BROADCAST = ipaddress.IPv4Address("255.255.255.255")  # RFC 919 §7
-_NOT_EXTERNAL4 = (*ranges4(LOCAL_NETWORKS), LOOPBACK4, MULTICAST4)
+_NOT_EXTERNAL4 = octet_table((*ranges4(LOCAL_NETWORKS), LOOPBACK4, MULTICAST4))
 
 __all__ = ["Endpoint", "SubjectIndex", "endpoint_of", "is_external", "usable_mac"]
 
@@ -31,7 +40,7 @@ def is_external(ip: str | None) -> bool:
         return False
     value = ipv4_int(ip)
     if value is not None:
-        return not (value in (UNSPECIFIED4, LIMITED_BROADCAST4) or in_ranges(value, _NOT_EXTERNAL4))
+        return not (value in (UNSPECIFIED4, LIMITED_BROADCAST4) or in_table(value, _NOT_EXTERNAL4))
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:

@@ -48,12 +48,17 @@ COLUMNS: dict[str, str] = {
 _SLOT = {name: slot for slot, name in enumerate(COLUMNS)}
 _EXTRA_SLOTS = tuple((name, _SLOT[name]) for name in CONN_EXTRA)
 _REQUIRED = ("ts", "id.orig_h", "id.resp_h")
+MAX_GROUP_TEXTS = 4096  # grouped parts whose fit is remembered (IoT-23's label columns: a handful)
 
 # how a column's text becomes its value: Zeek text types as they are, ``string`` with its empty
 # marker, a set of strings, or a converter (int() and float() read ASCII text as they read its bytes)
 _AS_IS, _STRING, _STRING_SET, _CALL = range(4)
 _TEXT_KIND = {"addr": _AS_IS, "enum": _AS_IS, "string": _STRING, "set[string]": _STRING_SET}
-_Plan = tuple[tuple[int, int, int, Callable[[str], Any] | None], ...]  # (slot, part index, kind, converter)
+_Columns = tuple[tuple[int, int, int, Callable[[str], Any] | None], ...]  # (slot, part index, kind, converter)
+# the columns by kind, so a line goes through each without a test per column: (slot, part index) of
+# the text kept as is, of the strings, (slot, part index, converter) of the numbers, then of the sets
+_Parts = tuple[tuple[int, int], ...]
+_Plan = tuple[_Parts, _Parts, tuple[tuple[int, int, Callable[[str], Any]], ...], _Parts]
 _Checks = tuple[tuple[int, Callable[[bytes], Any]], ...]  # (part index, converter) decoded only to validate
 
 
@@ -69,6 +74,14 @@ _NUMBERS: dict[str, Callable[[str], Any]] = {"count": int, "int": int, "port": i
                                              "interval": finite, "bool": _bool}
 
 
+def _by_kind(columns: _Columns) -> _Plan:
+    """The plan of ``columns``: those of each kind apart, in their order."""
+    def of(kind: int) -> tuple[tuple[int, int], ...]:
+        return tuple((slot, i) for slot, i, k, _ in columns if k == kind)
+    calls = tuple((slot, i, conv) for slot, i, k, conv in columns if k == _CALL and conv is not None)
+    return of(_AS_IS), of(_STRING), calls, of(_STRING_SET)
+
+
 def _ascii(value: bytes) -> str | None:
     return value.decode("ascii") if value.isascii() else None
 
@@ -76,7 +89,7 @@ def _ascii(value: bytes) -> str | None:
 class ConnLines:
     """The fast path compiled for one conn.log TSV header (see the module docstring)."""
 
-    __slots__ = ("_checks", "_empty", "_grouped", "_grouped_checks", "_multi", "_parts", "_plain", "_sep",
+    __slots__ = ("_checks", "_empty", "_fits", "_grouped", "_grouped_checks", "_multi", "_parts", "_plain", "_sep",
                  "_set_sep", "_unset", "_width")
 
     def __init__(self, header: TsvHeader, index: dict[str, int], part_of: list[int] | None,
@@ -86,18 +99,20 @@ class ConnLines:
         self._width = len(header.fields)
         wanted = {i for name, i in index.items() if name in COLUMNS}
         checked = [i for i in range(self._width) if i not in wanted and may_refuse(column_type(header, i))]
-        self._plain: _Plan = tuple((_SLOT[name], i, _TEXT_KIND.get(COLUMNS[name], _CALL), _NUMBERS.get(COLUMNS[name]))
-                                   for name, i in index.items() if name in COLUMNS)
+        columns: _Columns = tuple((_SLOT[name], i, _TEXT_KIND.get(COLUMNS[name], _CALL), _NUMBERS.get(COLUMNS[name]))
+                                  for name, i in index.items() if name in COLUMNS)
+        self._plain = _by_kind(columns)
         self._checks: _Checks = tuple((i, converters[i]) for i in checked)
         # a header whose #fields part holds several names (IoT-23's "tunnel_parents   label   detailed-label"):
         # lines split on the separator give one part per #fields part
         groups = header.groups or []
         self._parts = len(groups)
         self._multi = tuple((p, size) for p, size in enumerate(groups) if size > 1)
+        self._fits: dict[str, bool] = {}  # group_fits' answer per grouped part text (IoT-23: a few labels)
         self._grouped: _Plan | None = None
         self._grouped_checks: _Checks = ()
         if part_of is not None:
-            self._grouped = tuple((slot, part_of[i], kind, conv) for slot, i, kind, conv in self._plain)
+            self._grouped = _by_kind(tuple((slot, part_of[i], kind, conv) for slot, i, kind, conv in columns))
             self._grouped_checks = tuple((part_of[i], conv) for i, conv in self._checks)
 
     @classmethod
@@ -135,29 +150,41 @@ class ConnLines:
         if len(parts) == self._width:
             plan, checks = self._plain, self._checks
         elif len(parts) == self._parts and self._grouped is not None:
+            fits = self._fits
             for p, size in self._multi:
-                if not group_fits(parts[p].encode("ascii"), size):
+                key = f"{p}:{parts[p]}"
+                known = fits.get(key)
+                if known is None:
+                    if len(fits) >= MAX_GROUP_TEXTS:
+                        fits.clear()
+                    known = fits[key] = group_fits(parts[p].encode("ascii"), size)
+                if not known:
                     return None
             plan, checks = self._grouped, self._grouped_checks
         else:
             return None
         unset, empty = self._unset, self._empty
         v: list[Any] = [None] * len(COLUMNS)
+        as_is, strings, calls, sets = plan
         try:
             for i, check in checks:
                 if parts[i] != unset:
                     check(parts[i].encode("ascii"))
-            for slot, i, kind, convert in plan:
+            for slot, i in as_is:
                 raw = parts[i]
-                if raw == unset:
-                    continue
-                if kind == _AS_IS:
+                if raw != unset:
                     v[slot] = raw
-                elif kind == _STRING:
+            for slot, i in strings:
+                raw = parts[i]
+                if raw != unset:
                     v[slot] = "" if raw == empty else raw
-                elif kind == _CALL:
-                    v[slot] = convert(raw)  # type: ignore[misc]
-                else:  # a set of strings; its unset items are None
+            for slot, i, convert in calls:
+                raw = parts[i]
+                if raw != unset:
+                    v[slot] = convert(raw)
+            for slot, i in sets:  # a set of strings; its unset items are None
+                raw = parts[i]
+                if raw != unset:
                     v[slot] = [] if raw == empty else [None if s == unset else s for s in raw.split(self._set_sep)]
         except ValueError:
             return None

@@ -92,12 +92,14 @@ def conn_flow(ts: float, orig_h: str, orig_p: int | None, resp_h: str, resp_p: i
         # flow has no ports
         extra = {"icmp_type": a_port, "icmp_resp_p": b_port, **extra}
         a_port = b_port = 0
-    services = [s for s in listed if not s.startswith("-")]
-    app = SERVICE_NAMES.get(services[0], services[0]) if services else None
     # analyzers Zeek removed after a protocol violation: "-ssl" in service (DPD::
     # track_removed_services_in_connection) or the failed_service column (policy/protocols/conn/
     # failed-service-logging.zeek); named as our dissectors, as app is
-    failed = [s[1:] for s in listed if s.startswith("-") and len(s) > 1] + failed_column
+    services, failed = [], failed_column
+    if listed:  # most lines of a scan list no service
+        services = [s for s in listed if not s.startswith("-")]
+        failed = [s[1:] for s in listed if s.startswith("-") and len(s) > 1] + failed_column
+    app = SERVICE_NAMES.get(services[0], services[0]) if services else None
     flags_ab, flags_ba = history_flags(history) if ip_proto == 6 else (0, 0)
     if len(services) > 1:
         extra["services"] = services
