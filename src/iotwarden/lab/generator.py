@@ -22,10 +22,11 @@ from iotwarden.lab.params import Param
 from iotwarden.lab.scenario import Scenario, parse_scenario, read_scenario_file
 from iotwarden.lab.wire import Frame
 from iotwarden.lab.world import World
+from iotwarden.lab.wsd_app import BEHAVIOURS as WSD_BEHAVIOURS
 
 TRUTH_SCHEMA = "iotwarden.lab.truth/1"
 SNAPLEN = 65535
-BEHAVIOURS = {**NET_BEHAVIOURS, **APP_BEHAVIOURS, **SITE_BEHAVIOURS}
+BEHAVIOURS = {**NET_BEHAVIOURS, **APP_BEHAVIOURS, **SITE_BEHAVIOURS, **WSD_BEHAVIOURS}
 WRITE_BUFFER = 1 << 20  # bytes of pcap records buffered before each write
 
 
