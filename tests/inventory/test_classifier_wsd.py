@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from functools import cache
 
+import pytest
+
 from iotwarden.dissect.wsd import WsdDissector
 from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
@@ -83,11 +85,21 @@ def test_an_onvif_recorder_by_its_storage_type_scope() -> None:
     assert dev.device_type == "nvr" and dev.vendor is None  # "Recorder" names no brand
 
 
-def test_an_axis_camera_names_its_model_without_the_brand() -> None:
-    scopes = ("onvif://www.onvif.org/Profile/Streaming onvif://www.onvif.org/hardware/M2036-LE "
-              "onvif://www.onvif.org/name/AXIS%20M2036-LE onvif://www.onvif.org/location/")
+@pytest.mark.parametrize(("name", "hardware", "vendor"), [
+    ("AXIS%20M2036-LE", "M2036-LE", "Axis"),  # AXIS OS: name 'AXIS <model>'
+    ("VIVOTEK%20FD9187-HT", "FD9187-HT", "Vivotek"),  # as networkoptix/nx_open's vivotekHook describes
+])
+def test_a_camera_naming_brand_and_model_gets_both(name: str, hardware: str, vendor: str) -> None:
+    scopes = (f"onvif://www.onvif.org/Profile/Streaming onvif://www.onvif.org/hardware/{hardware} "
+              f"onvif://www.onvif.org/name/{name} onvif://www.onvif.org/location/")
     dev = device_of(envelope(f"<d:Hello>{match('tds:Device dn:NetworkVideoTransmitter', scopes)}</d:Hello>"))
-    assert (dev.vendor, dev.device_type, dev.conclusion("model")) == ("Axis", "camera", "M2036-LE")
+    assert (dev.vendor, dev.device_type, dev.conclusion("model")) == (vendor, "camera", hardware)
+
+
+def test_a_name_that_is_no_brand_names_no_vendor() -> None:
+    scopes = "onvif://www.onvif.org/name/IPCAM onvif://www.onvif.org/hardware/HD_PREDATOR"
+    dev = device_of(envelope(f"<d:Hello>{match('dn:NetworkVideoTransmitter', scopes)}</d:Hello>"))
+    assert (dev.vendor, dev.device_type, dev.conclusion("model")) == (None, "camera", "HD_PREDATOR")
 
 
 def test_a_wsd_printer_is_a_printer_and_a_multifunction_printer_an_mfp() -> None:
