@@ -235,20 +235,14 @@ class HttpDissector(StreamDissector):
         if fields is not None:
             out.append(streambuf.oriented(pkt, from_client=False).observation(self.name, "upnp_description", fields))
 
-    def _take(self, pkt: Packet, buf: bytearray, n: int, state: dict[str, Any], out: list[Observation], *,
-              last: bool) -> None:
-        """Drop ``n`` body bytes from the head of ``pkt``'s direction's ``buf``, read first when they may be a
-        description; ``last``: they end the body."""
-        if not pkt.to_server and state.get(DESCRIPTION) is not None:
-            self._describe(pkt, bytes(buf[:n]), state, out, ended=last)
-        del buf[:n]
-
     def _skip_body(self, pkt: Packet, buf: bytearray, key: str, state: dict[str, Any], out: list[Observation]) -> str:
         """Consume body bytes at the head of ``buf``: "skipped", "wait" (need more) or "head" (none left)."""
         remaining = state.get("body_" + key)
         if remaining:
             n = min(remaining, len(buf))
-            self._take(pkt, buf, n, state, out, last=n == remaining)
+            if state.get(DESCRIPTION) is not None and key == streambuf.S2C:  # the rare body read
+                self._describe(pkt, bytes(buf[:n]), state, out, ended=n == remaining)
+            del buf[:n]
             state["body_" + key] = remaining - n
             return "skipped" if n else "wait"
         if state.get("trailer_" + key):  # after the last chunk: trailer fields, then CRLF (RFC 9112 §7.1.2)
@@ -265,7 +259,9 @@ class HttpDissector(StreamDissector):
             return "head"
         if chunk > 0:  # inside chunk-data
             n = min(chunk, len(buf))
-            self._take(pkt, buf, n, state, out, last=False)
+            if state.get(DESCRIPTION) is not None and key == streambuf.S2C:
+                self._describe(pkt, bytes(buf[:n]), state, out, ended=False)
+            del buf[:n]
             state["chunk_" + key] = chunk - n
             return "skipped" if n else "wait"
         end = buf.find(b"\r\n")

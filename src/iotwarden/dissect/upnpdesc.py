@@ -62,12 +62,9 @@ def may_be_description(status: int, method: str | None, content_type: str | None
     text/xml; some devices send no Content-Type at all (the body's first bytes decide then).
     ``method`` is None when the request was not seen (the capture began mid-connection).
     """
-    if status != 200 or method not in (None, "GET"):
+    if status != 200 or (method is not None and method != "GET"):
         return False
-    if not content_type:
-        return True
-    media = content_type.partition(";")[0].strip().lower()
-    return media in _CONTENT_TYPES
+    return not content_type or content_type.lstrip()[:15].lower().startswith(_CONTENT_TYPES)
 
 
 class _NotDescription(Exception):
