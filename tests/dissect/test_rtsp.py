@@ -49,9 +49,9 @@ def _fields(obs: list[Observation], kind: str) -> list[dict[str, Any]]:
 def test_options_and_describe_as_rfc_2326_shows_them() -> None:
     obs = feed_chunks(RtspDissector(), [(True, OPTIONS), (False, OPTIONS_OK), (True, DESCRIBE), (False, DESCRIBED)])
     options, describe = _fields(obs, "request")
-    assert (options["method"], options["uri"], options["cseq"]) == ("OPTIONS", "*", 1)
-    assert (describe["method"], describe["uri"], describe["version"]) == (
-        "DESCRIBE", "rtsp://server.example.com/fizzle/foo", "RTSP/1.0")
+    assert (options["method"], options["uri"], options["path"], options["cseq"]) == ("OPTIONS", "*", None, 1)
+    assert (describe["method"], describe["uri"], describe["path"], describe["version"]) == (
+        "DESCRIBE", "rtsp://server.example.com/fizzle/foo", "/fizzle/foo", "RTSP/1.0")
     public, described = _fields(obs, "response")
     assert public["method"] == "OPTIONS" and public["public"] == ["DESCRIBE", "SETUP", "TEARDOWN", "PLAY", "PAUSE"]
     assert (described["status"], described["cseq"], described["method"]) == (200, 312, "DESCRIBE")
@@ -100,6 +100,20 @@ def test_a_message_split_anywhere_gives_the_same_observation() -> None:
     assert [o.fields for o in byte_by_byte] == [o.fields for o in whole]
 
 
+def test_a_password_in_the_uri_is_left_out_and_only_the_clients_requests_name_a_path() -> None:
+    describe = (b"DESCRIBE rtsp://admin:hunter2@10.0.0.2:554/cam/realmonitor?channel=1&subtype=0 RTSP/1.0\r\n"
+                b"CSeq: 2\r\n\r\n")
+    answer = (b"RTSP/1.0 404 Not Found\r\nCSeq: 2\r\n"
+              b"Content-Base: rtsp://admin:hunter2@10.0.0.2:554/cam/realmonitor/\r\n\r\n")
+    server_asks = b"GET_PARAMETER rtsp://10.0.0.1/ RTSP/2.0\r\nCSeq: 7\r\n\r\n"  # RFC 7826 §13.8, server to client
+    request, response, asked = feed_chunks(RtspDissector(), [(True, describe), (False, answer + server_asks)])
+    assert request.fields["uri"] == "rtsp://admin@10.0.0.2:554/cam/realmonitor?channel=1&subtype=0"
+    assert request.fields["path"] == "/cam/realmonitor"
+    assert response.fields["content_base"] == "rtsp://admin@10.0.0.2:554/cam/realmonitor/"
+    assert "hunter2" not in repr([request.fields, response.fields])
+    assert asked.kind == "request" and asked.fields["path"] is None
+
+
 def test_credentials_are_never_kept_and_the_realm_is() -> None:
     challenge = (b'RTSP/1.0 401 Unauthorized\r\nCSeq: 2\r\nWWW-Authenticate: Digest realm="AXIS_ACCC8E012345", '
                  b'nonce="0000eb57"\r\nServer: GStreamer RTSP server\r\n\r\n')
@@ -134,7 +148,8 @@ def test_rtsp_2_and_an_airplay_style_request_and_leading_empty_lines() -> None:
         (False, b"RTSP/2.0 200 OK\r\nCSeq: 0\r\nServer: AirTunes/550.10\r\nContent-Length: 2\r\n\r\nok"),
     ])
     request, response = obs
-    assert (request.fields["method"], request.fields["uri"]) == ("POST", "/pair-verify")
+    assert (request.fields["method"], request.fields["uri"], request.fields["path"]) == (
+        "POST", "/pair-verify", "/pair-verify")
     assert (response.fields["version"], response.fields["server"]) == ("RTSP/2.0", "AirTunes/550.10")
 
 

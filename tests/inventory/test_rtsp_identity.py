@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from iotwarden.addons import AddonManager
 from iotwarden.engine.core import Engine
 from iotwarden.hooks import Context
@@ -21,10 +23,9 @@ VIDEO_SDP = (b"v=0\r\no=- 1109162014219182 1109162014219192 IN IP4 10.9.0.20\r\n
 PLAYER = "LibVLC/3.0.20 (LIVE555 Streaming Media v2016.11.28)"
 
 
-def _viewing(client: Host, server: Host, server_header: str, *, port: int = 554, t: float = 1_709_542_800.0,
-             cport: int = 40000) -> list[Frame]:
+def _viewing(client: Host, server: Host, server_header: str, path: str) -> list[Frame]:
     """OPTIONS, DESCRIBE (SDP with H.264 video), SETUP and PLAY as a player asks a camera for its stream."""
-    url = f"rtsp://{server.ip}:{port}/Streaming/Channels/101".encode()
+    url = f"rtsp://{server.ip}:554{path}".encode()
     ua = PLAYER.encode()
     server_line = f"Server: {server_header}\r\n".encode()
 
@@ -34,14 +35,14 @@ def _viewing(client: Host, server: Host, server_header: str, *, port: int = 554,
     def rep(cseq: int, extra: bytes = b"") -> tuple[bool, bytes]:
         return False, b"RTSP/1.0 200 OK\r\nCSeq: %d\r\n%s%s\r\n" % (cseq, server_line, extra)
 
-    return tcp(client, server, port, [
+    return tcp(client, server, 554, [
         req(b"OPTIONS", 1), rep(1, b"Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n"),
         req(b"DESCRIBE", 2, b"Accept: application/sdp\r\n"),
         rep(2, b"Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s" % (len(VIDEO_SDP), VIDEO_SDP)),
         req(b"SETUP", 3, b"Transport: RTP/AVP;unicast;client_port=50000-50001\r\n"),
         rep(3, b"Session: 1273222592;timeout=60\r\n"),
         req(b"PLAY", 4, b"Session: 1273222592\r\n"), rep(4, b"Session: 1273222592\r\n"),
-    ], t=t, cport=cport)
+    ])
 
 
 def _inventory(path: Path) -> dict[str, Device]:
@@ -64,28 +65,47 @@ def _inventory(path: Path) -> dict[str, Device]:
 def test_a_server_streaming_video_with_a_hikvision_token_is_a_hikvision_camera_and_its_viewer_is_not(
         tmp_path: Path) -> None:
     nvr, cam = host(10), host(20)  # locally administered MACs: no registry vendor to lean on
-    devices = _inventory(write_pcap(tmp_path / "view.pcap", _viewing(nvr, cam, "Hikvision-Webs")))
+    frames = _viewing(nvr, cam, "Hikvision-Webs", "/Streaming/Channels/101")
+    devices = _inventory(write_pcap(tmp_path / "view.pcap", frames))
     camera, viewer = devices[cam.ip], devices[nvr.ip]
     assert camera.attributes["rtsp.server"] == {"Hikvision-Webs"}
+    assert camera.attributes["rtsp.path"] == {"/Streaming/Channels/101"}  # what the viewer asked, about the camera
     assert camera.attributes["rtsp.media"] == {"video"} and camera.attributes["rtsp.codecs"] == {"H264"}
     assert "rtsp" in camera.attributes["service.server"]
     found = camera.classification
     assert (found["vendor"].value, found["device_type"].value, found["category"].value) == (
         "Hikvision", "camera", "iot")
-    assert {e["rule_id"] for e in found["device_type"].evidence} == {"rtsp.server.hikvision_webs", "rtsp.media.video"}
+    assert {e["rule_id"] for e in found["device_type"].evidence} == {
+        "rtsp.server.hikvision_webs", "rtsp.path.hikvision", "rtsp.media.video"}
     assert all(e["reference"] for e in found["device_type"].evidence)
     # the viewer asked for the stream: its own facts are its user agent, nothing about video
     assert viewer.attributes["rtsp.user_agent"] == {PLAYER}
-    assert not {"rtsp.server", "rtsp.media", "rtsp.codecs", "service.server"} & set(viewer.attributes)
+    assert not {"rtsp.server", "rtsp.path", "rtsp.media", "rtsp.codecs", "service.server"} & set(viewer.attributes)
     assert "device_type" not in viewer.classification and "vendor" not in viewer.classification
 
 
 def test_video_served_under_an_unknown_token_is_a_camera_of_no_vendor(tmp_path: Path) -> None:
     nvr, cam = host(10), host(21)
-    found = _inventory(write_pcap(tmp_path / "generic.pcap", _viewing(nvr, cam, "Rtsp Server/3.0")))[cam.ip]
+    found = _inventory(write_pcap(tmp_path / "generic.pcap", _viewing(nvr, cam, "Rtsp Server/3.0", "/live/main")))[
+        cam.ip]
     assert found.classification["device_type"].value == "camera"
     assert [e["rule_id"] for e in found.classification["device_type"].evidence] == ["rtsp.media.video"]
     assert "vendor" not in found.classification
+
+
+@pytest.mark.parametrize(("server_header", "path", "vendor", "rules"), [
+    ("GStreamer RTSP server", "/axis-media/media.amp", "Axis", {"rtsp.path.axis"}),
+    ("Rtsp Server/3.0", "/h264Preview_01_main", "Reolink", {"rtsp.path.reolink"}),
+    # Dahua's token and path are one fact about its firmware, which OEMs run too: a camera, vendor unknown
+    ("Dahua Rtsp Server", "/cam/realmonitor", None, {"rtsp.dahua.type"}),
+])
+def test_a_makers_stream_path_or_token_names_it(tmp_path: Path, server_header: str, path: str, vendor: str | None,
+                                                rules: set[str]) -> None:
+    nvr, cam = host(10), host(23)
+    found = _inventory(write_pcap(tmp_path / "maker.pcap", _viewing(nvr, cam, server_header, path)))[cam.ip]
+    assert found.classification["device_type"].value == "camera"
+    assert rules <= {e["rule_id"] for e in found.classification["device_type"].evidence}
+    assert (found.classification["vendor"].value if "vendor" in found.classification else None) == vendor
 
 
 def test_a_camera_pushing_its_stream_is_not_taken_for_the_server_it_pushes_to(tmp_path: Path) -> None:

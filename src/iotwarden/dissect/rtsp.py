@@ -4,13 +4,18 @@ SDP bodies described, interleaved RTP/RTCP skipped.
 Kinds and fields (subject ``src``: a request describes the client, a response the server):
 
 * ``request`` (RFC 2326 §6): ``method``, ``uri`` (an absolute rtsp:// URI, ``*``, or a path as
-  AirPlay receivers are sent), ``version``, ``cseq`` (int, §12.17), ``user_agent`` (§12.41),
-  ``transport`` (§12.39), ``authorization_scheme`` (§12.5; credentials are never kept).
+  AirPlay receivers are sent), ``path`` (the URI's path, query left out, of a request the flow's
+  client sent: the stream resource it asks the server for, a fact about the server; None for ``*``
+  and for requests a server sends), ``version``, ``cseq`` (int, §12.17), ``user_agent`` (§12.41),
+  ``transport`` (§12.39), ``authorization_scheme`` (§12.5).
 * ``response`` (RFC 2326 §7): ``version``, ``status`` (int), ``reason``, ``cseq``, ``method`` (of the
   request with that CSeq, when seen), ``server`` (§12.36), ``public`` (methods of an OPTIONS answer,
   §12.28), ``content_base`` (§12.11), ``content_type``, ``www_authenticate`` (§12.44, realm
   included), ``transport``; with an SDP body (a DESCRIBE answer, §10.2): ``session_name``,
   ``session_info``, ``tool``, ``media``, ``codecs`` (dissect/sdp.py).
+
+Credentials are never kept: not the Authorization header (its scheme only), nor the password of a
+URI's userinfo (``rtsp://user:secret@host/`` is kept as ``rtsp://user@host/``).
 * a request carrying SDP (ANNOUNCE, §10.3: a camera pushing its stream) has the same SDP fields.
 
 Framing: heads end at an empty line; a body is framed by Content-Length only (RFC 2326 §4.3: no
@@ -62,6 +67,28 @@ def _headers(lines: list[bytes]) -> dict[str, str]:
 def _cseq(headers: dict[str, str]) -> int | None:
     value = headers.get("cseq", "").split(" ")[0]  # some servers echo "42 OPTIONS"
     return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 else None
+
+
+def _without_password(uri: str) -> str:
+    """The URI with the password of its userinfo left out (``rtsp://user:secret@host/`` -> ``rtsp://user@host/``):
+    some clients send the credentials they were configured with in the Request-URI."""
+    scheme, sep, rest = uri.partition("://")
+    authority = rest.split("/", 1)[0]
+    if not sep or "@" not in authority:
+        return uri
+    userinfo, _, host = authority.rpartition("@")
+    return f"{scheme}://{userinfo.split(':', 1)[0]}@{host}{rest[len(authority):]}"
+
+
+def _path(uri: str) -> str | None:
+    """The path of a Request-URI (RFC 2326 §3.2 rtsp_URL): scheme, authority and query left out."""
+    if "://" in uri:
+        rest = uri.split("://", 1)[1]
+        slash = rest.find("/")
+        uri = rest[slash:] if slash >= 0 else "/"
+    elif not uri.startswith("/"):
+        return None  # "*" (RFC 2326 §6.1): the server itself, no resource
+    return uri.split("?", 1)[0] or None
 
 
 def _body_length(headers: dict[str, str]) -> int:
@@ -153,7 +180,7 @@ class RtspDissector(StreamDissector):
         request = _REQUEST_LINE.match(lines[0])
         status = None if request else _STATUS_LINE.match(lines[0])
         if request is not None:
-            fields, kind = self._request(request, headers, state), "request"
+            fields, kind = self._request(request, headers, state, from_client=key == C2S), "request"
         elif status is not None:
             fields, kind = self._response(status, headers, state), "response"
         else:
@@ -168,8 +195,10 @@ class RtspDissector(StreamDissector):
         out.append(pkt.observation(self.name, kind, fields))
 
     @staticmethod
-    def _request(m: re.Match[bytes], headers: dict[str, str], state: dict[str, Any]) -> dict[str, Any]:
+    def _request(m: re.Match[bytes], headers: dict[str, str], state: dict[str, Any], *,
+                 from_client: bool) -> dict[str, Any]:
         method = m.group(1).decode("ascii")
+        uri = _without_password(m.group(2).decode("utf-8", "replace"))[:MAX_VALUE]
         cseq = _cseq(headers)
         pending: dict[int, str] = state.setdefault("pending", {})
         if cseq is not None and len(pending) < MAX_PENDING:
@@ -177,7 +206,8 @@ class RtspDissector(StreamDissector):
         auth = headers.get("authorization")
         return {
             "method": method,
-            "uri": m.group(2).decode("utf-8", "replace")[:MAX_VALUE],
+            "uri": uri,
+            "path": _path(uri) if from_client else None,
             "version": m.group(3).decode("ascii"),
             "cseq": cseq,
             "user_agent": headers.get("user-agent"),
@@ -197,7 +227,7 @@ class RtspDissector(StreamDissector):
             "method": pending.pop(cseq, None) if cseq is not None else None,
             "server": headers.get("server"),
             "public": public,
-            "content_base": headers.get("content-base"),
+            "content_base": _without_password(headers["content-base"]) if "content-base" in headers else None,
             "content_type": headers.get("content-type"),
             "www_authenticate": headers.get("www-authenticate"),
         }

@@ -135,6 +135,7 @@ RULES: dict[str, IdentityRule] = {
         attributes=("user_agent", "server", "www_authenticate"),
         # the SDP of a DESCRIBE answer (§10.2) says what the server streams; an ANNOUNCE's SDP is the client's
         by_kind=tuple(("response", f) for f in ("session_name", "session_info", "tool", "media", "codecs")),
+        peer=(("request", "path"),),  # the stream path a client asks for names the server's resource
     ),
     "tls": IdentityRule(  # RFC 8446 §4.1.2 (SNI: RFC 6066 §3); certificate subject (RFC 5280 §4.1.2.6)
         attributes=("sni", "ja3", "ja4", "certs.0.subject", "subject"),
