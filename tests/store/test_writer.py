@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -231,3 +232,21 @@ def test_a_database_error_on_the_sqlite_path_is_a_store_error(tmp_path: Path) ->
         fw.add([flow(0)])
         fw.flush()
     store.close()
+
+
+@pytest.mark.parametrize("extra", [
+    {"uid": "CAbc1", "conn_state": "S0", "history": "S", "missed_bytes": 0, "local_orig": True},
+    {"failed_services": ["tls"], "services": ["http", "-ssl"], "icmp_type": 8, "nested": {"a": [1, 2.5, None]}},
+    {"odd": float("nan"), "inf": float("-inf"), "text": "é\x00\u2028\"\\", 7: "int key", None: 1, 2.5: False},
+    {"a set": {1, 2}, "bytes": b"\x00\xff"},
+])
+def test_flow_extra_is_stored_as_json_dumps_writes_it(extra: dict[object, object]) -> None:
+    expected = json.dumps(w._json_safe(extra))  # what SQLAlchemy's JSON type would store
+    assert w._json_text(extra) == expected  # type: ignore[arg-type]
+
+
+def test_circular_flow_extra_is_refused_as_json_dumps_refuses_it() -> None:
+    extra: dict[str, object] = {}
+    extra["self"] = extra
+    with pytest.raises(ValueError, match="Circular"):
+        w._json_text(extra)

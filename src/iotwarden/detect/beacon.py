@@ -95,7 +95,6 @@ class BeaconDetector(Detector):
         o: BeaconOptions = self.options
         key = (flow.a_ip, flow.b_ip, flow.b_port)
         name = self._names.get(flow.b_ip)
-        items = [(flow.b_ip, flow.b_port)] + ([(name, flow.b_port)] if name else [])
         if name is not None:
             self._naming[src] = None
             self._naming.move_to_end(src)
@@ -106,7 +105,7 @@ class BeaconDetector(Detector):
         if self.normal.learning(src, flow.first_seen) and not (
                 flow.ip_proto == 6 and (flow.b_port not in SERVICE_PORTS or (name is None and (
                     src in self._naming or (src, flow.b_ip) in self._literal))) and external(flow.b_ip)):
-            for item in items:  # contacted while learning: normal, by address and by name
+            for item in _items(flow, name):  # contacted while learning: normal, by address and by name
                 self.normal.remember(src, item, flow.first_seen)
             return
         times = self._series.get(key)
@@ -132,6 +131,7 @@ class BeaconDetector(Detector):
         jitter = float(kept.std() / period)
         if jitter >= o.max_jitter:
             return
+        items = _items(flow, name)
         if any(self.normal.known(src, item) for item in items):
             return
         for item in items:  # reported once, then part of the normal
@@ -145,3 +145,7 @@ class BeaconDetector(Detector):
                          evidence={"period_s": round(period, 3), "jitter": round(jitter, 4),
                                    "connections": int(gaps.size + 1), "name": name}, flows=[flow])
 
+
+def _items(flow: Flow, name: str | None) -> list[tuple[str, int]]:
+    """What a device's normal holds for a destination: its address and port, and its DNS name and port."""
+    return [(flow.b_ip, flow.b_port)] + ([(name, flow.b_port)] if name else [])

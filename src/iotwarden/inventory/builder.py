@@ -81,6 +81,7 @@ class InventoryBuilder(EndpointResolver):
                 self._reports(ctx, rule.reports, obs, target)
 
     def on_flow(self, ctx: Context, flow: Flow) -> None:
+        packets, size, last_seen = flow.packets, flow.bytes, flow.last_seen  # once, for both ends
         for mac, ip in ((flow.a_mac, flow.a_ip), (flow.b_mac, flow.b_ip)):
             if is_group_mac(mac):  # sent to a broadcast/multicast group: the address is no host's
                 continue
@@ -92,13 +93,14 @@ class InventoryBuilder(EndpointResolver):
             ep = self._endpoint(ctx, usable_mac(mac), usable_ip(ip), flow.first_seen)
             if ep is None:
                 continue
-            self._seen(ep, flow.last_seen)
-            ep.packets += flow.packets
-            ep.bytes += flow.bytes
+            self._seen(ep, last_seen)
+            ep.packets += packets
+            ep.bytes += size
             dev = self._device(ctx, ep)
-            dev.packets += flow.packets
-            dev.bytes += flow.bytes
-            dev.last_seen = max(dev.last_seen, flow.last_seen)
+            dev.packets += packets
+            dev.bytes += size
+            if last_seen > dev.last_seen:  # noqa: PLR1730 - max() without a call, per flow
+                dev.last_seen = last_seen
             if flow.app:
                 self._protocol(ctx, ep, flow.app, flow.last_seen)
                 if ip == flow.b_ip and flow.payload_ba:  # the responder answered with data: it serves this

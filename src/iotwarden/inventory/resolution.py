@@ -108,11 +108,13 @@ class EndpointResolver:
             return None
         ek = (mac, ip)
         ep = self.endpoints.get(ek)
-        if ep is not None:
+        if ep is not None:  # a known endpoint (every flow of a device): min() and max() without calls
             self._seen(ep, ts)
             dev = self._device(ctx, ep)
-            dev.first_seen = min(dev.first_seen, ts)
-            dev.last_seen = max(dev.last_seen, ts)
+            if ts < dev.first_seen:  # noqa: PLR1730 - see above
+                dev.first_seen = ts
+            if ts > dev.last_seen:  # noqa: PLR1730 - see above
+                dev.last_seen = ts
             return ep
         if len(self.endpoints) >= MAX_ENDPOINTS:
             self.dropped += 1
@@ -275,8 +277,10 @@ class EndpointResolver:
 
     @staticmethod
     def _seen(ep: Endpoint, ts: float) -> None:
-        ep.first_seen = min(ep.first_seen, ts)
-        ep.last_seen = max(ep.last_seen, ts)
+        if ts < ep.first_seen:  # noqa: PLR1730 - min() and max() without calls: once or twice per flow
+            ep.first_seen = ts
+        if ts > ep.last_seen:  # noqa: PLR1730 - as above
+            ep.last_seen = ts
 
     def _span(self, mac: str) -> tuple[float, float] | None:
         eps = [self.endpoints[k] for k in self.by_mac.get(mac, ())]

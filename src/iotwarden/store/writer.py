@@ -9,6 +9,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from json.encoder import JSONEncoder, c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from sqlalchemy import func, select, text, update
@@ -141,10 +142,22 @@ def _widen_cache(cursor: sqlite3.Cursor) -> None:
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_FLOW_CACHE_KIB:d}")
 
 
+# json.dumps's own C encoder with json.dumps's settings (", " and ": ", ASCII escapes, NaN allowed),
+# built once: json.dumps builds one per call, which cost a flow-heavy run more than the encoding. It
+# keeps no circular-reference markers; a cycle ends in RecursionError and goes the json.dumps way.
+_ENCODE = (c_make_encoder(None, JSONEncoder().default, encode_basestring_ascii, None, ": ", ", ", False, False, True)
+           if c_make_encoder is not None else None)
+
+
 def _json_text(data: dict[str, Any]) -> str:
     """What SQLAlchemy's JSON type stores for ``_json_safe(data)`` (json.dumps), with one dumps, not two."""
     if not data:
         return "{}"
+    if _ENCODE is not None:
+        try:
+            return "".join(_ENCODE(data, 0))
+        except (TypeError, ValueError, RecursionError):
+            pass  # decided by json.dumps below, as before
     try:
         return json.dumps(data)
     except (TypeError, ValueError):

@@ -52,10 +52,13 @@ class ManyExternalDestinations(Check):
             self.ports[source] = set()
         if len(dests) < MAX_DESTINATIONS_PER_SOURCE:
             dests.add(flow.b_ip)
-        if len(self.ports[source]) < 64:
-            self.ports[source].add(flow.b_port)
-        first, last = self.times.get(source, (flow.first_seen, flow.last_seen))
-        self.times[source] = (min(first, flow.first_seen), max(last, flow.last_seen))
+        ports = self.ports[source]
+        if len(ports) < 64:
+            ports.add(flow.b_port)
+        # the earliest start and latest end, compared in place of min()/max() calls (one per flow)
+        start, end = flow.first_seen, flow.last_seen
+        first, last = self.times.get(source, (start, end))
+        self.times[source] = (start if start < first else first, end if end > last else last)
 
     def findings(self, ctx: Context, subjects: SubjectIndex) -> list[Finding]:
         per_device: dict[str, set[str]] = {}
