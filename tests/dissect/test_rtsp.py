@@ -12,7 +12,15 @@ from hypothesis import strategies as st
 
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.http import HttpDissector
-from iotwarden.dissect.rtsp import MAX_HEAD, MAX_MESSAGES, MAX_PENDING, RtspDissector
+from iotwarden.dissect.rtsp import (
+    MAX_HEAD,
+    MAX_HEADERS,
+    MAX_MESSAGES,
+    MAX_PENDING,
+    MAX_PUBLIC,
+    MAX_VALUE,
+    RtspDissector,
+)
 from iotwarden.engine.core import Engine
 from iotwarden.errors import ParseError
 from iotwarden.lab.generator import generate, load_scenario
@@ -201,6 +209,16 @@ def test_message_count_and_remembered_cseqs_are_bounded() -> None:
     obs = RtspDissector().feed(Packet(ts=0.0, payload=b""), many, state)
     assert len(obs) == MAX_MESSAGES and state["closed_c2s"]
     assert len(state["pending"]) == MAX_PENDING
+
+
+def test_header_lines_values_and_public_methods_are_bounded() -> None:
+    filler = b"".join(b"X-%d: v\r\n" % i for i in range(MAX_HEADERS))
+    late = b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n" + filler + b"Server: too late\r\n\r\n"
+    methods = b", ".join(b"M%d" % i for i in range(MAX_PUBLIC + 8))
+    long = b"RTSP/1.0 200 OK\r\nServer: " + b"s" * (2 * MAX_VALUE) + b"\r\nPublic: " + methods + b"\r\n\r\n"
+    first, second = feed_chunks(RtspDissector(), [(False, late + long)])
+    assert first.fields["cseq"] == 1 and first.fields["server"] is None  # past MAX_HEADERS lines: not read
+    assert len(second.fields["server"]) == MAX_VALUE and len(second.fields["public"]) == MAX_PUBLIC
 
 
 def test_an_sdp_body_too_large_to_describe_is_skipped_whole() -> None:
