@@ -12,7 +12,7 @@ from iotwarden.addons import AddonManager
 from iotwarden.engine.core import Engine
 from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
-from iotwarden.inventory.classifier import DeviceClassifier
+from iotwarden.inventory.classifier import Classifier, DeviceClassifier
 from iotwarden.lab.wire import Frame, Host
 from iotwarden.model import Device
 from iotwarden.sources.capfile import read_capture
@@ -130,3 +130,27 @@ def test_an_airplay_receiver_serves_rtsp_and_is_a_media_player(tmp_path: Path) -
     found = _inventory(write_pcap(tmp_path / "airplay.pcap", frames))[speaker.ip]
     assert "rtsp" in found.attributes["service.server"]  # found by its RTSP/1.0 start lines on tcp/7000
     assert found.classification["device_type"].value == "media_player"
+
+
+CLASSIFIER = Classifier()
+
+
+@pytest.mark.parametrize(("attributes", "vendor", "device_type"), [
+    # AXIS OS challenges RTSP clients with its serial-number realm (Kane610/axis tests/test_rtsp.py)
+    ({"rtsp.www_authenticate": ['Digest realm="AXIS_ACCC8E012345", nonce="0000eb57"'],
+      "rtsp.server": ["GStreamer RTSP server"]}, "Axis", "camera"),
+    ({"rtsp.www_authenticate": ['Digest realm="Hikvision", nonce="0f3c"'], "rtsp.media": ["video"]},
+     "Hikvision", "camera"),
+    # a streaming server's own token outweighs the camera that serving video alone suggests
+    ({"rtsp.server": ["Wowza Streaming Engine 4.8.5 build20200616"], "rtsp.media": ["video", "audio"]}, None, "server"),
+    ({"rtsp.server": ["HDHomeRun/1.0"], "rtsp.media": ["video"]}, "SiliconDust", "media_player"),
+    # a player's or recorder's user agent says nothing about a camera
+    ({"rtsp.user_agent": ["Lavf58.76.100"]}, None, None),
+])
+def test_rtsp_evidence_alone(attributes: dict[str, list[str]], vendor: str | None, device_type: str | None) -> None:
+    dev = Device(key="ip:10.9.0.50", first_seen=0.0, last_seen=0.0)
+    dev.attributes.update({name: set(values) for name, values in attributes.items()})
+    found = CLASSIFIER.classify(dev)
+    assert (found["vendor"].value if "vendor" in found else None) == vendor
+    assert (found["device_type"].value if "device_type" in found else None) == device_type
+
