@@ -102,3 +102,53 @@ def test_media_software_defaults_name_no_vendor_and_no_model() -> None:
            b"</modelName><modelNumber>1.3.0</modelNumber></device></root>")
     devices = inventory(fetch(doc, "02:11:22:33:44:55", 8200))
     assert classified(devices["mac:02:11:22:33:44:55"]) == {"vendor": None, "device_type": None, "model": None}
+
+
+def described(mac: str | None, **attributes: list[str]) -> Device:
+    """A device with the ``http.upnp_*`` facts of a description it served (keyword ``model_name`` ->
+    attribute ``http.upnp_model_name``)."""
+    dev = Device(key=f"mac:{mac}" if mac else "ip:10.0.0.9", first_seen=0.0, last_seen=0.0, mac=mac)
+    for name, values in attributes.items():
+        dev.attributes[f"http.upnp_{name}"] = set(values)
+    return dev
+
+
+# (name, MAC, description facts, vendor, device type): what the renderers of TVs and players state, as the
+# rules' references record it; MACs on locally administered addresses, so the description alone decides
+TELEVISIONS = [
+    ("Samsung TV renderer", "02:00:00:00:10:01",
+     {"device_type": ["urn:schemas-upnp-org:device:MediaRenderer:1"], "manufacturer": ["Samsung Electronics"],
+      "model_description": ["Samsung TV DMR"], "model_name": ["UE46D6500"], "friendly_name": ["[TV]UE46D6500"]},
+     "Samsung", "smart_tv"),
+    ("LG webOS TV renderer", "02:00:00:00:10:02",
+     {"device_type": ["urn:schemas-upnp-org:device:MediaRenderer:1"], "manufacturer": ["LG Electronics"],
+      "model_description": ["LG WebOSTV DMRplus"], "model_name": ["LG TV"],
+      "friendly_name": ["[LG] webOS TV UH770V"]}, "LG", "smart_tv"),
+    ("Sony BRAVIA renderer", "02:00:00:00:10:03",
+     {"device_type": ["urn:schemas-upnp-org:device:MediaRenderer:1"], "manufacturer": ["Sony Corporation"],
+      "model_name": ["KDL-48W600B"], "friendly_name": ["BRAVIA KDL-48W600B"],
+      "service_type": ["urn:schemas-sony-com:service:IRCC:1"]}, "Sony", "smart_tv"),
+    ("Chromecast DIAL description", "02:00:00:00:10:04",
+     {"device_type": ["urn:dial-multiscreen-org:device:dial:1"], "manufacturer": ["Google Inc."],
+      "model_name": ["Eureka Dongle"]}, "Google", "streaming_stick"),
+    ("Fire TV DIAL description", "02:00:00:00:10:05",
+     {"device_type": ["urn:dial-multiscreen-org:device:dial:1"], "manufacturer": ["Amazon"],
+      "model_name": ["AFTMM"]}, "Amazon", "media_player"),
+    ("Axis camera", "02:00:00:00:10:06",
+     {"device_type": ["urn:axis-com:device:Basic:1"], "manufacturer": ["AXIS"], "model_name": ["AXIS M3045-V"]},
+     "Axis", "camera"),
+]
+
+
+@pytest.mark.parametrize("case", TELEVISIONS, ids=[c[0] for c in TELEVISIONS])
+def test_what_renderers_and_cameras_state_names_their_maker_and_kind(case: tuple[Any, ...]) -> None:
+    name, mac, facts, vendor, device_type = case
+    found = classified(described(mac, **facts))
+    assert (found["vendor"], found["device_type"]) == (vendor, device_type), name
+
+
+def test_a_renderer_alone_is_no_conclusive_kind() -> None:
+    # BubbleUPnP on a phone, Kodi on a PC: a MediaRenderer or a DIAL server says too little on its own
+    for device_type in ("urn:schemas-upnp-org:device:MediaRenderer:1", "urn:dial-multiscreen-org:device:dial:1",
+                        "urn:schemas-upnp-org:device:MediaServer:1"):
+        assert classified(described("02:00:00:00:10:09", device_type=[device_type]))["device_type"] is None
