@@ -49,55 +49,55 @@ def descriptions(chunks: list[tuple[bool, bytes]]) -> list[Observation]:
 
 def test_hue_bridge_states_its_maker_model_and_number() -> None:
     f = parsed(HUE_BRIDGE)
-    assert (f["device_type"], f["manufacturer"], f["model_name"], f["model_number"]) == (
+    assert (f["upnp_device_type"], f["upnp_manufacturer"], f["upnp_model_name"], f["upnp_model_number"]) == (
         "urn:schemas-upnp-org:device:Basic:1", "Signify", "Philips hue bridge 2015", "BSB002")
-    assert f["friendly_name"] == "Philips hue (192.168.212.23)"
-    assert f["model_description"] == "Philips hue Personal Wireless Lighting"
-    assert f["serial_number"] == "001788a36abf" and f["udn"] == "uuid:2f402f80-da50-11e1-9b23-001788a36abf"
-    assert f["embedded"] == [] and f["service_types"] == [] and f["truncated"] is False
-    assert f["presentation_url"] is None  # absent elements are None
+    assert f["upnp_friendly_name"] == "Philips hue (192.168.212.23)"
+    assert f["upnp_model_description"] == "Philips hue Personal Wireless Lighting"
+    assert f["upnp_serial_number"] == "001788a36abf" and f["upnp_udn"] == "uuid:2f402f80-da50-11e1-9b23-001788a36abf"
+    assert f["upnp_embedded"] == [] and f["upnp_service_types"] == [] and f["upnp_truncated"] is False
+    assert f["upnp_presentation_url"] is None  # absent elements are None
 
 
 def test_wemo_uses_belkins_own_namespace_and_its_extensions_are_not_fields() -> None:
     f = parsed(WEMO_INSIGHT)
-    assert (f["device_type"], f["manufacturer"], f["model_name"], f["model_number"]) == (
+    assert (f["upnp_device_type"], f["upnp_manufacturer"], f["upnp_model_name"], f["upnp_model_number"]) == (
         "urn:Belkin:device:insight:1", "Belkin International Inc.", "Insight", "1.0")
-    assert f["upc"] == "123456789" and f["presentation_url"] == "/pluginpres.html"
-    assert len(f["service_types"]) == 11 and "urn:Belkin:service:insight:1" in f["service_types"]
+    assert f["upnp_upc"] == "123456789" and f["upnp_presentation_url"] == "/pluginpres.html"
+    assert len(f["upnp_service_types"]) == 11 and "urn:Belkin:service:insight:1" in f["upnp_service_types"]
     assert "001122334455" not in repr(f)  # <macAddress> is Belkin's element, not UDA's
 
 
 def test_sonos_embedded_devices_in_order_and_foreign_namespaces_skipped() -> None:
     f = parsed(SONOS_ONE)
-    assert f["device_type"] == "urn:schemas-upnp-org:device:ZonePlayer:1"
-    assert (f["manufacturer"], f["model_name"], f["model_number"]) == ("Sonos, Inc.", "Sonos One", "S18")
-    assert [d["device_type"] for d in f["embedded"]] == [
+    assert f["upnp_device_type"] == "urn:schemas-upnp-org:device:ZonePlayer:1"
+    assert (f["upnp_manufacturer"], f["upnp_model_name"], f["upnp_model_number"]) == ("Sonos, Inc.", "Sonos One", "S18")
+    assert [d["upnp_device_type"] for d in f["upnp_embedded"]] == [
         "urn:schemas-upnp-org:device:MediaServer:1", "urn:schemas-upnp-org:device:MediaRenderer:1"]
-    assert f["embedded"][1]["udn"] == "uuid:RINCON_48A6B88C948E01400_MR"
+    assert f["upnp_embedded"][1]["upnp_udn"] == "uuid:RINCON_48A6B88C948E01400_MR"
     assert "deviceID" not in repr(f) and "rhapsody" not in repr(f)  # the Rhapsody extension's own namespace
-    assert f["service_types"][:3] == ["urn:schemas-upnp-org:service:AlarmClock:1",
+    assert f["upnp_service_types"][:3] == ["urn:schemas-upnp-org:service:AlarmClock:1",
                                       "urn:schemas-upnp-org:service:ZoneGroupTopology:1",
                                       "urn:schemas-tencent-com:service:QPlay:1"]
-    assert f["service_types"].count("urn:schemas-upnp-org:service:ConnectionManager:1") == 1  # kept once
-    assert "urn:schemas-sonos-com:service:Queue:1" in f["service_types"]
+    assert f["upnp_service_types"].count("urn:schemas-upnp-org:service:ConnectionManager:1") == 1  # kept once
+    assert "urn:schemas-sonos-com:service:Queue:1" in f["upnp_service_types"]
 
 
 def test_igd_devices_nested_two_deep() -> None:
     f = parsed(IGD_ROUTER)
-    assert f["device_type"] == "urn:schemas-upnp-org:device:InternetGatewayDevice:1"
-    assert [d["device_type"] for d in f["embedded"]] == ["urn:schemas-upnp-org:device:WANDevice:1",
+    assert f["upnp_device_type"] == "urn:schemas-upnp-org:device:InternetGatewayDevice:1"
+    assert [d["upnp_device_type"] for d in f["upnp_embedded"]] == ["urn:schemas-upnp-org:device:WANDevice:1",
                                                          "urn:schemas-upnp-org:device:WANConnectionDevice:1"]
-    assert f["embedded"][1] == {"device_type": "urn:schemas-upnp-org:device:WANConnectionDevice:1",
-                                "friendly_name": "WANConnectionDevice",
-                                "udn": "uuid:00000000-0000-0000-0000-000000000002"}
-    assert "urn:schemas-upnp-org:service:WANIPConnection:1" in f["service_types"]
+    assert f["upnp_embedded"][1] == {"upnp_device_type": "urn:schemas-upnp-org:device:WANConnectionDevice:1",
+                                "upnp_friendly_name": "WANConnectionDevice",
+                                "upnp_udn": "uuid:00000000-0000-0000-0000-000000000002"}
+    assert "urn:schemas-upnp-org:service:WANIPConnection:1" in f["upnp_service_types"]
 
 
 def test_roku_description() -> None:
     f = parsed(ROKU_4200X)
-    assert (f["device_type"], f["manufacturer"], f["model_name"]) == (
+    assert (f["upnp_device_type"], f["upnp_manufacturer"], f["upnp_model_name"]) == (
         "urn:roku-com:device:player:1-0", "Roku", "Roku Streaming Player 4200X")
-    assert f["service_types"] == ["urn:roku-com:service:ecp:1"]
+    assert f["upnp_service_types"] == ["urn:roku-com:service:ecp:1"]
 
 
 @pytest.mark.parametrize("doc", [
@@ -114,7 +114,7 @@ def test_documents_that_are_no_device_description(doc: bytes) -> None:
 
 def test_no_namespace_a_byte_order_mark_and_leading_blank_lines_are_accepted() -> None:
     doc = b"\r\n\xef\xbb\xbf" + HUE_BRIDGE.replace(b' xmlns="urn:schemas-upnp-org:device-1-0"', b"")
-    assert parsed(doc)["model_number"] == "BSB002"
+    assert parsed(doc)["upnp_model_number"] == "BSB002"
 
 
 def test_text_is_unescaped_trimmed_and_cut() -> None:
@@ -122,14 +122,21 @@ def test_text_is_unescaped_trimmed_and_cut() -> None:
            b"</friendlyName><modelName><![CDATA[A<B>]]></modelName><manufacturer>" + b"x" * (MAX_TEXT * 3)
            + b"</manufacturer></device></root>")
     f = parsed(doc)
-    assert f["friendly_name"] == "Kitchen & Bath" and f["model_name"] == "A<B>"
-    assert f["manufacturer"] == "x" * MAX_TEXT
+    assert f["upnp_friendly_name"] == "Kitchen & Bath" and f["upnp_model_name"] == "A<B>"
+    assert f["upnp_manufacturer"] == "x" * MAX_TEXT
+
+
+def test_the_declared_encoding_is_honoured_and_an_unknown_one_refused() -> None:
+    latin = HUE_BRIDGE.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"').replace(b"Signify", b"Signify \xe9")
+    assert parsed(latin)["upnp_manufacturer"] == "Signify \u00e9"
+    with pytest.raises(ParseError):
+        parse_description(HUE_BRIDGE.replace(b'encoding="UTF-8"', b'encoding="ATF-8"'))
 
 
 def test_a_repeated_element_keeps_its_first_value() -> None:
     doc = HUE_BRIDGE.replace(b"<modelNumber>BSB002</modelNumber>",
                              b"<modelNumber>BSB002</modelNumber><modelNumber>other</modelNumber>")
-    assert parsed(doc)["model_number"] == "BSB002"
+    assert parsed(doc)["upnp_model_number"] == "BSB002"
 
 
 # ---- limits (STYLE 7) ----
@@ -143,15 +150,15 @@ def test_devices_and_services_are_bounded() -> None:
                                        for i in range(MAX_SERVICES)) + b"</serviceList><deviceList>" + embedded
            + b"</deviceList></device></root>")
     f = parsed(doc)
-    assert len(f["embedded"]) == MAX_DEVICES - 1 and len(f["service_types"]) == MAX_SERVICES
-    assert f["truncated"] is False
+    assert len(f["upnp_embedded"]) == MAX_DEVICES - 1 and len(f["upnp_service_types"]) == MAX_SERVICES
+    assert f["upnp_truncated"] is False
 
 
 def test_nesting_past_the_depth_limit_is_skipped_not_followed() -> None:
     deep = b"<x>" * (upnpdesc.MAX_DEPTH + 10) + b"<modelName>deep</modelName>" + b"</x>" * (upnpdesc.MAX_DEPTH + 10)
     doc = HUE_BRIDGE.replace(b"<modelURL>", deep + b"<modelURL>")
     f = parsed(doc)
-    assert f["model_name"] == "Philips hue bridge 2015" and f["truncated"] is False
+    assert f["upnp_model_name"] == "Philips hue bridge 2015" and f["upnp_truncated"] is False
 
 
 def test_reading_stops_at_the_size_limit_keeping_what_came_before() -> None:
@@ -161,15 +168,15 @@ def test_reading_stops_at_the_size_limit_keeping_what_came_before() -> None:
     assert reader.feed(doc[:1000]) is False
     assert reader.feed(doc[1000:]) is True
     f = reader.result()
-    assert f is not None and f["truncated"] is True
-    assert f["model_name"] == "Philips hue bridge 2015" and f["model_number"] is None
+    assert f is not None and f["upnp_truncated"] is True
+    assert f["upnp_model_name"] == "Philips hue bridge 2015" and f["upnp_model_number"] is None
     assert reader.read == MAX_DESCRIPTION
 
 
 def test_a_truncated_document_keeps_the_complete_elements() -> None:
     cut = SONOS_ONE.index(b"<modelName>Sonos One</modelName>") + 20
     f = parsed(SONOS_ONE[:cut])
-    assert f["truncated"] is True and f["manufacturer"] == "Sonos, Inc." and f["model_name"] is None
+    assert f["upnp_truncated"] is True and f["upnp_manufacturer"] == "Sonos, Inc." and f["upnp_model_name"] is None
 
 
 # ---- XML attacks: refused before anything is expanded or fetched ----
@@ -203,7 +210,7 @@ def test_an_attack_served_over_http_describes_nothing_and_raises_nothing(doc: by
 def test_malformed_xml_after_the_identity_keeps_the_identity() -> None:
     doc = HUE_BRIDGE.replace(b"<UDN>", b"<UDN><broken></UDN>")
     (o,) = descriptions([(True, http_get()), (False, http_reply(doc))])
-    assert o.fields["model_number"] == "BSB002" and o.fields["truncated"] is True
+    assert o.fields["upnp_model_number"] == "BSB002" and o.fields["upnp_truncated"] is True
 
 
 # ---- through the HTTP dissector ----
@@ -233,7 +240,7 @@ def test_split_at_every_byte(framing: str) -> None:
 
 def test_a_body_until_close_arriving_with_its_head() -> None:
     (o,) = descriptions([(True, http_get(b"/")), (False, http_reply(ROKU_4200X, framing="close"))])
-    assert o.fields["model_number"] == "4200X" and o.fields["truncated"] is False
+    assert o.fields["upnp_model_number"] == "4200X" and o.fields["upnp_truncated"] is False
 
 
 def test_pipelined_exchanges_describe_once_and_keep_framing() -> None:
@@ -245,7 +252,7 @@ def test_pipelined_exchanges_describe_once_and_keep_framing() -> None:
 
 def test_a_description_without_content_type_is_read() -> None:
     (o,) = descriptions([(True, http_get()), (False, http_reply(HUE_BRIDGE, content_type=None))])
-    assert o.fields["manufacturer"] == "Signify"
+    assert o.fields["upnp_manufacturer"] == "Signify"
 
 
 @pytest.mark.parametrize(("request_", "reply"), [
@@ -277,7 +284,7 @@ def test_fuzz_random_bytes_keep_the_contract(data: bytes) -> None:
         result = parse_description(data)
     except ParseError:
         return
-    assert result is None or isinstance(result["embedded"], list)
+    assert result is None or isinstance(result["upnp_embedded"], list)
 
 
 @settings(max_examples=300, deadline=None)

@@ -127,7 +127,7 @@ TELEVISIONS = [
     ("Sony BRAVIA renderer", "02:00:00:00:10:03",
      {"device_type": ["urn:schemas-upnp-org:device:MediaRenderer:1"], "manufacturer": ["Sony Corporation"],
       "model_name": ["KDL-48W600B"], "friendly_name": ["BRAVIA KDL-48W600B"],
-      "service_type": ["urn:schemas-sony-com:service:IRCC:1"]}, "Sony", "smart_tv"),
+      "service_types": ["urn:schemas-sony-com:service:IRCC:1"]}, "Sony", "smart_tv"),
     ("Chromecast DIAL description", "02:00:00:00:10:04",
      {"device_type": ["urn:dial-multiscreen-org:device:dial:1"], "manufacturer": ["Google Inc."],
       "model_name": ["Eureka Dongle"]}, "Google", "streaming_stick"),

@@ -60,9 +60,9 @@ def test_the_control_point_fetches_the_location_and_reads_the_declared_descripti
     assert frames[0].src == bytes.fromhex(world.devices["phone-01"].mac.replace(":", ""))
     described = [o for o in feed_chunks(HttpDissector(), segments) if o.kind == "upnp_description"]
     (o,) = described
-    assert (o.fields["manufacturer"], o.fields["model_name"], o.fields["device_type"]) == (
+    assert (o.fields["upnp_manufacturer"], o.fields["upnp_model_name"], o.fields["upnp_device_type"]) == (
         manufacturer, model_name, device_type)
-    assert o.fields["truncated"] is False and o.fields["udn"].startswith("uuid:")
+    assert o.fields["upnp_truncated"] is False and o.fields["upnp_udn"].startswith("uuid:")
 
 
 def test_the_sonos_player_embeds_its_media_server_and_renderer(enterprise: Scenario) -> None:
@@ -70,10 +70,10 @@ def test_the_sonos_player_embeds_its_media_server_and_renderer(enterprise: Scena
     reply = b"".join(bytes(e.data.data.data) for e in frames if e.data.data.sport == 1400)
     fields = parse_description(reply.partition(b"\r\n\r\n")[2])
     assert fields is not None
-    assert [d["device_type"] for d in fields["embedded"]] == ["urn:schemas-upnp-org:device:MediaServer:1",
+    assert [d["upnp_device_type"] for d in fields["upnp_embedded"]] == ["urn:schemas-upnp-org:device:MediaServer:1",
                                                               "urn:schemas-upnp-org:device:MediaRenderer:1"]
-    assert fields["embedded"][0]["model_name"] == "Sonos Era 100"
-    assert fields["service_types"] == ["urn:schemas-upnp-org:service:AlarmClock:1",
+    assert fields["upnp_embedded"][0]["upnp_model_name"] == "Sonos Era 100"
+    assert fields["upnp_service_types"] == ["urn:schemas-upnp-org:service:AlarmClock:1",
                                        "urn:schemas-upnp-org:service:ZoneGroupTopology:1"]
     assert reply.startswith(b"HTTP/1.1 200 OK\r\nServer: Linux UPnP/1.0 Sonos/76.2-49120 (S39)\r\n")
 
@@ -82,7 +82,7 @@ def test_the_document_escapes_what_it_states() -> None:
     doc = description("urn:schemas-upnp-org:device:Basic:1", [("friendlyName", "R&D <lab>"), ("modelName", "")],
                       "uuid:1", ["urn:schemas-upnp-org:service:Dimming:1"], [])
     fields = parse_description(doc)
-    assert fields is not None and fields["friendly_name"] == "R&D <lab>" and fields["model_name"] is None
+    assert fields is not None and fields["upnp_friendly_name"] == "R&D <lab>" and fields["upnp_model_name"] is None
     assert b"<serviceId>urn:upnp-org:serviceId:Dimming</serviceId>" in doc
 
 

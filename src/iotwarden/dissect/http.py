@@ -14,12 +14,13 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
 * ``upnp_description`` (UPnP Device Architecture 2.0 §2.3, the body of a 200 response to a GET with
   Content-Type text/xml or application/xml, or none, whose document is ``<root>`` in a
   ``...:device-1-0`` namespace; subject ``src``, the server: a description describes the device
-  that serves it): the root device's ``device_type``, ``friendly_name``, ``manufacturer``,
-  ``manufacturer_url``, ``model_description``, ``model_name``, ``model_number``, ``model_url``,
-  ``serial_number``, ``udn``, ``upc``, ``presentation_url`` (None when absent); ``embedded`` (the
-  embedded devices, §2.3 deviceList, in document order, each a dict of those fields it states);
-  ``service_types`` (every serviceType, §2.3 serviceList); ``truncated`` (the document ended, or
-  was cut at upnpdesc.MAX_DESCRIPTION bytes, before its root element closed).
+  that serves it): the root device's ``upnp_device_type``, ``upnp_friendly_name``,
+  ``upnp_manufacturer``, ``upnp_manufacturer_url``, ``upnp_model_description``, ``upnp_model_name``,
+  ``upnp_model_number``, ``upnp_model_url``, ``upnp_serial_number``, ``upnp_udn``, ``upnp_upc``,
+  ``upnp_presentation_url`` (None when absent); ``upnp_embedded`` (the embedded devices, §2.3
+  deviceList, in document order, each a dict of those fields it states); ``upnp_service_types``
+  (every serviceType, §2.3 serviceList); ``upnp_truncated`` (the document ended, or was cut at
+  upnpdesc.MAX_DESCRIPTION bytes, before its root element closed).
 
 Pipelined messages are followed; bodies framed by Content-Length or chunked transfer coding
 (RFC 9112 §6-7) are skipped; a body delimited by connection close ends that direction. Only a body

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Final
 from xml.etree.ElementTree import ParseError as XmlParseError
 
-from defusedxml import DefusedXmlException
+from defusedxml import DefusedXmlException  # a ValueError; listed for the reader
 from defusedxml.ElementTree import DefusedXMLParser
 
 from iotwarden.errors import ParseError
@@ -24,20 +24,21 @@ MAX_SERVICES = 32  # service types kept, all devices together
 MAX_DEPTH = 32  # element nesting followed; deeper elements are skipped
 MAX_TEXT = 256  # characters kept of one element's text
 
-# UDA 2.0 §2.3 device elements -> field names (the dissector vocabulary; kb/data/attributes.yaml)
+# UDA 2.0 §2.3 device elements -> field names (the dissector vocabulary: the identity attributes
+# http.upnp_* of kb/data/attributes.yaml carry these names)
 DEVICE_FIELDS: Final[dict[str, str]] = {
-    "deviceType": "device_type",
-    "friendlyName": "friendly_name",
-    "manufacturer": "manufacturer",
-    "manufacturerURL": "manufacturer_url",
-    "modelDescription": "model_description",
-    "modelName": "model_name",
-    "modelNumber": "model_number",
-    "modelURL": "model_url",
-    "serialNumber": "serial_number",
-    "UDN": "udn",
-    "UPC": "upc",
-    "presentationURL": "presentation_url",
+    "deviceType": "upnp_device_type",
+    "friendlyName": "upnp_friendly_name",
+    "manufacturer": "upnp_manufacturer",
+    "manufacturerURL": "upnp_manufacturer_url",
+    "modelDescription": "upnp_model_description",
+    "modelName": "upnp_model_name",
+    "modelNumber": "upnp_model_number",
+    "modelURL": "upnp_model_url",
+    "serialNumber": "upnp_serial_number",
+    "UDN": "upnp_udn",
+    "UPC": "upnp_upc",
+    "presentationURL": "upnp_presentation_url",
 }
 
 # Element roles, by parent role and local name (UDA 2.0 §2.3: root > device > serviceList > service >
@@ -185,8 +186,8 @@ class DescriptionReader:
             self.over = True
             self._collector.devices.clear()
             return True
-        except (XmlParseError, DefusedXmlException) as exc:
-            self.over = True
+        except (XmlParseError, DefusedXmlException, LookupError, ValueError) as exc:  # LookupError: a declared
+            self.over = True  # encoding Python does not know (expat asks the codec registry for it)
             raise ParseError(f"UPnP description: {type(exc).__name__}: {str(exc)[:80]}") from None
         if self._collector.finished:
             self.over = True
@@ -204,8 +205,8 @@ class DescriptionReader:
         if not c.devices:
             return None
         root, *embedded = c.devices
-        return {**root, "embedded": [{k: v for k, v in d.items() if v is not None} for d in embedded],
-                "service_types": list(c.service_types), "truncated": not c.finished}
+        return {**root, "upnp_embedded": [{k: v for k, v in d.items() if v is not None} for d in embedded],
+                "upnp_service_types": list(c.service_types), "upnp_truncated": not c.finished}
 
 
 def parse_description(data: bytes) -> dict[str, Any] | None:

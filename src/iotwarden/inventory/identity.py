@@ -75,8 +75,8 @@ _DHCPV6_CLIENT = frozenset({"solicit", "request", "confirm", "renew", "rebind", 
 # UPnP description fields (dissect/http.py kind upnp_description): the types of the root device and of its
 # embedded devices (a router's WANDevice, a Sonos player's MediaRenderer) and every service type; the maker
 # and model of the root device, the product (embedded devices name their function there: "WANDevice")
-_UPNP_DESCRIPTION = ("device_type", "embedded.*.device_type", "service_types", "manufacturer", "model_name",
-                     "model_number", "model_description", "friendly_name")
+_UPNP_DESCRIPTION = ("upnp_device_type", "upnp_embedded.*.upnp_device_type", "upnp_service_types", "upnp_manufacturer",
+                     "upnp_model_name", "upnp_model_number", "upnp_model_description", "upnp_friendly_name")
 
 RULES: dict[str, IdentityRule] = {
     # ARP sender hardware/protocol address (RFC 826): proves the IP is on this segment
@@ -126,10 +126,7 @@ RULES: dict[str, IdentityRule] = {
         hostnames=("device_id",), ip_fields=("addresses",),
     ),
     "http": IdentityRule(  # RFC 9110 §10.1.5 / §10.2.4; a UPnP description a server serves (UDA 2.0 §2.3)
-        attributes=("user_agent", "server", *_UPNP_DESCRIPTION),
-        renames=(*((f, f"upnp_{f}") for f in ("device_type", "manufacturer", "model_name", "model_number",
-                                               "model_description", "friendly_name")),
-                 ("service_types", "upnp_service_type")),
+        attributes=("user_agent", "server"), by_kind=tuple(("upnp_description", f) for f in _UPNP_DESCRIPTION),
     ),
     "rtsp": IdentityRule(  # RFC 2326 §12.41 User-Agent (client), §12.36 Server, §12.44 WWW-Authenticate (server)
         attributes=("user_agent", "server", "www_authenticate"),
