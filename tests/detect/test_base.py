@@ -174,3 +174,29 @@ def test_a_detector_of_observations_only_holds_no_flows() -> None:
     for det in only_observations:
         det.on_flows(Context(), _flow_mix(50, seed=3))
         assert det._pending == []
+
+
+class _Recorder(Detector):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[list[Flow]] = []
+
+    def flows(self, ctx: Context, flows: list[Flow]) -> None:
+        self.seen.append(flows)
+
+
+def test_detectors_handed_one_batch_get_it_in_time_order_sorted_once() -> None:
+    batch = _flow_mix(400, seed=5)
+    random.Random(2).shuffle(batch)
+    expected = sorted(batch, key=lambda f: f.first_seen)  # stable: equal starts keep the batch's order
+    first, second, joined = _Recorder(), _Recorder(), _Recorder()
+    ctx = Context()
+    for det in (first, second, joined):
+        det.on_flows(ctx, batch)
+    extra = _flow_mix(3, seed=9)
+    joined.on_flows(ctx, extra)  # more than the one batch: this detector sorts what it holds itself
+    for det in (first, second, joined):
+        det.on_tick(ctx, 0.0)
+    assert first.seen == [expected] and second.seen[0] is first.seen[0]
+    assert joined.seen == [sorted(batch + extra, key=lambda f: f.first_seen)]
+    assert batch != expected  # the caller's list is left as it was

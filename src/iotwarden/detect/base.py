@@ -67,26 +67,41 @@ class Detector:
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         self.options: Any = self.defaults.updated(options)
         self._pending: list[Flow] = []
+        self._whole: list[Flow] | None = None  # a batch held as it was handed over (nothing else held)
 
     # The engine closes flows in batches, in no particular order; baselines need time order. Flows
     # are held until the tick that ends their batch and handed to ``flow`` sorted by start time.
     def on_flow(self, ctx: Context, flow: Flow) -> None:
+        self._unshare()
         self._pending.append(flow)
         if len(self._pending) >= MAX_PENDING_FLOWS:
             self.drain_flows(ctx)
 
     def on_flows(self, ctx: Context, flows: list[Flow]) -> None:
         """A batch of closed flows at once (the add-on manager prefers this hook): held like
-        :meth:`on_flow`'s, without a call per flow; a subclass that overrides ``on_flow`` gets each."""
+        :meth:`on_flow`'s, without a call per flow; a subclass that overrides ``on_flow`` gets each.
+        A batch that is all a detector holds is kept as handed over (the manager hands every
+        detector the same list), so its time order is found once for all of them."""
         if type(self).on_flow is not Detector.on_flow:
             for flow in flows:
                 self.on_flow(ctx, flow)
             return
         if type(self).flows is Detector.flows and type(self).flow is Detector.flow:
             return  # a detector of observations only: held flows would each meet the empty flow()
+        if self._whole is None and not self._pending:
+            self._whole = flows
+            if len(flows) >= MAX_PENDING_FLOWS:
+                self.drain_flows(ctx)
+            return
+        self._unshare()
         self._pending.extend(flows)
         if len(self._pending) >= MAX_PENDING_FLOWS:
             self.drain_flows(ctx)
+
+    def _unshare(self) -> None:
+        """More flows join a batch held whole: it becomes held flows of this detector's own."""
+        if self._whole is not None:
+            self._pending, self._whole = list(self._whole), None
 
     def on_tick(self, ctx: Context, ts: float) -> None:
         self.drain_flows(ctx)
@@ -95,6 +110,10 @@ class Detector:
         self.drain_flows(ctx)
 
     def drain_flows(self, ctx: Context) -> None:
+        if self._whole is not None:
+            whole, self._whole = self._whole, None
+            self.flows(ctx, time_ordered(whole))
+            return
         if not self._pending:
             return
         pending, self._pending = self._pending, []
@@ -102,7 +121,8 @@ class Detector:
         self.flows(ctx, pending)
 
     def flows(self, ctx: Context, flows: list[Flow]) -> None:
-        """Closed flows of one batch in time order; detectors override :meth:`flow` or this."""
+        """Closed flows of one batch in time order; detectors override :meth:`flow` or this. The list
+        may be shared with other detectors: read it, never change it."""
         for flow in flows:
             self.flow(ctx, flow)
 
@@ -124,6 +144,24 @@ class Detector:
                       first_seen=ts, last_seen=ts)
         ctx.alerts.append(alert)
         return alert
+
+
+class _LastOrder:
+    """The last batch :func:`time_ordered` sorted, with its length and its time order."""
+
+    last: ClassVar[tuple[list[Flow], int, list[Flow]] | None] = None
+
+
+def time_ordered(batch: list[Flow]) -> list[Flow]:
+    """``batch`` sorted by start time (stable: ties keep their order), as a new list that callers
+    share and never change: sorted once while the same unchanged batch is asked for again (every
+    detector is handed the add-on manager's one list of each batch)."""
+    last = _LastOrder.last  # one read: another thread may replace it meanwhile
+    if last is not None and last[0] is batch and last[1] == len(batch):
+        return last[2]
+    ordered = sorted(batch, key=_FIRST_SEEN)
+    _LastOrder.last = (batch, len(batch), ordered)
+    return ordered
 
 
 def number(value: Any) -> int | None:

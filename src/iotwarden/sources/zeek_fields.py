@@ -79,11 +79,17 @@ def get_bool(rec: dict[str, Any], key: str) -> bool | None:
     raise ParseError(f"{key}: expected a bool")
 
 
-@lru_cache(maxsize=65536)
 def norm_ip(text: str) -> str:
     """An address in canonical text form (dotted quads as they are); ValueError if not an address."""
     if ipv4_int(text) is not None:  # a dotted quad is already in canonical form
         return text
+    return _norm_other(text)
+
+
+@lru_cache(maxsize=65536)
+def _norm_other(text: str) -> str:
+    """:func:`norm_ip` of what is not a dotted quad, remembered: ``ipaddress`` is slow, and a dotted
+    quad is told apart faster than a cache is searched (a scan's targets would each miss it)."""
     return str(ipaddress.ip_address(text.split("%", 1)[0]))
 
 

@@ -108,7 +108,8 @@ def conn_flow(ts: float, orig_h: str, orig_p: int | None, resp_h: str, resp_p: i
     pkts_ab, pkts_ba, bytes_ab, bytes_ba, payload_ab, payload_ba = counters
     return Flow(
         vlan=vlan or 0, ip_proto=ip_proto, a_ip=orig_h, a_port=a_port, b_ip=resp_h, b_port=b_port,
-        first_seen=ts, last_seen=ts + (duration or 0.0), a_mac=_mac(orig_l2), b_mac=_mac(resp_l2),
+        first_seen=ts, last_seen=ts + (duration or 0.0), a_mac=orig_l2.lower() if orig_l2 else None,
+        b_mac=resp_l2.lower() if resp_l2 else None,
         pkts_ab=pkts_ab or 0, pkts_ba=pkts_ba or 0,
         bytes_ab=bytes_ab or 0, bytes_ba=bytes_ba or 0,  # IP bytes
         payload_ab=payload_ab or 0, payload_ba=payload_ba or 0,
