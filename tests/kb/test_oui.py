@@ -98,12 +98,19 @@ def test_shipped_aliases_normalise_well_known_vendors(registry: OuiRegistry) -> 
     assert registry.vendor_name("Axis Communications AB") == "Axis"
     assert registry.vendor_name("Hangzhou Hikvision Digital Technology Co.,Ltd.") == "Hikvision"
     assert registry.vendor_name("Cisco-Linksys, LLC") == "Linksys"
+    # both registrant spellings of AVM (FRITZ!Box) and the names devices state about themselves
+    assert registry.vendor_name("AVM Audiovisuelles Marketing und Computersysteme GmbH") == "AVM"
+    assert registry.vendor_name("AVM GmbH") == registry.vendor_name("AVM Berlin") == "AVM"
+    assert registry.vendor_name("AXIS") == "Axis"  # an ONVIF name scope, a UPnP manufacturer
+    assert registry.vendor_name("Royal Philips Electronics") == "Philips"
 
 
 def test_shipped_aliases_keep_look_alike_registrants_apart(registry: OuiRegistry) -> None:
     assert registry.vendor_name("XIAMEN YEALINK NETWORK TECHNOLOGY CO.,LTD") == "Yealink"
     assert registry.vendor_name("SonoSite, Inc.") != "Sonos"  # ultrasound, not speakers
     assert registry.vendor_name("ARLOTTO COMNET, INC.") != "Arlo"
+    assert registry.vendor_name("AvMap srlu") != "AVM"
+    assert registry.vendor_name("Axis Electronics") != "Axis"
     assert registry.vendor_name("LIFI LABS MANAGEMENT PTY LTD") == "LIFX"
     assert registry.vendor_name("Physical Graph Corporation") == "Samsung SmartThings"
 
