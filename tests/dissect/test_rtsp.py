@@ -3,6 +3,7 @@ the engine, and hostile input."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from iotwarden.dissect.http import HttpDissector
 from iotwarden.dissect.rtsp import (
     MAX_HEAD,
     MAX_HEADERS,
+    MAX_LOGINS,
     MAX_MESSAGES,
     MAX_PENDING,
     MAX_PUBLIC,
@@ -114,12 +116,19 @@ def test_a_password_in_the_uri_is_left_out_and_only_the_clients_requests_name_a_
     answer = (b"RTSP/1.0 404 Not Found\r\nCSeq: 2\r\n"
               b"Content-Base: rtsp://admin:hunter2@10.0.0.2:554/cam/realmonitor/\r\n\r\n")
     server_asks = b"GET_PARAMETER rtsp://10.0.0.1/ RTSP/2.0\r\nCSeq: 7\r\n\r\n"  # RFC 7826 §13.8, server to client
-    request, response, asked = feed_chunks(RtspDissector(), [(True, describe), (False, answer + server_asks)])
+    obs = feed_chunks(RtspDissector(), [(True, describe), (False, answer + server_asks)])
+    request, asked = [o for o in obs if o.kind == "request"]
+    (response,) = [o for o in obs if o.kind == "response"]
     assert request.fields["uri"] == "rtsp://admin@10.0.0.2:554/cam/realmonitor?channel=1&subtype=0"
     assert request.fields["path"] == "/cam/realmonitor"
+    assert (request.fields["uri_user"], request.fields["uri_password_present"]) == ("admin", True)
     assert response.fields["content_base"] == "rtsp://admin@10.0.0.2:554/cam/realmonitor/"
     assert "hunter2" not in repr([request.fields, response.fields])
     assert asked.kind == "request" and asked.fields["path"] is None
+    # the password crossed the network in the request line: the login it made is the one place it is kept
+    (login,) = [o for o in obs if o.kind == "login_attempt"]
+    assert (login.fields["username"], login.fields["password"], login.fields["sent_in"]) == ("admin", "hunter2", "uri")
+    assert (login.fields["status"], login.fields["result"]) == (404, "unknown")
 
 
 def test_credentials_are_never_kept_and_the_realm_is() -> None:
@@ -133,6 +142,81 @@ def test_credentials_are_never_kept_and_the_realm_is() -> None:
     assert response.fields["www_authenticate"].startswith('Digest realm="AXIS_ACCC8E012345"')
     assert request.fields["authorization_scheme"] == "Digest"
     assert "8308595e" not in repr(request.fields) and "root" not in repr(request.fields)
+
+
+def _basic(user: str, password: str) -> bytes:
+    return b"Authorization: Basic " + base64.b64encode(f"{user}:{password}".encode()) + b"\r\n"
+
+
+BASIC_CHALLENGE = b'RTSP/1.0 401 Unauthorized\r\nCSeq: 2\r\nWWW-Authenticate: Basic realm="Hikvision"\r\n\r\n'
+
+
+def _describe(cseq: int, extra: bytes = b"") -> bytes:
+    return b"DESCRIBE rtsp://10.0.0.2/Streaming/Channels/101 RTSP/1.0\r\nCSeq: %d\r\n%s\r\n" % (cseq, extra)
+
+
+def test_basic_credentials_after_a_challenge_make_one_login_about_the_server() -> None:
+    """RFC 2326 §D.1 / RFC 7617 §2: the retry carries base64(user ':' password); its answer decides the login.
+    Every later request re-sends the pair: the same pair and outcome make no second login."""
+    ok = b"RTSP/1.0 200 OK\r\nCSeq: %d\r\nServer: Hikvision-Webs\r\n\r\n"
+    obs = feed_chunks(RtspDissector(), [
+        (True, _describe(2)), (False, BASIC_CHALLENGE),
+        (True, _describe(3, _basic("admin", "12345"))), (False, ok % 3),
+        (True, b"PLAY rtsp://10.0.0.2/Streaming/Channels/101 RTSP/1.0\r\nCSeq: 4\r\n" + _basic("admin", "12345")
+         + b"\r\n"), (False, ok % 4),
+    ])
+    first, retry, play = _fields(obs, "request")
+    assert (first["authorization_scheme"], first["basic_auth"], first["basic_user"]) == (None, False, None)
+    assert (retry["authorization_scheme"], retry["basic_auth"], retry["basic_user"]) == ("Basic", True, "admin")
+    assert retry["password_present"] and play["basic_user"] == "admin"
+    assert "12345" not in repr([o.fields for o in obs if o.kind != "login_attempt"])
+    (login,) = [o for o in obs if o.kind == "login_attempt"]
+    assert login.fields == {"username": "admin", "password": "12345", "sent_in": "authorization",
+                            "method": "DESCRIBE", "status": 200, "result": "success"}
+    assert (login.src_ip, login.dst_ip, login.subject) == ("10.0.0.1", "10.0.0.2", "dst")
+
+
+def test_refused_logins_and_a_percent_encoded_uri_password() -> None:
+    refused = b"RTSP/1.0 401 Unauthorized\r\nCSeq: %d\r\n\r\n"
+    obs = feed_chunks(RtspDissector(), [
+        (True, _describe(2, _basic("admin", "admin"))), (False, refused % 2),
+        (True, b"DESCRIBE rtsp://admin:p%40ss@10.0.0.2/live RTSP/1.0\r\nCSeq: 3\r\n\r\n"),
+        (False, b"RTSP/1.0 403 Forbidden\r\nCSeq: 3\r\n\r\n"),
+    ])
+    logins = [o.fields for o in obs if o.kind == "login_attempt"]
+    assert [(f["username"], f["password"], f["sent_in"], f["result"]) for f in logins] == [
+        ("admin", "admin", "authorization", "failure"), ("admin", "p@ss", "uri", "failure")]
+
+
+def test_digest_a_user_without_password_and_a_token_that_is_no_base64_make_no_login() -> None:
+    digest = b'Authorization: Digest username="admin", realm="Hikvision", nonce="4e5", response="9a0b"\r\n'
+    answers = b"".join(b"RTSP/1.0 200 OK\r\nCSeq: %d\r\n\r\n" % n for n in (2, 3, 4))
+    obs = feed_chunks(RtspDissector(), [
+        (True, _describe(2, digest) + _describe(3, b"Authorization: Basic !!not-base64\r\n")
+         + b"DESCRIBE rtsp://viewer@10.0.0.2/live RTSP/1.0\r\nCSeq: 4\r\n\r\n"),
+        (False, answers),
+    ])
+    assert [o.kind for o in obs] == ["request"] * 3 + ["response"] * 3
+    digest_req, bad, user_only = _fields(obs, "request")
+    assert digest_req["authorization_scheme"] == "Digest" and not digest_req["basic_auth"]
+    assert "9a0b" not in repr(digest_req) and "admin" not in repr(digest_req)
+    assert bad["authorization_scheme"] == "Basic" and not bad["basic_auth"]
+    assert (user_only["uri_user"], user_only["uri_password_present"]) == ("viewer", False)
+
+
+def test_a_clients_answer_to_a_servers_request_is_no_login_and_logins_per_flow_are_bounded() -> None:
+    # RFC 7826 §13.8: a server may send GET_PARAMETER; the client's answer reuses a CSeq of the server's space
+    server_asks = b"GET_PARAMETER rtsp://10.0.0.1/ RTSP/1.0\r\nCSeq: 2\r\n\r\n"
+    obs = feed_chunks(RtspDissector(), [
+        (True, _describe(2, _basic("admin", "admin"))), (False, server_asks),
+        (True, b"RTSP/1.0 200 OK\r\nCSeq: 2\r\n\r\n"), (False, b"RTSP/1.0 200 OK\r\nCSeq: 2\r\n\r\n"),
+    ])
+    (login,) = [o for o in obs if o.kind == "login_attempt"]
+    assert login.fields["result"] == "success" and login.src_ip == "10.0.0.1"
+    guesses = [(True, _describe(n, _basic("admin", f"guess{n}"))) for n in range(1, MAX_LOGINS + 6)]
+    refusals = [(False, b"RTSP/1.0 401 Unauthorized\r\nCSeq: %d\r\n\r\n" % n) for n in range(1, MAX_LOGINS + 6)]
+    obs = feed_chunks(RtspDissector(), [x for pair in zip(guesses, refusals, strict=True) for x in pair])
+    assert len([o for o in obs if o.kind == "login_attempt"]) == MAX_LOGINS
 
 
 def test_an_announced_sdp_is_the_clients_and_a_body_that_is_no_sdp_is_skipped() -> None:
@@ -253,9 +337,14 @@ def test_the_lab_cameras_stream_is_dissected_through_the_engine(lab_capture: Pat
     obs, flows = _engine(lab_capture, engine)
     assert not engine.stats.parse_errors.get("rtsp")
     rtsp = [o for o in obs if o.proto == "rtsp"]
+    # small.yaml: the camera challenges the first DESCRIBE for Digest and the recorder retries with credentials
     assert [o.fields["method"] for o in rtsp if o.kind == "request"] == [
-        "OPTIONS", "DESCRIBE", "SETUP", "PLAY", "TEARDOWN"]
-    (described,) = [o for o in rtsp if o.kind == "response" and o.fields["method"] == "DESCRIBE"]
+        "OPTIONS", "DESCRIBE", "DESCRIBE", "SETUP", "PLAY", "TEARDOWN"]
+    assert [o.fields["authorization_scheme"] for o in rtsp if o.kind == "request"] == [None, None] + ["Digest"] * 4
+    challenged, described = [o for o in rtsp if o.kind == "response" and o.fields["method"] == "DESCRIBE"]
+    assert challenged.fields["status"] == 401
+    assert challenged.fields["www_authenticate"].startswith('Digest realm="AXIS_ACCC8E4A1001", nonce="')
+    assert not [o for o in rtsp if o.kind == "login_attempt"]  # Digest sends no password
     camera = described.src_ip
     assert described.fields["server"] == "GStreamer RTSP server"
     assert described.fields["media"] == ["video"] and described.fields["codecs"] == ["H264"]
@@ -301,3 +390,13 @@ def test_fuzz_mutated_messages(edits: list[tuple[int, int]], cut_req: int, cut_r
     interleaved = _rtp_over_tcp(0, bytes(40))
     feed_chunks(RtspDissector(), [(True, mutate(DESCRIBE + OPTIONS, edits, cut_req)),
                                   (False, mutate(DESCRIBED + interleaved + OPTIONS_OK, edits, cut_resp))])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), max_size=8), st.integers(0, 400),
+       st.integers(0, 200))
+def test_fuzz_mutated_logins(edits: list[tuple[int, int]], cut_req: int, cut_resp: int) -> None:
+    requests = _describe(3, _basic("admin", "12345")) + b"DESCRIBE rtsp://u:p%41@h/x RTSP/1.0\r\nCSeq: 4\r\n\r\n"
+    answers = b"RTSP/1.0 200 OK\r\nCSeq: 3\r\n\r\nRTSP/1.0 401 Unauthorized\r\nCSeq: 4\r\n\r\n"
+    feed_chunks(RtspDissector(), [(True, mutate(requests, edits, cut_req)),
+                                  (False, mutate(answers, edits, cut_resp))])

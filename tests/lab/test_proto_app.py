@@ -33,6 +33,20 @@ def test_rtsp_describe_and_sdp() -> None:
     assert b"Content-Length: %d" % len(body) in head and b"a=rtpmap:96 H264/90000" in body
 
 
+def test_rtsp_challenges_and_authorizations() -> None:
+    assert proto_app.rtsp_challenge("basic", "cam", "n") == 'Basic realm="cam"'
+    assert proto_app.rtsp_challenge("digest", "cam", "n1") == 'Digest realm="cam", nonce="n1", stale="FALSE"'
+    basic = proto_app.rtsp_authorization("basic", "Aladdin", "open sesame", realm="r", nonce="n", method="M", uri="u")
+    assert basic == "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="  # RFC 7617 §2's example
+    # RFC 2069 §2.4's example (Digest without qop, as RFC 2617 §3.2.2.1 keeps it)
+    digest = proto_app.rtsp_authorization("digest", "Mufasa", "CircleOfLife", realm="testrealm@host.com",
+                                          nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", method="GET",
+                                          uri="/dir/index.html")
+    assert digest.endswith('uri="/dir/index.html", response="1949323746fe6a43ef61f9606e7febea"')
+    refused = proto_app.rtsp_response(2, "GStreamer", status="401 Unauthorized")
+    assert refused.startswith(b"RTSP/1.0 401 Unauthorized\r\nCSeq: 2\r\n")
+
+
 def test_ipp_request_and_response_structure() -> None:
     req = proto_app.ipp_get_printer_attributes(9, "ipp://p.local:631/ipp/print")
     assert struct.unpack("!BBHI", req[:8]) == (2, 0, 0x000B, 9) and req.endswith(b"\x03")

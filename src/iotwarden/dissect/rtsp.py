@@ -7,16 +7,26 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
   AirPlay receivers are sent), ``path`` (the URI's path, query left out, of a request the flow's
   client sent: the stream resource it asks the server for, a fact about the server; None for ``*``
   and for requests a server sends), ``version``, ``cseq`` (int, §12.17), ``user_agent`` (§12.41),
-  ``transport`` (§12.39), ``authorization_scheme`` (§12.5).
+  ``transport`` (§12.39), ``authorization_scheme`` (§12.5), ``basic_auth`` (bool: Basic credentials,
+  RFC 2326 §D.1 / RFC 7617 §2), ``basic_user`` (their user-id), ``password_present``, ``uri_user`` (the
+  user of the Request-URI's userinfo, RFC 3986 §3.2.1) and ``uri_password_present``.
 * ``response`` (RFC 2326 §7): ``version``, ``status`` (int), ``reason``, ``cseq``, ``method`` (of the
   request with that CSeq, when seen), ``server`` (§12.36), ``public`` (methods of an OPTIONS answer,
   §12.28), ``content_base`` (§12.11), ``content_type``, ``www_authenticate`` (§12.44, realm
   included), ``transport``; with an SDP body (a DESCRIBE answer, §10.2): ``session_name``,
   ``session_info``, ``tool``, ``media``, ``codecs`` (dissect/sdp.py).
 
-Credentials are never kept: not the Authorization header (its scheme only), nor the password of a
-URI's userinfo (``rtsp://user:secret@host/`` is kept as ``rtsp://user@host/``).
-* a request carrying SDP (ANNOUNCE, §10.3: a camera pushing its stream) has the same SDP fields.
+  A request carrying SDP (ANNOUNCE, §10.3: a camera pushing its stream) has the same SDP fields.
+* ``login_attempt`` (a request that carried a password in cleartext, Basic credentials or a URI's
+  userinfo, once its answer is seen; src is the client, subject ``dst``, the server logged into):
+  ``username``, ``password`` (cleartext as sent, as the FTP and Telnet dissectors keep it: risk checks
+  match it against default-credential lists), ``sent_in`` ("authorization" or "uri"), ``method``,
+  ``status``, ``result`` ("success" on 2xx, "failure" on 401/403, RFC 2326 §11.4.1/§11.4.3, else
+  "unknown"). One per distinct pair and result of a flow, at most :data:`MAX_LOGINS`.
+
+Passwords appear in ``login_attempt`` only: requests keep the Authorization scheme and Basic user-id
+(a Digest response, RFC 2617 §3.2.2, is no password and is never kept), and a URI is kept without the
+password of its userinfo (``rtsp://user:secret@host/`` is kept as ``rtsp://user@host/``).
 
 Framing: heads end at an empty line; a body is framed by Content-Length only (RFC 2326 §4.3: no
 Content-Length, no body); ``$``-framed interleaved binary data (§10.12: ``$``, channel, 16-bit
@@ -27,12 +37,15 @@ direction, :data:`MAX_PENDING` CSeqs remembered, SDP bodies up to ``sdp.MAX_SDP`
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Any, ClassVar
+from urllib.parse import unquote
 
 from iotwarden.dissect import sdp
 from iotwarden.dissect.base import Packet, StreamDissector
-from iotwarden.dissect.streambuf import C2S, S2C, direction_key
+from iotwarden.dissect.streambuf import C2S, S2C, direction_key, oriented
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -42,6 +55,8 @@ MAX_VALUE = 512  # characters kept of a header value
 MAX_MESSAGES = 32  # messages dissected per direction of one flow
 MAX_PENDING = 32  # request CSeqs remembered to name the method a response answers
 MAX_PUBLIC = 32  # methods kept of a Public header
+MAX_CREDENTIAL = 256  # characters kept of a user name or password
+MAX_LOGINS = 10  # login_attempt observations per flow (distinct pair and result each)
 
 # RFC 2326 §6.1 / RFC 7826 §7.1: Method SP Request-URI SP RTSP-Version; methods are tokens (extension
 # methods included), written upper case in practice
@@ -78,6 +93,38 @@ def _without_password(uri: str) -> str:
         return uri
     userinfo, _, host = authority.rpartition("@")
     return f"{scheme}://{userinfo.split(':', 1)[0]}@{host}{rest[len(authority):]}"
+
+
+def _userinfo(uri: str) -> tuple[str, str | None] | None:
+    """The user and password (None without ':') of an absolute URI's userinfo (RFC 3986 §3.2.1, percent-
+    decoded); None when the URI has none."""
+    _, sep, rest = uri.partition("://")
+    authority = rest.split("/", 1)[0]
+    if not sep or "@" not in authority:
+        return None
+    user, colon, password = authority.rpartition("@")[0].partition(":")
+    return unquote(user)[:MAX_CREDENTIAL], unquote(password)[:MAX_CREDENTIAL] if colon else None
+
+
+def _basic(authorization: str) -> tuple[str, str | None] | None:
+    """The user-id and password (None without ':') of Basic credentials (RFC 7617 §2: base64 of
+    user-id ':' password); None for another scheme or a token that is no base64."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return None
+    user, colon, password = decoded.partition(":")
+    return user[:MAX_CREDENTIAL], password[:MAX_CREDENTIAL] if colon else None
+
+
+def _result(status: int) -> str:
+    """A login's outcome by the answer's status: 2xx accepted; 401 Unauthorized and 403 Forbidden refused."""
+    if 200 <= status < 300:
+        return "success"
+    return "failure" if status in (401, 403) else "unknown"
 
 
 def _path(uri: str) -> str | None:
@@ -183,6 +230,8 @@ class RtspDissector(StreamDissector):
             fields, kind = self._request(request, headers, state, from_client=key == C2S), "request"
         elif status is not None:
             fields, kind = self._response(status, headers, state), "response"
+            if key == S2C:  # the server's answer; a client answering a server's request logs into nothing
+                self._login(pkt, fields, state, out)
         else:
             raise ParseError(f"not an RTSP start line: {lines[0][:40]!r}")
         fields["transport"] = headers.get("transport")
@@ -198,12 +247,20 @@ class RtspDissector(StreamDissector):
     def _request(m: re.Match[bytes], headers: dict[str, str], state: dict[str, Any], *,
                  from_client: bool) -> dict[str, Any]:
         method = m.group(1).decode("ascii")
-        uri = _without_password(m.group(2).decode("utf-8", "replace"))[:MAX_VALUE]
+        raw_uri = m.group(2).decode("utf-8", "replace")
+        uri = _without_password(raw_uri)[:MAX_VALUE]
         cseq = _cseq(headers)
         pending: dict[int, str] = state.setdefault("pending", {})
         if cseq is not None and len(pending) < MAX_PENDING:
             pending[cseq] = method
         auth = headers.get("authorization")
+        basic = _basic(auth) if auth else None
+        userinfo = _userinfo(raw_uri)
+        # the pair the server is asked to check: the Authorization header's, else the URI's
+        sent = (*basic, "authorization") if basic else (*userinfo, "uri") if userinfo else None
+        logins: dict[int, tuple[str, str, str]] = state.setdefault("logins", {})
+        if from_client and sent and sent[1] and cseq is not None and len(logins) < MAX_PENDING:
+            logins[cseq] = (sent[0], sent[1], sent[2])
         return {
             "method": method,
             "uri": uri,
@@ -212,6 +269,11 @@ class RtspDissector(StreamDissector):
             "cseq": cseq,
             "user_agent": headers.get("user-agent"),
             "authorization_scheme": auth.partition(" ")[0] if auth else None,
+            "basic_auth": basic is not None,
+            "basic_user": basic[0] if basic else None,
+            "password_present": bool(basic and basic[1]),
+            "uri_user": userinfo[0] if userinfo else None,
+            "uri_password_present": bool(userinfo and userinfo[1]),
         }
 
     @staticmethod
@@ -231,6 +293,23 @@ class RtspDissector(StreamDissector):
             "content_type": headers.get("content-type"),
             "www_authenticate": headers.get("www-authenticate"),
         }
+
+    def _login(self, pkt: Packet, response: dict[str, Any], state: dict[str, Any], out: list[Observation]) -> None:
+        """The login a request with a cleartext password made, now that the server answered it."""
+        logins: dict[int, tuple[str, str, str]] = state.get("logins", {})
+        cseq = response["cseq"]
+        sent = logins.pop(cseq, None) if cseq is not None else None
+        if sent is None:
+            return
+        user, password, sent_in = sent
+        result = _result(response["status"])
+        seen: set[tuple[str, str, str]] = state.setdefault("logins_seen", set())
+        if (user, password, result) in seen or len(seen) >= MAX_LOGINS:
+            return
+        seen.add((user, password, result))
+        fields = {"username": user, "password": password, "sent_in": sent_in, "method": response["method"],
+                  "status": response["status"], "result": result}
+        out.append(oriented(pkt, from_client=True).observation(self.name, "login_attempt", fields, subject="dst"))
 
     @staticmethod
     def _close(state: dict[str, Any], key: str) -> None:

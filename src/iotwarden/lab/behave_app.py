@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
+from iotwarden.errors import ConfigError
 from iotwarden.lab import proto_app, proto_net, proto_ot
 from iotwarden.lab.behave_net import RTT_LAN, Behaviour
 from iotwarden.lab.params import Param
@@ -27,8 +28,15 @@ def _client_view(world: World, server: DeviceSpec, client_id: str) -> tuple[Host
     return world.host(client_id), world.peer_device(client_id, server.id)
 
 
+RTSP_AUTH = ("none", "basic", "digest")  # how a camera asks for credentials (RFC 2326 §D.1: HTTP's schemes)
+
+
 def _rtsp(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
     p = act.params
+    if p["auth"] not in RTSP_AUTH:
+        raise ConfigError(f"{act.path}.auth: one of {', '.join(RTSP_AUTH)}, got {p['auth']!r}")
+    if p["auth"] != "none" and not (p["username"] and p["password"] and p["realm"]):
+        raise ConfigError(f"{act.path}: auth {p['auth']} needs username, password and realm")
     rng = world.rng(dev.id, "rtsp")
     client, server = _client_view(world, dev, p["client"])
     ua = p["user_agent"]
@@ -38,27 +46,44 @@ def _rtsp(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
     stop = world.end if not p["length"] else min(world.end, t0 + p["length"])
     conn = TcpStream(rng, client, world.ephemeral_port(rng, p["client"]), server, 554, rtt=RTT_LAN)
     session = f"{rng.getrandbits(32):08X}"
-    steps = [
-        (proto_app.rtsp_request("OPTIONS", url, 1, ua), proto_app.rtsp_response(
-            1, p["server_header"], "Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER\r\n")),
-        (proto_app.rtsp_request("DESCRIBE", url, 2, ua, "Accept: application/sdp\r\n"),
-         proto_app.rtsp_response(2, p["server_header"], f"Content-Base: {url}/\r\n",
-                                 proto_app.sdp(world.ips[dev.id], dev.model))),
-        (proto_app.rtsp_request("SETUP", f"{url}/trackID=1", 3, ua,
-                                f"Transport: RTP/AVP;unicast;client_port={cport}-{cport + 1}\r\n"),
-         proto_app.rtsp_response(3, p["server_header"], f"Session: {session};timeout=60\r\nTransport: RTP/AVP;"
-                                 f"unicast;client_port={cport}-{cport + 1};server_port=50000-50001\r\n")),
-        (proto_app.rtsp_request("PLAY", url, 4, ua, f"Session: {session}\r\nRange: npt=0.000-\r\n"),
-         proto_app.rtsp_response(4, p["server_header"], f"Session: {session}\r\nRange: npt=0.000-\r\n")),
+    nonce = f"{rng.getrandbits(64):016x}"
+    cseq = 0
+
+    def request(method: str, uri: str, extra: str = "") -> bytes:
+        # like LIVE555's RTSPClient: no credentials until challenged, then on every request
+        nonlocal cseq
+        cseq += 1
+        if p["auth"] != "none" and cseq > 2:
+            extra = "Authorization: " + proto_app.rtsp_authorization(
+                p["auth"], p["username"], p["password"], realm=p["realm"], nonce=nonce, method=method,
+                uri=uri) + "\r\n" + extra
+        return proto_app.rtsp_request(method, uri, cseq, ua, extra)
+
+    def answer(extra: str = "", body: bytes = b"") -> bytes:
+        return proto_app.rtsp_response(cseq, p["server_header"], extra, body)
+
+    steps = [(request("OPTIONS", url), answer("Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER\r\n"))]
+    if p["auth"] != "none":  # the first DESCRIBE is challenged (401, RFC 2326 §11.4.1); the client retries
+        challenge = proto_app.rtsp_challenge(p["auth"], p["realm"], nonce)
+        steps.append((request("DESCRIBE", url, "Accept: application/sdp\r\n"), proto_app.rtsp_response(
+            cseq, p["server_header"], f"WWW-Authenticate: {challenge}\r\n", status="401 Unauthorized")))
+    steps += [
+        (request("DESCRIBE", url, "Accept: application/sdp\r\n"),
+         answer(f"Content-Base: {url}/\r\n", proto_app.sdp(world.ips[dev.id], dev.model))),
+        (request("SETUP", f"{url}/trackID=1", f"Transport: RTP/AVP;unicast;client_port={cport}-{cport + 1}\r\n"),
+         answer(f"Session: {session};timeout=60\r\nTransport: RTP/AVP;"
+                f"unicast;client_port={cport}-{cport + 1};server_port=50000-50001\r\n")),
+        (request("PLAY", url, f"Session: {session}\r\nRange: npt=0.000-\r\n"),
+         answer(f"Session: {session}\r\nRange: npt=0.000-\r\n")),
     ]
     control = conn.handshake(t0)
     for req, rep in steps:
         control += conn.send(conn.t + 0.002, True, req)
         control += conn.send(conn.t + 0.003, False, rep)
     play_at = conn.t + 0.01
-    teardown = proto_app.rtsp_request("TEARDOWN", url, 5, ua, f"Session: {session}\r\n")
+    teardown = request("TEARDOWN", url, f"Session: {session}\r\n")
     tail = conn.send(max(stop, play_at) + 0.01, True, teardown)
-    tail += conn.send(conn.t + 0.002, False, proto_app.rtsp_response(5, p["server_header"]))
+    tail += conn.send(conn.t + 0.002, False, answer())
     tail += conn.close(conn.t + 0.01)
 
     def rtp() -> Iterator[Frame]:
@@ -276,7 +301,12 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
                      "user_agent": Param("str", "LIVE555 Streaming Media v2020.08.19"),
                      "fps": Param("int", 15, minimum=1),
                      "frame_bytes": Param("int", 6000, minimum=200), "at": Param("float", 3.0),
-                     "length": Param("float", 0.0, "seconds of streaming (0: to the end)")}),
+                     "length": Param("float", 0.0, "seconds of streaming (0: to the end)"),
+                     "auth": Param("str", "digest", "none | basic | digest: the camera's RTSP authentication "
+                                   "(a 401 challenge, then the client's authorised retry)"),
+                     "username": Param("str", "", "the client's account (basic, digest)"),
+                     "password": Param("str", "", "its password (basic, digest)"),
+                     "realm": Param("str", "", "the challenge's realm (basic, digest)")}),
     "ipp": (_ipp, {"client": Param("device"), "server_header": Param("str", "CUPS/2.4 IPP/2.1"),
                    "every": Param("float", 300.0, minimum=0.5)}),
     "raw_print": (_raw_print, {"client": Param("device"), "job_bytes": Param("int", 150000),

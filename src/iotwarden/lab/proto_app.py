@@ -4,6 +4,8 @@ SSH, RDP, SMB2 and HL7 v2 over MLLP, each laid out as its cited specification sa
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import random
 import struct
 
@@ -30,11 +32,33 @@ def rtsp_request(method: str, url: str, cseq: int, user_agent: str, extra: str =
     return f"{method} {url} RTSP/1.0\r\nCSeq: {cseq}\r\nUser-Agent: {user_agent}\r\n{extra}\r\n".encode()
 
 
-def rtsp_response(cseq: int, server: str, extra: str = "", body: bytes = b"") -> bytes:
-    head = f"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nServer: {server}\r\n{extra}"
+def rtsp_response(cseq: int, server: str, extra: str = "", body: bytes = b"", status: str = "200 OK") -> bytes:
+    head = f"RTSP/1.0 {status}\r\nCSeq: {cseq}\r\nServer: {server}\r\n{extra}"
     if body:
         head += f"Content-Type: application/sdp\r\nContent-Length: {len(body)}\r\n"
     return (head + "\r\n").encode() + body
+
+
+def rtsp_challenge(scheme: str, realm: str, nonce: str) -> str:
+    """A 401's WWW-Authenticate value (RFC 2326 §D.1: HTTP's schemes; RFC 2617 §3.2.1 Digest, RFC 7617 §2 Basic)."""
+    if scheme == "digest":
+        return f'Digest realm="{realm}", nonce="{nonce}", stale="FALSE"'
+    return f'Basic realm="{realm}"'
+
+
+def rtsp_authorization(scheme: str, user: str, password: str, *, realm: str, nonce: str, method: str,
+                       uri: str) -> str:
+    """The Authorization value a client answers a challenge with: Basic is base64 of ``user:password``
+    (RFC 7617 §2); Digest without qop, as camera servers ask, is
+    ``MD5(MD5(user:realm:password):nonce:MD5(method:uri))`` (RFC 2617 §3.2.2.1)."""
+    if scheme == "basic":
+        return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    def md5(text: str) -> str:
+        return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+    response = md5(f"{md5(f'{user}:{realm}:{password}')}:{nonce}:{md5(f'{method}:{uri}')}")
+    return f'Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", response="{response}"'
 
 
 def sdp(origin_ip: str, session: str) -> bytes:

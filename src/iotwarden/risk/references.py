@@ -20,6 +20,7 @@ ETSI_PROTECT_CREDENTIALS = "ETSI EN 303 645 5.5-7 (protect security parameters i
 ETSI_MINIMISE_SURFACE = "ETSI EN 303 645 5.6-1 (disable unused interfaces)"
 ETSI_MINIMISE_DISCLOSURE = "ETSI EN 303 645 5.6-2 (no unauthenticated disclosure)"
 ETSI_SOFTWARE_INTEGRITY = "ETSI EN 303 645 5.7-1 (verify software with secure boot/integrity)"
+ETSI_PERSONAL_DATA = "ETSI EN 303 645 5.8-1 (protect personal data in transit)"
 
 # IEC 62443-3-3 (2013) system requirements, for OT devices
 IEC_62443_SR_1_1 = "IEC 62443-3-3 SR 1.1 (human user identification and authentication)"

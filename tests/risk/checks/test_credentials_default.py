@@ -11,6 +11,7 @@ from iotwarden.model import Observation
 from iotwarden.risk.checks.credentials_default import DefaultCredentials
 from tests.conftest import shared
 from tests.risk.checks.test_cleartext_ftp import ftp_capture
+from tests.risk.checks.test_rtsp_unauthenticated_stream import CAMERA, DIGEST, basic, rtsp_capture
 from tests.risk.harness import analyse, found, key_of
 
 ID = "risk.credentials.default"
@@ -38,6 +39,24 @@ def test_ftp_default_pair_matches_and_a_site_password_does_not(tmp_path: Path) -
     ctx, _ = analyse(ftp_capture(tmp_path / "admin.pcap", "admin", "admin"))
     assert found(ctx, ID)["mac:02:00:00:00:00:15"].severity == "critical"
     ctx, _ = analyse(ftp_capture(tmp_path / "site.pcap", "operator", "x7!Lq-site-only"))
+    assert found(ctx, ID) == {}
+
+
+def test_rtsp_basic_with_hikvisions_published_default_is_critical(tmp_path: Path) -> None:
+    # DefaultCreds cheat sheet: hikvision admin/12345, sent as RTSP Basic credentials and accepted (200)
+    ctx, _ = analyse(rtsp_capture(tmp_path / "basic.pcap", auth=basic("admin", "12345"), challenge="basic"))
+    finding = found(ctx, ID)[CAMERA]
+    assert finding.severity == "critical"
+    assert finding.evidence["credentials"] == ["admin:12345"]
+    assert finding.evidence["services"] == ["rtsp"] and finding.evidence["login_results"] == ["success"]
+
+
+def test_rtsp_uri_with_a_default_pair_matches_and_digest_or_a_site_password_does_not(tmp_path: Path) -> None:
+    ctx, _ = analyse(rtsp_capture(tmp_path / "uri.pcap", auth=DIGEST, challenge="digest", uri_userinfo="admin:12345@"))
+    assert found(ctx, ID)[CAMERA].evidence["credentials"] == ["admin:12345"]
+    ctx, _ = analyse(rtsp_capture(tmp_path / "digest.pcap", auth=DIGEST, challenge="digest"))
+    assert found(ctx, ID) == {}
+    ctx, _ = analyse(rtsp_capture(tmp_path / "site.pcap", auth=basic("admin", "x7!Lq-site-only"), challenge="basic"))
     assert found(ctx, ID) == {}
 
 

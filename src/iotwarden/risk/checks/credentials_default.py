@@ -1,5 +1,6 @@
-"""risk.credentials.default: a cleartext login (Telnet, FTP) with a username/password pair from the
-default-credential base, Mirai's list included (the base of :mod:`iotwarden.identity.credcheck.creds`)."""
+"""risk.credentials.default: a cleartext login (Telnet, FTP, RTSP Basic or a password in an rtsp:// URI)
+with a username/password pair from the default-credential base, Mirai's list included (the base of
+:mod:`iotwarden.identity.credcheck.creds`)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class DefaultCredentials(Check):
     references: ClassVar[tuple[str, ...]] = (ref.ETSI_NO_DEFAULT_PASSWORDS, ref.NIST_LOGICAL_ACCESS,
                                              ref.CWE_DEFAULT_CREDENTIALS, ref.CWE_WEAK_CREDENTIALS,
                                              "https://github.com/jgamblin/Mirai-Source-Code (bot/scanner.c)")
-    protos: ClassVar[frozenset[str]] = frozenset({"telnet", "ftp"})
+    protos: ClassVar[frozenset[str]] = frozenset({"telnet", "ftp", "rtsp"})  # their login_attempt kinds
 
     def __init__(self) -> None:
         super().__init__()
