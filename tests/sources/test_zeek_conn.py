@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.model import Flow
 from iotwarden.services.analyze import analyze
+from iotwarden.sources import zeek_conn
 from iotwarden.sources.zeek import read_zeek
 from iotwarden.sources.zeek_conn import ConnLines
 from iotwarden.sources.zeek_format import TsvHeader, apply_directive
@@ -170,6 +171,8 @@ LAYOUTS: dict[str, tuple[dict[str, str], str | None]] = {
     "failed_service": ({"\ttunnel_parents\t": "\tfailed_service\t"}, None),
     # a column the fast path does not read but must still refuse when malformed
     "extra_count": ({"\ttunnel_parents\t": "\tresp_gap\t", "\tset[string]\t": "\tcount\t"}, None),
+    # a column that differs on every line (uid) last: no tail to remember, each line decoded whole
+    "uid_last": ({"\tuid\t": "\tsession\t", "\tinner_vlan\n": "\tuid\n", "\tint\tint\n": "\tint\tstring\n"}, None),
 }
 
 
@@ -206,3 +209,21 @@ def test_every_column_holding_every_token_reads_the_same_both_ways(tmp_path: Pat
 def test_fuzzed_lines_read_the_same_both_ways(tmp_path: Path, lines: list[list[tuple[int, str]]],
                                               layout: str) -> None:
     assert_same(write_log(tmp_path / f"conn-{layout}.log", layout, lines))
+
+
+def test_line_tails_are_remembered_up_to_their_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_TAILS distinct tails the memory starts over; every line still reads as the general path reads it."""
+    monkeypatch.setattr(zeek_conn, "MAX_TAILS", 5)
+    lines = [[(8, f"0.{n % 9}"), (1, f"C{n}")] for n in range(40)]  # 9 durations: 9 tails, under 40 uids
+    flows = assert_same(write_log(tmp_path / "conn.log", "plain", lines))
+    assert len(flows) == 40
+    header = TsvHeader()
+    for line in HEADER.encode().splitlines():
+        header = apply_directive(line, header)
+    fast = ConnLines.compile(header)
+    assert fast is not None
+    for n in range(40):
+        cols = list(GOOD)
+        cols[8] = f"0.{n % 9}"
+        assert fast.flow("\t".join(cols).encode()) is not None
+        assert len(fast._tails) <= 5

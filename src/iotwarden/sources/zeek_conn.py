@@ -16,7 +16,7 @@ which the general path then decides as before (same Flow, or the same ParseError
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from iotwarden.model import Flow
 from iotwarden.sources.zeek_fields import IP_PROTOS, norm_ip
@@ -48,7 +48,10 @@ COLUMNS: dict[str, str] = {
 _SLOT = {name: slot for slot, name in enumerate(COLUMNS)}
 _EXTRA_SLOTS = tuple((name, _SLOT[name]) for name in CONN_EXTRA)
 _REQUIRED = ("ts", "id.orig_h", "id.resp_h")
-MAX_GROUP_TEXTS = 4096  # grouped parts whose fit is remembered (IoT-23's label columns: a handful)
+# columns whose text differs from line to line: a line's head ends after the last of them
+PER_LINE = ("ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p")
+MAX_TAILS = 4096  # distinct line tails remembered decoded (a scan's probes: a few); past it they start over
+_UNSEEN: Any = object()
 
 # how a column's text becomes its value: Zeek text types as they are, ``string`` with its empty
 # marker, a set of strings, or a converter (int() and float() read ASCII text as they read its bytes)
@@ -82,38 +85,77 @@ def _by_kind(columns: _Columns) -> _Plan:
     return of(_AS_IS), of(_STRING), calls, of(_STRING_SET)
 
 
+class _Tail(NamedTuple):
+    """How the tail of a line in one layout decodes: its parts, and the columns, checks and grouped
+    parts by their index in the tail."""
+
+    parts: int
+    plan: _Plan
+    checks: _Checks
+    multi: tuple[tuple[int, int], ...]  # (part, names it holds) of parts holding several columns
+
+
+class _Layout(NamedTuple):
+    """One way a line splits: its number of parts, the columns and checks by part, its grouped parts."""
+
+    parts: int
+    columns: _Columns
+    checks: _Checks
+    multi: tuple[tuple[int, int], ...]
+
+    def after(self, head: int) -> _Tail:
+        """The layout of a line's tail past its ``head`` parts (every grouped part is in the tail)."""
+        return _Tail(self.parts - head,
+                     _by_kind(tuple((slot, i - head, kind, conv) for slot, i, kind, conv in self.columns if i >= head)),
+                     tuple((i - head, conv) for i, conv in self.checks if i >= head),
+                     tuple((p - head, size) for p, size in self.multi))
+
+
 def _ascii(value: bytes) -> str | None:
     return value.decode("ascii") if value.isascii() else None
 
 
 class ConnLines:
-    """The fast path compiled for one conn.log TSV header (see the module docstring)."""
+    """The fast path compiled for one conn.log TSV header (see the module docstring).
 
-    __slots__ = ("_checks", "_empty", "_fits", "_grouped", "_grouped_checks", "_multi", "_parts", "_plain", "_sep",
-                 "_set_sep", "_unset", "_width")
+    A line is decoded in two pieces: its head, the parts up to the last column that differs on every
+    line (:data:`PER_LINE`: time, uid, addresses, ports), decoded each time, and its tail, the rest,
+    decoded once per distinct text and remembered (:data:`MAX_TAILS`): a scan's probes share one
+    tail (``tcp - - - - S0 - - 0 S 1 40 0 0 ...``). Each column's value depends on its own text
+    only, so a remembered tail decodes as it would again.
+    """
+
+    __slots__ = ("_empty", "_head", "_head_checks", "_head_plan", "_layouts", "_sep", "_set_sep", "_tails",
+                 "_unset")
 
     def __init__(self, header: TsvHeader, index: dict[str, int], part_of: list[int] | None,
                  text: tuple[str, str, str, str]) -> None:
         converters = column_converters(header)
         self._sep, self._unset, self._empty, self._set_sep = text
-        self._width = len(header.fields)
+        width = len(header.fields)
         wanted = {i for name, i in index.items() if name in COLUMNS}
-        checked = [i for i in range(self._width) if i not in wanted and may_refuse(column_type(header, i))]
+        checked = [i for i in range(width) if i not in wanted and may_refuse(column_type(header, i))]
         columns: _Columns = tuple((_SLOT[name], i, _TEXT_KIND.get(COLUMNS[name], _CALL), _NUMBERS.get(COLUMNS[name]))
                                   for name, i in index.items() if name in COLUMNS)
-        self._plain = _by_kind(columns)
-        self._checks: _Checks = tuple((i, converters[i]) for i in checked)
-        # a header whose #fields part holds several names (IoT-23's "tunnel_parents   label   detailed-label"):
-        # lines split on the separator give one part per #fields part
+        checks: _Checks = tuple((i, converters[i]) for i in checked)
+        # the layouts of a line: one part per column, or (a header whose #fields part holds several
+        # names, IoT-23's "tunnel_parents   label   detailed-label") one part per #fields part
+        layouts = [_Layout(width, columns, checks, ())]
         groups = header.groups or []
-        self._parts = len(groups)
-        self._multi = tuple((p, size) for p, size in enumerate(groups) if size > 1)
-        self._fits: dict[str, bool] = {}  # group_fits' answer per grouped part text (IoT-23: a few labels)
-        self._grouped: _Plan | None = None
-        self._grouped_checks: _Checks = ()
         if part_of is not None:
-            self._grouped = _by_kind(tuple((slot, part_of[i], kind, conv) for slot, i, kind, conv in columns))
-            self._grouped_checks = tuple((part_of[i], conv) for i, conv in self._checks)
+            by_part = tuple((slot, part_of[i], kind, conv) for slot, i, kind, conv in columns)
+            layouts.append(_Layout(len(groups), by_part, tuple((part_of[i], conv) for i, conv in checks),
+                                   tuple((p, size) for p, size in enumerate(groups) if size > 1)))
+        # the head ends after the last per-line column; it must be the same parts in every layout and
+        # leave a tail (else the whole line is decoded each time: head 0)
+        head = 1 + max(index[name] for name in PER_LINE if name in index)
+        if head >= min(layout.parts for layout in layouts) or (part_of is not None and part_of[head - 1] != head - 1):
+            head = 0
+        self._head = head
+        self._head_plan = _by_kind(tuple(c for c in columns if c[1] < head))
+        self._head_checks: _Checks = tuple(c for c in checks if c[0] < head)
+        self._layouts = tuple(layout.after(head) for layout in layouts)
+        self._tails: dict[str, list[Any] | None] = {}  # tail text -> its columns' values by slot, None: refused
 
     @classmethod
     def compile(cls, header: TsvHeader) -> ConnLines | None:
@@ -146,25 +188,58 @@ class ConnLines:
         """The Flow of one data line (``ts`` is its ``first_seen``), or None: ask the general path."""
         if not line.isascii() or b"\\x" in line:
             return None
-        parts = line.decode("ascii").split(self._sep)
-        if len(parts) == self._width:
-            plan, checks = self._plain, self._checks
-        elif len(parts) == self._parts and self._grouped is not None:
-            fits = self._fits
-            for p, size in self._multi:
-                key = f"{p}:{parts[p]}"
-                known = fits.get(key)
-                if known is None:
-                    if len(fits) >= MAX_GROUP_TEXTS:
-                        fits.clear()
-                    known = fits[key] = group_fits(parts[p].encode("ascii"), size)
-                if not known:
-                    return None
-            plan, checks = self._grouped, self._grouped_checks
+        head = self._head
+        parts = line.decode("ascii").split(self._sep, head)
+        if len(parts) <= head:
+            return None  # the line ends within its head
+        if head:
+            tails = self._tails
+            v = tails.get(parts[head], _UNSEEN)
+            if v is _UNSEEN:
+                if len(tails) >= MAX_TAILS:
+                    tails.clear()
+                v = tails[parts[head]] = self._tail(parts[head])
         else:
+            v = self._tail(parts[0])
+        if v is None:
             return None
-        unset, empty = self._unset, self._empty
+        v = v.copy()
+        if not self._decode(parts, self._head_plan, self._head_checks, v):
+            return None
+        (ts, orig_h, orig_p, resp_h, resp_p, proto, ip_proto, service, failed_service, history, duration,
+         inner_vlan, vlan, orig_l2, resp_l2, pkts_ab, pkts_ba, bytes_ab, bytes_ba, payload_ab, payload_ba) = v[:21]
+        if ts is None or not orig_h or not resp_h:
+            return None
+        if (orig_p is not None and not 0 <= orig_p <= 0xFFFF) or (resp_p is not None and not 0 <= resp_p <= 0xFFFF):
+            return None
+        try:
+            orig_h, resp_h = norm_ip(orig_h), norm_ip(resp_h)
+        except ValueError:
+            return None
+        return conn_flow(
+            ts, orig_h, orig_p, resp_h, resp_p, proto=IP_PROTOS.get(proto) if proto else None, ip_proto=ip_proto,
+            listed=[s for s in service.split(",") if s] if service else [],
+            failed_column=[s for s in failed_service if s and s != "-"] if failed_service else [],
+            history=history or "", extra={name: v[slot] for name, slot in _EXTRA_SLOTS if v[slot] is not None},
+            duration=duration, vlan=inner_vlan if inner_vlan is not None else vlan, orig_l2=orig_l2 or None,
+            resp_l2=resp_l2 or None, counters=(pkts_ab, pkts_ba, bytes_ab, bytes_ba, payload_ab, payload_ba),
+        )
+
+    def _tail(self, text: str) -> list[Any] | None:
+        """The values (by slot) of the columns in a line's tail, or None: the fast path does not take it."""
+        parts = text.split(self._sep)
+        layout = next((t for t in self._layouts if t.parts == len(parts)), None)
+        if layout is None:
+            return None
+        for p, size in layout.multi:
+            if not group_fits(parts[p].encode("ascii"), size):
+                return None
         v: list[Any] = [None] * len(COLUMNS)
+        return v if self._decode(parts, layout.plan, layout.checks, v) else None
+
+    def _decode(self, parts: list[str], plan: _Plan, checks: _Checks, v: list[Any]) -> bool:
+        """``plan``'s columns of ``parts`` into ``v`` (by slot), after ``checks``; False when a value is refused."""
+        unset, empty = self._unset, self._empty
         as_is, strings, calls, sets = plan
         try:
             for i, check in checks:
@@ -187,22 +262,5 @@ class ConnLines:
                 if raw != unset:
                     v[slot] = [] if raw == empty else [None if s == unset else s for s in raw.split(self._set_sep)]
         except ValueError:
-            return None
-        (ts, orig_h, orig_p, resp_h, resp_p, proto, ip_proto, service, failed_service, history, duration,
-         inner_vlan, vlan, orig_l2, resp_l2, pkts_ab, pkts_ba, bytes_ab, bytes_ba, payload_ab, payload_ba) = v[:21]
-        if ts is None or not orig_h or not resp_h:
-            return None
-        if (orig_p is not None and not 0 <= orig_p <= 0xFFFF) or (resp_p is not None and not 0 <= resp_p <= 0xFFFF):
-            return None
-        try:
-            orig_h, resp_h = norm_ip(orig_h), norm_ip(resp_h)
-        except ValueError:
-            return None
-        return conn_flow(
-            ts, orig_h, orig_p, resp_h, resp_p, proto=IP_PROTOS.get(proto) if proto else None, ip_proto=ip_proto,
-            listed=[s for s in service.split(",") if s] if service else [],
-            failed_column=[s for s in failed_service if s and s != "-"] if failed_service else [],
-            history=history or "", extra={name: v[slot] for name, slot in _EXTRA_SLOTS if v[slot] is not None},
-            duration=duration, vlan=inner_vlan if inner_vlan is not None else vlan, orig_l2=orig_l2 or None,
-            resp_l2=resp_l2 or None, counters=(pkts_ab, pkts_ba, bytes_ab, bytes_ba, payload_ab, payload_ba),
-        )
+            return False
+        return True
