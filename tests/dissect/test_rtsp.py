@@ -156,7 +156,7 @@ def _describe(cseq: int, extra: bytes = b"") -> bytes:
 
 
 def test_basic_credentials_after_a_challenge_make_one_login_about_the_server() -> None:
-    """RFC 2326 §D.1 / RFC 7617 §2: the retry carries base64(user ':' password); its answer decides the login.
+    """RFC 2326 §12.5 / RFC 7617 §2: the retry carries base64(user ':' password); its answer decides the login.
     Every later request re-sends the pair: the same pair and outcome make no second login."""
     ok = b"RTSP/1.0 200 OK\r\nCSeq: %d\r\nServer: Hikvision-Webs\r\n\r\n"
     obs = feed_chunks(RtspDissector(), [

@@ -8,7 +8,7 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
   client sent: the stream resource it asks the server for, a fact about the server; None for ``*``
   and for requests a server sends), ``version``, ``cseq`` (int, §12.17), ``user_agent`` (§12.41),
   ``transport`` (§12.39), ``authorization_scheme`` (§12.5), ``basic_auth`` (bool: Basic credentials,
-  RFC 2326 §D.1 / RFC 7617 §2), ``basic_user`` (their user-id), ``password_present``, ``uri_user`` (the
+  RFC 2326 §12.5 / RFC 7617 §2), ``basic_user`` (their user-id), ``password_present``, ``uri_user`` (the
   user of the Request-URI's userinfo, RFC 3986 §3.2.1) and ``uri_password_present``.
 * ``response`` (RFC 2326 §7): ``version``, ``status`` (int), ``reason``, ``cseq``, ``method`` (of the
   request with that CSeq, when seen), ``server`` (§12.36), ``public`` (methods of an OPTIONS answer,
@@ -21,7 +21,7 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
   userinfo, once its answer is seen; src is the client, subject ``dst``, the server logged into):
   ``username``, ``password`` (cleartext as sent, as the FTP and Telnet dissectors keep it: risk checks
   match it against default-credential lists), ``sent_in`` ("authorization" or "uri"), ``method``,
-  ``status``, ``result`` ("success" on 2xx, "failure" on 401/403, RFC 2326 §11.4.1/§11.4.3, else
+  ``status``, ``result`` ("success" on 2xx, "failure" on 401/403, RFC 2326 §7.1.1, else
   "unknown"). One per distinct pair and result of a flow, at most :data:`MAX_LOGINS`.
 
 Passwords appear in ``login_attempt`` only: requests keep the Authorization scheme and Basic user-id

@@ -28,7 +28,7 @@ def _client_view(world: World, server: DeviceSpec, client_id: str) -> tuple[Host
     return world.host(client_id), world.peer_device(client_id, server.id)
 
 
-RTSP_AUTH = ("none", "basic", "digest")  # how a camera asks for credentials (RFC 2326 §D.1: HTTP's schemes)
+RTSP_AUTH = ("none", "basic", "digest")  # how a camera asks for credentials (RFC 2326 §12.5, §12.44: HTTP's schemes)
 
 
 def _rtsp(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
@@ -63,7 +63,7 @@ def _rtsp(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
         return proto_app.rtsp_response(cseq, p["server_header"], extra, body)
 
     steps = [(request("OPTIONS", url), answer("Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER\r\n"))]
-    if p["auth"] != "none":  # the first DESCRIBE is challenged (401, RFC 2326 §11.4.1); the client retries
+    if p["auth"] != "none":  # the first DESCRIBE is challenged (401, RFC 2326 §7.1.1); the client retries
         challenge = proto_app.rtsp_challenge(p["auth"], p["realm"], nonce)
         steps.append((request("DESCRIBE", url, "Accept: application/sdp\r\n"), proto_app.rtsp_response(
             cseq, p["server_header"], f"WWW-Authenticate: {challenge}\r\n", status="401 Unauthorized")))

@@ -40,7 +40,7 @@ def rtsp_response(cseq: int, server: str, extra: str = "", body: bytes = b"", st
 
 
 def rtsp_challenge(scheme: str, realm: str, nonce: str) -> str:
-    """A 401's WWW-Authenticate value (RFC 2326 §D.1: HTTP's schemes; RFC 2617 §3.2.1 Digest, RFC 7617 §2 Basic)."""
+    """A 401's WWW-Authenticate value (RFC 2326 §12.44: HTTP's schemes; RFC 2617 §3.2.1 Digest, RFC 7617 §2 Basic)."""
     if scheme == "digest":
         return f'Digest realm="{realm}", nonce="{nonce}", stale="FALSE"'
     return f'Basic realm="{realm}"'

@@ -1,10 +1,11 @@
-"""risk.cleartext.rtsp: RTSP Basic credentials (RFC 2326 §D.1, RFC 7617) or a URI password in cleartext."""
+"""risk.cleartext.rtsp: RTSP Basic credentials (RFC 2326 §12.5, RFC 7617) or a URI password in cleartext."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from iotwarden.risk.scorer import device_score
 from tests.risk.checks.test_rtsp_unauthenticated_stream import CAMERA, DIGEST, basic, rtsp_capture
 from tests.risk.harness import analyse, found, key_of
 
@@ -44,8 +45,12 @@ def test_digest_and_an_open_stream_send_no_password(tmp_path: Path) -> None:
 def test_lab_parking_camera_set_to_basic_is_the_only_one(enterprise_lab: Any) -> None:
     # enterprise.yaml: cam-parking's RTSP authentication is Basic (the recorder logs in with a site password)
     ctx, _, truth = enterprise_lab
-    assert set(found(ctx, ID)) == {key_of(truth, "cam-parking")}
-    assert found(ctx, ID)[key_of(truth, "cam-parking")].severity == "high"
+    parking = key_of(truth, "cam-parking")
+    assert set(found(ctx, ID)) == {parking}
+    assert found(ctx, ID)[parking].severity == "high"
+    assert found(ctx, ID)[parking].evidence["usernames"] == ["nvr"]
+    others = [f for f in ctx.findings if f.subject == parking and f.id != ID]
+    assert device_score([*others, found(ctx, ID)[parking]]) > device_score(others)  # the score counts it
 
 
 def test_lab_digest_cameras_are_not_flagged(small_lab: Any) -> None:

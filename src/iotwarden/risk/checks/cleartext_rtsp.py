@@ -1,5 +1,5 @@
 """risk.cleartext.rtsp: RTSP credentials sent in cleartext: Basic authentication (RTSP 1.0 borrows
-HTTP's, RFC 2326 §D.1; RFC 7617 §4) or a password in the Request-URI (RFC 3986 §3.2.1 deprecates it)."""
+HTTP's, RFC 2326 §12.5 and Appendix D; RFC 7617 §4) or a password in the Request-URI (RFC 3986 §3.2.1 deprecates it)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class CleartextRtsp(CleartextHttpBasic):
                                   "as settings rather than in the stream URL, and change the passwords that were "
                                   "sent in the clear.")
     references: ClassVar[tuple[str, ...]] = (ref.NIST_DATA_PROTECTION, ref.ETSI_PROTECT_CREDENTIALS,
-                                             ref.CWE_CLEARTEXT, "RFC 2326 §D.1", "RFC 7617 §4",
+                                             ref.CWE_CLEARTEXT, "RFC 2326 §12.5", "RFC 7617 §4",
                                              "RFC 3986 §3.2.1")
     protos: ClassVar[frozenset[str]] = frozenset({"rtsp"})
 

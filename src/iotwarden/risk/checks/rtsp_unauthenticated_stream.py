@@ -36,7 +36,7 @@ class RtspUnauthenticatedStream(Check):
                                   "segment that only the recorder can reach.")
     # a camera's picture is personal data; served to anyone, it crosses the segment to anyone, in clear RTP
     references: ClassVar[tuple[str, ...]] = (ref.NIST_LOGICAL_ACCESS, ref.ETSI_PERSONAL_DATA,
-                                             ref.CWE_MISSING_AUTH, "RFC 2326 §10.2, §10.5, §11.4.1")
+                                             ref.CWE_MISSING_AUTH, "RFC 2326 §7.1.1, §10.2, §10.5")
     protos: ClassVar[frozenset[str]] = frozenset({"rtsp"})
 
     def __init__(self) -> None:
