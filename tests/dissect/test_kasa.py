@@ -1,0 +1,189 @@
+"""TP-Link Kasa dissector: the autokey XOR, the app's discovery query, real devices' sysinfo answers (the
+facts python-kasa's fixtures record of an HS110 plug, an HS200 wall switch, a KL130 bulb and an EC60
+camera), the tcp/9999 length-prefixed stream, refusals, and the contract on hostile input."""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iotwarden.dissect.kasa import MAX_COMMANDS, MAX_MESSAGE, MAX_MESSAGES, KasaDissector, decrypt, parse
+from iotwarden.errors import ParseError
+from tests.conftest import shared
+from tests.dissect.discovery import udp
+from tests.dissect.hostile import TCPDUMP_CAPTURES, contract_call, feed_capture_any_port, feed_chunks, mutate
+
+
+def encrypt(text: str) -> bytes:
+    """softScheck tplink-smartplug.py ``encrypt`` without its length prefix: key 171, then each cipher byte."""
+    key, out = 171, bytearray()
+    for byte in text.encode():
+        key ^= byte
+        out.append(key)
+    return bytes(out)
+
+
+def framed(text: str) -> bytes:
+    """A tcp/9999 message: the 4-byte big-endian length, then the encrypted JSON (tplink-smartplug.py)."""
+    data = encrypt(text)
+    return struct.pack(">I", len(data)) + data
+
+
+def message(body: dict[str, Any]) -> bytes:
+    return encrypt(json.dumps(body))
+
+
+DISCOVERY = '{"system":{"get_sysinfo":{}}}'  # python-kasa Discover.DISCOVERY_QUERY, as the Kasa app sends it
+# python-kasa tests/fixtures/iot/HS110(US)_1.0_1.2.6.json, system.get_sysinfo; the fixture masks the identifiers,
+# name and location, so values stand in for a real device's here (the alias and coordinates must not come out)
+HS110 = {"system": {"get_sysinfo": {
+    "active_mode": "schedule", "alias": "Kitchen kettle", "dev_name": "Wi-Fi Smart Plug With Energy Monitoring",
+    "deviceId": "8006A5B4C3D2E1F00112233445566778899AABBC", "err_code": 0, "feature": "TIM:ENE",
+    "fwId": "00000000000000000000000000000000", "hwId": "60FF6B258734EA6880E186F8C96DDC61", "hw_ver": "1.0",
+    "icon_hash": "", "latitude": 52.2297, "led_off": 0, "longitude": 21.0122, "mac": "50:C7:BF:0B:1C:2D",
+    "model": "HS110(US)", "oemId": "FFF22CFF774A0B89F7624BFC6F50D5DE", "on_time": 14048150, "relay_state": 1,
+    "rssi": -38, "sw_ver": "1.2.6 Build 200727 Rel.121701", "type": "IOT.SMARTPLUGSWITCH", "updating": 0}}}
+# python-kasa tests/fixtures/iot/HS200(US)_2.0_1.5.7.json: a wall switch says mic_type, with latitude_i
+HS200 = {"system": {"get_sysinfo": {
+    "alias": "Hall", "dev_name": "Smart Wi-Fi Light Switch", "err_code": 0, "hw_ver": "2.0", "latitude_i": 522297,
+    "longitude_i": 210122, "mac": "B0:BE:76:00:00:01", "mic_type": "IOT.SMARTPLUGSWITCH", "model": "HS200(US)",
+    "sw_ver": "1.5.7 Build 191118 Rel.140152"}},
+    "emeter": {"get_realtime": {"err_code": -1, "err_msg": "module not support"}}}
+# python-kasa tests/fixtures/iot/KL130(US)_1.0_1.8.11.json: a bulb says description, mic_type and mic_mac
+KL130 = {"system": {"get_sysinfo": {
+    "alias": "Desk", "description": "Smart Wi-Fi LED Bulb with Color Changing", "err_code": 0, "hw_ver": "1.0",
+    "is_color": 1, "mic_mac": "50C7BF112233", "mic_type": "IOT.SMARTBULB", "model": "KL130(US)",
+    "sw_ver": "1.8.11 Build 191113 Rel.105336"}}}
+# python-kasa tests/fixtures/iotcam/EC60(US)_4.0_2.3.22.json: a camera nests its sysinfo under "system"
+EC60 = {"system": {"get_sysinfo": {"err_code": 0, "system": {
+    "alias": "Porch", "dev_name": "Kasa Spot, 24/7 Recording", "hw_ver": "4.0", "latitude": 0, "longitude": 0,
+    "mac": "74:FE:CE:00:00:00", "model": "EC60(US)", "sw_ver": "2.3.22 Build 20230731 rel.69808",
+    "type": "IOT.IPCAMERA"}}}}
+
+
+def test_the_discovery_query_on_the_wire_and_back() -> None:
+    # the datagram the Kasa app broadcasts, as tplink-smartplug.py's encrypt() makes it: 0x7b ^ 171 = 0xd0 first
+    assert encrypt(DISCOVERY).hex() == "d0f281f88bff9af7d5ef94b6d1b4c09fec95e68fe187e8caf08bf68bf6"
+    assert decrypt(encrypt(DISCOVERY)) == DISCOVERY.encode()
+    assert parse(encrypt(DISCOVERY)) == ("query", {"commands": ["system.get_sysinfo"]})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2048))
+def test_decrypt_undoes_the_autokey(data: bytes) -> None:
+    assert decrypt(encrypt(data.decode("latin-1"))) == data.decode("latin-1").encode()
+
+
+def test_a_plugs_sysinfo_names_it_and_leaves_out_its_owners_name_and_location() -> None:
+    kind, fields = parse(message(HS110))
+    assert kind == "sysinfo"
+    assert fields == {"model": "HS110(US)", "dev_name": "Wi-Fi Smart Plug With Energy Monitoring",
+                      "type": "IOT.SMARTPLUGSWITCH", "hw_ver": "1.0", "sw_ver": "1.2.6 Build 200727 Rel.121701",
+                      "device_id": "8006A5B4C3D2E1F00112233445566778899AABBC",
+                      "hw_id": "60FF6B258734EA6880E186F8C96DDC61", "oem_id": "FFF22CFF774A0B89F7624BFC6F50D5DE",
+                      "mac": "50:c7:bf:0b:1c:2d", "commands": ["system.get_sysinfo"]}
+    assert "Kitchen" not in json.dumps(fields) and "52.2" not in json.dumps(fields)
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    (HS200, {"model": "HS200(US)", "dev_name": "Smart Wi-Fi Light Switch", "type": "IOT.SMARTPLUGSWITCH",
+             "hw_ver": "2.0", "sw_ver": "1.5.7 Build 191118 Rel.140152", "mac": "b0:be:76:00:00:01",
+             "commands": ["system.get_sysinfo", "emeter.get_realtime"]}),
+    (KL130, {"model": "KL130(US)", "dev_name": "Smart Wi-Fi LED Bulb with Color Changing", "type": "IOT.SMARTBULB",
+             "hw_ver": "1.0", "sw_ver": "1.8.11 Build 191113 Rel.105336", "mac": "50:c7:bf:11:22:33",
+             "commands": ["system.get_sysinfo"]}),
+    (EC60, {"model": "EC60(US)", "dev_name": "Kasa Spot, 24/7 Recording", "type": "IOT.IPCAMERA", "hw_ver": "4.0",
+            "sw_ver": "2.3.22 Build 20230731 rel.69808", "mac": "74:fe:ce:00:00:00",
+            "commands": ["system.get_sysinfo"]}),
+], ids=["HS200 switch", "KL130 bulb", "EC60 camera"])
+def test_switches_bulbs_and_cameras_name_their_fields_their_own_way(body: dict[str, Any],
+                                                                    expected: dict[str, Any]) -> None:
+    kind, fields = parse(message(body))
+    assert kind == "sysinfo" and fields == expected
+    assert not {"alias", "latitude", "longitude", "latitude_i", "longitude_i"} & set(fields)
+
+
+def test_commands_and_their_answers() -> None:
+    switch_on = {"system": {"set_relay_state": {"state": 1}}}
+    assert parse(message(switch_on)) == ("query", {"commands": ["system.set_relay_state"]})
+    assert parse(message({"system": {"set_relay_state": {"err_code": 0}}})) == (
+        "response", {"commands": ["system.set_relay_state"]})
+    assert parse(message({"emeter": {"err_code": -1, "err_msg": "module not support"}})) == (
+        "response", {"commands": ["emeter"]})
+    assert parse(message({"system": {"get_sysinfo": None}})) == ("query", {"commands": ["system.get_sysinfo"]})
+    many: dict[str, Any] = {f"module{i}": {"get": {}} for i in range(MAX_COMMANDS + 5)}
+    assert len(parse(message(many))[1]["commands"]) == MAX_COMMANDS
+
+
+def test_the_answer_describes_its_sender() -> None:
+    pkt = udp(message(HS110), 9999, 50123, src_ip="192.168.0.20", dst_ip="192.168.0.5")
+    (obs,) = KasaDissector().dissect(pkt, {})
+    assert (obs.proto, obs.kind, obs.subject, obs.src_ip) == ("kasa", "sysinfo", "src", "192.168.0.20")
+
+
+def test_a_tcp_session_split_anywhere_gives_each_message_once() -> None:
+    query, answer = framed(DISCOVERY), framed(json.dumps(HS110))
+    both = query + framed('{"system":{"set_relay_state":{"state":0}}}')
+    chunks = [(True, both[:3]), (True, both[3:40]), (True, both[40:]), (False, answer[:100]), (False, answer[100:])]
+    out = feed_chunks(KasaDissector(), chunks)
+    assert [(o.kind, o.src_ip) for o in out] == [("query", "10.0.0.1"), ("query", "10.0.0.1"),
+                                                 ("sysinfo", "10.0.0.2")]
+    assert out[2].fields["model"] == "HS110(US)"
+
+
+def test_a_tcp_flow_is_read_up_to_its_message_limit() -> None:
+    chunks = [(True, framed(DISCOVERY))] * (MAX_MESSAGES + 4)
+    assert len(feed_chunks(KasaDissector(), chunks)) == MAX_MESSAGES
+
+
+@pytest.mark.parametrize("prefix", [0, MAX_MESSAGE + 1, 0xFFFFFFFF])
+def test_a_length_prefix_out_of_bounds_ends_the_flow(prefix: int) -> None:
+    state: dict[str, Any] = {}
+    pkt = udp(struct.pack(">I", prefix) + b"\x00" * 8, 50000, 9999, ip_proto=6)
+    with pytest.raises(ParseError, match="length prefix"):
+        KasaDissector().feed(pkt, pkt.payload, state)
+    assert state["done"]
+
+
+@pytest.mark.parametrize(("payload", "reason"), [
+    (b"GET / HTTP/1.1\r\n\r\n", "not autokey-XOR JSON"),
+    (encrypt("[1, 2]"), "not a JSON object"),
+    (encrypt("{}"), "not a JSON object"),
+    (encrypt("[" * 5000 + "]" * 5000), "not autokey-XOR JSON"),
+    (encrypt('{"a":"' + "x" * MAX_MESSAGE + '"}'), "over the limit"),
+])
+def test_what_is_not_kasa_is_refused(payload: bytes, reason: str) -> None:
+    with pytest.raises(ParseError, match=reason):
+        parse(payload)
+
+
+@pytest.mark.parametrize("name", TCPDUMP_CAPTURES)
+def test_tcpdump_captures_on_any_port_keep_the_contract(name: str) -> None:
+    feed_capture_any_port(KasaDissector(), shared("pcaps", "tcpdump_tests", name))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8), st.integers(0, 1200),
+       st.sampled_from([encrypt(DISCOVERY), message(HS110), message(EC60), message(KL130)]))
+def test_fuzz_mutated_datagrams(edits: list[tuple[int, int]], cut: int, payload: bytes) -> None:
+    contract_call(KasaDissector(), udp(mutate(payload, edits, cut), 50000, 9999), {})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8), st.integers(0, 1200),
+       st.integers(1, 64))
+def test_fuzz_mutated_tcp_streams(edits: list[tuple[int, int]], cut: int, step: int) -> None:
+    stream = mutate(framed(DISCOVERY) + framed(json.dumps(HS110)), edits, cut)
+    feed_chunks(KasaDissector(), [(True, stream[i : i + step]) for i in range(0, len(stream), step)])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400))
+def test_fuzz_random_bytes(data: bytes) -> None:
+    contract_call(KasaDissector(), udp(encrypt("{") + data, 50000, 9999), {})
+    contract_call(KasaDissector(), udp(data, 50000, 9999, ip_proto=6), {})
