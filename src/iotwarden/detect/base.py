@@ -123,8 +123,9 @@ class Detector:
     def flows(self, ctx: Context, flows: list[Flow]) -> None:
         """Closed flows of one batch in time order; detectors override :meth:`flow` or this. The list
         may be shared with other detectors: read it, never change it."""
+        handle = self.flow  # one bound method for the batch, not one per flow
         for flow in flows:
-            self.flow(ctx, flow)
+            handle(ctx, flow)
 
     def flow(self, ctx: Context, flow: Flow) -> None:
         """One closed flow, in start-time order within its batch."""

@@ -148,6 +148,7 @@ def _file_items(path: Path, log_type: str, whole_lines: bool = False) -> Iterato
     TSV lines go through the fast path (:mod:`~iotwarden.sources.zeek_conn`) when it takes them."""
     bad: list[int] = []
     priority = _PRIORITY.get(log_type, 2)
+    conn_priority = _PRIORITY["conn"]
     fast: ConnLines | None = None  # compiled for the current header, when it is a conn.log's
     stale = True  # a directive was read since ``fast`` was compiled
 
@@ -161,7 +162,7 @@ def _file_items(path: Path, log_type: str, whole_lines: bool = False) -> Iterato
             while bad:  # over-long lines and gzip damage found while reading
                 bad.pop()
                 yield (-math.inf, priority, log_type, None)
-            if not line.strip():
+            if not line or line.isspace():  # blank (bytes.strip's whitespace), without a stripped copy
                 continue
             if header is not None and header.fields and line[:1] not in b"#{":
                 if stale:
@@ -169,7 +170,7 @@ def _file_items(path: Path, log_type: str, whole_lines: bool = False) -> Iterato
                     fast = ConnLines.compile(header) if (header.path or log_type) == "conn" else None
                 flow = fast.flow(line) if fast is not None else None
                 if flow is not None:
-                    yield (flow.first_seen, _PRIORITY["conn"], "conn", flow)
+                    yield (flow.first_seen, conn_priority, "conn", flow)
                     continue
             try:
                 if line.startswith(b"#"):
