@@ -105,6 +105,14 @@ RULES: dict[str, IdentityRule] = {
     "dhip": IdentityRule(  # Dahua discovery: a device's own description of itself (model, class, firmware)
         attributes=("device_type", "device_class", "version", "serial_no"), kinds=frozenset({"device_info"}),
     ),
+    "kasa": IdentityRule(  # TP-Link Kasa sysinfo (udp/tcp 9999): a device's own model, type, firmware, ids;
+        # a query describes the app's host and gives nothing (python-kasa fixtures; softScheck tplink-smartplug)
+        attributes=("model", "dev_name", "type", "hw_ver", "sw_ver", "device_id", "hw_id", "oem_id"),
+        kinds=frozenset({"sysinfo"}),
+    ),
+    "tuya": IdentityRule(  # Tuya discovery announcement: device id, product key, local protocol version (tinytuya)
+        attributes=("gw_id", "product_key", "version"), kinds=frozenset({"announce"}),
+    ),
     "ssdp": IdentityRule(  # UPnP DA 1.1 §1: a device's own SERVER, USN, LOCATION; a searcher's USER-AGENT
         attributes=("server", "usn", "location", "user_agent"),
         # the type a device advertises (NOTIFY NT, §1.2.2) or answers a search as (response ST, §1.3.3);
