@@ -18,8 +18,10 @@ from iotwarden.lab.attacks import ATTACKS
 from iotwarden.lab.behave_app import BEHAVIOURS as APP_BEHAVIOURS
 from iotwarden.lab.behave_net import BEHAVIOURS as NET_BEHAVIOURS
 from iotwarden.lab.behave_site import BEHAVIOURS as SITE_BEHAVIOURS
+from iotwarden.lab.kasa_app import BEHAVIOURS as KASA_BEHAVIOURS
 from iotwarden.lab.params import Param
 from iotwarden.lab.scenario import Scenario, parse_scenario, read_scenario_file
+from iotwarden.lab.tuya_app import BEHAVIOURS as TUYA_BEHAVIOURS
 from iotwarden.lab.upnp_app import BEHAVIOURS as UPNP_BEHAVIOURS
 from iotwarden.lab.wire import Frame
 from iotwarden.lab.world import World
@@ -27,7 +29,8 @@ from iotwarden.lab.wsd_app import BEHAVIOURS as WSD_BEHAVIOURS
 
 TRUTH_SCHEMA = "iotwarden.lab.truth/1"
 SNAPLEN = 65535
-BEHAVIOURS = {**NET_BEHAVIOURS, **APP_BEHAVIOURS, **SITE_BEHAVIOURS, **WSD_BEHAVIOURS, **UPNP_BEHAVIOURS}
+BEHAVIOURS = {**NET_BEHAVIOURS, **APP_BEHAVIOURS, **SITE_BEHAVIOURS, **WSD_BEHAVIOURS, **UPNP_BEHAVIOURS,
+              **KASA_BEHAVIOURS, **TUYA_BEHAVIOURS}
 WRITE_BUFFER = 1 << 20  # bytes of pcap records buffered before each write
 
 
