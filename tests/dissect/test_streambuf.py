@@ -18,9 +18,27 @@ def test_directions_have_separate_buffers() -> None:
     assert state[streambuf.C2S] == b"abc" and state[streambuf.S2C] == b"xy"
 
 
-def test_buffer_over_its_limit_raises_and_ends_the_flow() -> None:
+def test_a_delivery_of_any_size_is_taken_whole() -> None:
     state: dict[str, Any] = {}
-    streambuf.append(state, True, b"a" * 10, 10)
+    buf = streambuf.append(state, True, b"a" * 65536, 10)  # a GRO super-packet: the limit is not on it
+    assert len(buf) == 65536 and "done" not in state
+
+
+def test_bound_applies_to_what_is_left_unconsumed() -> None:
+    state: dict[str, Any] = {}
+    buf = streambuf.append(state, True, b"m" * 5000 + b"tail", 10)
+    del buf[:5000]  # the dissector took its complete messages
+    streambuf.bound(state, buf, 10)
+    assert buf == b"tail" and "done" not in state
+    buf += b"x" * 7
+    with pytest.raises(ParseError):
+        streambuf.bound(state, buf, 10)
+    assert state["done"] is True and state[streambuf.C2S] == b""
+
+
+def test_a_leftover_over_the_limit_from_a_feed_that_raised_is_refused_at_the_next() -> None:
+    state: dict[str, Any] = {}
+    streambuf.append(state, True, b"a" * 11, 10)  # a feed that raised before calling bound
     with pytest.raises(ParseError):
         streambuf.append(state, True, b"b", 10)
     assert state["done"] is True and state[streambuf.C2S] == b""

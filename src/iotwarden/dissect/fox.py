@@ -54,7 +54,8 @@ def parse_frame(frame: bytes) -> tuple[str, str, str, dict[str, str]]:
 class FoxDissector(StreamDissector):
     name: ClassVar[str] = "fox"
     tcp_ports: ClassVar[tuple[int, ...]] = (1911,)
-    max_buffer: ClassVar[int] = MAX_FRAME
+    # between feeds a direction holds at most an incomplete frame and the start of its footer
+    max_buffer: ClassVar[int] = MAX_FRAME + len(FOOTER) - 1
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
         return _HEADER.match(payload) is not None
@@ -65,10 +66,14 @@ class FoxDissector(StreamDissector):
             return []
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         end = buf.find(FOOTER)
+        if end + len(FOOTER) > MAX_FRAME:
+            state["done"] = True
+            raise ParseError(f"fox: frame over {MAX_FRAME} bytes")
         if end < 0:
             if len(buf) >= 4 and not buf.startswith(b"fox "[: len(buf)]):
                 state["done"] = True
                 raise ParseError("fox: stream does not start with a frame")
+            streambuf.bound(state, buf, self.max_buffer)
             return []
         frame = bytes(buf[: end + len(FOOTER)])
         buf.clear()

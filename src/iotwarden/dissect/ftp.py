@@ -22,7 +22,7 @@ from iotwarden.dissect.base import Packet, StreamDissector
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
-MAX_LINE = 1024  # bytes of one command or reply line (RFC 959 sets no limit; servers use ~512)
+MAX_LINE = 1024  # bytes of one command or reply line before its LF (RFC 959 sets no limit; servers use ~512)
 MAX_REPLY_LINES = 32  # lines of one multi-line reply kept
 MAX_ATTEMPTS = 10  # login attempts reported per flow
 MAX_FIELD = 256  # characters kept of a user name or password
@@ -34,7 +34,7 @@ class FtpDissector(StreamDissector):
     name: ClassVar[str] = "ftp"
     tcp_ports: ClassVar[tuple[int, ...]] = (21,)
     max_packets_per_flow: ClassVar[int | None] = 100
-    max_buffer: ClassVar[int] = MAX_LINE
+    max_buffer: ClassVar[int] = MAX_LINE  # an incomplete line, between feeds (streambuf.bound)
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
         """The server speaks first: a 220 greeting (RFC 959 §5.4, connection establishment)."""
@@ -45,7 +45,11 @@ class FtpDissector(StreamDissector):
         out: list[Observation] = []
         while not state.get("done"):
             end = buf.find(b"\n")
+            if end > MAX_LINE:
+                state["done"] = True
+                raise ParseError(f"FTP line over {MAX_LINE} bytes")
             if end < 0:
+                streambuf.bound(state, buf, self.max_buffer)
                 break
             line = bytes(buf[:end]).rstrip(b"\r").decode("utf-8", "replace")
             del buf[: end + 1]

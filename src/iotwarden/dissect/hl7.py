@@ -194,7 +194,8 @@ def parse_message(message: bytes) -> tuple[str, dict[str, Any]]:
 class Hl7Dissector(StreamDissector):
     name: ClassVar[str] = "hl7"
     tcp_ports: ClassVar[tuple[int, ...]] = ()  # probe only: TLS-wrapped HL7 uses 2575 too
-    max_buffer: ClassVar[int] = MAX_MESSAGE
+    # between feeds a direction holds at most an incomplete block and the first byte of its end
+    max_buffer: ClassVar[int] = MAX_MESSAGE + 1
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
         return payload.startswith(START + b"MSH")
@@ -204,10 +205,14 @@ class Hl7Dissector(StreamDissector):
         out: list[Observation] = []
         while not state.get("done"):
             end = buf.find(END)
+            if end > MAX_MESSAGE:
+                state["done"] = True
+                raise ParseError(f"hl7: MLLP block over {MAX_MESSAGE} bytes")
             if end < 0:
                 if buf and not buf.startswith(START):
                     state["done"] = True
                     raise ParseError("hl7: data outside an MLLP block")
+                streambuf.bound(state, buf, self.max_buffer)
                 break
             block = bytes(buf[:end])
             del buf[: end + len(END)]

@@ -83,11 +83,20 @@ def _authorization(value: str) -> dict[str, Any]:
     return fields
 
 
+def _malformed(state: dict[str, Any], key: str, buf: bytearray, why: str) -> ParseError:
+    """A direction whose framing broke: nothing more of it is read (its buffer is dropped)."""
+    state["closed_" + key] = True
+    buf.clear()
+    return ParseError(why)
+
+
 class HttpDissector(StreamDissector):
     name: ClassVar[str] = "http"
     tcp_ports: ClassVar[tuple[int, ...]] = (80, 8080, 8000, 8008, 8081, 8888, 7547, 5000, 49152)
     max_packets_per_flow: ClassVar[int | None] = 200
-    max_buffer: ClassVar[int] = MAX_HEAD + 8 * 1024
+    # what a direction leaves unconsumed between feeds: an incomplete head (or chunk-size line, or
+    # trailer section) of at most MAX_HEAD bytes and the start of its terminator (streambuf.bound)
+    max_buffer: ClassVar[int] = MAX_HEAD + 3
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
         if to_server:
@@ -111,11 +120,9 @@ class HttpDissector(StreamDissector):
             if step == "wait":
                 break
             end = buf.find(b"\r\n\r\n")
+            if end > MAX_HEAD or (end < 0 and len(buf) > MAX_HEAD + 3):
+                raise _malformed(state, key, buf, f"HTTP header section over {MAX_HEAD} bytes")
             if end < 0:
-                if len(buf) > MAX_HEAD:
-                    state["closed_" + key] = True
-                    buf.clear()
-                    raise ParseError(f"HTTP header section over {MAX_HEAD} bytes")
                 break
             head = bytes(buf[:end])
             del buf[: end + 4]
@@ -126,10 +133,12 @@ class HttpDissector(StreamDissector):
                 state["closed_" + key] = True
                 state[DESCRIPTION] = None
                 buf.clear()
-        if buf and state.get("closed_" + key) and key == streambuf.S2C and state.get(DESCRIPTION) is not None:
-            data = bytes(buf)  # the start of a description that runs until the connection closes
-            buf.clear()
-            self._describe(pkt, data, state, out, ended=False)
+        if buf and state.get("closed_" + key):
+            if key == streambuf.S2C and state.get(DESCRIPTION) is not None:
+                # the start of a description that runs until the connection closes
+                self._describe(pkt, bytes(buf), state, out, ended=False)
+            buf.clear()  # nothing more of this direction is read
+        streambuf.bound(state, buf, self.max_buffer)
         if (state.get("closed_" + streambuf.C2S) and state.get("closed_" + streambuf.S2C)
                 and state.get(DESCRIPTION) is None):
             state["done"] = True
@@ -248,9 +257,9 @@ class HttpDissector(StreamDissector):
             return "skipped" if n else "wait"
         if state.get("trailer_" + key):  # after the last chunk: trailer fields, then CRLF (RFC 9112 §7.1.2)
             pos = -2 if buf.startswith(b"\r\n") else buf.find(b"\r\n\r\n")
+            if pos > MAX_HEAD or (pos == -1 and len(buf) > MAX_HEAD + 3):
+                raise _malformed(state, key, buf, "trailer section too long")
             if pos == -1:
-                if len(buf) > MAX_HEAD:
-                    raise ParseError("trailer section too long")
                 return "wait"
             del buf[: pos + 4]
             state["trailer_" + key] = False
@@ -266,9 +275,9 @@ class HttpDissector(StreamDissector):
             state["chunk_" + key] = chunk - n
             return "skipped" if n else "wait"
         end = buf.find(b"\r\n")
+        if end > MAX_HEAD or (end < 0 and len(buf) > MAX_HEAD + 1):
+            raise _malformed(state, key, buf, "chunk-size line too long")
         if end < 0:
-            if len(buf) > MAX_HEAD:
-                raise ParseError("chunk-size line too long")
             return "wait"
         line = bytes(buf[:end])
         del buf[: end + 2]

@@ -194,6 +194,10 @@ class MqttDissector(StreamDissector):
                 state["done"] = True
                 raise ParseError("MQTT reserved packet type 0")
             total = start + remaining
+            if ptype != PUBLISH and remaining > MAX_PACKET:  # by its declared length, however it arrives
+                state["done"] = True
+                buf.clear()
+                raise ParseError(f"MQTT control packet over {MAX_PACKET} bytes")
             if ptype == PUBLISH and total > MAX_PUBLISH_HEAD:
                 # a big PUBLISH: described from its head, the payload skipped unbuffered
                 if len(buf) < start + MAX_PUBLISH_HEAD:

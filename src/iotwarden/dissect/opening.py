@@ -40,6 +40,7 @@ class OpeningExchange(StreamDissector):
             state["done"] = True
             raise
         if fields is None:
+            streambuf.bound(state, buf, self.max_buffer)  # an opening still incomplete past the limit
             return []
         buf.clear()
         state[key] = fields

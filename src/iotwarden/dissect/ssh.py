@@ -89,7 +89,9 @@ class SshDissector(StreamDissector):
     name: ClassVar[str] = "ssh"
     tcp_ports: ClassVar[tuple[int, ...]] = (22, 2222)
     max_packets_per_flow: ClassVar[int | None] = 30
-    max_buffer: ClassVar[int] = MAX_PACKET + MAX_BANNER * (MAX_PRE_BANNER_LINES + 1)
+    # between feeds a direction holds less than one line (its length is checked) or one binary packet
+    # (its length field is checked first)
+    max_buffer: ClassVar[int] = 4 + MAX_PACKET
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
         return payload.startswith(b"SSH-")
@@ -130,10 +132,10 @@ class SshDissector(StreamDissector):
         """The identification line once complete (consumed from ``buf``), skipping earlier lines."""
         while True:
             end = buf.find(b"\n")
+            if end > MAX_BANNER or (end < 0 and len(buf) > MAX_BANNER):
+                state["done"] = True
+                raise ParseError("SSH identification line over 255 bytes")
             if end < 0:
-                if len(buf) > MAX_BANNER:
-                    state["done"] = True
-                    raise ParseError("SSH identification line over 255 bytes")
                 return None
             line = bytes(buf[:end]).rstrip(b"\r").decode("utf-8", "replace")
             del buf[: end + 1]

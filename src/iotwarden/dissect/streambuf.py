@@ -1,7 +1,13 @@
 """Per-direction byte buffers and endpoint orientation shared by the TCP application dissectors.
 
-A stream dissector keeps one bounded ``bytearray`` per direction in its flow ``state``; overflowing
-the bound ends dissection of the flow (``state["done"]``) with a :class:`ParseError` the engine counts.
+A stream dissector keeps one bounded ``bytearray`` per direction in its flow ``state``. The bound is on
+what is left *unconsumed* once the dissector has taken every complete message out of the buffer (an
+incomplete message), never on the size of one delivery: the engine may hand over a 64 KiB super-packet
+that GRO/TSO coalesced from many wire segments, and the observations must not depend on how the
+sender's bytes were cut into packets. So a dissector calls :func:`append`, consumes, then :func:`bound`;
+a leftover over the bound ends dissection of the flow (``state["done"]``) with a :class:`ParseError`
+the engine counts. A dissector whose limit means "a message over N bytes is malformed" also checks the
+size of each complete message it takes, so that meaning holds whatever the segmentation.
 """
 
 from __future__ import annotations
@@ -21,15 +27,25 @@ def direction_key(to_server: bool) -> str:
 
 
 def append(state: dict[str, Any], to_server: bool, data: bytes, limit: int) -> bytearray:
-    """The direction's buffer with ``data`` appended; ParseError (and ``done``) past ``limit`` bytes."""
-    key = direction_key(to_server)
-    buf: bytearray = state.setdefault(key, bytearray())
+    """The direction's buffer with ``data`` appended, however large ``data`` is.
+
+    ``limit`` is checked against what the previous feed left, for a feed that raised before it
+    called :func:`bound`: ParseError (and ``done``) when that was over ``limit``.
+    """
+    buf: bytearray = state.setdefault(direction_key(to_server), bytearray())
+    if len(buf) > limit:
+        bound(state, buf, limit)
     buf += data
+    return buf
+
+
+def bound(state: dict[str, Any], buf: bytearray, limit: int) -> None:
+    """After the dissector consumed every complete message from ``buf`` (one direction's buffer):
+    ParseError (and ``done``) when its unconsumed bytes (an incomplete message) exceed ``limit``."""
     if len(buf) > limit:
         state["done"] = True
         buf.clear()
-        raise ParseError(f"{key} buffer over its limit of {limit} bytes without a complete message")
-    return buf
+        raise ParseError(f"stream buffer over its limit of {limit} bytes without a complete message")
 
 
 def oriented(pkt: Packet, from_client: bool) -> Packet:

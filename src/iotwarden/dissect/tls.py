@@ -51,7 +51,8 @@ class TlsDissector(StreamDissector):
     name: ClassVar[str] = "tls"
     tcp_ports: ClassVar[tuple[int, ...]] = (443, 8443, 993, 995, 465, 636, 853, 5061, 8883, 5671)
     max_packets_per_flow: ClassVar[int | None] = 40  # hellos and the chain fit in the first few dozen
-    max_buffer: ClassVar[int] = 2 * MAX_RECORD
+    # between feeds a direction holds less than one record (its header's length is checked first)
+    max_buffer: ClassVar[int] = 5 + MAX_RECORD
 
     def __init__(self, memo_entries: int = MEMO_ENTRIES) -> None:
         # hello fields and certificate summaries by content; 0 turns the memo off
