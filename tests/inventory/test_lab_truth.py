@@ -117,7 +117,7 @@ def test_the_inventory_holds_exactly_the_lab_devices(scenario: str, prop: str, l
 # User-Agent, an OT identity object, SNMP sysDescr, an ONVIF hardware scope, a UPnP description's
 # modelName): the inventory must name it
 MODEL_STATED = {
-    "small": {"cam-01", "nvr-01", "prn-01", "dvr-01", "plc-01", "hvac-01"},
+    "small": {"cam-01", "nvr-01", "prn-01", "dvr-01", "plc-01", "hvac-01", "kasa-01"},
     "enterprise": {"nvr-01", "phone-01", "cam-lobby", "cam-dock", "cam-parking", "dvr-lobby", "prn-2f", "prn-3f",
                    "phone-lobby", "phone-conf", "chromecast", "appletv", "plc-line1", "plc-line2", "plc-pack", "ahu-1",
                    "vav-3", "hue-bridge", "monitor-icu1", "sonos", "roku-conf"},

@@ -30,8 +30,11 @@ BULB = {"id": "kasa-bulb", "vendor": "TP-Link", "model": "KL130", "type": "smart
 
 
 def scenario(app: dict[str, Any], *devices: dict[str, Any]) -> Scenario:
-    """The small scenario with the workstation running the Kasa app and ``devices`` added."""
+    """The small scenario with the workstation running the Kasa app and ``devices`` in place of its Kasa plug."""
     raw = read_scenario_file(SMALL)
+    raw["devices"] = [d for d in raw["devices"] if d["id"] != "kasa-01"]
+    for dev in raw["devices"]:
+        dev["behaviours"] = [b for b in dev.get("behaviours", []) if b["kind"] != "kasa_app"]
     for dev in raw["devices"]:
         if dev["id"] == "ws-01":
             dev["behaviours"] = [*dev["behaviours"], {"kind": "kasa_app", **app}]

@@ -105,7 +105,7 @@ def test_extends_replaces_top_level_keys(tmp_path: Path) -> None:
     (tmp_path / "base.yaml").write_text((SCENARIOS / "small.yaml").read_text())
     (tmp_path / "child.yaml").write_text("extends: base.yaml\nname: child\nduration: 5\n")
     child = load_scenario(tmp_path / "child.yaml")
-    assert (child.name, child.duration, len(child.devices)) == ("child", 5.0, 11)
+    assert (child.name, child.duration, len(child.devices)) == ("child", 5.0, 12)
     (tmp_path / "loop.yaml").write_text("extends: child.yaml\n")
     with pytest.raises(ConfigError, match="extends: one level"):
         load_scenario(tmp_path / "loop.yaml")
@@ -150,5 +150,5 @@ def test_any_replaced_top_level_value_only_raises_config_error(key: str, value: 
 
 def test_device_count_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("iotwarden.lab.scenario.MAX_DEVICES", 3)
-    with pytest.raises(ConfigError, match=r"s\.devices: 11 devices, the limit is 3"):
+    with pytest.raises(ConfigError, match=r"s\.devices: 12 devices, the limit is 3"):
         _parse(_raw())
