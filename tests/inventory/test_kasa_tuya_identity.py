@@ -17,7 +17,7 @@ from iotwarden.lab.wire import Frame, Host
 from iotwarden.model import Device
 from iotwarden.sources.capfile import read_capture
 from tests.dissect.test_kasa import DISCOVERY, EC60, HS110, KL130, encrypt, framed
-from tests.dissect.test_tuya import V33, V35
+from tests.dissect.test_tuya import APP_REQUEST, V33, V35
 from tests.risk.harness import T0, host, tcp, udp, write_pcap
 
 BROADCAST = Host("ff:ff:ff:ff:ff:ff", "10.9.0.255")
@@ -101,6 +101,16 @@ def test_a_tuya_announcer_is_a_tuya_device_of_no_stated_kind(tmp_path: Path) -> 
         assert dev.attributes["tuya.product_key"] == {"8FAPq5h6gdV51Vcr"}
         assert (dev.vendor, dev.category, dev.device_type) == ("Tuya", "iot", None)
         assert _rules(dev, "vendor") == {"tuya.announce"}
+
+
+def test_the_app_asking_tuya_devices_to_announce_is_not_one(tmp_path: Path) -> None:
+    phone, bulb = host(5), host(31)  # the app's 3.5 request to udp/7000, the device's answer in kind
+    frames = udp(phone, BROADCAST, 40002, 7000, APP_REQUEST) + udp(bulb, BROADCAST, 40001, 7000, V35, t=T0 + 0.2)
+    devices = _inventory(write_pcap(tmp_path / "tuya-app.pcap", frames))
+    app = devices[phone.ip]
+    assert "tuya" in app.protocols and not {name for name in app.attributes if name.startswith("tuya.")}
+    assert (app.vendor, app.category) == (None, None)
+    assert devices[bulb.ip].vendor == "Tuya"
 
 
 def test_a_tuya_plug_on_an_espressif_module_is_still_tuya(tmp_path: Path) -> None:
