@@ -55,7 +55,8 @@ def test_a_device_broadcasts_its_announcement_every_few_seconds(version: str, po
     assert {bytes(e.data.data.data) for _, e in frames} == {bytes(udp.data)}  # the same datagram each time
     kind, fields = parse(bytes(udp.data))
     assert kind == "announce"
-    assert fields == {"command": 0 if version == "3.1" else 0x13, "framing": framing, "gw_id": "34305060807d3a1d7178",
+    assert fields == {"command": 0 if version == "3.1" else 0x13, "framing": framing, "crc_valid": True,
+                      "gw_id": "34305060807d3a1d7178",
                       "product_key": "keyjup78v54myhan", "version": version, "ip": world.ips["tuya-plug"],
                       "encrypt": True}
 

@@ -19,7 +19,7 @@ id), ``product_key`` (identifies the product in Tuya's cloud; no public table ma
 local protocol version, "3.3"), ``ip`` (the address it states), ``encrypt`` (bool, whether its control
 channel is encrypted); ``request``, the app's discovery request: field ``ip`` (where to answer); ``message``,
 any other JSON. Every kind has ``command`` (the frame's command number) and ``framing``: "plain" (3.1),
-"aes-ecb" (3.3/3.4) or "aes-gcm" (3.5).
+"aes-ecb" (3.3/3.4) or "aes-gcm" (3.5); 55AA frames also ``crc_valid`` (bool).
 """
 
 from __future__ import annotations
@@ -54,8 +54,9 @@ def parse(data: bytes) -> tuple[str, dict[str, Any]]:
     """(kind, fields) of one discovery datagram; ParseError when it is not one."""
     if len(data) > MAX_FRAME:
         raise ParseError(f"tuya: datagram of {len(data)} bytes over the limit of {MAX_FRAME}")
+    crc_valid: bool | None = None  # 55AA frames only; GCM frames are authenticated or refused
     if data[:4] == PREFIX_55AA:
-        command, text, framing = _frame_55aa(data)
+        command, text, framing, crc_valid = _frame_55aa(data)
     elif data[:4] == PREFIX_6699:
         command, text, framing = _frame_6699(data)
     else:
@@ -67,6 +68,8 @@ def parse(data: bytes) -> tuple[str, dict[str, Any]]:
     if not isinstance(body, dict):
         raise ParseError("tuya: payload is not a JSON object")
     fields: dict[str, Any] = {"command": command, "framing": framing}
+    if crc_valid is not None:
+        fields["crc_valid"] = crc_valid
     if isinstance(body.get("gwId"), str):
         for key, name in ANNOUNCE_FIELDS.items():
             value = body.get(key)
@@ -82,22 +85,23 @@ def parse(data: bytes) -> tuple[str, dict[str, Any]]:
     return "message", fields
 
 
-def _frame_55aa(data: bytes) -> tuple[int, bytes, str]:
-    """(command, JSON bytes, framing) of a 0x000055AA frame whose CRC-32 holds."""
+def _frame_55aa(data: bytes) -> tuple[int, bytes, str, bool]:
+    """(command, JSON bytes, framing, whether the CRC-32 holds) of a 0x000055AA frame.
+
+    A wrong CRC is reported, not refused, as tinytuya's unpack_message does: the payload must still be
+    JSON, in clear or under the discovery key, which random bytes are not."""
     if len(data) < HEADER_55AA.size + CRC_AND_SUFFIX:
         raise ParseError("tuya: 55AA frame shorter than its header and trailer")
     _, _, command, length = HEADER_55AA.unpack_from(data)
     end = HEADER_55AA.size + length
     if length < CRC_AND_SUFFIX or end > len(data) or data[end - 4 : end] != SUFFIX_55AA:
         raise ParseError(f"tuya: 55AA length {length} does not end at a 0x0000AA55 suffix in the datagram")
-    crc = int.from_bytes(data[end - CRC_AND_SUFFIX : end - 4], "big")
-    if zlib.crc32(data[: end - CRC_AND_SUFFIX]) != crc:
-        raise ParseError("tuya: 55AA frame CRC-32 does not match")
+    crc_valid = zlib.crc32(data[: end - CRC_AND_SUFFIX]) == int.from_bytes(data[end - CRC_AND_SUFFIX : end - 4], "big")
     payload = data[HEADER_55AA.size : end - CRC_AND_SUFFIX]
     if payload[:1] != b"{" and (payload[RETCODE : RETCODE + 1] == b"{" or len(payload) % 16 == RETCODE):
         payload = payload[RETCODE:]  # devices put a return code before the payload (tinytuya unpack_message)
     if payload[:1] == b"{":
-        return command, payload, "plain"
+        return command, payload, "plain", crc_valid
     if not payload or len(payload) % 16:
         raise ParseError(f"tuya: 55AA payload of {len(payload)} bytes is neither JSON nor AES blocks")
     decryptor = Cipher(algorithms.AES(UDP_KEY), modes.ECB()).decryptor()  # noqa: S305 - Tuya's format
@@ -105,7 +109,7 @@ def _frame_55aa(data: bytes) -> tuple[int, bytes, str]:
     pad = raw[-1]
     if not 1 <= pad <= 16 or raw[-pad:] != bytes((pad,)) * pad:
         raise ParseError("tuya: AES-ECB payload without PKCS#7 padding: not under the discovery key")
-    return command, raw[:-pad], "aes-ecb"
+    return command, raw[:-pad], "aes-ecb", crc_valid
 
 
 def _frame_6699(data: bytes) -> tuple[int, bytes, str]:
