@@ -62,6 +62,11 @@ def test_a_frame_over_its_limit_ends_the_flow() -> None:
         FoxDissector().feed(Packet(ts=0.0, payload=b"", to_server=True), b"fox a 1 -1 fox hello\n{" + b"x" * MAX_FRAME,
                             state)
     assert state["done"]
+    state = {}
+    with pytest.raises(ParseError):  # a complete frame is held to the same limit
+        FoxDissector().feed(Packet(ts=0.0, payload=b"", to_server=True),
+                            b"fox a 1 -1 fox hello\n{" + b"x" * MAX_FRAME + b"\n};;\n", state)
+    assert state["done"]
 
 
 def test_probe() -> None:

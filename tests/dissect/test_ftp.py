@@ -54,6 +54,16 @@ def test_overlong_line_and_non_reply_are_parse_errors() -> None:
         FtpDissector().feed(Packet(ts=0.0, payload=b"", to_server=True), b"U" * (MAX_LINE + 1), state)
     with pytest.raises(ParseError):
         FtpDissector().feed(Packet(ts=0.0, payload=b"", to_server=False), b"SSH-2.0-x\r\n", {})
+    with pytest.raises(ParseError):  # a complete line is held to the same limit
+        FtpDissector().feed(Packet(ts=0.0, payload=b"", to_server=True), b"U" * (MAX_LINE + 1) + b"\n", {})
+
+
+def test_a_long_greeting_in_one_segment_is_read_line_by_line() -> None:
+    """A multi-line 220 of 1.3 KB fits one 1460-byte segment: the line limit is per line, not per delivery."""
+    lines = b"".join(b"220-notice line %02d of the archive server's terms of use\r\n" % i for i in range(24))
+    obs = feed_chunks(FtpDissector(), [(False, lines + b"220 ready\r\n")])
+    assert len(lines) > MAX_LINE and [o.kind for o in obs] == ["banner"]
+    assert obs[0].fields["banner"].count("\n") == 24
 
 
 def test_probe() -> None:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from iotwarden.dissect import default_dissectors
 from iotwarden.dissect.base import Packet
-from iotwarden.dissect.hl7 import MAX_DEVICE_ROWS, MAX_MESSAGES, Hl7Dissector, eui64_mac, parse_message
+from iotwarden.dissect.hl7 import MAX_DEVICE_ROWS, MAX_MESSAGE, MAX_MESSAGES, Hl7Dissector, eui64_mac, parse_message
 from iotwarden.engine.core import Engine
 from iotwarden.errors import ParseError
 from iotwarden.lab import proto_app
@@ -231,6 +231,16 @@ def test_data_outside_mllp_ends_the_flow() -> None:
     with pytest.raises(ParseError, match="outside"):
         Hl7Dissector().feed(Packet(ts=0.0, payload=b"", to_server=True), b"GET / HTTP/1.1\r\n", state)
     assert state["done"]
+
+
+def test_a_block_over_the_limit_ends_the_flow_whole_or_in_pieces() -> None:
+    block = b"\x0bMSH|^~\\&|" + b"x" * MAX_MESSAGE + b"\x1c\r"
+    for cut in (len(block), 1460):
+        state: dict[str, Any] = {}
+        with pytest.raises(ParseError, match="over"):
+            for i in range(0, len(block), cut):
+                Hl7Dissector().feed(Packet(ts=0.0, payload=b"", to_server=True), block[i : i + cut], state)
+        assert state["done"]
 
 
 def test_observations_per_flow_are_bounded() -> None:

@@ -81,6 +81,22 @@ def test_oversized_header_section_is_a_parse_error() -> None:
         HttpDissector().feed(Packet(ts=0.0, payload=b""), b"GET / HTTP/1.1\r\nX: " + b"a" * (MAX_HEAD + 10), state)
 
 
+def test_a_header_section_over_the_limit_is_malformed_even_when_it_arrives_whole() -> None:
+    head = b"GET / HTTP/1.1\r\nX: " + b"a" * MAX_HEAD + b"\r\n\r\n"
+    with pytest.raises(ParseError):
+        HttpDissector().feed(Packet(ts=0.0, payload=b""), head, {})
+
+
+def test_a_super_packet_of_body_and_the_next_response_keeps_the_connection() -> None:
+    """A GRO/TSO delivery of 64 KiB: the body is skipped, the next keep-alive response is read."""
+    first = b"HTTP/1.1 200 OK\r\nContent-Length: 60000\r\n\r\n" + b"\x00" * 60000
+    second = b"HTTP/1.1 401 Unauthorized\r\nServer: App-webs/\r\nContent-Length: 0\r\n\r\n"
+    obs = feed_chunks(HttpDissector(), [(True, b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n"),
+                                        (False, first + second)])
+    assert [(o.kind, o.fields.get("server")) for o in obs] == [("request", None), ("request", None),
+                                                              ("response", None), ("response", "App-webs/")]
+
+
 def test_garbage_instead_of_a_request_line_is_a_parse_error() -> None:
     with pytest.raises(ParseError):
         HttpDissector().feed(Packet(ts=0.0, payload=b""), b"\x16\x03\x01 hello\r\n\r\n", {})

@@ -92,6 +92,10 @@ def test_lines_before_the_banner_are_skipped_up_to_a_limit() -> None:
     with pytest.raises(ParseError):
         SshDissector().feed(pkt, b"noise\r\n" * (MAX_PRE_BANNER_LINES + 1), state)
     assert state["done"] is True
+    state = {}
+    with pytest.raises(ParseError):  # an identification line over 255 bytes, whole or in pieces
+        SshDissector().feed(pkt, b"SSH-2.0-" + b"a" * 300 + b"\r\n", state)
+    assert state["done"] is True
 
 
 def test_truncated_kexinit_raises_parse_error() -> None:

@@ -125,7 +125,9 @@ class StreamDissector(Dissector):
     all it needs, and the engine stops feeding that flow.
     """
 
-    max_buffer: ClassVar[int] = 64 * 1024  # bytes buffered per direction before giving up
+    # unconsumed bytes (an incomplete message) a direction may hold between feeds before giving up;
+    # never a bound on one delivery, which may be a 64 KiB GRO/TSO super-packet (dissect/streambuf.py)
+    max_buffer: ClassVar[int] = 64 * 1024
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         """Observations made possible by ``data``, the next in-order bytes of ``pkt``'s direction."""
