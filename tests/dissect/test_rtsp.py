@@ -280,6 +280,7 @@ def test_a_gap_stops_one_direction_and_both_stop_the_flow() -> None:
 
 @pytest.mark.parametrize("head", [
     b"OPTIONS * RTSP/1.0\r\nX: " + b"a" * (MAX_HEAD + 10),  # header section past the limit, never ended
+    b"OPTIONS * RTSP/1.0\r\nX: " + b"a" * MAX_HEAD + b"\r\n\r\n",  # past the limit, ended in the same delivery
     b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: -5\r\n\r\n",  # RFC 2326 §12.14: a decimal number
 ])
 def test_malformed_heads_are_parse_errors(head: bytes) -> None:

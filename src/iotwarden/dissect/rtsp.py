@@ -208,9 +208,9 @@ class RtspDissector(StreamDissector):
             del buf[:2]
             return True
         end = buf.find(b"\r\n\r\n")
+        if end > MAX_HEAD or (end < 0 and len(buf) > MAX_HEAD + 3):  # whole or in pieces (dissect/streambuf.py)
+            raise ParseError(f"RTSP header section over {MAX_HEAD} bytes")
         if end < 0:
-            if len(buf) > MAX_HEAD:
-                raise ParseError(f"RTSP header section over {MAX_HEAD} bytes")
             return False
         head = bytes(buf[:end])
         del buf[: end + 4]
