@@ -16,7 +16,7 @@ from iotwarden.inventory.classifier import DeviceClassifier
 from iotwarden.lab.wire import Frame, Host
 from iotwarden.model import Device
 from iotwarden.sources.capfile import read_capture
-from tests.dissect.test_kasa import DISCOVERY, EC60, HS110, KL130, encrypt, framed
+from tests.dissect.test_kasa import DISCOVERY, EC60, HS110, KL130, P110, TDP_KEY_PROBE, encrypt, framed, tdp
 from tests.dissect.test_tuya import APP_REQUEST, V33, V35
 from tests.risk.harness import T0, host, tcp, udp, write_pcap
 
@@ -80,6 +80,22 @@ def test_a_bulb_and_a_camera_answering_one_query(tmp_path: Path) -> None:
     assert found[bulb.ip] == ("TP-Link", "smart_bulb", "KL130")
     assert found[camera.ip] == ("TP-Link", "camera", "EC60")
     assert found[phone.ip] == (None, None, None)
+
+
+def test_tapo_devices_answering_the_tdp_probe(tmp_path: Path) -> None:
+    phone, plug, hub = host(5), host(24), host(25)
+    h100 = tdp(json.dumps({"result": {"device_type": "SMART.TAPOHUB", "device_model": "H100(EU)",
+                                      "device_id": "80ABCDEF", "mac": "3C-52-A1-00-00-02"}, "error_code": 0}).encode())
+    frames = udp(phone, BROADCAST, PHONE_PORT, 20002, TDP_KEY_PROBE)
+    frames += udp(plug, phone, 20002, PHONE_PORT, P110, t=T0 + 0.02)
+    frames += udp(hub, phone, 20002, PHONE_PORT, h100, t=T0 + 0.03)
+    devices = _inventory(write_pcap(tmp_path / "tdp.pcap", frames))
+    assert (devices[plug.ip].vendor, devices[plug.ip].device_type, devices[plug.ip].conclusion("model")) == (
+        "TP-Link", "smart_plug", "P110")
+    assert not {"kasa.owner", "kasa.device_name"} & set(devices[plug.ip].attributes)
+    assert (devices[hub.ip].vendor, devices[hub.ip].device_type, devices[hub.ip].conclusion("model")) == (
+        "TP-Link", "smart_hub", "H100")
+    assert (devices[phone.ip].vendor, devices[phone.ip].device_type) == (None, None)
 
 
 def test_the_sysinfo_of_a_tcp_session_describes_the_device_not_the_client(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("ssdp", "SsdpDissector"),
     ("wsd", "WsdDissector"),  # WS-Discovery udp/3702: ONVIF cameras, WSD printers, Windows computers
     ("dhip", "DhipDissector"),
-    ("kasa", "KasaDissector"),  # TP-Link Kasa 9999: the app's queries (udp broadcast, tcp) and a device's sysinfo
+    ("kasa", "KasaDissector"),  # TP-Link Kasa udp/tcp 9999 sysinfo, TDP udp/20002 (Tapo, newer Kasa) discovery
     ("tuya", "TuyaDissector"),  # Tuya discovery udp/6666 (3.1), 6667 (3.3/3.4, AES-ECB), 7000 (3.5, AES-GCM)
     ("ntp", "NtpDissector"),
     ("snmp", "SnmpDissector"),

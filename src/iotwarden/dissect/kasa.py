@@ -1,4 +1,5 @@
-"""TP-Link Kasa local protocol on port 9999: the app's queries and a device's description of itself.
+"""TP-Link Kasa local protocol on port 9999, and TP-Link's device discovery on udp/20002: the app's queries and
+a device's description of itself.
 
 The Kasa app (and Home Assistant's python-kasa) broadcasts ``{"system":{"get_sysinfo":{}}}`` to udp/9999
 and controls a device over tcp/9999; every plug, switch, bulb and strip answers with its sysinfo. The
@@ -20,6 +21,16 @@ Kinds (subject ``src``, the sender), told apart by content since any port may be
   ``get_sysinfo.system``. Never kept: the user's ``alias`` for the device (a personal name the
   identity of the device does not need) and ``latitude``/``longitude`` (its owner's location).
 * ``response``: any other answer (a relay switched, an energy reading); field ``commands``.
+
+Newer Kasa firmware and Tapo devices (KLAP or AES control over HTTP) answer python-kasa's second probe,
+on udp/20002 (TDP: a 16-byte header of version 2, message type, op code, payload size, flags, a reserved
+byte, a serial and a CRC-32, then JSON, python-kasa ``_AesDiscoveryQuery`` and ``_get_discovery_json``):
+
+* ``query``: the probe (an empty payload, or the app's RSA public key): field ``commands`` ["tdp.probe"].
+* ``discovery``: the device's ``result``: ``model`` (``device_model``, "P110(EU)"), ``type``
+  (``device_type``, "SMART.TAPOPLUG"), ``mac``, ``device_id``, ``sw_ver`` and ``hw_ver`` (``firmware_version``,
+  ``hardware_version``) when sent, ``encrypt_type`` (``mgt_encrypt_schm.encrypt_type``: KLAP, AES). Never
+  kept: ``owner`` (the account's hash) and ``device_name`` (the user's name for it).
 """
 
 from __future__ import annotations
@@ -33,6 +44,9 @@ from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
 PORT = 9999
+TDP_PORT = 20002  # python-kasa Discover.DISCOVERY_PORT_2
+TDP_HEADER = 16
+TDP_VERSION = 2
 FIRST_KEY = 171  # the autokey's initial value (softScheck; python-kasa XorEncryption)
 MAX_MESSAGE = 32 * 1024  # bytes of one message read; a power strip's sysinfo with its outlets is ~2 KB
 MAX_MESSAGES = 16  # observations per TCP flow: one app session polls a handful of modules
@@ -45,6 +59,8 @@ SYSINFO_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("oem_id", ("oemId",)),
 )
 _HEX = frozenset("0123456789abcdef")
+TDP_FIELDS = (("model", "device_model"), ("type", "device_type"), ("device_id", "device_id"),
+              ("sw_ver", "firmware_version"), ("hw_ver", "hardware_version"))
 
 
 def decrypt(data: bytes) -> bytes:
@@ -73,6 +89,36 @@ def parse(message: bytes) -> tuple[str, dict[str, Any]]:
     if isinstance(info, dict) and any(k in info for k in ("model", "sw_ver", "hw_ver")):
         return "sysinfo", {**_sysinfo(info), "commands": commands}
     return ("response" if _answers(body) else "query"), {"commands": commands}
+
+
+def parse_tdp(datagram: bytes) -> tuple[str, dict[str, Any]]:
+    """(kind, fields) of one udp/20002 TDP datagram; ParseError when it is not one."""
+    if len(datagram) < TDP_HEADER or datagram[0] != TDP_VERSION or len(datagram) > MAX_MESSAGE:
+        raise ParseError("kasa: not a TDP version 2 datagram of a sane size")
+    payload = datagram[TDP_HEADER:]
+    if not payload:
+        return "query", {"commands": ["tdp.probe"]}
+    try:
+        body = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ParseError(f"kasa: TDP payload is not JSON: {exc}") from exc
+    if isinstance(body, dict) and isinstance(body.get("params"), dict):
+        return "query", {"commands": ["tdp.probe"]}
+    result = body.get("result") if isinstance(body, dict) else None
+    if not isinstance(result, dict):
+        raise ParseError("kasa: TDP payload is neither a probe nor a discovery result")
+    fields: dict[str, Any] = {}
+    for name, key in TDP_FIELDS:
+        value = result.get(key)
+        if isinstance(value, str) and value.strip():
+            fields[name] = value.strip()[:MAX_TEXT]
+    mac = _mac(result["mac"]) if isinstance(result.get("mac"), str) else None
+    if mac:
+        fields["mac"] = mac
+    scheme = result.get("mgt_encrypt_schm")
+    if isinstance(scheme, dict) and isinstance(scheme.get("encrypt_type"), str):
+        fields["encrypt_type"] = scheme["encrypt_type"][:MAX_TEXT]
+    return "discovery", fields
 
 
 def _commands(body: dict[str, Any]) -> list[str]:
@@ -117,13 +163,13 @@ def _mac(text: str) -> str | None:
 
 class KasaDissector(StreamDissector):
     name: ClassVar[str] = "kasa"
-    udp_ports: ClassVar[tuple[int, ...]] = (PORT,)
+    udp_ports: ClassVar[tuple[int, ...]] = (PORT, TDP_PORT)
     tcp_ports: ClassVar[tuple[int, ...]] = (PORT,)
     max_buffer: ClassVar[int] = MAX_MESSAGE + 4
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         if pkt.ip_proto != 6:  # one message per datagram, no length prefix
-            kind, fields = parse(data)
+            kind, fields = parse_tdp(data) if TDP_PORT in (pkt.src_port, pkt.dst_port) else parse(data)
             return [pkt.observation(self.name, kind, fields)]
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         out: list[Observation] = []

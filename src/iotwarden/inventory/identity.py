@@ -105,10 +105,10 @@ RULES: dict[str, IdentityRule] = {
     "dhip": IdentityRule(  # Dahua discovery: a device's own description of itself (model, class, firmware)
         attributes=("device_type", "device_class", "version", "serial_no"), kinds=frozenset({"device_info"}),
     ),
-    "kasa": IdentityRule(  # TP-Link Kasa sysinfo (udp/tcp 9999): a device's own model, type, firmware, ids;
-        # a query describes the app's host and gives nothing (python-kasa fixtures; softScheck tplink-smartplug)
+    "kasa": IdentityRule(  # TP-Link Kasa sysinfo (udp/tcp 9999) or TDP discovery result (udp/20002): a device's
+        # own model, type, firmware, ids; a query describes the app's host and gives nothing (python-kasa)
         attributes=("model", "dev_name", "type", "hw_ver", "sw_ver", "device_id", "hw_id", "oem_id"),
-        kinds=frozenset({"sysinfo"}),
+        kinds=frozenset({"sysinfo", "discovery"}),
     ),
     "tuya": IdentityRule(  # Tuya discovery announcement: device id, product key, local protocol version (tinytuya)
         attributes=("gw_id", "product_key", "version"), kinds=frozenset({"announce"}),
