@@ -91,6 +91,15 @@ def test_record_length_over_the_limit_ends_the_flow() -> None:
     assert state["done"]
 
 
+def test_records_filling_a_super_packet_are_all_read() -> None:
+    """A 64 KiB GRO/TSO delivery of complete records is over the one-record buffer bound, and fine."""
+    record = proto_dir.tcp_record(AS_REQ)
+    delivery = record * (MAX_RECORD // len(record) + 2)
+    assert len(delivery) > KerberosDissector.max_buffer
+    obs = feed_chunks(KerberosDissector(), [(True, delivery)])
+    assert len(obs) == MAX_MESSAGES and {o.kind for o in obs} == {"as_req"}
+
+
 def test_observations_per_flow_are_bounded() -> None:
     obs = feed_chunks(KerberosDissector(), [(True, proto_dir.tcp_record(AS_REQ) * (MAX_MESSAGES + 5))])
     assert len(obs) == MAX_MESSAGES
