@@ -3,6 +3,7 @@ to a few vendor clouds; hundreds of destinations mean scanning, a botnet or a mi
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from iotwarden.hooks import Context
@@ -14,6 +15,17 @@ from iotwarden.risk.subjects import Endpoint, SubjectIndex, is_external, usable_
 
 MAX_SOURCES = 20_000  # internal endpoints whose destination sets are tracked
 MAX_DESTINATIONS_PER_SOURCE = 4_096  # distinct destinations counted per endpoint (past any sane threshold)
+MAX_PORTS_PER_SOURCE = 64  # destination ports listed per endpoint
+
+
+@dataclass(slots=True)
+class Reach:
+    """What one internal endpoint reached outside: addresses, ports, from its first flow to its last."""
+
+    first: float
+    last: float
+    destinations: set[str] = field(default_factory=set)
+    ports: set[int] = field(default_factory=set)
 
 
 class ManyExternalDestinations(Check):
@@ -35,43 +47,40 @@ class ManyExternalDestinations(Check):
 
     def __init__(self) -> None:
         super().__init__()
-        self.destinations: dict[Endpoint, set[str]] = {}
-        self.ports: dict[Endpoint, set[int]] = {}
-        self.times: dict[Endpoint, tuple[float, float]] = {}
+        self.reached: dict[Endpoint, Reach] = {}  # one lookup per flow
 
     def on_flow(self, ctx: Context, flow: Flow) -> None:
         if not is_external(flow.b_ip) or is_external(flow.a_ip):
             return
         source = (usable_mac(flow.a_mac), flow.a_ip)
-        dests = self.destinations.get(source)
-        if dests is None:
-            if len(self.destinations) >= MAX_SOURCES:
+        reach = self.reached.get(source)
+        if reach is None:
+            if len(self.reached) >= MAX_SOURCES:
                 self.dropped += 1
                 return
-            dests = self.destinations[source] = set()
-            self.ports[source] = set()
-        if len(dests) < MAX_DESTINATIONS_PER_SOURCE:
-            dests.add(flow.b_ip)
-        ports = self.ports[source]
-        if len(ports) < 64:
-            ports.add(flow.b_port)
+            reach = self.reached[source] = Reach(flow.first_seen, flow.last_seen)
+        if len(reach.destinations) < MAX_DESTINATIONS_PER_SOURCE:
+            reach.destinations.add(flow.b_ip)
+        if len(reach.ports) < MAX_PORTS_PER_SOURCE:
+            reach.ports.add(flow.b_port)
         # the earliest start and latest end, compared in place of min()/max() calls (one per flow)
-        start, end = flow.first_seen, flow.last_seen
-        first, last = self.times.get(source, (start, end))
-        self.times[source] = (start if start < first else first, end if end > last else last)
+        if flow.first_seen < reach.first:  # noqa: PLR1730 - see above
+            reach.first = flow.first_seen
+        if flow.last_seen > reach.last:  # noqa: PLR1730 - see above
+            reach.last = flow.last_seen
 
     def findings(self, ctx: Context, subjects: SubjectIndex) -> list[Finding]:
         per_device: dict[str, set[str]] = {}
         ports: dict[str, set[int]] = {}
         times: dict[str, tuple[float, float]] = {}
-        for source, dests in self.destinations.items():
+        for source, reach in self.reached.items():
             key = subjects.resolve(*source)
             if key is None:
                 subjects.unresolved += 1
                 continue
-            per_device.setdefault(key, set()).update(dests)
-            ports.setdefault(key, set()).update(self.ports[source])
-            first, last = self.times[source]
+            per_device.setdefault(key, set()).update(reach.destinations)
+            ports.setdefault(key, set()).update(reach.ports)
+            first, last = reach.first, reach.last
             old = times.get(key, (first, last))
             times[key] = (min(old[0], first), max(old[1], last))
         out = []
