@@ -81,7 +81,8 @@ class Detector:
         """A batch of closed flows at once (the add-on manager prefers this hook): held like
         :meth:`on_flow`'s, without a call per flow; a subclass that overrides ``on_flow`` gets each.
         A batch that is all a detector holds is kept as handed over (the manager hands every
-        detector the same list), so its time order is found once for all of them."""
+        detector the same list, and its callers leave a batch as it is once handed over), so its
+        time order is found once for all of them."""
         if type(self).on_flow is not Detector.on_flow:
             for flow in flows:
                 self.on_flow(ctx, flow)
