@@ -13,6 +13,14 @@ used to give up on once it arrived in one piece:
 * TLS (port 443): a server flight of 40 KiB (a certificate message of many certificates, in 16 KiB
   records: over tls.py's old two-record buffer);
 * MQTT (port 1883): a 100,000-byte PUBLISH between a CONNECT and a SUBSCRIBE.
+
+And two flows whose sender writes several small messages in a row, one of them malformed: GRO hands
+them over in one delivery, and the good ones around the bad one must still be observed:
+
+* HTTP (port 8080): three pipelined requests (RFC 9112 §9.3), the second with a header line that has
+  no colon (RFC 9112 §5.1), then the three answers;
+* MQTT (port 1883): PUBLISH, a SUBSCRIBE without topic filters (3.1.1 §3.8.3: a protocol violation),
+  PUBLISH.
 """
 
 from __future__ import annotations
@@ -93,13 +101,36 @@ def _mqtt(rng: random.Random) -> list[tuple[bool, bytes]]:
     ]
 
 
+def _pipelined() -> list[tuple[bool, bytes]]:
+    def request(path: str, extra: str = "") -> bytes:
+        return f"GET {path} HTTP/1.1\r\nHost: printer.local\r\nUser-Agent: CUPS/2.4.2\r\n{extra}\r\n".encode()
+
+    def response(server: str) -> bytes:
+        return f"HTTP/1.1 200 OK\r\nServer: {server}\r\nContent-Length: 2\r\n\r\nok".encode()
+
+    return [(True, request("/a")), (True, request("/b", "Broken header line\r\n")), (True, request("/c")),
+            (False, response("HP HTTP Server; HP LaserJet")), (False, response("HP HTTP Server; HP LaserJet")),
+            (False, response("HP HTTP Server; HP LaserJet"))]
+
+
+def _mqtt_stream() -> list[tuple[bool, bytes]]:
+    no_filters = b"\x82\x02\x00\x09"  # SUBSCRIBE, packet id 9, no topic filter
+    return [
+        (True, proto_app.mqtt_connect("meter-7", None, None)), (False, proto_app.MQTT_CONNACK),
+        (True, proto_app.mqtt_publish("meter/7/kwh", b"12.5")), (True, no_filters),
+        (True, proto_app.mqtt_publish("meter/7/kwh", b"12.6")),
+    ]
+
+
 def write(path: Path) -> Path:
     """The capture, Ethernet link type; deterministic."""
     rng = random.Random(20260)
     frames: list[Frame] = []
     t = 1_700_000_000.0
-    for port, exchanges in ((80, _http(rng)), (21, _ftp()), (443, _tls(rng)), (1883, _mqtt(rng))):
-        stream = TcpStream(rng, CLIENT, 40000 + port, SERVER, port)
+    flows = [(80, _http(rng)), (21, _ftp()), (443, _tls(rng)), (1883, _mqtt(rng)), (8080, _pipelined()),
+             (1883, _mqtt_stream())]
+    for i, (port, exchanges) in enumerate(flows):
+        stream = TcpStream(rng, CLIENT, 40000 + i, SERVER, port)
         frames += stream.session(t, exchanges)
         t = stream.t + 1.0
     write_frames(path, LINKTYPE_ETHERNET, frames)

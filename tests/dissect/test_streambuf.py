@@ -55,3 +55,12 @@ def test_oriented_swaps_endpoints_only_when_needed() -> None:
 
 def test_text_is_bounded_and_never_fails() -> None:
     assert streambuf.text(b"\xffabc", 3) == "\ufffdab"
+
+
+def test_failed_carries_what_the_feed_made_before_the_error() -> None:
+    error = ParseError("bad message")
+    assert streambuf.failed(error, []) is error
+    made = [Packet(ts=1.0, payload=b"").observation("x", "k", {})]
+    partial = streambuf.failed(error, made)
+    assert isinstance(partial, streambuf.PartialParse) and isinstance(partial, ParseError)
+    assert partial.made is made and str(partial) == "bad message"

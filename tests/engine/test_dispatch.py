@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import dpkt
 import pytest
 
-from iotwarden.dissect import default_dissectors
+from iotwarden.dissect import default_dissectors, streambuf
 from iotwarden.dissect.base import APP_STATE_KEY, Dissector, Packet, StreamDissector
 from iotwarden.dissect.tls import TlsDissector
 from iotwarden.engine.core import Engine, EngineConfig
@@ -453,3 +453,37 @@ def test_a_dissector_serving_two_applications_names_the_flows_application() -> N
     assert [f.app for f in flows] == ["other-app"]
     _, _, flows = _run([TwoApps()], _stream([(0, b"A:hello")]))
     assert [f.app for f in flows] == ["lines"]
+
+
+class OkLines(StreamDissector):
+    """One Observation per line; a line that is not b"ok" is malformed, and the next line is still read."""
+
+    name = "ok-lines"
+    tcp_ports: ClassVar[tuple[int, ...]] = (7443,)
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        buf = streambuf.append(state, pkt.to_server, data, 64)
+        out: list[Observation] = []
+        error: ParseError | None = None
+        while (end := buf.find(b"\n")) >= 0:
+            line = bytes(buf[:end])
+            del buf[: end + 1]
+            if line == b"ok":
+                out.append(pkt.observation(self.name, "line", {}))
+            else:
+                error = error or ParseError("not ok")
+        if error is not None:
+            raise streambuf.failed(error, out)
+        return out
+
+
+def test_a_malformed_message_costs_only_itself_whether_or_not_it_shares_a_delivery() -> None:
+    # as one super-packet (GRO/TSO) or in three: the good lines are observed, the bad one counted
+    for cut in ([b"ok\nbad\nok\n"], [b"ok\n", b"bad\n", b"ok\n"]):
+        frames, seq = [(0.0, ethernet(tcp(C, S, 50000, 7443, SYN, 999)))], 1000
+        for i, piece in enumerate(cut):
+            frames.append((0.1 * (i + 1), ethernet(tcp(C, S, 50000, 7443, PSH | ACK, seq, piece))))
+            seq += len(piece)
+        engine, obs, [flow] = _run([OkLines()], frames)
+        assert ([o.kind for o in obs], engine.stats.parse_errors["ok-lines"], flow.app) == (["line", "line"], 1,
+                                                                                          "ok-lines")

@@ -55,8 +55,11 @@ class FtpDissector(StreamDissector):
             del buf[: end + 1]
             if pkt.to_server:
                 self._command(line, state)
-            else:
+                continue
+            try:
                 out.extend(self._reply_line(pkt, line, state))
+            except ParseError as exc:  # not FTP after all (the flow is done): what came before it stands
+                raise streambuf.failed(exc, out) from None
         return out
 
     @staticmethod

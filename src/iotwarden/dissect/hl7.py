@@ -203,25 +203,35 @@ class Hl7Dissector(StreamDissector):
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         out: list[Observation] = []
-        while not state.get("done"):
-            end = buf.find(END)
-            if end > MAX_MESSAGE:
-                state["done"] = True
-                raise ParseError(f"hl7: MLLP block over {MAX_MESSAGE} bytes")
-            if end < 0:
-                if buf and not buf.startswith(START):
+        error: ParseError | None = None  # a malformed message: the blocks after it are still read
+        try:
+            while not state.get("done"):
+                end = buf.find(END)
+                if end > MAX_MESSAGE:
                     state["done"] = True
-                    raise ParseError("hl7: data outside an MLLP block")
-                streambuf.bound(state, buf, self.max_buffer)
-                break
-            block = bytes(buf[:end])
-            del buf[: end + len(END)]
-            if not block.startswith(START):
-                state["done"] = True
-                raise ParseError("hl7: MLLP block without its start byte")
-            kind, fields = parse_message(block[1:])
-            out.append(pkt.observation(self.name, kind, fields))
-            state["messages"] = state.get("messages", 0) + 1
-            if state["messages"] >= MAX_MESSAGES:
-                state["done"] = True
+                    raise ParseError(f"hl7: MLLP block over {MAX_MESSAGE} bytes")
+                if end < 0:
+                    if buf and not buf.startswith(START):
+                        state["done"] = True
+                        raise ParseError("hl7: data outside an MLLP block")
+                    streambuf.bound(state, buf, self.max_buffer)
+                    break
+                block = bytes(buf[:end])
+                del buf[: end + len(END)]
+                if not block.startswith(START):
+                    state["done"] = True
+                    raise ParseError("hl7: MLLP block without its start byte")
+                try:
+                    kind, fields = parse_message(block[1:])
+                except ParseError as exc:
+                    error = error or exc
+                    continue
+                out.append(pkt.observation(self.name, kind, fields))
+                state["messages"] = state.get("messages", 0) + 1
+                if state["messages"] >= MAX_MESSAGES:
+                    state["done"] = True
+        except ParseError as exc:  # the framing broke (the flow is done)
+            raise streambuf.failed(exc, out) from None
+        if error is not None:
+            raise streambuf.failed(error, out)
         return out

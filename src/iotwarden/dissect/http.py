@@ -113,26 +113,33 @@ class HttpDissector(StreamDissector):
             return []
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         out = []
-        while buf and not state.get("closed_" + key):
-            step = self._skip_body(pkt, buf, key, state, out)
-            if step == "skipped":
-                continue
-            if step == "wait":
-                break
-            end = buf.find(b"\r\n\r\n")
-            if end > MAX_HEAD or (end < 0 and len(buf) > MAX_HEAD + 3):
-                raise _malformed(state, key, buf, f"HTTP header section over {MAX_HEAD} bytes")
-            if end < 0:
-                break
-            head = bytes(buf[:end])
-            del buf[: end + 4]
-            count = state.get("messages_" + key, 0) + 1
-            state["messages_" + key] = count
-            out.append(self._message(pkt, head, key, state))
-            if count >= MAX_MESSAGES:
-                state["closed_" + key] = True
-                state[DESCRIPTION] = None
-                buf.clear()
+        error: ParseError | None = None  # a malformed message: the ones after it are still read
+        try:
+            while buf and not state.get("closed_" + key):
+                step = self._skip_body(pkt, buf, key, state, out)
+                if step == "skipped":
+                    continue
+                if step == "wait":
+                    break
+                end = buf.find(b"\r\n\r\n")
+                if end > MAX_HEAD or (end < 0 and len(buf) > MAX_HEAD + 3):
+                    raise _malformed(state, key, buf, f"HTTP header section over {MAX_HEAD} bytes")
+                if end < 0:
+                    break
+                head = bytes(buf[:end])
+                del buf[: end + 4]
+                count = state.get("messages_" + key, 0) + 1
+                state["messages_" + key] = count
+                try:
+                    out.append(self._message(pkt, head, key, state))
+                except ParseError as exc:  # its head is consumed; a broken start line closed the direction
+                    error = error or exc
+                if count >= MAX_MESSAGES:
+                    state["closed_" + key] = True
+                    state[DESCRIPTION] = None
+                    buf.clear()
+        except ParseError as exc:  # the framing broke (the direction is closed)
+            raise streambuf.failed(exc, out) from None
         if buf and state.get("closed_" + key):
             if key == streambuf.S2C and state.get(DESCRIPTION) is not None:
                 # the start of a description that runs until the connection closes
@@ -142,6 +149,8 @@ class HttpDissector(StreamDissector):
         if (state.get("closed_" + streambuf.C2S) and state.get("closed_" + streambuf.S2C)
                 and state.get(DESCRIPTION) is None):
             state["done"] = True
+        if error is not None:
+            raise streambuf.failed(error, out)
         return out
 
     def _message(self, pkt: Packet, head: bytes, key: str, state: dict[str, Any]) -> Observation:

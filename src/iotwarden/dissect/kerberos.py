@@ -143,16 +143,22 @@ class KerberosDissector(StreamDissector):
             return self._emit(pkt, state, data)
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         out: list[Observation] = []
+        error: ParseError | None = None  # a malformed record: the ones after it are still read
         while len(buf) >= 4 and not state.get("done"):
             length = int.from_bytes(buf[:4], "big")
             if length & 0x80000000 or length > MAX_RECORD:  # high bit reserved for extensions (§7.2.2)
                 state["done"] = True
-                raise ParseError(f"kerberos: TCP record length 0x{length:08x} not supported")
+                raise streambuf.failed(ParseError(f"kerberos: TCP record length 0x{length:08x} not supported"), out)
             if len(buf) < 4 + length:
                 break
             record = bytes(buf[4 : 4 + length])
             del buf[: 4 + length]
-            out += self._emit(pkt, state, record)
+            try:
+                out += self._emit(pkt, state, record)
+            except ParseError as exc:
+                error = error or exc
+        if error is not None:
+            raise streambuf.failed(error, out)
         return out
 
     def _emit(self, pkt: Packet, state: dict[str, Any], message: bytes) -> list[Observation]:

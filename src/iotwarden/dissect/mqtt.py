@@ -184,36 +184,50 @@ class MqttDissector(StreamDissector):
         buf: bytearray = state.setdefault(key, bytearray())
         buf += data
         out: list[Observation] = []
+        error: ParseError | None = None  # a malformed packet: the ones after it are still read
         while len(buf) >= 2 and not state.get("done"):
-            got = _varint(buf, 1)
+            try:
+                got = _varint(buf, 1)
+            except ParseError as exc:  # the framing is lost
+                state["done"] = True
+                raise streambuf.failed(exc, out) from None
             if got is None:
                 break
             remaining, start = got
             ptype, flags = buf[0] >> 4, buf[0] & 0x0F
             if ptype == 0:
                 state["done"] = True
-                raise ParseError("MQTT reserved packet type 0")
+                raise streambuf.failed(ParseError("MQTT reserved packet type 0"), out)
             total = start + remaining
             if ptype != PUBLISH and remaining > MAX_PACKET:  # by its declared length, however it arrives
                 state["done"] = True
                 buf.clear()
-                raise ParseError(f"MQTT control packet over {MAX_PACKET} bytes")
+                raise streambuf.failed(ParseError(f"MQTT control packet over {MAX_PACKET} bytes"), out)
             if ptype == PUBLISH and total > MAX_PUBLISH_HEAD:
                 # a big PUBLISH: described from its head, the payload skipped unbuffered
                 if len(buf) < start + MAX_PUBLISH_HEAD:
                     break
-                fields = parse_publish_head(bytes(buf[start : start + MAX_PUBLISH_HEAD]), flags, remaining,
-                                            state.get("version", 4))
+                head = bytes(buf[start : start + MAX_PUBLISH_HEAD])
                 consumed = min(total, len(buf))
                 del buf[:consumed]
                 state["skip_" + key] = total - consumed
+                try:
+                    fields = parse_publish_head(head, flags, remaining, state.get("version", 4))
+                except ParseError as exc:
+                    error = error or exc
+                    continue
                 out.extend(self._emit(pkt, "publish", fields, state))
                 continue
             if len(buf) < total:
                 break
             body = bytes(buf[start:total])
             del buf[:total]
-            out.extend(self._packet(pkt, ptype, body, state, flags=flags, remaining=remaining))
+            try:
+                out.extend(self._packet(pkt, ptype, body, state, flags=flags, remaining=remaining))
+            except ParseError as exc:
+                error = error or exc
+        if error is not None:
+            raise streambuf.failed(error, out)
         if len(buf) > self.max_buffer:
             state["done"] = True
             buf.clear()

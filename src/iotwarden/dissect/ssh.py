@@ -109,20 +109,23 @@ class SshDissector(StreamDissector):
                 return out
             state["banner_" + key] = True
             out.append(pkt.observation(self.name, "banner", {"role": role, **parse_banner(line)}))
-        while len(buf) >= 5:
-            packet_length, padding = int.from_bytes(buf[:4], "big"), buf[4]
-            if packet_length > MAX_PACKET or packet_length < padding + 1:
-                state["done"] = True
-                raise ParseError(f"bad SSH binary packet length {packet_length}")
-            if len(buf) < 4 + packet_length:
-                break
-            payload = bytes(buf[5 : 4 + packet_length - padding])  # RFC 4253 §6
-            del buf[: 4 + packet_length]
-            if payload[:1] == bytes([SSH_MSG_KEXINIT]):
-                state["kex_" + key] = True
-                buf.clear()
-                out.append(pkt.observation(self.name, "kexinit", parse_kexinit(payload, role)))
-                break
+        try:
+            while len(buf) >= 5:
+                packet_length, padding = int.from_bytes(buf[:4], "big"), buf[4]
+                if packet_length > MAX_PACKET or packet_length < padding + 1:
+                    state["done"] = True
+                    raise ParseError(f"bad SSH binary packet length {packet_length}")
+                if len(buf) < 4 + packet_length:
+                    break
+                payload = bytes(buf[5 : 4 + packet_length - padding])  # RFC 4253 §6
+                del buf[: 4 + packet_length]
+                if payload[:1] == bytes([SSH_MSG_KEXINIT]):
+                    state["kex_" + key] = True
+                    buf.clear()
+                    out.append(pkt.observation(self.name, "kexinit", parse_kexinit(payload, role)))
+                    break
+        except ParseError as exc:  # the banner in the same delivery stands
+            raise streambuf.failed(exc, out) from None
         if state.get("kex_" + streambuf.C2S) and state.get("kex_" + streambuf.S2C):
             state["done"] = True
         return out

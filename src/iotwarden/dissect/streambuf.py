@@ -8,6 +8,11 @@ sender's bytes were cut into packets. So a dissector calls :func:`append`, consu
 a leftover over the bound ends dissection of the flow (``state["done"]``) with a :class:`ParseError`
 the engine counts. A dissector whose limit means "a message over N bytes is malformed" also checks the
 size of each complete message it takes, so that meaning holds whatever the segmentation.
+
+For the same reason one malformed message must not cost the good ones delivered with it: a dissector
+reads on past a message it could not parse (when its framing still holds) and ends the feed with
+:func:`failed`, whose :class:`PartialParse` carries the Observations made before; the engine counts
+the error and keeps them, as it would have had each message come in its own packet.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 from iotwarden.dissect.base import Packet
 from iotwarden.errors import ParseError
+from iotwarden.model import Observation
 
 C2S = "c2s"  # state key of the client -> server buffer (the flow initiator's direction)
 S2C = "s2c"  # state key of the server -> client buffer
@@ -46,6 +52,19 @@ def bound(state: dict[str, Any], buf: bytearray, limit: int) -> None:
         state["done"] = True
         buf.clear()
         raise ParseError(f"stream buffer over its limit of {limit} bytes without a complete message")
+
+
+class PartialParse(ParseError):
+    """A feed rejected part of its bytes after it had made :attr:`made`: counted, and they are kept."""
+
+    def __init__(self, message: str, made: list[Observation]) -> None:
+        super().__init__(message)
+        self.made = made
+
+
+def failed(error: ParseError, made: list[Observation]) -> ParseError:
+    """What a feed that made ``made`` raises for ``error``: a :class:`PartialParse` when it made any."""
+    return PartialParse(str(error), made) if made else error
 
 
 def oriented(pkt: Packet, from_client: bool) -> Packet:

@@ -71,17 +71,23 @@ class TlsDissector(StreamDissector):
             return []
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         out: list[Observation] = []
+        error: ParseError | None = None  # a malformed handshake message: the records after it are still read
         while len(buf) >= 5:
             ctype, major, minor, length = buf[0], buf[1], buf[2], int.from_bytes(buf[3:5], "big")
             if ctype not in _CONTENT_TYPES or major != 3 or minor > 4 or length > MAX_RECORD:
                 state["done"] = True
-                raise ParseError(f"not a TLS record header: {bytes(buf[:5]).hex()}")
+                raise streambuf.failed(ParseError(f"not a TLS record header: {bytes(buf[:5]).hex()}"), out)
             if len(buf) < 5 + length:
                 break
             fragment = bytes(buf[5 : 5 + length])
             del buf[: 5 + length]
             if ctype == CT_HANDSHAKE:
-                out.extend(self._handshake(pkt, key, (major << 8) | minor, fragment, state))
+                try:
+                    self._handshake(pkt, key, (major << 8) | minor, fragment, state, out=out)
+                except ParseError as exc:
+                    if state.get("done"):
+                        raise streambuf.failed(exc, out) from None
+                    error = error or exc
             elif ctype in (CT_CHANGE_CIPHER_SPEC, CT_APPLICATION_DATA):
                 state["enc_" + key] = True  # what follows in this direction is encrypted
                 buf.clear()
@@ -89,13 +95,15 @@ class TlsDissector(StreamDissector):
         server = state.get("server_dir")
         if server and (state.get("server_certificate") or state.get("enc_" + server) or state.get("server_done")):
             state["done"] = True  # nothing cleartext of interest follows
+        if error is not None:
+            raise streambuf.failed(error, out)
         return out
 
     def _handshake(self, pkt: Packet, key: str, record_version: int, fragment: bytes,
-                   state: dict[str, Any]) -> list[Observation]:
+                   state: dict[str, Any], *, out: list[Observation]) -> None:
+        """The handshake messages ``fragment`` completes, described into ``out`` as they are parsed."""
         hs: bytearray = state.setdefault("hs_" + key, bytearray())
         hs += fragment
-        out: list[Observation] = []
         while len(hs) >= 4:
             msg_type, length = hs[0], int.from_bytes(hs[1:4], "big")
             if length > MAX_HANDSHAKE_MESSAGE:
@@ -127,4 +135,3 @@ class TlsDissector(StreamDissector):
                 out.append(pkt.observation(self.name, "certificate", tlshello.certificate(body, self._describe)))
             elif msg_type == HS_SERVER_HELLO_DONE and state.get("server_dir") == key:
                 state["server_done"] = True
-        return out

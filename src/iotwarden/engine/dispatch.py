@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from iotwarden.dissect.base import APP_STATE_KEY, Dissector, Packet, StreamDissector
 from iotwarden.dissect.memo import Memo, freeze, thaw
+from iotwarden.dissect.streambuf import PartialParse
 from iotwarden.engine.batch import PacketBatch
 from iotwarden.engine.decode import Headers, addr_text, mac48, mac_texts
 from iotwarden.engine.flowtable import PacketFlows
@@ -187,12 +188,16 @@ class Dispatcher:
         return since
 
     def _call(self, d: Dissector, pkt: Packet, state: dict[str, Any], data: bytes | None) -> list[Observation] | None:
-        """One dissector call; None when it rejected the input (counted), else its Observations."""
+        """One dissector call; None when it rejected the input (counted), else its Observations (also those
+        made before it rejected the rest of a delivery: streambuf.PartialParse, counted)."""
         name = d.name
         try:
             if data is not None and isinstance(d, StreamDissector):
                 return d.feed(pkt, data, state)
             return d.dissect(pkt, state)
+        except PartialParse as exc:  # it rejected part of a delivery after describing what came before it
+            self.stats.parse_errors[name] += 1
+            return exc.made
         except ParseError:
             self.stats.parse_errors[name] += 1
         except Exception:  # a dissector bug must not stop the capture; counted and logged
