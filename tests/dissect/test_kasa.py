@@ -200,6 +200,39 @@ def test_a_length_prefix_out_of_bounds_ends_the_flow(prefix: int) -> None:
     assert state["done"]
 
 
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"\x03", "length prefix"),  # a TPKT (ISO-TSAP) byte: no prefix starting so is under MAX_MESSAGE
+    (b"\x16\x03\x01\x00\xc8", "length prefix"),  # a TLS record header
+    (b"\x00\x00\x00\x06\x01\x03\x00\x00", "start of a JSON object"),  # a length in range, then no '{'
+    (struct.pack(">I", 9) + encrypt('{"a": [1]'), "not autokey-XOR JSON"),  # a whole first message, no JSON
+])
+def test_a_tcp_flow_that_does_not_begin_as_kasa_ends_at_its_first_bytes(data: bytes, reason: str) -> None:
+    """QA of issue #3 on real captures moved onto tcp/9999: flows of other protocols whose first bytes left a
+    length prefix in range waited in the buffer and were named kasa; now they are refused as soon as they can be."""
+    state: dict[str, Any] = {}
+    pkt = udp(data, 50000, 9999, ip_proto=6)
+    with pytest.raises(ParseError, match=reason):
+        KasaDissector().feed(pkt, data, state)
+    assert state["done"]
+
+
+def test_a_bad_message_after_a_good_one_does_not_end_the_flow() -> None:
+    state: dict[str, Any] = {}
+    d, good = KasaDissector(), framed(DISCOVERY)
+    assert [o.kind for o in d.feed(udp(good, 50000, 9999, ip_proto=6), good, state)] == ["query"]
+    bad = struct.pack(">I", 9) + encrypt('{"a": [1]')
+    with pytest.raises(ParseError, match="not autokey-XOR JSON"):
+        d.feed(udp(bad, 50000, 9999, ip_proto=6), bad, state)
+    assert not state.get("done") and len(d.feed(udp(good, 50000, 9999, ip_proto=6), good, state)) == 1
+
+
+@pytest.mark.parametrize("piece", [b"\x00", b"\x00\x00\x00", b"\x00\x00\x00\x1d", framed(DISCOVERY)[:9]])
+def test_the_first_bytes_of_a_kasa_message_are_waited_on(piece: bytes) -> None:
+    state: dict[str, Any] = {}
+    assert KasaDissector().feed(udp(piece, 50000, 9999, ip_proto=6), piece, state) == []
+    assert not state.get("done")
+
+
 @pytest.mark.parametrize(("payload", "reason"), [
     (b"GET / HTTP/1.1\r\n\r\n", "not autokey-XOR JSON"),
     (encrypt("[1, 2]"), "not a JSON object"),

@@ -30,7 +30,7 @@ from iotwarden.model import Flow, Observation
 from iotwarden.sources.capfile import read_capture
 from tests.conftest import shared
 from tests.dissect.hostile import TCPDUMP_CAPTURES, feed_capture_any_port, feed_chunks, mutate
-from tests.risk.harness import host, tcp, write_pcap
+from tests.risk.harness import client_hello, host, tcp, write_pcap
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios"
 
@@ -258,12 +258,36 @@ def test_probe_tells_rtsp_from_http_both_ways() -> None:
 def test_garbage_closes_its_direction_and_the_other_goes_on() -> None:
     d = RtspDissector()
     state: dict[str, Any] = {}
+    (first,) = d.feed(Packet(ts=0.0, payload=b"", to_server=True), DESCRIBE, state)
     with pytest.raises(ParseError):
         d.feed(Packet(ts=0.0, payload=b"", to_server=False), b"\x16\x03\x01 hello\r\n\r\n", state)
     assert state["closed_s2c"] and not state.get("done")
     assert d.feed(Packet(ts=0.0, payload=b"", to_server=False), OPTIONS_OK, state) == []
     (req,) = d.feed(Packet(ts=0.0, payload=b"", to_server=True), OPTIONS, state)
-    assert req.fields["method"] == "OPTIONS"
+    assert (first.fields["method"], req.fields["method"]) == ("DESCRIBE", "OPTIONS")
+
+
+@pytest.mark.parametrize(("to_server", "data"), [
+    (True, b"\x16\x03\x01\x00"),  # a TLS record header: refused before a line or head could end
+    (True, b"\x00\x01\x00\x00\x00\x06\x01\x03"),  # Modbus/TCP (MBAP)
+    (False, b"SSH-2.0-OpenSSH_8.4\r\n"),  # a server that speaks first, and not RTSP
+    (True, b"GET /index.html HTTP/1.1\r\nHost: cam"),  # a complete first line that is HTTP's: refused at once
+    (True, b"A" * 40),  # longer than any method token
+])
+def test_bytes_that_cannot_begin_rtsp_end_a_flow_that_was_never_rtsp(to_server: bool, data: bytes) -> None:
+    """Found on real captures moved onto tcp/554 (QA, issue #3): RTSP waited on TLS, Modbus or DNP3 bytes until
+    MAX_HEAD and kept the flow from the dissector whose probe would have claimed it."""
+    state: dict[str, Any] = {}
+    with pytest.raises(ParseError):
+        RtspDissector().feed(Packet(ts=0.0, payload=b"", to_server=to_server), data, state)
+    assert state["done"]
+
+
+@pytest.mark.parametrize("piece", [b"D", b"DESCRI", b"DESCRIBE ", b"R", b"RTSP/", b"\r", b"$\x00"])
+def test_the_start_of_a_message_is_waited_on_however_little_arrived(piece: bytes) -> None:
+    state: dict[str, Any] = {}
+    assert RtspDissector().feed(Packet(ts=0.0, payload=b"", to_server=True), piece, state) == []
+    assert not state.get("done") and not state.get("closed_c2s")
 
 
 def test_a_gap_stops_one_direction_and_both_stop_the_flow() -> None:
@@ -371,6 +395,22 @@ def test_rtsp_tunnelled_in_http_on_554_is_left_to_http(tmp_path: Path) -> None:
     ok = b"HTTP/1.0 200 OK\r\nContent-Type: application/x-rtsp-tunnelled\r\nContent-Length: 0\r\n\r\n"
     obs, flows = _engine(write_pcap(tmp_path / "tunnel.pcap", tcp(host(1), host(2), 554, [(True, get), (False, ok)])))
     assert {o.proto for o in obs} == {"http"} and flows[0].app == "http"
+
+
+@pytest.mark.parametrize(("server_first", "data", "app", "kind"), [
+    (False, client_hello([0xC02F, 0x1301]), "tls", "client_hello"),  # RFC 5246 §7.4.1.2
+    (True, b"SSH-2.0-OpenSSH_8.4p1 Debian-5\r\n", "ssh", "banner"),  # RFC 4253 §4.2
+])
+def test_another_protocol_on_554_goes_to_its_own_dissector(tmp_path: Path, server_first: bool, data: bytes, app: str,
+                                                           kind: str) -> None:
+    """QA of issue #3 on real captures moved onto tcp/554: their TLS flows (a Tapo plug's, Xiaodu's) were named
+    rtsp and described by nothing; RTSP now refuses their first bytes and the engine's fall-back finds them."""
+    engine = Engine()
+    frames = tcp(host(1), host(2), 554, [(not server_first, data)])
+    obs, flows = _engine(write_pcap(tmp_path / "other.pcap", frames), engine)
+    (flow,) = flows
+    assert flow.app == app and (app, kind) in {(o.proto, o.kind) for o in obs}
+    assert engine.stats.parse_errors["rtsp"] == 1 and not engine.stats.analyzer_errors
 
 
 @pytest.mark.parametrize("name", TCPDUMP_CAPTURES)

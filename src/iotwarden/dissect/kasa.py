@@ -59,6 +59,7 @@ SYSINFO_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("oem_id", ("oemId",)),
 )
 _HEX = frozenset("0123456789abcdef")
+JSON_START = b"{ \t\r\n"  # what the first plaintext byte of a message may be (RFC 8259 §2: ws, then the object)
 TDP_FIELDS = (("model", "device_model"), ("type", "device_type"), ("device_id", "device_id"),
               ("sw_ver", "firmware_version"), ("hw_ver", "hardware_version"))
 
@@ -173,11 +174,16 @@ class KasaDissector(StreamDissector):
             return [pkt.observation(self.name, kind, fields)]
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         out: list[Observation] = []
-        while len(buf) >= 4 and not state.get("done"):
-            length = int.from_bytes(buf[:4], "big")
-            if length == 0 or length > MAX_MESSAGE:
+        while buf and not state.get("done"):
+            # checked on the bytes there are: a flow on tcp/9999 that speaks something else is refused at its
+            # first bytes (and offered to the other probers, engine/dispatch.py) rather than waited on
+            length = int.from_bytes(bytes(buf[:4]).ljust(4, b"\0"), "big")  # the least the prefix can say
+            if (len(buf) >= 4 and length == 0) or length > MAX_MESSAGE:
                 state["done"] = True
                 raise ParseError(f"kasa: TCP length prefix {length} outside 1..{MAX_MESSAGE}")
+            if len(buf) > 4 and buf[4] ^ FIRST_KEY not in JSON_START:
+                state["done"] = True
+                raise ParseError("kasa: a message that does not decrypt to the start of a JSON object")
             if len(buf) < 4 + length:
                 break
             message = bytes(buf[4 : 4 + length])
@@ -186,6 +192,11 @@ class KasaDissector(StreamDissector):
             state["messages"] = count
             if count >= MAX_MESSAGES:
                 state["done"] = True
-            kind, fields = parse(message)
+            try:
+                kind, fields = parse(message)
+            except ParseError:
+                if count == 1:
+                    state["done"] = True  # the flow's first message is no Kasa JSON: another protocol's bytes
+                raise
             out.append(pkt.observation(self.name, kind, fields))
         return out

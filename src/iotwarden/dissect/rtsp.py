@@ -31,8 +31,9 @@ password of its userinfo (``rtsp://user:secret@host/`` is kept as ``rtsp://user@
 Framing: heads end at an empty line; a body is framed by Content-Length only (RFC 2326 §4.3: no
 Content-Length, no body); ``$``-framed interleaved binary data (§10.12: ``$``, channel, 16-bit
 length) is skipped in either direction. A direction whose bytes were lost (a capture gap) or that
-broke the framing stops; the other goes on. Limits: :data:`MAX_HEAD`, :data:`MAX_MESSAGES` per
-direction, :data:`MAX_PENDING` CSeqs remembered, SDP bodies up to ``sdp.MAX_SDP`` bytes.
+broke the framing stops; the other goes on, unless nothing of the flow was RTSP yet: bytes that cannot
+begin an RTSP message end the flow at once (they are another protocol's). Limits: :data:`MAX_HEAD`,
+:data:`MAX_MESSAGES` per direction, :data:`MAX_PENDING` CSeqs remembered, SDP bodies up to ``sdp.MAX_SDP`` bytes.
 """
 
 from __future__ import annotations
@@ -65,6 +66,12 @@ _STATUS_LINE = re.compile(rb"^(RTSP/\d\.\d) (\d{3})(?: (.*))?$")  # RFC 2326 §7
 _PROBE_REQUEST = re.compile(rb"^[A-Z][A-Z0-9_-]{2,31} (?:rtsps?://\S+|\*|/\S*) RTSP/[12]\.0\r?\n")
 _PROBE_STATUS = re.compile(rb"^RTSP/[12]\.0 \d{3}[ \r\n]")
 _INTERLEAVED = 0x24  # "$"
+# what a message may begin with, however little of it has arrived: a method token and its space, "RTSP/" of a
+# status line, or the "\r" of an empty line (RFC 7826 §8). Bytes that cannot begin one are refused at once, so a
+# flow on RTSP's ports that speaks something else (TLS, a binary protocol) goes to its own dissector's probe
+# (engine/dispatch.py fall-back) rather than wait in this buffer until MAX_HEAD.
+_START = re.compile(rb"RTSP/|[A-Z][A-Z0-9_-]{0,31}(?: |\Z)|\r\Z")
+_START_WINDOW = 40  # bytes of a buffer the start test reads: more than a method token and its space
 
 
 def _headers(lines: list[bytes]) -> dict[str, str]:
@@ -178,6 +185,8 @@ class RtspDissector(StreamDissector):
                     break
         except ParseError:
             self._close(state, key)
+            if not state.get("messages_" + C2S) and not state.get("messages_" + S2C):
+                state["done"] = True  # no message of the flow was RTSP: its bytes are another protocol's
             raise
         return out
 
@@ -207,6 +216,11 @@ class RtspDissector(StreamDissector):
         if buf[:2] == b"\r\n":  # RFC 7826 §8: an empty line before a message is ignored
             del buf[:2]
             return True
+        if not _START.match(bytes(buf[:_START_WINDOW])):
+            raise ParseError(f"not the start of an RTSP message: {bytes(buf[:20])!r}")
+        line = buf.find(b"\r\n", 0, MAX_HEAD)
+        if line > 0 and not (_REQUEST_LINE.match(buf[:line]) or _STATUS_LINE.match(buf[:line])):
+            raise ParseError(f"not an RTSP start line: {bytes(buf[:min(line, 40)])!r}")
         end = buf.find(b"\r\n\r\n")
         if end > MAX_HEAD or (end < 0 and len(buf) > MAX_HEAD + 3):  # whole or in pieces (dissect/streambuf.py)
             raise ParseError(f"RTSP header section over {MAX_HEAD} bytes")
