@@ -23,6 +23,7 @@ from iotwarden.errors import ParseError
 from tests.conftest import shared
 from tests.dissect.discovery import udp
 from tests.dissect.hostile import TCPDUMP_CAPTURES, contract_call, feed_capture_any_port, mutate
+from tests.pcaputil import run_dissector
 
 KEY = bytes.fromhex("6c1ec8e2bb9bb59ab50b0daf649b410a")  # tinytuya core/const.py UDPKEY
 # a device's announcement as ioBroker.tuya (lib/mapper comments) records one; 3.3 devices send the same keys
@@ -120,6 +121,24 @@ def _corrupt(data: bytes, pos: int) -> bytes:
 def test_what_is_not_a_discovery_datagram_is_refused(datagram: bytes, reason: str) -> None:
     with pytest.raises(ParseError, match=reason):
         parse(datagram)
+
+
+@pytest.mark.parametrize(("device", "capture", "command", "gw_id", "version"), [
+    ("mood_lamp-3204432", "G06-mood_lamp-3204432.pcap", 0x13, "bf1a7da1b5aad0a19arwna", "3.3"),  # UDP_NEW
+    ("door_sensor-19JWT", "G06-door_sensor-19JWT.pcapng", 0x23, "eb4106c1ac554b138bj3lv", "3.4"),  # BOARDCAST_LPV34
+])
+def test_real_tuya_devices_announcements_are_read_whole(device: str, capture: str, command: int, gw_id: str,
+                                                        version: str) -> None:
+    """QA of issue #3 on real captures (v4k0nd/ss-for-iot-MUD, a Tuya mood lamp and door sensor on a lab
+    network): every datagram to udp/6667 is an AES-ECB announcement under the discovery key with a CRC that
+    holds, tinytuya's command numbers; nothing is refused."""
+    errors: list[Exception] = []
+    obs = run_dissector(TuyaDissector(), shared("mud", "v4k0nd_pcap_plus_mud", device, capture), errors=errors)
+    assert obs and not errors
+    assert {(o.kind, o.dst_port, o.fields["framing"], o.fields["crc_valid"], o.fields["command"]) for o in obs} == {
+        ("announce", 6667, "aes-ecb", True, command)}
+    stated = {(o.fields["gw_id"], o.fields["version"], o.fields["ip"] == o.src_ip) for o in obs}
+    assert stated == {(gw_id, version, True)}
 
 
 @pytest.mark.parametrize("name", TCPDUMP_CAPTURES)
