@@ -14,7 +14,6 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Iterable
-from functools import lru_cache
 
 Ranges = tuple[tuple[int, int], ...]  # (network address, mask) pairs
 # per first octet: True (all of its /8 is in the ranges), False (none of it), or the ranges to test
@@ -26,12 +25,6 @@ LIMITED_BROADCAST4 = 0xFFFFFFFF  # RFC 919 §7
 UNSPECIFIED4 = 0
 
 
-# addresses remembered parsed: a scan's new target is parsed by the reader, then asked about by the
-# inventory, the risk checks and several detectors within its batch (batches: ~10k flows)
-PARSED_CACHE = 65_536
-
-
-@lru_cache(maxsize=PARSED_CACHE)
 def ipv4_int(text: str) -> int | None:
     """The IPv4 address in ``text`` as an integer, or None when it is not a dotted quad."""
     if text.count(".") != 3:
