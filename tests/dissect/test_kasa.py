@@ -22,6 +22,7 @@ from iotwarden.dissect.kasa import (
     parse,
     parse_tdp,
 )
+from iotwarden.dissect.streambuf import PartialParse
 from iotwarden.errors import ParseError
 from tests.conftest import shared
 from tests.dissect.discovery import udp
@@ -224,6 +225,19 @@ def test_a_bad_message_after_a_good_one_does_not_end_the_flow() -> None:
     with pytest.raises(ParseError, match="not autokey-XOR JSON"):
         d.feed(udp(bad, 50000, 9999, ip_proto=6), bad, state)
     assert not state.get("done") and len(d.feed(udp(good, 50000, 9999, ip_proto=6), good, state)) == 1
+
+
+def test_a_bad_message_inside_one_delivery_costs_only_itself() -> None:
+    """A GRO super-packet (or a pipelined burst) holding good, bad, good: both good ones come out with the error
+    counted, as if each had come in its own packet (streambuf.PartialParse)."""
+    good, bad = framed(DISCOVERY), struct.pack(">I", 9) + encrypt('{"a": [1]')
+    state: dict[str, Any] = {}
+    d = KasaDissector()
+    assert len(d.feed(udp(good, 50000, 9999, ip_proto=6), good, state)) == 1
+    burst = good + bad + good
+    with pytest.raises(PartialParse, match="not autokey-XOR JSON") as caught:
+        d.feed(udp(burst, 50000, 9999, ip_proto=6), burst, state)
+    assert [o.kind for o in caught.value.made] == ["query", "query"] and not state.get("done")
 
 
 @pytest.mark.parametrize("piece", [b"\x00", b"\x00\x00\x00", b"\x00\x00\x00\x1d", framed(DISCOVERY)[:9]])

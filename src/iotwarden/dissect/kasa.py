@@ -174,16 +174,18 @@ class KasaDissector(StreamDissector):
             return [pkt.observation(self.name, kind, fields)]
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         out: list[Observation] = []
+        error: ParseError | None = None  # a bad message inside the framing costs only itself (streambuf.failed)
         while buf and not state.get("done"):
             # checked on the bytes there are: a flow on tcp/9999 that speaks something else is refused at its
             # first bytes (and offered to the other probers, engine/dispatch.py) rather than waited on
             length = int.from_bytes(bytes(buf[:4]).ljust(4, b"\0"), "big")  # the least the prefix can say
             if (len(buf) >= 4 and length == 0) or length > MAX_MESSAGE:
                 state["done"] = True
-                raise ParseError(f"kasa: TCP length prefix {length} outside 1..{MAX_MESSAGE}")
+                raise streambuf.failed(ParseError(f"kasa: TCP length prefix {length} outside 1..{MAX_MESSAGE}"), out)
             if len(buf) > 4 and buf[4] ^ FIRST_KEY not in JSON_START:
                 state["done"] = True
-                raise ParseError("kasa: a message that does not decrypt to the start of a JSON object")
+                problem = "kasa: a message that does not decrypt to the start of a JSON object"
+                raise streambuf.failed(ParseError(problem), out)
             if len(buf) < 4 + length:
                 break
             message = bytes(buf[4 : 4 + length])
@@ -194,9 +196,13 @@ class KasaDissector(StreamDissector):
                 state["done"] = True
             try:
                 kind, fields = parse(message)
-            except ParseError:
+            except ParseError as exc:
                 if count == 1:
                     state["done"] = True  # the flow's first message is no Kasa JSON: another protocol's bytes
-                raise
+                    raise
+                error = exc  # the length prefix still frames what follows: read on
+                continue
             out.append(pkt.observation(self.name, kind, fields))
+        if error is not None:
+            raise streambuf.failed(error, out)
         return out
