@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import typer
 
@@ -118,3 +121,12 @@ def test_a_group_without_its_command_prints_its_help(capsys: pytest.CaptureFixtu
     assert main(["kb"]) == 2
     captured = capsys.readouterr()
     assert "Usage: iotwarden kb" in captured.out + captured.err and "error:" not in captured.err
+
+
+def test_listing_the_commands_does_not_import_the_firmware_unpacker() -> None:
+    """`iotwarden --help` imports every command module: the firmware commands import unblob and CycloneDX's
+    schema validation (~2 s) only when they run."""
+    code = ("import sys, iotwarden.cli.main as m; m._register([]); "
+            "print(sorted(n for n in ('unblob', 'cyclonedx', 'jsonschema') if n in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]"

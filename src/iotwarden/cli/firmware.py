@@ -16,9 +16,6 @@ from iotwarden.cli.files import check_output, write_file
 from iotwarden.cli.main import app, print_error
 from iotwarden.cli.progress import activity, bar
 from iotwarden.errors import FirmwareError
-from iotwarden.firmware.analyze import analyze_image
-from iotwarden.firmware.sbom import cyclonedx_json, spdx_json
-from iotwarden.firmware.vulndb.importers import load_feed
 
 firmware_app = typer.Typer(
     help="Analyse firmware images (contents, components, SBOM, vulnerabilities, hardening), sign and verify them, "
@@ -62,6 +59,11 @@ def analyze(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     no_vulns: Annotated[bool, typer.Option("--no-vulns", help="Do not match vulnerabilities.")] = False,
 ) -> None:
     """Unpack IMAGE in a sandbox, list its components and their vulnerabilities."""
+    # imported here, not at the top: unblob, CycloneDX's schema validation and their dependencies take ~2 s
+    # to import, and every `iotwarden --help` imports this module
+    from iotwarden.firmware.analyze import analyze_image  # noqa: PLC0415
+    from iotwarden.firmware.sbom import cyclonedx_json, spdx_json  # noqa: PLC0415
+
     check_output(output)
     repo = None if no_vulns else _repo(db)
     with activity(f"analysing {image.name}", quiet=fmt is OutFormat.json or (sbom is not None and output is None)):
@@ -138,6 +140,8 @@ def import_(
     for path in paths:
         if path.is_dir() and not feed_files([path]):
             raise FirmwareError(f"{path}: no feed files (*.json, *.json.gz) in this folder")
+    from iotwarden.firmware.vulndb.importers import load_feed  # noqa: PLC0415 - see analyze
+
     repo = _repo(db)
     failed = 0
     files = feed_files(paths)
