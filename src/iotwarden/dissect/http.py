@@ -1,5 +1,5 @@
 """HTTP/1.x dissector: request and response heads of each message (RFC 9112); bodies skipped, except
-a UPnP device description a device serves (dissect/upnpdesc.py).
+a UPnP device description a device serves (dissect/upnpdesc.py) and DPWS metadata (dissect/dpwsmeta.py).
 
 Kinds and fields (subject ``src``: a request describes the client, a response the server):
 
@@ -21,10 +21,19 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
   deviceList, in document order, each a dict of those fields it states); ``upnp_service_types``
   (every serviceType, §2.3 serviceList); ``upnp_truncated`` (the document ended, or was cut at
   upnpdesc.MAX_DESCRIPTION bytes, before its root element closed).
+* ``dpws_metadata`` (DPWS 1.1 §4.1, WS-MetadataExchange: the body of a 200 response, with an XML media
+  type, to a POST whose Content-Type was application/soap+xml, when that body is a GetResponse holding
+  ``wsx:Metadata``; subject ``src``, the server, the device the metadata describes): ThisModel's
+  ``dpws_manufacturer``, ``dpws_manufacturer_url``, ``dpws_model_name``, ``dpws_model_number``,
+  ``dpws_model_url``, ``dpws_presentation_url``; ThisDevice's ``dpws_friendly_name``,
+  ``dpws_firmware_version``, ``dpws_serial_number`` (None when absent); ``dpws_types`` (the wsdp:Types
+  of the hosting device and hosted services, Clark notation where the prefix is declared);
+  ``dpws_computer`` (Windows' pub:Computer, "NAME/Workgroup:WG" or "NAME/Domain:D", [MS-PBSD]);
+  ``dpws_truncated`` (wsx:Metadata did not close within dpwsmeta.MAX_METADATA bytes).
 
 Pipelined messages are followed; bodies framed by Content-Length or chunked transfer coding
 (RFC 9112 §6-7) are skipped; a body delimited by connection close ends that direction. Only a body
-that may be a description is read, and only its first upnpdesc.MAX_DESCRIPTION bytes.
+that may be a description or metadata is read, and only its first MAX_DESCRIPTION / MAX_METADATA bytes.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
 from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.dissect.dpwsmeta import SOAP_POST, MetadataReader, is_soap_request, may_be_metadata
 from iotwarden.dissect.upnpdesc import DescriptionReader, may_be_description
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
@@ -45,7 +55,7 @@ MAX_HEADERS = 64  # header fields kept per message
 MAX_VALUE = 1024  # characters kept of a header value
 MAX_MESSAGES = 32  # messages dissected per direction of one flow (max_messages_per_flow)
 MAX_PENDING_METHODS = 32  # request methods remembered to frame their responses (HEAD has no body)
-DESCRIPTION = "upnp"  # state key of the DescriptionReader of the response body being read, if any
+DESCRIPTION = "upnp"  # state key of the reader (description or metadata) of the response body being read
 
 _REQUEST_LINE = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}) (\S{1,8192}) (HTTP/\d\.\d)$")  # RFC 9112 §3
 _STATUS_LINE = re.compile(rb"^(HTTP/\d\.\d) (\d{3})(?: (.*))?$")  # RFC 9112 §4
@@ -92,7 +102,8 @@ def _malformed(state: dict[str, Any], key: str, buf: bytearray, why: str) -> Par
 
 class HttpDissector(StreamDissector):
     name: ClassVar[str] = "http"
-    tcp_ports: ClassVar[tuple[int, ...]] = (80, 8080, 8000, 8008, 8081, 8888, 7547, 5000, 49152)
+    # 5357: Windows' WSDAPI listener (http.sys), where WSD clients fetch DPWS metadata
+    tcp_ports: ClassVar[tuple[int, ...]] = (80, 8080, 8000, 8008, 8081, 8888, 7547, 5000, 49152, 5357)
     max_packets_per_flow: ClassVar[int | None] = 200
     # what a direction leaves unconsumed between feeds: an incomplete head (or chunk-size line, or
     # trailer section) of at most MAX_HEAD bytes and the start of its terminator (streambuf.bound)
@@ -195,8 +206,9 @@ class HttpDissector(StreamDissector):
             if name in headers:
                 headers[name] = headers[name].partition(" ")[0] + " [redacted]"
         pending: list[str] = state.setdefault("methods", [])
-        if len(pending) < MAX_PENDING_METHODS:
-            pending.append(method)
+        if len(pending) < MAX_PENDING_METHODS:  # a SOAP POST is marked: its answer may be DPWS metadata
+            pending.append(SOAP_POST if method == "POST" and is_soap_request(method, headers.get("content-type"))
+                           else method)
         # RFC 9112 §6.3: a request without Content-Length or chunked coding has no body
         return fields, self._body_length(headers, is_request=True)
 
@@ -224,6 +236,8 @@ class HttpDissector(StreamDissector):
         length = self._body_length(headers, is_request=False)
         if length and may_be_description(status, method, fields["content_type"]):
             state[DESCRIPTION] = DescriptionReader()  # the rare body read (UDA 2.0 §2.3)
+        elif length and method == SOAP_POST and may_be_metadata(status, method, fields["content_type"]):
+            state[DESCRIPTION] = MetadataReader()  # a WS-Transfer GetResponse (DPWS 1.1 §4.1)
         return fields, length
 
     @staticmethod
@@ -240,9 +254,9 @@ class HttpDissector(StreamDissector):
 
     def _describe(self, pkt: Packet, data: bytes, state: dict[str, Any], out: list[Observation], *,
                   ended: bool) -> None:
-        """Read ``data`` of a body that may be a UPnP description; describe the server once the document
-        is over (its root element closed, the read limit reached, the body ``ended``, or it broke)."""
-        reader: DescriptionReader = state[DESCRIPTION]
+        """Read ``data`` of a body that may be a UPnP description or DPWS metadata; describe the server once
+        the document is over (its root element closed, the read limit reached, the body ``ended``, or it broke)."""
+        reader: DescriptionReader | MetadataReader = state[DESCRIPTION]
         try:
             over = reader.feed(data) or ended
         except ParseError:
@@ -252,7 +266,7 @@ class HttpDissector(StreamDissector):
         state[DESCRIPTION] = None
         fields = reader.result()
         if fields is not None:
-            out.append(streambuf.oriented(pkt, from_client=False).observation(self.name, "upnp_description", fields))
+            out.append(streambuf.oriented(pkt, from_client=False).observation(self.name, reader.kind, fields))
 
     def _skip_body(self, pkt: Packet, buf: bytearray, key: str, state: dict[str, Any], out: list[Observation]) -> str:
         """Consume body bytes at the head of ``buf``: "skipped", "wait" (need more) or "head" (none left)."""

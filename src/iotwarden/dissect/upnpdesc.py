@@ -10,7 +10,7 @@ external references), under the named limits below; a document cut short keeps w
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 from xml.etree.ElementTree import ParseError as XmlParseError
 
 from defusedxml import DefusedXmlException  # a ValueError; listed for the reader
@@ -159,6 +159,8 @@ class DescriptionReader:
     :meth:`result` is None). Malformed XML and any DTD (entity definitions, external references)
     end it with :class:`~iotwarden.errors.ParseError`.
     """
+
+    kind: ClassVar[str] = "upnp_description"  # the observation kind dissect/http.py emits
 
     def __init__(self) -> None:
         self.read = 0

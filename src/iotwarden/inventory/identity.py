@@ -78,6 +78,11 @@ _DHCPV6_CLIENT = frozenset({"solicit", "request", "confirm", "renew", "rebind", 
 _UPNP_DESCRIPTION = ("upnp_device_type", "upnp_embedded.*.upnp_device_type", "upnp_service_types", "upnp_manufacturer",
                      "upnp_model_name", "upnp_model_number", "upnp_model_description", "upnp_friendly_name")
 
+# DPWS metadata fields (dissect/http.py kind dpws_metadata): what a WSD device states of itself in its
+# GetResponse (DPWS 1.1 §4.1 ThisModel, ThisDevice; hosted service types; Windows' pub:Computer)
+_DPWS_METADATA = ("dpws_manufacturer", "dpws_model_name", "dpws_model_number", "dpws_friendly_name",
+                  "dpws_firmware_version", "dpws_serial_number", "dpws_types", "dpws_computer")
+
 RULES: dict[str, IdentityRule] = {
     # ARP sender hardware/protocol address (RFC 826): proves the IP is on this segment
     "arp": IdentityRule(mac_field="sender_mac", ip_fields=("sender_ip",), binds=True),
@@ -134,7 +139,8 @@ RULES: dict[str, IdentityRule] = {
         hostnames=("device_id",), ip_fields=("addresses",),
     ),
     "http": IdentityRule(  # RFC 9110 §10.1.5 / §10.2.4; a UPnP description a server serves (UDA 2.0 §2.3)
-        attributes=("user_agent", "server"), by_kind=tuple(("upnp_description", f) for f in _UPNP_DESCRIPTION),
+        attributes=("user_agent", "server"), by_kind=(*(("upnp_description", f) for f in _UPNP_DESCRIPTION),
+                                                      *(("dpws_metadata", f) for f in _DPWS_METADATA)),
     ),
     "rtsp": IdentityRule(  # RFC 2326 §12.41 User-Agent (client), §12.36 Server, §12.44 WWW-Authenticate (server)
         attributes=("user_agent", "server", "www_authenticate"),

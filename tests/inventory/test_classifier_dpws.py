@@ -1,0 +1,88 @@
+"""The classifier on devices that answered a WS-Transfer Get with their DPWS metadata (dissect/http.py kind
+dpws_metadata, kb/data/rules/dpws.yaml): a printer gets its vendor, type and model from what it states; a
+computer publishing pub:Computer is a workstation; the WSD client that fetched the metadata gets nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from iotwarden.dissect.base import Packet
+from iotwarden.dissect.http import HttpDissector
+from iotwarden.hooks import Context
+from iotwarden.inventory.builder import InventoryBuilder
+from iotwarden.inventory.classifier import Classifier
+from iotwarden.model import Device, Observation
+from tests.dissect.dpwsdocs import HP_MFP, WSDAPI_SAMPLE, WSDD_SAMBA, metadata_get, metadata_reply
+from tests.dissect.hostile import contract_call
+
+CLASSIFIER = Classifier()
+CLIENT_MAC, CLIENT_IP = "3c:7c:3f:10:20:30", "192.168.1.20"  # a Windows PC on an ASUSTek block (IEEE MA-L 3C:7C:3F)
+SERVER_IP = "192.168.1.60"
+
+
+def fetch(document: bytes, server_mac: str | None, port: int = 5357, **reply: Any) -> list[Observation]:
+    """A WSD client's metadata Get to ``server_mac``'s device and the device's answer."""
+    state: dict[str, Any] = {}
+    out: list[Observation] = []
+    for to_server, data in ((True, metadata_get()), (False, metadata_reply(document, **reply))):
+        src, dst = ((CLIENT_MAC, CLIENT_IP, 50123), (server_mac, SERVER_IP, port))[:: 1 if to_server else -1]
+        pkt = Packet(ts=100.0, payload=data, src_mac=src[0], src_ip=src[1], src_port=src[2], dst_mac=dst[0],
+                     dst_ip=dst[1], dst_port=dst[2], ip_proto=6, to_server=to_server)
+        out.extend(contract_call(HttpDissector(), pkt, state))
+    return out
+
+
+def inventory(observations: list[Observation]) -> dict[str, Device]:
+    ctx, builder = Context(), InventoryBuilder()
+    for o in observations:
+        builder.on_observation(ctx, o)
+    return ctx.devices
+
+
+def classified(device: Device) -> dict[str, str | None]:
+    found = CLASSIFIER.classify(device)
+    return {prop: found[prop].value if prop in found else None for prop in ("vendor", "device_type", "model")}
+
+
+@pytest.mark.parametrize(("mac", "port", "chunk"), [
+    ("02:00:00:00:00:60", 5357, 0),  # a locally administered MAC that names no maker: all from the metadata
+    (None, 3911, 0),  # routed: known by address only
+    ("02:00:00:00:00:60", 80, 97),  # chunked answer on the printer's web port
+])
+def test_a_printer_answering_a_metadata_get_is_that_vendors_printer_with_its_model(
+        mac: str | None, port: int, chunk: int) -> None:
+    devices = inventory(fetch(HP_MFP, mac, port, chunk=chunk))
+    printer = devices[f"mac:{mac}" if mac else f"ip:{SERVER_IP}"]
+    result = classified(printer)
+    assert result["vendor"] == "HP"
+    assert result["device_type"] == "mfp"  # print and scan services together: the multifunction reading wins
+    assert result["model"] == "HP LaserJet MFP M428fdw"
+
+
+def test_a_print_only_device_is_a_printer() -> None:
+    print_only = HP_MFP[: HP_MFP.index(b"<wsdp:Hosted><wsa:EndpointReference><wsa:Address>http://192.168.1.60:8018")]
+    print_only += b"</wsdp:Relationship></wsx:MetadataSection></wsx:Metadata></soap:Body></soap:Envelope>"
+    devices = inventory(fetch(print_only, "02:00:00:00:00:61"))
+    assert classified(devices["mac:02:00:00:00:00:61"])["device_type"] == "printer"
+
+
+def test_the_client_that_fetched_the_metadata_is_untouched() -> None:
+    devices = inventory(fetch(HP_MFP, "02:00:00:00:00:60"))
+    client = devices[f"mac:{CLIENT_MAC}"]
+    assert not [a for a in client.attributes if a.startswith("http.dpws_")]
+    assert classified(client) == {"vendor": "ASUS", "device_type": None, "model": None}  # its own MAC block only
+
+
+def test_a_samba_host_running_wsdd_is_a_workstation_and_wsdd_names_no_vendor_or_model() -> None:
+    devices = inventory(fetch(WSDD_SAMBA, "02:00:00:00:00:62"))
+    host = devices["mac:02:00:00:00:00:62"]
+    assert host.attributes["http.dpws_computer"]
+    assert classified(host) == {"vendor": None, "device_type": "workstation", "model": None}
+
+
+def test_microsofts_interop_sample_names_no_vendor_or_model() -> None:
+    devices = inventory(fetch(WSDAPI_SAMPLE, "02:00:00:00:00:63"))
+    result = classified(devices["mac:02:00:00:00:00:63"])
+    assert result["vendor"] is None and result["model"] is None
