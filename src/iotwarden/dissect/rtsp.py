@@ -67,9 +67,9 @@ _PROBE_REQUEST = re.compile(rb"^[A-Z][A-Z0-9_-]{2,31} (?:rtsps?://\S+|\*|/\S*) R
 _PROBE_STATUS = re.compile(rb"^RTSP/[12]\.0 \d{3}[ \r\n]")
 _INTERLEAVED = 0x24  # "$"
 # what a message may begin with, however little of it has arrived: a method token and its space, "RTSP/" of a
-# status line, or the "\r" of an empty line (RFC 7826 §8). Bytes that cannot begin one are refused at once, so a
-# flow on RTSP's ports that speaks something else (TLS, a binary protocol) goes to its own dissector's probe
-# (engine/dispatch.py fall-back) rather than wait in this buffer until MAX_HEAD.
+# status line, or the "\r" of an empty line (HTTP's robustness rule, RFC 9112 §2.2). Bytes that cannot begin
+# one are refused at once, so a flow on RTSP's ports that speaks something else (TLS, a binary protocol) goes
+# to its own dissector's probe (engine/dispatch.py fall-back) rather than wait in this buffer until MAX_HEAD.
 _START = re.compile(rb"RTSP/|[A-Z][A-Z0-9_-]{0,31}(?: |\Z)|\r\Z")
 _START_WINDOW = 40  # bytes of a buffer the start test reads: more than a method token and its space
 
@@ -213,7 +213,7 @@ class RtspDissector(StreamDissector):
                 return False
             state["skip_" + key] = 4 + int.from_bytes(buf[2:4], "big")
             return True
-        if buf[:2] == b"\r\n":  # RFC 7826 §8: an empty line before a message is ignored
+        if buf[:2] == b"\r\n":  # an empty line before a message is ignored (HTTP's robustness rule, RFC 9112 §2.2)
             del buf[:2]
             return True
         if not _START.match(bytes(buf[:_START_WINDOW])):

@@ -2,20 +2,20 @@
 themselves (ONVIF cameras and recorders, WSD printers and scanners, Windows computers) and what
 clients search for. Both dialects: the 2005/04 submission Windows and ONVIF speak, and OASIS 1.1.
 
-kind, from the SOAP Body's message element (WS-Discovery 1.1 §4-§6): ``hello`` / ``bye`` (a device
-joining or leaving, §4.1, §4.2), ``probe`` (a search, §5.2), ``probe_matches`` (the answers, §5.3),
-``resolve`` (a lookup of one endpoint, §6.1), ``resolve_matches`` (§6.2). Subject ``src``: a Hello,
+kind, from the SOAP Body's message element (WS-Discovery's Hello, Bye, Probe, ProbeMatches, Resolve and
+ResolveMatches): ``hello`` / ``bye`` (a device joining or leaving), ``probe`` (a search),
+``probe_matches`` (the answers), ``resolve`` (a lookup of one endpoint), ``resolve_matches``. Subject ``src``: a Hello,
 Bye or match describes its sender; a Probe or Resolve describes only what its sender searches for.
 Fields:
 
 * ``version`` ("2005/04" or "1.1", from the message's namespace), ``action`` (wsa:Action),
-  ``message_id``, ``relates_to``, ``instance_id`` and ``message_number`` (AppSequence, §7);
+  ``message_id``, ``relates_to``, ``instance_id`` and ``message_number`` (the AppSequence header block);
 * ``endpoints``: EndpointReference addresses ("urn:uuid:..."), of the endpoints described (Hello,
   Bye, matches) or asked for (Resolve); ``matches``: ProbeMatch / ResolveMatch elements counted;
-* ``types``: the Types QNames (an xs:QName list, §4.1) in Clark notation "{namespace}local", the
+* ``types``: the Types QNames (an xs:QName list) in Clark notation "{namespace}local", the
   prefix resolved through the namespace declarations in scope (XML Schema 2 §3.2.18); a prefix the
   message never declares is kept as written ("dn:NetworkVideoTransmitter");
-* ``scopes`` (URIs) and ``match_by`` (a Probe's Scopes/@MatchBy, §5.1); ``xaddrs`` (transport
+* ``scopes`` (URIs) and ``match_by`` (a Probe's Scopes/@MatchBy); ``xaddrs`` (transport
   URLs); ``metadata_version`` (int);
 * ONVIF scopes ("onvif://www.onvif.org/<category>/<value>", ONVIF Core Specification §7.3.2.2),
   percent-decoded by category: ``onvif_types``, ``onvif_names``, ``onvif_hardware``,

@@ -1,5 +1,6 @@
 """risk.cleartext.rtsp: RTSP credentials sent in cleartext: Basic authentication (RTSP 1.0 borrows
-HTTP's, RFC 2326 §12.5 and Appendix D; RFC 7617 §4) or a password in the Request-URI (RFC 3986 §3.2.1 deprecates it)."""
+HTTP's, RFC 2326 §12.5 and Appendix D.1.2 / D.2.2; RFC 7617 §4) or a password in the Request-URI
+(RFC 3986 §3.2.1 deprecates it)."""
 
 from __future__ import annotations
 

@@ -34,9 +34,11 @@ class RtspUnauthenticatedStream(Check):
                                   "turn off 'Allow anonymous viewers', on Hikvision and Dahua enable RTSP "
                                   "authentication), give the recorder its own account, and keep cameras on a "
                                   "segment that only the recorder can reach.")
-    # a camera's picture is personal data; served to anyone, it crosses the segment to anyone, in clear RTP
-    references: ClassVar[tuple[str, ...]] = (ref.NIST_LOGICAL_ACCESS, ref.ETSI_PERSONAL_DATA,
-                                             ref.CWE_MISSING_AUTH, "RFC 2326 §7.1.1, §10.2, §10.5")
+    # the stream is device functionality reached over the network without authentication (5.5-4); a camera's
+    # picture is personal data, and served to anyone it crosses the segment to anyone, in clear RTP (5.8-1)
+    references: ClassVar[tuple[str, ...]] = (ref.NIST_LOGICAL_ACCESS, ref.ETSI_AUTHENTICATED_ACCESS,
+                                             ref.ETSI_PERSONAL_DATA, ref.CWE_MISSING_AUTH,
+                                             "RFC 2326 §7.1.1, §10.2, §10.5")
     protos: ClassVar[frozenset[str]] = frozenset({"rtsp"})
 
     def __init__(self) -> None:
