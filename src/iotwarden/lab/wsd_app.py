@@ -22,15 +22,15 @@ if TYPE_CHECKING:
 WSD_GROUP, WSD_PORT = "239.255.255.250", 3702
 WSD_GROUP_MAC = multicast_mac(WSD_GROUP)
 MULTICAST_TTL = 1  # discovery multicast is for the link the searcher is on: routers do not forward it
-APP_MAX_DELAY = 0.5  # seconds a device waits at random before answering a multicast Probe (WS-Discovery 1.1
-# Appendix I, APP_MAX_DELAY)
+APP_MAX_DELAY = 0.5  # seconds a device waits at random before answering a multicast Probe (WS-Discovery's
+# APP_MAX_DELAY, 500 ms; python-ws-discovery APP_MAX_DELAY = 500)
 DISCOVERY = "http://schemas.xmlsoap.org/ws/2005/04/discovery"
 ADDRESSING = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
 TO_DISCOVERY = "urn:schemas-xmlsoap-org:ws:2005:04:discovery"
 ANONYMOUS = f"{ADDRESSING}/role/anonymous"
 # the type prefixes lab devices may announce or search for, with their namespaces
 NAMESPACES = {
-    "dn": "http://www.onvif.org/ver10/network/wsdl",  # ONVIF Core §7.3.1 NetworkVideoTransmitter
+    "dn": "http://www.onvif.org/ver10/network/wsdl",  # dn:NetworkVideoTransmitter, the ONVIF 1.x device type
     "tds": "http://www.onvif.org/ver10/device/wsdl",  # ONVIF device service
     "wsdp": "http://schemas.xmlsoap.org/ws/2006/02/devprof",  # Devices Profile for Web Services
     "pub": "http://schemas.microsoft.com/windows/pub/2005/07",  # Windows Function Discovery publication
