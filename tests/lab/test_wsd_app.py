@@ -84,3 +84,34 @@ def test_a_type_with_a_prefix_the_lab_does_not_know_is_refused(small_scenario: S
     fn, _ = BEHAVIOURS["wsd"]
     with pytest.raises(ConfigError, match="acme:Camera"):
         list(fn(world, dev, bad))
+
+
+def test_the_pc_fetches_the_printers_dpws_metadata_from_its_xaddrs(small_scenario: Scenario) -> None:
+    from iotwarden.dissect.dpwsmeta import parse_metadata
+
+    frames = _run(small_scenario, "prn-01", "wsd_metadata")
+    world = World(small_scenario, 3)
+    segments = [eth.data for _, eth in frames if isinstance(eth.data.data, dpkt.tcp.TCP) and eth.data.data.data]
+    request = b"".join(bytes(ip.data.data) for ip in segments if _ip(ip.src) == world.ips["ws-01"])
+    reply = b"".join(bytes(ip.data.data) for ip in segments if _ip(ip.src) == world.ips["prn-01"])
+    assert {ip.data.dport for ip in segments if _ip(ip.src) == world.ips["ws-01"]} == {3911}  # the wsd XAddrs port
+    assert request.startswith(b"POST / HTTP/1.1\r\n") and b"Content-Type: application/soap+xml\r\n" in request
+    assert b"<wsa:Action>http://schemas.xmlsoap.org/ws/2004/09/transfer/Get</wsa:Action>" in request
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK") and b"Content-Type: application/soap+xml" in head
+    f = parse_metadata(body)
+    assert f is not None
+    assert (f["dpws_manufacturer"], f["dpws_model_name"], f["dpws_model_number"]) == (
+        "HP", "HP LaserJet Pro M404dn", "W1A52A")
+    assert (f["dpws_serial_number"], f["dpws_firmware_version"]) == ("PHBQB12345", "002_2310A")
+    assert f["dpws_types"] == [f"{{{PRINT}}}PrinterServiceType"] and f["dpws_computer"] is None
+
+
+def test_metadata_needs_the_devices_wsd_behaviour(small_scenario: Scenario) -> None:
+    world = World(small_scenario, 3)
+    dev = world.devices["prn-01"]
+    act = next(b for b in dev.behaviours if b.kind == "wsd_metadata")
+    bare = dataclasses.replace(dev, behaviours=[b for b in dev.behaviours if b.kind != "wsd"])
+    fn, _ = BEHAVIOURS["wsd_metadata"]
+    with pytest.raises(ConfigError, match="wsd behaviour"):
+        list(fn(world, bare, act))

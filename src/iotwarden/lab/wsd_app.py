@@ -1,19 +1,22 @@
 """WS-Discovery in the lab (SOAP-over-UDP, 239.255.255.250:3702): devices that announce themselves with
 a Hello when they start (ONVIF cameras and recorders, WSD printers, Windows computers) and answer a
 searcher's multicast Probe with a ProbeMatch, as WS-Discovery 1.1 §4.1 and §5 describe; the messages
-use the 2005/04 dialect ONVIF and Windows speak.
+use the 2005/04 dialect ONVIF and Windows speak. A client then fetches a device's DPWS metadata (maker, model,
+hosted services) with a WS-Transfer Get over HTTP to its XAddrs (``wsd_metadata``).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
 
 from iotwarden.errors import ConfigError
-from iotwarden.lab.behave_net import Behaviour
+from iotwarden.lab import proto_app
+from iotwarden.lab.behave_net import RTT_LAN, Behaviour
 from iotwarden.lab.params import Param
-from iotwarden.lab.wire import Frame, multicast_mac, udp_frame
+from iotwarden.lab.wire import Frame, TcpStream, multicast_mac, udp_frame
 from iotwarden.lab.world import World, periodic, stable_int
 
 if TYPE_CHECKING:
@@ -37,6 +40,10 @@ NAMESPACES = {
     "wprt": "http://schemas.microsoft.com/windows/2006/08/wdp/print",  # WS-Print
     "wscn": "http://schemas.microsoft.com/windows/2006/08/wdp/scan",  # WS-Scan
 }
+TRANSFER = "http://schemas.xmlsoap.org/ws/2004/09/transfer"  # WS-Transfer Get / GetResponse (§3.1)
+MEX = "http://schemas.xmlsoap.org/ws/2004/09/mex"  # WS-MetadataExchange
+DEVPROF = NAMESPACES["wsdp"]
+SOAP_XML = "application/soap+xml"  # RFC 3902: SOAP 1.2 over HTTP
 
 
 def _prefixes(types: list[str], where: str) -> list[str]:
@@ -132,6 +139,71 @@ def _probe(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
     return periodic(world, rng, p["every"], search, first=world.start + p["at"])
 
 
+def _wsd_of(dev: DeviceSpec, act: Activity) -> Activity:
+    for beh in dev.behaviours:
+        if beh.kind == "wsd":
+            return beh
+    raise ConfigError(f"{act.path}: DPWS metadata is served at the XAddrs of the device's wsd behaviour, "
+                      "and the device has none")
+
+
+def get_response(p: dict[str, Any], address: str, relates_to: str, message_id: str, serial: str) -> bytes:
+    """The device's GetResponse: wsx:Metadata with ThisModel, ThisDevice and the hosted services (DPWS)."""
+    def section(dialect: str, inner: str) -> str:
+        return f'<wsx:MetadataSection Dialect="{DEVPROF}/{dialect}">{inner}</wsx:MetadataSection>'
+
+    def elements(pairs: list[tuple[str, Any]]) -> str:
+        return "".join(f"<wsdp:{name}>{escape(str(value))}</wsdp:{name}>" for name, value in pairs if value)
+
+    services = [str(t) for t in p["services"]]
+    hosted = "".join(f"<wsdp:Hosted><wsa:EndpointReference><wsa:Address>{address}/{i}</wsa:Address>"
+                     f"</wsa:EndpointReference><wsdp:Types>{t}</wsdp:Types>"
+                     f"<wsdp:ServiceId>{address}/{i}</wsdp:ServiceId></wsdp:Hosted>" for i, t in enumerate(services))
+    computer = f"<pub:Computer>{escape(str(p['computer']))}</pub:Computer>" if p["computer"] else ""
+    body = ("<wsx:Metadata>"
+            + section("ThisModel", "<wsdp:ThisModel>" + elements([("Manufacturer", p["manufacturer"]),
+                      ("ModelName", p["model_name"]), ("ModelNumber", p["model_number"])]) + "</wsdp:ThisModel>")
+            + section("ThisDevice", "<wsdp:ThisDevice>" + elements([("FriendlyName", p["friendly_name"]),
+                      ("FirmwareVersion", p["firmware_version"]), ("SerialNumber", serial)]) + "</wsdp:ThisDevice>")
+            + section("Relationship", f'<wsdp:Relationship Type="{DEVPROF}/host"><wsdp:Host><wsa:EndpointReference>'
+                      f"<wsa:Address>{address}</wsa:Address></wsa:EndpointReference>{computer}</wsdp:Host>{hosted}"
+                      "</wsdp:Relationship>")
+            + "</wsx:Metadata>")
+    declared = "".join(f' xmlns:{x}="{NAMESPACES[x]}"' for x in _prefixes(services, "wsd_metadata services"))
+    return ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"'
+            f' xmlns:wsa="{ADDRESSING}" xmlns:wsx="{MEX}" xmlns:wsdp="{DEVPROF}" xmlns:pub="{NAMESPACES["pub"]}"'
+            f"{declared}><soap:Header><wsa:To>{ANONYMOUS}</wsa:To><wsa:Action>{TRANSFER}/GetResponse</wsa:Action>"
+            f"<wsa:MessageID>{message_id}</wsa:MessageID><wsa:RelatesTo>{relates_to}</wsa:RelatesTo></soap:Header>"
+            f"<soap:Body>{body}</soap:Body></soap:Envelope>").encode()
+
+
+def _metadata(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
+    """A client's WS-Transfer Get, POSTed to the device's XAddrs, and the device's GetResponse (DPWS)."""
+    p = act.params
+    wsd = _wsd_of(dev, act).params
+    rng = world.rng(dev.id, "wsd_metadata")
+    address, xaddr = _identity(world, dev, wsd)
+    path = xaddr.split("/", 3)[3] if xaddr.count("/") >= 3 else ""
+    client, server = world.host(p["client"]), world.peer_device(p["client"], dev.id)
+    serial = p["serial_number"] or dev.mac.replace(":", "").upper()
+
+    def fetch(t: float) -> list[Frame]:
+        message_id = f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}"
+        get = ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope'
+               f' xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="{ADDRESSING}"><soap:Header>'
+               f"<wsa:To>{address}</wsa:To><wsa:Action>{TRANSFER}/Get</wsa:Action><wsa:MessageID>{message_id}"
+               f"</wsa:MessageID><wsa:ReplyTo><wsa:Address>{ANONYMOUS}</wsa:Address></wsa:ReplyTo></soap:Header>"
+               "<soap:Body/></soap:Envelope>").encode()
+        request = proto_app.http_request("POST", "/" + path, f"{world.ips[dev.id]}:{wsd['port']}", p["user_agent"],
+                                         body=get, content_type=SOAP_XML)
+        answer = get_response(p, address, message_id, f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}", serial)
+        reply = proto_app.http_response(200, "OK", p["server"], answer, content_type=SOAP_XML)
+        conn = TcpStream(rng, client, world.ephemeral_port(rng, p["client"]), server, wsd["port"], rtt=RTT_LAN)
+        return conn.session(t, [(True, request), (False, reply)])
+
+    return periodic(world, rng, p["every"], fetch, first=world.start + p["at"])
+
+
 BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
     "wsd": (_announce, {
         "types": Param("list", help="QNames announced, e.g. [dn:NetworkVideoTransmitter, tds:Device]", items="str"),
@@ -143,4 +215,14 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
     "wsd_probe": (_probe, {
         "types": Param("list", help="QNames searched for, e.g. [dn:NetworkVideoTransmitter]", items="str"),
         "every": Param("float", 300.0, minimum=1.0), "at": Param("float", 5.0)}),
+    "wsd_metadata": (_metadata, {
+        "client": Param("device", help="the WSD client that fetches the metadata (a Windows PC)"),
+        "user_agent": Param("str", "WSDAPI", "the client's User-Agent (Windows' WSDAPI sends 'WSDAPI')"),
+        "server": Param("str", "Microsoft-HTTPAPI/2.0", "the device's Server header"),
+        "manufacturer": Param("str"), "model_name": Param("str"), "model_number": Param("str", ""),
+        "friendly_name": Param("str", ""), "firmware_version": Param("str", ""),
+        "serial_number": Param("str", "", "default: the MAC address in hex"),
+        "services": Param("list", [], "types of the hosted services, e.g. [wprt:PrinterServiceType]", items="str"),
+        "computer": Param("str", "", "Windows pub:Computer, e.g. 'WS-FIN-01/Domain:CORP'"),
+        "at": Param("float", 5.0), "every": Param("float", 1800.0, minimum=0.5)}),
 }
