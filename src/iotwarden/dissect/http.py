@@ -28,7 +28,7 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
   ``dpws_model_url``, ``dpws_presentation_url``; ThisDevice's ``dpws_friendly_name``,
   ``dpws_firmware_version``, ``dpws_serial_number`` (None when absent); ``dpws_types`` (the wsdp:Types
   of the hosting device and hosted services, Clark notation where the prefix is declared);
-  ``dpws_computer`` (Windows' pub:Computer, "NAME/Workgroup:WG" or "NAME/Domain:D", [MS-PBSD]);
+  ``dpws_computer`` (pub:Computer, [MS-PBSD] §2.2: "NAME/Domain:D", "NAME\\Workgroup:WG", "NAME\\NotJoined");
   ``dpws_truncated`` (wsx:Metadata did not close within dpwsmeta.MAX_METADATA bytes).
 
 Pipelined messages are followed; bodies framed by Content-Length or chunked transfer coding
