@@ -88,7 +88,8 @@ def test_microsofts_interop_sample_names_no_vendor_or_model() -> None:
     assert result["vendor"] is None and result["model"] is None
 
 
-@pytest.mark.parametrize("computer", [b"WS-FIN-01/Domain:CORP", b"WS-FIN-01\\Workgroup:WORKGROUP", b"WS-FIN-01\\NotJoined"])
+@pytest.mark.parametrize("computer", [b"WS-FIN-01/Domain:CORP", b"WS-FIN-01\\Workgroup:WORKGROUP",
+                                      b"WS-FIN-01\\NotJoined"])
 def test_every_form_of_pub_computer_in_ms_pbsd_names_a_workstation(computer: bytes) -> None:
     document = WSDD_SAMBA.replace(b"FILESERVER/Workgroup:WORKGROUP", computer).replace(
         b"<wsdp:Types>pub:Computer</wsdp:Types>", b"")  # the pub:Computer element alone
