@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.dissect import upnpdesc
+from iotwarden.dissect import xmlstream
 from iotwarden.dissect.http import HttpDissector
 from iotwarden.dissect.upnpdesc import (
     MAX_DESCRIPTION,
@@ -155,7 +155,7 @@ def test_devices_and_services_are_bounded() -> None:
 
 
 def test_nesting_past_the_depth_limit_is_skipped_not_followed() -> None:
-    deep = b"<x>" * (upnpdesc.MAX_DEPTH + 10) + b"<modelName>deep</modelName>" + b"</x>" * (upnpdesc.MAX_DEPTH + 10)
+    deep = b"<x>" * (xmlstream.MAX_DEPTH + 10) + b"<modelName>deep</modelName>" + b"</x>" * (xmlstream.MAX_DEPTH + 10)
     doc = HUE_BRIDGE.replace(b"<modelURL>", deep + b"<modelURL>")
     f = parsed(doc)
     assert f["upnp_model_name"] == "Philips hue bridge 2015" and f["upnp_truncated"] is False

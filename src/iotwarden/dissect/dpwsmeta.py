@@ -12,17 +12,19 @@ After WS-Discovery, a client POSTs a SOAP 1.2 Get (WS-Transfer 2004/09 §3.1) to
 from __future__ import annotations
 
 from typing import Any, ClassVar, Final
-from xml.etree.ElementTree import ParseError as XmlParseError
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import DefusedXMLParser
-
-from iotwarden.errors import ParseError
+from iotwarden.dissect.xmlstream import (
+    MAX_TEXT,
+    BoundedTarget,
+    Declarations,
+    NotThisDocument,
+    StreamReader,
+    resolve_qname,
+)
 
 MAX_METADATA = 64 * 1024  # bytes of a body read (a printer's GetResponse is 2-6 KiB)
 MAX_TYPES = 32  # service and device types kept (Host and Hosted wsdp:Types together)
-MAX_DEPTH = 32  # element nesting followed; deeper elements are skipped
-MAX_TEXT = 256  # characters kept of one element's text
+# MAX_DEPTH (element nesting followed) and MAX_TEXT (characters kept of one element's text): dissect/xmlstream.py
 
 SOAP_NS: Final = frozenset({"http://www.w3.org/2003/05/soap-envelope",  # SOAP 1.2 (DPWS 1.1 §3.1 R0034)
                             "http://schemas.xmlsoap.org/soap/envelope/"})  # SOAP 1.1, seen on older stacks
@@ -47,8 +49,6 @@ DEVICE_FIELDS: Final[dict[str, str]] = {
     "SerialNumber": "dpws_serial_number",
 }
 _SECTION_FIELDS: Final[dict[str, dict[str, str]]] = {"ThisModel": MODEL_FIELDS, "ThisDevice": DEVICE_FIELDS}
-_WHITESPACE = b" \t\r\n"
-_BOM = b"\xef\xbb\xbf"
 _CONTENT_TYPES = ("application/soap+xml", "application/xml", "text/xml")
 SOAP_POST: Final = "POST soap"  # dissect/http.py's name for a POST whose body is SOAP (Content-Type soap+xml)
 
@@ -67,157 +67,85 @@ def may_be_metadata(status: int, method: str | None, content_type: str | None) -
     return content_type.lstrip()[:20].lower().startswith(_CONTENT_TYPES)
 
 
-class _NotMetadata(Exception):
-    """The body is not a GetResponse carrying wsx:Metadata: stop reading it."""
+class _Collector(BoundedTarget):
+    """Parser target: keeps the metadata's identity elements and types as they close."""
 
-
-def _split(tag: str) -> tuple[str, str]:
-    if tag.startswith("{"):
-        ns, _, local = tag[1:].partition("}")
-        return ns, local
-    return "", tag
-
-
-class _Collector:
-    """ElementTree parser target: keeps the metadata's identity elements and types as they close."""
+    max_gathered: ClassVar[int] = MAX_TEXT * 8  # a wsdp:Types list holds several QNames
 
     def __init__(self) -> None:
+        super().__init__()
         self.path: list[tuple[str, str]] = []  # (namespace, local name) of the open elements
-        self.declared: list[list[tuple[str, str]]] = []  # namespace declarations of each open element
-        self.pending: list[tuple[str, str]] = []  # declarations of the element about to start
-        self.skipped = 0  # open elements past MAX_DEPTH
+        self.declared: list[Declarations] = []  # namespace declarations of each open element
+        self.pending: Declarations = []  # declarations of the element about to start
         self.fields: dict[str, Any] = dict.fromkeys((*MODEL_FIELDS.values(), *DEVICE_FIELDS.values()))
         self.fields["dpws_computer"] = None
         self.types: list[str] = []
-        self.field: str | None = None  # the field whose element is open
-        self.text: list[str] = []
-        self.text_len = 0
         self.found = False  # the body holds wsx:Metadata
-        self.finished = False  # ... and it closed
 
     def start_ns(self, prefix: str, uri: str) -> None:
         self.pending.append((prefix, uri))
 
-    def resolve(self, qname: str) -> str:
-        """A QName's Clark notation through the declarations in scope; an undeclared prefix is kept (as
-        dissect/wsd.py does for WS-Discovery Types)."""
-        prefix, sep, local = qname.rpartition(":")
-        for declared in reversed(self.declared):
-            for p, uri in reversed(declared):
-                if p == prefix:
-                    return f"{{{uri}}}{local}" if uri else local
-        return qname if sep else local
+    def element_skipped(self) -> None:
+        self.pending = []
 
-    def start(self, tag: str, attrib: dict[str, str]) -> None:
-        if self.skipped or len(self.path) >= MAX_DEPTH:
-            self.skipped += 1
-            self.pending = []
-            return
+    def element_start(self, ns: str, local: str) -> None:
         self.declared.append(self.pending)
         self.pending = []
-        ns, local = _split(tag)
         path = self.path
         if not path and (ns not in SOAP_NS or local != "Envelope"):
-            raise _NotMetadata(tag[:80])
+            raise NotThisDocument(local[:80])
         if len(path) == 2 and path[1][1] == "Body" and not self.found:
             if ns != MEX_NS or local != "Metadata":  # WS-Transfer §3.1: the representation is the body's child
-                raise _NotMetadata(tag[:80])
+                raise NotThisDocument(local[:80])
             self.found = True
         elif len(path) >= 3 and self.found and not self.finished:
             parent_ns, parent = path[-1]
             if parent_ns in DPWS_NS and ns in DPWS_NS and local in _SECTION_FIELDS.get(parent, {}):
-                self._open(_SECTION_FIELDS[parent][local])
+                self.gather(_SECTION_FIELDS[parent][local])
             elif parent_ns in DPWS_NS and parent in ("Host", "Hosted") and ns in DPWS_NS and local == "Types":
-                self._open("")
+                self.gather("")
             elif ns == PUB_NS and local == "Computer":
-                self._open("dpws_computer")
+                self.gather("dpws_computer")
         path.append((ns, local))
 
-    def _open(self, field: str) -> None:
-        self.field, self.text, self.text_len = field, [], 0
-
-    def data(self, text: str) -> None:
-        if self.field is not None and self.text_len < MAX_TEXT * 8:
-            self.text.append(text)
-            self.text_len += len(text)
-
-    def end(self, tag: str) -> None:
-        if self.skipped:
-            self.skipped -= 1
-            return
+    def element_end(self) -> None:
         ns, local = self.path.pop()
         if self.field is not None:
-            text = "".join(self.text)
-            if self.field == "":  # wsdp:Types, a list of QNames (DPWS 1.1 §4.2)
+            field = self.field
+            text = self.take_text()
+            if field == "":  # wsdp:Types, a list of QNames (DPWS 1.1 §4.2)
                 for qname in text.split()[:MAX_TYPES]:
-                    name = self.resolve(qname)[:MAX_TEXT]
+                    name = resolve_qname(qname, self.declared)[:MAX_TEXT]
                     if len(self.types) < MAX_TYPES and name not in self.types:
                         self.types.append(name)
-            elif (value := " ".join(text.split())[:MAX_TEXT]) and self.fields[self.field] is None:
-                self.fields[self.field] = value  # localized repeats (xml:lang) keep the first
-            self.field = None
+            elif (value := " ".join(text.split())[:MAX_TEXT]) and self.fields[field] is None:
+                self.fields[field] = value  # localized repeats (xml:lang) keep the first
         elif self.found and len(self.path) == 2 and ns == MEX_NS and local == "Metadata":
             self.finished = True
         self.declared.pop()
 
-    def close(self) -> None:
-        """Called by the parser's own close(); the result is read from the collector instead."""
 
-
-class MetadataReader:
+class MetadataReader(StreamReader):
     """Reads one GetResponse body fed in pieces (the body of one HTTP response).
 
     :meth:`feed` takes the body's bytes as they arrive and says when reading is over: wsx:Metadata
     closed, MAX_METADATA bytes were read, or the body is no metadata (then :meth:`result` is None).
-    Malformed XML and any DTD end it with :class:`~iotwarden.errors.ParseError`.
+    Malformed XML and any DTD end it with :class:`~iotwarden.errors.ParseError` (dissect/xmlstream.py).
     """
 
     kind: ClassVar[str] = "dpws_metadata"  # the observation kind dissect/http.py emits
+    label: ClassVar[str] = "DPWS metadata"
+    max_bytes: ClassVar[int] = MAX_METADATA
 
     def __init__(self) -> None:
-        self.read = 0
-        self.over = False
-        self._parser: DefusedXMLParser | None = None
         self._collector = _Collector()
-
-    def feed(self, data: bytes) -> bool:
-        """Read ``data``, the next bytes of the body; True when nothing more is wanted."""
-        if self.over:
-            return True
-        data = data[: MAX_METADATA - self.read]
-        self.read += len(data)
-        if self._parser is None:
-            data = data.lstrip(_WHITESPACE)
-            if not data:
-                return self._stop_at_limit()
-            if not (data.startswith(b"<") or data.startswith(_BOM)):
-                self.over = True  # not XML (a MIME multipart scan image): not read any further
-                return True
-            self._parser = DefusedXMLParser(target=self._collector, forbid_dtd=True)
-        try:
-            self._parser.feed(data)
-        except _NotMetadata:
-            self.over = True
-            self._collector.found = False
-            return True
-        except (XmlParseError, DefusedXmlException, LookupError, ValueError) as exc:
-            self.over = True  # LookupError: a declared encoding Python does not know
-            raise ParseError(f"DPWS metadata: {type(exc).__name__}: {str(exc)[:80]}") from None
-        if self._collector.finished:
-            self.over = True
-            return True
-        return self._stop_at_limit()
-
-    def _stop_at_limit(self) -> bool:
-        if self.read >= MAX_METADATA:
-            self.over = True
-        return self.over
+        super().__init__(self._collector)
 
     def result(self) -> dict[str, Any] | None:
         """The metadata's fields (see dissect/http.py), or None when the body held no metadata or stated
         nothing of the device."""
         c = self._collector
-        if not c.found or (not c.types and all(v is None for v in c.fields.values())):
+        if self.rejected or not c.found or (not c.types and all(v is None for v in c.fields.values())):
             return None
         return {**c.fields, "dpws_types": list(c.types), "dpws_truncated": not c.finished}
 

@@ -39,6 +39,7 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from iotwarden.dissect.base import Dissector, Packet
+from iotwarden.dissect.xmlstream import Declarations, resolve_qname, split_tag
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -59,14 +60,6 @@ ONVIF_FIELDS = {"type": "onvif_types", "name": "onvif_names", "hardware": "onvif
 _LISTS = ("endpoints", "types", "scopes", "xaddrs", *ONVIF_FIELDS.values())
 _LEADING = b" \t\r\n\x00\xef\xbb\xbf\xfe\xff"  # white space and byte order marks before the first "<"
 _HEADER_TEXT = {"Action": "action", "MessageID": "message_id", "RelatesTo": "relates_to"}
-
-
-def _split(tag: str) -> tuple[str, str]:
-    """(namespace, local name) of an ElementTree tag."""
-    if tag.startswith("{"):
-        ns, _, local = tag[1:].partition("}")
-        return ns, local
-    return "", tag
 
 
 def _add(bucket: list[str], value: str) -> None:
@@ -99,19 +92,10 @@ class _Reader:
         self.fields: dict[str, Any] = {name: [] for name in _LISTS}
         self.kind: str | None = None
         self.path: list[tuple[str, str]] = []  # (namespace, local name) of the open elements
-        self.declared: list[list[tuple[str, str]]] = []  # namespace declarations of each open element
-        self.pending: list[tuple[str, str]] = []  # declarations of the element about to start
+        self.declared: list[Declarations] = []  # namespace declarations of each open element
+        self.pending: Declarations = []  # declarations of the element about to start
         self.in_message = False
         self.elements = 0
-
-    def resolve(self, qname: str) -> str:
-        """A QName's Clark notation through the declarations in scope; an undeclared prefix is kept."""
-        prefix, sep, local = qname.rpartition(":")
-        for declared in reversed(self.declared):
-            for p, uri in reversed(declared):
-                if p == prefix:
-                    return f"{{{uri}}}{local}" if uri else local
-        return qname if sep else local  # no default namespace: an unprefixed name has none
 
     def start(self, item: Any) -> None:
         self.elements += 1
@@ -119,7 +103,7 @@ class _Reader:
             raise ParseError(f"wsd: more than {MAX_ELEMENTS} elements (MAX_ELEMENTS)")
         self.declared.append(self.pending)
         self.pending = []
-        ns, local = _split(item.tag)
+        ns, local = split_tag(item.tag)
         path, fields = self.path, self.fields
         if not path and (ns not in SOAP_NS or local != "Envelope"):
             raise ParseError("wsd: not a SOAP envelope")
@@ -152,7 +136,7 @@ class _Reader:
         if ns in DISCOVERY_NS:
             if local == "Types":
                 for qname in text.split():
-                    _add(fields["types"], self.resolve(qname))
+                    _add(fields["types"], resolve_qname(qname, self.declared))
             elif local == "Scopes":
                 for scope in text.split():
                     _add(fields["scopes"], scope)
