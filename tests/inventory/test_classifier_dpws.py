@@ -8,42 +8,16 @@ from typing import Any
 
 import pytest
 
-from iotwarden.dissect.base import Packet
-from iotwarden.dissect.http import HttpDissector
-from iotwarden.hooks import Context
-from iotwarden.inventory.builder import InventoryBuilder
-from iotwarden.inventory.classifier import Classifier
-from iotwarden.model import Device, Observation
+from iotwarden.model import Observation
 from tests.dissect.dpwsdocs import HP_MFP, WSDAPI_SAMPLE, WSDD_SAMBA, metadata_get, metadata_reply
-from tests.dissect.hostile import contract_call
+from tests.inventory.test_classifier_upnp import CLIENT_MAC, classified, exchange, inventory
 
-CLASSIFIER = Classifier()
-CLIENT_MAC, CLIENT_IP = "3c:7c:3f:10:20:30", "192.168.1.20"  # a Windows PC on an ASUSTek block (IEEE MA-L 3C:7C:3F)
-SERVER_IP = "192.168.1.60"
+SERVER_IP = "192.168.1.60"  # the client is test_classifier_upnp's, a Windows PC on an ASUSTek block
 
 
 def fetch(document: bytes, server_mac: str | None, port: int = 5357, **reply: Any) -> list[Observation]:
     """A WSD client's metadata Get to ``server_mac``'s device and the device's answer."""
-    state: dict[str, Any] = {}
-    out: list[Observation] = []
-    for to_server, data in ((True, metadata_get()), (False, metadata_reply(document, **reply))):
-        src, dst = ((CLIENT_MAC, CLIENT_IP, 50123), (server_mac, SERVER_IP, port))[:: 1 if to_server else -1]
-        pkt = Packet(ts=100.0, payload=data, src_mac=src[0], src_ip=src[1], src_port=src[2], dst_mac=dst[0],
-                     dst_ip=dst[1], dst_port=dst[2], ip_proto=6, to_server=to_server)
-        out.extend(contract_call(HttpDissector(), pkt, state))
-    return out
-
-
-def inventory(observations: list[Observation]) -> dict[str, Device]:
-    ctx, builder = Context(), InventoryBuilder()
-    for o in observations:
-        builder.on_observation(ctx, o)
-    return ctx.devices
-
-
-def classified(device: Device) -> dict[str, str | None]:
-    found = CLASSIFIER.classify(device)
-    return {prop: found[prop].value if prop in found else None for prop in ("vendor", "device_type", "model")}
+    return exchange(metadata_get(), metadata_reply(document, **reply), server_mac, SERVER_IP, port)
 
 
 @pytest.mark.parametrize(("mac", "port", "chunk"), [

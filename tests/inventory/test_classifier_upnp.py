@@ -10,35 +10,36 @@ import pytest
 
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.http import HttpDissector
-from iotwarden.hooks import Context
-from iotwarden.inventory.builder import InventoryBuilder
 from iotwarden.inventory.classifier import Classifier
 from iotwarden.model import Device, Observation
 from tests.dissect.hostile import contract_call
 from tests.dissect.upnpdocs import HUE_BRIDGE, IGD_ROUTER, ROKU_4200X, SONOS_ONE, WEMO_INSIGHT, http_get, http_reply
+from tests.inventory.test_builder import run
 
 CLASSIFIER = Classifier()
 CLIENT_MAC, CLIENT_IP = "3c:7c:3f:10:20:30", "192.168.1.20"  # a PC on an ASUSTek block (IEEE MA-L 3C:7C:3F)
 SERVER_IP = "192.168.1.50"
 
 
-def fetch(document: bytes, server_mac: str | None, port: int = 80, **reply: Any) -> list[Observation]:
-    """A control point's GET of the LOCATION of ``server_mac``'s device and the device's answer."""
+def exchange(request: bytes, reply: bytes, server_mac: str | None, server_ip: str, port: int) -> list[Observation]:
+    """A client's HTTP request to ``server_mac``'s device and the device's reply, through the HTTP dissector."""
     state: dict[str, Any] = {}
     out: list[Observation] = []
-    for to_server, data in ((True, http_get()), (False, http_reply(document, **reply))):
-        src, dst = ((CLIENT_MAC, CLIENT_IP, 50123), (server_mac, SERVER_IP, port))[:: 1 if to_server else -1]
+    for to_server, data in ((True, request), (False, reply)):
+        src, dst = ((CLIENT_MAC, CLIENT_IP, 50123), (server_mac, server_ip, port))[:: 1 if to_server else -1]
         pkt = Packet(ts=100.0, payload=data, src_mac=src[0], src_ip=src[1], src_port=src[2], dst_mac=dst[0],
                      dst_ip=dst[1], dst_port=dst[2], ip_proto=6, to_server=to_server)
         out.extend(contract_call(HttpDissector(), pkt, state))
     return out
 
 
+def fetch(document: bytes, server_mac: str | None, port: int = 80, **reply: Any) -> list[Observation]:
+    """A control point's GET of the LOCATION of ``server_mac``'s device and the device's answer."""
+    return exchange(http_get(), http_reply(document, **reply), server_mac, SERVER_IP, port)
+
+
 def inventory(observations: list[Observation]) -> dict[str, Device]:
-    ctx, builder = Context(), InventoryBuilder()
-    for o in observations:
-        builder.on_observation(ctx, o)
-    return ctx.devices
+    return run(*observations)[0].devices
 
 
 def classified(device: Device) -> dict[str, str | None]:

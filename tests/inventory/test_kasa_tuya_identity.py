@@ -8,37 +8,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from iotwarden.addons import AddonManager
-from iotwarden.engine.core import Engine
-from iotwarden.hooks import Context
-from iotwarden.inventory.builder import InventoryBuilder
-from iotwarden.inventory.classifier import DeviceClassifier
 from iotwarden.lab.wire import Frame, Host
 from iotwarden.model import Device
-from iotwarden.sources.capfile import read_capture
 from tests.dissect.test_kasa import DISCOVERY, EC60, HS110, KL130, P110, TDP_KEY_PROBE, encrypt, framed, tdp
 from tests.dissect.test_tuya import APP_REQUEST, V33, V35
-from tests.risk.harness import T0, host, tcp, udp, write_pcap
+from tests.risk.harness import T0, classified_by_ip, host, tcp, udp, write_pcap
 
 BROADCAST = Host("ff:ff:ff:ff:ff:ff", "10.9.0.255")
 PHONE_PORT = 50123
-
-
-def _inventory(path: Path) -> dict[str, Device]:
-    ctx = Context()
-    addons = AddonManager(ctx, [InventoryBuilder(), DeviceClassifier()])
-    addons.load()
-    engine = Engine()
-    for batch in read_capture(path):
-        res = engine.process(batch)
-        addons.observations(res.observations)
-        addons.flows(res.flows)
-    res = engine.flush()
-    addons.observations(res.observations)
-    addons.flows(res.flows)
-    addons.done()
-    assert not ctx.stats.analyzer_errors
-    return {next(iter(d.ips)): d for d in ctx.devices.values() if d.ips}
 
 
 def _discovery(phone: Host, answers: list[tuple[Host, bytes]]) -> list[Frame]:
@@ -57,7 +34,8 @@ def _rules(dev: Device, prop: str) -> set[str]:
 
 def test_a_kasa_plug_is_a_tplink_smart_plug_and_the_phone_asking_is_nothing(tmp_path: Path) -> None:
     phone, plug = host(5), host(20)  # locally administered MACs: no registry vendor to lean on
-    devices = _inventory(write_pcap(tmp_path / "kasa.pcap", _discovery(phone, [(plug, encrypt(json.dumps(HS110)))])))
+    frames = _discovery(phone, [(plug, encrypt(json.dumps(HS110)))])
+    devices = classified_by_ip(write_pcap(tmp_path / "kasa.pcap", frames))
     dev = devices[plug.ip]
     assert dev.attributes["kasa.model"] == {"HS110(US)"}
     assert dev.attributes["kasa.sw_ver"] == {"1.2.6 Build 200727 Rel.121701"}
@@ -75,7 +53,7 @@ def test_a_kasa_plug_is_a_tplink_smart_plug_and_the_phone_asking_is_nothing(tmp_
 def test_a_bulb_and_a_camera_answering_one_query(tmp_path: Path) -> None:
     phone, bulb, camera = host(5), host(21), host(22)
     answers = [(bulb, encrypt(json.dumps(KL130))), (camera, encrypt(json.dumps(EC60)))]
-    devices = _inventory(write_pcap(tmp_path / "kasa.pcap", _discovery(phone, answers)))
+    devices = classified_by_ip(write_pcap(tmp_path / "kasa.pcap", _discovery(phone, answers)))
     found = {ip: (d.vendor, d.device_type, d.conclusion("model")) for ip, d in devices.items()}
     assert found[bulb.ip] == ("TP-Link", "smart_bulb", "KL130")
     assert found[camera.ip] == ("TP-Link", "camera", "EC60")
@@ -89,7 +67,7 @@ def test_tapo_devices_answering_the_tdp_probe(tmp_path: Path) -> None:
     frames = udp(phone, BROADCAST, PHONE_PORT, 20002, TDP_KEY_PROBE)
     frames += udp(plug, phone, 20002, PHONE_PORT, P110, t=T0 + 0.02)
     frames += udp(hub, phone, 20002, PHONE_PORT, h100, t=T0 + 0.03)
-    devices = _inventory(write_pcap(tmp_path / "tdp.pcap", frames))
+    devices = classified_by_ip(write_pcap(tmp_path / "tdp.pcap", frames))
     assert (devices[plug.ip].vendor, devices[plug.ip].device_type, devices[plug.ip].conclusion("model")) == (
         "TP-Link", "smart_plug", "P110")
     assert not {"kasa.owner", "kasa.device_name"} & set(devices[plug.ip].attributes)
@@ -101,7 +79,7 @@ def test_tapo_devices_answering_the_tdp_probe(tmp_path: Path) -> None:
 def test_the_sysinfo_of_a_tcp_session_describes_the_device_not_the_client(tmp_path: Path) -> None:
     hub, plug = host(6), host(23)  # Home Assistant polling a plug over tcp/9999
     frames = tcp(hub, plug, 9999, [(True, framed(DISCOVERY)), (False, framed(json.dumps(HS110)))])
-    devices = _inventory(write_pcap(tmp_path / "kasa-tcp.pcap", frames))
+    devices = classified_by_ip(write_pcap(tmp_path / "kasa-tcp.pcap", frames))
     assert (devices[plug.ip].vendor, devices[plug.ip].device_type) == ("TP-Link", "smart_plug")
     assert "kasa" in devices[plug.ip].attributes["service.server"]
     assert (devices[hub.ip].vendor, devices[hub.ip].device_type) == (None, None)
@@ -110,7 +88,7 @@ def test_the_sysinfo_of_a_tcp_session_describes_the_device_not_the_client(tmp_pa
 def test_a_tuya_announcer_is_a_tuya_device_of_no_stated_kind(tmp_path: Path) -> None:
     plug, bulb = host(30), host(31)
     frames = udp(plug, BROADCAST, 63145, 6667, V33) + udp(bulb, BROADCAST, 40001, 7000, V35, t=T0 + 0.5)
-    devices = _inventory(write_pcap(tmp_path / "tuya.pcap", frames))
+    devices = classified_by_ip(write_pcap(tmp_path / "tuya.pcap", frames))
     for device, version in ((plug, "3.3"), (bulb, "3.5")):
         dev = devices[device.ip]
         assert dev.attributes["tuya.version"] == {version}
@@ -122,7 +100,7 @@ def test_a_tuya_announcer_is_a_tuya_device_of_no_stated_kind(tmp_path: Path) -> 
 def test_the_app_asking_tuya_devices_to_announce_is_not_one(tmp_path: Path) -> None:
     phone, bulb = host(5), host(31)  # the app's 3.5 request to udp/7000, the device's answer in kind
     frames = udp(phone, BROADCAST, 40002, 7000, APP_REQUEST) + udp(bulb, BROADCAST, 40001, 7000, V35, t=T0 + 0.2)
-    devices = _inventory(write_pcap(tmp_path / "tuya-app.pcap", frames))
+    devices = classified_by_ip(write_pcap(tmp_path / "tuya-app.pcap", frames))
     app = devices[phone.ip]
     assert "tuya" in app.protocols and not {name for name in app.attributes if name.startswith("tuya.")}
     assert (app.vendor, app.category) == (None, None)
@@ -131,5 +109,5 @@ def test_the_app_asking_tuya_devices_to_announce_is_not_one(tmp_path: Path) -> N
 
 def test_a_tuya_plug_on_an_espressif_module_is_still_tuya(tmp_path: Path) -> None:
     plug = Host("60:01:94:00:30:01", "10.9.0.40")  # an IEEE block of Espressif, the module's maker
-    devices = _inventory(write_pcap(tmp_path / "tuya.pcap", udp(plug, BROADCAST, 63145, 6667, V33)))
+    devices = classified_by_ip(write_pcap(tmp_path / "tuya.pcap", udp(plug, BROADCAST, 63145, 6667, V33)))
     assert devices[plug.ip].vendor == "Tuya"

@@ -8,15 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from iotwarden.addons import AddonManager
-from iotwarden.engine.core import Engine
-from iotwarden.hooks import Context
-from iotwarden.inventory.builder import InventoryBuilder
-from iotwarden.inventory.classifier import Classifier, DeviceClassifier
+from iotwarden.inventory.classifier import Classifier
 from iotwarden.lab.wire import Frame, Host
 from iotwarden.model import Device
-from iotwarden.sources.capfile import read_capture
-from tests.risk.harness import host, tcp, write_pcap
+from tests.risk.harness import classified_by_ip, host, tcp, write_pcap
 
 VIDEO_SDP = (b"v=0\r\no=- 1109162014219182 1109162014219192 IN IP4 10.9.0.20\r\ns=Media Presentation\r\ne=NONE\r\n"
              b"t=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:trackID=1\r\n")
@@ -45,28 +40,11 @@ def _viewing(client: Host, server: Host, server_header: str, path: str) -> list[
     ])
 
 
-def _inventory(path: Path) -> dict[str, Device]:
-    ctx = Context()
-    addons = AddonManager(ctx, [InventoryBuilder(), DeviceClassifier()])
-    addons.load()
-    engine = Engine()
-    for batch in read_capture(path):
-        res = engine.process(batch)
-        addons.observations(res.observations)
-        addons.flows(res.flows)
-    res = engine.flush()
-    addons.observations(res.observations)
-    addons.flows(res.flows)
-    addons.done()
-    assert not ctx.stats.analyzer_errors
-    return {next(iter(d.ips)): d for d in ctx.devices.values() if d.ips}
-
-
 def test_a_server_streaming_video_with_a_hikvision_token_is_a_hikvision_camera_and_its_viewer_is_not(
         tmp_path: Path) -> None:
     nvr, cam = host(10), host(20)  # locally administered MACs: no registry vendor to lean on
     frames = _viewing(nvr, cam, "Hikvision-Webs", "/Streaming/Channels/101")
-    devices = _inventory(write_pcap(tmp_path / "view.pcap", frames))
+    devices = classified_by_ip(write_pcap(tmp_path / "view.pcap", frames))
     camera, viewer = devices[cam.ip], devices[nvr.ip]
     assert camera.attributes["rtsp.server"] == {"Hikvision-Webs"}
     assert camera.attributes["rtsp.path"] == {"/Streaming/Channels/101"}  # what the viewer asked, about the camera
@@ -86,8 +64,8 @@ def test_a_server_streaming_video_with_a_hikvision_token_is_a_hikvision_camera_a
 
 def test_video_served_under_an_unknown_token_is_a_camera_of_no_vendor(tmp_path: Path) -> None:
     nvr, cam = host(10), host(21)
-    found = _inventory(write_pcap(tmp_path / "generic.pcap", _viewing(nvr, cam, "Rtsp Server/3.0", "/live/main")))[
-        cam.ip]
+    frames = _viewing(nvr, cam, "Rtsp Server/3.0", "/live/main")
+    found = classified_by_ip(write_pcap(tmp_path / "generic.pcap", frames))[cam.ip]
     assert found.classification["device_type"].value == "camera"
     assert [e["rule_id"] for e in found.classification["device_type"].evidence] == ["rtsp.media.video"]
     assert "vendor" not in found.classification
@@ -102,7 +80,7 @@ def test_video_served_under_an_unknown_token_is_a_camera_of_no_vendor(tmp_path: 
 def test_a_makers_stream_path_or_token_names_it(tmp_path: Path, server_header: str, path: str, vendor: str | None,
                                                 rules: set[str]) -> None:
     nvr, cam = host(10), host(23)
-    found = _inventory(write_pcap(tmp_path / "maker.pcap", _viewing(nvr, cam, server_header, path)))[cam.ip]
+    found = classified_by_ip(write_pcap(tmp_path / "maker.pcap", _viewing(nvr, cam, server_header, path)))[cam.ip]
     assert found.classification["device_type"].value == "camera"
     assert rules <= {e["rule_id"] for e in found.classification["device_type"].evidence}
     assert (found.classification["vendor"].value if "vendor" in found.classification else None) == vendor
@@ -113,7 +91,7 @@ def test_a_camera_pushing_its_stream_is_not_taken_for_the_server_it_pushes_to(tm
     announce = (b"ANNOUNCE rtsp://10.9.0.30:8554/live/cam22 RTSP/1.0\r\nCSeq: 1\r\nContent-Type: application/sdp\r\n"
                 b"Content-Length: %d\r\n\r\n%s" % (len(VIDEO_SDP), VIDEO_SDP))
     frames = tcp(cam, server, 8554, [(True, announce), (False, b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n")])
-    devices = _inventory(write_pcap(tmp_path / "push.pcap", frames))
+    devices = classified_by_ip(write_pcap(tmp_path / "push.pcap", frames))
     assert "rtsp.media" not in devices[cam.ip].attributes and "rtsp.media" not in devices[server.ip].attributes
     assert "device_type" not in devices[server.ip].classification
     assert "rtsp" in devices[server.ip].attributes["service.server"]
@@ -127,7 +105,7 @@ def test_an_airplay_receiver_serves_rtsp_and_is_a_media_player(tmp_path: Path) -
                b"Content-Length: %d\r\nUser-Agent: AirPlay/550.10\r\n\r\n%s" % (len(sdp), sdp)),
         (False, b"RTSP/1.0 200 OK\r\nServer: AirTunes/366.0\r\nCSeq: 1\r\n\r\n"),
     ])
-    found = _inventory(write_pcap(tmp_path / "airplay.pcap", frames))[speaker.ip]
+    found = classified_by_ip(write_pcap(tmp_path / "airplay.pcap", frames))[speaker.ip]
     assert "rtsp" in found.attributes["service.server"]  # found by its RTSP/1.0 start lines on tcp/7000
     assert found.classification["device_type"].value == "media_player"
 

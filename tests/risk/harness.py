@@ -1,5 +1,6 @@
-"""Test helper for risk checks: run a capture through the engine, the inventory and the risk analyzer,
-and build small captures of hand-made traffic with the lab's frame builders."""
+"""Test helper for risk checks: run a capture through the engine, the inventory and the risk analyzer (or
+the inventory and the classifier, for the identity tests), and build small captures of hand-made traffic with
+the lab's frame builders."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from iotwarden.addons import AddonManager
 from iotwarden.engine.core import Engine
 from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
+from iotwarden.inventory.classifier import DeviceClassifier
 from iotwarden.lab.generator import PcapWriter
 from iotwarden.lab.wire import Frame, Host, TcpStream, udp_frame
-from iotwarden.model import Conclusion
+from iotwarden.model import Conclusion, Device
 from iotwarden.model.finding import Finding
 from iotwarden.risk.analyzer import RiskAnalyzer
 from iotwarden.sources.capfile import read_capture
@@ -42,12 +44,18 @@ class Classify:
 def analyse(path: Path, *, options: Mapping[str, Mapping[str, Any]] | None = None,
             classify: Mapping[str, tuple[str, str]] | None = None) -> tuple[Context, RiskAnalyzer]:
     """Engine -> inventory (-> classifier stub) -> risk over one capture; the context and the analyzer."""
-    ctx = Context()
     risk = RiskAnalyzer(options=options)
     analyzers: list[Any] = [InventoryBuilder()]
     if classify:
         analyzers.append(Classify(classify))
     analyzers.append(risk)
+    return run_capture(path, analyzers), risk
+
+
+def run_capture(path: Path, analyzers: list[Any]) -> Context:
+    """Engine -> ``analyzers`` over one capture, ticked at each batch's last packet; the context. No analyzer
+    may fail."""
+    ctx = Context()
     addons = AddonManager(ctx, analyzers)
     addons.load()
     engine = Engine()
@@ -61,7 +69,13 @@ def analyse(path: Path, *, options: Mapping[str, Mapping[str, Any]] | None = Non
     addons.flows(res.flows)
     addons.done()
     assert not ctx.stats.analyzer_errors, ctx.stats.analyzer_errors
-    return ctx, risk
+    return ctx
+
+
+def classified_by_ip(path: Path) -> dict[str, Device]:
+    """Engine -> inventory -> classifier over one capture; the devices by their first IP address."""
+    ctx = run_capture(path, [InventoryBuilder(), DeviceClassifier()])
+    return {next(iter(d.ips)): d for d in ctx.devices.values() if d.ips}
 
 
 def found(ctx: Context, check_id: str) -> dict[str, Finding]:
