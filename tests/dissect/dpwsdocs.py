@@ -3,6 +3,8 @@ the dpwsmeta and HTTP tests and the classifier test; each names the public sourc
 
 from __future__ import annotations
 
+from tests.dissect.upnpdocs import http_reply
+
 _ENVELOPE_OPEN = (b'<?xml version="1.0" encoding="utf-8"?>\n'
                   b'<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"'
                   b' xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing"'
@@ -119,14 +121,6 @@ def metadata_get(path: bytes = b"/9c6e2a40-07f5-11ef-8a4b-3024a9b1c2d3/", host: 
 
 def metadata_reply(body: bytes, *, chunk: int = 0, content_type: bytes | None = b"application/soap+xml",
                    framing: str = "length") -> bytes:
-    """The device's 200 OK carrying ``body``: by Content-Length, chunks of ``chunk`` bytes or connection close."""
-    head = b"HTTP/1.1 200 OK\r\nServer: Microsoft-HTTPAPI/2.0\r\n"
-    if content_type is not None:
-        head += b"Content-Type: " + content_type + b"\r\n"
-    if framing == "close":
-        return head.replace(b"HTTP/1.1", b"HTTP/1.0") + b"Connection: close\r\n\r\n" + body
-    if chunk:
-        parts = [body[i:i + chunk] for i in range(0, len(body), chunk)]
-        return head + b"Transfer-Encoding: chunked\r\n\r\n" + b"".join(
-            b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
-    return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+    """The device's 200 OK carrying ``body`` (Windows' HTTP.sys Server header), framed as upnpdocs.http_reply
+    frames a description."""
+    return http_reply(body, chunk=chunk, content_type=content_type, framing=framing, server=b"Microsoft-HTTPAPI/2.0")

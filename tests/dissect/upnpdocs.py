@@ -208,10 +208,10 @@ def http_get(path: bytes = b"/description.xml", host: bytes = b"192.168.212.23")
 
 
 def http_reply(body: bytes, *, chunk: int = 0, content_type: bytes | None = b'text/xml; charset="utf-8"',
-               framing: str = "length") -> bytes:
+               framing: str = "length", server: bytes = b"Linux/3.14.0 UPnP/1.0 IpBridge/1.44.0") -> bytes:
     """The device's 200 OK carrying ``body``: framed by Content-Length, by chunks of ``chunk`` bytes
     (RFC 9112 §7.1), or by closing the connection (``framing`` "close", RFC 9112 §6.3)."""
-    head = b"HTTP/1.1 200 OK\r\nServer: Linux/3.14.0 UPnP/1.0 IpBridge/1.44.0\r\n"
+    head = b"HTTP/1.1 200 OK\r\nServer: " + server + b"\r\n"
     if content_type is not None:
         head += b"Content-Type: " + content_type + b"\r\n"
     if framing == "close":

@@ -91,5 +91,6 @@ def test_a_description_needs_the_devices_ssdp_location(enterprise: Scenario) -> 
     plug = world.devices["plug-01"]  # no ssdp behaviour
     act = Activity("upnp_description", {"client": "phone-01"}, "devices[plug-01].behaviours[9]")
     fn, _ = BEHAVIOURS["upnp_description"]
-    with pytest.raises(ConfigError, match="ssdp"):
+    expected = r"^devices\[plug-01\]\.behaviours\[9\]: .* ssdp behaviour, and the device has none$"
+    with pytest.raises(ConfigError, match=expected):
         list(fn(world, plug, act))

@@ -66,6 +66,14 @@ class DeviceSpec:
     ttl: int
     behaviours: list[Activity] = field(default_factory=list)
 
+    def behaviour(self, kind: str, needed_by: Activity, why: str) -> Activity:
+        """The device's first behaviour of ``kind``, which the activity ``needed_by`` builds on (``why`` says
+        how); ConfigError naming that activity when the device has none."""
+        for beh in self.behaviours:
+            if beh.kind == kind:
+                return beh
+        raise ConfigError(f"{needed_by.path}: {why}, and the device has none")
+
 
 @dataclass(slots=True)
 class Scenario:

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from iotwarden.errors import ConfigError
 from iotwarden.lab import proto_app
 from iotwarden.lab.behave_net import RTT_LAN, Behaviour, _ssdp_identity
 from iotwarden.lab.params import Param
@@ -69,17 +68,10 @@ def description(device_type: str, identity: list[tuple[str, str]], udn: str, ser
             + _device(device_type, identity, udn, services, embedded) + "</root>\n").encode()
 
 
-def _ssdp_of(dev: DeviceSpec, act: Activity) -> Activity:
-    for beh in dev.behaviours:
-        if beh.kind == "ssdp":
-            return beh
-    raise ConfigError(f"{act.path}: a UPnP description is served at the LOCATION of the device's ssdp behaviour, "
-                      "and the device has none")
-
-
 def _upnp_description(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
     p = act.params
-    ssdp = _ssdp_of(dev, act).params
+    ssdp = dev.behaviour("ssdp", act,
+                         "a UPnP description is served at the LOCATION of the device's ssdp behaviour").params
     rng = world.rng(dev.id, "upnp_description")
     _, usn = _ssdp_identity(world, dev, ssdp)
     udn = usn.split("::")[0] if usn.startswith("uuid:") else f"uuid:{usn}"

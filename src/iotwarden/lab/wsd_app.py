@@ -139,14 +139,6 @@ def _probe(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
     return periodic(world, rng, p["every"], search, first=world.start + p["at"])
 
 
-def _wsd_of(dev: DeviceSpec, act: Activity) -> Activity:
-    for beh in dev.behaviours:
-        if beh.kind == "wsd":
-            return beh
-    raise ConfigError(f"{act.path}: DPWS metadata is served at the XAddrs of the device's wsd behaviour, "
-                      "and the device has none")
-
-
 def get_response(p: dict[str, Any], address: str, relates_to: str, message_id: str, serial: str) -> bytes:
     """The device's GetResponse: wsx:Metadata with ThisModel, ThisDevice and the hosted services (DPWS)."""
     def section(dialect: str, inner: str) -> str:
@@ -180,7 +172,7 @@ def get_response(p: dict[str, Any], address: str, relates_to: str, message_id: s
 def _metadata(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
     """A client's WS-Transfer Get, POSTed to the device's XAddrs, and the device's GetResponse (DPWS)."""
     p = act.params
-    wsd = _wsd_of(dev, act).params
+    wsd = dev.behaviour("wsd", act, "DPWS metadata is served at the XAddrs of the device's wsd behaviour").params
     rng = world.rng(dev.id, "wsd_metadata")
     address, xaddr = _identity(world, dev, wsd)
     path = xaddr.split("/", 3)[3] if xaddr.count("/") >= 3 else ""
