@@ -78,18 +78,29 @@ def _headers(lines: list[bytes]) -> dict[str, str]:
     return out
 
 
+def basic_credentials(authorization: str, limit: int) -> tuple[str, str | None] | None:
+    """The user-id and password (None without ':'), each cut to ``limit`` characters, of an Authorization
+    value with Basic credentials (RFC 7617 §2: base64 of user-id ':' password); None for another scheme or
+    a token that is no base64. RTSP borrows the scheme (RFC 2326 §12.5): dissect/rtsp.py reads it here."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return None
+    user, colon, password = decoded.partition(":")
+    return user[:limit], password[:limit] if colon else None
+
+
 def _authorization(value: str) -> dict[str, Any]:
     """RFC 9110 §11.6.2 credentials; for Basic (RFC 7617 §2) only the user-id is kept."""
-    scheme, _, token = value.partition(" ")
+    scheme = value.partition(" ")[0]
     fields: dict[str, Any] = {"authorization_scheme": scheme, "basic_auth": scheme.lower() == "basic"}
-    if fields["basic_auth"]:
-        try:
-            decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8", "replace")
-        except (binascii.Error, ValueError):
-            return fields
-        user, sep, password = decoded.partition(":")
-        fields["basic_user"] = user[:MAX_VALUE]
-        fields["password_present"] = bool(sep and password)
+    if (basic := basic_credentials(value, MAX_VALUE)) is not None:
+        user, password = basic
+        fields["basic_user"] = user
+        fields["password_present"] = bool(password)
     return fields
 
 

@@ -38,14 +38,13 @@ begin an RTSP message end the flow at once (they are another protocol's). Limits
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
 from iotwarden.dissect import sdp
 from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.dissect.http import basic_credentials
 from iotwarden.dissect.streambuf import C2S, S2C, direction_key, oriented
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
@@ -111,20 +110,6 @@ def _userinfo(uri: str) -> tuple[str, str | None] | None:
         return None
     user, colon, password = authority.rpartition("@")[0].partition(":")
     return unquote(user)[:MAX_CREDENTIAL], unquote(password)[:MAX_CREDENTIAL] if colon else None
-
-
-def _basic(authorization: str) -> tuple[str, str | None] | None:
-    """The user-id and password (None without ':') of Basic credentials (RFC 7617 §2: base64 of
-    user-id ':' password); None for another scheme or a token that is no base64."""
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8", "replace")
-    except (binascii.Error, ValueError):
-        return None
-    user, colon, password = decoded.partition(":")
-    return user[:MAX_CREDENTIAL], password[:MAX_CREDENTIAL] if colon else None
 
 
 def _result(status: int) -> str:
@@ -268,7 +253,7 @@ class RtspDissector(StreamDissector):
         if cseq is not None and len(pending) < MAX_PENDING:
             pending[cseq] = method
         auth = headers.get("authorization")
-        basic = _basic(auth) if auth else None
+        basic = basic_credentials(auth, MAX_CREDENTIAL) if auth else None
         userinfo = _userinfo(raw_uri)
         # the pair the server is asked to check: the Authorization header's, else the URI's
         sent = (*basic, "authorization") if basic else (*userinfo, "uri") if userinfo else None
