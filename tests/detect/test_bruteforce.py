@@ -56,6 +56,35 @@ def test_mqtt_not_authorised_connacks_are_brute_force() -> None:
     assert [a.id for a in feed([BruteForceDetector()], observations=obs)] == ["detect.bruteforce.mqtt"]
 
 
+def _rtsp_answer(ts: float, status: int, credentials_sent: bool) -> Observation:
+    return Observation(ts=ts, proto="rtsp", kind="response", src_ip="10.0.0.1", dst_ip="10.0.0.9",
+                       dst_mac="02:00:00:00:00:09", fields={"status": status, "credentials_sent": credentials_sent})
+
+
+def test_refused_rtsp_credentials_are_brute_force_whatever_the_scheme() -> None:
+    # Digest or Basic retries refused with 401/403: guessing a camera's password (THC-Hydra's rtsp module)
+    obs = [_rtsp_answer(10.0 + i, 401 if i % 2 else 403, True) for i in range(4)]
+    alerts = feed([BruteForceDetector()], observations=obs)
+    assert [(a.id, a.src_ip, a.dst_ip, a.subject) for a in alerts] == [
+        ("detect.bruteforce.rtsp", "10.0.0.9", "10.0.0.1", "mac:02:00:00:00:00:09")]
+
+
+def test_rtsp_challenges_of_credential_less_requests_are_no_failures() -> None:
+    # an NVR reconnecting all day: each session's first DESCRIBE is challenged, its Digest retry accepted
+    obs = [_rtsp_answer(10.0 + i, 401, False) for i in range(20)] + [_rtsp_answer(11.0 + i, 200, True)
+                                                                      for i in range(20)]
+    assert feed([BruteForceDetector()], observations=obs) == []
+
+
+def test_refused_default_rtsp_pairs_are_a_dictionary_attack() -> None:
+    # Basic pairs are visible (the dissector's login_attempt): three published defaults refused
+    refusals = [_rtsp_answer(10.0 + i, 401, True) for i in range(3)]
+    logins = [_login("rtsp", 10.0 + i, password=pw) for i, pw in enumerate(("12345", "admin", "888888"))]
+    alerts = feed([BruteForceDetector()], observations=[x for pair in zip(refusals, logins, strict=True) for x in pair])
+    assert [a.id for a in alerts] == ["detect.bruteforce.rtsp"]
+    assert alerts[0].evidence["basis"] == "failed logins with published default credentials"
+
+
 def test_a_burst_of_short_ssh_connections_is_brute_force_without_payload_view() -> None:
     flows = [tcp_flow("10.0.0.9", "10.0.0.1", 22, 10.0 + i * 3, sport=40000 + i, payload=(1500, 2000),
                       flags=(0x1B, 0x1B), pkts=(12, 10)) for i in range(12)]

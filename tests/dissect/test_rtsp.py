@@ -204,6 +204,21 @@ def test_digest_a_user_without_password_and_a_token_that_is_no_base64_make_no_lo
     assert (user_only["uri_user"], user_only["uri_password_present"]) == ("viewer", False)
 
 
+def test_a_response_says_whether_its_request_carried_credentials() -> None:
+    """The first 401 challenges a request without credentials; a 401 to a Digest or Basic retry refuses them
+    (RFC 2326 §7.1.1): what detect.bruteforce.rtsp counts."""
+    digest = b'Authorization: Digest username="admin", realm="Hikvision", nonce="4e5", response="9a0b"\r\n'
+    refused = b"RTSP/1.0 401 Unauthorized\r\nCSeq: %d\r\n\r\n"
+    obs = feed_chunks(RtspDissector(), [
+        (True, _describe(2)), (False, refused % 2),
+        (True, _describe(3, digest)), (False, refused % 3),
+        (True, _describe(4, _basic("admin", "admin"))), (False, b"RTSP/1.0 200 OK\r\nCSeq: 4\r\n\r\n"),
+        (False, b"RTSP/1.0 401 Unauthorized\r\nCSeq: 9\r\n\r\n"),  # answers no request seen
+    ])
+    assert [(f["status"], f["credentials_sent"]) for f in _fields(obs, "response")] == [
+        (401, False), (401, True), (200, True), (401, False)]
+
+
 def test_a_clients_answer_to_a_servers_request_is_no_login_and_logins_per_flow_are_bounded() -> None:
     # RFC 7826 §13.8: a server may send GET_PARAMETER; the client's answer reuses a CSeq of the server's space
     server_asks = b"GET_PARAMETER rtsp://10.0.0.1/ RTSP/1.0\r\nCSeq: 2\r\n\r\n"

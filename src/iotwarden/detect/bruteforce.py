@@ -2,13 +2,18 @@
 encrypted or the input has no payload (Zeek conn.log), a burst of short connections to a login port.
 
 Ids (ATT&CK T1110 Brute Force; T1110.001 password guessing): ``detect.bruteforce.telnet``,
-``detect.bruteforce.ssh``, ``detect.bruteforce.http``, ``detect.bruteforce.ftp``, ``detect.bruteforce.mqtt``.
+``detect.bruteforce.ssh``, ``detect.bruteforce.http``, ``detect.bruteforce.ftp``, ``detect.bruteforce.mqtt``,
+``detect.bruteforce.rtsp``.
 Failures: Telnet/FTP ``login_attempt`` result "failure" (RFC 854 dialogue, RFC 959 530); HTTP
 ``response`` 401 (RFC 9110 §15.5.2); MQTT ``connack`` return code 4/5 (3.1.1 §3.2.2.3) or reason
-0x86/0x87 (5.0 §3.2.2.2). A client walking the published default-credential list (Mirai's pairs
-first, :func:`iotwarden.identity.credcheck.creds.load_default`) is a dictionary attack after fewer
-failures (``min_dictionary_failures``): Mirai tries a handful of pairs per target, one connection
-each, and stops at the first that works, so it may fail only three times before getting in.
+0x86/0x87 (5.0 §3.2.2.2); RTSP ``response`` 401/403 to a request that carried credentials (RFC 2326
+§7.1.1; Basic or Digest alike: camera credential guessing, e.g. THC-Hydra's rtsp module), never the 401
+that challenges a session's first, credential-less request (every authenticated viewer gets one), and for
+the dictionary test RTSP ``login_attempt`` failures (Basic credentials, whose pair is visible).
+A client walking the published default-credential list (Mirai's pairs first,
+:func:`iotwarden.identity.credcheck.creds.load_default`) is a dictionary attack after fewer failures
+(``min_dictionary_failures``): Mirai tries a handful of pairs per target, one connection each, and
+stops at the first that works, so it may fail only three times before getting in.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from iotwarden.hooks import Context
 from iotwarden.identity.credcheck.creds import load_default
 from iotwarden.model import Flow, Observation
 
-IDS = {name: f"detect.bruteforce.{name}" for name in ("telnet", "ssh", "http", "ftp", "mqtt")}
+IDS = {name: f"detect.bruteforce.{name}" for name in ("telnet", "ssh", "http", "ftp", "mqtt", "rtsp")}
 # login ports per service (IANA service names registry) for the connection-burst test
 LOGIN_PORTS = {23: "telnet", 2323: "telnet", 22: "ssh", 21: "ftp", 1883: "mqtt", 8883: "mqtt"}
 MQTT_AUTH_FAILED = frozenset({4, 5, 0x86, 0x87})
+RTSP_REFUSED = frozenset({401, 403})  # RFC 2326 §7.1.1: Unauthorized, Forbidden
 BASIS = {"fail": "failed logins", "dict": "failed logins with published default credentials",
          "conn": "short connections to the login port"}
 
@@ -41,7 +47,7 @@ class BruteForceOptions(Options):
 
 
 class BruteForceDetector(Detector):
-    observes = frozenset({"telnet", "ftp", "http", "mqtt"})  # on_observation only for these (hooks.py)
+    observes = frozenset({"telnet", "ftp", "http", "mqtt", "rtsp"})  # on_observation only for these (hooks.py)
     name: ClassVar[str] = "detect.bruteforce"
     ids: ClassVar[tuple[str, ...]] = tuple(IDS.values())
     defaults: ClassVar[Options] = BruteForceOptions()
@@ -61,12 +67,29 @@ class BruteForceDetector(Detector):
             service, client, server, mac = "http", obs.dst_ip, obs.src_ip, obs.dst_mac
         elif obs.proto == "mqtt" and obs.kind == "connack" and number(f.get("return_code")) in MQTT_AUTH_FAILED:
             service, client, server, mac = "mqtt", obs.dst_ip, obs.src_ip, obs.dst_mac
+        elif obs.proto == "rtsp":
+            self._rtsp(ctx, obs)
+            return
         if service is None or not client or not server:
             return
         subject = subject_key(ctx, mac, client)
         self._count(ctx, ("fail", service, client, server), obs.ts, subject, obs)
         if (text(f.get("username")), text(f.get("password"))) in self._defaults:
             self._count(ctx, ("dict", service, client, server), obs.ts, subject, obs)
+
+    def _rtsp(self, ctx: Context, obs: Observation) -> None:
+        """A refused RTSP login counts once as a failure (the server's answer, whatever the scheme) and, when its
+        Basic pair is a published default, once for the dictionary test (the dissector's login_attempt)."""
+        f = obs.fields
+        if obs.kind == "response" and number(f.get("status")) in RTSP_REFUSED and f.get("credentials_sent"):
+            client, server, mac, key = obs.dst_ip, obs.src_ip, obs.dst_mac, "fail"
+        elif (obs.kind == "login_attempt" and text(f.get("result")) == "failure"
+              and (text(f.get("username")), text(f.get("password"))) in self._defaults):
+            client, server, mac, key = obs.src_ip, obs.dst_ip, obs.src_mac, "dict"
+        else:
+            return
+        if client and server:
+            self._count(ctx, (key, "rtsp", client, server), obs.ts, subject_key(ctx, mac, client), obs)
 
     def flows(self, ctx: Context, flows: list[Flow]) -> None:
         # flow() counts only flows whose client sent a payload: a scan's empty probes (most of an

@@ -13,8 +13,10 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
 * ``response`` (RFC 2326 §7): ``version``, ``status`` (int), ``reason``, ``cseq``, ``method`` (of the
   request with that CSeq, when seen), ``server`` (§12.36), ``public`` (methods of an OPTIONS answer,
   §12.28), ``content_base`` (§12.11), ``content_type``, ``www_authenticate`` (§12.44, realm
-  included), ``transport``; with an SDP body (a DESCRIBE answer, §10.2): ``session_name``,
-  ``session_info``, ``tool``, ``media``, ``codecs`` (dissect/sdp.py).
+  included), ``transport``, ``credentials_sent`` (bool: the request with that CSeq carried credentials,
+  an Authorization header of any scheme or a URI's userinfo, so a 401/403 answer refused them, RFC 2326
+  §7.1.1; the first 401 of a session challenges a request that carried none); with an SDP body (a
+  DESCRIBE answer, §10.2): ``session_name``, ``session_info``, ``tool``, ``media``, ``codecs`` (dissect/sdp.py).
 
   A request carrying SDP (ANNOUNCE, §10.3: a camera pushing its stream) has the same SDP fields.
 * ``login_attempt`` (a request that carried a password in cleartext, Basic credentials or a URI's
@@ -260,6 +262,9 @@ class RtspDissector(StreamDissector):
         logins: dict[int, tuple[str, str, str]] = state.setdefault("logins", {})
         if from_client and sent and sent[1] and cseq is not None and len(logins) < MAX_PENDING:
             logins[cseq] = (sent[0], sent[1], sent[2])
+        credentialed: set[int] = state.setdefault("credentialed", set())
+        if from_client and (auth or userinfo) and cseq is not None and len(credentialed) < MAX_PENDING:
+            credentialed.add(cseq)
         return {
             "method": method,
             "uri": uri,
@@ -279,6 +284,10 @@ class RtspDissector(StreamDissector):
     def _response(m: re.Match[bytes], headers: dict[str, str], state: dict[str, Any]) -> dict[str, Any]:
         cseq = _cseq(headers)
         pending: dict[int, str] = state.get("pending", {})
+        credentialed: set[int] = state.get("credentialed", set())
+        credentials_sent = cseq is not None and cseq in credentialed
+        if credentials_sent:
+            credentialed.discard(cseq)
         public = [p.strip() for p in headers.get("public", "").split(",") if p.strip()][:MAX_PUBLIC]
         return {
             "version": m.group(1).decode("ascii"),
@@ -291,6 +300,7 @@ class RtspDissector(StreamDissector):
             "content_base": _without_password(headers["content-base"]) if "content-base" in headers else None,
             "content_type": headers.get("content-type"),
             "www_authenticate": headers.get("www-authenticate"),
+            "credentials_sent": credentials_sent,
         }
 
     def _login(self, pkt: Packet, response: dict[str, Any], state: dict[str, Any], out: list[Observation]) -> None:
