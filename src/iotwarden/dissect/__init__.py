@@ -33,6 +33,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("http", "HttpDissector"),
     ("rtsp", "RtspDissector"),  # 554/8554; probed elsewhere by RTSP/x.y start lines, never HTTP's
     ("tls", "TlsDissector"),
+    ("quic", "QuicDissector"),  # udp/443, 853: the TLS hellos of QUIC Initial packets (RFC 9001)
     ("ssh", "SshDissector"),
     ("openvpn", "OpenvpnDissector"),
     ("teamviewer", "TeamviewerDissector"),

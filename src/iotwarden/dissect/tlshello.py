@@ -174,8 +174,10 @@ def server_hello_key(body: bytes) -> bytes | None:
     return _hello_key(body, client=False)
 
 
-def client_hello(body: bytes, record_version: int) -> dict[str, Any]:
-    """Fields of a ClientHello body (RFC 8446 §4.1.2) including ja3/ja4 fingerprints."""
+def client_hello(body: bytes, record_version: int | None, transport: str = "t") -> dict[str, Any]:
+    """Fields of a ClientHello body (RFC 8446 §4.1.2) including ja3/ja4 fingerprints. ``record_version``
+    is None where no record layer carried it (QUIC's CRYPTO frames, RFC 9001 §4); ``transport`` is
+    JA4's first character (``t`` TCP, ``q`` QUIC)."""
     r = _Reader(body, "client_hello")
     legacy_version = r.u16()
     r.take(32)  # random
@@ -204,14 +206,14 @@ def client_hello(body: bytes, record_version: int) -> dict[str, Any]:
         elif ext_type == EXT_SUPPORTED_VERSIONS:
             supported = _u16_list(_Reader(ext_body, "supported_versions").vec(1), "supported_versions")
     ja3_string = fp.ja3_string(legacy_version, ciphers, ext_types, groups, point_formats)
-    ja4, ja4_r = fp.ja4("t", legacy_version=legacy_version, supported_versions=supported, ciphers=ciphers,
+    ja4, ja4_r = fp.ja4(transport, legacy_version=legacy_version, supported_versions=supported, ciphers=ciphers,
                        extensions=ext_types, alpn=alpn, signature_algorithms=sig_algs)
     offered = [v for v in supported if not fp.is_grease(v)] or [legacy_version]
     return {
         "sni": sni,
         "alpn": _texts(alpn),
         "versions": [version_name(v) for v in offered][:MAX_LIST],
-        "record_version": version_name(record_version),
+        "record_version": None if record_version is None else version_name(record_version),
         "cipher_suites": ciphers[:MAX_LIST],
         "extensions": ext_types[:MAX_LIST],
         "signature_algorithms": sig_algs[:MAX_LIST],
@@ -224,8 +226,9 @@ def client_hello(body: bytes, record_version: int) -> dict[str, Any]:
     }
 
 
-def server_hello(body: bytes) -> dict[str, Any]:
-    """Fields of a ServerHello body (RFC 8446 §4.1.3) including ja3s/ja4s fingerprints."""
+def server_hello(body: bytes, transport: str = "t") -> dict[str, Any]:
+    """Fields of a ServerHello body (RFC 8446 §4.1.3) including ja3s/ja4s fingerprints (JA4S's first
+    character ``transport``, as :func:`client_hello`)."""
     r = _Reader(body, "server_hello")
     legacy_version = r.u16()
     r.take(32)  # random (a HelloRetryRequest has the RFC 8446 §4.1.3 magic value here)
@@ -242,7 +245,7 @@ def server_hello(body: bytes) -> dict[str, Any]:
         elif ext_type == EXT_ALPN:
             alpn = _alpn(ext_body)
     ja3s_string = fp.ja3s_string(legacy_version, cipher, ext_types)
-    ja4s, ja4s_r = fp.ja4s("t", legacy_version=legacy_version, selected_version=selected, cipher=cipher,
+    ja4s, ja4s_r = fp.ja4s(transport, legacy_version=legacy_version, selected_version=selected, cipher=cipher,
                            extensions=ext_types, alpn=alpn)
     return {
         "version": version_name(selected if selected is not None else legacy_version),

@@ -161,9 +161,10 @@ class InventoryBuilder(EndpointResolver):
 
     def _identity(self, ctx: Context, rule: IdentityRule, obs: Observation, ep: Endpoint) -> None:
         dev = self._device(ctx, ep)
-        found = [(attribute_name(obs.proto, path, rule.renames), dig(obs.fields, path)) for path in rule.attributes]
-        found += [(f"{obs.proto}.{name}", value) for name, value in named_values(rule, obs.fields)]
-        found += [(attribute_name(obs.proto, path), dig(obs.fields, path)) for kind, path in rule.by_kind
+        proto = rule.vocabulary or obs.proto
+        found = [(attribute_name(proto, path, rule.renames), dig(obs.fields, path)) for path in rule.attributes]
+        found += [(f"{proto}.{name}", value) for name, value in named_values(rule, obs.fields)]
+        found += [(attribute_name(proto, path), dig(obs.fields, path)) for kind, path in rule.by_kind
                   if kind == obs.kind]
         for name, raw in found:
             self._attribute(ep, dev, obs, name, raw)

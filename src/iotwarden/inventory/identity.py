@@ -66,6 +66,9 @@ class IdentityRule:
     # (an S7 connection request describes the PLC, but the connection type it asks for is the client's role)
     peer: tuple[tuple[str, str], ...] = ()
     reports: ReportRule | None = None  # devices the message speaks for (read from ``kinds`` only)
+    # the protocol whose attribute names its facts take when it carries another's messages: QUIC's
+    # ClientHello is TLS's (RFC 9001 §4), so its SNI is ``tls.sni`` as the knowledge base reads it
+    vocabulary: str | None = None
 
 
 _DHCP_CLIENT = frozenset({"discover", "request", "inform", "decline", "release"})
@@ -151,6 +154,9 @@ RULES: dict[str, IdentityRule] = {
     "tls": IdentityRule(  # RFC 8446 §4.1.2 (SNI: RFC 6066 §3); certificate subject (RFC 5280 §4.1.2.6)
         attributes=("sni", "ja3", "ja4", "certs.0.subject", "subject"),
         kinds=frozenset({"client_hello", "certificate"}),
+    ),
+    "quic": IdentityRule(  # the TLS ClientHello of a QUIC Initial (RFC 9001 §4): TLS's facts, TLS's names
+        attributes=("sni", "ja3", "ja4"), kinds=frozenset({"client_hello"}), vocabulary="tls",
     ),
     "ssh": IdentityRule(attributes=("banner", "hassh", "hassh_server")),  # RFC 4253 §4.2 / §7.1
     "ftp": IdentityRule(attributes=("banner",), kinds=frozenset({"banner"})),  # RFC 959 §4.2 (220 reply)
