@@ -32,6 +32,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("coap", "CoapDissector"),
     ("http", "HttpDissector"),
     ("rtsp", "RtspDissector"),  # 554/8554; probed elsewhere by RTSP/x.y start lines, never HTTP's
+    ("sip", "SipDissector"),  # udp/tcp 5060; probed elsewhere by SIP/2.0 start lines, never HTTP's or RTSP's
     ("tls", "TlsDissector"),
     ("quic", "QuicDissector"),  # udp/443, 853: the TLS hellos of QUIC Initial packets (RFC 9001)
     ("ssh", "SshDissector"),
