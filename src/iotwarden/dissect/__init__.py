@@ -40,6 +40,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("teamviewer", "TeamviewerDissector"),
     ("telnet", "TelnetDissector"),
     ("ftp", "FtpDissector"),
+    ("pjl", "PjlDissector"),  # HP JetDirect raw printing tcp/9100: PJL commands' names, the printer's replies
     ("kerberos", "KerberosDissector"),
     ("hl7", "Hl7Dissector"),
     ("mqtt", "MqttDissector"),

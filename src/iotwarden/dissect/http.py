@@ -1,5 +1,6 @@
 """HTTP/1.x dissector: request and response heads of each message (RFC 9112); bodies skipped, except
-a UPnP device description a device serves (dissect/upnpdesc.py) and DPWS metadata (dissect/dpwsmeta.py).
+a UPnP device description a device serves (dissect/upnpdesc.py), DPWS metadata (dissect/dpwsmeta.py) and
+IPP messages both ways (dissect/ipp.py).
 
 Kinds and fields (subject ``src``: a request describes the client, a response the server):
 
@@ -30,10 +31,23 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
   of the hosting device and hosted services, Clark notation where the prefix is declared);
   ``dpws_computer`` (pub:Computer, [MS-PBSD] §2.2: "NAME/Domain:D", "NAME\\Workgroup:WG", "NAME\\NotJoined");
   ``dpws_truncated`` (wsx:Metadata did not close within dpwsmeta.MAX_METADATA bytes).
+* ``ipp_request`` (RFC 8010 §3.1, the body of a POST with Content-Type application/ipp; subject ``src``, the
+  client): ``ipp_version``, ``ipp_operation_id``, ``ipp_operation`` (RFC 8011 §5.4.15 name,
+  "Get-Printer-Attributes"), ``ipp_request_id``, the operation attributes ``ipp_printer_uri``,
+  ``ipp_requested_attributes``, ``ipp_document_format``; ``ipp_complete`` (its end-of-attributes tag read).
+  Who asks (requesting-user-name), job and document names and the document itself are never read.
+* ``ipp_response`` (the application/ipp body of the answer to such a POST; subject ``src``, the server, the
+  printer): ``ipp_version``, ``ipp_status``, ``ipp_status_name``, ``ipp_request_id``, the printer group's
+  ``ipp_make_and_model``, ``ipp_device_id`` (IEEE 1284) and its ``ipp_device_mfg``, ``ipp_device_mdl``,
+  ``ipp_device_cmd``, ``ipp_device_cls``, ``ipp_info``, ``ipp_uuid``, ``ipp_more_info``, ``ipp_icons``,
+  ``ipp_firmware_name``, ``ipp_firmware_string_version`` (PWG 5100.13), ``ipp_document_formats``,
+  ``ipp_features``, ``ipp_versions``, ``ipp_complete``; never printer-location or printer-name (set by the
+  operator).
 
 Pipelined messages are followed; bodies framed by Content-Length or chunked transfer coding
 (RFC 9112 §6-7) are skipped; a body delimited by connection close ends that direction. Only a body
-that may be a description or metadata is read, and only its first MAX_DESCRIPTION / MAX_METADATA bytes.
+that may be a description, metadata or IPP is read, and only its first MAX_DESCRIPTION / MAX_METADATA /
+ipp.MAX_MESSAGE bytes.
 """
 
 from __future__ import annotations
@@ -46,6 +60,7 @@ from typing import Any, ClassVar
 from iotwarden.dissect import streambuf
 from iotwarden.dissect.base import Packet, StreamDissector
 from iotwarden.dissect.dpwsmeta import SOAP_POST, MetadataReader, is_soap_request, may_be_metadata
+from iotwarden.dissect.ipp import IPP_POST, IppReader, is_ipp
 from iotwarden.dissect.upnpdesc import DescriptionReader, may_be_description
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
@@ -55,7 +70,8 @@ MAX_HEADERS = 64  # header fields kept per message
 MAX_VALUE = 1024  # characters kept of a header value
 MAX_MESSAGES = 32  # messages dissected per direction of one flow (max_messages_per_flow)
 MAX_PENDING_METHODS = 32  # request methods remembered to frame their responses (HEAD has no body)
-DESCRIPTION = "upnp"  # state key of the reader (description or metadata) of the response body being read
+DESCRIPTION = "upnp"  # state key of the reader (description, metadata, IPP) of the response body being read
+_READERS = {streambuf.S2C: DESCRIPTION, streambuf.C2S: "ipp_c2s"}  # and of the request body (IPP) being read
 
 _REQUEST_LINE = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}) (\S{1,8192}) (HTTP/\d\.\d)$")  # RFC 9112 §3
 _STATUS_LINE = re.compile(rb"^(HTTP/\d\.\d) (\d{3})(?: (.*))?$")  # RFC 9112 §4
@@ -113,8 +129,8 @@ def _malformed(state: dict[str, Any], key: str, buf: bytearray, why: str) -> Par
 
 class HttpDissector(StreamDissector):
     name: ClassVar[str] = "http"
-    # 5357: Windows' WSDAPI listener (http.sys), where WSD clients fetch DPWS metadata
-    tcp_ports: ClassVar[tuple[int, ...]] = (80, 8080, 8000, 8008, 8081, 8888, 7547, 5000, 49152, 5357)
+    # 5357: Windows' WSDAPI listener (http.sys), where WSD clients fetch DPWS metadata; 631: IPP (RFC 8010 §5)
+    tcp_ports: ClassVar[tuple[int, ...]] = (80, 8080, 8000, 8008, 8081, 8888, 7547, 5000, 49152, 5357, 631)
     max_packets_per_flow: ClassVar[int | None] = 200
     # what a direction leaves unconsumed between feeds: an incomplete head (or chunk-size line, or
     # trailer section) of at most MAX_HEAD bytes and the start of its terminator (streambuf.bound)
@@ -158,7 +174,7 @@ class HttpDissector(StreamDissector):
                     error = error or exc
                 if count >= MAX_MESSAGES:
                     state["closed_" + key] = True
-                    state[DESCRIPTION] = None
+                    state[_READERS[key]] = None
                     buf.clear()
         except ParseError as exc:  # the framing broke (the direction is closed)
             raise streambuf.failed(exc, out) from None
@@ -169,7 +185,7 @@ class HttpDissector(StreamDissector):
             buf.clear()  # nothing more of this direction is read
         streambuf.bound(state, buf, self.max_buffer)
         if (state.get("closed_" + streambuf.C2S) and state.get("closed_" + streambuf.S2C)
-                and state.get(DESCRIPTION) is None):
+                and state.get(DESCRIPTION) is None and state.get(_READERS[streambuf.C2S]) is None):
             state["done"] = True
         if error is not None:
             raise streambuf.failed(error, out)
@@ -217,11 +233,15 @@ class HttpDissector(StreamDissector):
             if name in headers:
                 headers[name] = headers[name].partition(" ")[0] + " [redacted]"
         pending: list[str] = state.setdefault("methods", [])
-        if len(pending) < MAX_PENDING_METHODS:  # a SOAP POST is marked: its answer may be DPWS metadata
+        ipp = method == "POST" and is_ipp(headers.get("content-type"))
+        if len(pending) < MAX_PENDING_METHODS:  # a SOAP or IPP POST is marked: its answer may be read
             pending.append(SOAP_POST if method == "POST" and is_soap_request(method, headers.get("content-type"))
-                           else method)
+                           else IPP_POST if ipp else method)
         # RFC 9112 §6.3: a request without Content-Length or chunked coding has no body
-        return fields, self._body_length(headers, is_request=True)
+        length = self._body_length(headers, is_request=True)
+        if ipp and length:
+            state[_READERS[streambuf.C2S]] = IppReader(request=True)  # RFC 8010 §3.1: the IPP request
+        return fields, length
 
     def _response(self, lines: list[bytes], state: dict[str, Any]) -> tuple[dict[str, Any], int]:
         m = _STATUS_LINE.match(lines[0])
@@ -249,6 +269,8 @@ class HttpDissector(StreamDissector):
             state[DESCRIPTION] = DescriptionReader()  # the rare body read (UDA 2.0 §2.3)
         elif length and method == SOAP_POST and may_be_metadata(status, method, fields["content_type"]):
             state[DESCRIPTION] = MetadataReader()  # a WS-Transfer GetResponse (DPWS 1.1 §4.1)
+        elif length and method == IPP_POST and status == 200 and is_ipp(fields["content_type"]):
+            state[DESCRIPTION] = IppReader(request=False)  # RFC 8010 §3.1: the IPP response
         return fields, length
 
     @staticmethod
@@ -264,28 +286,30 @@ class HttpDissector(StreamDissector):
         return 0 if is_request else -2
 
     def _describe(self, pkt: Packet, data: bytes, state: dict[str, Any], out: list[Observation], *,
-                  ended: bool) -> None:
-        """Read ``data`` of a body that may be a UPnP description or DPWS metadata; describe the server once
-        the document is over (its root element closed, the read limit reached, the body ``ended``, or it broke)."""
-        reader: DescriptionReader | MetadataReader = state[DESCRIPTION]
+                  ended: bool, key: str = streambuf.S2C) -> None:
+        """Read ``data`` of a body that may be a UPnP description, DPWS metadata or IPP (``key``'s direction);
+        describe its sender once the document is over (its root element closed or end-of-attributes read, the
+        read limit reached, the body ``ended``, or it broke)."""
+        reader: DescriptionReader | MetadataReader | IppReader = state[_READERS[key]]
         try:
             over = reader.feed(data) or ended
         except ParseError:
             over = True  # malformed or hostile XML (a DTD): what was complete before it is kept
         if not over:
             return
-        state[DESCRIPTION] = None
+        state[_READERS[key]] = None
         fields = reader.result()
         if fields is not None:
-            out.append(streambuf.oriented(pkt, from_client=False).observation(self.name, reader.kind, fields))
+            sender = streambuf.oriented(pkt, from_client=key == streambuf.C2S)
+            out.append(sender.observation(self.name, reader.kind, fields))
 
     def _skip_body(self, pkt: Packet, buf: bytearray, key: str, state: dict[str, Any], out: list[Observation]) -> str:
         """Consume body bytes at the head of ``buf``: "skipped", "wait" (need more) or "head" (none left)."""
         remaining = state.get("body_" + key)
         if remaining:
             n = min(remaining, len(buf))
-            if state.get(DESCRIPTION) is not None and key == streambuf.S2C:  # the rare body read
-                self._describe(pkt, bytes(buf[:n]), state, out, ended=n == remaining)
+            if state.get(_READERS[key]) is not None:  # the rare body read
+                self._describe(pkt, bytes(buf[:n]), state, out, ended=n == remaining, key=key)
             del buf[:n]
             state["body_" + key] = remaining - n
             return "skipped" if n else "wait"
@@ -303,8 +327,8 @@ class HttpDissector(StreamDissector):
             return "head"
         if chunk > 0:  # inside chunk-data
             n = min(chunk, len(buf))
-            if state.get(DESCRIPTION) is not None and key == streambuf.S2C:
-                self._describe(pkt, bytes(buf[:n]), state, out, ended=False)
+            if state.get(_READERS[key]) is not None:
+                self._describe(pkt, bytes(buf[:n]), state, out, ended=False, key=key)
             del buf[:n]
             state["chunk_" + key] = chunk - n
             return "skipped" if n else "wait"
@@ -325,8 +349,8 @@ class HttpDissector(StreamDissector):
         if size == 0:  # last-chunk
             state["chunk_" + key] = None
             state["trailer_" + key] = True
-            if key == streambuf.S2C and state.get(DESCRIPTION) is not None:
-                self._describe(pkt, b"", state, out, ended=True)
+            if state.get(_READERS[key]) is not None:
+                self._describe(pkt, b"", state, out, ended=True, key=key)
         else:
             state["chunk_" + key] = size
         return "skipped"

@@ -86,6 +86,11 @@ _UPNP_DESCRIPTION = ("upnp_device_type", "upnp_embedded.*.upnp_device_type", "up
 _DPWS_METADATA = ("dpws_manufacturer", "dpws_model_name", "dpws_model_number", "dpws_friendly_name",
                   "dpws_firmware_version", "dpws_serial_number", "dpws_types", "dpws_computer")
 
+# IPP printer attributes (dissect/http.py kind ipp_response): what a printer answers Get-Printer-Attributes with
+# (RFC 8011 §5.4 make and model, IEEE 1284 device id; PWG 5100.13 firmware and features), never its location
+_IPP_PRINTER = ("ipp_make_and_model", "ipp_device_mfg", "ipp_device_mdl", "ipp_device_cmd", "ipp_firmware_name",
+                "ipp_firmware_string_version", "ipp_document_formats", "ipp_features")
+
 RULES: dict[str, IdentityRule] = {
     # ARP sender hardware/protocol address (RFC 826): proves the IP is on this segment
     "arp": IdentityRule(mac_field="sender_mac", ip_fields=("sender_ip",), binds=True),
@@ -143,7 +148,8 @@ RULES: dict[str, IdentityRule] = {
     ),
     "http": IdentityRule(  # RFC 9110 §10.1.5 / §10.2.4; a UPnP description a server serves (UDA 2.0 §2.3)
         attributes=("user_agent", "server"), by_kind=(*(("upnp_description", f) for f in _UPNP_DESCRIPTION),
-                                                      *(("dpws_metadata", f) for f in _DPWS_METADATA)),
+                                                      *(("dpws_metadata", f) for f in _DPWS_METADATA),
+                                                      *(("ipp_response", f) for f in _IPP_PRINTER)),
     ),
     "rtsp": IdentityRule(  # RFC 2326 §12.41 User-Agent (client), §12.36 Server, §12.44 WWW-Authenticate (server)
         attributes=("user_agent", "server", "www_authenticate"),
@@ -160,6 +166,8 @@ RULES: dict[str, IdentityRule] = {
     ),
     "ssh": IdentityRule(attributes=("banner", "hassh", "hassh_server")),  # RFC 4253 §4.2 / §7.1
     "ftp": IdentityRule(attributes=("banner",), kinds=frozenset({"banner"})),  # RFC 959 §4.2 (220 reply)
+    # HP PJL Tech Ref status readback: the model a printer answers INFO ID with, the PDLs INFO CONFIG lists
+    "pjl": IdentityRule(attributes=("model", "languages"), kinds=frozenset({"reply"})),
     "telnet": IdentityRule(attributes=("banner",), kinds=frozenset({"banner"})),
     "snmp": IdentityRule(  # RFC 3418 system group: sysDescr, sysObjectID, sysName
         attributes=("sys_descr", "sys_object_id", "sys_name"), hostnames=("sys_name",),
