@@ -33,8 +33,10 @@ from tests.dissect.quicbuild import (
     RFC_DCID,
     SERVER_PAYLOAD,
     V1_CLIENT_INITIAL,
+    V1_SERVER_INITIAL,
     V2,
     V2_CLIENT_INITIAL,
+    V2_SERVER_INITIAL,
     client_hello,
     crypto_frame,
     initial,
@@ -174,6 +176,15 @@ def test_rfc_client_initial_gives_the_example_com_hello() -> None:
         assert obs.fields["sni"] == "example.com" and obs.fields["alpn"] == ["alpn"]
         assert obs.fields["quic_version"] == version and obs.fields["ja4"].startswith("q13d")
         assert not state.get("done")  # waits for the server's hello
+
+
+@pytest.mark.parametrize(("client", "server"), [(V1_CLIENT_INITIAL, V1_SERVER_INITIAL),
+                                               (V2_CLIENT_INITIAL, V2_SERVER_INITIAL)], ids=["v1", "v2"])
+def test_the_rfc_server_initial_answers_with_its_server_hello(client: bytes, server: bytes) -> None:
+    obs, state = run([(True, client), (False, server)])  # RFC 9001 A.2 + A.3, RFC 9369 A.2 + A.3
+    assert [o.kind for o in obs] == ["client_hello", "server_hello"] and state["done"]
+    assert (obs[1].fields["version"], obs[1].fields["cipher_suite"]) == ("TLS 1.3", 0x1301)
+    assert obs[1].fields["ja4s"].startswith("q1302")
 
 
 def test_client_and_server_hellos_of_v2_and_then_done() -> None:
