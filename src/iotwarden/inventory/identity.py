@@ -157,6 +157,10 @@ RULES: dict[str, IdentityRule] = {
         by_kind=tuple(("response", f) for f in ("session_name", "session_info", "tool", "media", "codecs")),
         peer=(("request", "path"),),  # the stream path a client asks for names the server's resource
     ),
+    "sip": IdentityRule(  # RFC 3261 §20.41 User-Agent, §20.35 Server of the sender's own messages (dissect/sip.py
+        # ``sender``: not a request a proxy forwarded); the realm a registrar challenges with (§20.44, §22.1)
+        attributes=("sender.user_agent", "sender.server"), by_kind=(("response", "auth_realm"),),
+    ),
     "tls": IdentityRule(  # RFC 8446 §4.1.2 (SNI: RFC 6066 §3); certificate subject (RFC 5280 §4.1.2.6)
         attributes=("sni", "ja3", "ja4", "certs.0.subject", "subject"),
         kinds=frozenset({"client_hello", "certificate"}),
