@@ -5,6 +5,7 @@ streams, IPP and raw-port printing, SNMP polls, a Telnet admin login, MQTT, Modb
 from __future__ import annotations
 
 import heapq
+import uuid
 from collections.abc import Iterator
 from operator import itemgetter
 from typing import TYPE_CHECKING
@@ -108,17 +109,21 @@ def _rtsp(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
 
 
 def _ipp(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
+    """A client's Get-Printer-Attributes (RFC 8011 §4.2.5) and the printer's answer, over HTTP on tcp/631."""
     p = act.params
     rng = world.rng(dev.id, "ipp")
     client, server = _client_view(world, dev, p["client"])
     uri = f"ipp://{dev.hostname}.local:631/ipp/print"
+    printer_uuid = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'ipp:' + dev.mac)}"  # RFC 4122 §4.3: stable per device
 
     def session(t: float) -> list[Frame]:
         rid = rng.randint(1, 10000)
-        body = proto_app.ipp_get_printer_attributes(rid, uri)
-        req = proto_app.http_request("POST", "/ipp/print", f"{world.ips[dev.id]}:631", "CUPS/2.4.2 (Linux 6.1; x86_64) "
-                                     "IPP/2.0", body=body, content_type="application/ipp")
-        answer = proto_app.ipp_printer_attributes(rid, f"{dev.vendor} {dev.model}", dev.hostname, dev.firmware)
+        body = proto_app.ipp_get_printer_attributes(rid, uri, user=p["user"], requested=tuple(p["requested"]))
+        req = proto_app.http_request("POST", "/ipp/print", f"{world.ips[dev.id]}:631", p["user_agent"],
+                                     body=body, content_type="application/ipp")
+        answer = proto_app.ipp_printer_attributes(
+            rid, f"{dev.vendor} {dev.model}", dev.hostname, dev.firmware, device_id=p["device_id"],
+            uuid=printer_uuid, location=p["location"], formats=tuple(p["formats"]), features=tuple(p["features"]))
         rep = proto_app.http_response(200, "OK", p["server_header"], answer, "application/ipp")
         conn = TcpStream(rng, client, world.ephemeral_port(rng, p["client"]), server, 631, rtt=RTT_LAN)
         return conn.session(t, [(True, req), (False, rep)])
@@ -127,14 +132,19 @@ def _ipp(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
 
 
 def _raw_print(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
+    """A job sent to the raw printing port (JetDirect tcp/9100); with ``queries`` the driver asks the printer's
+    model and status in PJL first and the printer answers (bidirectional drivers)."""
     p = act.params
     rng = world.rng(dev.id, "raw_print")
     client, server = _client_view(world, dev, p["client"])
 
     def job(t: float) -> list[Frame]:
         conn = TcpStream(rng, client, world.ephemeral_port(rng, p["client"]), server, 9100, rtt=RTT_LAN)
-        data = proto_app.pjl_job(rng, f"job{rng.randint(100, 999)}", int(p["job_bytes"] * rng.uniform(0.5, 1.5)))
-        return conn.session(t, [(True, data)])
+        data = proto_app.pjl_job(rng, f"job{rng.randint(100, 999)}", int(p["job_bytes"] * rng.uniform(0.5, 1.5)),
+                                 queries=p["queries"])
+        if not p["queries"]:
+            return conn.session(t, [(True, data)])
+        return conn.session(t, [(True, data), (False, proto_app.pjl_status_replies(f"{dev.vendor} {dev.model}"))])
 
     return periodic(world, rng, p["every"], job)
 
@@ -308,8 +318,17 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
                      "password": Param("str", "", "its password (basic, digest)"),
                      "realm": Param("str", "", "the challenge's realm (basic, digest)")}),
     "ipp": (_ipp, {"client": Param("device"), "server_header": Param("str", "CUPS/2.4 IPP/2.1"),
+                   "user_agent": Param("str", "CUPS/2.4.2 (Linux 6.1; x86_64) IPP/2.0", "the client's User-Agent"),
+                   "user": Param("str", "", "requesting-user-name (who asks; never kept by the dissector)"),
+                   "requested": Param("list", [], "requested-attributes keywords", items="str"),
+                   "device_id": Param("str", "", "printer-device-id, an IEEE 1284 device id ('MFG:HP;MDL:...;')"),
+                   "location": Param("str", "", "printer-location, set by the operator (never kept)"),
+                   "formats": Param("list", [], "document-format-supported MIME types", items="str"),
+                   "features": Param("list", [], "ipp-features-supported keywords ('scan', 'faxout')", items="str"),
                    "every": Param("float", 300.0, minimum=0.5)}),
     "raw_print": (_raw_print, {"client": Param("device"), "job_bytes": Param("int", 150000),
+                               "queries": Param("bool", False, "the driver asks @PJL INFO ID and USTATUS DEVICE "
+                                                "first and the printer answers"),
                                "every": Param("float", 600.0, minimum=0.5)}),
     "snmp": (_snmp, {"poller": Param("device"), "community": Param("str", "public"), "sys_descr": Param("str"),
                      "sys_object_id": Param("str"), "every": Param("float", 300.0, minimum=0.5)}),

@@ -80,32 +80,67 @@ def h264_fu_a(rng: random.Random, size: int, *, start: bool, end: bool) -> bytes
 
 
 # ---------------------------------------------------------------- IPP/1.1 over HTTP (RFC 8010 §3, RFC 8011)
-def _ipp_attr(tag: int, name: str, value: str) -> bytes:
-    n, v = name.encode(), value.encode()
-    return struct.pack("!BH", tag, len(n)) + n + struct.pack("!H", len(v)) + v
+def _ipp_attr(tag: int, name: str, value: str, *more: str) -> bytes:
+    """One attribute; ``more`` values follow as additional values, name-length 0 (RFC 8010 §3.1.4)."""
+    out = b""
+    for i, text in enumerate((value, *more)):
+        n, v = (name.encode() if i == 0 else b""), text.encode()
+        out += struct.pack("!BH", tag, len(n)) + n + struct.pack("!H", len(v)) + v
+    return out
 
 
-def ipp_get_printer_attributes(request_id: int, printer_uri: str) -> bytes:
-    """Get-Printer-Attributes request (operation 0x000B, RFC 8011 §4.2.5)."""
-    return (struct.pack("!BBHI", 2, 0, 0x000B, request_id) + b"\x01"
-            + _ipp_attr(0x47, "attributes-charset", "utf-8") + _ipp_attr(0x48, "attributes-natural-language", "en")
-            + _ipp_attr(0x45, "printer-uri", printer_uri) + b"\x03")
+def ipp_get_printer_attributes(request_id: int, printer_uri: str, *, user: str = "",
+                               requested: tuple[str, ...] = ()) -> bytes:
+    """Get-Printer-Attributes request (operation 0x000B, RFC 8011 §4.2.5.1): the operation attributes,
+    requesting-user-name (who asks) and requested-attributes when given."""
+    body = (_ipp_attr(0x47, "attributes-charset", "utf-8") + _ipp_attr(0x48, "attributes-natural-language", "en")
+            + _ipp_attr(0x45, "printer-uri", printer_uri))
+    if user:
+        body += _ipp_attr(0x42, "requesting-user-name", user)
+    if requested:
+        body += _ipp_attr(0x44, "requested-attributes", *requested)
+    return struct.pack("!BBHI", 2, 0, 0x000B, request_id) + b"\x01" + body + b"\x03"
 
 
-def ipp_printer_attributes(request_id: int, make_model: str, name: str, firmware: str) -> bytes:
-    """Get-Printer-Attributes response, status successful-ok, printer group (RFC 8011 §4.2.5.2)."""
+def ipp_printer_attributes(request_id: int, make_model: str, name: str, firmware: str, *, device_id: str = "",
+                           uuid: str = "", location: str = "", formats: tuple[str, ...] = (),
+                           features: tuple[str, ...] = ()) -> bytes:
+    """Get-Printer-Attributes response, status successful-ok, printer group (RFC 8011 §4.2.5.2): make and
+    model, name, location, IEEE 1284 device id, uuid, firmware (PWG 5100.13), document formats, features."""
+    group = _ipp_attr(0x41, "printer-make-and-model", make_model) + _ipp_attr(0x42, "printer-name", name)
+    if location:
+        group += _ipp_attr(0x41, "printer-location", location)
+    if device_id:
+        group += _ipp_attr(0x41, "printer-device-id", device_id)
+    if uuid:
+        group += _ipp_attr(0x45, "printer-uuid", uuid)
+    group += _ipp_attr(0x41, "printer-firmware-string-version", firmware)
+    if formats:
+        group += _ipp_attr(0x49, "document-format-supported", *formats)
+    if features:
+        group += _ipp_attr(0x44, "ipp-features-supported", *features)
+    group += struct.pack("!BH", 0x23, 13) + b"printer-state" + struct.pack("!HI", 4, 3)  # idle (3)
     return (struct.pack("!BBHI", 2, 0, 0x0000, request_id) + b"\x01"
             + _ipp_attr(0x47, "attributes-charset", "utf-8") + _ipp_attr(0x48, "attributes-natural-language", "en")
-            + b"\x04" + _ipp_attr(0x41, "printer-make-and-model", make_model) + _ipp_attr(0x42, "printer-name", name)
-            + _ipp_attr(0x41, "printer-firmware-string-version", firmware)
-            + struct.pack("!BH", 0x23, 13) + b"printer-state" + struct.pack("!HI", 4, 3) + b"\x03")  # idle (3)
+            + b"\x04" + group + b"\x03")
 
 
-def pjl_job(rng: random.Random, job: str, size: int) -> bytes:
-    """A raw-port print job: PJL UEL and header, PCL data, end of job (HP PJL Technical Reference §2)."""
-    uel = b"\x1b%-12345X"
-    head = uel + f'@PJL JOB NAME="{job}"\r\n@PJL ENTER LANGUAGE=PCL\r\n'.encode() + b"\x1bE"
-    return head + rng.randbytes(size) + b"\x1bE" + uel + f'@PJL EOJ NAME="{job}"\r\n'.encode() + uel
+PJL_UEL = b"\x1b%-12345X"  # Universal Exit Language (HP PJL Technical Reference, UEL command)
+
+
+def pjl_job(rng: random.Random, job: str, size: int, *, queries: bool = False) -> bytes:
+    """A raw-port print job: PJL UEL and header, PCL data, end of job (HP PJL Technical Reference §2); with
+    ``queries`` the driver first asks the printer's model (INFO ID) and device status (USTATUS DEVICE)."""
+    asked = b"@PJL INFO ID\r\n@PJL USTATUS DEVICE=ON\r\n" if queries else b""
+    head = PJL_UEL + f'@PJL JOB NAME="{job}"\r\n'.encode() + asked + b"@PJL ENTER LANGUAGE=PCL\r\n\x1bE"
+    return head + rng.randbytes(size) + b"\x1bE" + PJL_UEL + f'@PJL EOJ NAME="{job}"\r\n'.encode() + PJL_UEL
+
+
+def pjl_status_replies(model: str) -> bytes:
+    """The printer's answers to INFO ID (its model in quotes) and USTATUS DEVICE (ready), each ended by a form
+    feed (HP PJL Technical Reference, status readback)."""
+    return (f'@PJL INFO ID\r\n"{model}"\r\n\x0c'
+            '@PJL USTATUS DEVICE\r\nCODE=10001\r\nDISPLAY="Ready"\r\nONLINE=TRUE\r\n\x0c').encode()
 
 
 # ---------------------------------------------------------------- Telnet (RFC 854, options RFC 857/858/1091)
