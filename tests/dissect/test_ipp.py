@@ -5,6 +5,9 @@ malformed and hostile input."""
 
 from __future__ import annotations
 
+import json
+import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +29,9 @@ from iotwarden.dissect.ipp import (
     status_name,
 )
 from iotwarden.errors import ParseError
+from iotwarden.lab.wire import Host, TcpStream
 from iotwarden.model import Observation
+from tests.dissect import resegment
 from tests.dissect.hostile import feed_chunks, mutate
 from tests.dissect.ippdocs import (
     BEG_COLLECTION,
@@ -47,6 +52,7 @@ from tests.dissect.ippdocs import (
     message,
     operation_group,
 )
+from tests.dissect.test_streambuf_resegmented import assert_invariant
 
 
 def request(data: bytes = CUPS_GET_PRINTER_ATTRIBUTES) -> dict[str, Any]:
@@ -323,3 +329,25 @@ def test_fuzz_mutated_messages_through_http(doc: bytes, edits: list[tuple[int, i
     for o in ipp([(True, post), (False, answer[:half]), (False, answer[half:])]):
         assert o.subject == "src" and isinstance(o.fields["ipp_complete"], bool)
         assert "alice" not in repr(o.fields) and "Alice" not in repr(o.fields)
+
+
+# ---- however the sender's bytes were cut (tests/dissect/resegment.py) ----
+
+def test_ipp_exchanges_observe_the_same_coalesced_or_cut_into_pieces(tmp_path: Path) -> None:
+    """A Print-Job whose 60 KB document is sent chunked, then a Get-Printer-Attributes on the same connection,
+    and the answers: GRO super-packets and 1-7 byte pieces give the Observations of the wire as sent."""
+    rng = random.Random(631)
+    job = message(0x0002, 41, [operation_group(attr(MIME, "document-format", "application/pdf"))],
+                  data=b"%PDF-1.7\n" + rng.randbytes(60_000))
+    stream = TcpStream(rng, Host("02:00:00:00:00:01", "10.9.0.10"), 40631, Host("02:00:00:00:00:02", "10.9.0.20"),
+                       631)
+    frames = stream.session(1_700_000_000.0, [
+        (True, ipp_post(job, chunk=8192)), (False, ipp_answer(message(0, 41, [operation_group()]))),
+        (True, ipp_post(CUPS_GET_PRINTER_ATTRIBUTES)), (False, ipp_answer(HP_PRINTER_ATTRIBUTES, chunk=500))])
+    resegment.write_frames(tmp_path / "ipp.pcap", 1, frames)
+    seen, _ = assert_invariant(tmp_path / "ipp.pcap", tmp_path)
+    kinds = sorted(k[1] for k in seen["http"].elements())
+    assert kinds == ["ipp_request", "ipp_request", "ipp_response", "ipp_response", "request", "request",
+                     "response", "response"]
+    answers = [json.loads(k[-1]) for k in seen["http"] if k[1] == "ipp_response"]
+    assert response() in answers

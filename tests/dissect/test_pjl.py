@@ -4,6 +4,8 @@ jobs dropped at once, every byte split, limits, malformed and hostile input."""
 
 from __future__ import annotations
 
+import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +25,11 @@ from iotwarden.dissect.pjl import (
 )
 from iotwarden.dissect.streambuf import PartialParse
 from iotwarden.lab import proto_app
+from iotwarden.lab.wire import Host, TcpStream
 from iotwarden.model import Observation
+from tests.dissect import resegment
 from tests.dissect.hostile import feed_chunks, mutate
+from tests.dissect.test_streambuf_resegmented import assert_invariant
 
 # an HP Windows driver's job header with bidirectional status (PJL Tech Ref: JOB, SET, INFO, USTATUS, ENTER)
 DRIVER_JOB = (UEL + b'@PJL JOB NAME="Q3 salaries.xlsx" DISPLAY="alice 12:01"\r\n'
@@ -106,7 +111,6 @@ def test_a_job_after_the_uel_without_pjl_lines_is_not_read() -> None:
 
 
 def test_the_lab_raw_print_job_is_read_as_the_lab_builds_it() -> None:
-    import random
     job = proto_app.pjl_job(random.Random(1), "job123", 5000)
     assert [f["command"] for f in of(pjl([(True, job)]), "command")] == ["JOB", "ENTER LANGUAGE"]
 
@@ -185,3 +189,21 @@ def test_fuzz_mutated_exchanges(edits: list[tuple[int, int]], cut: int) -> None:
     job, replies = mutate(DRIVER_JOB, edits, cut), mutate(REPLIES, edits, cut)
     for o in pjl([(True, job[: len(job) // 2]), (True, job[len(job) // 2:]), (False, replies)]):
         assert "alice" not in repr(o.fields) and "salaries" not in repr(o.fields)
+
+
+# ---- however the sender's bytes were cut (tests/dissect/resegment.py) ----
+
+def test_a_job_and_its_replies_observe_the_same_coalesced_or_cut_into_pieces(tmp_path: Path) -> None:
+    """The driver's PJL header before 60 KB of PCL, the printer's replies, then a bare PostScript job on a second
+    connection: GRO super-packets and 1-7 byte pieces give the Observations of the wire as sent."""
+    rng = random.Random(9100)
+    client, printer = Host("02:00:00:00:00:01", "10.9.0.10"), Host("02:00:00:00:00:02", "10.9.0.20")
+    first = TcpStream(rng, client, 49100, printer, 9100)
+    frames = first.session(1_700_000_000.0, [(True, DRIVER_JOB + rng.randbytes(60_000)), (False, REPLIES)])
+    frames += TcpStream(rng, client, 49101, printer, 9100).session(
+        first.t + 1, [(True, b"%!PS-Adobe-3.0\n" + rng.randbytes(30_000))])
+    resegment.write_frames(tmp_path / "pjl.pcap", 1, frames)
+    seen, stats = assert_invariant(tmp_path / "pjl.pcap", tmp_path)
+    kinds = sorted(k[1] for k in seen["pjl"].elements())
+    assert kinds == ["command"] * 8 + ["reply"] * 4
+    assert all(not s.parse_errors for s in stats)  # a bare job is no error

@@ -99,3 +99,22 @@ def test_a_job_without_queries_gets_no_answer(small_scenario: Scenario) -> None:
     frames = [dpkt.ethernet.Ethernet(f).data.data for _, f in fn(world, dev, quiet)]
     printer_payload = [t for t in frames if t.sport == 9100 and t.data]
     assert printer_payload == []
+
+
+def test_the_enterprise_inventory_holds_what_the_printers_said_and_nothing_of_who_asked(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    from tests.inventory.test_lab_truth import _analysed
+
+    truth, rows = _analysed("enterprise", str(tmp_path_factory.mktemp("lab")))
+    by_id = {d["id"]: next(r for r in rows if r.key == f"mac:{d['mac']}") for d in truth}
+    prn_2f, prn_3f = by_id["prn-2f"].attributes, by_id["prn-3f"].attributes
+    assert prn_2f["http.ipp_make_and_model"] == ["HP LaserJet Pro M404dn"]
+    assert prn_2f["pjl.model"] == ["HP LaserJet Pro M404dn"]  # the driver's INFO ID, answered before the job
+    assert prn_2f["http.ipp_device_mdl"] == ["HP LaserJet Pro M404dn"]
+    assert prn_3f["http.ipp_make_and_model"] == ["HP Color LaserJet Pro MFP M479fdw"]
+    assert prn_3f["http.ipp_firmware_string_version"] == ["002_2249A"]
+    for client in ("mac-01", "srv-dc"):
+        assert not [a for a in by_id[client].attributes if a.startswith(("http.ipp_", "pjl."))]
+    everything = repr([r.attributes for r in rows])
+    assert "anna" not in everything and "3rd floor" not in everything and "2nd floor" not in everything
+    assert (by_id["prn-3f"].vendor, by_id["prn-3f"].model) == ("HP", "HP Color LaserJet Pro MFP M479fdw")

@@ -144,7 +144,9 @@ def _raw_print(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
                                  queries=p["queries"])
         if not p["queries"]:
             return conn.session(t, [(True, data)])
-        return conn.session(t, [(True, data), (False, proto_app.pjl_status_replies(f"{dev.vendor} {dev.model}"))])
+        cut = data.index(b"@PJL ENTER LANGUAGE")  # the driver waits for the answers before it sends the job
+        replies = proto_app.pjl_status_replies(f"{dev.vendor} {dev.model}")
+        return conn.session(t, [(True, data[:cut]), (False, replies), (True, data[cut:])])
 
     return periodic(world, rng, p["every"], job)
 
