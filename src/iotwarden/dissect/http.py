@@ -185,7 +185,7 @@ class HttpDissector(StreamDissector):
             buf.clear()  # nothing more of this direction is read
         streambuf.bound(state, buf, self.max_buffer)
         if (state.get("closed_" + streambuf.C2S) and state.get("closed_" + streambuf.S2C)
-                and state.get(DESCRIPTION) is None and state.get(_READERS[streambuf.C2S]) is None):
+                and state.get(DESCRIPTION) is None):  # a closed request direction reads no more body
             state["done"] = True
         if error is not None:
             raise streambuf.failed(error, out)
