@@ -21,6 +21,7 @@ from iotwarden.lab.behave_site import BEHAVIOURS as SITE_BEHAVIOURS
 from iotwarden.lab.kasa_app import BEHAVIOURS as KASA_BEHAVIOURS
 from iotwarden.lab.params import Param
 from iotwarden.lab.scenario import Scenario, parse_scenario, read_scenario_file
+from iotwarden.lab.sip_app import BEHAVIOURS as SIP_BEHAVIOURS
 from iotwarden.lab.tuya_app import BEHAVIOURS as TUYA_BEHAVIOURS
 from iotwarden.lab.upnp_app import BEHAVIOURS as UPNP_BEHAVIOURS
 from iotwarden.lab.wire import Frame
@@ -30,7 +31,7 @@ from iotwarden.lab.wsd_app import BEHAVIOURS as WSD_BEHAVIOURS
 TRUTH_SCHEMA = "iotwarden.lab.truth/1"
 SNAPLEN = 65535
 BEHAVIOURS = {**NET_BEHAVIOURS, **APP_BEHAVIOURS, **SITE_BEHAVIOURS, **WSD_BEHAVIOURS, **UPNP_BEHAVIOURS,
-              **KASA_BEHAVIOURS, **TUYA_BEHAVIOURS}
+              **KASA_BEHAVIOURS, **TUYA_BEHAVIOURS, **SIP_BEHAVIOURS}
 WRITE_BUFFER = 1 << 20  # bytes of pcap records buffered before each write
 
 
