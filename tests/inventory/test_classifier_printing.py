@@ -122,3 +122,12 @@ def test_a_printer_answering_pjl_info_id_is_that_vendors_printer_with_its_model(
     assert printer.attributes["pjl.model"] == {"HP LaserJet 4250"}
     assert classified(printer) == {"vendor": "HP", "device_type": "printer", "model": "HP LaserJet 4250"}
     assert not [a for a in devices[f"mac:{CLIENT_MAC}"].attributes if a.startswith("pjl.")]
+
+
+@pytest.mark.parametrize(("server", "maker"), [
+    (b"EPSON-IPP/1.00", "Epson"), (b"EpsonNet IPP-SERVER/2.1", "Epson"), (b"Canon Http Server 1.00", "Canon"),
+])
+def test_the_ipp_servers_own_header_names_the_printer_maker(server: bytes, maker: str) -> None:
+    answer = message(0, 42, [operation_group()])  # an answer that states nothing of the printer
+    assert classified(device(ask(answer, server=server))) == {"vendor": maker, "device_type": "printer",
+                                                              "model": None}
