@@ -12,7 +12,7 @@ document names, and the printer's operator-set printer-location and printer-name
 from __future__ import annotations
 
 import struct
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 from iotwarden.errors import ParseError
 
@@ -148,8 +148,6 @@ class IppReader:
     MAX_ATTRIBUTES were read, or the message is no IPP. A malformed message raises ParseError;
     :meth:`result` still gives what was complete before it.
     """
-
-    label: ClassVar[str] = "IPP message"
 
     def __init__(self, request: bool) -> None:
         self.request = request

@@ -45,9 +45,9 @@ _STATUS_KEYS = {"CODE": "status_code", "DISPLAY": "display", "ONLINE": "online"}
 
 def _command_name(line: str) -> tuple[str, str | None] | None:
     """(name, language) of one '@PJL ...' line; None if it is no PJL command line."""
-    words = line[4:].strip().split(None, 2)
     if not line.startswith("@PJL") or (len(line) > 4 and not line[4].isspace()):
         return None
+    words = line[4:].strip().split(None, 2)
     if not words:
         return "", None  # a bare '@PJL' line is allowed (PJL Tech Ref, PJL syntax)
     verb = words[0].upper()
