@@ -187,6 +187,11 @@ def test_the_rfc_server_initial_answers_with_its_server_hello(client: bytes, ser
     assert obs[1].fields["ja4s"].startswith("q1302")
 
 
+def test_a_draft_29_client_is_read_too() -> None:
+    (obs,), _ = run([(True, initial(crypto_frame(0, client_hello("d.example", ("h3-29",))), version=0xFF00001D))])
+    assert (obs.fields["quic_version"], obs.fields["alpn"], obs.fields["ja4"][8:10]) == ("draft-29", ["h3-29"], "h9")
+
+
 def test_client_and_server_hellos_of_v2_and_then_done() -> None:
     hello = initial(crypto_frame(0, client_hello("example.org")), scid=CLIENT_SCID, version=V2)
     obs, state = run([(True, hello), (False, server_initial(version=V2))])

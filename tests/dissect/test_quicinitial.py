@@ -24,7 +24,9 @@ from tests.dissect.quicbuild import (
     varint,
 )
 
-# (version, client secret, client key/iv/hp, server secret, server key/iv/hp): RFC 9001 A.1, RFC 9369 A.1
+DRAFT_29 = 0xFF00001D
+# (version, client secret, client key/iv/hp, server secret, server key/iv/hp): RFC 9001 A.1, RFC 9369 A.1,
+# draft-ietf-quic-tls-29 A.1 (the same client DCID, 0x8394c8f03e515708)
 KEYS = [
     (V1, "c00cf151ca5be075ed0ebfb5c80323c42d6b7db67881289af4008f1f6c357aea",
      ("1f369613dd76d5467730efcbe3b1a22d", "fa044b2f42a3fd3b46fb255c", "9f50449e04a0e810283a1e9933adedd2"),
@@ -34,10 +36,14 @@ KEYS = [
      ("8b1a0bc121284290a29e0971b5cd045d", "91f73e2351d8fa91660e909f", "45b95e15235d6f45a6b19cbcb0294ba9"),
      "0263db1782731bf4588e7e4d93b7463907cb8cd8200b5da55a8bd488eafc37c1",
      ("82db637861d55e1d011f19ea71d5d2a7", "dd13c276499c0249d3310652", "edf6d05c83121201b436e16877593c3a")),
+    (DRAFT_29, "0088119288f1d866733ceeed15ff9d50902cf82952eee27e9d4d4918ea371d87",  # draft-ietf-quic-tls-29 A.1
+     ("175257a31eb09dea9366d8bb79ad80ba", "6b26114b9cba2b63a9e8dd4f", "9ddd12c994c0698b89374a9c077a3077"),
+     "006f881359244dd9ad1acf85f595bad67c13f9f5586f5e64e1acae1d9ea8f616",
+     ("149d0b1662ab871fbe63c49b5e655a5d", "bab2b12a4c76016ace47856d", "c0c499a65a60024a18a250974ea01dfa")),
 ]
 
 
-@pytest.mark.parametrize("case", KEYS, ids=["v1 RFC 9001 A.1", "v2 RFC 9369 A.1"])
+@pytest.mark.parametrize("case", KEYS, ids=["v1 RFC 9001 A.1", "v2 RFC 9369 A.1", "draft-29 A.1"])
 def test_initial_secrets_and_keys_match_the_rfc(case: tuple[int, str, tuple[str, ...], str, tuple[str, ...]]) -> None:
     number, client_secret, client, server_secret, server = case
     version = qi.VERSIONS[number]
