@@ -85,11 +85,12 @@ HP_PRINTER_ATTRIBUTES = message(0x0000, 42, [operation_group(), (PRINTER, (
 
 
 def ipp_post(body: bytes, *, chunk: int = 0, content_type: bytes = b"application/ipp",
-             path: bytes = b"/ipp/print") -> bytes:
+             path: bytes = b"/ipp/print", user_agent: bytes = b"CUPS/2.4.2 (Linux 6.1.0; x86_64) IPP/2.0") -> bytes:
     """A client's POST of an IPP request (RFC 8010 §4: HTTP POST, Content-Type application/ipp), framed
-    by Content-Length or by chunks of ``chunk`` bytes (CUPS sends a Print-Job's document chunked)."""
-    head = (b"POST " + path + b" HTTP/1.1\r\nHost: 10.0.0.2:631\r\nUser-Agent: CUPS/2.4.2 (Linux 6.1.0; x86_64) "
-            b"IPP/2.0\r\nContent-Type: " + content_type + b"\r\n")
+    by Content-Length or by chunks of ``chunk`` bytes (CUPS sends a Print-Job's document chunked); CUPS's
+    User-Agent names uname's sysname, release and machine (cups/usersys.c)."""
+    head = (b"POST " + path + b" HTTP/1.1\r\nHost: 10.0.0.2:631\r\nUser-Agent: " + user_agent
+            + b"\r\nContent-Type: " + content_type + b"\r\n")
     return head + _framed(body, chunk)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from iotwarden.dissect.base import Packet
+from iotwarden.dissect.http import HttpDissector
 from iotwarden.dissect.pjl import PjlDissector
 from iotwarden.inventory.classifier import Classifier
 from iotwarden.model import Device, Observation
@@ -101,23 +102,32 @@ def test_the_client_that_asked_is_untouched() -> None:
     assert classified(client) == {"vendor": "ASUS", "device_type": None, "model": None}  # its own MAC block only
 
 
-def pjl_exchange(job: bytes, replies: bytes) -> list[Observation]:
-    """A driver's PJL on tcp/9100 to the printer at PRINTER_MAC and the printer's status readback."""
+def talk(dissector: HttpDissector | PjlDissector, request: bytes, answer: bytes, port: int,
+         client_mac: str = CLIENT_MAC) -> list[Observation]:
+    """A client's request to the printer at PRINTER_MAC on ``port`` and the printer's answer."""
     state: dict[str, Any] = {}
     out: list[Observation] = []
-    for to_server, data in ((True, job), (False, replies)):
-        src, dst = ((CLIENT_MAC, "192.168.1.20", 50200), (PRINTER_MAC, SERVER_IP, 9100))[:: 1 if to_server else -1]
+    for to_server, data in ((True, request), (False, answer)):
+        src, dst = ((client_mac, "192.168.1.20", 50200), (PRINTER_MAC, SERVER_IP, port))[:: 1 if to_server else -1]
         pkt = Packet(ts=100.0, payload=data, src_mac=src[0], src_ip=src[1], src_port=src[2], dst_mac=dst[0],
                      dst_ip=dst[1], dst_port=dst[2], ip_proto=6, to_server=to_server)
-        out.extend(contract_call(PjlDissector(), pkt, state))
+        out.extend(contract_call(dissector, pkt, state))
     return out
+
+
+def test_a_mac_asking_with_cups_is_apples() -> None:
+    request = ipp_post(CUPS_GET_PRINTER_ATTRIBUTES, user_agent=b"CUPS/2.3.4 (Darwin 23.3.0; arm64) IPP/2.0")
+    mac = "02:00:00:00:00:21"  # a private (randomised) address: it names no maker
+    devices = inventory(talk(HttpDissector(), request, ipp_answer(HP_PRINTER_ATTRIBUTES), 631, client_mac=mac))
+    assert classified(devices[f"mac:{mac}"]) == {"vendor": "Apple", "device_type": None, "model": None}
+    assert classified(devices[f"mac:{PRINTER_MAC}"])["vendor"] == "HP"
 
 
 def test_a_printer_answering_pjl_info_id_is_that_vendors_printer_with_its_model() -> None:
     job = b"\x1b%-12345X@PJL INFO ID\r\n@PJL INFO CONFIG\r\n@PJL ENTER LANGUAGE=PCL\r\n\x1bE"
     replies = (b'@PJL INFO ID\r\n"HP LaserJet 4250"\r\n\x0c'
                b"@PJL INFO CONFIG\r\nLANGUAGES [2 ENUMERATED]\r\n\tPCL\r\n\tPOSTSCRIPT\r\n\x0c")
-    devices = inventory(pjl_exchange(job, replies))
+    devices = inventory(talk(PjlDissector(), job, replies, 9100))
     printer = devices[f"mac:{PRINTER_MAC}"]
     assert printer.attributes["pjl.model"] == {"HP LaserJet 4250"}
     assert classified(printer) == {"vendor": "HP", "device_type": "printer", "model": "HP LaserJet 4250"}
