@@ -41,10 +41,11 @@ def frame(payload: bytes, ethertype: int | None, src_mac: str = "02:00:00:00:00:
 
 
 def by_frame(d: Dissector, path: Path) -> dict[int, list[Observation] | ParseError]:
-    """What ``d`` makes of each frame it is offered, keyed by 1-based frame number (pcap_cnt)."""
+    """What ``d`` makes of each frame it is offered, keyed by 1-based frame number (pcap_cnt); a stream
+    dissector is offered datagrams only (TCP segments are no messages of their own)."""
     out: dict[int, list[Observation] | ParseError] = {}
     for number, (pkt, snap) in enumerate(iter_frames(path), start=1):
-        if not _wants(d, pkt, snap) or isinstance(d, StreamDissector):
+        if not _wants(d, pkt, snap) or (isinstance(d, StreamDissector) and pkt.ip_proto == 6):
             continue
         try:
             out[number] = d.dissect(pkt, {})

@@ -1,4 +1,5 @@
-"""The DNS dissector on real captures (values from tcpdump's published .out files) and hostile input."""
+"""The DNS dissector on real captures (values from tcpdump's published .out files) and hostile input;
+DNS over TCP as a stream in test_dns_tcp.py."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.dissect.dns import MAX_MESSAGES_PER_SEGMENT, DnsDissector
+from iotwarden.dissect.dns import DnsDissector
 from iotwarden.errors import ParseError
 from tests.conftest import shared
 from tests.dissect.discovery import (
@@ -73,14 +74,6 @@ def test_compression_bombs_and_bad_labels_are_parse_errors(capture: str) -> None
     errors: list[Exception] = []
     assert run_dissector(D, shared("pcaps", "tcpdump_tests", capture), errors=errors) == []
     assert errors and all(isinstance(e, ParseError) for e in errors)
-
-
-def test_tcp_segments_hold_several_messages_up_to_the_limit_and_skip_a_partial_one() -> None:
-    one = SEEDS[0]
-    framed = len(one).to_bytes(2, "big") + one
-    assert len(D.dissect(udp(framed * 2 + framed[:5], 40000, 53, ip_proto=6), {})) == 2
-    many = D.dissect(udp(framed * (MAX_MESSAGES_PER_SEGMENT + 3), 40000, 53, ip_proto=6), {})
-    assert len(many) == MAX_MESSAGES_PER_SEGMENT
 
 
 @pytest.mark.parametrize("capture", TCPDUMP_CAPTURES or ["absent"])

@@ -13,8 +13,7 @@ dissectors' framing: each dissector's ``max_packets_per_flow`` (a cost bound: a 
 pieces reaches it sooner, a coalesced one later) and the reassembly's ``tcp_max_ooo_segments`` (one
 reordered segment cut into hundreds of pieces would overflow it). The split capture keeps each
 direction's first payload segment whole: a protocol on an unlisted port is recognised by probing that
-segment (engine/dispatch.py), and a 3-byte segment names nothing. DNS over TCP is read per segment
-(dissect/dns.py, RFC 7766 §6.2.1), not as a stream, so its Observations are left out.
+segment (engine/dispatch.py), and a 3-byte segment names nothing.
 """
 
 from __future__ import annotations
@@ -81,8 +80,7 @@ def observe(path: Path) -> tuple[dict[str, Counter[Key]], CaptureStats]:
     got += engine.flush().observations
     by: dict[str, Counter[Key]] = {}
     for o in got:
-        if not (o.proto == "dns" and o.ip_proto == 6):
-            by.setdefault(o.proto, Counter())[_key(o)] += 1
+        by.setdefault(o.proto, Counter())[_key(o)] += 1
     return by, engine.stats
 
 

@@ -10,7 +10,7 @@ import dpkt
 import pytest
 
 from iotwarden.dissect import default_dissectors, streambuf
-from iotwarden.dissect.base import APP_STATE_KEY, Dissector, Packet, StreamDissector
+from iotwarden.dissect.base import APP_STATE_KEY, Dissector, Packet, StreamDissector, confirm
 from iotwarden.dissect.tls import TlsDissector
 from iotwarden.engine.core import Engine, EngineConfig
 from iotwarden.errors import CaptureError, ParseError
@@ -211,6 +211,10 @@ class ResyncingLines(Lines):
     def __init__(self) -> None:
         super().__init__()
         self.gaps: list[bool] = []
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        confirm(state)  # every byte is a valid "line": the flow is this protocol's
+        return super().feed(pkt, data, state)
 
     def gap(self, state: dict[str, Any], to_server: bool) -> None:
         self.gaps.append(to_server)
@@ -445,6 +449,8 @@ class TwoApps(Lines):
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         if data.startswith(b"B:"):
             state[APP_STATE_KEY] = "other-app"
+        if data[1:2] == b":":
+            confirm(state)  # a valid message that describes nothing
         return super().feed(pkt, data, state)
 
 
@@ -487,3 +493,174 @@ def test_a_malformed_message_costs_only_itself_whether_or_not_it_shares_a_delive
         engine, obs, [flow] = _run([OkLines()], frames)
         assert ([o.kind for o in obs], engine.stats.parse_errors["ok-lines"], flow.app) == (["line", "line"], 1,
                                                                                           "ok-lines")
+
+
+# -- naming a flow on confirmation (dissect/base.py CONFIRMED_STATE_KEY; Zeek's AnalyzerConfirmation) ---------
+
+class Framed(StreamDissector):
+    """Length-prefixed messages on tcp/7000: b"D" describes (an Observation), b"K" is a valid keep-alive that
+    describes nothing but confirms, anything else is malformed; a partial message is only buffered."""
+
+    name = "framed"
+    tcp_ports: ClassVar[tuple[int, ...]] = (7000,)
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        buf = streambuf.append(state, pkt.to_server, data, 64)
+        out: list[Observation] = []
+        while buf and len(buf) >= 1 + buf[0]:
+            message = bytes(buf[1 : 1 + buf[0]])
+            del buf[: 1 + len(message)]
+            if message == b"D":
+                out.append(pkt.observation(self.name, "described", {}))
+            elif message == b"K":
+                confirm(state)
+            else:
+                raise streambuf.failed(ParseError("not a message"), out)
+        return out
+
+
+def _named(segments: list[bytes]) -> tuple[list[str], str | None, list[str] | None]:
+    frames, off = [], 0
+    for piece in segments:
+        frames.append((off, piece))
+        off += len(piece)
+    _, obs, [flow] = _run([Framed()], _stream(frames))
+    return [o.kind for o in obs], flow.app, flow.extra.get("failed_services")
+
+
+def test_a_flow_is_named_only_once_its_dissector_confirms_it() -> None:
+    # a 1-byte keep-alive the dissector only buffers (an incomplete message) names nothing
+    assert _named([b"\x05"]) == ([], None, None)
+    # an Observation confirms; so does a valid message that describes nothing
+    assert _named([b"\x01D"]) == (["described"], "framed", None)
+    assert _named([b"\x01K"]) == ([], "framed", None)
+    # confirmation holds whatever comes after it; a rejection before it is the port's failed service
+    assert _named([b"\x01K", b"\x01x"]) == ([], "framed", None)
+    assert _named([b"\x01", b"x"]) == ([], None, ["framed"])
+    # a whole message split over segments confirms when it is complete
+    assert _named([b"\x01", b"D"]) == (["described"], "framed", None)
+
+
+def test_bytes_a_ports_dissector_accepted_are_never_offered_to_probers_when_later_bytes_fail() -> None:
+    # the port's dissector accepted the start of the stream; its later rejection is a failure, not a fallback
+    engine, _, [flow] = _run([Strict(), Banner()], _exchange(b"OK", b"HI server"))
+    assert (flow.app, engine.stats.protocols["banner"]) == ("strict", 0)
+    frames = [(0.0, ethernet(tcp(C, S, 50000, 7000, SYN, 999))),
+              (0.1, ethernet(tcp(C, S, 50000, 7000, PSH | ACK, 1000, b"\x05"))),
+              (0.2, ethernet(tcp(C, S, 50000, 7000, PSH | ACK, 1001, b"HI there, ok")))]
+    engine, obs, [flow] = _run([Framed(), Banner()], frames)
+    assert (obs, flow.app, flow.extra.get("failed_services")) == ([], None, ["framed"])
+    assert engine.stats.protocols["banner"] == 0
+
+
+class Claimer(Magic):
+    """Claims b"MAGIC" flows by its probe; describes only a b"MAGIC!" payload, accepts others silently."""
+
+    name = "claimer"
+
+    def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
+        self.seen.append(pkt)
+        if pkt.payload == b"bad":
+            raise ParseError("not this protocol")
+        return [pkt.observation(self.name, "seen", {})] if pkt.payload.endswith(b"!") else []
+
+
+def test_a_probe_claims_a_flow_but_only_its_dissectors_confirmation_names_it() -> None:
+    def run(*payloads: bytes) -> tuple[str | None, list[str] | None]:
+        frames = [(1.0 + i / 10, ethernet(tcp(C, S, 41000, 12345, PSH | ACK, 2 + 10 * i, p)))
+                  for i, p in enumerate(payloads)]
+        _, _, [flow] = _run([Claimer()], frames)
+        return flow.app, flow.extra.get("failed_services")
+
+    assert run(b"MAGIC") == (None, None)
+    assert run(b"MAGIC", b"MAGIC!") == ("claimer", None)
+    assert run(b"MAGIC", b"bad") == (None, ["claimer"])
+    assert run(b"MAGIC!", b"bad") == ("claimer", None)
+
+
+def test_a_memoised_datagram_names_its_flow_by_its_observations_replayed_or_not() -> None:
+    frames = [(1.0, ethernet(udp(C, S, 1000, 4000, b"\x01hi"))),
+              (2.0, ethernet(udp("10.0.0.7", S, 1001, 4000, b"\x02hi")))]
+    engine, _, flows = _run([Echo()], frames)
+    assert engine.memo.stats()["hits"] == 1
+    assert [f.app for f in flows] == ["echo", "echo"]
+
+
+# -- probing a TCP direction's first bytes over its first segments (dispatch.PROBE_BYTES) ---------------
+
+class SplitBanner(StreamDissector):
+    """A prober whose signature is 8 bytes (b"BANNER:\\n"); it describes every whole line it is fed."""
+
+    name = "split-banner"
+
+    def __init__(self) -> None:
+        self.probes: list[bytes] = []
+
+    def probe(self, payload: bytes, to_server: bool) -> bool:
+        self.probes.append(payload)
+        return payload.startswith(b"BANNER:\n")
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        buf = streambuf.append(state, pkt.to_server, data, 256)
+        out = []
+        while (end := buf.find(b"\n")) >= 0:
+            out.append(pkt.observation(self.name, "line", {"line": bytes(buf[:end]).decode()}))
+            del buf[: end + 1]
+        return out
+
+
+def _pieces(pieces: list[bytes], *, syn: bool = True, seqs: list[int] | None = None) -> list[tuple[float, bytes]]:
+    frames = [(1.0, ethernet(tcp(C, S, 41000, 12345, SYN, 99)))] if syn else []
+    seq = 100
+    for i, piece in enumerate(pieces):
+        at = seqs[i] if seqs else seq
+        frames.append((1.1 + i / 100, ethernet(tcp(C, S, 41000, 12345, PSH | ACK, at, piece))))
+        seq = at + len(piece)
+    return frames
+
+
+def test_a_signature_cut_across_the_first_segments_is_recognised_and_its_bytes_all_dissected() -> None:
+    for batch in (64, 2, 1):  # wherever batches are cut
+        d = SplitBanner()
+        engine = Engine([d])
+        frames = _pieces([b"BAN", b"NER", b":\nfirst\nsec", b"ond\n"])
+        obs, flows = [], []
+        for lo in range(0, len(frames), batch):
+            got = engine.process(batch_of(frames[lo : lo + batch]))
+            obs, flows = obs + got.observations, flows + got.flows
+        flows += engine.flush().flows
+        assert d.probes == [b"BAN", b"BANNER", b"BANNER:\nfirst\nsec"], batch
+        assert [o.fields["line"] for o in obs] == ["BANNER:", "first", "second"], batch
+        assert [f.app for f in flows] == ["split-banner"]
+
+
+def test_a_datagram_protocol_claiming_accumulated_bytes_gets_them_as_one_payload() -> None:
+    d = Magic()
+    _, _, [flow] = _run([d], _pieces([b"MA", b"GIC hello"]))
+    assert d.probes == [b"MA", b"MAGIC hello"]
+    assert [p.payload for p in d.seen] == [b"MAGIC hello"] and d.seen[0].tcp_seq == 100
+    assert flow.app == "magic"
+
+
+def test_probing_accumulates_in_order_bytes_only_and_stops_at_the_bound() -> None:
+    # a retransmission adds nothing; a hole (a segment the capture lost) ends probing of that direction
+    d = SplitBanner()
+    _run([d], _pieces([b"BAN", b"BAN", b"NER:\n"], seqs=[100, 100, 103]))
+    assert d.probes == [b"BAN", b"BANNER:\n"]
+    d = SplitBanner()
+    _, obs, [flow] = _run([d], _pieces([b"BAN", b"R:\n"], seqs=[100, 106]))
+    assert (d.probes, obs, flow.app) == ([b"BAN"], [], None)
+    # PROBE_BYTES reached without a claim: that direction is probed no more, nothing held back for it
+    d = SplitBanner()
+    engine = Engine([d])
+    engine.process(batch_of(_pieces([b"x" * 40, b"y" * 30, b"BANNER:\n"])))
+    assert [len(p) for p in d.probes] == [40, 70]
+    [fd] = engine._dispatch.flows.values()
+    assert (fd.heads, fd.probed) == ({}, {True})
+
+
+def test_a_datagram_flow_is_still_probed_on_its_first_datagram_of_each_direction_only() -> None:
+    d = SplitBanner()
+    frames = [(1.0 + i / 10, ethernet(udp(C, S, 41000, 4444, piece))) for i, piece in enumerate([b"BAN", b"BANNER:\n"])]
+    _, _, [flow] = _run([d], frames)
+    assert (d.probes, flow.app) == ([b"BAN"], None)

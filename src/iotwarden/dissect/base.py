@@ -85,7 +85,9 @@ class Dissector:
     max_packets_per_flow: ClassVar[int | None] = None
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
-        """True when ``payload`` (the first payload of a flow on an unlisted port) is this protocol."""
+        """True when ``payload``, a direction's first bytes on an unlisted port, is this protocol: a
+        datagram, or a TCP direction's first in-order bytes, offered again as its next segments add to
+        them until they reach the engine's PROBE_BYTES (a claim is no name: see CONFIRMED_STATE_KEY)."""
         return False
 
     def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
@@ -97,8 +99,8 @@ class Dissector:
     # flow state, ports or addresses; every Observation made by ``pkt.observation``) may declare
     # ``memo_key``. The engine then dissects each distinct key once and replays later packets with
     # that key from a bounded memo (EngineConfig.memo_entries / memo_bytes): same kinds and fields,
-    # as fresh copies, stamped with the replayed packet's time and addresses. Stream dissectors
-    # and TCP packets are never memoised.
+    # as fresh copies, stamped with the replayed packet's time and addresses. TCP packets are never
+    # memoised (a stream dissector that also reads datagrams, as dns does, may declare it for those).
 
     def memo_key(self, payload: bytes) -> bytes | None:
         """A key such that payloads with equal keys give equal Observations up to what
@@ -114,6 +116,20 @@ class Dissector:
 # the flow's application (Flow.app, the inventory's served protocols) by setting this key in its flow
 # state; without it the flow is named after the dissector.
 APP_STATE_KEY = "app"
+
+# Confirmation (Zeek's AnalyzerConfirmation, which its analyzers call once they parsed a valid message):
+# the engine names a flow after its dissector (Flow.app, and through it conn.log's ``service``, the
+# inventory's served protocols, detect's protocol checks) only once the dissector confirmed the flow.
+# Returning an Observation confirms it; a dissector whose valid messages can describe nothing (a
+# keep-alive, a message already described) confirms with :func:`confirm` when it parsed one. Bytes that
+# a dissector only buffers, or skips without parsing, confirm nothing: a 1-byte keep-alive on a port
+# names no application. A memoised datagram dissector (see ``memo_key``) confirms by its Observations.
+CONFIRMED_STATE_KEY = "confirmed"
+
+
+def confirm(state: dict[str, Any]) -> None:
+    """Confirm the flow whose dissector ``state`` this is: it carried a valid message of the protocol."""
+    state[CONFIRMED_STATE_KEY] = True
 
 
 class StreamDissector(Dissector):

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.dissect.base import Packet, StreamDissector, confirm
 from iotwarden.dissect.dnp3objects import parse_objects
 from iotwarden.dissect.otstream import ResyncOnGap, collect, frames
 from iotwarden.errors import ParseError
@@ -193,6 +193,7 @@ class Dnp3Dissector(ResyncOnGap, StreamDissector):
 
         def parse(frame: bytes) -> Iterator[Observation]:
             control, dst, src, user = link_user_data(frame)
+            confirm(state)  # a link frame whose CRCs hold (§9.2.4.2), even one that completes no fragment
             primary = bool(control & 0x40)
             link_fields: dict[str, Any] = {
                 "src": src,

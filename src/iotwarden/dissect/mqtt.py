@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
-from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.dissect.base import Packet, StreamDissector, confirm
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -30,6 +30,10 @@ MAX_PACKET = 64 * 1024  # a non-PUBLISH control packet larger than this is malfo
 MAX_PUBLISH_HEAD = 8 * 1024  # a PUBLISH longer than this is read from its first bytes, the rest skipped
 
 CONNECT, CONNACK, PUBLISH, SUBSCRIBE, UNSUBSCRIBE = 1, 2, 3, 8, 10  # 3.1.1 §2.2.1 packet types
+PUBREL = 6  # the one acknowledgement whose fixed-header flags are 0b0010 (3.1.1 §2.2.2)
+# the shortest remaining length of the packets that describe nothing: PUBACK..PUBCOMP, SUBACK, UNSUBACK carry
+# a packet identifier (3.1.1 §3.4-§3.7, §3.9, §3.11); PINGREQ, PINGRESP and DISCONNECT may be empty
+_LEAST_REMAINING = {4: 2, 5: 2, PUBREL: 2, 7: 2, 9: 3, 11: 2}
 MQTT5 = 5
 
 
@@ -249,6 +253,8 @@ class MqttDissector(StreamDissector):
             return self._emit(pkt, "subscribe", parse_subscribe(body, version, with_options=True), state)
         if ptype == UNSUBSCRIBE:
             return self._emit(pkt, "unsubscribe", parse_subscribe(body, version, with_options=False), state)
+        if flags == (2 if ptype == PUBREL else 0) and remaining >= _LEAST_REMAINING.get(ptype, 0):
+            confirm(state)  # a well-formed acknowledgement or ping: MQTT, though it describes nothing
         return []  # acknowledgements, PINGREQ/PINGRESP, DISCONNECT, AUTH: nothing to describe
 
     def _emit(self, pkt: Packet, kind: str, fields: dict[str, Any], state: dict[str, Any]) -> list[Observation]:

@@ -19,7 +19,7 @@ import re
 from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
-from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.dissect.base import CONFIRMED_STATE_KEY, Packet, StreamDissector, confirm
 from iotwarden.model import Observation
 
 MAX_BANNER = 512  # characters of server text kept as the banner
@@ -37,6 +37,8 @@ _LOGIN_PROMPT = re.compile(r"(?:login|user(?:name| name| id)?|account)\s*:\s*$",
 _FAILURE = re.compile(r"incorrect|invalid|fail|denied|bad password|wrong|error", re.IGNORECASE)
 _SUCCESS = re.compile(r"last login|welcome|logged in", re.IGNORECASE)
 _SHELL_PROMPT = re.compile(r"[$#>%]\s*$")
+# IAC WILL/WONT/DO/DONT <option> (RFC 854 "TELNET COMMAND STRUCTURE"), how every option negotiation opens
+_NEGOTIATION = re.compile(rb"\xff[\xfb-\xfe].", re.DOTALL)
 
 
 def strip_iac(pending: bytearray, data: bytes) -> bytes:
@@ -86,6 +88,8 @@ class TelnetDissector(StreamDissector):
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         key = streambuf.direction_key(pkt.to_server)
         pending: bytearray = state.setdefault("iac_" + key, bytearray())
+        if not state.get(CONFIRMED_STATE_KEY) and _NEGOTIATION.search(bytes(pending) + data):
+            confirm(state)  # option negotiation (RFC 854, 855): Telnet, whether or not a login follows
         nvt = strip_iac(pending, data)
         if not nvt:
             return []

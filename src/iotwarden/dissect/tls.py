@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf, tlshello, x509info
-from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.dissect.base import Packet, StreamDissector, confirm
 from iotwarden.dissect.memo import MEMO_ENTRIES, Memo, memoised
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
@@ -81,6 +81,7 @@ class TlsDissector(StreamDissector):
                 break
             fragment = bytes(buf[5 : 5 + length])
             del buf[: 5 + length]
+            confirm(state)  # a whole record under a valid header: TLS, even mid-connection (engine naming)
             if ctype == CT_HANDSHAKE:
                 try:
                     self._handshake(pkt, key, (major << 8) | minor, fragment, state, out=out)

@@ -3,7 +3,9 @@
 Dispatch tables are built once from the dissectors' declarations (ethertypes, LLC/SNAP, UDP and
 TCP ports, probe). A packet is a candidate when its ethertype/SNAP is registered, or it carries
 TCP/UDP payload on a registered port, on a flow already given to a dissector, or is the first
-payload of its direction on a flow still unrecognised. Only candidates reach Python.
+payload of its direction on a flow still unrecognised (for TCP: one of the segments carrying its
+direction's first PROBE_BYTES). Only candidates reach Python. A flow is named (Flow.app) once its
+dissector confirms it (dissect/base.py CONFIRMED_STATE_KEY).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from iotwarden.dissect.base import APP_STATE_KEY, Dissector, Packet, StreamDissector
+from iotwarden.dissect.base import APP_STATE_KEY, CONFIRMED_STATE_KEY, Dissector, Packet, StreamDissector
 from iotwarden.dissect.memo import Memo, freeze, thaw
 from iotwarden.dissect.streambuf import PartialParse
 from iotwarden.engine.batch import PacketBatch
@@ -29,6 +31,10 @@ log = logging.getLogger(__name__)
 
 UNDECIDED, ASSIGNED, FINISHED = 0, 1, 2  # tier-2 state of a flow (flow table column "t2")
 IPPROTO_TCP, IPPROTO_UDP = 6, 17
+# A TCP direction is probed on its first bytes accumulated over its first in-order segments, until they
+# reach PROBE_BYTES (within the probe window), so a signature cut across a split first message is still
+# seen; a datagram is probed alone. What a direction held back for this is at most PROBE_BYTES - 1 bytes.
+PROBE_BYTES = 64
 
 
 @dataclass(slots=True)
@@ -48,11 +54,19 @@ class FlowDispatch:
     dissector: Dissector | None = None
     state: dict[str, Any] = field(default_factory=dict)
     handed: int = 0
-    probed: set[bool] = field(default_factory=set)
-    app: str | None = None
+    probed: set[bool] = field(default_factory=set)  # directions probed to the end (PROBE_BYTES or a datagram)
+    # per TCP direction still being probed: (sequence number of its first byte, its bytes so far)
+    heads: dict[bool, tuple[int, bytes]] = field(default_factory=dict)
+    # the bytes a probe recognised over several segments: (direction, first sequence number, bytes), handed
+    # to the dissector in place of the segment that completed them
+    replay: tuple[bool, int, bytes] | None = None
+    app: str | None = None  # set once the dissector confirmed the flow (dissect/base.py CONFIRMED_STATE_KEY)
     failed: str | None = None  # the dissector that rejected the flow's captured bytes before it recognised any
+    # the dissector accepted a delivery (or its probe claimed the flow): a later rejection no longer
+    # hands the flow to another prober
+    claimed: bool = False
     # the port's stream dissector rejected the flow's first bytes and a prober took the flow over (Zeek's
-    # dynamic protocol detection): the flow is named after it only once it describes something
+    # dynamic protocol detection); if that one rejects them too the flow stays failed
     fallback: bool = False
     streams: dict[bool, StreamDirection[Packet]] = field(default_factory=dict)
     where: dict[bool, tuple[int | None, int, str, str]] = field(default_factory=dict)  # per direction
@@ -63,7 +77,8 @@ def _overrides_probe(d: Dissector) -> bool:
 
 
 def _memoisable(d: Dissector) -> bool:
-    return type(d).memo_key is not Dissector.memo_key and not isinstance(d, StreamDissector)
+    """It declares ``memo_key`` (dissect/base.py); only its UDP datagrams are memoised, never TCP."""
+    return type(d).memo_key is not Dissector.memo_key
 
 
 def _stamped(o: Observation, pkt: Packet) -> bool:
@@ -117,7 +132,8 @@ class Dispatcher:
         payload = (h.pay_len[i] > 0) & ~h.frag[i] & ((proto == IPPROTO_TCP) | (proto == IPPROTO_UDP))
         payload &= pf.t2 != FINISHED
         now = payload & (table_hit | (pf.t2 == ASSIGNED))
-        probe = payload & ~table_hit & (pf.t2 == UNDECIDED) & (pf.ord_dir == 0)
+        probe = payload & ~table_hit & (pf.t2 == UNDECIDED)
+        probe &= (pf.ord_dir == 0) | ((proto == IPPROTO_TCP) & (pf.pay_dir < PROBE_BYTES))
         probe &= pf.ord_flow < self.limits.probe_window
         if not self.probers:
             probe[:] = False
@@ -159,17 +175,36 @@ class Dispatcher:
         sel = sel[np.argsort(pf.idx[sel], kind="stable")]
         rows = pf.idx[sel]
         data = batch.data
-        for row, uid, to_server, start, length in zip(
+        for row, uid, to_server, start, length, proto, seq in zip(
             rows.tolist(), pf.uid[sel].tolist(), pf.to_server[sel].tolist(), h.pay_off[rows].tolist(),
-            h.pay_len[rows].tolist(), strict=True,
+            h.pay_len[rows].tolist(), h.proto[rows].tolist(), h.seq[rows].tolist(), strict=True,
         ):
             fd = self.flows.get(uid)
             if fd is None:
                 fd = self.flows[uid] = FlowDispatch()
             if fd.dissector is not None or fd.t2 != UNDECIDED or to_server in fd.probed:
                 continue
-            fd.probed.add(to_server)
             payload = data[start : start + length].tobytes()
+            first = seq
+            if proto == IPPROTO_TCP:
+                head = fd.heads.pop(to_server, None)
+                if head is not None:
+                    first, held = head
+                    offset = (seq - first) & 0xFFFFFFFF
+                    if offset != len(held):  # a retransmission, or a hole: probe in-order bytes only
+                        if offset < len(held):
+                            fd.heads[to_server] = head
+                            continue
+                        fd.probed.add(to_server)
+                        self._probed_out(fd, uid)
+                        continue
+                    payload = held + payload
+                if len(payload) < PROBE_BYTES:
+                    fd.heads[to_server] = (first, payload)
+                else:
+                    fd.probed.add(to_server)
+            else:
+                fd.probed.add(to_server)
             for d in self.probers:
                 try:
                     hit = d.probe(payload, to_server)
@@ -177,15 +212,25 @@ class Dispatcher:
                     self.stats.analyzer_errors[f"dissect.{d.name}"] += 1
                     log.debug("probe of %s failed", d.name, exc_info=True)
                     continue
-                if hit:
-                    fd.dissector, fd.app, fd.t2 = d, d.name, ASSIGNED
+                if hit:  # claimed, not yet named: that waits for the dissector's confirmation
+                    fd.dissector, fd.claimed, fd.t2 = d, True, ASSIGNED
+                    if len(payload) > length:  # bytes of earlier segments: they go to the dissector too
+                        fd.replay = (to_server, first, payload)
+                    fd.heads.clear()
                     since[uid] = row
                     break
             else:
-                if len(fd.probed) == 2:
-                    fd.t2 = FINISHED
+                self._probed_out(fd, uid)
+                continue
             self.changed[uid] = fd.t2
         return since
+
+    def _probed_out(self, fd: FlowDispatch, uid: int) -> None:
+        """No prober claimed the flow (yet): finished once both directions were probed to the end."""
+        if len(fd.probed) == 2:
+            fd.t2 = FINISHED
+            fd.heads.clear()
+        self.changed[uid] = fd.t2
 
     def _call(self, d: Dissector, pkt: Packet, state: dict[str, Any], data: bytes | None) -> list[Observation] | None:
         """One dissector call; None when it rejected the input (counted), else its Observations (also those
@@ -257,8 +302,12 @@ class Dispatcher:
             if where is None:  # addresses are part of the flow key: text once per direction
                 where = fd.where[to_server] = _where(h, row)
             tcp = proto == IPPROTO_TCP
+            payload = bytes(mv[start : start + length])
+            if fd.replay is not None and fd.replay[0] == to_server:  # the segment that completed a probe
+                _, seq, payload = fd.replay
+                fd.replay = None
             pkt = Packet(
-                ts, bytes(mv[start : start + length]), smac, dmac, where[0], where[1], where[2], where[3], proto,
+                ts, payload, smac, dmac, where[0], where[1], where[2], where[3], proto,
                 ttl, sport, dport, flags if tcp else None, seq if tcp else None, to_server, wire,
             )  # positional, in Packet's field order
             limit = d.max_packets_per_flow
@@ -344,9 +393,11 @@ class Dispatcher:
         memo = self.memo
         frozen = memo.get(key)
         if frozen is not None:
-            fd.app = d.name
             observation, restamp = pkt.observation, d.memo_restamp
-            for proto, kind, subject, fields in thaw(frozen):
+            replayed = thaw(frozen)
+            if replayed:  # Observations confirm the flow (dissect/base.py CONFIRMED_STATE_KEY)
+                fd.app = d.name
+            for proto, kind, subject, fields in replayed:
                 restamp(payload, fields)
                 out.append(observation(proto, kind, fields, subject))
             return
@@ -354,7 +405,8 @@ class Dispatcher:
         if got is None:
             self._rejected(fd, d)
             return  # rejected (counted): not kept, so a repeat is rejected and counted again
-        fd.app = d.name
+        if got:
+            fd.app = d.name
         out.extend(got)
         if all(_stamped(o, pkt) for o in got):
             frozen = freeze([(o.proto, o.kind, o.subject, o.fields) for o in got])
@@ -363,23 +415,26 @@ class Dispatcher:
 
     def _accept(self, fd: FlowDispatch, d: Dissector, pkt: Packet, data: bytes | None,
                 out: list[Observation]) -> None:
+        """One delivery to the flow's dissector. The flow is named after it once it confirms the flow (an
+        Observation, or ``confirm``: Zeek's analyzer confirmation); what it only accepted names nothing."""
         got = self._call(d, pkt, fd.state, data)
         if got is None:
             self._rejected(fd, d)
             if fd.fallback:
                 fd.state["done"] = True  # the fallback dissector rejected it too: the flow stays failed
-            elif fd.app is None and data is not None:
+            elif not fd.claimed and data is not None:
                 self._fall_back(fd, d, pkt, data, out)
             return
-        if got or not fd.fallback:
+        fd.claimed = True
+        if got or fd.state.get(CONFIRMED_STATE_KEY):
             fd.app = fd.state.get(APP_STATE_KEY) or d.name
         out.extend(got)
 
     def _fall_back(self, fd: FlowDispatch, d: Dissector, pkt: Packet, data: bytes, out: list[Observation]) -> None:
         """The port's stream dissector rejected the first bytes of a flow: offer them to the other
         stream probers (as Zeek's signature-enabled analyzers run beside its port-attached ones). The
-        first that claims them takes the flow; its name becomes the flow's app only when it makes an
-        Observation (Zeek's analyzer confirmation), so a probe alone never hides the port's rejection."""
+        first that claims them takes the flow; like any dissector it names the flow only once it confirms
+        it (Zeek's analyzer confirmation), so a probe alone never hides the port's rejection."""
         for p in self.probers:
             if p is d or not isinstance(p, StreamDissector):
                 continue
@@ -397,8 +452,8 @@ class Dispatcher:
 
     @staticmethod
     def _rejected(fd: FlowDispatch, d: Dissector) -> None:
-        """``d`` rejected captured bytes of a flow it had not recognised: the flow's bytes are not its
-        protocol (Zeek's analyzer violation, its conn.log ``failed_service``)."""
+        """``d`` rejected captured bytes of a flow it had not confirmed: the flow's bytes are not its
+        protocol (Zeek's analyzer violation before confirmation, its conn.log ``failed_service``)."""
         if fd.app is None and fd.failed is None:
             fd.failed = d.name
 

@@ -58,6 +58,7 @@ class PacketFlows:
     t2: npt.NDArray[np.int8]  # the flow's tier-2 state when the batch started
     ord_flow: I64  # payload packets of the flow before this one
     ord_dir: I64  # payload packets of this direction before this one
+    pay_dir: I64  # payload bytes (on the wire) of this direction before this packet
     isn: I64  # SYN seq + 1 of this packet's direction, -1 unseen
 
 
@@ -135,7 +136,7 @@ class FlowTable:
         closed: list[Closed] = []
         if not idx.shape[0]:
             e = np.empty(0, dtype=np.int64)
-            return PacketFlows(idx, e, e.astype(bool), e.astype(np.int8), e, e, e), closed
+            return PacketFlows(idx, e, e.astype(bool), e.astype(np.int8), e, e, e, e), closed
         # canonical orientation: the lower (address, port) endpoint first
         s_hi, s_lo, d_hi, d_lo = h.src_hi[idx], h.src_lo[idx], h.dst_hi[idx], h.dst_lo[idx]
         sp, dp = h.sport[idx].astype(np.int64), h.dport[idx].astype(np.int64)
@@ -243,6 +244,9 @@ class FlowTable:
         prior_lh = np.zeros(nseg, dtype=np.int64)
         prior_hl = np.zeros(nseg, dtype=np.int64)
         prior_lh[merged], prior_hl[merged] = cols["ppk_lh"][ms], cols["ppk_hl"][ms]
+        prior_pay_lh = np.zeros(nseg, dtype=np.int64)
+        prior_pay_hl = np.zeros(nseg, dtype=np.int64)
+        prior_pay_lh[merged], prior_pay_hl[merged] = cols["pay_lh"][ms], cols["pay_hl"][ms]
         t2_seg = np.zeros(nseg, dtype=np.int8)
         t2_seg[merged] = cols["t2"][ms]
         uid = np.zeros(nseg, dtype=np.int64)
@@ -318,10 +322,24 @@ class FlowTable:
         run_hl = run_all - run_lh
         ord_dir = np.where(lh, prior_lh[sid] + run_lh, prior_hl[sid] + run_hl)
         ord_flow = prior_lh[sid] + prior_hl[sid] + run_all
+        pay_dir = self._bytes_before(pk["pay"], lh, sfirst=sfirst, sid=sid, prior_lh=prior_pay_lh,
+                                     prior_hl=prior_pay_hl)
         to_server = lh == init_low[sid]
         isn = np.where(lh, isn_lh[sid], isn_hl[sid])
-        pf = PacketFlows(o, uid[sid], to_server, t2_seg[sid], ord_flow, ord_dir, isn)
+        pf = PacketFlows(o, uid[sid], to_server, t2_seg[sid], ord_flow, ord_dir, pay_dir, isn)
         return pf, closed
+
+    @staticmethod
+    def _bytes_before(pay: I64, lh: npt.NDArray[np.bool_], *, sfirst: I64, sid: I64, prior_lh: I64,
+                      prior_hl: I64) -> I64:
+        """Per packet (sorted by flow): payload bytes its direction carried before it, earlier batches included."""
+        before = np.cumsum(pay) - pay  # exclusive running sums over the sorted batch
+        lh_pay = np.where(lh, pay, 0)
+        before_lh = np.cumsum(lh_pay) - lh_pay
+        run_lh = before_lh - before_lh[sfirst][sid]
+        run_hl = before - before[sfirst][sid] - run_lh
+        out: I64 = np.where(lh, prior_lh[sid] + run_lh, prior_hl[sid] + run_hl)
+        return out
 
     def _set_deadline(self, slots: I64) -> None:
         c = self.cols
