@@ -158,6 +158,21 @@ def test_a_request_a_proxy_forwarded_carries_its_originators_software_not_its_se
     assert one_line.fields["via_hops"] == 2 and one_line.fields["sender"] is None
 
 
+def test_a_response_a_proxy_relayed_carries_the_uas_contact_and_software_not_its_senders() -> None:
+    """RFC 3261 §16.7: the proxy (10.0.0.2 here) forwards the callee's 180 with the callee's Contact (§12.1.1) and
+    Server; a REGISTER's 200 lists the client's bindings (§10.3), which say nothing of who answered."""
+    ringing = (b"SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1\r\n"
+               b"From: <sip:a@10.0.0.2>;tag=1\r\nTo: <sip:b@10.0.0.2>;tag=2\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n"
+               b"Contact: <sip:b@%s:5060>\r\nServer: Yealink SIP-T46S 66.86.0.15\r\nContent-Length: 0\r\n\r\n")
+    relayed, own, named = (feed_datagrams([(False, ringing % host)])[0] for host in (
+        b"10.0.0.3", b"10.0.0.2", b"callee.example.com"))
+    assert relayed.fields["server"] == "Yealink SIP-T46S 66.86.0.15" and relayed.fields["sender"] is None
+    assert own.fields["sender"] == {"user_agent": None, "server": "Yealink SIP-T46S 66.86.0.15"}
+    assert named.fields["sender"] is not None  # a host name cannot be compared with the sender's address
+    (registered,) = feed_datagrams([(False, F4.replace(b"CSeq: 2 REGISTER", b"CSeq: 2 REGISTER\r\nServer: Kam"))])
+    assert registered.fields["sender"] == {"user_agent": None, "server": "Kam"}
+
+
 def test_compact_forms_folding_and_what_is_never_kept() -> None:
     """RFC 3261 §7.3.3 compact names (v f t i m k l c), §7.3.1 folding; a display name and the password of a
     URI's userinfo (§19.1.1) are not kept."""

@@ -13,7 +13,9 @@ from iotwarden.dissect.sipmsg import (
     challenge,
     credentials,
     cseq,
+    host_of,
     integer,
+    is_ip,
     parse_head,
     request_uri,
     split_list,
@@ -100,3 +102,10 @@ def test_call_ids_are_digested() -> None:
     assert call_id_hash("a84b4c76e66710@pc33.atlanta.com") == call_id_hash("a84b4c76e66710@pc33.atlanta.com")
     assert call_id_hash("a") != call_id_hash("b") and call_id_hash(None) is None
     assert len(call_id_hash("x") or "") == 16
+
+
+def test_hosts_and_address_literals() -> None:
+    assert host_of("sip:b@10.0.0.3:5060;transport=tcp") == "10.0.0.3"
+    assert host_of("sips:[2001:db8::1]:5061") == "2001:db8::1"
+    assert host_of("tel:+1-201-555-0123") is None and host_of("sip:") is None
+    assert is_ip("10.0.0.3") and is_ip("2001:db8::1") and not is_ip("callee.example.com") and not is_ip("")

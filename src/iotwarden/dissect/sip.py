@@ -9,23 +9,24 @@ Kinds and fields (one Observation per message, subject ``src``: the sender, whos
   Proxy-Authorization header, so a 401/403/407 refused credentials rather than challenged a request that
   had none, §22.2, §22.3; None when that request was not seen in the flow).
 
-Both kinds: ``version``, ``transport`` ("udp" or "tcp"), ``user_agent`` (§20.41) and ``server`` (§20.35)
-as sent, ``sender`` ({"user_agent", "server"} when the message is its sender's own: every response and a
-request with one Via; a request a proxy forwarded carries its originator's headers and a Via per hop,
-§16.6 step 8, so it has no ``sender``; a proxy forwarding a response cannot be told from the UAS that
-made it), ``from`` / ``to`` (§20.20, §20.39: ``user@host`` of the URI, a tel: URI's number; display
-names are never kept, nor a URI's password), ``contact`` (list of ``user@host``, ``*`` for a
-REGISTER removing every binding, §10.2.2), ``call_id`` (a 16-hex digest of the Call-ID, §20.8, never
-the value), ``cseq`` (int) and ``cseq_method`` (§20.16), ``via_hops`` (Via entries, §20.42),
-``via_transport`` and ``via_sent_by`` (of the top Via: the transport and host[:port] its sender says
-it sent from), ``expires`` (int: the Expires header, §20.19, else the first Contact's expires
-parameter, §10.2.1.1), ``allow`` and ``supported`` (lists, §20.5, §20.37), ``content_type``,
-``auth_scheme`` / ``auth_user`` / ``auth_realm`` (a request: the scheme, Digest ``username`` and ``realm``
-of its Authorization or Proxy-Authorization, §22.4; a 401/407 response: the scheme and realm of its
-WWW-Authenticate or Proxy-Authenticate challenge, §20.44, §20.27; a Digest ``response`` or Basic
-password is never kept), ``credentials`` (a request: bool, it carried Authorization or
-Proxy-Authorization); with an SDP body (§13.2.1 offer/answer): ``session_name``, ``session_info``,
-``tool``, ``media``, ``codecs`` (dissect/sdp.py).
+Both kinds: ``version``, ``transport`` ("udp" or "tcp"), ``user_agent`` (§20.41) and ``server`` (§20.35) as
+sent, ``sender`` ({"user_agent", "server"} when the message is shown to be its sender's own, else None: a
+request a proxy forwarded carries its originator's headers and a Via per hop, §16.6 step 8, so only a request
+with one Via; a response a proxy forwarded, §16.7, carries the UAS's headers and its Contact, the UAS's own
+address, §8.2.6.2 / §12.1.1, so not a response whose Contact names another IP address than its sender's,
+except to REGISTER, whose Contacts are the bindings, §10.3 step 8; a proxy forwarding a response without a
+Contact, a 4xx, cannot be told from the UAS that made it), ``from`` / ``to`` (§20.20, §20.39: ``user@host`` of
+the URI, a tel: URI's number; display names are never kept, nor a URI's password), ``contact`` (list of
+``user@host``, ``*`` for a REGISTER removing every binding, §10.2.2), ``call_id`` (a 16-hex digest of the
+Call-ID, §20.8, never the value), ``cseq`` (int) and ``cseq_method`` (§20.16), ``via_hops`` (Via entries,
+§20.42), ``via_transport`` and ``via_sent_by`` (of the top Via: the transport and host[:port] its sender says
+it sent from), ``expires`` (int: the Expires header, §20.19, else the first Contact's expires parameter,
+§10.2.1.1), ``allow`` and ``supported`` (lists, §20.5, §20.37), ``content_type``, ``auth_scheme`` /
+``auth_user`` / ``auth_realm`` (a request: the scheme, Digest ``username`` and ``realm`` of its Authorization
+or Proxy-Authorization, §22.4; a 401/407 response: the scheme and realm of its WWW-Authenticate or
+Proxy-Authenticate challenge, §20.44, §20.27; a Digest ``response`` or Basic password is never kept),
+``credentials`` (a request: bool, it carried Authorization or Proxy-Authorization); with an SDP body (§13.2.1
+offer/answer): ``session_name``, ``session_info``, ``tool``, ``media``, ``codecs`` (dissect/sdp.py).
 
 Framing (§18.3, §7.5): over UDP one message per datagram, its body what follows the empty line
 (cut to Content-Length when that is shorter); over TCP a head ends at an empty line and its body is
@@ -188,7 +189,7 @@ class SipDissector(StreamDissector):
     def _observe(self, pkt: Packet, head: sipmsg.Head, body: bytes, state: dict[str, Any],
                  transport: str) -> Observation:
         state["sip"] = True
-        fields = _common(head, transport)
+        fields = _common(head, transport, pkt.src_ip)
         call_id = fields["call_id"]
         pending: dict[tuple[str, str | None, int | None, str | None], bool] = state.setdefault("pending", {})
         if head.request:
@@ -227,7 +228,7 @@ def _content_type(head: sipmsg.Head) -> str:
     return (head.first("content-type") or "").split(";")[0].strip().lower()
 
 
-def _common(head: sipmsg.Head, transport: str) -> dict[str, Any]:
+def _common(head: sipmsg.Head, transport: str, src_ip: str | None) -> dict[str, Any]:
     """The fields requests and responses share (see the module docstring)."""
     user_agent, server = head.first("user-agent"), head.first("server")
     vias = head.items("via")
@@ -237,7 +238,7 @@ def _common(head: sipmsg.Head, transport: str) -> dict[str, Any]:
     expires = sipmsg.integer(head.first("expires"))
     if expires is None and contacts:
         expires = sipmsg.integer(sipmsg.params(contacts[0][1]).get("expires"))
-    forwarded = head.request and len(vias) > 1  # a proxy forwarded it: its headers are its originator's
+    forwarded = len(vias) > 1 if head.request else _relayed_response(contacts, cseq_method, src_ip)
     return {
         "version": head.version,
         "transport": transport,
@@ -262,3 +263,15 @@ def _common(head: sipmsg.Head, transport: str) -> dict[str, Any]:
 
 def _address(value: str | None) -> str | None:
     return sipmsg.address(sipmsg.uri_of(value)[0]) if value else None
+
+
+def _relayed_response(contacts: list[tuple[str, str]], cseq_method: str | None, src_ip: str | None) -> bool:
+    """A response whose Contact (the UAS's address, RFC 3261 §12.1.1) is an IP address other than its sender's:
+    a proxy relayed it (§16.7) and its Server/User-Agent are the UAS's. A REGISTER's Contacts are bindings."""
+    if cseq_method == "REGISTER" or src_ip is None:
+        return False
+    for uri, _ in contacts:
+        host = sipmsg.host_of(uri)
+        if host is not None and host != src_ip and sipmsg.is_ip(host):
+            return True
+    return False

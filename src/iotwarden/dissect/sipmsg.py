@@ -9,6 +9,7 @@ credentials and challenges (§22.4, §20.7, §20.27, §20.44; RFC 2617 §3.2). I
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -171,6 +172,24 @@ def _host(hostport: str) -> str:
     if hostport.startswith("["):
         return hostport[: hostport.find("]") + 1][:MAX_NAME] if "]" in hostport else hostport[:MAX_NAME]
     return hostport.split(":", 1)[0].lower()[:MAX_NAME]
+
+
+def host_of(uri: str) -> str | None:
+    """The host of a sip:/sips: URI (an IPv6 reference without its brackets), None for other URIs."""
+    scheme, _, rest = uri.partition(":")
+    if scheme.lower() not in ("sip", "sips"):
+        return None
+    host = _host(rest.split(";", 1)[0].split("?", 1)[0].rpartition("@")[2])
+    return host.strip("[]") or None
+
+
+def is_ip(text: str) -> bool:
+    """True for an IPv4 or IPv6 address literal (RFC 3261 §25.1 IPv4address, IPv6reference)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def request_uri(uri: str) -> str:
