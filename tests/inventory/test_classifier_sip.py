@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from iotwarden.kb import KnowledgeBase
 from iotwarden.lab.wire import Frame, Host
 from tests.risk.harness import T0, classified_by_ip, host, udp, write_pcap
 
@@ -73,3 +76,47 @@ def test_a_softphone_a_scanner_and_a_forwarding_proxy_are_no_phones(tmp_path: Pa
         assert found is None or found.value != "voip_phone", (ip, found)
         assert "vendor" not in devices[ip].classification or devices[ip].classification["vendor"].value != "Yealink"
     assert "sip.user_agent" not in devices[proxy.ip].attributes
+
+
+@pytest.mark.parametrize(("value", "rule", "expected"), [
+    ("Yealink SIP-T46S 66.86.0.15", "sip.ua.yealink", {"vendor": "Yealink", "model": "T46S", "firmware": "66.86.0.15"}),
+    ("VP59 91.283.0.35", "sip.ua.yealink_vp", {"vendor": "Yealink", "model": "VP59"}),
+    ("Polycom/5.5.0.23866 PolycomVVX-VVX_501-UA/5.5.0.23866", "sip.ua.polycom_vvx", {"model": "VVX 501"}),
+    ("PolycomSoundPointIP-SPIP_670-UA/4.0.7.2514", "sip.ua.polycom_soundpoint", {"model": "SoundPoint IP 670"}),
+    ("PolycomSoundStationIP-SSIP_7000-UA/4.0.8.1608", "sip.ua.polycom_soundstation",
+     {"model": "SoundStation IP 7000"}),
+    ("PolycomRealPresenceTrio-Trio_8800-UA/5.4.0.12197", "sip.ua.polycom_trio", {"model": "RealPresence Trio 8800"}),
+    ("snom720/10.1.54.13", "sip.ua.snom", {"vendor": "Snom", "model": "720", "firmware": "10.1.54.13"}),
+    ("Grandstream IP200 1.1.6.16", "sip.ua.grandstream_ip", {"model": "IP200"}),
+    ("Mitel-5320-SIP-Phone 06.05.00.11 010203040506", "sip.ua.mitel", {"vendor": "Mitel", "model": "5320"}),
+    ("Cisco-CP8845/14.1.1", "sip.ua.cisco_cp", {"vendor": "Cisco", "model": "CP-8845", "firmware": "14.1.1"}),
+    ("Cisco-CP7960G/8.0", "sip.ua.cisco_cp", {"model": "CP-7960G"}),
+    ("Cisco/SPA504G-7.5.2", "sip.ua.cisco_spa_phone", {"model": "SPA504G", "device_type": "voip_phone"}),
+    ("Cisco/SPA112-1.4.1SR1(002)d-hisec", "sip.ua.cisco_spa_ata", {"model": "SPA112", "device_type": "voip_gateway"}),
+    ("Cisco/SPA232D-1.4.1(002_282)", "sip.ua.cisco_spa_ata", {"model": "SPA232D", "device_type": "voip_gateway"}),
+    ("Linksys/SPA8000-6.1.12", "sip.ua.linksys_spa8000", {"vendor": "Linksys", "device_type": "voip_gateway"}),
+    ("Polycom HDX 7000 HD (Release - 3.0.2.1-17007)", "sip.ua.polycom_video", {"device_type": "video_conferencing"}),
+    ("TANDBERG/4130 (X8.2.1)", "sip.server.tandberg", {"device_type": "video_conferencing"}),
+    ("AVM FRITZ!Box 7312 117.05.23 TAL (Jun  1 2012)", "sip.ua.avm_fritzbox",
+     {"vendor": "AVM", "device_type": "router"}),
+    ("Asterisk PBX 18.10.0~dfsg+~cs6.10.40431411-2", "sip.server.asterisk", {"device_type": "server"}),
+    ("FPBX-16.0.40.7(18.20.0)", "sip.server.freepbx", {"device_type": "server"}),
+    ("3CXPhoneSystem 18.0.4.965 (965)", "sip.server.3cx", {"device_type": "server"}),
+    ("FreeSWITCH-mod_sofia/1.10.9-release~64bit", "sip.server.freeswitch", {"device_type": "server"}),
+    ("kamailio (5.6.3 (x86_64/linux))", "sip.server.kamailio_opensips", {"device_type": "server"}),
+    ("OpenSIPS (3.1.2 (x86_64/linux))", "sip.server.kamailio_opensips", {"device_type": "server"}),
+    ("Cisco-CUCM11.5", "sip.server.cisco_cucm", {"vendor": "Cisco", "device_type": "server"}),
+])
+def test_each_rule_reads_its_references_example(value: str, rule: str, expected: dict[str, str]) -> None:
+    found = KnowledgeBase.load().match("sip.user_agent", value)
+    assert found and found[0].rule_id == rule, [m.rule_id for m in found]
+    assert expected.items() <= dict(found[0].conclusions).items()
+
+
+@pytest.mark.parametrize("value", [
+    "friendly-scanner", "sipvicious", "sipcli/v1.8", "VaxSIPUserAgent/3.1", "sundayddr", "pplsip", "iWar",
+    "sip-scan", "MicroSIP/3.21.5", "Zoiper rev.11137", "X-Lite release 5.8.3", "Linphone Desktop/4.4.10",
+    "PJSUA v2.10 Linux-5.15/x86_64/glibc-2.35", "baresip v1.0.0 (x86_64/linux)",
+])
+def test_scanners_and_softphones_type_nothing(value: str) -> None:
+    assert KnowledgeBase.load().match("sip.user_agent", value) == []
