@@ -113,6 +113,23 @@ def test_subject_keys_follow_the_inventory() -> None:
     assert subject_key(ctx, None, "10.0.0.5") == "ip:10.0.0.5"
 
 
+def test_a_routed_client_is_named_not_its_gateway() -> None:
+    # a server on another subnet answers the client: the answer's destination MAC is the router's
+    from iotwarden.detect.base import subject_key
+    from iotwarden.hooks import Context
+    from iotwarden.model import Device
+
+    ctx = Context()
+    router, plug = "f4:bd:9e:01:00:01", "24:6f:28:90:55:01"
+    ctx.devices[f"mac:{router}"] = Device(f"mac:{router}", 0, 0, mac=router, ips={"10.10.10.1", "10.10.20.1"})
+    assert subject_key(ctx, router, "10.10.20.111") == f"mac:{router}"  # nothing holds it yet
+    ctx.devices[f"mac:{plug}"] = Device(f"mac:{plug}", 0, 0, mac=plug, ips={"10.10.20.111"})
+    assert subject_key(ctx, router, "10.10.20.111") == f"mac:{plug}"  # learned once the inventory grew
+    assert subject_key(ctx, router, "10.10.20.1") == f"mac:{router}"  # its own address
+    ctx.devices[f"mac:{plug}"].ips = {"10.10.20.112"}  # the plug moved: the memory is checked on use
+    assert subject_key(ctx, router, "10.10.20.111") == f"mac:{router}"
+
+
 def _flow_mix(n: int, seed: int) -> list[Flow]:
     """Flows of every kind a detector tells apart: a scan's empty probes, sessions with payload one or
     both ways, answered and unanswered UDP, TFTP, login and admin ports, inside and outside addresses."""

@@ -96,3 +96,43 @@ def test_a_burst_of_short_ssh_connections_is_brute_force_without_payload_view() 
 def test_failures_spread_over_more_than_the_window_are_not_counted() -> None:
     obs = [_login("ftp", 10.0 + i * 700) for i in range(6)]
     assert feed([BruteForceDetector()], observations=obs) == []
+
+
+def _sip_answer(ts: float, status: int, credentials_sent: bool | None, stale: bool | None = None,
+                account: str = "1001") -> Observation:
+    fields: dict[str, object] = {"status": status, "credentials_sent": credentials_sent, "cseq_method": "REGISTER",
+                                 "to": f"{account}@pbx.example"}
+    if stale is not None:
+        fields["auth_stale"] = stale
+    return Observation(ts=ts, proto="sip", kind="response", src_ip="10.0.0.1", dst_ip="10.0.0.9",
+                       dst_mac="02:00:00:00:00:09", fields=fields)
+
+
+def test_refused_sip_credentials_at_a_tools_rate_are_brute_force() -> None:
+    # svcrack: one authenticated REGISTER per guess, each refused (401 again, or 403), many a second
+    obs = [_sip_answer(10.0 + i * 0.2, 403 if i % 3 == 0 else 401, True) for i in range(6)]
+    alerts = feed([BruteForceDetector()], observations=obs)
+    assert [(a.id, a.src_ip, a.dst_ip, a.subject) for a in alerts] == [
+        ("detect.bruteforce.sip", "10.0.0.9", "10.0.0.1", "mac:02:00:00:00:00:09")]
+    assert alerts[0].evidence["basis"] == "refused SIP credentials"
+
+
+def test_a_phone_with_a_wrong_password_retrying_is_no_brute_force() -> None:
+    # its registration retry interval (30 s): two refusals a minute, all day
+    obs = [_sip_answer(10.0 + i * 30, 401, True) for i in range(100)]
+    assert feed([BruteForceDetector()], observations=obs) == []
+
+
+def test_a_phones_sixteen_lines_refused_at_once_are_no_brute_force() -> None:
+    # the PBX's passwords changed: every account of the phone fails once per retry, none many times
+    obs = [_sip_answer(10.0 + i * 0.05 + r * 30, 401, True, account=str(2001 + i)) for r in range(3) for i in range(16)]
+    assert feed([BruteForceDetector()], observations=sorted(obs, key=lambda o: o.ts)) == []
+
+
+def test_sip_challenges_and_stale_nonces_are_no_failures() -> None:
+    # every REGISTER's first challenge (no credentials yet), and a stale nonce re-challenge (RFC 7616 §3.3)
+    # for each of a phone's twelve lines re-registering at once
+    obs = [_sip_answer(10.0 + i * 0.1, 401, False) for i in range(12)]
+    obs += [_sip_answer(12.0 + i * 0.1, 401, True, stale=True) for i in range(12)]
+    obs += [_sip_answer(14.0 + i * 0.1, 401, None) for i in range(12)]  # the request was not seen
+    assert feed([BruteForceDetector()], observations=obs) == []

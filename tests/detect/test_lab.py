@@ -20,6 +20,8 @@ EXPECTED = {
     "c2_beacon": {"detect.c2.beaconing"},
     "dns_dga": {"detect.dns.dga"},
     "dns_tunnel": {"detect.dns.tunnel"},
+    "sip_scan": {"detect.scan.sip_tool", "detect.scan.sip_extensions"},
+    "sip_bruteforce": {"detect.bruteforce.sip"},
 }
 
 

@@ -216,6 +216,15 @@ def test_proxy_authentication_and_a_response_whose_request_was_not_seen() -> Non
     assert unknown["credentials_sent"] is None
 
 
+def test_a_stale_nonce_challenge_says_so() -> None:
+    # RFC 7616 §3.3: the retry's credentials were right, only its nonce had expired (stale=TRUE, any case)
+    stale = F2.replace(b"CSeq: 1 REGISTER", b"CSeq: 2 REGISTER").replace(b"stale=FALSE", b"stale=true")
+    obs = feed_datagrams([(True, F1), (False, F2), (True, F3), (False, stale)])
+    assert [(f["status"], f["credentials_sent"], f["auth_stale"]) for f in _fields(obs, "response")] == [
+        (401, False, False), (401, True, True)]
+    assert _fields(feed_datagrams([(True, F3), (False, F4)]), "response")[0]["auth_stale"] is None  # no challenge
+
+
 def test_requests_both_ways_on_one_flow_are_paired_with_their_own_answers() -> None:
     """A PBX asks the phone OPTIONS on the flow the phone registers on: the same CSeq number and Call-ID digest
     on a request each way must not pair one's answer with the other's request."""

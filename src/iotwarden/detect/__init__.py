@@ -18,6 +18,7 @@ from iotwarden.errors import ConfigError, describe
 DETECTORS: tuple[str, ...] = (
     "iotwarden.detect.scan:ScanDetector",
     "iotwarden.detect.bruteforce:BruteForceDetector",
+    "iotwarden.detect.sip_recon:SipReconDetector",
     "iotwarden.detect.lateral:LateralDetector",
     "iotwarden.detect.beacon:BeaconDetector",
     "iotwarden.detect.c2_retry:CallbackDetector",

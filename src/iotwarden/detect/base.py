@@ -22,6 +22,7 @@ SYN, RST, ACK = 0x02, 0x04, 0x10  # TCP flags, RFC 9293 §3.1
 FAILED_STATES = frozenset({"S0", "REJ", "RSTOS0", "RSTR", "RSTRH", "SH", "SHR", "OTH"})
 ESTABLISHED_STATES = frozenset({"SF", "S1", "S2", "S3", "RSTO", "RSTR"})
 MAX_EVIDENCE_FLOWS = 8  # flows a detector attaches to one detection
+MAX_IP_HOLDERS = 100_000  # addresses whose holding device subject_key remembers (ctx.ip_holders)
 MAX_PENDING_FLOWS = 100_000  # closed flows held until the next tick to be handled in time order
 # Server ports device clouds and everyday services use (IANA service names): web 80/443/8080/8443, MQTT
 # 1883/8883 (OASIS MQTT 5.0 §4.2), mail 25/465/587/993/995, DNS 53/853, NTP 123, XMPP and push
@@ -178,7 +179,9 @@ def text(value: Any) -> str | None:
 
 def subject_key(ctx: Context, mac: str | None, ip: str | None) -> str:
     """The device key of an endpoint as the inventory names it (``mac:..`` when the MAC is the
-    device's own, else ``ip:..``)."""
+    device's own, else ``ip:..``). A known device's MAC with an internal address it does not hold is a
+    router's carrying another subnet's host (an answer to a routed client has the router's MAC as its
+    destination): the device holding that address is named, not its gateway."""
     if mac:
         dev = ctx.devices.get(f"mac:{mac}")
         if dev is not None and (ip is None or not dev.ips or ip in dev.ips):
@@ -186,8 +189,30 @@ def subject_key(ctx: Context, mac: str | None, ip: str | None) -> str:
     if ip and f"ip:{ip}" in ctx.devices:
         return f"ip:{ip}"
     if mac and (ip is None or is_internal(ip)):
+        if ip is not None and f"mac:{mac}" in ctx.devices:  # a router's MAC with another subnet's address
+            holder = _holder(ctx, ip)
+            if holder is not None:
+                return holder
         return f"mac:{mac}"
     return f"ip:{ip}"
+
+
+def _holder(ctx: Context, ip: str) -> str | None:
+    """The device holding ``ip``, remembered in ``ctx.ip_holders`` (checked on each use; a miss is
+    looked for again once the inventory has more devices)."""
+    known = ctx.ip_holders.get(ip)
+    if known is not None:
+        key, devices = known
+        dev = ctx.devices.get(key) if key else None
+        if dev is not None and ip in dev.ips:
+            return key
+        if not key and devices == len(ctx.devices):
+            return None
+    if len(ctx.ip_holders) >= MAX_IP_HOLDERS:
+        ctx.ip_holders.clear()
+    found = next((k for k, d in ctx.devices.items() if ip in d.ips), None)
+    ctx.ip_holders[ip] = (found or "", len(ctx.devices))
+    return found
 
 
 def device_with_ip(ctx: Context, ip: str) -> str | None:

@@ -3,13 +3,20 @@ encrypted or the input has no payload (Zeek conn.log), a burst of short connecti
 
 Ids (ATT&CK T1110 Brute Force; T1110.001 password guessing): ``detect.bruteforce.telnet``,
 ``detect.bruteforce.ssh``, ``detect.bruteforce.http``, ``detect.bruteforce.ftp``, ``detect.bruteforce.mqtt``,
-``detect.bruteforce.rtsp``.
+``detect.bruteforce.rtsp``, ``detect.bruteforce.sip``.
 Failures: Telnet/FTP ``login_attempt`` result "failure" (RFC 854 dialogue, RFC 959 530); HTTP
 ``response`` 401 (RFC 9110 §15.5.2); MQTT ``connack`` return code 4/5 (3.1.1 §3.2.2.3) or reason
 0x86/0x87 (5.0 §3.2.2.2); RTSP ``response`` 401/403 to a request that carried credentials (RFC 2326
 §7.1.1; Basic or Digest alike: camera credential guessing, e.g. THC-Hydra's rtsp module), never the 401
 that challenges a session's first, credential-less request (every authenticated viewer gets one), and for
-the dictionary test RTSP ``login_attempt`` failures (Basic credentials, whose pair is visible).
+the dictionary test RTSP ``login_attempt`` failures (Basic credentials, whose pair is visible); SIP
+``response`` 401/403/407 to a request that carried Authorization or Proxy-Authorization (RFC 3261 §22.2,
+§22.3: SIPVicious svcrack and sippts guess a line's Digest password this way), never a Digest challenge whose
+``stale`` flag says only the nonce expired (RFC 7616 §3.3: the phone's credentials were right). A phone left
+with a wrong password retries at its registration interval (tens of seconds), so SIP failures count within
+their own, shorter window (``sip_window_s``, ``min_sip_failures``), and per account (the To user of the refused
+request): a desk phone's many lines refused at once after a password change fail once each, a guessing tool
+(svcrack: one extension, several guesses within milliseconds) many times on one account.
 A client walking the published default-credential list (Mirai's pairs first,
 :func:`iotwarden.identity.credcheck.creds.load_default`) is a dictionary attack after fewer failures
 (``min_dictionary_failures``): Mirai tries a handful of pairs per target, one connection each, and
@@ -27,13 +34,14 @@ from iotwarden.hooks import Context
 from iotwarden.identity.credcheck.creds import load_default
 from iotwarden.model import Flow, Observation
 
-IDS = {name: f"detect.bruteforce.{name}" for name in ("telnet", "ssh", "http", "ftp", "mqtt", "rtsp")}
+IDS = {name: f"detect.bruteforce.{name}" for name in ("telnet", "ssh", "http", "ftp", "mqtt", "rtsp", "sip")}
 # login ports per service (IANA service names registry) for the connection-burst test
 LOGIN_PORTS = {23: "telnet", 2323: "telnet", 22: "ssh", 21: "ftp", 1883: "mqtt", 8883: "mqtt"}
 MQTT_AUTH_FAILED = frozenset({4, 5, 0x86, 0x87})
 RTSP_REFUSED = frozenset({401, 403})  # RFC 2326 §7.1.1: Unauthorized, Forbidden
+SIP_REFUSED = frozenset({401, 403, 407})  # RFC 3261 §21.4.2, §21.4.4, §21.4.8
 BASIS = {"fail": "failed logins", "dict": "failed logins with published default credentials",
-         "conn": "short connections to the login port"}
+         "conn": "short connections to the login port", "sip": "refused SIP credentials"}
 
 
 @dataclass(frozen=True)
@@ -43,11 +51,13 @@ class BruteForceOptions(Options):
     min_dictionary_failures: int = 3  # of them with published default credentials: a dictionary attack
     min_connections: int = 12  # short connections to a login port of one server (no payload view)
     short_payload: int = 4096  # a connection carrying less than this each way counts as one try
+    sip_window_s: float = 60.0  # refused SIP credentials counted within this long
+    min_sip_failures: int = 6  # of them from one client for one account of one server: password guessing
     max_pairs: int = 50_000  # (client, server, service) triples tracked (LRU)
 
 
 class BruteForceDetector(Detector):
-    observes = frozenset({"telnet", "ftp", "http", "mqtt", "rtsp"})  # on_observation only for these (hooks.py)
+    observes = frozenset({"telnet", "ftp", "http", "mqtt", "rtsp", "sip"})  # on_observation only for these (hooks.py)
     name: ClassVar[str] = "detect.bruteforce"
     ids: ClassVar[tuple[str, ...]] = tuple(IDS.values())
     defaults: ClassVar[Options] = BruteForceOptions()
@@ -69,6 +79,13 @@ class BruteForceDetector(Detector):
             service, client, server, mac = "mqtt", obs.dst_ip, obs.src_ip, obs.dst_mac
         elif obs.proto == "rtsp":
             self._rtsp(ctx, obs)
+            return
+        elif obs.proto == "sip":
+            if (obs.kind == "response" and number(f.get("status")) in SIP_REFUSED and f.get("credentials_sent") is True
+                    and f.get("auth_stale") is not True and obs.src_ip and obs.dst_ip):
+                account = (text(f.get("to")) or "").split("@", 1)[0]
+                self._count(ctx, (f"sip:{account}", "sip", obs.dst_ip, obs.src_ip), obs.ts,
+                            subject_key(ctx, obs.dst_mac, obs.dst_ip), obs)
             return
         if service is None or not client or not server:
             return
@@ -112,7 +129,8 @@ class BruteForceDetector(Detector):
         o: BruteForceOptions = self.options
         times = self._fails.get(key)
         if times is None:
-            times = self._fails[key] = deque(maxlen=max(o.min_failures, o.min_connections, o.min_dictionary_failures))
+            times = self._fails[key] = deque(maxlen=max(o.min_failures, o.min_connections, o.min_dictionary_failures,
+                                                        o.min_sip_failures))
             self._evidence[key] = []
             if len(self._fails) > o.max_pairs:
                 old, _ = self._fails.popitem(last=False)
@@ -123,8 +141,11 @@ class BruteForceDetector(Detector):
         if len(ev) < 6:
             ev.append(item)
         kind, service, client, server = key
-        need = {"fail": o.min_failures, "dict": o.min_dictionary_failures}.get(kind, o.min_connections)
-        recent = sum(1 for t in times if ts - t <= o.window_s)
+        kind = kind.split(":", 1)[0]  # "sip:<account>": SIP failures are counted per account
+        need = {"fail": o.min_failures, "dict": o.min_dictionary_failures, "sip": o.min_sip_failures}.get(
+            kind, o.min_connections)
+        window = o.sip_window_s if kind == "sip" else o.window_s
+        recent = sum(1 for t in times if ts - t <= window)
         if recent < need:
             return
         self.raise_alert(

@@ -24,7 +24,8 @@ it sent from), ``expires`` (int: the Expires header, §20.19, else the first Con
 §10.2.1.1), ``allow`` and ``supported`` (lists, §20.5, §20.37), ``content_type``, ``auth_scheme`` /
 ``auth_user`` / ``auth_realm`` (a request: the scheme, Digest ``username`` and ``realm`` of its Authorization
 or Proxy-Authorization, §22.4; a 401/407 response: the scheme and realm of its WWW-Authenticate or
-Proxy-Authenticate challenge, §20.44, §20.27; a Digest ``response`` or Basic password is never kept),
+Proxy-Authenticate challenge, §20.44, §20.27, and ``auth_stale``, its Digest stale flag, RFC 7616 §3.3: only the
+nonce had expired; a Digest ``response`` or Basic password is never kept),
 ``credentials`` (a request: bool, it carried Authorization or Proxy-Authorization); with an SDP body (§13.2.1
 offer/answer): ``session_name``, ``session_info``, ``tool``, ``media``, ``codecs`` (dissect/sdp.py).
 
@@ -207,9 +208,9 @@ class SipDissector(StreamDissector):
         else:
             tx = (direction_key(not pkt.to_server), call_id, fields["cseq"], fields["cseq_method"])
             challenge = head.first("www-authenticate") or head.first("proxy-authenticate")
-            scheme, realm = sipmsg.challenge(challenge) if challenge else (None, None)
+            scheme, realm, stale = sipmsg.challenge(challenge) if challenge else (None, None, None)
             fields.update(status=head.status, reason=head.reason, credentials_sent=pending.get(tx),
-                          auth_scheme=scheme, auth_realm=realm)
+                          auth_scheme=scheme, auth_realm=realm, auth_stale=stale)
             kind = "response"
         if body and _content_type(head) == "application/sdp":
             fields.update(sdp.describe(body) or {})

@@ -229,10 +229,13 @@ def credentials(value: str) -> tuple[str, str | None, str | None]:
     return scheme[:32], found.get("username", "")[:MAX_NAME] or None, found.get("realm", "")[:MAX_NAME] or None
 
 
-def challenge(value: str) -> tuple[str, str | None]:
-    """(scheme, realm) of a WWW-Authenticate or Proxy-Authenticate challenge (RFC 3261 §20.44, §20.27)."""
+def challenge(value: str) -> tuple[str, str | None, bool]:
+    """(scheme, realm, stale) of a WWW-Authenticate or Proxy-Authenticate challenge (RFC 3261 §20.44,
+    §20.27); ``stale`` is Digest's flag that the request was refused only for an expired nonce, its
+    credentials being right (RFC 7616 §3.3, RFC 2617 §3.2.1: case-insensitive "true")."""
     scheme, _, rest = value.strip().partition(" ")
-    return scheme[:32], params(rest).get("realm", "")[:MAX_NAME] or None
+    found = params(rest)
+    return scheme[:32], found.get("realm", "")[:MAX_NAME] or None, found.get("stale", "").lower() == "true"
 
 
 def integer(value: str | None, limit: int = 2**32 - 1) -> int | None:

@@ -1,6 +1,7 @@
 """Attacks the lab can switch on: Mirai-style Telnet scanning and brute force, lateral movement from a
 compromised IoT device to IT servers over SMB, RDP and SSH, HTTP C2 beaconing, DGA lookups and DNS
-tunnelling. Each also yields its ground truth (times, attacker, targets, ATT&CK technique).
+tunnelling, and SIPVicious' SIP sweep, extension walk and password guessing (lab/sip_attacks.py). Each
+also yields its ground truth (times, attacker, targets, ATT&CK technique).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from iotwarden.lab.behave_app import telnet_login
 from iotwarden.lab.behave_net import RTT_LAN, RTT_WAN, arp_frame, dns_lookup
 from iotwarden.lab.credentials import MIRAI_CREDENTIALS, pick_credentials
 from iotwarden.lab.params import Param
+from iotwarden.lab.sip_attacks import SIP_ATTACKS
 from iotwarden.lab.wire import ACK, BROADCAST_MAC, RST, SYN, Frame, Host, TcpStream, tcp_segment, udp_frame
 from iotwarden.lab.world import World
 
@@ -284,4 +286,5 @@ ATTACKS: dict[str, tuple[Attack, dict[str, Param]]] = {
                                  "start": Param("float", 60.0), "count": Param("int", 60, minimum=1),
                                  "rate": Param("float", 1.0, "queries per second", minimum=0.01),
                                  "chunk_bytes": Param("int", 30, "data bytes per query", minimum=20)}),
+    **SIP_ATTACKS,
 }

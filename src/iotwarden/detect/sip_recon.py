@@ -1,0 +1,171 @@
+"""SIP reconnaissance: scanning tools by their User-Agent, and extension (account) enumeration.
+
+Ids:
+
+* ``detect.scan.sip_tool`` (ATT&CK T1046 Network Service Discovery): a SIP request whose User-Agent
+  (RFC 3261 §20.41) names a SIP scanning or password-guessing tool. The tools' defaults: SIPVicious
+  OSS sends ``friendly-scanner`` (``makeRequest(useragent='friendly-scanner')`` in
+  sipvicious/libs/svhelper.py, used by svmap, svwar and svcrack), Pepelux's sippts ``pplsip`` (its
+  modules' ``self.user_agent``) and its older Perl scripts ``sipptk`` (trunk/sipscan.pl), sipcli
+  ``sipcli/v1.8``; ``sipvicious``, ``sundayddr``, ``iWar``, ``sip-scan`` and ``VaxSIPUserAgent`` are
+  the other scanner names VoIP hardening guides drop with iptables string matches. A tool's name is
+  matched as a word, case-insensitively; a changed User-Agent is left to the enumeration test and to
+  the brute-force detector.
+* ``detect.scan.sip_extensions`` (T1087 Account Discovery): one client asking one server about many
+  different users (the To URI's user part, §20.39) and walking away: svwar sends a REGISTER (or
+  INVITE/OPTIONS) per extension of a range and reads the answer (404 for no such user, 401/407 for
+  one that exists, §21.4.5, §22), never authenticating. A user counts as *probed* when a request
+  for it that carried no credentials was refused (401, 403, 404, 407, 484) and no request with
+  credentials for that user followed within ``follow_s``: a phone or an SBC answers every Digest
+  challenge at once (§22.2), so registering hundreds of real lines never counts. ``min_users``
+  probed users of one server within ``window_s`` raise it.
+
+Both read the SIP dissector's ``request`` and ``response`` observations (dissect/sip.py): ``user_agent``,
+``to``, ``credentials`` on requests, ``status`` and ``credentials_sent`` on responses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from iotwarden.detect.base import Detector, Options, number, subject_key, text
+from iotwarden.hooks import Context
+from iotwarden.model import Observation
+
+TOOL, EXTENSIONS = "detect.scan.sip_tool", "detect.scan.sip_extensions"
+TOOLS = re.compile(r"(?<![\w-])(friendly-scanner|pplsip|sipptk|sipcli|sipvicious|sundayddr|iwar|sip-scan|"
+                   r"vaxsipuseragent)(?![\w-])", re.IGNORECASE)
+# RFC 3261 §21.4: Unauthorized, Forbidden, Not Found, Proxy Authentication Required, Address Incomplete
+REFUSED = frozenset({401, 403, 404, 407, 484})
+
+
+@dataclass(frozen=True)
+class SipReconOptions(Options):
+    window_s: float = 300.0  # probed users counted within this long
+    follow_s: float = 10.0  # a refused user answered with credentials within this long was a real client's
+    min_users: int = 20  # distinct users probed on one server: enumeration
+    realert_s: float = 3600.0  # one tool alert per source and tool within this long
+    max_pairs: int = 10_000  # (client, server) pairs tracked (LRU)
+    max_users: int = 4096  # users remembered per pair
+
+
+@dataclass(slots=True)
+class _Pair:
+    refused: OrderedDict[str, float] = field(default_factory=OrderedDict)  # user -> refused at, awaiting follow-up
+    probed: deque[tuple[float, str]] = field(default_factory=deque)  # (time, user) walked away from
+    evidence: list[Observation] = field(default_factory=list)
+    subject: str = ""
+
+
+class SipReconDetector(Detector):
+    observes = frozenset({"sip"})  # the manager calls on_observation only for these (hooks.py)
+    name: ClassVar[str] = "detect.sip_recon"
+    ids: ClassVar[tuple[str, ...]] = (TOOL, EXTENSIONS)
+    defaults: ClassVar[Options] = SipReconOptions()
+
+    def __init__(self, options: dict[str, object] | None = None) -> None:
+        super().__init__(options)
+        self._pairs: OrderedDict[tuple[str, str], _Pair] = OrderedDict()
+        self._tool_alerted: dict[tuple[str, str], float] = {}
+
+    def on_observation(self, ctx: Context, obs: Observation) -> None:
+        if obs.proto != "sip":
+            return
+        f = obs.fields
+        if obs.kind == "request" and obs.src_ip and obs.dst_ip:
+            self._tool(ctx, obs)
+            user = _user(f.get("to"))
+            pair = self._pairs.get((obs.src_ip, obs.dst_ip))
+            if pair is not None and user and f.get("credentials") is True:
+                pair.refused.pop(user, None)  # the client answered the challenge: a real line
+            if pair is not None:
+                self._settle(ctx, (obs.src_ip, obs.dst_ip), pair, obs.ts)
+        elif (obs.kind == "response" and obs.src_ip and obs.dst_ip and number(f.get("status")) in REFUSED
+              and f.get("credentials_sent") is not True):
+            user = _user(f.get("to"))
+            if user:
+                self._refused(ctx, obs, user)
+
+    def on_tick(self, ctx: Context, ts: float) -> None:
+        super().on_tick(ctx, ts)
+        for key, pair in list(self._pairs.items()):
+            self._settle(ctx, key, pair, ts)
+            if not pair.refused and not pair.probed:
+                del self._pairs[key]
+
+    def done(self, ctx: Context) -> None:
+        super().done(ctx)
+        for key, pair in list(self._pairs.items()):  # the input ended: no follow-up can come any more
+            self._settle(ctx, key, pair, ctx.now + self.options.follow_s)
+
+    def _tool(self, ctx: Context, obs: Observation) -> None:
+        agent = text(obs.fields.get("user_agent"))
+        match = TOOLS.search(agent) if agent else None
+        if match is None:
+            return
+        tool = match.group(1).lower()
+        last = self._tool_alerted.get((obs.src_ip or "", tool))
+        if last is not None and obs.ts - last < self.options.realert_s:
+            return
+        if len(self._tool_alerted) >= self.options.max_pairs:
+            self._tool_alerted.clear()
+        self._tool_alerted[(obs.src_ip or "", tool)] = obs.ts
+        self.raise_alert(
+            ctx, TOOL, title=f"SIP scanning tool ({tool}) from {obs.src_ip} against {obs.dst_ip}", severity="high",
+            subject=subject_key(ctx, obs.src_mac, obs.src_ip), ts=obs.ts, key=tool, mitre=("T1046",),
+            src_ip=obs.src_ip, dst_ip=obs.dst_ip,
+            evidence={"user_agent": agent, "tool": tool, "method": obs.fields.get("method")}, observations=[obs])
+
+    def _refused(self, ctx: Context, obs: Observation, user: str) -> None:
+        o: SipReconOptions = self.options
+        key = (obs.dst_ip or "", obs.src_ip or "")  # (client, server): the response goes back to the client
+        pair = self._pairs.get(key)
+        if pair is None:
+            pair = self._pairs[key] = _Pair(subject=subject_key(ctx, obs.dst_mac, obs.dst_ip))
+            if len(self._pairs) > o.max_pairs:
+                self._pairs.popitem(last=False)
+        self._pairs.move_to_end(key)
+        if user not in pair.refused and len(pair.refused) < o.max_users:
+            pair.refused[user] = obs.ts
+        if len(pair.evidence) < 6:
+            pair.evidence.append(obs)
+        self._settle(ctx, key, pair, obs.ts)
+
+    def _settle(self, ctx: Context, key: tuple[str, str], pair: _Pair, now: float) -> None:
+        """Users refused longer than ``follow_s`` ago with no authenticated retry become probed; enough
+        distinct probed users within the window raise enumeration."""
+        o: SipReconOptions = self.options
+        while pair.refused:
+            user, ts = next(iter(pair.refused.items()))
+            if now - ts < o.follow_s:
+                break
+            del pair.refused[user]
+            pair.probed.append((ts, user))
+            if len(pair.probed) > o.max_users:
+                pair.probed.popleft()
+        while pair.probed and now - pair.probed[0][0] > o.window_s:
+            pair.probed.popleft()
+        users = {u for _, u in pair.probed}
+        if len(users) < o.min_users:
+            return
+        client, server = key
+        # dated when the last user counted was walked away from, however late the judgement came (ticks,
+        # the pair's next message or the end of input)
+        when = min(now, pair.probed[-1][0] + o.follow_s)
+        self.raise_alert(
+            ctx, EXTENSIONS, title=f"SIP extension enumeration from {client} against {server}", severity="high",
+            subject=pair.subject, ts=when, key=server, mitre=("T1087",), src_ip=client, dst_ip=server,
+            evidence={"users_probed": len(users), "examples": sorted(users)[:10]}, observations=pair.evidence)
+        pair.probed.clear()
+        pair.evidence = []
+
+
+def _user(value: object) -> str | None:
+    """The user part of a ``user@host`` the dissector keeps (a tel: URI is kept as its number)."""
+    if not isinstance(value, str) or not value:
+        return None
+    user = value.split("@", 1)[0] if "@" in value else value
+    return user or None

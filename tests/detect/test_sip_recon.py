@@ -1,0 +1,78 @@
+"""SIP reconnaissance: scanning tools named by their User-Agent, extension enumeration (svwar's walk)."""
+
+from __future__ import annotations
+
+import pytest
+
+from iotwarden.detect.sip_recon import EXTENSIONS, TOOL, SipReconDetector
+from iotwarden.model import Observation
+from tests.detect.runner import feed
+
+CLIENT, SERVER, MAC = "10.0.0.66", "10.0.0.5", "02:00:00:00:00:66"
+
+
+def _request(ts: float, user: str, *, agent: str = "Yealink SIP-T54W 96.86.0.70", credentials: bool = False,
+             method: str = "REGISTER", dst: str = SERVER) -> Observation:
+    return Observation(ts=ts, proto="sip", kind="request", src_ip=CLIENT, dst_ip=dst, src_mac=MAC, subject="src",
+                       fields={"method": method, "to": f"{user}@pbx.example", "user_agent": agent,
+                               "credentials": credentials})
+
+
+def _answer(ts: float, user: str, status: int, credentials_sent: bool | None = False) -> Observation:
+    return Observation(ts=ts, proto="sip", kind="response", src_ip=SERVER, dst_ip=CLIENT, dst_mac=MAC, subject="src",
+                       fields={"status": status, "to": f"{user}@pbx.example", "credentials_sent": credentials_sent,
+                               "cseq_method": "REGISTER"})
+
+
+@pytest.mark.parametrize("agent", ["friendly-scanner", "pplsip", "sipcli/v1.8", "SIPVicious 0.3.4", "sipptk"])
+def test_a_scanning_tools_user_agent_is_named_once_per_source(agent: str) -> None:
+    obs = [_request(10.0 + i, "100", agent=agent, method="OPTIONS", dst=f"10.0.0.{i + 1}") for i in range(30)]
+    alerts = feed([SipReconDetector()], observations=obs)
+    assert [(a.id, a.src_ip, a.subject) for a in alerts] == [(TOOL, CLIENT, f"mac:{MAC}")]
+    assert alerts[0].evidence["user_agent"] == agent
+
+
+@pytest.mark.parametrize("agent", ["Asterisk PBX 18.10.0", "PolycomVVX-VVX_450-UA/6.4.3.5018", "Zoiper rv2.10",
+                                   "ScanSoft SpeechPort", "Linphone/5.2 (belle-sip/5.2.0)", "MicroSIP/3.21.3"])
+def test_ordinary_user_agents_name_no_tool(agent: str) -> None:
+    assert feed([SipReconDetector()], observations=[_request(10.0, "100", agent=agent)]) == []
+
+
+def test_svwar_walking_extensions_is_enumeration() -> None:
+    # REGISTER per extension, no credentials, 404 for none, 401 for one that exists, never a follow-up
+    obs = []
+    for i in range(40):
+        obs += [_request(10.0 + i * 0.05, str(100 + i)), _answer(10.01 + i * 0.05, str(100 + i), 401 if i % 7 else 404)]
+    obs.append(_request(60.0, "999"))  # time passes: the refused users are settled
+    alerts = feed([SipReconDetector()], observations=obs)
+    assert [(a.id, a.src_ip, a.dst_ip) for a in alerts] == [(EXTENSIONS, CLIENT, SERVER)]
+    assert alerts[0].evidence["users_probed"] >= 20
+
+
+def test_an_sbc_registering_hundreds_of_lines_is_no_enumeration() -> None:
+    # each line challenged once and answered with Digest credentials at once (RFC 3261 §22.2)
+    obs = []
+    for i in range(300):
+        t = 10.0 + i * 0.02
+        obs += [_request(t, str(2000 + i)), _answer(t + 0.005, str(2000 + i), 401),
+                _request(t + 0.01, str(2000 + i), credentials=True), _answer(t + 0.015, str(2000 + i), 200, True)]
+    obs.append(_request(120.0, "2000", credentials=True))
+    assert feed([SipReconDetector()], observations=obs) == []
+
+
+def test_a_few_unknown_numbers_are_no_enumeration() -> None:
+    obs = []
+    for i in range(5):
+        number = f"+4420794600{i:02d}"
+        obs += [_request(10.0 + i, number, method="INVITE"), _answer(10.5 + i, number, 404)]
+    obs.append(_request(100.0, "x"))
+    assert feed([SipReconDetector()], observations=obs) == []
+
+
+def test_a_walk_that_ends_the_input_is_judged_at_its_end_and_dated_by_it() -> None:
+    obs = []
+    for i in range(25):
+        obs += [_request(10.0 + i * 0.05, str(100 + i)), _answer(10.01 + i * 0.05, str(100 + i), 404)]
+    alerts = feed([SipReconDetector()], observations=obs)
+    assert [a.id for a in alerts] == [EXTENSIONS]
+    assert alerts[0].first_seen <= 10.01 + 24 * 0.05 + SipReconDetector.defaults.follow_s  # type: ignore[attr-defined]
