@@ -76,3 +76,18 @@ def test_a_walk_that_ends_the_input_is_judged_at_its_end_and_dated_by_it() -> No
     alerts = feed([SipReconDetector()], observations=obs)
     assert [a.id for a in alerts] == [EXTENSIONS]
     assert alerts[0].first_seen <= 10.01 + 24 * 0.05 + SipReconDetector.defaults.follow_s  # type: ignore[attr-defined]
+
+
+def test_real_sipvicious_against_kamailio_is_named_and_the_phones_are_not() -> None:
+    # tests/dissect/data/make_sip_capture.py: two baresip phones register and call through Kamailio 5.6,
+    # then SIPVicious svmap sweeps (OPTIONS) and svcrack guesses extension 1001's password six times
+    from pathlib import Path
+
+    from tests.detect.runner import detect
+
+    capture = Path(__file__).resolve().parents[1] / "dissect" / "data" / "sip_kamailio_baresip.pcap"
+    alerts = detect([capture]).alerts
+    assert sorted(a.id for a in alerts) == ["detect.bruteforce.sip", TOOL]
+    tool = next(a for a in alerts if a.id == TOOL)
+    assert tool.evidence["user_agent"] == "friendly-scanner"
+    assert {o["fields"]["user_agent"] for o in tool.observations} == {"friendly-scanner"}
