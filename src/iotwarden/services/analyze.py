@@ -330,7 +330,7 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
     fmt = result.format or "capture"
     with store.transaction() as session:
         row = w.begin_capture(session, path=str(path), sha256=result.sha256, size=result.size, fmt=fmt)
-        out = _Sink(addons, w.FlowWriter(session, row.id, max_probes=max_probe_flows))
+        out = _Sink(addons, w.FlowWriter(session, row.id, max_probes=max_probe_flows, bulk=True))
         feed = Feed(path, fmt, config)  # engine batches, then the flush that closes every flow
         addons.load()
         for batch in feed.batches():
@@ -339,7 +339,7 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
         error = feed.error
         ctx.stats.merge(feed.stats)
         addons.done()
-        out.flows.flush()
+        out.flows.finish()  # before the device merge, alerts and findings read or write
         ctx.stats.packets = ctx.stats.packets or feed.records
         seen_flows = out.flows.written + out.flows.probes_not_stored
         ctx.stats.flows = max(ctx.stats.flows, seen_flows)

@@ -4,21 +4,18 @@ natural key (re-analysis never duplicates), then devices, address history and ev
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from json.encoder import JSONEncoder, c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from iotwarden.model import Device, Flow
+from iotwarden.store.flow_sqlite import FLOW_COLUMNS, SqliteFlowRows, flow_values, json_safe
 from iotwarden.store.inventory_models import SnapshotRow
 from iotwarden.store.schema import CLASS_LEN, CaptureRow, DeviceIpRow, DeviceRow, EvidenceRow, FlowRow
 
@@ -33,10 +30,6 @@ MAX_STORED_HOSTNAMES = 64  # names listed on a device row
 MAX_EVIDENCE_PER_DEVICE = 512  # distinct evidence rows kept per device across all captures
 MAX_VALUE_LEN = 512  # evidence values are cut to the column width
 CLASSIFIED_COLUMNS = ("vendor", "model", "device_type", "category", "os", "firmware")  # DeviceRow columns
-# SQLite page cache (KiB) of a connection that writes flows: the flows table's three indexes take
-# random inserts (a scan's addresses), and SQLite's default 2 MiB cache spills their dirty pages to
-# the WAL and reads them back (a 250k-line IoT-23 log: 2 s of system time); bounded, per connection
-SQLITE_FLOW_CACHE_KIB = 65536
 PG_WRITER_LOCK = 0x10_7A_2D_E4  # pg_advisory_xact_lock id serialising device merges of concurrent runs
 
 
@@ -102,66 +95,10 @@ def finish_capture(
     row.finished = time.time()
 
 
-# FlowRow columns in the order _flow_values gives them
-FLOW_COLUMNS = ("capture_id", "vlan", "ip_proto", "a_ip", "a_port", "b_ip", "b_port", "first_seen", "last_seen",
-                "a_mac", "b_mac", "pkts_ab", "pkts_ba", "bytes_ab", "bytes_ba", "payload_ab", "payload_ba",
-                "tcp_flags_ab", "tcp_flags_ba", "app", "end_reason", "extra")
-
-
-def _flow_values(flow: Flow, capture_id: int | None) -> tuple[Any, ...]:
-    """The row of a flow, in :data:`FLOW_COLUMNS` order (``extra`` as the flow holds it)."""
-    return (
-        capture_id, flow.vlan or 0, flow.ip_proto, flow.a_ip, flow.a_port or 0, flow.b_ip, flow.b_port or 0,
-        flow.first_seen, flow.last_seen, flow.a_mac, flow.b_mac, flow.pkts_ab, flow.pkts_ba, flow.bytes_ab,
-        flow.bytes_ba, flow.payload_ab, flow.payload_ba, flow.tcp_flags_ab, flow.tcp_flags_ba,
-        (flow.app or None) and flow.app[:32], (flow.end_reason or None) and flow.end_reason[:16],
-        flow.extra,
-    )
-
-
 def _flow_row(flow: Flow, capture_id: int | None) -> dict[str, Any]:
-    row = dict(zip(FLOW_COLUMNS, _flow_values(flow, capture_id), strict=True))
-    row["extra"] = _json_safe(flow.extra) if flow.extra else {}
+    row = dict(zip(FLOW_COLUMNS, flow_values(flow, capture_id), strict=True))
+    row["extra"] = json_safe(flow.extra) if flow.extra else {}
     return row
-
-
-def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` as JSON can store it (sets, bytes and the like become text) so one odd value never fails a capture."""
-    try:
-        json.dumps(data)
-    except (TypeError, ValueError):
-        return dict(json.loads(json.dumps(data, default=str, skipkeys=True)))
-    return dict(data)
-
-
-def _widen_cache(cursor: sqlite3.Cursor) -> None:
-    """Raise the connection's page cache to :data:`SQLITE_FLOW_CACHE_KIB` unless it is larger already."""
-    size = cursor.execute("PRAGMA cache_size").fetchone()[0]
-    page = cursor.execute("PRAGMA page_size").fetchone()[0]
-    if (-size if size < 0 else size * page // 1024) < SQLITE_FLOW_CACHE_KIB:
-        cursor.execute(f"PRAGMA cache_size=-{SQLITE_FLOW_CACHE_KIB:d}")
-
-
-# json.dumps's own C encoder with json.dumps's settings (", " and ": ", ASCII escapes, NaN allowed),
-# built once: json.dumps builds one per call, which cost a flow-heavy run more than the encoding. It
-# keeps no circular-reference markers; a cycle ends in RecursionError and goes the json.dumps way.
-_ENCODE = (c_make_encoder(None, JSONEncoder().default, encode_basestring_ascii, None, ": ", ", ", False, False, True)
-           if c_make_encoder is not None else None)
-
-
-def _json_text(data: dict[str, Any]) -> str:
-    """What SQLAlchemy's JSON type stores for ``_json_safe(data)`` (json.dumps), with one dumps, not two."""
-    if not data:
-        return "{}"
-    if _ENCODE is not None:
-        try:
-            return "".join(_ENCODE(data, 0))
-        except (TypeError, ValueError, RecursionError):
-            pass  # decided by json.dumps below, as before
-    try:
-        return json.dumps(data)
-    except (TypeError, ValueError):
-        return json.dumps(_json_safe(data))
 
 
 _FLOW_KEY = ("vlan", "ip_proto", "a_ip", "a_port", "b_ip", "b_port", "first_seen")
@@ -169,58 +106,18 @@ _FLOW_COUNTERS = ("last_seen", "a_mac", "b_mac", "pkts_ab", "pkts_ba", "bytes_ab
                   "payload_ba", "tcp_flags_ab", "tcp_flags_ba", "app", "end_reason", "extra")
 
 
-class _SqliteRows:
-    """The flow upsert straight through the sqlite3 cursor: SQLAlchemy's per-row parameter handling
-    cost more than SQLite's own work on flow-heavy runs (IoT-23: millions of flows). The statement is
-    the one SQLAlchemy compiles, and each value goes through the bind processor SQLAlchemy would
-    apply to its column (float()), ``extra`` through :func:`_json_text` (the JSON type's default
-    json.dumps), so the rows stored are the same."""
-
-    def __init__(self, stmt: Any, dialect: Any) -> None:
-        compiled = stmt.compile(dialect=dialect, column_keys=list(FLOW_COLUMNS))
-        if list(compiled.positiontup or ()) != list(FLOW_COLUMNS):
-            raise ValueError("flow upsert parameters out of FLOW_COLUMNS order")
-        self.sql = compiled.string
-        self._tuned: Any = None  # the connection whose page cache was widened
-        table = FlowRow.__table__
-        self.processors = tuple((i, proc) for i, name in enumerate(FLOW_COLUMNS) if name != "extra"
-                                and (proc := table.c[name].type.bind_processor(dialect)) is not None)
-
-    def rows(self, flows: Iterable[Flow], capture_id: int | None) -> list[tuple[Any, ...]]:
-        out = []
-        processors = self.processors
-        for flow in flows:
-            values = list(_flow_values(flow, capture_id))
-            for i, proc in processors:
-                values[i] = proc(values[i])
-            values[-1] = _json_text(flow.extra)
-            out.append(tuple(values))
-        return out
-
-    def execute(self, session: Session, rows: list[tuple[Any, ...]]) -> None:
-        """One executemany inside the session's transaction; a driver error is SQLAlchemy's, as before."""
-        dbapi = session.connection().connection.driver_connection
-        cursor = dbapi.cursor()  # type: ignore[union-attr]
-        try:
-            if dbapi is not self._tuned:
-                self._tuned = dbapi
-                _widen_cache(cursor)
-            cursor.executemany(self.sql, rows)
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(self.sql, None, exc, sqlite3.Error) from None
-        finally:
-            cursor.close()
-
-
 class FlowWriter:
     """Buffers closed flows and upserts them in chunks of :data:`FLOW_CHUNK`.
 
     A flow already stored (same natural key) gets the counters of the newer sighting: the same
     capture analysed again yields the same numbers, so re-analysis is idempotent. The hot path holds
-    the Flow records themselves and writes each chunk with one Core ``executemany`` (no ORM objects).
+    the Flow records themselves and writes each chunk with one Core ``executemany`` (no ORM objects),
+    on SQLite through the sqlite3 cursor (:mod:`~iotwarden.store.flow_sqlite`). ``bulk``: one file's
+    load, whose plain indexes SQLite may set aside until :meth:`finish` (or the commit) builds them.
     """
 
-    def __init__(self, session: Session, capture_id: int | None, *, max_probes: int | None = None) -> None:
+    def __init__(self, session: Session, capture_id: int | None, *, max_probes: int | None = None,
+                 bulk: bool = False) -> None:
         self.session = session
         self.capture_id = capture_id
         self._buf: dict[tuple[Any, ...], Flow] = {}
@@ -229,8 +126,9 @@ class FlowWriter:
         self.probes = 0  # probes kept for storing
         self.probes_not_stored = 0
         self._stmt: Any = None
-        self._raw: _SqliteRows | None = None
+        self._raw: SqliteFlowRows | None = None
         self._raw_decided = False
+        self._bulk = bulk
 
     def add(self, flows: Iterable[Flow]) -> None:
         buf = self._buf
@@ -255,14 +153,14 @@ class FlowWriter:
             )
         return self._stmt
 
-    def _sqlite(self) -> _SqliteRows | None:
+    def _sqlite(self) -> SqliteFlowRows | None:
         """The raw sqlite3 path, when the session is on SQLite with SQLAlchemy's default JSON text."""
         if not self._raw_decided:
             self._raw_decided = True
             dialect = self.session.get_bind().dialect
             default_json = getattr(dialect, "_json_serializer", None) is None
             if dialect.name == "sqlite" and dialect.driver == "pysqlite" and default_json:
-                self._raw = _SqliteRows(self._statement(), dialect)
+                self._raw = SqliteFlowRows(self._statement(), dialect, FlowRow.__table__, bulk=self._bulk)
         return self._raw
 
     def flush(self) -> None:
@@ -278,6 +176,12 @@ class FlowWriter:
             self.session.connection().execute(self._statement(), rows)
         self._buf.clear()
         self.written += len(rows)
+
+    def finish(self) -> None:
+        """The last chunk written and the table's indexes whole again (call before the commit)."""
+        self.flush()
+        if self._raw is not None:
+            self._raw.finish(self.session)
 
 
 def is_probe(flow: Flow) -> bool:
