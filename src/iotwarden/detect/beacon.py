@@ -85,40 +85,53 @@ class BeaconDetector(Detector):
                 if len(self._names) > self.options.max_names:
                     self._names.popitem(last=False)
 
-    def flow(self, ctx: Context, flow: Flow) -> None:
-        if not is_internal(flow.a_ip):
-            return
-        src = flow.a_ip
-        self.normal.touch(src, flow.first_seen)  # the learning phase runs from the device's first flow
-        if flow.ip_proto not in (6, 17) or flow.b_port in INFRA_PORTS:
-            return
+    def flows(self, ctx: Context, flows: list[Flow]) -> None:
+        # per batch, the series look-up inline: a scan's probes each start a new series here
         o: BeaconOptions = self.options
-        key = (flow.a_ip, flow.b_ip, flow.b_port)
-        name = self._names.get(flow.b_ip)
-        if name is not None:
-            self._naming[src] = None
-            self._naming.move_to_end(src)
-            if len(self._naming) > o.max_named_devices:
-                self._naming.popitem(last=False)
-        # a suspicious destination is never learned; asked only while learning (a scan's millions of
-        # targets would each be classified for nothing), cheap tests first
-        if self.normal.learning(src, flow.first_seen) and not (
-                flow.ip_proto == 6 and (flow.b_port not in SERVICE_PORTS or (name is None and (
-                    src in self._naming or (src, flow.b_ip) in self._literal))) and external(flow.b_ip)):
-            for item in _items(flow, name):  # contacted while learning: normal, by address and by name
-                self.normal.remember(src, item, flow.first_seen)
-            return
-        times = self._series.get(key)
-        if times is None:
-            times = self._series[key] = []
-            if len(self._series) > o.max_series:
-                self._series.popitem(last=False)
-        self._series.move_to_end(key)
-        times.append(flow.first_seen)
-        if len(times) > o.max_intervals + 1:
-            del times[0]
-        if len(times) < o.min_intervals + 1:
-            return
+        normal, table, names, naming = self.normal, self._series, self._names, self._naming
+        limit, keep, judge_at = o.max_series, o.max_intervals + 1, o.min_intervals + 1
+        touch, learning = normal.touch, normal.learning
+        for flow in flows:
+            if not is_internal(flow.a_ip):
+                continue
+            src, ts, port = flow.a_ip, flow.first_seen, flow.b_port
+            touch(src, ts)  # the learning phase runs from the device's first flow
+            if flow.ip_proto not in (6, 17) or port in INFRA_PORTS:
+                continue
+            name = names.get(flow.b_ip)
+            if name is not None:
+                naming[src] = None
+                naming.move_to_end(src)
+                if len(naming) > o.max_named_devices:
+                    naming.popitem(last=False)
+            # a suspicious destination is never learned; asked only while learning (a scan's millions
+            # of targets would each be classified for nothing), cheap tests first
+            if learning(src, ts) and not (
+                    flow.ip_proto == 6 and (port not in SERVICE_PORTS or (name is None and (
+                        src in naming or (src, flow.b_ip) in self._literal))) and external(flow.b_ip)):
+                for item in _items(flow, name):  # contacted while learning: normal, by address and by name
+                    normal.remember(src, item, ts)
+                continue
+            key = (src, flow.b_ip, port)
+            times = table.get(key)
+            if times is None:
+                times = table[key] = []
+                if len(table) > limit:
+                    table.popitem(last=False)
+            table.move_to_end(key)
+            times.append(ts)
+            if len(times) > keep:
+                del times[0]
+            if len(times) >= judge_at:
+                self._judge(ctx, flow, name, times)
+
+    def flow(self, ctx: Context, flow: Flow) -> None:
+        self.flows(ctx, [flow])
+
+    def _judge(self, ctx: Context, flow: Flow, name: str | None, times: list[float]) -> None:
+        """A series long enough to judge: a beacon raised when its intervals are regular and new."""
+        o: BeaconOptions = self.options
+        src = flow.a_ip
         starts = np.sort(np.fromiter(times, dtype=np.float64))
         gaps = np.diff(starts)
         gaps = gaps[gaps > 0]

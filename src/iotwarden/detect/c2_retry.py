@@ -27,7 +27,7 @@ from statistics import median
 from typing import ClassVar
 
 from iotwarden.detect.base import SERVICE_PORTS, SYN, Detector, Options, external, is_internal, subject_key
-from iotwarden.detect.series import Series, SeriesTable, lru_get
+from iotwarden.detect.series import Series, SeriesTable
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
 
@@ -49,12 +49,6 @@ class CallbackOptions(Options):
     max_connections: int = 64  # start times kept per series
 
 
-def short_connection(flow: Flow, o: CallbackOptions) -> bool:
-    """A new TCP connection (initiator SYN seen) that carried next to nothing and ended soon."""
-    return (flow.ip_proto == 6 and bool(flow.tcp_flags_ab & SYN) and flow.payload_ab <= o.max_payload
-            and flow.payload_ba <= o.max_payload and flow.duration <= o.max_duration_s)
-
-
 class CallbackDetector(Detector):
     name: ClassVar[str] = "detect.c2_callback"
     ids: ClassVar[tuple[str, ...]] = (CALLBACK,)
@@ -64,11 +58,41 @@ class CallbackDetector(Detector):
         super().__init__(options)
         self._series: SeriesTable = OrderedDict()
 
-    def flow(self, ctx: Context, flow: Flow) -> None:
+    def flows(self, ctx: Context, flows: list[Flow]) -> None:
+        # the test of a short connection (a new TCP connection, initiator SYN seen, that carried next
+        # to nothing and ended soon) and the series look-up inline, per batch: a scan's probes are
+        # each a short connection to a new outside address, so most end here at a new series of one
         o: CallbackOptions = self.options
-        if not short_connection(flow, o) or not is_internal(flow.a_ip) or not external(flow.b_ip):
-            return
-        series = lru_get(self._series, (flow.a_ip, flow.b_ip, flow.b_port), Series, o.max_series)
+        table, limit = self._series, o.max_series
+        max_payload, max_duration = o.max_payload, o.max_duration_s
+        # what _judge does with a new series of one connection: keeps it, raises nothing
+        one_is_kept = o.min_connections > 1 and o.window_s >= 0 and o.max_connections >= 1
+        for flow in flows:
+            if (flow.ip_proto != 6 or not flow.tcp_flags_ab & SYN or flow.payload_ab > max_payload
+                    or flow.payload_ba > max_payload or flow.last_seen - flow.first_seen > max_duration
+                    or not is_internal(flow.a_ip) or not external(flow.b_ip)):
+                continue
+            key = (flow.a_ip, flow.b_ip, flow.b_port)
+            series = table.get(key)
+            if series is None:
+                if one_is_kept:
+                    table[key] = Series([flow.first_seen], [flow])
+                    if len(table) > limit:
+                        table.popitem(last=False)
+                    continue
+                series = table[key] = Series()
+                if len(table) > limit:
+                    table.popitem(last=False)
+            else:
+                table.move_to_end(key)
+            self._judge(ctx, flow, series)
+
+    def flow(self, ctx: Context, flow: Flow) -> None:
+        self.flows(ctx, [flow])
+
+    def _judge(self, ctx: Context, flow: Flow, series: Series) -> None:
+        """A short connection added to its series; a call-back raised when the series has become one."""
+        o: CallbackOptions = self.options
         series.add(flow, keep_times=o.max_connections, keep_flows=EVIDENCE_FLOWS)
         now, times = flow.first_seen, series.times
         if times and now - times[0] > o.window_s:  # the oldest are out of the window (a series of one never is)

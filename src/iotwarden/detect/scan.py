@@ -21,6 +21,10 @@ from iotwarden.model import Flow, Observation
 
 HORIZONTAL, VERTICAL, MIRAI = "detect.scan.horizontal", "detect.scan.vertical", "detect.scan.telnet_mirai"
 TELNET_PORTS = frozenset({23, 2323})
+# a probe is a TCP attempt that never carried data, or an unanswered UDP datagram unless it comes from
+# a service port (a reply whose request was not seen) or goes to a discovery/infrastructure service
+# (DNS, DHCP, NTP, NetBIOS, SSDP, mDNS, LLMNR)
+UDP_NOT_PROBED = frozenset({53, 67, 68, 123, 137, 138, 1900, 5353, 5355})
 
 
 @dataclass(frozen=True)
@@ -49,25 +53,9 @@ class _Probes:
     arp: Recent[str, float] = field(default_factory=Recent)  # address asked for -> last request
 
 
-def _is_probe(flow: Flow) -> bool:
-    if flow.ip_proto == 6:
-        return failed_attempt(flow)
-    # an unanswered UDP datagram probes unless it comes from a service port (a reply whose request
-    # was not seen) or goes to a discovery/infrastructure service
-    return (flow.ip_proto == 17 and flow.pkts_ba == 0 and flow.a_port >= 1024
-            and flow.b_port not in (53, 67, 68, 123, 137, 138, 1900, 5353, 5355))
-
-
-def _touch(table: Recent[Any, Any], key: Any, value: Any, limit: int) -> None:
-    """Put ``key`` last (most recently probed); past ``limit`` entries the least recent goes."""
-    table[key] = value
-    table.move_to_end(key)
-    if len(table) > limit:
-        table.popitem(last=False)
-
-
 def _probed(table: Recent[Any, float], key: Any, ts: float, limit: int) -> None:
-    """:func:`_touch` with the later of ``ts`` and the key's last probe (inline: once per probe and table)."""
+    """Put ``key`` last (most recently probed) with the later of ``ts`` and its last probe; past
+    ``limit`` entries the least recent goes (ARP requests; :meth:`ScanDetector.flows` does it inline)."""
     last = table.get(key)
     table[key] = last if last is not None and last > ts else ts
     table.move_to_end(key)
@@ -121,27 +109,62 @@ class ScanDetector(Detector):
         self._src.move_to_end(src)
         return st
 
+    def flows(self, ctx: Context, flows: list[Flow]) -> None:
+        # per batch, with the source and target tables' LRU steps (_state, _probed) inline:
+        # a scan sends every one of its probes through here, each to a new host
+        o: ScanOptions = self.options
+        sources, max_sources, limit, window = self._src, o.max_sources, o.max_targets, o.window_s
+        min_hosts, min_telnet_hosts, min_ports = o.min_hosts, o.min_telnet_hosts, o.min_ports
+        for flow in flows:
+            proto = flow.ip_proto
+            if not (failed_attempt(flow) if proto == 6 else (
+                    proto == 17 and flow.pkts_ba == 0 and flow.a_port >= 1024 and flow.b_port not in UDP_NOT_PROBED)):
+                continue
+            src, ts, host, port = flow.a_ip, flow.first_seen, flow.b_ip, flow.b_port
+            st = sources.get(src)
+            if st is None:
+                st = sources[src] = _Probes()
+                if len(sources) > max_sources:
+                    sources.popitem(last=False)
+            sources.move_to_end(src)
+            by_port = st.by_port
+            hosts = by_port.get(port) or Recent()
+            by_port[port] = hosts
+            by_port.move_to_end(port)
+            if len(by_port) > limit:
+                by_port.popitem(last=False)
+            last = hosts.get(host)
+            hosts[host] = last if last is not None and last > ts else ts
+            hosts.move_to_end(host)
+            if len(hosts) > limit:
+                hosts.popitem(last=False)
+            by_host = st.by_host
+            ports = by_host.get(host) or Recent()
+            by_host[host] = ports  # a sweep of millions keeps the latest hosts only
+            by_host.move_to_end(host)
+            if len(by_host) > limit:
+                by_host.popitem(last=False)
+            last = ports.get(port)
+            ports[port] = last if last is not None and last > ts else ts
+            ports.move_to_end(port)
+            if len(ports) > limit:
+                ports.popitem(last=False)
+            if len(st.flows) < 4:
+                st.flows.append(flow)
+            telnet = port in TELNET_PORTS and proto == 6
+            # counting only when the threshold may be reached keeps a probe O(1) most of the time
+            n_hosts = _fresh(hosts, ts, window) if len(hosts) >= (min_telnet_hosts if telnet else min_hosts) else 0
+            n_ports = _fresh(ports, ts, window) if len(ports) >= min_ports else 0
+            if n_hosts or n_ports:
+                self._report(ctx, flow, st, telnet=telnet, n_hosts=n_hosts, n_ports=n_ports)
+
     def flow(self, ctx: Context, flow: Flow) -> None:
-        if not _is_probe(flow):
-            return
+        self.flows(ctx, [flow])
+
+    def _report(self, ctx: Context, flow: Flow, st: _Probes, *, telnet: bool, n_hosts: int, n_ports: int) -> None:
+        """The scans a probe's counts reach, each raised when due."""
         o: ScanOptions = self.options
         src, ts = flow.a_ip, flow.first_seen
-        st = self._state(src)
-        hosts = st.by_port.get(flow.b_port) or Recent()
-        _touch(st.by_port, flow.b_port, hosts, o.max_targets)
-        _probed(hosts, flow.b_ip, ts, o.max_targets)
-        ports = st.by_host.get(flow.b_ip) or Recent()
-        _touch(st.by_host, flow.b_ip, ports, o.max_targets)  # a sweep of millions keeps the latest hosts only
-        _probed(ports, flow.b_port, ts, o.max_targets)
-        if len(st.flows) < 4:
-            st.flows.append(flow)
-        telnet = flow.b_port in TELNET_PORTS and flow.ip_proto == 6
-        need = o.min_telnet_hosts if telnet else o.min_hosts
-        # counting only when the threshold may be reached keeps a probe O(1) most of the time
-        n_hosts = _fresh(hosts, ts, o.window_s) if len(hosts) >= need else 0
-        n_ports = _fresh(ports, ts, o.window_s) if len(ports) >= o.min_ports else 0
-        if not n_hosts and not n_ports:
-            return
         # the subject is named only for an alert that is due (most probes of a scan raise none)
         if telnet and n_hosts >= o.min_telnet_hosts and self._due(st, MIRAI, "23/2323", ts):
             self.raise_alert(ctx, MIRAI, title=f"Mirai-style Telnet scan from {src}", severity="high",

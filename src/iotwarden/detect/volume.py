@@ -55,33 +55,39 @@ class VolumeDetector(Detector):
         # device -> (bucket index, bytes sent, {external ip: [bytes out, bytes in]}, ip, a flow)
         self._open: OrderedDict[str, tuple[int, int, dict[str, list[int]], str, Flow]] = OrderedDict()
 
-    def flow(self, ctx: Context, flow: Flow) -> None:
-        if not is_internal(flow.a_ip):
-            return
+    def flows(self, ctx: Context, flows: list[Flow]) -> None:
+        # per batch, with the options and tables in locals: every flow of a device comes here
         o: VolumeOptions = self.options
-        dev = flow.a_ip
-        self.hours.touch(dev, flow.first_seen)
-        bucket = int(flow.last_seen // o.bucket_s)
-        cur = self._open.get(dev)
-        if cur is not None and bucket > cur[0]:
-            self._close(ctx, dev, cur)
-            for _ in range(min(bucket - cur[0] - 1, o.warmup)):  # quiet buckets count as zero
-                self.rate.score(dev, 0.0)
-            cur = None
-        if cur is None:
-            cur = (bucket, 0, {}, subject_key(ctx, flow.a_mac, flow.a_ip), flow)
-            if len(self._open) >= o.max_devices:
-                old_dev, old = self._open.popitem(last=False)
-                self._close(ctx, old_dev, old)
-        self._open.pop(dev, None)
-        external = cur[2]
-        # the table test before the address test: past 256 destinations a scan's new targets stop there
-        if (flow.b_ip in external or len(external) < 256) and not is_internal(flow.b_ip):
-            pair = external.setdefault(flow.b_ip, [0, 0])
-            pair[0] += flow.bytes_ab
-            pair[1] += flow.bytes_ba
-        self._open[dev] = (cur[0], cur[1] + flow.bytes_ab, external, cur[3], flow if flow.bytes_ab > cur[4].bytes_ab
-                           else cur[4])
+        bucket_s, max_devices, touch, table = o.bucket_s, o.max_devices, self.hours.touch, self._open
+        for flow in flows:
+            if not is_internal(flow.a_ip):
+                continue
+            dev = flow.a_ip
+            touch(dev, flow.first_seen)
+            bucket = int(flow.last_seen // bucket_s)
+            cur = table.get(dev)
+            if cur is not None and bucket > cur[0]:
+                self._close(ctx, dev, cur)
+                for _ in range(min(bucket - cur[0] - 1, o.warmup)):  # quiet buckets count as zero
+                    self.rate.score(dev, 0.0)
+                cur = None
+            if cur is None:
+                cur = (bucket, 0, {}, subject_key(ctx, flow.a_mac, flow.a_ip), flow)
+                if len(table) >= max_devices:
+                    old_dev, old = table.popitem(last=False)
+                    self._close(ctx, old_dev, old)
+            table.pop(dev, None)
+            external = cur[2]
+            # the table test before the address test: past 256 destinations a scan's new targets stop there
+            if (flow.b_ip in external or len(external) < 256) and not is_internal(flow.b_ip):
+                pair = external.setdefault(flow.b_ip, [0, 0])
+                pair[0] += flow.bytes_ab
+                pair[1] += flow.bytes_ba
+            table[dev] = (cur[0], cur[1] + flow.bytes_ab, external, cur[3],
+                          flow if flow.bytes_ab > cur[4].bytes_ab else cur[4])
+
+    def flow(self, ctx: Context, flow: Flow) -> None:
+        self.flows(ctx, [flow])
 
     def done(self, ctx: Context) -> None:
         super().done(ctx)
