@@ -211,6 +211,31 @@ def test_fuzzed_lines_read_the_same_both_ways(tmp_path: Path, lines: list[list[t
     assert_same(write_log(tmp_path / f"conn-{layout}.log", layout, lines))
 
 
+def test_originators_are_remembered_normalised_up_to_their_limit(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_ORIGINS distinct id.orig_h the memory starts over; IPv6 originators still come out normalised."""
+    monkeypatch.setattr(zeek_conn, "MAX_ORIGINS", 3)
+    lines = [[(2, f"192.168.1.{n % 7 + 1}" if n % 2 else f"2001:DB8::{n % 5:x}"), (1, f"C{n}")] for n in range(30)]
+    flows = assert_same(write_log(tmp_path / "conn.log", "plain", lines))
+    assert len(flows) == 30
+    assert {f.a_ip for f in flows if ":" in f.a_ip} == {"2001:db8::", "2001:db8::1", "2001:db8::2", "2001:db8::3",
+                                                        "2001:db8::4"}
+    header = TsvHeader()
+    for line in HEADER.encode().splitlines():
+        header = apply_directive(line, header)
+    fast = ConnLines.compile(header)
+    assert fast is not None
+    for n in range(30):
+        cols = list(GOOD)
+        cols[2] = f"10.0.0.{n}"
+        assert fast.flow("\t".join(cols).encode()) is not None
+        assert len(fast._origins) <= 3
+    cols = list(GOOD)
+    cols[2] = "10.0.0.300"  # not an address: left to the general path, never remembered
+    assert fast.flow("\t".join(cols).encode()) is None
+    assert "10.0.0.300" not in fast._origins
+
+
 def test_line_tails_are_remembered_up_to_their_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past MAX_TAILS distinct tails the memory starts over; every line still reads as the general path reads it."""
     monkeypatch.setattr(zeek_conn, "MAX_TAILS", 5)

@@ -6,6 +6,7 @@ them with LogAscii::use_json, some with ISO 8601 times, some with json-logs.zeek
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from iotwarden.errors import ParseError
 from iotwarden.model import Flow, Observation
+from iotwarden.sources import zeek_map
 from iotwarden.sources.zeek import _Joiner, read_zeek
 
 DATA = Path(__file__).parent / "data"
@@ -53,6 +55,19 @@ def test_conn_log_gives_one_closed_flow_per_connection(logs: Path) -> None:
     assert dns.extra["conn_state"] == "SF"
     assert dns.extra["history"] == "Dd"
     assert dns.extra["uid"] == "CHhAvVGS1DHFjwGM9"
+
+
+def test_conn_flow_passes_flows_fields_in_their_declared_order() -> None:
+    """conn_flow builds each Flow positionally (a conn.log line's cost): the order it assumes is Flow's."""
+    assert tuple(f.name for f in dataclasses.fields(Flow)) == zeek_map.FLOW_FIELDS
+    flow = zeek_map.conn_flow(5.0, "10.0.0.1", 1, "10.0.0.2", 2, proto=6, ip_proto=None, listed=["ssl"],
+                              failed_column=[], history="ShR", extra={"uid": "C1"}, duration=1.5, vlan=7,
+                              orig_l2="AA:BB:CC:00:00:01", resp_l2=None, counters=(3, 4, 50, 60, 10, 20))
+    assert dataclasses.asdict(flow) == {
+        "vlan": 7, "ip_proto": 6, "a_ip": "10.0.0.1", "a_port": 1, "b_ip": "10.0.0.2", "b_port": 2,
+        "first_seen": 5.0, "last_seen": 6.5, "a_mac": "aa:bb:cc:00:00:01", "b_mac": None, "pkts_ab": 3, "pkts_ba": 4,
+        "bytes_ab": 50, "bytes_ba": 60, "payload_ab": 10, "payload_ba": 20, "tcp_flags_ab": 0x06,
+        "tcp_flags_ba": 0x12, "app": "tls", "end_reason": "zeek", "extra": {"uid": "C1"}}
 
 
 def test_conn_service_ssl_is_our_tls_and_history_gives_tcp_flags(logs: Path) -> None:

@@ -51,6 +51,7 @@ _REQUIRED = ("ts", "id.orig_h", "id.resp_h")
 # columns whose text differs from line to line: a line's head ends after the last of them
 PER_LINE = ("ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p")
 MAX_TAILS = 4096  # distinct line tails remembered decoded (a scan's probes: a few); past it they start over
+MAX_ORIGINS = 4096  # originator addresses remembered normalised (a bot's scan: one); past it they start over
 _UNSEEN: Any = object()
 
 # how a column's text becomes its value: Zeek text types as they are, ``string`` with its empty
@@ -125,8 +126,8 @@ class ConnLines:
     only, so a remembered tail decodes as it would again.
     """
 
-    __slots__ = ("_empty", "_head", "_head_checks", "_head_plan", "_layouts", "_sep", "_set_sep", "_tails",
-                 "_unset")
+    __slots__ = ("_empty", "_head", "_head_checks", "_head_plan", "_layouts", "_origins", "_sep", "_set_sep",
+                 "_tails", "_unset")
 
     def __init__(self, header: TsvHeader, index: dict[str, int], part_of: list[int] | None,
                  text: tuple[str, str, str, str]) -> None:
@@ -156,6 +157,7 @@ class ConnLines:
         self._head_checks: _Checks = tuple(c for c in checks if c[0] < head)
         self._layouts = tuple(layout.after(head) for layout in layouts)
         self._tails: dict[str, list[Any] | None] = {}  # tail text -> its columns' values by slot, None: refused
+        self._origins: dict[str, str] = {}  # id.orig_h text -> norm_ip of it (the responders are a scan's targets)
 
     @classmethod
     def compile(cls, header: TsvHeader) -> ConnLines | None:
@@ -212,8 +214,14 @@ class ConnLines:
             return None
         if (orig_p is not None and not 0 <= orig_p <= 0xFFFF) or (resp_p is not None and not 0 <= resp_p <= 0xFFFF):
             return None
+        origins = self._origins
+        orig = origins.get(orig_h)
         try:
-            orig_h, resp_h = norm_ip(orig_h), norm_ip(resp_h)
+            if orig is None:
+                if len(origins) >= MAX_ORIGINS:
+                    origins.clear()
+                orig = origins[orig_h] = norm_ip(orig_h)
+            orig_h, resp_h = orig, norm_ip(resp_h)
         except ValueError:
             return None
         return conn_flow(
