@@ -325,6 +325,19 @@ def test_a_quic_connection_on_another_port_is_found_by_its_initial(tmp_path: Pat
     assert [h["sni"] for h in quic(obs, "client_hello")] == ["b.example"] and flows[0].app == "quic"
 
 
+def test_only_an_initial_that_authenticates_names_the_flow(tmp_path: Path) -> None:
+    ends = ("02:00:00:00:00:01", "02:00:00:00:00:02", "192.168.1.20", "203.0.113.5", 50000, 443)
+    back = (ends[1], ends[0], ends[3], ends[2], 443, 50000)
+    half = initial(crypto_frame(0, client_hello("a.example")[:80]), scid=CLIENT_SCID)  # authentic, no hello yet
+    path = write_pcap(tmp_path / "h.pcap", [(1.0, udp(ends, half)), (1.1, udp(back, b"\x41" + bytes(60)))])
+    obs, flows, _ = engine_run(path)
+    assert obs == [] and flows[0].app == "quic"
+    # a capture that begins after the handshake: short headers only, no verdict and no name
+    late = write_pcap(tmp_path / "l.pcap", [(1.0 + i, udp(ends, b"\x41" + bytes(60))) for i in range(5)])
+    _, flows, stats = engine_run(late)
+    assert flows[0].app is None and "failed_services" not in flows[0].extra and stats.protocols["quic"] == 1
+
+
 def test_a_flow_on_udp_443_that_is_not_quic_is_named_as_failed(tmp_path: Path) -> None:
     ends = ("02:00:00:00:00:01", "02:00:00:00:00:02", "192.168.1.20", "203.0.113.5", 50000, 443)
     path = write_pcap(tmp_path / "o.pcap", [(1.0 + i, udp(ends, b"\x38" + bytes(60))) for i in range(20)])

@@ -15,7 +15,9 @@ reassembles its CRYPTO stream up to :data:`MAX_CRYPTO_BYTES` from at most :data:
 Initial packets. Datagrams may hold coalesced packets (RFC 9000 §12.2). Dissection of a flow ends
 (``state["done"]``) once both hellos are read, the server sent :data:`MAX_SERVER_DATAGRAMS` datagrams
 after the ClientHello without its ServerHello, a short-header (1-RTT) packet shows the handshake is over,
-or the flow is not QUIC: later packets (all of a connection's data) then cost the engine nothing.
+or the flow is not QUIC: later packets (all of a connection's data) then cost the engine nothing. An
+Initial that authenticates confirms the flow (``base.confirm``); a flow seen only after its handshake
+(short headers) or in a version not opened here names no application.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any, ClassVar
 
 from iotwarden.dissect import quicinitial as qi
 from iotwarden.dissect import streambuf, tlshello
-from iotwarden.dissect.base import Dissector, Packet
+from iotwarden.dissect.base import Dissector, Packet, confirm
 from iotwarden.dissect.memo import MEMO_ENTRIES, Memo, memoised
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
@@ -113,6 +115,7 @@ class QuicDissector(Dissector):
             raise ParseError(f"quic: hello not complete within {MAX_INITIAL_PACKETS} Initial packets")
         direction["opened"] += 1
         pn, payload = self._open(data, header, side=side, version=version, state=state, largest_pn=direction["pn"])
+        confirm(state)  # it authenticated under the Initial keys: QUIC, whether or not a hello is complete yet
         direction["pn"] = max(direction["pn"], pn)
         for offset, fragment in qi.crypto_fragments(payload):
             _keep(direction, offset, fragment)
