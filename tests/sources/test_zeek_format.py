@@ -127,6 +127,43 @@ def test_over_long_lines_are_reported_and_skipped(monkeypatch: pytest.MonkeyPatc
     assert bad == [1]
 
 
+def _both_ways(data: bytes, *, whole_lines: bool) -> list[tuple[list[bytes], int]]:
+    """(lines, bad lines) of ``data`` read line by line (a stream) and a block at a time (a file)."""
+    out = []
+    for fh in (io.BytesIO(data), io.BufferedReader(io.BytesIO(data))):  # type: ignore[arg-type]
+        bad: list[int] = []
+        out.append((list(iter_lines(fh, lambda: bad.append(1), whole_lines=whole_lines)), len(bad)))  # noqa: B023
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.lists(st.sampled_from([b"\n", b"\r", b"\r\n", b"x", b"xxxx", b"abcdefghij", b"#fields\tts"]),
+                     max_size=60).map(b"".join), block=st.integers(1, 24), whole_lines=st.booleans())
+def test_a_file_read_in_blocks_gives_the_lines_and_bad_counts_of_readline(data: bytes, block: int,
+                                                                         whole_lines: bool) -> None:
+    mp = pytest.MonkeyPatch()
+    mp.setattr(zeek_format, "MAX_LINE_BYTES", 10)
+    mp.setattr(zeek_format, "READ_BLOCK", block)
+    try:
+        by_line, by_block = _both_ways(data, whole_lines=whole_lines)
+    finally:
+        mp.undo()
+    assert by_block == by_line
+
+
+def test_over_long_lines_of_a_file_are_reported_once_and_skipped(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zeek_format, "MAX_LINE_BYTES", 10)
+    monkeypatch.setattr(zeek_format, "READ_BLOCK", 4)  # the long lines span blocks
+    path = tmp_path / "x.log"
+    path.write_bytes(b"short\n" + b"x" * 35 + b"\nafter\r\n" + b"y" * 11 + b"\n" + b"z" * 10 + b"\nlast")
+    bad: list[int] = []
+    with path.open("rb") as fh:
+        lines = list(iter_lines(fh, lambda: bad.append(1)))
+    assert lines == [b"short", b"after", b"z" * 10, b"last"]
+    assert bad == [1, 1]
+
+
 @settings(max_examples=200, deadline=None)
 @given(line=st.binary(max_size=200))
 def test_fuzz_tsv_decoding_only_raises_parse_error(line: bytes) -> None:

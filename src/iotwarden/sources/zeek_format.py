@@ -7,6 +7,7 @@ dict with Zeek's own column names and typed values; :mod:`iotwarden.sources.zeek
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import math
 import re
@@ -21,6 +22,9 @@ from iotwarden.errors import CaptureError, ParseError
 
 # Longest log line read; a longer line is counted as malformed and skipped without buffering it.
 MAX_LINE_BYTES = 1 << 20
+# Bytes read at once from an uncompressed log, split into lines in one call (a line per readline
+# cost an IoT-23 conn.log of 1M lines ~0.5 s of 4.6).
+READ_BLOCK = 1 << 16
 # How many lines at the start of a file are read to sniff its format and log type.
 SNIFF_LINES = 16
 
@@ -88,6 +92,9 @@ def open_log(path: Path) -> IO[bytes]:
 def iter_lines(fh: IO[bytes], on_bad: Callable[[], None], *, whole_lines: bool = False) -> Iterator[bytes]:
     """Lines without their end of line; over-long lines and a damaged gzip tail call ``on_bad``.
     ``whole_lines``: a last line with no end of line is left out (its writer is still at work)."""
+    if isinstance(fh, io.BufferedReader):  # an uncompressed file: the same lines, a block at a time
+        yield from _block_lines(fh, on_bad, whole_lines=whole_lines)
+        return
     while True:
         try:
             line = fh.readline(MAX_LINE_BYTES + 1)
@@ -105,6 +112,39 @@ def iter_lines(fh: IO[bytes], on_bad: Callable[[], None], *, whole_lines: bool =
                 return
             continue
         yield line.rstrip(b"\r\n")
+
+
+def _block_lines(fh: IO[bytes], on_bad: Callable[[], None], *, whole_lines: bool) -> Iterator[bytes]:
+    """:func:`iter_lines` of an uncompressed file, read :data:`READ_BLOCK` bytes at a time: a line
+    longer than :data:`MAX_LINE_BYTES` (end of line not counted) calls ``on_bad`` once and is dropped
+    without being kept whole, as the readline path does."""
+    carry = b""  # the start of a line that ends in a later block
+    skipping = False  # within an over-long line, dropped up to its end of line
+    while True:
+        try:
+            block = fh.read(READ_BLOCK)
+        except OSError:
+            on_bad()
+            return
+        if not block:
+            break
+        lines = block.split(b"\n")
+        lines[0] = carry + lines[0]
+        carry = lines.pop()  # after the last end of line in the block
+        for line in lines:
+            if skipping:  # the end of the over-long line
+                skipping = False
+            elif len(line) > MAX_LINE_BYTES:
+                on_bad()
+            else:
+                yield line.rstrip(b"\r\n")
+        if skipping:
+            carry = b""
+        elif len(carry) > MAX_LINE_BYTES:
+            on_bad()
+            skipping, carry = True, b""
+    if carry and not skipping and not whole_lines:
+        yield carry.rstrip(b"\r\n")
 
 
 def type_from_name(path: Path) -> str | None:
