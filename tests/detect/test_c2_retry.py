@@ -58,3 +58,21 @@ def test_tracked_series_are_limited() -> None:
     det = CallbackDetector({"max_series": 3})
     feed([det], flows=[f for i in range(6) for f in _tries([5.0] * 2, dst=f"198.18.0.{i + 1}")])
     assert len(det._series) == 3
+
+
+@pytest.mark.parametrize("min_connections", [5, 8, 10])
+def test_an_alert_shows_the_latest_connections_and_a_series_holds_only_flows_an_alert_can_show(
+        min_connections: int) -> None:
+    """A series' first flow is held only when an alert could show it (min_connections at most the 8
+    flows an alert shows): a scan's millions of one-probe series then hold no flow."""
+    tries = _tries([5.0] * 30)
+    det = CallbackDetector({"min_connections": min_connections})
+    alerts = feed([det], flows=tries)
+    assert alerts
+    raised = [f.first_seen for f in tries].index(alerts[0].first_seen)
+    assert raised + 1 >= min_connections
+    assert [f["first_seen"] for f in alerts[0].flows] == [f.first_seen for f in tries[: raised + 1]][-8:]
+    det = CallbackDetector({"min_connections": min_connections})
+    feed([det], flows=tries[:1])
+    (series,) = det._series.values()
+    assert series.flows == (tries[:1] if min_connections <= 8 else [])

@@ -67,6 +67,9 @@ class CallbackDetector(Detector):
         max_payload, max_duration = o.max_payload, o.max_duration_s
         # what _judge does with a new series of one connection: keeps it, raises nothing
         one_is_kept = o.min_connections > 1 and o.window_s >= 0 and o.max_connections >= 1
+        # an alert needs min_connections and shows the series' latest EVIDENCE_FLOWS flows: when that
+        # is fewer, a series' first flow is never shown, so it is not held (a scan's probes go at once)
+        hold_first = o.min_connections <= EVIDENCE_FLOWS
         for flow in flows:
             if (flow.ip_proto != 6 or not flow.tcp_flags_ab & SYN or flow.payload_ab > max_payload
                     or flow.payload_ba > max_payload or flow.last_seen - flow.first_seen > max_duration
@@ -76,7 +79,7 @@ class CallbackDetector(Detector):
             series = table.get(key)
             if series is None:
                 if one_is_kept:
-                    table[key] = Series([flow.first_seen], [flow])
+                    table[key] = Series([flow.first_seen], [flow] if hold_first else [])
                     if len(table) > limit:
                         table.popitem(last=False)
                     continue
