@@ -1,4 +1,4 @@
-"""PJL on tcp/9100 (HP PJL Technical Reference Manual): the command names a driver sends before its job and
+"""PJL on JetDirect's tcp/9100 (HP PJL Technical Reference Manual): the command names a driver sends before its job and
 the printer's status readback replies; job content and the driver's job and user names never kept, bare print
 jobs dropped at once, every byte split, limits, malformed and hostile input."""
 
@@ -24,9 +24,11 @@ from iotwarden.dissect.pjl import (
     PjlDissector,
 )
 from iotwarden.dissect.streambuf import PartialParse
+from iotwarden.engine.core import Engine
 from iotwarden.lab import proto_app
 from iotwarden.lab.wire import Host, TcpStream
-from iotwarden.model import Observation
+from iotwarden.model import CaptureStats, Flow, Observation
+from iotwarden.sources.capfile import read_capture
 from tests.dissect import resegment
 from tests.dissect.hostile import feed_chunks, mutate
 from tests.dissect.test_streambuf_resegmented import assert_invariant
@@ -123,9 +125,39 @@ def test_probe(payload: bytes, to_server: bool, expect: bool) -> None:
     assert PjlDissector().probe(payload, to_server) is expect
 
 
-def test_registered_on_9100() -> None:
+def test_found_by_its_first_bytes_never_by_the_port_alone() -> None:
     (d,) = [d for d in default_dissectors() if d.name == "pjl"]
-    assert d.tcp_ports == (9100,)
+    assert d.tcp_ports == () and d.probe(UEL + b"@PJL", True)
+
+
+def engine_run(path: Path) -> tuple[list[Observation], list[Flow], CaptureStats]:
+    """Observations, flows and stats of the engine with the default dissectors over ``path``."""
+    engine, obs, flows = Engine(), [], []
+    for batch in read_capture(path):
+        res = engine.process(batch)
+        obs, flows = obs + res.observations, flows + res.flows
+    res = engine.flush()
+    return obs + res.observations, flows + res.flows, engine.stats
+
+
+def test_what_else_reaches_9100_is_no_pjl_and_no_error(tmp_path: Path) -> None:
+    """Prometheus' node_exporter serves HTTP on 9100 (its README: 'listens on HTTP port 9100 by default'): the
+    scrape is HTTP's; bare jobs name nothing; a job on JetDirect's second port (9101) is read as on 9100."""
+    rng = random.Random(9101)
+    client, printer = Host("02:00:00:00:00:01", "10.9.0.10"), Host("02:00:00:00:00:02", "10.9.0.20")
+    scrape = (b"GET /metrics HTTP/1.1\r\nHost: 10.9.0.20:9100\r\nUser-Agent: Prometheus/2.45.0\r\n\r\n",
+              b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: 5\r\n\r\nup 1\n")
+    frames = TcpStream(rng, client, 40001, printer, 9100).session(1.0, [(True, scrape[0]), (False, scrape[1])])
+    for i, job in enumerate((b"\x1bE\x1b&l0O" + bytes(3000), b"%!PS-Adobe-3.0\n" + bytes(3000), b"text\r\n" * 9)):
+        frames += TcpStream(rng, client, 40002 + i, printer, 9100).session(2.0 + i, [(True, job)])
+    frames += TcpStream(rng, client, 40009, printer, 9101).session(9.0, [(True, DRIVER_JOB), (False, INFO_ID)])
+    resegment.write_frames(tmp_path / "9100.pcap", 1, frames)
+    obs, flows, stats = engine_run(tmp_path / "9100.pcap")
+    assert [(f.b_port, f.app, f.extra.get("failed_services")) for f in sorted(flows, key=lambda f: f.a_port)] == [
+        (9100, "http", None), (9100, None, None), (9100, None, None), (9100, None, None), (9101, "pjl", None)]
+    assert not stats.parse_errors
+    assert [o.fields["model"] for o in obs if o.proto == "pjl" and o.kind == "reply"] == ["HP LaserJet 4250"]
+    assert any(o.proto == "http" and o.kind == "request" for o in obs)
 
 
 # ---- limits (STYLE 7) ----

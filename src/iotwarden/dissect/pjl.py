@@ -12,8 +12,14 @@ Kinds (subject ``src``):
   USTATUS DEVICE: CODE, DISPLAY, ONLINE); nothing of other replies (a USTATUS JOB names the job).
 
 The client's bytes are read only up to ENTER LANGUAGE, or the first byte that is no PJL line: the print
-job (PCL, PostScript, PDF, raster) is never parsed, and a flow whose first bytes are a bare job (no UEL,
-no @PJL) is dropped at once, without error (printing raw data to 9100 is what the port is for).
+job (PCL, PostScript, PDF, raster) is never parsed.
+
+Dispatch is by the client's first bytes (:meth:`PjlDissector.probe`: the UEL then ``@PJL``, or ``@PJL``),
+on any port, never by the port alone: what a client sends to tcp/9100 may be a bare job (PCL, PostScript,
+PDF, plain text: printing raw data is what the port is for) or another service's protocol (Prometheus'
+node_exporter answers HTTP on 9100), and neither is PJL nor malformed PJL. So a bare job names nothing and
+counts no error, HTTP on 9100 reaches the HTTP dissector, and JetDirect's second and third ports (9101,
+9102) are read like the first.
 """
 
 from __future__ import annotations
@@ -114,7 +120,9 @@ def _config_languages(body: list[str]) -> list[str]:
 
 class PjlDissector(StreamDissector):
     name: ClassVar[str] = "pjl"
-    tcp_ports: ClassVar[tuple[int, ...]] = (9100,)  # HP JetDirect raw printing ('pdl-datastream', IANA)
+    # no port of its own (module docstring): HP JetDirect's tcp/9100 ('pdl-datastream', IANA) carries bare jobs
+    # and other services too, so a PJL flow is found by its first bytes
+    tcp_ports: ClassVar[tuple[int, ...]] = ()
     max_packets_per_flow: ClassVar[int | None] = 64  # the PJL header and the replies come first
     max_buffer: ClassVar[int] = MAX_REPLY  # an incomplete reply (or command line) between feeds
 
