@@ -297,6 +297,26 @@ def test_versions_not_opened_here_end_the_flow_without_error() -> None:
         state: dict[str, Any] = {}
         datagram = bytes([0xC3]) + version + b"\x08" + bytes(8) + b"\x00" + bytes(1200)
         assert QuicDissector().dissect(packet(datagram), state) == [] and state["done"]
+    # Google QUIC up to Q043: the public header (flags VERSION 0x01 and 8-byte CID 0x08, packet number length
+    # bits, no fixed bit), then the version tag after the connection ID (Chromium's QUIC Wire Layout)
+    for flags, version in ((0x09, b"Q043"), (0x0D, b"Q043"), (0x19, b"Q039"), (0x0D, b"Q035")):
+        state = {}
+        datagram = bytes([flags]) + bytes.fromhex("1122334455667788") + version + b"\x01" + bytes(1300)
+        assert QuicDissector().dissect(packet(datagram), state) == [] and state["done"]
+    for not_gquic in (bytes([0x09]) + bytes(8) + b"QUIC", bytes([0x01]) + b"Q043" + bytes(8)):
+        with pytest.raises(ParseError):  # no version tag; no connection ID before the version tag
+            QuicDissector().dissect(packet(not_gquic + bytes(100)), {})
+
+
+def test_a_google_quic_flow_is_no_failure(tmp_path: Path) -> None:
+    ends = ("02:00:00:00:00:01", "02:00:00:00:00:02", "192.168.1.20", "203.0.113.5", 50000, 443)
+    back = (ends[1], ends[0], ends[3], ends[2], 443, 50000)
+    chlo = bytes([0x0D]) + bytes.fromhex("1122334455667788") + b"Q043" + b"\x01" + bytes(1300)
+    reply = bytes([0x08]) + bytes.fromhex("1122334455667788") + b"\x01" + bytes(200)
+    path = write_pcap(tmp_path / "g.pcap", [(1.0, udp(ends, chlo)), (1.1, udp(back, reply)), (1.2, udp(ends, reply))])
+    obs, flows, stats = engine_run(path)
+    assert obs == [] and flows[0].app is None and "failed_services" not in flows[0].extra
+    assert not stats.parse_errors
 
 
 def test_version_negotiation_after_the_client_initial_is_not_the_end() -> None:

@@ -81,7 +81,9 @@ class QuicDissector(Dissector):
             first = data[pos]
             if not first & 0x80:  # a short header (1-RTT), or zero bytes padding the datagram
                 if pos == 0:
-                    if "odcid" not in state and not first & 0x40:  # RFC 9000 §17.3.1: the fixed bit is 1
+                    # RFC 9000 §17.3.1: the fixed bit is 1; Google QUIC before Q046 (no fixed bit) is QUIC
+                    # in a version not opened here, as Q046 and Q050 are (their long headers, below)
+                    if "odcid" not in state and not first & 0x40 and not _gquic_public_header(data):
                         raise ParseError(f"quic: first byte 0x{first:02x} is no QUIC header")
                     state["done"] = True  # the handshake is over, or the capture began after it
                 return
@@ -176,6 +178,15 @@ class QuicDissector(Dissector):
             state["server_datagrams"] = state.get("server_datagrams", 0) + 1
         if state.get("s", {}).get("hello") or state.get("server_datagrams", 0) >= MAX_SERVER_DATAGRAMS:
             state["done"] = True
+
+
+def _gquic_public_header(data: bytes) -> bool:
+    """A client's Google QUIC packet with the public header of versions up to Q043 (Chromium's "QUIC Wire
+    Layout Specification", Public Header; Wireshark packet-gquic.c's heuristic): public flags with
+    PUBLIC_FLAG_VERSION (0x01) and an 8-byte connection ID (0x08), neither 0x80 nor 0x40 set, then the
+    version tag 'Q0' and two digits after the connection ID."""
+    return (len(data) >= 13 and data[0] & 0xC9 == 0x09 and data[9:11] == b"Q0"
+            and 0x30 <= data[11] <= 0x39 and 0x30 <= data[12] <= 0x39)
 
 
 def _keep(direction: dict[str, Any], offset: int, fragment: bytes) -> None:
