@@ -184,8 +184,8 @@ def _gquic_public_header(data: bytes) -> bool:
     """A client's Google QUIC packet with the public header of versions up to Q043 (Chromium's "QUIC Wire
     Layout Specification", Public Header, which Wireshark's packet-gquic.c follows): public flags with
     PUBLIC_FLAG_VERSION (0x01) and an 8-byte connection ID (0x08), neither 0x80 (unused, 0) nor 0x40 (reserved)
-    set, then the version tag 'Q0' and two digits after the connection ID, as the DPD signature of Corelight's
-    Zeek GQUIC analyzer matches it (``^.{9}Q0[0-9][0-9]``)."""
+    set, then the version tag 'Q0' and two digits after the connection ID, where the DPD signature of Salesforce's
+    GQUIC_Protocol_Analyzer for Zeek finds it (scripts/Salesforce/GQUIC/dpd.sig: ``^(.{1}|.{9})Q0[0-9][0-9]``)."""
     return (len(data) >= 13 and data[0] & 0xC9 == 0x09 and data[9:11] == b"Q0"
             and 0x30 <= data[11] <= 0x39 and 0x30 <= data[12] <= 0x39)
 
