@@ -42,6 +42,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("ftp", "FtpDissector"),
     ("pjl", "PjlDissector"),  # HP JetDirect raw printing tcp/9100: PJL commands' names, the printer's replies
     ("kerberos", "KerberosDissector"),
+    ("smb", "SmbDissector"),  # tcp/139 NetBIOS session, tcp/445 Direct TCP: SMB1/SMB2 negotiation, NTLMSSP
     ("hl7", "Hl7Dissector"),
     ("mqtt", "MqttDissector"),
     ("modbus", "ModbusDissector"),

@@ -1,0 +1,180 @@
+"""SMB dissector: the NetBIOS session service on tcp/139 (RFC 1002 §4.3) and Direct TCP on tcp/445
+([MS-SMB2] §2.1), carrying SMB1 (dissect/smb1.py) and SMB2/3 (dissect/smb2.py) messages; what the two
+ends say of themselves while they negotiate and authenticate (dissect/ntlmssp.py).
+
+Kinds (subject ``src``, the sender; a request describes the client, a response the server):
+``negotiate_request``, ``negotiate_response``, ``session_setup_request``, ``session_setup_response``,
+``tree_connect`` (fields in dissect/smb1.py and dissect/smb2.py; every kind has ``smb1``, True for an
+SMB1 message), ``message`` (the first message of a direction when it is none of those, a capture that
+began after the negotiation: ``smb1``, ``status``) and, on tcp/139, ``session_request`` (RFC 1002
+§4.3.2: the client's ``calling_name`` and the ``called_name`` it asks for, with their ``*_suffix``).
+A response's ``native_os`` and ``ntlm_version`` are repeated as ``server_native_os`` and
+``server_ntlm_version``: what a host states while answering as an SMB server, named for that role as Zeek's
+ntlm.log names its ``server_*`` fields, since clients send the same two fields about themselves.
+
+Framing: each message has a 4-byte header, on tcp/139 a type, a flags byte whose low bit extends the
+length to 17 bits, and a 16-bit length (RFC 1002 §4.3.1), on tcp/445 a zero byte and a 24-bit length
+([MS-SMB2] §2.1). A message over :data:`MAX_MESSAGE` (a READ or WRITE) is skipped unread; an SMB3
+encrypted message (TRANSFORM_HEADER ``0xFD 'SMB'``, §2.2.41) ends its direction: nothing after it is
+readable; a compressed one (``0xFC 'SMB'``, §2.2.42) is skipped. Bytes that cannot begin a message end
+the flow at once when nothing of it was SMB (another protocol's bytes on the port), else that direction.
+A lost segment ends its direction. Limits: :data:`MAX_MESSAGES` per direction, ``max_packets_per_flow``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from iotwarden.dissect import smb1, smb2, streambuf
+from iotwarden.dissect.base import Packet, StreamDissector, confirm
+from iotwarden.dissect.netbios import decode_netbios_name
+from iotwarden.errors import ParseError
+from iotwarden.model import Observation
+
+NBSS_PORT = 139
+MAX_MESSAGE = 64 * 1024  # bytes of a message read; a SESSION_SETUP with a Kerberos ticket is a few KiB
+MAX_MESSAGES = 32  # messages read per direction: negotiation and logons come first
+ENCRYPTED = b"\xfdSMB"  # [MS-SMB2] §2.2.41 SMB2 TRANSFORM_HEADER
+COMPRESSED = b"\xfcSMB"  # [MS-SMB2] §2.2.42 SMB2 COMPRESSION_TRANSFORM_HEADER
+MAGICS = (smb1.MAGIC, smb2.MAGIC, ENCRYPTED, COMPRESSED)
+# RFC 1002 §4.3.1 session packet types: message, request, positive, negative, retarget, keep-alive
+SESSION_MESSAGE, SESSION_REQUEST, KEEP_ALIVE = 0x00, 0x81, 0x85
+NBSS_TYPES = frozenset({0x00, 0x81, 0x82, 0x83, 0x84, 0x85})
+SERVER_STATEMENTS = ("native_os", "ntlm_version")  # repeated as server_* in responses (module docstring)
+
+
+def session_names(data: bytes) -> dict[str, Any]:
+    """CALLED NAME and CALLING NAME of a SESSION REQUEST (RFC 1002 §4.3.2), each an encoded NetBIOS name
+    (RFC 1002 §4.1: a 32-byte label, then scope labels, then a zero byte)."""
+    fields: dict[str, Any] = {}
+    pos = 0
+    for role in ("called", "calling"):
+        if pos >= len(data) or data[pos] != 32 or pos + 33 > len(data):
+            raise ParseError("smb: SESSION REQUEST name is not a 32-byte encoded NetBIOS name")
+        name, suffix = decode_netbios_name(data[pos + 1 : pos + 33].decode("ascii", "replace"))
+        pos += 33
+        while pos < len(data) and data[pos]:  # scope labels (RFC 1001 §14.2)
+            pos += 1 + data[pos]
+        pos += 1
+        fields[f"{role}_name"], fields[f"{role}_suffix"] = name, suffix
+    return fields
+
+
+class SmbDissector(StreamDissector):
+    name: ClassVar[str] = "smb"
+    tcp_ports: ClassVar[tuple[int, ...]] = (NBSS_PORT, 445)
+    max_packets_per_flow: ClassVar[int | None] = 96  # a session's identity comes first; file data follows
+    max_buffer: ClassVar[int] = MAX_MESSAGE + 4
+
+    def probe(self, payload: bytes, to_server: bool) -> bool:
+        """A Direct TCP header (a zero byte, a 24-bit length) before an SMB1 or SMB2 header."""
+        return len(payload) >= 8 and payload[0] == 0 and payload[4:8] in (smb1.MAGIC, smb2.MAGIC)
+
+    def gap(self, state: dict[str, Any], to_server: bool) -> None:
+        """A lost segment may have held a message boundary: that direction stops, the other goes on."""
+        self._close(state, streambuf.direction_key(to_server))
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        key = streambuf.direction_key(pkt.to_server)
+        if state.get("closed_" + key):
+            return []
+        buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
+        nbss = NBSS_PORT in (pkt.src_port, pkt.dst_port)
+        out: list[Observation] = []
+        error: ParseError | None = None  # a bad message inside the framing costs only itself
+        while buf and not state.get("closed_" + key):
+            skip = state.get("skip_" + key, 0)
+            if skip:  # the rest of a message not read
+                n = min(skip, len(buf))
+                del buf[:n]
+                state["skip_" + key] = skip - n
+                continue
+            kind, length = self._frame(buf, nbss)
+            if kind is None:
+                self._refuse(state, key)
+                raise streambuf.failed(ParseError("smb: bytes that begin no SMB transport message"), out)
+            if length > MAX_MESSAGE:
+                state["skip_" + key] = 4 + length
+                continue
+            if len(buf) < 4 + length:
+                break
+            body = bytes(buf[4 : 4 + length])
+            del buf[: 4 + length]
+            try:
+                self._message(pkt, kind, body, key=key, state=state, out=out)
+            except ParseError as exc:
+                if not state.get("smb_seen"):
+                    self._refuse(state, key)
+                    raise streambuf.failed(exc, out) from exc
+                error = exc
+        if not state.get("closed_" + key):
+            streambuf.bound(state, buf, self.max_buffer)
+        if error is not None:
+            raise streambuf.failed(error, out)
+        return out
+
+    @staticmethod
+    def _frame(buf: bytearray, nbss: bool) -> tuple[int | None, int]:
+        """(session packet type, length) of the header at the start of ``buf``, judged on what has arrived
+        (a shorter buffer says the least length it can); type None when the bytes begin no message."""
+        head = bytes(buf[:8]).ljust(4, b"\0")
+        if nbss:
+            kind: int | None = head[0] if head[0] in NBSS_TYPES and not head[1] & 0xFE else None
+            length = ((head[1] & 1) << 16) | int.from_bytes(head[2:4], "big")
+        else:  # Direct TCP: a zero byte, then StreamProtocolLength (24 bits)
+            kind, length = (SESSION_MESSAGE if head[0] == 0 else None), int.from_bytes(head[1:4], "big")
+        if kind == SESSION_MESSAGE and len(buf) >= 8 and length >= 4 and head[4:8] not in MAGICS:
+            kind = None
+        return kind, length
+
+    def _message(self, pkt: Packet, kind: int, body: bytes, *, key: str, state: dict[str, Any],
+                 out: list[Observation]) -> None:
+        if kind == SESSION_REQUEST:
+            state["smb_seen"] = True
+            out.append(pkt.observation(self.name, "session_request", session_names(body)))
+            return
+        if kind != SESSION_MESSAGE or not body:
+            confirm(state)  # a session response or keep-alive (RFC 1002 §4.3.3-§4.3.7): valid, says nothing
+            return
+        magic = body[:4]
+        if magic in (ENCRYPTED, COMPRESSED):
+            state["smb_seen"] = True
+            confirm(state)
+            if magic == ENCRYPTED:
+                self._close(state, key)  # the session is encrypted from here on: nothing more to read
+            return
+        if magic == smb1.MAGIC:
+            parsed = smb1.parse(body, state.get("dialects"))
+        elif magic == smb2.MAGIC:
+            parsed = smb2.parse(body)
+        else:
+            raise ParseError("smb: a session message that is no SMB message")
+        state["smb_seen"] = True
+        count = state.get("messages_" + key, 0) + 1
+        state["messages_" + key] = count
+        if count >= MAX_MESSAGES:
+            self._close(state, key)
+        for name, fields in parsed:
+            if name == "negotiate_request" and fields["smb1"]:
+                state["dialects"] = fields["dialects"]
+            if name == "other":
+                if state.get("said_" + key):
+                    confirm(state)
+                    continue
+                name = "message"
+            state["said_" + key] = True
+            if name.endswith("_response"):
+                fields.update({f"server_{f}": fields[f] for f in SERVER_STATEMENTS if f in fields})
+            out.append(pkt.observation(self.name, name, fields))
+
+    def _refuse(self, state: dict[str, Any], key: str) -> None:
+        self._close(state, key)
+        if not state.get("smb_seen"):
+            state["done"] = True  # nothing of the flow was SMB: its bytes are another protocol's
+
+    @staticmethod
+    def _close(state: dict[str, Any], key: str) -> None:
+        state["closed_" + key] = True
+        state.pop(key, None)
+        if state.get("closed_" + streambuf.C2S) and state.get("closed_" + streambuf.S2C):
+            state["done"] = True
