@@ -161,6 +161,17 @@ RULES: dict[str, IdentityRule] = {
         # ``sender``: not a request a proxy forwarded); the realm a registrar challenges with (§20.44, §22.1)
         attributes=("sender.user_agent", "sender.server"), by_kind=(("response", "auth_realm"),),
     ),
+    "smb": IdentityRule(  # what each end of an SMB session says of itself (dissect/smb.py): SMB1 NativeOS/LanMan
+        # ([MS-CIFS] §2.2.4.53), NTLMSSP VERSION and a server's TargetInfo names ([MS-NLMP] §2.2.2.10, §2.2.2.1),
+        # the client's workstation name (never its user's), the GUIDs of NEGOTIATE ([MS-SMB2] §2.2.3, §2.2.4);
+        # server_*: what a host states answering as an SMB server (the knowledge base types servers by it)
+        attributes=("native_os", "native_lanman", "ntlm_version", "server_native_os", "server_ntlm_version",
+                    "nb_computer", "nb_domain", "dns_computer", "dns_domain", "dns_tree", "workstation", "server_guid",
+                    "client_guid", "dialect", "calling_name"),
+        hostnames=("nb_computer", "workstation"),
+        kinds=frozenset({"session_request", "negotiate_request", "negotiate_response", "session_setup_request",
+                         "session_setup_response"}),
+    ),
     "tls": IdentityRule(  # RFC 8446 §4.1.2 (SNI: RFC 6066 §3); certificate subject (RFC 5280 §4.1.2.6)
         attributes=("sni", "ja3", "ja4", "certs.0.subject", "subject"),
         kinds=frozenset({"client_hello", "certificate"}),

@@ -14,6 +14,7 @@ CHECKS: tuple[str, ...] = (
     "cleartext_rtsp:CleartextRtsp",
     "snmp_default_community:SnmpDefaultCommunity",
     "snmp_v1v2c:SnmpV1V2c",
+    "smb_v1:SmbV1",
     "credentials_default:DefaultCredentials",
     "mqtt_anonymous:MqttAnonymous",
     "mqtt_cleartext:MqttCleartext",
