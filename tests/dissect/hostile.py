@@ -36,9 +36,10 @@ def contract_call(d: Dissector, pkt: Packet, state: dict[str, Any], data: bytes 
     return out
 
 
-def feed_capture_any_port(d: Dissector, path: Path) -> int:
-    """Offer every payload of the right transport to ``d``; the number of observations made."""
-    proto = 6 if isinstance(d, StreamDissector) else 17
+def feed_capture_any_port(d: Dissector, path: Path, ip_proto: int | None = None) -> int:
+    """Offer every payload of the right transport to ``d`` (``ip_proto``: another one, for a stream dissector
+    that also reads datagrams); the number of observations made."""
+    proto = ip_proto or (6 if isinstance(d, StreamDissector) else 17)
     states: dict[tuple[Any, ...], dict[str, Any]] = {}
     made = 0
     for pkt in iter_packets(path):

@@ -29,8 +29,9 @@ from iotwarden.lab import proto_app
 from iotwarden.lab.wire import Host, TcpStream
 from iotwarden.model import CaptureStats, Flow, Observation
 from iotwarden.sources.capfile import read_capture
+from tests.conftest import shared
 from tests.dissect import resegment
-from tests.dissect.hostile import feed_chunks, mutate
+from tests.dissect.hostile import TCPDUMP_CAPTURES, feed_capture_any_port, feed_chunks, mutate
 from tests.dissect.test_streambuf_resegmented import assert_invariant
 
 # an HP Windows driver's job header with bidirectional status (PJL Tech Ref: JOB, SET, INFO, USTATUS, ENTER)
@@ -207,6 +208,11 @@ def test_a_broken_command_line_keeps_what_came_before() -> None:
 def test_garbage_from_the_printer_keeps_the_good_reply_before_it() -> None:
     made = _partial(False, INFO_ID + b"\xff\xfe garbage\x0c" + USTATUS_DEVICE)
     assert [o.fields["model"] for o in made] == ["HP LaserJet 4250"]
+
+
+@pytest.mark.parametrize("name", TCPDUMP_CAPTURES)
+def test_tcpdump_captures_on_any_port_keep_the_contract(name: str) -> None:
+    feed_capture_any_port(PjlDissector(), shared("pcaps", "tcpdump_tests", name))
 
 
 @settings(max_examples=300, deadline=None)

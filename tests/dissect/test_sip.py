@@ -340,6 +340,7 @@ def test_limits_messages_transactions_head_and_body() -> None:
 @pytest.mark.parametrize("name", TCPDUMP_CAPTURES)
 def test_tcpdump_captures_on_any_port_keep_the_contract(name: str) -> None:
     feed_capture_any_port(SipDissector(), shared("pcaps", "tcpdump_tests", name))
+    feed_capture_any_port(SipDissector(), shared("pcaps", "tcpdump_tests", name), ip_proto=17)  # SIP over UDP
 
 
 MESSAGES = [F1, F2, F3, F4, invite(), SVMAP]
