@@ -94,8 +94,15 @@ def test_credentials_never_return_a_secret() -> None:
     assert credentials("Basic Ym9iOnNlY3JldA==") == ("Basic", "bob", None)  # bob:secret
     assert credentials("Basic !!") == ("Basic", None, None) and credentials("Bearer x") == ("Bearer", None, None)
     assert challenge('Digest realm="atlanta.com", domain="sip:ss1.carrier.com", nonce="f84f1c"') == (
-        "Digest", "atlanta.com")
-    assert challenge("Digest") == ("Digest", None)
+        "Digest", "atlanta.com", False)
+    assert challenge("Digest") == ("Digest", None, False)
+
+
+def test_a_challenge_says_when_only_the_nonce_had_expired() -> None:
+    """RFC 7616 §3.3 (RFC 2617 §3.2.1): stale=TRUE, case-insensitive, says the credentials were right."""
+    assert challenge('Digest realm="asterisk", nonce="1a2b", stale=TRUE, algorithm=MD5') == ("Digest", "asterisk", True)
+    assert challenge('Digest realm="asterisk", nonce="1a2b", stale="true"')[2] is True
+    assert challenge('Digest realm="asterisk", nonce="1a2b", stale=FALSE')[2] is False
 
 
 def test_call_ids_are_digested() -> None:
