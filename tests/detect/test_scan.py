@@ -79,3 +79,16 @@ def test_a_sweep_of_many_hosts_keeps_bounded_tables_and_is_still_one_alert() -> 
     st = det._src["10.0.0.66"]
     assert len(st.by_host) == 64 and len(st.by_port[23]) <= 64  # the latest hosts only, not 5000
     assert [(a.id, a.count > 1) for a in alerts] == [("detect.scan.telnet_mirai", True)]
+
+
+def test_a_host_probed_on_one_port_holds_that_port_alone_until_a_second_comes() -> None:
+    """A sweep's hosts are each probed once: (port, last probe) stands for the host's port table, which a
+    second port makes (in probe order); a vertical scan is counted as before."""
+    det = ScanDetector()
+    feed([det], flows=[tcp_flow("10.0.0.5", f"10.0.9.{i}", 23, 100.0 + i) for i in range(1, 4)])
+    (st,) = det._src.values()
+    assert list(st.by_host.items()) == [(f"10.0.9.{i}", (23, 100.0 + i)) for i in range(1, 4)]
+    feed([det], flows=[tcp_flow("10.0.0.5", "10.0.9.1", 23, 90.0), tcp_flow("10.0.0.5", "10.0.9.1", 80, 110.0)])
+    assert list(st.by_host["10.0.9.1"].items()) == [(23, 101.0), (80, 110.0)]  # type: ignore[union-attr]
+    alerts = feed([det], flows=[tcp_flow("10.0.0.5", "10.0.9.2", 1000 + p, 120.0 + p) for p in range(15)])
+    assert [(a.id, a.key, a.evidence) for a in alerts] == [("detect.scan.vertical", "10.0.9.2", {"ports": 15})]

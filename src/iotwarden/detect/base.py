@@ -251,9 +251,10 @@ def is_internal(ip: str) -> bool:
     return any(addr in net for net in INTERNAL_NETWORKS if net.version == addr.version)
 
 
-@lru_cache(maxsize=65536)
-def external(ip: str) -> bool:
-    """A unicast address outside the site (:data:`INTERNAL_NETWORKS`): not multicast or broadcast."""
+def outside(ip: str) -> bool:
+    """A unicast address outside the site (:data:`INTERNAL_NETWORKS`): not multicast or broadcast.
+    :func:`external` remembers the answers; this is for an address asked once (a scan's new target),
+    which a full cache would only take in and push another out for."""
     value = ipv4_int(ip)
     if value is not None:
         return not (value in (UNSPECIFIED4, LIMITED_BROADCAST4) or in_table(value, _NOT_EXTERNAL4))
@@ -262,6 +263,9 @@ def external(ip: str) -> bool:
     except ValueError:
         return False
     return not (addr.is_multicast or addr.is_unspecified or ip == "255.255.255.255" or is_internal(ip))
+
+
+external = lru_cache(maxsize=65536)(outside)  # outside(), remembered: destinations asked again and again
 
 
 def failed_attempt(flow: Flow) -> bool:

@@ -56,9 +56,10 @@ class Novelty:
             prof.last = ts
         return prof
 
-    def touch(self, device: str, ts: float) -> None:
-        """Note that ``device`` is active at ``ts`` (its learning phase runs from the first touch)."""
-        self._profile(device, ts)
+    def touch(self, device: str, ts: float) -> _Profile:
+        """Note that ``device`` is active at ``ts`` (its learning phase runs from the first touch);
+        its profile (``start``: when its learning began)."""
+        return self._profile(device, ts)
 
     def remember(self, device: str, item: Hashable, ts: float) -> None:
         """Learn ``item`` for ``device`` whatever the phase."""

@@ -90,12 +90,12 @@ class BeaconDetector(Detector):
         o: BeaconOptions = self.options
         normal, table, names, naming = self.normal, self._series, self._names, self._naming
         limit, keep, judge_at = o.max_series, o.max_intervals + 1, o.min_intervals + 1
-        touch, learning = normal.touch, normal.learning
+        touch, learn_s = normal.touch, normal.learn_s
         for flow in flows:
             if not is_internal(flow.a_ip):
                 continue
             src, ts, port = flow.a_ip, flow.first_seen, flow.b_port
-            touch(src, ts)  # the learning phase runs from the device's first flow
+            learning = ts - touch(src, ts).start < learn_s  # the learning phase runs from the device's first flow
             if flow.ip_proto not in (6, 17) or port in INFRA_PORTS:
                 continue
             name = names.get(flow.b_ip)
@@ -106,7 +106,7 @@ class BeaconDetector(Detector):
                     naming.popitem(last=False)
             # a suspicious destination is never learned; asked only while learning (a scan's millions
             # of targets would each be classified for nothing), cheap tests first
-            if learning(src, ts) and not (
+            if learning and not (
                     flow.ip_proto == 6 and (port not in SERVICE_PORTS or (name is None and (
                         src in naming or (src, flow.b_ip) in self._literal))) and external(flow.b_ip)):
                 for item in _items(flow, name):  # contacted while learning: normal, by address and by name

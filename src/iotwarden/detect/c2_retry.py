@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from statistics import median
 from typing import ClassVar
 
-from iotwarden.detect.base import SERVICE_PORTS, SYN, Detector, Options, external, is_internal, subject_key
+from iotwarden.detect.base import SERVICE_PORTS, SYN, Detector, Options, is_internal, outside, subject_key
 from iotwarden.detect.series import Series, SeriesTable
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
@@ -73,11 +73,15 @@ class CallbackDetector(Detector):
         for flow in flows:
             if (flow.ip_proto != 6 or not flow.tcp_flags_ab & SYN or flow.payload_ab > max_payload
                     or flow.payload_ba > max_payload or flow.last_seen - flow.first_seen > max_duration
-                    or not is_internal(flow.a_ip) or not external(flow.b_ip)):
+                    or not is_internal(flow.a_ip)):
                 continue
             key = (flow.a_ip, flow.b_ip, flow.b_port)
             series = table.get(key)
             if series is None:
+                # a series exists only for an outside destination, so only a new one asks; uncached:
+                # a scan's targets are each asked once
+                if not outside(flow.b_ip):
+                    continue
                 if one_is_kept:
                     table[key] = Series([flow.first_seen], [flow] if hold_first else [])
                     if len(table) > limit:

@@ -47,7 +47,9 @@ Recent = OrderedDict  # key -> time of its last probe
 @dataclass(slots=True)
 class _Probes:
     by_port: Recent[int, Recent[str, float]] = field(default_factory=Recent)  # port -> host -> last probe
-    by_host: Recent[str, Recent[int, float]] = field(default_factory=Recent)  # host -> port -> last probe
+    # host -> port -> last probe; a host probed on one port holds (port, last probe) until a second
+    # port comes (a horizontal sweep: a new host per probe, each on one port)
+    by_host: Recent[str, Recent[int, float] | tuple[int, float]] = field(default_factory=Recent)
     flows: list[Flow] = field(default_factory=list)
     alerted: dict[tuple[str, str], float] = field(default_factory=dict)  # (id, key) -> last raised
     arp: Recent[str, float] = field(default_factory=Recent)  # address asked for -> last request
@@ -115,6 +117,7 @@ class ScanDetector(Detector):
         o: ScanOptions = self.options
         sources, max_sources, limit, window = self._src, o.max_sources, o.max_targets, o.window_s
         min_hosts, min_telnet_hosts, min_ports = o.min_hosts, o.min_telnet_hosts, o.min_ports
+        one_port = limit >= 2 and min_ports >= 2  # (port, time) stands for a table that is never counted
         for flow in flows:
             proto = flow.ip_proto
             if not (failed_attempt(flow) if proto == 6 else (
@@ -139,22 +142,30 @@ class ScanDetector(Detector):
             if len(hosts) > limit:
                 hosts.popitem(last=False)
             by_host = st.by_host
-            ports = by_host.get(host) or Recent()
+            ports = by_host.get(host)
+            if isinstance(ports, tuple):
+                first, last = ports
+                ports = (port, last if last > ts else ts) if first == port else Recent(((first, last), (port, ts)))
+            elif ports is None and one_port:
+                ports = (port, ts)
+            else:
+                table: Recent[int, float] = ports or Recent()
+                last = table.get(port)
+                table[port] = last if last is not None and last > ts else ts
+                table.move_to_end(port)
+                if len(table) > limit:
+                    table.popitem(last=False)
+                ports = table
             by_host[host] = ports  # a sweep of millions keeps the latest hosts only
             by_host.move_to_end(host)
             if len(by_host) > limit:
                 by_host.popitem(last=False)
-            last = ports.get(port)
-            ports[port] = last if last is not None and last > ts else ts
-            ports.move_to_end(port)
-            if len(ports) > limit:
-                ports.popitem(last=False)
             if len(st.flows) < 4:
                 st.flows.append(flow)
             telnet = port in TELNET_PORTS and proto == 6
             # counting only when the threshold may be reached keeps a probe O(1) most of the time
             n_hosts = _fresh(hosts, ts, window) if len(hosts) >= (min_telnet_hosts if telnet else min_hosts) else 0
-            n_ports = _fresh(ports, ts, window) if len(ports) >= min_ports else 0
+            n_ports = _fresh(ports, ts, window) if not isinstance(ports, tuple) and len(ports) >= min_ports else 0
             if n_hosts or n_ports:
                 self._report(ctx, flow, st, telnet=telnet, n_hosts=n_hosts, n_ports=n_ports)
 
