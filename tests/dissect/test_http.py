@@ -144,3 +144,39 @@ def test_fuzz_random_bytes(chunks: list[tuple[bool, bytes]]) -> None:
        st.integers(0, 400))
 def test_fuzz_mutated_messages(edits: list[tuple[int, int]], cut_req: int, cut_resp: int) -> None:
     feed_chunks(HttpDissector(), [(True, mutate(REQUEST, edits, cut_req)), (False, mutate(RESPONSE, edits, cut_resp))])
+
+
+@pytest.mark.parametrize("port", [631, 80])
+def test_tls_on_an_http_port_is_refused_at_its_first_bytes_and_read_as_tls(tmp_path: Any, port: int) -> None:
+    # IPPS defaults to 631 (RFC 7472 §4); HTTPS on 80 is a misconfiguration seen in the field: either way
+    # HTTP refuses the ClientHello's first byte and the engine hands the flow to TLS, hello included
+    from iotwarden.engine.core import Engine
+    from iotwarden.sources.capfile import read_capture
+    from tests.risk.harness import client_hello, host, tcp, write_pcap
+
+    path = write_pcap(tmp_path / "t.pcap", tcp(host(1), host(2), port, [(True, client_hello([0x1301, 0xC02F]))]))
+    engine, obs, flows = Engine(), [], []
+    for batch in read_capture(path):
+        res = engine.process(batch)
+        obs, flows = obs + res.observations, flows + res.flows
+    res = engine.flush()
+    obs, flows = obs + res.observations, flows + res.flows
+    assert [f.app for f in flows] == ["tls"]
+    assert [(o.proto, o.kind) for o in obs] == [("tls", "client_hello")]
+    assert engine.stats.parse_errors.get("http", 0) <= 1
+
+
+@pytest.mark.parametrize("first", [b"\x16\x03\x01\x00\x05hello", b"\x00\x00\x00\x1e\x01", b'{"system":{}}'])
+def test_bytes_that_cannot_begin_http_end_a_flow_that_was_never_http(first: bytes) -> None:
+    pkt = Packet(ts=1.0, payload=first, src_ip="10.0.0.1", dst_ip="10.0.0.2", ip_proto=6, src_port=40000,
+                 dst_port=631, to_server=True)
+    with pytest.raises(ParseError, match="not the start of an HTTP message"):
+        HttpDissector().feed(pkt, first, {})
+
+
+@pytest.mark.parametrize("pieces", [[b"G", b"ET / HTTP/1.1\r\n\r\n"], [b"\r\n", b"GET / HTTP/1.1\r\n\r\n"],
+                                    [b"HT", b"TP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"]])
+def test_an_http_start_split_anywhere_is_not_refused(pieces: list[bytes]) -> None:
+    to_server = not pieces[-1].startswith(b"TP/")
+    obs = feed_chunks(HttpDissector(), [(to_server, p) for p in pieces])
+    assert len(obs) == 1

@@ -37,6 +37,7 @@ from tests.dissect.ippdocs import (
     BEG_COLLECTION,
     CUPS_GET_PRINTER_ATTRIBUTES,
     END_COLLECTION,
+    ENUM,
     HP_DEVICE_ID,
     HP_PRINTER_ATTRIBUTES,
     JOB,
@@ -352,3 +353,25 @@ def test_ipp_exchanges_observe_the_same_coalesced_or_cut_into_pieces(tmp_path: P
                      "response", "response"]
     answers = [json.loads(k[-1]) for k in seen["http"] if k[1] == "ipp_response"]
     assert response() in answers
+
+
+# ---- a CUPS scheduler answering for its queue is no printer ----
+
+@pytest.mark.parametrize("marker", [
+    attr(URI, "printer-uri-supported", "ipp://cups.corp.example:631/printers/HP_LaserJet_M404"),
+    attr(URI, "printer-uri-supported", "ipps://cups.corp.example/classes/floor2"),
+    attr(ENUM, "printer-type", 0x801C),  # CUPS's extension (CUPS Implementation of IPP): a printer queue's bits
+])
+def test_a_cups_queues_answer_is_told_from_a_printers_own(marker: bytes) -> None:
+    # the make and model, the 1284 id are the queue's driver's or its printer's, never the Linux server's
+    body = printer(marker, attr(TEXT, "printer-make-and-model", "HP LaserJet Pro M404-M405, hpcups 3.22.10"),
+                   attr(TEXT, "printer-device-id", HP_DEVICE_ID))
+    _, obs = ipp([(True, ipp_post(CUPS_GET_PRINTER_ATTRIBUTES, path=b"/printers/HP_LaserJet_M404")),
+                  (False, ipp_answer(body, server=b"CUPS/2.4 IPP/2.1"))])
+    assert obs.kind == "ipp_queue_response" and obs.fields["ipp_cups_queue"] is True
+    assert obs.fields["ipp_device_mfg"] == "HP"  # still described, read by no identity rule
+
+
+def test_a_printers_own_answer_is_no_queue() -> None:
+    _, obs = ipp([(True, ipp_post(CUPS_GET_PRINTER_ATTRIBUTES)), (False, ipp_answer(HP_PRINTER_ATTRIBUTES))])
+    assert obs.kind == "ipp_response" and obs.fields["ipp_cups_queue"] is False

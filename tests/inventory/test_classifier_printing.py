@@ -17,10 +17,12 @@ from iotwarden.model import Device, Observation
 from tests.dissect.hostile import contract_call
 from tests.dissect.ippdocs import (
     CUPS_GET_PRINTER_ATTRIBUTES,
+    HP_DEVICE_ID,
     HP_PRINTER_ATTRIBUTES,
     KEYWORD,
     PRINTER,
     TEXT,
+    URI,
     attr,
     ipp_answer,
     ipp_post,
@@ -141,3 +143,13 @@ def test_the_ipp_servers_own_header_names_the_printer_maker(server: bytes, maker
     answer = message(0, 42, [operation_group()])  # an answer that states nothing of the printer
     assert classified(device(ask(answer, server=server))) == {"vendor": maker, "device_type": "printer",
                                                               "model": None}
+
+
+def test_a_cups_server_answering_for_its_queue_is_no_printer_and_not_the_printers_maker() -> None:
+    # the Linux print server's queue answers with the HP printer's model and 1284 id behind it
+    queue = printer_answer(attr(URI, "printer-uri-supported", "ipp://192.168.1.70:631/printers/HP_M404"),
+                           attr(TEXT, "printer-make-and-model", "HP LaserJet Pro M404dn"),
+                           attr(TEXT, "printer-device-id", HP_DEVICE_ID))
+    server = device(ask(queue, server=b"CUPS/2.4 IPP/2.1"))
+    assert not any(name.startswith("http.ipp_") for name in server.attributes)
+    assert classified(server).get("device_type") != "printer" and classified(server).get("vendor") != "HP"

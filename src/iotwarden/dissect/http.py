@@ -41,8 +41,11 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
   ``ipp_make_and_model``, ``ipp_device_id`` (IEEE 1284) and its ``ipp_device_mfg``, ``ipp_device_mdl``,
   ``ipp_device_cmd``, ``ipp_device_cls``, ``ipp_info``, ``ipp_uuid``, ``ipp_more_info``, ``ipp_icons``,
   ``ipp_firmware_name``, ``ipp_firmware_string_version`` (PWG 5100.13), ``ipp_document_formats``,
-  ``ipp_features``, ``ipp_versions``, ``ipp_complete``; never printer-location or printer-name (set by the
-  operator).
+  ``ipp_features``, ``ipp_versions``, ``ipp_cups_queue`` (False), ``ipp_complete``; never printer-location or
+  printer-name (set by the operator).
+* ``ipp_queue_response``: the same fields, ``ipp_cups_queue`` True: a CUPS scheduler answering for one of its
+  queues (its ``printer-type`` extension, or a printer-uri-supported under /printers/ or /classes/). The make,
+  model and device id are the queue's (its driver's, the printer's behind it), not the answering host's.
 
 Pipelined messages are followed; bodies framed by Content-Length or chunked transfer coding
 (RFC 9112 §6-7) are skipped; a body delimited by connection close ends that direction. Only a body
@@ -76,6 +79,12 @@ _READERS = {streambuf.S2C: DESCRIPTION, streambuf.C2S: "ipp_c2s"}  # and of the 
 _REQUEST_LINE = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}) (\S{1,8192}) (HTTP/\d\.\d)$")  # RFC 9112 §3
 _STATUS_LINE = re.compile(rb"^(HTTP/\d\.\d) (\d{3})(?: (.*))?$")  # RFC 9112 §4
 _PROBE_REQUEST = re.compile(rb"^[A-Z]{3,10} \S+ HTTP/1\.[01]\r?\n")
+# what a direction's first message may begin with however little of it has arrived (RFC 9112 §2.2 empty
+# lines, a method token and its space, "HTTP/" of a status line): another protocol on an HTTP port (TLS on
+# 631 for IPPS or on 80, a server-first protocol) is refused at its first bytes, so the engine offers it to
+# the other dissectors instead (RTSP's and SIP's rule)
+_START = re.compile(rb"(?:\r?\n)*(?:\r?\Z|H(?:T(?:T(?:P(?:/|\Z)|\Z)|\Z)|\Z)|[!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}(?: |\Z))")
+_START_WINDOW = 32
 _CHUNK_SIZE = re.compile(rb"^([0-9A-Fa-f]{1,15})[ \t]*(?:;.*)?$")  # RFC 9112 §7.1
 
 
@@ -153,6 +162,9 @@ class HttpDissector(StreamDissector):
         out = []
         error: ParseError | None = None  # a malformed message: the ones after it are still read
         try:
+            if (buf and not state.get("messages_" + key) and not state.get(_READERS[key])
+                    and not _START.match(bytes(buf[:_START_WINDOW]))):
+                raise _malformed(state, key, buf, f"not the start of an HTTP message: {bytes(buf[:20])!r}")
             while buf and not state.get("closed_" + key):
                 step = self._skip_body(pkt, buf, key, state, out)
                 if step == "skipped":

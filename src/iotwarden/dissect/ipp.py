@@ -25,6 +25,9 @@ MAX_TEXT = 256  # characters kept of one value
 
 IPP_CONTENT_TYPE: Final = "application/ipp"  # RFC 8010 §3.1 (IANA media type)
 IPP_POST: Final = "POST ipp"  # dissect/http.py's name for a POST whose body is an IPP request
+# the kind of an answer a CUPS scheduler gives for one of its queues: the make, model and 1284 id in it are the
+# queue's driver's or the printer's behind it, never the answering host's, so no identity rule reads this kind
+QUEUE_KIND: Final = "ipp_queue_response"
 
 # RFC 8010 §3.5.1 delimiter tags
 OPERATION_GROUP, END_OF_ATTRIBUTES, PRINTER_GROUP = 0x01, 0x03, 0x04
@@ -162,6 +165,7 @@ class IppReader:
         self._over = False
         self.complete = False  # the end-of-attributes tag was read
         self.fields: dict[str, Any] = {}
+        self.cups_queue = False  # the answer is a CUPS server's for one of its queues, not a printer's own
 
     def feed(self, data: bytes) -> bool:
         """Take the body's next bytes; True once reading is over (ParseError if malformed)."""
@@ -251,6 +255,9 @@ class IppReader:
             raise ParseError("additional value before any attribute")
         if tag in _OUT_OF_BAND:
             return
+        if not self.request and self._group == PRINTER_GROUP and _is_queue(self._name, tag, raw):
+            self.cups_queue = True
+            self.kind = QUEUE_KIND
         table = _REQUEST_FIELDS if self.request else _PRINTER_FIELDS
         wanted = OPERATION_GROUP if self.request else PRINTER_GROUP
         field = table.get(self._name)
@@ -285,8 +292,26 @@ class IppReader:
             for field in ("ipp_device_mfg", "ipp_device_mdl", "ipp_device_cls"):
                 out[field] = found.get(field)
             out["ipp_device_cmd"] = found.get("ipp_device_cmd", [])
+        if not self.request:
+            out["ipp_cups_queue"] = self.cups_queue
         out["ipp_complete"] = self.complete
         return out
+
+
+def _is_queue(name: str, tag: int, raw: bytes) -> bool:
+    """An attribute only a CUPS scheduler answers with for one of its queues: its ``printer-type``
+    extension (CUPS Implementation of IPP, "printer-type (type2 enum)") or a printer-uri-supported under
+    /printers/ or /classes/ (CUPS's queue and class URIs, same document; a printer's own IPP service is
+    /ipp/print, PWG 5100.14 §4.1)."""
+    if name == "printer-type":
+        return True
+    if name != "printer-uri-supported":
+        return False
+    value = _value(tag, raw)
+    if not isinstance(value, str):
+        return False
+    path = value.partition("://")[2].partition("/")[2]
+    return path.startswith(("printers/", "classes/"))
 
 
 def parse_message(data: bytes, request: bool) -> dict[str, Any] | None:
