@@ -131,6 +131,15 @@ def test_probe_recognises_mbap_on_other_ports() -> None:
     assert not d.probe(b"\x00\x01\x00\x00\x00", True)
 
 
+@pytest.mark.parametrize("dcid_len", [0, 1, 4])
+def test_a_quic_long_header_is_no_mbap_for_the_probe(dcid_len: int) -> None:
+    # RFC 9000 §17.2: form bit, version 1, DCID length, DCID...: read as MBAP, protocol id 0 and a length
+    # of 0x01xx (256-260 with a short DCID), within what the port's own reader tolerates but over UMAS's 255
+    quic = bytes([0xC3, 0, 0, 0, 1, dcid_len]) + bytes([3] * dcid_len) + bytes(1200)
+    assert not ModbusDissector().probe(quic, True)
+    assert ModbusDissector().probe(adu(1, 1, bytes([0x5A]) + bytes(253)), True)  # a 255-byte UMAS message
+
+
 def _pkt() -> Packet:
     return Packet(ts=0.0, payload=b"", src_port=40000, dst_port=502, ip_proto=6, to_server=True)
 

@@ -31,6 +31,9 @@ from iotwarden.model import Observation
 PORT = 502
 MAX_PENDING_TRANSACTIONS = 64  # requests remembered per flow to annotate their responses
 MAX_MBAP_LENGTH = 260  # MBAP length field: unit id + PDU; MAP §4.1 allows 254, Modicon UMAS sends 255
+# what a probe (another port than 502) accepts: no slack past UMAS's 255, so a QUIC long header (first byte,
+# then version 0x00000001 read as transaction id, protocol id 0 and a length of 0x01xx) is never Modbus
+PROBE_MAX_MBAP_LENGTH = 255
 
 FUNCTIONS: dict[int, str] = {  # MAP §5.1 public function codes, §6
     1: "read_coils",
@@ -234,7 +237,8 @@ class ModbusDissector(ResyncOnGap, StreamDissector):
             size = frame_length(payload)
         except ParseError:
             return False
-        return size is not None and size <= len(payload) and (payload[7] & 0x7F) in FUNCTIONS
+        return (size is not None and size - 6 <= PROBE_MAX_MBAP_LENGTH and size <= len(payload)
+                and (payload[7] & 0x7F) in FUNCTIONS)
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         pdus, error = frames(state, pkt.to_server, data, frame_length)
