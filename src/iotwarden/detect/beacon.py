@@ -58,9 +58,9 @@ class BeaconDetector(Detector):
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)
-        # start times per series, a plain list: most series are one flow (a scan's targets), and a
-        # bounded deque would cost ~10x their memory
-        self._series: OrderedDict[tuple[str, str, int], list[float]] = OrderedDict()
+        # start times per series, a plain list, or the one start time of a series of one flow: most
+        # are (a scan's targets), and a bounded deque would cost ~10x their memory
+        self._series: OrderedDict[tuple[str, str, int], list[float] | float] = OrderedDict()
         self._names: OrderedDict[str, str] = OrderedDict()  # address -> a name that resolved to it
         self._naming: OrderedDict[str, None] = OrderedDict()  # devices seen reaching a named destination
         self._literal: OrderedDict[tuple[str, str], None] = OrderedDict()  # HTTP Host: a bare address
@@ -90,6 +90,7 @@ class BeaconDetector(Detector):
         o: BeaconOptions = self.options
         normal, table, names, naming = self.normal, self._series, self._names, self._naming
         limit, keep, judge_at = o.max_series, o.max_intervals + 1, o.min_intervals + 1
+        one_time = keep >= 1 and judge_at > 1  # a series of one start time: kept as it is, never judged
         touch, learn_s = normal.touch, normal.learn_s
         for flow in flows:
             if not is_internal(flow.a_ip):
@@ -113,11 +114,20 @@ class BeaconDetector(Detector):
                     normal.remember(src, item, ts)
                 continue
             key = (src, flow.b_ip, port)
-            times = table.get(key)
-            if times is None:
+            held = table.get(key)
+            if held is None and one_time:
+                table[key] = ts
+                if len(table) > limit:
+                    table.popitem(last=False)
+                continue
+            if held is None:
                 times = table[key] = []
                 if len(table) > limit:
                     table.popitem(last=False)
+            elif isinstance(held, list):
+                times = held
+            else:  # a series of one becomes a list
+                times = table[key] = [held]
             table.move_to_end(key)
             times.append(ts)
             if len(times) > keep:

@@ -41,6 +41,17 @@ class VolumeOptions(Options):
     max_devices: int = 100_000  # devices with an open bucket (LRU)
 
 
+@dataclass(slots=True)
+class _Bucket:
+    """A device's open bucket: what it sent in it, to which outside addresses, and its largest flow."""
+
+    index: int  # last_seen // bucket_s
+    sent: int  # bytes sent
+    external: dict[str, list[int]]  # outside address -> [bytes out, bytes in]
+    subject: str  # the device's key when the bucket opened
+    flow: Flow  # the flow that sent the most
+
+
 class VolumeDetector(Detector):
     name: ClassVar[str] = "detect.volume"
     ids: ClassVar[tuple[str, ...]] = (SPIKE, EXFIL, OFF_HOURS)
@@ -52,8 +63,7 @@ class VolumeDetector(Detector):
         self.rate = Rate(warmup=o.warmup, max_devices=o.max_devices)
         self.destinations = Novelty(learn_s=o.learn_s, max_devices=o.max_devices)
         self.hours = Novelty(learn_s=o.hours_learn_s, max_devices=o.max_devices, max_items=24)
-        # device -> (bucket index, bytes sent, {external ip: [bytes out, bytes in]}, ip, a flow)
-        self._open: OrderedDict[str, tuple[int, int, dict[str, list[int]], str, Flow]] = OrderedDict()
+        self._open: OrderedDict[str, _Bucket] = OrderedDict()  # device -> its open bucket
 
     def flows(self, ctx: Context, flows: list[Flow]) -> None:
         # per batch, with the options and tables in locals: every flow of a device comes here
@@ -66,25 +76,29 @@ class VolumeDetector(Detector):
             touch(dev, flow.first_seen)
             bucket = int(flow.last_seen // bucket_s)
             cur = table.get(dev)
-            if cur is not None and bucket > cur[0]:
+            if cur is not None and bucket > cur.index:
                 self._close(ctx, dev, cur)
-                for _ in range(min(bucket - cur[0] - 1, o.warmup)):  # quiet buckets count as zero
+                for _ in range(min(bucket - cur.index - 1, o.warmup)):  # quiet buckets count as zero
                     self.rate.score(dev, 0.0)
                 cur = None
             if cur is None:
-                cur = (bucket, 0, {}, subject_key(ctx, flow.a_mac, flow.a_ip), flow)
+                cur = _Bucket(bucket, 0, {}, subject_key(ctx, flow.a_mac, flow.a_ip), flow)
                 if len(table) >= max_devices:
                     old_dev, old = table.popitem(last=False)
                     self._close(ctx, old_dev, old)
-            table.pop(dev, None)
-            external = cur[2]
+                table.pop(dev, None)  # a bucket closed above
+                table[dev] = cur
+            else:
+                table.move_to_end(dev)
+            external = cur.external
             # the table test before the address test: past 256 destinations a scan's new targets stop there
             if (flow.b_ip in external or len(external) < 256) and not is_internal(flow.b_ip):
                 pair = external.setdefault(flow.b_ip, [0, 0])
                 pair[0] += flow.bytes_ab
                 pair[1] += flow.bytes_ba
-            table[dev] = (cur[0], cur[1] + flow.bytes_ab, external, cur[3],
-                          flow if flow.bytes_ab > cur[4].bytes_ab else cur[4])
+            cur.sent += flow.bytes_ab
+            if flow.bytes_ab > cur.flow.bytes_ab:
+                cur.flow = flow
 
     def flow(self, ctx: Context, flow: Flow) -> None:
         self.flows(ctx, [flow])
@@ -95,9 +109,9 @@ class VolumeDetector(Detector):
             self._close(ctx, dev, cur)
         self._open.clear()
 
-    def _close(self, ctx: Context, dev: str, cur: tuple[int, int, dict[str, list[int]], str, Flow]) -> None:
+    def _close(self, ctx: Context, dev: str, cur: _Bucket) -> None:
         o: VolumeOptions = self.options
-        bucket, sent, external, subject, flow = cur
+        bucket, sent, external, subject, flow = cur.index, cur.sent, cur.external, cur.subject, cur.flow
         ip = dev
         ts = (bucket + 1) * o.bucket_s
         mean = self.rate.mean(dev)
