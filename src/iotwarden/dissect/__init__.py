@@ -24,6 +24,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("netbios", "NetbiosDissector"),
     ("ssdp", "SsdpDissector"),
     ("wsd", "WsdDissector"),  # WS-Discovery udp/3702: ONVIF cameras, WSD printers, Windows computers
+    ("sadp", "SadpDissector"),  # Hikvision SADP udp/37020 (XML search and answers), ethertype 0x8033 (binary)
     ("dhip", "DhipDissector"),
     ("kasa", "KasaDissector"),  # TP-Link Kasa udp/tcp 9999 sysinfo, TDP udp/20002 (Tapo, newer Kasa) discovery
     ("tuya", "TuyaDissector"),  # Tuya discovery udp/6666 (3.1), 6667 (3.3/3.4, AES-ECB), 7000 (3.5, AES-GCM)
@@ -52,6 +53,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("mms", "MmsDissector"),  # MMS found by probe on other ports
     ("enip", "EnipDissector"),
     ("fox", "FoxDissector"),
+    ("pppp", "PpppDissector"),  # CS2/iLnkP2P udp/32100 logins, 32108 LAN search; probed elsewhere by whole 0xF1 messages
 )
 
 
