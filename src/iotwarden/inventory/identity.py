@@ -118,6 +118,12 @@ RULES: dict[str, IdentityRule] = {
     "dhip": IdentityRule(  # Dahua discovery: a device's own description of itself (model, class, firmware)
         attributes=("device_type", "device_class", "version", "serial_no"), kinds=frozenset({"device_info"}),
     ),
+    "sadp": IdentityRule(  # Hikvision SADP (udp/37020): what a device answers a search with (ProbeMatch: model,
+        # serial, firmware); an inquiry is a client's search and a command's content is never kept (dissect/sadp.py)
+        attributes=("device_description", "device_type", "device_sn", "sn_model", "software_version", "dsp_version",
+                    "oem_info"),
+        kinds=frozenset({"probe_match"}),
+    ),
     "kasa": IdentityRule(  # TP-Link Kasa sysinfo (udp/tcp 9999) or TDP discovery result (udp/20002): a device's
         # own model, type, firmware, ids; a query describes the app's host and gives nothing (python-kasa)
         attributes=("model", "dev_name", "type", "hw_ver", "sw_ver", "device_id", "hw_id", "oem_id"),
