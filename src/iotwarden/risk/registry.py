@@ -20,6 +20,7 @@ CHECKS: tuple[str, ...] = (
     "mqtt_cleartext:MqttCleartext",
     "rtsp_unauthenticated_stream:RtspUnauthenticatedStream",
     "upnp_exposed:UpnpExposed",
+    "sadp_unactivated:SadpUnactivated",
     "tls_weak_version:TlsWeakVersion",
     "tls_weak_cipher:TlsWeakCipher",
     "tls_self_signed:TlsSelfSigned",
