@@ -63,7 +63,8 @@ def _observe(dissector: HttpDissector | PjlDissector, up: bytes, down: bytes, po
 def test_the_mac_asks_the_mfp_for_its_attributes_once_a_day(enterprise: Scenario) -> None:
     up, down, port = _streams(enterprise, "prn-3f", "ipp", client="mac-01")
     assert port == 631 and up.startswith(b"POST /ipp/print HTTP/1.1\r\n")
-    assert b"User-Agent: CUPS/2.3.4 (Darwin 23.3.0; arm64) IPP/2.0" in up  # uname: sysname, release, machine and b"application/ipp" in up
+    assert b"User-Agent: CUPS/2.3.4 (Darwin 23.3.0; arm64) IPP/2.0" in up  # uname: sysname, release, machine
+    assert b"application/ipp" in up
     assert b"anna" in up and b"Marketing, 3rd floor" in down  # on the wire, as real clients and printers send
     request = parse_message(up.partition(b"\r\n\r\n")[2], request=True)
     answer = parse_message(down.partition(b"\r\n\r\n")[2], request=False)

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from iotwarden.engine.core import Engine
-from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.lab.sip_app import digest_response
 from iotwarden.model import Observation
-from iotwarden.sources.capfile import read_capture
-from tests.lab.conftest import SCENARIOS
+from tests.lab.conftest import observations_of
 
 
 def test_digest_response_is_rfc_2617s_example() -> None:
@@ -22,14 +19,7 @@ def test_digest_response_is_rfc_2617s_example() -> None:
 
 @pytest.fixture(scope="module")
 def sip_observations(tmp_path_factory: pytest.TempPathFactory) -> list[Observation]:
-    out = tmp_path_factory.mktemp("sip-lab")
-    generate(load_scenario(SCENARIOS / "enterprise.yaml"), out / "ent.pcap", out / "ent.json")
-    engine, obs = Engine(), []
-    for batch in read_capture(out / "ent.pcap"):
-        obs += engine.process(batch).observations
-    obs += engine.flush().observations
-    assert engine.stats.parse_errors["sip"] == 0
-    return [o for o in obs if o.proto == "sip"]
+    return observations_of("enterprise.yaml", tmp_path_factory.mktemp("sip-lab"), "sip")[0]
 
 
 def test_each_phone_registers_after_a_digest_challenge(sip_observations: list[Observation]) -> None:

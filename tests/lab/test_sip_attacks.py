@@ -8,29 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from iotwarden.engine.core import Engine
 from iotwarden.errors import ConfigError
 from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.model import Observation
-from iotwarden.sources.capfile import read_capture
-from tests.lab.conftest import SCENARIOS
+from tests.lab.conftest import SCENARIOS, observations_of
 
 ATTACKER = "10.10.20.111"  # plug-01 in enterprise.yaml
 
 
 @pytest.fixture(scope="module")
 def attack(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Observation], dict]:
-    import json
-
-    out = tmp_path_factory.mktemp("sip-attack")
-    generate(load_scenario(SCENARIOS / "enterprise-voip.yaml"), out / "v.pcap", out / "v.json")
-    engine, obs = Engine(), []
-    for batch in read_capture(out / "v.pcap"):
-        obs += engine.process(batch).observations
-    obs += engine.flush().observations
-    assert engine.stats.parse_errors["sip"] == 0
-    return [o for o in obs if o.proto == "sip" and ATTACKER in (o.src_ip, o.dst_ip)], json.loads(
-        (out / "v.json").read_text())
+    obs, truth = observations_of("enterprise-voip.yaml", tmp_path_factory.mktemp("sip-attack"), "sip")
+    return [o for o in obs if ATTACKER in (o.src_ip, o.dst_ip)], truth
 
 
 def test_the_sweep_finds_the_phones_and_the_pbx_and_only_they_answer(attack: tuple[list[Observation], dict]) -> None:

@@ -36,14 +36,6 @@ DNS_NXDOMAIN = 0x8183  # response, RD+RA, RCODE 3 Name Error (RFC 1035 §4.1.1)
 DNS_NOERROR = 0x8180  # response, RD+RA, RCODE 0
 
 
-def _event(world: World, act: Activity, technique: str, *, start: float, end: float,
-           targets: list[str]) -> dict[str, Any]:
-    attacker = act.params["attacker"]
-    return {"kind": act.kind, "technique": technique, "start": round(start, 6), "end": round(end, 6),
-            "attacker": {"id": attacker, "mac": world.devices[attacker].mac, "ip": world.ips[attacker]},
-            "targets": targets}
-
-
 def _telnet_open(world: World, device_id: str) -> tuple[str, str] | None:
     for beh in world.devices[device_id].behaviours:
         if beh.kind == "telnet_admin":
@@ -101,7 +93,7 @@ def _mirai_scan(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str,
             yield from sorted(out, key=_ts)
 
     live = sorted({a for a in addresses if a in world.by_ip})
-    return probes(), _event(world, act, "T1046 Network Service Discovery", start=start, end=end, targets=live)
+    return probes(), world.attack_truth(act, "T1046 Network Service Discovery", start=start, end=end, targets=live)
 
 
 MIRAI_AFTER_LOGIN = (("enable", ""), ("system", ""), ("shell", ""), ("sh", ""),
@@ -134,7 +126,7 @@ def _telnet_bruteforce(world: World, act: Activity) -> tuple[Iterator[Frame], di
         frames.append(iter(sorted(session, key=_ts)))
     end = t
     targets = [world.ips[d] for d in p["targets"]]
-    return heapq.merge(*frames, key=_ts), _event(world, act, "T1110.001 Brute Force: Password Guessing",
+    return heapq.merge(*frames, key=_ts), world.attack_truth(act, "T1110.001 Brute Force: Password Guessing",
                                                  start=start, end=end, targets=targets)
 
 
@@ -164,7 +156,7 @@ def _lateral_movement(world: World, act: Activity) -> tuple[Iterator[Frame], dic
             out += conn.close(conn.t + 0.05)
             t = conn.t + p["interval"]
     targets = [world.ips[d] for d in p["targets"]]
-    return iter(sorted(out, key=_ts)), _event(world, act, "T1021 Remote Services (SMB T1021.002, RDP T1021.001, "
+    return iter(sorted(out, key=_ts)), world.attack_truth(act, "T1021 Remote Services (SMB T1021.002, RDP T1021.001, "
                                               "SSH T1021.004)", start=start, end=t, targets=targets)
 
 
@@ -197,7 +189,7 @@ def _c2_beacon(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, 
             yield from sorted(out, key=_ts)
 
     end = times[-1] if times else start
-    return beacons(), _event(world, act, "T1071.001 Application Layer Protocol: Web Protocols (C2 beaconing)",
+    return beacons(), world.attack_truth(act, "T1071.001 Application Layer Protocol: Web Protocols (C2 beaconing)",
                              start=start, end=end, targets=[p["c2_host"]])
 
 
@@ -236,7 +228,7 @@ def _dns_dga(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, An
         found = proto_net.rdata_a(world.cloud_ip(name)) if i == len(names) - 1 else None
         out += _dns_exchange(world, p["attacker"], rng, t, name, qtype=proto_net.TYPE_A, answer=found)
     end = times[-1] if times else start
-    return iter(sorted(out, key=_ts)), _event(world, act, "T1568.002 Dynamic Resolution: Domain Generation "
+    return iter(sorted(out, key=_ts)), world.attack_truth(act, "T1568.002 Dynamic Resolution: Domain Generation "
                                               "Algorithms", start=start, end=end, targets=names[-1:])
 
 
@@ -256,7 +248,7 @@ def _dns_tunnel(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str,
         out += _dns_exchange(world, p["attacker"], rng, t, f"{labels}.{p['domain']}", qtype=proto_net.TYPE_TXT,
                              answer=answer)
     end = times[-1] if times else start
-    return iter(sorted(out, key=_ts)), _event(world, act, "T1071.004 Application Layer Protocol: DNS (T1572 "
+    return iter(sorted(out, key=_ts)), world.attack_truth(act, "T1071.004 Application Layer Protocol: DNS (T1572 "
                                               "Protocol Tunneling)", start=start, end=end, targets=[p["domain"]])
 
 

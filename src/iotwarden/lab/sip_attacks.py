@@ -63,14 +63,6 @@ def _send(t: float, src: Host, dst: Host, data: bytes) -> Frame:
     return t, udp_frame(src, dst.mac, dst.ip, data, sport=SIP_PORT, dport=SIP_PORT)
 
 
-def _event(world: World, act: Activity, technique: str, *, start: float, end: float,
-           targets: list[str]) -> dict[str, Any]:
-    attacker = act.params["attacker"]
-    return {"kind": act.kind, "technique": technique, "start": round(start, 6), "end": round(end, 6),
-            "attacker": {"id": attacker, "mac": world.devices[attacker].mac, "ip": world.ips[attacker]},
-            "targets": targets}
-
-
 def sip_scan(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
     p = act.params
     rng = world.rng("attack", act.path)
@@ -121,7 +113,7 @@ def sip_scan(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, An
         out += [_send(t, me, pbx, ask), _send(t + HOP, pbx_me, back, answer)]
         t += step
     out.sort(key=lambda f: f[0])
-    return iter(out), _event(world, act, "T1046 Network Service Discovery; T1087 Account Discovery", start=start,
+    return iter(out), world.attack_truth(act, "T1046 Network Service Discovery; T1087 Account Discovery", start=start,
                              end=t, targets=[*found, world.ips[registrar]])
 
 
@@ -159,7 +151,7 @@ def sip_bruteforce(world: World, act: Activity) -> tuple[Iterator[Frame], dict[s
             nonce = f"{int(t)}/{rng.getrandbits(128):032x}"
             answer = dialog.answer(ask, "401 Unauthorized", header, _challenge(realm, nonce) + "\r\n", to_tag="a1")
         out += [_send(t, me, pbx, ask), _send(t + HOP, pbx_me, back, answer)]
-    return iter(out), _event(world, act, "T1110.001 Brute Force: Password Guessing", start=start, end=t,
+    return iter(out), world.attack_truth(act, "T1110.001 Brute Force: Password Guessing", start=start, end=t,
                                targets=[world.ips[registrar]])
 
 

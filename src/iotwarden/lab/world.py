@@ -11,12 +11,12 @@ import hashlib
 import ipaddress
 import random
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from iotwarden.lab.wire import Frame, Host
 
 if TYPE_CHECKING:
-    from iotwarden.lab.scenario import DeviceSpec, Scenario
+    from iotwarden.lab.scenario import Activity, DeviceSpec, Scenario
 
 DHCP_POOL_FIRST_HOST = 100  # dynamic leases start at .100 of each subnet (host index)
 # Vendor clouds resolve into the documentation ranges (RFC 5737): never a real address.
@@ -100,6 +100,15 @@ class World:
         if self.devices[device_id].ttl == 128:
             return rng.randint(49152, 65535)
         return rng.randint(32768, 60999)
+
+    def attack_truth(self, act: Activity, technique: str, *, start: float, end: float,
+                     targets: list[str]) -> dict[str, Any]:
+        """The ground truth of one attack the scenario switched on: its kind, ATT&CK technique, times,
+        attacker (id, MAC, address) and targets, as the truth file lists it."""
+        attacker = act.params["attacker"]
+        return {"kind": act.kind, "technique": technique, "start": round(start, 6), "end": round(end, 6),
+                "attacker": {"id": attacker, "mac": self.devices[attacker].mac, "ip": self.ips[attacker]},
+                "targets": targets}
 
 
 def periodic(world: World, rng: random.Random, every: float, session: Callable[[float], list[Frame]], *,
