@@ -151,16 +151,12 @@ def test_tls_on_an_http_port_is_refused_at_its_first_bytes_and_read_as_tls(tmp_p
     # IPPS defaults to 631 (RFC 7472 §4); HTTPS on 80 is a misconfiguration seen in the field: either way
     # HTTP refuses the ClientHello's first byte and the engine hands the flow to TLS, hello included
     from iotwarden.engine.core import Engine
-    from iotwarden.sources.capfile import read_capture
+    from tests.engineutil import engine_run
     from tests.risk.harness import client_hello, host, tcp, write_pcap
 
     path = write_pcap(tmp_path / "t.pcap", tcp(host(1), host(2), port, [(True, client_hello([0x1301, 0xC02F]))]))
-    engine, obs, flows = Engine(), [], []
-    for batch in read_capture(path):
-        res = engine.process(batch)
-        obs, flows = obs + res.observations, flows + res.flows
-    res = engine.flush()
-    obs, flows = obs + res.observations, flows + res.flows
+    engine = Engine()
+    obs, flows = engine_run(path, engine)
     assert [f.app for f in flows] == ["tls"]
     assert [(o.proto, o.kind) for o in obs] == [("tls", "client_hello")]
     assert engine.stats.parse_errors.get("http", 0) <= 1

@@ -26,10 +26,10 @@ from iotwarden.dissect.rtsp import (
 from iotwarden.engine.core import Engine
 from iotwarden.errors import ParseError
 from iotwarden.lab.generator import generate, load_scenario
-from iotwarden.model import Flow, Observation
-from iotwarden.sources.capfile import read_capture
+from iotwarden.model import Observation
 from tests.conftest import shared
 from tests.dissect.hostile import TCPDUMP_CAPTURES, feed_capture_any_port, feed_chunks, mutate
+from tests.engineutil import engine_run
 from tests.risk.harness import client_hello, host, tcp, write_pcap
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios"
@@ -353,18 +353,6 @@ def test_an_sdp_body_too_large_to_describe_is_skipped_whole() -> None:
     assert "session_name" not in first.fields and second.fields["public"]
 
 
-def _engine(path: Path, engine: Engine | None = None) -> tuple[list[Observation], list[Flow]]:
-    engine = engine or Engine()
-    obs: list[Observation] = []
-    flows: list[Flow] = []
-    for batch in read_capture(path):
-        res = engine.process(batch)
-        obs += res.observations
-        flows += res.flows
-    res = engine.flush()
-    return obs + res.observations, flows + res.flows
-
-
 @pytest.fixture(scope="module")
 def lab_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("rtsp-lab")
@@ -374,7 +362,7 @@ def lab_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_lab_cameras_stream_is_dissected_through_the_engine(lab_capture: Path) -> None:
     engine = Engine()
-    obs, flows = _engine(lab_capture, engine)
+    obs, flows = engine_run(lab_capture, engine)
     assert not engine.stats.parse_errors.get("rtsp")
     rtsp = [o for o in obs if o.proto == "rtsp"]
     # small.yaml: the camera challenges the first DESCRIBE for Digest and the recorder retries with credentials
@@ -396,7 +384,7 @@ def test_the_lab_cameras_stream_is_dissected_through_the_engine(lab_capture: Pat
 @pytest.mark.parametrize("port", [8554, 10554, 8080])  # listed; unlisted (probe); HTTP's (HTTP rejects, RTSP claims)
 def test_rtsp_is_found_on_its_ports_by_probe_and_after_http_rejects_it(tmp_path: Path, port: int) -> None:
     frames = tcp(host(1), host(2), port, [(True, OPTIONS), (False, OPTIONS_OK), (True, DESCRIBE), (False, DESCRIBED)])
-    obs, flows = _engine(write_pcap(tmp_path / "rtsp.pcap", frames))
+    obs, flows = engine_run(write_pcap(tmp_path / "rtsp.pcap", frames))
     assert [(o.proto, o.kind) for o in obs] == [("rtsp", "request"), ("rtsp", "response")] * 2
     (flow,) = flows
     assert flow.app == "rtsp" and flow.b_port == port
@@ -408,7 +396,8 @@ def test_rtsp_tunnelled_in_http_on_554_is_left_to_http(tmp_path: Path) -> None:
     get = (b"GET /Streaming/Channels/101 HTTP/1.0\r\nx-sessioncookie: 9f2d3a\r\n"
            b"Accept: application/x-rtsp-tunnelled\r\n\r\n")
     ok = b"HTTP/1.0 200 OK\r\nContent-Type: application/x-rtsp-tunnelled\r\nContent-Length: 0\r\n\r\n"
-    obs, flows = _engine(write_pcap(tmp_path / "tunnel.pcap", tcp(host(1), host(2), 554, [(True, get), (False, ok)])))
+    frames = tcp(host(1), host(2), 554, [(True, get), (False, ok)])
+    obs, flows = engine_run(write_pcap(tmp_path / "tunnel.pcap", frames))
     assert {o.proto for o in obs} == {"http"} and flows[0].app == "http"
 
 
@@ -422,7 +411,7 @@ def test_another_protocol_on_554_goes_to_its_own_dissector(tmp_path: Path, serve
     rtsp and described by nothing; RTSP now refuses their first bytes and the engine's fall-back finds them."""
     engine = Engine()
     frames = tcp(host(1), host(2), 554, [(not server_first, data)])
-    obs, flows = _engine(write_pcap(tmp_path / "other.pcap", frames), engine)
+    obs, flows = engine_run(write_pcap(tmp_path / "other.pcap", frames), engine)
     (flow,) = flows
     assert flow.app == app and (app, kind) in {(o.proto, o.kind) for o in obs}
     assert engine.stats.parse_errors["rtsp"] == 1 and not engine.stats.analyzer_errors

@@ -15,12 +15,11 @@ from iotwarden.dissect.http import HttpDissector
 from iotwarden.dissect.rtsp import RtspDissector
 from iotwarden.dissect.sip import MAX_BODY, MAX_HEAD, MAX_MESSAGES, MAX_PENDING, SipDissector
 from iotwarden.dissect.streambuf import PartialParse
-from iotwarden.engine.core import Engine
 from iotwarden.errors import ParseError
-from iotwarden.model import Flow, Observation
-from iotwarden.sources.capfile import read_capture
+from iotwarden.model import Observation
 from tests.conftest import shared
 from tests.dissect.hostile import TCPDUMP_CAPTURES, contract_call, feed_capture_any_port, feed_chunks, mutate
+from tests.engineutil import engine_run
 from tests.pcaputil import iter_packets
 from tests.risk.harness import T0, client_hello, host, tcp, udp, write_pcap
 
@@ -369,16 +368,6 @@ def test_fuzz_random_bytes(data: bytes, start: bytes) -> None:
     SipDissector().probe(start + data, True)
 
 
-def _engine(path: Path) -> tuple[list[Observation], list[Flow]]:
-    engine, obs, flows = Engine(), [], []
-    for batch in read_capture(path):
-        res = engine.process(batch)
-        obs += res.observations
-        flows += res.flows
-    res = engine.flush()
-    return obs + res.observations, flows + res.flows
-
-
 def test_through_the_engine_udp_and_tcp_5060_another_port_by_probe_and_tls_on_5060_refused(tmp_path: Path) -> None:
     phone, pbx, other = host(10), host(2), host(11)
     frames = [f for n, (to_pbx, data) in enumerate(REGISTRATION)
@@ -387,7 +376,7 @@ def test_through_the_engine_udp_and_tcp_5060_another_port_by_probe_and_tls_on_50
     frames += tcp(other, pbx, 5060, [(True, F1 + F3), (False, F2 + F4)], t=T0 + 10)
     frames += udp(other, pbx, 40000, 5080, invite(), t=T0 + 20)
     frames += tcp(other, pbx, 5060, [(True, client_hello([0x1301]))], t=T0 + 30, cport=40001)
-    obs, flows = _engine(write_pcap(tmp_path / "sip.pcap", frames))
+    obs, flows = engine_run(write_pcap(tmp_path / "sip.pcap", frames))
     sip = [o for o in obs if o.proto == "sip"]
     assert [(o.fields["transport"], o.kind, o.fields["cseq"]) for o in sip] == [
         ("udp", "request", 1), ("udp", "response", 1), ("udp", "request", 2), ("udp", "response", 2),
