@@ -63,24 +63,31 @@ class LateralDetector(Detector):
         self.services = Novelty(learn_s=0.0)
         self.waiting: deque[Flow] = deque()  # flows of unclassified devices, in time order
 
+    def flows(self, ctx: Context, flows: list[Flow]) -> None:
+        # per batch, with the options in locals: every flow of an internal device comes here
+        touch, attempts_count = self.peers.touch, self.options.attempts_count
+        for flow in flows:
+            if not is_internal(flow.a_ip):
+                continue
+            touch(flow.a_ip, flow.first_seen)  # the learning phase runs from the device's first flow
+            proto = flow.ip_proto
+            if proto not in (6, 17):
+                continue
+            admin = ADMIN_PORTS.get(flow.b_port) if proto == 6 else None
+            # the flow's own facts before the address test: a scan's millions of targets stop here
+            if not established(flow) and not (admin and attempts_count and flow.tcp_flags_ab):
+                continue
+            if not is_internal(flow.b_ip):
+                continue
+            if self.waiting or category(ctx, subject_key(ctx, flow.a_mac, flow.a_ip)) is None:
+                self.waiting.append(flow)  # behind the others, so each device's flows keep their order
+                if len(self.waiting) > MAX_WAITING:
+                    self._judge(ctx, self.waiting.popleft())
+                continue
+            self._judge(ctx, flow)
+
     def flow(self, ctx: Context, flow: Flow) -> None:
-        if not is_internal(flow.a_ip):
-            return
-        self.peers.touch(flow.a_ip, flow.first_seen)  # the learning phase runs from the device's first flow
-        if flow.ip_proto not in (6, 17):
-            return
-        admin = ADMIN_PORTS.get(flow.b_port) if flow.ip_proto == 6 else None
-        # the flow's own facts before the address test: a scan's millions of targets stop here
-        if not established(flow) and not (admin and self.options.attempts_count and flow.tcp_flags_ab):
-            return
-        if not is_internal(flow.b_ip):
-            return
-        if self.waiting or category(ctx, subject_key(ctx, flow.a_mac, flow.a_ip)) is None:
-            self.waiting.append(flow)  # behind the others, so each device's flows keep their order
-            if len(self.waiting) > MAX_WAITING:
-                self._judge(ctx, self.waiting.popleft())
-            return
-        self._judge(ctx, flow)
+        self.flows(ctx, [flow])
 
     def on_tick(self, ctx: Context, ts: float) -> None:
         super().on_tick(ctx, ts)
