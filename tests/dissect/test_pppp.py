@@ -264,3 +264,22 @@ def write_udp_pcap(path: Path, packets: list[tuple[tuple[str, int], tuple[str, i
             eth = dpkt.ethernet.Ethernet(src=bytes([2, 0, 0, 0, 0, int(sip.rsplit(".", 1)[1])]),
                                          dst=b"\xff" * 6, type=dpkt.ethernet.ETH_TYPE_IP, data=ip)
             writer.writepkt(bytes(eth), ts=1_700_000_000 + i / 1000)
+
+
+def test_the_probe_finds_the_xiaobai_s_punches_and_logins_on_other_ports() -> None:
+    """setup: the camera also sends its DEV_LGN_CRC to the servers' udp/32101 and 32102 and punches a remote
+    peer on udp/11104-11110 with PUNCH_PKT, its UID in clear, and the peer punches back; none of it proves a
+    role (the references put the servers on 32100, and both ends punch). Offered every UDP flow of the 555
+    shared captures, the probe claimed only Xiaobai flows."""
+    observations, _, engine = _engine(shared(f"{XIAOBAI}/xiaobai_Y2camera_setup.pcap"))
+    assert engine.stats.parse_errors["pppp"] == 0
+    pppp = [o for o in observations if o.proto == "pppp"]
+    punches = [o for o in pppp if o.fields.get("type_name") == "PUNCH_PKT"]
+    # the peer 60.29.153.35 punches back with the camera's UID: a UID in PUNCH_PKT is no sender's own
+    assert {(o.src_ip, o.kind, o.fields["did"]) for o in punches} == {
+        (CAMERA, "message", "XMSYCNT-031847-NDZUL"), ("60.29.153.35", "message", "XMSYCNT-031847-NDZUL")}
+    assert {o.dst_port for o in punches if o.src_ip == CAMERA} >= set(range(11104, 11111))
+    other_logins = [o for o in pppp if o.fields.get("type_name") == "DEV_LGN_CRC" and o.dst_port != SERVER_PORT]
+    assert {o.dst_port for o in other_logins} == {32101, 32102}
+    assert {o.kind for o in other_logins} == {"message"}
+    assert {o.src_ip for o in pppp if o.kind == "device_message"} == {CAMERA}

@@ -132,6 +132,10 @@ RULES: dict[str, IdentityRule] = {
     "tuya": IdentityRule(  # Tuya discovery announcement: device id, product key, local protocol version (tinytuya)
         attributes=("gw_id", "product_key", "version"), kinds=frozenset({"announce"}),
     ),
+    "pppp": IdentityRule(  # CS2/iLnkP2P: a device's own login to its P2P server (pppp.fdesc MSG_DEV_LGN*);
+        # an app's or a server's messages, and UIDs in messages about a device (P2P_REQ, PUNCH_PKT), give nothing
+        attributes=("role", "did", "did_prefix", "api_version"), kinds=frozenset({"device_message"}),
+    ),
     "ssdp": IdentityRule(  # UPnP DA 1.1 §1: a device's own SERVER, USN, LOCATION; a searcher's USER-AGENT
         attributes=("server", "usn", "location", "user_agent"),
         # the type a device advertises (NOTIFY NT, §1.2.2) or answers a search as (response ST, §1.3.3);
