@@ -53,7 +53,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("mms", "MmsDissector"),  # MMS found by probe on other ports
     ("enip", "EnipDissector"),
     ("fox", "FoxDissector"),
-    ("pppp", "PpppDissector"),  # CS2/iLnkP2P udp/32100 logins, 32108 LAN search; probed elsewhere by whole 0xF1 messages
+    ("pppp", "PpppDissector"),  # CS2/iLnkP2P udp/32100 logins, 32108 LAN search; elsewhere by whole 0xF1 messages
 )
 
 
