@@ -7,13 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from iotwarden.addons import AddonManager, default_analyzers
-from iotwarden.engine.core import Engine
-from iotwarden.hooks import Context
+from iotwarden.addons import default_analyzers
 from iotwarden.inventory.classifier import MIN_CONFIDENCE, Classifier, DeviceClassifier
 from iotwarden.model import Device
-from iotwarden.sources.capfile import read_capture
 from tests.conftest import shared
+from tests.risk.harness import run_capture
 
 CLASSIFIER = Classifier()
 
@@ -99,21 +97,8 @@ def test_the_threshold_is_validated() -> None:
 
 
 def _inventory(path: Path) -> dict[str, Device]:
-    ctx = Context()
-    manager = AddonManager(ctx, default_analyzers())
-    manager.load()
-    engine = Engine(dissectors=None)
-    for item in read_capture(path):
-        res = engine.process(item)
-        manager.observations(res.observations)
-        manager.flows(res.flows)
-        manager.tick(float(item.ts[-1]))
-    res = engine.flush()
-    manager.observations(res.observations)
-    manager.flows(res.flows)
-    manager.done()
-    assert not ctx.stats.analyzer_errors
-    return ctx.devices
+    """The devices the default analyzers make of a capture (engine, inventory, classifier)."""
+    return run_capture(path, default_analyzers()).devices
 
 
 def test_the_classifier_runs_as_the_analyzer_after_the_inventory() -> None:

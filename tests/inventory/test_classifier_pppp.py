@@ -8,12 +8,10 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from iotwarden.addons import AddonManager, default_analyzers
-from iotwarden.engine.core import Engine
-from iotwarden.hooks import Context
+from iotwarden.addons import default_analyzers
 from iotwarden.model import Device
-from iotwarden.sources.capfile import read_capture
 from tests.conftest import shared
+from tests.risk.harness import run_capture
 from tests.services.builders import Frame, udp, write_pcap
 
 XIAOBAI = "pcaps/nku_lifecycle/pcaps/xiaobai_Y2camera_lifecycle"
@@ -25,20 +23,7 @@ CAMERA_IP, PHONE_IP, SERVER_IP = "192.168.7.20", "192.168.7.10", "203.0.113.50"
 
 def inventory(path: Path) -> dict[str, Device]:
     """The devices the default analyzers make of a capture (engine, inventory, classifier)."""
-    ctx = Context()
-    manager = AddonManager(ctx, default_analyzers())
-    manager.load()
-    engine = Engine()
-    for batch in read_capture(path):
-        res = engine.process(batch)
-        manager.observations(res.observations)
-        manager.flows(res.flows)
-    res = engine.flush()
-    manager.observations(res.observations)
-    manager.flows(res.flows)
-    manager.done()
-    assert not ctx.stats.analyzer_errors
-    return ctx.devices
+    return run_capture(path, default_analyzers()).devices
 
 
 def message(msg_type: int, body: bytes = b"") -> bytes:

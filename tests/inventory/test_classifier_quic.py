@@ -7,12 +7,10 @@ from pathlib import Path
 
 import dpkt
 
-from iotwarden.addons import AddonManager, default_analyzers
-from iotwarden.engine.core import Engine
-from iotwarden.hooks import Context
+from iotwarden.addons import default_analyzers
 from iotwarden.model import Device
-from iotwarden.sources.capfile import read_capture
 from tests.dissect.quicbuild import client_hello, crypto_frame, initial
+from tests.risk.harness import run_capture
 from tests.services.builders import Frame, tcp, udp, write_pcap
 
 # a locally administered MAC (IEEE 802 §8.2.2: no maker) on a private address, and the gateway towards a
@@ -24,20 +22,7 @@ SNI = "weather.nest.com"
 
 def inventory(path: Path) -> dict[str, Device]:
     """The devices the default analyzers make of a capture (engine, inventory, classifier)."""
-    ctx = Context()
-    manager = AddonManager(ctx, default_analyzers())
-    manager.load()
-    engine = Engine()
-    for batch in read_capture(path):
-        res = engine.process(batch)
-        manager.observations(res.observations)
-        manager.flows(res.flows)
-    res = engine.flush()
-    manager.observations(res.observations)
-    manager.flows(res.flows)
-    manager.done()
-    assert not ctx.stats.analyzer_errors
-    return ctx.devices
+    return run_capture(path, default_analyzers()).devices
 
 
 def quic_capture(path: Path) -> Path:
