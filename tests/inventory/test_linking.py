@@ -133,6 +133,19 @@ def test_two_interfaces_with_one_client_identifier_are_one_device(tmp_path: Path
     assert ws.ips == ["10.0.0.70", "10.0.0.71"]
 
 
+def test_a_dual_nic_recorder_answering_sadp_on_both_is_one_device(tmp_path: Path) -> None:
+    # a Hikvision NVR on two networks answers each SADP search with its one serial (DeviceSN)
+    from tests.dissect.test_sadp import camera_probe_match
+
+    lan1, lan2, vms = "c0:56:e3:00:00:01", "c0:56:e3:00:00:02", "00:50:56:00:00:09"
+    answer = camera_probe_match("DS-7608NI-K2", activated="true")
+    frames = [(T0, _udp(lan1, vms, "10.0.0.64", "10.0.0.9", 37020, 37020, answer)),
+              (T0 + 1, _udp(lan2, vms, "10.1.0.64", "10.0.0.9", 37020, 37020, answer))]
+    found = devices(tmp_path, frames)
+    assert f"mac:{lan2}" not in found
+    assert found[f"mac:{lan1}"].attributes["link.mac"] == [lan1, lan2]
+
+
 def test_two_interfaces_with_one_fully_qualified_name_are_one_device(tmp_path: Path) -> None:
     a, b = "00:1b:21:00:00:0a", "00:1b:21:00:00:0b"
     frames = [*dhcp_lease(T0, a, "10.0.0.80", fqdn=b"app01.corp.example.com"),

@@ -19,6 +19,9 @@ UNIQUE_FACTS = frozenset({
     "dhcp.fqdn",  # RFC 4702 §3: the client's fully qualified name, unique in the DNS
     "enip.serial",  # CIP Vol 1 §5-2.2.1.7 Identity object serial number (unique per vendor)
     "s7comm.serial_number",  # SZL 0x0011/0x001C serial number of the module
+    "sadp.device_sn",  # Hikvision's full serial (model, date, label serial): a dual-NIC NVR answers on both
+    "pppp.did",  # the CS2/iLnkP2P device UID its P2P servers know it by, in its own clear login (pppp.fdesc)
+    "tuya.gw_id",  # the Tuya device id (devId) a device announces itself with (tinytuya's scanner keys by it)
 })
 # Names a host picks (RFC 2132 §12 host name, RFC 6762 mDNS .local name): default names repeat
 # across identical devices ("HIKVISION", "espressif"), so they link only randomised (locally
