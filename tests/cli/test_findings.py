@@ -42,7 +42,7 @@ def test_checks_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "findings", "checks", "-f", "json")
     assert code == 0
     checks = {c["id"]: c for c in json.loads(out)["checks"]}
-    assert len(checks) == 21
+    assert len(checks) == 24
     assert any(r.startswith("CWE-1392") for r in checks["risk.credentials.default"]["references"])
     code, out, _ = run(capsys, "findings", "checks")
     assert code == 0 and "risk.exposure.many_external" in out

@@ -8,13 +8,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from iotwarden.inventory.builder import InventoryBuilder
 from iotwarden.lab.wire import Frame, Host
 from iotwarden.model import Device
 from tests.dissect.test_kasa import DISCOVERY, EC60, HS110, KL130, P110, TDP_KEY_PROBE, encrypt, framed, tdp
-from tests.dissect.test_tuya import APP_REQUEST, V33, V35
-from tests.risk.harness import T0, classified_by_ip, host, tcp, udp, write_pcap
+from tests.dissect.test_tuya import ANNOUNCE, APP_REQUEST, V33, V35, as_json, frame_6699
+from tests.risk.harness import T0, classified_by_ip, host, run_capture, tcp, udp, write_pcap
 
 BROADCAST = Host("ff:ff:ff:ff:ff:ff", "10.9.0.255")
+# another device of the same product: its own device id (gwId is one device's: inventory/linking.py)
+BULB_V35 = frame_6699(0x13, b"\x00\x00\x00\x00" + as_json({**ANNOUNCE, "version": "3.5",
+                                                           "gwId": "bf0a8cd32c5ea0b1a8xkqz"}) + b"\x00")
 PHONE_PORT = 50123
 
 
@@ -87,7 +91,7 @@ def test_the_sysinfo_of_a_tcp_session_describes_the_device_not_the_client(tmp_pa
 
 def test_a_tuya_announcer_is_a_tuya_device_of_no_stated_kind(tmp_path: Path) -> None:
     plug, bulb = host(30), host(31)
-    frames = udp(plug, BROADCAST, 63145, 6667, V33) + udp(bulb, BROADCAST, 40001, 7000, V35, t=T0 + 0.5)
+    frames = udp(plug, BROADCAST, 63145, 6667, V33) + udp(bulb, BROADCAST, 40001, 7000, BULB_V35, t=T0 + 0.5)
     devices = classified_by_ip(write_pcap(tmp_path / "tuya.pcap", frames))
     for device, version in ((plug, "3.3"), (bulb, "3.5")):
         dev = devices[device.ip]
@@ -111,3 +115,12 @@ def test_a_tuya_plug_on_an_espressif_module_is_still_tuya(tmp_path: Path) -> Non
     plug = Host("60:01:94:00:30:01", "10.9.0.40")  # an IEEE block of Espressif, the module's maker
     devices = classified_by_ip(write_pcap(tmp_path / "tuya.pcap", udp(plug, BROADCAST, 63145, 6667, V33)))
     assert devices[plug.ip].vendor == "Tuya"
+
+
+def test_one_tuya_device_id_announced_from_two_macs_is_one_device(tmp_path: Path) -> None:
+    # a device that came back with another MAC (a re-flashed module, a Wi-Fi chip swap) keeps its gwId
+    before, after = Host("60:01:94:00:30:01", "10.9.0.40"), Host("60:01:94:00:30:02", "10.9.0.41")
+    frames = udp(before, BROADCAST, 63145, 6667, V33) + udp(after, BROADCAST, 63145, 6667, V33, t=T0 + 600)
+    ctx = run_capture(write_pcap(tmp_path / "tuya-twice.pcap", frames), [InventoryBuilder()])
+    (device,) = [d for d in ctx.devices.values() if {before.ip, after.ip} & set(d.ips)]
+    assert {before.ip, after.ip} <= set(device.ips)

@@ -21,6 +21,7 @@ CHECKS: tuple[str, ...] = (
     "rtsp_unauthenticated_stream:RtspUnauthenticatedStream",
     "upnp_exposed:UpnpExposed",
     "sadp_unactivated:SadpUnactivated",
+    "p2p_exposed:P2pExposed",
     "tls_weak_version:TlsWeakVersion",
     "tls_weak_cipher:TlsWeakCipher",
     "tls_self_signed:TlsSelfSigned",
