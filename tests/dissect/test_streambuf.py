@@ -8,7 +8,9 @@ import pytest
 
 from iotwarden.dissect import streambuf
 from iotwarden.dissect.base import Packet
+from iotwarden.dissect.streambuf import C2S, MessageStream, PartialParse
 from iotwarden.errors import ParseError
+from iotwarden.model import Observation
 
 
 def test_directions_have_separate_buffers() -> None:
@@ -64,3 +66,52 @@ def test_failed_carries_what_the_feed_made_before_the_error() -> None:
     partial = streambuf.failed(error, made)
     assert isinstance(partial, streambuf.PartialParse) and isinstance(partial, ParseError)
     assert partial.made is made and str(partial) == "bad message"
+
+
+class _Lines(MessageStream):
+    """A toy line protocol: each CRLF-ended line starting 'OK' is a message, anything else is malformed."""
+
+    name = "lines"
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        return self.stream(pkt, data, state)
+
+    def spoke(self, state: dict[str, Any]) -> bool:
+        return bool(state.get("lines"))
+
+    def step(self, pkt: Packet, buf: bytearray, key: str, state: dict[str, Any], out: list[Observation]) -> bool:
+        end = buf.find(b"\r\n")
+        if end < 0:
+            return False
+        line = bytes(buf[:end])
+        del buf[: end + 2]
+        if not line.startswith(b"OK"):
+            raise ParseError(f"not a line: {line!r}")
+        state["lines"] = True
+        out.append(pkt.observation(self.name, "line", {"text": line.decode()}))
+        return True
+
+
+def _line_pkt(to_server: bool = True) -> Packet:
+    return Packet(ts=1.0, payload=b"", src_ip="10.0.0.1", dst_ip="10.0.0.2", ip_proto=6, src_port=40000,
+                  dst_port=7, to_server=to_server)
+
+
+def test_a_message_stream_keeps_what_came_before_an_error_and_closes_only_that_direction() -> None:
+    d, state = _Lines(), {}
+    assert [o.fields["text"] for o in d.feed(_line_pkt(), b"OK 1\r\nOK", state)] == ["OK 1"]
+    with pytest.raises(PartialParse) as err:
+        d.feed(_line_pkt(), b" 2\r\nbad\r\nOK 3\r\n", state)
+    assert [o.fields["text"] for o in err.value.made] == ["OK 2"]
+    assert state["closed_" + C2S] and not state.get("done")  # the flow spoke this protocol: the other side goes on
+    assert d.feed(_line_pkt(), b"OK 4\r\n", state) == []
+    assert [o.fields["text"] for o in d.feed(_line_pkt(False), b"OK 5\r\n", state)] == ["OK 5"]
+    d.gap(state, False)  # a lost segment closes its direction: both are closed now
+    assert state["done"]
+
+
+def test_a_message_stream_that_never_spoke_its_protocol_is_done_at_the_first_error() -> None:
+    state: dict[str, Any] = {}
+    with pytest.raises(ParseError):
+        _Lines().feed(_line_pkt(), b"\x16\x03\x01 hello\r\n", state)
+    assert state["done"]  # the engine hands the flow to another dissector

@@ -45,9 +45,9 @@ from typing import Any, ClassVar
 from urllib.parse import unquote
 
 from iotwarden.dissect import sdp
-from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.dissect.base import Packet
 from iotwarden.dissect.http import basic_credentials
-from iotwarden.dissect.streambuf import C2S, S2C, direction_key, oriented
+from iotwarden.dissect.streambuf import C2S, S2C, MessageStream, oriented
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -141,7 +141,7 @@ def _body_length(headers: dict[str, str]) -> int:
     return int(value)
 
 
-class RtspDissector(StreamDissector):
+class RtspDissector(MessageStream):
     name: ClassVar[str] = "rtsp"
     tcp_ports: ClassVar[tuple[int, ...]] = (554, 8554)  # RFC 2326 §3.2 default port; 8554 the common alternative
     max_packets_per_flow: ClassVar[int | None] = 200  # a PLAY over TCP is followed by the whole stream
@@ -155,29 +155,13 @@ class RtspDissector(StreamDissector):
             return _PROBE_REQUEST.match(payload) is not None
         return _PROBE_STATUS.match(payload) is not None
 
-    def gap(self, state: dict[str, Any], to_server: bool) -> None:
-        """A lost segment may have held a message boundary: that direction stops, the other goes on."""
-        self._close(state, direction_key(to_server))
-
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
-        key = direction_key(pkt.to_server)
-        if state.get("closed_" + key):
-            return []
-        buf: bytearray = state.setdefault(key, bytearray())
-        buf += data
-        out: list[Observation] = []
-        try:
-            while buf and not state.get("closed_" + key):
-                if not self._step(pkt, buf, key, state, out):
-                    break
-        except ParseError:
-            self._close(state, key)
-            if not state.get("messages_" + C2S) and not state.get("messages_" + S2C):
-                state["done"] = True  # no message of the flow was RTSP: its bytes are another protocol's
-            raise
-        return out
+        return self.stream(pkt, data, state)
 
-    def _step(self, pkt: Packet, buf: bytearray, key: str, state: dict[str, Any], out: list[Observation]) -> bool:
+    def spoke(self, state: dict[str, Any]) -> bool:
+        return bool(state.get("messages_" + C2S) or state.get("messages_" + S2C))
+
+    def step(self, pkt: Packet, buf: bytearray, key: str, state: dict[str, Any], out: list[Observation]) -> bool:
         """Consume one thing at the head of ``buf``; False when more bytes are needed."""
         skip = state.get("skip_" + key, 0)
         if skip:  # the rest of an interleaved frame or of a body not described
@@ -219,7 +203,7 @@ class RtspDissector(StreamDissector):
         count = state.get("messages_" + key, 0) + 1
         state["messages_" + key] = count
         if count >= MAX_MESSAGES:
-            self._close(state, key)
+            self.close(state, key)
         return True
 
     def _message(self, pkt: Packet, head: bytes, key: str, state: dict[str, Any], out: list[Observation]) -> None:
@@ -320,10 +304,3 @@ class RtspDissector(StreamDissector):
                   "status": response["status"], "result": result}
         out.append(oriented(pkt, from_client=True).observation(self.name, "login_attempt", fields, subject="dst"))
 
-    @staticmethod
-    def _close(state: dict[str, Any], key: str) -> None:
-        state["closed_" + key] = True
-        state.pop(key, None)
-        state.pop("held_" + key, None)
-        if state.get("closed_" + C2S) and state.get("closed_" + S2C):
-            state["done"] = True

@@ -45,9 +45,9 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from iotwarden.dissect import sdp, sipmsg, streambuf
-from iotwarden.dissect.base import Packet, StreamDissector
-from iotwarden.dissect.streambuf import C2S, S2C, direction_key
+from iotwarden.dissect import sdp, sipmsg
+from iotwarden.dissect.base import Packet
+from iotwarden.dissect.streambuf import MessageStream, direction_key
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -71,7 +71,7 @@ def _is_keepalive(data: bytes) -> bool:
     return not data.strip(b"\r\n") or (len(data) >= 20 and data[4:8] == STUN_COOKIE and data[0] < 2)
 
 
-class SipDissector(StreamDissector):
+class SipDissector(MessageStream):
     name: ClassVar[str] = "sip"
     udp_ports: ClassVar[tuple[int, ...]] = (PORT,)
     tcp_ports: ClassVar[tuple[int, ...]] = (PORT,)
@@ -89,29 +89,13 @@ class SipDissector(StreamDissector):
             return False
         return sipmsg.REQUEST_LINE.match(payload[:end]) is not None
 
-    def gap(self, state: dict[str, Any], to_server: bool) -> None:
-        """A lost segment may have held a message boundary: that direction stops, the other goes on."""
-        self._close(state, direction_key(to_server))
-
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         if pkt.ip_proto != 6:
             return self._datagram(pkt, data, state)
-        key = direction_key(pkt.to_server)
-        if state.get("closed_" + key):
-            return []
-        buf: bytearray = state.setdefault(key, bytearray())
-        buf += data
-        out: list[Observation] = []
-        try:
-            while buf and not state.get("closed_" + key):
-                if not self._step(pkt, buf, key, state, out):
-                    break
-        except ParseError as exc:
-            self._close(state, key)
-            if not state.get("sip"):
-                state["done"] = True  # nothing of the flow was SIP: its bytes are another protocol's
-            raise streambuf.failed(exc, out) from None  # the messages before it are kept (PartialParse)
-        return out
+        return self.stream(pkt, data, state)
+
+    def spoke(self, state: dict[str, Any]) -> bool:
+        return bool(state.get("sip"))
 
     def _datagram(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         if _is_keepalive(data):
@@ -133,7 +117,7 @@ class SipDissector(StreamDissector):
             body = b""  # a body cut short is not described
         return [self._observe(pkt, parsed, body, state, "udp")]
 
-    def _step(self, pkt: Packet, buf: bytearray, key: str, state: dict[str, Any], out: list[Observation]) -> bool:
+    def step(self, pkt: Packet, buf: bytearray, key: str, state: dict[str, Any], out: list[Observation]) -> bool:
         """Consume one thing at the head of ``buf``; False when more bytes are needed."""
         skip = state.get("skip_" + key, 0)
         if skip:  # the rest of a body that is not described
@@ -185,7 +169,7 @@ class SipDissector(StreamDissector):
         count = state.get("messages_" + key, 0) + 1
         state["messages_" + key] = count
         if count >= MAX_MESSAGES:
-            self._close(state, key)
+            self.close(state, key)
 
     def _observe(self, pkt: Packet, head: sipmsg.Head, body: bytes, state: dict[str, Any],
                  transport: str) -> Observation:
@@ -216,13 +200,6 @@ class SipDissector(StreamDissector):
             fields.update(sdp.describe(body) or {})
         return pkt.observation(self.name, kind, fields)
 
-    @staticmethod
-    def _close(state: dict[str, Any], key: str) -> None:
-        state["closed_" + key] = True
-        state.pop(key, None)
-        state.pop("held_" + key, None)
-        if state.get("closed_" + C2S) and state.get("closed_" + S2C):
-            state["done"] = True
 
 
 def _content_type(head: sipmsg.Head) -> str:

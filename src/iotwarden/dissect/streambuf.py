@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from iotwarden.dissect.base import Packet
+from iotwarden.dissect.base import Packet, StreamDissector
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -90,3 +90,52 @@ def oriented(pkt: Packet, from_client: bool) -> Packet:
 def text(raw: bytes | bytearray, limit: int) -> str:
     """Wire bytes as text for a field: UTF-8 with replacement, control characters kept, cut at ``limit``."""
     return bytes(raw[:limit]).decode("utf-8", "replace")
+
+
+class MessageStream(StreamDissector):
+    """A text protocol read message by message from each direction's buffer (RTSP, SIP over TCP).
+
+    :meth:`step` consumes one thing at the head of a direction's buffer (a message, a body, bytes to skip)
+    and says False when it needs more bytes. A ParseError closes that direction; when nothing of the flow
+    was this protocol yet (:meth:`spoke`) the flow is done, so the engine hands its bytes to another
+    dissector; the messages the feed made before the error are kept (:class:`PartialParse`). A lost
+    segment closes only its direction: a message boundary may have been in it.
+    """
+
+    def step(self, pkt: Packet, buf: bytearray, key: str, state: dict[str, Any], out: list[Observation]) -> bool:
+        raise NotImplementedError
+
+    def spoke(self, state: dict[str, Any]) -> bool:
+        """Whether any message of the flow was this protocol's."""
+        raise NotImplementedError
+
+    def gap(self, state: dict[str, Any], to_server: bool) -> None:
+        self.close(state, direction_key(to_server))
+
+    def stream(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        """Feed ``data`` to its direction's buffer and consume what is complete."""
+        key = direction_key(pkt.to_server)
+        if state.get("closed_" + key):
+            return []
+        buf: bytearray = state.setdefault(key, bytearray())
+        buf += data
+        out: list[Observation] = []
+        try:
+            while buf and not state.get("closed_" + key):
+                if not self.step(pkt, buf, key, state, out):
+                    break
+        except ParseError as exc:
+            self.close(state, key)
+            if not self.spoke(state):
+                state["done"] = True  # nothing of the flow was this protocol: its bytes are another's
+            raise failed(exc, out) from None
+        return out
+
+    @staticmethod
+    def close(state: dict[str, Any], key: str) -> None:
+        """Read no more of ``key``'s direction (its buffer and a held message dropped); both closed: done."""
+        state["closed_" + key] = True
+        state.pop(key, None)
+        state.pop("held_" + key, None)
+        if state.get("closed_" + C2S) and state.get("closed_" + S2C):
+            state["done"] = True
