@@ -49,6 +49,8 @@ def test_tcp_xml_exact_and_wildcard(validate: Any) -> None:
 @pytest.mark.parametrize(("name", "attribute"), [
     ("ssh.xml", "ssh.banner"), ("web.xml", "http.server"), ("webuseragent.xml", "http.user_agent"),
     ("ssl.xml", "tls.ja3"), ("dhcpv6.xml", "dhcpv6.oro"), ("dns.xml", "dns.qname"),
+    ("sip.xml", "sip.user_agent"), ("sip.xml", "sip.server"), ("smb.xml", "smb.native_os"),
+    ("smb.xml", "smb.native_lanman"),
 ])
 def test_other_files(validate: Any, name: str, attribute: str) -> None:
     text = load(name)
@@ -61,6 +63,15 @@ def test_other_files(validate: Any, name: str, attribute: str) -> None:
 def test_web_server_names(validate: Any) -> None:
     kb = kb_of(validate(satori.convert(load("web.xml"))))
     assert any(m.conclusions.get("vendor") == "F5" for m in kb.match("http.server", "BigIP"))
+
+
+def test_sip_and_smb_names_reach_what_the_dissectors_keep(validate: Any) -> None:
+    sip = kb_of(validate(satori.convert(load("sip.xml"))))
+    phone = sip.match("sip.user_agent", "Aastra 480i/2.4.1")
+    assert any(m.conclusions.get("device_type") == "voip_phone" for m in phone)
+    assert any(m.conclusions.get("vendor") for m in sip.match("sip.server", "3CXPhoneSystem 15.5"))
+    smb = kb_of(validate(satori.convert(load("smb.xml"))))
+    assert smb.match("smb.native_lanman", "Samba for GuardianOS v.7.7.220")
 
 
 def test_unsupported_files_skip_everything() -> None:

@@ -17,8 +17,8 @@ from iotwarden.kb.taxonomy import Taxonomy
 
 MAX_XML_BYTES = 64 * 1024 * 1024  # larger than any Satori file (webuseragent.xml is ~0.7 MB)
 
-# XML test attribute -> (our attribute, match type for "exact", for "partial")
-TESTS: dict[str, tuple[str, str, str]] = {
+# XML test attribute -> (our attribute(s), match type for "exact", for "partial")
+TESTS: dict[str, tuple[str | list[str], str, str]] = {
     "dhcpoption55": ("dhcp.param_req_list", "exact", "prefix"),
     "dhcpoptions": ("dhcp.options", "exact", "prefix"),
     "dhcpvendorcode": ("dhcp.vendor_class", "exact", "contains"),
@@ -28,6 +28,11 @@ TESTS: dict[str, tuple[str, str, str]] = {
     "webserver": ("http.server", "exact", "contains"),
     "webuseragent": ("http.user_agent", "exact", "contains"),
     "dns": ("dns.qname", "exact", "regex"),
+    # Satori's SIP module reads a message's User-Agent and Server alike (dissect/sip.py keeps both)
+    "sipserver": (["sip.user_agent", "sip.server"], "exact", "contains"),
+    # SMB1 SESSION_SETUP_ANDX NativeOS / NativeLanMan (dissect/smb.py)
+    "smbnativename": ("smb.native_os", "exact", "contains"),
+    "smbnativelanman": ("smb.native_lanman", "exact", "contains"),
 }
 SSL_TESTS = {"ja3": "tls.ja3", "ja3s": "tls.ja3s", "ja4": "tls.ja4"}
 
@@ -113,7 +118,7 @@ def _rule(test: dict[str, str], kind: str, result: ImportResult) -> dict[str, An
         how = partial_how if partial else exact_how
         if how == "regex":
             return {"match": {"attribute": attribute, "regex": re.escape(value)}}
-        if attribute.startswith(("dhcp.param", "dhcp.options", "dhcpv6.oro")):
+        if isinstance(attribute, str) and attribute.startswith(("dhcp.param", "dhcp.options", "dhcpv6.oro")):
             numbers = [int(x) for x in re.findall(r"\d+", value)]
             if not numbers:
                 result.skipped["empty option list"] += 1
