@@ -76,3 +76,12 @@ def test_an_alert_shows_the_latest_connections_and_a_series_holds_only_flows_an_
     feed([det], flows=tries[:1])
     (series,) = det._series.values()
     assert series.flows == (tries[:1] if min_connections <= 8 else [])
+
+
+@pytest.mark.parametrize("min_connections", [1, 2, 3])
+def test_a_site_may_ask_for_very_short_series(min_connections: int) -> None:
+    # one connection is no series (no gap); two have one gap and no back-off trend to judge: none may crash
+    options = {"min_connections": min_connections, "min_span_s": 0.0}
+    assert feed([CallbackDetector(options)], flows=_tries([5.0])) == []  # a single connection
+    alerts = feed([CallbackDetector(options)], flows=_tries([5.0] * 4))
+    assert [a.id for a in alerts] == ["detect.c2.callback"]

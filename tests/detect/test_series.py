@@ -23,3 +23,9 @@ def test_a_series_keeps_its_latest_times_and_flows() -> None:
         series.add(tcp_flow("10.0.0.7", "203.0.113.9", 6667, float(i)), keep_times=4, keep_flows=2)
     assert series.times == [6.0, 7.0, 8.0, 9.0]
     assert [f.first_seen for f in series.flows] == [8.0, 9.0]
+
+
+def test_a_limit_of_zero_keeps_nothing_and_still_answers() -> None:
+    table: OrderedDict[str, Series] = OrderedDict()
+    assert isinstance(lru_get(table, "a", Series, 0), Series)
+    assert not table

@@ -109,9 +109,12 @@ class CallbackDetector(Detector):
         if series.raised is not None and now - series.raised < o.window_s:
             return  # reported within the window; the pipeline counts the repeats it is told about
         gaps = [b - a for a, b in zip(times, list(times)[1:], strict=False)]
+        if not gaps:  # one connection (a site's min_connections of 1) is no series
+            return
         gap = median(gaps)
         half = len(gaps) // 2
-        if not o.min_gap_s <= gap <= o.max_gap_s or median(gaps[half:]) > o.max_slowdown * median(gaps[:half]):
+        slowing = half > 0 and median(gaps[half:]) > o.max_slowdown * median(gaps[:half])  # one gap: no trend
+        if not o.min_gap_s <= gap <= o.max_gap_s or slowing:
             return  # too fast (a flood), too slow, or slowing down (back-off)
         series.raised = now
         standard = flow.b_port in SERVICE_PORTS

@@ -26,6 +26,8 @@ def lru_get(table: OrderedDict[K, V], key: K, make: Callable[[], V], limit: int)
         value = table[key] = make()
         if len(table) > limit:
             table.popitem(last=False)
+        if key not in table:  # a limit of 0 keeps nothing: the value serves this call only
+            return value
     table.move_to_end(key)
     return value
 
