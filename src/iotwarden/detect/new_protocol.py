@@ -55,7 +55,8 @@ class NewProtocolDetector(Detector):
         if ip not in self._budget and len(self._budget) >= MAX_BUDGETS:
             self._budget.clear()
         self._budget[ip] = (start, count + 1)
-        return count >= self.options.max_per_device_day
+        limit: int = self.options.max_per_device_day
+        return count >= limit
 
     def flows(self, ctx: Context, flows: list[Flow]) -> None:
         # flow() takes established flows only (base.established: TCP with payload, others answered), so

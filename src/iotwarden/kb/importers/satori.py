@@ -111,20 +111,20 @@ def _rule(test: dict[str, str], kind: str, result: ImportResult) -> dict[str, An
         if partial or "*" in value:
             return {"match": {"attribute": attribute, "regex": glob_regex(value)}}
         return {"match": {"attribute": attribute, "exact": value}}
-    for key, (attribute, exact_how, partial_how) in TESTS.items():
+    for key, (attributes, exact_how, partial_how) in TESTS.items():
         value = test.get(key, "").strip()
         if not value:
             continue
         how = partial_how if partial else exact_how
         if how == "regex":
-            return {"match": {"attribute": attribute, "regex": re.escape(value)}}
-        if isinstance(attribute, str) and attribute.startswith(("dhcp.param", "dhcp.options", "dhcpv6.oro")):
+            return {"match": {"attribute": attributes, "regex": re.escape(value)}}
+        if isinstance(attributes, str) and attributes.startswith(("dhcp.param", "dhcp.options", "dhcpv6.oro")):
             numbers = [int(x) for x in re.findall(r"\d+", value)]
             if not numbers:
                 result.skipped["empty option list"] += 1
                 return None
-            return {"match": {"attribute": attribute, how: ",".join(map(str, numbers))}}
-        return {"match": {"attribute": attribute, how: value}}
+            return {"match": {"attribute": attributes, how: ",".join(map(str, numbers))}}
+        return {"match": {"attribute": attributes, how: value}}
     result.skipped[f"{kind} test on an unsupported field"] += 1
     return None
 
