@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from iotwarden.api import riskband
 from iotwarden.api.riskband import RiskIndex
@@ -96,7 +96,8 @@ class DeviceFilter:
         return {name: v for name in FACETS if (v := getattr(self, name))}
 
 
-def _contains(expr: ColumnElement[Any], needle: str, dialect: str, *, fold: bool = True) -> ColumnElement[bool]:
+def _contains(expr: ColumnElement[Any] | InstrumentedAttribute[Any], needle: str, dialect: str, *,
+              fold: bool = True) -> ColumnElement[bool]:
     """LIKE, case-insensitive when ``fold``: SQLite's LIKE already folds ASCII case (no per-row
     lower() copy), PostgreSQL's ILIKE folds every letter."""
     pattern = needle[:MAX_TERM_LEN + 4]
@@ -161,9 +162,8 @@ def _order(stmt: Select[Any], sort: str) -> Select[Any]:
     desc = sort.startswith("-")
     name = sort.lstrip("-")
     facet = FACETS.get(name)
-    col = _column(facet.column if facet else name) if name in sort_columns() else None
-    if col is None:
-        col = DeviceRow.key
+    found = _column(facet.column if facet else name) if name in sort_columns() else None
+    col: ColumnElement[Any] | InstrumentedAttribute[Any] = DeviceRow.key if found is None else found
     return stmt.order_by(col.desc() if desc else col.asc(), DeviceRow.id.desc() if desc else DeviceRow.id.asc())
 
 

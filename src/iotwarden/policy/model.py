@@ -351,4 +351,5 @@ def load_text(text: str) -> Policy:
 
 
 def dump_text(policy: Policy) -> str:
-    return yaml.safe_dump(policy.to_dict(), sort_keys=False, allow_unicode=True, width=120)
+    text: str = yaml.safe_dump(policy.to_dict(), sort_keys=False, allow_unicode=True, width=120)
+    return text

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from iotwarden.errors import ParseError
 from iotwarden.model import Flow, Observation
@@ -125,11 +125,11 @@ class Encoder:
         return out
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _int(value: Any) -> bool:
+def _int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -186,12 +186,16 @@ def decode(payload: bytes) -> RecordMessage:
     msg = RecordMessage(site=site, run=run, seq=seq, source=str(doc.get("source", ""))[:MAX_SOURCE_LEN],
                         packets=packets, tick=float(tick) if tick is not None else None, end=doc.get("end") is True,
                         stats=stats)
-    for items, convert, out in ((obs, _observation, msg.observations), (flows, _flow, msg.flows)):
-        for item in items:
-            try:
-                out.append(convert(item))  # type: ignore[operator]
-            except (ParseError, TypeError, ValueError):
-                msg.malformed += 1
+    for item in obs:
+        try:
+            msg.observations.append(_observation(item))
+        except (ParseError, TypeError, ValueError):
+            msg.malformed += 1
+    for item in flows:
+        try:
+            msg.flows.append(_flow(item))
+        except (ParseError, TypeError, ValueError):
+            msg.malformed += 1
     return msg
 
 

@@ -23,6 +23,7 @@ from iotwarden.addons import AddonManager, site_analyzers
 from iotwarden.detect.pipeline import AlertPipeline
 from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
+from iotwarden.inventory.resolution import EvidenceKey
 from iotwarden.model import Device, Flow
 from iotwarden.model.alert import Alert
 from iotwarden.model.finding import Finding
@@ -98,7 +99,7 @@ class RunState:
         self._written: dict[str, tuple[int, int]] = {}  # device key -> (packets, bytes) in the store
         self._signatures: dict[str, tuple[Any, ...]] = {}
         self._created: set[str] = set()  # device keys whose row this run inserted
-        self._evidence: dict[str, dict[Any, int]] = {}  # device key -> evidence fact -> count in the store
+        self._evidence: dict[str, dict[EvidenceKey, int]] = {}  # device key -> evidence fact -> count in the store
         self._sets: dict[str, Sets] = {}  # device key -> its sets as last written
         self._base: dict[str, Sets] = {}  # device key -> its stored sets before this run (rows it did not create)
         self._findings_at = time.monotonic()

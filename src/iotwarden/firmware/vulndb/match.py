@@ -34,7 +34,7 @@ class VulnMatch:
     rank: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 def _affects(version: str, r: AffectedRange) -> bool:
