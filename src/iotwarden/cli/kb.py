@@ -17,7 +17,7 @@ from iotwarden.cli.main import app
 from iotwarden.cli.progress import activity
 from iotwarden.errors import ConfigError, ParseError, describe
 from iotwarden.kb import paths
-from iotwarden.kb.importers import fingerbank, ja4, p0f, satori
+from iotwarden.kb.importers import fingerbank, ja4, p0f, recog, satori
 from iotwarden.kb.importers.common import ImportResult, dump_rules
 from iotwarden.kb.index import KnowledgeBase, compile_rules, index_problem, write_index
 from iotwarden.kb.oui import REGISTRIES, OuiRegistry, VendorNames, parse_registry_csv, registry_of
@@ -35,6 +35,7 @@ class ImportFormat(StrEnum):
     satori = "satori"
     fingerbank = "fingerbank"
     ja4 = "ja4"
+    recog = "recog"
 
 
 LICENCE_NOTES = {
@@ -42,7 +43,18 @@ LICENCE_NOTES = {
     "satori": "Satori fingerprints are GPL-2.0 (xnih/satori): do not ship the converted file in proprietary products.",
     "fingerbank": "Fingerbank data is ODbL 1.0 / DbCL 1.0 (Inverse inc.): share-alike; attribute Fingerbank.",
     "ja4": "JA4+ mapping is FoxIO License 1.1 (non-commercial use): check the licence before use.",
+    "recog": "Rapid7 Recog is BSD-2-Clause (Copyright (c) 2014, Rapid7): keep its copyright notice with the file.",
 }
+
+
+def _recog_files(source: Path) -> list[tuple[str, str]]:
+    """A Recog file, or the ``*.xml`` of a directory (a clone's root: its ``xml/``), as (name, text)."""
+    if not source.is_dir():
+        return [(source.name, _read_text(source))]
+    files = sorted(source.glob("*.xml")) or sorted((source / "xml").glob("*.xml"))
+    if not files:
+        raise ConfigError(f"{source}: no *.xml Recog files in it (nor in its xml/)")
+    return [(p.name, _read_text(p)) for p in files[: recog.MAX_FILES + 1]]
 
 
 def _read_text(path: Path) -> str:
@@ -162,12 +174,13 @@ def check(fix: Annotated[bool, typer.Option("--fix", help="Rewrite the compiled 
 @kb_app.command("import")
 def import_(fmt: Annotated[ImportFormat, typer.Argument(help="Database format.")],
             source: Annotated[Path, typer.Argument(help="The database file you hold (p0f.fp, a Satori *.xml, "
-                                                        "dhcp_fingerprints.conf, ja4plus-mapping.csv).")],
+                                                        "dhcp_fingerprints.conf, ja4plus-mapping.csv; for recog "
+                                                        "a Recog *.xml or a directory of them).")],
             output: Annotated[Path, typer.Option("-o", "--output", help="Rule file to write (put it in "
                                                  "<home>/rules/ to have it loaded).")]) -> None:
     """Convert your own copy of an external fingerprint database into a rule file."""
     check_output(output)
-    text = _read_text(source)
+    text = "" if fmt is ImportFormat.recog else _read_text(source)
     with activity(f"converting {source.name}"):
         try:
             result: ImportResult
@@ -177,6 +190,8 @@ def import_(fmt: Annotated[ImportFormat, typer.Argument(help="Database format.")
                 result = satori.convert(text)
             elif fmt is ImportFormat.fingerbank:
                 result = fingerbank.convert(text)
+            elif fmt is ImportFormat.recog:
+                result = recog.convert_all(_recog_files(source))
             else:
                 result = ja4.convert(text)
         except ParseError as exc:
