@@ -3,10 +3,11 @@
 A QA pass over a change (issues #3/#4): run the analyze service in one process over every pcap/pcapng
 under a folder, each file into a fresh SQLite store (a copy of one migrated template, so the schema
 is made once), and write one JSON line per file: status and error (an exception that escaped the
-service, with its traceback), packets, flows by application, failed services, parse and analyzer
-errors by name, devices (key, vendor, type, model, os, firmware, category), findings and alerts
-(id, subject) and the CPU seconds the service spent. Run it at two commits (a ``git worktree`` each,
-``PYTHONPATH=<worktree>/src`` with the same venv) and ``--diff`` the two files:
+service, with its traceback), packets, flows by application, failed services, parse errors, rejections
+before confirmation and analyzer errors by name, devices (key, vendor, type, model, os, firmware,
+category), findings and alerts (id, subject) and the CPU seconds the service spent. Run it at two
+commits (a ``git worktree`` each, ``PYTHONPATH=<worktree>/src`` with the same venv) and ``--diff`` the
+two files:
 
     PYTHONPATH=/tmp/qa-base/src python bench/qa_captures.py run base.jsonl [--pcaps DIR] [--match TEXT]
     python bench/qa_captures.py diff base.jsonl head.jsonl
@@ -98,6 +99,7 @@ def analyse_one(path: Path, template: Path, work: Path) -> dict[str, Any]:
     stats = held.pop("stats")
     one = stats[0] if stats else {}
     out["parse_errors"] = one.get("parse_errors", {})
+    out["rejected_before_confirmation"] = one.get("rejected_before_confirmation", {})
     out["analyzer_errors"] = one.get("analyzer_errors", {})
     out["apps"] = dict(Counter(app or "-" for rows in held["flows"].values() for app, _ in rows))
     out.update(held)
@@ -167,6 +169,9 @@ def diff_file(a: dict[str, Any], b: dict[str, Any]) -> Iterator[tuple[str, str]]
         yield category, f"{key}: {ra} -> {rb}"
     for name, (x, y) in _counter_diff(a["parse_errors"], b["parse_errors"]).items():
         yield "parse_errors", f"{name}: {x} -> {y}"
+    rejected_a, rejected_b = a.get("rejected_before_confirmation", {}), b.get("rejected_before_confirmation", {})
+    for name, (x, y) in _counter_diff(rejected_a, rejected_b).items():
+        yield "rejected_before_confirmation", f"{name}: {x} -> {y}"
     for name, (x, y) in _counter_diff(a["analyzer_errors"], b["analyzer_errors"]).items():
         yield "analyzer_errors", f"{name}: {x} -> {y}"
     da, db = a["devices"], b["devices"]

@@ -55,3 +55,32 @@ def test_stats_say_how_many_scan_probes_were_not_stored(capsys: pytest.CaptureFi
     assert (doc["totals"]["flows"], doc["totals"]["flows_not_stored"], doc["store"]["flows"]) == (45, 30, 15)
     assert main(["stats", "--db", db]) == 0
     assert "30 scan probes were analysed but not stored" in capsys.readouterr().out
+
+
+def test_stats_tell_another_protocol_on_a_port_from_parse_errors(capsys: pytest.CaptureFixture[str],
+                                                                 tmp_path: Path) -> None:
+    """STUN (RFC 8489 §5) on udp/443: refused by QUIC before anything confirmed the flow, shown as "not this
+    protocol" (``rejected_before_confirmation``), not as a QUIC parse error."""
+    pytest.importorskip("iotwarden.engine.core", reason="the packet engine (engine/core.py) is not there yet")
+    import struct
+
+    from tests.sources.capbuild import ethernet, pcap_bytes, udp
+
+    stun = struct.pack(">HHI", 0x0001, 0, 0x2112A442) + bytes(12)
+    cap = tmp_path / "stun.pcap"
+    cap.write_bytes(pcap_bytes([(1_700_000_000.0 + i, ethernet(udp("192.168.1.10", "198.51.100.7", 50000, 443, stun)))
+                                for i in range(3)]))
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert main(["analyze", str(cap), "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["stats", "--db", db, "-f", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    [c] = doc["captures"]
+    assert "quic" not in c["parse_errors"] and c["rejected_before_confirmation"]["quic"] >= 1
+    assert doc["totals"]["rejected_before_confirmation"] == c["rejected_before_confirmation"]
+    assert main(["stats", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "not this protocol" in out
+    [row] = [line for line in out.splitlines() if line.strip("│ ").startswith("quic")]
+    cells = [cell.strip() for cell in row.strip("│").split("│")]
+    assert cells[2:] == ["0", str(c["rejected_before_confirmation"]["quic"])]  # parse errors, not this protocol

@@ -363,7 +363,8 @@ def test_a_flow_on_udp_443_that_is_not_quic_is_named_as_failed(tmp_path: Path) -
     path = write_pcap(tmp_path / "o.pcap", [(1.0 + i, udp(ends, b"\x38" + bytes(60))) for i in range(20)])
     obs, flows, stats = engine_run(path)
     assert obs == [] and flows[0].app is None and flows[0].extra["failed_services"] == ["quic"]
-    assert stats.protocols["quic"] == 1 and stats.parse_errors["quic"] == 1  # only the first datagram
+    assert stats.protocols["quic"] == 1 and stats.rejected_before_confirmation["quic"] == 1  # the first datagram
+    assert not stats.parse_errors  # another protocol on udp/443, not malformed QUIC
 
 
 # -- limits ---------------------------------------------------------------------------------------

@@ -414,7 +414,8 @@ def test_another_protocol_on_554_goes_to_its_own_dissector(tmp_path: Path, serve
     obs, flows = engine_run(write_pcap(tmp_path / "other.pcap", frames), engine)
     (flow,) = flows
     assert flow.app == app and (app, kind) in {(o.proto, o.kind) for o in obs}
-    assert engine.stats.parse_errors["rtsp"] == 1 and not engine.stats.analyzer_errors
+    assert engine.stats.rejected_before_confirmation["rtsp"] == 1 and not engine.stats.analyzer_errors
+    assert not engine.stats.parse_errors  # another protocol on tcp/554, not malformed RTSP
 
 
 @pytest.mark.parametrize("name", TCPDUMP_CAPTURES)

@@ -292,11 +292,11 @@ def test_bytes_the_ports_dissector_rejects_go_to_a_prober_that_must_describe_the
     # Zeek's dynamic protocol detection: the port's analyzer fails, a signature-enabled one confirms
     engine, obs, [flow] = _run([Strict(), Banner()], _exchange(b"HI client", b"HI server", b"more"))
     assert ([o.proto for o in obs], flow.app, flow.extra.get("failed_services")) == (["banner"], "banner", None)
-    assert engine.stats.parse_errors["strict"] == 1 and engine.stats.protocols["banner"] >= 1
+    assert engine.stats.rejected_before_confirmation["strict"] == 1 and engine.stats.protocols["banner"] >= 1
     # claimed by the probe but never described (the answer is not a banner): still the port's failure
     engine, obs, [flow] = _run([Strict(), Banner()], _exchange(b"HI client", b"garbage"))
     assert (obs, flow.app, flow.extra.get("failed_services")) == ([], None, ["strict"])
-    assert engine.stats.parse_errors["banner"] == 1
+    assert engine.stats.rejected_before_confirmation["banner"] == 1
     # no prober claims the bytes; bytes the port's dissector accepted are never offered
     _, _, [flow] = _run([Strict(), Banner()], _exchange(b"zz", b"HI server"))
     assert (flow.app, flow.extra.get("failed_services")) == (None, ["strict"])
@@ -308,7 +308,8 @@ def test_dissector_errors_are_counted_never_raised() -> None:
     frames = [(1.0, ethernet(udp(C, S, 1, 9999, b"bad"))), (2.0, ethernet(udp(C, S, 2, 9999, b"crash")))]
     engine, obs, _ = _run([Broken()], frames)
     assert obs == []
-    assert engine.stats.parse_errors["broken"] == 2
+    # the ParseError is the flow's first datagram, refused before confirmation; a crash is always an error
+    assert (engine.stats.parse_errors["broken"], engine.stats.rejected_before_confirmation["broken"]) == (1, 1)
     assert engine.stats.analyzer_errors["dissect.broken"] == 1
     assert engine.stats.protocols["broken"] == 2
 
@@ -385,7 +386,7 @@ def test_memo_never_keeps_a_rejected_payload() -> None:
     echo = Echo()
     frames = [(1.0, ethernet(udp(C, S, 1000, 4000, b"\x01bad"))), (2.0, ethernet(udp(C, S, 1000, 4000, b"\x02bad")))]
     engine, obs, _ = _run([echo], frames)
-    assert (obs, echo.calls, engine.stats.parse_errors["echo"]) == ([], 2, 2)
+    assert (obs, echo.calls, engine.stats.rejected_before_confirmation["echo"]) == ([], 2, 2)
 
 
 def test_memo_skips_tcp_and_observations_it_could_not_restamp() -> None:

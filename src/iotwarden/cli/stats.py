@@ -12,23 +12,36 @@ from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, OUTPUT_OPTION, Forma
 from iotwarden.cli.main import app
 from iotwarden.services import inventory
 
+# parse errors: malformed messages on a flow its dissector had confirmed (or a link-layer frame); "not this
+# protocol": a dissector's refusals of a flow's bytes before it confirmed the flow (another protocol on its
+# port: DTLS on udp/443, TLS on tcp/80), the flow's failed service (docs/architecture.md, the engine)
+NOT_THIS_PROTOCOL = "not this protocol"
+
 
 def render_stats(console: Console, data: dict[str, Any]) -> None:
     caps = Table(title=f"Captures ({len(data['captures'])})", title_justify="left")
-    for name in ("id", "file", "status", "packets", "bytes", "flows", "observations", "devices", "parse errors"):
+    for name in ("id", "file", "status", "packets", "bytes", "flows", "observations", "devices", "parse errors",
+                 NOT_THIS_PROTOCOL):
         caps.add_column(name, overflow="fold",
                         justify="left" if name in ("file", "status") else "right")
     for c in data["captures"]:
+        rejected = c["rejected_before_confirmation"]
         caps.add_row(str(c["id"]), c["path"], c["status"], str(c["packets"]), str(c["bytes"]), str(c["flows"]),
-                     str(c["observations"]), str(c["devices"]), str(sum(c["parse_errors"].values())))
+                     str(c["observations"]), str(c["devices"]), str(sum(c["parse_errors"].values())),
+                     str(sum(rejected.values())))
     console.print(caps)
     totals = data["totals"]
-    protos = Table(title="Protocols (packets dissected / parse errors, all captures)", title_justify="left")
-    for name in ("protocol", "packets", "parse errors"):
+    rejected = totals["rejected_before_confirmation"]
+    protos = Table(title="Protocols (all captures)", title_justify="left")
+    for name in ("protocol", "packets", "parse errors", NOT_THIS_PROTOCOL):
         protos.add_column(name, justify="left" if name == "protocol" else "right")
-    for name in sorted(set(totals["protocols"]) | set(totals["parse_errors"])):
-        protos.add_row(name, str(totals["protocols"].get(name, 0)), str(totals["parse_errors"].get(name, 0)))
+    for name in sorted(set(totals["protocols"]) | set(totals["parse_errors"]) | set(rejected)):
+        protos.add_row(name, str(totals["protocols"].get(name, 0)), str(totals["parse_errors"].get(name, 0)),
+                       str(rejected.get(name, 0)))
     console.print(protos)
+    if any(rejected.values()):
+        console.print("not this protocol: a dissector refused a flow's bytes before it had confirmed the flow "
+                      "(another protocol on its port; the flow keeps it as a failed service), not malformed messages")
     store = data["store"]
     console.print(
         f"total: {totals['packets']} packets, {totals['bytes']} bytes, {totals['flows']} flows, "
@@ -42,7 +55,8 @@ def render_stats(console: Console, data: dict[str, Any]) -> None:
 
 @app.command("stats")
 def stats_command(db: str | None = DB_OPTION, fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
-    """Packets, bytes, flows, per-protocol counts and parse errors, per capture and in total."""
+    """Packets, bytes, flows, per-protocol counts, parse errors and refusals of another protocol's bytes
+    ("not this protocol"), per capture and in total."""
     with open_store(db) as store:
         data = inventory.stats(store)
     emit(fmt, {"schema": "iotwarden.stats/1", **data}, lambda c: render_stats(c, data), out)

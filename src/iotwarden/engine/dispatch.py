@@ -232,24 +232,42 @@ class Dispatcher:
             fd.heads.clear()
         self.changed[uid] = fd.t2
 
-    def _call(self, d: Dissector, pkt: Packet, state: dict[str, Any], data: bytes | None) -> list[Observation] | None:
+    def _call(self, d: Dissector, pkt: Packet, state: dict[str, Any], data: bytes | None, *,
+              confirmed: bool = True) -> list[Observation] | None:
         """One dissector call; None when it rejected the input (counted), else its Observations (also those
-        made before it rejected the rest of a delivery: streambuf.PartialParse, counted)."""
+        made before it rejected the rest of a delivery: streambuf.PartialParse, counted).
+
+        ``confirmed`` is False for a flow its dissector has not confirmed yet (``FlowDispatch.app``): a
+        rejection then says the flow's bytes are not that protocol, not that they are a malformed message
+        of it, and is counted in ``rejected_before_confirmation``, unless the call itself confirmed the flow
+        (an Observation made before the error, or ``confirm``) first (see :meth:`_reject_count`)."""
         name = d.name
         try:
             if data is not None and isinstance(d, StreamDissector):
                 return d.feed(pkt, data, state)
             return d.dissect(pkt, state)
         except PartialParse as exc:  # it rejected part of a delivery after describing what came before it
-            self.stats.parse_errors[name] += 1
+            self._reject_count(name, confirmed or bool(exc.made) or bool(state.get(CONFIRMED_STATE_KEY)))
             return exc.made
         except ParseError:
-            self.stats.parse_errors[name] += 1
+            self._reject_count(name, confirmed or bool(state.get(CONFIRMED_STATE_KEY)))
         except Exception:  # a dissector bug must not stop the capture; counted and logged
             self.stats.parse_errors[name] += 1
             self.stats.analyzer_errors[f"dissect.{name}"] += 1
             log.debug("dissector %s failed", name, exc_info=True)
         return None
+
+    def _reject_count(self, name: str, confirmed: bool) -> None:
+        """Count one rejection by dissector ``name``. After it confirmed the flow (or on a link-layer frame,
+        named by its ethertype) it is a malformed message: ``parse_errors``. Before, the flow is most likely
+        another protocol on that dissector's port (DTLS or STUN on udp/443, TLS on tcp/80): Zeek reports
+        such an analyzer violation before ``AnalyzerConfirmation`` as the flow's failed service, not as a
+        weird; it is counted apart, in ``rejected_before_confirmation``, and the flow keeps its
+        ``failed_services`` (:meth:`_rejected`). A dissector crash is always a parse (and analyzer) error."""
+        if confirmed:
+            self.stats.parse_errors[name] += 1
+        else:
+            self.stats.rejected_before_confirmation[name] += 1
 
     def _run_l2(self, batch: PacketBatch, h: Headers, rows: npt.NDArray[np.int64], out: list[Observation]) -> None:
         data = batch.data
@@ -401,7 +419,7 @@ class Dispatcher:
                 restamp(payload, fields)
                 out.append(observation(proto, kind, fields, subject))
             return
-        got = self._call(d, pkt, fd.state, None)
+        got = self._call(d, pkt, fd.state, None, confirmed=fd.app is not None)
         if got is None:
             self._rejected(fd, d)
             return  # rejected (counted): not kept, so a repeat is rejected and counted again
@@ -417,7 +435,7 @@ class Dispatcher:
                 out: list[Observation]) -> None:
         """One delivery to the flow's dissector. The flow is named after it once it confirms the flow (an
         Observation, or ``confirm``: Zeek's analyzer confirmation); what it only accepted names nothing."""
-        got = self._call(d, pkt, fd.state, data)
+        got = self._call(d, pkt, fd.state, data, confirmed=fd.app is not None)
         if got is None:
             self._rejected(fd, d)
             if fd.fallback:

@@ -17,6 +17,9 @@ class CaptureStats:
     truncated: bool = False  # the input ended inside a record
     protocols: Counter[str] = field(default_factory=Counter)  # packets dissected, per dissector
     parse_errors: Counter[str] = field(default_factory=Counter)  # malformed messages, per dissector
+    # a flow's bytes a dissector rejected before it confirmed the flow: another protocol on its port, per
+    # dissector (engine/dispatch.py Dispatcher._reject_count); not malformed messages of that protocol
+    rejected_before_confirmation: Counter[str] = field(default_factory=Counter)
     decode_errors: Counter[str] = field(default_factory=Counter)  # header decode problems, per reason
     analyzer_errors: Counter[str] = field(default_factory=Counter)  # crashes caught, per analyzer
     observations: int = 0
@@ -35,6 +38,7 @@ class CaptureStats:
                 self.last_ts = ts
         self.protocols.update(other.protocols)
         self.parse_errors.update(other.parse_errors)
+        self.rejected_before_confirmation.update(other.rejected_before_confirmation)
         self.decode_errors.update(other.decode_errors)
         self.analyzer_errors.update(other.analyzer_errors)
 
@@ -49,6 +53,7 @@ class CaptureStats:
             "truncated": self.truncated,
             "protocols": dict(sorted(self.protocols.items())),
             "parse_errors": dict(sorted(self.parse_errors.items())),
+            "rejected_before_confirmation": dict(sorted(self.rejected_before_confirmation.items())),
             "decode_errors": dict(sorted(self.decode_errors.items())),
             "analyzer_errors": dict(sorted(self.analyzer_errors.items())),
         }
