@@ -163,6 +163,8 @@ def test_unmapped_files_and_bad_params_are_counted() -> None:
                         "</fingerprints>", "hp_pjl_id.xml")
     assert pjl.rules[0]["match"]["attribute"] == "pjl.model"
     assert pjl.rules[0]["conclusions"] == {"vendor": "Brother", "model": "{1}", "device_type": "printer"}
+    long = recog.convert(fingerprint_file("^Acme" + "a" * 1000), "http_servers.xml")
+    assert long.skipped["regex longer than MAX_PATTERN_LENGTH"] == 1
     missing_group = recog.convert(fingerprint_file("^Acme", '<param pos="2" name="hw.version"/>'), "x.xml")
     assert missing_group.skipped["param names a regex group the pattern lacks"] == 1
     # an interpolation of nothing, or of an unknown param, drops that one conclusion
@@ -225,6 +227,7 @@ def test_cli_imports_a_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert "14 rules" in result.output and "1 no conclusion our rules hold" in result.output
     text = out.read_text()
     assert text.startswith("# Converted by `iotwarden kb import recog` from recog.") and "BSD-2-Clause" in text
+    assert "&id" not in text and "\n- id: recog." in text  # no YAML anchors; each rule opens with its id
     kb = KnowledgeBase.load(user_rules=out.parent)
     hits = kb.match("snmp.sys_descr", "3Com IntelliJack NJ220")
     assert any(m.conclusions.get("model") == "NJ220" and m.rule_id.startswith("recog.") for m in hits)

@@ -30,6 +30,7 @@ from typing import Any
 
 from iotwarden.errors import ParseError
 from iotwarden.kb.importers.common import ImportResult, slug
+from iotwarden.kb.schema import MAX_PATTERN_LENGTH
 from iotwarden.kb.taxonomy import Taxonomy
 
 MAX_XML_BYTES = 64 * 1024 * 1024  # larger than any Recog file (html_title.xml is ~1.5 MB)
@@ -112,9 +113,8 @@ def convert(text: str, name: str = "", taxonomy: Taxonomy | None = None,
         if rule is None:
             continue
         description = " ".join((fp.findtext("description") or "").split())
-        rule["id"] = f"recog.{slug(label, 30)}.{n}.{slug(description or 'x', 30)}"
-        rule["reference"] = f"Rapid7 Recog xml/{stem or key}.xml '{description}' (BSD-2-Clause)"
-        result.add(rule)
+        result.add({"id": f"recog.{slug(label, 30)}.{n}.{slug(description or 'x', 30)}", **rule,
+                    "reference": f"Rapid7 Recog xml/{stem or key}.xml '{description}' (BSD-2-Clause)"})
     return result
 
 
@@ -201,6 +201,9 @@ def _rule(fp: ET.Element, target: tuple[str | list[str], str], tax: Taxonomy,
                            converted, count=1)
     prefix = ("s" if flags & DOTALL_FLAGS else "") + ("m" if "^" in converted or "$" in converted else "")
     regex = f"(?{prefix}){converted}" if prefix else converted
+    if len(regex) > MAX_PATTERN_LENGTH:  # the rule validator refuses it (kb/schema.py)
+        result.skipped["regex longer than MAX_PATTERN_LENGTH"] += 1
+        return None
     try:
         compiled = re.compile(regex, re.IGNORECASE if "REG_ICASE" in flags else 0)
     except (re.error, OverflowError, RecursionError):
@@ -214,7 +217,8 @@ def _rule(fp: ET.Element, target: tuple[str | list[str], str], tax: Taxonomy,
     if not conclusions:
         result.skipped["no conclusion our rules hold (service.* only)"] += 1
         return None
-    match: dict[str, Any] = {"attribute": attribute, "regex": regex}
+    match: dict[str, Any] = {"attribute": list(attribute) if isinstance(attribute, list) else attribute,
+                             "regex": regex}  # a list of its own: no YAML anchors in the written file
     if "REG_ICASE" in flags:
         match["ignore_case"] = True
     return {"match": match, "conclusions": conclusions, "weight": _weight(fp.get("certainty"))}
