@@ -54,6 +54,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("enip", "EnipDissector"),
     ("fox", "FoxDissector"),
     ("pppp", "PpppDissector"),  # CS2/iLnkP2P udp/32100 logins, 32108 LAN search; elsewhere by whole 0xF1 messages
+    ("dht", "DhtDissector"),  # BitTorrent DHT KRPC (BEP 5), any UDP port: by a whole bencoded message
 )
 
 
