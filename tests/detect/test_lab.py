@@ -22,6 +22,7 @@ EXPECTED = {
     "dns_tunnel": {"detect.dns.tunnel"},
     "sip_scan": {"detect.scan.sip_tool", "detect.scan.sip_extensions"},
     "sip_bruteforce": {"detect.bruteforce.sip"},
+    "p2p_dht": {"detect.c2.p2p_dht"},
 }
 
 

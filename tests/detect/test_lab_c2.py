@@ -22,6 +22,7 @@ EXPECTED = {
     "c2_beacon": "detect.c2.beaconing",
     "dns_dga": "detect.dns.dga",
     "dns_tunnel": "detect.dns.tunnel",
+    "p2p_dht": "detect.c2.p2p_dht",
 }
 
 
@@ -35,7 +36,7 @@ def attack_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Alert], d
 def test_the_scenario_switches_on_each_c2_attack_with_its_technique(attack_run: tuple[list[Alert], dict]) -> None:
     _, truth = attack_run
     assert {a["kind"]: a["technique"].split()[0] for a in truth["attacks"]} == {
-        "c2_beacon": "T1071.001", "dns_dga": "T1568.002", "dns_tunnel": "T1071.004"}
+        "c2_beacon": "T1071.001", "dns_dga": "T1568.002", "dns_tunnel": "T1071.004", "p2p_dht": "T1071"}
 
 
 @pytest.mark.parametrize("kind", sorted(EXPECTED))

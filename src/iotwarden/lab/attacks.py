@@ -1,7 +1,8 @@
 """Attacks the lab can switch on: Mirai-style Telnet scanning and brute force, lateral movement from a
 compromised IoT device to IT servers over SMB, RDP and SSH, HTTP C2 beaconing, DGA lookups and DNS
-tunnelling, and SIPVicious' SIP sweep, extension walk and password guessing (lab/sip_attacks.py). Each
-also yields its ground truth (times, attacker, targets, ATT&CK technique).
+tunnelling, a Mozi-like bot joining the BitTorrent DHT, and SIPVicious' SIP sweep, extension walk and
+password guessing (lab/sip_attacks.py). Each also yields its ground truth (times, attacker, targets,
+ATT&CK technique).
 """
 
 from __future__ import annotations
@@ -193,6 +194,41 @@ def _c2_beacon(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, 
                              start=start, end=end, targets=[p["c2_host"]])
 
 
+def _krpc(kind: bytes, tid: bytes, node: bytes, method: bytes = b"", target: bytes = b"") -> bytes:
+    """A BitTorrent DHT message (BEP 5 KRPC, BEP 3 bencoding): a find_node query or its answer."""
+    if kind == b"q":
+        args = b"d2:id20:" + node + b"6:target20:" + target + b"e"
+        return b"d1:a" + args + b"1:q" + str(len(method)).encode() + b":" + method + b"1:t2:" + tid + b"1:y1:qe"
+    return b"d1:rd2:id20:" + node + b"5:nodes0:e1:t2:" + tid + b"1:y1:re"
+
+
+def _p2p_dht(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
+    """A Mozi-like bot joining the Mainline DHT: find_node queries to ``peers`` outside nodes, each answered
+    (Netlab 360, "Mozi, Another Botnet Using DHT", 2019: the bots find each other and their config there)."""
+    p = act.params
+    rng = world.rng("attack", act.path)
+    me = world.host(p["attacker"])
+    node_id = rng.randbytes(20)
+    sport = world.ephemeral_port(rng, p["attacker"])
+    start = t = world.start + p["start"]
+    out: list[Frame] = []
+    targets = []
+    for i in range(min(p["peers"], MAX_DNS_QUERIES)):
+        ip = world.cloud_ip(f"dht-node-{act.path}-{i}")
+        targets.append(ip)
+        peer = world.peer(p["attacker"], ip)
+        dport = rng.randint(1025, 65535)
+        tid = rng.randbytes(2)
+        query = _krpc(b"q", tid, node_id, b"find_node", rng.randbytes(20))
+        out.append((t, udp_frame(me, peer.mac, ip, query, sport=sport, dport=dport)))
+        back = world.host(p["attacker"])
+        out.append((t + RTT_WAN, udp_frame(Host(world.gateway_mac(), ip, 50), back.mac, back.ip,
+                                           _krpc(b"r", tid, rng.randbytes(20)), sport=dport, dport=sport)))
+        t += 1.0 / p["rate"]
+    return iter(sorted(out, key=_ts)), world.attack_truth(act, "T1071 Application Layer Protocol (P2P C2 over the "
+                                                          "BitTorrent DHT)", start=start, end=t, targets=targets)
+
+
 def _dns_exchange(world: World, device_id: str, rng: random.Random, t: float, name: str, *, qtype: int,
                   answer: bytes | None) -> list[Frame]:
     """One query to the site resolver and its answer: NXDOMAIN when ``answer`` is None (RFC 1035 §4.1.1)."""
@@ -278,5 +314,8 @@ ATTACKS: dict[str, tuple[Attack, dict[str, Param]]] = {
                                  "start": Param("float", 60.0), "count": Param("int", 60, minimum=1),
                                  "rate": Param("float", 1.0, "queries per second", minimum=0.01),
                                  "chunk_bytes": Param("int", 30, "data bytes per query", minimum=20)}),
+    "p2p_dht": (_p2p_dht, {"attacker": Param("device"), "start": Param("float", 60.0),
+                           "peers": Param("int", 30, "outside DHT nodes queried", minimum=1),
+                           "rate": Param("float", 2.0, "queries per second", minimum=0.01)}),
     **SIP_ATTACKS,
 }
