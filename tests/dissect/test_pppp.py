@@ -28,10 +28,10 @@ from iotwarden.dissect.pppp import (
 from iotwarden.engine.core import Engine
 from iotwarden.errors import ParseError
 from iotwarden.model import Flow, Observation
-from iotwarden.sources.capfile import read_capture
 from tests.conftest import shared
 from tests.dissect.discovery import by_frame, udp
 from tests.dissect.hostile import TCPDUMP_CAPTURES, TCPDUMP_DIR, contract_call, feed_capture_any_port, mutate
+from tests.engineutil import engine_run
 
 XIAOBAI = "pcaps/nku_lifecycle/pcaps/xiaobai_Y2camera_lifecycle"
 CAMERA = "192.168.1.165"
@@ -209,14 +209,8 @@ def test_tcpdump_captures_keep_the_contract(name: str) -> None:
 
 def _engine(path: Path) -> tuple[list[Observation], list[Flow], Engine]:
     engine = Engine(default_dissectors())
-    observations: list[Observation] = []
-    flows: list[Flow] = []
-    for batch in read_capture(path):
-        result = engine.process(batch)
-        observations += result.observations
-        flows += result.flows
-    result = engine.flush()
-    return observations + result.observations, flows + result.flows, engine
+    observations, flows = engine_run(path, engine)
+    return observations, flows, engine
 
 
 def test_the_engine_names_the_camera_s_p2p_flows_and_reads_each_up_to_its_bound() -> None:

@@ -42,6 +42,7 @@ from tests.dissect.quicbuild import (
     initial,
     long_packet,
 )
+from tests.engineutil import engine_run as run_engine
 from tests.services.builders import udp, write_pcap
 
 SV = ("pcaps", "suricata_verify")
@@ -57,14 +58,8 @@ SERVER_CID = bytes.fromhex("5e5e5e5e5e5e5e5e")
 def engine_run(path: Path) -> tuple[list[Observation], list[Flow], CaptureStats]:
     """Observations, flows and stats of the engine with the default dissectors over ``path``."""
     engine = Engine()
-    observations: list[Observation] = []
-    flows: list[Flow] = []
-    for batch in read_capture(path):
-        res = engine.process(batch)
-        observations += res.observations
-        flows += res.flows
-    res = engine.flush()
-    return observations + res.observations, flows + res.flows, engine.stats
+    observations, flows = run_engine(path, engine)
+    return observations, flows, engine.stats
 
 
 def quic(obs: list[Observation], kind: str) -> list[dict[str, Any]]:
