@@ -163,11 +163,7 @@ class RtspDissector(MessageStream):
 
     def step(self, pkt: Packet, buf: bytearray, key: str, state: dict[str, Any], out: list[Observation]) -> bool:
         """Consume one thing at the head of ``buf``; False when more bytes are needed."""
-        skip = state.get("skip_" + key, 0)
-        if skip:  # the rest of an interleaved frame or of a body not described
-            n = min(skip, len(buf))
-            del buf[:n]
-            state["skip_" + key] = skip - n
+        if self.skipped(buf, key, state):  # the rest of an interleaved frame or of a body not described
             return True
         held = state.get("held_" + key)
         if held is not None:  # a message whose SDP body is still arriving

@@ -132,6 +132,18 @@ class MessageStream(StreamDissector):
         return out
 
     @staticmethod
+    def skipped(buf: bytearray, key: str, state: dict[str, Any]) -> bool:
+        """Drop what is left to skip of ``key``'s direction (a body not described, an interleaved frame) from
+        the head of ``buf``; True when anything was owed (the step consumed it)."""
+        skip: int = state.get("skip_" + key, 0)
+        if not skip:
+            return False
+        n = min(skip, len(buf))
+        del buf[:n]
+        state["skip_" + key] = skip - n
+        return True
+
+    @staticmethod
     def close(state: dict[str, Any], key: str) -> None:
         """Read no more of ``key``'s direction (its buffer and a held message dropped); both closed: done."""
         state["closed_" + key] = True
