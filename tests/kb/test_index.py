@@ -150,6 +150,30 @@ def test_values_per_call_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(hits) == 3
 
 
+def test_required_conditions_hold_on_the_whole_device() -> None:
+    """A rule with ``requires`` is evidence only when the device has a value for each condition."""
+    kb = build({**r("yale", "dhcp.hostname", "exact", "connect", ignore_case=True),
+                "requires": [{"attribute": "mac.address", "prefix": "D86162"}]},
+               {**r("txt", "mdns.services", "exact", "_x._tcp.local"),
+                "requires": [{"attribute": "mdns.txt", "regex": "^md=a"},
+                             {"attribute": "mdns.instances", "prefix": "n"}]})
+    assert ids(kb.match_device({"dhcp.hostname": {"Connect"}}, mac="d8:61:62:00:00:01")) == ["yale"]
+    assert kb.match_device({"dhcp.hostname": {"connect"}}, mac="00:17:7a:00:00:01") == []  # other block
+    assert kb.match_device({"dhcp.hostname": {"connect"}}) == []  # no MAC known: the condition is unmet
+    assert kb.match_device({"dhcp.hostname": {"connect"}}, mac="da:61:62:00:00:01") == []  # locally administered
+    assert kb.match("dhcp.hostname", "connect") == []  # one value alone cannot meet the conditions
+    device = {"mdns.services": ["_x._tcp.local"], "mdns.txt": [{"md": "a1"}], "mdns.instances": ["n1._x._tcp.local"]}
+    assert ids(kb.match_device(device)) == ["txt"]
+    assert kb.match_device({**device, "mdns.txt": [{"md": "b"}]}) == []
+    assert kb.match_device({**device, "mdns.instances": []}) == []
+
+
+def test_a_mac_prefix_rule_matches_the_globally_administered_address() -> None:
+    kb = build(r("block", "mac.address", "prefix", "70886B1"))
+    assert ids(kb.match_device({}, mac="70:88:6b:12:34:56")) == ["block"]
+    assert kb.match_device({}, mac="70:88:6b:22:34:56") == []
+
+
 def test_unknown_attribute_and_none_give_no_evidence(kb: KnowledgeBase) -> None:
     assert kb.match("no.such", "x") == []
     assert kb.match("dhcp.vendor_class", None) == []

@@ -86,6 +86,14 @@ def test_each_attribute_cites_its_source() -> None:
     ({"id": "Bad Id"}, "key 'id'"),
     ({"extra": 1}, "key 'extra': unknown key"),
     ({"match": {"attribute": ["tls.sni", "dhcp.vendor_class"], "exact": "x"}}, "same type"),
+    ({"requires": []}, "key 'requires': a list of 1 to"),
+    ({"requires": {"attribute": "mac.address", "prefix": "00"}}, "key 'requires': a list"),
+    ({"requires": [{"attribute": "mac.adress", "prefix": "00"}]}, "key 'requires[0].attribute': unknown attribute"),
+    ({"requires": [{"attribute": "mac.address", "prefix": ""}]}, "key 'requires[0].prefix'"),
+    ({"requires": [{"attribute": "mac.address", "regex": "(["}]}, "key 'requires[0].regex': bad regex"),
+    ({"requires": [{"attribute": "mac.address", "prefix": "00"}] * 9}, "MAX_REQUIRES"),
+    ({"match": {"attribute": "dhcp.vendor_class", "exact": "x"}, "conclusions": {"model": "{1}"},
+      "requires": [{"attribute": "dhcp.hostname", "regex": "^(x)"}]}, "refers to regex group {1}"),
 ])
 def test_errors_name_file_rule_and_key(validator: RuleValidator, change: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as err:
@@ -99,6 +107,17 @@ def test_regex_group_references_are_checked(validator: RuleValidator) -> None:
     ok = validator.rule(rule(match={"attribute": "dhcp.vendor_class", "regex": r"^android-dhcp-(?P<v>[\d.]+)"},
                              conclusions={"os": "Android", "os_version": "{v}"}), "x.yaml")
     assert ok.how == "regex" and ok.conclusions["os_version"] == "{v}"
+
+
+def test_requires_holds_further_conditions(validator: RuleValidator) -> None:
+    """Home Assistant's "host name glob AND MAC prefix" is a match plus a required condition."""
+    r = validator.rule(rule(match={"attribute": "dhcp.hostname", "exact": "connect"},
+                            requires=[{"attribute": "mac.address", "prefix": "D86162"},
+                                      {"attribute": ["ssdp.st", "ssdp.nt"], "exact": "x", "ignore_case": True}]), "x")
+    assert [(c.attribute, c.how, c.values, c.also, c.ignore_case) for c in r.requires] == [
+        ("mac.address", "prefix", ("D86162",), (), False), ("ssdp.st", "exact", ("x",), ("ssdp.nt",), True)]
+    assert type(r).from_dict(r.to_dict()) == r
+    assert "requires" not in validator.rule(rule(), "x").to_dict()  # compiled lines of plain rules unchanged
 
 
 def test_device_type_brings_its_category(validator: RuleValidator) -> None:

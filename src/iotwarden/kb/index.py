@@ -4,7 +4,10 @@
 # its digest matches the rule sources (like Home Assistant's ``generated/*.py``), else compiles the
 # YAML rules; rule files in the user data dir (``<home>/rules/*.yaml``) are added on top.
 # ``kb.match(attribute, value)`` returns :class:`Match` records: rule id, conclusions (regex groups
-# substituted), weight and reference, so a classifier can explain every conclusion.
+# substituted), weight and reference, so a classifier can explain every conclusion. A rule with
+# ``requires`` (schema.Condition) holds only on a whole device: ``match_device`` keeps its match when
+# every condition matches one of the device's values too (the MAC address as ``mac.address``);
+# ``match`` of one value leaves such rules out.
 
 from __future__ import annotations
 
@@ -22,8 +25,17 @@ from typing import Any
 
 from iotwarden.errors import ConfigError
 from iotwarden.kb import paths
-from iotwarden.kb.oui import OuiRegistry
-from iotwarden.kb.schema import Attribute, Rule, RuleValidator, canonical_list, load_attributes, rule_files, set_key
+from iotwarden.kb.oui import OuiRegistry, mac_hex
+from iotwarden.kb.schema import (
+    Attribute,
+    Condition,
+    Rule,
+    RuleValidator,
+    canonical_list,
+    load_attributes,
+    rule_files,
+    set_key,
+)
 from iotwarden.kb.taxonomy import Taxonomy
 from iotwarden.kb.tcpsig import P0fSignature
 
@@ -230,6 +242,10 @@ class KnowledgeBase:
                 idx.add(rule)
         for idx in self._index.values():
             idx.finish()
+        # rule id -> one single-rule index per condition of its ``requires``
+        self._conditions: dict[str, list[tuple[Condition, _AttributeIndex]]] = {
+            rule.id: [(c, _condition_index(c, attributes[c.attribute].type)) for c in rule.requires]
+            for rule in rules if rule.requires}
 
     _cached: KnowledgeBase | None = None
 
@@ -273,12 +289,18 @@ class KnowledgeBase:
         otherwise; a dict (mDNS TXT) is matched as ``key=value`` strings. Results are sorted by
         weight (highest first), then rule id.
         """
+        return self._match(attribute, value, None)
+
+    def _match(self, attribute: str, value: Any, device: Mapping[str, Iterable[Any]] | None) -> list[Match]:
+        """``match``; a rule with ``requires`` is kept when ``device`` meets its conditions."""
         idx = self._index.get(attribute)
         if idx is None or value is None:
             return []
         out: list[Match] = []
         for text in self._canonical_values(idx.type, value):
             for rule, m in idx.lookup(text):
+                if rule.requires and (device is None or not self._meets(rule, device)):
+                    continue
                 conclusions = _substitute(rule.conclusions, m)
                 if conclusions:
                     out.append(Match(rule.id, attribute, text, MappingProxyType(conclusions), rule.weight,
@@ -290,25 +312,39 @@ class KnowledgeBase:
         """Evidence for every attribute value of a device (``Device.attributes``), deduplicated.
 
         With ``mac``, the registry vendor of a globally administered MAC is matched as
-        ``mac.oui_vendor`` too.
+        ``mac.oui_vendor`` too, and a globally administered MAC itself as ``mac.address`` (12
+        upper-case hex digits: a locally administered one has no registry prefix to match).
         """
         seen: set[tuple[str, str]] = set()
         out: list[Match] = []
-        items: list[tuple[str, Iterable[Any]]] = list(attributes.items())
+        items: dict[str, Iterable[Any]] = dict(attributes)
         if mac is not None:
             info = self.oui.info(mac)
             if info is not None and info.vendor:
-                items.append(("mac.oui_vendor", [info.vendor]))
-        for attribute, values in items:
+                items["mac.oui_vendor"] = [info.vendor]
+            digits = mac_hex(mac) if info is not None and not info.locally_administered else None
+            if digits:
+                items["mac.address"] = [digits]
+        for attribute, values in items.items():
             if attribute not in self._index:
                 continue
             for value in list(values)[:MAX_VALUES_PER_CALL]:
-                for hit in self.match(attribute, value):
+                for hit in self._match(attribute, value, items):
                     if (hit.rule_id, hit.value) not in seen:
                         seen.add((hit.rule_id, hit.value))
                         out.append(hit)
         out.sort(key=lambda x: (-x.weight, x.rule_id, x.value))
         return out
+
+    def _meets(self, rule: Rule, device: Mapping[str, Iterable[Any]]) -> bool:
+        """Whether ``device`` has, for each condition of ``rule.requires``, a value matching it."""
+        for condition, idx in self._conditions.get(rule.id, ()):
+            if not any(idx.lookup(text)
+                       for name in condition.attributes
+                       for value in list(device.get(name, ()))[:MAX_VALUES_PER_CALL]
+                       for text in self._canonical_values(idx.type, value)):
+                return False
+        return True
 
     @staticmethod
     def _canonical_values(type_: str, value: Any) -> list[str]:
@@ -333,6 +369,15 @@ class KnowledgeBase:
                 text = text.strip().lstrip(".")
             out.append(text)
         return out
+
+
+def _condition_index(condition: Condition, type_: str) -> _AttributeIndex:
+    """A lookup table holding one condition alone, so it matches exactly as a rule's ``match`` does."""
+    idx = _AttributeIndex(type_)
+    idx.add(Rule(id="condition", attribute=condition.attribute, how=condition.how, values=condition.values,
+                 conclusions={}, weight=0.0, reference="", ignore_case=condition.ignore_case))
+    idx.finish()
+    return idx
 
 
 def _load_shipped_rules(attributes: dict[str, Attribute], taxonomy: Taxonomy) -> list[Rule]:

@@ -9,15 +9,21 @@
 #     weight: 0.6                         # 0..1: how much this evidence alone is worth
 #     reference: "[MS-DHCPE] §2.2.8.1"    # where the knowledge comes from
 #     comment: optional free text
+#     requires: [{attribute: mac.address, prefix: "00177A"}]
+#                                         # optional: further matches the same device must also
+#                                         # have (AND), each written like ``match``
 #
 # ``match`` holds exactly one of the match types allowed for the attribute's type (see
 # :data:`MATCH_TYPES`). Conclusion values of ``regex`` rules may name groups: ``{1}`` or
-# ``{name}``. Every error names the file, the rule id and the key (:class:`~iotwarden.errors.ConfigError`).
+# ``{name}`` (of ``match`` only). ``requires`` is how a rule says "host name glob AND MAC prefix"
+# (Home Assistant's DHCP matchers) or "service type AND TXT property": the rule is evidence only
+# for a device that has a value matching ``match`` and one matching each condition.
+# Every error names the file, the rule id and the key (:class:`~iotwarden.errors.ConfigError`).
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +46,8 @@ MATCH_TYPES: dict[str, tuple[str, ...]] = {
     "tcpsig": ("p0f",),
 }
 ALL_MATCH_TYPES = frozenset(m for ms in MATCH_TYPES.values() for m in ms)
-RULE_KEYS = frozenset({"id", "match", "conclusions", "weight", "reference", "comment"})
+RULE_KEYS = frozenset({"id", "match", "conclusions", "weight", "reference", "comment", "requires"})
+MAX_REQUIRES = 8  # conditions of one rule's ``requires``
 MAX_RULES_PER_FILE = 50_000  # an imported database is a few thousand; more is a mistake
 MAX_PATTERN_LENGTH = 1_000  # characters of one match value or regex
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.:\-]*$")
@@ -52,6 +59,30 @@ class Attribute:
     name: str
     type: str
     source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One further test a rule requires of the same device (a ``requires`` item): like ``match``."""
+
+    attribute: str
+    how: str
+    values: tuple[str, ...]
+    ignore_case: bool = False
+    also: tuple[str, ...] = ()
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        return (self.attribute, *self.also)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"attribute": self.attribute, "how": self.how, "values": list(self.values),
+                "ignore_case": self.ignore_case, "also": list(self.also)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Condition:
+        return cls(attribute=data["attribute"], how=data["how"], values=tuple(data["values"]),
+                   ignore_case=bool(data.get("ignore_case")), also=tuple(data.get("also", ())))
 
 
 @dataclass(slots=True)
@@ -69,24 +100,29 @@ class Rule:
     comment: str = ""
     file: str = ""
     also: tuple[str, ...] = ()  # further attributes of the same type the rule applies to
+    requires: tuple[Condition, ...] = ()  # further matches the same device must have (AND)
 
     @property
     def attributes(self) -> tuple[str, ...]:
         return (self.attribute, *self.also)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id, "attribute": self.attribute, "how": self.how, "values": list(self.values),
             "conclusions": dict(self.conclusions), "weight": self.weight, "reference": self.reference,
             "ignore_case": self.ignore_case, "comment": self.comment, "file": self.file, "also": list(self.also),
         }
+        if self.requires:  # only when present: the compiled lines of other rules stay as they were
+            out["requires"] = [c.to_dict() for c in self.requires]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Rule:
         return cls(id=data["id"], attribute=data["attribute"], how=data["how"], values=tuple(data["values"]),
                    conclusions=dict(data["conclusions"]), weight=float(data["weight"]),
                    reference=data["reference"], ignore_case=bool(data.get("ignore_case")),
-                   comment=data.get("comment", ""), file=data.get("file", ""), also=tuple(data.get("also", ())))
+                   comment=data.get("comment", ""), file=data.get("file", ""), also=tuple(data.get("also", ())),
+                   requires=tuple(Condition.from_dict(c) for c in data.get("requires", ())))
 
 
 def load_attributes(path: Path | None = None) -> dict[str, Attribute]:
@@ -159,34 +195,9 @@ class RuleValidator:
         for key in item:
             if key not in RULE_KEYS:
                 raise fail(str(key), f"unknown key (allowed: {', '.join(sorted(RULE_KEYS))})")
-        match = item.get("match")
-        if not isinstance(match, dict):
-            raise fail("match", "required mapping {attribute: ..., <match type>: ...}")
-        names = match.get("attribute")
-        names = names if isinstance(names, list) and names else [names]
-        attrs = [self.attributes.get(n) if isinstance(n, str) else None for n in names]
-        for name, found in zip(names, attrs, strict=True):
-            if found is None:
-                raise fail("match.attribute", f"unknown attribute {name!r} (see attributes.yaml)")
-        attr = attrs[0]
-        assert attr is not None
-        if any(a is not None and a.type != attr.type for a in attrs):
-            raise fail("match.attribute", "several attributes must all have the same type")
-        hows = [k for k in match if k in ALL_MATCH_TYPES]
-        unknown = [k for k in match if k not in ALL_MATCH_TYPES and k not in ("attribute", "ignore_case")]
-        if unknown:
-            raise fail(f"match.{unknown[0]}", "unknown match key")
-        if len(hows) != 1:
-            raise fail("match", f"exactly one match type needed, one of {', '.join(MATCH_TYPES[attr.type])}")
-        how = hows[0]
-        if how not in MATCH_TYPES[attr.type]:
-            raise fail(f"match.{how}", f"not allowed on a {attr.type} attribute "
-                                       f"(allowed: {', '.join(MATCH_TYPES[attr.type])})")
-        ignore_case = match.get("ignore_case", False)
-        if not isinstance(ignore_case, bool):
-            raise fail("match.ignore_case", "must be true or false")
-        values = self._values(match[how], attr, how, fail)
-        groups = self._regex_groups(values, how, ignore_case, fail)
+        match = self._condition(item.get("match"), "match", fail)
+        groups = self._regex_groups(match.values, match.how, match.ignore_case, fail)
+        requires = self._requires(item.get("requires"), fail)
         conclusions = self._conclusions(item.get("conclusions"), groups, fail)
         weight = item.get("weight")
         if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
@@ -195,9 +206,51 @@ class RuleValidator:
         if not isinstance(reference, str) or not reference.strip():
             raise fail("reference", "required: say where this knowledge comes from")
         comment = item.get("comment", "")
-        also = tuple(str(n) for n in names[1:])
-        return Rule(rid, attr.name, how, values, conclusions, float(weight), reference.strip(),
-                    ignore_case, str(comment or ""), origin, also)
+        return Rule(rid, match.attribute, match.how, match.values, conclusions, float(weight), reference.strip(),
+                    match.ignore_case, str(comment or ""), origin, match.also, requires)
+
+    def _condition(self, match: Any, key: str, fail: Callable[[str, str], ConfigError]) -> Condition:
+        """One attribute test (``match`` or a ``requires`` item), validated."""
+        if not isinstance(match, dict):
+            raise fail(key, "required mapping {attribute: ..., <match type>: ...}")
+        names = match.get("attribute")
+        names = names if isinstance(names, list) and names else [names]
+        attrs = [self.attributes.get(n) if isinstance(n, str) else None for n in names]
+        for name, found in zip(names, attrs, strict=True):
+            if found is None:
+                raise fail(f"{key}.attribute", f"unknown attribute {name!r} (see attributes.yaml)")
+        attr = attrs[0]
+        assert attr is not None
+        if any(a is not None and a.type != attr.type for a in attrs):
+            raise fail(f"{key}.attribute", "several attributes must all have the same type")
+        hows = [k for k in match if k in ALL_MATCH_TYPES]
+        unknown = [k for k in match if k not in ALL_MATCH_TYPES and k not in ("attribute", "ignore_case")]
+        if unknown:
+            raise fail(f"{key}.{unknown[0]}", "unknown match key")
+        if len(hows) != 1:
+            raise fail(key, f"exactly one match type needed, one of {', '.join(MATCH_TYPES[attr.type])}")
+        how = hows[0]
+        if how not in MATCH_TYPES[attr.type]:
+            raise fail(f"{key}.{how}", f"not allowed on a {attr.type} attribute "
+                                       f"(allowed: {', '.join(MATCH_TYPES[attr.type])})")
+        ignore_case = match.get("ignore_case", False)
+        if not isinstance(ignore_case, bool):
+            raise fail(f"{key}.ignore_case", "must be true or false")
+        values = self._values(match[how], attr, how, _renamed(fail, key))
+        return Condition(attr.name, how, values, ignore_case, tuple(str(n) for n in names[1:]))
+
+    def _requires(self, raw: Any, fail: Callable[[str, str], ConfigError]) -> tuple[Condition, ...]:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list) or not raw or len(raw) > MAX_REQUIRES:
+            raise fail("requires", f"a list of 1 to {MAX_REQUIRES} match mappings (MAX_REQUIRES)")
+        out = []
+        for i, item in enumerate(raw):
+            cond = self._condition(item, f"requires[{i}]", fail)
+            # compiled here so a bad regex fails at load; its groups name nothing (conclusions use match's)
+            self._regex_groups(cond.values, cond.how, cond.ignore_case, _renamed(fail, f"requires[{i}]"))
+            out.append(cond)
+        return tuple(out)
 
     def _values(self, raw: Any, attr: Attribute, how: str, fail: Any) -> tuple[str, ...]:
         items = raw if isinstance(raw, list) and attr.type != "list" else [raw]
@@ -271,6 +324,13 @@ class RuleValidator:
         if "category" in out and out["category"] not in CATEGORIES:
             raise fail("conclusions.category", f"must be one of {', '.join(CATEGORIES)}")
         return out
+
+
+def _renamed(fail: Callable[[str, str], ConfigError], key: str) -> Callable[[str, str], ConfigError]:
+    """``fail`` for the checks that name "match.<how>", when they check ``key`` (a ``requires`` item)."""
+    def renamed(k: str, problem: str) -> ConfigError:
+        return fail(key + k[len("match"):] if k.startswith("match") else k, problem)
+    return renamed
 
 
 def rule_files(directory: Path | None = None) -> list[Path]:
