@@ -63,7 +63,7 @@ def _truncated(tmp_path: Path) -> Path:
     return cut
 
 
-@pytest.mark.parametrize("case", ["missing", "empty", "text", "truncated"])
+@pytest.mark.parametrize("case", ["missing", "empty", "text", "truncated", "first-record-cut"])
 def test_each_bad_input_is_one_line_on_stderr_and_exit_code_2(capsys: pytest.CaptureFixture[str], db: str,
                                                               tmp_path: Path, case: str) -> None:
     if case == "missing":
@@ -74,6 +74,9 @@ def test_each_bad_input_is_one_line_on_stderr_and_exit_code_2(capsys: pytest.Cap
     elif case == "text":
         path = tmp_path / "notes.txt"
         path.write_text("GET / HTTP/1.1\r\nthis is a text file\r\n")
+    elif case == "first-record-cut":  # the reader's own message counts the packets: no empty "()" after it
+        path = tmp_path / "cut.pcap"
+        path.write_bytes(shared("pcaps", "labeled_locks_cams", "pcaps", "schlage-lock-01.pcap").read_bytes()[:24 + 30])
     else:
         needs_engine()
         path = _truncated(tmp_path)
@@ -82,6 +85,7 @@ def test_each_bad_input_is_one_line_on_stderr_and_exit_code_2(capsys: pytest.Cap
     (line,) = error_lines(err)
     assert str(path) in line
     assert "packets read before the damage" in line
+    assert not line.endswith("()"), line
     assert "Traceback" not in err
     if case == "truncated":
         assert "0 packets read" not in line

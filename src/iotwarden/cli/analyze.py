@@ -98,7 +98,7 @@ def report_errors(report: AnalysisReport) -> int:
         notes = [] if "read before" in (f.error or "") else [f"{f.packets_read or 0} packets read before the damage"]
         if f.status == "partial":
             notes.append("what was read is kept, marked partial")
-        print_error(f"{f.error} ({', '.join(notes)})")
+        print_error(f"{f.error} ({', '.join(notes)})" if notes else str(f.error))
     return 2 if report.failed else 0
 
 
