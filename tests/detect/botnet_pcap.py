@@ -80,6 +80,12 @@ class Renderer:
             return proto_tls.server_flight(self.rng, chain, name, 1)
         if f.app == "tls":
             return proto_tls.record(23, self.rng.randbytes(max(size, 1)))
+        if f.app == "http" and first and "request" in f.extra:  # a file fetched by the given path and agent
+            if to_server:
+                uri, agent = f.extra["request"]
+                return proto_app.http_request("GET", uri, name, agent)
+            return proto_app.http_response(200, "OK", "nginx", self.rng.randbytes(max(0, size - 160)),
+                                           "application/octet-stream")
         if f.app == "http" and first:
             if to_server:
                 head = proto_app.http_request("GET", f"/api/v1/poll?id={self.rng.getrandbits(32):08x}", name,

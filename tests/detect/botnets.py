@@ -14,14 +14,30 @@ Each family follows what its source code or analysis documents, never what a det
   (Avast, "New Torii Botnet uncovers more than Mirai", 2018): Zeek recognises no service.
 - ``http_poll``: a bot polling its C&C over HTTP on 80/8080 every 30 s to 15 min, ±20%
   (IoT-23 ``C&C-HeartBeat`` flows of the Trojan and Mirai captures): Zeek's service ``http``.
+- ``torii_dead``: Torii whose C&C no longer answers (IoT-23 CTU-IoT-Malware-Capture-20-1 and 21-1:
+  their only malicious flows, 16 of 3209 and 14 of 3286, are ``C&C-Torii`` S0 records to one
+  address on tcp/443): a handful of connects, 40-125 s apart, each retransmitting its SYN for
+  about 20 s and then given up; nothing else.
+- ``dropper``: the loader's burst right after infection (IoT-23 CTU-IoT-Malware-Capture-44-1, Mirai:
+  26 malicious flows of 237, all within three minutes): 8-12 HTTP GETs of ~150 bytes to a bare
+  address on tcp/80, each fetching a 120-210 kB file (``C&C-FileDownload``, one build per CPU
+  architecture as Mirai's loader fetches ``bins/<name>.<arch>``), one after the other; about half
+  the connects go unanswered for ~30 s first (their S0 records labelled ``C&C``). Then nothing.
+
+Unanswered connects are logged as Zeek logs them (IoT-23 20-1, 42-1, 44-1 rows): the first SYN and
+its first two retransmissions (Linux: 1 s doubling, at 0, 1 and 3 s) in one S0 record of 3 packets,
+then each later retransmission (7, 15, 31 s) as a 1-packet S0 record of the same source port.
 
 Benign habits (label ``-``): a device whose cloud is down retrying with exponential back-off capped
-at 128 s (AWS IoT Device SDK defaults), MQTT sessions to a cloud on 8883 renewed every ~30 min, P2P
+at 128 s (AWS IoT Device SDK defaults; each connect given up after 10-20 s, its SYN retransmissions
+logged as above), MQTT sessions to a cloud on 8883 renewed every ~30 min, P2P
 camera keep-alives over UDP to relay servers on high ports (CS2 PPPP, udp/32100), NTP polls, TLS
 check-ins to a cloud on 443 every few minutes (Torii's look-alike), HTTP polls of a cloud on 80
 (the HTTP poller's look-alike), and a P2P camera that also logs in to its relays over tcp/443 in its
 own protocol, not TLS, every half hour (as the nku_lifecycle Xiaobai Y2 camera does: one-off
-sessions to the relays it reaches over udp/32100).
+sessions to the relays it reaches over udp/32100), and an NTP client polling a pool of servers
+one of which never answers (the IoT-23 Raspberry Pis' ntpd in 20-1, 42-1, 44-1: udp/123 to five or
+six pool addresses in turn, each every ~2 min, UDP S0 records for the silent one).
 Scanners probe Telnet, SSH, HTTP and router-exploit ports of random addresses at 1-50 SYN/s.
 Services are as Zeek's conn.log names them (``app``: ``tls`` is Zeek's ``ssl``; None is ``-``).
 """
@@ -37,12 +53,14 @@ from iotwarden.model import Flow
 
 Labelled = list[tuple[Flow, str]]  # a flow and its IoT-23 detailed label ("-": benign)
 SCAN_PORTS = (23, 2323, 22, 80, 8080, 5555, 37215, 52869, 7547, 81)
-FAMILIES = ("mirai", "gafgyt", "irc", "torii", "http_poll")
+FAMILIES = ("mirai", "gafgyt", "irc", "torii", "http_poll", "torii_dead", "dropper")
 # families whose C&C is reached by name (Mirai resolves its CNC domain, bot/main.c resolve_cnc_addr;
 # Torii's C&C are domains); the others carry a bare address (Gafgyt's hard-coded server, IRC
 # bots' server address, HTTP polling of an IP); every habit's cloud has a name
-NAMED_FAMILIES = frozenset({"mirai", "torii"})
-BENIGN_HABITS = ("dead_cloud", "mqtt_cloud", "p2p_camera", "ntp", "tls_cloud", "http_cloud", "p2p_relay_443")
+NAMED_FAMILIES = frozenset({"mirai", "torii", "torii_dead"})
+BENIGN_HABITS = ("dead_cloud", "mqtt_cloud", "p2p_camera", "ntp", "tls_cloud", "http_cloud", "p2p_relay_443",
+                 "ntp_pool")
+SYN_RETRANSMITS_S = (7.0, 15.0, 31.0, 63.0)  # Linux SYN retransmissions after the first three (0, 1, 3 s)
 
 
 @dataclass
@@ -69,6 +87,21 @@ def _tcp(src: str, dst: str, port: int, ts: float, rng: random.Random, *, state:
                 pkts_ba=pkts[1], bytes_ab=payload[0] + 52 * pkts[0], bytes_ba=payload[1] + 52 * pkts[1],
                 payload_ab=payload[0], payload_ba=payload[1], tcp_flags_ab=flags[0], tcp_flags_ba=flags[1],
                 app=app if state == "SF" else None, extra={"conn_state": state})
+
+
+def _syn_attempt(src: str, dst: str, port: int, t: float, rng: random.Random, *, give_up: float,
+                 label: str) -> Labelled:
+    """One connect nobody answers, as Zeek logs it: an S0 record of the first three SYNs (0, 1, 3 s),
+    then a 1-packet S0 record of the same source port for each retransmission before ``give_up``."""
+    sport = rng.randint(32768, 60999)
+    out: Labelled = [(Flow(0, 6, src, sport, dst, port, t, t + 3.1, pkts_ab=3, bytes_ab=180, tcp_flags_ab=0x02,
+                           extra={"conn_state": "S0"}), label)]
+    for at in SYN_RETRANSMITS_S:
+        if at >= give_up:
+            break
+        out.append((Flow(0, 6, src, sport, dst, port, t + at, t + at, pkts_ab=1, bytes_ab=60, tcp_flags_ab=0x02,
+                         extra={"conn_state": "S0"}), label))
+    return out
 
 
 def _udp(src: str, dst: str, port: int, ts: float, rng: random.Random, *, payload: tuple[int, int],
@@ -124,7 +157,41 @@ def bot(family: str, src: str, t: float, end: float, rng: random.Random) -> Labe
     if family == "http_poll":
         return _checkins(src, t, end, rng, port=rng.choice((80, 8080)), label="C&C-HeartBeat",
                          period=rng.uniform(30, 900), sizes=(200, 120), app="http")
+    if family == "torii_dead":
+        c2, out = public_ip(rng), []
+        for _ in range(rng.randint(5, 6)):
+            if t >= end:
+                break
+            out += _syn_attempt(src, c2, 443, t, rng, give_up=rng.uniform(16, 30), label="C&C-Torii")
+            t += rng.uniform(40, 125)
+        return out
+    if family == "dropper":
+        return _dropper(src, t, end, rng)
     raise ValueError(family)
+
+
+def _dropper(src: str, t: float, end: float, rng: random.Random) -> Labelled:
+    """One build per architecture fetched over HTTP from a bare address, one after the other; a connect
+    left unanswered is retried by the kernel and answered on its fourth retransmission (31 s)."""
+    server, out = public_ip(rng), []
+    for _ in range(rng.randint(8, 12)):
+        if t >= end:
+            break
+        if rng.random() < 0.5:
+            waited = _syn_attempt(src, server, 80, t, rng, give_up=31.0, label="C&C")
+            out += waited
+            t, sport = t + 31.0, waited[0][0].a_port
+        else:
+            sport = rng.randint(32768, 60999)
+        length = rng.uniform(1.2, 2.4)
+        got = _tcp(src, server, 80, t, rng, state="SF", duration=length, app="http",
+                   payload=(rng.randint(147, 152), rng.randint(120_000, 210_000)))
+        got.a_port = sport
+        arch = rng.choice(("arm", "arm5", "arm6", "arm7", "mips", "mpsl", "x86", "ppc", "m68k", "sh4", "spc"))
+        got.extra["request"] = (f"/bins/mirai.{arch}", "Wget")  # the loader's busybox wget (packets only)
+        out.append((got, "C&C-FileDownload"))
+        t += length + rng.uniform(0.05, 0.5)
+    return out
 
 
 def habit(kind: str, src: str, t: float, end: float, rng: random.Random) -> Labelled:
@@ -132,8 +199,9 @@ def habit(kind: str, src: str, t: float, end: float, rng: random.Random) -> Labe
     if kind == "dead_cloud":  # exponential back-off, 1 s doubling to a 128 s cap, a jitter of 10%
         cloud, port, wait = public_ip(rng), rng.choice((443, 8883)), 1.0
         while t < end:
-            out.append((_tcp(src, cloud, port, t, rng, state="S0", duration=3.0), "-"))
-            t += 3.0 + wait * rng.uniform(0.9, 1.1)
+            give_up = rng.uniform(10, 20)  # the SDK's connect timeout
+            out += _syn_attempt(src, cloud, port, t, rng, give_up=give_up, label="-")
+            t += give_up + wait * rng.uniform(0.9, 1.1)
             wait = min(wait * 2, 128.0)
     elif kind == "mqtt_cloud":
         cloud = public_ip(rng)
@@ -153,6 +221,16 @@ def habit(kind: str, src: str, t: float, end: float, rng: random.Random) -> Labe
         while t < end:
             out.append((_udp(src, server, 123, t, rng, payload=(48, 48), app="ntp"), "-"))
             t += 1024
+    elif kind == "ntp_pool":  # ntpd over a pool: each server in turn, one of them silent
+        servers = [public_ip(rng) for _ in range(rng.randint(5, 6))]
+        while t < end:
+            for i, server in enumerate(servers):
+                flow = _udp(src, server, 123, t, rng, payload=(48, 48), app="ntp")
+                if i == 0:  # never answers: Zeek logs the request alone, S0
+                    flow.pkts_ba = flow.bytes_ba = flow.payload_ba = 0
+                    flow.extra["conn_state"] = "S0"
+                out.append((flow, "-"))
+                t += rng.uniform(15, 30)
     elif kind == "tls_cloud":  # a device SDK's check-in to its cloud over TLS, every 1-10 min
         out = [(f, "-") for f, _ in _checkins(src, t, end, rng, port=443, label="-", period=rng.uniform(60, 600),
                                               sizes=(1200, 3000), app="tls")]

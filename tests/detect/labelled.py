@@ -80,7 +80,10 @@ def _line(i: int, f: Flow) -> str:
     state, history = _state(f)
     if isinstance(f.extra.get("conn_state"), str):  # the generator said how Zeek would log it
         state = f.extra["conn_state"]
-        history = {"S0": "S", "REJ": "Sr"}.get(state, history)
+        if f.ip_proto == 6:
+            history = {"S0": "S", "REJ": "Sr"}.get(state, history)
+        elif state == "S0":  # a datagram nobody answered
+            history = "D"
     proto = PROTO.get(f.ip_proto, "icmp")
     return (f"{f.first_seen:.6f}\tC{i:017d}\t{f.a_ip}\t{f.a_port}\t{f.b_ip}\t{f.b_port}\t{proto}"
             f"\t{_service(f)}\t{f.duration:.6f}\t{f.payload_ab}\t{f.payload_ba}\t{state}\t-\t-\t0\t{history}\t{f.pkts_ab}\t"

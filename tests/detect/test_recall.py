@@ -3,13 +3,17 @@ variants) and through Zeek conn.log ingest in IoT-23's ``conn.log.labeled`` layo
 the labels back (tests/detect/labels.py: the tool that scores real IoT-23 files the same way).
 
 The labels are synthetic (no labelled real botnet capture is in ../shared/data): scanners, bots of
-five families and benign look-alike habits (tests/detect/botnets.py) over a three-hour benign lab
-day. Seeds 4 and 5 were looked at while building the detectors; seeds 11 and 12 are held out (never
-used to choose anything). Both settings: hosts infected after their learning hour, and infected
-before monitoring started (as in IoT-23). Torii's own protocol on 443 is caught from the conn.log's
-service column (detect.c2.protocol_mismatch). Known limit, kept as a strict expected failure: from a
-bare conn.log (no DNS answers, no http.log), a bot infected before monitoring that polls its C&C
-over HTTP on 80/8080 looks like a device's cloud polling and is not found.
+seven families and benign look-alike habits (tests/detect/botnets.py, shaped on the IoT-23 captures
+described in docs/iot23-shapes.md) over a three-hour benign lab day. Seeds 4 and 5 were looked at
+while building the detectors; seeds 11 and 12 are held out (never used to choose anything). Both
+settings: hosts infected after their learning hour, and infected before monitoring started (as in
+IoT-23). Torii's own protocol on 443 is caught from the conn.log's service column
+(detect.c2.protocol_mismatch). Known limits, each kept as a strict expected failure and left out of
+the recall/precision scores where it applies (``LIMITS``): from a bare conn.log (no DNS answers, no
+http.log), a bot infected before monitoring that polls its C&C over HTTP on 80/8080 looks like a
+device's cloud polling, and a loader's burst of HTTP downloads from a bare address looks like a
+device fetching updates; in any form, a Torii bot whose C&C no longer answers (a handful of S0
+connects to 443) looks like a device whose cloud is down.
 """
 
 from __future__ import annotations
@@ -30,6 +34,12 @@ from tests.detect.runner import detect
 SEEDS = (4, 5, 11, 12)  # 4, 5: seen while building; 11, 12: held out
 SETTINGS = {"after_learning": 3700.0, "before_monitoring": 0.0}  # infected_from, seconds into the capture
 WEB_POLLERS = {"http_poll"}  # C&C over HTTP on a web port: needs a learned normal, DNS answers or http.log
+DEAD_C2 = {"torii_dead"}  # S0-only connects to 443: a device whose cloud is down does the same
+DROPPERS = {"dropper"}  # HTTP downloads from a bare address: needs the URI or the Host (packets, http.log)
+LIMITS = {  # (form, setting) -> families no detector can tell from benign traffic there
+    ("conn", "after_learning"): DEAD_C2 | DROPPERS, ("conn", "before_monitoring"): WEB_POLLERS | DEAD_C2 | DROPPERS,
+    ("pcap", "after_learning"): DEAD_C2, ("pcap", "before_monitoring"): DEAD_C2,
+}
 VARIANTS = [  # (attacker, SYN rate per second, scan seconds)
     ("cam-dock", 1.0, 120.0), ("plug-01", 5.0, 60.0), ("hue-bridge", 50.0, 20.0),
     ("sonos", 20.0, 30.0), ("dvr-lobby", 2.0, 240.0), ("phone-lobby", 10.0, 45.0),
@@ -80,6 +90,13 @@ def _ok(score: Score) -> bool:
     return score.recall >= 0.95 and score.precision >= 0.9
 
 
+def _beyond_limits(alerts: list[Alert], flows: list[LabelledFlow], truth: Truth, form: str,
+                   setting: str) -> tuple[list[Alert], list[LabelledFlow]]:
+    """Alerts and labelled flows without the bots of the families that ``LIMITS`` puts out of reach."""
+    out = {h for h, f in truth.bots.items() if f in LIMITS[(form, setting)]}
+    return [a for a in alerts if a.src_ip not in out], [f for f in flows if f.src not in out]
+
+
 def test_scanning_recall_and_precision_per_host(labelled_run: Run) -> None:
     alerts, flows, _ = labelled_run
     score = by_host(alerts, flows, "scan")
@@ -87,9 +104,8 @@ def test_scanning_recall_and_precision_per_host(labelled_run: Run) -> None:
 
 
 def test_c2_recall_and_precision_per_host_and_per_server(labelled_run: Run, request: pytest.FixtureRequest) -> None:
-    alerts, flows, truth = labelled_run
-    if "before_monitoring" in request.node.callspec.id:  # the web pollers are the known limit, below
-        flows = [f for f in flows if truth.bots.get(f.src) not in WEB_POLLERS]
+    setting = "before_monitoring" if "before_monitoring" in request.node.callspec.id else "after_learning"
+    alerts, flows = _beyond_limits(*labelled_run, "conn", setting)  # the known limits: below
     assert _ok(by_host(alerts, flows, "c2")), by_host(alerts, flows, "c2")
     assert _ok(by_pair(alerts, flows)), by_pair(alerts, flows)
 
@@ -107,7 +123,8 @@ def test_every_family_is_caught_when_infected_after_learning(labelled_run: Run, 
         pytest.skip("the setting with a learned normal")
     alerts, _, truth = labelled_run
     flagged = {a.src_ip for a in alerts if a.id in IDS["c2"]}
-    assert {f for h, f in truth.bots.items() if h not in flagged} == set()
+    missed = {f for h, f in truth.bots.items() if h not in flagged}
+    assert missed - LIMITS[("conn", "after_learning")] == set()
 
 
 def test_torii_check_ins_infected_before_monitoring_are_caught_by_their_protocol(labelled_run: Run) -> None:
@@ -125,20 +142,43 @@ def test_http_pollers_infected_before_monitoring_are_caught(benign_flows: list[F
     assert {h for h, f in truth.bots.items() if f in WEB_POLLERS} <= flagged
 
 
+@pytest.mark.xfail(strict=True, reason="from a bare conn.log, a loader's HTTP downloads from a bare address look "
+                                       "like a device fetching its updates (no URI, no Host header, no DNS answers)")
+def test_droppers_are_caught_from_a_bare_conn_log(benign_flows: list[Flow], tmp_path: Path) -> None:
+    flows, truth = infect(benign_flows, seed=SEEDS[0], infected_from=SETTINGS["after_learning"])
+    path = write_labelled_conn_log(tmp_path / "conn.log.labeled", flows)
+    flagged = {a.src_ip for a in detect([path]).alerts if a.id in IDS["c2"]}
+    assert {h for h, f in truth.bots.items() if f in DROPPERS} <= flagged
+
+
+@pytest.mark.xfail(strict=True, reason="a handful of unanswered connects to 443 (IoT-23 20-1, 21-1) is what a device "
+                                       "whose cloud is down sends; the C&C's name resolves like a cloud's")
+def test_torii_whose_c2_is_gone_is_caught(benign_capture: tuple[Path, list[Flow]], tmp_path: Path) -> None:
+    capture, benign = benign_capture
+    flows, truth = infect(benign, seed=SEEDS[0], infected_from=SETTINGS["before_monitoring"])
+    dead = {h for h, f in truth.bots.items() if f in DEAD_C2}
+    conn = write_labelled_conn_log(tmp_path / "conn.log.labeled", flows)
+    assert dead <= {a.src_ip for a in detect([conn]).alerts if a.id in IDS["c2"]}
+    pcap = write_pcap(tmp_path / "b.pcap", capture, benign, flows, names=truth.names, seed=SEEDS[0])
+    assert dead <= {a.src_ip for a in detect([pcap]).alerts if a.id in IDS["c2"]}
+
+
 @pytest.mark.parametrize(("seed", "setting"), [(seed, name) for seed in SEEDS for name in SETTINGS])
 def test_the_same_traffic_as_packets_every_family_is_caught(benign_capture: tuple[Path, list[Flow]], seed: int,
                                                             setting: str, tmp_path: Path) -> None:
     """Packets carry what a bare conn.log lacks: DNS answers and HTTP Host headers show the HTTP
-    pollers' hard-coded addresses, the TLS dissector rejects Torii's bytes on 443."""
+    pollers' hard-coded addresses, the TLS dissector rejects Torii's bytes on 443, the droppers'
+    requests name bot builds (``/bins/mirai.arm7``)."""
     pcap, benign = benign_capture
     flows, truth = infect(benign, seed=seed, infected_from=SETTINGS[setting])
     labelled = read_labels(write_labelled_conn_log(tmp_path / "conn.log.labeled", flows))
-    alerts = list(detect([write_pcap(tmp_path / "b.pcap", pcap, benign, flows, names=truth.names, seed=seed)]).alerts)
+    every = list(detect([write_pcap(tmp_path / "b.pcap", pcap, benign, flows, names=truth.names, seed=seed)]).alerts)
+    alerts, labelled = _beyond_limits(every, labelled, truth, "pcap", setting)
     assert _ok(by_host(alerts, labelled, "scan")), by_host(alerts, labelled, "scan")
     assert _ok(by_host(alerts, labelled, "c2")), by_host(alerts, labelled, "c2")
     assert _ok(by_pair(alerts, labelled)), by_pair(alerts, labelled)
     bad = truth.scanners | set(truth.bots)
-    assert [a.title for a in alerts if a.src_ip not in bad and a.id != "detect.volume.spike"] == []
+    assert [a.title for a in every if a.src_ip not in bad and a.id != "detect.volume.spike"] == []
 
 
 def test_labels_are_read_back_in_iot23_layout() -> None:

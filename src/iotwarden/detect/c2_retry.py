@@ -10,7 +10,12 @@ does not answer and sends its 2-byte keep-alive on the connection (Mirai source,
 hard-coded server every 5 s (``initConnection``); Okiru, Hakai and Kenjiro derive from them. A
 connection counts when the initiator's SYN was seen (a new connection, not the tail of a long one),
 it carried at most ``max_payload`` bytes each way (unanswered, refused, reset, or a token exchange)
-and lasted at most ``max_duration_s``. ``min_connections`` of them to one host and port within
+and lasted at most ``max_duration_s``. A connection is one socket: Zeek logs an unanswered SYN's
+later retransmissions (Linux: 7, 15, 31 s after the first) as further S0 records of the same source
+port (IoT-23 conn.log.labeled, captures 20-1, 42-1 and 44-1), so a record of the series' latest
+source port within ``max_duration_s`` of its start is the same attempt, not a new one; counting them
+would turn any connect that times out (a device whose cloud is down) into a call every 8 s.
+``min_connections`` of them to one host and port within
 ``window_s``, over at least ``min_span_s``, with a median gap between ``min_gap_s`` (floods are
 faster) and ``max_gap_s`` make a call-back.
 Benign devices reach their clouds with data-carrying sessions (TLS, MQTT) and, when the cloud is
@@ -83,7 +88,7 @@ class CallbackDetector(Detector):
                 if not outside(flow.b_ip):
                     continue
                 if one_is_kept:
-                    table[key] = Series([flow.first_seen], [flow] if hold_first else [])
+                    table[key] = Series([flow.first_seen], [flow] if hold_first else [], sport=flow.a_port)
                     if len(table) > limit:
                         table.popitem(last=False)
                     continue
@@ -92,6 +97,9 @@ class CallbackDetector(Detector):
                     table.popitem(last=False)
             else:
                 table.move_to_end(key)
+                if flow.a_port == series.sport and series.times and \
+                        flow.first_seen - series.times[-1] <= max_duration:
+                    continue  # the same socket's SYN retransmitted, logged apart by Zeek
             self._judge(ctx, flow, series)
 
     def flow(self, ctx: Context, flow: Flow) -> None:

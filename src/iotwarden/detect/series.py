@@ -39,11 +39,13 @@ class Series:
     times: list[float] = field(default_factory=list)  # start times, oldest first
     flows: list[Flow] = field(default_factory=list)  # the latest few, shown with an alert
     raised: float | None = None
+    sport: int = -1  # the latest connection's source port (Zeek logs a socket's SYN retransmissions apart)
 
     def add(self, flow: Flow, *, keep_times: int, keep_flows: int) -> None:
         """Record a connection, keeping the latest ``keep_times`` start times and ``keep_flows`` flows."""
         self.times.append(flow.first_seen)
         self.flows.append(flow)
+        self.sport = flow.a_port
         del self.times[:-keep_times], self.flows[:-keep_flows]
 
 
