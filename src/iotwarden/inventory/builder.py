@@ -12,11 +12,13 @@ from iotwarden.hooks import Context
 from iotwarden.inventory import resolution
 from iotwarden.inventory.addresses import is_group_mac, usable_ip, usable_mac
 from iotwarden.inventory.identity import (
+    MAX_VALUE_LEN,
     ORDERED_FIELDS,
     RULES,
     IdentityRule,
     ReportRule,
     attribute_name,
+    attribute_plan,
     dig,
     field_values,
     first_item,
@@ -136,8 +138,10 @@ class InventoryBuilder(EndpointResolver):
         ep.protocols.add(proto)
         dev = self._device(ctx, ep)
         dev.protocols.add(proto)
-        dev.first_seen = min(dev.first_seen, ts)
-        dev.last_seen = max(dev.last_seen, ts)
+        if ts < dev.first_seen:  # noqa: PLR1730 - min() and max() without calls: once per observation
+            dev.first_seen = ts
+        if ts > dev.last_seen:  # noqa: PLR1730 - as above
+            dev.last_seen = ts
 
     def _server(self, ctx: Context, ep: Endpoint, app: str) -> None:
         dev = self._device(ctx, ep)
@@ -161,11 +165,16 @@ class InventoryBuilder(EndpointResolver):
 
     def _identity(self, ctx: Context, rule: IdentityRule, obs: Observation, ep: Endpoint) -> None:
         dev = self._device(ctx, ep)
-        proto = rule.vocabulary or obs.proto
-        found = [(attribute_name(proto, path, rule.renames), dig(obs.fields, path)) for path in rule.attributes]
-        found += [(f"{proto}.{name}", value) for name, value in named_values(rule, obs.fields)]
-        found += [(attribute_name(proto, path), dig(obs.fields, path)) for kind, path in rule.by_kind
-                  if kind == obs.kind]
+        fields = obs.fields
+        leading, trailing = attribute_plan(obs.proto, obs.kind)
+        # absent fields are skipped here: they give no value (field_values(None) is empty)
+        found = [(name, raw) for name, path, top in leading
+                 if (raw := fields.get(path) if top else dig(fields, path)) is not None]
+        if rule.pairs or rule.spread:
+            proto = rule.vocabulary or obs.proto
+            found += [(f"{proto}.{name}", value) for name, value in named_values(rule, fields)]
+        found += [(name, raw) for name, path, top in trailing
+                  if (raw := fields.get(path) if top else dig(fields, path)) is not None]
         for name, raw in found:
             self._attribute(ep, dev, obs, name, raw)
         for path in rule.hostnames:
@@ -226,14 +235,37 @@ class InventoryBuilder(EndpointResolver):
             self._attribute(ep, dev, obs, attribute_name(obs.proto, path), dig(obs.fields, path))
 
     def _attribute(self, ep: Endpoint, dev: Device, obs: Observation, name: str, raw: object) -> None:
-        """Keep the values of attribute ``name`` ("<proto>.<field>") on the endpoint and its device."""
+        """Keep the values of attribute ``name`` ("<proto>.<field>") on the endpoint and its device.
+
+        Runs for most observations: a text value skips field_values. Each value is also an evidence fact
+        of the endpoint, (proto, kind, field, value) with its first and last time and count, kept up to
+        ``MAX_EVIDENCE_PER_ENDPOINT`` facts."""
         field_name = name.split(".", 1)[1]
-        for value in field_values(raw, field_name in ORDERED_FIELDS):
-            self._fact(ep, obs, field_name, value)
-            for holder in (ep.attributes, dev.attributes):
-                values = holder.setdefault(name, set())
-                if len(values) < resolution.MAX_VALUES_PER_ATTRIBUTE:
-                    values.add(value)
+        if raw.__class__ is str:
+            values = [raw[:MAX_VALUE_LEN]] if raw else []  # field_values of a text, without the call
+        else:
+            values = field_values(raw, field_name in ORDERED_FIELDS)
+        if not values:
+            return
+        evidence, ts = ep.evidence, obs.ts
+        on_ep = ep.attributes.setdefault(name, set())
+        on_dev = dev.attributes.setdefault(name, set())
+        limit = resolution.MAX_VALUES_PER_ATTRIBUTE
+        for value in values:
+            ek = (obs.proto, obs.kind, field_name, value)
+            fact = evidence.get(ek)
+            if fact is not None:
+                if ts < fact[0]:  # noqa: PLR1730 - min() and max() without calls: per attribute value
+                    fact[0] = ts
+                if ts > fact[1]:  # noqa: PLR1730 - as above
+                    fact[1] = ts
+                fact[2] += 1
+            elif len(evidence) < MAX_EVIDENCE_PER_ENDPOINT:
+                evidence[ek] = [ts, ts, 1]
+            if len(on_ep) < limit:
+                on_ep.add(value)
+            if len(on_dev) < limit:
+                on_dev.add(value)
 
     def _link(self, ctx: Context, name: str, value: str, mac: str) -> None:
         """``mac`` holds an identifying fact: when another MAC held it first, both are one device."""
@@ -242,14 +274,3 @@ class InventoryBuilder(EndpointResolver):
             return
         members = [self.endpoints[k] for m in self.linker.interfaces(root) for k in self.by_mac.get(m, ())]
         self._rekey(ctx, members)
-
-    @staticmethod
-    def _fact(ep: Endpoint, obs: Observation, field_name: str, value: str) -> None:
-        ek = (obs.proto, obs.kind, field_name, value)
-        fact = ep.evidence.get(ek)
-        if fact is not None:
-            fact[0] = min(fact[0], obs.ts)
-            fact[1] = max(fact[1], obs.ts)
-            fact[2] += 1
-        elif len(ep.evidence) < MAX_EVIDENCE_PER_ENDPOINT:
-            ep.evidence[ek] = [obs.ts, obs.ts, 1]

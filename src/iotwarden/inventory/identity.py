@@ -293,6 +293,25 @@ def attribute_name(proto: str, path: str, renames: tuple[tuple[str, str], ...] =
     return f"{proto}.{dict(renames).get(name, name)}"
 
 
+PlanStep = tuple[str, str, bool]  # (attribute name, field path, path names a top-level field)
+
+
+@lru_cache(maxsize=4096)  # per (protocol, message kind): a few dozen in a run, asked for each observation
+def attribute_plan(proto: str, kind: str) -> tuple[tuple[PlanStep, ...], tuple[PlanStep, ...]]:
+    """The fields ``RULES[proto]`` reads from an observation of ``kind``, in the order the inventory
+    reads them: its ``attributes``, then (after its name/value pairs) its ``by_kind`` paths for ``kind``."""
+    rule = RULES[proto]
+    vocabulary = rule.vocabulary or proto
+
+    def step(path: str, renames: tuple[tuple[str, str], ...] = ()) -> PlanStep:
+        top = "." not in path and path != "*" and not path.isdigit()  # dig's own shortcut
+        return attribute_name(vocabulary, path, renames), path, top
+
+    leading = tuple(step(path, rule.renames) for path in rule.attributes)
+    trailing = tuple(step(path) for by_kind, path in rule.by_kind if by_kind == kind)
+    return leading, trailing
+
+
 def named_values(rule: IdentityRule, fields: dict[str, Any]) -> list[tuple[str, Any]]:
     """(attribute suffix, value) pairs a rule reads from name/value fields and spread dicts.
 

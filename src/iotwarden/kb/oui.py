@@ -19,6 +19,7 @@ import yaml
 
 from iotwarden.errors import ConfigError
 from iotwarden.kb import paths
+from iotwarden.kb.schema import safe_load
 
 # registry name -> (file name, prefix length in bits); MA-L is the old "OUI" (IEEE 802-2014 §8.2)
 REGISTRIES: dict[str, tuple[str, int]] = {
@@ -31,6 +32,8 @@ PREFIX_BITS = (36, 28, 24)  # longest first: an MA-S/MA-M block overrides its pa
 MAX_REGISTRY_ROWS = 200_000  # per file; the 2022 MA-L list has ~32.5k rows
 VENDOR_CACHE_SIZE = 65_536  # distinct organisation names whose short vendor name is cached
 _HEX = re.compile(r"[0-9A-Fa-f]")
+_UPPER_HEX = frozenset("0123456789ABCDEF")
+ASSIGNMENT_DIGITS = {24: 6, 28: 7, 36: 9}  # hex digits of an assignment per registry prefix length
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +120,7 @@ class VendorNames:
     def load(cls, path: Path | None = None) -> VendorNames:
         path = path or paths.VENDOR_ALIASES_FILE
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"{path}: cannot read vendor aliases: {exc}") from exc
         if not isinstance(data, dict) or not isinstance(data.get("aliases"), list):
@@ -260,6 +263,7 @@ def parse_registry_csv(text: str, bits: int | None, origin: str) -> list[tuple[s
     if not header or [h.strip() for h in header[:3]] != ["Registry", "Assignment", "Organization Name"]:
         raise ConfigError(f"{origin}: not an IEEE registry CSV (header 'Registry,Assignment,Organization Name')")
     rows: list[tuple[str, str]] = []
+    digits = ASSIGNMENT_DIGITS.get(bits) if bits else None  # once per file: this loop runs ~50k times a start
     for lineno, row in enumerate(reader, start=2):
         if not row:
             continue
@@ -268,8 +272,8 @@ def parse_registry_csv(text: str, bits: int | None, origin: str) -> list[tuple[s
         if len(row) < 3:
             raise ConfigError(f"{origin}:{lineno}: expected at least 3 columns")
         assignment = row[1].strip().upper()
-        want = {24: 6, 28: 7, 36: 9}.get(bits) if bits else len(assignment)
-        if len(assignment) != want or not all(c in "0123456789ABCDEF" for c in assignment):
+        want = digits if bits else len(assignment)
+        if len(assignment) != want or not _UPPER_HEX.issuperset(assignment):
             raise ConfigError(f"{origin}:{lineno}: bad assignment {row[1]!r} for a {bits}-bit registry")
         rows.append((assignment, row[2].strip()))
     return rows

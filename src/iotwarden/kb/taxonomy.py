@@ -46,9 +46,11 @@ class Taxonomy:
     @classmethod
     def load(cls, path: Path | None = None) -> Taxonomy:
         """Read and validate ``taxonomy.yaml``; ConfigError names the type and the key."""
+        from iotwarden.kb.schema import safe_load  # noqa: PLC0415 - schema imports this module
+
         path = path or paths.TAXONOMY_FILE
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"{path}: cannot read taxonomy: {exc}") from exc
         items = data.get("types") if isinstance(data, dict) else None

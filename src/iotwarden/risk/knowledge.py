@@ -16,6 +16,7 @@ import yaml
 
 from iotwarden.errors import ConfigError
 from iotwarden.kb.paths import PACKAGE_DATA
+from iotwarden.kb.schema import safe_load
 from iotwarden.model.finding import SEVERITIES, Severity
 
 RISK_DATA = PACKAGE_DATA / "risk"
@@ -28,7 +29,7 @@ Version = tuple[int, ...]
 def _load(name: str, section: str, path: Path | None = None) -> list[dict[str, Any]]:
     file = path or RISK_DATA / name
     try:
-        data = yaml.safe_load(file.read_text("utf-8"))
+        data = safe_load(file.read_text("utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{file}: cannot read risk data: {exc}") from None
     items = data.get(section) if isinstance(data, dict) else None
