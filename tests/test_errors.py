@@ -42,6 +42,9 @@ def test_describe_says_what_went_wrong_in_one_line() -> None:
         json.loads('{"a": ')
     except ValueError as exc:
         assert errors.describe(exc) == "Expecting value: line 1 column 7 (char 6)"
+    with pytest.raises(RecursionError) as nested:  # json's parser recurses once per level
+        json.loads("[" * 3000 + "]" * 3000)
+    assert errors.describe(nested.value).startswith("nested too deeply to read")
 
 
 def test_one_line_joins_lines_and_drops_yaml_source_excerpts() -> None:

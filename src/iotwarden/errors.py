@@ -68,6 +68,8 @@ def describe(exc: BaseException) -> str:
     line and column of a YAML or JSON error, the byte a text decoder stumbled on."""
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
+    if isinstance(exc, RecursionError):  # json and PyYAML's pure-Python composer recurse once per nesting level
+        return "nested too deeply to read (lists or mappings inside hundreds of others)"
     if isinstance(exc, UnicodeDecodeError):
         return (f"not {exc.encoding.upper()} text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}): "
                 "binary data or another encoding")

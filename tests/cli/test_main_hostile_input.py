@@ -65,6 +65,9 @@ def bad(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "badgzip.pcap": b"\x1f\x8b\x08\x00garbage, not deflate" * 5,
         "bad.yaml": "a: [1, 2\n  b: }\n", "scalar.yaml": "42\n", "bad.json": '{"a": ', "list.json": "[1, 2, 3]",
         "bad.csv": '\x00\x01garbage,"unterminated\n', "image.bin": b"\x00" * 4096,
+        # nested deeper than json's and PyYAML's recursive parsers follow (RecursionError, not a decode error)
+        "deep.yaml": "[" * 3000 + "]" * 3000, "deep.json": "[" * 3000 + "]" * 3000,
+        "deep.log": '{"ts": 1, "uid": "C1", "x": ' + "[" * 3000 + "]" * 3000 + "}\n",
     }
     for name, data in files.items():
         (d / name).write_bytes(data.encode() if isinstance(data, str) else data or b"")
@@ -89,9 +92,9 @@ def _readable_only_to_root() -> bool:
 
 # kinds every command reading a file must refuse; capture readers and config readers add their own
 ANY_FILE = ["missing", "folder", "unreadable", "io_error", "random_bin"]
-CAPTURE = [*ANY_FILE, "empty_pcap", "text_pcap", "erf_pcap", "text_pcap_gz", "badgzip_pcap"]
-YAML = [*ANY_FILE, "binary_yaml", "bad_yaml", "scalar_yaml"]
-JSON = [*ANY_FILE, "empty_pcap", "bad_json", "bad_yaml", "binary_yaml"]
+CAPTURE = [*ANY_FILE, "empty_pcap", "text_pcap", "erf_pcap", "text_pcap_gz", "badgzip_pcap", "deep_log"]
+YAML = [*ANY_FILE, "binary_yaml", "bad_yaml", "scalar_yaml", "deep_yaml"]
+JSON = [*ANY_FILE, "empty_pcap", "bad_json", "bad_yaml", "binary_yaml", "deep_json"]
 CSV = [*ANY_FILE, "empty_pcap", "bad_csv", "bad_yaml", "list_json"]
 
 Argv = Callable[[dict[str, Path], Path], list[str]]

@@ -50,7 +50,8 @@ def test_a_record_too_large_or_not_json_is_dropped_and_counted() -> None:
 @pytest.mark.parametrize("payload", [b"\xff\xfe", b"[]", b'{"schema":"x"}', json.dumps({"schema": SCHEMA}).encode(),
                                      json.dumps({"schema": SCHEMA, "site": "a", "run": "r", "seq": -1}).encode(),
                                      json.dumps({"schema": SCHEMA, "site": "a", "run": "r", "seq": 0,
-                                                 "flows": {}}).encode()])
+                                                 "flows": {}}).encode(),
+                                     b"[" * 3000 + b"]" * 3000])  # deeper than json's parser recurses
 def test_a_malformed_envelope_is_a_parse_error(payload: bytes) -> None:
     with pytest.raises(ParseError):
         decode(payload)

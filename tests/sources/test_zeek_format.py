@@ -117,6 +117,7 @@ def test_sniff_reads_path_from_the_header() -> None:
     assert sniff_lines(Path("x.log"), [b'{"_path":"weird","ts":1}']) == "weird"
     assert sniff_lines(Path("x.log"), [b'{"ts":1,"qtype_name":"A"}']) == "dns"
     assert sniff_lines(Path("x.log"), [b'{"ts":1}']) is None
+    assert sniff_lines(Path("conn.log"), [b'{"ts": 1, "x": ' + b"[" * 3000 + b"]" * 3000 + b"}"]) is None  # too deep
 
 
 def test_over_long_lines_are_reported_and_skipped(monkeypatch: pytest.MonkeyPatch) -> None:

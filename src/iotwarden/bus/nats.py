@@ -48,7 +48,7 @@ class NatsBus(InProcessBus):
             data = json.loads(msg.data)
             if not isinstance(data, dict):
                 raise ValueError("not an object")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deeply
             self.malformed += 1
             return
         self.received += 1

@@ -37,7 +37,7 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_bytes())
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read: {describe(exc)}") from None
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError; nesting too deep
         raise PolicyError(f"{path}: not JSON: {describe(exc)}") from None
 
 

@@ -59,7 +59,7 @@ def load_options(path: Path) -> dict[str, dict[str, Any]]:
     """Site tunables from YAML: ``{detector name: {option: value}}`` (names as ``detect.scan``)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
         raise ConfigError(f"cannot read detector options {path}: {describe(exc)}") from None
     names = {cls.name for cls in detector_classes()}
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):

@@ -123,7 +123,7 @@ def load_suppressions(path: Path) -> list[Suppression]:
         raise ConfigError(f"cannot read suppression rules {path}: {describe(exc)}") from None
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, RecursionError) as exc:
         raise ConfigError(f"{path}: not valid YAML: {describe(exc)}") from None
     return parse_suppressions(data, str(path))
 

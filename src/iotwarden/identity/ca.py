@@ -215,7 +215,7 @@ class DeviceCA:
             raw = json.loads((folder / SETTINGS).read_text())
             root = x509.load_pem_x509_certificate((folder / ROOT_CERT).read_bytes())
             issuing = x509.load_pem_x509_certificate((folder / ISSUING_CERT).read_bytes())
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise IdentityError(f"no usable CA in {folder}: {exc}") from None
         if not isinstance(raw, dict):
             raise IdentityError(f"no usable CA in {folder}: {SETTINGS} is not a JSON object")

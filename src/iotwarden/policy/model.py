@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import yaml
 
-from iotwarden.errors import PolicyError
+from iotwarden.errors import PolicyError, describe
 from iotwarden.kb.taxonomy import CATEGORIES
 
 SCHEMA = "iotwarden.policy/1"
@@ -347,6 +347,8 @@ def load_text(text: str) -> Policy:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise PolicyError(f"not valid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise PolicyError(f"not valid YAML: {describe(exc)}") from None
     return Policy.from_dict(data)
 
 

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from iotwarden.errors import PolicyError
+from iotwarden.errors import PolicyError, describe
 from iotwarden.identity.records import REVOCATION_REASONS
 from iotwarden.kb.taxonomy import CATEGORIES
 from iotwarden.model.alert import Alert
@@ -286,6 +286,8 @@ def load_playbooks(path: Path) -> list[Playbook]:
             raise PolicyError(f"cannot read playbooks {file}: {exc.strerror}") from None
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise PolicyError(f"{file}: not valid YAML: {exc}") from None
+        except RecursionError as exc:
+            raise PolicyError(f"{file}: not valid YAML: {describe(exc)}") from None
         out.extend(parse_playbooks(data, str(file)))
     return parse_playbooks([_raw(p) for p in out], str(path)) if len(files) > 1 else out
 

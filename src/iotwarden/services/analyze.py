@@ -156,7 +156,7 @@ def sniff_format(path: Path) -> str | None:
     if first.startswith(b"{"):
         try:
             record = json.loads(first)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply to be a Zeek record
             return None
         if isinstance(record, dict) and "ts" in record and ("uid" in record or "id.orig_h" in record):
             return "zeek"

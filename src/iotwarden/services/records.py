@@ -170,7 +170,7 @@ def decode(payload: bytes) -> RecordMessage:
     checks are skipped and counted in ``malformed``)."""
     try:
         doc = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise ParseError(f"not JSON: {exc}") from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise ParseError(f"not an {SCHEMA} message")

@@ -172,7 +172,7 @@ def sniff_lines(path: Path, lines: list[bytes]) -> str | None:
     if first.startswith(b"{"):
         try:
             record = json.loads(first)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply to be a Zeek record
             return None
         if not isinstance(record, dict) or "ts" not in record:
             return None

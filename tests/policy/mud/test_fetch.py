@@ -179,6 +179,9 @@ def test_errors_of_the_served_file(tmp_path: Path, pki: Pki, server: Server) -> 
     server.files["/junk.json"] = b"{not json"
     with pytest.raises(PolicyError, match="not JSON"):
         fetch(f"{server.base}/junk.json", opts(tmp_path, pki))
+    server.files["/deep.json"] = b"[" * 3000 + b"]" * 3000  # deeper than json's parser recurses
+    with pytest.raises(PolicyError, match="not JSON: nested too deeply"):
+        fetch(f"{server.base}/deep.json", opts(tmp_path, pki))
     url = server.publish("lamp")
     server.files["/moved.json"] = server.files["/lamp.json"]
     with pytest.raises(PolicyError, match="the file's mud-url is"):

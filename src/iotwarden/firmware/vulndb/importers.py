@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from iotwarden.errors import FirmwareError, ParseError
+from iotwarden.errors import FirmwareError, ParseError, describe
 from iotwarden.firmware.catalog import product_key
 from iotwarden.firmware.vulndb.records import AffectedRange, KevEntry, Vulnerability
 
@@ -280,6 +280,8 @@ def load_feed(path: Path) -> Feed:
         doc = json.loads(_read(path))
     except (OSError, ValueError, EOFError, zlib.error) as exc:
         raise FirmwareError(f"{path}: cannot read feed: {exc}") from None
+    except RecursionError as exc:  # json recurses once per nesting level
+        raise FirmwareError(f"{path}: cannot read feed: {describe(exc)}") from None
     try:
         return parse_feed(doc)
     except FirmwareError as exc:

@@ -41,7 +41,7 @@ def load_profile_map(path: Path) -> dict[str, MudProfile]:
     """The operator's device -> profile mapping; ConfigError naming the broken entry."""
     try:
         mapping = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deeply
         raise ConfigError(f"MUD profiles map {path}: {exc}") from exc
     if not isinstance(mapping, dict):
         raise ConfigError(f"MUD profiles map {path}: expected an object of device -> MUD file")
@@ -50,7 +50,7 @@ def load_profile_map(path: Path) -> dict[str, MudProfile]:
         target = path.parent / str(file)
         try:
             out[str(ident).lower()] = validate(json.loads(target.read_text()), source=str(target))
-        except (OSError, ValueError, PolicyError) as exc:
+        except (OSError, ValueError, RecursionError, PolicyError) as exc:
             raise ConfigError(f"MUD profiles map {path}: {ident}: {exc}") from exc
     return out
 

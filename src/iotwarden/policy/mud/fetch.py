@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from iotwarden.errors import PolicyError
+from iotwarden.errors import PolicyError, describe
 from iotwarden.policy.mud.model import MudProfile
 from iotwarden.policy.mud.validate import validate
 
@@ -114,7 +114,7 @@ class MudCache:
         try:
             meta = json.loads(meta_path.read_text())
             profile = validate(json.loads(body_path.read_bytes()), source=str(body_path))
-        except (OSError, ValueError, PolicyError):
+        except (OSError, ValueError, RecursionError, PolicyError):
             return None
         age = now - float(meta.get("fetched_at", 0))
         if fresh_only and not 0 <= age < profile.validity_hours * 3600:
@@ -143,8 +143,8 @@ def fetch(url: str, opts: FetchOptions, *, now: float | None = None) -> Fetched:
     body = _get(url, opts)
     try:
         data = json.loads(body)
-    except ValueError as exc:
-        raise PolicyError(f"{url}: not JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # a server's body: RecursionError when nested too deeply
+        raise PolicyError(f"{url}: not JSON: {describe(exc)}") from exc
     profile = validate(data, source=url)
     if profile.mud_url != url:  # RFC 8520 §3.3: the file names the URL it is served from
         raise PolicyError(f"{url}: the file's mud-url is {profile.mud_url!r}")
