@@ -300,6 +300,13 @@ OPTION_CASES: dict[str, Callable[[dict[str, Path]], list[str]]] = {
                                            "--rules", str(b["dir"] / "s.yaml")],
     "alerts-show-unknown-id": lambda b: ["alerts", "show", "999"],
     "alerts-id-not-a-number": lambda b: ["alerts", "ack", "one"],
+    # beyond SQLite's 64-bit integers: sqlite3 raises OverflowError binding them (PostgreSQL a DataError)
+    "alerts-id-beyond-64-bits": lambda b: ["alerts", "close", str(2**64)],
+    "flows-limit-beyond-64-bits": lambda b: ["flows", "--limit", str(2**64)],
+    "cases-id-beyond-64-bits": lambda b: ["cases", "note", str(2**64), "text"],
+    "actions-case-beyond-64-bits": lambda b: ["actions", "list", "--case", str(2**64)],
+    "policy-version-beyond-64-bits": lambda b: ["policy", "show", "p", "--version", str(2**64)],
+    "campaign-release-beyond-64-bits": lambda b: ["firmware", "campaign", "create", "c", "--release", str(2**64)],
     "cases-unknown-status": lambda b: ["cases", "list", "--status", "bogus"],
     "devices-unknown": lambda b: ["devices", "show", "nope"],
     "analyze-unknown-format": lambda b: ["analyze", "-f", "xml", str(DEMO)],

@@ -84,3 +84,23 @@ def test_bad_urls_raise_store_error_with_a_clear_message(url: str, message: str)
 def test_unreachable_postgres_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="cannot open or migrate"):
         Store("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2")
+
+
+def test_an_integer_beyond_64_bits_is_a_store_error_and_rolls_back(store: Store) -> None:
+    from sqlalchemy import text
+
+    if store.backend != "sqlite":
+        pytest.skip("psycopg binds such a number as numeric: PostgreSQL compares it, nothing to convert")
+    with pytest.raises(StoreError, match="64-bit integers"), store.transaction() as s:  # sqlite3: OverflowError
+        s.execute(text("INSERT INTO captures (path, size, format, started, status, packets, flows, observations, "
+                       "devices, stats) VALUES ('a.pcap', 1, 'pcap', 1.0, 'complete', 0, 0, 0, 0, '{}')"))
+        s.execute(text("SELECT * FROM captures WHERE id = :id"), {"id": 2**64})
+    with store.session() as s:
+        assert s.execute(text("SELECT count(*) FROM captures")).scalar() == 0
+    with pytest.raises(StoreError, match="64-bit integers"), store.session() as s:
+        s.execute(text("SELECT id FROM captures WHERE id = :n"), {"n": -(2**70)})
+
+
+def test_an_overflow_of_our_own_code_is_not_taken_for_the_store(store: Store) -> None:
+    with pytest.raises(OverflowError, match="math range"), store.session():
+        raise OverflowError("math range error")

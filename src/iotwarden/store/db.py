@@ -141,6 +141,8 @@ class Store:
                 yield session
         except SQLAlchemyError as exc:
             raise StoreError(f"database error on {redact(self.url)}: {_first_line(exc)}") from None
+        except OverflowError as exc:
+            raise _out_of_range(exc, self.url) from None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -150,6 +152,8 @@ class Store:
                 yield session
         except SQLAlchemyError as exc:
             raise StoreError(f"database error on {redact(self.url)}: {_first_line(exc)}") from None
+        except OverflowError as exc:
+            raise _out_of_range(exc, self.url) from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -169,6 +173,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _out_of_range(exc: OverflowError, url: str) -> Exception:
+    """sqlite3's refusal to bind an integer beyond 64 bits (an id or limit typed by hand) as a StoreError, as
+    PostgreSQL's DataError already is; any other OverflowError is a bug and is handed back unchanged."""
+    if "SQLite INTEGER" not in str(exc):
+        return exc
+    return StoreError(f"database error on {redact(url)}: a number beyond the database's 64-bit integers ({exc})")
 
 
 def _first_line(exc: BaseException) -> str:
