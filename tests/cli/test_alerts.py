@@ -66,3 +66,14 @@ def test_suppress_writes_a_rule_and_hides_matching_alerts(tmp_path: Path, capsys
     assert len(_json(capsys, "alerts", "list", "--db", db, "--suppressed")["alerts"]) == 3
     assert main(["alerts", "suppress", "--db", db, "--rules", str(rules)]) == 2
     assert "at least one" in capsys.readouterr()[1]
+
+
+@pytest.mark.parametrize("text", ["zones:\n  - {name: cameras, cidrs: [10.0.0.0/24]}\nrules: []\n",  # a policy
+                                  "supressions:\n  - {detector: detect.scan.*}\n"])  # a misspelt key
+def test_suppress_refuses_a_rules_file_of_other_keys_and_leaves_it_as_it_was(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], db: str, text: str) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(text)
+    assert main(["alerts", "suppress", "--db", db, "--detector", "detect.scan.*", "--rules", str(rules)]) == 2
+    assert "unknown keys" in capsys.readouterr()[1]
+    assert rules.read_text() == text

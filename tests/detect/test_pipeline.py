@@ -69,6 +69,8 @@ def test_suppression_rules_from_yaml(tmp_path: Path) -> None:
     ([{"reason": "no criteria"}], "at least one"),
     ([{"device": "k", "until": "next tuesday"}], "ISO 8601"),
     ("just text", "expected a list"),
+    ({"supressions": [{"detector": "x"}]}, "unknown keys supressions"),  # misspelt: would silence nothing
+    ({"suppressions": [], "zones": []}, "unknown keys zones"),
 ])
 def test_bad_suppression_rules_name_the_entry(data: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

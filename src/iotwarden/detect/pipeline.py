@@ -87,8 +87,14 @@ def _until(value: Any, where: str) -> float | None:
 
 
 def parse_suppressions(data: Any, source: str = "suppressions") -> list[Suppression]:
-    """Rules from parsed YAML: a list of mappings (or ``{suppressions: [...]}``); errors name the entry."""
+    """Rules from parsed YAML: a list of mappings (or ``{suppressions: [...]}``); errors name the entry.
+
+    A mapping with other keys is refused, not read as no rules: a misspelt key would silence nothing, and
+    ``alerts suppress --rules`` would write its one rule over the file (a policy or scenario named by mistake)."""
     if isinstance(data, dict):
+        other = sorted(str(k) for k in set(data) - {"suppressions"})
+        if other:
+            raise ConfigError(f"{source}: unknown keys {', '.join(other)} (expected 'suppressions')")
         data = data.get("suppressions", [])
     if data is None:
         return []
