@@ -167,6 +167,22 @@ def test_only_https(tmp_path: Path, pki: Pki) -> None:
         fetch("http://127.0.0.1:1/plug.json", opts(tmp_path, pki))
 
 
+@pytest.mark.parametrize("url", ["https://[::1/plug.json", "https://127.0.0.1:99999/plug.json"])
+def test_a_url_that_does_not_parse_is_refused(tmp_path: Path, pki: Pki, url: str) -> None:
+    with pytest.raises(PolicyError, match="not a URL"):
+        fetch(url, opts(tmp_path, pki))
+
+
+@pytest.mark.parametrize("ca", ["missing.pem", ".", "junk.pem"])
+def test_a_ca_file_that_holds_no_certificate_is_refused_before_connecting(tmp_path: Path, server: Server,
+                                                                         ca: str) -> None:
+    (tmp_path / "junk.pem").write_bytes(b"\x00not a certificate\n")
+    url = server.publish("plug")
+    with pytest.raises(PolicyError, match="cannot read trusted CA certificates"):
+        fetch(url, FetchOptions(cache_dir=tmp_path / "cache", enabled=True, cafile=str(tmp_path / ca)))
+    assert server.requests == []
+
+
 def test_the_server_must_be_trusted(tmp_path: Path, pki: Pki, server: Server) -> None:
     url = server.publish("plug")
     with pytest.raises(PolicyError, match="cannot fetch"):

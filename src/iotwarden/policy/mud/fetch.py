@@ -51,17 +51,24 @@ class Fetched:
 
 
 def _https(url: str) -> tuple[str, int, str]:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError past 65535, like a bracketed host left open
+    except ValueError as exc:
+        raise PolicyError(f"{url!r}: not a URL: {exc}") from None
     if parts.scheme.lower() != "https" or not parts.hostname:
         raise PolicyError(f"{url!r}: MUD files are fetched over https only (RFC 8520 §10)")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return parts.hostname, parts.port or 443, path
+    return parts.hostname, port or 443, path
 
 
 def _get(url: str, opts: FetchOptions) -> bytes:
     """One GET, no redirects followed (a redirect could leave https), at most ``max_bytes``."""
     host, port, path = _https(url)
-    context = ssl.create_default_context(cafile=opts.cafile)
+    try:
+        context = ssl.create_default_context(cafile=opts.cafile)
+    except OSError as exc:  # missing, a folder, or no PEM certificate in it (ssl.SSLError)
+        raise PolicyError(f"{opts.cafile}: cannot read trusted CA certificates: {describe(exc)}") from None
     conn = http.client.HTTPSConnection(host, port, timeout=opts.timeout, context=context)
     try:
         conn.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": ACCEPT})
