@@ -152,7 +152,7 @@ FILE_CASES: list[object] = [
     *_on("firmware-golden-add", ["missing", "folder", "unreadable", "io_error"],
          lambda b, f: ["firmware", "golden", "add", "--model", "m", "--version", "1", "--image", str(f),
                        "--db", str(b["db"])]),
-    *_on("users-password-file", ["missing", "folder", "unreadable", "io_error"],
+    *_on("users-password-file", ["missing", "folder", "unreadable", "io_error", "random_bin"],
          lambda b, f: ["users", "create", "ann", "--password-file", str(f), "--db", str(b["db"])]),
 ]
 

@@ -14,7 +14,7 @@ import typer
 from iotwarden.api import accounts
 from iotwarden.cli.analyze import DB_OPTION, open_store
 from iotwarden.cli.main import app
-from iotwarden.errors import ConfigError
+from iotwarden.errors import ConfigError, describe
 from iotwarden.store.auth_models import UserRow
 
 users_app = typer.Typer(help="Manage console and API users.", no_args_is_help=True)
@@ -29,8 +29,8 @@ def read_password(password_file: Path | None) -> str:
     if password_file is not None:
         try:
             text = sys.stdin.readline() if str(password_file) == "-" else password_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot read {password_file}: {exc.strerror or exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:  # a binary file (or stdin) is not a password
+            raise ConfigError(f"cannot read {password_file}: {describe(exc)}") from None
         lines = text.splitlines()
         password = lines[0] if lines else ""
     elif not sys.stdin.isatty():
