@@ -30,6 +30,7 @@ from iotwarden.cli.main import INTERNAL_ERROR, main
 from iotwarden.store.db import Store, _alembic_config
 
 DEMO = Path(iotwarden.lab.__file__).parent / "captures" / "demo.pcap"
+SMALL_SCENARIO = Path(iotwarden.lab.__file__).parent / "scenarios" / "small.yaml"
 ERF_RECORD = bytes.fromhex("4ea3cb7f00000000" "02" "04" "0000" "0040" "0000" "0040") + bytes(64)  # ERF type 2
 UNREADABLE = Path("/proc/sys/vm/drop_caches")  # write-only: open() for reading is refused even to root
 IO_ERROR = Path("/proc/self/mem")  # opens, but reading offset 0 fails (EIO)
@@ -334,6 +335,13 @@ OPTION_CASES: dict[str, Callable[[dict[str, Path]], list[str]]] = {
     "lab-negative-duration": lambda b: ["lab", "generate", str(Path(iotwarden.lab.__file__).parent / "scenarios"
                                                                / "small.yaml"), "-o", str(b["dir"] / "l.pcap"),
                                         "--duration", "-5"],
+    # past the scenario's MAX_DURATION (it ran for ever), or no number at all (int(nan) failed)
+    "lab-duration-nan": lambda b: ["lab", "generate", str(SMALL_SCENARIO), "-o", str(b["dir"] / "l.pcap"),
+                                   "--duration", "nan"],
+    "lab-duration-inf": lambda b: ["lab", "generate", str(SMALL_SCENARIO), "-o", str(b["dir"] / "l.pcap"),
+                                   "--duration", "inf"],
+    "lab-duration-1e300": lambda b: ["lab", "generate", str(SMALL_SCENARIO), "-o", str(b["dir"] / "l.pcap"),
+                                     "--duration", "1e300"],
     "kb-unknown-format": lambda b: ["kb", "import", "nmap", str(b["bad_yaml"]), "-o", str(b["dir"] / "r.yaml")],
     "kb-lookup-not-a-mac": lambda b: ["kb", "lookup", "zz:zz"],
     "keygen-unknown-algorithm": lambda b: ["firmware", "keygen", str(b["dir"] / "k.pem"), "--algorithm", "rot13"],

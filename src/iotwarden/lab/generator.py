@@ -20,7 +20,7 @@ from iotwarden.lab.behave_net import BEHAVIOURS as NET_BEHAVIOURS
 from iotwarden.lab.behave_site import BEHAVIOURS as SITE_BEHAVIOURS
 from iotwarden.lab.kasa_app import BEHAVIOURS as KASA_BEHAVIOURS
 from iotwarden.lab.params import Param
-from iotwarden.lab.scenario import Scenario, parse_scenario, read_scenario_file
+from iotwarden.lab.scenario import MAX_DURATION, Scenario, parse_scenario, read_scenario_file
 from iotwarden.lab.sip_app import BEHAVIOURS as SIP_BEHAVIOURS
 from iotwarden.lab.tuya_app import BEHAVIOURS as TUYA_BEHAVIOURS
 from iotwarden.lab.upnp_app import BEHAVIOURS as UPNP_BEHAVIOURS
@@ -111,8 +111,8 @@ def generate(scenario: Scenario, pcap: Path, truth_path: Path | None = None, *, 
              duration: float | None = None, attacks: bool | None = None) -> dict[str, Any]:
     """Write the capture (and the truth) for ``scenario``; returns the truth plus packet/byte counts."""
     if duration is not None:
-        if duration <= 0:
-            raise ConfigError(f"duration must be positive, got {duration:g}")
+        if not 0 < duration <= MAX_DURATION:  # also NaN; the scenario file's own limit
+            raise ConfigError(f"duration must be in (0, {MAX_DURATION:g}] seconds, got {duration:g}")
         scenario = dataclasses.replace(scenario, duration=float(duration))
     stream, events, world = frames(scenario, seed=seed, attacks=attacks)
     last = float("-inf")
