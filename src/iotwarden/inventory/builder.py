@@ -84,13 +84,15 @@ class InventoryBuilder(EndpointResolver):
 
     def on_flow(self, ctx: Context, flow: Flow) -> None:
         packets, size, last_seen = flow.packets, flow.bytes, flow.last_seen  # once, for both ends
+        silent = not flow.pkts_ba and not flow.app
         for mac, ip in ((flow.a_mac, flow.a_ip), (flow.b_mac, flow.b_ip)):
-            if is_group_mac(mac):  # sent to a broadcast/multicast group: the address is no host's
-                continue
-            if ip == flow.b_ip and mac == flow.b_mac and not flow.pkts_ba and not flow.app:
+            if silent and ip == flow.b_ip and mac == flow.b_mac:
                 # a responder that never answered and was sent nothing we recognise is not shown to
                 # exist: a scan's millions of silent targets must not become devices (shadow IoT) or
                 # fill the endpoint tables; one sent a protocol request (a PLC stop) is still its target
+                # (tested before the MAC's group bit: for a scan's probe it is the cheaper answer)
+                continue
+            if is_group_mac(mac):  # sent to a broadcast/multicast group: the address is no host's
                 continue
             ep = self._endpoint(ctx, usable_mac(mac), usable_ip(ip), flow.first_seen)
             if ep is None:

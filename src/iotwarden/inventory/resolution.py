@@ -243,12 +243,13 @@ class EndpointResolver:
 
     def _device(self, ctx: Context, ep: Endpoint) -> Device:
         """The device (or, for a remote address, the peer record) an endpoint belongs to now."""
-        home = ctx.devices if self.is_device_key(ep.key) else self.peers
-        dev = home.get(ep.key)
+        key = ep.key  # is_device_key without its call: this runs a few times per observation and flow
+        home = ctx.devices if not key.startswith("ip:") or local_ip(key[3:], self.site_networks) else self.peers
+        dev = home.get(key)
         if dev is None:
-            mac = ep.key[4:] if ep.key.startswith("mac:") else None
-            dev = Device(key=ep.key, first_seen=ep.first_seen, last_seen=ep.last_seen, mac=mac)
-            home[ep.key] = dev
+            mac = key[4:] if key.startswith("mac:") else None
+            dev = Device(key=key, first_seen=ep.first_seen, last_seen=ep.last_seen, mac=mac)
+            home[key] = dev
         return dev
 
     def _interface(self, dev: Device, ep: Endpoint) -> None:
