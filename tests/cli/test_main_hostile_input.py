@@ -326,6 +326,8 @@ OPTION_CASES: dict[str, Callable[[dict[str, Path]], list[str]]] = {
     "check-creds-no-attempts": lambda b: ["identity", "check-creds", "10.0.0.1/telnet", "--scope", "10.0.0.0/8",
                                           "--max-attempts", "0"],
     "monitor-negative-poll": lambda b: ["monitor", "--poll", "-1", "--once", "--no-store", str(b["watched"])],
+    "monitor-nan-poll": lambda b: ["monitor", "--poll", "nan", "--no-store", str(b["watched"])],  # waited for ever
+    "monitor-inf-poll": lambda b: ["monitor", "--poll", "inf", "--no-store", str(b["watched"])],
     "monitor-no-such-source": lambda b: ["monitor", "--no-store", "no-such-iface0"],
     "monitor-unknown-export": lambda b: ["monitor", "--export", "carrier-pigeon://x", "--once", "--no-store",
                                          str(b["watched"])],

@@ -4,6 +4,7 @@ response playbooks with ``--playbooks``)."""
 
 from __future__ import annotations
 
+import math
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -93,8 +94,8 @@ def monitor_cmd(
     ca_dir: Path = CA_DIR_OPTION, passphrase_env: str = PASS_ENV_OPTION,
 ) -> None:
     """Watch SOURCE continuously and report alerts as they happen; Ctrl-C stops cleanly."""
-    if poll <= 0:
-        raise typer.BadParameter(f"seconds between looks must be positive, not {poll}", param_hint="--poll")
+    if not 0 < poll < math.inf:  # NaN fails both: Event.wait(nan) never returns
+        raise typer.BadParameter(f"seconds between looks must be a positive number, not {poll}", param_hint="--poll")
     folder = Path(source)
     if not folder.is_dir():
         try:
