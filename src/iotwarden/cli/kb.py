@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zipfile
 import zlib
 from collections import Counter
 from enum import StrEnum
@@ -17,7 +18,7 @@ from iotwarden.cli.main import app
 from iotwarden.cli.progress import activity
 from iotwarden.errors import ConfigError, ParseError, describe
 from iotwarden.kb import paths
-from iotwarden.kb.importers import fingerbank, ja4, p0f, recog, satori
+from iotwarden.kb.importers import fingerbank, homeassistant, ja4, p0f, recog, satori
 from iotwarden.kb.importers.common import ImportResult, dump_rules
 from iotwarden.kb.index import KnowledgeBase, compile_rules, index_problem, write_index
 from iotwarden.kb.oui import REGISTRIES, OuiRegistry, VendorNames, parse_registry_csv, registry_of
@@ -36,6 +37,7 @@ class ImportFormat(StrEnum):
     fingerbank = "fingerbank"
     ja4 = "ja4"
     recog = "recog"
+    homeassistant = "homeassistant"
 
 
 LICENCE_NOTES = {
@@ -44,7 +46,46 @@ LICENCE_NOTES = {
     "fingerbank": "Fingerbank data is ODbL 1.0 / DbCL 1.0 (Inverse inc.): share-alike; attribute Fingerbank.",
     "ja4": "JA4+ mapping is FoxIO License 1.1 (non-commercial use): check the licence before use.",
     "recog": "Rapid7 Recog is BSD-2-Clause (Copyright (c) 2014, Rapid7): keep its copyright notice with the file.",
+    "homeassistant": "Home Assistant's matchers are Apache-2.0 (the Home Assistant authors, "
+                     "https://github.com/home-assistant/core; licence: kb/data/rules/homeassistant.LICENSE); "
+                     "conclusions from kb/data/homeassistant_domains.yaml.",
 }
+def _homeassistant_files(source: Path) -> tuple[dict[str, str], str]:
+    """The generated matcher files (name -> text) and the release, from a wheel or a directory."""
+    found: dict[str, str] = {}
+    if source.is_dir():
+        for folder in (source / "homeassistant" / "generated", source / "generated"):
+            if folder.is_dir():
+                found = {n: _read_text(folder / n) for n in homeassistant.GENERATED if (folder / n).is_file()}
+                if (folder.parent / "const.py").is_file():
+                    found["const.py"] = _read_text(folder.parent / "const.py")
+                break
+        else:
+            raise ConfigError(f"{source}: no homeassistant/generated/ (nor generated/) folder in it")
+    else:
+        try:
+            with zipfile.ZipFile(source) as wheel:
+                members = {n: f"homeassistant/generated/{n}" for n in homeassistant.GENERATED}
+                members["const.py"] = "homeassistant/const.py"
+                present = set(wheel.namelist())
+                for name, member in members.items():
+                    if member not in present:
+                        continue
+                    info = wheel.getinfo(member)
+                    if info.file_size > MAX_INPUT_BYTES:
+                        raise ConfigError(f"{source}: {member} larger than {MAX_INPUT_BYTES} bytes")
+                    found[name] = wheel.read(member).decode("utf-8")
+        except (OSError, zipfile.BadZipFile, UnicodeDecodeError, zlib.error) as exc:
+            raise ConfigError(f"{source}: not a Home Assistant wheel (zip) nor a directory: {describe(exc)}") from exc
+    const = found.pop("const.py", None)
+    if not found:
+        raise ConfigError(f"{source}: none of homeassistant/generated/{{{','.join(homeassistant.GENERATED)}}}")
+    try:
+        version = homeassistant.release(const) if const is not None else "unknown release"
+    except ParseError as exc:
+        raise ConfigError(f"{source}: {exc}") from exc
+    return found, version
+
 
 
 def _recog_files(source: Path) -> list[tuple[str, str]]:
@@ -175,12 +216,17 @@ def check(fix: Annotated[bool, typer.Option("--fix", help="Rewrite the compiled 
 def import_(fmt: Annotated[ImportFormat, typer.Argument(help="Database format.")],
             source: Annotated[Path, typer.Argument(help="The database file you hold (p0f.fp, a Satori *.xml, "
                                                         "dhcp_fingerprints.conf, ja4plus-mapping.csv; for recog "
-                                                        "a Recog *.xml or a directory of them).")],
+                                                        "a Recog *.xml or a directory of them; for homeassistant "
+                                                        "the wheel or a directory holding homeassistant/generated/).")],
             output: Annotated[Path, typer.Option("-o", "--output", help="Rule file to write (put it in "
                                                  "<home>/rules/ to have it loaded).")]) -> None:
     """Convert your own copy of an external fingerprint database into a rule file."""
     check_output(output)
-    text = "" if fmt is ImportFormat.recog else _read_text(source)
+    origin = source.name
+    text = "" if fmt in (ImportFormat.recog, ImportFormat.homeassistant) else _read_text(source)
+    if fmt is ImportFormat.homeassistant:
+        ha_files, version = _homeassistant_files(source)
+        origin = f"{source.name} (Home Assistant {version})"
     with activity(f"converting {source.name}"):
         try:
             result: ImportResult
@@ -192,6 +238,11 @@ def import_(fmt: Annotated[ImportFormat, typer.Argument(help="Database format.")
                 result = fingerbank.convert(text)
             elif fmt is ImportFormat.recog:
                 result = recog.convert_all(_recog_files(source))
+            elif fmt is ImportFormat.homeassistant:
+                taxonomy = Taxonomy.load()
+                hand_written = [r for r in compile_rules() if r.file != homeassistant.SHIPPED_FILE]
+                result = homeassistant.convert(ha_files, homeassistant.load_domain_map(taxonomy=taxonomy),
+                                               existing=KnowledgeBase(hand_written, load_attributes(), taxonomy))
             else:
                 result = ja4.convert(text)
         except ParseError as exc:
@@ -200,7 +251,7 @@ def import_(fmt: Annotated[ImportFormat, typer.Argument(help="Database format.")
         if not result.rules:  # a file of another kind (or empty) converts to nothing: say so, write nothing
             raise ConfigError(f"{source}: no {fmt.value} fingerprints found (skipped: {skipped}); is it a "
                               f"{fmt.value} database?")
-        rendered = dump_rules(result, source.name, LICENCE_NOTES[fmt.value])
+        rendered = dump_rules(result, origin, LICENCE_NOTES[fmt.value])
         validator = RuleValidator(load_attributes(), Taxonomy.load())
         for i, item in enumerate(safe_load(rendered)["rules"]):
             validator.rule(item, output.name, i)  # never write a file `kb check` would refuse
