@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from iotwarden.dissect import REGISTRY
-from iotwarden.inventory.identity import ORDERED_FIELDS, RULES
+from iotwarden.inventory.identity import ORDERED_FIELDS, RULES, attribute_name, attribute_plan
 
 ZEEK_ONLY = {"software"}  # protocols only the Zeek log reader emits
 
@@ -26,3 +26,23 @@ def test_hostnames_are_a_subset_of_identity_or_named_by_the_protocol() -> None:
 
 def test_option_order_fingerprints_are_kept_whole() -> None:
     assert {"param_req_list", "options", "oro"} == ORDERED_FIELDS
+
+
+def test_the_plan_reads_each_rules_fields_in_its_declared_order() -> None:
+    # the inventory reads fields through attribute_plan: the same names, paths and order as the rule
+    for proto, rule in RULES.items():
+        vocabulary = rule.vocabulary or proto
+        for kind in ("", *(k for k, _ in rule.by_kind)):
+            leading, trailing = attribute_plan(proto, kind)
+            assert [(n, p) for n, p, _ in leading] == [
+                (attribute_name(vocabulary, p, rule.renames), p) for p in rule.attributes], proto
+            assert [(n, p) for n, p, _ in trailing] == [
+                (attribute_name(vocabulary, p), p) for k, p in rule.by_kind if k == kind], proto
+            assert all(top == ("." not in p and p != "*" and not p.isdigit()) for _, p, top in leading + trailing)
+
+
+def test_the_plan_renames_and_adds_the_kinds_own_fields() -> None:
+    leading, trailing = attribute_plan("s7comm", "job")
+    assert ("s7comm.module_order_number", "order_number", True) in leading  # IdentityRule.renames
+    assert trailing == (("s7comm.function", "function", True),)  # by_kind: a job's function
+    assert attribute_plan("s7comm", "ack_data")[1] == ()

@@ -12,7 +12,7 @@ from iotwarden.addons import AddonManager
 from iotwarden.errors import ConfigError
 from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
-from iotwarden.model import Observation
+from iotwarden.model import Flow, Observation
 from iotwarden.model.finding import Severity
 from iotwarden.risk.analyzer import RiskAnalyzer
 from iotwarden.risk.base import Check
@@ -66,6 +66,31 @@ def test_observations_of_other_protocols_never_reach_a_check() -> None:
     other = Observation(ts=1.0, proto="dns", kind="query", src_ip="10.0.0.5")
     ctx = run(RiskAnalyzer([Broken()]), [other])
     assert not ctx.stats.analyzer_errors
+
+
+def test_the_manager_routes_only_the_protocols_of_its_checks() -> None:
+    # hooks.OBSERVES_ATTRIBUTE: the manager skips the call for every other protocol
+    assert RiskAnalyzer([Broken(), Counting()]).observes == frozenset({"telnet"})
+    assert RiskAnalyzer().observes == frozenset(PROTOS)
+
+
+class BrokenOnFlows(Check):
+    id: ClassVar[str] = "risk.test.broken_flows"
+    severity: ClassVar[Severity] = "low"
+    wants_flows: ClassVar[bool] = True
+
+    def on_flow(self, ctx: Context, flow: Flow) -> None:
+        raise RuntimeError("bug")
+
+
+def test_a_check_crashing_on_flows_is_counted_per_flow() -> None:
+    ctx = Context()
+    manager = AddonManager(ctx, [RiskAnalyzer([BrokenOnFlows()])])
+    manager.load()
+    flow = Flow(vlan=0, ip_proto=6, a_ip="10.0.0.5", a_port=40000, b_ip="10.0.0.9", b_port=23, first_seen=1.0,
+                last_seen=2.0)
+    manager.flows([flow, flow])
+    assert ctx.stats.analyzer_errors == {"risk.test.broken_flows": 2}
 
 
 def test_options_are_validated_at_construction() -> None:
