@@ -25,7 +25,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -393,14 +393,3 @@ def _stated(matcher: Matcher, conclusions: dict[str, str], existing: KnowledgeBa
                 return True
     return False
 
-
-def domains_report(result: ImportResult, domains: Mapping[str, Domain]) -> dict[str, int]:
-    """Counts for the report: domains typed, vendor-only and skipped in the map; rules written."""
-    typed = sum(1 for d in domains.values() if not d.skip and d.device_type)
-    vendor_only = sum(1 for d in domains.values() if not d.skip and not d.device_type)
-    skipped = sum(1 for d in domains.values() if d.skip)
-    per_domain: defaultdict[str, int] = defaultdict(int)
-    for rule in result.rules:
-        per_domain[rule["id"].split(".")[1]] += 1
-    return {"rules": len(result.rules), "domains_typed": typed, "domains_vendor_only": vendor_only,
-            "domains_skipped": skipped, "domains_with_rules": len(per_domain)}
