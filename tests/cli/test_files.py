@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from iotwarden.cli.files import check_output, output, read_file, write_file
-from iotwarden.errors import ConfigError
+from iotwarden.cli.files import check_output, check_watched, output, read_file, write_file
+from iotwarden.errors import CaptureError, ConfigError
 
 
 def test_an_output_in_a_missing_folder_or_on_a_folder_is_refused(tmp_path: Path) -> None:
@@ -34,3 +34,15 @@ def test_reads_and_writes_fail_in_one_line_naming_the_file(tmp_path: Path) -> No
     with output(tmp_path / "o.txt") as fh:
         fh.write("kept")
     assert (tmp_path / "o.txt").read_text() == "kept"
+
+
+def test_a_watched_source_is_a_folder_or_an_interface(tmp_path: Path) -> None:
+    check_watched(str(tmp_path))
+    check_watched("lo")
+    (tmp_path / "x.pcap").write_bytes(b"")
+    with pytest.raises(CaptureError, match="a file, not a folder"):
+        check_watched(str(tmp_path / "x.pcap"))
+    with pytest.raises(CaptureError, match="no such folder or network interface"):
+        check_watched(str(tmp_path / "missing"))
+    with pytest.raises(CaptureError, match="empty name"):
+        check_watched("")

@@ -329,6 +329,9 @@ OPTION_CASES: dict[str, Callable[[dict[str, Path]], list[str]]] = {
     "monitor-nan-poll": lambda b: ["monitor", "--poll", "nan", "--no-store", str(b["watched"])],  # waited for ever
     "monitor-inf-poll": lambda b: ["monitor", "--poll", "inf", "--no-store", str(b["watched"])],
     "monitor-no-such-source": lambda b: ["monitor", "--no-store", "no-such-iface0"],
+    "monitor-a-file": lambda b: ["monitor", "--no-store", str(b["truncated_pcap"])],
+    "monitor-empty-source": lambda b: ["monitor", "--once", "--no-store", ""],  # not the working folder
+    "serve-capture-missing": lambda b: ["serve", "--port", "1", "--capture", str(b["missing"])],  # refused, not served
     "monitor-unknown-export": lambda b: ["monitor", "--export", "carrier-pigeon://x", "--once", "--no-store",
                                          str(b["watched"])],
     "playbooks-unknown-enforcer": lambda b: ["playbooks", "run", str(b["folder"]), "--enforce", "magic"],

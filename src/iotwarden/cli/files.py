@@ -4,13 +4,14 @@ outputs whose OSError becomes one :class:`~iotwarden.errors.ConfigError` line (e
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from iotwarden.errors import ConfigError, describe
+from iotwarden.errors import CaptureError, ConfigError, describe
 
 
 def check_output(path: Path | None) -> None:
@@ -21,6 +22,22 @@ def check_output(path: Path | None) -> None:
         raise ConfigError(f"cannot write {path}: it is a folder (name a file)")
     if not path.parent.is_dir():
         raise ConfigError(f"cannot write {path}: folder {path.parent} does not exist")
+
+
+def check_watched(source: str) -> None:
+    """Refuse, before serving or watching, a source (``monitor SOURCE``, ``serve --capture``) that is
+    neither a folder nor a network interface; an empty name is not taken for the working folder."""
+    if not source:
+        raise CaptureError("an empty name is neither a folder nor a network interface")
+    if Path(source).is_dir():
+        return
+    try:
+        socket.if_nametoindex(source)
+    except (OSError, ValueError):  # ValueError: a NUL in the name
+        if Path(source).is_file():
+            raise CaptureError(f"{source}: a file, not a folder or a network interface "
+                               "(iotwarden analyze reads a file)") from None
+        raise CaptureError(f"{source}: no such folder or network interface") from None
 
 
 @contextmanager

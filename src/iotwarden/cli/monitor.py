@@ -5,7 +5,6 @@ response playbooks with ``--playbooks``)."""
 from __future__ import annotations
 
 import math
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +13,7 @@ import typer
 from rich.console import Console
 
 from iotwarden.cli.analyze import DB_OPTION, open_store, ts_text
+from iotwarden.cli.files import check_watched
 from iotwarden.cli.identity import CA_DIR_OPTION, PASS_ENV_OPTION
 from iotwarden.cli.main import app
 from iotwarden.cli.respond import (
@@ -29,7 +29,7 @@ from iotwarden.cli.respond import (
 )
 from iotwarden.detect import load_options
 from iotwarden.detect.pipeline import load_suppressions
-from iotwarden.errors import CaptureError, ConfigError
+from iotwarden.errors import ConfigError
 from iotwarden.export import open_exporter
 from iotwarden.model.alert import Alert
 from iotwarden.respond.engine import ResponseEngine
@@ -96,12 +96,8 @@ def monitor_cmd(
     """Watch SOURCE continuously and report alerts as they happen; Ctrl-C stops cleanly."""
     if not 0 < poll < math.inf:  # NaN fails both: Event.wait(nan) never returns
         raise typer.BadParameter(f"seconds between looks must be a positive number, not {poll}", param_hint="--poll")
+    check_watched(source)
     folder = Path(source)
-    if not folder.is_dir():
-        try:
-            socket.if_nametoindex(source)
-        except OSError:
-            raise CaptureError(f"{source}: no such folder or network interface") from None
     rules = load_suppressions(suppress) if suppress else []
     tunables = load_options(options) if options else None
     found = read_playbooks(playbooks) if playbooks else []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from iotwarden.cli.analyze import DB_OPTION, open_store
+from iotwarden.cli.files import check_watched
 from iotwarden.cli.main import app, err_console
 from iotwarden.errors import ConfigError
 
@@ -35,6 +36,8 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
 
     if not 0 < port < 65536:
         raise ConfigError(f"--port must be 1-65535, not {port}")
+    if capture is not None:
+        check_watched(capture)
     store = open_store(db)
     with store.session() as session:
         from sqlalchemy import func, select  # noqa: PLC0415
