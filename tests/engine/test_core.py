@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import iotwarden.lab
 from iotwarden.engine.core import Engine, EngineConfig
 from iotwarden.engine.decode import decode
 from iotwarden.errors import CaptureError, ConfigError
@@ -134,3 +136,95 @@ def test_fuzz_engine_accounts_for_every_ip_packet_exactly_once(
     assert engine.stats.packets == len(rows)
     assert sum(engine.stats.decode_errors.values()) == int((h.error != 0).sum())
     assert all(f.first_seen <= f.last_seen for f in flows)
+
+
+# --- mutated real captures through every default dissector ------------------------------------------------------
+# Small real captures, one or more per protocol family; SIP, RTSP, SMB, HTTP, Kerberos, PJL and SNMP come from
+# flows of the bundled lab capture (by server port), the rest from ../shared/data. Each is run MUTANTS times with
+# seeded edits inside transport payloads (bit flips, inserted, deleted and overwritten bytes, cut packets); the
+# engine must take every packet, and a dissector may only reject (ParseError), never crash (analyzer_errors).
+SV, ICS = ("pcaps", "suricata_verify"), ("pcaps", "ics_iti", "pcaps")
+FUZZ_SHARED: dict[str, tuple[str, ...]] = {
+    "quic": (*SV, "quic-v2-ja3", "input.pcap"), "tls": (*SV, "tls", "tls-certs-alert", "input.pcap"),
+    "mqtt": (*SV, "mqtt5-pub-mosquittoprops", "input.pcap"), "modbus": (*SV, "modbus", "modbus.pcap"),
+    "ssh": (*SV, "ssh-newkeys", "input.pcap"), "telnet": (*SV, "telnet", "telnet-01", "telnet.pcap"),
+    "s7comm": (*ICS, "s7", "S7-1511-opc-request-all-types.pcap"), "bacnet": (*ICS, "BACnet", "bacnet_test.pcap"),
+    "mms": (*ICS, "IEC61850", "m-send-req.mms.pcap"), "enip": (*ICS, "EthernetIP", "cip_start_plc.pcap"),
+    "dns": ("pcaps", "tcpdump_tests", "dns_tcp.pcap"), "dhcp": ("pcaps", "tcpdump_tests", "dhcp-rfc4388.pcap"),
+    "dhcpv6": ("pcaps", "tcpdump_tests", "dhcpv6-ia-na.pcap"), "mdns": (*ICS, "profinet", "Profinet_Failed.pcap"),
+    "llmnr": (*ICS, "beckoff", "addroute1.pcapng"), "fox": (*ICS, "fox", "fox_info.pcap"),
+}
+FUZZ_DEMO_PORTS = {"sip": 5060, "rtsp": 554, "smb": 445, "http": 80, "kerberos": 88, "pjl": 9100, "snmp": 161}
+MUTANTS = 12
+Frame = tuple[float, bytes, int, int, int]  # time, frame, link type, payload offset, payload length
+
+
+def _frames(path: Path, port: int | None = None, limit: int = 250) -> list[Frame]:
+    """The first ``limit`` frames of ``path`` (those to or from ``port`` if given) with their payload spans."""
+    out: list[Frame] = []
+    for batch in read_capture(path):
+        h = decode(batch)
+        for i in range(len(batch)):
+            if port is not None and port not in (int(h.sport[i]), int(h.dport[i])):
+                continue
+            lo = int(batch.offsets[i])
+            frame = bytes(batch.data[lo : lo + int(batch.caplen[i])])
+            out.append((float(batch.ts[i]), frame, int(batch.linktype[i]), int(h.pay_off[i]) - lo, int(h.pay_len[i])))
+            if len(out) == limit:
+                return out
+    return out
+
+
+def _mutant(frames: list[Frame], rnd: random.Random) -> list[tuple[float, bytes, int]]:
+    """``frames`` with one to four payloads edited (positions and values from ``rnd``)."""
+    out = [(t, f, lt) for t, f, lt, _, _ in frames]
+    carrying = [i for i, (*_, off, n) in enumerate(frames) if n > 0 and off >= 0]
+    for _ in range(rnd.randint(1, 4) if carrying else 0):
+        i = rnd.choice(carrying)
+        t, frame, lt = out[i]
+        off, n = frames[i][3], frames[i][4]
+        body = bytearray(frame)
+        pos = rnd.randrange(off, min(off + n, len(body))) if off < len(body) else len(body)
+        op = rnd.randrange(5)
+        if op == 0 and pos < len(body):
+            for _ in range(rnd.randint(1, 8)):
+                body[rnd.randrange(pos, len(body))] ^= 1 << rnd.randrange(8)
+        elif op == 1:
+            body[pos:pos] = rnd.randbytes(rnd.randint(1, 16))
+        elif op == 2:
+            del body[pos : pos + rnd.randint(1, 16)]
+        elif op == 3:
+            del body[pos:]
+        else:  # a length or count field set to an extreme
+            body[pos : pos + 4] = rnd.choice([b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x7f\xff", b"\x80"])
+        out[i] = (t, bytes(body), lt)
+    return out
+
+
+def _fuzz_corpus() -> list[object]:
+    cases: list[object] = [pytest.param(("shared", parts), id=name) for name, parts in FUZZ_SHARED.items()]
+    return cases + [pytest.param(("demo", port), id=name) for name, port in FUZZ_DEMO_PORTS.items()]
+
+
+@pytest.mark.parametrize("source", _fuzz_corpus())
+def test_fuzz_mutated_real_captures_crash_no_dissector(source: tuple[str, object]) -> None:
+    kind, where = source
+    if kind == "shared":
+        frames = _frames(shared(*where))  # type: ignore[misc]
+    else:
+        frames = _frames(Path(iotwarden.lab.__file__).parent / "captures" / "demo.pcap", port=where)  # type: ignore[arg-type]
+    assert frames
+    baseline = Engine(_default_dissectors())
+    baseline.process(batch_of([(t, f) for t, f, _, _, _ in frames], [lt for _, _, lt, _, _ in frames]))
+    baseline.flush()
+    assert sum(baseline.stats.protocols.values()) > 0  # the capture does reach a dissector unmutated
+    for n in range(MUTANTS):
+        mutant = _mutant(frames, random.Random(f"{kind}:{where}:{n}"))
+        engine = Engine(_default_dissectors())
+        for lo in range(0, len(mutant), 64):
+            part = mutant[lo : lo + 64]
+            engine.process(batch_of([(t, f) for t, f, _ in part], [lt for _, _, lt in part]))
+        engine.flush()
+        assert engine.stats.packets == len(mutant)
+        assert not engine.stats.analyzer_errors, (n, dict(engine.stats.analyzer_errors))
+        assert engine.open_flows() == 0
