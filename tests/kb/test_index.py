@@ -186,7 +186,7 @@ def test_unknown_attribute_and_none_give_no_evidence(kb: KnowledgeBase) -> None:
     ("dhcp.vendor_class", "android-dhcp-9", {"os": "Android", "os_version": "9", "device_type": "mobile_phone"}),
     ("dhcp.param_req_list", [1, 3, 28, 6], {"device_type": "iot_module"}),
     ("dhcp.hostname", "BRN001BA9123456", {"vendor": "Brother", "device_type": "printer"}),
-    ("mdns.services", "_axis-video._tcp.local", {"vendor": "Axis", "device_type": "camera"}),
+    ("mdns.services", "_axis-video._tcp.local", {"device_type": "camera"}),
     ("ssdp.server", "Linux/3.14.0 UPnP/1.0 IpBridge/1.26.0", {"vendor": "Philips Hue", "firmware": "1.26.0"}),
     ("http.server", "Hikvision-Webs", {"vendor": "Hikvision", "device_type": "camera"}),
     ("tls.sni", "fw.ring.com", {"vendor": "Ring"}),

@@ -201,10 +201,14 @@ def test_shipped_rules_classify_a_zeroconf_announcement_with_its_txt() -> None:
     found, rules = classify(None, mdns__services=["_lutron._tcp.local"], mdns__txt=["systype=SmartBridge2"])
     assert found["vendor"] == "Lutron" and found["device_type"] == "smart_hub"
     assert any(r.startswith("homeassistant.lutron_caseta.zeroconf") for r in rules)
-    _, rules = classify(None, mdns__services=["_axis-video._tcp.local"], mdns__txt=["macaddress=1CCAE3001122"])
+    # DoorBird door stations announce Axis's service too: named by their own block, never Axis
+    found, rules = classify("1c:ca:e3:00:11:22", mdns__services=["_axis-video._tcp.local"],
+                            mdns__txt=["macaddress=1CCAE3001122"])
     assert any(r.startswith("homeassistant.doorbird.zeroconf") for r in rules)
-    _, rules = classify(None, mdns__services=["_axis-video._tcp.local"], mdns__txt=["macaddress=ACCC8E001122"])
+    assert found["vendor"] == "DoorBird" and found["device_type"] == "doorbell"
+    found, rules = classify(None, mdns__services=["_axis-video._tcp.local"], mdns__txt=["macaddress=ACCC8E001122"])
     assert not any(r.startswith("homeassistant.doorbird") for r in rules)  # the TXT property is required
+    assert found["vendor"] == "Axis" and found["device_type"] == "camera"
 
 
 def test_cli_writes_valid_rules_and_refuses_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
