@@ -5,6 +5,7 @@ to it): the two are compared field by field on the fixtures, an IoT-23-shaped lo
 from __future__ import annotations
 
 import importlib.util
+import random
 from pathlib import Path
 
 import pytest
@@ -252,3 +253,54 @@ def test_line_tails_are_remembered_up_to_their_limit(tmp_path: Path, monkeypatch
         cols[8] = f"0.{n % 9}"
         assert fast.flow("\t".join(cols).encode()) is not None
         assert len(fast._tails) <= 5
+
+
+# byte-level damage to real conn.log lines (bit flips, inserted separators and quotes, deleted and copied spans,
+# cut files, extreme numbers): a line is read or skipped and counted, never a crash, the same both ways
+_SPLICES = [b"-", b"(empty)", b"1e309", b"nan", b"-1", b"99999999999999999999", b"\t", b"\n", b"::", b"256.1.1.1",
+            b"65536", b"{}", b"[]", b"null", b'"', b"\\x09", b"\xff\xfe"]
+
+
+def _damaged(data: bytes, start: int, rnd: random.Random) -> bytes:
+    out = bytearray(data)
+    for _ in range(rnd.randint(1, 6)):
+        if len(out) <= start:
+            break
+        pos = rnd.randrange(start, len(out))
+        op = rnd.randrange(6)
+        if op == 0:
+            out[pos] ^= 1 << rnd.randrange(8)
+        elif op == 1:
+            out[pos:pos] = rnd.choice([b"\t", b"\n", b"\r", b"\x00", b",", b'"', b"{", b"[", b"\\"])
+        elif op == 2:
+            del out[pos : pos + rnd.randint(1, 8)]
+        elif op == 3:
+            del out[pos:]
+        elif op == 4:
+            out[pos : pos + 1] = rnd.choice(_SPLICES)
+        else:
+            src = rnd.randrange(start, len(out))
+            out[pos:pos] = out[src : src + rnd.randint(1, 40)]
+    return bytes(out)
+
+
+@pytest.mark.parametrize("name", ["zeek_tsv/conn.log", "zeek_labelled/conn.log.labeled"])
+def test_fuzz_damaged_tsv_lines_are_skipped_the_same_both_ways(tmp_path: Path, name: str) -> None:
+    data = (DATA / name).read_bytes()
+    start = data.index(b"\n", data.index(b"#types")) + 1  # the header stays whole: lines are what is damaged
+    path = tmp_path / Path(name).name
+    for n in range(60):
+        path.write_bytes(_damaged(data, start, random.Random(f"{name}:{n}")))
+        flows = assert_same(path)
+        assert all(f.first_seen <= f.last_seen for f in flows)
+
+
+def test_fuzz_damaged_json_lines_are_skipped_and_counted(tmp_path: Path) -> None:
+    data = (DATA / "zeek_json" / "conn.log").read_bytes()
+    first = data.index(b"\n") + 1  # one whole line, so that the file is still recognised as a conn.log
+    path = tmp_path / "conn.log"
+    for n in range(60):
+        path.write_bytes(_damaged(data, first, random.Random(f"json:{n}")))
+        batches = list(read_zeek(path, batch_size=7))
+        assert all(b.skipped <= b.records for b in batches)
+        assert sum(b.records for b in batches) >= 1
