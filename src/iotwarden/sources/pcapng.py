@@ -185,7 +185,7 @@ def iter_batches(reader: ChunkReader, batch_size: int) -> Iterator[PacketBatch]:
             if starts.shape[0]:
                 for batch, error in _batches(buf, starts, section, batch_size, last_ts):
                     if error is not None:
-                        raise fail(error, int(starts[0]))
+                        raise fail(*error)
                     packets += len(batch)
                     if len(batch):
                         last_ts = float(batch.ts[-1])
@@ -209,7 +209,9 @@ def iter_batches(reader: ChunkReader, batch_size: int) -> Iterator[PacketBatch]:
 
 def _batches(
     buf: npt.NDArray[np.uint8], starts: Int64Array, section: Section, batch_size: int, last_ts: float
-) -> Iterator[tuple[PacketBatch, str | None]]:
+) -> Iterator[tuple[PacketBatch, tuple[str, int] | None]]:
+    """PacketBatches of the packet blocks at ``starts``; the last comes with (damage, its block's position)
+    when a block names an interface the section did not define."""
     big = section.big_endian
     data = buf
     words = gather_u32(data, starts, 2, big)
@@ -227,13 +229,13 @@ def _batches(
     caplen = f[:, 3].astype(np.int64)
     wirelen = f[:, 4].astype(np.int64)
     offsets = starts + 28
-    error: str | None = None
+    error: tuple[str, int] | None = None
     ifaces = section.interfaces
     nif = len(ifaces)
     bad = iface >= nif
     if bad.any():
         first = int(np.argmax(bad))
-        error = f"packet block refers to interface {int(iface[first])} but {nif} are defined"
+        error = f"packet block refers to interface {int(iface[first])} but {nif} are defined", int(starts[first])
         n = first
     linktypes = np.array([i.linktype for i in ifaces] or [0], dtype=np.uint16)
     ticks = np.array([i.ticks_per_second for i in ifaces] or [1], dtype=np.uint64)
