@@ -352,6 +352,9 @@ OPTION_CASES: dict[str, Callable[[dict[str, Path]], list[str]]] = {
     "keygen-unknown-algorithm": lambda b: ["firmware", "keygen", str(b["dir"] / "k.pem"), "--algorithm", "rot13"],
     "sign-negative-sequence": lambda b: ["firmware", "sign", str(b["image_bin"]), "--key", str(b["random_bin"]),
                                          "--vendor", "v", "--model", "m", "--version", "1", "--sequence", "-1"],
+    "sign-sequence-beyond-64-bits": lambda b: ["firmware", "sign", str(b["image_bin"]), "--key", str(b["random_bin"]),
+                                               "--vendor", "v", "--model", "m", "--version", "1",
+                                               "--sequence", str(2**64)],  # a CBOR bignum, not a uint
     "verify-hash-not-hex": lambda b: ["firmware", "verify-hash", "xyz", "--model", "m", "--version", "1"],
     "campaign-bad-stages": lambda b: ["firmware", "campaign", "create", "c", "--release", "1", "--stages", "a,b"],
     "campaign-stages-out-of-range": lambda b: ["firmware", "campaign", "create", "c", "--release", "1",

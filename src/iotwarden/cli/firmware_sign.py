@@ -17,6 +17,7 @@ from iotwarden.errors import FirmwareError, describe
 from iotwarden.firmware.signing import keys
 from iotwarden.firmware.signing.golden import GoldenRegistry
 from iotwarden.firmware.signing.signer import sign_image
+from iotwarden.firmware.signing.suit import MAX_SEQUENCE
 from iotwarden.firmware.signing.verify import Expectation, verify
 
 golden_app = typer.Typer(
@@ -59,7 +60,8 @@ def sign(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     vendor: Annotated[str, typer.Option("--vendor", help="Vendor domain name (vendor id = UUID5 of it).")],
     model: Annotated[str, typer.Option("--model", help="Device model (class id = UUID5 of it).")],
     version: Annotated[str, typer.Option("--version", help="Firmware version text.")],
-    sequence: Annotated[int, typer.Option("--sequence", min=0, help="Manifest sequence number (must grow).")],
+    sequence: Annotated[int, typer.Option("--sequence", min=0, max=MAX_SEQUENCE,
+                                          help="Manifest sequence number (must grow).")],
     uri: Annotated[str | None, typer.Option("--uri", help="Where devices fetch the image.")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Envelope file (default IMAGE.suit).")] = None,
 ) -> None:

@@ -112,3 +112,18 @@ def test_fuzzed_envelopes_decode_or_raise_parse_error(data: bytes) -> None:
     except ParseError:
         return
     assert isinstance(env.manifest, suit.Manifest)
+
+
+def test_the_sequence_number_is_a_cbor_uint_never_a_bignum() -> None:
+    """RFC 9124 §8.4.2: suit-manifest-sequence-number is a uint (RFC 8949 major type 0, at most 2**64 - 1);
+    cbor2 would write a larger int as a tag-2 bignum, which other SUIT processors refuse."""
+    args = {"vendor_domain": "acme.example", "model": "cam-2000", "version": "1", "image_sha256": bytes(32),
+            "image_size": 1}
+    top = suit.decode_manifest(suit.build_manifest(sequence=suit.MAX_SEQUENCE, **args))  # type: ignore[arg-type]
+    assert top.sequence == 2**64 - 1
+    with pytest.raises(ValueError, match="CBOR uint"):
+        suit.build_manifest(sequence=2**64, **args)  # type: ignore[arg-type]
+    bignum = cbor2.loads(suit.build_manifest(sequence=1, **args))  # type: ignore[arg-type]
+    bignum[2] = 2**64  # encoded as tag 2
+    with pytest.raises(ParseError, match="sequence-number"):
+        suit.decode_manifest(cbor2.dumps(bignum))

@@ -28,6 +28,7 @@ ENV_MANIFEST = 3  # suit-manifest
 # SUIT_Manifest keys (§8.4, IANA "SUIT Manifest Elements")
 MAN_VERSION = 1  # suit-manifest-version, must be 1
 MAN_SEQUENCE = 2  # suit-manifest-sequence-number: monotonic, anti-rollback (RFC 9124 §3.2 REQ.SEC.MFST.CHECK)
+MAX_SEQUENCE = 2**64 - 1  # it is a CBOR uint (RFC 9124 §8.4.2, RFC 8949 §3.1 major type 0): no bignum
 MAN_COMMON = 3  # suit-common
 MAN_REFERENCE_URI = 4  # suit-reference-uri
 MAN_VALIDATE = 7  # suit-validate
@@ -128,8 +129,8 @@ def build_manifest(
 ) -> bytes:
     """The encoded SUIT_Manifest of one image: identity checks and image parameters in the shared
     sequence, image match in suit-validate, fetch-then-match in suit-install when a URI is given."""
-    if sequence < 0:
-        raise ValueError("sequence number must be >= 0")
+    if not 0 <= sequence <= MAX_SEQUENCE:
+        raise ValueError(f"sequence number must be 0 to {MAX_SEQUENCE} (a CBOR uint)")
     params: dict[int, Any] = {
         PARAM_VENDOR_ID: vendor_id(vendor_domain).bytes,
         PARAM_CLASS_ID: class_id(vendor_domain, model).bytes,
@@ -211,7 +212,7 @@ def decode_manifest(manifest_bstr: bytes) -> Manifest:
     if man.get(MAN_VERSION) != 1:
         raise ParseError(f"suit-manifest-version {man.get(MAN_VERSION)!r} is not 1")
     seq = man.get(MAN_SEQUENCE)
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq <= MAX_SEQUENCE:  # a bignum is no uint
         raise ParseError("suit-manifest-sequence-number missing or not an unsigned integer")
     common = _loads(man.get(MAN_COMMON), "suit-common")
     comps = common.get(COMMON_COMPONENTS) if isinstance(common, Mapping) else None
