@@ -146,3 +146,25 @@ def test_init_sets_the_device_key_policy_and_issue_follows_it(env: Path, capsys:
     assert "refused" in capsys.readouterr().err
     assert main(["identity", "init", "--ca-dir", "ca2", "--device-key", "dsa-1024"]) == 2
     assert "--device-key: unknown key algorithm 'dsa-1024'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["identity", "crl", "--ca-dir", "ca", "--hours", "0"], "CRL validity must be between 0 and"),
+    (["identity", "crl", "--ca-dir", "ca", "--hours", "1e11"], "CRL validity must be between 0 and"),  # past datetime
+    (["identity", "crl", "--ca-dir", "ca", "--hours", "nan"], "CRL validity must be between 0 and"),
+    (["identity", "crl", "--ca-dir", "ca", "-o", "ca"], "it is a folder"),
+    (["identity", "issue", "cam-01", "--ca-dir", "ca", "--out", "ca/ca.json"], "it is a file"),
+    (["identity", "mqtt-config", "--ca-dir", "ca", "--out", "ca/ca.json"], "it is a file"),
+    (["identity", "est-serve", "--ca-dir", "ca", "--port", "70000"], "less than or equal to 65535"),
+])
+def test_bad_values_are_refused_before_anything_is_issued(env: Path, capsys: pytest.CaptureFixture[str],
+                                                          argv: list[str], message: str) -> None:
+    assert main(["identity", "init", "--ca-dir", "ca"]) == 0
+    crl_before = (env / "ca" / "crl.pem").read_bytes()
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "internal error" not in err
+    assert main(["identity", "list", "-f", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["certificates"] == []  # no certificate issued for a key not kept
+    assert (env / "ca" / "crl.pem").read_bytes() == crl_before

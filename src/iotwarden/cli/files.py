@@ -24,6 +24,13 @@ def check_output(path: Path | None) -> None:
         raise ConfigError(f"cannot write {path}: folder {path.parent} does not exist")
 
 
+def check_output_folder(path: Path) -> None:
+    """Refuse, before any work (a certificate issued whose key could not be kept), an output folder that is a
+    file; a folder that does not exist yet is made by the writer."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"cannot write into {path}: it is a file (name a folder)")
+
+
 def check_watched(source: str) -> None:
     """Refuse, before serving or watching, a source (``monitor SOURCE``, ``serve --capture``) that is
     neither a folder nor a network interface; an empty name is not taken for the working folder."""

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, OUTPUT_OPTION, Format, emit, open_store
-from iotwarden.cli.files import read_file
+from iotwarden.cli.files import check_output, check_output_folder, read_file
 from iotwarden.cli.main import app
 from iotwarden.errors import ConfigError, IdentityError, describe
 from iotwarden.identity import crl, estserver, keypolicy, keystore, lifecycle, mosquitto, profiles
@@ -113,6 +113,7 @@ def issue(device_id: str, *, out: Path = ISSUE_OUT_OPTION,
           algorithm: str | None = typer.Option(None, help="Device key algorithm (default: the one the CA "
                                                "prefers for devices).")) -> None:
     """Make a key and issue a certificate for DEVICE_ID directly (no EST)."""
+    check_output_folder(out)
     ca = _open(ca_dir, db, passphrase_env)
     chosen = (keypolicy.check_algorithms([algorithm], "--algorithm")[0] if algorithm is not None
               else ca.settings.key_policy.preferred)
@@ -152,6 +153,7 @@ def crl_cmd(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphr
             hours: float = typer.Option(crl.DEFAULT_VALIDITY_HOURS, help="Hours until nextUpdate."),
             out: Path | None = OUTPUT_OPTION) -> None:
     """Publish a fresh CRL (run it well within --hours, e.g. from cron, and HUP Mosquitto)."""
+    check_output(out)
     path = crl.publish(_open(ca_dir, db, passphrase_env), validity_hours=hours, path=out)
     typer.echo(f"CRL written to {path}")
 
@@ -166,7 +168,7 @@ def _certificate(path: Path) -> x509.Certificate:
 @identity_app.command("est-serve")
 def est_serve(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphrase_env: str = PASS_ENV_OPTION,
               host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-              port: int = typer.Option(8443, help="TCP port."),
+              port: int = typer.Option(8443, min=0, max=65535, help="TCP port."),
               dns: list[str] = typer.Option(["localhost"], "--dns", help="Server certificate DNS name."),  # noqa: B008
               bootstrap_ca: list[Path] = BOOTSTRAP_OPTION,
               server_passphrase_env: str | None = typer.Option(
@@ -205,6 +207,7 @@ def mqtt_config(*, out: Path = MQTT_OUT_OPTION,
                 port: int = typer.Option(mosquitto.DEFAULT_PORT, help="Listener port."),
                 user: str | None = typer.Option(None, help="Mosquitto's `user` (it drops privileges to it).")) -> None:
     """Write a Mosquitto configuration that requires client certificates of this CA."""
+    check_output_folder(out)
     files = mosquitto.write(_open(ca_dir, db, passphrase_env), out, host=host, port=port, user=user,
                             ips=(host,))
     typer.echo(f"wrote {files.config}; start with: mosquitto -c {files.config}")

@@ -16,6 +16,7 @@ from iotwarden.identity.records import REVOCATION_REASONS
 from iotwarden.identity.signing import sign_crl
 
 DEFAULT_VALIDITY_HOURS = 24  # nextUpdate - thisUpdate (§5.1.2.5): how stale a relying party's CRL may get
+MAX_VALIDITY_HOURS = 24.0 * 366  # no CRL claims to stay current longer than a year (nor past datetime's range)
 EXPIRED_GRACE_S = 86400  # revoked certificates stay listed this long after they expire (§3.3 allows removal)
 CRL_FILE, CRL_NUMBER_FILE = "crl.pem", "crlnumber"
 
@@ -41,9 +42,15 @@ def next_crl_number(folder: Path) -> int:
     return current + 1
 
 
+def _check_validity(hours: float) -> None:
+    if not 0 < hours <= MAX_VALIDITY_HOURS:  # nextUpdate later than thisUpdate (§5.1.2.5); NaN fails too
+        raise IdentityError(f"CRL validity must be between 0 and {MAX_VALIDITY_HOURS:g} hours, not {hours:g}")
+
+
 def build(ca: DeviceCA, *, number: int, validity_hours: float = DEFAULT_VALIDITY_HOURS,
           now: float | None = None) -> x509.CertificateRevocationList:
     """The CRL listing every revoked certificate of ``ca`` that has not long expired."""
+    _check_validity(validity_hours)
     now = ca.clock() if now is None else now
     this_update = dt.datetime.fromtimestamp(now, dt.UTC)
     builder = (
@@ -71,6 +78,7 @@ def build(ca: DeviceCA, *, number: int, validity_hours: float = DEFAULT_VALIDITY
 
 def publish(ca: DeviceCA, *, validity_hours: float = DEFAULT_VALIDITY_HOURS, path: Path | None = None) -> Path:
     """Build the next CRL and write it as PEM to ``path`` (default ``crl.pem`` in the CA folder)."""
+    _check_validity(validity_hours)  # before the CRL number is spent
     crl = build(ca, number=next_crl_number(ca.folder), validity_hours=validity_hours)
     target = path or ca.folder / CRL_FILE
     tmp = target.with_name(target.name + ".tmp")
