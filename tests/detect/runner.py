@@ -68,3 +68,15 @@ def tcp_flow(a: str, b: str, dport: int, ts: float, *, sport: int = 40000, paylo
     return Flow(vlan=0, ip_proto=6, a_ip=a, a_port=sport, b_ip=b, b_port=dport, first_seen=ts, last_seen=ts + 0.01,
                 a_mac=a_mac, pkts_ab=pkts[0], pkts_ba=pkts[1], bytes_ab=wire[0], bytes_ba=wire[1],
                 payload_ab=payload[0], payload_ba=payload[1], tcp_flags_ab=flags[0], tcp_flags_ba=flags[1], app=app)
+
+
+def zeek_connects(a: str, b: str, dport: int, starts: Sequence[float], *, retransmits: Sequence[float] = (7.0, 15.0),
+                  sport: int = 41000) -> list[Flow]:
+    """Unanswered connects as Zeek logs them (IoT-23 20-1, 44-1): per start, an S0 record of the first
+    three SYNs (0, 1, 3 s), then a 1-packet S0 record of the same source port for each later
+    retransmission (Linux: 7, 15, 31 s); each connect from the next source port up from ``sport``."""
+    out = []
+    for i, t in enumerate(starts):
+        out.append(tcp_flow(a, b, dport, t, sport=sport + i, flags=(0x02, 0), pkts=(3, 0)))
+        out += [tcp_flow(a, b, dport, t + at, sport=sport + i, flags=(0x02, 0), pkts=(1, 0)) for at in retransmits]
+    return sorted(out, key=lambda f: f.first_seen)

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
+
+import pytest
 
 from iotwarden.detect.beacon import BeaconDetector
+from iotwarden.lab.generator import PcapWriter
+from iotwarden.lab.wire import SYN, SYN_OPTIONS, Host, tcp_segment
 from iotwarden.model import Flow, Observation
-from tests.detect.runner import feed, tcp_flow
+from iotwarden.model.alert import Alert
+from tests.detect.runner import feed, tcp_flow, zeek_connects
+from tests.engineutil import engine_run
 
 OK = {"payload": (200, 100), "flags": (0x1B, 0x1B), "pkts": (4, 4)}
 
@@ -84,3 +91,70 @@ def test_http_polling_of_an_address_named_as_a_literal_host_is_never_learned() -
     hard_coded = feed([BeaconDetector()], observations=[get(0.0, f"{dst}:80")], flows=flows)
     assert [(a.id, a.key) for a in hard_coded] == [("detect.c2.beaconing", f"{dst}:80")]
     assert feed([BeaconDetector()], observations=[get(0.0, "api.vendor.example")], flows=flows) == []
+
+
+# the device's first flow: learning runs 600 s from it
+LEARNED = tcp_flow("10.0.0.7", "10.0.0.1", 80, 1.0, payload=(200, 100), flags=(0x1B, 0x1B), pkts=(4, 4))
+C2 = "203.0.113.50"
+
+
+def test_a_sockets_syn_retransmissions_logged_apart_are_one_beat() -> None:
+    """A bot whose C&C is gone (IoT-23 20-1: a handful of connects minutes apart, each an S0 record and
+    1-packet records of its source port 7 and 15 s later): per record, its trimmed intervals are the
+    retransmissions' 7 and 8 s, a beacon every 8 s; per socket, six irregular attempts."""
+    starts = [4000.0 + t for t in (0.0, 110.5, 200.1, 252.0, 344.5, 468.1)]
+    records = zeek_connects("10.0.0.7", C2, 443, starts)
+    assert feed([BeaconDetector({"learn_s": 600.0})], flows=[LEARNED, *records]) == []
+    # the same records, each from a port of its own, are eighteen connections: that is a beacon
+    apart = [tcp_flow(f.a_ip, f.b_ip, f.b_port, f.first_seen, sport=30000 + i, flags=(0x02, 0), pkts=(f.pkts_ab, 0))
+             for i, f in enumerate(records)]
+    (alert,) = feed([BeaconDetector({"learn_s": 600.0})], flows=[LEARNED, *apart])
+    assert 7 <= alert.evidence["period_s"] <= 8
+
+
+def test_a_beacon_whose_connects_zeek_splits_beats_once_per_connect() -> None:
+    rng = random.Random(5)
+    starts = [1000.0 + i * 120.0 + rng.uniform(-3, 3) for i in range(10)]
+    (alert,) = feed([BeaconDetector({"learn_s": 600.0})],
+                    flows=[LEARNED, *zeek_connects("10.0.0.7", C2, 4975, starts, retransmits=(7.0, 15.0, 31.0))])
+    assert alert.key == f"{C2}:4975" and 115 <= alert.evidence["period_s"] <= 125
+    assert alert.evidence["connections"] == 7  # judged at min_intervals + 1 connects, not at 7 records
+
+
+@pytest.mark.parametrize(("case", "period", "ports", "proto"), [
+    ("a new source port each time, faster than a socket's retransmissions", 20.0, 1, 6),
+    ("one source port, reused once its attempt is over", 90.0, 0, 6),
+    ("UDP from one source port (no SYN to retransmit)", 20.0, 0, 17),
+])
+def test_a_periodic_beacon_still_alerts(case: str, period: float, ports: int, proto: int) -> None:
+    flows = [Flow(0, proto, "10.0.0.7", 40000 + i * ports, C2, 8443, 1000.0 + i * period, 1000.0 + i * period + 0.3,
+                  pkts_ab=4, pkts_ba=4, payload_ab=200, payload_ba=100, tcp_flags_ab=0x1B if proto == 6 else 0,
+                  tcp_flags_ba=0x1B if proto == 6 else 0) for i in range(10)]
+    (alert,) = feed([BeaconDetector({"learn_s": 600.0})], flows=[LEARNED, *flows])
+    assert alert.id == "detect.c2.beaconing" and period * 0.95 <= alert.evidence["period_s"] <= period * 1.05
+
+
+def test_packets_keep_a_sockets_syns_in_one_flow_so_the_pcap_path_counts_as_before(tmp_path: Path) -> None:
+    """The same connects as packets (each SYN retransmitted 1, 3, 7, 15, 31 s after the first): the
+    engine makes one flow per socket, so the detector beats once per connect there, as it now does
+    on Zeek's records of them."""
+    rng = random.Random(9)
+    starts = [1000.0 + i * 120.0 + rng.uniform(-3, 3) for i in range(10)]
+    device, c2 = Host("02:00:00:00:00:07", "10.0.0.7"), Host("02:00:00:00:00:01", C2)
+    with (tmp_path / "syns.pcap").open("wb") as fh:
+        writer = PcapWriter(fh)
+        for i, t in enumerate(starts):
+            for at in (0.0, 1.0, 3.0, 7.0, 15.0, 31.0):
+                writer.write(t + at, tcp_segment(device, c2, b"", sport=41000 + i, dport=4975, seq=1000 * i, ack=0,
+                                                 flags=SYN, options=SYN_OPTIONS, window=64240))
+        writer.flush()
+    _, flows = engine_run(tmp_path / "syns.pcap")
+    assert sorted((f.a_port, f.pkts_ab) for f in flows) == [(41000 + i, 6) for i in range(10)]
+
+    def seen(alerts: list[Alert]) -> list[tuple[str, int, int]]:
+        return [(a.key, a.evidence["connections"], round(a.evidence["period_s"])) for a in alerts]
+
+    from_packets = feed([BeaconDetector({"learn_s": 600.0})], flows=[LEARNED, *flows])
+    from_zeek = feed([BeaconDetector({"learn_s": 600.0})],
+                     flows=[LEARNED, *zeek_connects("10.0.0.7", C2, 4975, starts, retransmits=(7.0, 15.0, 31.0))])
+    assert seen(from_packets) == seen(from_zeek) and len(from_packets) == 1

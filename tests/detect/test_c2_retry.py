@@ -8,7 +8,7 @@ import pytest
 
 from iotwarden.detect.c2_retry import CallbackDetector
 from iotwarden.model import Flow
-from tests.detect.runner import feed, tcp_flow
+from tests.detect.runner import feed, tcp_flow, zeek_connects
 
 C2 = "198.18.7.7"  # outside the site (not in INTERNAL_NETWORKS)
 REFUSED = {"flags": (0x02, 0x14), "pkts": (1, 1)}
@@ -87,18 +87,6 @@ def test_a_site_may_ask_for_very_short_series(min_connections: int) -> None:
     assert [a.id for a in alerts] == ["detect.c2.callback"]
 
 
-def _zeek_attempts(starts: list[float], *, retransmits: tuple[float, ...] = (7.0, 15.0)) -> list[Flow]:
-    """Unanswered connects as Zeek logs them (IoT-23 20-1, 44-1): an S0 record of the first three SYNs,
-    then a 1-packet S0 record of the same source port for each later retransmission."""
-    out = []
-    for i, t in enumerate(starts):
-        s0 = {"flags": (0x02, 0), "pkts": (3, 0)}
-        out.append(tcp_flow("10.0.0.9", C2, 443, t, sport=41000 + i, **s0))  # type: ignore[arg-type]
-        out += [tcp_flow("10.0.0.9", C2, 443, t + at, sport=41000 + i, flags=(0x02, 0), pkts=(1, 0))
-                for at in retransmits]
-    return sorted(out, key=lambda f: f.first_seen)
-
-
 def test_a_sockets_syn_retransmissions_logged_apart_are_one_attempt() -> None:
     """A device whose cloud is down gives up each connect after ~20 s and backs off: its records come
     7-8 s apart (the retransmissions) but its attempts minutes apart; counted per record, it would be
@@ -108,7 +96,7 @@ def test_a_sockets_syn_retransmissions_logged_apart_are_one_attempt() -> None:
         starts.append(t)
         t += 20.0 + wait
         wait = min(wait * 2, 128.0)
-    assert feed([CallbackDetector()], flows=_zeek_attempts(starts)) == []
+    assert feed([CallbackDetector()], flows=zeek_connects("10.0.0.9", C2, 443, starts)) == []
 
 
 def test_a_bot_retrying_every_few_seconds_is_still_a_callback_when_zeek_splits_its_syns() -> None:
@@ -118,5 +106,5 @@ def test_a_bot_retrying_every_few_seconds_is_still_a_callback_when_zeek_splits_i
     for _ in range(30):
         starts.append(t)
         t += 10.0 + rng.randint(1, 10)
-    (alert,) = feed([CallbackDetector()], flows=_zeek_attempts(starts, retransmits=(7.0,)))
+    (alert,) = feed([CallbackDetector()], flows=zeek_connects("10.0.0.9", C2, 443, starts, retransmits=(7.0,)))
     assert alert.evidence["connections"] >= 10 and 11 <= alert.evidence["median_gap_s"] <= 20

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from iotwarden.detect.series import Series, lru_get
+from iotwarden.detect.series import SOCKET_S, Series, lru_get, same_socket
+from iotwarden.model import Flow
 from tests.detect.runner import tcp_flow
 
 
@@ -29,3 +30,14 @@ def test_a_limit_of_zero_keeps_nothing_and_still_answers() -> None:
     table: OrderedDict[str, Series] = OrderedDict()
     assert isinstance(lru_get(table, "a", Series, 0), Series)
     assert not table
+
+
+def test_a_record_of_the_latest_attempts_source_port_within_a_minute_is_that_attempt() -> None:
+    """Zeek's 1-packet S0 records of a SYN retransmitted 7, 15 and 31 s after the first (IoT-23 20-1)."""
+    def record(ts: float, sport: int) -> Flow:
+        return tcp_flow("10.0.0.7", "203.0.113.9", 443, ts, sport=sport, flags=(0x02, 0))
+
+    assert [same_socket(record(100.0 + at, 41000), 41000, 100.0) for at in (7.0, 15.0, 31.0)] == [True] * 3
+    assert not same_socket(record(108.0, 41001), 41000, 100.0)  # another port: a new connection
+    assert not same_socket(record(100.0 + SOCKET_S + 1, 41000), 41000, 100.0)  # the port taken again, later
+    assert not same_socket(record(131.0, 41000), 41000, 100.0, within=30.0)  # a caller's own bound

@@ -15,6 +15,10 @@ destinations were named, or an address the device's HTTP requests name as a lite
 (RFC 9110 §7.2: a client names the host it was told to reach) (a hard-coded C&C address, as
 Gafgyt/Bashlite and Muhstik carry; only where DNS answers or HTTP headers are visible: pcaps, Zeek
 dns.log/http.log, not a bare conn.log).
+A beat is one TCP connection attempt: Zeek logs an unanswered SYN's later retransmissions as further
+records of the same source port (:func:`~iotwarden.detect.series.same_socket`, the rule
+``detect.c2.callback`` counts by), which are not beats; counted, a connect that times out would
+beat every 8 s.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import numpy as np
 from iotwarden.detect.base import SERVICE_PORTS, Detector, Options, external, is_internal, subject_key, text
 from iotwarden.detect.baseline import LEARN_S, Novelty
 from iotwarden.detect.c2_download import ip_literal
+from iotwarden.detect.series import same_socket
 from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
 
@@ -50,6 +55,15 @@ class BeaconOptions(Options):
     max_literal_hosts: int = 100_000  # (device, address) pairs whose HTTP Host was that address (LRU)
 
 
+@dataclass(slots=True)
+class Beats:
+    """A series of two beats or more: their start times, oldest first, and the latest one's source
+    port (its later records, SYN retransmissions logged apart, are not beats)."""
+
+    times: list[float]
+    sport: int
+
+
 class BeaconDetector(Detector):
     observes = frozenset({"dns", "http"})  # the manager calls on_observation only for these (hooks.py)
     name: ClassVar[str] = "detect.c2"
@@ -58,9 +72,9 @@ class BeaconDetector(Detector):
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)
-        # start times per series, a plain list, or the one start time of a series of one flow: most
-        # are (a scan's targets), and a bounded deque would cost ~10x their memory
-        self._series: OrderedDict[tuple[str, str, int], list[float] | float] = OrderedDict()
+        # per series its Beats, or the (start time, source port) of a series of one flow: most are (a
+        # scan's targets), and a bounded deque would cost ~10x their memory
+        self._series: OrderedDict[tuple[str, str, int], Beats | tuple[float, int]] = OrderedDict()
         self._names: OrderedDict[str, str] = OrderedDict()  # address -> a name that resolved to it
         self._naming: OrderedDict[str, None] = OrderedDict()  # devices seen reaching a named destination
         self._literal: OrderedDict[tuple[str, str], None] = OrderedDict()  # HTTP Host: a bare address
@@ -116,20 +130,24 @@ class BeaconDetector(Detector):
             key = (src, flow.b_ip, port)
             held = table.get(key)
             if held is None and one_time:
-                table[key] = ts
+                table[key] = (ts, flow.a_port)
                 if len(table) > limit:
                     table.popitem(last=False)
                 continue
             if held is None:
-                times = table[key] = []
+                beats = table[key] = Beats([], -1)
                 if len(table) > limit:
                     table.popitem(last=False)
-            elif isinstance(held, list):
-                times = held
-            else:  # a series of one becomes a list
-                times = table[key] = [held]
+            elif isinstance(held, Beats):
+                beats = held
+            else:  # a series of one becomes Beats
+                beats = table[key] = Beats([held[0]], held[1])
             table.move_to_end(key)
+            times = beats.times
+            if flow.ip_proto == 6 and times and same_socket(flow, beats.sport, times[-1]):
+                continue  # the latest beat's SYN retransmitted, logged apart by Zeek
             times.append(ts)
+            beats.sport = flow.a_port
             if len(times) > keep:
                 del times[0]
             if len(times) >= judge_at:

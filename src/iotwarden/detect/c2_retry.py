@@ -32,7 +32,7 @@ from statistics import median
 from typing import ClassVar
 
 from iotwarden.detect.base import SERVICE_PORTS, SYN, Detector, Options, is_internal, outside, subject_key
-from iotwarden.detect.series import Series, SeriesTable
+from iotwarden.detect.series import Series, SeriesTable, same_socket
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
 
@@ -97,8 +97,7 @@ class CallbackDetector(Detector):
                     table.popitem(last=False)
             else:
                 table.move_to_end(key)
-                if flow.a_port == series.sport and series.times and \
-                        flow.first_seen - series.times[-1] <= max_duration:
+                if series.times and same_socket(flow, series.sport, series.times[-1], max_duration):
                     continue  # the same socket's SYN retransmitted, logged apart by Zeek
             self._judge(ctx, flow, series)
 

@@ -1,5 +1,6 @@
 """Per-(device, destination, port) connection series shared by the C&C detectors: a bounded LRU
-table of series, each the latest connection times and flows of one triple.
+table of series, each the latest connection times and flows of one triple, and the rule telling a
+socket's SYN retransmissions, logged apart by Zeek, from a new connection (:func:`same_socket`).
 
 Most series hold one connection (a scan's targets), so a series is two plain lists, trimmed by hand:
 bounded deques would cost ~10x their memory.
@@ -16,6 +17,21 @@ from iotwarden.model import Flow
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+SOCKET_S = 60.0
+"""How long after a TCP connection attempt's start a record of its source port is still that attempt.
+Zeek logs an unanswered SYN's later retransmissions (Linux: 7, 15, 31 s after the first) as further S0
+records of the same source port (IoT-23 conn.log.labeled, captures 20-1, 42-1 and 44-1), while a
+client's next connection takes another ephemeral port."""
+
+
+def same_socket(flow: Flow, sport: int, start: float, within: float = SOCKET_S) -> bool:
+    """Whether TCP ``flow`` is a later record of the attempt that started at ``start`` from source port
+    ``sport`` (same device, destination and port: the caller's series), not a new connection: its SYN
+    retransmitted. Counted as connections, any connect that times out (a device whose cloud is down)
+    would look like a call every 8 s. From packets the engine keeps a socket's SYNs in one flow, so
+    there a socket's records come unsplit."""
+    return flow.a_port == sport and flow.first_seen - start <= within
 
 
 def lru_get(table: OrderedDict[K, V], key: K, make: Callable[[], V], limit: int) -> V:
