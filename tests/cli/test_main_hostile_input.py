@@ -46,6 +46,7 @@ def _check(capsys: pytest.CaptureFixture[str], argv: list[str], *, code: int = 2
     assert len(errors) == 1, f"expected one error line, got:\n{err}"
     assert err.rstrip().splitlines()[-1] == errors[0], f"the error is not the last line:\n{err}"
     assert INTERNAL_ERROR not in errors[0], errors[0]  # a bug caught by the last edge, not a clear message
+    assert "[Errno" not in errors[0] and "codec can't" not in errors[0], errors[0]  # errors.describe's words
     assert rc == code, f"exit code {rc}: {errors[0]}"
     return errors[0]
 

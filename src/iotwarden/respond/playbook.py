@@ -284,9 +284,7 @@ def load_playbooks(path: Path) -> list[Playbook]:
             data = yaml.safe_load(file.read_text(encoding="utf-8"))
         except OSError as exc:
             raise PolicyError(f"cannot read playbooks {file}: {exc.strerror}") from None
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise PolicyError(f"{file}: not valid YAML: {exc}") from None
-        except RecursionError as exc:
+        except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
             raise PolicyError(f"{file}: not valid YAML: {describe(exc)}") from None
         out.extend(parse_playbooks(data, str(file)))
     return parse_playbooks([_raw(p) for p in out], str(path)) if len(files) > 1 else out

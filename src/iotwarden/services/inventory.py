@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from iotwarden.errors import ConfigError, StoreError
+from iotwarden.errors import ConfigError, StoreError, describe
 from iotwarden.inventory import approved as ap
 from iotwarden.inventory.diff import diff
 from iotwarden.model import Device
@@ -145,7 +145,7 @@ def import_approved(store: Store, path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the approved inventory: {exc}") from None
+        raise ConfigError(f"{path}: cannot read the approved inventory: {describe(exc)}") from None
     try:
         entries = ap.parse_csv(text)
     except ConfigError as exc:

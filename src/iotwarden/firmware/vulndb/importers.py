@@ -278,9 +278,7 @@ def load_feed(path: Path) -> Feed:
     """Read one feed file (JSON, or gzipped JSON); FirmwareError when it is not JSON or not a known feed."""
     try:
         doc = json.loads(_read(path))
-    except (OSError, ValueError, EOFError, zlib.error) as exc:
-        raise FirmwareError(f"{path}: cannot read feed: {exc}") from None
-    except RecursionError as exc:  # json recurses once per nesting level
+    except (OSError, ValueError, EOFError, zlib.error, RecursionError) as exc:  # RecursionError: nested too deeply
         raise FirmwareError(f"{path}: cannot read feed: {describe(exc)}") from None
     try:
         return parse_feed(doc)
