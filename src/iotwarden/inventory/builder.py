@@ -54,8 +54,9 @@ class InventoryBuilder(EndpointResolver):
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         speaker = None
-        if not is_group_mac(obs.subject_mac):
-            speaker = self._endpoint(ctx, usable_mac(obs.subject_mac), usable_ip(obs.subject_ip), obs.ts)
+        subject_mac, subject_ip = obs.subject_mac, obs.subject_ip  # properties: read once
+        if not is_group_mac(subject_mac):
+            speaker = self._endpoint(ctx, usable_mac(subject_mac), usable_ip(subject_ip), obs.ts)
         if speaker is not None:
             self._protocol(ctx, speaker, obs.proto, obs.ts)
         rule = RULES.get(obs.proto)
@@ -67,7 +68,7 @@ class InventoryBuilder(EndpointResolver):
         if rule.mac_field is not None:
             named = usable_mac(first_item(dig(obs.fields, rule.mac_field)))
             if named is not None and (speaker is None or named != speaker.mac):
-                ip = obs.subject_ip if named == usable_mac(obs.subject_mac) else None
+                ip = subject_ip if named == usable_mac(subject_mac) else None
                 target = self._endpoint(ctx, named, usable_ip(ip), obs.ts)
                 if target is not None:
                     self._protocol(ctx, target, obs.proto, obs.ts)
