@@ -3,6 +3,17 @@ written by tests/detect/labelled.py), per host, per (host, C&C server) pair and 
 
 Classes from the detailed labels: ``scan`` (``PartOfAHorizontalPortScan`` and its spellings) and
 ``c2`` (every ``C&C*`` label: C&C, C&C-HeartBeat, C&C-FileDownload, C&C-Torii, C&C-Mirai, ...).
+The bare ``FileDownload`` label is neither, by IoT-23's own label definitions (the dataset's page,
+<https://www.stratosphereips.org/datasets-iot23>, section "Labels"): ``C&C`` marks an infected
+device connected to a C&C server (periodic connections, binaries downloaded from it, commands),
+``FileDownload`` a file downloaded to the infected device (responses over 3-5 kB, often to a port
+or address known as a C&C server's), two labels of their own; where both apply the dataset combines
+them (``C&C-FileDownload`` in 35-1, 42-1, 43-1, 44-1, 52-1, as ``C&C-HeartBeat-FileDownload`` and
+``C&C-PartOfAHorizontalPortScan`` combine others), so a bare ``FileDownload`` is a download the
+labellers did not tie to the C&C (42-1's from a second address, 49-1's 14 beside one
+``C&C-FileDownload``: docs/iot23-shapes.md). A C&C alert on a pair whose only labelled flows are
+bare ``FileDownload`` therefore counts against per-pair and per-flow precision, as one on any other
+pair without C&C flows does.
 Run on real data: ``python -m tests.detect.labels conn.log.labeled [--detect-on capture.pcap]``
 (detection on the labelled log itself, or on the capture it was made from).
 """
