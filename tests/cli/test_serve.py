@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from iotwarden.api import accounts
@@ -107,3 +108,16 @@ def test_serve_capture_streams_live_updates_and_stops_with_a_console_open(tmp_pa
         findings = int(session.scalar(select(func.count()).select_from(FindingRow)) or 0)
     assert sorted(d["id"] for t, d in events if t == "alert.created") == sorted(alerts) and alerts
     assert events[-1] == ("finding.created", {"count": findings})
+
+
+def test_an_address_in_use_is_one_error_line_not_uvicorns_exit(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from iotwarden.cli.main import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port), "--db", str(tmp_path / "s.db")]) == 2
+    err = capsys.readouterr().err
+    assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use" in err

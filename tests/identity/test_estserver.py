@@ -4,6 +4,7 @@ estclient is not packaged by Debian."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import re
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from iotwarden.errors import IdentityError
 from iotwarden.identity import keystore, lifecycle, profiles
 from iotwarden.identity.ca import ISSUING_CERT, ROOT_CERT, CASettings, DeviceCA
 from iotwarden.identity.est import EstService
@@ -225,3 +227,11 @@ def test_bootstrap_certificate_enrols_over_tls_with_curl(ca: DeviceCA, est_url: 
     (rec,) = [c for c in ca.repo.list_certificates(device_id="cam-11") if c.profile == "device"]
     assert rec.method == "est"
     assert _curl(f"{est_url}/simplereenroll", ca, tmp_path, *tls, *post).stdout == "403"
+
+
+def test_an_address_already_listened_on_is_an_identity_error(ca: DeviceCA, est_url: str, tmp_path: Path) -> None:
+    port = int(est_url.split(":")[2].split("/", maxsplit=1)[0])
+    cert, key = ensure_server_cert(ca, tmp_path / "second", PASSPHRASE)
+    second = EstServer(EstService(ca), tls_context(cert, key, PASSPHRASE, ca.chain), port=port)
+    with pytest.raises(IdentityError, match=f"cannot listen on 127.0.0.1:{port}: .*in use"):
+        asyncio.run(second.start())

@@ -3,16 +3,31 @@ capture folder or a live interface in the background while the console shows it 
 
 from __future__ import annotations
 
+import socket
+
 import typer
 
 from iotwarden.cli.analyze import DB_OPTION, open_store
 from iotwarden.cli.files import check_watched
 from iotwarden.cli.main import app, err_console
-from iotwarden.errors import ConfigError
+from iotwarden.errors import ConfigError, describe
 
 # seconds a stop (Ctrl-C, SIGTERM) waits for open requests; the consoles' event streams never end by
 # themselves, so without this bound the server would wait for every browser tab to close
 SHUTDOWN_GRACE_S = 3
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Bind ``host``:``port`` once, as uvicorn will (SO_REUSEADDR), so that an address in use or a host name that
+    does not resolve is one error line: uvicorn logs its own and exits 3."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:  # socket.gaierror included
+        raise ConfigError(f"cannot listen on {host}:{port}: {describe(exc)}") from None
 
 
 @app.command("serve")
@@ -38,6 +53,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
         raise ConfigError(f"--port must be 1-65535, not {port}")
     if capture is not None:
         check_watched(capture)
+    _check_listen(host, port)
     store = open_store(db)
     with store.session() as session:
         from sqlalchemy import func, select  # noqa: PLC0415

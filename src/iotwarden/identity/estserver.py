@@ -18,7 +18,7 @@ import h11
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from iotwarden.errors import IdentityError
+from iotwarden.errors import IdentityError, describe
 from iotwarden.identity import keystore, profiles
 from iotwarden.identity.ca import DeviceCA
 from iotwarden.identity.est import EstRequest, EstResponse, EstService
@@ -76,9 +76,12 @@ class EstServer:
         self._open = 0
 
     async def start(self) -> int:
-        """Listen; returns the bound port."""
-        self._server = await asyncio.start_server(self._connection, self.host, self.port, ssl=self.context,
-                                                  ssl_handshake_timeout=READ_TIMEOUT_S)
+        """Listen; returns the bound port. IdentityError when the address cannot be listened on."""
+        try:
+            self._server = await asyncio.start_server(self._connection, self.host, self.port, ssl=self.context,
+                                                      ssl_handshake_timeout=READ_TIMEOUT_S)
+        except OSError as exc:  # in use, not an address of this host, a name that does not resolve (gaierror)
+            raise IdentityError(f"cannot listen on {self.host}:{self.port}: {describe(exc)}") from None
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
