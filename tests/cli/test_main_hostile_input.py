@@ -362,6 +362,7 @@ OPTION_CASES: dict[str, Callable[[dict[str, Path]], list[str]]] = {
                                                "--stages", "-5,200"],
     "campaign-unknown-event": lambda b: ["firmware", "campaign", "checkin", "dev", "exploded"],
     "policy-show-unknown": lambda b: ["policy", "show", "nope"],
+    "policy-propose-bad-name": lambda b: ["policy", "propose", "-o", str(b["dir"] / "p.yaml"), "--name", ""],
     "policy-apply-without-target": lambda b: ["policy", "apply", str(b["bad_yaml"])],
     "mud-fetch-http": lambda b: ["mud", "fetch", "http://example.com/x.json", "--cache", str(b["dir"])],
     "mud-fetch-port-out-of-range": lambda b: ["mud", "fetch", "https://127.0.0.1:99999/x.json", "--cache",

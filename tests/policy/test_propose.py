@@ -3,6 +3,9 @@ blocks the attack's lateral movement (SMB, RDP, SSH from the compromised camera 
 
 from __future__ import annotations
 
+import pytest
+
+from iotwarden.errors import PolicyError
 from iotwarden.policy.match import resolve, verdict
 from iotwarden.policy.model import dump_text, load_text
 from iotwarden.policy.propose import MAX_DEST_HOSTS, propose
@@ -50,3 +53,9 @@ def test_every_rule_is_explained_by_the_flows_that_need_it(lab: Lab) -> None:
     zones = {z.name: z for z in policy.zones}
     assert zones["ot"].availability_first and zones["ot"].effective_default("deny") == "log"
     assert {"iot", "it", "ot"} <= set(zones)
+
+
+@pytest.mark.parametrize("name", ["", "Proposed", "a/b", "x" * 40])
+def test_a_name_the_policy_file_could_not_be_loaded_under_is_refused(name: str) -> None:
+    with pytest.raises(PolicyError, match="is not a name"):
+        propose([], [], name=name)

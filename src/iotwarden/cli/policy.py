@@ -16,7 +16,7 @@ from iotwarden.errors import PolicyError, describe
 from iotwarden.policy import nftables, storage
 from iotwarden.policy.diff import diff
 from iotwarden.policy.match import resolve
-from iotwarden.policy.model import Policy, dump_text, load_text
+from iotwarden.policy.model import Policy, check_name, dump_text, load_text
 from iotwarden.policy.names import NameMap
 from iotwarden.policy.observed import Observed, from_captures, from_store, stored_devices
 from iotwarden.policy.propose import propose
@@ -81,6 +81,7 @@ def propose_cmd(out: Path = PROPOSE_OUT, captures: list[Path] | None = CAPTURES,
                 name: str = NAME_OPTION, save: bool = SAVE_OPTION) -> None:
     """Derive zones and least-privilege rules from the inventory and observed flows."""
     check_output(out)
+    check_name(name, "--name")
     seen = _observed(captures, db)
     policy = propose(seen.devices, seen.flows, name=name)
     write_file(out, dump_text(policy))

@@ -53,7 +53,9 @@ def _strings(value: Any, path: str, limit: int = MAX_MEMBERS) -> list[str]:
     return [str(v) for v in value]
 
 
-def _name(value: Any, path: str) -> str:
+def check_name(value: Any, path: str) -> str:
+    """``value`` if it is a name (policy, zone, rule, service; also an nftables identifier fragment), else
+    PolicyError naming ``path``."""
     if not isinstance(value, str) or not _NAME.match(value):
         raise _fail(path, f"{value!r} is not a name (lower case letter, then letters, digits, _; at most 31)")
     return value
@@ -181,7 +183,7 @@ class Zone:
     def from_dict(cls, data: Any, path: str) -> Zone:
         data = _mapping(data, path, ("name", "description", "categories", "device_types", "vendors", "subnets",
                                      "devices", "availability_first", "isolated", "default", "intra"))
-        name = _name(data.get("name"), f"{path}.name")
+        name = check_name(data.get("name"), f"{path}.name")
         if name in (INTERNET, ANY):
             raise _fail(f"{path}.name", f"{name!r} is reserved")
         categories = [c.lower() for c in _strings(data.get("categories"), f"{path}.categories")]
@@ -268,7 +270,7 @@ class Rule:
         why = data.get("why", {})
         if not isinstance(why, dict):
             raise _fail(f"{path}.why", "expected a mapping")
-        return cls(name=_name(data.get("name"), f"{path}.name"), src=refs["from"], dst=refs["to"],
+        return cls(name=check_name(data.get("name"), f"{path}.name"), src=refs["from"], dst=refs["to"],
                    action=_action(data.get("action"), f"{path}.action"), services=services,
                    destinations=dests, why=why)
 
@@ -315,7 +317,7 @@ class Policy:
             raise _fail("services", "expected a mapping of name -> list of services")
         for sname, items in raw_services.items():
             where = f"services.{sname}"
-            _name(sname, where)
+            check_name(sname, where)
             items = items if isinstance(items, list) else [items]
             named[sname] = [Service(s.proto, s.ports, sname) for i, item in enumerate(items)
                             for s in Service.from_dict(item, f"{where}[{i}]")]
@@ -334,7 +336,7 @@ class Policy:
         for i, n in enumerate(rule_names):
             if n in rule_names[:i]:
                 raise _fail(f"rules[{i}].name", f"duplicate rule {n!r}")
-        return cls(name=_name(data.get("name"), "name"), zones=zones, rules=rules, services=named,
+        return cls(name=check_name(data.get("name"), "name"), zones=zones, rules=rules, services=named,
                    default=_action(data.get("default", "deny"), "default"),
                    site_networks=[_cidr(s, f"site_networks[{i}]")
                                   for i, s in enumerate(_strings(data.get("site_networks"), "site_networks"))],

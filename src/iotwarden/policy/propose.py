@@ -11,7 +11,7 @@ from typing import Any
 from iotwarden.inventory.addresses import local_ip
 from iotwarden.model import Device, Flow
 from iotwarden.policy.match import NOT_ROUTED, resolve, verdict
-from iotwarden.policy.model import ANY, INTERNET, Policy, Rule, Service, Zone
+from iotwarden.policy.model import ANY, INTERNET, Policy, Rule, Service, Zone, check_name
 from iotwarden.policy.simulate import flow_example
 
 UNCLASSIFIED = "unclassified"  # zone of devices the classifier could not place in a category
@@ -61,6 +61,7 @@ def propose(devices: list[Device], flows: Iterable[Flow], *, name: str = "propos
     """Zones from :func:`propose_zones`; for each (source zone, destination zone, protocol, port) seen
     in an initiated flow between zones (or to the internet), one allow rule limited to the hosts that
     were reached (up to :data:`MAX_DEST_HOSTS`). Everything else is denied (OT: logged)."""
+    check_name(name, "name")  # before the work: a policy written under a bad name would not load again
     zones = propose_zones(devices)
     policy = Policy(name=name, zones=zones, default="deny", site_networks=list(site_networks),
                     description="proposed from observed flows; review before enforcing")
