@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -61,6 +62,9 @@ def test_ot_zones_are_availability_first_and_log_by_default() -> None:
     ({"rules": [{"name": "r", "action": "allow", "services": [{"proto": "icmp", "port": 1}]}]},
      "rules[0].services[0].ports"),
     ({"zones": [{"name": "internet"}]}, "zones[0].name"),
+    # a list or mapping where a name is expected is no member of a set or dict (TypeError: unhashable)
+    ({"rules": [{"name": "r", "from": ["iot"], "action": "allow"}]}, "rules[0].from"),
+    ({"rules": [{"name": "r", "action": "allow", "services": [{"proto": {"tcp": 1}}]}]}, "rules[0].services[0].proto"),
 ])
 def test_errors_name_the_path_of_the_bad_key(change: dict[str, Any], path: str) -> None:
     with pytest.raises(PolicyError, match="^" + re.escape(path) + ": "):
@@ -88,3 +92,31 @@ def test_any_document_is_a_policy_or_a_policy_error(doc: dict[str, Any]) -> None
         assert str(exc)  # a message naming where the document is wrong
         return
     assert load_text(dump_text(policy)).to_dict() == policy.to_dict()
+
+
+def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    keys = list(node) if isinstance(node, dict) else range(len(node)) if isinstance(node, list) else []
+    return [path] + [p for k in keys for p in _paths(node[k], (*path, k))]
+
+
+DOC_PATHS = _paths(DOC)[1:]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(DOC_PATHS), JSONISH), min_size=1, max_size=3))
+def test_a_valid_policy_with_any_value_swapped_in_is_a_policy_or_a_policy_error(
+        swaps: list[tuple[tuple[Any, ...], Any]]) -> None:
+    """Reaches what random documents rarely do: a rule's zones and services given a list or a mapping."""
+    doc = copy.deepcopy(DOC)
+    for path, value in swaps:
+        node = doc
+        try:
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = value
+        except (KeyError, IndexError, TypeError):  # an earlier swap took the path away
+            continue
+    try:
+        Policy.from_dict(doc)
+    except PolicyError as exc:
+        assert str(exc)

@@ -114,7 +114,7 @@ class Service:
             return named[data]
         data = _mapping(data, path, ("proto", "port", "ports"))
         proto = data.get("proto", "any")
-        if proto not in PROTOCOLS:
+        if not isinstance(proto, str) or proto not in PROTOCOLS:  # a list or mapping is no key of it
             raise _fail(f"{path}.proto", f"{proto!r} is not one of {', '.join(PROTOCOLS)}")
         ports = _strings(data.get("ports"), f"{path}.ports") + _strings(
             [data["port"]] if "port" in data else None, f"{path}.port")
@@ -254,7 +254,7 @@ class Rule:
         for key in ("from", "to"):
             value = data.get(key, ANY)
             allowed = zones | {ANY} | ({INTERNET} if key == "to" else set())
-            if value not in allowed:
+            if not isinstance(value, str) or value not in allowed:
                 raise _fail(f"{path}.{key}", f"unknown zone {value!r}")
             refs[key] = value
         raw = data.get("services") or []
