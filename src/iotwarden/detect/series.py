@@ -18,11 +18,13 @@ from iotwarden.model import Flow
 K = TypeVar("K")
 V = TypeVar("V")
 
-SOCKET_S = 60.0
+SOCKET_S = 130.0
 """How long after a TCP connection attempt's start a record of its source port is still that attempt.
 Zeek logs an unanswered SYN's later retransmissions (Linux: 7, 15, 31 s after the first) as further S0
 records of the same source port (IoT-23 conn.log.labeled, captures 20-1, 42-1 and 44-1), while a
-client's next connection takes another ephemeral port."""
+client's next connection takes another ephemeral port. Linux retransmits up to 63 s after the first SYN
+and gives up at 127 s (Documentation/networking/ip-sysctl.rst, tcp_syn_retries default 6), so the whole
+attempt, its last retransmission included, falls within 130 s."""
 
 
 def same_socket(flow: Flow, sport: int, start: float, within: float = SOCKET_S) -> bool:
