@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from iotwarden.detect.anomaly import FEATURES, FlowAnomalyDetector, HalfSpaceTrees, features
+from iotwarden.errors import ConfigError
 from tests.detect.runner import feed, tcp_flow
 
 OK = {"flags": (0x1B, 0x1B)}
@@ -99,3 +101,11 @@ def test_distinct_points_with_their_repeats_score_and_learn_as_the_whole_batch()
         assert np.array_equal(grouped.score_learn(points, inverse), _textbook_score_learn(plain, points[inverse]))
         assert np.array_equal(grouped.ref, plain.ref) and np.array_equal(grouped.latest, plain.latest)
         assert (grouped.filled, grouped.windows) == (plain.filled, plain.windows)
+
+
+@pytest.mark.parametrize("options", [{"n_trees": -1}, {"n_trees": 0}, {"height": 0}, {"height": 100},
+                                     {"height": 10**30}, {"window_size": 0}, {"n_trees": 10**6, "height": 8}])
+def test_trees_that_cannot_be_built_or_would_not_fit_are_refused(options: dict[str, int]) -> None:
+    """numpy refused negative sizes (ValueError), height 100 asked for 2**101 nodes, 10**30 never finished."""
+    with pytest.raises(ConfigError, match="at most"):
+        FlowAnomalyDetector(options)

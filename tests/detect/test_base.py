@@ -50,6 +50,8 @@ def test_options_are_validated_once_with_one_clear_error() -> None:
         default_detectors({"detect.scan": {"min_hostz": 3}})
     with pytest.raises(ConfigError, match="expected int"):
         default_detectors({"detect.scan": {"min_hosts": "three"}})
+    with pytest.raises(ConfigError, match="expected a finite number"):  # YAML's .nan and .inf
+        default_detectors({"detect.anomaly": {"threshold": float("nan")}})
 
 
 @settings(max_examples=200, deadline=None)

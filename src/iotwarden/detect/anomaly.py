@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from iotwarden.detect.base import Detector, Options, subject_key
+from iotwarden.errors import ConfigError
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
 
@@ -38,6 +39,7 @@ ANOMALY = "detect.anomaly.flow"
 FEATURES = ("log bytes a->b", "log bytes b->a", "log packets a->b", "log packets b->a", "log duration",
             "server port / 65535", "transport")
 LOG_MAX = 23.0  # log1p of ~1e10: the top of every log-scaled feature
+MAX_TREE_NODES = 2**22  # n_trees * (2 ** (height + 1) - 1): four float arrays of that many cells (~128 MiB)
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,10 @@ class FlowAnomalyDetector(Detector):
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)
         o: AnomalyOptions = self.options
+        if not (o.n_trees >= 1 and 1 <= o.height < MAX_TREE_NODES.bit_length() - 1 and o.window_size >= 1
+                and o.n_trees * (2 ** (o.height + 1) - 1) <= MAX_TREE_NODES):  # height first: 2 ** 1e30 never ends
+            raise ConfigError(f"{self.name}: n_trees, height and window_size must be at least 1, and n_trees * "
+                              f"(2 ** (height + 1) - 1) at most {MAX_TREE_NODES} nodes")
         self.model = HalfSpaceTrees(len(FEATURES), n_trees=o.n_trees, height=o.height, window_size=o.window_size,
                                     seed=o.seed)
         self._recent: OrderedDict[str, deque[float]] = OrderedDict()

@@ -5,6 +5,7 @@ address facts detectors reason with (failed connection attempt, internal address
 from __future__ import annotations
 
 import ipaddress
+import math
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from operator import attrgetter
@@ -54,6 +55,8 @@ class Options:
             if isinstance(current, bool) != isinstance(value, bool) or not isinstance(value, type(current) | int):
                 raise ConfigError(f"{type(self).__qualname__}.{name}: expected {type(current).__name__}, "
                                   f"got {value!r}")
+            if isinstance(value, float) and not math.isfinite(value):  # YAML's .nan/.inf: no threshold or window
+                raise ConfigError(f"{type(self).__qualname__}.{name}: expected a finite number, got {value!r}")
             out[name] = type(current)(value)
         return replace(self, **out)
 
