@@ -139,6 +139,8 @@ def test_probe() -> None:
     assert d.probe(b"\x10\x1c\x00\x04MQTT\x04\x02\x00\x3c", True)
     assert d.probe(b"\x10\x1c\x00\x06MQIsdp\x03", True)
     assert not d.probe(b"\x10\x1c\x00\x04HTTP\x04\x02", True)
+    # fuzzed (engine fuzz over a TLS capture): a 5-byte remaining length raised ParseError out of the probe
+    assert not d.probe(b"\x10\xff\xff\xff\xff\x00\x04MQTT\x04", True)
 
 
 @pytest.mark.parametrize("name", TCPDUMP_CAPTURES)

@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 import dpkt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iotwarden.dissect import default_dissectors, streambuf
 from iotwarden.dissect.base import APP_STATE_KEY, Dissector, Packet, StreamDissector, confirm
@@ -665,3 +667,29 @@ def test_a_datagram_flow_is_still_probed_on_its_first_datagram_of_each_direction
     frames = [(1.0 + i / 10, ethernet(udp(C, S, 41000, 4444, piece))) for i, piece in enumerate([b"BAN", b"BANNER:\n"])]
     _, _, [flow] = _run([d], frames)
     assert (d.probes, flow.app) == ([b"BAN"], None)
+
+
+# the start of each prober's own protocol (so that the fuzz reaches past its first check), then damage
+PROBE_SEEDS = [b"\x10\xff\xff\xff\xff\x00\x04MQTT", b"\x10\x1c\x00\x04MQTT\x04", b"GET / HTTP/1.1\r\n", b"HTTP/1.1 200",
+               b"\x03\x00\x00\x16\x11\xe0", b"\x16\x03\x01\x02\x00\x01", b"\x00\x00\x00\x00\x00\x06\x01\x03",
+               b"\x81\x0b\x00\x0c", b"\x05\x64\x05\xc0", b"SSH-2.0-", b"\x6a\x81\x01", b"d1:ad2:id20:",
+               b"OPTIONS rtsp://x RTSP/1.0\r\n", b"INVITE sip:a@b SIP/2.0\r\n", b"\x0bMSH|^~\\&|", b"\xfe\x53\x4d\x42",
+               b"\x00\x00\x00\x85\xffSMB", b"\x65\x00\x04\x00", b"fox a 1 -1 fox hello\n", b"\xf1\x00\x00\x00",
+               b"\x38\x00\x00\x00", b"\x1b%-12345X@PJL", b"220 ", b"\x30\x82"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([b"", *PROBE_SEEDS]), st.binary(max_size=40),
+       st.lists(st.tuples(st.integers(0, 80), st.integers(0, 255)), max_size=4), st.integers(0, 100), st.booleans())
+def test_fuzz_every_probe_answers_true_or_false(seed: bytes, tail: bytes, edits: list[tuple[int, int]], cut: int,
+                                                to_server: bool) -> None:
+    """The dispatcher's contract with probers: any bytes get a bool, never an exception (an exception is
+    counted as the dissector's crash)."""
+    data = bytearray(seed + tail)
+    for pos, value in edits:
+        if data:
+            data[pos % len(data)] = value
+    payload = bytes(data[:cut])
+    for d in default_dissectors():
+        if type(d).probe is not Dissector.probe:
+            assert d.probe(payload, to_server) in (True, False), d.name

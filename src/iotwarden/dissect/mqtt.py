@@ -172,7 +172,10 @@ class MqttDissector(StreamDissector):
         """A CONNECT fixed header followed by the protocol name "MQTT" or "MQIsdp"."""
         if len(payload) < 9 or payload[0] != 0x10:
             return False
-        got = _varint(payload, 1)
+        try:
+            got = _varint(payload, 1)
+        except ParseError:  # a remaining length of five bytes or more: no MQTT, and a probe only answers
+            return False
         if got is None:
             return False
         pos = got[1]
