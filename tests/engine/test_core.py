@@ -143,6 +143,7 @@ def test_fuzz_engine_accounts_for_every_ip_packet_exactly_once(
 # flows of the bundled lab capture (by server port), the rest from ../shared/data. Each is run MUTANTS times with
 # seeded edits inside transport payloads (bit flips, inserted, deleted and overwritten bytes, cut packets); the
 # engine must take every packet, and a dissector may only reject (ParseError), never crash (analyzer_errors).
+# One edit in six hits the IP or transport header instead (ports, lengths, flags: other dissectors and probes).
 SV, ICS = ("pcaps", "suricata_verify"), ("pcaps", "ics_iti", "pcaps")
 FUZZ_SHARED: dict[str, tuple[str, ...]] = {
     "quic": (*SV, "quic-v2-ja3", "input.pcap"), "tls": (*SV, "tls", "tls-certs-alert", "input.pcap"),
@@ -185,7 +186,7 @@ def _mutant(frames: list[Frame], rnd: random.Random) -> list[tuple[float, bytes,
         off, n = frames[i][3], frames[i][4]
         body = bytearray(frame)
         pos = rnd.randrange(off, min(off + n, len(body))) if off < len(body) else len(body)
-        op = rnd.randrange(5)
+        op = rnd.randrange(6)
         if op == 0 and pos < len(body):
             for _ in range(rnd.randint(1, 8)):
                 body[rnd.randrange(pos, len(body))] ^= 1 << rnd.randrange(8)
@@ -195,8 +196,10 @@ def _mutant(frames: list[Frame], rnd: random.Random) -> list[tuple[float, bytes,
             del body[pos : pos + rnd.randint(1, 16)]
         elif op == 3:
             del body[pos:]
-        else:  # a length or count field set to an extreme
+        elif op == 4:  # a length or count field set to an extreme
             body[pos : pos + 4] = rnd.choice([b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x7f\xff", b"\x80"])
+        elif len(body) > 14:  # a byte of the IP or transport header: other ports, lengths, flags, sequence numbers
+            body[rnd.randrange(14, min(off, len(body)) if off > 14 else len(body))] = rnd.randrange(256)
         out[i] = (t, bytes(body), lt)
     return out
 
