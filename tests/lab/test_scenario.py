@@ -99,6 +99,8 @@ def test_missing_required_keys_are_named() -> None:
         _parse(_mutate(["devices", 3, "vendor"], None, delete=True))
     with pytest.raises(ConfigError, match=r"behaviours\[0\]\.profile: required parameter missing"):
         _parse(_mutate(["devices", 2, "behaviours", 0, "profile"], None, delete=True))
+    with pytest.raises(ConfigError, match=r"s\.network\.subnets\[0\]\.name: required key missing"):  # was a KeyError
+        _parse(_mutate(["network", "subnets", 0, "name"], None, delete=True))
 
 
 def test_extends_replaces_top_level_keys(tmp_path: Path) -> None:
@@ -152,3 +154,21 @@ def test_device_count_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("iotwarden.lab.scenario.MAX_DEVICES", 3)
     with pytest.raises(ConfigError, match=r"s\.devices: 12 devices, the limit is 3"):
         _parse(_raw())
+
+
+def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    keys = list(node) if isinstance(node, dict) else range(len(node)) if isinstance(node, list) else []
+    return [path] + [p for k in keys for p in _paths(node[k], (*path, k))]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(_paths(_raw())[1:]), _docs, st.booleans())
+def test_any_nested_value_replaced_or_removed_only_raises_config_error(path: tuple[Any, ...], value: Any,
+                                                                       delete: bool) -> None:
+    """Deeper than the top level: removing a subnet's name was a KeyError."""
+    try:
+        result = _parse(_mutate(list(path), value, delete=delete and isinstance(path[-1], str)))
+    except ConfigError as exc:
+        assert str(exc).startswith(("s.", "s:"))
+        return
+    assert isinstance(result, Scenario)

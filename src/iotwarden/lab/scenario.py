@@ -129,7 +129,8 @@ def _network(raw: Any, path: str) -> Network:
         gateway = _ip(_get(item, "gateway", str, p), f"{p}.gateway")
         if ipaddress.IPv4Address(gateway) not in net:
             raise ConfigError(f"{p}.gateway: {gateway} is outside {net}")
-        subnets[_get(item, "name", str, p)] = Subnet(item["name"], net, gateway)
+        name = _get(item, "name", str, p)  # first: an assignment evaluates its right side before its target
+        subnets[name] = Subnet(name, net, gateway)
     if not subnets:
         raise ConfigError(f"{path}.subnets: at least one subnet is needed")
     mac = _get(raw, "router_mac", str, path).lower()
