@@ -1,0 +1,104 @@
+"""bench/kb_audit.py on the shipped rules: no rule names the wrong vendor or kind without review.
+
+A new pair of rules that one value satisfies and that disagree on the vendor or the type (check a),
+or a hand-written rule naming a vendor from a value Home Assistant lists under another maker's
+integration (check b), fails here until its rule is fixed or the audit's allow-list says why it is fine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from iotwarden.kb import KnowledgeBase
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def _module(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+audit = _module("kb_audit")
+regex_samples = _module("regex_samples")
+
+
+@pytest.fixture(scope="module")
+def shipped() -> tuple[KnowledgeBase, KnowledgeBase]:
+    return audit.load()  # type: ignore[no-any-return]
+
+
+def test_shipped_rules_have_no_unreviewed_conflict(shipped: tuple[KnowledgeBase, KnowledgeBase]) -> None:
+    kb, loose = shipped
+    findings = audit.check_pairs(kb, loose) + audit.check_home_assistant(kb, loose)
+    new = [f.text for f in findings if f.allowed is None]
+    assert not new, "fix these rules or allow-list them in bench/kb_audit.py with the reason:\n" + "\n".join(new)
+    # an entry whose conflict is gone (the rule was fixed) is dropped from the allow-list too
+    assert not audit.stale_allowances(findings, ("a", "b"))
+
+
+def test_strong_vendor_rules_on_generic_evidence_are_reviewed(shipped: tuple[KnowledgeBase, KnowledgeBase]) -> None:
+    findings = audit.check_generic(shipped[0])
+    assert [f.text for f in findings if f.allowed is None] == []
+    assert not audit.stale_allowances(findings, ("c",))
+
+
+def _with(kb: KnowledgeBase, rule_id: str, conclusions: dict[str, str]) -> tuple[KnowledgeBase, KnowledgeBase]:
+    """The shipped rules with one rule's conclusions changed, as audit.load() returns them."""
+    rules = [dataclasses.replace(r, conclusions=conclusions) if r.id == rule_id else r for r in kb.rules]
+    changed = KnowledgeBase(rules, kb.attributes, kb.taxonomy)
+    return changed, KnowledgeBase([dataclasses.replace(r, requires=()) for r in rules], kb.attributes, kb.taxonomy)
+
+
+def test_the_axis_service_naming_doorbird_stations_axis_is_found(shipped: tuple[KnowledgeBase, KnowledgeBase]) -> None:
+    # mdns.service.axis_video as it was before dbbdec1: DoorBird announces _axis-video too
+    kb, loose = _with(shipped[0], "mdns.service.axis_video", {"vendor": "Axis", "device_type": "camera"})
+    keys = {f.key for f in audit.check_pairs(kb, loose)}
+    assert "homeassistant.doorbird.zeroconf.1 mdns.service.axis_video vendor" in keys
+    assert "mdns.service.axis_video homeassistant.doorbird.zeroconf.1 vendor" not in keys  # one key per pair
+    keys = {f.key for f in audit.check_home_assistant(kb, loose)}
+    assert "mdns.service.axis_video doorbird" in keys
+
+
+def test_the_fixed_rules_are_found_again_when_they_name_a_vendor(shipped: tuple[KnowledgeBase, KnowledgeBase]) -> None:
+    kb, loose = _with(shipped[0], "mdns.service.somfy_kizbox", {"vendor": "Somfy", "device_type": "smart_hub"})
+    assert "homeassistant.overkiz.zeroconf.1 mdns.service.somfy_kizbox vendor" in {
+        f.key for f in audit.check_pairs(kb, loose)}
+    kb, loose = _with(shipped[0], "mdns.service.miio", {"vendor": "Xiaomi", "category": "iot"})
+    assert "mdns.service.miio yeelight" in {f.key for f in audit.check_home_assistant(kb, loose)}
+
+
+def test_rules_that_never_meet_on_one_device_are_no_conflict(shipped: tuple[KnowledgeBase, KnowledgeBase]) -> None:
+    kb, loose = shipped
+    keys = {f.key for f in audit.check_pairs(kb, loose)}
+    # both require the TXT macaddress of their own blocks: one announcement has one value of a key
+    assert not any("homeassistant.axis.zeroconf" in k and "doorbird" in k for k in keys)
+    # each requires its own maker's name in the instance name or TXT record
+    assert not any("homeassistant.shelly.zeroconf.1" in k for k in keys)
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    (r"^_(printer|pdl-datastream)\._tcp\.", ["_printer._tcp.", "_pdl-datastream._tcp."]),
+    (r"^axis-([0-9a-f]{12})$", ["axis-000000000000", "axis-aaaaaaaaaaaa"]),
+    (r"^md=Foo(?:[ -].*)?$", ["md=Foo", "md=Foo ", "md=Foo x", "md=Foo-", "md=Foo-x"]),
+    (r"^(?!foo)bar", ["bar"]),
+    (r"(", []),  # not a regex: no sample
+])
+def test_regex_samples_are_strings_the_pattern_matches(pattern: str, expected: list[str]) -> None:
+    assert regex_samples.samples(pattern) == expected
+
+
+def test_the_audit_script_reports_counts_and_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert audit.main(["--check", "--only", "a"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("== check a: ") and "0 not reviewed" in out
