@@ -94,10 +94,29 @@ ALLOW_A: dict[str, str] = {
         "designed pair: withings.net leans to a health monitor (0.4, its own reference: the cloud never settles "
         "the kind), the baby monitor's own service name (0.5) outweighs it",
 }
+_LEANS = "weight 0.3, under the classifier's MIN_CONFIDENCE: it leans towards the kind, never concludes it alone"
 ALLOW_B: dict[str, str] = {
-    "mdns.service.homekit homekit":
+    "mdns.service.homekit homekit vendor":
         "weight 0.3, under the classifier's MIN_CONFIDENCE: it never names Apple alone; Home Assistant lists "
         "_homekit._tcp only under its own HomeKit Bridge (manifest.json zeroconf), no other maker's device",
+    "mdns.service.airplay apple_tv device_type": _LEANS,
+    "mdns.service.airplay samsungtv device_type": _LEANS,
+    "mdns.service.raop apple_tv device_type": _LEANS,
+    "mdns.service.sleep_proxy apple_tv device_type": _LEANS,
+    "upnp.type.media_server denonavr device_type": _LEANS,
+    "upnp.type.media_server directv device_type": _LEANS,
+    "mdns.service.airport apple_tv device_type":
+        "_airport._tcp is the AirPort base stations' configuration service (IANA 'airport'); the apple_tv "
+        "integration covers several kinds through its other services, this one is the access points'",
+    "mdns.service.appletv apple_tv device_type":
+        "_appletv-v2 and _mediaremotetv are the Apple TV's remote-control services (IANA); the apple_tv "
+        "integration covers several kinds through its other services (AirPlay, AirPort)",
+    "mdns.txt.hap_md_healthy_home_coach netatmo device_type":
+        "a HomeKit model name of one product (Netatmo's air-quality monitor), not the integration's several kinds",
+    "mdns.txt.hap_md_netatmo_relay netatmo device_type":
+        "a HomeKit model name of one product (the Smart Thermostat's relay), not the integration's several kinds",
+    "mdns.txt.hap_md_netatmo_camera netatmo device_type":
+        "a HomeKit model name of one product (the Presence outdoor camera), not the integration's several kinds",
 }
 ALLOW_C: dict[str, str] = {
     "ssdp.type.sonos": _SONOS,
@@ -295,8 +314,8 @@ def _condition_values(condition: dict[str, object]) -> Iterator[tuple[str, str]]
 
 
 def check_home_assistant(kb: KnowledgeBase, loose: KnowledgeBase) -> list[Finding]:
-    """Check (b): hand-written vendor rules met by a value HA lists under another vendor's integration."""
-    names = kb.oui.names
+    """Check (b): hand-written rules met by a value HA lists under another vendor's integration (vendor),
+    or under an integration of another kind or of several kinds (device_type)."""
     domains = ha.load_domain_map(taxonomy=kb.taxonomy)
     seen: set[str] = set()
     out: list[Finding] = []
@@ -307,26 +326,42 @@ def check_home_assistant(kb: KnowledgeBase, loose: KnowledgeBase) -> list[Findin
             for attribute, value in _condition_values(condition):
                 for hit in loose.match(attribute, value):
                     rule = loose_rule(kb, hit.rule_id)
-                    vendor = hit.conclusions.get("vendor")
-                    if rule.file == HA_FILE or not vendor or hit.conclusions.get("device_type") in COMPONENT_TYPES:
+                    if rule.file == HA_FILE or hit.conclusions.get("device_type") in COMPONENT_TYPES:
                         continue
                     for name in matcher.domains:
                         domain = domains.get(name)
                         if domain is not None and matcher.key in domain.exclude:
                             continue  # the domain map says why this matcher is another maker's device
-                        theirs = domain.vendor if domain is not None else None
-                        if theirs and (names.canonical(theirs).lower() == names.canonical(vendor).lower()
-                                       or names.related(names.canonical(theirs), names.canonical(vendor))):
-                            continue
-                        key = f"{rule.id} {name}"
-                        if key in seen:
-                            continue
-                        seen.add(key)
-                        why = (f"vendor {theirs}" if theirs else
-                               f"skipped: {domain.skip}" if domain is not None and domain.skip else "not in the map")
-                        text = (f"{rule.id} ({vendor}, {rule.weight}) meets HA {name} ({why}) "
-                                f"{matcher.key!r} on {attribute}={value!r}")
-                        out.append(Finding("b", key, text, ALLOW_B.get(key)))
+                        for field, why in _disagreement(kb, hit, domain):
+                            key = f"{rule.id} {name} {field}"
+                            if key in seen:
+                                continue
+                            seen.add(key)
+                            text = (f"{field}: {rule.id} ({hit.conclusions[field]}, {rule.weight}) meets HA {name} "
+                                    f"({why}) {matcher.key!r} on {attribute}={value!r}")
+                            out.append(Finding("b", key, text, ALLOW_B.get(key)))
+    return out
+
+
+def _disagreement(kb: KnowledgeBase, hit: Match, domain: ha.Domain | None) -> list[tuple[str, str]]:
+    """What a rule's conclusions say that the HA integration listing the value does not."""
+    names = kb.oui.names
+    out: list[tuple[str, str]] = []
+    if domain is None or domain.skip:
+        if hit.conclusions.get("vendor"):
+            out.append(("vendor", f"skipped: {domain.skip}" if domain is not None else "not in the map"))
+        return out
+    vendor, theirs = hit.conclusions.get("vendor"), domain.vendor
+    if vendor and not (theirs and (names.canonical(theirs).lower() == names.canonical(vendor).lower()
+                                   or names.related(names.canonical(theirs), names.canonical(vendor)))):
+        out.append(("vendor", f"vendor {theirs}"))
+    kind, their_kind = hit.conclusions.get("device_type"), domain.device_type
+    if kind and kb.taxonomy.get(kind) is not None:
+        if their_kind is None:
+            out.append(("device_type", "an integration of several kinds"))
+        elif kind != their_kind and kind not in kb.taxonomy.ancestors(their_kind) \
+                and their_kind not in kb.taxonomy.ancestors(kind):
+            out.append(("device_type", f"type {their_kind}"))
     return out
 
 

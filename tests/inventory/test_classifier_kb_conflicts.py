@@ -66,3 +66,29 @@ def test_software_stating_its_own_name_is_not_the_vendor() -> None:
     # a device's own maker is still read
     found, _, _ = classify(LOCAL_MAC, http__upnp_manufacturer=["Yamaha Corporation"])
     assert found["vendor"] == "Yamaha"
+
+
+ROKU_OS = {"ssdp__st": ["roku:ecp"], "ssdp__server": ["Roku/9.4.0 UPnP/1.0 Roku/9.4.0"],
+           "http__user_agent": ["Roku/DVP-9.40 (519.40E04111A)"],
+           "http__upnp_device_type": ["urn:roku-com:device:player:1-0"], "http__upnp_manufacturer": ["Roku"]}
+
+
+def test_a_roku_tv_is_a_tv_and_a_roku_player_still_a_streaming_stick() -> None:
+    # Roku OS answers alike on players and TVs: its ECP, server and user agent name Roku, not the kind
+    found, _, _ = classify(LOCAL_MAC, **ROKU_OS, http__upnp_model_name=["TCL Roku TV 55S425"])
+    assert found["vendor"] == "Roku" and found["device_type"] == "smart_tv"
+    found, _, _ = classify(LOCAL_MAC, **ROKU_OS)
+    assert found["vendor"] == "Roku" and "device_type" not in found
+    # a player on Roku's own block (IEEE MA-L B0:A7:37): the block's product range says the kind
+    found, _, _ = classify("b0:a7:37:00:10:01", **ROKU_OS, http__upnp_model_name=["Roku Streaming Player 4200X"])
+    assert found["vendor"] == "Roku" and found["device_type"] == "streaming_stick"
+
+
+def test_a_pc_running_itunes_is_not_an_apple_media_player() -> None:
+    # iTunes advertises the DACP service the Remote app controls, on Windows PCs too
+    found, _, rules = classify(LOCAL_MAC, mdns__services=["_touch-able._tcp.local"])
+    assert found.get("vendor") != "Apple" and found.get("device_type") != "media_player"
+    assert not any(r.startswith(("mdns.service.appletv", "homeassistant.apple_tv")) for r in rules)
+    # an Apple TV's own remote-control service still names it
+    found, _, _ = classify(LOCAL_MAC, mdns__services=["_mediaremotetv._tcp.local"])
+    assert found["vendor"] == "Apple" and found["device_type"] == "media_player"
