@@ -10,8 +10,9 @@ a. pairs of rules one value can satisfy (same attribute; each rule's example val
    conclusions disagree on the vendor (vendor_aliases.yaml: one name, a brand of its owner) or on
    the type (neither an ancestor of the other in taxonomy.yaml);
 b. hand-written rules concluding a vendor from a value Home Assistant 2024.3.3 lists under an
-   integration of another vendor, or of a protocol or several brands (its zeroconf, HomeKit, SSDP
-   and DHCP matchers, tests/kb/importers/data/homeassistant-2024.3.3, with the domain map's vendors);
+   integration of another vendor, or of a protocol or several brands, or a kind from a value it lists
+   under an integration of another kind or of several (its zeroconf, HomeKit, SSDP and DHCP matchers,
+   tests/kb/importers/data/homeassistant-2024.3.3, with the domain map's vendors and types);
 c. rules concluding a vendor with weight >= 0.8 from evidence not vendor-specific by nature: a
    generic library or server, a standard UPnP type, a shared cloud (GENERIC below).
 
@@ -19,8 +20,8 @@ c. rules concluding a vendor with weight >= 0.8 from evidence not vendor-specifi
     python bench/kb_audit.py --check    # exit 1 when a finding of a check is not allow-listed
     python bench/kb_audit.py --json F   # also the findings as JSON
 
-tests/kb/test_audit.py runs check (a) and (b) on the shipped rules: a new conflict fails the suite
-until its rule is fixed or the allow-list below says why it is fine.
+tests/kb/test_audit.py runs the checks on the shipped rules: a new finding fails the suite until its
+rule is fixed or the allow-list below says why it is fine.
 """
 
 from __future__ import annotations
