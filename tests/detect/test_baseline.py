@@ -43,3 +43,17 @@ def test_rate_scores_after_warm_up() -> None:
     for d in ("e", "f"):
         rate.score(d, 1.0)
     assert len(rate) == 2
+
+
+def test_the_least_recently_active_device_goes_first_when_one_device_comes_again_and_again() -> None:
+    """A device touched again right after itself (a scan's probes) keeps its place without a move;
+    the order of the others, and a device dropped and seen again, are as without the shortcut."""
+    n = Novelty(max_devices=2)
+    for device, ts in (("a", 1.0), ("b", 2.0), ("a", 3.0), ("a", 4.0), ("c", 5.0)):
+        n.touch(device, ts)
+    assert list(n._profiles) == ["a", "c"] and n.dropped_devices == 1
+    one = Novelty(max_devices=1)
+    one.touch("a", 1.0)
+    one.touch("b", 2.0)
+    assert one.touch("a", 3.0).start == 3.0  # a new profile: the old one went with "b"'s arrival
+    assert list(one._profiles) == ["a"] and one.dropped_devices == 2

@@ -36,19 +36,28 @@ class Novelty:
         self.max_devices, self.max_items = max_devices, max_items
         self._profiles: OrderedDict[str, _Profile] = OrderedDict()
         self.dropped_devices = 0
+        # the device :meth:`_profile` made last (most recently used) and its profile: asked again
+        # before another is (a scan's probes all come from one device), it is already last
+        self._last: tuple[str, _Profile] | None = None
 
     def __len__(self) -> int:
         return len(self._profiles)
 
     def _profile(self, device: str, ts: float) -> _Profile:
-        prof = self._profiles.get(device)
-        if prof is None:
-            if len(self._profiles) >= self.max_devices:
-                self._profiles.popitem(last=False)
-                self.dropped_devices += 1
-            prof = self._profiles[device] = _Profile(ts, ts)
+        last = self._last
+        if last is not None and last[0] == device:
+            prof = last[1]  # the most recently used already: nothing to move
         else:
-            self._profiles.move_to_end(device)
+            known = self._profiles.get(device)
+            if known is None:
+                if len(self._profiles) >= self.max_devices:
+                    self._profiles.popitem(last=False)
+                    self.dropped_devices += 1
+                prof = self._profiles[device] = _Profile(ts, ts)
+            else:
+                prof = known
+                self._profiles.move_to_end(device)
+            self._last = (device, prof)
         # min() and max() without the calls: every flow of a device comes here
         if ts < prof.start:  # noqa: PLR1730 - a comparison costs less than a call, per flow
             prof.start = ts

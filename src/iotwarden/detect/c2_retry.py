@@ -32,7 +32,7 @@ from statistics import median
 from typing import ClassVar
 
 from iotwarden.detect.base import SERVICE_PORTS, SYN, Detector, Options, is_internal, outside, subject_key
-from iotwarden.detect.series import Series, SeriesTable, same_socket
+from iotwarden.detect.series import Series, Triple, same_socket
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
 
@@ -61,7 +61,9 @@ class CallbackDetector(Detector):
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)
-        self._series: SeriesTable = OrderedDict()
+        # per series its Series, or the (start time, source port) of a series of one connection that
+        # holds no flow: most are (a scan's targets), and a Series with its two lists costs ~4x the memory
+        self._series: OrderedDict[Triple, Series | tuple[float, int]] = OrderedDict()
 
     def flows(self, ctx: Context, flows: list[Flow]) -> None:
         # the test of a short connection (a new TCP connection, initiator SYN seen, that carried next
@@ -81,14 +83,15 @@ class CallbackDetector(Detector):
                     or not is_internal(flow.a_ip)):
                 continue
             key = (flow.a_ip, flow.b_ip, flow.b_port)
-            series = table.get(key)
-            if series is None:
+            held = table.get(key)
+            if held is None:
                 # a series exists only for an outside destination, so only a new one asks; uncached:
                 # a scan's targets are each asked once
                 if not outside(flow.b_ip):
                     continue
                 if one_is_kept:
-                    table[key] = Series([flow.first_seen], [flow] if hold_first else [], sport=flow.a_port)
+                    table[key] = (Series([flow.first_seen], [flow], sport=flow.a_port) if hold_first
+                                  else (flow.first_seen, flow.a_port))
                     if len(table) > limit:
                         table.popitem(last=False)
                     continue
@@ -97,6 +100,10 @@ class CallbackDetector(Detector):
                     table.popitem(last=False)
             else:
                 table.move_to_end(key)
+                if isinstance(held, tuple):  # a series of one flowless connection becomes a Series
+                    series = table[key] = Series([held[0]], [], sport=held[1])
+                else:
+                    series = held
                 if series.times and same_socket(flow, series.sport, series.times[-1], max_duration):
                     continue  # the same socket's SYN retransmitted, logged apart by Zeek
             self._judge(ctx, flow, series)

@@ -163,11 +163,23 @@ class ScanDetector(Detector):
             if len(st.flows) < 4:
                 st.flows.append(flow)
             telnet = port in TELNET_PORTS and proto == 6
-            # counting only when the threshold may be reached keeps a probe O(1) most of the time
-            n_hosts = _fresh(hosts, ts, window) if len(hosts) >= (min_telnet_hosts if telnet else min_hosts) else 0
+            need = min_telnet_hosts if telnet else min_hosts
+            # counting only when the threshold may be reached keeps a probe O(1) most of the time;
+            # the hosts are counted inline while none is out of the window (every probe of a sweep)
+            n_hosts = 0
+            if len(hosts) >= need:
+                n_hosts = (len(hosts) if hosts and ts - next(iter(hosts.values())) <= window
+                           else _fresh(hosts, ts, window))
             n_ports = _fresh(ports, ts, window) if not isinstance(ports, tuple) and len(ports) >= min_ports else 0
-            if n_hosts or n_ports:
-                self._report(ctx, flow, st, telnet=telnet, n_hosts=n_hosts, n_ports=n_ports)
+            if not n_ports:
+                # what _report would find without its calls: too few hosts, or this sweep's scan raised
+                # within the window (_due's mark, read and not set) raises nothing
+                if not n_hosts or n_hosts < need:
+                    continue
+                last = st.alerted.get((MIRAI, "23/2323") if telnet else (HORIZONTAL, str(port)))
+                if last is not None and abs(ts - last) < window:
+                    continue
+            self._report(ctx, flow, st, telnet=telnet, n_hosts=n_hosts, n_ports=n_ports)
 
     def flow(self, ctx: Context, flow: Flow) -> None:
         self.flows(ctx, [flow])

@@ -95,13 +95,33 @@ class InventoryBuilder(EndpointResolver):
                 continue
             if is_group_mac(mac):  # sent to a broadcast/multicast group: the address is no host's
                 continue
-            ep = self._endpoint(ctx, usable_mac(mac), usable_ip(ip), flow.first_seen)
-            if ep is None:
-                continue
-            self._seen(ep, last_seen)
+            umac, uip = usable_mac(mac), usable_ip(ip)
+            ep = self.endpoints.get((umac, uip))
+            if ep is None or (umac is not None and self.pending.by_mac and umac in self.pending.by_mac):
+                ep = self._endpoint(ctx, umac, uip, flow.first_seen)
+                if ep is None:
+                    continue
+                self._seen(ep, last_seen)
+                dev = self._device(ctx, ep)
+            else:
+                # a known endpoint (every flow of a device): what _endpoint and _seen do for it, with
+                # one _device call for both (comparisons in place of min() and max(), as there)
+                dev = self._device(ctx, ep)
+                first = flow.first_seen
+                if first < ep.first_seen:  # noqa: PLR1730 - see above
+                    ep.first_seen = first
+                if first > ep.last_seen:  # noqa: PLR1730 - see above
+                    ep.last_seen = first
+                if last_seen < ep.first_seen:  # noqa: PLR1730 - see above (a negative duration)
+                    ep.first_seen = last_seen
+                if last_seen > ep.last_seen:  # noqa: PLR1730 - see above
+                    ep.last_seen = last_seen
+                if first < dev.first_seen:  # noqa: PLR1730 - see above
+                    dev.first_seen = first
+                if first > dev.last_seen:  # noqa: PLR1730 - see above
+                    dev.last_seen = first
             ep.packets += packets
             ep.bytes += size
-            dev = self._device(ctx, ep)
             dev.packets += packets
             dev.bytes += size
             if last_seen > dev.last_seen:  # noqa: PLR1730 - max() without a call, per flow

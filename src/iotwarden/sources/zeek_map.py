@@ -33,13 +33,16 @@ SERVICE_NAMES = {"ssl": "tls"}
 # Zeek ``Conn::Info$history`` letters (upper case: originator, lower case: responder) -> the TCP
 # flags they imply (RFC 9293 §3.1): S SYN, H SYN+ACK, A pure ACK, F FIN, R RST.
 HISTORY_FLAGS = {"s": 0x02, "h": 0x12, "a": 0x10, "f": 0x01, "r": 0x04}
+HISTORY_CACHE = 4096  # distinct history strings whose flags history_flags remembers (LRU)
 
 
 # --- conn.log -----------------------------------------------------------------------------------
 
 @lru_cache(maxsize=4096)  # a log holds few distinct histories ("S", "ShADadFf", ...)
+@lru_cache(maxsize=HISTORY_CACHE)
 def history_flags(history: str) -> tuple[int, int]:
-    """TCP flags (originator, responder) implied by a Zeek ``history`` string."""
+    """TCP flags (originator, responder) implied by a Zeek ``history`` string; remembered, since a
+    log's lines share a few histories (a scan's probes are all ``S``)."""
     ab = ba = 0
     for letter in history:
         flags = HISTORY_FLAGS.get(letter.lower(), 0)
