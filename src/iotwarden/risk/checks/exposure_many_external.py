@@ -48,17 +48,24 @@ class ManyExternalDestinations(Check):
     def __init__(self) -> None:
         super().__init__()
         self.reached: dict[Endpoint, Reach] = {}  # one lookup per flow
+        self._last: tuple[str | None, str, Reach] | None = None  # the latest flow's (a_mac, a_ip) and its Reach
 
     def on_flow(self, ctx: Context, flow: Flow) -> None:
         if not is_external(flow.b_ip) or is_external(flow.a_ip):
             return
-        source = (usable_mac(flow.a_mac), flow.a_ip)
-        reach = self.reached.get(source)
-        if reach is None:
-            if len(self.reached) >= MAX_SOURCES:
-                self.dropped += 1
-                return
-            reach = self.reached[source] = Reach(flow.first_seen, flow.last_seen)
+        last = self._last
+        if last is not None and last[0] == flow.a_mac and last[1] == flow.a_ip:
+            reach = last[2]  # the same source as the flow before (a scan's probes): no key to build
+        else:
+            source = (usable_mac(flow.a_mac), flow.a_ip)
+            found = self.reached.get(source)
+            if found is None:
+                if len(self.reached) >= MAX_SOURCES:
+                    self.dropped += 1
+                    return
+                found = self.reached[source] = Reach(flow.first_seen, flow.last_seen)
+            reach = found
+            self._last = (flow.a_mac, flow.a_ip, reach)
         if len(reach.destinations) < MAX_DESTINATIONS_PER_SOURCE:
             reach.destinations.add(flow.b_ip)
         if len(reach.ports) < MAX_PORTS_PER_SOURCE:
