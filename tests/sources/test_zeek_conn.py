@@ -19,6 +19,7 @@ from iotwarden.sources import zeek_conn
 from iotwarden.sources.zeek import read_zeek
 from iotwarden.sources.zeek_conn import ConnLines
 from iotwarden.sources.zeek_format import TsvHeader, apply_directive
+from iotwarden.sources.zeek_map import CONN_EXTRA
 from iotwarden.store import Store
 from iotwarden.store import writer as w
 from tests.detect.labelled import SCENARIOS, engine_flows, inject, write_conn_log, write_labelled_conn_log
@@ -154,6 +155,21 @@ def test_headers_the_fast_path_declines(old: str, new: str) -> None:
     assert ConnLines.compile(header) is None
 
 
+def test_a_remembered_tail_makes_extra_in_conn_extras_order() -> None:
+    """A line's extra is {"uid": ..., **its tail's columns}: CONN_EXTRA's order only while uid is first."""
+    assert CONN_EXTRA[0] == "uid"
+    header = TsvHeader()
+    for line in HEADER.encode().splitlines():
+        header = apply_directive(line, header)
+    fast = ConnLines.compile(header)
+    assert fast is not None
+    flows = [fast.flow("\t".join([*GOOD[:1], uid, *GOOD[2:]]).encode()) for uid in ("Cone", "-", "Ctwo")]
+    assert [f.extra.get("uid") if f else "?" for f in flows] == ["Cone", None, "Ctwo"]
+    for flow in flows:
+        assert flow is not None and list(flow.extra) == [k for k in CONN_EXTRA if k in flow.extra]
+        assert flow.extra["conn_state"] == GOOD[11]  # the tail's share, remembered
+
+
 # tokens each column may hold: valid values, Zeek's unset and empty markers, and malformed text
 TOKENS = ["-", "(empty)", "", "0", "1", "23", "65535", "70000", "-4", "1.5", "nan", "inf", "T", "F", "x", "S",
           "ShADadFf", "Dd", "ssl", "-ssl,http", "dns,-ssl", "ssl,dns", "tcp", "udp", "icmp", "10.0.0.1",
@@ -172,6 +188,9 @@ LAYOUTS: dict[str, tuple[dict[str, str], str | None]] = {
     "failed_service": ({"\ttunnel_parents\t": "\tfailed_service\t"}, None),
     # a column the fast path does not read but must still refuse when malformed
     "extra_count": ({"\ttunnel_parents\t": "\tresp_gap\t", "\tset[string]\t": "\tcount\t"}, None),
+    # conn_state where uid was and uid where conn_state was: a Flow.extra column in the line's head, so
+    # extra is not made from a remembered tail (its keys keep CONN_EXTRA's order either way)
+    "conn_state_early": ({"\tuid\t": "\tTMP\t", "\tconn_state\t": "\tuid\t", "\tTMP\t": "\tconn_state\t"}, None),
     # a column that differs on every line (uid) last: no tail to remember, each line decoded whole
     "uid_last": ({"\tuid\t": "\tsession\t", "\tinner_vlan\n": "\tuid\n", "\tint\tint\n": "\tint\tstring\n"}, None),
 }

@@ -199,12 +199,13 @@ def _batches(items: Iterable[_Item], batch_size: int) -> Iterator[RecordBatch]:
     joiner = _Joiner()
     batch = RecordBatch()
     last_ts: float | None = None
+    conn, add_flow = joiner.conn, batch.flows.append  # per line: a conn.log's lines are most of a capture
     for ts, _, log_type, record in items:
         batch.records += 1
         if record is None:
             batch.skipped += 1
         elif isinstance(record, Flow):  # a conn.log line the fast path mapped
-            batch.flows.append(joiner.conn(record))
+            add_flow(conn(record))
             if last_ts is None or ts > last_ts:
                 last_ts = ts
         else:
@@ -221,6 +222,7 @@ def _batches(items: Iterable[_Item], batch_size: int) -> Iterator[RecordBatch]:
             batch.last_ts = last_ts
             yield batch
             batch = RecordBatch()
+            add_flow = batch.flows.append
     batch.observations.extend(joiner.flush())
     if batch.records:
         batch.last_ts = last_ts
@@ -252,9 +254,10 @@ class _Joiner:
 
     def conn(self, flow: Flow) -> Flow:
         """A conn.log flow: its MACs and VLAN remembered by ``uid`` for the other logs' records."""
-        uid = flow.extra.get("uid")
-        if isinstance(uid, str) and (flow.a_mac or flow.b_mac or flow.vlan):
-            self.links.put(uid, _LinkInfo(flow.a_ip, flow.a_mac, flow.b_mac, flow.vlan or None))
+        if flow.a_mac or flow.b_mac or flow.vlan:  # the flow's own fields first: a bare conn.log has none
+            uid = flow.extra.get("uid")
+            if isinstance(uid, str):
+                self.links.put(uid, _LinkInfo(flow.a_ip, flow.a_mac, flow.b_mac, flow.vlan or None))
         return flow
 
     def map(self, log_type: str, rec: dict[str, Any]) -> tuple[list[Observation], list[Flow]]:

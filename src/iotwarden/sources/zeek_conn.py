@@ -47,6 +47,9 @@ COLUMNS: dict[str, str] = {
 }
 _SLOT = {name: slot for slot, name in enumerate(COLUMNS)}
 _EXTRA_SLOTS = tuple((name, _SLOT[name]) for name in CONN_EXTRA)
+# Flow.extra of a line whose other extra columns are in its tail is {"uid": ..., **the tail's}: CONN_EXTRA's
+# order while uid comes first in it (pinned by a test)
+_UID = _SLOT["uid"]
 _REQUIRED = ("ts", "id.orig_h", "id.resp_h")
 # columns whose text differs from line to line: a line's head ends after the last of them
 PER_LINE = ("ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p")
@@ -126,8 +129,8 @@ class ConnLines:
     only, so a remembered tail decodes as it would again.
     """
 
-    __slots__ = ("_empty", "_head", "_head_checks", "_head_plan", "_layouts", "_origins", "_sep", "_set_sep",
-                 "_tails", "_unset")
+    __slots__ = ("_empty", "_extra_in_tail", "_head", "_head_checks", "_head_plan", "_layouts", "_origins", "_sep",
+                 "_set_sep", "_tails", "_unset")
 
     def __init__(self, header: TsvHeader, index: dict[str, int], part_of: list[int] | None,
                  text: tuple[str, str, str, str]) -> None:
@@ -156,7 +159,11 @@ class ConnLines:
         self._head_plan = _by_kind(tuple(c for c in columns if c[1] < head))
         self._head_checks: _Checks = tuple(c for c in checks if c[0] < head)
         self._layouts = tuple(layout.after(head) for layout in layouts)
-        self._tails: dict[str, list[Any] | None] = {}  # tail text -> its columns' values by slot, None: refused
+        # tail text -> its columns' values by slot and its Flow.extra columns (see _EXTRA), None: refused
+        self._tails: dict[str, tuple[list[Any], dict[str, Any] | None] | None] = {}
+        # every Flow.extra column but uid is in the tail, so a tail's share of extra is made once
+        head_slots = {slot for slot, i, _, _ in columns if i < head}
+        self._extra_in_tail = head > 0 and all(slot == _UID or slot not in head_slots for _, slot in _EXTRA_SLOTS)
         self._origins: dict[str, str] = {}  # id.orig_h text -> norm_ip of it (the responders are a scan's targets)
 
     @classmethod
@@ -196,15 +203,18 @@ class ConnLines:
             return None  # the line ends within its head
         if head:
             tails = self._tails
-            v = tails.get(parts[head], _UNSEEN)
-            if v is _UNSEEN:
+            known = tails.get(parts[head], _UNSEEN)
+            if known is _UNSEEN:
                 if len(tails) >= MAX_TAILS:
                     tails.clear()
-                v = tails[parts[head]] = self._tail(parts[head])
+                known = tails[parts[head]] = self._tail_entry(parts[head])
+            if known is None:
+                return None
+            v, tail_extra = known
         else:
-            v = self._tail(parts[0])
-        if v is None:
-            return None
+            v, tail_extra = self._tail(parts[0]), None
+            if v is None:
+                return None
         v = v.copy()
         if not self._decode(parts, self._head_plan, self._head_checks, v):
             return None
@@ -228,10 +238,22 @@ class ConnLines:
             ts, orig_h, orig_p, resp_h, resp_p, proto=IP_PROTOS.get(proto) if proto else None, ip_proto=ip_proto,
             listed=[s for s in service.split(",") if s] if service else [],
             failed_column=[s for s in failed_service if s and s != "-"] if failed_service else [],
-            history=history or "", extra={name: v[slot] for name, slot in _EXTRA_SLOTS if v[slot] is not None},
+            history=history or "", extra=(
+                {name: v[slot] for name, slot in _EXTRA_SLOTS if v[slot] is not None} if tail_extra is None
+                else {"uid": v[_UID], **tail_extra} if v[_UID] is not None else dict(tail_extra)),
             duration=duration, vlan=inner_vlan if inner_vlan is not None else vlan, orig_l2=orig_l2 or None,
             resp_l2=resp_l2 or None, counters=(pkts_ab, pkts_ba, bytes_ab, bytes_ba, payload_ab, payload_ba),
         )
+
+    def _tail_entry(self, text: str) -> tuple[list[Any], dict[str, Any] | None] | None:
+        """What the tail cache holds for a tail: its values by slot and, when every Flow.extra column
+        but uid is in the tail, those of them that are set (in :data:`CONN_EXTRA` order); None: refused."""
+        v = self._tail(text)
+        if v is None:
+            return None
+        if not self._extra_in_tail:
+            return v, None
+        return v, {name: v[slot] for name, slot in _EXTRA_SLOTS if slot != _UID and v[slot] is not None}
 
     def _tail(self, text: str) -> list[Any] | None:
         """The values (by slot) of the columns in a line's tail, or None: the fast path does not take it."""
