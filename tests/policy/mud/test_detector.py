@@ -90,7 +90,7 @@ def test_a_broken_profile_map_is_one_clear_config_error(tmp_path: Path) -> None:
     (tmp_path / "map.json").write_text(json.dumps({"aa:bb:cc:dd:ee:ff": "deep.json"}))
     with pytest.raises(ConfigError, match="aa:bb:cc:dd:ee:ff: maximum recursion depth"):
         MudDetector({"profiles": str(tmp_path / "map.json")})
-    with pytest.raises(ConfigError, match="MUD profiles map .*: maximum recursion depth"):
+    with pytest.raises(ConfigError, match=r"MUD profiles map .*: maximum recursion depth"):
         MudDetector({"profiles": str(tmp_path / "deep.json")})
     with pytest.raises(ConfigError, match="unknown option"):
         MudDetector({"profile": "x"})
