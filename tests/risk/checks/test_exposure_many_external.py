@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from iotwarden.hooks import Context
 from iotwarden.lab.wire import Host
+from iotwarden.model import Flow
+from iotwarden.risk.checks.exposure_many_external import ManyExternalDestinations
 from tests.risk.harness import T0, analyse, found, host, tcp, write_pcap
 
 ID = "risk.exposure.many_external"
@@ -41,3 +44,19 @@ def test_threshold_is_an_option(tmp_path: Path) -> None:
 def test_lab_devices_talk_to_few_clouds(small_lab: Any) -> None:
     ctx, _, _ = small_lab
     assert found(ctx, ID) == {}
+
+
+def test_interleaved_sources_each_count_their_own_destinations() -> None:
+    """The check reuses the previous flow's source entry for the same (MAC, address); sources taking
+    turns, and one MAC written in two cases, still count as the inventory names them."""
+    check = ManyExternalDestinations()
+    sources = [("02:00:00:00:00:1e", "10.9.0.30"), ("02:00:00:00:00:1f", "10.9.0.31"),
+               ("02:00:00:00:00:1E", "10.9.0.30")]
+    for n in range(30):
+        mac, ip = sources[n % 3]
+        check.on_flow(Context(), Flow(0, 6, ip, 40000 + n, f"81.0.{n}.1", 23, T0 + n, T0 + n + 1, a_mac=mac))
+    reached = {source: sorted(r.destinations) for source, r in check.reached.items()}
+    assert set(reached) == {("02:00:00:00:00:1e", "10.9.0.30"), ("02:00:00:00:00:1f", "10.9.0.31")}
+    assert len(reached[("02:00:00:00:00:1e", "10.9.0.30")]) == 20
+    assert reached[("02:00:00:00:00:1f", "10.9.0.31")] == sorted(f"81.0.{n}.1" for n in range(1, 30, 3))
+    assert check.reached[("02:00:00:00:00:1f", "10.9.0.31")].last == T0 + 29  # its last flow: n = 28
