@@ -74,12 +74,16 @@ def bad(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
     for name, data in files.items():
         (d / name).write_bytes(data.encode() if isinstance(data, str) else data or b"")
+    os.mkfifo(d / "fifo.yaml")  # no writer: a loader that opened it blocking would wait for ever
+    with (d / "huge.yaml").open("wb") as f:  # sparse, past every whole-file loader's limit (inputfile)
+        f.truncate(3 << 30)
     (d / "folder").mkdir()
     (d / "watched").mkdir()
     (d / "notdb.db").write_text("this is not SQLite " * 100)
     out = {name.replace(".", "_"): d / name for name in files}
     out |= {"missing": d / "missing.file", "folder": d / "folder", "watched": d / "watched",
-            "notdb": d / "notdb.db", "unreadable": UNREADABLE, "io_error": IO_ERROR, "dir": d}
+            "notdb": d / "notdb.db", "fifo": d / "fifo.yaml", "huge": d / "huge.yaml", "dev_zero": Path("/dev/zero"),
+            "unreadable": UNREADABLE, "io_error": IO_ERROR, "dir": d}
     with Store(str(d / "good.db")):
         out["db"] = d / "good.db"
     return out
@@ -96,9 +100,11 @@ def _readable_only_to_root() -> bool:
 # kinds every command reading a file must refuse; capture readers and config readers add their own
 ANY_FILE = ["missing", "folder", "unreadable", "io_error", "random_bin"]
 CAPTURE = [*ANY_FILE, "empty_pcap", "text_pcap", "erf_pcap", "text_pcap_gz", "badgzip_pcap", "deep_log"]
-YAML = [*ANY_FILE, "binary_yaml", "bad_yaml", "scalar_yaml", "deep_yaml"]
-JSON = [*ANY_FILE, "empty_pcap", "bad_json", "bad_yaml", "binary_yaml", "deep_json"]
-CSV = [*ANY_FILE, "empty_pcap", "bad_csv", "bad_yaml", "list_json"]
+# read whole into memory: a FIFO, a device and a file past the loader's limit are refused unread (inputfile)
+WHOLE = [*ANY_FILE, "fifo", "dev_zero", "huge"]
+YAML = [*WHOLE, "binary_yaml", "bad_yaml", "scalar_yaml", "deep_yaml"]
+JSON = [*WHOLE, "empty_pcap", "bad_json", "bad_yaml", "binary_yaml", "deep_json"]
+CSV = [*WHOLE, "empty_pcap", "bad_csv", "bad_yaml", "list_json"]
 
 Argv = Callable[[dict[str, Path], Path], list[str]]
 
@@ -134,14 +140,14 @@ FILE_CASES: list[object] = [
     *_on("vulndb-import", JSON, lambda b, f: ["vulndb", "import", str(f), "--db", str(b["db"])]),
     *_on("inventory-import-approved", CSV,
          lambda b, f: ["inventory", "import-approved", str(f), "--db", str(b["db"])]),
-    *_on("kb-import-p0f", ANY_FILE, lambda b, f: ["kb", "import", "p0f", str(f), "-o", str(b["dir"] / KB_OUT)]),
-    *_on("kb-import-satori", ANY_FILE,
+    *_on("kb-import-p0f", WHOLE, lambda b, f: ["kb", "import", "p0f", str(f), "-o", str(b["dir"] / KB_OUT)]),
+    *_on("kb-import-satori", WHOLE,
          lambda b, f: ["kb", "import", "satori", str(f), "-o", str(b["dir"] / KB_OUT)]),
-    *_on("kb-import-fingerbank", ANY_FILE,
+    *_on("kb-import-fingerbank", WHOLE,
          lambda b, f: ["kb", "import", "fingerbank", str(f), "-o", str(b["dir"] / KB_OUT)]),
-    *_on("kb-import-ja4", [*ANY_FILE, "bad_csv"],
+    *_on("kb-import-ja4", [*WHOLE, "bad_csv"],
          lambda b, f: ["kb", "import", "ja4", str(f), "-o", str(b["dir"] / KB_OUT)]),
-    *_on("kb-update", [*ANY_FILE, "bad_csv"], lambda b, f: ["kb", "update", "--oui", str(f)]),
+    *_on("kb-update", [*WHOLE, "bad_csv"], lambda b, f: ["kb", "update", "--oui", str(f)]),
     *_on("firmware-analyze", ["missing", "folder", "unreadable", "io_error", "empty_pcap"],
          lambda b, f: ["firmware", "analyze", str(f), "--no-vulns"]),
     *_on("firmware-sign-key", ANY_FILE,

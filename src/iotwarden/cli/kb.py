@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from iotwarden import inputfile
 from iotwarden.cli.files import check_output, write_file
 from iotwarden.cli.main import app
 from iotwarden.cli.progress import activity
@@ -100,9 +101,7 @@ def _recog_files(source: Path) -> list[tuple[str, str]]:
 
 def _read_text(path: Path) -> str:
     try:
-        if path.stat().st_size > MAX_INPUT_BYTES:
-            raise ConfigError(f"{path}: larger than {MAX_INPUT_BYTES} bytes (MAX_INPUT_BYTES)")
-        raw = path.read_bytes()
+        raw = inputfile.read_bytes(path, MAX_INPUT_BYTES)
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as exc:

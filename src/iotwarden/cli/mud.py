@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from iotwarden import inputfile
 from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, Format, emit, open_store
 from iotwarden.cli.files import check_output, write_file
 from iotwarden.cli.main import app
@@ -23,7 +24,7 @@ from iotwarden.policy.mud.fetch import FetchOptions, fetch
 from iotwarden.policy.mud.generate import generate
 from iotwarden.policy.mud.model import MudProfile
 from iotwarden.policy.mud.traffic import DnsTable, Traffic, read_traffic
-from iotwarden.policy.mud.validate import problems, validate
+from iotwarden.policy.mud.validate import MAX_PROFILE_BYTES, problems, validate
 
 mud_app = typer.Typer(help="MUD profiles (RFC 8520): generate, validate, check traffic, fetch.", no_args_is_help=True)
 app.add_typer(mud_app, name="mud")
@@ -34,7 +35,7 @@ MAC_LEN = 17
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_bytes())
+        return json.loads(inputfile.read_bytes(path, MAX_PROFILE_BYTES))
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read: {describe(exc)}") from None
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError; nesting too deep

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from iotwarden import inputfile
 from iotwarden.cli.analyze import DB_OPTION, open_store, ts_text
 from iotwarden.cli.files import check_output, write_file
 from iotwarden.cli.main import app
@@ -16,7 +17,7 @@ from iotwarden.errors import PolicyError, describe
 from iotwarden.policy import nftables, storage
 from iotwarden.policy.diff import diff
 from iotwarden.policy.match import resolve
-from iotwarden.policy.model import Policy, check_name, dump_text, load_text
+from iotwarden.policy.model import MAX_POLICY_BYTES, Policy, check_name, dump_text, load_text
 from iotwarden.policy.names import NameMap
 from iotwarden.policy.observed import Observed, from_captures, from_store, stored_devices
 from iotwarden.policy.propose import propose
@@ -47,7 +48,7 @@ COMMENT_OPTION = typer.Option("", "--comment", help="Why this version (kept with
 
 def read_policy(path: Path) -> Policy:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = inputfile.read_text(path, MAX_POLICY_BYTES)
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{path}: cannot read: {describe(exc)}") from exc
     try:

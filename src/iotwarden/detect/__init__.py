@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from iotwarden import inputfile
 from iotwarden.errors import ConfigError, describe
 
 DETECTORS: tuple[str, ...] = (
@@ -38,6 +39,7 @@ DETECTORS: tuple[str, ...] = (
     "iotwarden.policy.mud.detector:MudDetector",  # idle until `profiles` or `cache_dir` is set
 )
 PIPELINE = "iotwarden.detect.pipeline:AlertPipeline"
+MAX_OPTIONS_BYTES = 1 << 20  # a detector options file larger than this is refused before it is read
 
 
 def _load(spec: str) -> Any:
@@ -58,7 +60,7 @@ def default_detectors(options: dict[str, dict[str, Any]] | None = None) -> list[
 def load_options(path: Path) -> dict[str, dict[str, Any]]:
     """Site tunables from YAML: ``{detector name: {option: value}}`` (names as ``detect.scan``)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(inputfile.read_text(path, MAX_OPTIONS_BYTES)) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
         raise ConfigError(f"cannot read detector options {path}: {describe(exc)}") from None
     names = {cls.name for cls in detector_classes()}

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from iotwarden import inputfile
 from iotwarden.errors import ConfigError, describe
 from iotwarden.hooks import Context
 from iotwarden.model.alert import ALERT_STATUSES, Alert
@@ -32,6 +33,7 @@ MAX_OPEN = 10_000  # open alert groups kept for aggregation; the least recently 
 MAX_EVIDENCE = 16  # flows and observations kept per alert (the first ones: they show how it began)
 MAX_RAW_PER_TICK = 100_000  # raw detections drained per tick; past it they are counted and dropped
 MAX_KEPT = 100_000  # alerts listed in ``alerts`` for the run's end; a long monitor run keeps the newest
+MAX_SUPPRESSION_BYTES = 4 << 20  # a suppression rules file larger than this is refused before it is read
 TRANSITIONS = {"new": {"acknowledged", "closed"}, "acknowledged": {"closed"}, "closed": set()}
 Subscriber = Callable[[Alert], None]
 
@@ -123,8 +125,9 @@ def parse_suppressions(data: Any, source: str = "suppressions") -> list[Suppress
 
 
 def load_suppressions(path: Path) -> list[Suppression]:
+    """Suppression rules from a YAML file (at most MAX_SUPPRESSION_BYTES); ConfigError naming what is wrong."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = inputfile.read_text(path, MAX_SUPPRESSION_BYTES)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read suppression rules {path}: {describe(exc)}") from None
     try:

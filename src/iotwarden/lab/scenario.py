@@ -15,12 +15,14 @@ from typing import Any
 
 import yaml
 
+from iotwarden import inputfile
 from iotwarden.errors import ConfigError, describe
 from iotwarden.lab.params import Param, check_params
 
 CATEGORIES = ("IoT", "OT", "IT", "network", "medical", "building")
 MAX_DEVICES = 5000  # devices per scenario: beyond this a scenario is a load test, use bench/ instead
 MAX_DURATION = 7 * 86400.0  # seconds of simulated time per scenario
+MAX_SCENARIO_BYTES = 4 << 20  # a scenario file larger than this is refused before it is read (inputfile)
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
@@ -249,7 +251,7 @@ def read_scenario_file(path: Path, *, _depth: int = 0) -> Any:
 
 def _load_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(inputfile.read_text(path, MAX_SCENARIO_BYTES))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read scenario: {describe(exc)}") from exc
     except (yaml.YAMLError, RecursionError) as exc:

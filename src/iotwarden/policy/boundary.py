@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from iotwarden import inputfile
 from iotwarden.detect.base import Detector, Options, subject_key
-from iotwarden.errors import ConfigError, PolicyError
+from iotwarden.errors import ConfigError, PolicyError, describe
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
 from iotwarden.policy.match import Membership, resolve, verdict
-from iotwarden.policy.model import Policy, load_text
+from iotwarden.policy.model import MAX_POLICY_BYTES, Policy, load_text
 
 BOUNDARY = "detect.policy.boundary_violation"
 RESOLVE_EVERY_DEVICES = 1  # re-resolve zone members when the inventory grew by this many devices
@@ -47,9 +48,9 @@ class BoundaryMonitor(Detector):
             return
         path = Path(self.options.policy)
         try:
-            self.policy = load_text(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"{self.name}.policy: cannot read {path}: {exc}") from exc
+            self.policy = load_text(inputfile.read_text(path, MAX_POLICY_BYTES))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{self.name}.policy: cannot read {path}: {describe(exc)}") from exc
         except PolicyError as exc:
             raise ConfigError(f"{self.name}.policy: {path}: {exc}") from exc
 

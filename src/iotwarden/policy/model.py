@@ -343,6 +343,9 @@ class Policy:
                    description=str(data.get("description", "")))
 
 
+MAX_POLICY_BYTES = 8 << 20  # a policy file larger than this is refused before it is read (inputfile)
+
+
 def load_text(text: str) -> Policy:
     """Parse and validate a policy document (YAML, safe loader)."""
     try:

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from iotwarden import inputfile
 from iotwarden.errors import PolicyError, describe
 from iotwarden.identity.records import REVOCATION_REASONS
 from iotwarden.kb.taxonomy import CATEGORIES
@@ -35,7 +36,7 @@ from iotwarden.respond.actions import REDACTED
 
 MAX_PLAYBOOKS = 256  # playbooks in one file or folder
 MAX_ACTIONS = 16  # actions in one playbook
-MAX_FILE_BYTES = 1 << 20  # a playbook file larger than this is refused
+MAX_FILE_BYTES = 1 << 20  # a playbook file larger than this is refused before it is read (inputfile)
 MAX_WEBHOOK_TIMEOUT_S = 30.0  # per attempt
 MAX_WEBHOOK_RETRIES = 5  # attempts after the first
 DEFAULT_WEBHOOK_TIMEOUT_S, DEFAULT_WEBHOOK_RETRIES = 5.0, 2
@@ -279,9 +280,7 @@ def load_playbooks(path: Path) -> list[Playbook]:
     out: list[Playbook] = []
     for file in files:
         try:
-            if file.stat().st_size > MAX_FILE_BYTES:
-                raise PolicyError(f"{file}: larger than {MAX_FILE_BYTES} bytes")
-            data = yaml.safe_load(file.read_text(encoding="utf-8"))
+            data = yaml.safe_load(inputfile.read_text(file, MAX_FILE_BYTES))
         except OSError as exc:
             raise PolicyError(f"cannot read playbooks {file}: {exc.strerror}") from None
         except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply

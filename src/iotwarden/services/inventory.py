@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from iotwarden import inputfile
 from iotwarden.errors import ConfigError, StoreError, describe
 from iotwarden.inventory import approved as ap
 from iotwarden.inventory.diff import diff
@@ -26,6 +27,7 @@ from iotwarden.store.findings import upsert_findings
 from iotwarden.store.inventory_models import ApprovedEntryRow, SnapshotRow
 from iotwarden.store.schema import CaptureRow, DeviceRow, FlowRow
 
+MAX_APPROVED_BYTES = 16 << 20  # an approved inventory CSV larger than this is refused before it is read
 DEFAULT_FLOW_LIMIT = 100  # flows listed when no --limit is given
 
 
@@ -143,7 +145,7 @@ def import_approved(store: Store, path: Path) -> dict[str, Any]:
     ConfigError names the file, the line and the problem of a bad row; nothing is replaced then.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = inputfile.read_text(path, MAX_APPROVED_BYTES)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the approved inventory: {describe(exc)}") from None
     try:

@@ -88,9 +88,11 @@ def test_a_broken_profile_map_is_one_clear_config_error(tmp_path: Path) -> None:
         MudDetector({"profiles": str(tmp_path / "map.json")})
     (tmp_path / "deep.json").write_text("[" * 3000 + "]" * 3000)  # deeper than json's parser recurses
     (tmp_path / "map.json").write_text(json.dumps({"aa:bb:cc:dd:ee:ff": "deep.json"}))
-    with pytest.raises(ConfigError, match="aa:bb:cc:dd:ee:ff: maximum recursion depth"):
+    with pytest.raises(ConfigError, match=r"aa:bb:cc:dd:ee:ff: .*deep\.json: nested too deeply"):
         MudDetector({"profiles": str(tmp_path / "map.json")})
-    with pytest.raises(ConfigError, match=r"MUD profiles map .*: maximum recursion depth"):
+    with pytest.raises(ConfigError, match=r"MUD profiles map .*: nested too deeply"):
         MudDetector({"profiles": str(tmp_path / "deep.json")})
+    with pytest.raises(ConfigError, match="MUD profiles map /dev/zero: not a regular file"):  # never read whole
+        MudDetector({"profiles": "/dev/zero"})
     with pytest.raises(ConfigError, match="unknown option"):
         MudDetector({"profile": "x"})

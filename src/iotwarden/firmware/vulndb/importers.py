@@ -5,6 +5,7 @@ The format is recognised from the content; a record that cannot be read is count
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import re
 import zlib
@@ -12,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from iotwarden import inputfile
 from iotwarden.errors import FirmwareError, ParseError, describe
 from iotwarden.firmware.catalog import product_key
 from iotwarden.firmware.vulndb.records import AffectedRange, KevEntry, Vulnerability
 
-MAX_FEED_BYTES = 2 * 1024 * 1024 * 1024  # one feed file read into memory
+MAX_FEED_BYTES = 2 * 1024 * 1024 * 1024  # one feed file read into memory (refused before it is read: inputfile)
 _CPE_SPLIT = re.compile(r"(?<!\\):")
 
 
@@ -263,11 +265,10 @@ def parse_feed(doc: Any) -> Feed:
 
 def _read(path: Path) -> bytes:
     """The file's bytes, gunzipped when it is a ``.gz`` feed (NVD publishes its feeds gzipped), bounded."""
-    if path.stat().st_size > MAX_FEED_BYTES:
-        raise FirmwareError(f"{path}: larger than {MAX_FEED_BYTES} bytes")
+    raw = inputfile.read_bytes(path, MAX_FEED_BYTES)
     if path.suffix != ".gz":
-        return path.read_bytes()
-    with gzip.open(path, "rb") as f:
+        return raw
+    with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
         data = f.read(MAX_FEED_BYTES + 1)
     if len(data) > MAX_FEED_BYTES:
         raise FirmwareError(f"{path}: unpacks to more than {MAX_FEED_BYTES} bytes")

@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from iotwarden import inputfile
 from iotwarden.detect.base import Detector, Options, subject_key
-from iotwarden.errors import ConfigError, PolicyError
+from iotwarden.errors import ConfigError, PolicyError, describe
 from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
 from iotwarden.policy.mud.check import Checker, Violation
 from iotwarden.policy.mud.fetch import MudCache
 from iotwarden.policy.mud.model import MudProfile
 from iotwarden.policy.mud.traffic import MAX_ANNOUNCED, DnsTable
-from iotwarden.policy.mud.validate import validate
+from iotwarden.policy.mud.validate import MAX_PROFILE_BYTES, validate
 
 VIOLATION = "detect.mud.violation"
 MITRE = ("T1071", "T1571")
@@ -40,18 +41,21 @@ class MudOptions(Options):
 def load_profile_map(path: Path) -> dict[str, MudProfile]:
     """The operator's device -> profile mapping; ConfigError naming the broken entry."""
     try:
-        mapping = json.loads(path.read_text())
+        mapping = json.loads(inputfile.read_bytes(path, MAX_PROFILE_BYTES))
     except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deeply
-        raise ConfigError(f"MUD profiles map {path}: {exc}") from exc
+        raise ConfigError(f"MUD profiles map {path}: {describe(exc)}") from exc
     if not isinstance(mapping, dict):
         raise ConfigError(f"MUD profiles map {path}: expected an object of device -> MUD file")
     out: dict[str, MudProfile] = {}
     for ident, file in mapping.items():
         target = path.parent / str(file)
         try:
-            out[str(ident).lower()] = validate(json.loads(target.read_text()), source=str(target))
-        except (OSError, ValueError, RecursionError, PolicyError) as exc:
+            out[str(ident).lower()] = validate(json.loads(inputfile.read_bytes(target, MAX_PROFILE_BYTES)),
+                                               source=str(target))
+        except PolicyError as exc:  # names the file itself
             raise ConfigError(f"MUD profiles map {path}: {ident}: {exc}") from exc
+        except (OSError, ValueError, RecursionError) as exc:
+            raise ConfigError(f"MUD profiles map {path}: {ident}: {target}: {describe(exc)}") from exc
     return out
 
 

@@ -25,6 +25,7 @@ from iotwarden.policy.mud.model import (
     MudProfile,
 )
 
+MAX_PROFILE_BYTES = 4 << 20  # a MUD file (or profiles map) larger than this is refused before it is read
 MAX_REPORTED = 20  # problems named in one PolicyError message (all are in problems())
 # yang:date-and-time (RFC 6991 §3): date, time, optional fraction, mandatory offset
 DATE_AND_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
