@@ -69,7 +69,7 @@ def bad(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "bad.csv": '\x00\x01garbage,"unterminated\n', "image.bin": b"\x00" * 4096,
         # nested deeper than json's and PyYAML's recursive parsers follow (RecursionError, not a decode error)
         "deep.yaml": "[" * 3000 + "]" * 3000, "deep.json": "[" * 3000 + "]" * 3000,
-        "anomaly.yaml": "detect.anomaly: {n_trees: -1}\n",
+        "anomaly.yaml": "detect.anomaly: {n_trees: -1}\n", "window.yaml": "detect.scan: {window_s: 0}\n",
         "deep.log": '{"ts": 1, "uid": "C1", "x": ' + "[" * 3000 + "]" * 3000 + "}\n",
     }
     for name, data in files.items():
@@ -335,6 +335,8 @@ OPTION_CASES: dict[str, Callable[[dict[str, Path]], list[str]]] = {
                                           "--max-attempts", "0"],
     "monitor-anomaly-trees-negative": lambda b: ["monitor", "--detect-options", str(b["anomaly_yaml"]), "--once",
                                                  "--no-store", str(b["watched"])],  # numpy's ValueError before
+    "monitor-scan-window-zero": lambda b: ["monitor", "--detect-options", str(b["window_yaml"]), "--once",
+                                           "--no-store", str(b["watched"])],  # accepted before: every probe alone
     "monitor-negative-poll": lambda b: ["monitor", "--poll", "-1", "--once", "--no-store", str(b["watched"])],
     "monitor-nan-poll": lambda b: ["monitor", "--poll", "nan", "--no-store", str(b["watched"])],  # waited for ever
     "monitor-inf-poll": lambda b: ["monitor", "--poll", "inf", "--no-store", str(b["watched"])],

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import re
 from collections import deque
+from dataclasses import fields
 
 import pytest
 from hypothesis import given, settings
@@ -52,6 +53,35 @@ def test_options_are_validated_once_with_one_clear_error() -> None:
         default_detectors({"detect.scan": {"min_hosts": "three"}})
     with pytest.raises(ConfigError, match="expected a finite number"):  # YAML's .nan and .inf
         default_detectors({"detect.anomaly": {"threshold": float("nan")}})
+    with pytest.raises(ConfigError, match=r"^detect\.scan\.window_s: expected 0\.001 to 315,360,000, got 0$"):
+        default_detectors({"detect.scan": {"window_s": 0}})
+
+
+NUMERIC = [(cls, f.name) for cls in detector_classes() for f in fields(cls.defaults)
+           if type(getattr(cls.defaults, f.name)) in (int, float)]
+
+
+@pytest.mark.parametrize(("cls", "name"), NUMERIC, ids=[f"{c.name}.{n}" for c, n in NUMERIC])
+def test_every_numeric_option_declares_a_range_its_default_is_in_and_values_past_it_are_refused_by_name(
+        cls: type[Detector], name: str) -> None:
+    bounds = type(cls.defaults).bounds
+    assert name in bounds, f"{cls.name}.{name}: declare its range in {type(cls.defaults).__qualname__}.bounds"
+    low, high = bounds[name]
+    default = getattr(cls.defaults, name)
+    assert low <= default <= high
+    below = low - 1 if isinstance(default, int) else low - 0.5 * max(abs(low), 1.0)
+    above = high + 1 if isinstance(default, int) else high * 2
+    for bad in (below, above, *((0, -1) if low > 0 else (-1,) if low == 0 else ())):
+        with pytest.raises(ConfigError, match=rf"^{re.escape(cls.name)}\.{name}: expected .* to .*, got "):
+            cls({name: type(default)(bad)})
+    for good in (low, high):
+        if name not in {"n_trees", "height", "window_size"}:  # detect.anomaly also bounds their product
+            assert getattr(cls.defaults.updated({name: type(default)(good)}), name) == good
+
+
+def test_every_declared_range_names_an_option() -> None:
+    for cls in detector_classes():
+        assert set(type(cls.defaults).bounds) <= {f.name for f in fields(cls.defaults)}, cls.name
 
 
 @settings(max_examples=200, deadline=None)

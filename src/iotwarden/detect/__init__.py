@@ -69,7 +69,10 @@ def load_options(path: Path) -> dict[str, dict[str, Any]]:
     unknown = sorted(set(data) - names)
     if unknown:
         raise ConfigError(f"{path}: unknown detectors {', '.join(unknown)} (known: {', '.join(sorted(names))})")
-    default_detectors(data)  # validated once, here (STYLE 3)
+    try:
+        default_detectors(data)  # validated once, here (STYLE 3): types and each option's declared range
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     return data
 
 

@@ -30,7 +30,7 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from iotwarden.detect.base import Detector, Options, subject_key
+from iotwarden.detect.base import COUNT, ENTRIES, SECONDS, SHARE, Detector, Options, Range, subject_key
 from iotwarden.errors import ConfigError
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
@@ -53,6 +53,10 @@ class AnomalyOptions(Options):
     window_s: float = 600.0
     seed: int = 42
     max_devices: int = 50_000  # devices with recent anomalies tracked (LRU)
+    bounds: ClassVar[dict[str, Range]] = {
+        "n_trees": COUNT, "height": (1, MAX_TREE_NODES.bit_length() - 2), "window_size": COUNT,
+        "warmup_windows": (0, COUNT[1]), "threshold": SHARE, "min_anomalies": COUNT, "window_s": SECONDS,
+        "seed": (0, 2**32 - 1), "max_devices": ENTRIES}  # n_trees * tree nodes: checked by the detector
 
 
 def features(flow: Flow) -> list[float]:

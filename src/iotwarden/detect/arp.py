@@ -13,7 +13,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import ClassVar
 
-from iotwarden.detect.base import Detector, Options, subject_key
+from iotwarden.detect.base import COUNT, DURATION, ENTRIES, SECONDS, Detector, Options, Range, subject_key
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
 
@@ -27,6 +27,8 @@ class ArpOptions(Options):
     storm_window_s: float = 60.0
     storm_count: int = 30  # gratuitous ARPs from one MAC within the window: a storm
     max_bindings: int = 200_000  # IPv4 -> MAC bindings kept (LRU)
+    bounds: ClassVar[dict[str, Range]] = {"owner_idle_s": DURATION, "storm_window_s": SECONDS, "storm_count": COUNT,
+                                          "max_bindings": ENTRIES}
 
 
 class ArpSpoofDetector(Detector):

@@ -37,28 +37,50 @@ IT_CATEGORIES = frozenset({"it", "network"})  # classifier categories that are n
 IOT_CATEGORIES = frozenset({"iot", "ot", "building", "medical"})
 _FIRST_SEEN = attrgetter("first_seen")
 
+# The ranges (lowest, highest; both allowed) a detector declares for its numeric options next to their
+# defaults (``Options.bounds``), checked once at configure time. What each kind of tunable may be:
+Range = tuple[float, float]
+YEARS_10_S = 3650 * 86400.0
+SECONDS: Range = (0.001, YEARS_10_S)  # a window, period or timeout: longer than nothing, at most ten years
+DURATION: Range = (0.0, YEARS_10_S)  # a learning phase, wait or re-alert delay, where 0 means none
+COUNT: Range = (1, 1_000_000_000)  # how many of something make a detection
+ENTRIES: Range = (1, 100_000_000)  # what a bounded table keeps (each entry costs memory)
+BYTES: Range = (0, 2**63 - 1)  # a byte count (the store's 64-bit integers)
+SHARE: Range = (0.0, 1.0)  # a fraction or a score between 0 and 1
+
 
 @dataclass(frozen=True)
 class Options:
-    """Base of each detector's options: a frozen dataclass whose fields are the tunables."""
+    """Base of each detector's options: a frozen dataclass whose fields are the tunables, and ``bounds``,
+    the range of each numeric one (every int and float field has one: ``tests/detect/test_base.py``)."""
 
-    def updated(self, values: dict[str, Any] | None) -> Options:
-        """A copy with ``values`` applied; an unknown name or a wrong type is a ConfigError."""
+    bounds: ClassVar[dict[str, Range]] = {}
+
+    def updated(self, values: dict[str, Any] | None, where: str = "") -> Options:
+        """A copy with ``values`` applied; an unknown name, a wrong type or a value outside the option's
+        declared range is a ConfigError naming ``where.option`` (``where``: the detector's name)."""
         if not values:
             return self
+        where = where or type(self).__qualname__
         known = {f.name: f for f in fields(self)}
         out: dict[str, Any] = {}
         for name, value in values.items():
             if name not in known:
-                raise ConfigError(f"{type(self).__qualname__}: unknown option {name!r}")
+                raise ConfigError(f"{where}: unknown option {name!r}")
             current = getattr(self, name)
             if isinstance(current, bool) != isinstance(value, bool) or not isinstance(value, type(current) | int):
-                raise ConfigError(f"{type(self).__qualname__}.{name}: expected {type(current).__name__}, "
-                                  f"got {value!r}")
+                raise ConfigError(f"{where}.{name}: expected {type(current).__name__}, got {value!r}")
             if isinstance(value, float) and not math.isfinite(value):  # YAML's .nan/.inf: no threshold or window
-                raise ConfigError(f"{type(self).__qualname__}.{name}: expected a finite number, got {value!r}")
+                raise ConfigError(f"{where}.{name}: expected a finite number, got {value!r}")
+            if name in self.bounds and not self.bounds[name][0] <= value <= self.bounds[name][1]:
+                low, high = self.bounds[name]
+                raise ConfigError(f"{where}.{name}: expected {_number(low)} to {_number(high)}, got {value!r}")
             out[name] = type(current)(value)
         return replace(self, **out)
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) and not value.is_integer() else f"{int(value):,}"
 
 
 class Detector:
@@ -69,7 +91,7 @@ class Detector:
     defaults: ClassVar[Options] = Options()
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
-        self.options: Any = self.defaults.updated(options)
+        self.options: Any = self.defaults.updated(options, self.name)
         self._pending: list[Flow] = []
         self._whole: list[Flow] | None = None  # a batch held as it was handed over (nothing else held)
 

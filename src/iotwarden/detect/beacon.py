@@ -29,7 +29,20 @@ from typing import ClassVar
 
 import numpy as np
 
-from iotwarden.detect.base import SERVICE_PORTS, Detector, Options, external, is_internal, subject_key, text
+from iotwarden.detect.base import (
+    COUNT,
+    DURATION,
+    ENTRIES,
+    SECONDS,
+    SERVICE_PORTS,
+    Detector,
+    Options,
+    Range,
+    external,
+    is_internal,
+    subject_key,
+    text,
+)
 from iotwarden.detect.baseline import LEARN_S, Novelty
 from iotwarden.detect.c2_download import ip_literal
 from iotwarden.detect.series import same_socket
@@ -53,6 +66,11 @@ class BeaconOptions(Options):
     max_names: int = 100_000  # resolved addresses remembered (DNS answers)
     max_named_devices: int = 100_000  # devices known to reach named destinations (LRU)
     max_literal_hosts: int = 100_000  # (device, address) pairs whose HTTP Host was that address (LRU)
+    bounds: ClassVar[dict[str, Range]] = {"min_intervals": (2, COUNT[1]), "max_intervals": (2, 100_000),
+                                          "max_jitter": (0.0, 100.0), "trim": (0.0, 0.9), "min_period_s": SECONDS,
+                                          "max_period_s": SECONDS, "learn_s": DURATION, "max_series": ENTRIES,
+                                          "max_names": ENTRIES, "max_named_devices": ENTRIES,
+                                          "max_literal_hosts": ENTRIES}
 
 
 @dataclass(slots=True)

@@ -29,7 +29,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import ClassVar
 
-from iotwarden.detect.base import Detector, Options, number, subject_key, text
+from iotwarden.detect.base import BYTES, COUNT, ENTRIES, SECONDS, Detector, Options, Range, number, subject_key, text
 from iotwarden.hooks import Context
 from iotwarden.identity.credcheck.creds import load_default
 from iotwarden.model import Flow, Observation
@@ -54,6 +54,10 @@ class BruteForceOptions(Options):
     sip_window_s: float = 60.0  # refused SIP credentials counted within this long
     min_sip_failures: int = 6  # of them from one client for one account of one server: password guessing
     max_pairs: int = 50_000  # (client, server, service) triples tracked (LRU)
+    bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "min_failures": COUNT,
+                                          "min_dictionary_failures": COUNT, "min_connections": COUNT,
+                                          "short_payload": BYTES, "sip_window_s": SECONDS, "min_sip_failures": COUNT,
+                                          "max_pairs": ENTRIES}
 
 
 class BruteForceDetector(Detector):

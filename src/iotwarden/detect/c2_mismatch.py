@@ -45,9 +45,20 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import ClassVar
 
-from iotwarden.detect.base import SYN, Detector, Options, external, is_internal, subject_key
+from iotwarden.detect.base import (
+    COUNT,
+    DURATION,
+    ENTRIES,
+    SECONDS,
+    SYN,
+    Detector,
+    Options,
+    Range,
+    external,
+    is_internal,
+    subject_key,
+)
 from iotwarden.detect.series import Series, SeriesTable, lru_get
-from iotwarden.errors import ConfigError
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
 
@@ -70,6 +81,8 @@ class MismatchOptions(Options):
     realert_s: float = 86400.0  # one series is reported again after this long
     max_series: int = 100_000  # (device, host, port) series tracked (LRU)
     max_udp_peers: int = 200_000  # (device, outside host) pairs that answered over UDP, remembered (LRU)
+    bounds: ClassVar[dict[str, Range]] = {"min_sessions": COUNT, "window_s": SECONDS, "realert_s": DURATION,
+                                          "max_series": ENTRIES, "max_udp_peers": ENTRIES}
 
 
 def _port_map(text: str) -> dict[int, str]:
@@ -95,9 +108,7 @@ class MismatchDetector(Detector):
     defaults: ClassVar[Options] = MismatchOptions()
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
-        super().__init__(options)
-        if self.options.min_sessions < 1:
-            raise ConfigError(f"{self.name}: min_sessions must be at least 1")
+        super().__init__(options)  # min_sessions at least 1: its declared bounds
         self._expected = _port_map(self.options.expected)
         self._zeek = _port_map(self.options.zeek_port_analyzers)
         self._recognised = frozenset(service_name(n) for n in self.options.recognised.split(",") if n.strip())

@@ -31,7 +31,21 @@ from dataclasses import dataclass
 from statistics import median
 from typing import ClassVar
 
-from iotwarden.detect.base import SERVICE_PORTS, SYN, Detector, Options, is_internal, outside, subject_key
+from iotwarden.detect.base import (
+    BYTES,
+    COUNT,
+    DURATION,
+    ENTRIES,
+    SECONDS,
+    SERVICE_PORTS,
+    SYN,
+    Detector,
+    Options,
+    Range,
+    is_internal,
+    outside,
+    subject_key,
+)
 from iotwarden.detect.series import Series, Triple, same_socket
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
@@ -52,6 +66,10 @@ class CallbackOptions(Options):
     max_duration_s: float = 60.0  # a call-back connection lasts at most this (SYN retries included)
     max_series: int = 100_000  # (device, host, port) series tracked (LRU)
     max_connections: int = 64  # start times kept per series
+    bounds: ClassVar[dict[str, Range]] = {
+        "window_s": SECONDS, "min_connections": COUNT, "min_span_s": DURATION, "min_gap_s": DURATION,
+        "max_gap_s": SECONDS, "max_slowdown": (1.0, 1e6), "max_payload": BYTES, "max_duration_s": SECONDS,
+        "max_series": ENTRIES, "max_connections": (2, 100_000)}
 
 
 class CallbackDetector(Detector):

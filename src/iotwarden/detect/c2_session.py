@@ -17,7 +17,18 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import ClassVar
 
-from iotwarden.detect.base import SERVICE_PORTS, Detector, Options, external, is_internal, subject_key
+from iotwarden.detect.base import (
+    DURATION,
+    ENTRIES,
+    SECONDS,
+    SERVICE_PORTS,
+    Detector,
+    Options,
+    Range,
+    external,
+    is_internal,
+    subject_key,
+)
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
 
@@ -30,6 +41,8 @@ class SessionOptions(Options):
     max_rate: float = 16.0  # payload bytes a second, both ways, at most: idle but for keep-alives
     realert_s: float = 86400.0  # the same device, host and port is reported again after this long
     max_sessions: int = 100_000  # (device, host, port) reported, remembered (LRU)
+    bounds: ClassVar[dict[str, Range]] = {"min_duration_s": SECONDS, "max_rate": (0.0, 1e12), "realert_s": DURATION,
+                                          "max_sessions": ENTRIES}
 
 
 class SessionDetector(Detector):

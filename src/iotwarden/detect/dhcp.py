@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from iotwarden.detect.base import Detector, Options, subject_key
+from iotwarden.detect.base import DURATION, Detector, Options, Range, subject_key
 from iotwarden.detect.baseline import LEARN_S, Novelty
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
@@ -24,6 +24,7 @@ SITE = "site"  # the one "device" of the site-wide server baseline
 @dataclass(frozen=True)
 class DhcpOptions(Options):
     learn_s: float = LEARN_S
+    bounds: ClassVar[dict[str, Range]] = {"learn_s": DURATION}
 
 
 class RogueDhcpDetector(Detector):

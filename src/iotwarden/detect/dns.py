@@ -22,7 +22,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from iotwarden.detect.base import Detector, Options, subject_key
+from iotwarden.detect.base import COUNT, ENTRIES, SECONDS, Detector, Options, Range, subject_key
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
 
@@ -90,6 +90,10 @@ class DnsOptions(Options):
     min_txt: int = 30
     max_hosts: int = 50_000  # querying hosts tracked (LRU)
     max_names: int = 256  # names remembered per host and per (host, parent)
+    bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "min_len": (1, 63), "dga_threshold": (0.0, 100.0),
+                                          "min_dga_names": COUNT, "tunnel_label_len": (1, 63),
+                                          "tunnel_entropy": (0.0, 8.0), "min_tunnel_names": COUNT, "min_txt": COUNT,
+                                          "max_hosts": ENTRIES, "max_names": ENTRIES}
 
 
 @dataclass(slots=True)

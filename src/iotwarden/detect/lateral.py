@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from iotwarden.detect.base import (
+    DURATION,
     IOT_CATEGORIES,
     IT_CATEGORIES,
     Detector,
     Options,
+    Range,
     category,
     device_with_ip,
     established,
@@ -49,6 +51,7 @@ class LateralOptions(Options):
     learn_s: float = LEARN_S  # per-device learning phase of peers and services
     attempts_count: bool = True  # a refused or unanswered admin connection counts too (an attempt)
     unknown_wait_s: float = 600.0  # capture seconds a flow of an unclassified device waits for its category
+    bounds: ClassVar[dict[str, Range]] = {"learn_s": DURATION, "unknown_wait_s": DURATION}
 
 
 class LateralDetector(Detector):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from iotwarden.detect.base import Detector, Options, established, is_internal, subject_key
+from iotwarden.detect.base import COUNT, DURATION, Detector, Options, Range, established, is_internal, subject_key
 from iotwarden.detect.baseline import LEARN_S, Novelty
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
@@ -34,6 +34,8 @@ class NewProtocolOptions(Options):
     ephemeral_from: int = EPHEMERAL_FROM  # server ports at or above this are one item "ephemeral"
     max_per_device_day: int = 8  # new items reported one by one per device and day; the rest fold into one
     ignore_ports: str = "53,67,68,123,137,138,1900,5353,5355"  # infrastructure services every device uses
+    bounds: ClassVar[dict[str, Range]] = {"learn_s": DURATION, "ephemeral_from": (1, 65535),
+                                          "max_per_device_day": COUNT}
 
 
 class NewProtocolDetector(Detector):

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from iotwarden.detect.base import Detector, Options, number, subject_key, text
+from iotwarden.detect.base import DURATION, Detector, Options, Range, number, subject_key, text
 from iotwarden.detect.baseline import LEARN_S, Novelty
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
@@ -56,6 +56,7 @@ def _evidence(obs: Observation, what: str, answer: bool) -> dict[str, object]:
 @dataclass(frozen=True)
 class OtWriteOptions(Options):
     learn_s: float = LEARN_S  # per-device learning of the hosts that write to it (0: every writer is new)
+    bounds: ClassVar[dict[str, Range]] = {"learn_s": DURATION}
 
 
 class OtWriteDetector(Detector):

@@ -17,7 +17,19 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import ClassVar
 
-from iotwarden.detect.base import IOT_CATEGORIES, Detector, Options, category, external, subject_key
+from iotwarden.detect.base import (
+    COUNT,
+    DURATION,
+    ENTRIES,
+    IOT_CATEGORIES,
+    SECONDS,
+    Detector,
+    Options,
+    Range,
+    category,
+    external,
+    subject_key,
+)
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
 from iotwarden.model.finding import Severity
@@ -34,6 +46,8 @@ class P2pOptions(Options):
     realert_s: float = 86400.0  # one alert per device within this long
     max_devices: int = 10_000  # devices tracked (LRU)
     max_peers: int = 256  # peers remembered per device
+    bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "min_peers": COUNT, "realert_s": DURATION,
+                                          "max_devices": ENTRIES, "max_peers": ENTRIES}
 
 
 class P2pDetector(Detector):

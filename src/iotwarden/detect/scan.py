@@ -15,7 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from iotwarden.detect.base import Detector, Options, failed_attempt, subject_key
+from iotwarden.detect.base import COUNT, ENTRIES, SECONDS, Detector, Options, Range, failed_attempt, subject_key
 from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
 
@@ -36,6 +36,9 @@ class ScanOptions(Options):
     min_arp_targets: int = 64  # distinct addresses ARP-resolved by one host: an ARP sweep
     max_sources: int = 50_000  # scanning sources tracked at once (LRU)
     max_targets: int = 1024  # hosts (or ports) remembered per source and port (or host), and ports (hosts) per source
+    bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "min_hosts": COUNT, "min_telnet_hosts": COUNT,
+                                          "min_ports": COUNT, "min_arp_targets": COUNT, "max_sources": ENTRIES,
+                                          "max_targets": ENTRIES}
 
 
 # Every table below is kept in last-probe order (least recently probed first), so the entries older

@@ -31,7 +31,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from iotwarden.detect.base import Detector, Options, number, subject_key, text
+from iotwarden.detect.base import COUNT, DURATION, ENTRIES, SECONDS, Detector, Options, Range, number, subject_key, text
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
 
@@ -50,6 +50,8 @@ class SipReconOptions(Options):
     realert_s: float = 3600.0  # one tool alert per source and tool within this long
     max_pairs: int = 10_000  # (client, server) pairs tracked (LRU)
     max_users: int = 4096  # users remembered per pair
+    bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "follow_s": DURATION, "min_users": COUNT,
+                                          "realert_s": DURATION, "max_pairs": ENTRIES, "max_users": ENTRIES}
 
 
 @dataclass(slots=True)

@@ -17,7 +17,19 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import ClassVar
 
-from iotwarden.detect.base import Detector, Options, is_internal, subject_key
+from iotwarden.detect.base import (
+    BYTES,
+    COUNT,
+    DURATION,
+    ENTRIES,
+    SECONDS,
+    SHARE,
+    Detector,
+    Options,
+    Range,
+    is_internal,
+    subject_key,
+)
 from iotwarden.detect.baseline import LEARN_S, Novelty, Rate
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
@@ -39,6 +51,10 @@ class VolumeOptions(Options):
     hours_learn_s: float = 2 * 86400.0  # learning of the hours of the day a device is busy
     min_hour_bytes: int = 50_000_000  # bytes sent within one bucket that make its hour "busy"
     max_devices: int = 100_000  # devices with an open bucket (LRU)
+    bounds: ClassVar[dict[str, Range]] = {"bucket_s": SECONDS, "warmup": COUNT, "z_threshold": (0.0, 1e6),
+                                          "factor": (0.0, 1e12), "min_bytes": BYTES, "min_upload": BYTES,
+                                          "upload_ratio": SHARE, "learn_s": DURATION, "hours_learn_s": DURATION,
+                                          "min_hour_bytes": BYTES, "max_devices": ENTRIES}
 
 
 @dataclass(slots=True)

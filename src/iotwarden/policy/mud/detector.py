@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from iotwarden import inputfile
-from iotwarden.detect.base import Detector, Options, subject_key
+from iotwarden.detect.base import ENTRIES, Detector, Options, Range, subject_key
 from iotwarden.errors import ConfigError, PolicyError, describe
 from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
@@ -36,6 +36,7 @@ class MudOptions(Options):
     profiles: str = ""  # JSON file {"<mac|ip|device key>": "<path of a MUD file>"}, paths relative to it
     cache_dir: str = ""  # MUD cache of `iotwarden mud fetch` (profiles of announced MUD URLs)
     max_dns_names: int = 50_000  # names the DNS table keeps (see policy/mud/traffic.py)
+    bounds: ClassVar[dict[str, Range]] = {"max_dns_names": ENTRIES}
 
 
 def load_profile_map(path: Path) -> dict[str, MudProfile]:
