@@ -10,6 +10,7 @@ goes when the fix lands.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import random
 import shutil
@@ -35,6 +36,12 @@ ERF_RECORD = bytes.fromhex("4ea3cb7f00000000" "02" "04" "0000" "0040" "0000" "00
 UNREADABLE = Path("/proc/sys/vm/drop_caches")  # write-only: open() for reading is refused even to root
 IO_ERROR = Path("/proc/self/mem")  # opens, but reading offset 0 fails (EIO)
 MUD_MAC = "aa:bb:cc:dd:ee:ff"
+MUD_PROFILE = {"ietf-mud:mud": {"mud-version": 1, "mud-url": "https://example.com/lamp.json",  # valid, one ACL
+                                "last-update": "2024-06-16T12:49:12Z", "is-supported": True,
+                                "from-device-policy": {"access-lists": {"access-list": [{"name": "out"}]}}},
+               "ietf-access-control-list:access-lists": {"acl": [{"name": "out", "type": "ipv4-acl-type", "aces": {
+                   "ace": [{"name": "web", "matches": {"ipv4": {"protocol": 6}},
+                            "actions": {"forwarding": "accept"}}]}}]}}
 
 
 def _check(capsys: pytest.CaptureFixture[str], argv: list[str], *, code: int = 2) -> str:
@@ -71,6 +78,7 @@ def bad(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "deep.yaml": "[" * 3000 + "]" * 3000, "deep.json": "[" * 3000 + "]" * 3000,
         "anomaly.yaml": "detect.anomaly: {n_trees: -1}\n", "window.yaml": "detect.scan: {window_s: 0}\n",
         "deep.log": '{"ts": 1, "uid": "C1", "x": ' + "[" * 3000 + "]" * 3000 + "}\n",
+        "mud.json": json.dumps(MUD_PROFILE),
     }
     for name, data in files.items():
         (d / name).write_bytes(data.encode() if isinstance(data, str) else data or b"")
@@ -349,6 +357,25 @@ OPTION_CASES: dict[str, Callable[[dict[str, Path]], list[str]]] = {
     "playbooks-unknown-enforcer": lambda b: ["playbooks", "run", str(b["folder"]), "--enforce", "magic"],
     "playbooks-bad-allow": lambda b: ["playbooks", "run", str(b["bad_yaml"]), "--allow", "nowhere"],
     "serve-negative-port": lambda b: ["serve", "--port", "-1"],
+    # response options without --playbooks would do nothing: refused, not ignored
+    "monitor-allow-without-playbooks": lambda b: ["monitor", "--allow", "10.0.0.0/8", "--once", "--no-store",
+                                                  str(b["watched"])],
+    "monitor-policy-without-playbooks": lambda b: ["monitor", "--policy", "p", "--once", str(b["watched"])],
+    "monitor-enforce-without-playbooks": lambda b: ["monitor", "--enforce", "nftables", "--once", "--no-store",
+                                                    str(b["watched"])],
+    "mud-check-device-not-a-mac": lambda b: ["mud", "check", str(b["mud_json"]), str(DEMO), "--device",
+                                             "not-a-mac"],  # matched no flow: an empty table and exit 0
+    "mud-generate-device-not-a-mac": lambda b: ["mud", "generate", "not-a-mac", "--capture", str(DEMO)],
+    "identity-issue-bad-dns": lambda b: ["identity", "issue", "dev", "--dns", "-bad-..", "--out", str(b["dir"]),
+                                         "--ca-dir", str(b["dir"] / "no-ca")],
+    "identity-init-crl-not-a-url": lambda b: ["identity", "init", "--crl-url", "not a url", "--ca-dir",
+                                              str(b["dir"] / "ca-crl")],
+    "identity-init-ocsp-ftp": lambda b: ["identity", "init", "--ocsp-url", "ftp://ocsp.example/", "--ca-dir",
+                                         str(b["dir"] / "ca-ocsp")],
+    "golden-add-empty-image": lambda b: ["firmware", "golden", "add", "--model", "m", "--version", "1", "--image",
+                                         str(b["empty_pcap"])],
+    "worker-negative-idle-exit": lambda b: ["worker", "--idle-exit", "-1", "--nats", "nats://127.0.0.1:1"],
+    "worker-nan-idle-exit": lambda b: ["worker", "--idle-exit", "nan", "--nats", "nats://127.0.0.1:1"],
     "lab-negative-duration": lambda b: ["lab", "generate", str(Path(iotwarden.lab.__file__).parent / "scenarios"
                                                                / "small.yaml"), "-o", str(b["dir"] / "l.pcap"),
                                         "--duration", "-5"],

@@ -49,3 +49,31 @@ def test_profiles_say_what_each_certificate_may_do() -> None:
     assert not profiles.DEVICE.key_usage(rsa_key=False).key_encipherment
     with pytest.raises(IdentityError):
         profiles.get("root-ca")  # CA profiles are not issuable to devices
+
+
+@pytest.mark.parametrize("name", ["localhost", "cam-01.example.com", "*.devices.example", "xn--bcher-kva.example",
+                                  "example.com.", "a" * 63 + ".example"])
+def test_dns_names_in_preferred_name_syntax_are_taken_as_given(name: str) -> None:
+    assert profiles.check_dns_name(name) == name
+    assert profiles.device_sans(dns=[name]) == [x509.DNSName(name)]
+
+
+@pytest.mark.parametrize("name", ["-bad-..", "", "a..b", "-lead.example", "trail-.example", "sp ace.example",
+                                  "under_score.example", "a.*.example", "*.example", "a" * 64 + ".example",
+                                  ("a" * 63 + ".") * 4 + "example", "bücher.example"])
+def test_a_name_that_is_no_dns_name_is_refused_before_anything_is_signed(name: str) -> None:
+    with pytest.raises(IdentityError, match="invalid DNS name"):
+        profiles.device_sans(dns=[name])
+
+
+@pytest.mark.parametrize("url", ["http://crl.example/ca.crl", "https://pki.example:8443/ca.crl",
+                                 "ldap://ldap.example/cn=CA?certificateRevocationList", "http://[2001:db8::1]/c"])
+def test_crl_locations_are_http_or_ldap_urls_naming_a_host(url: str) -> None:
+    assert profiles.check_location(url, "--crl-url", ("http", "https", "ldap")) == url
+
+
+@pytest.mark.parametrize("url", ["not a url", "crl.example/ca.crl", "file:///etc/ca.crl", "http://", "http:///x",
+                                 "http://crl.example:99999/ca.crl", "http://crl.example/a b", "ftp://crl.example/c"])
+def test_anything_else_is_refused_naming_the_option(url: str) -> None:
+    with pytest.raises(IdentityError, match=r"^--crl-url: not a URL of scheme http/https/ldap naming a host"):
+        profiles.check_location(url, "--crl-url", ("http", "https", "ldap"))

@@ -161,6 +161,8 @@ def golden_add(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     size = None
     if image is not None:
         digest, size = image_digest(image)
+        if not size:  # the hash every empty download has: no image is known-good
+            raise FirmwareError(f"--image {image}: an empty file, not a firmware image")
         sha256 = digest.hex()
     added = GoldenRegistry(_store(db)).add(model, version, sha256 or "", size=size, source=source)
     typer.echo(f"{model} {version} {sha256}: {'added' if added else 'already registered'}")

@@ -89,6 +89,10 @@ def init(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphrase
         raise ConfigError(f"--algorithm: one of {', '.join(keystore.ALGORITHMS)}")
     if (pkcs11_module is None) != (pkcs11_token is None):
         raise ConfigError("--pkcs11-module and --pkcs11-token go together")
+    locations = {"--crl-url": (crl_url, ("http", "https", "ldap")), "--ocsp-url": (ocsp_url, ("http", "https"))}
+    for what, (url, schemes) in locations.items():
+        if url is not None:
+            profiles.check_location(url, what, schemes)
     settings = CASettings(name=name, organization=organization, algorithm=algorithm,
                           device_keys=keypolicy.check_algorithms(device_key or (), "--device-key"),
                           crl_url=crl_url, ocsp_url=ocsp_url, pkcs11_module=pkcs11_module, pkcs11_token=pkcs11_token)
@@ -114,6 +118,7 @@ def issue(device_id: str, *, out: Path = ISSUE_OUT_OPTION,
                                                "prefers for devices).")) -> None:
     """Make a key and issue a certificate for DEVICE_ID directly (no EST)."""
     check_output_folder(out)
+    sans = profiles.device_sans(dns=dns, ips=ip, mac=mac)  # checked before the CA's passphrase is asked for
     ca = _open(ca_dir, db, passphrase_env)
     chosen = (keypolicy.check_algorithms([algorithm], "--algorithm")[0] if algorithm is not None
               else ca.settings.key_policy.preferred)
@@ -121,7 +126,7 @@ def issue(device_id: str, *, out: Path = ISSUE_OUT_OPTION,
     subject = profiles.device_subject(device_id, serial=serial, model=model, organization=ca.settings.organization)
     cert, rec = ca.issue_for_key(subject, key.public_key(), profile=profile, device_key=device_key or
                                  (f"mac:{mac.lower()}" if mac else None),
-                                 sans=profiles.device_sans(dns=dns, ips=ip, mac=mac))
+                                 sans=sans)
     keystore.write_private(out / f"{device_id}.key.pem", keystore.plain_pem(key))
     (out / f"{device_id}.crt.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM) + ca.chain_pem())
     typer.echo(f"issued serial {rec.serial} to {device_id}, valid until {_when(rec.not_after)} UTC; files in {out}")

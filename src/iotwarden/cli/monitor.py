@@ -71,6 +71,15 @@ def _responder(store: Store, found: list[Playbook], *, enforce: Enforce, netns: 
     return respond
 
 
+def _without_playbooks(*, enforce: Enforce, netns: str | None, allow: list[str], policy: str | None,
+                       yes: bool) -> None:
+    """The response options only say how playbooks act: given without --playbooks they would do nothing."""
+    given = [flag for flag, on in (("--enforce", enforce is not Enforce.dry_run), ("--netns", netns is not None),
+                                   ("--allow", bool(allow)), ("--policy", policy is not None), ("--yes", yes)) if on]
+    if given:
+        raise ConfigError(f"{', '.join(given)}: how response playbooks act on alerts; give --playbooks too")
+
+
 @app.command("monitor")
 def monitor_cmd(
     source: Annotated[str, typer.Argument(help="A network interface (live capture) or a folder that capture "
@@ -100,6 +109,8 @@ def monitor_cmd(
     folder = Path(source)
     rules = load_suppressions(suppress) if suppress else []
     tunables = load_options(options) if options else None
+    if not playbooks:
+        _without_playbooks(enforce=enforce, netns=netns, allow=allow, policy=policy, yes=yes)
     found = read_playbooks(playbooks) if playbooks else []
     if found and no_store:
         raise ConfigError("--playbooks log every action in the database: drop --no-store")

@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,7 +32,7 @@ mud_app = typer.Typer(help="MUD profiles (RFC 8520): generate, validate, check t
 app.add_typer(mud_app, name="mud")
 
 MAX_STORED_FLOWS = 200_000  # flows read from the store to generate one device's profile
-MAC_LEN = 17
+_MAC = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 
 
 def _read_json(path: Path) -> Any:
@@ -51,12 +53,17 @@ def _traffic(capture: Path, *, quiet: bool = False) -> Traffic:
         return read_traffic(capture)
 
 
-def _ident(device: str) -> tuple[str | None, list[str]]:
-    """(MAC, IPs) from a MAC, an IP or a device key (mac:.., ip:..)."""
+def _ident(device: str, param: str = "--device") -> tuple[str | None, list[str]]:
+    """(MAC, IPs) from a MAC, an IP or a device key (mac:.., ip:..); anything else is refused, since it
+    would match no flow and the check would report nothing."""
     value = device.split(":", 1)[1] if device.startswith(("mac:", "ip:")) else device
-    if len(value) == MAC_LEN and value.count(":") == 5:
+    if _MAC.match(value):
         return value.lower(), []
-    return None, [value]
+    try:
+        return None, [str(ipaddress.ip_address(value))]
+    except ValueError:
+        raise typer.BadParameter(f"not a MAC (aa:bb:cc:dd:ee:ff) or an IP address: {device!r}",
+                                 param_hint=param) from None
 
 
 def _write(profile: MudProfile, out: Path | None) -> None:
@@ -80,8 +87,8 @@ def generate_command(
     check_output(out)
     mfg = model = None
     if capture is not None:
+        mac, ips = _ident(device, "DEVICE")  # before the capture is read
         traffic = _traffic(capture, quiet=out is None)
-        mac, ips = _ident(device)
         flows, dns, name = traffic.flows, traffic.dns, device
     else:
         from iotwarden.services.inventory import show_device  # noqa: PLC0415 - store only when used
@@ -131,12 +138,13 @@ def check_command(
 ) -> None:
     """List the device's flows its profile does not permit; exit 1 when there are any."""
     profile = read_profile(profile_path)
+    named = _ident(device) if device is not None else None  # before the capture is read
     traffic = _traffic(capture, quiet=fmt is Format.json)
     if device is None:
         device = next((i for i, url in traffic.announced.items() if url == profile.mud_url), None)
         if device is None:
             raise PolicyError(f"no device in {capture} announced {profile.mud_url}: name it with --device")
-    mac, ips = _ident(device)
+    mac, ips = named or _ident(device)
     result = check_flows(Checker(profile, mac=mac, ips=ips, dns=traffic.dns), traffic.flows)
     data = {"schema": "iotwarden.mud-check/1", "profile": profile.mud_url, "device": device, **result.to_dict()}
     emit(fmt, data, lambda c: _render(c, data), None)

@@ -5,6 +5,7 @@ the store, consuming it): a multi-sensor deployment (docs/adr/0005-nats-jetstrea
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,6 +118,9 @@ def worker_cmd(
     """Consume the sensors' records, run the analyzers and write devices, flows, findings and alerts."""
     from iotwarden.bus.nats import NatsBus  # noqa: PLC0415
 
+    if idle_exit is not None and not 0 <= idle_exit < math.inf:  # NaN fails both
+        raise typer.BadParameter(f"seconds without messages must be 0 or more, not {idle_exit}",
+                                 param_hint="--idle-exit")
     rules = load_suppressions(suppress) if suppress else []  # site policy, checked before connecting
     tunables = load_options(options) if options else None
     store = open_store(db)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -16,6 +17,11 @@ from iotwarden.errors import IdentityError
 MAX_SANS = 16  # subjectAltName entries accepted in one request (RFC 5280 §4.2.1.6)
 MAX_NAME_CHARS = 64  # X.520 ub-common-name / ub-serial-number (RFC 5280 Appendix A.1)
 _ID_CHARS = re.compile(r"^[A-Za-z0-9._:@+=-]+$")  # device ids become MQTT usernames and file names
+# a dNSName in "preferred name syntax" (RFC 5280 §4.2.1.6, RFC 1034 §3.5 as relaxed by RFC 1123 §2.1):
+# letters, digits and inner hyphens, labels of 1-63, at most 253 in all; IDNs as A-labels; a wildcard only
+# as the whole leftmost label (RFC 6125 §6.4.3)
+_DNS_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+MAX_DNS_NAME = 253
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +105,7 @@ def device_sans(*, dns: list[str] | tuple[str, ...] = (), ips: list[str] | tuple
                 mac: str | None = None) -> list[x509.GeneralName]:
     """subjectAltName entries: DNS names, IP addresses and the device's MAC as a device URN
     (``urn:dev:mac:`` + 12 hex digits, RFC 9039 §3.1)."""
-    names: list[x509.GeneralName] = [x509.DNSName(d) for d in dns]
+    names: list[x509.GeneralName] = [x509.DNSName(check_dns_name(d)) for d in dns]
     for ip in ips:
         try:
             names.append(x509.IPAddress(ipaddress.ip_address(ip)))
@@ -113,6 +119,31 @@ def device_sans(*, dns: list[str] | tuple[str, ...] = (), ips: list[str] | tuple
     if len(names) > MAX_SANS:
         raise IdentityError(f"more than {MAX_SANS} subjectAltName entries")
     return names
+
+
+def check_dns_name(name: str) -> str:
+    """``name`` if it is a DNS name a certificate may carry (see ``_DNS_LABEL``); IdentityError otherwise."""
+    labels = name.removesuffix(".").split(".")
+    if labels[0] == "*" and len(labels) > 2:
+        labels = labels[1:]
+    if len(name) > MAX_DNS_NAME or not all(_DNS_LABEL.match(label) for label in labels):
+        raise IdentityError(f"invalid DNS name {name!r} for subjectAltName (letters, digits and inner hyphens, "
+                            f"labels of 1 to 63, at most {MAX_DNS_NAME} characters)")
+    return name
+
+
+def check_location(url: str, what: str, schemes: tuple[str, ...]) -> str:
+    """``url`` if it is an absolute URI of one of ``schemes`` naming a host, as relying parties fetch a
+    CRL (RFC 5280 §4.2.1.13: HTTP or LDAP) or ask an OCSP responder (§4.2.2.1: HTTP); IdentityError
+    otherwise, before it is written into every certificate issued."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is no number raises ValueError here
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in schemes or not parts.hostname or any(c.isspace() for c in url):
+        raise IdentityError(f"{what}: not a URL of scheme {'/'.join(schemes)} naming a host: {url!r}")
+    return url
 
 
 def common_name(name: x509.Name) -> str | None:
