@@ -357,6 +357,11 @@ OPTION_CASES: dict[str, Callable[[dict[str, Path]], list[str]]] = {
     "playbooks-unknown-enforcer": lambda b: ["playbooks", "run", str(b["folder"]), "--enforce", "magic"],
     "playbooks-bad-allow": lambda b: ["playbooks", "run", str(b["bad_yaml"]), "--allow", "nowhere"],
     "serve-negative-port": lambda b: ["serve", "--port", "-1"],
+    # a filter is compiled once before the work starts; past MAX_FILTER_CHARS libpcap's optimiser took minutes
+    "monitor-bpf-too-long": lambda b: ["monitor", "--bpf", " or ".join(f"port {p}" for p in range(1, 5000)),
+                                       "--no-store", "lo"],
+    "monitor-bpf-invalid": lambda b: ["monitor", "--bpf", "port ((", "--no-store", "lo"],
+    "monitor-bpf-on-a-folder": lambda b: ["monitor", "--bpf", "tcp", "--once", "--no-store", str(b["watched"])],
     # response options without --playbooks would do nothing: refused, not ignored
     "monitor-allow-without-playbooks": lambda b: ["monitor", "--allow", "10.0.0.0/8", "--once", "--no-store",
                                                   str(b["watched"])],

@@ -284,6 +284,28 @@ def test_no_filter_accepts_everything_cut_to_snaplen() -> None:
     assert compile_filter(None, dlt=1, snaplen=96, interface="lo") == [(live.BPF_RET_K, 0, 0, 96)]
 
 
+def test_a_filter_past_its_length_limit_is_refused_before_libpcap_sees_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(live, "_libpcap", lambda: pytest.fail("compiled"))
+    longest = ("port 1 or " * live.MAX_FILTER_CHARS)[: live.MAX_FILTER_CHARS + 1]
+    for bad, why in ((longest, "at most 2,048"), ("port 1\0", "NUL")):
+        with pytest.raises(ConfigError, match=why):
+            compile_filter(bad, dlt=1, snaplen=96, interface="lo")
+        with pytest.raises(ConfigError, match=why):
+            live.interface_filter("lo", bad)
+
+
+def test_a_filter_is_compiled_for_the_interface_before_the_capture_opens(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What monitor and sensor compile up front is what the capture would have compiled; it is used as is."""
+    if not Path("/sys/class/net/lo/type").exists():
+        pytest.skip("no sysfs here")
+    program = live.interface_filter("lo", "udp port 9999")
+    assert program == compile_filter("udp port 9999", dlt=1, snaplen=65535, interface="lo")  # loopback: Ethernet
+    with pytest.raises(CaptureError, match="invalid capture filter 'udp port fish'"):
+        live.interface_filter("lo", "udp port fish")
+    with pytest.raises(CaptureError, match="no such network interface"):
+        live.interface_filter("iw-no-such-if0", "udp")
+
+
 def test_libpcap_and_tcpdump_compile_the_same_program(lab: Lab) -> None:
     lib = live._libpcap()
     if lib is None or shutil.which("tcpdump") is None:

@@ -80,6 +80,18 @@ def _without_playbooks(*, enforce: Enforce, netns: str | None, allow: list[str],
         raise ConfigError(f"{', '.join(given)}: how response playbooks act on alerts; give --playbooks too")
 
 
+def _capture_filter(source: str, bpf: str | None) -> list[tuple[int, int, int, int]] | None:
+    """``--bpf`` compiled once for a live interface, before anything starts: a bad or oversized filter is
+    one line at once; given for a watched folder, which it would not filter, it is refused."""
+    if Path(source).is_dir():
+        if bpf is not None:
+            raise ConfigError("--bpf filters a live interface: SOURCE is a folder")
+        return None
+    from iotwarden.sources.live import interface_filter  # noqa: PLC0415 - only for live capture
+
+    return interface_filter(source, bpf)
+
+
 @app.command("monitor")
 def monitor_cmd(
     source: Annotated[str, typer.Argument(help="A network interface (live capture) or a folder that capture "
@@ -107,6 +119,7 @@ def monitor_cmd(
         raise typer.BadParameter(f"seconds between looks must be a positive number, not {poll}", param_hint="--poll")
     check_watched(source)
     folder = Path(source)
+    program = _capture_filter(source, bpf)
     rules = load_suppressions(suppress) if suppress else []
     tunables = load_options(options) if options else None
     if not playbooks:
@@ -129,7 +142,7 @@ def monitor_cmd(
         else:
             from iotwarden.sources.live import capture_live  # noqa: PLC0415 - only for live capture
 
-            mon.run_live(capture_live(source, bpf=bpf, stop=mon.stopping))
+            mon.run_live(capture_live(source, bpf=bpf, program=program, stop=mon.stopping))
     except KeyboardInterrupt:
         mon.stop()
     finally:

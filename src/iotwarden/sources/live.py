@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,6 +53,10 @@ _LINKTYPES = {
 }
 
 MAX_SNAPLEN = 262144  # libpcap's MAXIMUM_SNAPLEN
+# Characters of a filter expression. libpcap's optimiser grows about cubically with the expression
+# ("port 1 or port 2 or ..." of 2 KiB compiles in under a second, of 4 KiB in 6 s, 16 KiB for minutes),
+# and the kernel attaches at most BPF_MAXINSNS (4096) instructions anyway; name networks, not hosts.
+MAX_FILTER_CHARS = 2048
 # A batch is handed over at the latest once it holds this many bytes of packet data.
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 # Socket receive buffer asked of the kernel: how much traffic may queue while the engine works.
@@ -140,14 +145,43 @@ def compile_with_tcpdump(expression: str, interface: str, snaplen: int) -> Progr
     return program
 
 
+def check_expression(expression: str) -> None:
+    """Refuse, before libpcap sees it, a filter expression longer than MAX_FILTER_CHARS or holding a NUL."""
+    if len(expression) > MAX_FILTER_CHARS:
+        raise ConfigError(f"capture filter of {len(expression):,} characters: at most {MAX_FILTER_CHARS:,} "
+                          "(libpcap's optimiser would take minutes; filter on networks, not host by host)")
+    if "\0" in expression:
+        raise ConfigError("capture filter: a NUL character cannot be part of an expression")
+
+
 def compile_filter(expression: str | None, *, dlt: int, snaplen: int, interface: str) -> Program:
     """The BPF program for a filter expression; no expression accepts everything, cut to ``snaplen``."""
     if expression is None or not expression.strip():
         return [(BPF_RET_K, 0, 0, snaplen)]
+    check_expression(expression)
     lib = _libpcap()
     if lib is not None:
         return compile_with_libpcap(lib, expression, dlt, snaplen)
     return compile_with_tcpdump(expression, interface, snaplen)
+
+
+def interface_filter(interface: str, expression: str | None, *, snaplen: int = 65535) -> Program | None:
+    """The filter compiled for ``interface``'s link type (read from sysfs, no privilege needed) before a
+    command starts its work, so a bad or oversized filter is refused at once and compiled once; None when
+    the link type cannot be read there (the capture then compiles it on opening)."""
+    if expression is not None:
+        check_expression(expression)
+    try:
+        socket.if_nametoindex(interface)
+    except (OSError, ValueError) as exc:
+        raise CaptureError(f"no such network interface: {interface!r}") from exc
+    try:
+        hwtype = int(Path(f"/sys/class/net/{interface}/type").read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return None
+    if hwtype not in _LINKTYPES:
+        raise CaptureError(f"{interface!r}: unsupported link type (ARPHRD {hwtype})")
+    return compile_filter(expression, dlt=_LINKTYPES[hwtype][1], snaplen=snaplen, interface=interface)
 
 
 @dataclass(slots=True)
@@ -161,10 +195,11 @@ class CaptureCounters:
 class LiveCapture:
     """An open AF_PACKET socket on one interface, filtered in the kernel. Use :func:`capture_live`."""
 
-    def __init__(self, interface: str, *, bpf: str | None = None, snaplen: int = 65535) -> None:
+    def __init__(self, interface: str, *, bpf: str | None = None, snaplen: int = 65535,
+                 program: Program | None = None) -> None:
         if not 1 <= snaplen <= MAX_SNAPLEN:
             raise ConfigError(f"snaplen must be between 1 and {MAX_SNAPLEN}, not {snaplen}")
-        self.interface, self.snaplen = interface, snaplen
+        self.interface, self.snaplen, self.program = interface, snaplen, program  # program: ``bpf`` compiled
         self.counters = CaptureCounters()
         try:
             socket.if_nametoindex(interface)
@@ -191,7 +226,7 @@ class LiveCapture:
             raise CaptureError(f"{self.interface!r}: unsupported link type (ARPHRD {hwtype})")
         self.linktype, dlt = _LINKTYPES[hwtype]
         self.loopback = hwtype == ARPHRD_LOOPBACK
-        program = compile_filter(bpf, dlt=dlt, snaplen=self.snaplen, interface=self.interface)
+        program = self.program or compile_filter(bpf, dlt=dlt, snaplen=self.snaplen, interface=self.interface)
         code = b"".join(_BPF_INSN.pack(*insn) for insn in program)
         buf = ctypes.create_string_buffer(code, len(code))
         fprog = struct.pack("HP", len(program), ctypes.addressof(buf))  # struct sock_fprog
@@ -320,8 +355,9 @@ class _Pending:
 
 def capture_live(interface: str, *, bpf: str | None = None, snaplen: int = 65535, batch_size: int = 4096,
                  batch_timeout: float = 0.5, stop: threading.Event | None = None,
-                 max_packets: int | None = None) -> Iterator[PacketBatch]:
-    """PacketBatches captured on ``interface``, filtered in the kernel by the BPF expression ``bpf``.
+                 max_packets: int | None = None, program: Program | None = None) -> Iterator[PacketBatch]:
+    """PacketBatches captured on ``interface``, filtered in the kernel by the BPF expression ``bpf``
+    (``program``: the same already compiled, by :func:`interface_filter`).
 
     The socket is opened, and the interface, permission and filter checked, before this returns
     (CaptureError with one clear line otherwise; ConfigError for bad options). A batch is yielded
@@ -335,7 +371,7 @@ def capture_live(interface: str, *, bpf: str | None = None, snaplen: int = 65535
         raise ConfigError(f"batch_timeout must be positive, not {batch_timeout}")
     if max_packets is not None and max_packets < 0:
         raise ConfigError(f"max_packets must not be negative, not {max_packets}")
-    capture = LiveCapture(interface, bpf=bpf, snaplen=snaplen)
+    capture = LiveCapture(interface, bpf=bpf, snaplen=snaplen, program=program)
 
     def run() -> Iterator[PacketBatch]:
         with capture:
