@@ -169,6 +169,9 @@ FILE_CASES: list[object] = [
     *_on("firmware-golden-add", ["missing", "folder", "unreadable", "io_error"],
          lambda b, f: ["firmware", "golden", "add", "--model", "m", "--version", "1", "--image", str(f),
                        "--db", str(b["db"])]),
+    # checked before NATS is tried (7 s): a missing file or interface, a FIFO the sniffer would block on
+    *_on("sensor", ["missing", "fifo", "dev_zero"],
+         lambda b, f: ["sensor", str(f), "--site", "s", "--nats", "nats://127.0.0.1:1"]),
     *_on("users-password-file", ["missing", "folder", "unreadable", "io_error", "random_bin"],
          lambda b, f: ["users", "create", "ann", "--password-file", str(f), "--db", str(b["db"])]),
 ]
@@ -361,6 +364,10 @@ OPTION_CASES: dict[str, Callable[[dict[str, Path]], list[str]]] = {
     "monitor-bpf-too-long": lambda b: ["monitor", "--bpf", " or ".join(f"port {p}" for p in range(1, 5000)),
                                        "--no-store", "lo"],
     "monitor-bpf-invalid": lambda b: ["monitor", "--bpf", "port ((", "--no-store", "lo"],
+    "sensor-bpf-on-files": lambda b: ["sensor", str(DEMO), "--bpf", "tcp", "--site", "s", "--nats",
+                                      "nats://127.0.0.1:1"],
+    "sensor-bpf-too-long": lambda b: ["sensor", "lo", "--bpf", " or ".join(f"port {p}" for p in range(1, 5000)),
+                                      "--site", "s", "--nats", "nats://127.0.0.1:1"],
     "monitor-bpf-on-a-folder": lambda b: ["monitor", "--bpf", "tcp", "--once", "--no-store", str(b["watched"])],
     # response options without --playbooks would do nothing: refused, not ignored
     "monitor-allow-without-playbooks": lambda b: ["monitor", "--allow", "10.0.0.0/8", "--once", "--no-store",

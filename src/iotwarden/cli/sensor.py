@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import math
 import signal
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +21,7 @@ from iotwarden.cli.main import app
 from iotwarden.cli.monitor import DETECT_OPTIONS_OPTION, SUPPRESSIONS_OPTION
 from iotwarden.detect import load_options
 from iotwarden.detect.pipeline import load_suppressions
+from iotwarden.errors import CaptureError, ConfigError
 from iotwarden.services.sensor import DRAIN_WAIT_S, RunReport, Sensor
 from iotwarden.services.worker import Worker
 
@@ -54,6 +56,28 @@ def _line(report: RunReport) -> str:
     return f"{text} ({report.error})" if report.error else text
 
 
+def _check_sources(sources: list[str], paths: list[Path], *, live: bool,
+                   bpf: str | None) -> list[tuple[int, int, int, int]] | None:
+    """Refuse what the sensor could not read before it connects: an interface that does not exist (its
+    ``--bpf`` compiled once, here), a named file missing or not a regular file, ``--bpf`` for files."""
+    if live:
+        try:
+            socket.if_nametoindex(sources[0])
+        except (OSError, ValueError):  # ValueError: a NUL in the name
+            raise CaptureError(f"{sources[0]!r}: no such file, folder or network interface") from None
+        from iotwarden.sources.live import interface_filter  # noqa: PLC0415 - Linux only
+
+        return interface_filter(sources[0], bpf)
+    if bpf is not None:
+        raise ConfigError("--bpf filters a live interface: SOURCE names files or folders")
+    for path in paths:
+        if not path.exists():
+            raise CaptureError(f"{path}: no such file or folder")
+        if not (path.is_dir() or path.is_file()):
+            raise CaptureError(f"{path}: not a regular file")
+    return None
+
+
 @app.command("sensor")
 def sensor_cmd(
     sources: Annotated[list[str], typer.Argument(help="A network interface (live capture), or capture files, "
@@ -68,6 +92,7 @@ def sensor_cmd(
     check_site(site)
     paths = [Path(s) for s in sources]
     live = len(sources) == 1 and not paths[0].exists()
+    program = _check_sources(sources, paths, live=live, bpf=bpf)  # before NATS is tried for seconds
     with NatsLink(nats, name=f"iotwarden sensor {site}").connect() as link:
         sensor = Sensor(link, site, outage_limit_s=outage_limit)
         started = f"sensor for site {site} publishing to {redact(nats)} (Ctrl-C stops)"
@@ -78,7 +103,7 @@ def sensor_cmd(
                     from iotwarden.sources.live import capture_live  # noqa: PLC0415 - Linux, needs CAP_NET_RAW
 
                     # the socket is open once capture_live returns: from this line on, no packet is missed
-                    batches = capture_live(sources[0], bpf=bpf, stop=sensor.stopping)
+                    batches = capture_live(sources[0], bpf=bpf, program=program, stop=sensor.stopping)
                     err.print(f"capturing on {sources[0]}; {started}", highlight=False, soft_wrap=True)
                     reports.append(sensor.run_live(batches, sources[0]))
                 else:
