@@ -91,6 +91,20 @@ def test_mismatched_trailing_length_is_damage(tmp_path: Path) -> None:
     assert err.value.packets_read == 3
 
 
+@pytest.mark.parametrize("big_endian", [False, True])
+def test_an_interface_option_overrunning_its_block_is_damage_at_that_block(tmp_path: Path, big_endian: bool) -> None:
+    """§3.5: an option lies within its block; one claiming more was read past it as if it were not there."""
+    blob = bytearray(pcapng_bytes([(1, None), (1, 9)], [(0, 1, ETH_FRAME)], big_endian=big_endian))
+    order = ">" if big_endian else "<"
+    second = 28 + struct.unpack_from(order + "I", blob, 28 + 4)[0]  # after the section header and interface 0
+    assert struct.unpack_from(order + "H", blob, second + 16)[0] == 9  # its if_tsresol option
+    struct.pack_into(order + "H", blob, second + 18, 200)
+    with pytest.raises(CaptureError, match=rf"interface block option 9 at \+16 claims 200 bytes, past the block's "
+                                           rf"end at byte {second};") as err:
+        list(read_capture(_write(tmp_path, bytes(blob))))
+    assert err.value.packets_read == 0
+
+
 def test_undefined_interface_is_damage(tmp_path: Path) -> None:
     blob = pcapng_bytes([(1, None)], [(0, 1, ETH_FRAME), (3, 2, ETH_FRAME)])
     at = len(blob) - len(pcapng_bytes([], [(3, 2, ETH_FRAME)])) + 28  # the second packet block (one SHB less)

@@ -77,8 +77,10 @@ def parse_idb(buf: Buffer, pos: int, blen: int, big: bool) -> Interface | str:
     while opt + 4 <= end:
         code, length = struct.unpack_from(order + "HH", buf, opt)
         value = opt + 4
-        if code == 0 or value + length > end:
+        if code == 0:
             break
+        if value + length > end:  # §3.5: an option's value lies within its block
+            return f"interface block option {code} at +{opt - pos} claims {length} bytes, past the block's end"
         if code == OPT_IF_TSRESOL and length >= 1:
             res = int(buf[value])
             ticks = 2 ** (res & 0x7F) if res & 0x80 else 10**res
