@@ -3,12 +3,15 @@ malformed messages on the events subject are counted and dropped; local delivery
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import pytest
 
+from iotwarden.bus.inprocess import InProcessBus
 from iotwarden.bus.jetstream import EVENTS_PREFIX, NatsLink
 from iotwarden.bus.nats import MAX_EVENT_BYTES, NatsBus
 from tests.natsutil import NATS_URL, nats_link
@@ -67,3 +70,19 @@ def test_local_events_are_delivered_once_and_malformed_ones_counted(nats_link: N
             assert sub.get(0.3) is None  # no echo of our own event, nothing from the malformed ones
     finally:
         bus.close()
+
+
+def test_an_event_nested_past_json_s_recursion_is_counted_malformed_not_raised() -> None:
+    """json.loads raises RecursionError (not ValueError) for an event nested thousands deep: another process
+    on the bus must not be able to raise out of the subscription callback. No server needed."""
+    bus = NatsBus.__new__(NatsBus)  # the callback alone: no connection
+    InProcessBus.__init__(bus)
+    bus.received = bus.malformed = 0
+    deep = SimpleNamespace(subject=f"{EVENTS_PREFIX}.alert.created", data=b"[" * 100_000 + b"]" * 100_000)
+    asyncio.run(bus._on_message(deep))  # type: ignore[arg-type]
+    assert (bus.malformed, bus.received) == (1, 0)
+    good = SimpleNamespace(subject=f"{EVENTS_PREFIX}.alert.created", data=b'{"id": 1}')
+    with bus.subscribe(["alert"]) as sub:
+        asyncio.run(bus._on_message(good))  # type: ignore[arg-type]
+        event = sub.get(1.0)
+    assert (bus.malformed, bus.received) == (1, 1) and event is not None and event.data == {"id": 1}

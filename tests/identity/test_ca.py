@@ -76,6 +76,16 @@ def test_reopening_needs_the_passphrase(ca: DeviceCA, repo: SqlIdentityRepositor
         DeviceCA.init(ca.folder, PASSPHRASE, repo)
 
 
+def test_a_damaged_ca_json_is_one_identity_error(ca: DeviceCA, repo: SqlIdentityRepository) -> None:
+    """ca.json nested past json's recursion raised RecursionError, not ValueError, out of open()."""
+    settings = ca.folder / "ca.json"
+    for text, why in (("[" * 100_000 + "]" * 100_000, "nested too deeply"), ("{", "Expecting property name"),
+                      ("[1]", "ca.json is not a JSON object")):
+        settings.write_text(text)
+        with pytest.raises(IdentityError, match=f"^no usable CA in {ca.folder}: .*{why}"):
+            DeviceCA.open(ca.folder, PASSPHRASE, repo)
+
+
 def test_requests_with_weak_keys_no_cn_or_broken_signatures_are_refused(ca: DeviceCA) -> None:
     weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - the weak key under test
     with pytest.raises(IdentityError, match="RSA key of 1024"):

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
-from iotwarden.errors import IdentityError
+from iotwarden.errors import IdentityError, describe
 from iotwarden.identity import keypolicy, keystore, profiles
 from iotwarden.identity.keypolicy import KeyPolicy
 from iotwarden.identity.keystore import KeyAlgorithm
@@ -215,8 +215,8 @@ class DeviceCA:
             raw = json.loads((folder / SETTINGS).read_text())
             root = x509.load_pem_x509_certificate((folder / ROOT_CERT).read_bytes())
             issuing = x509.load_pem_x509_certificate((folder / ISSUING_CERT).read_bytes())
-        except (OSError, ValueError, RecursionError) as exc:
-            raise IdentityError(f"no usable CA in {folder}: {exc}") from None
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: ca.json nested too deeply
+            raise IdentityError(f"no usable CA in {folder}: {describe(exc)}") from None
         if not isinstance(raw, dict):
             raise IdentityError(f"no usable CA in {folder}: {SETTINGS} is not a JSON object")
         settings = CASettings.from_dict(raw)
