@@ -3,6 +3,8 @@ server error anywhere in the schema (bounded examples, an admin token so every o
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
@@ -79,3 +81,40 @@ def test_no_server_error_anywhere_in_the_schema(api_schema, store: Store) -> Non
             case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=[not_a_server_error])
 
         no_server_error()
+
+
+
+CONSOLE_ID_ROUTES = [("POST", "/alerts/{alert_id}/{action}", ["alert_id"]),  # web/pages.py: not in the schema
+                     ("POST", "/findings/{finding_id}/status", ["finding_id"])]
+
+
+def _id_routes(app) -> list[tuple[str, str, list[str]]]:  # type: ignore[no-untyped-def]
+    """(method, path, integer path parameters) of every API route that takes a row id, then the console's."""
+    out = []
+    for path, operations in app.openapi()["paths"].items():
+        for method, op in operations.items():
+            ints = [p["name"] for p in op.get("parameters", [])
+                    if p["in"] == "path" and p["schema"].get("type") == "integer"]
+            if ints:
+                out.append((method.upper(), path, ints))
+    return [*out, *CONSOLE_ID_ROUTES]
+
+
+def test_a_row_id_past_64_bits_is_refused_by_validation_never_a_server_error(app, as_admin: TestClient) -> None:  # type: ignore[no-untyped-def]
+    """sqlite3 raises OverflowError binding an integer of 2**63 or more (the CLI turns it into a StoreError);
+    every id route bounds its ids (schemas.RowId), so such a request never reaches the store."""
+    routes = _id_routes(app)
+    assert {"/api/v1/alerts/{alert_id}", "/api/v1/findings/{finding_id}", "/api/v1/captures/{capture_id}",
+            "/api/v1/tokens/{token_id}", "/api/v1/users/{user_id}", "/api/v1/alerts/{alert_id}/close"} <= {
+        path for _, path, _ in routes}
+    for method, path, ints in routes:
+        for value, refused in ((2**63, True), (2**64, True), (2**63 - 1, False)):
+            url = path
+            for name in ints:
+                url = url.replace(f"{{{name}}}", str(value))
+            url = re.sub(r"\{[^}]+\}", "acknowledge", url)  # the web console's alert action
+            response = as_admin.request(method, url, json={})
+            assert response.status_code < 500, (method, url, response.text)
+            if refused:
+                assert response.status_code == 422, (method, url, response.text)
+                assert {tuple(e["loc"]) for e in response.json()["detail"]} & {("path", n) for n in ints}, url
