@@ -164,7 +164,7 @@ FILE_CASES: list[object] = [
     *_on("firmware-verify-key", ANY_FILE,
          lambda b, f: ["firmware", "verify", str(b["image_bin"]), "--manifest", str(b["random_bin"]),
                        "--trusted-key", str(f)]),
-    *_on("firmware-release-add", ANY_FILE,
+    *_on("firmware-release-add", WHOLE,
          lambda b, f: ["firmware", "release", "add", str(f), "--uri", "https://x/", "--db", str(b["db"])]),
     *_on("firmware-golden-add", ["missing", "folder", "unreadable", "io_error"],
          lambda b, f: ["firmware", "golden", "add", "--model", "m", "--version", "1", "--image", str(f),

@@ -11,7 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from iotwarden import inputfile
 from iotwarden.errors import CaptureError, ConfigError, describe
+
+# a certificate or a SUIT envelope read whole (suit.MAX_ENVELOPE_BYTES is 256 KiB): far above either
+MAX_SMALL_INPUT_BYTES = 16 << 20
 
 
 def check_output(path: Path | None) -> None:
@@ -60,10 +64,11 @@ def output(path: Path | None) -> Iterator[TextIO]:
         raise ConfigError(f"cannot write {path}: {describe(exc)}") from None
 
 
-def read_file(path: Path, what: str) -> bytes:
-    """The bytes of an input file the user named (``what`` it should be, for the message)."""
+def read_file(path: Path, what: str, limit: int = MAX_SMALL_INPUT_BYTES) -> bytes:
+    """The bytes of an input file the user named (``what`` it should be, for the message): a regular file
+    of at most ``limit`` bytes (inputfile)."""
     try:
-        return path.read_bytes()
+        return inputfile.read_bytes(path, limit)
     except OSError as exc:
         raise ConfigError(f"cannot read {what} {path}: {describe(exc)}") from None
 
