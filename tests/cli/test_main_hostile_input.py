@@ -388,6 +388,10 @@ OPTION_CASES: dict[str, Callable[[dict[str, Path]], list[str]]] = {
                                          str(b["empty_pcap"])],
     "worker-negative-idle-exit": lambda b: ["worker", "--idle-exit", "-1", "--nats", "nats://127.0.0.1:1"],
     "worker-nan-idle-exit": lambda b: ["worker", "--idle-exit", "nan", "--nats", "nats://127.0.0.1:1"],
+    # click's min=0 let NaN and inf through: a limit never reached, nor 0's "forever"
+    "worker-nan-outage-limit": lambda b: ["worker", "--outage-limit", "nan", "--nats", "nats://127.0.0.1:1"],
+    "sensor-inf-outage-limit": lambda b: ["sensor", str(DEMO), "--site", "s", "--outage-limit", "inf",
+                                          "--nats", "nats://127.0.0.1:1"],
     "lab-negative-duration": lambda b: ["lab", "generate", str(Path(iotwarden.lab.__file__).parent / "scenarios"
                                                                / "small.yaml"), "-o", str(b["dir"] / "l.pcap"),
                                         "--duration", "-5"],

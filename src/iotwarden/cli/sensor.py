@@ -27,8 +27,18 @@ from iotwarden.services.worker import Worker
 
 err = Console(stderr=True)
 NATS_OPTION = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS server URL (JetStream enabled).")
+
+
+def _finite_seconds(value: float) -> float:
+    """``--outage-limit`` as a number of seconds: click's ``min=0`` lets NaN (it compares false) and inf through,
+    and a NaN limit would never be reached nor be 'forever' (0)."""
+    if not 0 <= value < math.inf:
+        raise typer.BadParameter(f"seconds must be 0 (forever) or more, and finite, not {value}")
+    return value
+
+
 OUTAGE_OPTION = typer.Option(
-    OUTAGE_LIMIT_S, "--outage-limit", min=0.0,
+    OUTAGE_LIMIT_S, "--outage-limit", min=0.0, callback=_finite_seconds,
     help="Seconds NATS may stay unreachable (restarts are waited out) before this stops with an error; 0: forever.")
 
 
