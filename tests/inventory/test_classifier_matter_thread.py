@@ -1,0 +1,105 @@
+"""The classifier on Thread border routers and Matter nodes, from their DNS-SD TXT records (issue #3,
+kb/data/rules/matter_thread.yaml): MeshCoP vn/mn name the maker and model, a border router is a role and
+no kind, Matter DT names the kind for the ids our taxonomy has, VP the maker for the ids connectedhomeip
+names; each TXT key is read only on a device announcing the service that defines it.
+
+TXT strings are written as the dissector keeps them (keys lower-cased, dissect/mdns.py); the MeshCoP ones
+are Home Assistant's thread test fixtures (home-assistant/core tests/components/thread/__init__.py), the
+Matter ones follow connectedhomeip's TXT writer (decimal DT and VP, src/lib/dnssd/TxtFields.cpp)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iotwarden.inventory.classifier import Classifier
+from iotwarden.model import Device
+
+CLASSIFIER = Classifier()
+LOCAL_MAC = "02:00:00:00:00:01"  # locally administered: no registry block to name a maker
+MESHCOP = "_meshcop._udp.local"
+MATTERC = "_matterc._udp.local"
+# ROUTER_DISCOVERY_GOOGLE_1's printable TXT entries (the binary xp/xa/sb/at/pt ones left out)
+NEST_HUB_TXT = ["rv=1", "vn=Google Inc.", "mn=Google Nest Hub", "nn=NEST-PAN-E1AF", "tv=1.3.0", "dn=DefaultDomain"]
+HASS_OTBR_TXT = ["rv=1", "vn=HomeAssistant", "mn=OpenThreadBorderRouter", "nn=OpenThread HC", "tv=1.3.0"]
+
+
+def classify(**attributes: list[str]) -> tuple[dict[str, Any], set[str]]:
+    """Values and the rules that matched, for a device with ``attributes`` (``a__b`` is ``a.b``)."""
+    dev = Device(key=f"mac:{LOCAL_MAC}", first_seen=0.0, last_seen=0.0, mac=LOCAL_MAC)
+    for name, values in attributes.items():
+        dev.attributes[name.replace("__", ".")] = set(values)
+    found = CLASSIFIER.classify(dev)
+    return {k: c.value for k, c in found.items()}, {m.rule_id for m in CLASSIFIER.matches(dev)}
+
+
+def test_a_border_router_is_named_by_its_meshcop_vendor_and_model() -> None:
+    found, rules = classify(mdns__services=[MESHCOP], mdns__txt=NEST_HUB_TXT)
+    assert {"meshcop.txt.vendor_name", "meshcop.txt.model_name"} <= rules
+    assert found["vendor"] == "Google" and found["model"] == "Google Nest Hub"  # "Google Inc." as the alias spells it
+
+
+def test_a_homepod_routing_thread_is_apple_and_no_hub() -> None:
+    # a HomePod announces AirPlay and RAOP beside MeshCoP; RAOP's own vn is its version, never a maker
+    found, rules = classify(mdns__services=[MESHCOP, "_airplay._tcp.local", "_raop._tcp.local"],
+                            mdns__txt=["vn=Apple Inc.", "mn=HomePod", "tv=1.3.0", "model=AudioAccessory5,1"])
+    assert "mdns.service.thread_border_router" in rules
+    assert found["vendor"] == "Apple" and found["model"] == "HomePod"
+    assert found["device_type"] == "smart_speaker"  # its own model identifier, not the border router role
+    # the role alone says no kind at all
+    found, rules = classify(mdns__services=[MESHCOP], mdns__txt=["vn=Apple Inc.", "mn=HomePod"])
+    assert "mdns.service.thread_border_router" in rules
+    assert "device_type" not in found and found["vendor"] == "Apple"
+
+
+def test_an_openthread_software_build_names_no_maker_or_model() -> None:
+    found, rules = classify(mdns__services=[MESHCOP], mdns__txt=HASS_OTBR_TXT)
+    assert not {"meshcop.txt.vendor_name", "meshcop.txt.model_name"} & rules
+    assert "vendor" not in found and "model" not in found and "device_type" not in found
+    found, _ = classify(mdns__services=[MESHCOP], mdns__txt=["vn=OpenThread", "mn=BorderRouter"])
+    assert "vendor" not in found and "model" not in found
+
+
+def test_meshcop_keys_without_the_meshcop_service_say_nothing() -> None:
+    # an AirPlay receiver's RAOP TXT has its own vn (a version number); mn/vn of any other service are not MeshCoP's
+    found, rules = classify(mdns__services=["_raop._tcp.local"], mdns__txt=["vn=65537", "mn=Google Nest Hub"])
+    assert not {"meshcop.txt.vendor_name", "meshcop.txt.model_name"} & rules
+    assert "vendor" not in found and "model" not in found
+    found, rules = classify(mdns__services=[MESHCOP, "_raop._tcp.local"], mdns__txt=["vn=65537"])
+    assert "meshcop.txt.vendor_name" not in rules and "vendor" not in found
+
+
+def test_a_matter_plug_and_lamp_are_typed_by_their_device_type_id() -> None:
+    found, rules = classify(mdns__services=[MATTERC],
+                            mdns__txt=["d=3840", "cm=1", "dt=266", "dn=Plug", "vp=65521+32769"])
+    assert "matter.txt.dt_plug" in rules
+    assert found["device_type"] == "smart_plug" and "vendor" not in found  # a test vendor id names no maker
+    found, rules = classify(mdns__services=[MATTERC], mdns__txt=["d=840", "cm=1", "dt=269"])
+    assert "matter.txt.dt_light" in rules and found["device_type"] == "smart_bulb"
+    # a commissioner says DT too; a casting video player is often a TV, so the id only supports a kind
+    found, rules = classify(mdns__services=["_matterd._udp.local"], mdns__txt=["dt=35"])
+    assert "matter.txt.dt_video_player" in rules and "device_type" not in found
+    found, _ = classify(mdns__services=["_matterd._udp.local", "_airplay._tcp.local"], mdns__txt=["dt=35"])
+    assert found["device_type"] == "media_player"
+
+
+def test_a_matter_id_with_no_kind_says_no_kind() -> None:
+    for dt in ("dt=22", "dt=259", "dt=514", "dt=999999"):  # Root Node, a light switch, a window covering, unknown
+        found, rules = classify(mdns__services=[MATTERC], mdns__txt=[dt, "cm=1"])
+        assert "device_type" not in found, dt
+        assert not any(r.startswith("matter.txt.dt_") for r in rules), dt
+        assert found.get("category") == "iot"  # the Matter service still says this much
+
+
+def test_a_device_type_key_without_a_matter_service_says_nothing() -> None:
+    found, rules = classify(mdns__services=["_http._tcp.local"], mdns__txt=["dt=266", "vp=4937+1"])
+    assert not any(r.startswith("matter.") for r in rules)
+    assert "device_type" not in found and "vendor" not in found
+
+
+def test_a_matter_vendor_id_names_only_the_makers_connectedhomeip_lists() -> None:
+    found, rules = classify(mdns__services=[MATTERC], mdns__txt=["vp=4937+4", "dt=257"])
+    assert "matter.txt.vp_apple" in rules and found["vendor"] == "Apple"
+    found, _ = classify(mdns__services=[MATTERC], mdns__txt=["vp=24582", "dt=266"])  # product id is optional
+    assert found["vendor"] == "Google"
+    found, _ = classify(mdns__services=[MATTERC], mdns__txt=["vp=49370+4"])  # not 4937: no match by prefix
+    assert "vendor" not in found
