@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from iotwarden.dissect import REGISTRY
-from iotwarden.inventory.identity import ORDERED_FIELDS, RULES, attribute_name, attribute_plan
+from iotwarden.inventory.identity import ORDERED_FIELDS, RULES, attribute_name, attribute_plan, field_values
 
 ZEEK_ONLY = {"software"}  # protocols only the Zeek log reader emits
 
@@ -46,3 +46,10 @@ def test_the_plan_renames_and_adds_the_kinds_own_fields() -> None:
     assert ("s7comm.module_order_number", "order_number", True) in leading  # IdentityRule.renames
     assert trailing == (("s7comm.function", "function", True),)  # by_kind: a job's function
     assert attribute_plan("s7comm", "ack_data")[1] == ()
+
+
+def test_a_dict_field_gives_key_value_texts_in_key_order_one_per_value() -> None:
+    # mDNS TXT: a key two services of one message state differently holds a list (dissect/mdns.py)
+    assert field_values({"vn": ["65537", "Apple Inc."], "mn": "HomePod"}, False) == [
+        "mn=HomePod", "vn=65537", "vn=Apple Inc."]
+

@@ -130,6 +130,9 @@ def test_dict_values_are_matched_as_key_value_strings() -> None:
     kb = build(r("model", "mdns.txt", "regex", "^model=(.+)$", conclusions={"model": "{1}"}))
     (m,) = kb.match("mdns.txt", {"model": "MacBookPro18,3", "osxvers": "21"})
     assert m.conclusions["model"] == "MacBookPro18,3"
+    # a key several services state differently (mDNS TXT, dissect/mdns.py): each of its values is matched
+    found = kb.match("mdns.txt", {"vn": "65537", "model": ["MacBookPro18,3", "AudioAccessory5,1"]})
+    assert sorted(m.conclusions["model"] for m in found) == ["AudioAccessory5,1", "MacBookPro18,3"]
 
 
 def test_results_sorted_by_weight_and_carry_the_evidence() -> None:

@@ -1,8 +1,10 @@
-"""Observation: the subject decides whose fact it is; records round-trip and keep unknown fields."""
+"""Observation: the subject decides whose fact it is; records round-trip and keep unknown fields; a dict
+field reads as key=value texts."""
 
 from __future__ import annotations
 
 from iotwarden.model import Observation
+from iotwarden.model.observation import key_value_texts
 
 
 def test_subject_selects_the_endpoint_the_fact_is_about() -> None:
@@ -19,3 +21,10 @@ def test_round_trip_and_unknown_fields_survive() -> None:
     again = Observation.from_dict(data)
     assert again.fields["_extra"] == {"sensor": "site-2"}
     assert again.fields["hostname"] == "cam"
+
+
+def test_a_dict_field_reads_as_one_text_per_value() -> None:
+    # mDNS TXT: a key two services of one message state differently holds both values (dissect/mdns.py)
+    txt = {"tp": "UDP", "vn": ["65537", "Apple Inc."], "flag": ""}
+    assert key_value_texts(txt.items()) == ["tp=UDP", "vn=65537", "vn=Apple Inc.", "flag="]
+

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from iotwarden.model.observation import key_value_texts
+
 
 @dataclass(frozen=True, slots=True)
 class ReportRule:
@@ -249,7 +251,7 @@ def field_values(value: Any, ordered: bool) -> list[str]:
     if value is None or value in ("", [], {}):
         return []
     if isinstance(value, dict):
-        return [f"{k}={v}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))]
+        return key_value_texts(sorted(value.items(), key=lambda kv: str(kv[0])))
     if isinstance(value, list | tuple | set):
         if ordered:
             return [",".join(str(v) for v in value)]

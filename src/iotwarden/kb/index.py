@@ -38,6 +38,7 @@ from iotwarden.kb.schema import (
 )
 from iotwarden.kb.taxonomy import Taxonomy
 from iotwarden.kb.tcpsig import P0fSignature
+from iotwarden.model.observation import key_value_texts
 
 log = logging.getLogger(__name__)
 
@@ -286,8 +287,8 @@ class KnowledgeBase:
         """Evidence for one observed value (str, int, list or dict) of ``attribute``.
 
         A list is one value for list-typed attributes (DHCP option 55) and several values
-        otherwise; a dict (mDNS TXT) is matched as ``key=value`` strings. Results are sorted by
-        weight (highest first), then rule id.
+        otherwise; a dict (mDNS TXT) is matched as ``key=value`` strings, one per value of a key
+        holding a list. Results are sorted by weight (highest first), then rule id.
         """
         return self._match(attribute, value, None)
 
@@ -355,7 +356,7 @@ class KnowledgeBase:
                 return []
             return [text] if text else []
         if isinstance(value, dict):
-            items: list[Any] = [f"{k}={v}" for k, v in value.items()]
+            items: list[Any] = key_value_texts(value.items())
         elif isinstance(value, list | tuple | set | frozenset):
             items = list(value)
         else:

@@ -6,6 +6,7 @@ with hostname Y", never "X is a printer". Classification and risk decide elsewhe
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -77,3 +78,10 @@ class Observation:
         if extra:  # unknown fields survive a round trip (STYLE 11)
             obs.fields.setdefault("_extra", {}).update(extra)
         return obs
+
+
+def key_value_texts(items: Iterable[tuple[Any, Any]]) -> list[str]:
+    """``key=value`` texts of a dict field's items, in their order; a list value gives one text per item
+    (an mDNS TXT key that several services of one message state with different values, dissect/mdns.py).
+    The inventory and the knowledge base both read dict fields this way, so they agree on the texts."""
+    return [f"{key}={v}" for key, value in items for v in (value if isinstance(value, list) else (value,))]
