@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.dissect.mdns import MAX_DERIVED, MAX_TXT_KEYS, MdnsDissector, service_type
+from iotwarden.dissect.mdns import MAX_DERIVED, MAX_TXT_KEYS, MAX_TXT_VALUES, MdnsDissector, service_type
 from tests.conftest import shared
 from tests.dissect.discovery import (
     CUTS,
@@ -118,4 +118,38 @@ def test_merged_txt_keys_stop_at_the_limit_and_keep_the_first_value() -> None:
     first = dns_rr("Cam._http._tcp.local", 16, b"\x07path=/a\x07PATH=/b" + strings(range(40)))
     second = dns_rr("Cam._rtsp._tcp.local", 16, strings(range(40, 80)))
     txt = D.dissect(udp(dns_msg(0, 0x8400, answers=[first, second]), 5353, 5353), {})[0].fields["txt"]
-    assert len(txt) == MAX_TXT_KEYS and txt["path"] == "/a"  # keys are case-insensitive, first wins (§6.4)
+    assert len(txt) == MAX_TXT_KEYS and txt["path"] == "/a"  # keys are case-insensitive, first in a record wins (§6.4)
+
+
+# A HomePod's RAOP TXT (vn: the AirPlay version) and its Thread MeshCoP TXT (vn: the maker, Thread 1.3 §8.4.4)
+RAOP_TXT = dns_rr("AABBCCDDEEFF@Living Room._raop._tcp.local", 16, b"\x06tp=UDP\x08vn=65537")
+MESHCOP_TXT = dns_rr("HomePod._meshcop._udp.local", 16, b"\x0dvn=Apple Inc.\x0amn=HomePod")
+
+
+@pytest.mark.parametrize(("records", "values"), [((RAOP_TXT, MESHCOP_TXT), ["65537", "Apple Inc."]),
+                                                 ((MESHCOP_TXT, RAOP_TXT), ["Apple Inc.", "65537"])],
+                         ids=["raop_first", "meshcop_first"])
+def test_a_key_two_services_state_differently_keeps_both_values(records: tuple[bytes, ...],
+                                                                 values: list[str]) -> None:
+    txt = D.dissect(udp(dns_msg(0, 0x8400, answers=records), 5353, 5353), {})[0].fields["txt"]
+    assert txt == {"tp": "UDP", "vn": values, "mn": "HomePod"}  # in the order the records came (RFC 6763 §6)
+
+
+def test_a_value_repeated_by_another_record_is_kept_once() -> None:
+    # the same record in answers and additionals, and a second service with the same "txtvers=1"
+    again = dns_rr("Printer._ipp._tcp.local", 16, b"\x09txtvers=1\x08ty=Laser")
+    other = dns_rr("Printer._http._tcp.local", 16, b"\x09txtvers=1")
+    txt = D.dissect(udp(dns_msg(0, 0x8400, answers=[again, other], additionals=[again]), 5353, 5353),
+                    {})[0].fields["txt"]
+    assert txt == {"txtvers": "1", "ty": "Laser"}
+
+
+def test_the_values_of_one_key_stop_at_the_limit() -> None:
+    def rdata(i: int) -> bytes:
+        value = b"vn=%d" % i
+        return bytes([len(value)]) + value + b"\x03k=v"
+
+    records = [dns_rr(f"S{i}._x{i}._tcp.local", 16, rdata(i)) for i in range(MAX_TXT_VALUES + 5)]
+    txt = D.dissect(udp(dns_msg(0, 0x8400, answers=records), 5353, 5353), {})[0].fields["txt"]
+    assert txt["vn"] == [str(i) for i in range(MAX_TXT_VALUES)] and txt["k"] == "v"
+

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from iotwarden.dissect.mdns import MdnsDissector
 from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
@@ -134,3 +136,30 @@ def test_a_meshcop_announcement_on_the_wire_names_the_nest_hub() -> None:
     found = CLASSIFIER.classify(device)
     assert found["vendor"].value == "Google" and found["model"].value == "Google Nest Hub"
     assert "device_type" not in found
+
+
+# A HomePod's RAOP and MeshCoP TXT records both carry "vn": RAOP's is the AirPlay version, MeshCoP's the
+# maker. RAOP entries as the Thread rules' comment quotes them (matter_thread.yaml), its "am" model left out
+# so that only MeshCoP's vn and mn can name the maker and model.
+HOMEPOD_RAOP = ("AABBCCDDEEFF@Living Room._raop._tcp.local", {b"tp": b"UDP", b"vn": b"65537", b"vs": b"770.8.1"})
+HOMEPOD_MESHCOP = ("HomePod._meshcop._udp.local", {b"rv": b"1", b"vn": b"Apple Inc.", b"mn": b"HomePod",
+                                                   b"nn": b"MyHome", b"tv": b"1.3.0"})
+
+
+@pytest.mark.parametrize("order", [(HOMEPOD_RAOP, HOMEPOD_MESHCOP), (HOMEPOD_MESHCOP, HOMEPOD_RAOP)],
+                         ids=["raop_first", "meshcop_first"])
+def test_a_homepod_announcing_raop_and_meshcop_in_one_message_is_apple(
+        order: tuple[tuple[str, dict[bytes, bytes]], ...]) -> None:
+    records = []
+    for instance, txt in order:
+        service = instance.split(".", 1)[1]
+        records += [dns_rr(service, 12, dns_name(instance)), dns_rr(instance, 16, txt_rdata(txt))]
+    packet = udp(dns_msg(0, 0x8400, answers=records), 5353, 5353, dst_ip="224.0.0.251")
+    ctx, builder = Context(), InventoryBuilder()
+    for observation in MdnsDissector().dissect(packet, {}):
+        builder.on_observation(ctx, observation)
+    device = ctx.devices[f"mac:{packet.src_mac}"]
+    assert {"vn=65537", "vn=Apple Inc.", "mn=HomePod"} <= device.attributes["mdns.txt"]
+    assert {"meshcop.txt.vendor_name", "meshcop.txt.model_name"} <= {m.rule_id for m in CLASSIFIER.matches(device)}
+    found = CLASSIFIER.classify(device)
+    assert found["vendor"].value == "Apple" and found["model"].value == "HomePod"

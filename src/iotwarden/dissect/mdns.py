@@ -12,10 +12,14 @@ query's answer section lists *other* hosts' records for known-answer suppression
 * ``instances``: service instance names, e.g. "Office iMac._device-info._tcp.local" (§4.1);
 * ``hostnames``: owners of A/AAAA records, SRV targets and reverse-mapping PTR targets (RFC 6762
   §3, §4, RFC 2782);
-* ``txt``: the TXT key/value pairs merged over the message, keys lowercased, first occurrence kept
-  (RFC 6763 §6.4), a key without "=" maps to "" (§6.4 boolean attribute).
+* ``txt``: the TXT key/value pairs merged over the message, keys lowercased, a key without "=" maps
+  to "" (§6.4 boolean attribute). Within one TXT record the first occurrence of a key counts (§6.4);
+  each service instance has its own record (§6), so a key two services state differently (RAOP's
+  version ``vn`` and Thread MeshCoP's vendor ``vn``) maps to the list of its distinct values, in the
+  order seen; a key with one value maps to that text.
 
-Each list holds at most MAX_DERIVED entries, ``txt`` at most MAX_TXT_KEYS keys.
+Each list holds at most MAX_DERIVED entries, ``txt`` at most MAX_TXT_KEYS keys of at most
+MAX_TXT_VALUES values each.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from iotwarden.model import Observation
 
 MAX_DERIVED = 64  # entries per derived list (services, instances, hostnames)
 MAX_TXT_KEYS = 64  # keys in the merged txt dict
+MAX_TXT_VALUES = 8  # distinct values kept of one txt key over the message's TXT records
 SERVICES_META = "_services._dns-sd._udp"  # RFC 6763 §9 service type enumeration
 
 
@@ -48,11 +53,35 @@ def _add(bucket: list[str], value: str) -> None:
         bucket.append(value)
 
 
+TxtValues = dict[str, str | list[str]]  # key -> its value, or its distinct values when several
+
+
+def merge_txt(txt: TxtValues, strings: list[str]) -> None:
+    """Adds one TXT record's "key=value" strings to ``txt``: a key's first occurrence in the record
+    counts (RFC 6763 §6.4); a value another record gave the key already is not repeated."""
+    seen: set[str] = set()
+    for item in strings:
+        key, _, value = item.partition("=")
+        key = key.lower()
+        if not key or key in seen:
+            continue
+        seen.add(key)
+        held = txt.get(key)
+        if held is None:
+            if len(txt) < MAX_TXT_KEYS:
+                txt[key] = value
+        elif isinstance(held, str):
+            if value != held:
+                txt[key] = [held, value]
+        elif value not in held and len(held) < MAX_TXT_VALUES:
+            held.append(value)
+
+
 def derived_fields(msg: Message) -> dict[str, Any]:
     services: list[str] = []
     instances: list[str] = []
     hostnames: list[str] = []
-    txt: dict[str, str] = {}
+    txt: TxtValues = {}
     own = (*msg.answers, *msg.authorities, *msg.additionals) if msg.qr else msg.authorities
     for rec in own:
         owner_svc = service_type(rec.name)
@@ -75,11 +104,7 @@ def derived_fields(msg: Message) -> dict[str, Any]:
             if rec.rtype == 33 and rec.rdata_length > 6:
                 _add(hostnames, read_name(msg.buf, rec.rdata_offset + 6)[0])
             if rec.rtype == 16:
-                for item in character_strings(msg.rdata(rec)):
-                    key, _, value = item.partition("=")
-                    key = key.lower()
-                    if key and key not in txt and len(txt) < MAX_TXT_KEYS:
-                        txt[key] = value
+                merge_txt(txt, character_strings(msg.rdata(rec)))
         elif rec.rtype in (1, 28):  # A, AAAA
             _add(hostnames, rec.name)
     return {"services": services, "instances": instances, "hostnames": hostnames, "txt": txt}
