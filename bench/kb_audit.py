@@ -136,6 +136,12 @@ class Finding:
     allowed: str | None = None  # the allow-list's reason, when reviewed as fine
 
 
+def _add(found: dict[str, Finding], check: str, key: str, allow: dict[str, str], text: str) -> None:
+    """Record a finding under ``key`` once (one conflict is met by many values; the first says it)."""
+    if key not in found:
+        found[key] = Finding(check, key, text, allow.get(key))
+
+
 def load() -> tuple[KnowledgeBase, KnowledgeBase]:
     """The shipped knowledge base, and one of the same rules without ``requires`` (every pair that
     could meet on one device is looked at; a rule's own conditions narrow it, they never make it right)."""
@@ -260,8 +266,7 @@ def type_conflict(kb: KnowledgeBase, a: Match, b: Match) -> bool:
 def check_pairs(kb: KnowledgeBase, loose: KnowledgeBase) -> list[Finding]:
     """Check (a): rules one value satisfies whose vendors or types disagree."""
     names = kb.oui.names
-    seen: set[str] = set()
-    out: list[Finding] = []
+    found: dict[str, Finding] = {}
     for rule in kb.rules:
         for attribute in rule.attributes:
             for value in examples(rule):
@@ -277,14 +282,10 @@ def check_pairs(kb: KnowledgeBase, loose: KnowledgeBase) -> list[Finding]:
                         if not clash:
                             continue
                         first, second = sorted((own[0], other), key=lambda m: m.rule_id)
-                        key = f"{first.rule_id} {second.rule_id} {field}"
-                        if key in seen:
-                            continue
-                        seen.add(key)
-                        text = (f"{field}: {attribute}={value!r}: {first.rule_id} ({first.conclusions[field]}, "
-                                f"{first.weight}) vs {second.rule_id} ({second.conclusions[field]}, {second.weight})")
-                        out.append(Finding("a", key, text, ALLOW_A.get(key)))
-    return out
+                        _add(found, "a", f"{first.rule_id} {second.rule_id} {field}", ALLOW_A,
+                             f"{field}: {attribute}={value!r}: {first.rule_id} ({first.conclusions[field]}, "
+                             f"{first.weight}) vs {second.rule_id} ({second.conclusions[field]}, {second.weight})")
+    return list(found.values())
 
 
 def loose_rule(kb: KnowledgeBase, rule_id: str) -> Rule:
@@ -318,8 +319,7 @@ def check_home_assistant(kb: KnowledgeBase, loose: KnowledgeBase) -> list[Findin
     """Check (b): hand-written rules met by a value HA lists under another vendor's integration (vendor),
     or under an integration of another kind or of several kinds (device_type)."""
     domains = ha.load_domain_map(taxonomy=kb.taxonomy)
-    seen: set[str] = set()
-    out: list[Finding] = []
+    found: dict[str, Finding] = {}
     for matcher in ha_matchers():
         for condition in matcher.conditions:
             if condition["attribute"] == "mac.address":
@@ -334,14 +334,10 @@ def check_home_assistant(kb: KnowledgeBase, loose: KnowledgeBase) -> list[Findin
                         if domain is not None and matcher.key in domain.exclude:
                             continue  # the domain map says why this matcher is another maker's device
                         for field, why in _disagreement(kb, hit, domain):
-                            key = f"{rule.id} {name} {field}"
-                            if key in seen:
-                                continue
-                            seen.add(key)
-                            text = (f"{field}: {rule.id} ({hit.conclusions[field]}, {rule.weight}) meets HA {name} "
-                                    f"({why}) {matcher.key!r} on {attribute}={value!r}")
-                            out.append(Finding("b", key, text, ALLOW_B.get(key)))
-    return out
+                            _add(found, "b", f"{rule.id} {name} {field}", ALLOW_B,
+                                 f"{field}: {rule.id} ({hit.conclusions[field]}, {rule.weight}) meets HA {name} "
+                                 f"({why}) {matcher.key!r} on {attribute}={value!r}")
+    return list(found.values())
 
 
 def _disagreement(kb: KnowledgeBase, hit: Match, domain: ha.Domain | None) -> list[tuple[str, str]]:
