@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from iotwarden.dissect import REGISTRY
-from iotwarden.inventory.identity import ORDERED_FIELDS, RULES, attribute_name, attribute_plan, field_values
+from iotwarden.inventory.identity import (
+    MAX_VALUE_LEN,
+    ORDERED_FIELDS,
+    RULES,
+    attribute_name,
+    attribute_plan,
+    field_values,
+)
 
 ZEEK_ONLY = {"software"}  # protocols only the Zeek log reader emits
 
@@ -53,3 +60,10 @@ def test_a_dict_field_gives_key_value_texts_in_key_order_one_per_value() -> None
     assert field_values({"vn": ["65537", "Apple Inc."], "mn": "HomePod"}, False) == [
         "mn=HomePod", "vn=65537", "vn=Apple Inc."]
 
+
+
+def test_a_dict_field_text_is_bounded_like_any_other_value() -> None:
+    # the bound is applied in key_value_texts, which the knowledge base index uses as well
+    values = field_values({"md": "x" * 1000, "mn": "HomePod"}, False)
+    assert [len(v) for v in values] == [MAX_VALUE_LEN, len("mn=HomePod")]
+    assert field_values([{"md": "y" * 1000}], False) == [("md=" + "y" * 1000)[:MAX_VALUE_LEN]]

@@ -4,7 +4,7 @@ field reads as key=value texts."""
 from __future__ import annotations
 
 from iotwarden.model import Observation
-from iotwarden.model.observation import key_value_texts
+from iotwarden.model.observation import MAX_TEXT_LEN, key_value_texts
 
 
 def test_subject_selects_the_endpoint_the_fact_is_about() -> None:
@@ -28,3 +28,11 @@ def test_a_dict_field_reads_as_one_text_per_value() -> None:
     txt = {"tp": "UDP", "vn": ["65537", "Apple Inc."], "flag": ""}
     assert key_value_texts(txt.items()) == ["tp=UDP", "vn=65537", "vn=Apple Inc.", "flag="]
 
+
+
+def test_a_key_value_text_is_cut_to_the_attribute_bound() -> None:
+    # a TXT string decoded with backslash escapes (\\xNN) can outgrow its 255 wire bytes
+    long = "\\x00" * 100
+    texts = key_value_texts({"md": long, "vn": [long, "short"]}.items())
+    assert [len(t) for t in texts] == [MAX_TEXT_LEN, MAX_TEXT_LEN, len("vn=short")]
+    assert texts[0] == f"md={long}"[:MAX_TEXT_LEN]

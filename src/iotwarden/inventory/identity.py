@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from iotwarden.model.observation import key_value_texts
+from iotwarden.model.observation import MAX_TEXT_LEN, key_value_texts
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +243,7 @@ RULES: dict[str, IdentityRule] = {
 # list-valued fields whose order is the fingerprint: kept as one comma-joined value
 ORDERED_FIELDS = frozenset({"param_req_list", "options", "oro"})
 
-MAX_VALUE_LEN = 256  # characters kept of one attribute value
+MAX_VALUE_LEN = MAX_TEXT_LEN  # characters kept of one attribute value (key=value texts too)
 
 
 def field_values(value: Any, ordered: bool) -> list[str]:

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 Subject = Literal["src", "dst"]
 
+MAX_TEXT_LEN = 256  # characters kept of one attribute value or key=value text (inventory and knowledge base)
+
 
 @dataclass(slots=True)
 class Observation:
@@ -83,5 +85,8 @@ class Observation:
 def key_value_texts(items: Iterable[tuple[Any, Any]]) -> list[str]:
     """``key=value`` texts of a dict field's items, in their order; a list value gives one text per item
     (an mDNS TXT key that several services of one message state with different values, dissect/mdns.py).
-    The inventory and the knowledge base both read dict fields this way, so they agree on the texts."""
-    return [f"{key}={v}" for key, value in items for v in (value if isinstance(value, list) else (value,))]
+    The inventory and the knowledge base both read dict fields this way, so they agree on the texts.
+    Each text is cut to MAX_TEXT_LEN: a TXT string decoded with backslash escapes can outgrow its 255
+    wire bytes, and an attribute value is bounded wherever it comes from (STYLE 7)."""
+    return [f"{key}={v}"[:MAX_TEXT_LEN]
+            for key, value in items for v in (value if isinstance(value, list) else (value,))]
