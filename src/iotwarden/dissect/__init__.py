@@ -45,6 +45,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("kerberos", "KerberosDissector"),
     ("smb", "SmbDissector"),  # tcp/139 NetBIOS session, tcp/445 Direct TCP: SMB1/SMB2 negotiation, NTLMSSP
     ("hl7", "Hl7Dissector"),
+    ("dicom", "DicomDissector"),  # DICOM Upper Layer tcp/104, 11112; elsewhere by an A-ASSOCIATE-RQ
     ("mqtt", "MqttDissector"),
     ("modbus", "ModbusDissector"),
     ("bacnet", "BacnetDissector"),
