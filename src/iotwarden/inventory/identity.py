@@ -209,6 +209,12 @@ RULES: dict[str, IdentityRule] = {
                            identifier="equipment_id", own_identifier="sending_application_uid",
                            own_mac="sender_mac"),
     ),
+    "dicom": IdentityRule(  # DICOM PS3.8 §9.3.2-3 association items, PS3.7 §E.1 command names; never data sets
+        attributes=("implementation_class_uid", "implementation_version", "ae_title"),
+        # the SOP classes a requestor (SCU) proposes and an acceptor (SCP) accepts give its role; commands too
+        by_kind=(("associate_rq", "requested_sop_classes"), ("associate_ac", "accepted_sop_classes"),
+                 ("command", "command")),
+    ),
     "modbus": IdentityRule(  # Modbus AP v1.1b3 §6.21 Read Device Identification objects 0..6
         attributes=("vendor_name", "product_code", "revision", "product_name", "model_name"),
         by_kind=(("request", "umas_function"),),  # the UMAS service a master asks for (function 90)

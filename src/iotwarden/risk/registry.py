@@ -18,6 +18,7 @@ CHECKS: tuple[str, ...] = (
     "credentials_default:DefaultCredentials",
     "mqtt_anonymous:MqttAnonymous",
     "mqtt_cleartext:MqttCleartext",
+    "dicom_cleartext:DicomCleartext",
     "rtsp_unauthenticated_stream:RtspUnauthenticatedStream",
     "upnp_exposed:UpnpExposed",
     "sadp_unactivated:SadpUnactivated",
