@@ -17,7 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotwarden.dissect.base import CONFIRMED_STATE_KEY, Packet
-from iotwarden.dissect.dicom import MAX_ASSOCIATE, MAX_COMMANDS, DicomDissector, parse_command
+from iotwarden.dissect.dicom import (
+    MAX_ASSOCIATE,
+    MAX_COMMAND,
+    MAX_COMMANDS,
+    MAX_SOP_CLASSES,
+    DicomDissector,
+    parse_command,
+)
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 from tests.dissect.data.captures import HERE, by_dissector, by_engine, comparable
@@ -182,3 +189,58 @@ def test_fuzz_the_real_association_mutated(edits: list[tuple[int, int]], cut: in
     chunks = _client_bytes()
     joined = [(d, mutate(data, edits, cut)) for d, data in chunks]
     feed_chunks(DicomDissector(), joined)
+
+
+# User Identity sub-item (PS3.7 §D.3.3.7.1): type 2 (username and passcode), no response asked, each field
+# with its 16-bit length
+USER_IDENTITY = b"\x02\x00" + struct.pack(">H", 9) + b"rad-tech7" + struct.pack(">H", 6) + b"s3cret"
+
+
+def _associate_rq(abstract_syntaxes: list[str]) -> bytes:
+    """An A-ASSOCIATE-RQ proposing one presentation context per abstract syntax (PS3.8 §9.3.2)."""
+    def item(kind: int, value: bytes) -> bytes:
+        return struct.pack(">BBH", kind, 0, len(value)) + value
+
+    contexts = b"".join(item(0x20, bytes([2 * i + 1, 0, 0, 0]) + item(0x30, uid.encode())
+                             + item(0x40, b"1.2.840.10008.1.2"))
+                        for i, uid in enumerate(abstract_syntaxes))
+    body = (struct.pack(">HH", 1, 0) + b"ARCHIVE".ljust(16) + b"MODALITY".ljust(16) + bytes(32)
+            + item(0x10, b"1.2.840.10008.3.1.1.1") + contexts
+            + item(0x50, item(0x51, struct.pack(">I", 16384)) + item(0x52, b"1.2.276.0.7230010.3.0.3.6.8")
+                   + item(0x55, b"OFFIS_DCMTK_368") + item(0x58, USER_IDENTITY)))
+    return _pdu(1, body)
+
+
+def test_a_dcmtk_requestor_and_its_sop_classes_are_bounded() -> None:
+    uids = [f"1.2.840.10008.5.1.4.1.1.{n}" for n in range(1, 60)]
+    (rq,) = feed_chunks(DicomDissector(), [(True, _associate_rq(uids))])
+    assert rq.fields["implementation_class_uid"] == "1.2.276.0.7230010.3.0.3.6.8"
+    assert rq.fields["implementation_version"] == "OFFIS_DCMTK_368"
+    assert rq.fields["user_identity_type"] == 2 and b"rad-tech7" in USER_IDENTITY and "rad-tech7" not in repr(rq.fields)
+    assert "s3cret" not in repr(rq.fields)  # neither the username nor the passcode is read
+    assert (rq.fields["ae_title"], rq.fields["peer_ae_title"]) == ("MODALITY", "ARCHIVE")
+    assert len(rq.fields["requested_sop_classes"]) == MAX_SOP_CLASSES
+    assert rq.fields["requested_sop_classes"][:2] == ["Computed Radiography Image Storage", "CT Image Storage"]
+
+
+def test_a_command_fragment_over_the_limit_ends_the_flow() -> None:
+    chunks = _client_bytes()
+    big = MAX_COMMAND + 1
+    pdv = struct.pack(">IBB", big + 2, 1, 0x01) + bytes(big)
+    made = feed_chunks(DicomDissector(), [*chunks[:2], (True, _pdu(4, pdv))])
+    assert [o.kind for o in made] == ["associate_rq", "associate_ac"]
+
+
+def test_a_data_set_is_skipped_however_large_and_the_next_command_read() -> None:
+    """A data set PDV far over the dissector's buffer is skipped as it arrives, never held."""
+    chunks = _client_bytes()
+    data_len = 10 * MAX_ASSOCIATE
+    data_pdu = _pdu(4, struct.pack(">IBB", data_len + 2, 1, 0x02) + bytes(data_len))
+    pieces = [(True, data_pdu[i:i + 1400]) for i in range(0, len(data_pdu), 1400)]
+    made = feed_chunks(DicomDissector(), [*chunks[:2], *pieces, chunks[2]])
+    assert [o.kind for o in made] == ["associate_rq", "associate_ac", "command"]
+
+
+def test_tls_is_not_dicom() -> None:
+    client_hello = bytes.fromhex("160301006e0100006a0303") + bytes(100)
+    assert not DicomDissector().probe(client_hello, True)
