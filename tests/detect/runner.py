@@ -80,3 +80,12 @@ def zeek_connects(a: str, b: str, dport: int, starts: Sequence[float], *, retran
         out.append(tcp_flow(a, b, dport, t, sport=sport + i, flags=(0x02, 0), pkts=(3, 0)))
         out += [tcp_flow(a, b, dport, t + at, sport=sport + i, flags=(0x02, 0), pkts=(1, 0)) for at in retransmits]
     return sorted(out, key=lambda f: f.first_seen)
+
+
+def zeek_connects_in_flight(a: str, b: str, dport: int, starts: Sequence[float], *, offset: float,
+                            retransmits: Sequence[float] = (7.0, 15.0)) -> list[Flow]:
+    """:func:`zeek_connects` with two connects in flight at once: per start, a second socket (its ports
+    from 51000 up) connecting ``offset`` seconds after the first, so the two sockets' records interleave."""
+    first = zeek_connects(a, b, dport, starts, retransmits=retransmits)
+    second = zeek_connects(a, b, dport, [t + offset for t in starts], retransmits=retransmits, sport=51000)
+    return sorted(first + second, key=lambda f: f.first_seen)

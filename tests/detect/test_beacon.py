@@ -12,7 +12,7 @@ from iotwarden.lab.generator import PcapWriter
 from iotwarden.lab.wire import SYN, SYN_OPTIONS, Host, tcp_segment
 from iotwarden.model import Flow, Observation
 from iotwarden.model.alert import Alert
-from tests.detect.runner import feed, tcp_flow, zeek_connects
+from tests.detect.runner import feed, tcp_flow, zeek_connects, zeek_connects_in_flight
 from tests.engineutil import engine_run
 
 OK = {"payload": (200, 100), "flags": (0x1B, 0x1B), "pkts": (4, 4)}
@@ -110,6 +110,15 @@ def test_a_sockets_syn_retransmissions_logged_apart_are_one_beat() -> None:
              for i, f in enumerate(records)]
     (alert,) = feed([BeaconDetector({"learn_s": 600.0})], flows=[LEARNED, *apart])
     assert 7 <= alert.evidence["period_s"] <= 8
+
+
+def test_two_sockets_in_flight_at_once_are_two_beats_however_their_records_interleave() -> None:
+    """The bot above with two connects in flight each time, 4 s apart: its records come every 3-4 s
+    (0, 4, 7, 11, 15, 19), a beacon every 4 s if the first socket's retransmissions were beats; per
+    socket, twelve irregular beats."""
+    starts = [4000.0 + t for t in (0.0, 110.5, 200.1, 252.0, 344.5, 468.1)]
+    records = zeek_connects_in_flight("10.0.0.7", C2, 443, starts, offset=4.0)
+    assert feed([BeaconDetector({"learn_s": 600.0})], flows=[LEARNED, *records]) == []
 
 
 def test_a_beacon_whose_connects_zeek_splits_beats_once_per_connect() -> None:

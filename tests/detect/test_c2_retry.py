@@ -8,7 +8,7 @@ import pytest
 
 from iotwarden.detect.c2_retry import CallbackDetector
 from iotwarden.model import Flow
-from tests.detect.runner import feed, tcp_flow, zeek_connects
+from tests.detect.runner import feed, tcp_flow, zeek_connects, zeek_connects_in_flight
 
 C2 = "198.18.7.7"  # outside the site (not in INTERNAL_NETWORKS)
 REFUSED = {"flags": (0x02, 0x14), "pkts": (1, 1)}
@@ -100,6 +100,18 @@ def test_a_sockets_syn_retransmissions_logged_apart_are_one_attempt() -> None:
         t += 20.0 + wait
         wait = min(wait * 2, 128.0)
     assert feed([CallbackDetector()], flows=zeek_connects("10.0.0.9", C2, 443, starts)) == []
+
+
+def test_two_sockets_in_flight_at_once_are_two_attempts_however_their_records_interleave() -> None:
+    """A device with two connects in flight each round, 3.5 s apart, each retransmitted at 7 and 15 s:
+    its records interleave (0, 3.5, 7, 10.5, 15, 18.5), and the first socket's retransmissions come
+    after the second socket's start; each socket is still one attempt, one start time."""
+    starts = [100.0, 160.0, 220.0]
+    det = CallbackDetector()
+    feed([det], flows=zeek_connects_in_flight("10.0.0.9", C2, 443, starts, offset=3.5))
+    (series,) = det._series.values()
+    assert not isinstance(series, tuple)
+    assert series.times == [100.0, 103.5, 160.0, 163.5, 220.0, 223.5]
 
 
 def test_a_bot_retrying_every_few_seconds_is_still_a_callback_when_zeek_splits_its_syns() -> None:

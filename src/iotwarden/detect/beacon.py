@@ -45,7 +45,7 @@ from iotwarden.detect.base import (
 )
 from iotwarden.detect.baseline import LEARN_S, Novelty
 from iotwarden.detect.c2_download import ip_literal
-from iotwarden.detect.series import same_socket
+from iotwarden.detect.series import Sockets, earlier_sockets, same_socket
 from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
 
@@ -75,11 +75,13 @@ class BeaconOptions(Options):
 
 @dataclass(slots=True)
 class Beats:
-    """A series of two beats or more: their start times, oldest first, and the latest one's source
-    port (its later records, SYN retransmissions logged apart, are not beats)."""
+    """A series of two beats or more: their start times, oldest first, the latest one's source port
+    and the earlier ones still in flight (their later records, SYN retransmissions logged apart, are
+    not beats)."""
 
     times: list[float]
     sport: int
+    earlier: Sockets = ()
 
 
 class BeaconDetector(Detector):
@@ -162,8 +164,10 @@ class BeaconDetector(Detector):
                 beats = table[key] = Beats([held[0]], held[1])
             table.move_to_end(key)
             times = beats.times
-            if flow.ip_proto == 6 and times and same_socket(flow, beats.sport, times[-1]):
-                continue  # the latest beat's SYN retransmitted, logged apart by Zeek
+            if flow.ip_proto == 6 and times:
+                if same_socket(flow, beats.sport, times[-1], earlier=beats.earlier):
+                    continue  # a recent beat's SYN retransmitted, logged apart by Zeek
+                beats.earlier = earlier_sockets(beats.sport, times[-1], beats.earlier, ts)
             times.append(ts)
             beats.sport = flow.a_port
             if len(times) > keep:

@@ -122,7 +122,7 @@ class CallbackDetector(Detector):
                     series = table[key] = Series([held[0]], [], sport=held[1])
                 else:
                     series = held
-                if series.times and same_socket(flow, series.sport, series.times[-1], max_duration):
+                if series.times and same_socket(flow, series.sport, series.times[-1], max_duration, series.earlier):
                     continue  # the same socket's SYN retransmitted, logged apart by Zeek
             self._judge(ctx, flow, series)
 
@@ -132,7 +132,7 @@ class CallbackDetector(Detector):
     def _judge(self, ctx: Context, flow: Flow, series: Series) -> None:
         """A short connection added to its series; a call-back raised when the series has become one."""
         o: CallbackOptions = self.options
-        series.add(flow, keep_times=o.max_connections, keep_flows=EVIDENCE_FLOWS)
+        series.add(flow, keep_times=o.max_connections, keep_flows=EVIDENCE_FLOWS, within=o.max_duration_s)
         now, times = flow.first_seen, series.times
         if times and now - times[0] > o.window_s:  # the oldest are out of the window (a series of one never is)
             del times[:next((i for i, t in enumerate(times) if now - t <= o.window_s), len(times))]

@@ -1,6 +1,7 @@
 """Per-(device, destination, port) connection series shared by the C&C detectors: a bounded LRU
 table of series, each the latest connection times and flows of one triple, and the rule telling a
-socket's SYN retransmissions, logged apart by Zeek, from a new connection (:func:`same_socket`).
+socket's SYN retransmissions, logged apart by Zeek, from a new connection (:func:`same_socket`, with
+the recent attempts still in flight that :func:`earlier_sockets` keeps).
 
 Most series hold one connection (a scan's targets), so a series is two plain lists, trimmed by hand:
 bounded deques would cost ~10x their memory.
@@ -26,14 +27,37 @@ client's next connection takes another ephemeral port. Linux retransmits up to 6
 and gives up at 127 s (Documentation/networking/ip-sysctl.rst, tcp_syn_retries default 6), so the whole
 attempt, its last retransmission included, falls within 130 s."""
 
+RECENT_SOCKETS = 4
+"""Attempts of one series whose retransmissions are recognised: the latest and up to three earlier ones
+started within the socket's bound of it. A bot may have several connects to one host:port in flight at
+once (interleaved attempts); each one's SYNs retransmitted are that attempt, not new ones."""
 
-def same_socket(flow: Flow, sport: int, start: float, within: float = SOCKET_S) -> bool:
+Sockets = tuple[float, ...]
+"""A series' earlier attempts still in flight, flat (source port, start, source port, start, ...), newest
+first: one small tuple, and the shared empty tuple for the many series that have none."""
+
+
+def same_socket(flow: Flow, sport: int, start: float, within: float = SOCKET_S, earlier: Sockets = ()) -> bool:
     """Whether TCP ``flow`` is a later record of the attempt that started at ``start`` from source port
-    ``sport`` (same device, destination and port: the caller's series), not a new connection: its SYN
-    retransmitted. Counted as connections, any connect that times out (a device whose cloud is down)
-    would look like a call every 8 s. From packets the engine keeps a socket's SYNs in one flow, so
-    there a socket's records come unsplit."""
-    return flow.a_port == sport and flow.first_seen - start <= within
+    ``sport`` (same device, destination and port: the caller's series), or of one of the ``earlier``
+    attempts, not a new connection: its SYN retransmitted. Counted as connections, any connect that
+    times out (a device whose cloud is down) would look like a call every 8 s. From packets the engine
+    keeps a socket's SYNs in one flow, so there a socket's records come unsplit."""
+    port, ts = flow.a_port, flow.first_seen
+    if port == sport and ts - start <= within:
+        return True
+    return any(earlier[i] == port and ts - earlier[i + 1] <= within for i in range(0, len(earlier), 2))
+
+
+def earlier_sockets(sport: int, start: float, earlier: Sockets, now: float, within: float = SOCKET_S) -> Sockets:
+    """A series' earlier attempts once a new one starts at ``now``: the one that was latest (from
+    ``sport`` at ``start``) and those of ``earlier``, each only while ``now`` is within ``within`` of
+    its start (its retransmissions may still come), newest first, at most ``RECENT_SOCKETS - 1``."""
+    if now - start > within and not earlier:  # the common case: the last attempt is over, none in flight
+        return ()
+    pairs = (sport, start, *earlier)
+    kept = [x for i in range(0, len(pairs), 2) if now - pairs[i + 1] <= within for x in pairs[i:i + 2]]
+    return tuple(kept[:2 * (RECENT_SOCKETS - 1)])
 
 
 def lru_get(table: OrderedDict[K, V], key: K, make: Callable[[], V], limit: int) -> V:
@@ -58,9 +82,14 @@ class Series:
     flows: list[Flow] = field(default_factory=list)  # the latest few, shown with an alert
     raised: float | None = None
     sport: int = -1  # the latest connection's source port (Zeek logs a socket's SYN retransmissions apart)
+    earlier: Sockets = ()  # earlier connections still in flight (interleaved attempts), see earlier_sockets
 
-    def add(self, flow: Flow, *, keep_times: int, keep_flows: int) -> None:
-        """Record a connection, keeping the latest ``keep_times`` start times and ``keep_flows`` flows."""
+    def add(self, flow: Flow, *, keep_times: int, keep_flows: int, within: float | None = None) -> None:
+        """Record a connection, keeping the latest ``keep_times`` start times and ``keep_flows`` flows;
+        given ``within`` (a caller that tells attempts apart, :func:`same_socket`), also the earlier
+        attempts whose records may still come that long after their start."""
+        if within is not None and self.times:
+            self.earlier = earlier_sockets(self.sport, self.times[-1], self.earlier, flow.first_seen, within)
         self.times.append(flow.first_seen)
         self.flows.append(flow)
         self.sport = flow.a_port
