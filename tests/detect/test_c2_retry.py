@@ -38,6 +38,11 @@ def test_a_service_port_is_medium_and_names_no_non_standard_port() -> None:
 
 @pytest.mark.parametrize(("case", "gaps", "kw"), [
     ("exponential back-off to 128 s (AWS IoT SDK)", [min(2.0 ** i, 128.0) + 3 for i in range(40)], {}),
+    # two sockets a round 0.3 s apart (a client opening two at once): judged by rounds, not by the median of
+    # gaps that alternate 0.3 s and the round's pace (50 s: slower than a bot's, its pairs' median 25 s is not)
+    ("a retry every 50 s, two connects a round", [g for _ in range(40) for g in (0.3, 49.7)], {}),
+    ("exponential back-off, two connects a round", [g for i in range(40) for g in (0.3, min(2.0 ** i, 128.0) + 3)],
+     {}),
     ("a flood: many a second", [0.01] * 400, {}),
     ("a burst: brute force for a minute", [5.0] * 12, {}),
     ("sessions that carry data", [5.0] * 40, {"payload": (500, 900), "flags": (0x1B, 0x1B), "pkts": (6, 6)}),

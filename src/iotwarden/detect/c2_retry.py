@@ -140,8 +140,11 @@ class CallbackDetector(Detector):
             return
         if series.raised is not None and now - series.raised < o.window_s:
             return  # reported within the window; the pipeline counts the repeats it is told about
-        gaps = [b - a for a, b in zip(times, list(times)[1:], strict=False)]
-        if not gaps:  # one connection (a site's min_connections of 1) is no series
+        # connects that start within min_gap_s of the one before are one round (a client opening two
+        # sockets at once, or happy-eyeballs retries): judged by rounds, a backing-off device with two
+        # connects per round does not read as a fixed pace of short gaps; a flood is all such gaps
+        gaps = [g for a, b in zip(times, list(times)[1:], strict=False) if (g := b - a) >= o.min_gap_s]
+        if not gaps or len(gaps) + 1 < o.min_connections:  # one round is no series
             return
         gap = median(gaps)
         half = len(gaps) // 2
