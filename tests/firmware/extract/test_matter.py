@@ -45,6 +45,21 @@ def test_fuzzed_headers_never_crash(header: bytes) -> None:
             extract_matter_ota(src, sb.new_dir("m"), sb, "fuzz")
 
 
+@pytest.mark.parametrize("header", [
+    b"\x15 ",  # a context tag's control byte as the last byte (hypothesis found it: IndexError)
+    b"\x15\x27\x01\x02",  # tag 1, an 8-byte unsigned integer cut after one byte
+    b"\x15\x2d\x01\x05",  # tag 1, a UTF-8 string whose 2-byte length is cut
+])
+def test_an_element_cut_by_the_header_end_is_a_firmware_error(header: bytes) -> None:
+    import struct
+
+    with Sandbox() as sb:
+        src = sb.root / "f.bin"
+        src.write_bytes(struct.pack("<IQI", 0x1BEEF11E, 16 + len(header), len(header)) + header)
+        with pytest.raises(FirmwareError, match="runs past the header"):
+            extract_matter_ota(src, sb.new_dir("m"), sb, "cut")
+
+
 def test_not_matter_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "x").write_bytes(b"\0" * 32)
     with Sandbox() as sb, pytest.raises(FirmwareError):

@@ -45,16 +45,22 @@ def _tlv(buf: bytes) -> dict[str, Any]:
         tag_form, etype = control >> 5, control & 0x1F
         if tag_form != 1:  # only 1-byte context tags appear in this header
             raise FirmwareError(f"Matter OTA header: unexpected tag form {tag_form}")
+        if pos + 2 > len(buf):  # the control byte's tag runs past the header
+            raise FirmwareError("Matter OTA header: element runs past the header")
         tag = buf[pos + 1]
         pos += 2
         if etype <= 0x07:  # signed (0-3) and unsigned (4-7) integers of 1, 2, 4, 8 bytes
             width = 1 << (etype & 0x3)
+            if pos + width > len(buf):
+                raise FirmwareError("Matter OTA header: integer runs past the header")
             value: Any = int.from_bytes(buf[pos : pos + width], "little", signed=etype < 4)
             pos += width
         elif etype in (0x08, 0x09):
             value = etype == 0x09
         elif etype in (0x0C, 0x0D, 0x0E, 0x10, 0x11, 0x12):  # UTF-8 (0x0C..) / bytes (0x10..), 1/2/4-byte length
             width = 1 << (etype & 0x3)
+            if pos + width > len(buf):
+                raise FirmwareError("Matter OTA header: string length runs past the header")
             length = int.from_bytes(buf[pos : pos + width], "little")
             pos += width
             raw = buf[pos : pos + length]
