@@ -74,6 +74,48 @@ def test_a_folder_means_its_captures_sorted_plus_its_zeek_logs_read_together(tmp
     assert expand_paths([tmp_path]) == [tmp_path / "1.pcap", tmp_path / "2.pcap", tmp_path]
 
 
+def test_a_dataset_tree_is_searched_below_the_folder_given(tmp_path: Path) -> None:
+    """Datasets keep captures in folders of their own (per device, per protocol), as the three of
+    ../shared/data that issue #3 names do: the folder given is searched below, depth first, sorted."""
+    (tmp_path / "pcaps" / "cam").mkdir(parents=True)
+    (tmp_path / "pcaps" / "plug").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    b.camera_capture(tmp_path / "pcaps" / "plug" / "idle.pcap")
+    b.second_capture(tmp_path / "pcaps" / "cam" / "setup.pcap")
+    b.camera_capture(tmp_path / ".hidden" / "x.pcap")
+    (tmp_path / "README.md").write_text("a dataset")
+    zeek = tmp_path / "zeek"
+    zeek.mkdir()
+    b.zeek_conn_log(zeek / "conn.log", 3)
+    (tmp_path / "linked").symlink_to(tmp_path / "pcaps")  # a link to a folder is not followed (loops, twice read)
+    assert expand_paths([tmp_path]) == [tmp_path / "pcaps" / "cam" / "setup.pcap",
+                                        tmp_path / "pcaps" / "plug" / "idle.pcap", zeek]
+
+
+def test_zeek_logs_below_a_capture_are_left_out_with_the_reason(store: Store, tmp_path: Path) -> None:
+    """IoT-23 keeps each capture's pcap beside a ``bro/`` folder of its Zeek logs: the same traffic twice."""
+    b.camera_capture(tmp_path / "capture.pcap")
+    bro = tmp_path / "bro"
+    bro.mkdir()
+    b.zeek_conn_log(bro / "conn.log.labeled", 3)
+    assert expand_paths([tmp_path]) == [tmp_path / "capture.pcap"]
+    report = analyze([tmp_path], store)
+    assert [(f.path, f.status) for f in report.files] == [(str(bro), "skipped"),
+                                                          (str(tmp_path / "capture.pcap"), "complete")]
+    assert "same traffic" in (report.files[0].skipped_because or "")
+    assert report.failed == []
+    (alone,) = analyze([bro], store).files  # given on its own, the folder is read
+    assert (alone.status, alone.format) == ("complete", "zeek")
+
+
+def test_the_shared_datasets_are_analysed_from_their_top_folder(store: Store) -> None:
+    top = shared("pcaps", "nku_lifecycle")
+    report = analyze([top], store)
+    assert report.failed == []
+    assert len(report.files) == len(list(top.rglob("*.pcap")))
+    assert all(f.status == "complete" for f in report.files)
+
+
 # --- Zeek logs (no packet engine needed) -------------------------------------------------------------
 
 
@@ -138,6 +180,10 @@ def test_an_empty_folder_is_an_error(store: Store, tmp_path: Path) -> None:
     (result,) = analyze([tmp_path], store).files
     assert result.status == "failed"
     assert "no capture files or Zeek logs" in (result.error or "")
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    (tmp_path / "sub" / "deeper" / "notes.txt").write_text("not a capture")
+    (result,) = analyze([tmp_path], store).files
+    assert "in this folder or the folders below it" in (result.error or "")
 
 
 def test_the_json_report_has_a_versioned_schema(store: Store, tmp_path: Path) -> None:

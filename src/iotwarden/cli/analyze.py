@@ -95,7 +95,9 @@ def report_errors(report: AnalysisReport) -> int:
             err_console.print(f"note: {f.path} skipped: {f.skipped_because}", markup=False, highlight=False,
                               soft_wrap=True)
     for f in report.failed:
-        notes = [] if "read before" in (f.error or "") else [f"{f.packets_read or 0} packets read before the damage"]
+        read = f.format is not None  # the file was opened as a capture or log (not missing, not a folder)
+        notes = [f"{f.packets_read or 0} packets read before the damage"] if read and "read before" not in (
+            f.error or "") else []
         if f.status == "partial":
             notes.append("what was read is kept, marked partial")
         print_error(f"{f.error} ({', '.join(notes)})" if notes else str(f.error))

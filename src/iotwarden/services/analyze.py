@@ -99,20 +99,67 @@ class AnalysisReport:
         }
 
 
-def expand_paths(paths: Sequence[Path]) -> list[Path]:
-    """Inputs to analyse: each file as given; for a folder, each capture file in it (sorted) and the
-    folder itself when it holds Zeek logs (read together, so conn.log MACs join the other logs)."""
-    out: list[Path] = []
+MAX_FOLDER_DEPTH = 32  # folder levels searched below a folder given to analyse
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """What a run reads (``paths``: capture files, and folders read as one Zeek log set), the folders
+    of Zeek logs it leaves out (``left_out``) and the folders it could not list (``unreadable``),
+    each with why."""
+
+    paths: list[Path]
+    left_out: list[tuple[Path, str]]
+    unreadable: list[tuple[Path, str]]
+
+
+def expand_inputs(paths: Sequence[Path]) -> Inputs:
+    """Inputs to analyse: each file as given; for a folder, every capture file in it and in the
+    folders below it (sorted, hidden names and linked folders left out, :data:`MAX_FOLDER_DEPTH`
+    levels), and each folder holding Zeek logs (its logs are read together, so conn.log MACs join the
+    other logs). A dataset keeps its captures in folders of their own (per device, per protocol),
+    and a capture's Zeek logs in a folder below it (IoT-23's ``bro/``): Zeek logs in a folder below
+    one that holds captures describe the same traffic, so they are left out, with the reason (analyse
+    that folder on its own to read them)."""
+    found = Inputs([], [], [])
     for path in paths:
-        if not path.is_dir():
-            out.append(path)
+        if path.is_dir():
+            _walk(path, 0, None, found)
+        else:
+            found.paths.append(path)
+    return found
+
+
+def expand_paths(paths: Sequence[Path]) -> list[Path]:
+    """The paths :func:`expand_inputs` reads."""
+    return expand_inputs(paths).paths
+
+
+def _walk(folder: Path, depth: int, captures_at: Path | None, found: Inputs) -> None:
+    """``captures_at``: the nearest folder above ``folder`` (in this walk) that holds captures."""
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        found.unreadable.append((folder, f"{folder}: cannot list the folder: {describe(exc)}"))
+        return
+    files = [p for p in entries if not p.name.startswith(".") and p.is_file()]
+    kinds = {p: sniff_format(p) for p in files}
+    captures = [p for p in files if kinds[p] == "capture"]
+    found.paths.extend(captures)
+    if "zeek" in kinds.values():
+        if captures_at is None:
+            found.paths.append(folder)
+        else:
+            found.left_out.append((folder, f"Zeek logs below {captures_at}, whose captures hold the same traffic "
+                                      "(analyse this folder on its own to read them)"))
+    below = captures_at if captures_at is not None else (folder if captures else None)
+    for sub in entries:
+        if sub.name.startswith(".") or sub.is_symlink() or not sub.is_dir():
             continue
-        children = [p for p in sorted(path.iterdir()) if p.is_file() and not p.name.startswith(".")]
-        kinds = {p: sniff_format(p) for p in children}
-        out.extend(p for p in children if kinds[p] == "capture")
-        if "zeek" in kinds.values():
-            out.append(path)
-    return out
+        if depth + 1 > MAX_FOLDER_DEPTH:
+            found.left_out.append((sub, f"more than {MAX_FOLDER_DEPTH} folder levels below the folder given"))
+            continue
+        _walk(sub, depth + 1, below, found)
 
 
 def _zeek_logs(folder: Path) -> list[Path]:
@@ -225,11 +272,18 @@ def analyze(
     """
     report = AnalysisReport()
     given = [Path(p) for p in paths]
-    for folder in given:
-        if folder.is_dir() and not expand_paths([folder]):
-            report.files.append(FileResult(path=str(folder), status="failed", packets_read=0,
-                                           error=f"{folder}: no capture files or Zeek logs in this folder"))
-    files = expand_paths(given)
+    files: list[Path] = []
+    for path in given:
+        inputs = expand_inputs([path])
+        if path.is_dir() and not inputs.paths and not inputs.unreadable:
+            report.files.append(FileResult(path=str(path), status="failed", packets_read=0,
+                                           error=f"{path}: no capture files or Zeek logs in this folder "
+                                                 "or the folders below it"))
+        for folder, why in inputs.unreadable:
+            report.files.append(FileResult(path=str(folder), status="failed", packets_read=0, error=why))
+        for folder, why in inputs.left_out:
+            report.files.append(FileResult(path=str(folder), status="skipped", skipped_because=why))
+        files.extend(inputs.paths)
     sizes = [p.stat().st_size if p.is_file() else sum(f.stat().st_size for f in _zeek_logs(p)) if p.is_dir() else 0
              for p in files]
     total, done = sum(sizes), 0
