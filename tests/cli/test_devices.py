@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 
 from iotwarden.cli.main import main
+from iotwarden.model.finding import Finding
+from iotwarden.services.inventory import device_types_under
+from iotwarden.store import Store
+from iotwarden.store.alert_models import FindingRow
+from iotwarden.store.findings import upsert_findings
 from tests.services import builders as b
 
 
@@ -113,3 +118,81 @@ def test_diff_shows_new_gone_and_changed_devices_between_runs(capsys: pytest.Cap
     code, _, err = run(capsys, "devices", "diff", "--from", "9", "--db", url)
     assert code == 2
     assert "no analysis run 9" in err
+
+
+# --- what each device is and how risky: columns and filters ----------------------------------------------
+
+CAMERA = "mac:00:40:8c:12:34:56"  # tests/services/builders.py camera_capture: an Axis M3045-V (DHCP, HTTP)
+ROUTER = "mac:00:0d:b9:4a:10:01"
+
+
+@pytest.fixture
+def classified(tmp_path: Path) -> str:
+    """A store with an Axis camera carrying one open high and one resolved critical finding, and its router."""
+
+    url = f"sqlite:///{tmp_path / 'cls.db'}"
+    assert main(["analyze", str(b.camera_capture(tmp_path / "cam.pcap")), "--db", url, "-f", "json"]) == 0
+    with Store(url) as store, store.transaction() as session:
+        upsert_findings(session, [Finding("risk.test.high", "open camera stream", "high", CAMERA),
+                                  Finding("risk.test.gone", "fixed last week", "critical", CAMERA)])
+        session.flush()
+        for row in session.query(FindingRow).filter(FindingRow.check_id == "risk.test.gone"):
+            row.status = "resolved"
+    return url
+
+
+def test_the_list_says_what_each_device_is_and_how_risky(capsys: pytest.CaptureFixture[str], classified: str) -> None:
+    capsys.readouterr()
+    code, out, _ = run(capsys, "devices", "--db", classified, "-f", "json")
+    assert code == 0
+    devices = {d["key"]: d for d in json.loads(out)["devices"]}
+    camera = devices[CAMERA]
+    assert {k: camera["classification"][k]["value"] for k in ("vendor", "model", "device_type", "category")} == {
+        "vendor": "Axis", "model": "M3045-V", "device_type": "camera", "category": "iot"}
+    assert camera["risk"]["band"] == "high"  # the resolved critical finding does not count
+    assert 50 <= camera["risk"]["score"] < 80
+    assert devices[ROUTER]["risk"] == {"score": 0.0, "band": "none"}
+    code, table, _ = run(capsys, "devices", "--db", classified)
+    assert code == 0
+    for text in ("vendor", "type", "category", "risk", "Axis", "M3045-V", "camera", "iot", "PC Engines",
+                 f"high {camera['risk']['score']:g}"):
+        assert text in table, text
+
+
+@pytest.mark.parametrize(("options", "keys"), [
+    (["--type", "camera"], [CAMERA]),
+    (["--type", "IP Camera"], [CAMERA]),  # an alias of the taxonomy type
+    (["--type", "nvr"], []),  # a finer kind of camera: the camera is not one
+    (["--vendor", "axis"], [CAMERA]),  # any case
+    (["--vendor", "Hikvision"], []),
+    (["--category", "IoT"], [CAMERA]),
+    (["--risk", "high"], [CAMERA]),  # a floor: high and worse
+    (["--risk", "low"], [CAMERA]),
+    (["--risk", "critical"], []),
+    (["--type", "camera", "--risk", "medium", "--proto", "dhcp"], [CAMERA]),
+])
+def test_filters_by_classification_and_risk(capsys: pytest.CaptureFixture[str], classified: str,
+                                            options: list[str], keys: list[str]) -> None:
+    capsys.readouterr()
+    code, out, _ = run(capsys, "devices", "list", "--db", classified, *options, "-f", "json")
+    assert code == 0
+    assert [d["key"] for d in json.loads(out)["devices"]] == keys
+
+
+@pytest.mark.parametrize(("options", "message"), [(["--type", "toaster"], "unknown device type 'toaster'"),
+                                                 (["--type", "cam"], "did you mean"),
+                                                 (["--risk", "severe"], "unknown risk band 'severe'")])
+def test_an_unknown_type_or_band_is_one_line_and_exit_code_2(capsys: pytest.CaptureFixture[str], classified: str,
+                                                            options: list[str], message: str) -> None:
+    capsys.readouterr()
+    code, out, err = run(capsys, "devices", "--db", classified, *options)
+    assert (code, out) == (2, "")
+    (line,) = [x for x in err.splitlines() if x.strip()]
+    assert message in line
+
+
+def test_a_type_filter_takes_in_its_finer_kinds() -> None:
+    cameras = device_types_under("camera")
+    assert {"camera", "nvr", "doorbell", "baby_monitor"} <= set(cameras)
+    assert "smart_plug" not in cameras
+    assert device_types_under("nvr") == ["nvr"]

@@ -19,6 +19,7 @@ from rich.table import Table
 from iotwarden.cli.files import check_output, output
 from iotwarden.cli.main import app, err_console, print_error
 from iotwarden.cli.progress import bar
+from iotwarden.risk.scorer import band
 from iotwarden.services.analyze import AnalysisReport, analyze
 from iotwarden.store import Store
 from iotwarden.store.db import redact
@@ -66,14 +67,31 @@ def cell(values: Any) -> str:
     return ", ".join(items[:MAX_CELL_VALUES]) + more
 
 
+def _value(d: dict[str, Any], name: str) -> str:
+    found = (d.get("classification") or {}).get(name)
+    return str(found["value"]) if isinstance(found, dict) and found.get("value") is not None else ""
+
+
+def _risk(d: dict[str, Any]) -> str:
+    """``band score`` from a listed device's ``risk``, or an analysed device's ``risk_score``."""
+    risk = d.get("risk")
+    score = risk.get("score") if isinstance(risk, dict) else d.get("risk_score")
+    if score is None:
+        return ""
+    return f"{band(score)} {score:g}" if score > 0 else "none"
+
+
 def device_table(devices: list[dict[str, Any]], title: str = "Devices") -> Table:
+    """What each device is (vendor, model, type, category: ``devices explain`` says why) and how
+    risky, beside where it is and what it spoke; identity facts are in ``devices show``."""
     table = Table(title=f"{title} ({len(devices)})", title_justify="left")
-    for name in ("key", "ips", "hostnames", "protocols", "identity", "packets", "bytes", "last seen"):
-        table.add_column(name, justify="right" if name in ("packets", "bytes") else "left", overflow="fold")
+    for name in ("key", "ips", "hostnames", "vendor", "model", "type", "category", "risk", "protocols", "packets",
+                 "last seen"):
+        table.add_column(name, justify="right" if name == "packets" else "left", overflow="fold", no_wrap=name == "key")
     for d in devices:
-        identity = [f"{k}={v[0]}" for k, v in d["attributes"].items() if v]
-        table.add_row(d["key"], cell(d["ips"]), cell(d["hostnames"]), cell(d["protocols"]), cell(identity),
-                      str(d["packets"]), str(d["bytes"]), ts_text(d["last_seen"]))
+        table.add_row(d["key"], cell(d["ips"]), cell(d["hostnames"]), _value(d, "vendor"), _value(d, "model"),
+                      _value(d, "device_type"), _value(d, "category"), _risk(d), cell(d["protocols"]),
+                      str(d["packets"]), ts_text(d["last_seen"]))
     return table
 
 

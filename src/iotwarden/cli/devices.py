@@ -34,9 +34,17 @@ SEARCH_OPTION = typer.Option(
 )
 
 
-def _list(db: str | None, proto: str | None, search: str | None, fmt: Format, out: Path | None) -> None:
+VENDOR_OPTION = typer.Option(None, "--vendor", help="Only devices of this vendor (as concluded; any case).")
+TYPE_OPTION = typer.Option(None, "--type", help="Only devices of this type or a finer kind of it (camera, plc, ...).")
+CATEGORY_OPTION = typer.Option(None, "--category", help="Only devices of this category (iot, ot, it, network, "
+                                                        "medical, building).")
+RISK_OPTION = typer.Option(None, "--risk", help="Only devices at this risk band or worse (critical, high, medium, "
+                                                "low).")
+
+
+def _list(db: str | None, fmt: Format, out: Path | None, **filters: str | None) -> None:
     with open_store(db) as store:
-        rows = inventory.list_devices(store, proto=proto, search=search)
+        rows = inventory.list_devices(store, **filters)
     emit(fmt, {"schema": "iotwarden.devices/1", "devices": rows}, lambda c: c.print(device_table(rows)), out)
 
 
@@ -47,12 +55,17 @@ def devices_root(
     db: str | None = DB_OPTION,
     proto: str | None = PROTO_OPTION,
     search: str | None = SEARCH_OPTION,
+    vendor: str | None = VENDOR_OPTION,
+    device_type: str | None = TYPE_OPTION,
+    category: str | None = CATEGORY_OPTION,
+    risk: str | None = RISK_OPTION,
     fmt: Format = FORMAT_OPTION,
     out: Path | None = OUTPUT_OPTION,
 ) -> None:
     """List and inspect the devices found so far (no subcommand: list)."""
     if ctx.invoked_subcommand is None:
-        _list(db, proto, search, fmt, out)
+        _list(db, fmt, out, proto=proto, search=search, vendor=vendor, device_type=device_type, category=category,
+              min_risk=risk)
 
 
 @devices_app.command("list")
@@ -61,11 +74,16 @@ def devices_list(
     db: str | None = DB_OPTION,
     proto: str | None = PROTO_OPTION,
     search: str | None = SEARCH_OPTION,
+    vendor: str | None = VENDOR_OPTION,
+    device_type: str | None = TYPE_OPTION,
+    category: str | None = CATEGORY_OPTION,
+    risk: str | None = RISK_OPTION,
     fmt: Format = FORMAT_OPTION,
     out: Path | None = OUTPUT_OPTION,
 ) -> None:
-    """List devices, optionally filtered."""
-    _list(db, proto, search, fmt, out)
+    """List devices (vendor, model, type, category, risk), optionally filtered."""
+    _list(db, fmt, out, proto=proto, search=search, vendor=vendor, device_type=device_type, category=category,
+          min_risk=risk)
 
 
 def _render_device(console: Console, d: dict[str, Any]) -> None:

@@ -8,27 +8,33 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from iotwarden import inputfile
 from iotwarden.errors import ConfigError, StoreError, describe
 from iotwarden.inventory import approved as ap
 from iotwarden.inventory.diff import diff
+from iotwarden.kb.taxonomy import Taxonomy
 from iotwarden.model import Device
 from iotwarden.model.device import CLASSIFIED_FIELDS, Conclusion
+from iotwarden.model.finding import Finding
+from iotwarden.risk.scorer import BANDS, band, scores_by_subject
 from iotwarden.store import Store
 from iotwarden.store import queries as q
 from iotwarden.store.alert_models import FindingRow
-from iotwarden.store.findings import upsert_findings
+from iotwarden.store.findings import KEY_CHUNK, row_to_finding, upsert_findings
 from iotwarden.store.inventory_models import ApprovedEntryRow, SnapshotRow
 from iotwarden.store.schema import CaptureRow, DeviceRow, FlowRow
 
 MAX_APPROVED_BYTES = 16 << 20  # an approved inventory CSV larger than this is refused before it is read
 DEFAULT_FLOW_LIMIT = 100  # flows listed when no --limit is given
+RISK_FLOORS = dict(BANDS)  # band -> lowest score in it (a floor: `high` lists critical too)
 
 
 def device_dict(row: DeviceRow) -> dict[str, Any]:
@@ -52,9 +58,48 @@ def flow_dict(row: FlowRow) -> dict[str, Any]:
     }
 
 
-def list_devices(store: Store, *, proto: str | None = None, search: str | None = None) -> list[dict[str, Any]]:
+def device_types_under(name: str) -> list[str]:
+    """The taxonomy type ``name`` (an id or alias: "VoIP Phone") and every finer kind of it
+    (``camera`` -> camera, doorbell_camera, ...); ConfigError names an unknown type."""
+    taxonomy = Taxonomy.load()
+    wanted = taxonomy.resolve(name) or (name if taxonomy.get(name) else None)
+    if wanted is None:
+        close = sorted(t for t in taxonomy.types if name.lower().replace(" ", "_") in t)[:8]
+        hint = f"; did you mean {', '.join(close)}?" if close else " (the types are in kb/data/taxonomy.yaml)"
+        raise ConfigError(f"unknown device type {name!r}{hint}")
+    return sorted(t for t in taxonomy.types if t == wanted or wanted in taxonomy.ancestors(t))
+
+
+def risk_of(session: Session, rows: Sequence[DeviceRow]) -> dict[str, dict[str, Any]]:
+    """Each device's risk score (0..100, :func:`iotwarden.risk.scorer.device_score` over its findings
+    that are not resolved, as the report counts them) and band."""
+    keys = [r.key for r in rows]
+    findings: list[Finding] = []
+    for start in range(0, len(keys), KEY_CHUNK):
+        stmt = select(FindingRow).where(FindingRow.device_key.in_(keys[start:start + KEY_CHUNK]),
+                                        FindingRow.status != "resolved")
+        findings.extend(row_to_finding(f) for f in session.scalars(stmt))
+    scores = scores_by_subject(findings, {r.key: r.category for r in rows})
+    return {key: {"score": score, "band": band(score)} for key, score in scores.items()}
+
+
+def list_devices(
+    store: Store, *, proto: str | None = None, search: str | None = None, vendor: str | None = None,
+    device_type: str | None = None, category: str | None = None, min_risk: str | None = None,
+) -> list[dict[str, Any]]:
+    """Devices with their risk (score and band), filtered by each argument given; ``device_type``
+    includes its finer kinds, ``min_risk`` is a band floor (``high``: high and critical)."""
+    if min_risk is not None and min_risk not in RISK_FLOORS:
+        raise ConfigError(f"unknown risk band {min_risk!r}: expected one of {', '.join(RISK_FLOORS)}")
+    types = device_types_under(device_type) if device_type else None
     with store.session() as session:
-        return [device_dict(r) for r in q.list_devices(session, proto=proto, search=search)]
+        rows = q.list_devices(session, proto=proto, search=search, vendor=vendor, device_types=types,
+                              category=category)
+        risk = risk_of(session, rows)
+        out = [{**device_dict(r), "risk": risk[r.key]} for r in rows]
+    if min_risk is not None:
+        out = [d for d in out if d["risk"]["score"] >= RISK_FLOORS[min_risk]]
+    return out
 
 
 def show_device(store: Store, ident: str, *, flow_limit: int = 20) -> dict[str, Any]:

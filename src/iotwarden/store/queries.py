@@ -24,10 +24,18 @@ def _like_escape(term: str) -> str:
 
 
 def list_devices(
-    session: Session, *, proto: str | None = None, search: str | None = None, limit: int | None = None
+    session: Session, *, proto: str | None = None, search: str | None = None, limit: int | None = None,
+    vendor: str | None = None, device_types: Sequence[str] | None = None, category: str | None = None,
 ) -> list[DeviceRow]:
-    """Devices ordered by key; ``proto`` keeps those that spoke it, ``search`` matches any text."""
+    """Devices ordered by key; ``proto`` keeps those that spoke it, ``search`` matches any text,
+    ``vendor`` and ``category`` the classifier's conclusion (any case), ``device_types`` one of the types."""
     stmt = select(DeviceRow).order_by(DeviceRow.key)
+    if vendor:
+        stmt = stmt.where(func.lower(DeviceRow.vendor) == vendor.lower())
+    if category:
+        stmt = stmt.where(func.lower(DeviceRow.category) == category.lower())
+    if device_types is not None:
+        stmt = stmt.where(DeviceRow.device_type.in_(list(device_types)))
     if proto:
         # protocols is a JSON list of names: match the quoted name in its text form
         needle = f'%"{_like_escape(proto.lower())}"%'
