@@ -20,6 +20,7 @@ from iotwarden.errors import CaptureError, describe
 from iotwarden.hooks import Context
 from iotwarden.identity.traffic import TrafficCertificateCheck
 from iotwarden.inventory.builder import InventoryBuilder
+from iotwarden.inventory.classifier import Classifier
 from iotwarden.model import Device
 from iotwarden.model.alert import Alert
 from iotwarden.model.finding import Finding
@@ -403,8 +404,9 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
         result.packets, result.flows = ctx.stats.packets, seen_flows
         result.observations, result.devices = out.observations, len(ctx.devices)
         result.device_keys = sorted(ctx.devices)
+        # a device the store knew is classified over everything known of it, not this capture alone
+        w.merge_devices(session, [ctx.devices[k] for k in result.device_keys], reclassify=Classifier().classify)
         result.concluded = {k: d for k, d in ctx.devices.items() if d.classification or d.risk_score is not None}
-        w.merge_devices(session, [ctx.devices[k] for k in result.device_keys])
         if cert_check is not None:  # the inventory link: which device presented which issued certificate
             link_certificates(session, cert_check.links)
         w.write_snapshot(session, row.id, [ctx.devices[k] for k in result.device_keys])

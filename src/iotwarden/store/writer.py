@@ -5,7 +5,7 @@ natural key (re-analysis never duplicates), then devices, address history and ev
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from iotwarden.model import Device, Flow
+from iotwarden.model.device import Conclusion
 from iotwarden.store.flow_sqlite import FLOW_COLUMNS, SqliteFlowRows, flow_values, json_safe
 from iotwarden.store.inventory_models import SnapshotRow
 from iotwarden.store.schema import CLASS_LEN, CaptureRow, DeviceIpRow, DeviceRow, EvidenceRow, FlowRow
@@ -231,8 +232,23 @@ UNCLASSIFIED: dict[str, Any] = {
 }
 
 
-def merge_devices(session: Session, devices: Sequence[Device]) -> None:
-    """Merge this capture's devices into the stored ones (union of sets, min/max times, counters added)."""
+Reclassify = Callable[[Device], dict[str, Conclusion]]
+
+
+def _knows_more(stored: dict[str, Any], dev: Device) -> bool:
+    """Whether the store holds attribute values of a device that this run did not see."""
+    return any(not set(values) <= dev.attributes.get(name, set()) for name, values in stored.items())
+
+
+def merge_devices(session: Session, devices: Sequence[Device], *, reclassify: Reclassify | None = None) -> None:
+    """Merge this capture's devices into the stored ones (union of sets, min/max times, counters added).
+
+    With ``reclassify`` (the classifier), a stored device is classified again over everything known
+    of it, its stored attributes and this run's, whenever the store knows more than the run: a PLC
+    that served Modbus in one capture and only sent ARP in the next stays category OT. The run's
+    devices get that classification too (what the run reports is what is stored). Without it, the
+    run's conclusions replace the stored ones.
+    """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_WRITER_LOCK})
     by_key = {d.key: d for d in devices}
@@ -253,15 +269,21 @@ def merge_devices(session: Session, devices: Sequence[Device]) -> None:
                 **(classification_columns(dev) or UNCLASSIFIED),  # one set of columns for every row
             })
             continue
+        attributes = _merge_attributes(row.attributes, dev.attributes)
+        if reclassify is not None and _knows_more(row.attributes, dev):
+            dev.classification = reclassify(Device(
+                key=key, first_seen=dev.first_seen, last_seen=dev.last_seen, mac=row.mac or dev.mac,
+                attributes={name: set(values) for name, values in attributes.items()}))
         updates.append({
             "id": row.id, "mac": row.mac or dev.mac,
             "first_seen": min(row.first_seen, dev.first_seen), "last_seen": max(row.last_seen, dev.last_seen),
             "ips": _bounded_union(row.ips, sorted(dev.ips), MAX_STORED_IPS),
             "hostnames": _bounded_union(row.hostnames, sorted(dev.hostnames), MAX_STORED_HOSTNAMES),
-            "attributes": _merge_attributes(row.attributes, dev.attributes),
+            "attributes": attributes,
             "protocols": sorted(set(row.protocols) | dev.protocols),
             "packets": row.packets + dev.packets, "bytes": row.bytes + dev.bytes,
-            **classification_columns(dev),  # the latest run's conclusions replace the earlier ones
+            # the conclusions over everything known (reclassify), else the latest run's replace the earlier ones
+            **(classification_columns(dev) or (UNCLASSIFIED if reclassify is not None else {})),
         })
     if inserts:
         session.execute(_insert(session)(DeviceRow), inserts)
