@@ -39,6 +39,10 @@ def test_analyze_prints_files_and_devices(capsys: pytest.CaptureFixture[str], db
     assert f"mac:{b.CAMERA_MAC}" in out
     assert "axis-cam-01" in out
     assert err == ""
+    # what each device is, and the run in one paragraph with where to look next
+    assert "Axis" in out and "camera" in out
+    assert "2 devices (1 iot, 1 unknown); 0 risk findings, 0 alerts raised by this run." in out
+    assert "iotwarden findings" in out
 
 
 def test_json_output_to_a_file_follows_the_documented_schema(capsys: pytest.CaptureFixture[str], db: str,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -106,6 +107,19 @@ def _files_table(report: AnalysisReport) -> Table:
     return table
 
 
+def run_summary(report: AnalysisReport) -> str:
+    """One paragraph: the devices by category, the findings and alerts the run raised, where to look next."""
+    categories = Counter((d.conclusion("category") or "unknown") for d in report.devices)
+    shown = ", ".join(f"{n} {name}" for name, n in sorted(categories.items(), key=lambda kv: (-kv[1], kv[0])))
+    stats = [f.stats for f in report.files if f.stats]
+    findings = sum(int(s.get("findings", {}).get("reported", 0)) for s in stats)
+    alerts = sum(int(s.get("alerts", {}).get("raised", 0)) for s in stats)
+    devices = f"{len(report.devices)} devices" + (f" ({shown})" if shown else "")
+    return (f"{devices}; {findings} risk findings, {alerts} alerts raised by this run.\n"
+            "next: iotwarden devices explain ID · iotwarden findings · iotwarden alerts · "
+            "iotwarden report --format html -o report.html")
+
+
 def report_errors(report: AnalysisReport) -> int:
     """One stderr line per file that could not be read completely; the exit code the run deserves."""
     for f in report.files:
@@ -133,6 +147,7 @@ def run_analysis(paths: list[Path], store: Store, fmt: Format, out: Path | None,
     def render(console: Console) -> None:
         console.print(_files_table(report))
         console.print(device_table([d.to_dict() for d in report.devices]))
+        console.print(run_summary(report), markup=False, highlight=False)
 
     emit(fmt, report.to_dict(), render, out)
     return report
