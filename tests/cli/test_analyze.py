@@ -167,3 +167,28 @@ def test_max_probe_flows_bounds_the_stored_scan_probes(capsys: pytest.CaptureFix
     assert (result["flows"], result["stats"]["flows_not_stored"]["probes"]) == (55, 30)
     code, _, err = run(capsys, "analyze", str(tmp_path / "conn.log"), "--db", db, "--max-probe-flows", "-1")
     assert code == 2 and err.startswith("error:") and "Traceback" not in err
+
+
+def test_a_run_over_a_dataset_lists_only_the_files_with_something_to_say(capsys: pytest.CaptureFixture[str]) -> None:
+    from rich.console import Console
+
+    from iotwarden.cli.analyze import MAX_FILE_ROWS, _files_table, report_errors
+    from iotwarden.services.analyze import AnalysisReport, FileResult
+
+    files = [FileResult(path=f"/data/{i:03}.pcap", status="complete", packets=10, flows=2)
+             for i in range(MAX_FILE_ROWS)]
+    files += [FileResult(path="/data/cut.pcap", status="partial", packets=5, error="/data/cut.pcap: truncated"),
+              FileResult(path="/data/bro", status="skipped", skipped_because="Zeek logs below /data"),
+              FileResult(path="/data/copy1.pcap", status="skipped", capture_id=1, skipped_because="same bytes"),
+              FileResult(path="/data/copy2.pcap", status="skipped", capture_id=1, skipped_because="same bytes")]
+    console = Console(width=200, record=True)
+    console.print(_files_table(AnalysisReport(files=files)))
+    text = console.export_text()
+    assert "/data/cut.pcap" in text and "/data/bro" in text
+    assert "/data/000.pcap" not in text and "/data/copy1.pcap" not in text
+    assert f"{MAX_FILE_ROWS} more files" in text and str(10 * MAX_FILE_ROWS) in text
+    assert "2 more files" in text
+    assert report_errors(AnalysisReport(files=files)) == 2
+    err = capsys.readouterr().err
+    assert "2 files skipped: the same bytes" in err and "/data/bro skipped" in err
+    assert "copy1" not in err

@@ -21,7 +21,7 @@ from iotwarden.cli.files import check_output, output
 from iotwarden.cli.main import app, err_console, print_error
 from iotwarden.cli.progress import bar
 from iotwarden.risk.scorer import band
-from iotwarden.services.analyze import AnalysisReport, analyze
+from iotwarden.services.analyze import AnalysisReport, FileResult, analyze
 from iotwarden.store import Store
 from iotwarden.store.db import redact
 from iotwarden.store.writer import MAX_PROBE_FLOWS
@@ -96,15 +96,34 @@ def device_table(devices: list[dict[str, Any]], title: str = "Devices") -> Table
     return table
 
 
+MAX_FILE_ROWS = 25  # past this many inputs the table lists only those with something to say
+
+
 def _files_table(report: AnalysisReport) -> Table:
+    """One row per input; a run over a dataset tree lists the inputs with a note and totals the rest."""
+    quiet = len(report.files) > MAX_FILE_ROWS
+    shown = [f for f in report.files if not quiet or f.error or (f.status == "skipped" and not _same_bytes(f))]
     table = Table(title="Files", title_justify="left")
     for name in ("file", "status", "packets", "flows", "devices", "observations", "note"):
         table.add_column(name, justify="right" if name in ("packets", "flows", "devices", "observations") else "left",
                          overflow="fold")
-    for f in report.files:
+    for f in shown:
         note = f.skipped_because or f.error or ""
         table.add_row(f.path, f.status, str(f.packets), str(f.flows), str(f.devices), str(f.observations), note)
+    rest = [f for f in report.files if f not in shown and f.status == "complete"]
+    if rest:
+        table.add_row(f"{len(rest)} more files", "complete", str(sum(f.packets for f in rest)),
+                      str(sum(f.flows for f in rest)), "", str(sum(f.observations for f in rest)),
+                      "each listed by -f json")
+    same = [f for f in report.files if f not in shown and _same_bytes(f)]
+    if same:
+        table.add_row(f"{len(same)} more files", "skipped", "0", "0", "0", "0",
+                      "the same bytes as a capture analysed before (each listed by -f json)")
     return table
+
+
+def _same_bytes(f: FileResult) -> bool:
+    return f.status == "skipped" and f.capture_id is not None
 
 
 def run_summary(report: AnalysisReport) -> str:
@@ -122,10 +141,14 @@ def run_summary(report: AnalysisReport) -> str:
 
 def report_errors(report: AnalysisReport) -> int:
     """One stderr line per file that could not be read completely; the exit code the run deserves."""
+    same = [f for f in report.files if _same_bytes(f)]
     for f in report.files:
-        if f.status == "skipped":
+        if f.status == "skipped" and (len(report.files) <= MAX_FILE_ROWS or not _same_bytes(f)):
             err_console.print(f"note: {f.path} skipped: {f.skipped_because}", markup=False, highlight=False,
                               soft_wrap=True)
+    if len(report.files) > MAX_FILE_ROWS and same:
+        err_console.print(f"note: {len(same)} files skipped: the same bytes as a capture analysed before "
+                          "(-f json lists each)", markup=False, highlight=False, soft_wrap=True)
     for f in report.failed:
         read = f.format is not None  # the file was opened as a capture or log (not missing, not a folder)
         notes = [f"{f.packets_read or 0} packets read before the damage"] if read and "read before" not in (
