@@ -83,9 +83,10 @@ def zeek_connects(a: str, b: str, dport: int, starts: Sequence[float], *, retran
 
 
 def zeek_connects_in_flight(a: str, b: str, dport: int, starts: Sequence[float], *, offset: float,
-                            retransmits: Sequence[float] = (7.0, 15.0)) -> list[Flow]:
-    """:func:`zeek_connects` with two connects in flight at once: per start, a second socket (its ports
-    from 51000 up) connecting ``offset`` seconds after the first, so the two sockets' records interleave."""
-    first = zeek_connects(a, b, dport, starts, retransmits=retransmits)
-    second = zeek_connects(a, b, dport, [t + offset for t in starts], retransmits=retransmits, sport=51000)
-    return sorted(first + second, key=lambda f: f.first_seen)
+                            retransmits: Sequence[float] = (7.0, 15.0), sockets: int = 2) -> list[Flow]:
+    """:func:`zeek_connects` with ``sockets`` connects in flight at once: per start, each further socket
+    (the k-th's ports from 41000 + 5000 k up) connecting ``offset`` seconds after the one before, so the
+    sockets' records interleave."""
+    out = [f for k in range(sockets) for f in zeek_connects(a, b, dport, [t + k * offset for t in starts],
+                                                            retransmits=retransmits, sport=41000 + 5000 * k)]
+    return sorted(out, key=lambda f: f.first_seen)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from iotwarden.detect.beacon import BeaconDetector
+from iotwarden.detect.series import RECENT_SOCKETS
 from iotwarden.lab.generator import PcapWriter
 from iotwarden.lab.wire import SYN, SYN_OPTIONS, Host, tcp_segment
 from iotwarden.model import Flow, Observation
@@ -167,3 +168,55 @@ def test_packets_keep_a_sockets_syns_in_one_flow_so_the_pcap_path_counts_as_befo
     from_zeek = feed([BeaconDetector({"learn_s": 600.0})],
                      flows=[LEARNED, *zeek_connects("10.0.0.7", C2, 4975, starts, retransmits=(7.0, 15.0, 31.0))])
     assert seen(from_packets) == seen(from_zeek) and len(from_packets) == 1
+
+
+
+def _alerting_beacon(period: float) -> tuple[BeaconDetector, list[Flow], float]:
+    """A beacon every ``period`` s on an odd port whose connects go unanswered (each SYN retransmitted 7
+    and 15 s after the first, logged apart by Zeek), raising at its seventh connect: the detector, the
+    records, and the alerting connect's start."""
+    starts = [1000.0 + i * period for i in range(7)]
+    return BeaconDetector({"learn_s": 600.0}), zeek_connects("10.0.0.7", C2, 4975, starts), starts[-1]
+
+
+def test_a_beats_syn_retransmitted_after_its_alert_is_still_that_beat() -> None:
+    """The alert comes at a connect's first record; that socket's later records (7 and 15 s after) come
+    after it and are still that connect: the series keeps the latest beat's start through the alert,
+    so they are no new beats (issue #4: clearing it with the times made the first one a beat)."""
+    det, records, last = _alerting_beacon(120.0)
+    (alert,) = feed([det], flows=[LEARNED, *[f for f in records if f.first_seen <= last]])
+    assert alert.evidence["connections"] == 7
+    feed([det], flows=[f for f in records if f.first_seen > last])  # the alerting connect's retransmissions
+    beats = det._series[("10.0.0.7", C2, 4975)]
+    assert not isinstance(beats, tuple) and beats.times == [last]
+    feed([det], flows=zeek_connects("10.0.0.7", C2, 4975, [last + 120.0], sport=42000))
+    assert beats.times == [last, last + 120.0]  # a new connect is a beat, its retransmissions are not
+
+
+def test_an_earlier_sockets_syn_retransmitted_after_the_alert_is_no_beat() -> None:
+    """A beacon every 10 s whose connects go unanswered: each socket's retransmission 15 s after its
+    start comes after the next socket's start, between that one's records. The alert comes at the
+    seventh socket's start; the sixth socket's retransmission comes after it and is still that socket
+    (an attempt in flight, kept through the alert), not a new beat."""
+    det, records, last = _alerting_beacon(10.0)
+    (alert,) = feed([det], flows=[LEARNED, *[f for f in records if f.first_seen <= last]])
+    assert alert.first_seen == last and 9.5 <= alert.evidence["period_s"] <= 10.5
+    after = [f for f in records if f.first_seen > last]
+    assert {f.a_port for f in after} == {41005, 41006}  # the sixth socket's retransmission among the seventh's
+    feed([det], flows=after)
+    beats = det._series[("10.0.0.7", C2, 4975)]
+    assert not isinstance(beats, tuple) and beats.times == [last]
+
+
+@pytest.mark.parametrize("sockets", [2, 3, RECENT_SOCKETS])
+def test_up_to_recent_sockets_connects_in_flight_at_once_are_each_one_beat(sockets: int) -> None:
+    """Up to RECENT_SOCKETS connects in flight at once, 2 s apart, each retransmitted 7, 15, 31 and 63 s
+    after its first SYN, their records interleaved: each socket is one beat (more at once than that:
+    their oldest's records count as new beats, the series' named limit, tests/detect/test_series.py)."""
+    starts = [4000.0 + i * 200.0 for i in range(5)]
+    records = zeek_connects_in_flight("10.0.0.7", C2, 443, starts, offset=2.0, retransmits=(7.0, 15.0, 31.0, 63.0),
+                                      sockets=sockets)
+    det = BeaconDetector({"learn_s": 600.0, "min_intervals": 50, "max_intervals": 64})  # kept, never judged
+    feed([det], flows=[LEARNED, *records])
+    beats = det._series[("10.0.0.7", C2, 443)]
+    assert not isinstance(beats, tuple) and beats.times == sorted(t + 2.0 * k for t in starts for k in range(sockets))

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from iotwarden.detect.c2_retry import CallbackDetector
+from iotwarden.detect.c2_retry import CallbackDetector, CallbackOptions
+from iotwarden.detect.series import RECENT_SOCKETS
 from iotwarden.model import Flow
 from tests.detect.runner import feed, tcp_flow, zeek_connects, zeek_connects_in_flight
 
@@ -128,3 +129,42 @@ def test_a_bot_retrying_every_few_seconds_is_still_a_callback_when_zeek_splits_i
         t += 10.0 + rng.randint(1, 10)
     (alert,) = feed([CallbackDetector()], flows=zeek_connects("10.0.0.9", C2, 443, starts, retransmits=(7.0,)))
     assert alert.evidence["connections"] >= 10 and 11 <= alert.evidence["median_gap_s"] <= 20
+
+
+
+def test_a_sockets_last_syn_retransmission_63_s_after_its_first_is_still_that_attempt() -> None:
+    """Linux retransmits an unanswered SYN up to 63 s after the first (tcp_syn_retries 6; in IoT-23 44-1
+    a socket is answered 64.8 s after its first SYN). A device whose cloud is down opens two sockets at
+    once each round (0.3 s apart), gives each up after 75 s (BSD's classic connect timeout) and starts
+    a round every 100 s. Each socket is one attempt, however its records interleave with the other's:
+    with the socket's bound at the 60-s max_duration_s, the 63-s records were connects of their own,
+    a round 63 s into each, and for a site allowing a slower pace (max_gap_s 60) gaps of 63 and 37 s
+    made a call-back every 50 s of a device retrying every 100 s."""
+    starts = [100.0 + i * 100.0 for i in range(40)]
+    records = zeek_connects_in_flight("10.0.0.9", C2, 443, starts, offset=0.3, retransmits=(7.0, 15.0, 31.0, 63.0))
+    det = CallbackDetector()
+    assert feed([det], flows=records) == []
+    (series,) = det._series.values()
+    assert not isinstance(series, tuple)
+    assert series.times == sorted(starts + [t + 0.3 for t in starts])[-CallbackOptions().max_connections:]
+    assert feed([CallbackDetector({"max_gap_s": 60.0})], flows=records) == []
+    # the pace the site asked for is still a call-back: a round every 50 s, records as Zeek writes them
+    (alert,) = feed([CallbackDetector({"max_gap_s": 60.0})], flows=zeek_connects_in_flight(
+        "10.0.0.9", C2, 443, [100.0 + i * 50.0 for i in range(40)], offset=0.3, retransmits=(7.0, 15.0, 31.0)))
+    assert 49 <= alert.evidence["median_gap_s"] <= 51
+
+
+@pytest.mark.parametrize("sockets", [2, 3, RECENT_SOCKETS])
+def test_up_to_recent_sockets_connects_in_flight_at_once_are_each_one_attempt(sockets: int) -> None:
+    """Up to RECENT_SOCKETS connects in flight at once, 2 s apart, each retransmitted 7, 15, 31 and 63 s
+    after its first SYN: every socket's records come between the others', and each socket is one
+    attempt, one start time (more sockets at once than that: their oldest's records count as new
+    connects, the series' named limit, tests/detect/test_series.py)."""
+    starts = [100.0 + i * 200.0 for i in range(5)]
+    records = zeek_connects_in_flight("10.0.0.9", C2, 443, starts, offset=2.0, retransmits=(7.0, 15.0, 31.0, 63.0),
+                                      sockets=sockets)
+    det = CallbackDetector()
+    feed([det], flows=records)
+    (series,) = det._series.values()
+    assert not isinstance(series, tuple)
+    assert series.times == sorted(t + 2.0 * k for t in starts for k in range(sockets))

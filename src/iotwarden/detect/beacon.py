@@ -199,7 +199,9 @@ class BeaconDetector(Detector):
             return
         for item in items:  # reported once, then part of the normal
             self.normal.remember(src, item, flow.first_seen)
-        times.clear()
+        # the series starts over from this beat, whose start (with the series' source port and its
+        # attempts still in flight) tells its socket's later records, SYN retransmissions, from new beats
+        del times[:-1]
         self.raise_alert(ctx, BEACON, title=f"{flow.a_ip} beacons to {name or flow.b_ip}:{flow.b_port} every "
                          f"{period:.0f}s", severity="medium" if name else "high",
                          subject=subject_key(ctx, flow.a_mac, flow.a_ip),

@@ -12,9 +12,12 @@ connection counts when the initiator's SYN was seen (a new connection, not the t
 it carried at most ``max_payload`` bytes each way (unanswered, refused, reset, or a token exchange)
 and lasted at most ``max_duration_s``. A connection is one socket: Zeek logs an unanswered SYN's
 later retransmissions (Linux: 7, 15, 31 s after the first) as further S0 records of the same source
-port (IoT-23 conn.log.labeled, captures 20-1, 42-1 and 44-1), so a record of the series' latest
-source port within ``max_duration_s`` of its start is the same attempt, not a new one; counting them
-would turn any connect that times out (a device whose cloud is down) into a call every 8 s.
+port (IoT-23 conn.log.labeled, captures 20-1, 42-1 and 44-1), so a record of the source port of the
+series' latest attempt, or of one of its earlier attempts still in flight, within
+:data:`~iotwarden.detect.series.SOCKET_S` (130 s) of that attempt's start is the same attempt, not a
+new one: the kernel retransmits up to 63 s after the first SYN, past ``max_duration_s``, which bounds
+one record's length; counting them would turn any connect that times out (a device whose cloud is
+down) into a call every 8 s.
 ``min_connections`` of them to one host and port within
 ``window_s``, over at least ``min_span_s``, with a median gap between ``min_gap_s`` (floods are
 faster) and ``max_gap_s`` make a call-back.
@@ -46,7 +49,7 @@ from iotwarden.detect.base import (
     outside,
     subject_key,
 )
-from iotwarden.detect.series import Series, Triple, same_socket
+from iotwarden.detect.series import SOCKET_S, Series, Triple, same_socket
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
 
@@ -122,7 +125,7 @@ class CallbackDetector(Detector):
                     series = table[key] = Series([held[0]], [], sport=held[1])
                 else:
                     series = held
-                if series.times and same_socket(flow, series.sport, series.times[-1], max_duration, series.earlier):
+                if series.times and same_socket(flow, series.sport, series.times[-1], SOCKET_S, series.earlier):
                     continue  # the same socket's SYN retransmitted, logged apart by Zeek
             self._judge(ctx, flow, series)
 
@@ -132,7 +135,7 @@ class CallbackDetector(Detector):
     def _judge(self, ctx: Context, flow: Flow, series: Series) -> None:
         """A short connection added to its series; a call-back raised when the series has become one."""
         o: CallbackOptions = self.options
-        series.add(flow, keep_times=o.max_connections, keep_flows=EVIDENCE_FLOWS, within=o.max_duration_s)
+        series.add(flow, keep_times=o.max_connections, keep_flows=EVIDENCE_FLOWS, within=SOCKET_S)
         now, times = flow.first_seen, series.times
         if times and now - times[0] > o.window_s:  # the oldest are out of the window (a series of one never is)
             del times[:next((i for i, t in enumerate(times) if now - t <= o.window_s), len(times))]
