@@ -217,3 +217,36 @@ def test_playbooks_need_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[
     (tmp_path / "pb.yaml").write_text(PLAYBOOK)
     assert main(["monitor", str(tmp_path), "--once", "--no-store", "--playbooks", str(tmp_path / "pb.yaml")]) == 2
     assert "drop --no-store" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("given", "named"), [
+    (["--ca-dir", "ca"], "--ca-dir"),
+    (["--passphrase-env", "MY_CA_PASS"], "--passphrase-env"),
+    (["--passphrase-env", "IOTWARDEN_CA_PASSPHRASE"], "--passphrase-env"),  # the default's value, given: refused too
+    (["--enforce", "nftables"], "--enforce"),
+    (["--yes", "--ca-dir", "ca"], "--yes, --ca-dir"),
+])
+def test_response_options_without_playbooks_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        given: list[str], named: str) -> None:
+    """The CA options only serve the playbooks' revocations: given without --playbooks they would be
+    ignored, so they are refused like the other response options, in one line, exit 2."""
+    assert main(["monitor", str(tmp_path), "--once", "--no-store", *given]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(f"error: {named}: how response playbooks act on alerts; give --playbooks too")
+    assert "Traceback" not in err and "monitoring" not in err and out == ""
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ([], (Path(iotwarden.cli.monitor.CA_DIR_OPTION.default), "IOTWARDEN_CA_PASSPHRASE")),
+    (["--ca-dir", "site-ca", "--passphrase-env", "SITE_PASS"], (Path("site-ca"), "SITE_PASS")),
+])
+def test_with_playbooks_the_ca_options_reach_the_responder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          given: list[str], expected: tuple[Path, str]) -> None:
+    seen: list[tuple[Path, str]] = []
+    monkeypatch.setattr(iotwarden.cli.monitor, "_ca", lambda store, ca_dir, env: seen.append((ca_dir, env)))
+    watched = tmp_path / "spool"
+    watched.mkdir()
+    (tmp_path / "pb.yaml").write_text(PLAYBOOK)
+    db = f"sqlite:///{tmp_path / 'mon.db'}"
+    assert main(["monitor", str(watched), "--once", "--db", db, "--playbooks", str(tmp_path / "pb.yaml"), *given]) == 0
+    assert seen == [expected]

@@ -45,6 +45,10 @@ STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan
 SUPPRESSIONS_OPTION = typer.Option(None, "--suppressions", help="YAML suppression rules.")
 DETECT_OPTIONS_OPTION = typer.Option(None, "--detect-options",
                                      help="YAML: detector name -> {option: value} (see docs/detection.md).")
+# identity's CA options, defaulting to None here so that one given without --playbooks is told from the
+# default (and refused); with --playbooks an absent one takes identity's default
+MONITOR_CA_DIR_OPTION = typer.Option(None, "--ca-dir", help=f"With --playbooks: {CA_DIR_OPTION.help}")
+MONITOR_PASS_ENV_OPTION = typer.Option(None, "--passphrase-env", help=f"With --playbooks: {PASS_ENV_OPTION.help}")
 
 
 def print_alert(alert: Alert) -> None:
@@ -54,10 +58,14 @@ def print_alert(alert: Alert) -> None:
 
 
 def _responder(store: Store, found: list[Playbook], *, enforce: Enforce, netns: str | None, allow: list[str],
-               policy: str | None, yes: bool, ca_dir: Path, passphrase_env: str) -> Callable[[Alert], None]:
-    """The response engine's alert subscriber; each alert's actions are printed as they are taken."""
+               policy: str | None, yes: bool, ca_dir: Path | None,
+               passphrase_env: str | None) -> Callable[[Alert], None]:
+    """The response engine's alert subscriber; each alert's actions are printed as they are taken. The
+    device CA (for revocations) is identity's: its default folder and variable where none is given."""
     default, named = _enforcers(enforce, netns, allow, store, policy=policy, yes=yes)
-    engine = ResponseEngine(store, found, enforcer=default, enforcers=named, ca=_ca(store, ca_dir, passphrase_env))
+    ca = _ca(store, CA_DIR_OPTION.default if ca_dir is None else ca_dir,
+             PASS_ENV_OPTION.default if passphrase_env is None else passphrase_env)
+    engine = ResponseEngine(store, found, enforcer=default, enforcers=named, ca=ca)
 
     def respond(alert: Alert) -> None:
         before = engine.errors
@@ -72,10 +80,12 @@ def _responder(store: Store, found: list[Playbook], *, enforce: Enforce, netns: 
 
 
 def _without_playbooks(*, enforce: Enforce, netns: str | None, allow: list[str], policy: str | None,
-                       yes: bool) -> None:
+                       yes: bool, ca_dir: Path | None, passphrase_env: str | None) -> None:
     """The response options only say how playbooks act: given without --playbooks they would do nothing."""
     given = [flag for flag, on in (("--enforce", enforce is not Enforce.dry_run), ("--netns", netns is not None),
-                                   ("--allow", bool(allow)), ("--policy", policy is not None), ("--yes", yes)) if on]
+                                   ("--allow", bool(allow)), ("--policy", policy is not None), ("--yes", yes),
+                                   ("--ca-dir", ca_dir is not None), ("--passphrase-env", passphrase_env is not None))
+             if on]
     if given:
         raise ConfigError(f"{', '.join(given)}: how response playbooks act on alerts; give --playbooks too")
 
@@ -112,7 +122,7 @@ def monitor_cmd(
                             "their actions are logged in --db (see iotwarden playbooks).")] = None,
     enforce: Enforce = ENFORCE_OPTION, netns: str | None = NETNS_OPTION, allow: list[str] = ALLOW_OPTION,
     policy: str | None = POLICY_OPTION, yes: bool = YES_OPTION,
-    ca_dir: Path = CA_DIR_OPTION, passphrase_env: str = PASS_ENV_OPTION,
+    ca_dir: Path | None = MONITOR_CA_DIR_OPTION, passphrase_env: str | None = MONITOR_PASS_ENV_OPTION,
 ) -> None:
     """Watch SOURCE continuously and report alerts as they happen; Ctrl-C stops cleanly."""
     if not 0 < poll < math.inf:  # NaN fails both: Event.wait(nan) never returns
@@ -123,7 +133,8 @@ def monitor_cmd(
     rules = load_suppressions(suppress) if suppress else []
     tunables = load_options(options) if options else None
     if not playbooks:
-        _without_playbooks(enforce=enforce, netns=netns, allow=allow, policy=policy, yes=yes)
+        _without_playbooks(enforce=enforce, netns=netns, allow=allow, policy=policy, yes=yes, ca_dir=ca_dir,
+                           passphrase_env=passphrase_env)
     found = read_playbooks(playbooks) if playbooks else []
     if found and no_store:
         raise ConfigError("--playbooks log every action in the database: drop --no-store")
