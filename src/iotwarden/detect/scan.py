@@ -121,31 +121,49 @@ class ScanDetector(Detector):
         sources, max_sources, limit, window = self._src, o.max_sources, o.max_targets, o.window_s
         min_hosts, min_telnet_hosts, min_ports = o.min_hosts, o.min_telnet_hosts, o.min_ports
         one_port = limit >= 2 and min_ports >= 2  # (port, time) stands for a table that is never counted
+        # a key added to a table goes last by itself: move_to_end only for keys already there; and the
+        # source of the probe before, most recent already, is not looked up again (a sweep's millions)
+        last_src: str | None = None
+        st = _Probes()
         for flow in flows:
             proto = flow.ip_proto
             if not (failed_attempt(flow) if proto == 6 else (
                     proto == 17 and flow.pkts_ba == 0 and flow.a_port >= 1024 and flow.b_port not in UDP_NOT_PROBED)):
                 continue
             src, ts, host, port = flow.a_ip, flow.first_seen, flow.b_ip, flow.b_port
-            st = sources.get(src)
-            if st is None:
-                st = sources[src] = _Probes()
-                if len(sources) > max_sources:
-                    sources.popitem(last=False)
-            sources.move_to_end(src)
+            if src != last_src or last_src is None:
+                known = sources.get(src)
+                if known is None:
+                    st = sources[src] = _Probes()
+                    if len(sources) > max_sources:
+                        sources.popitem(last=False)
+                else:
+                    st = known
+                    sources.move_to_end(src)
+                last_src = src
             by_port = st.by_port
-            hosts = by_port.get(port) or Recent()
-            by_port[port] = hosts
-            by_port.move_to_end(port)
-            if len(by_port) > limit:
-                by_port.popitem(last=False)
+            hosts = by_port.get(port)
+            if hosts:
+                by_port.move_to_end(port)
+            else:
+                had = hosts is not None
+                hosts = by_port[port] = Recent()
+                if had:
+                    by_port.move_to_end(port)
+                if len(by_port) > limit:
+                    by_port.popitem(last=False)
             last = hosts.get(host)
-            hosts[host] = last if last is not None and last > ts else ts
-            hosts.move_to_end(host)
-            if len(hosts) > limit:
-                hosts.popitem(last=False)
+            if last is None:
+                hosts[host] = ts
+                if len(hosts) > limit:
+                    hosts.popitem(last=False)
+            else:
+                if ts > last:
+                    hosts[host] = ts
+                hosts.move_to_end(host)
             by_host = st.by_host
             ports = by_host.get(host)
+            known_host = ports is not None
             if isinstance(ports, tuple):
                 first, last = ports
                 ports = (port, last if last > ts else ts) if first == port else Recent(((first, last), (port, ts)))
@@ -160,8 +178,9 @@ class ScanDetector(Detector):
                     table.popitem(last=False)
                 ports = table
             by_host[host] = ports  # a sweep of millions keeps the latest hosts only
-            by_host.move_to_end(host)
-            if len(by_host) > limit:
+            if known_host:
+                by_host.move_to_end(host)
+            elif len(by_host) > limit:
                 by_host.popitem(last=False)
             if len(st.flows) < 4:
                 st.flows.append(flow)
