@@ -25,6 +25,23 @@ def test_group_macs_are_broadcast_and_multicast_only() -> None:
     assert not is_group_mac("garbage")
 
 
+def test_group_bit_table_answers_as_the_octet_parse_does() -> None:
+    """The first octet's lookup table gives int()'s answer for every two characters, hex or not
+    (int() also takes ' 1', '+1' and '-1', which the table leaves to it)."""
+    def parsed(mac: str) -> bool:
+        try:
+            return bool(int(mac[:2], 16) & 1)
+        except ValueError:
+            return False
+
+    chars = [chr(c) for c in range(128)] + ["é", "٣"]  # ASCII, a letter and an Arabic-Indic digit
+    for first in chars:
+        for second in chars:
+            mac = f"{first}{second}:00:00:00:00:00"
+            assert is_group_mac(mac) is parsed(mac), mac
+    assert is_group_mac("-1:00:00:00:00:00") and not is_group_mac(" 2:00:00:00:00:00")
+
+
 @pytest.mark.parametrize(
     ("ip", "expected"),
     [("10.0.0.5", "10.0.0.5"), ("2001:DB8::1", "2001:db8::1"), ("224.0.0.251", None), ("ff02::fb", None),

@@ -153,6 +153,25 @@ def test_values_per_call_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(hits) == 3
 
 
+def test_matches_of_a_value_are_remembered_up_to_the_memo_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The classifier asks about the same values at every pass: the second answer is the first's
+    records, a rule with ``requires`` is still judged per device, and a full memo starts again."""
+    kb = build(r("boa", "http.server", "regex", r"^Boa/(\S+)", conclusions={"firmware": "{1}"}),
+               {**r("yale", "dhcp.hostname", "exact", "connect", ignore_case=True),
+                "requires": [{"attribute": "mac.address", "prefix": "D86162"}]})
+    first = kb.match("http.server", "Boa/0.94")
+    again = kb.match("http.server", "Boa/0.94")
+    assert again == first and again[0] is first[0] and again[0].conclusions == {"firmware": "0.94"}
+    assert ids(kb.match_device({"dhcp.hostname": {"connect"}}, mac="d8:61:62:00:00:01")) == ["yale"]
+    assert kb.match_device({"dhcp.hostname": {"connect"}}, mac="00:17:7a:00:00:01") == []  # same text, other device
+    assert kb.match("dhcp.hostname", "connect") == []
+    monkeypatch.setattr(index, "MAX_MATCH_MEMO", 2)
+    for n in range(5):
+        assert ids(kb.match("http.server", f"Boa/{n}")) == ["boa"]
+        assert len(kb._memo) <= 2
+    assert kb.match("http.server", "Boa/0.94")[0].conclusions == {"firmware": "0.94"}  # computed again, same
+
+
 def test_required_conditions_hold_on_the_whole_device() -> None:
     """A rule with ``requires`` is evidence only when the device has a value for each condition."""
     kb = build({**r("yale", "dhcp.hostname", "exact", "connect", ignore_case=True),

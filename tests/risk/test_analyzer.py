@@ -93,6 +93,30 @@ def test_a_check_crashing_on_flows_is_counted_per_flow() -> None:
     assert ctx.stats.analyzer_errors == {"risk.test.broken_flows": 2}
 
 
+def test_a_batch_of_flows_reaches_the_flow_checks_as_flow_by_flow() -> None:
+    """The manager hands the analyzer whole batches (on_flows): the checks end as they do fed one flow
+    at a time through on_flow."""
+    flows = [Flow(vlan=0, ip_proto=6, a_ip=f"10.0.0.{5 + n % 2}", a_port=40000 + n, b_ip=f"81.0.{n}.1",
+                  b_port=23 + n % 3, first_seen=1.0 + n, last_seen=2.0 + n, a_mac=f"02:00:00:00:00:0{5 + n % 2}")
+             for n in range(40)] + [Flow(0, 6, "10.0.0.5", 1, "10.0.0.9", 80, 50.0, 51.0, a_mac="02:00:00:00:00:05")]
+    batched, single = RiskAnalyzer(), RiskAnalyzer()
+    ctx = Context()
+    manager = AddonManager(ctx, [batched])
+    manager.load()
+    manager.flows(flows)
+    for flow in flows:
+        single.on_flow(Context(), flow)
+
+    def reached(analyzer: RiskAnalyzer) -> dict[Any, Any]:
+        (check,) = [c for c in analyzer.checks if c.wants_flows]
+        return {k: (sorted(r.destinations), sorted(r.ports), r.first, r.last)
+                for k, r in check.reached.items()}  # type: ignore[attr-defined]
+
+    assert reached(batched) == reached(single) != {}
+    assert len(reached(batched)[("02:00:00:00:00:05", "10.0.0.5")][0]) == 20  # the internal peer is not counted
+    assert not ctx.stats.analyzer_errors
+
+
 def test_options_are_validated_at_construction() -> None:
     with pytest.raises(ConfigError, match="no check"):
         RiskAnalyzer(options={"risk.nope": {}})

@@ -6,6 +6,7 @@ device row) :mod:`iotwarden.inventory.reported`'s.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from iotwarden.hooks import Context
@@ -198,8 +199,7 @@ class InventoryBuilder(EndpointResolver):
             found += [(f"{proto}.{name}", value) for name, value in named_values(rule, fields)]
         found += [(name, raw) for name, path, top in trailing
                   if (raw := fields.get(path) if top else dig(fields, path)) is not None]
-        for name, raw in found:
-            self._attribute(ep, dev, obs, name, raw)
+        self._attributes(ep, dev, obs, found)
         for path in rule.hostnames:
             for value in field_values(dig(obs.fields, path), False):
                 name = value.strip().rstrip(".")
@@ -258,37 +258,50 @@ class InventoryBuilder(EndpointResolver):
             self._attribute(ep, dev, obs, attribute_name(obs.proto, path), dig(obs.fields, path))
 
     def _attribute(self, ep: Endpoint, dev: Device, obs: Observation, name: str, raw: object) -> None:
-        """Keep the values of attribute ``name`` ("<proto>.<field>") on the endpoint and its device.
+        """Keep the values of attribute ``name`` ("<proto>.<field>"): :meth:`_attributes` for one."""
+        self._attributes(ep, dev, obs, ((name, raw),))
 
-        Runs for most observations: a text value skips field_values. Each value is also an evidence fact
-        of the endpoint, (proto, kind, field, value) with its first and last time and count, kept up to
-        ``MAX_EVIDENCE_PER_ENDPOINT`` facts."""
-        field_name = name.split(".", 1)[1]
-        if raw.__class__ is str:
-            values = [raw[:MAX_VALUE_LEN]] if raw else []  # field_values of a text, without the call
-        else:
-            values = field_values(raw, field_name in ORDERED_FIELDS)
-        if not values:
-            return
-        evidence, ts = ep.evidence, obs.ts
-        on_ep = ep.attributes.setdefault(name, set())
-        on_dev = dev.attributes.setdefault(name, set())
-        limit = resolution.MAX_VALUES_PER_ATTRIBUTE
-        for value in values:
-            ek = (obs.proto, obs.kind, field_name, value)
-            fact = evidence.get(ek)
-            if fact is not None:
-                if ts < fact[0]:  # noqa: PLR1730 - min() and max() without calls: per attribute value
-                    fact[0] = ts
-                if ts > fact[1]:  # noqa: PLR1730 - as above
-                    fact[1] = ts
-                fact[2] += 1
-            elif len(evidence) < MAX_EVIDENCE_PER_ENDPOINT:
-                evidence[ek] = [ts, ts, 1]
-            if len(on_ep) < limit:
-                on_ep.add(value)
-            if len(on_dev) < limit:
-                on_dev.add(value)
+    def _attributes(self, ep: Endpoint, dev: Device, obs: Observation, found: Iterable[tuple[str, object]]) -> None:
+        """Keep the values of each attribute ``name`` ("<proto>.<field>") of ``found`` on the endpoint and
+        its device.
+
+        Runs for most observations, for all their attributes at once: a text value skips field_values. Each
+        value is also an evidence fact of the endpoint, (proto, kind, field, value) with its first and last
+        time and count, kept up to ``MAX_EVIDENCE_PER_ENDPOINT`` facts."""
+        evidence, ts, proto, kind = ep.evidence, obs.ts, obs.proto, obs.kind
+        on_eps, on_devs = ep.attributes, dev.attributes
+        limit, max_evidence = resolution.MAX_VALUES_PER_ATTRIBUTE, MAX_EVIDENCE_PER_ENDPOINT
+        for name, raw in found:
+            field_name = name.split(".", 1)[1]
+            if raw.__class__ is str:
+                values = [raw[:MAX_VALUE_LEN]] if raw else []  # field_values of a text, without the call
+            else:
+                values = field_values(raw, field_name in ORDERED_FIELDS)
+            if not values:
+                continue
+            # get before setdefault: an attribute is nearly always there already, and setdefault would
+            # build an empty set for every call
+            on_ep = on_eps.get(name)
+            if on_ep is None:
+                on_ep = on_eps[name] = set()
+            on_dev = on_devs.get(name)
+            if on_dev is None:
+                on_dev = on_devs[name] = set()
+            for value in values:
+                ek = (proto, kind, field_name, value)
+                fact = evidence.get(ek)
+                if fact is not None:
+                    if ts < fact[0]:  # noqa: PLR1730 - min() and max() without calls: per attribute value
+                        fact[0] = ts
+                    if ts > fact[1]:  # noqa: PLR1730 - as above
+                        fact[1] = ts
+                    fact[2] += 1
+                elif len(evidence) < max_evidence:
+                    evidence[ek] = [ts, ts, 1]
+                if len(on_ep) < limit:
+                    on_ep.add(value)
+                if len(on_dev) < limit:
+                    on_dev.add(value)
 
     def _link(self, ctx: Context, name: str, value: str, mac: str) -> None:
         """``mac`` holds an identifying fact: when another MAC held it first, both are one device."""

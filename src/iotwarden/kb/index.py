@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 INDEX_FORMAT = 1  # version of generated/index.json; bump when its layout changes
 MAX_VALUES_PER_CALL = 1_000  # values of one attribute matched per match() call; the rest are ignored
 MAX_VALUE_LENGTH = 4_096  # characters of an observed value looked at (banners can be long)
+# (attribute, value text) pairs whose matches are remembered: the classifier asks about a device's
+# same values again at every pass, and many devices share values (a vendor's DHCP options, its cloud
+# names); past the limit the memo starts again empty
+MAX_MATCH_MEMO = 65_536
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -247,6 +251,9 @@ class KnowledgeBase:
         self._conditions: dict[str, list[tuple[Condition, _AttributeIndex]]] = {
             rule.id: [(c, _condition_index(c, attributes[c.attribute].type)) for c in rule.requires]
             for rule in rules if rule.requires}
+        # (attribute, text) -> its matches, each with its rule when the rule has ``requires`` (held only
+        # on a device meeting them); up to MAX_MATCH_MEMO pairs (see _text_matches)
+        self._memo: dict[tuple[str, str], tuple[tuple[Match, Rule | None], ...]] = {}
 
     _cached: KnowledgeBase | None = None
 
@@ -299,15 +306,30 @@ class KnowledgeBase:
             return []
         out: list[Match] = []
         for text in self._canonical_values(idx.type, value):
-            for rule, m in idx.lookup(text):
-                if rule.requires and (device is None or not self._meets(rule, device)):
+            for match, conditional in self._text_matches(attribute, idx, text):
+                if conditional is not None and (device is None or not self._meets(conditional, device)):
                     continue
-                conclusions = _substitute(rule.conclusions, m)
-                if conclusions:
-                    out.append(Match(rule.id, attribute, text, MappingProxyType(conclusions), rule.weight,
-                                     rule.reference, rule.file))
+                out.append(match)
         out.sort(key=lambda x: (-x.weight, x.rule_id, x.value))
         return out
+
+    def _text_matches(self, attribute: str, idx: _AttributeIndex, text: str) -> tuple[tuple[Match, Rule | None], ...]:
+        """The matches of one canonical ``text``, in lookup order, each with its rule when that rule
+        has ``requires`` (to be checked per device); remembered, since they depend on the text alone
+        (Match records are frozen, so one serves every caller). The memo is bounded by
+        MAX_MATCH_MEMO: full, it is emptied (one step, safe while another thread reads it)."""
+        key = (attribute, text)
+        found = self._memo.get(key)
+        if found is None:
+            found = tuple(
+                (Match(rule.id, attribute, text, MappingProxyType(conclusions), rule.weight, rule.reference,
+                       rule.file), rule if rule.requires else None)
+                for rule, m in idx.lookup(text)
+                if (conclusions := _substitute(rule.conclusions, m)))
+            if len(self._memo) >= MAX_MATCH_MEMO:
+                self._memo.clear()
+            self._memo[key] = found
+        return found
 
     def match_device(self, attributes: Mapping[str, Iterable[Any]], mac: str | None = None) -> list[Match]:
         """Evidence for every attribute value of a device (``Device.attributes``), deduplicated.

@@ -60,3 +60,15 @@ def test_interleaved_sources_each_count_their_own_destinations() -> None:
     assert len(reached[("02:00:00:00:00:1e", "10.9.0.30")]) == 20
     assert reached[("02:00:00:00:00:1f", "10.9.0.31")] == sorted(f"81.0.{n}.1" for n in range(1, 30, 3))
     assert check.reached[("02:00:00:00:00:1f", "10.9.0.31")].last == T0 + 29  # its last flow: n = 28
+
+
+def test_a_source_asked_again_is_still_judged_per_destination() -> None:
+    """The previous flow's source is known internal: its next flows skip that test, never the
+    destination's, and an internet source never counts."""
+    check = ManyExternalDestinations()
+    mac, ip = "02:00:00:00:00:1e", "10.9.0.30"
+    destinations = ["81.0.0.1", "10.9.0.1", "224.0.0.251", "81.0.0.2", "192.168.1.9", "81.0.0.1"]
+    for n, dst in enumerate(destinations):
+        check.on_flow(Context(), Flow(0, 6, ip, 40000 + n, dst, 443, T0 + n, T0 + n + 1, a_mac=mac))
+    check.on_flow(Context(), Flow(0, 6, "81.0.0.9", 5000, "81.0.0.3", 443, T0, T0 + 1, a_mac=mac))
+    assert {k: sorted(r.destinations) for k, r in check.reached.items()} == {(mac, ip): ["81.0.0.1", "81.0.0.2"]}

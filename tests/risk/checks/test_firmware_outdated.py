@@ -57,6 +57,25 @@ def test_current_or_unlisted_software_is_fine(proto: str, kind: str, fields: dic
     assert check.hits == {}
 
 
+def test_a_repeated_banner_counts_every_time_and_the_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each distinct banner is searched once; every sighting still counts, and a full memo starts again."""
+    from iotwarden.risk.checks import firmware_outdated
+
+    check = FirmwareOutdated()
+    banner = {"server": "Boa/0.94.14rc21"}
+    for ts in (1.0, 2.0, 3.0):
+        check.on_observation(Context(), Observation(ts=ts, proto="http", kind="response", src_ip="10.0.0.2",
+                                                    fields=banner))
+    hit = check.hits[(None, "10.0.0.2")]
+    assert hit.facts["software"] == {"Boa 0.94.14"} and hit.count == 3
+    monkeypatch.setattr(firmware_outdated, "MAX_BANNER_MEMO", 2)
+    for n in range(5):
+        check.on_observation(Context(), Observation(ts=4.0 + n, proto="http", kind="response", src_ip="10.0.0.3",
+                                                    fields={"server": f"lighttpd/1.4.{30 + n}"}))
+        assert len(check._found) <= 2
+    assert check.hits[(None, "10.0.0.3")].facts["software"] == {f"lighttpd 1.4.{30 + n}" for n in range(5)}
+
+
 def test_lab_servers_run_current_software() -> None:
     # the lab's OpenSSH_8.9p1 and libupnp 1.14.0 are above their thresholds
     ctx, _ = analyse(shared("pcaps", "suricata_verify", "sip-ssdp-pm", "ssdp.pcap"))  # MiniUPnPd/1.6 >= 1.4

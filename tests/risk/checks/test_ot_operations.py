@@ -50,6 +50,18 @@ def test_reads_and_responses_are_no_operation(observation: Observation) -> None:
     assert operation(observation) is None
 
 
+def test_each_observation_gets_its_own_answer_when_asked_in_turn() -> None:
+    """Every risk.ot.* check asks about the same observation: the answer is remembered for the last
+    one only, so observations taking turns (and a fresh copy of one) are each read as they are."""
+    write = obs("modbus", "request", function_code=6, function="write_single_register", is_write=True)
+    read = obs("modbus", "request", function_code=3, function="read_holding_registers", is_write=False)
+    written = ("write", "write_single_register")
+    for observation, expected in [(write, written), (write, written), (read, None), (write, written), (read, None)]:
+        assert operation(observation) == expected
+    copy = obs("modbus", "request", function_code=6, function="write_single_register", is_write=False)
+    assert operation(copy) is None  # same fields but the write flag: another object, read afresh
+
+
 def test_lab_engineering_station_may_write_and_a_workstation_may_not(small_lab: Any, enterprise_lab: Any) -> None:
     # small.yaml: ws-01 (a workstation) writes to plc-01; enterprise.yaml: eng-ws (an engineering
     # workstation) writes to plc-line1; both classified as the ground truth says

@@ -51,12 +51,15 @@ class ManyExternalDestinations(Check):
         self._last: tuple[str | None, str, Reach] | None = None  # the latest flow's (a_mac, a_ip) and its Reach
 
     def on_flow(self, ctx: Context, flow: Flow) -> None:
-        if not is_external(flow.b_ip) or is_external(flow.a_ip):
-            return
         last = self._last
         if last is not None and last[0] == flow.a_mac and last[1] == flow.a_ip:
-            reach = last[2]  # the same source as the flow before (a scan's probes): no key to build
+            # the same source as the flow before (a scan's probes): known internal, no key to build
+            if not is_external(flow.b_ip):
+                return
+            reach = last[2]
         else:
+            if not is_external(flow.b_ip) or is_external(flow.a_ip):
+                return
             source = (usable_mac(flow.a_mac), flow.a_ip)
             found = self.reached.get(source)
             if found is None:

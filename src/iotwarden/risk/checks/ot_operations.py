@@ -65,8 +65,24 @@ def _number(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+class _Last:
+    """The observation :func:`operation` read last, with its answer: every risk.ot.* check (one per
+    operation class) asks about each OT observation in turn, and only the first needs to read it."""
+
+    entry: ClassVar[tuple[Observation, tuple[str, str] | None] | None] = None
+
+
 def operation(obs: Observation) -> tuple[str, str] | None:
     """(class, operation name) of an OT request, or None when it reads or is no request."""
+    last = _Last.entry  # one read: another thread may replace it meanwhile
+    if last is not None and last[0] is obs:  # held here, so no other object can have its id
+        return last[1]
+    found = _operation(obs)
+    _Last.entry = (obs, found)
+    return found
+
+
+def _operation(obs: Observation) -> tuple[str, str] | None:
     f = obs.fields
     if obs.proto == "modbus" and obs.kind == "request":
         umas = _text(f.get("umas_function"))
