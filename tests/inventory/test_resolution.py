@@ -7,6 +7,8 @@ import pytest
 from iotwarden.hooks import Context
 from iotwarden.inventory import resolution as r
 from iotwarden.inventory.builder import InventoryBuilder
+from iotwarden.inventory.priors import PriorOwners, Tenure
+from iotwarden.model import Flow, Observation
 from tests.inventory.test_builder import GW, HOST, flow, obs, run
 
 
@@ -134,3 +136,89 @@ def test_addresses_per_mac_are_bounded_and_later_facts_go_to_the_mac(monkeypatch
     assert sorted(ip or "" for _, ip in inv.by_mac[HOST]) == ["", "fd00::", "fd00::1"]  # two addresses + the MAC
     assert inv.dropped == 3
     assert ctx.devices[f"mac:{HOST}"].attributes["http.user_agent"] == {f"ua/{i}" for i in range(5)}
+
+
+# --- prior owners: the store's address history (inventory/priors.py) --------------------------------
+
+ROUTER_FIRST = tuple(flow("10.0.0.5", f"198.18.0.{i}") for i in range(1, r.GATEWAY_MIN_IPS + 1))  # GW routes
+
+
+def run_with(priors: PriorOwners, *items: Observation | Flow) -> tuple[Context, InventoryBuilder]:
+    ctx, inv = Context(), InventoryBuilder()
+    inv.use_prior_owners(priors)
+    for item in items:
+        if isinstance(item, Flow):
+            inv.on_flow(ctx, item)
+        else:
+            inv.on_observation(ctx, item)
+    return ctx, inv
+
+
+def test_an_address_seen_only_through_the_router_is_the_mac_that_held_it_then() -> None:
+    server = "98:e7:43:10:00:0a"
+    held = PriorOwners([Tenure(server, "10.0.2.10", 0.0, 50.0)])
+    for items in ((*ROUTER_FIRST, flow("10.0.0.5", "10.0.2.10")),  # the router known first
+                  (flow("10.0.0.5", "10.0.2.10"), *ROUTER_FIRST)):  # or found to be one afterwards
+        ctx, inv = run_with(held, *items)
+        assert GW in inv.gateways
+        assert "ip:10.0.2.10" not in ctx.devices
+        assert ctx.devices[f"mac:{server}"].ips == {"10.0.2.10"}
+        assert ctx.devices[f"mac:{server}"].packets == 4
+        assert inv.ip_history()[f"mac:{server}"] == {"10.0.2.10": (100.0, 101.0)}  # the store's tenure grows
+
+
+def test_a_routed_device_no_mac_held_stays_an_address_device() -> None:
+    held = PriorOwners([Tenure("98:e7:43:10:00:0a", "10.0.2.10", 0.0, 50.0)])
+    ctx, _ = run_with(held, *ROUTER_FIRST, flow("10.0.0.5", "10.0.2.11"))
+    assert "ip:10.0.2.11" in ctx.devices
+    assert "mac:98:e7:43:10:00:0a" not in ctx.devices
+
+
+def test_a_holder_of_long_ago_or_an_address_outside_the_site_is_not_recalled() -> None:
+    server = "98:e7:43:10:00:0a"
+    held = PriorOwners([Tenure(server, "10.0.2.10", 0.0, 50.0), Tenure(server, "93.184.216.34", 0.0, 200.0)])
+    week = 7 * 86_400.0
+    ctx, _ = run_with(held, *ROUTER_FIRST, flow("10.0.0.5", "10.0.2.10", ts=week))  # DHCP may have reused it
+    assert "ip:10.0.2.10" in ctx.devices and f"mac:{server}" not in ctx.devices
+    ctx, inv = run_with(held, *ROUTER_FIRST, flow("10.0.0.5", "93.184.216.34"))  # a cloud server is a peer
+    assert "ip:93.184.216.34" in inv.peers and f"mac:{server}" not in ctx.devices
+
+
+def test_what_the_run_proves_wins_over_the_history() -> None:
+    server, other = "98:e7:43:10:00:0a", "98:e7:43:10:00:0b"
+    held = PriorOwners([Tenure(server, "10.0.2.10", 0.0, 50.0)])
+    arp = obs("arp", "reply", {"sender_mac": other, "sender_ip": "10.0.2.10"}, src_mac=other, src_ip=None,
+              dst_ip=None)
+    routed = flow("10.0.0.5", "10.0.2.10")
+    for items in ((*ROUTER_FIRST, routed, arp), (arp, *ROUTER_FIRST, routed)):
+        ctx, _ = run_with(held, *items)
+        assert ctx.devices[f"mac:{other}"].ips == {"10.0.2.10"}
+        assert f"mac:{server}" not in ctx.devices and "ip:10.0.2.10" not in ctx.devices
+
+
+def test_the_routers_own_address_by_history_is_the_router_and_not_a_routed_one() -> None:
+    # the router answered DHCP in an earlier capture; here a host's DNS queries to it get no answer
+    held = PriorOwners([Tenure(GW, "10.0.0.1", 0.0, 50.0)])
+    query = flow("10.0.0.5", "10.0.0.1", pkts=0, app="dns")
+    assert "ip:10.0.0.1" in run(*ROUTER_FIRST, query)[0].devices  # nothing in the run says whose it is
+    ctx, inv = run_with(held, *ROUTER_FIRST, query)
+    assert "ip:10.0.0.1" not in ctx.devices
+    assert ctx.devices[f"mac:{GW}"].ips == {"10.0.0.1"}
+    # three outside addresses and its own: not yet a gateway (four foreign ones make it one)
+    _, inv = run_with(held, flow("10.0.0.5", "10.0.0.1"), *ROUTER_FIRST[1:])
+    assert GW not in inv.gateways
+    _, inv = run(flow("10.0.0.5", "10.0.0.1"), *ROUTER_FIRST[1:])
+    assert GW in inv.gateways  # without the history its address is as foreign as the others
+
+
+def test_recalled_addresses_are_bounded_by_the_endpoint_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(r, "MAX_ENDPOINTS", 5)
+    held = PriorOwners([Tenure("98:e7:43:10:00:0a", "10.0.2.1", 0.0, 200.0)])
+    _, inv = run_with(held, *(flow(f"10.0.1.{i}", f"10.0.2.{i}", a_mac=None, b_mac=None) for i in range(10)))
+    assert len(inv.recalled) == 5 and inv.dropped == 15
+    assert inv.recalled["10.0.2.1"] == "98:e7:43:10:00:0a"
+
+
+def test_an_empty_history_is_never_asked() -> None:
+    _, inv = run_with(PriorOwners(), *ROUTER_FIRST, flow("10.0.0.5", "10.0.2.10"))
+    assert inv.priors is None and inv.recalled == {}

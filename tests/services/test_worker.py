@@ -20,6 +20,7 @@ from iotwarden.store.alert_models import AlertRow, FindingRow
 from iotwarden.store.schema import CaptureRow, DeviceRow, EvidenceRow, FlowRow
 from iotwarden.store.stream_models import StreamMessageRow
 from tests.natsutil import cleanup, nats_link, new_site
+from tests.services.test_analyze_prior_owners import ADDRESS_DEVICE, ADDRESS_ONLY, OWNING, ROUTER, ROUTER_IP
 
 __all__ = ["nats_link"]
 pytestmark = pytest.mark.nats
@@ -146,3 +147,21 @@ def test_two_sites_stay_apart(nats_link: NatsLink, tmp_path: Path) -> None:
     finally:
         cleanup(nats_link, here, f"iotwarden-worker-{here}")
         cleanup(nats_link, there, f"iotwarden-worker-{there}")
+
+
+def test_a_run_places_an_address_by_the_history_stored_before_it(nats_link: NatsLink, sqlite_store: Store,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # the NKU router answered DHCP/DNS in the camera's capture; the plug's sensor run sees its address
+    # only as an unanswered DNS destination: the worker's run reads the history when it starts
+    site = new_site()
+    monkeypatch.setattr(worker_mod, "COMMIT_EVERY_S", 0.0)
+    try:
+        analyze([OWNING], sqlite_store)
+        publish(nats_link, site, ADDRESS_ONLY)
+        Worker(nats_link, sqlite_store, site=site).run(idle_exit_s=1.5)
+        with sqlite_store.session() as session:
+            keys = set(session.scalars(select(DeviceRow.key)))
+            router = session.scalars(select(DeviceRow).where(DeviceRow.key == ROUTER)).one()
+        assert ADDRESS_DEVICE not in keys and ROUTER_IP in router.ips
+    finally:
+        cleanup(nats_link, site, f"iotwarden-worker-{site}")

@@ -2,17 +2,24 @@
 (local segment) or ``ip:<addr>`` (a site address seen only through a router); addresses outside the site
 (cloud servers) are remote endpoints (``peers``), not devices. Gateways, address owners and linked
 interfaces decide the key; when they change, endpoints move and the devices they touch are rebuilt.
+An address nothing in the run proves the owner of goes to the MAC the store's history says held it then
+(inventory/priors.py), when the services hand that history over (:meth:`EndpointResolver.use_prior_owners`).
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from iotwarden.hooks import Context
 from iotwarden.inventory.addresses import local_ip, private_v4
 from iotwarden.inventory.linking import InterfaceLinker
 from iotwarden.model import Device
+
+if TYPE_CHECKING:
+    from iotwarden.inventory.priors import PriorOwners
 
 MAX_ENDPOINTS = 500_000  # (mac, ip) pairs tracked per run; further ones are dropped and counted
 MAX_IPS_PER_MAC = 64  # endpoints per MAC; a MAC past it is a gateway long before
@@ -21,6 +28,22 @@ GATEWAY_MIN_IPS = 4  # distinct foreign addresses (IPv4, or IPv6 /48s) that make
 INTERFACES_ATTRIBUTE = "link.mac"  # every MAC of a device that has more than one (inventory/linking.py)
 
 EvidenceKey = tuple[str, str, str, str]  # proto, kind, field, value
+
+
+def carries_many(ips: Iterable[str], *, private_segment: bool) -> bool:
+    """What a router's MAC carries besides its own addresses: :data:`GATEWAY_MIN_IPS` addresses (IPv4,
+    or IPv6 /48s; link-local left out), or a global IPv4 address on a private segment (routed traffic)."""
+    v4: set[str] = set()
+    v6: set[str] = set()
+    for ip in ips:
+        addr = ipaddress.ip_address(ip)
+        if addr.version == 4:
+            if private_segment and addr.is_global:
+                return True
+            v4.add(ip)
+        elif not addr.is_link_local:
+            v6.add(str(ipaddress.ip_network(f"{ip}/48", strict=False)))
+    return len(v4) >= GATEWAY_MIN_IPS or len(v6) >= GATEWAY_MIN_IPS
 
 
 @dataclass(slots=True)
@@ -45,7 +68,8 @@ class EndpointResolver:
 
     A MAC carrying many addresses, or a global address on a private segment, is a gateway: addresses
     seen only through it become ``ip:`` devices, while one a local MAC owns (ARP, DHCP, or seen using
-    it) stays that MAC's device. The inventory builder feeds it facts; this class only places them.
+    it; else the MAC the store's history says held it then, :meth:`use_prior_owners`) stays that MAC's
+    device. The inventory builder feeds it facts; this class only places them.
     """
 
     def __init__(self, site_networks: tuple[str, ...] = ()) -> None:
@@ -61,6 +85,8 @@ class EndpointResolver:
         self.by_ip: dict[str, set[tuple[str | None, str | None]]] = {}
         self.owner: dict[str, str] = {}  # ip -> mac that ARP/DHCP proved owns it on this segment
         self.seen_with: dict[str, str] = {}  # ip -> first non-gateway mac seen using it (weaker than owner)
+        self.priors: PriorOwners | None = None  # the store's address history (inventory/priors.py)
+        self.recalled: dict[str, str | None] = {}  # site ip -> the mac history gave it at its first sighting, or None
         self.gateways: set[str] = set()
         self.linker = InterfaceLinker()  # MACs that are interfaces of one device (randomised, multi-homed)
         self.private_segment = False  # an owned private IPv4 address was seen: the LAN is private
@@ -83,6 +109,12 @@ class EndpointResolver:
             ips[ep.ip] = (min(first, ep.first_seen), max(last, ep.last_seen))
         return out
 
+    def use_prior_owners(self, priors: PriorOwners) -> None:
+        """Addresses the run cannot place go to the MAC ``priors`` says held them at their first sighting
+        (weaker than anything the run shows: ARP/DHCP proof, a non-gateway MAC using the address).
+        Call before the first record: what was placed already is not moved."""
+        self.priors = priors if len(priors) else None  # an empty history: nothing to ask per address
+
     # --- resolution --------------------------------------------------------------------------------
 
     def key_for(self, mac: str | None, ip: str | None) -> str:
@@ -90,8 +122,8 @@ class EndpointResolver:
 
         A MAC that is not a gateway is the device. Through a gateway (or with no MAC), an address
         belongs to the MAC that owns it on the segment (ARP/DHCP proof first, else the first
-        non-gateway MAC seen using it: a routed conversation of a local host); else it is a remote
-        ``ip:`` device.
+        non-gateway MAC seen using it: a routed conversation of a local host, else the MAC that held it
+        by the store's history); else it is a remote ``ip:`` device.
         """
         if mac is not None and mac not in self.gateways:
             return f"mac:{self.linker.canonical(mac)}"
@@ -101,6 +133,8 @@ class EndpointResolver:
         if owner is None:
             weak = self.seen_with.get(ip)
             owner = weak if weak is not None and weak not in self.gateways else None
+            if owner is None and self.recalled:
+                owner = self.recalled.get(ip)
         return f"mac:{self.linker.canonical(owner)}" if owner is not None else f"ip:{ip}"
 
     def _endpoint(self, ctx: Context, mac: str | None, ip: str | None, ts: float) -> Endpoint | None:
@@ -122,6 +156,8 @@ class EndpointResolver:
         if mac is not None and ip is not None and len(self.by_mac.get(mac, ())) >= MAX_IPS_PER_MAC:
             self.dropped += 1  # the address is not tracked; the facts still reach the MAC's device
             return self._endpoint(ctx, mac, None, ts)
+        if ip is not None and self.priors is not None and ip not in self.recalled:
+            self._recall(ip, ts)
         ep = Endpoint(mac=mac, ip=ip, key=self.key_for(mac, ip), first_seen=ts, last_seen=ts)
         self.endpoints[ek] = ep
         self.by_key.setdefault(ep.key, set()).add(ek)
@@ -144,6 +180,13 @@ class EndpointResolver:
                 self._claim(ctx, ip, mac)
         return ep
 
+    def _recall(self, ip: str, ts: float) -> None:
+        """First sighting of ``ip`` in this run: who held it then by the store's history (a site address
+        only). Called for a new endpoint only, so the table is bounded by :data:`MAX_ENDPOINTS`."""
+        assert self.priors is not None  # guarded by the caller
+        if local_ip(ip, self.site_networks):  # a cloud server is nobody's device, whoever carried it
+            self.recalled[ip] = self.priors.owner(ip, ts)
+
     def _claim(self, ctx: Context, ip: str, mac: str) -> None:
         """A non-gateway MAC uses ``ip``: routed sightings of ``ip`` are that device, unless proved otherwise."""
         current = self.seen_with.get(ip)
@@ -159,20 +202,12 @@ class EndpointResolver:
         return [self.endpoints[k] for k in self.by_ip.get(ip, ())]
 
     def _looks_like_gateway(self, mac: str) -> bool:
-        """Many foreign addresses behind one MAC, or a global one on a private segment (routed traffic)."""
-        v4: set[str] = set()
-        v6: set[str] = set()
-        for _, ip in self.by_mac.get(mac, ()):
-            if ip is None or self.owner.get(ip) == mac:
-                continue
-            addr = ipaddress.ip_address(ip)
-            if addr.version == 4:
-                if self.private_segment and addr.is_global:
-                    return True
-                v4.add(ip)
-            elif not addr.is_link_local:
-                v6.add(str(ipaddress.ip_network(f"{ip}/48", strict=False)))
-        return len(v4) >= GATEWAY_MIN_IPS or len(v6) >= GATEWAY_MIN_IPS
+        """Many foreign addresses behind one MAC, or a global one on a private segment (routed traffic);
+        an address the MAC owns (proved, or by the store's history) is its own, not foreign."""
+        recalled = self.recalled
+        foreign = (ip for _, ip in self.by_mac.get(mac, ())
+                   if ip is not None and self.owner.get(ip) != mac and (not recalled or recalled.get(ip) != mac))
+        return carries_many(foreign, private_segment=self.private_segment)
 
     def _private_segment_seen(self, ctx: Context) -> None:
         """First private address on the segment: global addresses behind a MAC are now routed ones."""

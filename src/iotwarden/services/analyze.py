@@ -29,6 +29,7 @@ from iotwarden.services.inventory import check_shadow
 from iotwarden.services.records import tick_of
 from iotwarden.store import Store
 from iotwarden.store import writer as w
+from iotwarden.store.addresses import prior_owners
 from iotwarden.store.alerts import upsert_alerts
 from iotwarden.store.findings import upsert_findings
 from iotwarden.store.identity_models import SqlIdentityRepository, link_certificates
@@ -384,6 +385,8 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
     addons = AddonManager(ctx, analyzers)
     fmt = result.format or "capture"
     with store.transaction() as session:
+        if inventory is not None:  # an address the capture cannot place goes to the MAC that held it then
+            inventory.use_prior_owners(prior_owners(session))
         row = w.begin_capture(session, path=str(path), sha256=result.sha256, size=result.size, fmt=fmt)
         out = _Sink(addons, w.FlowWriter(session, row.id, max_probes=max_probe_flows, bulk=True))
         feed = Feed(path, fmt, config)  # engine batches, then the flush that closes every flow

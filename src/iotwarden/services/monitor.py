@@ -31,12 +31,14 @@ from iotwarden.engine.batch import PacketBatch
 from iotwarden.errors import CaptureError, IotwardenError
 from iotwarden.export import Exporter
 from iotwarden.hooks import Context
+from iotwarden.inventory.builder import InventoryBuilder
 from iotwarden.model.alert import Alert
 from iotwarden.services.analyze import sniff_format
 from iotwarden.sources.base import RecordBatch
 from iotwarden.sources.capfile import read_capture
 from iotwarden.sources.zeek import read_zeek
 from iotwarden.store import Store
+from iotwarden.store.addresses import prior_owners
 from iotwarden.store.alerts import upsert_alerts
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,10 @@ class Monitor:
         self.ctx = Context()
         analyzers = site_analyzers(options, suppressions)  # detectors and pipeline built from site policy
         self.pipeline = analyzers[-1]
+        inventory = next((a for a in analyzers if isinstance(a, InventoryBuilder)), None)
+        if store is not None and inventory is not None:  # alerts name the MAC that held a routed address
+            with store.session() as session:
+                inventory.use_prior_owners(prior_owners(session))
         self.addons = AddonManager(self.ctx, analyzers)
         self.engine = Engine(config=engine_config)
         self.store, self.exporters = store, list(exporters)

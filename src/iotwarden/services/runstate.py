@@ -23,6 +23,7 @@ from iotwarden.addons import AddonManager, site_analyzers
 from iotwarden.detect.pipeline import AlertPipeline
 from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
+from iotwarden.inventory.priors import PriorOwners
 from iotwarden.inventory.resolution import EvidenceKey
 from iotwarden.model import Device, Flow
 from iotwarden.model.alert import Alert
@@ -77,7 +78,9 @@ class RunState:
     """The analyzers of one run (``site``, ``run``) and the bookkeeping of its checkpoints."""
 
     def __init__(self, site: str, run: str, *, certificate_check: Any = None,
-                 options: dict[str, dict[str, Any]] | None = None, suppressions: Iterable[Any] = ()) -> None:
+                 options: dict[str, dict[str, Any]] | None = None, suppressions: Iterable[Any] = (),
+                 prior_owners: PriorOwners | None = None) -> None:
+        """``prior_owners``: the store's address history when the run starts (inventory/priors.py)."""
         self.site, self.run = site, run
         self.ctx = Context()
         analyzers = site_analyzers(options, suppressions)  # the site's detector options and suppressions
@@ -85,6 +88,8 @@ class RunState:
             analyzers.insert(len(analyzers) - 1, certificate_check)
         self.cert_check = certificate_check
         self.inventory = next((a for a in analyzers if isinstance(a, InventoryBuilder)), None)
+        if self.inventory is not None and prior_owners is not None:
+            self.inventory.use_prior_owners(prior_owners)
         self.risk = next((a for a in analyzers if isinstance(a, RiskAnalyzer)), None)
         self.pipeline = next(a for a in analyzers if isinstance(a, AlertPipeline))
         self.addons = AddonManager(self.ctx, analyzers)

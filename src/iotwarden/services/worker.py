@@ -58,6 +58,7 @@ from iotwarden.services.records import RecordMessage, decode
 from iotwarden.services.runstate import MAX_PENDING_FLOWS, Checkpoint, RunState
 from iotwarden.store import Store
 from iotwarden.store import writer as w
+from iotwarden.store.addresses import prior_owners
 from iotwarden.store.alert_models import AlertRow
 from iotwarden.store.schema import CaptureRow, DeviceRow
 from iotwarden.store.stream_models import StreamMessageRow
@@ -223,8 +224,10 @@ class Worker:
             if len(live) >= MAX_RUNS:  # the least recently fed run ends; written at the next checkpoint
                 live[0].finish()
                 self.stats.runs_evicted += 1
+            with self.store.session() as session:  # who held each address, by the store's history
+                priors = prior_owners(session)
             state = RunState(rec.site, rec.run, certificate_check=certificate_check(self.store), options=self.options,
-                             suppressions=self.suppressions)
+                             suppressions=self.suppressions, prior_owners=priors)
             self.runs[key] = state
             self.stats.runs_started += 1
         self.runs.move_to_end(key)
