@@ -23,6 +23,7 @@ from iotwarden.addons import AddonManager, site_analyzers
 from iotwarden.detect.pipeline import AlertPipeline
 from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
+from iotwarden.inventory.classifier import Classifier
 from iotwarden.inventory.priors import PriorOwners
 from iotwarden.inventory.resolution import EvidenceKey
 from iotwarden.model import Device, Flow
@@ -91,6 +92,7 @@ class RunState:
         if self.inventory is not None and prior_owners is not None:
             self.inventory.use_prior_owners(prior_owners)
         self.risk = next((a for a in analyzers if isinstance(a, RiskAnalyzer)), None)
+        self.classify = Classifier().classify
         self.pipeline = next(a for a in analyzers if isinstance(a, AlertPipeline))
         self.addons = AddonManager(self.ctx, analyzers)
         self.addons.load()
@@ -182,7 +184,7 @@ class RunState:
             if any(not old <= new for old, new in zip(self._sets.get(key, sets), sets, strict=True)):
                 shrunk.append(key)  # endpoints moved to another device (a gateway found): not a union any more
             self._sets[key] = sets
-        w.merge_devices(session, deltas)
+        w.merge_devices(session, deltas, reclassify=self.classify)  # over all the store knows, as analyze does
         for key in shrunk:
             base = self._base.get(key, (frozenset(),) * 4)
             ips, hostnames, protocols, attributes = (b | c for b, c in zip(base, self._sets[key], strict=True))
