@@ -1,13 +1,15 @@
 """Test helper: build small pcap / pcapng captures and frames in memory (dpkt for the frames).
 
 Used by the reader and engine tests to produce exactly the case under test (byte order, timestamp
-resolution, interfaces, truncation, VLAN tags, TCP sequences) next to the assertion about it.
+resolution, interfaces, truncation, VLAN tags, 802.11 and radiotap headers, TCP sequences) next to the
+assertion about it.
 """
 
 from __future__ import annotations
 
 import socket
 import struct
+import zlib
 
 import dpkt
 import numpy as np
@@ -114,3 +116,44 @@ def batch_of(frames: list[tuple[float, bytes]], linktype: int | list[int] = 1) -
     types = linktype if isinstance(linktype, list) else [linktype] * len(frames)
     return PacketBatch(data, offsets, lengths.astype(np.int32), lengths.astype(np.int32),
                        np.array([t for t, _ in frames], dtype=np.float64), np.array(types, dtype=np.uint16))
+
+
+def dot11_data(
+    l3: bytes, *, src: int = 1, dst: int = 2, bssid: int = 3, tods: bool = True, fromds: bool = False,
+    qos: bool = False, htc: bool = False, protected: bool = False, subtype: int | None = None, ethertype: int = 0x0800,
+    fragment: int = 0, amsdu: bool = False,
+) -> bytes:
+    """An IEEE 802.11 data frame (802.11-2020 §9.3.2.1) with an LLC/SNAP header (RFC 1042) before ``l3``;
+    the addresses placed by To DS/From DS as Table 9-26 says (a four-address frame's receiver and
+    transmitter are the BSSID and the BSSID + 1)."""
+    sub = subtype if subtype is not None else (8 if qos else 0)
+    flags = (1 if tods else 0) | (2 if fromds else 0) | (0x40 if protected else 0) | (0x80 if htc else 0)
+    da, sa, bs = mac(dst), mac(src), mac(bssid)
+    if tods and fromds:
+        addrs = mac(bssid) + mac(bssid + 1) + da + struct.pack("<H", fragment) + sa
+    else:
+        a1, a2, a3 = (bs, sa, da) if tods else (da, bs, sa) if fromds else (da, sa, bs)
+        addrs = a1 + a2 + a3 + struct.pack("<H", fragment)
+    header = struct.pack("<BBH", (sub << 4) | (2 << 2), flags, 0) + addrs
+    if sub & 8:
+        header += struct.pack("<H", 0x80 if amsdu else 0)
+        if htc:
+            header += b"\0\0\0\0"
+    return header + b"\xaa\xaa\x03\x00\x00\x00" + struct.pack(">H", ethertype) + l3
+
+
+def radiotap(frame: bytes, *, flags: int | None = None, tsft: bool = False, extra_words: int = 0) -> bytes:
+    """``frame`` behind a radiotap header (radiotap.org): TSFT and Flags when asked, ``extra_words``
+    more presence bitmaps, and the frame's FCS appended when ``flags`` has 0x10."""
+    present = (1 if tsft else 0) | (2 if flags is not None else 0)
+    words = [present | (0x8000_0000 if extra_words else 0)]
+    words += [0x8000_0000 if i < extra_words - 1 else 0 for i in range(extra_words)]
+    body = b"".join(struct.pack("<I", w) for w in words)
+    fields = b""
+    if tsft:
+        fields += b"\0" * (-(4 + len(body)) % 8) + struct.pack("<Q", 123456789)
+    if flags is not None:
+        fields += bytes([flags])
+    length = 4 + len(body) + len(fields)
+    fcs = struct.pack("<I", zlib.crc32(frame)) if flags is not None and flags & 0x10 else b""
+    return struct.pack("<BBH", 0, 0, length) + body + fields + frame + fcs

@@ -14,4 +14,5 @@ def test_fcs_bits_are_masked_and_dlt_raw_aliases_map_to_linktype_raw() -> None:
 def test_names() -> None:
     assert linktype_name(276) == "276 (LINUX_SLL2)"
     assert linktype_name(60000) == "60000"
-    assert {0, 1, 101, 108, 113, 228, 229, 276} == SUPPORTED_LINKTYPES
+    assert linktype_name(127) == "127 (IEEE802_11_RADIOTAP)"
+    assert {0, 1, 101, 105, 108, 113, 127, 228, 229, 276} == SUPPORTED_LINKTYPES

@@ -24,7 +24,7 @@ from pathlib import Path
 import dpkt
 import pytest
 
-from iotwarden.engine.batch import LINKTYPE_ETHERNET, PacketBatch
+from iotwarden.engine.batch import LINKTYPE_ETHERNET, LINKTYPE_IEEE802_11, LINKTYPE_IEEE802_11_RADIOTAP, PacketBatch
 from iotwarden.errors import CaptureError, ConfigError
 from iotwarden.sources import live
 from iotwarden.sources.live import capture_live, compile_filter
@@ -369,3 +369,16 @@ def test_packets_queued_before_the_stop_are_still_read(lab: Lab, compiler: None)
     assert sum(len(b) for b in got) == 5
     receiver.close()
     sender.close()
+
+
+def test_a_wifi_monitor_interface_is_read_as_radiotap_and_filtered_for_it() -> None:
+    """A mac80211 monitor interface (``wlan0mon``: ARPHRD_IEEE80211_RADIOTAP, linux/if_arp.h) gives radiotap
+    frames, and its filter is compiled for DLT_IEEE802_11_RADIO, not for Ethernet."""
+    assert live._LINKTYPES[live.ARPHRD_IEEE80211_RADIOTAP] == (LINKTYPE_IEEE802_11_RADIOTAP, 127)
+    assert live._LINKTYPES[live.ARPHRD_IEEE80211] == (LINKTYPE_IEEE802_11, 105)
+    lib = live._libpcap()
+    if lib is None:
+        pytest.skip("needs libpcap (libpcap0.8) to compile for the 802.11 link types")
+    radio = live.compile_with_libpcap(lib, "udp port 53", 127, 65535)
+    assert radio
+    assert radio != live.compile_with_libpcap(lib, "udp port 53", 1, 65535)

@@ -16,6 +16,8 @@ import numpy.typing as npt
 LINKTYPE_NULL = 0  # BSD loopback: 4-byte host-order address family
 LINKTYPE_ETHERNET = 1
 LINKTYPE_RAW = 101  # raw IPv4/IPv6, version from the first nibble
+LINKTYPE_IEEE802_11 = 105  # IEEE 802.11 MAC frames (no FCS assumed, as Wireshark does by default)
+LINKTYPE_IEEE802_11_RADIOTAP = 127  # radiotap header (radiotap.org), then an 802.11 MAC frame
 LINKTYPE_LOOP = 108  # OpenBSD loopback: 4-byte network-order address family
 LINKTYPE_LINUX_SLL = 113
 LINKTYPE_IPV4 = 228

@@ -1,5 +1,7 @@
 """Tier 1 header decode: link, VLAN, LLC/SNAP, IPv4/IPv6 and TCP/UDP headers of a whole batch at once.
 
+802.11 frames (radiotap or bare) go through :mod:`iotwarden.engine.wlan` to their LLC header first.
+
 Every field is a numpy column indexed by packet; no Python loop runs per packet. Reads are clipped
 to the buffer and validated against each packet's captured length, so a malformed frame yields an
 error code (counted by the engine under :data:`ERROR_REASONS`) and never a crash.
@@ -16,6 +18,8 @@ import numpy.typing as npt
 
 from iotwarden.engine.batch import (
     LINKTYPE_ETHERNET,
+    LINKTYPE_IEEE802_11,
+    LINKTYPE_IEEE802_11_RADIOTAP,
     LINKTYPE_IPV4,
     LINKTYPE_IPV6,
     LINKTYPE_LINUX_SLL,
@@ -25,6 +29,9 @@ from iotwarden.engine.batch import (
     LINKTYPE_RAW,
     PacketBatch,
 )
+from iotwarden.engine.wlan import R_NOT_SNAP, wlan_link
+from iotwarden.engine.wlan import REASONS as WLAN_REASONS
+from iotwarden.engine.wlan import SHORT as WLAN_SHORT
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
@@ -41,7 +48,8 @@ MAX_IPV6_EXT = 4  # headers walked before giving up on finding the transport hea
 AF_INET, AF_INET6 = (2,), (10, 24, 28, 30)
 IPV4_MAPPED = np.uint64(0xFFFF_0000_0000)  # ::ffff:a.b.c.d, so both families share one key width
 
-# decode error codes -> stats.decode_errors reasons (0 is "decoded")
+# decode error codes -> stats.decode_errors reasons (0 is "decoded"); then 802.11 frames that hold
+# no packet (management, control, protected, ...), by reason (engine/wlan.py REASONS)
 ERROR_REASONS = (
     "",
     "unsupported_linktype",
@@ -51,8 +59,10 @@ ERROR_REASONS = (
     "short_tcp_header",
     "bad_tcp_header",
     "short_udp_header",
+    *WLAN_REASONS,
 )
 (E_OK, E_LINKTYPE, E_SHORT_LINK, E_SHORT_IP, E_BAD_IP, E_SHORT_TCP, E_BAD_TCP, E_SHORT_UDP) = range(8)
+E_WLAN = E_SHORT_UDP  # wlan reason r (1-based) is error code E_WLAN + r
 
 
 @dataclass(slots=True)
@@ -67,6 +77,7 @@ class Headers:
     ethertype: npt.NDArray[np.int32]  # -1 for 802.3 LLC frames and unknown NULL families
     snap: npt.NDArray[np.int64]  # (OUI << 16) | PID of an LLC/SNAP frame, -1 otherwise
     l3_off: I64  # start of what follows the link header (IP header, ARP, LLDP, SNAP payload)
+    l2_end: I64  # end of the link-layer frame's content: the captured end, less an FCS the link announces
     ipver: npt.NDArray[np.int8]  # 4, 6, or 0 when not IP (or not decodable)
     proto: npt.NDArray[np.int16]  # IP protocol number, -1 when not IP
     ttl: npt.NDArray[np.int16]
@@ -132,6 +143,7 @@ def decode(batch: PacketBatch) -> Headers:
     src_mac = np.full(n, -1, dtype=np.int64)
     dst_mac = np.full(n, -1, dtype=np.int64)
     linked = np.zeros(n, dtype=bool)  # link layers that may carry VLAN tags and LLC
+    llc = np.zeros(n, dtype=bool)  # an LLC header follows the link header whatever its type field
 
     def subset(mask: Bool, need: int) -> I64:
         """Packets of one link type long enough for its header; the short ones get an error."""
@@ -164,8 +176,16 @@ def decode(batch: PacketBatch) -> Headers:
         family = np.where((lt[k] == LINKTYPE_NULL) & (family > 0xFFFF), swapped, family)
         ethertype[k] = np.where(np.isin(family, AF_INET), ETH_IPV4, np.where(np.isin(family, AF_INET6), ETH_IPV6, -1))
         pos[k] = off[k] + 4
+    k = np.flatnonzero((lt == LINKTYPE_IEEE802_11) | (lt == LINKTYPE_IEEE802_11_RADIOTAP))
+    if k.shape[0]:  # an MSDU's body starts with LLC/SNAP (IEEE 802.11-2020 §5.1.4, RFC 1042)
+        wl = wlan_link(rd.u8, off[k], end[k], lt[k] == LINKTYPE_IEEE802_11_RADIOTAP,
+                       batch.caplen[k] >= batch.wirelen[k])
+        error[k] = np.where(wl.reason == WLAN_SHORT, E_SHORT_LINK, np.where(wl.reason > 0, E_WLAN + wl.reason, E_OK))
+        end[k], pos[k], src_mac[k], dst_mac[k] = wl.end, wl.body, wl.src_mac, wl.dst_mac
+        llc[k] = wl.reason == 0
     known = np.isin(lt, (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_RAW,
-                         LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_NULL, LINKTYPE_LOOP))
+                         LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_NULL, LINKTYPE_LOOP, LINKTYPE_IEEE802_11,
+                         LINKTYPE_IEEE802_11_RADIOTAP))
     error[~known] = E_LINKTYPE
 
     vlan = np.zeros(n, dtype=np.int64)
@@ -185,7 +205,7 @@ def decode(batch: PacketBatch) -> Headers:
 
     # IEEE 802.2 LLC: a type field <= 1500 is a length; SNAP (AA AA 03) adds OUI + PID (RFC 1042)
     snap = np.full(n, -1, dtype=np.int64)
-    k = np.flatnonzero(linked & (ethertype >= 0) & (ethertype <= 1500))  # SLL: 0x0004 is 802.2 LLC
+    k = np.flatnonzero((linked & (ethertype >= 0) & (ethertype <= 1500)) | llc)  # SLL: 0x0004 is 802.2 LLC
     if k.shape[0]:
         p = pos[k]
         is_snap = (p + 8 <= end[k]) & (rd.u16(p) == 0xAAAA) & (rd.u8(p + 2) == 3)
@@ -194,6 +214,7 @@ def decode(batch: PacketBatch) -> Headers:
         ethertype[k] = np.where(rfc1042, pid, -1)
         snap[k] = np.where(is_snap & ~rfc1042, (oui << 16) | pid, -1)
         pos[k] = np.where(is_snap, p + 8, p)
+        error[k[llc[k] & ~is_snap]] = E_WLAN + R_NOT_SNAP
 
     ip = _decode_ip(rd, ethertype, pos, end, error)
     return Headers(
@@ -205,6 +226,7 @@ def decode(batch: PacketBatch) -> Headers:
         ethertype=ethertype.astype(np.int32),
         snap=snap,
         l3_off=pos,
+        l2_end=end,
         **ip,
     )
 

@@ -271,7 +271,7 @@ class Dispatcher:
 
     def _run_l2(self, batch: PacketBatch, h: Headers, rows: npt.NDArray[np.int64], out: list[Observation]) -> None:
         data = batch.data
-        ends = (batch.offsets[rows] + batch.caplen[rows]).tolist()
+        ends = h.l2_end[rows].tolist()  # an FCS the link announces is not content
         cols = zip(rows.tolist(), h.l3_off[rows].tolist(), ends, h.ethertype[rows].tolist(), h.snap[rows].tolist(),
                    h.src_mac_off[rows].tolist(), h.dst_mac_off[rows].tolist(), h.vlan[rows].tolist(), strict=True)
         for row, start, end, et, snap, smac, dmac, vlan in cols:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from iotwarden.engine.batch import (
     LINKTYPE_ETHERNET,
+    LINKTYPE_IEEE802_11,
+    LINKTYPE_IEEE802_11_RADIOTAP,
     LINKTYPE_IPV4,
     LINKTYPE_IPV6,
     LINKTYPE_LINUX_SLL,
@@ -26,6 +28,8 @@ SUPPORTED_LINKTYPES: frozenset[int] = frozenset(
         LINKTYPE_IPV4,
         LINKTYPE_IPV6,
         LINKTYPE_LINUX_SLL2,
+        LINKTYPE_IEEE802_11,
+        LINKTYPE_IEEE802_11_RADIOTAP,
     }
 )
 

@@ -24,7 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from iotwarden.engine.batch import LINKTYPE_ETHERNET, LINKTYPE_RAW, PacketBatch
+from iotwarden.engine.batch import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IEEE802_11,
+    LINKTYPE_IEEE802_11_RADIOTAP,
+    LINKTYPE_RAW,
+    PacketBatch,
+)
 from iotwarden.errors import CaptureError, ConfigError
 
 # Linux ABI constants (linux/if_ether.h, linux/if_packet.h, asm-generic/socket.h, linux/sockios.h)
@@ -40,6 +46,7 @@ PACKET_OUTGOING = 4  # sll_pkttype of a packet this host sent
 TP_STATUS_VLAN_VALID = 1 << 4  # tpacket_auxdata.tp_status: the kernel stripped a VLAN tag
 TP_STATUS_VLAN_TPID_VALID = 1 << 6
 ARPHRD_ETHER, ARPHRD_LOOPBACK, ARPHRD_NONE = 1, 772, 0xFFFE  # linux/if_arp.h
+ARPHRD_IEEE80211, ARPHRD_IEEE80211_RADIOTAP = 801, 803  # Wi-Fi in monitor mode (bare, radiotap)
 _AUXDATA = struct.Struct("=IIIHHHH")  # struct tpacket_auxdata
 _TIMESPEC = struct.Struct("=qq")
 _BPF_INSN = struct.Struct("=HBBI")  # struct sock_filter (code, jt, jf, k)
@@ -50,6 +57,8 @@ _LINKTYPES = {
     ARPHRD_ETHER: (LINKTYPE_ETHERNET, 1),
     ARPHRD_LOOPBACK: (LINKTYPE_ETHERNET, 1),  # Linux frames loopback packets with a zeroed Ethernet header
     ARPHRD_NONE: (LINKTYPE_RAW, 12),  # tun devices: bare IP packets (DLT_RAW is 12 on Linux)
+    ARPHRD_IEEE80211: (LINKTYPE_IEEE802_11, 105),
+    ARPHRD_IEEE80211_RADIOTAP: (LINKTYPE_IEEE802_11_RADIOTAP, 127),  # a mac80211 monitor interface (wlan0mon)
 }
 
 MAX_SNAPLEN = 262144  # libpcap's MAXIMUM_SNAPLEN
