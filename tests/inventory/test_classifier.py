@@ -9,6 +9,7 @@ import pytest
 
 from iotwarden.addons import default_analyzers
 from iotwarden.inventory.classifier import MIN_CONFIDENCE, Classifier, DeviceClassifier
+from iotwarden.kb.index import KnowledgeBase
 from iotwarden.model import Device
 from tests.conftest import shared
 from tests.risk.harness import run_capture
@@ -21,6 +22,18 @@ def device(mac: str | None = None, **attributes: list[str]) -> Device:
     for name, values in attributes.items():
         dev.attributes[name.replace("__", ".")] = set(values)
     return dev
+
+
+def test_devices_without_a_mac_are_classified_without_reading_the_mac_registry() -> None:
+    """A Zeek conn.log shows addresses only: the vendor names come from their own table, the ~50k
+    registry rows are read the first time a MAC is asked about, naming vendors with that same table."""
+    kb = KnowledgeBase(CLASSIFIER.kb.rules, CLASSIFIER.kb.attributes, CLASSIFIER.kb.taxonomy)
+    classifier = Classifier(kb)
+    found = classifier.classify(device(dns__qname=["plug.sciener.cn"], tls__sni=["plug.sciener.cn"]))
+    assert found and "oui" not in kb.__dict__ and "vendor_names" in kb.__dict__
+    assert found == CLASSIFIER.classify(device(dns__qname=["plug.sciener.cn"], tls__sni=["plug.sciener.cn"]))
+    classifier.classify(device("00:17:7a:00:00:01"))
+    assert "oui" in kb.__dict__ and kb.oui.names is kb.vendor_names
 
 
 def test_a_device_that_says_nothing_gets_no_vendor_beyond_its_oui_and_no_type() -> None:

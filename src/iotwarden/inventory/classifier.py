@@ -112,7 +112,7 @@ class Classifier:
                 found = self._conclude(prop, self._support(prop, counted), counted + yielded, discount=True)
             elif prop == "model":  # one spelling per model, only from evidence about this vendor's product
                 vendor = out["vendor"].value if "vendor" in out else None
-                stated = unify(matches, vendor, self.kb.oui.names)
+                stated = unify(matches, vendor, self.kb.vendor_names)
                 found = self._conclude(prop, self._support(prop, stated), stated)
             else:
                 found = self._conclude(prop, self._support(prop, matches), matches)
@@ -148,7 +148,7 @@ class Classifier:
         MAC evidence for the owner of a brand the product evidence names is evidence for that brand;
         MAC evidence for a part maker yields when product evidence names another vendor.
         """
-        names = self.kb.oui.names
+        names = self.kb.vendor_names
         # one spelling per vendor: a name a device states about itself ('EPSON', 'Hewlett-Packard' in
         # an mDNS TXT or a regex group) is read through the same table as the registry's names
         matches = [m if names.canonical(v) == v else

@@ -25,7 +25,7 @@ from typing import Any
 
 from iotwarden.errors import ConfigError
 from iotwarden.kb import paths
-from iotwarden.kb.oui import OuiRegistry, mac_hex
+from iotwarden.kb.oui import OuiRegistry, VendorNames, mac_hex
 from iotwarden.kb.schema import (
     Attribute,
     Condition,
@@ -281,8 +281,15 @@ class KnowledgeBase:
         return kb
 
     @cached_property
+    def vendor_names(self) -> VendorNames:
+        """The vendor name table (aliases, brand owners, part makers), the registry's own (:attr:`oui`
+        names vendors with it): read without the registry, whose ~50k rows a run whose devices show no
+        MAC address (a Zeek conn.log) never needs."""
+        return VendorNames.load()
+
+    @cached_property
     def oui(self) -> OuiRegistry:
-        return OuiRegistry.load()
+        return OuiRegistry.load(vendors=self.vendor_names)
 
     def rule(self, rule_id: str) -> Rule | None:
         return self._by_id.get(rule_id)
