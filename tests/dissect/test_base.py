@@ -21,6 +21,6 @@ def test_registry_names_are_unique_and_match_the_dissectors() -> None:
     assert all(isinstance(d, Dissector) for d in dissectors)
     for d in dissectors:  # every dissector declares how it is reached: a dispatch table entry or a probe
         probes = type(d).probe is not Dissector.probe  # hl7: MLLP on any port, TLS keeps 2575
-        assert d.ethertypes or d.llc_snap or d.udp_ports or d.tcp_ports or probes, d.name
+        assert d.ethertypes or d.llc_snap or d.wlan_management or d.udp_ports or d.tcp_ports or probes, d.name
         if d.tcp_ports and not d.udp_ports:
             assert isinstance(d, StreamDissector), d.name

@@ -139,7 +139,8 @@ def test_frames_without_a_packet_are_counted_by_reason_never_decoded() -> None:
     assert (h.ipver == 0).all()
     assert (h.pay_len == 0).all()
     addressed = [k for k, mac_off in zip(cases, h.src_mac_off.tolist(), strict=True) if mac_off >= 0]
-    assert addressed == ["wlan_not_snap"]  # a data frame with an unknown body still has its addresses
+    # a data frame with an unknown body still has its addresses; so has a beacon (its elements can be read)
+    assert addressed == ["wlan_management", "wlan_not_snap"]
 
 
 def test_bare_80211_frames_count_the_same_reasons() -> None:
@@ -227,3 +228,49 @@ def test_fuzz_random_80211_bytes_never_raise(frames: list[tuple[int, bytes]]) ->
     engine.flush()
     assert engine.stats.packets == len(frames)
     assert sum(engine.stats.decode_errors.values()) <= len(frames)
+
+
+def _mgmt(subtype: int, body: bytes, *, flags: int = 0) -> bytes:
+    """A management frame (§9.3.3.2) from station 7 to the broadcast address, BSSID 3."""
+    return struct.pack("<BBH", subtype << 4, flags, 0) + b"\xff" * 6 + mac(7) + mac(3) + b"\0\0" + body
+
+
+ELEMENTS = b"\x00\x03lab\x01\x01\x82"
+
+
+def test_management_frames_point_at_their_elements_and_transmitter() -> None:
+    """§9.3.3: Probe Request elements at once, Association Request after 4 octets, Reassociation after 10,
+    Beacon after 12; +HTC adds the 4-octet HT Control; a protected or cut frame gives no elements."""
+    frames = [
+        _mgmt(4, ELEMENTS),
+        _mgmt(0, b"\x31\x04\x0a\x00" + ELEMENTS),
+        _mgmt(2, b"\x31\x04\x0a\x00" + mac(3) + ELEMENTS),
+        _mgmt(4, b"\0\0\0\0" + ELEMENTS, flags=0x80),
+        BEACON,
+        _mgmt(4, ELEMENTS, flags=0x40),
+        _mgmt(0, b"\x31\x04"),
+        _mgmt(11, b"\0" * 6),  # Authentication: elements not located
+    ]
+    b = batch_of([(float(i), radiotap(f)) for i, f in enumerate(frames)], RT)
+    h = decode(b)
+    assert h.wlan_mgmt.tolist() == [4, 0, 2, 4, 8, -1, -1, -1]
+    assert _reasons([radiotap(f) for f in frames]) == ["wlan_management"] * 8
+    starts = [b.data[o : o + len(ELEMENTS)].tobytes() for o in h.l3_off[:4].tolist()]
+    assert starts == [ELEMENTS] * 4
+    srcs = mac_texts(mac48(b.data, h.src_mac_off))
+    assert srcs[:4] == ["02:00:00:00:00:07"] * 4
+    assert srcs[5:] == [None] * 3
+
+
+def test_the_engine_hands_requests_to_the_dissector_that_declares_them() -> None:
+    from iotwarden.dissect.wps import WpsDissector
+
+    wsc = b"\xdd\x0d\x00\x50\xf2\x04" + struct.pack(">HH", 0x1021, 5) + b"Canon"
+    frames = [radiotap(_mgmt(4, ELEMENTS + wsc)), radiotap(_mgmt(0, b"\x31\x04\x0a\x00" + wsc)),
+              radiotap(BEACON + wsc), radiotap(dot11_data(DNS_QUERY))]
+    engine = Engine([WpsDissector()])
+    obs = engine.process(batch_of([(float(i), f) for i, f in enumerate(frames)], RT)).observations
+    assert [(o.kind, o.src_mac, o.fields) for o in obs] == [("device_info", "02:00:00:00:00:07",
+                                                             {"manufacturer": "Canon"})] * 2
+    assert engine.stats.protocols["wps"] == 2
+    assert dict(engine.stats.decode_errors) == {"wlan_management": 3}

@@ -155,3 +155,27 @@ def test_dhcp_and_mdns_over_wifi_give_the_inventory_they_give_over_ethernet(tmp_
     assert camera["vendor"] == "Axis"
     assert "axis-cam-01" in camera["hostnames"]
     assert any(d["mac"] == b.PRINTER_MAC for d in devices.values())
+
+
+def test_wps_device_information_of_a_probe_request_reaches_the_inventory(tmp_path: Path) -> None:
+    """A printer's WSC element (Wi-Fi Simple Configuration v2.0.x §12) in its Probe and Association Requests:
+    the station's device gets the wps.* attributes, and the knowledge base its maker, model and type."""
+    from scapy.layers.dot11 import Dot11AssoReq, Dot11ProbeReq
+
+    printer = "f4:81:39:00:00:01"
+    attrs = b"".join(len(v).to_bytes(2, "big").join((t.to_bytes(2, "big"), v)) for t, v in (
+        (0x104A, b"\x10"), (0x1021, b"Canon"), (0x1023, b"TS5300 series"), (0x1024, b"TS5350"),
+        (0x1011, b"Canon TS5300 series"), (0x1054, bytes.fromhex("00030050F2040005"))))
+    wsc = Dot11Elt(ID=221, info=b"\x00\x50\xf2\x04" + attrs)
+    probe = RadioTap() / Dot11(type=0, subtype=4, addr1="ff:ff:ff:ff:ff:ff", addr2=printer,
+                               addr3="ff:ff:ff:ff:ff:ff") / Dot11ProbeReq() / Dot11Elt(ID="SSID", info="") / wsc
+    assoc = RadioTap() / Dot11(type=0, subtype=0, addr1=AP, addr2=printer, addr3=AP) / Dot11AssoReq() / Dot11Elt(
+        ID="SSID", info="lab") / wsc
+    path = tmp_path / "wps.pcapng"
+    wrpcapng(str(path), [probe, assoc])
+    devices, _ = _inventory(path, tmp_path)
+    device = next(d for d in devices if d["mac"] == printer)
+    assert {k: v for k, v in device["attributes"].items() if k.startswith("wps.")} == {
+        "wps.manufacturer": ["Canon"], "wps.model_name": ["TS5300 series"], "wps.model_number": ["TS5350"],
+        "wps.device_name": ["Canon TS5300 series"], "wps.primary_device_type": ["3-0050F204-5"]}
+    assert (device["vendor"], device["model"], device["device_type"]) == ("Canon", "TS5300 series", "mfp")

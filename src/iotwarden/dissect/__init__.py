@@ -16,6 +16,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("arp", "ArpDissector"),
     ("lldp", "LldpDissector"),
     ("cdp", "CdpDissector"),
+    ("wps", "WpsDissector"),  # WSC device information in 802.11 Probe and (Re)Association Requests
     ("dhcp", "DhcpDissector"),
     ("dhcpv6", "Dhcpv6Dissector"),
     ("dns", "DnsDissector"),

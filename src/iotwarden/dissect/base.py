@@ -28,9 +28,10 @@ from iotwarden.model.observation import Observation, Subject
 class Packet:
     """One packet as tier 2 sees it, decoded down to the transport payload.
 
-    For non-IP frames (ARP, LLDP, CDP) ``payload`` is what follows the ethertype / LLC header and
-    the IP fields are ``None``. ``to_server`` is True when the packet goes from the flow's initiator
-    to its responder; ``flow_state`` is the per-flow dict the engine keeps for this dissector.
+    For non-IP frames (ARP, LLDP, CDP) ``payload`` is what follows the ethertype / LLC header (for an
+    802.11 management frame, its elements) and the IP fields are ``None``. ``to_server`` is True when the
+    packet goes from the flow's initiator to its responder; ``flow_state`` is the per-flow dict the engine
+    keeps for this dissector.
     """
 
     ts: float
@@ -78,6 +79,9 @@ class Dissector:
     name: ClassVar[str] = ""
     ethertypes: ClassVar[tuple[int, ...]] = ()  # e.g. 0x0806 ARP, 0x88CC LLDP
     llc_snap: ClassVar[tuple[tuple[int, int], ...]] = ()  # (OUI, PID) for 802.3 LLC/SNAP (CDP)
+    # IEEE 802.11 management frame subtypes (4 Probe Request, 0 Association Request; engine/wlan.py MGMT_FIXED):
+    # the payload is the frame's elements (§9.4.2), src_mac its transmitter
+    wlan_management: ClassVar[tuple[int, ...]] = ()
     udp_ports: ClassVar[tuple[int, ...]] = ()
     tcp_ports: ClassVar[tuple[int, ...]] = ()
     # how many payload packets of one TCP/UDP flow are dispatched at most (None: all of them);

@@ -78,6 +78,7 @@ class Headers:
     snap: npt.NDArray[np.int64]  # (OUI << 16) | PID of an LLC/SNAP frame, -1 otherwise
     l3_off: I64  # start of what follows the link header (IP header, ARP, LLDP, SNAP payload)
     l2_end: I64  # end of the link-layer frame's content: the captured end, less an FCS the link announces
+    wlan_mgmt: npt.NDArray[np.int16]  # 802.11 management subtype whose elements start at l3_off, else -1
     ipver: npt.NDArray[np.int8]  # 4, 6, or 0 when not IP (or not decodable)
     proto: npt.NDArray[np.int16]  # IP protocol number, -1 when not IP
     ttl: npt.NDArray[np.int16]
@@ -144,6 +145,7 @@ def decode(batch: PacketBatch) -> Headers:
     dst_mac = np.full(n, -1, dtype=np.int64)
     linked = np.zeros(n, dtype=bool)  # link layers that may carry VLAN tags and LLC
     llc = np.zeros(n, dtype=bool)  # an LLC header follows the link header whatever its type field
+    mgmt = np.full(n, -1, dtype=np.int16)
 
     def subset(mask: Bool, need: int) -> I64:
         """Packets of one link type long enough for its header; the short ones get an error."""
@@ -183,6 +185,7 @@ def decode(batch: PacketBatch) -> Headers:
         error[k] = np.where(wl.reason == WLAN_SHORT, E_SHORT_LINK, np.where(wl.reason > 0, E_WLAN + wl.reason, E_OK))
         end[k], pos[k], src_mac[k], dst_mac[k] = wl.end, wl.body, wl.src_mac, wl.dst_mac
         llc[k] = wl.reason == 0
+        mgmt[k] = wl.mgmt
     known = np.isin(lt, (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_RAW,
                          LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_NULL, LINKTYPE_LOOP, LINKTYPE_IEEE802_11,
                          LINKTYPE_IEEE802_11_RADIOTAP))
@@ -227,6 +230,7 @@ def decode(batch: PacketBatch) -> Headers:
         snap=snap,
         l3_off=pos,
         l2_end=end,
+        wlan_mgmt=mgmt,
         **ip,
     )
 

@@ -1,7 +1,8 @@
 """Tier 2: pick the packets worth dissecting (vectorised), then hand each to its dissector.
 
-Dispatch tables are built once from the dissectors' declarations (ethertypes, LLC/SNAP, UDP and
-TCP ports, probe). A packet is a candidate when its ethertype/SNAP is registered, or it carries
+Dispatch tables are built once from the dissectors' declarations (ethertypes, LLC/SNAP, 802.11
+management subtypes, UDP and TCP ports, probe). A packet is a candidate when its ethertype/SNAP or
+management subtype is registered, or it carries
 TCP/UDP payload on a registered port, on a flow already given to a dissector, or is the first
 payload of its direction on a flow still unrecognised (for TCP: one of the segments carrying its
 direction's first PROBE_BYTES). Only candidates reach Python. A flow is named (Flow.app) once its
@@ -97,6 +98,7 @@ class Dispatcher:
         self.stats = stats
         self.by_ethertype: dict[int, Dissector] = {}
         self.by_snap: dict[int, Dissector] = {}
+        self.by_wlan_mgmt: dict[int, Dissector] = {}
         self.udp = np.full(65536, -1, dtype=np.int32)  # port -> dissector index (registry order)
         self.tcp = np.full(65536, -1, dtype=np.int32)
         for i in range(len(dissectors) - 1, -1, -1):  # backwards, so the first declaration wins
@@ -105,10 +107,13 @@ class Dispatcher:
                 self.by_ethertype[et] = d
             for oui, pid in d.llc_snap:
                 self.by_snap[(oui << 16) | pid] = d
+            for subtype in d.wlan_management:
+                self.by_wlan_mgmt[subtype] = d
             self.udp[list(d.udp_ports)] = i
             self.tcp[list(d.tcp_ports)] = i
         self.ethertypes = np.array(sorted(self.by_ethertype), dtype=np.int64)
         self.snaps = np.array(sorted(self.by_snap), dtype=np.int64)
+        self.wlan_mgmt = np.array(sorted(self.by_wlan_mgmt), dtype=np.int16)
         self.probers = [d for d in dissectors if _overrides_probe(d)]
         # memo keys are prefixed with the dissector's registry position: one memo serves them all
         self.memo = Memo(limits.memo_entries, limits.memo_bytes)
@@ -148,8 +153,11 @@ class Dispatcher:
         so the result does not depend on where batches are cut.
         """
         out: list[Observation] = []
-        l2 = np.flatnonzero((h.ipver == 0) & (h.error == 0) & (
-            np.isin(h.ethertype, self.ethertypes) | np.isin(h.snap, self.snaps)))
+        l2_mask = (h.ipver == 0) & (h.error == 0) & (
+            np.isin(h.ethertype, self.ethertypes) | np.isin(h.snap, self.snaps))
+        if self.wlan_mgmt.shape[0]:  # counted as wlan_management in decode_errors, and still read
+            l2_mask |= np.isin(h.wlan_mgmt, self.wlan_mgmt)
+        l2 = np.flatnonzero(l2_mask)
         if l2.shape[0]:
             self._run_l2(batch, h, l2, out)
         if not pf.idx.shape[0] or not self.dissectors:
@@ -273,9 +281,13 @@ class Dispatcher:
         data = batch.data
         ends = h.l2_end[rows].tolist()  # an FCS the link announces is not content
         cols = zip(rows.tolist(), h.l3_off[rows].tolist(), ends, h.ethertype[rows].tolist(), h.snap[rows].tolist(),
-                   h.src_mac_off[rows].tolist(), h.dst_mac_off[rows].tolist(), h.vlan[rows].tolist(), strict=True)
-        for row, start, end, et, snap, smac, dmac, vlan in cols:
-            d = self.by_ethertype.get(et) if et >= 0 else self.by_snap.get(snap)
+                   h.src_mac_off[rows].tolist(), h.dst_mac_off[rows].tolist(), h.vlan[rows].tolist(),
+                   h.wlan_mgmt[rows].tolist(), strict=True)
+        for row, start, end, et, snap, smac, dmac, vlan, mgmt in cols:
+            if mgmt >= 0:
+                d = self.by_wlan_mgmt.get(mgmt)
+            else:
+                d = self.by_ethertype.get(et) if et >= 0 else self.by_snap.get(snap)
             if d is None:
                 continue
             pkt = Packet(

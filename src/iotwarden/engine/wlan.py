@@ -2,7 +2,9 @@
 
 A data frame carrying an MSDU yields where its LLC/SNAP header starts and its source and
 destination MACs, so :func:`iotwarden.engine.decode.decode` goes on exactly as behind Ethernet; any
-other frame (management, control, protected, null data, ...) gets the reason it carries no packet.
+other frame (management, control, protected, null data, ...) gets the reason it carries no packet. A
+management frame of a subtype in :data:`MGMT_FIXED` also yields where its elements start and its
+addresses, for the dissectors that read them (``Dissector.wlan_management``).
 """
 
 from __future__ import annotations
@@ -28,12 +30,17 @@ FCS_LEN = 4
 
 # IEEE 802.11-2020 §9.2.4.1 Frame Control: protocol version (bits 0-1), type (2-3), subtype (4-7);
 # flags byte: To DS 0x01, From DS 0x02, Protected 0x40, +HTC/Order 0x80
-WLAN_DATA = 2
+WLAN_MANAGEMENT, WLAN_DATA = 0, 2
 WLAN_TODS, WLAN_FROMDS, WLAN_PROTECTED, WLAN_ORDER = 0x01, 0x02, 0x40, 0x80
 WLAN_HEADER_LEN = 24  # §9.3.2.1: frame control, duration, address 1-3, sequence control
 # subtype bit 3: QoS (§9.2.4.1.3 Table 9-1); subtype bit 2: no data (Null, CF-Ack, CF-Poll, ...)
 SUBTYPE_QOS, SUBTYPE_NO_DATA = 0x8, 0x4
 QOS_AMSDU = 0x80  # QoS Control bit 7, A-MSDU Present (§9.2.4.5.1): the body is A-MSDU subframes
+HT_CONTROL_LEN = 4  # §9.2.4.6: present in a management frame when +HTC/Order is set (§9.3.3.2)
+# management subtype -> bytes of fixed fields before its elements (§9.3.3): Association Request
+# (Capability Information, Listen Interval), Reassociation Request (+ Current AP address), Probe
+# Request (none), Probe Response and Beacon (Timestamp, Beacon Interval, Capability Information)
+MGMT_FIXED = {0: 4, 2: 10, 4: 0, 5: 12, 8: 12}
 
 # why a frame holds no packet for the engine, beyond "too short" (codes below: 1 + index here)
 REASONS = (
@@ -59,10 +66,11 @@ class WlanLink:
     """Per frame: ``reason`` 0 (a data frame with an MSDU), :data:`SHORT`, or 1 + index in :data:`REASONS`."""
 
     reason: I64
-    body: I64  # start of the frame body (the LLC header) where reason is 0
+    body: I64  # start of the frame body (the LLC header) where reason is 0; of the elements where mgmt >= 0
     end: I64  # end of the frame without its FCS
-    src_mac: I64  # offset of the source address (SA), -1 where reason is not 0
+    src_mac: I64  # offset of the source address (SA; a management frame's transmitter), else -1
     dst_mac: I64  # offset of the destination address (DA)
+    mgmt: I64  # subtype of a management frame in MGMT_FIXED whose elements can be read, else -1
 
 
 def wlan_link(u8: Callable[[I64], I64], off: I64, end: I64, radiotap: Bool, whole: Bool) -> WlanLink:
@@ -113,7 +121,16 @@ def wlan_link(u8: Callable[[I64], I64], off: I64, end: I64, radiotap: Bool, whol
     dst[m] = np.where(ok, np.where(tods, p + 16, p + 4), -1)
     src[m] = np.where(ok, np.where(~fromds, p + 10, np.where(tods, p + 24, p + 16)), -1)
     start[m] = p + hlen
-    return WlanLink(reason, start, end, src, dst)
+    # management frames (§9.3.3.2): DA Address 1, SA Address 2, then HT Control (+HTC), fixed fields, elements
+    fixed = np.select([subtype == s for s in MGMT_FIXED], list(MGMT_FIXED.values()), -1)
+    elements = WLAN_HEADER_LEN + HT_CONTROL_LEN * ((fc1 & WLAN_ORDER) != 0) + fixed
+    readable = (reason[m] == R_MANAGEMENT) & (fixed >= 0) & ((fc1 & WLAN_PROTECTED) == 0) & (room >= elements)
+    mgmt = np.full(n, -1, dtype=np.int64)
+    mgmt[m] = np.where(readable, subtype, -1)
+    dst[m] = np.where(readable, p + 4, dst[m])
+    src[m] = np.where(readable, p + 10, src[m])
+    start[m] = np.where(readable, p + elements, start[m])
+    return WlanLink(reason, start, end, src, dst, mgmt)
 
 
 def _radiotap(u8: Callable[[I64], I64], off: I64, room: I64) -> tuple[I64, I64, I64, Bool]:

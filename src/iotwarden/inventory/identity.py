@@ -158,6 +158,10 @@ RULES: dict[str, IdentityRule] = {
         attributes=("device_id", "platform", "software_version", "capabilities"),
         hostnames=("device_id",), ip_fields=("addresses",),
     ),
+    "wps": IdentityRule(  # WSC device information a station states in its 802.11 probe or association
+        # requests (Wi-Fi Simple Configuration v2.0.x §12; dissect/wps.py)
+        attributes=("manufacturer", "model_name", "model_number", "device_name", "primary_device_type"),
+    ),
     "http": IdentityRule(  # RFC 9110 §10.1.5 / §10.2.4; a UPnP description a server serves (UDA 2.0 §2.3)
         attributes=("user_agent", "server"), by_kind=(*(("upnp_description", f) for f in _UPNP_DESCRIPTION),
                                                       *(("dpws_metadata", f) for f in _DPWS_METADATA),
