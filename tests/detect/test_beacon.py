@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from iotwarden.detect.beacon import BeaconDetector
+from iotwarden.detect.beacon import BeaconDetector, Beats
 from iotwarden.detect.series import RECENT_SOCKETS
 from iotwarden.lab.generator import PcapWriter
 from iotwarden.lab.wire import SYN, SYN_OPTIONS, Host, tcp_segment
@@ -211,8 +211,9 @@ def test_an_earlier_sockets_syn_retransmitted_after_the_alert_is_no_beat() -> No
 @pytest.mark.parametrize("sockets", [2, 3, RECENT_SOCKETS])
 def test_up_to_recent_sockets_connects_in_flight_at_once_are_each_one_beat(sockets: int) -> None:
     """Up to RECENT_SOCKETS connects in flight at once, 2 s apart, each retransmitted 7, 15, 31 and 63 s
-    after its first SYN, their records interleaved: each socket is one beat (more at once than that:
-    their oldest's records count as new beats, the series' named limit, tests/detect/test_series.py)."""
+    after its first SYN, their records interleaved: each socket is one connect, one start time kept (the
+    sockets of one poll then make one round, one beat, when judged; more at once than that:
+    their oldest's records count as new connects, the series' named limit, tests/detect/test_series.py)."""
     starts = [4000.0 + i * 200.0 for i in range(5)]
     records = zeek_connects_in_flight("10.0.0.7", C2, 443, starts, offset=2.0, retransmits=(7.0, 15.0, 31.0, 63.0),
                                       sockets=sockets)
@@ -220,3 +221,79 @@ def test_up_to_recent_sockets_connects_in_flight_at_once_are_each_one_beat(socke
     feed([det], flows=[LEARNED, *records])
     beats = det._series[("10.0.0.7", C2, 443)]
     assert not isinstance(beats, tuple) and beats.times == sorted(t + 2.0 * k for t in starts for k in range(sockets))
+
+
+def _polls(sockets: tuple[int, ...], period: float, offset: float = 2.0, n: int = 10) -> list[Flow]:
+    """A device polling an odd port every ``period`` s, answered, with ``sockets[i % len(sockets)]``
+    parallel connects per poll, ``offset`` s apart, each from a port of its own."""
+    flows, sport = [], 40000
+    for i in range(n):
+        for k in range(sockets[i % len(sockets)]):
+            flows.append(tcp_flow("10.0.0.7", C2, 4975, 1000.0 + i * period + k * offset, sport=sport, **OK))
+            sport += 1
+    return flows
+
+
+@pytest.mark.parametrize(("sockets", "period"), [((1,), 60.0), ((2,), 200.0), ((3,), 200.0), ((2, 3), 200.0)])
+def test_a_poll_of_several_sockets_at_once_is_one_beat_timed_by_its_first_connect(sockets: tuple[int, ...],
+                                                                                  period: float) -> None:
+    """Device clients open two or three connections per poll, 2 s apart (issue #4): counted connect by
+    connect, the polls' long gaps were trimmed as missed check-ins and the 2-s gaps left read as a beacon
+    every 2 s. One round is one beat: the series beacons every ``period`` s, one connect per beat or not,
+    and in whatever order its flows come (they come as they end)."""
+    flows = _polls(sockets, period)
+    for order in (flows, sorted(flows, key=lambda f: (f.first_seen // period, -f.first_seen))):
+        (alert,) = feed([BeaconDetector({"learn_s": 600.0})], flows=[LEARNED, *order])
+        assert alert.key == f"{C2}:4975" and alert.evidence["period_s"] == period
+        assert alert.title.endswith(f"every {period:.0f}s") and alert.evidence["jitter"] == 0.0
+        # raised at the seventh poll's first connect to come: six polls' sockets and that one
+        assert alert.evidence["beats"] == 7
+        assert alert.evidence["connections"] == sum(sockets[i % len(sockets)] for i in range(6)) + 1
+
+
+def test_rounds_of_unanswered_sockets_beat_once_per_round_their_retransmissions_none() -> None:
+    """The one-socket rule and rounds together: three connects 2 s apart every 200 s, none answered,
+    each SYN retransmitted 7, 15 and 31 s after the first and logged apart (records every 2-4 s for half
+    a minute per round): one beat per round, a beacon every 200 s."""
+    starts = [1000.0 + i * 200.0 for i in range(10)]
+    records = zeek_connects_in_flight("10.0.0.7", C2, 4975, starts, offset=2.0, retransmits=(7.0, 15.0, 31.0),
+                                      sockets=3)
+    (alert,) = feed([BeaconDetector({"learn_s": 600.0})], flows=[LEARNED, *records])
+    assert alert.evidence["period_s"] == 200.0
+    assert alert.evidence["connections"] == 19  # at the seventh round's first connect: six rounds and that one
+
+
+def test_sockets_apart_by_more_than_a_round_are_beats_of_their_own() -> None:
+    """``round_s`` bounds a round: a beacon every 5 s (Gafgyt's fixed retry pace), one socket each time,
+    is still a beacon every 5 s; with ``round_s`` above its pace it is one long round, no beacon."""
+    flows = [tcp_flow("10.0.0.7", C2, 4975, 1000.0 + i * 5.0, sport=40000 + i, **OK) for i in range(10)]
+    (alert,) = feed([BeaconDetector({"learn_s": 600.0})], flows=[LEARNED, *flows])
+    assert alert.evidence["period_s"] == 5.0
+    assert feed([BeaconDetector({"learn_s": 600.0, "round_s": 6.0})], flows=[LEARNED, *flows]) == []
+
+
+def test_a_socket_begun_while_learning_and_retransmitted_after_it_is_no_beat() -> None:
+    """A connect to a destination learned as normal, 10 s before the device's learning phase ends (600 s
+    from its first flow at 1 s), unanswered: its SYN retransmissions logged 7, 15 and 31 s after it
+    fall after the phase and are that socket, not a beat (they were one: a series began at the first)."""
+    det = BeaconDetector({"learn_s": 600.0})
+    feed([det], flows=[LEARNED, *zeek_connects("10.0.0.7", C2, 443, [591.0], retransmits=(7.0, 15.0, 31.0))])
+    beats = det._series[("10.0.0.7", C2, 443)]
+    assert isinstance(beats, Beats) and beats.times == [] and beats.earlier == (41000, 591.0)
+    feed([det], flows=zeek_connects("10.0.0.7", C2, 443, [800.0], retransmits=(7.0,), sport=42000))
+    assert beats.times == [800.0]  # the next connect after the phase is a beat, its retransmission not
+    # a connect early in the phase keeps nothing: its retransmissions all come while learning
+    early = BeaconDetector({"learn_s": 600.0})
+    feed([early], flows=[LEARNED, *zeek_connects("10.0.0.7", C2, 443, [100.0], retransmits=(7.0, 15.0, 31.0))])
+    assert ("10.0.0.7", C2, 443) not in early._series
+
+
+@pytest.mark.parametrize(("sockets", "max_intervals", "period"), [(5, 32, 60.0), (7, 32, None), (7, 64, 60.0)])
+def test_rounds_are_judged_while_the_connects_kept_hold_seven_of_them(sockets: int, max_intervals: int,
+                                                                     period: float | None) -> None:
+    """A series keeps its latest ``max_intervals + 1`` connects: six whole rounds and the next one's first
+    connect fit in the default 33 for up to five sockets a poll; seven a poll are never judged (the
+    named limit) until ``max_intervals`` is raised."""
+    flows = _polls((sockets,), 60.0, offset=0.3, n=30)
+    alerts = feed([BeaconDetector({"learn_s": 600.0, "max_intervals": max_intervals})], flows=[LEARNED, *flows])
+    assert [a.evidence["period_s"] for a in alerts] == ([period] if period else [])

@@ -15,10 +15,20 @@ destinations were named, or an address the device's HTTP requests name as a lite
 (RFC 9110 §7.2: a client names the host it was told to reach) (a hard-coded C&C address, as
 Gafgyt/Bashlite and Muhstik carry; only where DNS answers or HTTP headers are visible: pcaps, Zeek
 dns.log/http.log, not a bare conn.log).
-A beat is one TCP connection attempt: Zeek logs an unanswered SYN's later retransmissions as further
-records of the same source port (:func:`~iotwarden.detect.series.same_socket`, the rule
-``detect.c2.callback`` counts by), which are not beats; counted, a connect that times out would
-beat every 8 s.
+A connect is one TCP connection attempt: Zeek logs an unanswered SYN's later retransmissions as
+further records of the same source port (:func:`~iotwarden.detect.series.same_socket`, the rule
+``detect.c2.callback`` counts by), which are no connects; counted, a connect that times out would
+beat every 8 s. A beat is one round of connects: a client opening several sockets per poll starts
+them within milliseconds to a couple of seconds of each other (RFC 8305 §5, Happy Eyeballs: 250 ms
+recommended between attempts, 2 s at most), so connects to one destination starting within
+``round_s`` (3 s) of the previous one are one beat, timed by the round's first connect; counted
+connect by connect, the long gaps between polls were trimmed as missed check-ins and a device polling
+every 200 s with three sockets 2 s apart read as a beacon every 2 s. 3 s stays under the fastest
+fixed C&C pace documented (Gafgyt retries every 5 s), so periods under it read as one round. Rounds
+are formed when a series is judged, over its start times sorted (flows come as they end, not as they
+start), so the order records arrive in never splits one. A TCP connect begun near the end of the
+device's learning phase to a destination learned there is kept as a socket in flight, no beat, so its
+SYN retransmissions logged after the phase are no beats either.
 """
 
 from __future__ import annotations
@@ -45,7 +55,7 @@ from iotwarden.detect.base import (
 )
 from iotwarden.detect.baseline import LEARN_S, Novelty
 from iotwarden.detect.c2_download import ip_literal
-from iotwarden.detect.series import Sockets, earlier_sockets, same_socket
+from iotwarden.detect.series import RECENT_SOCKETS, SOCKET_S, Sockets, earlier_sockets, same_socket
 from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
 
@@ -56,7 +66,8 @@ INFRA_PORTS = frozenset({53, 67, 68, 123, 137, 138, 1900, 5353, 5355})  # DNS, D
 @dataclass(frozen=True)
 class BeaconOptions(Options):
     min_intervals: int = 6  # intervals needed before judging a series
-    max_intervals: int = 32  # start times kept per series
+    max_intervals: int = 32  # start times kept per series (connects: a round of k sockets takes k)
+    round_s: float = 3.0  # a connect starting within this of the previous one is the same round (beat)
     max_jitter: float = 0.2  # coefficient of variation of the intervals below which it is a beacon
     trim: float = 0.2  # share of the longest intervals ignored (missed beacons, capture gaps)
     min_period_s: float = 1.0  # faster than this is a stream, not a beacon
@@ -67,17 +78,18 @@ class BeaconOptions(Options):
     max_named_devices: int = 100_000  # devices known to reach named destinations (LRU)
     max_literal_hosts: int = 100_000  # (device, address) pairs whose HTTP Host was that address (LRU)
     bounds: ClassVar[dict[str, Range]] = {"min_intervals": (2, COUNT[1]), "max_intervals": (2, 100_000),
-                                          "max_jitter": (0.0, 100.0), "trim": (0.0, 0.9), "min_period_s": SECONDS,
-                                          "max_period_s": SECONDS, "learn_s": DURATION, "max_series": ENTRIES,
-                                          "max_names": ENTRIES, "max_named_devices": ENTRIES,
+                                          "round_s": DURATION, "max_jitter": (0.0, 100.0), "trim": (0.0, 0.9),
+                                          "min_period_s": SECONDS, "max_period_s": SECONDS, "learn_s": DURATION,
+                                          "max_series": ENTRIES, "max_names": ENTRIES, "max_named_devices": ENTRIES,
                                           "max_literal_hosts": ENTRIES}
 
 
 @dataclass(slots=True)
 class Beats:
-    """A series of two beats or more: their start times, oldest first, the latest one's source port
-    and the earlier ones still in flight (their later records, SYN retransmissions logged apart, are
-    not beats)."""
+    """A series of two connects or more: their start times, in the order they came, the latest one's
+    source port and the earlier ones still in flight (their later records, SYN retransmissions logged
+    apart, are not connects). No times and a socket in ``earlier``: a connect begun in the learning
+    phase, which is no beat."""
 
     times: list[float]
     sport: int
@@ -130,7 +142,8 @@ class BeaconDetector(Detector):
             if not is_internal(flow.a_ip):
                 continue
             src, ts, port = flow.a_ip, flow.first_seen, flow.b_port
-            learning = ts - touch(src, ts).start < learn_s  # the learning phase runs from the device's first flow
+            since = ts - touch(src, ts).start
+            learning = since < learn_s  # the learning phase runs from the device's first flow
             if flow.ip_proto not in (6, 17) or port in INFRA_PORTS:
                 continue
             name = names.get(flow.b_ip)
@@ -146,6 +159,8 @@ class BeaconDetector(Detector):
                         src in naming or (src, flow.b_ip) in self._literal))) and external(flow.b_ip)):
                 for item in _items(flow, name):  # contacted while learning: normal, by address and by name
                     normal.remember(src, item, ts)
+                if flow.ip_proto == 6 and since > learn_s - SOCKET_S:  # retransmitted after learning: no beat
+                    self._learned_socket((src, flow.b_ip, port), flow)
                 continue
             key = (src, flow.b_ip, port)
             held = table.get(key)
@@ -164,10 +179,11 @@ class BeaconDetector(Detector):
                 beats = table[key] = Beats([held[0]], held[1])
             table.move_to_end(key)
             times = beats.times
-            if flow.ip_proto == 6 and times:
-                if same_socket(flow, beats.sport, times[-1], earlier=beats.earlier):
-                    continue  # a recent beat's SYN retransmitted, logged apart by Zeek
-                beats.earlier = earlier_sockets(beats.sport, times[-1], beats.earlier, ts)
+            if flow.ip_proto == 6 and (times or beats.earlier):
+                latest = times[-1] if times else -np.inf  # no times: only a socket begun while learning
+                if same_socket(flow, beats.sport, latest, earlier=beats.earlier):
+                    continue  # a recent connect's SYN retransmitted, logged apart by Zeek
+                beats.earlier = earlier_sockets(beats.sport, latest, beats.earlier, ts)
             times.append(ts)
             beats.sport = flow.a_port
             if len(times) > keep:
@@ -178,12 +194,33 @@ class BeaconDetector(Detector):
     def flow(self, ctx: Context, flow: Flow) -> None:
         self.flows(ctx, [flow])
 
+    def _learned_socket(self, key: tuple[str, str, int], flow: Flow) -> None:
+        """Keep a connect begun near the end of the learning phase as a socket in flight of its series,
+        not a beat: its SYN retransmissions, logged apart, may come after the phase has ended."""
+        table, held = self._series, self._series.get(key)
+        if held is None:
+            beats = table[key] = Beats([], -1)
+            if len(table) > self.options.max_series:
+                table.popitem(last=False)
+        elif isinstance(held, Beats):
+            beats = held
+        else:  # a series of one becomes Beats
+            beats = table[key] = Beats([held[0]], held[1])
+        table.move_to_end(key)
+        if not same_socket(flow, beats.sport, beats.times[-1] if beats.times else -np.inf, earlier=beats.earlier):
+            # newest first, at most RECENT_SOCKETS - 1, as earlier_sockets keeps them (a record of a socket
+            # already kept, a retransmission still in the phase, is not added again)
+            beats.earlier = (flow.a_port, flow.first_seen, *beats.earlier)[:2 * (RECENT_SOCKETS - 1)]
+
     def _judge(self, ctx: Context, flow: Flow, name: str | None, times: list[float]) -> None:
         """A series long enough to judge: a beacon raised when its intervals are regular and new."""
         o: BeaconOptions = self.options
         src = flow.a_ip
         starts = np.sort(np.fromiter(times, dtype=np.float64))
-        gaps = np.diff(starts)
+        # a round's first connect is its beat: the first start, and each one round_s or more after the
+        # start before it (the rest are the round's further sockets)
+        beats = np.concatenate((starts[:1], starts[1:][np.diff(starts) >= o.round_s]))
+        gaps = np.diff(beats)
         gaps = gaps[gaps > 0]
         if gaps.size < o.min_intervals:
             return
@@ -208,7 +245,8 @@ class BeaconDetector(Detector):
                          ts=flow.first_seen, key=f"{name or flow.b_ip}:{flow.b_port}", mitre=("T1071", "T1029"),
                          src_ip=flow.a_ip, dst_ip=flow.b_ip,
                          evidence={"period_s": round(period, 3), "jitter": round(jitter, 4),
-                                   "connections": int(gaps.size + 1), "name": name}, flows=[flow])
+                                   "connections": int(starts.size), "beats": int(gaps.size + 1), "name": name},
+                         flows=[flow])
 
 
 def _items(flow: Flow, name: str | None) -> list[tuple[str, int]]:
