@@ -178,6 +178,8 @@ def test_other_link_types_in_the_same_batch_are_untouched() -> None:
 
 WLAN_SAMPLES = [
     radiotap(dot11_data(DNS_QUERY, qos=True, htc=True), flags=0x10, tsft=True, extra_words=1),
+    radiotap(struct.pack("<BBH", 0x40, 0x80, 0) + b"\xff" * 6 + mac(7) + mac(3) + b"\0" * 6 + b"\x00\x03lab",
+             flags=0x10),  # a probe request with HT Control and its FCS
     radiotap(dot11_data(DNS_QUERY, tods=True, fromds=True), flags=0x20),
     dot11_data(DNS_QUERY, qos=True),
     radiotap(BEACON),
@@ -195,7 +197,7 @@ def test_fuzz_damaged_radiotap_lengths_and_truncated_headers_never_raise(
     frames, types = [], []
     for sample, cut, rt_len, flips in cases:
         frame = bytearray(WLAN_SAMPLES[sample])
-        is_rt = sample != 2
+        is_rt = sample != 3
         if is_rt and rt_len % 3 == 0:
             frame[2:4] = struct.pack("<H", rt_len)
         for at, value in flips:
@@ -213,9 +215,11 @@ def test_fuzz_damaged_radiotap_lengths_and_truncated_headers_never_raise(
     has = ok & (h.pay_len > 0)
     assert (h.pay_off[has] + h.pay_len[has] <= end[has]).all()
     assert (h.pay_len[~ok] == 0).all()
-    macs = ok & (h.src_mac_off >= 0)
-    assert (h.src_mac_off[macs] + 6 <= end[macs]).all()
-    assert (h.dst_mac_off[macs] + 6 <= end[macs]).all()
+    macs = h.src_mac_off >= 0  # data frames and the management frames whose elements were located
+    assert ((h.src_mac_off + 6 <= end) | ~macs).all()
+    assert ((h.dst_mac_off + 6 <= end) | ~macs).all()
+    mgmt = h.wlan_mgmt >= 0
+    assert ((h.l3_off <= h.l2_end) | ~mgmt).all()
     assert np.isin(h.error[b.caplen == 0], [E_SHORT_LINK]).all()
 
 
