@@ -89,6 +89,22 @@ def test_a_responder_that_answers_is_recorded_as_serving_the_protocol() -> None:
     assert b.SERVER_ATTRIBUTE not in ctx.devices[f"mac:{HOST}"].attributes
 
 
+def test_the_initiator_of_an_industrial_protocol_is_recorded_as_its_client() -> None:
+    """Who polls the controllers (SCADA, HMI, engineering station) belongs to the control system;
+    the client side of common protocols says nothing and is not kept."""
+    ctx, _ = run(flow("10.0.0.5", "10.0.0.50", b_mac=SERVER, app="modbus"),
+                 flow("10.0.0.5", "10.0.0.60", b_mac="02:00:00:00:00:60", app="bacnet"),
+                 flow("10.0.0.5", "10.0.0.1", app="tls"))
+    host = ctx.devices[f"mac:{HOST}"].attributes
+    assert host[b.CLIENT_ATTRIBUTE] == {"modbus", "bacnet"}
+    assert b.CLIENT_ATTRIBUTE not in ctx.devices[f"mac:{SERVER}"].attributes
+    silent = Flow(vlan=0, ip_proto=6, a_ip="10.0.0.6", a_port=3758, b_ip="10.0.0.50", b_port=502, first_seen=1.0,
+                  last_seen=1.1, a_mac="02:00:00:00:00:06", b_mac=SERVER, pkts_ab=1, pkts_ba=1, bytes_ab=62,
+                  bytes_ba=60, app="modbus")  # a handshake without a request: no client of anything yet
+    ctx, _ = run(silent)
+    assert b.CLIENT_ATTRIBUTE not in ctx.devices["mac:02:00:00:00:00:06"].attributes
+
+
 def test_a_port_that_answers_without_data_serves_nothing() -> None:
     # an ISO-TSAP (tcp/102) handshake or reset: the engine names the flow by its port, nothing was served
     handshake = Flow(vlan=0, ip_proto=6, a_ip="10.0.0.5", a_port=3758, b_ip="10.0.0.50", b_port=102, first_seen=1.0,

@@ -104,6 +104,15 @@ def test_a_modbus_server_is_ot() -> None:
     assert found["category"].evidence[0]["rule_id"] == "service.server.modbus"
 
 
+def test_a_modbus_client_is_ot_and_a_bacnet_client_building_but_neither_has_a_type() -> None:
+    found = CLASSIFIER.classify(device(None, service__client=["modbus"]))
+    assert (found["category"].value, found["category"].evidence[0]["rule_id"]) == ("ot", "service.client.modbus")
+    assert "device_type" not in found
+    assert CLASSIFIER.classify(device(None, service__client=["bacnet"]))["category"].value == "building"
+    both = CLASSIFIER.classify(device(None, service__client=["modbus"], service__server=["modbus"]))
+    assert both["category"].value == "ot"
+
+
 def test_the_threshold_is_validated() -> None:
     with pytest.raises(ValueError, match="min_confidence"):
         Classifier(min_confidence=0.0)
@@ -175,3 +184,14 @@ def test_a_port_102_handshake_without_data_is_no_siemens_controller() -> None:
     assert not [k for k, apps in servers.items() if "s7comm" in apps]
     assert {devices[k].device_type for k, apps in servers.items() if "mms" in apps} == {"ied"}
     assert "Siemens" not in {d.vendor for d in devices.values()}
+
+
+def test_the_hmi_polling_a_plc_is_ot_too() -> None:
+    """WinCC reading alarms from an S7-300 (ics_iti): the HMI is a client of S7, category OT, its type unknown
+    (nothing in its traffic says HMI rather than SCADA server or engineering station); the PLC stays a PLC."""
+    devices = _inventory(shared("pcaps", "ics_iti", "pcaps", "s7", "wincc_s300_setup-alarm-read.pcapng"))
+    hmi, plc = devices["mac:00:ff:e6:0f:40:8d"], devices["mac:00:ff:e7:0f:40:8d"]
+    assert hmi.attributes["service.client"] == {"s7comm"}
+    assert (hmi.category, hmi.device_type) == ("ot", None)
+    assert hmi.classification["category"].evidence[0]["rule_id"] == "service.client.s7comm"
+    assert (plc.category, plc.device_type, plc.vendor) == ("ot", "plc", "Siemens")

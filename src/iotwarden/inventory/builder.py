@@ -30,11 +30,15 @@ from iotwarden.inventory.reported import PendingFacts, reported
 from iotwarden.inventory.resolution import INTERFACES_ATTRIBUTE, Endpoint, EndpointResolver, EvidenceKey
 from iotwarden.model import Device, Flow, Observation
 
-__all__ = ["INTERFACES_ATTRIBUTE", "SERVER_ATTRIBUTE", "InventoryBuilder"]
+__all__ = ["CLIENT_ATTRIBUTE", "INTERFACES_ATTRIBUTE", "SERVER_ATTRIBUTE", "InventoryBuilder"]
 
 MAX_HOSTNAMES = 32  # names kept per endpoint
 MAX_EVIDENCE_PER_ENDPOINT = 256  # distinct (proto, kind, field, value) facts per endpoint
 SERVER_ATTRIBUTE = "service.server"  # application protocols a device answered as the responder of a flow
+CLIENT_ATTRIBUTE = "service.client"  # industrial and building protocols a device spoke as a flow's initiator
+# Protocols whose client role says where a device belongs (a SCADA master, HMI, engineering station or
+# BMS workstation polls the controllers); the common ones (DNS, TLS, HTTP...) say nothing and are not kept.
+CLIENT_ROLE_APPS = frozenset({"modbus", "dnp3", "s7comm", "enip", "mms", "bacnet", "fox"})
 
 
 class InventoryBuilder(EndpointResolver):
@@ -132,6 +136,8 @@ class InventoryBuilder(EndpointResolver):
                 if ip == flow.b_ip and flow.payload_ba:  # the responder answered with data: it serves this
                     # protocol (a SYN-ACK or RST from a port the engine names by number serves nothing yet)
                     self._server(ctx, ep, flow.app)
+                elif ip == flow.a_ip and flow.payload_ab and flow.app in CLIENT_ROLE_APPS:  # it sent requests
+                    self._role(ctx, ep, CLIENT_ATTRIBUTE, flow.app)
 
     def done(self, ctx: Context) -> None:
         """End of input: randomised MACs that shared a name and never overlapped become one device."""
@@ -168,9 +174,12 @@ class InventoryBuilder(EndpointResolver):
             dev.last_seen = ts
 
     def _server(self, ctx: Context, ep: Endpoint, app: str) -> None:
+        self._role(ctx, ep, SERVER_ATTRIBUTE, app)
+
+    def _role(self, ctx: Context, ep: Endpoint, attribute: str, app: str) -> None:
         dev = self._device(ctx, ep)
         for holder in (ep.attributes, dev.attributes):
-            values = holder.setdefault(SERVER_ATTRIBUTE, set())
+            values = holder.setdefault(attribute, set())
             if len(values) < resolution.MAX_VALUES_PER_ATTRIBUTE:
                 values.add(app)
 
