@@ -196,3 +196,20 @@ def test_a_type_filter_takes_in_its_finer_kinds() -> None:
     assert {"camera", "nvr", "doorbell", "baby_monitor"} <= set(cameras)
     assert "smart_plug" not in cameras
     assert device_types_under("nvr") == ["nvr"]
+
+
+def test_show_says_what_the_device_is_how_risky_and_why(capsys: pytest.CaptureFixture[str], classified: str) -> None:
+    capsys.readouterr()
+    code, out, _ = run(capsys, "devices", "show", CAMERA, "--db", classified, "-f", "json")
+    assert code == 0
+    device = json.loads(out)["device"]
+    assert device["risk"]["band"] == "high"
+    assert [(f["check"], f["status"]) for f in device["findings"]] == [("risk.test.gone", "resolved"),
+                                                                      ("risk.test.high", "open")]
+    assert device["alerts"] == []
+    code, table, _ = run(capsys, "devices", "show", CAMERA, "--db", classified)
+    assert code == 0
+    for text in ("vendor", "Axis  (confidence", "M3045-V", "device type", "camera", "risk", "high", "Findings",
+                 "risk.test.high", "open camera stream"):
+        assert text in table, text
+    assert table.index("Findings") < table.index("Recent flows")

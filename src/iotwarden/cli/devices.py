@@ -96,9 +96,30 @@ def _render_device(console: Console, d: dict[str, Any]) -> None:
     head.add_row("first seen", ts_text(d["first_seen"]))
     head.add_row("last seen", ts_text(d["last_seen"]))
     head.add_row("packets / bytes", f"{d['packets']} / {d['bytes']}")
+    for name in ("vendor", "model", "device_type", "category", "os", "os_version", "firmware"):
+        found = (d.get("classification") or {}).get(name)
+        if found:
+            head.add_row(name.replace("_", " "), f"{found['value']}  (confidence {found['confidence']:.2f})")
+    if d.get("risk"):
+        head.add_row("risk", f"{d['risk']['band']} {d['risk']['score']:g}")
     for name, values in d["attributes"].items():
         head.add_row(name, "\n".join(values))
     console.print(head)
+    if d.get("findings"):
+        found = Table(title="Findings", title_justify="left")
+        for name in ("severity", "check", "title", "status", "last seen"):
+            found.add_column(name, overflow="fold")
+        for f in d["findings"]:
+            found.add_row(f["severity"], f["check"], f["title"], f["status"], ts_text(f["last_seen"]))
+        console.print(found)
+    if d.get("alerts"):
+        raised = Table(title="Alerts", title_justify="left")
+        for name in ("id", "severity", "detector", "title", "status", "count", "last seen"):
+            raised.add_column(name, overflow="fold", justify="right" if name in ("id", "count") else "left")
+        for a in d["alerts"]:
+            raised.add_row(str(a["row_id"] or ""), a["severity"], a["detector"], a["title"], a["status"],
+                           str(a["count"]), ts_text(a["last_seen"]))
+        console.print(raised)
     if d["ip_history"]:
         hist = Table(title="Addresses", title_justify="left")
         for name in ("ip", "first seen", "last seen"):

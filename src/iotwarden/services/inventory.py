@@ -28,7 +28,8 @@ from iotwarden.risk.scorer import BANDS, band, scores_by_subject
 from iotwarden.store import Store
 from iotwarden.store import queries as q
 from iotwarden.store.alert_models import FindingRow
-from iotwarden.store.findings import KEY_CHUNK, row_to_finding, upsert_findings
+from iotwarden.store.alerts import list_alerts
+from iotwarden.store.findings import KEY_CHUNK, list_findings, row_to_finding, upsert_findings
 from iotwarden.store.inventory_models import ApprovedEntryRow, SnapshotRow
 from iotwarden.store.schema import CaptureRow, DeviceRow, FlowRow
 
@@ -103,7 +104,8 @@ def list_devices(
 
 
 def show_device(store: Store, ident: str, *, flow_limit: int = 20) -> dict[str, Any]:
-    """One device (key, unique key prefix, MAC or IP) with its address history, evidence and recent flows."""
+    """One device (key, unique key prefix, MAC or IP) with its address history, evidence, risk, and its
+    ``flow_limit`` worst findings, latest alerts and latest flows."""
     with store.session() as session:
         row = q.resolve_device(session, ident)
         out = device_dict(row)
@@ -117,6 +119,17 @@ def show_device(store: Store, ident: str, *, flow_limit: int = 20) -> dict[str, 
             for e in q.device_evidence(session, row.key)
         ]
         out["flows"] = [flow_dict(f) for f in q.list_flows(session, device=row, limit=flow_limit)]
+        out["risk"] = risk_of(session, [row])[row.key]
+        out["findings"] = [
+            {"check": f.check_id, "severity": f.severity, "title": f.title, "status": f.status,
+             "last_seen": f.last_seen}
+            for f in list_findings(session, device=row.key, limit=flow_limit)
+        ]
+        out["alerts"] = [
+            {"row_id": a.evidence.get("_row"), "detector": a.id, "severity": a.severity, "title": a.title,
+             "status": a.status, "count": a.count, "last_seen": a.last_seen}
+            for a in list_alerts(session, device=row.key, limit=flow_limit)
+        ]
         return out
 
 
