@@ -192,3 +192,15 @@ def test_a_run_over_a_dataset_lists_only_the_files_with_something_to_say(capsys:
     err = capsys.readouterr().err
     assert "2 files skipped: the same bytes" in err and "/data/bro skipped" in err
     assert "copy1" not in err
+
+
+def test_an_encrypted_wifi_capture_says_why_nothing_was_read(capsys: pytest.CaptureFixture[str]) -> None:
+    from iotwarden.cli.analyze import report_errors
+    from iotwarden.services.analyze import AnalysisReport, FileResult
+
+    wifi = FileResult(path="/data/office.pcap", status="complete", packets=900,
+                      stats={"decode_errors": {"wlan_protected": 850, "wlan_management": 50}})
+    plain = FileResult(path="/data/lan.pcap", status="complete", packets=10, stats={"decode_errors": {}})
+    assert report_errors(AnalysisReport(files=[wifi, plain])) == 0
+    (line,) = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
+    assert "/data/office.pcap: 850 encrypted 802.11 data frames" in line and "airdecap-ng" in line

@@ -146,6 +146,13 @@ def report_errors(report: AnalysisReport) -> int:
         if f.status == "skipped" and (len(report.files) <= MAX_FILE_ROWS or not _same_bytes(f)):
             err_console.print(f"note: {f.path} skipped: {f.skipped_because}", markup=False, highlight=False,
                               soft_wrap=True)
+    for f in report.files:  # a Wi-Fi capture of a protected network: say why little or nothing was read
+        encrypted = int((f.stats.get("decode_errors") or {}).get("wlan_protected", 0)) if f.stats else 0
+        if encrypted:
+            err_console.print(f"note: {f.path}: {encrypted} encrypted 802.11 data frames (WPA/WEP) could not be read; "
+                              "decrypt the capture with the network's passphrase first (e.g. aircrack-ng's "
+                              "airdecap-ng -e SSID -p PASSPHRASE FILE) and analyse the decrypted file",
+                              markup=False, highlight=False, soft_wrap=True)
     if len(report.files) > MAX_FILE_ROWS and same:
         err_console.print(f"note: {len(same)} files skipped: the same bytes as a capture analysed before "
                           "(-f json lists each)", markup=False, highlight=False, soft_wrap=True)
