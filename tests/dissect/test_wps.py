@@ -45,6 +45,17 @@ def test_a_probe_request_states_maker_model_name_and_type() -> None:
                              "device_name": "Canon TS5300 series", "primary_device_type": "3-0050F204-5"}
 
 
+def test_each_observation_names_the_request_that_carried_it() -> None:
+    """The consumers weigh a probe request (any station in range sends one) apart from an association."""
+    def frame(subtype: int | None, payload: bytes = SSID + wsc(CANON)) -> list[object]:
+        pkt = Packet(ts=1.0, payload=payload, src_mac="02:00:00:00:00:07", wlan_subtype=subtype)
+        return [o.fields.get("frame") for o in WpsDissector().dissect(pkt, {})]
+
+    assert [frame(s) for s in (4, 0, 2)] == [["probe_request"], ["association_request"], ["reassociation_request"]]
+    assert frame(None) == [None] and frame(8) == [None]  # no subtype told, or one not declared: no frame field
+    assert frame(4, SSID + RATES) == []  # still nothing without a WSC element
+
+
 def test_a_wsc_element_split_in_two_is_read_as_one() -> None:
     """WSC v2.0.x §8.2: a WSC element over 251 octets continues in the next; the bodies concatenate."""
     cut = 9  # inside the Manufacturer attribute

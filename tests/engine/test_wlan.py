@@ -271,10 +271,13 @@ def test_the_engine_hands_requests_to_the_dissector_that_declares_them() -> None
 
     wsc = b"\xdd\x0d\x00\x50\xf2\x04" + struct.pack(">HH", 0x1021, 5) + b"Canon"
     frames = [radiotap(_mgmt(4, ELEMENTS + wsc)), radiotap(_mgmt(0, b"\x31\x04\x0a\x00" + wsc)),
-              radiotap(BEACON + wsc), radiotap(dot11_data(DNS_QUERY))]
+              radiotap(_mgmt(2, b"\x31\x04\x0a\x00" + mac(3) + wsc)), radiotap(BEACON + wsc),
+              radiotap(dot11_data(DNS_QUERY))]
     engine = Engine([WpsDissector()])
     obs = engine.process(batch_of([(float(i), f) for i, f in enumerate(frames)], RT)).observations
-    assert [(o.kind, o.src_mac, o.fields) for o in obs] == [("device_info", "02:00:00:00:00:07",
-                                                             {"manufacturer": "Canon"})] * 2
-    assert engine.stats.protocols["wps"] == 2
-    assert dict(engine.stats.decode_errors) == {"wlan_management": 3}
+    # each observation says which request carried the WSC element (the frame's subtype, Table 9-1)
+    assert [(o.kind, o.src_mac, o.fields) for o in obs] == [
+        ("device_info", "02:00:00:00:00:07", {"manufacturer": "Canon", "frame": frame})
+        for frame in ("probe_request", "association_request", "reassociation_request")]
+    assert engine.stats.protocols["wps"] == 3
+    assert dict(engine.stats.decode_errors) == {"wlan_management": 4}

@@ -142,3 +142,89 @@ def test_facts_held_for_unseen_macs_are_bounded(monkeypatch: pytest.MonkeyPatch)
     assert pending.take("02:00:00:00:00:00") == [("hl7.device_term", "MDC_DEV_PUMP_INFUS_MDS", ob)]
     assert pending.take("02:00:00:00:00:00") == [] and pending.held == 2
     assert pending.settle() == 2 and pending.unplaced == 2 and not pending.by_mac
+
+
+# --- overheard facts (IdentityRule.overheard: WSC device information of 802.11 requests) ------------------
+
+STATION = "f4:81:39:00:00:01"
+WPS_FIELDS = {"manufacturer": "Canon", "model_name": "TS5300 series", "device_name": "Canon TS5300 series",
+              "primary_device_type": "3-0050F204-5"}
+
+
+def wps(mac: str, frame: str = "probe_request", ts: float = 10.0, **fields: str) -> Observation:
+    """The observation dissect/wps.py makes of a request ``mac`` sent (a probe request to broadcast)."""
+    return Observation(ts=ts, proto="wps", kind="device_info", src_mac=mac, dst_mac="ff:ff:ff:ff:ff:ff",
+                       subject="src", fields={**(fields or WPS_FIELDS), "frame": frame})
+
+
+def arp(mac: str, ip: str, ts: float = 20.0) -> Observation:
+    return Observation(ts=ts, proto="arp", kind="reply", src_mac=mac, dst_mac="ff:ff:ff:ff:ff:ff", subject="src",
+                       fields={"sender_mac": mac, "sender_ip": ip})
+
+
+def test_overheard_facts_of_a_mac_never_on_the_network_make_no_device_and_are_counted() -> None:
+    ctx, inv = run(wps(STATION), wps(STATION, "association_request", ts=11.0), wps("da:a1:19:11:22:33"))
+    assert ctx.devices == {} and inv.endpoints == {}  # no endpoint either: nothing for a resolver to place
+    assert inv.overheard.held == 8 and set(inv.overheard.by_mac) == {STATION, "da:a1:19:11:22:33"}
+    inv.done(ctx)
+    assert ctx.devices == {} and inv.overheard.unplaced == 8 and not inv.overheard.by_mac
+    assert inv.pending.held == 0  # reported facts are kept apart
+
+
+def test_overheard_facts_join_the_mac_when_it_shows_up_and_at_once_when_it_has() -> None:
+    ctx, inv = run(wps(STATION), seen(STATION, "10.10.50.30", ts=50.0))
+    dev = ctx.devices[f"mac:{STATION}"]
+    assert {k: v for k, v in dev.attributes.items() if k.startswith("wps.")} == {
+        f"wps.{k}": {v} for k, v in WPS_FIELDS.items()}
+    assert "wps" in dev.protocols and dev.first_seen == 10.0  # heard then
+    assert ("wps", "device_info", "manufacturer", "Canon") in inv.evidence()[f"mac:{STATION}"]
+    assert inv.overheard.held == 0
+    # a MAC already shown (here by ARP): the request is read as any message, no holding
+    laptop = "c8:5b:76:00:00:06"
+    inv.on_observation(ctx, arp(laptop, "10.10.50.31"))
+    inv.on_observation(ctx, wps(laptop, ts=30.0, manufacturer="LENOVO"))
+    assert ctx.devices[f"mac:{laptop}"].attributes["wps.manufacturer"] == {"LENOVO"}
+    assert inv.overheard.held == 0
+    assert device_type(dev) == "mfp"
+
+
+def test_a_randomised_mac_on_the_network_keeps_its_facts() -> None:
+    """A phone's private (locally administered) MAC that joins the network is that device for the run."""
+    phone = "9a:6f:22:00:00:05"
+    ctx, inv = run(wps(phone, manufacturer="samsung", device_name="Galaxy S21"),
+                   wps(phone, "reassociation_request", manufacturer="samsung", device_name="Galaxy S21"),
+                   arp(phone, "10.10.50.40"))
+    inv.done(ctx)
+    assert ctx.devices[f"mac:{phone}"].attributes["wps.device_name"] == {"Galaxy S21"}
+    assert inv.overheard.unplaced == 0
+
+
+def test_overheard_facts_are_bounded_the_least_recently_heard_mac_going_first() -> None:
+    pending = r.PendingFacts(limit=3, evict_oldest=True)
+    obs = wps(STATION)
+    for i in range(3):
+        pending.hold(f"02:00:00:00:00:{i:02x}", "wps.manufacturer", "Canon", obs)
+    pending.hold("02:00:00:00:00:00", "wps.manufacturer", "Canon", obs)  # heard again: now the most recent
+    pending.hold("02:00:00:00:00:09", "wps.manufacturer", "Canon", obs)  # full: 01, heard least recently, goes
+    assert list(pending.by_mac) == ["02:00:00:00:00:02", "02:00:00:00:00:00", "02:00:00:00:00:09"]
+    assert (pending.held, pending.dropped) == (3, 1)
+    for value in ("a", "b", "c", "d"):  # one MAC filling the store alone keeps what it has
+        pending.hold("02:00:00:00:00:0a", "wps.device_name", value, obs)
+    assert list(pending.by_mac) == ["02:00:00:00:00:0a"] and pending.held == 3 and pending.dropped == 4 + 1
+
+
+def test_a_crowd_of_passers_by_does_not_keep_a_station_that_joins_later_from_its_facts() -> None:
+    ctx, inv = run()
+    assert (inv.overheard.limit, inv.overheard.evict_oldest) == (r.MAX_OVERHEARD, True)
+    inv.overheard.limit = len(WPS_FIELDS)  # room for one station's facts
+    inv.on_observation(ctx, wps(STATION, ts=1.0))
+    for i in range(5):
+        inv.on_observation(ctx, wps(f"da:a1:19:00:00:{i:02x}", ts=2.0 + i))
+    assert STATION not in inv.overheard.by_mac  # heard least recently: evicted
+    inv.on_observation(ctx, wps(STATION, "association_request", ts=9.0))  # it joins: heard most recently
+    inv.on_flow(ctx, seen(STATION, "10.10.50.30", ts=10.0))
+    inv.done(ctx)
+    assert set(ctx.devices) == {f"mac:{STATION}", f"mac:{GATEWAY}"}
+    assert ctx.devices[f"mac:{STATION}"].attributes["wps.model_name"] == {"TS5300 series"}
+    # evicted: the station's first facts, then each passer-by's, the last one's when the station came back
+    assert (inv.overheard.dropped, inv.overheard.unplaced) == (6 * len(WPS_FIELDS), 0)

@@ -31,7 +31,7 @@ class Packet:
     For non-IP frames (ARP, LLDP, CDP) ``payload`` is what follows the ethertype / LLC header (for an
     802.11 management frame, its elements) and the IP fields are ``None``. ``to_server`` is True when the
     packet goes from the flow's initiator to its responder; ``flow_state`` is the per-flow dict the engine
-    keeps for this dissector.
+    keeps for this dissector; ``wlan_subtype`` says which 802.11 management frame carried the elements.
     """
 
     ts: float
@@ -50,6 +50,7 @@ class Packet:
     tcp_seq: int | None = None
     to_server: bool = True
     wire_len: int = 0
+    wlan_subtype: int | None = None  # an 802.11 management frame's subtype (§9.2.4.1.3 Table 9-1), else None
 
     def observation(self, proto: str, kind: str, fields: dict[str, Any], subject: Subject = "src") -> Observation:
         """An Observation stamped with this packet's time and addresses."""
@@ -80,7 +81,7 @@ class Dissector:
     ethertypes: ClassVar[tuple[int, ...]] = ()  # e.g. 0x0806 ARP, 0x88CC LLDP
     llc_snap: ClassVar[tuple[tuple[int, int], ...]] = ()  # (OUI, PID) for 802.3 LLC/SNAP (CDP)
     # IEEE 802.11 management frame subtypes (4 Probe Request, 0 Association Request; engine/wlan.py MGMT_FIXED):
-    # the payload is the frame's elements (§9.4.2), src_mac its transmitter
+    # the payload is the frame's elements (§9.4.2), src_mac its transmitter, wlan_subtype the subtype
     wlan_management: ClassVar[tuple[int, ...]] = ()
     udp_ports: ClassVar[tuple[int, ...]] = ()
     tcp_ports: ClassVar[tuple[int, ...]] = ()

@@ -6,7 +6,9 @@ OUI 00:50:F2 type 4, whose bodies, concatenated (a WSC element over 251 bytes is
 Wi-Fi Simple Configuration Technical Specification v2.0.x §8.2), are WSC attributes: 2-octet type,
 2-octet length, value (§12). Fields: ``manufacturer`` (0x1021), ``model_name`` (0x1023),
 ``model_number`` (0x1024), ``device_name`` (0x1011), ``primary_device_type`` (0x1054, written
-"category-OUI-subcategory" as hostapd and wpa_supplicant do: ``4-0050F204-1``). A frame without a WSC
+"category-OUI-subcategory" as hostapd and wpa_supplicant do: ``4-0050F204-1``), and ``frame``, the request
+that carried them (``probe_request``, ``association_request``, ``reassociation_request``: the packet's
+``wlan_subtype``), so consumers can weigh it (any station in range probes). A frame without a WSC
 element says nothing; a WSC attribute running past its element is a ParseError. At most MAX_ELEMENTS
 elements and MAX_ATTRIBUTES attributes are read; text values keep at most their spec lengths.
 """
@@ -24,6 +26,8 @@ MAX_ATTRIBUTES = 64  # WSC attributes read from one frame's WSC elements
 VENDOR_SPECIFIC = 221  # §9.4.2.25: OUI (3 octets), then vendor content
 WSC_OUI_TYPE = b"\x00\x50\xf2\x04"  # Microsoft OUI, type 4: WSC (spec §12, "WSC IE")
 PROBE_REQUEST, ASSOCIATION_REQUEST, REASSOCIATION_REQUEST = 4, 0, 2  # §9.2.4.1.3 Table 9-1 subtypes
+FRAMES = {PROBE_REQUEST: "probe_request", ASSOCIATION_REQUEST: "association_request",
+          REASSOCIATION_REQUEST: "reassociation_request"}  # the ``frame`` field, by subtype
 # attribute type -> (field, the spec's maximum length in octets), §12 Table 28
 TEXT_ATTRIBUTES = {
     0x1021: ("manufacturer", 64),
@@ -90,4 +94,9 @@ class WpsDissector(Dissector):
         if body is None:
             return []
         fields = parse_wsc(body)
-        return [pkt.observation(self.name, "device_info", fields)] if fields else []
+        if not fields:
+            return []
+        frame = FRAMES.get(pkt.wlan_subtype) if pkt.wlan_subtype is not None else None
+        if frame is not None:
+            fields["frame"] = frame
+        return [pkt.observation(self.name, "device_info", fields)]

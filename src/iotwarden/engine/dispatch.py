@@ -293,7 +293,7 @@ class Dispatcher:
             pkt = Packet(
                 ts=float(batch.ts[row]), payload=data[start:end].tobytes(), src_mac=_mac(data, smac),
                 dst_mac=_mac(data, dmac), vlan=vlan or None, ethertype=et if et >= 0 else None,
-                wire_len=int(batch.wirelen[row]),
+                wire_len=int(batch.wirelen[row]), wlan_subtype=mgmt if mgmt >= 0 else None,
             )
             self.stats.protocols[d.name] += 1
             got = self._call(d, pkt, {}, None)

@@ -26,7 +26,7 @@ from iotwarden.inventory.identity import (
     named_values,
 )
 from iotwarden.inventory.linking import LINK_FACTS
-from iotwarden.inventory.reported import PendingFacts, reported
+from iotwarden.inventory.reported import MAX_OVERHEARD, PendingFacts, reported
 from iotwarden.inventory.resolution import INTERFACES_ATTRIBUTE, Endpoint, EndpointResolver, EvidenceKey
 from iotwarden.model import Device, Flow, Observation
 
@@ -54,17 +54,21 @@ class InventoryBuilder(EndpointResolver):
     def __init__(self, site_networks: tuple[str, ...] = ()) -> None:
         super().__init__(site_networks)
         self.pending = PendingFacts()  # reported facts about MACs not seen yet (inventory/reported.py)
+        # overheard facts (802.11 probe requests) of MACs the run has not shown otherwise (reported.py)
+        self.overheard = PendingFacts(limit=MAX_OVERHEARD, evict_oldest=True)
 
     # --- hooks -------------------------------------------------------------------------------------
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         speaker = None
         subject_mac, subject_ip = obs.subject_mac, obs.subject_ip  # properties: read once
+        rule = RULES.get(obs.proto)
+        if rule is not None and rule.overheard and self._overheard(rule, obs, subject_mac):
+            return
         if not is_group_mac(subject_mac):
             speaker = self._endpoint(ctx, usable_mac(subject_mac), usable_ip(subject_ip), obs.ts)
         if speaker is not None:
             self._protocol(ctx, speaker, obs.proto, obs.ts)
-        rule = RULES.get(obs.proto)
         if rule is None:
             return
         if speaker is not None and speaker.mac and speaker.ip and obs.kind in rule.local_speaker_kinds:
@@ -102,7 +106,8 @@ class InventoryBuilder(EndpointResolver):
                 continue
             umac, uip = usable_mac(mac), usable_ip(ip)
             ep = self.endpoints.get((umac, uip))
-            if ep is None or (umac is not None and self.pending.by_mac and umac in self.pending.by_mac):
+            if ep is None or (umac is not None and ((self.pending.by_mac and umac in self.pending.by_mac)
+                                                    or (self.overheard.by_mac and umac in self.overheard.by_mac))):
                 ep = self._endpoint(ctx, umac, uip, flow.first_seen)
                 if ep is None:
                     continue
@@ -144,6 +149,7 @@ class InventoryBuilder(EndpointResolver):
         for root in self.linker.settle(self._span):
             self._rekey(ctx, [self.endpoints[k] for m in self.linker.interfaces(root) for k in self.by_mac.get(m, ())])
         self.pending.settle()  # reported MACs never seen get no device (inventory/reported.py)
+        self.overheard.settle()  # nor do stations only overheard (passers-by probing)
 
     # --- results for the store ---------------------------------------------------------------------
 
@@ -196,18 +202,37 @@ class InventoryBuilder(EndpointResolver):
                 if ep is not None:
                     self._protocol(ctx, ep, obs.proto, obs.ts)
 
-    def _identity(self, ctx: Context, rule: IdentityRule, obs: Observation, ep: Endpoint) -> None:
-        dev = self._device(ctx, ep)
+    @staticmethod
+    def _found(rule: IdentityRule, obs: Observation) -> list[tuple[str, object]]:
+        """The (attribute name, raw value) pairs ``rule`` reads from ``obs``, in the inventory's order."""
         fields = obs.fields
         leading, trailing = attribute_plan(obs.proto, obs.kind)
         # absent fields are skipped here: they give no value (field_values(None) is empty)
-        found = [(name, raw) for name, path, top in leading
-                 if (raw := fields.get(path) if top else dig(fields, path)) is not None]
+        found: list[tuple[str, object]] = [(name, raw) for name, path, top in leading
+                                           if (raw := fields.get(path) if top else dig(fields, path)) is not None]
         if rule.pairs or rule.spread:
             proto = rule.vocabulary or obs.proto
             found += [(f"{proto}.{name}", value) for name, value in named_values(rule, fields)]
         found += [(name, raw) for name, path, top in trailing
                   if (raw := fields.get(path) if top else dig(fields, path)) is not None]
+        return found
+
+    def _overheard(self, rule: IdentityRule, obs: Observation, subject_mac: str | None) -> bool:
+        """An overheard message (IdentityRule.overheard) from a MAC the run has not shown otherwise: its
+        facts are held for that MAC (inventory/reported.py) and it makes no endpoint; True when handled so.
+        False for a MAC already shown: the message is then read as any other."""
+        mac = usable_mac(subject_mac) if not is_group_mac(subject_mac) else None
+        if mac is not None and mac in self.by_mac:
+            return False
+        if mac is not None and (rule.kinds is None or obs.kind in rule.kinds):
+            for name, raw in self._found(rule, obs):
+                for value in field_values(raw, name.split(".", 1)[1] in ORDERED_FIELDS):
+                    self.overheard.hold(mac, name, value, obs)
+        return True
+
+    def _identity(self, ctx: Context, rule: IdentityRule, obs: Observation, ep: Endpoint) -> None:
+        dev = self._device(ctx, ep)
+        found = self._found(rule, obs)
         self._attributes(ep, dev, obs, found)
         for path in rule.hostnames:
             for value in field_values(dig(obs.fields, path), False):
@@ -249,6 +274,10 @@ class InventoryBuilder(EndpointResolver):
             dev = self._device(ctx, ep)  # a MAC a report named earlier: its facts join it now
             for name, value, obs in self.pending.take(mac):
                 self._attribute(ep, dev, obs, name, value)
+        if ep is not None and mac is not None and self.overheard.by_mac and mac in self.overheard.by_mac:
+            for name, value, obs in self.overheard.take(mac):  # the station is on the network: what it
+                self._protocol(ctx, ep, obs.proto, obs.ts)  # said before it showed counts now
+                self._attribute(ep, self._device(ctx, ep), obs, name, value)
         return ep
 
     def _peer_facts(self, ctx: Context, rule: IdentityRule, obs: Observation) -> None:

@@ -71,6 +71,11 @@ class IdentityRule:
     # the protocol whose attribute names its facts take when it carries another's messages: QUIC's
     # ClientHello is TLS's (RFC 9001 §4), so its SNI is ``tls.sni`` as the knowledge base reads it
     vocabulary: str | None = None
+    # the messages are heard from any station in radio range, not only from those on the network (802.11
+    # probe requests): they make no device and no endpoint. Their attributes go to the subject's MAC only
+    # when the run shows it otherwise (flows, ARP, DHCP, any other protocol), at once or when it appears
+    # (inventory/reported.py PendingFacts); a MAC never shown gets nothing (hostnames are not held)
+    overheard: bool = False
 
 
 _DHCP_CLIENT = frozenset({"discover", "request", "inform", "decline", "release"})
@@ -159,8 +164,11 @@ RULES: dict[str, IdentityRule] = {
         hostnames=("device_id",), ip_fields=("addresses",),
     ),
     "wps": IdentityRule(  # WSC device information a station states in its 802.11 probe or association
-        # requests (Wi-Fi Simple Configuration v2.0.x §12; dissect/wps.py)
+        # requests (Wi-Fi Simple Configuration v2.0.x §12; dissect/wps.py). Every request frame is overheard:
+        # a passer-by probes; an association request precedes the RSNA 4-way handshake (802.11-2020 §12.7.6)
+        # and may be refused or made to a neighbour's BSS on the channel, so it proves no membership either
         attributes=("manufacturer", "model_name", "model_number", "device_name", "primary_device_type"),
+        overheard=True,
     ),
     "http": IdentityRule(  # RFC 9110 §10.1.5 / §10.2.4; a UPnP description a server serves (UDA 2.0 §2.3)
         attributes=("user_agent", "server"), by_kind=(*(("upnp_description", f) for f in _UPNP_DESCRIPTION),

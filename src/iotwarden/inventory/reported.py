@@ -1,5 +1,6 @@
 """Devices a message reports besides its sender (IdentityRule.reports: IHE PCD-01 device rows): which
-device each record names, and the facts held for a named MAC until it is seen on the network.
+device each record names, and the facts held for a named MAC until it is seen on the network (also
+those of overheard messages, IdentityRule.overheard: 802.11 probe and association requests).
 """
 
 # Placement (inventory/builder.py applies it):
@@ -13,6 +14,15 @@ device each record names, and the facts held for a named MAC until it is seen on
 # and a report proves neither that the device is on this segment nor which address it uses (behind
 # a router it is an ``ip:`` device that no MAC names). Its held facts are dropped at ``done`` and
 # counted in :attr:`PendingFacts.unplaced`; the gateway's ``relayed`` fact stays as the evidence of it.
+#
+# Overheard facts (IdentityRule.overheard: the WSC device information of 802.11 probe and (re)association
+# requests) are held the same way, in their own PendingFacts, for their sender's MAC: every station in
+# radio range probes, passers-by and neighbours' clients too, so such a message alone makes no device.
+# They join the MAC's device when the run shows the MAC otherwise (data frames, ARP, DHCP, ...) and are
+# dropped at ``done`` if it never does. Randomised (locally administered) MACs are treated alike: a
+# phone that joins the network with its private MAC is that device for the run, and the MAC it probed
+# with, when it differs, never shows up. Their store evicts the least recently heard MAC when full
+# (MAX_OVERHEARD), so a crowd of passers-by cannot keep a device that joins later from its facts.
 
 from __future__ import annotations
 
@@ -25,6 +35,7 @@ from iotwarden.model import Observation
 
 MAX_RECORDS = 64  # reported records read from one message (the dissector keeps 32 device rows)
 MAX_PENDING = 4_096  # facts held for MACs not seen yet; further ones are dropped and counted
+MAX_OVERHEARD = 4_096  # overheard facts held for MACs not seen yet; past it the least recently heard MAC's go
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,18 +74,31 @@ def reported(rule: ReportRule, fields: dict[str, Any], sender_mac: str | None) -
 
 @dataclass(slots=True)
 class PendingFacts:
-    """Facts about MACs not seen yet, each with the observation that stated it (bounded: MAX_PENDING)."""
+    """Facts about MACs not seen yet, each with the observation that stated it, at most ``limit`` (None:
+    MAX_PENDING). When full, a new fact is dropped; with ``evict_oldest`` the facts of the MAC heard least
+    recently are dropped to make room instead (overheard facts: the newest sender is likeliest to join)."""
 
     by_mac: dict[str, dict[tuple[str, str], Observation]] = field(default_factory=dict)
     held: int = 0
-    dropped: int = 0  # facts not held because MAX_PENDING were
+    dropped: int = 0  # facts not held, or evicted, because the limit was reached
     unplaced: int = 0  # facts whose MAC was never seen (dropped at the end of the run)
+    limit: int | None = None
+    evict_oldest: bool = False
 
     def hold(self, mac: str, name: str, value: str, obs: Observation) -> None:
-        facts = self.by_mac.setdefault(mac, {})
+        facts = self.by_mac.pop(mac, None) if self.evict_oldest else self.by_mac.get(mac)
+        if facts is None:
+            facts = {}
+        self.by_mac[mac] = facts  # with evict_oldest: moved to the end, the most recently heard
         if (name, value) in facts:
             return
-        if self.held >= MAX_PENDING:
+        limit = MAX_PENDING if self.limit is None else self.limit
+        while self.evict_oldest and self.held >= limit and len(self.by_mac) > 1:
+            oldest = next(iter(self.by_mac))
+            gone = len(self.by_mac.pop(oldest))
+            self.held -= gone
+            self.dropped += gone
+        if self.held >= limit:
             self.dropped += 1
             if not facts:
                 del self.by_mac[mac]
