@@ -69,3 +69,13 @@ def test_a_device_still_unclassified_after_the_wait_counts_as_not_it() -> None:
     assert pipeline.alerts == []
     addons.tick(161.0)  # raised by the wait's end, not by the end of input
     assert [(a.id, a.key) for a in pipeline.alerts] == [("detect.lateral.admin_protocol", "SSH")]
+
+
+def test_a_record_joined_mid_stream_is_no_admin_attempt() -> None:
+    """IoT-23 44-1: the gateway's SSH session to the bot appears as a record with no handshake (Zeek OTH,
+    history of data and ACKs): who opened it, and when, is unknown, so it is no attempt; a SYN is."""
+    midstream = tcp_flow("10.0.20.5", "10.0.10.10", 22, 100.0, flags=(0x18, 0x18), pkts=(4, 4), payload=(0, 0))
+    midstream.extra["conn_state"] = "OTH"
+    assert feed([LateralDetector()], flows=[midstream]) == []
+    refused = tcp_flow("10.0.20.5", "10.0.10.10", 22, 200.0)  # SYN, then RST+ACK: an attempt
+    assert [a.id for a in feed([LateralDetector()], flows=[refused])] == ["detect.lateral.admin_protocol"]

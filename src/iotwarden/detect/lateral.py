@@ -23,6 +23,7 @@ from iotwarden.detect.base import (
     DURATION,
     IOT_CATEGORIES,
     IT_CATEGORIES,
+    SYN,
     Detector,
     Options,
     Range,
@@ -77,8 +78,10 @@ class LateralDetector(Detector):
             if proto not in (6, 17):
                 continue
             admin = ADMIN_PORTS.get(flow.b_port) if proto == 6 else None
-            # the flow's own facts before the address test: a scan's millions of targets stop here
-            if not established(flow) and not (admin and attempts_count and flow.tcp_flags_ab):
+            # the flow's own facts before the address test: a scan's millions of targets stop here. An
+            # attempt is a connect (the initiator's SYN); a record joined mid-stream (no SYN seen, Zeek's OTH)
+            # proves neither who opened it nor that it was opened now
+            if not established(flow) and not (admin and attempts_count and flow.tcp_flags_ab & SYN):
                 continue
             if not is_internal(flow.b_ip):
                 continue
