@@ -84,3 +84,25 @@ def test_stats_tell_another_protocol_on_a_port_from_parse_errors(capsys: pytest.
     [row] = [line for line in out.splitlines() if line.strip("│ ").startswith("quic")]
     cells = [cell.strip() for cell in row.strip("│").split("│")]
     assert cells[2:] == ["0", str(c["rejected_before_confirmation"]["quic"])]  # parse errors, not this protocol
+
+
+def test_stats_show_the_frames_not_read_and_why(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A Wi-Fi capture of a protected network: its data frames are counted by reason, and the hint says
+    what to do about encrypted ones."""
+    scapy = pytest.importorskip("scapy.all", reason="scapy builds the 802.11 capture (dev extra)")
+    ap, sta = "02:00:00:00:00:aa", "02:00:00:00:00:01"
+    frames = [scapy.RadioTap() / scapy.Dot11(type=2, subtype=0, FCfield="to_DS+protected", addr1=ap, addr2=sta,
+                                             addr3=ap) / scapy.Raw(b"\x01" * 40) for _ in range(3)]
+    frames.append(scapy.RadioTap() / scapy.Dot11(type=0, subtype=8, addr1="ff:ff:ff:ff:ff:ff", addr2=ap, addr3=ap)
+                  / scapy.Dot11Beacon())
+    capture = tmp_path / "wifi.pcap"
+    scapy.wrpcap(str(capture), frames)
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    main(["analyze", str(capture), "--db", db])
+    capsys.readouterr()
+    assert main(["stats", "--db", db, "-f", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["totals"]["decode_errors"] == {"wlan_management": 1,
+                                                                               "wlan_protected": 3}
+    assert main(["stats", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "Decode problems" in out and "wlan_protected" in out and "airdecap-ng" in out

@@ -42,6 +42,18 @@ def render_stats(console: Console, data: dict[str, Any]) -> None:
     if any(rejected.values()):
         console.print("not this protocol: a dissector refused a flow's bytes before it had confirmed the flow "
                       "(another protocol on its port; the flow keeps it as a failed service), not malformed messages")
+    decode = totals.get("decode_errors") or {}
+    if decode:
+        frames = Table(title="Decode problems (all captures): frames not read as packets, TCP gaps",
+                       title_justify="left")
+        frames.add_column("reason")
+        frames.add_column("count", justify="right")
+        for name, count in sorted(decode.items(), key=lambda kv: (-kv[1], kv[0])):
+            frames.add_row(name, str(count))
+        console.print(frames)
+        if decode.get("wlan_protected"):
+            console.print("wlan_protected: encrypted 802.11 data frames; decrypt the capture with the network's "
+                          "passphrase (e.g. airdecap-ng) to read them")
     store = data["store"]
     console.print(
         f"total: {totals['packets']} packets, {totals['bytes']} bytes, {totals['flows']} flows, "
@@ -56,7 +68,7 @@ def render_stats(console: Console, data: dict[str, Any]) -> None:
 @app.command("stats")
 def stats_command(db: str | None = DB_OPTION, fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
     """Packets, bytes, flows, per-protocol counts, parse errors and refusals of another protocol's bytes
-    ("not this protocol"), per capture and in total."""
+    ("not this protocol"), per capture and in total, and the decode problems (frames not read as packets), by reason."""
     with open_store(db) as store:
         data = inventory.stats(store)
     emit(fmt, {"schema": "iotwarden.stats/1", **data}, lambda c: render_stats(c, data), out)
