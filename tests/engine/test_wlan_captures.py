@@ -303,3 +303,19 @@ def test_probes_of_passers_by_and_of_the_network_s_stations_in_one_capture(tmp_p
     assert set(plain) == set(devices)
     assert all(not _wps(d) for d in plain.values())
     assert {m: d["packets"] for m, d in plain.items()} == {m: d["packets"] for m, d in devices.items()}
+
+
+def test_the_facts_of_stations_never_on_the_network_are_counted(tmp_path: Path) -> None:
+    frames = [_probe(mac, device) for mac, device in zip(PASSERS_BY, (SAMSUNG, LENOVO, CANON), strict=True)]
+    for i, frame in enumerate(frames):
+        frame.time = 1_700_000_000.0 + i
+    path = tmp_path / "passers.pcapng"
+    wrpcapng(str(path), frames)
+    store = Store(f"sqlite:///{tmp_path / 'passers.db'}")
+    try:
+        (result,) = analyze([path], store).files
+    finally:
+        store.close()
+    counted = result.stats["inventory"]
+    assert counted["facts_unplaced"] >= len(PASSERS_BY)  # each station's WSC facts, held and let go
+    assert counted["facts_dropped"] == 0

@@ -422,6 +422,10 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
             ])
         result.stats = {**ctx.stats.to_dict(), "inventory": {
             "endpoints_dropped": inventory.dropped if inventory else 0, "evidence_dropped": dropped,
+            # facts about MACs the run never showed on the network (reported by a gateway, overheard in 802.11
+            # probe requests): not made into devices, counted here
+            "facts_unplaced": inventory.pending.unplaced + inventory.overheard.unplaced if inventory else 0,
+            "facts_dropped": inventory.pending.dropped + inventory.overheard.dropped if inventory else 0,
         }}
         if out.flows.probes_not_stored:  # analysed, counted, not stored: past the file's probe budget
             result.stats["flows_not_stored"] = {
