@@ -15,6 +15,7 @@ from iotwarden.inventory import builder as b
 from iotwarden.inventory import resolution
 from iotwarden.inventory.builder import InventoryBuilder
 from iotwarden.inventory.identity import MAX_VALUE_LEN, RULES
+from iotwarden.inventory.priors import PriorOwners
 from iotwarden.model import Flow, Observation
 from tests.conftest import shared
 
@@ -37,8 +38,11 @@ def flow(a_ip: str, b_ip: str, *, a_mac: str | None = HOST, b_mac: str | None = 
                 payload_ba=10 if pkts else 0, app=app)
 
 
-def run(*items: Observation | Flow) -> tuple[Context, InventoryBuilder]:
+def run(*items: Observation | Flow, priors: PriorOwners | None = None) -> tuple[Context, InventoryBuilder]:
+    """The inventory after ``items`` in order (``priors``: the store's address history, as a run gets it)."""
     ctx, inv = Context(), InventoryBuilder()
+    if priors is not None:
+        inv.use_prior_owners(priors)
     for item in items:
         if isinstance(item, Flow):
             inv.on_flow(ctx, item)

@@ -144,14 +144,7 @@ ROUTER_FIRST = tuple(flow("10.0.0.5", f"198.18.0.{i}") for i in range(1, r.GATEW
 
 
 def run_with(priors: PriorOwners, *items: Observation | Flow) -> tuple[Context, InventoryBuilder]:
-    ctx, inv = Context(), InventoryBuilder()
-    inv.use_prior_owners(priors)
-    for item in items:
-        if isinstance(item, Flow):
-            inv.on_flow(ctx, item)
-        else:
-            inv.on_observation(ctx, item)
-    return ctx, inv
+    return run(*items, priors=priors)
 
 
 def test_an_address_seen_only_through_the_router_is_the_mac_that_held_it_then() -> None:

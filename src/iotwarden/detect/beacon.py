@@ -137,7 +137,7 @@ class BeaconDetector(Detector):
         normal, table, names, naming = self.normal, self._series, self._names, self._naming
         limit, keep, judge_at = o.max_series, o.max_intervals + 1, o.min_intervals + 1
         one_time = keep >= 1 and judge_at > 1  # a series of one start time: kept as it is, never judged
-        touch, learn_s = normal.touch, normal.learn_s
+        touch, learn_s, beats_of = normal.touch, normal.learn_s, self._beats_of
         for flow in flows:
             if not is_internal(flow.a_ip):
                 continue
@@ -169,14 +169,7 @@ class BeaconDetector(Detector):
                 if len(table) > limit:
                     table.popitem(last=False)
                 continue
-            if held is None:
-                beats = table[key] = Beats([], -1)
-                if len(table) > limit:
-                    table.popitem(last=False)
-            elif isinstance(held, Beats):
-                beats = held
-            else:  # a series of one becomes Beats
-                beats = table[key] = Beats([held[0]], held[1])
+            beats = held if isinstance(held, Beats) else beats_of(key, held)
             table.move_to_end(key)
             times = beats.times
             if flow.ip_proto == 6 and (times or beats.earlier):
@@ -194,19 +187,26 @@ class BeaconDetector(Detector):
     def flow(self, ctx: Context, flow: Flow) -> None:
         self.flows(ctx, [flow])
 
-    def _learned_socket(self, key: tuple[str, str, int], flow: Flow) -> None:
-        """Keep a connect begun near the end of the learning phase as a socket in flight of its series,
-        not a beat: its SYN retransmissions, logged apart, may come after the phase has ended."""
-        table, held = self._series, self._series.get(key)
+    def _beats_of(self, key: tuple[str, str, int], held: object) -> Beats:
+        """The series of ``key`` as Beats: a new one (the table bounded by max_series), or one grown from
+        a series of one start time, or the one held."""
+        table = self._series
         if held is None:
             beats = table[key] = Beats([], -1)
             if len(table) > self.options.max_series:
                 table.popitem(last=False)
-        elif isinstance(held, Beats):
-            beats = held
-        else:  # a series of one becomes Beats
-            beats = table[key] = Beats([held[0]], held[1])
-        table.move_to_end(key)
+            return beats
+        if isinstance(held, Beats):
+            return held
+        assert isinstance(held, tuple)  # a series of one: (start, source port)
+        beats = table[key] = Beats([held[0]], held[1])
+        return beats
+
+    def _learned_socket(self, key: tuple[str, str, int], flow: Flow) -> None:
+        """Keep a connect begun near the end of the learning phase as a socket in flight of its series,
+        not a beat: its SYN retransmissions, logged apart, may come after the phase has ended."""
+        beats = self._beats_of(key, self._series.get(key))
+        self._series.move_to_end(key)
         if not same_socket(flow, beats.sport, beats.times[-1] if beats.times else -np.inf, earlier=beats.earlier):
             # newest first, at most RECENT_SOCKETS - 1, as earlier_sockets keeps them (a record of a socket
             # already kept, a retransmission still in the phase, is not added again)
