@@ -156,7 +156,8 @@ RULES: dict[str, IdentityRule] = {
         kinds=frozenset({"hello", "bye", "probe_matches", "resolve_matches"}),
     ),
     "lldp": IdentityRule(  # IEEE 802.1AB §8.5: chassis id, system name/description, capabilities
-        attributes=("system_name", "system_description", "chassis_id", "capabilities", "mud_url"),
+        attributes=("system_name", "system_description", "chassis_id", "capabilities", "enabled_capabilities",
+                    "mud_url"),
         hostnames=("system_name",),
     ),
     "cdp": IdentityRule(
