@@ -62,14 +62,14 @@ def test_capability_weights_stay_under_the_description_rules() -> None:
     assert all(r.weight < MIN_CONFIDENCE for r in caps if r.values[0] in ("bridge", "wlan_access_point"))
 
 
-def test_bridge_and_wlan_lean_towards_their_type_with_other_evidence() -> None:
-    # a switch announcing only Bridge, whose vendor the MAC names: the weak capability is kept as evidence
+def test_a_weak_capability_is_kept_as_evidence_beside_a_stronger_one() -> None:
+    # a layer-3 switch enabling Bridge and Router, without a System Description: both are network evidence, router wins
     dev = device(lldp__enabled_capabilities=["bridge", "router"])
     assert value(dev, "device_type") == "router"
     assert rules(dev, "category") >= {"lldp.cap.bridge", "lldp.cap.router"}
 
 
-def test_a_phone_bridging_its_pc_port_with_a_switch_description_rule_elsewhere_stays_a_phone() -> None:
+def test_a_polycom_phone_bridging_its_pc_port_stays_a_phone() -> None:
     dev = device(lldp__enabled_capabilities=["bridge", "telephone"],
                  lldp__system_description=["Polycom;VVX-VVX_450;3111-48450-001,1;SIP/6.4.3.5018/17-Jun-21 09:46"])
     assert (value(dev, "vendor"), value(dev, "device_type")) == ("Polycom", "voip_phone")
@@ -104,12 +104,23 @@ def test_the_system_capabilities_are_not_matched() -> None:
     ("USW-24-PoE, 6.5.59.14777, Linux 3.6.5", "Ubiquiti", "USW-24-PoE", "switch", None),
     ("Cisco IOS Software, IE4000 Software (IE4000-UNIVERSALK9-M), Version 15.2(7)E4, RELEASE SOFTWARE (fc2)",
      "Cisco", "IE4000", "industrial_switch", None),
+    ("ExtremeXOS (X440G2-24x-10G4) version 21.1.3.7 21.1.3.7 by release-manager on Mon Jan 30 10:47:48 EST 2017",
+     "Extreme Networks", "X440G2-24x-10G4", "switch", None),
+    ("Meraki MS220-8P Cloud Managed Switch", "Meraki", "MS220-8P", "switch", None),
+    ("Meraki MR33 Cloud Managed AP", "Meraki", "MR33", "access_point", None),
+    ("JetStream 24-Port Gigabit L2 Managed Switch with 4 SFP Slots", "TP-Link", None, "switch", None),
 ])
-def test_switch_and_access_point_descriptions(description: str, vendor: str, model: str, dtype: str,
+def test_switch_and_access_point_descriptions(description: str, vendor: str, model: str | None, dtype: str,
                                               firmware: str | None) -> None:
     dev = device(lldp__system_description=[description])
     assert (value(dev, "vendor"), value(dev, "model"), value(dev, "device_type")) == (vendor, model, dtype)
     assert value(dev, "firmware") == firmware
+
+
+def test_extremexos_names_its_os_and_version() -> None:
+    dev = device(lldp__system_description=["ExtremeXOS (X440G2-12p-10G4) version 31.7.1.4 31.7.1.4-patch1-36 by "
+                                           "release-manager on Thu Jul 21 10:39:54 EDT 2022"])
+    assert (value(dev, "os"), value(dev, "os_version")) == ("ExtremeXOS", "31.7.1.4")
 
 
 def test_a_plain_catalyst_banner_names_no_industrial_switch() -> None:
@@ -202,8 +213,10 @@ def test_beckhoff_cx_by_ssdp_and_netbios_and_windows_hosts_by_dhcpv6() -> None:
 
 def test_rule_references_are_stated() -> None:
     ids = ("lldp.cap.", "lldp.descr.scalance", "lldp.descr.hirschmann", "lldp.descr.procurve", "lldp.descr.edgeswitch",
-           "lldp.descr.unifi", "lldp.descr.cisco_ie", "dhcpv6.vendor_class.msft", "ssdp.type.beckhoff",
+           "lldp.descr.unifi", "lldp.descr.cisco_ie", "lldp.descr.extremexos", "lldp.descr.meraki",
+           "lldp.descr.tplink", "dhcpv6.vendor_class.msft", "ssdp.type.beckhoff",
            "netbios.name.beckhoff")
     mine = [r for r in CLASSIFIER.kb.rules if r.id.startswith(ids)]
-    assert len(mine) >= 15
+    assert len(mine) >= 19
     assert all(len(r.reference) > 30 for r in mine)
+
