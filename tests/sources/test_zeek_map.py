@@ -57,17 +57,34 @@ def test_conn_log_gives_one_closed_flow_per_connection(logs: Path) -> None:
     assert dns.extra["uid"] == "CHhAvVGS1DHFjwGM9"
 
 
-def test_conn_flow_passes_flows_fields_in_their_declared_order() -> None:
-    """conn_flow builds each Flow positionally (a conn.log line's cost): the order it assumes is Flow's."""
+def test_shaped_flow_passes_flows_fields_in_their_declared_order() -> None:
+    """shaped_flow builds each Flow positionally (a conn.log line's cost): the order it assumes is Flow's."""
     assert tuple(f.name for f in dataclasses.fields(Flow)) == zeek_map.FLOW_FIELDS
-    flow = zeek_map.conn_flow(5.0, "10.0.0.1", 1, "10.0.0.2", 2, proto=6, ip_proto=None, listed=["ssl"],
-                              failed_column=[], history="ShR", extra={"uid": "C1"}, duration=1.5, vlan=7,
-                              orig_l2="AA:BB:CC:00:00:01", resp_l2=None, counters=(3, 4, 50, 60, 10, 20))
+    shape = zeek_map.conn_shape(proto=6, ip_proto=None, listed=["ssl"], failed_column=[], history="ShR",
+                                extra={"conn_state": "RSTO"}, duration=1.5, vlan=7, orig_l2="AA:BB:CC:00:00:01",
+                                resp_l2=None, counters=(3, 4, 50, 60, 10, 20))
+    flow = zeek_map.shaped_flow(shape, 5.0, "10.0.0.1", 1, "10.0.0.2", 2, "C1")
     assert dataclasses.asdict(flow) == {
         "vlan": 7, "ip_proto": 6, "a_ip": "10.0.0.1", "a_port": 1, "b_ip": "10.0.0.2", "b_port": 2,
         "first_seen": 5.0, "last_seen": 6.5, "a_mac": "aa:bb:cc:00:00:01", "b_mac": None, "pkts_ab": 3, "pkts_ba": 4,
         "bytes_ab": 50, "bytes_ba": 60, "payload_ab": 10, "payload_ba": 20, "tcp_flags_ab": 0x06,
-        "tcp_flags_ba": 0x12, "app": "tls", "end_reason": "zeek", "extra": {"uid": "C1"}}
+        "tcp_flags_ba": 0x12, "app": "tls", "end_reason": "zeek", "extra": {"uid": "C1", "conn_state": "RSTO"}}
+    assert list(flow.extra) == ["uid", "conn_state"]  # uid first, as CONN_EXTRA orders them
+
+
+def test_flows_of_one_shape_share_no_mutable_state() -> None:
+    """A shape serves many lines (a scan's probes): each Flow gets its own extra and lists, ICMP ports per line."""
+    shape = zeek_map.conn_shape(proto=1, ip_proto=None, listed=["dns", "-ssl", "http"], failed_column=[],
+                                history="", extra={"conn_state": "OTH"}, duration=None, vlan=None, orig_l2=None,
+                                resp_l2=None, counters=(1, 1, 28, 28, 0, 0))
+    one = zeek_map.shaped_flow(shape, 1.0, "10.0.0.1", 8, "10.0.0.2", 0, None)
+    two = zeek_map.shaped_flow(shape, 2.0, "fe80::1", 135, "fe80::2", 136, "C2")
+    assert (one.ip_proto, one.a_port, one.last_seen) == (1, 0, 1.0)
+    assert list(one.extra) == ["icmp_type", "icmp_resp_p", "conn_state", "services", "failed_services"]
+    assert (two.ip_proto, two.extra["icmp_type"], two.extra["icmp_resp_p"], two.extra["uid"]) == (58, 135, 136, "C2")
+    one.extra["services"].append("x")
+    assert two.extra["services"] == ["dns", "http"] and shape.extra["services"] == ["dns", "http"]
+    assert one.extra is not two.extra and "uid" not in shape.extra
 
 
 def test_conn_service_ssl_is_our_tls_and_history_gives_tcp_flags(logs: Path) -> None:

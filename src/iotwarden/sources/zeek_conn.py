@@ -3,7 +3,7 @@
 IoT-23 conn.logs run to tens of millions of lines, so the general path (every column decoded into a
 dict by :func:`~iotwarden.sources.zeek_format.decode_tsv`, then
 :func:`~iotwarden.sources.zeek_map.map_conn`) is compiled, per header, into a plan: which part of a
-line holds each column :func:`~iotwarden.sources.zeek_map.conn_flow` reads, with the header's own
+line holds each column :func:`~iotwarden.sources.zeek_map.conn_shape` reads, with the header's own
 converter, and which other columns must still be decoded to refuse a malformed line as
 ``decode_tsv`` does. It takes ASCII lines without ``\\x`` escapes (what Zeek's ASCII writer writes
 for a conn.log: it escapes every other byte) as text, where each column's bytes decode to the very
@@ -16,6 +16,7 @@ which the general path then decides as before (same Flow, or the same ParseError
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from iotwarden.model import Flow
@@ -28,9 +29,9 @@ from iotwarden.sources.zeek_format import (
     group_fits,
     may_refuse,
 )
-from iotwarden.sources.zeek_map import CONN_EXTRA, conn_flow
+from iotwarden.sources.zeek_map import EXTRA_BUT_UID, ConnShape, conn_shape, shaped_flow
 
-# The columns conn_flow reads and the Zeek type each must be declared with for the fast path
+# The columns a Flow is made of and the Zeek type each must be declared with for the fast path
 # (base/protocols/conn/main.zeek ``Conn::Info``; ip_proto Zeek >= 7.1; vlan/inner_vlan from
 # policy/protocols/conn/vlan-logging.zeek; orig/resp_l2_addr from mac-logging.zeek; community_id from
 # policy/frameworks/notice/community-id.zeek; failed_service from failed-service-logging.zeek). A
@@ -46,9 +47,7 @@ COLUMNS: dict[str, str] = {
     "community_id": "string",
 }
 _SLOT = {name: slot for slot, name in enumerate(COLUMNS)}
-_EXTRA_SLOTS = tuple((name, _SLOT[name]) for name in CONN_EXTRA)
-# Flow.extra of a line whose other extra columns are in its tail is {"uid": ..., **the tail's}: CONN_EXTRA's
-# order while uid comes first in it (pinned by a test)
+_EXTRA_SLOTS = tuple((name, _SLOT[name]) for name in EXTRA_BUT_UID)
 _UID = _SLOT["uid"]
 _REQUIRED = ("ts", "id.orig_h", "id.resp_h")
 # columns whose text differs from line to line: a line's head ends after the last of them
@@ -126,10 +125,13 @@ class ConnLines:
     line (:data:`PER_LINE`: time, uid, addresses, ports), decoded each time, and its tail, the rest,
     decoded once per distinct text and remembered (:data:`MAX_TAILS`): a scan's probes share one
     tail (``tcp - - - - S0 - - 0 S 1 40 0 0 ...``). Each column's value depends on its own text
-    only, so a remembered tail decodes as it would again.
+    only, so a remembered tail decodes as it would again. When the head is the per-line columns
+    alone (what Zeek writes), a tail is remembered as its Flow's shape
+    (:class:`~iotwarden.sources.zeek_map.ConnShape`: everything but time, uid, addresses and ports),
+    and a line is its head's six texts read straight into :func:`~iotwarden.sources.zeek_map.shaped_flow`.
     """
 
-    __slots__ = ("_empty", "_extra_in_tail", "_head", "_head_checks", "_head_plan", "_layouts", "_origins", "_sep",
+    __slots__ = ("_empty", "_head", "_head_checks", "_head_plan", "_layouts", "_origins", "_pick", "_sep",
                  "_set_sep", "_tails", "_unset")
 
     def __init__(self, header: TsvHeader, index: dict[str, int], part_of: list[int] | None,
@@ -159,11 +161,13 @@ class ConnLines:
         self._head_plan = _by_kind(tuple(c for c in columns if c[1] < head))
         self._head_checks: _Checks = tuple(c for c in checks if c[0] < head)
         self._layouts = tuple(layout.after(head) for layout in layouts)
-        # tail text -> its columns' values by slot and its Flow.extra columns (see _EXTRA), None: refused
-        self._tails: dict[str, tuple[list[Any], dict[str, Any] | None] | None] = {}
-        # every Flow.extra column but uid is in the tail, so a tail's share of extra is made once
-        head_slots = {slot for slot, i, _, _ in columns if i < head}
-        self._extra_in_tail = head > 0 and all(slot == _UID or slot not in head_slots for _, slot in _EXTRA_SLOTS)
+        # the head holds the per-line columns and nothing else (every Zeek conn.log): a line is its head's
+        # six texts and its tail's shape (see _shaped); otherwise the head is decoded by its plan
+        self._pick: Callable[[list[str]], tuple[str, ...]] | None = None
+        if head == len(PER_LINE) and {index.get(name) for name in PER_LINE} == set(range(head)):
+            self._pick = itemgetter(*(index[name] for name in PER_LINE))
+        # tail text -> its shape (with _pick) or its columns' values by slot; None: refused
+        self._tails: dict[str, Any] = {}
         self._origins: dict[str, str] = {}  # id.orig_h text -> norm_ip of it (the responders are a scan's targets)
 
     @classmethod
@@ -210,18 +214,41 @@ class ConnLines:
                 known = tails[parts[head]] = self._tail_entry(parts[head])
             if known is None:
                 return None
-            v, tail_extra = known
+            if self._pick is not None:
+                return self._shaped(known, parts)
+            v = known.copy()
         else:
-            v, tail_extra = self._tail(parts[0]), None
+            v = self._tail(parts[0])
             if v is None:
                 return None
-        v = v.copy()
         if not self._decode(parts, self._head_plan, self._head_checks, v):
             return None
-        (ts, orig_h, orig_p, resp_h, resp_p, proto, ip_proto, service, failed_service, history, duration,
-         inner_vlan, vlan, orig_l2, resp_l2, pkts_ab, pkts_ba, bytes_ab, bytes_ba, payload_ab, payload_ba) = v[:21]
+        ts, orig_h, orig_p, resp_h, resp_p = v[:5]
         if ts is None or not orig_h or not resp_h:
             return None
+        return self._complete(_shape(v), ts, orig_h, orig_p, resp_h, resp_p, v[_UID])
+
+    def _shaped(self, shape: ConnShape, parts: list[str]) -> Flow | None:
+        """The Flow of a line whose head is the per-line columns alone: their six texts decoded as the
+        head's plan would decode them (time, string, address and port kinds), completing ``shape``."""
+        unset = self._unset
+        ts_text, uid, orig_h, orig_p_text, resp_h, resp_p_text = self._pick(parts)  # type: ignore[misc]
+        if unset in (ts_text, orig_h, resp_h) or not orig_h or not resp_h:
+            return None
+        try:
+            ts = finite(ts_text)
+            orig_p = None if orig_p_text == unset else int(orig_p_text)
+            resp_p = None if resp_p_text == unset else int(resp_p_text)
+        except ValueError:
+            return None
+        return self._complete(shape, ts, orig_h, orig_p, resp_h, resp_p,
+                              None if uid == unset else "" if uid == self._empty else uid)
+
+    def _complete(  # noqa: PLR0917 - once per line: keywords cost it
+        self, shape: ConnShape, ts: float, orig_h: str, orig_p: int | None, resp_h: str, resp_p: int | None,
+        uid: str | None,
+    ) -> Flow | None:
+        """The line's Flow once its ports are in range and its addresses normalise; else None."""
         if (orig_p is not None and not 0 <= orig_p <= 0xFFFF) or (resp_p is not None and not 0 <= resp_p <= 0xFFFF):
             return None
         origins = self._origins
@@ -231,29 +258,17 @@ class ConnLines:
                 if len(origins) >= MAX_ORIGINS:
                     origins.clear()
                 orig = origins[orig_h] = norm_ip(orig_h)
-            orig_h, resp_h = orig, norm_ip(resp_h)
+            resp = norm_ip(resp_h)
         except ValueError:
             return None
-        return conn_flow(
-            ts, orig_h, orig_p, resp_h, resp_p, proto=IP_PROTOS.get(proto) if proto else None, ip_proto=ip_proto,
-            listed=[s for s in service.split(",") if s] if service else [],
-            failed_column=[s for s in failed_service if s and s != "-"] if failed_service else [],
-            history=history or "", extra=(
-                {name: v[slot] for name, slot in _EXTRA_SLOTS if v[slot] is not None} if tail_extra is None
-                else {"uid": v[_UID], **tail_extra} if v[_UID] is not None else dict(tail_extra)),
-            duration=duration, vlan=inner_vlan if inner_vlan is not None else vlan, orig_l2=orig_l2 or None,
-            resp_l2=resp_l2 or None, counters=(pkts_ab, pkts_ba, bytes_ab, bytes_ba, payload_ab, payload_ba),
-        )
+        return shaped_flow(shape, ts, orig, orig_p, resp, resp_p, uid)
 
-    def _tail_entry(self, text: str) -> tuple[list[Any], dict[str, Any] | None] | None:
-        """What the tail cache holds for a tail: its values by slot and, when every Flow.extra column
-        but uid is in the tail, those of them that are set (in :data:`CONN_EXTRA` order); None: refused."""
+    def _tail_entry(self, text: str) -> Any:
+        """What the tail cache holds for a tail: its shape (with :attr:`_pick`) or its values by slot; None: refused."""
         v = self._tail(text)
-        if v is None:
-            return None
-        if not self._extra_in_tail:
-            return v, None
-        return v, {name: v[slot] for name, slot in _EXTRA_SLOTS if slot != _UID and v[slot] is not None}
+        if v is None or self._pick is None:
+            return v
+        return _shape(v)
 
     def _tail(self, text: str) -> list[Any] | None:
         """The values (by slot) of the columns in a line's tail, or None: the fast path does not take it."""
@@ -294,3 +309,18 @@ class ConnLines:
         except ValueError:
             return False
         return True
+
+
+def _shape(v: list[Any]) -> ConnShape:
+    """The shape of a line's Flow from its columns' values by slot (those of its tail alone with
+    :attr:`ConnLines._pick`: the per-line columns take no part in a shape)."""
+    (proto, ip_proto, service, failed_service, history, duration, inner_vlan, vlan, orig_l2, resp_l2,
+     *counters) = v[5:21]
+    return conn_shape(
+        proto=IP_PROTOS.get(proto) if proto else None, ip_proto=ip_proto,
+        listed=[s for s in service.split(",") if s] if service else [],
+        failed_column=[s for s in failed_service if s and s != "-"] if failed_service else [],
+        history=history or "", extra={name: v[slot] for name, slot in _EXTRA_SLOTS if v[slot] is not None},
+        duration=duration, vlan=inner_vlan if inner_vlan is not None else vlan, orig_l2=orig_l2 or None,
+        resp_l2=resp_l2 or None, counters=tuple(counters),
+    )

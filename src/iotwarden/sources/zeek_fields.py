@@ -9,11 +9,11 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from socket import AF_INET, inet_pton
 from typing import Any
 
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
-from iotwarden.model.ipv4 import ipv4_int
 from iotwarden.sources.zeek_format import to_time
 
 # IANA protocol numbers of Zeek's ``transport_proto`` enum (Zeek script reference, "Types").
@@ -81,8 +81,13 @@ def get_bool(rec: dict[str, Any], key: str) -> bool | None:
 
 def norm_ip(text: str) -> str:
     """An address in canonical text form (dotted quads as they are); ValueError if not an address."""
-    if ipv4_int(text) is not None:  # a dotted quad is already in canonical form
-        return text
+    if text.count(".") == 3:  # what ipv4_int takes, without making the number: a scan's target per line
+        try:
+            inet_pton(AF_INET, text)
+        except OSError:
+            pass
+        else:
+            return text  # a dotted quad is already in canonical form
     return _norm_other(text)
 
 

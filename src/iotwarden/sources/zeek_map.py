@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from iotwarden.errors import ParseError
 from iotwarden.model import Flow, Observation
@@ -38,8 +38,7 @@ HISTORY_CACHE = 4096  # distinct history strings whose flags history_flags remem
 
 # --- conn.log -----------------------------------------------------------------------------------
 
-@lru_cache(maxsize=4096)  # a log holds few distinct histories ("S", "ShADadFf", ...)
-@lru_cache(maxsize=HISTORY_CACHE)
+@lru_cache(maxsize=HISTORY_CACHE)  # a log holds few distinct histories ("S", "ShADadFf", ...)
 def history_flags(history: str) -> tuple[int, int]:
     """TCP flags (originator, responder) implied by a Zeek ``history`` string; remembered, since a
     log's lines share a few histories (a scan's probes are all ``S``)."""
@@ -58,47 +57,59 @@ def map_conn(rec: dict[str, Any]) -> Flow:
     cid = ConnId.of(rec)
     if cid.orig_h is None or cid.resp_h is None:
         raise ParseError("conn record without addresses")
-    extra = {key: rec[key] for key in CONN_EXTRA if rec.get(key) is not None}
-    return conn_flow(
-        cid.ts, cid.orig_h, cid.orig_p, cid.resp_h, cid.resp_p, proto=cid.ip_proto,
-        ip_proto=get_int(rec, "ip_proto"), listed=[str(s) for s in get_list(rec, "service") if s],
+    shape = conn_shape(
+        proto=cid.ip_proto, ip_proto=get_int(rec, "ip_proto"), listed=[str(s) for s in get_list(rec, "service") if s],
         failed_column=[str(s) for s in get_list(rec, "failed_service") if s and str(s) != "-"],
-        history=get_str(rec, "history") or "", extra=extra, duration=get_float(rec, "duration"),
+        history=get_str(rec, "history") or "",
+        extra={key: rec[key] for key in EXTRA_BUT_UID if rec.get(key) is not None}, duration=get_float(rec, "duration"),
         vlan=inner if (inner := get_int(rec, "inner_vlan")) is not None else get_int(rec, "vlan"),
         orig_l2=get_str(rec, "orig_l2_addr"), resp_l2=get_str(rec, "resp_l2_addr"),
         counters=(get_int(rec, "orig_pkts"), get_int(rec, "resp_pkts"), get_int(rec, "orig_ip_bytes"),
                   get_int(rec, "resp_ip_bytes"), get_int(rec, "orig_bytes"), get_int(rec, "resp_bytes")),
     )
+    return shaped_flow(shape, cid.ts, cid.orig_h, cid.orig_p, cid.resp_h, cid.resp_p, rec.get("uid"))
 
 
-# the order of Flow's fields, in which conn_flow passes them
+# the order of Flow's fields, in which shaped_flow passes them
 FLOW_FIELDS = ("vlan", "ip_proto", "a_ip", "a_port", "b_ip", "b_port", "first_seen", "last_seen", "a_mac", "b_mac",
                "pkts_ab", "pkts_ba", "bytes_ab", "bytes_ba", "payload_ab", "payload_ba", "tcp_flags_ab",
                "tcp_flags_ba", "app", "end_reason", "extra")
 # conn.log columns kept as they are in Flow.extra (when logged), in this order
 CONN_EXTRA = ("uid", "conn_state", "history", "missed_bytes", "local_orig", "local_resp", "community_id")
+EXTRA_BUT_UID = CONN_EXTRA[1:]  # uid differs on every line; it comes first (pinned by a test)
 
 
-def conn_flow(ts: float, orig_h: str, orig_p: int | None, resp_h: str, resp_p: int | None, *,
-              proto: int | None, ip_proto: int | None, listed: list[str], failed_column: list[str], history: str,
-              extra: dict[str, Any], duration: float | None, vlan: int | None, orig_l2: str | None,
-              resp_l2: str | None, counters: tuple[int | None, ...]) -> Flow:
-    """The Flow of one conn.log record from its typed columns (None: not logged): ``proto`` is the
+# a_mac, b_mac, pkts_ab, pkts_ba, bytes_ab, bytes_ba, payload_ab, payload_ba, tcp_flags_ab, tcp_flags_ba, app,
+# end_reason
+_Rest = tuple[str | None, str | None, int, int, int, int, int, int, int, int, str | None, str]
+
+
+class ConnShape(NamedTuple):
+    """What a conn.log record's Flow takes from its columns other than time, uid, addresses and ports.
+
+    A scan's probes differ only in those, so the TSV fast path makes one shape per distinct rest of
+    the line (:mod:`~iotwarden.sources.zeek_conn`) and :func:`shaped_flow` completes it per line.
+    """
+
+    vlan: int
+    ip_proto: int  # before the ICMPv6 rule, which needs the originator's address
+    duration: float
+    rest: _Rest  # Flow's fields a_mac .. end_reason (FLOW_FIELDS[8:20]), in that order
+    extra: dict[str, Any]  # Flow.extra but uid and the ICMP types: EXTRA_BUT_UID logged, then services
+    lists: bool  # extra holds lists (services, failed_services), copied for each Flow
+
+
+def conn_shape(*, proto: int | None, ip_proto: int | None, listed: list[str], failed_column: list[str],
+               history: str, extra: dict[str, Any], duration: float | None, vlan: int | None, orig_l2: str | None,
+               resp_l2: str | None, counters: tuple[int | None, ...]) -> ConnShape:
+    """The shape of one conn.log record from its typed columns (None: not logged): ``proto`` is the
     ``proto`` column's number, ``ip_proto`` the column of that name, ``listed`` the ``service``
-    entries, ``failed_column`` the ``failed_service`` ones, ``extra`` the :data:`CONN_EXTRA` columns
-    logged, ``vlan`` the innermost VLAN tag and ``counters`` orig/resp pkts, orig/resp IP bytes and
-    orig/resp payload bytes. Both readers build flows here: :func:`map_conn` and the TSV fast path
-    (:mod:`~iotwarden.sources.zeek_conn`)."""
+    entries, ``failed_column`` the ``failed_service`` ones, ``extra`` the :data:`EXTRA_BUT_UID`
+    columns logged (kept, and extended), ``vlan`` the innermost VLAN tag and ``counters`` orig/resp
+    pkts, orig/resp IP bytes and orig/resp payload bytes. Both readers build flows with it:
+    :func:`map_conn` and the TSV fast path."""
     if ip_proto is None:  # Zeek >= 7.1 logs the IP protocol number itself
         ip_proto = proto if proto is not None else 0
-    a_port, b_port = orig_p or 0, resp_p or 0
-    if ip_proto == 1 and ":" in orig_h:
-        ip_proto = ICMP6
-    if ip_proto in (1, ICMP6):
-        # Zeek puts the ICMP type in id.orig_p and the reply type (or the code) in id.resp_p; a
-        # flow has no ports
-        extra = {"icmp_type": a_port, "icmp_resp_p": b_port, **extra}
-        a_port = b_port = 0
     # analyzers Zeek removed after a protocol violation: "-ssl" in service (DPD::
     # track_removed_services_in_connection) or the failed_service column (policy/protocols/conn/
     # failed-service-logging.zeek); named as our dissectors, as app is
@@ -113,16 +124,36 @@ def conn_flow(ts: float, orig_h: str, orig_p: int | None, resp_h: str, resp_p: i
     if failed:
         extra["failed_services"] = list(dict.fromkeys(SERVICE_NAMES.get(s, s) for s in failed))
     pkts_ab, pkts_ba, bytes_ab, bytes_ba, payload_ab, payload_ba = counters
-    # Flow's fields in their declared order (:data:`FLOW_FIELDS`, pinned by a test): by keyword, the
-    # 21 arguments cost a conn.log line three times as much
-    return Flow(
-        vlan or 0, ip_proto, orig_h, a_port, resp_h, b_port,  # vlan, ip_proto, a_ip, a_port, b_ip, b_port
-        ts, ts + (duration or 0.0),  # first_seen, last_seen
+    rest: _Rest = (
         orig_l2.lower() if orig_l2 else None, resp_l2.lower() if resp_l2 else None,  # a_mac, b_mac
         pkts_ab or 0, pkts_ba or 0, bytes_ab or 0, bytes_ba or 0,  # pkts_ab, pkts_ba, bytes_ab, bytes_ba (IP bytes)
         payload_ab or 0, payload_ba or 0, flags_ab, flags_ba,  # payload_ab, payload_ba, tcp_flags_ab, tcp_flags_ba
-        app, "zeek", extra,  # app, end_reason, extra
+        app, "zeek",  # app, end_reason
     )
+    return ConnShape(vlan or 0, ip_proto, duration or 0.0, rest, extra, len(services) > 1 or bool(failed))
+
+
+def shaped_flow(  # noqa: PLR0917 - once per conn.log line: keywords cost it
+    shape: ConnShape, ts: float, orig_h: str, orig_p: int | None, resp_h: str, resp_p: int | None, uid: Any,
+) -> Flow:
+    """The Flow of a conn.log record of ``shape`` with these time, addresses, ports and uid (None: not logged)."""
+    vlan, ip_proto, duration, rest, shared, lists = shape
+    extra = {"uid": uid, **shared} if uid is not None else {**shared}  # each Flow its own
+    if lists:
+        for key in ("services", "failed_services"):
+            if key in extra:
+                extra[key] = list(extra[key])
+    a_port, b_port = orig_p or 0, resp_p or 0
+    if ip_proto == 1 and ":" in orig_h:
+        ip_proto = ICMP6
+    if ip_proto in (1, ICMP6):
+        # Zeek puts the ICMP type in id.orig_p and the reply type (or the code) in id.resp_p; a
+        # flow has no ports
+        extra = {"icmp_type": a_port, "icmp_resp_p": b_port, **extra}
+        a_port = b_port = 0
+    # Flow's fields in their declared order (:data:`FLOW_FIELDS`, pinned by a test): by keyword, the
+    # 21 arguments cost a conn.log line three times as much
+    return Flow(vlan, ip_proto, orig_h, a_port, resp_h, b_port, ts, ts + duration, *rest, extra)
 
 
 def _mac(value: str | None) -> str | None:
