@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import struct
 
 import dpkt
@@ -20,6 +21,7 @@ from iotwarden.engine.decode import (
     ERROR_REASONS,
     IPV4_MAPPED,
     addr_text,
+    addr_texts,
     decode,
 )
 from tests.sources.capbuild import ACK, PSH, SYN, batch_of, ethernet, mac, tcp, udp
@@ -170,3 +172,18 @@ def test_fuzz_random_frames_never_crash_and_stay_in_bounds(frames: list[tuple[in
     assert ((h.ipver == 0) | (h.proto >= 0)).all()
     assert (h.pay_len[~ok] == 0).all()
     assert np.isin(h.ipver, [0, 4, 6]).all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=40))
+def test_ipv4_text_is_the_inet_ntop_dotted_quad(values: list[int]) -> None:
+    # edge octets (0, 9-10, 99-100, 255) and random ones: no leading zeros, one text per distinct address
+    values += [0, 0x0A000001, 0x09630A64, 0xFFFFFFFF]
+    expected = [socket.inet_ntop(socket.AF_INET, v.to_bytes(4, "big")) for v in values]
+    lo = np.array(values, dtype=np.uint64) | IPV4_MAPPED  # as decode stores an IPv4 address
+    assert [addr_text(4, 0, int(v)) for v in lo] == expected
+    assert addr_texts(np.full(len(values), 4), np.zeros(len(values), dtype=np.uint64), lo) == expected
+    # among IPv6 addresses the IPv4 ones read the same
+    ipver = np.array([4] * len(values) + [6])
+    hi = np.append(np.zeros(len(values), dtype=np.uint64), np.uint64(0x20010DB8 << 32))
+    assert addr_texts(ipver, hi, np.append(lo, np.uint64(1))) == [*expected, "2001:db8::1"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import struct
 from pathlib import Path
 from typing import Any, ClassVar
@@ -693,3 +694,34 @@ def test_fuzz_every_probe_answers_true_or_false(seed: bytes, tail: bytes, edits:
     for d in default_dissectors():
         if type(d).probe is not Dissector.probe:
             assert d.probe(payload, to_server) in (True, False), d.name
+
+
+def _udp6(src: str, dst: str, sport: int, dport: int, payload: bytes) -> bytes:
+    dgram = dpkt.udp.UDP(sport=sport, dport=dport, data=payload)
+    dgram.ulen = 8 + len(payload)
+    ip6 = dpkt.ip6.IP6(src=socket.inet_pton(socket.AF_INET6, src), dst=socket.inet_pton(socket.AF_INET6, dst),
+                       nxt=17, hlim=64, data=dgram)
+    ip6.plen = len(bytes(dgram))
+    return ethernet(bytes(ip6), ethertype=0x86DD)
+
+
+def test_each_packet_carries_its_own_directions_addresses_and_vlan() -> None:
+    a6, b6 = "2001:db8::1", "2001:db8::2"
+    frames = [(1.0, ethernet(udp(C, S, 33000, 53, b"q1"), vlans=(7,))), (1.1, _udp6(a6, b6, 5000, 53, b"q6")),
+              (1.2, ethernet(udp(S, C, 53, 33000, b"a1"), vlans=(7,))), (1.3, _udp6(b6, a6, 53, 5000, b"a6")),
+              (1.4, ethernet(udp(C, S, 33001, 53, b"q2")))]
+    d = Dns()
+    engine = Engine([d])
+    engine.process(batch_of(frames[:3]))
+    engine.process(batch_of(frames[3:]))  # a direction first seen in an earlier batch, one new this batch
+    assert [(p.payload, p.src_ip, p.dst_ip, p.vlan, p.ethertype) for p in d.seen] == [
+        (b"q1", C, S, 7, 0x0800), (b"q6", a6, b6, None, 0x86DD), (b"a1", S, C, 7, 0x0800),
+        (b"a6", b6, a6, None, 0x86DD), (b"q2", C, S, None, 0x0800)]
+
+
+def test_flows_closed_together_keep_their_own_app_and_failed_service() -> None:
+    frames = [(1.0, ethernet(udp(C, S, 1234, 4321, b"nobody's"))), (1.1, ethernet(udp(C, S, 40000, 9999, b"bad"))),
+              (1.2, ethernet(udp(C, S, 33000, 53, b"q"))), (1.3, ethernet(udp(S, C, 4321, 1234, b"reply")))]
+    _, _, flows = _run([Broken(), Dns()], frames)
+    by_port = {f.b_port: (f.app, f.extra.get("failed_services")) for f in flows}
+    assert by_port == {4321: (None, None), 9999: (None, ["broken"]), 53: ("dns", None)}

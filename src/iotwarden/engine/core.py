@@ -138,7 +138,6 @@ class Engine:
 
     def _flows(self, closed: list[Closed]) -> list[Flow]:
         out: list[Flow] = []
-        close = self._dispatch.close
         for part in closed:
             c = part.cols
             il = c["init_low"]
@@ -149,8 +148,7 @@ class Engine:
             ipver = c["ipver"]
             a_ip = addr_texts(ipver, side("a_hi", "b_hi"), side("a_lo", "b_lo"))
             b_ip = addr_texts(ipver, side("b_hi", "a_hi"), side("b_lo", "a_lo"))
-            closing = [close(uid) for uid in c["uid"].tolist()]  # (app, dissector that rejected it)
-            apps = [app for app, _ in closing]
+            apps, failed = self._dispatch.close_many(c["uid"].tolist())
             cols = (
                 c["vlan"].tolist(), c["proto"].tolist(), a_ip, side("a_port", "b_port").tolist(), b_ip,
                 side("b_port", "a_port").tolist(), c["first"].tolist(), c["last"].tolist(),
@@ -163,8 +161,7 @@ class Engine:
             # positional, in Flow's field order (vlan ... app, end_reason): 3x cheaper than keywords
             start = len(out)
             out.extend(Flow(*row) for row in zip(*cols, strict=True))
-            for i, (_, name) in enumerate(closing):
-                if name is not None:  # as Zeek's conn.log failed_service (sources/zeek_map.py)
-                    out[start + i].extra["failed_services"] = [name]
+            for i, name in failed:  # as Zeek's conn.log failed_service (sources/zeek_map.py)
+                out[start + i].extra["failed_services"] = [name]
         self.stats.flows += len(out)
         return out

@@ -382,7 +382,9 @@ def addr_texts(ipver: np.ndarray, hi: U64, lo: U64) -> list[str]:
     six = ipver == 6
     if not six.any():  # IPv4 only: the low half is the address (one fast 1-D unique)
         uniq4, inverse = np.unique(lo, return_inverse=True)
-        texts = [addr_text(4, 0, low) for low in uniq4.tolist()]
+        octet = _OCTETS
+        texts = [f"{octet[v >> 24 & 255]}.{octet[v >> 16 & 255]}.{octet[v >> 8 & 255]}.{octet[v & 255]}"
+                 for v in uniq4.tolist()]
         return [texts[i] for i in inverse.ravel().tolist()]
     keys = np.stack([hi, lo, six.astype(np.uint64)], axis=1)
     uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
@@ -390,10 +392,15 @@ def addr_texts(ipver: np.ndarray, hi: U64, lo: U64) -> list[str]:
     return [texts[i] for i in inverse.ravel().tolist()]
 
 
+# IPv4 text from a table of the 256 octets: inet_ntop's dotted quad (no leading zeros) at half its cost
+_OCTETS = tuple(str(i) for i in range(256))
+
+
 def addr_text(ipver: int, hi: int, lo: int) -> str:
     """One address as text: IPv4 dotted quad, IPv6 RFC 5952 (inet_ntop)."""
     if ipver == 4:
-        return socket.inet_ntop(socket.AF_INET, (lo & 0xFFFFFFFF).to_bytes(4, "big"))
+        octet = _OCTETS
+        return f"{octet[lo >> 24 & 255]}.{octet[lo >> 16 & 255]}.{octet[lo >> 8 & 255]}.{octet[lo & 255]}"
     return socket.inet_ntop(socket.AF_INET6, hi.to_bytes(8, "big") + lo.to_bytes(8, "big"))
 
 

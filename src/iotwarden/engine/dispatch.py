@@ -22,7 +22,7 @@ from iotwarden.dissect.base import APP_STATE_KEY, CONFIRMED_STATE_KEY, Dissector
 from iotwarden.dissect.memo import Memo, freeze, thaw
 from iotwarden.dissect.streambuf import PartialParse
 from iotwarden.engine.batch import PacketBatch
-from iotwarden.engine.decode import Headers, addr_text, mac48, mac_texts
+from iotwarden.engine.decode import Headers, addr_text, addr_texts, mac48, mac_texts
 from iotwarden.engine.flowtable import PacketFlows
 from iotwarden.engine.reassembly import StreamDirection
 from iotwarden.errors import ParseError
@@ -305,20 +305,22 @@ class Dispatcher:
         data = batch.data
         mv = data.data
         rows = pf.idx[sel]
+        uids, to_servers = pf.uid[sel], pf.to_server[sel]
+        wheres = _wheres(h, rows, uids, to_servers)
         cols = zip(
-            rows.tolist(), pf.uid[sel].tolist(), pf.to_server[sel].tolist(), pf.isn[sel].tolist(),
+            rows.tolist(), uids.tolist(), to_servers.tolist(), pf.isn[sel].tolist(),
             h.pay_off[rows].tolist(), h.pay_len[rows].tolist(), h.proto[rows].tolist(), h.sport[rows].tolist(),
             h.dport[rows].tolist(), h.seq[rows].tolist(), h.tcp_flags[rows].tolist(), h.ttl[rows].tolist(),
             mac_texts(mac48(data, h.src_mac_off[rows])), mac_texts(mac48(data, h.dst_mac_off[rows])),
             batch.ts[rows].tolist(), batch.wirelen[rows].tolist(), strict=True,
         )
-        flows, changed, memo_prefix = self.flows, self.changed, self.memo_prefix
+        flows, changed, memo_prefix, protocols = self.flows, self.changed, self.memo_prefix, self.stats.protocols
         for (row, uid, to_server, isn, start, length, proto, sport, dport, seq, flags, ttl, smac, dmac, ts,
              wire) in cols:
             fd = flows.get(uid)
             if fd is None:
                 fd = flows[uid] = FlowDispatch()
-            if fd.t2 == FINISHED:
+            elif fd.t2 == FINISHED:
                 continue
             d = fd.dissector
             if d is None:
@@ -328,9 +330,15 @@ class Dispatcher:
                     continue
                 d = fd.dissector = self.dissectors[min(hits)]
                 fd.t2 = ASSIGNED
+            limit = d.max_packets_per_flow
+            if limit is not None and fd.handed >= limit:  # nothing more is handed: no packet to make
+                fd.t2 = FINISHED
+                self._finish(fd)
+                changed[uid] = FINISHED
+                continue
             where = fd.where.get(to_server)
             if where is None:  # addresses are part of the flow key: text once per direction
-                where = fd.where[to_server] = _where(h, row)
+                where = fd.where[to_server] = wheres.get(row) or _where(h, row)
             tcp = proto == IPPROTO_TCP
             payload = bytes(mv[start : start + length])
             if fd.replay is not None and fd.replay[0] == to_server:  # the segment that completed a probe
@@ -340,21 +348,21 @@ class Dispatcher:
                 ts, payload, smac, dmac, where[0], where[1], where[2], where[3], proto,
                 ttl, sport, dport, flags if tcp else None, seq if tcp else None, to_server, wire,
             )  # positional, in Packet's field order
-            limit = d.max_packets_per_flow
-            if limit is not None and fd.handed >= limit:
-                fd.t2 = FINISHED
-            else:
-                fd.handed += 1
-                self.stats.protocols[d.name] += 1  # packets handed (a stream dissector may get them later)
-                prefix = None if tcp else memo_prefix.get(id(d))
-                if prefix is not None:
-                    self._memoised(fd, d, pkt, prefix, out)
-                elif tcp and isinstance(d, StreamDissector):
+            fd.handed += 1
+            protocols[d.name] += 1  # packets handed (a stream dissector may get them later)
+            if tcp:
+                if isinstance(d, StreamDissector):
                     self._stream(fd, d, pkt, seq=seq, isn=isn, out=out)
                 else:
                     self._accept(fd, d, pkt, None, out)
-                if fd.state.get("done") or (limit is not None and fd.handed >= limit):
-                    fd.t2 = FINISHED
+            else:
+                prefix = memo_prefix.get(id(d))
+                if prefix is not None:
+                    self._memoised(fd, d, pkt, prefix, out)
+                else:
+                    self._accept(fd, d, pkt, None, out)
+            if fd.state.get("done") or (limit is not None and fd.handed >= limit):
+                fd.t2 = FINISHED
             if fd.t2 == FINISHED:
                 self._finish(fd)
             changed[uid] = fd.t2
@@ -504,9 +512,38 @@ class Dispatcher:
         self._finish(fd)
         return fd.app, None if fd.app else fd.failed
 
+    def close_many(self, uids: list[int]) -> tuple[list[str | None], list[tuple[int, str]]]:
+        """:meth:`close` for each of ``uids`` in order: their apps, and (position, name) of those whose
+        bytes a dissector rejected. Most closed flows never reached tier 2: only a dict look-up each."""
+        apps: list[str | None] = [None] * len(uids)
+        failed: list[tuple[int, str]] = []
+        flows, changed = self.flows, self.changed
+        for i, uid in enumerate(uids):
+            if uid not in flows:
+                changed.pop(uid, None)
+                continue
+            app, name = self.close(uid)
+            apps[i] = app
+            if name is not None:
+                failed.append((i, name))
+        return apps, failed
+
 
 def _mac(data: npt.NDArray[np.uint8], off: int) -> str | None:
     return data[off : off + 6].tobytes().hex(":") if off >= 0 else None
+
+
+def _wheres(h: Headers, rows: npt.NDArray[np.int64], uids: npt.NDArray[np.int64],
+            to_server: npt.NDArray[np.bool_]) -> dict[int, tuple[int | None, int, str, str]]:
+    """:func:`_where` of the first packet of each flow direction among ``rows`` (in capture order), by row,
+    the addresses made text together."""
+    _, first = np.unique(uids * 2 + to_server, return_index=True)
+    at = rows[np.sort(first)]
+    ipver = h.ipver[at]
+    src = addr_texts(ipver, h.src_hi[at], h.src_lo[at])
+    dst = addr_texts(ipver, h.dst_hi[at], h.dst_lo[at])
+    vlans = [v or None for v in h.vlan[at].tolist()]
+    return dict(zip(at.tolist(), zip(vlans, h.ethertype[at].tolist(), src, dst, strict=True), strict=True))
 
 
 def _where(h: Headers, row: int) -> tuple[int | None, int, str, str]:

@@ -13,6 +13,7 @@ Limit: ``max_flows`` open flows, checked after each batch (a batch may add its n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -116,13 +117,16 @@ class FlowTable:
         return slots
 
     def _release(self, slots: I64) -> None:
-        for s, uid in zip(slots.tolist(), self.cols["uid"][slots].tolist(), strict=True):
-            key = self.keys[s]
+        keys, index, forget = self.keys, self.index, self.slot_of_uid.pop
+        listed = slots.tolist()
+        for s in listed:
+            key = keys[s]
             if key is not None:
-                del self.index[key]
-                self.keys[s] = None
-            self.slot_of_uid.pop(uid, None)
-            self.free.append(s)
+                del index[key]
+                keys[s] = None
+        for uid in self.cols["uid"][slots].tolist():
+            forget(uid, None)
+        self.free.extend(listed)
         self.used[slots] = False
 
     def rows(self, slots: I64) -> dict[str, np.ndarray]:
@@ -174,8 +178,7 @@ class FlowTable:
         o = idx[order]  # batch packet index, in flow-then-capture order
         keymat = np.stack([ks[k][gfirst] for k in _KEY], axis=1)
         gkeys = np.ascontiguousarray(keymat).view(f"V{8 * len(_KEY)}").ravel().tolist()
-        get = self.index.get
-        gslot = np.fromiter((get(k, -1) for k in gkeys), dtype=np.int64, count=len(gkeys))
+        gslot = np.fromiter(map(self.index.get, gkeys, repeat(-1, len(gkeys))), dtype=np.int64, count=len(gkeys))
 
         flags = h.tcp_flags[o].astype(np.int64)
         pk = {
@@ -305,11 +308,13 @@ class FlowTable:
             cols["init_low"][slots] = init_low[new]
             cols["isn_lh"][slots], cols["isn_hl"][slots] = isn_lh[new], isn_hl[new]
             self._set_deadline(slots)
-            for s, g, u in zip(slots.tolist(), sgroup[new].tolist(), uid[new].tolist(), strict=True):
-                k = gkeys[g]
-                self.index[k] = s
-                self.keys[s] = k
-                self.slot_of_uid[u] = s
+            listed = slots.tolist()
+            fresh_keys = [gkeys[g] for g in sgroup[new].tolist()]
+            self.index.update(zip(fresh_keys, listed, strict=True))
+            keys = self.keys
+            for s, k in zip(listed, fresh_keys, strict=True):
+                keys[s] = k
+            self.slot_of_uid.update(zip(uid[new].tolist(), listed, strict=True))
 
         # per-packet view for tier 2
         has_pay = pk["has_pay"].astype(np.int64)

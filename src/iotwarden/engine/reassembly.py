@@ -46,7 +46,12 @@ class StreamDirection(Generic[T]):
         """
         if not data:
             return []
-        ahead = seq_delta(seq, self.next_seq)
+        ahead = (seq - self.next_seq) % SEQ_MOD  # seq_delta, inline: this runs once per segment
+        if ahead >= HALF:
+            ahead -= SEQ_MOD
+        elif ahead == 0 and not self.pending:  # the common case: the next bytes, nothing waiting
+            self.next_seq = (self.next_seq + len(data)) % SEQ_MOD
+            return [(data, tag)]
         out: list[tuple[bytes, T]] = []
         if ahead > 0:
             if ahead >= HALF - len(data):
