@@ -16,6 +16,14 @@ Change Program State), ``detect.ot.mms_start`` (start [40], resume [42]; T0875),
 ``detect.ot.program_download`` (initiateDownloadSequence [26], downloadSegment [27],
 terminateDownloadSequence [28], requestDomainDownload [32], loadDomainContent [34]; T0843).
 
+Protocols without a branch of their own here (IEC 104, PROFINET DCP, ADS, FINS and the others whose
+dissector declares ``ot_operations``) describe their requests with model/otops.py's neutral fields, read
+generically: class ``stop`` is ``detect.ot.cpu_stop`` (T0858 Change Operating Mode, T0881), ``restart``
+``detect.ot.device_restart`` (T0816), ``program`` ``detect.ot.program_download`` (T0843), ``firmware``
+``detect.ot.firmware_update`` (T0839) and ``config`` ``detect.ot.config_change`` (the device's address,
+station name or routes changed: T0836 Modify Parameter, T0855 Unauthorized Command Message); ``write`` is
+detect/ot_write.py's.
+
 S7 needs care: in a download the PLC itself sends the "download block" and "download ended" jobs
 to the engineering station (it pulls the blocks), and the answer (ack_data) proves an operation as
 well as the job does. So an S7 operation's PLC is the endpoint on ISO-TSAP port 102 (RFC 1006),
@@ -32,9 +40,11 @@ from collections import OrderedDict
 from typing import ClassVar
 
 from iotwarden.detect.base import Detector, number, subject_key, text
+from iotwarden.dissect import ot_operation_protocols
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
 from iotwarden.model.finding import Severity
+from iotwarden.model.otops import device_sent, operation_of
 
 S7_STOP, CIP_STOP, UMAS_STOP = "detect.ot.s7_cpu_stop", "detect.ot.cip_stop", "detect.ot.umas_stop"
 DOWNLOAD, FIRMWARE = "detect.ot.program_download", "detect.ot.firmware_update"
@@ -47,6 +57,14 @@ UMAS_DOWNLOAD = frozenset({0x30, 0x31, 0x32})  # initialize / download block / e
 UMAS_STOP_PLC = 0x41
 MMS_STOP, MMS_START, MMS_RESET = "detect.ot.mms_stop", "detect.ot.mms_start", "detect.ot.mms_reset"
 MMS_DELETE = "detect.ot.mms_delete"
+CPU_STOP, RESTART, CONFIG = "detect.ot.cpu_stop", "detect.ot.device_restart", "detect.ot.config_change"
+GENERIC: dict[str, tuple[str, str, Severity, tuple[str, ...]]] = {  # otops class -> id, what, severity, ATT&CK
+    "stop": (CPU_STOP, "operating mode change", "critical", ("T0858", "T0881")),
+    "restart": (RESTART, "device restart", "critical", ("T0816",)),
+    "program": (DOWNLOAD, "program change", "critical", ("T0843",)),
+    "firmware": (FIRMWARE, "firmware operation", "critical", ("T0839",)),
+    "config": (CONFIG, "network configuration change", "high", ("T0836", "T0855")),
+}
 _MMS_DOWNLOAD: tuple[str, Severity, tuple[str, ...]] = (DOWNLOAD, "critical", ("T0843",))
 MMS_OPERATIONS: dict[str, tuple[str, Severity, tuple[str, ...]]] = {  # MMS service -> id, severity, ATT&CK
     "stop": (MMS_STOP, "critical", ("T0881", "T0875")),
@@ -71,6 +89,13 @@ ANSWERS = {"s7comm": "ack_data", "mms": "response"}  # the kind that answers a r
 def _classify(obs: Observation) -> tuple[str, str, Severity, tuple[str, ...]] | None:
     """(id, what happened, severity, ATT&CK ids) of one OT request, or None when harmless."""
     f = obs.fields
+    marked = operation_of(f)
+    if marked is not None:
+        generic = GENERIC.get(marked[0])
+        if generic is None:
+            return None
+        detector_id, what, severity, mitre = generic
+        return detector_id, f"{obs.proto.upper()} {marked[1]} ({what})", severity, mitre
     if obs.proto == "s7comm" and obs.kind in ("job", "ack_data"):
         fn = text(f.get("function"))
         if fn == "plc_stop":
@@ -107,6 +132,8 @@ def _classify(obs: Observation) -> tuple[str, str, Severity, tuple[str, ...]] | 
 
 def _device_sent(obs: Observation) -> bool:
     """True when the device (PLC, IED) sent ``obs``, else it is the receiver (module docstring)."""
+    if device_sent(obs.fields):
+        return True
     if obs.proto == "s7comm":
         return obs.src_port == ISO_TSAP_PORT and obs.dst_port != ISO_TSAP_PORT
     if obs.proto == "mms":
@@ -116,11 +143,12 @@ def _device_sent(obs: Observation) -> bool:
 
 class OtOperationDetector(Detector):
     """Every dangerous operation is reported; the pipeline folds repeats (one per PLC and master)."""
-    observes = frozenset({"s7comm", "mms", "enip", "modbus", "dnp3"})  # on_observation only for these (hooks.py)
+    # on_observation only for these (hooks.py)
+    observes = frozenset({"s7comm", "mms", "enip", "modbus", "dnp3"}) | ot_operation_protocols()
 
     name: ClassVar[str] = "detect.ot"
     ids: ClassVar[tuple[str, ...]] = (S7_STOP, CIP_STOP, UMAS_STOP, DOWNLOAD, FIRMWARE, COLD, WARM, MMS_STOP,
-                                      MMS_START, MMS_RESET, MMS_DELETE)
+                                      MMS_START, MMS_RESET, MMS_DELETE, CPU_STOP, RESTART, CONFIG)
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)

@@ -9,7 +9,8 @@ ConfirmedServiceRequest [5]: IEC 61850 settings and controls, ICCP transfer sets
 T0836 Modify Parameter and T0855 Unauthorized Command Message. The device's answer proves the write
 as well as the request does (a Modbus response echoes the write function, an S7 ack_data names
 write_var, an MMS Write response is tagged write): a capture that lost the request direction (a gap,
-an asymmetric SPAN port) still shows who wrote.
+an asymmetric SPAN port) still shows who wrote. ``detect.ot.write_new_host`` is the same for every
+protocol whose dissector marks its writes with model/otops.py's neutral fields (class ``write``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from typing import ClassVar
 
 from iotwarden.detect.base import DURATION, Detector, Options, Range, number, subject_key, text
 from iotwarden.detect.baseline import LEARN_S, Novelty
+from iotwarden.dissect import ot_operation_protocols
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
+from iotwarden.model.otops import device_sent, operation_of
 
 MODBUS, DNP3, S7 = "detect.ot.modbus_write_new_host", "detect.ot.dnp3_write_new_host", "detect.ot.s7_write_new_host"
 MMS = "detect.ot.mms_write_new_host"
+GENERIC = "detect.ot.write_new_host"
 DNP3_WRITES = frozenset({2, 3, 4, 5, 6})  # write, select, operate, direct operate (+ no ack)
 S7_TIS_WRITES = {0x08: "modify variable", 0x09: "force"}  # programmer commands (TIS) that set values
 
@@ -31,6 +35,9 @@ S7_TIS_WRITES = {0x08: "modify variable", 0x09: "force"}  # programmer commands 
 def _write(obs: Observation) -> tuple[str, str, bool] | None:
     """(detector id, what, whether ``obs`` is the device's answer) of a write, or None."""
     f = obs.fields
+    marked = operation_of(f)
+    if marked is not None:
+        return (GENERIC, f"{obs.proto.upper()} {marked[1]}", device_sent(f)) if marked[0] == "write" else None
     if obs.proto == "modbus" and obs.kind in ("request", "response") and f.get("is_write") is True:
         return MODBUS, f"Modbus {f.get('function')}", obs.kind == "response"
     if obs.proto == "dnp3" and obs.kind == "request" and number(f.get("function_code")) in DNP3_WRITES:
@@ -61,9 +68,9 @@ class OtWriteOptions(Options):
 
 class OtWriteDetector(Detector):
     # the manager calls on_observation only for these (hooks.py)
-    observes = frozenset({"modbus", "dnp3", "s7comm", "mms"})
+    observes = frozenset({"modbus", "dnp3", "s7comm", "mms"}) | ot_operation_protocols()
     name: ClassVar[str] = "detect.ot_write"
-    ids: ClassVar[tuple[str, ...]] = (MODBUS, DNP3, S7, MMS)
+    ids: ClassVar[tuple[str, ...]] = (MODBUS, DNP3, S7, MMS, GENERIC)
     defaults: ClassVar[Options] = OtWriteOptions()
 
     def __init__(self, options: dict[str, object] | None = None) -> None:

@@ -8,6 +8,7 @@ tables from their declarations and never names a protocol itself.
 from __future__ import annotations
 
 import importlib
+from functools import cache
 
 from iotwarden.dissect.base import Dissector, Packet, StreamDissector
 
@@ -69,4 +70,15 @@ def default_dissectors() -> list[Dissector]:
     return out
 
 
-__all__ = ["Dissector", "Packet", "StreamDissector", "default_dissectors"]
+@cache
+def ot_operation_protocols() -> frozenset[str]:
+    """Names of the dissectors whose requests carry model/otops.py's fields (``ot_operations = True``)."""
+    out: set[str] = set()
+    for module_name, class_name in REGISTRY:
+        cls = getattr(importlib.import_module(f"iotwarden.dissect.{module_name}"), class_name)
+        if cls.ot_operations:
+            out.add(cls.name)
+    return frozenset(out)
+
+
+__all__ = ["Dissector", "Packet", "StreamDissector", "default_dissectors", "ot_operation_protocols"]

@@ -88,6 +88,9 @@ class Dissector:
     # how many payload packets of one TCP/UDP flow are dispatched at most (None: all of them);
     # identity protocols need the first few, OT protocols need every request
     max_packets_per_flow: ClassVar[int | None] = None
+    # True when the requests this dissector reports carry model/otops.py's protocol-neutral fields
+    # (ot_operation, ot_operation_name): the OT detectors and risk checks then observe its protocol
+    ot_operations: ClassVar[bool] = False
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
         """True when ``payload``, a direction's first bytes on an unlisted port, is this protocol: a

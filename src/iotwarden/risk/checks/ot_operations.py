@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from iotwarden.dissect import ot_operation_protocols
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
 from iotwarden.model.finding import Finding
+from iotwarden.model.otops import RISK_CLASS, device_sent, operation_of
 from iotwarden.risk.base import Check, Hit, Option
 from iotwarden.risk.subjects import Endpoint, SubjectIndex, endpoint_of
 
@@ -84,6 +86,9 @@ def operation(obs: Observation) -> tuple[str, str] | None:
 
 def _operation(obs: Observation) -> tuple[str, str] | None:
     f = obs.fields
+    marked = operation_of(f)
+    if marked is not None:  # a protocol whose dissector describes its requests (model/otops.py)
+        return RISK_CLASS[marked[0]], marked[1]
     if obs.proto == "modbus" and obs.kind == "request":
         umas = _text(f.get("umas_function"))
         if umas in MODBUS_UMAS:
@@ -133,7 +138,8 @@ class OtOperationCheck(Check):
     """Base of the risk.ot.* checks: ``operation_class`` selects which requests count."""
 
     operation_class: ClassVar[str] = ""
-    protos: ClassVar[frozenset[str]] = frozenset({"modbus", "s7comm", "dnp3", "enip", "bacnet"})
+    protos: ClassVar[frozenset[str]] = frozenset({"modbus", "s7comm", "dnp3", "enip", "bacnet"}) | \
+        ot_operation_protocols()
     options: ClassVar[tuple[Option, ...]] = ot_options(("engineering_workstation",))
 
     def __init__(self) -> None:
@@ -147,6 +153,8 @@ class OtOperationCheck(Check):
         if found is None or found[0] != self.operation_class:
             return
         source, target = endpoint_of(obs, "src"), endpoint_of(obs, "dst")
+        if device_sent(obs.fields):  # the controller's answer, its request unseen (model/otops.py)
+            source, target = target, source
         self.first_ts = obs.ts if self.first_ts is None else self.first_ts
         if obs.ts - self.first_ts <= self.config["learning_window_s"] and self.config["learning_window_s"] > 0:
             self.learned.add(source)
