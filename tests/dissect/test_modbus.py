@@ -131,6 +131,17 @@ def test_probe_recognises_mbap_on_other_ports() -> None:
     assert not d.probe(b"\x00\x01\x00\x00\x00", True)
 
 
+def test_the_probe_wants_whole_frames_end_to_end() -> None:
+    d = ModbusDissector()
+    two = adu(1, 1, bytes([3, 0, 0, 0, 1])) + adu(2, 1, bytes([6, 0, 1, 0, 9]))
+    assert d.probe(two, True)
+    assert not d.probe(two[:-1], True)  # a frame cut short: more bytes come with the next call
+    # MELSOFT (ics_iti MELSEC/melsoft_variant_clean.pcap, tcp/5562): two zero bytes, then a length that
+    # fits and a byte read as function 7, then the rest of a much longer message
+    melsoft = bytes.fromhex("57000000001111070000ffff0300000000000034001c0216140000000000000000000000000000")
+    assert not d.probe(melsoft, True)
+
+
 @pytest.mark.parametrize("dcid_len", [0, 1, 4])
 def test_a_quic_long_header_is_no_mbap_for_the_probe(dcid_len: int) -> None:
     # RFC 9000 §17.2: form bit, version 1, DCID length, DCID...: read as MBAP, protocol id 0 and a length

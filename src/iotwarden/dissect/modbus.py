@@ -233,12 +233,20 @@ class ModbusDissector(ResyncOnGap, StreamDissector):
     max_packets_per_flow: ClassVar[int | None] = None
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
-        try:
-            size = frame_length(payload)
-        except ParseError:
-            return False
-        return (size is not None and size - 6 <= PROBE_MAX_MBAP_LENGTH and size <= len(payload)
-                and (payload[7] & 0x7F) in FUNCTIONS)
+        """Whole MBAP frames only, end to end: a header-like prefix followed by something else is another
+        protocol (MELSOFT's 0x57/0xD7 messages begin with two zero bytes and a small length)."""
+        offset = 0
+        while offset < len(payload):
+            frame = payload[offset:]
+            try:
+                size = frame_length(frame)
+            except ParseError:
+                return False
+            if size is None or size - 6 > PROBE_MAX_MBAP_LENGTH or size > len(frame) or \
+                    (frame[7] & 0x7F) not in FUNCTIONS:
+                return False
+            offset += size
+        return offset > 0
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         pdus, error = frames(state, pkt.to_server, data, frame_length)
