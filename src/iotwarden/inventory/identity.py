@@ -256,6 +256,16 @@ RULES: dict[str, IdentityRule] = {
         attributes=("app_name", "app_version", "os_name", "host_id", "brand_id", "station_name"),
         kinds=frozenset({"hello"}),
     ),
+    "pn_dcp": IdentityRule(  # PROFINET DCP (IEC 61158-6-10 §4.3): what a station answers an Identify or Get
+        # with, or announces in Hello (dissect/pndcp.py); requests' values are prefixed filter_/set_ and never
+        # describe the requester, only the filter kinds it searches by do
+        attributes=("name_of_station", "type_of_station", "vendor_id", "device_id", "device_role", "alias_name",
+                    "oem_vendor_id", "oem_device_id"),
+        hostnames=("name_of_station",), ip_fields=("ip",), by_kind=(("identify_request", "filter"),),
+    ),
+    "goose": IdentityRule(  # IEC 61850-8-1 GOOSE / 9-2 SV publisher: its control block and LD, its SV stream id
+        attributes=("gocb_ref", "ld_name", "go_id", "sv_id"), kinds=frozenset({"goose", "sampled_values"}),
+    ),
     "software": IdentityRule(attributes=("name", "version")),  # Zeek software.log
 }
 
