@@ -58,6 +58,8 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("mms", "MmsDissector"),  # MMS found by probe on other ports
     ("enip", "EnipDissector"),
     ("fox", "FoxDissector"),
+    ("iec104", "Iec104Dissector"),  # IEC 60870-5-104 tcp/2404: APCI and ASDU headers, commands marked (otops)
+    ("hartip", "HartIpDissector"),  # HART-IP tcp/udp 5094: token-passing PDUs, command 0 identity, writes
     ("pppp", "PpppDissector"),  # CS2/iLnkP2P udp/32100 logins, 32108 LAN search; elsewhere by whole 0xF1 messages
     ("dht", "DhtDissector"),  # BitTorrent DHT KRPC (BEP 5), any UDP port: by a whole bencoded message
 )

@@ -266,6 +266,13 @@ RULES: dict[str, IdentityRule] = {
     "goose": IdentityRule(  # IEC 61850-8-1 GOOSE / 9-2 SV publisher: its control block and LD, its SV stream id
         attributes=("gocb_ref", "ld_name", "go_id", "sv_id"), kinds=frozenset({"goose", "sampled_values"}),
     ),
+    # IEC 60870-5-101 §7.2.4: the common address a controlled station sends its monitor-direction ASDUs with
+    "iec104": IdentityRule(attributes=("station_address",), kinds=frozenset({"asdu"})),
+    "hartip": IdentityRule(  # HART command 0/11/21 Read Unique Identifier, 13 tag, 20 long tag of the device itself
+        attributes=("manufacturer_id", "device_type", "device_id", "universal_revision", "device_revision",
+                    "software_revision", "hardware_revision", "tag", "long_tag"),
+        kinds=frozenset({"identity"}),
+    ),
     "software": IdentityRule(attributes=("name", "version")),  # Zeek software.log
 }
 
