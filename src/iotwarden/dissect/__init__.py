@@ -60,6 +60,8 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("fox", "FoxDissector"),
     ("iec104", "Iec104Dissector"),  # IEC 60870-5-104 tcp/2404: APCI and ASDU headers, commands marked (otops)
     ("hartip", "HartIpDissector"),  # HART-IP tcp/udp 5094: token-passing PDUs, command 0 identity, writes
+    ("c37118", "C37118Dissector"),  # IEEE C37.118 synchrophasor tcp/4712, udp/4713: PMU configuration, commands
+    ("opcua", "OpcuaDissector"),  # OPC UA binary tcp/4840, elsewhere by a Hello: endpoints, services, writes (otops)
     ("pppp", "PpppDissector"),  # CS2/iLnkP2P udp/32100 logins, 32108 LAN search; elsewhere by whole 0xF1 messages
     ("dht", "DhtDissector"),  # BitTorrent DHT KRPC (BEP 5), any UDP port: by a whole bencoded message
 )

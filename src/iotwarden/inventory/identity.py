@@ -273,6 +273,28 @@ RULES: dict[str, IdentityRule] = {
                     "software_revision", "hardware_revision", "tag", "long_tag"),
         kinds=frozenset({"identity"}),
     ),
+    "c37118": IdentityRule(  # IEEE C37.118.2-2011 §6.4: the stations and IDCODEs a PMU/PDC configures its stream
+        # with (dissect/c37118.py); the frame types each end sends: a stream's source sends data and configuration,
+        # its client (PDC, historian) commands; a command's IDCODE names the stream asked for, not its sender
+        by_kind=(("config", "idcode"), ("config", "pmus.*.idcode"), ("config", "pmus.*.station_name"),
+                 ("config", "num_pmu"), ("data", "idcode"),
+                 *((kind, "frame_type") for kind in ("config", "data", "header", "command"))),
+    ),
+    "opcua": IdentityRule(  # OPC 10000-4 §7.2 ApplicationDescription: a server's own in its GetEndpoints and
+        # CreateSession answers, a client's own (client_*) in its CreateSession request (dissect/opcua.py)
+        attributes=("application_uri", "product_uri", "application_name", "application_type", "client_application_uri",
+                    "client_product_uri", "client_application_name", "security_policies"),
+        by_kind=(("open_secure_channel", "security_policy"),), kinds=frozenset({"message", "open_secure_channel"}),
+    ),
+    "ads": IdentityRule(  # Beckhoff ADS ReadDeviceInfo answer; TwinCAT udp/48899 discovery answer (dissect/ads.py)
+        attributes=("device_name", "version", "hostname", "twincat_version", "os_version", "os_platform"),
+        hostnames=("hostname",), kinds=frozenset({"device_info", "discovery_answer"}),
+    ),
+    "fins": IdentityRule(  # Omron FINS 0501 CONTROLLER DATA READ answer (W342): model and version
+        attributes=("controller_model", "controller_version"), kinds=frozenset({"controller_data"}),
+    ),
+    "melsec": IdentityRule(attributes=("cpu_model", "model_code"), kinds=frozenset({"cpu_model"})),  # SLMP 0101
+    "melsoft": IdentityRule(attributes=("model", "model_code"), kinds=frozenset({"cpu_model"})),  # dissect/melsoft.py
     "software": IdentityRule(attributes=("name", "version")),  # Zeek software.log
 }
 
