@@ -1,0 +1,133 @@
+"""Mitsubishi SLMP / MC protocol dissector: binary 3E/4E frames (SLMP Reference Manual SH-080956ENG)."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iotwarden.dissect.base import Packet
+from iotwarden.dissect.melsec import MAX_PENDING, MelsecDissector
+from iotwarden.errors import ParseError
+from iotwarden.model import Observation
+from tests.dissect.hostile import TCPDUMP_CAPTURES, TCPDUMP_DIR, feed_capture_any_port
+from tests.dissect.ot_captures import contract, run, sweep_captures, sweep_id
+
+ROUTE = bytes([0x00, 0xFF]) + struct.pack("<H", 0x03FF) + b"\x00"  # own station: network 0, PC 0xFF, CPU 03FF
+
+
+def request(command: int, sub: int = 0, data: bytes = b"", serial: int | None = None) -> bytes:
+    """A binary request: subheader, route, data length, monitoring timer 0x0010, command, subcommand, data."""
+    body = struct.pack("<HHH", 0x0010, command, sub) + data
+    head = b"\x50\x00" if serial is None else b"\x54\x00" + struct.pack("<H", serial) + b"\x00\x00"
+    return head + ROUTE + struct.pack("<H", len(body)) + body
+
+
+def answer(data: bytes = b"", end: int = 0, serial: int | None = None) -> bytes:
+    body = struct.pack("<H", end) + data
+    head = b"\xd0\x00" if serial is None else b"\xd4\x00" + struct.pack("<H", serial) + b"\x00\x00"
+    return head + ROUTE + struct.pack("<H", len(body)) + body
+
+
+def new_state() -> dict[str, Any]:
+    return {}
+
+
+def feed(d: MelsecDissector, data: bytes, state: dict[str, Any],
+         *, to_server: bool = True, udp: bool = False) -> list[Observation]:
+    pkt = Packet(ts=1.0, payload=data, src_ip="10.0.0.1", dst_ip="10.0.0.2", ip_proto=17 if udp else 6,
+                 src_port=40000 if to_server else 5007, dst_port=5007 if to_server else 40000, to_server=to_server)
+    return d.feed(pkt, data, state)
+
+
+def test_batch_read_request_of_the_manual() -> None:
+    # SH-080956 Device Read (0401) in word units (0000) of D100 (device code A8), 3 points; module I/O 03FF LE
+    msg = request(0x0401, 0x0000, bytes.fromhex("640000a80300"))
+    assert msg.hex() == "500000ffff03000c00100001040000640000a80300"
+    out = feed(MelsecDissector(), msg, {})
+    assert out[0].kind == "request" and out[0].fields["command_name"] == "batch_read"
+    assert (out[0].fields["network"], out[0].fields["station"], out[0].fields["module_io"]) == (0, 0xFF, 0x03FF)
+    assert out[0].fields["timer"] == 0x10 and "ot_operation" not in out[0].fields
+
+
+@pytest.mark.parametrize(("command", "cls"), [
+    (0x1401, "write"), (0x1402, "write"), (0x1406, "write"), (0x1005, "write"), (0x1001, "stop"),
+    (0x1002, "stop"), (0x1003, "stop"), (0x1006, "restart"), (0x1829, "program"), (0x1822, "program"),
+    (0x1820, "program"), (0x0401, None), (0x0101, None), (0x1828, None),
+])
+def test_operations_are_marked(command: int, cls: str | None) -> None:
+    fields = feed(MelsecDissector(), request(command, 0, b"\x01\x00"), {})[0].fields
+    assert fields.get("ot_operation") == cls
+
+
+def test_read_type_name_answer_names_the_cpu() -> None:
+    d, state = MelsecDissector(), new_state()
+    feed(d, request(0x0101), state)
+    out = feed(d, answer(b"Q03UDVCPU".ljust(16, b" ") + struct.pack("<H", 0x0366)), state, to_server=False)
+    assert out[0].fields["command_name"] == "read_type_name" and out[0].fields["end_code"] == 0
+    assert out[1].kind == "cpu_model" and out[1].fields == {"cpu_model": "Q03UDVCPU", "model_code": "0x0366"}
+
+
+def test_4e_answers_are_paired_by_serial_number() -> None:
+    d, state = MelsecDissector(), new_state()
+    feed(d, request(0x0401, serial=7) + request(0x0101, serial=8), state)
+    out = feed(d, answer(b"R04CPU".ljust(16, b"\0") + b"\x01\x48", serial=8), state, to_server=False)
+    assert out[0].fields["serial"] == 8 and out[1].fields["cpu_model"] == "R04CPU"
+    assert feed(d, answer(bytes(6), serial=7), state, to_server=False)[0].fields["command_name"] == "batch_read"
+
+
+def test_pending_requests_are_bounded() -> None:
+    d, state = MelsecDissector(), new_state()
+    for _ in range(MAX_PENDING + 10):
+        feed(d, request(0x0401, data=bytes(6)), state)
+    assert len(state["pending"]) == MAX_PENDING
+
+
+def test_datagrams_and_framing_errors() -> None:
+    assert feed(MelsecDissector(), request(0x1002, 0, b"\x01\x00"), {}, udp=True)[0].fields["ot_operation"] == "stop"
+    with pytest.raises(ParseError):
+        feed(MelsecDissector(), request(0x0401)[:-1], {}, udp=True)  # length does not match the datagram
+    with pytest.raises(ParseError):
+        feed(MelsecDissector(), b"GET / HTTP/1.1\r\n\r\n", {})
+
+
+def test_probe_is_strict() -> None:
+    d = MelsecDissector()
+    assert d.probe(request(0x0401, 0, bytes(6)), True) and d.probe(answer(bytes(4)), False)
+    assert d.probe(request(0x0101, serial=1), True)
+    assert not d.probe(request(0x7777), True)  # no such command
+    assert not d.probe(request(0x0401, 0x1234), True)  # no such subcommand
+    assert not d.probe(request(0x0401)[:-1], True)
+    assert not d.probe(b"P\x00" + bytes(30), True)
+
+
+@pytest.mark.parametrize("path", sweep_captures(), ids=sweep_id)
+def test_every_capture_yields_observations_or_counted_errors(path: Path) -> None:
+    obs, _ = run(MelsecDissector(), path)
+    assert all(o.proto == "melsec" for o in obs)
+
+
+@pytest.mark.parametrize("name", TCPDUMP_CAPTURES)
+def test_tcpdump_captures_on_any_port_keep_the_contract(name: str) -> None:
+    feed_capture_any_port(MelsecDissector(), TCPDUMP_DIR / name)
+    feed_capture_any_port(MelsecDissector(), TCPDUMP_DIR / name, ip_proto=17)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200), st.booleans())
+def test_fuzz_contract(data: bytes, to_server: bool) -> None:
+    contract(MelsecDissector(), data, to_server=to_server, port=5007)
+    contract(MelsecDissector(), data, to_server=to_server, port=5007, ip_proto=17)
+    MelsecDissector().probe(data, to_server)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 0xFFFF), st.binary(max_size=60), st.one_of(st.none(), st.integers(0, 0xFFFF)))
+def test_fuzz_inside_valid_frames(command: int, data: bytes, serial: int | None) -> None:
+    state: dict[str, Any] = {}
+    contract(MelsecDissector(), request(command, 0, data, serial), port=5007, state=state)
+    contract(MelsecDissector(), answer(data, 0, serial), to_server=False, port=5007, state=state)
