@@ -17,7 +17,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("arp", "ArpDissector"),
     ("lldp", "LldpDissector"),
     ("cdp", "CdpDissector"),
-    ("pndcp", "PnDcpDissector"),  # PROFINET DCP (ethertype 0x8892): station names, types, ids; Set requests
+    ("pn_dcp", "PnDcpDissector"),  # PROFINET DCP (ethertype 0x8892): station names, types, ids; Set requests
     ("goose", "GooseDissector"),  # IEC 61850 GOOSE (0x88B8) and Sampled Values (0x88BA) publishers
     ("wps", "WpsDissector"),  # WSC device information in 802.11 Probe and (Re)Association Requests
     ("dhcp", "DhcpDissector"),

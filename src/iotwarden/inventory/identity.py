@@ -257,7 +257,7 @@ RULES: dict[str, IdentityRule] = {
         kinds=frozenset({"hello"}),
     ),
     "pn_dcp": IdentityRule(  # PROFINET DCP (IEC 61158-6-10 §4.3): what a station answers an Identify or Get
-        # with, or announces in Hello (dissect/pndcp.py); requests' values are prefixed filter_/set_ and never
+        # with, or announces in Hello (dissect/pn_dcp.py); requests' values are prefixed filter_/set_ and never
         # describe the requester, only the filter kinds it searches by do
         attributes=("name_of_station", "type_of_station", "vendor_id", "device_id", "device_role", "alias_name",
                     "oem_vendor_id", "oem_device_id"),

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.dissect.pndcp import MAX_BLOCKS, PnDcpDissector, parse_dcp
+from iotwarden.dissect.pn_dcp import MAX_BLOCKS, PnDcpDissector, parse_dcp
 from iotwarden.errors import ParseError
 from iotwarden.model.otops import operation_of
 from tests.conftest import shared
