@@ -149,3 +149,15 @@ def test_fuzz_contract(data: bytes, to_server: bool, ip_proto: int) -> None:
 @given(st.binary(max_size=200), st.sampled_from([0, 1, 2]))
 def test_fuzz_pdu_inside_a_valid_header(body: bytes, msg_type: int) -> None:
     contract(HartIpDissector(), message(msg_type, 3, body), port=5094)
+
+
+def test_a_write_relayed_to_a_sub_device_by_command_77_is_a_write() -> None:
+    # I/O card 1, channel 2, 5 preambles, embedded long frame to 1122000001: command 35 (write PV range values)
+    embedded = bytes([1, 2, 5, 0x82]) + bytes.fromhex("1122000001") + bytes([35, 9]) + bytes(9)
+    _, f = parse_message(message(0, 3, pdu(77, embedded)), {})
+    assert (f["command_name"], f["embedded_command"], f["embedded_command_name"]) == (
+        "send_command_to_sub_device", 35, "write_pv_range_values")
+    assert operation_of(f) == ("write", "write_pv_range_values")
+    read = bytes([1, 2, 5, 0x02, 0x00, 3, 0])  # short frame to poll address 0: command 3, a read
+    _, f = parse_message(message(0, 3, pdu(77, read)), {})
+    assert f["embedded_command"] == 3 and operation_of(f) is None

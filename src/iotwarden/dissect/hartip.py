@@ -27,7 +27,8 @@ or at the unique address it gave there): command 0/11/21 ``manufacturer_id``, ``
 ``software_revision``, ``hardware_revision``, ``private_label``; command 13 ``tag``, ``descriptor``;
 command 20 ``long_tag``. An answer about another device behind a gateway stays a ``response``.
 Requests of the write commands below carry model/otops.py's ``write``, command 42 (Perform Device
-Reset) ``restart``.
+Reset) ``restart``; command 77 (Send Command to Sub-Device) names its ``embedded_command`` and is marked
+as that command would be.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ COMMANDS: dict[int, str] = {  # HCF_SPEC-127 universal (0-22, 38, 48), HCF_SPEC-
 WRITE_COMMANDS = frozenset({6, 17, 18, 19, 22, 34, 35, 36, 37, 39, 40, 43, 44, 45, 46, 47, 49, 51, 52, 53, 55, 56,
                             58, 59, 64, 65, 66, 67, 68, 69, 71, 79, 82, 83, 87, 88})
 RESET_COMMAND = 42  # Perform Device Reset
+SUB_DEVICE_COMMAND = 77  # Send Command to Sub-Device (an I/O system relays the embedded command)
 
 
 def frame_length(buf: bytes) -> int | None:
@@ -151,6 +153,17 @@ def _unique_address(fields: dict[str, Any]) -> int:
     return ((int(fields["manufacturer_id"]) & 0x3F) << 32) | (device_type << 24) | device_id
 
 
+def _embedded(data: bytes, fields: dict[str, Any]) -> None:
+    """Command 77's request (HCF_SPEC-151; packet-hartip.c dissect_cmd77): I/O card, channel, preambles,
+    then the embedded frame's delimiter, address (1 or 5 octets) and command sent on to the sub-device."""
+    if len(data) < 4:
+        return
+    pos = 4 + (5 if data[3] & 0x80 else 1)
+    if pos < len(data):
+        fields["embedded_command"] = data[pos]
+        fields["embedded_command_name"] = COMMANDS.get(data[pos], "unknown")
+
+
 def _token_passing(body: bytes, fields: dict[str, Any]) -> tuple[bytes | None, int | None]:
     """HART PDU fields (HCF_SPEC-081 §5); the answer data after status and the unique address, if any."""
     pos = 0
@@ -182,6 +195,8 @@ def _token_passing(body: bytes, fields: dict[str, Any]) -> tuple[bytes | None, i
     if fields["frame_type"] == "stx":
         if command == 31 and len(data) >= 2:  # HCF_SPEC-127: 16-bit command number in the data
             fields["extended_command"] = u16be(data, 0)
+        elif command == SUB_DEVICE_COMMAND:
+            _embedded(data, fields)
         return None, unique
     if len(data) >= 2:
         fields["response_code"], fields["device_status"] = data[0], data[1]
@@ -204,10 +219,13 @@ def parse_message(msg: bytes, own: dict[str, Any]) -> tuple[str, dict[str, Any]]
         fields["inactivity_close_timer"] = int.from_bytes(body[1:5], "big")
     elif msg[2] == TOKEN_PASSING and body:
         data, unique = _token_passing(body, fields)
-        if kind == "request" and fields["command"] in WRITE_COMMANDS:
-            fields[OPERATION], fields[NAME] = "write", fields["command_name"]
-        elif kind == "request" and fields["command"] == RESET_COMMAND:
-            fields[OPERATION], fields[NAME] = "restart", fields["command_name"]
+        # a command relayed to a sub-device (77) does what the embedded command does
+        effective = fields.get("embedded_command", fields["command"])
+        name = COMMANDS.get(effective, "unknown")
+        if kind == "request" and effective in WRITE_COMMANDS:
+            fields[OPERATION], fields[NAME] = "write", name
+        elif kind == "request" and effective == RESET_COMMAND:
+            fields[OPERATION], fields[NAME] = "restart", name
         itself = (unique is None and fields["address"] == OWN_POLL_ADDRESS) or \
             (unique is not None and unique == own.get("unique"))
         if kind == "response" and data is not None and itself and _identity(fields["command"], data, fields):
