@@ -161,3 +161,15 @@ def test_a_write_relayed_to_a_sub_device_by_command_77_is_a_write() -> None:
     read = bytes([1, 2, 5, 0x02, 0x00, 3, 0])  # short frame to poll address 0: command 3, a read
     _, f = parse_message(message(0, 3, pdu(77, read)), {})
     assert f["embedded_command"] == 3 and operation_of(f) is None
+
+
+def test_direct_pdu_lists_its_commands_and_a_write_among_them_is_marked() -> None:
+    # HART-IP v2 Direct PDU (TP10300 §10.3.2.5): statuses, then (command number, byte count, data) entries
+    body = b"\x00\x00" + struct.pack(">HB", 0, 0) + struct.pack(">HB", 18, 21) + bytes(21)
+    kind, f = parse_message(message(0, 4, body), {})
+    assert (kind, f["message"], f["commands"]) == ("request", "direct_pdu", [0, 18])
+    assert operation_of(f) == ("write", "write_tag_descriptor_date")
+    _, answer = parse_message(message(1, 4, b"\xd0\x00" + struct.pack(">HB", 18, 1) + b"\x00"), {})
+    assert answer["commands"] == [18] and operation_of(answer) is None
+    with pytest.raises(ParseError):
+        parse_message(message(0, 4, b"\x00\x00" + struct.pack(">HB", 42, 5)), {})  # data past the end

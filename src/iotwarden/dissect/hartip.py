@@ -21,8 +21,9 @@ Kinds (subject ``src``): ``request``, ``response``, ``publish``, ``error``, ``na
 ``host_type``/``inactivity_close_timer`` (session initiate), ``error_code`` (error, NAK); for a
 token-passing PDU ``frame_type`` (stx, ack, back), ``address`` (poll address or 10 hex digits of the
 unique address), ``command``, ``command_name``, ``byte_count`` and, in answers, ``response_code`` and
-``device_status``. ``identity``: an answer the HART-IP device gives about itself (at poll address 0,
-or at the unique address it gave there): command 0/11/21 ``manufacturer_id``, ``device_type``
+``device_status``; for a Direct PDU (HART-IP v2) ``commands``, the command numbers it carries.
+``identity``: an answer the HART-IP device gives about itself (at poll address 0, or at the unique
+address it gave there): command 0/11/21 ``manufacturer_id``, ``device_type``
 (expanded device type), ``device_id``, ``universal_revision``, ``device_revision``,
 ``software_revision``, ``hardware_revision``, ``private_label``; command 13 ``tag``, ``descriptor``;
 command 20 ``long_tag``. An answer about another device behind a gateway stays a ``response``.
@@ -48,6 +49,8 @@ MESSAGE_TYPES = {0: "request", 1: "response", 2: "publish", 3: "error", 15: "nak
 MESSAGE_IDS = {0: "session_initiate", 1: "session_close", 2: "keep_alive", 3: "token_passing_pdu",
                4: "direct_pdu", 5: "read_audit_log"}
 TOKEN_PASSING = 3
+DIRECT_PDU = 4  # HART-IP v2 (TP10300 §10.3.2.5): commands without the token-passing frame
+MAX_DIRECT_COMMANDS = 32  # command numbers listed per Direct PDU
 FRAME_TYPES = {1: "back", 2: "stx", 6: "ack"}  # HCF_SPEC-081 delimiter bits 1-3
 OWN_POLL_ADDRESS = 0  # HCF_SPEC-085: the HART-IP device answers at poll address 0 itself
 IDENTITY_COMMANDS = frozenset({0, 11, 21})  # Read Unique Identifier (by poll address, tag, long tag)
@@ -164,6 +167,29 @@ def _embedded(data: bytes, fields: dict[str, Any]) -> None:
         fields["embedded_command_name"] = COMMANDS.get(data[pos], "unknown")
 
 
+def _direct_pdu(body: bytes, request: bool, fields: dict[str, Any]) -> None:
+    """Direct PDU body (TP10300 §10.3.2.5, as FieldCommGroup/hipserver and icsnpp-hart-ip read it): device
+    status, extended status, then commands (16-bit number, byte count, data; an answer's data starts with its
+    response code). A request holding a reset is a restart, else one holding a write command is a write."""
+    if len(body) < 2:
+        raise ParseError("Direct PDU without its status octets")
+    commands: list[int] = []
+    pos = 2
+    while pos < len(body) and len(commands) < MAX_DIRECT_COMMANDS:
+        if pos + 3 > len(body) or pos + 3 + body[pos + 2] > len(body):
+            raise ParseError(f"Direct PDU command truncated at offset {pos}")
+        commands.append(u16be(body, pos))
+        pos += 3 + body[pos + 2]
+    fields["commands"] = commands
+    if not request:
+        return
+    for cls, wanted in (("restart", {RESET_COMMAND}), ("write", WRITE_COMMANDS)):
+        hit = next((c for c in commands if c in wanted), None)
+        if hit is not None:
+            fields[OPERATION], fields[NAME] = cls, COMMANDS[hit]
+            return
+
+
 def _token_passing(body: bytes, fields: dict[str, Any]) -> tuple[bytes | None, int | None]:
     """HART PDU fields (HCF_SPEC-081 §5); the answer data after status and the unique address, if any."""
     pos = 0
@@ -217,6 +243,8 @@ def parse_message(msg: bytes, own: dict[str, Any]) -> tuple[str, dict[str, Any]]
     if msg[2] == 0 and len(body) >= 5:
         fields["host_type"] = "primary" if body[0] & 0x01 else "secondary"
         fields["inactivity_close_timer"] = int.from_bytes(body[1:5], "big")
+    elif msg[2] == DIRECT_PDU and kind in ("request", "response"):
+        _direct_pdu(body, kind == "request", fields)
     elif msg[2] == TOKEN_PASSING and body:
         data, unique = _token_passing(body, fields)
         # a command relayed to a sub-device (77) does what the embedded command does
