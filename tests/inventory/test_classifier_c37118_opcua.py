@@ -90,6 +90,8 @@ def test_opc_ua_products_by_their_uris() -> None:
     assert demo["vendor"].value == "Unified Automation" and demo["category"].value == "ot"
     assert CLASSIFIER.classify(_server(opcua__product_uri={"urn:prosysopc.com:OPCUA:SimulationServer"}))[
         "vendor"].value == "Prosys OPC"
+    kep = CLASSIFIER.classify(_server(opcua__application_uri={"urn:SCADA-01:Kepware.KEPServerEX.V6:UA%20Server"}))
+    assert (kep["vendor"].value, kep["model"].value) == ("Kepware", "KEPServerEX V6") and "device_type" not in kep
     # a client's software names no vendor of its host
     assert "vendor" not in CLASSIFIER.classify(Device(key="ip:10.0.0.8", first_seen=0.0, last_seen=0.0, attributes={
         "opcua.client_product_uri": {"urn:UnifiedAutomation:UaExpert"}}))
