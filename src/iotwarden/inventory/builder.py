@@ -38,7 +38,8 @@ SERVER_ATTRIBUTE = "service.server"  # application protocols a device answered a
 CLIENT_ATTRIBUTE = "service.client"  # industrial and building protocols a device spoke as a flow's initiator
 # Protocols whose client role says where a device belongs (a SCADA master, HMI, engineering station or
 # BMS workstation polls the controllers); the common ones (DNS, TLS, HTTP...) say nothing and are not kept.
-CLIENT_ROLE_APPS = frozenset({"modbus", "dnp3", "s7comm", "enip", "mms", "bacnet", "fox", "iec104", "c37118"})
+CLIENT_ROLE_APPS = frozenset({"modbus", "dnp3", "s7comm", "enip", "mms", "bacnet", "fox", "iec104", "c37118",
+                              "ads", "fins", "melsec", "melsoft"})
 
 
 class InventoryBuilder(EndpointResolver):

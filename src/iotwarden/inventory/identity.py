@@ -295,6 +295,15 @@ RULES: dict[str, IdentityRule] = {
     ),
     "melsec": IdentityRule(attributes=("cpu_model", "model_code"), kinds=frozenset({"cpu_model"})),  # SLMP 0101
     "melsoft": IdentityRule(attributes=("model", "model_code"), kinds=frozenset({"cpu_model"})),  # dissect/melsoft.py
+    "ads": IdentityRule(  # Beckhoff ADS ReadDeviceInfo answer; TwinCAT udp/48899 discovery answer (dissect/ads.py)
+        attributes=("device_name", "version", "hostname", "twincat_version", "os_version", "os_platform"),
+        hostnames=("hostname",), kinds=frozenset({"device_info", "discovery_answer"}),
+    ),
+    "fins": IdentityRule(  # Omron FINS 0501 CONTROLLER DATA READ answer (W342): model and version
+        attributes=("controller_model", "controller_version"), kinds=frozenset({"controller_data"}),
+    ),
+    "melsec": IdentityRule(attributes=("cpu_model", "model_code"), kinds=frozenset({"cpu_model"})),  # SLMP 0101
+    "melsoft": IdentityRule(attributes=("model", "model_code"), kinds=frozenset({"cpu_model"})),  # dissect/melsoft.py
     "software": IdentityRule(attributes=("name", "version")),  # Zeek software.log
 }
 

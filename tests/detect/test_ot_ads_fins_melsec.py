@@ -1,0 +1,35 @@
+"""End to end on the ics_iti captures: an ADS route added to the Beckhoff CX (TwinCAT system service, udp/48899)
+is detect.ot.config_change on the CX; ADS, FINS and MELSOFT sessions that only read raise no OT alert."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import shared
+from tests.detect.runner import detect
+
+BECKOFF = ("pcaps", "ics_iti", "pcaps", "beckoff")
+ROUTES = {  # capture -> (engineering host that added the route, add-route requests)
+    "addroute.pcapng": ("192.168.1.99", 1),
+    "addroute1.pcapng": ("192.168.1.99", 2),
+    "beckoffaddroute.pcapng": ("192.168.1.199", 2),
+    "addrouteuse444444444.pcapng": ("192.168.1.99", 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROUTES))
+def test_an_added_ads_route_is_a_config_change_on_the_cx(name: str) -> None:
+    ctx = detect([shared(*BECKOFF, name)])
+    ot = [a for a in ctx.alerts if a.id.startswith("detect.ot.")]
+    assert [a.id for a in ot] == ["detect.ot.config_change"]
+    alert = ot[0]
+    assert (alert.src_ip, alert.dst_ip) == (ROUTES[name][0], "192.168.1.8") and alert.count == ROUTES[name][1]
+    assert alert.severity == "high" and "T0836" in alert.mitre
+    assert alert.evidence["proto"] == "ads" and "add_route" in alert.evidence["operation"]
+
+
+@pytest.mark.parametrize("path", [("beckoff", "beckoffiplink.pcapng"), ("omron", "omron_test.pcap"),
+                                  ("MELSEC", "melsoft_UDP_clean_1.pcap")])
+def test_reading_sessions_raise_no_ot_alert(path: tuple[str, str]) -> None:
+    ctx = detect([shared("pcaps", "ics_iti", "pcaps", *path)])
+    assert not [a.id for a in ctx.alerts if a.id.startswith("detect.ot.")]
