@@ -67,3 +67,10 @@ def test_the_risk_checks_fold_the_classes_into_their_four() -> None:
     assert {cls: operation(_request(cls, f"n_{cls}")) for cls in sorted(CLASSES)} == {
         "config": ("write", "n_config"), "firmware": ("firmware", "n_firmware"), "program": ("program", "n_program"),
         "restart": ("stop", "n_restart"), "stop": ("stop", "n_stop"), "write": ("write", "n_write")}
+
+
+def test_a_layer_2_request_names_both_ends_by_mac() -> None:
+    obs = Observation(ts=1.0, proto=PROTO, kind="set_request", src_mac="00:0c:29:ba:09:ea",
+                      dst_mac="08:00:06:93:cf:32", fields={"ot_operation": "config", "ot_operation_name": "set_ip"})
+    (alert,) = feed([OtOperationDetector()], observations=[obs])
+    assert alert.title == "XPROTO set_ip (network configuration change) sent to 08:00:06:93:cf:32 by 00:0c:29:ba:09:ea"

@@ -172,12 +172,13 @@ class OtOperationDetector(Detector):
         if found is None:
             return
         detector_id, what, severity, mitre = found
-        plc, plc_mac, operator = obs.dst_ip, obs.dst_mac, obs.src_ip
+        plc, plc_mac, operator, operator_mac = obs.dst_ip, obs.dst_mac, obs.src_ip, obs.src_mac
         if _device_sent(obs):
-            plc, plc_mac, operator = obs.src_ip, obs.src_mac, obs.dst_ip
+            plc, plc_mac, operator, operator_mac = obs.src_ip, obs.src_mac, obs.dst_ip, obs.dst_mac
         if obs.proto in ANSWERS and self._answer_of_a_seen_job(obs, plc, operator):
             return
-        self.raise_alert(ctx, detector_id, title=f"{what} sent to {plc} by {operator}", severity=severity,
-                         subject=subject_key(ctx, plc_mac, plc), ts=obs.ts, key=operator or "", mitre=mitre,
+        who = operator or operator_mac  # a layer-2 request (PROFINET DCP) has MACs only
+        self.raise_alert(ctx, detector_id, title=f"{what} sent to {plc or plc_mac} by {who}", severity=severity,
+                         subject=subject_key(ctx, plc_mac, plc), ts=obs.ts, key=who or "", mitre=mitre,
                          src_ip=operator, dst_ip=plc, evidence={"operation": what, "proto": obs.proto},
                          observations=[obs])

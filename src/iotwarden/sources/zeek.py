@@ -1,7 +1,7 @@
 """Zeek logs as a capture source: one log file, or a directory of them, -> RecordBatches.
 
-Reads conn, dns, dhcp, http, ssl, x509, ssh, software and known_* logs in TSV or JSON lines, plain or
-gzip'd, and joins across logs what Zeek splits: MACs/VLAN from conn.log (by ``uid``) onto the other
+Reads conn, dns, dhcp, http, ssl, x509, ssh, software, known_*, modbus and dnp3 logs in TSV or JSON
+lines, plain or gzip'd, and joins across logs what Zeek splits: MACs/VLAN from conn.log (by ``uid``) onto the other
 logs' Observations, and x509.log certificates into one ``certificate`` Observation per server chain
 (ssl.log ``cert_chain_fps``/``cert_chain_fuids``), sent by that TLS server. Both joins need the logs
 read together (a directory); an x509 record no ssl.log record names goes out alone, with no
@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 
 from iotwarden.errors import CaptureError, ConfigError, ParseError
 from iotwarden.model import Flow, Observation
-from iotwarden.sources import zeek_map, zeek_tls
+from iotwarden.sources import zeek_ics, zeek_map, zeek_tls
 from iotwarden.sources.base import RecordBatch
 from iotwarden.sources.zeek_conn import ConnLines
 from iotwarden.sources.zeek_fields import ConnId
@@ -293,6 +293,10 @@ class _Joiner:
             observations = zeek_map.map_software(rec)
         elif log_type in ("known_hosts", "known_services", "known_devices"):
             observations = zeek_map.map_known(log_type, rec)
+        elif log_type == "modbus":
+            observations = zeek_ics.map_modbus(rec)
+        elif log_type == "dnp3":
+            observations = zeek_ics.map_dnp3(rec)
         else:
             return [], []  # a log type we do not map, met inside a JSON stream
         return self._stamp(observations, rec.get("uid")), []

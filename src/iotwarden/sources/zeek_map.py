@@ -28,8 +28,17 @@ from iotwarden.sources.zeek_fields import (
 from iotwarden.sources.zeek_format import to_time
 
 ICMP6 = 58
-# Zeek service names that differ from our dissector names (Zeek's "ssl" analyzer is TLS).
-SERVICE_NAMES = {"ssl": "tls"}
+# Zeek service names that differ from our dissector names, after :func:`service_name` took off the
+# "spicy_" prefix and a transport suffix. Zeek's own analyzers: "ssl" is TLS, "krb"/"krb_tcp" Kerberos,
+# "dnp3_tcp"/"dnp3_udp" DNP3 (ANALYZER_DNP3_TCP); CISA's ICSNPP plugins (as Malcolm ships them):
+# "spicy_synchrophasor_tcp" (icsnpp-synchrophasor), "spicy_hart_ip_udp" (icsnpp-hart-ip), "opcua-binary"
+# (icsnpp-opcua-binary sets it itself), "spicy_omron_fins_udp" (icsnpp-omron-fins), "s7comm_tcp"
+# (icsnpp-s7comm); IEC 104 analyzers name it "iec104" or "iec60870_5_104".
+SERVICE_NAMES = {"ssl": "tls", "krb": "kerberos", "synchrophasor": "c37118", "hart_ip": "hartip",
+                 "opcua-binary": "opcua", "opcua_binary": "opcua", "omron_fins": "fins",
+                 "iec60870_5_104": "iec104", "iec_104": "iec104"}
+TRANSPORT_SUFFIXES = ("_tcp", "_udp")
+_service_names: dict[str, str] = {}  # every Zeek name met -> ours (a log holds a handful)
 # Zeek ``Conn::Info$history`` letters (upper case: originator, lower case: responder) -> the TCP
 # flags they imply (RFC 9293 §3.1): S SYN, H SYN+ACK, A pure ACK, F FIN, R RST.
 HISTORY_FLAGS = {"s": 0x02, "h": 0x12, "a": 0x10, "f": 0x01, "r": 0x04}
@@ -37,6 +46,25 @@ HISTORY_CACHE = 4096  # distinct history strings whose flags history_flags remem
 
 
 # --- conn.log -----------------------------------------------------------------------------------
+
+def service_name(zeek: str) -> str:
+    """Our dissector's name for a Zeek ``service`` entry: lower case, without Spicy's "spicy_" prefix and a
+    "_tcp"/"_udp" suffix and what follows it (Zeek names an analyzer per transport and variant), then
+    :data:`SERVICE_NAMES`."""
+    known = _service_names.get(zeek)
+    if known is not None:
+        return known
+    name = zeek.lower().removeprefix("spicy_")
+    for suffix in TRANSPORT_SUFFIXES:  # "dnp3_tcp"; "openvpn_tcp_hmac_sha1" (zeek-spicy-openvpn's variants)
+        at = name.find(suffix)
+        if at > 0 and (at + len(suffix) == len(name) or name[at + len(suffix)] == "_"):
+            name = name[:at]
+            break
+    name = SERVICE_NAMES.get(name, name)
+    if len(_service_names) < 1024:  # a hostile log could list endless names: remember a bounded few
+        _service_names[zeek] = name
+    return name
+
 
 @lru_cache(maxsize=HISTORY_CACHE)  # a log holds few distinct histories ("S", "ShADadFf", ...)
 def history_flags(history: str) -> tuple[int, int]:
@@ -117,12 +145,12 @@ def conn_shape(*, proto: int | None, ip_proto: int | None, listed: list[str], fa
     if listed:  # most lines of a scan list no service
         services = [s for s in listed if not s.startswith("-")]
         failed = [s[1:] for s in listed if s.startswith("-") and len(s) > 1] + failed_column
-    app = SERVICE_NAMES.get(services[0], services[0]) if services else None
+    app = service_name(services[0]) if services else None
     flags_ab, flags_ba = history_flags(history) if ip_proto == 6 else (0, 0)
     if len(services) > 1:
         extra["services"] = services
     if failed:
-        extra["failed_services"] = list(dict.fromkeys(SERVICE_NAMES.get(s, s) for s in failed))
+        extra["failed_services"] = list(dict.fromkeys(service_name(s) for s in failed))
     pkts_ab, pkts_ba, bytes_ab, bytes_ba, payload_ab, payload_ba = counters
     rest: _Rest = (
         orig_l2.lower() if orig_l2 else None, resp_l2.lower() if resp_l2 else None,  # a_mac, b_mac

@@ -1,0 +1,125 @@
+"""Zeek's industrial logs (modbus.log, dnp3.log) and its service names, read as the packet path reads them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from iotwarden.errors import ParseError
+from iotwarden.services.analyze import analyze
+from iotwarden.sources.zeek import read_zeek, sniff_zeek
+from iotwarden.sources.zeek_ics import map_dnp3, map_modbus
+from iotwarden.sources.zeek_map import service_name
+from iotwarden.store import Store
+from iotwarden.store.alert_models import AlertRow, FindingRow
+from iotwarden.store.schema import DeviceRow
+
+HEAD = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t{path}\n#fields\t{fields}\n"
+ID = "ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p"
+SCADA, EWS, INTRUDER, PLC, RTU = "10.20.0.5", "10.20.0.9", "10.20.0.66", "10.20.1.10", "10.20.1.20"
+MACS = {SCADA: "00:1b:21:00:00:05", EWS: "00:1b:21:00:00:09", INTRUDER: "00:1b:21:00:00:66",
+        PLC: "00:80:f4:00:01:0a", RTU: "00:30:a7:00:01:14"}
+T0 = 1_700_000_000.0
+
+
+@pytest.mark.parametrize(("zeek", "ours"), [
+    ("ssl", "tls"), ("dnp3_tcp", "dnp3"), ("DNP3_UDP", "dnp3"), ("krb_tcp", "kerberos"), ("krb", "kerberos"),
+    ("spicy_synchrophasor_tcp", "c37118"), ("spicy_hart_ip_udp", "hartip"), ("opcua-binary", "opcua"),
+    ("spicy_omron_fins_udp", "fins"), ("s7comm_tcp", "s7comm"), ("spicy_openvpn_tcp_hmac_sha1", "openvpn"),
+    ("modbus", "modbus"), ("http", "http"), ("_tcp", "_tcp"), ("spicy_ldap_tcp", "ldap"),
+])
+def test_zeek_service_names_are_our_dissectors_names(zeek: str, ours: str) -> None:
+    assert service_name(zeek) == ours
+
+
+def _rec(**kw: object) -> dict[str, object]:
+    return {"ts": T0, "id.orig_h": SCADA, "id.orig_p": 50000, "id.resp_h": PLC, "id.resp_p": 502, **kw}
+
+
+def test_a_modbus_line_is_the_masters_request_with_our_function_names() -> None:
+    (obs,) = map_modbus(_rec(func="WRITE_SINGLE_REGISTER", tid=7, unit=1))
+    assert (obs.proto, obs.kind, obs.src_ip, obs.dst_ip, obs.dst_port) == ("modbus", "request", SCADA, PLC, 502)
+    assert obs.fields == {"function_code": 6, "function": "write_single_register", "is_write": True,
+                          "transaction_id": 7, "unit_id": 1}
+    (refused,) = map_modbus(_rec(func="WRITE_MULTIPLE_COILS_EXCEPTION", exception="ILLEGAL_DATA_ADDRESS"))
+    assert (refused.fields["function"], refused.fields["is_write"], refused.fields["exception"]) == (
+        "write_multiple_coils", True, "illegal_data_address")  # refused, but sent
+    (odd,) = map_modbus(_rec(func="POLL_584_984"))
+    assert (odd.fields["function"], odd.fields["is_write"]) == ("poll_584_984", False)
+    (umas,) = map_modbus(_rec(func="PROGRAM_UNITY"))
+    assert (umas.fields["function_code"], umas.fields["function"]) == (90, "umas")
+    with pytest.raises(ParseError):
+        map_modbus(_rec())
+
+
+def test_a_dnp3_line_is_the_masters_request_and_an_unsolicited_answer_none() -> None:
+    (obs,) = map_dnp3(_rec(**{"id.resp_h": RTU, "id.resp_p": 20000}, fc_request="COLD_RESTART",
+                           fc_reply="RESPONSE", iin=0))
+    assert (obs.proto, obs.kind, obs.dst_ip) == ("dnp3", "request", RTU)
+    assert obs.fields == {"function_code": 13, "function": "cold_restart", "reply": "response", "iin": 0}
+    assert map_dnp3(_rec(fc_reply="UNSOLICITED_RESPONSE")) == []
+    with pytest.raises(ParseError):
+        map_dnp3({"ts": T0, "fc_request": "READ"})
+
+
+def _write(path: Path, log: str, fields: str, rows: list[str]) -> None:
+    path.write_text(HEAD.format(path=log, fields=fields) + "".join(r + "\n" for r in rows))
+
+
+def _site(folder: Path) -> Path:
+    """An hour and a half of a SCADA master polling a PLC (Modbus, a set point written every ten minutes) and
+    an RTU (DNP3), then an intruder writing to the PLC and cold-restarting the RTU: conn.log, modbus.log and
+    dnp3.log as Zeek writes them."""
+    folder.mkdir()
+    conn, modbus, dnp3 = [], [], []
+    conn_fields = f"{ID}\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\thistory\torig_pkts\t" \
+                  "orig_ip_bytes\tresp_pkts\tresp_ip_bytes\torig_l2_addr\tresp_l2_addr"
+
+    def session(i: int, t: float, src: str, dst: str, *, port: int, service: str) -> None:
+        conn.append(f"{t:.6f}\tC{i:09d}\t{src}\t{40000 + i}\t{dst}\t{port}\ttcp\t{service}\t0.2\t24\t24\tSF\t"
+                    f"ShADadFf\t6\t300\t6\t300\t{MACS[src]}\t{MACS[dst]}")
+
+    for i in range(90):
+        t = T0 + i * 60.0
+        session(2 * i, t, SCADA, PLC, port=502, service="modbus")
+        func = "WRITE_SINGLE_REGISTER" if i % 10 == 0 else "READ_HOLDING_REGISTERS"  # a set point every 10 min
+        modbus.append(f"{t + 0.01:.6f}\tC{2 * i:09d}\t{SCADA}\t{40000 + 2 * i}\t{PLC}\t502\t{func}\t-")
+        session(2 * i + 1, t, SCADA, RTU, port=20000, service="dnp3_tcp")
+        dnp3.append(f"{t + 0.01:.6f}\tC{2 * i + 1:09d}\t{SCADA}\t{40001 + 2 * i}\t{RTU}\t20000\tREAD\tRESPONSE\t0")
+    t = T0 + 5600.0
+    session(500, t, INTRUDER, PLC, port=502, service="modbus")
+    modbus.append(f"{t + 0.01:.6f}\tC{500:09d}\t{INTRUDER}\t40500\t{PLC}\t502\tWRITE_SINGLE_REGISTER\t-")
+    session(501, t + 5, INTRUDER, RTU, port=20000, service="dnp3_tcp")
+    dnp3.append(f"{t + 5.01:.6f}\tC{501:09d}\t{INTRUDER}\t40501\t{RTU}\t20000\tCOLD_RESTART\tRESPONSE\t0")
+    _write(folder / "conn.log", "conn", conn_fields, conn)
+    _write(folder / "modbus.log", "modbus", f"{ID}\tfunc\texception", modbus)
+    _write(folder / "dnp3.log", "dnp3", f"{ID}\tfc_request\tfc_reply\tiin", dnp3)
+    return folder
+
+
+def test_the_logs_are_sniffed_and_stamped_with_conn_logs_macs(tmp_path: Path) -> None:
+    folder = _site(tmp_path / "zeek")
+    assert [sniff_zeek(folder / f"{n}.log") for n in ("modbus", "dnp3")] == ["modbus", "dnp3"]
+    obs = [o for b in read_zeek(folder) for o in b.observations]
+    assert {o.proto for o in obs} == {"modbus", "dnp3"} and len(obs) == 182
+    cold = next(o for o in obs if o.fields.get("function") == "cold_restart")
+    assert (cold.src_mac, cold.dst_mac) == (MACS[INTRUDER], MACS[RTU])
+
+
+def test_a_zeek_sensors_ics_logs_give_ot_devices_alerts_and_findings(tmp_path: Path) -> None:
+    with Store(f"sqlite:///{tmp_path / 'iotwarden.db'}") as store:
+        report = analyze([_site(tmp_path / "zeek")], store)
+        assert [f.status for f in report.files] == ["complete"]
+        with store.session() as s:
+            devices = {d.key: d for d in s.scalars(select(DeviceRow))}
+            alerts = {(a.detector_id, a.device_key) for a in s.scalars(select(AlertRow))}
+            findings = {(f.check_id, f.device_key) for f in s.scalars(select(FindingRow))}
+    plc, rtu = devices[f"mac:{MACS[PLC]}"], devices[f"mac:{MACS[RTU]}"]
+    assert (plc.category, "modbus" in plc.protocols) == ("ot", True)
+    assert (rtu.category, "dnp3" in rtu.protocols) == ("ot", True)  # Zeek's "dnp3_tcp" is our dnp3
+    assert devices[f"mac:{MACS[SCADA]}"].category == "ot"  # who polls the controllers
+    assert ("detect.ot.dnp3_cold_restart", rtu.key) in alerts
+    assert ("detect.ot.modbus_write_new_host", plc.key) in alerts  # the master's writes were learned
+    assert {("risk.ot.unauthorized_write", plc.key), ("risk.ot.cpu_stop", rtu.key)} <= findings
