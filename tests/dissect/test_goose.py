@@ -8,8 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.dissect.goose import GooseDissector
+from iotwarden.dissect.base import Packet
+from iotwarden.dissect.goose import NEWS, REPEAT_S, GooseDissector
 from iotwarden.errors import ParseError
+from iotwarden.model import Observation
 from tests.conftest import shared
 from tests.dissect.discovery import CUTS, EDITS, by_frame, contract_call, frame, mutate, single
 from tests.dissect.ot_captures import run, sweep_captures, sweep_id
@@ -78,14 +80,51 @@ def test_malformed_frames_are_parse_errors(data: bytes, ethertype: int) -> None:
 
 
 def test_ge_f650_relay() -> None:
-    # IEC61850/GOOSE/GOOSE.pcap: a GE Multilin F650 relay's heartbeat (tshark goose fields)
-    obs, errors = run(D, shared(*IEC, "GOOSE", "GOOSE.pcap"))
+    # IEC61850/GOOSE/GOOSE.pcap: a GE Multilin F650 relay's heartbeat (tshark goose fields), every frame
+    obs, errors = run(GooseDissector(repeat_s=0.0), shared(*IEC, "GOOSE", "GOOSE.pcap"))
     assert not errors and len(obs) == 8
     f = obs[0].fields
     assert (obs[0].src_mac, f["gocb_ref"], f["ld_name"], f["go_id"], f["dat_set"]) == \
         ("00:a0:f4:08:2f:77", "GEDeviceF650/LLN0$GO$gcb01", "GEDeviceF650", "F650_GOOSE1", "GEDeviceF650/LLN0$GOOSE1")
     assert (f["appid"], f["time_allowed_to_live"], f["conf_rev"], f["num_dat_set_entries"]) == (1, 40000, 1, 8)
     assert sorted(o.fields["sq_num"] for o in obs) == [1, 2, 3, 4, 5, 10, 11, 12]
+    # by default a heartbeat repeating its state number within a minute is reported once
+    (first,), _ = run(GooseDissector(), shared(*IEC, "GOOSE", "GOOSE.pcap"))
+    assert first.fields == obs[0].fields
+
+
+def _reported(frames: list[Observation], repeat_s: float) -> list[tuple[float, int]]:
+    """The frames a stream-by-stream reading reports (the module docstring's rule), as (ts, repeats)."""
+    last: dict[tuple[object, ...], tuple[float, tuple[object, ...], int]] = {}
+    out = []
+    for o in frames:
+        stream = (o.src_mac, o.fields.get("appid"), o.fields.get("gocb_ref") or o.fields.get("sv_id"))
+        said = tuple(o.fields.get(k) for k in NEWS)
+        seen = last.get(stream)
+        if seen is not None and seen[1] == said and o.ts - seen[0] < repeat_s:
+            last[stream] = (seen[0], said, seen[2] + 1)
+            continue
+        out.append((o.ts, seen[2] if seen else 0))
+        last[stream] = (o.ts, said, 0)
+    return out
+
+
+def test_repeats_are_left_out_and_counted_in_the_next_report() -> None:
+    every, _ = run(GooseDissector(repeat_s=0.0), shared(*IEC, "GOOSE", "Sample_File_GOOSE.pcap"))
+    reports, _ = run(GooseDissector(), shared(*IEC, "GOOSE", "Sample_File_GOOSE.pcap"))
+    assert [(o.ts, o.fields.get("repeats", 0)) for o in reports] == _reported(every, REPEAT_S)
+    assert len({o.fields["ld_name"] for o in reports}) == 3 and len(reports) < len(every) == 451
+    assert sum(o.fields.get("repeats", 0) for o in reports) + len(reports) <= len(every)
+
+
+def test_a_new_state_number_or_a_minute_is_news() -> None:
+    d = GooseDissector()
+    news = [d.dissect(Packet(ts=t, payload=GOOSE, ethertype=0x88B8, src_mac="00:a0:f4:08:2f:77"), {})
+            for t in (0.0, 1.0, 2.0, REPEAT_S + 0.5)]
+    assert [len(n) for n in news] == [1, 0, 0, 1]
+    assert news[3][0].fields["repeats"] == 2
+    other = d.dissect(Packet(ts=3.0, payload=GOOSE, ethertype=0x88B8, src_mac="00:a0:f4:08:2f:78"), {})
+    assert len(other) == 1  # another publisher is another stream
 
 
 def test_a_vlan_tagged_demo_publisher() -> None:
@@ -98,7 +137,7 @@ def test_a_vlan_tagged_demo_publisher() -> None:
 
 def test_abb_interlocking_publishers() -> None:
     # IEC61850/GOOSE/Sample_File_GOOSE.pcap: priority-tagged GOOSE of ABB bay controllers
-    obs, errors = run(D, shared(*IEC, "GOOSE", "Sample_File_GOOSE.pcap"))
+    obs, errors = run(GooseDissector(repeat_s=0.0), shared(*IEC, "GOOSE", "Sample_File_GOOSE.pcap"))
     assert not errors and len(obs) == 451
     assert {o.fields["ld_name"] for o in obs} == {"AA1C1Q01A1LD0", "AA1C1Q05A1LD0", "AA1C1Q07A1LD0"}
     first = obs[0].fields

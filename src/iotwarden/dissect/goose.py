@@ -18,10 +18,18 @@ kind ``sampled_values`` (savPdu, [APPLICATION 0] on 0x88BA; IEC 61850-9-2 §8.5)
 ``no_asdu`` [0], and from the first ASDU: ``sv_id`` [0], ``dat_set`` [1], ``smp_cnt`` [2], ``conf_rev`` [3],
 ``smp_synch`` [5], ``smp_rate`` [6].
 Subject ``src`` (the publisher). No OT operation marks: publishing is the devices' normal operation.
+
+Publishers repeat themselves: a GOOSE message is retransmitted with the same state number every
+time-allowed-to-live (IEC 61850-8-1 §18.1: heartbeats of a second or so), a merging unit sends 4,000 SV
+frames a second. A frame that says nothing new about its stream (the publisher's MAC, APPID and
+gocbRef/svID) is not reported within :data:`REPEAT_S` of the stream's last report: new is another state
+number, configuration revision, dataset, simulation or test flag. The next report counts the frames
+left out in ``repeats``.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any, ClassVar
 
 from iotwarden.dissect import asn1
@@ -35,6 +43,11 @@ MAX_TEXT = 129  # VisibleString129 (gocbRef, datSet, goID; IEC 61850-8-1 §A.3);
 SIMULATION_BIT = 0x8000
 TAG_GSE_MNGT, TAG_GOOSE_PDU = 0x60, 0x61  # [APPLICATION 0] / [APPLICATION 1], constructed
 TAG_SAV_PDU = 0x60
+
+REPEAT_S = 60.0  # a stream's unchanged frames are reported once a minute
+MAX_STREAMS = 4096  # publishers' streams remembered for that (LRU)
+# what makes a frame news about its stream (module docstring)
+NEWS = ("st_num", "conf_rev", "dat_set", "simulated", "test", "go_id", "no_asdu", "smp_rate", "smp_synch")
 
 GOOSE_TEXT = {0x80: "gocb_ref", 0x82: "dat_set", 0x83: "go_id"}
 GOOSE_INT = {0x81: "time_allowed_to_live", 0x85: "st_num", 0x86: "sq_num", 0x88: "conf_rev",
@@ -109,6 +122,11 @@ class GooseDissector(Dissector):
     ethertypes: ClassVar[tuple[int, ...]] = (ETHERTYPE_GOOSE, ETHERTYPE_SV)  # IEC 61850-8-1 / 9-2; VLAN-tagged
     # frames reach it too (the engine strips 802.1Q tags)
 
+    def __init__(self, repeat_s: float = REPEAT_S) -> None:
+        self.repeat_s = repeat_s  # 0: every frame is reported
+        # stream -> (its last report's time, what it said, frames left out since)
+        self._streams: OrderedDict[tuple[object, ...], tuple[float, tuple[object, ...], int]] = OrderedDict()
+
     def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
         fields, apdu = _header(pkt.payload)
         pdu = asn1.read_tlv(apdu)
@@ -116,10 +134,26 @@ class GooseDissector(Dissector):
             if pdu.tag != TAG_SAV_PDU:
                 raise ParseError(f"sv: APDU tag 0x{pdu.tag:02x}")
             parse_sv(pdu.value, fields)
-            return [pkt.observation(self.name, "sampled_values", fields)]
+            return self._news(pkt, "sampled_values", fields, fields.get("sv_id"))
         if pdu.tag == TAG_GSE_MNGT:
             return [pkt.observation(self.name, "gse_management", fields)]
         if pdu.tag != TAG_GOOSE_PDU:
             raise ParseError(f"goose: APDU tag 0x{pdu.tag:02x}")
         parse_goose(pdu.value, fields)
-        return [pkt.observation(self.name, "goose", fields)]
+        return self._news(pkt, "goose", fields, fields.get("gocb_ref"))
+
+    def _news(self, pkt: Packet, kind: str, fields: dict[str, Any], stream_id: object) -> list[Observation]:
+        """The frame's observation, unless it repeats its stream's last report within REPEAT_S."""
+        stream = (pkt.src_mac, pkt.ethertype, fields.get("appid"), stream_id)
+        said = tuple(fields.get(k) for k in NEWS)
+        last = self._streams.get(stream)
+        if last is not None and last[1] == said and 0.0 <= pkt.ts - last[0] < self.repeat_s:
+            self._streams[stream] = (last[0], said, last[2] + 1)
+            return []
+        if last is not None and last[2]:
+            fields["repeats"] = last[2]
+        self._streams[stream] = (pkt.ts, said, 0)
+        self._streams.move_to_end(stream)
+        if len(self._streams) > MAX_STREAMS:
+            self._streams.popitem(last=False)
+        return [pkt.observation(self.name, kind, fields)]
