@@ -36,7 +36,8 @@ def feed(data: bytes, state: dict[str, Any] | None = None, *, udp: bool = True,
 
 
 def test_model_answer_of_the_capture() -> None:
-    assert [(o.kind, o.fields) for o in feed(MODEL_REQUEST)] == [("request", {"length": 32})]
+    assert [(o.kind, o.fields) for o in feed(MODEL_REQUEST)] == [
+        ("request", {"length": 32, "command": "0x0121", "command_name": "open_initial", "packet_reference": 1})]
     out = feed(MODEL_ANSWER)
     assert [o.kind for o in out] == ["answer", "cpu_model"]
     assert out[1].fields == {"model": "FX5U-32MT/ES", "model_code": "0x4a29"}
@@ -45,7 +46,7 @@ def test_model_answer_of_the_capture() -> None:
 def test_other_answers_carry_no_model() -> None:
     other = bytearray(MODEL_ANSWER)
     other[47:49] = b"\x01\xa0"  # the answer to another request: its bytes at 53 are not a model
-    assert [o.kind for o in feed(bytes(other))] == ["answer"]
+    assert [(o.kind, o.fields["command"]) for o in feed(bytes(other))] == [("answer", "0x01a0")]
     unprintable = bytearray(MODEL_ANSWER)
     unprintable[53] = 0x01
     assert [o.kind for o in feed(bytes(unprintable))] == ["answer"]
@@ -76,6 +77,17 @@ def test_fx5u_names_its_model_at_the_same_offset_in_every_udp_capture(name: str,
     assert models == {("FX5U-32MT/ES", "0x4a29"): answers}
     assert {o.src_ip for o in obs if o.kind == "cpu_model"} <= {"192.168.3.250", "192.168.0.250"}
     assert {o.src_ip for o in obs if o.kind == "search_request"} == {"192.168.3.101"}
+
+
+def test_answers_repeat_their_requests_command_and_nothing_is_marked() -> None:
+    obs, _ = run(MelsoftDissector(), shared(*MELSEC, "melsoft_UDP_clean_1.pcap"))
+    requests = Counter(o.fields["command"] for o in obs if o.kind == "request")
+    answers = Counter(o.fields["command"] for o in obs if o.kind == "answer")
+    assert requests == answers and requests["0x0121"] == 23 and requests["0x1869"] == 17
+    stop = [o for o in obs if o.fields.get("command_name") == "remote_control_stop"]
+    assert [(o.kind, o.src_ip, o.fields["packet_reference"]) for o in stop] == [
+        ("request", "192.168.3.101", 0x0B), ("answer", "192.168.3.250", 0x0B)]
+    assert not [o for o in obs if "ot_operation" in o.fields]  # the brief: codes named, no operation marked
 
 
 @pytest.mark.parametrize(("name", "frames"), [("melsoft_variant_clean.pcap", 5521)])

@@ -1,29 +1,38 @@
-"""Mitsubishi MELSOFT (GX Works engineering connection) on udp/5560 and tcp/5562: framing and the CPU
-model the PLC states, as far as the real bytes pin them. Mitsubishi publishes no specification.
+"""Mitsubishi MELSOFT (GX Works engineering connection) on udp/5560 and tcp/5562: framing, command codes and
+the CPU model the PLC states. Mitsubishi publishes no specification.
 
-What is pinned, on the ics_iti MELSEC captures (FX5U-32MT/ES at 192.168.3.250; melsoft_UDP_clean_1/2/3,
+Reference: Nozomi Networks' Wireshark plugin ``melsoft_bhmea2023.lua`` (NozomiNetworks/blackhat23-melsoft,
+Black Hat MEA 2023): a 21-byte "Ethernet header" (request 0x57.., response 0xD7..; bytes 19-20 little-endian
+count what follows), a command header of 24 bytes in a request and 26 in a response, then the command data:
+command code (big-endian, at 45 in a request and 47 in a response), packet reference (LE), size. Its table
+names the codes (0x0121 Open Initial, 0x0131/0x0132 username/password login, 0x0410 Modify Value, 0x1001/
+0x1002/0x1003 Remote Control Run/Stop/Pause, 0x1006 Remote Reset Ex, 0x1133 User Information Registration,
+0x1859 File List Read, 0x1868 File Read, 0x1869 File Write, ...). The plugin's footer layout (CRC, token)
+is not read: the ics_iti captures (older firmware) do not follow it.
+
+What is pinned on the ics_iti MELSEC captures (FX5U-32MT/ES at 192.168.3.250; melsoft_UDP_clean_1/2/3,
 melsoft_UDP_unclean_1 on udp/5560, melsoft_129_clean and melsoft_variant_clean on tcp/5562):
 
 * udp/5560 search: a 4-byte request ``5A 00 00 <code>`` (codes 01, 11, 22, ff seen) and the PLC's answer
   ``DA 00 00 <code> ...`` sent to the requester's port (broadcast). The answer's remaining bytes are not
   interpreted: they hold the requester's address (192.168.3.101), not the PLC's.
-* command frames, both transports: a request starts with 0x57, an answer with 0xD7; a 21-byte header
-  whose bytes 19-20 (little-endian) count the bytes that follow it (true of every frame of the six
-  captures: 1,854 UDP and 24,051 TCP).
-* the CPU model: the answer (0xD7) to the request whose bytes 45-46 are ``01 21`` echoes them at 47-48 and
-  carries 16 ASCII bytes at offset 53 ("FX5U-32MT/ES", NUL padded), then a 2-byte code (``29 4A``), the
-  layout of SLMP's Read Type Name answer (model name, model code; SH-080956ENG). It sits at the same
-  offset in every such answer of the four udp captures (23, 16, 23 and 23 answers); the tcp captures
-  hold none.
+* the framing: every frame of the six captures (1,854 UDP, 24,051 TCP) is one header and its counted bytes,
+  and every answer's command code at 47 equals its request's at 45 (counts per code agree per capture).
+* the CPU model: the answer to Open Initial (0x0121) carries 16 ASCII bytes at offset 53 ("FX5U-32MT/ES",
+  NUL padded), then a 2-byte code (``29 4A``), the layout of SLMP's Read Type Name answer (model name, model
+  code; SH-080956ENG). It sits at the same offset in every such answer of the four udp captures (23, 16,
+  23 and 23 answers); the tcp captures hold none.
 
 Ports: udp/5560 and tcp/5562 are the ones the captures show for GX Works3's "CPU module search" and
 connection to the FX5 CPU (MELSEC iQ-F FX5 User's Manual (Ethernet Communication) SH-081557ENG lists the
 ports the CPU's system uses; its table could not be checked here). Searched: Wireshark has no MELSOFT
-dissector; GitHub code search for the 0x57/0xD7 framing found no documented implementation.
+dissector; nDPI's MELSEC support (ntop/nDPI PR #2846) cites the Nozomi plugin and these ITI captures.
 
 Kinds (subject ``src``): ``search_request`` / ``search_answer``: ``code``; ``request`` / ``answer``:
-``length``; ``cpu_model``: ``model``, ``model_code`` (a fact about the PLC). No OT operation is marked:
-the commands' meaning is unknown, so a write or a stop cannot be told from a read.
+``length``, ``command`` ("0x0121"), ``command_name`` (the plugin's name, snake case, or "unknown"),
+``packet_reference``; ``cpu_model``: ``model``, ``model_code`` (a fact about the PLC). No OT operation is
+marked: the plugin names the codes but no public source states what each does to the controller, and a
+name alone ("Modify Value" for 0x0410, whose answers in these captures carry up to 1 KB) is not enough.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from iotwarden.dissect.base import Packet, StreamDissector
-from iotwarden.dissect.otstream import ResyncOnGap, collect, frames, text, u16le
+from iotwarden.dissect.otstream import ResyncOnGap, collect, frames, text, u16be, u16le
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -40,8 +49,16 @@ UDP_PORT, TCP_PORT = 5560, 5562
 HEADER = 21  # bytes before the payload; the length at 19-20 counts what follows
 MAX_FRAME = 8192  # bytes of one command frame; the captures' largest is 1,019
 SEARCH_REQUEST, SEARCH_ANSWER, REQUEST, ANSWER = 0x5A, 0xDA, 0x57, 0xD7
-MODEL_REQUEST = b"\x01\x21"  # request bytes 45-46, echoed at 47-48 of the answer carrying the model
+REQUEST_COMMAND_AT, ANSWER_COMMAND_AT = 45, 47  # after the 21-byte header and a 24 / 26-byte command header
+OPEN_INITIAL = 0x0121  # its answer carries the CPU model
 MODEL_AT, MODEL_LEN = 53, 16
+COMMANDS = {  # melsoft_bhmea2023.lua command_codes
+    0x0121: "open_initial", 0x0131: "username_login", 0x0132: "password_login",
+    0x0133: "read_user_information_a", 0x0134: "read_user_information_b", 0x0150: "safety_run_mode_read",
+    0x0410: "modify_value", 0x1001: "remote_control_run", 0x1002: "remote_control_stop",
+    0x1003: "remote_control_pause", 0x1006: "remote_reset_ex", 0x1120: "safety_run_mode_change",
+    0x1133: "user_information_registration", 0x1859: "file_list_read", 0x1868: "file_read", 0x1869: "file_write",
+}
 
 
 def frame_length(buf: bytes) -> int | None:
@@ -57,7 +74,7 @@ def frame_length(buf: bytes) -> int | None:
 
 
 def _model(msg: bytes) -> dict[str, Any] | None:
-    if len(msg) < MODEL_AT + MODEL_LEN + 2 or msg[47:49] != MODEL_REQUEST:
+    if len(msg) < MODEL_AT + MODEL_LEN + 2 or u16be(msg, ANSWER_COMMAND_AT) != OPEN_INITIAL:
         return None
     raw = msg[MODEL_AT : MODEL_AT + MODEL_LEN].rstrip(b"\x00 ")
     if not raw or not all(0x21 <= b < 0x7F for b in raw):
@@ -89,7 +106,13 @@ class MelsoftDissector(ResyncOnGap, StreamDissector):
 
     def _frame(self, pkt: Packet, msg: bytes) -> Iterator[Observation]:
         kind = "request" if msg[0] == REQUEST else "answer"
-        yield pkt.observation(self.name, kind, {"length": len(msg) - HEADER})
+        fields: dict[str, Any] = {"length": len(msg) - HEADER}
+        at = REQUEST_COMMAND_AT if kind == "request" else ANSWER_COMMAND_AT
+        if len(msg) >= at + 4:
+            command = u16be(msg, at)
+            fields.update(command=f"0x{command:04x}", command_name=COMMANDS.get(command, "unknown"),
+                          packet_reference=u16le(msg, at + 2))
+        yield pkt.observation(self.name, kind, fields)
         if kind == "answer":
             model = _model(msg)
             if model is not None:
