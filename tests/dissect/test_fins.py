@@ -22,7 +22,7 @@ OMRON = shared("pcaps", "ics_iti", "pcaps", "omron", "omron_test.pcap")
 
 
 def fins(command: int, data: bytes = b"", *, response: bool = False, end: int = 0) -> bytes:
-    """A FINS frame (W342 §3): ICF, RSV, GCT 2, DNA/DA1/DA2, SNA/SA1/SA2, SID, MRC/SRC, [end code], data."""
+    """A FINS frame (W342 FINS header): ICF, RSV, GCT 2, DNA/DA1/DA2, SNA/SA1/SA2, SID, MRC/SRC, [end code], data."""
     icf = 0xC0 if response else 0x80
     head = bytes([icf, 0, 2, 0, 10, 0, 0, 1, 0, 0x2A]) + struct.pack(">H", command)
     return head + (struct.pack(">H", end) if response else b"") + data

@@ -1,8 +1,8 @@
 """Omron FINS dissector (udp/9600, tcp/9600 with the FINS/TCP header): commands, end codes, controller identity.
 
-Sources: Omron W342 "FINS Commands Reference Manual" (§3 FINS header: ICF, RSV, GCT, DNA, DA1, DA2, SNA,
-SA1, SA2, SID; §5 command codes MRC/SRC and end codes; CONTROLLER DATA READ 0501: the response carries the controller
-model and version, 20 ASCII bytes each), the FINS/TCP header of the CS/CJ Ethernet Unit manual W421 §7
+Sources: Omron W342 "FINS Commands Reference Manual" (FINS header: ICF, RSV, GCT, DNA, DA1, DA2, SNA,
+SA1, SA2, SID; command codes MRC/SRC and end codes; CONTROLLER DATA READ 0501: the response carries the controller
+model and version, 20 ASCII bytes each), the FINS/TCP header of the CS/CJ Ethernet Unit manual W421
 ("FINS", length, command, error code), and Wireshark's ``epan/dissectors/packet-omron-fins.c`` whose value
 strings (``tshark -G values``: omron.command, omron.tcp.command) name every code below.
 
@@ -32,7 +32,7 @@ from iotwarden.model import Observation
 from iotwarden.model.otops import NAME, OPERATION
 
 PORT = 9600
-HEADER = 10  # W342 §3: ICF RSV GCT DNA DA1 DA2 SNA SA1 SA2 SID
+HEADER = 10  # W342 FINS header: ICF RSV GCT DNA DA1 DA2 SNA SA1 SA2 SID
 TCP_MAGIC, TCP_HEADER = b"FINS", 16  # "FINS", length (from command on), command, error code
 MAX_TCP_LENGTH = 8 + 2012 + 8  # W421: FINS frame of at most 2012 bytes after the FINS/TCP header's 16
 TCP_COMMANDS = {0: "node_address_client", 1: "node_address_server", 2: "frame_send", 3: "frame_send_error",
@@ -66,7 +66,7 @@ END_CODES = {0x00: "normal_completion", 0x01: "local_node_error", 0x02: "destina
              0x10: "command_format_error", 0x11: "parameter_error", 0x20: "read_not_possible",
              0x21: "write_not_possible", 0x22: "not_executable_in_current_mode", 0x23: "no_such_device",
              0x24: "cannot_start_stop", 0x25: "unit_error", 0x26: "command_error", 0x30: "access_right_error",
-             0x40: "abort"}  # W342 §5-1-3 main response codes
+             0x40: "abort"}  # W342 end codes: main response codes
 
 
 def tcp_frame_length(buf: bytes) -> int | None:
@@ -86,7 +86,7 @@ def parse_frame(frame: bytes) -> tuple[str, dict[str, Any], bytes]:
     if len(frame) < HEADER + 2:
         raise ParseError("FINS frame shorter than header and command code")
     icf = frame[0]
-    if not icf & 0x80 or icf & 0x3E:  # W342 §3-2: bit 7 (gateway) set, bits 1-5 reserved 0
+    if not icf & 0x80 or icf & 0x3E:  # W342 ICF: bit 7 (gateway) set, bits 1-5 reserved 0
         raise ParseError(f"not a FINS ICF byte 0x{icf:02x}")
     command = u16be(frame, HEADER)
     response = bool(icf & 0x40)
@@ -96,7 +96,7 @@ def parse_frame(frame: bytes) -> tuple[str, dict[str, Any], bytes]:
     data = frame[HEADER + 2 :]
     if response:
         end = u16be(frame, HEADER + 2)
-        # bit 15: relay error; bits 6-7 of the sub code: CPU fatal / non-fatal error flags (W342 §5-1-3)
+        # bit 15: relay error; bits 6-7 of the sub code: CPU fatal / non-fatal error flags (W342 end codes)
         fields.update(end_code=end, end_code_name=END_CODES.get((end >> 8) & 0x7F, "unknown"))
         return "response", fields, data[2:]
     if command in MEMORY_COMMANDS and len(data) >= 6:

@@ -1,12 +1,12 @@
 """Mitsubishi MELSEC SLMP / MC protocol dissector: binary 3E and 4E frames, found by a strict probe.
 
-Source: Mitsubishi "SLMP Reference Manual" SH-080956ENG (§5 message formats: 3E request subheader 0x5000,
+Source: Mitsubishi "SLMP Reference Manual" SH-080956ENG (message formats: 3E request subheader 0x5000,
 answer 0xD000; 4E 0x5400 / 0xD400 followed by a serial number and 0x0000; then network number, station
 number, request destination module I/O number (LE), module station number, data length (LE, from the
-monitoring timer or end code on), monitoring timer, command, subcommand; §7 command list) and the
-MELSEC iQ-F FX5 User's Manual (SLMP) SH-081627ENG command table. The SLMP port is a user setting of the
-CPU's Ethernet parameters (no default port), so frames are recognised by :meth:`probe` on any port: the
-subheader, a data length equal to the datagram or segment, a listed command and a device subcommand.
+monitoring timer or end code on), monitoring timer, command, subcommand; command list), as the Q-series MC
+protocol manual SH-080008 lays out the same 3E frame. The SLMP port is a user setting of the CPU's Ethernet
+parameters (no default port), so frames are recognised by :meth:`probe` on any port: the subheader, a data
+length equal to the datagram or segment, a listed command and a device subcommand.
 
 Kinds (subject ``src``): ``request``: ``frame`` ("3e"/"4e"), ``serial`` (4E), ``network``, ``station``,
 ``module_io``, ``module_station``, ``timer``, ``command`` ("0x0401"), ``command_name`` (batch_read,
@@ -48,7 +48,7 @@ COMMANDS = {
 OPERATIONS = {0x1401: "write", 0x1402: "write", 0x1406: "write", 0x1613: "write", 0x1601: "write",
               0x1005: "write", 0x1001: "stop", 0x1002: "stop", 0x1003: "stop", 0x1006: "restart",
               0x1820: "program", 0x1822: "program", 0x1824: "program", 0x1829: "program"}
-# SH-080956 §7: subcommands of the device commands (word/bit units, Q/L or iQ-R device codes, with or
+# SH-080956ENG command list: subcommands of the device commands (word/bit units, Q/L or iQ-R device codes, with or
 # without device memory extension); every other command's subcommand is 0000
 SUBCOMMANDS = frozenset({0x0000, 0x0001, 0x0002, 0x0003, 0x0080, 0x0081, 0x0082, 0x0083})
 

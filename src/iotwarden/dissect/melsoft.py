@@ -24,7 +24,7 @@ melsoft_UDP_unclean_1 on udp/5560, melsoft_129_clean and melsoft_variant_clean o
   23 and 23 answers); the tcp captures hold none.
 
 Ports: udp/5560 and tcp/5562 are the ones the captures show for GX Works3's "CPU module search" and
-connection to the FX5 CPU (MELSEC iQ-F FX5 User's Manual (Ethernet Communication) SH-081557ENG lists the
+connection to the FX5 CPU (MELSEC iQ-F FX5 User's Manual (Ethernet Communication) lists the
 ports the CPU's system uses; its table could not be checked here). Searched: Wireshark has no MELSOFT
 dissector; nDPI's MELSEC support (ntop/nDPI PR #2846) cites the Nozomi plugin and these ITI captures.
 
