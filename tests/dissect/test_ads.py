@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.dissect.ads import AdsDissector
+from iotwarden.dissect.ads import MAX_AMS_LENGTH, AdsDissector
 from iotwarden.dissect.base import Packet
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
@@ -101,6 +101,12 @@ def test_a_bad_header_resynchronises_on_the_next_segment() -> None:
     with pytest.raises(ParseError):
         feed(b"\x55\x55" + bytes(40), state)
     assert feed(ams(4, b""), state)[0].fields["command_name"] == "read_state"
+
+
+def test_frames_over_the_length_limit_are_refused() -> None:
+    with pytest.raises(ParseError):
+        feed(struct.pack("<HI", 0, MAX_AMS_LENGTH + 1) + bytes(32))
+    assert feed(struct.pack("<HI", 0, MAX_AMS_LENGTH) + bytes(32)) == []  # buffered, waiting for the rest
 
 
 def test_add_route_request_is_a_config_change_and_never_keeps_the_password() -> None:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotwarden.dissect.base import Packet
-from iotwarden.dissect.fins import FinsDissector
+from iotwarden.dissect.fins import MAX_TCP_LENGTH, FinsDissector
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 from tests.conftest import shared
@@ -73,6 +73,12 @@ def test_fins_tcp_frames_and_node_address_exchange() -> None:
     assert [o.kind for o in feed(stream[:30], state, udp=False)] == ["tcp_session"]
     out = feed(stream[30:], state, udp=False)
     assert out[0].fields["command_name"] == "stop" and out[0].fields["ot_operation"] == "stop"
+
+
+def test_fins_tcp_length_limit() -> None:
+    with pytest.raises(ParseError):
+        feed(b"FINS" + struct.pack(">III", MAX_TCP_LENGTH + 1, 2, 0), udp=False)
+    assert feed(b"FINS" + struct.pack(">III", MAX_TCP_LENGTH, 2, 0), udp=False) == []  # waits for the rest
 
 
 def test_not_fins() -> None:

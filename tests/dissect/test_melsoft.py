@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotwarden.dissect.base import Packet
-from iotwarden.dissect.melsoft import MelsoftDissector
+from iotwarden.dissect.melsoft import HEADER, MAX_FRAME, MelsoftDissector
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 from tests.conftest import shared
@@ -50,6 +50,12 @@ def test_other_answers_carry_no_model() -> None:
     unprintable = bytearray(MODEL_ANSWER)
     unprintable[53] = 0x01
     assert [o.kind for o in feed(bytes(unprintable))] == ["answer"]
+
+
+def test_frames_over_the_size_limit_are_refused() -> None:
+    with pytest.raises(ParseError):
+        feed(MODEL_ANSWER[:19] + (MAX_FRAME - HEADER + 1).to_bytes(2, "little"), udp=False)
+    assert feed(MODEL_ANSWER[:19] + (MAX_FRAME - HEADER).to_bytes(2, "little"), udp=False) == []
 
 
 def test_search_messages() -> None:
