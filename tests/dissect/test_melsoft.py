@@ -52,6 +52,10 @@ def test_other_answers_carry_no_model() -> None:
     assert [o.kind for o in feed(bytes(unprintable))] == ["answer"]
 
 
+def test_ports() -> None:
+    assert MelsoftDissector.udp_ports == (5560,) and set(MelsoftDissector.tcp_ports) == {5562, 5007}
+
+
 def test_frames_over_the_size_limit_are_refused() -> None:
     with pytest.raises(ParseError):
         feed(MODEL_ANSWER[:19] + (MAX_FRAME - HEADER + 1).to_bytes(2, "little"), udp=False)

@@ -23,10 +23,11 @@ melsoft_UDP_unclean_1 on udp/5560, melsoft_129_clean and melsoft_variant_clean o
   code; SH-080956ENG). It sits at the same offset in every such answer of the four udp captures (23, 16,
   23 and 23 answers); the tcp captures hold none.
 
-Ports: udp/5560 and tcp/5562 are the ones the captures show for GX Works3's "CPU module search" and
-connection to the FX5 CPU (MELSEC iQ-F FX5 User's Manual (Ethernet Communication) lists the
-ports the CPU's system uses; its table could not be checked here). Searched: Wireshark has no MELSOFT
-dissector; nDPI's MELSEC support (ntop/nDPI PR #2846) cites the Nozomi plugin and these ITI captures.
+Ports: tcp/5007 is the one the Nozomi plugin registers; udp/5560 and tcp/5562 are the ones the captures show
+for GX Works3's "CPU module search" and connection to the FX5 CPU (MELSEC iQ-F FX5 User's Manual (Ethernet
+Communication) lists the ports the CPU's system uses; its table could not be checked here). Searched:
+Wireshark has no MELSOFT dissector; nDPI's MELSEC support (ntop/nDPI PR #2846) cites the Nozomi plugin and
+these ITI captures.
 
 Kinds (subject ``src``): ``search_request`` / ``search_answer``: ``code``; ``request`` / ``answer``:
 ``length``, ``command`` ("0x0121"), ``command_name`` (the plugin's name, snake case, or "unknown"),
@@ -46,6 +47,7 @@ from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
 UDP_PORT, TCP_PORT = 5560, 5562
+TCP_PORT_Q = 5007  # the port the Nozomi plugin registers MELSOFT on (GX Works2 to MELSEC-Q/L built-in Ethernet)
 HEADER = 21  # bytes before the payload; the length at 19-20 counts what follows
 MAX_FRAME = 8192  # bytes of one command frame; the captures' largest is 1,019
 SEARCH_REQUEST, SEARCH_ANSWER, REQUEST, ANSWER = 0x5A, 0xDA, 0x57, 0xD7
@@ -85,7 +87,7 @@ def _model(msg: bytes) -> dict[str, Any] | None:
 class MelsoftDissector(ResyncOnGap, StreamDissector):
     name: ClassVar[str] = "melsoft"
     udp_ports: ClassVar[tuple[int, ...]] = (UDP_PORT,)
-    tcp_ports: ClassVar[tuple[int, ...]] = (TCP_PORT,)
+    tcp_ports: ClassVar[tuple[int, ...]] = (TCP_PORT, TCP_PORT_Q)
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         if pkt.ip_proto == 17:
