@@ -256,6 +256,13 @@ RULES: dict[str, IdentityRule] = {
         attributes=("app_name", "app_version", "os_name", "host_id", "brand_id", "station_name"),
         kinds=frozenset({"hello"}),
     ),
+    # IEC 60870-5-101 §7.2.4: the common address a controlled station sends its monitor-direction ASDUs with
+    "iec104": IdentityRule(attributes=("station_address",), kinds=frozenset({"asdu"})),
+    "hartip": IdentityRule(  # HART command 0/11/21 Read Unique Identifier, 13 tag, 20 long tag of the device itself
+        attributes=("manufacturer_id", "device_type", "device_id", "universal_revision", "device_revision",
+                    "software_revision", "hardware_revision", "tag", "long_tag"),
+        kinds=frozenset({"identity"}),
+    ),
     "pn_dcp": IdentityRule(  # PROFINET DCP (IEC 61158-6-10 §4.3): what a station answers an Identify or Get
         # with, or announces in Hello (dissect/pn_dcp.py); requests' values are prefixed filter_/set_ and never
         # describe the requester, only the filter kinds it searches by do
@@ -265,13 +272,6 @@ RULES: dict[str, IdentityRule] = {
     ),
     "goose": IdentityRule(  # IEC 61850-8-1 GOOSE / 9-2 SV publisher: its control block and LD, its SV stream id
         attributes=("gocb_ref", "ld_name", "go_id", "sv_id"), kinds=frozenset({"goose", "sampled_values"}),
-    ),
-    # IEC 60870-5-101 §7.2.4: the common address a controlled station sends its monitor-direction ASDUs with
-    "iec104": IdentityRule(attributes=("station_address",), kinds=frozenset({"asdu"})),
-    "hartip": IdentityRule(  # HART command 0/11/21 Read Unique Identifier, 13 tag, 20 long tag of the device itself
-        attributes=("manufacturer_id", "device_type", "device_id", "universal_revision", "device_revision",
-                    "software_revision", "hardware_revision", "tag", "long_tag"),
-        kinds=frozenset({"identity"}),
     ),
     "c37118": IdentityRule(  # IEEE C37.118.2-2011 §6.4: the stations and IDCODEs a PMU/PDC configures its stream
         # with (dissect/c37118.py); the frame types each end sends: a stream's source sends data and configuration,
@@ -286,15 +286,6 @@ RULES: dict[str, IdentityRule] = {
                     "client_product_uri", "client_application_name", "security_policies"),
         by_kind=(("open_secure_channel", "security_policy"),), kinds=frozenset({"message", "open_secure_channel"}),
     ),
-    "ads": IdentityRule(  # Beckhoff ADS ReadDeviceInfo answer; TwinCAT udp/48899 discovery answer (dissect/ads.py)
-        attributes=("device_name", "version", "hostname", "twincat_version", "os_version", "os_platform"),
-        hostnames=("hostname",), kinds=frozenset({"device_info", "discovery_answer"}),
-    ),
-    "fins": IdentityRule(  # Omron FINS 0501 CONTROLLER DATA READ answer (W342): model and version
-        attributes=("controller_model", "controller_version"), kinds=frozenset({"controller_data"}),
-    ),
-    "melsec": IdentityRule(attributes=("cpu_model", "model_code"), kinds=frozenset({"cpu_model"})),  # SLMP 0101
-    "melsoft": IdentityRule(attributes=("model", "model_code"), kinds=frozenset({"cpu_model"})),  # dissect/melsoft.py
     "ads": IdentityRule(  # Beckhoff ADS ReadDeviceInfo answer; TwinCAT udp/48899 discovery answer (dissect/ads.py)
         attributes=("device_name", "version", "hostname", "twincat_version", "os_version", "os_platform"),
         hostnames=("hostname",), kinds=frozenset({"device_info", "discovery_answer"}),
