@@ -1,5 +1,6 @@
 """End to end on the ics_iti captures: an ADS route added to the Beckhoff CX (TwinCAT system service, udp/48899)
-is detect.ot.config_change on the CX; ADS, FINS and MELSOFT sessions that only read raise no OT alert."""
+is detect.ot.config_change on the CX; ADS and FINS sessions that only read raise no OT alert; GX Works stopping
+the FX5U and writing its program files over MELSOFT is a CPU stop and a program download on the PLC."""
 
 from __future__ import annotations
 
@@ -29,7 +30,15 @@ def test_an_added_ads_route_is_a_config_change_on_the_cx(name: str) -> None:
 
 
 @pytest.mark.parametrize("path", [("beckoff", "beckoffiplink.pcapng"), ("omron", "omron_test.pcap"),
-                                  ("MELSEC", "melsoft_UDP_clean_1.pcap")])
+                                  ("MELSEC", "melsoft_variant_clean.pcap")])
 def test_reading_sessions_raise_no_ot_alert(path: tuple[str, str]) -> None:
     ctx = detect([shared("pcaps", "ics_iti", "pcaps", *path)])
     assert not [a.id for a in ctx.alerts if a.id.startswith("detect.ot.")]
+
+
+def test_gx_works_stopping_the_fx5u_and_writing_its_files_is_seen_on_the_plc() -> None:
+    ctx = detect([shared("pcaps", "ics_iti", "pcaps", "MELSEC", "melsoft_UDP_clean_1.pcap")])
+    ot = {a.id: a for a in ctx.alerts if a.id.startswith("detect.ot.")}
+    assert set(ot) == {"detect.ot.cpu_stop", "detect.ot.program_download"}
+    assert {a.dst_ip for a in ot.values()} == {"192.168.3.250"}
+    assert ot["detect.ot.program_download"].count == 17  # "MAIN PRG", "CPU PRM", ... file writes

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotwarden.dissect.base import Packet
-from iotwarden.dissect.melsoft import HEADER, MAX_FRAME, MelsoftDissector
+from iotwarden.dissect.melsoft import HEADER, MAX_FRAME, REQUEST_COMMAND_AT, MelsoftDissector
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 from tests.conftest import shared
@@ -89,7 +89,7 @@ def test_fx5u_names_its_model_at_the_same_offset_in_every_udp_capture(name: str,
     assert {o.src_ip for o in obs if o.kind == "search_request"} == {"192.168.3.101"}
 
 
-def test_answers_repeat_their_requests_command_and_nothing_is_marked() -> None:
+def test_answers_repeat_their_requests_command_and_the_plcs_answers_are_marked() -> None:
     obs, _ = run(MelsoftDissector(), shared(*MELSEC, "melsoft_UDP_clean_1.pcap"))
     requests = Counter(o.fields["command"] for o in obs if o.kind == "request")
     answers = Counter(o.fields["command"] for o in obs if o.kind == "answer")
@@ -97,7 +97,24 @@ def test_answers_repeat_their_requests_command_and_nothing_is_marked() -> None:
     stop = [o for o in obs if o.fields.get("command_name") == "remote_control_stop"]
     assert [(o.kind, o.src_ip, o.fields["packet_reference"]) for o in stop] == [
         ("request", "192.168.3.101", 0x0B), ("answer", "192.168.3.250", 0x0B)]
-    assert not [o for o in obs if "ot_operation" in o.fields]  # the brief: codes named, no operation marked
+    # over UDP requests go to the broadcast address: the PLC's answers name it, marked as sent by the device
+    marked = Counter((o.kind, o.src_ip, o.fields["ot_operation"], o.fields["ot_operation_name"],
+                      o.fields.get("ot_device_sent")) for o in obs if "ot_operation" in o.fields)
+    assert marked == {("answer", "192.168.3.250", "stop", "remote_control_stop", True): 1,
+                      ("answer", "192.168.3.250", "program", "file_write", True): 17}
+
+
+def test_over_tcp_the_request_is_marked() -> None:
+    d = MelsoftDissector()
+    request = bytearray(REQUEST_COMMAND_AT + 4)
+    request[0], request[19:21] = 0x57, (len(request) - 21).to_bytes(2, "little")
+    request[REQUEST_COMMAND_AT:REQUEST_COMMAND_AT + 2] = (0x1006).to_bytes(2, "big")
+    pkt = Packet(ts=1.0, payload=bytes(request), src_ip="192.168.3.101", dst_ip="192.168.3.250", src_port=50000,
+                 dst_port=5562, ip_proto=6, to_server=True)
+    (obs,) = d.feed(pkt, bytes(request), {})
+    assert (obs.kind, obs.fields["ot_operation"], obs.fields["ot_operation_name"]) == (
+        "request", "restart", "remote_reset_ex")
+    assert "ot_device_sent" not in obs.fields
 
 
 @pytest.mark.parametrize(("name", "frames"), [("melsoft_variant_clean.pcap", 5521)])

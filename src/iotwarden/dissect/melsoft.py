@@ -31,9 +31,16 @@ these ITI captures.
 
 Kinds (subject ``src``): ``search_request`` / ``search_answer``: ``code``; ``request`` / ``answer``:
 ``length``, ``command`` ("0x0121"), ``command_name`` (the plugin's name, snake case, or "unknown"),
-``packet_reference``; ``cpu_model``: ``model``, ``model_code`` (a fact about the PLC). No OT operation is
-marked: the plugin names the codes but no public source states what each does to the controller, and a
-name alone ("Modify Value" for 0x0410, whose answers in these captures carry up to 1 KB) is not enough.
+``packet_reference``; ``cpu_model``: ``model``, ``model_code`` (a fact about the PLC).
+
+OT operations (model/otops.py) are marked where the plugin's name says unambiguously what a request does
+to the controller, the names SLMP gives the same operations (SH-080956ENG: remote RUN/STOP/PAUSE change the
+operating status, remote RESET restarts the CPU): Remote Control Run/Stop/Pause and Safety Run Mode Change
+-> ``stop`` (operating mode), Remote Reset Ex -> ``restart``, File Write -> ``program`` (an FX5/iQ-R CPU
+keeps its program and parameters as files: melsoft_UDP_clean_1 writes "MAIN PRG", "CPU PRM", "SYSTEM PRM"
+with it). Modify Value (0x0410) is not marked: its answers in these captures carry up to 1 KB, so what it
+modifies is not known. Over TCP the request is marked; over UDP, where GX Works broadcasts its requests and
+the PLC broadcasts its answers, the PLC's answer is (``ot_device_sent``).
 """
 
 from __future__ import annotations
@@ -62,6 +69,10 @@ COMMANDS = {  # melsoft_bhmea2023.lua command_codes
     0x1133: "user_information_registration", 0x1859: "file_list_read", 0x1868: "file_read", 0x1869: "file_write",
 }
 
+OPERATIONS = {  # command -> model/otops.py class (module docstring)
+    0x1001: "stop", 0x1002: "stop", 0x1003: "stop", 0x1120: "stop", 0x1006: "restart", 0x1869: "program",
+}
+
 
 def frame_length(buf: bytes) -> int | None:
     """Size of the command frame at the head of ``buf``."""
@@ -88,6 +99,7 @@ class MelsoftDissector(ResyncOnGap, StreamDissector):
     name: ClassVar[str] = "melsoft"
     udp_ports: ClassVar[tuple[int, ...]] = (UDP_PORT,)
     tcp_ports: ClassVar[tuple[int, ...]] = (TCP_PORT, TCP_PORT_Q)
+    ot_operations: ClassVar[bool] = True
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         if pkt.ip_proto == 17:
@@ -114,6 +126,12 @@ class MelsoftDissector(ResyncOnGap, StreamDissector):
             command = u16be(msg, at)
             fields.update(command=f"0x{command:04x}", command_name=COMMANDS.get(command, "unknown"),
                           packet_reference=u16le(msg, at + 2))
+            if command in OPERATIONS and (kind == "request") == (pkt.ip_proto == 6):
+                # over TCP the request names the PLC; over UDP GX Works sends it to the broadcast address and
+                # only the PLC's answer (the same code, also broadcast) says which PLC did it
+                fields.update(ot_operation=OPERATIONS[command], ot_operation_name=fields["command_name"])
+                if kind == "answer":
+                    fields["ot_device_sent"] = True
         yield pkt.observation(self.name, kind, fields)
         if kind == "answer":
             model = _model(msg)
