@@ -63,6 +63,19 @@ def test_unanswered_udp_from_service_ports_is_not_a_probe() -> None:
     assert feed([ScanDetector()], flows=flows) == []
 
 
+def test_unanswered_udp_to_a_group_address_is_not_a_probe() -> None:
+    # ics_iti MELSEC/melsoft_UDP_clean_1.pcap: an FX5U answers GX Works' searches from udp/5560 to the broadcast
+    # address, each on the tool's port of the moment: 30 ports of "one host" that was never one host
+    def flows(dst: str, dst_mac: str | None) -> list[Flow]:
+        return [Flow(0, 17, "192.168.3.250", 5560, dst, 49152 + i, 1.0 + i, 1.0 + i, pkts_ab=1,
+                     a_mac="10:4b:46:28:0b:fa", b_mac=dst_mac) for i in range(30)]
+    for dst, mac in (("255.255.255.255", "ff:ff:ff:ff:ff:ff"), ("192.168.3.255", "ff:ff:ff:ff:ff:ff"),
+                     ("239.255.0.1", "01:00:5e:7f:00:01"), ("255.255.255.255", None), ("239.1.2.3", None)):
+        assert feed([ScanDetector()], flows=flows(dst, mac)) == [], dst
+    (alert,) = feed([ScanDetector()], flows=flows("192.168.3.101", "84:7b:eb:0d:bd:b7"))  # one host: a scan
+    assert alert.id == "detect.scan.vertical"
+
+
 def test_an_arp_sweep_is_a_horizontal_scan() -> None:
     obs = [Observation(ts=10.0 + i * 0.1, proto="arp", kind="request", src_mac="02:00:00:00:00:09",
                        fields={"sender_ip": "10.0.0.9", "target_ip": f"10.0.0.{i + 1}", "gratuitous": False,

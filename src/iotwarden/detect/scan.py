@@ -3,7 +3,7 @@
 Ids: ``detect.scan.horizontal`` (one port, many hosts; ATT&CK T1046), ``detect.scan.vertical`` (one
 host, many ports; T1046) and ``detect.scan.telnet_mirai`` (a horizontal scan of Telnet 23/2323, the
 Mirai family's propagation, T1046 + T1110). A probe is a TCP attempt that never carried data
-(:func:`~iotwarden.detect.base.failed_attempt`) or a UDP flow that got no answer. On the local
+(:func:`~iotwarden.detect.base.failed_attempt`) or a UDP flow to one host that got no answer. On the local
 segment an ARP sweep (who-has requests for ``min_arp_targets`` addresses within the window, RFC 826)
 is a horizontal scan too (key ``arp``; T1018 Remote System Discovery): a scanner resolves every
 address it tries, live or not, before its first SYN.
@@ -25,6 +25,19 @@ TELNET_PORTS = frozenset({23, 2323})
 # a service port (a reply whose request was not seen) or goes to a discovery/infrastructure service
 # (DNS, DHCP, NTP, NetBIOS, SSDP, mDNS, LLMNR)
 UDP_NOT_PROBED = frozenset({53, 67, 68, 123, 137, 138, 1900, 5353, 5355})
+MULTICAST_FIRST_OCTETS = frozenset(str(n) for n in range(224, 240))  # 224.0.0.0/4 (RFC 5771)
+
+
+def _to_a_group(flow: Flow) -> bool:
+    """True for a datagram to a broadcast or multicast address: the answers come from the hosts themselves, in
+    flows of their own, so the datagram's flow is never answered and is no probe (a PLC's search answers
+    broadcast to the engineering tool's ports: MELSOFT udp/5560). By the destination MAC's group bit (IEEE
+    802-2014 §8.2) when the flow has one, else by the address (limited broadcast, IPv4/IPv6 multicast)."""
+    mac = flow.b_mac
+    if mac:
+        return int(mac[:2], 16) & 1 == 1
+    host = flow.b_ip or ""
+    return host == "255.255.255.255" or host.partition(".")[0] in MULTICAST_FIRST_OCTETS or host[:2] == "ff"
 
 
 @dataclass(frozen=True)
@@ -128,7 +141,8 @@ class ScanDetector(Detector):
         for flow in flows:
             proto = flow.ip_proto
             if not (failed_attempt(flow) if proto == 6 else (
-                    proto == 17 and flow.pkts_ba == 0 and flow.a_port >= 1024 and flow.b_port not in UDP_NOT_PROBED)):
+                    proto == 17 and flow.pkts_ba == 0 and flow.a_port >= 1024 and flow.b_port not in UDP_NOT_PROBED
+                    and not _to_a_group(flow))):
                 continue
             src, ts, host, port = flow.a_ip, flow.first_seen, flow.b_ip, flow.b_port
             if src != last_src or last_src is None:
