@@ -60,9 +60,13 @@ def test_initiator_is_the_sender_of_the_first_packet_and_counters_are_per_direct
     assert (flow.a_mac, flow.b_mac) == ("02:00:00:00:00:01", "02:00:00:00:00:02")
 
 
-def test_responder_first_seen_makes_it_the_initiator() -> None:
+def test_a_capture_joined_after_the_syn_still_makes_the_client_the_initiator() -> None:
+    # was: the responder seen first became the initiator; its SYN+ACK proves it is the responder
+    # (engine/orient.py), so a/b, their counters and MACs stay the client's and the server's
     [flow] = _run(_handshake(1.0)[1:])
-    assert (flow.a_ip, flow.a_port) == (S, 80)
+    assert (flow.a_ip, flow.a_port, flow.b_ip, flow.b_port) == (C, 40000, S, 80)
+    assert (flow.pkts_ab, flow.pkts_ba, flow.payload_ab, flow.tcp_flags_ba) == (1, 1, 2, SYN | ACK)
+    assert (flow.a_mac, flow.b_mac, flow.extra["flipped"]) == ("02:00:00:00:00:01", "02:00:00:00:00:02", "syn-ack")
 
 
 def test_vlan_is_part_of_the_key() -> None:
@@ -178,7 +182,12 @@ def test_table_slots_are_reused_after_flows_close() -> None:
 
 
 def _dpkt_conversations(path: Path) -> dict[tuple[Any, ...], list[int]]:
-    """Per (proto, ordered endpoints): packets and bytes each way, the initiator first (dpkt)."""
+    """Per (proto, ordered endpoints): packets and bytes each way, the initiator first (dpkt).
+
+    The initiator is the first packet's sender, unless that packet has no SYN and goes from a well-known
+    port (< 1024; the engine runs without dissectors, so no port is declared) to a higher one to a unicast
+    address: then it is the answer of a server whose request was not captured (engine/orient.py).
+    """
     conv: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     first: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     with path.open("rb") as fh:
@@ -190,7 +199,9 @@ def _dpkt_conversations(path: Path) -> dict[tuple[Any, ...], list[int]]:
             ports = (ip.data.sport, ip.data.dport) if isinstance(ip.data, dpkt.tcp.TCP | dpkt.udp.UDP) else (0, 0)
             src, dst = (ip.src, ports[0]), (ip.dst, ports[1])
             key = (ip.p, *sorted([src, dst]))
-            a = first.setdefault(key, (src, dst))
+            syn = isinstance(ip.data, dpkt.tcp.TCP) and bool(ip.data.flags & dpkt.tcp.TH_SYN)
+            answer = not syn and ports[0] < 1024 <= ports[1] and ip.p in (6, 17) and ip.dst[0] < 224
+            a = first.setdefault(key, (dst, src) if answer else (src, dst))
             row = conv[(ip.p, *a[0], *a[1])]
             i = 0 if src == a[0] else 1
             row[i] += 1

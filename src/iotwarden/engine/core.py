@@ -15,6 +15,7 @@ from iotwarden.engine.batch import PacketBatch
 from iotwarden.engine.decode import ERROR_REASONS, addr_texts, decode, mac_texts
 from iotwarden.engine.dispatch import Dispatcher, DispatchLimits
 from iotwarden.engine.flowtable import Closed, FlowTable
+from iotwarden.engine.orient import FLIP_REASONS, ServerPorts
 from iotwarden.engine.segments import SegmentRules
 from iotwarden.errors import ConfigError
 from iotwarden.model import CaptureStats, Flow, Observation
@@ -80,8 +81,11 @@ class Engine:
         self.config.validate()
         self.stats = CaptureStats()
         c = self.config
+        # a mid-stream flow's server is the end on a port these dissectors declare (engine/orient.py)
+        ports = ServerPorts.of((p for d in dissectors for p in d.tcp_ports),
+                               (p for d in dissectors for p in d.udp_ports))
         self._table = FlowTable(
-            SegmentRules(c.idle_timeout, c.udp_idle_timeout, c.active_timeout, c.tcp_close_delay), c.max_flows)
+            SegmentRules(c.idle_timeout, c.udp_idle_timeout, c.active_timeout, c.tcp_close_delay), c.max_flows, ports)
         self._dispatch = Dispatcher(
             list(dissectors), DispatchLimits(c.payload_packets_per_flow, c.tcp_max_ooo_segments, c.tcp_max_ooo_bytes,
                                              c.memo_entries, c.memo_bytes),
@@ -163,5 +167,8 @@ class Engine:
             out.extend(Flow(*row) for row in zip(*cols, strict=True))
             for i, name in failed:  # as Zeek's conn.log failed_service (sources/zeek_map.py)
                 out[start + i].extra["failed_services"] = [name]
+            flipped = c["flipped"]
+            for i in np.flatnonzero(flipped).tolist():  # as Zeek's conn.log history letter "^"
+                out[start + i].extra["flipped"] = FLIP_REASONS[int(flipped[i])]
         self.stats.flows += len(out)
         return out

@@ -7,6 +7,7 @@ Closed flows are returned as column rows; the engine turns them into :class:`~io
 
 Keys: ICMP and other port-less protocols use ports 0 (an echo request and its reply share a flow);
 non-first IP fragments carry no ports and are counted in the port-less flow of their addresses.
+A new flow's initiator is what its first packets prove, else the end on a likely server port (engine/orient.py).
 Limit: ``max_flows`` open flows, checked after each batch (a batch may add its new flows first).
 """
 
@@ -19,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from iotwarden.engine.decode import Headers, mac48
+from iotwarden.engine.orient import ServerPorts, group_destination, orient
 from iotwarden.engine.segments import TCP_SYN, SegmentRules, split_flows
 
 I64 = npt.NDArray[np.int64]
@@ -35,6 +37,7 @@ COLUMNS: dict[str, type] = {
     "isn_lh": np.int64, "isn_hl": np.int64,  # SYN sequence number + 1 per direction, -1 unseen
     "mac_low": np.int64, "mac_high": np.int64,  # 48-bit MACs, -1 unknown
     "uid": np.int64, "t2": np.int8,  # flow id; tier-2 dispatch state (engine.dispatch)
+    "flipped": np.int8,  # why the initiator is not the first packet's sender (orient.FLIP_REASONS), 0: it is
 }
 _KEY = ("a_hi", "a_lo", "b_hi", "b_lo", "meta")
 _K = tuple(np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
@@ -73,9 +76,10 @@ def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
 class FlowTable:
     """Open flows in numpy columns, found by exact key through one dict (key bytes -> slot)."""
 
-    def __init__(self, rules: SegmentRules, max_flows: int) -> None:
+    def __init__(self, rules: SegmentRules, max_flows: int, ports: ServerPorts | None = None) -> None:
         self.rules = rules
         self.max_flows = max_flows
+        self.ports = ports or ServerPorts.of()
         self.cap = 0
         self.cols: dict[str, np.ndarray] = {}
         self.used = np.zeros(0, dtype=bool)  # slot holds an open flow
@@ -226,18 +230,25 @@ class FlowTable:
         agg["isn_hl"] = np.maximum.reduceat(np.where(syn & ~lh, (pk["seq"] + 1) & 0xFFFFFFFF, -1), sfirst)
         agg["first"] = np.minimum.reduceat(pk["ts"], sfirst)
         agg["last"] = np.maximum.reduceat(pk["ts"], sfirst)
-        init_low = lh[sfirst]
+        first_lh = lh[sfirst]
         first_pkt = o[sfirst]
         src_mac, dst_mac = mac48(data, h.src_mac_off[first_pkt]), mac48(data, h.dst_mac_off[first_pkt])
-        agg["mac_low"] = np.where(init_low, src_mac, dst_mac)
-        agg["mac_high"] = np.where(init_low, dst_mac, src_mac)
+        agg["mac_low"] = np.where(first_lh, src_mac, dst_mac)
+        agg["mac_high"] = np.where(first_lh, dst_mac, src_mac)
+        ipver = h.ipver[first_pkt].astype(np.int64)
+        flipped = orient(self.ports, lh=lh, flags=pk["flags"], sfirst=sfirst, proto=pk["proto"][sfirst],
+                         sport=h.sport[first_pkt], dport=h.dport[first_pkt],
+                         other_flags=np.where(first_lh, agg["flags_hl"], agg["flags_lh"]),
+                         group_dst=group_destination(ipver, h.dst_hi[first_pkt], h.dst_lo[first_pkt], dst_mac))
+        init_low = first_lh ^ (flipped != 0)
         for k in ("a_hi", "a_lo", "b_hi", "b_lo"):
             agg[k] = key[k][sfirst]  # key columns arrive sorted
         first_sorted = order[sfirst]
         agg["a_port"], agg["b_port"] = a_port[first_sorted], b_port[first_sorted]
         agg["vlan"], agg["proto"] = vlan[first_sorted], proto[first_sorted]
-        agg["ipver"] = h.ipver[first_pkt].astype(np.int64)
+        agg["ipver"] = ipver
         agg["init_low"] = init_low
+        agg["flipped"] = flipped
         agg["t2"] = np.zeros(nseg, dtype=np.int8)
 
         slot = np.where(merged, gslot[sgroup], -1)

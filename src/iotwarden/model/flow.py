@@ -1,7 +1,8 @@
 """Flow: a bidirectional conversation between two endpoints, as the engine's flow table keeps it.
 
-The initiator (``a``) is the endpoint that sent the first packet seen, so ``a -> b`` is the
-"forward" (to-server) direction. Timeouts follow the usual flow-meter convention (RFC 7011 §5.1
+The initiator (``a``) is the endpoint that sent the first packet seen, unless the first packets prove
+or the ports say it is the responder (a capture joined mid-stream; engine/orient.py), so ``a -> b`` is
+the "forward" (to-server) direction. Timeouts follow the usual flow-meter convention (RFC 7011 §5.1
 idle and active timeouts): a flow idle longer than the idle timeout, or alive longer than the active
 timeout, is closed and a later packet opens a new one.
 """

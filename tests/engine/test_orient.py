@@ -1,0 +1,187 @@
+"""Who initiated a flow (engine/orient.py): a SYN, a SYN+ACK seen first, else the end on a likely server port.
+
+Flows are hand-built (tests/sources/capbuild.py); the real capture is ics_iti MELSEC/melsoft_variant_clean.pcap,
+which begins with the PLC's answer on tcp/5562 (tshark: frame 1 is 192.168.3.250:5562 -> 192.168.3.18:5001,
+a 0xD7 MELSOFT response).
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+
+from iotwarden.dissect.dnp3 import Dnp3Dissector
+from iotwarden.engine.core import Engine
+from iotwarden.engine.decode import decode
+from iotwarden.engine.flowtable import FlowTable
+from iotwarden.engine.orient import ServerPorts
+from iotwarden.engine.segments import SegmentRules
+from iotwarden.model import Flow
+from iotwarden.sources.capfile import read_capture
+from tests.conftest import shared
+from tests.inventory.test_ics_iti_acceptance import _devices
+from tests.sources.capbuild import ACK, PSH, RST, SYN, batch_of, ethernet, mac, tcp, udp
+
+C, S = "10.0.0.5", "10.0.0.80"
+CM, SM = "02:00:00:00:00:01", "02:00:00:00:00:02"  # capbuild mac(1), mac(2)
+Frames = list[tuple[float, bytes]]
+
+
+def _c2s(t: float, sport: int, dport: int, flags: int = PSH | ACK, data: bytes = b"q") -> tuple[float, bytes]:
+    return t, ethernet(tcp(C, S, sport, dport, flags, 100, data), src=1, dst=2)
+
+
+def _s2c(t: float, sport: int, dport: int, flags: int = PSH | ACK, data: bytes = b"answer") -> tuple[float, bytes]:
+    return t, ethernet(tcp(S, C, sport, dport, flags, 500, data), src=2, dst=1)
+
+
+def _run(frames: Frames, engine: Engine | None = None, batch: int = 65536) -> list[Flow]:
+    engine = engine or Engine([])
+    flows: list[Flow] = []
+    for lo in range(0, len(frames), batch):
+        flows += engine.process(batch_of(frames[lo : lo + batch])).flows
+    return flows + engine.flush().flows
+
+
+def _ends(flow: Flow) -> tuple[str, int, str, int, str | None, str | None]:
+    return flow.a_ip, flow.a_port, flow.b_ip, flow.b_port, flow.a_mac, flow.b_mac
+
+
+def _to_server(frames: Frames, ports: ServerPorts, batch: int = 65536) -> list[bool]:
+    """Each packet's direction as tier 2 sees it (dispatch, reassembly), in capture order."""
+    table = FlowTable(SegmentRules(60.0, 60.0, 3600.0, 1.0), 100, ports)
+    out: list[tuple[int, bool]] = []
+    for lo in range(0, len(frames), batch):
+        b = batch_of(frames[lo : lo + batch])
+        pf, _ = table.update(decode(b), b.ts, b.wirelen.astype(np.int64), b.data)
+        out += [(lo + int(i), bool(t)) for i, t in zip(pf.idx, pf.to_server, strict=True)]
+    return [t for _, t in sorted(out)]
+
+
+def test_a_syn_names_the_initiator() -> None:
+    frames = [_c2s(1.0, 40000, 80, SYN, b""), _s2c(1.1, 80, 40000, SYN | ACK, b""), _c2s(1.2, 40000, 80)]
+    [flow] = _run(frames)
+    assert _ends(flow) == (C, 40000, S, 80, CM, SM)
+    assert "flipped" not in flow.extra
+
+
+def test_a_syn_ack_seen_first_is_the_responders() -> None:
+    frames = [_s2c(1.1, 80, 40000, SYN | ACK, b""), _c2s(1.2, 40000, 80), _s2c(1.3, 80, 40000)]
+    [flow] = _run(frames)
+    assert _ends(flow) == (C, 40000, S, 80, CM, SM)
+    assert (flow.pkts_ab, flow.pkts_ba, flow.payload_ab, flow.payload_ba) == (1, 2, 1, 6)
+    assert (flow.tcp_flags_ab, flow.tcp_flags_ba) == (PSH | ACK, SYN | ACK | PSH)
+    assert flow.extra["flipped"] == "syn-ack"
+    assert _to_server(frames, ServerPorts.of()) == [False, True, False]
+
+
+def test_a_reordered_handshake_is_oriented_by_its_syn() -> None:
+    # the SYN+ACK captured before its SYN (Zeek: Connection::FlipRoles); both ports ephemeral
+    frames = [_s2c(1.0, 7000, 40000, SYN | ACK, b""), _c2s(1.0, 40000, 7000, SYN, b""), _c2s(1.1, 40000, 7000)]
+    [flow] = _run(frames)
+    assert _ends(flow) == (C, 40000, S, 7000, CM, SM)
+    assert flow.extra["flipped"] == "syn"
+
+
+def test_a_syn_ack_answered_by_a_reset_is_a_probe_and_keeps_its_sender() -> None:
+    # a SYN/ACK scan from an ephemeral port: Zeek declines to flip it ("doesn't work for stealth scans")
+    frames = [_c2s(1.0, 40000, 80, SYN | ACK, b""), _s2c(1.1, 80, 40000, RST, b"")]
+    [flow] = _run(frames)
+    assert _ends(flow) == (C, 40000, S, 80, CM, SM)
+    assert "flipped" not in flow.extra
+
+
+def test_joined_mid_stream_the_end_on_a_well_known_port_is_the_server() -> None:
+    # Modbus/TCP (tcp/502): the PLC's answer is the capture's first packet
+    frames = [_s2c(1.0, 502, 40000), _c2s(1.1, 40000, 502), _s2c(1.2, 502, 40000)]
+    [flow] = _run(frames)
+    assert _ends(flow) == (C, 40000, S, 502, CM, SM)
+    assert (flow.pkts_ab, flow.pkts_ba, flow.bytes_ab, flow.bytes_ba) == (1, 2, len(frames[1][1]),
+                                                                         len(frames[0][1]) + len(frames[2][1]))
+    assert flow.extra["flipped"] == "port"
+    assert _to_server(frames, ServerPorts.of()) == [False, True, False]
+
+
+def test_joined_mid_stream_a_declared_port_makes_the_server() -> None:
+    # DNP3's tcp/20000 is no well-known port: only an engine whose dissectors declare it flips the flow
+    frames = [_s2c(1.0, 20000, 40000), _c2s(1.1, 40000, 20000)]
+    [declared] = _run(frames, Engine([Dnp3Dissector()]))
+    assert _ends(declared) == (C, 40000, S, 20000, CM, SM)
+    [bare] = _run(frames, Engine([]))
+    assert _ends(bare) == (S, 20000, C, 40000, SM, CM)
+    assert "flipped" not in bare.extra
+
+
+@pytest.mark.parametrize(("first", "second"), [(5555, 40000), (502, 80), (49152, 40000)])
+def test_joined_mid_stream_without_one_likely_server_port_keeps_the_first_sender(first: int, second: int) -> None:
+    # two ephemeral ports; two likely server ports; a declared port in the dynamic range (RFC 6335 §6) facing
+    # an ephemeral one
+    frames = [_s2c(1.0, first, second), _c2s(1.1, second, first)]
+    [flow] = _run(frames, Engine([Dnp3Dissector()]) if first == 49152 else None)
+    assert _ends(flow) == (S, first, C, second, SM, CM)
+    assert not ServerPorts.of(tcp=(49152,)).tcp[49152]
+    assert ServerPorts.of(tcp=(20000,)).tcp[20000]
+
+
+def test_a_udp_answer_whose_request_was_not_captured_is_the_servers() -> None:
+    frames = [(1.0, ethernet(udp(S, C, 53, 40000, b"answer"), src=2, dst=1)),
+              (1.5, ethernet(udp(C, S, 40000, 53, b"query"), src=1, dst=2))]
+    [flow] = _run(frames)
+    assert _ends(flow) == (C, 40000, S, 53, CM, SM)
+    assert (flow.pkts_ab, flow.pkts_ba, flow.payload_ab, flow.payload_ba, flow.extra["flipped"]) == (1, 1, 5, 6, "port")
+
+
+def _broadcast(l3: bytes) -> bytes:
+    return b"\xff" * 6 + mac(2) + struct.pack(">H", 0x0800) + l3
+
+
+@pytest.mark.parametrize("frame", [
+    ethernet(udp(S, "255.255.255.255", 53, 40000, b"x"), src=2, dst=1),  # limited broadcast
+    ethernet(udp(S, "239.255.255.250", 53, 40000, b"x"), src=2, dst=1),  # IPv4 multicast
+    _broadcast(udp(S, "10.0.0.255", 53, 40000, b"x")),  # subnet broadcast: told by the MAC only
+])
+def test_udp_to_a_broadcast_or_multicast_destination_never_flips(frame: bytes) -> None:
+    [flow] = _run([(1.0, frame)])
+    assert (flow.a_ip, flow.a_port) == (S, 53)
+
+
+@pytest.mark.parametrize("cut", [1, 2, 4])
+def test_a_flow_over_several_batches_keeps_the_orientation_its_first_batch_gave(cut: int) -> None:
+    frames = [_s2c(1.0, 502, 40000), _c2s(1.1, 40000, 502), _s2c(1.2, 502, 40000),
+              _c2s(1.3, 40000, 502), _c2s(1.4, 40000, 502)]
+    [flow] = _run(frames, batch=cut)
+    assert _ends(flow) == (C, 40000, S, 502, CM, SM)
+    assert (flow.pkts_ab, flow.pkts_ba, flow.extra["flipped"]) == (3, 2, "port")
+    assert _to_server(frames, ServerPorts.of(), batch=cut) == [False, True, False, True, True]
+
+
+def test_a_later_batch_does_not_reorient_an_open_flow() -> None:
+    # two ephemeral ports: the first sender initiates, and a SYN of the other end one batch later changes
+    # nothing (the flow keeps one orientation for its life)
+    frames = [_s2c(1.0, 7000, 40000), _c2s(1.1, 40000, 7000, SYN, b"")]
+    [flow] = _run(frames, batch=1)
+    assert _ends(flow) == (S, 7000, C, 40000, SM, CM)
+
+
+def test_melsoft_joined_mid_stream_the_plc_on_tcp_5562_is_the_responder() -> None:
+    path = shared("pcaps", "ics_iti", "pcaps", "MELSEC", "melsoft_variant_clean.pcap")
+    engine = Engine()
+    flows = [f for b in read_capture(path) for f in engine.process(b).flows] + engine.flush().flows
+    [flow] = flows
+    # GX Works at 192.168.3.18 polls the FX5U at 192.168.3.250:5562 (tshark -z conv,tcp: 11699 frames from .18,
+    # 11045 from .250). Every frame is captured twice, once on each side of a relay (00:0c:29:0e:15:a7 forwards
+    # both ways, TTL unchanged), and the first frame is the relay's copy of the PLC's answer, so the PLC end's
+    # MAC in the flow is the relay's.
+    assert (flow.a_ip, flow.a_port, flow.b_ip, flow.b_port, flow.app) == ("192.168.3.18", 5001, "192.168.3.250",
+                                                                          5562, "melsoft")
+    assert (flow.pkts_ab, flow.pkts_ba, flow.extra["flipped"]) == (11699, 11045, "port")
+    assert (flow.a_mac, flow.b_mac) == ("38:e0:8e:e0:4e:07", "00:0c:29:0e:15:a7")
+    devices = _devices(path)
+    plc_end, gx_works = devices["mac:00:0c:29:0e:15:a7"], devices["mac:38:e0:8e:e0:4e:07"]
+    assert "192.168.3.250" in plc_end.ips
+    assert plc_end.attributes.get("service.server") == {"melsoft"}
+    assert "service.client" not in plc_end.attributes
+    assert gx_works.attributes.get("service.client") == {"melsoft"}
+    assert "service.server" not in gx_works.attributes
