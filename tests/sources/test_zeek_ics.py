@@ -10,7 +10,7 @@ from sqlalchemy import select
 from iotwarden.errors import ParseError
 from iotwarden.services.analyze import analyze
 from iotwarden.sources.zeek import read_zeek, sniff_zeek
-from iotwarden.sources.zeek_ics import map_dnp3, map_modbus
+from iotwarden.sources.zeek_ics import map_cip, map_cip_identity, map_dnp3, map_modbus
 from iotwarden.sources.zeek_map import service_name
 from iotwarden.store import Store
 from iotwarden.store.alert_models import AlertRow, FindingRow
@@ -123,3 +123,67 @@ def test_a_zeek_sensors_ics_logs_give_ot_devices_alerts_and_findings(tmp_path: P
     assert ("detect.ot.dnp3_cold_restart", rtu.key) in alerts
     assert ("detect.ot.modbus_write_new_host", plc.key) in alerts  # the master's writes were learned
     assert {("risk.ot.unauthorized_write", plc.key), ("risk.ot.cpu_stop", rtu.key)} <= findings
+
+
+# --- ICSNPP-ENIP: cip.log and cip_identity.log (columns as its README and test baselines give them) ---
+
+CIP_FIELDS = (f"{ID}\tis_orig\tcip_sequence_count\tdirection\tcip_service_code\tcip_service\tcip_status_code\t"
+              "cip_status\tcip_extended_status_code\tcip_extended_status\tclass_id\tclass_name\tinstance_id\t"
+              "attribute_id")
+IDENTITY_FIELDS = (f"{ID}\tis_orig\tsource_h\tsource_p\tdestination_h\tdestination_p\tencapsulation_version\t"
+                   "socket_address\tsocket_port\tvendor_id\tvendor_name\tdevice_type_id\tdevice_type_name\t"
+                   "product_code\trevision\tdevice_status\tserial_number\tproduct_name\tdevice_state")
+ENBT = "10.1.1.164"
+
+
+def test_a_cip_request_line_is_the_dissectors_cip_request_and_a_response_none() -> None:
+    rec = _rec(**{"id.resp_h": ENBT, "id.resp_p": 44818}, is_orig=True, direction="request", cip_service_code="0x10",
+               cip_service="Set Attribute Single", class_id="0xf5", class_name="TCP/IP Interface", instance_id="0x01",
+               attribute_id="0x05")
+    (obs,) = map_cip(rec)
+    assert (obs.proto, obs.kind, obs.src_ip, obs.dst_ip) == ("enip", "cip_request", SCADA, ENBT)
+    assert obs.fields == {"service": 0x10, "service_name": "set_attribute_single", "class": 0xF5,
+                          "class_name": "tcp_ip_interface", "instance": 1, "attribute": 5}
+    assert map_cip({**rec, "direction": "response", "is_orig": False}) == []
+    with pytest.raises(ParseError):
+        map_cip({**rec, "cip_service_code": None})
+
+
+def test_a_cip_identity_line_is_the_devices_identity() -> None:
+    rec = _rec(**{"id.orig_h": "10.1.1.167", "id.orig_p": 5262, "id.resp_h": ENBT, "id.resp_p": 44818}, is_orig=False,
+               socket_address=ENBT, socket_port=44818, vendor_id=1, vendor_name="Rockwell Automation/Allen-Bradley",
+               device_type_id=12, product_code=58, revision="4.3", device_status="0x0030",
+               serial_number="0x00524d8e", product_name="1756-ENBT/A", device_state="0x0003")
+    (obs,) = map_cip_identity(rec)
+    assert (obs.proto, obs.kind, obs.src_ip) == ("enip", "identity", ENBT)
+    assert obs.fields == {"vendor_id": 1, "device_type": 12, "product_code": 58, "revision": "4.3", "status": 0x30,
+                          "serial": "0x00524d8e", "product_name": "1756-ENBT/A", "state": 3, "ip": ENBT, "port": 44818}
+
+
+def test_a_malcolm_sensors_enip_logs_name_the_module_and_its_stop(tmp_path: Path) -> None:
+    folder = tmp_path / "zeek"
+    folder.mkdir()
+    conn_fields = f"{ID}\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\thistory\torig_l2_addr\t" \
+                  "resp_l2_addr"
+    eng, enbt_mac, eng_mac = "10.1.1.167", "00:00:bc:3e:eb:e4", "00:1b:21:00:01:67"
+    _write(folder / "conn.log", "conn", conn_fields, [
+        f"{T0:.6f}\tCa\t{eng}\t5262\t{ENBT}\t44818\ttcp\tenip\t1.0\t300\t300\tSF\tShADadFf\t{eng_mac}\t{enbt_mac}",
+        f"{T0 + 60:.6f}\tCb\t{eng}\t5263\t{ENBT}\t44818\ttcp\tenip\t1.0\t300\t300\tSF\tShADadFf\t{eng_mac}\t"
+        f"{enbt_mac}"])
+    _write(folder / "cip_identity.log", "cip_identity", IDENTITY_FIELDS, [
+        f"{T0 + 0.1:.6f}\tCa\t{eng}\t5262\t{ENBT}\t44818\tF\t{ENBT}\t44818\t{eng}\t5262\t1\t{ENBT}\t44818\t1\t"
+        "Rockwell Automation/Allen-Bradley\t12\tCommunications Adapter\t58\t4.3\t0x0030\t0x00524d8e\t1756-ENBT/A\t"
+        "0x0003"])
+    _write(folder / "cip.log", "cip", CIP_FIELDS, [
+        f"{T0 + 60.1:.6f}\tCb\t{eng}\t5263\t{ENBT}\t44818\tT\t7\trequest\t0x07\tStop\t-\t-\t-\t-\t0x01\t"
+        "Identity\t0x01\t-",
+        f"{T0 + 60.2:.6f}\tCb\t{eng}\t5263\t{ENBT}\t44818\tF\t7\tresponse\t0x07\tStop\t0x00\tSuccess\t"
+        "-\t-\t-\t-\t-\t-"])
+    assert [sniff_zeek(folder / f"{n}.log") for n in ("cip", "cip_identity")] == ["cip", "cip_identity"]
+    with Store(f"sqlite:///{tmp_path / 'iotwarden.db'}") as store:
+        assert [f.status for f in analyze([folder], store).files] == ["complete"]
+        with store.session() as s:
+            enbt = s.scalars(select(DeviceRow).where(DeviceRow.key == f"mac:{enbt_mac}")).one()
+            alerts = {(a.detector_id, a.device_key) for a in s.scalars(select(AlertRow))}
+    assert (enbt.vendor, enbt.model, enbt.category) == ("Rockwell Automation", "1756-ENBT/A", "ot")
+    assert ("detect.ot.cip_stop", enbt.key) in alerts

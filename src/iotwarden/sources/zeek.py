@@ -1,10 +1,10 @@
 """Zeek logs as a capture source: one log file, or a directory of them, -> RecordBatches.
 
-Reads conn, dns, dhcp, http, ssl, x509, ssh, software, known_*, modbus and dnp3 logs in TSV or JSON
-lines, plain or gzip'd, and joins across logs what Zeek splits: MACs/VLAN from conn.log (by ``uid``) onto the other
-logs' Observations, and x509.log certificates into one ``certificate`` Observation per server chain
-(ssl.log ``cert_chain_fps``/``cert_chain_fuids``), sent by that TLS server. Both joins need the logs
-read together (a directory); an x509 record no ssl.log record names goes out alone, with no
+Reads conn, dns, dhcp, http, ssl, x509, ssh, software, known_*, modbus and dnp3 logs (and ICSNPP's cip and
+cip_identity) in TSV or JSON lines, plain or gzip'd, and joins across logs what Zeek splits: MACs/VLAN from
+conn.log (by ``uid``) onto the other logs' Observations, and x509.log certificates into one ``certificate``
+Observation per server chain (ssl.log ``cert_chain_fps``/``cert_chain_fuids``), sent by that TLS server. Both
+joins need the logs read together (a directory); an x509 record no ssl.log record names goes out alone, with no
 addresses (``src_ip`` None).
 """
 
@@ -297,6 +297,10 @@ class _Joiner:
             observations = zeek_ics.map_modbus(rec)
         elif log_type == "dnp3":
             observations = zeek_ics.map_dnp3(rec)
+        elif log_type == "cip":
+            observations = zeek_ics.map_cip(rec)
+        elif log_type == "cip_identity":
+            observations = zeek_ics.map_cip_identity(rec)
         else:
             return [], []  # a log type we do not map, met inside a JSON stream
         return self._stamp(observations, rec.get("uid")), []

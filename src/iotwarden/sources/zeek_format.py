@@ -34,7 +34,7 @@ GZIP_MAGIC = b"\x1f\x8b"  # RFC 1952 §2.3.1 ID1 ID2
 # counted but produces nothing.
 KNOWN_TYPES = frozenset({
     "conn", "dns", "dhcp", "http", "ssl", "x509", "ssh", "software",
-    "known_hosts", "known_services", "known_devices", "modbus", "dnp3",
+    "known_hosts", "known_services", "known_devices", "modbus", "dnp3", "cip", "cip_identity",
 })
 
 # Columns that only one log type has: how a JSON log without ``_path`` is recognised by its keys.
@@ -54,6 +54,8 @@ _SIGNATURE_KEYS: tuple[tuple[str, str], ...] = (
     ("dhcp_host_name", "known_devices"),
     ("fc_request", "dnp3"),
     ("func", "modbus"),
+    ("cip_service_code", "cip"),
+    ("encapsulation_version", "cip_identity"),
 )
 
 _HEX_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")

@@ -14,20 +14,34 @@ Each line becomes the master's ``request`` (originator to responder, the dissect
 ``function_code``, ``function`` in dissect/modbus.py's or dissect/dnp3.py's spelling, ``is_write`` for
 Modbus), so the OT detectors and risk checks read a Zeek sensor's log as they read packets: a write
 from a new host, a DNP3 cold restart. A Modbus exception answer still shows the request was sent.
+
+CISA's ICSNPP-ENIP plugin (as Malcolm runs it; columns from its README and test baselines):
+
+* cip.log (``ENIP::CIP_Header``): one line per CIP request and response (``direction``), ``cip_service_code``
+  (hex text), ``class_id``, ``instance_id``, ``attribute_id``. A request becomes dissect/enip.py's
+  ``cip_request`` (``service``, ``service_name`` as dissect/cip.py names it, ``class``, ``instance``,
+  ``attribute``): a CIP Stop, a firmware transfer to the Non-Volatile Storage object or a Set Attribute
+  reach detect/ot.py and the risk.ot.* checks. Responses are left out (the requests carry the operation).
+* cip_identity.log (``ENIP::CIP_Identity_Item``): a ListIdentity answer, the dissector's ``identity``
+  (``vendor_id``, ``device_type``, ``product_code``, ``revision``, ``status``, ``serial``, ``product_name``,
+  ``state``) sent by the device at ``socket_address`` (else the line's sender), so the classifier names
+  the product as it does from packets (1756-ENBT/A).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from iotwarden.dissect.cip import CLASSES as CIP_CLASSES
+from iotwarden.dissect.cip import service_name as cip_service_name
 from iotwarden.dissect.dnp3 import FUNCTIONS as DNP3_FUNCTIONS
 from iotwarden.dissect.modbus import FUNCTIONS as MODBUS_FUNCTIONS
 from iotwarden.dissect.modbus import WRITE_FUNCTIONS
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
-from iotwarden.sources.zeek_fields import ConnId, get_int, get_str
+from iotwarden.sources.zeek_fields import ConnId, get_bool, get_int, get_ip, get_port, get_str
 
-MODBUS_PORT, DNP3_PORT = 502, 20000
+MODBUS_PORT, DNP3_PORT, ENIP_PORT = 502, 20000, 44818
 # Modbus::function_codes (Zeek base/protocols/modbus/consts.zeek) for the public codes of MAP §5.1 and
 # Schneider's 90 (Zeek: PROGRAM_UNITY); other names (PROGRAM_484, POLL_584_984, ...) keep Zeek's spelling
 ZEEK_MODBUS: dict[str, int] = {
@@ -88,3 +102,58 @@ def map_dnp3(rec: dict[str, Any]) -> list[Observation]:
         request.lower(), "reply": (get_str(rec, "fc_reply") or "").lower() or None, "iin": get_int(rec, "iin"),
     }
     return [cid.forward("dnp3", "request", fields)]
+
+
+def _number(rec: dict[str, Any], key: str) -> int | None:
+    """A count column, or ICSNPP's hex text ("0x0a")."""
+    value = rec.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = get_str(rec, key)
+    if text is None:
+        return None
+    try:
+        return int(text, 16) if text.lower().startswith("0x") else int(text)
+    except ValueError:
+        return None
+
+
+def map_cip(rec: dict[str, Any]) -> list[Observation]:
+    """ICSNPP cip.log -> dissect/enip.py's ``cip_request`` for a request line; a response line -> none."""
+    cid = _conn(rec, ENIP_PORT)
+    if (get_str(rec, "direction") or "").lower() != "request":
+        return []
+    code = _number(rec, "cip_service_code")
+    if code is None:
+        raise ParseError("cip record without cip_service_code")
+    cls = _number(rec, "class_id")
+    fields: dict[str, Any] = {
+        "service": code, "service_name": cip_service_name(code, {"class": cls} if cls is not None else {}),
+        "class": cls, "class_name": CIP_CLASSES.get(cls) if cls is not None else None,
+        "instance": _number(rec, "instance_id"), "attribute": _number(rec, "attribute_id"),
+    }
+    sent = cid.forward if get_bool(rec, "is_orig") is not False else cid.reverse
+    return [sent("enip", "cip_request", fields)]
+
+
+def map_cip_identity(rec: dict[str, Any]) -> list[Observation]:
+    """ICSNPP cip_identity.log -> dissect/enip.py's ``identity``, sent by the device it describes."""
+    cid = _conn(rec, ENIP_PORT)
+    vendor = _number(rec, "vendor_id")
+    if vendor is None:
+        raise ParseError("cip_identity record without vendor_id")
+    device_ip = get_ip(rec, "socket_address")
+    sent = cid.reverse if get_bool(rec, "is_orig") is False else cid.forward
+    revision = get_str(rec, "revision")
+    serial = _number(rec, "serial_number")
+    fields: dict[str, Any] = {
+        "vendor_id": vendor, "device_type": _number(rec, "device_type_id"),
+        "product_code": _number(rec, "product_code"), "revision": revision, "status": _number(rec, "device_status"),
+        "serial": f"0x{serial:08x}" if serial is not None else None, "product_name": get_str(rec, "product_name"),
+        "state": _number(rec, "device_state"), "ip": device_ip, "port": get_port(rec, "socket_port"),
+    }
+    obs = sent("enip", "identity", fields)
+    if device_ip is not None and device_ip != obs.src_ip:  # a gateway or scanner line naming another device
+        obs = Observation(ts=obs.ts, proto="enip", kind="identity", src_ip=device_ip, dst_ip=obs.dst_ip,
+                          src_port=obs.src_port, dst_port=obs.dst_port, ip_proto=obs.ip_proto, fields=obs.fields)
+    return [obs]
