@@ -236,7 +236,8 @@ class FlowTable:
         agg["mac_low"] = np.where(first_lh, src_mac, dst_mac)
         agg["mac_high"] = np.where(first_lh, dst_mac, src_mac)
         ipver = h.ipver[first_pkt].astype(np.int64)
-        flipped = orient(self.ports, lh=lh, flags=pk["flags"], sfirst=sfirst, proto=pk["proto"][sfirst],
+        flipped = orient(self.ports, lh=lh, syn_only=seg["syn_only"], sid=sid, sfirst=sfirst,
+                         first_flags=pk["flags"][sfirst], proto=pk["proto"][sfirst],
                          sport=h.sport[first_pkt], dport=h.dport[first_pkt],
                          other_flags=np.where(first_lh, agg["flags_hl"], agg["flags_lh"]),
                          group_dst=group_destination(ipver, h.dst_hi[first_pkt], h.dst_lo[first_pkt], dst_mac))

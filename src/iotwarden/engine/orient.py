@@ -72,23 +72,30 @@ def group_destination(ipver: I64, dst_hi: npt.NDArray[np.uint64], dst_lo: npt.ND
     return out
 
 
-def orient(ports: ServerPorts, *, lh: Bool, flags: I64, sfirst: I64, proto: I64, sport: Ports, dport: Ports,
-           other_flags: I64, group_dst: Bool) -> npt.NDArray[np.int8]:
-    """Per segment (packets sorted by segment, ``sfirst`` each one's first): why its initiator is not its
-    first packet's sender (an index into FLIP_REASONS, 0 when it is).
+def orient(ports: ServerPorts, *, lh: Bool, syn_only: Bool, sid: I64, sfirst: I64, first_flags: I64, proto: I64,
+           sport: Ports, dport: Ports, other_flags: I64, group_dst: Bool) -> npt.NDArray[np.int8]:
+    """Per segment (packets sorted by segment, ``sid`` each one's segment, ``sfirst`` each segment's first):
+    why its initiator is not its first packet's sender (an index into FLIP_REASONS, 0 when it is).
 
-    ``flags`` are per packet (0 for non-TCP); ``proto``, ``sport``/``dport`` (of the first packet),
-    ``other_flags`` (OR of the flags the first packet's receiver sent) and ``group_dst`` (the first packet
-    went to a group address) are per segment.
+    ``lh`` (direction) and ``syn_only`` (a SYN without ACK) are per packet; ``first_flags`` (TCP flags of the
+    first packet, 0 for non-TCP), ``proto``, ``sport``/``dport`` (of the first packet), ``other_flags`` (OR
+    of the flags the first packet's receiver sent) and ``group_dst`` (the first packet went to a group
+    address) are per segment.
     """
-    n = int(lh.shape[0])
-    syn_only = (flags & (TCP_SYN | TCP_ACK)) == TCP_SYN
-    at = np.minimum.reduceat(np.where(syn_only, np.arange(n), n), sfirst)
-    has_syn = at < n
+    nseg = int(sfirst.shape[0])
+    # each segment's first SYN without ACK, from the few such packets (positions ascend, and so do segments)
+    syn_at = np.flatnonzero(syn_only)
+    syn_seg = sid[syn_at]
+    firsts = np.ones(syn_at.shape[0], dtype=bool)
+    firsts[1:] = syn_seg[1:] != syn_seg[:-1]
+    syn_at, syn_seg = syn_at[firsts], syn_seg[firsts]
+    has_syn = np.zeros(nseg, dtype=bool)
+    has_syn[syn_seg] = True
     first_lh = lh[sfirst]
-    by_syn = has_syn & (lh[np.minimum(at, n - 1)] != first_lh)
+    by_syn = np.zeros(nseg, dtype=bool)
+    by_syn[syn_seg] = lh[syn_at] != first_lh[syn_seg]
     tcp = proto == IPPROTO_TCP
-    syn_ack = ~has_syn & tcp & ((flags[sfirst] & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
+    syn_ack = ~has_syn & tcp & ((first_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
     by_syn_ack = syn_ack & ((other_flags & TCP_RST) == 0)
     likely_s = np.where(tcp, ports.tcp[sport], ports.udp[sport])
     likely_d = np.where(tcp, ports.tcp[dport], ports.udp[dport])

@@ -62,8 +62,8 @@ def split_flows(
     ``pk`` holds per-packet ts, lh (direction), flags (TCP only), proto; ``carry`` per key the
     open table flow (exists, first, last, flags_lh, flags_hl). Returns ``start`` per packet,
     ``merged`` per segment (continues the table flow), ``reason_after`` per segment (why it
-    ended, when another of its key follows) and ``carry_reason`` per key (why the table flow ended
-    when the batch does not continue it).
+    ended, when another of its key follows), ``carry_reason`` per key (why the table flow ended
+    when the batch does not continue it) and ``syn_only`` per packet (a SYN without ACK).
     """
     ts, lh, flags, proto = pk["ts"], pk["lh"], pk["flags"], pk["proto"]
     n = int(ts.shape[0])
@@ -131,7 +131,8 @@ def split_flows(
     s_fin, s_rst = rules.closed_state(f_lh, f_hl, proto[sfirst])
     next_gap = np.append(dt[sfirst][1:], np.inf)
     reason_after = _reason(s_fin, s_rst, next_gap > idle[sfirst])
-    return {"start": start, "merged": merged, "reason_after": reason_after, "carry_reason": carry_reason}
+    return {"start": start, "merged": merged, "reason_after": reason_after, "carry_reason": carry_reason,
+            "syn_only": syn_only}
 
 
 def _walk_key(
