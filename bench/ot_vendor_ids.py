@@ -114,10 +114,11 @@ HEADERS = {
 # Data: the id -> company facts of ODVA's vendor-id registry, read from Wireshark 4.0's table of it (packet-cip.c
 # cip_vendor_vals, as `tshark -G values` lists field cip.id.vendor_id); ODVA's own list (odva.org, "Vendor ID") is
 # not reachable from here, so each rule names the registered company in its reference for checking against it.
-# Generated from those facts (no Wireshark text copied): company names read through vendor_aliases.yaml, so the
-# registry's "Rockwell Automation/Allen-Bradley" and the IEEE registrant agree. Left out: reserved ids, ODVA's own,
-# universities and institutes, test-tool makers, and chip or software-stack makers whose id reference designs
-# carry (Texas Instruments, Altera, Actel, Renesas, Innovasic, Wind River, TuxPLC ...): their id names no product.
+# Generated from those facts by bench/ot_vendor_ids.py (no Wireshark text copied); company names read through
+# vendor_aliases.yaml, so the registry's "Rockwell Automation/Allen-Bradley" and the IEEE registrant agree. Left
+# out: reserved ids, ODVA's own, universities and institutes, test-tool makers, and chip or software-stack makers
+# whose id reference designs carry (Texas Instruments, Altera, Actel, Renesas, Innovasic, Wind River, TuxPLC ...):
+# their id names no product.
 # The ids ot.yaml lists already (Rockwell 1, 5; Honeywell 3; Siemens 145 ...) stay there.
 source: ot
 rules:
@@ -130,10 +131,10 @@ rules:
 # Data: the id -> company facts of ASHRAE's registry (bacnet.org "Vendor IDs"), read from Wireshark 4.0's table of
 # it (packet-bacapp.c BACnetVendorIdentifiers, as `tshark -G values` lists field bacapp.vendor_identifier); the
 # registrar's own list is not reachable from here, so each rule names the registered company in its reference.
-# Generated from those facts (no Wireshark text copied), names read through vendor_aliases.yaml. Left out: ids of
-# ASHRAE, NIST, standards bodies and associations, universities, test labs, open-source stacks and chip makers,
-# and individuals: their id names no product's maker. The ids ot.yaml lists already (Trane 2, Johnson Controls 5,
-# Siemens 7/9/22 ...) stay there with their building_controller type.
+# Generated from those facts by bench/ot_vendor_ids.py (no Wireshark text copied), names read through
+# vendor_aliases.yaml. Left out: ids of ASHRAE, NIST, standards bodies and associations, universities, test labs,
+# open-source stacks and chip makers, and individuals: their id names no product's maker. The ids ot.yaml lists
+# already (Trane 2, Johnson Controls 5, Siemens 7/9/22 ...) stay there with their building_controller type.
 source: ot
 rules:
 """,
