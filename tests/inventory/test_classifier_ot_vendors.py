@@ -82,6 +82,7 @@ def test_the_new_bacnet_ids_name_no_kind_of_device() -> None:
 
 @pytest.mark.parametrize(("attribute", "value", "vendor"), [
     ("hartip.manufacturer_id", "38", "Rosemount"), ("hartip.manufacturer_id", "17", "Endress+Hauser"),
+    ("hartip.manufacturer_id", "63", "Foxboro"),
     ("pn_dcp.vendor_id", "42", "Siemens"),
 ])
 def test_hart_and_profinet_ids_name_the_maker(attribute: str, value: str, vendor: str) -> None:
