@@ -132,6 +132,7 @@ def test_every_registry_id_has_one_rule_naming_the_registered_company() -> None:
     ("00:0a:dc:00:00:01", "RuggedCom", "ot"),
     ("00:09:91:00:00:01", "GE Intelligent Platforms", "ot"),
     ("00:25:65:00:00:01", "Vizimax", "ot"),
+    ("00:90:e8:00:00:01", "Moxa", "ot"),  # its serial_server hint (0.4) stays under the threshold
     ("7c:16:0d:00:00:01", "Saia-Burgess", "building"),
     ("5c:c2:13:00:00:01", "Sauter", "building"),
     ("00:d0:6f:00:00:01", "KMC Controls", "building"),
