@@ -57,10 +57,12 @@ def test_the_real_panel_pc_and_its_windows_server_2008() -> None:
     devices = classified_by_ip(shared("pcaps", "ics_iti", "pcaps", "ModbusTCP", "mb2.pcap"))
     server, panel = devices["141.81.0.10"].classification, devices["141.81.0.182"].classification
     assert (server["os"].value, server["os_version"].value) == ("Windows", "Server 2008")
-    # IAS01 also answers S7comm CPU queries (a Siemens IPC running a software PLC): the OT protocol's own
-    # evidence (0.6) outweighs an SMB server's Windows Server NativeOS (0.5)
-    assert server["device_type"].value == "plc"
+    # IAS01 polls S7comm, Modbus and CIP and never sends from tcp/102 or 502 (tshark); it looked like it
+    # answered S7comm (a PLC) only while the engine took the first packet of a session the capture joined
+    # mid-stream, a PLC's answer, for the client's (engine/orient.py). A Windows Server 2008 SMB server, then
+    assert server["device_type"].value == "server"
     assert "smb.server.windows_server_native_os" in {e["rule_id"] for e in server["device_type"].evidence}
+    assert server["category"].value == "ot"  # what it polls
     assert (panel["os"].value, panel["os_version"].value) == ("Windows", "XP")
 
 
@@ -97,7 +99,10 @@ def test_a_windows_server_2003_acting_only_as_a_client_is_not_typed_a_server() -
     assert "smb.server_native_os" not in station.attributes
     got = station.classification
     assert (got["os"].value, got["os_version"].value) == ("Windows", "Server 2003")
-    assert (got["device_type"].value, got["category"].value) == ("ied", "ot")  # still the MMS evidence's
+    # an MMS client (it only ever sends to tcp/102: tshark), no IED: typed by nothing (before engine/orient.py,
+    # the IEDs' answers that began sessions the capture joined mid-stream made it look like their server)
+    assert "device_type" not in got
+    assert got["category"].value == "ot"
 
 
 @pytest.mark.parametrize(("attribute", "value"), [
