@@ -9,16 +9,18 @@ for each new flow from its packets in the batch that opens it:
 2. a first packet that is a SYN+ACK is the responder's, unless the other end answers it with a RST: that
    is a SYN/ACK probe, which Zeek declines to flip for ("doesn't work for stealth scans",
    ``src/packet_analysis/protocol/tcp/TCP.cc: TCPAnalyzer::WantConnection``); rule 3 decides it;
-3. otherwise the ports (Zeek's ``likely_server_ports``, ``base/frameworks/analyzer/main.zeek``: the ports
-   its analyzers register): the first packet's sender is the responder when its port is a likely server
-   port and the receiver's is not. Likely server ports are the well-known ones (< 1024, RFC 6335 §6) and
-   those the engine's dissectors declare, less any in the dynamic range (>= 49152, RFC 6335 §6: never
-   assigned, the first ports a Windows client takes). UDP follows rule 3 too (an answer whose request was
-   not captured), except towards a broadcast or multicast destination, which never answers anyone.
+3. otherwise the ports (Zeek's ``likely_server_ports``, to which each protocol script adds the ports it
+   registers its analyzer for, e.g. ``scripts/base/protocols/finger/main.zeek``): the first packet's sender
+   is the responder when its port is a likely server port and the receiver's is not. Likely server ports
+   are the well-known ones (< 1024, RFC 6335 §6) and those the engine's dissectors declare, less any in the
+   dynamic range (>= 49152, RFC 6335 §6: never assigned, the first ports a Windows client takes). UDP
+   follows rule 3 too (an answer whose request was not captured), except towards a broadcast or multicast
+   destination, which never answers anyone.
 
 When both or neither port is likely the first packet's sender stays the initiator (Zeek flips a
-both-likely pair towards the lower port; we keep what was seen). A flipped flow says why in
-``Flow.extra["flipped"]`` (Zeek's conn.log history letter ``^``).
+both-likely pair towards the lower port; we keep what was seen). Zeek does not count every port below 1024:
+a client on a privileged port talking to an undeclared server port (NFS to tcp/2049) would be flipped here when
+joined mid-stream. A flipped flow says why in ``Flow.extra["flipped"]`` (Zeek's conn.log history letter ``^``).
 """
 
 from __future__ import annotations
