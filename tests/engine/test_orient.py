@@ -93,6 +93,13 @@ def test_a_syn_ack_answered_by_a_reset_is_a_probe_and_keeps_its_sender() -> None
     assert "flipped" not in flow.extra
 
 
+def test_a_syn_ack_seen_first_and_a_session_later_reset_by_the_client_is_still_the_responders() -> None:
+    frames = [_s2c(1.0, 7000, 40000, SYN | ACK, b""), _c2s(1.1, 40000, 7000), _c2s(1.2, 40000, 7000, RST, b"")]
+    [flow] = _run(frames)
+    assert _ends(flow) == (C, 40000, S, 7000, CM, SM)
+    assert flow.extra["flipped"] == "syn-ack"
+
+
 def test_joined_mid_stream_the_end_on_a_well_known_port_is_the_server() -> None:
     # Modbus/TCP (tcp/502): the PLC's answer is the capture's first packet
     frames = [_s2c(1.0, 502, 40000), _c2s(1.1, 40000, 502), _s2c(1.2, 502, 40000)]

@@ -240,6 +240,7 @@ class FlowTable:
                          first_flags=pk["flags"][sfirst], proto=pk["proto"][sfirst],
                          sport=h.sport[first_pkt], dport=h.dport[first_pkt],
                          other_flags=np.where(first_lh, agg["flags_hl"], agg["flags_lh"]),
+                         other_payload=np.where(first_lh, agg["pay_hl"], agg["pay_lh"]),
                          group_dst=group_destination(ipver, h.dst_hi[first_pkt], h.dst_lo[first_pkt], dst_mac))
         init_low = first_lh ^ (flipped != 0)
         for k in ("a_hi", "a_lo", "b_hi", "b_lo"):

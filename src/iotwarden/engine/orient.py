@@ -6,8 +6,8 @@ for each new flow from its packets in the batch that opens it:
 
 1. a SYN without ACK names the initiator (also when it comes after the SYN+ACK: a reordered handshake,
    Zeek's ``Connection::FlipRoles``);
-2. a first packet that is a SYN+ACK is the responder's, unless the other end answers it with a RST: that
-   is a SYN/ACK probe, which Zeek declines to flip for ("doesn't work for stealth scans",
+2. a first packet that is a SYN+ACK is the responder's, unless the other end answers it with a RST and no
+   data: that is a SYN/ACK probe, which Zeek declines to flip for ("doesn't work for stealth scans",
    ``src/packet_analysis/protocol/tcp/TCP.cc: TCPAnalyzer::WantConnection``); rule 3 decides it;
 3. otherwise the ports (Zeek's ``likely_server_ports``, to which each protocol script adds the ports it
    registers its analyzer for, e.g. ``scripts/base/protocols/finger/main.zeek``): the first packet's sender
@@ -75,14 +75,14 @@ def group_destination(ipver: I64, dst_hi: npt.NDArray[np.uint64], dst_lo: npt.ND
 
 
 def orient(ports: ServerPorts, *, lh: Bool, syn_only: Bool, sid: I64, sfirst: I64, first_flags: I64, proto: I64,
-           sport: Ports, dport: Ports, other_flags: I64, group_dst: Bool) -> npt.NDArray[np.int8]:
+           sport: Ports, dport: Ports, other_flags: I64, other_payload: I64, group_dst: Bool) -> npt.NDArray[np.int8]:
     """Per segment (packets sorted by segment, ``sid`` each one's segment, ``sfirst`` each segment's first):
     why its initiator is not its first packet's sender (an index into FLIP_REASONS, 0 when it is).
 
     ``lh`` (direction) and ``syn_only`` (a SYN without ACK) are per packet; ``first_flags`` (TCP flags of the
-    first packet, 0 for non-TCP), ``proto``, ``sport``/``dport`` (of the first packet), ``other_flags`` (OR
-    of the flags the first packet's receiver sent) and ``group_dst`` (the first packet went to a group
-    address) are per segment.
+    first packet, 0 for non-TCP), ``proto``, ``sport``/``dport`` (of the first packet), ``other_flags`` and
+    ``other_payload`` (OR of the flags and payload bytes the first packet's receiver sent) and ``group_dst``
+    (the first packet went to a group address) are per segment.
     """
     nseg = int(sfirst.shape[0])
     # each segment's first SYN without ACK, from the few such packets (positions ascend, and so do segments)
@@ -98,7 +98,7 @@ def orient(ports: ServerPorts, *, lh: Bool, syn_only: Bool, sid: I64, sfirst: I6
     by_syn[syn_seg] = lh[syn_at] != first_lh[syn_seg]
     tcp = proto == IPPROTO_TCP
     syn_ack = ~has_syn & tcp & ((first_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
-    by_syn_ack = syn_ack & ((other_flags & TCP_RST) == 0)
+    by_syn_ack = syn_ack & (((other_flags & TCP_RST) == 0) | (other_payload > 0))
     likely_s = np.where(tcp, ports.tcp[sport], ports.udp[sport])
     likely_d = np.where(tcp, ports.tcp[dport], ports.udp[dport])
     by_port = (~has_syn & ~by_syn_ack & likely_s & ~likely_d
