@@ -148,7 +148,7 @@ def _broadcast(l3: bytes) -> bytes:
     ethernet(udp(S, "255.255.255.255", 53, 40000, b"x"), src=2, dst=1),  # limited broadcast
     ethernet(udp(S, "239.255.255.250", 53, 40000, b"x"), src=2, dst=1),  # IPv4 multicast
     _broadcast(udp(S, "10.0.0.255", 53, 40000, b"x")),  # subnet broadcast: told by the MAC only
-])
+], ids=["limited-broadcast", "ipv4-multicast", "subnet-broadcast"])
 def test_udp_to_a_broadcast_or_multicast_destination_never_flips(frame: bytes) -> None:
     [flow] = _run([(1.0, frame)])
     assert (flow.a_ip, flow.a_port) == (S, 53)
