@@ -14,7 +14,7 @@ import heapq
 import itertools
 import math
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -37,6 +37,13 @@ from iotwarden.sources.zeek_format import (
     sniff_lines,
     to_time,
 )
+
+# the logs whose records are Observations alone, one function each (conn, ssl, x509 and known_* join or branch)
+OBSERVATION_MAPPERS: dict[str, Callable[[dict[str, Any]], list[Observation]]] = {
+    "dns": zeek_map.map_dns, "dhcp": zeek_map.map_dhcp, "http": zeek_map.map_http, "ssh": zeek_map.map_ssh,
+    "software": zeek_map.map_software, "modbus": zeek_ics.map_modbus, "dnp3": zeek_ics.map_dnp3,
+    "cip": zeek_ics.map_cip, "cip_identity": zeek_ics.map_cip_identity,
+}
 
 # conn.log uids remembered to stamp MACs and VLAN on the other logs' records of the same connection.
 MAX_TRACKED_UIDS = 65536
@@ -281,28 +288,13 @@ class _Joiner:
                     for key in keys:
                         if key not in chain.found:
                             self.waiting.put(key, [*(self.waiting.get(key) or []), chain_id])
-        elif log_type == "dns":
-            observations = zeek_map.map_dns(rec)
-        elif log_type == "dhcp":
-            observations = zeek_map.map_dhcp(rec)
-        elif log_type == "http":
-            observations = zeek_map.map_http(rec)
-        elif log_type == "ssh":
-            observations = zeek_map.map_ssh(rec)
-        elif log_type == "software":
-            observations = zeek_map.map_software(rec)
         elif log_type in ("known_hosts", "known_services", "known_devices"):
             observations = zeek_map.map_known(log_type, rec)
-        elif log_type == "modbus":
-            observations = zeek_ics.map_modbus(rec)
-        elif log_type == "dnp3":
-            observations = zeek_ics.map_dnp3(rec)
-        elif log_type == "cip":
-            observations = zeek_ics.map_cip(rec)
-        elif log_type == "cip_identity":
-            observations = zeek_ics.map_cip_identity(rec)
         else:
-            return [], []  # a log type we do not map, met inside a JSON stream
+            mapper = OBSERVATION_MAPPERS.get(log_type)
+            if mapper is None:
+                return [], []  # a log type we do not map, met inside a JSON stream
+            observations = mapper(rec)
         return self._stamp(observations, rec.get("uid")), []
 
     def _x509(self, rec: dict[str, Any]) -> list[Observation]:
