@@ -288,12 +288,24 @@ def test_a_socket_begun_while_learning_and_retransmitted_after_it_is_no_beat() -
     assert ("10.0.0.7", C2, 443) not in early._series
 
 
-@pytest.mark.parametrize(("sockets", "max_intervals", "period"), [(5, 32, 60.0), (7, 32, None), (7, 64, 60.0)])
-def test_rounds_are_judged_while_the_connects_kept_hold_seven_of_them(sockets: int, max_intervals: int,
+@pytest.mark.parametrize(("sockets", "max_connects", "period"),
+                         [(5, 128, 60.0), (7, 128, 60.0), (21, 128, 60.0), (25, 128, 59.6), (26, 128, None),
+                          (26, 160, 60.0)])
+def test_rounds_are_judged_while_the_connects_kept_hold_seven_of_them(sockets: int, max_connects: int,
                                                                      period: float | None) -> None:
-    """A series keeps its latest ``max_intervals + 1`` connects: six whole rounds and the next one's first
-    connect fit in the default 33 for up to five sockets a poll; seven a poll are never judged (the
-    named limit) until ``max_intervals`` is raised."""
-    flows = _polls((sockets,), 60.0, offset=0.3, n=30)
-    alerts = feed([BeaconDetector({"learn_s": 600.0, "max_intervals": max_intervals})], flows=[LEARNED, *flows])
-    assert [a.evidence["period_s"] for a in alerts] == ([period] if period else [])
+    """A series keeps its latest ``max_intervals + 1`` rounds, at most ``max_connects`` connects: a poll of
+    seven sockets at once (once the named limit: 33 connects kept) is judged as a poll of one is; up to
+    25 a poll leave seven rounds in the default 128 (five whole, the oldest's latest sockets, the newest's
+    first), 26 are never judged (the named limit now) until ``max_connects`` is raised."""
+    flows = _polls((sockets,), 60.0, offset=0.1, n=30)
+    alerts = feed([BeaconDetector({"learn_s": 600.0, "max_connects": max_connects})], flows=[LEARNED, *flows])
+    # 22-25 a poll: the oldest round kept is its latest sockets, its beat a little late, the period a little short
+    assert [round(a.evidence["period_s"], 1) for a in alerts] == ([period] if period else [])
+
+
+def test_a_series_of_one_socket_a_poll_keeps_max_intervals_plus_one_connects() -> None:
+    det = BeaconDetector({"learn_s": 600.0, "min_intervals": 50, "max_intervals": 10})  # kept, never judged
+    feed([det], flows=[LEARNED, *_polls((1,), 60.0, n=30)])
+    beats = det._series[("10.0.0.7", C2, 4975)]
+    assert isinstance(beats, Beats) and len(beats.times) == 11 and beats.rounds == 11
+    assert beats.times[0] == 1000.0 + 19 * 60.0

@@ -26,7 +26,10 @@ connect by connect, the long gaps between polls were trimmed as missed check-ins
 every 200 s with three sockets 2 s apart read as a beacon every 2 s. 3 s stays under the fastest
 fixed C&C pace documented (Gafgyt retries every 5 s), so periods under it read as one round. Rounds
 are formed when a series is judged, over its start times sorted (flows come as they end, not as they
-start), so the order records arrive in never splits one. A TCP connect begun near the end of the
+start), so the order records arrive in never splits one. A series keeps its latest ``max_intervals + 1``
+rounds (counted as connects come: a connect ``round_s`` or more from the one before opens a round), at most
+``max_connects`` connects: a poll of seven sockets at once is judged as a poll of one is. A TCP connect
+begun near the end of the
 device's learning phase to a destination learned there is kept as a socket in flight, no beat, so its
 SYN retransmissions logged after the phase are no beats either.
 """
@@ -66,7 +69,8 @@ INFRA_PORTS = frozenset({53, 67, 68, 123, 137, 138, 1900, 5353, 5355})  # DNS, D
 @dataclass(frozen=True)
 class BeaconOptions(Options):
     min_intervals: int = 6  # intervals needed before judging a series
-    max_intervals: int = 32  # start times kept per series (connects: a round of k sockets takes k)
+    max_intervals: int = 32  # rounds (beats) kept per series, one more than this
+    max_connects: int = 128  # connects kept per series at most (a round of k sockets takes k)
     round_s: float = 3.0  # a connect starting within this of the previous one is the same round (beat)
     max_jitter: float = 0.2  # coefficient of variation of the intervals below which it is a beacon
     trim: float = 0.2  # share of the longest intervals ignored (missed beacons, capture gaps)
@@ -78,6 +82,7 @@ class BeaconOptions(Options):
     max_named_devices: int = 100_000  # devices known to reach named destinations (LRU)
     max_literal_hosts: int = 100_000  # (device, address) pairs whose HTTP Host was that address (LRU)
     bounds: ClassVar[dict[str, Range]] = {"min_intervals": (2, COUNT[1]), "max_intervals": (2, 100_000),
+                                          "max_connects": (2, 100_000),
                                           "round_s": DURATION, "max_jitter": (0.0, 100.0), "trim": (0.0, 0.9),
                                           "min_period_s": SECONDS, "max_period_s": SECONDS, "learn_s": DURATION,
                                           "max_series": ENTRIES, "max_names": ENTRIES, "max_named_devices": ENTRIES,
@@ -94,6 +99,7 @@ class Beats:
     times: list[float]
     sport: int
     earlier: Sockets = ()
+    rounds: int = 0  # rounds among ``times``, counted as they come (a start round_s or more from the last)
 
 
 class BeaconDetector(Detector):
@@ -136,6 +142,7 @@ class BeaconDetector(Detector):
         o: BeaconOptions = self.options
         normal, table, names, naming = self.normal, self._series, self._names, self._naming
         limit, keep, judge_at = o.max_series, o.max_intervals + 1, o.min_intervals + 1
+        cap, round_s = max(o.max_connects, keep), o.round_s
         one_time = keep >= 1 and judge_at > 1  # a series of one start time: kept as it is, never judged
         touch, learn_s, beats_of = normal.touch, normal.learn_s, self._beats_of
         for flow in flows:
@@ -177,11 +184,15 @@ class BeaconDetector(Detector):
                 if same_socket(flow, beats.sport, latest, earlier=beats.earlier):
                     continue  # a recent connect's SYN retransmitted, logged apart by Zeek
                 beats.earlier = earlier_sockets(beats.sport, latest, beats.earlier, ts)
+            if not times or abs(ts - times[-1]) >= round_s:
+                beats.rounds += 1
             times.append(ts)
             beats.sport = flow.a_port
-            if len(times) > keep:
+            while beats.rounds > keep or len(times) > cap:  # the oldest round goes, connect by connect
+                if len(times) == 1 or abs(times[1] - times[0]) >= round_s:
+                    beats.rounds -= 1
                 del times[0]
-            if len(times) >= judge_at:
+            if beats.rounds >= judge_at:
                 self._judge(ctx, flow, name, times)
 
     def flow(self, ctx: Context, flow: Flow) -> None:
@@ -199,7 +210,7 @@ class BeaconDetector(Detector):
         if isinstance(held, Beats):
             return held
         assert isinstance(held, tuple)  # a series of one: (start, source port)
-        beats = table[key] = Beats([held[0]], held[1])
+        beats = table[key] = Beats([held[0]], held[1], rounds=1)
         return beats
 
     def _learned_socket(self, key: tuple[str, str, int], flow: Flow) -> None:
