@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from iotwarden.dissect import ot_operation_protocols
-from iotwarden.model.otops import CLASSES, RISK_CLASS, device_sent, operation_of
+from iotwarden.model.otops import CLASSES, MARKING_PROTOCOLS, RISK_CLASS, device_sent, operation_of
 
 
 @pytest.mark.parametrize("cls", sorted(CLASSES))
@@ -27,5 +27,5 @@ def test_only_a_true_flag_says_the_device_sent_it() -> None:
 
 def test_the_marking_dissectors_are_found_in_the_registry() -> None:
     marked = ot_operation_protocols()
-    assert {"iec104", "hartip", "pn_dcp"} <= marked  # among them; the older OT dissectors are named one by one
-    assert not {"modbus", "s7comm", "dnp3", "http"} & marked
+    assert marked == MARKING_PROTOCOLS  # the detectors observe exactly the protocols whose requests are marked
+    assert not {"modbus", "s7comm", "dnp3", "http"} & marked  # the older OT dissectors are named one by one

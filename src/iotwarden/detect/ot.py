@@ -40,11 +40,10 @@ from collections import OrderedDict
 from typing import ClassVar
 
 from iotwarden.detect.base import Detector, number, subject_key, text
-from iotwarden.dissect import ot_operation_protocols
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
 from iotwarden.model.finding import Severity
-from iotwarden.model.otops import device_sent, operation_of
+from iotwarden.model.otops import MARKING_PROTOCOLS, device_sent, operation_of
 
 S7_STOP, CIP_STOP, UMAS_STOP = "detect.ot.s7_cpu_stop", "detect.ot.cip_stop", "detect.ot.umas_stop"
 DOWNLOAD, FIRMWARE = "detect.ot.program_download", "detect.ot.firmware_update"
@@ -144,7 +143,7 @@ def _device_sent(obs: Observation) -> bool:
 class OtOperationDetector(Detector):
     """Every dangerous operation is reported; the pipeline folds repeats (one per PLC and master)."""
     # on_observation only for these (hooks.py)
-    observes = frozenset({"s7comm", "mms", "enip", "modbus", "dnp3"}) | ot_operation_protocols()
+    observes = frozenset({"s7comm", "mms", "enip", "modbus", "dnp3"}) | MARKING_PROTOCOLS
 
     name: ClassVar[str] = "detect.ot"
     ids: ClassVar[tuple[str, ...]] = (S7_STOP, CIP_STOP, UMAS_STOP, DOWNLOAD, FIRMWARE, COLD, WARM, MMS_STOP,

@@ -20,10 +20,9 @@ from typing import ClassVar
 
 from iotwarden.detect.base import DURATION, Detector, Options, Range, number, subject_key, text
 from iotwarden.detect.baseline import LEARN_S, Novelty
-from iotwarden.dissect import ot_operation_protocols
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
-from iotwarden.model.otops import device_sent, operation_of
+from iotwarden.model.otops import MARKING_PROTOCOLS, device_sent, operation_of
 
 MODBUS, DNP3, S7 = "detect.ot.modbus_write_new_host", "detect.ot.dnp3_write_new_host", "detect.ot.s7_write_new_host"
 MMS = "detect.ot.mms_write_new_host"
@@ -68,7 +67,7 @@ class OtWriteOptions(Options):
 
 class OtWriteDetector(Detector):
     # the manager calls on_observation only for these (hooks.py)
-    observes = frozenset({"modbus", "dnp3", "s7comm", "mms"}) | ot_operation_protocols()
+    observes = frozenset({"modbus", "dnp3", "s7comm", "mms"}) | MARKING_PROTOCOLS
     name: ClassVar[str] = "detect.ot_write"
     ids: ClassVar[tuple[str, ...]] = (MODBUS, DNP3, S7, MMS, GENERIC)
     defaults: ClassVar[Options] = OtWriteOptions()

@@ -21,6 +21,9 @@ from collections.abc import Mapping
 
 OPERATION, NAME, DEVICE_SENT = "ot_operation", "ot_operation_name", "ot_device_sent"
 CLASSES = frozenset({"write", "program", "stop", "restart", "firmware", "config"})
+# the protocols whose dissector declares ``ot_operations`` (dissect.ot_operation_protocols(), which
+# tests/model/test_otops.py pins equal): named here so the detectors observe them without importing every dissector
+MARKING_PROTOCOLS = frozenset({"ads", "fins", "hartip", "iec104", "melsec", "melsoft", "opcua", "pn_dcp"})
 # the risk.ot.* checks have four classes (risk/checks/ot_operations.py): restart is a stop, config a write
 RISK_CLASS = {"write": "write", "config": "write", "program": "program", "stop": "stop", "restart": "stop",
               "firmware": "firmware"}

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from iotwarden.dissect import ot_operation_protocols
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
 from iotwarden.model.finding import Finding
-from iotwarden.model.otops import RISK_CLASS, device_sent, operation_of
+from iotwarden.model.otops import MARKING_PROTOCOLS, RISK_CLASS, device_sent, operation_of
 from iotwarden.risk.base import Check, Hit, Option
 from iotwarden.risk.subjects import Endpoint, SubjectIndex, endpoint_of
 
@@ -139,7 +138,7 @@ class OtOperationCheck(Check):
 
     operation_class: ClassVar[str] = ""
     protos: ClassVar[frozenset[str]] = frozenset({"modbus", "s7comm", "dnp3", "enip", "bacnet"}) | \
-        ot_operation_protocols()
+        MARKING_PROTOCOLS
     options: ClassVar[tuple[Option, ...]] = ot_options(("engineering_workstation",))
 
     def __init__(self) -> None:
