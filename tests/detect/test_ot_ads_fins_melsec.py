@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import shared
 from tests.detect.runner import detect
+from tests.risk.harness import analyse, found
 
 BECKOFF = ("pcaps", "ics_iti", "pcaps", "beckoff")
 ROUTES = {  # capture -> (engineering host that added the route, add-route requests)
@@ -40,5 +41,12 @@ def test_gx_works_stopping_the_fx5u_and_writing_its_files_is_seen_on_the_plc() -
     ctx = detect([shared("pcaps", "ics_iti", "pcaps", "MELSEC", "melsoft_UDP_clean_1.pcap")])
     ot = {a.id: a for a in ctx.alerts if a.id.startswith("detect.ot.")}
     assert set(ot) == {"detect.ot.cpu_stop", "detect.ot.program_download"}
-    assert {a.dst_ip for a in ot.values()} == {"192.168.3.250"}
+    assert {(a.src_ip, a.dst_ip) for a in ot.values()} == {("192.168.3.101", "192.168.3.250")}  # GX Works, the PLC
     assert ot["detect.ot.program_download"].count == 17  # "MAIN PRG", "CPU PRM", ... file writes
+
+
+def test_the_risk_checks_name_gx_works_host_as_the_unauthorised_source() -> None:
+    ctx, _ = analyse(shared("pcaps", "ics_iti", "pcaps", "MELSEC", "melsoft_UDP_clean_1.pcap"))
+    for check in ("risk.ot.cpu_stop", "risk.ot.program_change"):
+        (finding,) = found(ctx, check).values()
+        assert finding.evidence["unauthorised_sources"] == ["mac:84:7b:eb:0d:bd:b7"]  # 192.168.3.101, not broadcast

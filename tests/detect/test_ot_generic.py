@@ -74,3 +74,14 @@ def test_a_layer_2_request_names_both_ends_by_mac() -> None:
                       dst_mac="08:00:06:93:cf:32", fields={"ot_operation": "config", "ot_operation_name": "set_ip"})
     (alert,) = feed([OtOperationDetector()], observations=[obs])
     assert alert.title == "XPROTO set_ip (network configuration change) sent to 08:00:06:93:cf:32 by 00:0c:29:ba:09:ea"
+
+
+def test_a_broadcast_answer_names_the_requester_its_dissector_paired() -> None:
+    answer = _request("stop", "remote_control_stop", src="10.0.30.20", dst="255.255.255.255", ot_device_sent=True,
+                      ot_requester_ip="10.0.30.5", ot_requester_mac="00:1b:21:00:00:05")
+    (alert,) = feed([OtOperationDetector()], observations=[answer])
+    assert (alert.src_ip, alert.dst_ip) == ("10.0.30.5", "10.0.30.20")
+    write = _request("write", "w", src="10.0.30.20", dst="255.255.255.255", ot_device_sent=True,
+                     ot_requester_ip="10.0.30.5")
+    (written,) = feed([OtWriteDetector({"learn_s": 0.0})], observations=[write])
+    assert (written.src_ip, written.dst_ip) == ("10.0.30.5", "10.0.30.20")

@@ -98,10 +98,12 @@ def test_answers_repeat_their_requests_command_and_the_plcs_answers_are_marked()
     assert [(o.kind, o.src_ip, o.fields["packet_reference"]) for o in stop] == [
         ("request", "192.168.3.101", 0x0B), ("answer", "192.168.3.250", 0x0B)]
     # over UDP requests go to the broadcast address: the PLC's answers name it, marked as sent by the device
+    # (and name the requester: the latest broadcast request of that command and packet reference)
     marked = Counter((o.kind, o.src_ip, o.fields["ot_operation"], o.fields["ot_operation_name"],
-                      o.fields.get("ot_device_sent")) for o in obs if "ot_operation" in o.fields)
-    assert marked == {("answer", "192.168.3.250", "stop", "remote_control_stop", True): 1,
-                      ("answer", "192.168.3.250", "program", "file_write", True): 17}
+                      o.fields.get("ot_device_sent"), o.fields.get("ot_requester_ip"))
+                     for o in obs if "ot_operation" in o.fields)
+    assert marked == {("answer", "192.168.3.250", "stop", "remote_control_stop", True, "192.168.3.101"): 1,
+                      ("answer", "192.168.3.250", "program", "file_write", True, "192.168.3.101"): 17}
 
 
 def test_over_tcp_the_request_is_marked() -> None:

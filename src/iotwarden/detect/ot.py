@@ -43,7 +43,7 @@ from iotwarden.detect.base import Detector, number, subject_key, text
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
 from iotwarden.model.finding import Severity
-from iotwarden.model.otops import MARKING_PROTOCOLS, device_sent, operation_of
+from iotwarden.model.otops import MARKING_PROTOCOLS, device_sent, operation_of, requester
 
 S7_STOP, CIP_STOP, UMAS_STOP = "detect.ot.s7_cpu_stop", "detect.ot.cip_stop", "detect.ot.umas_stop"
 DOWNLOAD, FIRMWARE = "detect.ot.program_download", "detect.ot.firmware_update"
@@ -173,7 +173,9 @@ class OtOperationDetector(Detector):
         detector_id, what, severity, mitre = found
         plc, plc_mac, operator, operator_mac = obs.dst_ip, obs.dst_mac, obs.src_ip, obs.src_mac
         if _device_sent(obs):
-            plc, plc_mac, operator, operator_mac = obs.src_ip, obs.src_mac, obs.dst_ip, obs.dst_mac
+            asker_ip, asker_mac = requester(obs.fields)  # a broadcast answer's requester, paired by its dissector
+            plc, plc_mac = obs.src_ip, obs.src_mac
+            operator, operator_mac = (asker_ip, asker_mac) if asker_ip or asker_mac else (obs.dst_ip, obs.dst_mac)
         if obs.proto in ANSWERS and self._answer_of_a_seen_job(obs, plc, operator):
             return
         who = operator or operator_mac  # a layer-2 request (PROFINET DCP) has MACs only

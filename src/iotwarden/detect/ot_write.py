@@ -22,7 +22,7 @@ from iotwarden.detect.base import DURATION, Detector, Options, Range, number, su
 from iotwarden.detect.baseline import LEARN_S, Novelty
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
-from iotwarden.model.otops import MARKING_PROTOCOLS, device_sent, operation_of
+from iotwarden.model.otops import MARKING_PROTOCOLS, device_sent, operation_of, requester
 
 MODBUS, DNP3, S7 = "detect.ot.modbus_write_new_host", "detect.ot.dnp3_write_new_host", "detect.ot.s7_write_new_host"
 MMS = "detect.ot.mms_write_new_host"
@@ -81,8 +81,8 @@ class OtWriteDetector(Detector):
         if found is None:
             return
         detector_id, what, answer = found
-        device, device_mac, writer = (obs.src_ip, obs.src_mac, obs.dst_ip) if answer else \
-            (obs.dst_ip, obs.dst_mac, obs.src_ip)
+        device, device_mac, writer = (obs.src_ip, obs.src_mac, requester(obs.fields)[0] or obs.dst_ip) if answer \
+            else (obs.dst_ip, obs.dst_mac, obs.src_ip)
         if not device or not self.writers.check(device, writer, obs.ts):
             return
         self.raise_alert(ctx, detector_id, title=f"{what} to {device} from a new host {writer}",

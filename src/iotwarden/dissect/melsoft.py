@@ -40,11 +40,13 @@ operating status, remote RESET restarts the CPU): Remote Control Run/Stop/Pause 
 keeps its program and parameters as files: melsoft_UDP_clean_1 writes "MAIN PRG", "CPU PRM", "SYSTEM PRM"
 with it). Modify Value (0x0410) is not marked: its answers in these captures carry up to 1 KB, so what it
 modifies is not known. Over TCP the request is marked; over UDP, where GX Works broadcasts its requests and
-the PLC broadcasts its answers, the PLC's answer is (``ot_device_sent``).
+the PLC broadcasts its answers, the PLC's answer is (``ot_device_sent``), with the requester of the latest
+request of that command and packet reference (``ot_requester_ip``/``_mac``).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -69,6 +71,7 @@ COMMANDS = {  # melsoft_bhmea2023.lua command_codes
     0x1133: "user_information_registration", 0x1859: "file_list_read", 0x1868: "file_read", 0x1869: "file_write",
 }
 
+MAX_ASKED = 256  # broadcast requests remembered to name the requester in the PLC's answer
 OPERATIONS = {  # command -> model/otops.py class (module docstring)
     0x1001: "stop", 0x1002: "stop", 0x1003: "stop", 0x1120: "stop", 0x1006: "restart", 0x1869: "program",
 }
@@ -101,6 +104,10 @@ class MelsoftDissector(ResyncOnGap, StreamDissector):
     tcp_ports: ClassVar[tuple[int, ...]] = (TCP_PORT, TCP_PORT_Q)
     ot_operations: ClassVar[bool] = True
 
+    def __init__(self) -> None:
+        # (command, packet reference) -> (ip, mac) of the latest broadcast request: its answer names the requester
+        self._asked: OrderedDict[tuple[int, int], tuple[str | None, str | None]] = OrderedDict()
+
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         if pkt.ip_proto == 17:
             return list(self._datagram(pkt, data))
@@ -126,12 +133,21 @@ class MelsoftDissector(ResyncOnGap, StreamDissector):
             command = u16be(msg, at)
             fields.update(command=f"0x{command:04x}", command_name=COMMANDS.get(command, "unknown"),
                           packet_reference=u16le(msg, at + 2))
+            reference = fields["packet_reference"]
+            if command in OPERATIONS and kind == "request" and pkt.ip_proto == 17:
+                self._asked[(command, reference)] = (pkt.src_ip, pkt.src_mac)
+                self._asked.move_to_end((command, reference))
+                if len(self._asked) > MAX_ASKED:
+                    self._asked.popitem(last=False)
             if command in OPERATIONS and (kind == "request") == (pkt.ip_proto == 6):
                 # over TCP the request names the PLC; over UDP GX Works sends it to the broadcast address and
-                # only the PLC's answer (the same code, also broadcast) says which PLC did it
+                # only the PLC's answer (the same code, also broadcast) says which PLC did it, its request who
                 fields.update(ot_operation=OPERATIONS[command], ot_operation_name=fields["command_name"])
                 if kind == "answer":
                     fields["ot_device_sent"] = True
+                    asker = self._asked.pop((command, reference), None)
+                    if asker is not None:
+                        fields["ot_requester_ip"], fields["ot_requester_mac"] = asker
         yield pkt.observation(self.name, kind, fields)
         if kind == "answer":
             model = _model(msg)

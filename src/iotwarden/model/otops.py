@@ -13,6 +13,8 @@ detector and check then reads it without knowing the protocol:
 * ``ot_operation_name``: the protocol's own name of the request (``c_sc_na_1``, ``write_control``).
 * ``ot_device_sent`` (optional, default False): True when the controller itself sent the observation
   (an answer seen without its request); otherwise the request's receiver is the controller.
+* ``ot_requester_ip`` / ``ot_requester_mac`` (optional, with ``ot_device_sent``): who asked, when the answer
+  does not say it (an answer to the broadcast address, its request paired by the dissector).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 OPERATION, NAME, DEVICE_SENT = "ot_operation", "ot_operation_name", "ot_device_sent"
+REQUESTER_IP, REQUESTER_MAC = "ot_requester_ip", "ot_requester_mac"
 CLASSES = frozenset({"write", "program", "stop", "restart", "firmware", "config"})
 # the protocols whose dissector declares ``ot_operations`` (dissect.ot_operation_protocols(), which
 # tests/model/test_otops.py pins equal): named here so the detectors observe them without importing every dissector
@@ -41,3 +44,9 @@ def operation_of(fields: Mapping[str, object]) -> tuple[str, str] | None:
 def device_sent(fields: Mapping[str, object]) -> bool:
     """True when the controller sent the marked observation (module docstring)."""
     return fields.get(DEVICE_SENT) is True
+
+
+def requester(fields: Mapping[str, object]) -> tuple[str | None, str | None]:
+    """(ip, mac) of who asked, when the dissector paired a controller's answer with its request."""
+    ip, mac = fields.get(REQUESTER_IP), fields.get(REQUESTER_MAC)
+    return (ip if isinstance(ip, str) else None), (mac if isinstance(mac, str) else None)

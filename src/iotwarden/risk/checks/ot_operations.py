@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
 from iotwarden.model.finding import Finding
-from iotwarden.model.otops import MARKING_PROTOCOLS, RISK_CLASS, device_sent, operation_of
+from iotwarden.model.otops import MARKING_PROTOCOLS, RISK_CLASS, device_sent, operation_of, requester
 from iotwarden.risk.base import Check, Hit, Option
 from iotwarden.risk.subjects import Endpoint, SubjectIndex, endpoint_of
 
@@ -153,7 +153,8 @@ class OtOperationCheck(Check):
             return
         source, target = endpoint_of(obs, "src"), endpoint_of(obs, "dst")
         if device_sent(obs.fields):  # the controller's answer, its request unseen (model/otops.py)
-            source, target = target, source
+            asker_ip, asker_mac = requester(obs.fields)
+            source, target = ((asker_mac, asker_ip) if asker_ip or asker_mac else target), source
         self.first_ts = obs.ts if self.first_ts is None else self.first_ts
         if obs.ts - self.first_ts <= self.config["learning_window_s"] and self.config["learning_window_s"] > 0:
             self.learned.add(source)
