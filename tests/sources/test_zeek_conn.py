@@ -170,9 +170,20 @@ def test_a_remembered_tail_makes_extra_in_conn_extras_order() -> None:
         assert flow.extra["conn_state"] == GOOD[11]  # the tail's share, remembered
 
 
+def test_a_flipped_line_says_so_on_both_paths(tmp_path: Path) -> None:
+    """History "^" (Zeek flipped the connection): Flow.extra["flipped"] == "zeek", fast path or not."""
+    at = HEADER.split("#fields")[1].split("\n")[0].split("\t").index("history") - 1
+    lines = [[*GOOD[:at], "^dADa", *GOOD[at + 1 :]], GOOD]
+    log = tmp_path / "conn.log"
+    log.write_text(HEADER + "".join("\t".join(line) + "\n" for line in lines))
+    flipped, plain = assert_same(log)
+    assert (flipped.extra["flipped"], flipped.extra["history"]) == ("zeek", "^dADa")
+    assert "flipped" not in plain.extra
+
+
 # tokens each column may hold: valid values, Zeek's unset and empty markers, and malformed text
 TOKENS = ["-", "(empty)", "", "0", "1", "23", "65535", "70000", "-4", "1.5", "nan", "inf", "T", "F", "x", "S",
-          "ShADadFf", "Dd", "ssl", "-ssl,http", "dns,-ssl", "ssl,dns", "tcp", "udp", "icmp", "10.0.0.1",
+          "ShADadFf", "^dADa", "Dd", "ssl", "-ssl,http", "dns,-ssl", "ssl,dns", "tcp", "udp", "icmp", "10.0.0.1",
           "0010.1.1.1", "::1", "FE80::1%eth0", "999.1.1.1", "AA:BB:CC:DD:EE:FF", "1_0", " 7", "\\x41b",
           "CHhAvVGS1DHFjwGM9", "a,-,b", "1   2   3", "-   Malicious", "caf\u00e9", "5\u0085", "\x1c5", "\u0661"]
 # header layouts: (#fields/#types rewrite, a last column appended to every line)

@@ -320,3 +320,19 @@ def test_conn_services_zeek_removed_after_a_violation_are_kept_apart() -> None:
     flow = map_conn({**rec, "service": ["http"], "failed_service": ["ssl"]})
     assert (flow.app, flow.extra["failed_services"]) == ("http", ["tls"])
     assert "failed_services" not in map_conn({**rec, "service": ["ssl"]}).extra
+
+
+@pytest.mark.parametrize(("history", "flipped"), [("^dADa", "zeek"), ("^hADadFf", "zeek"), ("ShADadFf", None),
+                                                  ("", None)])
+def test_conn_history_caret_says_zeek_flipped_the_flow(history: str, flipped: str | None) -> None:
+    # "^": connection direction was flipped by Zeek's heuristic (base/protocols/conn/main.zeek, Conn::Info$history);
+    # the packet path says the same in Flow.extra["flipped"] (engine/orient.py), with its own reason
+    from iotwarden.sources.zeek_map import map_conn
+
+    rec = {"ts": 1700000000.0, "id.orig_h": "192.168.10.21", "id.orig_p": 40000, "id.resp_h": "192.168.10.5",
+           "id.resp_p": 502, "proto": "tcp", "history": history, "conn_state": "OTH"}
+    flow = map_conn(rec)
+    assert flow.extra.get("flipped") == flipped
+    assert flow.extra["history"] == history  # kept as logged
+    if history == "^dADa":  # "^" implies no TCP flag: the originator's pure ACK, the responder's ACK
+        assert (flow.tcp_flags_ab, flow.tcp_flags_ba) == (0x10, 0x10)

@@ -43,6 +43,10 @@ _service_names: dict[str, str] = {}  # every Zeek name met -> ours (a log holds 
 # flags they imply (RFC 9293 §3.1): S SYN, H SYN+ACK, A pure ACK, F FIN, R RST.
 HISTORY_FLAGS = {"s": 0x02, "h": 0x12, "a": 0x10, "f": 0x01, "r": 0x04}
 HISTORY_CACHE = 4096  # distinct history strings whose flags history_flags remembers (LRU)
+# history letter "^": Zeek flipped the connection's direction by its heuristic (base/protocols/conn/main.zeek,
+# Conn::Info$history; src/Conn.cc Connection::FlipRoles). The packet path says why it flipped a flow in
+# Flow.extra["flipped"] (engine/orient.py FLIP_REASONS); Zeek's log does not say why, only that it did.
+ZEEK_FLIPPED = "zeek"
 
 
 # --- conn.log -----------------------------------------------------------------------------------
@@ -151,6 +155,8 @@ def conn_shape(*, proto: int | None, ip_proto: int | None, listed: list[str], fa
         extra["services"] = services
     if failed:
         extra["failed_services"] = list(dict.fromkeys(service_name(s) for s in failed))
+    if "^" in history:
+        extra["flipped"] = ZEEK_FLIPPED
     pkts_ab, pkts_ba, bytes_ab, bytes_ba, payload_ab, payload_ba = counters
     rest: _Rest = (
         orig_l2.lower() if orig_l2 else None, resp_l2.lower() if resp_l2 else None,  # a_mac, b_mac
