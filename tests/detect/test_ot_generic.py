@@ -73,7 +73,7 @@ def test_a_layer_2_request_names_both_ends_by_mac() -> None:
     obs = Observation(ts=1.0, proto=PROTO, kind="set_request", src_mac="00:0c:29:ba:09:ea",
                       dst_mac="08:00:06:93:cf:32", fields={"ot_operation": "config", "ot_operation_name": "set_ip"})
     (alert,) = feed([OtOperationDetector()], observations=[obs])
-    assert alert.title == "XPROTO set_ip (network configuration change) sent to 08:00:06:93:cf:32 by 00:0c:29:ba:09:ea"
+    assert alert.title == "XPROTO set_ip (configuration change) sent to 08:00:06:93:cf:32 by 00:0c:29:ba:09:ea"
 
 
 def test_a_broadcast_answer_names_the_requester_its_dissector_paired() -> None:

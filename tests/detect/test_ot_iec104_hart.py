@@ -48,6 +48,21 @@ def _iec104_reset_process() -> bytes:
     return bytes([0x68, 4 + len(asdu)]) + bytes(4) + asdu
 
 
+def _iec104_parameter_loading() -> bytes:
+    # P_ME_NC_1 act (IEC 60870-5-101 §7.3.5): IOA 4001, threshold 5.0, QPM 0x01 (KPA threshold value)
+    asdu = bytes([112, 1, 6, 0]) + (7).to_bytes(2, "little") + (4001).to_bytes(3, "little") + \
+        bytes.fromhex("0000a040") + b"\x01"
+    return bytes([0x68, 4 + len(asdu)]) + bytes(4) + asdu
+
+
+def test_iec104_parameter_loading_is_a_config_change() -> None:
+    obs = feed_chunks(Iec104Dissector(), [(True, _iec104_parameter_loading())])
+    alerts = feed([OtOperationDetector()], obs)
+    assert [(a.id, a.dst_ip, a.src_ip, a.severity) for a in alerts] == [
+        ("detect.ot.config_change", "10.0.0.2", "10.0.0.1", "high")]
+    assert alerts[0].evidence["operation"] == "IEC104 p_me_nc_1 (configuration change)"
+
+
 def _hartip(command: int, data: bytes = b"") -> bytes:
     frame = bytes([0x82]) + bytes.fromhex("264e0000d2") + bytes([command, len(data)]) + data + b"\x00"
     return struct.pack(">BBBBHH", 1, 0, 3, 0, 5, 8 + len(frame)) + frame

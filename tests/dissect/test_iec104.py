@@ -72,6 +72,37 @@ def test_reset_process_activation_is_a_restart() -> None:
     assert operation_of(f) == ("restart", "c_rp_na_1")
 
 
+@pytest.mark.parametrize(("type_id", "value"), [
+    (110, b"\x00\x10"),  # P_ME_NA_1: NVA (§7.2.6.6) then QPM
+    (111, b"\x64\x00"),  # P_ME_NB_1: SVA (§7.2.6.7)
+    (112, bytes.fromhex("0000a040")),  # P_ME_NC_1: IEEE 754 float (§7.2.6.8)
+])
+def test_parameter_of_measured_value_activation_is_a_config_change(type_id: int, value: bytes) -> None:
+    # -101 §7.3.5: loading a measured value's threshold (QPM KPA 1, §7.2.6.24) with cause activation
+    _, f = parse_apdu(i_frame(asdu(type_id, 6, 3, 4001, value + b"\x01")))
+    assert operation_of(f) == ("config", f["type"].lower())
+    assert f["type"] in ("P_ME_NA_1", "P_ME_NB_1", "P_ME_NC_1")
+
+
+def test_parameter_activation_and_deactivation_are_config_changes_answers_are_not() -> None:
+    # P_AC_NA_1 (113), QPA 3 (§7.2.6.25): persistent cyclic transmission of the addressed object on / off
+    _, act = parse_apdu(i_frame(asdu(113, 6, 3, 4001, b"\x03")))
+    _, deact = parse_apdu(i_frame(asdu(113, 8, 3, 4001, b"\x03")))
+    assert operation_of(act) == operation_of(deact) == ("config", "p_ac_na_1")
+    _, actcon = parse_apdu(i_frame(asdu(113, 7, 3, 4001, b"\x03")))
+    _, param_actcon = parse_apdu(i_frame(asdu(112, 7, 3, 4001, bytes(4) + b"\x01")))
+    # a station answering an interrogation with its loaded parameters (cause 20, inrogen)
+    _, interrogated = parse_apdu(i_frame(asdu(112, 20, 3, 4001, bytes(4) + b"\x01")))
+    _, deact_param = parse_apdu(i_frame(asdu(110, 8, 3, 4001, b"\x00\x10\x01")))  # not a -101 cause of 110
+    assert [operation_of(f) for f in (actcon, param_actcon, interrogated, deact_param)] == [None] * 4
+
+
+def test_a_command_with_the_test_bit_is_still_the_write_it_asks_for() -> None:
+    # -101 §7.2.3: T marks ASDUs generated under test conditions; nothing obliges the station not to act
+    _, f = parse_apdu(i_frame(asdu(46, 0x86, 3, 4600, b"\x02")))
+    assert (f["test"], f["cause"], operation_of(f)) == (True, "act", ("write", "c_dc_na_1"))
+
+
 def test_monitor_direction_asdus_state_the_senders_station_address() -> None:
     _, f = parse_apdu(i_frame(asdu(13, 3, 0x1234, 1001, bytes(5))))
     assert (f["type"], f["cause"], f["station_address"]) == ("M_ME_NC_1", "spont", 0x1234)

@@ -21,8 +21,8 @@ dissector declares ``ot_operations``) describe their requests with model/otops.p
 generically: class ``stop`` is ``detect.ot.cpu_stop`` (T0858 Change Operating Mode, T0881), ``restart``
 ``detect.ot.device_restart`` (T0816), ``program`` ``detect.ot.program_download`` (T0843), ``firmware``
 ``detect.ot.firmware_update`` (T0839) and ``config`` ``detect.ot.config_change`` (the device's address,
-station name or routes changed: T0836 Modify Parameter, T0855 Unauthorized Command Message); ``write`` is
-detect/ot_write.py's.
+station name, routes or reporting parameters changed: T0836 Modify Parameter, T0855 Unauthorized Command
+Message); ``write`` is detect/ot_write.py's.
 
 S7 needs care: in a download the PLC itself sends the "download block" and "download ended" jobs
 to the engineering station (it pulls the blocks), and the answer (ack_data) proves an operation as
@@ -62,7 +62,7 @@ GENERIC: dict[str, tuple[str, str, Severity, tuple[str, ...]]] = {  # otops clas
     "restart": (RESTART, "device restart", "critical", ("T0816",)),
     "program": (DOWNLOAD, "program change", "critical", ("T0843",)),
     "firmware": (FIRMWARE, "firmware operation", "critical", ("T0839",)),
-    "config": (CONFIG, "network configuration change", "high", ("T0836", "T0855")),
+    "config": (CONFIG, "configuration change", "high", ("T0836", "T0855")),
 }
 _MMS_DOWNLOAD: tuple[str, Severity, tuple[str, ...]] = (DOWNLOAD, "critical", ("T0843",))
 MMS_OPERATIONS: dict[str, tuple[str, Severity, tuple[str, ...]]] = {  # MMS service -> id, severity, ATT&CK

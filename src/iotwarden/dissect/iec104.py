@@ -23,8 +23,18 @@ Kinds (subject ``src`` always; the controlled station, RTU or gateway, is the tc
   information object address) and ``select`` (commands and set points: S/E bit of the first object).
   A command in control direction (type ids 45-51, 58-64) with cause activation (6) carries
   model/otops.py's ``ot_operation`` ``write``; a reset process command (C_RP_NA_1, 105) activation
-  ``restart``. Interrogation, counter interrogation, read, clock synchronisation and test commands
-  change nothing on the process and stay unmarked.
+  ``restart``; a parameter in control direction (-101 §7.3.5, type ids 110-113: the threshold,
+  smoothing factor and transmission limits of a measured value, QPM §7.2.6.24, and their activation,
+  QPA §7.2.6.25) ``config`` on activation (6), and for P_AC_NA_1 also on deactivation (8), which
+  switches a loaded parameter or a cyclic transmission off: it changes how the station reports its
+  process, not the process (T0836). The same types with cause 20-36 are the station's answers to an
+  interrogation and stay unmarked. Interrogation, counter interrogation, read, clock synchronisation
+  and test commands change nothing on the process and stay unmarked.
+  The T (test) bit does not unmark a command: -101 §7.2.3 defines it as marking ASDUs "generated
+  during test conditions", not intended to control the process, i.e. the sender's declaration; no
+  clause makes the controlled station refuse to execute it (lib60870's CS101_ASDU_isTest only hands the
+  bit to the application), so a test-flagged command is still reported as what it asks for, its
+  ``test`` field telling the reader.
 """
 
 from __future__ import annotations
@@ -80,6 +90,11 @@ ACTIVATION = 6  # §7.2.3 cause "activation": a command as the controlling stati
 # normalized/scaled/float, bitstring, and the same with time tag CP56Time2a
 WRITE_TYPES = frozenset(range(45, 52)) | frozenset(range(58, 65))
 RESET_PROCESS = 105  # C_RP_NA_1, §7.3.4.6
+DEACTIVATION = 8  # §7.2.3 cause "deactivation"
+# parameter in control direction (§7.3.5): of a measured value, normalized/scaled/float (110-112), and the
+# parameter activation (113); loaded with cause activation, P_AC_NA_1 also switched off with deactivation
+PARAMETER_TYPES = frozenset({110, 111, 112})
+PARAMETER_ACTIVATION = 113
 # offset of the qualifier octet with the S/E bit after the IOA: SCO/DCO/RCO (§7.2.6.15-17) is the element,
 # set points carry their value, then QOS (§7.2.6.39)
 SELECT_OFFSET = {45: 0, 46: 0, 47: 0, 48: 2, 49: 2, 50: 4, 58: 0, 59: 0, 60: 0, 61: 2, 62: 2, 63: 4}
@@ -119,6 +134,9 @@ def _asdu(asdu: bytes, fields: dict[str, Any]) -> None:
         fields[OPERATION], fields[NAME] = "write", fields["type"].lower()
     elif fields["cot"] == ACTIVATION and type_id == RESET_PROCESS:
         fields[OPERATION], fields[NAME] = "restart", "c_rp_na_1"
+    elif (fields["cot"] == ACTIVATION and type_id in PARAMETER_TYPES) or (
+            type_id == PARAMETER_ACTIVATION and fields["cot"] in (ACTIVATION, DEACTIVATION)):
+        fields[OPERATION], fields[NAME] = "config", fields["type"].lower()
 
 
 def parse_apdu(apdu: bytes) -> tuple[str, dict[str, Any]]:

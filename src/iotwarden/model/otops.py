@@ -8,8 +8,9 @@ detector and check then reads it without knowing the protocol:
 * ``ot_operation``: one of :data:`CLASSES`: ``write`` (process values, set points, commands: ATT&CK for
   ICS T0836/T0855), ``program`` (logic download, upload into the device, deletion: T0843), ``stop``
   (operating mode to STOP/RUN or a program state change: T0858/T0881), ``restart`` (device restart or
-  reset: T0816), ``firmware`` (firmware transfer or activation: T0839), ``config`` (network identity or
-  routing of the device changed: address, station name, routes: T0836).
+  reset: T0816), ``firmware`` (firmware transfer or activation: T0839), ``config`` (the device's own
+  settings changed: its network identity or routing, i.e. address, station name, routes, or how it reports
+  its process, i.e. an IEC 104 measured value's thresholds and limits: T0836).
 * ``ot_operation_name``: the protocol's own name of the request (``c_sc_na_1``, ``write_control``).
 * ``ot_device_sent`` (optional, default False): True when the controller itself sent the observation
   (an answer seen without its request); otherwise the request's receiver is the controller.
