@@ -81,3 +81,16 @@ def test_the_shipped_files_are_what_the_installed_wiresharks_tables_give() -> No
     for space, field in GEN.FIELDS.items():
         shipped = (GEN.RULES / GEN.SPACES[space][5]).read_text(encoding="utf-8")
         assert GEN.render(space, GEN.read_values(values, field), names) == shipped, space
+
+
+def test_ot_yaml_names_the_company_that_holds_bacnet_ids_3_6_and_171_now() -> None:
+    # ASHRAE's registry (Wireshark 4.0 BACnetVendorIdentifiers): 3 'Daikin Applied Americas', 6 'ABB (Formerly
+    # American Auto-Matrix)', 171 'ABB (Formerly Cylon Controls, Ltd)'; one rule each, the old names aliases
+    rules = yaml.safe_load((GEN.RULES / "ot.yaml").read_text(encoding="utf-8"))["rules"]
+    bacnet = [r for r in rules if r["match"].get("attribute") == "bacnet.vendor_id"]
+    vendor = {r["match"]["exact"]: r["conclusions"]["vendor"] for r in bacnet}
+    assert len(vendor) == len(bacnet)  # one rule per id
+    assert (vendor[3], vendor[6], vendor[171]) == ("Daikin Applied", "ABB", "ABB")
+    names = VendorNames.load()
+    assert names.canonical("MCQUAY INTERNATIONAL") == "Daikin Applied"  # the IEEE registrant of 00:D0:DB
+    assert names.canonical("American Auto-Matrix") == names.canonical("Cylon Controls") == "ABB"
