@@ -119,6 +119,16 @@ def test_over_tcp_the_request_is_marked() -> None:
     assert "ot_device_sent" not in obs.fields
 
 
+@pytest.mark.parametrize("name", ["melsoft_variant_clean.pcap", "melsoft_UDP_clean_2.pcap"])
+def test_modify_value_is_a_fixed_size_poll_and_stays_unmarked(name: str) -> None:
+    # 0x0410: the Nozomi plugin names it only; its requests never vary in size, so they carry no value
+    obs, _ = run(MelsoftDissector(), shared(*MELSEC, name))
+    modify = [o for o in obs if o.fields.get("command") == "0x0410"]
+    assert {o.fields["length"] for o in modify if o.kind == "request"} == {52}
+    assert len({o.fields["length"] for o in modify if o.kind == "answer"}) > 1
+    assert not [o for o in modify if "ot_operation" in o.fields]
+
+
 @pytest.mark.parametrize(("name", "frames"), [("melsoft_variant_clean.pcap", 5521)])
 def test_tcp_sessions_frame_without_errors(name: str, frames: int) -> None:
     obs, errors = run(MelsoftDissector(), shared(*MELSEC, name))

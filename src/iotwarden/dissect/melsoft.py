@@ -38,10 +38,13 @@ to the controller, the names SLMP gives the same operations (SH-080956ENG: remot
 operating status, remote RESET restarts the CPU): Remote Control Run/Stop/Pause and Safety Run Mode Change
 -> ``stop`` (operating mode), Remote Reset Ex -> ``restart``, File Write -> ``program`` (an FX5/iQ-R CPU
 keeps its program and parameters as files: melsoft_UDP_clean_1 writes "MAIN PRG", "CPU PRM", "SYSTEM PRM"
-with it). Modify Value (0x0410) is not marked: its answers in these captures carry up to 1 KB, so what it
-modifies is not known. Over TCP the request is marked; over UDP, where GX Works broadcasts its requests and
-the PLC broadcasts its answers, the PLC's answer is (``ot_device_sent``), with the requester of the latest
-request of that command and packet reference (``ot_requester_ip``/``_mac``).
+with it). Modify Value (0x0410) is not marked: the plugin gives its name only (no layout, no dissector of
+its data), Mitsubishi publishes nothing, and the captures show a poll, not a write: every request is 52 bytes
+whatever the answer (melsoft_variant_clean: 5,501 requests; answers of 34 to 812 bytes in
+melsoft_UDP_clean_2), so a request carries no value to write. Over TCP the request is marked; over UDP,
+where GX Works broadcasts its requests and the PLC broadcasts its answers, the PLC's answer is
+(``ot_device_sent``), with the requester of the latest request of that command and packet reference
+(``ot_requester_ip``/``_mac``).
 """
 
 from __future__ import annotations
