@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 
 from iotwarden.dissect.dnp3 import Dnp3Dissector
+from iotwarden.engine import service_ports
 from iotwarden.engine.core import Engine
 from iotwarden.engine.decode import decode
 from iotwarden.engine.flowtable import FlowTable
-from iotwarden.engine.orient import ServerPorts
+from iotwarden.engine.orient import DYNAMIC_START, SERVICE, SYSTEM, ServerPorts
 from iotwarden.engine.segments import SegmentRules
 from iotwarden.model import Flow
 from iotwarden.sources.capfile import read_capture
@@ -112,13 +113,13 @@ def test_joined_mid_stream_the_end_on_a_well_known_port_is_the_server() -> None:
 
 
 def test_joined_mid_stream_a_declared_port_makes_the_server() -> None:
-    # DNP3's tcp/20000 is no well-known port: only an engine whose dissectors declare it flips the flow
-    frames = [_s2c(1.0, 20000, 40000), _c2s(1.1, 40000, 20000)]
-    [declared] = _run(frames, Engine([Dnp3Dissector()]))
-    assert _ends(declared) == (C, 40000, S, 20000, CM, SM)
-    [bare] = _run(frames, Engine([]))
-    assert _ends(bare) == (S, 20000, C, 40000, SM, CM)
-    assert "flipped" not in bare.extra
+    # tcp/7777 names no service: only a table whose dissectors declare it makes its end the server
+    frames = [_s2c(1.0, 7777, 40000), _c2s(1.1, 40000, 7777)]
+    assert _to_server(frames, ServerPorts.of(tcp=(7777,))) == [False, True]
+    assert _to_server(frames, ServerPorts.of()) == [True, False]
+    # DNP3's tcp/20000 is no System Port, but IANA names it ("dnp"): an engine without dissectors knows it
+    [bare] = _run([_s2c(1.0, 20000, 40000), _c2s(1.1, 40000, 20000)], Engine([]))
+    assert (_ends(bare), bare.extra["flipped"]) == ((C, 40000, S, 20000, CM, SM), "port")
 
 
 @pytest.mark.parametrize(("first", "second"), [(5555, 40000), (502, 80), (49152, 40000)])
@@ -129,7 +130,7 @@ def test_joined_mid_stream_without_one_likely_server_port_keeps_the_first_sender
     [flow] = _run(frames, Engine([Dnp3Dissector()]) if first == 49152 else None)
     assert _ends(flow) == (S, first, C, second, SM, CM)
     assert not ServerPorts.of(tcp=(49152,)).tcp[49152]
-    assert ServerPorts.of(tcp=(20000,)).tcp[20000]
+    assert ServerPorts.of(tcp=(7777,)).tcp[7777] == SERVICE
 
 
 def test_a_udp_answer_whose_request_was_not_captured_is_the_servers() -> None:
@@ -192,3 +193,66 @@ def test_melsoft_joined_mid_stream_the_plc_on_tcp_5562_is_the_responder() -> Non
     assert "service.client" not in plc_end.attributes
     assert gx_works.attributes.get("service.client") == {"melsoft"}
     assert "service.server" not in gx_works.attributes
+
+
+@pytest.mark.parametrize(("server", "client"), [
+    (2049, 800),  # NFS: a client binds a reserved port (Linux: 665-1023) to reach nfsd
+    (513, 1023),  # rlogin: rresvport() binds 512-1023, from the top
+    (514, 1022),  # rsh
+    (22, 1023),  # ssh with a privileged source port (UsePrivilegedPort)
+    (3306, 40000), (5432, 40000), (1883, 40000), (8883, 40000), (3389, 50000),  # named services above 1023
+    (20000, 40000),  # DNP3 without a DNP3 dissector: IANA names the port
+])
+def test_joined_mid_stream_a_named_service_port_is_the_server_whatever_the_clients_port(server: int,
+                                                                                         client: int) -> None:
+    frames = [_s2c(1.0, server, client), _c2s(1.1, client, server), _s2c(1.2, server, client)]
+    [flow] = _run(frames, Engine([]))
+    assert (_ends(flow), flow.extra["flipped"]) == ((C, client, S, server, CM, SM), "port")
+    # the client's first packet keeps its sender
+    [kept] = _run(frames[1:], Engine([]))
+    assert _ends(kept) == (C, client, S, server, CM, SM) and "flipped" not in kept.extra
+
+
+@pytest.mark.parametrize(("first", "second", "flipped"), [
+    (700, 900, True), (900, 700, False),  # two unnamed System Ports: the lower serves
+    (80, 3306, True), (3306, 80, False),  # two named services: the lower serves (Zeek's tie-break)
+])
+def test_joined_mid_stream_tcp_ports_of_one_rank_make_the_lower_the_server(first: int, second: int,
+                                                                          flipped: bool) -> None:
+    [flow] = _run([_s2c(1.0, first, second), _c2s(1.1, second, first)], Engine([]))
+    low, high = min(first, second), max(first, second)
+    assert (flow.a_port, flow.b_port) == (high, low)
+    assert flow.extra.get("flipped") == ("port" if flipped else None)
+
+
+def test_a_syn_ack_probe_between_two_service_ports_keeps_its_sender() -> None:
+    # Zeek's tie-break never flips a first packet carrying SYN ("to avoid confusing stealth scans")
+    frames = [_c2s(1.0, 80, 3306, SYN | ACK, b""), _s2c(1.1, 3306, 80, RST, b"")]
+    [flow] = _run(frames, Engine([]))
+    assert (_ends(flow), flow.extra.get("flipped")) == ((C, 80, S, 3306, CM, SM), None)
+
+
+@pytest.mark.parametrize(("first", "second", "flipped"), [
+    (53, 5353, False),  # two named services: the first sender stays the initiator (Zeek's UDPAnalyzer)
+    (123, 700, True),  # a named service facing an unnamed System Port: the named one serves
+    (2049, 800, True),  # NFS over UDP
+])
+def test_joined_mid_stream_udp_flips_only_towards_the_higher_ranked_port(first: int, second: int,
+                                                                         flipped: bool) -> None:
+    frames = [(1.0, ethernet(udp(S, C, first, second, b"answer"), src=2, dst=1)),
+              (1.5, ethernet(udp(C, S, second, first, b"query"), src=1, dst=2))]
+    [flow] = _run(frames, Engine([]))
+    assert (flow.a_port, flow.b_port) == ((second, first) if flipped else (first, second))
+    assert flow.extra.get("flipped") == ("port" if flipped else None)
+
+
+def test_ranks_of_ports() -> None:
+    ports = ServerPorts.of(tcp=(7777, 50000), udp=(9999,))
+    assert [int(ports.tcp[p]) for p in (2049, 3306, 7777, 22, 800, 0, 40000, 50000, 20)] == [
+        SERVICE, SERVICE, SERVICE, SERVICE, SYSTEM, SYSTEM, 0, 0, SYSTEM]
+    assert [int(ports.udp[p]) for p in (9999, 53, 2049, 68, 47808, 7777)] == [SERVICE, SERVICE, SERVICE, SYSTEM,
+                                                                             SERVICE, 0]
+    # the named services hold no dynamic port, nor a port clients take as their source
+    for table in (service_ports.TCP, service_ports.UDP):
+        assert all(0 < p < DYNAMIC_START for p in table)
+    assert 20 not in service_ports.TCP and 68 not in service_ports.UDP

@@ -9,18 +9,22 @@ for each new flow from its packets in the batch that opens it:
 2. a first packet that is a SYN+ACK is the responder's, unless the other end answers it with a RST and no
    data: that is a SYN/ACK probe, which Zeek declines to flip for ("doesn't work for stealth scans",
    ``src/packet_analysis/protocol/tcp/TCP.cc: TCPAnalyzer::WantConnection``); rule 3 decides it;
-3. otherwise the ports (Zeek's ``likely_server_ports``, to which each protocol script adds the ports it
-   registers its analyzer for, e.g. ``scripts/base/protocols/finger/main.zeek``): the first packet's sender
-   is the responder when its port is a likely server port and the receiver's is not. Likely server ports
-   are the well-known ones (< 1024, RFC 6335 §6) and those the engine's dissectors declare, less any in the
-   dynamic range (>= 49152, RFC 6335 §6: never assigned, the first ports a Windows client takes). UDP
-   follows rule 3 too (an answer whose request was not captured), except towards a broadcast or multicast
-   destination, which never answers anyone.
+3. otherwise the ports (Zeek's ``likely_server_ports``, ``scripts/base/init-bare.zeek``, to which each protocol
+   script adds the ports it registers its analyzer for, e.g. ``scripts/base/protocols/finger/main.zeek``). Each
+   port has a rank: 2, a port that names a service (engine/service_ports.py, the IANA registry's service names,
+   or declared by one of the engine's dissectors); 1, another System Port (< 1024, RFC 6335 §6); 0, any other,
+   and always a port of the dynamic range (>= 49152, RFC 6335 §6: never assigned, the first ports a Windows
+   client takes). The first packet's sender is the responder when its port ranks higher than the receiver's: an
+   NFS client's reserved source port (665-1023) facing tcp/2049, an rlogin client's (512-1023) facing tcp/513, a
+   client's ephemeral port facing MySQL's tcp/3306. When both rank alike (1 or 2), TCP follows Zeek
+   (``TCPAnalyzer::WantConnection``: "flip only if (1) this isn't a SYN ACK (to avoid confusing stealth scans)
+   and (2) dest port > src port"): the lower port is the server's, unless the first packet carries SYN; UDP
+   keeps the first sender (Zeek's ``UDPAnalyzer::WantConnection`` flips only a likely port facing an unlikely
+   one). UDP towards a broadcast or multicast destination never flips: such a datagram answers no one.
 
-When both or neither port is likely the first packet's sender stays the initiator (Zeek flips a
-both-likely pair towards the lower port; we keep what was seen). Zeek does not count every port below 1024:
-a client on a privileged port talking to an undeclared server port (NFS to tcp/2049) would be flipped here when
-joined mid-stream. A flipped flow says why in ``Flow.extra["flipped"]`` (Zeek's conn.log history letter ``^``).
+Ports tell what is likely, not what is: a client on a named privileged port (an NFS client that bound 993,
+imaps) facing a named server port above it is judged the server, as Zeek's tie-break judges it. A flipped
+flow says why in ``Flow.extra["flipped"]`` (Zeek's conn.log history letter ``^``).
 """
 
 from __future__ import annotations
@@ -32,34 +36,42 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from iotwarden.engine import service_ports
 from iotwarden.engine.segments import IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_RST, TCP_SYN
 
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
+Ranks = npt.NDArray[np.int8]
 Ports = npt.NDArray[np.integer[Any]]
 
 WELL_KNOWN_END = 1024  # ports below are System Ports (RFC 6335 §6)
 DYNAMIC_START = 49152  # Dynamic Ports 49152-65535 (RFC 6335 §6) are never a service's assignment
 # why a flow's initiator is not the first packet's sender (Flow.extra["flipped"]); 0: it is
-FLIP_REASONS = ("", "syn", "syn-ack", "port")
+FLIP_REASONS = ("", "syn", "syn-ack", "port", "answer")
 BY_SYN, BY_SYN_ACK, BY_PORT = 1, 2, 3
+# not orient()'s: the flow's dissector found its first sender answering (dissect/base.py FLIP_STATE_KEY)
+BY_ANSWER = 4
+
+
+SYSTEM, SERVICE = 1, 2  # port ranks: a System Port; a port that names a service (0: neither)
 
 
 @dataclass(frozen=True, slots=True)
 class ServerPorts:
-    """Likely server ports per transport, as lookup tables indexed by port number."""
+    """How likely each port is a server's, per transport, as lookup tables indexed by port number."""
 
-    tcp: Bool
-    udp: Bool
+    tcp: Ranks
+    udp: Ranks
 
     @classmethod
     def of(cls, tcp: Iterable[int] = (), udp: Iterable[int] = ()) -> ServerPorts:
-        """Well-known ports plus the declared ones below the dynamic range."""
+        """System Ports rank 1; the named services and the declared ports below the dynamic range rank 2."""
         tables = []
-        for declared in (tcp, udp):
-            t = np.zeros(65536, dtype=bool)
-            t[:WELL_KNOWN_END] = True
-            t[[p for p in declared if 0 <= p < DYNAMIC_START]] = True
+        for named, declared in ((service_ports.TCP, tcp), (service_ports.UDP, udp)):
+            t = np.zeros(65536, dtype=np.int8)
+            t[:WELL_KNOWN_END] = SYSTEM
+            t[[p for p in (*named, *declared) if 0 <= p < 65536]] = SERVICE
+            t[DYNAMIC_START:] = 0
             tables.append(t)
         return cls(tables[0], tables[1])
 
@@ -99,9 +111,11 @@ def orient(ports: ServerPorts, *, lh: Bool, syn_only: Bool, sid: I64, sfirst: I6
     tcp = proto == IPPROTO_TCP
     syn_ack = ~has_syn & tcp & ((first_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
     by_syn_ack = syn_ack & (((other_flags & TCP_RST) == 0) | (other_payload > 0))
-    likely_s = np.where(tcp, ports.tcp[sport], ports.udp[sport])
-    likely_d = np.where(tcp, ports.tcp[dport], ports.udp[dport])
-    by_port = (~has_syn & ~by_syn_ack & likely_s & ~likely_d
+    rank_s = np.where(tcp, ports.tcp[sport], ports.udp[sport])
+    rank_d = np.where(tcp, ports.tcp[dport], ports.udp[dport])
+    # alike ranks: Zeek's TCP tie-break, the lower port serves unless the first packet is a SYN(+ACK)
+    lower = tcp & (rank_s == rank_d) & (rank_s > 0) & (sport < dport) & ((first_flags & TCP_SYN) == 0)
+    by_port = (~has_syn & ~by_syn_ack & ((rank_s > rank_d) | lower)
                & (tcp | ((proto == IPPROTO_UDP) & ~group_dst)))
     why = np.zeros(sfirst.shape[0], dtype=np.int8)
     why[by_port] = BY_PORT
