@@ -153,6 +153,13 @@ def report_errors(report: AnalysisReport) -> int:
                               "decrypt the capture with the network's passphrase first (e.g. aircrack-ng's "
                               "airdecap-ng -e SSID -p PASSPHRASE FILE) and analyse the decrypted file",
                               markup=False, highlight=False, soft_wrap=True)
+    for f in report.files:  # a mirror delivered through a tunnel: say whose traffic was read
+        tunnels = (f.stats.get("tunnels") or {}) if f.stats else {}
+        if tunnels:
+            kinds = ", ".join(f"{name} {int(n):,}" for name, n in sorted(tunnels.items()))
+            err_console.print(f"note: {f.path}: {sum(int(n) for n in tunnels.values()):,} packets read inside "
+                              f"tunnels ({kinds}): the hosts inside them are inventoried, not the tunnel's ends",
+                              markup=False, highlight=False, soft_wrap=True)
     if len(report.files) > MAX_FILE_ROWS and same:
         err_console.print(f"note: {len(same)} files skipped: the same bytes as a capture analysed before "
                           "(-f json lists each)", markup=False, highlight=False, soft_wrap=True)

@@ -12,7 +12,7 @@ import numpy as np
 from iotwarden.dissect.base import Dissector
 from iotwarden.dissect.memo import Memo
 from iotwarden.engine.batch import PacketBatch
-from iotwarden.engine.decode import ERROR_REASONS, addr_texts, decode, mac_texts
+from iotwarden.engine.decode import ERROR_REASONS, TUNNELS, addr_texts, decode, mac_texts
 from iotwarden.engine.dispatch import Dispatcher, DispatchLimits
 from iotwarden.engine.flowtable import Closed, FlowTable
 from iotwarden.engine.orient import FLIP_REASONS, ServerPorts
@@ -114,7 +114,10 @@ class Engine:
         counts = np.bincount(h.error, minlength=len(ERROR_REASONS))
         for code in np.flatnonzero(counts[1:]).tolist():
             st.decode_errors[ERROR_REASONS[code + 1]] += int(counts[code + 1])
-        wire = batch.wirelen.astype(np.int64)
+        counts = np.bincount(h.tunnel, minlength=len(TUNNELS))
+        for code in np.flatnonzero(counts[1:]).tolist():
+            st.tunnels[TUNNELS[code + 1]] += int(counts[code + 1])
+        wire = h.frame_len  # a tunnel's inner frame: what its flow carries
         pf, closed = self._table.update(h, batch.ts, wire, batch.data)
         observations = self._dispatch.run(batch, h, pf)
         self._table.set_t2(self._dispatch.changed)

@@ -2,6 +2,12 @@
 
 802.11 frames (radiotap or bare) go through :mod:`iotwarden.engine.wlan` to their LLC header first.
 
+Tunnels are decapsulated, as Zeek's tunnel framework does, so a mirror delivered over ERSPAN or VXLAN
+shows the devices inside it, not the two ends of the tunnel: MPLS label stacks and PPPoE sessions
+(in place, on the same link), and VXLAN, Geneve, GRE (IP, Ethernet, MPLS, ERSPAN types I-III) and
+IP-in-IP (4in4, 6in4, 4in6, 6in6) by decoding their inner frame again, up to
+:data:`MAX_TUNNEL_DEPTH` deep. A tunnel whose inner frame does not decode stays the outer packet.
+
 Every field is a numpy column indexed by packet; no Python loop runs per packet. Reads are clipped
 to the buffer and validated against each packet's captured length, so a malformed frame yields an
 error code (counted by the engine under :data:`ERROR_REASONS`) and never a crash.
@@ -11,7 +17,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +50,16 @@ MAX_VLAN_TAGS = 2  # 802.1ad QinQ: outer S-tag + inner C-tag
 # options, and AH (RFC 4302 §2.2, length in 4-byte units)
 IPV6_EXT = (0, 43, 44, 60, 51)
 MAX_IPV6_EXT = 4  # headers walked before giving up on finding the transport header
+ETH_MPLS, ETH_MPLS_MC, ETH_PPPOE_SESSION = 0x8847, 0x8848, 0x8864
+MAX_MPLS_LABELS = 8
+# PPP protocol numbers (RFC 1661 §2; IANA PPP DLL protocol numbers) carried in a PPPoE session (RFC 2516 §4)
+PPP_IPV4, PPP_IPV6 = 0x0021, 0x0057
+GRE_TEB, GRE_ERSPAN_2, GRE_ERSPAN_3 = 0x6558, 0x88BE, 0x22EB  # transparent Ethernet bridging, ERSPAN I/II, III
+VXLAN_PORT, GENEVE_PORT = 4789, 6081  # IANA; RFC 7348 §5, RFC 8926 §3.3
+# outermost encapsulation of a decapsulated packet (Headers.tunnel; CaptureStats.tunnels by name)
+TUNNELS = ("", "mpls", "pppoe", "vxlan", "geneve", "gre", "erspan", "ipip")
+T_MPLS, T_PPPOE, T_VXLAN, T_GENEVE, T_GRE, T_ERSPAN, T_IPIP = range(1, 8)
+MAX_TUNNEL_DEPTH = 3  # tunnels within tunnels decoded before the rest is left as the inner payload
 # AF_INET6 as written by Linux (10), NetBSD/OpenBSD (24), FreeBSD (28), macOS (30)
 AF_INET, AF_INET6 = (2,), (10, 24, 28, 30)
 IPV4_MAPPED = np.uint64(0xFFFF_0000_0000)  # ::ffff:a.b.c.d, so both families share one key width
@@ -94,6 +110,8 @@ class Headers:
     pay_off: I64  # transport payload start
     pay_len: I64  # captured payload bytes (bounded by caplen and the IP/UDP lengths)
     pay_wire: I64  # payload bytes the headers announce (what flow counters count)
+    frame_len: I64  # wire length of the frame the headers describe (the inner one of a tunnel)
+    tunnel: npt.NDArray[np.int8]  # outermost encapsulation removed (index into TUNNELS), 0 when none
 
 
 class _Reader:
@@ -191,6 +209,19 @@ def decode(batch: PacketBatch) -> Headers:
                          LINKTYPE_IEEE802_11_RADIOTAP))
     error[~known] = E_LINKTYPE
 
+    net = _network(rd, ethertype=ethertype, pos=pos, end=end, linked=linked, llc=llc, error=error)
+    cols: dict[str, Any] = {"src_mac_off": src_mac, "dst_mac_off": dst_mac, "l2_end": end, "wlan_mgmt": mgmt, **net}
+    cols["frame_len"] = batch.wirelen.astype(np.int64)
+    _decapsulate(rd, cols, error)
+    return Headers(error=error, **cols)
+
+
+def _network(rd: _Reader, *, ethertype: I64, pos: I64, end: I64, linked: Bool, llc: Bool,
+             error: npt.NDArray[np.int8]) -> dict[str, Any]:
+    """VLAN tags, MPLS and PPPoE, LLC/SNAP, then IP and transport: what follows a link header at ``pos``."""
+    n = int(pos.shape[0])
+    pos = pos.copy()
+    ethertype = ethertype.copy()
     vlan = np.zeros(n, dtype=np.int64)
     outer = np.zeros(n, dtype=np.int64)
     tpid = linked & ((ethertype == 0x8100) | (ethertype == 0x88A8) | (ethertype == 0x9100))  # VLAN_TPIDS
@@ -205,6 +236,7 @@ def decode(batch: PacketBatch) -> Headers:
         ethertype[k] = rd.u16(pos[k] + 2)
         pos[k] += 4
         tpid = linked & np.isin(ethertype, VLAN_TPIDS)
+    tunnel = _label_stacks(rd, ethertype, pos, end)
 
     # IEEE 802.2 LLC: a type field <= 1500 is a length; SNAP (AA AA 03) adds OUI + PID (RFC 1042)
     snap = np.full(n, -1, dtype=np.int64)
@@ -220,19 +252,140 @@ def decode(batch: PacketBatch) -> Headers:
         error[k[llc[k] & ~is_snap]] = E_WLAN + R_NOT_SNAP
 
     ip = _decode_ip(rd, ethertype, pos, end, error)
-    return Headers(
-        error=error,
-        src_mac_off=src_mac,
-        dst_mac_off=dst_mac,
-        vlan=vlan.astype(np.int32),
-        outer_vlan=outer.astype(np.int32),
-        ethertype=ethertype.astype(np.int32),
-        snap=snap,
-        l3_off=pos,
-        l2_end=end,
-        wlan_mgmt=mgmt,
-        **ip,
-    )
+    return {"vlan": vlan.astype(np.int32), "outer_vlan": outer.astype(np.int32),
+            "ethertype": ethertype.astype(np.int32), "snap": snap, "l3_off": pos, "tunnel": tunnel, **ip}
+
+
+def _label_stacks(rd: _Reader, ethertype: I64, pos: I64, end: I64) -> npt.NDArray[np.int8]:
+    """MPLS label stacks and PPPoE session headers skipped in place to the IP packet they carry.
+
+    MPLS (RFC 3032 §2.1): 4-byte entries until the bottom-of-stack bit; what follows is IPv4 or IPv6 by
+    its version nibble (a pseudowire's Ethernet or control word is left undecoded). PPPoE session stage
+    (RFC 2516 §4): VER/TYPE 0x11, CODE 0, session id, length, then the PPP protocol (RFC 1661 §2).
+    Returns the encapsulation removed per packet (T_MPLS, T_PPPOE or 0); others keep their ethertype.
+    """
+    n = int(pos.shape[0])
+    tunnel = np.zeros(n, dtype=np.int8)
+    k = np.flatnonzero((ethertype == ETH_PPPOE_SESSION) & (pos + 8 <= end))
+    if k.shape[0]:
+        p = pos[k]
+        ppp = rd.u16(p + 6)
+        inner = np.where(ppp == PPP_IPV4, ETH_IPV4, np.where(ppp == PPP_IPV6, ETH_IPV6, -1))
+        ok = (rd.u8(p) == 0x11) & (rd.u8(p + 1) == 0) & (inner > 0)
+        k, inner = k[ok], inner[ok]
+        ethertype[k], pos[k], tunnel[k] = inner, pos[k] + 8, T_PPPOE
+    k = np.flatnonzero(((ethertype == ETH_MPLS) | (ethertype == ETH_MPLS_MC)) & (pos + 4 <= end))
+    at = pos[k]
+    for _ in range(MAX_MPLS_LABELS):
+        if not k.shape[0]:
+            break
+        bottom = (rd.u8(at + 2) & 1) == 1
+        at = at + 4
+        done, more = k[bottom], ~bottom & (at + 4 <= end[k])
+        if done.shape[0]:
+            first = at[bottom]
+            version = rd.u8(first) >> 4
+            inner = np.where(version == 4, ETH_IPV4, np.where(version == 6, ETH_IPV6, -1))
+            ok = (inner > 0) & (first < end[done])
+            ethertype[done[ok]], pos[done[ok]], tunnel[done[ok]] = inner[ok], first[ok], T_MPLS
+        k, at = k[more], at[more]
+    return tunnel
+
+
+def _decapsulate(rd: _Reader, cols: dict[str, Any], error: npt.NDArray[np.int8]) -> None:
+    """Replace each tunnel packet's columns by its inner frame's, when that frame decodes."""
+    for _ in range(MAX_TUNNEL_DEPTH):
+        inner = _tunnel_inner(rd, cols, error)
+        if inner is None:
+            return
+        idx, kind, start, stop, eth, ethertype = inner
+        m = int(idx.shape[0])
+        sub_error = np.zeros(m, dtype=np.int8)
+        net = _network(rd, ethertype=np.where(eth, rd.u16(start + 12), ethertype), pos=np.where(eth, start + 14, start),
+                       end=stop, linked=eth, llc=np.zeros(m, dtype=bool), error=sub_error)
+        ok = sub_error == 0
+        if not ok.any():
+            return
+        rows = idx[ok]
+        outer_tunnel = cols["tunnel"][rows]
+        wire = cols["pay_wire"][rows] - (start[ok] - cols["pay_off"][rows])
+        for name, values in net.items():
+            cols[name][rows] = values[ok]
+        cols["tunnel"][rows] = np.where(outer_tunnel > 0, outer_tunnel, kind[ok])
+        cols["src_mac_off"][rows] = np.where(eth[ok], start[ok] + 6, -1)
+        cols["dst_mac_off"][rows] = np.where(eth[ok], start[ok], -1)
+        cols["l2_end"][rows] = stop[ok]
+        cols["wlan_mgmt"][rows] = -1
+        cols["frame_len"][rows] = np.maximum(wire, 0)
+
+
+class _Inner(NamedTuple):
+    rows: I64
+    kind: npt.NDArray[np.int8]
+    start: I64  # where the inner frame starts
+    stop: I64  # where the outer payload, so the inner frame, ends
+    eth: Bool  # the inner frame is Ethernet (else IP of ``ethertype``)
+    ethertype: I64
+
+
+def _tunnel_inner(rd: _Reader, cols: dict[str, Any], error: npt.NDArray[np.int8]) -> _Inner | None:
+    """Packets that carry a tunnel: (rows, kind, inner start, inner end, inner is Ethernet, inner ethertype).
+
+    VXLAN (RFC 7348 §5: flags with I set, 24-bit VNI; then Ethernet) and Geneve (RFC 8926 §3.4: version 0,
+    options length in 4-byte words, protocol type) on their UDP ports; GRE (RFC 2784 §2, RFC 2890 §2:
+    version 0, 4 bytes each for checksum/offset, key and sequence when flagged) carrying IP, Ethernet
+    (0x6558), MPLS, or ERSPAN (type I without a sequence number, no header; type II 8 bytes; type III 12,
+    plus an 8-byte platform subheader when its O bit is set); IP-in-IP (protocols 4 and 41).
+    """
+    proto, dport = cols["proto"], cols["dport"]
+    pay, pay_len = cols["pay_off"], cols["pay_len"]
+    live = (error == 0) & ~cols["frag"] & (cols["ipver"] > 0)
+    parts: list[tuple[I64, npt.NDArray[np.int8], I64, Bool, I64]] = []
+
+    def add(k: I64, kind: int | npt.NDArray[np.int8], start: I64, eth: Bool | bool, ethertype: I64 | int) -> None:
+        m = k.shape[0]
+        parts.append((k, np.broadcast_to(np.asarray(kind, dtype=np.int8), (m,)), start,
+                      np.broadcast_to(np.asarray(eth, dtype=bool), (m,)),
+                      np.broadcast_to(np.asarray(ethertype, dtype=np.int64), (m,))))
+
+    k = np.flatnonzero(live & (proto == 17) & (dport == VXLAN_PORT) & (pay_len >= 8 + 14))
+    k = k[(rd.u8(pay[k]) & 0x08) != 0]
+    add(k, T_VXLAN, pay[k] + 8, True, -1)
+
+    k = np.flatnonzero(live & (proto == 17) & (dport == GENEVE_PORT) & (pay_len >= 8))
+    b0, ptype = rd.u8(pay[k]), rd.u16(pay[k] + 2)
+    k, b0, ptype = _keep(((b0 >> 6) == 0) & np.isin(ptype, (GRE_TEB, ETH_IPV4, ETH_IPV6)), k, b0, ptype)
+    add(k, T_GENEVE, pay[k] + 8 + (b0 & 0x3F) * 4, ptype == GRE_TEB, np.where(ptype == GRE_TEB, -1, ptype))
+
+    k = np.flatnonzero(live & (proto == 47) & (pay_len >= 4))
+    flags, ptype = rd.u16(pay[k]), rd.u16(pay[k] + 2)
+    known = np.isin(ptype, (GRE_TEB, ETH_IPV4, ETH_IPV6, ETH_MPLS, GRE_ERSPAN_2, GRE_ERSPAN_3))
+    k, flags, ptype = _keep(((flags & 0x4007) == 0) & known, k, flags, ptype)  # no routing, version 0
+    span = pay[k] + 4 + 4 * (((flags & 0x8000) != 0).astype(np.int64) + ((flags & 0x2000) != 0)
+                             + ((flags & 0x1000) != 0))
+    span += np.where((ptype == GRE_ERSPAN_2) & ((flags & 0x1000) != 0), 8, 0)  # type I: no sequence, no header
+    span += np.where(ptype == GRE_ERSPAN_3, 12 + 8 * (rd.u8(span + 11) & 1), 0)
+    erspan = (ptype == GRE_ERSPAN_2) | (ptype == GRE_ERSPAN_3)
+    eth = (ptype == GRE_TEB) | erspan
+    add(k, np.where(erspan, T_ERSPAN, T_GRE).astype(np.int8), span, eth, np.where(eth, -1, ptype))
+
+    k = np.flatnonzero(live & ((proto == 4) | (proto == 41)) & (pay_len >= 20))
+    add(k, T_IPIP, pay[k], False, np.where(proto[k] == 4, ETH_IPV4, ETH_IPV6))
+
+    rows = np.concatenate([q[0] for q in parts])
+    if not rows.shape[0]:
+        return None
+    kind, start, eth, ethertype = (np.concatenate([q[i] for q in parts]) for i in range(1, 5))
+    start = start.astype(np.int64)
+    stop = pay[rows] + pay_len[rows]
+    fits = np.where(eth, start + 14 <= stop, start < stop)
+    if not fits.any():
+        return None
+    return _Inner(rows[fits], kind[fits], start[fits], stop[fits], eth[fits], ethertype[fits])
+
+
+def _keep(mask: Bool, *arrays: I64) -> tuple[I64, ...]:
+    return tuple(a[mask] for a in arrays)
 
 
 def _decode_ip(rd: _Reader, ethertype: I64, pos: I64, end: I64, error: npt.NDArray[np.int8]) -> dict[str, Any]:

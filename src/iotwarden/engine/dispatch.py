@@ -293,7 +293,7 @@ class Dispatcher:
             pkt = Packet(
                 ts=float(batch.ts[row]), payload=data[start:end].tobytes(), src_mac=_mac(data, smac),
                 dst_mac=_mac(data, dmac), vlan=vlan or None, ethertype=et if et >= 0 else None,
-                wire_len=int(batch.wirelen[row]), wlan_subtype=mgmt if mgmt >= 0 else None,
+                wire_len=int(h.frame_len[row]), wlan_subtype=mgmt if mgmt >= 0 else None,
             )
             self.stats.protocols[d.name] += 1
             got = self._call(d, pkt, {}, None)
@@ -312,7 +312,7 @@ class Dispatcher:
             h.pay_off[rows].tolist(), h.pay_len[rows].tolist(), h.proto[rows].tolist(), h.sport[rows].tolist(),
             h.dport[rows].tolist(), h.seq[rows].tolist(), h.tcp_flags[rows].tolist(), h.ttl[rows].tolist(),
             mac_texts(mac48(data, h.src_mac_off[rows])), mac_texts(mac48(data, h.dst_mac_off[rows])),
-            batch.ts[rows].tolist(), batch.wirelen[rows].tolist(), strict=True,
+            batch.ts[rows].tolist(), h.frame_len[rows].tolist(), strict=True,
         )
         flows, changed, memo_prefix, protocols = self.flows, self.changed, self.memo_prefix, self.stats.protocols
         for (row, uid, to_server, isn, start, length, proto, sport, dport, seq, flags, ttl, smac, dmac, ts,

@@ -21,6 +21,8 @@ class CaptureStats:
     # dissector (engine/dispatch.py Dispatcher._reject_count); not malformed messages of that protocol
     rejected_before_confirmation: Counter[str] = field(default_factory=Counter)
     decode_errors: Counter[str] = field(default_factory=Counter)  # header decode problems, per reason
+    # packets read inside a tunnel, per outermost encapsulation removed (engine/decode.py TUNNELS)
+    tunnels: Counter[str] = field(default_factory=Counter)
     analyzer_errors: Counter[str] = field(default_factory=Counter)  # crashes caught, per analyzer
     observations: int = 0
 
@@ -40,6 +42,7 @@ class CaptureStats:
         self.parse_errors.update(other.parse_errors)
         self.rejected_before_confirmation.update(other.rejected_before_confirmation)
         self.decode_errors.update(other.decode_errors)
+        self.tunnels.update(other.tunnels)
         self.analyzer_errors.update(other.analyzer_errors)
 
     def to_dict(self) -> dict[str, Any]:
@@ -55,5 +58,6 @@ class CaptureStats:
             "parse_errors": dict(sorted(self.parse_errors.items())),
             "rejected_before_confirmation": dict(sorted(self.rejected_before_confirmation.items())),
             "decode_errors": dict(sorted(self.decode_errors.items())),
+            "tunnels": dict(sorted(self.tunnels.items())),
             "analyzer_errors": dict(sorted(self.analyzer_errors.items())),
         }

@@ -164,7 +164,7 @@ def _capture_dict(row: CaptureRow) -> dict[str, Any]:
         "observations": row.observations, "devices": row.devices,
         "protocols": dict(stats.get("protocols", {})), "parse_errors": dict(stats.get("parse_errors", {})),
         "rejected_before_confirmation": dict(stats.get("rejected_before_confirmation", {})),
-        "decode_errors": dict(stats.get("decode_errors", {})),
+        "decode_errors": dict(stats.get("decode_errors", {})), "tunnels": dict(stats.get("tunnels", {})),
         "analyzer_errors": dict(stats.get("analyzer_errors", {})),
         "flows_not_stored": int((stats.get("flows_not_stored") or {}).get("probes", 0)),
     }
@@ -177,7 +177,8 @@ def stats(store: Store) -> dict[str, Any]:
         stored = q.count_rows(session)
     totals: dict[str, Any] = {k: sum(c[k] for c in captures)
                               for k in ("packets", "bytes", "flows", "observations", "flows_not_stored")}
-    for name in ("protocols", "parse_errors", "rejected_before_confirmation", "decode_errors", "analyzer_errors"):
+    for name in ("protocols", "parse_errors", "rejected_before_confirmation", "decode_errors", "tunnels",
+                 "analyzer_errors"):
         merged: Counter[str] = Counter()
         for c in captures:
             merged.update(c[name])

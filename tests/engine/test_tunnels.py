@@ -1,0 +1,248 @@
+"""Tunnel decapsulation in the tier-1 decode: MPLS, PPPoE, VXLAN, Geneve, GRE (IP, Ethernet, MPLS, ERSPAN
+I-III) and IP-in-IP each yield the inner packet's headers; a tunnel whose inner frame is not there or not
+valid stays the outer packet. Frames are built with scapy; the suricata-verify VXLAN capture is read with
+tshark's answers as the oracle."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scapy.contrib.erspan import ERSPAN_II, ERSPAN_III, ERSPAN_PlatformSpecific
+from scapy.contrib.geneve import GENEVE
+from scapy.contrib.mpls import MPLS
+from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet6 import IPv6
+from scapy.layers.l2 import ARP, GRE, Dot1Q, Ether
+from scapy.layers.ppp import PPP, PPPoE
+from scapy.layers.vxlan import VXLAN
+from scapy.packet import Packet
+
+from iotwarden.engine.core import Engine
+from iotwarden.engine.decode import (
+    E_OK,
+    ERROR_REASONS,
+    T_ERSPAN,
+    T_GENEVE,
+    T_GRE,
+    T_IPIP,
+    T_MPLS,
+    T_PPPOE,
+    T_VXLAN,
+    TUNNELS,
+    Headers,
+    addr_text,
+    decode,
+    mac48,
+    mac_texts,
+)
+from iotwarden.sources.capfile import read_capture
+from tests.sources.capbuild import batch_of
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "pcaps"
+VXLAN_ARP = DATA / "suricata_verify" / "arp" / "detect-arp-04-vxlan" / "vxlan-arp.pcap"
+
+OUTER = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+ROUTERS = IP(src="192.0.2.1", dst="192.0.2.2")
+CAMERA, NVR = "00:40:8c:11:22:33", "00:12:12:44:55:66"  # inner Ethernet: Axis camera, Pelco NVR blocks
+INNER_TCP = IP(src="10.20.0.5", dst="10.20.0.9", ttl=61) / TCP(sport=50000, dport=554, flags="PA") / b"OPTIONS *"
+INNER_ETH = Ether(src=CAMERA, dst=NVR) / INNER_TCP
+
+
+def one(pkt: Packet) -> tuple[Headers, bytes]:
+    frame = bytes(pkt)
+    return decode(batch_of([(1.0, frame)])), frame
+
+
+def endpoints(h: Headers, i: int = 0) -> tuple[str, int, str, int]:
+    v = int(h.ipver[i])
+    return (addr_text(v, int(h.src_hi[i]), int(h.src_lo[i])), int(h.sport[i]),
+            addr_text(v, int(h.dst_hi[i]), int(h.dst_lo[i])), int(h.dport[i]))
+
+
+def macs(h: Headers, frame: bytes, i: int = 0) -> tuple[str | None, str | None]:
+    data = np.frombuffer(frame, dtype=np.uint8)
+    src = mac_texts(mac48(data, h.src_mac_off[i : i + 1]))[0]
+    dst = mac_texts(mac48(data, h.dst_mac_off[i : i + 1]))[0]
+    return src, dst
+
+
+def payload(h: Headers, frame: bytes) -> bytes:
+    return frame[int(h.pay_off[0]) : int(h.pay_off[0]) + int(h.pay_len[0])]
+
+
+ETHERNET_TUNNELS = {
+    "vxlan": (OUTER / ROUTERS / UDP(sport=61000, dport=4789) / VXLAN(vni=4242) / INNER_ETH, T_VXLAN),
+    "geneve": (OUTER / ROUTERS / UDP(sport=61000, dport=6081) / GENEVE(vni=7, proto=0x6558) / INNER_ETH, T_GENEVE),
+    "gre-teb": (OUTER / ROUTERS / GRE(proto=0x6558) / INNER_ETH, T_GRE),
+    "gre-teb-key-seq": (OUTER / ROUTERS / GRE(proto=0x6558, key_present=1, key=9, seqnum_present=1, sequence_number=3)
+                        / INNER_ETH, T_GRE),
+    "erspan-i": (OUTER / ROUTERS / GRE(proto=0x88BE) / INNER_ETH, T_ERSPAN),
+    "erspan-ii": (OUTER / ROUTERS / GRE(proto=0x88BE, seqnum_present=1, sequence_number=5) / ERSPAN_II(session_id=3)
+                  / INNER_ETH, T_ERSPAN),
+    "erspan-iii": (OUTER / ROUTERS / GRE(proto=0x22EB, seqnum_present=1) / ERSPAN_III(session_id=3, o=0)
+                   / INNER_ETH, T_ERSPAN),
+    "erspan-iii-platform": (OUTER / ROUTERS / GRE(proto=0x22EB, seqnum_present=1) / ERSPAN_III(session_id=3, o=1)
+                            / ERSPAN_PlatformSpecific(platf_id=3) / INNER_ETH, T_ERSPAN),
+    "vxlan-over-vlan-inner-vlan": (OUTER / Dot1Q(vlan=300) / ROUTERS / UDP(dport=4789) / VXLAN(vni=1)
+                                   / Ether(src=CAMERA, dst=NVR) / Dot1Q(vlan=12) / INNER_TCP, T_VXLAN),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ETHERNET_TUNNELS))
+def test_ethernet_tunnels_yield_the_inner_frame(name: str) -> None:
+    pkt, kind = ETHERNET_TUNNELS[name]
+    h, frame = one(pkt)
+    assert h.error[0] == E_OK
+    assert int(h.tunnel[0]) == kind
+    assert endpoints(h) == ("10.20.0.5", 50000, "10.20.0.9", 554)
+    assert (int(h.proto[0]), int(h.ttl[0])) == (6, 61)
+    assert macs(h, frame) == (CAMERA, NVR)  # the devices inside the mirror, not the tunnel's routers
+    assert payload(h, frame) == b"OPTIONS *"
+    inner = bytes(pkt[VXLAN].payload) if VXLAN in pkt else bytes(INNER_ETH)
+    assert int(h.frame_len[0]) == len(inner)
+    assert int(h.vlan[0]) == (12 if name == "vxlan-over-vlan-inner-vlan" else 0)
+
+
+IP_TUNNELS = {
+    "gre-ipv4": (OUTER / ROUTERS / GRE(proto=0x0800) / INNER_TCP, T_GRE),
+    "gre-checksum": (OUTER / ROUTERS / GRE(proto=0x0800, chksum_present=1) / INNER_TCP, T_GRE),
+    "gre-mpls": (OUTER / ROUTERS / GRE(proto=0x8847) / MPLS(label=100, s=1) / INNER_TCP, T_GRE),
+    "ipip": (OUTER / ROUTERS / INNER_TCP, T_IPIP),
+    "mpls-two-labels": (Ether(src=CAMERA, dst=NVR, type=0x8847) / MPLS(label=16, s=0) / MPLS(label=17, s=1)
+                        / INNER_TCP, T_MPLS),
+    "pppoe": (Ether(src=CAMERA, dst=NVR) / PPPoE(sessionid=0x11) / PPP(proto=0x0021) / INNER_TCP, T_PPPOE),
+    "geneve-ipv4": (OUTER / ROUTERS / UDP(dport=6081) / GENEVE(proto=0x0800) / INNER_TCP, T_GENEVE),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IP_TUNNELS))
+def test_ip_tunnels_yield_the_inner_packet(name: str) -> None:
+    pkt, kind = IP_TUNNELS[name]
+    h, frame = one(pkt)
+    assert h.error[0] == E_OK
+    assert int(h.tunnel[0]) == kind
+    assert endpoints(h) == ("10.20.0.5", 50000, "10.20.0.9", 554)
+    assert payload(h, frame) == b"OPTIONS *"
+    labels = 4 if name == "gre-mpls" else 0  # a GRE tunnel's inner frame is the labelled packet
+    assert int(h.frame_len[0]) == (len(frame) if kind in {T_MPLS, T_PPPOE} else len(bytes(INNER_TCP)) + labels)
+    src, dst = macs(h, frame)
+    if kind in {T_MPLS, T_PPPOE}:  # the same link: its MACs are the host's and its neighbour's
+        assert (src, dst) == (CAMERA, NVR)
+    else:  # routed through a tunnel: the outer MACs are the routers'
+        assert (src, dst) == (None, None)
+
+
+def test_ipv6_tunnels_both_ways() -> None:
+    inner6 = IPv6(src="2001:db8::5", dst="2001:db8::9") / UDP(sport=5683, dport=5683) / b"coap"
+    h, _ = one(OUTER / ROUTERS / inner6)  # 6in4 (protocol 41)
+    assert (int(h.tunnel[0]), int(h.ipver[0])) == (T_IPIP, 6)
+    assert endpoints(h) == ("2001:db8::5", 5683, "2001:db8::9", 5683)
+    h, _ = one(OUTER / IPv6(src="2001:db8:ffff::1", dst="2001:db8:ffff::2") / INNER_TCP)  # 4in6
+    assert (int(h.tunnel[0]), int(h.ipver[0])) == (T_IPIP, 4)
+    assert endpoints(h)[0] == "10.20.0.5"
+
+
+def test_nested_tunnels_are_peeled_and_the_outermost_is_named() -> None:
+    pkt = OUTER / ROUTERS / GRE(proto=0x88BE) / Ether(src="02:00:00:00:00:aa") / IP(src="198.51.100.1",
+          dst="198.51.100.2") / UDP(dport=4789) / VXLAN(vni=5) / INNER_ETH
+    h, frame = one(pkt)
+    assert int(h.tunnel[0]) == T_ERSPAN
+    assert endpoints(h) == ("10.20.0.5", 50000, "10.20.0.9", 554)
+    assert macs(h, frame) == (CAMERA, NVR)
+
+
+def test_arp_inside_vxlan_is_a_layer_two_frame_of_the_inner_hosts() -> None:
+    arp = Ether(src=CAMERA, dst="ff:ff:ff:ff:ff:ff") / ARP(hwsrc=CAMERA, psrc="10.20.0.5", pdst="10.20.0.1")
+    h, frame = one(OUTER / ROUTERS / UDP(dport=4789) / VXLAN(vni=1) / arp)
+    assert (int(h.tunnel[0]), int(h.ethertype[0]), int(h.ipver[0])) == (T_VXLAN, 0x0806, 0)
+    assert frame[int(h.l3_off[0]) : int(h.l2_end[0])] == bytes(arp[ARP])
+    assert macs(h, frame)[0] == CAMERA
+
+
+NOT_TUNNELS = {
+    "vxlan-port-without-i-flag": OUTER / ROUTERS / UDP(dport=4789) / VXLAN(flags=0) / INNER_ETH,
+    "vxlan-too-short-for-ethernet": OUTER / ROUTERS / UDP(dport=4789) / VXLAN(vni=1) / (b"\x00" * 10),
+    "gre-version-1-pptp": OUTER / ROUTERS / GRE(proto=0x880B, version=1, key_present=1) / b"\xff\x03\x00\x21",
+    "gre-unknown-protocol": OUTER / ROUTERS / GRE(proto=0x1234) / INNER_TCP,
+    "ipip-inner-not-ip": OUTER / IP(src="192.0.2.1", dst="192.0.2.2", proto=4) / (b"\x55" * 40),
+    "mpls-pseudowire-ethernet": Ether(type=0x8847) / MPLS(label=16, s=1) / b"\x00\x00\x00\x00" / INNER_ETH,
+    "pppoe-lcp": Ether() / PPPoE(sessionid=1) / PPP(proto=0xC021) / b"\x01\x01\x00\x04",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_TUNNELS))
+def test_what_is_not_a_decodable_tunnel_stays_the_outer_packet(name: str) -> None:
+    h, _ = one(NOT_TUNNELS[name])
+    assert int(h.tunnel[0]) == 0
+    assert h.error[0] == E_OK
+    if int(h.ipver[0]):
+        assert endpoints(h)[0] == "192.0.2.1"
+
+
+def test_vxlan_capture_matches_tshark() -> None:
+    if not VXLAN_ARP.exists():
+        pytest.skip(f"{VXLAN_ARP} is not here (../shared/data)")
+    if shutil.which("tshark") is None:
+        pytest.skip("tshark is not installed (apt-get install tshark)")
+    fields = subprocess.run(["tshark", "-r", str(VXLAN_ARP), "-T", "fields", "-E", "separator=,", "-e",
+                             "arp.src.hw_mac", "-e", "arp.src.proto_ipv4", "-e", "arp.dst.proto_ipv4"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    batches = [b for b in read_capture(VXLAN_ARP) if not isinstance(b, str)]
+    seen = []
+    for batch in batches:
+        h = decode(batch)
+        for i in np.flatnonzero(h.ethertype == 0x0806).tolist():
+            body = batch.data[int(h.l3_off[i]) : int(h.l2_end[i])].tobytes()
+            sender = ":".join(f"{b:02x}" for b in body[8:14])
+            seen.append(f"{sender},{'.'.join(map(str, body[14:18]))},{'.'.join(map(str, body[24:28]))}")
+            assert int(h.tunnel[i]) == T_VXLAN
+    assert seen == fields
+
+
+def test_engine_counts_tunnels_and_sizes_flows_by_the_inner_frame(tmp_path: Path) -> None:
+    pkts = [OUTER / ROUTERS / UDP(sport=61000 + i, dport=4789) / VXLAN(vni=9) / INNER_ETH for i in range(3)]
+    pkts.append(OUTER / ROUTERS / GRE(proto=0x0800) / INNER_TCP)
+    frames = [(float(i), bytes(p)) for i, p in enumerate(pkts)]
+    engine = Engine()
+    engine.process(batch_of(frames))
+    flows = engine.flush().flows
+    assert engine.stats.tunnels == {"vxlan": 3, "gre": 1}
+    assert set(engine.stats.to_dict()["tunnels"]) <= set(TUNNELS)
+    (flow,) = flows  # all four carry the same inner connection; the tunnels' own ends make no flow
+    assert (flow.a_ip, flow.b_ip, flow.b_port) == ("10.20.0.5", "10.20.0.9", 554)
+    assert flow.bytes_ab + flow.bytes_ba == 3 * len(bytes(INNER_ETH)) + len(bytes(INNER_TCP))
+    assert flow.a_mac == CAMERA
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["vxlan", "geneve", "gre", "erspan2", "erspan3", "ipip", "mpls", "pppoe"]),
+       st.binary(max_size=90), st.integers(0, 0xFFFF))
+def test_fuzz_tunnel_payloads_never_crash_and_stay_in_bounds(kind: str, inner: bytes, word: int) -> None:
+    pkt = {
+        "vxlan": lambda: OUTER / ROUTERS / UDP(dport=4789) / VXLAN(flags=word >> 8) / inner,
+        "geneve": lambda: OUTER / ROUTERS / UDP(dport=6081) / (word.to_bytes(2, "big") + b"\x65\x58" + inner),
+        "gre": lambda: OUTER / ROUTERS / GRE(proto=0x0800) / inner,
+        "erspan2": lambda: OUTER / ROUTERS / GRE(proto=0x88BE, seqnum_present=word & 1) / inner,
+        "erspan3": lambda: OUTER / ROUTERS / GRE(proto=0x22EB) / inner,
+        "ipip": lambda: OUTER / IP(src="192.0.2.1", dst="192.0.2.2", proto=4 if word & 1 else 41) / inner,
+        "mpls": lambda: Ether(type=0x8847) / inner,
+        "pppoe": lambda: Ether(type=0x8864) / inner,
+    }[kind]()
+    frame = bytes(pkt)
+    b = batch_of([(1.0, frame)])
+    h = decode(b)
+    end = len(frame)
+    assert 0 <= int(h.error[0]) < len(ERROR_REASONS)
+    assert 0 <= int(h.tunnel[0]) < len(TUNNELS)
+    assert int(h.pay_off[0]) >= 0
+    assert int(h.pay_off[0]) + int(h.pay_len[0]) <= end
+    assert 0 <= int(h.frame_len[0]) <= end
+    assert int(h.l2_end[0]) <= end
+    for off in (int(h.src_mac_off[0]), int(h.dst_mac_off[0])):
+        assert off == -1 or off + 6 <= end
