@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scapy.contrib.erspan import ERSPAN_II, ERSPAN_III, ERSPAN_PlatformSpecific
 from scapy.contrib.geneve import GENEVE
+from scapy.contrib.gtp import GTP_U_Header, GTPPDUSessionContainer
 from scapy.contrib.mpls import MPLS
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
@@ -30,6 +31,7 @@ from iotwarden.engine.decode import (
     T_ERSPAN,
     T_GENEVE,
     T_GRE,
+    T_GTP,
     T_IPIP,
     T_MPLS,
     T_PPPOE,
@@ -118,6 +120,9 @@ IP_TUNNELS = {
                         / INNER_TCP, T_MPLS),
     "pppoe": (Ether(src=CAMERA, dst=NVR) / PPPoE(sessionid=0x11) / PPP(proto=0x0021) / INNER_TCP, T_PPPOE),
     "geneve-ipv4": (OUTER / ROUTERS / UDP(dport=6081) / GENEVE(proto=0x0800) / INNER_TCP, T_GENEVE),
+    "gtp-u": (OUTER / ROUTERS / UDP(sport=2152, dport=2152) / GTP_U_Header(teid=0x1234) / INNER_TCP, T_GTP),
+    "gtp-u-5g-pdu-session": (OUTER / ROUTERS / UDP(sport=2152, dport=2152) / GTP_U_Header(teid=7, E=1, next_ex=0x85)
+                             / GTPPDUSessionContainer(type=1, QFI=9) / INNER_TCP, T_GTP),
 }
 
 
@@ -173,6 +178,7 @@ NOT_TUNNELS = {
     "ipip-inner-not-ip": OUTER / IP(src="192.0.2.1", dst="192.0.2.2", proto=4) / (b"\x55" * 40),
     "mpls-pseudowire-ethernet": Ether(type=0x8847) / MPLS(label=16, s=1) / b"\x00\x00\x00\x00" / INNER_ETH,
     "pppoe-lcp": Ether() / PPPoE(sessionid=1) / PPP(proto=0xC021) / b"\x01\x01\x00\x04",
+    "gtp-echo-request": OUTER / ROUTERS / UDP(dport=2152) / GTP_U_Header(gtp_type=1, S=1) / (b"\x45" + b"\x00" * 30),
 }
 
 
@@ -221,7 +227,7 @@ def test_engine_counts_tunnels_and_sizes_flows_by_the_inner_frame(tmp_path: Path
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(["vxlan", "geneve", "gre", "erspan2", "erspan3", "ipip", "mpls", "pppoe"]),
+@given(st.sampled_from(["vxlan", "geneve", "gre", "erspan2", "erspan3", "ipip", "mpls", "pppoe", "gtp"]),
        st.binary(max_size=90), st.integers(0, 0xFFFF))
 def test_fuzz_tunnel_payloads_never_crash_and_stay_in_bounds(kind: str, inner: bytes, word: int) -> None:
     pkt = {
@@ -233,6 +239,7 @@ def test_fuzz_tunnel_payloads_never_crash_and_stay_in_bounds(kind: str, inner: b
         "ipip": lambda: OUTER / IP(src="192.0.2.1", dst="192.0.2.2", proto=4 if word & 1 else 41) / inner,
         "mpls": lambda: Ether(type=0x8847) / inner,
         "pppoe": lambda: Ether(type=0x8864) / inner,
+        "gtp": lambda: OUTER / ROUTERS / UDP(dport=2152) / (bytes([0x30 | (word & 0x07), 0xFF]) + inner),
     }[kind]()
     frame = bytes(pkt)
     b = batch_of([(1.0, frame)])

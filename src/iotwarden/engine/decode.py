@@ -5,8 +5,9 @@
 Tunnels are decapsulated, as Zeek's tunnel framework does, so a mirror delivered over ERSPAN or VXLAN
 shows the devices inside it, not the two ends of the tunnel: MPLS label stacks and PPPoE sessions
 (in place, on the same link), and VXLAN, Geneve, GRE (IP, Ethernet, MPLS, ERSPAN types I-III) and
-IP-in-IP (4in4, 6in4, 4in6, 6in6) by decoding their inner frame again, up to
-:data:`MAX_TUNNEL_DEPTH` deep. A tunnel whose inner frame does not decode stays the outer packet.
+IP-in-IP (4in4, 6in4, 4in6, 6in6) and GTP-U (a private LTE/5G core's user plane) by decoding their
+inner frame again, up to :data:`MAX_TUNNEL_DEPTH` deep. A tunnel whose inner frame does not decode
+stays the outer packet.
 
 Every field is a numpy column indexed by packet; no Python loop runs per packet. Reads are clipped
 to the buffer and validated against each packet's captured length, so a malformed frame yields an
@@ -55,10 +56,11 @@ MAX_MPLS_LABELS = 8
 # PPP protocol numbers (RFC 1661 §2; IANA PPP DLL protocol numbers) carried in a PPPoE session (RFC 2516 §4)
 PPP_IPV4, PPP_IPV6 = 0x0021, 0x0057
 GRE_TEB, GRE_ERSPAN_2, GRE_ERSPAN_3 = 0x6558, 0x88BE, 0x22EB  # transparent Ethernet bridging, ERSPAN I/II, III
-VXLAN_PORT, GENEVE_PORT = 4789, 6081  # IANA; RFC 7348 §5, RFC 8926 §3.3
+VXLAN_PORT, GENEVE_PORT, GTPU_PORT = 4789, 6081, 2152  # IANA; RFC 7348 §5, RFC 8926 §3.3, 3GPP TS 29.281 §4.4.2
+MAX_GTP_EXTENSIONS = 4  # GTP-U extension headers walked (a 5G PDU Session Container is the usual one)
 # outermost encapsulation of a decapsulated packet (Headers.tunnel; CaptureStats.tunnels by name)
-TUNNELS = ("", "mpls", "pppoe", "vxlan", "geneve", "gre", "erspan", "ipip")
-T_MPLS, T_PPPOE, T_VXLAN, T_GENEVE, T_GRE, T_ERSPAN, T_IPIP = range(1, 8)
+TUNNELS = ("", "mpls", "pppoe", "vxlan", "geneve", "gre", "erspan", "ipip", "gtp")
+T_MPLS, T_PPPOE, T_VXLAN, T_GENEVE, T_GRE, T_ERSPAN, T_IPIP, T_GTP = range(1, 9)
 MAX_TUNNEL_DEPTH = 3  # tunnels within tunnels decoded before the rest is left as the inner payload
 # AF_INET6 as written by Linux (10), NetBSD/OpenBSD (24), FreeBSD (28), macOS (30)
 AF_INET, AF_INET6 = (2,), (10, 24, 28, 30)
@@ -372,6 +374,11 @@ def _tunnel_inner(rd: _Reader, cols: dict[str, Any], error: npt.NDArray[np.int8]
     k = np.flatnonzero(live & ((proto == 4) | (proto == 41)) & (pay_len >= 20))
     add(k, T_IPIP, pay[k], False, np.where(proto[k] == 4, ETH_IPV4, ETH_IPV6))
 
+    k, at = _gtp_user_data(rd, np.flatnonzero(live & (proto == 17) & (dport == GTPU_PORT) & (pay_len >= 8 + 20)), pay)
+    version = rd.u8(at) >> 4
+    k, at, version = _keep((version == 4) | (version == 6), k, at, version)
+    add(k, T_GTP, at, False, np.where(version == 4, ETH_IPV4, ETH_IPV6))
+
     rows = np.concatenate([q[0] for q in parts])
     if not rows.shape[0]:
         return None
@@ -382,6 +389,24 @@ def _tunnel_inner(rd: _Reader, cols: dict[str, Any], error: npt.NDArray[np.int8]
     if not fits.any():
         return None
     return _Inner(rows[fits], kind[fits], start[fits], stop[fits], eth[fits], ethertype[fits])
+
+
+def _gtp_user_data(rd: _Reader, k: I64, pay: I64) -> tuple[I64, I64]:
+    """GTPv1-U G-PDUs (3GPP TS 29.281 §5.1-5.2: version 1, PT 1, message type 255) among ``k``, and where
+    their T-PDU starts: after the 8-byte header, 4 more bytes when E, S or PN is set, then each
+    extension header (its first byte is its length in 4-byte units, its last the next type)."""
+    b0, mtype = rd.u8(pay[k]), rd.u8(pay[k] + 1)
+    k, b0 = _keep(((b0 >> 5) == 1) & ((b0 & 0x10) != 0) & (mtype == 0xFF), k, b0)
+    at = pay[k] + 8 + np.where((b0 & 0x07) != 0, 4, 0)
+    nxt = np.where((b0 & 0x04) != 0, rd.u8(at - 1), 0)
+    for _ in range(MAX_GTP_EXTENSIONS):
+        more = np.flatnonzero(nxt > 0)
+        if not more.shape[0]:
+            break
+        size = rd.u8(at[more]) * 4
+        at[more] += size
+        nxt[more] = np.where(size > 0, rd.u8(at[more] - 1), -1)  # a zero length is malformed: stop there
+    return k[nxt == 0], at[nxt == 0]
 
 
 def _keep(mask: Bool, *arrays: I64) -> tuple[I64, ...]:
