@@ -10,9 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.dissect.hartip import HartIpDissector, frame_length, parse_message, unpack_ascii
+from iotwarden.dissect.base import FLIP_STATE_KEY, Packet
+from iotwarden.dissect.hartip import HartIpDissector, frame_length, parse_message, session_answer, unpack_ascii
+from iotwarden.engine.core import Engine
 from iotwarden.errors import ParseError
 from iotwarden.model.otops import operation_of
+from iotwarden.sources.capfile import read_capture
 from tests.conftest import shared
 from tests.dissect.hostile import feed_chunks
 from tests.dissect.ot_captures import contract, run, sweep_captures, sweep_id
@@ -129,8 +132,65 @@ def test_the_capture_as_tshark_decodes_it() -> None:
     assert identity[2]["long_tag"] == "wihartgw"
     assert {o.src_mac for o in tcp if o.kind == "identity"} == {"00:26:16:00:00:d2"}
     assert not [o for o in obs if operation_of(o.fields)]
-    # UDP: the session initiate to 5094; the session continues from the server's port 5095 (not followed)
+    # UDP by port alone: the session initiate to 5094; the session continues from the server's port 5095
+    # (test_the_udp_session_continued_from_port_5095_is_followed: the engine follows it)
     assert [(o.fields["message"], o.dst_port) for o in obs if o.ip_proto == 17] == [("session_initiate", 5094)]
+
+
+# HCF_SPEC-085 Session Initiate answer: version 1, response, id 0, status 0, sequence 2, byte count 13; body:
+# primary host (1), inactivity close timer 30,000 ms (packet-hartip.c dissect_session_init)
+SESSION_ANSWER = message(1, 0, b"\x01\x00\x00\x75\x30", seq=2)
+
+
+def test_only_a_whole_session_initiate_answer_opens_a_session_on_another_port() -> None:
+    assert session_answer(SESSION_ANSWER) and HartIpDissector().probe(SESSION_ANSWER, True)
+    assert not session_answer(message(0, 0, b"\x01\x00\x00\x75\x30"))  # the request: the client's, on 5094
+    assert not session_answer(message(1, 3, pdu(0, CMD0_DATA, ack=True, address=0)))  # not an initiate
+    assert not session_answer(SESSION_ANSWER + b"\x00")  # byte count short of the datagram
+    assert not session_answer(bytes([9]) + SESSION_ANSWER[1:])  # unknown version
+    assert not session_answer(SESSION_ANSWER[:8] + b"\x07" + SESSION_ANSWER[9:])  # host type neither 0 nor 1
+
+
+def _udp(payload: bytes, to_server: bool) -> Packet:
+    return Packet(ts=1.0, payload=payload, src_ip="10.0.0.2", dst_ip="10.0.0.1", ip_proto=17, src_port=5095,
+                  dst_port=49905, to_server=to_server)
+
+
+def test_a_flows_first_message_from_its_server_flips_its_roles_later_ones_never() -> None:
+    state: dict[str, object] = {}
+    HartIpDissector().feed(_udp(SESSION_ANSWER, True), SESSION_ANSWER, state)
+    assert state.get(FLIP_STATE_KEY) is True
+    oriented: dict[str, object] = {}  # the engine already took the answer's receiver for the initiator
+    HartIpDissector().feed(_udp(SESSION_ANSWER, False), SESSION_ANSWER, oriented)
+    request_first: dict[str, object] = {}
+    d = HartIpDissector()
+    d.feed(_udp(message(0, 2, b""), True), message(0, 2, b""), request_first)
+    d.feed(_udp(message(1, 2, b""), True), message(1, 2, b""), request_first)
+    assert FLIP_STATE_KEY not in oriented and FLIP_STATE_KEY not in request_first
+
+
+def test_the_udp_session_continued_from_port_5095_is_followed() -> None:
+    engine, obs, flows = Engine(), [], []
+    for batch in read_capture(shared(*HART_IP)):
+        result = engine.process(batch)
+        obs += [o for o in result.observations if o.proto == "hartip" and o.ip_proto == 17]
+        flows += result.flows
+    end = engine.flush()
+    obs += [o for o in end.observations if o.proto == "hartip" and o.ip_proto == 17]
+    udp = sorted((f.a_ip, f.a_port, f.b_ip, f.b_port, f.app, f.extra.get("flipped")) for f in flows + end.flows
+                 if f.ip_proto == 17 and f.app == "hartip")
+    # tshark: frame 1 the initiate to 5094; frames 2-26 the session between 49905 and the gateway's 5095,
+    # opened by its answer (frame 2): the client 192.168.0.101 stays the client of both flows
+    assert udp == [("192.168.0.101", 49905, "192.168.0.10", 5094, "hartip", None),
+                   ("192.168.0.101", 49905, "192.168.0.10", 5095, "hartip", "answer")]
+    # tshark -Y "udp && hart_ip.message_type==0": sequence numbers 2-13, pass-through commands 0 1 2 3 9 12 13 20 48
+    requests = [o.fields for o in obs if o.kind == "request"]
+    assert [f["sequence"] for f in requests] == list(range(2, 14))
+    assert [f["command"] for f in requests if "command" in f] == [0, 1, 2, 3, 9, 12, 13, 20, 48]
+    assert [o.fields["message"] for o in obs if o.src_port == 5095] == [
+        "session_initiate", *["token_passing_pdu"] * 9, "keep_alive", "session_close"]
+    assert {o.src_port for o in obs if o.kind == "response"} == {5095}
+    assert not [o for o in obs if "ot_operation" in o.fields]  # reads only
 
 
 @pytest.mark.parametrize("path", sweep_captures(), ids=sweep_id)

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotwarden.dissect import default_dissectors, streambuf
-from iotwarden.dissect.base import APP_STATE_KEY, Dissector, Packet, StreamDissector, confirm
+from iotwarden.dissect.base import APP_STATE_KEY, Dissector, Packet, StreamDissector, confirm, flip_roles
 from iotwarden.dissect.tls import TlsDissector
 from iotwarden.engine.core import Engine, EngineConfig
 from iotwarden.errors import CaptureError, ParseError
@@ -725,3 +725,36 @@ def test_flows_closed_together_keep_their_own_app_and_failed_service() -> None:
     _, _, flows = _run([Broken(), Dns()], frames)
     by_port = {f.b_port: (f.app, f.extra.get("failed_services")) for f in flows}
     assert by_port == {4321: (None, None), 9999: (None, ["broken"]), 53: ("dns", None)}
+
+
+# -- roles a dissector proves (dissect/base.py FLIP_STATE_KEY; Zeek's Connection::FlipRoles) -----------------------
+
+class Answers(Recorder):
+    """A protocol on an undeclared port whose first datagram is the server's answer ("ANS")."""
+
+    name = "answers"
+
+    def probe(self, payload: bytes, to_server: bool) -> bool:
+        return payload.startswith((b"ANS", b"REQ"))
+
+    def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
+        if pkt.payload.startswith(b"ANS") and pkt.to_server:
+            flip_roles(state)
+        return [] if pkt.payload.endswith(b"silent") else super().dissect(pkt, state)
+
+
+def test_a_dissector_that_sees_the_first_sender_answer_flips_the_flows_roles() -> None:
+    # the server answers first from 6001 (neither port declared: the first sender was taken for the client)
+    frames = [(1.0, ethernet(udp(S, C, 6001, 50000, b"ANS session"))), (1.1, ethernet(udp(C, S, 50000, 6001, b"REQ")))]
+    _, obs, flows = _run([Answers()], frames)
+    (flow,) = flows
+    assert (flow.a_ip, flow.a_port, flow.b_ip, flow.b_port, flow.app) == (C, 50000, S, 6001, "answers")
+    assert (flow.pkts_ab, flow.pkts_ba, flow.extra["flipped"]) == (1, 1, "answer")
+    assert [(o.src_ip, o.src_port) for o in obs] == [(S, 6001), (C, 50000)]  # observations keep their packets
+
+
+def test_a_flow_its_dissector_never_confirmed_keeps_the_roles_the_engine_gave_it() -> None:
+    frames = [(1.0, ethernet(udp(S, C, 6001, 50000, b"ANS silent")))]
+    _, _, flows = _run([Answers()], frames)
+    (flow,) = flows
+    assert (flow.a_ip, flow.a_port, flow.app, "flipped" in flow.extra) == (S, 6001, None, False)

@@ -140,6 +140,20 @@ def confirm(state: dict[str, Any]) -> None:
     state[CONFIRMED_STATE_KEY] = True
 
 
+# Roles proved by the protocol (Zeek's Connection::FlipRoles, which its analyzers may call): engine/orient.py
+# names a flow's initiator from its first packets and ports, but a server may answer from a port nobody
+# declares (a HART-IP server continues a UDP session from a new port, its first datagram the answer). A
+# dissector that parsed a message only the responder sends travelling towards the responder (``to_server``)
+# sets this key with :func:`flip_roles`; the flow is then reported with its roles swapped (Flow.extra
+# ``flipped`` "answer"). Read once the dissector confirmed the flow, and only its first such proof counts.
+FLIP_STATE_KEY = "flip"
+
+
+def flip_roles(state: dict[str, Any]) -> None:
+    """The flow whose dissector ``state`` this is has its initiator and responder the wrong way round."""
+    state[FLIP_STATE_KEY] = True
+
+
 class StreamDissector(Dissector):
     """Base of TCP dissectors that need the byte stream, not single segments.
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.dissect.base import Packet, StreamDissector, flip_roles
 from iotwarden.dissect.otstream import ResyncOnGap, collect, frames, u16be
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
@@ -45,6 +45,9 @@ from iotwarden.model.otops import NAME, OPERATION
 
 PORT = 5094
 HEADER = 8  # HCF_SPEC-085 header: version, type, id, status, sequence (2), byte count (2)
+VERSIONS = (1, 2)  # HART-IP versions (HCF_SPEC-085; v2: TP10300)
+SESSION_INITIATE_BODY = 5  # host type, inactivity close timer (4): packet-hartip.c dissect_session_init
+SERVER_KINDS = frozenset({"response", "error", "nak"})  # message types only the HART-IP server sends
 MESSAGE_TYPES = {0: "request", 1: "response", 2: "publish", 3: "error", 15: "nak"}
 MESSAGE_IDS = {0: "session_initiate", 1: "session_close", 2: "keep_alive", 3: "token_passing_pdu",
                4: "direct_pdu", 5: "read_audit_log"}
@@ -263,16 +266,30 @@ def parse_message(msg: bytes, own: dict[str, Any]) -> tuple[str, dict[str, Any]]
     return kind, fields
 
 
+def session_answer(payload: bytes) -> bool:
+    """True when ``payload`` is exactly one Session Initiate answer: the datagram with which a HART-IP server
+    continues a UDP session from a new port of its own (HCF_SPEC-085: the client then sends the rest of the
+    session there; Wireshark's packet-hartip.c decodes it as the conversation of the initiate's client port).
+    Whole datagram: its byte count is its length, its body the 5 octets of a Session Initiate."""
+    return (len(payload) == HEADER + SESSION_INITIATE_BODY and payload[0] in VERSIONS and payload[1] == 1
+            and payload[2] == 0 and u16be(payload, 6) == len(payload) and payload[HEADER] in (0, 1))
+
+
 class HartIpDissector(ResyncOnGap, StreamDissector):
-    """HART-IP on its registered port, TCP and UDP. A UDP session continues from another server port
-    (HCF_SPEC-085; Wireshark follows it by conversation): without the initiate's flow to tie it to, that
-    flow is not named (its first datagram, the server's answer, would make the client look the server)."""
+    """HART-IP on its registered port, TCP and UDP, and the UDP session a server continues from another port:
+    recognised by its first datagram, the server's Session Initiate answer (:func:`session_answer`). That
+    answer comes first, so the flow's first sender is its server: the flow's roles are flipped
+    (dissect/base.py FLIP_STATE_KEY) whenever a flow's first HART-IP message is a server's and went towards
+    what the engine took for the server."""
 
     name: ClassVar[str] = "hartip"
     tcp_ports: ClassVar[tuple[int, ...]] = (PORT,)
     udp_ports: ClassVar[tuple[int, ...]] = (PORT,)
     max_packets_per_flow: ClassVar[int | None] = None  # a write can come at any moment
     ot_operations: ClassVar[bool] = True
+
+    def probe(self, payload: bytes, to_server: bool) -> bool:
+        return session_answer(payload)
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         # a datagram holds whole messages; a TCP direction is framed across segments
@@ -281,6 +298,10 @@ class HartIpDissector(ResyncOnGap, StreamDissector):
 
         def parse(msg: bytes) -> Iterator[Observation]:
             kind, fields = parse_message(msg, own)
+            if not state.get("seen"):  # the flow's first message says who serves it
+                state["seen"] = True
+                if kind in SERVER_KINDS and pkt.to_server:
+                    flip_roles(state)
             yield pkt.observation(self.name, kind, fields)
 
         return collect(pdus, [error] if error else [], parse)

@@ -15,7 +15,7 @@ from iotwarden.engine.batch import PacketBatch
 from iotwarden.engine.decode import ERROR_REASONS, TUNNELS, addr_texts, decode, mac_texts
 from iotwarden.engine.dispatch import Dispatcher, DispatchLimits
 from iotwarden.engine.flowtable import Closed, FlowTable
-from iotwarden.engine.orient import FLIP_REASONS, ServerPorts
+from iotwarden.engine.orient import BY_ANSWER, FLIP_REASONS, ServerPorts
 from iotwarden.engine.segments import SegmentRules
 from iotwarden.errors import ConfigError
 from iotwarden.model import CaptureStats, Flow, Observation
@@ -147,7 +147,14 @@ class Engine:
         out: list[Flow] = []
         for part in closed:
             c = part.cols
+            uids = c["uid"].tolist()
+            apps, failed, answered = self._dispatch.close_many(uids)
             il = c["init_low"]
+            flipped = c["flipped"]
+            if answered:  # the dissector saw the first sender answer (dissect/base.py FLIP_STATE_KEY)
+                il, flipped = il.copy(), flipped.copy()
+                il[answered] = ~il[answered]
+                flipped[answered] = np.where(flipped[answered] == 0, BY_ANSWER, 0)
 
             def side(low: str, high: str, il: np.ndarray = il, c: dict[str, np.ndarray] = c) -> np.ndarray:
                 return np.where(il, c[low], c[high])
@@ -155,7 +162,6 @@ class Engine:
             ipver = c["ipver"]
             a_ip = addr_texts(ipver, side("a_hi", "b_hi"), side("a_lo", "b_lo"))
             b_ip = addr_texts(ipver, side("b_hi", "a_hi"), side("b_lo", "a_lo"))
-            apps, failed = self._dispatch.close_many(c["uid"].tolist())
             cols = (
                 c["vlan"].tolist(), c["proto"].tolist(), a_ip, side("a_port", "b_port").tolist(), b_ip,
                 side("b_port", "a_port").tolist(), c["first"].tolist(), c["last"].tolist(),
@@ -170,7 +176,6 @@ class Engine:
             out.extend(Flow(*row) for row in zip(*cols, strict=True))
             for i, name in failed:  # as Zeek's conn.log failed_service (sources/zeek_map.py)
                 out[start + i].extra["failed_services"] = [name]
-            flipped = c["flipped"]
             for i in np.flatnonzero(flipped).tolist():  # as Zeek's conn.log history letter "^"
                 out[start + i].extra["flipped"] = FLIP_REASONS[int(flipped[i])]
         self.stats.flows += len(out)

@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from iotwarden.dissect.base import APP_STATE_KEY, CONFIRMED_STATE_KEY, Dissector, Packet, StreamDissector
+from iotwarden.dissect.base import (
+    APP_STATE_KEY,
+    CONFIRMED_STATE_KEY,
+    FLIP_STATE_KEY,
+    Dissector,
+    Packet,
+    StreamDissector,
+)
 from iotwarden.dissect.memo import Memo, freeze, thaw
 from iotwarden.dissect.streambuf import PartialParse
 from iotwarden.engine.batch import PacketBatch
@@ -62,6 +69,7 @@ class FlowDispatch:
     # to the dissector in place of the segment that completed them
     replay: tuple[bool, int, bytes] | None = None
     app: str | None = None  # set once the dissector confirmed the flow (dissect/base.py CONFIRMED_STATE_KEY)
+    flip: bool = False  # the confirmed dissector found the flow's roles reversed (dissect/base.py FLIP_STATE_KEY)
     failed: str | None = None  # the dissector that rejected the flow's captured bytes before it recognised any
     # the dissector accepted a delivery (or its probe claimed the flow): a later rejection no longer
     # hands the flow to another prober
@@ -466,6 +474,7 @@ class Dispatcher:
         fd.claimed = True
         if got or fd.state.get(CONFIRMED_STATE_KEY):
             fd.app = fd.state.get(APP_STATE_KEY) or d.name
+            fd.flip = fd.flip or bool(fd.state.get(FLIP_STATE_KEY))
         out.extend(got)
 
     def _fall_back(self, fd: FlowDispatch, d: Dissector, pkt: Packet, data: bytes, out: list[Observation]) -> None:
@@ -500,33 +509,37 @@ class Dispatcher:
         fd.streams.clear()
         fd.state = {}
 
-    def close(self, uid: int) -> tuple[str | None, str | None]:
+    def close(self, uid: int) -> tuple[str | None, str | None, bool]:
         """Forget a closed flow's tier-2 state (after dissecting what its streams still held, into
-        :attr:`late`); its recognised protocol (for Flow.app) and, when none, the dissector that
-        rejected its bytes."""
+        :attr:`late`); its recognised protocol (for Flow.app), when none the dissector that rejected its
+        bytes, and whether its dissector found its roles reversed (dissect/base.py FLIP_STATE_KEY)."""
         fd = self.flows.pop(uid, None)
         self.changed.pop(uid, None)
         if fd is None:
-            return None, None
+            return None, None, False
         self._flush_streams(fd)
         self._finish(fd)
-        return fd.app, None if fd.app else fd.failed
+        return fd.app, None if fd.app else fd.failed, fd.flip and fd.app is not None
 
-    def close_many(self, uids: list[int]) -> tuple[list[str | None], list[tuple[int, str]]]:
-        """:meth:`close` for each of ``uids`` in order: their apps, and (position, name) of those whose
-        bytes a dissector rejected. Most closed flows never reached tier 2: only a dict look-up each."""
+    def close_many(self, uids: list[int]) -> tuple[list[str | None], list[tuple[int, str]], list[int]]:
+        """:meth:`close` for each of ``uids`` in order: their apps, (position, name) of those whose bytes a
+        dissector rejected, and the positions whose roles their dissector reversed. Most closed flows never
+        reached tier 2: only a dict look-up each."""
         apps: list[str | None] = [None] * len(uids)
         failed: list[tuple[int, str]] = []
+        flipped: list[int] = []
         flows, changed = self.flows, self.changed
         for i, uid in enumerate(uids):
             if uid not in flows:
                 changed.pop(uid, None)
                 continue
-            app, name = self.close(uid)
+            app, name, flip = self.close(uid)
             apps[i] = app
             if name is not None:
                 failed.append((i, name))
-        return apps, failed
+            if flip:
+                flipped.append(i)
+        return apps, failed, flipped
 
 
 def _mac(data: npt.NDArray[np.uint8], off: int) -> str | None:
