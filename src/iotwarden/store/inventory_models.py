@@ -1,5 +1,6 @@
-"""Store tables of the inventory: the approved inventory imported from CSV (shadow IoT) and the
-per-run device snapshots ``iotwarden devices diff`` compares. Migration 0006_classification creates them.
+"""Store tables of the inventory: the approved inventory imported from CSV (shadow IoT), the
+per-run device snapshots ``iotwarden devices diff`` compares (migration 0006_classification creates them)
+and the keys of devices merged into others (migration 0011_device_aliases).
 """
 
 from __future__ import annotations
@@ -49,3 +50,16 @@ class SnapshotRow(Base):
     device_key: Mapped[str] = mapped_column(String(KEY_LEN))
     # {"vendor": ..., "device_type": ..., ..., "ips": [...], "hostnames": [...]}: the compared facts
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DeviceAliasRow(Base):
+    """A device key merged into another device (store/merge.py): lookups of ``alias_key`` find
+    ``device_key``, and say so."""
+
+    __tablename__ = "device_aliases"
+
+    alias_key: Mapped[str] = mapped_column(String(KEY_LEN), primary_key=True)
+    device_key: Mapped[str] = mapped_column(String(KEY_LEN), index=True)
+    merged_at: Mapped[float] = mapped_column(Float)  # wall clock
+    reason: Mapped[str] = mapped_column(String(32))  # store.merge.REASONS: manual | address_tenure
+    moved: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # table -> rows moved or merged

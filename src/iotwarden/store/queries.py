@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from iotwarden.errors import StoreError
+from iotwarden.store.inventory_models import DeviceAliasRow
 from iotwarden.store.schema import CaptureRow, DeviceIpRow, DeviceRow, EvidenceRow, FlowRow
 
 # transport names accepted by the flow filter, else an application name (flow.app)
@@ -58,7 +59,8 @@ def devices_by_keys(session: Session, keys: Sequence[str]) -> list[DeviceRow]:
 
 
 def resolve_device(session: Session, ident: str) -> DeviceRow:
-    """The one device ``ident`` names: its key, a unique key prefix, a MAC or an IP address.
+    """The one device ``ident`` names: its key, the key of a device merged into it (store/merge.py), a
+    unique key prefix, a MAC or an IP address.
 
     Raises :class:`StoreError` when nothing or more than one device matches.
     """
@@ -68,6 +70,11 @@ def resolve_device(session: Session, ident: str) -> DeviceRow:
     row = session.scalars(select(DeviceRow).where(DeviceRow.key == ident)).first()
     if row is not None:
         return row
+    merged = session.get(DeviceAliasRow, ident)
+    if merged is not None:
+        row = session.scalars(select(DeviceRow).where(DeviceRow.key == merged.device_key)).first()
+        if row is not None:
+            return row
     candidates: list[DeviceRow] = list(session.scalars(select(DeviceRow).where(DeviceRow.mac == ident)))
     if not candidates:
         ip_keys = select(DeviceIpRow.device_key).where(DeviceIpRow.ip == ident)
