@@ -213,3 +213,50 @@ def test_show_says_what_the_device_is_how_risky_and_why(capsys: pytest.CaptureFi
                  "risk.test.high", "open camera stream"):
         assert text in table, text
     assert table.index("Findings") < table.index("Recent flows")
+
+
+# ``devices merge A B``: two records an analyst knows are one device
+ONE, OTHER = "mac:02:00:00:00:00:07", "mac:02:00:00:00:00:08"
+
+
+def test_merge_says_what_moved_and_the_merged_key_then_names_the_other(capsys: pytest.CaptureFixture[str],
+                                                                        db: str) -> None:
+    capsys.readouterr()
+    code, out, _ = run(capsys, "devices", "merge", ONE, OTHER, "--db", db)
+    assert code == 0
+    assert f"merged {ONE} into {OTHER}" in out and "device_ips" in out and "inventory_snapshots" in out
+    _, out, _ = run(capsys, "devices", "show", ONE, "--db", db, "-f", "json")
+    device = json.loads(out)["device"]
+    assert device["key"] == OTHER and device["merged"]["key"] == ONE and device["merged"]["reason"] == "manual"
+    assert {h["ip"] for h in device["ip_history"]} == {"10.1.0.7", "10.1.0.8"}
+    assert len(device["flows"]) == 2  # both records' flows, by their addresses
+    _, out, _ = run(capsys, "devices", "show", ONE, "--db", db)
+    assert f"{ONE} was merged into {OTHER}" in out and "merged from" in out
+    _, out, _ = run(capsys, "devices", "--db", db, "-f", "json")
+    assert ONE not in {d["key"] for d in json.loads(out)["devices"]}
+
+
+def test_merging_again_is_no_error_and_changes_nothing(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    capsys.readouterr()
+    assert run(capsys, "devices", "merge", ONE, OTHER, "--db", db)[0] == 0
+    code, out, _ = run(capsys, "devices", "merge", ONE.upper(), OTHER, "--db", db, "-f", "json")
+    doc = json.loads(out)
+    assert code == 0 and doc["schema"] == "iotwarden.device-merge/1" and doc["already"] is True
+    assert (doc["alias"], doc["into"]) == (ONE, OTHER)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    ((ONE, ONE), "cannot merge device 'mac:02:00:00:00:00:07' into itself"),
+    (("mac:02:00:00:00:99:99", OTHER), "no stored device 'mac:02:00:00:00:99:99'"),
+    ((ONE, "ip:10.99.99.99"), "no stored device 'ip:10.99.99.99'"),
+    ((ONE, " "), "give two device keys"),
+])
+def test_merge_refuses_unknown_or_equal_keys_in_one_line_with_exit_code_2(
+        capsys: pytest.CaptureFixture[str], db: str, argv: tuple[str, str], message: str) -> None:
+    capsys.readouterr()
+    code, out, err = run(capsys, "devices", "merge", *argv, "--db", db)
+    assert (code, out) == (2, "")
+    (line,) = [x for x in err.splitlines() if x.strip()]
+    assert message in line
+    _, out, _ = run(capsys, "devices", "--db", db, "-f", "json")
+    assert len(json.loads(out)["devices"]) == 251  # nothing merged

@@ -161,6 +161,10 @@ class Approval(BaseModel):
     note: str = Field(default="", max_length=1000)
 
 
+class DeviceMerge(BaseModel):
+    into: str = Field(min_length=1, max_length=300, description="key of the device that keeps everything")
+
+
 class ApprovalOut(BaseModel):
     device_key: str
     approved_by: str

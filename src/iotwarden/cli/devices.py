@@ -1,5 +1,6 @@
-"""``iotwarden devices [list]``, ``devices show ID``, ``devices explain ID`` and ``devices diff``: the
-inventory from the store, why the classifier concluded what it did, and what changed between runs."""
+"""``iotwarden devices [list]``, ``devices show ID``, ``devices explain ID``, ``devices diff`` and ``devices
+merge A B``: the inventory from the store, why the classifier concluded what it did, what changed between
+runs, and two records an analyst knows are one device made one."""
 
 from __future__ import annotations
 
@@ -87,6 +88,9 @@ def devices_list(
 
 
 def _render_device(console: Console, d: dict[str, Any]) -> None:
+    if d.get("merged"):
+        m = d["merged"]
+        console.print(f"{m['key']} was merged into {m['into']} on {ts_text(m['merged_at'])} ({m['reason']})")
     head = Table(title=f"Device {d['key']}", title_justify="left", show_header=False)
     head.add_column("field")
     head.add_column("value", overflow="fold")
@@ -102,6 +106,9 @@ def _render_device(console: Console, d: dict[str, Any]) -> None:
             head.add_row(name.replace("_", " "), f"{found['value']}  (confidence {found['confidence']:.2f})")
     if d.get("risk"):
         head.add_row("risk", f"{d['risk']['band']} {d['risk']['score']:g}")
+    if d.get("aliases"):
+        head.add_row("merged from", "\n".join(f"{a['key']} ({a['reason']}, {ts_text(a['merged_at'])})"
+                                              for a in d["aliases"]))
     for name, values in d["attributes"].items():
         head.add_row(name, "\n".join(values))
     console.print(head)
@@ -221,3 +228,32 @@ def devices_diff(
     with open_store(db) as store:
         found = inventory.devices_diff(store, from_run=from_run, to_run=to_run)
     emit(fmt, {"schema": "iotwarden.devices-diff/1", **found}, lambda c: _render_diff(c, found), out)
+
+
+def _render_merge(console: Console, d: dict[str, Any]) -> None:
+    if d["already"]:
+        console.print(f"{d['alias']} was already merged into {d['into']}: nothing to do")
+        return
+    console.print(f"merged {d['alias']} into {d['into']}")
+    table = Table(title="Moved or merged", title_justify="left")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in sorted(d["moved"].items()):
+        table.add_row(name, str(count))
+    console.print(table)
+
+
+@devices_app.command("merge")
+def devices_merge(
+    alias: str = typer.Argument(..., help="Key of the device to merge away (it stays a name of the other)."),
+    into: str = typer.Argument(..., help="Key of the device that keeps everything of both."),
+    *,
+    db: str | None = DB_OPTION,
+    fmt: Format = FORMAT_OPTION,
+    out: Path | None = OUTPUT_OPTION,
+) -> None:
+    """Two stored records of one device made one: everything of ALIAS (addresses, evidence, findings, alerts,
+    cases, tags, certificates, ...) moves to INTO, which is classified again over both; ALIAS then names INTO."""
+    with open_store(db) as store:
+        done = inventory.merge_device(store, alias, into)
+    emit(fmt, {"schema": "iotwarden.device-merge/1", **done}, lambda c: _render_merge(c, done), out)

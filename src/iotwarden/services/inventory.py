@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from iotwarden import inputfile
 from iotwarden.errors import ConfigError, StoreError, describe
 from iotwarden.inventory import approved as ap
+from iotwarden.inventory.classifier import Classifier
 from iotwarden.inventory.diff import diff
 from iotwarden.kb.taxonomy import Taxonomy
 from iotwarden.model import Device
@@ -30,7 +31,9 @@ from iotwarden.store import queries as q
 from iotwarden.store.alert_models import FindingRow
 from iotwarden.store.alerts import list_alerts
 from iotwarden.store.findings import KEY_CHUNK, list_findings, row_to_finding, upsert_findings
-from iotwarden.store.inventory_models import ApprovedEntryRow, SnapshotRow
+from iotwarden.store.inventory_models import ApprovedEntryRow, DeviceAliasRow, SnapshotRow
+from iotwarden.store.merge import alias_of, aliases_of
+from iotwarden.store.merge import merge_device as store_merge
 from iotwarden.store.schema import CaptureRow, DeviceRow, FlowRow
 
 MAX_APPROVED_BYTES = 16 << 20  # an approved inventory CSV larger than this is refused before it is read
@@ -103,12 +106,21 @@ def list_devices(
     return out
 
 
+def alias_dict(row: DeviceAliasRow) -> dict[str, Any]:
+    return {"key": row.alias_key, "into": row.device_key, "merged_at": row.merged_at, "reason": row.reason,
+            "moved": dict(row.moved or {})}
+
+
 def show_device(store: Store, ident: str, *, flow_limit: int = 20) -> dict[str, Any]:
-    """One device (key, unique key prefix, MAC or IP) with its address history, evidence, risk, and its
-    ``flow_limit`` worst findings, latest alerts and latest flows."""
+    """One device (key, the key of a device merged into it, unique key prefix, MAC or IP) with its address
+    history, evidence, risk, the keys merged into it, and its ``flow_limit`` worst findings, latest alerts
+    and latest flows; ``merged`` says when ``ident`` named a device merged into this one."""
     with store.session() as session:
         row = q.resolve_device(session, ident)
         out = device_dict(row)
+        named = alias_of(session, ident.strip().lower())
+        out["merged"] = alias_dict(named) if named is not None and named.device_key == row.key else None
+        out["aliases"] = [alias_dict(a) for a in aliases_of(session, row.key)]
         out["ip_history"] = [
             {"ip": h.ip, "first_seen": h.first_seen, "last_seen": h.last_seen}
             for h in q.device_ip_history(session, row.key)
@@ -131,6 +143,23 @@ def show_device(store: Store, ident: str, *, flow_limit: int = 20) -> dict[str, 
             for a in list_alerts(session, device=row.key, limit=flow_limit)
         ]
         return out
+
+
+def merge_in(session: Session, alias: str, into: str) -> dict[str, Any]:
+    """Merge stored device ``alias`` into device ``into`` (exact keys, any case) in ``session``'s
+    transaction, one device as an analyst knows: everything stored of ``alias`` becomes ``into``'s, the
+    classifier concludes again over both, and ``alias`` stays a name of ``into`` (store/merge.py).
+    Idempotent; StoreError names an unknown key, a key merged elsewhere, or the same key twice."""
+    a, b = alias.strip().lower(), into.strip().lower()
+    if not a or not b:
+        raise StoreError("give two device keys (as `iotwarden devices list` shows them)")
+    return store_merge(session, a, b, reason="manual", reclassify=Classifier().classify).to_dict()
+
+
+def merge_device(store: Store, alias: str, into: str) -> dict[str, Any]:
+    """:func:`merge_in` in a transaction of its own."""
+    with store.transaction() as session:
+        return merge_in(session, alias, into)
 
 
 def explain_device(store: Store, ident: str) -> dict[str, Any]:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from iotwarden.policy import storage
 from iotwarden.policy.model import load_text
 from iotwarden.store import Store
+from iotwarden.store.auth_models import AuditRow
+from iotwarden.store.schema import DeviceRow
 from tests.api.conftest import CAMERA, some_vendor
 
 
@@ -86,3 +89,38 @@ def test_map_and_dashboard(as_viewer: TestClient) -> None:
     modbus = {d["key"] for d in as_viewer.get("/api/v1/devices", params={"protocol": "modbus"}).json()["items"]}
     assert m["nodes"] and {n["id"] for n in m["nodes"]} == modbus  # the map takes the list's filters
     assert as_viewer.get("/api/v1/dashboard").json()["devices"] > 0
+
+
+def _other_device(store: Store) -> str:
+    with store.session() as session:
+        return next(k for k in session.scalars(select(DeviceRow.key).order_by(DeviceRow.key)) if k != CAMERA)
+
+
+def test_merge_a_device_into_another_audited_and_its_key_then_names_the_other(
+        as_analyst: TestClient, store: Store) -> None:
+    other = _other_device(store)
+    camera_findings = len(as_analyst.get(f"/api/v1/devices/{CAMERA}").json()["findings"])
+    done = as_analyst.post(f"/api/v1/devices/{CAMERA}/merge", json={"into": other})
+    assert done.status_code == 200 and done.json()["moved"]["devices"] == 1 and not done.json()["already"]
+    shown = as_analyst.get(f"/api/v1/devices/{CAMERA}").json()
+    assert shown["key"] == other and shown["merged"]["key"] == CAMERA and shown["merged"]["reason"] == "manual"
+    assert len(shown["findings"]) >= camera_findings and [a["key"] for a in shown["aliases"]] == [CAMERA]
+    again = as_analyst.post(f"/api/v1/devices/{CAMERA}/merge", json={"into": other}).json()
+    assert again["already"]
+    with store.session() as session:
+        audits = list(session.scalars(select(AuditRow).where(AuditRow.action == "device.merge")))
+    assert [(a.target, a.detail["into"]) for a in audits] == [(f"device:{CAMERA}", other)]  # once
+
+
+def test_merge_refuses_the_same_key_and_unknown_keys(as_analyst: TestClient, store: Store) -> None:
+    other = _other_device(store)
+    assert as_analyst.post(f"/api/v1/devices/{CAMERA}/merge", json={"into": CAMERA.upper()}).status_code == 422
+    assert as_analyst.post(f"/api/v1/devices/{CAMERA}/merge", json={"into": ""}).status_code == 422
+    missing = as_analyst.post("/api/v1/devices/mac:00:00:00:00:00:99/merge", json={"into": other})
+    assert missing.status_code == 404 and "no stored device" in missing.json()["detail"]
+    assert as_analyst.get(f"/api/v1/devices/{CAMERA}").json()["key"] == CAMERA  # nothing merged
+
+
+def test_a_viewer_cannot_merge(as_viewer: TestClient, store: Store) -> None:
+    assert as_viewer.post(f"/api/v1/devices/{CAMERA}/merge", json={"into": _other_device(store)}).status_code == 403
+    assert as_viewer.get(f"/api/v1/devices/{CAMERA}").json()["key"] == CAMERA

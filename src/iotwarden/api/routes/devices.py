@@ -6,13 +6,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
+from iotwarden.api import accounts, views
 from iotwarden.api import devicequery as dq
 from iotwarden.api import schemas as s
-from iotwarden.api import views
-from iotwarden.api.auth import READ, context
+from iotwarden.api.accounts import Principal
+from iotwarden.api.auth import READ, WRITE, client_ip, context
 from iotwarden.errors import StoreError
-from iotwarden.services.inventory import flow_dict
+from iotwarden.services.inventory import alias_dict, flow_dict, merge_in
 from iotwarden.store import queries as q
+from iotwarden.store.merge import alias_of, aliases_of
 from iotwarden.store.schema import DeviceRow
 
 router = APIRouter(tags=["devices"])
@@ -72,11 +74,41 @@ def get_device(session: Any, key: str) -> DeviceRow:
 
 @router.get("/devices/{key}", dependencies=[READ])
 def device(key: Annotated[str, Path(max_length=300)], request: Request) -> dict[str, Any]:
-    """One device (key, unique key prefix, MAC or IP): identity, evidence, communications, findings,
-    alerts, timeline and approval."""
+    """One device (key, the key of a device merged into it, unique key prefix, MAC or IP): identity,
+    evidence, communications, findings, alerts, timeline, approval, and the keys merged into it
+    (``merged``: the one ``key`` named, if it was merged)."""
     ctx = context(request)
     with ctx.store.session() as session:
-        return views.device_detail(session, get_device(session, key), ctx.derived(session, risk=False))
+        row = get_device(session, key)
+        out = views.device_detail(session, row, ctx.derived(session, risk=False))
+        named = alias_of(session, key.strip().lower())
+        out["merged"] = alias_dict(named) if named is not None and named.device_key == row.key else None
+        out["aliases"] = [alias_dict(a) for a in aliases_of(session, row.key)]
+        return out
+
+
+@router.post("/devices/{key}/merge")
+def merge(key: Annotated[str, Path(max_length=300)], body: s.DeviceMerge, request: Request,
+          principal: Principal = WRITE) -> dict[str, Any]:
+    """Merge device ``key`` into device ``body.into`` (exact keys; audited): everything stored of it
+    becomes the other's, which is classified again over both; ``key`` then names the other. Merging
+    again changes nothing (``already``); the same key twice is 422, an unknown key (or one merged into
+    another device) 404."""
+    if key.strip().lower() == body.into.strip().lower():
+        raise HTTPException(422, "a device cannot be merged into itself")
+    ctx = context(request)
+    try:
+        with ctx.store.transaction() as session:
+            done = merge_in(session, key, body.into)
+            if not done["already"]:
+                accounts.audit(session, principal.username, "device.merge", f"device:{done['alias']}",
+                               ip=client_ip(request), into=done["into"], moved=done["moved"])
+    except StoreError as exc:
+        raise HTTPException(404, str(exc)) from None
+    ctx.risk.clear()  # findings moved to another device
+    if not done["already"]:
+        ctx.bus.publish("device.merged", {"key": done["alias"], "into": done["into"], "by": principal.username})
+    return done
 
 
 @router.get("/flows", dependencies=[READ])
