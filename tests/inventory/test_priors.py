@@ -77,3 +77,25 @@ def test_a_mac_past_the_addresses_a_host_holds_is_a_router_whenever_it_held_them
     owners = PriorOwners([*spread, Tenure(A, "10.9.0.3", 3 * DAY, 3 * DAY + 60)])
     assert A in owners.crowded and owners.dropped == 1
     assert owners.owner("10.9.0.0", 30.0) is None
+
+
+def test_a_span_of_sightings_is_the_owners_when_one_mac_held_the_address_throughout() -> None:
+    # a stored ip: device seen from 09:00 to 11:00; A's tenure 10:00-12:00 lies within the gap of both ends
+    owners = PriorOwners([Tenure(A, X, 10 * 3600.0, 12 * 3600.0)])
+    assert owners.owner_throughout(X, 9 * 3600.0, 11 * 3600.0) == A
+    assert owners.owner_throughout(X, 9 * 3600.0, 3 * DAY) is None  # its last sighting two days on: maybe another's
+    assert owners.owner_throughout("192.168.1.51", 9 * 3600.0, 11 * 3600.0) is None  # never held
+
+
+def test_a_span_with_another_holder_within_it_is_nobodys() -> None:
+    # A held it at both ends of a week-long span, B in the middle (DHCP gave it away and back): unknown
+    spans = [Tenure(A, X, 0.0, 3600.0), Tenure(A, X, 7 * DAY, 7 * DAY + 3600.0), Tenure(B, X, 3 * DAY, 3 * DAY + 60)]
+    owners = PriorOwners(spans)
+    assert owners.owner(X, 1800.0) == A and owners.owner(X, 7 * DAY) == A
+    assert owners.owner_throughout(X, 0.0, 7 * DAY) is None
+    assert owners.owner_throughout(X, 0.0, 1800.0) == A  # B's tenure is days from this span
+
+
+def test_a_routers_mac_owns_no_span() -> None:
+    routed = [Tenure(A, f"10.9.0.{i}", 0.0, 3600.0) for i in range(GATEWAY_MIN_IPS)]
+    assert PriorOwners([Tenure(A, X, 0.0, 3600.0), *routed]).owner_throughout(X, 600.0, 1200.0) is None

@@ -1,7 +1,8 @@
 """One device, not two, when a capture shows a site address only as a destination: the NKU plug's DNS
 queries to its router (192.168.1.1) get no answer in its captures, while the camera's captures of the
 same morning saw the router answer DHCP and DNS. Analysed into one store, in ``analyze``, a worker's run
-and ``monitor`` alike, the router is its MAC's device (inventory/priors.py)."""
+and ``monitor`` alike, the router is its MAC's device (inventory/priors.py), in either order: an ``ip:``
+device stored before its owner's capture is folded into the MAC's device afterwards (store/merge.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from sqlalchemy import select, update
 
 from iotwarden.services.analyze import analyze
 from iotwarden.services.feed import Feed
+from iotwarden.services.inventory import show_device
 from iotwarden.services.monitor import Monitor
 from iotwarden.services.records import Encoder, decode, tick_of
 from iotwarden.services.runstate import RunState
 from iotwarden.store import Store
+from iotwarden.store import writer as w
 from iotwarden.store.addresses import prior_owners
 from iotwarden.store.alert_models import AlertRow, FindingRow
 from iotwarden.store.inventory_models import SnapshotRow
@@ -78,20 +81,39 @@ def test_the_address_goes_to_the_mac_that_held_it_that_morning(tmp_path: Path, a
         assert len(snapshots) == 2 and all(ROUTER_IP in s.facts["ips"] for s in snapshots)
 
 
-def test_in_reverse_order_the_earlier_address_device_stays_and_later_sightings_go_to_the_mac(
+def test_in_reverse_order_the_stored_address_device_is_folded_into_the_mac(
         tmp_path: Path, apart: dict[str, int]) -> None:
-    # pinned: history is read at the start of each file, so the plug's capture analysed first (nothing
-    # stored yet) keeps its ip: device; the router's capture then makes the MAC's device; nothing folds
-    # a stored device afterwards. Captures analysed later go to the MAC.
+    # history is read at the start of each file, so the plug's capture analysed first (nothing stored yet)
+    # keeps its ip: device; the router's capture then stores the MAC's tenure of the address within a day of
+    # the ip: device's sightings, and the ip: device is folded into the MAC's (store/merge.py)
     with Store(f"sqlite:///{tmp_path / 'reverse.db'}") as store:
         analyze([ADDRESS_ONLY], store)
-        analyze([OWNING], store)
-        before = _packets(store)
-        assert before[ADDRESS_DEVICE] == apart[ADDRESS_DEVICE] and before[ROUTER] == apart[ROUTER]
-        analyze([ADDRESS_ONLY_LATER], store)
-        after = _packets(store)
-        assert after[ADDRESS_DEVICE] == before[ADDRESS_DEVICE]
-        assert after[ROUTER] > before[ROUTER]
+        assert ADDRESS_DEVICE in _keys(store)
+        report = analyze([OWNING], store)
+        assert report.files[0].stats["inventory"]["folded"] == {ADDRESS_DEVICE: ROUTER}
+        assert ADDRESS_DEVICE not in _keys(store)
+        assert _packets(store)[ROUTER] == apart[ROUTER] + apart[ADDRESS_DEVICE]
+        assert not any(_references(store, ADDRESS_DEVICE).values())
+        with store.session() as session:
+            snapshots = session.scalars(select(SnapshotRow).where(SnapshotRow.device_key == ROUTER)).all()
+        assert len(snapshots) == 2  # the plug's run's snapshot of the address is the router's now
+        shown = show_device(store, ADDRESS_DEVICE)
+        assert shown["key"] == ROUTER and shown["merged"]["reason"] == "address_tenure"
+        assert [a["key"] for a in shown["aliases"]] == [ADDRESS_DEVICE]
+        analyze([ADDRESS_ONLY_LATER], store)  # later captures go to the MAC, as before
+        assert ADDRESS_DEVICE not in _keys(store)
+
+
+def test_either_order_stores_the_same_devices(tmp_path: Path) -> None:
+    orders = {}
+    for name, captures in (("forward", [OWNING, ADDRESS_ONLY]), ("reverse", [ADDRESS_ONLY, OWNING])):
+        with Store(f"sqlite:///{tmp_path / f'{name}.db'}") as store:
+            for capture in captures:
+                analyze([capture], store)
+            with store.session() as session:
+                orders[name] = {r.key: (r.packets, r.first_seen, r.last_seen, r.vendor, r.device_type)
+                                for r in session.scalars(select(DeviceRow))}
+    assert orders["forward"] == orders["reverse"]
 
 
 def test_an_address_held_a_week_before_may_be_another_devices_now(tmp_path: Path) -> None:
@@ -102,6 +124,17 @@ def test_an_address_held_a_week_before_may_be_another_devices_now(tmp_path: Path
                                                        last_seen=DeviceIpRow.last_seen - WEEK))
         analyze([ADDRESS_ONLY], store)
         assert {ADDRESS_DEVICE, ROUTER} <= _keys(store)  # two devices: DHCP may have given it to another
+
+
+def test_an_address_device_a_week_from_the_macs_tenure_is_not_folded(tmp_path: Path) -> None:
+    with Store(f"sqlite:///{tmp_path / 'reuse_reverse.db'}") as store:
+        analyze([ADDRESS_ONLY], store)
+        with store.transaction() as session:  # the plug's sighting of the address a week before the router's
+            session.execute(update(DeviceRow).where(DeviceRow.key == ADDRESS_DEVICE).values(
+                first_seen=DeviceRow.first_seen - WEEK, last_seen=DeviceRow.last_seen - WEEK))
+        report = analyze([OWNING], store)
+        assert "folded" not in report.files[0].stats["inventory"]
+        assert {ADDRESS_DEVICE, ROUTER} <= _keys(store)
 
 
 def _messages(capture: Path) -> list[bytes]:
@@ -129,3 +162,17 @@ def test_a_workers_run_and_monitor_read_the_history_too(tmp_path: Path) -> None:
         mon = _monitor(store)
         assert ADDRESS_DEVICE not in mon.ctx.devices and ROUTER_IP in mon.ctx.devices[ROUTER].ips
     assert ADDRESS_DEVICE in _monitor(None).ctx.devices  # no store, no history: the run alone cannot tell
+
+
+def test_a_workers_run_folds_a_stored_address_device_at_its_end(tmp_path: Path, apart: dict[str, int]) -> None:
+    with Store(f"sqlite:///{tmp_path / 'worker.db'}") as store:
+        analyze([ADDRESS_ONLY], store)
+        run = RunState("hq", "run")
+        for payload in _messages(OWNING):
+            run.feed(decode(payload))
+        with store.transaction() as session:
+            capture = w.begin_capture(session, path="nats://hq/run", sha256=None, size=0, fmt="nats")
+            done = run.checkpoint(session, capture.id)
+        assert run.ended and done.folded == {ADDRESS_DEVICE: ROUTER}
+        assert ADDRESS_DEVICE not in _keys(store)
+        assert _packets(store)[ROUTER] == apart[ROUTER] + apart[ADDRESS_DEVICE]

@@ -95,3 +95,15 @@ class PriorOwners:
         if carries_many(sorted(held - {ip}), private_segment=private_v4(ip)):
             return None
         return mac
+
+    def owner_throughout(self, ip: str, first_seen: float, last_seen: float) -> str | None:
+        """The MAC that held ``ip`` all the time from ``first_seen`` to ``last_seen`` (a stored ``ip:``
+        device's sightings), by :meth:`owner`'s rule at both ends, when no other MAC held it in between
+        or within ``gap_s`` of the span (DHCP reuse inside it: which one is unknown)."""
+        mac = self.owner(ip, first_seen)
+        if mac is None or self.owner(ip, last_seen) != mac:
+            return None
+        for t in self.by_ip.get(ip, ()):
+            if t.mac != mac and max(0.0, t.first_seen - last_seen, first_seen - t.last_seen) <= self.gap_s:
+                return None
+        return mac

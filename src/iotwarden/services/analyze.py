@@ -29,10 +29,11 @@ from iotwarden.services.inventory import check_shadow
 from iotwarden.services.records import tick_of
 from iotwarden.store import Store
 from iotwarden.store import writer as w
-from iotwarden.store.addresses import prior_owners
+from iotwarden.store.addresses import fold_address_devices, prior_owners
 from iotwarden.store.alerts import upsert_alerts
 from iotwarden.store.findings import upsert_findings
 from iotwarden.store.identity_models import SqlIdentityRepository, link_certificates
+from iotwarden.store.merge import MergeResult
 from iotwarden.store.queries import devices_by_keys
 
 SCHEMA = "iotwarden.analysis/1"  # docs/schemas/analysis.md
@@ -408,7 +409,8 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
         result.observations, result.devices = out.observations, len(ctx.devices)
         result.device_keys = sorted(ctx.devices)
         # a device the store knew is classified over everything known of it, not this capture alone
-        w.merge_devices(session, [ctx.devices[k] for k in result.device_keys], reclassify=Classifier().classify)
+        classify = Classifier().classify
+        w.merge_devices(session, [ctx.devices[k] for k in result.device_keys], reclassify=classify)
         result.concluded = {k: d for k, d in ctx.devices.items() if d.classification or d.risk_score is not None}
         if cert_check is not None:  # the inventory link: which device presented which issued certificate
             link_certificates(session, cert_check.links)
@@ -435,6 +437,8 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
         result.stats["findings"] = {"reported": len(findings), "new": upsert_findings(session, findings)}
         alerts = [a for a in ctx.alerts if isinstance(a, Alert) and a.uid]  # the alert pipeline's output
         result.stats["alerts"] = {"raised": len(alerts), "stored": upsert_alerts(session, alerts)}
+        if inventory is not None:  # stored ip: devices whose address this run's MACs held when they were seen
+            _folded(result, ctx.devices, fold_address_devices(session, inventory.ip_history(), reclassify=classify))
         result.status = "partial" if error is not None else "complete"
         if error is not None:
             result.error, result.packets_read = _message(path, error), error.packets_read
@@ -443,6 +447,22 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
                          stats=result.stats)
         result.capture_id = row.id
     return result
+
+
+def _folded(result: FileResult, devices: dict[str, Device], merged: list[MergeResult]) -> None:
+    """Report the stored ``ip:`` devices folded into MAC devices (the MAC's conclusions now drawn over
+    both); a key of this run folded is the MAC's now."""
+    if not merged:
+        return
+    for m in merged:
+        if m.classification is not None and m.into in devices:
+            devices[m.into].classification = dict(m.classification)
+            result.concluded[m.into] = devices[m.into]
+    gone = {m.alias for m in merged}
+    result.stats["inventory"]["folded"] = {m.alias: m.into for m in merged}
+    result.device_keys = [k for k in result.device_keys if k not in gone]
+    result.concluded = {k: d for k, d in result.concluded.items() if k not in gone}
+    result.devices = len(result.device_keys)
 
 
 class _Sink:

@@ -32,6 +32,7 @@ from iotwarden.model.finding import Finding
 from iotwarden.risk.analyzer import RiskAnalyzer
 from iotwarden.services.records import RecordMessage
 from iotwarden.store import writer as w
+from iotwarden.store.addresses import fold_address_devices
 from iotwarden.store.alerts import upsert_alerts
 from iotwarden.store.findings import upsert_findings
 from iotwarden.store.identity_models import link_certificates
@@ -54,6 +55,7 @@ class Checkpoint:
     findings: int = 0
     new_findings: int = 0
     evidence_dropped: int = 0
+    folded: dict[str, str] = dataclasses.field(default_factory=dict)  # stored ip: device -> MAC device, at the end
 
 
 Sets = tuple[frozenset[Any], frozenset[Any], frozenset[Any], frozenset[Any]]  # ips, hostnames, protocols, attributes
@@ -159,6 +161,9 @@ class RunState:
             out.findings, out.new_findings = len(findings), upsert_findings(session, findings)
         if self.ended:
             w.write_snapshot(session, capture_id, [self.ctx.devices[k] for k in sorted(self.ctx.devices)])
+            if self.inventory is not None:  # stored ip: devices whose address the run's MACs held then, as analyze
+                merged = fold_address_devices(session, self.inventory.ip_history(), reclassify=self.classify)
+                out.folded = {m.alias: m.into for m in merged}
         return out
 
     def _devices(self, session: Session, out: Checkpoint) -> set[str]:
