@@ -165,12 +165,49 @@ def test_a_flow_over_several_batches_keeps_the_orientation_its_first_batch_gave(
     assert _to_server(frames, ServerPorts.of(), batch=cut) == [False, True, False, True, True]
 
 
-def test_a_later_batch_does_not_reorient_an_open_flow() -> None:
-    # two ephemeral ports: the first sender initiates, and a SYN of the other end one batch later changes
-    # nothing (the flow keeps one orientation for its life)
+@pytest.mark.parametrize("cut", [1, 65536])
+def test_a_syn_after_payload_names_no_initiator(cut: int) -> None:
+    # two ephemeral ports: the first sender initiates, and a SYN of the other end after the flow carried payload
+    # changes nothing (Zeek: "SYN_inside_connection"), in the same batch or a later one
     frames = [_s2c(1.0, 7000, 40000), _c2s(1.1, 40000, 7000, SYN, b"")]
-    [flow] = _run(frames, batch=1)
+    [flow] = _run(frames, batch=cut)
     assert _ends(flow) == (S, 7000, C, 40000, SM, CM)
+    assert "flipped" not in flow.extra
+
+
+@pytest.mark.parametrize(("frames", "ends", "flipped"), [
+    # the SYN+ACK ends a batch, its SYN begins the next (both ports ephemeral)
+    ([_s2c(1.0, 7000, 40000, SYN | ACK, b""), _c2s(1.0, 40000, 7000, SYN, b""), _c2s(1.1, 40000, 7000)],
+     (C, 40000, S, 7000, CM, SM), "syn"),
+    # a bare ACK left of an earlier connection, then the other end's SYN opens one on the same ports
+    ([_s2c(1.0, 7000, 40000, ACK, b""), _c2s(1.1, 40000, 7000, SYN, b""), _s2c(1.2, 7000, 40000, SYN | ACK, b""),
+      _c2s(1.3, 40000, 7000)], (C, 40000, S, 7000, CM, SM), "syn"),
+    # a SYN/ACK probe whose RST comes in the next batch: the prober stays the initiator
+    ([_c2s(1.0, 40000, 80, SYN | ACK, b""), _s2c(1.1, 80, 40000, RST, b"")], (C, 40000, S, 80, CM, SM), None),
+    # joined mid-stream on a server port, a pure ACK first: the port decides, and the later data keeps it
+    ([_s2c(1.0, 502, 40000, ACK, b""), _c2s(1.1, 40000, 502), _s2c(1.2, 502, 40000)],
+     (C, 40000, S, 502, CM, SM), "port"),
+], ids=["reordered-handshake", "syn-after-a-bare-ack", "syn-ack-probe", "port"])
+def test_a_flow_without_payload_yet_is_oriented_as_one_batch_would(frames: Frames, ends: tuple[object, ...],
+                                                                   flipped: str | None) -> None:
+    whole = _run(frames)
+    for cut in (1, 2):
+        assert _run(frames, batch=cut) == whole
+    [flow] = whole
+    assert (_ends(flow), flow.extra.get("flipped")) == (ends, flipped)
+    # tier 2 (which takes payload alone) sees each payload packet in the final orientation's direction, wherever
+    # the batches are cut
+    carry = [len(frame) > 14 + 20 + 20 for _, frame in frames]  # Ethernet, IPv4, TCP headers, then payload
+    cut_one, whole_batch = _to_server(frames, ServerPorts.of(), batch=1), _to_server(frames, ServerPorts.of())
+    assert [t for t, c in zip(cut_one, carry, strict=True) if c] == [t for t, c in zip(whole_batch, carry,
+                                                                                          strict=True) if c]
+
+
+def test_a_flow_whose_payload_tier_2_has_seen_keeps_its_orientation() -> None:
+    # the first batch's data went to tier 2 as the first sender's: a SYN+ACK probe's RST one batch later leaves it
+    frames = [_c2s(1.0, 40000, 7000, SYN | ACK, b""), _s2c(1.05, 7000, 40000), _c2s(1.1, 40000, 7000, RST, b"")]
+    [late] = _run(frames, batch=2)
+    assert (_ends(late), late.extra["flipped"]) == ((S, 7000, C, 40000, SM, CM), "syn-ack")
 
 
 def test_melsoft_joined_mid_stream_the_plc_on_tcp_5562_is_the_responder() -> None:

@@ -7,7 +7,9 @@ Closed flows are returned as column rows; the engine turns them into :class:`~io
 
 Keys: ICMP and other port-less protocols use ports 0 (an echo request and its reply share a flow);
 non-first IP fragments carry no ports and are counted in the port-less flow of their addresses.
-A new flow's initiator is what its first packets prove, else the end on a likely server port (engine/orient.py).
+A new flow's initiator is what its first packets prove, else the end on a likely server port (engine/orient.py);
+a TCP flow that has carried no payload yet, and whose initiator no SYN has named, is oriented again with each
+batch that continues it, as if its packets had come in one batch (tier 2 has seen none of its packets).
 Limit: ``max_flows`` open flows, checked after each batch (a batch may add its new flows first).
 """
 
@@ -20,8 +22,8 @@ import numpy as np
 import numpy.typing as npt
 
 from iotwarden.engine.decode import Headers, mac48
-from iotwarden.engine.orient import ServerPorts, group_destination, orient
-from iotwarden.engine.segments import TCP_SYN, SegmentRules, split_flows
+from iotwarden.engine.orient import ServerPorts, decide, group_destination, naming_syns
+from iotwarden.engine.segments import IPPROTO_TCP, TCP_SYN, SegmentRules, split_flows
 
 I64 = npt.NDArray[np.int64]
 
@@ -38,6 +40,8 @@ COLUMNS: dict[str, type] = {
     "mac_low": np.int64, "mac_high": np.int64,  # 48-bit MACs, -1 unknown
     "uid": np.int64, "t2": np.int8,  # flow id; tier-2 dispatch state (engine.dispatch)
     "flipped": np.int8,  # why the initiator is not the first packet's sender (orient.FLIP_REASONS), 0: it is
+    "first_flags": np.int64,  # TCP flags of the flow's first packet
+    "syn_named": np.bool_,  # a SYN without ACK, before any payload, named the initiator
 }
 _KEY = ("a_hi", "a_lo", "b_hi", "b_lo", "meta")
 _K = tuple(np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
@@ -236,9 +240,10 @@ class FlowTable:
         agg["mac_low"] = np.where(first_lh, src_mac, dst_mac)
         agg["mac_high"] = np.where(first_lh, dst_mac, src_mac)
         ipver = h.ipver[first_pkt].astype(np.int64)
-        flipped = orient(self.ports, lh=lh, syn_only=seg["syn_only"], sid=sid, sfirst=sfirst,
-                         first_flags=pk["flags"][sfirst], proto=pk["proto"][sfirst],
-                         sport=h.sport[first_pkt], dport=h.dport[first_pkt],
+        first_flags = pk["flags"][sfirst]
+        named, syn_lh = naming_syns(lh, seg["syn_only"], pk["has_pay"], sid, sfirst)
+        flipped = decide(self.ports, first_lh=first_lh, named=named, syn_lh=syn_lh, first_flags=first_flags,
+                         proto=pk["proto"][sfirst], sport=h.sport[first_pkt], dport=h.dport[first_pkt],
                          other_flags=np.where(first_lh, agg["flags_hl"], agg["flags_lh"]),
                          other_payload=np.where(first_lh, agg["pay_hl"], agg["pay_lh"]),
                          group_dst=group_destination(ipver, h.dst_hi[first_pkt], h.dst_lo[first_pkt], dst_mac))
@@ -251,6 +256,8 @@ class FlowTable:
         agg["ipver"] = ipver
         agg["init_low"] = init_low
         agg["flipped"] = flipped
+        agg["first_flags"] = first_flags
+        agg["syn_named"] = named
         agg["t2"] = np.zeros(nseg, dtype=np.int8)
 
         slot = np.where(merged, gslot[sgroup], -1)
@@ -297,6 +304,12 @@ class FlowTable:
         cols["first"][ms] = np.minimum(cols["first"][ms], agg["first"][merged])
         cols["isn_lh"][ms], cols["isn_hl"][ms] = isn_lh[merged], isn_hl[merged]
         self._set_deadline(ms)
+        # a TCP flow whose payload tier 2 has not seen yet, and whose initiator no SYN has named, is oriented
+        # again with this batch's packets (a late SYN, a RST answering its SYN+ACK), as one batch would have
+        again = (prior_lh[merged] + prior_hl[merged] == 0) & ~cols["syn_named"][ms] & (cols["proto"][ms] == IPPROTO_TCP)
+        if again.any():
+            segs = np.flatnonzero(merged)[again]
+            init_low[segs] = self._reorient(ms[again], named[segs], syn_lh[segs])
 
         # segments followed by another one of the same key are complete flows
         done = ~is_last
@@ -346,6 +359,22 @@ class FlowTable:
         isn = np.where(lh, isn_lh[sid], isn_hl[sid])
         pf = PacketFlows(o, uid[sid], to_server, t2_seg[sid], ord_flow, ord_dir, pay_dir, isn)
         return pf, closed
+
+    def _reorient(self, slots: I64, named: npt.NDArray[np.bool_], syn_lh: npt.NDArray[np.bool_]) -> npt.NDArray[
+            np.bool_]:
+        """Orient open flows (``slots``, their counters merged with this batch's) again, with what this batch's
+        packets of each say of a SYN naming its initiator; their new ``init_low``."""
+        c = self.cols
+        first_lh = c["init_low"][slots] ^ (c["flipped"][slots] != 0)
+        why = decide(self.ports, first_lh=first_lh, named=named, syn_lh=syn_lh, first_flags=c["first_flags"][slots],
+                     proto=c["proto"][slots], sport=np.where(first_lh, c["a_port"][slots], c["b_port"][slots]),
+                     dport=np.where(first_lh, c["b_port"][slots], c["a_port"][slots]),
+                     other_flags=np.where(first_lh, c["flags_hl"][slots], c["flags_lh"][slots]),
+                     other_payload=np.where(first_lh, c["pay_hl"][slots], c["pay_lh"][slots]),
+                     group_dst=np.zeros(slots.shape[0], dtype=bool))
+        init_low: npt.NDArray[np.bool_] = first_lh ^ (why != 0)
+        c["flipped"][slots], c["init_low"][slots], c["syn_named"][slots] = why, init_low, named
+        return init_low
 
     @staticmethod
     def _bytes_before(pay: I64, lh: npt.NDArray[np.bool_], *, sfirst: I64, sid: I64, prior_lh: I64,

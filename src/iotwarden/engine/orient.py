@@ -2,10 +2,16 @@
 
 A capture can join a TCP session mid-stream (a SPAN port started while a SCADA master polls a PLC) and
 begin with the server's answer; the sender of the first packet is then the wrong initiator. Rules, in order,
-for each new flow from its packets in the batch that opens it:
+for each new flow from its packets in the batch that opens it, and again with each later batch while the flow
+is TCP, has carried no payload and no SYN has named its initiator (engine/flowtable.py: tier 2, which takes
+payload alone, has seen none of its packets, so the flow turns round before any dissector reads it):
 
-1. a SYN without ACK names the initiator (also when it comes after the SYN+ACK: a reordered handshake,
-   Zeek's ``Connection::FlipRoles``);
+1. a SYN without ACK that no payload packet of the flow precedes names the initiator (also when it comes after
+   the SYN+ACK: a reordered handshake, Zeek's ``Connection::FlipRoles``); a SYN after payload names nothing
+   (Zeek's weird "SYN_inside_connection" flips nothing either). A flow whose payload tier 2 has seen keeps its
+   orientation for its life, as what dissectors made of its streams, per direction, would not turn with it: the
+   one case where the batch cut matters is a SYN+ACK's sender whose data came in an earlier batch than the
+   other end's RST (one batch would call it a probe, rule 2; cut, it stays the responder);
 2. a first packet that is a SYN+ACK is the responder's, unless the other end answers it with a RST and no
    data: that is a SYN/ACK probe, which Zeek declines to flip for ("doesn't work for stealth scans",
    ``src/packet_analysis/protocol/tcp/TCP.cc: TCPAnalyzer::WantConnection``); rule 3 decides it;
@@ -49,7 +55,7 @@ DYNAMIC_START = 49152  # Dynamic Ports 49152-65535 (RFC 6335 §6) are never a se
 # why a flow's initiator is not the first packet's sender (Flow.extra["flipped"]); 0: it is
 FLIP_REASONS = ("", "syn", "syn-ack", "port", "answer")
 BY_SYN, BY_SYN_ACK, BY_PORT = 1, 2, 3
-# not orient()'s: the flow's dissector found its first sender answering (dissect/base.py FLIP_STATE_KEY)
+# not decide()'s: the flow's dissector found its first sender answering (dissect/base.py FLIP_STATE_KEY)
 BY_ANSWER = 4
 
 
@@ -86,16 +92,9 @@ def group_destination(ipver: I64, dst_hi: npt.NDArray[np.uint64], dst_lo: npt.ND
     return out
 
 
-def orient(ports: ServerPorts, *, lh: Bool, syn_only: Bool, sid: I64, sfirst: I64, first_flags: I64, proto: I64,
-           sport: Ports, dport: Ports, other_flags: I64, other_payload: I64, group_dst: Bool) -> npt.NDArray[np.int8]:
-    """Per segment (packets sorted by segment, ``sid`` each one's segment, ``sfirst`` each segment's first):
-    why its initiator is not its first packet's sender (an index into FLIP_REASONS, 0 when it is).
-
-    ``lh`` (direction) and ``syn_only`` (a SYN without ACK) are per packet; ``first_flags`` (TCP flags of the
-    first packet, 0 for non-TCP), ``proto``, ``sport``/``dport`` (of the first packet), ``other_flags`` and
-    ``other_payload`` (OR of the flags and payload bytes the first packet's receiver sent) and ``group_dst``
-    (the first packet went to a group address) are per segment.
-    """
+def naming_syns(lh: Bool, syn_only: Bool, has_pay: Bool, sid: I64, sfirst: I64) -> tuple[Bool, Bool]:
+    """Per segment (packets sorted by segment): whether a SYN without ACK comes before its first payload packet
+    (a SYN carrying data counts), and that SYN's direction (``lh``; False where none)."""
     nseg = int(sfirst.shape[0])
     # each segment's first SYN without ACK, from the few such packets (positions ascend, and so do segments)
     syn_at = np.flatnonzero(syn_only)
@@ -103,21 +102,41 @@ def orient(ports: ServerPorts, *, lh: Bool, syn_only: Bool, sid: I64, sfirst: I6
     firsts = np.ones(syn_at.shape[0], dtype=bool)
     firsts[1:] = syn_seg[1:] != syn_seg[:-1]
     syn_at, syn_seg = syn_at[firsts], syn_seg[firsts]
-    has_syn = np.zeros(nseg, dtype=bool)
-    has_syn[syn_seg] = True
-    first_lh = lh[sfirst]
-    by_syn = np.zeros(nseg, dtype=bool)
-    by_syn[syn_seg] = lh[syn_at] != first_lh[syn_seg]
+    # ... unless a payload packet of its segment precedes it (a SYN inside a connection: Zeek's weird
+    # "SYN_inside_connection", which flips nothing)
+    pay_at = np.flatnonzero(has_pay)
+    if pay_at.shape[0]:
+        k = np.minimum(np.searchsorted(pay_at, sfirst[syn_seg]), pay_at.shape[0] - 1)
+        first_pay = pay_at[k]
+        keep = (first_pay < sfirst[syn_seg]) | (syn_at <= first_pay)  # none at or after the segment's start
+        syn_at, syn_seg = syn_at[keep], syn_seg[keep]
+    named = np.zeros(nseg, dtype=bool)
+    named[syn_seg] = True
+    syn_lh = np.zeros(nseg, dtype=bool)
+    syn_lh[syn_seg] = lh[syn_at]
+    return named, syn_lh
+
+
+def decide(ports: ServerPorts, *, first_lh: Bool, named: Bool, syn_lh: Bool, first_flags: I64, proto: I64,
+           sport: Ports, dport: Ports, other_flags: I64, other_payload: I64, group_dst: Bool) -> npt.NDArray[np.int8]:
+    """Per flow: why its initiator is not its first packet's sender (an index into FLIP_REASONS, 0 when it is).
+
+    ``first_lh`` is the first packet's direction, ``named``/``syn_lh`` what :func:`naming_syns` says,
+    ``first_flags`` the first packet's TCP flags (0 for non-TCP), ``sport``/``dport`` its ports, ``other_flags``
+    and ``other_payload`` the OR of the flags and the payload bytes its receiver sent, ``group_dst`` whether it
+    went to a group address.
+    """
+    by_syn = named & (syn_lh != first_lh)
     tcp = proto == IPPROTO_TCP
-    syn_ack = ~has_syn & tcp & ((first_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
+    syn_ack = ~named & tcp & ((first_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
     by_syn_ack = syn_ack & (((other_flags & TCP_RST) == 0) | (other_payload > 0))
     rank_s = np.where(tcp, ports.tcp[sport], ports.udp[sport])
     rank_d = np.where(tcp, ports.tcp[dport], ports.udp[dport])
     # alike ranks: Zeek's TCP tie-break, the lower port serves unless the first packet is a SYN(+ACK)
     lower = tcp & (rank_s == rank_d) & (rank_s > 0) & (sport < dport) & ((first_flags & TCP_SYN) == 0)
-    by_port = (~has_syn & ~by_syn_ack & ((rank_s > rank_d) | lower)
+    by_port = (~named & ~by_syn_ack & ((rank_s > rank_d) | lower)
                & (tcp | ((proto == IPPROTO_UDP) & ~group_dst)))
-    why = np.zeros(sfirst.shape[0], dtype=np.int8)
+    why = np.zeros(first_lh.shape[0], dtype=np.int8)
     why[by_port] = BY_PORT
     why[by_syn_ack] = BY_SYN_ACK
     why[by_syn] = BY_SYN
