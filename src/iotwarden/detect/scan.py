@@ -6,7 +6,10 @@ Mirai family's propagation, T1046 + T1110). A probe is a TCP attempt that never 
 (:func:`~iotwarden.detect.base.failed_attempt`) or a UDP flow to one host that got no answer. On the local
 segment an ARP sweep (who-has requests for ``min_arp_targets`` addresses within the window, RFC 826)
 is a horizontal scan too (key ``arp``; T1018 Remote System Discovery): a scanner resolves every
-address it tries, live or not, before its first SYN.
+address it tries, live or not, before its first SYN. So is a ping sweep beyond the segment: unanswered
+ICMP echo, timestamp or address-mask requests (RFC 792, RFC 950; ICMPv6 echo, RFC 4443) to
+``min_hosts`` hosts within the window (key ``icmp``; nmap's -PE/-PP/-PM host discovery). Only the
+unanswered ones count: a monitoring system pinging the hosts it watches gets answers.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ TELNET_PORTS = frozenset({23, 2323})
 # (DNS, DHCP, NTP, NetBIOS, SSDP, mDNS, LLMNR)
 UDP_NOT_PROBED = frozenset({53, 67, 68, 123, 137, 138, 1900, 5353, 5355})
 MULTICAST_FIRST_OCTETS = frozenset(str(n) for n in range(224, 240))  # 224.0.0.0/4 (RFC 5771)
+# ICMP requests a host-discovery sweep sends, per IP protocol: echo, timestamp, address mask (ICMPv4);
+# echo request (ICMPv6). Flow.extra["icmp_type"]: the type the flow's initiator sent first
+ICMP_REQUESTS = {1: frozenset({8, 13, 17}), 58: frozenset({128})}
 
 
 def _to_a_group(flow: Flow) -> bool:
@@ -69,6 +75,7 @@ class _Probes:
     flows: list[Flow] = field(default_factory=list)
     alerted: dict[tuple[str, str], float] = field(default_factory=dict)  # (id, key) -> last raised
     arp: Recent[str, float] = field(default_factory=Recent)  # address asked for -> last request
+    icmp: Recent[str, float] = field(default_factory=Recent)  # host sent an unanswered ICMP request -> last one
 
 
 def _probed(table: Recent[Any, float], key: Any, ts: float, limit: int) -> None:
@@ -140,6 +147,10 @@ class ScanDetector(Detector):
         st = _Probes()
         for flow in flows:
             proto = flow.ip_proto
+            if proto == 1 or proto == 58:  # noqa: PLR1714 - two int compares beat a set lookup per flow here
+                self._ping(ctx, flow)
+                last_src = None  # _ping may have moved or dropped sources: look the next one up
+                continue
             if not (failed_attempt(flow) if proto == 6 else (
                     proto == 17 and flow.pkts_ba == 0 and flow.a_port >= 1024 and flow.b_port not in UDP_NOT_PROBED
                     and not _to_a_group(flow))):
@@ -219,6 +230,23 @@ class ScanDetector(Detector):
 
     def flow(self, ctx: Context, flow: Flow) -> None:
         self.flows(ctx, [flow])
+
+    def _ping(self, ctx: Context, flow: Flow) -> None:
+        """An unanswered ICMP request: a ping sweep's probe (key ``icmp``, like the ARP sweep's ``arp``)."""
+        if flow.pkts_ba or flow.extra.get("icmp_type") not in ICMP_REQUESTS[flow.ip_proto] or _to_a_group(flow):
+            return
+        o: ScanOptions = self.options
+        src, ts = flow.a_ip, flow.first_seen
+        st = self._state(src)
+        _probed(st.icmp, flow.b_ip, ts, o.max_targets)
+        if len(st.flows) < 4:
+            st.flows.append(flow)
+        n = _fresh(st.icmp, ts, o.window_s) if len(st.icmp) >= o.min_hosts else 0
+        if n >= o.min_hosts and self._due(st, HORIZONTAL, "icmp", ts):
+            self.raise_alert(ctx, HORIZONTAL, title=f"Ping sweep of {n} hosts from {src}", severity="medium",
+                             subject=subject_key(ctx, flow.a_mac, src), ts=ts, key="icmp",
+                             mitre=("T1018", "T1046"), src_ip=src, evidence={"hosts": n, "proto": "icmp"},
+                             flows=st.flows)
 
     def _report(self, ctx: Context, flow: Flow, st: _Probes, *, telnet: bool, n_hosts: int, n_ports: int) -> None:
         """The scans a probe's counts reach, each raised when due."""

@@ -14,7 +14,7 @@ from iotwarden.dissect.memo import Memo
 from iotwarden.engine.batch import PacketBatch
 from iotwarden.engine.decode import ERROR_REASONS, TUNNELS, addr_texts, decode, mac_texts
 from iotwarden.engine.dispatch import Dispatcher, DispatchLimits
-from iotwarden.engine.flowtable import Closed, FlowTable
+from iotwarden.engine.flowtable import ICMP_SHIFT, TCP_FLAGS, Closed, FlowTable
 from iotwarden.engine.orient import BY_ANSWER, FLIP_REASONS, ServerPorts
 from iotwarden.engine.segments import SegmentRules
 from iotwarden.errors import ConfigError
@@ -169,7 +169,8 @@ class Engine:
                 side("pkts_lh", "pkts_hl").tolist(), side("pkts_hl", "pkts_lh").tolist(),
                 side("bytes_lh", "bytes_hl").tolist(), side("bytes_hl", "bytes_lh").tolist(),
                 side("pay_lh", "pay_hl").tolist(), side("pay_hl", "pay_lh").tolist(),
-                side("flags_lh", "flags_hl").tolist(), side("flags_hl", "flags_lh").tolist(), apps, part.reasons,
+                (side("flags_lh", "flags_hl") & TCP_FLAGS).tolist(),
+                (side("flags_hl", "flags_lh") & TCP_FLAGS).tolist(), apps, part.reasons,
             )
             # positional, in Flow's field order (vlan ... app, end_reason): 3x cheaper than keywords
             start = len(out)
@@ -178,5 +179,8 @@ class Engine:
                 out[start + i].extra["failed_services"] = [name]
             for i in np.flatnonzero(flipped).tolist():  # as Zeek's conn.log history letter "^"
                 out[start + i].extra["flipped"] = FLIP_REASONS[int(flipped[i])]
+            first = c["first_flags"]
+            for i in np.flatnonzero((first > TCP_FLAGS) & (flipped == 0)).tolist():  # the type its initiator sent
+                out[start + i].extra["icmp_type"] = int(first[i] >> ICMP_SHIFT) - 1
         self.stats.flows += len(out)
         return out

@@ -107,6 +107,7 @@ class Headers:
     sport: npt.NDArray[np.int32]  # 0 when the packet has no ports (ICMP, non-first fragment)
     dport: npt.NDArray[np.int32]
     tcp_flags: npt.NDArray[np.int16]
+    icmp_type: npt.NDArray[np.int16]  # ICMP / ICMPv6 message type (RFC 792, RFC 4443 §2.1), -1 otherwise
     seq: I64
     frag: Bool  # IPv4/IPv6 fragment other than the first: no transport header
     pay_off: I64  # transport payload start
@@ -538,6 +539,11 @@ def _decode_transport(
     wire_end[idx] = np.where(sane, np.minimum(q + ulen, ip_end[idx]), ip_end[idx])
     pay_end[idx] = np.minimum(wire_end[idx], end[idx])
 
+    # ICMP (RFC 792) and ICMPv6 (RFC 4443 §2.1): the type is the message's first byte
+    icmp_type = np.full(n, -1, dtype=np.int64)
+    idx = np.flatnonzero(has_l4 & ((proto == 1) | (proto == 58)) & (l4 + 4 <= end))
+    icmp_type[idx] = rd.u8(l4[idx])
+
     is_ip = proto >= 0
     failed = error != 0
     pay_len = np.where(is_ip & ~failed, np.maximum(pay_end - pay, 0), 0)
@@ -546,6 +552,7 @@ def _decode_transport(
         "sport": sport.astype(np.int32),
         "dport": dport.astype(np.int32),
         "tcp_flags": flags.astype(np.int16),
+        "icmp_type": icmp_type.astype(np.int16),
         "seq": seq,
         "pay_off": pay,
         "pay_len": pay_len,

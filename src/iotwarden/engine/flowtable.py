@@ -40,9 +40,13 @@ COLUMNS: dict[str, type] = {
     "mac_low": np.int64, "mac_high": np.int64,  # 48-bit MACs, -1 unknown
     "uid": np.int64, "t2": np.int8,  # flow id; tier-2 dispatch state (engine.dispatch)
     "flipped": np.int8,  # why the initiator is not the first packet's sender (orient.FLIP_REASONS), 0: it is
-    "first_flags": np.int64,  # TCP flags of the flow's first packet
+    "first_flags": np.int64,  # TCP flags of the flow's first packet (ICMP: its type + 1, << ICMP_SHIFT)
     "syn_named": np.bool_,  # a SYN without ACK, before any payload, named the initiator
 }
+# an ICMP packet's "flags" are its type + 1 shifted past the TCP flag bits: OR-ed per direction like TCP's,
+# and the first packet's say which message started the flow (Flow.extra["icmp_type"], as Zeek's id.orig_p)
+ICMP_SHIFT = 16
+TCP_FLAGS = (1 << ICMP_SHIFT) - 1
 _KEY = ("a_hi", "a_lo", "b_hi", "b_lo", "meta")
 _K = tuple(np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
                                   0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD))  # odd 64-bit constants
@@ -189,9 +193,12 @@ class FlowTable:
         gslot = np.fromiter(map(self.index.get, gkeys, repeat(-1, len(gkeys))), dtype=np.int64, count=len(gkeys))
 
         flags = h.tcp_flags[o].astype(np.int64)
+        icmp = (proto[order] == 1) | (proto[order] == 58)  # its type + 1 above the TCP flags: first_flags names it
+        icmp_flags = (h.icmp_type[o].astype(np.int64) + 1) << ICMP_SHIFT
+        flags = np.where(proto[order] == 6, flags, np.where(icmp, icmp_flags, 0))
         pk = {
             "ts": ts[o], "lh": lh[order], "wire": wire[o], "pay": h.pay_wire[o], "has_pay": h.pay_len[o] > 0,
-            "flags": np.where(proto[order] == 6, flags, 0), "seq": h.seq[o], "proto": proto[order],
+            "flags": flags, "seq": h.seq[o], "proto": proto[order],
         }
         existing = gslot >= 0
         ex = np.where(existing, gslot, 0)
