@@ -15,6 +15,7 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / 
 # lab attack kind -> the detector id that must catch it, from the attacker
 EXPECTED = {
     "mirai_scan": {"detect.scan.telnet_mirai"},
+    "ping_sweep": {"detect.scan.horizontal"},
     "telnet_bruteforce": {"detect.bruteforce.telnet"},
     "lateral_movement": {"detect.lateral.admin_protocol"},
     "c2_beacon": {"detect.c2.beaconing"},

@@ -1,8 +1,8 @@
-"""Attacks the lab can switch on: Mirai-style Telnet scanning and brute force, lateral movement from a
-compromised IoT device to IT servers over SMB, RDP and SSH, HTTP C2 beaconing, DGA lookups and DNS
-tunnelling, a Mozi-like bot joining the BitTorrent DHT, and SIPVicious' SIP sweep, extension walk and
-password guessing (lab/sip_attacks.py). Each also yields its ground truth (times, attacker, targets,
-ATT&CK technique).
+"""Attacks the lab can switch on: Mirai-style Telnet scanning and brute force, a ping sweep of another
+subnet, lateral movement from a compromised IoT device to IT servers over SMB, RDP and SSH, HTTP C2
+beaconing, DGA lookups and DNS tunnelling, a Mozi-like bot joining the BitTorrent DHT, and SIPVicious'
+SIP sweep, extension walk and password guessing (lab/sip_attacks.py). Each also yields its ground truth
+(times, attacker, targets, ATT&CK technique).
 """
 
 from __future__ import annotations
@@ -16,13 +16,25 @@ from collections.abc import Callable, Iterator
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
+from iotwarden.errors import ConfigError
 from iotwarden.lab import proto_app, proto_net
 from iotwarden.lab.behave_app import telnet_login
 from iotwarden.lab.behave_net import RTT_LAN, RTT_WAN, arp_frame, dns_lookup
 from iotwarden.lab.credentials import MIRAI_CREDENTIALS, pick_credentials
 from iotwarden.lab.params import Param
 from iotwarden.lab.sip_attacks import SIP_ATTACKS
-from iotwarden.lab.wire import ACK, BROADCAST_MAC, RST, SYN, Frame, Host, TcpStream, tcp_segment, udp_frame
+from iotwarden.lab.wire import (
+    ACK,
+    BROADCAST_MAC,
+    RST,
+    SYN,
+    Frame,
+    Host,
+    TcpStream,
+    icmp_echo,
+    tcp_segment,
+    udp_frame,
+)
 from iotwarden.lab.world import World
 
 if TYPE_CHECKING:
@@ -129,6 +141,34 @@ def _telnet_bruteforce(world: World, act: Activity) -> tuple[Iterator[Frame], di
     targets = [world.ips[d] for d in p["targets"]]
     return heapq.merge(*frames, key=_ts), world.attack_truth(act, "T1110.001 Brute Force: Password Guessing",
                                                  start=start, end=end, targets=targets)
+
+
+def _ping_sweep(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
+    """ICMP echo requests to every address of another subnet, through the router, ``rate`` a second (nmap
+    -sn -PE's host discovery before lateral movement, ATT&CK T1018); the hosts that exist answer."""
+    p = act.params
+    rng = world.rng("attack", act.path)
+    dev = world.devices[p["attacker"]]
+    subnets = world.scenario.network.subnets
+    name = p["subnet"] or next((n for n in subnets if n != dev.subnet), "")
+    if name not in subnets or name == dev.subnet:
+        raise ConfigError(f"{act.path}.subnet: {name!r} is not another subnet of the scenario "
+                          f"(known: {', '.join(sorted(subnets))}; the attacker is on {dev.subnet})")
+    addresses = [str(a) for a in subnets[name].network.hosts() if str(a) != subnets[name].gateway]
+    addresses = addresses[:MAX_SCAN_PROBES]
+    me = world.host(dev.id)
+    start = world.start + p["start"]
+    ident, data = rng.getrandbits(16), bytes(range(0x10, 0x38))  # a Linux ping's 48-byte pattern, as nmap pads
+    out: list[Frame] = []
+    for seq, dst in enumerate(addresses):
+        t = start + seq / p["rate"]
+        out.append((t, icmp_echo(me, world.gateway_mac(), dst, reply=False, ident=ident, seq=seq, data=data)))
+        if dst in world.by_ip:
+            peer = world.peer(dev.id, dst)
+            out.append((t + RTT_LAN, icmp_echo(peer, me.mac, me.ip, reply=True, ident=ident, seq=seq, data=data)))
+    end = start + max(len(addresses) - 1, 0) / p["rate"]
+    return iter(out), world.attack_truth(act, "T1018 Remote System Discovery (ICMP echo sweep)", start=start,
+                                         end=end, targets=[str(subnets[name].network)])
 
 
 def _lateral_movement(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
@@ -295,6 +335,9 @@ ATTACKS: dict[str, tuple[Attack, dict[str, Param]]] = {
     "telnet_bruteforce": (_telnet_bruteforce, {"attacker": Param("device"), "targets": Param("list", items="device"),
                                                "start": Param("float", 120.0), "attempts": Param("int", 6, minimum=1),
                                                "interval": Param("float", 1.0)}),
+    "ping_sweep": (_ping_sweep, {"attacker": Param("device"), "start": Param("float", 60.0),
+                                 "subnet": Param("str", "", "the subnet swept (default: the first other one)"),
+                                 "rate": Param("float", 50.0, "echo requests per second", minimum=0.1)}),
     "lateral_movement": (_lateral_movement, {"attacker": Param("device"), "targets": Param("list", items="device"),
                                              "ports": Param("list", [445, 3389, 22], items="int"),
                                              "start": Param("float", 180.0), "interval": Param("float", 0.5)}),

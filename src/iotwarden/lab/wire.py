@@ -16,6 +16,7 @@ Frame = tuple[float, bytes]  # (capture timestamp in seconds, Ethernet frame)
 BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
 ETH_IPV4 = 0x0800
 ETH_ARP = 0x0806
+IP_ICMP = 1
 IP_TCP = 6
 IP_UDP = 17
 
@@ -98,6 +99,13 @@ def udp_frame(src: Host, dst_mac: str, dst_ip: str, payload: bytes, *, sport: in
     csum = checksum(_pseudo(src.ip_raw, dip, IP_UDP, length) + head + payload) or 0xFFFF
     seg = head[:6] + struct.pack("!H", csum) + payload
     return ethernet(src.mac_raw, mac_bytes(dst_mac), ETH_IPV4, ipv4(src, dip, IP_UDP, seg, ttl=ttl, df=False))
+
+
+def icmp_echo(src: Host, dst_mac: str, dst_ip: str, *, reply: bool, ident: int, seq: int, data: bytes) -> bytes:
+    """Ethernet/IPv4/ICMP echo request (type 8) or reply (type 0), RFC 792, with its checksum."""
+    head = struct.pack("!BBHHH", 0 if reply else 8, 0, 0, ident & 0xFFFF, seq & 0xFFFF)
+    msg = head[:2] + struct.pack("!H", checksum(head + data)) + head[4:] + data
+    return ethernet(src.mac_raw, mac_bytes(dst_mac), ETH_IPV4, ipv4(src, ip_bytes(dst_ip), IP_ICMP, msg, df=False))
 
 
 def tcp_segment(src: Host, dst: Host, payload: bytes, *, sport: int, dport: int, seq: int, ack: int, flags: int,
