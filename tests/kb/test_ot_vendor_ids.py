@@ -94,3 +94,17 @@ def test_ot_yaml_names_the_company_that_holds_bacnet_ids_3_6_and_171_now() -> No
     names = VendorNames.load()
     assert names.canonical("MCQUAY INTERNATIONAL") == "Daikin Applied"  # the IEEE registrant of 00:D0:DB
     assert names.canonical("American Auto-Matrix") == names.canonical("Cylon Controls") == "ABB"
+
+
+def test_a_vendor_id_rule_concludes_no_model() -> None:
+    # a registry id names the company (or one of its brands: CIP id 95 is Square D, a Schneider Electric
+    # brand), never the product: a model from it would be a guess the device's own identity may contradict
+    from iotwarden.kb.paths import RULES_DIR
+
+    offenders = []
+    for path in sorted(RULES_DIR.glob("*.yaml")):
+        for rule in (yaml.safe_load(path.read_text()) or {}).get("rules", []):
+            attribute = str((rule.get("match") or {}).get("attribute", ""))
+            if attribute.endswith((".vendor_id", ".vendor_identifier")) and "model" in rule.get("conclusions", {}):
+                offenders.append(f"{path.name}: {rule['id']}")
+    assert offenders == []
