@@ -35,6 +35,7 @@ from iotwarden.engine.decode import (
     T_IPIP,
     T_MPLS,
     T_PPPOE,
+    T_TEREDO,
     T_VXLAN,
     TUNNELS,
     Headers,
@@ -153,6 +154,28 @@ def test_ipv6_tunnels_both_ways() -> None:
     assert endpoints(h)[0] == "10.20.0.5"
 
 
+TEREDO_INNER = (IPv6(src="2001:0:4136:e378:8000:63bf:3fff:fdd2", dst="2001:db8::9") / UDP(sport=5683, dport=5683)
+                / b"coap")
+ORIGIN = b"\x00\x00" + b"\xf2\x27" + bytes([0xC0 ^ 0xFF, 0x00 ^ 0xFF, 0x02 ^ 0xFF, 0x7B ^ 0xFF])  # RFC 4380 §5.1.1
+AUTH = b"\x00\x01" + b"\x02\x03" + b"id" + b"mac" + b"\x11" * 8 + b"\x00"  # id-len 2, au-len 3, nonce, confirmation
+
+
+@pytest.mark.parametrize("indicators", [b"", ORIGIN, AUTH, AUTH + ORIGIN], ids=["plain", "origin", "auth", "both"])
+def test_teredo_yields_the_ipv6_packet(indicators: bytes) -> None:
+    for sport, dport in ((50000, 3544), (3544, 50000)):  # to the server, and its answer
+        h, frame = one(OUTER / ROUTERS / UDP(sport=sport, dport=dport) / (indicators + bytes(TEREDO_INNER)))
+        assert (int(h.tunnel[0]), int(h.ipver[0])) == (T_TEREDO, 6)
+        assert endpoints(h) == ("2001:0:4136:e378:8000:63bf:3fff:fdd2", 5683, "2001:db8::9", 5683)
+        assert payload(h, frame) == b"coap"
+
+
+def test_teredo_port_traffic_that_is_no_ipv6_packet_stays_udp() -> None:
+    short = bytes(TEREDO_INNER)[:-2]  # its payload length says 2 bytes more than the datagram holds
+    for body in (short, b"\x45" + b"\x00" * 60, b"\x60" + b"\x00" * 20):
+        h, _ = one(OUTER / ROUTERS / UDP(sport=50000, dport=3544) / body)
+        assert (int(h.tunnel[0]), int(h.proto[0]), endpoints(h)[0]) == (0, 17, "192.0.2.1")
+
+
 def test_nested_tunnels_are_peeled_and_the_outermost_is_named() -> None:
     pkt = OUTER / ROUTERS / GRE(proto=0x88BE) / Ether(src="02:00:00:00:00:aa") / IP(src="198.51.100.1",
           dst="198.51.100.2") / UDP(dport=4789) / VXLAN(vni=5) / INNER_ETH
@@ -227,7 +250,7 @@ def test_engine_counts_tunnels_and_sizes_flows_by_the_inner_frame(tmp_path: Path
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(["vxlan", "geneve", "gre", "erspan2", "erspan3", "ipip", "mpls", "pppoe", "gtp"]),
+@given(st.sampled_from(["vxlan", "geneve", "gre", "erspan2", "erspan3", "ipip", "mpls", "pppoe", "gtp", "teredo"]),
        st.binary(max_size=90), st.integers(0, 0xFFFF))
 def test_fuzz_tunnel_payloads_never_crash_and_stay_in_bounds(kind: str, inner: bytes, word: int) -> None:
     pkt = {
@@ -240,6 +263,7 @@ def test_fuzz_tunnel_payloads_never_crash_and_stay_in_bounds(kind: str, inner: b
         "mpls": lambda: Ether(type=0x8847) / inner,
         "pppoe": lambda: Ether(type=0x8864) / inner,
         "gtp": lambda: OUTER / ROUTERS / UDP(dport=2152) / (bytes([0x30 | (word & 0x07), 0xFF]) + inner),
+        "teredo": lambda: OUTER / ROUTERS / UDP(dport=3544) / (word.to_bytes(2, "big") + inner),
     }[kind]()
     frame = bytes(pkt)
     b = batch_of([(1.0, frame)])

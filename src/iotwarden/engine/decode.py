@@ -5,8 +5,8 @@
 Tunnels are decapsulated, as Zeek's tunnel framework does, so a mirror delivered over ERSPAN or VXLAN
 shows the devices inside it, not the two ends of the tunnel: MPLS label stacks and PPPoE sessions
 (in place, on the same link), and VXLAN, Geneve, GRE (IP, Ethernet, MPLS, ERSPAN types I-III) and
-IP-in-IP (4in4, 6in4, 4in6, 6in6) and GTP-U (a private LTE/5G core's user plane) by decoding their
-inner frame again, up to :data:`MAX_TUNNEL_DEPTH` deep. A tunnel whose inner frame does not decode
+IP-in-IP (4in4, 6in4, 4in6, 6in6), GTP-U (a private LTE/5G core's user plane) and Teredo by decoding
+their inner frame again, up to :data:`MAX_TUNNEL_DEPTH` deep. A tunnel whose inner frame does not decode
 stays the outer packet.
 
 Every field is a numpy column indexed by packet; no Python loop runs per packet. Reads are clipped
@@ -57,10 +57,11 @@ MAX_MPLS_LABELS = 8
 PPP_IPV4, PPP_IPV6 = 0x0021, 0x0057
 GRE_TEB, GRE_ERSPAN_2, GRE_ERSPAN_3 = 0x6558, 0x88BE, 0x22EB  # transparent Ethernet bridging, ERSPAN I/II, III
 VXLAN_PORT, GENEVE_PORT, GTPU_PORT = 4789, 6081, 2152  # IANA; RFC 7348 §5, RFC 8926 §3.3, 3GPP TS 29.281 §4.4.2
+TEREDO_PORT = 3544  # RFC 4380 §4: the Teredo server's port; a client's datagrams come from or go to it
 MAX_GTP_EXTENSIONS = 4  # GTP-U extension headers walked (a 5G PDU Session Container is the usual one)
 # outermost encapsulation of a decapsulated packet (Headers.tunnel; CaptureStats.tunnels by name)
-TUNNELS = ("", "mpls", "pppoe", "vxlan", "geneve", "gre", "erspan", "ipip", "gtp")
-T_MPLS, T_PPPOE, T_VXLAN, T_GENEVE, T_GRE, T_ERSPAN, T_IPIP, T_GTP = range(1, 9)
+TUNNELS = ("", "mpls", "pppoe", "vxlan", "geneve", "gre", "erspan", "ipip", "gtp", "teredo")
+T_MPLS, T_PPPOE, T_VXLAN, T_GENEVE, T_GRE, T_ERSPAN, T_IPIP, T_GTP, T_TEREDO = range(1, 10)
 MAX_TUNNEL_DEPTH = 3  # tunnels within tunnels decoded before the rest is left as the inner payload
 # AF_INET6 as written by Linux (10), NetBSD/OpenBSD (24), FreeBSD (28), macOS (30)
 AF_INET, AF_INET6 = (2,), (10, 24, 28, 30)
@@ -380,6 +381,11 @@ def _tunnel_inner(rd: _Reader, cols: dict[str, Any], error: npt.NDArray[np.int8]
     k, at, version = _keep((version == 4) | (version == 6), k, at, version)
     add(k, T_GTP, at, False, np.where(version == 4, ETH_IPV4, ETH_IPV6))
 
+    k = np.flatnonzero(live & (proto == 17) & ((dport == TEREDO_PORT) | (cols["sport"] == TEREDO_PORT))
+                       & (pay_len >= 40))
+    k, at = _teredo_ipv6(rd, k, pay, pay + cols["pay_wire"])  # the announced end: a snapped one still checks
+    add(k, T_TEREDO, at, False, ETH_IPV6)
+
     rows = np.concatenate([q[0] for q in parts])
     if not rows.shape[0]:
         return None
@@ -408,6 +414,19 @@ def _gtp_user_data(rd: _Reader, k: I64, pay: I64) -> tuple[I64, I64]:
         at[more] += size
         nxt[more] = np.where(size > 0, rd.u8(at[more] - 1), -1)  # a zero length is malformed: stop there
     return k[nxt == 0], at[nxt == 0]
+
+
+def _teredo_ipv6(rd: _Reader, k: I64, pay: I64, wire_end: I64) -> tuple[I64, I64]:
+    """Teredo datagrams among ``k`` and where their IPv6 packet starts (RFC 4380 §5.1.1): after an optional
+    authentication indicator (0x0001, id and auth lengths, id, auth value, 8-byte nonce, confirmation byte)
+    and an optional origin indication (0x0000, port, address: 8 bytes); the packet must be IPv6 whose
+    payload length fills the datagram (as Zeek checks), so other traffic on the port is left alone."""
+    at = pay[k]
+    auth = rd.u16(at) == 1
+    at = at + np.where(auth, 13 + rd.u8(at + 2) + rd.u8(at + 3), 0)
+    at = at + np.where(rd.u16(at) == 0, 8, 0)
+    ok = ((rd.u8(at) >> 4) == 6) & (at + 40 + rd.u16(at + 4) == wire_end[k])
+    return k[ok], at[ok]
 
 
 def _keep(mask: Bool, *arrays: I64) -> tuple[I64, ...]:
