@@ -17,7 +17,7 @@ from iotwarden.engine import service_ports
 from iotwarden.engine.core import Engine
 from iotwarden.engine.decode import decode
 from iotwarden.engine.flowtable import FlowTable
-from iotwarden.engine.orient import DYNAMIC_START, SERVICE, SYSTEM, ServerPorts
+from iotwarden.engine.orient import DYNAMIC_START, OLD_CLIENT_SERVICE, SERVICE, SYSTEM, ServerPorts
 from iotwarden.engine.segments import SegmentRules
 from iotwarden.model import Flow
 from iotwarden.sources.capfile import read_capture
@@ -239,6 +239,7 @@ def test_melsoft_joined_mid_stream_the_plc_on_tcp_5562_is_the_responder() -> Non
     (22, 1023),  # ssh with a privileged source port (UsePrivilegedPort)
     (3306, 40000), (5432, 40000), (1883, 40000), (8883, 40000), (3389, 50000),  # named services above 1023
     (20000, 40000),  # DNP3 without a DNP3 dissector: IANA names the port
+    (20000, 1080), (20000, 1723),  # a DNP3 master on Windows XP polls from a port of 1025-5000 IANA names too
 ])
 def test_joined_mid_stream_a_named_service_port_is_the_server_whatever_the_clients_port(server: int,
                                                                                          client: int) -> None:
@@ -252,7 +253,8 @@ def test_joined_mid_stream_a_named_service_port_is_the_server_whatever_the_clien
 
 @pytest.mark.parametrize(("first", "second", "flipped"), [
     (700, 900, True), (900, 700, False),  # two unnamed System Ports: the lower serves
-    (80, 3306, True), (3306, 80, False),  # two named services: the lower serves (Zeek's tie-break)
+    (443, 8883, True), (8883, 443, False),  # two named services: the lower serves (Zeek's tie-break)
+    (1433, 3306, True), (3306, 1433, False),  # two named services of Windows XP's client ports (1025-5000)
 ])
 def test_joined_mid_stream_tcp_ports_of_one_rank_make_the_lower_the_server(first: int, second: int,
                                                                           flipped: bool) -> None:
@@ -264,9 +266,9 @@ def test_joined_mid_stream_tcp_ports_of_one_rank_make_the_lower_the_server(first
 
 def test_a_syn_ack_probe_between_two_service_ports_keeps_its_sender() -> None:
     # Zeek's tie-break never flips a first packet carrying SYN ("to avoid confusing stealth scans")
-    frames = [_c2s(1.0, 80, 3306, SYN | ACK, b""), _s2c(1.1, 3306, 80, RST, b"")]
+    frames = [_c2s(1.0, 80, 443, SYN | ACK, b""), _s2c(1.1, 443, 80, RST, b"")]
     [flow] = _run(frames, Engine([]))
-    assert (_ends(flow), flow.extra.get("flipped")) == ((C, 80, S, 3306, CM, SM), None)
+    assert (_ends(flow), flow.extra.get("flipped")) == ((C, 80, S, 443, CM, SM), None)
 
 
 @pytest.mark.parametrize(("first", "second", "flipped"), [
@@ -285,10 +287,11 @@ def test_joined_mid_stream_udp_flips_only_towards_the_higher_ranked_port(first: 
 
 def test_ranks_of_ports() -> None:
     ports = ServerPorts.of(tcp=(7777, 50000), udp=(9999,))
-    assert [int(ports.tcp[p]) for p in (2049, 3306, 7777, 22, 800, 0, 40000, 50000, 20)] == [
-        SERVICE, SERVICE, SERVICE, SERVICE, SYSTEM, SYSTEM, 0, 0, SYSTEM]
-    assert [int(ports.udp[p]) for p in (9999, 53, 2049, 68, 47808, 7777)] == [SERVICE, SERVICE, SERVICE, SYSTEM,
-                                                                             SERVICE, 0]
+    assert [int(ports.tcp[p]) for p in (2049, 3306, 1080, 7777, 22, 5432, 800, 0, 40000, 50000, 20, 4000)] == [
+        OLD_CLIENT_SERVICE, OLD_CLIENT_SERVICE, OLD_CLIENT_SERVICE, SERVICE, SERVICE, SERVICE, SYSTEM, SYSTEM, 0, 0,
+        SYSTEM, 0]
+    assert [int(ports.udp[p]) for p in (9999, 53, 2049, 68, 47808, 7777)] == [SERVICE, SERVICE, OLD_CLIENT_SERVICE,
+                                                                             SYSTEM, SERVICE, 0]
     # the named services hold no dynamic port, nor a port clients take as their source
     for table in (service_ports.TCP, service_ports.UDP):
         assert all(0 < p < DYNAMIC_START for p in table)

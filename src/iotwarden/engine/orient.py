@@ -17,20 +17,24 @@ payload alone, has seen none of its packets, so the flow turns round before any 
    ``src/packet_analysis/protocol/tcp/TCP.cc: TCPAnalyzer::WantConnection``); rule 3 decides it;
 3. otherwise the ports (Zeek's ``likely_server_ports``, ``scripts/base/init-bare.zeek``, to which each protocol
    script adds the ports it registers its analyzer for, e.g. ``scripts/base/protocols/finger/main.zeek``). Each
-   port has a rank: 2, a port that names a service (engine/service_ports.py, the IANA registry's service names,
-   or declared by one of the engine's dissectors); 1, another System Port (< 1024, RFC 6335 §6); 0, any other,
-   and always a port of the dynamic range (>= 49152, RFC 6335 §6: never assigned, the first ports a Windows
-   client takes). The first packet's sender is the responder when its port ranks higher than the receiver's: an
-   NFS client's reserved source port (665-1023) facing tcp/2049, an rlogin client's (512-1023) facing tcp/513, a
-   client's ephemeral port facing MySQL's tcp/3306. When both rank alike (1 or 2), TCP follows Zeek
+   port has a rank: 3, a port that names a service (engine/service_ports.py, the IANA registry's service names,
+   or declared by one of the engine's dissectors); 2, such a port in 1025-5000, where Windows XP and Server 2003
+   took their clients' ports (``OLD_EPHEMERAL``: a DNP3 master on XP polling from 1080, socks, faces tcp/20000);
+   1, another System Port (< 1024, RFC 6335 §6); 0, any other, and always a port of the dynamic range (>= 49152,
+   RFC 6335 §6: never assigned, the first ports a Windows client takes). The first packet's sender is the
+   responder when its port ranks higher than the receiver's: an NFS client's reserved source port (665-1023)
+   facing tcp/2049, an rlogin client's (512-1023) facing tcp/513, a client's ephemeral port facing MySQL's
+   tcp/3306. When both rank alike (1, 2 or 3), TCP follows Zeek
    (``TCPAnalyzer::WantConnection``: "flip only if (1) this isn't a SYN ACK (to avoid confusing stealth scans)
    and (2) dest port > src port"): the lower port is the server's, unless the first packet carries SYN; UDP
    keeps the first sender (Zeek's ``UDPAnalyzer::WantConnection`` flips only a likely port facing an unlikely
    one). UDP towards a broadcast or multicast destination never flips: such a datagram answers no one.
 
 Ports tell what is likely, not what is: a client on a named privileged port (an NFS client that bound 993,
-imaps) facing a named server port above it is judged the server, as Zeek's tie-break judges it. A flipped
-flow says why in ``Flow.extra["flipped"]`` (Zeek's conn.log history letter ``^``).
+imaps) facing a named server port above it is judged the server, as Zeek's tie-break judges it; so is an XP
+client on a named port of 1025-5000 facing a server on a dynamic port (a DCE/RPC endpoint: ics_iti mb2.pcap,
+141.81.0.183:1080 calling 141.81.0.10:49188, as Zeek, whose likely_server_ports holds socks' 1080, judges it
+too). A flipped flow says why in ``Flow.extra["flipped"]`` (Zeek's conn.log history letter ``^``).
 """
 
 from __future__ import annotations
@@ -59,7 +63,12 @@ BY_SYN, BY_SYN_ACK, BY_PORT = 1, 2, 3
 BY_ANSWER = 4
 
 
-SYSTEM, SERVICE = 1, 2  # port ranks: a System Port; a port that names a service (0: neither)
+# Windows before Vista and Server 2008 took a client's port from 1025-5000 (Microsoft KB 929851: "the default
+# dynamic port range ... was 1025 through 5000"), as 4.4BSD did (IPPORT_RESERVED..IPPORT_USERRESERVED): a service
+# named there is a client's port on such hosts too, which HMIs and engineering stations often still are
+OLD_EPHEMERAL = range(1025, 5001)
+# port ranks (0: none of these): a System Port; a service's port in OLD_EPHEMERAL; any other service's port
+SYSTEM, OLD_CLIENT_SERVICE, SERVICE = 1, 2, 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +80,15 @@ class ServerPorts:
 
     @classmethod
     def of(cls, tcp: Iterable[int] = (), udp: Iterable[int] = ()) -> ServerPorts:
-        """System Ports rank 1; the named services and the declared ports below the dynamic range rank 2."""
+        """System Ports rank 1; the named services and the declared ports below the dynamic range rank 3, or 2
+        in OLD_EPHEMERAL."""
         tables = []
         for named, declared in ((service_ports.TCP, tcp), (service_ports.UDP, udp)):
             t = np.zeros(65536, dtype=np.int8)
             t[:WELL_KNOWN_END] = SYSTEM
             t[[p for p in (*named, *declared) if 0 <= p < 65536]] = SERVICE
+            old = t[OLD_EPHEMERAL.start : OLD_EPHEMERAL.stop]
+            old[old == SERVICE] = OLD_CLIENT_SERVICE
             t[DYNAMIC_START:] = 0
             tables.append(t)
         return cls(tables[0], tables[1])
