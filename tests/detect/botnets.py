@@ -23,6 +23,12 @@ Each family follows what its source code or analysis documents, never what a det
   address on tcp/80, each fetching a 120-210 kB file (``C&C-FileDownload``, one build per CPU
   architecture as Mirai's loader fetches ``bins/<name>.<arch>``), one after the other; about half
   the connects go unanswered for ~30 s first (their S0 records labelled ``C&C``). Then nothing.
+- ``hakai_dead``: a Gafgyt-derived bot whose hard-coded servers never answer (IoT-23
+  CTU-IoT-Malware-Capture-8-1, Hakai: 8,222 of its 10,403 flows are ``C&C``; over the first 4.2 h,
+  1,104 S0 records of 276 connects to tcp/50 of two addresses in turn, a connect every 35 or 45 s,
+  each address every 80 s, each connect's SYN retransmitted until given up after its 31-s
+  retransmission, no answer and no session): it walks its list of one or two servers, a connect
+  every 33-47 s, each given up after 33 s, for hours, on an uncommon port.
 
 Unanswered connects are logged as Zeek logs them (IoT-23 20-1, 42-1, 44-1 rows): the first SYN and
 its first two retransmissions (Linux: 1 s doubling, at 0, 1 and 3 s) in one S0 record of 3 packets,
@@ -53,7 +59,7 @@ from iotwarden.model import Flow
 
 Labelled = list[tuple[Flow, str]]  # a flow and its IoT-23 detailed label ("-": benign)
 SCAN_PORTS = (23, 2323, 22, 80, 8080, 5555, 37215, 52869, 7547, 81)
-FAMILIES = ("mirai", "gafgyt", "irc", "torii", "http_poll", "torii_dead", "dropper")
+FAMILIES = ("mirai", "gafgyt", "irc", "torii", "http_poll", "torii_dead", "dropper", "hakai_dead")
 # families whose C&C is reached by name (Mirai resolves its CNC domain, bot/main.c resolve_cnc_addr;
 # Torii's C&C are domains); the others carry a bare address (Gafgyt's hard-coded server, IRC
 # bots' server address, HTTP polling of an IP); every habit's cloud has a name
@@ -61,6 +67,7 @@ NAMED_FAMILIES = frozenset({"mirai", "torii", "torii_dead"})
 BENIGN_HABITS = ("dead_cloud", "mqtt_cloud", "p2p_camera", "ntp", "tls_cloud", "http_cloud", "p2p_relay_443",
                  "ntp_pool")
 SYN_RETRANSMITS_S = (7.0, 15.0, 31.0, 63.0)  # Linux SYN retransmissions after the first three (0, 1, 3 s)
+SCANNERS = 8  # per run: the lab day has 33 internal hosts: 8 scanners, 3 bots of each family, 1 habit host
 
 
 @dataclass
@@ -167,7 +174,23 @@ def bot(family: str, src: str, t: float, end: float, rng: random.Random) -> Labe
         return out
     if family == "dropper":
         return _dropper(src, t, end, rng)
+    if family == "hakai_dead":
+        return _dead_servers(src, t, end, rng)
     raise ValueError(family)
+
+
+def _dead_servers(src: str, t: float, end: float, rng: random.Random) -> Labelled:
+    """Connects to one or two hard-coded servers in turn, none answered, each given up after 33 s (8-1's
+    records: the first three SYNs, then the retransmissions 7, 15 and 31 s after the first), the next
+    one 33-37 or 40-47 s after the one before, alternately (8-1: 35 and 45 s)."""
+    port = rng.choice((50, 666, 1014, 7777, rng.randint(1024, 65535)))
+    servers = [public_ip(rng) for _ in range(rng.choice((1, 2)))]
+    gaps, out, i = (rng.uniform(33, 37), rng.uniform(40, 47)), [], 0
+    while t < end:
+        out += _syn_attempt(src, servers[i % len(servers)], port, t, rng, give_up=33.0, label="C&C")
+        t += gaps[i % 2]
+        i += 1
+    return out
 
 
 def _dropper(src: str, t: float, end: float, rng: random.Random) -> Labelled:
@@ -262,7 +285,7 @@ def scanner(src: str, t0: float, rng: random.Random) -> Labelled:
     return out
 
 
-def infect(benign: list[Flow], *, seed: int, infected_from: float, n_scanners: int = 9, bots_per_family: int = 3,
+def infect(benign: list[Flow], *, seed: int, infected_from: float, n_scanners: int = SCANNERS, bots_per_family: int = 3,
            habits_each: int = 2) -> tuple[Labelled, Truth]:
     """Benign flows (labelled ``-``) plus scanners, bots of every family and benign look-alike habits
     on internal hosts that are on the wire from the start; bots and scanners start ``infected_from``

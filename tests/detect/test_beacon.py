@@ -131,6 +131,26 @@ def test_a_beacon_whose_connects_zeek_splits_beats_once_per_connect() -> None:
     assert alert.evidence["connections"] == 7  # judged at min_intervals + 1 connects, not at 7 records
 
 
+def _servers_in_turn(port: int) -> list[Flow]:
+    """IoT-23 8-1 (Hakai) from the capture's start: connects to two addresses in turn, 35 and 45 s apart
+    (each address every 80 s), none answered, each an S0 record of its first three SYNs and records of
+    its retransmissions 7.2, 15.6 and 32.4 s after the first, for 80 minutes."""
+    first = [i * 80.0 for i in range(60)]
+    return sorted(zeek_connects("10.0.0.7", C2, port, first, retransmits=(7.2, 15.6, 32.4)) +
+                  zeek_connects("10.0.0.7", "203.0.113.51", port, [t + 35.0 for t in first],
+                                retransmits=(7.2, 15.6, 32.4), sport=45000), key=lambda f: f.first_seen)
+
+
+def test_a_bot_trying_servers_that_never_answer_in_turn_beacons_to_each_infected_before_monitoring() -> None:
+    """Every 80 s per address, slower than a call-back's 30 s: a beacon per address, per socket (the
+    retransmissions logged apart are no beats), on a port outside SERVICE_PORTS never learned, so from
+    the capture's start; the same loop to 443 while learning is the device's cloud (habit dead_cloud)."""
+    alerts = feed([BeaconDetector({"learn_s": 3600.0})], flows=[LEARNED, *_servers_in_turn(50)])
+    assert sorted(a.key for a in alerts) == [f"{C2}:50", "203.0.113.51:50"]
+    assert all(79 <= a.evidence["period_s"] <= 81 for a in alerts)
+    assert feed([BeaconDetector({"learn_s": 3600.0})], flows=[LEARNED, *_servers_in_turn(443)]) == []
+
+
 @pytest.mark.parametrize(("case", "period", "ports", "proto"), [
     ("a new source port each time, faster than a socket's retransmissions", 20.0, 1, 6),
     ("one source port, reused once its attempt is over", 150.0, 0, 6),
