@@ -322,6 +322,17 @@ def test_conn_services_zeek_removed_after_a_violation_are_kept_apart() -> None:
     assert "failed_services" not in map_conn({**rec, "service": ["ssl"]}).extra
 
 
+def test_conn_service_a_carrier_lists_beside_its_payload_is_the_payloads() -> None:
+    from iotwarden.sources.zeek_map import map_conn
+
+    # ICSNPP-S7comm's conn.log (its snap7 test baseline): "cotp,s7comm" on one connection to tcp/102
+    rec = {"ts": 1700000000.0, "id.orig_h": "192.168.61.131", "id.orig_p": 51212, "id.resp_h": "192.168.61.211",
+           "id.resp_p": 102, "proto": "tcp", "history": "Dd", "conn_state": "OTH"}
+    assert map_conn({**rec, "service": ["cotp", "s7comm"]}).app == "s7comm"
+    assert map_conn({**rec, "service": ["s7comm", "cotp"]}).app == "s7comm"
+    assert map_conn({**rec, "service": ["cotp"]}).app == "cotp"  # nothing carried that Zeek named
+
+
 @pytest.mark.parametrize(("history", "flipped"), [("^dADa", "zeek"), ("^hADadFf", "zeek"), ("ShADadFf", None),
                                                   ("", None)])
 def test_conn_history_caret_says_zeek_flipped_the_flow(history: str, flipped: str | None) -> None:

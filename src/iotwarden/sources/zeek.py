@@ -1,23 +1,25 @@
 """Zeek logs as a capture source: one log file, or a directory of them, -> RecordBatches.
 
-Reads conn, dns, dhcp, http, ssl, x509, ssh, software, known_*, modbus and dnp3 logs (and ICSNPP's cip and
-cip_identity) in TSV or JSON lines, plain or gzip'd, and joins across logs what Zeek splits: MACs/VLAN from
-conn.log (by ``uid``) onto the other logs' Observations, and x509.log certificates into one ``certificate``
-Observation per server chain (ssl.log ``cert_chain_fps``/``cert_chain_fuids``), sent by that TLS server. Both
-joins need the logs read together (a directory); an x509 record no ssl.log record names goes out alone, with no
-addresses (``src_ip`` None).
+Reads conn, dns, dhcp, http, ssl, x509, ssh, software, known_*, snmp, ftp, sip, modbus and dnp3 logs (and
+ICSNPP's cip, cip_identity, s7comm, bacnet and bacnet_discovery) in TSV or JSON lines, plain or gzip'd, and
+joins across logs what Zeek splits: MACs/VLAN from conn.log (by ``uid``) onto the other logs' Observations,
+and x509.log certificates into one ``certificate`` Observation per server chain (ssl.log
+``cert_chain_fps``/``cert_chain_fuids``), sent by that TLS server. Both joins need the logs read together (a
+directory); an x509 record no ssl.log record names goes out alone, with no addresses (``src_ip`` None).
 """
 
 from __future__ import annotations
 
 import heapq
+import importlib
 import itertools
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from iotwarden.errors import CaptureError, ConfigError, ParseError
 from iotwarden.model import Flow, Observation
@@ -38,11 +40,35 @@ from iotwarden.sources.zeek_format import (
     to_time,
 )
 
+if TYPE_CHECKING:
+    from iotwarden.sources.zeek_app import FtpLogins
+
+_Mapper = Callable[[dict[str, Any]], list[Observation]]
+
+
+@cache
+def _loaded(module: str, name: str) -> Any:
+    """``name`` of ``iotwarden.sources.<module>``, imported on first use."""
+    return getattr(importlib.import_module(f"iotwarden.sources.{module}"), name)
+
+
+def _lazy(module: str, name: str) -> _Mapper:
+    """A mapper whose module, and the dissector tables it reads (SIP, S7comm, BACnet: ~90 ms of imports), loads
+    with the first record of its log: a run on conn.logs alone never pays for it."""
+
+    def mapper(rec: dict[str, Any]) -> list[Observation]:
+        found: _Mapper = _loaded(module, name)
+        return found(rec)
+
+    return mapper
+
 # the logs whose records are Observations alone, one function each (conn, ssl, x509 and known_* join or branch)
-OBSERVATION_MAPPERS: dict[str, Callable[[dict[str, Any]], list[Observation]]] = {
+OBSERVATION_MAPPERS: dict[str, _Mapper] = {
     "dns": zeek_map.map_dns, "dhcp": zeek_map.map_dhcp, "http": zeek_map.map_http, "ssh": zeek_map.map_ssh,
     "software": zeek_map.map_software, "modbus": zeek_ics.map_modbus, "dnp3": zeek_ics.map_dnp3,
-    "cip": zeek_ics.map_cip, "cip_identity": zeek_ics.map_cip_identity,
+    "cip": zeek_ics.map_cip, "cip_identity": zeek_ics.map_cip_identity, "snmp": _lazy("zeek_app", "map_snmp"),
+    "sip": _lazy("zeek_app", "map_sip"), "s7comm": _lazy("zeek_icsnpp", "map_s7comm"),
+    "bacnet": _lazy("zeek_icsnpp", "map_bacnet"), "bacnet_discovery": _lazy("zeek_icsnpp", "map_bacnet_discovery"),
 }
 
 # conn.log uids remembered to stamp MACs and VLAN on the other logs' records of the same connection.
@@ -258,6 +284,7 @@ class _Joiner:
         self.chains: _Lru[int, _Chain] = _Lru(MAX_TRACKED_CERTS)  # chains still missing certificates
         self.waiting: _Lru[str, list[int]] = _Lru(MAX_TRACKED_CERTS)  # certificate key -> chains it completes
         self._ids = itertools.count()
+        self.ftp: FtpLogins | None = None  # each FTP session's login once (ftp.log repeats it per command)
 
     def conn(self, flow: Flow) -> Flow:
         """A conn.log flow: its MACs and VLAN remembered by ``uid`` for the other logs' records."""
@@ -290,6 +317,10 @@ class _Joiner:
                             self.waiting.put(key, [*(self.waiting.get(key) or []), chain_id])
         elif log_type in ("known_hosts", "known_services", "known_devices"):
             observations = zeek_map.map_known(log_type, rec)
+        elif log_type == "ftp":
+            if self.ftp is None:
+                self.ftp = _loaded("zeek_app", "FtpLogins")()
+            observations = self.ftp.map(rec)
         else:
             mapper = OBSERVATION_MAPPERS.get(log_type)
             if mapper is None:

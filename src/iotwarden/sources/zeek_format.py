@@ -35,6 +35,7 @@ GZIP_MAGIC = b"\x1f\x8b"  # RFC 1952 §2.3.1 ID1 ID2
 KNOWN_TYPES = frozenset({
     "conn", "dns", "dhcp", "http", "ssl", "x509", "ssh", "software",
     "known_hosts", "known_services", "known_devices", "modbus", "dnp3", "cip", "cip_identity",
+    "snmp", "ftp", "sip", "s7comm", "bacnet", "bacnet_discovery",
 })
 
 # Columns that only one log type has: how a JSON log without ``_path`` is recognised by its keys.
@@ -43,6 +44,7 @@ _SIGNATURE_KEYS: tuple[tuple[str, str], ...] = (
     ("qtype_name", "dns"),
     ("msg_types", "dhcp"),
     ("assigned_ip", "dhcp"),  # the Zeek < 3 dhcp.log
+    ("request_from", "sip"),  # before http's keys: sip.log has status_code and user_agent too
     ("status_code", "http"),
     ("user_agent", "http"),
     ("cert_chain_fps", "ssl"),
@@ -56,6 +58,10 @@ _SIGNATURE_KEYS: tuple[tuple[str, str], ...] = (
     ("func", "modbus"),
     ("cip_service_code", "cip"),
     ("encapsulation_version", "cip_identity"),
+    ("get_bulk_requests", "snmp"),
+    ("reply_msg", "ftp"),
+    ("rosctr_code", "s7comm"),
+    ("bvlc_function", "bacnet"),
 )
 
 _HEX_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")

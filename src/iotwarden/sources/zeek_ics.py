@@ -65,8 +65,9 @@ ZEEK_DNP3: dict[str, int] = {
 }
 
 
-def _conn(rec: dict[str, Any], port: int) -> ConnId:
-    cid = ConnId.of(rec, 6)
+def ics_conn(rec: dict[str, Any], port: int, ip_proto: int = 6) -> ConnId:
+    """The record's connection; ParseError without addresses, the protocol's ``port`` when ports are not logged."""
+    cid = ConnId.of(rec, ip_proto)
     if cid.orig_h is None or cid.resp_h is None:
         raise ParseError("record without addresses")
     if cid.resp_p is None:  # a log without ports: the protocol's own
@@ -76,7 +77,7 @@ def _conn(rec: dict[str, Any], port: int) -> ConnId:
 
 def map_modbus(rec: dict[str, Any]) -> list[Observation]:
     """modbus.log -> the master's Modbus ``request`` (module docstring)."""
-    cid = _conn(rec, MODBUS_PORT)
+    cid = ics_conn(rec, MODBUS_PORT)
     func = get_str(rec, "func")
     if func is None:
         raise ParseError("modbus record without func")
@@ -92,7 +93,7 @@ def map_modbus(rec: dict[str, Any]) -> list[Observation]:
 
 def map_dnp3(rec: dict[str, Any]) -> list[Observation]:
     """dnp3.log -> the master's DNP3 ``request``; a line without one (an unsolicited answer) -> none."""
-    cid = _conn(rec, DNP3_PORT)
+    cid = ics_conn(rec, DNP3_PORT)
     request = get_str(rec, "fc_request")
     if request is None:
         return []
@@ -104,7 +105,7 @@ def map_dnp3(rec: dict[str, Any]) -> list[Observation]:
     return [cid.forward("dnp3", "request", fields)]
 
 
-def _number(rec: dict[str, Any], key: str) -> int | None:
+def hex_number(rec: dict[str, Any], key: str) -> int | None:
     """A count column, or ICSNPP's hex text ("0x0a")."""
     value = rec.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -120,17 +121,17 @@ def _number(rec: dict[str, Any], key: str) -> int | None:
 
 def map_cip(rec: dict[str, Any]) -> list[Observation]:
     """ICSNPP cip.log -> dissect/enip.py's ``cip_request`` for a request line; a response line -> none."""
-    cid = _conn(rec, ENIP_PORT)
+    cid = ics_conn(rec, ENIP_PORT)
     if (get_str(rec, "direction") or "").lower() != "request":
         return []
-    code = _number(rec, "cip_service_code")
+    code = hex_number(rec, "cip_service_code")
     if code is None:
         raise ParseError("cip record without cip_service_code")
-    cls = _number(rec, "class_id")
+    cls = hex_number(rec, "class_id")
     fields: dict[str, Any] = {
         "service": code, "service_name": cip_service_name(code, {"class": cls} if cls is not None else {}),
         "class": cls, "class_name": CIP_CLASSES.get(cls) if cls is not None else None,
-        "instance": _number(rec, "instance_id"), "attribute": _number(rec, "attribute_id"),
+        "instance": hex_number(rec, "instance_id"), "attribute": hex_number(rec, "attribute_id"),
     }
     sent = cid.forward if get_bool(rec, "is_orig") is not False else cid.reverse
     return [sent("enip", "cip_request", fields)]
@@ -138,19 +139,20 @@ def map_cip(rec: dict[str, Any]) -> list[Observation]:
 
 def map_cip_identity(rec: dict[str, Any]) -> list[Observation]:
     """ICSNPP cip_identity.log -> dissect/enip.py's ``identity``, sent by the device it describes."""
-    cid = _conn(rec, ENIP_PORT)
-    vendor = _number(rec, "vendor_id")
+    cid = ics_conn(rec, ENIP_PORT)
+    vendor = hex_number(rec, "vendor_id")
     if vendor is None:
         raise ParseError("cip_identity record without vendor_id")
     device_ip = get_ip(rec, "socket_address")
     sent = cid.reverse if get_bool(rec, "is_orig") is False else cid.forward
     revision = get_str(rec, "revision")
-    serial = _number(rec, "serial_number")
+    serial = hex_number(rec, "serial_number")
     fields: dict[str, Any] = {
-        "vendor_id": vendor, "device_type": _number(rec, "device_type_id"),
-        "product_code": _number(rec, "product_code"), "revision": revision, "status": _number(rec, "device_status"),
+        "vendor_id": vendor, "device_type": hex_number(rec, "device_type_id"),
+        "product_code": hex_number(rec, "product_code"), "revision": revision,
+        "status": hex_number(rec, "device_status"),
         "serial": f"0x{serial:08x}" if serial is not None else None, "product_name": get_str(rec, "product_name"),
-        "state": _number(rec, "device_state"), "ip": device_ip, "port": get_port(rec, "socket_port"),
+        "state": hex_number(rec, "device_state"), "ip": device_ip, "port": get_port(rec, "socket_port"),
     }
     obs = sent("enip", "identity", fields)
     if device_ip is not None and device_ip != obs.src_ip:  # a gateway or scanner line naming another device

@@ -38,6 +38,9 @@ SERVICE_NAMES = {"ssl": "tls", "krb": "kerberos", "synchrophasor": "c37118", "ha
                  "opcua-binary": "opcua", "opcua_binary": "opcua", "omron_fins": "fins",
                  "iec60870_5_104": "iec104", "iec_104": "iec104"}
 TRANSPORT_SUFFIXES = ("_tcp", "_udp")
+# services that only carry another one Zeek lists beside them: ICSNPP-S7comm adds "cotp" (ISO 8073 / RFC 1006
+# transport) and "s7comm" to one connection; the flow's app is the carried protocol, as our dissectors name it
+CARRIER_SERVICES = frozenset({"cotp"})
 _service_names: dict[str, str] = {}  # every Zeek name met -> ours (a log holds a handful)
 # Zeek ``Conn::Info$history`` letters (upper case: originator, lower case: responder) -> the TCP
 # flags they imply (RFC 9293 §3.1): S SYN, H SYN+ACK, A pure ACK, F FIN, R RST.
@@ -150,6 +153,8 @@ def conn_shape(*, proto: int | None, ip_proto: int | None, listed: list[str], fa
         services = [s for s in listed if not s.startswith("-")]
         failed = [s[1:] for s in listed if s.startswith("-") and len(s) > 1] + failed_column
     app = service_name(services[0]) if services else None
+    if len(services) > 1 and app in CARRIER_SERVICES:  # ICSNPP's "cotp,s7comm": the protocol it carries
+        app = next((n for n in map(service_name, services) if n not in CARRIER_SERVICES), app)
     flags_ab, flags_ba = history_flags(history) if ip_proto == 6 else (0, 0)
     if len(services) > 1:
         extra["services"] = services
