@@ -1,5 +1,5 @@
-"""Zeek's snmp.log, ftp.log and sip.log read as the SNMP, FTP and SIP dissectors describe packets: the same
-inventory facts, classification and risk findings from a Zeek sensor's logs, in TSV and JSON."""
+"""Zeek's snmp.log, ftp.log, sip.log and ntlm.log read as the SNMP, FTP, SIP and SMB dissectors describe packets:
+the same inventory facts, classification and risk findings from a Zeek sensor's logs, in TSV and JSON."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from iotwarden.errors import ParseError
 from iotwarden.services.analyze import analyze
 from iotwarden.sources.zeek import _Joiner, read_zeek, sniff_zeek
-from iotwarden.sources.zeek_app import FtpLogins, map_sip, map_snmp
+from iotwarden.sources.zeek_app import FtpLogins, map_ntlm, map_sip, map_snmp
 from iotwarden.store import Store
 from iotwarden.store.alert_models import FindingRow
 from iotwarden.store.schema import DeviceRow
@@ -25,6 +25,7 @@ T0 = 1_700_000_000.0
 NMS, PRINTER, SWITCH = ("10.0.0.5", "00:50:56:00:00:05"), ("10.0.0.40", "3c:d9:2b:00:00:40"), ("10.0.0.2", "")
 CLIENT, NAS = ("10.0.0.77", "00:1b:21:00:00:77"), ("10.0.0.50", "00:11:32:00:00:50")
 PHONE, PBX = ("10.0.1.31", "80:5e:c0:00:00:31"), ("10.0.1.1", "00:0c:29:00:01:01")
+DESKTOP, FILER = ("10.0.2.15", "00:1b:21:00:02:15"), ("10.0.2.5", "00:1b:21:00:02:05")
 JETDIRECT = "HP ETHERNET MULTI-ENVIRONMENT,ROM none,JETDIRECT,JD153,EEPROM JSI23900012,CIDATE 06/17/2019"
 YEALINK = "Yealink SIP-T46S 66.86.0.15"
 
@@ -44,6 +45,11 @@ SIP_COLUMNS = [*ID_COLUMNS, ("trans_depth", "count"), ("method", "string"), ("ur
                ("subject", "string"), ("request_path", "vector[string]"), ("response_path", "vector[string]"),
                ("user_agent", "string"), ("status_code", "count"), ("status_msg", "string"), ("warning", "string"),
                ("request_body_len", "count"), ("response_body_len", "count"), ("content_type", "string")]
+
+# NTLM::Info (base/protocols/ntlm/main.zeek)
+NTLM_COLUMNS = [*ID_COLUMNS, ("username", "string"), ("hostname", "string"), ("domainname", "string"),
+                ("server_nb_computer_name", "string"), ("server_dns_computer_name", "string"),
+                ("server_tree_name", "string"), ("success", "bool")]
 
 
 def _rec(**kw: object) -> dict[str, object]:
@@ -140,10 +146,32 @@ def test_a_sip_request_a_proxy_forwarded_speaks_for_no_sender() -> None:
         YEALINK, 2, False)
 
 
+# --- ntlm.log -------------------------------------------------------------------------------------
+
+def _ntlm(**kw: object) -> dict[str, Any]:
+    return {"ts": T0, "uid": "Csmb1", "id.orig_h": DESKTOP[0], "id.orig_p": 49720, "id.resp_h": FILER[0],
+            "id.resp_p": 445, "username": "jdoe", "hostname": "DESKTOP-7F3K2", "domainname": "CORP",
+            "server_nb_computer_name": "FILESRV01", "server_dns_computer_name": "filesrv01.corp.example",
+            "server_tree_name": "corp.example", "success": True, **kw}
+
+
+def test_an_ntlm_exchange_over_smb_is_what_each_end_says_in_session_setup() -> None:
+    request, response = map_ntlm(_ntlm())
+    assert (request.proto, request.kind, request.src_ip) == ("smb", "session_setup_request", DESKTOP[0])
+    assert request.fields == {"auth_mech": "ntlmssp", "ntlm_message": "authenticate", "workstation": "DESKTOP-7F3K2",
+                              "domain": "CORP", "user_present": True}  # the user name itself is never kept
+    assert (response.kind, response.src_ip) == ("session_setup_response", FILER[0])
+    assert response.fields == {"auth_mech": "ntlmssp", "ntlm_message": "challenge", "nb_computer": "FILESRV01",
+                               "dns_computer": "filesrv01.corp.example", "dns_tree": "corp.example"}
+    assert map_ntlm(_ntlm(**{"id.resp_p": 80})) == []  # NTLM over HTTP: no dissector of ours describes it
+    (only,) = map_ntlm(_ntlm(username=None, hostname=None, domainname=None))
+    assert only.kind == "session_setup_response"
+
+
 # --- a Zeek sensor's logs, analysed -----------------------------------------------------------------
 
 def _site(folder: Path, fmt: str) -> Path:
-    """conn.log, snmp.log, ftp.log and sip.log of a small office, as Zeek writes them."""
+    """conn.log, snmp.log, ftp.log, sip.log and ntlm.log of a small office, as Zeek writes them."""
     conn = [conn_row(T0, "Csnmp1", (NMS[0], 50123, NMS[1]), (PRINTER[0], 161, PRINTER[1]),
                      proto="udp", service="snmp"),
             conn_row(T0 + 60, "Cftp1", (CLIENT[0], 40001, CLIENT[1]), (NAS[0], 21, NAS[1]),
@@ -151,7 +179,9 @@ def _site(folder: Path, fmt: str) -> Path:
             conn_row(T0 + 90, "Cftp2", (NMS[0], 40002, NMS[1]), (NAS[0], 21, NAS[1]),
                      proto="tcp", service="ftp"),
             conn_row(T0 + 120, "Csip1", (PHONE[0], 5060, PHONE[1]), (PBX[0], 5060, PBX[1]),
-                     proto="udp", service="sip")]
+                     proto="udp", service="sip"),
+            conn_row(T0 + 150, "Csmb1", (DESKTOP[0], 49720, DESKTOP[1]), (FILER[0], 445, FILER[1]),
+                     proto="tcp", service="smb,gssapi,ntlm")]
     write_log(folder, "conn", CONN_COLUMNS, conn, fmt)
     write_log(folder, "snmp", SNMP_COLUMNS, [[f"{T0 + 0.01:.6f}", "Csnmp1", NMS[0], "50123", PRINTER[0], "161",
                                               "0.05", "2c", "public", "3", "0", "3", "0", JETDIRECT, "-"]], fmt)
@@ -170,17 +200,20 @@ def _site(folder: Path, fmt: str) -> Path:
         sip["request_from"], sip["request_to"], sip["response_from"], sip["response_to"], "-", sip["call_id"],
         sip["seq"], "-", "SIP/2.0/UDP 10.0.1.31:5060", "SIP/2.0/UDP 10.0.1.31:5060", YEALINK, "200", "OK", "-",
         "0", "0", "-"]], fmt)
+    write_log(folder, "ntlm", NTLM_COLUMNS, [[f"{T0 + 150.2:.6f}", "Csmb1", DESKTOP[0], "49720", FILER[0], "445",
+                                              "jdoe", "DESKTOP-7F3K2", "CORP", "FILESRV01", "filesrv01.corp.example",
+                                              "corp.example", "T"]], fmt)
     return folder
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_the_logs_are_sniffed_and_read_with_conn_logs_macs(tmp_path: Path, fmt: str) -> None:
     folder = _site(tmp_path / "zeek", fmt)
-    assert [sniff_zeek(folder / f"{n}.log") for n in ("snmp", "ftp", "sip")] == ["snmp", "ftp", "sip"]
+    assert [sniff_zeek(folder / f"{n}.log") for n in ("snmp", "ftp", "sip", "ntlm")] == ["snmp", "ftp", "sip", "ntlm"]
     obs = [o for b in read_zeek(folder) for o in b.observations]
     assert sorted((o.proto, o.kind) for o in obs) == [
         ("ftp", "login_attempt"), ("ftp", "login_attempt"), ("sip", "request"), ("sip", "response"),
-        ("snmp", "get"), ("snmp", "response")]
+        ("smb", "session_setup_request"), ("smb", "session_setup_response"), ("snmp", "get"), ("snmp", "response")]
     response = next(o for o in obs if o.kind == "response" and o.proto == "snmp")
     assert (response.src_mac, response.dst_mac) == (PRINTER[1], NMS[1])
 
@@ -193,7 +226,7 @@ def test_a_zeek_sensors_logs_classify_devices_and_raise_the_packet_paths_finding
         with store.session() as s:
             devices = {d.key: d for d in s.scalars(select(DeviceRow))}
             findings = {(f.check_id, f.device_key): f for f in s.scalars(select(FindingRow))}
-    printer, nas, phone = (devices[f"mac:{m[1]}"] for m in (PRINTER, NAS, PHONE))
+    printer, nas, phone, desktop, filer = (devices[f"mac:{m[1]}"] for m in (PRINTER, NAS, PHONE, DESKTOP, FILER))
     assert (printer.vendor, printer.device_type) == ("HP", "printer")  # sysDescr from display_string
     assert JETDIRECT in printer.attributes["snmp.sys_descr"]
     assert (phone.vendor, phone.device_type, phone.model) == ("Yealink", "voip_phone", "T46S")  # its User-Agent
@@ -202,11 +235,14 @@ def test_a_zeek_sensors_logs_classify_devices_and_raise_the_packet_paths_finding
     assert findings[("risk.cleartext.ftp", nas.key)].severity == "high"
     default = findings[("risk.credentials.default", nas.key)]
     assert (default.evidence["credentials"], default.severity) == (["admin:admin"], "critical")  # only where kept
+    assert (filer.attributes["smb.nb_computer"], desktop.attributes["smb.workstation"]) == (
+        ["FILESRV01"], ["DESKTOP-7F3K2"])  # named from ntlm.log, as from SMB's SESSION_SETUP
+    assert "jdoe" not in str(desktop.attributes)
 
 
 # --- hostile records ---------------------------------------------------------------------------------
 
-_COLUMNS = sorted({c for c, _ in SNMP_COLUMNS + FTP_COLUMNS + SIP_COLUMNS} | {"proto", "is_orig"})
+_COLUMNS = sorted({c for c, _ in SNMP_COLUMNS + FTP_COLUMNS + SIP_COLUMNS + NTLM_COLUMNS} | {"proto", "is_orig"})
 _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True),
                      st.text(max_size=20), st.sampled_from(["10.0.0.1", "fe80::1", "udp", "T", "<hidden>", "<unknown>",
                                                             "2c", "public", "530", "162", "1 REGISTER", "-"]))
@@ -215,7 +251,7 @@ _VALUES = st.one_of(_SCALARS, st.lists(_SCALARS, max_size=3), st.dictionaries(st
 
 
 @settings(max_examples=300, deadline=None)
-@given(log_type=st.sampled_from(["snmp", "ftp", "sip"]),
+@given(log_type=st.sampled_from(["snmp", "ftp", "sip", "ntlm"]),
        record=st.dictionaries(st.sampled_from(_COLUMNS), _VALUES, max_size=14))
 def test_fuzz_any_record_maps_or_raises_parse_error(log_type: str, record: dict[str, object]) -> None:
     try:

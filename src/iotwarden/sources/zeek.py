@@ -1,6 +1,6 @@
 """Zeek logs as a capture source: one log file, or a directory of them, -> RecordBatches.
 
-Reads conn, dns, dhcp, http, ssl, x509, ssh, software, known_*, snmp, ftp, sip, modbus and dnp3 logs (and
+Reads conn, dns, dhcp, http, ssl, x509, ssh, software, known_*, snmp, ftp, sip, ntlm, modbus and dnp3 logs (and
 ICSNPP's cip, cip_identity, s7comm, bacnet and bacnet_discovery) in TSV or JSON lines, plain or gzip'd, and
 joins across logs what Zeek splits: MACs/VLAN from conn.log (by ``uid``) onto the other logs' Observations,
 and x509.log certificates into one ``certificate`` Observation per server chain (ssl.log
@@ -69,6 +69,7 @@ OBSERVATION_MAPPERS: dict[str, _Mapper] = {
     "cip": zeek_ics.map_cip, "cip_identity": zeek_ics.map_cip_identity, "snmp": _lazy("zeek_app", "map_snmp"),
     "sip": _lazy("zeek_app", "map_sip"), "s7comm": _lazy("zeek_icsnpp", "map_s7comm"),
     "bacnet": _lazy("zeek_icsnpp", "map_bacnet"), "bacnet_discovery": _lazy("zeek_icsnpp", "map_bacnet_discovery"),
+    "ntlm": _lazy("zeek_app", "map_ntlm"),
 }
 
 # conn.log uids remembered to stamp MACs and VLAN on the other logs' records of the same connection.

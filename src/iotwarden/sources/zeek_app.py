@@ -1,4 +1,5 @@
-"""Zeek's snmp.log, ftp.log and sip.log -> the Observations dissect/snmp.py, dissect/ftp.py and dissect/sip.py make.
+"""Zeek's snmp.log, ftp.log, sip.log and ntlm.log -> the Observations dissect/snmp.py, dissect/ftp.py, dissect/sip.py
+and dissect/smb.py (with dissect/ntlmssp.py) make.
 
 Columns are those of Zeek's own scripts (``<Proto>::Info``, scripts/base/protocols/<proto>/; docs.zeek.org
 "base/protocols/snmp/main.zeek" and the like):
@@ -27,6 +28,14 @@ Columns are those of Zeek's own scripts (``<Proto>::Info``, scripts/base/protoco
   ``response_to``, ``response_path``, ``content_type``) from the responder (Zeek's SIP analyzer takes the
   originator's messages as requests). As dissect/sip.py, ``sender`` is the request's User-Agent only when
   one Via shows no proxy forwarded it (RFC 3261 §16.6 step 8); Zeek logs no Server header.
+* ntlm.log (``NTLM::Info``, base/protocols/ntlm/main.zeek): one line per NTLM exchange: the AUTHENTICATE's
+  ``hostname`` (workstation), ``domainname`` and ``username``, the CHALLENGE's TargetInfo names
+  ``server_nb_computer_name``, ``server_dns_computer_name``, ``server_tree_name`` ([MS-NLMP] §2.2.2.1).
+  On SMB's ports (tcp/445, tcp/139), where the packet path reads NTLMSSP from SESSION_SETUP, they are the
+  client's ``session_setup_request`` (``workstation``, ``domain``, ``user_present``: the user name itself is
+  never kept) and the server's ``session_setup_response`` (``nb_computer``, ``dns_computer``, ``dns_tree``),
+  so SMB hosts are named from Zeek as from packets. NTLM elsewhere (HTTP, DCE-RPC) is left out: no
+  dissector of ours describes it.
 """
 
 from __future__ import annotations
@@ -48,6 +57,8 @@ FTP_UNKNOWN_USER = "<unknown>"  # FTP::Info$user's default: no USER command seen
 FTP_HIDDEN_PASSWORD = "<hidden>"  # noqa: S105
 FTP_NOT_LOGGED_IN = 530  # RFC 959 §4.2.2
 MAX_FTP_SESSIONS = 16384  # FTP sessions (uid, user, password) remembered to report each login once
+
+SMB_PORTS = frozenset({445, 139})  # dissect/smb.py's: Direct TCP ([MS-SMB2] §2.1) and NBSS (RFC 1002 §4.3)
 
 
 def _conn(rec: dict[str, Any], ip_proto: int) -> ConnId:
@@ -147,4 +158,25 @@ def map_sip(rec: dict[str, Any]) -> list[Observation]:
         fields = _sip_common(rec, cid, "response")
         fields.update(status=status, reason=get_str(rec, "status_msg"), content_type=get_str(rec, "content_type"))
         out.append(cid.reverse("sip", "response", fields))
+    return out
+
+
+# --- ntlm.log -----------------------------------------------------------------------------------
+
+def map_ntlm(rec: dict[str, Any]) -> list[Observation]:
+    """ntlm.log on SMB's ports -> the SMB SESSION_SETUP facts each end states (module docstring)."""
+    cid = _conn(rec, 6)
+    if cid.resp_p not in SMB_PORTS:
+        return []
+    out = []
+    workstation, domain, user = (get_str(rec, k) for k in ("hostname", "domainname", "username"))
+    if workstation is not None or domain is not None or user is not None:
+        out.append(cid.forward("smb", "session_setup_request", {
+            "auth_mech": "ntlmssp", "ntlm_message": "authenticate", "workstation": workstation, "domain": domain,
+            "user_present": user is not None}))
+    server = {"nb_computer": get_str(rec, "server_nb_computer_name"),
+              "dns_computer": get_str(rec, "server_dns_computer_name"), "dns_tree": get_str(rec, "server_tree_name")}
+    if any(v is not None for v in server.values()):
+        out.append(cid.reverse("smb", "session_setup_response", {"auth_mech": "ntlmssp", "ntlm_message": "challenge",
+                                                                 **server}))
     return out

@@ -35,7 +35,7 @@ GZIP_MAGIC = b"\x1f\x8b"  # RFC 1952 §2.3.1 ID1 ID2
 KNOWN_TYPES = frozenset({
     "conn", "dns", "dhcp", "http", "ssl", "x509", "ssh", "software",
     "known_hosts", "known_services", "known_devices", "modbus", "dnp3", "cip", "cip_identity",
-    "snmp", "ftp", "sip", "s7comm", "bacnet", "bacnet_discovery",
+    "snmp", "ftp", "sip", "ntlm", "s7comm", "bacnet", "bacnet_discovery",
 })
 
 # Columns that only one log type has: how a JSON log without ``_path`` is recognised by its keys.
@@ -60,6 +60,7 @@ _SIGNATURE_KEYS: tuple[tuple[str, str], ...] = (
     ("encapsulation_version", "cip_identity"),
     ("get_bulk_requests", "snmp"),
     ("reply_msg", "ftp"),
+    ("server_nb_computer_name", "ntlm"),
     ("rosctr_code", "s7comm"),
     ("bvlc_function", "bacnet"),
 )
