@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -303,3 +305,15 @@ def test_a_merge_that_fails_midway_leaves_the_store_as_it_was(store: Store) -> N
     with pytest.raises(RuntimeError):
         _merge(store, A, B, reclassify=broken)  # after every table moved, before the commit
     assert _dump(store) == before
+
+
+def test_analyze_does_not_declare_the_tables_only_a_merge_touches() -> None:
+    """The firmware OTA and response row classes are imported by a merge that needs them (store/merge.py
+    _model), not by analyze's modules: their declarations are start-up time a run that merges nothing
+    would pay. The movers above reach every one of them."""
+    code = ("import sys, iotwarden.cli.analyze, iotwarden.services.analyze; "
+            "print(sorted(m for m in sys.modules if m.startswith('iotwarden.store.')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "iotwarden.store.merge" in loaded  # the address fold's merge is imported
+    assert "iotwarden.store.firmware_ota_models" not in loaded
+    assert "iotwarden.store.respond_models" not in loaded
