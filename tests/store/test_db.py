@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from iotwarden.errors import StoreError
 from iotwarden.store import Store
-from iotwarden.store.db import DEFAULT_URL, ENV_VAR, redact, resolve_url
+from iotwarden.store.db import DEFAULT_URL, ENV_VAR, HEAD_REVISION, redact, resolve_url
 
 TABLES = {"alembic_version", "captures", "devices", "device_ips", "flows", "evidence"}
 
@@ -66,6 +68,30 @@ def test_migrate_false_leaves_an_empty_database_until_upgrade(tmp_path: Path) ->
         assert store.revision() is None
         assert store.upgrade() == head()
         assert store.revision() == head()
+
+
+def test_head_revision_is_the_newest_migration() -> None:
+    assert head() == HEAD_REVISION, "a new migration: set store/db.py HEAD_REVISION to its revision"
+
+
+def test_a_store_at_head_opens_without_alembic(tmp_path: Path) -> None:
+    """Alembic's import is left out when the version table already names the head (HEAD_REVISION); a
+    store behind it or new is migrated through Alembic as before."""
+    url = f"sqlite:///{tmp_path / 'inv.db'}"
+    Store(url).close()
+    code = ("import sys; from iotwarden.store import Store; "
+            f"s = Store({url!r}); print(s.upgrade(), 'alembic' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.split() == [HEAD_REVISION, "False"]
+    older = tmp_path / "older.db"
+    with Store(f"sqlite:///{older}") as store, store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE device_aliases"))  # 0011's downgrade, by hand
+        conn.execute(text("UPDATE alembic_version SET version_num = '0010_stream_messages'"))
+    code = code.replace(url, f"sqlite:///{older}")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.split() == [HEAD_REVISION, "True"]  # behind: Alembic's path, 0011 runs again
+    with Store(f"sqlite:///{older}") as store:
+        assert "device_aliases" in inspect(store.engine).get_table_names()
 
 
 @pytest.mark.parametrize(
