@@ -289,7 +289,8 @@ def infect(benign: list[Flow], *, seed: int, infected_from: float, n_scanners: i
            habits_each: int = 2) -> tuple[Labelled, Truth]:
     """Benign flows (labelled ``-``) plus scanners, bots of every family and benign look-alike habits
     on internal hosts that are on the wire from the start; bots and scanners start ``infected_from``
-    seconds into the capture (0: infected before monitoring started). Scanners and bots each get a
+    seconds after their host's first flow (0: infected before monitoring started; 3700: after the host's
+    own learning hour, which starts at its first flow, up to 600 s into the capture). Scanners and bots each get a
     host of their own; the habits share the hosts left, dealt out in turn (a device has several)."""
     rng = random.Random(seed)
     start, end = min(f.first_seen for f in benign), max(f.last_seen for f in benign)
@@ -306,12 +307,12 @@ def infect(benign: list[Flow], *, seed: int, infected_from: float, n_scanners: i
     for _ in range(n_scanners):
         src = next(pick)
         truth.scanners.add(src)
-        out += scanner(src, rng.uniform(start + infected_from, end - 400), rng)
+        out += scanner(src, rng.uniform(first[src] + infected_from, end - 400), rng)
     for family in FAMILIES:
         for _ in range(bots_per_family):
             src = next(pick)
             truth.bots[src] = family
-            flows = bot(family, src, start + infected_from + rng.uniform(0, 300), end, rng)
+            flows = bot(family, src, first[src] + infected_from + rng.uniform(0, 300), end, rng)
             out += flows
             if family in NAMED_FAMILIES:
                 _name(truth, flows, family)
