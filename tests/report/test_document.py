@@ -8,7 +8,7 @@ import pytest
 
 from iotwarden.model.finding import Finding
 from iotwarden.report import document
-from iotwarden.report.document import SCHEMA, Edge, build
+from iotwarden.report.document import SCHEMA, Edge, build, subnet_group
 
 
 def device(key: str, category: str | None = None, device_type: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -67,6 +67,8 @@ def test_map_joins_devices_and_the_internet() -> None:
     assert [n["id"] for n in net["nodes"]][:2] == ["mac:02:00:00:00:00:02", "internet"]
     internet = next(n for n in net["nodes"] if n["id"] == "internet")
     assert (internet["label"], internet["category"], internet["inventory"]) == ("Internet", "internet", False)
+    assert internet["group"] == "outside the site"
+    assert all(n["group"] for n in net["nodes"])
     assert net["edges"][0] == {"source": "mac:02:00:00:00:00:02", "target": "internet", "bytes": 900, "flows": 1,
                                "apps": ["tls"]}
     assert net["left_out"] == {"nodes": 0, "edges": 0}
@@ -87,3 +89,11 @@ def test_types_chart_sums_the_long_tail(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(document, "MAX_TYPES_CHARTED", 2)
     devices = [device(f"ip:10.1.0.{n}", "iot", f"type{n % 4}") for n in range(8)]
     assert build(devices, [])["summary"]["devices_by_type"] == {"type0": 2, "type1": 2, "other": 4}
+
+
+@pytest.mark.parametrize(("ips", "group"), [
+    (["10.10.30.51", "192.168.1.9"], "subnet 10.10.30.0/24"), (["fe80::1"], "subnet fe80::/64"),
+    (["93.184.216.34"], "outside the site"), ([], "layer 2 only"), (["not an address", "172.16.0.9"],
+                                                                    "subnet 172.16.0.0/24")])
+def test_map_groups_hosts_by_subnet(ips: list[str], group: str) -> None:
+    assert subnet_group(ips) == group

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -79,4 +80,7 @@ def test_headless_chromium_runs_the_page_and_shows_charts_and_map(lab_db: str, t
     for chart in ("chart-category", "chart-risk", "chart-severity", "chart-type"):
         assert f'id="{chart}"' in dom
     assert dom.count('class="node ') == len(net["nodes"]) > 5
+    sizes = Counter(n["group"] for n in net["nodes"])  # each group of two or more on a labelled backdrop
+    drawn = set(re.findall(r'class="group-box" data-group="([^"]+)"', dom))
+    assert len(sizes) > 1 and drawn == {g for g, size in sizes.items() if size > 1} and "subnet 10.20.0.0/24" in drawn
     assert "mac:08:ed:ed:3c:44:01" in dom  # the DVR with the Mirai login, in the tables

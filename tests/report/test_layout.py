@@ -40,3 +40,21 @@ def test_connected_nodes_end_up_closer_than_unconnected_ones() -> None:
 def test_unknown_edge_ends_and_self_loops_are_ignored() -> None:
     pos = layout(["a", "b"], [("a", "zz", 1.0), ("a", "a", 5.0), ("a", "b", 1.0)])
     assert set(pos) == {"a", "b"}
+
+
+def test_groups_cluster_even_when_their_members_talk_across() -> None:
+    # two subnets of six whose members all talk to members of the other subnet (a server farm and its
+    # clients): without groups the layout mixes them, with groups each subnet is drawn together
+    ids = [f"a{i}" for i in range(6)] + [f"b{i}" for i in range(6)]
+    edges = [(f"a{i}", f"b{j}", 1000.0) for i in range(6) for j in range(6)]
+    groups = ["subnet a"] * 6 + ["subnet b"] * 6
+    pos = layout(ids, edges, groups=groups)
+
+    def mean(pairs: list[tuple[str, str]]) -> float:
+        return sum(math.dist(pos[p], pos[q]) for p, q in pairs) / len(pairs)
+
+    inside = [(f"{g}{i}", f"{g}{j}") for g in "ab" for i in range(6) for j in range(i + 1, 6)]
+    across = [(f"a{i}", f"b{j}") for i in range(6) for j in range(6)]
+    assert mean(inside) < 0.6 * mean(across)
+    assert layout(ids, edges, groups=groups) == pos  # deterministic
+    assert layout(ids, edges, groups=["one"] * 12) == layout(ids, edges)  # a single group changes nothing

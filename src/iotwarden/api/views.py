@@ -5,7 +5,6 @@ The API returns them as they are and the web templates render them, so both show
 
 from __future__ import annotations
 
-import ipaddress
 from collections import defaultdict
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 from iotwarden.api import devicequery as dq
 from iotwarden.api.riskband import bands_of
 from iotwarden.model import CLASSIFIED_FIELDS
+from iotwarden.report.document import subnet_group
 from iotwarden.services.inventory import device_dict, flow_dict
 from iotwarden.store import queries as q
 from iotwarden.store.alert_models import AlertRow, ApprovalRow, FindingRow
@@ -140,17 +140,7 @@ def device_detail(session: Session, row: DeviceRow, derived: dq.Derived | None =
 def _group_of(row: DeviceRow, derived: dq.Derived | None) -> str:
     """The map group of a device: its zone under the saved policy, else the subnet of its first address."""
     zone = derived.zones.zone_of.get(row.key) if derived is not None else None
-    if zone:
-        return f"zone {zone}"
-    for ip in sorted(row.ips):
-        try:
-            net = ipaddress.ip_network(f"{ip}/{24 if ':' not in ip else 64}", strict=False)
-        except ValueError:
-            continue
-        if net.network_address.is_private or net.network_address.is_link_local:
-            return f"subnet {net}"
-        return "outside the site"
-    return "layer 2 only"
+    return f"zone {zone}" if zone else subnet_group(row.ips)
 
 
 def network_map(session: Session, flt: dq.DeviceFilter | None = None,

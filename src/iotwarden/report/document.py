@@ -7,6 +7,7 @@ a live run and the tests; rendering (JSON, HTML, Rich tables) is elsewhere.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -78,15 +79,31 @@ def _limited_counts(counter: Counter[str], limit: int) -> dict[str, int]:
     return out
 
 
+def subnet_group(ips: Iterable[str]) -> str:
+    """The map group of a host by address: ``subnet <the /24 or /64 of its first local address>``,
+    ``outside the site`` for a public one, ``layer 2 only`` without one (the console groups so too,
+    when no segmentation policy names zones)."""
+    for ip in sorted(ips):
+        try:
+            net = ipaddress.ip_network(f"{ip}/{24 if ':' not in ip else 64}", strict=False)
+        except ValueError:
+            continue
+        if net.network_address.is_private or net.network_address.is_link_local:
+            return f"subnet {net}"
+        return "outside the site"
+    return "layer 2 only"
+
+
 def _node(key: str, device: Mapping[str, Any] | None, nbytes: int) -> dict[str, Any]:
     if device is None:
         label = "Internet" if key == INTERNET else key.removeprefix("ip:")
         category = INTERNET if key == INTERNET else UNKNOWN
+        group = "outside the site" if key == INTERNET else subnet_group([key.removeprefix("ip:")])
         return {"id": key, "label": label, "category": category, "device_type": None, "bytes": nbytes,
-                "risk_band": "none", "inventory": False}
+                "risk_band": "none", "inventory": False, "group": group}
     return {"id": key, "label": device["label"], "category": device.get("category") or UNKNOWN,
             "device_type": device.get("device_type"), "bytes": nbytes, "risk_band": device["risk_band"],
-            "inventory": True}
+            "inventory": True, "group": subnet_group(device.get("ips") or [])}
 
 
 def network(devices: Sequence[Mapping[str, Any]], edges: Iterable[Edge]) -> dict[str, Any]:

@@ -33,6 +33,8 @@ height:auto;cursor:grab}#network-map .edge{stroke:#6c757d;stroke-opacity:.35}
 #network-map .node.risk-critical circle,#network-map .node.risk-high circle{stroke:#9d0208;stroke-width:3}
 #network-map .node text{font-size:10px;fill:#343a40;pointer-events:none}
 #network-map.focus .node:not(.hl){opacity:.25}#network-map.focus .edge:not(.hl){stroke-opacity:.08}
+#network-map .group{fill:#e9ecef;fill-opacity:.55;stroke:#adb5bd;stroke-dasharray:4 3}
+#network-map .group-label{font-size:11px;fill:#6c757d;text-anchor:middle}
 .legend span{display:inline-block;margin-right:12px}.legend i{display:inline-block;width:11px;height:11px;
 border-radius:50%;margin-right:4px;vertical-align:-1px}#tip{position:fixed;pointer-events:none;background:#212529;
 color:#fff;padding:6px 9px;border-radius:5px;font-size:12px;display:none;max-width:320px}
@@ -84,12 +86,14 @@ def _radius(nbytes: int) -> float:
 
 
 def network_svg(graph: dict[str, Any]) -> str:
-    """The map: edges under nodes; each node coloured by category, ringed red when high risk."""
+    """The map: groups (subnets) under edges under nodes; each node coloured by category, ringed red when
+    high risk; the nodes of a subnet drawn together on a labelled backdrop."""
     nodes, edges = graph["nodes"], graph["edges"]
+    groups = [str(n.get("group") or "") for n in nodes]
     pos = layout([n["id"] for n in nodes], [(e["source"], e["target"], float(e["bytes"])) for e in edges],
-                 width=MAP_WIDTH, height=MAP_HEIGHT)
+                 width=MAP_WIDTH, height=MAP_HEIGHT, groups=groups)
     parts = [f'<svg id="network-map" role="img" aria-label="Network map" viewBox="0 0 {MAP_WIDTH} {MAP_HEIGHT}" '
-             f'width="{MAP_WIDTH}" height="{MAP_HEIGHT}"><g id="edges">']
+             f'width="{MAP_WIDTH}" height="{MAP_HEIGHT}">', _group_backdrops(nodes, groups, pos), '<g id="edges">']
     for e in edges:
         (x1, y1), (x2, y2) = pos[e["source"]], pos[e["target"]]
         width = round(0.6 + math.log10(e["bytes"] + 1) / 2.5, 2)
@@ -107,6 +111,29 @@ def network_svg(graph: dict[str, Any]) -> str:
                      f'fill="{colour(n["category"])}"><title>{escape(info)}</title></circle>'
                      f'<text x="{x + _radius(n["bytes"]) + 3}" y="{y + 3}">{escape(n["label"])}</text></g>')
     parts.append("</g></svg>")
+    return "".join(parts)
+
+
+def _group_backdrops(nodes: list[dict[str, Any]], groups: list[str],
+                     pos: dict[str, tuple[float, float]]) -> str:
+    """A labelled circle behind each group of two or more nodes (when the map has several groups)."""
+    members: dict[str, list[tuple[float, float, float]]] = {}
+    for n, group in zip(nodes, groups, strict=True):
+        x, y = pos[n["id"]]
+        members.setdefault(group, []).append((x, y, _radius(n["bytes"])))
+    if len(members) < 2:
+        return '<g id="groups"></g>'
+    parts = ['<g id="groups">']
+    for group, points in sorted(members.items()):
+        if len(points) < 2 or not group:
+            continue
+        cx = sum(p[0] for p in points) / len(points)
+        cy = sum(p[1] for p in points) / len(points)
+        r = max(math.hypot(x - cx, y - cy) + rad for x, y, rad in points) + 14
+        parts.append(f'<g class="group-box" data-group="{escape(group)}"><circle class="group" cx="{cx:.1f}" '
+                     f'cy="{cy:.1f}" r="{r:.1f}"/><text class="group-label" x="{cx:.1f}" '
+                     f'y="{max(cy - r - 4, 12):.1f}">{escape(group)}</text></g>')
+    parts.append("</g>")
     return "".join(parts)
 
 
