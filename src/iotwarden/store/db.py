@@ -1,6 +1,7 @@
 """Opening the store: URL resolution (``--db``, ``$IOTWARDEN_DB``, ./iotwarden.db), engine settings
 per backend (SQLite, PostgreSQL), and Alembic migrations to head run in-process on open (a store already
-at :data:`HEAD_REVISION` is opened without importing Alembic).
+at :data:`HEAD_REVISION` is opened without importing Alembic; a new SQLite file is made from the schema
+the migrations produce, store/template.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from iotwarden.errors import StoreError
+from iotwarden.store import template as schema_template
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -101,16 +103,21 @@ class Store:
         if migrate:
             self.upgrade()
 
-    def upgrade(self) -> str | None:
+    def upgrade(self, *, template: bool = True) -> str | None:
         """Migrate to the newest schema (a no-op when already there); returns the revision reached.
 
         One transaction: a migration that fails leaves the database at the revision it had. A
         database at a revision this version does not know (made by a newer iotwarden) is refused.
+        A SQLite database that holds nothing yet is given the migrations' result directly (the
+        template of store/template.py, when it is at :data:`HEAD_REVISION`) unless ``template`` is False.
         """
         try:
             with self.engine.begin() as conn:
                 if _at_head(conn):
                     return HEAD_REVISION
+                if (template and self.backend == "sqlite" and schema_template.head_template()[0] == HEAD_REVISION
+                        and schema_template.is_empty(conn)):
+                    return schema_template.create(conn)
                 from alembic import command  # noqa: PLC0415 - only when migrating: see HEAD_REVISION
                 from alembic.runtime.migration import MigrationContext  # noqa: PLC0415 - as above
                 from alembic.script import ScriptDirectory  # noqa: PLC0415 - as above
