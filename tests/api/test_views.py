@@ -40,6 +40,11 @@ def test_the_map_groups_devices_and_links_those_that_talk(store: Store) -> None:
     assert m["edges"] and all(e["source"] in ids and e["target"] in ids for e in m["edges"])
     assert all(e["source"] < e["target"] for e in m["edges"])  # one edge per pair
     assert any(g.startswith("subnet 10.10.") for g in m["groups"])  # no zones yet: subnets, named as such
+    # placed by the report's grouped layout, on the canvas, the same each time
+    assert all(0 <= n["x"] <= m["width"] and 0 <= n["y"] <= m["height"] for n in m["nodes"])
+    with store.session() as session:
+        again = views.network_map(session)
+    assert [(n["x"], n["y"]) for n in again["nodes"]] == [(n["x"], n["y"]) for n in m["nodes"]]
 
 
 def test_the_map_is_bounded(store: Store, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ The API returns them as they are and the web templates render them, so both show
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, cast, func, or_, select
@@ -15,6 +16,7 @@ from iotwarden.api import devicequery as dq
 from iotwarden.api.riskband import bands_of
 from iotwarden.model import CLASSIFIED_FIELDS
 from iotwarden.report.document import subnet_group
+from iotwarden.report.layout import layout
 from iotwarden.services.inventory import device_dict, flow_dict
 from iotwarden.store import queries as q
 from iotwarden.store.alert_models import AlertRow, ApprovalRow, FindingRow
@@ -25,6 +27,7 @@ DEVICE_PEERS = 50  # peers listed under a device's communications
 MAX_TIMELINE = 200  # events on a device's timeline
 MAX_MAP_NODES = 300  # devices drawn on the map (the busiest ones)
 MAX_MAP_EDGES = 1500  # conversations drawn between them (the largest ones)
+MAP_WIDTH, MAP_HEIGHT = 1000.0, 620.0  # the canvas the node positions are given on
 DASHBOARD_DAYS = 30  # days of findings and alerts on the dashboard chart
 DAY = 86400.0
 
@@ -182,8 +185,22 @@ def network_map(session: Session, flt: dq.DeviceFilter | None = None,
         edge["bytes"] += int(nbytes or 0)
         if len(edges) >= MAX_MAP_EDGES:
             break
-    return {"groups": groups, "nodes": nodes, "edges": list(edges.values()),
+    drawn = list(edges.values())
+    for node, (x, y) in zip(nodes, _positions(tuple(n["id"] for n in nodes), tuple(n["group"] for n in nodes),
+                                              tuple((e["source"], e["target"], float(e["bytes"])) for e in drawn)),
+                            strict=True):
+        node["x"], node["y"] = x, y
+    return {"groups": groups, "nodes": nodes, "edges": drawn, "width": MAP_WIDTH, "height": MAP_HEIGHT,
             "truncated": len(rows) >= MAX_MAP_NODES, "policy": derived.zones.policy if derived is not None else None}
+
+
+@lru_cache(maxsize=8)
+def _positions(ids: tuple[str, ...], groups: tuple[str, ...],
+               edges: tuple[tuple[str, str, float], ...]) -> list[tuple[float, float]]:
+    """Where the console draws each node: the report's grouped layout (report/layout.py), so a subnet or zone
+    is one cluster, deterministic for the same map; the last few maps are kept (each costs O(n^2) steps)."""
+    pos = layout(ids, edges, width=MAP_WIDTH, height=MAP_HEIGHT, groups=groups)
+    return [pos[i] for i in ids]
 
 
 def dashboard(session: Session, cache: dq.FacetCache | None = None,

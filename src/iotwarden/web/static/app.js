@@ -86,7 +86,7 @@ async function drawMap() {
   for (const n of data.nodes) {
     const cat = (first(n.facets, "category") || "").toLowerCase();
     const risk = first(n.facets, "risk");
-    elements.push({ data: { id: n.id, label: n.label, parent: `group:${n.group}`, ips: n.ips.join(", "), bytes: n.bytes,
+    elements.push({ position: { x: n.x, y: n.y }, data: { id: n.id, label: n.label, parent: `group:${n.group}`, ips: n.ips.join(", "), bytes: n.bytes,
       category: cat || "unknown", type: first(n.facets, "type") || "", risk: risk || "none",
       fill: CATEGORY_COLOURS[cat] || "#94a3b8", ring: RISK_RINGS[risk] || "#ffffff",
       ringWidth: RISK_RINGS[risk] ? 3 : 0 } });
@@ -98,13 +98,15 @@ async function drawMap() {
     container: box,
     elements,
     style: [
-      { selector: "node", style: { label: "data(label)", "font-size": 9, "background-color": "data(fill)", width: 14, height: 14,
+      { selector: "node", style: { label: "data(label)", "font-size": 10, "background-color": "data(fill)", width: 18, height: 18,
         "border-width": "data(ringWidth)", "border-color": "data(ring)" } },
       { selector: "node.group", style: { "background-color": "data(colour)", "text-valign": "top", "font-size": 11, "border-width": 1, "border-color": "#94a3b8" } },
       { selector: "edge", style: { width: "data(width)", "line-color": "#94a3b8", "curve-style": "bezier", opacity: 0.7 } },
       { selector: "node:selected", style: { "background-color": "#dc2626" } },
     ],
-    layout: { name: "cose", animate: false, nodeDimensionsIncludeLabels: true },
+    // the server places the nodes (the HTML report's grouped layout: each subnet or zone one cluster, the
+    // lines between clusters the traffic that crosses them); the groups are drawn around their members
+    layout: { name: "preset", fit: true, padding: 24 },
   });
   window.iotwardenMap = cy;
   mapLegend();
