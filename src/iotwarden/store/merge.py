@@ -181,14 +181,14 @@ def _move_managed(session: Session, a: str, b: str) -> int:
     return 1
 
 
-def _move_targets(session: Session, a: str, b: str) -> int:
-    """Campaign targets: in a campaign holding both, the one updated last is B's (check-ins keep both)."""
-    from iotwarden.store.firmware_ota_models import CampaignTargetRow  # noqa: PLC0415 - see _model
-    held = {r.campaign_id: r for r in _by(session, CampaignTargetRow, b)}
-    rows = _by(session, CampaignTargetRow, a)
+def _move_keeping_one(session: Session, model: Any, a: str, b: str, *, key: str, keep_b: Any) -> int:
+    """Move A's rows of ``model`` to B; where B holds a row with the same ``key`` attribute, one of the two
+    stays: B's when ``keep_b(b_row, a_row)``, else A's (moved)."""
+    held = {getattr(r, key): r for r in _by(session, model, b)}
+    rows = _by(session, model, a)
     for row in rows:
-        mine = held.get(row.campaign_id)
-        if mine is not None and mine.updated >= row.updated:
+        mine = held.get(getattr(row, key))
+        if mine is not None and keep_b(mine, row):
             session.delete(row)
             continue
         if mine is not None:
@@ -197,24 +197,20 @@ def _move_targets(session: Session, a: str, b: str) -> int:
         row.device_key = b
     session.flush()
     return len(rows)
+
+
+def _move_targets(session: Session, a: str, b: str) -> int:
+    """Campaign targets: in a campaign holding both, the one updated last is B's (check-ins keep both)."""
+    from iotwarden.store.firmware_ota_models import CampaignTargetRow  # noqa: PLC0415 - see _model
+    return _move_keeping_one(session, CampaignTargetRow, a, b, key="campaign_id",
+                             keep_b=lambda mine, row: mine.updated >= row.updated)
 
 
 def _move_tags(session: Session, a: str, b: str) -> int:
     """Tags: a tag on both is kept once, as first added."""
     from iotwarden.store.respond_models import DeviceTagRow  # noqa: PLC0415 - see _model
-    held = {r.tag: r for r in _by(session, DeviceTagRow, b)}
-    rows = _by(session, DeviceTagRow, a)
-    for row in rows:
-        mine = held.get(row.tag)
-        if mine is not None and mine.added_at <= row.added_at:
-            session.delete(row)
-            continue
-        if mine is not None:
-            session.delete(mine)
-            session.flush()
-        row.device_key = b
-    session.flush()
-    return len(rows)
+    return _move_keeping_one(session, DeviceTagRow, a, b, key="tag",
+                             keep_b=lambda mine, row: mine.added_at <= row.added_at)
 
 
 def _move_case_entries(session: Session, a: str, b: str) -> int:
