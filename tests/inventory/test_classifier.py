@@ -113,6 +113,16 @@ def test_a_modbus_client_is_ot_and_a_bacnet_client_building_but_neither_has_a_ty
     assert both["category"].value == "ot"
 
 
+def test_evidence_of_what_a_client_did_says_so() -> None:
+    """A PLC Stop types its sender an engineering workstation as before, and the evidence keeps the rule's
+    ``behaviour`` mark (what the host did, not what it is), which the risk.ot checks read; identity evidence
+    has no such key."""
+    found = CLASSIFIER.classify(device(None, s7comm__function=["plc_stop"], s7comm__dst_tsap_text=["SIMATIC-ROOT-ES"]))
+    assert found["device_type"].value == "engineering_workstation"
+    marks = {e["rule_id"]: e.get("behaviour") for e in found["device_type"].evidence}
+    assert marks == {"s7.client.engineering_job": "ot_operation", "s7plus.client.engineering": None}
+
+
 def test_the_threshold_is_validated() -> None:
     with pytest.raises(ValueError, match="min_confidence"):
         Classifier(min_confidence=0.0)

@@ -94,6 +94,9 @@ def test_each_attribute_cites_its_source() -> None:
     ({"requires": [{"attribute": "mac.address", "prefix": "00"}] * 9}, "MAX_REQUIRES"),
     ({"match": {"attribute": "dhcp.vendor_class", "exact": "x"}, "conclusions": {"model": "{1}"},
       "requires": [{"attribute": "dhcp.hostname", "regex": "^(x)"}]}, "refers to regex group {1}"),
+    ({"behaviour": "scanning"}, "key 'behaviour': one of ot_connection, ot_operation"),
+    ({"behaviour": ["ot_operation"]}, "key 'behaviour': one of"),
+    ({"behaviour": None}, "key 'behaviour': one of"),
 ])
 def test_errors_name_file_rule_and_key(validator: RuleValidator, change: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as err:
@@ -118,6 +121,17 @@ def test_requires_holds_further_conditions(validator: RuleValidator) -> None:
         ("mac.address", "prefix", ("D86162",), (), False), ("ssdp.st", "exact", ("x",), ("ssdp.nt",), True)]
     assert type(r).from_dict(r.to_dict()) == r
     assert "requires" not in validator.rule(rule(), "x").to_dict()  # compiled lines of plain rules unchanged
+
+
+def test_behaviour_marks_evidence_of_what_a_device_did(validator: RuleValidator) -> None:
+    """A rule typing a client from the requests it sent says so; the mark survives the compiled index, and
+    the compiled lines of unmarked rules stay as they were."""
+    r = validator.rule(rule(match={"attribute": "s7comm.function", "exact": "plc_stop"},
+                            conclusions={"device_type": "engineering_workstation"}, behaviour="ot_operation"), "x")
+    assert r.behaviour == "ot_operation"
+    assert type(r).from_dict(r.to_dict()) == r
+    plain = validator.rule(rule(), "x")
+    assert plain.behaviour == "" and "behaviour" not in plain.to_dict()
 
 
 def test_device_type_brings_its_category(validator: RuleValidator) -> None:

@@ -15,12 +15,13 @@ from tests.risk.harness import analyse
 SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios"
 
 
-def _lab(tmp: Path, name: str, *, classified: bool) -> tuple[Context, RiskAnalyzer, dict[str, object]]:
+def _lab(tmp: Path, name: str, *, classified: bool, classifier: bool = False) -> tuple[Context, RiskAnalyzer,
+                                                                                     dict[str, object]]:
     pcap, truth_path = tmp / f"{name}.pcap", tmp / f"{name}.truth.json"
     generate(load_scenario(SCENARIOS / f"{name}.yaml"), pcap, truth_path, attacks=True)
     truth = json.loads(truth_path.read_text())
     types = {ip: (d["type"], d["category"].lower()) for d in truth["devices"] for ip in d["ips"]}
-    ctx, risk = analyse(pcap, classify=types if classified else None)
+    ctx, risk = analyse(pcap, classify=types if classified else None, classifier=classifier)
     return ctx, risk, truth
 
 
@@ -35,3 +36,10 @@ def small_lab(tmp_path_factory: pytest.TempPathFactory) -> tuple[Context, RiskAn
 def enterprise_lab(tmp_path_factory: pytest.TempPathFactory) -> tuple[Context, RiskAnalyzer, dict[str, object]]:
     """The ``enterprise-attack`` scenario, classified as its ground truth says."""
     return _lab(tmp_path_factory.mktemp("enterprise"), "enterprise-attack", classified=True)
+
+
+@pytest.fixture(scope="session")
+def enterprise_lab_classifier(tmp_path_factory: pytest.TempPathFactory) -> tuple[Context, RiskAnalyzer,
+                                                                                 dict[str, object]]:
+    """The ``enterprise-attack`` scenario, classified by the knowledge base (the product's own classifier)."""
+    return _lab(tmp_path_factory.mktemp("enterprise-kb"), "enterprise-attack", classified=False, classifier=True)

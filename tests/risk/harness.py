@@ -42,12 +42,16 @@ class Classify:
 
 
 def analyse(path: Path, *, options: Mapping[str, Mapping[str, Any]] | None = None,
-            classify: Mapping[str, tuple[str, str]] | None = None) -> tuple[Context, RiskAnalyzer]:
-    """Engine -> inventory (-> classifier stub) -> risk over one capture; the context and the analyzer."""
+            classify: Mapping[str, tuple[str, str]] | None = None,
+            classifier: bool = False) -> tuple[Context, RiskAnalyzer]:
+    """Engine -> inventory (-> classifier stub, or with ``classifier`` the knowledge base's) -> risk over one
+    capture; the context and the analyzer."""
     risk = RiskAnalyzer(options=options)
     analyzers: list[Any] = [InventoryBuilder()]
     if classify:
         analyzers.append(Classify(classify))
+    if classifier:
+        analyzers.append(DeviceClassifier())
     analyzers.append(risk)
     return run_capture(path, analyzers), risk
 

@@ -180,7 +180,8 @@ def test_icsnpp_logs_raise_the_ot_alerts_and_findings_packets_raise(tmp_path: Pa
         with store.session() as s:
             devices = {d.key: d for d in s.scalars(select(DeviceRow))}
             alerts = {(a.detector_id, a.device_key) for a in s.scalars(select(AlertRow))}
-            findings = {(f.check_id, f.device_key) for f in s.scalars(select(FindingRow))}
+            rows = {(f.check_id, f.device_key): f.evidence for f in s.scalars(select(FindingRow))}
+    findings = set(rows)
     plc, ahu = devices[f"mac:{PLC[1]}"], devices[f"mac:{AHU[1]}"]
     assert "s7comm" in plc.protocols and "bacnet" in ahu.protocols
     assert (plc.category, plc.attributes["service.server"]) == ("ot", ["s7comm"])  # conn.log's "cotp,s7comm"
@@ -189,9 +190,16 @@ def test_icsnpp_logs_raise_the_ot_alerts_and_findings_packets_raise(tmp_path: Pa
     assert {("risk.ot.unauthorized_write", plc.key), ("risk.ot.unauthorized_write", ahu.key),
             ("risk.ot.cpu_stop", ahu.key)} <= findings
     # its PLC Stop and Request Download jobs type the intruder an engineering workstation (kb ot.yaml
-    # s7.client.engineering_job), which the risk.ot checks authorise: as from packets
-    assert devices[f"mac:{INTRUDER[1]}"].device_type == "engineering_workstation"
-    assert ("risk.ot.cpu_stop", plc.key) not in findings
+    # s7.client.engineering_job), a behaviour rule: the type authorises none of the requests it rests on, and
+    # the PLC's stop and download are findings, as from packets
+    intruder = f"mac:{INTRUDER[1]}"
+    assert devices[intruder].device_type == "engineering_workstation"
+    stop = rows[("risk.ot.cpu_stop", plc.key)]
+    assert stop["unauthorised_sources"] == [intruder]
+    assert stop["untrusted_types"] == [f"{intruder}: typed engineering_workstation only from requests any host can "
+                                       "send (s7.client.engineering_job: plc_stop; s7.client.engineering_job: "
+                                       "request_download); list it in engineering_stations if it is one"]
+    assert ("risk.ot.program_change", plc.key) in findings
 
 
 # --- hostile records ---------------------------------------------------------------------------------

@@ -77,9 +77,12 @@ def _share(value: str, support: dict[str, float]) -> float:
 
 
 def _evidence(match: Match, prop: str, agrees: bool) -> dict[str, Any]:
-    return {"rule_id": match.rule_id, "attribute": match.attribute, "value": match.value,
-            "concludes": match.conclusions.get(prop), "weight": match.weight,
-            "reference": match.reference, "agrees": agrees}
+    out = {"rule_id": match.rule_id, "attribute": match.attribute, "value": match.value,
+           "concludes": match.conclusions.get(prop), "weight": match.weight,
+           "reference": match.reference, "agrees": agrees}
+    if match.behaviour:  # what the device did, not what it is (kb/schema.py BEHAVIOURS)
+        out["behaviour"] = match.behaviour
+    return out
 
 
 class Classifier:

@@ -63,11 +63,15 @@ class Match:
     weight: float
     reference: str
     file: str
+    behaviour: str = ""  # the rule's ``behaviour`` (schema.BEHAVIOURS): evidence of what the device did
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule_id": self.rule_id, "attribute": self.attribute, "value": self.value,
-                "conclusions": dict(self.conclusions), "weight": self.weight,
-                "reference": self.reference, "file": self.file}
+        out = {"rule_id": self.rule_id, "attribute": self.attribute, "value": self.value,
+               "conclusions": dict(self.conclusions), "weight": self.weight,
+               "reference": self.reference, "file": self.file}
+        if self.behaviour:
+            out["behaviour"] = self.behaviour
+        return out
 
 
 @dataclass(slots=True)
@@ -330,7 +334,7 @@ class KnowledgeBase:
         if found is None:
             found = tuple(
                 (Match(rule.id, attribute, text, MappingProxyType(conclusions), rule.weight, rule.reference,
-                       rule.file), rule if rule.requires else None)
+                       rule.file, rule.behaviour), rule if rule.requires else None)
                 for rule, m in idx.lookup(text)
                 if (conclusions := _substitute(rule.conclusions, m)))
             if len(self._memo) >= MAX_MATCH_MEMO:

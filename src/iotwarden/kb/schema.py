@@ -12,12 +12,18 @@
 #     requires: [{attribute: mac.address, prefix: "00177A"}]
 #                                         # optional: further matches the same device must also
 #                                         # have (AND), each written like ``match``
+#     behaviour: ot_operation             # optional: the evidence is what the device did, not what
+#                                         # it is (one of :data:`BEHAVIOURS`)
 #
 # ``match`` holds exactly one of the match types allowed for the attribute's type (see
 # :data:`MATCH_TYPES`). Conclusion values of ``regex`` rules may name groups: ``{1}`` or
 # ``{name}`` (of ``match`` only). ``requires`` is how a rule says "host name glob AND MAC prefix"
 # (Home Assistant's DHCP matchers) or "service type AND TXT property": the rule is evidence only
 # for a device that has a value matching ``match`` and one matching each condition.
+# ``behaviour`` marks a rule whose evidence is a request the device sent that any host could send
+# (an attacker's tool included), so it types the device without vouching for it: the classifier weighs
+# it like any rule, and the risk.ot.* checks do not let a type resting only on such evidence authorise
+# the very requests it was drawn from (risk/checks/ot_operations.py).
 # Every error names the file, the rule id and the key (:class:`~iotwarden.errors.ConfigError`).
 
 from __future__ import annotations
@@ -46,7 +52,16 @@ MATCH_TYPES: dict[str, tuple[str, ...]] = {
     "tcpsig": ("p0f",),
 }
 ALL_MATCH_TYPES = frozenset(m for ms in MATCH_TYPES.values() for m in ms)
-RULE_KEYS = frozenset({"id", "match", "conclusions", "weight", "reference", "comment", "requires"})
+RULE_KEYS = frozenset({"id", "match", "conclusions", "weight", "reference", "comment", "requires", "behaviour"})
+# ``behaviour`` values: evidence of what a device did, which any client can do, never of what it is
+BEHAVIOURS = {
+    # an OT request that changes a controller or its program (a stop, a download, an upload, a
+    # reservation for one): the risk.ot.* checks judge such requests (model/otops.py)
+    "ot_operation": "OT requests that stop, program or read the program of a controller",
+    # a connection parameter every client library of the protocol sets, by default or on request
+    # (the S7 connection resource class of a TSAP: Snap7 Cli_SetConnectionType, default PG)
+    "ot_connection": "a connection resource any client of the protocol may ask for",
+}
 MAX_REQUIRES = 8  # conditions of one rule's ``requires``
 MAX_RULES_PER_FILE = 50_000  # an imported database is a few thousand; more is a mistake
 MAX_PATTERN_LENGTH = 1_000  # characters of one match value or regex
@@ -101,6 +116,7 @@ class Rule:
     file: str = ""
     also: tuple[str, ...] = ()  # further attributes of the same type the rule applies to
     requires: tuple[Condition, ...] = ()  # further matches the same device must have (AND)
+    behaviour: str = ""  # one of BEHAVIOURS when the evidence is what the device did; "" otherwise
 
     @property
     def attributes(self) -> tuple[str, ...]:
@@ -114,6 +130,8 @@ class Rule:
         }
         if self.requires:  # only when present: the compiled lines of other rules stay as they were
             out["requires"] = [c.to_dict() for c in self.requires]
+        if self.behaviour:  # likewise
+            out["behaviour"] = self.behaviour
         return out
 
     @classmethod
@@ -122,7 +140,8 @@ class Rule:
                    conclusions=dict(data["conclusions"]), weight=float(data["weight"]),
                    reference=data["reference"], ignore_case=bool(data.get("ignore_case")),
                    comment=data.get("comment", ""), file=data.get("file", ""), also=tuple(data.get("also", ())),
-                   requires=tuple(Condition.from_dict(c) for c in data.get("requires", ())))
+                   requires=tuple(Condition.from_dict(c) for c in data.get("requires", ())),
+                   behaviour=str(data.get("behaviour", "")))
 
 
 def load_attributes(path: Path | None = None) -> dict[str, Attribute]:
@@ -206,8 +225,11 @@ class RuleValidator:
         if not isinstance(reference, str) or not reference.strip():
             raise fail("reference", "required: say where this knowledge comes from")
         comment = item.get("comment", "")
+        behaviour = item.get("behaviour", "")
+        if "behaviour" in item and (not isinstance(behaviour, str) or behaviour not in BEHAVIOURS):
+            raise fail("behaviour", f"one of {', '.join(sorted(BEHAVIOURS))}, or left out")
         return Rule(rid, match.attribute, match.how, match.values, conclusions, float(weight), reference.strip(),
-                    match.ignore_case, str(comment or ""), origin, match.also, requires)
+                    match.ignore_case, str(comment or ""), origin, match.also, requires, behaviour)
 
     def _condition(self, match: Any, key: str, fail: Callable[[str, str], ConfigError]) -> Condition:
         """One attribute test (``match`` or a ``requires`` item), validated."""

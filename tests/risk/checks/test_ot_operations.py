@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from iotwarden.model import Observation
-from iotwarden.risk.checks.ot_operations import operation
+from iotwarden.kb.index import KnowledgeBase
+from iotwarden.model import Conclusion, Observation
+from iotwarden.risk.checks.ot_operations import behaviour_only, operation
 from tests.risk.harness import found, key_of
 
 
@@ -70,3 +71,61 @@ def test_lab_engineering_station_may_write_and_a_workstation_may_not(small_lab: 
     assert finding.evidence["unauthorised_sources"] == [key_of(truth, "ws-01")]
     ctx, _, truth = enterprise_lab
     assert found(ctx, "risk.ot.unauthorized_write") == {}
+
+
+def test_lab_engineering_station_is_one_by_its_own_name(enterprise_lab_classifier: Any) -> None:
+    """enterprise.yaml's eng-ws goes online to plc-line2 as TIA Portal (S7comm-plus TSAP 'SIMATIC-ROOT-ES': the
+    product's name for itself, identity evidence) and writes plc-line1's registers: the knowledge base types it
+    an engineering workstation on that name, which authorises its writes."""
+    ctx, _, truth = enterprise_lab_classifier
+    eng_ws = ctx.devices[key_of(truth, "eng-ws")]
+    assert eng_ws.device_type == "engineering_workstation"
+    assert behaviour_only(eng_ws.classification["device_type"], frozenset({"engineering_workstation"})) is None
+    assert found(ctx, "risk.ot.unauthorized_write") == {}
+
+
+EWS = frozenset({"engineering_workstation"})
+
+
+def _evidence(rule_id: str, concludes: str, behaviour: str | None, agrees: bool = True) -> dict[str, Any]:
+    item: dict[str, Any] = {"rule_id": rule_id, "value": "v", "concludes": concludes, "agrees": agrees}
+    if behaviour:
+        item["behaviour"] = behaviour
+    return item
+
+
+@pytest.mark.parametrize(("evidence", "expected"), [
+    ([_evidence("s7.client.engineering_job", "engineering_workstation", "ot_operation"),
+      _evidence("s7.client.pg_connection", "engineering_workstation", "ot_connection")],
+     ["s7.client.engineering_job: v", "s7.client.pg_connection: v"]),
+    ([_evidence("s7.client.engineering_job", "engineering_workstation", "ot_operation"),
+      _evidence("s7plus.client.engineering", "engineering_workstation", None)], None),
+    # a workstation's own evidence (its parent type) says nothing of engineering
+    ([_evidence("s7.client.engineering_job", "engineering_workstation", "ot_operation"),
+      _evidence("example.windows_workstation", "workstation", None)], ["s7.client.engineering_job: v"]),
+    # identity evidence for another type, outvoted, vouches for nothing
+    ([_evidence("umas.client.engineering", "engineering_workstation", "ot_operation"),
+      _evidence("s7plus.client.engineering", "engineering_workstation", None, agrees=False)],
+     ["umas.client.engineering: v"]),
+    ([], None),  # a type set without rule evidence (an analyst's) is vouched for
+])
+def test_a_type_resting_on_behaviour_alone_is_not_vouched_for(evidence: list[dict[str, Any]],
+                                                              expected: list[str] | None) -> None:
+    assert behaviour_only(Conclusion("engineering_workstation", 0.9, evidence), EWS) == expected
+
+
+def test_every_rule_typing_an_authorised_client_from_its_requests_is_behaviour() -> None:
+    """The knowledge base's rules that conclude a type the risk.ot checks authorise (engineering_workstation,
+    hmi): those on a client's requests or connection resource are marked behaviour; the unmarked ones read a
+    name the device gives itself. A new rule concluding these types must be sorted here. The generic OT client
+    rules (service.client: ENIP/CIP, BACnet, DNP3, IEC 104, FINS, MELSOFT, ADS, ...) conclude a category only."""
+    rules = KnowledgeBase.load().rules
+    typing = {r.id: (r.attribute, r.behaviour) for r in rules
+              if r.conclusions.get("device_type") in ("engineering_workstation", "hmi")}
+    assert {rid: b for rid, (_, b) in typing.items() if b} == {
+        "umas.client.engineering": "ot_operation", "s7.client.engineering_job": "ot_operation",
+        "s7.client.pg_connection": "ot_connection", "s7.client.op_connection": "ot_connection"}
+    assert {rid: a for rid, (a, b) in typing.items() if not b} == {
+        "enip.product.panelview": "enip.product_name", "s7.order.hmi": "s7comm.module_order_number",
+        "s7plus.client.engineering": "s7comm.dst_tsap_text", "s7plus.client.hmi": "s7comm.dst_tsap_text"}
+    assert not [r.id for r in rules if r.attribute == "service.client" and "device_type" in r.conclusions]

@@ -38,3 +38,18 @@ def test_learning_window_trusts_the_first_writer() -> None:
 def test_reads_only_are_fine() -> None:
     ctx, _ = analyse(shared("pcaps", "suricata_verify", "enip-alert", "enip_test1.pcap"))
     assert found(ctx, ID) == {}
+
+
+def test_a_pg_connection_vouches_for_no_writer() -> None:
+    """libnodave's demo writes a PLC's variables over an S7 PG connection, the connection resource every S7
+    client library asks for by default (kb s7.client.pg_connection, a behaviour rule): typed an engineering
+    workstation on that alone, the writer is not trusted."""
+    path = shared("pcaps", "ics_iti", "pcaps", "s7", "s7comm_varservice_libnodavedemo.pcap")
+    ctx, _ = analyse(path, classifier=True)
+    (finding,) = found(ctx, ID).values()
+    assert finding.evidence["operations"] == ["s7comm.write_var"]
+    (writer,) = finding.evidence["unauthorised_sources"]
+    assert ctx.devices[writer].device_type == "engineering_workstation"
+    assert finding.evidence["untrusted_types"] == [
+        f"{writer}: typed engineering_workstation only from requests any host can send (s7.client.pg_connection: pg); "
+        "list it in engineering_stations if it is one"]

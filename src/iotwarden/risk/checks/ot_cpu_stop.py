@@ -1,6 +1,7 @@
 """risk.ot.cpu_stop: a controller told to stop, start or restart (S7 plc_stop, UMAS stop/start, DNP3
 cold/warm restart and stop_application, CIP reset/stop, BACnet ReinitializeDevice and
-DeviceCommunicationControl, Modbus force-listen-only) by a host that is not an engineering station."""
+DeviceCommunicationControl, Modbus force-listen-only) by a host that is not an engineering station: a host
+typed one only by the stop it sent (or other requests any host can send) is none (ot_operations)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """risk.ot.firmware_update: a device receiving a firmware update (CIP Non-Volatile Storage object 0xA1,
-the ODVA firmware-update object) from a host that is not an engineering station."""
+the ODVA firmware-update object) from a host that is not an engineering station (one typed so on identity
+evidence or listed: see ot_operations)."""
 
 from __future__ import annotations
 

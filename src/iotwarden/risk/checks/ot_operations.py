@@ -3,10 +3,18 @@ the risk.ot.* checks: such requests are expected only from engineering stations 
 HMIs); from any other host they are findings about the controller that received them.
 
 Engineering stations, simple and documented: a source device is authorised when (1) the classifier
-typed it as one of the check's ``authorised_types``, (2) its key, MAC or IP is listed in the check's
-``engineering_stations`` option (site configuration), or (3) it sent this class of operation within
-the first ``learning_window_s`` seconds after the check saw the first one (off by default: learning
+typed it as one of the check's ``authorised_types`` on identity evidence, (2) its key, MAC or IP is listed
+in the check's ``engineering_stations`` option (site configuration), or (3) it sent this class of operation
+within the first ``learning_window_s`` seconds after the check saw the first one (off by default: learning
 trusts whatever happens first, so enable it only on captures known to be clean).
+
+A request must not authorise itself: rules that type a client from what it asked a controller for (a PLC
+stop, a download, the S7 PG/OP connection resource) are marked ``behaviour`` in the knowledge base
+(kb/schema.py BEHAVIOURS), since an intruder's tool sends the same. A type whose every supporting rule is so
+marked authorises nothing; the finding names such sources under ``untrusted_types``. Identity evidence (what
+the host says it is: a product's own name, like the S7comm-plus TSAP 'SIMATIC-ROOT-ES' TIA Portal sends)
+vouches for the type, as does a type set without rule evidence (an analyst's). Identity evidence can be
+imitated too: a site that knows its engineering stations lists them and may set ``authorised_types`` to none.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from iotwarden.hooks import Context
-from iotwarden.model import Observation
+from iotwarden.model import Conclusion, Observation
 from iotwarden.model.finding import Finding
 from iotwarden.model.otops import MARKING_PROTOCOLS, RISK_CLASS, device_sent, operation_of, requester
 from iotwarden.risk.base import Check, Hit, Option
@@ -122,6 +130,18 @@ def _operation(obs: Observation) -> tuple[str, str] | None:
     return None
 
 
+def behaviour_only(conclusion: Conclusion, types: frozenset[str]) -> list[str] | None:
+    """What a type conclusion naming one of ``types`` rests on ('rule: value' items) when every rule that
+    supports it is behaviour (kb/schema.py BEHAVIOURS), or None when it is vouched for: some supporting rule
+    is identity evidence, or no rule evidence was recorded (a type set by an analyst)."""
+    if not conclusion.evidence:
+        return None
+    support = [e for e in conclusion.evidence if e.get("agrees") and e.get("concludes") in types]
+    if any(not e.get("behaviour") for e in support):
+        return None
+    return sorted({f"{e.get('rule_id')}: {e.get('value')}" for e in support})
+
+
 def ot_options(authorised_types: tuple[str, ...]) -> tuple[Option, ...]:
     """The options every risk.ot.* check takes; ``authorised_types`` is the check's default."""
     return (
@@ -167,31 +187,47 @@ class OtOperationCheck(Check):
             hit = by_source[source] = Hit(obs.ts, obs.ts, self.severity)
         hit.add(obs.ts, self.severity, {"operations": f"{obs.proto}.{found[1]}", "ports": str(obs.dst_port or "")})
 
-    def _authorised(self, source: Endpoint, subjects: SubjectIndex) -> bool:
+    def _authorised(self, source: Endpoint, subjects: SubjectIndex) -> tuple[bool, str | None]:
+        """Whether ``source`` may send these requests; when it may not though typed one of the authorised
+        types, why (the type rests on behaviour alone)."""
         if source in self.learned:
-            return True
+            return True, None
         listed = set(self.config["engineering_stations"])
         key = subjects.resolve(*source)
         if listed & {source[0], source[1], key}:
-            return True
+            return True, None
         device = subjects.devices.get(key) if key else None
-        return device is not None and device.device_type in set(self.config["authorised_types"])
+        types = frozenset(self.config["authorised_types"])
+        if device is None or device.device_type not in types:
+            return False, None
+        shown = behaviour_only(device.classification["device_type"], types)
+        if shown is None:
+            return True, None
+        return False, (f"{key}: typed {device.device_type} only from requests any host can send "
+                       f"({'; '.join(shown)}); list it in engineering_stations if it is one")
 
     def findings(self, ctx: Context, subjects: SubjectIndex) -> list[Finding]:
-        merged: dict[str, tuple[Hit, set[str]]] = {}
+        merged: dict[str, tuple[Hit, set[str], set[str]]] = {}
         for target, by_source in self.requests.items():
             key = subjects.resolve(*target)
             if key is None:
                 subjects.unresolved += 1
                 continue
             for source, hit in by_source.items():
-                if self._authorised(source, subjects):
+                authorised, why = self._authorised(source, subjects)
+                if authorised:
                     continue
-                entry = merged.setdefault(key, (Hit(hit.first_seen, hit.last_seen, hit.severity), set()))
+                entry = merged.setdefault(key, (Hit(hit.first_seen, hit.last_seen, hit.severity), set(), set()))
                 entry[0].merge(hit)
                 entry[1].add(subjects.resolve(*source) or str(source[1] or source[0]))
-        return [self.finding(key, hit, **self._extra(sources)) for key, (hit, sources) in sorted(merged.items())]
+                if why:
+                    entry[2].add(why)
+        return [self.finding(key, hit, **self._extra(sources, untrusted))
+                for key, (hit, sources, untrusted) in sorted(merged.items())]
 
     @staticmethod
-    def _extra(sources: set[str]) -> dict[str, Any]:
-        return {"unauthorised_sources": sorted(sources)}
+    def _extra(sources: set[str], untrusted: set[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {"unauthorised_sources": sorted(sources)}
+        if untrusted:  # typed an engineering station (or HMI) by what it sent alone
+            out["untrusted_types"] = sorted(untrusted)
+        return out

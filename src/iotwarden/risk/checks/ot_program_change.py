@@ -1,6 +1,7 @@
 """risk.ot.program_change: a controller whose program or configuration was changed (S7 download and
 block PI services, UMAS download, DNP3 activate_config/delete_file, BACnet AtomicWriteFile) by a host
-that is not an engineering station."""
+that is not an engineering station: a host typed one only by the download it sent (or other requests any host
+can send) is none (ot_operations)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """risk.ot.unauthorized_write: a controller receiving write requests (Modbus writes, S7 write_var, DNP3
 write/operate, CIP set/write services, BACnet WriteProperty) from a host that is neither an engineering
-station nor an HMI (see :mod:`iotwarden.risk.checks.ot_operations` for how those are known)."""
+station nor an HMI (see :mod:`iotwarden.risk.checks.ot_operations` for how those are known: a type resting
+only on requests any host can send, such as the S7 PG/OP connection resource, authorises no write)."""
 
 from __future__ import annotations
 
