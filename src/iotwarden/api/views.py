@@ -5,6 +5,7 @@ The API returns them as they are and the web templates render them, so both show
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from functools import lru_cache
 from typing import Any
@@ -186,9 +187,10 @@ def network_map(session: Session, flt: dq.DeviceFilter | None = None,
         if len(edges) >= MAX_MAP_EDGES:
             break
     drawn = list(edges.values())
+    # weights by order of magnitude: a live site's byte counts move all the time, its layout need not
+    weights = tuple((e["source"], e["target"], float(10 ** round(math.log10(e["bytes"] + 1)))) for e in drawn)
     for node, (x, y) in zip(nodes, _positions(tuple(n["id"] for n in nodes), tuple(n["group"] for n in nodes),
-                                              tuple((e["source"], e["target"], float(e["bytes"])) for e in drawn)),
-                            strict=True):
+                                              weights), strict=True):
         node["x"], node["y"] = x, y
     return {"groups": groups, "nodes": nodes, "edges": drawn, "width": MAP_WIDTH, "height": MAP_HEIGHT,
             "truncated": len(rows) >= MAX_MAP_NODES, "policy": derived.zones.policy if derived is not None else None}
