@@ -199,7 +199,12 @@ def test_icsnpp_logs_raise_the_ot_alerts_and_findings_packets_raise(tmp_path: Pa
     assert stop["untrusted_types"] == [f"{intruder}: typed engineering_workstation only from requests any host can "
                                        "send (s7.client.engineering_job: plc_stop; s7.client.engineering_job: "
                                        "request_download); list it in engineering_stations if it is one"]
-    assert ("risk.ot.program_change", plc.key) in findings
+    # the PLC's own Download Block job (it fetches the block) is the intruder's download too, never a finding
+    # about the intruder
+    download = rows[("risk.ot.program_change", plc.key)]
+    assert (download["operations"], download["unauthorised_sources"]) == (
+        ["s7comm.download_block", "s7comm.request_download"], [intruder])
+    assert ("risk.ot.program_change", intruder) not in findings
 
 
 # --- hostile records ---------------------------------------------------------------------------------

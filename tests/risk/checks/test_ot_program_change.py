@@ -8,13 +8,16 @@ from tests.risk.harness import analyse, found
 ID = "risk.ot.program_change"
 
 
-def test_s7_block_download_is_critical() -> None:
+def test_s7_block_download_is_critical_and_the_plcs_own_jobs_are_the_pgs() -> None:
+    """The PG asks for the download; the PLC then fetches the block with its own Download Block and Download
+    Ended jobs: one finding, about the PLC, naming the PG, never one about the PG naming the PLC."""
     ctx, _ = analyse(shared("pcaps", "ics_iti", "pcaps", "s7", "s7comm_downloading_block_db1.pcap"))
-    findings = found(ctx, ID)
-    assert findings
-    for finding in findings.values():
-        assert finding.severity == "critical"
-        assert {"s7comm.request_download", "s7comm.download_block"} & set(finding.evidence["operations"])
+    (finding,) = found(ctx, ID).values()
+    assert finding.severity == "critical"
+    assert (finding.subject, finding.evidence["unauthorised_sources"]) == ("mac:00:1b:1b:23:eb:3b",
+                                                                           ["mac:90:e6:ba:84:5e:41"])
+    assert {"s7comm.request_download", "s7comm.download_block", "s7comm.download_ended"} <= set(
+        finding.evidence["operations"])
 
 
 def test_umas_download_to_a_modicon() -> None:

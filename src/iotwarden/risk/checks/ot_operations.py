@@ -44,6 +44,9 @@ S7_FUNCTIONS = {
     "download_ended": "program", "plc_stop": "stop",
 }
 S7_PI_PROGRAM = frozenset({"_INSE", "_DELE", "_MODU", "_GARB"})  # PI services that change the program
+# jobs the controller sends: told by 'request download', the PLC fetches each block from the PG itself
+# (Wireshark s7comm dissector; Snap7 documentation, 'block oriented functions'), so the PG asked for them
+S7_CONTROLLER_JOBS = frozenset({"download_block", "download_ended"})
 # DNP3 application functions (IEEE 1815-2012 §4.2.2.5 table 4-2)
 DNP3_FUNCTIONS = {
     "write": "write", "select": "write", "operate": "write", "direct_operate": "write",
@@ -142,6 +145,11 @@ def behaviour_only(conclusion: Conclusion, types: frozenset[str]) -> list[str] |
     return sorted({f"{e.get('rule_id')}: {e.get('value')}" for e in support})
 
 
+def _controller_job(obs: Observation) -> bool:
+    """An S7 job the controller sent to the station that asked for a download (S7_CONTROLLER_JOBS)."""
+    return obs.proto == "s7comm" and obs.kind == "job" and obs.fields.get("function") in S7_CONTROLLER_JOBS
+
+
 def ot_options(authorised_types: tuple[str, ...]) -> tuple[Option, ...]:
     """The options every risk.ot.* check takes; ``authorised_types`` is the check's default."""
     return (
@@ -172,7 +180,7 @@ class OtOperationCheck(Check):
         if found is None or found[0] != self.operation_class:
             return
         source, target = endpoint_of(obs, "src"), endpoint_of(obs, "dst")
-        if device_sent(obs.fields):  # the controller's answer, its request unseen (model/otops.py)
+        if device_sent(obs.fields) or _controller_job(obs):  # the controller sent it (model/otops.py)
             asker_ip, asker_mac = requester(obs.fields)
             source, target = ((asker_mac, asker_ip) if asker_ip or asker_mac else target), source
         self.first_ts = obs.ts if self.first_ts is None else self.first_ts
