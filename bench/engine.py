@@ -6,7 +6,10 @@ Builds (or reuses, cached under bench/out/) a capture from the lab generator, ru
 subprocess in the same run, and prints rates, CPU time and peak RSS (wait4 ru_utime + ru_stime,
 ru_maxrss) and iotwarden/peer ratios; iotwarden also runs on the capture doubled in time, to show
 whether its memory stays flat. ``--cpu`` computes rates and ratios from CPU time instead of wall
-time: on a shared, loaded host the wall clock measures the neighbours as much as the tool.
+time: on a shared, loaded host the wall clock measures the neighbours as much as the tool. iotwarden
+runs with its bytecode cached under bench/out/pycache, as an installed package does (bench/installed.py);
+``--source-bytecode`` measures it compiled from source each run instead (an editable install under
+PYTHONDONTWRITEBYTECODE=1). Start-up is measured apart: analyze of the capture's first packets.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import importlib.util
 import json
 import shutil
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,10 +31,14 @@ from rich.table import Table
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from installed import head_slice, product_env, warm_up  # noqa: E402
 from measure import Measurement, run_measured  # noqa: E402
 from mixed_capture import build, repeat_in_time  # noqa: E402
 
 OUT = HERE / "out"
+PYCACHE = OUT / "pycache"  # iotwarden's bytecode, as an installed package has it (bench/installed.py)
+STARTUP_PACKETS = 20  # analyze of this many packets measures start-up (imports, knowledge base, store)
+STARTUP_RUNS = 3  # best of
 PEERS = ("tshark", "nfstream", "dpkt", "scapy")
 INSTALL_HINTS = {"tshark": "apt-get install tshark", "nfstream": "pip install nfstream  (or .[bench])",
                  "scapy": "pip install scapy  (or .[bench])", "dpkt": "pip install dpkt"}
@@ -75,19 +83,56 @@ def capture_for(args: argparse.Namespace) -> Path:
     return path
 
 
-def iotwarden_runs(path: Path, label: str, db_dir: Path, *, without_detectors: bool = False) -> list[Measurement]:
-    py = sys.executable
-    db = db_dir / f"bench-{label}.db"
+def analyze_cmd(path: Path, db: Path, out: Path, *, without_detectors: bool = False) -> list[str]:
+    extra = ["--no-detectors"] if without_detectors else []
+    return [sys.executable, str(HERE / "iw_analyze.py"), *extra, str(path), "--db", str(db),
+            "--format", "json", "-o", str(out)]
+
+
+def iotwarden_runs(path: Path, label: str, db_dir: Path, *, without_detectors: bool = False,
+                   env: dict[str, str] | None = None) -> list[Measurement]:
     runs = [
-        run_measured("iotwarden engine", label, [py, str(HERE / "iw_engine.py"), str(path)]),
-        run_measured("iotwarden analyze", label, [py, str(HERE / "iw_analyze.py"), str(path), "--db", str(db),
-                                                  "--format", "json", "-o", str(db_dir / "out.json")]),
+        run_measured("iotwarden engine", label, [sys.executable, str(HERE / "iw_engine.py"), str(path)], env=env),
+        run_measured("iotwarden analyze", label, analyze_cmd(path, db_dir / f"bench-{label}.db",
+                                                             db_dir / "out.json"), env=env),
     ]
     if without_detectors:  # the same analyze minus iotwarden.detect (issue 4: detection must not halve it)
-        runs.append(run_measured(NO_DETECT, label, [py, str(HERE / "iw_analyze.py"), "--no-detectors", str(path),
-                                                    "--db", str(db_dir / f"bench-{label}-nodetect.db"),
-                                                    "--format", "json", "-o", str(db_dir / "out-nodetect.json")]))
+        runs.append(run_measured(NO_DETECT, label, analyze_cmd(path, db_dir / f"bench-{label}-nodetect.db",
+                                                               db_dir / "out-nodetect.json", without_detectors=True),
+                                 env=env))
     return runs
+
+
+def startup(path: Path, tmp: Path, env: dict[str, str] | None) -> dict[str, float] | None:
+    """Best CPU s of analyze on the capture's first STARTUP_PACKETS packets into a new store, with the
+    bytecode cache (after a warm-up run that fills it: "cached") and compiled from source ("source"),
+    and into a store made before (empty, migrated: "existing", cached bytecode); ``env`` is the measured
+    runs' one. None for a capture head_slice cannot cut (not a little-endian classic pcap)."""
+    try:
+        head = head_slice(path, tmp / "head.pcap", STARTUP_PACKETS)
+    except ValueError as exc:
+        console.print(f"start-up not measured: {exc}")
+        return None
+    cmd = analyze_cmd(head, tmp / "head.db", tmp / "head.json")
+    warm_up(PYCACHE, sys.executable, [cmd, [sys.executable, str(HERE / "iw_engine.py"), str(head)]])
+    template = tmp / "template.db"  # an empty migrated store, copied before each "existing" run
+    subprocess.run([sys.executable, "-c", f"from iotwarden.store import Store; Store({str(template)!r}).close()"],
+                   env=product_env(PYCACHE), check=True)
+    out: dict[str, float] = {}
+    for mode, run_env in (("cached", product_env(PYCACHE)), ("source", None), ("existing", product_env(PYCACHE))):
+        best = []
+        for _ in range(STARTUP_RUNS):
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{tmp / 'head.db'}{suffix}").unlink(missing_ok=True)
+            if mode == "existing":
+                shutil.copyfile(template, tmp / "head.db")
+            m = run_measured("iotwarden start-up", mode, cmd, env=run_env)
+            if m.returncode == 0:
+                best.append(m.cpu_seconds)
+        if best:
+            out[mode] = min(best)
+    out["measured"] = out.get("cached" if env is not None else "source", 0.0)
+    return out
 
 
 def detection_cost(runs: list[Measurement], packets: int, cpu: bool) -> dict[str, float] | None:
@@ -100,6 +145,19 @@ def detection_cost(runs: list[Measurement], packets: int, cpu: bool) -> dict[str
     console.print(f"analyze with detectors: {with_d / 1e3:.0f} kpkt/s, without: {without_d / 1e3:.0f} kpkt/s "
                   f"-> ratio {with_d / without_d:.2f} ({'not halved' if with_d / without_d > 0.5 else 'HALVED'})")
     return {"with": with_d, "without": without_d, "ratio": with_d / without_d}
+
+
+def startup_share(started: dict[str, float] | None, runs: list[Measurement]) -> dict[str, float] | None:
+    """Print and return start-up CPU s (cached bytecode / from source) and its share of analyze's CPU."""
+    full = next((m for m in runs if m.name == "iotwarden analyze"), None)
+    if not started or full is None or not full.cpu_seconds:
+        return started
+    share = started["measured"] / full.cpu_seconds
+    console.print(f"start-up (analyze of the first {STARTUP_PACKETS} packets, best of {STARTUP_RUNS}, CPU s): new "
+                  f"store {started.get('cached', 0):.2f} with cached bytecode, {started.get('source', 0):.2f} "
+                  f"compiled from source; existing store {started.get('existing', 0):.2f}; {share:.0%} of "
+                  f"analyze's {full.cpu_seconds:.2f} CPU s as measured")
+    return {**started, "share": share}
 
 
 def peer_runs(path: Path, peers: list[str], args: argparse.Namespace) -> list[Measurement]:
@@ -192,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scapy-packets", type=int, default=100_000, help="scapy's slice")
     ap.add_argument("--nfstream-dpi", action="store_true", help="also run NFStream with nDPI dissection")
     ap.add_argument("--no-double", action="store_true", help="skip the 2x-capture RSS runs")
+    ap.add_argument("--source-bytecode", action="store_true",
+                    help="run iotwarden compiled from source each time (no bytecode cache)")
     args = ap.parse_args(argv)
     if args.quick:
         args.packets = 200_000
@@ -201,16 +261,19 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown peers: {', '.join(sorted(unknown))}")
     path = capture_for(args)
     packets, size = count_records(path)
+    env = None if args.source_bytecode else product_env(PYCACHE)
     with tempfile.TemporaryDirectory() as tmp:
-        runs = iotwarden_runs(path, "1x", Path(tmp), without_detectors=True) + peer_runs(path, peers, args)
+        started = startup(path, Path(tmp), env)  # also the warm-up that fills the bytecode cache
+        runs = iotwarden_runs(path, "1x", Path(tmp), without_detectors=True, env=env) + peer_runs(path, peers, args)
         doubled: list[Measurement] = []
         if not args.no_double:
             twice = Path(tmp) / "x2.pcap" if args.reuse else OUT / f"{path.stem}-x2.pcap"
             if not twice.exists():
                 repeat_in_time(path, twice, copies=2)
-            doubled = iotwarden_runs(twice, "2x", Path(tmp))
+            doubled = iotwarden_runs(twice, "2x", Path(tmp), env=env)
         summary = report(runs, packets, size, doubled, cpu=args.cpu)
         summary["detection"] = detection_cost(runs, packets, args.cpu)
+        summary["startup"] = startup_share(started, runs)
     OUT.mkdir(exist_ok=True)
     (OUT / f"results-{packets}.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return 0

@@ -31,13 +31,14 @@ class Measurement:
 
 
 def run_measured(name: str, mode: str, cmd: list[str], *, timeout: float = 3600.0,
-                 discard_stdout: bool = False) -> Measurement:
-    """Run ``cmd``; stdout is parsed as one JSON object unless discarded. Peak RSS covers the process
-    and the children it waited for (Linux ``wait4`` semantics)."""
+                 discard_stdout: bool = False, env: dict[str, str] | None = None) -> Measurement:
+    """Run ``cmd`` (in ``env``, else this process's environment); stdout is parsed as one JSON object
+    unless discarded. Peak RSS covers the process and the children it waited for (Linux ``wait4``
+    semantics)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen([sys.executable, str(WRAPPER), *cmd],
-                                stdout=subprocess.DEVNULL if discard_stdout else out, stderr=err)
+                                stdout=subprocess.DEVNULL if discard_stdout else out, stderr=err, env=env)
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
         proc.wait()
