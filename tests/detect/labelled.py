@@ -18,6 +18,7 @@ from pathlib import Path
 from iotwarden.engine.core import Engine
 from iotwarden.model import Flow
 from iotwarden.sources.capfile import read_capture
+from tests.sources.zeek_written import removed_at
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios"
 HEADER = (
@@ -76,7 +77,8 @@ def _service(f: Flow) -> str:
     return ZEEK_SERVICES.get(f.app, f.app) if f.app else "-"
 
 
-def _line(i: int, f: Flow) -> str:
+def _logged_state(f: Flow) -> tuple[str, str]:
+    """:func:`_state`, or the conn_state the generator gave (with the history that goes with it)."""
     state, history = _state(f)
     if isinstance(f.extra.get("conn_state"), str):  # the generator said how Zeek would log it
         state = f.extra["conn_state"]
@@ -84,17 +86,30 @@ def _line(i: int, f: Flow) -> str:
             history = {"S0": "S", "REJ": "Sr"}.get(state, history)
         elif state == "S0":  # a datagram nobody answered
             history = "D"
+    return state, history
+
+
+def _line(i: int, f: Flow) -> str:
+    state, history = _logged_state(f)
     proto = PROTO.get(f.ip_proto, "icmp")
     return (f"{f.first_seen:.6f}\tC{i:017d}\t{f.a_ip}\t{f.a_port}\t{f.b_ip}\t{f.b_port}\t{proto}"
             f"\t{_service(f)}\t{f.duration:.6f}\t{f.payload_ab}\t{f.payload_ba}\t{state}\t-\t-\t0\t{history}\t{f.pkts_ab}\t"
             f"{f.bytes_ab}\t{f.pkts_ba}\t{f.bytes_ba}\t(empty)\t{f.a_mac or '-'}\t{f.b_mac or '-'}\n")
 
 
-def write_conn_log(path: Path, flows: Iterable[Flow]) -> Path:
+def written_at(f: Flow) -> float:
+    """When Zeek writes ``f``'s conn.log line: at its removal, its last packet plus the timer that expires it."""
+    return removed_at(f.last_seen, PROTO.get(f.ip_proto, "icmp"), _logged_state(f)[0], _service(f))
+
+
+def write_conn_log(path: Path, flows: Iterable[Flow], *, order: str = "ts") -> Path:
+    """A conn.log of ``flows`` sorted by ts, or (``order="written"``) in the order Zeek writes the lines."""
+    ordered = sorted(flows, key=lambda f: f.first_seen)  # uids numbered in ts order either way
+    lines = [(written_at(f) if order == "written" else f.first_seen, _line(i, f)) for i, f in enumerate(ordered)]
     with path.open("w") as fh:
         fh.write(HEADER)
-        for i, f in enumerate(sorted(flows, key=lambda f: f.first_seen)):
-            fh.write(_line(i, f))
+        for _, line in sorted(lines, key=lambda tl: tl[0]):
+            fh.write(line)
         fh.write("#close\t2024-03-04-12-00-00\n")
     return path
 

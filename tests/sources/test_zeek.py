@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iotwarden.errors import CaptureError, ConfigError
-from iotwarden.sources import zeek, zeek_format
+from iotwarden.sources import zeek, zeek_format, zeek_order
 from iotwarden.sources.base import RecordBatch
 from iotwarden.sources.zeek import read_zeek, sniff_zeek
+from tests.sources.zeek_written import lines, site_day, write_logs
 
 DATA = Path(__file__).parent / "data"
 TSV, JSONDIR = DATA / "zeek_tsv", DATA / "zeek_json"
@@ -206,6 +207,44 @@ def test_lru_forgets_the_least_recently_used() -> None:
     assert lru.get("a") == 1  # "a" is now the most recent
     lru.put("c", 3)
     assert (lru.get("a"), lru.get("b"), lru.get("c"), len(lru)) == (1, None, 3, 2)
+
+
+# --- Zeek's write order: each record written when done, stamped with its start ------------------------
+
+def _by_content(items: list[dict[str, Any]]) -> list[str]:
+    return sorted(json.dumps(item, sort_keys=True, default=str) for item in items)
+
+
+@pytest.mark.parametrize("fmt", ["tsv", "json"])
+def test_logs_in_zeeks_write_order_join_every_record_as_sorted_logs_do(tmp_path: Path, fmt: str) -> None:
+    conns = site_day(7)
+    written = write_logs(tmp_path / "written", conns, order="written", fmt=fmt)
+    starts = [float(row[0]) for row in lines(conns, "written")["conn"]]
+    assert starts != sorted(starts)  # as Zeek writes it: conn.log lines at each connection's end
+    _, obs, flows = everything(written)
+    _, sorted_obs, sorted_flows = everything(write_logs(tmp_path / "sorted", conns, order="sorted", fmt=fmt))
+    assert len(obs) == 2 * sum(len(c.txns) for c in conns)  # query and answer, request and response, hellos
+    assert all(o["src_mac"] and o["dst_mac"] for o in obs)  # each joined to its conn.log line's MACs
+    assert _by_content(obs) == _by_content(sorted_obs)
+    assert _by_content(flows) == _by_content(sorted_flows)
+
+
+def test_late_conn_lines_read_ahead_are_limited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zeek, "MAX_LATE_UIDS", 1)
+    conns = site_day(7)
+    long = {(c.orig[0], c.orig[1]) for c in conns if c.written() - c.ts > zeek_order.REORDER_WINDOW_S}
+    _, obs, _ = everything(write_logs(tmp_path, conns))
+    client = {(c.orig[0], c.orig[1]) for c in conns}
+    ends = [((o["src_ip"], o["src_port"]), (o["dst_ip"], o["dst_port"])) for o in obs if o["src_mac"] is None]
+    unstamped = {src if src in client else dst for src, dst in ends}
+    # one late line remembered at a time: records of sessions logged more than the window after they started go
+    # out without MACs (all are joined with the limit as it is), every other record is joined in the window
+    assert unstamped
+    assert unstamped < long
+
+
+def test_a_bare_conn_log_is_not_read_ahead() -> None:
+    assert zeek._late_links([DATA / "zeek_labelled" / "conn.log.labeled"]) is None  # no MACs to stamp with
 
 
 # --- a directory is one capture ---------------------------------------------------------------------

@@ -138,13 +138,13 @@ def test_dns_kinds_follow_what_zeek_saw(logs: Path) -> None:
     got = observations(logs / "dns.log")
     assert summary(got) == [
         ("dns", "query", "192.168.10.21", 51234), ("dns", "response", "192.168.10.1", 53),
-        ("dns", "query", "192.168.10.21", 51300),  # no reply: query only
         ("mdns", "response", "192.168.10.30", 5353),  # announcement: the printer answers, unasked
+        ("dns", "query", "192.168.10.21", 51300),  # no reply: query only (written before the mDNS line, ts after)
         ("llmnr", "query", "192.168.10.50", 55000),
         ("dns", "query", "192.168.10.50", 55001), ("dns", "response", "192.168.10.1", 53),
         ("dns", "query", "192.168.10.50", 55002), ("dns", "response", "192.168.10.1", 53),
     ]
-    mdns = got[3]
+    mdns = got[2]
     assert mdns.dst_ip == "224.0.0.251"
     assert mdns.fields["answers"] == [{"name": "_ipp._tcp.local", "type": "?", "ttl": 4500,
                                        "data": "Office-Printer._ipp._tcp.local"}]
@@ -267,10 +267,10 @@ def test_known_hosts_services_and_devices(logs: Path) -> None:
     assert [(o.proto, o.kind, o.src_ip) for o in hosts] == [("zeek", "known_host", "192.168.10.21"),
                                                             ("zeek", "known_host", "192.168.10.50")]
     services = observations(logs / "known_services.log")
-    assert [(o.src_ip, o.ip_proto, o.fields) for o in services] == [
+    assert [(o.src_ip, o.ip_proto, o.fields) for o in services] == [  # in ts order (the log has DNS's third)
+        ("192.168.10.1", 17, {"port_num": 53, "port_proto": "udp", "service": ["DNS"]}),
         ("192.168.10.30", 6, {"port_num": 443, "port_proto": "tcp", "service": ["SSL"]}),
         ("192.168.10.21", 6, {"port_num": 22, "port_proto": "tcp", "service": ["SSH"]}),
-        ("192.168.10.1", 17, {"port_num": 53, "port_proto": "udp", "service": ["DNS"]}),
         ("192.168.10.30", 6, {"port_num": 9100, "port_proto": "tcp"}),  # service "(empty)"
     ]
     devices = observations(logs / "known_devices.log")

@@ -6,6 +6,9 @@ joins across logs what Zeek splits: MACs/VLAN from conn.log (by ``uid``) onto th
 and x509.log certificates into one ``certificate`` Observation per server chain (ssl.log
 ``cert_chain_fps``/``cert_chain_fuids``), sent by that TLS server. Both joins need the logs read together (a
 directory); an x509 record no ssl.log record names goes out alone, with no addresses (``src_ip`` None).
+Zeek writes a record when it is done, stamped with its start: each log is put back in time order within a
+window (:mod:`~iotwarden.sources.zeek_order`), and the few conn.log lines later than that (long sessions) are
+read ahead in a directory, so their connection's other records, read long before, are stamped too.
 """
 
 from __future__ import annotations
@@ -17,13 +20,13 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from iotwarden.errors import CaptureError, ConfigError, ParseError
 from iotwarden.model import Flow, Observation
-from iotwarden.sources import zeek_ics, zeek_map, zeek_tls
+from iotwarden.sources import zeek_ics, zeek_map, zeek_order, zeek_tls
 from iotwarden.sources.base import RecordBatch
 from iotwarden.sources.zeek_conn import ConnLines
 from iotwarden.sources.zeek_fields import ConnId
@@ -74,6 +77,10 @@ OBSERVATION_MAPPERS: dict[str, _Mapper] = {
 
 # conn.log uids remembered to stamp MACs and VLAN on the other logs' records of the same connection.
 MAX_TRACKED_UIDS = 65536
+# Links of the conn.log lines that zeek_order cannot put in place (sessions logged at their end, hours after
+# their dns/http/ssl records), read ahead from a directory's conn.logs before the merge; past it, the
+# least recently read are forgotten.
+MAX_LATE_UIDS = 65536
 # Certificates and certificate chains remembered for the ssl.log <-> x509.log join (Zeek logs each
 # certificate once a day, so later connections with the same certificate are joined from the cache).
 MAX_TRACKED_CERTS = 16384
@@ -156,8 +163,10 @@ def read_zeek(path: Path, *, batch_size: int = 10000, skip: int = 0,
                 groups.setdefault(log_type, []).append(child)
         if not groups:
             raise CaptureError(f"{path}: no Zeek log of a supported type ({', '.join(sorted(KNOWN_TYPES))})")
-        streams = [_chained(files, log_type) for log_type, files in groups.items()]
+        streams = [zeek_order.in_time_order(_chained(files, log_type)) for log_type, files in groups.items()]
         items: Iterable[_Item] = heapq.merge(*streams, key=lambda item: (item[0], item[1]))
+        conns = groups.get("conn") if len(groups) > 1 else None
+        late = partial(_late_links, conns) if conns else _no_late_links
     elif path.is_file():
         log_type = sniff_zeek(path)
         if log_type is None:
@@ -165,16 +174,57 @@ def read_zeek(path: Path, *, batch_size: int = 10000, skip: int = 0,
         if log_type not in KNOWN_TYPES:
             raise CaptureError(f"{path}: Zeek {log_type}.log carries nothing iotwarden reads "
                                f"(supported: {', '.join(sorted(KNOWN_TYPES))})")
-        items = itertools.islice(_file_items(path, log_type, whole_lines), skip, None)
+        items = zeek_order.in_time_order(itertools.islice(_file_items(path, log_type, whole_lines), skip, None))
+        late = _no_late_links
     else:
         raise CaptureError(f"{path}: no such file or directory")
-    return _batches(items, batch_size)
+    return _batches(items, batch_size, late)
 
 
 def _chained(files: list[Path], log_type: str) -> Iterator[_Item]:
     """The items of rotated files of one log type, one file after the other (names sort by time)."""
     for path in files:
         yield from _file_items(path, log_type)
+
+
+def _late_links(files: list[Path]) -> _Lru[str, _LinkInfo] | None:
+    """By uid, the MACs and VLAN of the conn.log lines that even put in time order come behind later ones
+    (long sessions: Zeek logs a connection at its end), read ahead so that their connection's other records,
+    merged long before them, are stamped too; None, without reading on, when the conn.logs' first lines name
+    no link-layer column (a bare conn.log stamps nothing)."""
+    try:
+        with open_log(files[0]) as fh:
+            head = b"".join(itertools.islice(iter_lines(fh, lambda: None), SNIFF_LINES))
+    except (CaptureError, OSError):
+        return None
+    if b"l2_addr" not in head and b"vlan" not in head:
+        return None
+    late: _Lru[str, _LinkInfo] = _Lru(MAX_LATE_UIDS)
+    high = -math.inf
+    for ts, _, _, record in zeek_order.in_time_order(_chained(files, "conn")):  # as the merge will read them
+        if ts >= high:
+            high = ts
+        elif record is not None:  # behind what went before it: the other logs' records of it may have too
+            try:
+                flow = record if isinstance(record, Flow) else zeek_map.map_conn(record)
+            except ParseError:
+                continue
+            uid, link = _link(flow)
+            if uid is not None and link is not None:
+                late.put(uid, link)
+    return late
+
+
+def _no_late_links() -> None:
+    """No conn.log to read ahead: one log alone, or a directory with no other log to stamp."""
+
+
+def _link(flow: Flow) -> tuple[str | None, _LinkInfo | None]:
+    """A conn.log flow's uid and the link-layer facts it gives the other logs' records (None: none)."""
+    uid = flow.extra.get("uid")
+    if not isinstance(uid, str) or not (flow.a_mac or flow.b_mac or flow.vlan):  # a bare conn.log has none
+        return None, None
+    return uid, _LinkInfo(flow.a_ip, flow.a_mac, flow.b_mac, flow.vlan or None)
 
 
 def _file_items(path: Path, log_type: str, whole_lines: bool = False) -> Iterator[_Item]:
@@ -229,8 +279,9 @@ def _file_items(path: Path, log_type: str, whole_lines: bool = False) -> Iterato
             yield (-math.inf, priority, log_type, None)
 
 
-def _batches(items: Iterable[_Item], batch_size: int) -> Iterator[RecordBatch]:
-    joiner = _Joiner()
+def _batches(items: Iterable[_Item], batch_size: int,
+             late: Callable[[], _Lru[str, _LinkInfo] | None]) -> Iterator[RecordBatch]:
+    joiner = _Joiner(late())  # read ahead when the first batch is asked for, not when read_zeek is called
     batch = RecordBatch()
     last_ts: float | None = None
     conn, add_flow = joiner.conn, batch.flows.append  # per line: a conn.log's lines are most of a capture
@@ -279,8 +330,9 @@ class _Chain:
 class _Joiner:
     """Maps records and joins them across logs, within the named limits."""
 
-    def __init__(self) -> None:
+    def __init__(self, late: _Lru[str, _LinkInfo] | None = None) -> None:
         self.links: _Lru[str, _LinkInfo] = _Lru(MAX_TRACKED_UIDS)
+        self.late = late  # conn.log lines read ahead: those later than the reorder window
         self.certs: _Lru[str, dict[str, Any]] = _Lru(MAX_TRACKED_CERTS)  # x509 records read, by key
         self.chains: _Lru[int, _Chain] = _Lru(MAX_TRACKED_CERTS)  # chains still missing certificates
         self.waiting: _Lru[str, list[int]] = _Lru(MAX_TRACKED_CERTS)  # certificate key -> chains it completes
@@ -290,9 +342,9 @@ class _Joiner:
     def conn(self, flow: Flow) -> Flow:
         """A conn.log flow: its MACs and VLAN remembered by ``uid`` for the other logs' records."""
         if flow.a_mac or flow.b_mac or flow.vlan:  # the flow's own fields first: a bare conn.log has none
-            uid = flow.extra.get("uid")
-            if isinstance(uid, str):
-                self.links.put(uid, _LinkInfo(flow.a_ip, flow.a_mac, flow.b_mac, flow.vlan or None))
+            uid, link = _link(flow)
+            if uid is not None and link is not None:
+                self.links.put(uid, link)
         return flow
 
     def map(self, log_type: str, rec: dict[str, Any]) -> tuple[list[Observation], list[Flow]]:
@@ -360,7 +412,11 @@ class _Joiner:
 
     def _stamp(self, observations: list[Observation], uid: Any) -> list[Observation]:
         """MACs and VLAN of connection ``uid`` (from conn.log) on its Observations."""
-        link = self.links.get(uid) if isinstance(uid, str) else None
+        link = None
+        if isinstance(uid, str):
+            link = self.links.get(uid)
+            if link is None and self.late is not None:
+                link = self.late.get(uid)
         if link is not None:
             for obs in observations:
                 from_orig = obs.src_ip == link.orig_h
