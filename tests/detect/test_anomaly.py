@@ -49,6 +49,18 @@ def test_repeated_anomalies_from_one_device_make_one_alert() -> None:
     assert alerts[0].evidence["score"] >= 0.8
 
 
+def test_anomalies_farther_apart_than_the_window_make_no_alert_in_any_order() -> None:
+    det = FlowAnomalyDetector({"window_size": 64, "warmup_windows": 2, "min_anomalies": 3, "window_s": 600.0})
+    feed([det], flows=_normal(300))
+
+    def odd(ts: float) -> list:
+        return [tcp_flow("10.0.0.66", "10.9.9.9", 31337, ts, bytes_=(9 * 10**8, 10), pkts=(10**6, 1), **OK)]
+
+    # two at 2000 s, then one that started at 100 s, handed on late (logged when its session ended)
+    assert feed([det], flows=odd(2000.0) + odd(2001.0)) == []
+    assert feed([det], flows=odd(100.0)) == []
+
+
 def _textbook_score_learn(model: HalfSpaceTrees, x: np.ndarray) -> np.ndarray:
     """Tan et al.'s scoring and mass counting written plainly, per point and tree (the reference the
     vectorised model must match bit for bit: same sums, in the same order, over the same arrays)."""

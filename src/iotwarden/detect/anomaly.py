@@ -208,7 +208,9 @@ class FlowAnomalyDetector(Detector):
             if len(self._recent) > o.max_devices:
                 self._recent.popitem(last=False)
             times.append(flow.first_seen)
-            if len(times) == o.min_anomalies and times[-1] - times[0] <= o.window_s:
+            # a span, not last minus first: a flow logged at its end (a Zeek conn.log line, a long session the
+            # flow table closed late) comes after later-starting ones
+            if len(times) == o.min_anomalies and max(times) - min(times) <= o.window_s:
                 times.clear()
                 evidence = {"score": round(score, 4), "threshold": o.threshold,
                             "features": dict(zip(FEATURES, features(flow), strict=True))}
