@@ -229,6 +229,19 @@ def test_logs_in_zeeks_write_order_join_every_record_as_sorted_logs_do(tmp_path:
     assert _by_content(flows) == _by_content(sorted_flows)
 
 
+def test_rotated_logs_in_write_order_are_joined_across_their_files(tmp_path: Path) -> None:
+    conns = site_day(7, devices=4)
+    folder = write_logs(tmp_path, conns)
+    text = (folder / "conn.log").read_text().splitlines(keepends=True)
+    header = [ln for ln in text if ln.startswith("#") and not ln.startswith("#close")]
+    data = [ln for ln in text if not ln.startswith("#")]
+    (folder / "conn.2023-11-14-22-00-00.log").write_text("".join(header + data[: len(data) // 2]))
+    (folder / "conn.log").write_text("".join(header + data[len(data) // 2 :]))  # long sessions: in the second
+    _, obs, _ = everything(folder)
+    assert len(obs) == 2 * sum(len(c.txns) for c in conns)
+    assert all(o["src_mac"] and o["dst_mac"] for o in obs)
+
+
 def test_late_conn_lines_read_ahead_are_limited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(zeek, "MAX_LATE_UIDS", 1)
     conns = site_day(7)
