@@ -24,7 +24,8 @@ faster) and ``max_gap_s`` make a call-back.
 Benign devices reach their clouds with data-carrying sessions (TLS, MQTT) and, when the cloud is
 down, back off exponentially to minutes (AWS IoT Device SDK: 1 s doubling to 128 s), which keeps
 their median gap above ``max_gap_s`` once at the cap, and before it the later gaps more than
-``max_slowdown`` times the earlier ones; bots retry at a fixed, short pace.
+``max_slowdown`` times the earlier ones; bots retry at a fixed, short pace. A loop that goes on is
+reported again every ``window_s / 2`` (one aggregated alert, its count growing).
 """
 
 from __future__ import annotations
@@ -141,8 +142,11 @@ class CallbackDetector(Detector):
             del times[:next((i for i, t in enumerate(times) if now - t <= o.window_s), len(times))]
         if len(times) < o.min_connections or times[-1] - times[0] < o.min_span_s:
             return
-        if series.raised is not None and now - series.raised < o.window_s:
-            return  # reported within the window; the pipeline counts the repeats it is told about
+        if series.raised is not None and now - series.raised < o.window_s / 2:
+            # reported within half the window: a loop that goes on is told again twice a window, so each
+            # report lands within the pipeline's aggregation window of the one before (WINDOW_S, the same
+            # hour by default) and the loop stays one alert whose count grows, not a new alert an hour
+            return
         # connects that start within min_gap_s of the one before are one round (a client opening two
         # sockets at once, or happy-eyeballs retries): judged by rounds, a backing-off device with two
         # connects per round does not read as a fixed pace of short gaps; a flood is all such gaps

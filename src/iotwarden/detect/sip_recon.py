@@ -47,7 +47,8 @@ class SipReconOptions(Options):
     window_s: float = 300.0  # probed users counted within this long
     follow_s: float = 10.0  # a refused user answered with credentials within this long was a real client's
     min_users: int = 20  # distinct users probed on one server: enumeration
-    realert_s: float = 3600.0  # one tool alert per source and tool within this long
+    realert_s: float = 1800.0  # one tool alert per source and tool within this long: under the pipeline's
+    # aggregation window (WINDOW_S, an hour), so a tool that goes on scanning stays one alert whose count grows
     max_pairs: int = 10_000  # (client, server) pairs tracked (LRU)
     max_users: int = 4096  # users remembered per pair
     bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "follow_s": DURATION, "min_users": COUNT,
