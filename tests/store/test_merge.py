@@ -317,3 +317,35 @@ def test_analyze_does_not_declare_the_tables_only_a_merge_touches() -> None:
     assert "iotwarden.store.merge" in loaded  # the address fold's merge is imported
     assert "iotwarden.store.firmware_ota_models" not in loaded
     assert "iotwarden.store.respond_models" not in loaded
+
+
+def test_a_merge_keeps_the_survivor_within_the_per_device_storage_limits(store: Store) -> None:
+    """A merge unites two records but the result is bounded as a run's writes are: B's own facts first, then
+    A's most often seen, the rest dropped and counted."""
+    from iotwarden.store import writer
+
+    limit = writer.MAX_EVIDENCE_PER_DEVICE
+    values = writer.MAX_STORED_VALUES_PER_ATTRIBUTE
+    with store.transaction() as s:
+        for key, base in ((A, 0), (B, 1000)):
+            s.add(DeviceRow(key=key, mac=None, ips=[f"10.1.{base // 1000}.{i}" for i in range(200)],
+                            hostnames=[f"h{base + i}" for i in range(50)], protocols=["dns"],
+                            attributes={"dns.query": [f"q{base + i}.example" for i in range(values)]},
+                            first_seen=T, last_seen=T, packets=1, bytes=1))
+            s.add_all(EvidenceRow(device_key=key, proto="dns", kind="query", field="name",
+                                  value=f"q{base + i}.example", first_seen=T, last_seen=T, count=1 + i)
+                      for i in range(limit - 100))
+    done = _merge(store, A, B)
+    assert done.dropped == {"evidence": limit - 100 - 100}  # B had room for 100 of A's facts
+    assert done.to_dict()["dropped"] == done.dropped
+    with store.session() as s:
+        row = s.scalars(select(DeviceRow).where(DeviceRow.key == B)).one()
+        assert len(row.ips) == writer.MAX_STORED_IPS and {f"10.1.1.{i}" for i in range(200)} <= set(row.ips)
+        assert len(row.hostnames) == writer.MAX_STORED_HOSTNAMES and {f"h{1000 + i}" for i in range(50)} <= set(
+            row.hostnames)
+        assert row.attributes["dns.query"] == sorted(f"q{1000 + i}.example" for i in range(values))  # B's, full
+        kept = {e.value: e.count for e in s.scalars(select(EvidenceRow).where(EvidenceRow.device_key == B))}
+        assert len(kept) == limit
+        of_a = {v: n for v, n in kept.items() if int(v[1:].split(".")[0]) < 1000}
+        assert len(of_a) == 100 and min(of_a.values()) == limit - 100 - 99  # A's most often seen
+        assert int(s.scalar(select(func.count()).select_from(EvidenceRow)) or 0) == limit  # nothing left on A

@@ -241,6 +241,9 @@ def _render_merge(console: Console, d: dict[str, Any]) -> None:
     for name, count in sorted(d["moved"].items()):
         table.add_row(name, str(count))
     console.print(table)
+    for name, count in sorted(d.get("dropped", {}).items()):
+        console.print(f"[yellow]{count} {name} rows of {d['alias']} dropped: {d['into']} is at its storage limit "
+                      "(the most often seen were kept)[/yellow]")
 
 
 @devices_app.command("merge")

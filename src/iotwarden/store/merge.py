@@ -22,8 +22,19 @@ from iotwarden.store.alert_models import ApprovalRow, FindingRow
 from iotwarden.store.findings import row_to_finding, upsert_findings
 from iotwarden.store.inventory_models import DeviceAliasRow, SnapshotRow
 from iotwarden.store.schema import DeviceIpRow, DeviceRow, EvidenceRow
-from iotwarden.store.writer import PG_WRITER_LOCK, UNCLASSIFIED, Reclassify, classification_columns
+from iotwarden.store.writer import (
+    MAX_EVIDENCE_PER_DEVICE,
+    MAX_STORED_HOSTNAMES,
+    MAX_STORED_IPS,
+    MAX_STORED_VALUES_PER_ATTRIBUTE,
+    PG_WRITER_LOCK,
+    UNCLASSIFIED,
+    Reclassify,
+    bounded_union,
+    classification_columns,
+)
 
+DROPPED_KEY = "iotwarden.merge.dropped"  # session.info: rows a merge dropped at a storage limit, per table
 REASONS = ("manual", "address_tenure")  # an analyst's `devices merge`; a run's address history (priors.py)
 
 Mover = Callable[[Session, str, str], int]
@@ -39,10 +50,11 @@ class MergeResult:
     moved: dict[str, int] = field(default_factory=dict)
     already: bool = False
     classification: dict[str, Conclusion] | None = None  # B's conclusions drawn again (``reclassify``)
+    dropped: dict[str, int] = field(default_factory=dict)  # A's rows past B's storage limits, per table
 
     def to_dict(self) -> dict[str, Any]:
         return {"alias": self.alias, "into": self.into, "reason": self.reason, "moved": dict(self.moved),
-                "already": self.already}
+                "already": self.already, "dropped": dict(self.dropped)}
 
 
 def _rowcount(result: Any) -> int:
@@ -86,18 +98,29 @@ def _move_ips(session: Session, a: str, b: str) -> int:
 
 
 def _move_evidence(session: Session, a: str, b: str) -> int:
-    """Identity facts: the same fact's counts added and times widened; all of A's kept, past
-    writer.MAX_EVIDENCE_PER_DEVICE too (that limit is on what runs add, not on what is stored)."""
+    """Identity facts: the same fact's counts added and times widened; A's other facts moved while B has
+    room under writer.MAX_EVIDENCE_PER_DEVICE (the most often seen first), the rest dropped and counted
+    (``MergeResult.dropped``), as a run's new facts are once a device is full."""
     held = {(r.proto, r.kind, r.field, r.value): r for r in _by(session, EvidenceRow, b)}
-    rows = _by(session, EvidenceRow, a)
+    room = MAX_EVIDENCE_PER_DEVICE - len(held)
+    rows = sorted(_by(session, EvidenceRow, a), key=lambda r: (-r.count, -r.last_seen, r.proto, r.kind, r.field,
+                                                               r.value))
+    dropped = 0
     for row in rows:
         mine = held.get((row.proto, row.kind, row.field, row.value))
         if mine is None:
-            row.device_key = b
+            if room > 0:
+                row.device_key = b
+                room -= 1
+            else:
+                session.delete(row)
+                dropped += 1
             continue
         mine.count += row.count
         mine.first_seen, mine.last_seen = min(mine.first_seen, row.first_seen), max(mine.last_seen, row.last_seen)
         session.delete(row)
+    if dropped:
+        session.info.setdefault(DROPPED_KEY, {})["evidence"] = dropped
     session.flush()
     return len(rows)
 
@@ -260,19 +283,24 @@ NOT_DEVICE_KEYS = {
 }
 
 
-def _union(mine: list[str] | None, other: list[str] | None) -> list[str]:
+def _union(mine: list[str] | None, other: list[str] | None, limit: int | None = None) -> list[str]:
+    """B's values and A's; with ``limit``, B's kept first and A's added while there is room (sorted)."""
+    if limit is not None:
+        return bounded_union(mine or [], sorted(other or []), limit)
     return sorted(set(mine or []) | set(other or []))
 
 
 def _fold_rows(session: Session, row: DeviceRow, into: DeviceRow,
                reclassify: Reclassify | None) -> dict[str, Conclusion] | None:
-    """B's row gets everything of A's row: sets united (none cut), times widened, counters added; its
-    conclusions are drawn again over the union (``reclassify``), else B's stay (A's when B has none)."""
-    attributes = {name: _union(into.attributes.get(name), row.attributes.get(name))
+    """B's row gets everything of A's row: sets united (within the writer's per-device limits, B's values
+    first), times widened, counters added; its conclusions are drawn again over the union (``reclassify``),
+    else B's stay (A's when B has none)."""
+    attributes = {name: _union(into.attributes.get(name), row.attributes.get(name), MAX_STORED_VALUES_PER_ATTRIBUTE)
                   for name in sorted(set(into.attributes) | set(row.attributes))}
     into.mac = into.mac or row.mac
     into.first_seen, into.last_seen = min(into.first_seen, row.first_seen), max(into.last_seen, row.last_seen)
-    into.ips, into.hostnames = _union(into.ips, row.ips), _union(into.hostnames, row.hostnames)
+    into.ips = _union(into.ips, row.ips, MAX_STORED_IPS)
+    into.hostnames = _union(into.hostnames, row.hostnames, MAX_STORED_HOSTNAMES)
     into.protocols = _union(into.protocols, row.protocols)
     into.attributes = attributes
     into.packets, into.bytes = into.packets + row.packets, into.bytes + row.bytes
@@ -319,7 +347,9 @@ def merge_device(session: Session, alias: str, into: str, *, reason: str = "manu
             return MergeResult(alias, into, done.reason, dict(done.moved or {}), already=True)
         hint = f" (it was merged into {done.device_key!r})" if done else ""
         raise StoreError(f"no stored device {alias!r}{hint}")
+    session.info.pop(DROPPED_KEY, None)
     moved = {table: n for (table, _), mover in MOVERS.items() if (n := mover(session, alias, into))}
+    dropped: dict[str, int] = session.info.pop(DROPPED_KEY, {})
     concluded = _fold_rows(session, row, target, reclassify)
     moved[FOLDED[0]] = 1
     stamp = time.time() if now is None else now
@@ -329,7 +359,7 @@ def merge_device(session: Session, alias: str, into: str, *, reason: str = "manu
     else:  # A came back as a device after an earlier merge (a later run keyed it again)
         record.device_key, record.merged_at, record.reason, record.moved = into, stamp, reason, moved
     session.flush()
-    return MergeResult(alias, into, reason, moved, classification=concluded)
+    return MergeResult(alias, into, reason, moved, classification=concluded, dropped=dropped)
 
 
 def alias_of(session: Session, key: str) -> DeviceAliasRow | None:

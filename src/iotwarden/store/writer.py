@@ -196,7 +196,7 @@ def _chunks(items: Sequence[str], size: int = KEY_CHUNK) -> Iterable[Sequence[st
         yield items[i : i + size]
 
 
-def _bounded_union(old: Iterable[str], new: Iterable[str], limit: int) -> list[str]:
+def bounded_union(old: Iterable[str], new: Iterable[str], limit: int) -> list[str]:
     """Old values first (they were kept before), then new ones, up to ``limit``; sorted."""
     out = list(dict.fromkeys(old))
     for value in new:
@@ -210,7 +210,7 @@ def _bounded_union(old: Iterable[str], new: Iterable[str], limit: int) -> list[s
 def _merge_attributes(old: dict[str, Any], new: dict[str, set[str]]) -> dict[str, list[str]]:
     out = {k: list(v) for k, v in old.items()}
     for name, values in new.items():
-        out[name] = _bounded_union(out.get(name, []), sorted(values), MAX_STORED_VALUES_PER_ATTRIBUTE)
+        out[name] = bounded_union(out.get(name, []), sorted(values), MAX_STORED_VALUES_PER_ATTRIBUTE)
     return dict(sorted(out.items()))
 
 
@@ -262,8 +262,8 @@ def merge_devices(session: Session, devices: Sequence[Device], *, reclassify: Re
         if row is None:
             inserts.append({
                 "key": key, "mac": dev.mac, "first_seen": dev.first_seen, "last_seen": dev.last_seen,
-                "ips": _bounded_union([], sorted(dev.ips), MAX_STORED_IPS),
-                "hostnames": _bounded_union([], sorted(dev.hostnames), MAX_STORED_HOSTNAMES),
+                "ips": bounded_union([], sorted(dev.ips), MAX_STORED_IPS),
+                "hostnames": bounded_union([], sorted(dev.hostnames), MAX_STORED_HOSTNAMES),
                 "attributes": _merge_attributes({}, dev.attributes),
                 "protocols": sorted(dev.protocols), "packets": dev.packets, "bytes": dev.bytes,
                 **(classification_columns(dev) or UNCLASSIFIED),  # one set of columns for every row
@@ -277,8 +277,8 @@ def merge_devices(session: Session, devices: Sequence[Device], *, reclassify: Re
         updates.append({
             "id": row.id, "mac": row.mac or dev.mac,
             "first_seen": min(row.first_seen, dev.first_seen), "last_seen": max(row.last_seen, dev.last_seen),
-            "ips": _bounded_union(row.ips, sorted(dev.ips), MAX_STORED_IPS),
-            "hostnames": _bounded_union(row.hostnames, sorted(dev.hostnames), MAX_STORED_HOSTNAMES),
+            "ips": bounded_union(row.ips, sorted(dev.ips), MAX_STORED_IPS),
+            "hostnames": bounded_union(row.hostnames, sorted(dev.hostnames), MAX_STORED_HOSTNAMES),
             "attributes": attributes,
             "protocols": sorted(set(row.protocols) | dev.protocols),
             "packets": row.packets + dev.packets, "bytes": row.bytes + dev.bytes,
