@@ -7,7 +7,9 @@ Each family follows what its source code or analysis documents, never what a det
   port; while the C&C does not answer the bot reconnects after ``sleep(rand % 10 + 1)`` s (Mirai
   ``bot/main.c``); once connected it holds one session and sends a 2-byte keep-alive every minute.
 - ``gafgyt`` (Gafgyt/Bashlite): a hard-coded server retried every 5 s (``initConnection`` then
-  ``sleep(5)``); connected, one session with the server's PING and the bot's PONG.
+  ``sleep(5)``), an unanswered connect given up after 30 s (``connectTimeout(..., 30)``), so a silent
+  server is tried every ~35 s and a refusing one every ~5 s; connected, one session with the server's PING
+  and the bot's PONG.
 - ``irc`` (Muhstik, Kaiten/IRCBot): an IRC session on 6667/6697 or an odd port, held for tens of
   minutes, rejoined within a minute when dropped.
 - ``torii``: check-ins to a named C&C over tcp/443 in its own protocol, not TLS, every few minutes
@@ -119,13 +121,19 @@ def _udp(src: str, dst: str, port: int, ts: float, rng: random.Random, *, payloa
 
 
 def _session_bot(src: str, t: float, end: float, rng: random.Random, *, port: int, retry: Callable[[], float],
-                 down: tuple[float, float], up: tuple[float, float], hello: int, app: str | None = None) -> Labelled:
-    """C&C that is down for a while (the bot retries) then up (one long session), in turns."""
+                 down: tuple[float, float], up: tuple[float, float], hello: int, app: str | None = None,
+                 give_up: float | None = None) -> Labelled:
+    """C&C that is down for a while (the bot retries) then up (one long session), in turns; with
+    ``give_up`` an unanswered connect is logged as Zeek logs one left that long (:func:`_syn_attempt`)."""
     c2, out = public_ip(rng), []
     while t < end:
         stop = min(end, t + rng.uniform(*down))
         while t < stop:  # C&C down: unanswered or refused attempts
             state = rng.choice(("S0", "REJ"))
+            if state == "S0" and give_up is not None:
+                out += _syn_attempt(src, c2, port, t, rng, give_up=give_up, label="C&C")
+                t += give_up + retry()
+                continue
             wait = 3.0 if state == "S0" else 0.001  # SYN retransmissions before giving up
             out.append((_tcp(src, c2, port, t, rng, state=state, duration=wait), "C&C"))
             t += wait + retry()
@@ -154,7 +162,7 @@ def bot(family: str, src: str, t: float, end: float, rng: random.Random) -> Labe
                             retry=lambda: float(rng.randint(1, 10)), down=(300, 2400), up=(600, 5400), hello=6)
     if family == "gafgyt":
         return _session_bot(src, t, end, rng, port=rng.choice((666, 6667, 1014, 7777, rng.randint(1024, 65535))),
-                            retry=lambda: 5.0, down=(300, 2400), up=(600, 5400), hello=40)
+                            retry=lambda: 5.0, down=(300, 2400), up=(600, 5400), hello=40, give_up=30.0)
     if family == "irc":
         return _session_bot(src, t, end, rng, port=rng.choice((6667, 6697, rng.randint(1024, 65535))),
                             retry=lambda: rng.uniform(5, 30), down=(0, 40), up=(600, 3600), hello=120, app="irc")
