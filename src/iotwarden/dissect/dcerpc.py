@@ -1,0 +1,255 @@
+"""Connection-oriented DCE/RPC v5 dissector (tcp/135, elsewhere by a strict header probe): the interfaces a
+client binds, the server accepts, and the operations it calls on them.
+
+PDUs (C706 §12.6, [MS-RPCE] §2.2.2): a 16-byte common header (rpc_vers 5, rpc_vers_minor 0 or 1, PTYPE,
+pfc_flags, the 4-byte data representation (``packed_drep``: integer byte order in the high nibble of its
+first byte, 0 big-endian, 1 little-endian, §14.1), frag_length, auth_length, call_id), in that byte order.
+bind and alter_context (§12.6.4.3, §12.6.4.1) propose presentation contexts, each an id and an abstract
+syntax (interface UUID and version, §12.6.3.1); bind_ack and alter_context_resp (§12.6.4.4, .2) carry the
+secondary address (the server's port or pipe, ``port_any_t``) and a result per proposed context, in the
+order proposed; bind_nak (§12.6.4.5) a reason. request (§12.6.4.9): alloc_hint, context id, opnum, the
+object UUID when PFC_OBJECT_UUID is set; a call larger than one fragment is several request PDUs of one
+call_id, the first with PFC_FIRST_FRAG, the last with PFC_LAST_FRAG (§12.6.3.1). response (§12.6.4.10) and
+fault (§12.6.4.7, with its status) answer a call. Stub data is never read.
+
+Kinds (subject ``src``, the sender): ``bind`` / ``alter_context`` from the client (``requested_interfaces``:
+names from :mod:`~iotwarden.dissect.dcerpcifaces`, else the UUID; ``contexts``), ``bind_ack`` /
+``alter_context_resp`` from the server (``accepted_interfaces``, ``secondary_address``), ``bind_nak``,
+``request`` (``interface``, ``opnum``, ``operation`` when the table names it, ``fragments``, ``stub_bytes``)
+once per call when its last fragment arrives, ``response`` to a named operation, ``fault`` (``status``).
+A request whose operation is not named is reported once per interface and opnum of the flow; at most
+:data:`MAX_CALLS` requests per flow.
+
+Roles: only a client sends bind, alter_context, auth3 and request; only a server bind_ack, bind_nak,
+alter_context_resp, response and fault. The flow's first PDU proves who the client is; sent by the end the
+engine took for the server, the flow's roles are flipped (dissect/base.py FLIP_STATE_KEY).
+"""
+
+from __future__ import annotations
+
+import struct
+import uuid
+from typing import Any, ClassVar
+
+from iotwarden.dissect import streambuf
+from iotwarden.dissect.base import Packet, StreamDissector, confirm, flip_roles
+from iotwarden.dissect.dcerpcifaces import interface_name, operation_name
+from iotwarden.errors import ParseError
+from iotwarden.model import Observation
+
+HEADER = 16  # common header (C706 §12.6.3.1)
+REQUEST, RESPONSE, FAULT, BIND, BIND_ACK, BIND_NAK = 0, 2, 3, 11, 12, 13
+ALTER_CONTEXT, ALTER_CONTEXT_RESP, AUTH3, SHUTDOWN, CO_CANCEL, ORPHANED = 14, 15, 16, 17, 18, 19
+PTYPES = {REQUEST: "request", RESPONSE: "response", FAULT: "fault", BIND: "bind", BIND_ACK: "bind_ack",
+          BIND_NAK: "bind_nak", ALTER_CONTEXT: "alter_context", ALTER_CONTEXT_RESP: "alter_context_resp",
+          AUTH3: "auth3", SHUTDOWN: "shutdown", CO_CANCEL: "co_cancel", ORPHANED: "orphaned"}  # C706 §12.6.4
+CLIENT_PTYPES = frozenset({REQUEST, BIND, ALTER_CONTEXT, AUTH3, CO_CANCEL, ORPHANED})
+# body bytes before any stub or auth data, per PTYPE (C706 §12.6.4): a shorter fragment is malformed
+MIN_BODY = {REQUEST: 8, RESPONSE: 8, FAULT: 16, BIND: 12, ALTER_CONTEXT: 12, BIND_ACK: 10,
+            ALTER_CONTEXT_RESP: 10, BIND_NAK: 2, AUTH3: 4, SHUTDOWN: 0, CO_CANCEL: 0, ORPHANED: 0}
+PFC_FIRST_FRAG, PFC_LAST_FRAG, PFC_OBJECT_UUID = 0x01, 0x02, 0x80
+AUTH_VERIFIER = 8  # sec_trailer before the auth_value (C706 §13.2.6.1)
+ACK_RESULTS = {0: "acceptance", 1: "user_rejection", 2: "provider_rejection", 3: "negotiate_ack"}  # §12.6.3.1
+MAX_CONTEXTS = 64  # presentation contexts remembered per flow (id -> interface)
+MAX_PROPOSED = 32  # contexts read from one bind (Windows proposes 1-3; n_context_elem is one byte)
+MAX_PENDING = 64  # calls remembered per flow: fragments of a request, a named operation awaiting its answer
+MAX_CALLS = 256  # request observations per flow (a DCOM session may call thousands of times)
+MAX_ADDRESS = 128  # characters of a secondary address kept
+
+
+def header(data: bytes | bytearray) -> tuple[int, int, str, int, int, int] | None:
+    """(PTYPE, flags, byte order, frag_length, auth_length, call_id) of a valid common header at the head of
+    ``data``, else None: version 5.0/5.1, a known connection-oriented PTYPE, an NDR data representation
+    (ASCII or EBCDIC, IEEE/VAX/Cray/IBM floats, reserved bytes zero: C706 §14.1) and a frag_length that holds
+    the header, the PTYPE's fixed body and the auth trailer."""
+    if len(data) < HEADER or data[0] != 5 or data[1] > 1 or data[2] not in MIN_BODY:
+        return None
+    drep = data[4:8]
+    if drep[0] >> 4 > 1 or drep[0] & 0x0F > 1 or drep[1] > 3 or drep[2] or drep[3]:
+        return None
+    order = "<" if drep[0] >> 4 else ">"
+    frag, auth, call_id = struct.unpack_from(order + "HHI", data, 8)
+    if frag < HEADER + MIN_BODY[data[2]] + (auth + AUTH_VERIFIER if auth else 0):
+        return None
+    return data[2], data[3], order, frag, auth, call_id
+
+
+def _uuid(raw: bytes, order: str) -> str:
+    """An NDR UUID: time_low, time_mid, time_hi_and_version in the data representation's byte order
+    (C706 Appendix A)."""
+    return str(uuid.UUID(bytes_le=raw) if order == "<" else uuid.UUID(bytes=raw))
+
+
+def parse_bind(body: bytes, order: str) -> list[tuple[int, str, int, int]]:
+    """(context id, interface UUID, major, minor version) of each presentation context a bind or alter_context
+    proposes (C706 §12.6.4.3: p_cont_list_t of p_cont_elem_t)."""
+    count = body[8]
+    out: list[tuple[int, str, int, int]] = []
+    pos = 12
+    for _ in range(count):
+        if pos + 24 > len(body):
+            raise ParseError("dcerpc: presentation context past its PDU")
+        cont_id, n_transfer = struct.unpack_from(order + "HB", body, pos)
+        major, minor = struct.unpack_from(order + "HH", body, pos + 20)
+        if len(out) < MAX_PROPOSED:
+            out.append((cont_id, _uuid(body[pos + 4:pos + 20], order), major, minor))
+        pos += 24 + 20 * n_transfer
+    if pos > len(body):
+        raise ParseError("dcerpc: transfer syntaxes past their PDU")
+    return out
+
+
+def parse_bind_ack(body: bytes, order: str) -> tuple[str, list[int]]:
+    """The secondary address and the result of each context, in the order proposed (C706 §12.6.4.4)."""
+    length = struct.unpack_from(order + "H", body, 8)[0]
+    end = 10 + length
+    if end > len(body):
+        raise ParseError("dcerpc: secondary address past its PDU")
+    address = streambuf.text(body[10:end].rstrip(b"\x00"), MAX_ADDRESS)
+    pos = end + (-(HEADER + end) % 4)  # the result list is 4-byte aligned from the PDU's start
+    if pos + 4 > len(body):
+        raise ParseError("dcerpc: result list past its PDU")
+    count = body[pos]
+    if pos + 4 + 24 * count > len(body):
+        raise ParseError("dcerpc: results past their PDU")
+    results = [struct.unpack_from(order + "H", body, pos + 4 + 24 * i)[0] for i in range(count)]
+    return address, results
+
+
+class DcerpcDissector(StreamDissector):
+    name: ClassVar[str] = "dcerpc"
+    tcp_ports: ClassVar[tuple[int, ...]] = (135,)  # IANA "epmap" (ncacn_ip_tcp endpoint mapper, [MS-RPCE] §2.1.1.1)
+    max_buffer: ClassVar[int] = 0xFFFF  # one fragment at most (frag_length is 16 bits)
+
+    def probe(self, payload: bytes, to_server: bool) -> bool:
+        """A valid common header (:func:`header`) whose fragment the payload holds whole or continues into,
+        followed by another PDU's version bytes when the payload is longer."""
+        head = header(payload)
+        if head is None:
+            return False
+        frag = head[3]
+        return len(payload) <= frag or payload[frag:frag + 2] == b"\x05\x00"[:len(payload) - frag]
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
+        out: list[Observation] = []
+        try:
+            while len(buf) >= HEADER and not state.get("done"):
+                head = header(buf)
+                if head is None:
+                    raise ParseError("dcerpc: not a connection-oriented DCE/RPC v5 header")
+                if len(buf) < head[3]:
+                    break
+                pdu = bytes(buf[:head[3]])
+                del buf[:head[3]]
+                self._pdu(pkt, pdu, head, state, out)
+            streambuf.bound(state, buf, self.max_buffer)
+        except ParseError as exc:
+            state["done"] = True
+            raise streambuf.failed(exc, out) from None
+        return out
+
+    def _pdu(self, pkt: Packet, pdu: bytes, head: tuple[int, int, str, int, int, int], state: dict[str, Any],
+             out: list[Observation]) -> None:
+        ptype, flags, order, frag, auth, call_id = head
+        from_client = ptype in CLIENT_PTYPES
+        if "client" not in state:  # the first PDU proves the roles
+            state["client"] = pkt.to_server == from_client
+            if not state["client"]:
+                flip_roles(state)
+        end = frag - (auth + AUTH_VERIFIER if auth else 0)
+        body = pdu[HEADER:end]
+        confirm(state)
+        contexts: dict[int, str] = state.setdefault("contexts", {})
+        base: dict[str, Any] = {"ptype": PTYPES[ptype], "call_id": call_id,
+                                "byte_order": "little" if order == "<" else "big"}
+        if ptype in (BIND, ALTER_CONTEXT):
+            proposed = parse_bind(body, order)
+            state.setdefault("proposed", {})[call_id] = [cid for cid, *_ in proposed]
+            del_oldest(state["proposed"])
+            names = []
+            for cid, if_uuid, _major, _minor in proposed:
+                name = interface_name(if_uuid)
+                if cid in contexts or len(contexts) < MAX_CONTEXTS:
+                    contexts[cid] = name
+                if name not in names:
+                    names.append(name)
+            base.update(requested_interfaces=names, contexts=[
+                {"context_id": cid, "uuid": u, "version": f"{major}.{minor}", "interface": interface_name(u)}
+                for cid, u, major, minor in proposed])
+            out.append(pkt.observation(self.name, PTYPES[ptype], base))
+        elif ptype in (BIND_ACK, ALTER_CONTEXT_RESP):
+            address, results = parse_bind_ack(body, order)
+            proposed_ids = state.get("proposed", {}).pop(call_id, [])
+            accepted: list[str] = []
+            for cid, result in zip(proposed_ids, results, strict=False):
+                known = contexts.get(cid)
+                if result == 0 and known is not None:
+                    if known not in accepted:
+                        accepted.append(known)
+                elif result != 0:
+                    contexts.pop(cid, None)
+            base.update(secondary_address=address or None, accepted_interfaces=accepted,
+                        results=[ACK_RESULTS.get(r, str(r)) for r in results])
+            out.append(pkt.observation(self.name, PTYPES[ptype], base))
+        elif ptype == BIND_NAK:
+            base["reason"] = struct.unpack_from(order + "H", body, 0)[0]  # provider_reject_reason, C706 §12.6.3.1
+            out.append(pkt.observation(self.name, "bind_nak", base))
+        elif ptype == REQUEST:
+            self._request(pkt, body, flags=flags, order=order, base=base, state=state, out=out)
+        elif ptype in (RESPONSE, FAULT):
+            self._answer(pkt, body, ptype=ptype, order=order, base=base, state=state, out=out)
+
+    def _request(self, pkt: Packet, body: bytes, *, flags: int, order: str, base: dict[str, Any],
+                 state: dict[str, Any], out: list[Observation]) -> None:
+        cont_id, opnum = struct.unpack_from(order + "HH", body, 4)
+        stub = len(body) - 8 - (16 if flags & PFC_OBJECT_UUID else 0)
+        if stub < 0:
+            raise ParseError("dcerpc: request shorter than its object UUID")
+        pending: dict[int, list[int]] = state.setdefault("pending", {})
+        call_id = base["call_id"]
+        if not flags & PFC_FIRST_FRAG and call_id in pending:  # a later fragment of a call begun before
+            pending[call_id][0] += 1
+            pending[call_id][1] += stub
+        else:
+            pending[call_id] = [1, stub]
+            del_oldest(pending)
+        if not flags & PFC_LAST_FRAG:
+            return
+        fragments, stub_bytes = pending.pop(call_id)
+        interface = state.get("contexts", {}).get(cont_id)
+        operation = operation_name(interface, opnum)
+        reported: set[tuple[Any, int]] = state.setdefault("reported", set())
+        if operation is None and (interface, opnum) in reported:
+            return
+        if state.get("calls", 0) >= MAX_CALLS:
+            return
+        state["calls"] = state.get("calls", 0) + 1
+        if operation is None and len(reported) < MAX_CALLS:
+            reported.add((interface, opnum))
+        if operation is not None:
+            named: dict[int, tuple[str | None, str]] = state.setdefault("named", {})
+            named[call_id] = (interface, operation)
+            del_oldest(named)
+        base.update(context_id=cont_id, opnum=opnum, interface=interface, operation=operation,
+                    fragments=fragments, stub_bytes=stub_bytes)
+        out.append(pkt.observation(self.name, "request", base))
+
+    def _answer(self, pkt: Packet, body: bytes, *, ptype: int, order: str, base: dict[str, Any],
+                state: dict[str, Any], out: list[Observation]) -> None:
+        cont_id = struct.unpack_from(order + "H", body, 4)[0]
+        named = state.get("named", {}).pop(base["call_id"], None)
+        if ptype == FAULT:
+            base.update(context_id=cont_id, status=struct.unpack_from(order + "I", body, 8)[0],
+                        interface=named[0] if named else state.get("contexts", {}).get(cont_id),
+                        operation=named[1] if named else None)
+            out.append(pkt.observation(self.name, "fault", base))
+        elif named is not None:
+            base.update(context_id=cont_id, interface=named[0], operation=named[1])
+            out.append(pkt.observation(self.name, "response", base))
+
+
+def del_oldest(table: dict[Any, Any], limit: int = MAX_PENDING) -> None:
+    """Keep ``table`` (insertion ordered) within ``limit`` entries, the oldest dropped first."""
+    while len(table) > limit:
+        del table[next(iter(table))]

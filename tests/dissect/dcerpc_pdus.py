@@ -1,0 +1,66 @@
+"""Connection-oriented DCE/RPC PDUs built by hand from C706 §12.6 for the dissector and detector tests."""
+
+from __future__ import annotations
+
+import struct
+import uuid
+
+NDR = ("8a885d04-1ceb-11c9-9fe8-08002b104860", 2)  # NDR transfer syntax (C706 Appendix I)
+SVCCTL = "367abb81-9844-35f1-ad32-98f038001003"
+DRSUAPI = "e3514235-4b06-11d1-ab04-00c04fc2dcd2"
+EPM = "e1af8308-5d1f-11c9-91a4-08002b14a0fa"
+WBEM_SERVICES = "9556dc99-828c-11cf-a37e-00aa003240c7"
+TSCH = "86d35949-83c9-4044-b424-db363231fd0c"
+
+
+def _uuid(text: str, order: str) -> bytes:
+    u = uuid.UUID(text)
+    return u.bytes_le if order == "<" else u.bytes
+
+
+def pdu(ptype: int, body: bytes, *, call_id: int = 1, flags: int = 0x03, order: str = "<",
+        auth: bytes = b"") -> bytes:
+    """A whole PDU: the common header (C706 §12.6.3.1) before ``body`` and an optional auth trailer."""
+    trailer = struct.pack("<BBBBI", 10, 2, 0, 0, 0) + auth if auth else b""
+    drep = b"\x10\x00\x00\x00" if order == "<" else b"\x00\x00\x00\x00"
+    head = bytes([5, 0, ptype, flags]) + drep + struct.pack(order + "HHI", 16 + len(body) + len(trailer),
+                                                            len(auth), call_id)
+    return head + body + trailer
+
+
+def bind(contexts: list[tuple[int, str, int]], *, call_id: int = 1, order: str = "<", ptype: int = 11) -> bytes:
+    """A bind (or alter_context, ``ptype`` 14) proposing (context id, interface UUID, major version) each
+    with NDR (C706 §12.6.4.3)."""
+    body = struct.pack(order + "HHI", 4280, 4280, 0) + bytes([len(contexts), 0, 0, 0])
+    for cid, iface, major in contexts:
+        body += struct.pack(order + "HBB", cid, 1, 0) + _uuid(iface, order) + struct.pack(order + "HH", major, 0)
+        body += _uuid(NDR[0], order) + struct.pack(order + "I", NDR[1])
+    return pdu(ptype, body, call_id=call_id, order=order)
+
+
+def bind_ack(address: str, results: list[int], *, call_id: int = 1, order: str = "<", ptype: int = 12) -> bytes:
+    """A bind_ack (or alter_context_resp, 15): secondary address, 4-byte alignment, a result per context."""
+    sec = address.encode() + b"\x00" if address else b""
+    body = struct.pack(order + "HHIH", 4280, 4280, 0x1234, len(sec)) + sec
+    body += b"\x00" * (-(16 + len(body)) % 4)
+    body += bytes([len(results), 0, 0, 0])
+    for result in results:
+        body += struct.pack(order + "HH", result, 0) + _uuid(NDR[0], order) + struct.pack(order + "I", NDR[1])
+    return pdu(ptype, body, call_id=call_id, order=order)
+
+
+def request(cont_id: int, opnum: int, stub: bytes = b"\x00" * 8, *, call_id: int = 2, flags: int = 0x03,
+            order: str = "<", object_uuid: str | None = None) -> bytes:
+    """A request (C706 §12.6.4.9); ``flags`` say which fragment it is."""
+    obj = _uuid(object_uuid, order) if object_uuid else b""
+    body = struct.pack(order + "IHH", len(stub), cont_id, opnum) + obj + stub
+    return pdu(0, body, call_id=call_id, flags=flags | (0x80 if obj else 0), order=order)
+
+
+def response(cont_id: int, stub: bytes = b"\x00" * 4, *, call_id: int = 2, order: str = "<") -> bytes:
+    return pdu(2, struct.pack(order + "IHBB", len(stub), cont_id, 0, 0) + stub, call_id=call_id, order=order)
+
+
+def fault(cont_id: int, status: int, *, call_id: int = 2, order: str = "<") -> bytes:
+    body = struct.pack(order + "IHBBII", 0, cont_id, 0, 0, status, 0)
+    return pdu(3, body, call_id=call_id, order=order)
