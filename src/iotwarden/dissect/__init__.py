@@ -65,6 +65,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("opcua", "OpcuaDissector"),  # OPC UA binary tcp/4840, elsewhere by a Hello: endpoints, services, writes (otops)
     ("ads", "AdsDissector"),  # Beckhoff ADS/AMS tcp/48898; TwinCAT discovery and add-route udp/48899 (otops)
     ("fins", "FinsDissector"),  # Omron FINS udp/9600, FINS/TCP tcp/9600: commands, controller model (otops)
+    ("knxip", "KnxipDissector"),  # KNXnet/IP udp/tcp 3671: KNX IP routers, tunnelling, cEMI programming (otops)
     ("melsec", "MelsecDissector"),  # Mitsubishi SLMP/MC binary 3E/4E frames, by probe (no default port; otops)
     ("melsoft", "MelsoftDissector"),  # Mitsubishi MELSOFT udp/5560 search, tcp/5562, 5007: commands, CPU model
     ("pppp", "PpppDissector"),  # CS2/iLnkP2P udp/32100 logins, 32108 LAN search; elsewhere by whole 0xF1 messages

@@ -27,7 +27,8 @@ REQUESTER_IP, REQUESTER_MAC = "ot_requester_ip", "ot_requester_mac"
 CLASSES = frozenset({"write", "program", "stop", "restart", "firmware", "config"})
 # the protocols whose dissector declares ``ot_operations`` (dissect.ot_operation_protocols(), which
 # tests/model/test_otops.py pins equal): named here so the detectors observe them without importing every dissector
-MARKING_PROTOCOLS = frozenset({"ads", "fins", "hartip", "iec104", "melsec", "melsoft", "opcua", "pn_dcp"})
+MARKING_PROTOCOLS = frozenset({"ads", "fins", "hartip", "iec104", "knxip", "melsec", "melsoft", "opcua",
+                               "pn_dcp"})
 # the risk.ot.* checks have four classes (risk/checks/ot_operations.py): restart is a stop, config a write
 RISK_CLASS = {"write": "write", "config": "write", "program": "program", "stop": "stop", "restart": "stop",
               "firmware": "firmware"}
