@@ -48,6 +48,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("pjl", "PjlDissector"),  # HP JetDirect raw printing tcp/9100: PJL commands' names, the printer's replies
     ("kerberos", "KerberosDissector"),
     ("smb", "SmbDissector"),  # tcp/139 NetBIOS session, tcp/445 Direct TCP: SMB1/SMB2 negotiation, NTLMSSP
+    ("rdp", "RdpDissector"),  # tcp/3389 X.224 negotiation, standard security core data; hands TLS on
     ("dcerpc", "DcerpcDissector"),  # DCE/RPC v5 tcp/135, elsewhere by a strict header: interfaces bound, operations
     ("hl7", "Hl7Dissector"),
     ("dicom", "DicomDissector"),  # DICOM Upper Layer tcp/104, 11112; elsewhere by an A-ASSOCIATE-RQ

@@ -197,6 +197,11 @@ RULES: dict[str, IdentityRule] = {
         kinds=frozenset({"session_request", "negotiate_request", "negotiate_response", "session_setup_request",
                          "session_setup_response"}),
     ),
+    "rdp": IdentityRule(  # [MS-RDPBCGR] §2.2.1.3.2 Client Core Data (standard security); the CN of the certificate
+        # a server presents after the X.224 confirm (§5.4.5.1: Windows' self-signed one names the computer)
+        attributes=("client_name", "client_build", "computer_name"), hostnames=("client_name", "computer_name"),
+        kinds=frozenset({"client_core", "server_certificate"}),
+    ),
     "tls": IdentityRule(  # RFC 8446 §4.1.2 (SNI: RFC 6066 §3); certificate subject (RFC 5280 §4.1.2.6)
         attributes=("sni", "ja3", "ja4", "certs.0.subject", "subject"),
         kinds=frozenset({"client_hello", "certificate"}),

@@ -15,6 +15,7 @@ CHECKS: tuple[str, ...] = (
     "snmp_default_community:SnmpDefaultCommunity",
     "snmp_v1v2c:SnmpV1V2c",
     "smb_v1:SmbV1",
+    "rdp_no_nla:RdpNoNla",
     "credentials_default:DefaultCredentials",
     "mqtt_anonymous:MqttAnonymous",
     "mqtt_cleartext:MqttCleartext",
