@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import uuid
+from typing import Any
 
 NDR = ("8a885d04-1ceb-11c9-9fe8-08002b104860", 2)  # NDR transfer syntax (C706 Appendix I)
 SVCCTL = "367abb81-9844-35f1-ad32-98f038001003"
@@ -64,3 +65,38 @@ def response(cont_id: int, stub: bytes = b"\x00" * 4, *, call_id: int = 2, order
 def fault(cont_id: int, status: int, *, call_id: int = 2, order: str = "<") -> bytes:
     body = struct.pack(order + "IHBBII", 0, cont_id, 0, 0, status, 0)
     return pdu(3, body, call_id=call_id, order=order)
+
+
+Session = tuple[str, str, int, int, list[tuple[bool, bytes]]]  # client, server, ports, (to_server, PDU) in order
+
+
+def mac_of(ip: str) -> str:
+    """A locally administered MAC per test host (02:00:<its IPv4 address>)."""
+    return "02:00:" + ":".join(f"{int(b):02x}" for b in ip.split("."))
+
+
+def write_sessions(path: str, sessions: list[Session], start: float = 1_700_000_000.0) -> None:
+    """A pcap of TCP connections (handshake, then each PDU in its own segment, then FIN) between hosts on one
+    segment; one session after the other, a second apart."""
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+    from scapy.utils import wrpcap
+
+    packets: list[Any] = []
+    t = start
+    for client, server, cport, sport, pdus in sessions:
+        seq = {True: 1000, False: 5000}
+        for to_server, flags, data in [(True, "S", b""), (False, "SA", b""), (True, "A", b""),
+                                       *((d, "PA", p) for d, p in pdus), (True, "FA", b""), (False, "FA", b""),
+                                       (True, "A", b"")]:
+            src, dst = (client, server) if to_server else (server, client)
+            ports = (cport, sport) if to_server else (sport, cport)
+            pkt = (Ether(src=mac_of(src), dst=mac_of(dst)) / IP(src=src, dst=dst)
+                   / TCP(sport=ports[0], dport=ports[1], flags=flags, seq=seq[to_server], ack=seq[not to_server])
+                   / data)
+            seq[to_server] += len(data) + (1 if "S" in flags or "F" in flags else 0)
+            pkt.time = t
+            t += 0.001
+            packets.append(pkt)
+        t += 1.0
+    wrpcap(path, packets)

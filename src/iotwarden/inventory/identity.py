@@ -227,6 +227,11 @@ RULES: dict[str, IdentityRule] = {
                            identifier="equipment_id", own_identifier="sending_application_uid",
                            own_mac="sender_mac"),
     ),
+    "dcerpc": IdentityRule(  # C706 §12.6.4: the interfaces a client proposes in bind/alter_context and those a
+        # server accepts in bind_ack/alter_context_resp (dissect/dcerpc.py): a host answering DRSUAPI is a DC
+        by_kind=(("bind", "requested_interfaces"), ("alter_context", "requested_interfaces"),
+                 ("bind_ack", "accepted_interfaces"), ("alter_context_resp", "accepted_interfaces")),
+    ),
     "dicom": IdentityRule(  # DICOM PS3.8 §9.3.2-3 association items, PS3.7 §E.1 command names; never data sets
         attributes=("implementation_class_uid", "implementation_version", "ae_title"),
         # the SOP classes a requestor (SCU) proposes and an acceptor (SCP) accepts give its role; commands too
