@@ -64,3 +64,47 @@ def test_dashboard_counts(store: Store) -> None:
     assert d["facets"]["vendor"]["values"] and d["facets"]["vendor"]["source"] in ("column", "attributes")
     assert d["protocols"]["modbus"] >= 3
     assert 1 <= sum(x["count"] for x in d["alerts_per_day"]) <= sum(open_alerts(store).values())
+
+
+def test_the_overview_counts_every_device_once_by_group_with_the_traffic_between_groups(store: Store) -> None:
+    with store.session() as session:
+        full = views.network_map(session)
+        overview = views.map_groups(session)
+    assert overview["devices"] == total_devices(store)  # nothing left out, whatever the map's bound
+    inventory = [g for g in overview["nodes"] if g["devices"]]
+    assert {g["id"] for g in inventory} == set(full["groups"])
+    for g in inventory:  # each group's count is its members on the full map, by category too
+        members = [n for n in full["nodes"] if n["group"] == g["id"]]
+        assert g["devices"] == len(members) == sum(g["categories"].values())
+    ids = {g["id"] for g in overview["nodes"]}
+    assert overview["edges"] and all(e["source"] in ids and e["target"] in ids for e in overview["edges"])
+    assert all(e["source"] < e["target"] for e in overview["edges"])  # one edge per pair of groups
+    # the map's conversations between two groups are within the overview's edge between them
+    by_group = {n["id"]: n["group"] for n in full["nodes"]}
+    crossing = {tuple(sorted((by_group[e["source"]], by_group[e["target"]]))) for e in full["edges"]
+                if by_group[e["source"]] != by_group[e["target"]]}
+    assert crossing and crossing <= {(e["source"], e["target"]) for e in overview["edges"]}
+    assert all(0 <= g["x"] <= overview["width"] and 0 <= g["y"] <= overview["height"] for g in overview["nodes"])
+
+
+def test_one_group_is_drawn_with_the_groups_it_talks_to(store: Store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    with store.session() as session:
+        full = views.network_map(session)
+    sizes = Counter(n["group"] for n in full["nodes"])
+    group, size = sizes.most_common(1)[0]
+    monkeypatch.setattr(views, "MAX_MAP_NODES", 10)  # the whole map is cut to 10, one group is not
+    with store.session() as session:
+        assert views.network_map(session)["truncated"]
+        one = views.network_map(session, group=group)
+    devices = [n for n in one["nodes"] if n["kind"] == "device"]
+    assert all(n["group"] == group for n in devices) and one["group"] == group
+    assert len(devices) == min(size, 10) and one["truncated"] == (size > 10)
+    peers = [n for n in one["nodes"] if n["kind"] == "group"]
+    assert peers and all(p["id"] == f"group:{p['group']}" and p["group"] != group for p in peers)
+    ids = {n["id"] for n in one["nodes"]}
+    assert one["edges"] and all(e["source"] in ids and e["target"] in ids for e in one["edges"])
+    # a device's traffic to another group ends on that group's node
+    kinds = {n["id"]: n["kind"] for n in one["nodes"]}
+    assert any({kinds[e["source"]], kinds[e["target"]]} == {"device", "group"} for e in one["edges"])
+    with store.session() as session:
+        assert views.network_map(session, group="subnet 203.0.113.0/24")["nodes"] == []  # no such group

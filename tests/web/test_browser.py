@@ -197,3 +197,42 @@ def test_the_acknowledgement_was_stored_and_audited(console: Server, page, store
         actions = list(session.scalars(select(AuditRow.action).where(AuditRow.actor == "admin")))
     assert "alert.acknowledge" in actions
 
+
+
+def test_a_network_too_large_for_one_map_opens_on_its_groups(  # type: ignore[no-untyped-def]
+        console: Server, page, store: Store, monkeypatch) -> None:
+    """More devices than one map draws: the map shows the groups (each a node with its device count), a tap
+    opens one group's devices with the groups they talk to, the back button returns to the groups."""
+    from playwright.sync_api import expect
+
+    from iotwarden.api import views
+
+    monkeypatch.setattr(views, "MAX_MAP_NODES", 8)  # the demo network's 37 devices are now "too many"
+    page.goto(f"{console.url}/login?next=/map")
+    page.fill("#username", "viewer")
+    page.fill("#password", PASSWORDS["viewer"])
+    page.click("#login")
+    box = page.locator("#map")
+    expect(box).to_have_attribute("data-ready", "true")
+    expect(box).to_have_attribute("data-view", "overview")
+    with store.session() as session:
+        overview = views.map_groups(session)
+    expect(page.locator("#map-summary")).to_contain_text(f"{overview['devices']} devices in")
+    drawn = page.evaluate("window.iotwardenMap.nodes().map(n => [n.id(), n.data('devices')])")
+    assert sorted(drawn) == sorted([g["id"], g["devices"]] for g in overview["nodes"])
+    shot(page, "05-map-overview")
+
+    biggest = max(overview["nodes"], key=lambda g: g["devices"])
+    page.evaluate("id => window.iotwardenMap.getElementById(id).emit('tap')", biggest["id"])
+    expect(box).to_have_attribute("data-view", "group")
+    expect(box).to_have_attribute("data-ready", "true")
+    assert "group=" in page.url
+    devices = page.evaluate("window.iotwardenMap.nodes(':childless').filter(n => !n.hasClass('peer')).length")
+    assert devices == min(biggest["devices"], 8)
+    assert page.evaluate("window.iotwardenMap.nodes('.peer').length") > 0  # the groups it talks to
+    expect(page.locator("#map-summary")).to_contain_text(biggest["id"])
+    shot(page, "06-map-group")
+
+    page.go_back()
+    expect(box).to_have_attribute("data-view", "overview")
+    expect(box).to_have_attribute("data-ready", "true")

@@ -10,7 +10,7 @@ from collections import defaultdict
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, or_, select
+from sqlalchemy import Integer, String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from iotwarden.api import devicequery as dq
@@ -29,6 +29,7 @@ MAX_TIMELINE = 200  # events on a device's timeline
 MAX_MAP_NODES = 300  # devices drawn on the map (the busiest ones)
 MAX_MAP_EDGES = 1500  # conversations drawn between them (the largest ones)
 MAP_WIDTH, MAP_HEIGHT = 1000.0, 620.0  # the canvas the node positions are given on
+INNER_SCALE, RING_RADIUS = 0.6, 0.9  # one group's map: its devices in the middle 60%, other groups on a ring
 DASHBOARD_DAYS = 30  # days of findings and alerts on the dashboard chart
 DAY = 86400.0
 
@@ -147,14 +148,18 @@ def _group_of(row: DeviceRow, derived: dq.Derived | None) -> str:
     return f"zone {zone}" if zone else subnet_group(row.ips)
 
 
-def network_map(session: Session, flt: dq.DeviceFilter | None = None,
-                derived: dq.Derived | None = None) -> dict[str, Any]:
-    """Devices (the busiest :data:`MAX_MAP_NODES`), their groups (zones under the saved policy, else
-    subnets), and who talks to whom."""
-    conds = dq.where(flt, session.get_bind().dialect.name, derived) if flt else []
-    rows = list(session.scalars(select(DeviceRow).where(*conds).order_by(DeviceRow.bytes.desc(), DeviceRow.id)
-                                .limit(MAX_MAP_NODES)))
-    keys = {r.key for r in rows}
+def _subnet_prefilter(group: str) -> Any:
+    """A cheap SQL test a device of map group ``group`` passes (an address of the subnet in its list); the
+    exact test is :func:`_group_of`. True (no test) for zones and the other groups."""
+    name = group.removeprefix("subnet ")
+    if name == group or ":" in name or not name.endswith(".0/24"):
+        return None
+    prefix = name.removesuffix("0/24")
+    return cast(DeviceRow.ips, String).like(f'%"{prefix}%')
+
+
+def _owners(session: Session, rows: list[DeviceRow]) -> dict[str, str]:
+    """Address -> device key, for ``rows``: the addresses on each row, then its address history."""
     owner: dict[str, str] = {}
     for r in rows:
         for ip in r.ips:
@@ -164,21 +169,71 @@ def network_map(session: Session, flt: dq.DeviceFilter | None = None,
         for key, ip in session.execute(select(DeviceIpRow.device_key, DeviceIpRow.ip)
                                        .where(DeviceIpRow.device_key.in_(chunk))):
             owner.setdefault(ip, key)
-    groups = sorted({_group_of(r, derived) for r in rows})
-    facts = derived_facets(session, rows, derived)
-    nodes = [{"id": r.key, "label": (r.hostnames[0] if r.hostnames else (r.ips[0] if r.ips else r.key)),
-              "group": _group_of(r, derived), "ips": list(r.ips), "bytes": r.bytes,
-              "facets": facets_of(r, facts[r.key])} for r in rows]
-    edges: dict[tuple[str, str], dict[str, Any]] = {}
-    ips = list(owner)
+    return owner
+
+
+def _conversations(session: Session, ips: list[str]) -> Any:
+    """(a_ip, b_ip, flows, bytes) of the stored flows, largest first; those touching ``ips`` when that
+    list is short enough for an IN (...) under SQLite's parameter limit, else every pair."""
     stmt = (select(FlowRow.a_ip, FlowRow.b_ip, func.count(), func.sum(FlowRow.bytes_ab + FlowRow.bytes_ba))
             .group_by(FlowRow.a_ip, FlowRow.b_ip)
             .order_by(func.sum(FlowRow.bytes_ab + FlowRow.bytes_ba).desc()))
-    if len(ips) <= 900:  # keep the IN list under SQLite's parameter limit; else scan all pairs
+    if ips and len(ips) <= 900:
         stmt = stmt.where(or_(FlowRow.a_ip.in_(ips), FlowRow.b_ip.in_(ips)))
-    for a_ip, b_ip, n, nbytes in session.execute(stmt):
+    return session.execute(stmt)
+
+
+def _magnitude(nbytes: int) -> float:
+    """An edge's layout weight: its order of magnitude (a live site's byte counts move all the time, its
+    layout need not)."""
+    return float(10 ** round(math.log10(nbytes + 1)))
+
+
+def network_map(session: Session, flt: dq.DeviceFilter | None = None,
+                derived: dq.Derived | None = None, *, group: str | None = None) -> dict[str, Any]:
+    """Devices (the busiest :data:`MAX_MAP_NODES`), their groups (zones under the saved policy, else
+    subnets), and who talks to whom. With ``group`` (a name :func:`map_groups` lists): that group's
+    devices only, and the other groups they talk to as one node each (``kind`` "group")."""
+    conds = dq.where(flt, session.get_bind().dialect.name, derived) if flt else []
+    stmt = select(DeviceRow).where(*conds).order_by(DeviceRow.bytes.desc(), DeviceRow.id)
+    if group is None:
+        rows = list(session.scalars(stmt.limit(MAX_MAP_NODES)))
+        truncated = len(rows) >= MAX_MAP_NODES
+    else:
+        pre = _subnet_prefilter(group)
+        rows, truncated = [], False
+        for r in session.scalars(stmt if pre is None else stmt.where(pre)):
+            if _group_of(r, derived) != group:
+                continue
+            if len(rows) >= MAX_MAP_NODES:
+                truncated = True
+                break
+            rows.append(r)
+    keys = {r.key for r in rows}
+    owner = _owners(session, rows)
+    groups = sorted({_group_of(r, derived) for r in rows})
+    facts = derived_facets(session, rows, derived)
+    nodes: list[dict[str, Any]] = [
+             {"id": r.key, "label": (r.hostnames[0] if r.hostnames else (r.ips[0] if r.ips else r.key)),
+              "group": _group_of(r, derived), "ips": list(r.ips), "bytes": r.bytes, "kind": "device",
+              "facets": facets_of(r, facts[r.key])} for r in rows]
+    edges: dict[tuple[str, str], dict[str, Any]] = {}
+    peers: dict[str, dict[str, Any]] = {}  # with ``group``: the other groups its devices talk to
+    peer_group = _peer_groups(session, derived) if group is not None else None
+    for a_ip, b_ip, n, nbytes in _conversations(session, list(owner)):
         a, b = owner.get(a_ip), owner.get(b_ip)
-        if a is None or b is None or a == b or a not in keys or b not in keys:
+        if peer_group is not None and (a is None) != (b is None):  # one end in the group, the other not
+            inside, other_ip = (a, b_ip) if a is not None else (b, a_ip)
+            name = peer_group(other_ip)
+            if inside is None or name == group:
+                continue
+            node_id = f"group:{name}"
+            peer = peers.setdefault(node_id, {"id": node_id, "label": name, "group": name, "ips": [], "bytes": 0,
+                                              "kind": "group", "facets": {}})
+            peer["bytes"] += int(nbytes or 0)
+            a, b = inside, node_id
+        if a is None or b is None or a == b or (a not in keys and a not in peers) or (
+                b not in keys and b not in peers):
             continue
         pair = (a, b) if a < b else (b, a)
         edge = edges.setdefault(pair, {"source": pair[0], "target": pair[1], "flows": 0, "bytes": 0})
@@ -187,17 +242,104 @@ def network_map(session: Session, flt: dq.DeviceFilter | None = None,
         if len(edges) >= MAX_MAP_EDGES:
             break
     drawn = list(edges.values())
-    # weights by order of magnitude: a live site's byte counts move all the time, its layout need not
-    weights = tuple((e["source"], e["target"], float(10 ** round(math.log10(e["bytes"] + 1)))) for e in drawn)
+    weights = tuple((e["source"], e["target"], _magnitude(e["bytes"])) for e in drawn)
     for node, (x, y) in zip(nodes, _positions(tuple(n["id"] for n in nodes), tuple(n["group"] for n in nodes),
                                               weights), strict=True):
         node["x"], node["y"] = x, y
+    if peers:  # one group's devices in the middle, the groups they talk to around them
+        _surround(nodes, sorted(peers.values(), key=lambda p: p["id"]))
+        nodes += sorted(peers.values(), key=lambda p: p["id"])
+        groups = sorted(set(groups) | {p["group"] for p in peers.values()})
     return {"groups": groups, "nodes": nodes, "edges": drawn, "width": MAP_WIDTH, "height": MAP_HEIGHT,
-            "truncated": len(rows) >= MAX_MAP_NODES, "policy": derived.zones.policy if derived is not None else None}
+            "truncated": truncated, "group": group,
+            "policy": derived.zones.policy if derived is not None else None}
+
+
+def _surround(inner: list[dict[str, Any]], ring: list[dict[str, Any]]) -> None:
+    """Shrink ``inner``'s positions to the middle of the canvas and place ``ring`` evenly on an ellipse
+    around them (from the top, clockwise), so no other group's node lands among the group's devices."""
+    cx, cy = MAP_WIDTH / 2, MAP_HEIGHT / 2
+    for node in inner:
+        node["x"] = round(cx + (node["x"] - cx) * INNER_SCALE, 1)
+        node["y"] = round(cy + (node["y"] - cy) * INNER_SCALE, 1)
+    for i, node in enumerate(ring):
+        angle = 2 * math.pi * i / len(ring) - math.pi / 2
+        node["x"] = round(cx + RING_RADIUS * cx * math.cos(angle), 1)
+        node["y"] = round(cy + RING_RADIUS * cy * math.sin(angle), 1)
+
+
+def _peer_groups(session: Session, derived: dq.Derived | None) -> Any:
+    """Address -> map group of any stored device that held it (else of the address itself), for the
+    peers of a group's devices; a local address is looked up once and remembered (an internet address is
+    "outside the site" without a look-up: an internet host is hardly ever a device with a zone)."""
+    seen: dict[str, str] = {}
+
+    def group_of(ip: str) -> str:
+        if ip not in seen:
+            own = subnet_group([ip])
+            if own == "outside the site" and (derived is None or derived.zones.policy is None):
+                seen[ip] = own
+                return own
+            key = session.scalar(select(DeviceIpRow.device_key).where(DeviceIpRow.ip == ip).limit(1))
+            row = session.scalar(select(DeviceRow).where(DeviceRow.key == key)) if key is not None else None
+            seen[ip] = _group_of(row, derived) if row is not None else subnet_group([ip])
+        return seen[ip]
+
+    return group_of
+
+
+def map_groups(session: Session, flt: dq.DeviceFilter | None = None,
+               derived: dq.Derived | None = None) -> dict[str, Any]:
+    """The map of a network too large to draw device by device: each group (zone under the saved policy,
+    else subnet) one node with its devices counted by category, and the traffic between groups. Every
+    device the filter keeps is counted, none left out."""
+    conds = dq.where(flt, session.get_bind().dialect.name, derived) if flt else []
+    members: dict[str, dict[str, Any]] = {}
+    owner: dict[str, str] = {}  # address -> group
+    key_group: dict[str, str] = {}
+    stmt = select(DeviceRow).where(*conds).order_by(DeviceRow.id)
+    for r in session.scalars(stmt.execution_options(yield_per=1000)):
+        name = _group_of(r, derived)
+        key_group[r.key] = name
+        g = members.setdefault(name, {"id": name, "label": name, "devices": 0, "bytes": 0,
+                                      "categories": defaultdict(int)})
+        g["devices"] += 1
+        g["bytes"] += int(r.bytes or 0)
+        g["categories"][r.category or "unknown"] += 1
+        for ip in r.ips:
+            owner.setdefault(ip, name)
+    for key, ip in session.execute(select(DeviceIpRow.device_key, DeviceIpRow.ip)):
+        if key in key_group:
+            owner.setdefault(ip, key_group[key])
+    edges: dict[tuple[str, str], dict[str, Any]] = {}
+    for a_ip, b_ip, n, nbytes in _conversations(session, []):
+        a, b = owner.get(a_ip), owner.get(b_ip)
+        if a is None and b is None:
+            continue
+        a = a or subnet_group([a_ip])  # a peer outside the inventory: its own subnet, or the internet
+        b = b or subnet_group([b_ip])
+        if a == b:
+            continue
+        for name in (a, b):
+            members.setdefault(name, {"id": name, "label": name, "devices": 0, "bytes": 0,
+                                      "categories": defaultdict(int)})
+        pair = (a, b) if a < b else (b, a)
+        edge = edges.setdefault(pair, {"source": pair[0], "target": pair[1], "flows": 0, "bytes": 0})
+        edge["flows"] += int(n)
+        edge["bytes"] += int(nbytes or 0)
+        if len(edges) >= MAX_MAP_EDGES:
+            break
+    nodes = [dict(members[name], categories=dict(members[name]["categories"])) for name in sorted(members)]
+    drawn = list(edges.values())
+    weights = tuple((e["source"], e["target"], _magnitude(e["bytes"])) for e in drawn)
+    for node, (x, y) in zip(nodes, _positions(tuple(n["id"] for n in nodes), None, weights), strict=True):
+        node["x"], node["y"] = x, y
+    return {"nodes": nodes, "edges": drawn, "devices": sum(g["devices"] for g in nodes), "width": MAP_WIDTH,
+            "height": MAP_HEIGHT, "policy": derived.zones.policy if derived is not None else None}
 
 
 @lru_cache(maxsize=8)
-def _positions(ids: tuple[str, ...], groups: tuple[str, ...],
+def _positions(ids: tuple[str, ...], groups: tuple[str, ...] | None,
                edges: tuple[tuple[str, str, float], ...]) -> list[tuple[float, float]]:
     """Where the console draws each node: the report's grouped layout (report/layout.py), so a subnet or zone
     is one cluster, deterministic for the same map; the last few maps are kept (each costs O(n^2) steps)."""

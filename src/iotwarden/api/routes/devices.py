@@ -123,12 +123,24 @@ def flows(request: Request, device: Annotated[str | None, Query(max_length=300)]
 
 
 @router.get("/map", dependencies=[READ])
-def network_map(request: Request, flt: dq.DeviceFilter = FILTER) -> dict[str, Any]:
+def network_map(request: Request, flt: dq.DeviceFilter = FILTER,
+                group: Annotated[str | None, Query(max_length=200, description=(
+                    "one group of /map/groups (a zone or subnet): its devices, and the groups they talk to"))] = None,
+                ) -> dict[str, Any]:
     """Nodes (devices), groups (zones under the last saved policy, else subnets) and edges (who talks
-    to whom) for the map."""
+    to whom) for the map; the busiest devices when there are more than it draws (``truncated``)."""
     ctx = context(request)
     with ctx.store.session() as session:
-        return views.network_map(session, flt, ctx.derived(session, risk=bool(flt.risk)))
+        return views.network_map(session, flt, ctx.derived(session, risk=bool(flt.risk)), group=group)
+
+
+@router.get("/map/groups", dependencies=[READ])
+def map_groups(request: Request, flt: dq.DeviceFilter = FILTER) -> dict[str, Any]:
+    """The overview of a network too large to draw device by device: one node per group (zone or subnet)
+    with its devices counted by category, and the traffic between groups."""
+    ctx = context(request)
+    with ctx.store.session() as session:
+        return views.map_groups(session, flt, ctx.derived(session, risk=bool(flt.risk)))
 
 
 @router.get("/dashboard", dependencies=[READ])
