@@ -84,8 +84,10 @@ def test_each_bad_input_is_one_line_on_stderr_and_exit_code_2(capsys: pytest.Cap
     else:
         needs_engine()
         path = _truncated(tmp_path)
-    code, _, err = run(capsys, "analyze", str(path), "--db", db)
+    code, out, err = run(capsys, "analyze", str(path), "--db", db)
     assert code == 2
+    if case in ("missing", "empty", "text"):  # nothing read: the files table, no empty inventory or hints after it
+        assert "failed" in out and "Devices (0)" not in out and "next:" not in out
     (line,) = error_lines(err)
     assert str(path) in line
     if case == "missing":  # nothing was opened: no count of packets read

@@ -183,6 +183,8 @@ def run_analysis(paths: list[Path], store: Store, fmt: Format, out: Path | None,
 
     def render(console: Console) -> None:
         console.print(_files_table(report))
+        if not report.devices and report.files and all(f.status == "failed" for f in report.files):
+            return  # nothing could be read: the errors say why, an empty inventory and hints would only add noise
         console.print(device_table([d.to_dict() for d in report.devices]))
         console.print(run_summary(report), markup=False, highlight=False)
 
