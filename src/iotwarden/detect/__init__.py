@@ -21,6 +21,7 @@ DETECTORS: tuple[str, ...] = (
     "iotwarden.detect.bruteforce:BruteForceDetector",
     "iotwarden.detect.sip_recon:SipReconDetector",
     "iotwarden.detect.lateral:LateralDetector",
+    "iotwarden.detect.remote_exec:RemoteExecDetector",
     "iotwarden.detect.beacon:BeaconDetector",
     "iotwarden.detect.c2_retry:CallbackDetector",
     "iotwarden.detect.c2_session:SessionDetector",

@@ -1,0 +1,173 @@
+"""Remote execution and DCSync over DCE/RPC, from the calls dissect/dcerpc.py (or Zeek's dce_rpc.log, through
+sources/zeek_dcerpc.py) names by interface and operation.
+
+Ids:
+
+* ``detect.lateral.remote_exec``: a client asks another host to run something. svcctl ``CreateServiceW``/``A``
+  or ``StartServiceW``/``A`` ([MS-SCMR] §3.1.4: PsExec, impacket psexec and smbexec install and start a service;
+  ATT&CK T1569.002 Service Execution, over T1021.002 SMB/Windows Admin Shares), atsvc ``NetrJobAdd`` or
+  ITaskSchedulerService ``SchRpcRegisterTask``/``SchRpcRun`` ([MS-TSCH] §3.2.5: atexec; T1053.005 Scheduled
+  Task), IWbemServices ``ExecMethod``/``ExecMethodAsync`` ([MS-WMI] §3.1.4.3: wmiexec's Win32_Process.Create;
+  T1047). From any host: severity ``critical`` from an IoT/OT/building/medical device, ``high`` from a host the
+  classifier has not placed, ``medium`` from an IT host (administrators do this, attackers too). One alert per
+  source, target and technique within ``realert_s``.
+* ``detect.lateral.dcsync``: ``DRSGetNCChanges`` ([MS-DRSR] §4.1.10, opnum 3) asked by a host not known as a
+  domain controller: a DC replicating is normal, anyone else pulling the directory's secrets is DCSync
+  (mimikatz lsadump::dcsync, impacket secretsdump; T1003.006). A host is known as a DC when the classifier
+  typed it ``domain_controller`` or it was seen accepting a DRSUAPI bind (remembered, :data:`MAX_DCS`). Replication
+  partners pull from each other, so a request from a host not (yet) known waits ``wait_s`` of capture time for
+  that proof (at most :data:`MAX_WAITING` requests), then raises the alert (``critical``).
+
+Endpoint-mapper lookups, binds alone and every other operation raise nothing.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import ClassVar
+
+from iotwarden.detect.base import (
+    DURATION,
+    ENTRIES,
+    IOT_CATEGORIES,
+    IT_CATEGORIES,
+    Detector,
+    Options,
+    Range,
+    category,
+    subject_key,
+    text,
+)
+from iotwarden.hooks import Context
+from iotwarden.model import Observation
+from iotwarden.model.finding import Severity
+
+REMOTE_EXEC, DCSYNC = "detect.lateral.remote_exec", "detect.lateral.dcsync"
+DC_TYPE = "domain_controller"  # kb taxonomy; rules/dcerpc.yaml types a host accepting DRSUAPI so
+DRSUAPI = "drsuapi"
+# (interface, operation) in lower case (Zeek and the dissector share the names) -> technique, ATT&CK ids
+TECHNIQUES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
+    **{("svcctl", op): ("service", ("T1569.002", "T1021.002"))
+       for op in ("createservicew", "createservicea", "startservicew", "startservicea")},
+    ("atsvc", "netrjobadd"): ("scheduled_task", ("T1053.005",)),
+    ("itaskschedulerservice", "schrpcregistertask"): ("scheduled_task", ("T1053.005",)),
+    ("itaskschedulerservice", "schrpcrun"): ("scheduled_task", ("T1053.005",)),
+    ("iwbemservices", "execmethod"): ("wmi", ("T1047",)),
+    ("iwbemservices", "execmethodasync"): ("wmi", ("T1047",)),
+}
+GET_NC_CHANGES = "drsgetncchanges"
+MAX_DCS = 4096  # addresses seen accepting DRSUAPI binds
+# DRSGetNCChanges requests waiting for their source to prove itself a DC; past it the oldest are judged
+MAX_WAITING = 10_000
+
+
+@dataclass(frozen=True)
+class RemoteExecOptions(Options):
+    realert_s: float = 1800.0  # one alert per source, target and technique within this long (under the pipeline's hour)
+    wait_s: float = 900.0  # capture seconds a replication request waits for its source to show itself a DC
+    max_pairs: int = 10_000  # (source, target, technique) alerts remembered
+    bounds: ClassVar[dict[str, Range]] = {"realert_s": DURATION, "wait_s": DURATION, "max_pairs": ENTRIES}
+
+
+def _name(value: object) -> str:
+    found = text(value)
+    return found.lower() if found else ""
+
+
+class RemoteExecDetector(Detector):
+    observes = frozenset({"dcerpc"})  # the manager calls on_observation only for these (hooks.py)
+    name: ClassVar[str] = "detect.remote_exec"
+    ids: ClassVar[tuple[str, ...]] = (REMOTE_EXEC, DCSYNC)
+    defaults: ClassVar[Options] = RemoteExecOptions()
+
+    def __init__(self, options: dict[str, object] | None = None) -> None:
+        super().__init__(options)
+        self._dcs: OrderedDict[str, None] = OrderedDict()
+        self._waiting: deque[Observation] = deque()
+        self._alerted: OrderedDict[tuple[str, str, str], float] = OrderedDict()
+
+    def on_observation(self, ctx: Context, obs: Observation) -> None:
+        if obs.proto != "dcerpc":
+            return
+        self._release(ctx, obs.ts)  # requests whose wait is over are judged before this one is read
+        if obs.kind in ("bind_ack", "alter_context_resp"):
+            accepted = obs.fields.get("accepted_interfaces")
+            if isinstance(accepted, list) and DRSUAPI in accepted and obs.src_ip:
+                self._dcs[obs.src_ip] = None
+                self._dcs.move_to_end(obs.src_ip)
+                if len(self._dcs) > MAX_DCS:
+                    self._dcs.popitem(last=False)
+            return
+        if obs.kind != "request":
+            return
+        interface, operation = _name(obs.fields.get("interface")), _name(obs.fields.get("operation"))
+        technique = TECHNIQUES.get((interface, operation))
+        if technique is not None:
+            self._remote_exec(ctx, obs, technique)
+        elif interface == DRSUAPI and operation == GET_NC_CHANGES and not self._is_dc(ctx, obs):
+            self._waiting.append(obs)
+            if len(self._waiting) > MAX_WAITING:
+                self._judge(ctx, self._waiting.popleft())
+
+    def on_tick(self, ctx: Context, ts: float) -> None:
+        super().on_tick(ctx, ts)
+        self._release(ctx, ts)
+
+    def _release(self, ctx: Context, now: float) -> None:
+        while self._waiting and self._waiting[0].ts + self.options.wait_s < now:
+            self._judge(ctx, self._waiting.popleft())
+
+    def done(self, ctx: Context) -> None:
+        super().done(ctx)
+        while self._waiting:
+            self._judge(ctx, self._waiting.popleft())
+
+    def _is_dc(self, ctx: Context, obs: Observation) -> bool:
+        if obs.src_ip in self._dcs:
+            return True
+        dev = ctx.devices.get(subject_key(ctx, obs.src_mac, obs.src_ip))
+        return dev is not None and (dev.device_type == DC_TYPE
+                                    or DRSUAPI in dev.attributes.get("dcerpc.accepted_interfaces", ()))
+
+    def _again(self, key: tuple[str, str, str], ts: float) -> bool:
+        """Whether this (source, target, technique) was alerted within ``realert_s``; remembers it if not."""
+        last = self._alerted.get(key)
+        if last is not None and ts - last < self.options.realert_s:
+            return True
+        self._alerted[key] = ts
+        self._alerted.move_to_end(key)
+        if len(self._alerted) > self.options.max_pairs:
+            self._alerted.popitem(last=False)
+        return False
+
+    def _remote_exec(self, ctx: Context, obs: Observation, technique: tuple[str, tuple[str, ...]]) -> None:
+        kind, mitre = technique
+        src, dst = obs.src_ip or "", obs.dst_ip or ""
+        if self._again((src, dst, kind), obs.ts):
+            return
+        subject = subject_key(ctx, obs.src_mac, obs.src_ip)
+        src_cat = category(ctx, subject)
+        severity: Severity = "critical" if src_cat in IOT_CATEGORIES else "medium" if src_cat in IT_CATEGORIES \
+            else "high"
+        where = "IoT/OT device" if src_cat in IOT_CATEGORIES else "IT host" if src_cat in IT_CATEGORIES else "host"
+        operation = text(obs.fields.get("operation"))
+        self.raise_alert(ctx, REMOTE_EXEC, title=f"Remote execution ({kind.replace('_', ' ')}, {operation}) from "
+                         f"{where} {src} on {dst}", severity=severity, subject=subject, ts=obs.ts,
+                         key=f"{dst}:{kind}", mitre=mitre, src_ip=obs.src_ip, dst_ip=obs.dst_ip,
+                         evidence={"technique": kind, "interface": text(obs.fields.get("interface")),
+                                   "operation": operation, "category": src_cat}, observations=[obs])
+
+    def _judge(self, ctx: Context, obs: Observation) -> None:
+        """A DRSGetNCChanges whose wait is over: DCSync unless its source showed itself a DC meanwhile."""
+        if self._is_dc(ctx, obs):
+            return
+        src, dst = obs.src_ip or "", obs.dst_ip or ""
+        if self._again((src, dst, "dcsync"), obs.ts):
+            return
+        subject = subject_key(ctx, obs.src_mac, obs.src_ip)
+        self.raise_alert(ctx, DCSYNC, title=f"DCSync: {src}, not a domain controller, replicated the directory "
+                         f"from {dst}", severity="critical", subject=subject, ts=obs.ts, key=dst,
+                         mitre=("T1003.006",), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
+                         evidence={"operation": text(obs.fields.get("operation")),
+                                   "category": category(ctx, subject)}, observations=[obs])

@@ -1,0 +1,154 @@
+"""Remote execution (service, task, WMI) and DCSync over DCE/RPC: from the dissector's observations, with the
+source's category setting the severity, and end to end from a capture of hand-built PDUs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from iotwarden.addons import AddonManager
+from iotwarden.detect.pipeline import AlertPipeline
+from iotwarden.detect.remote_exec import DCSYNC, MAX_WAITING, REMOTE_EXEC, RemoteExecDetector
+from iotwarden.hooks import Context
+from iotwarden.model import Device, Observation
+from iotwarden.model.alert import Alert
+from iotwarden.model.device import Conclusion
+from tests.detect.runner import detect
+from tests.dissect.dcerpc_pdus import (
+    DRSUAPI,
+    EPM,
+    SVCCTL,
+    bind,
+    bind_ack,
+    mac_of,
+    request,
+    response,
+    write_sessions,
+)
+
+CAMERA, WORKSTATION, DC1, DC2, SERVER = "10.2.0.30", "10.2.0.50", "10.2.0.10", "10.2.0.11", "10.2.0.20"
+
+
+def _obs(ts: float, src: str, dst: str, kind: str, **fields: Any) -> Observation:
+    return Observation(ts=ts, proto="dcerpc", kind=kind, src_ip=src, dst_ip=dst, src_mac=mac_of(src),
+                       dst_mac=mac_of(dst), src_port=50000, dst_port=49667, fields=fields)
+
+
+def _call(ts: float, src: str, dst: str, interface: str, operation: str) -> Observation:
+    return _obs(ts, src, dst, "request", interface=interface, operation=operation, opnum=0)
+
+
+def _run(observations: list[Observation], categories: dict[str, str] | None = None,
+         types: dict[str, str] | None = None, **options: Any) -> list[Alert]:
+    ctx = Context()
+    for ip, value in (categories or {}).items():
+        dev = ctx.devices.setdefault(f"mac:{mac_of(ip)}", Device(key=f"mac:{mac_of(ip)}", first_seen=0.0,
+                                                                  last_seen=0.0, mac=mac_of(ip), ips={ip}))
+        dev.classification["category"] = Conclusion(value, 0.9)
+    for ip, value in (types or {}).items():
+        dev = ctx.devices.setdefault(f"mac:{mac_of(ip)}", Device(key=f"mac:{mac_of(ip)}", first_seen=0.0,
+                                                                  last_seen=0.0, mac=mac_of(ip), ips={ip}))
+        dev.classification["device_type"] = Conclusion(value, 0.9)
+    addons = AddonManager(ctx, [RemoteExecDetector(options or None), AlertPipeline()])
+    addons.observations(observations)
+    addons.tick(max(o.ts for o in observations))
+    addons.done()
+    assert not ctx.stats.analyzer_errors, ctx.stats.analyzer_errors
+    return list(ctx.alerts)
+
+
+@pytest.mark.parametrize(("category", "severity"), [("iot", "critical"), ("ot", "critical"), (None, "high"),
+                                                    ("it", "medium")])
+def test_service_creation_is_remote_execution_rated_by_its_source(category: str | None, severity: str) -> None:
+    alerts = _run([_call(10.0, CAMERA, SERVER, "svcctl", "CreateServiceW"),
+                   _call(10.1, CAMERA, SERVER, "svcctl", "StartServiceW")],
+                  {CAMERA: category} if category else None)
+    assert [(a.id, a.severity, a.src_ip, a.dst_ip) for a in alerts] == [(REMOTE_EXEC, severity, CAMERA, SERVER)]
+    assert alerts[0].mitre == ["T1569.002", "T1021.002"]
+    assert alerts[0].subject == f"mac:{mac_of(CAMERA)}"
+
+
+@pytest.mark.parametrize(("interface", "operation", "technique"), [
+    ("atsvc", "NetrJobAdd", "T1053.005"), ("ITaskSchedulerService", "SchRpcRegisterTask", "T1053.005"),
+    ("IWbemServices", "ExecMethod", "T1047"), ("svcctl", "CreateServiceA", "T1569.002")])
+def test_tasks_and_wmi_methods_are_remote_execution_too(interface: str, operation: str, technique: str) -> None:
+    alerts = _run([_call(10.0, WORKSTATION, SERVER, interface, operation)])
+    assert [a.id for a in alerts] == [REMOTE_EXEC] and technique in alerts[0].mitre
+
+
+def test_lookups_and_other_operations_raise_nothing() -> None:
+    obs = [_obs(10.0, WORKSTATION, SERVER, "bind", requested_interfaces=["epmapper"]),
+           _call(10.1, WORKSTATION, SERVER, "epmapper", "ept_map"),
+           _call(10.2, WORKSTATION, SERVER, "svcctl", "OpenSCManagerW"),
+           _call(10.3, WORKSTATION, SERVER, "winreg", "BaseRegOpenKey"),
+           _obs(10.4, WORKSTATION, SERVER, "request", interface=None, operation=None, opnum=12)]
+    assert _run(obs) == []
+
+
+def test_dcsync_from_a_workstation() -> None:
+    alerts = _run([_obs(10.0, DC1, WORKSTATION, "bind_ack", accepted_interfaces=["drsuapi"]),
+                   _call(11.0, WORKSTATION, DC1, "drsuapi", "DRSGetNCChanges")])
+    assert [(a.id, a.severity, a.src_ip, a.dst_ip, a.mitre) for a in alerts] == [
+        (DCSYNC, "critical", WORKSTATION, DC1, ["T1003.006"])]
+
+
+def test_dc_to_dc_replication_is_no_dcsync_whichever_partner_pulls_first() -> None:
+    # DC2 pulls from DC1 before anything showed DC2 serving DRSUAPI; DC1 then pulls from DC2, answered
+    obs = [_obs(10.0, DC1, DC2, "bind_ack", accepted_interfaces=["drsuapi"]),
+           _call(10.1, DC2, DC1, "drsuapi", "DRSGetNCChanges"),
+           _obs(300.0, DC2, DC1, "bind_ack", accepted_interfaces=["drsuapi"]),
+           _call(300.1, DC1, DC2, "drsuapi", "DRSGetNCChanges")]
+    assert _run(obs) == []
+    # a host the classifier typed a DC needs no such proof
+    assert _run([_call(10.0, DC2, DC1, "drsuapi", "DRSGetNCChanges")], types={DC2: "domain_controller"}) == []
+
+
+def test_a_request_waits_at_most_wait_s_for_its_source_to_show_itself_a_dc() -> None:
+    obs = [_call(10.0, WORKSTATION, DC1, "drsuapi", "DRSGetNCChanges"),
+           _obs(2000.0, WORKSTATION, DC1, "bind_ack", accepted_interfaces=["drsuapi"])]
+    late = _run(obs, wait_s=900.0)
+    assert [a.id for a in late] == [DCSYNC]  # judged at the tick past its wait, before the late proof
+
+
+def test_waiting_requests_are_bounded() -> None:
+    obs = [_call(10.0 + i * 1e-4, f"10.3.{i // 250}.{i % 250}", DC1, "drsuapi", "DRSGetNCChanges")
+           for i in range(MAX_WAITING + 5)]
+    det = RemoteExecDetector()
+    ctx = Context()
+    for o in obs:
+        det.on_observation(ctx, o)
+    assert len(det._waiting) == MAX_WAITING and len(ctx.alerts) == 5
+
+
+def test_one_alert_per_source_target_and_technique_within_realert_s() -> None:
+    obs = [_call(10.0 + i, CAMERA, SERVER, "svcctl", "CreateServiceW") for i in range(5)]
+    obs.append(_call(4000.0, CAMERA, SERVER, "svcctl", "CreateServiceW"))
+    det = RemoteExecDetector()
+    ctx = Context()
+    for o in obs:
+        det.on_observation(ctx, o)
+    assert len(ctx.alerts) == 2
+
+
+def test_psexec_and_dcsync_end_to_end_from_packets(tmp_path: Path) -> None:
+    """A capture: an admin workstation's EPM lookup, DC1 and DC2 replicating both ways, the workstation pulling
+    the directory from DC1 (DCSync) and creating and starting a service on a server (psexec)."""
+    path = tmp_path / "rpc.pcap"
+    drs = [(True, bind([(0, DRSUAPI, 4)])), (False, bind_ack("49667", [0])), (True, request(0, 0, call_id=2)),
+           (False, response(0, call_id=2)), (True, request(0, 3, call_id=3)), (False, response(0, call_id=3))]
+    write_sessions(str(path), [
+        (WORKSTATION, DC1, 50010, 135, [(True, bind([(0, EPM, 3)])), (False, bind_ack("135", [0])),
+                                        (True, request(0, 3)), (False, response(0))]),
+        (DC2, DC1, 50011, 49667, drs), (DC1, DC2, 50012, 49667, drs),
+        (WORKSTATION, DC1, 50013, 49667, drs),
+        (WORKSTATION, SERVER, 50014, 445 + 50000, [
+            (True, bind([(0, SVCCTL, 2)])), (False, bind_ack("\\PIPE\\svcctl", [0])),
+            (True, request(0, 15, call_id=2)), (False, response(0, call_id=2)),
+            (True, request(0, 12, call_id=3)), (False, response(0, call_id=3)),
+            (True, request(0, 19, call_id=4)), (False, response(0, call_id=4))]),
+    ])
+    alerts = [a for a in detect([path]).alerts if a.id in (REMOTE_EXEC, DCSYNC)]
+    assert sorted((a.id, a.src_ip, a.dst_ip) for a in alerts) == [(DCSYNC, WORKSTATION, DC1),
+                                                                 (REMOTE_EXEC, WORKSTATION, SERVER)]
