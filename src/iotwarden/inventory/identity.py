@@ -303,6 +303,12 @@ RULES: dict[str, IdentityRule] = {
     "fins": IdentityRule(  # Omron FINS 0501 CONTROLLER DATA READ answer (W342): model and version
         attributes=("controller_model", "controller_version"), kinds=frozenset({"controller_data"}),
     ),
+    "knxip": IdentityRule(  # KNXnet/IP SEARCH/DESCRIPTION responses: DEVICE_INFO, SUPP_SVC_FAMILIES DIBs (03.08.02)
+        attributes=("friendly_name", "mac_address", "serial_number", "manufacturer_id", "mfr_manufacturer_id",
+                    "individual_address", "service_families", "secure", "medium"),
+        hostnames=("friendly_name",),
+        kinds=frozenset({"search_response", "search_response_ext", "description_response"}),
+    ),
     "melsec": IdentityRule(attributes=("cpu_model", "model_code"), kinds=frozenset({"cpu_model"})),  # SLMP 0101
     "melsoft": IdentityRule(attributes=("model", "model_code"), kinds=frozenset({"cpu_model"})),  # dissect/melsoft.py
     "software": IdentityRule(attributes=("name", "version")),  # Zeek software.log
