@@ -19,6 +19,7 @@ from iotwarden.errors import ConfigError, describe
 DETECTORS: tuple[str, ...] = (
     "iotwarden.detect.scan:ScanDetector",
     "iotwarden.detect.bruteforce:BruteForceDetector",
+    "iotwarden.detect.rdp_bruteforce:RdpBruteForceDetector",
     "iotwarden.detect.sip_recon:SipReconDetector",
     "iotwarden.detect.lateral:LateralDetector",
     "iotwarden.detect.remote_exec:RemoteExecDetector",

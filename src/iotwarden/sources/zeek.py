@@ -73,6 +73,7 @@ OBSERVATION_MAPPERS: dict[str, _Mapper] = {
     "sip": _lazy("zeek_app", "map_sip"), "s7comm": _lazy("zeek_icsnpp", "map_s7comm"),
     "bacnet": _lazy("zeek_icsnpp", "map_bacnet"), "bacnet_discovery": _lazy("zeek_icsnpp", "map_bacnet_discovery"),
     "ntlm": _lazy("zeek_app", "map_ntlm"),
+    "rdp": _lazy("zeek_rdp", "map_rdp"),
 }
 
 # conn.log uids remembered to stamp MACs and VLAN on the other logs' records of the same connection.

@@ -35,7 +35,7 @@ GZIP_MAGIC = b"\x1f\x8b"  # RFC 1952 §2.3.1 ID1 ID2
 KNOWN_TYPES = frozenset({
     "conn", "dns", "dhcp", "http", "ssl", "x509", "ssh", "software",
     "known_hosts", "known_services", "known_devices", "modbus", "dnp3", "cip", "cip_identity",
-    "snmp", "ftp", "sip", "ntlm", "s7comm", "bacnet", "bacnet_discovery",
+    "snmp", "ftp", "sip", "ntlm", "s7comm", "bacnet", "bacnet_discovery", "rdp",
 })
 
 # Columns that only one log type has: how a JSON log without ``_path`` is recognised by its keys.
@@ -63,6 +63,8 @@ _SIGNATURE_KEYS: tuple[tuple[str, str], ...] = (
     ("server_nb_computer_name", "ntlm"),
     ("rosctr_code", "s7comm"),
     ("bvlc_function", "bacnet"),
+    ("security_protocol", "rdp"),  # RDP::Info; a refused connection's line has its cookie, or its result alone
+    ("cookie", "rdp"),
 )
 
 _HEX_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")

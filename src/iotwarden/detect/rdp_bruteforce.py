@@ -1,0 +1,171 @@
+"""RDP password guessing and spraying: many Remote Desktop connections from one client that end before a
+session starts.
+
+Ids: ``detect.bruteforce.rdp`` (ATT&CK T1110.001 Password Guessing: ``min_attempts`` such connections from one
+client to one server within ``window_s``) and ``detect.bruteforce.rdp_spray`` (T1110.003 Password Spraying: within
+``window_s`` the attempts of one client name ``min_users`` distinct ``Cookie: mstshash`` user names, or reach
+``min_servers`` distinct servers). With NLA the password is checked in CredSSP inside TLS ([MS-CSSP]), so a
+guess is seen only by its shape: an attempt is a connection to an RDP port (``Flow.app`` rdp, or tcp/3389) that
+closed within ``short_session_s`` having carried less than ``max_server_bytes`` from the server, and either
+``min_client_bytes`` from the client (past the X.224 request: TLS and CredSSP, so a password was sent) or an
+RDP_NEG_FAILURE ([MS-RDPBCGR] §2.2.1.2.2: the server refused the client's protocols). A logged-on session
+streams the desktop (hundreds of KB within seconds) and lasts; an admin's few mistyped passwords stay under
+``min_attempts``. Inputs: flows (packets or Zeek conn.log) and ``rdp`` Observations (dissect/rdp.py, Zeek rdp.log),
+joined by connection (client address and port, server address) whichever comes first (``max_connections``).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from iotwarden.detect.base import BYTES, COUNT, DURATION, ENTRIES, SECONDS, Detector, Options, Range, subject_key, text
+from iotwarden.hooks import Context
+from iotwarden.model import Flow, Observation
+
+GUESS_ID = "detect.bruteforce.rdp"
+SPRAY_ID = "detect.bruteforce.rdp_spray"
+RDP_PORT = 3389  # IANA ms-wbt-server
+MAX_NAMES_PER_CLIENT = 256  # user names and servers remembered per client (the most recent)
+Conn = tuple[str, int, str]  # client address, client port, server address
+
+
+@dataclass
+class _Connection:
+    user: str | None = None
+    refused: bool = False  # RDP_NEG_FAILURE seen
+    flow: Flow | None = None  # closed, not yet an attempt (a refusal may come after it from Zeek's logs)
+    counted: bool = False
+
+
+@dataclass
+class _Client:
+    subject: str
+    users: OrderedDict[str, float] = field(default_factory=OrderedDict)
+    servers: OrderedDict[str, float] = field(default_factory=OrderedDict)
+    evidence: list[Flow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RdpBruteForceOptions(Options):
+    window_s: float = 600.0  # attempts counted within this long
+    min_attempts: int = 10  # attempts from one client to one server: password guessing
+    min_users: int = 5  # distinct user names in one client's attempts: spraying
+    min_servers: int = 5  # distinct servers in one client's attempts: spraying
+    short_session_s: float = 30.0  # an attempt closes within this long
+    max_server_bytes: int = 16_384  # and the server sent less than this (no desktop was drawn)
+    min_client_bytes: int = 512  # a client payload past the X.224 request (TLS + CredSSP)
+    max_connections: int = 50_000  # connections remembered for the join (LRU)
+    max_clients: int = 50_000  # clients and (client, server) pairs tracked (LRU)
+    bounds: ClassVar[dict[str, Range]] = {
+        "window_s": SECONDS, "min_attempts": COUNT, "min_users": COUNT, "min_servers": COUNT,
+        "short_session_s": DURATION, "max_server_bytes": BYTES, "min_client_bytes": BYTES,
+        "max_connections": ENTRIES, "max_clients": ENTRIES}
+
+
+class RdpBruteForceDetector(Detector):
+    observes = frozenset({"rdp"})
+    name: ClassVar[str] = "detect.rdp_bruteforce"
+    ids: ClassVar[tuple[str, ...]] = (GUESS_ID, SPRAY_ID)
+    defaults: ClassVar[Options] = RdpBruteForceOptions()
+
+    def __init__(self, options: dict[str, object] | None = None) -> None:
+        super().__init__(options)
+        self._conns: OrderedDict[Conn, _Connection] = OrderedDict()
+        self._pairs: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
+        self._clients: OrderedDict[str, _Client] = OrderedDict()
+
+    def _conn(self, key: Conn) -> _Connection:
+        found = self._conns.get(key)
+        if found is None:
+            found = self._conns[key] = _Connection()
+            if len(self._conns) > self.options.max_connections:
+                self._conns.popitem(last=False)
+        return found
+
+    def on_observation(self, ctx: Context, obs: Observation) -> None:
+        if not obs.src_ip or not obs.dst_ip or obs.src_port is None or obs.dst_port is None:
+            return
+        if obs.kind == "connection_request":
+            conn = self._conn((obs.src_ip, obs.src_port, obs.dst_ip))
+            conn.user = text(obs.fields.get("username"))
+            if conn.counted and conn.user:  # the attempt was counted before its request was known
+                self._spray(ctx, obs.src_ip, obs.dst_ip, conn.user, obs.ts, flow=None)
+        elif obs.kind == "negotiation_failure":  # sent by the server
+            conn = self._conn((obs.dst_ip, obs.dst_port, obs.src_ip))
+            conn.refused = True
+            if conn.flow is not None and not conn.counted:
+                self._attempt(ctx, conn, conn.flow)
+
+    def flows(self, ctx: Context, flows: list[Flow]) -> None:
+        # flow() takes only RDP flows whose client sent a payload: the rest (scans' empty probes, other
+        # protocols) are passed over here, without a call each
+        for flow in flows:
+            if flow.payload_ab and (flow.b_port == RDP_PORT or flow.app == "rdp"):
+                self.flow(ctx, flow)
+
+    def flow(self, ctx: Context, flow: Flow) -> None:
+        if flow.ip_proto != 6 or not (flow.app == "rdp" or flow.b_port == RDP_PORT) or not flow.payload_ab:
+            return
+        o: RdpBruteForceOptions = self.options
+        if flow.duration > o.short_session_s or flow.payload_ba >= o.max_server_bytes:
+            return  # a session, not a try
+        conn = self._conn((flow.a_ip, flow.a_port, flow.b_ip))
+        if flow.payload_ab >= o.min_client_bytes or conn.refused:
+            self._attempt(ctx, conn, flow)
+        else:
+            conn.flow = flow  # a refusal logged later makes it one
+
+    def _attempt(self, ctx: Context, conn: _Connection, flow: Flow) -> None:
+        o: RdpBruteForceOptions = self.options
+        conn.counted, conn.flow = True, None
+        client, server, ts = flow.a_ip, flow.b_ip, flow.first_seen
+        times = self._pairs.get((client, server))
+        if times is None:
+            times = self._pairs[(client, server)] = deque(maxlen=o.min_attempts)
+            if len(self._pairs) > o.max_clients:
+                self._pairs.popitem(last=False)
+        self._pairs.move_to_end((client, server))
+        times.append(ts)
+        recent = sum(1 for t in times if abs(ts - t) <= o.window_s)
+        if recent >= o.min_attempts:
+            self.raise_alert(
+                ctx, GUESS_ID, title=f"RDP password guessing from {client} against {server}", severity="high",
+                subject=subject_key(ctx, flow.a_mac, client), ts=ts, key=server, mitre=("T1110", "T1110.001"),
+                src_ip=client, dst_ip=server, flows=[flow],
+                evidence={"service": "rdp", "tries": recent, "window_s": o.window_s,
+                          "basis": "short RDP connections that ended before a session"})
+            times.clear()
+        self._spray(ctx, client, server, conn.user, ts, flow=flow)
+
+    def _spray(self, ctx: Context, client: str, server: str, user: str | None, ts: float, *,
+               flow: Flow | None) -> None:
+        o: RdpBruteForceOptions = self.options
+        state = self._clients.get(client)
+        if state is None:
+            state = self._clients[client] = _Client(subject_key(ctx, flow.a_mac if flow else None, client))
+            if len(self._clients) > o.max_clients:
+                self._clients.popitem(last=False)
+        self._clients.move_to_end(client)
+        for table, name in ((state.users, user), (state.servers, server)):
+            if name:
+                table[name] = ts
+                table.move_to_end(name)
+                while len(table) > MAX_NAMES_PER_CLIENT:
+                    table.popitem(last=False)
+        if flow is not None and len(state.evidence) < 8:
+            state.evidence.append(flow)
+        users = sorted(u for u, t in state.users.items() if abs(ts - t) <= o.window_s)
+        servers = sorted(s for s, t in state.servers.items() if abs(ts - t) <= o.window_s)
+        if len(users) < o.min_users and len(servers) < o.min_servers:
+            return
+        self.raise_alert(
+            ctx, SPRAY_ID, title=f"RDP password spraying from {client}", severity="high", subject=state.subject,
+            ts=ts, key=client, mitre=("T1110", "T1110.003"), src_ip=client,
+            dst_ip=servers[0] if len(servers) == 1 else None, flows=state.evidence,
+            evidence={"service": "rdp", "users": users[:20], "user_count": len(users), "servers": servers[:20],
+                      "server_count": len(servers), "window_s": o.window_s})
+        state.users.clear()
+        state.servers.clear()
+        state.evidence = []

@@ -1,0 +1,67 @@
+"""Zeek's rdp.log -> the Observations dissect/rdp.py makes, so the RDP risk check and detector work from a Zeek
+sensor as from packets.
+
+Columns are ``RDP::Info``'s (Zeek scripts/base/protocols/rdp/main.zeek, names from consts.zeek): ``cookie`` (the
+``mstshash`` value of the X.224 request), ``result`` ("Success" of the GCC answer, "encrypted" once TLS or
+CredSSP began, or an RDP_NEG_FAILURE name such as "HYBRID_REQUIRED_BY_SERVER"), ``security_protocol`` (the
+RDP_NEG_RSP selection: RDP, SSL, HYBRID, HYBRID_EX), the Client Core Data's ``client_name``, ``client_build``
+(a release name such as "RDP 7.1", from ``RDP::builds``), ``keyboard_layout`` (a language name),
+``desktop_width``/``desktop_height``, and the Server Security Data's ``encryption_method``,
+``encryption_level``, ``cert_type`` ("RSA": the proprietary certificate; "X.509") and ``cert_permanent``.
+
+One line gives the client's ``connection_request`` (``username`` from the cookie), the server's
+``connection_confirm`` (``selected_protocol``, ``nla``, ``nla_required``: the fields ``risk.rdp.no_nla`` reads) or
+``negotiation_failure``, the client's ``client_core`` and the server's ``server_security``. A line without
+``security_protocol`` whose server sent security data is standard RDP security without negotiation (a server
+before RDP 5.2), as the dissector reads a confirm without RDP_NEG_RSP. Zeek logs no requested protocols, so
+``requested_protocols`` is left out; its release and language names stay names (``client_version``,
+``keyboard_layout_name``), never turned back into the numbers packets give.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iotwarden.dissect.rdp import FAILURES, NLA_PROTOCOLS, PROTOCOL_RDP
+from iotwarden.errors import ParseError
+from iotwarden.model import Observation
+from iotwarden.sources.zeek_fields import ConnId, get_bool, get_int, get_str
+
+FAILURE_CODES = {name: code for code, name in FAILURES.items()}
+CERT_TYPES = {"RSA": "proprietary", "X.509": "x509"}  # RDP::cert_types -> dissect/rdpmcs.py CERT_TYPES
+
+
+def _name(value: str | None) -> str | None:
+    """A consts.zeek name in the dissector's spelling: "Client compatible" -> "client_compatible"."""
+    return value.strip().lower().replace(" ", "_") if value else None
+
+
+def map_rdp(rec: dict[str, Any]) -> list[Observation]:
+    """rdp.log -> the client's and the server's RDP Observations (module docstring)."""
+    cid = ConnId.of(rec, 6)
+    if cid.orig_h is None or cid.resp_h is None:
+        raise ParseError("record without addresses")
+    out = [cid.forward("rdp", "connection_request", {"username": get_str(rec, "cookie")})]
+    result, selected = get_str(rec, "result"), get_str(rec, "security_protocol")
+    method, level = _name(get_str(rec, "encryption_method")), _name(get_str(rec, "encryption_level"))
+    if result in FAILURE_CODES:
+        code = FAILURE_CODES[result]
+        out.append(cid.reverse("rdp", "negotiation_failure", {
+            "failure_code": code, "failure": result, "nla_required": True if result == FAILURES[5] else None}))
+    elif selected is not None or method is not None or level is not None:
+        name = selected.upper() if selected else PROTOCOL_RDP
+        out.append(cid.reverse("rdp", "connection_confirm", {
+            "negotiated": selected is not None, "selected_protocol": name, "nla": name in NLA_PROTOCOLS,
+            "nla_required": None if name in NLA_PROTOCOLS else False}))
+    core = {"client_name": get_str(rec, "client_name"), "client_version": get_str(rec, "client_build"),
+            "keyboard_layout_name": get_str(rec, "keyboard_layout"),
+            "desktop_width": get_int(rec, "desktop_width"), "desktop_height": get_int(rec, "desktop_height")}
+    if any(v is not None for v in core.values()):
+        out.append(cid.forward("rdp", "client_core", core))
+    cert_type = get_str(rec, "cert_type")
+    security = {"encryption_method": method, "encryption_level": level,
+                "cert_type": CERT_TYPES.get(cert_type, cert_type) if cert_type else None,
+                "cert_permanent": get_bool(rec, "cert_permanent") if cert_type else None}
+    if any(v is not None for v in security.values()):
+        out.append(cid.reverse("rdp", "server_security", security))
+    return out

@@ -1,0 +1,95 @@
+"""RDP password guessing and spraying: short RDP connections that end before a session, by client and server,
+by user name and by server count; an admin's session and a few mistyped passwords raise nothing."""
+
+from __future__ import annotations
+
+from iotwarden.detect.rdp_bruteforce import RdpBruteForceDetector
+from iotwarden.model import Flow, Observation
+from tests.detect.runner import feed, tcp_flow
+
+ATTACKER, SERVER = "10.0.0.66", "10.0.0.5"
+NLA_TRY = (2_100, 3_600)  # client, server payload of one refused CredSSP logon (TLS + NTLM, then close)
+
+
+def _try(ts: float, sport: int, server: str = SERVER, payload: tuple[int, int] = NLA_TRY) -> Flow:
+    flow = tcp_flow(ATTACKER, server, 3389, ts, sport=sport, payload=payload, pkts=(12, 10), flags=(0x1B, 0x1F),
+                    a_mac="02:00:00:00:00:66", app="rdp")
+    flow.last_seen = ts + 1.2
+    return flow
+
+
+def _request(ts: float, sport: int, user: str, server: str = SERVER) -> Observation:
+    return Observation(ts=ts, proto="rdp", kind="connection_request", src_ip=ATTACKER, dst_ip=server,
+                       src_port=sport, dst_port=3389, fields={"username": user, "requested_protocols": ["HYBRID"]})
+
+
+def test_ten_refused_logons_to_one_server_are_password_guessing() -> None:
+    alerts = feed([RdpBruteForceDetector()], flows=[_try(100.0 + 3 * i, 50000 + i) for i in range(10)])
+    assert [(a.id, a.src_ip, a.dst_ip, a.subject, a.mitre) for a in alerts] == [
+        ("detect.bruteforce.rdp", ATTACKER, SERVER, "mac:02:00:00:00:00:66", ["T1110", "T1110.001"])]
+    assert alerts[0].evidence["tries"] == 10
+
+
+def test_nine_are_under_the_threshold_and_the_threshold_is_an_option() -> None:
+    flows = [_try(100.0 + 3 * i, 50000 + i) for i in range(9)]
+    assert feed([RdpBruteForceDetector()], flows=flows) == []
+    assert [a.id for a in feed([RdpBruteForceDetector({"min_attempts": 9})], flows=flows)] == [
+        "detect.bruteforce.rdp"]
+
+
+def test_attempts_spread_past_the_window_are_not_counted_together() -> None:
+    flows = [_try(100.0 + 120 * i, 50000 + i) for i in range(10)]  # one every two minutes: 18 minutes
+    assert feed([RdpBruteForceDetector()], flows=flows) == []
+
+
+def test_negotiation_failures_count_as_attempts_even_when_the_log_comes_late() -> None:
+    # a client without CredSSP against a server requiring it: each try refused at the X.224 exchange
+    flows = [_try(100.0 + i, 50000 + i, payload=(43, 19)) for i in range(10)]
+    refusals = [Observation(ts=100.0 + i, proto="rdp", kind="negotiation_failure", src_ip=SERVER, dst_ip=ATTACKER,
+                            src_port=3389, dst_port=50000 + i, fields={"failure_code": 5}) for i in range(10)]
+    assert [a.id for a in feed([RdpBruteForceDetector()], observations=refusals, flows=flows)] == [
+        "detect.bruteforce.rdp"]
+    assert feed([RdpBruteForceDetector()], flows=flows) == []  # X.224 requests alone are no password tries
+
+
+def test_many_user_names_are_spraying() -> None:
+    users = ["administrator", "admin", "operator", "scada", "engineer"]
+    obs = [_request(100.0 + i, 50000 + i, u) for i, u in enumerate(users)]
+    flows = [_try(100.0 + i, 50000 + i) for i in range(len(users))]
+    (alert,) = feed([RdpBruteForceDetector()], observations=obs, flows=flows)
+    assert (alert.id, alert.mitre) == ("detect.bruteforce.rdp_spray", ["T1110", "T1110.003"])
+    assert alert.evidence["users"] == sorted(users) and alert.evidence["servers"] == [SERVER]
+
+
+def test_one_user_against_many_servers_is_spraying() -> None:
+    servers = [f"10.0.1.{n}" for n in range(1, 6)]
+    obs = [_request(100.0 + i, 50000 + i, "administrator", s) for i, s in enumerate(servers)]
+    flows = [_try(100.0 + i, 50000 + i, s) for i, s in enumerate(servers)]
+    (alert,) = feed([RdpBruteForceDetector()], observations=obs, flows=flows)
+    assert alert.id == "detect.bruteforce.rdp_spray" and alert.evidence["server_count"] == 5
+
+
+def test_an_admin_session_and_two_typos_raise_nothing() -> None:
+    typos = [_try(100.0 + 10 * i, 50000 + i) for i in range(2)]
+    session = tcp_flow(ATTACKER, SERVER, 3389, 130.0, sport=50003, payload=(250_000, 9_800_000), pkts=(4000, 9000),
+                       flags=(0x1B, 0x1F), app="rdp")
+    session.last_seen = 130.0 + 3600
+    obs = [_request(100.0 + 10 * i, 50000 + i, "jsmith") for i in range(3)]
+    assert feed([RdpBruteForceDetector()], observations=obs, flows=[*typos, session]) == []
+
+
+def test_users_of_connections_that_became_sessions_are_not_counted() -> None:
+    # a jump host many admins use: each logs on and works; their names are no spraying
+    obs = [_request(100.0 + i, 50000 + i, f"admin{i}") for i in range(8)]
+    sessions = []
+    for i in range(8):
+        flow = _try(100.0 + i, 50000 + i, payload=(90_000, 4_000_000))
+        flow.last_seen = 100.0 + i + 1800
+        sessions.append(flow)
+    assert feed([RdpBruteForceDetector()], observations=obs, flows=sessions) == []
+
+
+def test_the_connection_table_is_bounded() -> None:
+    detector = RdpBruteForceDetector({"max_connections": 4})
+    feed([detector], observations=[_request(100.0 + i, 50000 + i, f"u{i}") for i in range(10)])
+    assert len(detector._conns) == 4  # the limit is the behaviour under test

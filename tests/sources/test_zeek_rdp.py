@@ -1,0 +1,119 @@
+"""Zeek's rdp.log read as dissect/rdp.py describes packets: the same risk finding (risk.rdp.no_nla) and, with
+conn.log's short connections, the same guessing and spraying alerts, in TSV and JSON."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from iotwarden.errors import ParseError
+from iotwarden.services.analyze import analyze
+from iotwarden.sources.zeek_rdp import map_rdp
+from iotwarden.store import Store
+from iotwarden.store.alert_models import AlertRow, FindingRow
+from tests.sources.zeeklog import CONN_COLUMNS, FORMATS, ID_COLUMNS, write_log
+
+T0 = 1_700_000_000.0
+ATTACKER, HMI, HISTORIAN = ("10.0.3.66", "00:1b:21:00:03:66"), ("10.0.3.10", "00:1b:21:00:03:10"), (
+    "10.0.3.11", "00:1b:21:00:03:11")
+# RDP::Info (base/protocols/rdp/main.zeek), in its column order
+RDP_COLUMNS = [*ID_COLUMNS, ("cookie", "string"), ("result", "string"), ("security_protocol", "string"),
+               ("client_channels", "vector[string]"), ("keyboard_layout", "string"), ("client_build", "string"),
+               ("client_name", "string"), ("client_dig_product_id", "string"), ("desktop_width", "count"),
+               ("desktop_height", "count"), ("requested_color_depth", "string"), ("cert_type", "string"),
+               ("cert_count", "count"), ("cert_permanent", "bool"), ("encryption_level", "string"),
+               ("encryption_method", "string")]
+
+
+def _rec(**kw: object) -> dict[str, object]:
+    return {"ts": T0, "uid": "Crdp1", "id.orig_h": ATTACKER[0], "id.orig_p": 50001, "id.resp_h": HMI[0],
+            "id.resp_p": 3389, **kw}
+
+
+def test_an_ssl_selection_is_the_clients_request_and_the_servers_confirm() -> None:
+    request, confirm = map_rdp(_rec(cookie="operator", result="encrypted", security_protocol="SSL"))
+    assert (request.kind, request.src_ip, request.fields) == ("connection_request", ATTACKER[0],
+                                                              {"username": "operator"})
+    assert (confirm.kind, confirm.src_ip, confirm.src_port) == ("connection_confirm", HMI[0], 3389)
+    assert confirm.fields == {"negotiated": True, "selected_protocol": "SSL", "nla": False, "nla_required": False}
+    (_, hybrid) = map_rdp(_rec(result="encrypted", security_protocol="HYBRID"))
+    assert hybrid.fields == {"negotiated": True, "selected_protocol": "HYBRID", "nla": True}
+
+
+def test_a_negotiation_failure() -> None:
+    (_, failure) = map_rdp(_rec(cookie="a", result="HYBRID_REQUIRED_BY_SERVER"))
+    assert (failure.kind, failure.src_ip) == ("negotiation_failure", HMI[0])
+    assert failure.fields == {"failure_code": 5, "failure": "HYBRID_REQUIRED_BY_SERVER", "nla_required": True}
+
+
+def test_standard_security_without_negotiation_core_and_security_data() -> None:
+    obs = map_rdp(_rec(cookie="eng", result="Success", keyboard_layout="English - United States",
+                       client_build="RDP 5.1", client_name="ENG-XP", desktop_width=1024, desktop_height=768,
+                       cert_type="RSA", cert_permanent=True, encryption_level="Client compatible",
+                       encryption_method="128bit"))
+    by_kind = {o.kind: o for o in obs}
+    assert by_kind["connection_confirm"].fields["selected_protocol"] == "RDP"
+    assert by_kind["connection_confirm"].fields["negotiated"] is False
+    assert by_kind["client_core"].fields == {"client_name": "ENG-XP", "client_version": "RDP 5.1",
+                                             "keyboard_layout_name": "English - United States",
+                                             "desktop_width": 1024, "desktop_height": 768}
+    assert by_kind["server_security"].fields == {"encryption_method": "128bit",
+                                                 "encryption_level": "client_compatible",
+                                                 "cert_type": "proprietary", "cert_permanent": True}
+
+
+def test_a_record_without_addresses_is_refused() -> None:
+    with pytest.raises(ParseError):
+        map_rdp({"ts": T0, "cookie": "x"})
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.sampled_from([c for c, _ in RDP_COLUMNS]),
+                       st.one_of(st.none(), st.text(max_size=20), st.integers(-5, 70000), st.booleans())))
+def test_fuzz_any_record_maps_or_raises_parse_error(rec: dict[str, object]) -> None:
+    with contextlib.suppress(ParseError):
+        map_rdp({**_rec(), **rec})
+
+
+def _conn(ts: float, uid: str, sport: int, server: tuple[str, str], *, duration: float, sent: int,
+          received: int) -> list[str]:
+    return [f"{ts:.6f}", uid, ATTACKER[0], str(sport), server[0], "3389", "tcp", "rdp,ssl", f"{duration}", str(sent),
+            str(received), "SF", "ShADadFf", "12", str(sent + 600), "10", str(received + 500), ATTACKER[1], server[1]]
+
+
+def _rdp(ts: float, uid: str, sport: int, server: tuple[str, str], *, cookie: str, protocol: str) -> list[str]:
+    row = {"ts": f"{ts:.6f}", "uid": uid, "id.orig_h": ATTACKER[0], "id.orig_p": str(sport), "id.resp_h": server[0],
+           "id.resp_p": "3389", "cookie": cookie, "result": "encrypted", "security_protocol": protocol}
+    return [row.get(name, "-") for name, _ in RDP_COLUMNS]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_zeek_sensors_logs_raise_the_packet_paths_finding_and_alerts(tmp_path: Path, fmt: str) -> None:
+    folder = tmp_path / "zeek"
+    conns, rdps = [], []
+    users = ["administrator", "admin", "operator", "scada", "engineer", "user"]
+    for i in range(12):  # twelve refused logons on the historian, six user names among them
+        ts, uid = T0 + 5 * i, f"Cb{i}"
+        conns.append(_conn(ts, uid, 51000 + i, HISTORIAN, duration=1.4, sent=2100, received=3600))
+        rdps.append(_rdp(ts, uid, 51000 + i, HISTORIAN, cookie=users[i % len(users)], protocol="HYBRID"))
+    # the HMI takes a TLS-only session that lasts: no NLA, and no guessing
+    conns.append(_conn(T0 + 100, "Chmi", 52000, HMI, duration=1800.0, sent=300_000, received=8_000_000))
+    rdps.append(_rdp(T0 + 100, "Chmi", 52000, HMI, cookie="operator", protocol="SSL"))
+    write_log(folder, "conn", CONN_COLUMNS, sorted(conns), fmt)
+    write_log(folder, "rdp", RDP_COLUMNS, sorted(rdps), fmt)
+    with Store(f"sqlite:///{tmp_path / 'iotwarden.db'}") as store:
+        report = analyze([folder], store)
+        assert [f.status for f in report.files] == ["complete"]
+        with store.session() as s:
+            findings = {(f.check_id, f.device_key) for f in s.scalars(select(FindingRow))}
+            alerts = {(a.detector_id, a.device_key) for a in s.scalars(select(AlertRow))}
+    assert {k for k in findings if k[0] == "risk.rdp.no_nla"} == {("risk.rdp.no_nla", f"mac:{HMI[1]}")}
+    rdp_alerts = {a for a in alerts if a[0].startswith("detect.bruteforce.rdp")}
+    # one of each on the attacker: the HMI's lasting session counted for nothing
+    assert rdp_alerts == {("detect.bruteforce.rdp", f"mac:{ATTACKER[1]}"),
+                          ("detect.bruteforce.rdp_spray", f"mac:{ATTACKER[1]}")}
