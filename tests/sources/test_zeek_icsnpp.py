@@ -98,13 +98,16 @@ def test_a_bacnet_request_is_the_dissectors_kind_for_its_service() -> None:
     assert map_bacnet(_bacnet(bvlc_function="Read_Broadcast_Table", pdu_type=None, pdu_service=None)) == []
 
 
-def test_a_bacnet_i_am_is_the_devices_with_its_instance_and_no_guessed_vendor_id() -> None:
+def test_a_bacnet_i_am_is_the_devices_with_its_instance_its_vendor_name_and_no_guessed_vendor_id() -> None:
     rec = _bacnet(**{"id.orig_h": AHU[0], "id.resp_h": "10.40.0.255"}, pdu_service="i-am", object_type="device",
                   instance_number=1077, vendor="Johnson Controls Inc.")
     (i_am,) = map_bacnet_discovery(rec)
     assert (i_am.kind, i_am.src_ip) == ("i_am", AHU[0])
     assert i_am.fields == {"apdu_type": "unconfirmed_request", "service": "i_am", "service_choice": 0,
-                           "device_instance": 1077}
+                           "device_instance": 1077, "vendor_name": "Johnson Controls Inc."}
+    for unassigned in ("Unknown Vendor ID-0x4e2", "Reserved for ASHRAE", None, ""):  # no one's name: none stated
+        (bare,) = map_bacnet_discovery({**rec, "vendor": unassigned})
+        assert "vendor_name" not in bare.fields
     (who,) = map_bacnet_discovery({**rec, "pdu_service": "who-is", "range": "All"})
     assert who.kind == "who_is"
     with pytest.raises(ParseError):
@@ -186,6 +189,7 @@ def test_icsnpp_logs_raise_the_ot_alerts_and_findings_packets_raise(tmp_path: Pa
     assert "s7comm" in plc.protocols and "bacnet" in ahu.protocols
     assert (plc.category, plc.attributes["service.server"]) == ("ot", ["s7comm"])  # conn.log's "cotp,s7comm"
     assert ahu.attributes["bacnet.device_instance"] == ["1077"]
+    assert (ahu.vendor, ahu.attributes["bacnet.vendor_name"]) == ("Johnson Controls", ["Johnson Controls Inc."])
     assert {("detect.ot.s7_cpu_stop", plc.key), ("detect.ot.program_download", plc.key)} <= alerts
     assert {("risk.ot.unauthorized_write", plc.key), ("risk.ot.unauthorized_write", ahu.key),
             ("risk.ot.cpu_stop", ahu.key)} <= findings

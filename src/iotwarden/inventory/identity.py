@@ -243,7 +243,8 @@ RULES: dict[str, IdentityRule] = {
         by_kind=(("request", "umas_function"),),  # the UMAS service a master asks for (function 90)
     ),
     "bacnet": IdentityRule(  # ASHRAE 135 §16.10 I-Am; §12.11 Device object properties (§15.5, §15.7 ACKs)
-        attributes=("vendor_id", "device_instance", "object_name"),
+        # vendor_name: ICSNPP's registry name of an I-Am's vendor identifier (sources/zeek_icsnpp.py)
+        attributes=("vendor_id", "device_instance", "object_name", "vendor_name"),
         pairs=(("property", "value"),), pair_when=("apdu_type", "complex_ack"), spread=("properties",),
         pair_names=frozenset({"object-name", "vendor-name", "model-name", "firmware-revision",
                               "application-software-version", "description", "location"}),

@@ -22,8 +22,11 @@ test baselines; code columns are hex text ("0x29"), names come from the plugins'
   which says more of them, and are left out here; answers are their APDU type (``simple_ack``, ``error``...).
 * bacnet_discovery.log: ``pdu_service`` ("who-is", "i-am", "who-has", "i-have"), ``object_type``,
   ``instance_number``, ``vendor``. An I-Am (§16.1.2) is the device's ``i_am`` with its ``device_instance``.
-  ICSNPP logs the vendor by name from its own table, not the identifier I-Am carries, so ``vendor_id``
-  stays unknown (the knowledge base names BACnet vendors by identifier).
+  ICSNPP logs the vendor by name from its own copy of ASHRAE's vendor-identifier registry, not the identifier
+  I-Am carries, so ``vendor_id`` stays unknown (names are not unique to one identifier); the name is the
+  device's ``vendor_name``, as a Device object's vendor-name property (§12.11.6) would state it, and the
+  knowledge base's stated-name rule and vendor aliases name the vendor from it ("Unknown ..." and "Reserved
+  for ASHRAE", ICSNPP's names for unassigned identifiers, are left out).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ BACNET_APDU_TYPES = {"CONFIRMED_REQUEST": "confirmed_request", "UNCONFIRMED_REQU
 BACNET_SERVICE_ALIASES = {"reinitialized_device": "reinitialize_device"}  # ICSNPP's spelling of choice 20
 BACNET_DISCOVERY = frozenset({"who_is", "i_am", "who_has", "i_have"})  # bacnet_discovery.log's services
 BACNET_DEVICE_OBJECT = "device"  # BACnetObjectType 8 (§21), ICSNPP's object_types name
+UNASSIGNED_VENDOR = ("Unknown", "Reserved for ASHRAE")  # ICSNPP's vendor names of identifiers nobody holds
 _UNKNOWN_CHOICE = re.compile(r"Unknown Service Choice-0x([0-9a-fA-F]{1,2})$")
 
 
@@ -132,6 +136,9 @@ def map_bacnet_discovery(rec: dict[str, Any]) -> list[Observation]:
     instance = get_int(rec, "instance_number")
     if service == "i_am" and get_str(rec, "object_type") == BACNET_DEVICE_OBJECT:
         fields["device_instance"] = instance
+        vendor = (get_str(rec, "vendor") or "").strip()
+        if vendor and not vendor.startswith(UNASSIGNED_VENDOR):
+            fields["vendor_name"] = vendor
     elif service in ("who_has", "i_have"):
         fields.update(object_type_name=get_str(rec, "object_type"), object_instance=instance,
                       object_name=get_str(rec, "object_name"))
