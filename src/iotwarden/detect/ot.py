@@ -32,14 +32,21 @@ its job was not seen (a capture that lost the request direction), so one stop is
 MMS is read the same way: a confirmed request's receiver is the device, except downloadSegment and
 terminateDownloadSequence, which the device (the VMD) requests of the client while it loads a domain;
 a response counts only when its request was not seen.
+
+Option ``engineering_stations`` (site configuration, empty by default): the IP or MAC addresses of the hosts
+that program and configure the site's controllers (ETS for KNX, TIA Portal, ...); their operations are expected
+and raise nothing, every other host's still do. KNXnet/IP programming (dissect/knxip.py: memory and property
+writes, address and key writes, A_Restart, M_PropWrite/M_Reset) reaches this detector through the generic classes;
+KNX group value writes are the bus's normal operation and are never marked.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import ClassVar
 
-from iotwarden.detect.base import Detector, number, subject_key, text
+from iotwarden.detect.base import Detector, Options, number, subject_key, text
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
 from iotwarden.model.finding import Severity
@@ -83,6 +90,17 @@ MMS_VMD_REQUESTS = frozenset({"download_segment", "terminate_download_sequence"}
 ISO_TSAP_PORT = 102  # RFC 1006: the S7 PLC's side of the connection
 MAX_JOBS_SEEN = 50_000  # (device, station, S7 function / MMS service) whose request was seen, for their answers (LRU)
 ANSWERS = {"s7comm": "ack_data", "mms": "response"}  # the kind that answers a request, per protocol
+
+
+@dataclass(frozen=True)
+class OtOptions(Options):
+    # comma-separated IP or MAC addresses of the site's engineering stations, whose operations are expected
+    engineering_stations: str = ""
+
+
+def stations(option: str) -> frozenset[str]:
+    """The addresses an ``engineering_stations`` option lists (MACs in lower case)."""
+    return frozenset(part.strip().lower() for part in option.split(",") if part.strip())
 
 
 def _classify(obs: Observation) -> tuple[str, str, Severity, tuple[str, ...]] | None:
@@ -148,10 +166,12 @@ class OtOperationDetector(Detector):
     name: ClassVar[str] = "detect.ot"
     ids: ClassVar[tuple[str, ...]] = (S7_STOP, CIP_STOP, UMAS_STOP, DOWNLOAD, FIRMWARE, COLD, WARM, MMS_STOP,
                                       MMS_START, MMS_RESET, MMS_DELETE, CPU_STOP, RESTART, CONFIG)
+    defaults: ClassVar[Options] = OtOptions()
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)
         self._jobs: OrderedDict[tuple[str | None, str | None, object], None] = OrderedDict()
+        self._stations = stations(self.options.engineering_stations)
 
     def _answer_of_a_seen_job(self, obs: Observation, plc: str | None, operator: str | None) -> bool:
         """Remember an S7 job or MMS request; True for an answer whose request was seen (already reported)."""
@@ -178,6 +198,8 @@ class OtOperationDetector(Detector):
             operator, operator_mac = (asker_ip, asker_mac) if asker_ip or asker_mac else (obs.dst_ip, obs.dst_mac)
         if obs.proto in ANSWERS and self._answer_of_a_seen_job(obs, plc, operator):
             return
+        if self._stations and (operator in self._stations or (operator_mac or "").lower() in self._stations):
+            return  # a configured engineering station: its operations are expected
         who = operator or operator_mac  # a layer-2 request (PROFINET DCP) has MACs only
         self.raise_alert(ctx, detector_id, title=f"{what} sent to {plc or plc_mac} by {who}", severity=severity,
                          subject=subject_key(ctx, plc_mac, plc), ts=obs.ts, key=who or "", mitre=mitre,
