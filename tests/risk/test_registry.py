@@ -26,7 +26,7 @@ def test_issue_checks_are_all_present() -> None:
         "risk.tls.expired", "risk.firmware.outdated", "risk.ot.unauthorized_write", "risk.ot.program_change",
         "risk.ot.cpu_stop", "risk.ot.firmware_update", "risk.exposure.many_external",
         "risk.cleartext.rtsp", "risk.rtsp.unauthenticated_stream", "risk.smb.v1", "risk.sadp.unactivated",
-        "risk.p2p.exposed", "risk.dicom.cleartext", "risk.rdp.no_nla",
+        "risk.p2p.exposed", "risk.dicom.cleartext", "risk.rdp.no_nla", "risk.knx.unsecured",
     }
 
 

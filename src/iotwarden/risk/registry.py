@@ -20,6 +20,7 @@ CHECKS: tuple[str, ...] = (
     "mqtt_anonymous:MqttAnonymous",
     "mqtt_cleartext:MqttCleartext",
     "dicom_cleartext:DicomCleartext",
+    "knx_unsecured:KnxUnsecured",
     "rtsp_unauthenticated_stream:RtspUnauthenticatedStream",
     "upnp_exposed:UpnpExposed",
     "sadp_unactivated:SadpUnactivated",
