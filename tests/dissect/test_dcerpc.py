@@ -191,7 +191,8 @@ def test_a_malformed_header_mid_flow_ends_the_flow_with_a_parse_error() -> None:
 def test_mb2_dcom_flows_are_oriented_client_to_server() -> None:
     """mb2.pcap (ics_iti): DCOM calls between Windows hosts joined mid-session, no bind but on tcp/135. The
     request's sender is the client: 141.81.0.183:1080 -> 141.81.0.10:49188, which ports alone made backwards
-    (1080 names SOCKS); tshark -Y dcerpc lists the same requests (opnum 3) and the IOXIDResolver bind."""
+    (1080 names SOCKS); tshark -Y dcerpc lists the same requests (opnum 3) and the IObjectExporter
+    (IOXIDResolver) bind."""
     engine, obs, flows = Engine(), [], []
     for batch in read_capture(Path(MB2)):
         res = engine.process(batch)
@@ -205,8 +206,8 @@ def test_mb2_dcom_flows_are_oriented_client_to_server() -> None:
     rpc = [o for o in obs if o.proto == "dcerpc"]
     binds = [(o.kind, o.src_ip, o.fields.get("requested_interfaces"), o.fields.get("accepted_interfaces"))
              for o in rpc if o.kind in ("bind", "bind_ack")]
-    assert binds == [("bind", "141.81.0.187", ["IOXIDResolver"], None),
-                     ("bind_ack", "141.81.0.10", None, ["IOXIDResolver"])]
+    assert binds == [("bind", "141.81.0.187", ["IObjectExporter"], None),
+                     ("bind_ack", "141.81.0.10", None, ["IObjectExporter"])]
     assert all(o.fields["opnum"] == 3 for o in rpc if o.kind == "request" and o.dst_port == 49188)
     for f in flows:
         if f.app == "dcerpc":  # every request went from a to b

@@ -18,7 +18,7 @@ WIRESHARK_NAMES = {"epmapper": "EPMv4", "svcctl": "SVCCTL", "atsvc": "ATSVC", "I
                    "TaskSchedulerService", "drsuapi": "DRSUAPI", "samr": "SAMR", "lsarpc": "LSARPC",
                    "netlogon": "RPC_NETLOGON", "srvsvc": "SRVSVC", "wkssvc": "WKSSVC", "winreg": "WINREG",
                    "IRemoteSCMActivator": "ISystemActivator", "IActivation": "REMACT",
-                   "IOXIDResolver": "IOXIDResolver", "IRemUnknown2": "IRemUnknown2", "eventlog": "EVENTLOG"}
+                   "IObjectExporter": "IOXIDResolver", "IRemUnknown2": "IRemUnknown2", "eventlog": "EVENTLOG"}
 WIRESHARK_OPERATIONS = {"NetrJobAdd": "JobAdd", "DRSBind": "DsBind", "DRSReplicaSync": "DsReplicaSync",
                         "DRSGetNCChanges": "DsGetNCChanges", "DRSReplicaAdd": "DRSUAPI_REPLICA_ADD",
                         "DRSCrackNames": "DsCrackNames", "SamrEnumerateDomainsInSamServer": "EnumDomains",

@@ -37,7 +37,8 @@ INTERFACES: dict[str, Interface] = {
     "000001a0-0000-0000-c000-000000000046": Interface("IRemoteSCMActivator", 0, "[MS-DCOM] §1.9 (IRemoteSCMActivator, "
                                                       "ISystemActivator in Wireshark)"),
     "4d9f4ab8-7d1c-11cf-861e-0020af6e7c57": Interface("IActivation", 0, "[MS-DCOM] §1.9"),
-    "99fcfec4-5260-101b-bbcb-00aa0021347a": Interface("IOXIDResolver", 0, "[MS-DCOM] §1.9 (IObjectExporter)"),
+    "99fcfec4-5260-101b-bbcb-00aa0021347a": Interface("IObjectExporter", 0, "[MS-DCOM] §1.9 (IOXIDResolver in "
+                                                      "Wireshark)"),
     "00000143-0000-0000-c000-000000000046": Interface("IRemUnknown2", 0, "[MS-DCOM] §1.9"),
     "f309ad18-d86a-11d0-a075-00c04fb68820": Interface("IWbemLevel1Login", 0, "[MS-WMI] §1.9"),
     "9556dc99-828c-11cf-a37e-00aa003240c7": Interface("IWbemServices", 0, "[MS-WMI] §1.9"),

@@ -74,6 +74,7 @@ OBSERVATION_MAPPERS: dict[str, _Mapper] = {
     "bacnet": _lazy("zeek_icsnpp", "map_bacnet"), "bacnet_discovery": _lazy("zeek_icsnpp", "map_bacnet_discovery"),
     "ntlm": _lazy("zeek_app", "map_ntlm"),
     "rdp": _lazy("zeek_rdp", "map_rdp"),
+    "dce_rpc": _lazy("zeek_dcerpc", "map_dce_rpc"),
 }
 
 # conn.log uids remembered to stamp MACs and VLAN on the other logs' records of the same connection.

@@ -35,7 +35,7 @@ GZIP_MAGIC = b"\x1f\x8b"  # RFC 1952 §2.3.1 ID1 ID2
 KNOWN_TYPES = frozenset({
     "conn", "dns", "dhcp", "http", "ssl", "x509", "ssh", "software",
     "known_hosts", "known_services", "known_devices", "modbus", "dnp3", "cip", "cip_identity",
-    "snmp", "ftp", "sip", "ntlm", "s7comm", "bacnet", "bacnet_discovery", "rdp",
+    "snmp", "ftp", "sip", "ntlm", "s7comm", "bacnet", "bacnet_discovery", "rdp", "dce_rpc",
 })
 
 # Columns that only one log type has: how a JSON log without ``_path`` is recognised by its keys.
@@ -65,6 +65,7 @@ _SIGNATURE_KEYS: tuple[tuple[str, str], ...] = (
     ("bvlc_function", "bacnet"),
     ("security_protocol", "rdp"),  # RDP::Info; a refused connection's line has its cookie, or its result alone
     ("cookie", "rdp"),
+    ("endpoint", "dce_rpc"),  # DCE_RPC::Info: the interface, set on every line
 )
 
 _HEX_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")
