@@ -2,26 +2,37 @@
 continuously, with alerts printed, exported and stored as they happen.
 
 Baselines persist for the whole run (one set of analyzers, one engine: a flow may span rotated capture
-files). A folder is polled for capture files and Zeek logs: a file is read when its size and
+files). A folder is polled for capture files and Zeek logs: a new file is read once its size and
 modification time have not changed for one poll, and read again when it grows, from where the last
 read stopped (packets or log lines already fed are passed over, never fed twice), so a writer that
-pauses longer than a poll (tcpdump ``-G`` rotation on a quiet network, a Zeek log between flushes)
-neither delays its alerts until rotation nor doubles them. A file whose head changed (a ring buffer,
+pauses longer than a poll (tcpdump ``-G`` rotation on a quiet network) neither delays its alerts until
+rotation nor doubles them; a Zeek log already followed is read at every poll it grew (its whole lines
+only: Zeek appends all the time on a busy network). A file whose head changed (a ring buffer,
 ``tcpdump -C -W``, writing a name again) or that shrank is new content, read from its start. A last
-packet or line cut short by the writer is left for the next read. Memory is bounded by the analyzers'
-limits and :data:`MAX_SEEN_FILES`. :meth:`Monitor.stop` (or Ctrl-C in the CLI) ends cleanly: every flow is
-flushed through the detectors, alerts stored and exporters closed.
-"""
+packet or line cut short by the writer is left for the next read.
 
+A folder's Zeek logs are read together by one :class:`~iotwarden.sources.zeek_live.ZeekFollower` for the
+whole run, which puts Zeek's write order back in time order and joins conn.log's MACs onto the other logs
+across files and polls, as ``analyze`` of the finished folder does. Zeek rotates a log by renaming it with
+the time in its name (``conn.2026-12-06-22-00-00.log``: ``Log::default_rotation_date_format``, or ZeekControl's
+archive ``conn.22:00:00-23:00:00.log.gz``, gzip'd by ``Log::default_rotation_postprocessor_cmd``;
+docs.zeek.org, base/frameworks/logging/main.zeek) and starting the name afresh: a log is known by its content
+(its header, with Zeek's ``#open`` time, and first record: :func:`zeek_ident`), so a renamed or compressed
+copy of a log already followed shares its read position: only lines never read are fed, none twice.
+Memory is bounded by the analyzers' limits, the follower's and :data:`MAX_SEEN_FILES`. :meth:`Monitor.stop`
+(or Ctrl-C in the CLI) ends cleanly: held Zeek records released, every flow flushed through the detectors,
+alerts stored and exporters closed.
+"""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +45,11 @@ from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
 from iotwarden.model.alert import Alert
 from iotwarden.services.analyze import sniff_format
+from iotwarden.sources import zeek
 from iotwarden.sources.base import RecordBatch
 from iotwarden.sources.capfile import read_capture
-from iotwarden.sources.zeek import read_zeek
+from iotwarden.sources.zeek_format import KNOWN_TYPES, iter_lines, open_log
+from iotwarden.sources.zeek_live import ZeekFollower
 from iotwarden.store import Store
 from iotwarden.store.addresses import prior_owners
 from iotwarden.store.alerts import upsert_alerts
@@ -46,6 +59,14 @@ POLL_S = 2.0  # seconds between two looks at a watched folder
 MAX_SEEN_FILES = 100_000  # files followed (read position remembered; oldest forgotten first)
 STORE_EVERY_S = 5.0  # wall seconds between two writes of changed alerts
 HEAD_BYTES = 4096  # bytes of a file's start compared to tell more of the same file from new content
+IDENT_LINES = 256  # Zeek log lines looked at for the first record that, with the header, names a log
+
+
+@dataclass(slots=True)
+class Progress:
+    """Records (packets or log lines) of one content read: shared by the names it has had (a rotated log)."""
+
+    records: int = 0
 
 
 @dataclass(slots=True)
@@ -57,14 +78,40 @@ class Cursor:
     mtime_ns: int
     head_len: int  # the file's first ``head_len`` bytes hash to ``head`` (at most HEAD_BYTES)
     head: bytes
-    records: int = 0
+    progress: Progress = field(default_factory=Progress)
     error: str | None = None  # the last read's error, reported once
+    log_type: str | None = None  # a Zeek log's type (conn, dns...)
+    ident: bytes | None = None  # a Zeek log's content name (:func:`zeek_ident`), once it has a whole record
+
+    @property
+    def records(self) -> int:
+        return self.progress.records
+
+    @records.setter
+    def records(self, value: int) -> None:
+        self.progress.records = value
 
 
 def _head(path: Path, length: int = HEAD_BYTES) -> tuple[int, bytes]:
     with path.open("rb") as fh:
         data = fh.read(length)
     return len(data), hashlib.sha256(data).digest()
+
+
+def zeek_ident(path: Path) -> bytes | None:
+    """What names a Zeek log whatever its file is called or whether it is gzip'd: a digest of its lines up
+    to its first whole record (a TSV log's header holds Zeek's ``#open`` time; a JSON record its ts and
+    uid); None before the log holds a whole record, or when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open_log(path) as fh:
+            for line in itertools.islice(iter_lines(fh, lambda: None, whole_lines=True), IDENT_LINES):
+                digest.update(line + b"\n")
+                if line.strip() and not line.startswith(b"#"):
+                    return digest.digest()
+    except (CaptureError, OSError):
+        return None
+    return None
 
 
 def _skip_packets(batches: Iterator[PacketBatch], skip: int) -> Iterator[PacketBatch]:
@@ -86,7 +133,8 @@ class Monitor:
 
     def __init__(self, *, store: Store | None = None, exporters: Iterable[Exporter] = (),
                  suppressions: Iterable[Suppression] = (), options: dict[str, dict[str, Any]] | None = None,
-                 on_alert: Iterable[Callable[[Alert], None]] = (), engine_config: Any = None) -> None:
+                 on_alert: Iterable[Callable[[Alert], None]] = (), engine_config: Any = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         from iotwarden.engine.core import Engine  # noqa: PLC0415 - loads every dissector
 
         self.ctx = Context()
@@ -106,6 +154,9 @@ class Monitor:
         self.stopping = threading.Event()
         self.seen: OrderedDict[str, Cursor] = OrderedDict()  # file name -> how far it has been read
         self._sizes: dict[str, tuple[int, int]] = {}  # file name -> (size, mtime) at the previous look
+        self._logs: OrderedDict[bytes, Progress] = OrderedDict()  # a Zeek log's ident -> how far it was read
+        self.followers: dict[Path, ZeekFollower] = {}  # a watched folder's Zeek logs, read together
+        self.clock = clock
         self.files = 0
         self._stored_at = 0.0
         self.addons.load()
@@ -136,23 +187,53 @@ class Monitor:
         """Feed ``path`` (a capture or a Zeek log) from where ``cursor`` says the last read stopped;
         a broken file is reported (once per error) and what could be read is kept."""
         cursor = cursor or Cursor("capture", 0, 0, 0, b"")
+        if cursor.kind == "zeek":
+            self._read_zeek(path.parent, [(path, cursor)], final=final)
+            return
         if cursor.records == 0:
             self.files += 1
         try:
-            if cursor.kind == "zeek":
-                for item in read_zeek(path, skip=cursor.records, whole_lines=not final):
-                    self._feed_records(item)
-                    cursor.records += item.records
-            else:
-                for batch in _skip_packets(read_capture(path), cursor.records):
-                    self.feed(batch)
-                    cursor.records += len(batch)
+            for batch in _skip_packets(read_capture(path), cursor.records):
+                self.feed(batch)
+                cursor.records += len(batch)
             cursor.error = None
         except CaptureError as exc:  # a broken or half-written capture: keep what was read, never fatal
-            if str(exc) != cursor.error:
-                log.warning("%s (read again from there if the file grows)", exc)
-            cursor.error = str(exc)
+            self._read_error(cursor, exc)
         self._maybe_store(force=True)
+
+    @staticmethod
+    def _read_error(cursor: Cursor, exc: CaptureError) -> None:
+        if str(exc) != cursor.error:
+            log.warning("%s (read again from there if the file grows)", exc)
+        cursor.error = str(exc)
+
+    def _read_zeek(self, folder: Path, logs: list[tuple[Path, Cursor]], *, final: bool) -> None:
+        """The new lines of a folder's Zeek ``logs`` through its follower, side by side in time order; what
+        the follower releases goes to the analyzers. ``final``: every log is there whole (one last pass)."""
+        follower = self.followers.get(folder)
+        if follower is None:
+            follower = self.followers[folder] = ZeekFollower(clock=self.clock)
+        for _, cursor in logs:
+            if cursor.records == 0:
+                self.files += 1
+        streams = [self._zeek_lines(path, cursor, final=final) for path, cursor in logs]
+        for item in follower.read(streams, patient=final):
+            self._feed_records(item)
+        self._maybe_store(force=True)
+
+    def _zeek_lines(self, path: Path, cursor: Cursor, *, final: bool) -> Iterator[zeek._Item]:
+        """The lines of one Zeek log past those already read (by this name or another of the same log)."""
+        assert cursor.log_type is not None
+        at = 0
+        try:
+            for item in zeek._file_items(path, cursor.log_type, whole_lines=not final):
+                at += 1
+                if at > cursor.records:  # read now, or by a copy read beside it (a log and its gz archive)
+                    cursor.records = at
+                    yield item
+            cursor.error = None
+        except CaptureError as exc:  # a damaged log: what was read is kept, never fatal
+            self._read_error(cursor, exc)
 
     def _feed_records(self, item: RecordBatch) -> None:
         self.addons.observations(item.observations)
@@ -172,8 +253,11 @@ class Monitor:
 
     def scan(self, folder: Path, *, final: bool = False) -> None:
         """One look at ``folder``: read each file written to since its last read once it has not
-        changed since the previous look; ``final``: read everything now, a last line with no end of
-        line included (nothing more will be written)."""
+        changed since the previous look (a Zeek log already followed: as soon as it grew); ``final``:
+        read everything now, a last line with no end of line included (nothing more will be written).
+        Zeek logs are read together after the captures; their records held for time order are released
+        as they come due, and at :meth:`finish`."""
+        logs: list[tuple[Path, Cursor]] = []
         paths = sorted(folder.iterdir(), key=lambda p: (p.stat().st_mtime, p.name))
         for gone in self._sizes.keys() - {p.name for p in paths}:  # deleted files: forget their last look
             del self._sizes[gone]
@@ -187,22 +271,34 @@ class Monitor:
                 continue  # nothing written since the last read
             settled = self._sizes.get(path.name) == state
             self._sizes[path.name] = state
-            if not (settled or final):
+            grown_log = cursor is not None and cursor.kind == "zeek" and st.st_size >= cursor.size
+            if not (settled or final or grown_log):
                 continue
             cursor = self._cursor(path, cursor, state)
-            if cursor.kind is not None:
+            if cursor.kind == "zeek":
+                logs.append((path, cursor))
+            elif cursor.kind is not None:
                 self.process_file(path, cursor, final=final)
             if self.stopping.is_set():
                 return
+        if logs:
+            self._read_zeek(folder, logs, final=final)
+        for follower in self.followers.values():  # quiet polls: records held long enough go on
+            for item in follower.release():
+                self._feed_records(item)
 
     def _cursor(self, path: Path, cursor: Cursor | None, state: tuple[int, int]) -> Cursor:
         """The file's cursor: kept when the file only grew, a fresh one for new content."""
         if cursor is not None and state[0] >= cursor.size and _head(path, cursor.head_len) == (
                 cursor.head_len, cursor.head):
             cursor.size, cursor.mtime_ns = state
+            if cursor.kind is None and cursor.log_type is None and cursor.records == 0:
+                self._sniff(path, cursor)  # first seen before its head was written whole
         else:
-            kind = sniff_format(path)
-            cursor = Cursor(kind if kind in ("capture", "zeek") else None, *state, 0, b"")
+            cursor = Cursor(None, *state, 0, b"")
+            self._sniff(path, cursor)
+        if cursor.kind == "zeek" and cursor.ident is None:
+            self._identify(path, cursor)
         cursor.head_len, cursor.head = _head(path)
         self.seen[path.name] = cursor
         self.seen.move_to_end(path.name)
@@ -210,11 +306,39 @@ class Monitor:
             self.seen.popitem(last=False)
         return cursor
 
+    @staticmethod
+    def _sniff(path: Path, cursor: Cursor) -> None:
+        """What the file is: a capture, a Zeek log of a type we map, or neither (None)."""
+        kind = sniff_format(path)
+        cursor.kind = kind if kind in ("capture", "zeek") else None
+        if cursor.kind == "zeek":
+            cursor.log_type = zeek.sniff_zeek(path)
+            if cursor.log_type not in KNOWN_TYPES:  # a log we do not map: ignored, as analyze does
+                cursor.kind = None
+
+    def _identify(self, path: Path, cursor: Cursor) -> None:
+        """A Zeek log's content name; a log already followed under another name (renamed by rotation, its gz
+        archive, a copy) shares that one's read position, so its lines are not fed again."""
+        cursor.ident = zeek_ident(path)
+        if cursor.ident is None:
+            return
+        known = self._logs.get(cursor.ident)
+        if known is not None and cursor.records == 0:
+            cursor.progress = known
+        self._logs[cursor.ident] = cursor.progress
+        self._logs.move_to_end(cursor.ident)
+        if len(self._logs) > MAX_SEEN_FILES:
+            self._logs.popitem(last=False)
+
     def stop(self) -> None:
         self.stopping.set()
 
     def finish(self) -> list[Alert]:
-        """Flush every flow through the detectors, store the alerts, close exporters; the run's alerts."""
+        """Release every Zeek record held, flush every flow through the detectors, store the alerts, close
+        exporters; the run's alerts."""
+        for follower in self.followers.values():
+            for item in follower.release(end=True):
+                self._feed_records(item)
         res = self.engine.flush()
         self.addons.observations(res.observations)
         self.addons.flows(res.flows)

@@ -1,0 +1,222 @@
+"""monitor DIR on a folder Zeek is writing into: the same inventory and alerts as analyze of the finished logs,
+with logs appended in Zeek's write order across polls and rotated (renamed, a gz archive beside) midway."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import shutil
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from iotwarden.hooks import Context
+from iotwarden.lab.generator import generate, load_scenario
+from iotwarden.model import Flow
+from iotwarden.services.analyze import analyze
+from iotwarden.services.monitor import Monitor, zeek_ident
+from iotwarden.store import Store
+from iotwarden.store.alert_models import AlertRow
+from iotwarden.store.schema import DeviceRow
+from tests.detect.botnets import infect
+from tests.detect.labelled import engine_flows, write_conn_log
+from tests.sources.zeek_written import COLUMNS, Conn, site_day, write_logs
+from tests.sources.zeeklog import write_log
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios"
+OPENED, ROTATED = "2023-11-14-22-00-00", "2023-11-14-22-30-00"
+
+
+def _writes(conns: list[Conn]) -> list[tuple[str, str]]:
+    """Every line of every log, (log, TSV line), in the order Zeek writes them: each when its record is done."""
+    timed = []
+    for c in conns:
+        timed.append((c.written(), c.ts, "conn", "\t".join(c.conn_row()) + "\n"))
+        timed += [(c.ts + t.at + t.took, c.ts + t.at, t.log, "\t".join(c.txn_row(t)) + "\n") for t in c.txns]
+    return [(log, line) for *_, log, line in sorted(timed, key=lambda t: (t[0], t[1]))]
+
+
+def _header(log: str, opened: str, scratch: Path) -> str:
+    text = write_log(scratch, log, COLUMNS[log], [], "tsv").read_text()
+    return "".join(ln for ln in text.splitlines(keepends=True) if not ln.startswith("#close")).replace(
+        f"#open\t{OPENED}", f"#open\t{opened}")
+
+
+def _stored(store: Store) -> tuple[list[tuple[Any, ...]], dict[str, tuple[Any, ...]]]:
+    with store.session() as s:
+        alerts = sorted((a.detector_id, a.device_key, a.count, a.evidence.get("src_ip")) for a in s.scalars(
+            select(AlertRow)))
+        devices = {d.key: (d.mac, d.vendor, d.device_type, d.category, sorted(d.hostnames))
+                   for d in s.scalars(select(DeviceRow))}
+    return alerts, devices
+
+
+def _inventory(ctx: Context) -> dict[str, tuple[Any, ...]]:
+    return {k: (d.mac, d.vendor, d.device_type, d.category, sorted(d.hostnames)) for k, d in ctx.devices.items()}
+
+
+def _analysed(folder: Path, db: Path) -> tuple[list[tuple[Any, ...]], dict[str, tuple[Any, ...]]]:
+    store = Store(f"sqlite:///{db}")
+    analyze([folder], store)
+    try:
+        return _stored(store)
+    finally:
+        store.close()
+
+
+def _followed(mon: Monitor) -> list[str]:
+    """Records the analyzers were given, by conn.log uid (each once)."""
+    fed: list[str] = []
+    real = mon.addons.flows
+
+    def flows(batch: Iterable[Flow]) -> None:
+        batch = list(batch)
+        fed.extend(str(f.extra["uid"]) for f in batch if "uid" in f.extra)
+        real(batch)
+
+    mon.addons.flows = flows  # type: ignore[method-assign,assignment]
+    return fed
+
+
+@pytest.fixture(scope="module")
+def day() -> list[Conn]:
+    return site_day(7, devices=4, hours=1.0)
+
+
+@pytest.fixture(scope="module")
+def expected(day: list[Conn], tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Any], dict[str, Any]]:
+    folder = write_logs(tmp_path_factory.mktemp("whole"), day)
+    return _analysed(folder, tmp_path_factory.mktemp("db") / "analyze.db")
+
+
+@pytest.fixture(scope="module")
+def bots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The lab's site (1.5 h) with every bot family from its start, as a conn.log in Zeek's write order."""
+    folder = tmp_path_factory.mktemp("bots")
+    generate(load_scenario(SCENARIOS / "enterprise.yaml"), folder / "day.pcap", duration=1.5 * 3600)
+    flows = [f for f, _ in infect(engine_flows(folder / "day.pcap"), seed=4, infected_from=0.0)[0]]
+    (folder / "day.pcap").unlink()
+    return write_conn_log(folder / "conn.log", flows, order="written")
+
+
+def _follow(tmp_path: Path, writes: list[tuple[str, str]], headers: dict[str, str], pieces: int
+            ) -> tuple[Monitor, Store, list[str]]:
+    """A monitor polling a folder that ``writes`` go into in ``pieces`` (each log's new file starting with its
+    header), Zeek rotating every log halfway and the rotated conn.log's gz archive appearing at the end."""
+    watched = tmp_path / "spool"
+    watched.mkdir()
+    store = Store(f"sqlite:///{tmp_path / 'monitor.db'}")
+    mon = Monitor(store=store, clock=lambda: 0.0)  # a replay: no wall-clock release
+    fed = _followed(mon)
+    opened = OPENED
+    for i in range(pieces):
+        if i == pieces // 2:  # Zeek rotates: each log closed, renamed with its time, its name started afresh
+            for log in headers:
+                current = watched / f"{log}.log"
+                if current.exists():
+                    with current.open("a") as fh:
+                        fh.write(f"#close\t{ROTATED}\n")
+                    current.rename(watched / f"{log}.{ROTATED}.log")
+            opened = ROTATED
+        for log, line in writes[len(writes) * i // pieces: len(writes) * (i + 1) // pieces]:
+            current = watched / f"{log}.log"
+            text = line if current.exists() else headers[log].replace(f"#open\t{OPENED}", f"#open\t{opened}") + line
+            with current.open("a") as fh:
+                fh.write(text)
+        mon.scan(watched)
+        mon.scan(watched)  # a new name is read once it has settled
+    archive = watched / f"conn.{ROTATED}.log"  # the rotated conn.log gzip'd beside it (ZeekControl's archive name)
+    (watched / "conn.22:00:00-22:30:00.log.gz").write_bytes(gzip.compress(archive.read_bytes()))
+    mon.scan(watched)
+    mon.scan(watched)
+    mon.finish()
+    return mon, store, fed
+
+
+@pytest.mark.parametrize("pieces", [3, 8, 40])
+def test_logs_appended_across_polls_and_rotated_give_what_analyze_gives(
+        tmp_path: Path, day: list[Conn], expected: tuple[list[Any], dict[str, Any]], pieces: int) -> None:
+    """A site's conn, dns, http and ssl logs: MACs joined onto the records of connections logged polls later."""
+    headers = {log: _header(log, OPENED, tmp_path / "scratch") for log in COLUMNS}
+    mon, store, fed = _follow(tmp_path, _writes(day), headers, pieces)
+    try:
+        assert Counter(fed) == Counter(c.uid for c in day)  # every connection once: none lost, none doubled
+        assert (_stored(store)[0], _inventory(mon.ctx)) == expected
+        assert any(d[0] and d[1] for d in expected[1].values())  # MAC and vendor come from joined records
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("pieces", [5, 23])
+def test_a_conn_log_followed_across_polls_and_rotated_raises_what_analyze_raises(
+        tmp_path: Path, bots: Path, pieces: int) -> None:
+    text = bots.read_text().splitlines(keepends=True)
+    header = "".join(ln for ln in text if ln.startswith("#") and not ln.startswith("#close"))
+    header = re.sub(r"#open\t\S+", f"#open\t{OPENED}", header)
+    writes = [("conn", ln) for ln in text if not ln.startswith("#")]
+    expected = _analysed(bots.parent, tmp_path / "analyze.db")
+    mon, store, fed = _follow(tmp_path, writes, {"conn": header}, pieces)
+    try:
+        assert len(fed) == len(set(fed)) == len(writes)
+        assert len(expected[0]) > 20 and (_stored(store)[0], _inventory(mon.ctx)) == expected
+    finally:
+        store.close()
+
+
+def test_monitor_once_gives_what_analyze_gives(tmp_path: Path, day: list[Conn],
+                                               expected: tuple[list[Any], dict[str, Any]]) -> None:
+    folder = write_logs(tmp_path / "logs", day)
+    store = Store(f"sqlite:///{tmp_path / 'monitor.db'}")
+    mon = Monitor(store=store)
+    mon.poll(folder, once=True)
+    mon.finish()
+    try:
+        assert (_stored(store)[0], _inventory(mon.ctx)) == expected
+    finally:
+        store.close()
+
+
+def test_a_log_is_known_by_its_content_under_any_name(tmp_path: Path, day: list[Conn]) -> None:
+    folder = write_logs(tmp_path, day[:5])
+    gz = tmp_path / "conn.22:00:00-23:00:00.log.gz"
+    gz.write_bytes(gzip.compress((folder / "conn.log").read_bytes()))
+    renamed = shutil.copy(folder / "conn.log", tmp_path / f"conn.{ROTATED}.log")
+    assert zeek_ident(folder / "conn.log") == zeek_ident(gz) == zeek_ident(Path(renamed)) is not None
+    assert zeek_ident(folder / "dns.log") != zeek_ident(folder / "conn.log")
+    header_only = tmp_path / "x.log"
+    header_only.write_text(_header("conn", OPENED, tmp_path / "scratch"))
+    assert zeek_ident(header_only) is None  # no record yet: named once it has one
+
+
+def test_captures_in_the_watched_folder_are_read_beside_zeek_logs(tmp_path: Path, day: list[Conn]) -> None:
+    watched = write_logs(tmp_path / "spool", day[:50])
+    generate(load_scenario(SCENARIOS / "enterprise-attack.yaml"), watched / "attack.pcap")
+    mon = Monitor()
+    fed = _followed(mon)
+    mon.poll(watched, once=True)
+    alerts = mon.finish()
+    assert {"detect.scan.telnet_mirai", "detect.bruteforce.telnet"} <= {a.id for a in alerts}
+    assert set(fed) >= {c.uid for c in day[:50]} and mon.files == 5
+
+
+def test_a_log_first_seen_before_its_header_was_whole_is_read_once_it_is(tmp_path: Path, day: list[Conn]) -> None:
+    whole = write_logs(tmp_path / "whole", day[:20])
+    text = (whole / "conn.log").read_text()
+    watched = tmp_path / "spool"
+    watched.mkdir()
+    log = watched / "conn.log"
+    log.write_text(text[:5])  # "#sepa": Zeek has only begun the file
+    mon = Monitor()
+    fed = _followed(mon)
+    mon.scan(watched)
+    mon.scan(watched)
+    assert mon.seen["conn.log"].kind is None and not fed
+    log.write_text(text)
+    mon.scan(watched)
+    mon.scan(watched)
+    mon.finish()
+    assert sorted(fed) == sorted(c.uid for c in day[:20])
