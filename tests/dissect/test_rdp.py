@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.rdp import MAX_MCS_TPKTS, RdpDissector, common_name, parse_confirm, parse_request
 from iotwarden.errors import ParseError
+from iotwarden.lab import proto_app
 from iotwarden.model import Observation
 from tests.dissect import rdpbuild as b
 from tests.dissect.hostile import mutate
@@ -195,3 +196,11 @@ def test_fuzz_mutated_sessions_never_raise_anything_but_parse_error(
 @given(st.lists(st.tuples(st.booleans(), st.binary(max_size=300)), max_size=8))
 def test_fuzz_random_bytes(chunks: list[tuple[bool, bytes]]) -> None:
     _run([(True, b.connection_request()), *chunks])
+
+
+def test_the_labs_rdp_opening_is_read_as_a_client_offering_nla_and_a_server_choosing_it() -> None:
+    obs, _ = _run([(True, proto_app.rdp_connection_request("administrator")),
+                    (False, proto_app.rdp_connection_confirm())])
+    assert _kind(obs, "connection_request").fields["username"] == "administrator"
+    assert _kind(obs, "connection_request").fields["requested_protocols"] == ["SSL", "HYBRID"]
+    assert _kind(obs, "connection_confirm").fields["selected_protocol"] == "HYBRID"
