@@ -24,6 +24,8 @@ EXPECTED = {
     "sip_scan": {"detect.scan.sip_tool", "detect.scan.sip_extensions"},
     "sip_bruteforce": {"detect.bruteforce.sip"},
     "p2p_dht": {"detect.c2.p2p_dht"},
+    "remote_service_exec": {"detect.lateral.remote_exec"},
+    "dcsync": {"detect.lateral.dcsync"},
     "rdp_bruteforce": {"detect.bruteforce.rdp"},  # spraying too when it rotates user names (test_rdp_attacks)
 }
 

@@ -24,6 +24,7 @@ from iotwarden.lab.behave_net import RTT_LAN, RTT_WAN, arp_frame, dns_lookup
 from iotwarden.lab.credentials import MIRAI_CREDENTIALS, pick_credentials
 from iotwarden.lab.params import Param
 from iotwarden.lab.rdp_attacks import RDP_ATTACKS
+from iotwarden.lab.rpc_attacks import RPC_ATTACKS
 from iotwarden.lab.sip_attacks import SIP_ATTACKS
 from iotwarden.lab.wire import (
     ACK,
@@ -363,5 +364,6 @@ ATTACKS: dict[str, tuple[Attack, dict[str, Param]]] = {
                            "peers": Param("int", 30, "outside DHT nodes queried", minimum=1),
                            "rate": Param("float", 2.0, "queries per second", minimum=0.01)}),
     **SIP_ATTACKS,
+    **RPC_ATTACKS,
     **RDP_ATTACKS,
 }

@@ -1,0 +1,147 @@
+"""DCE/RPC attacks the lab can switch on, drawn as impacket's tools send them over ncacn_ip_tcp ([MS-RPCE]
+§2.1.1.1): an endpoint-mapper lookup on tcp/135 (ept_map, C706 Appendix O), then a connection to the dynamic port
+it names with a bind to the interface (C706 §12.6.4.3) and the calls:
+
+* ``remote_service_exec``: psexec/smbexec's service execution ([MS-SCMR] §3.1.4: ROpenSCManagerW, RCreateServiceW
+  with a binary path that runs the attacker's command, RStartServiceW; ATT&CK T1569.002, T1021.002);
+* ``dcsync``: secretsdump's replication request ([MS-DRSR] §4.1: IDL_DRSBind, IDL_DRSGetNCChanges; T1003.006).
+
+Stubs are NDR ([C706] ch. 14, little-endian) as the server would parse them; the answers are a success status.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from iotwarden.lab.behave_net import RTT_LAN
+from iotwarden.lab.params import Param
+from iotwarden.lab.wire import Frame, TcpStream
+from iotwarden.lab.world import World
+
+if TYPE_CHECKING:
+    from iotwarden.lab.scenario import Activity
+
+EPM_PORT = 135
+EPM = ("e1af8308-5d1f-11c9-91a4-08002b14a0fa", 3)  # [MS-RPCE] §1.9
+SVCCTL = ("367abb81-9844-35f1-ad32-98f038001003", 2)  # [MS-SCMR] §1.9
+DRSUAPI = ("e3514235-4b06-11d1-ab04-00c04fc2dcd2", 4)  # [MS-DRSR] §1.9
+NDR = ("8a885d04-1ceb-11c9-9fe8-08002b104860", 2)  # NDR transfer syntax (C706 Appendix I)
+EPT_MAP, OPEN_SCM, CREATE_SERVICE, START_SERVICE = 3, 15, 12, 19
+DRS_BIND, GET_NC_CHANGES = 0, 3
+# impacket smbexec.py's service command: the command echoed into a batch file, run, its output to C$\__output
+SMBEXEC_COMMAND = ("%COMSPEC% /Q /c echo whoami ^> \\\\127.0.0.1\\C$\\__output 2^>^&1 > %TEMP%\\execute.bat & "
+                   "%COMSPEC% /Q /c %TEMP%\\execute.bat & del %TEMP%\\execute.bat")
+SERVICE_WIN32_OWN_PROCESS, SERVICE_DEMAND_START, SC_MANAGER_ALL_ACCESS = 0x10, 3, 0xF003F  # [MS-SCMR] §2.2.15
+
+
+def _pdu(ptype: int, body: bytes, call_id: int) -> bytes:
+    """C706 §12.6.3.1 common header, little-endian NDR, one fragment."""
+    return struct.pack("<BBBB4sHHI", 5, 0, ptype, 0x03, b"\x10\x00\x00\x00", 16 + len(body), 0, call_id) + body
+
+
+def _bind(iface: tuple[str, int], call_id: int) -> bytes:
+    ctx = struct.pack("<HBB", 0, 1, 0) + uuid.UUID(iface[0]).bytes_le + struct.pack("<HH", iface[1], 0)
+    ctx += uuid.UUID(NDR[0]).bytes_le + struct.pack("<I", NDR[1])
+    return _pdu(11, struct.pack("<HHIB3x", 4280, 4280, 0, 1) + ctx, call_id)
+
+
+def _bind_ack(port: int, call_id: int) -> bytes:
+    sec = str(port).encode() + b"\x00"
+    body = struct.pack("<HHIH", 4280, 4280, 0x1A2B, len(sec)) + sec
+    body += b"\x00" * (-(16 + len(body)) % 4) + struct.pack("<B3x", 1)
+    body += struct.pack("<HH", 0, 0) + uuid.UUID(NDR[0]).bytes_le + struct.pack("<I", NDR[1])
+    return _pdu(12, body, call_id)
+
+
+def _request(opnum: int, stub: bytes, call_id: int) -> bytes:
+    return _pdu(0, struct.pack("<IHH", len(stub), 0, opnum) + stub, call_id)
+
+
+def _response(stub: bytes, call_id: int) -> bytes:
+    return _pdu(2, struct.pack("<IHBB", len(stub), 0, 0, 0) + stub, call_id)
+
+
+def _wstring(text: str) -> bytes:
+    """An NDR conformant varying string (max count, offset, actual count, UTF-16LE with its NUL), 4-aligned."""
+    data = (text + "\x00").encode("utf-16-le")
+    out = struct.pack("<III", len(text) + 1, 0, len(text) + 1) + data
+    return out + b"\x00" * (-len(out) % 4)
+
+
+def _create_service(handle: bytes, name: str, command: str) -> bytes:
+    """RCreateServiceW's in-parameters ([MS-SCMR] §3.1.4.12): the manager's handle, service name, display name,
+    access, type, start type, error control, binary path, then no group, tag, dependencies, account or password."""
+    return (handle + _wstring(name) + struct.pack("<I", 0x00020000) + _wstring(name)
+            + struct.pack("<IIII", SC_MANAGER_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS, SERVICE_DEMAND_START, 0)
+            + _wstring(command) + struct.pack("<IIIIIII", 0, 0, 0, 0, 0, 0, 0))
+
+
+def _epm_lookup(conn: TcpStream, rng: random.Random, port: int, t: float) -> list[Frame]:
+    """ept_map on tcp/135 at ``t`` (C706 Appendix O: the map request's tower); the answer's tower names ``port``."""
+    out = conn.handshake(t)
+    for from_client, data in ((True, _bind(EPM, 1)), (False, _bind_ack(EPM_PORT, 1)),
+                              (True, _request(EPT_MAP, rng.randbytes(120), 2)),
+                              (False, _response(rng.randbytes(132) + struct.pack(">H", port), 2))):
+        out += conn.send(conn.t + 0.001, from_client, data)
+    return out + conn.close(conn.t + 0.002)
+
+
+def _calls(world: World, act: Activity, iface: tuple[str, int],
+           stubs: list[tuple[int, bytes]]) -> tuple[list[Frame], float, float]:
+    """An endpoint-mapper lookup, then the calls on the interface's dynamic port; (frames, start, end)."""
+    p = act.params
+    rng = world.rng("attack", act.path)
+    me, target = world.host(p["attacker"]), world.peer_device(p["attacker"], p["target"])
+    start = world.start + p["start"]
+    port = rng.randrange(49664, 49700)  # Windows' RPC dynamic range starts at 49664 ([MS-RPCE] §2.1.1.1 endpoints)
+    epm = TcpStream(rng, me, world.ephemeral_port(rng, p["attacker"]), target, EPM_PORT, rtt=RTT_LAN)
+    out = _epm_lookup(epm, rng, port, start)
+    conn = TcpStream(rng, me, world.ephemeral_port(rng, p["attacker"]), target, port, rtt=RTT_LAN)
+    out += conn.handshake(epm.t + 0.01)
+    out += conn.send(conn.t + 0.001, True, _bind(iface, 1))
+    out += conn.send(conn.t + 0.001, False, _bind_ack(port, 1))
+    for call_id, (opnum, stub) in enumerate(stubs, start=2):
+        out += conn.send(conn.t + 0.002, True, _request(opnum, stub, call_id))
+        out += conn.send(conn.t + 0.002, False, _response(rng.randbytes(20) + b"\x00" * 4, call_id))
+    out += conn.close(conn.t + 0.01)
+    out.sort(key=lambda f: f[0])
+    return out, start, conn.t
+
+
+def remote_service_exec(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
+    p = act.params
+    rng = world.rng("attack", act.path, "stub")
+    handle = b"\x00" * 4 + rng.randbytes(16)  # the SCM context handle ROpenSCManagerW returned
+    name = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") for _ in range(8))
+    stubs = [(OPEN_SCM, struct.pack("<I", 0x00020000) + _wstring(p["target"].upper()) + struct.pack(
+                 "<II", 0, SC_MANAGER_ALL_ACCESS)),
+             (CREATE_SERVICE, _create_service(handle, name, p["command"])),
+             (START_SERVICE, handle + struct.pack("<II", 0, 0))]
+    out, start, end = _calls(world, act, SVCCTL, stubs)
+    return iter(out), world.attack_truth(act, "T1569.002 System Services: Service Execution (T1021.002)",
+                                         start=start, end=end, targets=[world.ips[p["target"]]])
+
+
+def dcsync(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
+    p = act.params
+    rng = world.rng("attack", act.path, "stub")
+    handle = b"\x00" * 4 + rng.randbytes(16)  # the DRS handle IDL_DRSBind returned
+    stubs = [(DRS_BIND, struct.pack("<I", 0x00020000) + rng.randbytes(16) + struct.pack("<I", 0)),
+             (GET_NC_CHANGES, handle + struct.pack("<II", 8, 8) + rng.randbytes(160))]
+    out, start, end = _calls(world, act, DRSUAPI, stubs)
+    return iter(out), world.attack_truth(act, "T1003.006 OS Credential Dumping: DCSync", start=start, end=end,
+                                         targets=[world.ips[p["target"]]])
+
+
+RPC_ATTACKS: dict[str, tuple[Any, dict[str, Param]]] = {
+    "remote_service_exec": (remote_service_exec, {
+        "attacker": Param("device"), "target": Param("device", help="the Windows host the service is created on"),
+        "start": Param("float", 240.0),
+        "command": Param("str", SMBEXEC_COMMAND, "the service's binary path (smbexec's default)")}),
+    "dcsync": (dcsync, {"attacker": Param("device"), "target": Param("device", help="the domain controller"),
+                        "start": Param("float", 300.0)}),
+}
