@@ -14,18 +14,19 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from iotwarden.hooks import Context
 from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.model import Flow
 from iotwarden.services.analyze import analyze
 from iotwarden.services.monitor import Monitor, zeek_ident
 from iotwarden.store import Store
-from iotwarden.store.alert_models import AlertRow
+from iotwarden.store.alert_models import AlertRow, FindingRow
 from iotwarden.store.schema import DeviceRow
 from tests.detect.botnets import infect
 from tests.detect.labelled import engine_flows, write_conn_log
 from tests.sources.zeek_written import COLUMNS, Conn, site_day, write_logs
 from tests.sources.zeeklog import write_log
+
+Stored = tuple[list[tuple[Any, ...]], dict[str, tuple[Any, ...]], list[tuple[Any, ...]]]  # alerts, devices, findings
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios"
 OPENED, ROTATED = "2023-11-14-22-00-00", "2023-11-14-22-30-00"
@@ -46,20 +47,18 @@ def _header(log: str, opened: str, scratch: Path) -> str:
         f"#open\t{OPENED}", f"#open\t{opened}")
 
 
-def _stored(store: Store) -> tuple[list[tuple[Any, ...]], dict[str, tuple[Any, ...]]]:
+def _stored(store: Store) -> Stored:
+    """The stored alerts, devices (MAC, vendor, type, category, host names) and risk findings."""
     with store.session() as s:
         alerts = sorted((a.detector_id, a.device_key, a.count, a.evidence.get("src_ip")) for a in s.scalars(
             select(AlertRow)))
         devices = {d.key: (d.mac, d.vendor, d.device_type, d.category, sorted(d.hostnames))
                    for d in s.scalars(select(DeviceRow))}
-    return alerts, devices
+        findings = sorted((f.check_id, f.device_key, f.severity) for f in s.scalars(select(FindingRow)))
+    return alerts, devices, findings
 
 
-def _inventory(ctx: Context) -> dict[str, tuple[Any, ...]]:
-    return {k: (d.mac, d.vendor, d.device_type, d.category, sorted(d.hostnames)) for k, d in ctx.devices.items()}
-
-
-def _analysed(folder: Path, db: Path) -> tuple[list[tuple[Any, ...]], dict[str, tuple[Any, ...]]]:
+def _analysed(folder: Path, db: Path) -> Stored:
     store = Store(f"sqlite:///{db}")
     analyze([folder], store)
     try:
@@ -88,7 +87,7 @@ def day() -> list[Conn]:
 
 
 @pytest.fixture(scope="module")
-def expected(day: list[Conn], tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Any], dict[str, Any]]:
+def expected(day: list[Conn], tmp_path_factory: pytest.TempPathFactory) -> Stored:
     folder = write_logs(tmp_path_factory.mktemp("whole"), day)
     return _analysed(folder, tmp_path_factory.mktemp("db") / "analyze.db")
 
@@ -104,7 +103,7 @@ def bots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _follow(tmp_path: Path, writes: list[tuple[str, str]], headers: dict[str, str], pieces: int
-            ) -> tuple[Monitor, Store, list[str]]:
+            ) -> tuple[Store, list[str]]:
     """A monitor polling a folder that ``writes`` go into in ``pieces`` (each log's new file starting with its
     header), Zeek rotating every log halfway and the rotated conn.log's gz archive appearing at the end."""
     watched = tmp_path / "spool"
@@ -134,18 +133,18 @@ def _follow(tmp_path: Path, writes: list[tuple[str, str]], headers: dict[str, st
     mon.scan(watched)
     mon.scan(watched)
     mon.finish()
-    return mon, store, fed
+    return store, fed
 
 
 @pytest.mark.parametrize("pieces", [3, 8, 40])
 def test_logs_appended_across_polls_and_rotated_give_what_analyze_gives(
-        tmp_path: Path, day: list[Conn], expected: tuple[list[Any], dict[str, Any]], pieces: int) -> None:
+        tmp_path: Path, day: list[Conn], expected: Stored, pieces: int) -> None:
     """A site's conn, dns, http and ssl logs: MACs joined onto the records of connections logged polls later."""
     headers = {log: _header(log, OPENED, tmp_path / "scratch") for log in COLUMNS}
-    mon, store, fed = _follow(tmp_path, _writes(day), headers, pieces)
+    store, fed = _follow(tmp_path, _writes(day), headers, pieces)
     try:
         assert Counter(fed) == Counter(c.uid for c in day)  # every connection once: none lost, none doubled
-        assert (_stored(store)[0], _inventory(mon.ctx)) == expected
+        assert _stored(store) == expected
         assert any(d[0] and d[1] for d in expected[1].values())  # MAC and vendor come from joined records
     finally:
         store.close()
@@ -159,23 +158,23 @@ def test_a_conn_log_followed_across_polls_and_rotated_raises_what_analyze_raises
     header = re.sub(r"#open\t\S+", f"#open\t{OPENED}", header)
     writes = [("conn", ln) for ln in text if not ln.startswith("#")]
     expected = _analysed(bots.parent, tmp_path / "analyze.db")
-    mon, store, fed = _follow(tmp_path, writes, {"conn": header}, pieces)
+    store, fed = _follow(tmp_path, writes, {"conn": header}, pieces)
     try:
         assert len(fed) == len(set(fed)) == len(writes)
-        assert len(expected[0]) > 20 and (_stored(store)[0], _inventory(mon.ctx)) == expected
+        assert len(expected[0]) > 20 and expected[2] and _stored(store) == expected  # alerts and risk findings
     finally:
         store.close()
 
 
 def test_monitor_once_gives_what_analyze_gives(tmp_path: Path, day: list[Conn],
-                                               expected: tuple[list[Any], dict[str, Any]]) -> None:
+                                               expected: Stored) -> None:
     folder = write_logs(tmp_path / "logs", day)
     store = Store(f"sqlite:///{tmp_path / 'monitor.db'}")
     mon = Monitor(store=store)
     mon.poll(folder, once=True)
     mon.finish()
     try:
-        assert (_stored(store)[0], _inventory(mon.ctx)) == expected
+        assert _stored(store) == expected
     finally:
         store.close()
 

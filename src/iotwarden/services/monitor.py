@@ -19,6 +19,9 @@ archive ``conn.22:00:00-23:00:00.log.gz``, gzip'd by ``Log::default_rotation_pos
 docs.zeek.org, base/frameworks/logging/main.zeek) and starting the name afresh: a log is known by its content
 (its header, with Zeek's ``#open`` time, and first record: :func:`zeek_ident`), so a renamed or compressed
 copy of a log already followed shares its read position: only lines never read are fed, none twice.
+With a store, the run's alerts, devices (addresses, evidence) and findings are written as a worker's
+checkpoint writes them (:class:`~iotwarden.services.runstate.RunState`), every :data:`STORE_EVERY_S` and at
+the end, so the stored inventory is ``analyze``'s; flows are analysed, not stored.
 Memory is bounded by the analyzers' limits, the follower's and :data:`MAX_SEEN_FILES`. :meth:`Monitor.stop`
 (or Ctrl-C in the CLI) ends cleanly: held Zeek records released, every flow flushed through the detectors,
 alerts stored and exporters closed.
@@ -42,22 +45,24 @@ from iotwarden.engine.batch import PacketBatch
 from iotwarden.errors import CaptureError, IotwardenError
 from iotwarden.export import Exporter
 from iotwarden.hooks import Context
-from iotwarden.inventory.builder import InventoryBuilder
 from iotwarden.model.alert import Alert
-from iotwarden.services.analyze import sniff_format
+from iotwarden.services.analyze import certificate_check, sniff_format
+from iotwarden.services.runstate import RunState
 from iotwarden.sources import zeek
 from iotwarden.sources.base import RecordBatch
 from iotwarden.sources.capfile import read_capture
 from iotwarden.sources.zeek_format import KNOWN_TYPES, iter_lines, open_log
 from iotwarden.sources.zeek_live import ZeekFollower
 from iotwarden.store import Store
+from iotwarden.store import writer as w
 from iotwarden.store.addresses import prior_owners
-from iotwarden.store.alerts import upsert_alerts
+from iotwarden.store.schema import CaptureRow
 
 log = logging.getLogger(__name__)
 POLL_S = 2.0  # seconds between two looks at a watched folder
 MAX_SEEN_FILES = 100_000  # files followed (read position remembered; oldest forgotten first)
-STORE_EVERY_S = 5.0  # wall seconds between two writes of changed alerts
+STORE_EVERY_S = 5.0  # wall seconds between two writes of what changed (alerts, devices, findings)
+CAPTURE_FORMAT = "monitor"  # captures.format of a monitor run's row (its stored devices' snapshot points to it)
 HEAD_BYTES = 4096  # bytes of a file's start compared to tell more of the same file from new content
 IDENT_LINES = 256  # Zeek log lines looked at for the first record that, with the header, names a log
 
@@ -137,14 +142,19 @@ class Monitor:
                  clock: Callable[[], float] = time.monotonic) -> None:
         from iotwarden.engine.core import Engine  # noqa: PLC0415 - loads every dissector
 
-        self.ctx = Context()
-        analyzers = site_analyzers(options, suppressions)  # detectors and pipeline built from site policy
-        self.pipeline = analyzers[-1]
-        inventory = next((a for a in analyzers if isinstance(a, InventoryBuilder)), None)
-        if store is not None and inventory is not None:  # alerts name the MAC that held a routed address
+        self.state: RunState | None = None  # with a store: the run's analyzers and what of them is written
+        if store is not None:  # alerts name the MAC that held a routed address (the store's address history)
             with store.session() as session:
-                inventory.use_prior_owners(prior_owners(session))
-        self.addons = AddonManager(self.ctx, analyzers)
+                owners = prior_owners(session)
+            self.state = RunState("local", f"monitor-{time.time():.0f}", certificate_check=certificate_check(store),
+                                  options=options, suppressions=suppressions, prior_owners=owners)
+            self.ctx, self.addons, self.pipeline = self.state.ctx, self.state.addons, self.state.pipeline
+        else:
+            self.ctx = Context()
+            analyzers = site_analyzers(options, suppressions)  # detectors and pipeline built from site policy
+            self.pipeline = analyzers[-1]
+            self.addons = AddonManager(self.ctx, analyzers)
+            self.addons.load()
         self.engine = Engine(config=engine_config)
         self.store, self.exporters = store, list(exporters)
         self.export_errors: dict[str, str] = {}  # exporter -> last error (a SIEM down never stops us)
@@ -158,8 +168,9 @@ class Monitor:
         self.followers: dict[Path, ZeekFollower] = {}  # a watched folder's Zeek logs, read together
         self.clock = clock
         self.files = 0
+        self.counts = {"packets": 0, "flows": 0, "observations": 0}  # read so far (packets or log records)
         self._stored_at = 0.0
-        self.addons.load()
+        self._capture_id: int | None = None  # the run's captures row, made at its first write
 
     def _export(self, alert: Alert) -> None:
         for exporter in self.exporters:
@@ -171,6 +182,7 @@ class Monitor:
 
     def feed(self, batch: PacketBatch) -> None:
         res = self.engine.process(batch)
+        self._count(len(batch), res.observations, res.flows)
         self.addons.observations(res.observations)
         self.addons.flows(res.flows)
         if len(batch):
@@ -235,7 +247,13 @@ class Monitor:
         except CaptureError as exc:  # a damaged log: what was read is kept, never fatal
             self._read_error(cursor, exc)
 
+    def _count(self, packets: int, observations: list[Any], flows: list[Any]) -> None:
+        self.counts["packets"] += packets
+        self.counts["observations"] += len(observations)
+        self.counts["flows"] += len(flows)
+
     def _feed_records(self, item: RecordBatch) -> None:
+        self._count(item.records, item.observations, item.flows)
         self.addons.observations(item.observations)
         self.addons.flows(item.flows)
         if item.last_ts is not None:
@@ -340,9 +358,13 @@ class Monitor:
             for item in follower.release(end=True):
                 self._feed_records(item)
         res = self.engine.flush()
+        self._count(0, res.observations, res.flows)
         self.addons.observations(res.observations)
         self.addons.flows(res.flows)
-        self.addons.done()
+        if self.state is not None:
+            self.state.finish()
+        else:
+            self.addons.done()
         self._maybe_store(force=True)
         for exporter in self.exporters:
             try:
@@ -352,11 +374,22 @@ class Monitor:
         return list(self.ctx.alerts)
 
     def _maybe_store(self, force: bool = False) -> None:
-        if self.store is None or (not force and time.monotonic() - self._stored_at < STORE_EVERY_S):
+        """Every :data:`STORE_EVERY_S` (and at each file's end): what changed since the last write, as a
+        worker's checkpoint writes it (services/runstate.py): alerts, devices with their addresses and
+        evidence, findings; at the end the snapshot and the address fold ``analyze`` makes. Flows are
+        analysed, not stored."""
+        if self.store is None or self.state is None or (
+                not force and time.monotonic() - self._stored_at < STORE_EVERY_S):
             return
-        self.pipeline.drain(self.ctx)
-        changed = self.pipeline.take_dirty()
-        if changed:
-            with self.store.transaction() as session:
-                upsert_alerts(session, changed)
+        with self.store.transaction() as session:
+            if self._capture_id is None:
+                self._capture_id = w.begin_capture(session, path=f"monitor:{self.state.run}", sha256=None, size=0,
+                                                   fmt=CAPTURE_FORMAT).id
+            self.state.checkpoint(session, self._capture_id)
+            row = session.get(CaptureRow, self._capture_id)
+            if row is not None:
+                status = "complete" if self.state.ended else "partial"
+                w.finish_capture(row, status=status, packets=self.counts["packets"], flows=self.counts["flows"],
+                                 observations=self.counts["observations"],
+                                 devices=len(self.ctx.devices), error=None, stats={"files": self.files})
         self._stored_at = time.monotonic()
