@@ -93,3 +93,15 @@ def test_the_connection_table_is_bounded() -> None:
     detector = RdpBruteForceDetector({"max_connections": 4})
     feed([detector], observations=[_request(100.0 + i, 50000 + i, f"u{i}") for i in range(10)])
     assert len(detector._conns) == 4  # the limit is the behaviour under test
+
+
+def test_client_and_pair_tables_are_bounded() -> None:
+    detector = RdpBruteForceDetector({"max_clients": 3})
+    flows = []
+    for n in range(6):  # six clients, one try each at its own server
+        flow = _try(100.0 + n, 50000 + n, server=f"10.0.2.{n}")
+        flow.a_ip = f"10.0.9.{n}"
+        flows.append(flow)
+    feed([detector], flows=flows)
+    assert len(detector._clients) == 3 and len(detector._pairs) == 3  # the limit is the behaviour under test
+    assert set(detector._clients) == {"10.0.9.3", "10.0.9.4", "10.0.9.5"}  # the least recent went first

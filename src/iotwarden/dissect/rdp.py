@@ -20,8 +20,8 @@ Kinds and fields (subject ``src``: the client for its request and core data, the
 * ``server_security`` (standard RDP security only, §2.2.1.4.3): ``encryption_method``, ``encryption_level``,
   ``cert_type`` (``proprietary``/``x509``), ``cert_permanent``.
 * ``server_certificate``: ``computer_name`` (the CN of the leaf certificate the server presented in the TLS
-  handshake that follows the confirm, §5.4.5.1: Windows makes a self-signed one named after the computer),
-  ``subject``, ``sha256``.
+  handshake that follows the confirm, §5.4.5.1; unless an administrator installs another, Windows presents a
+  self-signed one named after the computer), ``subject``, ``sha256``.
 
 Once the server selects TLS (SSL, HYBRID, RDSTLS, HYBRID_EX, RDSAAD) both directions continue as TLS
 (§1.3.1.1 "Security Commencement"), handed to :class:`~iotwarden.dissect.tls.TlsDissector`, whose
