@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iotwarden.model import Flow
 from iotwarden.sources import zeek, zeek_live
@@ -151,3 +153,27 @@ def test_connections_waiting_for_their_conn_line_are_bounded(tmp_path: Path, mon
     out = list(follower.read([iter(conn), iter(_items(folder, "dns")[:400])]))
     assert len(follower.unjoined) == 10 and len(_observations(out)) == 2 * 190
     assert not any(o["src_mac"] for o in _observations(out))
+
+
+def _conn_item(i: int, ts: float) -> zeek._Item:
+    flow = Flow(0, 6, "10.0.0.1", 40000 + i, "10.0.0.2", 443, ts, ts + 1.0, "02:00:00:00:00:01",
+                "02:00:00:00:00:02", extra={"uid": f"C{i}"})
+    return (ts, 0, "conn", flow)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, REORDER_WINDOW_S / 2), min_size=1, max_size=120),
+       st.lists(st.integers(1, 40), min_size=1, max_size=10))
+def test_any_split_into_polls_releases_every_record_once_in_time_order(jitter: list[float], cuts: list[int]) -> None:
+    """Records at most half a window behind the newest read, read in any number of polls: each is released once,
+    all in ts order, whatever the polls' sizes."""
+    items = [_conn_item(i, 10.0 * i + j) for i, j in enumerate(jitter)]
+    follower, out, at = ZeekFollower(clock=Clock()), [], 0
+    for n in cuts:
+        out += list(follower.read([iter(items[at:at + n])]))
+        at += n
+    out += list(follower.read([iter(items[at:])]))
+    out += list(follower.release(end=True))
+    released = [f.first_seen for b in out for f in b.flows]
+    assert released == sorted(it[0] for it in items) and sum(b.records for b in out) == len(items)
+    assert len(follower) == 0 and not follower.unjoined
