@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -177,3 +178,23 @@ def test_any_split_into_polls_releases_every_record_once_in_time_order(jitter: l
     released = [f.first_seen for b in out for f in b.flows]
     assert released == sorted(it[0] for it in items) and sum(b.records for b in out) == len(items)
     assert len(follower) == 0 and not follower.unjoined
+
+
+def test_a_growing_log_is_read_on_from_where_it_stopped_and_a_gz_one_whole(tmp_path: Path) -> None:
+    """What a monitor does with a log that grows: only the lines after the last read are read and parsed."""
+    full = (write_logs(tmp_path / "whole", [_dns(f"C{i}", 5000.0 + i) for i in range(10)]) / "conn.log").read_bytes()
+    cut = full.index(b"C5") + 3  # the writer is within a line
+    log = tmp_path / "conn.log"
+    log.write_bytes(full[:cut])
+    resume = zeek.Resume()
+    first = list(zeek._file_items(log, "conn", whole_lines=True, resume=resume))
+    assert resume.offset == full[:cut].rfind(b"\n") + 1 and resume.header is not None
+    with log.open("ab") as fh:
+        fh.write(full[cut:])
+    second = list(zeek._file_items(log, "conn", whole_lines=True, resume=resume))
+    uids = [it[3].extra["uid"] for it in first + second if isinstance(it[3], Flow)]
+    assert uids == [f"C{i}" for i in range(10)] and len(second) == 5 and resume.offset == len(full)
+    gz = tmp_path / "conn.log.gz"
+    gz.write_bytes(gzip.compress(full))
+    kept = zeek.Resume(offset=resume.offset)
+    assert len(list(zeek._file_items(gz, "conn", resume=kept))) == 10 and kept.offset == len(full)

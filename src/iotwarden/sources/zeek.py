@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import importlib
+import io
 import itertools
 import math
 from collections import OrderedDict
@@ -22,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
 
 from iotwarden.errors import CaptureError, ConfigError, ParseError
 from iotwarden.model import Flow, Observation
@@ -32,6 +33,7 @@ from iotwarden.sources.zeek_conn import ConnLines
 from iotwarden.sources.zeek_fields import ConnId
 from iotwarden.sources.zeek_format import (
     KNOWN_TYPES,
+    MAX_LINE_BYTES,
     SNIFF_LINES,
     TsvHeader,
     apply_directive,
@@ -133,6 +135,16 @@ class _LinkInfo:
     vlan: int | None
 
 
+@dataclass(slots=True)
+class Resume:
+    """Where the next read of an uncompressed log that grows (a monitor following it) starts: past ``offset``
+    bytes of whole lines, with the TSV ``header`` read before them; kept up to date by :func:`_file_items`
+    each time it reads the file to its end."""
+
+    offset: int = 0
+    header: TsvHeader | None = None
+
+
 def sniff_zeek(path: Path) -> str | None:
     """The log type (``conn``, ``dns``...) of a Zeek log file, from ``#path``, ``_path``, the file
     name or the JSON keys; None if the file is not a Zeek log (or cannot be read)."""
@@ -229,9 +241,10 @@ def _link(flow: Flow) -> tuple[str | None, _LinkInfo | None]:
     return uid, _LinkInfo(flow.a_ip, flow.a_mac, flow.b_mac, flow.vlan or None)
 
 
-def _file_items(path: Path, log_type: str, whole_lines: bool = False) -> Iterator[_Item]:
+def _file_items(path: Path, log_type: str, whole_lines: bool = False, resume: Resume | None = None) -> Iterator[_Item]:
     """Every data line of one file as an item; a malformed line as an item with no record. conn.log
-    TSV lines go through the fast path (:mod:`~iotwarden.sources.zeek_conn`) when it takes them."""
+    TSV lines go through the fast path (:mod:`~iotwarden.sources.zeek_conn`) when it takes them.
+    ``resume``: an uncompressed file is read from there, and ``resume`` moved to its end once read."""
     bad: list[int] = []
     priority = _PRIORITY.get(log_type, 2)
     conn_priority = _PRIORITY["conn"]
@@ -242,8 +255,12 @@ def _file_items(path: Path, log_type: str, whole_lines: bool = False) -> Iterato
         bad.append(1)
 
     with open_log(path) as fh:
-        lines = iter_lines(fh, on_bad, whole_lines=whole_lines)
         header: TsvHeader | None = None
+        seekable = resume is not None and isinstance(fh, io.BufferedReader)
+        if resume is not None and seekable:
+            fh.seek(resume.offset)
+            header = resume.header
+        lines = iter_lines(fh, on_bad, whole_lines=whole_lines)
         for line in lines:
             while bad:  # over-long lines and gzip damage found while reading
                 bad.pop()
@@ -279,6 +296,20 @@ def _file_items(path: Path, log_type: str, whole_lines: bool = False) -> Iterato
             yield (ts, _PRIORITY.get(str(line_type), 2), str(line_type), record)
         for _ in bad:
             yield (-math.inf, priority, log_type, None)
+        if resume is not None and seekable:
+            resume.offset, resume.header = _whole_lines_end(fh, resume.offset, whole_lines), header
+
+
+def _whole_lines_end(fh: IO[bytes], start: int, whole_lines: bool) -> int:
+    """The byte offset past the last end of line of a file read to its end from ``start`` (past everything
+    when a last line without one was read too)."""
+    end = fh.tell()
+    if not whole_lines:
+        return end
+    at = max(start, end - MAX_LINE_BYTES - 1)
+    fh.seek(at)
+    cut = fh.read(end - at).rfind(b"\n")
+    return at + cut + 1 if cut >= 0 else start
 
 
 def _batches(items: Iterable[_Item], batch_size: int,
