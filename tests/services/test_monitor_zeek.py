@@ -18,6 +18,7 @@ from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.model import Flow
 from iotwarden.services.analyze import analyze
 from iotwarden.services.monitor import Monitor, zeek_ident
+from iotwarden.sources.zeek_live import HOLD_WALL_S
 from iotwarden.store import Store
 from iotwarden.store.alert_models import AlertRow, FindingRow
 from iotwarden.store.schema import DeviceRow
@@ -219,3 +220,22 @@ def test_a_log_first_seen_before_its_header_was_whole_is_read_once_it_is(tmp_pat
     mon.scan(watched)
     mon.finish()
     assert sorted(fed) == sorted(c.uid for c in day[:20])
+
+
+def test_a_quiet_network_gets_its_records_after_the_wall_clock_bound(tmp_path: Path, day: list[Conn]) -> None:
+    """Nothing newer comes into conn.log: what it holds goes to the analyzers HOLD_WALL_S after it was read."""
+    watched = write_logs(tmp_path / "spool", day[:30])
+    now = [0.0]
+    mon = Monitor(clock=lambda: now[0])
+    fed = _followed(mon)
+    mon.scan(watched)
+    mon.scan(watched)
+    held = len(mon.followers[watched])
+    assert held and len(fed) < 30
+    now[0] += HOLD_WALL_S - 1
+    mon.scan(watched)
+    assert len(mon.followers[watched]) == held
+    now[0] += 1
+    mon.scan(watched)  # no new line: the poll itself lets them go
+    assert len(mon.followers[watched]) == 0 and sorted(fed) == sorted(c.uid for c in day[:30])
+    mon.finish()

@@ -198,3 +198,14 @@ def test_a_growing_log_is_read_on_from_where_it_stopped_and_a_gz_one_whole(tmp_p
     gz.write_bytes(gzip.compress(full))
     kept = zeek.Resume(offset=resume.offset)
     assert len(list(zeek._file_items(gz, "conn", resume=kept))) == 10 and kept.offset == len(full)
+
+
+def test_malformed_lines_of_a_followed_log_are_counted_and_skipped(tmp_path: Path) -> None:
+    folder = write_logs(tmp_path, [_dns("Cok", 5000.0)])
+    log = folder / "dns.log"
+    text = log.read_text().replace("#close", "not\ta\tdns\tline\n#close")
+    log.write_text(text)
+    follower = ZeekFollower(clock=Clock())
+    out = list(follower.read([iter(_items(folder, "dns")), iter(_items(folder, "conn"))]))
+    out += list(follower.release(end=True))
+    assert sum(b.skipped for b in out) == 1 and sum(b.records for b in out) == 3 and len(_observations(out)) == 2
