@@ -4,7 +4,7 @@
 VLAN joined by ``uid`` onto the other logs' records and x509.log certificates onto their ssl.log chains. A
 folder Zeek is still writing into is read a few lines at a time, in write order: a conn.log line comes when
 its connection is removed, after the dns/http/ssl records of that connection. :class:`ZeekFollower` keeps one
-``_Joiner`` for the whole run and one time-ordered buffer for every log of the folder; each poll hands it the
+``_Joiner`` for the whole run and one time-ordered buffer for all the folder's logs together; each poll hands it the
 new whole lines of every log (:meth:`ZeekFollower.read`, several files read side by side in time order) and it
 releases records in (ts, merge priority) order, as ``read_zeek`` merges them, once the newest conn.log ts read
 is :data:`~iotwarden.sources.zeek_order.REORDER_WINDOW_S` past their own, or once held :data:`HOLD_WALL_S` of
@@ -14,8 +14,10 @@ only when released, so a record released before its connection's line (a long se
 that line has been read. When a folder's conn.log carries link-layer columns, the Observations of a record
 whose connection's line has not been read yet wait for it (:data:`MAX_UNJOINED_UIDS` connections, at most
 :data:`UNJOINED_WAIT_S` of log time past the newest conn.log ts or of wall time) and go on stamped when it
-comes, unstamped when they wait too long. :meth:`ZeekFollower.release` with ``end`` empties every buffer
-(the monitor's end, ``monitor --once``).
+comes, unstamped when they wait too long: an Observation reaches the analyzers at most ``HOLD_WALL_S +
+UNJOINED_WAIT_S`` of wall time after it was read, a Flow at most ``HOLD_WALL_S``. A ``patient`` read (one last
+pass over logs that are complete: ``monitor --once``) waits on neither clock, only within the count limits;
+:meth:`ZeekFollower.release` with ``end`` empties every buffer (the monitor's end).
 """
 
 from __future__ import annotations
