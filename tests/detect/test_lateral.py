@@ -5,8 +5,9 @@ from __future__ import annotations
 from iotwarden.addons import AddonManager
 from iotwarden.detect.lateral import LateralDetector
 from iotwarden.detect.pipeline import AlertPipeline
+from iotwarden.dissect.smbshare import describe
 from iotwarden.hooks import Context
-from iotwarden.model import Conclusion, Device
+from iotwarden.model import Conclusion, Device, Observation
 from tests.detect.runner import feed, tcp_flow
 
 OK = {"payload": (300, 300), "flags": (0x1B, 0x1B), "pkts": (5, 5)}
@@ -79,3 +80,43 @@ def test_a_record_joined_mid_stream_is_no_admin_attempt() -> None:
     assert feed([LateralDetector()], flows=[midstream]) == []
     refused = tcp_flow("10.0.20.5", "10.0.10.10", 22, 200.0)  # SYN, then RST+ACK: an attempt
     assert [a.id for a in feed([LateralDetector()], flows=[refused])] == ["detect.lateral.admin_protocol"]
+
+
+def _tree_connect(src: str, share_path: str, ts: float, mac: str | None = None) -> Observation:
+    """The client's SMB TREE_CONNECT as dissect/smb.py reports it (share fields from dissect/smbshare.py)."""
+    return Observation(ts=ts, proto="smb", kind="tree_connect", src_ip=src, dst_ip="10.0.10.10", src_port=50000,
+                       dst_port=445, ip_proto=6, src_mac=mac, fields={"smb1": False, **describe(share_path)})
+
+
+def test_an_admin_share_opened_by_an_iot_device_is_reported_once_per_server_and_share() -> None:
+    ctx = Context()
+    cam = "mac:02:00:00:00:00:07"
+    ctx.devices[cam] = Device(cam, 0.0, 0.0, mac=cam[4:], ips={"10.0.20.7"},
+                              classification={"category": Conclusion("IoT", 0.9)})
+    addons = AddonManager(ctx, [LateralDetector(), AlertPipeline()])
+    addons.observations([_tree_connect("10.0.20.7", "\\\\fs01\\ADMIN$", 10.0, cam[4:]),
+                         _tree_connect("10.0.20.7", "\\\\fs01\\ADMIN$", 20.0, cam[4:]),
+                         _tree_connect("10.0.20.7", "\\\\fs01\\C$", 30.0, cam[4:]),
+                         _tree_connect("10.0.20.7", "\\\\fs01\\IPC$", 40.0, cam[4:]),  # named pipes: not admin
+                         _tree_connect("10.0.20.7", "\\\\fs01\\public", 50.0, cam[4:])])
+    addons.done()
+    assert [(a.id, a.key, a.mitre, a.severity) for a in ctx.alerts] == [
+        ("detect.lateral.admin_share", "10.0.10.10:ADMIN$", ["T1021.002"], "high"),
+        ("detect.lateral.admin_share", "10.0.10.10:C$", ["T1021.002"], "high")]
+
+
+def test_an_admin_share_from_an_it_host_waits_for_its_category_and_raises_nothing() -> None:
+    ctx = Context()
+    addons = AddonManager(ctx, [LateralDetector(), AlertPipeline()])
+    ws = "mac:02:00:00:00:00:05"
+    addons.observations([_tree_connect("10.0.10.5", "\\\\fs01\\C$", 100.0, ws[4:])])
+    addons.tick(130.0)
+    assert ctx.alerts == []  # not judged yet: the classifier has not placed the host
+    ctx.devices[ws] = Device(ws, 0.0, 0.0, mac=ws[4:], ips={"10.0.10.5"},
+                             classification={"category": Conclusion("IT", 0.9)})
+    addons.tick(160.0)
+    addons.done()
+    assert ctx.alerts == []
+    # never placed: judged as not IT at the end of input
+    assert [a.id for a in feed([LateralDetector()], observations=[_tree_connect("10.0.20.9", "ADMIN$", 5.0)])] == [
+        "detect.lateral.admin_share"]

@@ -5,9 +5,13 @@ machine, from its first use of that service: IoT devices have no business admini
 T1021.002 SMB, T1021.001 RDP, T1021.004 SSH, T1021.006 WinRM, T1021), ``detect.lateral.iot_to_it``
 (an IoT/OT device opens a connection to an IT device it never talked to; T1021) and
 ``detect.lateral.new_peer`` (a device that is not an IT machine talks to an internal peer it never
-talked to, after learning; T1021).
+talked to, after learning; T1021) and ``detect.lateral.admin_share`` (an SMB tree connect to an administrative
+share, ADMIN$ or a drive's C$ ([MS-SRVS] §2.2.2.4 STYPE_SPECIAL, dissect/smbshare.py class "admin"), from a
+device that is not an IT machine: where PsExec and its kin copy their service binary, and no camera or PLC
+mounts a server's system drive; T1021.002. From the packets' TREE_CONNECT or Zeek's smb_mapping.log and
+smb_files.log, once per device, server and share).
 
-A flow from a device the classifier has not judged yet waits (``unknown_wait_s`` of capture time, at
+A flow (or tree connect) from a device the classifier has not judged yet waits (``unknown_wait_s`` of capture time, at
 most ``MAX_WAITING`` flows) for its verdict: a workstation's first SMB or SSH in its first minute,
 before the classifier's first pass, is not lateral movement. Still unknown after the wait, or at the
 end of input, the device counts as not IT, as before.
@@ -35,9 +39,11 @@ from iotwarden.detect.base import (
 )
 from iotwarden.detect.baseline import LEARN_S, Novelty
 from iotwarden.hooks import Context
-from iotwarden.model import Flow
+from iotwarden.model import Flow, Observation
 
 ADMIN, IOT_TO_IT, NEW_PEER = "detect.lateral.admin_protocol", "detect.lateral.iot_to_it", "detect.lateral.new_peer"
+ADMIN_SHARE = "detect.lateral.admin_share"
+ADMIN_SHARE_CLASS = "admin"  # dissect/smbshare.py's class of ADMIN$ and C$..Z$
 # remote-administration services (IANA port numbers) and their ATT&CK sub-techniques
 ADMIN_PORTS = {445: ("SMB", "T1021.002"), 139: ("SMB", "T1021.002"), 3389: ("RDP", "T1021.001"),
                22: ("SSH", "T1021.004"), 5985: ("WinRM", "T1021.006"), 5986: ("WinRM", "T1021.006"),
@@ -45,6 +51,7 @@ ADMIN_PORTS = {445: ("SMB", "T1021.002"), 139: ("SMB", "T1021.002"), 3389: ("RDP
 # infrastructure services every device may reach for the first time at any point
 INFRA_PORTS = frozenset({53, 67, 68, 123, 137, 138, 5353, 1900, 5355})
 MAX_WAITING = 10_000  # flows of unclassified devices waiting for the classifier; past it the oldest are judged
+MAX_WAITING_SHARES = 1_000  # admin-share tree connects of unclassified devices waiting; past it the oldest are judged
 
 
 @dataclass(frozen=True)
@@ -56,8 +63,9 @@ class LateralOptions(Options):
 
 
 class LateralDetector(Detector):
+    observes = frozenset({"smb"})  # on_observation only for these (hooks.py): admin-share tree connects
     name: ClassVar[str] = "detect.lateral"
-    ids: ClassVar[tuple[str, ...]] = (ADMIN, IOT_TO_IT, NEW_PEER)
+    ids: ClassVar[tuple[str, ...]] = (ADMIN, IOT_TO_IT, NEW_PEER, ADMIN_SHARE)
     defaults: ClassVar[Options] = LateralOptions()
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
@@ -66,6 +74,7 @@ class LateralDetector(Detector):
         # no learning for admin services: each (device, port) is reported once, then known
         self.services = Novelty(learn_s=0.0)
         self.waiting: deque[Flow] = deque()  # flows of unclassified devices, in time order
+        self.waiting_shares: deque[Observation] = deque()  # their admin-share tree connects, in time order
 
     def flows(self, ctx: Context, flows: list[Flow]) -> None:
         # per batch, with the options in locals: every flow of an internal device comes here
@@ -95,6 +104,18 @@ class LateralDetector(Detector):
     def flow(self, ctx: Context, flow: Flow) -> None:
         self.flows(ctx, [flow])
 
+    def on_observation(self, ctx: Context, obs: Observation) -> None:
+        if obs.kind != "tree_connect" or obs.fields.get("share_class") != ADMIN_SHARE_CLASS:
+            return
+        if not (obs.src_ip and obs.dst_ip and is_internal(obs.src_ip) and is_internal(obs.dst_ip)):
+            return
+        if self.waiting_shares or category(ctx, subject_key(ctx, obs.src_mac, obs.src_ip)) is None:
+            self.waiting_shares.append(obs)
+            if len(self.waiting_shares) > MAX_WAITING_SHARES:
+                self._judge_share(ctx, self.waiting_shares.popleft())
+            return
+        self._judge_share(ctx, obs)
+
     def on_tick(self, ctx: Context, ts: float) -> None:
         super().on_tick(ctx, ts)
         self._release(ctx, ts - self.options.unknown_wait_s)
@@ -104,12 +125,30 @@ class LateralDetector(Detector):
         self._release(ctx, float("inf"))
 
     def _release(self, ctx: Context, expired: float) -> None:
-        """Judge waiting flows in order while their device is classified or their wait is over."""
+        """Judge waiting flows and tree connects in order while their device is classified or their wait is over."""
+        while self.waiting_shares:
+            obs = self.waiting_shares[0]
+            if category(ctx, subject_key(ctx, obs.src_mac, obs.src_ip)) is None and obs.ts > expired:
+                break
+            self._judge_share(ctx, self.waiting_shares.popleft())
         while self.waiting:
             flow = self.waiting[0]
             if category(ctx, subject_key(ctx, flow.a_mac, flow.a_ip)) is None and flow.first_seen > expired:
                 return
             self._judge(ctx, self.waiting.popleft())
+
+    def _judge_share(self, ctx: Context, obs: Observation) -> None:
+        src = subject_key(ctx, obs.src_mac, obs.src_ip)
+        src_cat = category(ctx, src)
+        if src_cat in IT_CATEGORIES or not obs.src_ip:
+            return
+        share = str(obs.fields.get("share") or "")
+        if not self.services.check(obs.src_ip, ("share", obs.dst_ip, share), obs.ts):
+            return
+        self.raise_alert(ctx, ADMIN_SHARE, title=f"Administrative share {share} of {obs.dst_ip} opened from "
+                         f"{'IoT/OT' if src_cat else 'non-IT'} device {obs.src_ip}", severity="high", subject=src,
+                         ts=obs.ts, key=f"{obs.dst_ip}:{share}", mitre=("T1021.002",), src_ip=obs.src_ip,
+                         dst_ip=obs.dst_ip, evidence={"share": share, "category": src_cat}, observations=[obs])
 
     def _judge(self, ctx: Context, flow: Flow) -> None:
         admin = ADMIN_PORTS.get(flow.b_port) if flow.ip_proto == 6 else None

@@ -4,8 +4,11 @@ Kinds (subject ``src``, the sender): ``as_req`` and ``tgs_req`` (KDC-REQ, §5.4.
 ``as_rep`` and ``tgs_rep`` (KDC-REP, §5.4.2) and ``error`` (KRB-ERROR, §5.9.1) from the KDC.
 Fields: ``msg_type`` (10-13, 30), ``realm`` (the request's or the ticket's realm), ``cname`` and
 ``sname`` (PrincipalName, §5.2.2, components joined by "/"), for requests ``etypes`` (the
-client's encryption types, §5.4.1 etype) and ``padata_types``, for errors ``error_code`` (§7.5.9)
-and ``error_name``. Everything encrypted (tickets' enc-part, authenticators) is left alone.
+client's encryption types, §5.4.1 etype), ``padata_types`` and ``computer`` (the NetBIOS name of a
+computer account asking for itself: a one-component ``cname`` ending in "$", [MS-ADOD] §2.2.2, less its "$" as
+[MS-ADCAP] §3.4.4.3.3.1.5 reads it; a trust account's name ends in "$" too, [MS-ADTS] §6.1.6.8.3, and is a
+domain's NetBIOS name), for errors ``error_code`` (§7.5.9) and ``error_name``.
+Everything encrypted (tickets' enc-part, authenticators) is left alone.
 
 Over TCP each message is preceded by a 4-byte big-endian length (§7.2.2); a record may span
 segments, so TCP flows are read as a stream with a bounded buffer. At most :data:`MAX_MESSAGES`
@@ -35,6 +38,14 @@ ERROR_NAMES = {6: "KDC_ERR_C_PRINCIPAL_UNKNOWN", 7: "KDC_ERR_S_PRINCIPAL_UNKNOWN
                23: "KDC_ERR_KEY_EXPIRED", 24: "KDC_ERR_PREAUTH_FAILED", 25: "KDC_ERR_PREAUTH_REQUIRED",
                31: "KRB_AP_ERR_BAD_INTEGRITY", 32: "KRB_AP_ERR_TKT_EXPIRED", 37: "KRB_AP_ERR_SKEW",
                41: "KRB_AP_ERR_MODIFIED", 52: "KRB_ERR_RESPONSE_TOO_BIG", 68: "KDC_ERR_WRONG_REALM"}
+
+
+def computer_name(cname: str | None) -> str | None:
+    """The computer a computer account's principal name ("WS01$") names, without its "$"; None for a user's or
+    a service's name (module docstring)."""
+    if cname is None or "/" in cname or len(cname) < 2 or not cname.endswith("$"):
+        return None
+    return cname[:-1]
 
 
 def _ctx(tag: int) -> int:
@@ -98,6 +109,9 @@ def _request(body: dict[int, bytes]) -> dict[str, Any]:
     req = _fields(asn1.expect(body[4], 0, asn1.SEQUENCE, "KDC-REQ-BODY").value)
     fields: dict[str, Any] = {"msg_type": _int(body.get(2)), "realm": _string(req.get(2)),
                               "cname": _principal(req.get(1)), "sname": _principal(req.get(3))}
+    computer = computer_name(fields["cname"])
+    if computer is not None:
+        fields["computer"] = computer
     if 8 in req:
         etypes = asn1.children(asn1.expect(req[8], 0, asn1.SEQUENCE, "etype").value)
         fields["etypes"] = [asn1.integer(t.value) for t in etypes[:MAX_ETYPES] if t.tag == asn1.INTEGER]

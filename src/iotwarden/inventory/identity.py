@@ -219,6 +219,9 @@ RULES: dict[str, IdentityRule] = {
         kinds=frozenset({"response"}),
     ),
     "mqtt": IdentityRule(attributes=("client_id",), kinds=frozenset({"connect"})),  # MQTT 3.1.1 §3.1.3.1
+    "kerberos": IdentityRule(  # RFC 4120 §5.4.1: a computer account's own AS request ("WS01$") names the computer
+        attributes=("computer",), hostnames=("computer",), kinds=frozenset({"as_req"}),  # dissect/kerberos.py
+    ),
     "hl7": IdentityRule(  # HL7 v2 MSH (§2.14.9) of the messages a system sends; never patient segments
         attributes=("sending_application", "message_type", "message_profile"), kinds=frozenset({"message"}),
         # IHE PCD-01 device rows: the IEEE 11073 term of each device by its OBX-18 equipment identifier

@@ -1,6 +1,7 @@
 """Zeek logs as a capture source: one log file, or a directory of them, -> RecordBatches.
 
-Reads conn, dns, dhcp, http, ssl, x509, ssh, software, known_*, snmp, ftp, sip, ntlm, modbus and dnp3 logs (and
+Reads conn, dns, dhcp, http, ssl, x509, ssh, software, known_*, snmp, ftp, sip, ntlm, rdp, dce_rpc, kerberos,
+smb_mapping, smb_files, quic, ntp, mqtt_connect/publish/subscribe, modbus and dnp3 logs (and
 ICSNPP's cip, cip_identity, s7comm, bacnet and bacnet_discovery) in TSV or JSON lines, plain or gzip'd, and
 joins across logs what Zeek splits: MACs/VLAN from conn.log (by ``uid``) onto the other logs' Observations,
 and x509.log certificates into one ``certificate`` Observation per server chain (ssl.log
@@ -77,6 +78,10 @@ OBSERVATION_MAPPERS: dict[str, _Mapper] = {
     "ntlm": _lazy("zeek_app", "map_ntlm"),
     "rdp": _lazy("zeek_rdp", "map_rdp"),
     "dce_rpc": _lazy("zeek_dcerpc", "map_dce_rpc"),
+    "quic": _lazy("zeek_iot", "map_quic"), "ntp": _lazy("zeek_iot", "map_ntp"),
+    "mqtt_connect": _lazy("zeek_iot", "map_mqtt_connect"), "mqtt_publish": _lazy("zeek_iot", "map_mqtt_publish"),
+    "mqtt_subscribe": _lazy("zeek_iot", "map_mqtt_subscribe"), "kerberos": _lazy("zeek_windows", "map_kerberos"),
+    "smb_mapping": _lazy("zeek_windows", "map_smb_mapping"), "smb_files": _lazy("zeek_windows", "map_smb_files"),
 }
 
 # conn.log uids remembered to stamp MACs and VLAN on the other logs' records of the same connection.

@@ -36,6 +36,7 @@ KNOWN_TYPES = frozenset({
     "conn", "dns", "dhcp", "http", "ssl", "x509", "ssh", "software",
     "known_hosts", "known_services", "known_devices", "modbus", "dnp3", "cip", "cip_identity",
     "snmp", "ftp", "sip", "ntlm", "s7comm", "bacnet", "bacnet_discovery", "rdp", "dce_rpc",
+    "quic", "ntp", "mqtt_connect", "mqtt_publish", "mqtt_subscribe", "kerberos", "smb_mapping", "smb_files",
 })
 
 # Columns that only one log type has: how a JSON log without ``_path`` is recognised by its keys.
@@ -66,6 +67,18 @@ _SIGNATURE_KEYS: tuple[tuple[str, str], ...] = (
     ("security_protocol", "rdp"),  # RDP::Info; a refused connection's line has its cookie, or its result alone
     ("cookie", "rdp"),
     ("endpoint", "dce_rpc"),  # DCE_RPC::Info: the interface, set on every line
+    ("client_initial_dcid", "quic"),  # QUIC::Info
+    ("root_disp", "ntp"),  # NTP::Info
+    ("request_type", "kerberos"),  # KRB::Info; a line with only an error has its error_msg
+    ("error_msg", "kerberos"),
+    ("share_type", "smb_mapping"),  # SMB::TreeInfo: &default, set on every line
+    ("prev_name", "smb_files"),  # SMB::FileInfo: a rename's, or its MAC times'
+    ("times.modified", "smb_files"),
+    ("connect_status", "mqtt_connect"),  # MQTT::ConnectInfo, PublishInfo, SubscribeInfo
+    ("proto_name", "mqtt_connect"),
+    ("from_client", "mqtt_publish"),
+    ("qos_levels", "mqtt_subscribe"),
+    ("granted_qos_level", "mqtt_subscribe"),
 )
 
 _HEX_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")

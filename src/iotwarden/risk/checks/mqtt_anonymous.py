@@ -36,7 +36,9 @@ class MqttAnonymous(Check):
         self.pending: dict[ConnKey, Observation] = {}  # anonymous CONNECTs awaiting their CONNACK
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
-        if obs.kind == "connect" and not obs.fields.get("username"):
+        # a CONNECT whose credential flags were not seen (Zeek's mqtt_connect.log logs neither user name nor
+        # password: sources/zeek_iot.py leaves both out) says nothing of authentication
+        if obs.kind == "connect" and "password_present" in obs.fields and not obs.fields.get("username"):
             if len(self.pending) >= MAX_PENDING_CONNECTS:
                 self._unanswered(self.pending.pop(next(iter(self.pending))))
             self.pending[(obs.src_ip, obs.src_port, obs.dst_ip, obs.dst_port)] = obs

@@ -1,0 +1,113 @@
+"""Zeek's kerberos.log, smb_mapping.log and smb_files.log -> the Observations dissect/kerberos.py and dissect/smb.py
+(with dissect/smbshare.py) make, so Windows hosts are named and admin-share use is judged from a Zeek sensor as
+from packets.
+
+Columns are those of Zeek's own records:
+
+* kerberos.log (``KRB::Info``, base/protocols/krb/main.zeek): one line per KDC exchange: ``request_type`` "AS" or
+  "TGS", ``client`` ("name/REALM": the AS request's client name and realm, else the reply's or error's), ``service``
+  (the service principal, "krbtgt/CORP.EXAMPLE"), ``success``, ``error_msg`` (``KRB::error_msg``'s name of the
+  KRB-ERROR code, e.g. "KDC_ERR_PREAUTH_FAILED", or the error's e-text), ``cipher`` (the ticket's encryption type,
+  by name), ``forwardable``/``renewable``, ``from``/``till``. The request is the client's ``as_req``/``tgs_req``
+  (``msg_type`` 10/12, ``realm``, ``cname``, ``sname``, and ``computer`` when the client is a computer account,
+  ``WS01$``: :func:`iotwarden.dissect.kerberos.computer_name`; Zeek logs a TGS request's client from the reply only,
+  so a TGS request has no ``cname``); ``success`` T adds the KDC's ``as_rep``/``tgs_rep`` (``crealm``, ``cname``,
+  ``sname``, an AS ticket's ``realm``, and Zeek's ``cipher``, which the dissector leaves in the encrypted part it
+  does not read), F its ``error`` (``error_code`` from the dissector's names, ``error_name``). Zeek logs neither the
+  request's encryption types nor its pre-authentication data, and leaves out PREAUTH_REQUIRED errors
+  (``KRB::ignored_errors``): a Windows logon's first refused AS request is not seen.
+* smb_mapping.log (``SMB::TreeInfo``, base/protocols/smb/main.zeek): a tree connect: ``path``
+  ("\\\\\\\\FILESRV\\\\ADMIN$"), ``service`` (SMB1's service string), ``share_type`` (DISK, PIPE, PRINT). The client's
+  ``tree_connect`` with ``share`` and ``share_class`` (dissect/smbshare.py: administrative and system shares by
+  name, any other share only as the class "user") and ``service``. The path Zeek's pipe heuristic writes,
+  "<unknown>", names no share: nothing. Zeek does not say SMB1 from SMB2 here: ``smb1`` is left out.
+* smb_files.log (``SMB::FileInfo``): a file opened, renamed or deleted (``SMB::logged_file_actions``) on the
+  share ``path``: the client's ``tree_connect`` of that share, as the packets before the file's CREATE hold it
+  (a sensor that keeps smb_files.log alone still shows an admin share in use). File names and sizes are not
+  carried over: no dissector of ours describes SMB files.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iotwarden.dissect import smbshare
+from iotwarden.dissect.kerberos import ERROR_NAMES, computer_name
+from iotwarden.errors import ParseError
+from iotwarden.model import Observation
+from iotwarden.sources.zeek_fields import ConnId, get_bool, get_str
+
+KRB_ERROR_CODES = {name: code for code, name in ERROR_NAMES.items()}
+# RFC 4120 §5.10 msg-type of each exchange's request and reply, the dissector's ``msg_type``
+KRB_REQUESTS = {"AS": ("as_req", 10, "as_rep", 11), "TGS": ("tgs_req", 12, "tgs_rep", 13)}
+KRB_ERROR = 30
+SMB_UNKNOWN_PATH = "<unknown>"  # SMB::smb_pipe_connect_heuristic's path
+
+
+def _conn(rec: dict[str, Any]) -> ConnId:
+    cid = ConnId.of(rec, 6)
+    if cid.orig_h is None or cid.resp_h is None:
+        raise ParseError("record without addresses")
+    return cid
+
+
+# --- kerberos.log -------------------------------------------------------------------------------
+
+def _principal(text: str | None) -> tuple[str | None, str | None]:
+    """(name, realm) of Zeek's "name/REALM" (the name may hold "/" itself: "host/ws01.corp.example/CORP")."""
+    if text is None:
+        return None, None
+    name, _, realm = text.rpartition("/")
+    return name or None, realm or None
+
+
+def map_kerberos(rec: dict[str, Any]) -> list[Observation]:
+    """kerberos.log -> the client's request and the KDC's reply or error (module docstring)."""
+    cid = ConnId.of(rec, None)
+    if cid.orig_h is None or cid.resp_h is None:
+        raise ParseError("record without addresses")
+    cname, realm = _principal(get_str(rec, "client"))
+    sname = get_str(rec, "service")
+    request = KRB_REQUESTS.get(get_str(rec, "request_type") or "")
+    out = []
+    if request is not None:
+        kind, msg_type = request[0], request[1]
+        if kind == "as_req":
+            out.append(cid.forward("kerberos", kind, {"msg_type": msg_type, "realm": realm, "cname": cname,
+                                                      "sname": sname, "computer": computer_name(cname)}))
+        else:  # the TGS request's client name is the reply's (Zeek reads it there)
+            out.append(cid.forward("kerberos", kind, {"msg_type": msg_type, "sname": sname}))
+    success = get_bool(rec, "success")
+    if success is True and request is not None:
+        # an AS exchange's ticket is for the realm the client asked in (Zeek's "client" holds it); a TGS
+        # ticket's realm is not logged
+        out.append(cid.reverse("kerberos", request[2], {
+            "msg_type": request[3], "realm": realm if request[0] == "as_req" else None, "crealm": realm,
+            "cname": cname, "sname": sname, "cipher": get_str(rec, "cipher")}))
+    elif success is False:
+        error = get_str(rec, "error_msg")
+        out.append(cid.reverse("kerberos", "error", {
+            "msg_type": KRB_ERROR, "error_code": KRB_ERROR_CODES.get(error or ""), "error_name": error,
+            "realm": realm, "cname": cname, "sname": sname}))
+    return out
+
+
+# --- smb_mapping.log, smb_files.log -------------------------------------------------------------
+
+def _tree_connect(cid: ConnId, path: str | None, service: str | None = None) -> list[Observation]:
+    if path is None or path == SMB_UNKNOWN_PATH:
+        return []
+    share = smbshare.describe(path)
+    if not share:
+        return []
+    return [cid.forward("smb", "tree_connect", {**share, "service": service})]
+
+
+def map_smb_mapping(rec: dict[str, Any]) -> list[Observation]:
+    """smb_mapping.log -> the client's ``tree_connect`` (module docstring)."""
+    return _tree_connect(_conn(rec), get_str(rec, "path"), get_str(rec, "service"))
+
+
+def map_smb_files(rec: dict[str, Any]) -> list[Observation]:
+    """smb_files.log -> the ``tree_connect`` of the share the file is on (module docstring)."""
+    return _tree_connect(_conn(rec), get_str(rec, "path"))

@@ -1,0 +1,205 @@
+"""Zeek's kerberos.log, smb_mapping.log and smb_files.log read as dissect/kerberos.py and dissect/smb.py describe
+the same exchanges (compared with the dissector's Observations of the lab's Windows logon and of a built SMB2
+session), in TSV and JSON: a Windows computer named by its own AS request, an admin share opened from a camera."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from iotwarden.dissect.kerberos import KerberosDissector
+from iotwarden.dissect.smb import SmbDissector
+from iotwarden.errors import ParseError
+from iotwarden.lab.generator import generate, load_scenario
+from iotwarden.model import Observation
+from iotwarden.services.analyze import analyze
+from iotwarden.sources.zeek import _Joiner, read_zeek, sniff_zeek
+from iotwarden.sources.zeek_windows import map_kerberos, map_smb_files, map_smb_mapping
+from iotwarden.store import Store
+from iotwarden.store.alert_models import AlertRow
+from iotwarden.store.schema import DeviceRow
+from tests.dissect import smbbuild as b
+from tests.dissect.hostile import feed_chunks
+from tests.pcaputil import run_dissector
+from tests.sources.zeeklog import CONN_COLUMNS, FORMATS, ID_COLUMNS, conn_row, write_log
+
+T0 = 1_700_000_000.0
+SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios"
+WORKSTATION, DC = ("10.20.0.50", "00:1b:21:00:00:50"), ("10.20.0.10", "00:1b:21:00:00:10")
+CAMERA, FILER = ("10.20.5.21", "44:47:cc:00:05:21"), ("10.20.0.20", "00:1b:21:00:00:20")  # 44:47:cc: Hikvision
+
+# KRB::Info (base/protocols/krb/main.zeek), SMB::TreeInfo and SMB::FileInfo (base/protocols/smb/main.zeek), in
+# their column order
+KERBEROS_COLUMNS = [*ID_COLUMNS, ("request_type", "string"), ("client", "string"), ("service", "string"),
+                    ("success", "bool"), ("error_msg", "string"), ("from", "time"), ("till", "time"),
+                    ("cipher", "string"), ("forwardable", "bool"), ("renewable", "bool"),
+                    ("client_cert_subject", "string"), ("client_cert_fuid", "string"),
+                    ("server_cert_subject", "string"), ("server_cert_fuid", "string")]
+SMB_MAPPING_COLUMNS = [*ID_COLUMNS, ("path", "string"), ("service", "string"), ("native_file_system", "string"),
+                       ("share_type", "string")]
+SMB_FILES_COLUMNS = [*ID_COLUMNS, ("fuid", "string"), ("action", "enum"), ("path", "string"), ("name", "string"),
+                     ("size", "count"), ("prev_name", "string"), ("times.modified", "time"),
+                     ("times.accessed", "time"), ("times.created", "time"), ("times.changed", "time")]
+
+
+def _ids(obs: Observation, *, from_orig: bool = True) -> dict[str, Any]:
+    orig, resp = ((obs.src_ip, obs.src_port), (obs.dst_ip, obs.dst_port)) if from_orig else (
+        (obs.dst_ip, obs.dst_port), (obs.src_ip, obs.src_port))
+    return {"ts": obs.ts, "uid": "C1", "id.orig_h": orig[0], "id.orig_p": orig[1], "id.resp_h": resp[0],
+            "id.resp_p": resp[1]}
+
+
+def _same(ours: Observation, packet: Observation, *, unlogged: set[str], **rewritten: Any) -> None:
+    """Zeek's Observation is the dissector's: same proto, kind, ends and fields, less those Zeek does not log
+    (and those only Zeek gives, in ``rewritten``)."""
+    assert (ours.proto, ours.kind, ours.src_ip, ours.src_port, ours.dst_ip, ours.dst_port) == (
+        packet.proto, packet.kind, packet.src_ip, packet.src_port, packet.dst_ip, packet.dst_port)
+    expected = {k: v for k, v in packet.fields.items() if k not in unlogged and v is not None}
+    assert ours.fields == {**expected, **rewritten}
+
+
+@pytest.fixture(scope="module")
+def logon(tmp_path_factory: pytest.TempPathFactory) -> list[Observation]:
+    """The lab's Windows computer logon (AS-REQ, PREAUTH_REQUIRED, AS-REQ, AS-REP, TGS-REQ, TGS-REP), dissected."""
+    path = tmp_path_factory.mktemp("krb") / "small.pcap"
+    generate(load_scenario(SCENARIOS / "small.yaml"), path, duration=20)
+    return run_dissector(KerberosDissector(), path)
+
+
+# --- kerberos.log -------------------------------------------------------------------------------
+
+def test_an_as_line_is_the_computers_request_and_the_kdcs_reply(logon: list[Observation]) -> None:
+    _, _, request, reply, _, _ = logon[:6]
+    assert request.fields["computer"] == "WS-FIN-01"  # the dissector names the computer account too
+    ours_request, ours_reply = map_kerberos({
+        **_ids(request), "request_type": "AS", "client": "WS-FIN-01$/CORP.EXAMPLE",
+        "service": "krbtgt/CORP.EXAMPLE", "success": True, "cipher": "aes256-cts-hmac-sha1-96",
+        "forwardable": True, "renewable": True})
+    _same(ours_request, request, unlogged={"etypes", "padata_types"})
+    _same(ours_reply, reply, unlogged=set(), cipher="aes256-cts-hmac-sha1-96")
+
+
+def test_a_tgs_line_names_the_client_in_the_reply_only(logon: list[Observation]) -> None:
+    *_, request, reply = logon[:6]
+    ours_request, ours_reply = map_kerberos({
+        **_ids(request), "request_type": "TGS", "client": "WS-FIN-01$/CORP.EXAMPLE",
+        "service": "cifs/DC01.corp.example", "success": True, "cipher": "aes256-cts-hmac-sha1-96"})
+    _same(ours_request, request, unlogged={"realm", "padata_types", "etypes", "cname"})
+    _same(ours_reply, reply, unlogged={"realm"}, cipher="aes256-cts-hmac-sha1-96")
+
+
+def test_a_refused_request_is_the_kdcs_error_and_a_user_names_no_computer() -> None:
+    rec = {"ts": T0, "uid": "Ck1", "id.orig_h": WORKSTATION[0], "id.orig_p": 50001, "id.resp_h": DC[0],
+           "id.resp_p": 88, "request_type": "AS", "client": "alice/CORP.EXAMPLE", "service": "krbtgt/CORP.EXAMPLE",
+           "success": False, "error_msg": "KDC_ERR_PREAUTH_FAILED"}
+    request, error = map_kerberos(rec)
+    assert "computer" not in request.fields and request.fields["cname"] == "alice"
+    assert (error.kind, error.src_ip) == ("error", DC[0])
+    assert error.fields == {"msg_type": 30, "error_code": 24, "error_name": "KDC_ERR_PREAUTH_FAILED",
+                            "realm": "CORP.EXAMPLE", "cname": "alice", "sname": "krbtgt/CORP.EXAMPLE"}
+    (only,) = map_kerberos({**rec, "request_type": None, "client": None, "error_msg": "Clock skew too great"})
+    assert only.fields == {"msg_type": 30, "error_name": "Clock skew too great", "sname": "krbtgt/CORP.EXAMPLE"}
+    (service,) = map_kerberos({**rec, "client": "host/ws01.corp.example/CORP.EXAMPLE", "success": None})
+    assert (service.fields["cname"], service.fields["realm"], "computer" in service.fields) == (
+        "host/ws01.corp.example", "CORP.EXAMPLE", False)
+
+
+# --- smb_mapping.log, smb_files.log -------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["\\\\filesrv\\ADMIN$", "\\\\filesrv\\IPC$", "\\\\filesrv\\alice.smith"])
+def test_a_mapping_line_is_the_clients_tree_connect(path: str) -> None:
+    (packet,) = feed_chunks(SmbDissector(), [(True, b.direct(b.tree_connect(path)))])
+    (ours,) = map_smb_mapping({**_ids(packet), "path": path, "share_type": "DISK"})
+    _same(ours, packet, unlogged={"smb1", "status"})  # Zeek's mapping line does not say SMB1 from SMB2
+
+
+def test_a_file_line_shows_the_share_it_is_on_and_unknown_paths_nothing() -> None:
+    base = {"ts": T0, "uid": "Cs1", "id.orig_h": CAMERA[0], "id.orig_p": 49700, "id.resp_h": FILER[0],
+            "id.resp_p": 445}
+    (ours,) = map_smb_files({**base, "action": "SMB::FILE_OPEN", "path": "\\\\10.20.0.20\\ADMIN$",
+                             "name": "PSEXESVC.exe", "size": 381816})
+    assert (ours.kind, ours.src_ip, ours.fields) == ("tree_connect", CAMERA[0], {"share": "ADMIN$",
+                                                                                "share_class": "admin"})
+    assert map_smb_mapping({**base, "path": "<unknown>", "share_type": "PIPE"}) == []  # Zeek's pipe heuristic
+    assert map_smb_files({**base, "action": "SMB::FILE_OPEN", "name": "x"}) == []
+    with pytest.raises(ParseError):
+        map_smb_mapping({"ts": T0, "path": "\\\\s\\C$"})
+
+
+# --- a Zeek sensor's logs, analysed -------------------------------------------------------------
+
+def _site(folder: Path, fmt: str) -> Path:
+    """conn.log, kerberos.log, smb_mapping.log and smb_files.log of a Windows domain where a Hikvision camera
+    opens a file server's ADMIN$ and writes PsExec's service binary there."""
+    conn = [conn_row(T0, "Ck1", (WORKSTATION[0], 50001, WORKSTATION[1]), (DC[0], 88, DC[1]), proto="tcp",
+                     service="krb_tcp"),
+            conn_row(T0 + 30, "Cs1", (CAMERA[0], 49700, CAMERA[1]), (FILER[0], 445, FILER[1]), proto="tcp",
+                     service="smb,gssapi,ntlm")]
+    write_log(folder, "conn", CONN_COLUMNS, conn, fmt)
+    write_log(folder, "kerberos", KERBEROS_COLUMNS, [[
+        f"{T0 + 0.01:.6f}", "Ck1", WORKSTATION[0], "50001", DC[0], "88", "AS", "WS-FIN-01$/CORP.EXAMPLE",
+        "krbtgt/CORP.EXAMPLE", "T", "-", f"{T0:.6f}", f"{T0 + 36000:.6f}", "aes256-cts-hmac-sha1-96", "T", "T",
+        "-", "-", "-", "-"]], fmt)
+    ids = [f"{T0 + 30.1:.6f}", "Cs1", CAMERA[0], "49700", FILER[0], "445"]
+    write_log(folder, "smb_mapping", SMB_MAPPING_COLUMNS, [[*ids, "\\\\\\\\10.20.0.20\\\\ADMIN$", "-", "NTFS", "DISK"]],
+              fmt)
+    write_log(folder, "smb_files", SMB_FILES_COLUMNS, [[*ids, "FqZ1", "SMB::FILE_OPEN", "\\\\\\\\10.20.0.20\\\\ADMIN$",
+                                                        "PSEXESVC.exe", "381816", "-", f"{T0:.6f}", f"{T0:.6f}",
+                                                        f"{T0:.6f}", f"{T0:.6f}"]], fmt)
+    return folder
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_logs_are_sniffed_and_read_with_conn_logs_macs(tmp_path: Path, fmt: str) -> None:
+    folder = _site(tmp_path / "zeek", fmt)
+    names = ("kerberos", "smb_mapping", "smb_files")
+    assert [sniff_zeek(folder / f"{n}.log") for n in names] == list(names)
+    obs = [o for batch in read_zeek(folder) for o in batch.observations]
+    assert sorted((o.proto, o.kind) for o in obs) == [("kerberos", "as_rep"), ("kerberos", "as_req"),
+                                                      ("smb", "tree_connect"), ("smb", "tree_connect")]
+    shares = [o for o in obs if o.proto == "smb"]
+    assert {(o.src_mac, o.dst_mac, o.fields["share"]) for o in shares} == {(CAMERA[1], FILER[1], "ADMIN$")}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_windows_host_is_named_and_a_cameras_admin_share_raises_lateral_movement(tmp_path: Path, fmt: str) -> None:
+    with Store(f"sqlite:///{tmp_path / 'iotwarden.db'}") as store:
+        report = analyze([_site(tmp_path / "zeek", fmt)], store)
+        assert [f.status for f in report.files] == ["complete"]
+        with store.session() as s:
+            devices = {d.key: d for d in s.scalars(select(DeviceRow))}
+            alerts = {(a.detector_id, a.device_key) for a in s.scalars(select(AlertRow))}
+    workstation, camera = devices[f"mac:{WORKSTATION[1]}"], devices[f"mac:{CAMERA[1]}"]
+    assert "WS-FIN-01" in workstation.hostnames  # its computer account's own AS request
+    assert workstation.attributes["kerberos.computer"] == ["WS-FIN-01"]
+    assert (camera.vendor, camera.category) == ("Hikvision", "iot")
+    assert ("detect.lateral.admin_share", camera.key) in alerts  # ADMIN$ from smb_mapping.log / smb_files.log
+
+
+# --- hostile records ---------------------------------------------------------------------------------
+
+_COLUMNS = sorted({c for c, _ in KERBEROS_COLUMNS + SMB_MAPPING_COLUMNS + SMB_FILES_COLUMNS} | {"proto"})
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True),
+                     st.text(max_size=20), st.sampled_from([
+                         "10.0.0.1", "fe80::1", "tcp", "T", "F", "AS", "TGS", "WS01$/CORP", "/", "$", "$/",
+                         "KDC_ERR_PREAUTH_FAILED", "\\\\s\\ADMIN$", "\\\\", "<unknown>", "SMB::FILE_OPEN"]))
+_VALUES = st.one_of(_SCALARS, st.lists(_SCALARS, max_size=3), st.dictionaries(st.text(max_size=3), _SCALARS,
+                                                                                 max_size=2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(log_type=st.sampled_from(["kerberos", "smb_mapping", "smb_files"]),
+       record=st.dictionaries(st.sampled_from(_COLUMNS), _VALUES, max_size=14))
+def test_fuzz_any_record_maps_or_raises_parse_error(log_type: str, record: dict[str, object]) -> None:
+    try:
+        observations, _ = _Joiner().map(log_type, {"id.orig_h": "10.0.0.1", "id.resp_h": "10.0.0.2", **record,
+                                                   "ts": T0})
+    except ParseError:
+        return
+    json.dumps([o.to_dict() for o in observations])  # fields stay JSON-compatible
