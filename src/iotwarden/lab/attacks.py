@@ -366,4 +366,5 @@ ATTACKS: dict[str, tuple[Attack, dict[str, Param]]] = {
     **SIP_ATTACKS,
     **RPC_ATTACKS,
     **RDP_ATTACKS,
+    **KNX_ATTACKS,
 }

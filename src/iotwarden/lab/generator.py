@@ -31,7 +31,7 @@ from iotwarden.lab.wsd_app import BEHAVIOURS as WSD_BEHAVIOURS
 TRUTH_SCHEMA = "iotwarden.lab.truth/1"
 SNAPLEN = 65535
 BEHAVIOURS = {**NET_BEHAVIOURS, **APP_BEHAVIOURS, **SITE_BEHAVIOURS, **WSD_BEHAVIOURS, **UPNP_BEHAVIOURS,
-              **KASA_BEHAVIOURS, **TUYA_BEHAVIOURS, **SIP_BEHAVIOURS}
+              **KASA_BEHAVIOURS, **TUYA_BEHAVIOURS, **SIP_BEHAVIOURS, **KNX_BEHAVIOURS}
 WRITE_BUFFER = 1 << 20  # bytes of pcap records buffered before each write
 
 
