@@ -19,6 +19,7 @@ from iotwarden.lab.behave_app import BEHAVIOURS as APP_BEHAVIOURS
 from iotwarden.lab.behave_net import BEHAVIOURS as NET_BEHAVIOURS
 from iotwarden.lab.behave_site import BEHAVIOURS as SITE_BEHAVIOURS
 from iotwarden.lab.kasa_app import BEHAVIOURS as KASA_BEHAVIOURS
+from iotwarden.lab.knx_app import BEHAVIOURS as KNX_BEHAVIOURS
 from iotwarden.lab.params import Param
 from iotwarden.lab.scenario import MAX_DURATION, Scenario, parse_scenario, read_scenario_file
 from iotwarden.lab.sip_app import BEHAVIOURS as SIP_BEHAVIOURS
