@@ -42,7 +42,10 @@ def test_checks_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "findings", "checks", "-f", "json")
     assert code == 0
     checks = {c["id"]: c for c in json.loads(out)["checks"]}
-    assert len(checks) == 25  # risk.dicom.cleartext the 25th
+    from iotwarden.risk.registry import check_classes
+
+    assert set(checks) == {c.id for c in check_classes()}  # every registered check, each once
+    assert {"risk.dicom.cleartext", "risk.rdp.no_nla", "risk.knx.unsecured"} <= set(checks)
     assert any(r.startswith("CWE-319") for r in checks["risk.dicom.cleartext"]["references"])
     assert any(r.startswith("CWE-1392") for r in checks["risk.credentials.default"]["references"])
     code, out, _ = run(capsys, "findings", "checks")
