@@ -62,6 +62,43 @@ def test_tshark_reads_the_same_messages(logon: Path) -> None:
     assert [t[1] for t in theirs] == [o.fields["cname"] or "" for o in ours]
 
 
+def test_pre_authentication_and_encryption_types_of_each_kind_are_read() -> None:
+    bare = parse_message(proto_dir.as_req(RNG, "CORP.EXAMPLE", "svc_backup", None, preauth=False, etypes=(23,)))
+    assert bare == ("as_req", {"msg_type": 10, "realm": "CORP.EXAMPLE", "cname": "svc_backup",
+                               "sname": "krbtgt/CORP.EXAMPLE", "etypes": [23], "padata_types": [128],
+                               "preauth": False})
+    assert parse_message(AS_REQ)[1]["preauth"] is True and parse_message(AS_REQ)[1]["padata_types"] == [2, 128]
+    assert "preauth" not in parse_message(TGS_REQ)[1]  # a TGS request proves itself with its TGT (PA-TGS-REQ)
+    roast = parse_message(proto_dir.tgs_req(RNG, "CORP.EXAMPLE", "jdoe", "MSSQLSvc", "sql01:1433", etypes=(23,)))
+    assert (roast[1]["sname"], roast[1]["etypes"]) == ("MSSQLSvc/sql01:1433", [23])
+    kind, rep = parse_message(proto_dir.kdc_rep(RNG, 13, "CORP.EXAMPLE", "jdoe", "MSSQLSvc", "sql01:1433",
+                                                ticket_etype=23))
+    assert (kind, rep["ticket_etype"], rep["enc_etype"]) == ("tgs_rep", 23, 18)
+    kind, rep = parse_message(proto_dir.kdc_rep(RNG, 11, "CORP.EXAMPLE", "svc_backup", "krbtgt", "CORP.EXAMPLE",
+                                                enc_etype=23))
+    assert (kind, rep["ticket_etype"], rep["enc_etype"], rep["cname"]) == ("as_rep", 18, 23, "svc_backup")
+    assert not any(isinstance(v, bytes) for v in rep.values())  # no cipher text is kept
+
+
+@pytest.mark.parametrize(("code", "name"), [(6, "KDC_ERR_C_PRINCIPAL_UNKNOWN"), (18, "KDC_ERR_CLIENT_REVOKED"),
+                                            (24, "KDC_ERR_PREAUTH_FAILED"), (25, "KDC_ERR_PREAUTH_REQUIRED"),
+                                            (37, "KRB_AP_ERR_SKEW")])
+def test_kdc_errors_name_their_code_and_the_client(code: int, name: str) -> None:
+    kind, error = parse_message(proto_dir.krb_error(RNG, "CORP.EXAMPLE", "alice", code, 1.7e9))
+    assert (kind, error["error_code"], error["error_name"], error["cname"]) == ("error", code, name, "alice")
+
+
+def test_an_exchange_over_udp_reads_as_over_tcp() -> None:
+    request = proto_dir.as_req(RNG, "CORP.EXAMPLE", "alice", None, preauth=True)
+    answer = proto_dir.krb_error(RNG, "CORP.EXAMPLE", "alice", 24, 1.7e9)
+    udp = [D.dissect(Packet(ts=1.0, payload=m, src_ip="10.0.0.9", dst_ip="10.0.0.1", ip_proto=17, src_port=sp,
+                            dst_port=dp, to_server=up), {})[0]
+           for m, sp, dp, up in ((request, 50000, 88, True), (answer, 88, 50000, False))]
+    tcp = feed_chunks(KerberosDissector(), [(True, proto_dir.tcp_record(request)),
+                                            (False, proto_dir.tcp_record(answer))])
+    assert [(o.kind, o.fields) for o in udp] == [(o.kind, o.fields) for o in tcp]
+
+
 def test_tcp_records_split_over_segments_and_several_in_one() -> None:
     record = proto_dir.tcp_record(AS_REQ)
     cut = len(record) // 3
@@ -124,7 +161,7 @@ def test_fuzz_random_bytes(chunks: list[tuple[bool, bytes]]) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8), st.integers(0, 2000),
-       st.sampled_from([AS_REQ, TGS_REQ, TGS_REP]))
+       st.sampled_from([AS_REQ, TGS_REQ, TGS_REP, proto_dir.krb_error(RNG, "CORP.EXAMPLE", "alice", 24, 1.7e9)]))
 def test_fuzz_mutated_messages(edits: list[tuple[int, int]], cut: int, message: bytes) -> None:
     bad = mutate(message, edits, cut)
     feed_chunks(KerberosDissector(), [(True, proto_dir.tcp_record(bad))])

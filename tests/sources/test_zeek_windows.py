@@ -81,8 +81,8 @@ def test_an_as_line_is_the_computers_request_and_the_kdcs_reply(logon: list[Obse
         **_ids(request), "request_type": "AS", "client": "WS-FIN-01$/CORP.EXAMPLE",
         "service": "krbtgt/CORP.EXAMPLE", "success": True, "cipher": "aes256-cts-hmac-sha1-96",
         "forwardable": True, "renewable": True})
-    _same(ours_request, request, unlogged={"etypes", "padata_types"})
-    _same(ours_reply, reply, unlogged=set(), cipher="aes256-cts-hmac-sha1-96")
+    _same(ours_request, request, unlogged={"etypes", "padata_types", "preauth"})
+    _same(ours_reply, reply, unlogged={"enc_etype"}, cipher="aes256-cts-hmac-sha1-96")
 
 
 def test_a_tgs_line_names_the_client_in_the_reply_only(logon: list[Observation]) -> None:
@@ -91,7 +91,10 @@ def test_a_tgs_line_names_the_client_in_the_reply_only(logon: list[Observation])
         **_ids(request), "request_type": "TGS", "client": "WS-FIN-01$/CORP.EXAMPLE",
         "service": "cifs/DC01.corp.example", "success": True, "cipher": "aes256-cts-hmac-sha1-96"})
     _same(ours_request, request, unlogged={"realm", "padata_types", "etypes", "cname"})
-    _same(ours_reply, reply, unlogged={"realm"}, cipher="aes256-cts-hmac-sha1-96")
+    _same(ours_reply, reply, unlogged={"realm", "enc_etype"}, cipher="aes256-cts-hmac-sha1-96")
+    (_, rc4) = map_kerberos({**_ids(request), "request_type": "TGS", "service": "MSSQLSvc/sql01:1433",
+                             "success": True, "cipher": "rc4-hmac"})
+    assert rc4.fields["ticket_etype"] == 23  # Zeek's cipher is the ticket's (KRB::cipher_name)
 
 
 def test_a_refused_request_is_the_kdcs_error_and_a_user_names_no_computer() -> None:

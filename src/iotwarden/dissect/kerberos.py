@@ -4,11 +4,17 @@ Kinds (subject ``src``, the sender): ``as_req`` and ``tgs_req`` (KDC-REQ, §5.4.
 ``as_rep`` and ``tgs_rep`` (KDC-REP, §5.4.2) and ``error`` (KRB-ERROR, §5.9.1) from the KDC.
 Fields: ``msg_type`` (10-13, 30), ``realm`` (the request's or the ticket's realm), ``cname`` and
 ``sname`` (PrincipalName, §5.2.2, components joined by "/"), for requests ``etypes`` (the
-client's encryption types, §5.4.1 etype), ``padata_types`` and ``computer`` (the NetBIOS name of a
+client's encryption types, §5.4.1 etype, in preference order), ``padata_types``, for an AS request ``preauth``
+(whether its padata proves the client's key: PA-ENC-TIMESTAMP §5.2.7.2, PA-PK-AS-REQ RFC 4556, FAST's armour or
+encrypted challenge RFC 6113; an AS-REQ without it is answered KDC_ERR_PREAUTH_REQUIRED unless the account does
+not require pre-authentication, [MS-KILE] §3.3.5.7.1), and ``computer`` (the NetBIOS name of a
 computer account asking for itself: a one-component ``cname`` ending in "$", [MS-ADOD] §2.2.2, less its "$" as
 [MS-ADCAP] §3.4.4.3.3.1.5 reads it; a trust account's name ends in "$" too, [MS-ADTS] §6.1.6.8.3, and is a
-domain's NetBIOS name), for errors ``error_code`` (§7.5.9) and ``error_name``.
-Everything encrypted (tickets' enc-part, authenticators) is left alone.
+domain's NetBIOS name), for replies ``ticket_etype`` (the encryption type of the ticket's enc-part, §5.3: the
+service's key, 23 RC4-HMAC the one Kerberoasting cracks fastest) and ``enc_etype`` (the reply's own enc-part,
+§5.4.2: the client's key for an AS-REP, the one AS-REP roasting cracks), for errors ``error_code`` (§7.5.9) and
+``error_name``. Everything encrypted (tickets' enc-part, authenticators) is left alone: only its etype number is
+read, never the cipher text.
 
 Over TCP each message is preceded by a 4-byte big-endian length (§7.2.2); a record may span
 segments, so TCP flows are read as a stream with a bounded buffer. At most :data:`MAX_MESSAGES`
@@ -38,6 +44,13 @@ ERROR_NAMES = {6: "KDC_ERR_C_PRINCIPAL_UNKNOWN", 7: "KDC_ERR_S_PRINCIPAL_UNKNOWN
                23: "KDC_ERR_KEY_EXPIRED", 24: "KDC_ERR_PREAUTH_FAILED", 25: "KDC_ERR_PREAUTH_REQUIRED",
                31: "KRB_AP_ERR_BAD_INTEGRITY", 32: "KRB_AP_ERR_TKT_EXPIRED", 37: "KRB_AP_ERR_SKEW",
                41: "KRB_AP_ERR_MODIFIED", 52: "KRB_ERR_RESPONSE_TOO_BIG", 68: "KDC_ERR_WRONG_REALM"}
+# encryption type names (RFC 3961 §8, RFC 3962, RFC 4757) as Zeek's KRB::cipher_name writes them
+ETYPE_NAMES = {1: "des-cbc-crc", 3: "des-cbc-md5", 16: "des3-cbc-sha1-kd", 17: "aes128-cts-hmac-sha1-96",
+               18: "aes256-cts-hmac-sha1-96", 23: "rc4-hmac", 24: "rc4-hmac-exp"}
+RC4_ETYPES = frozenset({23, 24, -135})  # RC4-HMAC, its export variant and the old export one (RFC 4757, [MS-KILE])
+# padata types that prove the client knows its key: PA-ENC-TIMESTAMP (RFC 4120 §5.2.7.2), PA-PK-AS-REQ (RFC 4556
+# §3.2.1), PA-FX-FAST (RFC 6113 §5.4.2: the pre-authentication is inside the armour), PA-ENCRYPTED-CHALLENGE (§5.4.6)
+PREAUTH_PADATA = frozenset({2, 16, 136, 138})
 
 
 def computer_name(cname: str | None) -> str | None:
@@ -118,17 +131,28 @@ def _request(body: dict[int, bytes]) -> dict[str, Any]:
     if 3 in body:
         pas = asn1.children(asn1.expect(body[3], 0, asn1.SEQUENCE, "padata").value)
         fields["padata_types"] = [_int(_fields(p.value).get(1)) for p in pas[:MAX_ETYPES] if p.tag == asn1.SEQUENCE]
+    if fields["msg_type"] == 10:
+        fields["preauth"] = not PREAUTH_PADATA.isdisjoint(fields.get("padata_types", ()))
     return fields
 
 
+def _etype(raw: bytes | None) -> int | None:
+    """The etype [0] of an EncryptedData (§5.2.9); the cipher [2] is not read."""
+    if raw is None:
+        return None
+    return _int(_fields(asn1.expect(raw, 0, asn1.SEQUENCE, "EncryptedData").value).get(0))
+
+
 def _reply(body: dict[int, bytes]) -> dict[str, Any]:
-    """KDC-REP (§5.4.2): pvno [0], msg-type [1], padata [2], crealm [3], cname [4], ticket [5]."""
+    """KDC-REP (§5.4.2): pvno [0], msg-type [1], padata [2], crealm [3], cname [4], ticket [5] (Ticket, §5.3:
+    tkt-vno [0], realm [1], sname [2], enc-part [3]), enc-part [6]."""
     if _int(body.get(0)) != 5 or 5 not in body:
         raise ParseError("kerberos: KDC-REP without pvno 5 or ticket")
     ticket = _fields(asn1.expect(asn1.expect(body[5], 0, TICKET, "Ticket").value, 0, asn1.SEQUENCE,
                                  "Ticket").value)
     return {"msg_type": _int(body.get(1)), "realm": _string(ticket.get(1)), "crealm": _string(body.get(3)),
-            "cname": _principal(body.get(4)), "sname": _principal(ticket.get(2))}
+            "cname": _principal(body.get(4)), "sname": _principal(ticket.get(2)), "ticket_etype": _etype(ticket.get(3)),
+            "enc_etype": _etype(body.get(6))}
 
 
 def _error(body: dict[int, bytes]) -> dict[str, Any]:

@@ -13,7 +13,8 @@ Columns are those of Zeek's own records:
   ``WS01$``: :func:`iotwarden.dissect.kerberos.computer_name`; Zeek logs a TGS request's client from the reply only,
   so a TGS request has no ``cname``); ``success`` T adds the KDC's ``as_rep``/``tgs_rep`` (``crealm``, ``cname``,
   ``sname``, an AS ticket's ``realm``, and Zeek's ``cipher``, which the dissector leaves in the encrypted part it
-  does not read), F its ``error`` (``error_code`` from the dissector's names, ``error_name``). Zeek logs neither the
+  does not read, and its number as ``ticket_etype``: Zeek's ``cipher`` is the ticket's, ``KRB::cipher_name``), F its
+  ``error`` (``error_code`` from the dissector's names, ``error_name``). Zeek logs neither the
   request's encryption types nor its pre-authentication data, and leaves out PREAUTH_REQUIRED errors
   (``KRB::ignored_errors``): a Windows logon's first refused AS request is not seen.
 * smb_mapping.log (``SMB::TreeInfo``, base/protocols/smb/main.zeek): a tree connect: ``path``
@@ -32,12 +33,13 @@ from __future__ import annotations
 from typing import Any
 
 from iotwarden.dissect import smbshare
-from iotwarden.dissect.kerberos import ERROR_NAMES, computer_name
+from iotwarden.dissect.kerberos import ERROR_NAMES, ETYPE_NAMES, computer_name
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 from iotwarden.sources.zeek_fields import ConnId, get_bool, get_str
 
 KRB_ERROR_CODES = {name: code for code, name in ERROR_NAMES.items()}
+KRB_ETYPES = {name: code for code, name in ETYPE_NAMES.items()}
 # RFC 4120 §5.10 msg-type of each exchange's request and reply, the dissector's ``msg_type``
 KRB_REQUESTS = {"AS": ("as_req", 10, "as_rep", 11), "TGS": ("tgs_req", 12, "tgs_rep", 13)}
 KRB_ERROR = 30
@@ -81,9 +83,10 @@ def map_kerberos(rec: dict[str, Any]) -> list[Observation]:
     if success is True and request is not None:
         # an AS exchange's ticket is for the realm the client asked in (Zeek's "client" holds it); a TGS
         # ticket's realm is not logged
+        cipher = get_str(rec, "cipher")
         out.append(cid.reverse("kerberos", request[2], {
             "msg_type": request[3], "realm": realm if request[0] == "as_req" else None, "crealm": realm,
-            "cname": cname, "sname": sname, "cipher": get_str(rec, "cipher")}))
+            "cname": cname, "sname": sname, "cipher": cipher, "ticket_etype": KRB_ETYPES.get(cipher or "")}))
     elif success is False:
         error = get_str(rec, "error_msg")
         out.append(cid.reverse("kerberos", "error", {
