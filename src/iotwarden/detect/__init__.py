@@ -20,6 +20,7 @@ DETECTORS: tuple[str, ...] = (
     "iotwarden.detect.scan:ScanDetector",
     "iotwarden.detect.bruteforce:BruteForceDetector",
     "iotwarden.detect.rdp_bruteforce:RdpBruteForceDetector",
+    "iotwarden.detect.kerberos_abuse:KerberosAbuseDetector",
     "iotwarden.detect.sip_recon:SipReconDetector",
     "iotwarden.detect.lateral:LateralDetector",
     "iotwarden.detect.remote_exec:RemoteExecDetector",

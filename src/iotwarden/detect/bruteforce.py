@@ -17,6 +17,13 @@ with a wrong password retries at its registration interval (tens of seconds), so
 their own, shorter window (``sip_window_s``, ``min_sip_failures``), and per account (the To user of the refused
 request): a desk phone's many lines refused at once after a password change fail once each, a guessing tool
 (svcrack: one extension, several guesses within milliseconds) many times on one account.
+Kerberos (``detect.bruteforce.kerberos``, T1110.001): KRB-ERROR KDC_ERR_PREAUTH_FAILED (24, RFC 4120 §7.5.9) is the
+KDC refusing an AS-REQ's PA-ENC-TIMESTAMP, a wrong password; counted per account (the refused request's client
+name, joined by connection, :class:`iotwarden.detect.kerberos_abuse.AsRequests`), ``min_kerberos_failures`` within
+``window_s``. KDC_ERR_PREAUTH_REQUIRED (25) is the first answer of every Windows logon ([MS-KILE] §3.1.5.1: the
+first AS-REQ goes without pre-authentication), never a failure. ``detect.bruteforce.kerberos_spray`` (T1110.003):
+refused pre-authentication for ``min_spray_users`` distinct accounts from one client within ``window_s``, however
+few tries each (kerbrute passwordspray, Rubeus spray: one password over the directory's users).
 A client walking the published default-credential list (Mirai's pairs first,
 :func:`iotwarden.identity.credcheck.creds.load_default`) is a dictionary attack after fewer failures
 (``min_dictionary_failures``): Mirai tries a handful of pairs per target, one connection each, and
@@ -30,18 +37,23 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from iotwarden.detect.base import BYTES, COUNT, ENTRIES, SECONDS, Detector, Options, Range, number, subject_key, text
+from iotwarden.detect.kerberos_abuse import AsRequests
 from iotwarden.hooks import Context
 from iotwarden.identity.credcheck.creds import load_default
 from iotwarden.model import Flow, Observation
 
-IDS = {name: f"detect.bruteforce.{name}" for name in ("telnet", "ssh", "http", "ftp", "mqtt", "rtsp", "sip")}
+IDS = {name: f"detect.bruteforce.{name}"
+       for name in ("telnet", "ssh", "http", "ftp", "mqtt", "rtsp", "sip", "kerberos", "kerberos_spray")}
 # login ports per service (IANA service names registry) for the connection-burst test
 LOGIN_PORTS = {23: "telnet", 2323: "telnet", 22: "ssh", 21: "ftp", 1883: "mqtt", 8883: "mqtt"}
 MQTT_AUTH_FAILED = frozenset({4, 5, 0x86, 0x87})
 RTSP_REFUSED = frozenset({401, 403})  # RFC 2326 §7.1.1: Unauthorized, Forbidden
 SIP_REFUSED = frozenset({401, 403, 407})  # RFC 3261 §21.4.2, §21.4.4, §21.4.8
+KDC_ERR_PREAUTH_FAILED = 24  # RFC 4120 §7.5.9: the pre-authentication (the password's key) was wrong
+MAX_SPRAY_USERS = 256  # accounts remembered per spraying client (the most recent)
 BASIS = {"fail": "failed logins", "dict": "failed logins with published default credentials",
-         "conn": "short connections to the login port", "sip": "refused SIP credentials"}
+         "conn": "short connections to the login port", "sip": "refused SIP credentials",
+         "krb": "refused Kerberos pre-authentication (KDC_ERR_PREAUTH_FAILED)"}
 
 
 @dataclass(frozen=True)
@@ -53,15 +65,21 @@ class BruteForceOptions(Options):
     short_payload: int = 4096  # a connection carrying less than this each way counts as one try
     sip_window_s: float = 60.0  # refused SIP credentials counted within this long
     min_sip_failures: int = 6  # of them from one client for one account of one server: password guessing
+    # refused Kerberos pre-authentication for one account from one client: a user's few mistyped passwords (and a
+    # device retrying a changed one a few times) stay under it; a guessing tool tries tens
+    min_kerberos_failures: int = 5
+    min_spray_users: int = 5  # distinct accounts refused pre-authentication for one client: password spraying
     max_pairs: int = 50_000  # (client, server, service) triples tracked (LRU)
     bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "min_failures": COUNT,
                                           "min_dictionary_failures": COUNT, "min_connections": COUNT,
                                           "short_payload": BYTES, "sip_window_s": SECONDS, "min_sip_failures": COUNT,
+                                          "min_kerberos_failures": COUNT, "min_spray_users": COUNT,
                                           "max_pairs": ENTRIES}
 
 
 class BruteForceDetector(Detector):
-    observes = frozenset({"telnet", "ftp", "http", "mqtt", "rtsp", "sip"})  # on_observation only for these (hooks.py)
+    # on_observation only for these (hooks.py)
+    observes = frozenset({"telnet", "ftp", "http", "mqtt", "rtsp", "sip", "kerberos"})
     name: ClassVar[str] = "detect.bruteforce"
     ids: ClassVar[tuple[str, ...]] = tuple(IDS.values())
     defaults: ClassVar[Options] = BruteForceOptions()
@@ -71,6 +89,8 @@ class BruteForceDetector(Detector):
         self._fails: OrderedDict[tuple[str, str, str, str], deque[float]] = OrderedDict()
         self._evidence: dict[tuple[str, str, str, str], list[Observation | Flow]] = {}
         self._defaults = frozenset((c.username, c.password) for c in load_default())
+        self._as_requests = AsRequests()
+        self._sprayed: OrderedDict[tuple[str, str], OrderedDict[str, float]] = OrderedDict()  # (client, KDC)
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         service, f = None, obs.fields
@@ -83,6 +103,9 @@ class BruteForceDetector(Detector):
             service, client, server, mac = "mqtt", obs.dst_ip, obs.src_ip, obs.dst_mac
         elif obs.proto == "rtsp":
             self._rtsp(ctx, obs)
+            return
+        elif obs.proto == "kerberos":
+            self._kerberos(ctx, obs)
             return
         elif obs.proto == "sip":
             if (obs.kind == "response" and number(f.get("status")) in SIP_REFUSED and f.get("credentials_sent") is True
@@ -112,6 +135,39 @@ class BruteForceDetector(Detector):
         if client and server:
             self._count(ctx, (key, "rtsp", client, server), obs.ts, subject_key(ctx, mac, client), obs)
 
+    def _kerberos(self, ctx: Context, obs: Observation) -> None:
+        """An AS request is remembered; the KDC's KDC_ERR_PREAUTH_FAILED to it counts for its account and for
+        the client's spraying (module docstring)."""
+        if obs.kind == "as_req":
+            self._as_requests.see(obs)
+            return
+        if obs.kind != "error" or number(obs.fields.get("error_code")) != KDC_ERR_PREAUTH_FAILED:
+            return
+        client, server, account = obs.dst_ip, obs.src_ip, self._as_requests.account(obs)
+        if not client or not server or account is None:
+            return
+        subject = subject_key(ctx, obs.dst_mac, client)
+        self._count(ctx, (f"krb:{account.lower()}", "kerberos", client, server), obs.ts, subject, obs)
+        o: BruteForceOptions = self.options
+        users = self._sprayed.get((client, server))
+        if users is None:
+            users = self._sprayed[(client, server)] = OrderedDict()
+            if len(self._sprayed) > o.max_pairs:
+                self._sprayed.popitem(last=False)
+        self._sprayed.move_to_end((client, server))
+        users[account.lower()] = obs.ts
+        users.move_to_end(account.lower())
+        if len(users) > MAX_SPRAY_USERS:
+            users.popitem(last=False)
+        recent = sum(1 for t in users.values() if obs.ts - t <= o.window_s)
+        if recent >= o.min_spray_users:
+            self.raise_alert(
+                ctx, IDS["kerberos_spray"], title=f"Kerberos password spraying from {client}: {recent} accounts",
+                severity="high", subject=subject, ts=obs.ts, key=server, mitre=("T1110", "T1110.003"), src_ip=client,
+                dst_ip=server, evidence={"service": "kerberos", "accounts": recent, "basis": BASIS["krb"]},
+                observations=[obs])
+            users.clear()
+
     def flows(self, ctx: Context, flows: list[Flow]) -> None:
         # flow() counts only flows whose client sent a payload: a scan's empty probes (most of an
         # infected device's flows) are passed over here, without a call each
@@ -134,7 +190,7 @@ class BruteForceDetector(Detector):
         times = self._fails.get(key)
         if times is None:
             times = self._fails[key] = deque(maxlen=max(o.min_failures, o.min_connections, o.min_dictionary_failures,
-                                                        o.min_sip_failures))
+                                                        o.min_sip_failures, o.min_kerberos_failures))
             self._evidence[key] = []
             if len(self._fails) > o.max_pairs:
                 old, _ = self._fails.popitem(last=False)
@@ -146,8 +202,8 @@ class BruteForceDetector(Detector):
             ev.append(item)
         kind, service, client, server = key
         kind = kind.split(":", 1)[0]  # "sip:<account>": SIP failures are counted per account
-        need = {"fail": o.min_failures, "dict": o.min_dictionary_failures, "sip": o.min_sip_failures}.get(
-            kind, o.min_connections)
+        need = {"fail": o.min_failures, "dict": o.min_dictionary_failures, "sip": o.min_sip_failures,
+                "krb": o.min_kerberos_failures}.get(kind, o.min_connections)
         window = o.sip_window_s if kind == "sip" else o.window_s
         recent = sum(1 for t in times if ts - t <= window)
         if recent < need:

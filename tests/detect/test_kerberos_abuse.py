@@ -1,0 +1,178 @@
+"""Kerberos abuse: AS-REP roasting (AS-REPs to requests without pre-authentication), Kerberoasting (service
+tickets for many SPNs, RC4 asked), user enumeration (unknown names); a workstation's day of logons and
+service tickets raises nothing. Also from Zeek's kerberos.log, TSV and JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from iotwarden.addons import AddonManager
+from iotwarden.detect.bruteforce import BruteForceDetector
+from iotwarden.detect.kerberos_abuse import (
+    ASREP_ID,
+    ENUM_ID,
+    KERBEROAST_ID,
+    MAX_NAMES_PER_CLIENT,
+    AsRequests,
+    KerberosAbuseDetector,
+)
+from iotwarden.detect.pipeline import AlertPipeline
+from iotwarden.hooks import Context
+from iotwarden.lab import proto_dir
+from iotwarden.model import Conclusion, Device, Observation
+from tests.detect.krbexchange import KDC, asrep, guess, roast, windows_logon
+from tests.detect.runner import detect, feed
+from tests.sources.zeeklog import CONN_COLUMNS, FORMATS, ID_COLUMNS, conn_row, write_log
+
+ATTACKER = ("10.20.5.21", "44:47:cc:00:05:21")
+WORKSTATION = ("10.20.0.50", "00:1b:21:00:00:50")
+# a workstation's service tickets over a working day: its DCs' directory and file services, its own host, the
+# file server, the intranet and a database (the last two service accounts without AES keys: RC4 tickets)
+DAY_SPNS = ["ldap/DC01.corp.example", "cifs/DC01.corp.example", "host/DC01.corp.example", "ldap/DC02.corp.example",
+            "cifs/FS01.corp.example", "host/WS-FIN-01.corp.example", "HTTP/intranet.corp.example",
+            "MSSQLSvc/sql01.corp.example:1433", "GC/DC01.corp.example/corp.example", "RPCSS/DC01.corp.example"]
+RC4_SERVICES = frozenset({"HTTP/intranet.corp.example", "MSSQLSvc/sql01.corp.example:1433"})
+
+
+def _both(observations: list[Observation]) -> list[tuple[str, str | None]]:
+    return [(a.id, a.src_ip) for a in feed([KerberosAbuseDetector(), BruteForceDetector()], observations)]
+
+
+def test_a_workstations_day_of_logons_and_service_tickets_raises_nothing() -> None:
+    obs: list[Observation] = []
+    for hour in range(9):  # a logon each hour, the computer's and the user's, each with the day's services
+        for account in ("WS-FIN-01$", "alice"):
+            obs += windows_logon(3600.0 * hour + (30 if account == "alice" else 0), WORKSTATION, account,
+                                 DAY_SPNS, port=50000 + 100 * hour + (50 if account == "alice" else 0),
+                                 rc4_tickets=RC4_SERVICES)
+    assert {o.kind for o in obs} == {"as_req", "error", "as_rep", "tgs_req", "tgs_rep"}
+    assert _both(obs) == []
+
+
+def test_as_reps_without_pre_authentication_for_two_accounts_are_asrep_roasting() -> None:
+    obs = asrep(100.0, ATTACKER, 40000, "svc_backup") + asrep(101.0, ATTACKER, 40001, "svc_legacy")
+    (alert,) = feed([KerberosAbuseDetector()], obs)
+    assert (alert.id, alert.src_ip, alert.dst_ip, alert.mitre) == (ASREP_ID, ATTACKER[0], KDC, ["T1558", "T1558.004"])
+    assert alert.subject == f"mac:{ATTACKER[1]}" and alert.evidence["count"] == 2
+    assert not any("cipher" in str(o) for o in alert.observations)  # etypes and names only
+    assert feed([KerberosAbuseDetector()], obs[:2]) == []  # one legacy account logging on without pre-auth
+
+
+def test_one_account_without_pre_authentication_from_an_iot_device_is_enough() -> None:
+    ctx = Context()
+    key = f"mac:{ATTACKER[1]}"
+    ctx.devices[key] = Device(key, 0.0, 0.0, mac=ATTACKER[1], ips={ATTACKER[0]},
+                              classification={"category": Conclusion("IoT", 0.9)})
+    addons = AddonManager(ctx, [KerberosAbuseDetector(), AlertPipeline()])
+    addons.observations(asrep(100.0, ATTACKER, 40000, "svc_backup"))
+    addons.done()
+    assert [(a.id, a.subject) for a in ctx.alerts] == [(ASREP_ID, key)]
+
+
+def test_service_tickets_for_many_spns_with_rc4_are_kerberoasting() -> None:
+    spns = ["MSSQLSvc/sql01.corp.example:1433", "HTTP/intranet.corp.example", "svc_backup/bkp01.corp.example",
+            "exchangeAB/ex01.corp.example"]
+    obs = [o for i, spn in enumerate(spns) for o in roast(200.0 + i, ATTACKER, 41000 + i, "jdoe", spn)]
+    (alert,) = feed([KerberosAbuseDetector()], obs)
+    assert (alert.id, alert.src_ip, alert.mitre) == (KERBEROAST_ID, ATTACKER[0], ["T1558", "T1558.003"])
+    assert alert.evidence["rc4_spns"] == 4
+    assert feed([KerberosAbuseDetector()], obs[:6]) == []  # three
+
+
+def test_service_tickets_for_twenty_spns_in_aes_are_kerberoasting_too() -> None:
+    aes = (proto_dir.AES256, proto_dir.AES128)
+    obs = [o for i in range(20) for o in roast(200.0 + i, ATTACKER, 41000 + i, "jdoe", f"HTTP/app{i}.corp.example",
+                                               etypes=aes)]
+    assert [(a.id, a.evidence["rc4_spns"]) for a in feed([KerberosAbuseDetector()], obs)] == [(KERBEROAST_ID, 0)]
+    assert feed([KerberosAbuseDetector()], obs[:38]) == []
+    spread = [o for i in range(20) for o in roast(200.0 + 60 * i, ATTACKER, 41000 + i, "jdoe",
+                                                  f"HTTP/app{i}.corp.example", etypes=aes)]
+    assert feed([KerberosAbuseDetector()], spread) == []  # one a minute: never 20 within ten minutes
+
+
+def test_unknown_names_are_user_enumeration_and_a_typo_is_not() -> None:
+    names = ["admin", "administrator", "backup", "jsmith", "svc_sql"]
+    obs = [o for i, n in enumerate(names) for o in guess(300.0 + i, ATTACKER, 42000 + i, n, code=6)]
+    (alert,) = feed([KerberosAbuseDetector()], obs)
+    assert (alert.id, alert.mitre, alert.evidence["count"]) == (ENUM_ID, ["T1087", "T1087.002"], 5)
+    assert feed([KerberosAbuseDetector()], obs[:4]) == []
+
+
+def test_remembered_requests_and_names_are_bounded() -> None:
+    requests = AsRequests(limit=3)
+    for i in range(5):
+        requests.see(asrep(1.0, ATTACKER, 40000 + i, f"u{i}")[0])
+    assert len(requests) == 3
+    reply = asrep(1.0, ATTACKER, 40000, "u0")[1]
+    assert requests.answered(reply) is None and requests.account(reply) == "u0"  # the reply's own name
+    names = [f"user{i}" for i in range(MAX_NAMES_PER_CLIENT + 50)]
+    obs = [o for i, n in enumerate(names) for o in guess(1.0 + i * 0.001, ATTACKER, 1024 + i, n, code=6)]
+    detector = KerberosAbuseDetector({"min_unknown_names": 10_000})
+    assert feed([detector], obs) == []
+    assert len(detector._clients[ATTACKER[0]].unknown) == MAX_NAMES_PER_CLIENT
+
+
+def test_clients_are_bounded() -> None:
+    detector = KerberosAbuseDetector({"max_clients": 2})
+    obs = [o for i in range(4) for o in guess(1.0 + i, (f"10.0.0.{i}", "02:00:00:00:00:01"), 1024, "x", code=6)]
+    feed([detector], obs)
+    assert list(detector._clients) == ["10.0.0.2", "10.0.0.3"]
+
+
+# --- from Zeek's kerberos.log -------------------------------------------------------------------
+
+KERBEROS_COLUMNS = [*ID_COLUMNS, ("request_type", "string"), ("client", "string"), ("service", "string"),
+                    ("success", "bool"), ("error_msg", "string"), ("cipher", "string")]
+T0 = 1_700_000_000.0
+
+
+def _zeek(folder: Path, fmt: str, lines: list[tuple[str, str, str, bool, str, str]]) -> Path:
+    """conn.log and kerberos.log of the attacker's exchanges with the KDC: (request_type, client, service, success,
+    error_msg, cipher) per exchange, each on its own UDP connection."""
+    conn, krb = [], []
+    for i, (rtype, client, service, success, error, cipher) in enumerate(lines):
+        ts, uid, port = T0 + i, f"Ck{i}", 40000 + i
+        conn.append(conn_row(ts, uid, (ATTACKER[0], port, ATTACKER[1]), (KDC, 88, "00:1b:21:00:00:10"), proto="udp",
+                             service="krb"))
+        krb.append([f"{ts + 0.001:.6f}", uid, ATTACKER[0], str(port), KDC, "88", rtype, client, service,
+                    "T" if success else "F", error or "-", cipher or "-"])
+    write_log(folder, "conn", CONN_COLUMNS, conn, fmt)
+    write_log(folder, "kerberos", KERBEROS_COLUMNS, krb, fmt)
+    return folder
+
+
+def _raised(folder: Path) -> set[tuple[str, str | None]]:
+    return {(a.id, a.src_ip) for a in detect([folder]).alerts}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_zeek_spraying_and_enumeration(tmp_path: Path, fmt: str) -> None:
+    users = ["alice", "bob", "carol", "dave", "erin"]
+    lines = [("AS", f"{u}/CORP.EXAMPLE", "krbtgt/CORP.EXAMPLE", False, "KDC_ERR_PREAUTH_FAILED", "") for u in users]
+    lines += [("AS", f"{u}x/CORP.EXAMPLE", "krbtgt/CORP.EXAMPLE", False, "KDC_ERR_C_PRINCIPAL_UNKNOWN", "")
+              for u in users]
+    raised = _raised(_zeek(tmp_path / "z", fmt, lines))
+    assert {("detect.bruteforce.kerberos_spray", ATTACKER[0]), (ENUM_ID, ATTACKER[0])} <= raised
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_zeek_kerberoasting_and_asrep_roasting(tmp_path: Path, fmt: str) -> None:
+    lines = [("TGS", "jdoe/CORP.EXAMPLE", f"MSSQLSvc/sql0{i}.corp.example:1433", True, "", "rc4-hmac")
+             for i in range(4)]
+    lines += [("AS", f"svc{i}/CORP.EXAMPLE", "krbtgt/CORP.EXAMPLE", True, "", "aes256-cts-hmac-sha1-96")
+              for i in range(5)]
+    assert {(KERBEROAST_ID, ATTACKER[0]), (ASREP_ID, ATTACKER[0])} <= _raised(_zeek(tmp_path / "z", fmt, lines))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_zeek_a_workstations_logons_raise_nothing(tmp_path: Path, fmt: str) -> None:
+    lines: list[tuple[str, str, str, bool, str, str]] = []
+    for _ in range(3):
+        for account in ("WS-FIN-01$", "alice"):
+            lines.append(("AS", f"{account}/CORP.EXAMPLE", "krbtgt/CORP.EXAMPLE", True, "", "aes256-cts-hmac-sha1-96"))
+            lines += [("TGS", f"{account}/CORP.EXAMPLE", spn, True, "",
+                       "rc4-hmac" if spn in RC4_SERVICES else "aes256-cts-hmac-sha1-96") for spn in DAY_SPNS]
+    lines.append(("AS", "alice/CORP.EXAMPLE", "krbtgt/CORP.EXAMPLE", False, "KDC_ERR_PREAUTH_FAILED", ""))  # a typo
+    assert _raised(_zeek(tmp_path / "z", fmt, lines)) == set()
