@@ -28,6 +28,8 @@ EXPECTED = {
     "dcsync": {"detect.lateral.dcsync"},
     "rdp_bruteforce": {"detect.bruteforce.rdp"},  # spraying too when it rotates user names (test_rdp_attacks)
     "knx_reprogram": {"detect.ot.program_download", "detect.ot.device_restart"},
+    "kerberos_spray": {"detect.bruteforce.kerberos_spray"},  # guessing too with one user (test_krb_attacks)
+    "kerberoast": {"detect.kerberos.kerberoast"},
 }
 # attacks on a controller: detect.ot reports the operation on the device that received it, naming the attacker
 # as the alert's source (src_ip), so their alerts have the target as subject
