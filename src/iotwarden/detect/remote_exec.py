@@ -18,7 +18,13 @@ Ids:
   partners pull from each other, so a request from a host not (yet) known waits ``wait_s`` of capture time for
   that proof (at most :data:`MAX_WAITING` requests), then raises the alert (``critical``).
 
-Endpoint-mapper lookups, binds alone and every other operation raise nothing.
+* ``detect.lateral.admin_share_exec``: a client writes an executable (:data:`EXECUTABLE_SUFFIXES`, by name) to
+  ADMIN$ or under C$\\Windows (dissect/smb2files.py ``file_write``): how PsExec, impacket psexec and Metasploit's
+  psexec stage the service binary they then start through svcctl (ATT&CK T1570 Lateral Tool Transfer, T1021.002).
+  Severity and re-alerting as ``remote_exec``, keyed by the file's name.
+
+Endpoint-mapper lookups, binds alone and every other operation raise nothing; nor does any other file written to an
+administrative share (a backup, a log) or a file of a user's share.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from iotwarden.model import Observation
 from iotwarden.model.finding import Severity
 
 REMOTE_EXEC, DCSYNC = "detect.lateral.remote_exec", "detect.lateral.dcsync"
+STAGING = "detect.lateral.admin_share_exec"
 DC_TYPE = "domain_controller"  # kb taxonomy; rules/dcerpc.yaml types a host accepting DRSUAPI so
 DRSUAPI = "drsuapi"
 # (interface, operation) in lower case (Zeek and the dissector share the names) -> technique, ATT&CK ids
@@ -60,6 +67,9 @@ GET_NC_CHANGES = "drsgetncchanges"
 MAX_DCS = 4096  # addresses seen accepting DRSUAPI binds
 # DRSGetNCChanges requests waiting for their source to prove itself a DC; past it the oldest are judged
 MAX_WAITING = 10_000
+# file names a service or script runs from: a binary, a library, a batch, PowerShell or VBScript script
+EXECUTABLE_SUFFIXES = (".exe", ".dll", ".bat", ".cmd", ".ps1", ".vbs")
+WINDOWS_DIR = "windows\\"  # ADMIN$ is %SystemRoot%; on C$ the same folder by its path ([MS-SRVS] §2.2.2.4)
 
 
 @dataclass(frozen=True)
@@ -76,9 +86,9 @@ def _name(value: object) -> str:
 
 
 class RemoteExecDetector(Detector):
-    observes = frozenset({"dcerpc"})  # the manager calls on_observation only for these (hooks.py)
+    observes = frozenset({"dcerpc", "smb"})  # the manager calls on_observation only for these (hooks.py)
     name: ClassVar[str] = "detect.remote_exec"
-    ids: ClassVar[tuple[str, ...]] = (REMOTE_EXEC, DCSYNC)
+    ids: ClassVar[tuple[str, ...]] = (REMOTE_EXEC, DCSYNC, STAGING)
     defaults: ClassVar[Options] = RemoteExecOptions()
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
@@ -88,6 +98,10 @@ class RemoteExecDetector(Detector):
         self._alerted: OrderedDict[tuple[str, str, str], float] = OrderedDict()
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
+        if obs.proto == "smb":
+            if obs.kind == "file_write" and _staged(obs):
+                self._staging(ctx, obs)
+            return
         if obs.proto != "dcerpc":
             return
         self._release(ctx, obs.ts)  # requests whose wait is over are judged before this one is read
@@ -141,16 +155,24 @@ class RemoteExecDetector(Detector):
             self._alerted.popitem(last=False)
         return False
 
+    def _staging(self, ctx: Context, obs: Observation) -> None:
+        src, dst = obs.src_ip or "", obs.dst_ip or ""
+        share, file = text(obs.fields.get("share")) or "", text(obs.fields.get("file")) or ""
+        if self._again((src, dst, "staging:" + file.lower()), obs.ts):
+            return
+        subject, src_cat, severity, where = _source(ctx, obs)
+        self.raise_alert(ctx, STAGING, title=f"Executable {file} written to {share} of {dst} from {where} {src}",
+                         severity=severity, subject=subject, ts=obs.ts, key=f"{dst}:{file.lower()}",
+                         mitre=("T1570", "T1021.002"), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
+                         evidence={"share": share, "file": file, "created": obs.fields.get("created"),
+                                   "category": src_cat}, observations=[obs])
+
     def _remote_exec(self, ctx: Context, obs: Observation, technique: tuple[str, tuple[str, ...]]) -> None:
         kind, mitre = technique
         src, dst = obs.src_ip or "", obs.dst_ip or ""
         if self._again((src, dst, kind), obs.ts):
             return
-        subject = subject_key(ctx, obs.src_mac, obs.src_ip)
-        src_cat = category(ctx, subject)
-        severity: Severity = "critical" if src_cat in IOT_CATEGORIES else "medium" if src_cat in IT_CATEGORIES \
-            else "high"
-        where = "IoT/OT device" if src_cat in IOT_CATEGORIES else "IT host" if src_cat in IT_CATEGORIES else "host"
+        subject, src_cat, severity, where = _source(ctx, obs)
         operation = text(obs.fields.get("operation"))
         self.raise_alert(ctx, REMOTE_EXEC, title=f"Remote execution ({kind.replace('_', ' ')}, {operation}) from "
                          f"{where} {src} on {dst}", severity=severity, subject=subject, ts=obs.ts,
@@ -171,3 +193,21 @@ class RemoteExecDetector(Detector):
                          mitre=("T1003.006",), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
                          evidence={"operation": text(obs.fields.get("operation")),
                                    "category": category(ctx, subject)}, observations=[obs])
+
+
+def _staged(obs: Observation) -> bool:
+    """A file written where a service binary is staged: an executable's name on ADMIN$ or under C$\\Windows."""
+    file = _name(obs.fields.get("file")).replace("/", "\\").lstrip("\\")
+    share = _name(obs.fields.get("share"))
+    return file.endswith(EXECUTABLE_SUFFIXES) and (share == "admin$"
+                                                   or (share == "c$" and file.startswith(WINDOWS_DIR)))
+
+
+def _source(ctx: Context, obs: Observation) -> tuple[str, str | None, Severity, str]:
+    """The source's device key and category, the severity it earns (critical from IoT/OT, high from a host not
+    placed, medium from IT) and how a title names it."""
+    subject = subject_key(ctx, obs.src_mac, obs.src_ip)
+    src_cat = category(ctx, subject)
+    severity: Severity = "critical" if src_cat in IOT_CATEGORIES else "medium" if src_cat in IT_CATEGORIES else "high"
+    where = "IoT/OT device" if src_cat in IOT_CATEGORIES else "IT host" if src_cat in IT_CATEGORIES else "host"
+    return subject, src_cat, severity, where

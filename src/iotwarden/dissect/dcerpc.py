@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import struct
 import uuid
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
@@ -37,6 +38,7 @@ from iotwarden.dissect.dcerpcifaces import interface_name, operation_name
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
+NAME = "dcerpc"
 HEADER = 16  # common header (C706 §12.6.3.1)
 REQUEST, RESPONSE, FAULT, BIND, BIND_ACK, BIND_NAK = 0, 2, 3, 11, 12, 13
 ALTER_CONTEXT, ALTER_CONTEXT_RESP, AUTH3, SHUTDOWN, CO_CANCEL, ORPHANED = 14, 15, 16, 17, 18, 19
@@ -55,6 +57,7 @@ MAX_PROPOSED = 32  # contexts read from one bind (Windows proposes 1-3; n_contex
 MAX_PENDING = 64  # calls remembered per flow: fragments of a request, a named operation awaiting its answer
 MAX_CALLS = 256  # request observations per flow (a DCOM session may call thousands of times)
 MAX_ADDRESS = 128  # characters of a secondary address kept
+MAX_FRAGMENT = 0xFFFF  # bytes of one fragment at most (frag_length is 16 bits): a reader's unconsumed bytes
 
 
 def header(data: bytes | bytearray) -> tuple[int, int, str, int, int, int] | None:
@@ -117,9 +120,9 @@ def parse_bind_ack(body: bytes, order: str) -> tuple[str, list[int]]:
 
 
 class DcerpcDissector(StreamDissector):
-    name: ClassVar[str] = "dcerpc"
+    name: ClassVar[str] = NAME
     tcp_ports: ClassVar[tuple[int, ...]] = (135,)  # IANA "epmap" (ncacn_ip_tcp endpoint mapper, [MS-RPCE] §2.1.1.1)
-    max_buffer: ClassVar[int] = 0xFFFF  # one fragment at most (frag_length is 16 bits)
+    max_buffer: ClassVar[int] = MAX_FRAGMENT
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
         """A valid common header (:func:`header`) whose fragment the payload holds whole or continues into,
@@ -134,119 +137,130 @@ class DcerpcDissector(StreamDissector):
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         out: list[Observation] = []
         try:
-            while len(buf) >= HEADER and not state.get("done"):
-                head = header(buf)
-                if head is None:
-                    raise ParseError("dcerpc: not a connection-oriented DCE/RPC v5 header")
-                if len(buf) < head[3]:
-                    break
-                pdu = bytes(buf[:head[3]])
-                del buf[:head[3]]
-                self._pdu(pkt, pdu, head, state, out)
+            for pdu, head in take_pdus(buf):
+                if "client" not in state:  # the first PDU proves the roles
+                    state["client"] = pkt.to_server == (head[0] in CLIENT_PTYPES)
+                    if not state["client"]:
+                        flip_roles(state)
+                observe(pkt, pdu, head, state, out)
             streambuf.bound(state, buf, self.max_buffer)
         except ParseError as exc:
             state["done"] = True
             raise streambuf.failed(exc, out) from None
         return out
 
-    def _pdu(self, pkt: Packet, pdu: bytes, head: tuple[int, int, str, int, int, int], state: dict[str, Any],
-             out: list[Observation]) -> None:
-        ptype, flags, order, frag, auth, call_id = head
-        from_client = ptype in CLIENT_PTYPES
-        if "client" not in state:  # the first PDU proves the roles
-            state["client"] = pkt.to_server == from_client
-            if not state["client"]:
-                flip_roles(state)
-        end = frag - (auth + AUTH_VERIFIER if auth else 0)
-        body = pdu[HEADER:end]
-        confirm(state)
-        contexts: dict[int, str] = state.setdefault("contexts", {})
-        base: dict[str, Any] = {"ptype": PTYPES[ptype], "call_id": call_id,
-                                "byte_order": "little" if order == "<" else "big"}
-        if ptype in (BIND, ALTER_CONTEXT):
-            proposed = parse_bind(body, order)
-            state.setdefault("proposed", {})[call_id] = [cid for cid, *_ in proposed]
-            del_oldest(state["proposed"])
-            names = []
-            for cid, if_uuid, _major, _minor in proposed:
-                name = interface_name(if_uuid)
-                if cid in contexts or len(contexts) < MAX_CONTEXTS:
-                    contexts[cid] = name
-                if name not in names:
-                    names.append(name)
-            base.update(requested_interfaces=names, contexts=[
-                {"context_id": cid, "uuid": u, "version": f"{major}.{minor}", "interface": interface_name(u)}
-                for cid, u, major, minor in proposed])
-            out.append(pkt.observation(self.name, PTYPES[ptype], base))
-        elif ptype in (BIND_ACK, ALTER_CONTEXT_RESP):
-            address, results = parse_bind_ack(body, order)
-            proposed_ids = state.get("proposed", {}).pop(call_id, [])
-            accepted: list[str] = []
-            for cid, result in zip(proposed_ids, results, strict=False):
-                known = contexts.get(cid)
-                if result == 0 and known is not None:
-                    if known not in accepted:
-                        accepted.append(known)
-                elif result != 0:
-                    contexts.pop(cid, None)
-            base.update(secondary_address=address or None, accepted_interfaces=accepted,
-                        results=[ACK_RESULTS.get(r, str(r)) for r in results])
-            out.append(pkt.observation(self.name, PTYPES[ptype], base))
-        elif ptype == BIND_NAK:
-            base["reason"] = struct.unpack_from(order + "H", body, 0)[0]  # provider_reject_reason, C706 §12.6.3.1
-            out.append(pkt.observation(self.name, "bind_nak", base))
-        elif ptype == REQUEST:
-            self._request(pkt, body, flags=flags, order=order, base=base, state=state, out=out)
-        elif ptype in (RESPONSE, FAULT):
-            self._answer(pkt, body, ptype=ptype, order=order, base=base, state=state, out=out)
 
-    def _request(self, pkt: Packet, body: bytes, *, flags: int, order: str, base: dict[str, Any],
-                 state: dict[str, Any], out: list[Observation]) -> None:
-        cont_id, opnum = struct.unpack_from(order + "HH", body, 4)
-        stub = len(body) - 8 - (16 if flags & PFC_OBJECT_UUID else 0)
-        if stub < 0:
-            raise ParseError("dcerpc: request shorter than its object UUID")
-        pending: dict[int, list[int]] = state.setdefault("pending", {})
-        call_id = base["call_id"]
-        if not flags & PFC_FIRST_FRAG and call_id in pending:  # a later fragment of a call begun before
-            pending[call_id][0] += 1
-            pending[call_id][1] += stub
-        else:
-            pending[call_id] = [1, stub]
-            del_oldest(pending)
-        if not flags & PFC_LAST_FRAG:
+def take_pdus(buf: bytearray) -> Iterator[tuple[bytes, tuple[int, int, str, int, int, int]]]:
+    """Each whole PDU at the head of ``buf`` (one direction's bytes), taken out of it, with its :func:`header`;
+    an incomplete one stays. ParseError when the bytes at the head begin no PDU."""
+    while len(buf) >= HEADER:
+        head = header(buf)
+        if head is None:
+            raise ParseError("dcerpc: not a connection-oriented DCE/RPC v5 header")
+        if len(buf) < head[3]:
             return
-        fragments, stub_bytes = pending.pop(call_id)
-        interface = state.get("contexts", {}).get(cont_id)
-        operation = operation_name(interface, opnum)
-        reported: set[tuple[Any, int]] = state.setdefault("reported", set())
-        if operation is None and (interface, opnum) in reported:
-            return
-        if state.get("calls", 0) >= MAX_CALLS:
-            return
-        state["calls"] = state.get("calls", 0) + 1
-        if operation is None and len(reported) < MAX_CALLS:
-            reported.add((interface, opnum))
-        if operation is not None:
-            named: dict[int, tuple[str | None, str]] = state.setdefault("named", {})
-            named[call_id] = (interface, operation)
-            del_oldest(named)
-        base.update(context_id=cont_id, opnum=opnum, interface=interface, operation=operation,
-                    fragments=fragments, stub_bytes=stub_bytes)
-        out.append(pkt.observation(self.name, "request", base))
+        pdu = bytes(buf[:head[3]])
+        del buf[:head[3]]
+        yield pdu, head
 
-    def _answer(self, pkt: Packet, body: bytes, *, ptype: int, order: str, base: dict[str, Any],
-                state: dict[str, Any], out: list[Observation]) -> None:
-        cont_id = struct.unpack_from(order + "H", body, 4)[0]
-        named = state.get("named", {}).pop(base["call_id"], None)
-        if ptype == FAULT:
-            base.update(context_id=cont_id, status=struct.unpack_from(order + "I", body, 8)[0],
-                        interface=named[0] if named else state.get("contexts", {}).get(cont_id),
-                        operation=named[1] if named else None)
-            out.append(pkt.observation(self.name, "fault", base))
-        elif named is not None:
-            base.update(context_id=cont_id, interface=named[0], operation=named[1])
-            out.append(pkt.observation(self.name, "response", base))
+
+def observe(pkt: Packet, pdu: bytes, head: tuple[int, int, str, int, int, int], state: dict[str, Any],
+            out: list[Observation], *, extra: dict[str, Any] | None = None) -> None:
+    """The Observations of one PDU sent in ``pkt``'s direction, ``state`` the calls of its connection or pipe
+    (contexts, fragments, named calls awaiting their answer); ``extra`` fields are added to each (an SMB pipe's
+    ``named_pipe``)."""
+    ptype, flags, order, frag, auth, call_id = head
+    end = frag - (auth + AUTH_VERIFIER if auth else 0)
+    body = pdu[HEADER:end]
+    confirm(state)
+    contexts: dict[int, str] = state.setdefault("contexts", {})
+    base: dict[str, Any] = {"ptype": PTYPES[ptype], "call_id": call_id,
+                            "byte_order": "little" if order == "<" else "big", **(extra or {})}
+    if ptype in (BIND, ALTER_CONTEXT):
+        proposed = parse_bind(body, order)
+        state.setdefault("proposed", {})[call_id] = [cid for cid, *_ in proposed]
+        del_oldest(state["proposed"])
+        names = []
+        for cid, if_uuid, _major, _minor in proposed:
+            name = interface_name(if_uuid)
+            if cid in contexts or len(contexts) < MAX_CONTEXTS:
+                contexts[cid] = name
+            if name not in names:
+                names.append(name)
+        base.update(requested_interfaces=names, contexts=[
+            {"context_id": cid, "uuid": u, "version": f"{major}.{minor}", "interface": interface_name(u)}
+            for cid, u, major, minor in proposed])
+        out.append(pkt.observation(NAME, PTYPES[ptype], base))
+    elif ptype in (BIND_ACK, ALTER_CONTEXT_RESP):
+        address, results = parse_bind_ack(body, order)
+        proposed_ids = state.get("proposed", {}).pop(call_id, [])
+        accepted: list[str] = []
+        for cid, result in zip(proposed_ids, results, strict=False):
+            known = contexts.get(cid)
+            if result == 0 and known is not None:
+                if known not in accepted:
+                    accepted.append(known)
+            elif result != 0:
+                contexts.pop(cid, None)
+        base.update(secondary_address=address or None, accepted_interfaces=accepted,
+                    results=[ACK_RESULTS.get(r, str(r)) for r in results])
+        out.append(pkt.observation(NAME, PTYPES[ptype], base))
+    elif ptype == BIND_NAK:
+        base["reason"] = struct.unpack_from(order + "H", body, 0)[0]  # provider_reject_reason, C706 §12.6.3.1
+        out.append(pkt.observation(NAME, "bind_nak", base))
+    elif ptype == REQUEST:
+        _request(pkt, body, flags=flags, order=order, base=base, state=state, out=out)
+    elif ptype in (RESPONSE, FAULT):
+        _answer(pkt, body, ptype=ptype, order=order, base=base, state=state, out=out)
+
+
+def _request(pkt: Packet, body: bytes, *, flags: int, order: str, base: dict[str, Any],
+         state: dict[str, Any], out: list[Observation]) -> None:
+    cont_id, opnum = struct.unpack_from(order + "HH", body, 4)
+    stub = len(body) - 8 - (16 if flags & PFC_OBJECT_UUID else 0)
+    if stub < 0:
+        raise ParseError("dcerpc: request shorter than its object UUID")
+    pending: dict[int, list[int]] = state.setdefault("pending", {})
+    call_id = base["call_id"]
+    if not flags & PFC_FIRST_FRAG and call_id in pending:  # a later fragment of a call begun before
+        pending[call_id][0] += 1
+        pending[call_id][1] += stub
+    else:
+        pending[call_id] = [1, stub]
+        del_oldest(pending)
+    if not flags & PFC_LAST_FRAG:
+        return
+    fragments, stub_bytes = pending.pop(call_id)
+    interface = state.get("contexts", {}).get(cont_id)
+    operation = operation_name(interface, opnum)
+    reported: set[tuple[Any, int]] = state.setdefault("reported", set())
+    if operation is None and (interface, opnum) in reported:
+        return
+    if state.get("calls", 0) >= MAX_CALLS:
+        return
+    state["calls"] = state.get("calls", 0) + 1
+    if operation is None and len(reported) < MAX_CALLS:
+        reported.add((interface, opnum))
+    if operation is not None:
+        named: dict[int, tuple[str | None, str]] = state.setdefault("named", {})
+        named[call_id] = (interface, operation)
+        del_oldest(named)
+    base.update(context_id=cont_id, opnum=opnum, interface=interface, operation=operation,
+                fragments=fragments, stub_bytes=stub_bytes)
+    out.append(pkt.observation(NAME, "request", base))
+
+def _answer(pkt: Packet, body: bytes, *, ptype: int, order: str, base: dict[str, Any],
+            state: dict[str, Any], out: list[Observation]) -> None:
+    cont_id = struct.unpack_from(order + "H", body, 4)[0]
+    named = state.get("named", {}).pop(base["call_id"], None)
+    if ptype == FAULT:
+        base.update(context_id=cont_id, status=struct.unpack_from(order + "I", body, 8)[0],
+                    interface=named[0] if named else state.get("contexts", {}).get(cont_id),
+                    operation=named[1] if named else None)
+        out.append(pkt.observation(NAME, "fault", base))
+    elif named is not None:
+        base.update(context_id=cont_id, interface=named[0], operation=named[1])
+        out.append(pkt.observation(NAME, "response", base))
 
 
 def del_oldest(table: dict[Any, Any], limit: int = MAX_PENDING) -> None:

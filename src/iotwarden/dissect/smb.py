@@ -6,26 +6,30 @@ Kinds (subject ``src``, the sender; a request describes the client, a response t
 ``negotiate_request``, ``negotiate_response``, ``session_setup_request``, ``session_setup_response``,
 ``tree_connect`` (fields in dissect/smb1.py and dissect/smb2.py; every kind has ``smb1``, True for an
 SMB1 message), ``message`` (the first message of a direction when it is none of those, a capture that
-began after the negotiation: ``smb1``, ``status``) and, on tcp/139, ``session_request`` (RFC 1002
-§4.3.2: the client's ``calling_name`` and the ``called_name`` it asks for, with their ``*_suffix``).
+began after the negotiation: ``smb1``, ``status``), on tcp/139, ``session_request`` (RFC 1002
+§4.3.2: the client's ``calling_name`` and the ``called_name`` it asks for, with their ``*_suffix``), and from
+an SMB2 session's trees and opens (dissect/smb2files.py) ``file_write`` (a file written on an administrative
+share) and the ``dcerpc`` calls carried in its named pipes.
 A response's ``native_os`` and ``ntlm_version`` are repeated as ``server_native_os`` and
 ``server_ntlm_version``: what a host states while answering as an SMB server, named for that role as Zeek's
 ntlm.log names its ``server_*`` fields, since clients send the same two fields about themselves.
 
 Framing: each message has a 4-byte header, on tcp/139 a type, a flags byte whose low bit extends the
 length to 17 bits, and a 16-bit length (RFC 1002 §4.3.1), on tcp/445 a zero byte and a 24-bit length
-([MS-SMB2] §2.1). A message over :data:`MAX_MESSAGE` (a READ or WRITE) is skipped unread; an SMB3
+([MS-SMB2] §2.1). A message over :data:`MAX_MESSAGE` (a READ or WRITE), or an SMB2 WRITE or READ response that
+carries a file's data and no followed pipe's (judged on its first :data:`PEEK` bytes), is skipped unread; an SMB3
 encrypted message (TRANSFORM_HEADER ``0xFD 'SMB'``, §2.2.41) ends its direction: nothing after it is
 readable; a compressed one (``0xFC 'SMB'``, §2.2.42) is skipped. Bytes that cannot begin a message end
 the flow at once when nothing of it was SMB (another protocol's bytes on the port), else that direction.
-A lost segment ends its direction. Limits: :data:`MAX_MESSAGES` per direction, ``max_packets_per_flow``.
+A lost segment ends its direction. Limits: :data:`MAX_MESSAGES` read per direction, :data:`MAX_PACKETS` per flow
+(``max_packets_per_flow``), and dissect/smb2files.py's.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from iotwarden.dissect import smb1, smb2, streambuf
+from iotwarden.dissect import smb1, smb2, smb2files, streambuf
 from iotwarden.dissect.base import Packet, StreamDissector, confirm
 from iotwarden.dissect.netbios import decode_netbios_name
 from iotwarden.errors import ParseError
@@ -33,7 +37,11 @@ from iotwarden.model import Observation
 
 NBSS_PORT = 139
 MAX_MESSAGE = 64 * 1024  # bytes of a message read; a SESSION_SETUP with a Kerberos ticket is a few KiB
-MAX_MESSAGES = 32  # messages read per direction: negotiation and logons come first
+MAX_MESSAGES = 1024  # messages read per direction: negotiation and logons first, then trees, opens and pipe calls
+# packets of a flow handed to the dissector: a PsExec session (logon, a ~400 KB service binary written to ADMIN$,
+# the svcctl calls on IPC$) is ~700 packets; the rest of a long file copy is not read
+MAX_PACKETS = 4096
+PEEK = 4 + smb2.HEADER + 32  # bytes of a message that tell whether it only carries a file's data (smb2files)
 ENCRYPTED = b"\xfdSMB"  # [MS-SMB2] §2.2.41 SMB2 TRANSFORM_HEADER
 COMPRESSED = b"\xfcSMB"  # [MS-SMB2] §2.2.42 SMB2 COMPRESSION_TRANSFORM_HEADER
 MAGICS = (smb1.MAGIC, smb2.MAGIC, ENCRYPTED, COMPRESSED)
@@ -63,7 +71,7 @@ def session_names(data: bytes) -> dict[str, Any]:
 class SmbDissector(StreamDissector):
     name: ClassVar[str] = "smb"
     tcp_ports: ClassVar[tuple[int, ...]] = (NBSS_PORT, 445)
-    max_packets_per_flow: ClassVar[int | None] = 96  # a session's identity comes first; file data follows
+    max_packets_per_flow: ClassVar[int | None] = MAX_PACKETS
     max_buffer: ClassVar[int] = MAX_MESSAGE + 4
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
@@ -93,8 +101,9 @@ class SmbDissector(StreamDissector):
             if kind is None:
                 self._refuse(state, key)
                 raise streambuf.failed(ParseError("smb: bytes that begin no SMB transport message"), out)
-            if length > MAX_MESSAGE:
-                state["skip_" + key] = 4 + length
+            if length > MAX_MESSAGE or (length >= PEEK and len(buf) >= PEEK and state.get("said_" + key)
+                                        and self._session(state).skippable(buf[4:PEEK])):
+                state["skip_" + key] = 4 + length  # bulk, or a file's data: never read
                 continue
             if len(buf) < 4 + length:
                 break
@@ -154,6 +163,12 @@ class SmbDissector(StreamDissector):
         state["messages_" + key] = count
         if count >= MAX_MESSAGES:
             self._close(state, key)
+        self._say(pkt, parsed, key=key, state=state, out=out)
+        if magic == smb2.MAGIC:  # its trees, opens and pipes, after what it says of the two ends
+            self._session(state).message(pkt, body, out)
+
+    def _say(self, pkt: Packet, parsed: list[tuple[str, dict[str, Any]]], *, key: str, state: dict[str, Any],
+             out: list[Observation]) -> None:
         for name, fields in parsed:
             if name == "negotiate_request" and fields["smb1"]:
                 state["dialects"] = fields["dialects"]
@@ -166,6 +181,13 @@ class SmbDissector(StreamDissector):
             if name.endswith("_response"):
                 fields.update({f"server_{f}": fields[f] for f in SERVER_STATEMENTS if f in fields})
             out.append(pkt.observation(self.name, name, fields))
+
+    @staticmethod
+    def _session(state: dict[str, Any]) -> smb2files.Session:
+        session: smb2files.Session | None = state.get("smb2")
+        if session is None:
+            session = state["smb2"] = smb2files.Session()
+        return session
 
     def _refuse(self, state: dict[str, Any], key: str) -> None:
         self._close(state, key)

@@ -1,0 +1,207 @@
+"""What an SMB2 session opens ([MS-SMB2] §2.2.9-§2.2.32): its trees (TreeId -> share), the named pipes it opens on
+IPC$, whose WRITE, READ and IOCTL FSCTL_PIPE_TRANSCEIVE payloads carry DCE/RPC (ncacn_np, [MS-RPCE] §2.1.1.2) read
+by dissect/dcerpc.py per pipe and direction, and the files it creates for writing on an administrative share.
+
+:class:`Session` keeps one connection's state between messages and reads one SMB2 header at a time (of a
+compounded message too). A request is matched to its response by MessageId (§3.2.4.1.3); an interim STATUS_PENDING
+response (§3.3.4.2) keeps the request waiting. Observations:
+
+* ``dcerpc`` PDUs of a pipe as dissect/dcerpc.py reports them on TCP, with ``named_pipe`` (the CREATE's name,
+  e.g. ``svcctl``): the client's WRITE data and IOCTL input, the server's READ data and IOCTL output;
+* ``smb`` ``file_write`` (subject the client, on the server's successful CREATE response): a file created or opened
+  for writing on an administrative share (dissect/smbshare.py class ``admin``: ADMIN$, C$..Z$), with ``share``,
+  ``file`` (its path in the share), ``disposition`` and ``created``. A user share's file names are never kept.
+
+Not read: compounded related operations (§3.2.4.1.4) that use the FileId of a CREATE in the same message, SMB1's
+pipes (TRANS TransactNmPipe, [MS-CIFS] §2.2.5.6), file data. Limits: :data:`MAX_TREES`, :data:`MAX_PIPES`,
+:data:`MAX_PENDING`; a pipe's unconsumed bytes are one DCE/RPC fragment at most (dcerpc.MAX_FRAGMENT).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from iotwarden.dissect import dcerpc, smbshare, streambuf
+from iotwarden.dissect.base import Packet
+from iotwarden.errors import ParseError
+from iotwarden.model import Observation
+
+HEADER = 64  # §2.2.1.2 SYNC header
+TREE_CONNECT, CREATE, CLOSE, READ, WRITE, IOCTL = 0x0003, 0x0005, 0x0006, 0x0008, 0x0009, 0x000B  # §2.2.1.2 Command
+FLAGS_SERVER_TO_REDIR, FLAGS_ASYNC_COMMAND = 0x00000001, 0x00000002  # §2.2.1.2 Flags
+SHARE_TYPE_PIPE = 0x02  # §2.2.10 ShareType
+FSCTL_PIPE_TRANSCEIVE = 0x0011C017  # §2.2.31 CtlCode ([MS-FSCC] §2.3.49)
+STATUS_SUCCESS, STATUS_PENDING, STATUS_BUFFER_OVERFLOW = 0x00000000, 0x00000103, 0x80000005  # [MS-ERREF] §2.3.1
+# DesiredAccess bits that write ([MS-SMB2] §2.2.13.1.1): FILE_WRITE_DATA, FILE_APPEND_DATA, GENERIC_ALL, GENERIC_WRITE
+WRITE_ACCESS = 0x00000002 | 0x00000004 | 0x10000000 | 0x40000000
+DISPOSITIONS = ("supersede", "open", "create", "open_if", "overwrite", "overwrite_if")  # §2.2.13 CreateDisposition
+WRITING_DISPOSITIONS = frozenset({0, 2, 4, 5})  # every one but FILE_OPEN and FILE_OPEN_IF creates or truncates
+FILE_DIRECTORY_FILE = 0x00000001  # §2.2.13 CreateOptions
+CREATED_ACTIONS = frozenset({0, 2, 3})  # §2.2.14 CreateAction: FILE_SUPERSEDED, FILE_CREATED, FILE_OVERWRITTEN
+ADMIN = "admin"  # dissect/smbshare.py's class of ADMIN$ and C$..Z$
+MAX_TREES = 64  # trees remembered per connection (TreeId -> share)
+MAX_PIPES = 64  # open named pipes followed per connection
+MAX_PENDING = 128  # requests awaiting their response (tree connects, creates, pipe reads)
+MAX_NAME = 260  # characters of a file or pipe name kept (MAX_PATH)
+
+
+@dataclass
+class Pipe:
+    """An open named pipe: its name, the DCE/RPC state of its calls, one byte buffer per direction."""
+
+    name: str
+    rpc: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Session:
+    """One connection's trees, open pipes and waiting requests."""
+
+    trees: dict[int, tuple[str | None, str, bool]] = field(default_factory=dict)  # TreeId -> share, class, pipe
+    pipes: dict[bytes, Pipe] = field(default_factory=dict)  # FileId -> pipe
+    pending: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # MessageId -> what the request was
+
+    def skippable(self, head: bytes | bytearray) -> bool:
+        """Whether a lone SMB2 message beginning with ``head`` (its first 64 + 32 bytes) carries only a file's data:
+        a WRITE to, or a READ response from, no followed pipe. Its bytes need not be kept."""
+        if len(head) < HEADER + 32 or head[:4] != b"\xfeSMB" or head[20:24] != b"\0\0\0\0":
+            return False
+        command, flags = struct.unpack_from("<H", head, 12)[0], struct.unpack_from("<I", head, 16)[0]
+        if command == WRITE and not flags & FLAGS_SERVER_TO_REDIR:
+            return bytes(head[HEADER + 16 : HEADER + 32]) not in self.pipes
+        if command == READ and flags & FLAGS_SERVER_TO_REDIR:
+            return struct.unpack_from("<Q", head, 24)[0] not in self.pending
+        return False
+
+    def message(self, pkt: Packet, msg: bytes, out: list[Observation]) -> None:
+        """Follow every header of one transport message (NextCommand chains, §3.2.4.1.4)."""
+        at = 0
+        while len(msg) - at >= HEADER and msg[at : at + 4] == b"\xfeSMB":
+            next_command = struct.unpack_from("<I", msg, at + 20)[0]
+            end = at + next_command if next_command else len(msg)
+            if next_command and (next_command < HEADER or end > len(msg)):
+                raise ParseError("smb2: NextCommand outside the message")
+            self._command(pkt, msg[at:end], out)
+            if not next_command:
+                return
+            at = end
+
+    def _command(self, pkt: Packet, msg: bytes, out: list[Observation]) -> None:
+        status, command, _, flags = struct.unpack_from("<IHHI", msg, 8)
+        message_id = struct.unpack_from("<Q", msg, 24)[0]
+        tree_id = None if flags & FLAGS_ASYNC_COMMAND else struct.unpack_from("<I", msg, 36)[0]
+        body = msg[HEADER:]
+        if not flags & FLAGS_SERVER_TO_REDIR:
+            self._request(pkt, msg, body, command=command, message_id=message_id, tree_id=tree_id, out=out)
+        elif status != STATUS_PENDING:  # an interim response: the final one follows (§3.3.4.2)
+            waiting = self.pending.pop(message_id, None)
+            if waiting is not None and waiting[0] == command:
+                self._response(pkt, msg, body, waiting, status=status, tree_id=tree_id, out=out)
+
+    def _wait(self, message_id: int, what: tuple[Any, ...]) -> None:
+        self.pending[message_id] = what
+        dcerpc.del_oldest(self.pending, MAX_PENDING)
+
+    def _request(self, pkt: Packet, msg: bytes, body: bytes, *, command: int, message_id: int, tree_id: int | None,
+                 out: list[Observation]) -> None:
+        if command == TREE_CONNECT:
+            if len(body) < 8:
+                raise ParseError("smb2: truncated TREE_CONNECT request")
+            offset, length = struct.unpack_from("<HH", body, 4)
+            share = smbshare.describe(_buffer(msg, offset, length).decode("utf-16-le", "replace"))
+            self._wait(message_id, (TREE_CONNECT, share.get("share"), share.get("share_class", "user")))
+        elif command == CREATE:
+            self._create_request(msg, body, message_id, tree_id)
+        elif command == CLOSE and len(body) >= 24:
+            self.pipes.pop(body[8:24], None)  # §2.2.15: the FileId closed
+        elif command == WRITE:
+            if len(body) < 32:
+                raise ParseError("smb2: truncated WRITE request")
+            pipe = self.pipes.get(body[16:32])
+            if pipe is not None:
+                offset, length = struct.unpack_from("<HI", body, 2)
+                self._feed(pkt, body[16:32], pipe, _buffer(msg, offset, length), out)
+        elif command == READ:
+            if len(body) >= 32 and body[16:32] in self.pipes:
+                self._wait(message_id, (READ, body[16:32]))
+        elif command == IOCTL:
+            if len(body) < 32:
+                raise ParseError("smb2: truncated IOCTL request")
+            code, file_id = struct.unpack_from("<I", body, 4)[0], body[8:24]
+            pipe = self.pipes.get(file_id)
+            if code == FSCTL_PIPE_TRANSCEIVE and pipe is not None:
+                offset, length = struct.unpack_from("<II", body, 24)
+                self._wait(message_id, (IOCTL, file_id))
+                self._feed(pkt, file_id, pipe, _buffer(msg, offset, length), out)
+
+    def _create_request(self, msg: bytes, body: bytes, message_id: int, tree_id: int | None) -> None:
+        tree = self.trees.get(tree_id) if tree_id is not None else None
+        if tree is None:
+            return
+        if len(body) < 56:
+            raise ParseError("smb2: truncated CREATE request")
+        access, disposition, options, offset, length = struct.unpack_from("<I8xIIHH", body, 24)
+        name = _buffer(msg, offset, length).decode("utf-16-le", "replace")[:MAX_NAME]
+        share, share_class, pipe = tree
+        if pipe:
+            self._wait(message_id, (CREATE, "pipe", name))
+        elif share_class == ADMIN and not options & FILE_DIRECTORY_FILE and (
+                access & WRITE_ACCESS or disposition in WRITING_DISPOSITIONS):
+            what = DISPOSITIONS[disposition] if disposition < len(DISPOSITIONS) else str(disposition)
+            self._wait(message_id, (CREATE, "file", share, name, what))
+
+    def _response(self, pkt: Packet, msg: bytes, body: bytes, waiting: tuple[Any, ...], *, status: int,
+                  tree_id: int | None, out: list[Observation]) -> None:
+        command = waiting[0]
+        if status not in (STATUS_SUCCESS, STATUS_BUFFER_OVERFLOW):
+            return  # refused; a pipe message longer than the read is STATUS_BUFFER_OVERFLOW with its data
+        if command == TREE_CONNECT and tree_id is not None and len(body) >= 4:
+            if tree_id in self.trees or len(self.trees) < MAX_TREES:
+                self.trees[tree_id] = (waiting[1], waiting[2], body[2] == SHARE_TYPE_PIPE)
+        elif command == CREATE:
+            if len(body) < 80:
+                raise ParseError("smb2: truncated CREATE response")
+            action, file_id = struct.unpack_from("<I", body, 4)[0], body[64:80]
+            if waiting[1] == "pipe":
+                if file_id in self.pipes or len(self.pipes) < MAX_PIPES:
+                    self.pipes[file_id] = Pipe(waiting[2])
+            else:
+                _, _, share, name, disposition = waiting
+                fields = {"smb1": False, "share": share, "share_class": ADMIN, "file": name,
+                          "disposition": disposition, "created": action in CREATED_ACTIONS}
+                out.append(streambuf.oriented(pkt, True).observation("smb", "file_write", fields))
+        elif command in (READ, IOCTL):
+            pipe = self.pipes.get(waiting[1])
+            if pipe is None:
+                return
+            if command == READ:
+                if len(body) < 8:
+                    raise ParseError("smb2: truncated READ response")
+                offset, length = body[2], struct.unpack_from("<I", body, 4)[0]
+            else:
+                if len(body) < 40:
+                    raise ParseError("smb2: truncated IOCTL response")
+                offset, length = struct.unpack_from("<II", body, 32)
+            self._feed(pkt, waiting[1], pipe, _buffer(msg, offset, length), out)
+
+    def _feed(self, pkt: Packet, file_id: bytes, pipe: Pipe, data: bytes, out: list[Observation]) -> None:
+        """A pipe's bytes of ``pkt``'s direction to its DCE/RPC reader; a pipe that is no DCE/RPC is let go."""
+        if not data:
+            return
+        buf = streambuf.append(pipe.rpc, pkt.to_server, data, dcerpc.MAX_FRAGMENT)
+        try:
+            for pdu, head in dcerpc.take_pdus(buf):
+                dcerpc.observe(pkt, pdu, head, pipe.rpc, out, extra={"named_pipe": pipe.name})
+            streambuf.bound(pipe.rpc, buf, dcerpc.MAX_FRAGMENT)
+        except ParseError:
+            del self.pipes[file_id]
+            raise
+
+
+def _buffer(msg: bytes, offset: int, length: int) -> bytes:
+    """Bytes at an offset from the header's start (how SMB2 places its buffers); ParseError past the end."""
+    if length and (offset < HEADER or offset + length > len(msg)):
+        raise ParseError("smb2: buffer outside the message")
+    return msg[offset : offset + length]

@@ -1,0 +1,85 @@
+"""PsExec from packets: the service binary written to ADMIN$ (detect.lateral.admin_share_exec) and the svcctl calls
+over the \\PIPE\\svcctl named pipe (detect.lateral.remote_exec), from SMB2 sessions built from [MS-SMB2]; a share
+listing, a user's file copy and other writes to administrative shares raise nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from iotwarden.detect.remote_exec import REMOTE_EXEC, STAGING, RemoteExecDetector
+from iotwarden.hooks import Context
+from iotwarden.lab import smbwire as w
+from iotwarden.model import Observation
+from tests.detect.runner import detect
+from tests.dissect import test_smb2files as s
+from tests.dissect.dcerpc_pdus import mac_of, write_sessions
+
+ADMIN_WS, SERVER, CLERK = "10.2.0.50", "10.2.0.20", "10.2.0.61"
+
+
+def _write(ts: float, share: str, file: str) -> Observation:
+    return Observation(ts=ts, proto="smb", kind="file_write", src_ip=ADMIN_WS, dst_ip=SERVER, src_mac=mac_of(ADMIN_WS),
+                       dst_mac=mac_of(SERVER), src_port=50000, dst_port=445,
+                       fields={"smb1": False, "share": share, "share_class": "admin", "file": file,
+                               "disposition": "overwrite_if", "created": True})
+
+
+@pytest.mark.parametrize(("share", "file", "staged"), [
+    ("ADMIN$", "PSEXESVC.exe", True), ("ADMIN$", "Temp\\run.bat", True), ("C$", "Windows\\svc.dll", True),
+    ("C$", "WINDOWS\\Temp\\x.ps1", True), ("ADMIN$", "update.vbs", True), ("C$", "Users\\Public\\a.exe", False),
+    ("D$", "Windows\\a.exe", False), ("ADMIN$", "Temp\\backup.log", False), ("C$", "Windows\\report.docx", False)])
+def test_an_executable_written_to_admin_or_the_windows_folder_is_staging(share: str, file: str, staged: bool) -> None:
+    det, ctx = RemoteExecDetector(), Context()
+    det.on_observation(ctx, _write(10.0, share, file))
+    assert [(a.id, a.severity, a.mitre, a.evidence["file"]) for a in ctx.alerts] == (
+        [(STAGING, "high", ["T1570", "T1021.002"], file)] if staged else [])
+
+
+def test_one_staging_alert_per_source_target_and_file_within_realert_s() -> None:
+    det, ctx = RemoteExecDetector(), Context()
+    for i in range(3):
+        det.on_observation(ctx, _write(10.0 + i, "ADMIN$", "PSEXESVC.exe"))
+    det.on_observation(ctx, _write(14.0, "ADMIN$", "other.exe"))
+    assert [a.evidence["file"] for a in ctx.alerts] == ["PSEXESVC.exe", "other.exe"]
+
+
+def _psexec() -> list[tuple[bool, bytes]]:
+    """PsExec's session: the binary to ADMIN$, then svcctl on IPC$ over IOCTL transceive."""
+    chunks = s.logon() + s.tree(4, "\\\\SRV\\ADMIN$", s.ADMIN, w.SHARE_DISK) + s.opened(
+        5, "PSEXESVC.exe", s.ADMIN, s.FILE_ID, disposition=w.FILE_OVERWRITE_IF, action=w.FILE_CREATED)
+    for i in range(80):  # 80 x 1400 bytes of the binary, one segment each: the svcctl calls come past packet 96
+        chunks += [(True, w.direct(w.write(6 + i, s.FILE_ID, b"\x90" * 1400, s.ADMIN, s.SID, offset=1400 * i))),
+                   (False, w.direct(w.write_response(6 + i, 1400, s.ADMIN, s.SID)))]
+    chunks += [(True, w.direct(w.close(90, s.FILE_ID, s.ADMIN, s.SID))),
+               (False, w.direct(w.close_response(90, s.ADMIN, s.SID)))]
+    return chunks + s.tree(91, "\\\\SRV\\IPC$", s.IPC, w.SHARE_PIPE) + s.opened(92, "svcctl", s.IPC, s.PIPE_ID) \
+        + s.over_transceive(s.svcctl_pdus(), mid=93)
+
+
+def _benign() -> list[tuple[bool, bytes]]:
+    """A clerk listing the server's shares (srvsvc NetrShareEnum) and copying a report to and from a user share."""
+    pdus = [(s.rpc.bind([(0, s.SRVSVC, 3)], call_id=1), s.rpc.bind_ack("\\PIPE\\srvsvc", [0], call_id=1)),
+            (s.rpc.request(0, 15, call_id=2), s.rpc.response(0, call_id=2))]
+    chunks = s.logon() + s.tree(4, "\\\\SRV\\IPC$", s.IPC, w.SHARE_PIPE) + s.opened(5, "srvsvc", s.IPC, s.PIPE_ID)
+    chunks += s.over_write_read(pdus) + s.tree(30, "\\\\SRV\\Finance", s.DOCS, w.SHARE_DISK)
+    chunks += s.opened(31, "report.exe.docx", s.DOCS, s.FILE_ID, disposition=w.FILE_OVERWRITE_IF,
+                       action=w.FILE_CREATED)
+    chunks += [(True, w.direct(w.write(32, s.FILE_ID, b"PK" * 600, s.DOCS, s.SID))),
+               (True, w.direct(w.read(33, s.FILE_ID, 1200, s.DOCS, s.SID))),
+               (False, w.direct(w.read_response(33, b"PK" * 600, s.DOCS, s.SID)))]
+    return chunks
+
+
+def test_psexec_over_a_named_pipe_end_to_end_from_packets(tmp_path: Path) -> None:
+    path = tmp_path / "psexec.pcap"
+    write_sessions(str(path), [(ADMIN_WS, SERVER, 50123, 445, _psexec()), (CLERK, SERVER, 50200, 445, _benign())])
+    alerts = detect([path]).alerts
+    got = sorted((a.id, a.src_ip, a.dst_ip) for a in alerts if a.id in (REMOTE_EXEC, STAGING))
+    assert got == [(STAGING, ADMIN_WS, SERVER), (REMOTE_EXEC, ADMIN_WS, SERVER)]
+    # the clerk's machine, unclassified, is judged by its SMB flow alone (admin_protocol), never by what it did
+    assert {a.id for a in alerts if a.src_ip == CLERK} <= {"detect.lateral.admin_protocol"}
+    staging: Any = next(a for a in alerts if a.id == STAGING)
+    assert staging.evidence["share"] == "ADMIN$" and staging.evidence["file"] == "PSEXESVC.exe"

@@ -1,0 +1,231 @@
+"""An SMB2 session's trees, opens and named pipes ([MS-SMB2] §2.2.9-§2.2.32) as dissect/smb.py follows them: DCE/RPC
+over \\PIPE\\svcctl through WRITE/READ and through IOCTL FSCTL_PIPE_TRANSCEIVE, a service binary written to ADMIN$,
+what a share listing or a file read says (no file_write, no remote call), SMB3 encryption, the limits and the
+contract on hostile input."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iotwarden.dissect import smb2files
+from iotwarden.dissect.base import Packet
+from iotwarden.dissect.smb import SmbDissector
+from iotwarden.errors import ParseError
+from iotwarden.lab import smbwire as w
+from iotwarden.model import Observation
+from tests.dissect import dcerpc_pdus as rpc
+from tests.dissect import smbbuild as b
+from tests.dissect.hostile import mutate
+
+SID, IPC, ADMIN, DOCS = 0x4400000000001, 1, 5, 9
+PIPE_ID, FILE_ID = b"\x11" * 16, b"\x22" * 16
+SRVSVC = "4b324fc8-1670-01d3-1278-5a47bf6ee188"
+Chunks = list[tuple[bool, bytes]]
+
+
+def converse(chunks: Chunks, state: dict[str, Any] | None = None) -> list[Observation]:
+    """Feed (to_server, bytes) of one flow 10.0.0.1:50000 -> 10.0.0.2:445 as the engine would; the dissector's
+    contract (tests/dissect/hostile.py), with its pipes' ``dcerpc`` Observations besides its own."""
+    d, state = SmbDissector(), {} if state is None else state
+    out: list[Observation] = []
+    for to_server, data in chunks:
+        if state.get("done"):
+            break
+        src, dst = (("10.0.0.1", 50000), ("10.0.0.2", 445))[:: 1 if to_server else -1]
+        pkt = Packet(ts=1.0, payload=data, src_ip=src[0], src_port=src[1], dst_ip=dst[0], dst_port=dst[1],
+                     ip_proto=6, to_server=to_server)
+        try:
+            got = d.feed(pkt, data, state)
+        except ParseError as exc:
+            got = list(getattr(exc, "made", []))
+        assert all(isinstance(o, Observation) and o.proto in ("smb", "dcerpc") for o in got)
+        out += got
+    return out
+
+
+def logon() -> Chunks:
+    """NEGOTIATE and an NTLM SESSION_SETUP, message ids 0-3 (tests/dissect/smbbuild.py)."""
+    return [(True, b.direct(b.negotiate_request())), (False, b.direct(b.negotiate_response())),
+            (True, b.direct(b.session_setup_request(b.spnego_init(b.ntlm_negotiate())))),
+            (False, b.direct(b.session_setup_response(b.spnego_resp(b.ntlm_challenge()))))]
+
+
+def tree(mid: int, path: str, tree_id: int, share_type: int) -> Chunks:
+    return [(True, w.direct(w.tree_connect(mid, path, SID))),
+            (False, w.direct(w.tree_connect_response(mid, tree_id, SID, share_type)))]
+
+
+def opened(mid: int, name: str, tree_id: int, file_id: bytes, **create: Any) -> Chunks:
+    action = create.pop("action", w.FILE_OPENED)
+    return [(True, w.direct(w.create(mid, name, tree_id, SID, **create))),
+            (False, w.direct(w.create_response(mid, file_id, tree_id, SID, action=action)))]
+
+
+def svcctl_pdus() -> list[tuple[bytes, bytes]]:
+    """(client PDU, server PDU) of a bind and psexec's three calls on svcctl ([MS-SCMR] §3.1.4 opnums)."""
+    return [(rpc.bind([(0, rpc.SVCCTL, 2)], call_id=1), rpc.bind_ack("\\PIPE\\svcctl", [0], call_id=1)),
+            (rpc.request(0, 15, call_id=2), rpc.response(0, call_id=2)),
+            (rpc.request(0, 12, call_id=3), rpc.response(0, call_id=3)),
+            (rpc.request(0, 19, call_id=4), rpc.response(0, call_id=4))]
+
+
+def over_write_read(pdus: list[tuple[bytes, bytes]], mid: int = 20) -> Chunks:
+    out: Chunks = []
+    for client, server in pdus:
+        out += [(True, w.direct(w.write(mid, PIPE_ID, client, IPC, SID))),
+                (False, w.direct(w.write_response(mid, len(client), IPC, SID))),
+                (True, w.direct(w.read(mid + 1, PIPE_ID, 4280, IPC, SID))),
+                (False, w.direct(w.read_response(mid + 1, server, IPC, SID)))]
+        mid += 2
+    return out
+
+
+def over_transceive(pdus: list[tuple[bytes, bytes]], mid: int = 20) -> Chunks:
+    out: Chunks = []
+    for client, server in pdus:
+        out += [(True, w.direct(w.transceive(mid, PIPE_ID, client, IPC, SID))),
+                (False, w.direct(w.transceive_response(mid, PIPE_ID, server, IPC, SID)))]
+        mid += 1
+    return out
+
+
+def svcctl_session(calls: Chunks) -> Chunks:
+    return logon() + tree(4, "\\\\SRV\\IPC$", IPC, w.SHARE_PIPE) + opened(5, "svcctl", IPC, PIPE_ID) + calls
+
+
+def rpc_of(obs: list[Observation]) -> list[tuple[Any, ...]]:
+    return [(o.kind, o.src_ip, o.fields.get("named_pipe"), o.fields.get("interface"), o.fields.get("operation"),
+             tuple(o.fields.get("requested_interfaces") or o.fields.get("accepted_interfaces") or ()))
+            for o in obs if o.proto == "dcerpc"]
+
+
+SVCCTL_CALLS = [
+    ("bind", "10.0.0.1", "svcctl", None, None, ("svcctl",)),
+    ("bind_ack", "10.0.0.2", "svcctl", None, None, ("svcctl",)),
+    ("request", "10.0.0.1", "svcctl", "svcctl", "OpenSCManagerW", ()),
+    ("response", "10.0.0.2", "svcctl", "svcctl", "OpenSCManagerW", ()),
+    ("request", "10.0.0.1", "svcctl", "svcctl", "CreateServiceW", ()),
+    ("response", "10.0.0.2", "svcctl", "svcctl", "CreateServiceW", ()),
+    ("request", "10.0.0.1", "svcctl", "svcctl", "StartServiceW", ()),
+    ("response", "10.0.0.2", "svcctl", "svcctl", "StartServiceW", ()),
+]
+
+
+def test_svcctl_over_write_and_read_is_read_as_on_tcp_with_the_pipe_named() -> None:
+    assert rpc_of(converse(svcctl_session(over_write_read(svcctl_pdus())))) == SVCCTL_CALLS
+
+
+def test_svcctl_over_ioctl_transceive_is_read_the_same() -> None:
+    assert rpc_of(converse(svcctl_session(over_transceive(svcctl_pdus())))) == SVCCTL_CALLS
+
+
+def test_a_pipe_read_answered_pending_first_is_read_from_its_final_response() -> None:
+    client, server = svcctl_pdus()[0]
+    pending = w.header(w.READ, 21, response=True, status=smb2files.STATUS_PENDING) + struct.pack("<HBBI", 9, 0, 0, 0)
+    calls = [(True, w.direct(w.write(20, PIPE_ID, client, IPC, SID))),
+             (True, w.direct(w.read(21, PIPE_ID, 4280, IPC, SID))), (False, w.direct(pending + b"\0")),
+             (False, w.direct(w.read_response(21, server, IPC, SID)))]
+    assert [o.kind for o in converse(svcctl_session(calls)) if o.proto == "dcerpc"] == ["bind", "bind_ack"]
+
+
+def test_a_closed_pipe_is_no_longer_read() -> None:
+    client, _ = svcctl_pdus()[1]
+    calls = [*over_write_read(svcctl_pdus()[:1]), (True, w.direct(w.close(30, PIPE_ID, IPC, SID))),
+             (True, w.direct(w.write(31, PIPE_ID, client, IPC, SID)))]
+    assert [o.kind for o in converse(svcctl_session(calls)) if o.proto == "dcerpc"] == ["bind", "bind_ack"]
+
+
+def test_listing_shares_over_srvsvc_is_read_and_names_no_remote_call() -> None:
+    pdus = [(rpc.bind([(0, SRVSVC, 3)], call_id=1), rpc.bind_ack("\\PIPE\\srvsvc", [0], call_id=1)),
+            (rpc.request(0, 15, call_id=2), rpc.response(0, call_id=2))]  # NetrShareEnum ([MS-SRVS] §3.1.4.8)
+    chunks = logon() + tree(4, "\\\\SRV\\IPC$", IPC, w.SHARE_PIPE) + opened(5, "srvsvc", IPC, PIPE_ID)
+    obs = converse(chunks + over_transceive(pdus))
+    assert [(o.kind, o.fields["named_pipe"], o.fields.get("operation")) for o in obs if o.proto == "dcerpc"] == [
+        ("bind", "srvsvc", None), ("bind_ack", "srvsvc", None), ("request", "srvsvc", "NetrShareEnum"),
+        ("response", "srvsvc", "NetrShareEnum")]
+    assert not [o for o in obs if o.kind == "file_write"]
+
+
+def test_a_service_binary_written_to_admin_share_is_a_file_write_of_the_client() -> None:
+    chunks = logon() + tree(4, "\\\\SRV\\ADMIN$", ADMIN, w.SHARE_DISK) + opened(
+        5, "PSEXESVC.exe", ADMIN, FILE_ID, disposition=w.FILE_OVERWRITE_IF, action=w.FILE_CREATED)
+    chunks += [(True, w.direct(w.write(6, FILE_ID, b"MZ" + b"\x90" * 4000, ADMIN, SID))),
+               (False, w.direct(w.write_response(6, 4002, ADMIN, SID)))]
+    writes = [o for o in converse(chunks) if o.kind == "file_write"]
+    assert [(o.src_ip, o.dst_ip, o.fields) for o in writes] == [
+        ("10.0.0.1", "10.0.0.2", {"smb1": False, "share": "ADMIN$", "share_class": "admin", "file": "PSEXESVC.exe",
+                                  "disposition": "overwrite_if", "created": True})]
+
+
+def test_reading_or_writing_a_user_share_and_reading_admin_share_say_no_file() -> None:
+    chunks = logon() + tree(4, "\\\\SRV\\Finance", DOCS, w.SHARE_DISK) + opened(
+        5, "Q3\\report.docx", DOCS, FILE_ID, disposition=w.FILE_CREATE, action=w.FILE_CREATED)
+    chunks += [(True, w.direct(w.write(6, FILE_ID, b"PK" * 3000, DOCS, SID))),
+               (True, w.direct(w.read(7, FILE_ID, 6000, DOCS, SID))),
+               (False, w.direct(w.read_response(7, b"PK" * 3000, DOCS, SID)))]
+    chunks += tree(8, "\\\\SRV\\C$", ADMIN, w.SHARE_DISK) + opened(
+        9, "Windows\\notepad.exe", ADMIN, b"\x33" * 16, access=w.FILE_READ_DATA)
+    obs = converse(chunks)
+    assert [o.kind for o in obs if o.kind == "file_write" or o.proto == "dcerpc"] == []
+    assert [o.fields["share_class"] for o in obs if o.kind == "tree_connect"] == ["user", "admin"]
+
+
+def test_a_refused_create_says_nothing() -> None:
+    chunks = logon() + tree(4, "\\\\SRV\\ADMIN$", ADMIN, w.SHARE_DISK) + [
+        (True, w.direct(w.create(5, "PSEXESVC.exe", ADMIN, SID, disposition=w.FILE_OVERWRITE_IF))),
+        (False, b.direct(b.error_response(w.CREATE, 0xC0000022)))]  # STATUS_ACCESS_DENIED
+    assert not [o for o in converse(chunks) if o.kind == "file_write"]
+
+
+def test_an_smb3_encrypted_session_is_not_read_and_raises_nothing() -> None:
+    transform = b"\xfdSMB" + b"\x5a" * 48  # [MS-SMB2] §2.2.41 TRANSFORM_HEADER, then ciphertext
+    chunks = [*logon(), (True, w.direct(transform + w.tree_connect(4, "\\\\SRV\\IPC$", SID))),
+              (False, w.direct(transform + b"\x99" * 80))]
+    chunks += svcctl_session(over_transceive(svcctl_pdus()))[4:]  # had it been readable: the whole psexec call
+    state: dict[str, Any] = {}
+    obs = converse(chunks, state=state)  # no exception but ParseError
+    assert [o.proto for o in obs] == ["smb"] * 4 and not [o for o in obs if o.kind == "tree_connect"]
+    assert state.get("done")
+
+
+def test_limits_on_trees_pipes_and_waiting_requests() -> None:
+    session = smb2files.Session()
+    chunks: Chunks = []
+    for i in range(smb2files.MAX_TREES + 5):
+        chunks += tree(100 + i, f"\\\\SRV\\share{i}", 1000 + i, w.SHARE_DISK)
+    for i in range(smb2files.MAX_PIPES + 5):
+        chunks += opened(300 + i, "svcctl", IPC, bytes([i]) * 16)
+    for i in range(smb2files.MAX_PENDING + 5):
+        chunks.append((True, w.direct(w.read(500 + i, bytes([0]) * 16, 10, IPC, SID))))
+    state: dict[str, Any] = {"smb2": session}
+    converse(logon() + tree(4, "\\\\SRV\\IPC$", IPC, w.SHARE_PIPE) + chunks, state=state)
+    assert len(session.trees) == smb2files.MAX_TREES
+    assert len(session.pipes) == smb2files.MAX_PIPES
+    assert len(session.pending) == smb2files.MAX_PENDING and min(session.pending) == 505  # oldest dropped
+
+
+def test_a_pipe_that_carries_no_dcerpc_is_let_go() -> None:
+    calls = [(True, w.direct(w.write(20, PIPE_ID, b"\x01" * 40, IPC, SID))),
+             *over_write_read(svcctl_pdus()[:1], mid=30)]
+    state: dict[str, Any] = {}
+    obs = converse(svcctl_session(calls), state=state)
+    assert not [o for o in obs if o.proto == "dcerpc"] and not state["smb2"].pipes
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(["rw", "ioctl", "admin"]),
+       st.lists(st.tuples(st.integers(0, 4096), st.integers(0, 255)), max_size=6), st.integers(1, 97))
+def test_mutated_pipe_and_file_sessions_keep_the_contract(which: str, edits: list[tuple[int, int]], cut: int) -> None:
+    if which == "admin":
+        chunks = logon() + tree(4, "\\\\SRV\\ADMIN$", ADMIN, w.SHARE_DISK) + opened(
+            5, "PSEXESVC.exe", ADMIN, FILE_ID, disposition=w.FILE_OVERWRITE_IF)
+    else:
+        calls = over_write_read(svcctl_pdus()) if which == "rw" else over_transceive(svcctl_pdus())
+        chunks = svcctl_session(calls)
+    stream = mutate(b"".join(data for _, data in chunks[4:]), edits, 1 << 20)
+    pieces = [(True, stream[i : i + cut]) for i in range(0, len(stream), cut)]
+    converse(chunks[:4] + pieces)  # anything but ParseError fails the test
