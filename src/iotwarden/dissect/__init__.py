@@ -47,6 +47,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("ftp", "FtpDissector"),
     ("pjl", "PjlDissector"),  # HP JetDirect raw printing tcp/9100: PJL commands' names, the printer's replies
     ("kerberos", "KerberosDissector"),
+    ("ldap", "LdapDissector"),  # LDAP tcp/389, 3268 (binds, searches, StartTLS hands TLS on); CLDAP udp/389 DC pings
     ("smb", "SmbDissector"),  # tcp/139 NetBIOS session, tcp/445 Direct TCP: SMB1/SMB2 negotiation, NTLMSSP
     ("rdp", "RdpDissector"),  # tcp/3389 X.224 negotiation, standard security core data; hands TLS on
     ("dcerpc", "DcerpcDissector"),  # DCE/RPC v5 tcp/135, elsewhere by a strict header: interfaces bound, operations

@@ -230,6 +230,13 @@ RULES: dict[str, IdentityRule] = {
                            identifier="equipment_id", own_identifier="sending_application_uid",
                            own_mac="sender_mac"),
     ),
+    "ldap": IdentityRule(  # [MS-ADTS] §6.3.1.9: a DC's CLDAP ping answer names it, its domain and site, and says
+        # what it serves (DS_FLAG, §6.3.1.2); RFC 4511 §4.2/§4.12: how a client binds, what extended operation it asks
+        attributes=("flags", "dns_domain_name", "dns_forest_name", "dns_host_name", "netbios_domain_name",
+                    "netbios_computer_name", "dc_site_name"),
+        hostnames=("dns_host_name", "netbios_computer_name"),  # fields of netlogon_response alone (dissect/ldap.py)
+        by_kind=(("bind_request", "bind_kind"), ("bind_request", "mechanism"), ("extended_request", "operation")),
+    ),
     "dcerpc": IdentityRule(  # C706 §12.6.4: the interfaces a client proposes in bind/alter_context and those a
         # server accepts in bind_ack/alter_context_resp (dissect/dcerpc.py): a host answering DRSUAPI is a DC
         by_kind=(("bind", "requested_interfaces"), ("alter_context", "requested_interfaces"),

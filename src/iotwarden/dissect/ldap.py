@@ -1,0 +1,195 @@
+"""LDAP dissector (RFC 4511) on tcp/389 and tcp/3268 (the global catalog), and CLDAP on udp/389 ([MS-ADTS] §6.3.3).
+
+Kinds (subject ``src``, the sender, unless said), each with ``message_id``; message fields from
+:mod:`iotwarden.dissect.ldapmsg`:
+
+* ``bind_request`` (§4.2, the client): ``version``, ``name`` (the bind DN), ``auth`` (simple, sasl, sicily),
+  ``bind_kind`` (simple, anonymous, unauthenticated: RFC 4513 §5.1; sasl; Microsoft's sicily_*), for a simple
+  bind ``password_present`` and ``password_length`` (never the password), for SASL ``mechanism``.
+* ``bind_response`` (§4.2.2, the server): ``result_code``, ``result`` (RFC 4511 A.1 name: 0 success, 49
+  invalidCredentials...), ``diagnostic``, and the request's ``bind_kind``, ``name`` and ``mechanism`` when seen.
+* ``login_attempt`` (a bind answered success, or invalidCredentials/inappropriateAuthentication, RFC 4511 A.1):
+  ``username`` (the DN), ``bind_kind``, ``mechanism``, ``result`` (success/failure), ``code``; src is the
+  client and the subject ``dst`` (the server), as FTP's and Telnet's logins are reported.
+* ``search_request`` (§4.5.1): ``base``, ``scope``, ``filter`` (RFC 4515 text, bounded), ``attributes``; a
+  CLDAP netlogon ping (an equality filter on DnsDomain/Host/NtVer asking for the Netlogon attribute,
+  [MS-ADTS] §6.3.3.2) adds ``netlogon``, ``dns_domain``, ``host``, ``user``, ``nt_version``.
+* ``search_result_entry`` (§4.5.2): ``object_name``, ``attributes`` (at most :data:`MAX_ENTRIES` per flow);
+  ``search_result_done`` and the other responses: the LDAPResult fields.
+* ``netlogon_response`` (a DC's CLDAP answer, :mod:`iotwarden.dissect.netlogon`): ``opcode``, ``flags``
+  (DS_DS_FLAG, DS_KDC_FLAG, DS_GC_FLAG...), ``dns_forest_name``, ``dns_domain_name``, ``dns_host_name``,
+  ``netbios_domain_name``, ``netbios_computer_name``, ``dc_site_name``, ``client_site_name``, ``domain_guid``.
+* ``extended_request`` (§4.12): ``oid``, ``operation`` (StartTLS, whoami...), ``start_tls``;
+  ``extended_response``: the LDAPResult and ``start_tls`` when it answers StartTLS.
+* ``unbind_request``; ``modify_request``, ``add_request``, ``del_request``, ``moddn_request``,
+  ``compare_request`` with ``operation`` and ``object`` (the entry's DN).
+
+Over TCP messages are BER SEQUENCEs back to back (§5.1): one may span segments, several may share one. After
+a successful StartTLS (§4.14.2) both directions are TLS, handed to
+:class:`~iotwarden.dissect.tls.TlsDissector` (as dissect/rdp.py does after X.224). After a successful SASL bind
+the stream may be SASL-wrapped (RFC 4422 §3.7): bytes that are no LDAPMessage then end the flow quietly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from iotwarden.dissect import ldapmsg, netlogon, streambuf
+from iotwarden.dissect.base import Packet, StreamDissector, confirm
+from iotwarden.dissect.tls import TlsDissector
+from iotwarden.errors import ParseError
+from iotwarden.model import Observation
+
+MAX_MESSAGE = 256 * 1024  # bytes of one LDAPMessage read; a larger one (a big entry) is skipped unread
+MAX_OBSERVATIONS = 96  # per flow: a service account's bind and lookups, or a guessing tool's many binds
+MAX_ENTRIES = 8  # search_result_entry observations per flow (a directory dump is not described entry by entry)
+MAX_PENDING = 16  # binds and StartTLS requests awaiting their answer, per flow
+LOGIN_FAILURES = frozenset({48, 49})  # inappropriateAuthentication, invalidCredentials (RFC 4511 A.1)
+LOGIN_KINDS = frozenset({"simple", "sasl", "sicily_response"})  # binds that present credentials (RFC 4513 §5)
+NETLOGON_ASSERTIONS = ("dnsdomain", "host", "user", "ntver")  # [MS-ADTS] §6.3.3.2 filter attributes
+
+
+def _netlogon_ping(fields: dict[str, Any], assertions: dict[str, bytes]) -> None:
+    """Mark a search that is a CLDAP ping: its attributes ask for Netlogon and its filter names NtVer."""
+    if not any(a.lower() == "netlogon" for a in fields.get("attributes", [])) or "ntver" not in assertions:
+        return
+    fields["netlogon"] = True
+    for key in ("dnsdomain", "host", "user"):
+        if key in assertions:
+            fields["dns_domain" if key == "dnsdomain" else key] = streambuf.text(assertions[key], ldapmsg.MAX_TEXT)
+    if len(assertions["ntver"]) == 4:
+        fields["nt_version"] = int.from_bytes(assertions["ntver"], "little")
+
+
+class LdapDissector(StreamDissector):
+    name: ClassVar[str] = "ldap"
+    tcp_ports: ClassVar[tuple[int, ...]] = (389, 3268)  # IANA ldap, msft-gc
+    udp_ports: ClassVar[tuple[int, ...]] = (389,)
+    max_buffer: ClassVar[int] = MAX_MESSAGE
+
+    def __init__(self) -> None:
+        self.tls = TlsDissector()
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        if state.get("phase") == "tls":
+            return self._tls(pkt, data, state)
+        if pkt.ip_proto != 6:  # CLDAP: whole messages in one datagram (RFC 1798 §3)
+            return self._datagram(pkt, data, state)
+        buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
+        key = streambuf.direction_key(pkt.to_server)
+        out: list[Observation] = []
+        error: ParseError | None = None
+        while buf and not state.get("done"):
+            skip = state.get("skip_" + key, 0)
+            if skip:
+                n = min(skip, len(buf))
+                del buf[:n]
+                state["skip_" + key] = skip - n
+                continue
+            try:
+                length = ldapmsg.message_length(buf)
+            except ParseError as exc:
+                state["done"] = True
+                if state.get("sasl_bound"):  # a SASL security layer wraps what follows (RFC 4422 §3.7)
+                    return out
+                raise streambuf.failed(exc, out) from None
+            if length is None:
+                break
+            if length > MAX_MESSAGE:
+                state["skip_" + key] = length
+                continue
+            if len(buf) < length:
+                break
+            message = bytes(buf[:length])
+            del buf[:length]
+            try:
+                self._message(pkt, message, state, out)
+            except ParseError as exc:
+                error = error or exc
+            if state.get("phase") == "tls":  # what follows is TLS, in this delivery too
+                rest = bytes(buf)
+                buf.clear()
+                return out + (self._tls(pkt, rest, state) if rest else [])
+        if error is not None:
+            raise streambuf.failed(error, out)
+        streambuf.bound(state, buf, self.max_buffer)
+        return out
+
+    def _datagram(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        out: list[Observation] = []
+        pos = 0
+        while pos < len(data) and not state.get("done"):
+            length = ldapmsg.message_length(data[pos:])
+            if length is None or pos + length > len(data):
+                raise streambuf.failed(ParseError("ldap: datagram ends inside a message"), out)
+            self._message(pkt, data[pos : pos + length], state, out)
+            pos += length
+        return out
+
+    def _message(self, pkt: Packet, message: bytes, state: dict[str, Any], out: list[Observation]) -> None:
+        message_id, op, fields = ldapmsg.parse_message(message)
+        confirm(state)
+        fields = {"message_id": message_id, **fields}
+        pending: dict[int, dict[str, Any]] = state.setdefault("pending", {})
+        extra: list[Observation] = []
+        if op == "bind_request":
+            if len(pending) < MAX_PENDING:
+                pending[message_id] = {k: fields.get(k) for k in ("name", "bind_kind", "mechanism")}
+        elif op == "bind_response":
+            asked = pending.pop(message_id, None)
+            if asked is not None:
+                fields.update({k: v for k, v in asked.items() if v is not None})
+                extra = self._login(pkt, fields)
+            code = fields["result_code"]
+            if code == 0 and fields.get("bind_kind") == "sasl":
+                state["sasl_bound"] = True
+        elif op == "extended_request" and fields["start_tls"] and len(pending) < MAX_PENDING:
+            pending[message_id] = {"start_tls": True}
+        elif op == "extended_response":
+            asked = pending.pop(message_id, None)
+            fields["start_tls"] = bool(asked and asked.get("start_tls")) or fields.get("oid") == ldapmsg.START_TLS
+            if fields["start_tls"] and fields["result_code"] == 0 and pkt.ip_proto == 6:
+                state["phase"] = "tls"  # §4.14.2: TLS negotiation begins right after this response
+                state["tls"] = {}
+        elif op == "search_request":
+            assertions: dict[str, bytes] = fields.pop("assertions")
+            _netlogon_ping(fields, assertions)
+        elif op == "search_result_entry":
+            values: dict[str, bytes] = fields.pop("values")
+            if "netlogon" in values:
+                extra = [pkt.observation(self.name, "netlogon_response", netlogon.parse_response(values["netlogon"]))]
+            state["entries"] = entries = state.get("entries", 0) + 1
+            if entries > MAX_ENTRIES:
+                out.extend(self._counted(state, extra))
+                return
+        made = [pkt.observation(self.name, op, fields), *extra]
+        out.extend(self._counted(state, made))
+
+    def _counted(self, state: dict[str, Any], made: list[Observation]) -> list[Observation]:
+        """``made`` within the flow's :data:`MAX_OBSERVATIONS`; the flow is done once they are reached."""
+        left = MAX_OBSERVATIONS - state.get("observations", 0)
+        kept = made[: max(left, 0)]
+        state["observations"] = state.get("observations", 0) + len(kept)
+        if state["observations"] >= MAX_OBSERVATIONS:
+            state["done"] = True
+        return kept
+
+    def _login(self, pkt: Packet, response: dict[str, Any]) -> list[Observation]:
+        """A ``login_attempt`` for an answered bind whose result says whether the credentials held."""
+        code = response["result_code"]
+        if (code != 0 and code not in LOGIN_FAILURES) or response.get("bind_kind") not in LOGIN_KINDS:
+            return []
+        fields = {"username": response.get("name") or "", "bind_kind": response.get("bind_kind"),
+                  "mechanism": response.get("mechanism"), "result": "success" if code == 0 else "failure",
+                  "code": code}
+        client = streambuf.oriented(pkt, from_client=True)
+        return [client.observation(self.name, "login_attempt", fields, subject="dst")]
+
+    def _tls(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        """The TLS that follows a successful StartTLS (RFC 4511 §4.14.2, RFC 4513 §3)."""
+        sub: dict[str, Any] = state["tls"]
+        try:
+            return self.tls.feed(pkt, data, sub)
+        finally:
+            if sub.get("done"):
+                state["done"] = True

@@ -1,0 +1,49 @@
+"""LDAPMessage reading (RFC 4511 §4): framing lengths, result names, filter text and its bounds."""
+
+from __future__ import annotations
+
+import pytest
+
+from iotwarden.dissect import ldapmsg
+from iotwarden.errors import ParseError
+from iotwarden.lab import proto_ldap as L
+from iotwarden.lab.proto_net import ber
+
+
+def test_message_length_needs_the_whole_header() -> None:
+    message = L.search_done(3)
+    assert ldapmsg.message_length(message) == len(message)
+    assert ldapmsg.message_length(b"") is None and ldapmsg.message_length(b"\x30") is None
+    assert ldapmsg.message_length(b"\x30\x82\x01") is None
+    assert ldapmsg.message_length(b"\x30\x82\x01\x00") == 4 + 256
+    with pytest.raises(ParseError, match="indefinite"):
+        ldapmsg.message_length(b"\x30\x80")
+    with pytest.raises(ParseError, match="not a SEQUENCE"):
+        ldapmsg.message_length(b"\x16\x03\x01")
+
+
+def test_result_codes_are_named_and_unknown_ones_kept_as_numbers() -> None:
+    assert ldapmsg.parse_message(L.bind_response(1, 49))[2]["result"] == "invalidCredentials"
+    assert ldapmsg.parse_message(L.bind_response(1, 8))[2]["result"] == "strongerAuthRequired"
+    assert ldapmsg.parse_message(L.bind_response(1, 118))[2]["result"] == "118"
+
+
+def test_binary_assertion_values_are_escaped_and_gathered() -> None:
+    _, op, fields = ldapmsg.parse_message(L.netlogon_ping(1, "corp.example", "h"))
+    assert op == "search_request" and "(NtVer=\\16\\00\\00\\00)" in fields["filter"]
+    assert fields["assertions"] == {"dnsdomain": b"corp.example", "host": b"h", "ntver": b"\x16\x00\x00\x00"}
+
+
+def test_deep_filters_and_long_attribute_lists_are_bounded() -> None:
+    flt = ber(0x87, b"cn")
+    for _ in range(ldapmsg.MAX_FILTER_DEPTH + 4):
+        flt = ber(0xA2, flt)
+    attributes = tuple(f"a{i}" for i in range(ldapmsg.MAX_ATTRIBUTES + 4))
+    fields = ldapmsg.parse_message(L.search(1, "", flt, attributes))[2]
+    assert fields["filter"] == "(!" * ldapmsg.MAX_FILTER_DEPTH + "(...)" + ")" * ldapmsg.MAX_FILTER_DEPTH
+    assert len(fields["attributes"]) == ldapmsg.MAX_ATTRIBUTES
+
+
+def test_entry_requests_name_their_entry() -> None:
+    _, op, fields = ldapmsg.parse_message(L.message(4, ber(0x4A, b"CN=old,DC=corp")))
+    assert (op, fields) == ("del_request", {"operation": "delete", "object": "CN=old,DC=corp"})
