@@ -12,6 +12,7 @@ CHECKS: tuple[str, ...] = (
     "cleartext_ftp:CleartextFtp",
     "cleartext_http_basic:CleartextHttpBasic",
     "cleartext_rtsp:CleartextRtsp",
+    "cleartext_ldap:CleartextLdap",
     "snmp_default_community:SnmpDefaultCommunity",
     "snmp_v1v2c:SnmpV1V2c",
     "smb_v1:SmbV1",
