@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iotwarden.addons import AddonManager
 from iotwarden.detect.bruteforce import BruteForceDetector
@@ -119,6 +121,22 @@ def test_clients_are_bounded() -> None:
     obs = [o for i in range(4) for o in guess(1.0 + i, (f"10.0.0.{i}", "02:00:00:00:00:01"), 1024, "x", code=6)]
     feed([detector], obs)
     assert list(detector._clients) == ["10.0.0.2", "10.0.0.3"]
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 30), st.text(max_size=8),
+                    st.lists(st.one_of(st.integers(-200, 30), st.text(max_size=3), st.none()), max_size=4))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["as_req", "as_rep", "tgs_req", "tgs_rep", "error", "other"]),
+                          st.booleans(), st.integers(1024, 1030),
+                          st.dictionaries(st.sampled_from(["cname", "sname", "preauth", "etypes", "ticket_etype",
+                                                           "error_code"]), _VALUES, max_size=6)), max_size=30))
+def test_fuzz_untrusted_fields_never_break_the_detectors(items: list[tuple[str, bool, int, dict[str, object]]]) -> None:
+    obs = [Observation(ts=1.0 + i, proto="kerberos", kind=kind, src_ip=ATTACKER[0] if up else KDC,
+                       dst_ip=KDC if up else ATTACKER[0], src_port=port if up else 88, dst_port=88 if up else port,
+                       fields=fields) for i, (kind, up, port, fields) in enumerate(items)]
+    feed([KerberosAbuseDetector({"min_accounts": 1, "min_spns": 1}), BruteForceDetector({"min_spray_users": 1})], obs)
 
 
 # --- from Zeek's kerberos.log -------------------------------------------------------------------

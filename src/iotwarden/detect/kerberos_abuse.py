@@ -165,7 +165,8 @@ class KerberosAbuseDetector(Detector):
         if obs.kind == "as_req":
             self._requests.see(obs)
         elif obs.kind == "tgs_req":  # from the client
-            etypes = [e for e in f.get("etypes") or () if number(e) is not None]
+            offered = f.get("etypes")
+            etypes = [e for e in offered if number(e) is not None] if isinstance(offered, list) else []
             rc4 = bool(etypes) and (etypes[0] in RC4_ETYPES or AES_ETYPES.isdisjoint(etypes))
             self._service(ctx, obs, obs.src_ip, obs.src_mac, rc4)
         elif obs.kind == "tgs_rep":  # to the client
