@@ -3,8 +3,10 @@ encrypted or the input has no payload (Zeek conn.log), a burst of short connecti
 
 Ids (ATT&CK T1110 Brute Force; T1110.001 password guessing): ``detect.bruteforce.telnet``,
 ``detect.bruteforce.ssh``, ``detect.bruteforce.http``, ``detect.bruteforce.ftp``, ``detect.bruteforce.mqtt``,
-``detect.bruteforce.rtsp``, ``detect.bruteforce.sip``.
-Failures: Telnet/FTP ``login_attempt`` result "failure" (RFC 854 dialogue, RFC 959 530); HTTP
+``detect.bruteforce.rtsp``, ``detect.bruteforce.sip``, ``detect.bruteforce.ldap``.
+Failures: Telnet/FTP/LDAP ``login_attempt`` result "failure" (RFC 854 dialogue, RFC 959 530, an LDAP bind answered
+invalidCredentials 49 or inappropriateAuthentication 48, RFC 4511 §4.2.2 and A.1: one DN's guessed passwords or one
+password over many DNs, both from one client to one directory server); HTTP
 ``response`` 401 (RFC 9110 §15.5.2); MQTT ``connack`` return code 4/5 (3.1.1 §3.2.2.3) or reason
 0x86/0x87 (5.0 §3.2.2.2); RTSP ``response`` 401/403 to a request that carried credentials (RFC 2326
 §7.1.1; Basic or Digest alike: camera credential guessing, e.g. THC-Hydra's rtsp module), never the 401
@@ -43,7 +45,7 @@ from iotwarden.identity.credcheck.creds import load_default
 from iotwarden.model import Flow, Observation
 
 IDS = {name: f"detect.bruteforce.{name}"
-       for name in ("telnet", "ssh", "http", "ftp", "mqtt", "rtsp", "sip", "kerberos", "kerberos_spray")}
+       for name in ("telnet", "ssh", "http", "ftp", "mqtt", "rtsp", "sip", "kerberos", "kerberos_spray", "ldap")}
 # login ports per service (IANA service names registry) for the connection-burst test
 LOGIN_PORTS = {23: "telnet", 2323: "telnet", 22: "ssh", 21: "ftp", 1883: "mqtt", 8883: "mqtt"}
 MQTT_AUTH_FAILED = frozenset({4, 5, 0x86, 0x87})
@@ -79,7 +81,7 @@ class BruteForceOptions(Options):
 
 class BruteForceDetector(Detector):
     # on_observation only for these (hooks.py)
-    observes = frozenset({"telnet", "ftp", "http", "mqtt", "rtsp", "sip", "kerberos"})
+    observes = frozenset({"telnet", "ftp", "http", "mqtt", "rtsp", "sip", "kerberos", "ldap"})
     name: ClassVar[str] = "detect.bruteforce"
     ids: ClassVar[tuple[str, ...]] = tuple(IDS.values())
     defaults: ClassVar[Options] = BruteForceOptions()
@@ -94,7 +96,8 @@ class BruteForceDetector(Detector):
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         service, f = None, obs.fields
-        if obs.proto in ("telnet", "ftp") and obs.kind == "login_attempt" and text(f.get("result")) == "failure":
+        if (obs.proto in ("telnet", "ftp", "ldap") and obs.kind == "login_attempt"
+                and text(f.get("result")) == "failure"):
             service, client, server = obs.proto, obs.src_ip, obs.dst_ip
             mac = obs.src_mac
         elif obs.proto == "http" and obs.kind == "response" and number(f.get("status")) == 401:
