@@ -25,6 +25,7 @@ EXPECTED = {
     "sip_bruteforce": {"detect.bruteforce.sip"},
     "p2p_dht": {"detect.c2.p2p_dht"},
     "remote_service_exec": {"detect.lateral.remote_exec"},
+    "psexec": {"detect.lateral.remote_exec", "detect.lateral.admin_share_exec"},
     "dcsync": {"detect.lateral.dcsync"},
     "rdp_bruteforce": {"detect.bruteforce.rdp"},  # spraying too when it rotates user names (test_rdp_attacks)
     "knx_reprogram": {"detect.ot.program_download", "detect.ot.device_restart"},

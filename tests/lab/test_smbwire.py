@@ -1,15 +1,18 @@
-"""The lab's SMB2 messages as Wireshark reads them: every builder of lab/smbwire.py in one session, dissected by
+"""The lab's SMB2 messages as Wireshark reads them: every builder of lab/smbwire.py in one session (after
+lab/proto_app.py's NEGOTIATE), dissected by
 tshark (command, tree, file name, FileId, FSCTL code, data lengths), so their offsets are the specification's and not
 only this project's reading of it."""
 
 from __future__ import annotations
 
+import random
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from iotwarden.lab import proto_app
 from iotwarden.lab import smbwire as w
 from tests.dissect.dcerpc_pdus import write_sessions
 
@@ -19,8 +22,9 @@ FIELDS = ("smb2.cmd", "smb2.flags.response", "smb2.tid", "smb2.filename", "smb2.
 
 
 def _session() -> list[tuple[bool, bytes]]:
+    rng = random.Random(4)
+    negotiate = [(True, proto_app.smb2_negotiate_request(rng)), (False, proto_app.smb2_negotiate_response(rng, 0.0))]
     messages = [
-        (True, w.negotiate_request(0, b"\x01" * 16)), (False, w.negotiate_response(0, b"\x02" * 16, 0)),
         (True, w.session_setup_request(1, b"")), (False, w.session_setup_response(1, b"", SID, done=True)),
         (True, w.tree_connect(2, "\\\\SRV\\ADMIN$", SID)), (False, w.tree_connect_response(2, 5, SID, w.SHARE_DISK)),
         (True, w.create(3, "PSEXESVC.exe", 5, SID, disposition=w.FILE_OVERWRITE_IF)),
@@ -31,7 +35,7 @@ def _session() -> list[tuple[bool, bytes]]:
         (False, w.transceive_response(6, FID, b"\x05" * 60, 5, SID)),
         (True, w.close(7, FID, 5, SID)), (False, w.close_response(7, 5, SID)),
     ]
-    return [(to_server, w.direct(m)) for to_server, m in messages]
+    return negotiate + [(to_server, w.direct(m)) for to_server, m in messages]
 
 
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")

@@ -39,7 +39,7 @@ NBSS_PORT = 139
 MAX_MESSAGE = 64 * 1024  # bytes of a message read; a SESSION_SETUP with a Kerberos ticket is a few KiB
 MAX_MESSAGES = 1024  # messages read per direction: negotiation and logons first, then trees, opens and pipe calls
 # packets of a flow handed to the dissector: a PsExec session (logon, a ~400 KB service binary written to ADMIN$,
-# the svcctl calls on IPC$) is ~700 packets; the rest of a long file copy is not read
+# the svcctl calls on IPC$) is ~500 packets (the lab's psexec: 480); the rest of a long file copy is not read
 MAX_PACKETS = 4096
 PEEK = 4 + smb2.HEADER + 32  # bytes of a message that tell whether it only carries a file's data (smb2files)
 ENCRYPTED = b"\xfdSMB"  # [MS-SMB2] §2.2.41 SMB2 TRANSFORM_HEADER

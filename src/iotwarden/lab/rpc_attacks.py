@@ -4,7 +4,10 @@ it names with a bind to the interface (C706 §12.6.4.3) and the calls:
 
 * ``remote_service_exec``: psexec/smbexec's service execution ([MS-SCMR] §3.1.4: ROpenSCManagerW, RCreateServiceW
   with a binary path that runs the attacker's command, RStartServiceW; ATT&CK T1569.002, T1021.002);
-* ``dcsync``: secretsdump's replication request ([MS-DRSR] §4.1: IDL_DRSBind, IDL_DRSGetNCChanges; T1003.006).
+* ``dcsync``: secretsdump's replication request ([MS-DRSR] §4.1: IDL_DRSBind, IDL_DRSGetNCChanges; T1003.006);
+* ``psexec``: Sysinternals PsExec over SMB2 on tcp/445 (ncacn_np, [MS-RPCE] §2.1.1.2): an NTLM logon, its service
+  binary PSEXESVC.exe written to ADMIN$ in 64 KiB WRITEs (T1570), then on IPC$ the \\PIPE\\svcctl pipe: the bind by
+  WRITE and READ, ROpenSCManagerW, RCreateServiceW and RStartServiceW by IOCTL FSCTL_PIPE_TRANSCEIVE (T1569.002).
 
 Stubs are NDR ([C706] ch. 14, little-endian) as the server would parse them; the answers are a success status.
 """
@@ -17,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from iotwarden.lab import proto_app, smbwire
 from iotwarden.lab.behave_net import RTT_LAN
 from iotwarden.lab.params import Param
 from iotwarden.lab.wire import Frame, TcpStream
@@ -36,6 +40,10 @@ DRS_BIND, GET_NC_CHANGES = 0, 3
 SMBEXEC_COMMAND = ("%COMSPEC% /Q /c echo whoami ^> \\\\127.0.0.1\\C$\\__output 2^>^&1 > %TEMP%\\execute.bat & "
                    "%COMSPEC% /Q /c %TEMP%\\execute.bat & del %TEMP%\\execute.bat")
 SERVICE_WIN32_OWN_PROCESS, SERVICE_DEMAND_START, SC_MANAGER_ALL_ACCESS = 0x10, 3, 0xF003F  # [MS-SCMR] §2.2.15
+SMB_PORT = 445
+PSEXEC_SERVICE = "PSEXESVC"  # PsExec's service and binary name (Sysinternals PsExec v2.x)
+WRITE_CHUNK = 65536  # bytes per WRITE, as PsExec copies its binary
+NTLM_FLAGS = 0xE2088297  # [MS-NLMP] §2.2.2.5: 56/128-bit, key exchange, NTLM, sign, seal, Unicode, request target
 
 
 def _pdu(ptype: int, body: bytes, call_id: int) -> bytes:
@@ -49,8 +57,9 @@ def _bind(iface: tuple[str, int], call_id: int) -> bytes:
     return _pdu(11, struct.pack("<HHIB3x", 4280, 4280, 0, 1) + ctx, call_id)
 
 
-def _bind_ack(port: int, call_id: int) -> bytes:
-    sec = str(port).encode() + b"\x00"
+def _bind_ack(address: int | str, call_id: int) -> bytes:
+    """The secondary address is a port (ncacn_ip_tcp) or a pipe's name (ncacn_np), C706 §12.6.4.4 port_any_t."""
+    sec = str(address).encode() + b"\x00"
     body = struct.pack("<HHIH", 4280, 4280, 0x1A2B, len(sec)) + sec
     body += b"\x00" * (-(16 + len(body)) % 4) + struct.pack("<B3x", 1)
     body += struct.pack("<HH", 0, 0) + uuid.UUID(NDR[0]).bytes_le + struct.pack("<I", NDR[1])
@@ -137,6 +146,91 @@ def dcsync(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]
                                          targets=[world.ips[p["target"]]])
 
 
+def _ntlm(kind: int, payload: list[bytes], head: bytes) -> bytes:
+    """An NTLMSSP message ([MS-NLMP] §2.2.1): signature, MessageType, then ``head`` (its descriptors and fields) with
+    each payload field's (length, max length, offset) descriptor first."""
+    offset = 12 + 8 * len(payload) + len(head)
+    descriptors = b""
+    for part in payload:
+        descriptors += struct.pack("<HHI", len(part), len(part), offset)
+        offset += len(part)
+    return b"NTLMSSP\0" + struct.pack("<I", kind) + descriptors + head + b"".join(payload)
+
+
+def _logon(rng: random.Random, session_id: int, user: str) -> list[tuple[bool, bytes]]:
+    """SESSION_SETUP with raw NTLMSSP ([MS-SMB2] §3.2.5.3): NEGOTIATE (no names), CHALLENGE (an empty target
+    information list), AUTHENTICATE (the user, no workstation, an NTLMv2-sized response)."""
+    negotiate = b"NTLMSSP\0" + struct.pack("<II", 1, NTLM_FLAGS) + b"\0" * 16
+    challenge = (b"NTLMSSP\0" + struct.pack("<IHHII", 2, 0, 0, 48, NTLM_FLAGS) + rng.randbytes(8) + b"\0" * 8
+                 + struct.pack("<HHI", 4, 4, 48) + b"\0" * 4)  # MsvAvEOL only
+    authenticate = _ntlm(3, [b"\0" * 24, rng.randbytes(16) + rng.randbytes(40), b"", user.encode("utf-16-le"), b"",
+                             rng.randbytes(16)], struct.pack("<I", NTLM_FLAGS))
+    return [(True, smbwire.session_setup_request(1, negotiate)),
+            (False, smbwire.session_setup_response(1, challenge, session_id, done=False)),
+            (True, smbwire.session_setup_request(2, authenticate, session_id)),
+            (False, smbwire.session_setup_response(2, b"", session_id, done=True))]
+
+
+def _psexec_messages(rng: random.Random, target: str, binary: bytes, command: str) -> list[tuple[bool, bytes]]:
+    """PsExec's SMB2 messages after NEGOTIATE (module docstring), message ids from 1."""
+    sid, admin, ipc = 0x0000_4400_0000_0000 | rng.getrandbits(16), 1, 5
+    file_id, pipe_id = rng.randbytes(16), rng.randbytes(16)
+    bind = _bind(SVCCTL, 1)
+    out = _logon(rng, sid, "administrator")
+    mid = 3
+    out += [(True, smbwire.tree_connect(mid, f"\\\\{target}\\ADMIN$", sid)),
+            (False, smbwire.tree_connect_response(mid, admin, sid, smbwire.SHARE_DISK)),
+            (True, smbwire.create(mid + 1, PSEXEC_SERVICE + ".exe", admin, sid,
+                                  disposition=smbwire.FILE_OVERWRITE_IF)),
+            (False, smbwire.create_response(mid + 1, file_id, admin, sid, action=smbwire.FILE_CREATED))]
+    mid += 2
+    for at in range(0, len(binary), WRITE_CHUNK):
+        chunk = binary[at : at + WRITE_CHUNK]
+        out += [(True, smbwire.write(mid, file_id, chunk, admin, sid, offset=at)),
+                (False, smbwire.write_response(mid, len(chunk), admin, sid))]
+        mid += 1
+    out += [(True, smbwire.close(mid, file_id, admin, sid)), (False, smbwire.close_response(mid, admin, sid)),
+            (True, smbwire.tree_connect(mid + 1, f"\\\\{target}\\IPC$", sid)),
+            (False, smbwire.tree_connect_response(mid + 1, ipc, sid, smbwire.SHARE_PIPE)),
+            (True, smbwire.create(mid + 2, "svcctl", ipc, sid)),
+            (False, smbwire.create_response(mid + 2, pipe_id, ipc, sid)),
+            (True, smbwire.write(mid + 3, pipe_id, bind, ipc, sid)),
+            (False, smbwire.write_response(mid + 3, len(bind), ipc, sid)),
+            (True, smbwire.read(mid + 4, pipe_id, 4280, ipc, sid)),
+            (False, smbwire.read_response(mid + 4, _bind_ack("\\PIPE\\svcctl", 1), ipc, sid))]
+    mid += 5
+    handle = b"\x00" * 4 + rng.randbytes(16)
+    name = PSEXEC_SERVICE
+    stubs = [(OPEN_SCM, struct.pack("<I", 0x00020000) + _wstring(target.upper()) + struct.pack(
+                 "<II", 0, SC_MANAGER_ALL_ACCESS)),
+             (CREATE_SERVICE, _create_service(handle, name, command)),
+             (START_SERVICE, handle + struct.pack("<II", 0, 0))]
+    for call_id, (opnum, stub) in enumerate(stubs, start=2):
+        answer = _response(rng.randbytes(20) + b"\x00" * 4, call_id)
+        out += [(True, smbwire.transceive(mid, pipe_id, _request(opnum, stub, call_id), ipc, sid)),
+                (False, smbwire.transceive_response(mid, pipe_id, answer, ipc, sid))]
+        mid += 1
+    return [*out, (True, smbwire.close(mid, pipe_id, ipc, sid)), (False, smbwire.close_response(mid, ipc, sid))]
+
+
+def psexec(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
+    p = act.params
+    rng = world.rng("attack", act.path)
+    me, target = world.host(p["attacker"]), world.peer_device(p["attacker"], p["target"])
+    start = world.start + p["start"]
+    binary = b"MZ" + rng.randbytes(p["binary_kb"] * 1024 - 2)  # a PE image's size; its bytes are never read
+    conn = TcpStream(rng, me, world.ephemeral_port(rng, p["attacker"]), target, SMB_PORT, rtt=RTT_LAN)
+    out = conn.handshake(start)
+    out += conn.send(conn.t + 0.001, True, proto_app.smb2_negotiate_request(rng))
+    out += conn.send(conn.t + 0.001, False, proto_app.smb2_negotiate_response(rng, conn.t))
+    for from_client, message in _psexec_messages(rng, p["target"], binary, "%SystemRoot%\\PSEXESVC.exe"):
+        out += conn.send(conn.t + 0.001, from_client, smbwire.direct(message))
+    out += conn.close(conn.t + 0.01)
+    out.sort(key=lambda f: f[0])  # each segment's ACK comes half a round trip after it
+    return iter(out), world.attack_truth(act, "T1569.002 System Services: Service Execution (T1570, T1021.002)",
+                                         start=start, end=conn.t, targets=[world.ips[p["target"]]])
+
+
 RPC_ATTACKS: dict[str, tuple[Any, dict[str, Param]]] = {
     "remote_service_exec": (remote_service_exec, {
         "attacker": Param("device"), "target": Param("device", help="the Windows host the service is created on"),
@@ -144,4 +238,7 @@ RPC_ATTACKS: dict[str, tuple[Any, dict[str, Param]]] = {
         "command": Param("str", SMBEXEC_COMMAND, "the service's binary path (smbexec's default)")}),
     "dcsync": (dcsync, {"attacker": Param("device"), "target": Param("device", help="the domain controller"),
                         "start": Param("float", 300.0)}),
+    "psexec": (psexec, {"attacker": Param("device"), "target": Param("device", help="the Windows host it runs on"),
+                        "start": Param("float", 240.0),
+                        "binary_kb": Param("int", 380, "size of PSEXESVC.exe copied to ADMIN$", minimum=1)}),
 }

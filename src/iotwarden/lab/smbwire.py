@@ -1,6 +1,7 @@
-"""SMB2 messages as a Windows client and server send them ([MS-SMB2] §2.2), for the lab's SMB attacks: the session
-(NEGOTIATE, SESSION_SETUP), trees (TREE_CONNECT), opens (CREATE, CLOSE) and their data (WRITE, READ, IOCTL
-FSCTL_PIPE_TRANSCEIVE), each behind Direct TCP's 4-byte header (§2.1). Every offset below is the specification's."""
+"""SMB2 messages as a Windows client and server send them ([MS-SMB2] §2.2), for the lab's SMB attacks: the logon
+(SESSION_SETUP; NEGOTIATE is lab/proto_app.py's), trees (TREE_CONNECT), opens (CREATE, CLOSE) and their data
+(WRITE, READ, IOCTL FSCTL_PIPE_TRANSCEIVE); :func:`direct` puts Direct TCP's 4-byte header (§2.1) before one.
+Every offset below is the specification's."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ FILE_CREATED, FILE_OPENED = 2, 1  # §2.2.14 CreateAction
 GENERIC_READ_WRITE = 0xC0000000  # GENERIC_READ | GENERIC_WRITE (§2.2.13.1.1)
 FILE_READ_DATA = 0x00000001
 STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016  # [MS-ERREF] §2.3.1
-DIALECT_302 = 0x0302
 
 
 def header(command: int, message_id: int, *, response: bool = False, status: int = 0, tree_id: int = 0,
@@ -28,20 +28,6 @@ def header(command: int, message_id: int, *, response: bool = False, status: int
 def direct(message: bytes) -> bytes:
     """Direct TCP transport (§2.1): a zero byte and the message's 24-bit length before it."""
     return b"\0" + len(message).to_bytes(3, "big") + message
-
-
-def negotiate_request(message_id: int, client_guid: bytes) -> bytes:
-    """§2.2.3: SMB 2.0.2 to 3.0.2 offered, signing enabled."""
-    dialects = (0x0202, 0x0210, 0x0300, 0x0302)
-    body = struct.pack("<HHHHI16sQ", 36, len(dialects), 0x01, 0, 0x7F, client_guid, 0)
-    return header(NEGOTIATE, message_id) + body + b"".join(struct.pack("<H", d) for d in dialects)
-
-
-def negotiate_response(message_id: int, server_guid: bytes, filetime: int) -> bytes:
-    """§2.2.4: SMB 3.0.2 chosen, no security buffer (the client starts SPNEGO itself)."""
-    body = struct.pack("<HHHH16sIIIIQQHHI", 65, 0x01, DIALECT_302, 0, server_guid, 0x7F, 8 << 20, 8 << 20,
-                       8 << 20, filetime, 0, 0, 0, 0)
-    return header(NEGOTIATE, message_id, response=True) + body
 
 
 def session_setup_request(message_id: int, blob: bytes, session_id: int = 0) -> bytes:
