@@ -61,6 +61,17 @@ def _netlogon_ping(fields: dict[str, Any], assertions: dict[str, bytes]) -> None
         fields["nt_version"] = int.from_bytes(assertions["ntver"], "little")
 
 
+def login_fields(response: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``login_attempt`` fields of a ``bind_response`` joined with its request (``bind_kind``, ``name``,
+    ``mechanism``); None when the bind presented no credentials or its result says nothing of them. Shared with
+    sources/zeek_ldap.py."""
+    code = response.get("result_code")
+    if code is None or (code != 0 and code not in LOGIN_FAILURES) or response.get("bind_kind") not in LOGIN_KINDS:
+        return None
+    return {"username": response.get("name") or "", "bind_kind": response.get("bind_kind"),
+            "mechanism": response.get("mechanism"), "result": "success" if code == 0 else "failure", "code": code}
+
+
 class LdapDissector(StreamDissector):
     name: ClassVar[str] = "ldap"
     tcp_ports: ClassVar[tuple[int, ...]] = (389, 3268)  # IANA ldap, msft-gc
@@ -176,12 +187,9 @@ class LdapDissector(StreamDissector):
 
     def _login(self, pkt: Packet, response: dict[str, Any]) -> list[Observation]:
         """A ``login_attempt`` for an answered bind whose result says whether the credentials held."""
-        code = response["result_code"]
-        if (code != 0 and code not in LOGIN_FAILURES) or response.get("bind_kind") not in LOGIN_KINDS:
+        fields = login_fields(response)
+        if fields is None:
             return []
-        fields = {"username": response.get("name") or "", "bind_kind": response.get("bind_kind"),
-                  "mechanism": response.get("mechanism"), "result": "success" if code == 0 else "failure",
-                  "code": code}
         client = streambuf.oriented(pkt, from_client=True)
         return [client.observation(self.name, "login_attempt", fields, subject="dst")]
 

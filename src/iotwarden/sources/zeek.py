@@ -1,7 +1,7 @@
 """Zeek logs as a capture source: one log file, or a directory of them, -> RecordBatches.
 
 Reads conn, dns, dhcp, http, ssl, x509, ssh, software, known_*, snmp, ftp, sip, ntlm, rdp, dce_rpc, kerberos,
-smb_mapping, smb_files, quic, ntp, mqtt_connect/publish/subscribe, modbus and dnp3 logs (and
+ldap, ldap_search, smb_mapping, smb_files, quic, ntp, mqtt_connect/publish/subscribe, modbus and dnp3 logs (and
 ICSNPP's cip, cip_identity, s7comm, bacnet and bacnet_discovery) in TSV or JSON lines, plain or gzip'd, and
 joins across logs what Zeek splits: MACs/VLAN from conn.log (by ``uid``) onto the other logs' Observations,
 and x509.log certificates into one ``certificate`` Observation per server chain (ssl.log
@@ -82,6 +82,7 @@ OBSERVATION_MAPPERS: dict[str, _Mapper] = {
     "mqtt_connect": _lazy("zeek_iot", "map_mqtt_connect"), "mqtt_publish": _lazy("zeek_iot", "map_mqtt_publish"),
     "mqtt_subscribe": _lazy("zeek_iot", "map_mqtt_subscribe"), "kerberos": _lazy("zeek_windows", "map_kerberos"),
     "smb_mapping": _lazy("zeek_windows", "map_smb_mapping"), "smb_files": _lazy("zeek_windows", "map_smb_files"),
+    "ldap": _lazy("zeek_ldap", "map_ldap"), "ldap_search": _lazy("zeek_ldap", "map_ldap_search"),
 }
 
 # conn.log uids remembered to stamp MACs and VLAN on the other logs' records of the same connection.

@@ -37,6 +37,7 @@ KNOWN_TYPES = frozenset({
     "known_hosts", "known_services", "known_devices", "modbus", "dnp3", "cip", "cip_identity",
     "snmp", "ftp", "sip", "ntlm", "s7comm", "bacnet", "bacnet_discovery", "rdp", "dce_rpc",
     "quic", "ntp", "mqtt_connect", "mqtt_publish", "mqtt_subscribe", "kerberos", "smb_mapping", "smb_files",
+    "ldap", "ldap_search",
 })
 
 # Columns that only one log type has: how a JSON log without ``_path`` is recognised by its keys.
@@ -79,6 +80,9 @@ _SIGNATURE_KEYS: tuple[tuple[str, str], ...] = (
     ("from_client", "mqtt_publish"),
     ("qos_levels", "mqtt_subscribe"),
     ("granted_qos_level", "mqtt_subscribe"),
+    ("base_object", "ldap_search"),  # LDAP::SearchInfo; a line always has its scope, its filter unless empty
+    ("deref_aliases", "ldap_search"),
+    ("opcode", "ldap"),  # LDAP::MessageInfo: set on every line that is logged
 )
 
 _HEX_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")
