@@ -51,6 +51,8 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("smb", "SmbDissector"),  # tcp/139 NetBIOS session, tcp/445 Direct TCP: SMB1/SMB2 negotiation, NTLMSSP
     ("rdp", "RdpDissector"),  # tcp/3389 X.224 negotiation, standard security core data; hands TLS on
     ("dcerpc", "DcerpcDissector"),  # DCE/RPC v5 tcp/135, elsewhere by a strict header: interfaces bound, operations
+    ("dcerpc_cl", "DcerpcClDissector"),  # connectionless DCE/RPC v4 udp/135: interfaces and operations called
+    ("pnio_cm", "PnioCmDissector"),  # PROFINET IO CM udp/34964: I&M0, EPM annotation, Write/Control (otops)
     ("hl7", "Hl7Dissector"),
     ("dicom", "DicomDissector"),  # DICOM Upper Layer tcp/104, 11112; elsewhere by an A-ASSOCIATE-RQ
     ("mqtt", "MqttDissector"),

@@ -291,6 +291,13 @@ RULES: dict[str, IdentityRule] = {
                     "oem_vendor_id", "oem_device_id"),
         hostnames=("name_of_station",), ip_fields=("ip",), by_kind=(("identify_request", "filter"),),
     ),
+    "pnio_cm": IdentityRule(  # PROFINET IO CM (IEC 61158-6-10 §5.1, dissect/pnio_cm.py): what a device answers with,
+        # its object UUID's ids, its own I&M0 record, its EPM annotation (requests carry none of these: a request's
+        # object UUID is its target's, target_*); a Connect names the connecting controller
+        attributes=("vendor_id", "device_id", "order_id", "serial_number", "hardware_revision", "software_revision",
+                    "device_type", "profile_id"),
+        by_kind=(("request", "initiator_station_name"), ("request", "ar_type")),
+    ),
     "goose": IdentityRule(  # IEC 61850-8-1 GOOSE / 9-2 SV publisher: its control block and LD, its SV stream id
         attributes=("gocb_ref", "ld_name", "go_id", "sv_id"), kinds=frozenset({"goose", "sampled_values"}),
     ),

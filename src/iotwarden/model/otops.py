@@ -28,7 +28,7 @@ CLASSES = frozenset({"write", "program", "stop", "restart", "firmware", "config"
 # the protocols whose dissector declares ``ot_operations`` (dissect.ot_operation_protocols(), which
 # tests/model/test_otops.py pins equal): named here so the detectors observe them without importing every dissector
 MARKING_PROTOCOLS = frozenset({"ads", "fins", "hartip", "iec104", "knxip", "melsec", "melsoft", "opcua",
-                               "pn_dcp"})
+                               "pn_dcp", "pnio_cm"})
 # the risk.ot.* checks have four classes (risk/checks/ot_operations.py): restart is a stop, config a write
 RISK_CLASS = {"write": "write", "config": "write", "program": "program", "stop": "stop", "restart": "stop",
               "firmware": "firmware"}

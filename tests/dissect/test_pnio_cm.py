@@ -1,0 +1,199 @@
+"""PROFINET IO context management (IEC 61158-6-10 §5.1) on udp/34964: spec-built Read/Write/Control/Connect PDUs in
+both byte orders, I&M0 and I&M0FilterData records, the EPM lookup answer's annotation, the shared ics_iti
+profinet.pcap, negatives and the ParseError contract under fuzzing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iotwarden.dissect.pnio_cm import (
+    MAX_EPM_ENTRIES,
+    MAX_SUBMODULES,
+    PnioCmDissector,
+    index_name,
+    parse_annotation,
+)
+from iotwarden.errors import ParseError
+from iotwarden.model import Observation
+from iotwarden.model.otops import operation_of
+from tests.conftest import shared
+from tests.dissect import pniobuild as b
+from tests.dissect.discovery import CUTS, EDITS, by_frame, contract_call, mutate, single, udp
+from tests.dissect.ot_captures import run, sweep_captures, sweep_id
+
+D = PnioCmDissector()
+CPU = b.pnio_object(0x002A, 0x0101)
+
+
+def one(raw: bytes, state: dict[str, Any] | None = None, *, to_device: bool = True) -> Observation:
+    pkt = udp(raw, 0xC001, 34964) if to_device else udp(raw, 34964, 0xC001)
+    (obs,) = D.dissect(pkt, {} if state is None else state)
+    return obs
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_an_im0_answer_states_the_device(order: str) -> None:
+    obs = one(b.read_response(0xAFF0, b.im0(), obj=CPU, order=order), to_device=False)
+    f = obs.fields
+    assert (obs.kind, f["interface"], f["operation"], f["pnio_status"]) == \
+        ("response", "pnio_device", "read_implicit", "ok")
+    assert (f["vendor_id"], f["device_id"], f["instance"]) == (0x002A, 0x0101, 1)
+    assert (f["index"], f["index_name"], f["slot"], f["subslot"], f["record_length"]) == (0xAFF0, "im0", 0, 1, 60)
+    assert (f["order_id"], f["serial_number"], f["hardware_revision"], f["software_revision"]) == \
+        ("6ES7 315-2EH14-0AB0", "S C-X4U421302009", 3, "V3.2.6")
+    assert (f["revision_counter"], f["profile_id"], f["im_version"], f["im_supported"]) == (0, 0, "1.1", 0x1E)
+    assert f["byte_order"] == ("little" if order == "<" else "big") and operation_of(f) is None
+
+
+def test_a_module_im0_is_not_the_devices() -> None:
+    f = one(b.read_response(0xAFF0, b.im0(order_id=b"6ES7 131-6BF00-0BA0", vendor=0x2A), slot=2, obj=CPU)).fields
+    assert "order_id" not in f and f["vendor_id"] == 0x002A  # the object UUID's id still names the device
+    assert (f["module_im0"]["slot"], f["module_im0"]["order_id"]) == (2, "6ES7 131-6BF00-0BA0")
+
+
+def test_the_filter_data_device_block_names_the_devices_own_submodule() -> None:
+    state: dict[str, Any] = {}
+    record = b.filter_block(0x0030, [(0, 1, 1), (1, 1, 7)]) + b.filter_block(0x0032, [(1, 1, 7)])
+    f = one(b.read_response(0xF840, record), state).fields
+    assert [(e["slot"], e["subslot"]) for e in f["im0_submodules"]] == [(0, 1), (1, 1)]
+    assert f["im0_device"] == [{"api": 0, "slot": 1, "subslot": 1, "module_ident": 7, "submodule_ident": 7}]
+    assert "order_id" not in one(b.read_response(0xAFF0, b.im0(), slot=0), state).fields  # slot 0 is a module here
+    assert one(b.read_response(0xAFF0, b.im0(), slot=1), state).fields["order_id"] == "6ES7 315-2EH14-0AB0"
+
+
+def test_filter_lists_are_bounded() -> None:
+    f = one(b.read_response(0xF840, b.filter_block(0x0030, [(0, n, n) for n in range(MAX_SUBMODULES + 9)]))).fields
+    assert len(f["im0_submodules"]) == MAX_SUBMODULES
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_a_read_request_names_its_record_and_target(order: str) -> None:
+    f = one(b.read_request(0xAFF0, slot=0, subslot=1, order=order, opnum=2, target=CPU)).fields
+    assert (f["operation"], f["index_name"], f["record_length"]) == ("read", "im0", 32768)
+    assert (f["target_vendor_id"], f["target_device_id"], "vendor_id" in f) == (0x002A, 0x0101, False)
+    assert operation_of(f) is None
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_a_write_is_a_config_operation(order: str) -> None:
+    f = one(b.write_request(0xAFF1, b"\x00" * 54, order=order)).fields
+    assert (f["operation"], f["index_name"], f["record_length"]) == ("write", "im1", 54)
+    assert operation_of(f) == ("config", "write_im1")
+    assert operation_of(one(b.write_request(0x8030, b"\x01\x02")).fields) == ("config", "write_0x8030")
+
+
+def test_a_write_answer_and_a_fault() -> None:
+    stub = b.response_stub(b.record_header(0x8008, 0xAFF1, 54), status=bytes.fromhex("de80b000"))
+    f = one(b.cl(b.RESPONSE, stub, opnum=3), to_device=False).fields
+    assert (f["operation"], f["pnio_status"], f["record_status"], f["index_name"], operation_of(f)) == \
+        ("write", "de80b000", "ok", "im1", None)
+    fault = one(b.cl(b.FAULT, b"\x03\x00\x01\x1c", opnum=3), to_device=False)
+    assert (fault.kind, fault.fields["status"]) == ("fault", 0x1C010003)
+
+
+def test_control_prm_end_is_a_config_operation_release_is_not() -> None:
+    f = one(b.control_request(0x0001)).fields
+    assert (f["operation"], f["control"], operation_of(f)) == ("control", ["prm_end"], ("config", "control_prm_end"))
+    f = one(b.control_request(0x0004, kind=0x0114, order=">")).fields
+    assert f["control"] == ["release"] and operation_of(f) == ("config", "control_release")
+    # the device's ApplicationReady goes to the controller's interface: no operation on a device
+    f = one(b.control_request(0x0002, kind=0x0112, interface=b.PNIO_CONTROLLER)).fields
+    assert (f["interface"], f["control"], operation_of(f)) == ("pnio_controller", ["application_ready"], None)
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_a_connect_names_the_controller(order: str) -> None:
+    f = one(b.connect_request(b"plc-line-1", order=order)).fields
+    assert (f["operation"], f["ar_type"], f["initiator_station_name"], f["initiator_mac"]) == \
+        ("connect", "iocar_single", "plc-line-1", "00:1b:1b:02:9a:c3")
+    assert operation_of(f) is None
+    assert one(b.connect_request(b"pg", ar_type=0x0006)).fields["ar_type"] == "iosar"
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_the_epm_lookup_answer_annotation(order: str) -> None:
+    epm_entry = ("00000000-0000-0000-0000-000000000000", b"\x00")
+    f = one(b.lookup_response([epm_entry, (CPU, b.annotation())], order=order), to_device=False).fields
+    assert (f["interface"], f["operation"], f["vendor_id"], f["device_id"]) == ("epm", "lookup", 0x002A, 0x0101)
+    assert (f["device_type"], f["order_id"], f["hardware_revision"], f["software_revision"]) == \
+        ("S7-300 CPU 315-2 PN/DP", "6ES7 315-2EH14-0AB0", 3, "V3.2.6")
+    assert len(f["entries"]) == 2 and f["entries"][1]["object"] == CPU
+
+
+def test_annotations_without_the_layout_keep_their_text() -> None:
+    assert parse_annotation("my own device") == {"annotation": "my own device"}
+    bad = b.annotation(sw=("X", 1, 2, 3)).rstrip(b"\x00").decode()
+    assert parse_annotation(bad) == {"annotation": bad}
+    many = [(b.pnio_object(1, n), b"x\x00") for n in range(MAX_EPM_ENTRIES + 4)]
+    assert len(one(b.lookup_response(many), to_device=False).fields["entries"]) == MAX_EPM_ENTRIES
+
+
+def test_index_names() -> None:
+    assert [index_name(i) for i in (0xAFF0, 0xAFF4, 0xF840, 0xE040, 0x0001)] == \
+        ["im0", "im4", "im0_filter_data", "write_multiple", "0x0001"]
+
+
+def test_the_ics_iti_read_implicit_of_im0_filter_data() -> None:
+    # profinet/profinet.pcap, as tshark decodes it: a Read Implicit request of I&M0FilterData (slot 0/1) from
+    # 10.10.0.150 and the device's answer listing the submodules with I&M0 (0/1, 0/3, 1/1), modules (1/1), device (0/1)
+    got = by_frame(D, shared("pcaps", "ics_iti", "pcaps", "profinet", "profinet.pcap"))
+    request, answer = single(got, 1), single(got, 2)
+    assert (request.kind, request.src_ip, request.fields["operation"], request.fields["index_name"]) == \
+        ("request", "10.10.0.150", "read_implicit", "im0_filter_data")
+    assert (request.fields["target_vendor_id"], request.fields["target_device_id"]) == (0x015A, 0x0003)
+    f = answer.fields
+    assert (answer.kind, answer.src_ip, f["pnio_status"], f["record_length"]) == ("response", "10.10.0.129", "ok", 104)
+    assert [(e["slot"], e["subslot"], e["submodule_ident"]) for e in f["im0_submodules"]] == \
+        [(0, 1, 1), (0, 3, 0xFFFF010A), (1, 1, 0xFFFF8140)]
+    assert [(e["slot"], e["subslot"]) for e in f["im0_modules"]] == [(1, 1)]
+    assert [(e["slot"], e["subslot"]) for e in f["im0_device"]] == [(0, 1)]
+    assert operation_of(request.fields) is None and operation_of(f) is None
+
+
+@pytest.mark.parametrize("data", [
+    b.cl(b.REQUEST, b"\x00" * 10),  # stub without its NDR header
+    b.cl(b.REQUEST, b.request_stub(b.record_header(0x0009, 0xAFF0, 10))[:-8]),  # ActualCount past the stub
+    b.cl(b.REQUEST, b.request_stub(b"\x00\x09\x00\x80\x01\x00" + bytes(20))),  # a block past its stub
+    b.cl(b.REQUEST, b.request_stub(b.block(0x0009, bytes(20)))),  # a record header cut short
+    b.cl(b.RESPONSE, b.response_stub(b.record_header(0x8009, 0xAFF0, 8) + b.block(0x0021, bytes(2))), flags1=0x28),
+    b.lookup_response([(b.pnio_object(1, 1), b"abc")])[:-10],  # annotation past the stub
+])
+def test_malformed_pnio_is_a_parse_error(data: bytes) -> None:
+    with pytest.raises(ParseError):
+        D.dissect(udp(data, 34964, 0xC001), {})
+
+
+def test_unknown_interfaces_and_housekeeping() -> None:
+    f = one(b.cl(b.REQUEST, b"", interface="12345678-1234-1234-1234-123456789abc", opnum=9)).fields
+    assert (f["interface"], f["operation"]) == ("12345678-1234-1234-1234-123456789abc", None)
+    assert D.dissect(udp(b.cl(b.PING, b""), 0xC001, 34964), {}) == []
+
+
+@pytest.mark.parametrize("path", sweep_captures(), ids=sweep_id)
+def test_every_capture_yields_observations_or_counted_errors(path: Path) -> None:
+    obs, _ = run(D, path)
+    assert all(o.proto == "pnio_cm" for o in obs)
+
+
+SEEDS = [b.read_response(0xAFF0, b.im0(), obj=CPU), b.read_response(0xF840, b.filter_block(0x0032, [(0, 1, 1)])),
+         b.write_request(0xAFF1, b"\x00" * 54, order=">"), b.control_request(), b.connect_request(),
+         b.lookup_response([(CPU, b.annotation())])]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_honour_the_contract(data: bytes) -> None:
+    contract_call(D, udp(data, 0xC001, 34964), {})
+    contract_call(D, udp(b.cl(b.RESPONSE, data, opnum=5), 34964, 0xC001), {})
+    contract_call(D, udp(b.cl(b.RESPONSE, data, interface=b.EPM, opnum=2), 34964, 0xC001), {})
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(SEEDS), EDITS, CUTS)
+def test_mutated_pdus_honour_the_contract(seed: bytes, edits: list[tuple[int, int]], cut: int) -> None:
+    contract_call(D, udp(mutate(seed, edits, cut), 34964, 0xC001), {})
