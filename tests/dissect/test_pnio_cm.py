@@ -87,6 +87,15 @@ def test_a_write_is_a_config_operation(order: str) -> None:
     assert operation_of(one(b.write_request(0x8030, b"\x01\x02")).fields) == ("config", "write_0x8030")
 
 
+def test_a_write_multiple_lists_its_records() -> None:
+    entries = b.record_header(0x0008, 0xAFF1, 54) + bytes(54) + bytes(2) + b.record_header(0x0008, 0x8030, 4) + bytes(4)
+    f = one(b.write_request(0xE040, entries)).fields
+    assert (f["index_name"], f["written"], operation_of(f)) == ("write_multiple", ["im1", "0x8030"],
+                                                               ("config", "write_write_multiple"))
+    with pytest.raises(ParseError, match="WriteMultiple"):
+        D.dissect(udp(b.write_request(0xE040, bytes(64)), 0xC001, 34964), {})
+
+
 def test_a_write_answer_and_a_fault() -> None:
     stub = b.response_stub(b.record_header(0x8008, 0xAFF1, 54), status=bytes.fromhex("de80b000"))
     f = one(b.cl(b.RESPONSE, stub, opnum=3), to_device=False).fields
@@ -181,6 +190,7 @@ def test_every_capture_yields_observations_or_counted_errors(path: Path) -> None
 
 
 SEEDS = [b.read_response(0xAFF0, b.im0(), obj=CPU), b.read_response(0xF840, b.filter_block(0x0032, [(0, 1, 1)])),
+         b.write_request(0xE040, b.record_header(0x0008, 0xAFF1, 2) + bytes(4)),
          b.write_request(0xAFF1, b"\x00" * 54, order=">"), b.control_request(), b.connect_request(),
          b.lookup_response([(CPU, b.annotation())])]
 

@@ -38,6 +38,7 @@ def test_an_im0_answer_names_a_siemens_s7_300_and_its_firmware(tmp_path: Path) -
     assert "s7.order.s7_300" in {e["rule_id"] for e in cpu.classification["model"].evidence}
     plc = devices[f"mac:{b.PLC.mac}"]  # it only asked: none of the answer's facts are the controller's
     assert "pnio_cm.order_id" not in plc.attributes and "pnio_cm.vendor_id" not in plc.attributes
+    assert plc.attributes["service.client"] == {"pnio_cm"} and _value(plc, "category") == "ot"  # it manages devices
 
 
 def test_the_epm_annotation_alone_names_the_device(tmp_path: Path) -> None:

@@ -26,10 +26,10 @@ Kinds ``request``, ``response``, ``fault``, ``reject`` (subject ``src``); fields
 pnio_controller, pnio_supervisor, pnio_parameter_server, epm, else the UUID), ``operation`` (connect, release, read,
 write, control, read_implicit; lookup), ``opnum``, ``activity``, ``seqnum``, ``fragments``, ``byte_order``,
 ``status`` (fault, reject), ``pnio_status`` ("ok" or eight hex digits; responses), ``record_status`` (a Write
-answer's header); ``api``, ``slot``, ``subslot``,
-``index``, ``index_name`` (im0..im15, im0_filter_data, write_multiple, else 0xNNNN), ``record_length`` (read and
-write headers); ``ar_type``, ``initiator_station_name``, ``initiator_mac`` (Connect request); ``control``
-(ControlCommand names). What a device states of itself, in its responses only: ``vendor_id``, ``device_id``,
+answer's header); ``api``, ``slot``, ``subslot``, ``index``, ``index_name`` (im0..im15, im0_filter_data,
+write_multiple, else 0xNNNN), ``record_length`` (read and write headers); ``written`` (the indices a WriteMultiple
+carries); ``ar_type``, ``initiator_station_name``, ``initiator_mac`` (Connect request); ``control`` (ControlCommand
+names). What a device states of itself, in its responses only: ``vendor_id``, ``device_id``,
 ``instance`` (its object UUID), from an I&M0 record of the device's own submodule (the one I&M0FilterData's
 device block names on the flow, else slot 0, the device access point) ``vendor_id``, ``order_id``,
 ``serial_number``, ``hardware_revision``, ``software_revision`` ("V3.2.6"), ``revision_counter``, ``profile_id``,
@@ -120,6 +120,21 @@ def _record_header(block: bytes, kind: int, fields: dict[str, Any]) -> int:
     if kind == WRITE_RES:
         fields["record_status"] = _pnio_status(block[44:48])  # this write's own PNIOStatus
     return int(length)
+
+
+def written_indices(record: bytes) -> list[str]:
+    """The record indices a WriteMultiple (index 0xE040) carries: IODWriteReqHeader and record data, each entry
+    padded to a 32-bit boundary (IEC 61158-6-10 §5.2.3.2), at most MAX_BLOCKS of them."""
+    out: list[str] = []
+    pos = 0
+    while pos + 64 <= len(record) and len(out) < MAX_BLOCKS:
+        kind, index, length = struct.unpack_from(">H", record, pos)[0], *struct.unpack_from(">HI", record, pos + 34)
+        if kind != WRITE_REQ:
+            raise ParseError("pnio_cm: WriteMultiple entry is not an IODWriteReqHeader")
+        out.append(index_name(index))
+        pos += 64 + length
+        pos += -pos % 4
+    return out
 
 
 def _pnio_status(raw: bytes) -> str:
@@ -286,6 +301,8 @@ class PnioCmDissector(Dissector):
                 length = _record_header(block, kind, fields)
                 if kind == READ_RES:
                     self._record(blocks[end:end + length], fields, state)
+                elif kind == WRITE_REQ and fields["index"] == WRITE_MULTIPLE:
+                    fields["written"] = written_indices(blocks[end:end + length])
                 break  # the record data after a header are no blocks of this stub (a Write's parameters)
             if kind == AR_BLOCK_REQ:
                 _ar_block(block, fields)

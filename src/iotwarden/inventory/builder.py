@@ -39,7 +39,7 @@ CLIENT_ATTRIBUTE = "service.client"  # industrial and building protocols a devic
 # Protocols whose client role says where a device belongs (a SCADA master, HMI, engineering station or
 # BMS workstation polls the controllers); the common ones (DNS, TLS, HTTP...) say nothing and are not kept.
 CLIENT_ROLE_APPS = frozenset({"modbus", "dnp3", "s7comm", "enip", "mms", "bacnet", "fox", "iec104", "c37118",
-                              "ads", "fins", "melsec", "melsoft"})
+                              "ads", "fins", "melsec", "melsoft", "pnio_cm"})
 
 
 class InventoryBuilder(EndpointResolver):
