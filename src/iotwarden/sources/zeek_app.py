@@ -43,7 +43,6 @@ from __future__ import annotations
 from typing import Any
 
 from iotwarden.dissect import sipmsg
-from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 from iotwarden.sources.zeek_fields import ConnId, get_int, get_list, get_str
 
@@ -61,18 +60,11 @@ MAX_FTP_SESSIONS = 16384  # FTP sessions (uid, user, password) remembered to rep
 SMB_PORTS = frozenset({445, 139})  # dissect/smb.py's: Direct TCP ([MS-SMB2] §2.1) and NBSS (RFC 1002 §4.3)
 
 
-def _conn(rec: dict[str, Any], ip_proto: int) -> ConnId:
-    cid = ConnId.of(rec, ip_proto)
-    if cid.orig_h is None or cid.resp_h is None:
-        raise ParseError("record without addresses")
-    return cid
-
-
 # --- snmp.log -----------------------------------------------------------------------------------
 
 def map_snmp(rec: dict[str, Any]) -> list[Observation]:
     """snmp.log -> the manager's requests and the agent's response (module docstring)."""
-    cid = _conn(rec, 17)
+    cid = ConnId.addressed(rec, 17)
     version = get_str(rec, "version")
     base: dict[str, Any] = {"version": version if version in SNMP_VERSIONS else None,
                             "community": get_str(rec, "community")}
@@ -96,7 +88,7 @@ class FtpLogins:
         self._seen: dict[tuple[Any, str, str | None], None] = {}  # insertion order: the oldest goes first
 
     def map(self, rec: dict[str, Any]) -> list[Observation]:
-        cid = _conn(rec, 6)
+        cid = ConnId.addressed(rec, 6)
         user = get_str(rec, "user")
         if user is None or user == FTP_UNKNOWN_USER:
             return []
@@ -142,7 +134,7 @@ def _sip_common(rec: dict[str, Any], cid: ConnId, side: str) -> dict[str, Any]:
 
 def map_sip(rec: dict[str, Any]) -> list[Observation]:
     """sip.log -> the originator's request and the responder's response (module docstring)."""
-    cid = _conn(rec, 17)
+    cid = ConnId.addressed(rec, 17)
     out = []
     method, uri = get_str(rec, "method"), get_str(rec, "uri")
     if method is not None:
@@ -165,7 +157,7 @@ def map_sip(rec: dict[str, Any]) -> list[Observation]:
 
 def map_ntlm(rec: dict[str, Any]) -> list[Observation]:
     """ntlm.log on SMB's ports -> the SMB SESSION_SETUP facts each end states (module docstring)."""
-    cid = _conn(rec, 6)
+    cid = ConnId.addressed(rec, 6)
     if cid.resp_p not in SMB_PORTS:
         return []
     out = []

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from iotwarden.dissect.dcerpcifaces import BY_NAME, INTERFACES, OPERATIONS
-from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 from iotwarden.sources.zeek_fields import ConnId, get_float, get_str
 
@@ -50,9 +49,7 @@ def _operation(interface: str | None, operation: str | None) -> tuple[str | None
 
 def map_dce_rpc(rec: dict[str, Any]) -> list[Observation]:
     """dce_rpc.log -> the client's bind and request, the server's bind_ack and response (module docstring)."""
-    cid = ConnId.of(rec, 6)
-    if cid.orig_h is None or cid.resp_h is None:
-        raise ParseError("record without addresses")
+    cid = ConnId.addressed(rec, 6)
     interface, uuid = _interface(get_str(rec, "endpoint"))
     operation, opnum = _operation(interface, get_str(rec, "operation"))
     answered = get_float(rec, "rtt") is not None

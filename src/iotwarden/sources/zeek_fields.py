@@ -150,6 +150,14 @@ class ConnId:
         return cls(ts, get_ip(rec, "id.orig_h"), get_port(rec, "id.orig_p"), get_ip(rec, "id.resp_h"),
                    get_port(rec, "id.resp_p"), ip_proto)
 
+    @classmethod
+    def addressed(cls, rec: dict[str, Any], ip_proto: int | None = None) -> ConnId:
+        """:meth:`of`, for a log whose records must name both ends: ParseError when an address is missing."""
+        cid = cls.of(rec, ip_proto)
+        if cid.orig_h is None or cid.resp_h is None:
+            raise ParseError("record without addresses")
+        return cid
+
     def forward(self, proto: str, kind: str, fields: dict[str, Any], ts: float | None = None) -> Observation:
         """An Observation sent by the originator (subject ``src``)."""
         return Observation(ts=self.ts if ts is None else ts, proto=proto, kind=kind, src_ip=self.orig_h,

@@ -67,9 +67,7 @@ ZEEK_DNP3: dict[str, int] = {
 
 def ics_conn(rec: dict[str, Any], port: int, ip_proto: int = 6) -> ConnId:
     """The record's connection; ParseError without addresses, the protocol's ``port`` when ports are not logged."""
-    cid = ConnId.of(rec, ip_proto)
-    if cid.orig_h is None or cid.resp_h is None:
-        raise ParseError("record without addresses")
+    cid = ConnId.addressed(rec, ip_proto)
     if cid.resp_p is None:  # a log without ports: the protocol's own
         cid = ConnId(cid.ts, cid.orig_h, cid.orig_p, cid.resp_h, port, cid.ip_proto)
     return cid

@@ -56,18 +56,11 @@ MQTT_UNSUBSCRIBE = "MQTT::UNSUBSCRIBE"
 MAX_TOPICS = 32  # topic filters kept of one line, as dissect/mqtt.py keeps of one (UN)SUBSCRIBE
 
 
-def _conn(rec: dict[str, Any], ip_proto: int) -> ConnId:
-    cid = ConnId.of(rec, ip_proto)
-    if cid.orig_h is None or cid.resp_h is None:
-        raise ParseError("record without addresses")
-    return cid
-
-
 # --- quic.log -----------------------------------------------------------------------------------
 
 def map_quic(rec: dict[str, Any]) -> list[Observation]:
     """quic.log -> the client's ``client_hello`` and the server's ``server_hello`` (module docstring)."""
-    cid = _conn(rec, 17)
+    cid = ConnId.addressed(rec, 17)
     version = get_str(rec, "version")
     quic_version = QUIC_VERSIONS.get(version, version) if version else None
     history = get_str(rec, "history") or ""
@@ -116,7 +109,7 @@ def _reference_raw(ref_id: str | None, stratum: int | None) -> str | None:
 
 def map_ntp(rec: dict[str, Any]) -> list[Observation]:
     """ntp.log -> one NTP message, from the end its mode names (module docstring)."""
-    cid = _conn(rec, 17)
+    cid = ConnId.addressed(rec, 17)
     mode = get_int(rec, "mode")
     if mode is None or not 0 <= mode < len(MODES):
         raise ParseError(f"mode: not an NTP mode: {mode!r}")
@@ -137,7 +130,7 @@ def map_ntp(rec: dict[str, Any]) -> list[Observation]:
 
 def map_mqtt_connect(rec: dict[str, Any]) -> list[Observation]:
     """mqtt_connect.log -> the client's ``connect`` and the broker's ``connack`` (module docstring)."""
-    cid = _conn(rec, 6)
+    cid = ConnId.addressed(rec, 6)
     version = get_str(rec, "proto_version")
     # username and password_present stay out: Zeek does not log them (unknown, which a check must not read
     # as "no credentials")
@@ -170,7 +163,7 @@ def _qos(text: str | None) -> int | None:
 
 def map_mqtt_publish(rec: dict[str, Any]) -> list[Observation]:
     """mqtt_publish.log -> a ``publish`` from the client or the broker (module docstring)."""
-    cid = _conn(rec, 6)
+    cid = ConnId.addressed(rec, 6)
     from_client = get_bool(rec, "from_client")
     send = cid.reverse if from_client is False else cid.forward
     return [send("mqtt", "publish", {"topic": get_str(rec, "topic"), "qos": _qos(get_str(rec, "qos")),
@@ -179,7 +172,7 @@ def map_mqtt_publish(rec: dict[str, Any]) -> list[Observation]:
 
 def map_mqtt_subscribe(rec: dict[str, Any]) -> list[Observation]:
     """mqtt_subscribe.log -> the client's ``subscribe`` or ``unsubscribe`` (module docstring)."""
-    cid = _conn(rec, 6)
+    cid = ConnId.addressed(rec, 6)
     topics = [str(t) for t in get_list(rec, "topics")][:MAX_TOPICS]
     if not topics:
         return []

@@ -21,7 +21,6 @@ from typing import Any
 
 from iotwarden.dissect.ldap import login_fields
 from iotwarden.dissect.ldapmsg import EXTENDED_NAMES, RESULT_NAMES, START_TLS
-from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 from iotwarden.sources.zeek_fields import ConnId, get_int, get_list, get_str
 
@@ -78,9 +77,7 @@ def _bind(cid: ConnId, opcode: str, rec: dict[str, Any], message_id: int | None)
 
 def map_ldap(rec: dict[str, Any]) -> list[Observation]:
     """ldap.log -> the client's request and the server's answer of one message ID (module docstring)."""
-    cid = ConnId.of(rec, 6)
-    if cid.orig_h is None or cid.resp_h is None:
-        raise ParseError("record without addresses")
+    cid = ConnId.addressed(rec, 6)
     opcode = (_first(rec, "opcode") or "").strip()
     message_id = get_int(rec, "message_id")
     if opcode.lower().startswith("bind"):
@@ -108,9 +105,7 @@ def map_ldap(rec: dict[str, Any]) -> list[Observation]:
 
 def map_ldap_search(rec: dict[str, Any]) -> list[Observation]:
     """ldap_search.log -> the client's ``search_request`` and the server's ``search_result_done``."""
-    cid = ConnId.of(rec, 6)
-    if cid.orig_h is None or cid.resp_h is None:
-        raise ParseError("record without addresses")
+    cid = ConnId.addressed(rec, 6)
     message_id = get_int(rec, "message_id")
     scope = _first(rec, "scope")
     out = [cid.forward("ldap", "search_request", {

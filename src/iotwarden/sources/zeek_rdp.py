@@ -23,7 +23,6 @@ from __future__ import annotations
 from typing import Any
 
 from iotwarden.dissect.rdp import FAILURES, NLA_PROTOCOLS, PROTOCOL_RDP
-from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 from iotwarden.sources.zeek_fields import ConnId, get_bool, get_int, get_str
 
@@ -38,9 +37,7 @@ def _name(value: str | None) -> str | None:
 
 def map_rdp(rec: dict[str, Any]) -> list[Observation]:
     """rdp.log -> the client's and the server's RDP Observations (module docstring)."""
-    cid = ConnId.of(rec, 6)
-    if cid.orig_h is None or cid.resp_h is None:
-        raise ParseError("record without addresses")
+    cid = ConnId.addressed(rec, 6)
     out = [cid.forward("rdp", "connection_request", {"username": get_str(rec, "cookie")})]
     result, selected = get_str(rec, "result"), get_str(rec, "security_protocol")
     method, level = _name(get_str(rec, "encryption_method")), _name(get_str(rec, "encryption_level"))

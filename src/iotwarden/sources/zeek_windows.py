@@ -34,7 +34,6 @@ from typing import Any
 
 from iotwarden.dissect import smbshare
 from iotwarden.dissect.kerberos import ERROR_NAMES, ETYPE_NAMES, computer_name
-from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 from iotwarden.sources.zeek_fields import ConnId, get_bool, get_str
 
@@ -44,13 +43,6 @@ KRB_ETYPES = {name: code for code, name in ETYPE_NAMES.items()}
 KRB_REQUESTS = {"AS": ("as_req", 10, "as_rep", 11), "TGS": ("tgs_req", 12, "tgs_rep", 13)}
 KRB_ERROR = 30
 SMB_UNKNOWN_PATH = "<unknown>"  # SMB::smb_pipe_connect_heuristic's path
-
-
-def _conn(rec: dict[str, Any]) -> ConnId:
-    cid = ConnId.of(rec, 6)
-    if cid.orig_h is None or cid.resp_h is None:
-        raise ParseError("record without addresses")
-    return cid
 
 
 # --- kerberos.log -------------------------------------------------------------------------------
@@ -65,9 +57,7 @@ def _principal(text: str | None) -> tuple[str | None, str | None]:
 
 def map_kerberos(rec: dict[str, Any]) -> list[Observation]:
     """kerberos.log -> the client's request and the KDC's reply or error (module docstring)."""
-    cid = ConnId.of(rec, None)
-    if cid.orig_h is None or cid.resp_h is None:
-        raise ParseError("record without addresses")
+    cid = ConnId.addressed(rec, None)
     cname, realm = _principal(get_str(rec, "client"))
     sname = get_str(rec, "service")
     request = KRB_REQUESTS.get(get_str(rec, "request_type") or "")
@@ -108,9 +98,9 @@ def _tree_connect(cid: ConnId, path: str | None, service: str | None = None) -> 
 
 def map_smb_mapping(rec: dict[str, Any]) -> list[Observation]:
     """smb_mapping.log -> the client's ``tree_connect`` (module docstring)."""
-    return _tree_connect(_conn(rec), get_str(rec, "path"), get_str(rec, "service"))
+    return _tree_connect(ConnId.addressed(rec, 6), get_str(rec, "path"), get_str(rec, "service"))
 
 
 def map_smb_files(rec: dict[str, Any]) -> list[Observation]:
     """smb_files.log -> the ``tree_connect`` of the share the file is on (module docstring)."""
-    return _tree_connect(_conn(rec), get_str(rec, "path"))
+    return _tree_connect(ConnId.addressed(rec, 6), get_str(rec, "path"))
