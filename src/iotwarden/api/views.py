@@ -183,6 +183,15 @@ def _conversations(session: Session, ips: list[str]) -> Any:
     return session.execute(stmt)
 
 
+def _add_edge(edges: dict[tuple[str, str], dict[str, Any]], a: str, b: str, flows: Any, nbytes: Any) -> int:
+    """Count ``flows`` and ``nbytes`` on the one edge of the pair (a, b), either way round; the edges now."""
+    pair = (a, b) if a < b else (b, a)
+    edge = edges.setdefault(pair, {"source": pair[0], "target": pair[1], "flows": 0, "bytes": 0})
+    edge["flows"] += int(flows)
+    edge["bytes"] += int(nbytes or 0)
+    return len(edges)
+
+
 def _magnitude(nbytes: int) -> float:
     """An edge's layout weight: its order of magnitude (a live site's byte counts move all the time, its
     layout need not)."""
@@ -235,11 +244,7 @@ def network_map(session: Session, flt: dq.DeviceFilter | None = None,
         if a is None or b is None or a == b or (a not in keys and a not in peers) or (
                 b not in keys and b not in peers):
             continue
-        pair = (a, b) if a < b else (b, a)
-        edge = edges.setdefault(pair, {"source": pair[0], "target": pair[1], "flows": 0, "bytes": 0})
-        edge["flows"] += int(n)
-        edge["bytes"] += int(nbytes or 0)
-        if len(edges) >= MAX_MAP_EDGES:
+        if _add_edge(edges, a, b, n, nbytes) >= MAX_MAP_EDGES:
             break
     drawn = list(edges.values())
     weights = tuple((e["source"], e["target"], _magnitude(e["bytes"])) for e in drawn)
@@ -323,11 +328,7 @@ def map_groups(session: Session, flt: dq.DeviceFilter | None = None,
         for name in (a, b):
             members.setdefault(name, {"id": name, "label": name, "devices": 0, "bytes": 0,
                                       "categories": defaultdict(int)})
-        pair = (a, b) if a < b else (b, a)
-        edge = edges.setdefault(pair, {"source": pair[0], "target": pair[1], "flows": 0, "bytes": 0})
-        edge["flows"] += int(n)
-        edge["bytes"] += int(nbytes or 0)
-        if len(edges) >= MAX_MAP_EDGES:
+        if _add_edge(edges, a, b, n, nbytes) >= MAX_MAP_EDGES:
             break
     nodes = [dict(members[name], categories=dict(members[name]["categories"])) for name in sorted(members)]
     drawn = list(edges.values())
