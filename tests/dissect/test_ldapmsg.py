@@ -47,3 +47,11 @@ def test_deep_filters_and_long_attribute_lists_are_bounded() -> None:
 def test_entry_requests_name_their_entry() -> None:
     _, op, fields = ldapmsg.parse_message(L.message(4, ber(0x4A, b"CN=old,DC=corp")))
     assert (op, fields) == ("del_request", {"operation": "delete", "object": "CN=old,DC=corp"})
+
+
+def test_wide_filters_long_text_and_many_assertions_are_bounded() -> None:
+    items = b"".join(L.equality(f"a{i}", "v" * 40) for i in range(ldapmsg.MAX_FILTER_ITEMS + 8))
+    fields = ldapmsg.parse_message(L.search(1, "", ber(0xA0, items)))[2]
+    assert fields["filter"].count("(a") <= ldapmsg.MAX_FILTER_ITEMS
+    assert len(fields["filter"]) == ldapmsg.MAX_FILTER
+    assert len(fields["assertions"]) == ldapmsg.MAX_ASSERTIONS

@@ -20,6 +20,7 @@ from iotwarden.lab.behave_net import BEHAVIOURS as NET_BEHAVIOURS
 from iotwarden.lab.behave_site import BEHAVIOURS as SITE_BEHAVIOURS
 from iotwarden.lab.kasa_app import BEHAVIOURS as KASA_BEHAVIOURS
 from iotwarden.lab.knx_app import BEHAVIOURS as KNX_BEHAVIOURS
+from iotwarden.lab.ldap_app import BEHAVIOURS as LDAP_BEHAVIOURS
 from iotwarden.lab.params import Param
 from iotwarden.lab.scenario import MAX_DURATION, Scenario, parse_scenario, read_scenario_file
 from iotwarden.lab.sip_app import BEHAVIOURS as SIP_BEHAVIOURS
@@ -32,7 +33,8 @@ from iotwarden.lab.wsd_app import BEHAVIOURS as WSD_BEHAVIOURS
 TRUTH_SCHEMA = "iotwarden.lab.truth/1"
 SNAPLEN = 65535
 BEHAVIOURS = {**NET_BEHAVIOURS, **APP_BEHAVIOURS, **SITE_BEHAVIOURS, **WSD_BEHAVIOURS, **UPNP_BEHAVIOURS,
-              **KASA_BEHAVIOURS, **TUYA_BEHAVIOURS, **SIP_BEHAVIOURS, **KNX_BEHAVIOURS}
+              **KASA_BEHAVIOURS, **TUYA_BEHAVIOURS, **SIP_BEHAVIOURS, **KNX_BEHAVIOURS,
+              **LDAP_BEHAVIOURS}
 WRITE_BUFFER = 1 << 20  # bytes of pcap records buffered before each write
 
 
