@@ -96,6 +96,15 @@ def test_a_successful_sasl_bind_is_a_login_and_a_wrapped_stream_ends_quietly() -
     assert _kinds(made) == ["bind_request", "bind_response", "login_attempt"] and state["done"]
     assert made[2].fields == {"username": "", "bind_kind": "sasl", "mechanism": "GSSAPI", "result": "success",
                               "code": 0}
+    sicily, state = [], dict[str, Any]()
+    response = L.message(2, ber(0x8B, b"NTLMSSP\x00\x03"))  # sicilyResponse [11] (its NTLM AUTHENTICATE)
+    bind = L.message(2, ber(0x60, ber(0x02, b"\x03") + ber(0x04, b"CORP\\svc") + response[5:]))
+    for to_server, data in [(True, bind), (False, L.bind_response(2, 0)), (True, b"\x00\x00\x00\x30" + bytes(48))]:
+        pkt = Packet(ts=1.0, payload=data, src_ip="10.0.0.1", dst_ip="10.0.0.2", ip_proto=6, src_port=40001,
+                     dst_port=389, to_server=to_server)
+        sicily += d.feed(pkt, data, state)
+    assert [o.fields.get("bind_kind") for o in sicily] == ["sicily_response", "sicily_response", "sicily_response"]
+    assert state["done"]
 
 
 def test_filters_read_as_rfc4515_text() -> None:

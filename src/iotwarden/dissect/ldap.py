@@ -27,7 +27,8 @@ Kinds (subject ``src``, the sender, unless said), each with ``message_id``; mess
 Over TCP messages are BER SEQUENCEs back to back (§5.1): one may span segments, several may share one. After
 a successful StartTLS (§4.14.2) both directions are TLS, handed to
 :class:`~iotwarden.dissect.tls.TlsDissector` (as dissect/rdp.py does after X.224). After a successful SASL bind
-the stream may be SASL-wrapped (RFC 4422 §3.7): bytes that are no LDAPMessage then end the flow quietly.
+(or Sicily NTLM bind, which Windows seals the same way, [MS-ADTS] §5.1.1.1.3) the stream may be wrapped by a security
+layer (RFC 4422 §3.7): bytes that are no LDAPMessage then end the flow quietly.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ MAX_ENTRIES = 8  # search_result_entry observations per flow (a directory dump i
 MAX_PENDING = 16  # binds and StartTLS requests awaiting their answer, per flow
 LOGIN_FAILURES = frozenset({48, 49})  # inappropriateAuthentication, invalidCredentials (RFC 4511 A.1)
 LOGIN_KINDS = frozenset({"simple", "sasl", "sicily_response"})  # binds that present credentials (RFC 4513 §5)
+WRAPPING_BINDS = frozenset({"sasl", "sicily_response"})  # binds after which a security layer may wrap the stream
 NETLOGON_ASSERTIONS = ("dnsdomain", "host", "user", "ntver")  # [MS-ADTS] §6.3.3.2 filter attributes
 
 
@@ -152,7 +154,7 @@ class LdapDissector(StreamDissector):
                 fields.update({k: v for k, v in asked.items() if v is not None})
                 extra = self._login(pkt, fields)
             code = fields["result_code"]
-            if code == 0 and fields.get("bind_kind") == "sasl":
+            if code == 0 and fields.get("bind_kind") in WRAPPING_BINDS:
                 state["sasl_bound"] = True
         elif op == "extended_request" and fields["start_tls"] and len(pending) < MAX_PENDING:
             pending[message_id] = {"start_tls": True}
