@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from iotwarden.dissect import smb2files
 from iotwarden.dissect.base import Packet
-from iotwarden.dissect.smb import SmbDissector
+from iotwarden.dissect.smb import IDENTITY_BYTES, SmbDissector
 from iotwarden.errors import ParseError
 from iotwarden.lab import smbwire as w
 from iotwarden.model import Observation
@@ -206,6 +206,31 @@ def test_limits_on_trees_pipes_and_waiting_requests() -> None:
     assert len(session.trees) == smb2files.MAX_TREES
     assert len(session.pipes) == smb2files.MAX_PIPES
     assert len(session.pending) == smb2files.MAX_PENDING and min(session.pending) == 505  # oldest dropped
+
+
+def _copy_then_psexec(path: str, tree_id: int) -> Chunks:
+    """A tree on ``path``, a file written to it in three 60,000-byte WRITEs (IDENTITY_BYTES passed), then svcctl."""
+    chunks = logon() + tree(4, path, tree_id, w.SHARE_DISK) + opened(
+        5, "data.bin", tree_id, FILE_ID, disposition=w.FILE_OVERWRITE_IF, action=w.FILE_CREATED)
+    for i in range(3):
+        chunks += [(True, w.direct(w.write(6 + i, FILE_ID, b"\0" * 60_000, tree_id, SID, offset=60_000 * i))),
+                   (False, w.direct(w.write_response(6 + i, 60_000, tree_id, SID)))]
+    return chunks + svcctl_session(over_transceive(svcctl_pdus()))[4:]
+
+
+def test_past_its_identity_a_session_with_no_pipe_or_admin_share_open_is_left() -> None:
+    state: dict[str, Any] = {}
+    obs = converse(_copy_then_psexec("\\\\SRV\\Finance", DOCS), state=state)
+    assert state["done"] and state["read"] >= IDENTITY_BYTES
+    assert not [o for o in obs if o.proto == "dcerpc"]
+
+
+def test_a_session_with_an_admin_share_open_is_followed_past_its_identity() -> None:
+    state: dict[str, Any] = {}
+    obs = converse(_copy_then_psexec("\\\\SRV\\ADMIN$", ADMIN), state=state)
+    assert state["read"] >= IDENTITY_BYTES and not state.get("done")
+    assert [o.fields["operation"] for o in obs if o.kind == "request"] == [
+        "OpenSCManagerW", "CreateServiceW", "StartServiceW"]
 
 
 def test_a_pipe_that_carries_no_dcerpc_is_let_go() -> None:

@@ -21,7 +21,8 @@ carries a file's data and no followed pipe's (judged on its first :data:`PEEK` b
 encrypted message (TRANSFORM_HEADER ``0xFD 'SMB'``, §2.2.41) ends its direction: nothing after it is
 readable; a compressed one (``0xFC 'SMB'``, §2.2.42) is skipped. Bytes that cannot begin a message end
 the flow at once when nothing of it was SMB (another protocol's bytes on the port), else that direction.
-A lost segment ends its direction. Limits: :data:`MAX_MESSAGES` read per direction, :data:`MAX_PACKETS` per flow
+A lost segment ends its direction. Limits: :data:`MAX_MESSAGES` read per direction, :data:`IDENTITY_BYTES`
+of a session that has no pipe or administrative share open, :data:`MAX_PACKETS` per flow
 (``max_packets_per_flow``), and dissect/smb2files.py's.
 """
 
@@ -38,6 +39,11 @@ from iotwarden.model import Observation
 NBSS_PORT = 139
 MAX_MESSAGE = 64 * 1024  # bytes of a message read; a SESSION_SETUP with a Kerberos ticket is a few KiB
 MAX_MESSAGES = 1024  # messages read per direction: negotiation and logons first, then trees, opens and pipe calls
+# bytes read of any session, both directions (its identity: negotiation and logons, a few KiB with Kerberos
+# tickets); past them only while it has a named pipe or an administrative share open, or is opening one
+# (smb2files.Session.following), so a user's file copy costs about what it did under the old 96-packet cap.
+# Bytes, not packets, so that what is read does not depend on how the stream was cut into segments
+IDENTITY_BYTES = 128 * 1024
 # packets of a flow handed to the dissector: a PsExec session (logon, a ~400 KB service binary written to ADMIN$,
 # the svcctl calls on IPC$) is ~500 packets (the lab's psexec: 480); the rest of a long file copy is not read
 MAX_PACKETS = 4096
@@ -118,6 +124,9 @@ class SmbDissector(StreamDissector):
                 error = exc
         if not state.get("closed_" + key):
             streambuf.bound(state, buf, self.max_buffer)
+        read = state["read"] = state.get("read", 0) + len(data)
+        if read >= IDENTITY_BYTES and not self._session(state).following():
+            state["done"] = True  # past its identity, a session with no pipe or admin share open is file data
         if error is not None:
             raise streambuf.failed(error, out)
         return out

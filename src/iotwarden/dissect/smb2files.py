@@ -75,6 +75,12 @@ class Session:
             return struct.unpack_from("<Q", head, 24)[0] not in self.pending
         return False
 
+    def following(self) -> bool:
+        """Whether the session has something to follow: a named pipe open, a tree on an administrative share, or
+        a tree connect or CREATE awaiting its answer."""
+        return bool(self.pipes) or any(tree[1] == ADMIN for tree in self.trees.values()) or any(
+            what[0] in (TREE_CONNECT, CREATE) for what in self.pending.values())
+
     def message(self, pkt: Packet, msg: bytes, out: list[Observation]) -> None:
         """Follow every header of one transport message (NextCommand chains, §3.2.4.1.4)."""
         at = 0
