@@ -4,8 +4,10 @@ builders (lab/proto_dir.py) and dissected, one client port per exchange as Windo
 from __future__ import annotations
 
 import random
+from typing import Any
 
-from iotwarden.dissect.kerberos import parse_message
+from iotwarden.dissect.base import Packet
+from iotwarden.dissect.kerberos import KerberosDissector
 from iotwarden.lab import proto_dir
 from iotwarden.model import Observation
 
@@ -14,18 +16,15 @@ KDC = "10.20.0.10"
 RNG = random.Random(88)
 
 
-def _obs(ts: float, message: bytes, client: tuple[str, str], port: int, *, to_kdc: bool) -> Observation:
-    kind, fields = parse_message(message)
-    ip, mac = client
-    if to_kdc:
-        return Observation(ts=ts, proto="kerberos", kind=kind, src_ip=ip, dst_ip=KDC, src_port=port, dst_port=88,
-                           src_mac=mac, fields=fields)
-    return Observation(ts=ts, proto="kerberos", kind=kind, src_ip=KDC, dst_ip=ip, src_port=88, dst_port=port,
-                       dst_mac=mac, fields=fields)
-
-
 def exchange(ts: float, client: tuple[str, str], port: int, request: bytes, answer: bytes) -> list[Observation]:
-    return [_obs(ts, request, client, port, to_kdc=True), _obs(ts + 0.002, answer, client, port, to_kdc=False)]
+    """The dissector's Observations of one exchange over UDP (one flow: request, answer, and the login_attempt)."""
+    ip, mac = client
+    dissector, state = KerberosDissector(), dict[str, Any]()
+    up = Packet(ts=ts, payload=request, src_mac=mac, src_ip=ip, dst_ip=KDC, ip_proto=17, src_port=port, dst_port=88,
+                to_server=True)
+    down = Packet(ts=ts + 0.002, payload=answer, dst_mac=mac, src_ip=KDC, dst_ip=ip, ip_proto=17, src_port=88,
+                  dst_port=port, to_server=False)
+    return dissector.dissect(up, state) + dissector.dissect(down, state)
 
 
 def windows_logon(ts: float, client: tuple[str, str], account: str, services: list[str], *,

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotwarden.dissect.base import Packet
-from iotwarden.dissect.kerberos import MAX_MESSAGES, MAX_RECORD, KerberosDissector, parse_message
+from iotwarden.dissect.kerberos import MAX_MESSAGES, MAX_RECORD, KerberosDissector, login_fields, parse_message
 from iotwarden.errors import ParseError
 from iotwarden.lab import proto_dir
 from iotwarden.lab.generator import generate, load_scenario
@@ -39,8 +39,13 @@ def logon(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_a_computer_logon_names_the_realm_the_account_and_the_services(logon: Path) -> None:
-    obs = run_dissector(D, logon)
+    everything = run_dissector(D, logon)
+    obs = [o for o in everything if o.kind != "login_attempt"]
     assert [o.kind for o in obs[:6]] == ["as_req", "error", "as_req", "as_rep", "tgs_req", "tgs_rep"]
+    login = everything[4]  # the pre-authenticated request's TGT: a successful logon, about the KDC
+    assert (login.kind, login.src_ip, login.dst_ip, login.subject, login.fields) == (
+        "login_attempt", obs[2].src_ip, "10.20.0.10", "dst",
+        {"username": "WS-FIN-01$", "realm": "CORP.EXAMPLE", "result": "success"})
     first, error, _, reply, request, ticket = (o.fields for o in obs[:6])
     assert (first["realm"], first["cname"], first["sname"]) == ("CORP.EXAMPLE", "WS-FIN-01$", "krbtgt/CORP.EXAMPLE")
     assert first["etypes"] == [18, 17, 23, 24, -135] and first["padata_types"] == [128]
@@ -57,7 +62,7 @@ def test_tshark_reads_the_same_messages(logon: Path) -> None:
                            "kerberos.msg_type", "-e", "kerberos.CNameString"], capture_output=True, text=True,
                           timeout=120, check=True)
     theirs = [line.split("\t") for line in proc.stdout.splitlines()]
-    ours = run_dissector(D, logon)
+    ours = [o for o in run_dissector(D, logon) if o.kind != "login_attempt"]
     assert [int(t[0].split(",")[0]) for t in theirs] == [o.fields["msg_type"] for o in ours]
     assert [t[1] for t in theirs] == [o.fields["cname"] or "" for o in ours]
 
@@ -91,12 +96,32 @@ def test_kdc_errors_name_their_code_and_the_client(code: int, name: str) -> None
 def test_an_exchange_over_udp_reads_as_over_tcp() -> None:
     request = proto_dir.as_req(RNG, "CORP.EXAMPLE", "alice", None, preauth=True)
     answer = proto_dir.krb_error(RNG, "CORP.EXAMPLE", "alice", 24, 1.7e9)
-    udp = [D.dissect(Packet(ts=1.0, payload=m, src_ip="10.0.0.9", dst_ip="10.0.0.1", ip_proto=17, src_port=sp,
-                            dst_port=dp, to_server=up), {})[0]
-           for m, sp, dp, up in ((request, 50000, 88, True), (answer, 88, 50000, False))]
+    state: dict[str, Any] = {}
+    udp = [o for m, up in ((request, True), (answer, False))
+           for o in D.dissect(Packet(ts=1.0, payload=m, src_ip="10.0.0.9" if up else "10.0.0.1",
+                                     dst_ip="10.0.0.1" if up else "10.0.0.9", ip_proto=17,
+                                     src_port=50000 if up else 88, dst_port=88 if up else 50000, to_server=up), state)]
     tcp = feed_chunks(KerberosDissector(), [(True, proto_dir.tcp_record(request)),
                                             (False, proto_dir.tcp_record(answer))])
     assert [(o.kind, o.fields) for o in udp] == [(o.kind, o.fields) for o in tcp]
+    assert [(o.kind, o.src_ip, o.fields) for o in udp][2] == (
+        "login_attempt", "10.0.0.9", {"username": "alice", "realm": "CORP.EXAMPLE", "result": "failure", "code": 24})
+
+
+def test_only_a_refused_or_granted_pre_authenticated_request_is_a_login_attempt() -> None:
+    def kinds(request: bytes | None, answer: bytes) -> list[str]:
+        chunks = ([(True, proto_dir.tcp_record(request))] if request else []) + [(False, proto_dir.tcp_record(answer))]
+        return [o.kind for o in feed_chunks(KerberosDissector(), chunks)]
+
+    bare = proto_dir.as_req(RNG, "CORP.EXAMPLE", "svc_backup", None, preauth=False)
+    granted = proto_dir.kdc_rep(RNG, 11, "CORP.EXAMPLE", "svc_backup", "krbtgt", "CORP.EXAMPLE")
+    assert kinds(bare, granted) == ["as_req", "as_rep"]  # no key proved: AS-REP roasting's, not a logon
+    assert kinds(AS_REQ, granted) == ["as_req", "as_rep", "login_attempt"]
+    assert kinds(AS_REQ, proto_dir.preauth_required(RNG, "CORP.EXAMPLE", "WS-FIN-01$", 1.7e9)) == ["as_req", "error"]
+    assert kinds(None, granted) == ["as_rep"]  # the request not seen
+    failed = proto_dir.krb_error(RNG, "CORP.EXAMPLE", "alice", 24, 1.7e9)
+    assert kinds(None, failed) == ["error", "login_attempt"]  # 24 answers a pre-authenticated request: its cname
+    assert login_fields("error", {"error_code": 24}, None) is None  # no name to count
 
 
 def test_tcp_records_split_over_segments_and_several_in_one() -> None:

@@ -69,7 +69,7 @@ def logon(tmp_path_factory: pytest.TempPathFactory) -> list[Observation]:
     """The lab's Windows computer logon (AS-REQ, PREAUTH_REQUIRED, AS-REQ, AS-REP, TGS-REQ, TGS-REP), dissected."""
     path = tmp_path_factory.mktemp("krb") / "small.pcap"
     generate(load_scenario(SCENARIOS / "small.yaml"), path, duration=20)
-    return run_dissector(KerberosDissector(), path)
+    return [o for o in run_dissector(KerberosDissector(), path) if o.kind != "login_attempt"]
 
 
 # --- kerberos.log -------------------------------------------------------------------------------
@@ -101,8 +101,11 @@ def test_a_refused_request_is_the_kdcs_error_and_a_user_names_no_computer() -> N
     rec = {"ts": T0, "uid": "Ck1", "id.orig_h": WORKSTATION[0], "id.orig_p": 50001, "id.resp_h": DC[0],
            "id.resp_p": 88, "request_type": "AS", "client": "alice/CORP.EXAMPLE", "service": "krbtgt/CORP.EXAMPLE",
            "success": False, "error_msg": "KDC_ERR_PREAUTH_FAILED"}
-    request, error = map_kerberos(rec)
+    request, error, login = map_kerberos(rec)
     assert "computer" not in request.fields and request.fields["cname"] == "alice"
+    assert (login.kind, login.src_ip, login.subject, login.fields) == (
+        "login_attempt", WORKSTATION[0], "dst",
+        {"username": "alice", "realm": "CORP.EXAMPLE", "result": "failure", "code": 24})  # as the dissector says
     assert (error.kind, error.src_ip) == ("error", DC[0])
     assert error.fields == {"msg_type": 30, "error_code": 24, "error_name": "KDC_ERR_PREAUTH_FAILED",
                             "realm": "CORP.EXAMPLE", "cname": "alice", "sname": "krbtgt/CORP.EXAMPLE"}

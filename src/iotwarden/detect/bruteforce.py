@@ -20,10 +20,10 @@ their own, shorter window (``sip_window_s``, ``min_sip_failures``), and per acco
 request): a desk phone's many lines refused at once after a password change fail once each, a guessing tool
 (svcrack: one extension, several guesses within milliseconds) many times on one account.
 Kerberos (``detect.bruteforce.kerberos``, T1110.001): KRB-ERROR KDC_ERR_PREAUTH_FAILED (24, RFC 4120 §7.5.9) is the
-KDC refusing an AS-REQ's PA-ENC-TIMESTAMP, a wrong password; counted per account (the refused request's client
-name, joined by connection, :class:`iotwarden.detect.kerberos_abuse.AsRequests`), ``min_kerberos_failures`` within
-``window_s``. KDC_ERR_PREAUTH_REQUIRED (25) is the first answer of every Windows logon ([MS-KILE] §3.1.5.1: the
-first AS-REQ goes without pre-authentication), never a failure. ``detect.bruteforce.kerberos_spray`` (T1110.003):
+KDC refusing an AS-REQ's PA-ENC-TIMESTAMP, a wrong password: the failed ``login_attempt`` of dissect/kerberos.py
+(and of Zeek's kerberos.log), counted per account (its ``username``), ``min_kerberos_failures`` within ``window_s``.
+KDC_ERR_PREAUTH_REQUIRED (25) is the first answer of every Windows logon ([MS-KILE] §3.1.5.1: the first AS-REQ goes
+without pre-authentication), never a failure. ``detect.bruteforce.kerberos_spray`` (T1110.003):
 refused pre-authentication for ``min_spray_users`` distinct accounts from one client within ``window_s``, however
 few tries each (kerbrute passwordspray, Rubeus spray: one password over the directory's users).
 A client walking the published default-credential list (Mirai's pairs first,
@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from iotwarden.detect.base import BYTES, COUNT, ENTRIES, SECONDS, Detector, Options, Range, number, subject_key, text
-from iotwarden.detect.kerberos_abuse import AsRequests
 from iotwarden.hooks import Context
 from iotwarden.identity.credcheck.creds import load_default
 from iotwarden.model import Flow, Observation
@@ -51,7 +50,6 @@ LOGIN_PORTS = {23: "telnet", 2323: "telnet", 22: "ssh", 21: "ftp", 1883: "mqtt",
 MQTT_AUTH_FAILED = frozenset({4, 5, 0x86, 0x87})
 RTSP_REFUSED = frozenset({401, 403})  # RFC 2326 §7.1.1: Unauthorized, Forbidden
 SIP_REFUSED = frozenset({401, 403, 407})  # RFC 3261 §21.4.2, §21.4.4, §21.4.8
-KDC_ERR_PREAUTH_FAILED = 24  # RFC 4120 §7.5.9: the pre-authentication (the password's key) was wrong
 MAX_SPRAY_USERS = 256  # accounts remembered per spraying client (the most recent)
 BASIS = {"fail": "failed logins", "dict": "failed logins with published default credentials",
          "conn": "short connections to the login port", "sip": "refused SIP credentials",
@@ -91,7 +89,6 @@ class BruteForceDetector(Detector):
         self._fails: OrderedDict[tuple[str, str, str, str], deque[float]] = OrderedDict()
         self._evidence: dict[tuple[str, str, str, str], list[Observation | Flow]] = {}
         self._defaults = frozenset((c.username, c.password) for c in load_default())
-        self._as_requests = AsRequests()
         self._sprayed: OrderedDict[tuple[str, str], OrderedDict[str, float]] = OrderedDict()  # (client, KDC)
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
@@ -139,17 +136,14 @@ class BruteForceDetector(Detector):
             self._count(ctx, (key, "rtsp", client, server), obs.ts, subject_key(ctx, mac, client), obs)
 
     def _kerberos(self, ctx: Context, obs: Observation) -> None:
-        """An AS request is remembered; the KDC's KDC_ERR_PREAUTH_FAILED to it counts for its account and for
-        the client's spraying (module docstring)."""
-        if obs.kind == "as_req":
-            self._as_requests.see(obs)
+        """A failed Kerberos ``login_attempt`` (dissect/kerberos.py: KDC_ERR_PREAUTH_FAILED to a pre-authenticated AS
+        request) counts for its account and for the client's spraying (module docstring)."""
+        if obs.kind != "login_attempt" or text(obs.fields.get("result")) != "failure":
             return
-        if obs.kind != "error" or number(obs.fields.get("error_code")) != KDC_ERR_PREAUTH_FAILED:
+        client, server, account = obs.src_ip, obs.dst_ip, text(obs.fields.get("username"))
+        if not client or not server or not account:
             return
-        client, server, account = obs.dst_ip, obs.src_ip, self._as_requests.account(obs)
-        if not client or not server or account is None:
-            return
-        subject = subject_key(ctx, obs.dst_mac, client)
+        subject = subject_key(ctx, obs.src_mac, client)
         self._count(ctx, (f"krb:{account.lower()}", "kerberos", client, server), obs.ts, subject, obs)
         o: BruteForceOptions = self.options
         users = self._sprayed.get((client, server))

@@ -28,7 +28,8 @@ Ids:
   victim identities before access).
 
 The KDC's reply is joined to its request by connection (client address and port, KDC address; a UDP exchange
-keeps its ports, a TCP one its connection): :class:`AsRequests`, shared with detect/bruteforce.py.
+keeps its ports, a TCP one its connection): :class:`AsRequests`. (The dissector's ``login_attempt`` does the same
+within a flow for detect.bruteforce, but says nothing of a request without pre-authentication.)
 """
 
 from __future__ import annotations

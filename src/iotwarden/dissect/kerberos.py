@@ -13,8 +13,14 @@ computer account asking for itself: a one-component ``cname`` ending in "$", [MS
 domain's NetBIOS name), for replies ``ticket_etype`` (the encryption type of the ticket's enc-part, §5.3: the
 service's key, 23 RC4-HMAC the one Kerberoasting cracks fastest) and ``enc_etype`` (the reply's own enc-part,
 §5.4.2: the client's key for an AS-REP, the one AS-REP roasting cracks), for errors ``error_code`` (§7.5.9) and
-``error_name``. Everything encrypted (tickets' enc-part, authenticators) is left alone: only its etype number is
-read, never the cipher text.
+``error_name``.
+``login_attempt`` (src the client, subject ``dst``: the KDC logged into, as LDAP's, FTP's and Telnet's logins are
+reported): an AS exchange whose request proved a key, answered KDC_ERR_PREAUTH_FAILED (24: the password was wrong,
+``result`` failure) or with an AS-REP (success): ``username`` (the request's cname), ``realm``, ``result``,
+``code``. KDC_ERR_PREAUTH_REQUIRED (25) is no attempt: no key was offered (every Windows logon starts so). The
+request is the last AS-REQ of the same flow (a TCP connection or UDP port pair carries one exchange).
+Everything encrypted (tickets' enc-part, authenticators) is left alone: only its etype number is read, never the
+cipher text.
 
 Over TCP each message is preceded by a 4-byte big-endian length (§7.2.2); a record may span
 segments, so TCP flows are read as a stream with a bounded buffer. At most :data:`MAX_MESSAGES`
@@ -51,6 +57,7 @@ RC4_ETYPES = frozenset({23, 24, -135})  # RC4-HMAC, its export variant and the o
 # padata types that prove the client knows its key: PA-ENC-TIMESTAMP (RFC 4120 §5.2.7.2), PA-PK-AS-REQ (RFC 4556
 # §3.2.1), PA-FX-FAST (RFC 6113 §5.4.2: the pre-authentication is inside the armour), PA-ENCRYPTED-CHALLENGE (§5.4.6)
 PREAUTH_PADATA = frozenset({2, 16, 136, 138})
+KDC_ERR_PREAUTH_FAILED = 24
 
 
 def computer_name(cname: str | None) -> str | None:
@@ -59,6 +66,23 @@ def computer_name(cname: str | None) -> str | None:
     if cname is None or "/" in cname or len(cname) < 2 or not cname.endswith("$"):
         return None
     return cname[:-1]
+
+
+def login_fields(kind: str, fields: dict[str, Any], request: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The ``login_attempt`` fields of a KDC's answer (``kind``, ``fields``) to an AS request (its fields, None when
+    not seen: a Zeek line's error 24 still answers a pre-authenticated request by definition); None when the answer
+    says nothing of a password (module docstring). Shared with sources/zeek_windows.py."""
+    if kind == "error" and fields.get("error_code") == KDC_ERR_PREAUTH_FAILED:
+        result: dict[str, Any] = {"result": "failure", "code": KDC_ERR_PREAUTH_FAILED}
+    elif kind == "as_rep" and request is not None and request.get("preauth") is True:
+        result = {"result": "success"}
+    else:
+        return None
+    request = request or {}
+    username = request.get("cname") or fields.get("cname")
+    if not username:
+        return None
+    return {"username": username, "realm": request.get("realm") or fields.get("realm"), **result}
 
 
 def _ctx(tag: int) -> int:
@@ -205,4 +229,12 @@ class KerberosDissector(StreamDissector):
         state["messages"] = count
         if count >= MAX_MESSAGES:
             state["done"] = True
-        return [pkt.observation(self.name, kind, fields)]
+        out = [pkt.observation(self.name, kind, fields)]
+        if kind == "as_req":
+            state["as_req"] = {k: fields.get(k) for k in ("cname", "realm", "preauth")}
+        elif kind in ("error", "as_rep"):
+            login = login_fields(kind, fields, state.get("as_req"))
+            if login is not None:
+                out.append(streambuf.oriented(pkt, from_client=True).observation(self.name, "login_attempt", login,
+                                                                                 subject="dst"))
+        return out

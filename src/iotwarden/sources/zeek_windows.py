@@ -14,7 +14,9 @@ Columns are those of Zeek's own records:
   so a TGS request has no ``cname``); ``success`` T adds the KDC's ``as_rep``/``tgs_rep`` (``crealm``, ``cname``,
   ``sname``, an AS ticket's ``realm``, and Zeek's ``cipher``, which the dissector leaves in the encrypted part it
   does not read, and its number as ``ticket_etype``: Zeek's ``cipher`` is the ticket's, ``KRB::cipher_name``), F its
-  ``error`` (``error_code`` from the dissector's names, ``error_name``). Zeek logs neither the
+  ``error`` (``error_code`` from the dissector's names, ``error_name``), and for KDC_ERR_PREAUTH_FAILED the
+  client's failed ``login_attempt`` (:func:`iotwarden.dissect.kerberos.login_fields`; a success is not told:
+  Zeek does not say whether the request was pre-authenticated). Zeek logs neither the
   request's encryption types nor its pre-authentication data, and leaves out PREAUTH_REQUIRED errors
   (``KRB::ignored_errors``): a Windows logon's first refused AS request is not seen.
 * smb_mapping.log (``SMB::TreeInfo``, base/protocols/smb/main.zeek): a tree connect: ``path``
@@ -33,7 +35,7 @@ from __future__ import annotations
 from typing import Any
 
 from iotwarden.dissect import smbshare
-from iotwarden.dissect.kerberos import ERROR_NAMES, ETYPE_NAMES, computer_name
+from iotwarden.dissect.kerberos import ERROR_NAMES, ETYPE_NAMES, computer_name, login_fields
 from iotwarden.model import Observation
 from iotwarden.sources.zeek_fields import ConnId, get_bool, get_str
 
@@ -79,9 +81,15 @@ def map_kerberos(rec: dict[str, Any]) -> list[Observation]:
             "cname": cname, "sname": sname, "cipher": cipher, "ticket_etype": KRB_ETYPES.get(cipher or "")}))
     elif success is False:
         error = get_str(rec, "error_msg")
-        out.append(cid.reverse("kerberos", "error", {
+        answer = cid.reverse("kerberos", "error", {
             "msg_type": KRB_ERROR, "error_code": KRB_ERROR_CODES.get(error or ""), "error_name": error,
-            "realm": realm, "cname": cname, "sname": sname}))
+            "realm": realm, "cname": cname, "sname": sname})
+        out.append(answer)
+        login = login_fields("error", answer.fields, None)
+        if login is not None:
+            attempt = cid.forward("kerberos", "login_attempt", login)
+            attempt.subject = "dst"  # the KDC logged into, as dissect/kerberos.py says
+            out.append(attempt)
     return out
 
 
