@@ -1,18 +1,23 @@
 """Lab LDAP (enterprise.yaml): the HP MFP's lookups bind to the DC in cleartext as its service account, and the DC
 answers its members' CLDAP pings, all read back by dissect/ldap.py; risk.cleartext.ldap fires on the MFP alone and
-the DC is named and typed domain_controller. With ``tls`` the MFP's bind goes inside StartTLS: no finding."""
+the DC is named and typed domain_controller. With ``tls`` the MFP's bind goes inside StartTLS: no finding.
+enterprise-ldap.yaml's camera sprays passwords over simple binds: detect.bruteforce.ldap names it, nothing else."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from iotwarden.addons import default_analyzers
+from iotwarden.dissect.ldap import LdapDissector
 from iotwarden.hooks import Context
 from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.lab.ldap_app import base_dn
+from tests.detect.runner import detect
 from tests.lab.conftest import SCENARIOS, observations_of
+from tests.pcaputil import run_dissector
 from tests.risk.harness import found, run_capture
 
 MFP_KEY, DC_KEY = "mac:04:0e:3c:5b:77:02", "mac:98:e7:43:10:00:0a"
@@ -64,3 +69,17 @@ def test_start_tls_hides_the_bind(tmp_path: Path) -> None:
 
 def test_base_dn() -> None:
     assert base_dn("corp.example") == "DC=corp,DC=example"
+
+
+def test_the_camera_s_password_spraying_is_in_the_truth_and_alerted(tmp_path: Path) -> None:
+    generate(load_scenario(SCENARIOS / "enterprise-ldap.yaml"), tmp_path / "a.pcap", tmp_path / "a.json", attacks=True)
+    (attack,) = json.loads((tmp_path / "a.json").read_text())["attacks"]
+    assert attack["kind"] == "ldap_bruteforce" and attack["technique"].startswith("T1110.003")
+    ctx = detect([tmp_path / "a.pcap"])
+    (alert,) = ctx.alerts
+    assert (alert.id, alert.src_ip, alert.subject) == ("detect.bruteforce.ldap", attack["attacker"]["ip"],
+                                                       f"mac:{attack['attacker']['mac']}")
+    assert alert.dst_ip == attack["targets"][0]
+    logins = [o for o in run_dissector(LdapDissector(), tmp_path / "a.pcap")
+              if o.kind == "login_attempt" and o.fields["result"] == "failure"]
+    assert len(logins) == 10 and {o.fields["code"] for o in logins} == {49}

@@ -2,9 +2,9 @@
 subnet, lateral movement from a compromised IoT device to IT servers over SMB, RDP and SSH, HTTP C2
 beaconing, DGA lookups and DNS tunnelling, a Mozi-like bot joining the BitTorrent DHT, SIPVicious'
 SIP sweep, extension walk and password guessing (lab/sip_attacks.py), RDP password guessing and spraying
-(lab/rdp_attacks.py), Kerberos password spraying and Kerberoasting (lab/krb_attacks.py), and KNX reprogramming
-through a KNX IP router (lab/knx_app.py). Each also yields its ground truth (times, attacker, targets, ATT&CK
-technique).
+(lab/rdp_attacks.py), Kerberos password spraying and Kerberoasting (lab/krb_attacks.py), KNX reprogramming
+through a KNX IP router (lab/knx_app.py), and LDAP simple-bind password guessing (lab/ldap_app.py). Each also
+yields its ground truth (times, attacker, targets, ATT&CK technique).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from iotwarden.lab.behave_net import RTT_LAN, RTT_WAN, arp_frame, dns_lookup
 from iotwarden.lab.credentials import MIRAI_CREDENTIALS, pick_credentials
 from iotwarden.lab.knx_app import KNX_ATTACKS
 from iotwarden.lab.krb_attacks import KRB_ATTACKS
+from iotwarden.lab.ldap_app import LDAP_ATTACKS
 from iotwarden.lab.params import Param
 from iotwarden.lab.rdp_attacks import RDP_ATTACKS
 from iotwarden.lab.rpc_attacks import RPC_ATTACKS
@@ -371,4 +372,5 @@ ATTACKS: dict[str, tuple[Attack, dict[str, Param]]] = {
     **RDP_ATTACKS,
     **KNX_ATTACKS,
     **KRB_ATTACKS,
+    **LDAP_ATTACKS,
 }

@@ -2,6 +2,8 @@
 a simple bind as its service account, a search for a user's mail and home folder, unbind; with ``tls`` StartTLS and a
 TLS handshake come first, so the bind is inside TLS), and a domain controller answering its members' CLDAP "LDAP
 pings" (udp/389, [MS-ADTS] §6.3.3) with a NETLOGON_SAM_LOGON_RESPONSE_EX naming itself, its domain and site.
+The ``ldap_bruteforce`` attack guesses passwords with simple binds as Hydra's ldap3 module does (one connection per
+guess, each refused invalidCredentials); several ``users`` is spraying (ATT&CK T1110.001, T1110.003).
 Messages from lab/proto_ldap.py.
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from iotwarden.lab import proto_ldap, proto_tls
 from iotwarden.lab.behave_net import RTT_LAN, Behaviour
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from iotwarden.lab.scenario import Activity, DeviceSpec
 
 PORT = 389  # IANA ldap, tcp and udp
+# what a Windows DC says with invalidCredentials for a wrong password (AcceptSecurityContext error 0x52e)
+DATA_52E = "80090308: LdapErr: DSID-0C090569, comment: AcceptSecurityContext error, data 52e, v4563"
 
 
 def base_dn(domain: str) -> str:
@@ -105,4 +109,34 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
         "netbios_domain": Param("str", "", "the domain's NetBIOS name ('' for its first DNS label, upper case)"),
         "site": Param("str", "Default-First-Site-Name", "the AD site of the DC and its members"),
         "every": Param("float", 900.0, minimum=1.0)}),
+}
+
+
+def ldap_bruteforce(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
+    """Simple binds with guessed passwords, one connection each, every one refused (module docstring)."""
+    p = act.params
+    rng = world.rng("attack", act.path)
+    me, target = world.host(p["attacker"]), world.peer_device(p["attacker"], p["target"])
+    base = base_dn(world.scenario.network.domain)
+    t = start = world.start + p["start"]
+    out: list[Frame] = []
+    for i in range(p["attempts"]):
+        dn = f"CN={p['users'][i % len(p['users'])]},CN=Users,{base}"
+        conn = TcpStream(rng, me, world.ephemeral_port(rng, p["attacker"]), target, PORT, rtt=RTT_LAN)
+        out += conn.session(t, [(True, proto_ldap.bind_simple(1, dn, f"guess-{rng.randrange(10**6)}")),
+                                (False, proto_ldap.bind_response(1, proto_ldap.INVALID_CREDENTIALS, DATA_52E)),
+                                (True, proto_ldap.unbind(2))], think=0.002)
+        t = conn.t + 1.0 / p["rate"]
+    out.sort(key=lambda f: f[0])
+    technique = ("T1110.003 Brute Force: Password Spraying" if len(p["users"]) > 1
+                 else "T1110.001 Brute Force: Password Guessing")
+    return iter(out), world.attack_truth(act, technique, start=start, end=t, targets=[world.ips[p["target"]]])
+
+
+LDAP_ATTACKS: dict[str, tuple[Any, dict[str, Param]]] = {
+    "ldap_bruteforce": (ldap_bruteforce, {
+        "attacker": Param("device"), "target": Param("device", help="the directory server whose binds are guessed"),
+        "start": Param("float", 120.0), "attempts": Param("int", 20, "passwords guessed", minimum=1),
+        "rate": Param("float", 2.0, "connections per second", minimum=0.01),
+        "users": Param("list", ["Administrator"], "account names tried in turn (several: spraying)", items="str")}),
 }
