@@ -156,10 +156,11 @@ def site(*, writer: Host | None = None, epm: bool = True) -> list[Frame]:
     return out
 
 
-def write_site(path: Path, **kwargs: object) -> Path:
+def write_site(path: Path, *, writer: Host | None = None, epm: bool = True) -> Path:
+    """The :func:`site` capture written to ``path``."""
     with path.open("wb") as fh:
-        writer = PcapWriter(fh)
-        for ts, frame in sorted(site(**kwargs), key=lambda f: f[0]):  # type: ignore[arg-type]
-            writer.write(ts, frame)
-        writer.flush()
+        pcap = PcapWriter(fh)
+        for ts, frame in sorted(site(writer=writer, epm=epm), key=lambda f: f[0]):
+            pcap.write(ts, frame)
+        pcap.flush()
     return path

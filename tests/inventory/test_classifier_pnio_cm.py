@@ -10,6 +10,7 @@ from pathlib import Path
 from iotwarden.addons import default_analyzers
 from iotwarden.lab.wire import Frame
 from iotwarden.model import Device
+from tests.conftest import shared
 from tests.dissect import pniobuild as b
 from tests.dissect.knxbuild import write_frames
 from tests.risk.harness import run_capture
@@ -55,3 +56,15 @@ def test_the_connecting_controller_is_a_plc_with_its_station_name(tmp_path: Path
     assert plc.attributes["pnio_cm.initiator_station_name"] == {"plc-line-1"}
     assert plc.attributes["pnio_cm.ar_type"] == {"iocar_single"}
     assert _value(plc, "device_type") == "plc"
+
+
+def test_the_ics_iti_profinet_device_and_the_tool_reading_its_im0_filter_data_are_ot() -> None:
+    # profinet.pcap: 10.10.0.150 (an Intel NIC) reads I&M0FilterData from 10.10.0.129 (GE Intelligent Platforms'
+    # block), whose PNIO object UUID states PI vendor id 0x015A and device id 3 (no rule names that vendor id)
+    devices = run_capture(shared("pcaps", "ics_iti", "pcaps", "profinet", "profinet.pcap"), default_analyzers()).devices
+    device, tool = devices["mac:00:09:91:44:20:17"], devices["mac:00:90:27:4e:e3:fc"]
+    assert device.attributes["pnio_cm.vendor_id"] == {"346"} and device.attributes["pnio_cm.device_id"] == {"3"}
+    assert (device.vendor, device.category, device.device_type) == ("GE Intelligent Platforms", "ot", None)
+    assert {e["rule_id"] for e in device.classification["category"].evidence} == \
+        {"pnio_cm.server", "mac.vendor.ge_intelligent_platforms.ot"}
+    assert tool.attributes["service.client"] == {"pnio_cm"} and (tool.vendor, tool.category) == ("Intel", "ot")
