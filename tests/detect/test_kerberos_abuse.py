@@ -166,13 +166,15 @@ def _raised(folder: Path) -> set[tuple[str, str | None]]:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_zeek_spraying_and_enumeration(tmp_path: Path, fmt: str) -> None:
+def test_zeek_guessing_spraying_and_enumeration(tmp_path: Path, fmt: str) -> None:
     users = ["alice", "bob", "carol", "dave", "erin"]
     lines = [("AS", f"{u}/CORP.EXAMPLE", "krbtgt/CORP.EXAMPLE", False, "KDC_ERR_PREAUTH_FAILED", "") for u in users]
     lines += [("AS", f"{u}x/CORP.EXAMPLE", "krbtgt/CORP.EXAMPLE", False, "KDC_ERR_C_PRINCIPAL_UNKNOWN", "")
               for u in users]
     raised = _raised(_zeek(tmp_path / "z", fmt, lines))
-    assert {("detect.bruteforce.kerberos_spray", ATTACKER[0]), (ENUM_ID, ATTACKER[0])} <= raised
+    assert {("detect.bruteforce.kerberos_spray", ATTACKER[0]), (ENUM_ID, ATTACKER[0])} == raised
+    guessing = [("AS", "administrator/CORP.EXAMPLE", "krbtgt/CORP.EXAMPLE", False, "KDC_ERR_PREAUTH_FAILED", "")] * 5
+    assert _raised(_zeek(tmp_path / "g", fmt, guessing)) == {("detect.bruteforce.kerberos", ATTACKER[0])}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
