@@ -32,3 +32,14 @@ def test_reads_raise_nothing(tmp_path: Path) -> None:
 def test_the_configured_engineering_station_writes_without_an_alert(tmp_path: Path) -> None:
     path = b.write_site(tmp_path / "pnio.pcap", writer=b.INTRUDER)
     assert _ot(path, {"detect.ot": {"engineering_stations": b.INTRUDER.ip}}) == []
+
+
+def test_an_io_controller_parameterising_the_device_in_its_own_ar_raises_nothing(tmp_path: Path) -> None:
+    """Connect (IOCAR) -> Write -> PrmEnd is the start-up every PLC runs with its IO devices."""
+    assert _ot(b.write_site(tmp_path / "pnio.pcap", writer=b.INTRUDER, connect=0x0001)) == []
+
+
+def test_a_supervisor_ar_write_is_still_a_config_change(tmp_path: Path) -> None:
+    """An engineering tool's supervisor AR (IOSAR) is not the device's controller: its writes are operations."""
+    (alert,) = _ot(b.write_site(tmp_path / "pnio.pcap", writer=b.INTRUDER, connect=0x0006))
+    assert alert.id == "detect.ot.config_change"  # type: ignore[attr-defined]

@@ -138,9 +138,10 @@ def datagram(t: float, src: Host, dst: Host, payload: bytes, *, sport: int = 0xC
     return t, udp_frame(src, dst.mac, dst.ip, payload, sport=sport, dport=dport)
 
 
-def site(*, writer: Host | None = None, epm: bool = True) -> list[Frame]:
+def site(*, writer: Host | None = None, epm: bool = True, connect: int | None = None) -> list[Frame]:
     """The controller reads the device's I&M0FilterData and I&M0 (and, with ``epm``, looks the device's
-    interface up); with ``writer``, that host writes an I&M1 record and sends a PrmEnd Control."""
+    interface up); with ``writer``, that host writes an I&M1 record and sends a PrmEnd Control, after a Connect
+    of AR type ``connect`` when given."""
     out = [datagram(T0, PLC, DEVICE, read_request(0xF840)),
            datagram(T0 + 0.01, DEVICE, PLC, read_response(0xF840, filter_block(0x0032, [(0, 1, 1)]), obj=SIEMENS_CPU),
                     sport=34964, dport=0xC001),
@@ -151,16 +152,18 @@ def site(*, writer: Host | None = None, epm: bool = True) -> list[Frame]:
                 datagram(T0 + 0.21, DEVICE, PLC, lookup_response([(SIEMENS_CPU, annotation())]), sport=34964,
                          dport=0xC002)]
     if writer is not None:
+        if connect is not None:
+            out.append(datagram(T0 + 0.9, writer, DEVICE, connect_request(ar_type=connect), sport=0xC003))
         out += [datagram(T0 + 1, writer, DEVICE, write_request(0xAFF1, b"\x00" * 54), sport=0xC003),
                 datagram(T0 + 1.1, writer, DEVICE, control_request(), sport=0xC003)]
     return out
 
 
-def write_site(path: Path, *, writer: Host | None = None, epm: bool = True) -> Path:
+def write_site(path: Path, *, writer: Host | None = None, epm: bool = True, connect: int | None = None) -> Path:
     """The :func:`site` capture written to ``path``."""
     with path.open("wb") as fh:
         pcap = PcapWriter(fh)
-        for ts, frame in sorted(site(writer=writer, epm=epm), key=lambda f: f[0]):
+        for ts, frame in sorted(site(writer=writer, epm=epm, connect=connect), key=lambda f: f[0]):
             pcap.write(ts, frame)
         pcap.flush()
     return path

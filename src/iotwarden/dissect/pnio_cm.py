@@ -41,7 +41,11 @@ of api/slot/subslot/ident); from a lookup answer ``annotation``, ``device_type``
 
 OT operations (model/otops.py), on requests to the PNIO-Device interface, whose receiver is the IO device: a
 Write (record data: parameters, I&M1-4) is ``config`` (``write_<index_name>``), a Control (PrmEnd and the other
-IODControlReq commands) ``config`` (``control_<commands>``). Connect, Release and reads are not marked.
+IODControlReq commands) ``config`` (``control_<commands>``). Connect, Release and reads are not marked. Nor are
+the Writes and Controls of an IO controller parameterising the device within the IO controller AR it opened on
+the same flow (a Connect with an IOCAR type, IEC 61158-6-10 §5.2.3: the start-up every PLC runs after its own or
+its device's restart, Connect -> Writes -> PrmEnd): they carry ``ar_setup`` instead. A supervisor AR (IOSAR: an
+engineering tool) or a Write with no Connect seen is marked.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ from iotwarden.model import Observation
 from iotwarden.model.otops import NAME, OPERATION
 
 PORT = 34964  # 0x8894, IEC 61158-6-10 RPC server port (p-net PF_RPC_SERVER_PORT)
+IOCAR_KEY = "pnio_cm.iocar"  # flow state: an IO controller AR was opened by this flow's client (a Connect)
 PNIO_SUFFIX = "-6c97-11d1-8271-00a02442df7d"
 INTERFACES = {f"dea0000{n}{PNIO_SUFFIX}": name for n, name in
               ((1, "pnio_device"), (2, "pnio_controller"), (3, "pnio_supervisor"), (4, "pnio_parameter_server"))}
@@ -310,7 +315,13 @@ class PnioCmDissector(Dissector):
                 _control(block, fields)
         if pdu.ptype != REQUEST or fields["interface"] != "pnio_device":
             return
-        if fields["operation"] == "write" and "index_name" in fields:
+        if fields["operation"] == "connect":
+            state[IOCAR_KEY] = str(fields.get("ar_type", "")).startswith("iocar")
+        elif fields["operation"] == "release":
+            state.pop(IOCAR_KEY, None)
+        if state.get(IOCAR_KEY) and fields["operation"] in ("write", "control"):
+            fields["ar_setup"] = True  # the controller parameterising its own IO device: not an OT operation
+        elif fields["operation"] == "write" and "index_name" in fields:
             fields[OPERATION], fields[NAME] = "config", f"write_{fields['index_name']}"
         elif fields["operation"] == "control" and "control" in fields:
             fields[OPERATION], fields[NAME] = "config", "control_" + "_".join(fields["control"])
