@@ -254,3 +254,17 @@ def test_mutated_pipe_and_file_sessions_keep_the_contract(which: str, edits: lis
     stream = mutate(b"".join(data for _, data in chunks[4:]), edits, 1 << 20)
     pieces = [(True, stream[i : i + cut]) for i in range(0, len(stream), cut)]
     converse(chunks[:4] + pieces)  # anything but ParseError fails the test
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(["rw", "ioctl", "admin"]),
+       st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1,
+                max_size=6))
+def test_messages_mutated_in_place_keep_the_contract_both_ways(which: str, edits: list[tuple[int, int, int]]) -> None:
+    calls = over_write_read(svcctl_pdus()) if which == "rw" else over_transceive(svcctl_pdus())
+    chunks = _copy_then_psexec("\\\\SRV\\ADMIN$", ADMIN) if which == "admin" else svcctl_session(calls)
+    mutable = [(to_server, bytearray(data)) for to_server, data in chunks]
+    for index, pos, value in edits:  # a byte of one message, server's or client's, past the logon
+        data = mutable[4 + index % (len(mutable) - 4)][1]
+        data[pos % len(data)] = value
+    converse([(to_server, bytes(data)) for to_server, data in mutable])  # anything but ParseError fails

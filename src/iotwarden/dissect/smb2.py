@@ -96,15 +96,20 @@ def _command(msg: bytes, command: int, reply: bool, status: int) -> dict[str, An
     if command == SESSION_SETUP:
         return _session_setup(msg, body, reply)
     if command == TREE_CONNECT and not reply:
-        if len(body) < 8:
-            raise ParseError("smb2: truncated TREE_CONNECT request")
-        offset, length = struct.unpack_from("<HH", body, 4)
-        path = _buffer(msg, offset, length).decode("utf-16-le", "replace")[:MAX_TEXT]
-        return smbshare.describe(path)
+        return tree_connect_share(msg)
     return None
 
 
-def _buffer(msg: bytes, offset: int, length: int) -> bytes:
+def tree_connect_share(msg: bytes) -> dict[str, Any]:
+    """dissect/smbshare.py's ``share`` and ``share_class`` of a TREE_CONNECT request's path (§2.2.9)."""
+    body = msg[HEADER:]
+    if len(body) < 8:
+        raise ParseError("smb2: truncated TREE_CONNECT request")
+    offset, length = struct.unpack_from("<HH", body, 4)
+    return smbshare.describe(buffer_at(msg, offset, length).decode("utf-16-le", "replace")[:MAX_TEXT])
+
+
+def buffer_at(msg: bytes, offset: int, length: int) -> bytes:
     """Bytes at an offset from the header's start (how SMB2 buffers are placed); ParseError past the end."""
     if length and (offset < HEADER or offset + length > len(msg)):
         raise ParseError("smb2: buffer outside the message")
@@ -181,7 +186,7 @@ def _negotiate_response(msg: bytes, body: bytes) -> dict[str, Any]:
                 fields["cipher"] = CIPHERS.get(chosen[0], str(chosen[0]))
             elif ctype == CONTEXT_SIGNING and chosen:
                 fields["signing_algorithm"] = SIGNING_ALGORITHMS.get(chosen[0], str(chosen[0]))
-    fields.update(ntlmssp.security_blob(_buffer(msg, blob_offset, blob_length)))
+    fields.update(ntlmssp.security_blob(buffer_at(msg, blob_offset, blob_length)))
     return fields
 
 
@@ -198,5 +203,5 @@ def _session_setup(msg: bytes, body: bytes, reply: bool) -> dict[str, Any]:
             raise ParseError("smb2: truncated SESSION_SETUP request")
         offset, length = struct.unpack_from("<HH", body, 12)
         fields = {}
-    fields.update(ntlmssp.security_blob(_buffer(msg, offset, length)))
+    fields.update(ntlmssp.security_blob(buffer_at(msg, offset, length)))
     return fields

@@ -23,12 +23,12 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotwarden.dissect import dcerpc, smbshare, streambuf
+from iotwarden.dissect import dcerpc, smb2, streambuf
 from iotwarden.dissect.base import Packet
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
-HEADER = 64  # §2.2.1.2 SYNC header
+HEADER = smb2.HEADER  # §2.2.1.2 SYNC header
 TREE_CONNECT, CREATE, CLOSE, READ, WRITE, IOCTL = 0x0003, 0x0005, 0x0006, 0x0008, 0x0009, 0x000B  # §2.2.1.2 Command
 FLAGS_SERVER_TO_REDIR, FLAGS_ASYNC_COMMAND = 0x00000001, 0x00000002  # §2.2.1.2 Flags
 SHARE_TYPE_PIPE = 0x02  # §2.2.10 ShareType
@@ -113,10 +113,7 @@ class Session:
     def _request(self, pkt: Packet, msg: bytes, body: bytes, *, command: int, message_id: int, tree_id: int | None,
                  out: list[Observation]) -> None:
         if command == TREE_CONNECT:
-            if len(body) < 8:
-                raise ParseError("smb2: truncated TREE_CONNECT request")
-            offset, length = struct.unpack_from("<HH", body, 4)
-            share = smbshare.describe(_buffer(msg, offset, length).decode("utf-16-le", "replace"))
+            share = smb2.tree_connect_share(msg)
             self._wait(message_id, (TREE_CONNECT, share.get("share"), share.get("share_class", "user")))
         elif command == CREATE:
             self._create_request(msg, body, message_id, tree_id)
@@ -128,7 +125,7 @@ class Session:
             pipe = self.pipes.get(body[16:32])
             if pipe is not None:
                 offset, length = struct.unpack_from("<HI", body, 2)
-                self._feed(pkt, body[16:32], pipe, _buffer(msg, offset, length), out)
+                self._feed(pkt, body[16:32], pipe, smb2.buffer_at(msg, offset, length), out)
         elif command == READ:
             if len(body) >= 32 and body[16:32] in self.pipes:
                 self._wait(message_id, (READ, body[16:32]))
@@ -140,7 +137,7 @@ class Session:
             if code == FSCTL_PIPE_TRANSCEIVE and pipe is not None:
                 offset, length = struct.unpack_from("<II", body, 24)
                 self._wait(message_id, (IOCTL, file_id))
-                self._feed(pkt, file_id, pipe, _buffer(msg, offset, length), out)
+                self._feed(pkt, file_id, pipe, smb2.buffer_at(msg, offset, length), out)
 
     def _create_request(self, msg: bytes, body: bytes, message_id: int, tree_id: int | None) -> None:
         tree = self.trees.get(tree_id) if tree_id is not None else None
@@ -149,7 +146,7 @@ class Session:
         if len(body) < 56:
             raise ParseError("smb2: truncated CREATE request")
         access, disposition, options, offset, length = struct.unpack_from("<I8xIIHH", body, 24)
-        name = _buffer(msg, offset, length).decode("utf-16-le", "replace")[:MAX_NAME]
+        name = smb2.buffer_at(msg, offset, length).decode("utf-16-le", "replace")[:MAX_NAME]
         share, share_class, pipe = tree
         if pipe:
             self._wait(message_id, (CREATE, "pipe", name))
@@ -190,7 +187,7 @@ class Session:
                 if len(body) < 40:
                     raise ParseError("smb2: truncated IOCTL response")
                 offset, length = struct.unpack_from("<II", body, 32)
-            self._feed(pkt, waiting[1], pipe, _buffer(msg, offset, length), out)
+            self._feed(pkt, waiting[1], pipe, smb2.buffer_at(msg, offset, length), out)
 
     def _feed(self, pkt: Packet, file_id: bytes, pipe: Pipe, data: bytes, out: list[Observation]) -> None:
         """A pipe's bytes of ``pkt``'s direction to its DCE/RPC reader; a pipe that is no DCE/RPC is let go."""
@@ -205,9 +202,3 @@ class Session:
             del self.pipes[file_id]
             raise
 
-
-def _buffer(msg: bytes, offset: int, length: int) -> bytes:
-    """Bytes at an offset from the header's start (how SMB2 places its buffers); ParseError past the end."""
-    if length and (offset < HEADER or offset + length > len(msg)):
-        raise ParseError("smb2: buffer outside the message")
-    return msg[offset : offset + length]
