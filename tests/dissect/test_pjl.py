@@ -247,3 +247,12 @@ def test_a_job_and_its_replies_observe_the_same_coalesced_or_cut_into_pieces(tmp
     kinds = sorted(k[1] for k in seen["pjl"].elements())
     assert kinds == ["command"] * 8 + ["reply"] * 4
     assert all(not s.parse_errors for s in stats)  # a bare job is no error
+
+
+def test_a_status_code_in_other_scripts_digits_is_no_number() -> None:
+    """str.isdigit() takes '²' (and Devanagari digits), int() refuses them: found by the fuzz test above."""
+    from iotwarden.dissect.pjl import _reply_fields
+
+    fields = _reply_fields('@PJL INFO STATUS\r\nCODE=\u00b20001\r\nDISPLAY="READY"\r\nONLINE=TRUE\r\n')
+    assert fields is not None and fields["status_code"] is None and fields["online"] is True
+    assert (_reply_fields("@PJL INFO STATUS\r\nCODE=10001\r\n") or {})["status_code"] == 10001

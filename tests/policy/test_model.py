@@ -59,6 +59,9 @@ def test_ot_zones_are_availability_first_and_log_by_default() -> None:
     ({"rules": [{"name": "r", "action": "allow", "services": [{"proto": "tcp", "port": 70000}]}]},
      "rules[0].services[0].ports"),
     ({"rules": [{"name": "r", "action": "allow", "services": ["nfs"]}]}, "rules[0].services[0]"),
+    # str.isdigit() takes a superscript two, int() does not: a policy error, not a ValueError
+    ({"rules": [{"name": "r", "action": "allow", "services": [{"proto": "tcp", "port": "\u00b2"}]}]},
+     "rules[0].services[0].ports"),
     ({"rules": [{"name": "r", "action": "allow", "services": [{"proto": "icmp", "port": 1}]}]},
      "rules[0].services[0].ports"),
     ({"zones": [{"name": "internet"}]}, "zones[0].name"),

@@ -133,7 +133,7 @@ def _device_rows(segments: list[str], separator: str, encoding: str) -> dict[str
             continue
         record: dict[str, Any] = {"term": term}
         code = coded[0].strip()
-        if code.isdigit() and len(code) <= 10:
+        if code.isascii() and code.isdigit() and len(code) <= 10:
             record["code"] = code
         if level is not None:
             record["level"] = level

@@ -292,7 +292,7 @@ class HttpDissector(StreamDissector):
             return -1
         if "content-length" in headers:
             value = headers["content-length"].split(",")[0].strip()
-            if not value.isdigit():
+            if not (value.isascii() and value.isdigit()):
                 raise ParseError(f"bad Content-Length {value[:20]!r}")
             return int(value)
         return 0 if is_request else -2

@@ -96,7 +96,8 @@ def _reply_fields(text: str) -> dict[str, Any] | None:
             field = _STATUS_KEYS.get(key.strip().upper())
             if sep and field and fields[field] is None:
                 value = value.strip().strip('"')[:MAX_TEXT]
-                fields[field] = (int(value) if value.isdigit() else None) if field == "status_code" else (
+                number = int(value) if value.isascii() and value.isdigit() else None  # isdigit alone takes "²"
+                fields[field] = number if field == "status_code" else (
                     value.upper() == "TRUE" if field == "online" else value)
     return fields
 

@@ -101,7 +101,7 @@ def parse_cotp_cr(cotp: bytes) -> dict[str, Any]:
 
 def _block_name(name: str, fields: dict[str, Any]) -> None:
     """Block type and number from a block name such as "0A00001P" (type, number, filesystem)."""
-    if len(name) >= 7 and name[2:7].isdigit():
+    if len(name) >= 7 and name[2:7].isascii() and name[2:7].isdigit():
         fields["block_type"] = BLOCK_TYPES.get(name[:2].upper(), name[:2])
         fields["block_number"] = int(name[2:7])
 

@@ -34,7 +34,7 @@ def parse_ssdp(buf: bytes) -> tuple[str, dict[str, Any]]:
     parts = start.split(" ")
     fields: dict[str, Any] = {}
     if start.upper().startswith("HTTP/"):
-        if len(parts) < 2 or not parts[1].isdigit():
+        if len(parts) < 2 or not (parts[1].isascii() and parts[1].isdigit()):
             raise ParseError("ssdp: response line without a status code")
         kind = "response"
         fields["method"] = None

@@ -103,7 +103,7 @@ class Service:
         return self.name or f"{self.proto}/{','.join(self.ports) or '*'}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"proto": self.proto, "ports": [int(p) if p.isdigit() else p for p in self.ports]}
+        return {"proto": self.proto, "ports": [int(p) if _digits(p) else p for p in self.ports]}
 
     @classmethod
     def from_dict(cls, data: Any, path: str, named: dict[str, list[Service]] | None = None) -> list[Service]:
@@ -125,9 +125,14 @@ class Service:
         return [cls(proto=proto, ports=ports)]
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes superscripts and other scripts' digits, which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _check_port(text: str, path: str) -> None:
     lo, _, hi = text.partition("-")
-    if not lo.isdigit() or (hi and not hi.isdigit()) or not 0 < int(lo) <= int(hi or lo) <= 65535:
+    if not _digits(lo) or (hi and not _digits(hi)) or not 0 < int(lo) <= int(hi or lo) <= 65535:
         raise _fail(path, f"{text!r} is not a port or port range 1-65535 (RFC 6335 §6)")
 
 

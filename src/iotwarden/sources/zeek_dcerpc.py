@@ -40,7 +40,7 @@ def _operation(interface: str | None, operation: str | None) -> tuple[str | None
         return None, None
     if operation.startswith(UNKNOWN):
         digits = operation[len(UNKNOWN):]
-        return None, int(digits) if digits.isdigit() else None
+        return None, int(digits) if digits.isascii() and digits.isdigit() else None
     opnum = _OPNUMS.get(((interface or "").lower(), operation.lower()))
     if opnum is not None and interface is not None:
         return OPERATIONS[(interface, opnum)], opnum

@@ -150,7 +150,7 @@ def map_mqtt_connect(rec: dict[str, Any]) -> list[Observation]:
 
 
 def _number(text: str) -> int | None:
-    return int(text) if text.isdigit() and len(text) < 6 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 6 else None
 
 
 def _qos(text: str | None) -> int | None:

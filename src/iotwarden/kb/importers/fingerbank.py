@@ -56,8 +56,8 @@ def _members(spec: str) -> list[tuple[int, int]]:
     ranges = []
     for part in spec.split(","):
         lo, _, hi = part.strip().partition("-")
-        if lo.isdigit():
-            ranges.append((int(lo), int(hi) if hi.isdigit() else int(lo)))
+        if lo.isascii() and lo.isdigit():
+            ranges.append((int(lo), int(hi) if hi.isascii() and hi.isdigit() else int(lo)))
     return ranges
 
 
