@@ -15,16 +15,19 @@ from sqlalchemy import select
 
 from iotwarden.dissect.kerberos import KerberosDissector
 from iotwarden.dissect.smb import SmbDissector
+from iotwarden.dissect.smb2files import MAX_NAME
 from iotwarden.errors import ParseError
+from iotwarden.lab import smbwire as w
 from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.model import Observation
 from iotwarden.services.analyze import analyze
 from iotwarden.sources.zeek import _Joiner, read_zeek, sniff_zeek
-from iotwarden.sources.zeek_windows import map_kerberos, map_smb_files, map_smb_mapping
+from iotwarden.sources.zeek_windows import CREATED_SKEW_S, map_kerberos, map_smb_files, map_smb_mapping
 from iotwarden.store import Store
 from iotwarden.store.alert_models import AlertRow
 from iotwarden.store.schema import DeviceRow
 from tests.dissect import smbbuild as b
+from tests.dissect import test_smb2files as sf
 from tests.dissect.hostile import feed_chunks
 from tests.pcaputil import run_dissector
 from tests.sources.zeeklog import CONN_COLUMNS, FORMATS, ID_COLUMNS, conn_row, write_log
@@ -129,7 +132,7 @@ def test_a_file_line_shows_the_share_it_is_on_and_unknown_paths_nothing() -> Non
     base = {"ts": T0, "uid": "Cs1", "id.orig_h": CAMERA[0], "id.orig_p": 49700, "id.resp_h": FILER[0],
             "id.resp_p": 445}
     (ours,) = map_smb_files({**base, "action": "SMB::FILE_OPEN", "path": "\\\\10.20.0.20\\ADMIN$",
-                             "name": "PSEXESVC.exe", "size": 381816})
+                             "name": "PSEXESVC.exe", "size": 381816})  # no times: not known to be created
     assert (ours.kind, ours.src_ip, ours.fields) == ("tree_connect", CAMERA[0], {"share": "ADMIN$",
                                                                                 "share_class": "admin"})
     assert map_smb_mapping({**base, "path": "<unknown>", "share_type": "PIPE"}) == []  # Zeek's pipe heuristic
@@ -138,15 +141,55 @@ def test_a_file_line_shows_the_share_it_is_on_and_unknown_paths_nothing() -> Non
         map_smb_mapping({"ts": T0, "path": "\\\\s\\C$"})
 
 
+def test_a_service_binary_written_to_admin_share_is_the_dissectors_file_write() -> None:
+    """PsExec's CREATE of PSEXESVC.exe on ADMIN$ from packets (tests/dissect/test_smb2files.py) and Zeek's line of
+    the same open: the same ``file_write``, less the disposition and SMB1 flag Zeek does not log."""
+    chunks = sf.logon() + sf.tree(4, "\\\\SRV\\ADMIN$", sf.ADMIN, w.SHARE_DISK) + sf.opened(
+        5, "PSEXESVC.exe", sf.ADMIN, sf.FILE_ID, disposition=w.FILE_OVERWRITE_IF, action=w.FILE_CREATED)
+    (packet,) = [o for o in sf.converse(chunks) if o.kind == "file_write"]
+    line = {**_ids(packet), "action": "SMB::FILE_OPEN", "path": "\\\\SRV\\ADMIN$", "name": "PSEXESVC.exe",
+            "size": 0, "times.created": packet.ts - 0.2, "times.modified": packet.ts - 0.2}
+    tree, ours = map_smb_files(line)
+    assert tree.kind == "tree_connect"
+    _same(ours, packet, unlogged={"smb1", "disposition"})
+
+
+@pytest.mark.parametrize("action", ["SMB::FILE_WRITE", "SMB::FILE_RENAME"])
+def test_a_write_or_rename_on_an_admin_share_is_a_file_write_whenever_the_file_was_made(action: str) -> None:
+    base = {"ts": T0, "uid": "Cs1", "id.orig_h": CAMERA[0], "id.orig_p": 49700, "id.resp_h": FILER[0],
+            "id.resp_p": 445, "action": action, "path": "\\\\10.20.0.20\\C$"}
+    obs = map_smb_files({**base, "name": "Windows\\Temp\\x.exe", "times.created": T0 - 86400})
+    assert [(o.kind, o.fields) for o in obs][1:] == [("file_write", {
+        "share": "C$", "share_class": "admin", "file": "Windows\\Temp\\x.exe", "created": False})]
+    assert len(map_smb_files({**base, "name": "x" * 1000})[1].fields["file"]) == MAX_NAME
+
+
+def test_opening_an_old_file_or_any_file_of_a_user_share_is_no_file_write() -> None:
+    base = {"ts": T0, "uid": "Cs1", "id.orig_h": CAMERA[0], "id.orig_p": 49700, "id.resp_h": FILER[0],
+            "id.resp_p": 445}
+    old = {**base, "action": "SMB::FILE_OPEN", "path": "\\\\s\\ADMIN$", "name": "system32\\drivers\\x.sys",
+           "times.created": T0 - CREATED_SKEW_S - 1}
+    assert [o.kind for o in map_smb_files(old)] == ["tree_connect"]  # read, as far as Zeek tells
+    for action in ("SMB::FILE_OPEN", "SMB::FILE_WRITE", "SMB::FILE_RENAME"):
+        user = {**base, "action": action, "path": "\\\\s\\Finance", "name": "Q3 report.exe",
+                "times.created": T0}
+        (tree,) = map_smb_files(user)
+        assert tree.fields == {"share_class": "user"}  # the user's share and file names are never kept
+    assert [o.kind for o in map_smb_files({**old, "action": "SMB::FILE_DELETE"})] == ["tree_connect"]
+
+
 # --- a Zeek sensor's logs, analysed -------------------------------------------------------------
 
 def _site(folder: Path, fmt: str) -> Path:
     """conn.log, kerberos.log, smb_mapping.log and smb_files.log of a Windows domain where a Hikvision camera
-    opens a file server's ADMIN$ and writes PsExec's service binary there."""
+    opens a file server's ADMIN$ and writes PsExec's service binary there, and a workstation saves a document on
+    the Finance share."""
     conn = [conn_row(T0, "Ck1", (WORKSTATION[0], 50001, WORKSTATION[1]), (DC[0], 88, DC[1]), proto="tcp",
                      service="krb_tcp"),
             conn_row(T0 + 30, "Cs1", (CAMERA[0], 49700, CAMERA[1]), (FILER[0], 445, FILER[1]), proto="tcp",
-                     service="smb,gssapi,ntlm")]
+                     service="smb,gssapi,ntlm"),
+            conn_row(T0 + 40, "Cs2", (WORKSTATION[0], 50002, WORKSTATION[1]), (FILER[0], 445, FILER[1]),
+                     proto="tcp", service="smb,gssapi,ntlm")]
     write_log(folder, "conn", CONN_COLUMNS, conn, fmt)
     write_log(folder, "kerberos", KERBEROS_COLUMNS, [[
         f"{T0 + 0.01:.6f}", "Ck1", WORKSTATION[0], "50001", DC[0], "88", "AS", "WS-FIN-01$/CORP.EXAMPLE",
@@ -155,9 +198,12 @@ def _site(folder: Path, fmt: str) -> Path:
     ids = [f"{T0 + 30.1:.6f}", "Cs1", CAMERA[0], "49700", FILER[0], "445"]
     write_log(folder, "smb_mapping", SMB_MAPPING_COLUMNS, [[*ids, "\\\\\\\\10.20.0.20\\\\ADMIN$", "-", "NTFS", "DISK"]],
               fmt)
-    write_log(folder, "smb_files", SMB_FILES_COLUMNS, [[*ids, "FqZ1", "SMB::FILE_OPEN", "\\\\\\\\10.20.0.20\\\\ADMIN$",
-                                                        "PSEXESVC.exe", "381816", "-", f"{T0:.6f}", f"{T0:.6f}",
-                                                        f"{T0:.6f}", f"{T0:.6f}"]], fmt)
+    user = [f"{T0 + 40.1:.6f}", "Cs2", WORKSTATION[0], "50002", FILER[0], "445"]
+    write_log(folder, "smb_files", SMB_FILES_COLUMNS, [
+        [*ids, "FqZ1", "SMB::FILE_OPEN", "\\\\\\\\10.20.0.20\\\\ADMIN$", "PSEXESVC.exe", "0", "-",
+         f"{T0 + 30:.6f}", f"{T0 + 30:.6f}", f"{T0 + 30:.6f}", f"{T0 + 30:.6f}"],
+        [*user, "FqZ2", "SMB::FILE_OPEN", "\\\\\\\\10.20.0.20\\\\Finance", "Q3 report.docx", "0", "-",
+         f"{T0 + 40:.6f}", f"{T0 + 40:.6f}", f"{T0 + 40:.6f}", f"{T0 + 40:.6f}"]], fmt)
     return folder
 
 
@@ -168,9 +214,11 @@ def test_the_logs_are_sniffed_and_read_with_conn_logs_macs(tmp_path: Path, fmt: 
     assert [sniff_zeek(folder / f"{n}.log") for n in names] == list(names)
     obs = [o for batch in read_zeek(folder) for o in batch.observations]
     assert sorted((o.proto, o.kind) for o in obs) == [("kerberos", "as_rep"), ("kerberos", "as_req"),
+                                                      ("smb", "file_write"), ("smb", "tree_connect"),
                                                       ("smb", "tree_connect"), ("smb", "tree_connect")]
-    shares = [o for o in obs if o.proto == "smb"]
+    shares = [o for o in obs if o.proto == "smb" and o.src_ip == CAMERA[0]]
     assert {(o.src_mac, o.dst_mac, o.fields["share"]) for o in shares} == {(CAMERA[1], FILER[1], "ADMIN$")}
+    assert [o.fields.get("share") for o in obs if o.src_ip == WORKSTATION[0] and o.proto == "smb"] == [None]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -186,6 +234,9 @@ def test_a_windows_host_is_named_and_a_cameras_admin_share_raises_lateral_moveme
     assert workstation.attributes["kerberos.computer"] == ["WS-FIN-01"]
     assert (camera.vendor, camera.category) == ("Hikvision", "iot")
     assert ("detect.lateral.admin_share", camera.key) in alerts  # ADMIN$ from smb_mapping.log / smb_files.log
+    assert ("detect.lateral.admin_share_exec", camera.key) in alerts  # PSEXESVC.exe created there
+    # a document on a user share: no share or staging alert (SMB itself is the admin protocols' detector's)
+    assert {a for a in alerts if a[1] == workstation.key and a[0].startswith("detect.lateral.admin_share")} == set()
 
 
 # --- hostile records ---------------------------------------------------------------------------------

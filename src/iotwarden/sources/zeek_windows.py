@@ -24,10 +24,18 @@ Columns are those of Zeek's own records:
   ``tree_connect`` with ``share`` and ``share_class`` (dissect/smbshare.py: administrative and system shares by
   name, any other share only as the class "user") and ``service``. The path Zeek's pipe heuristic writes,
   "<unknown>", names no share: nothing. Zeek does not say SMB1 from SMB2 here: ``smb1`` is left out.
-* smb_files.log (``SMB::FileInfo``): a file opened, renamed or deleted (``SMB::logged_file_actions``) on the
-  share ``path``: the client's ``tree_connect`` of that share, as the packets before the file's CREATE hold it
-  (a sensor that keeps smb_files.log alone still shows an admin share in use). File names and sizes are not
-  carried over: no dissector of ours describes SMB files.
+* smb_files.log (``SMB::FileInfo``): a file opened, renamed or deleted (``SMB::logged_file_actions``:
+  ``SMB::FILE_OPEN``, ``FILE_RENAME``, ``FILE_DELETE`` by default; ``FILE_WRITE`` where a site adds it; the
+  ``SMB::Action`` enum of base/protocols/smb/main.zeek) on the share ``path``: the client's ``tree_connect`` of
+  that share, as the packets before the file's CREATE hold it (a sensor that keeps smb_files.log alone still shows
+  an admin share in use). On an administrative share (dissect/smbshare.py class ``admin``) a file written there is
+  also the client's ``file_write`` that dissect/smb2files.py makes from the CREATE (``share``, ``share_class``,
+  ``file`` the line's ``name``, ``created``): a ``FILE_WRITE``, a ``FILE_RENAME`` (``name`` is the new name: a
+  file of that name now written there), or a ``FILE_OPEN`` of a file the server created within
+  :data:`CREATED_SKEW_S` of the line (``times.created``, the CREATE response's CreationTime, base/protocols/smb/
+  smb2-main.zeek ``smb2_create_response``): Zeek logs no access mask or disposition, so an open of an older file
+  (reading a driver from ADMIN$) is no write. ``disposition`` and ``smb1`` are not logged. A user share's file
+  names are never kept, as from packets.
 """
 
 from __future__ import annotations
@@ -36,8 +44,9 @@ from typing import Any
 
 from iotwarden.dissect import smbshare
 from iotwarden.dissect.kerberos import ERROR_NAMES, ETYPE_NAMES, computer_name, login_fields
+from iotwarden.dissect.smb2files import ADMIN, MAX_NAME
 from iotwarden.model import Observation
-from iotwarden.sources.zeek_fields import ConnId, get_bool, get_str
+from iotwarden.sources.zeek_fields import ConnId, get_bool, get_float, get_str
 
 KRB_ERROR_CODES = {name: code for code, name in ERROR_NAMES.items()}
 KRB_ETYPES = {name: code for code, name in ETYPE_NAMES.items()}
@@ -45,6 +54,11 @@ KRB_ETYPES = {name: code for code, name in ETYPE_NAMES.items()}
 KRB_REQUESTS = {"AS": ("as_req", 10, "as_rep", 11), "TGS": ("tgs_req", 12, "tgs_rep", 13)}
 KRB_ERROR = 30
 SMB_UNKNOWN_PATH = "<unknown>"  # SMB::smb_pipe_connect_heuristic's path
+SMB_WRITE_ACTIONS = frozenset({"SMB::FILE_WRITE", "SMB::FILE_RENAME"})  # SMB::Action, base/protocols/smb/main.zeek
+SMB_FILE_OPEN = "SMB::FILE_OPEN"
+# How far the server's CreationTime of a file may lie from the line's ts for the open to be its creation: the
+# 5 minutes of clock skew Kerberos allows (RFC 4120 §1.6; Windows' default), which keeps a domain's clocks so close
+CREATED_SKEW_S = 300.0
 
 
 # --- kerberos.log -------------------------------------------------------------------------------
@@ -110,5 +124,18 @@ def map_smb_mapping(rec: dict[str, Any]) -> list[Observation]:
 
 
 def map_smb_files(rec: dict[str, Any]) -> list[Observation]:
-    """smb_files.log -> the ``tree_connect`` of the share the file is on (module docstring)."""
-    return _tree_connect(ConnId.addressed(rec, 6), get_str(rec, "path"))
+    """smb_files.log -> the ``tree_connect`` of the share the file is on, and on an administrative share the
+    ``file_write`` of a file written there (module docstring)."""
+    cid = ConnId.addressed(rec, 6)
+    out = _tree_connect(cid, get_str(rec, "path"))
+    share = out[0].fields if out else {}
+    name = get_str(rec, "name")
+    if share.get("share_class") != ADMIN or not name:
+        return out
+    created_at = get_float(rec, "times.created")
+    created = None if created_at is None else abs(cid.ts - created_at) <= CREATED_SKEW_S
+    action = get_str(rec, "action")
+    if action in SMB_WRITE_ACTIONS or (action == SMB_FILE_OPEN and created):
+        out.append(cid.forward("smb", "file_write", {"share": share["share"], "share_class": ADMIN,
+                                                     "file": name[:MAX_NAME], "created": created}))
+    return out
