@@ -47,7 +47,25 @@ def test_a_windows_logon_refused_for_pre_authentication_first_is_no_failure() ->
     assert feed([BruteForceDetector()], obs) == []
 
 
-@pytest.mark.parametrize("code", [6, 18, 25, 37])
+def test_locked_out_accounts_answered_revoked_count_toward_spraying() -> None:
+    wrong = [guess(100.0 + i, ATTACKER, 40000 + i, u) for i, u in enumerate(["alice", "bob", "carol"])]
+    locked = [guess(110.0 + i, ATTACKER, 41000 + i, u, code=18) for i, u in enumerate(["dave", "erin"])]
+    assert [o.fields["result"] for o in locked[0] if o.kind == "login_attempt"] == ["revoked"]
+    (alert,) = feed([BruteForceDetector()], _flat(wrong + locked))
+    assert (alert.id, alert.src_ip, alert.evidence["accounts"]) == (SPRAY, ATTACKER[0], 5)
+    only_locked = [guess(100.0 + i, ATTACKER, 40000 + i, f"user{i}", code=18) for i in range(5)]
+    assert [a.id for a in feed([BruteForceDetector()], _flat(only_locked))] == [SPRAY]
+
+
+def test_a_locked_out_users_retries_are_no_password_guessing() -> None:
+    """Four mistyped passwords lock the account (a threshold of 4), the user tries again: 24 four times, then 18."""
+    tries = [guess(100.0 + 10 * i, ATTACKER, 40000 + i, "alice") for i in range(4)]
+    tries += [guess(150.0 + 10 * i, ATTACKER, 41000 + i, "alice", code=18) for i in range(3)]
+    assert feed([BruteForceDetector()], _flat(tries)) == []
+    assert feed([BruteForceDetector()], _flat(tries[:4] + tries[4:5])) == []  # the single retry
+
+
+@pytest.mark.parametrize("code", [6, 25, 37])
 def test_other_errors_are_no_failed_login(code: int) -> None:
     obs = _flat([guess(100.0 + i, ATTACKER, 40000 + i, f"user{i % 2}", code=code) for i in range(10)])
     assert [o.kind for o in obs if o.kind == "login_attempt"] == []

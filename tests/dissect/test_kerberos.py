@@ -122,6 +122,14 @@ def test_only_a_refused_or_granted_pre_authenticated_request_is_a_login_attempt(
     failed = proto_dir.krb_error(RNG, "CORP.EXAMPLE", "alice", 24, 1.7e9)
     assert kinds(None, failed) == ["error", "login_attempt"]  # 24 answers a pre-authenticated request: its cname
     assert login_fields("error", {"error_code": 24}, None) is None  # no name to count
+    revoked = proto_dir.krb_error(RNG, "CORP.EXAMPLE", "alice", 18, 1.7e9)
+    assert kinds(AS_REQ, revoked) == ["as_req", "error", "login_attempt"]  # a locked-out account's logon
+    assert kinds(bare, revoked) == ["as_req", "error"]  # kerbrute userenum's "exists, locked": no logon tried
+    assert kinds(None, revoked) == ["error"]
+    (attempt,) = [o for o in feed_chunks(KerberosDissector(), [(True, proto_dir.tcp_record(AS_REQ)),
+                                                               (False, proto_dir.tcp_record(revoked))])
+                  if o.kind == "login_attempt"]
+    assert (attempt.fields["result"], attempt.fields["code"]) == ("revoked", 18)
 
 
 def test_tcp_records_split_over_segments_and_several_in_one() -> None:

@@ -25,7 +25,11 @@ KDC refusing an AS-REQ's PA-ENC-TIMESTAMP, a wrong password: the failed ``login_
 KDC_ERR_PREAUTH_REQUIRED (25) is the first answer of every Windows logon ([MS-KILE] §3.1.5.1: the first AS-REQ goes
 without pre-authentication), never a failure. ``detect.bruteforce.kerberos_spray`` (T1110.003):
 refused pre-authentication for ``min_spray_users`` distinct accounts from one client within ``window_s``, however
-few tries each (kerbrute passwordspray, Rubeus spray: one password over the directory's users).
+few tries each (kerbrute passwordspray, Rubeus spray: one password over the directory's users). A pre-authenticated
+AS-REQ answered KDC_ERR_CLIENT_REVOKED (18: account locked out or disabled; Microsoft's KDC answers so once the
+lockout threshold is reached, the ``login_attempt`` result "revoked") counts toward spraying too (a spray that
+locks accounts gets exactly these), never toward one account's guessing: a locked-out user retrying is no
+password guessed.
 A client walking the published default-credential list (Mirai's pairs first,
 :func:`iotwarden.identity.credcheck.creds.load_default`) is a dictionary attack after fewer failures
 (``min_dictionary_failures``): Mirai tries a handful of pairs per target, one connection each, and
@@ -137,14 +141,17 @@ class BruteForceDetector(Detector):
 
     def _kerberos(self, ctx: Context, obs: Observation) -> None:
         """A failed Kerberos ``login_attempt`` (dissect/kerberos.py: KDC_ERR_PREAUTH_FAILED to a pre-authenticated AS
-        request) counts for its account and for the client's spraying (module docstring)."""
-        if obs.kind != "login_attempt" or text(obs.fields.get("result")) != "failure":
+        request) counts for its account and for the client's spraying, a revoked one (KDC_ERR_CLIENT_REVOKED) for
+        the spraying only (module docstring)."""
+        result = text(obs.fields.get("result"))
+        if obs.kind != "login_attempt" or result not in ("failure", "revoked"):
             return
         client, server, account = obs.src_ip, obs.dst_ip, text(obs.fields.get("username"))
         if not client or not server or not account:
             return
         subject = subject_key(ctx, obs.src_mac, client)
-        self._count(ctx, (f"krb:{account.lower()}", "kerberos", client, server), obs.ts, subject, obs)
+        if result == "failure":
+            self._count(ctx, (f"krb:{account.lower()}", "kerberos", client, server), obs.ts, subject, obs)
         o: BruteForceOptions = self.options
         users = self._sprayed.get((client, server))
         if users is None:

@@ -17,8 +17,12 @@ service's key, 23 RC4-HMAC the one Kerberoasting cracks fastest) and ``enc_etype
 ``login_attempt`` (src the client, subject ``dst``: the KDC logged into, as LDAP's, FTP's and Telnet's logins are
 reported): an AS exchange whose request proved a key, answered KDC_ERR_PREAUTH_FAILED (24: the password was wrong,
 ``result`` failure) or with an AS-REP (success): ``username`` (the request's cname), ``realm``, ``result``,
-``code``. KDC_ERR_PREAUTH_REQUIRED (25) is no attempt: no key was offered (every Windows logon starts so). The
-request is the last AS-REQ of the same flow (a TCP connection or UDP port pair carries one exchange).
+``code``. KDC_ERR_CLIENT_REVOKED (18: the account is locked out or disabled; Microsoft's KDC answers so once the
+lockout threshold is reached, password right or wrong) to a request seen proving a key is the attempt with ``result``
+revoked: a logon tried and refused without the password being judged. KDC_ERR_PREAUTH_REQUIRED (25) is no attempt:
+no key was offered (every Windows logon starts so), nor is an 18 to a bare or unseen request (kerbrute's user
+enumeration reads 18 as "exists, locked"). The request is the last AS-REQ of the same flow (a TCP connection or UDP
+port pair carries one exchange).
 Everything encrypted (tickets' enc-part, authenticators) is left alone: only its etype number is read, never the
 cipher text.
 
@@ -58,6 +62,7 @@ RC4_ETYPES = frozenset({23, 24, -135})  # RC4-HMAC, its export variant and the o
 # §3.2.1), PA-FX-FAST (RFC 6113 §5.4.2: the pre-authentication is inside the armour), PA-ENCRYPTED-CHALLENGE (§5.4.6)
 PREAUTH_PADATA = frozenset({2, 16, 136, 138})
 KDC_ERR_PREAUTH_FAILED = 24
+KDC_ERR_CLIENT_REVOKED = 18  # §7.5.9 "Clients credentials have been revoked": a locked-out or disabled account
 
 
 def computer_name(cname: str | None) -> str | None:
@@ -70,11 +75,14 @@ def computer_name(cname: str | None) -> str | None:
 
 def login_fields(kind: str, fields: dict[str, Any], request: dict[str, Any] | None) -> dict[str, Any] | None:
     """The ``login_attempt`` fields of a KDC's answer (``kind``, ``fields``) to an AS request (its fields, None when
-    not seen: a Zeek line's error 24 still answers a pre-authenticated request by definition); None when the answer
-    says nothing of a password (module docstring). Shared with sources/zeek_windows.py."""
+    not seen: a Zeek line's error 24 still answers a pre-authenticated request by definition, its 18 need not); None
+    when the answer says nothing of a logon (module docstring). Shared with sources/zeek_windows.py."""
+    proved = request is not None and request.get("preauth") is True
     if kind == "error" and fields.get("error_code") == KDC_ERR_PREAUTH_FAILED:
         result: dict[str, Any] = {"result": "failure", "code": KDC_ERR_PREAUTH_FAILED}
-    elif kind == "as_rep" and request is not None and request.get("preauth") is True:
+    elif kind == "error" and fields.get("error_code") == KDC_ERR_CLIENT_REVOKED and proved:
+        result = {"result": "revoked", "code": KDC_ERR_CLIENT_REVOKED}
+    elif kind == "as_rep" and proved:
         result = {"result": "success"}
     else:
         return None
