@@ -8,17 +8,17 @@ Kinds (subject ``src``, the sender; a request describes the client, a response t
 SMB1 message), ``message`` (the first message of a direction when it is none of those, a capture that
 began after the negotiation: ``smb1``, ``status``), on tcp/139, ``session_request`` (RFC 1002
 §4.3.2: the client's ``calling_name`` and the ``called_name`` it asks for, with their ``*_suffix``), and from
-an SMB2 session's trees and opens (dissect/smb2files.py) ``file_write`` (a file written on an administrative
-share) and the ``dcerpc`` calls carried in its named pipes.
+a session's trees and opens (dissect/smb2files.py, SMB1's dissect/smb1files.py) ``file_write`` (a file written on
+an administrative share) and the ``dcerpc`` calls carried in its named pipes.
 A response's ``native_os`` and ``ntlm_version`` are repeated as ``server_native_os`` and
 ``server_ntlm_version``: what a host states while answering as an SMB server, named for that role as Zeek's
 ntlm.log names its ``server_*`` fields, since clients send the same two fields about themselves.
 
 Framing: each message has a 4-byte header, on tcp/139 a type, a flags byte whose low bit extends the
 length to 17 bits, and a 16-bit length (RFC 1002 §4.3.1), on tcp/445 a zero byte and a 24-bit length
-([MS-SMB2] §2.1). A message over :data:`MAX_MESSAGE` (a READ or WRITE), or an SMB2 WRITE or READ response that
-carries a file's data and no followed pipe's (judged on its first :data:`PEEK` bytes), is skipped unread; an SMB3
-encrypted message (TRANSFORM_HEADER ``0xFD 'SMB'``, §2.2.41) ends its direction: nothing after it is
+([MS-SMB2] §2.1). A message over :data:`MAX_MESSAGE` (a READ or WRITE), or a WRITE (SMB1 WRITE_ANDX) or READ
+response that carries a file's data and no followed pipe's (judged on its first :data:`PEEK` bytes), is skipped
+unread; an SMB3 encrypted message (TRANSFORM_HEADER ``0xFD 'SMB'``, §2.2.41) ends its direction: nothing after it is
 readable; a compressed one (``0xFC 'SMB'``, §2.2.42) is skipped. Bytes that cannot begin a message end
 the flow at once when nothing of it was SMB (another protocol's bytes on the port), else that direction.
 A lost segment ends its direction. Limits: :data:`MAX_MESSAGES` read per direction, :data:`IDENTITY_BYTES`
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from iotwarden.dissect import smb1, smb2, smb2files, streambuf
+from iotwarden.dissect import smb1, smb1files, smb2, smb2files, streambuf
 from iotwarden.dissect.base import Packet, StreamDissector, confirm
 from iotwarden.dissect.netbios import decode_netbios_name
 from iotwarden.errors import ParseError
@@ -108,7 +108,7 @@ class SmbDissector(StreamDissector):
                 self._refuse(state, key)
                 raise streambuf.failed(ParseError("smb: bytes that begin no SMB transport message"), out)
             if length > MAX_MESSAGE or (length >= PEEK and len(buf) >= PEEK and state.get("said_" + key)
-                                        and self._session(state).skippable(buf[4:PEEK])):
+                                        and self._skippable(state, buf[4:PEEK])):
                 state["skip_" + key] = 4 + length  # bulk, or a file's data: never read
                 continue
             if len(buf) < 4 + length:
@@ -125,7 +125,7 @@ class SmbDissector(StreamDissector):
         if not state.get("closed_" + key):
             streambuf.bound(state, buf, self.max_buffer)
         read = state["read"] = state.get("read", 0) + len(data)
-        if read >= IDENTITY_BYTES and not self._session(state).following():
+        if read >= IDENTITY_BYTES and not (self._session(state).following() or self._session1(state).following()):
             state["done"] = True  # past its identity, a session with no pipe or admin share open is file data
         if error is not None:
             raise streambuf.failed(error, out)
@@ -175,6 +175,8 @@ class SmbDissector(StreamDissector):
         self._say(pkt, parsed, key=key, state=state, out=out)
         if magic == smb2.MAGIC:  # its trees, opens and pipes, after what it says of the two ends
             self._session(state).message(pkt, body, out)
+        else:
+            self._session1(state).message(pkt, body, out)
 
     def _say(self, pkt: Packet, parsed: list[tuple[str, dict[str, Any]]], *, key: str, state: dict[str, Any],
              out: list[Observation]) -> None:
@@ -197,6 +199,18 @@ class SmbDissector(StreamDissector):
         if session is None:
             session = state["smb2"] = smb2files.Session()
         return session
+
+    @staticmethod
+    def _session1(state: dict[str, Any]) -> smb1files.Session:
+        session: smb1files.Session | None = state.get("smb1")
+        if session is None:
+            session = state["smb1"] = smb1files.Session()
+        return session
+
+    def _skippable(self, state: dict[str, Any], head: bytearray) -> bool:
+        if head[:4] == smb1.MAGIC:
+            return self._session1(state).skippable(head)
+        return self._session(state).skippable(head)
 
     def _refuse(self, state: dict[str, Any], key: str) -> None:
         self._close(state, key)

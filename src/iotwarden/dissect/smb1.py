@@ -61,7 +61,7 @@ def parse(msg: bytes, offered: list[str] | None) -> list[tuple[str, dict[str, An
     out: list[tuple[str, dict[str, Any]]] = []
     at = HEADER
     for _ in range(MAX_ANDX):
-        words, data, data_at = _block(msg, at)
+        words, data, data_at = block(msg, at)
         fields: dict[str, Any] | None = None
         kind = ""
         if command == NEGOTIATE:
@@ -72,7 +72,7 @@ def parse(msg: bytes, offered: list[str] | None) -> list[tuple[str, dict[str, An
             fields = _session_setup(msg, words, data_at, len(data), unicode, reply=reply)
         elif command == TREE_CONNECT_ANDX and not reply:
             kind = "tree_connect"
-            fields = _tree_connect(msg, words, data_at, len(data), unicode)
+            fields = tree_connect(msg, words, data_at, len(data), unicode)
         if fields is not None:
             out.append((kind, {**base, **fields}))
         # AndX commands begin with AndXCommand, AndXReserved, AndXOffset (§2.2.3.4)
@@ -87,7 +87,7 @@ def parse(msg: bytes, offered: list[str] | None) -> list[tuple[str, dict[str, An
     return out
 
 
-def _block(msg: bytes, at: int) -> tuple[bytes, bytes, int]:
+def block(msg: bytes, at: int) -> tuple[bytes, bytes, int]:
     """(parameter words, data bytes, data offset) of the command block at ``at`` (§2.2.3.2, §2.2.3.3)."""
     if at >= len(msg):
         raise ParseError("smb1: no WordCount")
@@ -100,7 +100,7 @@ def _block(msg: bytes, at: int) -> tuple[bytes, bytes, int]:
     return msg[at + 1 : words_end], msg[data_at : data_at + byte_count], data_at
 
 
-def _string(msg: bytes, pos: int, end: int, unicode: bool) -> tuple[str, int]:
+def string(msg: bytes, pos: int, end: int, unicode: bool) -> tuple[str, int]:
     """The null-terminated string at ``pos`` (before ``end``) and the offset after it; an unterminated
     last string runs to ``end`` (stacks that leave out its terminator)."""
     if unicode:
@@ -119,7 +119,7 @@ def _strings(msg: bytes, pos: int, end: int, unicode: bool, names: tuple[str, ..
     for name in names:
         if pos >= end:
             break
-        text, pos = _string(msg, pos, end, unicode)
+        text, pos = string(msg, pos, end, unicode)
         if text and name:
             out[name] = text
     return out
@@ -201,19 +201,19 @@ def _session_setup(msg: bytes, words: bytes, data_at: int, size: int, unicode: b
     if count in (10, 13):  # LANMAN 2.x (§2.2.4.53.1 pre-NT) and NT LM 0.12 without extended security
         oem, uni = struct.unpack_from("<HH", words, 14) if count == 13 else (struct.unpack_from("<H", words, 14)[0], 0)
         pos = data_at + oem + uni
-        account, pos = _string(msg, pos, end, unicode) if pos < end else ("", pos)
+        account, pos = string(msg, pos, end, unicode) if pos < end else ("", pos)
         fields = {"account_present": bool(account), "anonymous": not account and oem + uni <= 1}
         fields.update(_strings(msg, pos, end, unicode, ("", "native_os", "native_lanman")))  # PrimaryDomain first
         return fields
     raise ParseError(f"smb1: SESSION_SETUP_ANDX request of {count} words")
 
 
-def _tree_connect(msg: bytes, words: bytes, data_at: int, size: int, unicode: bool) -> dict[str, Any]:
+def tree_connect(msg: bytes, words: bytes, data_at: int, size: int, unicode: bool) -> dict[str, Any]:
     """§2.2.4.55.1: Password, Path (\\\\server\\share), Service (always OEM)."""
     if len(words) < 8:
         raise ParseError("smb1: TREE_CONNECT_ANDX request of too few words")
     end = data_at + size
     password_length = struct.unpack_from("<H", words, 6)[0]
-    path, pos = _string(msg, data_at + password_length, end, unicode)
-    service, _ = _string(msg, pos, end, False) if pos < end else ("", pos)
+    path, pos = string(msg, data_at + password_length, end, unicode)
+    service, _ = string(msg, pos, end, False) if pos < end else ("", pos)
     return {**smbshare.describe(path), "service": service or None}

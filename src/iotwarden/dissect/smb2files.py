@@ -12,8 +12,8 @@ response (§3.3.4.2) keeps the request waiting. Observations:
   for writing on an administrative share (dissect/smbshare.py class ``admin``: ADMIN$, C$..Z$), with ``share``,
   ``file`` (its path in the share), ``disposition`` and ``created``. A user share's file names are never kept.
 
-Not read: compounded related operations (§3.2.4.1.4) that use the FileId of a CREATE in the same message, SMB1's
-pipes (TRANS TransactNmPipe, [MS-CIFS] §2.2.5.6), file data. Limits: :data:`MAX_TREES`, :data:`MAX_PIPES`,
+Not read: compounded related operations (§3.2.4.1.4) that use the FileId of a CREATE in the same message, file data
+(SMB1's trees and pipes are dissect/smb1files.py's). Limits: :data:`MAX_TREES`, :data:`MAX_PIPES`,
 :data:`MAX_PENDING`; a pipe's unconsumed bytes are one DCE/RPC fragment at most (dcerpc.MAX_FRAGMENT).
 """
 
@@ -190,15 +190,21 @@ class Session:
             self._feed(pkt, waiting[1], pipe, smb2.buffer_at(msg, offset, length), out)
 
     def _feed(self, pkt: Packet, file_id: bytes, pipe: Pipe, data: bytes, out: list[Observation]) -> None:
-        """A pipe's bytes of ``pkt``'s direction to its DCE/RPC reader; a pipe that is no DCE/RPC is let go."""
-        if not data:
-            return
-        buf = streambuf.append(pipe.rpc, pkt.to_server, data, dcerpc.MAX_FRAGMENT)
+        """A pipe's bytes to its DCE/RPC reader (:func:`feed_pipe`); a pipe that is no DCE/RPC is let go."""
         try:
-            for pdu, head in dcerpc.take_pdus(buf):
-                dcerpc.observe(pkt, pdu, head, pipe.rpc, out, extra={"named_pipe": pipe.name})
-            streambuf.bound(pipe.rpc, buf, dcerpc.MAX_FRAGMENT)
+            feed_pipe(pkt, pipe, data, out)
         except ParseError:
             del self.pipes[file_id]
             raise
+
+
+def feed_pipe(pkt: Packet, pipe: Pipe, data: bytes, out: list[Observation]) -> None:
+    """A pipe's bytes of ``pkt``'s direction to dissect/dcerpc.py's PDU reader, its Observations with ``named_pipe``;
+    ParseError when they are no DCE/RPC (SMB2 here and SMB1 in dissect/smb1files.py share it)."""
+    if not data:
+        return
+    buf = streambuf.append(pipe.rpc, pkt.to_server, data, dcerpc.MAX_FRAGMENT)
+    for pdu, head in dcerpc.take_pdus(buf):
+        dcerpc.observe(pkt, pdu, head, pipe.rpc, out, extra={"named_pipe": pipe.name})
+    streambuf.bound(pipe.rpc, buf, dcerpc.MAX_FRAGMENT)
 

@@ -1,0 +1,174 @@
+"""Builders of an SMB1 session's trees, opens and named-pipe messages laid out as [MS-CIFS] §2.2.4 describes them
+(Unicode, NT LM 0.12), for tests/dissect/test_smb1files.py: every offset below is the specification's. A block
+builder takes the offset its block starts at (from the header) and gives (command, block); :func:`message` chains
+blocks with AndX (§2.2.3.4)."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+
+HEADER = 32
+NO_ANDX = 0xFF
+PID = 0xFEFF
+FLAGS2 = 0xC807  # Unicode, NT status, extended security, long names, EAs, signatures allowed
+Block = Callable[[int], tuple[int, bytes]]
+GENERIC_WRITE, FILE_READ_DATA, FILE_WRITE_DATA, READ_CONTROL = 0x40000000, 0x00000001, 0x00000002, 0x00020000
+FILE_OPEN, FILE_CREATE, FILE_OVERWRITE_IF = 1, 2, 5
+FILE_OPENED, FILE_CREATED = 1, 2
+
+
+def header(command: int, *, mid: int, tid: int = 0, response: bool = False, status: int = 0,
+           uid: int = 0x0800) -> bytes:
+    """§2.2.3.1: Protocol, Command, Status, Flags, Flags2, PIDHigh, SecurityFeatures, Reserved, TID, PIDLow, UID,
+    MID."""
+    return b"\xffSMB" + struct.pack("<BIBHH8sHHHHH", command, status, 0x98 if response else 0x18, FLAGS2, 0,
+                                    b"\0" * 8, 0, tid, PID, uid, mid)
+
+
+def block(words: bytes, data: bytes) -> bytes:
+    """WordCount, the words, ByteCount, the bytes (§2.2.3.2, §2.2.3.3)."""
+    return bytes([len(words) // 2]) + words + struct.pack("<H", len(data)) + data
+
+
+def message(*blocks: Block, mid: int, tid: int = 0, response: bool = False, status: int = 0) -> bytes:
+    """A header and its chained blocks; the first block's command is the header's, the AndX fields point on."""
+    parts: list[tuple[int, bytes]] = []
+    at = HEADER
+    for build in blocks:
+        command, raw = build(at)
+        parts.append((command, raw))
+        at += len(raw)
+    out = b""
+    at = HEADER
+    for i, (_, raw) in enumerate(parts):
+        if i + 1 < len(parts):  # AndXCommand, AndXReserved, AndXOffset open every AndX block's words
+            raw = raw[:1] + struct.pack("<BBH", parts[i + 1][0], 0, at + len(raw)) + raw[5:]
+        out += raw
+        at += len(raw)
+    return header(parts[0][0], mid=mid, tid=tid, response=response, status=status) + out
+
+
+def andx() -> bytes:
+    return struct.pack("<BBH", NO_ANDX, 0, 0)
+
+
+def _pad(at: int, align: int) -> bytes:
+    return b"\0" * (-at % align)
+
+
+def tree_connect(path: str) -> Block:
+    """§2.2.4.55.1: Flags, PasswordLength 1, then the password byte, the Unicode Path and the OEM Service "?????"."""
+    def build(at: int) -> tuple[int, bytes]:
+        words = andx() + struct.pack("<HH", 0, 1)
+        data_at = at + 1 + len(words) + 2
+        data = b"\0" + _pad(data_at + 1, 2) + path.encode("utf-16-le") + b"\0\0" + b"?????\0"
+        return 0x75, block(words, data)
+    return build
+
+
+def tree_connect_response(service: str) -> Block:
+    """§2.2.4.55.2: OptionalSupport, then Service (OEM: "IPC" a pipe tree, "A:" a disk) and NativeFileSystem."""
+    def build(at: int) -> tuple[int, bytes]:
+        words = andx() + struct.pack("<H", 0x0001)
+        data_at = at + 1 + len(words) + 2
+        data = service.encode() + b"\0"
+        data += _pad(data_at + len(data), 2) + ("NTFS" if service == "A:" else "").encode("utf-16-le") + b"\0\0"
+        return 0x75, block(words, data)
+    return build
+
+
+def nt_create(name: str, *, access: int = 0x0002019F, disposition: int = FILE_OPEN, options: int = 0) -> Block:
+    """§2.2.4.64.1: 24 words, then the Unicode FileName (aligned)."""
+    raw = name.encode("utf-16-le")
+
+    def build(at: int) -> tuple[int, bytes]:
+        words = andx() + struct.pack("<BHIIIQIIIIIB", 0, len(raw), 0, 0, access, 0, 0x80, 0x07, disposition,
+                                     options, 2, 0)
+        data_at = at + 1 + len(words) + 2
+        return 0xA2, block(words, _pad(data_at, 2) + raw + b"\0\0")
+    return build
+
+
+def nt_create_response(fid: int, action: int = FILE_OPENED, *, pipe: bool = True) -> Block:
+    """§2.2.4.64.2: 34 words: OplockLevel, FID, CreateDisposition (the action), times, attributes, sizes,
+    ResourceType (2: a message-mode pipe), NMPipeStatus, Directory."""
+    def build(at: int) -> tuple[int, bytes]:
+        words = andx() + struct.pack("<BHIQQQQIQQHHB", 0, fid, action, 0, 0, 0, 0, 0x80, 4096 if not pipe else 0,
+                                     0, 2 if pipe else 0, 0x05FF if pipe else 0, 0)
+        return 0xA2, block(words, b"")
+    return build
+
+
+def write_andx(fid: int, payload: bytes, *, mode: int = 0x0008) -> Block:
+    """§2.2.4.43.1: 14 words, a pad byte, the data at DataOffset; WriteMode MSG_START (a pipe message begins)."""
+    def build(at: int) -> tuple[int, bytes]:
+        data_at = at + 1 + 28 + 2
+        pad = _pad(data_at, 2) or b""
+        words = andx() + struct.pack("<HIIHHHHHI", fid, 0, 0xFFFFFFFF, mode, len(payload), 0, len(payload),
+                                     data_at + len(pad), 0)
+        return 0x2F, block(words, pad + payload)
+    return build
+
+
+def write_andx_response(count: int) -> Block:
+    """§2.2.4.43.2: Count, Available, Reserved."""
+    def build(at: int) -> tuple[int, bytes]:
+        return 0x2F, block(andx() + struct.pack("<HHI", count, 0xFFFF, 0), b"")
+    return build
+
+
+def read_andx(fid: int, count: int = 4280) -> Block:
+    """§2.2.4.42.1: 12 words: FID, Offset, MaxCountOfBytesToReturn, MinCount, Timeout, Remaining, OffsetHigh."""
+    def build(at: int) -> tuple[int, bytes]:
+        return 0x2E, block(andx() + struct.pack("<HIHHIHI", fid, 0, count, count, 0xFFFFFFFF, count, 0), b"")
+    return build
+
+
+def read_andx_response(payload: bytes) -> Block:
+    """§2.2.4.42.2: 12 words: Available, DataCompactionMode, Reserved1, DataLength, DataOffset, Reserved2; pad, data."""
+    def build(at: int) -> tuple[int, bytes]:
+        data_at = at + 1 + 24 + 2
+        pad = _pad(data_at, 2)
+        words = andx() + struct.pack("<HHHHH10s", 0xFFFF, 0, 0, len(payload), data_at + len(pad), b"\0" * 10)
+        return 0x2E, block(words, pad + payload)
+    return build
+
+
+def transact_nmpipe(fid: int, payload: bytes, *, total: int | None = None) -> Block:
+    """§2.2.4.33.1 with §2.2.5.6.1 TransactNmPipe: Setup 0x0026 and the FID, Name "\\PIPE\\", WriteData 4-aligned."""
+    def build(at: int) -> tuple[int, bytes]:
+        data_at = at + 1 + 32 + 2
+        name = _pad(data_at, 2) + "\\PIPE\\".encode("utf-16-le") + b"\0\0"
+        offset = data_at + len(name)
+        pad = _pad(offset, 4)
+        offset += len(pad)
+        words = struct.pack("<HHHHBBHIHHHHHBBHH", 0, len(payload) if total is None else total, 0, 1024, 0, 0, 0, 0,
+                            0, 0, offset, len(payload), offset, 2, 0, 0x0026, fid)
+        return 0x25, block(words, name + pad + payload)
+    return build
+
+
+def transact_response(payload: bytes) -> Block:
+    """§2.2.4.33.2 (§2.2.5.6.2): 10 words, no parameters, ReadData 4-aligned."""
+    def build(at: int) -> tuple[int, bytes]:
+        data_at = at + 1 + 20 + 2
+        pad = _pad(data_at, 4)
+        offset = data_at + len(pad)
+        words = struct.pack("<HHHHHHHHHBB", 0, len(payload), 0, 0, offset, 0, len(payload), offset, 0, 0, 0)
+        return 0x25, block(words, pad + payload)
+    return build
+
+
+def close(fid: int) -> Block:
+    """§2.2.4.5.1: FID, LastTimeModified."""
+    def build(at: int) -> tuple[int, bytes]:
+        return 0x04, block(struct.pack("<HI", fid, 0xFFFFFFFF), b"")
+    return build
+
+
+def empty(command: int) -> Block:
+    """A response with no words and no bytes (CLOSE's, or any error's)."""
+    def build(at: int) -> tuple[int, bytes]:
+        return command, block(b"", b"")
+    return build
