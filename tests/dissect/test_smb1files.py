@@ -5,6 +5,7 @@ hostile input. Messages are built by tests/dissect/smb1build.py (tshark reads th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import given, settings
@@ -19,6 +20,7 @@ from tests.dissect.test_smb2files import SVCCTL_CALLS, Chunks, converse, rpc_of,
 
 IPC, ADMIN, DOCS = 0x0801, 0x0802, 0x0803
 PIPE_FID, FILE_FID = 0x4000, 0x4001
+Transport = Callable[[list[tuple[bytes, bytes]]], Chunks]  # a pipe's (client, server) PDUs as SMB1 messages
 
 
 def logon() -> Chunks:
