@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from iotwarden.detect.remote_exec import REMOTE_EXEC, STAGING
+from iotwarden.lab import smb1wire as m
 from tests.detect.runner import detect
-from tests.dissect import smb1build as m
 from tests.dissect import smbbuild as b
 from tests.dissect import test_smb1files as s
 from tests.dissect.dcerpc_pdus import write_sessions

@@ -1,7 +1,7 @@
 """An SMB1 session's trees, opens and named pipes ([MS-CIFS] §2.2.4) as dissect/smb.py follows them: DCE/RPC over
 \\PIPE\\svcctl through TRANSACTION TransactNmPipe and through WRITE_ANDX/READ_ANDX (alone and AndX-chained), a service
 binary written to ADMIN$, what a user share or a read-only open says (nothing), the limits and the contract on
-hostile input. Messages are built by tests/dissect/smb1build.py (tshark reads them without a malformed warning)."""
+hostile input. Messages are built by lab/smb1wire.py (tshark reads them without a malformed warning)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from iotwarden.dissect import smb2files
 from iotwarden.dissect.smb import IDENTITY_BYTES
-from tests.dissect import smb1build as m
+from iotwarden.lab import smb1wire as m
 from tests.dissect import smbbuild as b
 from tests.dissect.hostile import mutate
 from tests.dissect.test_smb2files import SVCCTL_CALLS, Chunks, converse, rpc_of, svcctl_pdus

@@ -8,6 +8,8 @@ it names with a bind to the interface (C706 §12.6.4.3) and the calls:
 * ``psexec``: Sysinternals PsExec over SMB2 on tcp/445 (ncacn_np, [MS-RPCE] §2.1.1.2): an NTLM logon, its service
   binary PSEXESVC.exe written to ADMIN$ in 64 KiB WRITEs (T1570), then on IPC$ the \\PIPE\\svcctl pipe: the bind by
   WRITE and READ, ROpenSCManagerW, RCreateServiceW and RStartServiceW by IOCTL FSCTL_PIPE_TRANSCEIVE (T1569.002).
+  With ``dialect: smb1`` the same over SMB1 ([MS-CIFS], as against an XP/2003-era host): NT_CREATE_ANDX, 60 KiB
+  WRITE_ANDX, the bind by WRITE_ANDX and READ_ANDX, the calls by TRANSACTION TransactNmPipe (lab/smb1wire.py).
 
 Stubs are NDR ([C706] ch. 14, little-endian) as the server would parse them; the answers are a success status.
 """
@@ -20,7 +22,8 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from iotwarden.lab import proto_app, smbwire
+from iotwarden.errors import ConfigError
+from iotwarden.lab import proto_app, smb1wire, smbwire
 from iotwarden.lab.behave_net import RTT_LAN
 from iotwarden.lab.params import Param
 from iotwarden.lab.wire import Frame, TcpStream
@@ -43,6 +46,8 @@ SERVICE_WIN32_OWN_PROCESS, SERVICE_DEMAND_START, SC_MANAGER_ALL_ACCESS = 0x10, 3
 SMB_PORT = 445
 PSEXEC_SERVICE = "PSEXESVC"  # PsExec's service and binary name (Sysinternals PsExec v2.x)
 WRITE_CHUNK = 65536  # bytes per WRITE, as PsExec copies its binary
+WRITE_CHUNK_SMB1 = 61440  # bytes per WRITE_ANDX, Windows's large write over SMB1 ([MS-SMB] §2.2.4.3.1)
+DIALECTS = ("smb2", "smb1")
 NTLM_FLAGS = 0xE2088297  # [MS-NLMP] §2.2.2.5: 56/128-bit, key exchange, NTLM, sign, seal, Unicode, request target
 
 
@@ -157,14 +162,20 @@ def _ntlm(kind: int, payload: list[bytes], head: bytes) -> bytes:
     return b"NTLMSSP\0" + struct.pack("<I", kind) + descriptors + head + b"".join(payload)
 
 
-def _logon(rng: random.Random, session_id: int, user: str) -> list[tuple[bool, bytes]]:
-    """SESSION_SETUP with raw NTLMSSP ([MS-SMB2] §3.2.5.3): NEGOTIATE (no names), CHALLENGE (an empty target
-    information list), AUTHENTICATE (the user, no workstation, an NTLMv2-sized response)."""
+def _ntlm_tokens(rng: random.Random, user: str) -> tuple[bytes, bytes, bytes]:
+    """Raw NTLMSSP NEGOTIATE (no names), CHALLENGE (an empty target information list), AUTHENTICATE (the user, no
+    workstation, an NTLMv2-sized response)."""
     negotiate = b"NTLMSSP\0" + struct.pack("<II", 1, NTLM_FLAGS) + b"\0" * 16
     challenge = (b"NTLMSSP\0" + struct.pack("<IHHII", 2, 0, 0, 48, NTLM_FLAGS) + rng.randbytes(8) + b"\0" * 8
                  + struct.pack("<HHI", 4, 4, 48) + b"\0" * 4)  # MsvAvEOL only
     authenticate = _ntlm(3, [b"\0" * 24, rng.randbytes(16) + rng.randbytes(40), b"", user.encode("utf-16-le"), b"",
                              rng.randbytes(16)], struct.pack("<I", NTLM_FLAGS))
+    return negotiate, challenge, authenticate
+
+
+def _logon(rng: random.Random, session_id: int, user: str) -> list[tuple[bool, bytes]]:
+    """SESSION_SETUP with raw NTLMSSP ([MS-SMB2] §3.2.5.3)."""
+    negotiate, challenge, authenticate = _ntlm_tokens(rng, user)
     return [(True, smbwire.session_setup_request(1, negotiate)),
             (False, smbwire.session_setup_response(1, challenge, session_id, done=False)),
             (True, smbwire.session_setup_request(2, authenticate, session_id)),
@@ -199,18 +210,64 @@ def _psexec_messages(rng: random.Random, target: str, binary: bytes, command: st
             (True, smbwire.read(mid + 4, pipe_id, 4280, ipc, sid)),
             (False, smbwire.read_response(mid + 4, _bind_ack("\\PIPE\\svcctl", 1), ipc, sid))]
     mid += 5
-    handle = b"\x00" * 4 + rng.randbytes(16)
-    name = PSEXEC_SERVICE
-    stubs = [(OPEN_SCM, struct.pack("<I", 0x00020000) + _wstring(target.upper()) + struct.pack(
-                 "<II", 0, SC_MANAGER_ALL_ACCESS)),
-             (CREATE_SERVICE, _create_service(handle, name, command)),
-             (START_SERVICE, handle + struct.pack("<II", 0, 0))]
-    for call_id, (opnum, stub) in enumerate(stubs, start=2):
+    for call_id, (opnum, stub) in enumerate(_svcctl_stubs(rng, target, command), start=2):
         answer = _response(rng.randbytes(20) + b"\x00" * 4, call_id)
         out += [(True, smbwire.transceive(mid, pipe_id, _request(opnum, stub, call_id), ipc, sid)),
                 (False, smbwire.transceive_response(mid, pipe_id, answer, ipc, sid))]
         mid += 1
     return [*out, (True, smbwire.close(mid, pipe_id, ipc, sid)), (False, smbwire.close_response(mid, ipc, sid))]
+
+
+def _svcctl_stubs(rng: random.Random, target: str, command: str) -> list[tuple[int, bytes]]:
+    """(opnum, stub) of ROpenSCManagerW, RCreateServiceW and RStartServiceW as PsExec calls them."""
+    handle = b"\x00" * 4 + rng.randbytes(16)
+    return [(OPEN_SCM, struct.pack("<I", 0x00020000) + _wstring(target.upper()) + struct.pack(
+                "<II", 0, SC_MANAGER_ALL_ACCESS)),
+            (CREATE_SERVICE, _create_service(handle, PSEXEC_SERVICE, command)),
+            (START_SERVICE, handle + struct.pack("<II", 0, 0))]
+
+
+def _psexec_messages_smb1(rng: random.Random, target: str, binary: bytes, command: str) -> list[tuple[bool, bytes]]:
+    """PsExec's SMB1 messages after NEGOTIATE (module docstring), MIDs from 1."""
+    uid, admin, ipc, file_fid, pipe_fid = 0x0800 | rng.getrandbits(8), 0x0801, 0x0802, 0x4000, 0x4001
+    m = smb1wire
+    negotiate, challenge, authenticate = _ntlm_tokens(rng, "administrator")
+    out = [(True, m.session_setup_request(1, negotiate)), (False, m.session_setup_response(1, challenge, uid,
+                                                                                           done=False)),
+           (True, m.session_setup_request(2, authenticate, uid)), (False, m.session_setup_response(2, b"", uid,
+                                                                                                    done=True))]
+    out += [(True, m.message(m.tree_connect(f"\\\\{target}\\ADMIN$"), mid=3)),
+            (False, m.message(m.tree_connect_response("A:"), mid=3, tid=admin, response=True)),
+            (True, m.message(m.nt_create("\\" + PSEXEC_SERVICE + ".exe", access=m.GENERIC_WRITE,
+                                         disposition=m.FILE_OVERWRITE_IF), mid=4, tid=admin)),
+            (False, m.message(m.nt_create_response(file_fid, m.FILE_CREATED, pipe=False), mid=4, tid=admin,
+                              response=True))]
+    mid = 5
+    for at in range(0, len(binary), WRITE_CHUNK_SMB1):
+        chunk = binary[at : at + WRITE_CHUNK_SMB1]
+        out += [(True, m.message(m.write_andx(file_fid, chunk, mode=0, offset=at), mid=mid, tid=admin)),
+                (False, m.message(m.write_andx_response(len(chunk)), mid=mid, tid=admin, response=True))]
+        mid += 1
+    bind = _bind(SVCCTL, 1)
+    out += [(True, m.message(m.close(file_fid), mid=mid, tid=admin)),
+            (False, m.message(m.empty(0x04), mid=mid, tid=admin, response=True)),
+            (True, m.message(m.tree_connect(f"\\\\{target}\\IPC$"), mid=mid + 1)),
+            (False, m.message(m.tree_connect_response("IPC"), mid=mid + 1, tid=ipc, response=True)),
+            (True, m.message(m.nt_create("\\svcctl"), mid=mid + 2, tid=ipc)),
+            (False, m.message(m.nt_create_response(pipe_fid), mid=mid + 2, tid=ipc, response=True)),
+            (True, m.message(m.write_andx(pipe_fid, bind), mid=mid + 3, tid=ipc)),
+            (False, m.message(m.write_andx_response(len(bind)), mid=mid + 3, tid=ipc, response=True)),
+            (True, m.message(m.read_andx(pipe_fid), mid=mid + 4, tid=ipc)),
+            (False, m.message(m.read_andx_response(_bind_ack("\\PIPE\\svcctl", 1)), mid=mid + 4, tid=ipc,
+                              response=True))]
+    mid += 5
+    for call_id, (opnum, stub) in enumerate(_svcctl_stubs(rng, target, command), start=2):
+        answer = _response(rng.randbytes(20) + b"\x00" * 4, call_id)
+        out += [(True, m.message(m.transact_nmpipe(pipe_fid, _request(opnum, stub, call_id)), mid=mid, tid=ipc)),
+                (False, m.message(m.transact_response(answer), mid=mid, tid=ipc, response=True))]
+        mid += 1
+    return [*out, (True, m.message(m.close(pipe_fid), mid=mid, tid=ipc)),
+            (False, m.message(m.empty(0x04), mid=mid, tid=ipc, response=True))]
 
 
 def psexec(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
@@ -220,10 +277,20 @@ def psexec(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]
     start = world.start + p["start"]
     binary = b"MZ" + rng.randbytes(p["binary_kb"] * 1024 - 2)  # a PE image's size; its bytes are never read
     conn = TcpStream(rng, me, world.ephemeral_port(rng, p["attacker"]), target, SMB_PORT, rtt=RTT_LAN)
+    if p["dialect"] not in DIALECTS:
+        raise ConfigError(f"{act.path}.dialect: one of {', '.join(DIALECTS)}, got {p['dialect']!r}")
     out = conn.handshake(start)
-    out += conn.send(conn.t + 0.001, True, proto_app.smb2_negotiate_request(rng))
-    out += conn.send(conn.t + 0.001, False, proto_app.smb2_negotiate_response(rng, conn.t))
-    for from_client, message in _psexec_messages(rng, p["target"], binary, "%SystemRoot%\\PSEXESVC.exe"):
+    if p["dialect"] == "smb1":
+        filetime = int((conn.t + 11644473600) * 10_000_000)  # 100 ns since 1601 ([MS-DTYP] 2.3.3)
+        out += conn.send(conn.t + 0.001, True, smbwire.direct(smb1wire.negotiate_request()))
+        out += conn.send(conn.t + 0.001, False, smbwire.direct(smb1wire.negotiate_response(rng.randbytes(16),
+                                                                                            filetime)))
+        messages = _psexec_messages_smb1(rng, p["target"], binary, "%SystemRoot%\\PSEXESVC.exe")
+    else:
+        out += conn.send(conn.t + 0.001, True, proto_app.smb2_negotiate_request(rng))
+        out += conn.send(conn.t + 0.001, False, proto_app.smb2_negotiate_response(rng, conn.t))
+        messages = _psexec_messages(rng, p["target"], binary, "%SystemRoot%\\PSEXESVC.exe")
+    for from_client, message in messages:
         out += conn.send(conn.t + 0.001, from_client, smbwire.direct(message))
     out += conn.close(conn.t + 0.01)
     out.sort(key=lambda f: f[0])  # each segment's ACK comes half a round trip after it
@@ -240,5 +307,6 @@ RPC_ATTACKS: dict[str, tuple[Any, dict[str, Param]]] = {
                         "start": Param("float", 300.0)}),
     "psexec": (psexec, {"attacker": Param("device"), "target": Param("device", help="the Windows host it runs on"),
                         "start": Param("float", 240.0),
-                        "binary_kb": Param("int", 380, "size of PSEXESVC.exe copied to ADMIN$", minimum=1)}),
+                        "binary_kb": Param("int", 380, "size of PSEXESVC.exe copied to ADMIN$", minimum=1),
+                        "dialect": Param("str", "smb2", "smb2, or smb1 (as against an XP/2003-era host)")}),
 }

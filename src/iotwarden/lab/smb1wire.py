@@ -1,7 +1,8 @@
-"""Builders of an SMB1 session's trees, opens and named-pipe messages laid out as [MS-CIFS] §2.2.4 describes them
-(Unicode, NT LM 0.12), for tests/dissect/test_smb1files.py: every offset below is the specification's. A block
-builder takes the offset its block starts at (from the header) and gives (command, block); :func:`message` chains
-blocks with AndX (§2.2.3.4)."""
+"""SMB1 messages as a Windows client and server send them ([MS-CIFS] §2.2, [MS-SMB] §2.2; Unicode, NT LM 0.12), for
+the lab's SMB1 attacks and the SMB1 dissector tests: NEGOTIATE and SESSION_SETUP_ANDX with extended security, trees
+(TREE_CONNECT_ANDX), opens (NT_CREATE_ANDX, CLOSE) and their data (WRITE_ANDX, READ_ANDX, TRANSACTION TransactNmPipe).
+A block builder takes the offset its block starts at (from the header) and gives (command, block); :func:`message`
+chains blocks with AndX (§2.2.3.4). Every offset below is the specification's."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ Block = Callable[[int], tuple[int, bytes]]
 GENERIC_WRITE, FILE_READ_DATA, FILE_WRITE_DATA, READ_CONTROL = 0x40000000, 0x00000001, 0x00000002, 0x00020000
 FILE_OPEN, FILE_CREATE, FILE_OVERWRITE_IF = 1, 2, 5
 FILE_OPENED, FILE_CREATED = 1, 2
+STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016  # [MS-ERREF] §2.3.1
 
 
 def header(command: int, *, mid: int, tid: int = 0, response: bool = False, status: int = 0,
@@ -100,13 +102,14 @@ def nt_create_response(fid: int, action: int = FILE_OPENED, *, pipe: bool = True
     return build
 
 
-def write_andx(fid: int, payload: bytes, *, mode: int = 0x0008) -> Block:
-    """§2.2.4.43.1: 14 words, a pad byte, the data at DataOffset; WriteMode MSG_START (a pipe message begins)."""
+def write_andx(fid: int, payload: bytes, *, mode: int = 0x0008, offset: int = 0) -> Block:
+    """§2.2.4.43.1: 14 words, a pad byte, the data at DataOffset; WriteMode MSG_START (a pipe message begins), 0 for
+    a file's data written at ``offset``."""
     def build(at: int) -> tuple[int, bytes]:
         data_at = at + 1 + 28 + 2
         pad = _pad(data_at, 2) or b""
-        words = andx() + struct.pack("<HIIHHHHHI", fid, 0, 0xFFFFFFFF, mode, len(payload), 0, len(payload),
-                                     data_at + len(pad), 0)
+        words = andx() + struct.pack("<HIIHHHHHI", fid, offset & 0xFFFFFFFF, 0xFFFFFFFF, mode, len(payload), 0,
+                                     len(payload), data_at + len(pad), offset >> 32)
         return 0x2F, block(words, pad + payload)
     return build
 
@@ -172,3 +175,36 @@ def empty(command: int) -> Block:
     def build(at: int) -> tuple[int, bytes]:
         return command, block(b"", b"")
     return build
+
+
+def negotiate_request() -> bytes:
+    """§2.2.4.52.1 as Windows XP sends it: the dialect strings, each after buffer format 0x02."""
+    dialects = ("PC NETWORK PROGRAM 1.0", "LANMAN1.0", "Windows for Workgroups 3.1a", "LM1.2X002", "LANMAN2.1",
+                "NT LM 0.12")
+    return header(0x72, mid=0) + block(b"", b"".join(b"\x02" + d.encode() + b"\0" for d in dialects))
+
+
+def negotiate_response(server_guid: bytes, now_filetime: int) -> bytes:
+    """[MS-SMB] §2.2.4.5.2.1: NT LM 0.12 (index 5), user security with signatures enabled, extended security:
+    ServerGUID and no security blob (raw NTLMSSP follows)."""
+    words = struct.pack("<HBHHIIIIQhB", 5, 0x03, 50, 1, 16644, 65536, 0, 0x8000F3FD, now_filetime, 0, 0)
+    return header(0x72, mid=0, response=True) + block(words, server_guid)
+
+
+def session_setup_request(mid: int, blob: bytes, uid: int = 0) -> bytes:
+    """[MS-SMB] §2.2.4.6.1: 12 words, the security blob, NativeOS and NativeLanMan."""
+    words = andx() + struct.pack("<HHHIHII", 16644, 50, 0, 0, len(blob), 0, 0x800000D4)
+    data_at = HEADER + 1 + len(words) + 2 + len(blob)
+    strings = _pad(data_at, 2) + "Windows 2002 Service Pack 3 2600\0Windows 2002 5.1\0".encode("utf-16-le")
+    return header(0x73, mid=mid, uid=uid) + block(words, blob + strings)
+
+
+def session_setup_response(mid: int, blob: bytes, uid: int, *, done: bool) -> bytes:
+    """[MS-SMB] §2.2.4.6.2: Action, SecurityBlobLength, the blob, NativeOS, NativeLanMan, PrimaryDomain;
+    STATUS_MORE_PROCESSING_REQUIRED until the last leg."""
+    words = andx() + struct.pack("<HH", 0, len(blob))
+    data_at = HEADER + 1 + len(words) + 2 + len(blob)
+    strings = _pad(data_at, 2) + "Windows Server 2003 3790 Service Pack 2\0Windows Server 2003 5.2\0CORP\0".encode(
+        "utf-16-le")
+    status = 0 if done else STATUS_MORE_PROCESSING_REQUIRED
+    return header(0x73, mid=mid, uid=uid, response=True, status=status) + block(words, blob + strings)
