@@ -42,12 +42,14 @@ def _session() -> list[tuple[bool, bytes]]:
 def test_tshark_reads_every_builder_as_built(tmp_path: Path) -> None:
     path = tmp_path / "smb1.pcap"
     write_sessions(str(path), [("10.0.0.1", "10.0.0.2", 1031, 445, _session())])
-    cmd = ["tshark", "-r", str(path), "-Y", "smb", "-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=,"]
+    cmd = ["tshark", "-r", str(path), "-Y", "smb", "-T", "fields", "-E", "separator=|", "-E", "occurrence=a",
+           "-E", "aggregator=,"]
     run = subprocess.run([*cmd, *(a for f in FIELDS for a in ("-e", f))], capture_output=True, text=True, check=True)
     rows = [dict(zip(FIELDS, line.split("|"), strict=True)) for line in run.stdout.splitlines()]
     # smb.cmd: the header's command, then each AndX block's AndXCommand (0xff: the chain ends)
     assert [(r["smb.cmd"], r["smb.flags.response"]) for r in rows] == [
-        (c, flag) for c in ("0x72", "0x73,0xff", "0x75,0xff", "0xa2,0xff", "0x2f,0x2e,0xff", "0x25", "0x04") for flag in ("0", "1")]
+        (c, flag) for c in ("0x72", "0x73,0xff", "0x75,0xff", "0xa2,0xff", "0x2f,0x2e,0xff", "0x25", "0x04")
+        for flag in ("0", "1")]
     by = {(r["smb.cmd"], r["smb.flags.response"]): r for r in rows}
     assert by["0x75,0xff", "0"]["smb.path"] == "\\\\SRV\\IPC$" and by["0x75,0xff", "1"]["smb.service"] == "IPC"
     assert by["0x75,0xff", "1"]["smb.tid"] == str(TID) and by["0xa2,0xff", "0"]["smb.file"] == "\\svcctl"
