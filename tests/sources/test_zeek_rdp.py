@@ -1,9 +1,11 @@
 """Zeek's rdp.log read as dissect/rdp.py describes packets: the same risk finding (risk.rdp.no_nla) and, with
-conn.log's short connections, the same guessing and spraying alerts, in TSV and JSON."""
+conn.log's short connections, the same guessing and spraying alerts, in TSV and JSON; an RDP server's certificate
+from ssl.log and x509.log names the computer as from packets, a web server's does not."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -12,10 +14,16 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from iotwarden.errors import ParseError
+from iotwarden.model import Observation
 from iotwarden.services.analyze import analyze
-from iotwarden.sources.zeek_rdp import map_rdp
+from iotwarden.sources.zeek import read_zeek
+from iotwarden.sources.zeek_rdp import map_rdp, server_certificate
 from iotwarden.store import Store
 from iotwarden.store.alert_models import AlertRow, FindingRow
+from iotwarden.store.schema import DeviceRow
+from tests.dissect import rdpbuild as rdpb
+from tests.dissect.test_rdp import _run as rdp_run
+from tests.risk.harness import certificate, client_hello, server_flight
 from tests.sources.zeeklog import CONN_COLUMNS, FORMATS, ID_COLUMNS, write_log
 
 T0 = 1_700_000_000.0
@@ -117,3 +125,82 @@ def test_a_zeek_sensors_logs_raise_the_packet_paths_finding_and_alerts(tmp_path:
     # one of each on the attacker: the HMI's lasting session counted for nothing
     assert rdp_alerts == {("detect.bruteforce.rdp", f"mac:{ATTACKER[1]}"),
                           ("detect.bruteforce.rdp_spray", f"mac:{ATTACKER[1]}")}
+
+
+# --- ssl.log and x509.log of an RDP server: its certificate names it ------------------------------------------
+
+# SSL::Info and X509::Info (base/protocols/ssl/main.zeek, base/files/x509/main.zeek): the columns read here
+SSL_COLUMNS = [*ID_COLUMNS, ("version", "string"), ("cipher", "string"), ("server_name", "string"),
+               ("established", "bool"), ("cert_chain_fps", "vector[string]")]
+X509_COLUMNS = [("ts", "time"), ("fingerprint", "string"), ("certificate.version", "count"),
+                ("certificate.serial", "string"), ("certificate.subject", "string"), ("certificate.issuer", "string")]
+WEB = ("10.0.3.80", "00:1b:21:00:03:80")
+
+
+def _packet_name(cn: str) -> tuple[Observation, bytes]:
+    """dissect/rdp.py's ``server_certificate`` of a server presenting ``cn``'s self-signed certificate, and its DER."""
+    der = certificate(cn, not_before=T0, days=180, self_signed=True)
+    chunks = [(True, rdpb.connection_request()), (False, rdpb.connection_confirm(rdpb.PROTOCOL_HYBRID)),
+              (True, client_hello([0xC02F])), (False, server_flight(0x0303, 0xC02F, [der]))]
+    obs, _ = rdp_run(chunks)
+    (named,) = [o for o in obs if o.kind == "server_certificate"]
+    return named, der
+
+
+def _tls_site(folder: Path, fmt: str, *, port: int, service: str, rdp_line: bool) -> dict[str, bytes]:
+    """conn.log, ssl.log and x509.log (and rdp.log when ``rdp_line``) of an HMI's RDP server on ``port`` and an
+    HTTPS server whose certificate names its web site; the DER of each certificate by server."""
+    ders = {"hmi": certificate("HMI-LINE2", not_before=T0, days=180, self_signed=True),
+            "web": certificate("www.example.com", not_before=T0, days=90, self_signed=False)}
+    fps = {k: hashlib.sha256(v).hexdigest().upper() for k, v in ders.items()}
+    ends = {"hmi": (HMI, port, "Crdp", service), "web": (WEB, 443, "Cweb", "ssl")}
+    conns, ssls = [], []
+    for i, (key, (server, sport, uid, svc)) in enumerate(ends.items()):
+        conns.append([f"{T0 + i:.6f}", uid, ATTACKER[0], str(50000 + i), server[0], str(sport), "tcp", svc, "30.0",
+                      "3000", "90000", "SF", "ShADadFf", "40", "5000", "80", "95000", ATTACKER[1], server[1]])
+        ssls.append([f"{T0 + i + 0.05:.6f}", uid, ATTACKER[0], str(50000 + i), server[0], str(sport), "TLSv12",
+                     "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "-", "T", fps[key]])
+    write_log(folder, "conn", CONN_COLUMNS, conns, fmt)
+    write_log(folder, "ssl", SSL_COLUMNS, ssls, fmt)
+    write_log(folder, "x509", X509_COLUMNS, [
+        [f"{T0 + 0.06:.6f}", fps["hmi"], "3", "01", "CN=HMI-LINE2", "CN=HMI-LINE2"],
+        [f"{T0 + 1.06:.6f}", fps["web"], "3", "02", "CN=www.example.com", "CN=Example CA"]], fmt)
+    if rdp_line:
+        row = _rdp(T0 + 0.01, "Crdp", 50000, HMI, cookie="operator", protocol="HYBRID")
+        row[5] = str(port)  # id.resp_p
+        write_log(folder, "rdp", RDP_COLUMNS, [row], fmt)
+    return ders
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(("port", "service", "rdp_line"), [
+    (3389, "ssl", False),  # RDP's port
+    (13389, "rdp,ssl", False),  # conn.log names it
+    (13389, "ssl", True),  # an rdp.log line of the same uid
+])
+def test_an_rdp_servers_certificate_names_it_as_from_packets(tmp_path: Path, fmt: str, port: int, service: str,
+                                                             rdp_line: bool) -> None:
+    packet, der = _packet_name("HMI-LINE2")
+    folder = tmp_path / "zeek"
+    ders = _tls_site(folder, fmt, port=port, service=service, rdp_line=rdp_line)
+    assert ders["hmi"] != der  # two certificates for one name: compare all but the fingerprint
+    obs = [o for batch in read_zeek(folder) for o in batch.observations]
+    (named,) = [o for o in obs if o.kind == "server_certificate"]
+    assert (named.proto, named.src_ip, named.src_mac, named.dst_ip) == ("rdp", HMI[0], HMI[1], ATTACKER[0])
+    assert named.fields == {**packet.fields, "sha256": hashlib.sha256(ders["hmi"]).hexdigest()}
+    with Store(f"sqlite:///{tmp_path / 'iotwarden.db'}") as store:
+        analyze([folder], store)
+        with store.session() as s:
+            devices = {d.key: d for d in s.scalars(select(DeviceRow))}
+    assert "HMI-LINE2" in devices[f"mac:{HMI[1]}"].hostnames  # as the packet path names it
+    assert devices[f"mac:{HMI[1]}"].attributes["rdp.computer_name"] == ["HMI-LINE2"]
+    web = devices[f"mac:{WEB[1]}"]
+    assert "www.example.com" not in web.hostnames and "rdp.computer_name" not in web.attributes
+
+
+def test_a_web_servers_certificate_on_another_port_is_no_rdp_name() -> None:
+    cert = Observation(ts=T0, proto="tls", kind="certificate", src_ip=WEB[0], dst_ip=ATTACKER[0], src_port=443,
+                       dst_port=50000, ip_proto=6, fields={"certs": [{"subject": "CN=www.example.com"}]})
+    assert server_certificate(cert, rdp=False) is None
+    assert server_certificate(cert, rdp=True) is not None  # conn.log or rdp.log said RDP
+    assert server_certificate(Observation(ts=T0, proto="tls", kind="certificate", fields={}), rdp=True) is None

@@ -267,10 +267,14 @@ class RdpDissector(StreamDissector):
         for obs in list(made):
             if obs.kind == "certificate" and not pkt.to_server and not state.get("named"):
                 state["named"] = True
-                certs = obs.fields.get("certs")
-                leaf = certs[0] if isinstance(certs, list) and certs and isinstance(certs[0], dict) else {}
-                subject = str(leaf.get("subject") or "")
-                made.append(pkt.observation(self.name, "server_certificate", {
-                    "computer_name": common_name(subject), "subject": subject or None,
-                    "sha256": leaf.get("sha256")}))
+                made.append(pkt.observation(self.name, "server_certificate",
+                                            certificate_fields(obs.fields.get("certs"))))
         return made
+
+
+def certificate_fields(certs: object) -> dict[str, Any]:
+    """The ``server_certificate`` fields of a TLS ``certificate`` Observation's ``certs`` (leaf first): its CN as the
+    computer's name (module docstring). Shared with sources/zeek_rdp.py."""
+    leaf = certs[0] if isinstance(certs, list) and certs and isinstance(certs[0], dict) else {}
+    subject = str(leaf.get("subject") or "")
+    return {"computer_name": common_name(subject), "subject": subject or None, "sha256": leaf.get("sha256")}

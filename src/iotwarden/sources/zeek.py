@@ -361,9 +361,17 @@ class _Chain:
     uid: Any
     keys: list[str]
     found: dict[str, dict[str, Any]]
+    rdp: bool = False  # conn.log or rdp.log named the connection RDP: the leaf's CN names the server
 
     def certs(self) -> list[dict[str, Any]]:
         return [self.found[k] for k in self.keys if k in self.found]
+
+
+def _certificate(ts: float, chain: _Chain) -> list[Observation]:
+    """A joined chain's ``certificate``, and an RDP server's ``server_certificate`` naming it (sources/zeek_rdp.py)."""
+    cert = zeek_tls.certificate(ts, chain.certs(), chain.server)
+    named = _loaded("zeek_rdp", "server_certificate")(cert, rdp=chain.rdp)
+    return [cert] if named is None else [cert, named]
 
 
 class _Joiner:
@@ -377,6 +385,7 @@ class _Joiner:
         self.waiting: _Lru[str, list[int]] = _Lru(MAX_TRACKED_CERTS)  # certificate key -> chains it completes
         self._ids = itertools.count()
         self.ftp: FtpLogins | None = None  # each FTP session's login once (ftp.log repeats it per command)
+        self.rdp_uids: _Lru[str, bool] = _Lru(MAX_TRACKED_UIDS)  # connections conn.log or rdp.log named RDP
 
     def conn(self, flow: Flow) -> Flow:
         """A conn.log flow: its MACs and VLAN remembered by ``uid`` for the other logs' records."""
@@ -384,7 +393,13 @@ class _Joiner:
             uid, link = _link(flow)
             if uid is not None and link is not None:
                 self.links.put(uid, link)
+        if flow.app == "rdp" or (flow.extra.get("services") and "rdp" in flow.extra["services"]):
+            self._rdp(flow.extra.get("uid"))
         return flow
+
+    def _rdp(self, uid: Any) -> None:
+        if isinstance(uid, str):
+            self.rdp_uids.put(uid, True)
 
     def map(self, log_type: str, rec: dict[str, Any]) -> tuple[list[Observation], list[Flow]]:
         if log_type == "conn":
@@ -394,13 +409,14 @@ class _Joiner:
         if log_type == "ssl":
             cid, observations, keys = zeek_tls.map_ssl(rec)
             if keys:
-                chain = _Chain(cid, rec.get("uid"), keys, {})
+                uid = rec.get("uid")
+                chain = _Chain(cid, uid, keys, {}, isinstance(uid, str) and self.rdp_uids.get(uid) is not None)
                 for key in keys:
                     cached = self.certs.get(key)
                     if cached is not None:  # logged before (Zeek logs a certificate once a day)
                         chain.found[key] = cached
                 if len(chain.found) == len(keys):
-                    observations.append(zeek_tls.certificate(cid.ts, chain.certs(), cid))
+                    observations += _certificate(cid.ts, chain)
                 else:
                     chain_id = next(self._ids)
                     self.chains.put(chain_id, chain)
@@ -414,6 +430,8 @@ class _Joiner:
                 self.ftp = _loaded("zeek_app", "FtpLogins")()
             observations = self.ftp.map(rec)
         else:
+            if log_type == "rdp":
+                self._rdp(rec.get("uid"))
             mapper = OBSERVATION_MAPPERS.get(log_type)
             if mapper is None:
                 return [], []  # a log type we do not map, met inside a JSON stream
@@ -436,7 +454,7 @@ class _Joiner:
             chain.found[key] = fields
             if len(chain.found) == len(chain.keys):
                 self.chains.pop(chain_id)
-                out += self._stamp([zeek_tls.certificate(ts, chain.certs(), chain.server)], chain.uid)
+                out += self._stamp(_certificate(ts, chain), chain.uid)
         if not matched:
             out.append(zeek_tls.certificate(ts, [fields], None))
         return out
@@ -446,7 +464,7 @@ class _Joiner:
         out = []
         for chain in self.chains.values():
             if chain.found:
-                out += self._stamp([zeek_tls.certificate(chain.server.ts, chain.certs(), chain.server)], chain.uid)
+                out += self._stamp(_certificate(chain.server.ts, chain), chain.uid)
         return out
 
     def _stamp(self, observations: list[Observation], uid: Any) -> list[Observation]:

@@ -16,15 +16,20 @@ One line gives the client's ``connection_request`` (``username`` from the cookie
 before RDP 5.2), as the dissector reads a confirm without RDP_NEG_RSP. Zeek logs no requested protocols, so
 ``requested_protocols`` is left out; its release and language names stay names (``client_version``,
 ``keyboard_layout_name``), never turned back into the numbers packets give.
+
+The TLS that follows an SSL/HYBRID selection is ssl.log's and x509.log's: sources/zeek.py's join makes its
+``certificate``, and for an RDP connection (conn.log service ``rdp``, an rdp.log line of the same uid, or the
+server's port 3389) :func:`server_certificate` adds the ``server_certificate`` the dissector makes, whose CN names
+the computer (Windows' self-signed RDP certificate). Only RDP: a web server's CN names a site, not a host.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from iotwarden.dissect.rdp import FAILURES, NLA_PROTOCOLS, PROTOCOL_RDP
+from iotwarden.dissect.rdp import FAILURES, NLA_PROTOCOLS, PORT, PROTOCOL_RDP, certificate_fields
 from iotwarden.model import Observation
-from iotwarden.sources.zeek_fields import ConnId, get_bool, get_int, get_str
+from iotwarden.sources.zeek_fields import ConnId, drop_none, get_bool, get_int, get_str
 
 FAILURE_CODES = {name: code for code, name in FAILURES.items()}
 CERT_TYPES = {"RSA": "proprietary", "X.509": "x509"}  # RDP::cert_types -> dissect/rdpmcs.py CERT_TYPES
@@ -62,3 +67,13 @@ def map_rdp(rec: dict[str, Any]) -> list[Observation]:
     if any(v is not None for v in security.values()):
         out.append(cid.reverse("rdp", "server_security", security))
     return out
+
+
+def server_certificate(cert: Observation, *, rdp: bool) -> Observation | None:
+    """The RDP server's ``server_certificate`` beside the joined TLS ``certificate`` of its chain (module docstring):
+    when the connection is known RDP (``rdp``: conn.log or rdp.log said so) or its server port is RDP's; else None."""
+    if cert.src_ip is None or not (rdp or (cert.ip_proto == 6 and cert.src_port == PORT)):
+        return None
+    return Observation(ts=cert.ts, proto="rdp", kind="server_certificate", src_ip=cert.src_ip, dst_ip=cert.dst_ip,
+                       src_port=cert.src_port, dst_port=cert.dst_port, ip_proto=cert.ip_proto,
+                       fields=drop_none(certificate_fields(cert.fields.get("certs"))))
