@@ -16,6 +16,7 @@ from sqlalchemy import select
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 from iotwarden.services.analyze import analyze
+from iotwarden.sources import zeek
 from iotwarden.sources.zeek import read_zeek
 from iotwarden.sources.zeek_rdp import map_rdp, server_certificate
 from iotwarden.store import Store
@@ -204,3 +205,18 @@ def test_a_web_servers_certificate_on_another_port_is_no_rdp_name() -> None:
     assert server_certificate(cert, rdp=False) is None
     assert server_certificate(cert, rdp=True) is not None  # conn.log or rdp.log said RDP
     assert server_certificate(Observation(ts=T0, proto="tls", kind="certificate", fields={}), rdp=True) is None
+
+
+def test_rdp_connections_remembered_are_limited(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rdp.log uids are remembered up to MAX_TRACKED_UIDS: past it the oldest connection's chain names nobody."""
+    monkeypatch.setattr(zeek, "MAX_TRACKED_UIDS", 2)
+    joiner = zeek._Joiner()
+    for i in range(3):
+        joiner.map("rdp", _rec(uid=f"Cr{i}", **{"id.resp_p": 13389}))
+    x509 = {"ts": T0, "fingerprint": "AB" * 32, "certificate.subject": "CN=HMI-LINE2"}
+    joiner.map("x509", x509)  # logged before (Zeek logs a certificate once a day): each chain completes at once
+    named = []
+    for i in range(3):
+        ssl = {**_rec(uid=f"Cr{i}", **{"id.resp_p": 13389}), "version": "TLSv12", "cert_chain_fps": ["AB" * 32]}
+        named.append([o.fields["computer_name"] for o in joiner.map("ssl", ssl)[0] if o.kind == "server_certificate"])
+    assert named == [[], ["HMI-LINE2"], ["HMI-LINE2"]]

@@ -245,7 +245,8 @@ _COLUMNS = sorted({c for c, _ in KERBEROS_COLUMNS + SMB_MAPPING_COLUMNS + SMB_FI
 _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True),
                      st.text(max_size=20), st.sampled_from([
                          "10.0.0.1", "fe80::1", "tcp", "T", "F", "AS", "TGS", "WS01$/CORP", "/", "$", "$/",
-                         "KDC_ERR_PREAUTH_FAILED", "\\\\s\\ADMIN$", "\\\\", "<unknown>", "SMB::FILE_OPEN"]))
+                         "KDC_ERR_PREAUTH_FAILED", "\\\\s\\ADMIN$", "\\\\", "<unknown>", "SMB::FILE_OPEN",
+                         "SMB::FILE_WRITE", "SMB::FILE_RENAME", "\\\\s\\C$", T0, "PSEXESVC.exe"]))
 _VALUES = st.one_of(_SCALARS, st.lists(_SCALARS, max_size=3), st.dictionaries(st.text(max_size=3), _SCALARS,
                                                                                  max_size=2))
 
