@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from iotwarden.lab import proto_dir
 from iotwarden.lab.behave_net import RTT_LAN
-from iotwarden.lab.params import Param
+from iotwarden.lab.params import Param, guessing_technique
 from iotwarden.lab.wire import Frame, TcpStream
 from iotwarden.lab.world import World
 
@@ -65,8 +65,7 @@ def kerberos_spray(world: World, act: Activity) -> tuple[Iterator[Frame], dict[s
             request = proto_dir.as_req(client.rng, client.realm, user, None, preauth=True)
             answer = proto_dir.krb_error(client.rng, client.realm, user, proto_dir.KDC_ERR_PREAUTH_FAILED, t)
             t = client.exchange(t, request, answer) + 1.0 / p["rate"]
-    technique = ("T1110.003 Brute Force: Password Spraying" if len(p["users"]) > 1
-                 else "T1110.001 Brute Force: Password Guessing")
+    technique = guessing_technique(p["users"])
     return client.truth(act, technique, start, t)
 
 

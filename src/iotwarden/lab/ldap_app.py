@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from iotwarden.lab import proto_ldap, proto_tls
 from iotwarden.lab.behave_net import RTT_LAN, Behaviour
-from iotwarden.lab.params import Param
+from iotwarden.lab.params import Param, guessing_params, guessing_technique
 from iotwarden.lab.wire import Frame, TcpStream, udp_frame
 from iotwarden.lab.world import World, periodic
 
@@ -128,15 +128,12 @@ def ldap_bruteforce(world: World, act: Activity) -> tuple[Iterator[Frame], dict[
                                 (True, proto_ldap.unbind(2))], think=0.002)
         t = conn.t + 1.0 / p["rate"]
     out.sort(key=lambda f: f[0])
-    technique = ("T1110.003 Brute Force: Password Spraying" if len(p["users"]) > 1
-                 else "T1110.001 Brute Force: Password Guessing")
+    technique = guessing_technique(p["users"])
     return iter(out), world.attack_truth(act, technique, start=start, end=t, targets=[world.ips[p["target"]]])
 
 
 LDAP_ATTACKS: dict[str, tuple[Any, dict[str, Param]]] = {
-    "ldap_bruteforce": (ldap_bruteforce, {
-        "attacker": Param("device"), "target": Param("device", help="the directory server whose binds are guessed"),
-        "start": Param("float", 120.0), "attempts": Param("int", 20, "passwords guessed", minimum=1),
-        "rate": Param("float", 2.0, "connections per second", minimum=0.01),
-        "users": Param("list", ["Administrator"], "account names tried in turn (several: spraying)", items="str")}),
+    "ldap_bruteforce": (ldap_bruteforce, guessing_params("the directory server whose binds are guessed",
+                                                         "account names tried in turn (several: spraying)",
+                                                         "Administrator")),
 }

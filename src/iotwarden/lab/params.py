@@ -75,3 +75,18 @@ def _check_item(kind: str, item: Any, path: str, device_ids: set[str]) -> None:
             ipaddress.IPv4Address(item)
         except ValueError as exc:
             raise ConfigError(f"{path}: not an IPv4 address: {item!r}") from exc
+
+
+def guessing_technique(users: list[str]) -> str:
+    """The ATT&CK technique of a password-guessing attack over ``users``: several accounts tried in turn is
+    spraying (T1110.003), one account is guessing (T1110.001)."""
+    return ("T1110.003 Brute Force: Password Spraying" if len(users) > 1
+            else "T1110.001 Brute Force: Password Guessing")
+
+
+def guessing_params(target_help: str, users_help: str, default_user: str) -> dict[str, Param]:
+    """The parameters every connection-per-guess brute-force attack of the lab takes."""
+    return {"attacker": Param("device"), "target": Param("device", help=target_help),
+            "start": Param("float", 120.0), "attempts": Param("int", 20, "passwords guessed", minimum=1),
+            "rate": Param("float", 2.0, "connections per second", minimum=0.01),
+            "users": Param("list", [default_user], users_help, items="str")}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from iotwarden.lab import proto_app, proto_tls
 from iotwarden.lab.behave_net import RTT_LAN
-from iotwarden.lab.params import Param
+from iotwarden.lab.params import Param, guessing_params, guessing_technique
 from iotwarden.lab.wire import Frame, TcpStream
 from iotwarden.lab.world import World
 
@@ -51,15 +51,12 @@ def rdp_bruteforce(world: World, act: Activity) -> tuple[Iterator[Frame], dict[s
         out += conn.close(conn.t + 0.01, from_client=False)
         t = conn.t + 1.0 / p["rate"]
     out.sort(key=lambda f: f[0])
-    technique = ("T1110.003 Brute Force: Password Spraying" if len(p["users"]) > 1
-                 else "T1110.001 Brute Force: Password Guessing")
+    technique = guessing_technique(p["users"])
     return iter(out), world.attack_truth(act, technique, start=start, end=t, targets=[world.ips[p["target"]]])
 
 
 RDP_ATTACKS: dict[str, tuple[Any, dict[str, Param]]] = {
-    "rdp_bruteforce": (rdp_bruteforce, {
-        "attacker": Param("device"), "target": Param("device", help="the host whose RDP logon is guessed"),
-        "start": Param("float", 120.0), "attempts": Param("int", 20, "passwords guessed", minimum=1),
-        "rate": Param("float", 2.0, "connections per second", minimum=0.01),
-        "users": Param("list", ["administrator"], "user names tried in turn (several: spraying)", items="str")}),
+    "rdp_bruteforce": (rdp_bruteforce, guessing_params("the host whose RDP logon is guessed",
+                                                       "user names tried in turn (several: spraying)",
+                                                       "administrator")),
 }
