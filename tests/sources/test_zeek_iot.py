@@ -28,7 +28,15 @@ from iotwarden.store.alert_models import FindingRow
 from iotwarden.store.schema import DeviceRow
 from tests.conftest import shared
 from tests.pcaputil import run_dissector
-from tests.sources.zeeklog import CONN_COLUMNS, FORMATS, ID_COLUMNS, conn_row, write_log
+from tests.sources.zeeklog import (
+    CONN_COLUMNS,
+    FORMATS,
+    ID_COLUMNS,
+    assert_same_as_packet,
+    conn_row,
+    ids_of,
+    write_log,
+)
 
 T0 = 1_700_000_000.0
 SV = ("pcaps", "suricata_verify")
@@ -53,33 +61,16 @@ MQTT_SUBSCRIBE_COLUMNS = [*ID_COLUMNS, ("action", "enum"), ("topics", "vector[st
                           ("qos_levels", "vector[count]"), ("granted_qos_level", "count"), ("ack", "bool")]
 
 
-def _ids(obs: Observation, *, from_orig: bool = True) -> dict[str, Any]:
-    """The Zeek id columns of the connection a packet Observation belongs to (its sender the originator or not)."""
-    orig, resp = ((obs.src_ip, obs.src_port), (obs.dst_ip, obs.dst_port)) if from_orig else (
-        (obs.dst_ip, obs.dst_port), (obs.src_ip, obs.src_port))
-    return {"ts": obs.ts, "uid": "C1", "id.orig_h": orig[0], "id.orig_p": orig[1], "id.resp_h": resp[0],
-            "id.resp_p": resp[1]}
-
-
-def _same(ours: Observation, packet: Observation, *, unlogged: set[str], **rewritten: Any) -> None:
-    """Zeek's Observation is the dissector's: same proto, kind, ends and fields, less those Zeek does not log
-    (and the few it logs otherwise, given in ``rewritten``)."""
-    assert (ours.proto, ours.kind, ours.src_ip, ours.src_port, ours.dst_ip, ours.dst_port) == (
-        packet.proto, packet.kind, packet.src_ip, packet.src_port, packet.dst_ip, packet.dst_port)
-    expected = {k: v for k, v in packet.fields.items() if k not in unlogged and v is not None}
-    assert ours.fields == {**expected, **rewritten}
-
-
 # --- quic.log -----------------------------------------------------------------------------------
 
 def test_a_quic_line_is_the_initials_client_hello_and_server_hello() -> None:
     # suricata-verify quic-ietf-ja3: msquic to msquic.net, ALPN h3-29, QUIC v1
     hello, server = run_dissector(QuicDissector(), shared(*SV, "quic-ietf-ja3", "input.pcap"))
-    rec = {**_ids(hello), "version": "1", "server_name": "msquic.net", "client_protocol": "h3-29",
+    rec = {**ids_of(hello), "version": "1", "server_name": "msquic.net", "client_protocol": "h3-29",
            "history": "ISishH"}
     ours_hello, ours_server = map_quic(rec)
-    _same(ours_hello, hello, unlogged=set(hello.fields) - {"sni", "alpn", "quic_version"})
-    _same(ours_server, server, unlogged=set(server.fields) - {"quic_version"})
+    assert_same_as_packet(ours_hello, hello, unlogged=set(hello.fields) - {"sni", "alpn", "quic_version"})
+    assert_same_as_packet(ours_server, server, unlogged=set(server.fields) - {"quic_version"})
     assert ours_hello.ip_proto == 17
 
 
@@ -98,7 +89,7 @@ def test_quic_version_names_and_lines_without_a_hello() -> None:
 def _ntp_record(packet: Observation, from_orig: bool) -> dict[str, Any]:
     """The ntp.log line Zeek writes for a message the dissector read (NTP::Info; poll and precision 2^n s)."""
     f = packet.fields
-    return {**_ids(packet, from_orig=from_orig), "version": f["version"], "mode": f["mode"],
+    return {**ids_of(packet, from_orig=from_orig), "version": f["version"], "mode": f["mode"],
             "stratum": f["stratum"], "poll": 2.0 ** f["poll"], "precision": 2.0 ** f["precision"],
             "root_delay": f["root_delay"], "root_disp": f["root_dispersion"], "ref_id": f["reference_id"] or None,
             "ref_time": f["reference_ts"] or -2208988800.0, "org_time": f["origin_ts"] or -2208988800.0,
@@ -109,9 +100,10 @@ def test_an_ntp_line_is_the_message_its_mode_names_from_the_end_that_sent_it() -
     # tcpdump ntp-time.pcap: a client's mode 3 and a stratum 2 server's mode 4 answer (reference 132.199.7.201)
     client, server = run_dissector(NtpDissector(), shared("pcaps", "tcpdump_tests", "ntp-time.pcap"))
     (ours_server,) = map_ntp(_ntp_record(server, from_orig=False))
-    _same(ours_server, server, unlogged={"leap"})
+    assert_same_as_packet(ours_server, server, unlogged={"leap"})
     (ours_client,) = map_ntp(_ntp_record(client, from_orig=True))
-    _same(ours_client, client, unlogged={"leap", "reference_id", "reference_id_raw"})  # Zeek's stratum-0 kiss
+    # the reference id of Zeek's stratum-0 kiss
+    assert_same_as_packet(ours_client, client, unlogged={"leap", "reference_id", "reference_id_raw"})
     assert (ours_client.fields["poll"], ours_client.fields["origin_ts"]) == (8, 0.0)  # 256 s; NTP's zero
 
 
@@ -134,33 +126,34 @@ def _mqtt(name: str) -> list[Observation]:
 def test_an_mqtt_connect_line_is_the_clients_connect_and_the_brokers_connack() -> None:
     connect, connack, *_ = _mqtt("mqtt311-pub-qos1")
     ours_connect, ours_connack = map_mqtt_connect({
-        **_ids(connect), "proto_name": "MQTT", "proto_version": "3.1.1", "client_id": "myvoiceismypassport",
+        **ids_of(connect), "proto_name": "MQTT", "proto_version": "3.1.1", "client_id": "myvoiceismypassport",
         "connect_status": "Connection Accepted"})
     # Zeek logs no user name, password flag, clean session or keepalive: unknown, so not in the Observation
-    _same(ours_connect, connect, unlogged={"username", "password_present", "clean_session", "keepalive"})
-    _same(ours_connack, connack, unlogged={"session_present"})
-    (_, refused) = map_mqtt_connect({**_ids(connect), "proto_version": "5.0",
+    assert_same_as_packet(ours_connect, connect,
+                          unlogged={"username", "password_present", "clean_session", "keepalive"})
+    assert_same_as_packet(ours_connack, connack, unlogged={"session_present"})
+    (_, refused) = map_mqtt_connect({**ids_of(connect), "proto_version": "5.0",
                                      "connect_status": "Refused: not authorized"})
     assert refused.fields == {"return_code": 5, "reason_code": 5}
-    (_, odd) = map_mqtt_connect({**_ids(connect), "connect_status": "unknown-return-code-135"})
+    (_, odd) = map_mqtt_connect({**ids_of(connect), "connect_status": "unknown-return-code-135"})
     assert odd.fields == {"return_code": 135}
 
 
 def test_mqtt_publish_and_subscribe_lines() -> None:
     *_, publish = _mqtt("mqtt311-pub-qos1")
-    (ours,) = map_mqtt_publish({**_ids(publish), "from_client": True, "retain": False, "qos": "at least once",
+    (ours,) = map_mqtt_publish({**ids_of(publish), "from_client": True, "retain": False, "qos": "at least once",
                                 "status": "ok", "topic": "topicX", "payload": "ABCDEFGHIJKLMNOP", "payload_len": 16})
-    _same(ours, publish, unlogged={"dup"})
-    (to_client,) = map_mqtt_publish({**_ids(publish), "from_client": False, "qos": "at most once", "topic": "a/b",
+    assert_same_as_packet(ours, publish, unlogged={"dup"})
+    (to_client,) = map_mqtt_publish({**ids_of(publish), "from_client": False, "qos": "at most once", "topic": "a/b",
                                      "payload_len": 2})
     assert (to_client.src_ip, to_client.src_port, to_client.fields["qos"]) == (publish.dst_ip, 1883, 0)
     subscribe = _mqtt("mqtt311-sub-userpass")[2]
-    (ours_sub,) = map_mqtt_subscribe({**_ids(subscribe), "action": "MQTT::SUBSCRIBE", "topics": ["topicX", "topicY"],
+    (ours_sub,) = map_mqtt_subscribe({**ids_of(subscribe), "action": "MQTT::SUBSCRIBE", "topics": ["topicX", "topicY"],
                                       "qos_levels": [0, 0], "granted_qos_level": 0, "ack": True})
-    _same(ours_sub, subscribe, unlogged=set())
+    assert_same_as_packet(ours_sub, subscribe, unlogged=set())
     unsubscribe = _mqtt("mqtt311-unsub-qos1")[3]
-    (ours_unsub,) = map_mqtt_subscribe({**_ids(unsubscribe), "action": "MQTT::UNSUBSCRIBE", "topics": ["topicX"]})
-    _same(ours_unsub, unsubscribe, unlogged=set())
+    (ours_unsub,) = map_mqtt_subscribe({**ids_of(unsubscribe), "action": "MQTT::UNSUBSCRIBE", "topics": ["topicX"]})
+    assert_same_as_packet(ours_unsub, unsubscribe, unlogged=set())
 
 
 # --- a Zeek sensor's logs, analysed -------------------------------------------------------------

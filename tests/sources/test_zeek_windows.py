@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -30,7 +29,15 @@ from tests.dissect import smbbuild as b
 from tests.dissect import test_smb2files as sf
 from tests.dissect.hostile import feed_chunks
 from tests.pcaputil import run_dissector
-from tests.sources.zeeklog import CONN_COLUMNS, FORMATS, ID_COLUMNS, conn_row, write_log
+from tests.sources.zeeklog import (
+    CONN_COLUMNS,
+    FORMATS,
+    ID_COLUMNS,
+    assert_same_as_packet,
+    conn_row,
+    ids_of,
+    write_log,
+)
 
 T0 = 1_700_000_000.0
 SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios"
@@ -51,22 +58,6 @@ SMB_FILES_COLUMNS = [*ID_COLUMNS, ("fuid", "string"), ("action", "enum"), ("path
                      ("times.accessed", "time"), ("times.created", "time"), ("times.changed", "time")]
 
 
-def _ids(obs: Observation, *, from_orig: bool = True) -> dict[str, Any]:
-    orig, resp = ((obs.src_ip, obs.src_port), (obs.dst_ip, obs.dst_port)) if from_orig else (
-        (obs.dst_ip, obs.dst_port), (obs.src_ip, obs.src_port))
-    return {"ts": obs.ts, "uid": "C1", "id.orig_h": orig[0], "id.orig_p": orig[1], "id.resp_h": resp[0],
-            "id.resp_p": resp[1]}
-
-
-def _same(ours: Observation, packet: Observation, *, unlogged: set[str], **rewritten: Any) -> None:
-    """Zeek's Observation is the dissector's: same proto, kind, ends and fields, less those Zeek does not log
-    (and those only Zeek gives, in ``rewritten``)."""
-    assert (ours.proto, ours.kind, ours.src_ip, ours.src_port, ours.dst_ip, ours.dst_port) == (
-        packet.proto, packet.kind, packet.src_ip, packet.src_port, packet.dst_ip, packet.dst_port)
-    expected = {k: v for k, v in packet.fields.items() if k not in unlogged and v is not None}
-    assert ours.fields == {**expected, **rewritten}
-
-
 @pytest.fixture(scope="module")
 def logon(tmp_path_factory: pytest.TempPathFactory) -> list[Observation]:
     """The lab's Windows computer logon (AS-REQ, PREAUTH_REQUIRED, AS-REQ, AS-REP, TGS-REQ, TGS-REP), dissected."""
@@ -81,21 +72,21 @@ def test_an_as_line_is_the_computers_request_and_the_kdcs_reply(logon: list[Obse
     _, _, request, reply, _, _ = logon[:6]
     assert request.fields["computer"] == "WS-FIN-01"  # the dissector names the computer account too
     ours_request, ours_reply = map_kerberos({
-        **_ids(request), "request_type": "AS", "client": "WS-FIN-01$/CORP.EXAMPLE",
+        **ids_of(request), "request_type": "AS", "client": "WS-FIN-01$/CORP.EXAMPLE",
         "service": "krbtgt/CORP.EXAMPLE", "success": True, "cipher": "aes256-cts-hmac-sha1-96",
         "forwardable": True, "renewable": True})
-    _same(ours_request, request, unlogged={"etypes", "padata_types", "preauth"})
-    _same(ours_reply, reply, unlogged={"enc_etype"}, cipher="aes256-cts-hmac-sha1-96")
+    assert_same_as_packet(ours_request, request, unlogged={"etypes", "padata_types", "preauth"})
+    assert_same_as_packet(ours_reply, reply, unlogged={"enc_etype"}, cipher="aes256-cts-hmac-sha1-96")
 
 
 def test_a_tgs_line_names_the_client_in_the_reply_only(logon: list[Observation]) -> None:
     *_, request, reply = logon[:6]
     ours_request, ours_reply = map_kerberos({
-        **_ids(request), "request_type": "TGS", "client": "WS-FIN-01$/CORP.EXAMPLE",
+        **ids_of(request), "request_type": "TGS", "client": "WS-FIN-01$/CORP.EXAMPLE",
         "service": "cifs/DC01.corp.example", "success": True, "cipher": "aes256-cts-hmac-sha1-96"})
-    _same(ours_request, request, unlogged={"realm", "padata_types", "etypes", "cname"})
-    _same(ours_reply, reply, unlogged={"realm", "enc_etype"}, cipher="aes256-cts-hmac-sha1-96")
-    (_, rc4) = map_kerberos({**_ids(request), "request_type": "TGS", "service": "MSSQLSvc/sql01:1433",
+    assert_same_as_packet(ours_request, request, unlogged={"realm", "padata_types", "etypes", "cname"})
+    assert_same_as_packet(ours_reply, reply, unlogged={"realm", "enc_etype"}, cipher="aes256-cts-hmac-sha1-96")
+    (_, rc4) = map_kerberos({**ids_of(request), "request_type": "TGS", "service": "MSSQLSvc/sql01:1433",
                              "success": True, "cipher": "rc4-hmac"})
     assert rc4.fields["ticket_etype"] == 23  # Zeek's cipher is the ticket's (KRB::cipher_name)
 
@@ -124,8 +115,8 @@ def test_a_refused_request_is_the_kdcs_error_and_a_user_names_no_computer() -> N
 @pytest.mark.parametrize("path", ["\\\\filesrv\\ADMIN$", "\\\\filesrv\\IPC$", "\\\\filesrv\\alice.smith"])
 def test_a_mapping_line_is_the_clients_tree_connect(path: str) -> None:
     (packet,) = feed_chunks(SmbDissector(), [(True, b.direct(b.tree_connect(path)))])
-    (ours,) = map_smb_mapping({**_ids(packet), "path": path, "share_type": "DISK"})
-    _same(ours, packet, unlogged={"smb1", "status"})  # Zeek's mapping line does not say SMB1 from SMB2
+    (ours,) = map_smb_mapping({**ids_of(packet), "path": path, "share_type": "DISK"})
+    assert_same_as_packet(ours, packet, unlogged={"smb1", "status"})  # Zeek's mapping line does not say SMB1 from SMB2
 
 
 def test_a_file_line_shows_the_share_it_is_on_and_unknown_paths_nothing() -> None:
@@ -147,11 +138,11 @@ def test_a_service_binary_written_to_admin_share_is_the_dissectors_file_write() 
     chunks = sf.logon() + sf.tree(4, "\\\\SRV\\ADMIN$", sf.ADMIN, w.SHARE_DISK) + sf.opened(
         5, "PSEXESVC.exe", sf.ADMIN, sf.FILE_ID, disposition=w.FILE_OVERWRITE_IF, action=w.FILE_CREATED)
     (packet,) = [o for o in sf.converse(chunks) if o.kind == "file_write"]
-    line = {**_ids(packet), "action": "SMB::FILE_OPEN", "path": "\\\\SRV\\ADMIN$", "name": "PSEXESVC.exe",
+    line = {**ids_of(packet), "action": "SMB::FILE_OPEN", "path": "\\\\SRV\\ADMIN$", "name": "PSEXESVC.exe",
             "size": 0, "times.created": packet.ts - 0.2, "times.modified": packet.ts - 0.2}
     tree, ours = map_smb_files(line)
     assert tree.kind == "tree_connect"
-    _same(ours, packet, unlogged={"smb1", "disposition"})
+    assert_same_as_packet(ours, packet, unlogged={"smb1", "disposition"})
 
 
 @pytest.mark.parametrize("action", ["SMB::FILE_WRITE", "SMB::FILE_RENAME"])

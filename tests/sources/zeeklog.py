@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from iotwarden.model import Observation
+
 FORMATS = ("tsv", "json")
 
 
@@ -54,3 +56,20 @@ def conn_row(ts: float, uid: str, orig: tuple[str, int, str], resp: tuple[str, i
     history = "ShADadFf" if proto == "tcp" else "Dd"
     return [f"{ts:.6f}", uid, orig[0], str(orig[1]), resp[0], str(resp[1]), proto, service, "0.2", "60", "120",
             "SF", history, "4", "220", "4", "280", orig[2], resp[2]]
+
+
+def ids_of(obs: Observation, *, from_orig: bool = True) -> dict[str, Any]:
+    """The Zeek id columns of the connection a packet Observation belongs to (its sender the originator or not)."""
+    orig, resp = ((obs.src_ip, obs.src_port), (obs.dst_ip, obs.dst_port)) if from_orig else (
+        (obs.dst_ip, obs.dst_port), (obs.src_ip, obs.src_port))
+    return {"ts": obs.ts, "uid": "C1", "id.orig_h": orig[0], "id.orig_p": orig[1], "id.resp_h": resp[0],
+            "id.resp_p": resp[1]}
+
+
+def assert_same_as_packet(ours: Observation, packet: Observation, *, unlogged: set[str], **rewritten: Any) -> None:
+    """Zeek's Observation is the dissector's: same proto, kind, ends and fields, less those Zeek does not log
+    (and the few it logs otherwise or only Zeek gives, in ``rewritten``)."""
+    assert (ours.proto, ours.kind, ours.src_ip, ours.src_port, ours.dst_ip, ours.dst_port) == (
+        packet.proto, packet.kind, packet.src_ip, packet.src_port, packet.dst_ip, packet.dst_port)
+    expected = {k: v for k, v in packet.fields.items() if k not in unlogged and v is not None}
+    assert ours.fields == {**expected, **rewritten}
