@@ -3,23 +3,25 @@ the same inventory facts, classification and risk findings from a Zeek sensor's 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
 
 from iotwarden.errors import ParseError
-from iotwarden.services.analyze import analyze
-from iotwarden.sources.zeek import _Joiner, read_zeek, sniff_zeek
+from iotwarden.sources.zeek import read_zeek, sniff_zeek
 from iotwarden.sources.zeek_app import FtpLogins, map_ntlm, map_sip, map_snmp
-from iotwarden.store import Store
-from iotwarden.store.alert_models import FindingRow
-from iotwarden.store.schema import DeviceRow
-from tests.sources.zeeklog import CONN_COLUMNS, FORMATS, ID_COLUMNS, conn_row, write_log
+from tests.sources.zeeklog import (
+    CONN_COLUMNS,
+    FORMATS,
+    ID_COLUMNS,
+    analysed,
+    assert_maps_or_parse_error,
+    conn_row,
+    write_log,
+)
 
 T0 = 1_700_000_000.0
 NMS, PRINTER, SWITCH = ("10.0.0.5", "00:50:56:00:00:05"), ("10.0.0.40", "3c:d9:2b:00:00:40"), ("10.0.0.2", "")
@@ -220,12 +222,9 @@ def test_the_logs_are_sniffed_and_read_with_conn_logs_macs(tmp_path: Path, fmt: 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_zeek_sensors_logs_classify_devices_and_raise_the_packet_paths_findings(tmp_path: Path, fmt: str) -> None:
-    with Store(f"sqlite:///{tmp_path / 'iotwarden.db'}") as store:
-        report = analyze([_site(tmp_path / "zeek", fmt)], store)
-        assert [f.status for f in report.files] == ["complete"]
-        with store.session() as s:
-            devices = {d.key: d for d in s.scalars(select(DeviceRow))}
-            findings = {(f.check_id, f.device_key): f for f in s.scalars(select(FindingRow))}
+    stored = analysed(_site(tmp_path / "zeek", fmt), tmp_path / "iotwarden.db")
+    devices = stored.devices
+    findings = {(f.check_id, f.device_key): f for f in stored.findings}
     printer, nas, phone, desktop, filer = (devices[f"mac:{m[1]}"] for m in (PRINTER, NAS, PHONE, DESKTOP, FILER))
     assert (printer.vendor, printer.device_type) == ("HP", "printer")  # sysDescr from display_string
     assert JETDIRECT in printer.attributes["snmp.sys_descr"]
@@ -254,9 +253,4 @@ _VALUES = st.one_of(_SCALARS, st.lists(_SCALARS, max_size=3), st.dictionaries(st
 @given(log_type=st.sampled_from(["snmp", "ftp", "sip", "ntlm"]),
        record=st.dictionaries(st.sampled_from(_COLUMNS), _VALUES, max_size=14))
 def test_fuzz_any_record_maps_or_raises_parse_error(log_type: str, record: dict[str, object]) -> None:
-    try:
-        observations, _ = _Joiner().map(log_type, {"id.orig_h": "10.0.0.1", "id.resp_h": "10.0.0.2", **record,
-                                                   "ts": T0})
-    except ParseError:
-        return
-    json.dumps([o.to_dict() for o in observations])  # fields stay JSON-compatible
+    assert_maps_or_parse_error(log_type, record, T0)

@@ -3,23 +3,25 @@ describe packets: a Zeek sensor's PLC Stop, program download or BACnet write rai
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
 
 from iotwarden.errors import ParseError
-from iotwarden.services.analyze import analyze
-from iotwarden.sources.zeek import _Joiner, read_zeek, sniff_zeek
+from iotwarden.sources.zeek import read_zeek, sniff_zeek
 from iotwarden.sources.zeek_icsnpp import map_bacnet, map_bacnet_discovery, map_s7comm
-from iotwarden.store import Store
-from iotwarden.store.alert_models import AlertRow, FindingRow
-from iotwarden.store.schema import DeviceRow
-from tests.sources.zeeklog import CONN_COLUMNS, FORMATS, ID_COLUMNS, conn_row, write_log
+from tests.sources.zeeklog import (
+    CONN_COLUMNS,
+    FORMATS,
+    ID_COLUMNS,
+    analysed,
+    assert_maps_or_parse_error,
+    conn_row,
+    write_log,
+)
 
 T0 = 1_700_000_000.0
 EWS, PLC = ("192.168.61.131", "00:1b:21:00:00:31"), ("192.168.61.211", "00:1b:1b:00:02:11")  # Siemens OUI
@@ -177,13 +179,10 @@ def test_the_icsnpp_logs_are_sniffed_and_read(tmp_path: Path, fmt: str) -> None:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_icsnpp_logs_raise_the_ot_alerts_and_findings_packets_raise(tmp_path: Path, fmt: str) -> None:
-    with Store(f"sqlite:///{tmp_path / 'iotwarden.db'}") as store:
-        report = analyze([_site(tmp_path / "zeek", fmt)], store)
-        assert [f.status for f in report.files] == ["complete"]
-        with store.session() as s:
-            devices = {d.key: d for d in s.scalars(select(DeviceRow))}
-            alerts = {(a.detector_id, a.device_key) for a in s.scalars(select(AlertRow))}
-            rows = {(f.check_id, f.device_key): f.evidence for f in s.scalars(select(FindingRow))}
+    stored = analysed(_site(tmp_path / "zeek", fmt), tmp_path / "iotwarden.db")
+    devices = stored.devices
+    alerts = {(a.detector_id, a.device_key) for a in stored.alerts}
+    rows = {(f.check_id, f.device_key): f.evidence for f in stored.findings}
     findings = set(rows)
     plc, ahu = devices[f"mac:{PLC[1]}"], devices[f"mac:{AHU[1]}"]
     assert "s7comm" in plc.protocols and "bacnet" in ahu.protocols
@@ -226,9 +225,4 @@ _VALUES = st.one_of(_SCALARS, st.lists(_SCALARS, max_size=3), st.dictionaries(st
 @given(log_type=st.sampled_from(["s7comm", "bacnet", "bacnet_discovery"]),
        record=st.dictionaries(st.sampled_from(_COLUMNS), _VALUES, max_size=12))
 def test_fuzz_any_record_maps_or_raises_parse_error(log_type: str, record: dict[str, object]) -> None:
-    try:
-        observations, _ = _Joiner().map(log_type, {"id.orig_h": "10.0.0.1", "id.resp_h": "10.0.0.2", **record,
-                                                   "ts": T0})
-    except ParseError:
-        return
-    json.dumps([o.to_dict() for o in observations])  # fields stay JSON-compatible
+    assert_maps_or_parse_error(log_type, record, T0)

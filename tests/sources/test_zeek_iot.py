@@ -4,7 +4,6 @@ they make of a site's devices."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,25 +12,22 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
 
 from iotwarden.dissect.mqtt import MqttDissector
 from iotwarden.dissect.ntp import NtpDissector
 from iotwarden.dissect.quic import QuicDissector
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
-from iotwarden.services.analyze import analyze
-from iotwarden.sources.zeek import _Joiner, read_zeek, sniff_zeek
+from iotwarden.sources.zeek import read_zeek, sniff_zeek
 from iotwarden.sources.zeek_iot import map_mqtt_connect, map_mqtt_publish, map_mqtt_subscribe, map_ntp, map_quic
-from iotwarden.store import Store
-from iotwarden.store.alert_models import FindingRow
-from iotwarden.store.schema import DeviceRow
 from tests.conftest import shared
 from tests.pcaputil import run_dissector
 from tests.sources.zeeklog import (
     CONN_COLUMNS,
     FORMATS,
     ID_COLUMNS,
+    analysed,
+    assert_maps_or_parse_error,
     assert_same_as_packet,
     conn_row,
     ids_of,
@@ -203,12 +199,9 @@ def test_the_logs_are_sniffed_and_read_with_conn_logs_macs(tmp_path: Path, fmt: 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_zeek_sensors_logs_classify_the_quic_and_mqtt_devices(tmp_path: Path, fmt: str) -> None:
-    with Store(f"sqlite:///{tmp_path / 'iotwarden.db'}") as store:
-        report = analyze([_site(tmp_path / "zeek", fmt)], store)
-        assert [f.status for f in report.files] == ["complete"]
-        with store.session() as s:
-            devices = {d.key: d for d in s.scalars(select(DeviceRow))}
-            findings = {(f.check_id, f.device_key) for f in s.scalars(select(FindingRow))}
+    stored = analysed(_site(tmp_path / "zeek", fmt), tmp_path / "iotwarden.db")
+    devices = stored.devices
+    findings = {(f.check_id, f.device_key) for f in stored.findings}
     thermostat, plug, broker = (devices[f"mac:{m[1]}"] for m in (THERMOSTAT, PLUG, BROKER))
     assert (thermostat.vendor, thermostat.device_type) == ("Google Nest", "thermostat")  # quic.log's SNI
     assert thermostat.attributes["tls.sni"] == ["weather.nest.com"]
@@ -250,9 +243,4 @@ _VALUES = st.one_of(_SCALARS, st.lists(_SCALARS, max_size=3), st.dictionaries(st
 @given(log_type=st.sampled_from(["quic", "ntp", "mqtt_connect", "mqtt_publish", "mqtt_subscribe"]),
        record=st.dictionaries(st.sampled_from(_COLUMNS), _VALUES, max_size=14))
 def test_fuzz_any_record_maps_or_raises_parse_error(log_type: str, record: dict[str, object]) -> None:
-    try:
-        observations, _ = _Joiner().map(log_type, {"id.orig_h": "10.0.0.1", "id.resp_h": "10.0.0.2", **record,
-                                                   "ts": T0})
-    except ParseError:
-        return
-    json.dumps([o.to_dict() for o in observations])  # fields stay JSON-compatible
+    assert_maps_or_parse_error(log_type, record, T0)

@@ -5,10 +5,19 @@ sets and vectors as arrays)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
+from iotwarden.errors import ParseError
 from iotwarden.model import Observation
+from iotwarden.services.analyze import analyze
+from iotwarden.sources.zeek import _Joiner
+from iotwarden.store import Store
+from iotwarden.store.alert_models import AlertRow, FindingRow
+from iotwarden.store.schema import DeviceRow
 
 FORMATS = ("tsv", "json")
 
@@ -73,3 +82,32 @@ def assert_same_as_packet(ours: Observation, packet: Observation, *, unlogged: s
         packet.proto, packet.kind, packet.src_ip, packet.src_port, packet.dst_ip, packet.dst_port)
     expected = {k: v for k, v in packet.fields.items() if k not in unlogged and v is not None}
     assert ours.fields == {**expected, **rewritten}
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What ``analyze`` of a folder of Zeek logs left in a fresh store: devices by key, alerts and findings."""
+
+    devices: dict[str, DeviceRow]
+    alerts: list[AlertRow]
+    findings: list[FindingRow]
+
+
+def analysed(folder: Path, db: Path) -> Stored:
+    """``analyze`` of ``folder`` into a new SQLite store at ``db`` (every file read completely), what it stored."""
+    with Store(f"sqlite:///{db}") as store:
+        report = analyze([folder], store)
+        assert [f.status for f in report.files] == ["complete"]
+        with store.session() as s:
+            return Stored({d.key: d for d in s.scalars(select(DeviceRow))}, list(s.scalars(select(AlertRow))),
+                          list(s.scalars(select(FindingRow))))
+
+
+def assert_maps_or_parse_error(log_type: str, record: dict[str, object], ts: float) -> None:
+    """A fuzzed Zeek record of ``log_type`` maps to JSON-safe Observations or raises ParseError, nothing else."""
+    try:
+        observations, _ = _Joiner().map(log_type, {"id.orig_h": "10.0.0.1", "id.resp_h": "10.0.0.2", **record,
+                                                   "ts": ts})
+    except ParseError:
+        return
+    json.dumps([o.to_dict() for o in observations])  # fields stay JSON-compatible
