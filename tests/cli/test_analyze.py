@@ -206,3 +206,34 @@ def test_an_encrypted_wifi_capture_says_why_nothing_was_read(capsys: pytest.Capt
     assert report_errors(AnalysisReport(files=[wifi, plain])) == 0
     (line,) = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
     assert "/data/office.pcap: 850 encrypted 802.11 data frames" in line and "airdecap-ng" in line
+
+
+ZEEK_CONN = ("#separator \\x09\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\n"
+             "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\n")
+
+
+def test_a_zeek_log_none_of_whose_lines_reads_fails_with_one_line(capsys: pytest.CaptureFixture[str], db: str,
+                                                                   tmp_path: Path) -> None:
+    path = tmp_path / "conn.log"  # a header that names no addresses: no record of it can become a flow
+    path.write_text("#separator \\x09\n#path\tconn\n#fields\tts\tuid\n#types\ttime\tstring\n1.0\tCx\n2.0\tCy\n")
+    code, out, err = run(capsys, "analyze", str(path), "--db", db)
+    assert code == 2
+    (line,) = error_lines(err)
+    assert str(path) in line and "none of its 2 Zeek log lines could be read" in line, line
+    assert "packets" not in line and not line.endswith("()"), line
+    assert "failed" in out and "Devices (0)" not in out
+
+
+def test_unreadable_zeek_lines_are_counted_in_a_note(capsys: pytest.CaptureFixture[str], db: str,
+                                                     tmp_path: Path) -> None:
+    path = tmp_path / "conn.log"
+    path.write_text(ZEEK_CONN + "1700000000.0\tCa\t192.168.1.10\t40000\t192.168.1.1\t53\tudp\n"
+                    "not-a-time\tCb\t192.168.1.10\t40001\t192.168.1.1\t53\tudp\n"
+                    "1700000001.0\tCc\t192.168.1.10\tnot-a-port\t192.168.1.1\t53\tudp\n"
+                    "1700000002.0\tCd\t192.168.1.11\t40002\t192.168.1.1\t53\tudp\n")
+    code, out, err = run(capsys, "analyze", str(path), "--db", db)
+    assert code == 0, err
+    notes = [ln for ln in err.splitlines() if ln.startswith("note:") and "Zeek log lines" in ln]
+    assert notes == [f"note: {path}: 2 of 4 Zeek log lines could not be read and were skipped (a needed field "
+                     "missing or malformed)"], err
+    assert "complete" in out

@@ -160,13 +160,20 @@ def report_errors(report: AnalysisReport) -> int:
             err_console.print(f"note: {f.path}: {sum(int(n) for n in tunnels.values()):,} packets read inside "
                               f"tunnels ({kinds}): the hosts inside them are inventoried, not the tunnel's ends",
                               markup=False, highlight=False, soft_wrap=True)
+    for f in report.files:  # Zeek log lines the reader could not use: counted, skipped, said
+        bad = int((f.stats.get("parse_errors") or {}).get("zeek", 0)) if f.stats else 0
+        if bad and f.error is None:
+            err_console.print(f"note: {f.path}: {bad:,} of {f.packets:,} Zeek log lines could not be read and were "
+                              "skipped (a needed field missing or malformed)", markup=False, highlight=False,
+                              soft_wrap=True)
     if len(report.files) > MAX_FILE_ROWS and same:
         err_console.print(f"note: {len(same)} files skipped: the same bytes as a capture analysed before "
                           "(-f json lists each)", markup=False, highlight=False, soft_wrap=True)
     for f in report.failed:
         read = f.format is not None  # the file was opened as a capture or log (not missing, not a folder)
-        notes = [f"{f.packets_read or 0} packets read before the damage"] if read and "read before" not in (
-            f.error or "") else []
+        unit = "log lines" if f.format == "zeek" else "packets"
+        notes = [f"{f.packets_read or 0} {unit} read before the damage"] if read and "read before" not in (
+            f.error or "") and "could be read" not in (f.error or "") else []
         if f.status == "partial":
             notes.append("what was read is kept, marked partial")
         print_error(f"{f.error} ({', '.join(notes)})" if notes else str(f.error))

@@ -405,6 +405,9 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
         ctx.stats.observations = out.observations
         if error is not None and ctx.stats.packets == 0 and seen_flows == 0 and not ctx.devices:
             raise _NothingRead(error)  # rolls the transaction back; only the failure is recorded
+        unreadable = _unreadable_log(path, feed, seen_flows, out.observations)
+        if unreadable is not None:
+            raise _NothingRead(unreadable)
         result.packets, result.flows = ctx.stats.packets, seen_flows
         result.observations, result.devices = out.observations, len(ctx.devices)
         result.device_keys = sorted(ctx.devices)
@@ -447,6 +450,15 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
                          stats=result.stats)
         result.capture_id = row.id
     return result
+
+
+def _unreadable_log(path: Path, feed: Feed, flows: int, observations: int) -> CaptureError | None:
+    """A Zeek log (or folder of logs) none of whose data lines could be read: a failure, not an empty network."""
+    bad = feed.stats.parse_errors.get("zeek", 0)
+    if feed.fmt != "zeek" or bad == 0 or bad < feed.records or flows or observations:
+        return None
+    return CaptureError(f"{path}: none of its {bad:,} Zeek log lines could be read (a field a record needs is "
+                        "missing or malformed: check the #fields header and the column values)")
 
 
 def _folded(result: FileResult, devices: dict[str, Device], merged: list[MergeResult]) -> None:
