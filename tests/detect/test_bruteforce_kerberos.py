@@ -57,6 +57,29 @@ def test_locked_out_accounts_answered_revoked_count_toward_spraying() -> None:
     assert [a.id for a in feed([BruteForceDetector()], _flat(only_locked))] == [SPRAY]
 
 
+def _unseen(exchange: list[Observation]) -> list[Observation]:
+    """An exchange whose AS request the capture missed: the KDC's answer read alone, as from a Zeek line."""
+    obs = [o for o in exchange if o.kind != "as_req"]
+    for o in obs:
+        if o.kind == "login_attempt" and o.fields["result"] == "revoked":
+            o.fields["preauth_proved"] = False  # what dissect/kerberos.login_fields says with no request
+    return obs
+
+
+def test_locked_accounts_whose_requests_were_not_seen_count_once_the_client_shows_pre_authentication() -> None:
+    """Two 24s show the client's tool pre-authenticates; three 18s to requests not seen, before and after them, make
+    five accounts. Without a 24 the 18s alone are what kerbrute userenum's bare requests get for locked accounts."""
+    locked = [_unseen(guess(100.0 + i, ATTACKER, 41000 + i, u, code=18)) for i, u in enumerate(["carol", "dave"])]
+    wrong = [guess(110.0 + i, ATTACKER, 40000 + i, u) for i, u in enumerate(["alice", "bob"])]
+    later = [_unseen(guess(120.0, ATTACKER, 41005, "erin", code=18))]
+    (alert,) = feed([BruteForceDetector()], _flat(locked + wrong + later))
+    assert (alert.id, alert.src_ip, alert.evidence["accounts"]) == (SPRAY, ATTACKER[0], 5)
+    enum = [_unseen(guess(100.0 + i, ATTACKER, 41000 + i, f"user{i}", code=18)) for i in range(8)]
+    assert feed([BruteForceDetector()], _flat(enum)) == []
+    far = [guess(1000.0 + i, ATTACKER, 40000 + i, u) for i, u in enumerate(["alice", "bob"])]
+    assert feed([BruteForceDetector()], _flat(locked + later + far)) == []  # the proof past window_s of them
+
+
 def test_a_locked_out_users_retries_are_no_password_guessing() -> None:
     """Four mistyped passwords lock the account (a threshold of 4), the user tries again: 24 four times, then 18."""
     tries = [guess(100.0 + 10 * i, ATTACKER, 40000 + i, "alice") for i in range(4)]

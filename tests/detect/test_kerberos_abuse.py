@@ -178,6 +178,22 @@ def test_zeek_guessing_spraying_and_enumeration(tmp_path: Path, fmt: str) -> Non
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_zeek_locked_accounts_count_toward_spraying_once_pre_authentication_is_shown(tmp_path: Path, fmt: str) -> None:
+    """kerberos.log logs no padata: its KDC_ERR_CLIENT_REVOKED lines count for a client the KDC also answered
+    KDC_ERR_PREAUTH_FAILED (a spray that meets locked accounts), never alone (kerbrute userenum's locked names)."""
+    def line(user: str, error: str) -> tuple[str, str, str, bool, str, str]:
+        return ("AS", f"{user}/CORP.EXAMPLE", "krbtgt/CORP.EXAMPLE", False, error, "")
+
+    locked = [line(u, "KDC_ERR_CLIENT_REVOKED") for u in ("carol", "dave", "erin")]
+    wrong = [line(u, "KDC_ERR_PREAUTH_FAILED") for u in ("alice", "bob")]
+    assert _raised(_zeek(tmp_path / "s", fmt, locked + wrong)) == {("detect.bruteforce.kerberos_spray", ATTACKER[0])}
+    enum = [line(f"user{i}", "KDC_ERR_CLIENT_REVOKED") for i in range(8)]
+    assert _raised(_zeek(tmp_path / "e", fmt, enum)) == set()
+    retries = [line("alice", "KDC_ERR_PREAUTH_FAILED")] * 4 + [line("alice", "KDC_ERR_CLIENT_REVOKED")] * 3
+    assert _raised(_zeek(tmp_path / "r", fmt, retries)) == set()  # a locked-out user retrying
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_zeek_kerberoasting_and_asrep_roasting(tmp_path: Path, fmt: str) -> None:
     lines = [("TGS", "jdoe/CORP.EXAMPLE", f"MSSQLSvc/sql0{i}.corp.example:1433", True, "", "rc4-hmac")
              for i in range(4)]

@@ -125,11 +125,16 @@ def test_only_a_refused_or_granted_pre_authenticated_request_is_a_login_attempt(
     revoked = proto_dir.krb_error(RNG, "CORP.EXAMPLE", "alice", 18, 1.7e9)
     assert kinds(AS_REQ, revoked) == ["as_req", "error", "login_attempt"]  # a locked-out account's logon
     assert kinds(bare, revoked) == ["as_req", "error"]  # kerbrute userenum's "exists, locked": no logon tried
-    assert kinds(None, revoked) == ["error"]
+    # the request not seen: an attempt whose pre-authentication detect.bruteforce must see shown elsewhere
+    assert kinds(None, revoked) == ["error", "login_attempt"]
     (attempt,) = [o for o in feed_chunks(KerberosDissector(), [(True, proto_dir.tcp_record(AS_REQ)),
                                                                (False, proto_dir.tcp_record(revoked))])
                   if o.kind == "login_attempt"]
-    assert (attempt.fields["result"], attempt.fields["code"]) == ("revoked", 18)
+    assert (attempt.fields["result"], attempt.fields["code"], attempt.fields["preauth_proved"]) == ("revoked", 18, True)
+    (unseen,) = [o for o in feed_chunks(KerberosDissector(), [(False, proto_dir.tcp_record(revoked))])
+                 if o.kind == "login_attempt"]
+    assert (unseen.fields["result"], unseen.fields["preauth_proved"], unseen.fields["username"]) == (
+        "revoked", False, "alice")
 
 
 def test_tcp_records_split_over_segments_and_several_in_one() -> None:

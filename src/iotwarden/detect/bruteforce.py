@@ -29,7 +29,10 @@ few tries each (kerbrute passwordspray, Rubeus spray: one password over the dire
 AS-REQ answered KDC_ERR_CLIENT_REVOKED (18: account locked out or disabled; Microsoft's KDC answers so once the
 lockout threshold is reached, the ``login_attempt`` result "revoked") counts toward spraying too (a spray that
 locks accounts gets exactly these), never toward one account's guessing: a locked-out user retrying is no
-password guessed.
+password guessed. An 18 whose request was not seen (``preauth_proved`` False: every Zeek kerberos.log line, which
+logs no padata) counts only once the client has shown it pre-authenticates, by a KDC_ERR_PREAUTH_FAILED answered
+to it by the same KDC within ``window_s`` (24 answers nothing else): then it is the same spray; kerbrute's user
+enumeration, bare requests alone, gets 18s for locked accounts and never a 24.
 A client walking the published default-credential list (Mirai's pairs first,
 :func:`iotwarden.identity.credcheck.creds.load_default`) is a dictionary attack after fewer failures
 (``min_dictionary_failures``): Mirai tries a handful of pairs per target, one connection each, and
@@ -39,7 +42,7 @@ stops at the first that works, so it may fail only three times before getting in
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from iotwarden.detect.base import BYTES, COUNT, ENTRIES, SECONDS, Detector, Options, Range, number, subject_key, text
@@ -81,6 +84,31 @@ class BruteForceOptions(Options):
                                           "max_pairs": ENTRIES}
 
 
+@dataclass
+class _Spray:
+    """One client's refused Kerberos logons at one KDC: accounts by their last refusal (pre-authentication proved),
+    accounts answered 18 to a request not seen, and when a 24 last showed the client pre-authenticating."""
+
+    users: OrderedDict[str, float] = field(default_factory=OrderedDict)
+    unproven: OrderedDict[str, float] = field(default_factory=OrderedDict)
+    preauth_ts: float | None = None
+
+    @staticmethod
+    def remember(names: OrderedDict[str, float], name: str, ts: float) -> None:
+        names[name] = ts
+        names.move_to_end(name)
+        if len(names) > MAX_SPRAY_USERS:
+            names.popitem(last=False)
+
+    def accounts(self, ts: float, window_s: float) -> int:
+        """Distinct accounts refused within ``window_s`` of ``ts``; the unproven ones only when the client showed
+        pre-authentication within it too."""
+        recent = {name for name, t in self.users.items() if abs(ts - t) <= window_s}
+        if self.preauth_ts is not None and abs(ts - self.preauth_ts) <= window_s:
+            recent |= {name for name, t in self.unproven.items() if abs(ts - t) <= window_s}
+        return len(recent)
+
+
 class BruteForceDetector(Detector):
     # on_observation only for these (hooks.py)
     observes = frozenset({"telnet", "ftp", "http", "mqtt", "rtsp", "sip", "kerberos", "ldap"})
@@ -93,7 +121,7 @@ class BruteForceDetector(Detector):
         self._fails: OrderedDict[tuple[str, str, str, str], deque[float]] = OrderedDict()
         self._evidence: dict[tuple[str, str, str, str], list[Observation | Flow]] = {}
         self._defaults = frozenset((c.username, c.password) for c in load_default())
-        self._sprayed: OrderedDict[tuple[str, str], OrderedDict[str, float]] = OrderedDict()  # (client, KDC)
+        self._sprayed: OrderedDict[tuple[str, str], _Spray] = OrderedDict()  # (client, KDC)
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         service, f = None, obs.fields
@@ -142,7 +170,7 @@ class BruteForceDetector(Detector):
     def _kerberos(self, ctx: Context, obs: Observation) -> None:
         """A failed Kerberos ``login_attempt`` (dissect/kerberos.py: KDC_ERR_PREAUTH_FAILED to a pre-authenticated AS
         request) counts for its account and for the client's spraying, a revoked one (KDC_ERR_CLIENT_REVOKED) for
-        the spraying only (module docstring)."""
+        the spraying only, once pre-authentication is shown when its request was not seen (module docstring)."""
         result = text(obs.fields.get("result"))
         if obs.kind != "login_attempt" or result not in ("failure", "revoked"):
             return
@@ -153,24 +181,25 @@ class BruteForceDetector(Detector):
         if result == "failure":
             self._count(ctx, (f"krb:{account.lower()}", "kerberos", client, server), obs.ts, subject, obs)
         o: BruteForceOptions = self.options
-        users = self._sprayed.get((client, server))
-        if users is None:
-            users = self._sprayed[(client, server)] = OrderedDict()
+        spray = self._sprayed.get((client, server))
+        if spray is None:
+            spray = self._sprayed[(client, server)] = _Spray()
             if len(self._sprayed) > o.max_pairs:
                 self._sprayed.popitem(last=False)
         self._sprayed.move_to_end((client, server))
-        users[account.lower()] = obs.ts
-        users.move_to_end(account.lower())
-        if len(users) > MAX_SPRAY_USERS:
-            users.popitem(last=False)
-        recent = sum(1 for t in users.values() if obs.ts - t <= o.window_s)
+        if result == "failure":
+            spray.preauth_ts = obs.ts
+        unproven = result == "revoked" and obs.fields.get("preauth_proved") is False
+        spray.remember(spray.unproven if unproven else spray.users, account.lower(), obs.ts)
+        recent = spray.accounts(obs.ts, o.window_s)
         if recent >= o.min_spray_users:
             self.raise_alert(
                 ctx, IDS["kerberos_spray"], title=f"Kerberos password spraying from {client}: {recent} accounts",
                 severity="high", subject=subject, ts=obs.ts, key=server, mitre=("T1110", "T1110.003"), src_ip=client,
                 dst_ip=server, evidence={"service": "kerberos", "accounts": recent, "basis": BASIS["krb"]},
                 observations=[obs])
-            users.clear()
+            spray.users.clear()
+            spray.unproven.clear()
 
     def flows(self, ctx: Context, flows: list[Flow]) -> None:
         # flow() counts only flows whose client sent a payload: a scan's empty probes (most of an

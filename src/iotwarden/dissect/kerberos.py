@@ -18,11 +18,13 @@ service's key, 23 RC4-HMAC the one Kerberoasting cracks fastest) and ``enc_etype
 reported): an AS exchange whose request proved a key, answered KDC_ERR_PREAUTH_FAILED (24: the password was wrong,
 ``result`` failure) or with an AS-REP (success): ``username`` (the request's cname), ``realm``, ``result``,
 ``code``. KDC_ERR_CLIENT_REVOKED (18: the account is locked out or disabled; Microsoft's KDC answers so once the
-lockout threshold is reached, password right or wrong) to a request seen proving a key is the attempt with ``result``
-revoked: a logon tried and refused without the password being judged. KDC_ERR_PREAUTH_REQUIRED (25) is no attempt:
-no key was offered (every Windows logon starts so), nor is an 18 to a bare or unseen request (kerbrute's user
-enumeration reads 18 as "exists, locked"). The request is the last AS-REQ of the same flow (a TCP connection or UDP
-port pair carries one exchange).
+lockout threshold is reached, password right or wrong) is the attempt with ``result`` revoked (a logon tried and
+refused without the password being judged) and ``preauth_proved``: True when the request was seen proving a key,
+False when it was not seen (a Zeek line: kerberos.log has no padata; a capture that missed it), which detect.bruteforce
+counts only for a client shown to pre-authenticate. KDC_ERR_PREAUTH_REQUIRED (25) is no attempt: no key was offered
+(every Windows logon starts so), nor is an 18 to a request seen bare (kerbrute's user enumeration reads 18 as
+"exists, locked"). The request is the last AS-REQ of the same flow (a TCP connection or UDP port pair carries one
+exchange).
 Everything encrypted (tickets' enc-part, authenticators) is left alone: only its etype number is read, never the
 cipher text.
 
@@ -75,13 +77,15 @@ def computer_name(cname: str | None) -> str | None:
 
 def login_fields(kind: str, fields: dict[str, Any], request: dict[str, Any] | None) -> dict[str, Any] | None:
     """The ``login_attempt`` fields of a KDC's answer (``kind``, ``fields``) to an AS request (its fields, None when
-    not seen: a Zeek line's error 24 still answers a pre-authenticated request by definition, its 18 need not); None
-    when the answer says nothing of a logon (module docstring). Shared with sources/zeek_windows.py."""
+    not seen: a Zeek line's error 24 still answers a pre-authenticated request by definition, its 18 need not: the
+    attempt says ``preauth_proved`` False); None when the answer says nothing of a logon (module docstring). Shared
+    with sources/zeek_windows.py."""
     proved = request is not None and request.get("preauth") is True
+    bare = request is not None and not proved
     if kind == "error" and fields.get("error_code") == KDC_ERR_PREAUTH_FAILED:
         result: dict[str, Any] = {"result": "failure", "code": KDC_ERR_PREAUTH_FAILED}
-    elif kind == "error" and fields.get("error_code") == KDC_ERR_CLIENT_REVOKED and proved:
-        result = {"result": "revoked", "code": KDC_ERR_CLIENT_REVOKED}
+    elif kind == "error" and fields.get("error_code") == KDC_ERR_CLIENT_REVOKED and not bare:
+        result = {"result": "revoked", "code": KDC_ERR_CLIENT_REVOKED, "preauth_proved": proved}
     elif kind == "as_rep" and proved:
         result = {"result": "success"}
     else:

@@ -15,8 +15,9 @@ Columns are those of Zeek's own records:
   ``sname``, an AS ticket's ``realm``, and Zeek's ``cipher``, which the dissector leaves in the encrypted part it
   does not read, and its number as ``ticket_etype``: Zeek's ``cipher`` is the ticket's, ``KRB::cipher_name``), F its
   ``error`` (``error_code`` from the dissector's names, ``error_name``), and for KDC_ERR_PREAUTH_FAILED the
-  client's failed ``login_attempt`` (:func:`iotwarden.dissect.kerberos.login_fields`; a success is not told:
-  Zeek does not say whether the request was pre-authenticated). Zeek logs neither the
+  client's failed ``login_attempt``, for KDC_ERR_CLIENT_REVOKED its revoked one with ``preauth_proved`` False
+  (:func:`iotwarden.dissect.kerberos.login_fields`; a success is not told: Zeek does not say whether the request
+  was pre-authenticated). Zeek logs neither the
   request's encryption types nor its pre-authentication data, and leaves out PREAUTH_REQUIRED errors
   (``KRB::ignored_errors``): a Windows logon's first refused AS request is not seen.
 * smb_mapping.log (``SMB::TreeInfo``, base/protocols/smb/main.zeek): a tree connect: ``path``
