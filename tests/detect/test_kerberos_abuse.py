@@ -19,6 +19,7 @@ from iotwarden.detect.kerberos_abuse import (
     MAX_NAMES_PER_CLIENT,
     AsRequests,
     KerberosAbuseDetector,
+    computer_service,
 )
 from iotwarden.detect.pipeline import AlertPipeline
 from iotwarden.hooks import Context
@@ -83,15 +84,35 @@ def test_service_tickets_for_many_spns_with_rc4_are_kerberoasting() -> None:
     assert feed([KerberosAbuseDetector()], obs[:6]) == []  # three
 
 
-def test_service_tickets_for_twenty_spns_in_aes_are_kerberoasting_too() -> None:
+def test_service_tickets_for_twenty_user_account_spns_in_aes_are_kerberoasting_too() -> None:
     aes = (proto_dir.AES256, proto_dir.AES128)
-    obs = [o for i in range(20) for o in roast(200.0 + i, ATTACKER, 41000 + i, "jdoe", f"HTTP/app{i}.corp.example",
-                                               etypes=aes)]
+    spns = [f"MSSQLSvc/sql{i}.corp.example:1433" for i in range(10)] + [f"svc_app{i}/app{i}.corp.example"
+                                                                       for i in range(10)]
+    obs = [o for i, spn in enumerate(spns) for o in roast(200.0 + i, ATTACKER, 41000 + i, "jdoe", spn, etypes=aes)]
     assert [(a.id, a.evidence["rc4_spns"]) for a in feed([KerberosAbuseDetector()], obs)] == [(KERBEROAST_ID, 0)]
     assert feed([KerberosAbuseDetector()], obs[:38]) == []
-    spread = [o for i in range(20) for o in roast(200.0 + 60 * i, ATTACKER, 41000 + i, "jdoe",
-                                                  f"HTTP/app{i}.corp.example", etypes=aes)]
+    spread = [o for i, spn in enumerate(spns) for o in roast(200.0 + 60 * i, ATTACKER, 41000 + i, "jdoe", spn,
+                                                             etypes=aes)]
     assert feed([KerberosAbuseDetector()], spread) == []  # one a minute: never 20 within ten minutes
+
+
+# a monitoring or management server's tickets: the services every Windows host runs as its computer account
+MONITORED = ["HOST", "HTTP", "WSMAN", "cifs", "RestrictedKrbHost", "TERMSRV", "RPCSS"]
+
+
+def test_a_monitoring_servers_tickets_for_many_hosts_are_no_kerberoasting() -> None:
+    """Forty hosts' computer-account services within five minutes, AES asked first and returned, as SCOM, SCCM or a
+    WinRM poller with Kerberos authentication asks: no roasting target (computer accounts' random passwords). The
+    same server asking RC4 first, as a roasting tool does, still is."""
+    aes = (proto_dir.AES256, proto_dir.AES128, proto_dir.RC4_HMAC)
+    spns = [f"{cls}/srv{i:02}.corp.example" for i in range(40) for cls in MONITORED[i % 3 : i % 3 + 2]]
+    obs = [o for i, spn in enumerate(spns) for o in roast(100.0 + 3 * i, WORKSTATION, 42000 + i, "svc_scom", spn,
+                                                          etypes=aes)]
+    assert len({spn.lower() for spn in spns}) == 80 and _both(obs) == []
+    rc4 = [o for i, spn in enumerate(spns[:4]) for o in roast(100.0 + i, WORKSTATION, 43000 + i, "svc_scom", spn)]
+    assert [a[0] for a in _both(rc4)] == [KERBEROAST_ID]
+    assert computer_service("HTTP/srv01.corp.example") and computer_service("ldap/DC01.corp.example/corp.example")
+    assert not computer_service("MSSQLSvc/sql01.corp.example:1433") and not computer_service("kadmin/scada-hist")
 
 
 def test_unknown_names_are_user_enumeration_and_a_typo_is_not() -> None:
@@ -200,6 +221,18 @@ def test_zeek_kerberoasting_and_asrep_roasting(tmp_path: Path, fmt: str) -> None
     lines += [("AS", f"svc{i}/CORP.EXAMPLE", "krbtgt/CORP.EXAMPLE", True, "", "aes256-cts-hmac-sha1-96")
               for i in range(5)]
     assert {(KERBEROAST_ID, ATTACKER[0]), (ASREP_ID, ATTACKER[0])} <= _raised(_zeek(tmp_path / "z", fmt, lines))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_zeek_a_monitoring_servers_tickets_are_no_kerberoasting(tmp_path: Path, fmt: str) -> None:
+    """kerberos.log logs the ticket's cipher only: AES tickets for thirty hosts' HOST/ and WSMAN/ services raise
+    nothing; thirty service accounts' SPNs in AES are roasting."""
+    hosts = [("TGS", "svc_scom/CORP.EXAMPLE", f"{cls}/srv{i:02}.corp.example", True, "", "aes256-cts-hmac-sha1-96")
+             for i in range(30) for cls in ("HOST", "WSMAN")]
+    assert _raised(_zeek(tmp_path / "m", fmt, hosts)) == set()
+    users = [("TGS", "jdoe/CORP.EXAMPLE", f"MSSQLSvc/sql{i:02}.corp.example:1433", True, "", "aes256-cts-hmac-sha1-96")
+             for i in range(30)]
+    assert _raised(_zeek(tmp_path / "u", fmt, users)) == {(KERBEROAST_ID, ATTACKER[0])}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

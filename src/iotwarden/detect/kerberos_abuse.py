@@ -15,12 +15,23 @@ Ids:
   25 was logged for (a site whose Zeek logs NEEDED_PREAUTH, ``KRB::ignored_errors``); a workstation gets TGTs
   for its own account and its user.
 * ``detect.kerberos.kerberoast`` (T1558.003 Kerberoasting): one client asking for service tickets for
-  ``min_spns`` distinct service principals within ``window_s``, or ``min_rc4_spns`` of them with RC4-HMAC (a
-  TGS-REQ whose preferred etype, §5.4.1, is RC4 or that offers no AES, as Rubeus and impacket's GetUserSPNs ask;
-  or a ticket returned in RC4, ``ticket_etype`` 23: the service account has no AES key, the ticket cracks fastest).
-  krbtgt (TGT renewal, referrals) is not counted. A Windows client asks for AES first and needs tickets for a
-  handful of services a day (cifs/ldap/host of its DCs and file servers, an intranet site, a database), most
-  of them computer accounts whose tickets are AES; a roasting tool asks for every SPN of the directory in seconds.
+  ``min_spns`` distinct service principals of user accounts within ``window_s``, or ``min_rc4_spns`` of any with
+  RC4-HMAC (a TGS-REQ whose preferred etype, §5.4.1, is RC4 or that offers no AES, as Rubeus and impacket's
+  GetUserSPNs ask; or a ticket returned in RC4, ``ticket_etype`` 23: the service account has no AES key, the
+  ticket cracks fastest). krbtgt (TGT renewal, referrals) is not counted. A Windows client asks for AES first and
+  needs tickets for a handful of services a day (cifs/ldap/host of its DCs and file servers, an intranet site, a
+  database), most of them computer accounts whose tickets are AES; a roasting tool asks for every SPN of the
+  directory's user accounts in seconds (GetUserSPNs and Rubeus search for user objects with a
+  servicePrincipalName). A management or monitoring server (SCCM, SCOM, a WinRM or Kerberos-authenticated poller)
+  may ask tickets for tens of hosts in minutes, but for the services a Windows host runs as its computer account:
+  HOST/ and the service classes Active Directory maps to it (``sPNMappings`` of CN=Directory Service: cifs, http,
+  rpcss, schedule, ...; [MS-ADA3] §2.276, [MS-DRSR] §4.1.4.2.19, the default list as Samba's
+  python/samba/tests/ldap_spn.py states it) and the ones Windows registers on the computer object (RestrictedKrbHost,
+  TERMSRV, WSMAN; on DCs ldap, GC, DNS, the DRS GUID): :data:`COMPUTER_SERVICE_CLASSES`. Their keys are the
+  computer's random 120-character password, which no one cracks (ADSecurity, "Detecting Kerberoasting Activity",
+  adsecurity.org/?p=3458: "this attack will not be successful when targeting services hosted by the Windows system
+  since these services are mapped to the computer account"), so they are not counted toward ``min_spns``; they
+  still count toward ``min_rc4_spns`` (a client asking RC4 first is a tool whatever it asks for).
 * ``detect.kerberos.user_enum`` (T1087.002 Account Discovery: Domain Account): KDC_ERR_C_PRINCIPAL_UNKNOWN (6)
   for ``min_unknown_names`` distinct names asked by one client within ``window_s`` (kerbrute userenum, nmap's
   krb5-enum-users: the KDC tells an existing name, refused for pre-auth, from an unknown one). Discovery, not
@@ -60,6 +71,17 @@ KERBEROAST_ID = "detect.kerberos.kerberoast"
 ENUM_ID = "detect.kerberos.user_enum"
 PRINCIPAL_UNKNOWN, PREAUTH_REQUIRED = 6, 25  # RFC 4120 §7.5.9
 AES_ETYPES = frozenset({17, 18, 19, 20})  # RFC 3962, RFC 8009
+# service classes of a Windows computer account's own services (module docstring): HOST and the sPNMappings aliases
+# of the default AD configuration, then the classes Windows registers on computer and DC objects
+COMPUTER_SERVICE_CLASSES = frozenset({
+    "host", "alerter", "appmgmt", "cisvc", "clipsrv", "browser", "dhcp", "dnscache", "replicator", "eventlog",
+    "eventsystem", "policyagent", "oakley", "dmserver", "dns", "mcsvc", "fax", "msiserver", "ias", "messenger",
+    "netlogon", "netman", "netdde", "netddedsm", "nmagent", "plugplay", "protectedstorage", "rasman", "rpclocator",
+    "rpc", "rpcss", "remoteaccess", "rsvp", "samss", "scardsvr", "scesrv", "seclogon", "scm", "dcom", "cifs",
+    "spooler", "snmp", "schedule", "tapisrv", "trksvr", "trkwks", "ups", "time", "wins", "www", "http", "w3svc",
+    "iisadmin", "msdtc",
+    "restrictedkrbhost", "termsrv", "wsman", "ldap", "gc", "e3514235-4b06-11d1-ab04-00c04fc2dcd2",
+})
 MAX_NAMES_PER_CLIENT = 256  # accounts or SPNs remembered per client (the most recent)
 MAX_REQUESTS = 50_000  # AS requests awaiting their answer (LRU): a KDC answers within milliseconds
 Conn = tuple[str, int, str]  # client address, client port, KDC address
@@ -121,7 +143,7 @@ class KerberosAbuseOptions(Options):
     window_s: float = 600.0  # accounts, SPNs and names counted within this long
     min_accounts: int = 2  # accounts answered without pre-authentication to one client: AS-REP roasting
     min_unproven_accounts: int = 5  # Zeek: user accounts given a TGT, pre-authentication not logged
-    min_spns: int = 20  # distinct service principals asked for by one client: Kerberoasting
+    min_spns: int = 20  # distinct service principals of user accounts asked for by one client: Kerberoasting
     min_rc4_spns: int = 4  # of them with RC4 asked for or returned
     min_unknown_names: int = 5  # names refused as unknown to one client: user enumeration
     max_clients: int = 50_000  # clients tracked (LRU)
@@ -130,12 +152,21 @@ class KerberosAbuseOptions(Options):
         "min_rc4_spns": COUNT, "min_unknown_names": COUNT, "max_clients": ENTRIES}
 
 
+def computer_service(spn: str) -> bool:
+    """Whether ``spn`` (service class/host[:port][/name]) names a service of a Windows host's computer account."""
+    return spn.split("/", 1)[0].lower() in COMPUTER_SERVICE_CLASSES
+
+
 def _add(names: OrderedDict[str, float], name: str, ts: float, window_s: float) -> int:
     """Remember ``name`` at ``ts``; how many names were seen within ``window_s`` before it."""
     names[name] = ts
     names.move_to_end(name)
     if len(names) > MAX_NAMES_PER_CLIENT:
         names.popitem(last=False)
+    return _in_window(names, ts, window_s)
+
+
+def _in_window(names: OrderedDict[str, float], ts: float, window_s: float) -> int:
     return sum(1 for t in names.values() if abs(ts - t) <= window_s)
 
 
@@ -224,15 +255,20 @@ class KerberosAbuseDetector(Detector):
         spn = text(obs.fields.get("sname"))
         if not spn or spn.lower().startswith("krbtgt/"):
             return
+        computer = computer_service(spn)
+        if computer and not rc4:
+            return  # a computer account's own service, in AES: nothing to crack (module docstring)
         client = self._client(ctx, ip, mac)
-        count = _add(client.spns, spn.lower(), obs.ts, o.window_s)
+        count = (_in_window(client.spns, obs.ts, o.window_s) if computer
+                 else _add(client.spns, spn.lower(), obs.ts, o.window_s))
         rc4_count = _add(client.rc4_spns, spn.lower(), obs.ts, o.window_s) if rc4 else 0
         if rc4 or len(client.evidence) < 4:
             self._evidence(client, obs)
         if count >= o.min_spns or rc4_count >= o.min_rc4_spns:
-            self._alert(ctx, KERBEROAST_ID, client, obs, count, basis="service tickets for distinct SPNs",
-                        title=f"Kerberoasting from {ip}: service tickets for {count} SPNs ({rc4_count} RC4)",
-                        extra={"rc4_spns": rc4_count})
+            self._alert(ctx, KERBEROAST_ID, client, obs, count,
+                        basis="service tickets for distinct SPNs of user accounts, or asked or returned in RC4",
+                        title=f"Kerberoasting from {ip}: service tickets for {count} user-account SPNs "
+                              f"({rc4_count} RC4)", extra={"rc4_spns": rc4_count})
             client.spns.clear()
             client.rc4_spns.clear()
 
