@@ -5,25 +5,46 @@ Multifunction printers, scanners, badge systems and NVRs look users up in Active
 "LDAP pass-back" an attacker who reaches the device's web page also abuses). RFC 4513 §5.1.2 and §6.3.3: a simple
 bind's password is protected only by TLS, started before it with StartTLS (§3) or by LDAPS on 636. The dissector
 never sees a bind after a successful StartTLS (the stream is TLS from there), nor on 636.
+
+The finding is about a working credential exposed, so a bind the directory refused for its password is left out:
+answered invalidCredentials (49, RFC 4511 A.1), the password sent was wrong (a guessing tool's, which
+detect.bruteforce.ldap reports, or a device's stale one), unless Active Directory's diagnostic says the password
+was right and a later check refused the logon ("data 530", "531", "532", "701", "773": logon hours, workstation,
+password expired, account expired, must change password: Win32 errors ERROR_INVALID_LOGON_HOURS,
+ERROR_INVALID_WORKSTATION, ERROR_PASSWORD_EXPIRED, ERROR_ACCOUNT_EXPIRED, ERROR_PASSWORD_MUST_CHANGE of
+[MS-ERREF] §2.2, which AD returns only after a valid password; "data 52e" ERROR_LOGON_FAILURE is a wrong one).
+Any other answer (success; strongerAuthRequired 8, which a DC requiring LDAP signing gives a cleartext simple bind
+after the password crossed) and a bind whose answer is never seen count. A bind waits for its answer
+(:data:`MAX_PENDING_BINDS`); one still unanswered at the end of the run counts.
 """
 
 from __future__ import annotations
 
+import re
+from collections import OrderedDict
 from typing import ClassVar
 
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
-from iotwarden.model.finding import Severity
+from iotwarden.model.finding import Finding, Severity
 from iotwarden.risk import references as ref
-from iotwarden.risk.base import Check
+from iotwarden.risk.base import Check, Hit
+from iotwarden.risk.subjects import SubjectIndex
 
 LDAPS_PORTS = frozenset({636, 3269})  # IANA ldaps, msft-gc-ssl: TLS from the first byte
 CWE_UNPROTECTED_CREDENTIALS = "CWE-523 (Unprotected Transport of Credentials)"
+INVALID_CREDENTIALS = 49  # RFC 4511 A.1
+# Active Directory's bind diagnostic "... AcceptSecurityContext error, data 52e, v4563": the Win32 error in hex
+AD_DATA = re.compile(r"\bdata ([0-9a-f]{3,8})\b", re.IGNORECASE)
+AD_PASSWORD_RIGHT = frozenset({0x530, 0x531, 0x532, 0x701, 0x773})  # refused after a valid password (module doc)
+MAX_PENDING_BINDS = 10_000  # simple binds awaiting their answer (LRU); past it the oldest counts as unanswered
+BindKey = tuple[str | None, int | None, str | None, int | None, object]  # client, port, server, port, message id
 
 
 class CleartextLdap(Check):
     """The client of a ``bind_request`` (dissect/ldap.py, or Zeek's ldap.log "bind simple" with its REDACTED
-    argument, sources/zeek_ldap.py) whose simple password is not empty; the server is named in the evidence."""
+    argument, sources/zeek_ldap.py) whose simple password is not empty and was not refused as wrong (its
+    ``bind_response`` joined by connection and message id); the server is named in the evidence."""
 
     id: ClassVar[str] = "risk.cleartext.ldap"
     title: ClassVar[str] = "LDAP simple bind password in cleartext"
@@ -37,11 +58,54 @@ class CleartextLdap(Check):
         CWE_UNPROTECTED_CREDENTIALS, "RFC 4511 §4.2", "RFC 4513 §5.1.2, §6.3.3")
     protos: ClassVar[frozenset[str]] = frozenset({"ldap"})
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending: OrderedDict[BindKey, Observation] = OrderedDict()
+
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         f = obs.fields
+        if obs.kind == "bind_response":
+            key = (obs.dst_ip, obs.dst_port, obs.src_ip, obs.src_port, f.get("message_id"))
+            request = self._pending.pop(key, None)
+            if request is not None and not _password_refused(obs):
+                self._exposed(request)
+            return
         if obs.kind != "bind_request" or f.get("auth") != "simple" or f.get("password_present") is not True:
             return
         if obs.dst_port in LDAPS_PORTS:
             return
-        self.hit_subject(obs, servers=obs.dst_ip or "", ports=str(obs.dst_port or ""),
-                         bind_names=str(f.get("name") or "") or [])
+        key = (obs.src_ip, obs.src_port, obs.dst_ip, obs.dst_port, f.get("message_id"))
+        self._pending[key] = obs
+        self._pending.move_to_end(key)
+        if len(self._pending) > MAX_PENDING_BINDS:
+            self._exposed(self._pending.popitem(last=False)[1])
+
+    def _exposed(self, request: Observation) -> None:
+        self.hit_subject(request, servers=request.dst_ip or "", ports=str(request.dst_port or ""),
+                         bind_names=str(request.fields.get("name") or "") or [])
+
+    def findings(self, ctx: Context, subjects: SubjectIndex) -> list[Finding]:
+        """Binds whose answer was never seen count too (the password crossed all the same). Pure, as the risk pass
+        a monitor repeats needs: those binds are added to a copy of the hits, and may still be answered."""
+        if not self._pending:
+            return super().findings(ctx, subjects)
+        kept, dropped = self.hits, self.dropped
+        self.hits = {}
+        for endpoint, found in kept.items():
+            self.hits[endpoint] = copy = Hit(found.first_seen, found.last_seen, found.severity)
+            copy.merge(found)
+        try:
+            for request in self._pending.values():
+                self._exposed(request)
+            return super().findings(ctx, subjects)
+        finally:
+            self.hits, self.dropped = kept, dropped
+
+
+def _password_refused(response: Observation) -> bool:
+    """Whether a bind's answer says its password was wrong (module docstring)."""
+    if response.fields.get("result_code") != INVALID_CREDENTIALS:
+        return False
+    diagnostic = response.fields.get("diagnostic")
+    found = AD_DATA.search(diagnostic) if isinstance(diagnostic, str) else None
+    return found is None or int(found.group(1), 16) not in AD_PASSWORD_RIGHT
