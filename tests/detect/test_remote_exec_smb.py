@@ -83,3 +83,32 @@ def test_psexec_over_a_named_pipe_end_to_end_from_packets(tmp_path: Path) -> Non
     assert {a.id for a in alerts if a.src_ip == CLERK} <= {"detect.lateral.admin_protocol"}
     staging: Any = next(a for a in alerts if a.id == STAGING)
     assert staging.evidence["share"] == "ADMIN$" and staging.evidence["file"] == "PSEXESVC.exe"
+
+
+def _segments(chunks: list[tuple[bool, bytes]]) -> list[tuple[bool, bytes]]:
+    """Each message cut into 1448-byte TCP segments, as on an Ethernet link."""
+    return [(to_server, data[i : i + 1448]) for to_server, data in chunks for i in range(0, len(data), 1448)]
+
+
+def test_psexec_in_compounded_requests_end_to_end_from_packets(tmp_path: Path) -> None:
+    """The binary created and its first 1 MiB written in one compound (CREATE + related WRITE, over MAX_MESSAGE),
+    svcctl opened with the bind as a related IOCTL; a clerk's compounded CREATE/QUERY_INFO/CLOSE and a 4 MiB write
+    to a user share compounded the same way raise neither alert."""
+    psexec = s.logon() + s.compounded_copy(b"MZ" + b"\x90" * ((1 << 20) - 2))
+    psexec += s.compounded_svcctl(transceive=True)[4:]
+    related = w.RELATED_FILE_ID
+    benign = [*s.logon(), *s.tree(8, "\\\\SRV\\Finance", s.DOCS, w.SHARE_DISK),
+              (True, w.direct(w.compound(w.create(10, "report.docx", s.DOCS, s.SID, access=w.FILE_READ_DATA),
+                                         w.query_info(11, related, s.DOCS, s.SID),
+                                         w.close(12, related, s.DOCS, s.SID)))),
+              (False, w.direct(w.compound(w.create_response(10, s.FILE_ID, s.DOCS, s.SID),
+                                          w.query_info_response(11, 4096, s.DOCS, s.SID),
+                                          w.close_response(12, s.DOCS, s.SID))))]
+    benign += s.compounded_copy(b"PK" * (2 << 20), "\\\\SRV\\Finance", s.DOCS)
+    path = tmp_path / "compound.pcap"
+    write_sessions(str(path), [(ADMIN_WS, SERVER, 50123, 445, _segments(psexec)),
+                               (CLERK, SERVER, 50200, 445, _segments(benign))])
+    alerts = detect([path]).alerts
+    assert sorted((a.id, a.src_ip) for a in alerts if a.id in (REMOTE_EXEC, STAGING)) == [
+        (STAGING, ADMIN_WS), (REMOTE_EXEC, ADMIN_WS)]
+    assert {a.id for a in alerts if a.src_ip == CLERK} <= {"detect.lateral.admin_protocol"}

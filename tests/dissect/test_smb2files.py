@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.dissect import smb2files
+from iotwarden.dissect import smb, smb2files
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.smb import IDENTITY_BYTES, SmbDissector
 from iotwarden.errors import ParseError
@@ -208,6 +208,95 @@ def test_limits_on_trees_pipes_and_waiting_requests() -> None:
     assert len(session.pending) == smb2files.MAX_PENDING and min(session.pending) == 505  # oldest dropped
 
 
+def compounded_svcctl(transceive: bool, *, close: bool = False) -> Chunks:
+    """svcctl opened by a CREATE compounded with the bind as a related WRITE (the bind_ack then READ) or IOCTL
+    transceive on FileId 0xFF..FF ([MS-SMB2] §3.2.4.1.4), and with ``close`` a related CLOSE; the server answers in
+    one compound too; then the calls by IOCTL on the pipe's FileId."""
+    (bind, ack), related = svcctl_pdus()[0], w.RELATED_FILE_ID
+    create = w.create(5, "svcctl", IPC, SID)
+    if transceive:
+        requests = [create, w.transceive(6, related, bind, IPC, SID)]
+        responses = [w.create_response(5, PIPE_ID, IPC, SID), w.transceive_response(6, PIPE_ID, ack, IPC, SID)]
+        after: Chunks = []
+    else:
+        requests = [create, w.write(6, related, bind, IPC, SID)]
+        responses = [w.create_response(5, PIPE_ID, IPC, SID), w.write_response(6, len(bind), IPC, SID)]
+        after = [(True, w.direct(w.read(7, PIPE_ID, 4280, IPC, SID))),
+                 (False, w.direct(w.read_response(7, ack, IPC, SID)))]
+    if close:
+        requests.append(w.close(8, related, IPC, SID))
+        responses.append(w.close_response(8, IPC, SID))
+    chunks = logon() + tree(4, "\\\\SRV\\IPC$", IPC, w.SHARE_PIPE) + [
+        (True, w.direct(w.compound(*requests))), (False, w.direct(w.compound(*responses)))]
+    return chunks + after + over_transceive(svcctl_pdus()[1:], mid=20)
+
+
+def test_a_pipe_opened_in_a_compound_is_read_through_its_related_write_and_ioctl() -> None:
+    assert rpc_of(converse(compounded_svcctl(transceive=False))) == SVCCTL_CALLS
+    assert rpc_of(converse(compounded_svcctl(transceive=True))) == SVCCTL_CALLS
+
+
+def test_a_related_close_lets_the_pipe_go_once_its_call_is_answered() -> None:
+    state: dict[str, Any] = {}
+    obs = converse(compounded_svcctl(transceive=True, close=True), state=state)
+    assert rpc_of(obs) == SVCCTL_CALLS[:2] and not state["smb2"].pipes and not state["smb2"].pending
+
+
+def test_a_refused_pipe_create_in_a_compound_lets_its_pipe_go() -> None:
+    bind, related = svcctl_pdus()[0][0], w.RELATED_FILE_ID
+    refused = w.header(w.CREATE, 5, response=True, status=0xC0000034) + struct.pack("<HBBI", 9, 0, 0, 0) + b"\0"
+    chunks = logon() + tree(4, "\\\\SRV\\IPC$", IPC, w.SHARE_PIPE) + [  # STATUS_OBJECT_NAME_NOT_FOUND
+        (True, w.direct(w.compound(w.create(5, "svcctl", IPC, SID), w.transceive(6, related, bind, IPC, SID)))),
+        (False, w.direct(refused))]
+    state: dict[str, Any] = {}
+    obs = converse(chunks + over_transceive(svcctl_pdus()[1:], mid=20), state=state)
+    assert [o.kind for o in obs if o.proto == "dcerpc"] == ["bind"]  # what the client sent; nothing after
+    assert not state["smb2"].pipes
+
+
+def compounded_copy(data: bytes, share: str = "\\\\SRV\\ADMIN$", tree_id: int = ADMIN) -> Chunks:
+    """PSEXESVC.exe created and its first bytes written in one compound (CREATE + related WRITE)."""
+    related = w.RELATED_FILE_ID
+    return [
+        *tree(4, share, tree_id, w.SHARE_DISK),
+        (True, w.direct(w.compound(w.create(5, "PSEXESVC.exe", tree_id, SID, disposition=w.FILE_OVERWRITE_IF),
+                                   w.write(6, related, data, tree_id, SID)))),
+        (False, w.direct(w.compound(w.create_response(5, FILE_ID, tree_id, SID, action=w.FILE_CREATED),
+                                    w.write_response(6, len(data), tree_id, SID))))]
+
+
+def test_a_binary_created_and_written_in_one_compound_is_a_file_write() -> None:
+    for size in (4000, 1 << 20):  # one message, and a compound over MAX_MESSAGE whose head is read
+        chunks = logon() + compounded_copy(b"MZ" + b"\x90" * (size - 2))
+        chunks += svcctl_session(over_transceive(svcctl_pdus()))[4:]
+        segments = [(to_server, data[i : i + 1448]) for to_server, data in chunks for i in range(0, len(data), 1448)]
+        obs = converse(segments)
+        assert [(o.fields["share"], o.fields["file"], o.fields["created"]) for o in obs if o.kind == "file_write"] == [
+            ("ADMIN$", "PSEXESVC.exe", True)]
+        assert rpc_of(obs) == SVCCTL_CALLS
+
+
+def test_a_compounded_create_query_info_close_on_a_file_share_says_nothing() -> None:
+    related = w.RELATED_FILE_ID
+    chunks = logon()
+    for mid, (path, tree_id) in enumerate((("\\\\SRV\\Finance", DOCS), ("\\\\SRV\\C$", ADMIN))):
+        base = 10 * (mid + 1)
+        chunks += [
+            *tree(base, path, tree_id, w.SHARE_DISK),
+            (True, w.direct(w.compound(w.create(base + 1, "Windows\\notepad.exe", tree_id, SID,
+                                                access=w.FILE_READ_DATA),
+                                       w.query_info(base + 2, related, tree_id, SID),
+                                       w.close(base + 3, related, tree_id, SID)))),
+            (False, w.direct(w.compound(w.create_response(base + 1, FILE_ID, tree_id, SID),
+                                        w.query_info_response(base + 2, 4096, tree_id, SID),
+                                        w.close_response(base + 3, tree_id, SID))))]
+    chunks += compounded_copy(b"PK" * 30_000, "\\\\SRV\\Finance", DOCS)  # a document saved to a user share
+    state: dict[str, Any] = {}
+    obs = converse(chunks, state=state)
+    assert not [o for o in obs if o.kind == "file_write" or o.proto == "dcerpc"]
+    assert not state["smb2"].pipes and not state["smb2"].pending
+
+
 def _copy_then_psexec(path: str, tree_id: int) -> Chunks:
     """A tree on ``path``, a file written to it in three 60,000-byte WRITEs (IDENTITY_BYTES passed), then svcctl."""
     chunks = logon() + tree(4, path, tree_id, w.SHARE_DISK) + opened(
@@ -233,6 +322,22 @@ def test_a_session_with_an_admin_share_open_is_followed_past_its_identity() -> N
         "OpenSCManagerW", "CreateServiceW", "StartServiceW"]
 
 
+def test_file_data_cut_into_segments_is_skipped_and_the_calls_after_it_are_read_the_same() -> None:
+    chunks = _copy_then_psexec("\\\\SRV\\ADMIN$", ADMIN)
+    segments = [(to_server, data[i : i + 1448]) for to_server, data in chunks for i in range(0, len(data), 1448)]
+    state: dict[str, Any] = {}
+    assert rpc_of(converse(segments, state=state)) == rpc_of(converse(chunks)) == SVCCTL_CALLS
+    assert state["read"] == sum(len(data) for _, data in chunks)
+
+
+def test_a_followed_session_is_left_past_max_followed_bytes(monkeypatch: Any) -> None:
+    monkeypatch.setattr(smb, "MAX_FOLLOWED_BYTES", 150_000)  # within the ADMIN$ copy, before svcctl
+    state: dict[str, Any] = {}
+    obs = converse(_copy_then_psexec("\\\\SRV\\ADMIN$", ADMIN), state=state)
+    assert state["done"] and 150_000 <= state["read"] < 200_000
+    assert [o.kind for o in obs if o.kind == "file_write"] == ["file_write"] and not rpc_of(obs)
+
+
 def test_a_pipe_that_carries_no_dcerpc_is_let_go() -> None:
     calls = [(True, w.direct(w.write(20, PIPE_ID, b"\x01" * 40, IPC, SID))),
              *over_write_read(svcctl_pdus()[:1], mid=30)]
@@ -242,12 +347,16 @@ def test_a_pipe_that_carries_no_dcerpc_is_let_go() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.sampled_from(["rw", "ioctl", "admin"]),
+@given(st.sampled_from(["rw", "ioctl", "admin", "compound", "compound_copy"]),
        st.lists(st.tuples(st.integers(0, 4096), st.integers(0, 255)), max_size=6), st.integers(1, 97))
 def test_mutated_pipe_and_file_sessions_keep_the_contract(which: str, edits: list[tuple[int, int]], cut: int) -> None:
     if which == "admin":
         chunks = logon() + tree(4, "\\\\SRV\\ADMIN$", ADMIN, w.SHARE_DISK) + opened(
             5, "PSEXESVC.exe", ADMIN, FILE_ID, disposition=w.FILE_OVERWRITE_IF)
+    elif which == "compound":
+        chunks = compounded_svcctl(transceive=True, close=True)
+    elif which == "compound_copy":
+        chunks = logon() + compounded_copy(b"MZ" * 2000)
     else:
         calls = over_write_read(svcctl_pdus()) if which == "rw" else over_transceive(svcctl_pdus())
         chunks = svcctl_session(calls)
@@ -257,12 +366,14 @@ def test_mutated_pipe_and_file_sessions_keep_the_contract(which: str, edits: lis
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.sampled_from(["rw", "ioctl", "admin"]),
+@given(st.sampled_from(["rw", "ioctl", "admin", "compound"]),
        st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1,
                 max_size=6))
 def test_messages_mutated_in_place_keep_the_contract_both_ways(which: str, edits: list[tuple[int, int, int]]) -> None:
     calls = over_write_read(svcctl_pdus()) if which == "rw" else over_transceive(svcctl_pdus())
     chunks = _copy_then_psexec("\\\\SRV\\ADMIN$", ADMIN) if which == "admin" else svcctl_session(calls)
+    if which == "compound":
+        chunks = compounded_svcctl(transceive=False, close=True) + logon()[2:] + compounded_copy(b"MZ" * 40_000)
     mutable = [(to_server, bytearray(data)) for to_server, data in chunks]
     for index, pos, value in edits:  # a byte of one message, server's or client's, past the logon
         data = mutable[4 + index % (len(mutable) - 4)][1]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from iotwarden.detect.remote_exec import REMOTE_EXEC, STAGING
-from iotwarden.dissect.smb import MAX_PACKETS
+from iotwarden.dissect.smb import MAX_FOLLOWED_BYTES
 from iotwarden.engine.core import Engine
 from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.model import Observation
@@ -50,7 +50,7 @@ def test_the_binary_goes_to_admin_share_then_svcctl_is_called_over_its_pipe(atta
     assert ack.fields["secondary_address"] == "\\PIPE\\svcctl" and ack.fields["accepted_interfaces"] == ["svcctl"]
 
 
-def test_the_calls_come_past_the_old_96_packet_cap_and_within_max_packets(attack: Attack) -> None:
+def test_the_calls_come_past_the_old_96_packet_cap(attack: Attack) -> None:
     from scapy.layers.inet import IP, TCP
     from scapy.utils import rdpcap
 
@@ -58,7 +58,7 @@ def test_the_calls_come_past_the_old_96_packet_cap_and_within_max_packets(attack
     cam = truth["attacks"][0]["attacker"]["ip"]
     packets = [p for p in rdpcap(str(pcap)) if p.haslayer(TCP) and 445 in (p[TCP].sport, p[TCP].dport)
                and cam in (p[IP].src, p[IP].dst)]
-    assert 96 < len(packets) < MAX_PACKETS  # a 380 KB binary: ~480 packets, most before the pipe
+    assert 96 < len(packets) < 4096  # a 380 KB binary: ~480 packets, most before the pipe
 
 
 def test_psexec_is_detected_from_the_attacker_and_nothing_else_of_it(attack: Attack) -> None:
@@ -68,3 +68,26 @@ def test_psexec_is_detected_from_the_attacker_and_nothing_else_of_it(attack: Att
     assert sorted((a.id, a.subject, a.dst_ip) for a in alerts) == [
         (STAGING, f"mac:{psexec['attacker']['mac']}", psexec["targets"][0]),
         (REMOTE_EXEC, f"mac:{psexec['attacker']['mac']}", psexec["targets"][0])]
+
+
+@pytest.mark.parametrize("dialect", ["smb2", "smb1"])
+def test_the_calls_after_a_binary_longer_than_the_old_4096_packet_cap_are_read(tmp_path: Path, dialect: str) -> None:
+    """An 8 MB PSEXESVC.exe: ~5,800 client segments of file data, then svcctl; the flow is read by bytes
+    (MAX_FOLLOWED_BYTES), the data skipped on its headers, so the calls after it still raise remote_exec."""
+    (tmp_path / "enterprise.yaml").symlink_to(SCENARIOS / "enterprise.yaml")
+    (tmp_path / "big.yaml").write_text(
+        "extends: enterprise.yaml\nname: big-psexec\ndescription: PsExec with an 8 MB service binary\nattacks:\n"
+        "  - {kind: psexec, attacker: cam-lobby, target: srv-files, start: 240, binary_kb: 8192, "
+        f"dialect: {dialect}}}\n")
+    generate(load_scenario(tmp_path / "big.yaml"), tmp_path / "lab.pcap", tmp_path / "lab.json")
+    (psexec,) = json.loads((tmp_path / "lab.json").read_text())["attacks"]
+    engine, obs = Engine(), []
+    for batch in read_capture(tmp_path / "lab.pcap"):
+        obs += engine.process(batch).observations
+    obs += engine.flush().observations
+    assert engine.stats.protocols["smb"] > 4096 and MAX_FOLLOWED_BYTES > 8 << 20  # packets handed to it
+    assert [o.fields["operation"] for o in obs if o.proto == "dcerpc" and o.kind == "request"] == [
+        "OpenSCManagerW", "CreateServiceW", "StartServiceW"]
+    alerts = [a for a in detect([tmp_path / "lab.pcap"]).alerts if a.id in (REMOTE_EXEC, STAGING)]
+    assert sorted((a.id, a.dst_ip) for a in alerts) == [(STAGING, psexec["targets"][0]),
+                                                         (REMOTE_EXEC, psexec["targets"][0])]

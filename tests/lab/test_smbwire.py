@@ -56,3 +56,33 @@ def test_tshark_reads_every_builder_as_built(tmp_path: Path) -> None:
     warned = subprocess.run(["tshark", "-r", str(path), "-Y", "_ws.malformed || _ws.expert.severity >= 6291456"],
                             capture_output=True, text=True, check=True)
     assert warned.stdout == ""  # nothing malformed, no expert warning
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+def test_tshark_reads_compounded_messages_as_chained_and_related(tmp_path: Path) -> None:
+    """CREATE+QUERY_INFO+CLOSE and CREATE+WRITE compounded (§3.2.4.1.4), requests and responses: tshark finds each
+    command at its NextCommand, the ones after the first flagged related with the FileId 0xFF..FF."""
+    rng, related = random.Random(4), w.RELATED_FILE_ID
+    messages = [
+        (True, w.session_setup_request(1, b"")), (False, w.session_setup_response(1, b"", SID, done=True)),
+        (True, w.compound(w.create(3, "a.txt", 5, SID), w.query_info(4, related, 5, SID), w.close(5, related, 5, SID))),
+        (False, w.compound(w.create_response(3, FID, 5, SID), w.query_info_response(4, 100, 5, SID),
+                           w.close_response(5, 5, SID))),
+        (True, w.compound(w.create(6, "b.exe", 5, SID, disposition=w.FILE_OVERWRITE_IF),
+                          w.write(7, related, b"MZ" * 50, 5, SID))),
+        (False, w.compound(w.create_response(6, FID, 5, SID, action=w.FILE_CREATED), w.write_response(7, 100, 5, SID)))]
+    session = [(True, proto_app.smb2_negotiate_request(rng)), (False, proto_app.smb2_negotiate_response(rng, 0.0))]
+    path = tmp_path / "compound.pcap"
+    write_sessions(str(path), [("10.0.0.1", "10.0.0.2", 50000, 445,
+                                session + [(to_server, w.direct(m)) for to_server, m in messages])])
+    fields = ("smb2.cmd", "smb2.flags.chained", "smb2.fid", "smb2.filename", "smb2.write_length")
+    cmd = ["tshark", "-r", str(path), "-Y", "smb2.cmd == 5", "-T", "fields", "-E", "separator=|"]
+    run = subprocess.run([*cmd, *(a for f in fields for a in ("-e", f))], capture_output=True, text=True, check=True)
+    ff = "ffffffff-ffff-ffff-ffff-ffffffffffff"
+    assert [line.split("|") for line in run.stdout.splitlines()] == [
+        ["5,16,6", "0,1,1", f"{ff},{ff}", "a.txt", ""], ["5,16,6", "0,1,1", "03020100-0504-0706-0809-0a0b0c0d0e0f",
+                                                          "", ""],
+        ["5,9", "0,1", ff, "b.exe", "100"], ["5,9", "0,1", "03020100-0504-0706-0809-0a0b0c0d0e0f", "", ""]]
+    warned = subprocess.run(["tshark", "-r", str(path), "-Y", "_ws.malformed || _ws.expert.severity >= 6291456"],
+                            capture_output=True, text=True, check=True)
+    assert warned.stdout == ""

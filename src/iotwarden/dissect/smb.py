@@ -16,14 +16,15 @@ ntlm.log names its ``server_*`` fields, since clients send the same two fields a
 
 Framing: each message has a 4-byte header, on tcp/139 a type, a flags byte whose low bit extends the
 length to 17 bits, and a 16-bit length (RFC 1002 §4.3.1), on tcp/445 a zero byte and a 24-bit length
-([MS-SMB2] §2.1). A message over :data:`MAX_MESSAGE` (a READ or WRITE), or a WRITE (SMB1 WRITE_ANDX) or READ
+([MS-SMB2] §2.1). A message over :data:`MAX_MESSAGE` (a READ or WRITE; of an SMB2 compound, such as a CREATE
+compounded with a large WRITE, its first MAX_MESSAGE bytes are read), or a WRITE (SMB1 WRITE_ANDX) or READ
 response that carries a file's data and no followed pipe's (judged on its first :data:`PEEK` bytes), is skipped
 unread; an SMB3 encrypted message (TRANSFORM_HEADER ``0xFD 'SMB'``, §2.2.41) ends its direction: nothing after it is
 readable; a compressed one (``0xFC 'SMB'``, §2.2.42) is skipped. Bytes that cannot begin a message end
 the flow at once when nothing of it was SMB (another protocol's bytes on the port), else that direction.
 A lost segment ends its direction. Limits: :data:`MAX_MESSAGES` read per direction, :data:`IDENTITY_BYTES`
-of a session that has no pipe or administrative share open, :data:`MAX_PACKETS` per flow
-(``max_packets_per_flow``), and dissect/smb2files.py's.
+of a session that has no pipe or administrative share open, :data:`MAX_FOLLOWED_BYTES` of one that has,
+:data:`MAX_PACKETS` per flow (``max_packets_per_flow``, a safety net), and dissect/smb2files.py's.
 """
 
 from __future__ import annotations
@@ -44,9 +45,13 @@ MAX_MESSAGES = 1024  # messages read per direction: negotiation and logons first
 # (smb2files.Session.following), so a user's file copy costs about what it did under the old 96-packet cap.
 # Bytes, not packets, so that what is read does not depend on how the stream was cut into segments
 IDENTITY_BYTES = 128 * 1024
-# packets of a flow handed to the dissector: a PsExec session (logon, a ~400 KB service binary written to ADMIN$,
-# the svcctl calls on IPC$) is ~500 packets (the lab's psexec: 480); the rest of a long file copy is not read
-MAX_PACKETS = 4096
+# bytes of a followed session read, both directions (file data skipped on its header included): a PsExec session
+# with a large service binary on ADMIN$, then its svcctl calls, fits whatever its segmentation; bytes, not packets,
+# so that a big copy to ADMIN$ does not hide what follows it in the session (the lab's two 20 MB copies)
+MAX_FOLLOWED_BYTES = 256 * 1024 * 1024
+# packets of a flow handed to the dissector: a safety net behind MAX_FOLLOWED_BYTES, reached first only by a flow
+# of segments under 1 KiB (MSS-sized segments reach the byte limit at ~185,000 packets)
+MAX_PACKETS = 262_144
 PEEK = 4 + smb2.HEADER + 32  # bytes of a message that tell whether it only carries a file's data (smb2files)
 ENCRYPTED = b"\xfdSMB"  # [MS-SMB2] §2.2.41 SMB2 TRANSFORM_HEADER
 COMPRESSED = b"\xfcSMB"  # [MS-SMB2] §2.2.42 SMB2 COMPRESSION_TRANSFORM_HEADER
@@ -92,6 +97,13 @@ class SmbDissector(StreamDissector):
         key = streambuf.direction_key(pkt.to_server)
         if state.get("closed_" + key):
             return []
+        skip = state.get("skip_" + key, 0)
+        if skip >= len(data) and not state.get(key):  # inside a message not read (file data): nothing is copied
+            state["skip_" + key] = skip - len(data)
+            read = state["read"] = state.get("read", 0) + len(data)
+            if read >= MAX_FOLLOWED_BYTES or (read >= IDENTITY_BYTES and state.get("idle")):
+                state["done"] = True  # what the session follows is as the last message read left it
+            return []
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         nbss = NBSS_PORT in (pkt.src_port, pkt.dst_port)
         out: list[Observation] = []
@@ -107,6 +119,20 @@ class SmbDissector(StreamDissector):
             if kind is None:
                 self._refuse(state, key)
                 raise streambuf.failed(ParseError("smb: bytes that begin no SMB transport message"), out)
+            if length > MAX_MESSAGE and state.get("said_" + key) and buf[4:8] == smb2.MAGIC:
+                if len(buf) < 4 + smb2.HEADER:
+                    break
+                if buf[24:28] != b"\0\0\0\0":  # NextCommand: a compound (CREATE then a large WRITE), its head read
+                    if len(buf) < 4 + MAX_MESSAGE:
+                        break
+                    body = bytes(buf[4 : 4 + MAX_MESSAGE])
+                    del buf[: 4 + MAX_MESSAGE]
+                    state["skip_" + key] = length - MAX_MESSAGE
+                    try:
+                        self._session(state).message(pkt, body, out, cut=True)
+                    except ParseError as exc:
+                        error = exc
+                    continue
             if length > MAX_MESSAGE or (length >= PEEK and len(buf) >= PEEK and state.get("said_" + key)
                                         and self._skippable(state, buf[4:PEEK])):
                 state["skip_" + key] = 4 + length  # bulk, or a file's data: never read
@@ -124,9 +150,11 @@ class SmbDissector(StreamDissector):
                 error = exc
         if not state.get("closed_" + key):
             streambuf.bound(state, buf, self.max_buffer)
+        # past its identity, a session with no pipe or admin share open is file data; any past MAX_FOLLOWED_BYTES
+        idle = state["idle"] = not (self._session(state).following() or self._session1(state).following())
         read = state["read"] = state.get("read", 0) + len(data)
-        if read >= IDENTITY_BYTES and not (self._session(state).following() or self._session1(state).following()):
-            state["done"] = True  # past its identity, a session with no pipe or admin share open is file data
+        if read >= MAX_FOLLOWED_BYTES or (read >= IDENTITY_BYTES and idle):
+            state["done"] = True
         if error is not None:
             raise streambuf.failed(error, out)
         return out

@@ -4,7 +4,10 @@ by dissect/dcerpc.py per pipe and direction, and the files it creates for writin
 
 :class:`Session` keeps one connection's state between messages and reads one SMB2 header at a time (of a
 compounded message too). A request is matched to its response by MessageId (§3.2.4.1.3); an interim STATUS_PENDING
-response (§3.3.4.2) keeps the request waiting. Observations:
+response (§3.3.4.2) keeps the request waiting. A pipe is followed from its CREATE request under a provisional key,
+so that the related operations compounded after it (§3.2.4.1.4: SMB2_FLAGS_RELATED_OPERATIONS with FileId
+0xFFFFFFFFFFFFFFFF, "the FileId of the previous operation", the CREATE's; §3.3.5.2.7.2 on the server), a WRITE or
+IOCTL of the pipe in the CREATE's message, reach it; its successful CREATE response gives it its FileId. Observations:
 
 * ``dcerpc`` PDUs of a pipe as dissect/dcerpc.py reports them on TCP, with ``named_pipe`` (the CREATE's name,
   e.g. ``svcctl``): the client's WRITE data and IOCTL input, the server's READ data and IOCTL output;
@@ -12,8 +15,7 @@ response (§3.3.4.2) keeps the request waiting. Observations:
   for writing on an administrative share (dissect/smbshare.py class ``admin``: ADMIN$, C$..Z$), with ``share``,
   ``file`` (its path in the share), ``disposition`` and ``created``. A user share's file names are never kept.
 
-Not read: compounded related operations (§3.2.4.1.4) that use the FileId of a CREATE in the same message, file data
-(SMB1's trees and pipes are dissect/smb1files.py's). Limits: :data:`MAX_TREES`, :data:`MAX_PIPES`,
+Not read: file data (SMB1's trees and pipes are dissect/smb1files.py's). Limits: :data:`MAX_TREES`, :data:`MAX_PIPES`,
 :data:`MAX_PENDING`; a pipe's unconsumed bytes are one DCE/RPC fragment at most (dcerpc.MAX_FRAGMENT).
 """
 
@@ -30,7 +32,9 @@ from iotwarden.model import Observation
 
 HEADER = smb2.HEADER  # §2.2.1.2 SYNC header
 TREE_CONNECT, CREATE, CLOSE, READ, WRITE, IOCTL = 0x0003, 0x0005, 0x0006, 0x0008, 0x0009, 0x000B  # §2.2.1.2 Command
-FLAGS_SERVER_TO_REDIR, FLAGS_ASYNC_COMMAND = 0x00000001, 0x00000002  # §2.2.1.2 Flags
+FLAGS_SERVER_TO_REDIR, FLAGS_ASYNC_COMMAND, FLAGS_RELATED_OPERATIONS = 0x00000001, 0x00000002, 0x00000004  # §2.2.1.2
+RELATED_FILE_ID = b"\xff" * 16  # §3.2.4.1.4: in a related operation, the FileId of the previous one in the compound
+PROVISIONAL = b"\xff" * 8  # a pipe's key until its CREATE is answered: these 8 bytes, then the CREATE's MessageId
 SHARE_TYPE_PIPE = 0x02  # §2.2.10 ShareType
 FSCTL_PIPE_TRANSCEIVE = 0x0011C017  # §2.2.31 CtlCode ([MS-FSCC] §2.3.49)
 STATUS_SUCCESS, STATUS_PENDING, STATUS_BUFFER_OVERFLOW = 0x00000000, 0x00000103, 0x80000005  # [MS-ERREF] §2.3.1
@@ -81,100 +85,122 @@ class Session:
         return bool(self.pipes) or any(tree[1] == ADMIN for tree in self.trees.values()) or any(
             what[0] in (TREE_CONNECT, CREATE) for what in self.pending.values())
 
-    def message(self, pkt: Packet, msg: bytes, out: list[Observation]) -> None:
-        """Follow every header of one transport message (NextCommand chains, §3.2.4.1.4)."""
-        at = 0
+    def message(self, pkt: Packet, msg: bytes, out: list[Observation], *, cut: bool = False) -> None:
+        """Follow every header of one transport message (NextCommand chains, §3.2.4.1.4); ``cut``: ``msg`` is the
+        head of a longer message, its last command cut short."""
+        at, related = 0, None  # the key of the FileId a related operation names: the compound's CREATE's
         while len(msg) - at >= HEADER and msg[at : at + 4] == b"\xfeSMB":
             next_command = struct.unpack_from("<I", msg, at + 20)[0]
             end = at + next_command if next_command else len(msg)
             if next_command and (next_command < HEADER or end > len(msg)):
-                raise ParseError("smb2: NextCommand outside the message")
-            self._command(pkt, msg[at:end], out)
-            if not next_command:
+                if cut and next_command >= HEADER:
+                    end = len(msg)  # the command the head was cut in: what it has is read
+                else:
+                    raise ParseError("smb2: NextCommand outside the message")
+            related = self._command(pkt, msg[at:end], related, out)
+            if not next_command or end == len(msg):
                 return
             at = end
 
-    def _command(self, pkt: Packet, msg: bytes, out: list[Observation]) -> None:
+    def _command(self, pkt: Packet, msg: bytes, related: bytes | None, out: list[Observation]) -> bytes | None:
+        """Follow one header; the key a related operation after it names (a CREATE's provisional key, else
+        ``related`` as it was)."""
         status, command, _, flags = struct.unpack_from("<IHHI", msg, 8)
         message_id = struct.unpack_from("<Q", msg, 24)[0]
         tree_id = None if flags & FLAGS_ASYNC_COMMAND else struct.unpack_from("<I", msg, 36)[0]
         body = msg[HEADER:]
         if not flags & FLAGS_SERVER_TO_REDIR:
-            self._request(pkt, msg, body, command=command, message_id=message_id, tree_id=tree_id, out=out)
+            if command == CREATE:
+                return self._create_request(msg, body, message_id, tree_id)
+            self._request(pkt, msg, body, command=command, message_id=message_id,
+                          related=related if flags & FLAGS_RELATED_OPERATIONS else None, out=out)
         elif status != STATUS_PENDING:  # an interim response: the final one follows (§3.3.4.2)
             waiting = self.pending.pop(message_id, None)
             if waiting is not None and waiting[0] == command:
                 self._response(pkt, msg, body, waiting, status=status, tree_id=tree_id, out=out)
+        return related
 
     def _wait(self, message_id: int, what: tuple[Any, ...]) -> None:
         self.pending[message_id] = what
         dcerpc.del_oldest(self.pending, MAX_PENDING)
 
-    def _request(self, pkt: Packet, msg: bytes, body: bytes, *, command: int, message_id: int, tree_id: int | None,
-                 out: list[Observation]) -> None:
+    def _request(self, pkt: Packet, msg: bytes, body: bytes, *, command: int, message_id: int,
+                 related: bytes | None, out: list[Observation]) -> None:
+        """One request other than CREATE; ``related``: the key its FileId names if it is 0xFF..FF (§3.2.4.1.4)."""
         if command == TREE_CONNECT:
             share = smb2.tree_connect_share(msg)
             self._wait(message_id, (TREE_CONNECT, share.get("share"), share.get("share_class", "user")))
-        elif command == CREATE:
-            self._create_request(msg, body, message_id, tree_id)
         elif command == CLOSE and len(body) >= 24:
-            self.pipes.pop(body[8:24], None)  # §2.2.15: the FileId closed
+            file_id = _file_id(body[8:24], related)  # §2.2.15: the FileId closed
+            if any(what[0] in (READ, IOCTL) and what[1] == file_id for what in self.pending.values()):
+                self._wait(message_id, (CLOSE, file_id))  # a call on it awaits its answer: let go once closed
+            else:
+                self.pipes.pop(file_id, None)
         elif command == WRITE:
             if len(body) < 32:
                 raise ParseError("smb2: truncated WRITE request")
-            pipe = self.pipes.get(body[16:32])
+            file_id = _file_id(body[16:32], related)
+            pipe = self.pipes.get(file_id)
             if pipe is not None:
                 offset, length = struct.unpack_from("<HI", body, 2)
-                self._feed(pkt, body[16:32], pipe, smb2.buffer_at(msg, offset, length), out)
+                self._feed(pkt, file_id, pipe, smb2.buffer_at(msg, offset, length), out)
         elif command == READ:
-            if len(body) >= 32 and body[16:32] in self.pipes:
-                self._wait(message_id, (READ, body[16:32]))
+            if len(body) >= 32 and _file_id(body[16:32], related) in self.pipes:
+                self._wait(message_id, (READ, _file_id(body[16:32], related)))
         elif command == IOCTL:
             if len(body) < 32:
                 raise ParseError("smb2: truncated IOCTL request")
-            code, file_id = struct.unpack_from("<I", body, 4)[0], body[8:24]
+            code, file_id = struct.unpack_from("<I", body, 4)[0], _file_id(body[8:24], related)
             pipe = self.pipes.get(file_id)
             if code == FSCTL_PIPE_TRANSCEIVE and pipe is not None:
                 offset, length = struct.unpack_from("<II", body, 24)
                 self._wait(message_id, (IOCTL, file_id))
                 self._feed(pkt, file_id, pipe, smb2.buffer_at(msg, offset, length), out)
 
-    def _create_request(self, msg: bytes, body: bytes, message_id: int, tree_id: int | None) -> None:
+    def _create_request(self, msg: bytes, body: bytes, message_id: int, tree_id: int | None) -> bytes | None:
+        """A CREATE of a pipe (followed at once: its provisional key, which it returns) or of a file for writing on
+        an administrative share awaits its response."""
         tree = self.trees.get(tree_id) if tree_id is not None else None
         if tree is None:
-            return
+            return None
         if len(body) < 56:
             raise ParseError("smb2: truncated CREATE request")
         access, disposition, options, offset, length = struct.unpack_from("<I8xIIHH", body, 24)
         name = smb2.buffer_at(msg, offset, length).decode("utf-16-le", "replace")[:MAX_NAME]
         share, share_class, pipe = tree
         if pipe:
-            self._wait(message_id, (CREATE, "pipe", name))
-        elif share_class == ADMIN and not options & FILE_DIRECTORY_FILE and (
+            key = PROVISIONAL + struct.pack("<Q", message_id)
+            self._wait(message_id, (CREATE, "pipe", key))
+            if len(self.pipes) < MAX_PIPES:
+                self.pipes[key] = Pipe(name)
+            return key
+        if share_class == ADMIN and not options & FILE_DIRECTORY_FILE and (
                 access & WRITE_ACCESS or disposition in WRITING_DISPOSITIONS):
             what = DISPOSITIONS[disposition] if disposition < len(DISPOSITIONS) else str(disposition)
             self._wait(message_id, (CREATE, "file", share, name, what))
+        return None
 
     def _response(self, pkt: Packet, msg: bytes, body: bytes, waiting: tuple[Any, ...], *, status: int,
                   tree_id: int | None, out: list[Observation]) -> None:
         command = waiting[0]
-        if status not in (STATUS_SUCCESS, STATUS_BUFFER_OVERFLOW):
-            return  # refused; a pipe message longer than the read is STATUS_BUFFER_OVERFLOW with its data
+        ok = status in (STATUS_SUCCESS, STATUS_BUFFER_OVERFLOW)  # a pipe message longer than the read: OVERFLOW
+        if command == CREATE and waiting[1] == "pipe":
+            self._pipe_opened(waiting[2], body if ok else None)
+            return
+        if not ok:
+            return  # refused
         if command == TREE_CONNECT and tree_id is not None and len(body) >= 4:
             if tree_id in self.trees or len(self.trees) < MAX_TREES:
                 self.trees[tree_id] = (waiting[1], waiting[2], body[2] == SHARE_TYPE_PIPE)
         elif command == CREATE:
             if len(body) < 80:
                 raise ParseError("smb2: truncated CREATE response")
-            action, file_id = struct.unpack_from("<I", body, 4)[0], body[64:80]
-            if waiting[1] == "pipe":
-                if file_id in self.pipes or len(self.pipes) < MAX_PIPES:
-                    self.pipes[file_id] = Pipe(waiting[2])
-            else:
-                _, _, share, name, disposition = waiting
-                fields = {"smb1": False, "share": share, "share_class": ADMIN, "file": name,
-                          "disposition": disposition, "created": action in CREATED_ACTIONS}
-                out.append(streambuf.oriented(pkt, True).observation("smb", "file_write", fields))
+            _, _, share, name, disposition = waiting
+            fields = {"smb1": False, "share": share, "share_class": ADMIN, "file": name,
+                      "disposition": disposition, "created": struct.unpack_from("<I", body, 4)[0] in CREATED_ACTIONS}
+            out.append(streambuf.oriented(pkt, True).observation("smb", "file_write", fields))
+        elif command == CLOSE:
+            self.pipes.pop(waiting[1], None)
         elif command in (READ, IOCTL):
             pipe = self.pipes.get(waiting[1])
             if pipe is None:
@@ -189,6 +215,21 @@ class Session:
                 offset, length = struct.unpack_from("<II", body, 32)
             self._feed(pkt, waiting[1], pipe, smb2.buffer_at(msg, offset, length), out)
 
+    def _pipe_opened(self, key: bytes, body: bytes | None) -> None:
+        """A pipe's CREATE answered (``body``, §2.2.14) or refused (None): the pipe followed under ``key`` takes the
+        FileId the server gave it, and so do the requests on it that await their answers, or is let go."""
+        pipe = self.pipes.pop(key, None)
+        if pipe is None or body is None:
+            return
+        if len(body) < 80:
+            raise ParseError("smb2: truncated CREATE response")
+        file_id = body[64:80]
+        if file_id in self.pipes or len(self.pipes) < MAX_PIPES:
+            self.pipes[file_id] = pipe
+        for message_id, what in self.pending.items():
+            if what[0] in (READ, IOCTL, CLOSE) and what[1] == key:
+                self.pending[message_id] = (what[0], file_id)
+
     def _feed(self, pkt: Packet, file_id: bytes, pipe: Pipe, data: bytes, out: list[Observation]) -> None:
         """A pipe's bytes to its DCE/RPC reader (:func:`feed_pipe`); a pipe that is no DCE/RPC is let go."""
         try:
@@ -196,6 +237,12 @@ class Session:
         except ParseError:
             del self.pipes[file_id]
             raise
+
+
+def _file_id(file_id: bytes, related: bytes | None) -> bytes:
+    """The key of the file a request names: ``related`` (its compound's CREATE's) for 0xFF..FF in a related
+    operation (§3.2.4.1.4), else its FileId."""
+    return related if related is not None and file_id == RELATED_FILE_ID else file_id
 
 
 def feed_pipe(pkt: Packet, pipe: Pipe, data: bytes, out: list[Observation]) -> None:

@@ -1,13 +1,18 @@
 """SMB2 messages as a Windows client and server send them ([MS-SMB2] §2.2), for the lab's SMB attacks: the logon
 (SESSION_SETUP; NEGOTIATE is lab/proto_app.py's), trees (TREE_CONNECT), opens (CREATE, CLOSE) and their data
-(WRITE, READ, IOCTL FSCTL_PIPE_TRANSCEIVE); :func:`direct` puts Direct TCP's 4-byte header (§2.1) before one.
-Every offset below is the specification's."""
+(WRITE, READ, IOCTL FSCTL_PIPE_TRANSCEIVE, QUERY_INFO); :func:`direct` puts Direct TCP's 4-byte header (§2.1) before
+one, :func:`compound` chains several into one compounded message (§3.2.4.1.4). Every offset below is the
+specification's."""
 
 from __future__ import annotations
 
 import struct
 
 NEGOTIATE, SESSION_SETUP, TREE_CONNECT, CREATE, CLOSE, READ, WRITE, IOCTL = 0, 1, 3, 5, 6, 8, 9, 11  # §2.2.1.2
+QUERY_INFO = 16
+FLAGS_RELATED_OPERATIONS = 0x00000004  # §2.2.1.2 Flags
+RELATED_FILE_ID = b"\xff" * 16  # §3.2.4.1.4: a related operation's FileId, "the FileId of the previous operation"
+FILE_STANDARD_INFORMATION = 5  # [MS-FSCC] §2.4.41, asked by SMB2_0_INFO_FILE (§2.2.37 InfoType 1)
 FSCTL_PIPE_TRANSCEIVE = 0x0011C017  # §2.2.31
 SHARE_DISK, SHARE_PIPE = 0x01, 0x02  # §2.2.10 ShareType
 FILE_OPEN, FILE_CREATE, FILE_OVERWRITE_IF = 1, 2, 5  # §2.2.13 CreateDisposition
@@ -28,6 +33,21 @@ def header(command: int, message_id: int, *, response: bool = False, status: int
 def direct(message: bytes) -> bytes:
     """Direct TCP transport (§2.1): a zero byte and the message's 24-bit length before it."""
     return b"\0" + len(message).to_bytes(3, "big") + message
+
+
+def compound(*messages: bytes, related: bool = True) -> bytes:
+    """Messages chained into one (§3.2.4.1.4): each but the last padded to 8 bytes with NextCommand its length, and
+    with ``related`` every one after the first flagged SMB2_FLAGS_RELATED_OPERATIONS."""
+    out = b""
+    for i, message in enumerate(messages):
+        raw = bytearray(message)
+        if related and i:
+            struct.pack_into("<I", raw, 16, struct.unpack_from("<I", raw, 16)[0] | FLAGS_RELATED_OPERATIONS)
+        if i + 1 < len(messages):
+            raw += b"\0" * (-len(raw) % 8)
+            struct.pack_into("<I", raw, 20, len(raw))
+        out += raw
+    return out
 
 
 def session_setup_request(message_id: int, blob: bytes, session_id: int = 0) -> bytes:
@@ -121,3 +141,16 @@ def transceive_response(message_id: int, file_id: bytes, data: bytes, tree_id: i
     """§2.2.32: no input echoed, the output at offset 112."""
     body = struct.pack("<HHI16sIIIIII", 49, 0, FSCTL_PIPE_TRANSCEIVE, file_id, 112, 0, 112, len(data), 0, 0)
     return header(IOCTL, message_id, response=True, tree_id=tree_id, session_id=session_id) + body + data
+
+
+def query_info(message_id: int, file_id: bytes, tree_id: int, session_id: int) -> bytes:
+    """§2.2.37: SMB2_0_INFO_FILE FileStandardInformation, no input buffer (one padding byte)."""
+    body = struct.pack("<HBBIHHIII16s", 41, 1, FILE_STANDARD_INFORMATION, 24, 0, 0, 0, 0, 0, file_id)
+    return header(QUERY_INFO, message_id, tree_id=tree_id, session_id=session_id) + body + b"\0"
+
+
+def query_info_response(message_id: int, size: int, tree_id: int, session_id: int) -> bytes:
+    """§2.2.38: FileStandardInformation ([MS-FSCC] §2.4.41) of a file of ``size`` bytes at offset 72."""
+    info = struct.pack("<QQIBBH", size, size, 1, 0, 0, 0)
+    return header(QUERY_INFO, message_id, response=True, tree_id=tree_id, session_id=session_id) + struct.pack(
+        "<HHI", 9, 72, len(info)) + info
