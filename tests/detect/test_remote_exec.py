@@ -112,6 +112,61 @@ def test_a_request_waits_at_most_wait_s_for_its_source_to_show_itself_a_dc() -> 
     assert [a.id for a in late] == [DCSYNC]  # judged at the tick past its wait, before the late proof
 
 
+def _placed(ctx: Context, ip: str, *, category: str | None = None, device_type: str | None = None,
+            mac: str | None = None) -> None:
+    """The classifier's word on the device holding ``ip`` (its MAC ``mac``, by default the test address's)."""
+    key = f"mac:{mac or mac_of(ip)}"
+    dev = ctx.devices.setdefault(key, Device(key=key, first_seen=0.0, last_seen=0.0, mac=mac or mac_of(ip), ips={ip}))
+    for name, value in (("category", category), ("device_type", device_type)):
+        if value is not None:
+            dev.classification[name] = Conclusion(value, 0.9)
+
+
+@pytest.mark.parametrize(("source", "placed", "basis"), [
+    (CAMERA, {"category": "iot"}, "source classified iot"),
+    (WORKSTATION, {"device_type": "laptop", "category": "it"}, "source typed laptop")])
+def test_dcsync_from_a_host_the_classifier_rules_out_as_a_dc_is_raised_at_once(source: str, placed: dict[str, str],
+                                                                             basis: str) -> None:
+    det, ctx = RemoteExecDetector(), Context()
+    _placed(ctx, source, **placed)
+    det.on_observation(ctx, _call(10.0, source, DC1, "drsuapi", "DRSGetNCChanges"))
+    (alert,) = ctx.alerts  # no wait_s: nothing a DC could show would change the verdict
+    assert (alert.id, alert.src_ip, alert.first_seen) == (DCSYNC, source, 10.0)
+    assert alert.evidence["basis"].startswith(basis) and not det._waiting
+
+
+def test_a_waiting_request_is_judged_once_the_classifier_places_its_source() -> None:
+    det, ctx = RemoteExecDetector(), Context()
+    det.on_observation(ctx, _call(10.0, WORKSTATION, DC1, "drsuapi", "DRSGetNCChanges"))
+    det.on_tick(ctx, 60.0)
+    assert ctx.alerts == [] and len(det._waiting) == 1  # not placed yet: waits
+    _placed(ctx, WORKSTATION, device_type="workstation")
+    det.on_tick(ctx, 70.0)  # the classifier's pass typed it: judged before wait_s
+    assert [(a.id, a.src_ip) for a in ctx.alerts] == [(DCSYNC, WORKSTATION)] and not det._waiting
+
+
+def test_dcs_not_yet_typed_or_behind_a_router_still_wait_for_their_proof() -> None:
+    """A DC typed only ``server`` so far, and a DC of another site whose requests come with the MAC of the device
+    routing its subnet (a building gateway, classified building: its category is not the DC's), replicate silently
+    once they accept a DRSUAPI bind within wait_s."""
+    router_mac = "02:00:00:00:ff:01"
+    remote_dc = "10.9.0.10"
+    for source, placed, mac in ((DC2, {"device_type": "server", "category": "it"}, None),
+                                (remote_dc, {"device_type": "building_gateway", "category": "building"}, router_mac)):
+        det, ctx = RemoteExecDetector(), Context()
+        _placed(ctx, "10.2.0.1" if mac else source, mac=mac, **placed)
+        pull = _call(10.0, source, DC1, "drsuapi", "DRSGetNCChanges")
+        pull.src_mac = mac or pull.src_mac
+        det.on_observation(ctx, pull)
+        det.on_tick(ctx, 100.0)
+        assert ctx.alerts == [] and len(det._waiting) == 1
+        proof = _obs(300.0, source, DC1, "bind_ack", accepted_interfaces=["drsuapi"])
+        proof.src_mac = mac or proof.src_mac
+        det.on_observation(ctx, proof)
+        det.done(ctx)
+        assert ctx.alerts == [], source
+
+
 def test_waiting_requests_are_bounded() -> None:
     obs = [_call(10.0 + i * 1e-4, f"10.3.{i // 250}.{i % 250}", DC1, "drsuapi", "DRSGetNCChanges")
            for i in range(MAX_WAITING + 5)]

@@ -16,7 +16,12 @@ Ids:
   (mimikatz lsadump::dcsync, impacket secretsdump; T1003.006). A host is known as a DC when the classifier
   typed it ``domain_controller`` or it was seen accepting a DRSUAPI bind (remembered, :data:`MAX_DCS`). Replication
   partners pull from each other, so a request from a host not (yet) known waits ``wait_s`` of capture time for
-  that proof (at most :data:`MAX_WAITING` requests), then raises the alert (``critical``).
+  that proof (at most :data:`MAX_WAITING` requests), then raises the alert (``critical``). The wait is cut when
+  the classifier has already ruled a DC out: the device holding the source address is an IoT/OT/building/medical
+  device or a client (:data:`CLIENT_TYPES`: a workstation, laptop, thin client, phone, tablet), which never holds a
+  replica of the directory (only a DC serves DRSUAPI, [MS-DRSR] §4.1); such a request is judged at once, or at the
+  first tick after the classifier so places a waiting one. A host typed ``server`` or not typed, and a source
+  behind a router (its MAC the router's), still wait.
 
 * ``detect.lateral.admin_share_exec``: a client writes an executable (:data:`EXECUTABLE_SUFFIXES`, by name) to
   ADMIN$ or under C$\\Windows (dissect/smb2files.py ``file_write``): how PsExec, impacket psexec and Metasploit's
@@ -52,6 +57,8 @@ from iotwarden.model.finding import Severity
 REMOTE_EXEC, DCSYNC = "detect.lateral.remote_exec", "detect.lateral.dcsync"
 STAGING = "detect.lateral.admin_share_exec"
 DC_TYPE = "domain_controller"  # kb taxonomy; rules/dcerpc.yaml types a host accepting DRSUAPI so
+# kb taxonomy types of clients (workstation and its children, phones and tablets): never a domain controller
+CLIENT_TYPES = frozenset({"workstation", "laptop", "thin_client", "mobile_phone", "tablet"})
 DRSUAPI = "drsuapi"
 # (interface, operation) in lower case (Zeek and the dissector share the names) -> technique, ATT&CK ids
 TECHNIQUES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
@@ -120,6 +127,9 @@ class RemoteExecDetector(Detector):
         if technique is not None:
             self._remote_exec(ctx, obs, technique)
         elif interface == DRSUAPI and operation == GET_NC_CHANGES and not self._is_dc(ctx, obs):
+            if _not_a_dc(ctx, obs) is not None:
+                self._judge(ctx, obs)
+                return
             self._waiting.append(obs)
             if len(self._waiting) > MAX_WAITING:
                 self._judge(ctx, self._waiting.popleft())
@@ -127,6 +137,13 @@ class RemoteExecDetector(Detector):
     def on_tick(self, ctx: Context, ts: float) -> None:
         super().on_tick(ctx, ts)
         self._release(ctx, ts)
+        if any(_not_a_dc(ctx, obs) is not None for obs in self._waiting):  # placed by the classifier meanwhile
+            waiting, self._waiting = self._waiting, deque()
+            for obs in waiting:
+                if _not_a_dc(ctx, obs) is not None:
+                    self._judge(ctx, obs)
+                else:
+                    self._waiting.append(obs)
 
     def _release(self, ctx: Context, now: float) -> None:
         while self._waiting and self._waiting[0].ts + self.options.wait_s < now:
@@ -188,11 +205,28 @@ class RemoteExecDetector(Detector):
         if self._again((src, dst, "dcsync"), obs.ts):
             return
         subject = subject_key(ctx, obs.src_mac, obs.src_ip)
+        placed = _not_a_dc(ctx, obs)
         self.raise_alert(ctx, DCSYNC, title=f"DCSync: {src}, not a domain controller, replicated the directory "
                          f"from {dst}", severity="critical", subject=subject, ts=obs.ts, key=dst,
                          mitre=("T1003.006",), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
                          evidence={"operation": text(obs.fields.get("operation")),
-                                   "category": category(ctx, subject)}, observations=[obs])
+                                   "category": category(ctx, subject),
+                                   "basis": placed or f"not shown a DC within {self.options.wait_s:g} s"},
+                         observations=[obs])
+
+
+def _not_a_dc(ctx: Context, obs: Observation) -> str | None:
+    """Why the source of ``obs`` cannot be a domain controller, from the device holding its address (module
+    docstring), or None when nothing rules it out."""
+    dev = ctx.devices.get(subject_key(ctx, obs.src_mac, obs.src_ip))
+    if dev is None or obs.src_ip not in dev.ips:  # unknown, or a router's MAC carrying another subnet's host
+        return None
+    placed = (dev.category or "").lower()
+    if placed in IOT_CATEGORIES:
+        return f"source classified {placed}, never a domain controller"
+    if dev.device_type in CLIENT_TYPES:
+        return f"source typed {dev.device_type}, never a domain controller"
+    return None
 
 
 def _staged(obs: Observation) -> bool:
