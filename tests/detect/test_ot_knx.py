@@ -1,7 +1,9 @@
 """KNX programming over KNXnet/IP (dissect/knxip.py): a host tunnelling a memory write and a restart to a bus device
 through the KNX IP router raises detect.ot.program_download and detect.ot.device_restart on the router, naming that
-host; group value writes, routed or tunnelled, raise nothing; the site's configured engineering station
-(``detect.ot.engineering_stations``, by IP or MAC) programs without an alert."""
+host and the bus device's individual address; routed to the multicast group, the same frames fall on the router
+coupling the bus device's line, on the KNX IP device holding the address, or on the sender when no IP device is
+known, never on the group (detect/ot_knx.py); group value writes, routed or tunnelled, raise nothing; the site's
+configured engineering station (``detect.ot.engineering_stations``, by IP or MAC) programs without an alert."""
 
 from __future__ import annotations
 
@@ -10,7 +12,11 @@ from pathlib import Path
 import pytest
 
 from iotwarden.detect.ot import OtOperationDetector, stations
+from iotwarden.detect.ot_knx import KnxDevices, KnxTarget
 from iotwarden.errors import ConfigError
+from iotwarden.lab.wire import Host
+from iotwarden.model import Observation
+from iotwarden.model.alert import Alert
 from tests.detect.runner import detect
 from tests.dissect import knxbuild as k
 
@@ -25,6 +31,76 @@ def test_programming_from_an_unknown_host_is_an_ot_alert_on_the_router(tmp_path:
     assert "A_Memory_Write" in download.evidence["operation"] and download.evidence["proto"] == "knxip"
     assert "T0816" in restart.mitre and "A_Restart" in restart.evidence["operation"]
     assert restart.subject == f"mac:{k.ROUTER.mac}"
+    assert (download.evidence["knx_destination"], download.evidence["knx_target"]) == ("1.1.5", "interface")
+    assert f"KNX device 1.1.5 through {k.ROUTER.ip}" in download.title
+
+
+MEMORY_WRITE, RESTART = k.l_data(0x283, b"\x40\x00\x01\x02\x03", code=k.L_DATA_IND), k.l_data(0x380, code=k.L_DATA_IND)
+ACTUATOR = Host("02:00:00:00:00:70", "192.168.1.70")  # a KNX IP device (IP-only actuator), individual address 1.1.20
+
+
+def _routed(tmp_path: Path, frames: list[bytes], *, announced: bool = True) -> list[Alert]:
+    """The intruder routing ``frames`` (cEMI L_Data.ind) to the multicast group, after the site's search and
+    description (the router announces 1.1.0) or, without ``announced``, with nothing announced."""
+    site = k.site(group_writes=2) if announced else []
+    t = k.T0 + 30
+    routed = [k.datagram(t + i, k.INTRUDER, None, k.routing(frame)) for i, frame in enumerate(frames)]
+    path = k.write_frames(tmp_path / "routed.pcap", site + routed)
+    return [a for a in detect([path]).alerts if a.id.startswith("detect.ot")]
+
+
+def test_programming_routed_to_the_multicast_group_falls_on_the_router_of_the_bus_devices_line(tmp_path: Path) -> None:
+    alerts = _routed(tmp_path, [MEMORY_WRITE, RESTART])
+    assert {a.id for a in alerts} == {"detect.ot.program_download", "detect.ot.device_restart"}
+    for alert in alerts:
+        assert (alert.subject, alert.dst_ip, alert.src_ip) == (f"mac:{k.ROUTER.mac}", k.ROUTER.ip, k.INTRUDER.ip)
+        assert (alert.evidence["knx_destination"], alert.evidence["knx_target"]) == ("1.1.5", "coupler")
+        assert k.MULTICAST_IP not in alert.title and "KNX device 1.1.5" in alert.title
+
+
+def test_a_routed_write_to_an_ip_devices_own_address_falls_on_that_device(tmp_path: Path) -> None:
+    own = k.l_data(0x3D7, b"\x00\x0b\x10\x01\x02", code=k.L_DATA_IND, dst=0x1100)  # A_PropertyValue_Write
+    (alert,) = _routed(tmp_path, [own])
+    assert (alert.id, alert.subject, alert.dst_ip) == ("detect.ot.config_change", f"mac:{k.ROUTER.mac}", k.ROUTER.ip)
+    assert (alert.evidence["knx_destination"], alert.evidence["knx_target"]) == ("1.1.0", "own")
+
+
+def test_a_routed_frame_with_no_ip_device_known_falls_on_its_sender_never_on_the_group(tmp_path: Path) -> None:
+    other_line = k.l_data(0x283, b"\x40\x00\x01\x02\x03", code=k.L_DATA_IND, dst=0x2304)  # 2.3.4: no coupler known
+    for i, (frames, announced) in enumerate((([MEMORY_WRITE], False), ([other_line], True))):
+        (tmp_path / str(i)).mkdir()
+        (alert,) = _routed(tmp_path / str(i), frames, announced=announced)
+        destination = "1.1.5" if frames[0] is MEMORY_WRITE else "2.3.4"
+        assert (alert.subject, alert.dst_ip, alert.key) == (f"mac:{k.INTRUDER.mac}", None, f"knx:{destination}")
+        assert alert.evidence["knx_target"] == "none" and f"KNX device {destination}" in alert.title
+        assert k.MULTICAST_IP not in alert.title and k.MULTICAST_MAC not in alert.subject
+
+
+def test_a_tunnelled_write_to_a_knx_ip_devices_address_falls_on_that_device(tmp_path: Path) -> None:
+    announce = k.knxip(k.DESCRIPTION_RESPONSE, k.device_info(b"KNX IP Actuator", address=0x1114,
+                                                               mac=bytes.fromhex("020000000070")) + k.UNSECURED)
+    write = k.tunnelling(k.l_data(0x283, b"\x40\x00\x01\x02\x03", dst=0x1114), channel=8)
+    frames = [*k.site(group_writes=2), k.datagram(k.T0 + 20, ACTUATOR, k.ETS, announce, dport=50000),
+              k.datagram(k.T0 + 30, k.INTRUDER, k.ROUTER, write, sport=50002)]
+    alerts = detect([k.write_frames(tmp_path / "ip.pcap", frames)]).alerts
+    (alert,) = [a for a in alerts if a.id.startswith("detect.ot")]
+    assert (alert.subject, alert.dst_ip, alert.evidence["knx_target"]) == (f"mac:{ACTUATOR.mac}", ACTUATOR.ip, "own")
+
+
+def test_knx_devices_are_bounded_and_announced_by_their_dibs() -> None:
+    devices = KnxDevices(limit=3)
+    for i in range(5):
+        devices.see(Observation(ts=1.0, proto="knxip", kind="search_response", src_ip=f"10.0.0.{i}",
+                                fields={"individual_address": f"1.{i}.0"}))
+    devices.see(Observation(ts=1.0, proto="knxip", kind="search_request", src_ip="10.0.0.9",
+                            fields={"individual_address": "9.9.9"}))  # a request announces nothing
+    assert len(devices) == 3
+    frame = {"destination": "1.4.7", "destination_type": "individual"}
+    routed = Observation(ts=2.0, proto="knxip", kind="routing_indication", src_ip="10.0.0.66",
+                         dst_ip=k.MULTICAST_IP, fields=frame)
+    assert devices.target(routed) == KnxTarget("1.4.7", "10.0.0.4", None, "coupler")
+    assert devices.target(Observation(ts=2.0, proto="knxip", kind="routing_indication", dst_ip=k.MULTICAST_IP,
+                                      fields={**frame, "destination": "1.0.7"})).found == "none"  # 1.0.0 dropped
 
 
 def test_group_writes_raise_nothing(tmp_path: Path) -> None:

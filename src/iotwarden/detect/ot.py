@@ -37,7 +37,12 @@ Option ``engineering_stations`` (site configuration, empty by default): the IP o
 that program and configure the site's controllers (ETS for KNX, TIA Portal, ...); their operations are expected
 and raise nothing, every other host's still do. KNXnet/IP programming (dissect/knxip.py: memory and property
 writes, address and key writes, A_Restart, M_PropWrite/M_Reset) reaches this detector through the generic classes;
-KNX group value writes are the bus's normal operation and are never marked.
+KNX group value writes are the bus's normal operation and are never marked. A KNX operation is about the KNX device
+its cEMI frame is addressed to (its individual address, in the title and evidence ``knx_destination``), reported on
+the IP device detect/ot_knx.py finds for it: the KNX IP device holding that address, the interface or router the
+frame was tunnelled to, or for a frame routed to the multicast group 224.0.23.12 the router coupling the
+destination's line; never the multicast group. When none is known the alert falls on the sender (key
+``knx:<address>``).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from iotwarden.detect.base import Detector, Options, number, subject_key, text
+from iotwarden.detect.ot_knx import KnxDevices
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
 from iotwarden.model.finding import Severity
@@ -172,6 +178,7 @@ class OtOperationDetector(Detector):
         super().__init__(options)
         self._jobs: OrderedDict[tuple[str | None, str | None, object], None] = OrderedDict()
         self._stations = stations(self.options.engineering_stations)
+        self._knx = KnxDevices()
 
     def _answer_of_a_seen_job(self, obs: Observation, plc: str | None, operator: str | None) -> bool:
         """Remember an S7 job or MMS request; True for an answer whose request was seen (already reported)."""
@@ -187,6 +194,8 @@ class OtOperationDetector(Detector):
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         if obs.proto not in self.observes:
             return
+        if obs.proto == "knxip":
+            self._knx.see(obs)
         found = _classify(obs)
         if found is None:
             return
@@ -201,7 +210,15 @@ class OtOperationDetector(Detector):
         if self._stations and (operator in self._stations or (operator_mac or "").lower() in self._stations):
             return  # a configured engineering station: its operations are expected
         who = operator or operator_mac  # a layer-2 request (PROFINET DCP) has MACs only
-        self.raise_alert(ctx, detector_id, title=f"{what} sent to {plc or plc_mac} by {who}", severity=severity,
-                         subject=subject_key(ctx, plc_mac, plc), ts=obs.ts, key=who or "", mitre=mitre,
-                         src_ip=operator, dst_ip=plc, evidence={"operation": what, "proto": obs.proto},
-                         observations=[obs])
+        evidence: dict[str, object] = {"operation": what, "proto": obs.proto}
+        target, key = plc or plc_mac, who or ""
+        if obs.proto == "knxip" and not _device_sent(obs):
+            knx = self._knx.target(obs)
+            plc, plc_mac, target = knx.ip, knx.mac, knx.describe()
+            evidence.update(knx_destination=knx.destination, knx_target=knx.found)
+            if plc is None and plc_mac is None:  # no IP device known for it: the sender's alert, per KNX address
+                key = f"knx:{knx.destination or 'bus'}"
+        subject = subject_key(ctx, plc_mac, plc) if plc or plc_mac else subject_key(ctx, operator_mac, operator)
+        self.raise_alert(ctx, detector_id, title=f"{what} sent to {target} by {who}", severity=severity,
+                         subject=subject, ts=obs.ts, key=key, mitre=mitre, src_ip=operator, dst_ip=plc,
+                         evidence=evidence, observations=[obs])
