@@ -18,7 +18,7 @@ from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.model import Flow
 from iotwarden.services.analyze import analyze
 from iotwarden.services.monitor import Monitor, zeek_ident
-from iotwarden.sources.zeek_live import HOLD_WALL_S
+from iotwarden.sources.zeek_live import HOLD_WALL_S, UNJOINED_WAIT_S
 from iotwarden.store import Store
 from iotwarden.store.alert_models import AlertRow, FindingRow
 from iotwarden.store.schema import DeviceRow
@@ -239,3 +239,40 @@ def test_a_quiet_network_gets_its_records_after_the_wall_clock_bound(tmp_path: P
     mon.scan(watched)  # no new line: the poll itself lets them go
     assert len(mon.followers[watched]) == 0 and sorted(fed) == sorted(c.uid for c in day[:30])
     mon.finish()
+
+
+def test_a_live_sensor_polled_as_zeek_writes_gets_what_analyze_gives(tmp_path: Path) -> None:
+    """Each line appended at the network time Zeek writes it, the monitor's clock that time and a poll every
+    30 s (the wall-clock bounds at work), sessions of up to 2.7 h whose conn.log line comes long after their
+    ssl.log record (stamped from their addresses' other connections, zeek_live.AddressHolders) and a
+    reused address: the same stored alerts, devices and findings as analyze of the finished folder."""
+    day = site_day(11, devices=4, hours=3.0)
+    assert max(c.written() - c.ts for c in day) > UNJOINED_WAIT_S
+    expected = _analysed(write_logs(tmp_path / "whole", day), tmp_path / "analyze.db")
+    headers = {log: _header(log, OPENED, tmp_path / "scratch") for log in COLUMNS}
+    timed = sorted((c.written(), c.ts, "conn", "\t".join(c.conn_row()) + "\n") for c in day)
+    timed = sorted(timed + [(c.ts + t.at + t.took, c.ts + t.at, t.log, "\t".join(c.txn_row(t)) + "\n")
+                            for c in day for t in c.txns])
+    watched = tmp_path / "spool"
+    watched.mkdir()
+    now = [timed[0][0]]
+    store = Store(f"sqlite:///{tmp_path / 'monitor.db'}")
+    mon = Monitor(store=store, clock=lambda: now[0])
+    fed = _followed(mon)
+    at = 0
+    while at < len(timed):
+        now[0] += 30.0
+        while at < len(timed) and timed[at][0] <= now[0]:
+            _, _, log, line = timed[at]
+            current = watched / f"{log}.log"
+            text = line if current.exists() else headers[log] + line
+            with current.open("a") as fh:
+                fh.write(text)
+            at += 1
+        mon.scan(watched)
+    mon.finish()
+    try:
+        assert Counter(fed) == Counter(c.uid for c in day)
+        assert _stored(store) == expected
+    finally:
+        store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.model import Flow
-from iotwarden.sources import zeek, zeek_live
+from iotwarden.model import Flow, Observation
+from iotwarden.sources import zeek, zeek_format, zeek_live
 from iotwarden.sources.base import RecordBatch
-from iotwarden.sources.zeek_live import HOLD_WALL_S, UNJOINED_WAIT_S, ZeekFollower
+from iotwarden.sources.zeek_live import (
+    ADDRESS_SPAN_S,
+    HOLD_WALL_S,
+    HOLDER_BUCKET_S,
+    UNJOINED_WAIT_S,
+    AddressHolders,
+    ZeekFollower,
+)
 from iotwarden.sources.zeek_order import REORDER_WINDOW_S
-from tests.sources.zeek_written import Conn, Txn, site_day, write_logs
+from tests.sources.zeek_written import GATEWAY, Conn, Txn, replay, site_day, write_logs
 
 LOGS = ("conn", "dns", "http", "ssl")
 
@@ -209,3 +217,170 @@ def test_malformed_lines_of_a_followed_log_are_counted_and_skipped(tmp_path: Pat
     out = list(follower.read([iter(_items(folder, "dns")), iter(_items(folder, "conn"))]))
     out += list(follower.release(end=True))
     assert sum(b.skipped for b in out) == 1 and sum(b.records for b in out) == 3 and len(_observations(out)) == 2
+
+
+def test_sessions_longer_than_the_unjoined_wait_get_their_macs_from_their_addresses(tmp_path: Path) -> None:
+    """A live replay (each line read from the time Zeek writes it, the follower's clock that time, a poll every
+    2 s): TLS sessions of 2.5 h, opened while their devices talk to their clouds, have their ssl.log records
+    stamped from those addresses' other conn.log lines and released within the reorder window instead of an
+    hour later without MACs: the same facts as read_zeek of the finished folder, which reads their lines ahead."""
+    seed, start = 11, 1_700_000_000.0
+    day = [c for c in site_day(seed, devices=4, hours=3.0) if c.written() - c.ts <= UNJOINED_WAIT_S]
+    hello = {"version": "TLSv12", "server_name": "api.cloud.example", "established": "T"}
+    long = [Conn(f"Clong{d}", start + 3600 + 100 * d, 2.5 * 3600, (f"10.20.0.{10 + d}", 39000 + d,
+                 f"02:00:00:00:{seed:02x}:{d:02x}"), (f"52.{d}.18.{10 + d}", 443, GATEWAY[2]), service="ssl",
+                 txns=[Txn("ssl", 0.0, 0.2, hello)]) for d in range(1, 4)]
+    folder = write_logs(tmp_path, day + long)
+    expected = _observations(list(zeek.read_zeek(folder)))
+    follower, got = ZeekFollower(), []
+    real = follower.joiner.map
+
+    def keep(log_type: str, rec: dict[str, Any]) -> tuple[list[Observation], list[Flow]]:
+        observations, flows = real(log_type, rec)
+        got.extend(observations)
+        return observations, flows
+
+    follower.joiner.map = keep  # type: ignore[method-assign]
+    latency = replay(folder, day + long, follower)
+    waited = [w for c in long for w in latency.by_uid[c.uid]]
+    assert len(waited) == 2 * len(long)  # client and server hello of each, read with their records
+    assert max(waited) <= REORDER_WINDOW_S + 10 and latency.unstamped == 0  # not an hour later, with MACs
+    assert _by_content([o.to_dict() for o in got]) == _by_content(expected)
+
+
+def _seen(holders: AddressHolders, ip: str, mac: str, *times: float, vlan: int | None = None) -> None:
+    for ts in times:
+        holders.saw(ip, mac, vlan, ts)
+
+
+def test_an_address_is_stamped_only_when_one_holder_is_seen_on_both_sides_within_the_span() -> None:
+    holders, t = AddressHolders(), 10_000.0  # HOLDER_BUCKET_S divides it: the span's edges are bucket edges
+    _seen(holders, "10.0.0.5", "02:00:00:00:00:05", t - ADDRESS_SPAN_S)
+    assert holders.holder("10.0.0.5", t) is None  # seen before only
+    _seen(holders, "10.0.0.5", "02:00:00:00:00:05", t + ADDRESS_SPAN_S + HOLDER_BUCKET_S)
+    assert holders.holder("10.0.0.5", t) is None  # after, but past the span
+    _seen(holders, "10.0.0.5", "02:00:00:00:00:05", t + ADDRESS_SPAN_S + HOLDER_BUCKET_S - 0.5)
+    assert holders.holder("10.0.0.5", t) == ("02:00:00:00:00:05", None)  # within it, at its last bucket
+    assert holders.holder("10.0.0.5", t - HOLDER_BUCKET_S) is None  # the sighting before is then past the span
+    assert holders.holder("10.0.0.9", t) is None and holders.holder(None, t) is None
+
+
+def test_an_address_changing_hands_within_the_span_is_never_stamped() -> None:
+    """A DHCP lease reused: the old holder's or a DHCP ack to another MAC within the span refuses the address."""
+    holders, t = AddressHolders(), 10_000.0
+    _seen(holders, "10.0.0.5", "02:00:00:00:00:05", t - 100, t + 100)
+    holders.acked("10.0.0.5", "02:00:00:00:00:05", t - 50)  # its own lease renewed: no doubt
+    assert holders.holder("10.0.0.5", t) == ("02:00:00:00:00:05", None)
+    holders.acked("10.0.0.5", "02:00:00:00:00:06", t + ADDRESS_SPAN_S - 1)
+    assert holders.holder("10.0.0.5", t) is None
+    assert holders.holder("10.0.0.5", t - 2 * ADDRESS_SPAN_S + 100) is None  # nor anything before: no sighting
+    _seen(holders, "10.0.0.7", "02:00:00:00:00:07", t - 100, t + 100)
+    _seen(holders, "10.0.0.7", "02:00:00:00:00:08", t + ADDRESS_SPAN_S - 1)  # the next device on that address
+    assert holders.holder("10.0.0.7", t) is None
+    _seen(holders, "10.0.0.8", "02:00:00:00:00:08", t - 100, t + 100, vlan=10)
+    _seen(holders, "10.0.0.8", "02:00:00:00:00:08", t + 5, vlan=20)  # the same MAC on two VLANs: not one holder
+    assert holders.holder("10.0.0.8", t) is None
+
+
+def test_observations_are_stamped_all_or_none() -> None:
+    holders, t = AddressHolders(), 10_000.0
+    _seen(holders, "10.0.0.5", "02:00:00:00:00:05", t - 10, t + 10, vlan=10)
+    _seen(holders, "52.1.2.3", "00:0d:b9:4a:10:01", t - 10, t + 10, vlan=10)
+    _seen(holders, "52.9.9.9", "00:0d:b9:4a:10:01", t - 10, t + 10, vlan=20)
+    hello = Observation(ts=t, proto="tls", kind="client_hello", src_ip="10.0.0.5", dst_ip="52.1.2.3")
+    other = Observation(ts=t, proto="tls", kind="client_hello", src_ip="10.0.0.5", dst_ip="52.9.9.9")
+    assert not holders.stamp([hello, other])  # the second's ends are on two VLANs
+    assert (hello.src_mac, hello.vlan) == (None, None)  # nothing changed
+    assert holders.stamp([hello])
+    assert (hello.src_mac, hello.dst_mac, hello.vlan) == ("02:00:00:00:00:05", "00:0d:b9:4a:10:01", 10)
+
+
+def test_addresses_and_holders_remembered_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zeek_live, "MAX_ADDRESSES", 3)
+    monkeypatch.setattr(zeek_live, "MAX_HOLDERS", 2)
+    holders, t = AddressHolders(), 10_000.0
+    for i in range(4):
+        _seen(holders, f"10.0.0.{i}", "02:00:00:00:00:01", t - 10, t + 10)
+    assert len(holders) == 3 and holders.holder("10.0.0.0", t) is None and holders.holder("10.0.0.3", t)
+    _seen(holders, "10.0.0.3", "02:00:00:00:00:02", t - 20)
+    _seen(holders, "10.0.0.3", "02:00:00:00:00:03", t - 5)  # a third holder: the one seen least lately goes
+    assert holders.holder("10.0.0.3", t - 20) is None  # 01 and 03 remain: still two within the span
+
+
+def test_sightings_older_than_any_record_still_to_decide_are_not_kept() -> None:
+    """A long session's conn.log line, read hours after its start, adds nothing: no record that old is decided
+    any more (the reorder window and a span either side), and the buckets kept per holder stay that few."""
+    holders, t = AddressHolders(), 100_000.0
+    _seen(holders, "10.0.0.5", "02:00:00:00:00:05", t)
+    keep = REORDER_WINDOW_S + 2 * ADDRESS_SPAN_S
+    _seen(holders, "10.0.0.5", "02:00:00:00:00:06", t - keep - HOLDER_BUCKET_S)
+    _seen(holders, "10.0.0.5", "02:00:00:00:00:05", *(t - keep + i for i in range(0, int(keep), 3)))
+    buckets = holders._seen["10.0.0.5"][("02:00:00:00:00:05", None)]
+    assert ("02:00:00:00:00:06", None) not in holders._seen["10.0.0.5"] and len(buckets) <= keep / HOLDER_BUCKET_S + 1
+
+
+def test_a_dhcp_line_that_names_no_address_is_passed_over(tmp_path: Path) -> None:
+    follower = ZeekFollower(clock=Clock())
+    bad = {"ts": 5000.0, "uids": ["C1"], "mac": "02:00:00:00:00:05", "assigned_addr": "not an address",
+           "msg_types": ["REQUEST", "ACK"]}
+    follower.add([(5000.0, 2, "dhcp", bad), (5000.0, 2, "dhcp", {"ts": 5000.0, "msg_types": ["ACK"]})])
+    assert len(follower) == 2 and not follower.holders._acks
+
+
+def _mixed_log(tmp_path: Path) -> bytes:
+    """A dns.log with a malformed line, a blank one, a header changed midway (Zeek restarted into the same file)
+    and a JSON line: every kind of item :func:`zeek._file_items` yields."""
+    text = (write_logs(tmp_path / "mixed", [_dns(f"C{i}", 5000.0 + i) for i in range(6)]) / "dns.log").read_text()
+    lines = text.splitlines(keepends=True)
+    head = [ln for ln in lines if ln.startswith("#") and not ln.startswith("#close")]
+    rows = [ln for ln in lines if not ln.startswith("#")]
+    record = {"ts": 5100.0, "uid": "Cjson", "id.orig_h": "10.20.0.11", "id.orig_p": 40000, "id.resp_h": "10.20.0.1",
+              "id.resp_p": 53, "proto": "udp", "query": "json.example"}
+    return "".join([*head, *rows[:3], "not\ta\tdns\tline\n", "\n", "#fields\tbroken\n", *head, *rows[3:],
+                    json.dumps(record) + "\n"]).encode()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10))
+def test_a_gz_log_passes_over_the_lines_fed_before_without_decoding_them(tmp_path_factory: pytest.TempPathFactory,
+                                                                         skip: int) -> None:
+    """``skip`` items counted, not decoded: the same items after them as a whole read gives (directives, a bad
+    header, malformed and JSON lines included), none decoded before them."""
+    tmp_path = tmp_path_factory.mktemp("gz")
+    gz = tmp_path / "dns.log.gz"
+    gz.write_bytes(gzip.compress(_mixed_log(tmp_path)))
+    whole = list(zeek._file_items(gz, "dns"))
+    last = whole[-1][3]
+    assert len(whole) == 8 and any(it[3] is None for it in whole) and isinstance(last, dict) and last["uid"] == "Cjson"
+    decoded = []
+    real = zeek_format.decode_tsv
+
+    def count(*args: Any) -> Any:
+        decoded.append(1)
+        return real(*args)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(zeek, "decode_tsv", count)
+        rest = list(zeek._file_items(gz, "dns", skip=skip))
+    assert [(it[0], it[2], it[3]) for it in rest] == [(it[0], it[2], it[3]) for it in whole[skip:]]
+    assert len(decoded) <= max(0, len(whole) - skip)
+
+
+def test_a_gz_log_being_written_is_read_to_its_last_whole_line_without_a_malformed_one(tmp_path: Path) -> None:
+    """Zeek writing a log gzip'd (LogAscii::gzip_level) flushes deflate blocks with no trailer yet: a monitor's
+    read (whole lines) stops at the last whole line and counts nothing malformed, so the count of lines fed, by
+    which the next read passes over them, stays true; read as finished, the missing trailer is one bad item."""
+    plain = (write_logs(tmp_path / "w", [_dns(f"C{i}", 5000.0 + i) for i in range(10)]) / "conn.log").read_bytes()
+    writer = zlib.compressobj(6, zlib.DEFLATED, 31)  # gzip framing
+    cut = plain.index(b"C5") + 3
+    gz = tmp_path / "conn.log.gz"
+    gz.write_bytes(writer.compress(plain[:cut]) + writer.flush(zlib.Z_SYNC_FLUSH))
+    first = list(zeek._file_items(gz, "conn", whole_lines=True))
+    assert [it[3].extra["uid"] for it in first if isinstance(it[3], Flow)] == [f"C{i}" for i in range(5)]
+    assert len(first) == 5
+    assert list(zeek._file_items(gz, "conn"))[-1][3] is None  # read as finished: the truncation counted
+    with gz.open("ab") as fh:
+        fh.write(writer.compress(plain[cut:]) + writer.flush())
+    rest = list(zeek._file_items(gz, "conn", whole_lines=True, skip=len(first)))
+    assert [it[3].extra["uid"] for it in rest if isinstance(it[3], Flow)] == [f"C{i}" for i in range(5, 10)]
+    assert len(rest) == 5

@@ -9,10 +9,15 @@ its response's end, an ssl.log line at the handshake's end: usually before their
 
 from __future__ import annotations
 
+import math
 import random
+from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from iotwarden.sources.zeek_order import REORDER_WINDOW_S
 from tests.sources.zeeklog import CONN_COLUMNS, ID_COLUMNS, write_log
 
 # Zeek's removal timers (base/init-bare.zeek): a closed, refused or unanswered TCP connection goes
@@ -177,3 +182,70 @@ def site_day(seed: int = 7, *, devices: int = 12, hours: float = 3.0) -> list[Co
                     "02:00:00:00:ff:ff"), state="REJ" if refused else "S0")
             t += rng.expovariate(1 / 20.0)
     return conns
+
+
+@dataclass
+class Latency:
+    """Seconds from Zeek writing a record to its Flow or Observations reaching the analyzers, per record."""
+
+    flows: list[float] = field(default_factory=list)
+    observations: list[float] = field(default_factory=list)
+    long_sessions: list[float] = field(default_factory=list)  # Observations of sessions logged past the window
+    unstamped: int = 0  # Observations released without MACs
+    by_uid: dict[str, list[float]] = field(default_factory=dict)  # each connection's Observations
+
+
+def replay(folder: Path, conns: list[Conn], follower: Any, *, poll_s: float = 2.0) -> Latency:
+    """``follower`` (a :class:`~iotwarden.sources.zeek_live.ZeekFollower` whose clock is this replay's) fed
+    ``folder``'s logs (written from ``conns`` in write order) as a monitor polling every ``poll_s`` would read
+    them, the wall clock being Zeek's network time (each line readable from its write time on): no sleep."""
+    from iotwarden.sources import zeek
+
+    written: dict[tuple[str, str], float] = {}  # (log, uid) -> when Zeek wrote it
+    for c in conns:
+        written["conn", c.uid] = c.written()
+        for txn in c.txns:
+            written[txn.log, c.uid] = c.ts + txn.at + txn.took
+    items = {log: list(zeek._file_items(folder / f"{log}.log", log)) for log in COLUMNS
+             if (folder / f"{log}.log").exists()}
+    times = {log: sorted(w for (lg, _), w in written.items() if lg == log) for log in items}  # the files' order
+    tagged: dict[int, tuple[Any, str, float]] = {}  # id(Observation) -> (it, uid, when its record was written)
+    real_map = follower.joiner.map
+
+    def tag(log_type: str, rec: dict[str, Any]) -> Any:
+        observations, flows = real_map(log_type, rec)
+        for obs in observations:
+            uid = str(rec.get("uid"))
+            tagged[id(obs)] = (obs, uid, written.get((log_type, uid), math.nan))
+        return observations, flows
+
+    follower.joiner.map = tag
+    late = {c.uid for c in conns if c.written() - c.ts > REORDER_WINDOW_S}
+    late_written = {w for (log, uid), w in written.items() if log != "conn" and uid in late}
+    out = Latency()
+    at = dict.fromkeys(items, 0)
+    now = min(w for ts in times.values() for w in ts[:1])
+    end = max(w for ts in times.values() for w in ts[-1:])
+
+    def take(batches: Iterable[Any]) -> None:
+        for batch in batches:
+            out.flows += [now - written["conn", f.extra["uid"]] for f in batch.flows]
+            for obs in batch.observations:
+                _, uid, w = tagged.pop(id(obs))
+                out.observations.append(now - w)
+                out.by_uid.setdefault(uid, []).append(now - w)
+                out.unstamped += not obs.src_mac
+                if w in late_written:
+                    out.long_sessions.append(now - w)
+
+    follower.clock = lambda: now  # the replay's wall clock: Zeek's network time
+    while now <= end + poll_s:
+        streams = []
+        for log, log_items in items.items():
+            stop = bisect_right(times[log], now)
+            streams.append(iter(log_items[at[log]:stop]))
+            at[log] = stop
+        take(follower.read(streams))
+        now += poll_s
+    take(follower.release(end=True))
+    return out

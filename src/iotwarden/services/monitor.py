@@ -245,9 +245,10 @@ class Monitor:
             self._read_error(cursor, CaptureError(f"{path}: cannot read Zeek log: {exc.strerror or exc}"))
             return
         resume = cursor.resume if plain else None  # a plain log is read on from where it stopped, unparsed before
-        at = cursor.resumed if plain else 0
+        at = cursor.resumed if plain else cursor.records  # a gz log: its lines fed before counted, not decoded
+        skip = 0 if plain else cursor.records
         try:
-            for item in zeek._file_items(path, cursor.log_type, whole_lines=not final, resume=resume):
+            for item in zeek._file_items(path, cursor.log_type, whole_lines=not final, resume=resume, skip=skip):
                 at += 1
                 if at > cursor.records:  # read now, or by a copy read beside it (a log and its gz archive)
                     cursor.records = at

@@ -247,10 +247,13 @@ def _link(flow: Flow) -> tuple[str | None, _LinkInfo | None]:
     return uid, _LinkInfo(flow.a_ip, flow.a_mac, flow.b_mac, flow.vlan or None)
 
 
-def _file_items(path: Path, log_type: str, whole_lines: bool = False, resume: Resume | None = None) -> Iterator[_Item]:
+def _file_items(path: Path, log_type: str, whole_lines: bool = False, resume: Resume | None = None,
+                skip: int = 0) -> Iterator[_Item]:
     """Every data line of one file as an item; a malformed line as an item with no record. conn.log
     TSV lines go through the fast path (:mod:`~iotwarden.sources.zeek_conn`) when it takes them.
-    ``resume``: an uncompressed file is read from there, and ``resume`` moved to its end once read."""
+    ``resume``: an uncompressed file is read from there, and ``resume`` moved to its end once read.
+    ``skip``: the first items are counted, not decoded (directives still read): lines a monitor already fed
+    from a gz log, which cannot be read on from an offset."""
     bad: list[int] = []
     priority = _PRIORITY.get(log_type, 2)
     conn_priority = _PRIORITY["conn"]
@@ -270,8 +273,14 @@ def _file_items(path: Path, log_type: str, whole_lines: bool = False, resume: Re
         for line in lines:
             while bad:  # over-long lines and gzip damage found while reading
                 bad.pop()
+                if skip:
+                    skip -= 1
+                    continue
                 yield (-math.inf, priority, log_type, None)
             if not line or line.isspace():  # blank (bytes.strip's whitespace), without a stripped copy
+                continue
+            if skip and line[:1] != b"#":  # a data line (or JSON record): an item, fed before
+                skip -= 1
                 continue
             if header is not None and header.fields and line[:1] not in b"#{":
                 if stale:
@@ -297,10 +306,13 @@ def _file_items(path: Path, log_type: str, whole_lines: bool = False, resume: Re
                     raise ParseError("data line before a #fields header")
                 ts = to_time(record.get("ts"))
             except ParseError:
+                if skip:  # a bad directive is an item too
+                    skip -= 1
+                    continue
                 yield (-math.inf, priority, log_type, None)
                 continue
             yield (ts, _PRIORITY.get(str(line_type), 2), str(line_type), record)
-        for _ in bad:
+        for _ in bad[skip:]:
             yield (-math.inf, priority, log_type, None)
         if resume is not None and seekable:
             resume.offset, resume.header = _whole_lines_end(fh, resume.offset, whole_lines), header

@@ -129,7 +129,11 @@ def iter_lines(fh: IO[bytes], on_bad: Callable[[], None], *, whole_lines: bool =
     while True:
         try:
             line = fh.readline(MAX_LINE_BYTES + 1)
-        except (EOFError, OSError, zlib.error):  # truncated or corrupt gzip: count once, stop
+        except EOFError:  # the stream ends before gzip's trailer: a log Zeek writes gzip'd (LogAscii::gzip_level)
+            if not whole_lines:  # that is still being written is read so; once it is done, a truncated file
+                on_bad()
+            return
+        except (OSError, zlib.error):  # corrupt gzip: count once, stop
             on_bad()
             return
         if not line or (whole_lines and not line.endswith(b"\n") and len(line) <= MAX_LINE_BYTES):

@@ -15,9 +15,12 @@ that line has been read. When a folder's conn.log carries link-layer columns, th
 whose connection's line has not been read yet wait for it (:data:`MAX_UNJOINED_UIDS` connections, at most
 :data:`UNJOINED_WAIT_S` of log time past the newest conn.log ts or of wall time) and go on stamped when it
 comes, unstamped when they wait too long: an Observation reaches the analyzers at most ``HOLD_WALL_S +
-UNJOINED_WAIT_S`` of wall time after it was read, a Flow at most ``HOLD_WALL_S``. A ``patient`` read (one last
-pass over logs that are complete: ``monitor --once``) waits on neither clock, only within the count limits;
-:meth:`ZeekFollower.release` with ``end`` empties every buffer (the monitor's end).
+UNJOINED_WAIT_S`` of wall time after it was read, a Flow at most ``HOLD_WALL_S``. A record whose connection's
+line has not come need not wait when both its addresses were seen, each with one MAC and VLAN, on conn.log lines
+within :data:`ADDRESS_SPAN_S` before and after its ts, with no other MAC (nor a DHCP ack giving the address to
+another MAC) within that span (:class:`AddressHolders`): its join is complete, and it goes on stamped, in its place
+in time. A ``patient`` read (one last pass over logs that are complete: ``monitor --once``) waits on neither clock,
+only within the count limits; :meth:`ZeekFollower.release` with ``end`` empties every buffer (the monitor's end).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import heapq
 import itertools
 import math
 import time
+from bisect import bisect_left, insort
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +39,7 @@ from iotwarden.errors import ParseError
 from iotwarden.model import Flow, Observation
 from iotwarden.sources import zeek, zeek_map, zeek_order
 from iotwarden.sources.base import RecordBatch
+from iotwarden.sources.zeek_fields import get_ip, get_str
 
 # Wall seconds a record is held at most: a record Zeek wrote now is preceded, within the reorder window, only
 # by records Zeek writes within that window (the longest removal timer and a minute), so waiting as long puts
@@ -52,8 +57,111 @@ MAX_UNJOINED_UIDS = 16384
 UNJOINED_WAIT_S = 3600.0
 # Records read between two releases within one read (alerts come while a large backlog is read).
 RELEASE_EVERY = 10000
+# How close in ts (either side) conn.log lines must show an address with its MAC for a record whose own
+# connection's line has not come to be stamped from them: seen before and after the record, with one MAC and
+# VLAN and no DHCP ack to another MAC within the span. A DHCP lease changing hands between two sightings of the
+# same holder within five minutes, unseen, is what it cannot tell; anything seen goes the safe way (wait).
+ADDRESS_SPAN_S = 300.0
+# Sightings are kept per address and holder in buckets of this many seconds of ts (one per bucket however busy
+# the address), as long as a record can still be released against them: the reorder window and a span either side.
+HOLDER_BUCKET_S = 10.0
+# Addresses remembered (least recently seen forgotten first), and holders (MAC, VLAN) per address; an address
+# seen with more holders than that is one with several anyway (a router's proxy ARP, a NAT), never decided.
+MAX_ADDRESSES = 65536
+MAX_HOLDERS = 8
 
 _Key = tuple[float, int, int]  # ts, merge priority, read order
+_Holder = tuple[str, int | None]  # MAC, VLAN
+
+
+class AddressHolders:
+    """Which MAC (and VLAN) each address had around a time: from conn.log lines as they are read (both ends of
+    each), vetoed by DHCP acks (dhcp.log ``assigned_addr`` to ``mac``, RFC 2131 §4.3.1) naming another MAC."""
+
+    def __init__(self) -> None:
+        self._seen: OrderedDict[str, dict[_Holder, list[int]]] = OrderedDict()  # address -> holder -> buckets
+        self._acks: OrderedDict[str, dict[str, list[int]]] = OrderedDict()  # address -> MAC acked -> buckets
+        self._newest = -math.inf  # the newest ts seen: buckets older than a span behind what may be asked go
+
+    def saw(self, ip: str | None, mac: str | None, vlan: int | None, ts: float) -> None:
+        """A conn.log line showed ``ip`` with ``mac`` on ``vlan`` at ``ts``."""
+        if ip is not None and mac is not None:
+            self._add(self._seen, ip, (mac, vlan), ts)
+
+    def acked(self, ip: str | None, mac: str | None, ts: float) -> None:
+        """A DHCP server gave ``ip`` to ``mac`` at ``ts``."""
+        if ip is not None and mac is not None:
+            self._add(self._acks, ip, mac, ts)
+
+    def _add(self, table: OrderedDict[str, dict[Any, list[int]]], ip: str, holder: Any, ts: float) -> None:
+        self._newest = max(self._newest, ts)
+        oldest = _bucket(self._newest - zeek_order.REORDER_WINDOW_S - 2 * ADDRESS_SPAN_S)
+        bucket = _bucket(ts)
+        if bucket < oldest:  # a long session's line: older than any record still to be decided
+            return
+        holders = table.get(ip)
+        if holders is None:
+            holders = table[ip] = {}
+            if len(table) > MAX_ADDRESSES:
+                table.popitem(last=False)
+        else:
+            table.move_to_end(ip)
+        buckets = holders.get(holder)
+        if buckets is None:
+            buckets = holders[holder] = []
+            if len(holders) > MAX_HOLDERS:  # the one seen least lately goes
+                del holders[min(holders, key=lambda h: holders[h][-1] if holders[h] else -math.inf)]
+        at = bisect_left(buckets, bucket)
+        if at == len(buckets) or buckets[at] != bucket:
+            insort(buckets, bucket)
+        if buckets[0] < oldest:
+            del buckets[:bisect_left(buckets, oldest)]
+
+    def holder(self, ip: str | None, ts: float) -> _Holder | None:
+        """The one MAC and VLAN ``ip`` was seen with before and after ``ts`` within :data:`ADDRESS_SPAN_S`, no
+        other holder and no DHCP ack to another MAC within the span; None when that is not so."""
+        if ip is None:
+            return None
+        low, at, high = _bucket(ts - ADDRESS_SPAN_S), _bucket(ts), _bucket(ts + ADDRESS_SPAN_S)
+        found = [(h, b) for h, b in self._seen.get(ip, {}).items() if _within(b, low, high)]
+        if len(found) != 1:
+            return None
+        holder, buckets = found[0]
+        if not (_within(buckets, low, at) and _within(buckets, at, high)):
+            return None
+        if any(mac != holder[0] and _within(b, low, high) for mac, b in self._acks.get(ip, {}).items()):
+            return None
+        return holder
+
+    def stamp(self, observations: list[Observation]) -> bool:
+        """Stamp every one of ``observations`` with its addresses' MACs and VLAN (as ``zeek._Joiner`` stamps a
+        conn.log line's) when each address has a :meth:`holder` at its ts and both ends share a VLAN; False,
+        with nothing changed, when any has not."""
+        links = []
+        for obs in observations:
+            src, dst = self.holder(obs.src_ip, obs.ts), self.holder(obs.dst_ip, obs.ts)
+            if src is None or dst is None or src[1] != dst[1]:
+                return False
+            links.append((src, dst))
+        for obs, (src, dst) in zip(observations, links, strict=True):
+            obs.src_mac = obs.src_mac or src[0]
+            obs.dst_mac = obs.dst_mac or dst[0]
+            obs.vlan = src[1]
+        return True
+
+    def __len__(self) -> int:
+        """Addresses remembered."""
+        return len(self._seen)
+
+
+def _bucket(ts: float) -> int:
+    return math.floor(ts / HOLDER_BUCKET_S) if math.isfinite(ts) else -(2**62)
+
+
+def _within(buckets: list[int], low: int, high: int) -> bool:
+    """Whether sorted ``buckets`` hold one from ``low`` to ``high``."""
+    at = bisect_left(buckets, low)
+    return at < len(buckets) and buckets[at] <= high
 
 
 @dataclass(slots=True)
@@ -76,6 +184,7 @@ class ZeekFollower:
         self.linked = False  # a conn.log line with MACs or VLAN was read: records wait for theirs
         self.unjoined: OrderedDict[str, _Unjoined] = OrderedDict()
         self._joined: list[Observation] = []  # waited, and their conn.log line came: to go on
+        self.holders = AddressHolders()  # each address's MAC around a time, for records whose line is late
         self._records = self._skipped = 0  # lines read, and malformed ones, not yet reported in a batch
 
     def __len__(self) -> int:
@@ -99,6 +208,8 @@ class ZeekFollower:
             if record is None:
                 self._skipped += 1
                 continue
+            if log_type == "dhcp" and isinstance(record, dict):
+                self._dhcp_read(ts, record)
             if log_type == "conn":
                 try:
                     record = record if isinstance(record, Flow) else zeek_map.map_conn(record)
@@ -113,9 +224,22 @@ class ZeekFollower:
         if newest is not None:
             self._marks.append((self.clock(), newest))
 
+    def _dhcp_read(self, ts: float, record: dict[str, Any]) -> None:
+        """A dhcp.log line read: the address it gave and to which MAC (Zeek >= 3 ``assigned_addr``, before
+        ``assigned_ip``), for :class:`AddressHolders` to refuse a record near a lease changing hands."""
+        try:
+            ip = get_ip(record, "assigned_addr") or get_ip(record, "assigned_ip")
+        except ParseError:
+            return
+        mac = get_str(record, "mac")
+        self.holders.acked(ip, mac.lower() if mac else None, ts)
+
     def _conn_read(self, ts: float, flow: Flow) -> None:
         """A conn.log line read: its link remembered for the records released before it, theirs let go."""
         self.conn_high = max(self.conn_high, ts)
+        vlan = flow.vlan or None
+        self.holders.saw(flow.a_ip, flow.a_mac, vlan, ts)
+        self.holders.saw(flow.b_ip, flow.b_mac, vlan, ts)
         uid, link = zeek._link(flow)
         if uid is None or link is None:
             uid = flow.extra.get("uid")
@@ -177,6 +301,9 @@ class ZeekFollower:
         batch.flows += flows
         if observations and self.linked and isinstance(uid, str) and log_type != "x509" and not self._known(uid):
             waiting = self.unjoined.get(uid)
+            if waiting is None and self.holders.stamp(observations):  # both addresses' MACs known around it
+                batch.observations += observations
+                return
             if waiting is None:
                 waiting = self.unjoined[uid] = _Unjoined(ts, now)
             waiting.observations += observations
