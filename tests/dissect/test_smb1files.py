@@ -1,7 +1,9 @@
 """An SMB1 session's trees, opens and named pipes ([MS-CIFS] §2.2.4) as dissect/smb.py follows them: DCE/RPC over
 \\PIPE\\svcctl through TRANSACTION TransactNmPipe and through WRITE_ANDX/READ_ANDX (alone and AndX-chained), a service
-binary written to ADMIN$, what a user share or a read-only open says (nothing), the limits and the contract on
-hostile input. Messages are built by lab/smb1wire.py (tshark reads them without a malformed warning)."""
+binary written to ADMIN$, a TransactNmPipe continued in TRANSACTION_SECONDARY requests and answered in several
+responses, the OPEN_ANDX and core WRITE/READ of pre-NT clients, what a user share or a read-only open says (nothing),
+the limits and the contract on hostile input. Messages are built by lab/smb1wire.py (tshark reads them without a
+malformed warning)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.dissect import smb2files
+from iotwarden.dissect import smb1files, smb2files
 from iotwarden.dissect.smb import IDENTITY_BYTES
 from iotwarden.lab import smb1wire as m
 from tests.dissect import smbbuild as b
@@ -73,6 +75,63 @@ def over_chained(pdus: list[tuple[bytes, bytes]], mid: int = 20) -> Chunks:
                                            tid=IPC, response=True)))]
         mid += 1
     return out
+
+
+def over_secondary(pdus: list[tuple[bytes, bytes]], mid: int = 20, *, piece: int = 24) -> Chunks:
+    """Each request's WriteData in pieces of ``piece`` bytes: the first in the TRANSACTION (TotalDataCount the whole),
+    the server's interim response, the rest in TRANSACTION_SECONDARY requests (the last piece first, so that
+    DataDisplacement places them); the ReadData in two responses (§2.2.4.33.2, §2.2.4.34)."""
+    out: Chunks = []
+    for client, server in pdus:
+        total, half = len(client), len(server) // 2
+        out += [(True, b.direct(m.message(m.transact_nmpipe(PIPE_FID, client[:piece], total=total), mid=mid,
+                                          tid=IPC))),
+                (False, b.direct(m.message(m.empty(0x25), mid=mid, tid=IPC, response=True)))]  # interim: go on
+        pieces = list(range(piece, total, piece))
+        for at in pieces[-1:] + pieces[:-1]:
+            out.append((True, b.direct(m.message(m.transact_secondary(client[at : at + piece], total=total,
+                                                                      displacement=at), mid=mid, tid=IPC))))
+        for at, part in ((0, server[:half]), (half, server[half:])):
+            out.append((False, b.direct(m.message(m.transact_response(part, total=len(server), displacement=at),
+                                                  mid=mid, tid=IPC, response=True))))
+        mid += 1
+    return out
+
+
+def over_core(pdus: list[tuple[bytes, bytes]], mid: int = 20) -> Chunks:
+    """The core WRITE and READ of pre-NT clients (§2.2.4.12, §2.2.4.11)."""
+    out: Chunks = []
+    for client, server in pdus:
+        out += [(True, b.direct(m.message(m.write(PIPE_FID, client), mid=mid, tid=IPC))),
+                (False, b.direct(m.message(m.write_response(len(client)), mid=mid, tid=IPC, response=True))),
+                (True, b.direct(m.message(m.read(PIPE_FID), mid=mid + 1, tid=IPC))),
+                (False, b.direct(m.message(m.read_response(server), mid=mid + 1, tid=IPC, response=True)))]
+        mid += 2
+    return out
+
+
+def open_andx(mid: int, name: str, tid: int, fid: int, result: int, *, access_mode: int, open_mode: int,
+              pipe: bool = False) -> Chunks:
+    """OPEN_ANDX and its answer (§2.2.4.41): OpenResults 1 opened, 2 created, 3 truncated."""
+    return [(True, b.direct(m.message(m.open_andx(name, access_mode=access_mode, open_mode=open_mode), mid=mid,
+                                      tid=tid))),
+            (False, b.direct(m.message(m.open_andx_response(fid, result, pipe=pipe), mid=mid, tid=tid,
+                                       response=True)))]
+
+
+def pre_nt_psexec_session(blocks: int = 3, size: int = 4000) -> Chunks:
+    """PsExec as against a pre-NT-style client: PSEXESVC.exe opened on ADMIN$ by OPEN_ANDX (write, create or
+    truncate) and written by core WRITE, then \\PIPE\\svcctl opened by OPEN_ANDX, bound by core WRITE/READ, called
+    by TransactNmPipe continued in TRANSACTION_SECONDARY."""
+    chunks = logon() + tree(4, "\\\\SRV\\ADMIN$", ADMIN, "A:") + open_andx(
+        5, "\\PSEXESVC.exe", ADMIN, FILE_FID, 2, access_mode=0x0041, open_mode=0x0012)
+    for i in range(blocks):
+        chunks += [(True, b.direct(m.message(m.write(FILE_FID, b"\x90" * size, offset=size * i), mid=6 + i,
+                                             tid=ADMIN))),
+                   (False, b.direct(m.message(m.write_response(size), mid=6 + i, tid=ADMIN, response=True)))]
+    chunks += tree(91, "\\\\SRV\\IPC$", IPC, "IPC") + open_andx(
+        92, "\\PIPE\\svcctl", IPC, PIPE_FID, 1, access_mode=0x0042, open_mode=0x0001, pipe=True)
+    return chunks + over_core(svcctl_pdus()[:1], mid=93) + over_secondary(svcctl_pdus()[1:], mid=95)
 
 
 def svcctl_session(calls: Chunks) -> Chunks:
@@ -141,14 +200,66 @@ def test_a_refused_create_and_a_closed_pipe_say_nothing_more() -> None:
     assert [o.kind for o in obs if o.proto == "dcerpc"] == ["bind", "bind_ack"]
 
 
-def test_a_transaction_continued_in_secondary_requests_lets_the_pipe_go() -> None:
+def test_a_transaction_continued_in_secondary_requests_and_answered_in_parts_is_read_whole() -> None:
+    state: dict[str, Any] = {}
+    assert rpc_of(converse(svcctl_session(over_secondary(svcctl_pdus())), state=state)) == SVCCTL_CALLS
+    assert not state["smb1"].transactions and not state["smb1"].pending
+
+
+def test_a_secondary_piece_past_the_transaction_lets_it_go_and_the_pipe_goes_on() -> None:
     client, _ = svcctl_pdus()[1]
     calls = [*over_transact(svcctl_pdus()[:1]),
-             (True, b.direct(m.message(m.transact_nmpipe(PIPE_FID, client, total=len(client) + 500), mid=30,
-                                       tid=IPC)))]
+             (True, b.direct(m.message(m.transact_nmpipe(PIPE_FID, client[:24], total=len(client)), mid=30,
+                                       tid=IPC))),
+             (True, b.direct(m.message(m.transact_secondary(client[24:] + b"\0" * 8, total=len(client),
+                                                            displacement=24), mid=30, tid=IPC))),
+             *over_transact(svcctl_pdus()[2:], mid=31)]
     state: dict[str, Any] = {}
     obs = converse(svcctl_session(calls), state=state)
-    assert [o.kind for o in obs if o.proto == "dcerpc"] == ["bind", "bind_ack"] and not state["smb1"].pipes
+    assert [o.fields.get("operation") for o in obs if o.proto == "dcerpc"] == [
+        None, None, "CreateServiceW", "CreateServiceW", "StartServiceW", "StartServiceW"]
+    assert not state["smb1"].transactions
+
+
+def test_transactions_awaiting_their_secondary_requests_are_bounded() -> None:
+    client, _ = svcctl_pdus()[1]
+    calls = [(True, b.direct(m.message(m.transact_nmpipe(PIPE_FID, client[:24], total=len(client)), mid=100 + i,
+                                       tid=IPC))) for i in range(smb1files.MAX_TRANSACTIONS + 4)]
+    state: dict[str, Any] = {}
+    converse(svcctl_session(calls), state=state)
+    transactions = state["smb1"].transactions
+    assert len(transactions) == smb1files.MAX_TRANSACTIONS and min(key[1] for key in transactions) == 104
+
+
+def test_a_pre_nt_client_open_andx_and_core_write_read_are_read_as_nt_create_and_andx() -> None:
+    obs = converse(pre_nt_psexec_session())
+    assert [(o.src_ip, o.fields) for o in obs if o.kind == "file_write"] == [
+        ("10.0.0.1", {"smb1": True, "share": "ADMIN$", "share_class": "admin", "file": "PSEXESVC.exe",
+                      "disposition": "overwrite_if", "created": True})]
+    assert rpc_of(obs) == SVCCTL_CALLS
+    assert rpc_of(converse(svcctl_session(over_core(svcctl_pdus())))) == SVCCTL_CALLS
+
+
+def test_open_andx_reads_a_user_share_or_only_reads_admin_share_and_says_no_file() -> None:
+    chunks = logon() + tree(4, "\\\\SRV\\Finance", DOCS, "A:") + open_andx(
+        5, "\\Q3\\setup.exe", DOCS, FILE_FID, 2, access_mode=0x0041, open_mode=0x0012)
+    chunks += [(True, b.direct(m.message(m.write(FILE_FID, b"MZ" * 900), mid=6, tid=DOCS)))]
+    chunks += tree(8, "\\\\SRV\\C$", ADMIN, "A:") + open_andx(
+        9, "\\WINDOWS\\notepad.exe", ADMIN, 0x4002, 1, access_mode=0x0040, open_mode=0x0001)
+    chunks += [(True, b.direct(m.message(m.read(0x4002), mid=10, tid=ADMIN))),
+               (False, b.direct(m.message(m.read_response(b"MZ" * 900), mid=10, tid=ADMIN, response=True)))]
+    obs = converse(chunks)
+    assert [o for o in obs if o.kind == "file_write" or o.proto == "dcerpc"] == []
+
+
+def test_open_andx_names_its_dispositions_as_nt_create_does() -> None:
+    for open_mode, result, disposition, created in ((0x0001, 1, "open", False), (0x0002, 3, "overwrite", True),
+                                                    (0x0010, 2, "create", True), (0x0011, 1, "open_if", False),
+                                                    (0x0012, 3, "overwrite_if", True)):
+        chunks = logon() + tree(4, "\\\\SRV\\ADMIN$", ADMIN, "A:") + open_andx(
+            5, "\\Temp\\run.bat", ADMIN, FILE_FID, result, access_mode=0x0001, open_mode=open_mode)
+        assert [(o.fields["disposition"], o.fields["created"]) for o in converse(chunks)
+                if o.kind == "file_write"] == [(disposition, created)]
 
 
 def test_limits_on_trees_pipes_and_waiting_requests() -> None:
@@ -192,15 +303,27 @@ def test_a_session_with_an_admin_share_open_is_followed_past_its_identity_its_fi
     assert state["messages_c2s"] < 12  # the three 60,000-byte WRITE_ANDX were skipped on their header, not read
 
 
+def test_core_writes_of_file_data_past_its_identity_are_skipped_on_their_header() -> None:
+    state: dict[str, Any] = {}
+    obs = converse(pre_nt_psexec_session(blocks=3, size=60_000), state=state)
+    assert state["read"] >= IDENTITY_BYTES and rpc_of(obs) == SVCCTL_CALLS
+    without: dict[str, Any] = {}
+    converse(pre_nt_psexec_session(blocks=0), state=without)
+    assert state["messages_c2s"] == without["messages_c2s"]  # the three core WRITEs were skipped, not read
+
+
 def _session(which: str) -> Chunks:
     if which == "admin":
         return psexec_session()
-    calls = {"transact": over_transact, "rw": over_write_read, "chained": over_chained}[which](svcctl_pdus())
+    if which == "pre_nt":
+        return pre_nt_psexec_session()
+    calls = {"transact": over_transact, "rw": over_write_read, "chained": over_chained, "secondary": over_secondary,
+             "core": over_core}[which](svcctl_pdus())
     return svcctl_session(calls)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.sampled_from(["transact", "rw", "chained", "admin"]),
+@given(st.sampled_from(["transact", "rw", "chained", "admin", "secondary", "core", "pre_nt"]),
        st.lists(st.tuples(st.integers(0, 4096), st.integers(0, 255)), max_size=6), st.integers(1, 97))
 def test_mutated_pipe_and_file_sessions_keep_the_contract(which: str, edits: list[tuple[int, int]], cut: int) -> None:
     chunks = _session(which)
@@ -209,7 +332,7 @@ def test_mutated_pipe_and_file_sessions_keep_the_contract(which: str, edits: lis
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.sampled_from(["transact", "rw", "chained", "admin"]),
+@given(st.sampled_from(["transact", "rw", "chained", "admin", "secondary", "core", "pre_nt"]),
        st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1,
                 max_size=6))
 def test_messages_mutated_in_place_keep_the_contract_both_ways(which: str, edits: list[tuple[int, int, int]]) -> None:

@@ -61,3 +61,49 @@ def test_tshark_reads_every_builder_as_built(tmp_path: Path) -> None:
     warned = subprocess.run(["tshark", "-r", str(path), "-Y", "_ws.malformed || _ws.expert.severity >= 6291456"],
                             capture_output=True, text=True, check=True)
     assert warned.stdout == ""  # nothing malformed, no expert warning
+
+
+def _pre_nt_session() -> list[tuple[bool, bytes]]:
+    """OPEN_ANDX of a file and of a pipe, core WRITE and READ, a TransactNmPipe continued in TRANSACTION_SECONDARY
+    (after the interim response) and answered in two responses."""
+    data = b"\x05" * 3000
+    messages = [
+        (True, m.message(m.open_andx("\\PSEXESVC.exe", access_mode=0x0041, open_mode=0x0012), mid=4, tid=TID)),
+        (False, m.message(m.open_andx_response(0x4000, 2), mid=4, tid=TID, response=True)),
+        (True, m.message(m.write(0x4000, b"MZ" * 100, offset=512), mid=5, tid=TID)),
+        (False, m.message(m.write_response(200), mid=5, tid=TID, response=True)),
+        (True, m.message(m.open_andx("\\PIPE\\svcctl", access_mode=0x0042, open_mode=0x0001), mid=6, tid=TID)),
+        (False, m.message(m.open_andx_response(FID, 1, pipe=True), mid=6, tid=TID, response=True)),
+        (True, m.message(m.read(FID, 1024), mid=7, tid=TID)),
+        (False, m.message(m.read_response(b"\x05" * 60), mid=7, tid=TID, response=True)),
+        (True, m.message(m.transact_nmpipe(FID, data[:1000], total=3000), mid=8, tid=TID)),
+        (False, m.message(m.empty(0x25), mid=8, tid=TID, response=True)),
+        (True, m.message(m.transact_secondary(data[1000:], total=3000, displacement=1000), mid=8, tid=TID)),
+        (False, m.message(m.transact_response(data[:2000], total=2500), mid=8, tid=TID, response=True)),
+        (False, m.message(m.transact_response(data[:500], total=2500, displacement=2000), mid=8, tid=TID,
+                          response=True)),
+    ]
+    return _session()[:6] + [(to_server, smbwire.direct(message)) for to_server, message in messages]
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+def test_tshark_reads_the_pre_nt_and_secondary_transaction_builders_as_built(tmp_path: Path) -> None:
+    path = tmp_path / "smb1_pre_nt.pcap"
+    write_sessions(str(path), [("10.0.0.1", "10.0.0.2", 1031, 445, _pre_nt_session())])
+    fields = ("smb.cmd", "smb.flags.response", "smb.mid", "smb.fid", "smb.file", "smb.access.mode",
+              "smb.open.function.create", "smb.open.function.open", "smb.open.action.open", "smb.count", "smb.dc",
+              "smb.data_disp", "smb.tdc")
+    cmd = ["tshark", "-r", str(path), "-Y", "smb.mid >= 4", "-T", "fields", "-E", "separator=|"]
+    run = subprocess.run([*cmd, *(a for f in fields for a in ("-e", f))], capture_output=True, text=True, check=True)
+    rows = [line.split("|") for line in run.stdout.splitlines()]
+    assert [row[:2] for row in rows] == [["0x2d,0xff", "0"], ["0x2d,0xff", "1"], ["0x0b", "0"], ["0x0b", "1"],
+                                         ["0x2d,0xff", "0"], ["0x2d,0xff", "1"], ["0x0a", "0"], ["0x0a", "1"],
+                                         ["0x25", "0"], ["0x25", "1"], ["0x26", "0"], ["0x25", "1"], ["0x25", "1"]]
+    assert rows[0][4:8] == ["\\PSEXESVC.exe", "1", "1", "2"]  # write; create if absent, truncate if present
+    assert rows[1][3] == "0x4000" and rows[1][8] == "2"  # created
+    assert rows[2][9] == "200" and rows[4][4:8] == ["\\PIPE\\svcctl", "2", "0", "1"] and rows[7][9] == "60"
+    assert rows[8][10:13] == ["1000", "", "3000"] and rows[10][10:13] == ["2000", "1000", "3000"]
+    assert rows[11][10:13] == ["2000", "0", "2500"] and rows[12][10:13] == ["500", "2000", "2500"]
+    warned = subprocess.run(["tshark", "-r", str(path), "-Y", "_ws.malformed || _ws.expert.severity >= 6291456"],
+                            capture_output=True, text=True, check=True)
+    assert warned.stdout == ""

@@ -17,7 +17,7 @@ ntlm.log names its ``server_*`` fields, since clients send the same two fields a
 Framing: each message has a 4-byte header, on tcp/139 a type, a flags byte whose low bit extends the
 length to 17 bits, and a 16-bit length (RFC 1002 §4.3.1), on tcp/445 a zero byte and a 24-bit length
 ([MS-SMB2] §2.1). A message over :data:`MAX_MESSAGE` (a READ or WRITE; of an SMB2 compound, such as a CREATE
-compounded with a large WRITE, its first MAX_MESSAGE bytes are read), or a WRITE (SMB1 WRITE_ANDX) or READ
+compounded with a large WRITE, its first MAX_MESSAGE bytes are read), or a WRITE (SMB1 WRITE_ANDX, core WRITE) or READ
 response that carries a file's data and no followed pipe's (judged on its first :data:`PEEK` bytes), is skipped
 unread; an SMB3 encrypted message (TRANSFORM_HEADER ``0xFD 'SMB'``, §2.2.41) ends its direction: nothing after it is
 readable; a compressed one (``0xFC 'SMB'``, §2.2.42) is skipped. Bytes that cannot begin a message end

@@ -7,15 +7,19 @@ share: dissect/smb2files.py's reading for the SMB1 of older Windows (XP, 2003, 7
 smb1.MAX_ANDX commands). A request is matched to its response by PID, MID (§3.2.5.1) and command. Observations are
 smb2files.py's, with ``smb1`` True on ``file_write``:
 
-* ``dcerpc`` PDUs of a pipe with ``named_pipe`` (NT_CREATE_ANDX's name, e.g. ``svcctl``): the client's WRITE_ANDX
-  data (§2.2.4.43.1) and TransactNmPipe WriteData (§2.2.5.6.1), the server's READ_ANDX data (§2.2.4.42.2) and
-  TransactNmPipe ReadData (§2.2.5.6.2);
-* ``smb`` ``file_write`` (the client's, on the server's successful NT_CREATE_ANDX response, §2.2.4.64.2): a file
-  created or opened for writing on an administrative share.
+* ``dcerpc`` PDUs of a pipe with ``named_pipe`` (NT_CREATE_ANDX's or OPEN_ANDX's name, e.g. ``svcctl``): the
+  client's WRITE_ANDX data (§2.2.4.43.1), core WRITE data (§2.2.4.12.1) and TransactNmPipe WriteData (§2.2.5.6.1,
+  continued in TRANSACTION_SECONDARY requests, §2.2.4.34.1, when larger than one message), the server's READ_ANDX
+  data (§2.2.4.42.2), core READ data (§2.2.4.11.2) and TransactNmPipe ReadData (§2.2.5.6.2, in as many responses as
+  it takes);
+* ``smb`` ``file_write`` (the client's, on the server's successful NT_CREATE_ANDX response, §2.2.4.64.2, or
+  OPEN_ANDX response, §2.2.4.41.2, the open of pre-NT clients): a file created or opened for writing on an
+  administrative share.
 
-Not read: a TransactNmPipe whose data does not fit one message (TRANSACTION_SECONDARY, §2.2.4.34: the pipe is let
-go), a create chained after the TREE_CONNECT_ANDX of the same message (its TID is not known yet), the older OPEN_ANDX
-and WRITE commands, file data. Limits: smb2files.MAX_TREES, MAX_PIPES, MAX_PENDING, MAX_NAME.
+A transaction's pieces are matched by PID, MID (and the same TID and UID, §2.2.4.34.1) and put at their
+DataDisplacement; the pipe's DCE/RPC reader gets the whole WriteData once it is complete. Not read: a create chained
+after the TREE_CONNECT_ANDX of the same message (its TID is not known yet), file data. Limits:
+smb2files.MAX_TREES, MAX_PIPES, MAX_PENDING, MAX_NAME, and :data:`MAX_TRANSACTIONS` being completed.
 """
 
 from __future__ import annotations
@@ -31,9 +35,18 @@ from iotwarden.model import Observation
 
 HEADER = smb1.HEADER
 # §2.2.2.1 command codes
-CLOSE, TRANSACTION, READ_ANDX, WRITE_ANDX, NT_CREATE_ANDX = 0x04, 0x25, 0x2E, 0x2F, 0xA2
+CLOSE, READ, WRITE, TRANSACTION, TRANSACTION_SECONDARY = 0x04, 0x0A, 0x0B, 0x25, 0x26
+OPEN_ANDX, READ_ANDX, WRITE_ANDX, NT_CREATE_ANDX = 0x2D, 0x2E, 0x2F, 0xA2
 SESSION_SETUP_ANDX, TREE_CONNECT_ANDX = smb1.SESSION_SETUP_ANDX, smb1.TREE_CONNECT_ANDX
-ANDX = frozenset({SESSION_SETUP_ANDX, TREE_CONNECT_ANDX, NT_CREATE_ANDX, READ_ANDX, WRITE_ANDX})
+ANDX = frozenset({SESSION_SETUP_ANDX, TREE_CONNECT_ANDX, OPEN_ANDX, NT_CREATE_ANDX, READ_ANDX, WRITE_ANDX})
+OPENS = (NT_CREATE_ANDX, OPEN_ANDX)
+# §2.2.4.41.1 OpenMode: FileExistsOpts (0 fail, 1 open, 2 truncate) and CreateFile; AccessMode 1 write, 2 read/write
+OPEN_EXISTS, OPEN_TRUNCATE, OPEN_CREATE, ACCESS_MODE = 0x0003, 0x0002, 0x0010, 0x0007
+WRITING_MODES = frozenset({1, 2})
+OPEN_RESULT = 0x0003  # §2.2.4.41.2 OpenResults: 1 opened, 2 created, 3 truncated
+CREATED_RESULTS = frozenset({2, 3})
+DATA_BUFFER = 0x01  # §2.2.4.11.2, §2.2.4.12.1 BufferFormat of a core READ's or WRITE's data
+MAX_TRANSACTIONS = 16  # TransactNmPipe requests per connection whose TRANSACTION_SECONDARY pieces are awaited
 TRANS_TRANSACT_NMPIPE = 0x0026  # §2.2.5.6 Setup[0]
 WRITE_RAW_MODE, WRITE_MSG_START = 0x0004, 0x0008  # §2.2.4.43.1 WriteMode: a raw pipe message begins with its length
 PIPE_SERVICE = "IPC"  # §2.2.4.55.2 Service of a named pipe tree
@@ -44,19 +57,35 @@ Key = tuple[int, int, int]  # PID (high and low), MID, command
 
 
 @dataclass
+class Transaction:
+    """A TransactNmPipe request whose WriteData (``total`` bytes) comes in pieces (§2.2.4.34)."""
+
+    fid: int
+    data: bytearray
+    received: int = 0
+
+
+@dataclass
 class Session:
     """One SMB1 connection's trees, open pipes and waiting requests."""
 
     trees: dict[int, tuple[str | None, str, bool]] = field(default_factory=dict)  # TID -> share, class, pipe
     pipes: dict[int, smb2files.Pipe] = field(default_factory=dict)  # FID -> pipe
     pending: dict[Key, tuple[Any, ...]] = field(default_factory=dict)  # request -> what it was
+    transactions: dict[Key, Transaction] = field(default_factory=dict)  # primary request -> its pieces so far
 
     def skippable(self, head: bytes | bytearray) -> bool:
-        """Whether a message beginning with ``head`` carries only a file's data: a WRITE_ANDX request to no followed
-        pipe, or a READ_ANDX response to no pipe read, each alone in its message."""
-        if len(head) < HEADER + 7 or head[:4] != smb1.MAGIC or head[HEADER + 1] != smb1.NO_ANDX:
+        """Whether a message beginning with ``head`` carries only a file's data: a WRITE_ANDX or core WRITE request
+        to no followed pipe, or a READ_ANDX or core READ response to no pipe read, each alone in its message."""
+        if len(head) < HEADER + 7 or head[:4] != smb1.MAGIC:
             return False
         command, reply = head[4], bool(head[9] & smb1.FLAGS_REPLY)
+        if command == WRITE and not reply:  # no AndX: alone in its message
+            return struct.unpack_from("<H", head, HEADER + 1)[0] not in self.pipes
+        if command == READ and reply:
+            return _key(bytes(head), READ) not in self.pending
+        if head[HEADER + 1] != smb1.NO_ANDX:
+            return False
         if command == WRITE_ANDX and not reply:
             return struct.unpack_from("<H", head, HEADER + 5)[0] not in self.pipes
         if command == READ_ANDX and reply:
@@ -66,7 +95,7 @@ class Session:
     def following(self) -> bool:
         """smb2files.Session.following's question for SMB1."""
         return bool(self.pipes) or any(tree[1] == ADMIN for tree in self.trees.values()) or any(
-            what[0] in (TREE_CONNECT_ANDX, NT_CREATE_ANDX) for what in self.pending.values())
+            what[0] in (TREE_CONNECT_ANDX, *OPENS) for what in self.pending.values())
 
     def message(self, pkt: Packet, msg: bytes, out: list[Observation]) -> None:
         """Follow every command of one message's AndX chain."""
@@ -105,6 +134,8 @@ class Session:
             self._wait(key, (TREE_CONNECT_ANDX, share.get("share"), share.get("share_class", "user")))
         elif command == NT_CREATE_ANDX:
             self._create_request(msg, words, data_at, size, key=key, tid=tid, unicode=unicode)
+        elif command == OPEN_ANDX:
+            self._open_request(msg, words, data_at, size, key=key, tid=tid, unicode=unicode)
         elif command == CLOSE and len(words) >= 2:
             self.pipes.pop(struct.unpack_from("<H", words)[0], None)  # §2.2.4.5.1 FID
         elif command == WRITE_ANDX:
@@ -118,11 +149,21 @@ class Session:
                 if mode & WRITE_MSG_START and mode & WRITE_RAW_MODE:
                     data = data[2:]  # the pipe message's length, then the message
                 self._feed(pkt, fid, pipe, data, out)
-        elif command == READ_ANDX:
-            if len(words) >= 6 and struct.unpack_from("<H", words, 4)[0] in self.pipes:
-                self._wait(key, (READ_ANDX, struct.unpack_from("<H", words, 4)[0]))
+        elif command == WRITE:  # §2.2.4.12.1: FID, count, offset, estimate; BufferFormat, DataLength, the data
+            if len(words) < 10:
+                raise ParseError("smb1: truncated WRITE request")
+            pipe = self.pipes.get(struct.unpack_from("<H", words)[0])
+            if pipe is not None:
+                self._feed(pkt, struct.unpack_from("<H", words)[0], pipe, _data_buffer(msg[data_at : data_at + size]),
+                           out)
+        elif command in (READ_ANDX, READ):  # the FID: READ_ANDX's after its AndX fields, core READ's first
+            at = 4 if command == READ_ANDX else 0
+            if len(words) >= at + 2 and struct.unpack_from("<H", words, at)[0] in self.pipes:
+                self._wait(key, (command, struct.unpack_from("<H", words, at)[0]))
         elif command == TRANSACTION:
             self._transact_request(pkt, msg, words, key, out)
+        elif command == TRANSACTION_SECONDARY:
+            self._transact_secondary(pkt, msg, words, out)
 
     def _create_request(self, msg: bytes, words: bytes, data_at: int, size: int, *, key: Key, tid: int,
                         unicode: bool) -> None:
@@ -137,15 +178,35 @@ class Session:
         name = smb1.string(msg, data_at, data_at + size, unicode)[0].lstrip("\\")[: smb2files.MAX_NAME]
         share, share_class, pipe = tree
         if pipe:
-            self._wait(key, (NT_CREATE_ANDX, "pipe", name))
+            self._wait(key, (NT_CREATE_ANDX, "pipe", _pipe_name(name)))
         elif share_class == ADMIN and not options & smb2files.FILE_DIRECTORY_FILE and (
                 access & smb2files.WRITE_ACCESS or disposition in smb2files.WRITING_DISPOSITIONS):
             names = smb2files.DISPOSITIONS  # §2.2.4.64.1 CreateDisposition: the same values as SMB2's
             what = names[disposition] if disposition < len(names) else str(disposition)
             self._wait(key, (NT_CREATE_ANDX, "file", share, name, what))
 
+    def _open_request(self, msg: bytes, words: bytes, data_at: int, size: int, *, key: Key, tid: int,
+                      unicode: bool) -> None:
+        """§2.2.4.41.1: AccessMode, OpenMode, then FileName in the data (a pipe's with its \\PIPE\\ prefix)."""
+        tree = self.trees.get(tid)
+        if tree is None:
+            return
+        if len(words) < 30:
+            raise ParseError("smb1: truncated OPEN_ANDX request")
+        access, mode = struct.unpack_from("<H", words, 6)[0] & ACCESS_MODE, struct.unpack_from("<H", words, 16)[0]
+        name = smb1.string(msg, data_at, data_at + size, unicode)[0].lstrip("\\")[: smb2files.MAX_NAME]
+        share, share_class, pipe = tree
+        exists = mode & OPEN_EXISTS
+        if pipe:
+            self._wait(key, (OPEN_ANDX, "pipe", _pipe_name(name)))
+        elif share_class == ADMIN and (access in WRITING_MODES or exists == OPEN_TRUNCATE or mode & OPEN_CREATE):
+            # as CreateDisposition names it (§2.2.4.64.1): create if absent, then fail, open or truncate if present
+            what = (("create", "open_if", "overwrite_if") if mode & OPEN_CREATE else ("fail", "open", "overwrite"))
+            self._wait(key, (OPEN_ANDX, "file", share, name, what[min(exists, 2)]))
+
     def _transact_request(self, pkt: Packet, msg: bytes, words: bytes, key: Key, out: list[Observation]) -> None:
-        """§2.2.4.33.1 with Setup TransactNmPipe and the pipe's FID (§2.2.5.6.1): WriteData is a DCE/RPC PDU."""
+        """§2.2.4.33.1 with Setup TransactNmPipe and the pipe's FID (§2.2.5.6.1): WriteData is a DCE/RPC PDU, whole
+        or, when larger than the message, its first DataCount bytes (the rest in TRANSACTION_SECONDARY)."""
         if len(words) < 32 or words[26] != 2 or struct.unpack_from("<H", words, 28)[0] != TRANS_TRANSACT_NMPIPE:
             return
         fid = struct.unpack_from("<H", words, 30)[0]
@@ -153,11 +214,40 @@ class Session:
         if pipe is None:
             return
         total, count, offset = struct.unpack_from("<H", words, 2)[0], *struct.unpack_from("<HH", words, 22)
-        if count != total:
-            del self.pipes[fid]  # continued in TRANSACTION_SECONDARY requests: not read, nor what follows
+        if count > total:
+            raise ParseError("smb1: TRANSACTION DataCount over TotalDataCount")
+        if count < total:  # the server's interim response, then the client's secondary requests (§2.2.4.34)
+            self.transactions[key] = Transaction(fid, bytearray(total))
+            dcerpc.del_oldest(self.transactions, MAX_TRANSACTIONS)
+            self._piece(pkt, key, _buffer(msg, offset, count), 0, out)
             return
         self._wait(key, (TRANSACTION, fid))
         self._feed(pkt, fid, pipe, _buffer(msg, offset, count), out)
+
+    def _transact_secondary(self, pkt: Packet, msg: bytes, words: bytes, out: list[Observation]) -> None:
+        """§2.2.4.34.1: DataCount bytes at DataOffset, the transaction's bytes from DataDisplacement on."""
+        if len(words) < 16:
+            raise ParseError("smb1: truncated TRANSACTION_SECONDARY request")
+        count, offset, displacement = struct.unpack_from("<HHH", words, 10)
+        key = _key(msg, TRANSACTION)
+        if key in self.transactions:
+            self._piece(pkt, key, _buffer(msg, offset, count), displacement, out)
+
+    def _piece(self, pkt: Packet, key: Key, data: bytes, displacement: int, out: list[Observation]) -> None:
+        """One piece of a transaction's WriteData in place; the whole to the pipe once every byte came."""
+        transaction = self.transactions[key]
+        if displacement + len(data) > len(transaction.data):
+            del self.transactions[key]
+            raise ParseError("smb1: transaction data past its TotalDataCount")
+        transaction.data[displacement : displacement + len(data)] = data
+        transaction.received += len(data)
+        if transaction.received < len(transaction.data):
+            return
+        del self.transactions[key]
+        pipe = self.pipes.get(transaction.fid)
+        if pipe is not None:
+            self._wait(key, (TRANSACTION, transaction.fid))
+            self._feed(pkt, transaction.fid, pipe, bytes(transaction.data), out)
 
     def _response(self, pkt: Packet, msg: bytes, words: bytes, data: bytes, waiting: tuple[Any, ...], *, tid: int,
                   out: list[Observation]) -> None:
@@ -166,30 +256,42 @@ class Session:
             service = data.split(b"\0", 1)[0].decode("latin-1")  # §2.2.4.55.2 Service, always OEM
             if tid in self.trees or len(self.trees) < smb2files.MAX_TREES:
                 self.trees[tid] = (waiting[1], waiting[2], service == PIPE_SERVICE)
-        elif command == NT_CREATE_ANDX:
-            if len(words) < 11:
-                raise ParseError("smb1: truncated NT_CREATE_ANDX response")
-            fid, action = struct.unpack_from("<HI", words, 5)
+        elif command in OPENS:
+            if command == NT_CREATE_ANDX:  # §2.2.4.64.2 FID, CreateDisposition (the action taken)
+                if len(words) < 11:
+                    raise ParseError("smb1: truncated NT_CREATE_ANDX response")
+                fid, action = struct.unpack_from("<HI", words, 5)
+                created = action in smb2files.CREATED_ACTIONS
+            else:  # §2.2.4.41.2 FID, OpenResults
+                if len(words) < 24:
+                    raise ParseError("smb1: truncated OPEN_ANDX response")
+                fid, result = struct.unpack_from("<H", words, 4)[0], struct.unpack_from("<H", words, 22)[0]
+                created = result & OPEN_RESULT in CREATED_RESULTS
             if waiting[1] == "pipe":
                 if fid in self.pipes or len(self.pipes) < smb2files.MAX_PIPES:
                     self.pipes[fid] = smb2files.Pipe(waiting[2])
             else:
                 _, _, share, name, disposition = waiting
                 fields = {"smb1": True, "share": share, "share_class": ADMIN, "file": name,
-                          "disposition": disposition, "created": action in smb2files.CREATED_ACTIONS}
+                          "disposition": disposition, "created": created}
                 out.append(streambuf.oriented(pkt, True).observation("smb", "file_write", fields))
-        elif command in (READ_ANDX, TRANSACTION):
+        elif command in (READ_ANDX, READ, TRANSACTION):
             pipe = self.pipes.get(waiting[1])
             if pipe is None:
+                return
+            if command == READ:  # §2.2.4.11.2: the data after BufferFormat and CountOfBytesRead
+                self._feed(pkt, waiting[1], pipe, _data_buffer(data), out)
                 return
             if command == READ_ANDX:  # §2.2.4.42.2 DataLength, DataOffset
                 if len(words) < 14:
                     raise ParseError("smb1: truncated READ_ANDX response")
                 length, offset = struct.unpack_from("<HH", words, 10)
-            else:  # §2.2.4.33.2 DataCount, DataOffset
-                if len(words) < 16:
+            else:  # §2.2.4.33.2 TotalDataCount, DataCount, DataOffset, DataDisplacement
+                if len(words) < 18:
                     raise ParseError("smb1: truncated TRANSACTION response")
-                length, offset = struct.unpack_from("<HH", words, 12)
+                total, (length, offset, displacement) = words[2] | words[3] << 8, struct.unpack_from("<HHH", words, 12)
+                if displacement + length < total:  # more of the ReadData in the next response (§2.2.4.33.2)
+                    self._wait(_key(msg, TRANSACTION), waiting)
             self._feed(pkt, waiting[1], pipe, _buffer(msg, offset, length), out)
 
     def _feed(self, pkt: Packet, fid: int, pipe: smb2files.Pipe, data: bytes, out: list[Observation]) -> None:
@@ -205,6 +307,21 @@ def _key(msg: bytes, command: int) -> Key:
     """PIDHigh and PIDLow, MID (§2.2.3.1) and the command: what a response shares with its request."""
     pid = struct.unpack_from("<H", msg, 12)[0] << 16 | struct.unpack_from("<H", msg, 26)[0]
     return pid, struct.unpack_from("<H", msg, 30)[0], command
+
+
+def _pipe_name(name: str) -> str:
+    """A pipe's name without the \\PIPE\\ prefix OPEN_ANDX names it with (§3.3.5.35), as NT_CREATE_ANDX names it."""
+    return name[5:] if name[:5].upper() == "PIPE\\" else name
+
+
+def _data_buffer(data: bytes) -> bytes:
+    """A core READ's or WRITE's data (§2.2.4.11.2, §2.2.4.12.1): BufferFormat 0x01, a 16-bit length, the bytes."""
+    if len(data) < 3 or data[0] != DATA_BUFFER:
+        raise ParseError("smb1: no data buffer")
+    length = struct.unpack_from("<H", data, 1)[0]
+    if length > len(data) - 3:
+        raise ParseError("smb1: data buffer past its block")
+    return data[3 : 3 + length]
 
 
 def _buffer(msg: bytes, offset: int, length: int) -> bytes:

@@ -1,6 +1,7 @@
 """SMB1 messages as a Windows client and server send them ([MS-CIFS] §2.2, [MS-SMB] §2.2; Unicode, NT LM 0.12), for
 the lab's SMB1 attacks and the SMB1 dissector tests: NEGOTIATE and SESSION_SETUP_ANDX with extended security, trees
 (TREE_CONNECT_ANDX), opens (NT_CREATE_ANDX, CLOSE) and their data (WRITE_ANDX, READ_ANDX, TRANSACTION TransactNmPipe).
+TRANSACTION_SECONDARY for a transaction's rest, and the older OPEN_ANDX and core WRITE and READ of pre-NT clients.
 A block builder takes the offset its block starts at (from the header) and gives (command, block); :func:`message`
 chains blocks with AndX (§2.2.3.4). Every offset below is the specification's."""
 
@@ -152,14 +153,80 @@ def transact_nmpipe(fid: int, payload: bytes, *, total: int | None = None) -> Bl
     return build
 
 
-def transact_response(payload: bytes) -> Block:
-    """§2.2.4.33.2 (§2.2.5.6.2): 10 words, no parameters, ReadData 4-aligned."""
+def transact_secondary(payload: bytes, *, total: int, displacement: int) -> Block:
+    """§2.2.4.34.1: 8 words, no parameters, Trans_Data 4-aligned at DataOffset, its place in the transaction's data
+    at DataDisplacement (PID, MID, TID and UID the primary request's)."""
+    def build(at: int) -> tuple[int, bytes]:
+        data_at = at + 1 + 16 + 2
+        pad = _pad(data_at, 4)
+        offset = data_at + len(pad)
+        words = struct.pack("<HHHHHHHH", 0, total, 0, offset, 0, len(payload), offset, displacement)
+        return 0x26, block(words, pad + payload)
+    return build
+
+
+def transact_response(payload: bytes, *, total: int | None = None, displacement: int = 0) -> Block:
+    """§2.2.4.33.2 (§2.2.5.6.2): 10 words, no parameters, ReadData 4-aligned; with ``total`` one part of a response
+    sent in several, this one at ``displacement``."""
     def build(at: int) -> tuple[int, bytes]:
         data_at = at + 1 + 20 + 2
         pad = _pad(data_at, 4)
         offset = data_at + len(pad)
-        words = struct.pack("<HHHHHHHHHBB", 0, len(payload), 0, 0, offset, 0, len(payload), offset, 0, 0, 0)
+        words = struct.pack("<HHHHHHHHHBB", 0, len(payload) if total is None else total, 0, 0, offset, 0,
+                            len(payload), offset, displacement, 0, 0)
         return 0x25, block(words, pad + payload)
+    return build
+
+
+def open_andx(name: str, *, access_mode: int, open_mode: int) -> Block:
+    """§2.2.4.41.1: 15 words (Flags, AccessMode, SearchAttrs, FileAttrs, CreationTime, OpenMode, AllocationSize,
+    Timeout, Reserved), then the Unicode FileName (aligned)."""
+    def build(at: int) -> tuple[int, bytes]:
+        words = andx() + struct.pack("<HHHHIHII4s", 0x0001, access_mode, 0x0016, 0x0020, 0, open_mode, 0, 0,
+                                     b"\0" * 4)
+        data_at = at + 1 + len(words) + 2
+        return 0x2D, block(words, _pad(data_at, 2) + name.encode("utf-16-le") + b"\0\0")
+    return build
+
+
+def open_andx_response(fid: int, result: int, *, pipe: bool = False) -> Block:
+    """§2.2.4.41.2: 15 words: FID, FileAttrs, LastWriteTime, FileDataSize, AccessRights, ResourceType (2: a
+    message-mode pipe), NMPipeStatus, OpenResults (1 opened, 2 created, 3 truncated), Reserved."""
+    def build(at: int) -> tuple[int, bytes]:
+        words = andx() + struct.pack("<HHIIHHHH6s", fid, 0 if pipe else 0x0020, 0, 0, 2, 2 if pipe else 0,
+                                     0x05FF if pipe else 0, result, b"\0" * 6)
+        return 0x2D, block(words, b"")
+    return build
+
+
+def write(fid: int, payload: bytes, *, offset: int = 0) -> Block:
+    """§2.2.4.12.1 core SMB_COM_WRITE: FID, CountOfBytesToWrite, WriteOffsetInBytes, Estimate; BufferFormat 0x01,
+    DataLength, the data."""
+    def build(at: int) -> tuple[int, bytes]:
+        words = struct.pack("<HHIH", fid, len(payload), offset, 0)
+        return 0x0B, block(words, b"\x01" + struct.pack("<H", len(payload)) + payload)
+    return build
+
+
+def write_response(count: int) -> Block:
+    """§2.2.4.12.2: CountOfBytesWritten."""
+    def build(at: int) -> tuple[int, bytes]:
+        return 0x0B, block(struct.pack("<H", count), b"")
+    return build
+
+
+def read(fid: int, count: int = 4280) -> Block:
+    """§2.2.4.11.1 core SMB_COM_READ: FID, CountOfBytesToRead, ReadOffsetInBytes, Estimate."""
+    def build(at: int) -> tuple[int, bytes]:
+        return 0x0A, block(struct.pack("<HHIH", fid, count, 0, count), b"")
+    return build
+
+
+def read_response(payload: bytes) -> Block:
+    """§2.2.4.11.2: CountOfBytesReturned, Reserved; BufferFormat 0x01, CountOfBytesRead, the bytes."""
+    def build(at: int) -> tuple[int, bytes]:
+        words = struct.pack("<H8s", len(payload), b"\0" * 8)
+        return 0x0A, block(words, b"\x01" + struct.pack("<H", len(payload)) + payload)
     return build
 
 
