@@ -88,10 +88,13 @@ REAL: tuple[Label, ...] = (
     Label("ics_iti", "EtherNet/IP target", ("ics_iti/pcaps/EthernetIP/enip_test.pcap",), "00:19:07:24:3c:ca", None,
           frozenset({"Rockwell Automation"}), frozenset({"ot_gateway", "plc"}), "CIP identity answer in the capture",
           "1756-ENBT/A"),
-    # an IEC 61850 server on ISO-TSAP (tcp/102): its MMS Identify answer names maker and model
-    Label("ics_iti", "IEC 61850 server (MMS)", ("ics_iti/pcaps/IEC61850/8d7c7db0-9804-012b-b2a6-0016cb8cea27.pcap",),
-          "00:10:18:0a:b1:92", None, frozenset({"Areva T&D"}), frozenset({"ied"}), "MMS Identify answer in the capture",
-          "e-terracomm"),
+    # an MMS server on ISO-TSAP (tcp/102) naming itself AREVA e-terracomm: the capture is ICCP between two control
+    # centres (TASE.2 objects Bilateral_Table_ID, TASE2_Version, Supported_Features, IEC 60870-6-503; domains
+    # BELLEVUE and KIRKLAND, EMS transfer sets), so the server is a control centre's SCADA/EMS node, not an IED
+    Label("ics_iti", "ICCP (TASE.2) server (MMS)",
+          ("ics_iti/pcaps/IEC61850/8d7c7db0-9804-012b-b2a6-0016cb8cea27.pcap",),
+          "00:10:18:0a:b1:92", None, frozenset({"Areva T&D"}), frozenset({"scada_server"}),
+          "MMS Identify answer and the TASE.2 objects in the capture", "e-terracomm"),
 )
 
 

@@ -169,9 +169,10 @@ ICS = [
     ("s7/s7comm_downloading_block_db1.pcap", "00:1b:1b:23:eb:3b", "Siemens", None, "plc", "s7comm"),
     ("s7/tia_s300_downloadOb1.pcapng", "00:0e:8c:d0:f9:cb", "Siemens", None, "plc", "s7comm"),
     ("EthernetIP/enip_test.pcap", "00:19:07:24:3c:ca", "Rockwell Automation", "1756-ENBT/A", "ot_gateway", "enip"),
-    # an IEC 61850 server on ISO-TSAP: an IED naming its maker and model in MMS Identify, never Siemens
-    ("IEC61850/8d7c7db0-9804-012b-b2a6-0016cb8cea27.pcap", "00:10:18:0a:b1:92", "Areva T&D", "e-terracomm", "ied",
-     "mms"),
+    # an MMS server on ISO-TSAP naming its maker and model in MMS Identify, never Siemens: an ICCP (TASE.2) node of
+    # a control centre (rules/ot_models.yaml mms.model.areva_e_terra), not an IED
+    ("IEC61850/8d7c7db0-9804-012b-b2a6-0016cb8cea27.pcap", "00:10:18:0a:b1:92", "Areva T&D", "e-terracomm",
+     "scada_server", "mms"),
 ]
 
 
