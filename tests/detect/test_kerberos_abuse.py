@@ -111,6 +111,12 @@ def test_a_monitoring_servers_tickets_for_many_hosts_are_no_kerberoasting() -> N
     assert len({spn.lower() for spn in spns}) == 80 and _both(obs) == []
     rc4 = [o for i, spn in enumerate(spns[:4]) for o in roast(100.0 + i, WORKSTATION, 43000 + i, "svc_scom", spn)]
     assert [a[0] for a in _both(rc4)] == [KERBEROAST_ID]
+    # old NAS and hosts whose computer accounts have no AES key: RC4 tickets to the poller's AES-first requests
+    nas = [f"cifs/nas{i}.corp.example" for i in range(8)]
+    legacy = [o for i, spn in enumerate(nas) for o in windows_logon(100.0 + i, WORKSTATION, "svc_scom", [spn],
+                                                                    port=44000 + 10 * i, rc4_tickets=frozenset(nas))]
+    assert sum(1 for o in legacy if o.kind == "tgs_rep" and o.fields["ticket_etype"] == proto_dir.RC4_HMAC) == 8
+    assert _both(legacy) == []
     assert computer_service("HTTP/srv01.corp.example") and computer_service("ldap/DC01.corp.example/corp.example")
     assert not computer_service("MSSQLSvc/sql01.corp.example:1433") and not computer_service("kadmin/scada-hist")
 

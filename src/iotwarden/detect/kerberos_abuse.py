@@ -30,8 +30,9 @@ Ids:
   TERMSRV, WSMAN; on DCs ldap, GC, DNS, the DRS GUID): :data:`COMPUTER_SERVICE_CLASSES`. Their keys are the
   computer's random 120-character password, which no one cracks (ADSecurity, "Detecting Kerberoasting Activity",
   adsecurity.org/?p=3458: "this attack will not be successful when targeting services hosted by the Windows system
-  since these services are mapped to the computer account"), so they are not counted toward ``min_spns``; they
-  still count toward ``min_rc4_spns`` (a client asking RC4 first is a tool whatever it asks for).
+  since these services are mapped to the computer account"), so they are not counted toward ``min_spns``, nor
+  toward ``min_rc4_spns`` for an RC4 ticket returned (an old host's computer account without AES keys: still a
+  random password), only when the client asked RC4 first (a tool, whatever it asks for).
 * ``detect.kerberos.user_enum`` (T1087.002 Account Discovery: Domain Account): KDC_ERR_C_PRINCIPAL_UNKNOWN (6)
   for ``min_unknown_names`` distinct names asked by one client within ``window_s`` (kerbrute userenum, nmap's
   krb5-enum-users: the KDC tells an existing name, refused for pre-auth, from an unknown one). Discovery, not
@@ -256,8 +257,8 @@ class KerberosAbuseDetector(Detector):
         if not spn or spn.lower().startswith("krbtgt/"):
             return
         computer = computer_service(spn)
-        if computer and not rc4:
-            return  # a computer account's own service, in AES: nothing to crack (module docstring)
+        if computer and not (rc4 and obs.kind == "tgs_req"):
+            return  # a computer account's own service, unless asked RC4 first: nothing to crack (module docstring)
         client = self._client(ctx, ip, mac)
         count = (_in_window(client.spns, obs.ts, o.window_s) if computer
                  else _add(client.spns, spn.lower(), obs.ts, o.window_s))
