@@ -265,11 +265,19 @@ def compounded_copy(data: bytes, share: str = "\\\\SRV\\ADMIN$", tree_id: int = 
                                     w.write_response(6, len(data), tree_id, SID))))]
 
 
+def _head_in_pieces(to_server: bool, data: bytes) -> Chunks:
+    """A message's first 128 bytes in 3-byte segments, then the rest in one."""
+    return [(to_server, data[i : i + 3]) for i in range(0, 128, 3)] + [(to_server, data[129:])][: len(data) > 129]
+
+
 def test_a_binary_created_and_written_in_one_compound_is_a_file_write() -> None:
-    for size in (4000, 1 << 20):  # one message, and a compound over MAX_MESSAGE whose head is read
+    for size, cut in ((4000, 1448), (1 << 20, 1448), (1 << 20, 3)):  # a compound over MAX_MESSAGE: its head read
         chunks = logon() + compounded_copy(b"MZ" + b"\x90" * (size - 2))
         chunks += svcctl_session(over_transceive(svcctl_pdus()))[4:]
-        segments = [(to_server, data[i : i + 1448]) for to_server, data in chunks for i in range(0, len(data), 1448)]
+        if cut == 3:
+            segments = [piece for to_server, data in chunks for piece in _head_in_pieces(to_server, data)]
+        else:
+            segments = [(to_server, data[i : i + cut]) for to_server, data in chunks for i in range(0, len(data), cut)]
         obs = converse(segments)
         assert [(o.fields["share"], o.fields["file"], o.fields["created"]) for o in obs if o.kind == "file_write"] == [
             ("ADMIN$", "PSEXESVC.exe", True)]

@@ -119,10 +119,10 @@ class SmbDissector(StreamDissector):
             if kind is None:
                 self._refuse(state, key)
                 raise streambuf.failed(ParseError("smb: bytes that begin no SMB transport message"), out)
-            if length > MAX_MESSAGE and state.get("said_" + key) and buf[4:8] == smb2.MAGIC:
+            if length > MAX_MESSAGE and state.get("said_" + key):
                 if len(buf) < 4 + smb2.HEADER:
-                    break
-                if buf[24:28] != b"\0\0\0\0":  # NextCommand: a compound (CREATE then a large WRITE), its head read
+                    break  # whether it is a compound is known from its first header, whatever the segmentation
+                if buf[4:8] == smb2.MAGIC and buf[24:28] != b"\0\0\0\0":  # NextCommand: a compound, its head read
                     if len(buf) < 4 + MAX_MESSAGE:
                         break
                     body = bytes(buf[4 : 4 + MAX_MESSAGE])
