@@ -64,6 +64,11 @@ SUPERVISORS = [  # engines and system/automation controllers: building_controlle
     ("bCX1-CR", "Schneider Electric"),
     ("eBCON", "Delta Controls"),
     ("DSC-1616EX", "Delta Controls"),
+    ("Tracer SC", "Trane"),
+    ("Tracer SC+", "Trane"),
+    ("VLC-1188", "Alerton"),
+    ("BCM-ETH", "Alerton"),
+    ("MACH-ProWebSys", "Reliable Controls"),
 ]
 FIELD = [  # controllers of one piece of HVAC equipment: hvac_controller
     ("MS-FEC2611-0", "Johnson Controls"),
@@ -77,7 +82,10 @@ FIELD = [  # controllers of one piece of HVAC equipment: hvac_controller
     ("MP-V-9A", "Schneider Electric"),
     ("MNB-V2", "Schneider Electric"),
     ("DVC-V322", "Delta Controls"),
+    ("Tracer UC600", "Trane"),
+    ("Tracer\u00ae UC400", "Trane"),
 ]
+LIGHTING = [("MACH-ProLight", "Reliable Controls"), ("LMBC-300", "Watt Stopper")]
 
 
 @pytest.mark.parametrize(("model", "vendor"), SUPERVISORS, ids=[m for m, _ in SUPERVISORS])
@@ -88,6 +96,11 @@ def test_a_supervisory_engine_or_automation_station_is_a_building_controller(mod
 @pytest.mark.parametrize(("model", "vendor"), FIELD, ids=[m for m, _ in FIELD])
 def test_a_field_controller_is_an_hvac_controller(model: str, vendor: str) -> None:
     assert kind(stating(bacnet__model_name=model)) == (vendor, "hvac_controller")
+
+
+@pytest.mark.parametrize(("model", "vendor"), LIGHTING, ids=[m for m, _ in LIGHTING])
+def test_a_lighting_controller_is_a_lighting_controller(model: str, vendor: str) -> None:
+    assert kind(stating(bacnet__model_name=model)) == (vendor, "lighting_controller")
 
 
 def test_a_field_controller_is_not_called_a_supervisor_even_with_its_makers_vendor_id() -> None:
