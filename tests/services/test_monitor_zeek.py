@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import re
 import shutil
+import zlib
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -276,3 +277,27 @@ def test_a_live_sensor_polled_as_zeek_writes_gets_what_analyze_gives(tmp_path: P
         assert _stored(store) == expected
     finally:
         store.close()
+
+
+def test_a_conn_log_zeek_writes_gzipd_is_followed_reading_on_from_where_it_stopped(tmp_path: Path,
+                                                                                  day: list[Conn]) -> None:
+    """Zeek with LogAscii::gzip_level writes conn.log.gz a deflate block at a time (no trailer until closed): each
+    poll reads on from the compressed bytes it had read (sources/zeek_gzip.py), every connection fed once."""
+    whole = (write_logs(tmp_path / "whole", day[:200]) / "conn.log").read_bytes()
+    writer = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    watched = tmp_path / "spool"
+    watched.mkdir()
+    log = watched / "conn.log.gz"
+    mon = Monitor(clock=lambda: 0.0)
+    fed = _followed(mon)
+    offsets = []
+    for i in range(6):
+        piece = whole[len(whole) * i // 6: len(whole) * (i + 1) // 6]  # cut within lines
+        with log.open("ab") as fh:
+            fh.write(writer.compress(piece) + writer.flush(zlib.Z_SYNC_FLUSH if i < 5 else zlib.Z_FINISH))
+        mon.scan(watched)
+        mon.scan(watched)
+        offsets.append(mon.seen[log.name].resume.gzip.offset)
+    mon.finish()
+    assert offsets == sorted(offsets) and offsets[-1] == log.stat().st_size and offsets[0] > 0
+    assert Counter(fed) == Counter(c.uid for c in day[:200])

@@ -51,7 +51,7 @@ from iotwarden.services.runstate import RunState
 from iotwarden.sources import zeek
 from iotwarden.sources.base import RecordBatch
 from iotwarden.sources.capfile import read_capture
-from iotwarden.sources.zeek_format import GZIP_MAGIC, KNOWN_TYPES, iter_lines, open_log
+from iotwarden.sources.zeek_format import KNOWN_TYPES, iter_lines, open_log
 from iotwarden.sources.zeek_live import ZeekFollower
 from iotwarden.store import Store
 from iotwarden.store import writer as w
@@ -88,7 +88,7 @@ class Cursor:
     log_type: str | None = None  # a Zeek log's type (conn, dns...)
     ident: bytes | None = None  # a Zeek log's content name (:func:`zeek_ident`), once it has a whole record
     resume: zeek.Resume = field(default_factory=zeek.Resume)  # an uncompressed Zeek log's next read starts there
-    resumed: int = 0  # the log's lines before ``resume.offset``
+    resumed: int = 0  # the log's lines before where ``resume`` says its next read starts
 
     @property
     def records(self) -> int:
@@ -238,23 +238,16 @@ class Monitor:
     def _zeek_lines(self, path: Path, cursor: Cursor, *, final: bool) -> Iterator[zeek._Item]:
         """The lines of one Zeek log past those already read (by this name or another of the same log)."""
         assert cursor.log_type is not None
+        at = cursor.resumed  # the log is read on from where it stopped (plain or gz), never parsed again before
+        skip = max(0, cursor.records - at)  # lines another copy fed (its gz archive): counted, not decoded
         try:
-            with path.open("rb") as fh:
-                plain = fh.read(2) != GZIP_MAGIC
-        except OSError as exc:
-            self._read_error(cursor, CaptureError(f"{path}: cannot read Zeek log: {exc.strerror or exc}"))
-            return
-        resume = cursor.resume if plain else None  # a plain log is read on from where it stopped, unparsed before
-        at = cursor.resumed if plain else cursor.records  # a gz log: its lines fed before counted, not decoded
-        skip = 0 if plain else cursor.records
-        try:
-            for item in zeek._file_items(path, cursor.log_type, whole_lines=not final, resume=resume, skip=skip):
+            for item in zeek._file_items(path, cursor.log_type, whole_lines=not final, resume=cursor.resume,
+                                         skip=skip):
                 at += 1
                 if at > cursor.records:  # read now, or by a copy read beside it (a log and its gz archive)
                     cursor.records = at
                     yield item
-            if plain:
-                cursor.resumed = at
+            cursor.resumed = at
             cursor.error = None
         except CaptureError as exc:  # a damaged log: what was read is kept, never fatal
             self._read_error(cursor, exc)

@@ -21,7 +21,7 @@ import itertools
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
@@ -33,6 +33,7 @@ from iotwarden.sources.base import RecordBatch
 from iotwarden.sources.zeek_conn import ConnLines
 from iotwarden.sources.zeek_fields import ConnId
 from iotwarden.sources.zeek_format import (
+    GZIP_MAGIC,
     KNOWN_TYPES,
     MAX_LINE_BYTES,
     SNIFF_LINES,
@@ -45,6 +46,7 @@ from iotwarden.sources.zeek_format import (
     sniff_lines,
     to_time,
 )
+from iotwarden.sources.zeek_gzip import GzipState, GzipTail, open_tail
 
 if TYPE_CHECKING:
     from iotwarden.sources.zeek_app import FtpLogins
@@ -143,12 +145,13 @@ class _LinkInfo:
 
 @dataclass(slots=True)
 class Resume:
-    """Where the next read of an uncompressed log that grows (a monitor following it) starts: past ``offset``
-    bytes of whole lines, with the TSV ``header`` read before them; kept up to date by :func:`_file_items`
-    each time it reads the file to its end."""
+    """Where the next read of a log that grows (a monitor following it) starts: past ``offset`` bytes of whole
+    lines (uncompressed), or where ``gzip`` says (a gzip'd log: :mod:`~iotwarden.sources.zeek_gzip`), with the
+    TSV ``header`` read before them; kept up to date by :func:`_file_items` each time it reads the file to its end."""
 
     offset: int = 0
     header: TsvHeader | None = None
+    gzip: GzipState = field(default_factory=GzipState)
 
 
 def sniff_zeek(path: Path) -> str | None:
@@ -251,9 +254,9 @@ def _file_items(path: Path, log_type: str, whole_lines: bool = False, resume: Re
                 skip: int = 0) -> Iterator[_Item]:
     """Every data line of one file as an item; a malformed line as an item with no record. conn.log
     TSV lines go through the fast path (:mod:`~iotwarden.sources.zeek_conn`) when it takes them.
-    ``resume``: an uncompressed file is read from there, and ``resume`` moved to its end once read.
+    ``resume``: the file is read from there, and ``resume`` moved to its end once read (a gzip'd file too).
     ``skip``: the first items are counted, not decoded (directives still read): lines a monitor already fed
-    from a gz log, which cannot be read on from an offset."""
+    (from another copy of the log: a gz archive of a log followed under its first name)."""
     bad: list[int] = []
     priority = _PRIORITY.get(log_type, 2)
     conn_priority = _PRIORITY["conn"]
@@ -263,12 +266,19 @@ def _file_items(path: Path, log_type: str, whole_lines: bool = False, resume: Re
     def on_bad() -> None:
         bad.append(1)
 
-    with open_log(path) as fh:
+    gz: GzipTail | None = None
+    opened: IO[bytes]
+    if resume is not None and _gzipped(path):
+        opened, gz = open_tail(path, resume.gzip)
+    else:
+        opened = open_log(path)
+    with opened as fh:
         header: TsvHeader | None = None
-        seekable = resume is not None and isinstance(fh, io.BufferedReader)
+        seekable = resume is not None and isinstance(fh, io.BufferedReader) and gz is None
+        if resume is not None and (seekable or gz is not None):
+            header = resume.header
         if resume is not None and seekable:
             fh.seek(resume.offset)
-            header = resume.header
         lines = iter_lines(fh, on_bad, whole_lines=whole_lines)
         for line in lines:
             while bad:  # over-long lines and gzip damage found while reading
@@ -312,10 +322,23 @@ def _file_items(path: Path, log_type: str, whole_lines: bool = False, resume: Re
                 yield (-math.inf, priority, log_type, None)
                 continue
             yield (ts, _PRIORITY.get(str(line_type), 2), str(line_type), record)
+        if gz is not None and (gz.newly_damaged or not (whole_lines or gz.ended)):
+            bad.append(1)  # corrupt deflate data, or a file read as finished that stops within a member
         for _ in bad[skip:]:
             yield (-math.inf, priority, log_type, None)
         if resume is not None and seekable:
             resume.offset, resume.header = _whole_lines_end(fh, resume.offset, whole_lines), header
+        if resume is not None and gz is not None:
+            resume.gzip, resume.header = gz.state(), header
+
+
+def _gzipped(path: Path) -> bool:
+    """Whether ``path`` starts with gzip's magic (RFC 1952 §2.3.1), as :func:`open_log` tells."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(2) == GZIP_MAGIC
+    except OSError:
+        return False
 
 
 def _whole_lines_end(fh: IO[bytes], start: int, whole_lines: bool) -> int:
