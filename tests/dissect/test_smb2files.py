@@ -236,6 +236,26 @@ def test_a_pipe_opened_in_a_compound_is_read_through_its_related_write_and_ioctl
     assert rpc_of(converse(compounded_svcctl(transceive=True))) == SVCCTL_CALLS
 
 
+def test_a_related_operation_names_the_file_and_tree_the_previous_one_used() -> None:
+    """§3.3.5.2.7.2: not only a CREATE's: a WRITE on the pipe's FileId then a related READ (0xFF..FF) of its answer;
+    a CREATE related to a READ of IPC$, its TreeId 0xFFFFFFFF, opens a pipe of that tree."""
+    (bind, ack), related = svcctl_pdus()[0], w.RELATED_FILE_ID
+    calls = [(True, w.direct(w.compound(w.write(20, PIPE_ID, bind, IPC, SID), w.read(21, related, 4280, IPC, SID)))),
+             (False, w.direct(w.compound(w.write_response(20, len(bind), IPC, SID),
+                                         w.read_response(21, ack, IPC, SID)))),
+             *over_transceive(svcctl_pdus()[1:], mid=30)]
+    assert rpc_of(converse(svcctl_session(calls))) == SVCCTL_CALLS
+    other = b"\x44" * 16
+    chunks = [
+        *svcctl_session([]),
+        (True, w.direct(w.compound(w.read(6, PIPE_ID, 16, IPC, SID), w.create(7, "lsarpc", 0xFFFFFFFF, SID)))),
+        (False, w.direct(w.compound(w.read_response(6, b"", IPC, SID), w.create_response(7, other, IPC, SID))))]
+    state: dict[str, Any] = {}
+    converse(chunks, state=state)
+    assert {pipe.name for pipe in state["smb2"].pipes.values()} == {"svcctl", "lsarpc"}
+    assert other in state["smb2"].pipes
+
+
 def test_a_related_close_lets_the_pipe_go_once_its_call_is_answered() -> None:
     state: dict[str, Any] = {}
     obs = converse(compounded_svcctl(transceive=True, close=True), state=state)

@@ -4,10 +4,11 @@ by dissect/dcerpc.py per pipe and direction, and the files it creates for writin
 
 :class:`Session` keeps one connection's state between messages and reads one SMB2 header at a time (of a
 compounded message too). A request is matched to its response by MessageId (§3.2.4.1.3); an interim STATUS_PENDING
-response (§3.3.4.2) keeps the request waiting. A pipe is followed from its CREATE request under a provisional key,
-so that the related operations compounded after it (§3.2.4.1.4: SMB2_FLAGS_RELATED_OPERATIONS with FileId
-0xFFFFFFFFFFFFFFFF, "the FileId of the previous operation", the CREATE's; §3.3.5.2.7.2 on the server), a WRITE or
-IOCTL of the pipe in the CREATE's message, reach it; its successful CREATE response gives it its FileId. Observations:
+response (§3.3.4.2) keeps the request waiting. In a compound of related operations (§3.2.4.1.4:
+SMB2_FLAGS_RELATED_OPERATIONS) a FileId 0xFFFFFFFFFFFFFFFF or TreeId 0xFFFFFFFF is the one the previous operation
+used or created (§3.3.5.2.7.2); a pipe is followed from its CREATE request under a provisional key, so that a WRITE,
+READ, IOCTL or CLOSE compounded after the CREATE reaches it, and its successful CREATE response gives it its FileId.
+Observations:
 
 * ``dcerpc`` PDUs of a pipe as dissect/dcerpc.py reports them on TCP, with ``named_pipe`` (the CREATE's name,
   e.g. ``svcctl``): the client's WRITE data and IOCTL input, the server's READ data and IOCTL output;
@@ -34,6 +35,7 @@ HEADER = smb2.HEADER  # §2.2.1.2 SYNC header
 TREE_CONNECT, CREATE, CLOSE, READ, WRITE, IOCTL = 0x0003, 0x0005, 0x0006, 0x0008, 0x0009, 0x000B  # §2.2.1.2 Command
 FLAGS_SERVER_TO_REDIR, FLAGS_ASYNC_COMMAND, FLAGS_RELATED_OPERATIONS = 0x00000001, 0x00000002, 0x00000004  # §2.2.1.2
 RELATED_FILE_ID = b"\xff" * 16  # §3.2.4.1.4: in a related operation, the FileId of the previous one in the compound
+RELATED_TREE_ID = 0xFFFFFFFF  # and its TreeId (§3.3.5.2.7.2)
 PROVISIONAL = b"\xff" * 8  # a pipe's key until its CREATE is answered: these 8 bytes, then the CREATE's MessageId
 SHARE_TYPE_PIPE = 0x02  # §2.2.10 ShareType
 FSCTL_PIPE_TRANSCEIVE = 0x0011C017  # §2.2.31 CtlCode ([MS-FSCC] §2.3.49)
@@ -49,6 +51,10 @@ MAX_TREES = 64  # trees remembered per connection (TreeId -> share)
 MAX_PIPES = 64  # open named pipes followed per connection
 MAX_PENDING = 128  # requests awaiting their response (tree connects, creates, pipe reads)
 MAX_NAME = 260  # characters of a file or pipe name kept (MAX_PATH)
+
+
+Related = tuple[bytes | None, int | None]  # what 0xFF..FF names in a related operation: the file's key, the TreeId
+NOTHING_RELATED: Related = (None, None)  # before a compound's first operation
 
 
 @dataclass
@@ -88,7 +94,7 @@ class Session:
     def message(self, pkt: Packet, msg: bytes, out: list[Observation], *, cut: bool = False) -> None:
         """Follow every header of one transport message (NextCommand chains, §3.2.4.1.4); ``cut``: ``msg`` is the
         head of a longer message, its last command cut short."""
-        at, related = 0, None  # the key of the FileId a related operation names: the compound's CREATE's
+        at, related = 0, NOTHING_RELATED
         while len(msg) - at >= HEADER and msg[at : at + 4] == b"\xfeSMB":
             next_command = struct.unpack_from("<I", msg, at + 20)[0]
             end = at + next_command if next_command else len(msg)
@@ -102,19 +108,23 @@ class Session:
                 return
             at = end
 
-    def _command(self, pkt: Packet, msg: bytes, related: bytes | None, out: list[Observation]) -> bytes | None:
-        """Follow one header; the key a related operation after it names (a CREATE's provisional key, else
-        ``related`` as it was)."""
+    def _command(self, pkt: Packet, msg: bytes, related: Related, out: list[Observation]) -> Related:
+        """Follow one header; what a related operation after it names by 0xFF..FF: the file (a CREATE's provisional
+        key, else the FileId the request used, else as before) and the TreeId this one used."""
         status, command, _, flags = struct.unpack_from("<IHHI", msg, 8)
         message_id = struct.unpack_from("<Q", msg, 24)[0]
         tree_id = None if flags & FLAGS_ASYNC_COMMAND else struct.unpack_from("<I", msg, 36)[0]
         body = msg[HEADER:]
         if not flags & FLAGS_SERVER_TO_REDIR:
+            is_related = bool(flags & FLAGS_RELATED_OPERATIONS)
+            if is_related and tree_id == RELATED_TREE_ID:
+                tree_id = related[1]
             if command == CREATE:
-                return self._create_request(msg, body, message_id, tree_id)
-            self._request(pkt, msg, body, command=command, message_id=message_id,
-                          related=related if flags & FLAGS_RELATED_OPERATIONS else None, out=out)
-        elif status != STATUS_PENDING:  # an interim response: the final one follows (§3.3.4.2)
+                return self._create_request(msg, body, message_id, tree_id), tree_id
+            used = self._request(pkt, msg, body, command=command, message_id=message_id,
+                                 related=related[0] if is_related else None, out=out)
+            return (related[0] if used is None else used), tree_id
+        if status != STATUS_PENDING:  # an interim response: the final one follows (§3.3.4.2)
             waiting = self.pending.pop(message_id, None)
             if waiting is not None and waiting[0] == command:
                 self._response(pkt, msg, body, waiting, status=status, tree_id=tree_id, out=out)
@@ -125,8 +135,9 @@ class Session:
         dcerpc.del_oldest(self.pending, MAX_PENDING)
 
     def _request(self, pkt: Packet, msg: bytes, body: bytes, *, command: int, message_id: int,
-                 related: bytes | None, out: list[Observation]) -> None:
-        """One request other than CREATE; ``related``: the key its FileId names if it is 0xFF..FF (§3.2.4.1.4)."""
+                 related: bytes | None, out: list[Observation]) -> bytes | None:
+        """One request other than CREATE; ``related``: the key its FileId names if it is 0xFF..FF (§3.2.4.1.4). The
+        key of the file it used, None for a command whose FileId is not read here."""
         if command == TREE_CONNECT:
             share = smb2.tree_connect_share(msg)
             self._wait(message_id, (TREE_CONNECT, share.get("share"), share.get("share_class", "user")))
@@ -136,6 +147,7 @@ class Session:
                 self._wait(message_id, (CLOSE, file_id))  # a call on it awaits its answer: let go once closed
             else:
                 self.pipes.pop(file_id, None)
+            return file_id
         elif command == WRITE:
             if len(body) < 32:
                 raise ParseError("smb2: truncated WRITE request")
@@ -144,9 +156,12 @@ class Session:
             if pipe is not None:
                 offset, length = struct.unpack_from("<HI", body, 2)
                 self._feed(pkt, file_id, pipe, smb2.buffer_at(msg, offset, length), out)
-        elif command == READ:
-            if len(body) >= 32 and _file_id(body[16:32], related) in self.pipes:
-                self._wait(message_id, (READ, _file_id(body[16:32], related)))
+            return file_id
+        elif command == READ and len(body) >= 32:
+            file_id = _file_id(body[16:32], related)
+            if file_id in self.pipes:
+                self._wait(message_id, (READ, file_id))
+            return file_id
         elif command == IOCTL:
             if len(body) < 32:
                 raise ParseError("smb2: truncated IOCTL request")
@@ -156,6 +171,8 @@ class Session:
                 offset, length = struct.unpack_from("<II", body, 24)
                 self._wait(message_id, (IOCTL, file_id))
                 self._feed(pkt, file_id, pipe, smb2.buffer_at(msg, offset, length), out)
+            return file_id
+        return None
 
     def _create_request(self, msg: bytes, body: bytes, message_id: int, tree_id: int | None) -> bytes | None:
         """A CREATE of a pipe (followed at once: its provisional key, which it returns) or of a file for writing on
@@ -240,8 +257,8 @@ class Session:
 
 
 def _file_id(file_id: bytes, related: bytes | None) -> bytes:
-    """The key of the file a request names: ``related`` (its compound's CREATE's) for 0xFF..FF in a related
-    operation (§3.2.4.1.4), else its FileId."""
+    """The key of the file a request names: ``related`` (the previous operation's in its compound) for 0xFF..FF in
+    a related operation (§3.3.5.2.7.2), else its FileId."""
     return related if related is not None and file_id == RELATED_FILE_ID else file_id
 
 
