@@ -116,16 +116,19 @@ def test_a_type_resting_on_behaviour_alone_is_not_vouched_for(evidence: list[dic
 
 def test_every_rule_typing_an_authorised_client_from_its_requests_is_behaviour() -> None:
     """The knowledge base's rules that conclude a type the risk.ot checks authorise (engineering_workstation,
-    hmi): those on a client's requests or connection resource are marked behaviour; the unmarked ones read a
-    name the device gives itself. A new rule concluding these types must be sorted here. The generic OT client
-    rules (service.client: ENIP/CIP, BACnet, DNP3, IEC 104, FINS, MELSOFT, ADS, ...) conclude a category only."""
+    hmi, scada_server): those on a client's requests or connection resource are marked behaviour; the unmarked
+    ones read a name the device gives itself. A new rule concluding these types must be sorted here. The generic
+    OT client rules (service.client: ENIP/CIP, BACnet, DNP3, IEC 104, FINS, MELSOFT, ADS, ...) conclude a category
+    only."""
     rules = KnowledgeBase.load().rules
     typing = {r.id: (r.attribute, r.behaviour) for r in rules
-              if r.conclusions.get("device_type") in ("engineering_workstation", "hmi")}
+              if r.conclusions.get("device_type") in ("engineering_workstation", "hmi", "scada_server")}
     assert {rid: b for rid, (_, b) in typing.items() if b} == {
         "umas.client.engineering": "ot_operation", "s7.client.engineering_job": "ot_operation",
         "s7.client.pg_connection": "ot_connection", "s7.client.op_connection": "ot_connection"}
     assert {rid: a for rid, (a, b) in typing.items() if not b} == {
         "enip.product.panelview": "enip.product_name", "s7.order.hmi": "s7comm.module_order_number",
-        "s7plus.client.engineering": "s7comm.dst_tsap_text", "s7plus.client.hmi": "s7comm.dst_tsap_text"}
+        "s7plus.client.engineering": "s7comm.dst_tsap_text", "s7plus.client.hmi": "s7comm.dst_tsap_text",
+        # what a device answers about itself: its CIP Identity object's device profile, its MMS Identify
+        "enip.device_type.hmi": "enip.device_type", "mms.model.areva_e_terra": "mms.model_name"}
     assert not [r.id for r in rules if r.attribute == "service.client" and "device_type" in r.conclusions]

@@ -26,6 +26,8 @@ def test_listed_engineering_station_or_classified_hmi_is_authorised() -> None:
     (master_ip,) = analyse(path)[0].devices[MASTER].ips
     ctx, _ = analyse(path, classify={master_ip: ("hmi", "ot")})
     assert found(ctx, ID) == {}
+    ctx, _ = analyse(path, classify={master_ip: ("scada_server", "ot")})  # a control centre's DNP3 master
+    assert found(ctx, ID) == {}
     ctx, _ = analyse(path, classify={master_ip: ("workstation", "it")})
     assert set(found(ctx, ID).popitem()[1].evidence["unauthorised_sources"]) == {MASTER}
 
