@@ -384,3 +384,43 @@ def test_a_gz_log_being_written_is_read_to_its_last_whole_line_without_a_malform
     rest = list(zeek._file_items(gz, "conn", whole_lines=True, skip=len(first)))
     assert [it[3].extra["uid"] for it in rest if isinstance(it[3], Flow)] == [f"C{i}" for i in range(5, 10)]
     assert len(rest) == 5
+
+
+@pytest.mark.parametrize("patient", [False, True])
+def test_a_live_read_stamps_from_addresses_and_a_patient_one_waits_for_the_records_own_line(
+    tmp_path: Path, patient: bool
+) -> None:
+    """Its addresses seen with one MAC each before and after it: a live read stamps the record whose conn.log line
+    has not come; ``monitor --once`` (patient: every line there is gets read) waits for that record's own line."""
+    conns = [_dns("Cbefore", 5000.0), _dns("Clong", 5100.0), _dns("Cafter", 5200.0),
+             _dns("Cnow", 5100.0 + 2 * REORDER_WINDOW_S, "10.20.0.12", "02:00:00:00:07:02")]
+    folder = write_logs(tmp_path, conns)
+    conn = [i for i in _items(folder, "conn") if isinstance(i[3], Flow) and i[3].extra["uid"] != "Clong"]
+    follower = ZeekFollower(clock=Clock())
+    out = _observations(list(follower.read([iter(conn), iter(_items(folder, "dns"))], patient=patient)))
+    stamped = [o for o in out if o["ts"] >= 5100.0 and o["ts"] < 5101.0]
+    if patient:
+        assert not stamped and "Clong" in follower.unjoined
+    else:
+        assert len(stamped) == 2 and all(o["src_mac"] and o["dst_mac"] for o in stamped) and not follower.unjoined
+
+
+def test_a_growing_log_read_within_an_over_long_line_counts_it_once_and_reads_on_past_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read that ends within a line longer than MAX_LINE_BYTES counts it bad and starts the next read past it:
+    before, the next read began again where this one had (no end of line within the bytes looked back at), so the
+    lines between were read twice and the long line counted at every read."""
+    monkeypatch.setattr(zeek_format, "MAX_LINE_BYTES", 300)
+    monkeypatch.setattr(zeek, "MAX_LINE_BYTES", 300)
+    full = (write_logs(tmp_path / "w", [_dns(f"C{i}", 5000.0 + i) for i in range(4)]) / "conn.log").read_bytes()
+    at = full.rindex(b"\n", 0, full.index(b"C2")) + 1  # C2's line starts there
+    full = full[:at] + b"x" * 1000 + b"\n" + full[at:]
+    log, resume, reads = tmp_path / "conn.log", zeek.Resume(), []
+    for cut in (at + 400, at + 800, len(full)):
+        log.write_bytes(full[:cut])
+        reads.append(list(zeek._file_items(log, "conn", whole_lines=True, resume=resume)))
+    items = [it for r in reads for it in r]
+    assert [len(r) for r in reads] == [3, 0, 2] and sum(it[3] is None for it in items) == 1
+    assert [it[3].extra["uid"] for it in items if isinstance(it[3], Flow)] == ["C0", "C1", "C2", "C3"]
+    assert resume.offset == len(full) and not resume.skipping

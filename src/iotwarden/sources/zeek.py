@@ -36,6 +36,7 @@ from iotwarden.sources.zeek_format import (
     GZIP_MAGIC,
     KNOWN_TYPES,
     MAX_LINE_BYTES,
+    READ_BLOCK,
     SNIFF_LINES,
     TsvHeader,
     apply_directive,
@@ -152,6 +153,7 @@ class Resume:
     offset: int = 0
     header: TsvHeader | None = None
     gzip: GzipState = field(default_factory=GzipState)
+    skipping: bool = False  # ``offset`` is within a line longer than MAX_LINE_BYTES, counted: dropped to its end
 
 
 def sniff_zeek(path: Path) -> str | None:
@@ -279,6 +281,10 @@ def _file_items(path: Path, log_type: str, whole_lines: bool = False, resume: Re
             header = resume.header
         if resume is not None and seekable:
             fh.seek(resume.offset)
+            if resume.skipping and not _past_line_end(fh):  # still within the over-long line counted before
+                resume.offset = fh.tell()
+                return
+            resume.offset, resume.skipping = fh.tell(), False
         lines = iter_lines(fh, on_bad, whole_lines=whole_lines)
         for line in lines:
             while bad:  # over-long lines and gzip damage found while reading
@@ -327,7 +333,7 @@ def _file_items(path: Path, log_type: str, whole_lines: bool = False, resume: Re
         for _ in bad[skip:]:
             yield (-math.inf, priority, log_type, None)
         if resume is not None and seekable:
-            resume.offset, resume.header = _whole_lines_end(fh, resume.offset, whole_lines), header
+            (resume.offset, resume.skipping), resume.header = _whole_lines_end(fh, resume.offset, whole_lines), header
         if resume is not None and gz is not None:
             resume.gzip, resume.header = gz.state(), header
 
@@ -341,16 +347,31 @@ def _gzipped(path: Path) -> bool:
         return False
 
 
-def _whole_lines_end(fh: IO[bytes], start: int, whole_lines: bool) -> int:
+def _whole_lines_end(fh: IO[bytes], start: int, whole_lines: bool) -> tuple[int, bool]:
     """The byte offset past the last end of line of a file read to its end from ``start`` (past everything
-    when a last line without one was read too)."""
+    when a last line without one was read too), and whether the read ended within a line longer than
+    ``MAX_LINE_BYTES`` (counted bad by :func:`iter_lines`: the next read drops the rest of it, and starts past it)."""
     end = fh.tell()
     if not whole_lines:
-        return end
+        return end, False
     at = max(start, end - MAX_LINE_BYTES - 1)
     fh.seek(at)
     cut = fh.read(end - at).rfind(b"\n")
-    return at + cut + 1 if cut >= 0 else start
+    if cut >= 0:
+        return at + cut + 1, False
+    if at > start:  # no end of line in the last MAX_LINE_BYTES + 1 bytes: an over-long line, already counted
+        return end, True
+    return start, False
+
+
+def _past_line_end(fh: IO[bytes]) -> bool:
+    """Move ``fh`` past its next end of line; False (at its end) when it has none."""
+    while block := fh.read(READ_BLOCK):
+        cut = block.find(b"\n")
+        if cut >= 0:
+            fh.seek(cut + 1 - len(block), io.SEEK_CUR)
+            return True
+    return False
 
 
 def _batches(items: Iterable[_Item], batch_size: int,

@@ -20,7 +20,8 @@ line has not come need not wait when both its addresses were seen, each with one
 within :data:`ADDRESS_SPAN_S` before and after its ts, with no other MAC (nor a DHCP ack giving the address to
 another MAC) within that span (:class:`AddressHolders`): its join is complete, and it goes on stamped, in its place
 in time. A ``patient`` read (one last pass over logs that are complete: ``monitor --once``) waits on neither clock,
-only within the count limits; :meth:`ZeekFollower.release` with ``end`` empties every buffer (the monitor's end).
+only within the count limits, and stamps nothing from addresses (every line there is gets read, the record's own
+too); :meth:`ZeekFollower.release` with ``end`` empties every buffer (the monitor's end).
 """
 
 from __future__ import annotations
@@ -271,7 +272,7 @@ class ZeekFollower:
         while held and (end or held[0][0] <= mark or len(held) > MAX_HELD_RECORDS
                         or (due is not None and held[0][:3] <= due)):
             ts, _, _, log_type, record = heapq.heappop(held)
-            self._emit(batch, ts, log_type, record, now)
+            self._emit(batch, ts, log_type, record, now, guess=not (patient or end))
             last_ts = ts if last_ts is None or ts > last_ts else last_ts
             if len(batch.observations) + len(batch.flows) >= self.batch_size:
                 yield self._finish(batch, last_ts)
@@ -288,7 +289,11 @@ class ZeekFollower:
         if batch.observations or batch.flows or self._records:
             yield self._finish(batch, last_ts)
 
-    def _emit(self, batch: RecordBatch, ts: float, log_type: str, record: dict[str, Any] | Flow, now: float) -> None:
+    def _emit(self, batch: RecordBatch, ts: float, log_type: str, record: dict[str, Any] | Flow, now: float, *,
+              guess: bool) -> None:
+        """``record`` mapped into ``batch``, or its Observations set waiting for their conn.log line; ``guess``:
+        stamped from :class:`AddressHolders` rather than wait (a live read: the line may be an hour away; a
+        patient one reads every line there is, so waits for the record's own)."""
         if isinstance(record, Flow):
             batch.flows.append(self.joiner.conn(record))
             return
@@ -301,7 +306,7 @@ class ZeekFollower:
         batch.flows += flows
         if observations and self.linked and isinstance(uid, str) and log_type != "x509" and not self._known(uid):
             waiting = self.unjoined.get(uid)
-            if waiting is None and self.holders.stamp(observations):  # both addresses' MACs known around it
+            if waiting is None and guess and self.holders.stamp(observations):  # both addresses known around it
                 batch.observations += observations
                 return
             if waiting is None:
