@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotwarden.dissect import smb1files, smb2files
-from iotwarden.dissect.smb import IDENTITY_BYTES
+from iotwarden.dissect.smb import IDENTITY_BYTES, MAX_MESSAGES
 from iotwarden.lab import smb1wire as m
 from tests.dissect import smbbuild as b
 from tests.dissect.hostile import mutate
@@ -310,6 +311,25 @@ def test_core_writes_of_file_data_past_its_identity_are_skipped_on_their_header(
     without: dict[str, Any] = {}
     converse(pre_nt_psexec_session(blocks=0), state=without)
     assert state["messages_c2s"] == without["messages_c2s"]  # the three core WRITEs were skipped, not read
+
+
+@pytest.mark.parametrize("op", ["write_andx", "write", "read_andx", "read"])
+def test_more_file_writes_or_reads_than_max_messages_do_not_hide_the_calls_after_them(op: str) -> None:
+    """A copy to (or from) ADMIN$ in more small WRITE_ANDX or core WRITEs (READ_ANDX, READs) than MAX_MESSAGES: they
+    and their answers are skipped uncounted, so the IPC$ tree, the pipe and the calls after them are still read."""
+    request, response = {"write_andx": (m.write_andx(FILE_FID, b"\x90" * 100, mode=0), m.write_andx_response(100)),
+                         "write": (m.write(FILE_FID, b"\x90" * 100), m.write_response(100)),
+                         "read_andx": (m.read_andx(FILE_FID, 100), m.read_andx_response(b"\x90" * 100)),
+                         "read": (m.read(FILE_FID, 100), m.read_response(b"\x90" * 100))}[op]
+    chunks = logon() + tree(4, "\\\\SRV\\ADMIN$", ADMIN, "A:") + opened(
+        5, "\\data.bin", ADMIN, FILE_FID, m.FILE_CREATED, access=m.GENERIC_WRITE, pipe=False)
+    for mid in range(100, 100 + MAX_MESSAGES + 50):
+        chunks += [(True, b.direct(m.message(request, mid=mid, tid=ADMIN))),
+                   (False, b.direct(m.message(response, mid=mid, tid=ADMIN, response=True)))]
+    state: dict[str, Any] = {}
+    obs = converse(chunks + svcctl_session(over_transact(svcctl_pdus()))[4:], state=state)
+    assert rpc_of(obs) == SVCCTL_CALLS
+    assert state["messages_c2s"] < 20 and state["messages_s2c"] < 20
 
 
 def _session(which: str) -> Chunks:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -356,6 +357,24 @@ def test_file_data_cut_into_segments_is_skipped_and_the_calls_after_it_are_read_
     state: dict[str, Any] = {}
     assert rpc_of(converse(segments, state=state)) == rpc_of(converse(chunks)) == SVCCTL_CALLS
     assert state["read"] == sum(len(data) for _, data in chunks)
+
+
+@pytest.mark.parametrize("op", ["write", "read"])
+def test_more_file_writes_or_reads_than_max_messages_do_not_hide_the_calls_after_them(op: str) -> None:
+    """A copy to (or from) ADMIN$ in more small WRITEs (READs) than MAX_MESSAGES: their requests and responses are
+    skipped uncounted, so the IPC$ tree, the pipe and the calls after them are still read."""
+    chunks = logon() + tree(4, "\\\\SRV\\ADMIN$", ADMIN, w.SHARE_DISK) + opened(5, "data.bin", ADMIN, FILE_ID)
+    for mid in range(100, 100 + smb.MAX_MESSAGES + 50):
+        if op == "write":
+            chunks += [(True, w.direct(w.write(mid, FILE_ID, b"\x90" * 100, ADMIN, SID, offset=100 * mid))),
+                       (False, w.direct(w.write_response(mid, 100, ADMIN, SID)))]
+        else:
+            chunks += [(True, w.direct(w.read(mid, FILE_ID, 100, ADMIN, SID))),
+                       (False, w.direct(w.read_response(mid, b"\x90" * 100, ADMIN, SID)))]
+    state: dict[str, Any] = {}
+    obs = converse(chunks + svcctl_session(over_transceive(svcctl_pdus(), mid=5000))[4:], state=state)
+    assert rpc_of(obs) == SVCCTL_CALLS
+    assert state["messages_c2s"] < 20 and state["messages_s2c"] < 20
 
 
 def test_a_followed_session_is_left_past_max_followed_bytes(monkeypatch: Any) -> None:

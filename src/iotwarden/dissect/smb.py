@@ -17,9 +17,10 @@ ntlm.log names its ``server_*`` fields, since clients send the same two fields a
 Framing: each message has a 4-byte header, on tcp/139 a type, a flags byte whose low bit extends the
 length to 17 bits, and a 16-bit length (RFC 1002 §4.3.1), on tcp/445 a zero byte and a 24-bit length
 ([MS-SMB2] §2.1). A message over :data:`MAX_MESSAGE` (a READ or WRITE; of an SMB2 compound, such as a CREATE
-compounded with a large WRITE, its first MAX_MESSAGE bytes are read), or a WRITE (SMB1 WRITE_ANDX, core WRITE) or READ
-response that carries a file's data and no followed pipe's (judged on its first :data:`PEEK` bytes), is skipped
-unread; an SMB3 encrypted message (TRANSFORM_HEADER ``0xFD 'SMB'``, §2.2.41) ends its direction: nothing after it is
+compounded with a large WRITE, its first MAX_MESSAGE bytes are read), or a WRITE (SMB1 WRITE_ANDX, core WRITE) or
+READ response that carries a file's data and no followed pipe's, or a WRITE response or file READ request that
+serves one (judged on its first :data:`PEEK` bytes), is skipped unread and not counted among :data:`MAX_MESSAGES`;
+an SMB3 encrypted message (TRANSFORM_HEADER ``0xFD 'SMB'``, §2.2.41) ends its direction: nothing after it is
 readable; a compressed one (``0xFC 'SMB'``, §2.2.42) is skipped. Bytes that cannot begin a message end
 the flow at once when nothing of it was SMB (another protocol's bytes on the port), else that direction.
 A lost segment ends its direction. Limits: :data:`MAX_MESSAGES` read per direction, :data:`IDENTITY_BYTES`
@@ -133,9 +134,10 @@ class SmbDissector(StreamDissector):
                     except ParseError as exc:
                         error = exc
                     continue
-            if length > MAX_MESSAGE or (length >= PEEK and len(buf) >= PEEK and state.get("said_" + key)
-                                        and self._skippable(state, buf[4:PEEK])):
-                state["skip_" + key] = 4 + length  # bulk, or a file's data: never read
+            peek = min(PEEK, 4 + length)  # judged on its first PEEK bytes, or all of a shorter message
+            if length > MAX_MESSAGE or (len(buf) >= peek and state.get("said_" + key)
+                                        and self._skippable(state, buf[4:peek])):
+                state["skip_" + key] = 4 + length  # bulk, or a file's data: never read, nor counted
                 continue
             if len(buf) < 4 + length:
                 break

@@ -75,22 +75,23 @@ class Session:
     transactions: dict[Key, Transaction] = field(default_factory=dict)  # primary request -> its pieces so far
 
     def skippable(self, head: bytes | bytearray) -> bool:
-        """Whether a message beginning with ``head`` carries only a file's data: a WRITE_ANDX or core WRITE request
-        to no followed pipe, or a READ_ANDX or core READ response to no pipe read, each alone in its message."""
-        if len(head) < HEADER + 7 or head[:4] != smb1.MAGIC:
+        """smb2files.Session.skippable's question for SMB1: a WRITE_ANDX, core WRITE, READ_ANDX or core READ request
+        on no followed pipe, a READ_ANDX or core READ response to no pipe read, or a WRITE_ANDX or core WRITE
+        response (the count written), each alone in its message."""
+        if len(head) < HEADER + 3 or head[:4] != smb1.MAGIC:
             return False
         command, reply = head[4], bool(head[9] & smb1.FLAGS_REPLY)
-        if command == WRITE and not reply:  # no AndX: alone in its message
-            return struct.unpack_from("<H", head, HEADER + 1)[0] not in self.pipes
-        if command == READ and reply:
-            return _key(bytes(head), READ) not in self.pending
-        if head[HEADER + 1] != smb1.NO_ANDX:
+        if command in (WRITE_ANDX, READ_ANDX):  # the FID after the AndX fields; nothing chained after it
+            if head[HEADER + 1] != smb1.NO_ANDX:
+                return False
+            at = HEADER + 5
+        elif command in (WRITE, READ):  # core commands: no AndX, the FID first (§2.2.4.11.1, §2.2.4.12.1)
+            at = HEADER + 1
+        else:
             return False
-        if command == WRITE_ANDX and not reply:
-            return struct.unpack_from("<H", head, HEADER + 5)[0] not in self.pipes
-        if command == READ_ANDX and reply:
-            return _key(bytes(head), READ_ANDX) not in self.pending
-        return False
+        if reply:
+            return command in (WRITE_ANDX, WRITE) or _key(bytes(head), command) not in self.pending
+        return len(head) >= at + 2 and struct.unpack_from("<H", head, at)[0] not in self.pipes
 
     def following(self) -> bool:
         """smb2files.Session.following's question for SMB1."""

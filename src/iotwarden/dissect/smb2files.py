@@ -74,16 +74,19 @@ class Session:
     pending: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # MessageId -> what the request was
 
     def skippable(self, head: bytes | bytearray) -> bool:
-        """Whether a lone SMB2 message beginning with ``head`` (its first 64 + 32 bytes) carries only a file's data:
-        a WRITE to, or a READ response from, no followed pipe. Its bytes need not be kept."""
-        if len(head) < HEADER + 32 or head[:4] != b"\xfeSMB" or head[20:24] != b"\0\0\0\0":
+        """Whether a lone SMB2 message beginning with ``head`` (its first 64 + 32 bytes, or all of a shorter one)
+        serves only a file's data: a WRITE or READ request on no followed pipe, a READ response to no pipe read, or
+        any WRITE response (§2.2.22: the count written). Its bytes need not be kept, nor counted as a message read,
+        so that a long copy's thousands of them do not use up MAX_MESSAGES before the calls that follow."""
+        if len(head) < HEADER or head[:4] != b"\xfeSMB" or head[20:24] != b"\0\0\0\0":
             return False
         command, flags = struct.unpack_from("<H", head, 12)[0], struct.unpack_from("<I", head, 16)[0]
-        if command == WRITE and not flags & FLAGS_SERVER_TO_REDIR:
-            return bytes(head[HEADER + 16 : HEADER + 32]) not in self.pipes
-        if command == READ and flags & FLAGS_SERVER_TO_REDIR:
-            return struct.unpack_from("<Q", head, 24)[0] not in self.pending
-        return False
+        if command not in (WRITE, READ):
+            return False
+        if flags & FLAGS_SERVER_TO_REDIR:
+            return command == WRITE or struct.unpack_from("<Q", head, 24)[0] not in self.pending
+        # §2.2.19, §2.2.21: a READ's and a WRITE's FileId at the same place
+        return len(head) >= HEADER + 32 and bytes(head[HEADER + 16 : HEADER + 32]) not in self.pipes
 
     def following(self) -> bool:
         """Whether the session has something to follow: a named pipe open, a tree on an administrative share, or
