@@ -2,7 +2,7 @@
 through the KNX IP router raises detect.ot.program_download and detect.ot.device_restart on the router, naming that
 host and the bus device's individual address; routed to the multicast group, the same frames fall on the router
 coupling the bus device's line, on the KNX IP device holding the address, or on the sender when no IP device is
-known, never on the group (detect/ot_knx.py); group value writes, routed or tunnelled, raise nothing; the site's
+known, never on the group (inventory/knx.py); group value writes, routed or tunnelled, raise nothing; the site's
 configured engineering station (``detect.ot.engineering_stations``, by IP or MAC) programs without an alert."""
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ from pathlib import Path
 import pytest
 
 from iotwarden.detect.ot import OtOperationDetector, stations
-from iotwarden.detect.ot_knx import KnxDevices, KnxTarget
 from iotwarden.errors import ConfigError
 from iotwarden.lab.wire import Host
-from iotwarden.model import Observation
 from iotwarden.model.alert import Alert
 from tests.detect.runner import detect
 from tests.dissect import knxbuild as k
@@ -85,22 +83,6 @@ def test_a_tunnelled_write_to_a_knx_ip_devices_address_falls_on_that_device(tmp_
     alerts = detect([k.write_frames(tmp_path / "ip.pcap", frames)]).alerts
     (alert,) = [a for a in alerts if a.id.startswith("detect.ot")]
     assert (alert.subject, alert.dst_ip, alert.evidence["knx_target"]) == (f"mac:{ACTUATOR.mac}", ACTUATOR.ip, "own")
-
-
-def test_knx_devices_are_bounded_and_announced_by_their_dibs() -> None:
-    devices = KnxDevices(limit=3)
-    for i in range(5):
-        devices.see(Observation(ts=1.0, proto="knxip", kind="search_response", src_ip=f"10.0.0.{i}",
-                                fields={"individual_address": f"1.{i}.0"}))
-    devices.see(Observation(ts=1.0, proto="knxip", kind="search_request", src_ip="10.0.0.9",
-                            fields={"individual_address": "9.9.9"}))  # a request announces nothing
-    assert len(devices) == 3
-    frame = {"destination": "1.4.7", "destination_type": "individual"}
-    routed = Observation(ts=2.0, proto="knxip", kind="routing_indication", src_ip="10.0.0.66",
-                         dst_ip=k.MULTICAST_IP, fields=frame)
-    assert devices.target(routed) == KnxTarget("1.4.7", "10.0.0.4", None, "coupler")
-    assert devices.target(Observation(ts=2.0, proto="knxip", kind="routing_indication", dst_ip=k.MULTICAST_IP,
-                                      fields={**frame, "destination": "1.0.7"})).found == "none"  # 1.0.0 dropped
 
 
 def test_group_writes_raise_nothing(tmp_path: Path) -> None:

@@ -39,10 +39,10 @@ and raise nothing, every other host's still do. KNXnet/IP programming (dissect/k
 writes, address and key writes, A_Restart, M_PropWrite/M_Reset) reaches this detector through the generic classes;
 KNX group value writes are the bus's normal operation and are never marked. A KNX operation is about the KNX device
 its cEMI frame is addressed to (its individual address, in the title and evidence ``knx_destination``), reported on
-the IP device detect/ot_knx.py finds for it: the KNX IP device holding that address, the interface or router the
-frame was tunnelled to, or for a frame routed to the multicast group 224.0.23.12 the router coupling the
-destination's line; never the multicast group. When none is known the alert falls on the sender (key
-``knx:<address>``).
+the IP device inventory/knx.py finds for it (the table the risk.ot.* checks read too): the KNX IP device holding
+that address, the interface or router the frame was tunnelled to, or for a frame routed to the multicast group
+224.0.23.12 the router coupling the destination's line; never the multicast group. When none is known the alert
+falls on the sender (key ``knx:<address>``).
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from iotwarden.detect.base import Detector, Options, number, subject_key, text
-from iotwarden.detect.ot_knx import KnxDevices
 from iotwarden.hooks import Context
+from iotwarden.inventory.knx import KnxDevices
 from iotwarden.model import Observation
 from iotwarden.model.finding import Severity
 from iotwarden.model.otops import MARKING_PROTOCOLS, device_sent, operation_of, requester

@@ -171,8 +171,15 @@ class Check:
 
     def findings(self, ctx: Context, subjects: SubjectIndex) -> list[Finding]:
         """One finding per device: the hits of every endpoint that resolves to it, merged."""
+        merged = self.by_device(self.hits, subjects)
+        return [self.finding(key, found) for key, found in sorted(merged.items())]
+
+    @staticmethod
+    def by_device(hits: Mapping[Endpoint, Hit], subjects: SubjectIndex) -> dict[str, Hit]:
+        """The ``hits`` of every endpoint that resolves to a device, merged per device key (copies: ``hits`` is
+        left as it was); endpoints that resolve to none are counted in ``subjects.unresolved``."""
         merged: dict[str, Hit] = {}
-        for endpoint, found in self.hits.items():
+        for endpoint, found in hits.items():
             key = subjects.resolve(*endpoint)
             if key is None:
                 subjects.unresolved += 1
@@ -182,7 +189,7 @@ class Check:
             else:
                 merged[key] = Hit(found.first_seen, found.last_seen, found.severity)
                 merged[key].merge(found)
-        return [self.finding(key, found) for key, found in sorted(merged.items())]
+        return merged
 
     def finding(self, subject: str, found: Hit, **extra: Any) -> Finding:
         evidence = found.evidence()

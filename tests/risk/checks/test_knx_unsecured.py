@@ -1,11 +1,14 @@
 """risk.knx.unsecured: a KNX IP router carrying cleartext tunnelling and routing, or answering without the security
-service family, is a finding; the same site on KNX IP Secure (security advertised, SECURE_WRAPPER frames) is not."""
+service family, is a finding; the same site on KNX IP Secure (security advertised, SECURE_WRAPPER frames) is not.
+Cleartext frames routed to the multicast group are a finding on the router that announced the routing family, never
+on a host that only sent them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from iotwarden.risk.checks.knx_unsecured import KnxUnsecured
+from iotwarden.risk.subjects import SubjectIndex
 from tests.dissect import knxbuild as k
 from tests.risk.harness import analyse, found
 
@@ -22,6 +25,7 @@ def test_cleartext_tunnelling_and_routing_make_a_finding_on_the_router(tmp_path:
     assert finding.evidence["advertised"] == ["no security service family"]
     assert finding.evidence["name"] == ["KNX IP Router 752"]
     assert k.VISU.ip in finding.evidence["peers"]
+    assert finding.evidence["routed_by"] == [k.ROUTER.ip]  # its own group telegrams, forwarded from the bus
     assert "CWE-319 (Cleartext Transmission of Sensitive Information)" in finding.references
 
 
@@ -39,3 +43,33 @@ def test_an_answer_without_the_security_family_alone_is_medium(tmp_path: Path) -
 
 def test_the_check_reads_knxip_only() -> None:
     assert KnxUnsecured.protos == frozenset({"knxip"}) and KnxUnsecured.id == ID
+
+
+def _routed_by_intruder(tmp_path: Path, *, announced: bool) -> dict[str, object]:
+    """The intruder routing a memory write to 1.1.5 through the multicast group, after the site's search and
+    description (the router announces the routing family) or with nothing announced."""
+    site = k.site(group_writes=0) if announced else []
+    frame = k.l_data(0x283, b"\x40\x00\x01\x02\x03", code=k.L_DATA_IND)
+    routed = [k.datagram(k.T0 + 30 + i, k.INTRUDER, None, k.routing(frame)) for i in range(3)]
+    ctx, _ = analyse(k.write_frames(tmp_path / "routed.pcap", site + routed))
+    return found(ctx, ID)
+
+
+def test_routed_cleartext_frames_are_a_finding_on_the_router_that_accepts_them_not_on_their_sender(
+        tmp_path: Path) -> None:
+    findings = _routed_by_intruder(tmp_path, announced=True)
+    assert set(findings) == {f"mac:{k.ROUTER.mac}"}
+    finding = findings[f"mac:{k.ROUTER.mac}"]
+    assert finding.severity == "high" and "routing" in finding.evidence["cleartext"]
+    assert finding.evidence["routed_by"] == [k.INTRUDER.ip]
+
+
+def test_routed_frames_no_routing_device_announced_make_no_finding_on_the_sender(tmp_path: Path) -> None:
+    assert _routed_by_intruder(tmp_path, announced=False) == {}
+
+
+def test_the_findings_pass_is_pure(tmp_path: Path) -> None:
+    ctx, risk = analyse(k.write_site(tmp_path / "knx.pcap"))
+    check = next(c for c in risk.checks if c.id == ID)
+    again = check.findings(ctx, SubjectIndex(ctx.devices))
+    assert [(f.subject, f.evidence) for f in again] == [(f.subject, f.evidence) for f in found(ctx, ID).values()]

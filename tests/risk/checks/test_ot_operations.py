@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from iotwarden.kb.index import KnowledgeBase
 from iotwarden.model import Conclusion, Observation
 from iotwarden.risk.checks.ot_operations import behaviour_only, operation
-from tests.risk.harness import found, key_of
+from tests.dissect import knxbuild as knx
+from tests.risk.harness import analyse, found, key_of
 
 
 def obs(proto: str, kind: str, **fields: Any) -> Observation:
@@ -132,3 +134,36 @@ def test_every_rule_typing_an_authorised_client_from_its_requests_is_behaviour()
         # what a device answers about itself: its CIP Identity object's device profile, its MMS Identify
         "enip.device_type.hmi": "enip.device_type", "mms.model.areva_e_terra": "mms.model_name"}
     assert not [r.id for r in rules if r.attribute == "service.client" and "device_type" in r.conclusions]
+
+
+def _knx_routed(tmp_path: Path, frames: list[bytes], *, announced: bool = True) -> dict[str, dict[str, Any]]:
+    """risk.ot.* findings of the intruder routing ``frames`` to the KNX multicast group (after the site's search
+    and description, where the router announces 1.1.0, or with nothing announced): check id -> subject -> finding."""
+    site = knx.site(group_writes=2) if announced else []
+    routed = [knx.datagram(knx.T0 + 30 + i, knx.INTRUDER, None, knx.routing(f)) for i, f in enumerate(frames)]
+    ctx, _ = analyse(knx.write_frames(tmp_path / "routed.pcap", site + routed))
+    return {check: found(ctx, check) for check in ("risk.ot.program_change", "risk.ot.cpu_stop",
+                                                     "risk.ot.unauthorized_write")}
+
+
+def test_knx_operations_routed_to_the_multicast_group_are_findings_on_the_router_of_the_line(tmp_path: Path) -> None:
+    """Routed to 224.0.23.12, a memory write and a restart of 1.1.5 land on the KNX IP router coupling line 1.1
+    (inventory/knx.py, as detect.ot's alerts do), never dropped as about the multicast group."""
+    memory_write = knx.l_data(0x283, b"\x40\x00\x01\x02\x03", code=knx.L_DATA_IND)
+    restart = knx.l_data(0x380, code=knx.L_DATA_IND)
+    by_check = _knx_routed(tmp_path, [memory_write, restart])
+    router = f"mac:{knx.ROUTER.mac}"
+    assert set(by_check["risk.ot.program_change"]) == {router} and set(by_check["risk.ot.cpu_stop"]) == {router}
+    assert by_check["risk.ot.program_change"][router].evidence["unauthorised_sources"] == [f"mac:{knx.INTRUDER.mac}"]
+    assert by_check["risk.ot.unauthorized_write"] == {}
+
+
+def test_knx_group_value_writes_routed_to_the_group_are_no_finding(tmp_path: Path) -> None:
+    """The bus's normal operation, routed the same way, is no OT operation."""
+    group_write = knx.l_data(0x081, group=True, dst=0x0A03, code=knx.L_DATA_IND)  # A_GroupValue_Write to 1/2/3
+    assert all(not findings for findings in _knx_routed(tmp_path, [group_write]).values())
+
+
+def test_a_routed_knx_operation_with_no_ip_device_known_lands_on_no_other_device(tmp_path: Path) -> None:
+    memory_write = knx.l_data(0x283, b"\x40\x00\x01\x02\x03", code=knx.L_DATA_IND)
+    assert _knx_routed(tmp_path, [memory_write], announced=False)["risk.ot.program_change"] == {}

@@ -1,18 +1,28 @@
 """risk.knx.unsecured: a KNXnet/IP interface or router that carries tunnelling, device-management or routing traffic in
 cleartext (cEMI frames outside a KNX IP Secure SECURE_WRAPPER, AN159), or that does not advertise the security service
 family in its SEARCH/DESCRIPTION responses (KNX 03.08.02 §7.5.4.3): any host on the LAN can then switch the building's
-lights, blinds and HVAC through it, or reprogram its bus devices."""
+lights, blinds and HVAC through it, or reprogram its bus devices.
+
+The finding is about the KNX IP device that accepts such frames, never about whoever sent them. A tunnel's device is
+its end on port 3671 (03.08.04: the server). A routed frame is sent to a multicast group that every KNXnet/IP router
+and KNX IP device of the group receives and forwards to its bus (03.08.05 §2.5), so any host can send one; the
+devices that accept it are those that announced the routing family for that group in their SEARCH/DESCRIPTION answers
+(inventory/knx.py ``routing_members``), and cleartext routing is a finding on each of them, its evidence naming the
+senders (``routed_by``), the router's own forwarded telegrams included. The sender of routed frames is no subject of
+its own: an intruder's tool or ETS sends the same. Routed frames to a group nobody announced are counted unresolved.
+"""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 from iotwarden.hooks import Context
+from iotwarden.inventory.knx import KnxDevices
 from iotwarden.model import Observation
-from iotwarden.model.finding import Severity
+from iotwarden.model.finding import Finding, Severity
 from iotwarden.risk import references as ref
-from iotwarden.risk.base import Check
-from iotwarden.risk.subjects import endpoint_of
+from iotwarden.risk.base import Check, Hit
+from iotwarden.risk.subjects import Endpoint, SubjectIndex, endpoint_of, usable_mac
 
 PORT = 3671  # KNXnet/IP servers' port (dissect/knxip.py)
 AN159 = "KNX AN159 KNXnet/IP Secure (KNX IP Secure: secure tunnelling and secure routing, ISO 22510)"
@@ -20,12 +30,13 @@ AN159 = "KNX AN159 KNXnet/IP Secure (KNX IP Secure: secure tunnelling and secure
 CLEARTEXT = {"tunnelling_request": "tunnelling", "device_configuration_request": "device_management",
              "routing_indication": "routing", "routing_system_broadcast": "routing"}
 ANSWERS = frozenset({"search_response", "search_response_ext", "description_response"})
+MAX_ROUTING_SENDERS = 1024  # (group, sender) pairs of cleartext routed frames remembered until the findings
 
 
 class KnxUnsecured(Check):
     """The KNX/IP device seen carrying cleartext KNXnet/IP traffic (high: the bus is open to the LAN now), or
     answering a search or description without the security family (medium: it cannot protect the bus). The device
-    of a tunnel is the end on port 3671; of routing, the sender of the multicast indication."""
+    of a tunnel is the end on port 3671; of routing, each device announcing the routing family for the group."""
 
     id: ClassVar[str] = "risk.knx.unsecured"
     title: ClassVar[str] = "KNX/IP interface or router without KNX IP Secure"
@@ -41,9 +52,15 @@ class KnxUnsecured(Check):
                                              AN159)
     protos: ClassVar[frozenset[str]] = frozenset({"knxip"})
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._knx = KnxDevices()
+        self._routed: dict[tuple[str | None, Endpoint], Hit] = {}  # (group, sender) -> its cleartext routed frames
+
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         f = obs.fields
         if obs.kind in ANSWERS:
+            self._knx.see(obs)
             if f.get("secure") is False:
                 self.hit_subject(obs, "medium", advertised="no security service family",
                                  service_families=[str(s) for s in f.get("service_families", [])],
@@ -53,8 +70,42 @@ class KnxUnsecured(Check):
         if family is None:
             return
         if family == "routing":
-            self.hit(endpoint_of(obs, "src"), obs.ts, cleartext=family, peers=obs.dst_ip or "")
+            self._routing(obs)
             return
         server_side = "src" if obs.src_port == PORT and obs.dst_port != PORT else "dst"
         peer = obs.dst_ip if server_side == "src" else obs.src_ip
         self.hit(endpoint_of(obs, server_side), obs.ts, cleartext=family, peers=peer or "")
+
+    def _routing(self, obs: Observation) -> None:
+        sender = endpoint_of(obs, "src")
+        key = (obs.dst_ip, sender)
+        found = self._routed.get(key)
+        if found is None:
+            if len(self._routed) >= MAX_ROUTING_SENDERS:
+                self.dropped += 1
+                return
+            found = self._routed[key] = Hit(obs.ts, obs.ts, self.severity)
+        found.add(obs.ts, self.severity, {"cleartext": "routing", "routed_by": sender[1] or sender[0] or ""})
+
+    def findings(self, ctx: Context, subjects: SubjectIndex) -> list[Finding]:
+        """The hits, and each group's cleartext routed frames placed on the devices routing that group (on copies:
+        the monitor asks again as the run goes on)."""
+        placed = {endpoint: _copy(found) for endpoint, found in self.hits.items()}
+        for (group, _sender), routed in self._routed.items():
+            members = self._knx.routing_members(group)
+            if not members:
+                subjects.unresolved += 1
+            for ip, mac in members:
+                endpoint = (usable_mac(mac), ip)
+                if endpoint in placed:
+                    placed[endpoint].merge(routed)
+                else:
+                    placed[endpoint] = _copy(routed)
+        merged = self.by_device(placed, subjects)
+        return [self.finding(key, found) for key, found in sorted(merged.items())]
+
+
+def _copy(found: Hit) -> Hit:
+    out = Hit(found.first_seen, found.last_seen, found.severity)
+    out.merge(found)
+    return out

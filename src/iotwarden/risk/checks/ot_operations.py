@@ -15,6 +15,10 @@ marked authorises nothing; the finding names such sources under ``untrusted_type
 the host says it is: a product's own name, like the S7comm-plus TSAP 'SIMATIC-ROOT-ES' TIA Portal sends)
 vouches for the type, as does a type set without rule evidence (an analyst's). Identity evidence can be
 imitated too: a site that knows its engineering stations lists them and may set ``authorised_types`` to none.
+
+A KNX operation is about the IP device inventory/knx.py names for its cEMI destination (the table detect/ot.py's
+alerts use): a frame routed to the multicast group 224.0.23.12 lands on the KNX IP device holding the address or the
+router coupling its line; with none known it is counted unresolved, never a finding on the group.
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from iotwarden.hooks import Context
+from iotwarden.inventory.knx import KnxDevices
 from iotwarden.model import Conclusion, Observation
 from iotwarden.model.finding import Finding
 from iotwarden.model.otops import MARKING_PROTOCOLS, RISK_CLASS, device_sent, operation_of, requester
 from iotwarden.risk.base import Check, Hit, Option
-from iotwarden.risk.subjects import Endpoint, SubjectIndex, endpoint_of
+from iotwarden.risk.subjects import Endpoint, SubjectIndex, endpoint_of, usable_mac
 
 MAX_SOURCES_PER_TARGET = 64  # distinct requesting endpoints remembered per controller
 
@@ -174,8 +179,11 @@ class OtOperationCheck(Check):
         self.requests: dict[Endpoint, dict[Endpoint, Hit]] = {}  # target -> source -> what it sent
         self.first_ts: float | None = None
         self.learned: set[Endpoint] = set()
+        self._knx = KnxDevices()  # which IP device a KNX operation is about (inventory/knx.py)
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
+        if obs.proto == "knxip":
+            self._knx.see(obs)
         found = operation(obs)
         if found is None or found[0] != self.operation_class:
             return
@@ -183,6 +191,10 @@ class OtOperationCheck(Check):
         if device_sent(obs.fields) or _controller_job(obs):  # the controller sent it (model/otops.py)
             asker_ip, asker_mac = requester(obs.fields)
             source, target = ((asker_mac, asker_ip) if asker_ip or asker_mac else target), source
+        elif obs.proto == "knxip":  # the KNX device's IP device, never the routing multicast group
+            knx = self._knx.target(obs)
+            if knx.ip or knx.mac:
+                target = usable_mac(knx.mac), knx.ip
         self.first_ts = obs.ts if self.first_ts is None else self.first_ts
         if obs.ts - self.first_ts <= self.config["learning_window_s"] and self.config["learning_window_s"] > 0:
             self.learned.add(source)
