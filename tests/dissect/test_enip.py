@@ -122,8 +122,42 @@ def test_pending_requests_are_bounded() -> None:
 def test_unknown_commands_desynchronise_and_recover() -> None:
     d, state = EnipDissector(), {}
     with pytest.raises(ParseError):
-        d.feed(_pkt(), b"\x01\x00" + bytes(30), state)
+        d.feed(_pkt(), b"\x06\x00" + bytes(30), state)  # 0x0006: reserved for future use, no length to trust
     assert d.feed(_pkt(), encap(0x63, b""), state)[0].kind == "list_identity_request"
+
+
+def test_a_legacy_command_is_framed_so_the_requests_sharing_its_segment_are_read() -> None:
+    # RSLinx's 0x0001 (Vol 2 Table 2-3.2: reserved for legacy usage), then ListServices and ListInterfaces, in one
+    # segment as EIP-IPAddressChangeAttempt.pcap's frames 3600-3602 would be if the sender's stack coalesced them
+    d, state = EnipDissector(), {}
+    out = d.feed(_pkt(), encap(0x0001, b"") + encap(0x0004, b"") + encap(0x0064, b""), state)
+    assert [(o.fields["command"], o.fields["command_name"]) for o in out] == [
+        (0x0001, "reserved_legacy"), (0x0004, "list_services"), (0x0064, "list_interfaces")]
+
+
+def test_the_same_requests_from_the_capture_whether_segmented_or_coalesced(tmp_path: Path) -> None:
+    scapy = pytest.importorskip("scapy.all")
+    path = shared(*OPENICS, "EIP-IPAddressChangeAttempt.pcap")
+    packets, merged = scapy.rdpcap(str(path)), []
+    for p in packets:  # the client's three 24-byte requests (frames 3600-3602) become one segment
+        tcp = p.getlayer(scapy.TCP)
+        if tcp is not None and tcp.sport == 1135 and p.haslayer(scapy.Raw) and len(p[scapy.Raw].load) == 24 \
+                and merged and merged[-1].haslayer(scapy.Raw) and merged[-1][scapy.TCP].sport == 1135 \
+                and len(merged[-1][scapy.Raw].load) < 72:
+            merged[-1][scapy.Raw].load += p[scapy.Raw].load
+            del merged[-1][scapy.IP].len, merged[-1][scapy.IP].chksum, merged[-1][scapy.TCP].chksum
+            continue
+        merged.append(p.copy())
+    assert len(merged) == len(packets) - 2
+    coalesced = tmp_path / "coalesced.pcap"
+    scapy.wrpcap(str(coalesced), merged)
+
+    def commands(capture: Path) -> Counter[str]:
+        obs, _ = run(EnipDissector(), capture)
+        return Counter(o.fields["command_name"] for o in obs if o.kind == "encapsulation")
+
+    assert commands(path) == commands(coalesced)
+    assert commands(coalesced)["list_services"] == 2 and commands(coalesced)["reserved_legacy"] == 2
 
 
 def test_list_identity_over_udp() -> None:

@@ -34,6 +34,12 @@ COMMANDS = {  # Vol 2 §2-3.2
     0x0065: "register_session", 0x0066: "unregister_session", 0x006F: "send_rr_data",
     0x0070: "send_unit_data", 0x0072: "indicate_status", 0x0073: "cancel", 0x00C8: "start_dtls",
 }
+# Vol 2 Table 2-3.2 reserves 0x0001-0x0003, 0x0005 and 0x0067-0x006E "for legacy usage" (Rockwell's RSLinx still
+# sends 0x0001 before ListServices: ics_iti's EIP-IPAddressChangeAttempt.pcap, frame 3600, which Wireshark shows as
+# an unknown command). They are framed by their header's length like any other, so a tool's legacy request sharing
+# a segment with ListServices and ListInterfaces no longer makes the framer drop all three.
+LEGACY_COMMANDS = frozenset({0x0001, 0x0002, 0x0003, 0x0005, *range(0x0067, 0x006F)})
+COMMANDS.update(dict.fromkeys(LEGACY_COMMANDS, "reserved_legacy"))
 PCCC_FUNCTIONS = {  # DF1 protocol manual 1770-6.5.16, command 0x0F function codes
     0x11: "get_edit_resource", 0x12: "return_edit_resource", 0x80: "change_mode",
     0xA1: "protected_typed_logical_read_2", 0xA2: "protected_typed_logical_read_3",
