@@ -1,11 +1,13 @@
 """The classifier on the devices of the public IoT datasets a judge may replay (UNSW IoT traffic traces,
-IoT Sentinel, YourThings, Mon(IoT)r, CIC IoT 2022), none of which is in ../shared/data as a capture.
+IoT Sentinel, YourThings, Mon(IoT)r, CIC IoT 2022, PingPong, IoT-23's real-device captures), none of which is in
+../shared/data as a capture.
 
 Each device is described only by evidence that its vendor's documentation, the dataset's paper or the
 dataset's published profiles say it sends: the IEEE block of the vendor or of its radio-module maker
 (the UNSW device list publishes each device's MAC address), default DHCP host names, mDNS service types
 and TXT keys, SSDP types, and the cloud names the device resolves (the UNSW MUD profiles, Hamza et al.
-2018, and the Mon(IoT)r device MUD files of Bremler-Barr et al. 2022 list them per device). A white-label
+2018, and the Mon(IoT)r device MUD files of Bremler-Barr et al. 2022 list them per device; the discovery code of
+Home Assistant, openHAB and ioBroker shows the host names and DNS-SD records a product line sends). A white-label
 device shows a module maker's block and its platform's cloud, and is described that way. Where nothing
 documented tells the device's kind, the row says so by its evidence, and the aggregate counts the miss.
 
@@ -25,8 +27,12 @@ from iotwarden.model import Device
 CLASSIFIER = Classifier()
 
 MIN_VENDOR_RIGHT = 0.95
-MIN_TYPE_RIGHT = 0.85  # the issue's bar, not reached yet: see test_held_out_types_reach_the_issue_bar
-TYPE_RIGHT_FLOOR = 0.83  # the knowledge base reaches 79/94 (84.0%) today; a change may raise it, never lower it
+MIN_TYPE_RIGHT = 0.85  # the issue's bar, not reached on the whole table: see test_held_out_types_reach_the_issue_bar
+# Floors: a change may raise them, never lower them. The first one holds on the table's first 94 rows, where the
+# knowledge base went from 79 (84.0%) to 80 (85.1%); the second on the whole table, 96/116 (82.8%) when the PingPong
+# and IoT-23 rows came in.
+TYPE_RIGHT_FLOOR = 0.85
+TABLE_TYPE_RIGHT_FLOOR = 0.82
 MAX_WRONG_TYPES = 2  # rows whose concluded type is neither the device's kind, a finer kind, nor an ancestor
 MAX_WRONG_VENDORS = 1
 MIN_ROWS = 60
@@ -57,6 +63,14 @@ SENTINEL = "IoT Sentinel"  # Miettinen et al., ICDCS 2017
 YOURTHINGS = "YourThings"  # Alrawi et al., IEEE S&P 2019
 MONIOTR = "Mon(IoT)r"  # Ren et al., IMC 2019; names from the per-device MUD files of Bremler-Barr et al., NOMS 2022
 CIC = "CIC IoT 2022"  # Dadkhah et al., PST 2022
+# Trimananda et al., NDSS 2020; the devices are the per-device folders of the PingPong repository's evaluation scripts
+# (amazon-plug, arlo-camera, dlink-plug, dlink-siren, ecobee-thermostat, hue-bulb, ...). Left out: the Blossom
+# sprinkler (no documented block, host name or cloud), the Kwikset lock and the SmartThings plug (Zigbee/BLE: only
+# the phone or a hub is on the wire in its traces)
+PINGPONG = "PingPong"
+# Garcia, Parmisano, Erquiaga 2020 (Stratosphere IoT-23): the three benign captures of real devices,
+# CTU-Honeypot-Capture-4-1 (Philips Hue), 5-1 (Amazon Echo), 7-1 (Somfy door lock); docs/iot23-shapes.md
+IOT23 = "IoT-23"
 
 # Cloud names as the MUD profiles list them, shared by several rows
 AMAZON_FIRE_OS = ["device-metrics-us.amazon.com", "dcape-na.amazon.com", "ntp-g7g.amazon.com"]
@@ -64,6 +78,10 @@ WEMO_CLOUD = ["api.xbcs.net", "nat.xbcs.net"]
 KASA_CLOUD = ["devs.tplinkcloud.com", "use1-api.tplinkra.com"]
 TUYA_CLOUD = ["a1.tuyaus.com", "m1.tuyaus.com"]
 MYDLINK = ["mp-us-signal.mydlink.com"]
+# mydlink Home devices announce their HNAP service, _dhnap._tcp, with TXT model_number=<model> and mydlink=true: the
+# discovery of openHAB's dlinksmarthome binding (DCH-S150) and of ioBroker.mydlink (DSP-W215, DCH-S150, DCH-S160,
+# sirens) reads exactly that
+MYDLINK_HNAP = ["_dhnap._tcp.local"]
 
 ROWS: list[Row] = [
     # ---- UNSW IoT traffic traces ----
@@ -148,7 +166,9 @@ ROWS: list[Row] = [
         {"dns__qname": MYDLINK, "http__server": ["alphapd/2.1.8"]}, "D-Link", "camera"),
     row(SENTINEL, "D-Link DCS-932L day/night camera", "b0:c5:54:00:00:02",
         {"dns__qname": MYDLINK, "http__server": ["alphapd/2.1.8"]}, "D-Link", "camera"),
-    row(SENTINEL, "D-Link DCH-S160 water sensor", "b0:c5:54:00:00:03", {"dns__qname": MYDLINK}, "D-Link", "sensor"),
+    row(SENTINEL, "D-Link DCH-S160 water sensor", "b0:c5:54:00:00:03",
+        {"dns__qname": MYDLINK, "mdns__services": MYDLINK_HNAP, "mdns__txt": ["model_number=DCH-S160"]},
+        "D-Link", "sensor"),
     row(SENTINEL, "Edimax SP-1101W smart plug", "74:da:38:00:00:01", {"dns__qname": ["www.myedimax.com"]}, "Edimax",
         "smart_plug"),
     row(SENTINEL, "Edimax SP-2101W smart plug", "74:da:38:00:00:02", {"dns__qname": ["www.myedimax.com"]}, "Edimax",
@@ -274,6 +294,79 @@ ROWS: list[Row] = [
         {"Tuya", "Atomi"}, "kitchen_appliance"),
     row(CIC, "Ring doorbell", "54:e0:19:00:30:01", {"dns__qname": ["fw.ring.com"]}, "Ring", "doorbell"),
 ]
+FIRST_TABLE = len(ROWS)  # the 94 rows TYPE_RIGHT_FLOOR was set on
+
+# Added in a second round: devices of the CIC IoT 2022 lab the table lacked, then two more datasets
+ROWS += [
+    # ---- CIC IoT 2022 ----
+    # the dataset's camera list (Amcrest, Arlo base station, Arlo Q, Borun, D-Link, HeimVision, Home Eye, Luohe,
+    # Nest, Netatmo, SimCam); Borun, HeimVision, Home Eye, Luohe and SimCam are left out: no documented block,
+    # host name or cloud of theirs
+    # Nest Cams keep Dropcam's nexus.dropcam.com (the UNSW Dropcam MUD profiles; the YourThings Nest Cam row)
+    row(CIC, "Nest indoor camera", "18:b4:30:00:30:01", {"dns__qname": ["nexus.dropcam.com"]},
+        {"Google Nest", "Dropcam"}, "camera"),
+    # Arlo's own block and the Arlo Q row's cloud name
+    row(CIC, "Arlo base station", "fc:9c:98:00:30:02", {"dns__qname": ["arlo.arlo.com"]}, "Arlo",
+        {"smart_hub", "camera"}),  # the hub of Arlo's battery cameras, recording them; like the Blink sync module
+    # D-Link's block and mydlink's cloud; nothing documented says what this camera announces on the LAN
+    row(CIC, "D-Link DCS-8000LH mini camera", "b0:c5:54:00:30:01", {"dns__qname": MYDLINK}, "D-Link", "camera"),
+    # ---- PingPong ----
+    # no documented host name, service or cloud name of its own: only a block of its vendor
+    row(PINGPONG, "Amazon Smart Plug", "68:db:f5:00:40:01", {}, "Amazon", "smart_plug"),
+    row(PINGPONG, "Arlo camera", "fc:9c:98:00:40:01", {"dns__qname": ["arlo.arlo.com"]}, "Arlo", "camera"),  # as CIC's
+    # Home Assistant's dlink integration (DSP-W215 plugs) matches the plug's DHCP host name 'dsp-w215'
+    row(PINGPONG, "D-Link DSP-W215 plug", "b0:c5:54:00:40:01",
+        {"dhcp__hostname": ["dsp-w215"], "dns__qname": MYDLINK, "mdns__services": MYDLINK_HNAP,
+         "mdns__txt": ["model_number=DSP-W215"]}, "D-Link", "smart_plug"),
+    # a siren: the taxonomy's nearest kind is the alarm system's panel, which no evidence of it states
+    row(PINGPONG, "D-Link DCH-S220 siren", "b0:c5:54:00:40:02",
+        {"dns__qname": MYDLINK, "mdns__services": MYDLINK_HNAP, "mdns__txt": ["model_number=DCH-S220"]}, "D-Link",
+        "alarm_panel"),
+    # ecobee's own block (IEEE MA-L 44:61:32); Home Assistant's ecobee integration matches its _ecobee._tcp service
+    row(PINGPONG, "ecobee3 thermostat", "44:61:32:00:40:01", {"mdns__services": ["_ecobee._tcp.local"]}, "ecobee",
+        "thermostat"),
+    # the bulbs are Zigbee: the bridge is what the wire shows; its SSDP SERVER per the Hue bridge discovery guide
+    row(PINGPONG, "Philips Hue bridge (of the Hue bulb)", "00:17:88:00:40:01",
+        {"ssdp__server": ["Linux/3.14.0 UPnP/1.0 IpBridge/1.26.0"], "mdns__services": ["_hue._tcp.local"]},
+        "Philips Hue", "smart_hub"),
+    row(PINGPONG, "Nest thermostat", "64:16:66:00:40:01",
+        {"dns__qname": ["frontdoor.nest.com", "logsink.devices.nest.com", "time.nest.com", "weather.nest.com"]},
+        "Google Nest", "thermostat"),  # the names of the Mon(IoT)r MUD file of the same thermostat
+    # Home Assistant's rachio integration matches host names rachio-* on Rachio's module blocks
+    row(PINGPONG, "Rachio sprinkler controller", "74:c6:3b:00:40:01",
+        {"dhcp__hostname": ["rachio-4d5e6f"], "dns__qname": ["api.rach.io"]}, "Rachio", "irrigation_controller"),
+    # Home Assistant's ring integration matches host names ring* on 0C:AE:7D (the base station's TI module)
+    row(PINGPONG, "Ring Alarm base station", "0c:ae:7d:00:40:01",
+        {"dhcp__hostname": ["ring-4d5e6f"], "dns__qname": ["fw.ring.com"]}, "Ring", {"alarm_panel", "smart_hub"}),
+    # Home Assistant's roomba integration matches host names irobot-* on iRobot's blocks
+    row(PINGPONG, "iRobot Roomba", "50:14:79:00:40:01", {"dhcp__hostname": ["iRobot-4D5E6F708192A3B4"]}, "iRobot",
+        "robot_vacuum"),
+    row(PINGPONG, "Sengled hub (of the Sengled bulb)", None, {"dns__qname": ["us-elements.cloud.sengled.com"]},
+        "Sengled", "smart_hub"),  # the bulbs are Zigbee; the hub's cloud name per its Mon(IoT)r MUD file
+    # Kasa devices name themselves by model in DHCP, on Kasa's cloud names (the Mon(IoT)r Kasa rows)
+    row(PINGPONG, "TP-Link LB130 bulb", "50:c7:bf:00:40:01", {"dns__qname": KASA_CLOUD, "dhcp__hostname": ["LB130"]},
+        "TP-Link", "smart_bulb"),
+    row(PINGPONG, "TP-Link HS110 plug", "50:c7:bf:00:40:02", {"dns__qname": KASA_CLOUD, "dhcp__hostname": ["HS110"]},
+        "TP-Link", "smart_plug"),
+    row(PINGPONG, "TP-Link HS107 two-outlet plug", "50:c7:bf:00:40:03",
+        {"dns__qname": KASA_CLOUD, "dhcp__hostname": ["HS107"]}, "TP-Link", "smart_plug"),
+    # WeMo's own UPnP device types (Belkin's device descriptions; the IoT Sentinel WeMo rows)
+    row(PINGPONG, "WeMo Insight plug", "94:10:3e:00:40:01",
+        {"dns__qname": WEMO_CLOUD, "ssdp__nt": ["urn:Belkin:device:insight:1"]}, "Belkin", "smart_plug"),
+    row(PINGPONG, "WeMo plug", "94:10:3e:00:40:02",
+        {"dns__qname": WEMO_CLOUD, "ssdp__nt": ["urn:Belkin:device:controllee:1"]}, "Belkin", "smart_plug"),
+    # ---- IoT-23 (no MACs published: each row takes a block of the vendor) ----
+    # its SSDP NOTIFYs (docs/iot23-shapes.md) carry the bridge's SERVER per the Hue bridge discovery guide; the
+    # dataset calls it a lamp, the bulbs being Zigbee behind the bridge
+    row(IOT23, "Philips Hue (CTU-Honeypot-Capture-4-1)", "00:17:88:00:50:01",
+        {"ssdp__server": ["Linux/3.14.0 UPnP/1.0 IpBridge/1.26.0"]}, "Philips Hue", {"smart_hub", "smart_bulb"}),
+    # the Fire OS names of the UNSW Echo's MUD profile; the capture's own names are not published
+    row(IOT23, "Amazon Echo (CTU-Honeypot-Capture-5-1)", "68:db:f5:00:50:01", {"dns__qname": AMAZON_FIRE_OS}, "Amazon",
+        "smart_speaker"),
+    # the lock's capture: DHCP, two DNS queries, NTP and one long TLS session (docs/iot23-shapes.md), nothing that
+    # names a kind
+    row(IOT23, "Somfy door lock (CTU-Honeypot-Capture-7-1)", "4c:c2:06:00:50:01", {}, "Somfy", "door_lock"),
+]
 
 
 def classify(r: Row) -> tuple[str | None, str | None]:
@@ -304,11 +397,11 @@ def vendor_outcome(r: Row, vendor: str | None) -> str:
     return "right" if vendor in r.vendors else "wrong"
 
 
-def score() -> tuple[dict[str, int], dict[str, int], list[str]]:
+def score(rows: list[Row]) -> tuple[dict[str, int], dict[str, int], list[str]]:
     vendors: dict[str, int] = {"right": 0, "unknown": 0, "wrong": 0}
     types: dict[str, int] = {"right": 0, "coarse": 0, "unknown": 0, "wrong": 0}
     misses = []
-    for r in ROWS:
+    for r in rows:
         vendor, dtype = classify(r)
         v, t = vendor_outcome(r, vendor), type_outcome(r, dtype)
         vendors[v] += 1
@@ -321,15 +414,15 @@ def score() -> tuple[dict[str, int], dict[str, int], list[str]]:
 
 def test_the_table_covers_the_public_datasets() -> None:
     assert len(ROWS) >= MIN_ROWS
-    assert {r.dataset for r in ROWS} == {UNSW, SENTINEL, YOURTHINGS, MONIOTR, CIC}
+    assert {r.dataset for r in ROWS} == {UNSW, SENTINEL, YOURTHINGS, MONIOTR, CIC, PINGPONG, IOT23}
     taxonomy = CLASSIFIER.kb.taxonomy
     for r in ROWS:  # every expected kind is one the knowledge base knows
         assert all(taxonomy.get(t) is not None for t in r.types), r.name
 
 
-def report() -> tuple[dict[str, int], dict[str, int]]:
-    vendors, types, misses = score()
-    n = len(ROWS)
+def report(rows: list[Row]) -> tuple[dict[str, int], dict[str, int]]:
+    vendors, types, misses = score(rows)
+    n = len(rows)
     print(f"\n{n} held-out devices: vendor right {vendors['right']}/{n} ({vendors['right'] / n:.1%}), "
           f"unknown {vendors['unknown']}, wrong {vendors['wrong']}; type right {types['right']}/{n} "
           f"({types['right'] / n:.1%}), coarse {types['coarse']}, unknown {types['unknown']}, wrong {types['wrong']}")
@@ -338,23 +431,27 @@ def report() -> tuple[dict[str, int], dict[str, int]]:
 
 
 def test_held_out_devices_get_their_vendor_and_rarely_a_wrong_answer() -> None:
-    vendors, types = report()
+    vendors, types = report(ROWS)
     n = len(ROWS)
     assert vendors["right"] / n >= MIN_VENDOR_RIGHT
-    assert types["right"] / n >= TYPE_RIGHT_FLOOR
+    assert types["right"] / n >= TABLE_TYPE_RIGHT_FLOOR
     assert types["wrong"] <= MAX_WRONG_TYPES
     assert vendors["wrong"] <= MAX_WRONG_VENDORS
+    _, first_types, _ = score(ROWS[:FIRST_TABLE])
+    assert first_types["right"] / FIRST_TABLE >= TYPE_RIGHT_FLOOR
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "84% of the kinds: no documented evidence tells the kind of 15 rows: white-label Tuya goods show only a module "
-    "block and Tuya's cloud (one cloud for plugs, lamps and coffee makers); Ring's cloud serves doorbells and "
-    "cameras alike; Nest Protect and Nest thermostats share *.nest.com; the UNSW Netatmo, TP-Link NC200, Withings "
-    "Aura and Echo rows carry only their vendor's block and clouds that several of its kinds use (the Echo's "
-    "TuneIn lookups lean towards a speaker, not enough alone); "
-    "Edimax and D-Link mydlink plugs and sensors likewise"))
+    "82.8% of the kinds on the whole table (96/116; the first 94 rows reach 80, 85.1%): no documented evidence "
+    "tells the kind of 20 rows: white-label Tuya goods show only a module block and Tuya's cloud (one cloud for "
+    "plugs, lamps and coffee makers); Ring's cloud serves doorbells, cameras and the Alarm base station alike; "
+    "Nest Protect and Nest thermostats share *.nest.com; the UNSW Netatmo, TP-Link NC200, Withings Aura and Echo "
+    "rows, IoT-23's Echo and Somfy lock and PingPong's Amazon plug carry only their vendor's block and clouds that "
+    "several of its kinds use (the Echo's TuneIn lookups lean towards a speaker, not enough alone); Edimax plugs "
+    "and the D-Link camera show only their maker's cloud; the D-Link siren states its model, a kind the taxonomy "
+    "lacks"))
 def test_held_out_types_reach_the_issue_bar() -> None:
-    _, types = report()
+    _, types = report(ROWS)
     assert types["right"] / len(ROWS) >= MIN_TYPE_RIGHT
 
 

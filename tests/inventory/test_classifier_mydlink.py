@@ -1,0 +1,82 @@
+"""The classifier on D-Link mydlink devices from their HNAP DNS-SD announcement (issue #3,
+kb/data/rules/mydlink.yaml): _dhnap._tcp's TXT model_number names D-Link and the model, and the product line's
+prefix the kind (DSP-W plugs, DCH-S1xx sensors, DCS cameras, DIR routers); a siren gets no kind; the key is read
+only on a device announcing _dhnap._tcp.
+
+TXT entries follow what openHAB's dlinksmarthome binding and ioBroker.mydlink read from the announcement
+(model_number, mac, mydlink=true) and the DIR-868L's own announcement (hw_version, version, mydlink=true)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from iotwarden.dissect.mdns import MdnsDissector
+from iotwarden.hooks import Context
+from iotwarden.inventory.builder import InventoryBuilder
+from iotwarden.inventory.classifier import Classifier
+from iotwarden.model import Device
+from tests.dissect.discovery import dns_msg, dns_name, dns_rr, udp
+
+CLASSIFIER = Classifier()
+LOCAL_MAC = "02:00:00:00:00:01"  # locally administered: no registry block to name a maker
+HNAP = "_dhnap._tcp.local"
+
+
+def classify(**attributes: list[str]) -> tuple[dict[str, Any], set[str]]:
+    """Values and the rules that matched, for a device with ``attributes`` (``a__b`` is ``a.b``)."""
+    dev = Device(key=f"mac:{LOCAL_MAC}", first_seen=0.0, last_seen=0.0, mac=LOCAL_MAC)
+    for name, values in attributes.items():
+        dev.attributes[name.replace("__", ".")] = set(values)
+    found = CLASSIFIER.classify(dev)
+    return {k: c.value for k, c in found.items()}, {m.rule_id for m in CLASSIFIER.matches(dev)}
+
+
+@pytest.mark.parametrize(("model", "kind"), [
+    ("DSP-W215", "smart_plug"), ("DSP-W115", "smart_plug"), ("DCH-S150", "sensor"), ("DCH-S160", "sensor"),
+    ("DCS-930L", "camera"), ("DIR-868L", "router"),
+])
+def test_the_model_number_names_d_link_the_model_and_the_product_lines_kind(model: str, kind: str) -> None:
+    found, rules = classify(mdns__services=[HNAP], mdns__txt=[f"model_number={model}", "mydlink=true"])
+    assert "mydlink.hnap.model" in rules
+    assert found["vendor"] == "D-Link" and found["model"] == model
+    assert found["device_type"] == kind
+
+
+def test_a_siren_is_d_link_and_its_model_but_no_kind() -> None:
+    found, rules = classify(mdns__services=[HNAP], mdns__txt=["model_number=DCH-S220", "mydlink=true"])
+    assert "mydlink.hnap.model" in rules
+    assert found["vendor"] == "D-Link" and found["model"] == "DCH-S220"
+    assert "device_type" not in found
+
+
+def test_model_number_without_the_hnap_service_says_nothing() -> None:
+    # another maker's service may carry a key of that name: only _dhnap._tcp's is D-Link's
+    found, rules = classify(mdns__services=["_http._tcp.local"], mdns__txt=["model_number=DSP-W215"])
+    assert not {r for r in rules if r.startswith("mydlink.")}
+    assert "vendor" not in found and "device_type" not in found
+
+
+def txt_rdata(entries: dict[bytes, bytes]) -> bytes:
+    """TXT RDATA (RFC 6763 §6): one length-prefixed "key=value" string per entry."""
+    return b"".join(bytes([len(k) + 1 + len(v)]) + k + b"=" + v for k, v in entries.items())
+
+
+def test_a_water_sensors_announcement_on_the_wire_names_it() -> None:
+    instance = "DCH-S160-3C4D._dhnap._tcp.local"
+    txt = {b"model_number": b"DCH-S160", b"mac": b"B0:C5:54:11:3C:4D", b"mydlink": b"true", b"hw_version": b"A1"}
+    message = dns_msg(0, 0x8400, answers=[dns_rr(HNAP, 12, dns_name(instance))], additionals=[
+        dns_rr(instance, 33, b"\x00\x00\x00\x00\x00\x50" + dns_name("DCH-S160-3C4D.local")),
+        dns_rr(instance, 16, txt_rdata(txt)),
+    ])
+    packet = udp(message, 5353, 5353, dst_ip="224.0.0.251")
+    ctx, builder = Context(), InventoryBuilder()
+    for observation in MdnsDissector().dissect(packet, {}):
+        builder.on_observation(ctx, observation)
+    device = ctx.devices[f"mac:{packet.src_mac}"]
+    assert HNAP in device.attributes["mdns.services"]
+    assert "model_number=DCH-S160" in device.attributes["mdns.txt"]
+    found = CLASSIFIER.classify(device)
+    assert found["vendor"].value == "D-Link" and found["model"].value == "DCH-S160"
+    assert found["device_type"].value == "sensor"
