@@ -107,6 +107,15 @@ def connect_request(name: bytes = b"plc-line-1", *, ar_type: int = 0x0001, order
     return cl(REQUEST, request_stub(block(0x0101, body), order), opnum=0, order=order)
 
 
+OK = b"\x00\x00\x00\x00"
+REFUSED = b"\xdb\x81\x40\x04"  # PNIOStatus: ErrorCode 0xDB IODConnectRes, ErrorDecode 0x81 PNIO, CMRPC (0x40) error
+
+
+def connect_response(status: bytes = OK, *, order: str = "<") -> bytes:
+    """A Connect answer: PNIOStatus and no blocks (its ARBlockRes left out: nothing reads it)."""
+    return cl(RESPONSE, response_stub(b"", order, status), opnum=0, order=order, flags1=0x28)
+
+
 def annotation(device_type: str = "S7-300 CPU 315-2 PN/DP", order_id: str = "6ES7 315-2EH14-0AB0", hw: int = 3,
                sw: tuple[str, int, int, int] = ("V", 3, 2, 6)) -> bytes:
     """The PNIO-Device interface's EPM annotation: DeviceType(25) blank OrderID(20) blank HW(5) blank prefix 3x3."""
@@ -164,6 +173,26 @@ def write_site(path: Path, *, writer: Host | None = None, epm: bool = True, conn
     with path.open("wb") as fh:
         pcap = PcapWriter(fh)
         for ts, frame in sorted(site(writer=writer, epm=epm, connect=connect), key=lambda f: f[0]):
+            pcap.write(ts, frame)
+        pcap.flush()
+    return path
+
+
+def startup(t: float, controller: Host, *, ar_type: int = 0x0001, sport: int = 0xC010, status: bytes = OK,
+            device: Host = DEVICE) -> list[Frame]:
+    """An IO controller's start-up with ``device`` on one flow (IEC 61158-6-10 §5.2.3): Connect with an AR of
+    ``ar_type`` (answered with ``status``), a parameter Write, then PrmEnd."""
+    return [datagram(t, controller, device, connect_request(ar_type=ar_type), sport=sport),
+            datagram(t + 0.01, device, controller, connect_response(status), sport=34964, dport=sport),
+            datagram(t + 0.1, controller, device, write_request(0x8000, b"\x00" * 16), sport=sport),
+            datagram(t + 0.2, controller, device, control_request(), sport=sport)]
+
+
+def write_frames(path: Path, frames: list[Frame]) -> Path:
+    """``frames`` written to ``path`` in time order."""
+    with path.open("wb") as fh:
+        pcap = PcapWriter(fh)
+        for ts, frame in sorted(frames, key=lambda f: f[0]):
             pcap.write(ts, frame)
         pcap.flush()
     return path

@@ -124,6 +124,66 @@ def test_a_connect_names_the_controller(order: str) -> None:
     assert one(b.connect_request(b"pg", ar_type=0x0006)).fields["ar_type"] == "iosar"
 
 
+def _connect(dissector: PnioCmDissector, controller: str, device: str, *, sport: int = 0xC001,
+             ar_type: int = 0x0001, status: bytes | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A Connect from ``controller`` to ``device`` on a flow of its own (answered with ``status`` when given), then
+    a Write on that flow: the Connect's fields and the Write's."""
+    state: dict[str, Any] = {}
+    (connect,) = dissector.dissect(udp(b.connect_request(ar_type=ar_type), sport, 34964, src_ip=controller,
+                                       dst_ip=device), state)
+    if status is not None:
+        dissector.dissect(udp(b.connect_response(status), 34964, sport, src_ip=device, dst_ip=controller), state)
+    (write,) = dissector.dissect(udp(b.write_request(0x8000, bytes(8)), sport, 34964, src_ip=controller,
+                                     dst_ip=device), state)
+    return connect.fields, write.fields
+
+
+def test_the_devices_first_io_controller_owns_it_and_another_takes_it_over() -> None:
+    d = PnioCmDissector()
+    connect, write = _connect(d, "10.0.0.1", "10.0.0.10", status=b.OK)
+    assert "previous_controller" not in connect and write["ar_setup"] is True and operation_of(write) is None
+    connect, write = _connect(d, "10.0.0.1", "10.0.0.10", sport=0xC002)  # its restart: the same controller
+    assert operation_of(write) is None
+    connect, write = _connect(d, "10.0.0.66", "10.0.0.10", sport=0xC003)
+    assert connect["previous_controller"] == "10.0.0.1" and operation_of(connect) is None
+    assert (write["ar_takeover"], write["previous_controller"]) == (True, "10.0.0.1")
+    assert operation_of(write) == ("config", "takeover_write_0x8000")
+    _, write = _connect(d, "10.0.0.66", "10.0.0.11", sport=0xC004)  # another device: its first controller
+    assert operation_of(write) is None
+
+
+def test_a_refused_connect_opens_no_ar_and_claims_nothing() -> None:
+    d = PnioCmDissector()
+    _, write = _connect(d, "10.0.0.66", "10.0.0.10", status=b.REFUSED)
+    assert "ar_setup" not in write and operation_of(write) == ("config", "write_0x8000")
+    _, write = _connect(d, "10.0.0.1", "10.0.0.10", sport=0xC002, status=b.OK)
+    assert operation_of(write) is None  # the refused host never became the controller
+
+
+def test_a_system_redundancy_device_has_two_controllers() -> None:
+    d = PnioCmDissector()
+    for controller in ("10.0.0.1", "10.0.0.2"):
+        _, write = _connect(d, controller, "10.0.0.10", sport=0xC000 + int(controller[-1]), ar_type=0x0020)
+        assert operation_of(write) is None
+    _, write = _connect(d, "10.0.0.3", "10.0.0.10", sport=0xC003, ar_type=0x0020)
+    assert operation_of(write) == ("config", "takeover_write_0x8000")
+    d = PnioCmDissector()  # a single-controller AR first: no partner is expected
+    _connect(d, "10.0.0.1", "10.0.0.10")
+    _, write = _connect(d, "10.0.0.2", "10.0.0.10", sport=0xC002, ar_type=0x0020)
+    assert operation_of(write) == ("config", "takeover_write_0x8000")
+
+
+def test_io_controllers_are_remembered_for_max_devices() -> None:
+    d = PnioCmDissector(max_devices=2)
+    for i in range(3):
+        _connect(d, "10.0.0.1", f"10.0.0.{10 + i}", sport=0xC000 + i)
+    assert len(d._controllers) == 2
+    _, write = _connect(d, "10.0.0.66", "10.0.0.10", sport=0xC010)  # 10.0.0.10 forgotten: a first controller again
+    assert operation_of(write) is None
+    _, write = _connect(d, "10.0.0.66", "10.0.0.12", sport=0xC011)
+    assert operation_of(write) == ("config", "takeover_write_0x8000")
+
+
 @pytest.mark.parametrize("order", ["<", ">"])
 def test_the_epm_lookup_answer_annotation(order: str) -> None:
     epm_entry = ("00000000-0000-0000-0000-000000000000", b"\x00")
@@ -192,7 +252,7 @@ def test_every_capture_yields_observations_or_counted_errors(path: Path) -> None
 SEEDS = [b.read_response(0xAFF0, b.im0(), obj=CPU), b.read_response(0xF840, b.filter_block(0x0032, [(0, 1, 1)])),
          b.write_request(0xE040, b.record_header(0x0008, 0xAFF1, 2) + bytes(4)),
          b.write_request(0xAFF1, b"\x00" * 54, order=">"), b.control_request(), b.connect_request(),
-         b.lookup_response([(CPU, b.annotation())])]
+         b.connect_response(), b.lookup_response([(CPU, b.annotation())])]
 
 
 @settings(max_examples=300, deadline=None)

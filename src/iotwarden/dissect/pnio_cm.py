@@ -42,15 +42,35 @@ of api/slot/subslot/ident); from a lookup answer ``annotation``, ``device_type``
 OT operations (model/otops.py), on requests to the PNIO-Device interface, whose receiver is the IO device: a
 Write (record data: parameters, I&M1-4) is ``config`` (``write_<index_name>``), a Control (PrmEnd and the other
 IODControlReq commands) ``config`` (``control_<commands>``). Connect, Release and reads are not marked. Nor are
-the Writes and Controls of an IO controller parameterising the device within the IO controller AR it opened on
+the Writes and Controls of the device's IO controller parameterising it within the IO controller AR it opened on
 the same flow (a Connect with an IOCAR type, IEC 61158-6-10 §5.2.3: the start-up every PLC runs after its own or
 its device's restart, Connect -> Writes -> PrmEnd): they carry ``ar_setup`` instead. A supervisor AR (IOSAR: an
 engineering tool) or a Write with no Connect seen is marked.
+
+Which host is the device's IO controller: an IO device's submodules are owned by one IO controller at a time, the
+first whose IOCAR (IEC 61158-6-10 §5.2.3) claims them, and pass to another controller's AR only once the owner's AR
+is gone (rt-labs p-net, doc/shared_device.rst: "If two controllers want to own the same submodule, the first one to
+claim it will get the ownership ... if C1 disconnects ... the ownership of it will be transferred to C2"; a device
+without the shared device feature takes one AR, p-net PNET_MAX_AR 1). A host that opens an IOCAR to the device
+later, its real controller's AR dropped (the device restarted, its name or address reset by DCP, its watchdog
+starved), takes the device's outputs over. So the dissector remembers, per IO device (its IP address, else MAC;
+:data:`MAX_DEVICES`, least recently connected dropped), the controllers (IP and MAC) of the first IOCAR the device
+accepted: the same controller connecting again (its own restart, the device's after a power loss) is the device's
+start-up; another host's IOCAR is a takeover: its Connect carries ``previous_controller`` and its Writes and
+Controls, ``ar_setup`` with ``ar_takeover``, are marked ``config`` (``takeover_write_<index>``,
+``takeover_control_<commands>``). A system-redundancy device (ARType 0x0020 IOCARSR, "IO Controller AR (system
+redundancy)" in Wireshark packet-pn-io.c) has an AR to each controller of a redundant pair: two IOCARSR controllers
+are its own. A Connect the device refuses (its answer's PNIOStatus not OK) opens no AR, claims nothing and leaves
+that flow's Writes marked as without an AR. Only the first controller seen can be trusted this way: a capture that
+begins with a rogue's accepted AR takes it for the controller (``detect.ot``'s ``engineering_stations`` and the
+risk.ot checks' lists name the site's own); a shared device's second controller (owning other submodules) is
+reported as a takeover too.
 """
 
 from __future__ import annotations
 
 import struct
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -63,6 +83,10 @@ from iotwarden.model.otops import NAME, OPERATION
 
 PORT = 34964  # 0x8894, IEC 61158-6-10 RPC server port (p-net PF_RPC_SERVER_PORT)
 IOCAR_KEY = "pnio_cm.iocar"  # flow state: an IO controller AR was opened by this flow's client (a Connect)
+TAKEOVER_KEY = "pnio_cm.takeover"  # flow state: that AR is another controller's than the device's (its text)
+CLAIM_KEY = "pnio_cm.claim"  # flow state: (device, controller) this flow's Connect recorded as the device's
+MAX_DEVICES = 4096  # IO devices whose IO controllers are remembered (LRU)
+SR_CONTROLLERS = 2  # a system-redundancy device's controllers: one AR to each of a redundant pair
 PNIO_SUFFIX = "-6c97-11d1-8271-00a02442df7d"
 INTERFACES = {f"dea0000{n}{PNIO_SUFFIX}": name for n, name in
               ((1, "pnio_device"), (2, "pnio_controller"), (3, "pnio_supervisor"), (4, "pnio_parameter_server"))}
@@ -251,10 +275,18 @@ def _object(obj: str, prefix: str, fields: dict[str, Any]) -> None:
         fields[prefix + "vendor_id"] = int.from_bytes(node[4:6], "big")
 
 
+Controller = tuple[str | None, str | None]  # (ip, mac) of an IO controller
+
+
 class PnioCmDissector(Dissector):
     name: ClassVar[str] = "pnio_cm"
     udp_ports: ClassVar[tuple[int, ...]] = (PORT,)
     ot_operations: ClassVar[bool] = True
+
+    def __init__(self, max_devices: int = MAX_DEVICES) -> None:
+        # IO device (ip, else mac) -> (system redundancy, the controllers whose IOCAR it accepted first)
+        self._controllers: OrderedDict[str, tuple[bool, tuple[Controller, ...]]] = OrderedDict()
+        self._max_devices = max_devices
 
     def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
         pdu = dcerpc_cl.parse(pkt.payload)
@@ -276,10 +308,15 @@ class PnioCmDissector(Dissector):
         _object(pdu.object, "target_" if pdu.ptype == REQUEST else "", fields)
         if pdu.ptype in (FAULT, REJECT):
             fields["status"] = dcerpc_cl.status(pdu, body)
+            if interface == "pnio_device" and fields["operation"] == "connect":
+                self._connect(pkt, pdu, fields, state)  # a refused Connect
         elif interface == "epm" and pdu.ptype == RESPONSE and pdu.opnum == EPM_LOOKUP:
             self._lookup(pdu, body, fields)
         elif interface.startswith("pnio_"):
             self._stub(pdu, body, fields, state)
+            if interface == "pnio_device" and fields["operation"] == "connect":
+                self._connect(pkt, pdu, fields, state)
+            self._mark(pdu, fields, state)
         return [pkt.observation(self.name, dcerpc_cl.PTYPES[pdu.ptype], fields)]
 
     @staticmethod
@@ -313,18 +350,69 @@ class PnioCmDissector(Dissector):
                 _ar_block(block, fields)
             elif kind in CONTROL_BLOCKS and pdu.ptype == REQUEST:
                 _control(block, fields)
+
+    def _connect(self, pkt: Packet, pdu: ClPdu, fields: dict[str, Any], state: dict[str, Any]) -> None:
+        """An IOCAR Connect: whether its client is the device's IO controller (module docstring); a refused one
+        opens no AR and withdraws the claim its request made."""
+        if pdu.ptype != REQUEST:  # the device's answer: a fault, a reject or a PNIOStatus other than OK refuses
+            if fields.get("pnio_status") != "ok" and state.pop(IOCAR_KEY, None):
+                state.pop(TAKEOVER_KEY, None)
+                claimed = state.pop(CLAIM_KEY, None)
+                if claimed is not None:
+                    self._withdraw(*claimed)
+            return
+        for key in (IOCAR_KEY, TAKEOVER_KEY, CLAIM_KEY):
+            state.pop(key, None)
+        ar_type = str(fields.get("ar_type", ""))
+        device = pkt.dst_ip or pkt.dst_mac
+        if not ar_type.startswith("iocar") or device is None:
+            return
+        state[IOCAR_KEY] = True
+        controller, redundant = (pkt.src_ip, pkt.src_mac), ar_type == "iocar_sr"
+        known = self._controllers.get(device)
+        if known is None or (redundant and known[0] and len(known[1]) < SR_CONTROLLERS
+                             and controller not in known[1]):
+            self._controllers[device] = (redundant, (known[1] if known else ()) + (controller,))
+            state[CLAIM_KEY] = (device, controller)
+            self._controllers.move_to_end(device)
+            if len(self._controllers) > self._max_devices:
+                self._controllers.popitem(last=False)
+        elif controller not in known[1]:
+            ip, mac = known[1][0]
+            state[TAKEOVER_KEY] = fields["previous_controller"] = ip or mac
+        else:
+            self._controllers.move_to_end(device)
+
+    def _withdraw(self, device: str, controller: Controller) -> None:
+        """Forget ``controller`` as one of ``device``'s: the device refused its Connect."""
+        known = self._controllers.get(device)
+        if known is None:
+            return
+        rest = tuple(c for c in known[1] if c != controller)
+        if rest:
+            self._controllers[device] = (known[0], rest)
+        else:
+            del self._controllers[device]
+
+    @staticmethod
+    def _mark(pdu: ClPdu, fields: dict[str, Any], state: dict[str, Any]) -> None:
+        """The OT operation of a request to the PNIO-Device interface (module docstring)."""
         if pdu.ptype != REQUEST or fields["interface"] != "pnio_device":
             return
-        if fields["operation"] == "connect":
-            state[IOCAR_KEY] = str(fields.get("ar_type", "")).startswith("iocar")
-        elif fields["operation"] == "release":
-            state.pop(IOCAR_KEY, None)
+        if fields["operation"] == "release":
+            for key in (IOCAR_KEY, TAKEOVER_KEY, CLAIM_KEY):
+                state.pop(key, None)
+        prefix = ""
         if state.get(IOCAR_KEY) and fields["operation"] in ("write", "control"):
-            fields["ar_setup"] = True  # the controller parameterising its own IO device: not an OT operation
-        elif fields["operation"] == "write" and "index_name" in fields:
-            fields[OPERATION], fields[NAME] = "config", f"write_{fields['index_name']}"
+            fields["ar_setup"] = True
+            if TAKEOVER_KEY not in state:
+                return  # the device's controller parameterising it in its own AR: not an OT operation
+            fields["ar_takeover"], fields["previous_controller"] = True, state[TAKEOVER_KEY]
+            prefix = "takeover_"
+        if fields["operation"] == "write" and "index_name" in fields:
+            fields[OPERATION], fields[NAME] = "config", f"{prefix}write_{fields['index_name']}"
         elif fields["operation"] == "control" and "control" in fields:
-            fields[OPERATION], fields[NAME] = "config", "control_" + "_".join(fields["control"])
+            fields[OPERATION], fields[NAME] = "config", f"{prefix}control_" + "_".join(fields["control"])
 
     @staticmethod
     def _record(record: bytes, fields: dict[str, Any], state: dict[str, Any]) -> None:
