@@ -301,3 +301,29 @@ def test_a_conn_log_zeek_writes_gzipd_is_followed_reading_on_from_where_it_stopp
     mon.finish()
     assert offsets == sorted(offsets) and offsets[-1] == log.stat().st_size and offsets[0] > 0
     assert Counter(fed) == Counter(c.uid for c in day[:200])
+
+
+def test_a_new_log_that_grows_at_every_poll_is_read_from_the_first(tmp_path: Path, day: list[Conn]) -> None:
+    """Zeek appends to conn.log all the time on a busy network: a new log (found at start, or begun by rotation)
+    is read as soon as it names itself (a whole first record), not once a poll finds it unchanged, which a busy
+    sensor's never is; a log whose header is not whole yet waits."""
+    text = (write_logs(tmp_path / "whole", day[:60]) / "conn.log").read_text().splitlines(keepends=True)
+    header = [ln for ln in text if ln.startswith("#") and not ln.startswith("#close")]
+    rows = [ln for ln in text if not ln.startswith("#")]
+    watched = tmp_path / "spool"
+    watched.mkdir()
+    log = watched / "conn.log"
+    mon = Monitor(clock=lambda: 0.0)
+    fed = _followed(mon)
+    log.write_text("".join(header[:2]))
+    mon.scan(watched)
+    read = []
+    for i in range(6):
+        with log.open("a") as fh:
+            fh.write("".join(header[2:]) if i == 0 else "")
+            fh.write("".join(rows[len(rows) * i // 6: len(rows) * (i + 1) // 6]))
+        mon.scan(watched)
+        read.append(mon.seen["conn.log"].records)
+    mon.finish()
+    assert read == [len(rows) * (i + 1) // 6 for i in range(6)]  # each poll's new lines, at that poll
+    assert sorted(fed) == sorted(c.uid for c in day[:60])

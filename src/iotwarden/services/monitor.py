@@ -6,8 +6,9 @@ files). A folder is polled for capture files and Zeek logs: a new file is read o
 modification time have not changed for one poll, and read again when it grows, from where the last
 read stopped (packets or log lines already fed are passed over, never fed twice), so a writer that
 pauses longer than a poll (tcpdump ``-G`` rotation on a quiet network) neither delays its alerts until
-rotation nor doubles them; a Zeek log already followed is read at every poll it grew (its whole lines
-only: Zeek appends all the time on a busy network). A file whose head changed (a ring buffer,
+rotation nor doubles them; a Zeek log is read at every poll it grew, a new one as soon as it holds a whole
+first record (its whole lines only: Zeek appends all the time on a busy network, so a new log would never be
+found unchanged). A file whose head changed (a ring buffer,
 ``tcpdump -C -W``, writing a name again) or that shrank is new content, read from its start. A last
 packet or line cut short by the writer is left for the next read.
 
@@ -119,6 +120,14 @@ def zeek_ident(path: Path) -> bytes | None:
     except (CaptureError, OSError):
         return None
     return None
+
+
+def _zeek_log_begun(path: Path) -> bool:
+    """Whether ``path`` is a Zeek log of a type we map with a whole first record (:func:`zeek_ident` names it): read
+    at once, whole lines only, though still growing (Zeek appends to a log all the time on a busy network, so a new
+    one, after each rotation or found at start, would wait for a quiet poll to settle)."""
+    return (sniff_format(path) == "zeek" and zeek.sniff_zeek(path) in KNOWN_TYPES
+            and zeek_ident(path) is not None)
 
 
 def _skip_packets(batches: Iterator[PacketBatch], skip: int) -> Iterator[PacketBatch]:
@@ -295,7 +304,7 @@ class Monitor:
             settled = self._sizes.get(path.name) == state
             self._sizes[path.name] = state
             grown_log = cursor is not None and cursor.kind == "zeek" and st.st_size >= cursor.size
-            if not (settled or final or grown_log):
+            if not (settled or final or grown_log or (cursor is None and _zeek_log_begun(path))):
                 continue
             cursor = self._cursor(path, cursor, state)
             if cursor.kind == "zeek":
