@@ -3,7 +3,8 @@ a record to an IO device and sending it a Control (PrmEnd) raises detect.ot.conf
 host; the controller's reads of I&M0FilterData, I&M0 and its EPM lookup raise nothing; a configured engineering
 station writes without an alert. The device's IO controller parameterising it in the AR it opened (its start-up,
 again after a restart) raises nothing; another host's IO controller AR to the device is a takeover and raises
-config_change, a redundant pair's two ARs excepted (dissect/pnio_cm.py)."""
+config_change, a redundant pair's two ARs and a shared device's controllers, each owning other submodules, excepted
+(dissect/pnio_cm.py)."""
 
 from __future__ import annotations
 
@@ -102,3 +103,17 @@ def test_the_takeover_is_an_unauthorised_write_finding_on_the_device(tmp_path: P
     assert finding.subject == f"mac:{b.DEVICE.mac}"
     assert finding.evidence["unauthorised_sources"] == [f"mac:{b.INTRUDER.mac}"]
     assert finding.evidence["operations"] == ["pnio_cm.takeover_control_prm_end", "pnio_cm.takeover_write_0x8000"]
+
+
+def test_a_shared_devices_controllers_own_their_submodules_and_a_claim_on_anothers_is_a_takeover(
+        tmp_path: Path) -> None:
+    """A shared device: the PLC asks for slot 1, a second PLC for slot 2, both silent; a host that then asks for
+    slot 1 (the PLC's AR dropped) takes the PLC's submodules over."""
+    slot1, slot2 = b.expected_block(1, [(1, 1)]), b.expected_block(2, [(1, 2), (2, 3)])
+    shared = (b.startup(b.T0, b.PLC, expected=slot1), b.startup(b.T0 + 1, PLC_B, expected=slot2, sport=0xC011))
+    assert _start_ups(tmp_path, *shared) == []
+    (tmp_path / "takeover").mkdir()
+    (alert,) = _start_ups(tmp_path / "takeover", *shared,
+                          b.startup(b.T0 + 60, b.INTRUDER, expected=slot1 + slot2, sport=0xC012))
+    assert alert.src_ip == b.INTRUDER.ip
+    assert {o["fields"]["previous_controller"] for o in alert.observations} == {b.PLC.ip}

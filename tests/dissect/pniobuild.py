@@ -99,12 +99,25 @@ def control_request(command: int = 0x0001, *, order: str = "<", kind: int = 0x01
     return cl(REQUEST, request_stub(block(kind, body), order), opnum=4, order=order, interface=interface)
 
 
-def connect_request(name: bytes = b"plc-line-1", *, ar_type: int = 0x0001, order: str = "<") -> bytes:
+def expected_block(slot: int, subslots: list[tuple[int, int]], *, api: int = 0, module_ident: int = 0x32) -> bytes:
+    """ExpectedSubmoduleBlockReq (0x0104): one API with one slot (API, SlotNumber, ModuleIdentNumber,
+    ModuleProperties, NumberOfSubmodules), each (subslot, SubmoduleProperties type: 0 none, 1 input, 2 output, 3 both)
+    with its DataDescriptions (DataDescription 1 input / 2 output, SubmoduleDataLength, LengthIOCS, LengthIOPS)."""
+    body = struct.pack(">HIHIHH", 1, api, slot, module_ident, 0, len(subslots))
+    for subslot, kind in subslots:
+        body += struct.pack(">HIH", subslot, 0x0001, kind)
+        for direction in ((1, 2) if kind == 3 else (2,) if kind == 2 else (1,)):
+            body += struct.pack(">HHBB", direction, 4, 1, 1)
+    return block(0x0104, body)
+
+
+def connect_request(name: bytes = b"plc-line-1", *, ar_type: int = 0x0001, order: str = "<",
+                    expected: bytes = b"") -> bytes:
     """ARBlockReq: ARType, ARUUID, SessionKey, CMInitiatorMacAdd, CMInitiatorObjectUUID, ARProperties, timeout,
-    UDP RT port, StationNameLength, CMInitiatorStationName."""
+    UDP RT port, StationNameLength, CMInitiatorStationName; then the ``expected`` ExpectedSubmoduleBlockReqs."""
     body = struct.pack(">H16sH6s16sIHHH", ar_type, bytes(16), 1, bytes.fromhex("001b1b029ac3"), bytes(16), 0x11,
                        100, 0x8892, len(name)) + name
-    return cl(REQUEST, request_stub(block(0x0101, body), order), opnum=0, order=order)
+    return cl(REQUEST, request_stub(block(0x0101, body) + expected, order), opnum=0, order=order)
 
 
 OK = b"\x00\x00\x00\x00"
@@ -179,10 +192,10 @@ def write_site(path: Path, *, writer: Host | None = None, epm: bool = True, conn
 
 
 def startup(t: float, controller: Host, *, ar_type: int = 0x0001, sport: int = 0xC010, status: bytes = OK,
-            device: Host = DEVICE) -> list[Frame]:
+            device: Host = DEVICE, expected: bytes = b"") -> list[Frame]:
     """An IO controller's start-up with ``device`` on one flow (IEC 61158-6-10 §5.2.3): Connect with an AR of
-    ``ar_type`` (answered with ``status``), a parameter Write, then PrmEnd."""
-    return [datagram(t, controller, device, connect_request(ar_type=ar_type), sport=sport),
+    ``ar_type`` (answered with ``status``) asking for the ``expected`` submodules, a parameter Write, then PrmEnd."""
+    return [datagram(t, controller, device, connect_request(ar_type=ar_type, expected=expected), sport=sport),
             datagram(t + 0.01, device, controller, connect_response(status), sport=34964, dport=sport),
             datagram(t + 0.1, controller, device, write_request(0x8000, b"\x00" * 16), sport=sport),
             datagram(t + 0.2, controller, device, control_request(), sport=sport)]

@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 
 from iotwarden.dissect.pnio_cm import (
     MAX_EPM_ENTRIES,
+    MAX_EXPECTED,
     MAX_SUBMODULES,
     PnioCmDissector,
+    expected_submodules,
     index_name,
     parse_annotation,
 )
@@ -173,6 +175,35 @@ def test_a_system_redundancy_device_has_two_controllers() -> None:
     assert operation_of(write) == ("config", "takeover_write_0x8000")
 
 
+def test_a_connect_lists_the_submodules_it_expects() -> None:
+    blocks = b.expected_block(0, [(1, 0), (0x8000, 0)]) + b.expected_block(1, [(1, 3)], api=0x3A00) + \
+        b.expected_block(2, [(1, 2), (2, 1)])
+    f = one(b.connect_request(expected=blocks)).fields
+    assert f["expected_submodules"] == ["0/0/1", "0/0/32768", "14848/1/1", "0/2/1", "0/2/2"]
+    with pytest.raises(ParseError):
+        expected_submodules(b.expected_block(1, [(1, 3)])[:-2], [])  # its output DataDescription cut
+    listed: list[str] = []
+    expected_submodules(b.expected_block(1, [(i, 0) for i in range(MAX_EXPECTED + 5)]), listed)
+    assert len(listed) == MAX_EXPECTED
+
+
+def test_a_shared_device_takes_controllers_for_other_submodules() -> None:
+    d = PnioCmDissector()
+    slot1, slot2 = b.expected_block(1, [(1, 1)]), b.expected_block(2, [(1, 1)])
+    for i, (controller, blocks) in enumerate((("10.0.0.1", slot1), ("10.0.0.2", slot2))):
+        state: dict[str, Any] = {}
+        d.dissect(udp(b.connect_request(expected=blocks), 0xC000 + i, 34964, src_ip=controller, dst_ip="10.0.0.10"),
+                  state)
+        (write,) = d.dissect(udp(b.write_request(0x8000, bytes(8)), 0xC000 + i, 34964, src_ip=controller,
+                                 dst_ip="10.0.0.10"), state)
+        assert operation_of(write.fields) is None
+    (connect,) = d.dissect(udp(b.connect_request(expected=slot2), 0xC009, 34964, src_ip="10.0.0.66",
+                               dst_ip="10.0.0.10"), {})
+    assert connect.fields["previous_controller"] == "10.0.0.2"  # the owner of the submodule it claims
+    _, write = _connect(d, "10.0.0.67", "10.0.0.10", sport=0xC00A)  # no submodules read: the whole device
+    assert operation_of(write) == ("config", "takeover_write_0x8000")
+
+
 def test_io_controllers_are_remembered_for_max_devices() -> None:
     d = PnioCmDissector(max_devices=2)
     for i in range(3):
@@ -251,8 +282,9 @@ def test_every_capture_yields_observations_or_counted_errors(path: Path) -> None
 
 SEEDS = [b.read_response(0xAFF0, b.im0(), obj=CPU), b.read_response(0xF840, b.filter_block(0x0032, [(0, 1, 1)])),
          b.write_request(0xE040, b.record_header(0x0008, 0xAFF1, 2) + bytes(4)),
-         b.write_request(0xAFF1, b"\x00" * 54, order=">"), b.control_request(), b.connect_request(),
-         b.connect_response(), b.lookup_response([(CPU, b.annotation())])]
+         b.write_request(0xAFF1, b"\x00" * 54, order=">"), b.control_request(),
+         b.connect_request(expected=b.expected_block(1, [(1, 3), (2, 1)])), b.connect_response(),
+         b.lookup_response([(CPU, b.annotation())])]
 
 
 @settings(max_examples=300, deadline=None)

@@ -28,8 +28,8 @@ write, control, read_implicit; lookup), ``opnum``, ``activity``, ``seqnum``, ``f
 ``status`` (fault, reject), ``pnio_status`` ("ok" or eight hex digits; responses), ``record_status`` (a Write
 answer's header); ``api``, ``slot``, ``subslot``, ``index``, ``index_name`` (im0..im15, im0_filter_data,
 write_multiple, else 0xNNNN), ``record_length`` (read and write headers); ``written`` (the indices a WriteMultiple
-carries); ``ar_type``, ``initiator_station_name``, ``initiator_mac`` (Connect request); ``control`` (ControlCommand
-names). What a device states of itself, in its responses only: ``vendor_id``, ``device_id``,
+carries); ``ar_type``, ``initiator_station_name``, ``initiator_mac``, ``expected_submodules`` (Connect request);
+``control`` (ControlCommand names). What a device states of itself, in its responses only: ``vendor_id``, ``device_id``,
 ``instance`` (its object UUID), from an I&M0 record of the device's own submodule (the one I&M0FilterData's
 device block names on the flow, else slot 0, the device access point) ``vendor_id``, ``order_id``,
 ``serial_number``, ``hardware_revision``, ``software_revision`` ("V3.2.6"), ``revision_counter``, ``profile_id``,
@@ -61,10 +61,14 @@ Controls, ``ar_setup`` with ``ar_takeover``, are marked ``config`` (``takeover_w
 ``takeover_control_<commands>``). A system-redundancy device (ARType 0x0020 IOCARSR, "IO Controller AR (system
 redundancy)" in Wireshark packet-pn-io.c) has an AR to each controller of a redundant pair: two IOCARSR controllers
 are its own. A Connect the device refuses (its answer's PNIOStatus not OK) opens no AR, claims nothing and leaves
-that flow's Writes marked as without an AR. Only the first controller seen can be trusted this way: a capture that
-begins with a rogue's accepted AR takes it for the controller (``detect.ot``'s ``engineering_stations`` and the
-risk.ot checks' lists name the site's own); a shared device's second controller (owning other submodules) is
-reported as a takeover too.
+that flow's Writes marked as without an AR. A shared device (several controllers, each owning its own submodules:
+p-net doc/shared_device.rst) is told by what each Connect's ExpectedSubmoduleBlockReqs ask for
+(``expected_submodules``, "api/slot/subslot", :data:`MAX_EXPECTED`): a controller asking only for submodules no
+known controller of the device claimed is one more of its own (:data:`MAX_SHARING`); one asking for another's, or a
+Connect whose submodules were not read (the whole device), takes that controller's over, and ``previous_controller``
+names it. Only the first controller seen can be trusted this way: a capture that begins with a rogue's accepted AR
+takes it for the controller (``detect.ot``'s ``engineering_stations`` and the risk.ot checks' lists name the site's
+own).
 """
 
 from __future__ import annotations
@@ -87,6 +91,8 @@ TAKEOVER_KEY = "pnio_cm.takeover"  # flow state: that AR is another controller's
 CLAIM_KEY = "pnio_cm.claim"  # flow state: (device, controller) this flow's Connect recorded as the device's
 MAX_DEVICES = 4096  # IO devices whose IO controllers are remembered (LRU)
 SR_CONTROLLERS = 2  # a system-redundancy device's controllers: one AR to each of a redundant pair
+MAX_SHARING = 8  # controllers of one shared device (each owning its own submodules) remembered
+MAX_EXPECTED = 256  # submodules read from a Connect's ExpectedSubmoduleBlockReqs
 PNIO_SUFFIX = "-6c97-11d1-8271-00a02442df7d"
 INTERFACES = {f"dea0000{n}{PNIO_SUFFIX}": name for n, name in
               ((1, "pnio_device"), (2, "pnio_controller"), (3, "pnio_supervisor"), (4, "pnio_parameter_server"))}
@@ -95,7 +101,7 @@ OBJECT_PREFIX = "dea00000-6c97-11d1-8271-"
 OPERATIONS = {0: "connect", 1: "release", 2: "read", 3: "write", 4: "control", 5: "read_implicit"}
 EPM_LOOKUP = 2
 WRITE_REQ, READ_REQ, WRITE_RES, READ_RES = 0x0008, 0x0009, 0x8008, 0x8009
-AR_BLOCK_REQ, IM0_BLOCK = 0x0101, 0x0020
+AR_BLOCK_REQ, EXPECTED_SUBMODULES, IM0_BLOCK = 0x0101, 0x0104, 0x0020
 CONTROL_BLOCKS = range(0x0110, 0x0119)  # IODControlReq / IOXControlReq / IODReleaseReq (packet-pn-io.c)
 FILTER_BLOCKS = {0x0030: "im0_submodules", 0x0031: "im0_modules", 0x0032: "im0_device"}
 IM0, IM0_FILTER_DATA, WRITE_MULTIPLE = 0xAFF0, 0xF840, 0xE040
@@ -103,7 +109,7 @@ AR_TYPES = {0x0001: "iocar_single", 0x0006: "iosar", 0x0010: "iocar_single_rtc3"
 CONTROL_COMMANDS = ((0x0001, "prm_end"), (0x0002, "application_ready"), (0x0004, "release"), (0x0008, "done"),
                     (0x0010, "ready_for_companion"), (0x0020, "ready_for_rt_class_3"), (0x0040, "prm_begin"))
 SW_PREFIXES = "VRPUT"  # IM_SWRevision_Prefix: released, revision, prototype, under field test, test device
-MAX_BLOCKS = 32  # blocks read from one stub
+MAX_BLOCKS = 256  # blocks read from one stub (a Connect carries an ExpectedSubmoduleBlockReq per slot)
 MAX_SUBMODULES = 64  # entries listed from one I&M0FilterData block
 MAX_EPM_ENTRIES = 16  # ept_entry_t read from one lookup answer
 MAX_NAME = 240  # NameOfStation is 1..240 octets (IEC 61158-6-10 §4.3.1.4.15)
@@ -182,6 +188,32 @@ def _ar_block(block: bytes, fields: dict[str, Any]) -> None:
     if 58 + length > len(block):
         raise ParseError("pnio_cm: CMInitiatorStationName past its block")
     fields["initiator_station_name"] = _text(block[58:58 + length], MAX_NAME)
+
+
+def expected_submodules(block: bytes, out: list[str]) -> None:
+    """The submodules an ExpectedSubmoduleBlockReq (0x0104, IEC 61158-6-10 §5.2.3; rt-labs p-net
+    src/device/pf_block_reader.c pf_get_exp_api_module, pf_get_exp_submodule) asks the device for, added to ``out``
+    as "api/slot/subslot" (at most MAX_EXPECTED): NumberOfAPIs, each API, SlotNumber, ModuleIdentNumber,
+    ModuleProperties, NumberOfSubmodules, each SubslotNumber, SubmoduleIdentNumber, SubmoduleProperties and its
+    DataDescriptions (6 octets each: two when the SubmoduleProperties type, bits 0-1, is 3, input and output data,
+    else one)."""
+    if len(block) < 8:
+        raise ParseError("pnio_cm: ExpectedSubmoduleBlockReq cut short")
+    pos = 8
+    for _ in range(struct.unpack_from(">H", block, 6)[0]):
+        if pos + 14 > len(block):
+            raise ParseError("pnio_cm: expected API past its block")
+        api, slot, _ident, _properties, count = struct.unpack_from(">IHIHH", block, pos)
+        pos += 14
+        for _ in range(count):
+            if pos + 8 > len(block):
+                raise ParseError("pnio_cm: expected submodule past its block")
+            subslot, _sub_ident, properties = struct.unpack_from(">HIH", block, pos)
+            pos += 8 + 6 * (2 if properties & 0x03 == 0x03 else 1)
+            if pos > len(block):
+                raise ParseError("pnio_cm: DataDescription past its block")
+            if len(out) < MAX_EXPECTED:
+                out.append(f"{api}/{slot}/{subslot}")
 
 
 def _control(block: bytes, fields: dict[str, Any]) -> None:
@@ -276,6 +308,7 @@ def _object(obj: str, prefix: str, fields: dict[str, Any]) -> None:
 
 
 Controller = tuple[str | None, str | None]  # (ip, mac) of an IO controller
+Owner = tuple[Controller, frozenset[str] | None]  # a controller and the submodules its IOCAR claimed (None: all)
 
 
 class PnioCmDissector(Dissector):
@@ -284,8 +317,9 @@ class PnioCmDissector(Dissector):
     ot_operations: ClassVar[bool] = True
 
     def __init__(self, max_devices: int = MAX_DEVICES) -> None:
-        # IO device (ip, else mac) -> (system redundancy, the controllers whose IOCAR it accepted first)
-        self._controllers: OrderedDict[str, tuple[bool, tuple[Controller, ...]]] = OrderedDict()
+        # IO device (ip, else mac) -> (system redundancy, the controllers whose IOCARs it accepted first, each with
+        # the submodules it claimed)
+        self._controllers: OrderedDict[str, tuple[bool, tuple[Owner, ...]]] = OrderedDict()
         self._max_devices = max_devices
 
     def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
@@ -348,6 +382,8 @@ class PnioCmDissector(Dissector):
                 break  # the record data after a header are no blocks of this stub (a Write's parameters)
             if kind == AR_BLOCK_REQ:
                 _ar_block(block, fields)
+            elif kind == EXPECTED_SUBMODULES and pdu.ptype == REQUEST:
+                expected_submodules(block, fields.setdefault("expected_submodules", []))
             elif kind in CONTROL_BLOCKS and pdu.ptype == REQUEST:
                 _control(block, fields)
 
@@ -369,26 +405,32 @@ class PnioCmDissector(Dissector):
             return
         state[IOCAR_KEY] = True
         controller, redundant = (pkt.src_ip, pkt.src_mac), ar_type == "iocar_sr"
+        claim = frozenset(fields.get("expected_submodules", ())) or None
         known = self._controllers.get(device)
-        if known is None or (redundant and known[0] and len(known[1]) < SR_CONTROLLERS
-                             and controller not in known[1]):
-            self._controllers[device] = (redundant, (known[1] if known else ()) + (controller,))
+        owners = known[1] if known else ()
+        if any(owner == controller for owner, _ in owners):
+            self._controllers.move_to_end(device)  # its controller again: its restart or the device's
+            return
+        # owners of a submodule this AR claims (a claim not read is the whole device)
+        rivals = [owner for owner, theirs in owners if theirs is None or claim is None or theirs & claim]
+        shared = not rivals and len(owners) < MAX_SHARING  # a shared device: another controller's submodules
+        pair = known is not None and known[0] and redundant and len(owners) < SR_CONTROLLERS
+        if known is None or shared or pair:
+            self._controllers[device] = (known[0] if known else redundant, (*owners, (controller, claim)))
             state[CLAIM_KEY] = (device, controller)
             self._controllers.move_to_end(device)
             if len(self._controllers) > self._max_devices:
                 self._controllers.popitem(last=False)
-        elif controller not in known[1]:
-            ip, mac = known[1][0]
-            state[TAKEOVER_KEY] = fields["previous_controller"] = ip or mac
-        else:
-            self._controllers.move_to_end(device)
+            return
+        ip, mac = (rivals or [owners[0][0]])[0]
+        state[TAKEOVER_KEY] = fields["previous_controller"] = ip or mac
 
     def _withdraw(self, device: str, controller: Controller) -> None:
         """Forget ``controller`` as one of ``device``'s: the device refused its Connect."""
         known = self._controllers.get(device)
         if known is None:
             return
-        rest = tuple(c for c in known[1] if c != controller)
+        rest = tuple(owner for owner in known[1] if owner[0] != controller)
         if rest:
             self._controllers[device] = (known[0], rest)
         else:
