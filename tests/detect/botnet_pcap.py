@@ -107,12 +107,13 @@ class Renderer:
         t = f.first_seen
         name = self.names.get(f.b_ip)
         out = self._lookup(src, name, f.b_ip, t) if name else []
-        if f.ip_proto == 17:
+        if f.ip_proto == 17:  # a datagram each way, of the record's mean size
             sport = f.a_port
-            out.append((t, udp_frame(src, dst.mac, dst.ip, self._bytes(f, True, f.payload_ab, True), sport=sport,
+            ask, answer = f.payload_ab // max(f.pkts_ab, 1), f.payload_ba // max(f.pkts_ba, 1)
+            out.append((t, udp_frame(src, dst.mac, dst.ip, self._bytes(f, True, ask, True), sport=sport,
                                      dport=f.b_port)))
             if f.pkts_ba:
-                out.append((t + 0.02, udp_frame(dst, src.mac, src.ip, self._bytes(f, False, f.payload_ba, True),
+                out.append((t + 0.02, udp_frame(dst, src.mac, src.ip, self._bytes(f, False, answer, True),
                                                 sport=f.b_port, dport=sport)))
             return out
         conn = TcpStream(self.rng, src, f.a_port, dst, f.b_port, rtt=0.04)

@@ -31,6 +31,13 @@ Each family follows what its source code or analysis documents, never what a det
   each address every 80 s, each connect's SYN retransmitted until given up after its 31-s
   retransmission, no answer and no session): it walks its list of one or two servers, a connect
   every 33-47 s, each given up after 33 s, for hours, on an uncommon port.
+- ``hns_p2p``: Hide and Seek's own P2P protocol over UDP (IoT-23 CTU-IoT-Malware-Capture-1-1; docs/iot23-shapes.md
+  names each fact's source and what is a guess). Public: the bot opens a random port on the device and lets
+  peers in through its firewall (Bitdefender, 2018), and walks a hard-coded list of peers, over forty
+  ``address:port`` pairs on ports anywhere from 487 to 62797, a few ports shared (Netlab 360's list of a
+  sample's peers). Guessed (nothing public gives them): one exchange every 2-15 s with the next peer of its
+  list from that one port, 30-70% of the list answering, an answer teaching it a new peer half the time,
+  other peers reaching its port every 10-120 s, requests of 2-64 bytes and answers of 8-512.
 
 Unanswered connects are logged as Zeek logs them (IoT-23 20-1, 42-1, 44-1 rows): the first SYN and
 its first two retransmissions (Linux: 1 s doubling, at 0, 1 and 3 s) in one S0 record of 3 packets,
@@ -45,7 +52,14 @@ check-ins to a cloud on 443 every few minutes (Torii's look-alike), HTTP polls o
 own protocol, not TLS, every half hour (as the nku_lifecycle Xiaobai Y2 camera does: one-off
 sessions to the relays it reaches over udp/32100), and an NTP client polling a pool of servers
 one of which never answers (the IoT-23 Raspberry Pis' ntpd in 20-1, 42-1, 44-1: udp/123 to five or
-six pool addresses in turn, each every ~2 min, UDP S0 records for the silent one).
+six pool addresses in turn, each every ~2 min, UDP S0 records for the silent one), a P2P camera whose UDP
+socket serves its relay servers and the phones that view it (CS2 PPPP; as the nku_lifecycle Xiaobai Y2 camera
+does, a new socket a minute, each exchanging with its three servers on udp/32100 every ~15 s; a viewer's phone
+on a port of its own), and a video doorbell viewed over WebRTC (a socket per viewing
+session: STUN with Google's server on 19302, a TURN server on 3478, the connectivity check with the
+viewer's phone). The video itself is left out of both: what they stand for is a socket's peers, and
+minutes of video in one UDP record, which the three-hour lab day never carries, are what
+``detect.anomaly.flow`` reads as unusual (it did, on both habits' hosts, when they streamed).
 Scanners probe Telnet, SSH, HTTP and router-exploit ports of random addresses at 1-50 SYN/s.
 Services are as Zeek's conn.log names them (``app``: ``tls`` is Zeek's ``ssl``; None is ``-``).
 """
@@ -61,15 +75,15 @@ from iotwarden.model import Flow
 
 Labelled = list[tuple[Flow, str]]  # a flow and its IoT-23 detailed label ("-": benign)
 SCAN_PORTS = (23, 2323, 22, 80, 8080, 5555, 37215, 52869, 7547, 81)
-FAMILIES = ("mirai", "gafgyt", "irc", "torii", "http_poll", "torii_dead", "dropper", "hakai_dead")
+FAMILIES = ("mirai", "gafgyt", "irc", "torii", "http_poll", "torii_dead", "dropper", "hakai_dead", "hns_p2p")
 # families whose C&C is reached by name (Mirai resolves its CNC domain, bot/main.c resolve_cnc_addr;
 # Torii's C&C are domains); the others carry a bare address (Gafgyt's hard-coded server, IRC
 # bots' server address, HTTP polling of an IP); every habit's cloud has a name
 NAMED_FAMILIES = frozenset({"mirai", "torii", "torii_dead"})
 BENIGN_HABITS = ("dead_cloud", "mqtt_cloud", "p2p_camera", "ntp", "tls_cloud", "http_cloud", "p2p_relay_443",
-                 "ntp_pool")
+                 "ntp_pool", "pppp_viewers", "webrtc_doorbell")
 SYN_RETRANSMITS_S = (7.0, 15.0, 31.0, 63.0)  # Linux SYN retransmissions after the first three (0, 1, 3 s)
-SCANNERS = 8  # per run: the lab day has 33 internal hosts: 8 scanners, 3 bots of each family, 1 habit host
+SCANNERS = 5  # per run: the lab day has 33 internal hosts: 5 scanners, 3 bots of each family, 1 habit host
 
 
 @dataclass
@@ -184,7 +198,44 @@ def bot(family: str, src: str, t: float, end: float, rng: random.Random) -> Labe
         return _dropper(src, t, end, rng)
     if family == "hakai_dead":
         return _dead_servers(src, t, end, rng)
+    if family == "hns_p2p":
+        return _hns_peers(src, t, end, rng)
     raise ValueError(family)
+
+
+def _udp_exchange(ends: tuple[str, int, str, int], t: float, rng: random.Random, *, answered: bool,
+                  sizes: tuple[int, int]) -> Flow:
+    """One datagram from ``ends``' first address and port to its second and, when ``answered``, its
+    answer, as Zeek logs them (SF both ways, S0 unanswered)."""
+    src, sport, dst, dport = ends
+    ask, answer = rng.randint(2, sizes[0]), rng.randint(8, sizes[1])  # payload bytes at most, each way
+    return Flow(0, 17, src, sport, dst, dport, t, t + (0.2 if answered else 0.0), pkts_ab=1, pkts_ba=int(answered),
+                bytes_ab=ask + 28, bytes_ba=(answer + 28) * answered, payload_ab=ask, payload_ba=answer * answered,
+                extra={"conn_state": "SF" if answered else "S0"})
+
+
+def _hns_peers(src: str, t: float, end: float, rng: random.Random) -> Labelled:
+    """Hide and Seek's P2P channel from its one random port: the next peer of its list every few seconds,
+    peers it learns from answers joining the list, other peers reaching its port (module docstring)."""
+    port, out = rng.randint(1024, 65535), []
+    peers: list[tuple[str, int, bool]] = []  # address, port, answers
+    alive = rng.uniform(0.3, 0.7)
+    for _ in range(rng.randint(40, 60)):  # hard-coded: ports anywhere, a few shared
+        peer_port = rng.choice(peers)[1] if peers and rng.random() < 0.15 else rng.randint(1, 65535)
+        peers.append((public_ip(rng), peer_port, rng.random() < alive))
+    pace, inbound, i = rng.uniform(2, 15), t + rng.uniform(10, 120), 0
+    while t < end:
+        peer, peer_port, answers = peers[i % len(peers)]
+        out.append((_udp_exchange((src, port, peer, peer_port), t, rng, answered=answers, sizes=(64, 512)), "C&C"))
+        if answers and rng.random() < 0.5:  # an answer names another peer
+            peers.append((public_ip(rng), rng.randint(1, 65535), rng.random() < alive))
+        while inbound <= t:  # a peer that learned of this bot reaches its open port
+            ends = (public_ip(rng), rng.randint(1024, 65535), src, port)
+            out.append((_udp_exchange(ends, inbound, rng, answered=True, sizes=(64, 512)), "C&C"))
+            inbound += rng.uniform(10, 120)
+        t += pace * rng.uniform(0.8, 1.2)
+        i += 1
+    return out
 
 
 def _dead_servers(src: str, t: float, end: float, rng: random.Random) -> Labelled:
@@ -268,6 +319,30 @@ def habit(kind: str, src: str, t: float, end: float, rng: random.Random) -> Labe
     elif kind == "http_cloud":  # a device polling its cloud over plain HTTP, every 30 s to 15 min
         out = [(f, "-") for f, _ in _checkins(src, t, end, rng, port=80, label="-", period=rng.uniform(30, 900),
                                               sizes=(300, 400), app="http")]
+    elif kind == "pppp_viewers":  # as nku_lifecycle's Xiaobai Y2: a socket a minute, its three P2P servers on it
+        servers, view = [public_ip(rng) for _ in range(3)], t + rng.uniform(60, 1800)
+        while t < end:
+            port = rng.randint(32768, 60999)  # the kernel's pick (Linux's ephemeral range)
+            for server in servers:  # a datagram each way every ~15 s for the socket's minute
+                flow = _udp_exchange((src, port, server, 32100), t, rng, answered=True, sizes=(64, 64))
+                flow.last_seen, flow.pkts_ab, flow.pkts_ba = t + 60.0, 5, 4
+                out.append((flow, "-"))
+            if t >= view:  # hole punched to the viewer's phone (its ephemeral port) from the same socket
+                ends = (src, port, public_ip(rng), rng.randint(32768, 60999))
+                out.append((_udp_exchange(ends, t + 1, rng, answered=True, sizes=(64, 64)), "-"))
+                view = t + rng.uniform(600, 3600)
+            t += rng.uniform(59.5, 60.5)
+    elif kind == "webrtc_doorbell":  # a viewing session now and then, each on a socket of its own
+        stun, turn = public_ip(rng), public_ip(rng)
+        t += rng.uniform(0, 600)
+        while t < end:
+            port = rng.randint(32768, 60999)  # the kernel's pick (Linux's ephemeral range)
+            for server, server_port in ((stun, 19302), (turn, 3478)):
+                out.append((_udp_exchange((src, port, server, server_port), t, rng, answered=True, sizes=(64, 128)),
+                            "-"))
+            ends = (src, port, public_ip(rng), rng.randint(32768, 60999))  # ICE's check with the viewer's phone
+            out.append((_udp_exchange(ends, t + 0.5, rng, answered=True, sizes=(128, 128)), "-"))
+            t += rng.uniform(300, 1800)
     elif kind == "p2p_relay_443":  # UDP keep-alives to its relays, and a tcp/443 login to each every ~30 min
         relays, login = [public_ip(rng) for _ in range(3)], t + rng.uniform(0, 1800)
         while t < end:

@@ -14,6 +14,9 @@ labellers did not tie to the C&C (42-1's from a second address, 49-1's 14 beside
 ``C&C-FileDownload``: docs/iot23-shapes.md). A C&C alert on a pair whose only labelled flows are
 bare ``FileDownload`` therefore counts against per-pair and per-flow precision, as one on any other
 pair without C&C flows does.
+A C&C flow counts for the site's end of it (a peer reaching a P2P bot's open port originates the flow),
+and an alert naming a socket (``SOCKET_IDS``: ``detect.c2.p2p_udp``, key ``udp/PORT``) flags every (bot,
+peer) pair and flow of that socket: a P2P bot has no one server, its tens of peers are all its channel.
 Run on real data: ``python -m tests.detect.labels conn.log.labeled [--detect-on capture.pcap]``
 (detection on the labelled log itself, or on the capture it was made from).
 """
@@ -27,14 +30,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from iotwarden.detect.base import is_internal
 from iotwarden.errors import IotwardenError, ParseError
 from iotwarden.model.alert import Alert
 from iotwarden.sources.zeek_format import TsvHeader, apply_directive, decode_tsv, iter_lines, open_log
 
+# alerts that name a socket (key ``udp/PORT``) rather than one server: a P2P bot's tens of peers, each a
+# "server" of its own, are the pairs of that socket's flows
+SOCKET_IDS = frozenset({"detect.c2.p2p_udp"})
 IDS = {
     "scan": frozenset({"detect.scan.horizontal", "detect.scan.vertical", "detect.scan.telnet_mirai"}),
     "c2": frozenset({"detect.c2.beaconing", "detect.c2.callback", "detect.c2.session", "detect.c2.tool_download",
-                     "detect.c2.protocol_mismatch"}),
+                     "detect.c2.protocol_mismatch", "detect.c2.p2p_udp"}),
 }
 
 
@@ -45,6 +52,8 @@ class LabelledFlow:
     dst: str
     port: int
     detailed: str  # the detailed label ("-" when the flow is benign or has no detail)
+    proto: str = "tcp"  # conn.log's proto: tcp, udp, icmp
+    src_port: int = 0  # the originator's port (id.orig_p)
 
     @property
     def cls(self) -> str | None:
@@ -78,7 +87,8 @@ def read_labels(path: Path) -> list[LabelledFlow]:
             if detailed == "-" and str(rec.get("label", "")).lower().startswith("malicious"):
                 detailed = "Malicious"
             out.append(LabelledFlow(float(rec["ts"]), str(rec["id.orig_h"]), str(rec["id.resp_h"]),
-                                    int(rec["id.resp_p"]), detailed))
+                                    int(rec["id.resp_p"]), detailed, str(rec.get("proto") or "tcp"),
+                                    int(rec.get("id.orig_p") or 0)))
     return out
 
 
@@ -101,24 +111,58 @@ class Score:
                f"({self.hits}/{self.flagged})"
 
 
+def bot_end(f: LabelledFlow) -> tuple[str, str]:
+    """(the site's end, the other end) of a flow: a C&C flow a peer opened towards the bot (a P2P bot's
+    open port: Hide and Seek) names the bot as its responder; any other flow its originator first."""
+    if not is_internal(f.src) and is_internal(f.dst):
+        return f.dst, f.src
+    return f.src, f.dst
+
+
+def bot_socket(f: LabelledFlow) -> tuple[str, str, int]:
+    """(address, protocol, port) of the site's end of a flow (:func:`bot_end`)."""
+    if not is_internal(f.src) and is_internal(f.dst):
+        return f.dst, f.proto, f.port
+    return f.src, f.proto, f.src_port
+
+
+def _sockets(alerts: Iterable[Alert]) -> set[tuple[str, str, int]]:
+    """The sockets alerts of :data:`SOCKET_IDS` name: their source and their key's ``proto/port``."""
+    out = set()
+    for a in alerts:
+        proto, _, port = a.key.partition("/")
+        if a.id in SOCKET_IDS and a.src_ip and port.isdecimal():
+            out.add((a.src_ip, proto, int(port)))
+    return out
+
+
+def _flagged_pairs(alerts: Sequence[Alert], flows: Sequence[LabelledFlow]) -> set[tuple[str, str]]:
+    """(source, destination) of C&C alerts, and every (bot, peer) of a socket a socket alert names."""
+    pairs = {(a.src_ip, a.dst_ip) for a in alerts if a.id in IDS["c2"] and a.src_ip and a.dst_ip}
+    sockets = _sockets(alerts)
+    return pairs | {bot_end(f) for f in flows if bot_socket(f) in sockets} if sockets else pairs
+
+
 def by_host(alerts: Iterable[Alert], flows: Sequence[LabelledFlow], cls: str) -> Score:
-    """Hosts that originated a flow of ``cls`` against the sources of alerts of ``cls``."""
-    positives = {f.src for f in flows if f.cls == cls}
+    """Hosts that originated a flow of ``cls`` (for C&C: the site's end of it) against the sources of
+    alerts of ``cls``."""
+    positives = {bot_end(f)[0] if cls == "c2" else f.src for f in flows if f.cls == cls}
     flagged = {a.src_ip for a in alerts if a.id in IDS[cls] and a.src_ip}
     return Score(len(positives), len(flagged), len(positives & flagged))
 
 
 def by_pair(alerts: Iterable[Alert], flows: Sequence[LabelledFlow]) -> Score:
     """(bot, C&C server) pairs of C&C-labelled flows against the (source, destination) of C&C alerts."""
-    positives = {(f.src, f.dst) for f in flows if f.cls == "c2"}
-    flagged = {(a.src_ip, a.dst_ip) for a in alerts if a.id in IDS["c2"] and a.src_ip and a.dst_ip}
+    positives = {bot_end(f) for f in flows if f.cls == "c2"}
+    flagged = _flagged_pairs(list(alerts), flows)
     return Score(len(positives), len(flagged), len(positives & flagged))
 
 
 def by_flow(alerts: Iterable[Alert], flows: Sequence[LabelledFlow]) -> Score:
-    """C&C flows covered by a C&C alert's (source, destination) pair; flagged: every flow of those pairs."""
-    pairs = {(a.src_ip, a.dst_ip) for a in alerts if a.id in IDS["c2"] and a.src_ip and a.dst_ip}
-    claimed = [f for f in flows if (f.src, f.dst) in pairs]
+    """C&C flows covered by a C&C alert's (source, destination) pair or by the socket a P2P alert names;
+    flagged: every flow of those pairs and sockets."""
+    pairs = _flagged_pairs(list(alerts), flows)
+    claimed = [f for f in flows if bot_end(f) in pairs]
     hits = sum(f.cls == "c2" for f in claimed)
     return Score(sum(f.cls == "c2" for f in flows), len(claimed), hits)
 

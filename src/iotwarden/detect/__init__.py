@@ -30,6 +30,7 @@ DETECTORS: tuple[str, ...] = (
     "iotwarden.detect.c2_download:DownloadDetector",
     "iotwarden.detect.c2_mismatch:MismatchDetector",
     "iotwarden.detect.p2p:P2pDetector",
+    "iotwarden.detect.p2p_udp:P2pUdpDetector",
     "iotwarden.detect.dns:DnsAnomalyDetector",
     "iotwarden.detect.volume:VolumeDetector",
     "iotwarden.detect.new_protocol:NewProtocolDetector",
