@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from iotwarden.dissect.pnio_cm import (
     MAX_EPM_ENTRIES,
     MAX_EXPECTED,
+    MAX_SHARING,
     MAX_SUBMODULES,
     PnioCmDissector,
     expected_submodules,
@@ -200,8 +201,8 @@ def test_a_shared_device_takes_controllers_for_other_submodules() -> None:
     (connect,) = d.dissect(udp(b.connect_request(expected=slot2), 0xC009, 34964, src_ip="10.0.0.66",
                                dst_ip="10.0.0.10"), {})
     assert connect.fields["previous_controller"] == "10.0.0.2"  # the owner of the submodule it claims
-    _, write = _connect(d, "10.0.0.67", "10.0.0.10", sport=0xC00A)  # no submodules read: the whole device
-    assert operation_of(write) == ("config", "takeover_write_0x8000")
+    _, fields = _connect(d, "10.0.0.67", "10.0.0.10", sport=0xC00A)  # no submodules read: the whole device
+    assert operation_of(fields) == ("config", "takeover_write_0x8000")
 
 
 def test_io_controllers_are_remembered_for_max_devices() -> None:
@@ -213,6 +214,33 @@ def test_io_controllers_are_remembered_for_max_devices() -> None:
     assert operation_of(write) is None
     _, write = _connect(d, "10.0.0.66", "10.0.0.12", sport=0xC011)
     assert operation_of(write) == ("config", "takeover_write_0x8000")
+
+
+CONNECTS = st.lists(st.tuples(st.integers(0, 5), st.integers(0, 4), st.sampled_from([0x0001, 0x0006, 0x0020]),
+                              st.sampled_from([None, b.OK, b.REFUSED]), st.sets(st.integers(1, 4), max_size=3)),
+                    max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(CONNECTS)
+def test_the_controller_table_stays_bounded_whatever_connects_come(connects: list[tuple[Any, ...]]) -> None:
+    """Any sequence of Connects (controllers, devices, AR types, answers, claimed slots) keeps the table within
+    its limits, each device's controllers distinct, and a takeover always names a controller the device had."""
+    d = PnioCmDissector(max_devices=3)
+    for i, (controller, device, ar_type, status, slots) in enumerate(connects):
+        blocks = b"".join(b.expected_block(slot, [(1, 1)]) for slot in sorted(slots))
+        ip, device_ip = f"10.0.0.{controller + 1}", f"10.0.1.{device + 1}"
+        state: dict[str, Any] = {}
+        (connect,) = d.dissect(udp(b.connect_request(ar_type=ar_type, expected=blocks), 0xC000 + i, 34964,
+                                   src_ip=ip, dst_ip=device_ip), state)
+        if status is not None:
+            d.dissect(udp(b.connect_response(status), 34964, 0xC000 + i, src_ip=device_ip, dst_ip=ip), state)
+        previous = connect.fields.get("previous_controller")
+        assert previous is None or (previous != ip and previous.startswith("10.0.0."))
+        assert len(d._controllers) <= 3
+        for _, owners in d._controllers.values():
+            controllers = [owner for owner, _ in owners]
+            assert len(controllers) == len(set(controllers)) <= MAX_SHARING
 
 
 @pytest.mark.parametrize("order", ["<", ">"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from iotwarden.model.finding import Finding
 from iotwarden.risk.checks.knx_unsecured import KnxUnsecured
 from iotwarden.risk.subjects import SubjectIndex
 from tests.dissect import knxbuild as k
@@ -45,7 +46,7 @@ def test_the_check_reads_knxip_only() -> None:
     assert KnxUnsecured.protos == frozenset({"knxip"}) and KnxUnsecured.id == ID
 
 
-def _routed_by_intruder(tmp_path: Path, *, announced: bool) -> dict[str, object]:
+def _routed_by_intruder(tmp_path: Path, *, announced: bool) -> dict[str, Finding]:
     """The intruder routing a memory write to 1.1.5 through the multicast group, after the site's search and
     description (the router announces the routing family) or with nothing announced."""
     site = k.site(group_writes=0) if announced else []
