@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.model import Flow
+from iotwarden.model.alert import Alert
 from iotwarden.services.analyze import analyze
 from iotwarden.services.monitor import Monitor, zeek_ident
 from iotwarden.sources.zeek_live import HOLD_WALL_S, UNJOINED_WAIT_S
@@ -25,7 +26,7 @@ from iotwarden.store.alert_models import AlertRow, FindingRow
 from iotwarden.store.schema import DeviceRow
 from tests.detect.botnets import infect
 from tests.detect.labelled import engine_flows, write_conn_log
-from tests.sources.zeek_written import COLUMNS, Conn, site_day, write_logs
+from tests.sources.zeek_written import COLUMNS, Conn, removed_at, site_day, write_logs
 from tests.sources.zeeklog import write_log
 
 Stored = tuple[list[tuple[Any, ...]], dict[str, tuple[Any, ...]], list[tuple[Any, ...]]]  # alerts, devices, findings
@@ -327,3 +328,46 @@ def test_a_new_log_that_grows_at_every_poll_is_read_from_the_first(tmp_path: Pat
     mon.finish()
     assert read == [len(rows) * (i + 1) // 6 for i in range(6)]  # each poll's new lines, at that poll
     assert sorted(fed) == sorted(c.uid for c in day[:60])
+
+
+def _alert_facts(alerts: list[Alert]) -> list[tuple[Any, ...]]:
+    return sorted((a.id, a.subject, a.key, a.src_ip, a.dst_ip, round(a.first_seen, 3), round(a.last_seen, 3), a.count)
+                  for a in alerts)
+
+
+def test_a_conn_log_appended_as_zeek_writes_it_raises_what_monitor_once_raises(tmp_path: Path, bots: Path) -> None:
+    """The lab's bot day, each conn.log line appended at the time Zeek writes it (its connection's removal:
+    zeek_written.removed_at), the monitor's clock that time, a poll every 5 s (both wall-clock bounds at work, the
+    new log read at once): the same alerts, to their first and last times and counts, as monitor --once of the
+    finished log."""
+    text = bots.read_text().splitlines(keepends=True)
+    header = "".join(ln for ln in text if ln.startswith("#") and not ln.startswith("#close"))
+    names = next(ln for ln in text if ln.startswith("#fields")).rstrip("\n").split("\t")[1:]
+    col = {name: i for i, name in enumerate(names)}
+    timed = []
+    for line in (ln for ln in text if not ln.startswith("#")):
+        parts = line.rstrip("\n").split("\t")
+        last = float(parts[0]) + (float(parts[col["duration"]]) if parts[col["duration"]] != "-" else 0.0)
+        timed.append((removed_at(last, parts[col["proto"]], parts[col["conn_state"]], parts[col["service"]]), line))
+    timed.sort(key=lambda t: t[0])
+    once = Monitor()
+    once.poll(bots.parent, once=True)
+    expected = _alert_facts(once.finish())
+    watched = tmp_path / "spool"
+    watched.mkdir()
+    log = watched / "conn.log"
+    now = [timed[0][0]]
+    mon = Monitor(clock=lambda: now[0])
+    at = 0
+    while at < len(timed):
+        now[0] += 5.0
+        lines = []
+        while at < len(timed) and timed[at][0] <= now[0]:
+            lines.append(timed[at][1])
+            at += 1
+        if lines:
+            written = ("" if log.exists() else header) + "".join(lines)
+            with log.open("a") as fh:
+                fh.write(written)
+        mon.scan(watched)
+    assert len(expected) > 20 and _alert_facts(mon.finish()) == expected
