@@ -109,9 +109,9 @@ class AddressHolders:
             table.move_to_end(ip)
         buckets = holders.get(holder)
         if buckets is None:
+            if len(holders) >= MAX_HOLDERS:  # the one seen least lately makes room
+                del holders[min(holders, key=lambda h: holders[h][-1] if holders[h] else -(2**62))]
             buckets = holders[holder] = []
-            if len(holders) > MAX_HOLDERS:  # the one seen least lately goes
-                del holders[min(holders, key=lambda h: holders[h][-1] if holders[h] else -math.inf)]
         at = bisect_left(buckets, bucket)
         if at == len(buckets) or buckets[at] != bucket:
             insort(buckets, bucket)
