@@ -88,7 +88,7 @@ class Cursor:
     error: str | None = None  # the last read's error, reported once
     log_type: str | None = None  # a Zeek log's type (conn, dns...)
     ident: bytes | None = None  # a Zeek log's content name (:func:`zeek_ident`), once it has a whole record
-    resume: zeek.Resume = field(default_factory=zeek.Resume)  # an uncompressed Zeek log's next read starts there
+    resume: zeek.Resume = field(default_factory=zeek.Resume)  # where a Zeek log's next read starts (plain or gz)
     resumed: int = 0  # the log's lines before where ``resume`` says its next read starts
 
     @property
