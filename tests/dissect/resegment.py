@@ -6,7 +6,9 @@
   and window, IP total length and checksums recomputed, caplen = wirelen = the new frame length;
   a merge stops at SYN/FIN/RST/URG, at a segment that is not the next in-order one (retransmission,
   reordering), at a segment of the other direction carrying payload or SYN/FIN/RST (so no byte moves
-  across an answer), at IP options or IPv6 extension headers, and at 64 KiB.
+  across an answer), at IP options or IPv6 extension headers, at 64 KiB, and at a segment more than
+  ``MAX_GAP`` after the super-packet's first (GRO merges what one poll of the NIC found: moving bytes
+  minutes back in time would change which flow an idle timeout puts them in).
 * :func:`split` cuts each segment's payload into pieces of random sizes (``sizes``, seeded), each
   its own frame with the same timestamp; FIN and PSH stay on the last piece (a SYN carrying data,
   and with ``keep_first`` each direction's first payload segment, are left whole).
@@ -27,6 +29,7 @@ from typing import Any
 import dpkt
 
 SUPER_MAX = 65535  # IPv4 total length / IPv6 payload length: the most GRO builds
+MAX_GAP = 1.0  # seconds: a segment later than this after a super-packet's first starts a new one
 FIN, SYN, RST, PSH, URG = 0x01, 0x02, 0x04, 0x08, 0x20
 _RAW_LINKS = (dpkt.pcap.DLT_RAW, 101, 228, 229, 12, 14)
 SNAPLEN = 262144
@@ -127,7 +130,7 @@ def coalesce(linktype: int, frames: list[Frame], limit: int = SUPER_MAX) -> list
             sup = held[1]
             room = limit - (len(sup.ip) - len(sup.tcp.data))
             if (flags & (SYN | FIN | RST | URG) == 0 and dec.tcp.seq == (sup.tcp.seq + len(sup.tcp.data)) % 2**32
-                    and len(sup.tcp.data) + len(dec.tcp.data) <= room):
+                    and len(sup.tcp.data) + len(dec.tcp.data) <= room and ts - out[held[0]][0] <= MAX_GAP):
                 sup.tcp.data = sup.tcp.data + dec.tcp.data
                 sup.tcp.ack, sup.tcp.win = dec.tcp.ack, dec.tcp.win
                 sup.tcp.flags |= flags & PSH

@@ -120,6 +120,21 @@ class Dissector:
         left out of the key (a DNS transaction id). Default: nothing was left out."""
 
 
+# A TCP direction on an unlisted port is probed on its first bytes accumulated over its first in-order
+# segments until they reach this many (engine/dispatch.py): what a probe decides on when a sender cut its
+# first message into small segments. A probe reading a text start line should decide on a line longer
+# than this from its first PROBE_BYTES (:func:`line_head`), as it must when the line comes cut.
+PROBE_BYTES = 64
+
+
+def line_head(payload: bytes) -> bytes | None:
+    """The first PROBE_BYTES of ``payload`` when its first line does not end within them (a start line
+    longer than what a probe may be offered of it), else None (the line ends there, or more may come)."""
+    if len(payload) < PROBE_BYTES or b"\n" in payload[:PROBE_BYTES]:
+        return None
+    return payload[:PROBE_BYTES]
+
+
 # A dissector that serves several applications on one port (ISO-TSAP 102 carries S7comm and MMS) names
 # the flow's application (Flow.app, the inventory's served protocols) by setting this key in its flow
 # state; without it the flow is named after the dissector.

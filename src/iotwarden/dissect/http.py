@@ -61,7 +61,7 @@ import re
 from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
-from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.dissect.base import Packet, StreamDissector, line_head
 from iotwarden.dissect.dpwsmeta import SOAP_POST, MetadataReader, is_soap_request, may_be_metadata
 from iotwarden.dissect.ipp import IPP_POST, IppReader, is_ipp
 from iotwarden.dissect.upnpdesc import DescriptionReader, may_be_description
@@ -79,6 +79,13 @@ _READERS = {streambuf.S2C: DESCRIPTION, streambuf.C2S: "ipp_c2s"}  # and of the 
 _REQUEST_LINE = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}) (\S{1,8192}) (HTTP/\d\.\d)$")  # RFC 9112 §3
 _STATUS_LINE = re.compile(rb"^(HTTP/\d\.\d) (\d{3})(?: (.*))?$")  # RFC 9112 §4
 _PROBE_REQUEST = re.compile(rb"^[A-Z]{3,10} \S+ HTTP/1\.[01]\r?\n")
+# a request line longer than a probe is offered of it when cut into small segments (base.line_head): an HTTP
+# method of RFC 9110 §9, RFC 5789, RFC 4918 or UPnP GENA and an origin- or absolute-form target (RFC 9112
+# §3.2) reaching past the probed bytes; its version is not seen, so RTSP-only methods and rtsp:// targets
+# (RFC 7826 §7.1) are left to RTSP's probe
+_PROBE_REQUEST_HEAD = re.compile(
+    rb"(?:GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|PROPFIND|SUBSCRIBE|UNSUBSCRIBE|NOTIFY) "
+    rb"(?:/|https?://)[\x21-\x7e]*")
 # what a direction's first message may begin with however little of it has arrived (RFC 9112 §2.2 empty
 # lines, a method token and its space, "HTTP/" of a status line): another protocol on an HTTP port (TLS on
 # 631 for IPPS or on 80, a server-first protocol) is refused at its first bytes, so the engine offers it to
@@ -147,7 +154,10 @@ class HttpDissector(StreamDissector):
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
         if to_server:
-            return _PROBE_REQUEST.match(payload) is not None
+            if _PROBE_REQUEST.match(payload) is not None:
+                return True
+            head = line_head(payload)
+            return head is not None and _PROBE_REQUEST_HEAD.fullmatch(head) is not None
         return payload.startswith((b"HTTP/1.0 ", b"HTTP/1.1 "))
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:

@@ -45,7 +45,7 @@ from typing import Any, ClassVar
 from urllib.parse import unquote
 
 from iotwarden.dissect import sdp
-from iotwarden.dissect.base import Packet
+from iotwarden.dissect.base import Packet, line_head
 from iotwarden.dissect.http import basic_credentials
 from iotwarden.dissect.streambuf import C2S, S2C, MessageStream, oriented
 from iotwarden.errors import ParseError
@@ -66,6 +66,9 @@ _REQUEST_LINE = re.compile(rb"^([A-Z][A-Z0-9_-]{0,31}) (\S{1,4096}) (RTSP/\d\.\d
 _STATUS_LINE = re.compile(rb"^(RTSP/\d\.\d) (\d{3})(?: (.*))?$")  # RFC 2326 §7.1 / RFC 7826 §8.1
 _PROBE_REQUEST = re.compile(rb"^[A-Z][A-Z0-9_-]{2,31} (?:rtsps?://\S+|\*|/\S*) RTSP/[12]\.0\r?\n")
 _PROBE_STATUS = re.compile(rb"^RTSP/[12]\.0 \d{3}[ \r\n]")
+# a request line longer than a probe is offered of it when cut into small segments (base.line_head): its
+# rtsp:// or rtsps:// Request-URI (RFC 7826 §7.1, §18.2) reaching past the probed bytes
+_PROBE_REQUEST_HEAD = re.compile(rb"[A-Z][A-Z0-9_-]{2,31} rtsps?://[\x21-\x7e]*")
 _INTERLEAVED = 0x24  # "$"
 # what a message may begin with, however little of it has arrived: a method token and its space, "RTSP/" of a
 # status line, or the "\r" of an empty line (HTTP's robustness rule, RFC 9112 §2.2). Bytes that cannot begin
@@ -152,7 +155,10 @@ class RtspDissector(MessageStream):
     def probe(self, payload: bytes, to_server: bool) -> bool:
         """An RTSP request line (``RTSP/`` where HTTP has ``HTTP/``) or status line."""
         if to_server:
-            return _PROBE_REQUEST.match(payload) is not None
+            if _PROBE_REQUEST.match(payload) is not None:
+                return True
+            head = line_head(payload)
+            return head is not None and _PROBE_REQUEST_HEAD.fullmatch(head) is not None
         return _PROBE_STATUS.match(payload) is not None
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:

@@ -46,7 +46,7 @@ import re
 from typing import Any, ClassVar
 
 from iotwarden.dissect import sdp, sipmsg
-from iotwarden.dissect.base import Packet
+from iotwarden.dissect.base import Packet, line_head
 from iotwarden.dissect.streambuf import MessageStream, direction_key
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
@@ -64,6 +64,9 @@ _START = re.compile(rb"[Ss](?:[Ii](?:[Pp](?:/|\Z)|\Z)|\Z)|[A-Za-z][A-Za-z0-9.!%*
 _START_WINDOW = 40
 _PROBE_STATUS = re.compile(rb"^SIP/2\.0 \d{3} ")
 _PROBE_LINE = 2100  # bytes a probe reads for the end of a request line
+# a request line longer than a probe is offered of it when cut into small segments (base.line_head): a
+# method token and a sip:/sips: Request-URI (RFC 3261 §25.1 Request-Line) reaching past the probed bytes
+_PROBE_REQUEST_HEAD = re.compile(rb"[A-Z]{3,16} sips?:[\x21-\x7e]*")
 
 
 def _is_keepalive(data: bytes) -> bool:
@@ -85,9 +88,10 @@ class SipDissector(MessageStream):
         if payload[:4] == b"SIP/":
             return _PROBE_STATUS.match(payload) is not None
         end = payload.find(b"\r\n", 0, _PROBE_LINE)
-        if end <= 0 or payload[end - 8 : end] != b" SIP/2.0":
-            return False
-        return sipmsg.REQUEST_LINE.match(payload[:end]) is not None
+        if end > 0 and payload[end - 8 : end] == b" SIP/2.0" and sipmsg.REQUEST_LINE.match(payload[:end]):
+            return True
+        head = line_head(payload)
+        return head is not None and _PROBE_REQUEST_HEAD.fullmatch(head) is not None
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         if pkt.ip_proto != 6:

@@ -22,6 +22,7 @@ from iotwarden.dissect.base import (
     APP_STATE_KEY,
     CONFIRMED_STATE_KEY,
     FLIP_STATE_KEY,
+    PROBE_BYTES,
     Dissector,
     Packet,
     StreamDissector,
@@ -41,8 +42,8 @@ UNDECIDED, ASSIGNED, FINISHED = 0, 1, 2  # tier-2 state of a flow (flow table co
 IPPROTO_TCP, IPPROTO_UDP = 6, 17
 # A TCP direction is probed on its first bytes accumulated over its first in-order segments, until they
 # reach PROBE_BYTES (within the probe window), so a signature cut across a split first message is still
-# seen; a datagram is probed alone. What a direction held back for this is at most PROBE_BYTES - 1 bytes.
-PROBE_BYTES = 64
+# seen; a datagram is probed alone. What a direction held back for this is at most PROBE_BYTES - 1 bytes
+# (dissect/base.py PROBE_BYTES, which the probes of text protocols read too).
 
 
 @dataclass(slots=True)
@@ -464,6 +465,10 @@ class Dispatcher:
         """One delivery to the flow's dissector. The flow is named after it once it confirms the flow (an
         Observation, or ``confirm``: Zeek's analyzer confirmation); what it only accepted names nothing."""
         got = self._call(d, pkt, fd.state, data, confirmed=fd.app is not None)
+        if got is None and fd.app is None and fd.state.get(CONFIRMED_STATE_KEY):
+            # it confirmed the flow (a valid message) before rejecting the rest of this delivery: a malformed
+            # message of a named flow (counted so by _call), as when the two came in separate segments
+            got = []
         if got is None:
             self._rejected(fd, d)
             if fd.fallback:
