@@ -158,8 +158,10 @@ def test_sockets_raised_are_remembered_within_the_same_limit() -> None:
     assert len(ctx.alerts) == 5 and list(detector._raised) == [(BOT, 40002), (BOT, 40003), (BOT, 40004)]
 
 
-def test_max_peers_under_min_peers_never_raises() -> None:
-    assert feed([P2pUdpDetector({"max_peers": 5})], flows=_peers(30)) == []
+def test_max_peers_under_min_peers_is_refused_at_configure_time() -> None:
+    with pytest.raises(ConfigError, match="max_peers: expected at least min_peers"):
+        P2pUdpDetector({"max_peers": 5})
+    assert P2pUdpDetector({"max_peers": 5, "min_peers": 5}).options.max_peers == 5
 
 
 def test_service_ports_are_checked_once_with_one_clear_error() -> None:

@@ -104,7 +104,7 @@ def _ports(text: str) -> frozenset[int]:
         if not item:
             continue
         if not (item.isascii() and item.isdigit() and 0 < int(item) < 65536):
-            raise ConfigError(f"detect.p2p_udp.service_ports: {item!r} is not a port number")
+            raise ConfigError(f"{P2pUdpDetector.name}.service_ports: {item!r} is not a port number")
         out.add(int(item))
     return frozenset(out)
 
@@ -127,6 +127,11 @@ class P2pUdpDetector(Detector):
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)
         self._service = _ports(self.options.service_ports)
+        if self.options.max_peers < self.options.min_peers:  # a socket could never hold enough peers
+            raise ConfigError(
+                f"{self.name}.max_peers: expected at least min_peers ({self.options.min_peers}), "
+                f"got {self.options.max_peers}"
+            )
         self._sockets: OrderedDict[tuple[str, int], _Socket] = OrderedDict()
         self._raised: OrderedDict[tuple[str, int], float] = OrderedDict()
 
