@@ -141,3 +141,60 @@ def test_coalescing_does_not_move_bytes_across_an_idle_gap() -> None:
     late = next(i for i, (ts, _) in enumerate(frames) if ts > 1464584897.7)
     assert any(abs(ts - frames[late][0]) < 1e-6 for ts, _ in merged)
     assert max(ts for ts, _ in merged) == max(ts for ts, _ in frames)
+
+
+# -- the stream dissectors no shared capture carries over TCP, on their ports and found by probe ------------
+
+
+def _melsec(head: bytes, body: bytes) -> bytes:
+    """An MC protocol 3E binary frame (Mitsubishi SH-080956 §3.1): subheader, own station's route (network 0,
+    PC 0xFF, module I/O 03FF, station 0), data length, then the body (timer and command, or the end code)."""
+    return head + bytes.fromhex("00ffff0300") + len(body).to_bytes(2, "little") + body
+
+
+def _openvpn(opcode: int, session: bytes, body: bytes) -> bytes:
+    """An OpenVPN control packet over TCP (openvpn src/openvpn/ssl_pkt.h): length prefix, opcode << 3, session id."""
+    raw = bytes([opcode << 3]) + session + body
+    return len(raw).to_bytes(2, "big") + raw
+
+
+def built_sessions(path: Path) -> Path:
+    """KNXnet/IP over TCP, MELSEC MC, OpenVPN and TeamViewer sessions (each on its port where it has one and
+    found by probe on an unlisted port), and a long HTTP request line on an unlisted port."""
+    from tests.dissect import knxbuild as k
+    from tests.risk.harness import host, tcp, write_pcap
+
+    client, server = host(10), host(20)
+    melsec = [(True, _melsec(b"\x50\x00", bytes.fromhex("1000" "0101" "0000"))),  # Read CPU model name (0101)
+              (False, _melsec(b"\xd0\x00", b"\x00\x00" + b"Q03UDVCPU".ljust(16, b" ") + b"\x66\x03")),
+              (True, _melsec(b"\x50\x00", bytes.fromhex("1000" "1002" "0000" "0100"))),  # Remote STOP (1002)
+              (False, _melsec(b"\xd0\x00", b"\x00\x00"))]
+    # over TCP the endpoints are "route back" HPAIs, 0.0.0.0:0 with protocol code 2 (KNX 03.08.02 §8.6.3.2)
+    route_back = k.hpai("0.0.0.0", 0, 2)  # noqa: S104 - an address on the wire, nothing binds to it
+    knx = [(True, k.knxip(k.CONNECT_REQUEST, route_back * 2 + bytes([4, 0x04, 0x02, 0]))),
+           (False, k.knxip(k.CONNECT_RESPONSE, bytes([7, 0]) + route_back + bytes([4, 0x04, 0x11, 0x0A]))),
+           (True, k.tunnelling(k.GROUP_WRITE_ON, seq=0) + k.tunnelling(k.GROUP_WRITE_ON, seq=1)),
+           (False, k.knxip(k.TUNNELLING_ACK, bytes([4, 7, 0, 0])))]
+    sid_c, sid_s = bytes.fromhex("a1b2c3d4e5f60718"), bytes.fromhex("0102030405060708")
+    openvpn = [(True, _openvpn(7, sid_c, bytes(5))),  # P_CONTROL_HARD_RESET_CLIENT_V2
+               (False, _openvpn(8, sid_s, b"\x01" + bytes(4) + sid_c + bytes(4))),
+               (True, _openvpn(4, sid_c, bytes(40)))]
+    teamviewer = [(True, bytes.fromhex("17240a20") + bytes(range(33))), (False, bytes.fromhex("1130") + bytes(20))]
+    http = [(True, b"GET " + LONG_PATH + b" HTTP/1.1\r\nHost: 10.9.0.20:15672\r\n\r\n"),
+            (False, b"HTTP/1.1 200 OK\r\nServer: Cowboy\r\nContent-Length: 2\r\n\r\n[]")]
+    frames = []
+    for i, (port, exchanges) in enumerate([(3671, knx), (5007, melsec), (6001, melsec), (1194, openvpn),
+                                           (40443, openvpn), (5938, teamviewer), (40938, teamviewer),
+                                           (15672, http)]):
+        frames += tcp(client, server, port, exchanges, t=1_709_542_800.0 + i, cport=41000 + i, seed=i)
+    return write_pcap(path, sorted(frames, key=lambda f: f[0]))
+
+
+def test_built_sessions_of_the_other_stream_dissectors_are_the_same_however_cut(tmp_path: Path) -> None:
+    src = built_sessions(tmp_path / "built.pcap")
+    seen, diffs = resegcheck.check(src, tmp_path)
+    assert [d.line() for d in diffs] == []
+    apps = Counter(k[6] for k in seen.flows if k[1] == 6)
+    assert apps == {"knxip": 1, "melsec": 2, "openvpn": 2, "teamviewer": 2, "http": 1}
+    kinds = {(k[0], k[1]) for c in seen.observations.values() for k in c}
+    assert {("melsec", "cpu_model"), ("knxip", "tunnelling_request"), ("http", "request")} <= kinds

@@ -78,6 +78,10 @@ class FlowDispatch:
     # the port's stream dissector rejected the flow's first bytes and a prober took the flow over (Zeek's
     # dynamic protocol detection); if that one rejects them too the flow stays failed
     fallback: bool = False
+    # per TCP direction, the bytes the port's stream dissector rejected before anything of the flow was
+    # accepted, while fewer than PROBE_BYTES: offered to the probers again with the next rejected delivery,
+    # so a first message cut into small segments is taken over as it is when it comes whole
+    rejected_head: dict[bool, bytes] = field(default_factory=dict)
     streams: dict[bool, StreamDirection[Packet]] = field(default_factory=dict)
     where: dict[bool, tuple[int | None, int, str, str]] = field(default_factory=dict)  # per direction
 
@@ -483,24 +487,29 @@ class Dispatcher:
         out.extend(got)
 
     def _fall_back(self, fd: FlowDispatch, d: Dissector, pkt: Packet, data: bytes, out: list[Observation]) -> None:
-        """The port's stream dissector rejected the first bytes of a flow: offer them to the other
-        stream probers (as Zeek's signature-enabled analyzers run beside its port-attached ones). The
+        """The port's stream dissector rejected the first bytes of a flow: offer them (after the bytes of
+        this direction it rejected before, ``rejected_head``) to the other stream probers (as Zeek's
+        signature-enabled analyzers run beside its port-attached ones). The
         first that claims them takes the flow; like any dissector it names the flow only once it confirms
         it (Zeek's analyzer confirmation), so a probe alone never hides the port's rejection."""
+        head = fd.rejected_head.pop(pkt.to_server, b"") + data  # rejected deliveries are contiguous
         for p in self.probers:
             if p is d or not isinstance(p, StreamDissector):
                 continue
             try:
-                hit = p.probe(data, pkt.to_server)
+                hit = p.probe(head, pkt.to_server)
             except Exception:  # a probe must answer True/False; anything else is a bug, counted
                 self.stats.analyzer_errors[f"dissect.{p.name}"] += 1
                 log.debug("probe of %s failed", p.name, exc_info=True)
                 continue
             if hit:
                 fd.dissector, fd.state, fd.fallback = p, {}, True
+                fd.rejected_head.clear()
                 self.stats.protocols[p.name] += 1
-                self._accept(fd, p, pkt, data, out)
+                self._accept(fd, p, pkt, head, out)
                 return
+        if len(head) < PROBE_BYTES:
+            fd.rejected_head[pkt.to_server] = head
 
     @staticmethod
     def _rejected(fd: FlowDispatch, d: Dissector) -> None:
