@@ -8,10 +8,15 @@ engine bounds lifted and the differences accepted, each with its reason). Prints
 which stream dissectors named a TCP flow in the captures checked; exit status 1 when a difference is not
 accepted.
 
-    python bench/resegment.py [--pcaps DIR] [--match TEXT] [--per-folder N] [--max-mb M] [--lab] [--json OUT]
+    python bench/resegment.py [--pcaps DIR] [--match TEXT] [--per-folder N] [--max-mb M] [--lab] [--test-data]
+                              [--no-shared] [--json OUT]
 
 ``--per-folder N`` checks at most N captures of each folder (the first N by name that carry TCP payload),
-``--lab`` adds the lab scenarios (src/iotwarden/lab/scenarios/*.yaml, generated here).
+``--lab`` adds the lab scenarios (src/iotwarden/lab/scenarios/*.yaml, generated here), ``--test-data`` the
+captures of real software kept with the tests (tests/dissect/data: DICOM, FTP, SIP over TCP), the lab's demo
+capture and built sessions of the dissectors no shared capture carries over TCP (KNXnet/IP, MELSEC, OpenVPN,
+TeamViewer: tests/dissect/test_resegcheck.built_sessions). ``--pcaps`` with all three covers every stream
+dissector.
 """
 
 from __future__ import annotations
@@ -82,6 +87,14 @@ def lab_captures(work: Path) -> list[Path]:
     return out
 
 
+def test_captures(work: Path) -> list[Path]:
+    from tests.dissect.test_resegcheck import built_sessions
+
+    data = sorted((HERE.parent / "tests" / "dissect" / "data").glob("*.pcap"))
+    return [*data, HERE.parent / "src" / "iotwarden" / "lab" / "captures" / "demo.pcap",
+            built_sessions(work / "built.pcap")]
+
+
 def stream_dissectors() -> list[str]:
     return [d.name for d in default_dissectors() if isinstance(d, StreamDissector)]
 
@@ -93,7 +106,8 @@ def main() -> int:
     ap.add_argument("--per-folder", type=int, help="at most this many captures of each folder")
     ap.add_argument("--max-mb", type=float, default=32.0, help="skip captures larger than this")
     ap.add_argument("--lab", action="store_true", help="add the lab scenarios")
-    ap.add_argument("--no-shared", action="store_true", help="only the lab scenarios")
+    ap.add_argument("--test-data", action="store_true", help="add the tests' captures and built sessions")
+    ap.add_argument("--no-shared", action="store_true", help="leave out the shared captures")
     ap.add_argument("--json", type=Path, help="write the differences as JSON lines here")
     args = ap.parse_args()
 
@@ -105,6 +119,8 @@ def main() -> int:
         paths = [] if args.no_shared else select(args.pcaps, args.match, args.per_folder, args.max_mb)
         if args.lab:
             paths += lab_captures(work)
+        if args.test_data:
+            paths += test_captures(work)
         print(f"{len(paths)} captures", flush=True)
         for path in paths:
             t0 = time.process_time()
