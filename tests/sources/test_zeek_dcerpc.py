@@ -72,6 +72,16 @@ def test_zeeks_unknown_names_keep_the_uuid_and_the_opnum() -> None:
         "DRSGetNCChanges"
 
 
+def test_an_unknown_opnum_of_an_interface_we_list_is_named_from_our_table() -> None:
+    # a Zeek whose operations table lacks drsuapi's opnum 3 logs DCSync's call "unknown-3": it still names the call
+    obs = map_dce_rpc(_rec(endpoint="drsuapi", operation="unknown-3"))
+    assert [o.kind for o in obs] == ["bind", "bind_ack", "request", "response"]
+    assert (obs[2].fields["interface"], obs[2].fields["operation"], obs[2].fields["opnum"]) == (
+        "drsuapi", "DRSGetNCChanges", 3)
+    unlisted = map_dce_rpc(_rec(endpoint="drsuapi", operation="unknown-99"))  # an opnum the table lacks stays a number
+    assert (unlisted[2].fields.get("operation"), unlisted[2].fields["opnum"]) == (None, 99)
+
+
 def test_a_line_without_addresses_is_a_parse_error() -> None:
     with pytest.raises(ParseError):
         map_dce_rpc(_rec(**{"id.resp_h": None}))

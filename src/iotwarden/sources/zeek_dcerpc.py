@@ -35,12 +35,15 @@ def _interface(endpoint: str | None) -> tuple[str | None, str | None]:
 
 
 def _operation(interface: str | None, operation: str | None) -> tuple[str | None, int | None]:
-    """(name, opnum) of a logged operation: ``unknown-<opnum>`` has only its number."""
+    """(name, opnum) of a logged operation: ``unknown-<opnum>`` has its number, and the name our table gives that
+    number of the interface when it lists it: a Zeek whose ``DCE_RPC::operations`` lacks an operation we detect on
+    (a DCSync's drsuapi opnum 3, say) logs it ``unknown-3``, and it must still count."""
     if operation is None:
         return None, None
     if operation.startswith(UNKNOWN):
         digits = operation[len(UNKNOWN):]
-        return None, int(digits) if digits.isascii() and digits.isdigit() else None
+        number = int(digits) if digits.isascii() and digits.isdigit() else None
+        return (OPERATIONS.get((interface, number)) if interface is not None and number is not None else None), number
     opnum = _OPNUMS.get(((interface or "").lower(), operation.lower()))
     if opnum is not None and interface is not None:
         return OPERATIONS[(interface, opnum)], opnum
