@@ -1,7 +1,8 @@
 """Lateral movement from IoT/OT devices, from flows between internal hosts.
 
 Ids: ``detect.lateral.admin_protocol`` (SMB, RDP, SSH, WinRM or RPC from a device that is not an IT
-machine, from its first use of that service: IoT devices have no business administering servers;
+machine, from its first use of that service; RDP over TCP or over UDP ([MS-RDPEUDP], a flow named ``rdp``): IoT
+devices have no business administering servers;
 T1021.002 SMB, T1021.001 RDP, T1021.004 SSH, T1021.006 WinRM, T1021), ``detect.lateral.iot_to_it``
 (an IoT/OT device opens a connection to an IT device it never talked to; T1021) and
 ``detect.lateral.new_peer`` (a device that is not an IT machine talks to an internal peer it never
@@ -48,10 +49,21 @@ ADMIN_SHARE_CLASS = "admin"  # dissect/smbshare.py's class of ADMIN$ and C$..Z$
 ADMIN_PORTS = {445: ("SMB", "T1021.002"), 139: ("SMB", "T1021.002"), 3389: ("RDP", "T1021.001"),
                22: ("SSH", "T1021.004"), 5985: ("WinRM", "T1021.006"), 5986: ("WinRM", "T1021.006"),
                135: ("RPC", "T1021")}
+# RDP's UDP transport ([MS-RDPEUDP]): a flow dissect/rdpudp.py named "rdp" (or Zeek's RDPEUDP analyzer, conn.log
+# service "rdpeudp"), on udp/3389 or any port, is RDP as the tcp/3389 connection beside it is
+RDP_APP = "rdp"
+RDP_UDP = ("RDP", "T1021.001")
 # infrastructure services every device may reach for the first time at any point
 INFRA_PORTS = frozenset({53, 67, 68, 123, 137, 138, 5353, 1900, 5355})
 MAX_WAITING = 10_000  # flows of unclassified devices waiting for the classifier; past it the oldest are judged
 MAX_WAITING_SHARES = 1_000  # admin-share tree connects of unclassified devices waiting; past it the oldest are judged
+
+
+def admin_service(flow: Flow) -> tuple[str, str] | None:
+    """(service, ATT&CK technique) of a remote-administration flow: by its TCP port, or RDP over UDP by its app."""
+    if flow.ip_proto == 6:
+        return ADMIN_PORTS.get(flow.b_port)
+    return RDP_UDP if flow.ip_proto == 17 and flow.app == RDP_APP else None
 
 
 @dataclass(frozen=True)
@@ -86,11 +98,12 @@ class LateralDetector(Detector):
             proto = flow.ip_proto
             if proto not in (6, 17):
                 continue
-            admin = ADMIN_PORTS.get(flow.b_port) if proto == 6 else None
+            admin = admin_service(flow)
             # the flow's own facts before the address test: a scan's millions of targets stop here. An
-            # attempt is a connect (the initiator's SYN); a record joined mid-stream (no SYN seen, Zeek's OTH)
-            # proves neither who opened it nor that it was opened now
-            if not established(flow) and not (admin and attempts_count and flow.tcp_flags_ab & SYN):
+            # attempt is a connect (the initiator's SYN; an RDP-UDP flow was named by its client's SYN datagram);
+            # a record joined mid-stream (no SYN seen, Zeek's OTH) proves neither who opened it nor that it was
+            # opened now
+            if not established(flow) and not (admin and attempts_count and (flow.tcp_flags_ab & SYN or proto == 17)):
                 continue
             if not is_internal(flow.b_ip):
                 continue
@@ -151,7 +164,7 @@ class LateralDetector(Detector):
                          dst_ip=obs.dst_ip, evidence={"share": share, "category": src_cat}, observations=[obs])
 
     def _judge(self, ctx: Context, flow: Flow) -> None:
-        admin = ADMIN_PORTS.get(flow.b_port) if flow.ip_proto == 6 else None
+        admin = admin_service(flow)
         talked = established(flow)
         src = subject_key(ctx, flow.a_mac, flow.a_ip)
         src_cat = category(ctx, src)

@@ -50,6 +50,7 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("ldap", "LdapDissector"),  # LDAP tcp/389, 3268 (binds, searches, StartTLS hands TLS on); CLDAP udp/389 DC pings
     ("smb", "SmbDissector"),  # tcp/139 NetBIOS session, tcp/445 Direct TCP: SMB1/SMB2 negotiation, NTLMSSP
     ("rdp", "RdpDissector"),  # tcp/3389 X.224 negotiation, standard security core data; hands TLS on
+    ("rdpudp", "RdpUdpDissector"),  # RDP-UDP udp/3389, elsewhere by a strict SYN: handshake, flow app rdp
     ("dcerpc", "DcerpcDissector"),  # DCE/RPC v5 tcp/135, elsewhere by a strict header: interfaces bound, operations
     ("dcerpc_cl", "DcerpcClDissector"),  # connectionless DCE/RPC v4 udp/135: interfaces and operations called
     ("pnio_cm", "PnioCmDissector"),  # PROFINET IO CM udp/34964: I&M0, EPM annotation, Write/Control (otops)

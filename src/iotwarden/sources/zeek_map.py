@@ -36,7 +36,8 @@ ICMP6 = 58
 # (icsnpp-s7comm); IEC 104 analyzers name it "iec104" or "iec60870_5_104".
 SERVICE_NAMES = {"ssl": "tls", "krb": "kerberos", "synchrophasor": "c37118", "hart_ip": "hartip",
                  "opcua-binary": "opcua", "opcua_binary": "opcua", "omron_fins": "fins",
-                 "iec60870_5_104": "iec104", "iec_104": "iec104", "dce_rpc": "dcerpc"}
+                 "iec60870_5_104": "iec104", "iec_104": "iec104", "dce_rpc": "dcerpc",
+                 "rdpeudp": "rdp"}  # Zeek's RDPEUDP analyzer (udp/3389): RDP's UDP transport, dissect/rdpudp.py
 TRANSPORT_SUFFIXES = ("_tcp", "_udp")
 # services that only carry another one Zeek lists beside them: ICSNPP-S7comm adds "cotp" (ISO 8073 / RFC 1006
 # transport) and "s7comm" to one connection; the flow's app is the carried protocol, as our dissectors name it
