@@ -8,7 +8,8 @@
   reordering), at a segment of the other direction carrying payload or SYN/FIN/RST (so no byte moves
   across an answer), at IP options or IPv6 extension headers, at 64 KiB, and at a segment more than
   ``MAX_GAP`` after the super-packet's first (GRO merges what one poll of the NIC found: moving bytes
-  minutes back in time would change which flow an idle timeout puts them in).
+  minutes back in time would change which flow an idle timeout puts them in), and at a segment whose
+  link-layer addresses or VLAN tags differ from the super-packet's (GRO merges one device's packets only).
 * :func:`split` cuts each segment's payload into pieces of random sizes (``sizes``, seeded), each
   its own frame with the same timestamp; FIN and PSH stay on the last piece (a SYN carrying data,
   and with ``keep_first`` each direction's first payload segment, are left whole).
@@ -47,6 +48,13 @@ class _Decoded:
 
     def key(self) -> tuple[bytes, int, bytes, int]:
         return bytes(self.ip.src), self.tcp.sport, bytes(self.ip.dst), self.tcp.dport
+
+    def link(self) -> tuple[Any, ...]:
+        """The link layer's addresses and VLAN tags (none for raw IP)."""
+        if self.top is self.ip:
+            return ()
+        return (bytes(getattr(self.top, "src", b"")), bytes(getattr(self.top, "dst", b"")),
+                repr(getattr(self.top, "vlan_tags", None)))
 
     def pack(self) -> bytes:
         if isinstance(self.ip, dpkt.ip.IP):
@@ -130,7 +138,8 @@ def coalesce(linktype: int, frames: list[Frame], limit: int = SUPER_MAX) -> list
             sup = held[1]
             room = limit - (len(sup.ip) - len(sup.tcp.data))
             if (flags & (SYN | FIN | RST | URG) == 0 and dec.tcp.seq == (sup.tcp.seq + len(sup.tcp.data)) % 2**32
-                    and len(sup.tcp.data) + len(dec.tcp.data) <= room and ts - out[held[0]][0] <= MAX_GAP):
+                    and len(sup.tcp.data) + len(dec.tcp.data) <= room and ts - out[held[0]][0] <= MAX_GAP
+                    and dec.link() == sup.link()):
                 sup.tcp.data = sup.tcp.data + dec.tcp.data
                 sup.tcp.ack, sup.tcp.win = dec.tcp.ack, dec.tcp.win
                 sup.tcp.flags |= flags & PSH

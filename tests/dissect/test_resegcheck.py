@@ -143,6 +143,16 @@ def test_coalescing_does_not_move_bytes_across_an_idle_gap() -> None:
     assert max(ts for ts, _ in merged) == max(ts for ts, _ in frames)
 
 
+def test_coalescing_keeps_apart_what_came_from_different_link_addresses(tmp_path: Path) -> None:
+    # s7comm_clean: the client's segments of one flow reach the capture with two source MACs in turn
+    # (20:47:47:87:d4:96 and b0:83:fe:75:35:74); merged into one super-packet, jobs took another frame's
+    # MAC, which no GRO does (it merges one device's packets)
+    src = _src("ics_iti/pcaps/s7/S7Comm/s7comm_clean.pcap")
+    linktype, frames = resegment.read_frames(src)
+    decoded = [d for d in (resegment.decode(linktype, f) for _, f in frames) if d is not None and d.tcp.data]
+    assert {d.link()[0].hex(":") for d in decoded if d.tcp.dport == 102} == {"20:47:47:87:d4:96", "b0:83:fe:75:35:74"}
+    assert resegcheck.check(src, tmp_path, ["coalesced"])[1] == []
+
 # -- the stream dissectors no shared capture carries over TCP, on their ports and found by probe ------------
 
 
