@@ -12,6 +12,15 @@ RDP_NEG_FAILURE ([MS-RDPBCGR] §2.2.1.2.2: the server refused the client's proto
 streams the desktop (hundreds of KB within seconds) and lasts; an admin's few mistyped passwords stay under
 ``min_attempts``. Inputs: flows (packets or Zeek conn.log) and ``rdp`` Observations (dissect/rdp.py, Zeek rdp.log),
 joined by connection (client address and port, server address) whichever comes first (``max_connections``).
+
+Through a Remote Desktop Gateway ([MS-TSGU], dissect/tsgu.py) the guess is checked by the gateway in HTTP before any
+RDP connection exists: where the HTTP is visible (a TLS-terminating sensor, a plain-HTTP gateway), a request that
+opens a gateway tunnel (``http`` Observations with ``rdp_gateway``: RDG_OUT_DATA/RDG_IN_DATA, the WebSocket upgrade
+to /remoteDesktopGateway/, RPC_IN_DATA/RPC_OUT_DATA to the gateway's RPC port 3388) and carried credentials, answered
+401 with no next handshake leg, is an attempt against the gateway (``tsgu.credentials_rejected``; an NTLM exchange's
+challenge 401 and the opening 401 are not), counted with the direct ones (the gateway as the server; a Basic
+user-id as the user name; at most ``MAX_PENDING`` unanswered gateway requests per connection). Over TLS that the
+sensor cannot read nothing of this is seen, and a gateway's TLS connections alone are not taken for guesses.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from iotwarden.detect.base import BYTES, COUNT, DURATION, ENTRIES, SECONDS, Detector, Options, Range, subject_key, text
+from iotwarden.dissect import tsgu
 from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
 
@@ -28,7 +38,14 @@ GUESS_ID = "detect.bruteforce.rdp"
 SPRAY_ID = "detect.bruteforce.rdp_spray"
 RDP_PORT = 3389  # IANA ms-wbt-server
 MAX_NAMES_PER_CLIENT = 256  # user names and servers remembered per client (the most recent)
+MAX_PENDING = 8  # gateway requests of one connection awaiting their answers (HTTP pipelining, RFC 9112 §9.3.2)
 Conn = tuple[str, int, str]  # client address, client port, server address
+
+
+@dataclass
+class _GatewayRequest:
+    request: Observation
+    sent_credentials: bool
 
 
 @dataclass
@@ -65,7 +82,7 @@ class RdpBruteForceOptions(Options):
 
 
 class RdpBruteForceDetector(Detector):
-    observes = frozenset({"rdp"})
+    observes = frozenset({"rdp", "http"})
     name: ClassVar[str] = "detect.rdp_bruteforce"
     ids: ClassVar[tuple[str, ...]] = (GUESS_ID, SPRAY_ID)
     defaults: ClassVar[Options] = RdpBruteForceOptions()
@@ -75,6 +92,8 @@ class RdpBruteForceDetector(Detector):
         self._conns: OrderedDict[Conn, _Connection] = OrderedDict()
         self._pairs: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
         self._clients: OrderedDict[str, _Client] = OrderedDict()
+        # per connection (its client address and port, server address): the gateway requests awaiting answers
+        self._gateway: OrderedDict[Conn, deque[_GatewayRequest]] = OrderedDict()
 
     def _conn(self, key: Conn) -> _Connection:
         found = self._conns.get(key)
@@ -87,7 +106,9 @@ class RdpBruteForceDetector(Detector):
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         if not obs.src_ip or not obs.dst_ip or obs.src_port is None or obs.dst_port is None:
             return
-        if obs.kind == "connection_request":
+        if obs.proto == "http":
+            self._http(ctx, obs)
+        elif obs.kind == "connection_request":
             conn = self._conn((obs.src_ip, obs.src_port, obs.dst_ip))
             conn.user = text(obs.fields.get("username"))
             if conn.counted and conn.user:  # the attempt was counted before its request was known
@@ -117,10 +138,51 @@ class RdpBruteForceDetector(Detector):
         else:
             conn.flow = flow  # a refusal logged later makes it one
 
+    def _http(self, ctx: Context, obs: Observation) -> None:
+        """A gateway request remembered, or the answer to one judged (module docstring)."""
+        if obs.kind == "request":
+            if "rdp_gateway" not in obs.fields:
+                return
+            key: Conn = (obs.src_ip or "", obs.src_port or 0, obs.dst_ip or "")
+            pending = self._gateway.get(key)
+            if pending is None:
+                pending = self._gateway[key] = deque(maxlen=MAX_PENDING)
+                if len(self._gateway) > self.options.max_connections:
+                    self._gateway.popitem(last=False)
+            pending.append(_GatewayRequest(obs, bool(obs.fields.get("authorization_scheme"))))
+            return
+        if obs.kind != "response":
+            return
+        key = (obs.dst_ip or "", obs.dst_port or 0, obs.src_ip or "")
+        pending = self._gateway.get(key)
+        if not pending:
+            return
+        status = obs.fields.get("status")
+        if isinstance(status, int) and status < 200 and status != 101:  # an interim answer (RFC 9110 §15.2)
+            return
+        asked = pending.popleft()
+        www = obs.fields.get("www_authenticate")
+        if isinstance(status, int) and tsgu.credentials_rejected(status, www if isinstance(www, str) else None,
+                                                                 asked.sent_credentials):
+            self._gateway_attempt(ctx, asked.request, obs)
+
+    def _gateway_attempt(self, ctx: Context, request: Observation, response: Observation) -> None:
+        client, server = request.src_ip or "", request.dst_ip or ""
+        via = {"via": "rd_gateway", "transport": request.fields.get("rdp_gateway"),
+               "gateway_host": text(request.fields.get("host")), "gateway_server": text(response.fields.get("server")),
+               "method": request.fields.get("method")}
+        self._count(ctx, client, server, request.ts, mac=request.src_mac,
+                    user=text(request.fields.get("basic_user")), flow=None, observations=[request, response], via=via)
+
     def _attempt(self, ctx: Context, conn: _Connection, flow: Flow) -> None:
-        o: RdpBruteForceOptions = self.options
         conn.counted, conn.flow = True, None
-        client, server, ts = flow.a_ip, flow.b_ip, flow.first_seen
+        self._count(ctx, flow.a_ip, flow.b_ip, flow.first_seen, mac=flow.a_mac, user=conn.user, flow=flow)
+
+    def _count(self, ctx: Context, client: str, server: str, ts: float, *, mac: str | None, user: str | None,
+               flow: Flow | None, observations: list[Observation] | None = None,
+               via: dict[str, object] | None = None) -> None:
+        """One attempt of ``client`` against ``server`` (a direct connection's ``flow``, or a gateway's refusal)."""
+        o: RdpBruteForceOptions = self.options
         times = self._pairs.get((client, server))
         if times is None:
             times = self._pairs[(client, server)] = deque(maxlen=o.min_attempts)
@@ -130,21 +192,23 @@ class RdpBruteForceDetector(Detector):
         times.append(ts)
         recent = sum(1 for t in times if abs(ts - t) <= o.window_s)
         if recent >= o.min_attempts:
+            basis = ("credentials an RD Gateway refused (HTTP 401)" if via
+                     else "short RDP connections that ended before a session")
             self.raise_alert(
-                ctx, GUESS_ID, title=f"RDP password guessing from {client} against {server}", severity="high",
-                subject=subject_key(ctx, flow.a_mac, client), ts=ts, key=server, mitre=("T1110", "T1110.001"),
-                src_ip=client, dst_ip=server, flows=[flow],
-                evidence={"service": "rdp", "tries": recent, "window_s": o.window_s,
-                          "basis": "short RDP connections that ended before a session"})
+                ctx, GUESS_ID, title=f"RDP password guessing from {client} against {server}"
+                + (" (RD Gateway)" if via else ""), severity="high",
+                subject=subject_key(ctx, mac, client), ts=ts, key=server, mitre=("T1110", "T1110.001"),
+                src_ip=client, dst_ip=server, flows=[flow] if flow else [], observations=observations or [],
+                evidence={"service": "rdp", "tries": recent, "window_s": o.window_s, "basis": basis, **(via or {})})
             times.clear()
-        self._spray(ctx, client, server, conn.user, ts, flow=flow)
+        self._spray(ctx, client, server, user, ts, flow=flow, mac=mac)
 
     def _spray(self, ctx: Context, client: str, server: str, user: str | None, ts: float, *,
-               flow: Flow | None) -> None:
+               flow: Flow | None, mac: str | None = None) -> None:
         o: RdpBruteForceOptions = self.options
         state = self._clients.get(client)
         if state is None:
-            state = self._clients[client] = _Client(subject_key(ctx, flow.a_mac if flow else None, client))
+            state = self._clients[client] = _Client(subject_key(ctx, mac or (flow.a_mac if flow else None), client))
             if len(self._clients) > o.max_clients:
                 self._clients.popitem(last=False)
         self._clients.move_to_end(client)

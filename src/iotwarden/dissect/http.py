@@ -8,7 +8,8 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
   ``user_agent`` (§10.1.5), ``authorization_scheme`` (§11.6.2), ``basic_auth`` (bool),
   ``basic_user`` (RFC 7617 §2 user-id; the password itself is never kept), ``password_present``,
   ``headers`` (lower-cased name -> value, repeated fields joined with ", " as §5.3 allows;
-  Authorization and Proxy-Authorization keep only their scheme).
+  Authorization and Proxy-Authorization keep only their scheme), ``rdp_gateway`` (only on a request that opens a
+  Remote Desktop Gateway tunnel: ``http``, ``websocket`` or ``rpc``, dissect/tsgu.py).
 * ``response`` (RFC 9112 §4): ``version``, ``status`` (int), ``reason``, ``server`` (RFC 9110
   §10.2.4), ``www_authenticate`` (§11.6.1), ``content_type`` (§8.3), ``headers``.
 
@@ -60,7 +61,7 @@ import binascii
 import re
 from typing import Any, ClassVar
 
-from iotwarden.dissect import streambuf
+from iotwarden.dissect import streambuf, tsgu
 from iotwarden.dissect.base import Packet, StreamDissector, line_head
 from iotwarden.dissect.dpwsmeta import SOAP_POST, MetadataReader, is_soap_request, may_be_metadata
 from iotwarden.dissect.ipp import IPP_POST, IppReader, is_ipp
@@ -78,7 +79,9 @@ _READERS = {streambuf.S2C: DESCRIPTION, streambuf.C2S: "ipp_c2s"}  # and of the 
 
 _REQUEST_LINE = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}) (\S{1,8192}) (HTTP/\d\.\d)$")  # RFC 9112 §3
 _STATUS_LINE = re.compile(rb"^(HTTP/\d\.\d) (\d{3})(?: (.*))?$")  # RFC 9112 §4
-_PROBE_REQUEST = re.compile(rb"^[A-Z]{3,10} \S+ HTTP/1\.[01]\r?\n")
+# a request line: a method of upper-case letters, or one of the gateway's custom methods ([MS-TSGU] §2.2.3.1,
+# [MS-RPCH] §2.1.2.1: dissect/tsgu.py), which an RD Gateway seen in cleartext (a TLS-terminating sensor) opens with
+_PROBE_REQUEST = re.compile(rb"^(?:[A-Z]{3,10}|RDG_(?:IN|OUT)_DATA|RPC_(?:IN|OUT)_DATA) \S+ HTTP/1\.[01]\r?\n")
 # a request line longer than a probe is offered of it when cut into small segments (base.line_head): an HTTP
 # method of RFC 9110 §9, RFC 5789, RFC 4918 or UPnP GENA and an origin- or absolute-form target (RFC 9112
 # §3.2) reaching past the probed bytes; its version is not seen, so RTSP-only methods and rtsp:// targets
@@ -251,6 +254,8 @@ class HttpDissector(StreamDissector):
         }
         if "authorization" in headers:
             fields.update(_authorization(headers["authorization"]))
+        if (gateway := tsgu.transport(method, fields["uri"], headers)) is not None:
+            fields["rdp_gateway"] = gateway  # an RD Gateway tunnel's request (dissect/tsgu.py)
         for name in ("authorization", "proxy-authorization"):  # credentials never leave the dissector
             if name in headers:
                 headers[name] = headers[name].partition(" ")[0] + " [redacted]"
