@@ -51,13 +51,15 @@ def test_an_ssl_selection_is_the_clients_request_and_the_servers_confirm() -> No
     assert (confirm.kind, confirm.src_ip, confirm.src_port) == ("connection_confirm", HMI[0], 3389)
     assert confirm.fields == {"negotiated": True, "selected_protocol": "SSL", "nla": False, "nla_required": False}
     (_, hybrid) = map_rdp(_rec(result="encrypted", security_protocol="HYBRID"))
-    assert hybrid.fields == {"negotiated": True, "selected_protocol": "HYBRID", "nla": True}
+    assert hybrid.fields == {"negotiated": True, "selected_protocol": "HYBRID", "nla": True,
+                             "client_offered_nla": True}
 
 
 def test_a_negotiation_failure() -> None:
     (_, failure) = map_rdp(_rec(cookie="a", result="HYBRID_REQUIRED_BY_SERVER"))
     assert (failure.kind, failure.src_ip) == ("negotiation_failure", HMI[0])
-    assert failure.fields == {"failure_code": 5, "failure": "HYBRID_REQUIRED_BY_SERVER", "nla_required": True}
+    assert failure.fields == {"failure_code": 5, "failure": "HYBRID_REQUIRED_BY_SERVER", "nla_required": True,
+                              "client_offered_nla": False}
 
 
 def test_standard_security_without_negotiation_core_and_security_data() -> None:

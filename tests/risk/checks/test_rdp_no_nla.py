@@ -50,3 +50,10 @@ def test_hybrid_selected_raises_nothing(tmp_path: Path) -> None:
 
 def test_a_server_requiring_nla_raises_nothing(tmp_path: Path) -> None:
     assert _run(tmp_path, [(True, b.connection_request("op", b.PROTOCOL_SSL)), (False, b.negotiation_failure(5))]) == {}
+
+
+def test_rdstls_and_rds_aad_authenticate_before_the_connection_goes_on(tmp_path: Path) -> None:
+    # [MS-RDPBCGR] §5.4.5.3-5.4.5.4: the user authenticates right after TLS, as with CredSSP
+    for selected in (0x4, 0x10):  # PROTOCOL_RDSTLS, PROTOCOL_RDSAAD
+        assert _run(tmp_path, [(True, b.connection_request("op", selected | b.PROTOCOL_SSL)),
+                               (False, b.connection_confirm(selected))]) == {}

@@ -5,7 +5,15 @@ proprietary certificate, no server authentication, [MS-RDPBCGR] §5.3) in its RD
 answered without one (a server before RDP 5.2). A server that requires NLA refuses such a request with
 HYBRID_REQUIRED_BY_SERVER (§2.2.1.2.2), so either selection shows it does not. That pre-authentication
 surface is what BlueKeep (CVE-2019-0708, remote code execution in the MCS channel set-up of unpatched Windows
-7/2008 R2 and older) needed."""
+7/2008 R2 and older) needed.
+
+RDSTLS and RDS AAD Auth (PROTOCOL_RDSTLS 0x4, PROTOCOL_RDSAAD 0x10) authenticate the user right after the TLS
+handshake, before the connection goes on (§5.4.5.3: "user authentication is accomplished by exchanging RDSTLS PDUs
+directly following the TLS handshake"; §5.4.5.4), as CredSSP does: they are not findings.
+
+``client_offered_nla``: "true" or "false" when the client's requested protocols are known (packets), or the
+source says it (Zeek's rdp.log, sources/zeek_rdp.py, has no requested protocols and says it only when the
+selection or a failure proves it), else "unknown"."""
 
 from __future__ import annotations
 
@@ -18,6 +26,7 @@ from iotwarden.risk import references as ref
 from iotwarden.risk.base import Check
 
 NLA = frozenset({"HYBRID", "HYBRID_EX"})  # CredSSP first ([MS-RDPBCGR] §5.4.5.2)
+PRE_AUTHENTICATED = NLA | {"RDSTLS", "RDSAAD"}  # the user authenticated before the connection goes on (docstring)
 STANDARD_SECURITY = "RDP"
 STANDARD_SEVERITY: Severity = "high"  # no server authentication, RC4, pre-auth MCS: BlueKeep's ground
 TLS_ONLY_SEVERITY: Severity = "medium"  # TLS protects the channel, but the logon comes before authentication
@@ -46,10 +55,14 @@ class RdpNoNla(Check):
         if obs.kind != "connection_confirm":
             return
         selected = obs.fields.get("selected_protocol")
-        if not isinstance(selected, str) or selected in NLA:
+        if not isinstance(selected, str) or selected in PRE_AUTHENTICATED:
             return
         requested = obs.fields.get("requested_protocols")
-        offered_nla = isinstance(requested, list) and any(p in NLA for p in requested)
+        stated = obs.fields.get("client_offered_nla")
+        if isinstance(requested, list):
+            offered = str(any(p in NLA for p in requested)).lower()
+        else:
+            offered = str(stated).lower() if isinstance(stated, bool) else "unknown"
         severity = STANDARD_SEVERITY if selected == STANDARD_SECURITY else TLS_ONLY_SEVERITY
-        self.hit_subject(obs, severity, selected_protocols=selected, client_offered_nla=str(offered_nla).lower(),
+        self.hit_subject(obs, severity, selected_protocols=selected, client_offered_nla=offered,
                          clients=obs.dst_ip or "", ports=str(obs.src_port or ""))
