@@ -7,7 +7,8 @@ client to one server within ``window_s``) and ``detect.bruteforce.rdp_spray`` (T
 ``min_servers`` distinct servers). With NLA the password is checked in CredSSP inside TLS ([MS-CSSP]), so a
 guess is seen only by its shape: an attempt is a connection to an RDP port (``Flow.app`` rdp, or tcp/3389) that
 closed within ``short_session_s`` having carried less than ``max_server_bytes`` from the server, and either
-``min_client_bytes`` from the client (past the X.224 request: TLS and CredSSP, so a password was sent) or an
+``min_client_bytes`` from the client (past the X.224 request, the client's TLS handshake and CredSSP's NTLM
+NEGOTIATE: the AUTHENTICATE with the password's response was sent; docs/detection.md gives the sizes) or an
 RDP_NEG_FAILURE ([MS-RDPBCGR] §2.2.1.2.2: the server refused the client's protocols). A logged-on session
 streams the desktop (hundreds of KB within seconds) and lasts; an admin's few mistyped passwords stay under
 ``min_attempts``. Inputs: flows (packets or Zeek conn.log) and ``rdp`` Observations (dissect/rdp.py, Zeek rdp.log),
@@ -72,7 +73,7 @@ class RdpBruteForceOptions(Options):
     min_servers: int = 5  # distinct servers in one client's attempts: spraying
     short_session_s: float = 30.0  # an attempt closes within this long
     max_server_bytes: int = 16_384  # and the server sent less than this (no desktop was drawn)
-    min_client_bytes: int = 512  # a client payload past the X.224 request (TLS + CredSSP)
+    min_client_bytes: int = 832  # past X.224, a TLS handshake and NTLM's NEGOTIATE: the AUTHENTICATE was sent
     max_connections: int = 50_000  # connections remembered for the join (LRU)
     max_clients: int = 50_000  # clients and (client, server) pairs tracked (LRU)
     bounds: ClassVar[dict[str, Range]] = {
