@@ -88,7 +88,8 @@ def test_each_bad_input_is_one_line_on_stderr_and_exit_code_2(capsys: pytest.Cap
     assert code == 2
     if case in ("missing", "empty", "text"):  # nothing read: the files table, no empty inventory or hints after it
         assert "failed" in out and "Devices (0)" not in out and "next:" not in out
-    (line,) = error_lines(err)
+    # a note is no error line (schlage-lock-01.pcap's records are partly cut by a snap length: said in a note)
+    (line,) = [ln for ln in error_lines(err) if not ln.startswith("note:")]
     assert str(path) in line
     if case == "missing":  # nothing was opened: no count of packets read
         assert line.endswith("no such file"), line

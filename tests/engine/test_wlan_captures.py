@@ -4,7 +4,9 @@ agrees with tshark, and a DHCP + mDNS exchange over Wi-Fi gives the inventory it
 from __future__ import annotations
 
 import shutil
+import struct
 import subprocess
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,8 +53,9 @@ def _frames(radiotap: bool) -> list[Packet]:
     def wrap(frame: Packet, *, fcs: bool = False) -> Packet:
         if not radiotap:
             return frame
-        if fcs:
-            return RadioTap(present="Flags", Flags="FCS") / Dot11FCS(bytes(frame))
+        if fcs:  # the frame, then its FCS (CRC-32, least significant byte first: 802.11-2020 §9.2.4.8)
+            body = bytes(frame)
+            return RadioTap(present="Flags", Flags="FCS") / Dot11FCS(body + struct.pack("<I", zlib.crc32(body)))
         return RadioTap() / frame
 
     query = IP(src="10.0.0.5", dst="10.0.0.1") / UDP(sport=5000, dport=53) / DNS(rd=1, qd=DNSQR(qname="example.com"))

@@ -139,6 +139,18 @@ def run_summary(report: AnalysisReport) -> str:
             "iotwarden report --format html -o report.html")
 
 
+def snapped_note(f: FileResult) -> str | None:
+    """The note for a capture whose packets were cut by its snap length (CaptureStats.snapped), else None."""
+    snapped = int((f.stats or {}).get("snapped") or 0)
+    if not snapped or f.format == "zeek":
+        return None
+    total = max(f.packets, snapped)
+    share = 100 * snapped / total
+    shown = f"{share:.0f}%" if share >= 1 else "under 1%"
+    return (f"note: {f.path}: {shown} of packets ({snapped:,} of {total:,}) cut by the capture's snap length "
+            f"{int(f.stats.get('snaplen') or 0)}: application data beyond it was not read")
+
+
 def report_errors(report: AnalysisReport) -> int:
     """One stderr line per file that could not be read completely; the exit code the run deserves."""
     same = [f for f in report.files if _same_bytes(f)]
@@ -160,6 +172,10 @@ def report_errors(report: AnalysisReport) -> int:
             err_console.print(f"note: {f.path}: {sum(int(n) for n in tunnels.values()):,} packets read inside "
                               f"tunnels ({kinds}): the hosts inside them are inventoried, not the tunnel's ends",
                               markup=False, highlight=False, soft_wrap=True)
+    for f in report.files:  # a capture kept each packet's first bytes only: say what was not read
+        note = snapped_note(f)
+        if note:
+            err_console.print(note, markup=False, highlight=False, soft_wrap=True)
     for f in report.files:  # Zeek log lines the reader could not use: counted, skipped, said
         bad = int((f.stats.get("parse_errors") or {}).get("zeek", 0)) if f.stats else 0
         if bad and f.error is None:

@@ -12,7 +12,7 @@ import numpy as np
 from iotwarden.dissect.base import Dissector
 from iotwarden.dissect.memo import Memo
 from iotwarden.engine.batch import PacketBatch
-from iotwarden.engine.decode import ERROR_REASONS, TUNNELS, addr_texts, decode, mac_texts
+from iotwarden.engine.decode import ERROR_REASONS, TUNNELS, addr_texts, decode, mac_texts, snapped
 from iotwarden.engine.dispatch import Dispatcher, DispatchLimits
 from iotwarden.engine.flowtable import ICMP_SHIFT, TCP_FLAGS, Closed, FlowTable
 from iotwarden.engine.orient import BY_ANSWER, FLIP_REASONS, ServerPorts
@@ -111,6 +111,10 @@ class Engine:
         st.first_ts = lo if st.first_ts is None else min(st.first_ts, lo)
         st.last_ts = hi if st.last_ts is None else max(st.last_ts, hi)
         h = decode(batch)
+        cut = snapped(batch, h)
+        if cut.any():
+            st.snapped += int(cut.sum())
+            st.snaplen = max(st.snaplen, int(batch.caplen[cut].max()))
         counts = np.bincount(h.error, minlength=len(ERROR_REASONS))
         for code in np.flatnonzero(counts[1:]).tolist():
             st.decode_errors[ERROR_REASONS[code + 1]] += int(counts[code + 1])

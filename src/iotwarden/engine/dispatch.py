@@ -7,6 +7,14 @@ TCP/UDP payload on a registered port, on a flow already given to a dissector, or
 payload of its direction on a flow still unrecognised (for TCP: one of the segments carrying its
 direction's first PROBE_BYTES). Only candidates reach Python. A flow is named (Flow.app) once its
 dissector confirms it (dissect/base.py CONFIRMED_STATE_KEY).
+
+A capture taken with a short snap length (tcpdump -s 96) keeps each frame's first bytes only (its
+captured length below its original length: draft-ietf-opsawg-pcap §5 CapLen/OrigLen). No dissector is
+handed a cut message as if it were whole: a datagram, a TCP segment for a per-packet dissector or a
+link-layer frame the capture cut is not dissected (counted in ``decode_errors["snapped_payload"]``), and a
+cut TCP segment gives its stream its captured bytes and then a gap for the bytes it lost, at once (not
+once the out-of-order buffer overflows), as Zeek's reassembler reports a ``content_gap`` for bytes the
+capture never had.
 """
 
 from __future__ import annotations
@@ -30,9 +38,9 @@ from iotwarden.dissect.base import (
 from iotwarden.dissect.memo import Memo, freeze, thaw
 from iotwarden.dissect.streambuf import PartialParse
 from iotwarden.engine.batch import PacketBatch
-from iotwarden.engine.decode import Headers, addr_text, addr_texts, mac48, mac_texts
+from iotwarden.engine.decode import FCS_LEN, Headers, addr_text, addr_texts, mac48, mac_texts
 from iotwarden.engine.flowtable import PacketFlows
-from iotwarden.engine.reassembly import StreamDirection
+from iotwarden.engine.reassembly import SEQ_MOD, StreamDirection
 from iotwarden.errors import ParseError
 from iotwarden.model import CaptureStats, Observation
 
@@ -147,10 +155,12 @@ class Dispatcher:
         table_hit = np.where(
             proto == IPPROTO_TCP, (self.tcp[sport] >= 0) | (self.tcp[dport] >= 0),
             (proto == IPPROTO_UDP) & ((self.udp[sport] >= 0) | (self.udp[dport] >= 0)))
-        payload = (h.pay_len[i] > 0) & ~h.frag[i] & ((proto == IPPROTO_TCP) | (proto == IPPROTO_UDP))
+        # a payload the snap length cut to nothing still counts: its stream is told of the bytes it lost
+        captured = h.pay_len[i] > 0
+        payload = (captured | (h.pay_wire[i] > 0)) & ~h.frag[i] & ((proto == IPPROTO_TCP) | (proto == IPPROTO_UDP))
         payload &= pf.t2 != FINISHED
         now = payload & (table_hit | (pf.t2 == ASSIGNED))
-        probe = payload & ~table_hit & (pf.t2 == UNDECIDED)
+        probe = payload & captured & ~table_hit & (pf.t2 == UNDECIDED)
         probe &= (pf.ord_dir == 0) | ((proto == IPPROTO_TCP) & (pf.pay_dir < PROBE_BYTES))
         probe &= pf.ord_flow < self.limits.probe_window
         if not self.probers:
@@ -303,6 +313,9 @@ class Dispatcher:
                 d = self.by_ethertype.get(et) if et >= 0 else self.by_snap.get(snap)
             if d is None:
                 continue
+            if batch.wirelen[row] - batch.caplen[row] > FCS_LEN:  # the capture cut the frame: its end is gone
+                self.stats.decode_errors["snapped_payload"] += 1
+                continue
             pkt = Packet(
                 ts=float(batch.ts[row]), payload=data[start:end].tobytes(), src_mac=_mac(data, smac),
                 dst_mac=_mac(data, dmac), vlan=vlan or None, ethertype=et if et >= 0 else None,
@@ -325,11 +338,11 @@ class Dispatcher:
             h.pay_off[rows].tolist(), h.pay_len[rows].tolist(), h.proto[rows].tolist(), h.sport[rows].tolist(),
             h.dport[rows].tolist(), h.seq[rows].tolist(), h.tcp_flags[rows].tolist(), h.ttl[rows].tolist(),
             mac_texts(mac48(data, h.src_mac_off[rows])), mac_texts(mac48(data, h.dst_mac_off[rows])),
-            batch.ts[rows].tolist(), h.frame_len[rows].tolist(), strict=True,
+            batch.ts[rows].tolist(), h.frame_len[rows].tolist(), h.pay_wire[rows].tolist(), strict=True,
         )
         flows, changed, memo_prefix, protocols = self.flows, self.changed, self.memo_prefix, self.stats.protocols
         for (row, uid, to_server, isn, start, length, proto, sport, dport, seq, flags, ttl, smac, dmac, ts,
-             wire) in cols:
+             wire, pay_wire) in cols:
             fd = flows.get(uid)
             if fd is None:
                 fd = flows[uid] = FlowDispatch()
@@ -353,6 +366,12 @@ class Dispatcher:
             if where is None:  # addresses are part of the flow key: text once per direction
                 where = fd.where[to_server] = wheres.get(row) or _where(h, row)
             tcp = proto == IPPROTO_TCP
+            lost = pay_wire - length  # payload bytes the capture's snap length cut off this packet
+            if lost > 0 and not (tcp and isinstance(d, StreamDissector)):
+                self.stats.decode_errors["snapped_payload"] += 1
+                if fd.replay is not None and fd.replay[0] == to_server:
+                    fd.replay = None
+                continue
             payload = bytes(mv[start : start + length])
             if fd.replay is not None and fd.replay[0] == to_server:  # the segment that completed a probe
                 _, seq, payload = fd.replay
@@ -365,7 +384,7 @@ class Dispatcher:
             protocols[d.name] += 1  # packets handed (a stream dissector may get them later)
             if tcp:
                 if isinstance(d, StreamDissector):
-                    self._stream(fd, d, pkt, seq=seq, isn=isn, out=out)
+                    self._stream(fd, d, pkt, seq=seq, isn=isn, out=out, lost=lost)
                 else:
                     self._accept(fd, d, pkt, None, out)
             else:
@@ -381,8 +400,12 @@ class Dispatcher:
             changed[uid] = fd.t2
 
     def _stream(self, fd: FlowDispatch, d: StreamDissector, pkt: Packet, *, seq: int, isn: int,
-                out: list[Observation]) -> None:
-        """Reassemble one TCP segment into its direction's stream and feed what became contiguous."""
+                out: list[Observation], lost: int = 0) -> None:
+        """Reassemble one TCP segment into its direction's stream and feed what became contiguous.
+
+        ``lost`` bytes of the segment after its payload were cut by the capture's snap length: once its
+        captured bytes are delivered in order, the stream skips them as a gap (the dissector is told) and
+        carries on with what was buffered behind them."""
         stream = fd.streams.get(pkt.to_server)
         if stream is None:
             start = isn if isn >= 0 else seq
@@ -393,6 +416,12 @@ class Dispatcher:
         if stream.gaps != gaps and not self._gap(fd, d, pkt.to_server, stream.gaps - gaps):
             return
         self._feed_runs(fd, d, runs, out)
+        if lost > 0 and not fd.state.get("done") and stream.next_seq == (seq + len(pkt.payload)) % SEQ_MOD:
+            if isinstance(fd.dissector, StreamDissector):  # a fallback may have taken the flow over
+                d = fd.dissector
+            more = stream.lose(lost)
+            if self._gap(fd, d, pkt.to_server, 1):
+                self._feed_runs(fd, d, more, out)
 
     def _feed_runs(self, fd: FlowDispatch, d: StreamDissector, runs: list[tuple[bytes, Packet]],
                    out: list[Observation]) -> None:

@@ -83,6 +83,17 @@ class StreamDirection(Generic[T]):
             self._drain(out)
         return out
 
+    def lose(self, count: int) -> list[tuple[bytes, T]]:
+        """The ``count`` bytes at :attr:`next_seq` will never come (the capture's snap length cut them off
+        the segment just delivered): skip them, counted in :attr:`gaps`; the runs buffered behind them that
+        are now contiguous."""
+        out: list[tuple[bytes, T]] = []
+        if count > 0:
+            self.next_seq = (self.next_seq + count) % SEQ_MOD
+            self.gaps += 1
+            self._drain(out)
+        return out
+
     def _skip_gap(self) -> None:
         """Resume delivery at the earliest buffered segment; the bytes before it are lost."""
         self.next_seq = min(self.pending, key=lambda s: seq_delta(s, self.next_seq))

@@ -15,6 +15,11 @@ class CaptureStats:
     first_ts: float | None = None
     last_ts: float | None = None
     truncated: bool = False  # the input ended inside a record
+    # packets the capture kept only the first bytes of (a record's captured length below its original length:
+    # a snap length, tcpdump -s; pcap format draft-ietf-opsawg-pcap §5 CapLen/OrigLen), and the longest such
+    # captured length: the capture's effective snap length
+    snapped: int = 0
+    snaplen: int = 0
     protocols: Counter[str] = field(default_factory=Counter)  # packets dissected, per dissector
     parse_errors: Counter[str] = field(default_factory=Counter)  # malformed messages, per dissector
     # a flow's bytes a dissector rejected before it confirmed the flow: another protocol on its port, per
@@ -32,6 +37,8 @@ class CaptureStats:
         self.flows += other.flows
         self.observations += other.observations
         self.truncated = self.truncated or other.truncated
+        self.snapped += other.snapped
+        self.snaplen = max(self.snaplen, other.snaplen)
         for ts in (other.first_ts,):
             if ts is not None and (self.first_ts is None or ts < self.first_ts):
                 self.first_ts = ts
@@ -54,6 +61,8 @@ class CaptureStats:
             "first_ts": self.first_ts,
             "last_ts": self.last_ts,
             "truncated": self.truncated,
+            "snapped": self.snapped,
+            "snaplen": self.snaplen,
             "protocols": dict(sorted(self.protocols.items())),
             "parse_errors": dict(sorted(self.parse_errors.items())),
             "rejected_before_confirmation": dict(sorted(self.rejected_before_confirmation.items())),
