@@ -270,11 +270,13 @@ def test_limits_on_trees_pipes_and_waiting_requests() -> None:
     for i in range(smb2files.MAX_PIPES + 5):
         chunks += opened(300 + i, "\\svcctl", IPC, 2000 + i)
     for i in range(smb2files.MAX_PENDING + 5):
-        chunks.append((True, b.direct(m.message(m.read_andx(2000), mid=500 + i, tid=IPC))))
+        chunks.append((True, b.direct(m.message(m.read_andx(2068), mid=500 + i, tid=IPC))))  # the newest pipe
     state: dict[str, Any] = {}
-    converse(logon() + tree(4, "\\\\SRV\\IPC$", IPC, "IPC") + chunks, state=state)
+    converse(logon() + chunks[: 2 * (smb2files.MAX_TREES + 5)] + tree(4, "\\\\SRV\\IPC$", IPC, "IPC")
+             + chunks[2 * (smb2files.MAX_TREES + 5) :], state=state)
     session = state["smb1"]
-    assert len(session.trees) == smb2files.MAX_TREES and len(session.pipes) == smb2files.MAX_PIPES
+    assert len(session.trees) == smb2files.MAX_TREES and next(iter(session.trees)) == 1006 and IPC in session.trees
+    assert len(session.pipes) == smb2files.MAX_PIPES and min(session.pipes) == 2005  # the oldest dropped
     assert len(session.pending) == smb2files.MAX_PENDING
     assert min(key[1] for key in session.pending) == 505  # the oldest dropped
 

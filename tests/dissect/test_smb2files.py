@@ -201,11 +201,12 @@ def test_limits_on_trees_pipes_and_waiting_requests() -> None:
     for i in range(smb2files.MAX_PIPES + 5):
         chunks += opened(300 + i, "svcctl", IPC, bytes([i]) * 16)
     for i in range(smb2files.MAX_PENDING + 5):
-        chunks.append((True, w.direct(w.read(500 + i, bytes([0]) * 16, 10, IPC, SID))))
+        chunks.append((True, w.direct(w.read(500 + i, bytes([68]) * 16, 10, IPC, SID))))  # the newest pipe
     state: dict[str, Any] = {"smb2": session}
-    converse(logon() + tree(4, "\\\\SRV\\IPC$", IPC, w.SHARE_PIPE) + chunks, state=state)
-    assert len(session.trees) == smb2files.MAX_TREES
-    assert len(session.pipes) == smb2files.MAX_PIPES
+    converse(logon() + chunks[: 2 * (smb2files.MAX_TREES + 5)] + tree(4, "\\\\SRV\\IPC$", IPC, w.SHARE_PIPE)
+             + chunks[2 * (smb2files.MAX_TREES + 5) :], state=state)
+    assert len(session.trees) == smb2files.MAX_TREES and next(iter(session.trees)) == 1006  # the oldest dropped
+    assert IPC in session.trees and len(session.pipes) == smb2files.MAX_PIPES and bytes([4]) * 16 not in session.pipes
     assert len(session.pending) == smb2files.MAX_PENDING and min(session.pending) == 505  # oldest dropped
 
 

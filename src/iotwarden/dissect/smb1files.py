@@ -255,8 +255,7 @@ class Session:
         command = waiting[0]
         if command == TREE_CONNECT_ANDX:
             service = data.split(b"\0", 1)[0].decode("latin-1")  # §2.2.4.55.2 Service, always OEM
-            if tid in self.trees or len(self.trees) < smb2files.MAX_TREES:
-                self.trees[tid] = (waiting[1], waiting[2], service == PIPE_SERVICE)
+            smb2files.keep(self.trees, tid, (waiting[1], waiting[2], service == PIPE_SERVICE), smb2files.MAX_TREES)
         elif command in OPENS:
             if command == NT_CREATE_ANDX:  # §2.2.4.64.2 FID, CreateDisposition (the action taken)
                 if len(words) < 11:
@@ -269,8 +268,7 @@ class Session:
                 fid, result = struct.unpack_from("<H", words, 4)[0], struct.unpack_from("<H", words, 22)[0]
                 created = result & OPEN_RESULT in CREATED_RESULTS
             if waiting[1] == "pipe":
-                if fid in self.pipes or len(self.pipes) < smb2files.MAX_PIPES:
-                    self.pipes[fid] = smb2files.Pipe(waiting[2])
+                smb2files.keep(self.pipes, fid, smb2files.Pipe(waiting[2]), smb2files.MAX_PIPES)
             else:
                 _, _, share, name, disposition = waiting
                 fields = {"smb1": True, "share": share, "share_class": ADMIN, "file": name,
@@ -297,6 +295,7 @@ class Session:
 
     def _feed(self, pkt: Packet, fid: int, pipe: smb2files.Pipe, data: bytes, out: list[Observation]) -> None:
         """A pipe's bytes to its DCE/RPC reader (smb2files.feed_pipe); a pipe that is no DCE/RPC is let go."""
+        smb2files.keep(self.pipes, fid, pipe, smb2files.MAX_PIPES)  # used last: kept longest
         try:
             smb2files.feed_pipe(pkt, pipe, data, out)
         except ParseError:

@@ -17,7 +17,8 @@ Observations:
   ``file`` (its path in the share), ``disposition`` and ``created``. A user share's file names are never kept.
 
 Not read: file data (SMB1's trees and pipes are dissect/smb1files.py's). Limits: :data:`MAX_TREES`, :data:`MAX_PIPES`,
-:data:`MAX_PENDING`; a pipe's unconsumed bytes are one DCE/RPC fragment at most (dcerpc.MAX_FRAGMENT).
+:data:`MAX_PENDING` (each dropping its oldest entry, a pipe's age counted from its last use); a pipe's unconsumed
+bytes are one DCE/RPC fragment at most (dcerpc.MAX_FRAGMENT).
 """
 
 from __future__ import annotations
@@ -191,8 +192,7 @@ class Session:
         if pipe:
             key = PROVISIONAL + struct.pack("<Q", message_id)
             self._wait(message_id, (CREATE, "pipe", key))
-            if len(self.pipes) < MAX_PIPES:
-                self.pipes[key] = Pipe(name)
+            keep(self.pipes, key, Pipe(name), MAX_PIPES)
             return key
         if share_class == ADMIN and not options & FILE_DIRECTORY_FILE and (
                 access & WRITE_ACCESS or disposition in WRITING_DISPOSITIONS):
@@ -210,8 +210,7 @@ class Session:
         if not ok:
             return  # refused
         if command == TREE_CONNECT and tree_id is not None and len(body) >= 4:
-            if tree_id in self.trees or len(self.trees) < MAX_TREES:
-                self.trees[tree_id] = (waiting[1], waiting[2], body[2] == SHARE_TYPE_PIPE)
+            keep(self.trees, tree_id, (waiting[1], waiting[2], body[2] == SHARE_TYPE_PIPE), MAX_TREES)
         elif command == CREATE:
             if len(body) < 80:
                 raise ParseError("smb2: truncated CREATE response")
@@ -244,19 +243,28 @@ class Session:
         if len(body) < 80:
             raise ParseError("smb2: truncated CREATE response")
         file_id = body[64:80]
-        if file_id in self.pipes or len(self.pipes) < MAX_PIPES:
-            self.pipes[file_id] = pipe
+        keep(self.pipes, file_id, pipe, MAX_PIPES)
         for message_id, what in self.pending.items():
             if what[0] in (READ, IOCTL, CLOSE) and what[1] == key:
                 self.pending[message_id] = (what[0], file_id)
 
     def _feed(self, pkt: Packet, file_id: bytes, pipe: Pipe, data: bytes, out: list[Observation]) -> None:
         """A pipe's bytes to its DCE/RPC reader (:func:`feed_pipe`); a pipe that is no DCE/RPC is let go."""
+        keep(self.pipes, file_id, pipe, MAX_PIPES)  # used last: kept longest
         try:
             feed_pipe(pkt, pipe, data, out)
         except ParseError:
             del self.pipes[file_id]
             raise
+
+
+def keep(table: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
+    """``table[key] = value`` as its newest entry, the oldest dropped past ``limit``: a session that opened more trees
+    or pipes than are remembered (left open, refused creates never answered, padding) cannot keep a later one (IPC$,
+    svcctl) from being followed, as refusing the newest did."""
+    table.pop(key, None)
+    table[key] = value
+    dcerpc.del_oldest(table, limit)
 
 
 def _file_id(file_id: bytes, related: bytes | None) -> bytes:

@@ -1,0 +1,62 @@
+"""An SMB session's bounded tables (dissect/smb2files.py MAX_TREES, MAX_PIPES; SMB1's in dissect/smb1files.py) drop
+their oldest entry: a client that first fills them (shares connected, pipes left open, pipe CREATEs whose answers
+are never seen) cannot keep its later IPC$ tree and svcctl pipe from being followed. Before, a full table refused
+the newest entry, and 64 idle pipes in front of PsExec's calls hid them all."""
+
+from __future__ import annotations
+
+from iotwarden.dissect import smb2files
+from iotwarden.lab import smbwire as w
+from tests.dissect import test_smb1files as s1
+from tests.dissect import test_smb2files as s2
+from tests.dissect.test_smb2files import SVCCTL_CALLS, Chunks, converse, rpc_of, svcctl_pdus
+
+
+def _smb2_psexec(padding: Chunks) -> Chunks:
+    return (s2.logon() + s2.tree(4, "\\\\SRV\\IPC$", s2.IPC, w.SHARE_PIPE) + padding
+            + s2.opened(5, "svcctl", s2.IPC, s2.PIPE_ID) + s2.over_write_read(svcctl_pdus()))
+
+
+def test_smb2_pipes_left_open_before_psexec_do_not_hide_its_calls() -> None:
+    padding: Chunks = []
+    for i in range(smb2files.MAX_PIPES):
+        padding += s2.opened(300 + i, "srvsvc", s2.IPC, bytes([i + 1]) + b"\x77" * 15)
+    assert rpc_of(converse(_smb2_psexec(padding))) == SVCCTL_CALLS
+
+
+def test_smb2_pipe_creates_never_answered_do_not_hide_the_calls_after_them() -> None:
+    padding: Chunks = [(True, w.direct(w.create(300 + i, "srvsvc", s2.IPC, s2.SID)))
+                       for i in range(smb2files.MAX_PIPES)]
+    assert rpc_of(converse(_smb2_psexec(padding))) == SVCCTL_CALLS
+
+
+def test_smb2_shares_connected_before_ipc_do_not_keep_it_from_being_followed() -> None:
+    padding: Chunks = []
+    for i in range(smb2files.MAX_TREES):
+        padding += s2.tree(100 + i, f"\\\\SRV\\share{i}", 1000 + i, w.SHARE_DISK)
+    chunks = (s2.logon() + padding + s2.tree(4, "\\\\SRV\\IPC$", s2.IPC, w.SHARE_PIPE)
+              + s2.opened(5, "svcctl", s2.IPC, s2.PIPE_ID) + s2.over_write_read(svcctl_pdus()))
+    assert rpc_of(converse(chunks)) == SVCCTL_CALLS
+
+
+def test_a_pipe_in_use_is_kept_while_newer_idle_ones_come_and_go() -> None:
+    """The pipe used last is kept longest: svcctl bound, then as many other pipes opened, then its calls."""
+    pdus = svcctl_pdus()
+    padding: Chunks = []
+    for i in range(smb2files.MAX_PIPES - 1):
+        padding += s2.opened(300 + i, "srvsvc", s2.IPC, bytes([i + 1]) + b"\x77" * 15)
+    chunks = (s2.logon() + s2.tree(4, "\\\\SRV\\IPC$", s2.IPC, w.SHARE_PIPE)
+              + s2.opened(5, "svcctl", s2.IPC, s2.PIPE_ID) + s2.over_write_read(pdus[:1]) + padding
+              + s2.over_write_read(pdus[1:], mid=40))
+    assert rpc_of(converse(chunks)) == SVCCTL_CALLS
+
+
+def test_smb1_pipes_and_trees_filled_before_psexec_do_not_hide_its_calls() -> None:
+    padding: Chunks = []
+    for i in range(smb2files.MAX_TREES):
+        padding += s1.tree(100 + i, f"\\\\SRV\\share{i}", 0x1000 + i, "A:")
+    padding += s1.tree(4, "\\\\SRV\\IPC$", s1.IPC, "IPC")
+    for i in range(smb2files.MAX_PIPES):
+        padding += s1.opened(300 + i, "\\srvsvc", s1.IPC, 0x2000 + i)
+    chunks = s1.logon() + padding + s1.opened(5, "\\svcctl", s1.IPC, s1.PIPE_FID) + s1.over_transact(svcctl_pdus())
+    assert rpc_of(converse(chunks)) == SVCCTL_CALLS
