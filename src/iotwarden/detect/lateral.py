@@ -10,7 +10,10 @@ talked to, after learning; T1021) and ``detect.lateral.admin_share`` (an SMB tre
 share, ADMIN$ or a drive's C$ ([MS-SRVS] §2.2.2.4 STYPE_SPECIAL, dissect/smbshare.py class "admin"), from a
 device that is not an IT machine: where PsExec and its kin copy their service binary, and no camera or PLC
 mounts a server's system drive; T1021.002. From the packets' TREE_CONNECT or Zeek's smb_mapping.log and
-smb_files.log, once per device, server and share).
+smb_files.log, once per device, server and share). RDP through a Remote Desktop Gateway is RDP too: a request that
+opens a gateway tunnel (dissect/tsgu.py: an ``http`` request with ``rdp_gateway``, seen where the HTTP is visible)
+from a device that is not an IT machine raises ``detect.lateral.admin_protocol`` (service RDP, T1021.001) once per
+device and gateway; the internal host reached travels inside the tunnel and is not named.
 
 A flow (or tree connect) from a device the classifier has not judged yet waits (``unknown_wait_s`` of capture time, at
 most ``MAX_WAITING`` flows) for its verdict: a workstation's first SMB or SSH in its first minute,
@@ -52,11 +55,12 @@ ADMIN_PORTS = {445: ("SMB", "T1021.002"), 139: ("SMB", "T1021.002"), 3389: ("RDP
 # RDP's UDP transport ([MS-RDPEUDP]): a flow dissect/rdpudp.py named "rdp" (or Zeek's RDPEUDP analyzer, conn.log
 # service "rdpeudp"), on udp/3389 or any port, is RDP as the tcp/3389 connection beside it is
 RDP_APP = "rdp"
-RDP_UDP = ("RDP", "T1021.001")
+RDP_UDP = ("RDP", "T1021.001")  # the service and technique of RDP over UDP and through a gateway
 # infrastructure services every device may reach for the first time at any point
 INFRA_PORTS = frozenset({53, 67, 68, 123, 137, 138, 5353, 1900, 5355})
 MAX_WAITING = 10_000  # flows of unclassified devices waiting for the classifier; past it the oldest are judged
-MAX_WAITING_SHARES = 1_000  # admin-share tree connects of unclassified devices waiting; past it the oldest are judged
+# admin-share tree connects and gateway requests of unclassified devices waiting; past it the oldest are judged
+MAX_WAITING_SHARES = 1_000
 
 
 def admin_service(flow: Flow) -> tuple[str, str] | None:
@@ -75,7 +79,8 @@ class LateralOptions(Options):
 
 
 class LateralDetector(Detector):
-    observes = frozenset({"smb"})  # on_observation only for these (hooks.py): admin-share tree connects
+    # on_observation only for these (hooks.py): admin-share tree connects, RD Gateway requests
+    observes = frozenset({"smb", "http"})
     name: ClassVar[str] = "detect.lateral"
     ids: ClassVar[tuple[str, ...]] = (ADMIN, IOT_TO_IT, NEW_PEER, ADMIN_SHARE)
     defaults: ClassVar[Options] = LateralOptions()
@@ -86,7 +91,7 @@ class LateralDetector(Detector):
         # no learning for admin services: each (device, port) is reported once, then known
         self.services = Novelty(learn_s=0.0)
         self.waiting: deque[Flow] = deque()  # flows of unclassified devices, in time order
-        self.waiting_shares: deque[Observation] = deque()  # their admin-share tree connects, in time order
+        self.waiting_shares: deque[Observation] = deque()  # their admin-share and gateway Observations, in time order
 
     def flows(self, ctx: Context, flows: list[Flow]) -> None:
         # per batch, with the options in locals: every flow of an internal device comes here
@@ -118,7 +123,8 @@ class LateralDetector(Detector):
         self.flows(ctx, [flow])
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
-        if obs.kind != "tree_connect" or obs.fields.get("share_class") != ADMIN_SHARE_CLASS:
+        if not ((obs.kind == "tree_connect" and obs.fields.get("share_class") == ADMIN_SHARE_CLASS)
+                or (obs.kind == "request" and obs.fields.get("rdp_gateway"))):
             return
         if not (obs.src_ip and obs.dst_ip and is_internal(obs.src_ip) and is_internal(obs.dst_ip)):
             return
@@ -155,6 +161,9 @@ class LateralDetector(Detector):
         src_cat = category(ctx, src)
         if src_cat in IT_CATEGORIES or not obs.src_ip:
             return
+        if obs.kind == "request":
+            self._judge_gateway(ctx, obs, src, src_cat)
+            return
         share = str(obs.fields.get("share") or "")
         if not self.services.check(obs.src_ip, ("share", obs.dst_ip, share), obs.ts):
             return
@@ -162,6 +171,18 @@ class LateralDetector(Detector):
                          f"{'IoT/OT' if src_cat else 'non-IT'} device {obs.src_ip}", severity="high", subject=src,
                          ts=obs.ts, key=f"{obs.dst_ip}:{share}", mitre=("T1021.002",), src_ip=obs.src_ip,
                          dst_ip=obs.dst_ip, evidence={"share": share, "category": src_cat}, observations=[obs])
+
+    def _judge_gateway(self, ctx: Context, obs: Observation, src: str, src_cat: str | None) -> None:
+        """RDP through an RD Gateway (module docstring): once per device and gateway."""
+        if not obs.src_ip or not self.services.check(obs.src_ip, ("rd_gateway", obs.dst_ip), obs.ts):
+            return
+        service, technique = RDP_UDP  # RDP's name and technique, whatever carries it
+        self.raise_alert(ctx, ADMIN, title=f"{service} through the RD Gateway {obs.dst_ip} from "
+                         f"{'IoT/OT' if src_cat else 'non-IT'} device {obs.src_ip}", severity="high", subject=src,
+                         ts=obs.ts, key=service, mitre=(technique, "T1021"), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
+                         evidence={"service": service, "via": "rd_gateway", "transport": obs.fields.get("rdp_gateway"),
+                                   "gateway_host": obs.fields.get("host"), "port": obs.dst_port, "category": src_cat},
+                         observations=[obs])
 
     def _judge(self, ctx: Context, flow: Flow) -> None:
         admin = admin_service(flow)
