@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from iotwarden.dissect import tsgu
 from iotwarden.errors import ParseError
 from iotwarden.model import Flow, Observation
 from iotwarden.sources.zeek_fields import (
@@ -355,6 +356,9 @@ def map_http(rec: dict[str, Any]) -> list[Observation]:
             "user_agent": get_str(rec, "user_agent"), "authorization_scheme": "Basic" if user else None,
             "basic_auth": True if user else None, "basic_user": user,
             "password_present": (rec.get("password") is not None) if user else None, "headers": headers or None,
+            # a request opening an RD Gateway tunnel, named as dissect/http.py names it (its method and target; Zeek
+            # logs no Upgrade header, so a WebSocket tunnel is not told from another GET)
+            "rdp_gateway": tsgu.transport(method or "", uri or "", headers),
         }))
     status = get_int(rec, "status_code")
     if status is not None:
