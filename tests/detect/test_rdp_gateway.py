@@ -114,3 +114,27 @@ def test_basic_user_ids_sprayed_through_the_websocket_transport() -> None:
 def test_a_401_without_its_request_seen_counts_nothing() -> None:
     obs = [o for i in range(12) for o in _basic_try(i, "alice")[1:]]
     assert feed([RdpBruteForceDetector()], observations=obs) == []
+
+
+def test_answers_pair_with_their_requests_when_other_requests_share_the_connection() -> None:
+    # on one keep-alive connection: a gateway request answered 200, an ordinary GET of a page that wants a logon
+    # (answered 401), a second gateway request answered 200 (RFC 9112 §9.3.2: answers come in request order); the
+    # page's 401 is not the second gateway request's answer
+    obs = []
+    for i in range(10):
+        common = {"src_port": 50000 + i, "dst_port": 443, "ip_proto": 6, "proto": "http"}
+        back = common | {"src_port": 443, "dst_port": 50000 + i}
+        first, refused = _basic_try(i, "alice")
+        ok = {"status": 200}
+        page = {"method": "GET", "uri": "/RDWeb/Pages/en-US/Default.aspx", "host": "gw.corp.example"}
+        obs += [first, Observation(ts=first.ts, kind="response", src_ip=GATEWAY.ip, dst_ip=CLIENT.ip, **back,
+                                   fields=ok),
+                Observation(ts=first.ts + 0.2, kind="request", src_ip=CLIENT.ip, dst_ip=GATEWAY.ip, **common,
+                            fields=page),
+                Observation(ts=first.ts + 0.3, kind="request", src_ip=CLIENT.ip, dst_ip=GATEWAY.ip, **common,
+                            fields=first.fields),
+                Observation(ts=first.ts + 0.4, kind="response", src_ip=GATEWAY.ip, dst_ip=CLIENT.ip, **back,
+                            fields=refused.fields),
+                Observation(ts=first.ts + 0.5, kind="response", src_ip=GATEWAY.ip, dst_ip=CLIENT.ip, **back,
+                            fields=ok)]
+    assert feed([RdpBruteForceDetector()], observations=obs) == []

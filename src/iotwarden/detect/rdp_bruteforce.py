@@ -94,7 +94,8 @@ class RdpBruteForceDetector(Detector):
         self._pairs: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
         self._clients: OrderedDict[str, _Client] = OrderedDict()
         # per connection (its client address and port, server address): the gateway requests awaiting answers
-        self._gateway: OrderedDict[Conn, deque[_GatewayRequest]] = OrderedDict()
+        # (None: another request pipelined on the same connection, answered in its turn, RFC 9112 §9.3.2)
+        self._gateway: OrderedDict[Conn, deque[_GatewayRequest | None]] = OrderedDict()
 
     def _conn(self, key: Conn) -> _Connection:
         found = self._conns.get(key)
@@ -142,10 +143,12 @@ class RdpBruteForceDetector(Detector):
     def _http(self, ctx: Context, obs: Observation) -> None:
         """A gateway request remembered, or the answer to one judged (module docstring)."""
         if obs.kind == "request":
-            if "rdp_gateway" not in obs.fields:
-                return
             key: Conn = (obs.src_ip or "", obs.src_port or 0, obs.dst_ip or "")
             pending = self._gateway.get(key)
+            if "rdp_gateway" not in obs.fields:
+                if pending is not None:  # another request on a gateway connection: its answer comes in turn
+                    pending.append(None)
+                return
             if pending is None:
                 pending = self._gateway[key] = deque(maxlen=MAX_PENDING)
                 if len(self._gateway) > self.options.max_connections:
@@ -162,6 +165,8 @@ class RdpBruteForceDetector(Detector):
         if isinstance(status, int) and status < 200 and status != 101:  # an interim answer (RFC 9110 §15.2)
             return
         asked = pending.popleft()
+        if asked is None:
+            return
         www = obs.fields.get("www_authenticate")
         if isinstance(status, int) and tsgu.credentials_rejected(status, www if isinstance(www, str) else None,
                                                                  asked.sent_credentials):
