@@ -18,8 +18,9 @@ What stays unseen: the internal host the client reaches. It travels in the tunne
 transport's CHANNEL_CREATE packet in the RDG_IN_DATA body, the RPC transport's TsProxyCreateChannel call (§3.2.6.2.1)
 in an RPC PDU; neither is read. Over TLS without a terminating sensor none of this is visible; the gateway's SNI and
 certificate name a web server, not a gateway, and are not taken for one. Nor is the gateway's UDP side channel,
-which an HTTP-transport tunnel may add ([MS-TSGU] §1.3: "established only when the main channel uses HTTP"): DTLS
-on the gateway's udp/3391 (nmap pull request #1895, the port CVE-2020-0609 was reached on), RDP-UDP inside it.
+which an HTTP-transport tunnel may add ([MS-TSGU] §1 Introduction: "established only when the main channel uses
+HTTP"): DTLS on the gateway's udp/3391 (nmap pull request #1895, the port CVE-2020-0609 was reached on), RDP-UDP
+inside it.
 """
 
 from __future__ import annotations
