@@ -5,8 +5,13 @@ the newest entry, and 64 idle pipes in front of PsExec's calls hid them all."""
 
 from __future__ import annotations
 
-from iotwarden.dissect import smb2files
+import tracemalloc
+from typing import Any
+
+from iotwarden.dissect import smb1files, smb2files
+from iotwarden.lab import smb1wire as m
 from iotwarden.lab import smbwire as w
+from tests.dissect import smbbuild as b
 from tests.dissect import test_smb1files as s1
 from tests.dissect import test_smb2files as s2
 from tests.dissect.test_smb2files import SVCCTL_CALLS, Chunks, converse, rpc_of, svcctl_pdus
@@ -60,3 +65,22 @@ def test_smb1_pipes_and_trees_filled_before_psexec_do_not_hide_its_calls() -> No
         padding += s1.opened(300 + i, "\\srvsvc", s1.IPC, 0x2000 + i)
     chunks = s1.logon() + padding + s1.opened(5, "\\svcctl", s1.IPC, s1.PIPE_FID) + s1.over_transact(svcctl_pdus())
     assert rpc_of(converse(chunks)) == SVCCTL_CALLS
+
+
+def test_smb1_transactions_awaiting_their_pieces_hold_what_came_not_what_they_announce() -> None:
+    """A TransactNmPipe announcing TotalDataCount 65535 and sending 24 bytes (§2.2.4.33.1): the session keeps the 24
+    bytes until its TRANSACTION_SECONDARY pieces come, not 64 KiB. Before, each of MAX_TRANSACTIONS such requests (a
+    few hundred bytes on the wire) held 64 KiB: 1 MiB per connection, a thousand connections a gigabyte."""
+    client, _ = svcctl_pdus()[1]
+    calls: Chunks = [(True, b.direct(m.message(m.transact_nmpipe(s1.PIPE_FID, client[:24], total=0xFFFF),
+                                               mid=100 + i, tid=s1.IPC))) for i in range(smb1files.MAX_TRANSACTIONS)]
+    state: dict[str, Any] = {}
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        converse(s1.svcctl_session(calls), state=state)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(state["smb1"].transactions) == smb1files.MAX_TRANSACTIONS
+    assert held < 128 * 1024, held

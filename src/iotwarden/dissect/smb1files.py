@@ -58,10 +58,13 @@ Key = tuple[int, int, int]  # PID (high and low), MID, command
 
 @dataclass
 class Transaction:
-    """A TransactNmPipe request whose WriteData (``total`` bytes) comes in pieces (§2.2.4.34)."""
+    """A TransactNmPipe request whose WriteData (``total`` bytes) comes in pieces (§2.2.4.34): the pieces as they
+    came, by DataDisplacement, put together once every byte is there (what a request announces is not allocated:
+    TotalDataCount 65535 costs a hostile client a few bytes)."""
 
     fid: int
-    data: bytearray
+    total: int
+    pieces: dict[int, bytes] = field(default_factory=dict)
     received: int = 0
 
 
@@ -218,7 +221,7 @@ class Session:
         if count > total:
             raise ParseError("smb1: TRANSACTION DataCount over TotalDataCount")
         if count < total:  # the server's interim response, then the client's secondary requests (§2.2.4.34)
-            self.transactions[key] = Transaction(fid, bytearray(total))
+            self.transactions[key] = Transaction(fid, total)
             dcerpc.del_oldest(self.transactions, MAX_TRANSACTIONS)
             self._piece(pkt, key, _buffer(msg, offset, count), 0, out)
             return
@@ -237,18 +240,22 @@ class Session:
     def _piece(self, pkt: Packet, key: Key, data: bytes, displacement: int, out: list[Observation]) -> None:
         """One piece of a transaction's WriteData in place; the whole to the pipe once every byte came."""
         transaction = self.transactions[key]
-        if displacement + len(data) > len(transaction.data):
+        if displacement + len(data) > transaction.total:
             del self.transactions[key]
             raise ParseError("smb1: transaction data past its TotalDataCount")
-        transaction.data[displacement : displacement + len(data)] = data
-        transaction.received += len(data)
-        if transaction.received < len(transaction.data):
+        if data:  # a piece sent again replaces itself
+            transaction.received += len(data) - len(transaction.pieces.get(displacement, b""))
+            transaction.pieces[displacement] = data
+        if transaction.received < transaction.total:
             return
         del self.transactions[key]
+        whole = bytearray(transaction.total)
+        for at, piece in transaction.pieces.items():
+            whole[at : at + len(piece)] = piece
         pipe = self.pipes.get(transaction.fid)
         if pipe is not None:
             self._wait(key, (TRANSACTION, transaction.fid))
-            self._feed(pkt, transaction.fid, pipe, bytes(transaction.data), out)
+            self._feed(pkt, transaction.fid, pipe, bytes(whole), out)
 
     def _response(self, pkt: Packet, msg: bytes, words: bytes, data: bytes, waiting: tuple[Any, ...], *, tid: int,
                   out: list[Observation]) -> None:
