@@ -31,6 +31,9 @@ FAST = {
     "ics_iti/pcaps/MELSEC/melsoft_129_clean.pcap": {"melsoft"},
     "ics_iti/pcaps/beckoff/addroute1.pcapng": {"ads"},
     "ics_iti/pcaps/fox/fox_info.pcap": {"fox"},
+    "ics_iti/pcaps/s7/step7_s300_download.pcapng": {"s7comm"},
+    "ics_iti/pcaps/IEC60870-5-104/090813_diverse.pcap": {"iec104"},
+    "ics_iti/pcaps/omron/omron_test.pcap": {"fins"},
     "suricata_verify/mqtt-events-missing-connect/input.pcap": {"mqtt", "http"},  # http found by probe
     "suricata_verify/ssh-hassh-reassembled/input.pcap": {"ssh"},
     "suricata_verify/tls/tls-certs-alert/input.pcap": {"tls"},
