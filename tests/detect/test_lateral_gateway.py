@@ -13,7 +13,8 @@ from iotwarden.hooks import Context
 from iotwarden.model import Conclusion, Device, Observation
 from tests.detect.runner import feed
 from tests.detect.test_rdp_gateway import _capture
-from tests.risk.harness import run_capture
+from tests.dissect.test_tsgu import in_channel_packets
+from tests.risk.harness import T0, host, run_capture, tcp, write_pcap
 
 ADMIN = "detect.lateral.admin_protocol"
 CAMERA, GATEWAY = "10.0.20.5", "10.0.10.4"
@@ -59,3 +60,17 @@ def test_from_packets(tmp_path: Path) -> None:
     ctx = run_capture(_capture(tmp_path / "g.pcap", 2, accepted=True), [LateralDetector(), AlertPipeline()])
     assert [(a.id, a.key, a.evidence["via"], a.src_ip, a.dst_ip) for a in ctx.alerts if a.id == ADMIN] == [
         (ADMIN, "RDP", "rd_gateway", "10.9.0.66", "10.9.0.4")]
+
+
+def test_the_internal_host_reached_is_named_when_the_in_channel_is_visible(tmp_path: Path) -> None:
+    # the IN channel of an authorised tunnel: RDG_IN_DATA, chunked, its first packets naming the client and target
+    head = (b"RDG_IN_DATA /remoteDesktopGateway/ HTTP/1.1\r\nHost: gw.corp.example\r\n"
+            b"RDG-Connection-Id: {958F92D8-DA20-467A-BBE3-65E7E9B4EDCF}\r\nTransfer-Encoding: chunked\r\n\r\n")
+    body = b"".join(b"%X\r\n" % len(p) + p + b"\r\n" for p in in_channel_packets())
+    client, gateway = host(66), host(4)
+    pcap = write_pcap(tmp_path / "in.pcap", tcp(client, gateway, 80, [(True, head), (True, body)], t=T0))
+    ctx = run_capture(pcap, [LateralDetector(), AlertPipeline()])
+    (alert,) = [a for a in ctx.alerts if a.id == ADMIN]
+    assert (alert.key, alert.count, alert.evidence["transport"]) == ("RDP", 2, "http")
+    assert (alert.evidence["target_host"], alert.evidence["target_port"], alert.evidence["client_name"]) == (
+        "HMI-07.plant.local", 3389, "CAM-3")

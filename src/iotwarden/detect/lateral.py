@@ -13,7 +13,8 @@ mounts a server's system drive; T1021.002. From the packets' TREE_CONNECT or Zee
 smb_files.log, once per device, server and share). RDP through a Remote Desktop Gateway is RDP too: a request that
 opens a gateway tunnel (dissect/tsgu.py: an ``http`` request with ``rdp_gateway``, seen where the HTTP is visible)
 from a device that is not an IT machine raises ``detect.lateral.admin_protocol`` (service RDP, T1021.001) once per
-device and gateway; the internal host reached travels inside the tunnel and is not named.
+device and gateway, and once per internal host the tunnel's CHANNEL_CREATE names (an ``rdp_gateway_channel``
+Observation, where the RDG_IN_DATA body is visible; merged into the same alert, its evidence naming the target).
 
 A flow (or tree connect) from a device the classifier has not judged yet waits (``unknown_wait_s`` of capture time, at
 most ``MAX_WAITING`` flows) for its verdict: a workstation's first SMB or SSH in its first minute,
@@ -48,6 +49,7 @@ from iotwarden.model import Flow, Observation
 ADMIN, IOT_TO_IT, NEW_PEER = "detect.lateral.admin_protocol", "detect.lateral.iot_to_it", "detect.lateral.new_peer"
 ADMIN_SHARE = "detect.lateral.admin_share"
 ADMIN_SHARE_CLASS = "admin"  # dissect/smbshare.py's class of ADMIN$ and C$..Z$
+GATEWAY_CHANNEL = "rdp_gateway_channel"  # dissect/tsgu.py ChannelReader's kind: the host reached through a gateway
 # remote-administration services (IANA port numbers) and their ATT&CK sub-techniques
 ADMIN_PORTS = {445: ("SMB", "T1021.002"), 139: ("SMB", "T1021.002"), 3389: ("RDP", "T1021.001"),
                22: ("SSH", "T1021.004"), 5985: ("WinRM", "T1021.006"), 5986: ("WinRM", "T1021.006"),
@@ -124,7 +126,7 @@ class LateralDetector(Detector):
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         if not ((obs.kind == "tree_connect" and obs.fields.get("share_class") == ADMIN_SHARE_CLASS)
-                or (obs.kind == "request" and obs.fields.get("rdp_gateway"))):
+                or (obs.kind == "request" and obs.fields.get("rdp_gateway")) or obs.kind == GATEWAY_CHANNEL):
             return
         if not (obs.src_ip and obs.dst_ip and is_internal(obs.src_ip) and is_internal(obs.dst_ip)):
             return
@@ -161,7 +163,7 @@ class LateralDetector(Detector):
         src_cat = category(ctx, src)
         if src_cat in IT_CATEGORIES or not obs.src_ip:
             return
-        if obs.kind == "request":
+        if obs.kind in ("request", GATEWAY_CHANNEL):
             self._judge_gateway(ctx, obs, src, src_cat)
             return
         share = str(obs.fields.get("share") or "")
@@ -173,16 +175,24 @@ class LateralDetector(Detector):
                          dst_ip=obs.dst_ip, evidence={"share": share, "category": src_cat}, observations=[obs])
 
     def _judge_gateway(self, ctx: Context, obs: Observation, src: str, src_cat: str | None) -> None:
-        """RDP through an RD Gateway (module docstring): once per device and gateway."""
-        if not obs.src_ip or not self.services.check(obs.src_ip, ("rd_gateway", obs.dst_ip), obs.ts):
+        """RDP through an RD Gateway (module docstring): once per device and gateway, and once per internal host
+        reached through it when the tunnel's CHANNEL_CREATE names it (the same alert key: it adds the target)."""
+        target = obs.fields.get("target_host") if obs.kind == GATEWAY_CHANNEL else None
+        if obs.kind == GATEWAY_CHANNEL and not target:
+            return
+        if not obs.src_ip or not self.services.check(obs.src_ip, ("rd_gateway", obs.dst_ip, target), obs.ts):
             return
         service, technique = RDP_UDP  # RDP's name and technique, whatever carries it
-        self.raise_alert(ctx, ADMIN, title=f"{service} through the RD Gateway {obs.dst_ip} from "
-                         f"{'IoT/OT' if src_cat else 'non-IT'} device {obs.src_ip}", severity="high", subject=src,
-                         ts=obs.ts, key=service, mitre=(technique, "T1021"), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
-                         evidence={"service": service, "via": "rd_gateway", "transport": obs.fields.get("rdp_gateway"),
-                                   "gateway_host": obs.fields.get("host"), "port": obs.dst_port, "category": src_cat},
-                         observations=[obs])
+        evidence = {"service": service, "via": "rd_gateway", "port": obs.dst_port, "category": src_cat}
+        if target:
+            evidence.update(target_host=target, target_port=obs.fields.get("target_port"),
+                            client_name=obs.fields.get("client_name"))
+        else:
+            evidence.update(transport=obs.fields.get("rdp_gateway"), gateway_host=obs.fields.get("host"))
+        self.raise_alert(ctx, ADMIN, title=f"{service}{f' to {target}' if target else ''} through the RD Gateway "
+                         f"{obs.dst_ip} from {'IoT/OT' if src_cat else 'non-IT'} device {obs.src_ip}",
+                         severity="high", subject=src, ts=obs.ts, key=service, mitre=(technique, "T1021"),
+                         src_ip=obs.src_ip, dst_ip=obs.dst_ip, evidence=evidence, observations=[obs])
 
     def _judge(self, ctx: Context, flow: Flow) -> None:
         admin = admin_service(flow)

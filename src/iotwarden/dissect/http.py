@@ -47,11 +47,14 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
 * ``ipp_queue_response``: the same fields, ``ipp_cups_queue`` True: a CUPS scheduler answering for one of its
   queues (its ``printer-type`` extension, or a printer-uri-supported under /printers/ or /classes/). The make,
   model and device id are the queue's (its driver's, the printer's behind it), not the answering host's.
+* ``rdp_gateway_channel`` (the body of an RDG_IN_DATA request, a Remote Desktop Gateway's IN channel; subject
+  ``src``, the client): ``client_name``, ``target_host``, ``target_alternatives``, ``target_port``,
+  ``target_protocol`` of the tunnel's first packets (dissect/tsgu.py ChannelReader, its first tsgu.MAX_BODY bytes).
 
 Pipelined messages are followed; bodies framed by Content-Length or chunked transfer coding
 (RFC 9112 §6-7) are skipped; a body delimited by connection close ends that direction. Only a body
-that may be a description, metadata or IPP is read, and only its first MAX_DESCRIPTION / MAX_METADATA /
-ipp.MAX_MESSAGE bytes.
+that may be a description, metadata, IPP or a gateway's IN channel is read, and only its first MAX_DESCRIPTION /
+MAX_METADATA / ipp.MAX_MESSAGE / tsgu.MAX_BODY bytes.
 """
 
 from __future__ import annotations
@@ -268,6 +271,8 @@ class HttpDissector(StreamDissector):
         length = self._body_length(headers, is_request=True)
         if ipp and length:
             state[_READERS[streambuf.C2S]] = IppReader(request=True)  # RFC 8010 §3.1: the IPP request
+        elif gateway == tsgu.HTTP and method == tsgu.IN_DATA and length:
+            state[_READERS[streambuf.C2S]] = tsgu.ChannelReader()  # the tunnel's first packets (dissect/tsgu.py)
         return fields, length
 
     def _response(self, lines: list[bytes], state: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -317,7 +322,7 @@ class HttpDissector(StreamDissector):
         """Read ``data`` of a body that may be a UPnP description, DPWS metadata or IPP (``key``'s direction);
         describe its sender once the document is over (its root element closed or end-of-attributes read, the
         read limit reached, the body ``ended``, or it broke)."""
-        reader: DescriptionReader | MetadataReader | IppReader = state[_READERS[key]]
+        reader: DescriptionReader | MetadataReader | IppReader | tsgu.ChannelReader = state[_READERS[key]]
         try:
             over = reader.feed(data) or ended
         except ParseError:
