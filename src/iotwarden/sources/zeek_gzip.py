@@ -71,15 +71,26 @@ class GzipTail(io.RawIOBase):
         return count
 
     def _inflated(self, block: bytes) -> bytes:
+        parts = []
         try:
-            out = self._inflate.decompress(block)
+            parts.append(self._inflate.decompress(block))
             while self._inflate.eof and self._inflate.unused_data:  # the next member
-                rest = self._inflate.unused_data
+                # zero bytes padding the file after a member: gzip(1) and Python's gzip module (analyze's reader) skip
+                # them; the eof'd decompressor keeps taking what follows as unused data
+                rest = self._inflate.unused_data.lstrip(b"\0")
+                if not rest:
+                    break
                 self._inflate = zlib.decompressobj(_GZIP_WBITS)
-                out += self._inflate.decompress(rest)
-        except zlib.error:
+                parts.append(self._inflate.decompress(rest))
+        except zlib.error:  # what came before the damage is read, to its last whole line; nothing after
             self.damaged = self.newly_damaged = True
-            return b""
+            out = b"".join(parts)
+            out = out[: out.rfind(b"\n") + 1]
+            if self._skipping and out:  # within an over-long line: dropped to its end, the rest read
+                out = out[out.find(b"\n") + 1 :]
+            self._skipping = False
+            return out
+        out = b"".join(parts)
         if self._skipping:  # the rest of an over-long line the last read counted
             end = out.find(b"\n")
             self._skipping = end < 0
