@@ -124,7 +124,7 @@ def _placed(ctx: Context, ip: str, *, category: str | None = None, device_type: 
 
 @pytest.mark.parametrize(("source", "placed", "basis"), [
     (CAMERA, {"category": "iot"}, "source classified iot"),
-    (WORKSTATION, {"device_type": "laptop", "category": "it"}, "source typed laptop")])
+    (WORKSTATION, {"device_type": "tablet", "category": "it"}, "source typed tablet")])
 def test_dcsync_from_a_host_the_classifier_rules_out_as_a_dc_is_raised_at_once(source: str, placed: dict[str, str],
                                                                              basis: str) -> None:
     det, ctx = RemoteExecDetector(), Context()
@@ -140,9 +140,22 @@ def test_a_waiting_request_is_judged_once_the_classifier_places_its_source() -> 
     det.on_observation(ctx, _call(10.0, WORKSTATION, DC1, "drsuapi", "DRSGetNCChanges"))
     det.on_tick(ctx, 60.0)
     assert ctx.alerts == [] and len(det._waiting) == 1  # not placed yet: waits
-    _placed(ctx, WORKSTATION, device_type="workstation")
+    _placed(ctx, WORKSTATION, device_type="mobile_phone")
     det.on_tick(ctx, 70.0)  # the classifier's pass typed it: judged before wait_s
     assert [(a.id, a.src_ip) for a in ctx.alerts] == [(DCSYNC, WORKSTATION)] and not det._waiting
+
+
+def test_a_dc_typed_workstation_by_a_browser_waits_for_its_proof() -> None:
+    """A DC the sensor never sees serve Kerberos or LDAP, typed workstation from the desktop browser an administrator
+    used on it: its replication is proven by its partner's DRSUAPI bind within wait_s and raises nothing."""
+    det, ctx = RemoteExecDetector(), Context()
+    _placed(ctx, DC2, device_type="workstation", category="it")
+    det.on_observation(ctx, _call(10.0, DC2, DC1, "drsuapi", "DRSGetNCChanges"))
+    det.on_tick(ctx, 100.0)
+    assert ctx.alerts == [] and len(det._waiting) == 1
+    det.on_observation(ctx, _obs(300.0, DC2, DC1, "bind_ack", accepted_interfaces=["drsuapi"]))
+    det.done(ctx)
+    assert ctx.alerts == []
 
 
 def test_dcs_not_yet_typed_or_behind_a_router_still_wait_for_their_proof() -> None:

@@ -18,10 +18,11 @@ Ids:
   partners pull from each other, so a request from a host not (yet) known waits ``wait_s`` of capture time for
   that proof (at most :data:`MAX_WAITING` requests), then raises the alert (``critical``). The wait is cut when
   the classifier has already ruled a DC out: the device holding the source address is an IoT/OT/building/medical
-  device or a client (:data:`CLIENT_TYPES`: a workstation, laptop, thin client, phone, tablet), which never holds a
-  replica of the directory (only a DC serves DRSUAPI, [MS-DRSR] §4.1); such a request is judged at once, or at the
-  first tick after the classifier so places a waiting one. A host typed ``server`` or not typed, and a source
-  behind a router (its MAC the router's), still wait.
+  device or a phone or tablet (:data:`NEVER_DC_TYPES`), which never holds a replica of the directory (only a DC
+  serves DRSUAPI, [MS-DRSR] §4.1); such a request is judged at once, or at the first tick after the classifier so
+  places a waiting one. A host typed ``server``, a workstation or laptop, or not typed, and a source behind a router
+  (its MAC the router's), still wait: a DC is typed ``workstation`` by nothing more than an administrator's desktop
+  browser's User-Agent sent from it when the sensor does not see it serve Kerberos or LDAP.
 
 * ``detect.lateral.admin_share_exec``: a client writes an executable (:data:`EXECUTABLE_SUFFIXES`, by name) to
   ADMIN$ or under C$\\Windows (dissect/smb2files.py ``file_write``): how PsExec, impacket psexec and Metasploit's
@@ -57,8 +58,9 @@ from iotwarden.model.finding import Severity
 REMOTE_EXEC, DCSYNC = "detect.lateral.remote_exec", "detect.lateral.dcsync"
 STAGING = "detect.lateral.admin_share_exec"
 DC_TYPE = "domain_controller"  # kb taxonomy; rules/dcerpc.yaml types a host accepting DRSUAPI so
-# kb taxonomy types of clients (workstation and its children, phones and tablets): never a domain controller
-CLIENT_TYPES = frozenset({"workstation", "laptop", "thin_client", "mobile_phone", "tablet"})
+# kb taxonomy types that never run Active Directory Domain Services: phones and tablets (a workstation type may rest on
+# a browser's User-Agent, which a DC sends when someone browses on it)
+NEVER_DC_TYPES = frozenset({"mobile_phone", "tablet"})
 DRSUAPI = "drsuapi"
 # (interface, operation) in lower case (Zeek and the dissector share the names) -> technique, ATT&CK ids
 TECHNIQUES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
@@ -224,7 +226,7 @@ def _not_a_dc(ctx: Context, obs: Observation) -> str | None:
     placed = (dev.category or "").lower()
     if placed in IOT_CATEGORIES:
         return f"source classified {placed}, never a domain controller"
-    if dev.device_type in CLIENT_TYPES:
+    if dev.device_type in NEVER_DC_TYPES:
         return f"source typed {dev.device_type}, never a domain controller"
     return None
 
