@@ -10,11 +10,24 @@ from __future__ import annotations
 import contextlib
 import ssl
 import struct
+from pathlib import Path
 
+from iotwarden.detect.pipeline import AlertPipeline
 from iotwarden.detect.rdp_bruteforce import RdpBruteForceDetector, RdpBruteForceOptions
 from iotwarden.model import Flow
 from tests.detect.runner import feed, tcp_flow
 from tests.dissect import rdpbuild as b
+from tests.risk.harness import (
+    T0,
+    certificate,
+    client_hello,
+    host,
+    run_capture,
+    server_flight,
+    tcp,
+    tls_record,
+    write_pcap,
+)
 
 SCANNER = "10.0.0.77"
 TLS13_RECORD = 5 + 1 + 16  # RFC 8446 §5.2: header, inner content type, AEAD tag (AES-GCM)
@@ -111,3 +124,34 @@ def test_guesses_built_the_same_way_are_counted() -> None:
         "detect.bruteforce.rdp"]
     assert [a.id for a in feed([RdpBruteForceDetector()], flows=_connections(guess, servers=5, per_server=1))] == [
         "detect.bruteforce.rdp_spray"]
+
+
+def _nla_capture(path: Path, *, authenticate: bool, negotiate: int, authenticate_size: int, servers: int,
+                 per_server: int) -> Path:
+    """HYBRID connections from packets: X.224, TLS handshake, CredSSP's NEGOTIATE (``negotiate`` bytes in one
+    record), the CHALLENGE, and for a guess the AUTHENTICATE and the server's error, then close."""
+    der = certificate("HMI", not_before=T0, days=30, self_signed=True)
+    frames = []
+    for s in range(servers):
+        for i in range(per_server):
+            exchanges = [(True, b.connection_request("administrator")),
+                         (False, b.connection_confirm(b.PROTOCOL_HYBRID)), (True, client_hello([0xC02F])),
+                         (False, server_flight(0x0303, 0xC02F, [der])), (True, tls_record(23, bytes(negotiate))),
+                         (False, tls_record(23, bytes(310)))]
+            if authenticate:
+                exchanges += [(True, tls_record(23, bytes(authenticate_size))), (False, tls_record(23, bytes(40)))]
+            frames += tcp(host(77), host(10 + s), 3389, exchanges, t=T0 + 40 * s + 3 * i, seed=100 * s + i,
+                          cport=40000 + 100 * s + i)
+    return write_pcap(path, frames)
+
+
+def test_from_packets_the_turns_decide_not_the_size(tmp_path: Path) -> None:
+    # rdp-ntlm-info with a hello big enough to pass min_client_bytes: the CHALLENGE read, nothing after it
+    probes = _nla_capture(tmp_path / "probe.pcap", authenticate=False, negotiate=900, authenticate_size=0,
+                          servers=5, per_server=2)
+    assert run_capture(probes, [RdpBruteForceDetector(), AlertPipeline()]).alerts == []
+    # a lean client's guesses under min_client_bytes: its AUTHENTICATE after the CHALLENGE makes each an attempt
+    guesses = _nla_capture(tmp_path / "guess.pcap", authenticate=True, negotiate=60, authenticate_size=300,
+                           servers=1, per_server=10)
+    assert [a.id for a in run_capture(guesses, [RdpBruteForceDetector(), AlertPipeline()]).alerts] == [
+        "detect.bruteforce.rdp"]

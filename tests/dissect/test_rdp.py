@@ -16,7 +16,7 @@ from iotwarden.lab import proto_app
 from iotwarden.model import Observation
 from tests.dissect import rdpbuild as b
 from tests.dissect.hostile import mutate
-from tests.risk.harness import T0, certificate, client_hello, server_flight
+from tests.risk.harness import T0, certificate, client_hello, server_flight, tls_record
 
 CLIENT, SERVER = ("10.0.0.1", 50000), ("10.0.0.2", 3389)
 
@@ -133,7 +133,7 @@ def test_tls_after_the_confirm_is_dissected_and_names_the_server() -> None:
         named = _kind(obs, "server_certificate")
         assert named.src_ip == SERVER[0] and named.fields["computer_name"] == "HMI-LINE2"
         assert named.fields["subject"] == "CN=HMI-LINE2"
-        assert state["done"]
+        assert not state.get("done")  # HYBRID: CredSSP's encrypted turns are still to count
 
 
 def test_common_name_of_rfc4514_strings() -> None:
@@ -204,3 +204,46 @@ def test_the_labs_rdp_opening_is_read_as_a_client_offering_nla_and_a_server_choo
     assert _kind(obs, "connection_request").fields["username"] == "administrator"
     assert _kind(obs, "connection_request").fields["requested_protocols"] == ["SSL", "HYBRID"]
     assert _kind(obs, "connection_confirm").fields["selected_protocol"] == "HYBRID"
+
+
+def _app(size: int) -> bytes:
+    return tls_record(23, bytes(size))  # an application_data record (RFC 5246 §6.2.1), its body opaque here
+
+
+def _nla_session(*, authenticate: bool, tls13_server_records: int = 0) -> list[tuple[bool, bytes]]:
+    """A HYBRID connection: X.224, the TLS handshake (with TLS 1.3's encrypted server handshake records, if any,
+    as application data before the client's first), then CredSSP ([MS-CSSP] §3.1.5): NEGOTIATE, CHALLENGE and,
+    for a guess, AUTHENTICATE and the server's error."""
+    der = certificate("HMI-LINE2", not_before=T0, days=180, self_signed=True)
+    chunks = [(True, b.connection_request()), (False, b.connection_confirm(b.PROTOCOL_HYBRID)),
+              (True, client_hello([0xC02F])),
+              (False, server_flight(0x0303, 0xC02F, [der]) + b"".join(_app(90) for _ in range(tls13_server_records))),
+              (True, _app(120)), (False, _app(310))]  # NEGOTIATE, CHALLENGE
+    if authenticate:
+        chunks += [(True, _app(40) + _app(600)[:20]), (True, _app(600)[20:]), (False, _app(60))]
+    return chunks
+
+
+def test_credssp_turns_tell_a_password_sent_from_a_probe() -> None:
+    obs, state = _run(_nla_session(authenticate=True))
+    turns = [(o.fields["turns"], o.src_ip) for o in obs if o.kind == "encrypted_turns"]
+    assert turns == [(2, SERVER[0]), (3, CLIENT[0])] and state["done"]
+    probe, _ = _run(_nla_session(authenticate=False))  # rdp-ntlm-info: the CHALLENGE read, nothing sent after it
+    assert [o.fields["turns"] for o in probe if o.kind == "encrypted_turns"] == [2]
+    tls13, _ = _run(_nla_session(authenticate=True, tls13_server_records=3))
+    assert [o.fields["turns"] for o in tls13 if o.kind == "encrypted_turns"] == [2, 3]
+
+
+def test_no_turns_are_counted_without_nla() -> None:
+    chunks = [(True, b.connection_request()), (False, b.connection_confirm(b.PROTOCOL_SSL)),
+              (True, client_hello([0xC02F])), (False, server_flight(0x0303, 0xC02F, [certificate(
+                  "X", not_before=T0, days=1, self_signed=True)])), (True, _app(120)), (False, _app(300)),
+              (True, _app(400))]
+    obs, state = _run(chunks)
+    assert not [o for o in obs if o.kind == "encrypted_turns"] and state["done"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.binary(max_size=300)), max_size=8))
+def test_fuzz_bytes_after_an_nla_handshake(chunks: list[tuple[bool, bytes]]) -> None:
+    _run(_nla_session(authenticate=False)[:4] + chunks)  # the turn walker reads whatever follows the handshake

@@ -9,10 +9,14 @@ guess is seen only by its shape: an attempt is a connection to an RDP port (``Fl
 closed within ``short_session_s`` having carried less than ``max_server_bytes`` from the server, and either
 ``min_client_bytes`` from the client (past the X.224 request, the client's TLS handshake and CredSSP's NTLM
 NEGOTIATE: the AUTHENTICATE with the password's response was sent; docs/detection.md gives the sizes) or an
-RDP_NEG_FAILURE ([MS-RDPBCGR] §2.2.1.2.2: the server refused the client's protocols). A logged-on session
-streams the desktop (hundreds of KB within seconds) and lasts; an admin's few mistyped passwords stay under
-``min_attempts``. Inputs: flows (packets or Zeek conn.log) and ``rdp`` Observations (dissect/rdp.py, Zeek rdp.log),
-joined by connection (client address and port, server address) whichever comes first (``max_connections``).
+RDP_NEG_FAILURE ([MS-RDPBCGR] §2.2.1.2.2: the server refused the client's protocols). Where the packets show
+CredSSP's turns (dissect/rdp.py ``encrypted_turns``), they decide instead of the size: a client that spoke again
+after the server's CHALLENGE sent a password's response (an attempt, whatever its size); one that read the
+CHALLENGE and stopped probed for the server's names (nmap's rdp-ntlm-info: no attempt, whatever its size). A
+logged-on session streams the desktop (hundreds of KB within seconds) and lasts; an admin's few mistyped
+passwords stay under ``min_attempts``. Inputs: flows (packets or Zeek conn.log) and ``rdp`` Observations
+(dissect/rdp.py, Zeek rdp.log), joined by connection (client address and port, server address) whichever comes
+first (``max_connections``).
 
 Through a Remote Desktop Gateway ([MS-TSGU], dissect/tsgu.py) the guess is checked by the gateway in HTTP before any
 RDP connection exists: where the HTTP is visible (a TLS-terminating sensor, a plain-HTTP gateway), a request that
@@ -40,6 +44,7 @@ SPRAY_ID = "detect.bruteforce.rdp_spray"
 RDP_PORT = 3389  # IANA ms-wbt-server
 MAX_NAMES_PER_CLIENT = 256  # user names and servers remembered per client (the most recent)
 MAX_PENDING = 8  # gateway requests of one connection awaiting their answers (HTTP pipelining, RFC 9112 §9.3.2)
+CHALLENGED_TURN, AUTHENTICATE_TURN = 2, 3  # dissect/rdp.py encrypted_turns: CHALLENGE answered, AUTHENTICATE sent
 Conn = tuple[str, int, str]  # client address, client port, server address
 
 
@@ -53,6 +58,7 @@ class _GatewayRequest:
 class _Connection:
     user: str | None = None
     refused: bool = False  # RDP_NEG_FAILURE seen
+    turns: int = 0  # CredSSP's encrypted turns seen (dissect/rdp.py encrypted_turns): 2 challenged, 3 answered
     flow: Flow | None = None  # closed, not yet an attempt (a refusal may come after it from Zeek's logs)
     counted: bool = False
 
@@ -120,6 +126,17 @@ class RdpBruteForceDetector(Detector):
             conn.refused = True
             if conn.flow is not None and not conn.counted:
                 self._attempt(ctx, conn, conn.flow)
+        elif obs.kind == "encrypted_turns":
+            turns = obs.fields.get("turns")
+            if not isinstance(turns, int):
+                return
+            # the 2nd turn is the server's (the CHALLENGE), the 3rd the client's (the AUTHENTICATE)
+            key = (obs.src_ip, obs.src_port, obs.dst_ip) if turns >= AUTHENTICATE_TURN else (
+                obs.dst_ip, obs.dst_port, obs.src_ip)
+            conn = self._conn(key)
+            conn.turns = max(conn.turns, turns)
+            if conn.turns >= AUTHENTICATE_TURN and conn.flow is not None and not conn.counted:
+                self._attempt(ctx, conn, conn.flow)
 
     def flows(self, ctx: Context, flows: list[Flow]) -> None:
         # flow() takes only RDP flows whose client sent a payload: the rest (scans' empty probes, other
@@ -135,7 +152,11 @@ class RdpBruteForceDetector(Detector):
         if flow.duration > o.short_session_s or flow.payload_ba >= o.max_server_bytes:
             return  # a session, not a try
         conn = self._conn((flow.a_ip, flow.a_port, flow.b_ip))
-        if flow.payload_ab >= o.min_client_bytes or conn.refused:
+        if conn.refused or conn.turns >= AUTHENTICATE_TURN:
+            self._attempt(ctx, conn, flow)
+        elif conn.turns == CHALLENGED_TURN:
+            return  # CredSSP's CHALLENGE read and nothing sent after it: a probe (rdp-ntlm-info), whatever its size
+        elif flow.payload_ab >= o.min_client_bytes:
             self._attempt(ctx, conn, flow)
         else:
             conn.flow = flow  # a refusal logged later makes it one

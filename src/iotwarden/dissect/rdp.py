@@ -22,11 +22,19 @@ Kinds and fields (subject ``src``: the client for its request and core data, the
 * ``server_certificate``: ``computer_name`` (the CN of the leaf certificate the server presented in the TLS
   handshake that follows the confirm, §5.4.5.1; unless an administrator installs another, Windows presents a
   self-signed one named after the computer), ``subject``, ``sha256``.
+* ``encrypted_turns`` (after a HYBRID or HYBRID_EX selection: CredSSP inside TLS, [MS-CSSP] §3.1.5; subject ``src``,
+  the sender of the record that made the turn): ``turns``, how often the direction of TLS application-data records
+  (RFC 8446 §5.1 / RFC 5246 §6.2.1 content type 23) changed since the client's first one, counting that one: 2 when
+  the server answered the client's first encrypted message (CredSSP's NEGOTIATE, answered by the CHALLENGE), 3 when
+  the client then spoke again (the AUTHENTICATE, carrying the password's response). Only record headers are read
+  (the walker skips their bodies); the server's encrypted TLS 1.3 handshake records come before the client's first
+  one and are not counted.
 
 Once the server selects TLS (SSL, HYBRID, RDSTLS, HYBRID_EX, RDSAAD) both directions continue as TLS
 (§1.3.1.1 "Security Commencement"), handed to :class:`~iotwarden.dissect.tls.TlsDissector`, whose
 ``tls`` Observations the connection carries as any TLS connection's. Dissection ends with the TLS
-dissector, after a negotiation failure, or once the MCS connect exchange of standard security is read.
+dissector (after an NLA selection, once the third encrypted turn is seen, or at ``max_packets_per_flow``), after a
+negotiation failure, or once the MCS connect exchange of standard security is read.
 """
 
 from __future__ import annotations
@@ -45,6 +53,9 @@ MAX_TPKT = 0xFFFF  # RFC 1006 §6: a 16-bit length
 MAX_COOKIE = 128  # bytes of a cookie or routing token line read (§2.2.1.1: CR LF terminated)
 MAX_NAME = 64  # characters of a user name hint kept
 MAX_MCS_TPKTS = 8  # X.224 data TPKTs of standard security read before giving up on the connect exchange
+TLS_APPLICATION_DATA = 23  # RFC 8446 §5.1, RFC 5246 §6.2.1 ContentType application_data
+TLS_RECORD_HEADER = 5  # type, legacy version, length
+AUTHENTICATE_TURN = 3  # NEGOTIATE (client), CHALLENGE (server), AUTHENTICATE (client): [MS-CSSP] §3.1.5
 
 COOKIE = b"Cookie: mstshash="  # §2.2.1.1 cookie; any other "Cookie: " line is a routingToken ("Cookie: msts=...")
 NEG_REQ, NEG_RSP, NEG_FAILURE = 0x01, 0x02, 0x03  # §2.2.1.1.1, §2.2.1.2.1, §2.2.1.2.2 type
@@ -231,6 +242,7 @@ class RdpDissector(StreamDissector):
             else:
                 state["phase"] = "tls"
                 state["tls"] = {}
+                state["nla"] = fields["nla"]  # CredSSP follows the TLS handshake: its turns are counted
         elif phase == "mcs":
             self._mcs(pkt, tpkt, state, out)
 
@@ -259,17 +271,59 @@ class RdpDissector(StreamDissector):
     def _tls(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         """The TLS that follows the negotiation; the server's leaf certificate names the computer."""
         sub: dict[str, Any] = state["tls"]
+        walked = self._turns(pkt, data, state) if state.get("nla") else []
+        if sub.get("done"):
+            return walked
         try:
             made = self.tls.feed(pkt, data, sub)
         finally:
-            if sub.get("done"):
+            if sub.get("done") and not (state.get("nla") and state.get("turns", 0) < AUTHENTICATE_TURN):
                 state["done"] = True
         for obs in list(made):
             if obs.kind == "certificate" and not pkt.to_server and not state.get("named"):
                 state["named"] = True
                 made.append(pkt.observation(self.name, "server_certificate",
                                             certificate_fields(obs.fields.get("certs"))))
-        return made
+        return made + walked
+
+    def _turns(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        """Walk ``data``'s TLS record headers (bodies skipped) and count the turns of application data (module
+        docstring): an ``encrypted_turns`` Observation at the 2nd and 3rd; done after the 3rd."""
+        side = "c" if pkt.to_server else "s"
+        skip, head = state.get("skip_" + side, 0), state.get("head_" + side, b"")
+        out: list[Observation] = []
+        pos = 0
+        while pos < len(data):
+            if skip:
+                step = min(skip, len(data) - pos)
+                skip -= step
+                pos += step
+                continue
+            take = data[pos : pos + TLS_RECORD_HEADER - len(head)]
+            head += take
+            pos += len(take)
+            if len(head) < TLS_RECORD_HEADER:
+                break
+            skip = int.from_bytes(head[3:5], "big")
+            if head[0] == TLS_APPLICATION_DATA:
+                out += self._turn(pkt, side, state)
+            head = b""
+        state["skip_" + side], state["head_" + side] = skip, head
+        return out
+
+    def _turn(self, pkt: Packet, side: str, state: dict[str, Any]) -> list[Observation]:
+        last = state.get("last_app")
+        if last is None and side == "s":
+            return []  # the server's encrypted TLS 1.3 handshake, before the client said anything
+        if last == side:
+            return []
+        state["last_app"] = side
+        state["turns"] = turns = state.get("turns", 0) + 1
+        if turns >= AUTHENTICATE_TURN:
+            state["done"] = True
+        if turns in (2, AUTHENTICATE_TURN):
+            return [pkt.observation(self.name, "encrypted_turns", {"turns": turns})]
+        return []
 
 
 def certificate_fields(certs: object) -> dict[str, Any]:
