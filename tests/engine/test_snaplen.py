@@ -126,6 +126,18 @@ def test_a_cut_datagram_is_counted_not_dissected() -> None:
     assert (engine.stats.snapped, engine.stats.snaplen) == (1, 96)
 
 
+def test_a_whole_record_whose_ip_length_claims_more_is_malformed_not_cut() -> None:
+    d = Datagrams()
+    frame = bytearray(ethernet(udp(C, S, 50000, 9600, b"A" * 40)))
+    frame[16:18] = (20 + 8 + 100).to_bytes(2, "big")  # IPv4 total length (RFC 791 §3.1): 60 bytes more than sent
+    frame[38:40] = (8 + 100).to_bytes(2, "big")  # and the UDP length (RFC 768) alike
+    engine = Engine([d])
+    engine.process(_snapped([(0.0, bytes(frame))], [None]))
+    engine.flush()
+    assert d.seen == []  # a message shorter than its headers say is not read as whole either
+    assert (engine.stats.snapped, engine.stats.snaplen) == (0, 0)  # but the capture cut nothing: no note
+
+
 class Events(StreamDissector):
     """Records what it is fed and each gap, both directions in one list: their order across directions."""
 

@@ -226,9 +226,11 @@ FCS_LEN = 4
 
 
 def snapped(batch: PacketBatch, h: Headers) -> Bool:
-    """Packets the capture cut short of their original length (a snap length): IP payload the headers announce
-    and the record lacks, or a record more than an FCS short of its original length."""
-    out: Bool = (h.pay_len < h.pay_wire) | (batch.wirelen.astype(np.int64) - batch.caplen > FCS_LEN)
+    """Packets the capture cut short of their original length (a snap length): records shorter than it that lack
+    IP payload their headers announce, or more than an FCS short of it. (A whole record whose IP length claims
+    more than it holds is malformed, not cut: its dissection is refused alike, engine/dispatch.py.)"""
+    short = batch.wirelen.astype(np.int64) - batch.caplen
+    out: Bool = (short > 0) & ((h.pay_len < h.pay_wire) | (short > FCS_LEN))
     return out
 
 
