@@ -6,6 +6,9 @@ few captures pin it in the default suite, then the bugs it found, each on its ca
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -65,6 +68,29 @@ def test_the_allow_list_names_real_captures_and_reasons() -> None:
             assert (scenarios / f"{rule.capture.removeprefix('lab-')}.yaml").is_file(), rule
         else:
             assert any(rule.capture in p for p in captures) or not captures, rule
+
+
+def _tshark_conversations(path: Path) -> list[tuple[int, int, int, int]]:
+    """tshark's TCP conversations (-z conv,tcp): frames and bytes each way, sorted."""
+    done = subprocess.run(["tshark", "-r", str(path), "-q", "-z", "conv,tcp"], capture_output=True, text=True,
+                          timeout=60, check=True)
+    rows = []
+    for line in done.stdout.splitlines():
+        m = re.search(r"<->\s+\S+\s+(\d+)\s+([\d,]+) bytes\s+(\d+)\s+([\d,]+) bytes", line)
+        if m:
+            rows.append(tuple(int(g.replace(",", "")) for g in m.groups()))
+    return sorted(rows)  # type: ignore[arg-type]
+
+
+def test_cut_flows_count_what_tshark_counts(tmp_path: Path) -> None:
+    if shutil.which("tshark") is None:
+        pytest.skip("tshark is not installed")
+    src = _src("suricata_verify/tls/tls-certs-alert/input.pcap")
+    cut = snapcheck.snap(src, tmp_path / "s96.pcap", 96)
+    seen = snapcheck.analyse(cut, tmp_path)
+    ours = sorted(tuple(sorted([(c[1], c[3]), (c[0], c[2])], reverse=False)) for c in seen.flows.values())
+    theirs = sorted(tuple(sorted([(r[0], r[1]), (r[2], r[3])])) for r in _tshark_conversations(cut))
+    assert ours == theirs and ours
 
 
 def _engine_observations(path: Path) -> list[Observation]:
