@@ -115,6 +115,9 @@ class Engine:
         if cut.any():
             st.snapped += int(cut.sum())
             st.snaplen = max(st.snaplen, int(batch.caplen[cut].max()))
+        heads = int(np.count_nonzero(h.frag_head))
+        if heads:  # first fragments of datagrams not put back together: not dissected (engine/dispatch.py)
+            st.decode_errors["ip_fragment_incomplete"] += heads
         counts = np.bincount(h.error, minlength=len(ERROR_REASONS))
         for code in np.flatnonzero(counts[1:]).tolist():
             st.decode_errors[ERROR_REASONS[code + 1]] += int(counts[code + 1])

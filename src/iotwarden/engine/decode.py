@@ -111,6 +111,10 @@ class Headers:
     icmp_type: npt.NDArray[np.int16]  # ICMP / ICMPv6 message type (RFC 792, RFC 4443 §2.1), -1 otherwise
     seq: I64
     frag: Bool  # IPv4/IPv6 fragment other than the first: no transport header
+    # first fragment of a datagram fragmented further (offset 0, more fragments: RFC 791 §3.1 MF, RFC 8200 §4.5 M):
+    # its transport header but only the start of its payload; an IPv6 atomic fragment (offset 0, M clear,
+    # RFC 6946) is a whole datagram
+    frag_head: Bool
     pay_off: I64  # transport payload start
     pay_len: I64  # captured payload bytes (bounded by caplen and the IP/UDP lengths)
     pay_wire: I64  # payload bytes the headers announce (what flow counters count)
@@ -326,10 +330,12 @@ def _decapsulate(rd: _Reader, cols: dict[str, Any], error: npt.NDArray[np.int8])
             return
         rows = idx[ok]
         outer_tunnel = cols["tunnel"][rows]
+        outer_head = cols["frag_head"][rows]  # the inner frame of a first fragment is cut where the fragment ends
         wire = cols["pay_wire"][rows] - (start[ok] - cols["pay_off"][rows])
         for name, values in net.items():
             cols[name][rows] = values[ok]
         cols["tunnel"][rows] = np.where(outer_tunnel > 0, outer_tunnel, kind[ok])
+        cols["frag_head"][rows] |= outer_head
         cols["src_mac_off"][rows] = np.where(eth[ok], start[ok] + 6, -1)
         cols["dst_mac_off"][rows] = np.where(eth[ok], start[ok], -1)
         cols["l2_end"][rows] = stop[ok]
@@ -457,6 +463,7 @@ def _decode_ip(rd: _Reader, ethertype: I64, pos: I64, end: I64, error: npt.NDArr
     dst_hi = np.zeros(n, dtype=np.uint64)
     dst_lo = np.zeros(n, dtype=np.uint64)
     frag = np.zeros(n, dtype=bool)
+    frag_head = np.zeros(n, dtype=bool)
     l4 = pos.copy()
     ip_end = end.copy()  # announced end of the IP packet (may exceed the capture when snapped)
 
@@ -477,7 +484,9 @@ def _decode_ip(rd: _Reader, ethertype: I64, pos: I64, end: I64, error: npt.NDArr
     good = ~(bad | cut)
     idx, p, ihl, total = idx[good], p[good], ihl[good], total[good]
     ipver[idx] = 4
-    frag[idx] = (rd.u16(p + 6) & 0x1FFF) != 0  # fragment offset (§3.1): only the first has ports
+    flags_offset = rd.u16(p + 6)  # flags (DF 0x4000, MF 0x2000) and fragment offset (§3.1)
+    frag[idx] = (flags_offset & 0x1FFF) != 0  # only the first fragment has ports
+    frag_head[idx] = (flags_offset & 0x3FFF) == 0x2000
     ttl[idx] = rd.u8(p + 8)
     proto[idx] = rd.u8(p + 9)
     src_lo[idx] = rd.u32(p + 12).astype(np.uint64) | IPV4_MAPPED
@@ -510,7 +519,9 @@ def _decode_ip(rd: _Reader, ethertype: I64, pos: I64, end: I64, error: npt.NDArr
             break
         e = here[ext]
         fragment = nxt[ext] == 44  # RFC 8200 §4.5: offset in the high 13 bits of bytes 2-3
-        frag[idx[ext][fragment]] = (rd.u16(e[fragment] + 2) >> 3) != 0
+        offset_m = rd.u16(e[fragment] + 2)
+        frag[idx[ext][fragment]] = (offset_m >> 3) != 0
+        frag_head[idx[ext][fragment]] = (offset_m & 0xFFF9) == 1  # offset 0, M set (reserved bits ignored)
         size = np.where(nxt[ext] == 44, 8, np.where(nxt[ext] == 51, (rd.u8(e + 1) + 2) * 4, (rd.u8(e + 1) + 1) * 8))
         nxt[ext] = rd.u8(e)
         here[ext] = e + size
@@ -528,6 +539,7 @@ def _decode_ip(rd: _Reader, ethertype: I64, pos: I64, end: I64, error: npt.NDArr
         "dst_hi": dst_hi,
         "dst_lo": dst_lo,
         "frag": frag & is_ip,
+        "frag_head": frag_head & is_ip,
         **ports,
     }
 

@@ -15,6 +15,11 @@ link-layer frame the capture cut is not dissected (counted in ``decode_errors["s
 cut TCP segment gives its stream its captured bytes and then a gap for the bytes it lost, at once (not
 once the out-of-order buffer overflows), as Zeek's reassembler reports a ``content_gap`` for bytes the
 capture never had.
+
+IP fragments are not reassembled: the first fragment of a fragmented datagram (RFC 791 §3.1 MF set at offset 0,
+RFC 8200 §4.5 M set at offset 0) carries the transport header and only the start of the payload, so it is not
+dissected (nor probed) as if it were the datagram (the engine counts it in
+``decode_errors["ip_fragment_incomplete"]``); a TCP stream sees its bytes as a hole.
 """
 
 from __future__ import annotations
@@ -157,7 +162,10 @@ class Dispatcher:
             (proto == IPPROTO_UDP) & ((self.udp[sport] >= 0) | (self.udp[dport] >= 0)))
         # a payload the snap length cut to nothing still counts: its stream is told of the bytes it lost
         captured = h.pay_len[i] > 0
-        payload = (captured | (h.pay_wire[i] > 0)) & ~h.frag[i] & ((proto == IPPROTO_TCP) | (proto == IPPROTO_UDP))
+        # a fragment holds part of its datagram's payload: none is read as a whole message (a first fragment's
+        # transport header still gives its flow ports; the datagram is not put back together)
+        payload = ((captured | (h.pay_wire[i] > 0)) & ~(h.frag[i] | h.frag_head[i])
+                   & ((proto == IPPROTO_TCP) | (proto == IPPROTO_UDP)))
         payload &= pf.t2 != FINISHED
         now = payload & (table_hit | (pf.t2 == ASSIGNED))
         probe = payload & captured & ~table_hit & (pf.t2 == UNDECIDED)
