@@ -32,24 +32,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-PCAPS = Path("/work/shared/data/pcaps")
-# pcap (microseconds, nanoseconds; both byte orders) and pcapng; a gzip file counts when named .gz
-MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x0a\x0d\x0d\x0a")
-GZIP = b"\x1f\x8b"
+from sweep_inputs import PCAPS, select
+
 DEVICE_FIELDS = ("vendor", "device_type", "model", "os", "firmware", "category")
-
-
-def _is_capture(path: Path) -> bool:
-    with path.open("rb") as fh:
-        head = fh.read(4)
-    return head in MAGICS or (path.suffix == ".gz" and head[:2] == GZIP)
 
 
 def captures(root: Path, match: str | None) -> list[Path]:
     """Every capture file under ``root`` (sorted; told by its magic, whatever its name), those whose path
     holds ``match`` when given."""
-    found = sorted(p for p in root.rglob("*") if p.is_file() and _is_capture(p))
-    return [p for p in found if match is None or match in str(p)]
+    return select(root, match)
 
 
 def _flow_key(row: sqlite3.Row) -> str:

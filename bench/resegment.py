@@ -36,17 +36,7 @@ from tests.dissect import resegcheck, resegment  # noqa: E402
 
 from iotwarden.dissect import default_dissectors  # noqa: E402
 from iotwarden.dissect.base import StreamDissector  # noqa: E402
-from iotwarden.lab.generator import generate, load_scenario  # noqa: E402
-
-PCAPS = Path("/work/shared/data/pcaps")
-SCENARIOS = HERE.parent / "src" / "iotwarden" / "lab" / "scenarios"
-MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x0a\x0d\x0d\x0a")
-
-
-def _is_capture(path: Path) -> bool:
-    with path.open("rb") as fh:
-        head = fh.read(4)
-    return head in MAGICS or (path.suffix == ".gz" and head[:2] == b"\x1f\x8b")
+from sweep_inputs import PCAPS, lab_captures, select  # noqa: E402
 
 
 def has_tcp_payload(path: Path) -> bool:
@@ -60,31 +50,6 @@ def has_tcp_payload(path: Path) -> bool:
         if dec is not None and dec.tcp.data:
             return True
     return False
-
-
-def select(root: Path, match: str | None, per_folder: int | None, max_mb: float) -> list[Path]:
-    """Captures under ``root`` carrying TCP payload, at most ``per_folder`` from each folder."""
-    taken: Counter[Path] = Counter()
-    out: list[Path] = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        if match is not None and match not in str(path):
-            continue
-        if per_folder is not None and taken[path.parent] >= per_folder:
-            continue
-        if path.stat().st_size > max_mb * 2**20 or not _is_capture(path) or not has_tcp_payload(path):
-            continue
-        taken[path.parent] += 1
-        out.append(path)
-    return out
-
-
-def lab_captures(work: Path) -> list[Path]:
-    out = []
-    for yaml in sorted(SCENARIOS.glob("*.yaml")):
-        pcap = work / f"lab-{yaml.stem}.pcap"
-        generate(load_scenario(yaml), pcap, work / f"lab-{yaml.stem}.json")
-        out.append(pcap)
-    return out
 
 
 def test_captures(work: Path) -> list[Path]:
@@ -116,7 +81,8 @@ def main() -> int:
     lines: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="reseg-") as tmp:
         work = Path(tmp)
-        paths = [] if args.no_shared else select(args.pcaps, args.match, args.per_folder, args.max_mb)
+        paths = [] if args.no_shared else select(args.pcaps, args.match, args.per_folder, args.max_mb,
+                                                          keep=has_tcp_payload)
         if args.lab:
             paths += lab_captures(work)
         if args.test_data:

@@ -30,42 +30,7 @@ sys.path.insert(0, str(HERE.parent))  # the test tool rewrites and compares
 
 from tests.engine import snapcheck  # noqa: E402
 
-from iotwarden.lab.generator import generate, load_scenario  # noqa: E402
-
-PCAPS = Path("/work/shared/data/pcaps")
-SCENARIOS = HERE.parent / "src" / "iotwarden" / "lab" / "scenarios"
-MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x0a\x0d\x0d\x0a")
-
-
-def _is_capture(path: Path) -> bool:
-    with path.open("rb") as fh:
-        head = fh.read(4)
-    return head in MAGICS or (path.suffix == ".gz" and head[:2] == b"\x1f\x8b")
-
-
-def select(root: Path, match: str | None, per_folder: int | None, max_mb: float) -> list[Path]:
-    """Captures under ``root``, at most ``per_folder`` from each folder."""
-    taken: Counter[Path] = Counter()
-    out: list[Path] = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        if match is not None and match not in str(path):
-            continue
-        if per_folder is not None and taken[path.parent] >= per_folder:
-            continue
-        if path.stat().st_size > max_mb * 2**20 or not _is_capture(path):
-            continue
-        taken[path.parent] += 1
-        out.append(path)
-    return out
-
-
-def lab_captures(work: Path, duration: float | None) -> list[Path]:
-    out = []
-    for yaml in sorted(SCENARIOS.glob("*.yaml")):
-        pcap = work / f"lab-{yaml.stem}.pcap"
-        generate(load_scenario(yaml), pcap, work / f"lab-{yaml.stem}.json", duration=duration)
-        out.append(pcap)
-    return out
+from sweep_inputs import PCAPS, lab_captures, select  # noqa: E402
 
 
 def main() -> int:
