@@ -81,3 +81,18 @@ def dns_msg(ident: int, flags: int, *, questions: Sequence[tuple[str, int]] = ()
                     (ident, flags, len(questions), len(answers), len(authorities), len(additionals)))
     qs = b"".join(dns_name(n) + t.to_bytes(2, "big") + b"\x00\x01" for n, t in questions)
     return head + qs + b"".join(answers) + b"".join(authorities) + b"".join(additionals)
+
+
+def txt_rdata(entries: dict[bytes, bytes]) -> bytes:
+    """TXT RDATA (RFC 6763 §6): one length-prefixed "key=value" string per entry."""
+    return b"".join(bytes([len(k) + 1 + len(v)]) + k + b"=" + v for k, v in entries.items())
+
+
+def mdns_announcement(service: str, instance: str, srv: bytes, target: str, txt: dict[bytes, bytes]) -> Packet:
+    """An mDNS announcement on the wire (RFC 6762 §8.3): the service's PTR to ``instance``, then its SRV
+    (priority, weight and port bytes ``srv``, then ``target``) and TXT records, to 224.0.0.251:5353."""
+    message = dns_msg(0, 0x8400, answers=[dns_rr(service, 12, dns_name(instance))], additionals=[
+        dns_rr(instance, 33, srv + dns_name(target)),
+        dns_rr(instance, 16, txt_rdata(txt)),
+    ])
+    return udp(message, 5353, 5353, dst_ip="224.0.0.251")

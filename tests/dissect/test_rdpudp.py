@@ -19,9 +19,8 @@ from hypothesis import strategies as st
 
 from iotwarden.dissect.base import APP_STATE_KEY, Packet
 from iotwarden.dissect.rdpudp import RdpUdpDissector, parse_syn
-from iotwarden.engine.core import Engine
-from iotwarden.model import Flow, Observation
-from iotwarden.sources.capfile import read_capture
+from iotwarden.model import Observation
+from tests.engineutil import engine_run
 from tests.risk.harness import T0, host, udp, write_pcap
 
 SYN, ACK, SYNLOSSY, CORRELATION_ID, SYNEX = 0x0001, 0x0004, 0x0200, 0x0800, 0x1000  # §2.2.2.1 uFlags
@@ -136,19 +135,9 @@ def _capture(path: Path, dport: int) -> Path:
                       + udp(server, client, dport, 50000, syn_ack(), t=T0 + 0.01))
 
 
-def _engine(path: Path) -> tuple[list[Observation], list[Flow]]:
-    engine, obs, flows = Engine(), [], []
-    for batch in read_capture(path):
-        res = engine.process(batch)
-        obs += res.observations
-        flows += res.flows
-    res = engine.flush()
-    return obs + res.observations, flows + res.flows
-
-
 def test_the_engine_names_the_flow_rdp_on_its_port_and_by_probe_elsewhere(tmp_path: Path) -> None:
     for port in (3389, 53389):
-        obs, flows = _engine(_capture(tmp_path / f"u{port}.pcap", port))
+        obs, flows = engine_run(_capture(tmp_path / f"u{port}.pcap", port))
         assert [(o.kind, o.src_ip) for o in obs if o.proto == "rdp"] == [("udp_syn", "10.9.0.5"),
                                                                        ("udp_syn_ack", "10.9.0.10")]
         assert [(f.ip_proto, f.a_ip, f.b_port, f.app) for f in flows] == [(17, "10.9.0.5", port, "rdp")]

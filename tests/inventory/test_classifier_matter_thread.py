@@ -18,7 +18,7 @@ from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
 from iotwarden.inventory.classifier import Classifier
 from iotwarden.model import Device
-from tests.dissect.discovery import dns_msg, dns_name, dns_rr, udp
+from tests.dissect.discovery import dns_msg, dns_name, dns_rr, mdns_announcement, txt_rdata, udp
 
 CLASSIFIER = Classifier()
 LOCAL_MAC = "02:00:00:00:00:01"  # locally administered: no registry block to name a maker
@@ -111,22 +111,14 @@ def test_a_matter_vendor_id_names_only_the_makers_connectedhomeip_lists() -> Non
     assert "vendor" not in found
 
 
-def txt_rdata(entries: dict[bytes, bytes]) -> bytes:
-    """TXT RDATA (RFC 6763 §6): one length-prefixed "key=value" string per entry."""
-    return b"".join(bytes([len(k) + 1 + len(v)]) + k + b"=" + v for k, v in entries.items())
-
-
 def test_a_meshcop_announcement_on_the_wire_names_the_nest_hub() -> None:
     # ROUTER_DISCOVERY_GOOGLE_1 as an announcement: PTR, SRV and its TXT with the binary xp/xa/sb values
     instance = "Google-Nest-Hub-#ABED._meshcop._udp.local"
     txt = {b"rv": b"1", b"vn": b"Google Inc.", b"mn": b"Google Nest Hub", b"nn": b"NEST-PAN-E1AF",
            b"xp": b"\x9eu\xe2V\xf6\x14\t\xa3", b"tv": b"1.3.0", b"xa": b"\xf6\xa9\x9bBZg\xab\xed",
            b"sb": b"\x00\x00\x01\xb1"}
-    message = dns_msg(0, 0x8400, answers=[dns_rr("_meshcop._udp.local", 12, dns_name(instance))], additionals=[
-        dns_rr(instance, 33, b"\x00\x00\x00\x00\xc0\x27" + dns_name("2d99f293-cd8e-2770-8dd2-6675de9fa000.local")),
-        dns_rr(instance, 16, txt_rdata(txt)),
-    ])
-    packet = udp(message, 5353, 5353, dst_ip="224.0.0.251")
+    packet = mdns_announcement("_meshcop._udp.local", instance, b"\x00\x00\x00\x00\xc0\x27",
+                               "2d99f293-cd8e-2770-8dd2-6675de9fa000.local", txt)
     ctx, builder = Context(), InventoryBuilder()
     for observation in MdnsDissector().dissect(packet, {}):
         builder.on_observation(ctx, observation)

@@ -17,7 +17,7 @@ from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
 from iotwarden.inventory.classifier import Classifier
 from iotwarden.model import Device
-from tests.dissect.discovery import dns_msg, dns_name, dns_rr, udp
+from tests.dissect.discovery import mdns_announcement
 
 CLASSIFIER = Classifier()
 LOCAL_MAC = "02:00:00:00:00:01"  # locally administered: no registry block to name a maker
@@ -58,19 +58,10 @@ def test_model_number_without_the_hnap_service_says_nothing() -> None:
     assert "vendor" not in found and "device_type" not in found
 
 
-def txt_rdata(entries: dict[bytes, bytes]) -> bytes:
-    """TXT RDATA (RFC 6763 §6): one length-prefixed "key=value" string per entry."""
-    return b"".join(bytes([len(k) + 1 + len(v)]) + k + b"=" + v for k, v in entries.items())
-
-
 def test_a_water_sensors_announcement_on_the_wire_names_it() -> None:
     instance = "DCH-S160-3C4D._dhnap._tcp.local"
     txt = {b"model_number": b"DCH-S160", b"mac": b"B0:C5:54:11:3C:4D", b"mydlink": b"true", b"hw_version": b"A1"}
-    message = dns_msg(0, 0x8400, answers=[dns_rr(HNAP, 12, dns_name(instance))], additionals=[
-        dns_rr(instance, 33, b"\x00\x00\x00\x00\x00\x50" + dns_name("DCH-S160-3C4D.local")),
-        dns_rr(instance, 16, txt_rdata(txt)),
-    ])
-    packet = udp(message, 5353, 5353, dst_ip="224.0.0.251")
+    packet = mdns_announcement(HNAP, instance, b"\x00\x00\x00\x00\x00\x50", "DCH-S160-3C4D.local", txt)
     ctx, builder = Context(), InventoryBuilder()
     for observation in MdnsDissector().dissect(packet, {}):
         builder.on_observation(ctx, observation)
