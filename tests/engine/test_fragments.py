@@ -26,8 +26,9 @@ from scapy.packet import Raw
 from scapy.utils import wrpcap
 
 from iotwarden.dissect.base import Dissector, Packet, StreamDissector, confirm
-from iotwarden.engine.core import Engine
+from iotwarden.engine.core import Engine, EngineConfig
 from iotwarden.engine.decode import decode
+from iotwarden.engine.fragments import FRAGMENT_TIMEOUT_S, MAX_PACKET, Reassembler
 from iotwarden.model import Observation
 from iotwarden.sources.capfile import read_capture
 from tests.conftest import SHARED_DATA
@@ -44,9 +45,8 @@ def _frames(packets: list[ScapyPacket]) -> list[tuple[float, bytes]]:
 
 def _dns_answer(ip: ScapyPacket) -> ScapyPacket:
     """A DNS answer of ~3 KB (many TXT records, as an EDNS answer over the path MTU is)."""
-    answers = DNSRR(rrname="big.example.", type="TXT", rdata=["x" * 200])
-    for i in range(14):
-        answers = answers / DNSRR(rrname=f"big{i}.example.", type="TXT", rdata=["y" * 200])
+    answers = [DNSRR(rrname="big.example.", type="TXT", rdata=["x" * 200])]
+    answers += [DNSRR(rrname=f"big{i}.example.", type="TXT", rdata=["y" * 200]) for i in range(14)]
     return ip / UDP(sport=53, dport=40000) / DNS(id=7, qr=1, aa=1, qd=DNSQR(qname="big.example.", qtype="TXT"),
                                                  an=answers)
 
@@ -112,51 +112,189 @@ def test_fuzz_fragment_flags(*, mf: bool, df: bool, offset: int, v6: bool, res: 
     assert h.frag.tolist() == [offset != 0]
 
 
-# -- the engine: a first fragment is not read as the datagram ---------------------------------------------------
+# -- the reassembler ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("family", [4, 6])
-@pytest.mark.parametrize("order", ["in_order", "reversed", "duplicated", "first_only", "first_missing"])
-def test_a_fragmented_dns_answer_is_not_read_from_its_first_fragment(family: int, order: str) -> None:
+def _cut(payload: bytes, sizes: list[int]) -> list[tuple[int, bool, bytes]]:
+    """``payload`` in pieces of the given sizes (multiples of 8 but the last): (offset, more, data)."""
+    out, at = [], 0
+    for size in sizes:
+        if at + size >= len(payload):
+            break
+        out.append((at, True, payload[at : at + size]))
+        at += size
+    out.append((at, False, payload[at:]))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload=st.binary(min_size=1, max_size=3000), units=st.lists(st.integers(1, 64), min_size=1, max_size=40),
+       data=st.data())
+def test_fuzz_any_order_and_duplicates_give_the_payload_once(payload: bytes, units: list[int],
+                                                             data: st.DataObject) -> None:
+    pieces = _cut(payload, [u * 8 for u in units])
+    order = data.draw(st.permutations(pieces))
+    extra = data.draw(st.lists(st.sampled_from(pieces), max_size=5))  # copies, anywhere
+    sent = list(order)
+    for piece in extra:
+        sent.insert(data.draw(st.integers(0, len(sent))), piece)
+    r = Reassembler()
+    done = [got for offset, more, chunk in sent
+            if (got := r.add(1.0, "k", offset, more, chunk, head="h" if offset == 0 else None)) is not None]
+    assert done == [(payload, "h")]
+    assert len(r) == 0 and r.held == 0 and not r.dropped
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 70000), st.booleans(), st.binary(max_size=300),
+                                st.floats(0, 100)), max_size=60))
+def test_fuzz_hostile_pieces_never_raise_and_stay_bounded(steps: list[tuple[int, int, bool, bytes, float]]) -> None:
+    r = Reassembler(max_datagrams=2, max_bytes=1024)
+    ts = 0.0
+    for key, offset, more, chunk, dt in steps:
+        ts += dt
+        got = r.add(ts, key, offset, more, chunk, head=key)
+        if got is not None:
+            assert got[1] == key and len(got[0]) <= MAX_PACKET
+        assert len(r) <= 2 and r.held <= 1024 + 300  # the newest may pass the bound until the oldest goes
+        assert r.held == sum(len(p) for dg in r._datagrams.values() for p in dg.pieces.values())
+    r.flush()
+    assert len(r) == 0 and r.held == 0
+
+
+def test_a_piece_past_the_end_or_a_second_end_drops_the_datagram() -> None:
+    r = Reassembler()
+    assert r.add(0.0, "a", 0, True, b"x" * 8, head=1) is None
+    assert r.add(0.0, "a", 16, False, b"y" * 8) is None
+    assert r.add(0.0, "a", 16, True, b"y" * 16) is None  # past the end the last piece set
+    assert r.dropped == {"bad_end": 1} and r.heads_lost == 1 and len(r) == 0
+
+
+def test_a_non_final_piece_not_a_multiple_of_8_bytes_drops_the_datagram() -> None:
+    r = Reassembler()
+    assert r.add(0.0, "a", 0, True, b"x" * 10, head=1) is None  # RFC 8200 §4.5
+    assert r.dropped == {"bad_length": 1}
+
+
+def test_a_payload_past_what_an_ip_length_can_say_is_dropped() -> None:
+    r = Reassembler()
+    assert r.add(0.0, "a", 0, True, b"x" * 8, head=1, limit=65515) is None
+    assert r.add(0.0, "a", 65512, False, b"y" * 8) is None  # 65520 bytes: the ping of death's arithmetic
+    assert r.add(0.0, "a", 8, True, b"z" * 65504) is None
+    assert r.dropped == {"too_big": 1}
+
+
+def test_the_byte_limit_drops_the_oldest_datagram() -> None:
+    r = Reassembler(max_bytes=100)
+    r.add(0.0, "old", 0, True, b"x" * 64, head=1)
+    r.add(1.0, "new", 0, True, b"y" * 64, head=2)
+    assert r.dropped == {"table_full": 1} and len(r) == 1 and r.held == 64
+    assert r.add(2.0, "new", 64, False, b"z") == (b"y" * 64 + b"z", 2)
+
+
+# -- the engine: a datagram is read once, whole, at its last fragment --------------------------------------------
+
+def _dns_pieces(family: int) -> tuple[ScapyPacket, ScapyPacket, list[ScapyPacket]]:
+    """The query, the whole answer and the answer's fragments."""
     if family == 4:
         query = IP(src=C4, dst=S4) / UDP(sport=40000, dport=53) / DNS(id=7, qd=DNSQR(qname="big.example.", qtype="TXT"))
-        answer = _dns_answer(IP(src=S4, dst=C4))
-        pieces = fragment(answer, fragsize=1480)
-    else:
-        query = IPv6(src=C6, dst=S6) / UDP(sport=40000, dport=53) / DNS(id=7, qd=DNSQR(qname="big.example.",
-                                                                                          qtype="TXT"))
-        answer = _dns_answer(IPv6(src=S6, dst=C6) / IPv6ExtHdrFragment(id=0x1234))
-        pieces = fragment6(answer, 1280)
-    sent = {"in_order": pieces, "reversed": pieces[::-1], "duplicated": [pieces[0], *pieces, pieces[-1]],
-            "first_only": pieces[:1], "first_missing": pieces[1:]}[order]
-    frames = _frames([query, *sent])
-    engine, observations = _run(frames)
-    dns = _about(observations, "dns")
-    assert dns and all(o.fields.get("qr") in (False, 0, None) or "answers" not in o.fields for o in dns)
-    assert not any(o.src_ip == (S4 if family == 4 else S6) for o in dns)  # nothing read from the answer's pieces
-    heads = sum(1 for p in sent if p is pieces[0])
-    assert engine.stats.decode_errors["ip_fragment_incomplete"] == heads
-    assert dict(engine.stats.parse_errors) == {} and dict(engine.stats.rejected_before_confirmation) == {}
-    assert engine.stats.decode_errors.get("snapped_payload", 0) == 0
+        whole = _dns_answer(IP(src=S4, dst=C4))
+        return query, whole, fragment(whole, fragsize=1480)
+    query = IPv6(src=C6, dst=S6) / UDP(sport=40000, dport=53) / DNS(id=7, qd=DNSQR(qname="big.example.", qtype="TXT"))
+    whole = _dns_answer(IPv6(src=S6, dst=C6))
+    return query, whole, fragment6(_dns_answer(IPv6(src=S6, dst=C6) / IPv6ExtHdrFragment(id=0x1234)), 1280)
+
+
+def _answers(observations: list[Observation], server: str) -> list[Observation]:
+    return [o for o in _about(observations, "dns") if o.src_ip == server]
 
 
 @pytest.mark.parametrize("family", [4, 6])
-def test_the_same_dns_answer_unfragmented_is_read(family: int) -> None:
-    ip = IP(src=S4, dst=C4) if family == 4 else IPv6(src=S6, dst=C6)
-    engine, observations = _run(_frames([_dns_answer(ip)]))
-    answers = [o for o in _about(observations, "dns") if o.src_ip == (S4 if family == 4 else S6)]
-    assert answers
-    assert engine.stats.decode_errors.get("ip_fragment_incomplete", 0) == 0
+@pytest.mark.parametrize("order", ["in_order", "reversed", "duplicated"])
+def test_a_fragmented_dns_answer_is_read_once_whole_at_its_last_fragment(family: int, order: str) -> None:
+    query, whole, pieces = _dns_pieces(family)
+    assert len(pieces) == 3
+    sent = {"in_order": pieces, "reversed": pieces[::-1], "duplicated": [pieces[0], *pieces, pieces[1]]}[order]
+    engine, observations = _run(_frames([query, *sent]))
+    server = S4 if family == 4 else S6
+    got = _answers(observations, server)
+    _, control = _run(_frames([query, whole]))
+    expected = _answers(control, server)
+    assert len(got) == 1 and len(expected) == 1
+    assert got[0].fields == expected[0].fields and len(got[0].fields["answers"]) == 15
+    completing = {"in_order": 3, "reversed": 3, "duplicated": 4}[order]  # the frame whose piece made it whole
+    assert got[0].ts == float(completing)
+    assert (got[0].src_port, got[0].dst_port) == (53, 40000)
+    errors = {k: v for k, v in engine.stats.decode_errors.items() if k.startswith("ip_")}
+    assert errors == {}
+    assert dict(engine.stats.parse_errors) == {} and dict(engine.stats.rejected_before_confirmation) == {}
+
+
+@pytest.mark.parametrize("family", [4, 6])
+@pytest.mark.parametrize("order", ["first_only", "first_missing", "middle_missing"])
+def test_an_unfinished_datagram_is_not_read_and_is_counted(family: int, order: str) -> None:
+    query, _, pieces = _dns_pieces(family)
+    sent = {"first_only": pieces[:1], "first_missing": pieces[1:], "middle_missing": [pieces[0], pieces[2]]}[order]
+    engine, observations = _run(_frames([query, *sent]))
+    assert _answers(observations, S4 if family == 4 else S6) == []
+    errors = engine.stats.decode_errors
+    assert errors["ip_defrag_unfinished"] == 1
+    assert errors.get("ip_fragment_incomplete", 0) == (0 if order == "first_missing" else 1)
+    assert dict(engine.stats.parse_errors) == {} and dict(engine.stats.rejected_before_confirmation) == {}
+
+
+@pytest.mark.parametrize("family", [4, 6])
+def test_overlapping_pieces_with_different_bytes_drop_the_datagram(family: int) -> None:
+    # RFC 5722 §4: a datagram with overlapping fragments is discarded; a piece saying other bytes for the range
+    # another piece covered cannot be read either way (which one the host kept is unknown)
+    query, _, pieces = _dns_pieces(family)
+    forged = pieces[1].copy()
+    data = bytearray(bytes(forged.getlayer(Raw).load))
+    data[100] ^= 0xFF
+    forged.getlayer(Raw).load = bytes(data)
+    engine, observations = _run(_frames([query, pieces[0], pieces[1], forged, pieces[2]]))
+    assert _answers(observations, S4 if family == 4 else S6) == []
+    assert engine.stats.decode_errors["ip_defrag_overlap_conflict"] == 1
+    assert engine.stats.decode_errors["ip_fragment_incomplete"] == 1
+
+
+def test_overlapping_pieces_with_the_same_bytes_are_reassembled() -> None:
+    query, whole, _ = _dns_pieces(4)
+    pieces = fragment(whole, fragsize=1480)
+    overlap = fragment(whole, fragsize=1024)  # cut elsewhere: its pieces overlap the others', byte for byte
+    engine, observations = _run(_frames([query, pieces[0], overlap[1], pieces[1], pieces[2]]))
+    assert len(_answers(observations, S4)) == 1
+    assert not [k for k in engine.stats.decode_errors if k.startswith("ip_")]
+
+
+def test_a_datagram_not_whole_within_the_timeout_is_dropped() -> None:
+    query, _, pieces = _dns_pieces(4)
+    frames = [(0.0, bytes(Ether(**MACS) / query)), (1.0, bytes(Ether(**MACS) / pieces[0])),
+              (2.0, bytes(Ether(**MACS) / pieces[1])), (1.0 + FRAGMENT_TIMEOUT_S + 1, bytes(Ether(**MACS) / pieces[2]))]
+    engine, observations = _run(frames)
+    assert _answers(observations, S4) == []
+    assert engine.stats.decode_errors["ip_defrag_timeout"] == 1
+    assert engine.stats.decode_errors["ip_fragment_incomplete"] == 1
+
+
+def test_the_same_dns_answer_in_batches_of_one_packet_is_read_alike() -> None:
+    query, _, pieces = _dns_pieces(6)
+    engine = Engine()
+    observations: list[Observation] = []
+    for frame in _frames([query, *pieces]):
+        observations += engine.process(batch_of([frame])).observations
+    observations += engine.flush().observations
+    assert len(_answers(observations, S6)) == 1
 
 
 def test_an_atomic_fragment_is_a_whole_datagram_and_is_read() -> None:
     answer = _dns_answer(IPv6(src=S6, dst=C6) / IPv6ExtHdrFragment(m=0, offset=0, id=0x99))  # RFC 6946
     engine, observations = _run(_frames([answer]))
-    assert [o for o in _about(observations, "dns") if o.src_ip == S6]
-    assert engine.stats.decode_errors.get("ip_fragment_incomplete", 0) == 0
+    assert _answers(observations, S6)
+    assert not [k for k in engine.stats.decode_errors if k.startswith("ip_")]
 
 
 @pytest.mark.parametrize("family", [4, 6])
-def test_a_fragmented_snmp_answer_is_not_read_as_malformed(family: int) -> None:
+def test_a_fragmented_snmp_answer_is_read_as_the_whole_one(family: int) -> None:
     if family == 4:
         whole = _snmp_response(IP(src=S4, dst=C4))
         pieces = fragment(whole, fragsize=1000)
@@ -165,23 +303,23 @@ def test_a_fragmented_snmp_answer_is_not_read_as_malformed(family: int) -> None:
         pieces = fragment6(_snmp_response(IPv6(src=S6, dst=C6) / IPv6ExtHdrFragment(id=3)), 1280)
     assert len(pieces) >= 2
     engine, observations = _run(_frames(pieces))
-    assert _about(observations, "snmp") == []
+    _, control = _run(_frames([whole]))
+    got, expected = _about(observations, "snmp"), _about(control, "snmp")
+    assert len(got) == 1 and got[0].fields == expected[0].fields and got[0].fields["varbinds"]
     assert dict(engine.stats.parse_errors) == {} and dict(engine.stats.rejected_before_confirmation) == {}
-    assert engine.stats.decode_errors["ip_fragment_incomplete"] == 1
-    # the control: the unfragmented answer is read
-    _, observations = _run(_frames([whole]))
-    assert _about(observations, "snmp")
 
 
 def test_fragments_still_count_in_flows_as_on_the_wire() -> None:
+    # the reassembled datagram adds no packet: the first fragment counts in the datagram's flow (its ports), the
+    # others in their addresses' port-less flow, as before reassembly
     pieces = fragment(_dns_answer(IP(src=S4, dst=C4)), fragsize=1480)
     frames = _frames(pieces)
     engine = Engine()
     flows = engine.process(batch_of(frames)).flows + engine.flush().flows
     assert sum(f.pkts_ab + f.pkts_ba for f in flows) == len(frames)
     assert sum(f.bytes_ab + f.bytes_ba for f in flows) == sum(len(f) for _, f in frames)
-    ported = [f for f in flows if f.a_port or f.b_port]  # the first fragment gives the datagram's ports
-    assert len(ported) == 1 and ported[0].pkts_ab + ported[0].pkts_ba == 1
+    ported = [f for f in flows if f.a_port or f.b_port]
+    assert len(ported) == 1 and ported[0].pkts_ab + ported[0].pkts_ba == 1 and ported[0].app == "dns"
 
 
 class Datagrams(Dissector):
@@ -203,15 +341,16 @@ class Datagrams(Dissector):
         return [pkt.observation(self.name, "datagram", {"n": len(pkt.payload)})]
 
 
-def test_a_first_fragment_is_neither_dissected_nor_probed() -> None:
+def test_a_datagram_is_dissected_and_probed_whole_never_its_first_fragment() -> None:
     d = Datagrams()
-    listed = fragment(IP(src=C4, dst=S4) / UDP(sport=50000, dport=9600) / (b"A" * 3000), fragsize=1480)
-    unlisted = fragment(IP(src=C4, dst=S4) / UDP(sport=50001, dport=7777) / (b"B" * 3000), fragsize=1480)
-    small = IP(src=C4, dst=S4) / UDP(sport=50000, dport=9600) / (b"C" * 10)
-    engine, _ = _run(_frames([*listed, *unlisted, small]), [d])
-    assert d.seen == [b"C" * 10]
-    assert d.probed == []
-    assert engine.stats.decode_errors["ip_fragment_incomplete"] == 2
+    listed = fragment(IP(src=C4, dst=S4, id=1) / UDP(sport=50000, dport=9600) / (b"A" * 3000), fragsize=1480)
+    unlisted = fragment(IP(src=C4, dst=S4, id=2) / UDP(sport=50001, dport=7777) / (b"B" * 3000), fragsize=1480)
+    cut = fragment(IP(src=C4, dst=S4, id=3) / UDP(sport=50002, dport=9600) / (b"D" * 3000), fragsize=1480)[:2]
+    small = IP(src=C4, dst=S4) / UDP(sport=50003, dport=9600) / (b"C" * 10)
+    engine, _ = _run(_frames([*listed, *unlisted, *cut, small]), [d])
+    assert sorted(d.seen) == [b"A" * 3000, b"C" * 10]
+    assert d.probed == [b"B" * 3000]
+    assert engine.stats.decode_errors["ip_fragment_incomplete"] == 1
 
 
 class Stream(StreamDissector):
@@ -230,17 +369,53 @@ class Stream(StreamDissector):
         self.events.append(("gap", b""))
 
 
-def test_a_fragmented_tcp_segment_is_a_hole_in_its_stream_not_a_short_segment() -> None:
+def test_a_fragmented_tcp_segment_reaches_its_stream_whole() -> None:
     d = Stream()
     syn = IP(src=C4, dst=S4) / TCP(sport=50000, dport=7000, flags="S", seq=999)
     big = IP(src=C4, dst=S4, id=42) / TCP(sport=50000, dport=7000, flags="PA", seq=1000) / (b"a" * 2000)
     after = IP(src=C4, dst=S4) / TCP(sport=50000, dport=7000, flags="PA", seq=3000) / b"tail"
     engine, _ = _run(_frames([syn, *fragment(big, fragsize=1480), after]), [d])
-    # the segment's first 1460 bytes are never handed as if they were the whole segment (the next segment would
-    # then have been taken for a later one with a hole before it); its bytes are lost, the stream goes on after
-    assert ("data", b"a" * 1460) not in d.events
-    assert d.events == [("gap", b""), ("data", b"tail")]
-    assert engine.stats.decode_errors["ip_fragment_incomplete"] == 1
+    assert d.events == [("data", b"a" * 2000), ("data", b"tail")]
+    assert not [k for k in engine.stats.decode_errors if k.startswith("ip_")]
+
+
+def test_a_tiny_first_fragment_cutting_the_tcp_header_is_reassembled() -> None:
+    # RFC 1858 §3: a first fragment of 8 bytes holds only the TCP ports and sequence number; decode cannot read the
+    # header from it (short_tcp_header), the reassembled segment has it whole
+    d = Stream()
+    syn = IP(src=C4, dst=S4) / TCP(sport=50000, dport=7000, flags="S", seq=999)
+    seg = IP(src=C4, dst=S4, id=43) / TCP(sport=50000, dport=7000, flags="PA", seq=1000) / b"hello"
+    engine, _ = _run(_frames([syn, *fragment(seg, fragsize=8)]), [d])
+    assert d.events == [("data", b"hello")]
+    assert not [k for k in engine.stats.decode_errors if k.startswith("ip_")]
+
+
+def test_a_mirror_copy_of_every_fragment_is_read_once() -> None:
+    query, _, pieces = _dns_pieces(4)
+    engine, observations = _run(_frames([query, *[p for piece in pieces for p in (piece, piece)]]))
+    assert len(_answers(observations, S4)) == 1
+    assert not [k for k in engine.stats.decode_errors if k.startswith("ip_")]
+
+
+def test_a_first_fragment_holding_the_udp_header_alone_is_reassembled() -> None:
+    # the smallest first fragment (8 bytes: RFC 791 §3.1 offsets count 8-byte units) holds the UDP header only
+    d = Datagrams()
+    pieces = fragment(IP(src=C4, dst=S4) / UDP(sport=50000, dport=9600) / Raw(b"z" * 16), fragsize=8)
+    assert decode(batch_of(_frames(pieces))).frag_head.tolist() == [True, False, False]
+    _run(_frames(pieces), [d])
+    assert d.seen == [b"z" * 16]
+
+
+def test_limits_drop_the_oldest_datagram() -> None:
+    config = EngineConfig(fragment_max_datagrams=2)
+    engine = Engine([Datagrams()], config)
+    firsts = [fragment(IP(src=C4, dst=S4, id=i) / UDP(sport=50000 + i, dport=9600) / (b"E" * 3000),
+                       fragsize=1480)[0] for i in range(3)]
+    engine.process(batch_of(_frames(firsts)))
+    engine.flush()
+    assert engine.stats.decode_errors["ip_defrag_table_full"] == 1
+    assert engine.stats.decode_errors["ip_defrag_unfinished"] == 2
+    assert engine.stats.decode_errors["ip_fragment_incomplete"] == 3
 
 
 # -- against tshark ---------------------------------------------------------------------------------------------
@@ -254,28 +429,49 @@ def _tshark_first_fragments(path: Path) -> int:
     return len(done.stdout.split())
 
 
-def _counted(path: Path) -> int:
+def _tshark_reassembled(path: Path, layer: str, field: str) -> list[tuple[int, str]]:
+    """(frame number, ``field``) of each ``layer`` message tshark reads with IP reassembly on."""
+    done = subprocess.run(["tshark", "-r", str(path), "-o", "ip.defragment:TRUE", "-o", "ipv6.defragment:TRUE",
+                           "-Y", layer, "-T", "fields", "-e", "frame.number", "-e", field], capture_output=True,
+                          text=True, timeout=60, check=True)
+    return [(int(a), b) for a, b in (line.split("\t") for line in done.stdout.splitlines())]
+
+
+def _counted(path: Path) -> tuple[int, list[Observation]]:
     engine = Engine()
+    out: list[Observation] = []
     for batch in read_capture(path):
-        engine.process(batch)
-    engine.flush()
-    return int(engine.stats.decode_errors.get("ip_fragment_incomplete", 0))
+        out += engine.process(batch).observations
+    out += engine.flush().observations
+    return int(engine.stats.decode_errors.get("ip_fragment_incomplete", 0)), out
 
 
-def test_first_fragments_are_those_tshark_reads(tmp_path: Path) -> None:
+def test_datagrams_are_reassembled_where_tshark_reassembles_them(tmp_path: Path) -> None:
     if shutil.which("tshark") is None:
         pytest.skip("tshark is not installed")
-    v4 = fragment(_dns_answer(IP(src=S4, dst=C4)), fragsize=576)
+    _, dns4, _ = _dns_pieces(4)
+    v4 = fragment(dns4, fragsize=576)
     v6 = fragment6(_snmp_response(IPv6(src=S6, dst=C6) / IPv6ExtHdrFragment(id=3)), 1280)
-    atomic = IPv6(src=S6, dst=C6) / IPv6ExtHdrFragment(m=0, offset=0, id=9) / UDP(sport=53, dport=40000) / b"x"
+    lone = fragment(_dns_answer(IP(src=S4, dst=C4, id=99)), fragsize=576)[0]  # never completed
     path = tmp_path / "fragments.pcap"
-    wrpcap(str(path), [Ether(**MACS) / p for p in [*v4, *v6[::-1], atomic, v4[0]]])
-    assert _counted(path) == _tshark_first_fragments(path) == 3
+    frames = [Ether(**MACS) / p for p in [*v4[:2], *v6[::-1], lone, *v4[2:]]]
+    for i, frame in enumerate(frames):
+        frame.time = float(i)
+    wrpcap(str(path), frames)
+    incomplete, observations = _counted(path)
+    assert incomplete == 1
+    # frame numbers (1-based) where tshark reassembled each message, and what it read there
+    dns = _tshark_reassembled(path, "dns", "dns.count.answers")
+    snmp = _tshark_reassembled(path, "snmp", "snmp.request_id")
+    ours_dns = [(int(o.ts) + 1, str(len(o.fields["answers"]))) for o in _about(observations, "dns")]
+    ours_snmp = [(int(o.ts) + 1, str(o.fields["request_id"])) for o in _about(observations, "snmp")]
+    assert ours_dns == dns == [(len(v4) + len(v6) + 1, "15")]
+    assert ours_snmp == snmp == [(2 + len(v6), "3")]
 
 
 REAL = SHARED_DATA / "pcaps" / "tcpdump_tests"
-# the shared captures holding IP fragments (tshark -Y "ip.flags.mf==1 || ip.frag_offset>0 || ipv6.fraghdr" over every
-# shared capture): crafted first fragments of tcpdump's fuzzing corpus, their datagrams never completed
+# the shared captures holding IP fragments (tshark -Y "ip.flags.mf==1 || ip.frag_offset>0 || ipv6.fraghdr" over
+# the shared captures): crafted first fragments of tcpdump's fuzzing corpus, their datagrams never completed
 REAL_FRAGMENTED = ("bootp_asan.pcap", "bootp_asan-2.pcap", "dhcp6_reconf_asan.pcap", "hncp_dhcpv4data-oobr.pcap")
 
 
@@ -286,13 +482,4 @@ def test_real_captures_first_fragments_are_those_tshark_reads(name: str) -> None
     path = REAL / name
     if not path.is_file():
         pytest.skip(f"test data not found: {path}")
-    assert _counted(path) == _tshark_first_fragments(path) == 1
-
-
-def test_a_first_fragment_holding_the_udp_header_alone_is_counted_and_not_dissected() -> None:
-    # the smallest first fragment (8 bytes: RFC 791 §3.1 offsets count 8-byte units) holds the UDP header only
-    d = Datagrams()
-    pieces = fragment(IP(src=C4, dst=S4) / UDP(sport=50000, dport=9600) / Raw(b"z" * 16), fragsize=8)
-    assert decode(batch_of(_frames(pieces))).frag_head.tolist() == [True, False, False]
-    engine, _ = _run(_frames(pieces), [d])
-    assert d.seen == [] and engine.stats.decode_errors["ip_fragment_incomplete"] == 1
+    assert _counted(path)[0] == _tshark_first_fragments(path) == 1

@@ -5,6 +5,7 @@ Every piece of state has a named limit in :class:`EngineConfig`; the engine does
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +16,7 @@ from iotwarden.engine.batch import PacketBatch
 from iotwarden.engine.decode import ERROR_REASONS, TUNNELS, addr_texts, decode, mac_texts, snapped
 from iotwarden.engine.dispatch import Dispatcher, DispatchLimits
 from iotwarden.engine.flowtable import ICMP_SHIFT, TCP_FLAGS, Closed, FlowTable
+from iotwarden.engine.fragments import FRAGMENT_TIMEOUT_S, MAX_BYTES, MAX_DATAGRAMS, Reassembler, reassemble
 from iotwarden.engine.orient import BY_ANSWER, FLIP_REASONS, ServerPorts
 from iotwarden.engine.segments import SegmentRules
 from iotwarden.errors import ConfigError
@@ -50,12 +52,18 @@ class EngineConfig:
     # dropped first; 0 turns it off
     memo_entries: int = 4096
     memo_bytes: int = 16 * 1024 * 1024
+    # IP fragment reassembly (engine/fragments.py): a datagram not whole this long after its first fragment is
+    # dropped; datagrams and payload bytes held at once, the oldest dropped past either
+    fragment_timeout: float = FRAGMENT_TIMEOUT_S
+    fragment_max_datagrams: int = MAX_DATAGRAMS
+    fragment_max_bytes: int = MAX_BYTES
 
     def validate(self) -> None:
-        for name in ("idle_timeout", "udp_idle_timeout", "active_timeout", "tcp_close_delay"):
+        for name in ("idle_timeout", "udp_idle_timeout", "active_timeout", "tcp_close_delay", "fragment_timeout"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"engine {name} must be positive, got {getattr(self, name)!r}")
-        for name in ("max_flows", "payload_packets_per_flow", "tcp_max_ooo_segments", "tcp_max_ooo_bytes"):
+        for name in ("max_flows", "payload_packets_per_flow", "tcp_max_ooo_segments", "tcp_max_ooo_bytes",
+                     "fragment_max_datagrams", "fragment_max_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"engine {name} must be at least 1, got {getattr(self, name)!r}")
         for name in ("memo_entries", "memo_bytes"):
@@ -90,6 +98,9 @@ class Engine:
             list(dissectors), DispatchLimits(c.payload_packets_per_flow, c.tcp_max_ooo_segments, c.tcp_max_ooo_bytes,
                                              c.memo_entries, c.memo_bytes),
             self.stats)
+        self._frags = Reassembler(c.fragment_timeout, c.fragment_max_datagrams, c.fragment_max_bytes)
+        self._heads_skipped = 0  # first fragments never given to the reassembler (fragments.Rebuilt.skipped_heads)
+        self._fragment_counted: Counter[str] = Counter()  # the reassembler's counts already in stats.decode_errors
 
     @property
     def memo(self) -> Memo:
@@ -115,9 +126,12 @@ class Engine:
         if cut.any():
             st.snapped += int(cut.sum())
             st.snaplen = max(st.snaplen, int(batch.caplen[cut].max()))
-        heads = int(np.count_nonzero(h.frag_head))
-        if heads:  # first fragments of datagrams not put back together: not dissected (engine/dispatch.py)
-            st.decode_errors["ip_fragment_incomplete"] += heads
+        rebuilt = None
+        fragmented = bool(h.frag.any() or h.frag_head.any()) or len(self._frags) > 0
+        if fragmented:  # fragments are rare: the reassembler's Python path for them only
+            got = reassemble(batch, h, self._frags)
+            rebuilt, self._heads_skipped = got.batch, self._heads_skipped + got.skipped_heads
+            self._frags.expire(hi)
         counts = np.bincount(h.error, minlength=len(ERROR_REASONS))
         for code in np.flatnonzero(counts[1:]).tolist():
             st.decode_errors[ERROR_REASONS[code + 1]] += int(counts[code + 1])
@@ -129,6 +143,10 @@ class Engine:
         observations = self._dispatch.run(batch, h, pf)
         self._table.set_t2(self._dispatch.changed)
         self._dispatch.changed.clear()
+        if rebuilt is not None:
+            observations.extend(self._whole(rebuilt))
+        if fragmented:
+            self._fragment_stats()
         evicted = self._table.evicted
         closed.extend(self._table.expire(hi))
         if self._table.evicted > evicted:
@@ -140,10 +158,32 @@ class Engine:
 
     def flush(self) -> EngineResult:
         """End of input: close every open flow (end reason "end")."""
+        self._frags.flush()
+        self._fragment_stats()
         flows = self._flows(self._table.flush())
         observations = self._late()
         self.stats.observations += len(observations)
         return EngineResult(observations, flows)
+
+    def _whole(self, rebuilt: PacketBatch) -> list[Observation]:
+        """Dissect datagrams rebuilt from fragments, once, in their flows (which counted the fragments as on the
+        wire, so the table is not updated: FlowTable.lookup), after the batch's other packets."""
+        h = decode(rebuilt)
+        pf = self._table.lookup(h)
+        if pf.idx.shape[0] < len(rebuilt):  # the flow its first fragment opened has ended, or it does not decode
+            self.stats.decode_errors["ip_fragment_flow_gone"] += len(rebuilt) - int(pf.idx.shape[0])
+        observations = self._dispatch.run(rebuilt, h, pf)
+        self._table.set_t2(self._dispatch.changed)
+        self._dispatch.changed.clear()
+        return observations
+
+    def _fragment_stats(self) -> None:
+        """decode_errors: first fragments whose datagram was not reassembled (not dissected), and the datagrams the
+        reassembler gave up, by reason (``ip_defrag_<reason>``, fragments.DROP_REASONS)."""
+        now = Counter({f"ip_defrag_{reason}": n for reason, n in self._frags.dropped.items()})
+        now["ip_fragment_incomplete"] = self._heads_skipped + self._frags.heads_lost
+        self.stats.decode_errors.update(now - self._fragment_counted)  # what came since the last call
+        self._fragment_counted = now
 
     def _late(self) -> list[Observation]:
         """Observations made while closing flows (stream bytes that waited behind a lost segment)."""

@@ -16,10 +16,10 @@ cut TCP segment gives its stream its captured bytes and then a gap for the bytes
 once the out-of-order buffer overflows), as Zeek's reassembler reports a ``content_gap`` for bytes the
 capture never had.
 
-IP fragments are not reassembled: the first fragment of a fragmented datagram (RFC 791 §3.1 MF set at offset 0,
-RFC 8200 §4.5 M set at offset 0) carries the transport header and only the start of the payload, so it is not
-dissected (nor probed) as if it were the datagram (the engine counts it in
-``decode_errors["ip_fragment_incomplete"]``); a TCP stream sees its bytes as a hole.
+An IP fragment is never dissected (nor probed): the first fragment of a fragmented datagram (RFC 791 §3.1 MF set
+at offset 0, RFC 8200 §4.5 M set at offset 0) carries the transport header and only the start of the payload. The
+engine reassembles the datagram (engine/fragments.py) and hands it here whole; one never completed is counted in
+``decode_errors["ip_fragment_incomplete"]``.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ class Dispatcher:
         # a payload the snap length cut to nothing still counts: its stream is told of the bytes it lost
         captured = h.pay_len[i] > 0
         # a fragment holds part of its datagram's payload: none is read as a whole message (a first fragment's
-        # transport header still gives its flow ports; the datagram is not put back together)
+        # transport header still gives its flow ports; the datagram comes whole once reassembled, engine/core.py)
         payload = ((captured | (h.pay_wire[i] > 0)) & ~(h.frag[i] | h.frag_head[i])
                    & ((proto == IPPROTO_TCP) | (proto == IPPROTO_UDP)))
         payload &= pf.t2 != FINISHED

@@ -6,7 +6,8 @@ found with ``diff`` and counters summed with ``reduceat``. Only the (far fewer) 
 Closed flows are returned as column rows; the engine turns them into :class:`~iotwarden.model.Flow`.
 
 Keys: ICMP and other port-less protocols use ports 0 (an echo request and its reply share a flow);
-non-first IP fragments carry no ports and are counted in the port-less flow of their addresses.
+non-first IP fragments carry no ports and are counted in the port-less flow of their addresses (a reassembled
+datagram is not counted again: ``lookup`` finds its flow for tier 2).
 A new flow's initiator is what its first packets prove, else the end on a likely server port (engine/orient.py);
 a TCP flow that has carried no payload yet, and whose initiator no SYN has named, is oriented again with each
 batch that continues it, as if its packets had come in one batch (tier 2 has seen none of its packets).
@@ -72,6 +73,23 @@ class PacketFlows:
     ord_dir: I64  # payload packets of this direction before this one
     pay_dir: I64  # payload bytes (on the wire) of this direction before this packet
     isn: I64  # SYN seq + 1 of this packet's direction, -1 unseen
+
+
+def _canonical(h: Headers, idx: I64) -> tuple[dict[str, npt.NDArray[np.uint64]], npt.NDArray[np.bool_], I64, I64,
+                                                I64, I64]:
+    """Packets ``idx``'s flow keys, the lower (address, port) endpoint first: key columns, sent low to high,
+    ports of the low and high ends, VLAN, protocol."""
+    s_hi, s_lo, d_hi, d_lo = h.src_hi[idx], h.src_lo[idx], h.dst_hi[idx], h.dst_lo[idx]
+    sp, dp = h.sport[idx].astype(np.int64), h.dport[idx].astype(np.int64)
+    swap = (s_hi > d_hi) | ((s_hi == d_hi) & ((s_lo > d_lo) | ((s_lo == d_lo) & (sp > dp))))
+    key = {
+        "a_hi": np.where(swap, d_hi, s_hi), "a_lo": np.where(swap, d_lo, s_lo),
+        "b_hi": np.where(swap, s_hi, d_hi), "b_lo": np.where(swap, s_lo, d_lo),
+    }
+    a_port, b_port = np.where(swap, dp, sp), np.where(swap, sp, dp)
+    vlan, proto = h.vlan[idx].astype(np.int64), h.proto[idx].astype(np.int64)
+    key["meta"] = ((vlan << 40) | (proto << 32) | (a_port << 16) | b_port).astype(np.uint64)
+    return key, ~swap, a_port, b_port, vlan, proto
 
 
 def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -153,18 +171,7 @@ class FlowTable:
         if not idx.shape[0]:
             e = np.empty(0, dtype=np.int64)
             return PacketFlows(idx, e, e.astype(bool), e.astype(np.int8), e, e, e, e), closed
-        # canonical orientation: the lower (address, port) endpoint first
-        s_hi, s_lo, d_hi, d_lo = h.src_hi[idx], h.src_lo[idx], h.dst_hi[idx], h.dst_lo[idx]
-        sp, dp = h.sport[idx].astype(np.int64), h.dport[idx].astype(np.int64)
-        swap = (s_hi > d_hi) | ((s_hi == d_hi) & ((s_lo > d_lo) | ((s_lo == d_lo) & (sp > dp))))
-        lh = ~swap
-        key = {
-            "a_hi": np.where(swap, d_hi, s_hi), "a_lo": np.where(swap, d_lo, s_lo),
-            "b_hi": np.where(swap, s_hi, d_hi), "b_lo": np.where(swap, s_lo, d_lo),
-        }
-        a_port, b_port = np.where(swap, dp, sp), np.where(swap, sp, dp)
-        vlan, proto = h.vlan[idx].astype(np.int64), h.proto[idx].astype(np.int64)
-        key["meta"] = ((vlan << 40) | (proto << 32) | (a_port << 16) | b_port).astype(np.uint64)
+        key, lh, a_port, b_port, vlan, proto = _canonical(h, idx)
         # a cheap multiplicative hash: equal hashes are verified against the exact key below
         hsh = _mix(key["a_hi"] * _K[0] ^ key["a_lo"] * _K[1] ^ key["b_hi"] * _K[2] ^ key["b_lo"] * _K[3]
                    ^ key["meta"] * _K[4])
@@ -366,6 +373,25 @@ class FlowTable:
         isn = np.where(lh, isn_lh[sid], isn_hl[sid])
         pf = PacketFlows(o, uid[sid], to_server, t2_seg[sid], ord_flow, ord_dir, pay_dir, isn)
         return pf, closed
+
+    def lookup(self, h: Headers) -> PacketFlows:
+        """The open flows of packets the table does not count (datagrams rebuilt from fragments it counted,
+        engine/fragments.py), as :meth:`update` gives them to tier 2; packets of no open flow are left out. The
+        datagram's first fragment was counted as a payload packet of its direction: it is not one before it."""
+        idx = np.flatnonzero((h.ipver > 0) & (h.error == 0))
+        key, lh, *_ = _canonical(h, idx)
+        keys = np.ascontiguousarray(np.stack([key[k] for k in _KEY], axis=1)).view(f"V{8 * len(_KEY)}").ravel()
+        slot = np.fromiter((self.index.get(k, -1) for k in keys.tolist()), dtype=np.int64, count=idx.shape[0])
+        found = slot >= 0
+        idx, slot, lh = idx[found], slot[found], lh[found]
+        c = self.cols
+        ppk_lh, ppk_hl = c["ppk_lh"][slot], c["ppk_hl"][slot]
+        ord_dir = np.maximum(np.where(lh, ppk_lh, ppk_hl) - 1, 0)
+        ord_flow = np.maximum(ppk_lh + ppk_hl - 1, 0)
+        pay_dir = np.maximum(np.where(lh, c["pay_lh"][slot], c["pay_hl"][slot]) - h.pay_wire[idx], 0)
+        isn = np.where(lh, c["isn_lh"][slot], c["isn_hl"][slot])
+        return PacketFlows(idx, c["uid"][slot], lh == c["init_low"][slot], c["t2"][slot].copy(), ord_flow, ord_dir,
+                           pay_dir, isn)
 
     def _reorient(self, slots: I64, named: npt.NDArray[np.bool_], syn_lh: npt.NDArray[np.bool_]) -> npt.NDArray[
             np.bool_]:

@@ -1,0 +1,299 @@
+"""IP fragment reassembly: the pieces of each fragmented datagram, held until they cover it, within a timeout and
+bounded tables (RFC 791 §3.2 and RFC 815 for IPv4, RFC 8200 §4.5 for IPv6, RFC 5722 for overlaps), and the whole
+datagram rebuilt behind its first fragment's headers, for the engine to dissect once.
+
+Datagrams are keyed by (VLAN, source, destination, protocol, identification) for IPv4 (RFC 791 §3.2) and (VLAN,
+source, destination, identification) for IPv6 (RFC 8200 §4.5).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import Counter, OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from iotwarden.engine.batch import LINKTYPE_IEEE802_11, LINKTYPE_IEEE802_11_RADIOTAP, PacketBatch
+from iotwarden.engine.decode import Headers
+
+# a datagram whose pieces have not all come this long after its first is dropped: RFC 791 §3.2 suggests an initial
+# timer of 15 s, RFC 8200 §4.5 gives 60 s; Linux's default (net.ipv4.ipfrag_time, ip6frag_time) is 30 s, which a
+# sensor beside Linux hosts matches: what the host dropped is not read
+FRAGMENT_TIMEOUT_S = 30.0
+# datagrams held at once; past it the oldest is dropped ("table_full")
+MAX_DATAGRAMS = 1024
+# payload bytes held over every datagram (Linux's ipfrag_high_thresh is 4 MiB); past it the oldest go
+MAX_BYTES = 4 * 1024 * 1024
+# pieces held per datagram (an attacker's 8-byte pieces would otherwise cost a dict entry each); past it dropped
+MAX_PIECES = 128
+# a reassembled IP packet may not exceed what an IPv4 total length (RFC 791 §3.1) or an IPv6 payload length
+# (RFC 8200 §3) can announce: past it the datagram is dropped ("too_big", the ping of death)
+MAX_PACKET = 65535
+
+# why a datagram was given up (Reassembler.dropped): overlapping pieces with different bytes (RFC 5722 §4 for IPv6;
+# for IPv4 too: which bytes the host kept cannot be known, the evasion of Ptacek and Newsham 1998), more than one
+# end or a piece past the end, a non-final piece not a multiple of 8 bytes (RFC 8200 §4.5; RFC 791 §3.2's offsets
+# count 8-byte units), too big, too many pieces, timed out, pushed out of a full table, unfinished at the end
+DROP_REASONS = ("overlap_conflict", "bad_end", "bad_length", "too_big", "too_many_pieces", "timeout", "table_full",
+                "unfinished")
+
+
+@dataclass(slots=True)
+class _Datagram:
+    first_ts: float
+    pieces: dict[int, bytes] = field(default_factory=dict)  # offset in bytes -> the piece's data
+    held: int = 0  # bytes in pieces
+    end: int | None = None  # the payload's length, once the last piece (no more fragments) came
+    head: Any = None  # what the caller keeps of the first piece (offset 0): the headers the datagram is rebuilt with
+    limit: int = MAX_PACKET  # the payload's largest length (what the headers leave of MAX_PACKET)
+
+
+class Reassembler:
+    """Datagrams being put back together, by key. :meth:`add` returns the whole payload (what follows the IP or
+    fragment header) and the first piece's ``head`` when a piece completes one, else None; :attr:`dropped` counts
+    the datagrams given up by reason, :attr:`heads_lost` those of them whose first piece had come."""
+
+    def __init__(self, timeout: float = FRAGMENT_TIMEOUT_S, max_datagrams: int = MAX_DATAGRAMS,
+                 max_bytes: int = MAX_BYTES) -> None:
+        self.timeout = timeout
+        self.max_datagrams = max_datagrams
+        self.max_bytes = max_bytes
+        self.held = 0  # bytes over every datagram
+        self.dropped: Counter[str] = Counter()
+        self.heads_lost = 0
+        self.late = 0  # fragments of a datagram completed within the timeout before them: ignored
+        self._datagrams: OrderedDict[Hashable, _Datagram] = OrderedDict()  # oldest first
+        # datagrams completed within the timeout (at most max_datagrams), so a copy of a fragment after them (a
+        # mirror port's duplicate frame) is not the start of another datagram, as Wireshark's reassembly tables
+        # keep a datagram reassembled (epan/reassemble.c)
+        self._done: OrderedDict[Hashable, float] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._datagrams)
+
+    def add(self, ts: float, key: Hashable, offset: int, more: bool, data: bytes, *, head: Any = None,
+            limit: int = MAX_PACKET) -> tuple[bytes, Any] | None:
+        """One fragment of datagram ``key``: its payload ``data`` at byte ``offset``, ``more`` fragments after it;
+        ``head`` is kept from the first fragment (offset 0), ``limit`` is the most the payload may hold."""
+        self.expire(ts)
+        if key in self._done:
+            self.late += 1
+            return None
+        dg = self._datagrams.get(key)
+        if dg is None:
+            dg = self._datagrams[key] = _Datagram(ts)
+        if offset == 0 and dg.head is None:
+            dg.head, dg.limit = head, limit
+        reason = _check(dg, offset, more, data)
+        if reason is not None:
+            self._drop(key, reason)
+            return None
+        previous = dg.pieces.get(offset, b"")
+        if len(previous) >= len(data):  # a duplicate (its bytes checked), or empty: nothing new, not complete now
+            self._bound()
+            return None
+        dg.pieces[offset] = data
+        grown = len(data) - len(previous)
+        dg.held += grown
+        self.held += grown
+        if not more:
+            dg.end = offset + len(data)
+        done = self._complete(key, dg)
+        if done is None:
+            self._bound()
+        return done
+
+    def expire(self, now: float) -> int:
+        """Drop the datagrams whose first piece came more than the timeout before ``now``; how many."""
+        gone = 0
+        while self._done and now - next(iter(self._done.values())) > self.timeout:
+            self._done.popitem(last=False)
+        while self._datagrams:
+            key, dg = next(iter(self._datagrams.items()))
+            if now - dg.first_ts <= self.timeout:
+                break
+            self._drop(key, "timeout")
+            gone += 1
+        return gone
+
+    def flush(self) -> None:
+        """End of input: every datagram still held is given up (``unfinished``)."""
+        while self._datagrams:
+            self._drop(next(iter(self._datagrams)), "unfinished")
+
+    def _complete(self, key: Hashable, dg: _Datagram) -> tuple[bytes, Any] | None:
+        if dg.end is None or dg.head is None:
+            return None
+        reach = 0
+        order = sorted(dg.pieces)
+        for offset in order:  # covered from 0 to the end without a hole?
+            if offset > reach:
+                return None
+            reach = max(reach, offset + len(dg.pieces[offset]))
+        if reach < dg.end:
+            return None
+        if dg.end > dg.limit:
+            self._drop(key, "too_big")
+            return None
+        out = bytearray(dg.end)
+        for offset in order:
+            piece = dg.pieces[offset]
+            out[offset : offset + len(piece)] = piece
+        self._forget(key)
+        self._done[key] = dg.first_ts
+        if len(self._done) > self.max_datagrams:
+            self._done.popitem(last=False)
+        return bytes(out), dg.head
+
+    def _bound(self) -> None:
+        while self._datagrams and (len(self._datagrams) > self.max_datagrams or self.held > self.max_bytes):
+            self._drop(next(iter(self._datagrams)), "table_full")
+
+    def _drop(self, key: Hashable, reason: str) -> None:
+        self.dropped[reason] += 1
+        dg = self._datagrams.get(key)
+        if dg is not None and dg.head is not None:
+            self.heads_lost += 1
+        self._forget(key)
+
+    def _forget(self, key: Hashable) -> None:
+        dg = self._datagrams.pop(key, None)
+        if dg is not None:
+            self.held -= dg.held
+
+
+def _check(dg: _Datagram, offset: int, more: bool, data: bytes) -> str | None:
+    """Why this piece makes the datagram unusable, or None (RFC 8200 §4.5, RFC 5722 §4)."""
+    end = offset + len(data)
+    if more and len(data) % 8:
+        return "bad_length"
+    if end > MAX_PACKET:
+        return "too_big"
+    if dg.end is not None and (end > dg.end or (not more and end != dg.end)):
+        return "bad_end"
+    if not more and any(o + len(p) > end for o, p in dg.pieces.items()):
+        return "bad_end"
+    if offset not in dg.pieces and len(dg.pieces) >= MAX_PIECES:
+        return "too_many_pieces"
+    for o, p in dg.pieces.items():  # the bytes two pieces both hold must agree
+        lo, hi = max(o, offset), min(o + len(p), end)
+        if lo < hi and p[lo - o : hi - o] != data[lo - offset : hi - offset]:
+            return "overlap_conflict"
+    return None
+
+
+# IPv6 extension headers of the unfragmentable part (RFC 8200 §4.5): hop-by-hop, routing, destination options
+UNFRAGMENTABLE = (0, 43, 60)
+MAX_UNFRAGMENTABLE = 4
+IPV6_FRAGMENT = 44
+
+
+@dataclass(slots=True)
+class Rebuilt:
+    """Whole datagrams a batch's fragments completed, as a batch of frames, and the first fragments that were not
+    given to the reassembler (cut by the snap length, inside a tunnel, on 802.11, no fragment header found)."""
+
+    batch: PacketBatch | None
+    skipped_heads: int
+
+
+def reassemble(batch: PacketBatch, h: Headers, frags: Reassembler) -> Rebuilt:
+    """Hand the batch's IP fragments to ``frags``; each datagram completed is rebuilt as a frame: the first
+    fragment's link header and IP header (IPv4: total length set, MF and offset cleared, checksum computed again;
+    IPv6: the unfragmentable part, then the Fragment header as an atomic fragment, RFC 6946) and the payload, at the
+    time of the fragment that completed it. Fragments are rare: a plain loop."""
+    rows = np.flatnonzero((h.frag | h.frag_head) & (h.ipver > 0))  # a first fragment too short for its transport
+    # header (RFC 1858's tiny fragment) is decoded with an error but is a piece all the same
+    frames: list[tuple[float, int, bytes]] = []
+    skipped = 0
+    data = batch.data
+    for row in rows.tolist():
+        head = bool(h.frag_head[row])
+        start, end = int(batch.offsets[row]), int(batch.offsets[row] + batch.caplen[row])
+        lt = int(batch.linktype[row])
+        p = int(h.l3_off[row])
+        if (h.tunnel[row] or lt in (LINKTYPE_IEEE802_11, LINKTYPE_IEEE802_11_RADIOTAP)
+                or int(h.l2_end[row]) != end):
+            skipped += head
+            continue
+        piece = (_ipv4 if h.ipver[row] == 4 else _ipv6)(bytes(data[start:end]), p - start, int(h.vlan[row]))
+        if piece is None:  # the capture cut it, or its headers are not what a fragment needs
+            skipped += head
+            continue
+        key, offset, more, payload, rebuild, limit = piece
+        done = frags.add(float(batch.ts[row]), key, offset, more, payload,
+                         head=(lt, rebuild) if offset == 0 else None, limit=limit)
+        if done is not None:
+            whole, (linktype, make) = done
+            frames.append((float(batch.ts[row]), linktype, make(whole)))
+    if not frames:
+        return Rebuilt(None, skipped)
+    buf = np.frombuffer(b"".join(f for _, _, f in frames), dtype=np.uint8)
+    lengths = np.array([len(f) for _, _, f in frames], dtype=np.int64)
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    out = PacketBatch(buf, offsets, lengths.astype(np.int32), lengths.astype(np.int32),
+                      np.array([t for t, _, _ in frames], dtype=np.float64),
+                      np.array([lt for _, lt, _ in frames], dtype=np.uint16))
+    return Rebuilt(out, skipped)
+
+
+Piece = tuple[Hashable, int, bool, bytes, Any, int]
+
+
+def _ipv4(frame: bytes, p: int, vlan: int) -> Piece | None:
+    """An IPv4 fragment (RFC 791 §3.1): key, offset, more, payload, how to rebuild, payload limit."""
+    ihl = (frame[p] & 0x0F) * 4
+    total, ident, flags_offset = struct.unpack_from(">HHH", frame, p + 2)
+    if total < ihl or p + total > len(frame):
+        return None
+    link, header = frame[:p], frame[p : p + ihl]
+    key = (4, vlan, frame[p + 12 : p + 20], frame[p + 9], ident)
+
+    def rebuild(payload: bytes) -> bytes:
+        hdr = bytearray(header)
+        struct.pack_into(">HHH", hdr, 2, ihl + len(payload), ident, flags_offset & 0x4000)  # DF kept, MF and offset 0
+        hdr[10:12] = b"\0\0"
+        hdr[10:12] = _checksum(bytes(hdr)).to_bytes(2, "big")
+        return link + bytes(hdr) + payload
+
+    return key, (flags_offset & 0x1FFF) * 8, bool(flags_offset & 0x2000), frame[p + ihl : p + total], rebuild, \
+        MAX_PACKET - ihl
+
+
+def _ipv6(frame: bytes, p: int, vlan: int) -> Piece | None:
+    """An IPv6 fragment (RFC 8200 §4.5): the Fragment header after the unfragmentable part's extension headers."""
+    if p + 40 > len(frame):
+        return None
+    plen = struct.unpack_from(">H", frame, p + 4)[0]
+    stop = p + 40 + plen
+    if plen == 0 or stop > len(frame):
+        return None
+    nxt, q = frame[p + 6], p + 40
+    for _ in range(MAX_UNFRAGMENTABLE):
+        if nxt not in UNFRAGMENTABLE or q + 8 > stop:
+            break
+        nxt, q = frame[q], q + (frame[q + 1] + 1) * 8
+    if nxt != IPV6_FRAGMENT or q + 8 > stop:
+        return None
+    inner, offset_m, ident = frame[q], struct.unpack_from(">H", frame, q + 2)[0], frame[q + 4 : q + 8]
+    link, unfragmentable = frame[:p], frame[p:q]
+    key = (6, vlan, frame[p + 8 : p + 40], ident)
+
+    def rebuild(payload: bytes) -> bytes:
+        fixed = bytearray(unfragmentable)
+        struct.pack_into(">H", fixed, 4, len(unfragmentable) - 40 + 8 + len(payload))
+        return link + bytes(fixed) + bytes([inner, 0, 0, 0]) + ident + payload  # offset 0, M clear: atomic
+
+    return key, offset_m & 0xFFF8, bool(offset_m & 1), frame[q + 8 : stop], rebuild, \
+        MAX_PACKET - (len(unfragmentable) - 40) - 8
+
+
+def _checksum(header: bytes) -> int:
+    """The IPv4 header checksum (RFC 791 §3.1, RFC 1071): ones' complement of the ones' complement sum."""
+    total = sum(struct.unpack(f">{len(header) // 2}H", header))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return int(~total & 0xFFFF)
