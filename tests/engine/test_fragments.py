@@ -418,6 +418,22 @@ def test_limits_drop_the_oldest_datagram() -> None:
     assert engine.stats.decode_errors["ip_fragment_incomplete"] == 3
 
 
+@settings(max_examples=150, deadline=None)
+@given(family=st.sampled_from([4, 6]), data=st.data())
+def test_fuzz_damaged_fragments_through_the_engine_never_raise(family: int, data: st.DataObject) -> None:
+    _, _, pieces = _dns_pieces(family)
+    frames = [bytearray(f) for _, f in _frames(pieces)]
+    for _ in range(data.draw(st.integers(1, 8))):  # bytes of the IP and fragment headers and payload changed
+        frame = frames[data.draw(st.integers(0, len(frames) - 1))]
+        at = data.draw(st.integers(14, min(len(frame) - 1, 14 + 48 + 40)))
+        frame[at] = data.draw(st.integers(0, 255))
+    order = data.draw(st.permutations(range(len(frames))))
+    engine = Engine()
+    engine.process(batch_of([(float(i), bytes(frames[j])) for i, j in enumerate(order)]))
+    engine.flush()
+    assert not [k for k in engine.stats.analyzer_errors if k.startswith("dissect.dns")]
+
+
 # -- against tshark ---------------------------------------------------------------------------------------------
 
 def _tshark_first_fragments(path: Path) -> int:
