@@ -63,11 +63,41 @@ def _peers(
     return [_exchange(f"{net}.{10 + i}", ports[i % len(ports)], T0 + i * every, **kw) for i in range(n)]  # type: ignore[arg-type]
 
 
+def _placed(ctx: Context, device_type: str, category: str) -> None:
+    dev = ctx.devices[f"mac:{MAC}"] = Device(f"mac:{MAC}", 0, 0, mac=MAC, ips={BOT})
+    dev.classification["device_type"] = Conclusion(device_type, 0.9)
+    dev.classification["category"] = Conclusion(category, 0.9)
+
+
 def test_one_socket_answered_by_many_outside_peers_on_their_own_ports_is_a_p2p_channel() -> None:
-    alerts = feed([P2pUdpDetector()], flows=_peers(12))
+    ctx, detector = Context(), P2pUdpDetector()
+    _placed(ctx, "camera", "iot")
+    detector.flows(ctx, _peers(12))
+    alerts = ctx.alerts
     assert [(a.id, a.src_ip, a.severity, a.key) for a in alerts] == [(P2P_UDP, BOT, "high", f"udp/{PORT}")]
     assert alerts[0].evidence["peers"] == 10 and alerts[0].evidence["peer_ports"] == 10  # raised at the tenth
     assert alerts[0].mitre == ["T1071", "T1095", "T1008"] and alerts[0].dst_ip == "203.0.113.19"
+
+
+def test_an_unclassified_device_waits_for_its_verdict() -> None:
+    """Packets before the classifier's first pass: a laptop's P2P application is not judged as an unplaced host's;
+    a device still unplaced after unknown_wait_s (every device of a bare conn.log) is raised high, as at the end."""
+    ctx, detector = Context(), P2pUdpDetector()
+    detector.flows(ctx, _peers(12))
+    assert ctx.alerts == [] and list(detector._waiting) == [(BOT, PORT)]
+    _placed(ctx, "laptop", "it")
+    detector.on_tick(ctx, T0 + 30)
+    assert ctx.alerts == [] and not detector._waiting  # judged: a laptop's
+    ctx, detector = Context(), P2pUdpDetector()
+    detector.flows(ctx, _peers(12))
+    detector.on_tick(ctx, T0 + 300)
+    assert ctx.alerts == []  # within unknown_wait_s of meeting the thresholds
+    detector.on_tick(ctx, T0 + 9 * 20 + 600)  # the tenth peer answered at T0 + 180
+    assert [(a.src_ip, a.severity) for a in ctx.alerts] == [(BOT, "high")] and not detector._waiting
+    ctx, detector = Context(), P2pUdpDetector()
+    detector.flows(ctx, _peers(12))
+    detector.done(ctx)
+    assert [(a.src_ip, a.severity) for a in ctx.alerts] == [(BOT, "high")]
 
 
 def test_peers_reaching_the_devices_open_port_count_as_its_peers() -> None:
@@ -122,9 +152,7 @@ def test_a_socket_per_peer_is_no_peer_to_peer_socket() -> None:
 )
 def test_severity_follows_the_device(device_type: str, category: str, raised: list[str]) -> None:
     ctx = Context()
-    dev = ctx.devices[f"mac:{MAC}"] = Device(f"mac:{MAC}", 0, 0, mac=MAC, ips={BOT})
-    dev.classification["device_type"] = Conclusion(device_type, 0.9)
-    dev.classification["category"] = Conclusion(category, 0.9)
+    _placed(ctx, device_type, category)
     detector = P2pUdpDetector()
     detector.flows(ctx, _peers(12))
     assert [a.severity for a in ctx.alerts] == raised
@@ -155,6 +183,8 @@ def test_sockets_raised_are_remembered_within_the_same_limit() -> None:
         detector.flows(
             ctx, [_exchange(f"203.0.{113 - k}.{10 + i}", 5000 + i, T0 + 100 * k + i, port=40000 + k) for i in range(12)]
         )
+    assert len(detector._waiting) == 3  # unclassified: waiting, the oldest judged past the limit
+    detector.done(ctx)
     assert len(ctx.alerts) == 5 and list(detector._raised) == [(BOT, 40002), (BOT, 40003), (BOT, 40004)]
 
 

@@ -85,6 +85,7 @@ class P2pUdpOptions(Options):
     min_peers: int = 10  # distinct outside peers answering one socket: a P2P network member
     min_peer_ports: int = 6  # on this many distinct ports at least: peers, not one service's servers
     realert_s: float = 86400.0  # one alert per device and port within this long
+    unknown_wait_s: float = 600.0  # capture seconds a socket of a device not yet classified waits for its verdict
     max_sockets: int = 50_000  # (device, local port) tracked (LRU)
     max_peers: int = 128  # peers remembered per socket (the oldest forgotten past it)
     service_ports: str = SERVICE_PORTS  # a peer or local port among these is a service's, not a peer's
@@ -93,6 +94,7 @@ class P2pUdpOptions(Options):
         "min_peers": COUNT,
         "min_peer_ports": COUNT,
         "realert_s": DURATION,
+        "unknown_wait_s": DURATION,
         "max_sockets": ENTRIES,
         "max_peers": ENTRIES,
     }
@@ -135,6 +137,9 @@ class P2pUdpDetector(Detector):
             )
         self._sockets: OrderedDict[tuple[str, int], _Socket] = OrderedDict()
         self._raised: OrderedDict[tuple[str, int], float] = OrderedDict()
+        # sockets that met the thresholds while their device was not classified: (since, MAC, ports, flow, socket;
+        # the socket kept even when the LRU of tracked sockets lets it go)
+        self._waiting: OrderedDict[tuple[str, int], tuple[float, str | None, set[int], Flow, _Socket]] = OrderedDict()
 
     def flows(self, ctx: Context, flows: list[Flow]) -> None:
         # flow() judges only answered UDP flows of no recognised protocol: everything else passed over here
@@ -177,22 +182,53 @@ class P2pUdpDetector(Detector):
         ports = {p for _, p in peers.values()}
         if len(ports) < o.min_peer_ports:
             return
+        if key in self._waiting:
+            return  # met the thresholds before: judged when its device is placed or its wait is over
         self._alert(ctx, key, sock, mac=mac, ports=ports, flow=flow)
 
+    def _release_oldest(self, ctx: Context) -> None:
+        key, (_, mac, ports, flow, sock) = self._waiting.popitem(last=False)
+        self._alert(ctx, key, sock, mac=mac, ports=ports, flow=flow, waited=True)
+
+    def on_tick(self, ctx: Context, ts: float) -> None:
+        super().on_tick(ctx, ts)
+        self._release(ctx, ts)
+
+    def done(self, ctx: Context) -> None:
+        super().done(ctx)
+        self._release(ctx, None)
+
+    def _release(self, ctx: Context, ts: float | None) -> None:
+        """Judge the waiting sockets whose device the classifier has placed since, or whose wait is over (all of
+        them at the end of input): still unplaced then, the device counts as one the classifier cannot place."""
+        for key, (since, mac, ports, flow, sock) in list(self._waiting.items()):
+            placed = category(ctx, subject_key(ctx, mac, key[0])) is not None
+            if ts is None or placed or ts - since >= self.options.unknown_wait_s:
+                del self._waiting[key]
+                self._alert(ctx, key, sock, mac=mac, ports=ports, flow=flow, waited=True)
+
     def _alert(
-        self, ctx: Context, key: tuple[str, int], sock: _Socket, *, mac: str | None, ports: set[int], flow: Flow
+        self, ctx: Context, key: tuple[str, int], sock: _Socket, *, mac: str | None, ports: set[int], flow: Flow,
+        waited: bool = False,
     ) -> None:
         device, port = key
         o: P2pUdpOptions = self.options
+        subject = subject_key(ctx, mac, device)
+        found = category(ctx, subject)
+        if found is None and not waited:  # not classified yet (packets before the classifier's first pass): wait
+            if key not in self._waiting:
+                self._waiting[key] = (flow.first_seen, mac, ports, flow, sock)
+                if len(self._waiting) > o.max_sockets:
+                    self._release_oldest(ctx)
+            return
+        self._waiting.pop(key, None)
         self._raised[key] = flow.first_seen  # judged: an exempt device is not asked again within realert_s
         self._raised.move_to_end(key)
         if len(self._raised) > o.max_sockets:
             self._raised.popitem(last=False)
-        subject = subject_key(ctx, mac, device)
         dev = ctx.devices.get(subject)
         if dev is not None and dev.device_type in EXEMPT_TYPES:
             return  # a computer's, phone's or console's P2P application
-        found = category(ctx, subject)
         if found is not None and found not in IOT_CATEGORIES and found != "network":
             return  # another IT host: its users' applications
         severity: Severity = "medium" if found == "network" else "high"
