@@ -7,8 +7,8 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from iotwarden.lab.generator import PcapWriter
 from iotwarden.lab.wire import Frame, Host, udp_frame
+from tests.risk.harness import write_pcap as write_frames
 
 SEARCH_REQUEST, SEARCH_RESPONSE, DESCRIPTION_REQUEST, DESCRIPTION_RESPONSE = 0x0201, 0x0202, 0x0203, 0x0204
 CONNECT_REQUEST, CONNECT_RESPONSE, CONNECTIONSTATE_REQUEST, CONNECTIONSTATE_RESPONSE = 0x0205, 0x0206, 0x0207, 0x0208
@@ -135,15 +135,6 @@ def site(*, secure: bool = False, programmer: Host | None = None, group_writes: 
         for i, frame in enumerate((l_data(0x283, b"\x40\x00\x01\x02\x03"), l_data(0x380))):
             out.append(datagram(t + i, programmer, ROUTER, tunnelling(frame, channel=8, seq=i), sport=50002))
     return out
-
-
-def write_frames(path: Path, frames: list[Frame]) -> Path:
-    with path.open("wb") as fh:
-        writer = PcapWriter(fh)
-        for ts, frame in sorted(frames, key=lambda f: f[0]):
-            writer.write(ts, frame)
-        writer.flush()
-    return path
 
 
 def write_site(path: Path, **kwargs: Any) -> Path:

@@ -7,8 +7,8 @@ import struct
 import uuid
 from pathlib import Path
 
-from iotwarden.lab.generator import PcapWriter
 from iotwarden.lab.wire import Frame, Host, udp_frame
+from tests.risk.harness import write_pcap as write_frames
 
 PNIO_DEVICE = "dea00001-6c97-11d1-8271-00a02442df7d"
 PNIO_CONTROLLER = "dea00002-6c97-11d1-8271-00a02442df7d"
@@ -183,12 +183,7 @@ def site(*, writer: Host | None = None, epm: bool = True, connect: int | None = 
 
 def write_site(path: Path, *, writer: Host | None = None, epm: bool = True, connect: int | None = None) -> Path:
     """The :func:`site` capture written to ``path``."""
-    with path.open("wb") as fh:
-        pcap = PcapWriter(fh)
-        for ts, frame in sorted(site(writer=writer, epm=epm, connect=connect), key=lambda f: f[0]):
-            pcap.write(ts, frame)
-        pcap.flush()
-    return path
+    return write_frames(path, site(writer=writer, epm=epm, connect=connect))
 
 
 def startup(t: float, controller: Host, *, ar_type: int = 0x0001, sport: int = 0xC010, status: bytes = OK,
@@ -199,13 +194,3 @@ def startup(t: float, controller: Host, *, ar_type: int = 0x0001, sport: int = 0
             datagram(t + 0.01, device, controller, connect_response(status), sport=34964, dport=sport),
             datagram(t + 0.1, controller, device, write_request(0x8000, b"\x00" * 16), sport=sport),
             datagram(t + 0.2, controller, device, control_request(), sport=sport)]
-
-
-def write_frames(path: Path, frames: list[Frame]) -> Path:
-    """``frames`` written to ``path`` in time order."""
-    with path.open("wb") as fh:
-        pcap = PcapWriter(fh)
-        for ts, frame in sorted(frames, key=lambda f: f[0]):
-            pcap.write(ts, frame)
-        pcap.flush()
-    return path

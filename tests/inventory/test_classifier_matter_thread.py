@@ -9,33 +9,19 @@ Matter ones follow connectedhomeip's TXT writer (decimal DT and VP, src/lib/dnss
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from iotwarden.dissect.mdns import MdnsDissector
 from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
-from iotwarden.inventory.classifier import Classifier
-from iotwarden.model import Device
 from tests.dissect.discovery import dns_msg, dns_name, dns_rr, mdns_announcement, txt_rdata, udp
+from tests.inventory.stated import CLASSIFIER, classify
 
-CLASSIFIER = Classifier()
-LOCAL_MAC = "02:00:00:00:00:01"  # locally administered: no registry block to name a maker
 MESHCOP = "_meshcop._udp.local"
 MATTERC = "_matterc._udp.local"
 # ROUTER_DISCOVERY_GOOGLE_1's printable TXT entries (the binary xp/xa/sb/at/pt ones left out)
 NEST_HUB_TXT = ["rv=1", "vn=Google Inc.", "mn=Google Nest Hub", "nn=NEST-PAN-E1AF", "tv=1.3.0", "dn=DefaultDomain"]
 HASS_OTBR_TXT = ["rv=1", "vn=HomeAssistant", "mn=OpenThreadBorderRouter", "nn=OpenThread HC", "tv=1.3.0"]
-
-
-def classify(**attributes: list[str]) -> tuple[dict[str, Any], set[str]]:
-    """Values and the rules that matched, for a device with ``attributes`` (``a__b`` is ``a.b``)."""
-    dev = Device(key=f"mac:{LOCAL_MAC}", first_seen=0.0, last_seen=0.0, mac=LOCAL_MAC)
-    for name, values in attributes.items():
-        dev.attributes[name.replace("__", ".")] = set(values)
-    found = CLASSIFIER.classify(dev)
-    return {k: c.value for k, c in found.items()}, {m.rule_id for m in CLASSIFIER.matches(dev)}
 
 
 def test_a_border_router_is_named_by_its_meshcop_vendor_and_model() -> None:

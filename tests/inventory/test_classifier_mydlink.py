@@ -8,29 +8,15 @@ TXT entries follow what openHAB's dlinksmarthome binding and ioBroker.mydlink re
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from iotwarden.dissect.mdns import MdnsDissector
 from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
-from iotwarden.inventory.classifier import Classifier
-from iotwarden.model import Device
 from tests.dissect.discovery import mdns_announcement
+from tests.inventory.stated import CLASSIFIER, classify
 
-CLASSIFIER = Classifier()
-LOCAL_MAC = "02:00:00:00:00:01"  # locally administered: no registry block to name a maker
 HNAP = "_dhnap._tcp.local"
-
-
-def classify(**attributes: list[str]) -> tuple[dict[str, Any], set[str]]:
-    """Values and the rules that matched, for a device with ``attributes`` (``a__b`` is ``a.b``)."""
-    dev = Device(key=f"mac:{LOCAL_MAC}", first_seen=0.0, last_seen=0.0, mac=LOCAL_MAC)
-    for name, values in attributes.items():
-        dev.attributes[name.replace("__", ".")] = set(values)
-    found = CLASSIFIER.classify(dev)
-    return {k: c.value for k, c in found.items()}, {m.rule_id for m in CLASSIFIER.matches(dev)}
 
 
 @pytest.mark.parametrize(("model", "kind"), [
