@@ -18,8 +18,10 @@ from iotwarden.detect.kerberos_abuse import (
     KERBEROAST_ID,
     MAX_NAMES_PER_CLIENT,
     AsRequests,
+    ComputerKeys,
     KerberosAbuseDetector,
     computer_service,
+    spn_parts,
 )
 from iotwarden.detect.pipeline import AlertPipeline
 from iotwarden.hooks import Context
@@ -251,3 +253,73 @@ def test_zeek_a_workstations_logons_raise_nothing(tmp_path: Path, fmt: str) -> N
                        "rc4-hmac" if spn in RC4_SERVICES else "aes256-cts-hmac-sha1-96") for spn in DAY_SPNS]
     lines.append(("AS", "alice/CORP.EXAMPLE", "krbtgt/CORP.EXAMPLE", False, "KDC_ERR_PREAUTH_FAILED", ""))  # a typo
     assert _raised(_zeek(tmp_path / "z", fmt, lines)) == set()
+
+
+AES = "aes256-cts-hmac-sha1-96"
+# the SPNs a roasting tool asks in the packet test above, one of them a user account's HTTP/ SPN (an application
+# pool's, setspn -S HTTP/intranet.corp.example svc_web)
+ROASTED = ["MSSQLSvc/sql01.corp.example:1433", "HTTP/intranet.corp.example", "svc_backup/bkp01.corp.example",
+           "exchangeAB/ex01.corp.example"]
+
+
+def _tgs(client: str, spn: str, cipher: str) -> tuple[str, str, str, bool, str, str]:
+    return ("TGS", f"{client}/CORP.EXAMPLE", spn, True, "", cipher)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_zeek_an_rc4_ticket_for_a_user_accounts_http_spn_counts_where_computers_get_aes(tmp_path: Path,
+                                                                                        fmt: str) -> None:
+    """kerberos.log has the ticket's cipher, not the request's etypes: an RC4 ticket for HTTP/intranet (a class
+    computer accounts hold too) counts as a user account's where the KDC issues computer accounts AES tickets and the
+    client's other RC4 tickets are user accounts' (MSSQLSvc/, custom classes); in a domain issuing RC4 only, or
+    without a user-class RC4 ticket, it does not."""
+    logon = [_tgs("jdoe", spn, AES) for spn in ("HOST/ws-fin-07.corp.example", "cifs/DC01.corp.example")]
+    roasting = [_tgs("jdoe", spn, "rc4-hmac") for spn in ROASTED]
+    raised = detect([_zeek(tmp_path / "z", fmt, logon + roasting)]).alerts
+    assert [(a.id, a.src_ip, a.evidence["rc4_spns"]) for a in raised] == [(KERBEROAST_ID, ATTACKER[0], 4)]
+    rc4_domain = [_tgs("jdoe", "HOST/ws-fin-07.corp.example", "rc4-hmac")]
+    assert _raised(_zeek(tmp_path / "r", fmt, rc4_domain + roasting)) == set()
+    http_only = [_tgs("jdoe", f"HTTP/app{i}.corp.example", "rc4-hmac") for i in range(6)]
+    assert _raised(_zeek(tmp_path / "h", fmt, logon + http_only)) == set()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_zeek_an_rc4_ticket_for_a_host_whose_computer_account_has_aes_is_a_user_accounts(tmp_path: Path,
+                                                                                         fmt: str) -> None:
+    """HTTP/web01 in RC4 where HOST/web01 came in AES sits on another account than web01's computer account: four
+    such web servers' sites are four user-account SPNs."""
+    hosts = [_tgs("jdoe", f"HOST/web{i:02}.corp.example", AES) for i in range(4)]
+    sites = [_tgs("jdoe", f"HTTP/web{i:02}.corp.example", "rc4-hmac") for i in range(4)]
+    assert _raised(_zeek(tmp_path / "w", fmt, hosts + sites)) == {(KERBEROAST_ID, ATTACKER[0])}
+    assert _raised(_zeek(tmp_path / "s", fmt, sites + hosts)) == {(KERBEROAST_ID, ATTACKER[0])}  # either order
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_zeek_a_pollers_rc4_tickets_of_old_hosts_stay_silent(tmp_path: Path, fmt: str) -> None:
+    """A poller in a domain issuing AES: thirty hosts' HOST/, WSMAN/ and HTTP/ in AES, eight old hosts whose HOST/
+    and HTTP/ tickets are RC4 (computer accounts without AES keys), eight old NAS' cifs/ in RC4, and its own
+    database's MSSQLSvc/ in RC4 (a service account without AES): no user account's HTTP/ SPN among them."""
+    lines = [_tgs("svc_scom", f"{cls}/srv{i:02}.corp.example", AES) for i in range(30) for cls in ("HOST", "WSMAN",
+                                                                                                    "HTTP")]
+    lines.append(_tgs("svc_scom", "MSSQLSvc/scomdb.corp.example:1433", "rc4-hmac"))
+    lines += [_tgs("svc_scom", f"{cls}/old{i}.corp.example", "rc4-hmac") for i in range(8) for cls in ("HOST", "HTTP")]
+    lines += [_tgs("svc_scom", f"cifs/nas{i}.corp.example", "rc4-hmac") for i in range(8)]
+    assert _raised(_zeek(tmp_path / "m", fmt, lines)) == set()
+
+
+def test_computer_keys_are_bounded() -> None:
+    keys = ComputerKeys(max_hosts=3, max_kdcs=2)
+    for i in range(5):
+        keys.see(f"10.0.0.{i}", f"HOST/h{i}.corp.example", proto_dir.AES256)
+    keys.see("10.0.0.4", "HTTP/h9.corp.example", proto_dir.AES256)  # not a computer-only class: nothing
+    assert len(keys) == 3 and keys.computer_aes("10.0.0.0", "h0") is None and keys.computer_aes("10.0.0.4", "h4")
+    assert not keys.issues_aes("10.0.0.2") and keys.issues_aes("10.0.0.3") and keys.issues_aes("10.0.0.4")
+    keys.see("10.0.0.4", "RestrictedKrbHost/h4", proto_dir.RC4_HMAC)
+    assert keys.computer_aes("10.0.0.4", "h4") is False
+    assert spn_parts("HTTP/Web01.corp.example:8080/x") == ("http", "web01")
+    detector = KerberosAbuseDetector()
+    sites = [o for i in range(MAX_NAMES_PER_CLIENT + 10) for o in
+             windows_logon(1.0 + i, WORKSTATION, "svc_scom", [f"cifs/nas{i}.corp.example"], port=1024 + 10 * i,
+                           rc4_tickets=frozenset({f"cifs/nas{i}.corp.example"}))]
+    assert feed([detector], sites) == []
+    assert len(detector._clients[WORKSTATION[0]].rc4_returned) == MAX_NAMES_PER_CLIENT

@@ -32,7 +32,19 @@ Ids:
   adsecurity.org/?p=3458: "this attack will not be successful when targeting services hosted by the Windows system
   since these services are mapped to the computer account"), so they are not counted toward ``min_spns``, nor
   toward ``min_rc4_spns`` for an RC4 ticket returned (an old host's computer account without AES keys: still a
-  random password), only when the client asked RC4 first (a tool, whatever it asks for).
+  random password), only when the client asked RC4 first (a tool, whatever it asks for). An RC4 ticket *returned*
+  for such a class is a user account's ticket, counted toward ``min_rc4_spns``, when the directory's answers say
+  the SPN is not the host's computer account (:class:`ComputerKeys`; Zeek's kerberos.log logs the ticket's
+  ``cipher``, never the request's etypes, so a tool's RC4 request is seen only this way): the same KDC issued an
+  AES ticket for that host's HOST/ or RestrictedKrbHost/ SPN (always its computer account, which therefore has AES
+  keys: the RC4 SPN sits on another account, one without AES keys configured, a user account); or, for an HTTP/
+  SPN (the computer class most often registered on service accounts: IIS application pools, SharePoint, setspn -S
+  HTTP/intranet svc_web), the host's computer account is not known to lack AES (no RC4 HOST/ ticket), the KDC
+  issues AES tickets to computer accounts, and the same client got, within ``window_s``, an RC4 ticket for an SPN
+  of a user account's class (MSSQLSvc/, custom ones): a roasting tool asks every user SPN of the directory.
+  (Microsoft's guidance to detect Kerberoasting is the same fact from the KDC: event 4769 with ticket encryption
+  type 0x17 where accounts otherwise get AES.) A poller's RC4 tickets of old hosts stay silent: their HOST/
+  ticket is RC4 too, or they are not HTTP/, or no user-class RC4 ticket goes with them.
 * ``detect.kerberos.user_enum`` (T1087.002 Account Discovery: Domain Account): KDC_ERR_C_PRINCIPAL_UNKNOWN (6)
   for ``min_unknown_names`` distinct names asked by one client within ``window_s`` (kerbrute userenum, nmap's
   krb5-enum-users: the KDC tells an existing name, refused for pre-auth, from an unknown one). Discovery, not
@@ -85,6 +97,13 @@ COMPUTER_SERVICE_CLASSES = frozenset({
 })
 MAX_NAMES_PER_CLIENT = 256  # accounts or SPNs remembered per client (the most recent)
 MAX_REQUESTS = 50_000  # AS requests awaiting their answer (LRU): a KDC answers within milliseconds
+MAX_HOSTS = 50_000  # hosts whose computer account's ticket cipher is remembered, per KDC and host (LRU)
+MAX_KDCS = 1024  # KDCs remembered as issuing AES tickets to computer accounts (LRU)
+# classes only a computer account holds (HOST/ is unique to it; Windows registers RestrictedKrbHost/ beside it): their
+# ticket's cipher is the computer account's key
+COMPUTER_ONLY_CLASSES = frozenset({"host", "restrictedkrbhost"})
+# computer classes also registered on service (user) accounts often enough to count on the client's other tickets
+SERVICE_ACCOUNT_CLASSES = frozenset({"http"})
 Conn = tuple[str, int, str]  # client address, client port, KDC address
 
 
@@ -127,6 +146,52 @@ class AsRequests:
         return (request.cname if request is not None else None) or text(obs.fields.get("cname"))
 
 
+def spn_parts(spn: str) -> tuple[str, str]:
+    """An SPN's service class and host's first label, lower case ("HTTP/web01.corp.example:80" -> http, web01)."""
+    cls, _, rest = spn.lower().partition("/")
+    return cls, rest.split("/", 1)[0].split(":", 1)[0].split(".", 1)[0]
+
+
+class ComputerKeys:
+    """What a KDC's tickets say of computer accounts' keys: per (KDC, host), whether the host's computer account got
+    an AES ticket (for HOST/ or RestrictedKrbHost/, :data:`COMPUTER_ONLY_CLASSES`), and the KDCs that issue AES
+    tickets to computer accounts at all. Bounded: :data:`MAX_HOSTS` hosts, :data:`MAX_KDCS` KDCs (least recent
+    dropped)."""
+
+    def __init__(self, max_hosts: int = MAX_HOSTS, max_kdcs: int = MAX_KDCS) -> None:
+        self._hosts: OrderedDict[tuple[str, str], bool] = OrderedDict()
+        self._aes_kdcs: OrderedDict[str, None] = OrderedDict()
+        self._max_hosts, self._max_kdcs = max_hosts, max_kdcs
+
+    def __len__(self) -> int:
+        return len(self._hosts)
+
+    def see(self, kdc: str, spn: str, etype: int | None) -> None:
+        """Remember a ticket the KDC issued for ``spn`` in ``etype`` (a computer-only class's, else nothing)."""
+        cls, host = spn_parts(spn)
+        if cls not in COMPUTER_ONLY_CLASSES or not host or etype is None:
+            return
+        aes = etype in AES_ETYPES
+        if not aes and etype not in RC4_ETYPES:
+            return
+        self._hosts[(kdc, host)] = aes
+        self._hosts.move_to_end((kdc, host))
+        if len(self._hosts) > self._max_hosts:
+            self._hosts.popitem(last=False)
+        if aes:
+            self._aes_kdcs[kdc] = None
+            self._aes_kdcs.move_to_end(kdc)
+            if len(self._aes_kdcs) > self._max_kdcs:
+                self._aes_kdcs.popitem(last=False)
+
+    def computer_aes(self, kdc: str, host: str) -> bool | None:
+        """Whether the host's computer account has AES keys: True, False (an RC4 ticket), None (not seen)."""
+        return self._hosts.get((kdc, host))
+
+    def issues_aes(self, kdc: str) -> bool:
+        return kdc in self._aes_kdcs
+
+
 @dataclass
 class _Client:
     subject: str
@@ -135,6 +200,7 @@ class _Client:
     refused: OrderedDict[str, float] = field(default_factory=OrderedDict)  # accounts refused with error 25
     spns: OrderedDict[str, float] = field(default_factory=OrderedDict)
     rc4_spns: OrderedDict[str, float] = field(default_factory=OrderedDict)
+    rc4_returned: OrderedDict[str, float] = field(default_factory=OrderedDict)  # computer classes' RC4 tickets
     unknown: OrderedDict[str, float] = field(default_factory=OrderedDict)  # names the KDC does not know
     evidence: list[Observation] = field(default_factory=list)
 
@@ -180,6 +246,7 @@ class KerberosAbuseDetector(Detector):
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)
         self._requests = AsRequests()
+        self._keys = ComputerKeys()
         self._clients: OrderedDict[str, _Client] = OrderedDict()
 
     def _client(self, ctx: Context, ip: str, mac: str | None) -> _Client:
@@ -203,7 +270,10 @@ class KerberosAbuseDetector(Detector):
             rc4 = bool(etypes) and (etypes[0] in RC4_ETYPES or AES_ETYPES.isdisjoint(etypes))
             self._service(ctx, obs, obs.src_ip, obs.src_mac, rc4)
         elif obs.kind == "tgs_rep":  # to the client
-            self._service(ctx, obs, obs.dst_ip, obs.dst_mac, number(f.get("ticket_etype")) in RC4_ETYPES)
+            etype, spn = number(f.get("ticket_etype")), text(f.get("sname"))
+            if spn:
+                self._keys.see(obs.src_ip, spn, etype)
+            self._service(ctx, obs, obs.dst_ip, obs.dst_mac, etype in RC4_ETYPES)
         elif obs.kind == "as_rep":
             self._as_rep(ctx, obs)
         elif obs.kind == "error":
@@ -257,21 +327,51 @@ class KerberosAbuseDetector(Detector):
         if not spn or spn.lower().startswith("krbtgt/"):
             return
         computer = computer_service(spn)
-        if computer and not (rc4 and obs.kind == "tgs_req"):
-            return  # a computer account's own service, unless asked RC4 first: nothing to crack (module docstring)
+        returned = computer and rc4 and obs.kind == "tgs_rep"  # maybe a user account's (module docstring)
+        if computer and not (rc4 and obs.kind == "tgs_req") and not returned:
+            # a computer account's own service, unless asked RC4 first: nothing to crack (module docstring); but a
+            # computer account's AES ticket may show the client's earlier RC4 tickets of its host to be a user's
+            client = self._clients.get(ip)
+            if client is not None and client.rc4_returned and obs.kind == "tgs_rep":
+                self._judge(ctx, obs, client, ip, count=_in_window(client.spns, obs.ts, o.window_s), rc4=True)
+            return
         client = self._client(ctx, ip, mac)
+        if returned:
+            _add(client.rc4_returned, spn.lower(), obs.ts, o.window_s)
         count = (_in_window(client.spns, obs.ts, o.window_s) if computer
                  else _add(client.spns, spn.lower(), obs.ts, o.window_s))
-        rc4_count = _add(client.rc4_spns, spn.lower(), obs.ts, o.window_s) if rc4 else 0
+        if rc4 and not returned:
+            _add(client.rc4_spns, spn.lower(), obs.ts, o.window_s)
         if rc4 or len(client.evidence) < 4:
             self._evidence(client, obs)
-        if count >= o.min_spns or rc4_count >= o.min_rc4_spns:
+        self._judge(ctx, obs, client, ip, count=count, rc4=rc4)
+
+    def _judge(self, ctx: Context, obs: Observation, client: _Client, ip: str, *, count: int, rc4: bool) -> None:
+        o: KerberosAbuseOptions = self.options
+        rc4_count = self._rc4_count(client, obs.src_ip if obs.kind == "tgs_rep" else obs.dst_ip, obs.ts)
+        if count >= o.min_spns or (rc4 and rc4_count >= o.min_rc4_spns):
             self._alert(ctx, KERBEROAST_ID, client, obs, count,
                         basis="service tickets for distinct SPNs of user accounts, or asked or returned in RC4",
                         title=f"Kerberoasting from {ip}: service tickets for {count} user-account SPNs "
                               f"({rc4_count} RC4)", extra={"rc4_spns": rc4_count})
             client.spns.clear()
             client.rc4_spns.clear()
+            client.rc4_returned.clear()
+
+    def _rc4_count(self, client: _Client, kdc: str | None, ts: float) -> int:
+        """Distinct SPNs asked or returned in RC4 within ``window_s``: those of user-account classes and those asked
+        RC4 first, and the computer classes' RC4 tickets the KDC's answers show to be a user account's."""
+        window_s = self.options.window_s
+        counted = {spn for spn, t in client.rc4_spns.items() if abs(ts - t) <= window_s}
+        user_class = any(not computer_service(spn) for spn in counted)
+        for spn, t in client.rc4_returned.items():
+            if spn in counted or abs(ts - t) > window_s or kdc is None:
+                continue
+            cls, host = spn_parts(spn)
+            aes = self._keys.computer_aes(kdc, host)
+            if aes or (aes is None and cls in SERVICE_ACCOUNT_CLASSES and user_class and self._keys.issues_aes(kdc)):
+                counted.add(spn)
+        return len(counted)
 
     @staticmethod
     def _evidence(client: _Client, obs: Observation) -> None:
