@@ -11,9 +11,10 @@ CLASSIFIER = Classifier()
 LOCAL_MAC = "02:00:00:00:00:01"  # locally administered: no registry block to name a maker
 
 
-def classify(**attributes: list[str]) -> tuple[dict[str, Any], set[str]]:
-    """Values and the rules that matched, for a device with ``attributes`` (``a__b`` is ``a.b``)."""
-    dev = Device(key=f"mac:{LOCAL_MAC}", first_seen=0.0, last_seen=0.0, mac=LOCAL_MAC)
+def classify(mac: str = LOCAL_MAC, /, **attributes: list[str]) -> tuple[dict[str, Any], set[str]]:
+    """Values and the rules that matched, for a device with ``attributes`` (``a__b`` is ``a.b``) and the MAC
+    address ``mac`` (a registry block's address adds its maker's evidence, as a module maker's block does)."""
+    dev = Device(key=f"mac:{mac}", first_seen=0.0, last_seen=0.0, mac=mac)
     for name, values in attributes.items():
         dev.attributes[name.replace("__", ".")] = set(values)
     found = CLASSIFIER.classify(dev)

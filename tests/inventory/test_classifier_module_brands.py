@@ -1,0 +1,96 @@
+"""The classifier on brands whose goods carry their Wi-Fi module maker's block (issue #3,
+kb/data/rules/module_brands.yaml): the registry names Espressif or Tuya, the brand comes from its own cloud
+or LAN service, and since each brand sells several kinds, a cloud name says no kind.
+
+Evidence as the integration code that talks to each cloud connects to it: krahabb/meross_lan (Meross),
+wez/govee2mqtt (Govee), python-eufy-security (Eufy), wpietri/sucks and Bumper (Ecovacs), AlexxIT/SonoffLAN
+(eWeLink), python-roborock (Roborock), ioBroker.dreame (Dreame), the SwitchBot API docs (SwitchBot)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.inventory.stated import classify
+
+ESPRESSIF = "24:0a:c4:00:00:01"  # IEEE MA-L 24:0A:C4, Espressif Inc.
+TUYA = "d8:1f:12:00:00:01"  # IEEE MA-L D8:1F:12, Tuya Smart Inc.
+APPLE = "f0:18:98:00:00:01"  # IEEE MA-L F0:18:98, Apple, Inc.
+
+# brand -> (the rule, the evidence a device of the brand shows)
+BRANDS: dict[str, tuple[str, dict[str, list[str]]]] = {
+    "Meross": ("brand.cloud.meross", {"dns__qname": ["iotx-eu.meross.com"]}),
+    "Govee": ("brand.cloud.govee", {"tls__sni": ["app2.govee.com"]}),
+    "Eufy": ("brand.cloud.eufy", {"dns__qname": ["security-app.eufylife.com"]}),
+    "Ecovacs": ("brand.cloud.ecovacs", {"dns__qname": ["lbo.ecovacs.net", "msg-ww.ecouser.net"]}),
+    "Sonoff": ("brand.cloud.ewelink", {"tls__sni": ["eu-dispa.coolkit.cc"]}),
+    "Roborock": ("brand.cloud.roborock", {"dns__qname": ["euiot.roborock.com", "mqtt-eu-3.roborock.com"]}),
+    "Dreame": ("brand.cloud.dreame", {"dns__qname": ["10000.mt.eu.iot.dreame.tech"]}),
+    "SwitchBot": ("brand.cloud.switchbot", {"dns__qname": ["api.switch-bot.com"]}),
+}
+
+
+@pytest.mark.parametrize("mac", [ESPRESSIF, TUYA], ids=["espressif", "tuya"])
+@pytest.mark.parametrize("brand", sorted(BRANDS))
+def test_the_brands_cloud_names_it_behind_a_module_makers_block(brand: str, mac: str) -> None:
+    rule, evidence = BRANDS[brand]
+    found, rules = classify(mac, **evidence)
+    assert rule in rules
+    assert found["vendor"] == brand  # the module maker's registry entry yields to the brand
+    assert found.get("device_type") in (None, "iot_module")  # the module's, never a product kind
+
+
+@pytest.mark.parametrize("brand", sorted(BRANDS))
+def test_a_brands_cloud_name_alone_says_no_kind_and_no_category(brand: str) -> None:
+    # each of these brands sells plugs, lamps, cameras, robots or sensors through the one cloud
+    found, _ = classify(**BRANDS[brand][1])
+    assert found == {"vendor": brand}
+
+
+def test_a_sonoff_in_lan_mode_is_named_by_its_ewelink_service() -> None:
+    found, rules = classify(ESPRESSIF, mdns__services=["_ewelink._tcp.local"],
+                            mdns__instances=["eWeLink_1000abcdef._ewelink._tcp.local"])
+    assert {"brand.mdns.ewelink", "mdns.service.ewelink"} <= rules
+    assert found["vendor"] == "Sonoff"
+
+
+def test_the_module_makers_block_alone_still_names_the_module_maker() -> None:
+    found, rules = classify(ESPRESSIF)
+    assert not {r for r in rules if r.startswith("brand.")}
+    assert found["vendor"] == "Espressif" and found["device_type"] == "iot_module"
+
+
+@pytest.mark.parametrize("name", [
+    "fakemeross.com", "meross.com.example.net", "govee.com.cn.example.org", "coolkit.cc.example.org", "ecouser.com",
+    "www.ecovacs.com",  # the shop and support site, which any browser reaches: not the robots' hosts
+    "roborock.co", "dreame.technology", "switchbot.com",
+])
+def test_names_that_only_look_like_a_brands_cloud_say_nothing(name: str) -> None:
+    found, rules = classify(dns__qname=[name], tls__sni=[name])
+    assert not {r for r in rules if r.startswith("brand.")}
+    assert "vendor" not in found
+
+
+@pytest.mark.parametrize("brand", sorted(BRANDS))
+def test_a_phone_running_the_brands_app_stays_the_phone(brand: str) -> None:
+    # the app reaches the same cloud; the phone's own statement of its maker and model outweighs it
+    found, _ = classify(APPLE, mdns__services=["_companion-link._tcp.local"], mdns__txt=["model=iPhone14,2"],
+                        **BRANDS[brand][1])
+    assert found["vendor"] == "Apple" and found["model"] == "iPhone14,2"
+    assert "category" not in found and "device_type" not in found
+
+
+@pytest.mark.parametrize(("mac", "vendor"), [
+    ("34:ea:34:00:00:01", "Broadlink"),  # HangZhou Gubei Electronics Technology, Broadlink's former name
+    ("c8:f7:42:00:00:01", "Broadlink"),
+    ("24:df:a7:00:00:01", "Broadlink"),  # Hangzhou BroadLink Technology
+    ("b0:4a:39:00:00:01", "Roborock"),  # Beijing Roborock Technology
+    ("48:e1:e9:00:00:01", "Meross"),  # Chengdu Meross Technology
+    ("70:c9:32:00:00:01", "Dreame"),  # Dreame Technology (Suzhou)
+])
+def test_a_brands_own_block_names_the_brand_as_its_cloud_does(mac: str, vendor: str) -> None:
+    found, _ = classify(mac)
+    assert found["vendor"] == vendor
+    for brand, (_, evidence) in BRANDS.items():  # and agrees with the cloud: one name, no conflict
+        if brand == vendor:
+            both, _ = classify(mac, **evidence)
+            assert both["vendor"] == vendor
