@@ -5,6 +5,7 @@ and sharing one, limits, and the contract on hostile input."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import subprocess
 import uuid
@@ -248,3 +249,27 @@ def test_fuzz_mutated_messages(edits: list[tuple[int, int]], cut: int, message: 
     feed_chunks(LdapDissector(), [(True, bad), (False, bad)])
     with contextlib.suppress(ParseError):
         LdapDissector().dissect(_datagram(bad, False), {})
+
+
+def _tcp(payload: bytes, to_server: bool) -> Packet:
+    return dataclasses.replace(_datagram(payload, to_server), ip_proto=6)
+
+
+def test_a_gap_in_the_servers_direction_reports_the_pending_binds_answers_as_cut() -> None:
+    """The engine tells of lost bytes (a snap length's cut): the binds still awaiting their answer are reported
+    ``bind_response_cut``, with the result code when the captured head holds it (then the login too); a gap in
+    the client's direction, or with nothing pending, reports nothing; the flow ends either way."""
+    refusal = L.bind_response(1, 49, "80090308: LdapErr: DSID-0C090569, comment: AcceptSecurityContext error")
+    for head, result in [(refusal[:20], 49), (refusal[:6], None), (b"", None)]:
+        d, state = LdapDissector(), dict[str, Any]()
+        d.feed(_tcp(L.bind_simple(1, DN, "pw"), True), L.bind_simple(1, DN, "pw"), state)
+        d.feed(_tcp(L.start_tls(2), True), L.start_tls(2), state)  # a StartTLS pending: no bind, not reported
+        assert d.feed(_tcp(head, False), head, state) == []
+        cut = d.gap(state, False) or []
+        assert _kinds(cut) == ["bind_response_cut"] + (["login_attempt"] if result is not None else [])
+        assert (cut[0].src_ip, cut[0].dst_port, cut[0].fields.get("result_code")) == ("10.0.0.5", 50000, result)
+        assert cut[0].fields["name"] == DN and cut[0].fields["bind_kind"] == "simple" and state["done"]
+        assert d.gap(state, False) == []  # reported once
+    d, state = LdapDissector(), dict[str, Any]()
+    d.feed(_tcp(L.bind_simple(1, DN, "pw"), True), L.bind_simple(1, DN, "pw"), state)
+    assert d.gap(state, True) is None and state["done"]

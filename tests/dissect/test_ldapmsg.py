@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iotwarden.dissect import ldapmsg
 from iotwarden.errors import ParseError
@@ -55,3 +57,26 @@ def test_wide_filters_long_text_and_many_assertions_are_bounded() -> None:
     assert fields["filter"].count("(a") <= ldapmsg.MAX_FILTER_ITEMS
     assert len(fields["filter"]) == ldapmsg.MAX_FILTER
     assert len(fields["assertions"]) == ldapmsg.MAX_ASSERTIONS
+
+
+def test_a_cut_bind_responses_head_names_its_message_and_result_when_they_came() -> None:
+    """Every prefix of a BindResponse (short or AD's 4-byte long lengths): the messageID once it and the
+    BindResponse header are whole, the resultCode once it is; never an exception, nothing from other messages."""
+    diagnostic = b"80090308: LdapErr: DSID-0C090569, comment: AcceptSecurityContext error, data 52e, v4563"
+    result = b"\x0a\x01\x31\x04\x00\x04\x84" + len(diagnostic).to_bytes(4, "big") + diagnostic
+    long_form = b"\x02\x01\x07\x61\x84" + len(result).to_bytes(4, "big") + result
+    for whole, (id_end, code_end) in [(L.bind_response(7, 49, "data 52e"), (7, 10)),
+                                      (b"\x30\x84" + len(long_form).to_bytes(4, "big") + long_form, (15, 18))]:
+        for n in range(len(whole) + 1):
+            expected = None if n < id_end else (7, 49 if n >= code_end else None)
+            assert ldapmsg.bind_response_head(whole[:n]) == expected, n
+    assert ldapmsg.bind_response_head(L.bind_simple(7, "cn=x", "pw")) is None
+    assert ldapmsg.bind_response_head(L.unbind(3)) is None
+    assert ldapmsg.bind_response_head(b"\x30\x85\x00\x00\x00\x00\x01") is None  # a 5-byte length: not LDAP's
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=24))
+def test_fuzz_a_cut_head_never_raises(head: bytes) -> None:
+    got = ldapmsg.bind_response_head(b"\x30" + head)
+    assert got is None or (got[0] >= 0 and (got[1] is None or isinstance(got[1], int)))

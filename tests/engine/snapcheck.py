@@ -79,10 +79,6 @@ ALLOWED: tuple[Allowed, ...] = (
             "detect.lateral.admin_protocol spares the admin protocols (SSH, RDP, RPC) of devices known to be IT or "
             "network gear; with the banners or names that said so cut, the source is of no known type and is not "
             "spared (suricata-verify ssh-hassh-reassembled at -s 64, lab rdp and rpc scenarios)"),
-    Allowed("lab-enterprise-ldap", "findings", "risk.cleartext.ldap",
-            "the guessed simple binds fit under -s 128 but Active Directory's answers (invalidCredentials with its "
-            "diagnostic text) do not; risk.cleartext.ldap counts a bind whose answer it never saw (a capture ending "
-            "before it), so refused guesses count: the check cannot tell an answer the snap length cut from none"),
     Allowed("lab-enterprise-c2", "alerts", "detect.c2.p2p_udp",
             "the bot's BitTorrent DHT messages (bencoded, dissect/dht.py) are cut, so its flows are no longer named "
             "dht and detect.c2.p2p_dht's alert on the same socket becomes detect.c2.p2p_udp's, the detector of a "

@@ -186,11 +186,14 @@ class StreamDissector(Dissector):
         """Observations made possible by ``data``, the next in-order bytes of ``pkt``'s direction."""
         raise NotImplementedError
 
-    def gap(self, state: dict[str, Any], to_server: bool) -> None:
-        """Bytes of ``to_server``'s direction were lost (the capture never had them); the next
-        :meth:`feed` of that direction starts after the hole. The default ends dissection of the
-        flow; a dissector that can find its next message boundary drops its partial buffer instead."""
+    def gap(self, state: dict[str, Any], to_server: bool) -> list[Observation] | None:
+        """Bytes of ``to_server``'s direction were lost (the capture never had them, or its snap length cut
+        them); the next :meth:`feed` of that direction starts after the hole. The default ends dissection of
+        the flow; a dissector that can find its next message boundary drops its partial buffer instead. It
+        may return Observations of what the hole cost it (an answer it will never read: dissect/ldap.py's
+        ``bind_response_cut``); the engine adds them to the flow's output."""
         state["done"] = True
+        return None
 
     def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
         return self.feed(pkt, pkt.payload, state)

@@ -8,6 +8,11 @@ Kinds (subject ``src``, the sender, unless said), each with ``message_id``; mess
   bind ``password_present`` and ``password_length`` (never the password), for SASL ``mechanism``.
 * ``bind_response`` (§4.2.2, the server): ``result_code``, ``result`` (RFC 4511 A.1 name: 0 success, 49
   invalidCredentials...), ``diagnostic``, and the request's ``bind_kind``, ``name`` and ``mechanism`` when seen.
+* ``bind_response_cut`` (the server; made when the server's direction loses bytes, a snap length's cut or a hole
+  in the capture, while binds await their answer): one per such bind, ``message_id``, the request's ``bind_kind``,
+  ``name``, ``mechanism``, and ``result_code``/``result`` when the captured head of the answer holds them
+  (:func:`iotwarden.dissect.ldapmsg.bind_response_head`; the diagnostic text is never read from a cut answer):
+  what was seen of an answer the dissector will never read whole.
 * ``login_attempt`` (a bind answered success, or invalidCredentials/inappropriateAuthentication, RFC 4511 A.1):
   ``username`` (the DN), ``bind_kind``, ``mechanism``, ``result`` (success/failure), ``code``; src is the
   client and the subject ``dst`` (the server), as FTP's and Telnet's logins are reported.
@@ -28,7 +33,10 @@ Over TCP messages are BER SEQUENCEs back to back (§5.1): one may span segments,
 a successful StartTLS (§4.14.2) both directions are TLS, handed to
 :class:`~iotwarden.dissect.tls.TlsDissector` (as dissect/rdp.py does after X.224). After a successful SASL bind
 (or Sicily NTLM bind, which Windows seals the same way, [MS-ADTS] §5.1.1.1.3) the stream may be wrapped by a security
-layer (RFC 4422 §3.7): bytes that are no LDAPMessage then end the flow quietly.
+layer (RFC 4422 §3.7): bytes that are no LDAPMessage then end the flow quietly. A lost segment ends the flow too
+(a message boundary may have been in it); lost in the server's direction, it first reports the answers it cost
+(``bind_response_cut``, also a ``login_attempt`` when the head shows a result that says whether the credentials
+held).
 """
 
 from __future__ import annotations
@@ -83,7 +91,32 @@ class LdapDissector(StreamDissector):
     def __init__(self) -> None:
         self.tls = TlsDissector()
 
+    def gap(self, state: dict[str, Any], to_server: bool) -> list[Observation] | None:
+        """The flow ends (a message boundary may have been lost); a hole in the server's direction costs the answers
+        of the binds still pending: each is reported as ``bind_response_cut`` with what the captured head of the
+        answer shows (module docstring)."""
+        state["done"] = True
+        pending: dict[int, dict[str, Any]] = state.get("pending") or {}
+        packet = state.get("last_packet")
+        if to_server or state.get("phase") == "tls" or not isinstance(packet, Packet):
+            return None
+        head = ldapmsg.bind_response_head(bytes(state.get(streambuf.S2C) or b""))
+        server = streambuf.oriented(packet, from_client=False)
+        out: list[Observation] = []
+        for message_id, asked in pending.items():
+            if "bind_kind" not in asked:  # a StartTLS request
+                continue
+            fields: dict[str, Any] = {"message_id": message_id, **{k: v for k, v in asked.items() if v is not None}}
+            if head is not None and head[0] == message_id and head[1] is not None:
+                fields.update(result_code=head[1], result=ldapmsg.RESULT_NAMES.get(head[1], str(head[1])))
+            out.append(server.observation(self.name, "bind_response_cut", fields))
+            if "result_code" in fields:
+                out += self._login(server, fields)
+        pending.clear()
+        return self._counted(state, out)
+
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        state["last_packet"] = pkt  # addresses what a gap reports (the hook gets no packet)
         if state.get("phase") == "tls":
             return self._tls(pkt, data, state)
         if pkt.ip_proto != 6:  # CLDAP: whole messages in one datagram (RFC 1798 §3)

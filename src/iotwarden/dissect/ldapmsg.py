@@ -73,6 +73,41 @@ def message_length(buf: bytes | bytearray) -> int | None:
     return 2 + n + int.from_bytes(bytes(buf[2 : 2 + n]), "big")
 
 
+def _head_tlv(data: bytes, pos: int) -> tuple[int, int, int] | None:
+    """(tag, length, offset of the value) of the low-tag TLV header at ``pos``, its value possibly cut; None when the
+    header itself is cut or is no definite length of at most 4 bytes (§5.1)."""
+    if pos + 2 > len(data) or data[pos] & 0x1F == 0x1F:
+        return None
+    first = data[pos + 1]
+    if first < 0x80:
+        return data[pos], first, pos + 2
+    n = first & 0x7F
+    if n == 0 or n > 4 or pos + 2 + n > len(data):
+        return None
+    return data[pos], int.from_bytes(data[pos + 2 : pos + 2 + n], "big"), pos + 2 + n
+
+
+def bind_response_head(head: bytes) -> tuple[int, int | None] | None:
+    """(messageID, resultCode or None) of a BindResponse of which only ``head``, its first bytes, was captured
+    (the rest lost, e.g. cut by the snap length): the LDAPMessage SEQUENCE and BindResponse [APPLICATION 1]
+    headers, the whole messageID (§4.1.1), then LDAPResult's resultCode ENUMERATED (§4.1.9) when its bytes came;
+    None when the head is no BindResponse or ends before its messageID. Never raises."""
+    outer = _head_tlv(head, 0)
+    if outer is None or outer[0] != asn1.SEQUENCE:
+        return None
+    mid = _head_tlv(head, outer[2])
+    if mid is None or mid[0] != asn1.INTEGER or not 1 <= mid[1] <= 4 or mid[2] + mid[1] > len(head):
+        return None
+    message_id = int.from_bytes(head[mid[2] : mid[2] + mid[1]], "big", signed=True)
+    op = _head_tlv(head, mid[2] + mid[1])
+    if op is None or op[0] != 0x61 or message_id < 0:  # BindResponse ::= [APPLICATION 1] (§4.2.2)
+        return None
+    code = _head_tlv(head, op[2])
+    if code is None or code[0] != ENUMERATED or not 1 <= code[1] <= 4 or code[2] + code[1] > len(head):
+        return message_id, None
+    return message_id, int.from_bytes(head[code[2] : code[2] + code[1]], "big", signed=True)
+
+
 def _text(raw: bytes) -> str:
     return streambuf.text(raw, MAX_TEXT)
 

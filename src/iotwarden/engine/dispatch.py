@@ -14,7 +14,8 @@ handed a cut message as if it were whole: a datagram, a TCP segment for a per-pa
 link-layer frame the capture cut is not dissected (counted in ``decode_errors["snapped_payload"]``), and a
 cut TCP segment gives its stream its captured bytes and then a gap for the bytes it lost, at once (not
 once the out-of-order buffer overflows), as Zeek's reassembler reports a ``content_gap`` for bytes the
-capture never had.
+capture never had. What the dissector's ``gap`` hook returns (the Observations of what the hole cost it, e.g.
+an answer it will never read) joins the flow's output.
 
 An IP fragment is never dissected (nor probed): the first fragment of a fragmented datagram (RFC 791 §3.1 MF set
 at offset 0, RFC 8200 §4.5 M set at offset 0) carries the transport header and only the start of the payload. The
@@ -421,14 +422,14 @@ class Dispatcher:
                 start, self.limits.tcp_max_ooo_segments, self.limits.tcp_max_ooo_bytes)
         gaps = stream.gaps
         runs = stream.push(seq, pkt.payload, pkt)
-        if stream.gaps != gaps and not self._gap(fd, d, pkt.to_server, stream.gaps - gaps):
+        if stream.gaps != gaps and not self._gap(fd, d, pkt.to_server, stream.gaps - gaps, out):
             return
         self._feed_runs(fd, d, runs, out)
         if lost > 0 and not fd.state.get("done") and stream.next_seq == (seq + len(pkt.payload)) % SEQ_MOD:
             if isinstance(fd.dissector, StreamDissector):  # a fallback may have taken the flow over
                 d = fd.dissector
             more = stream.lose(lost)
-            if self._gap(fd, d, pkt.to_server, 1):
+            if self._gap(fd, d, pkt.to_server, 1, out):
                 self._feed_runs(fd, d, more, out)
 
     def _feed_runs(self, fd: FlowDispatch, d: StreamDissector, runs: list[tuple[bytes, Packet]],
@@ -440,11 +441,15 @@ class Dispatcher:
             if isinstance(fd.dissector, StreamDissector):  # a fallback may have handed the flow over
                 d = fd.dissector
 
-    def _gap(self, fd: FlowDispatch, d: StreamDissector, to_server: bool, count: int) -> bool:
-        """Tell the dissector its direction lost bytes; False when it cannot go on (flow finished)."""
+    def _gap(self, fd: FlowDispatch, d: StreamDissector, to_server: bool, count: int,
+             out: list[Observation]) -> bool:
+        """Tell the dissector its direction lost bytes (what it says of them goes to ``out``); False when it
+        cannot go on (flow finished)."""
         self.stats.decode_errors["tcp_gap"] += count
         try:
-            d.gap(fd.state, to_server)
+            made = d.gap(fd.state, to_server)
+            if made:
+                out.extend(made)
         except Exception:  # a hook must not stop the capture; the flow is given up, counted
             self.stats.analyzer_errors[f"dissect.{d.name}"] += 1
             log.debug("gap hook of %s failed", d.name, exc_info=True)
@@ -463,7 +468,7 @@ class Dispatcher:
         for to_server, stream in list(fd.streams.items()):
             while stream.pending:
                 runs = stream.skip()
-                if not self._gap(fd, d, to_server, 1):
+                if not self._gap(fd, d, to_server, 1, self.late):
                     return
                 self._feed_runs(fd, d, runs, self.late)
                 if fd.state.get("done"):

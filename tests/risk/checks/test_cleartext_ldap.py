@@ -12,8 +12,9 @@ from iotwarden.hooks import Context
 from iotwarden.lab import proto_ldap as L
 from iotwarden.model import Observation
 from iotwarden.model.finding import Finding
-from iotwarden.risk.checks.cleartext_ldap import MAX_PENDING_BINDS, CleartextLdap
+from iotwarden.risk.checks.cleartext_ldap import CUT_ANSWER, CUT_SEVERITY, MAX_PENDING_BINDS, CleartextLdap
 from iotwarden.risk.subjects import SubjectIndex
+from tests.engine.snapcheck import snap
 from tests.risk.harness import analyse, found, host, tcp, write_pcap
 
 ID = "risk.cleartext.ldap"
@@ -92,3 +93,50 @@ def test_start_tls_first_raises_nothing(tmp_path: Path) -> None:
 def test_sasl_gssapi_and_anonymous_binds_raise_nothing(tmp_path: Path) -> None:
     assert _run(tmp_path, [(True, L.bind_sasl(1, "GSSAPI", b"\x60\x82token")), (False, L.bind_response(1, 0)),
                            (True, L.bind_simple(2, "", "")), (False, L.bind_response(2, 0))]) == {}
+
+
+# --- answers the capture cut -----------------------------------------------------------------------------------
+SHORT_DN = "cn=scan"  # a bind short enough to fit under -s 96 (54 header bytes: 42 of payload)
+
+
+def _ad_refusal(message_id: int, data: str) -> bytes:
+    """Active Directory's BindResponse: its lengths in the 4-byte long form, as AD writes them (X.690 §8.1.3.5)."""
+    diagnostic = _diagnostic(data).encode()
+    result = b"\x0a\x01\x31" + b"\x04\x00" + b"\x04" + bytes([0x84]) + len(diagnostic).to_bytes(4, "big") + diagnostic
+    op = b"\x61\x84" + len(result).to_bytes(4, "big") + result
+    body = b"\x02\x01" + bytes([message_id]) + op
+    return b"\x30\x84" + len(body).to_bytes(4, "big") + body
+
+
+def _whole_and_cut(tmp_path: Path, exchanges: list[tuple[bool, bytes]], snaplen: int = 96) -> tuple[
+        dict[str, Finding], dict[str, Finding]]:
+    whole = write_pcap(tmp_path / "whole.pcap", tcp(host(30), host(5), 389, exchanges))
+    cut = snap(whole, tmp_path / "cut.pcap", snaplen)
+    return found(analyse(whole)[0], ID), found(analyse(cut)[0], ID)
+
+
+def test_a_refusal_the_snap_length_cut_is_still_a_refusal(tmp_path: Path) -> None:
+    """Under -s 96 AD's invalidCredentials answer loses its diagnostic but keeps its result code (the head of the
+    cut answer is read): a wrong password, as in the whole capture, not an answer never seen. An accepted bind
+    fits and stays high."""
+    bind = L.bind_simple(1, SHORT_DN, "Summer24")
+    assert len(bind) <= 42 < len(_ad_refusal(1, "52e"))
+    assert _whole_and_cut(tmp_path, [(True, bind), (False, _ad_refusal(1, "52e")), (True, L.unbind(2))]) == ({}, {})
+    (tmp_path / "ok").mkdir()
+    whole, cut = _whole_and_cut(tmp_path / "ok", [(True, bind), (False, L.bind_response(1, 0)), (True, L.unbind(2))])
+    assert [f.severity for f in whole.values()] == [f.severity for f in cut.values()] == ["high"]
+    assert "answer" not in next(iter(cut.values())).evidence
+
+
+def test_a_bind_whose_answer_the_capture_lost_is_kept_medium_and_says_so(tmp_path: Path) -> None:
+    """The answer's segment missing from the capture (a hole reported as a gap when the flow closes): the password
+    was sent in cleartext, whether it was accepted is not known: medium, the answer named as cut."""
+    bind = L.bind_simple(1, SHORT_DN, "Summer24")
+    frames = tcp(host(30), host(5), 389, [(True, bind), (False, _ad_refusal(1, "52e")),
+                                          (False, L.bind_response(2, 0))])
+    answer = _ad_refusal(1, "52e")
+    kept = [f for f in frames if not f[1].endswith(answer)]
+    assert len(kept) == len(frames) - 1
+    (finding,) = found(analyse(write_pcap(tmp_path / "hole.pcap", kept))[0], ID).values()
+    assert finding.severity == CUT_SEVERITY == "medium" and finding.evidence["answer"] == [CUT_ANSWER]
+    assert finding.evidence["bind_names"] == [SHORT_DN]

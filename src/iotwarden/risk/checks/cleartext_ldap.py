@@ -16,6 +16,15 @@ ERROR_INVALID_WORKSTATION, ERROR_PASSWORD_EXPIRED, ERROR_ACCOUNT_EXPIRED, ERROR_
 Any other answer (success; strongerAuthRequired 8, which a DC requiring LDAP signing gives a cleartext simple bind
 after the password crossed) and a bind whose answer is never seen count. A bind waits for its answer
 (:data:`MAX_PENDING_BINDS`); one still unanswered at the end of the run counts.
+
+A bind whose answer the capture lost (a snap length's cut, ``tcpdump -s 96``, or a hole: dissect/ldap.py reports
+``bind_response_cut`` when the engine tells it of a gap in the server's direction) is judged on what was seen of
+it. A result code in the captured head decides as a whole answer would (a 49 whose diagnostic was cut is a
+refusal, as a 49 without one is). With no result seen, whether the password was accepted is not known, yet the
+finding's fact, a non-empty simple bind password sent in cleartext, holds either way and is what an engineer
+wants to know (the credential crossed the network, right or wrong): the bind is kept, at :data:`CUT_SEVERITY`
+instead of high, with the fact ``answer`` saying it was cut, so no working credential is claimed. (Dropping it would
+hide a device's cleartext binds in every cut capture; a device with any bind seen accepted stays high.)
 """
 
 from __future__ import annotations
@@ -37,6 +46,8 @@ INVALID_CREDENTIALS = 49  # RFC 4511 A.1
 # Active Directory's bind diagnostic "... AcceptSecurityContext error, data 52e, v4563": the Win32 error in hex
 AD_DATA = re.compile(r"\bdata ([0-9a-f]{3,8})\b", re.IGNORECASE)
 AD_PASSWORD_RIGHT = frozenset({0x530, 0x531, 0x532, 0x701, 0x773})  # refused after a valid password (module doc)
+CUT_SEVERITY: Severity = "medium"  # a bind whose answer the capture cut: sent in cleartext, acceptance not known
+CUT_ANSWER = "cut by the capture (snap length or a gap): not known whether the password was accepted"
 MAX_PENDING_BINDS = 10_000  # simple binds awaiting their answer (LRU); past it the oldest counts as unanswered
 BindKey = tuple[str | None, int | None, str | None, int | None, object]  # client, port, server, port, message id
 
@@ -64,10 +75,14 @@ class CleartextLdap(Check):
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         f = obs.fields
-        if obs.kind == "bind_response":
+        if obs.kind in ("bind_response", "bind_response_cut"):
             key = (obs.dst_ip, obs.dst_port, obs.src_ip, obs.src_port, f.get("message_id"))
             request = self._pending.pop(key, None)
-            if request is not None and not _password_refused(obs):
+            if request is None:
+                return
+            if obs.kind == "bind_response_cut" and f.get("result_code") is None:
+                self._exposed(request, CUT_SEVERITY, answer=CUT_ANSWER)  # module docstring
+            elif not _password_refused(obs):
                 self._exposed(request)
             return
         if obs.kind != "bind_request" or f.get("auth") != "simple" or f.get("password_present") is not True:
@@ -80,9 +95,9 @@ class CleartextLdap(Check):
         if len(self._pending) > MAX_PENDING_BINDS:
             self._exposed(self._pending.popitem(last=False)[1])
 
-    def _exposed(self, request: Observation) -> None:
-        self.hit_subject(request, servers=request.dst_ip or "", ports=str(request.dst_port or ""),
-                         bind_names=str(request.fields.get("name") or "") or [])
+    def _exposed(self, request: Observation, severity: Severity | None = None, **facts: str) -> None:
+        self.hit_subject(request, severity, servers=request.dst_ip or "", ports=str(request.dst_port or ""),
+                         bind_names=str(request.fields.get("name") or "") or [], **facts)
 
     def findings(self, ctx: Context, subjects: SubjectIndex) -> list[Finding]:
         """Binds whose answer was never seen count too (the password crossed all the same). Pure, as the risk pass
