@@ -104,3 +104,23 @@ def test_engineering_stations_option() -> None:
     assert OtOperationDetector().options.engineering_stations == ""
     with pytest.raises(ConfigError, match="engineering_station"):
         OtOperationDetector({"engineering_station": "10.0.0.1"})  # a misspelt option is refused, never ignored
+
+
+def test_a_write_to_a_default_address_two_devices_announce_falls_on_no_single_device(tmp_path: Path) -> None:
+    """Two unprogrammed KNX IP actuators both announce the factory default 15.15.255: a memory write routed to it is
+    not put on the one that answered last; the alert falls on the sender, naming both announcers."""
+    second = Host("02:00:00:00:00:71", "192.168.1.71")
+    frames = [*k.site(group_writes=2)]
+    for i, device in enumerate((ACTUATOR, second)):
+        announce = k.knxip(k.DESCRIPTION_RESPONSE, k.device_info(b"KNX IP Actuator", address=0xFFFF,
+                                                                   mac=bytes.fromhex(device.mac.replace(":", "")))
+                           + k.UNSECURED)
+        frames.append(k.datagram(k.T0 + 20 + i, device, k.ETS, announce, dport=50000))
+    write = k.l_data(0x283, b"\x40\x00\x01\x02\x03", code=k.L_DATA_IND, dst=0xFFFF)
+    frames.append(k.datagram(k.T0 + 30, k.INTRUDER, None, k.routing(write)))
+    alerts = [a for a in detect([k.write_frames(tmp_path / "default.pcap", frames)]).alerts
+              if a.id.startswith("detect.ot")]
+    (alert,) = alerts
+    assert (alert.subject, alert.dst_ip, alert.key) == (f"mac:{k.INTRUDER.mac}", None, "knx:15.15.255")
+    assert (alert.evidence["knx_target"], alert.evidence["knx_announcers"]) == ("ambiguous", [ACTUATOR.ip, second.ip])
+    assert "KNX device 15.15.255 (announced by 2 KNX IP devices, the factory default" in alert.title

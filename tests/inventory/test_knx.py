@@ -3,7 +3,14 @@ KNX IP devices announce in their SEARCH/DESCRIPTION answers (KNX 03.08.02 §7.5.
 
 from __future__ import annotations
 
-from iotwarden.inventory.knx import ROUTING_GROUP, UNSET_GROUP, KnxDevices, KnxTarget
+from iotwarden.inventory.knx import (
+    DEFAULT_ADDRESS,
+    MAX_ANNOUNCERS,
+    ROUTING_GROUP,
+    UNSET_GROUP,
+    KnxDevices,
+    KnxTarget,
+)
 from iotwarden.model import Observation
 
 MULTICAST = "224.0.23.12"
@@ -49,3 +56,50 @@ def test_routing_members_are_bounded() -> None:
     for i in range(4):
         devices.see(_announce(f"10.0.0.{i}", f"1.{i}.0", service_families=["routing"]))
     assert devices.routing_members(MULTICAST) == [("10.0.0.2", None), ("10.0.0.3", None)]
+
+
+def _frame(destination: str, dst_ip: str | None = MULTICAST) -> Observation:
+    return Observation(ts=2.0, proto="knxip", kind="routing_indication", src_ip="10.0.0.66", dst_ip=dst_ip,
+                       fields={"destination": destination, "destination_type": "individual"})
+
+
+def test_an_address_announced_by_several_devices_is_attributed_to_none_of_them() -> None:
+    """Two unprogrammed KNX IP devices at the factory default 15.15.255: a routed frame for it is ambiguous, naming
+    both, not the last announcer's; a tunnelled one is still its interface's. Once ETS programs one of them (it
+    announces 1.1.7), the other alone holds 15.15.255 again."""
+    devices = KnxDevices()
+    devices.see(_announce("10.0.0.1", DEFAULT_ADDRESS))
+    devices.see(_announce("10.0.0.2", DEFAULT_ADDRESS))
+    devices.see(_announce("10.0.0.2", DEFAULT_ADDRESS))  # announced again: still two
+    target = devices.target(_frame(DEFAULT_ADDRESS))
+    assert (target.ip, target.mac, target.found) == (None, None, "ambiguous")
+    assert target.names() == ["10.0.0.1", "10.0.0.2"]
+    assert "announced by 2 KNX IP devices, the factory default" in target.describe()
+    assert devices.target(_frame(DEFAULT_ADDRESS, "10.0.0.20")) == KnxTarget(DEFAULT_ADDRESS, "10.0.0.20", None,
+                                                                              "interface")
+    devices.see(_announce("10.0.0.2", "1.1.7"))
+    assert devices.announcers(DEFAULT_ADDRESS) == [("10.0.0.1", None)]
+    assert devices.target(_frame(DEFAULT_ADDRESS)) == KnxTarget(DEFAULT_ADDRESS, "10.0.0.1", None, "own")
+    assert devices.target(_frame("1.1.7")).ip == "10.0.0.2"
+
+
+def test_a_line_coupled_by_two_routers_announcing_one_address_is_ambiguous_too() -> None:
+    devices = KnxDevices()
+    for ip in ("10.0.0.1", "10.0.0.2"):  # a router copied into the project twice: both 1.1.0
+        devices.see(_announce(ip, "1.1.0", service_families=["routing"]))
+    target = devices.target(_frame("1.1.5"))
+    assert (target.found, target.names(), target.ip) == ("ambiguous", ["10.0.0.1", "10.0.0.2"], None)
+    assert devices.target(_frame("1.2.5")).found == "none"
+
+
+def test_announcers_per_address_are_bounded() -> None:
+    devices = KnxDevices(limit=4, announcers=3)
+    for i in range(MAX_ANNOUNCERS + 5):
+        devices.see(_announce(f"10.0.1.{i}", DEFAULT_ADDRESS))
+    assert devices.announcers(DEFAULT_ADDRESS) == [(f"10.0.1.{i}", None) for i in range(MAX_ANNOUNCERS + 2,
+                                                                                         MAX_ANNOUNCERS + 5)]
+    assert len(devices._addresses) == 4 and len(devices) == 1
+    wide = KnxDevices()
+    for i in range(MAX_ANNOUNCERS + 1):
+        wide.see(_announce(f"10.0.2.{i}", DEFAULT_ADDRESS))
+    assert len(wide.announcers(DEFAULT_ADDRESS)) == MAX_ANNOUNCERS

@@ -41,8 +41,9 @@ KNX group value writes are the bus's normal operation and are never marked. A KN
 its cEMI frame is addressed to (its individual address, in the title and evidence ``knx_destination``), reported on
 the IP device inventory/knx.py finds for it (the table the risk.ot.* checks read too): the KNX IP device holding
 that address, the interface or router the frame was tunnelled to, or for a frame routed to the multicast group
-224.0.23.12 the router coupling the destination's line; never the multicast group. When none is known the alert
-falls on the sender (key ``knx:<address>``).
+224.0.23.12 the router coupling the destination's line; never the multicast group. When none is known, or the
+address is announced by several KNX IP devices (two unprogrammed ones at the factory default 15.15.255: the target
+is ``ambiguous``, evidence ``knx_announcers``), the alert falls on the sender (key ``knx:<address>``).
 """
 
 from __future__ import annotations
@@ -216,6 +217,8 @@ class OtOperationDetector(Detector):
             knx = self._knx.target(obs)
             plc, plc_mac, target = knx.ip, knx.mac, knx.describe()
             evidence.update(knx_destination=knx.destination, knx_target=knx.found)
+            if knx.announcers:  # several KNX IP devices hold the address: none is blamed (inventory/knx.py)
+                evidence["knx_announcers"] = knx.names()
             if plc is None and plc_mac is None:  # no IP device known for it: the sender's alert, per KNX address
                 key = f"knx:{knx.destination or 'bus'}"
         subject = subject_key(ctx, plc_mac, plc) if plc or plc_mac else subject_key(ctx, operator_mac, operator)

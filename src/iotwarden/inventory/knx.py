@@ -15,6 +15,18 @@ frame, the KNXnet/IP interface or router a tunnel or device-management connectio
 receives it), the KNX IP router that couples the destination's line, the one that forwards it there (``coupler``: a
 line coupler's individual address is its line's device 0, area.line.0, KNX Association "KNX Basics": couplers have
 device number 0); else none is known (``none``).
+
+An individual address should be unique on the installation, but one announced by several KNX IP devices is not
+rare: every unprogrammed device holds the factory default 15.15.255 (0xFFFF) until ETS writes its address (KNX
+03.05.02 §2.3, individual address programming; KNX IP interfaces often ship as 15.15.255, 15.15.250 or 1.1.255), so a
+site commissioning two at once, or a device copied into a project twice, announces one address from two IP devices.
+A frame for it reaches every holder (a KNX device accepts what is addressed to its individual address), so it is
+attributed to no single one of them, neither ``own`` nor ``coupler``: the frame's unicast receiver still is its
+``interface``; otherwise the target is ``ambiguous``, naming every announcer (:attr:`KnxTarget.announcers`) and
+choosing none, so no device is blamed for an operation that may have been for another (attributing it to all would
+put an alert or finding on each, of which at most one is meant). A device that announces a new address (ETS
+programmed it) leaves its old one. At most :data:`MAX_ANNOUNCERS` announcers are kept per address (least recently
+announced dropped).
 """
 
 from __future__ import annotations
@@ -27,10 +39,13 @@ from typing import TypeVar
 from iotwarden.model import Observation
 
 MAX_KNX_DEVICES = 4096  # KNX individual addresses of IP devices remembered (LRU), and as many routing participants
+MAX_ANNOUNCERS = 16  # IP devices remembered per individual address (LRU): more than one makes it ambiguous
+DEFAULT_ADDRESS = "15.15.255"  # an unprogrammed KNX device's individual address (0xFFFF; module docstring)
 ANNOUNCING = frozenset({"search_response", "search_response_ext", "description_response"})  # carry DEVICE_INFO
 ROUTING_GROUP = "224.0.23.12"  # the KNXnet/IP routing multicast address (IANA, KNX 03.08.05 §2.5)
 K = TypeVar("K")
 V = TypeVar("V")
+Device = tuple[str | None, str | None]  # an IP device: (ip, mac)
 # DEVICE_INFO's routing multicast address of a device that does not route (03.08.02 §7.5.4.2); no socket binds it
 UNSET_GROUP = "0.0.0.0"  # noqa: S104
 
@@ -39,23 +54,33 @@ UNSET_GROUP = "0.0.0.0"  # noqa: S104
 class KnxTarget:
     """The cEMI destination of an operation (an individual address "1.1.5", a group "0/0/0"; None for a device
     management message, which is for the interface itself), the IP device it is about (ip, mac; both None when none
-    is known) and how that device was found (``own``, ``interface``, ``coupler``, ``none``: module docstring)."""
+    is known) and how that device was found (``own``, ``interface``, ``coupler``, ``ambiguous``, ``none``: module
+    docstring)."""
 
     destination: str | None
     ip: str | None
     mac: str | None
     found: str
+    announcers: tuple[Device, ...] = ()  # ``ambiguous``: the IP devices announcing the address, none chosen
 
     def describe(self) -> str:
         """How an alert's title names the target."""
         if self.destination is None:
             return f"KNXnet/IP device {self.ip or self.mac}" if self.ip or self.mac else "KNXnet/IP device"
         knx = f"KNX device {self.destination}" if "." in self.destination else f"KNX group {self.destination}"
+        if self.found == "ambiguous":
+            default = ", the factory default of unprogrammed devices" if self.destination == DEFAULT_ADDRESS else ""
+            return (f"{knx} (announced by {len(self.announcers)} KNX IP devices{default}: "
+                    f"{', '.join(self.names())})")
         if self.found == "own":
             return f"{knx} ({self.ip or self.mac})"
         if self.found in ("interface", "coupler"):
             return f"{knx} through {self.ip or self.mac}"
         return f"{knx} (routed to the multicast group; no IP device known for it)"
+
+    def names(self) -> list[str]:
+        """The announcers of an ``ambiguous`` target, each by its IP address, else its MAC."""
+        return [ip or mac or "" for ip, mac in self.announcers]
 
 
 def unicast(ip: str | None) -> bool:
@@ -76,13 +101,14 @@ def _coupler(address: str) -> str | None:
 
 
 class KnxDevices:
-    """KNX individual address -> the IP device (ip, mac) that announced it in a DEVICE_INFO DIB, and the IP devices
-    announcing the routing family -> their routing multicast group (both bounded)."""
+    """KNX individual address -> the IP devices (ip, mac) that announced it in a DEVICE_INFO DIB (one, or several:
+    ambiguous), and the IP devices announcing the routing family -> their routing multicast group (all bounded)."""
 
-    def __init__(self, limit: int = MAX_KNX_DEVICES) -> None:
-        self._devices: OrderedDict[str, tuple[str | None, str | None]] = OrderedDict()
-        self._routing: OrderedDict[tuple[str | None, str | None], str] = OrderedDict()
-        self._limit = limit
+    def __init__(self, limit: int = MAX_KNX_DEVICES, announcers: int = MAX_ANNOUNCERS) -> None:
+        self._devices: OrderedDict[str, OrderedDict[Device, None]] = OrderedDict()
+        self._addresses: OrderedDict[Device, str] = OrderedDict()  # each device's last announced address
+        self._routing: OrderedDict[Device, str] = OrderedDict()
+        self._limit, self._announcers = limit, announcers
 
     def __len__(self) -> int:
         return len(self._devices)
@@ -94,28 +120,53 @@ class KnxDevices:
         f, device = obs.fields, (obs.src_ip, obs.src_mac)
         address = f.get("individual_address")
         if isinstance(address, str):
-            _remember(self._devices, address, device, self._limit)
+            self._announce(address, device)
         families = f.get("service_families")
         if isinstance(families, list) and "routing" in families:
             group = f.get("multicast_address")
             group = group if isinstance(group, str) and group != UNSET_GROUP else ROUTING_GROUP
             _remember(self._routing, device, group, self._limit)
 
+    def _announce(self, address: str, device: Device) -> None:
+        previous = self._addresses.get(device)
+        if previous is not None and previous != address:  # reprogrammed: it no longer holds its old address
+            left = self._devices.get(previous)
+            if left is not None:
+                left.pop(device, None)
+                if not left:
+                    del self._devices[previous]
+        _remember(self._addresses, device, address, self._limit)
+        holders = self._devices.get(address)
+        if holders is None:
+            holders = OrderedDict()
+        _remember(holders, device, None, self._announcers)
+        _remember(self._devices, address, holders, self._limit)
+
+    def announcers(self, address: str) -> list[Device]:
+        """The IP devices that announced ``address``, least recently announced first (several: ambiguous)."""
+        return list(self._devices.get(address) or ())
+
     def target(self, obs: Observation) -> KnxTarget:
         """The target of a KNX operation a client sent (module docstring)."""
         f = obs.fields
         destination = f.get("destination") if isinstance(f.get("destination"), str) else None
         address = destination if f.get("destination_type") == "individual" else None
-        if address is not None and address in self._devices:
-            return KnxTarget(destination, *self._devices[address], "own")
+        held = self.announcers(address) if address is not None else []
+        if len(held) == 1:
+            return KnxTarget(destination, *held[0], "own")
         if unicast(obs.dst_ip):
             return KnxTarget(destination, obs.dst_ip, obs.dst_mac, "interface")
+        if held:
+            return KnxTarget(destination, None, None, "ambiguous", tuple(held))
         coupler = _coupler(address) if address is not None else None
-        if coupler is not None and coupler in self._devices:
-            return KnxTarget(destination, *self._devices[coupler], "coupler")
+        couplers = self.announcers(coupler) if coupler is not None else []
+        if len(couplers) == 1:
+            return KnxTarget(destination, *couplers[0], "coupler")
+        if couplers:
+            return KnxTarget(destination, None, None, "ambiguous", tuple(couplers))
         return KnxTarget(destination, None, None, "none")
 
-    def routing_members(self, group: str | None) -> list[tuple[str | None, str | None]]:
+    def routing_members(self, group: str | None) -> list[Device]:
         """(ip, mac) of the IP devices that announced the routing family for ``group`` (they receive what is routed
         to it: 03.08.05 §2.5), in the order they were last announced."""
         return [device for device, joined in self._routing.items() if joined == group]
