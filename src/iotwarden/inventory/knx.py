@@ -18,8 +18,9 @@ device number 0); else none is known (``none``).
 
 An individual address should be unique on the installation, but one announced by several KNX IP devices is not
 rare: every unprogrammed device holds the factory default 15.15.255 (0xFFFF) until ETS writes its address (KNX
-03.05.02 §2.3, individual address programming; KNX IP interfaces often ship as 15.15.255, 15.15.250 or 1.1.255), so a
-site commissioning two at once, or a device copied into a project twice, announces one address from two IP devices.
+03.05.02 §2.3, individual address programming; the Freebus firmware's EEPROM default 0xFFFF alike), and software
+takes defaults too (xknx, Home Assistant's KNX library, uses 15.15.250 for itself), so a site commissioning two
+devices at once, or a device copied into a project twice, announces one address from two IP devices.
 A frame for it reaches every holder (a KNX device accepts what is addressed to its individual address), so it is
 attributed to no single one of them, neither ``own`` nor ``coupler``: the frame's unicast receiver still is its
 ``interface``; otherwise the target is ``ambiguous``, naming every announcer (:attr:`KnxTarget.announcers`) and
