@@ -177,6 +177,25 @@ def test_psexec_writes_its_service_binary_to_admin_share_as_the_clients_file_wri
     assert rpc_of(obs) == SVCCTL_CALLS
 
 
+def test_an_open_chained_after_a_tree_connect_opens_its_file_in_that_tree() -> None:
+    """TREE_CONNECT_ANDX chained to NT_CREATE_ANDX in one request (§2.2.3.4), header TID 0: the create's tree is the
+    one the tree connect asks for (IPC$: a pipe tree; ADMIN$), its TID known only from the chained response."""
+    chained = [(True, b.direct(m.message(m.tree_connect("\\\\SRV\\IPC$"), m.nt_create("\\svcctl"), mid=4))),
+               (False, b.direct(m.message(m.tree_connect_response("IPC"), m.nt_create_response(PIPE_FID), mid=4,
+                                          tid=IPC, response=True)))]
+    state: dict[str, Any] = {}
+    assert rpc_of(converse(logon() + chained + over_transact(svcctl_pdus()), state=state)) == SVCCTL_CALLS
+    assert state["smb1"].trees[IPC] == ("IPC$", "ipc", True)
+    copy = [(True, b.direct(m.message(m.tree_connect("\\\\SRV\\ADMIN$"),
+                                      m.nt_create("\\PSEXESVC.exe", access=m.GENERIC_WRITE,
+                                                  disposition=m.FILE_OVERWRITE_IF), mid=4))),
+            (False, b.direct(m.message(m.tree_connect_response("A:"), m.nt_create_response(FILE_FID, m.FILE_CREATED,
+                                                                                           pipe=False),
+                                       mid=4, tid=ADMIN, response=True)))]
+    assert [(o.fields["share"], o.fields["file"]) for o in converse(logon() + copy) if o.kind == "file_write"] == [
+        ("ADMIN$", "PSEXESVC.exe")]
+
+
 def test_a_user_share_document_and_a_read_only_open_of_c_say_no_file() -> None:
     chunks = logon() + tree(4, "\\\\SRV\\Finance", DOCS, "A:") + opened(
         5, "\\Q3\\report.doc", DOCS, FILE_FID, m.FILE_CREATED, access=m.GENERIC_WRITE, disposition=m.FILE_CREATE,

@@ -276,6 +276,54 @@ def test_a_refused_pipe_create_in_a_compound_lets_its_pipe_go() -> None:
     assert not state["smb2"].pipes
 
 
+def tree_and_pipe_in_one_compound(*, refused: bool = False) -> Chunks:
+    """IPC$'s TREE_CONNECT, then svcctl's CREATE on TreeId 0xFFFFFFFF and the bind as an IOCTL transceive on FileId
+    0xFF..FF, all in one compound ([MS-SMB2] §3.2.4.1.4: each header 8-byte aligned, NextCommand its length, the
+    second and third flagged SMB2_FLAGS_RELATED_OPERATIONS), the responses compounded alike, then the calls on the
+    pipe's FileId. ``refused``: the server refuses the TREE_CONNECT (STATUS_ACCESS_DENIED), and so the related
+    operations after it (§3.3.5.2.7.2)."""
+    (bind, ack), related = svcctl_pdus()[0], w.RELATED_FILE_ID
+    request = w.compound(w.tree_connect(4, "\\\\SRV\\IPC$", SID), w.create(5, "svcctl", 0xFFFFFFFF, SID),
+                         w.transceive(6, related, bind, 0xFFFFFFFF, SID))
+    assert struct.unpack_from("<I", request, 16)[0] & w.FLAGS_RELATED_OPERATIONS == 0  # the first is not related
+    if refused:
+        error = [w.header(command, mid, response=True, status=0xC0000022) + struct.pack("<HBBI", 9, 0, 0, 0) + b"\0"
+                 for command, mid in ((smb2files.TREE_CONNECT, 4), (smb2files.CREATE, 5), (smb2files.IOCTL, 6))]
+        response = w.compound(*error, related=False)
+    else:
+        response = w.compound(w.tree_connect_response(4, IPC, SID, w.SHARE_PIPE),
+                              w.create_response(5, PIPE_ID, IPC, SID),
+                              w.transceive_response(6, PIPE_ID, ack, IPC, SID), related=False)
+    return [*logon(), (True, w.direct(request)), (False, w.direct(response)), *over_transceive(svcctl_pdus()[1:])]
+
+
+def test_a_create_compounded_after_a_tree_connect_opens_its_file_in_that_tree() -> None:
+    """The CREATE's tree is the one the TREE_CONNECT before it asks for (its TreeId known only from the response):
+    svcctl on IPC$ opened in one compound is followed as when opened on its own, and so is a binary created for
+    writing on ADMIN$ in a compound with its tree connect."""
+    state: dict[str, Any] = {}
+    assert rpc_of(converse(tree_and_pipe_in_one_compound(), state=state)) == SVCCTL_CALLS
+    assert state["smb2"].trees[IPC] == ("IPC$", "ipc", True) and PIPE_ID in state["smb2"].pipes
+    segments = [(to_server, data[i : i + 7]) for to_server, data in tree_and_pipe_in_one_compound()
+                for i in range(0, len(data), 7)]
+    assert rpc_of(converse(segments)) == SVCCTL_CALLS
+    copy = [
+        *logon(),
+        (True, w.direct(w.compound(w.tree_connect(4, "\\\\SRV\\ADMIN$", SID),
+                                   w.create(5, "PSEXESVC.exe", 0xFFFFFFFF, SID, disposition=w.FILE_OVERWRITE_IF)))),
+        (False, w.direct(w.compound(w.tree_connect_response(4, ADMIN, SID, w.SHARE_DISK),
+                                    w.create_response(5, FILE_ID, ADMIN, SID, action=w.FILE_CREATED), related=False)))]
+    assert [(o.fields["share"], o.fields["file"]) for o in converse(copy) if o.kind == "file_write"] == [
+        ("ADMIN$", "PSEXESVC.exe")]
+
+
+def test_a_refused_tree_connect_lets_the_pipe_created_after_it_go() -> None:
+    state: dict[str, Any] = {}
+    obs = converse(tree_and_pipe_in_one_compound(refused=True), state=state)
+    assert [o.kind for o in obs if o.proto == "dcerpc"] == ["bind"]  # what the client sent; nothing after
+    assert not state["smb2"].pipes and not state["smb2"].trees and not state["smb2"].pending
+
+
 def compounded_copy(data: bytes, share: str = "\\\\SRV\\ADMIN$", tree_id: int = ADMIN) -> Chunks:
     """PSEXESVC.exe created and its first bytes written in one compound (CREATE + related WRITE)."""
     related = w.RELATED_FILE_ID

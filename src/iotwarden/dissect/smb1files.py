@@ -17,8 +17,9 @@ smb2files.py's, with ``smb1`` True on ``file_write``:
   administrative share.
 
 A transaction's pieces are matched by PID, MID (and the same TID and UID, §2.2.4.34.1) and put at their
-DataDisplacement; the pipe's DCE/RPC reader gets the whole WriteData once it is complete. Not read: a create chained
-after the TREE_CONNECT_ANDX of the same message (its TID is not known yet), file data. Limits:
+DataDisplacement; the pipe's DCE/RPC reader gets the whole WriteData once it is complete. An NT_CREATE_ANDX or
+OPEN_ANDX chained after a TREE_CONNECT_ANDX (§2.2.3.4; its TID is known only from the response) opens its file in the
+tree the TREE_CONNECT_ANDX asks for: the share its Path names, a pipe tree when it is IPC$. Not read: file data. Limits:
 smb2files.MAX_TREES, MAX_PIPES, MAX_PENDING, MAX_NAME, and :data:`MAX_TRANSACTIONS` being completed.
 """
 
@@ -110,6 +111,7 @@ class Session:
         unicode = bool(struct.unpack_from("<H", msg, 10)[0] & smb1.FLAGS2_UNICODE)
         tid = struct.unpack_from("<H", msg, 24)[0]
         at = HEADER
+        asked: smb2files.Tree | None = None  # the tree a TREE_CONNECT_ANDX earlier in the chain asks for
         for _ in range(smb1.MAX_ANDX):
             words, data, data_at = smb1.block(msg, at)
             if reply:
@@ -117,8 +119,8 @@ class Session:
                 if waiting is not None and status in (STATUS_SUCCESS, STATUS_BUFFER_OVERFLOW) and words:
                     self._response(pkt, msg, words, data, waiting, tid=tid, out=out)
             else:
-                self._request(pkt, msg, words, data_at, len(data), command=command, tid=tid, unicode=unicode,
-                              out=out)
+                asked = self._request(pkt, msg, words, data_at, len(data), command=command, tid=tid, unicode=unicode,
+                                      asked=asked, out=out)
             if command not in ANDX or len(words) < 4 or words[0] == smb1.NO_ANDX:
                 return
             command, next_at = words[0], struct.unpack_from("<H", words, 2)[0]
@@ -131,15 +133,20 @@ class Session:
         dcerpc.del_oldest(self.pending, smb2files.MAX_PENDING)
 
     def _request(self, pkt: Packet, msg: bytes, words: bytes, data_at: int, size: int, *, command: int, tid: int,
-                 unicode: bool, out: list[Observation]) -> None:
+                 unicode: bool, asked: smb2files.Tree | None, out: list[Observation]) -> smb2files.Tree | None:
+        """One request of a chain; ``asked``: the tree a TREE_CONNECT_ANDX before it in the chain asks for, which a
+        chained open uses (its TID is the new tree's, known only from the response). What the next command takes."""
         key = _key(msg, command)
+        tree = asked if asked is not None else self.trees.get(tid)
         if command == TREE_CONNECT_ANDX:
             share = smb1.tree_connect(msg, words, data_at, size, unicode)
             self._wait(key, (TREE_CONNECT_ANDX, share.get("share"), share.get("share_class", "user")))
-        elif command == NT_CREATE_ANDX:
-            self._create_request(msg, words, data_at, size, key=key, tid=tid, unicode=unicode)
+            # IPC$ is the pipe tree (STYPE_IPC, [MS-SRVS] §2.2.2.4; its Service "IPC", §2.2.4.55.2)
+            return share.get("share"), share.get("share_class", "user"), share.get("share_class") == smb2files.IPC
+        if command == NT_CREATE_ANDX:
+            self._create_request(msg, words, data_at, size, key=key, tree=tree, unicode=unicode)
         elif command == OPEN_ANDX:
-            self._open_request(msg, words, data_at, size, key=key, tid=tid, unicode=unicode)
+            self._open_request(msg, words, data_at, size, key=key, tree=tree, unicode=unicode)
         elif command == CLOSE and len(words) >= 2:
             self.pipes.pop(struct.unpack_from("<H", words)[0], None)  # §2.2.4.5.1 FID
         elif command == WRITE_ANDX:
@@ -168,11 +175,11 @@ class Session:
             self._transact_request(pkt, msg, words, key, out)
         elif command == TRANSACTION_SECONDARY:
             self._transact_secondary(pkt, msg, words, out)
+        return asked
 
-    def _create_request(self, msg: bytes, words: bytes, data_at: int, size: int, *, key: Key, tid: int,
-                        unicode: bool) -> None:
+    def _create_request(self, msg: bytes, words: bytes, data_at: int, size: int, *, key: Key,
+                        tree: smb2files.Tree | None, unicode: bool) -> None:
         """§2.2.4.64.1: DesiredAccess, CreateDisposition, CreateOptions, then FileName in the data."""
-        tree = self.trees.get(tid)
         if tree is None:
             return
         if len(words) < 48:
@@ -189,10 +196,9 @@ class Session:
             what = names[disposition] if disposition < len(names) else str(disposition)
             self._wait(key, (NT_CREATE_ANDX, "file", share, name, what))
 
-    def _open_request(self, msg: bytes, words: bytes, data_at: int, size: int, *, key: Key, tid: int,
-                      unicode: bool) -> None:
+    def _open_request(self, msg: bytes, words: bytes, data_at: int, size: int, *, key: Key,
+                      tree: smb2files.Tree | None, unicode: bool) -> None:
         """§2.2.4.41.1: AccessMode, OpenMode, then FileName in the data (a pipe's with its \\PIPE\\ prefix)."""
-        tree = self.trees.get(tid)
         if tree is None:
             return
         if len(words) < 30:

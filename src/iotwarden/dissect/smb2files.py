@@ -8,6 +8,8 @@ response (§3.3.4.2) keeps the request waiting. In a compound of related operati
 SMB2_FLAGS_RELATED_OPERATIONS) a FileId 0xFFFFFFFFFFFFFFFF or TreeId 0xFFFFFFFF is the one the previous operation
 used or created (§3.3.5.2.7.2); a pipe is followed from its CREATE request under a provisional key, so that a WRITE,
 READ, IOCTL or CLOSE compounded after the CREATE reaches it, and its successful CREATE response gives it its FileId.
+A CREATE related to a TREE_CONNECT of the same compound opens its file in the tree that TREE_CONNECT asks for (its
+TreeId is known only from the response): the share its request names, a pipe tree when it is IPC$.
 Observations:
 
 * ``dcerpc`` PDUs of a pipe as dissect/dcerpc.py reports them on TCP, with ``named_pipe`` (the CREATE's name,
@@ -54,8 +56,12 @@ MAX_PENDING = 128  # requests awaiting their response (tree connects, creates, p
 MAX_NAME = 260  # characters of a file or pipe name kept (MAX_PATH)
 
 
-Related = tuple[bytes | None, int | None]  # what 0xFF..FF names in a related operation: the file's key, the TreeId
+Tree = tuple[str | None, str, bool]  # a tree's share, its class (dissect/smbshare.py) and whether it is a pipe tree
+# what 0xFF..FF names in a related operation: the file's key, and the TreeId, or the tree a TREE_CONNECT before it in
+# the compound asks for (its TreeId is known only from its response)
+Related = tuple[bytes | None, int | Tree | None]
 NOTHING_RELATED: Related = (None, None)  # before a compound's first operation
+IPC = "ipc"  # dissect/smbshare.py's class of IPC$, the share of named pipes
 
 
 @dataclass
@@ -70,7 +76,7 @@ class Pipe:
 class Session:
     """One connection's trees, open pipes and waiting requests."""
 
-    trees: dict[int, tuple[str | None, str, bool]] = field(default_factory=dict)  # TreeId -> share, class, pipe
+    trees: dict[int, Tree] = field(default_factory=dict)  # TreeId -> share, class, pipe
     pipes: dict[bytes, Pipe] = field(default_factory=dict)  # FileId -> pipe
     pending: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # MessageId -> what the request was
 
@@ -114,20 +120,24 @@ class Session:
 
     def _command(self, pkt: Packet, msg: bytes, related: Related, out: list[Observation]) -> Related:
         """Follow one header; what a related operation after it names by 0xFF..FF: the file (a CREATE's provisional
-        key, else the FileId the request used, else as before) and the TreeId this one used."""
+        key, else the FileId the request used, else as before) and the TreeId this one used, or the tree a
+        TREE_CONNECT asks for."""
         status, command, _, flags = struct.unpack_from("<IHHI", msg, 8)
         message_id = struct.unpack_from("<Q", msg, 24)[0]
         tree_id = None if flags & FLAGS_ASYNC_COMMAND else struct.unpack_from("<I", msg, 36)[0]
         body = msg[HEADER:]
         if not flags & FLAGS_SERVER_TO_REDIR:
             is_related = bool(flags & FLAGS_RELATED_OPERATIONS)
+            tree: int | Tree | None = tree_id
             if is_related and tree_id == RELATED_TREE_ID:
-                tree_id = related[1]
+                tree = related[1]
+            if command == TREE_CONNECT:
+                return related[0], self._tree_connect(msg, message_id)
             if command == CREATE:
-                return self._create_request(msg, body, message_id, tree_id), tree_id
+                return self._create_request(msg, body, message_id, tree), tree
             used = self._request(pkt, msg, body, command=command, message_id=message_id,
                                  related=related[0] if is_related else None, out=out)
-            return (related[0] if used is None else used), tree_id
+            return (related[0] if used is None else used), tree
         if status != STATUS_PENDING:  # an interim response: the final one follows (§3.3.4.2)
             waiting = self.pending.pop(message_id, None)
             if waiting is not None and waiting[0] == command:
@@ -142,10 +152,7 @@ class Session:
                  related: bytes | None, out: list[Observation]) -> bytes | None:
         """One request other than CREATE; ``related``: the key its FileId names if it is 0xFF..FF (§3.2.4.1.4). The
         key of the file it used, None for a command whose FileId is not read here."""
-        if command == TREE_CONNECT:
-            share = smb2.tree_connect_share(msg)
-            self._wait(message_id, (TREE_CONNECT, share.get("share"), share.get("share_class", "user")))
-        elif command == CLOSE and len(body) >= 24:
+        if command == CLOSE and len(body) >= 24:
             file_id = _file_id(body[8:24], related)  # §2.2.15: the FileId closed
             if any(what[0] in (READ, IOCTL) and what[1] == file_id for what in self.pending.values()):
                 self._wait(message_id, (CLOSE, file_id))  # a call on it awaits its answer: let go once closed
@@ -178,10 +185,21 @@ class Session:
             return file_id
         return None
 
-    def _create_request(self, msg: bytes, body: bytes, message_id: int, tree_id: int | None) -> bytes | None:
+    def _tree_connect(self, msg: bytes, message_id: int) -> Tree:
+        """A TREE_CONNECT request awaits its response, which names its TreeId (§2.2.10); the tree it asks for, which
+        a CREATE compounded after it as a related operation (TreeId 0xFFFFFFFF, §3.2.4.1.4) opens its file in: a pipe
+        tree when the share is IPC$ (a server gives IPC$, STYPE_IPC in [MS-SRVS] §2.2.2.4, ShareType PIPE:
+        [MS-SMB2] §3.3.5.7)."""
+        share = smb2.tree_connect_share(msg)
+        asked: Tree = (share.get("share"), share.get("share_class", "user"), share.get("share_class") == IPC)
+        self._wait(message_id, (TREE_CONNECT, asked[0], asked[1]))
+        return asked
+
+    def _create_request(self, msg: bytes, body: bytes, message_id: int, tree_id: int | Tree | None) -> bytes | None:
         """A CREATE of a pipe (followed at once: its provisional key, which it returns) or of a file for writing on
-        an administrative share awaits its response."""
-        tree = self.trees.get(tree_id) if tree_id is not None else None
+        an administrative share awaits its response; ``tree_id`` may be the tree a TREE_CONNECT of the same compound
+        asks for. If that TREE_CONNECT fails, so does the CREATE (§3.3.5.2.7.2), and its pipe is let go."""
+        tree = tree_id if isinstance(tree_id, tuple) else self.trees.get(tree_id) if tree_id is not None else None
         if tree is None:
             return None
         if len(body) < 56:
