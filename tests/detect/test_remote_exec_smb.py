@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from iotwarden.detect.remote_exec import REMOTE_EXEC, STAGING, RemoteExecDetector
+from iotwarden.dissect import smb
 from iotwarden.hooks import Context
 from iotwarden.lab import smbwire as w
 from iotwarden.model import Observation
@@ -112,3 +113,25 @@ def test_psexec_in_compounded_requests_end_to_end_from_packets(tmp_path: Path) -
     assert sorted((a.id, a.src_ip) for a in alerts if a.id in (REMOTE_EXEC, STAGING)) == [
         (STAGING, ADMIN_WS), (REMOTE_EXEC, ADMIN_WS)]
     assert {a.id for a in alerts if a.src_ip == CLERK} <= {"detect.lateral.admin_protocol"}
+
+
+@pytest.mark.parametrize("op", ["write", "read"])
+def test_psexec_after_a_300_mib_copy_raises_remote_exec(op: str) -> None:
+    """A 300 MiB PSEXESVC.exe written to ADMIN$ (or 300 MiB pulled from it) in 1448-byte segments, then svcctl: file
+    data is skipped on its WRITE's (READ response's) header and charged nothing against the session's budget, so the
+    calls after it are read and raise remote_exec (the dissector fed directly: no 300 MiB capture is written)."""
+    det, ctx = RemoteExecDetector(), Context()
+    for obs in s.converse(s.big_copy_then_psexec(op, 300 << 20)):
+        det.on_observation(ctx, obs)
+    assert sorted({a.id for a in ctx.alerts}) == [STAGING, REMOTE_EXEC]
+    assert {a.evidence["operation"] for a in ctx.alerts if a.id == REMOTE_EXEC} == {"CreateServiceW"}
+
+
+def test_segments_of_skipped_file_data_do_not_count_among_max_packets_from_packets(tmp_path: Path,
+                                                                                 monkeypatch: Any) -> None:
+    """Through the engine: a 3 MiB binary in ~2,200 segments, MAX_PACKETS lowered to 300: the engine hands the SMB flow
+    every packet (no per-flow packet cap) and the dissector counts only those it parses, so svcctl is still read."""
+    monkeypatch.setattr(smb, "MAX_PACKETS", 300)
+    path = tmp_path / "big.pcap"
+    write_sessions(str(path), [(ADMIN_WS, SERVER, 50123, 445, list(s.big_copy_then_psexec("write", 3 << 20)))])
+    assert sorted(a.id for a in detect([path]).alerts if a.id in (REMOTE_EXEC, STAGING)) == [STAGING, REMOTE_EXEC]

@@ -6,6 +6,7 @@ contract on hostile input."""
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -28,7 +29,7 @@ SRVSVC = "4b324fc8-1670-01d3-1278-5a47bf6ee188"
 Chunks = list[tuple[bool, bytes]]
 
 
-def converse(chunks: Chunks, state: dict[str, Any] | None = None) -> list[Observation]:
+def converse(chunks: Iterable[tuple[bool, bytes]], state: dict[str, Any] | None = None) -> list[Observation]:
     """Feed (to_server, bytes) of one flow 10.0.0.1:50000 -> 10.0.0.2:445 as the engine would; the dissector's
     contract (tests/dissect/hostile.py), with its pipes' ``dcerpc`` Observations besides its own."""
     d, state = SmbDissector(), {} if state is None else state
@@ -426,12 +427,67 @@ def test_more_file_writes_or_reads_than_max_messages_do_not_hide_the_calls_after
     assert state["messages_c2s"] < 20 and state["messages_s2c"] < 20
 
 
-def test_a_followed_session_is_left_past_max_followed_bytes(monkeypatch: Any) -> None:
-    monkeypatch.setattr(smb, "MAX_FOLLOWED_BYTES", 150_000)  # within the ADMIN$ copy, before svcctl
+def test_a_followed_session_is_left_once_its_parsed_bytes_reach_max_followed_bytes() -> None:
+    """Endless compounds (CREATE + a related 70 KiB WRITE) on ADMIN$: each one's head (MAX_MESSAGE bytes) is parsed and
+    not counted among MAX_MESSAGES, so MAX_FOLLOWED_BYTES is what ends the session, at the compound that reaches it."""
+    head = smb.MAX_MESSAGE + 4
+    compound = logon() + compounded_copy(b"MZ" + b"\x90" * (70 * 1024))
+    chunks = compound[:6] + [compound[6]] * (smb.MAX_FOLLOWED_BYTES // head + 50) + svcctl_session(
+        over_transceive(svcctl_pdus()))[4:]
     state: dict[str, Any] = {}
-    obs = converse(_copy_then_psexec("\\\\SRV\\ADMIN$", ADMIN), state=state)
-    assert state["done"] and 150_000 <= state["read"] < 200_000
-    assert [o.kind for o in obs if o.kind == "file_write"] == ["file_write"] and not rpc_of(obs)
+    obs = converse(chunks, state=state)
+    assert state["done"] and smb.MAX_FOLLOWED_BYTES <= state["parsed"] < smb.MAX_FOLLOWED_BYTES + head
+    assert state["read"] < (smb.MAX_FOLLOWED_BYTES // head + 2) * len(compound[6][1])  # it stopped there
+    assert not rpc_of(obs)
+
+
+def _copy(op: str, size: int, tree_id: int = ADMIN) -> Iterator[tuple[bool, bytes]]:
+    """``size`` bytes of a file written to (``write``) or read from (``read``) ``tree_id`` in 1 MiB WRITEs or READs,
+    cut into 1448-byte segments, as one lazily made stream (the same message each time: nothing is kept)."""
+    data = b"\x90" * (1 << 20)
+    if op == "write":
+        messages = [(True, w.direct(w.write(6, FILE_ID, data, tree_id, SID))),
+                    (False, w.direct(w.write_response(6, len(data), tree_id, SID)))]
+    else:
+        messages = [(True, w.direct(w.read(6, FILE_ID, len(data), tree_id, SID))),
+                    (False, w.direct(w.read_response(6, data, tree_id, SID)))]
+    for _ in range(size // len(data)):
+        for to_server, message in messages:
+            view = memoryview(message)
+            for i in range(0, len(message), 1448):
+                yield to_server, bytes(view[i : i + 1448])
+
+
+def big_copy_then_psexec(op: str, size: int) -> Iterator[tuple[bool, bytes]]:
+    """PsExec's session: ``size`` bytes of PSEXESVC.exe written to ADMIN$ (or a file pulled from it), then svcctl."""
+    yield from logon() + tree(4, "\\\\SRV\\ADMIN$", ADMIN, w.SHARE_DISK) + opened(
+        5, "PSEXESVC.exe", ADMIN, FILE_ID, disposition=w.FILE_OVERWRITE_IF, action=w.FILE_CREATED)
+    yield from _copy(op, size)
+    yield from svcctl_session(over_transceive(svcctl_pdus()))[4:]
+
+
+@pytest.mark.parametrize("op", ["write", "read"])
+def test_file_data_of_any_size_skipped_on_its_header_costs_nothing_against_the_budget(op: str) -> None:
+    """300 MiB written to (read from) ADMIN$ in 1448-byte segments, more than MAX_FOLLOWED_BYTES and MAX_PACKETS
+    (which the engine no longer counts: max_packets_per_flow None): the svcctl calls after it are read, and what was
+    parsed is the messages' headers."""
+    state: dict[str, Any] = {}
+    assert SmbDissector.max_packets_per_flow is None
+    assert rpc_of(converse(big_copy_then_psexec(op, 300 << 20), state=state)) == SVCCTL_CALLS
+    assert state["read"] > 300 << 20 > smb.MAX_FOLLOWED_BYTES and not state.get("done")
+    assert state["parsed"] < 100_000 and state["packets"] < 1000
+
+
+def test_past_max_packets_parsed_a_session_is_left_but_segments_of_skipped_data_do_not_count(monkeypatch: Any) -> None:
+    monkeypatch.setattr(smb, "MAX_PACKETS", 300)
+    state: dict[str, Any] = {}
+    assert rpc_of(converse(big_copy_then_psexec("write", 4 << 20), state=state)) == SVCCTL_CALLS  # 2,900 segments
+    assert state["packets"] < 300
+    tiny = [(to_server, data[i : i + 1]) for to_server, data in svcctl_session(over_transceive(svcctl_pdus()))
+            for i in range(len(data))]  # the same calls in 1-byte segments: far more packets parsed
+    state = {}
+    obs = converse(tiny, state=state)
+    assert state["done"] and state["packets"] == 300 and len(tiny) > 300 and rpc_of(obs) != SVCCTL_CALLS
 
 
 def test_a_pipe_that_carries_no_dcerpc_is_let_go() -> None:

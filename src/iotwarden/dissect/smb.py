@@ -24,8 +24,9 @@ an SMB3 encrypted message (TRANSFORM_HEADER ``0xFD 'SMB'``, §2.2.41) ends its d
 readable; a compressed one (``0xFC 'SMB'``, §2.2.42) is skipped. Bytes that cannot begin a message end
 the flow at once when nothing of it was SMB (another protocol's bytes on the port), else that direction.
 A lost segment ends its direction. Limits: :data:`MAX_MESSAGES` read per direction, :data:`IDENTITY_BYTES`
-of a session that has no pipe or administrative share open, :data:`MAX_FOLLOWED_BYTES` of one that has,
-:data:`MAX_PACKETS` per flow (``max_packets_per_flow``, a safety net), and dissect/smb2files.py's.
+(every byte) of a session that has no pipe or administrative share open, :data:`MAX_FOLLOWED_BYTES` parsed of one
+that has (file data skipped on its header is not charged), :data:`MAX_PACKETS` parsed per flow (a safety net; a
+segment wholly inside skipped data is not counted), and dissect/smb2files.py's.
 """
 
 from __future__ import annotations
@@ -46,12 +47,18 @@ MAX_MESSAGES = 1024  # messages read per direction: negotiation and logons first
 # (smb2files.Session.following), so a user's file copy costs about what it did under the old 96-packet cap.
 # Bytes, not packets, so that what is read does not depend on how the stream was cut into segments
 IDENTITY_BYTES = 128 * 1024
-# bytes of a followed session read, both directions (file data skipped on its header included): a PsExec session
-# with a large service binary on ADMIN$, then its svcctl calls, fits whatever its segmentation; bytes, not packets,
-# so that a big copy to ADMIN$ does not hide what follows it in the session (the lab's two 20 MB copies)
-MAX_FOLLOWED_BYTES = 256 * 1024 * 1024
-# packets of a flow handed to the dissector: a safety net behind MAX_FOLLOWED_BYTES, reached first only by a flow
-# of segments under 1 KiB (MSS-sized segments reach the byte limit at ~185,000 packets)
+# bytes parsed of a followed session, both directions: the messages read (each one's 4 + length, a compound's head),
+# and the PEEK bytes of each message skipped on its header; a file's data skipped on its header ([MS-SMB2] §2.2.21
+# WRITE DataOffset/Length, §2.2.20 READ response; SMB1 WRITE_ANDX [MS-CIFS] §2.2.4.43, READ_ANDX §2.2.4.42) is never
+# copied nor charged, so a copy of any size to or from ADMIN$ does not hide the calls after it. A PsExec session
+# parses a few KiB to a few MiB; MAX_MESSAGES (1024 a direction, at most 64 KiB each) bounds most of what can be
+# parsed, this the rest (compound heads, the PEEKs of endless tiny WRITEs): parsing costs 2-6 ms per MB (pipe WRITEs
+# of DCE/RPC fragments, compound heads), so at most ~0.4 s of CPU a flow
+MAX_FOLLOWED_BYTES = 64 * 1024 * 1024
+# packets of a flow whose bytes reach the parser (a segment wholly inside a skipped message is not counted): a safety
+# net behind MAX_FOLLOWED_BYTES, reached first only by a flow of segments under 256 bytes. The engine hands an SMB flow
+# every packet (max_packets_per_flow None): a segment of skipped file data costs ~1 us here and ~10 us in the engine
+# (~7 ms per MB at 1448-byte segments), rather than a packet cap that a 400 MiB copy would reach
 MAX_PACKETS = 262_144
 PEEK = 4 + smb2.HEADER + 32  # bytes of a message that tell whether it only carries a file's data (smb2files)
 ENCRYPTED = b"\xfdSMB"  # [MS-SMB2] §2.2.41 SMB2 TRANSFORM_HEADER
@@ -83,7 +90,7 @@ def session_names(data: bytes) -> dict[str, Any]:
 class SmbDissector(StreamDissector):
     name: ClassVar[str] = "smb"
     tcp_ports: ClassVar[tuple[int, ...]] = (NBSS_PORT, 445)
-    max_packets_per_flow: ClassVar[int | None] = MAX_PACKETS
+    max_packets_per_flow: ClassVar[int | None] = None  # MAX_PACKETS is counted by the dissector, skipped segments not
     max_buffer: ClassVar[int] = MAX_MESSAGE + 4
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
@@ -99,12 +106,16 @@ class SmbDissector(StreamDissector):
         if state.get("closed_" + key):
             return []
         skip = state.get("skip_" + key, 0)
-        if skip >= len(data) and not state.get(key):  # inside a message not read (file data): nothing is copied
-            state["skip_" + key] = skip - len(data)
-            read = state["read"] = state.get("read", 0) + len(data)
-            if read >= MAX_FOLLOWED_BYTES or (read >= IDENTITY_BYTES and state.get("idle")):
-                state["done"] = True  # what the session follows is as the last message read left it
-            return []
+        read = state["read"] = state.get("read", 0) + len(data)  # every byte: the identity rule's measure
+        if skip and not state.get(key):  # inside a message not read (file data): nothing is copied nor charged
+            if skip >= len(data):
+                state["skip_" + key] = skip - len(data)
+                if read >= IDENTITY_BYTES and state.get("idle"):
+                    state["done"] = True  # what the session follows is as the last message read left it
+                return []
+            state["skip_" + key] = 0
+            data = data[skip:]  # the rest of the segment begins the next message
+        packets = state["packets"] = state.get("packets", 0) + 1
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         nbss = NBSS_PORT in (pkt.src_port, pkt.dst_port)
         out: list[Observation] = []
@@ -129,6 +140,7 @@ class SmbDissector(StreamDissector):
                     body = bytes(buf[4 : 4 + MAX_MESSAGE])
                     del buf[: 4 + MAX_MESSAGE]
                     state["skip_" + key] = length - MAX_MESSAGE
+                    state["parsed"] = state.get("parsed", 0) + 4 + MAX_MESSAGE
                     try:
                         self._session(state).message(pkt, body, out, cut=True)
                     except ParseError as exc:
@@ -138,11 +150,13 @@ class SmbDissector(StreamDissector):
             if length > MAX_MESSAGE or (len(buf) >= peek and state.get("said_" + key)
                                         and self._skippable(state, buf[4:peek])):
                 state["skip_" + key] = 4 + length  # bulk, or a file's data: never read, nor counted
+                state["parsed"] = state.get("parsed", 0) + peek  # its header's bytes, not its data
                 continue
             if len(buf) < 4 + length:
                 break
             body = bytes(buf[4 : 4 + length])
             del buf[: 4 + length]
+            state["parsed"] = state.get("parsed", 0) + 4 + length
             try:
                 self._message(pkt, kind, body, key=key, state=state, out=out)
             except ParseError as exc:
@@ -152,10 +166,9 @@ class SmbDissector(StreamDissector):
                 error = exc
         if not state.get("closed_" + key):
             streambuf.bound(state, buf, self.max_buffer)
-        # past its identity, a session with no pipe or admin share open is file data; any past MAX_FOLLOWED_BYTES
+        # past its identity, a session with no pipe or admin share open is file data; any past MAX_FOLLOWED_BYTES parsed
         idle = state["idle"] = not (self._session(state).following() or self._session1(state).following())
-        read = state["read"] = state.get("read", 0) + len(data)
-        if read >= MAX_FOLLOWED_BYTES or (read >= IDENTITY_BYTES and idle):
+        if state.get("parsed", 0) >= MAX_FOLLOWED_BYTES or packets >= MAX_PACKETS or (read >= IDENTITY_BYTES and idle):
             state["done"] = True
         if error is not None:
             raise streambuf.failed(error, out)
