@@ -94,3 +94,40 @@ def test_a_brands_own_block_names_the_brand_as_its_cloud_does(mac: str, vendor: 
         if brand == vendor:
             both, _ = classify(mac, **evidence)
             assert both["vendor"] == vendor
+
+
+# Shelly device ids (host name and default MQTT client id) as openHAB's Shelly binding reads them
+@pytest.mark.parametrize(("device_id", "kind"), [
+    ("shellyplusplugs-246f28905501", "smart_plug"), ("shellyplug-s-7C87CE", "smart_plug"),
+    ("shelly1pm-B929CC", "smart_plug"), ("shellyplus1pm-441793d69718", "smart_plug"),
+    ("shellypro4pm-a8032ab12345", "smart_plug"), ("shelly1pmminig3-a8032ab12345", "smart_plug"),
+    ("shellyht-ABC123", "sensor"), ("shellyplusht-a8032ab12345", "sensor"), ("shellydw2-ABC123", "sensor"),
+    ("shellyflood-ABC123", "sensor"), ("shellymotionsensor-ABC123DEF456", "sensor"),
+    ("shellyem-ABC123", "energy_meter"), ("shellyem3-483FDAC37E3F", "energy_meter"),
+    ("shellypro3em-a8032ab12345", "energy_meter"),
+    ("shellybulbduo-ABC123", "smart_bulb"), ("shellyrgbw2-ABC123", "smart_bulb"),
+    ("shellytrv-60A423ABCDEF", "thermostat"),
+])
+@pytest.mark.parametrize("attribute", ["dhcp__hostname", "mqtt__client_id"])
+def test_a_shellys_device_id_names_its_kind_by_its_model(device_id: str, kind: str, attribute: str) -> None:
+    found, rules = classify(ESPRESSIF, **{attribute: [device_id]})
+    assert found["vendor"] == "Shelly" and found["device_type"] == kind
+    assert any(r.startswith("brand.shelly.") for r in rules)
+
+
+@pytest.mark.parametrize("device_id", [
+    "shellyswitch25-ABC123", "shellyplus2pm-a8032ab12345",  # relays or roller-shutter controllers, by their mode
+    "shellydimmer2-ABC123", "shellyix3-ABC123", "shellyplusi4-a8032ab12345", "shellybutton1-ABC123",
+])
+def test_a_shelly_of_no_one_kind_is_shelly_and_no_product_kind(device_id: str) -> None:
+    found, rules = classify(ESPRESSIF, dhcp__hostname=[device_id])
+    assert found["vendor"] == "Shelly" and found.get("device_type") in (None, "iot_module")
+    assert not any(r.startswith("brand.shelly.") for r in rules)
+
+
+def test_shellys_cloud_names_shelly_and_no_kind() -> None:
+    # every Shelly kind reaches shelly-<n>-<region>.shelly.cloud: a sensor is not a plug
+    found, rules = classify(tls__sni=["shelly-49-eu.shelly.cloud"])
+    assert "tls.sni.shelly" in rules and found == {"vendor": "Shelly"}
+    found, _ = classify(ESPRESSIF, dhcp__hostname=["shellyht-ABC123"], tls__sni=["shelly-49-eu.shelly.cloud"])
+    assert found["device_type"] == "sensor"
