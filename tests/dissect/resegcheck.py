@@ -13,7 +13,8 @@
 
 Engine bounds that count packets, not bytes, are lifted so that what is checked is the dissectors'
 framing and the probes' recognition, not a cost bound that by design moves with the cut (each is an
-accepted difference, :data:`LIFTED`). What is left that differs and is accepted is listed in
+accepted difference, :data:`LIFTED`). The stream dissectors' byte budgets (``max_stream_bytes``) are kept:
+they read a flow's first bytes whatever its cut. What is left that differs and is accepted is listed in
 :data:`ALLOWED` with its reason; anything else is a bug. ``bench/resegment.py`` runs the check over
 the shared and lab captures; tests/dissect/test_resegcheck.py over a fast set in the default suite.
 """
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from iotwarden.dissect import default_dissectors
-from iotwarden.dissect.base import Dissector
+from iotwarden.dissect.base import Dissector, StreamDissector
 from iotwarden.engine.core import Engine, EngineConfig
 from iotwarden.errors import CaptureError
 from iotwarden.model import CaptureStats, Flow, Observation
@@ -40,8 +41,11 @@ CUTS = ("coalesced", "split")
 
 # Engine bounds lifted in every run (original and cuts alike), with why the difference they make is accepted.
 LIFTED = {
-    "Dissector.max_packets_per_flow": "a cost bound on the packets a dissector reads of a flow: a flow cut into "
-    "1-byte pieces reaches it sooner, a coalesced one later (tls 40, ssh 30, ftp 100, ...)",
+    "Dissector.max_packets_per_flow": "a cost bound on the packets a dissector reads of a UDP flow, or of a TCP "
+    "flow when it has no byte budget (smb's safety net): a flow cut into 1-byte pieces reaches it sooner",
+    "StreamDissector.max_stream_packets": "the packet safety net behind a byte budget (dissect/base.py "
+    "MIN_MEAN_SEGMENT): pieces of 1-7 bytes average 4 bytes, the net's floor, so a flow past its budget may reach "
+    "the net a few bytes before it",
     "EngineConfig.tcp_max_ooo_segments": "a reordered segment cut into hundreds of pieces overflows the count "
     "of out-of-order segments held, which bounds memory by segments, not bytes (tcp_max_ooo_bytes still holds)",
     "EngineConfig.payload_packets_per_flow": "probing happens within a flow's first 8 payload packets: a first "
@@ -107,6 +111,8 @@ def dissectors() -> list[Dissector]:
     out = default_dissectors()
     for d in out:
         d.max_packets_per_flow = None  # type: ignore[misc]  # LIFTED: an instance attribute shadows the bound
+        if isinstance(d, StreamDissector):
+            d.max_stream_packets = None  # type: ignore[misc]  # LIFTED
     return out
 
 

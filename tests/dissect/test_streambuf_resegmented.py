@@ -8,12 +8,13 @@ Not compared: timestamps (a super-packet carries its first segment's time, as GR
 an Observation completed by a later segment is stamped earlier) and order across flows (coalescing
 moves a segment's bytes up to its super-packet's place in the capture).
 
-Two engine bounds count packets, not bytes, and are lifted here so that what is checked is the
-dissectors' framing: each dissector's ``max_packets_per_flow`` (a cost bound: a flow cut into 1-byte
-pieces reaches it sooner, a coalesced one later) and the reassembly's ``tcp_max_ooo_segments`` (one
-reordered segment cut into hundreds of pieces would overflow it). The split capture keeps each
-direction's first payload segment whole: a protocol on an unlisted port is recognised by probing that
-segment (engine/dispatch.py), and a 3-byte segment names nothing.
+Engine bounds that count packets, not bytes, are lifted here so that what is checked is the
+dissectors' framing: each dissector's ``max_packets_per_flow`` and the safety net behind a stream
+dissector's byte budget, ``max_stream_packets`` (cost bounds: a flow cut into 1-byte pieces reaches them
+sooner; the byte budgets themselves are kept, they read a flow's first bytes whatever its cut), and the
+reassembly's ``tcp_max_ooo_segments`` (one reordered segment cut into hundreds of pieces would overflow
+it). The split capture keeps each direction's first payload segment whole: a protocol on an unlisted port
+is recognised by probing that segment (engine/dispatch.py), and a 3-byte segment names nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 import pytest
 
 from iotwarden.dissect import default_dissectors
+from iotwarden.dissect.base import StreamDissector
 from iotwarden.engine.core import Engine, EngineConfig
 from iotwarden.errors import CaptureError
 from iotwarden.lab.generator import generate, load_scenario
@@ -59,7 +61,9 @@ Key = tuple[Any, ...]
 def _dissectors() -> list[Any]:
     out = default_dissectors()
     for d in out:
-        d.max_packets_per_flow = None  # the per-flow packet bound is lifted (module docstring)
+        d.max_packets_per_flow = None  # the per-flow packet bounds are lifted (module docstring)
+        if isinstance(d, StreamDissector):
+            d.max_stream_packets = None  # type: ignore[misc]
     return out
 
 

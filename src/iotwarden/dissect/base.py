@@ -86,7 +86,8 @@ class Dissector:
     udp_ports: ClassVar[tuple[int, ...]] = ()
     tcp_ports: ClassVar[tuple[int, ...]] = ()
     # how many payload packets of one TCP/UDP flow are dispatched at most (None: all of them);
-    # identity protocols need the first few, OT protocols need every request
+    # identity protocols need the first few, OT protocols need every request. A stream dissector that
+    # declares ``max_stream_bytes`` is bounded on TCP by that budget instead (this then bounds its datagrams)
     max_packets_per_flow: ClassVar[int | None] = None
     # True when the requests this dissector reports carry model/otops.py's protocol-neutral fields
     # (ot_operation, ot_operation_name): the OT detectors and risk checks then observe its protocol
@@ -118,6 +119,22 @@ class Dissector:
     def memo_restamp(self, payload: bytes, fields: dict[str, Any]) -> None:
         """Write into a replayed copy of ``fields`` the values of ``payload`` that :meth:`memo_key`
         left out of the key (a DNS transaction id). Default: nothing was left out."""
+
+
+# A stream dissector's byte budget (StreamDissector.max_stream_bytes) comes with a packet safety net of
+# budget / MIN_MEAN_SEGMENT payload packets (StreamDissector.max_stream_packets, :func:`safety_net`): a flow
+# whose segments average fewer than 4 bytes stops there, before its budget. Normal stacks send segments of
+# hundreds of bytes; the ones that cut a TLS ClientHello into 1-byte pieces (GoodbyeDPI, zapret) do so for its
+# first few hundred bytes, far within it. What it bounds is CPU: a payload packet handed costs Python time in the
+# dispatcher, the stream reassembly and the dissector whatever its size (measured: 30,000 1-byte segments cost 4.0
+# us (TLS), 4.6 (Telnet) and 6.8 (HTTP) each more than the same bytes in whole segments), so a TLS flow of 1-byte
+# junk stops after 32,768 packets, ~0.15-0.2 s, where its 128 KiB budget would have taken 4 times as long.
+MIN_MEAN_SEGMENT = 4
+
+
+def safety_net(budget: int) -> int:
+    """The packets of a TCP flow handed at most to a stream dissector whose byte budget is ``budget``."""
+    return budget // MIN_MEAN_SEGMENT
 
 
 # A TCP direction on an unlisted port is probed on its first bytes accumulated over its first in-order
@@ -181,6 +198,16 @@ class StreamDissector(Dissector):
     # unconsumed bytes (an incomplete message) a direction may hold between feeds before giving up;
     # never a bound on one delivery, which may be a 64 KiB GRO/TSO super-packet (dissect/streambuf.py)
     max_buffer: ClassVar[int] = 64 * 1024
+    # The per-flow budget of a TCP flow: bytes of its reassembled stream handed to :meth:`feed` at most, both
+    # directions together, in the order they became contiguous (None: no budget; ``max_packets_per_flow`` then
+    # bounds its TCP flows too). The engine cuts the delivery that reaches it, so exactly the flow's first
+    # ``max_stream_bytes`` are read however the sender cut the stream into segments (issues #3/#4: a ClientHello
+    # in 1-byte segments used to exhaust a 40-packet cap before it was whole). Per flow, not per direction: the
+    # dissectors pair the directions (a request with its response, a prompt with what is typed), so one
+    # direction read on after the other stopped would be paired wrong; and a spent flow drops its buffers and
+    # state at once, as the packet caps did. ``max_stream_packets`` is its packet safety net (:func:`safety_net`).
+    max_stream_bytes: ClassVar[int | None] = None
+    max_stream_packets: ClassVar[int | None] = None
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         """Observations made possible by ``data``, the next in-order bytes of ``pkt``'s direction."""

@@ -18,7 +18,7 @@ import re
 from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
-from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.dissect.base import Packet, StreamDissector, safety_net
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -26,6 +26,10 @@ MAX_LINE = 1024  # bytes of one command or reply line before its LF (RFC 959 set
 MAX_REPLY_LINES = 32  # lines of one multi-line reply kept
 MAX_ATTEMPTS = 10  # login attempts reported per flow
 MAX_FIELD = 256  # characters kept of a user name or password
+# stream bytes read of a flow, both directions (StreamDissector.max_stream_bytes): the greeting (multi-line, up to
+# MAX_REPLY_LINES) and MAX_ATTEMPTS logins, lines of tens of bytes, with the commands between them; dissection
+# ends at the attempts first. The 100-packet cap it replaces was ~100 such lines
+MAX_STREAM_BYTES = 64 * 1024
 
 _REPLY = re.compile(r"^(\d{3})([ -])(.*)$")
 
@@ -33,7 +37,8 @@ _REPLY = re.compile(r"^(\d{3})([ -])(.*)$")
 class FtpDissector(StreamDissector):
     name: ClassVar[str] = "ftp"
     tcp_ports: ClassVar[tuple[int, ...]] = (21,)
-    max_packets_per_flow: ClassVar[int | None] = 100
+    max_stream_bytes: ClassVar[int | None] = MAX_STREAM_BYTES
+    max_stream_packets: ClassVar[int | None] = safety_net(MAX_STREAM_BYTES)
     max_buffer: ClassVar[int] = MAX_LINE  # an incomplete line, between feeds (streambuf.bound)
 
     def probe(self, payload: bytes, to_server: bool) -> bool:

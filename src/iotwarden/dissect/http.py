@@ -65,7 +65,7 @@ import re
 from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf, tsgu
-from iotwarden.dissect.base import Packet, StreamDissector, line_head
+from iotwarden.dissect.base import Packet, StreamDissector, line_head, safety_net
 from iotwarden.dissect.dpwsmeta import SOAP_POST, MetadataReader, is_soap_request, may_be_metadata
 from iotwarden.dissect.ipp import IPP_POST, IppReader, is_ipp
 from iotwarden.dissect.upnpdesc import DescriptionReader, may_be_description
@@ -77,6 +77,11 @@ MAX_HEADERS = 64  # header fields kept per message
 MAX_VALUE = 1024  # characters kept of a header value
 MAX_MESSAGES = 32  # messages dissected per direction of one flow (max_messages_per_flow)
 MAX_PENDING_METHODS = 32  # request methods remembered to frame their responses (HEAD has no body)
+# stream bytes read of a flow, both directions, bodies included (StreamDissector.max_stream_bytes): the heads of a
+# keep-alive connection's first requests and responses and the bodies read between them (IPP, TS Gateway,
+# device metadata); about what the 200-packet cap it replaces read of full-size segments (~290 KB), but a header
+# block in 1-byte segments whole
+MAX_STREAM_BYTES = 256 * 1024
 DESCRIPTION = "upnp"  # state key of the reader (description, metadata, IPP) of the response body being read
 _READERS = {streambuf.S2C: DESCRIPTION, streambuf.C2S: "ipp_c2s"}  # and of the request body (IPP) being read
 
@@ -153,7 +158,8 @@ class HttpDissector(StreamDissector):
     name: ClassVar[str] = "http"
     # 5357: Windows' WSDAPI listener (http.sys), where WSD clients fetch DPWS metadata; 631: IPP (RFC 8010 §5)
     tcp_ports: ClassVar[tuple[int, ...]] = (80, 8080, 8000, 8008, 8081, 8888, 7547, 5000, 49152, 5357, 631)
-    max_packets_per_flow: ClassVar[int | None] = 200
+    max_stream_bytes: ClassVar[int | None] = MAX_STREAM_BYTES
+    max_stream_packets: ClassVar[int | None] = safety_net(MAX_STREAM_BYTES)
     # what a direction leaves unconsumed between feeds: an incomplete head (or chunk-size line, or
     # trailer section) of at most MAX_HEAD bytes and the start of its terminator (streambuf.bound)
     max_buffer: ClassVar[int] = MAX_HEAD + 3

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
-from iotwarden.dissect.base import Packet, StreamDissector, confirm
+from iotwarden.dissect.base import Packet, StreamDissector, confirm, safety_net
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -28,6 +28,11 @@ MAX_TOPICS = 32  # topic filters kept per SUBSCRIBE / UNSUBSCRIBE
 MAX_STRING = 1024  # characters kept of a client id, user name or topic
 MAX_PACKET = 64 * 1024  # a non-PUBLISH control packet larger than this is malformed for our purpose
 MAX_PUBLISH_HEAD = 8 * 1024  # a PUBLISH longer than this is read from its first bytes, the rest skipped
+# stream bytes read of a flow, both directions (StreamDissector.max_stream_bytes): CONNECT and its answer, then
+# the control packets and PUBLISH heads up to MAX_MESSAGES observations among the published payloads; the
+# 400-packet cap it replaces read up to ~580 KB of full-size segments (the shared captures' MQTT flows end
+# within 200 KB)
+MAX_STREAM_BYTES = 512 * 1024
 
 CONNECT, CONNACK, PUBLISH, SUBSCRIBE, UNSUBSCRIBE = 1, 2, 3, 8, 10  # 3.1.1 §2.2.1 packet types
 PUBREL = 6  # the one acknowledgement whose fixed-header flags are 0b0010 (3.1.1 §2.2.2)
@@ -165,7 +170,8 @@ def parse_subscribe(body: bytes, version: int, with_options: bool) -> dict[str, 
 class MqttDissector(StreamDissector):
     name: ClassVar[str] = "mqtt"
     tcp_ports: ClassVar[tuple[int, ...]] = (1883,)  # IANA; 8883 is MQTT over TLS (the tls dissector)
-    max_packets_per_flow: ClassVar[int | None] = 400
+    max_stream_bytes: ClassVar[int | None] = MAX_STREAM_BYTES
+    max_stream_packets: ClassVar[int | None] = safety_net(MAX_STREAM_BYTES)
     max_buffer: ClassVar[int] = MAX_PACKET + 5  # a fixed header (<= 5 bytes) and one packet
 
     def probe(self, payload: bytes, to_server: bool) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
-from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.dissect.base import Packet, StreamDissector, safety_net
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -18,7 +18,11 @@ class OpeningExchange(StreamDissector):
     """Subclasses name the :attr:`kind` of observation and parse one side's opening with :meth:`opening`."""
 
     kind: ClassVar[str] = "opening"
-    max_packets_per_flow: ClassVar[int | None] = 8
+    # stream bytes read of a flow, both directions (StreamDissector.max_stream_bytes): the two openings, each at
+    # most ``max_buffer`` (OpenVPN's hard resets, 4 KiB, the largest); the 8-packet cap it replaces read them
+    # only when each came in a few segments
+    max_stream_bytes: ClassVar[int | None] = 16 * 1024
+    max_stream_packets: ClassVar[int | None] = safety_net(16 * 1024)
 
     def opening(self, buf: bytearray, to_server: bool) -> dict[str, Any] | None:
         """The fields of one side's opening at the start of ``buf``; None while more bytes are needed;

@@ -28,7 +28,7 @@ import re
 from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
-from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.dissect.base import Packet, StreamDissector, safety_net
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -38,6 +38,10 @@ MAX_COMMANDS = 32  # command observations per flow
 MAX_REPLIES = 16  # reply observations per flow
 MAX_LANGUAGES = 16  # INFO CONFIG languages kept
 MAX_TEXT = 128  # characters kept of a model or display text
+# stream bytes read of a flow, both directions (StreamDissector.max_stream_bytes): the PJL header and the
+# printer's replies come first, then the print job (not parsed, yet counted); MAX_REPLIES of up to MAX_REPLY and
+# 32 KiB for the header and the start of the job: about what the 64-packet cap read of full-size segments
+MAX_STREAM_BYTES = MAX_REPLIES * MAX_REPLY + 32 * 1024
 
 UEL = b"\x1b%-12345X"  # Universal Exit Language (PJL Tech Ref, UEL command): starts and ends PJL
 PREFIX = b"@PJL"
@@ -124,7 +128,8 @@ class PjlDissector(StreamDissector):
     # no port of its own (module docstring): HP JetDirect's tcp/9100 ('pdl-datastream', IANA) carries bare jobs
     # and other services too, so a PJL flow is found by its first bytes
     tcp_ports: ClassVar[tuple[int, ...]] = ()
-    max_packets_per_flow: ClassVar[int | None] = 64  # the PJL header and the replies come first
+    max_stream_bytes: ClassVar[int | None] = MAX_STREAM_BYTES
+    max_stream_packets: ClassVar[int | None] = safety_net(MAX_STREAM_BYTES)
     max_buffer: ClassVar[int] = MAX_REPLY  # an incomplete reply (or command line) between feeds
 
     def probe(self, payload: bytes, to_server: bool) -> bool:

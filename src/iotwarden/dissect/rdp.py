@@ -33,7 +33,7 @@ Kinds and fields (subject ``src``: the client for its request and core data, the
 Once the server selects TLS (SSL, HYBRID, RDSTLS, HYBRID_EX, RDSAAD) both directions continue as TLS
 (§1.3.1.1 "Security Commencement"), handed to :class:`~iotwarden.dissect.tls.TlsDissector`, whose
 ``tls`` Observations the connection carries as any TLS connection's. Dissection ends with the TLS
-dissector (after an NLA selection, once the third encrypted turn is seen, or at ``max_packets_per_flow``), after a
+dissector (after an NLA selection, once the third encrypted turn is seen, or at :data:`MAX_STREAM_BYTES`), after a
 negotiation failure, or once the MCS connect exchange of standard security is read.
 """
 
@@ -42,8 +42,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from iotwarden.dissect import rdpmcs, streambuf
-from iotwarden.dissect.base import Packet, StreamDissector, confirm
+from iotwarden.dissect.base import Packet, StreamDissector, confirm, safety_net
 from iotwarden.dissect.cotp import CC, CR, DT, cr_has_tsaps
+from iotwarden.dissect.tls import MAX_STREAM_BYTES as TLS_STREAM_BYTES
 from iotwarden.dissect.tls import TlsDissector
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
@@ -53,6 +54,11 @@ MAX_TPKT = 0xFFFF  # RFC 1006 §6: a 16-bit length
 MAX_COOKIE = 128  # bytes of a cookie or routing token line read (§2.2.1.1: CR LF terminated)
 MAX_NAME = 64  # characters of a user name hint kept
 MAX_MCS_TPKTS = 8  # X.224 data TPKTs of standard security read before giving up on the connect exchange
+# stream bytes read of a flow, both directions (StreamDissector.max_stream_bytes): TLS's budget (its hellos and
+# chain) and 32 KiB more for the X.224 negotiation before it and CredSSP's three turns after it (NTLM messages of
+# a few hundred bytes, [MS-NLMP] §2.2.1) or standard security's MCS connect exchange; the 48-packet cap it replaces
+# read ~70 KB of full-size segments
+MAX_STREAM_BYTES = TLS_STREAM_BYTES + 32 * 1024
 TLS_APPLICATION_DATA = 23  # RFC 8446 §5.1, RFC 5246 §6.2.1 ContentType application_data
 TLS_RECORD_HEADER = 5  # type, legacy version, length
 AUTHENTICATE_TURN = 3  # NEGOTIATE (client), CHALLENGE (server), AUTHENTICATE (client): [MS-CSSP] §3.1.5
@@ -174,7 +180,8 @@ class RdpDissector(StreamDissector):
 
     name: ClassVar[str] = "rdp"
     tcp_ports: ClassVar[tuple[int, ...]] = (PORT,)
-    max_packets_per_flow: ClassVar[int | None] = 48  # the negotiation, then TLS's hellos and chain
+    max_stream_bytes: ClassVar[int | None] = MAX_STREAM_BYTES
+    max_stream_packets: ClassVar[int | None] = safety_net(MAX_STREAM_BYTES)
     max_buffer: ClassVar[int] = MAX_TPKT
 
     def __init__(self) -> None:

@@ -45,7 +45,7 @@ from typing import Any, ClassVar
 from urllib.parse import unquote
 
 from iotwarden.dissect import sdp
-from iotwarden.dissect.base import Packet, line_head
+from iotwarden.dissect.base import Packet, line_head, safety_net
 from iotwarden.dissect.http import basic_credentials
 from iotwarden.dissect.streambuf import C2S, S2C, MessageStream, oriented
 from iotwarden.errors import ParseError
@@ -59,6 +59,10 @@ MAX_PENDING = 32  # request CSeqs remembered to name the method a response answe
 MAX_PUBLIC = 32  # methods kept of a Public header
 MAX_CREDENTIAL = 256  # characters kept of a user name or password
 MAX_LOGINS = 10  # login_attempt observations per flow (distinct pair and result each)
+# stream bytes read of a flow, both directions (StreamDissector.max_stream_bytes): the requests and responses up
+# to a PLAY, after which an RTSP-over-TCP session carries its media interleaved (RFC 2326 §10.12) and nothing more
+# is said; about what the 200-packet cap it replaces read of full-size segments (~290 KB)
+MAX_STREAM_BYTES = 256 * 1024
 
 # RFC 2326 §6.1 / RFC 7826 §7.1: Method SP Request-URI SP RTSP-Version; methods are tokens (extension
 # methods included), written upper case in practice
@@ -147,7 +151,8 @@ def _body_length(headers: dict[str, str]) -> int:
 class RtspDissector(MessageStream):
     name: ClassVar[str] = "rtsp"
     tcp_ports: ClassVar[tuple[int, ...]] = (554, 8554)  # RFC 2326 §3.2 default port; 8554 the common alternative
-    max_packets_per_flow: ClassVar[int | None] = 200  # a PLAY over TCP is followed by the whole stream
+    max_stream_bytes: ClassVar[int | None] = MAX_STREAM_BYTES
+    max_stream_packets: ClassVar[int | None] = safety_net(MAX_STREAM_BYTES)
     # between feeds a direction's buffer holds less than one head (MAX_HEAD) or one SDP body (sdp.MAX_SDP);
     # skipped bytes (interleaved frames, bodies not described) are dropped as they come
     max_buffer: ClassVar[int] = MAX_HEAD + sdp.MAX_SDP

@@ -37,7 +37,8 @@ of CRLFs, CRLFs between messages on TCP (RFC 5626 §3.5.1, §4.4.1) and STUN bin
 nothing of it was SIP yet (another protocol's bytes: the engine's fall-back offers them elsewhere),
 else a TCP direction stops and a UDP datagram is counted and passed over. Limits: :data:`MAX_HEAD`,
 :data:`MAX_BODY`, :data:`MAX_MESSAGES` per TCP direction, :data:`MAX_PENDING` transactions remembered
-per flow, ``max_packets_per_flow``, SDP bodies up to ``sdp.MAX_SDP`` bytes; sipmsg.py bounds headers.
+per flow, :data:`MAX_DATAGRAMS` per UDP flow, :data:`MAX_STREAM_BYTES` per TCP flow, SDP bodies up to
+``sdp.MAX_SDP`` bytes; sipmsg.py bounds headers.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ import re
 from typing import Any, ClassVar
 
 from iotwarden.dissect import sdp, sipmsg
-from iotwarden.dissect.base import Packet, line_head
+from iotwarden.dissect.base import Packet, line_head, safety_net
 from iotwarden.dissect.streambuf import MessageStream, direction_key
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
@@ -56,6 +57,10 @@ MAX_HEAD = 8 * 1024  # bytes of a start line and header section before a message
 MAX_BODY = 64 * 1024  # Content-Length accepted (a body not described is skipped, never held)
 MAX_MESSAGES = 64  # messages dissected per direction of one TCP connection
 MAX_PENDING = 64  # requests remembered per flow to tell a response whether credentials were sent
+# stream bytes read of a TCP flow, both directions (StreamDissector.max_stream_bytes): MAX_MESSAGES per direction,
+# a head and an SDP body of a few KB each; about what the 1000-packet cap read of full-size segments (~1.4 MB)
+MAX_STREAM_BYTES = 1024 * 1024
+MAX_DATAGRAMS = 1000  # datagrams read of a UDP flow (SipDissector.max_packets_per_flow says why)
 STUN_COOKIE = b"\x21\x12\xa4\x42"  # RFC 5389 §6: bytes 4-7 of every STUN message
 
 # what a message may begin with however little of it has arrived: a method token and its space, the
@@ -80,7 +85,9 @@ class SipDissector(MessageStream):
     tcp_ports: ClassVar[tuple[int, ...]] = (PORT,)
     # a phone's UDP flow to its PBX lasts all day (re-REGISTER, OPTIONS qualify); a password-guessing
     # tool sends all its REGISTERs on one: enough of them to describe it, bounded
-    max_packets_per_flow: ClassVar[int | None] = 1000
+    max_packets_per_flow: ClassVar[int | None] = MAX_DATAGRAMS
+    max_stream_bytes: ClassVar[int | None] = MAX_STREAM_BYTES
+    max_stream_packets: ClassVar[int | None] = safety_net(MAX_STREAM_BYTES)
     max_buffer: ClassVar[int] = MAX_HEAD + sdp.MAX_SDP
 
     def probe(self, payload: bytes, to_server: bool) -> bool:

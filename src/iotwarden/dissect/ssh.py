@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
-from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.dissect.base import Packet, StreamDissector, safety_net
 from iotwarden.dissect.ja4 import md5_hex
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
@@ -28,6 +28,10 @@ MAX_BANNER = 255  # RFC 4253 §4.2: the identification string is at most 255 cha
 MAX_PRE_BANNER_LINES = 16  # RFC 4253 §4.2: a server may send other lines first; we skip this many
 MAX_PACKET = 35000  # RFC 4253 §6.1: implementations must handle packets of 35000 bytes
 MAX_NAME_LIST = 64  # names kept per name-list
+# stream bytes read of a flow, both directions (StreamDissector.max_stream_bytes): the two identification strings
+# (with the lines a server may send first) and the two KEXINITs, each a packet of up to MAX_PACKET; the 30-packet
+# cap it replaces read ~44 KB of full-size segments, but a banner typed in 1-byte segments only in part
+MAX_STREAM_BYTES = 2 * (4 + MAX_PACKET) + (MAX_PRE_BANNER_LINES + 2) * MAX_BANNER
 SSH_MSG_KEXINIT = 20  # RFC 4253 §12
 
 _LISTS = (
@@ -88,7 +92,8 @@ def parse_kexinit(payload: bytes, role: str) -> dict[str, Any]:
 class SshDissector(StreamDissector):
     name: ClassVar[str] = "ssh"
     tcp_ports: ClassVar[tuple[int, ...]] = (22, 2222)
-    max_packets_per_flow: ClassVar[int | None] = 30
+    max_stream_bytes: ClassVar[int | None] = MAX_STREAM_BYTES
+    max_stream_packets: ClassVar[int | None] = safety_net(MAX_STREAM_BYTES)
     # between feeds a direction holds less than one line (its length is checked) or one binary packet
     # (its length field is checked first)
     max_buffer: ClassVar[int] = 4 + MAX_PACKET

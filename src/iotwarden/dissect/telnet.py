@@ -19,7 +19,7 @@ import re
 from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
-from iotwarden.dissect.base import CONFIRMED_STATE_KEY, Packet, StreamDissector, confirm
+from iotwarden.dissect.base import CONFIRMED_STATE_KEY, Packet, StreamDissector, confirm, safety_net
 from iotwarden.model import Observation
 
 MAX_BANNER = 512  # characters of server text kept as the banner
@@ -27,6 +27,11 @@ MAX_TAIL = 256  # characters of recent server text searched for prompts and verd
 MAX_LINE = 128  # characters of one typed line (user names and passwords are shorter)
 MAX_SUBNEGOTIATION = 512  # bytes of an IAC SB ... IAC SE block held while incomplete
 MAX_ATTEMPTS = 10  # login attempts reported per flow
+# stream bytes read of a flow, both directions (StreamDissector.max_stream_bytes): the option negotiation, the
+# banner and prompts and MAX_ATTEMPTS logins typed a character a packet (a byte each way per key, echoed); a
+# device's banner and menus may be long (a shared capture's login sends 64 KB before its prompt). The 400-packet
+# cap it replaces was ~100 typed keys
+MAX_STREAM_BYTES = 128 * 1024
 
 # RFC 854 command codes
 IAC, SB, SE = 255, 250, 240
@@ -82,7 +87,8 @@ def strip_iac(pending: bytearray, data: bytes) -> bytes:
 class TelnetDissector(StreamDissector):
     name: ClassVar[str] = "telnet"
     tcp_ports: ClassVar[tuple[int, ...]] = (23, 2323)
-    max_packets_per_flow: ClassVar[int | None] = 400  # a character-at-a-time login takes ~4 per key
+    max_stream_bytes: ClassVar[int | None] = MAX_STREAM_BYTES
+    max_stream_packets: ClassVar[int | None] = safety_net(MAX_STREAM_BYTES)
     max_buffer: ClassVar[int] = MAX_SUBNEGOTIATION + 3
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf, tlshello, x509info
-from iotwarden.dissect.base import Packet, StreamDissector, confirm
+from iotwarden.dissect.base import Packet, StreamDissector, confirm, safety_net
 from iotwarden.dissect.memo import MEMO_ENTRIES, Memo, memoised
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
@@ -44,13 +44,19 @@ HS_SERVER_HELLO_DONE = 14
 
 MAX_RECORD = 2**14 + 2048  # RFC 5246 §6.2.3: TLSCiphertext.length limit
 MAX_HANDSHAKE_MESSAGE = 64 * 1024  # largest handshake message reassembled (certificate chains)
+# stream bytes read of a flow, both directions (StreamDissector.max_stream_bytes): the client's hello and the server's
+# hello and Certificate message, each reassembled up to MAX_HANDSHAKE_MESSAGE (chains of 4-5 certificates are
+# 10-20 KB); the 40-packet cap it replaces read ~58 KB of full-size segments, but a ClientHello in 1-byte segments
+# only in part
+MAX_STREAM_BYTES = 2 * MAX_HANDSHAKE_MESSAGE
 TLS13 = 0x0304
 
 
 class TlsDissector(StreamDissector):
     name: ClassVar[str] = "tls"
     tcp_ports: ClassVar[tuple[int, ...]] = (443, 8443, 993, 995, 465, 636, 853, 5061, 8883, 5671)
-    max_packets_per_flow: ClassVar[int | None] = 40  # hellos and the chain fit in the first few dozen
+    max_stream_bytes: ClassVar[int | None] = MAX_STREAM_BYTES
+    max_stream_packets: ClassVar[int | None] = safety_net(MAX_STREAM_BYTES)
     # between feeds a direction holds less than one record (its header's length is checked first)
     max_buffer: ClassVar[int] = 5 + MAX_RECORD
 

@@ -77,6 +77,7 @@ class FlowDispatch:
     dissector: Dissector | None = None
     state: dict[str, Any] = field(default_factory=dict)
     handed: int = 0
+    fed: int = 0  # stream bytes fed to its dissector, both directions (StreamDissector.max_stream_bytes)
     probed: set[bool] = field(default_factory=set)  # directions probed to the end (PROBE_BYTES or a datagram)
     # per TCP direction still being probed: (sequence number of its first byte, its bytes so far)
     heads: dict[bool, tuple[int, bytes]] = field(default_factory=dict)
@@ -102,6 +103,14 @@ class FlowDispatch:
 
 def _overrides_probe(d: Dissector) -> bool:
     return type(d).probe is not Dissector.probe
+
+
+def _tcp_packet_limit(d: Dissector) -> int | None:
+    """Payload packets of a TCP flow handed to ``d`` at most: the safety net behind its byte budget
+    (dissect/base.py StreamDissector.max_stream_bytes), without one its ``max_packets_per_flow``."""
+    if isinstance(d, StreamDissector) and d.max_stream_bytes is not None:
+        return d.max_stream_packets
+    return d.max_packets_per_flow
 
 
 def _memoisable(d: Dissector) -> bool:
@@ -147,6 +156,10 @@ class Dispatcher:
         self.memo_prefix: dict[int, bytes] = {}  # by id(dissector)
         if self.memo.enabled:
             self.memo_prefix = {id(d): i.to_bytes(2, "big") for i, d in enumerate(dissectors) if _memoisable(d)}
+        # per dissector (by id), the payload packets handed at most of a (UDP, TCP) flow: a stream dissector with a
+        # byte budget is bounded on TCP by its safety net (dissect/base.py StreamDissector.max_stream_bytes)
+        self.packet_limits: dict[int, tuple[int | None, int | None]] = {
+            id(d): (d.max_packets_per_flow, _tcp_packet_limit(d)) for d in dissectors}
         self.flows: dict[int, FlowDispatch] = {}
         self.changed: dict[int, int] = {}  # uid -> new t2 state, for the flow table
         self.late: list[Observation] = []  # made while closing flows; the engine collects them
@@ -350,6 +363,7 @@ class Dispatcher:
             batch.ts[rows].tolist(), h.frame_len[rows].tolist(), h.pay_wire[rows].tolist(), strict=True,
         )
         flows, changed, memo_prefix, protocols = self.flows, self.changed, self.memo_prefix, self.stats.protocols
+        packet_limits = self.packet_limits
         for (row, uid, to_server, isn, start, length, proto, sport, dport, seq, flags, ttl, smac, dmac, ts,
              wire, pay_wire) in cols:
             fd = flows.get(uid)
@@ -365,7 +379,7 @@ class Dispatcher:
                     continue
                 d = fd.dissector = self.dissectors[min(hits)]
                 fd.t2 = ASSIGNED
-            limit = d.max_packets_per_flow
+            limit = packet_limits[id(d)][proto == IPPROTO_TCP]
             if limit is not None and fd.handed >= limit:  # nothing more is handed: no packet to make
                 fd.t2 = FINISHED
                 self._finish(fd)
@@ -435,6 +449,15 @@ class Dispatcher:
     def _feed_runs(self, fd: FlowDispatch, d: StreamDissector, runs: list[tuple[bytes, Packet]],
                    out: list[Observation]) -> None:
         for data, tagged in runs:
+            budget = d.max_stream_bytes
+            if budget is not None and fd.fed + len(data) >= budget:  # the budget's last bytes, then no more
+                data = data[: budget - fd.fed]
+                fd.fed = budget
+                if data:
+                    self._accept(fd, d, tagged, data, out)
+                fd.state["done"] = True
+                return
+            fd.fed += len(data)
             self._accept(fd, d, tagged, data, out)
             if fd.state.get("done"):
                 return
