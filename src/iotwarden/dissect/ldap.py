@@ -12,7 +12,7 @@ Kinds (subject ``src``, the sender, unless said), each with ``message_id``; mess
   in the capture, while binds await their answer): one per such bind, ``message_id``, the request's ``bind_kind``,
   ``name``, ``mechanism``, and ``result_code``/``result`` when the captured head of the answer holds them
   (:func:`iotwarden.dissect.ldapmsg.bind_response_head`; the diagnostic text is never read from a cut answer):
-  what was seen of an answer the dissector will never read whole.
+  what was seen of an answer the dissector will never read whole, stamped with its request's time.
 * ``login_attempt`` (a bind answered success, or invalidCredentials/inappropriateAuthentication, RFC 4511 A.1):
   ``username`` (the DN), ``bind_kind``, ``mechanism``, ``result`` (success/failure), ``code``; src is the
   client and the subject ``dst`` (the server), as FTP's and Telnet's logins are reported.
@@ -41,6 +41,7 @@ held).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar
 
 from iotwarden.dissect import ldapmsg, netlogon, streambuf
@@ -97,7 +98,7 @@ class LdapDissector(StreamDissector):
         answer shows (module docstring)."""
         state["done"] = True
         pending: dict[int, dict[str, Any]] = state.get("pending") or {}
-        packet = state.get("last_packet")
+        packet = state.get("bind_packet")
         if to_server or state.get("phase") == "tls" or not isinstance(packet, Packet):
             return None
         head = ldapmsg.bind_response_head(bytes(state.get(streambuf.S2C) or b""))
@@ -116,7 +117,6 @@ class LdapDissector(StreamDissector):
         return self._counted(state, out)
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
-        state["last_packet"] = pkt  # addresses what a gap reports (the hook gets no packet)
         if state.get("phase") == "tls":
             return self._tls(pkt, data, state)
         if pkt.ip_proto != 6:  # CLDAP: whole messages in one datagram (RFC 1798 §3)
@@ -181,6 +181,8 @@ class LdapDissector(StreamDissector):
         if op == "bind_request":
             if len(pending) < MAX_PENDING:
                 pending[message_id] = {k: fields.get(k) for k in ("name", "bind_kind", "mechanism")}
+                # what a gap reports the answers from (the hook gets no packet); its addresses only, no payload held
+                state["bind_packet"] = dataclasses.replace(pkt, payload=b"")
         elif op == "bind_response":
             asked = pending.pop(message_id, None)
             if asked is not None:
