@@ -135,3 +135,15 @@ def test_segments_of_skipped_file_data_do_not_count_among_max_packets_from_packe
     path = tmp_path / "big.pcap"
     write_sessions(str(path), [(ADMIN_WS, SERVER, 50123, 445, list(s.big_copy_then_psexec("write", 3 << 20)))])
     assert sorted(a.id for a in detect([path]).alerts if a.id in (REMOTE_EXEC, STAGING)) == [STAGING, REMOTE_EXEC]
+
+
+def test_psexec_whose_bind_the_capture_missed_raises_remote_exec_named_after_its_pipe(tmp_path: Path) -> None:
+    """The svcctl pipe's CREATE captured, its bind and bind_ack not: the calls are named after \\PIPE\\svcctl
+    ([MS-SCMR] §2.1) and raise remote_exec, the alert saying the interface was inferred."""
+    chunks = s.svcctl_session(s.over_transceive(s.svcctl_pdus()[1:]))
+    path = tmp_path / "nobind.pcap"
+    write_sessions(str(path), [(ADMIN_WS, SERVER, 50123, 445, chunks)])
+    alerts = [a for a in detect([path]).alerts if a.id == REMOTE_EXEC]
+    assert [(a.src_ip, a.evidence["interface"], a.evidence["interface_inferred"]) for a in alerts] == [
+        (ADMIN_WS, "svcctl", True)]
+

@@ -88,6 +88,15 @@ def test_a_rejected_context_is_not_accepted_and_its_calls_name_no_interface() ->
                                                                                 ("drsuapi", "DRSGetNCChanges")]
 
 
+def test_over_tcp_a_call_whose_bind_was_not_captured_names_no_interface() -> None:
+    """No pipe names the interface on tcp/135 or a dynamic port: nothing is inferred (dcerpcifaces.PIPES serves SMB)."""
+    out = _feed(_session()[2:])
+    assert [(o.kind, o.fields["opnum"] if o.kind == "request" else o.fields["status"], o.fields["interface"],
+             o.fields["operation"]) for o in out] == [
+        ("request", 15, None, None), ("request", 12, None, None), ("request", 19, None, None), ("fault", 5, None, None)]
+    assert not [o for o in out if "interface_inferred" in o.fields]
+
+
 def test_alter_context_adds_an_interface_to_the_association() -> None:
     out = _feed([(True, bind([(0, EPM, 3)])), (False, bind_ack("135", [0])),
                  (True, bind([(1, WBEM_SERVICES, 0)], call_id=2, ptype=14)),

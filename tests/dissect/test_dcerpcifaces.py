@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from iotwarden.dissect.dcerpcifaces import BY_NAME, INTERFACES, OPERATIONS, interface_name, operation_name
+from iotwarden.dissect.dcerpcifaces import (
+    BY_NAME,
+    INTERFACES,
+    OPERATIONS,
+    PIPES,
+    interface_name,
+    operation_name,
+    pipe_interface,
+)
 from tests.dissect.dcerpc_pdus import bind, bind_ack, request
 
 # Wireshark 4.0's names (tshark's Info column) for the UUIDs and opnums it dissects; the rest it lists by UUID
@@ -47,6 +55,18 @@ def test_every_operation_belongs_to_a_listed_interface() -> None:
 def test_an_unknown_uuid_is_its_own_name() -> None:
     assert interface_name("E3514235-4B06-11D1-AB04-00C04FC2DCD2") == "drsuapi"
     assert interface_name("01234567-89AB-CDEF-0123-456789ABCDEF") == "01234567-89ab-cdef-0123-456789abcdef"
+
+
+def test_a_well_known_pipe_implies_its_interface_where_one_alone_fits() -> None:
+    assert {iface.lower() for ifaces in PIPES.values() for iface, _ in ifaces} <= set(BY_NAME)
+    assert pipe_interface("svcctl", 12) == pipe_interface("\\PIPE\\SVCCTL", 12) == "svcctl"
+    assert pipe_interface("winreg", 22) == "winreg" and pipe_interface("samr", 13) == "samr"
+    # [MS-TSCH] §2.1: three interfaces on \PIPE\atsvc; SchRpcRun (12) is past ATSvc's and SASec's opnums 0-3
+    assert pipe_interface("atsvc", 12) == "ITaskSchedulerService"
+    assert pipe_interface("atsvc", 0) is None and pipe_interface("atsvc", 1) is None  # NetrJobAdd or SASec's? unsaid
+    assert pipe_interface("atsvc", 20) is None  # no interface of the pipe has it
+    assert pipe_interface("lsarpc", 3) is None and pipe_interface("PSEXESVC-HOST-1234-stdin", 0) is None
+    assert pipe_interface(None, 12) is None and pipe_interface("", 12) is None
 
 
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")

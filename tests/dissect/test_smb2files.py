@@ -234,6 +234,27 @@ def compounded_svcctl(transceive: bool, *, close: bool = False) -> Chunks:
     return chunks + after + over_transceive(svcctl_pdus()[1:], mid=20)
 
 
+def test_calls_on_a_pipe_whose_bind_was_not_captured_are_named_after_the_pipe_marked_inferred() -> None:
+    """svcctl opened (its CREATE seen) but its bind not captured: each call is svcctl's ([MS-SCMR] §2.1), its
+    interface_inferred True, on the request and its answer; on \\PIPE\\atsvc SchRpcRun (opnum 12) is
+    ITaskSchedulerService's, SchRpcRegisterTask (1) could be ATSvc's or SASec's and names nothing; a pipe whose bind
+    was seen names its calls by the bind and says nothing inferred."""
+    obs = converse(svcctl_session(over_transceive(svcctl_pdus()[1:])))
+    assert rpc_of(obs) == SVCCTL_CALLS[2:]
+    assert all(o.fields["interface_inferred"] is True for o in obs if o.proto == "dcerpc")
+    calls = [(rpc.request(0, 1, call_id=2), rpc.response(0, call_id=2)),
+             (rpc.request(0, 12, call_id=3), rpc.response(0, call_id=3))]
+    obs = converse(logon() + tree(4, "\\\\SRV\\IPC$", IPC, w.SHARE_PIPE) + opened(5, "atsvc", IPC, PIPE_ID)
+                   + over_write_read(calls))
+    assert [(o.kind, o.fields.get("interface"), o.fields.get("operation"), o.fields.get("interface_inferred"))
+            for o in obs if o.proto == "dcerpc"] == [
+        ("request", None, None, None),
+        ("request", "ITaskSchedulerService", "SchRpcRun", True),
+        ("response", "ITaskSchedulerService", "SchRpcRun", True)]
+    bound = converse(svcctl_session(over_transceive(svcctl_pdus())))
+    assert not [o for o in bound if "interface_inferred" in o.fields]
+
+
 def test_a_pipe_opened_in_a_compound_is_read_through_its_related_write_and_ioctl() -> None:
     assert rpc_of(converse(compounded_svcctl(transceive=False))) == SVCCTL_CALLS
     assert rpc_of(converse(compounded_svcctl(transceive=True))) == SVCCTL_CALLS

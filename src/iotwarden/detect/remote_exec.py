@@ -29,6 +29,9 @@ Ids:
   psexec stage the service binary they then start through svcctl (ATT&CK T1570 Lateral Tool Transfer, T1021.002).
   Severity and re-alerting as ``remote_exec``, keyed by the file's name.
 
+A call on an SMB named pipe whose bind the capture missed is read with the interface its pipe implies
+(dissect/dcerpc.py ``interface_inferred``, said in the alert's evidence); over TCP such a call names nothing.
+
 Endpoint-mapper lookups, binds alone and every other operation raise nothing; nor does any other file written to an
 administrative share (a backup, a log) or a file of a user's share.
 """
@@ -193,11 +196,14 @@ class RemoteExecDetector(Detector):
             return
         subject, src_cat, severity, where = _source(ctx, obs)
         operation = text(obs.fields.get("operation"))
+        evidence: dict[str, object] = {"technique": kind, "interface": text(obs.fields.get("interface")),
+                                       "operation": operation, "category": src_cat}
+        if obs.fields.get("interface_inferred"):  # named after its SMB pipe, its bind not captured (dissect/dcerpc.py)
+            evidence["interface_inferred"] = True
         self.raise_alert(ctx, REMOTE_EXEC, title=f"Remote execution ({kind.replace('_', ' ')}, {operation}) from "
                          f"{where} {src} on {dst}", severity=severity, subject=subject, ts=obs.ts,
                          key=f"{dst}:{kind}", mitre=mitre, src_ip=obs.src_ip, dst_ip=obs.dst_ip,
-                         evidence={"technique": kind, "interface": text(obs.fields.get("interface")),
-                                   "operation": operation, "category": src_cat}, observations=[obs])
+                         evidence=evidence, observations=[obs])
 
     def _judge(self, ctx: Context, obs: Observation) -> None:
         """A DRSGetNCChanges whose wait is over: DCSync unless its source showed itself a DC meanwhile."""

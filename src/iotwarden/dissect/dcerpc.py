@@ -18,7 +18,10 @@ names from :mod:`~iotwarden.dissect.dcerpcifaces`, else the UUID; ``contexts``),
 ``request`` (``interface``, ``opnum``, ``operation`` when the table names it, ``fragments``, ``stub_bytes``)
 once per call when its last fragment arrives, ``response`` to a named operation, ``fault`` (``status``).
 A request whose operation is not named is reported once per interface and opnum of the flow; at most
-:data:`MAX_CALLS` requests per flow.
+:data:`MAX_CALLS` requests per flow. On an SMB named pipe whose bind was not captured (``extra``'s ``named_pipe``,
+no bind or alter_context seen on it), a request's ``interface`` is the one the pipe implies
+(:func:`~iotwarden.dissect.dcerpcifaces.pipe_interface`), with ``interface_inferred`` True, on the request and on its
+response or fault; over TCP no pipe names the interface, and such a call names none.
 
 Roles: only a client sends bind, alter_context, auth3 and request; only a server bind_ack, bind_nak,
 alter_context_resp, response and fault. The flow's first PDU proves who the client is; sent by the end the
@@ -34,7 +37,7 @@ from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
 from iotwarden.dissect.base import Packet, StreamDissector, confirm, flip_roles
-from iotwarden.dissect.dcerpcifaces import interface_name, operation_name
+from iotwarden.dissect.dcerpcifaces import interface_name, operation_name, pipe_interface
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -209,13 +212,14 @@ def observe(pkt: Packet, pdu: bytes, head: tuple[int, int, str, int, int, int], 
         base["reason"] = struct.unpack_from(order + "H", body, 0)[0]  # provider_reject_reason, C706 §12.6.3.1
         out.append(pkt.observation(NAME, "bind_nak", base))
     elif ptype == REQUEST:
-        _request(pkt, body, flags=flags, order=order, base=base, state=state, out=out)
+        _request(pkt, body, flags=flags, order=order, base=base, state=state, out=out,
+                 pipe=(extra or {}).get("named_pipe"))
     elif ptype in (RESPONSE, FAULT):
         _answer(pkt, body, ptype=ptype, order=order, base=base, state=state, out=out)
 
 
 def _request(pkt: Packet, body: bytes, *, flags: int, order: str, base: dict[str, Any],
-         state: dict[str, Any], out: list[Observation]) -> None:
+             state: dict[str, Any], out: list[Observation], pipe: str | None = None) -> None:
     cont_id, opnum = struct.unpack_from(order + "HH", body, 4)
     stub = len(body) - 8 - (16 if flags & PFC_OBJECT_UUID else 0)
     if stub < 0:
@@ -232,6 +236,10 @@ def _request(pkt: Packet, body: bytes, *, flags: int, order: str, base: dict[str
         return
     fragments, stub_bytes = pending.pop(call_id)
     interface = state.get("contexts", {}).get(cont_id)
+    inferred = False
+    if interface is None and "proposed" not in state:  # no bind seen: the pipe's interface, if it implies one
+        interface = pipe_interface(pipe, opnum)
+        inferred = interface is not None
     operation = operation_name(interface, opnum)
     reported: set[tuple[Any, int]] = state.setdefault("reported", set())
     if operation is None and (interface, opnum) in reported:
@@ -242,17 +250,22 @@ def _request(pkt: Packet, body: bytes, *, flags: int, order: str, base: dict[str
     if operation is None and len(reported) < MAX_CALLS:
         reported.add((interface, opnum))
     if operation is not None:
-        named: dict[int, tuple[str | None, str]] = state.setdefault("named", {})
-        named[call_id] = (interface, operation)
+        named: dict[int, tuple[str | None, str, bool]] = state.setdefault("named", {})
+        named[call_id] = (interface, operation, inferred)
         del_oldest(named)
     base.update(context_id=cont_id, opnum=opnum, interface=interface, operation=operation,
                 fragments=fragments, stub_bytes=stub_bytes)
+    if inferred:
+        base["interface_inferred"] = True
     out.append(pkt.observation(NAME, "request", base))
+
 
 def _answer(pkt: Packet, body: bytes, *, ptype: int, order: str, base: dict[str, Any],
             state: dict[str, Any], out: list[Observation]) -> None:
     cont_id = struct.unpack_from(order + "H", body, 4)[0]
     named = state.get("named", {}).pop(base["call_id"], None)
+    if named is not None and named[2]:
+        base["interface_inferred"] = True
     if ptype == FAULT:
         base.update(context_id=cont_id, status=struct.unpack_from(order + "I", body, 8)[0],
                     interface=named[0] if named else state.get("contexts", {}).get(cont_id),

@@ -1,5 +1,6 @@
 """Well-known DCE/RPC interfaces (abstract syntax UUID -> name, spec) and the names of the operations
-(opnums) of them that say what a client does to a Windows host, for dissect/dcerpc.py and Zeek's dce_rpc.log.
+(opnums) of them that say what a client does to a Windows host, for dissect/dcerpc.py and Zeek's dce_rpc.log; the
+interface a well-known named pipe implies (:data:`PIPES`), for a call on a pipe whose bind was not captured.
 
 Names are those Zeek gives in dce_rpc.log (``DCE_RPC::uuid_endpoint_map`` and ``operations`` in
 base/protocols/dce-rpc/consts.zeek), so both paths describe a call alike; each interface cites the
@@ -87,6 +88,34 @@ OPERATIONS: dict[tuple[str, int], str] = {
     ("IEventService", 6): "EvtRpcClearLog",  # [MS-EVEN6] §3.1.4, opnum 6
     ("eventlog", 0): "ElfrClearELFW",  # [MS-EVEN] §3.1.4, opnum 0
 }
+
+
+# Named pipes (ncacn_np, without their \\PIPE\\ prefix, lower case) -> the interfaces whose specification names the pipe
+# as their endpoint (its §2.1 Transport), each with its number of opnums (None: not needed, the pipe's only one). A call
+# on such a pipe whose bind the capture missed (it began after the bind, or lost it) is named after the one interface
+# whose opnums hold its opnum, marked inferred by dissect/dcerpc.py; two or more that could: not named.
+# Not here: lsarpc ([MS-LSAD] §2.1, and [MS-DSSP] §2.1 also on \PIPE\lsarpc), spoolss ([MS-RPRN] §2.1; its interface
+# is not in INTERFACES); a pipe's name is not known over TCP, so nothing is inferred there.
+PIPES: dict[str, tuple[tuple[str, int | None], ...]] = {
+    "svcctl": (("svcctl", None),),  # [MS-SCMR] §2.1: \PIPE\svcctl
+    "winreg": (("winreg", None),),  # [MS-RRP] §2.1: \PIPE\winreg
+    "samr": (("samr", None),),  # [MS-SAMR] §2.1: \PIPE\samr
+    "netlogon": (("netlogon", None),),  # [MS-NRPC] §2.1: \PIPE\netlogon
+    "srvsvc": (("srvsvc", None),),  # [MS-SRVS] §2.1: \PIPE\srvsvc
+    "wkssvc": (("wkssvc", None),),  # [MS-WKST] §2.1: \PIPE\wkssvc
+    # [MS-TSCH] §2.1: ATSvc, SASec and ITaskSchedulerService all on \PIPE\atsvc; their opnums 0-3 (§3.2.5.2),
+    # 0-3 (§3.2.5.3) and 0-19 (§3.2.5.4): an opnum from 4 (SchRpcRun is 12) can only be ITaskSchedulerService's
+    "atsvc": (("atsvc", 4), ("sasec", 4), ("ITaskSchedulerService", 20)),
+}
+
+
+def pipe_interface(pipe: str | None, opnum: int) -> str | None:
+    """The interface a call of ``opnum`` on named pipe ``pipe`` can only be a call of (:data:`PIPES`), else None."""
+    if not pipe:
+        return None
+    name = pipe.lower().replace("/", "\\").rsplit("\\", 1)[-1]  # "svcctl", "\\PIPE\\svcctl" alike
+    fits = [iface for iface, count in PIPES.get(name, ()) if count is None or opnum < count]
+    return fits[0] if len(fits) == 1 else None
 
 
 def interface_name(uuid: str) -> str:
