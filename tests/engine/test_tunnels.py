@@ -38,11 +38,14 @@ from iotwarden.engine.decode import (
     T_TEREDO,
     T_VXLAN,
     TUNNELS,
+    VNI_FIELD,
+    VNI_PRESENT,
     Headers,
     addr_text,
     decode,
     mac48,
     mac_texts,
+    vni_list,
 )
 from iotwarden.sources.capfile import read_capture
 from tests.sources.capbuild import batch_of
@@ -243,10 +246,70 @@ def test_engine_counts_tunnels_and_sizes_flows_by_the_inner_frame(tmp_path: Path
     flows = engine.flush().flows
     assert engine.stats.tunnels == {"vxlan": 3, "gre": 1}
     assert set(engine.stats.to_dict()["tunnels"]) <= set(TUNNELS)
-    (flow,) = flows  # all four carry the same inner connection; the tunnels' own ends make no flow
-    assert (flow.a_ip, flow.b_ip, flow.b_port) == ("10.20.0.5", "10.20.0.9", 554)
-    assert flow.bytes_ab + flow.bytes_ba == 3 * len(bytes(INNER_ETH)) + len(bytes(INNER_TCP))
-    assert flow.a_mac == CAMERA
+    # all four carry the same inner connection; the tunnels' own ends make no flow; VXLAN's VNI 9 is its own network
+    vxlan, gre = sorted(flows, key=lambda f: f.packets, reverse=True)
+    for flow in (vxlan, gre):
+        assert (flow.a_ip, flow.b_ip, flow.b_port) == ("10.20.0.5", "10.20.0.9", 554)
+    assert vxlan.bytes == 3 * len(bytes(INNER_ETH)) and vxlan.packets == 3 and vxlan.extra["vni"] == [9]
+    assert gre.bytes == len(bytes(INNER_TCP)) and "vni" not in gre.extra
+    assert vxlan.a_mac == CAMERA
+
+
+# -- the virtual network in the flow key ---------------------------------------------------------------------------
+
+def _vnet(vni: int, inner: Packet, port: int) -> Packet:
+    """``inner`` (an Ethernet frame) in VXLAN (udp/4789) or Geneve (udp/6081) network ``vni``."""
+    head = VXLAN(vni=vni) if port == 4789 else GENEVE(vni=vni, proto=0x6558)
+    return ROUTERS / UDP(sport=61000, dport=port) / head / inner
+
+
+@pytest.mark.parametrize("port", [4789, 6081], ids=["vxlan", "geneve"])
+def test_two_virtual_networks_carrying_the_same_connection_are_two_flows(port: int) -> None:
+    # a cloud traffic mirror (AWS VPC Traffic Mirroring: one VNI per session) of two VPCs with one address plan
+    back = Ether(src=NVR, dst=CAMERA) / IP(src="10.20.0.9", dst="10.20.0.5") / TCP(sport=554, dport=50000,
+                                                                                   flags="A") / b"RTSP/1.0 200 OK"
+    sends = [(100, INNER_ETH), (100, INNER_ETH), (100, back), (200, INNER_ETH), (200, back), (200, back), (200, back)]
+    frames = [(float(i), bytes(OUTER / _vnet(vni, f, port))) for i, (vni, f) in enumerate(sends)]
+    engine = Engine()
+    engine.process(batch_of(frames))
+    flows = sorted(engine.flush().flows, key=lambda f: f.extra["vni"])
+    assert [f.extra["vni"] for f in flows] == [[100], [200]]
+    for flow, (ab, ba) in zip(flows, [(2, 1), (1, 3)], strict=True):
+        assert (flow.a_ip, flow.a_port, flow.b_ip, flow.b_port) == ("10.20.0.5", 50000, "10.20.0.9", 554)
+        assert (flow.pkts_ab, flow.pkts_ba) == (ab, ba)
+        assert (flow.bytes_ab, flow.bytes_ba) == (ab * len(bytes(INNER_ETH)), ba * len(bytes(back)))
+        assert flow.a_mac == CAMERA
+
+
+def test_the_flow_key_never_mixes_vlans_and_virtual_networks() -> None:
+    # every combination below is one distinct key: a packing of the VLAN (12 bits) and the VNIs (24 bits each) that
+    # let one spill into another, or VNI 0 stand for "no tunnel", would merge two of them
+    def tagged(vlan: int) -> Packet:
+        return Ether(src=CAMERA, dst=NVR) / Dot1Q(vlan=vlan) / INNER_TCP if vlan else INNER_ETH
+
+    cases: list[tuple[Packet, int, list[int]]] = []
+    for vlan in (0, 1, 0xFFF):
+        cases.append((tagged(vlan), vlan, []))
+        for vni in (0, 1, 0x1000, 0x10000, 0xFFFFFF):
+            cases.append((OUTER / _vnet(vni, tagged(vlan), 4789), vlan, [vni]))
+        for a, b in ((1, 2), (2, 1), (0, 1), (1, 0), (0xFFFFFF, 0), (0, 0xFFFFFF)):
+            cases.append((OUTER / _vnet(a, OUTER / _vnet(b, tagged(vlan), 6081), 4789), vlan, [a, b]))
+    frames = [(float(i), bytes(p)) for i, (p, _, _) in enumerate(cases)]
+    engine = Engine()
+    engine.process(batch_of(frames))
+    flows = engine.flush().flows
+    assert len(flows) == len(cases) == 3 * (1 + 5 + 6)
+    got = sorted((f.vlan, f.extra.get("vni", []), f.packets) for f in flows)
+    assert got == sorted((vlan, vnis, 1) for _, vlan, vnis in cases)
+
+
+def test_three_nested_virtual_networks_keep_the_outermost_and_the_innermost() -> None:
+    pkt = OUTER / _vnet(7, OUTER / _vnet(8, OUTER / _vnet(9, INNER_ETH, 4789), 6081), 4789)
+    h, _ = one(pkt)
+    assert endpoints(h) == ("10.20.0.5", 50000, "10.20.0.9", 554)
+    assert vni_list(int(h.vni[0])) == [7, 9]
+    assert int(h.vni[0]) == ((VNI_PRESENT | 7) << VNI_FIELD) | VNI_PRESENT | 9
+    assert vni_list(0) == [] and int(one(OUTER / ROUTERS / GRE(proto=0x6558) / INNER_ETH)[0].vni[0]) == 0
 
 
 @settings(max_examples=300, deadline=None)

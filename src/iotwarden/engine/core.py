@@ -13,7 +13,7 @@ import numpy as np
 from iotwarden.dissect.base import Dissector
 from iotwarden.dissect.memo import Memo
 from iotwarden.engine.batch import PacketBatch
-from iotwarden.engine.decode import ERROR_REASONS, TUNNELS, addr_texts, decode, mac_texts, snapped
+from iotwarden.engine.decode import ERROR_REASONS, TUNNELS, addr_texts, decode, mac_texts, snapped, vni_list
 from iotwarden.engine.dispatch import Dispatcher, DispatchLimits
 from iotwarden.engine.flowtable import ICMP_SHIFT, TCP_FLAGS, Closed, FlowTable
 from iotwarden.engine.fragments import FRAGMENT_TIMEOUT_S, MAX_BYTES, MAX_DATAGRAMS, Reassembler, reassemble
@@ -224,6 +224,9 @@ class Engine:
             out.extend(Flow(*row) for row in zip(*cols, strict=True))
             for i, name in failed:  # as Zeek's conn.log failed_service (sources/zeek_map.py)
                 out[start + i].extra["failed_services"] = [name]
+            vni = c["vni"]
+            for i in np.flatnonzero(vni).tolist():  # the VXLAN/Geneve networks it came through (its key's)
+                out[start + i].extra["vni"] = vni_list(int(vni[i]))
             for i in np.flatnonzero(flipped).tolist():  # as Zeek's conn.log history letter "^"
                 out[start + i].extra["flipped"] = FLIP_REASONS[int(flipped[i])]
             first = c["first_flags"]

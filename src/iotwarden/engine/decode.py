@@ -7,7 +7,7 @@ shows the devices inside it, not the two ends of the tunnel: MPLS label stacks a
 (in place, on the same link), and VXLAN, Geneve, GRE (IP, Ethernet, MPLS, ERSPAN types I-III) and
 IP-in-IP (4in4, 6in4, 4in6, 6in6), GTP-U (a private LTE/5G core's user plane) and Teredo by decoding
 their inner frame again, up to :data:`MAX_TUNNEL_DEPTH` deep. A tunnel whose inner frame does not decode
-stays the outer packet.
+stays the outer packet. A VXLAN/Geneve VNI is kept (``Headers.vni``) for the flow key.
 
 Every field is a numpy column indexed by packet; no Python loop runs per packet. Reads are clipped
 to the buffer and validated against each packet's captured length, so a malformed frame yields an
@@ -63,6 +63,14 @@ MAX_GTP_EXTENSIONS = 4  # GTP-U extension headers walked (a 5G PDU Session Conta
 TUNNELS = ("", "mpls", "pppoe", "vxlan", "geneve", "gre", "erspan", "ipip", "gtp", "teredo")
 T_MPLS, T_PPPOE, T_VXLAN, T_GENEVE, T_GRE, T_ERSPAN, T_IPIP, T_GTP, T_TEREDO = range(1, 10)
 MAX_TUNNEL_DEPTH = 3  # tunnels within tunnels decoded before the rest is left as the inner payload
+# The virtual network a packet came through (Headers.vni, a flow key column): a VXLAN or Geneve VNI is 24 bits
+# (RFC 7348 §5, RFC 8926 §3.4); each is tagged with VNI_PRESENT, so VNI 0 is not "no tunnel" (0). A VNI nested
+# inside another (a tenant's overlay, e.g. flannel's VNI 1 in every cluster, carried by a cloud mirror session's
+# VNI) keeps both: the outermost in the high VNI_FIELD bits, the innermost in the low ones; a third, between them,
+# is not kept (MAX_TUNNEL_DEPTH allows three). Two fields of 25 bits fit one 64-bit key column without collision.
+VNI_BITS = 24
+VNI_PRESENT = 1 << VNI_BITS
+VNI_FIELD = VNI_BITS + 1
 # AF_INET6 as written by Linux (10), NetBSD/OpenBSD (24), FreeBSD (28), macOS (30)
 AF_INET, AF_INET6 = (2,), (10, 24, 28, 30)
 IPV4_MAPPED = np.uint64(0xFFFF_0000_0000)  # ::ffff:a.b.c.d, so both families share one key width
@@ -120,6 +128,7 @@ class Headers:
     pay_wire: I64  # payload bytes the headers announce (what flow counters count)
     frame_len: I64  # wire length of the frame the headers describe (the inner one of a tunnel)
     tunnel: npt.NDArray[np.int8]  # outermost encapsulation removed (index into TUNNELS), 0 when none
+    vni: I64  # VXLAN/Geneve virtual networks crossed, packed (VNI_PRESENT, vni_list), 0 when none
 
 
 class _Reader:
@@ -220,6 +229,7 @@ def decode(batch: PacketBatch) -> Headers:
     net = _network(rd, ethertype=ethertype, pos=pos, end=end, linked=linked, llc=llc, error=error)
     cols: dict[str, Any] = {"src_mac_off": src_mac, "dst_mac_off": dst_mac, "l2_end": end, "wlan_mgmt": mgmt, **net}
     cols["frame_len"] = batch.wirelen.astype(np.int64)
+    cols["vni"] = np.zeros(n, dtype=np.int64)
     _decapsulate(rd, cols, error)
     return Headers(error=error, **cols)
 
@@ -320,7 +330,7 @@ def _decapsulate(rd: _Reader, cols: dict[str, Any], error: npt.NDArray[np.int8])
         inner = _tunnel_inner(rd, cols, error)
         if inner is None:
             return
-        idx, kind, start, stop, eth, ethertype = inner
+        idx, kind, start, stop, eth, ethertype, vni = inner
         m = int(idx.shape[0])
         sub_error = np.zeros(m, dtype=np.int8)
         net = _network(rd, ethertype=np.where(eth, rd.u16(start + 12), ethertype), pos=np.where(eth, start + 14, start),
@@ -335,12 +345,30 @@ def _decapsulate(rd: _Reader, cols: dict[str, Any], error: npt.NDArray[np.int8])
         for name, values in net.items():
             cols[name][rows] = values[ok]
         cols["tunnel"][rows] = np.where(outer_tunnel > 0, outer_tunnel, kind[ok])
+        cols["vni"][rows] = _nest_vni(cols["vni"][rows], vni[ok])
         cols["frag_head"][rows] |= outer_head
         cols["src_mac_off"][rows] = np.where(eth[ok], start[ok] + 6, -1)
         cols["dst_mac_off"][rows] = np.where(eth[ok], start[ok], -1)
         cols["l2_end"][rows] = stop[ok]
         cols["wlan_mgmt"][rows] = -1
         cols["frame_len"][rows] = np.maximum(wire, 0)
+
+
+def _nest_vni(outer: I64, vni: I64) -> I64:
+    """The packed virtual networks (Headers.vni) after crossing one more tunnel whose VNI is ``vni`` (-1: none):
+    the first becomes the outermost, a later one the innermost (replacing a previous innermost)."""
+    tag = np.where(vni >= 0, vni | VNI_PRESENT, 0)
+    field_mask = (1 << VNI_FIELD) - 1
+    nested = np.where(outer > field_mask, outer & ~field_mask, outer << VNI_FIELD) | tag
+    out: I64 = np.where(tag == 0, outer, np.where(outer == 0, tag, nested))
+    return out
+
+
+def vni_list(packed: int) -> list[int]:
+    """The VNIs of a packed Headers.vni value, outermost first (empty outside VXLAN/Geneve)."""
+    field_mask = (1 << VNI_FIELD) - 1
+    out = [(packed >> VNI_FIELD) & field_mask, packed & field_mask]
+    return [v & (VNI_PRESENT - 1) for v in out if v & VNI_PRESENT]
 
 
 class _Inner(NamedTuple):
@@ -350,6 +378,7 @@ class _Inner(NamedTuple):
     stop: I64  # where the outer payload, so the inner frame, ends
     eth: Bool  # the inner frame is Ethernet (else IP of ``ethertype``)
     ethertype: I64
+    vni: I64  # the VXLAN/Geneve VNI, -1 for other encapsulations
 
 
 def _tunnel_inner(rd: _Reader, cols: dict[str, Any], error: npt.NDArray[np.int8]) -> _Inner | None:
@@ -364,22 +393,26 @@ def _tunnel_inner(rd: _Reader, cols: dict[str, Any], error: npt.NDArray[np.int8]
     proto, dport = cols["proto"], cols["dport"]
     pay, pay_len = cols["pay_off"], cols["pay_len"]
     live = (error == 0) & ~cols["frag"] & (cols["ipver"] > 0)
-    parts: list[tuple[I64, npt.NDArray[np.int8], I64, Bool, I64]] = []
+    parts: list[tuple[I64, npt.NDArray[np.int8], I64, Bool, I64, I64]] = []
 
-    def add(k: I64, kind: int | npt.NDArray[np.int8], start: I64, eth: Bool | bool, ethertype: I64 | int) -> None:
+    def add(k: I64, kind: int | npt.NDArray[np.int8], start: I64, eth: Bool | bool, ethertype: I64 | int,  # noqa: PLR0917
+            vni: I64 | int = -1) -> None:
         m = k.shape[0]
         parts.append((k, np.broadcast_to(np.asarray(kind, dtype=np.int8), (m,)), start,
                       np.broadcast_to(np.asarray(eth, dtype=bool), (m,)),
-                      np.broadcast_to(np.asarray(ethertype, dtype=np.int64), (m,))))
+                      np.broadcast_to(np.asarray(ethertype, dtype=np.int64), (m,)),
+                      np.broadcast_to(np.asarray(vni, dtype=np.int64), (m,))))
 
+    # VXLAN (RFC 7348 §5) and Geneve (RFC 8926 §3.4): the VNI is the 24 bits of bytes 4-6
     k = np.flatnonzero(live & (proto == 17) & (dport == VXLAN_PORT) & (pay_len >= 8 + 14))
     k = k[(rd.u8(pay[k]) & 0x08) != 0]
-    add(k, T_VXLAN, pay[k] + 8, True, -1)
+    add(k, T_VXLAN, pay[k] + 8, True, -1, rd.u32(pay[k] + 4) >> 8)
 
     k = np.flatnonzero(live & (proto == 17) & (dport == GENEVE_PORT) & (pay_len >= 8))
     b0, ptype = rd.u8(pay[k]), rd.u16(pay[k] + 2)
     k, b0, ptype = _keep(((b0 >> 6) == 0) & np.isin(ptype, (GRE_TEB, ETH_IPV4, ETH_IPV6)), k, b0, ptype)
-    add(k, T_GENEVE, pay[k] + 8 + (b0 & 0x3F) * 4, ptype == GRE_TEB, np.where(ptype == GRE_TEB, -1, ptype))
+    add(k, T_GENEVE, pay[k] + 8 + (b0 & 0x3F) * 4, ptype == GRE_TEB, np.where(ptype == GRE_TEB, -1, ptype),
+        rd.u32(pay[k] + 4) >> 8)
 
     k = np.flatnonzero(live & (proto == 47) & (pay_len >= 4))
     flags, ptype = rd.u16(pay[k]), rd.u16(pay[k] + 2)
@@ -409,13 +442,13 @@ def _tunnel_inner(rd: _Reader, cols: dict[str, Any], error: npt.NDArray[np.int8]
     rows = np.concatenate([q[0] for q in parts])
     if not rows.shape[0]:
         return None
-    kind, start, eth, ethertype = (np.concatenate([q[i] for q in parts]) for i in range(1, 5))
+    kind, start, eth, ethertype, vni = (np.concatenate([q[i] for q in parts]) for i in range(1, 6))
     start = start.astype(np.int64)
     stop = pay[rows] + pay_len[rows]
     fits = np.where(eth, start + 14 <= stop, start < stop)
     if not fits.any():
         return None
-    return _Inner(rows[fits], kind[fits], start[fits], stop[fits], eth[fits], ethertype[fits])
+    return _Inner(rows[fits], kind[fits], start[fits], stop[fits], eth[fits], ethertype[fits], vni[fits])
 
 
 def _gtp_user_data(rd: _Reader, k: I64, pay: I64) -> tuple[I64, I64]:

@@ -1,8 +1,10 @@
 """The flow table: per-batch aggregation of packets into bidirectional flows, with exact timeouts.
 
-Packets are grouped by canonical key (vlan, protocol, lower endpoint, higher endpoint) with a
-64-bit hash, verified exactly; a stable sort puts each flow's packets in capture order, gaps are
-found with ``diff`` and counters summed with ``reduceat``. Only the (far fewer) flows touch Python.
+Packets are grouped by canonical key (vlan, protocol, lower endpoint, higher endpoint, the VXLAN/Geneve virtual
+networks they came through: ``Headers.vni``, so two cloud tenants' overlapping private addresses mirrored under two
+VNIs stay two flows, as Zeek keys a tunnelled connection by its tunnel) with a 64-bit hash, verified exactly; a
+stable sort puts each flow's packets in capture order, gaps are found with ``diff`` and counters summed with
+``reduceat``. Only the (far fewer) flows touch Python.
 Closed flows are returned as column rows; the engine turns them into :class:`~iotwarden.model.Flow`.
 
 Keys: ICMP and other port-less protocols use ports 0 (an echo request and its reply share a flow);
@@ -31,7 +33,7 @@ I64 = npt.NDArray[np.int64]
 # columns kept per flow; "lh" is the direction from the lower endpoint to the higher one
 COUNTERS = ("pkts_lh", "pkts_hl", "bytes_lh", "bytes_hl", "pay_lh", "pay_hl", "ppk_lh", "ppk_hl")
 COLUMNS: dict[str, type] = {
-    "vlan": np.int64, "proto": np.int64, "ipver": np.int64,
+    "vlan": np.int64, "vni": np.int64, "proto": np.int64, "ipver": np.int64,
     "a_hi": np.uint64, "a_lo": np.uint64, "b_hi": np.uint64, "b_lo": np.uint64,
     "a_port": np.int64, "b_port": np.int64, "init_low": np.bool_,
     "first": np.float64, "last": np.float64,
@@ -48,9 +50,11 @@ COLUMNS: dict[str, type] = {
 # and the first packet's say which message started the flow (Flow.extra["icmp_type"], as Zeek's id.orig_p)
 ICMP_SHIFT = 16
 TCP_FLAGS = (1 << ICMP_SHIFT) - 1
-_KEY = ("a_hi", "a_lo", "b_hi", "b_lo", "meta")
+# the key's columns; "meta" packs VLAN (12 bits, 802.1Q §9.6) << 40 | protocol (8) << 32 | ports (16 + 16), and the
+# virtual networks (two 25-bit fields, decode.VNI_FIELD) have a column of their own: no two keys share a packing
+_KEY = ("a_hi", "a_lo", "b_hi", "b_lo", "meta", "vni")
 _K = tuple(np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
-                                  0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD))  # odd 64-bit constants
+                                  0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD, 0x87C37B91114253D5))  # odd 64-bit
 
 
 @dataclass(slots=True)
@@ -89,6 +93,7 @@ def _canonical(h: Headers, idx: I64) -> tuple[dict[str, npt.NDArray[np.uint64]],
     a_port, b_port = np.where(swap, dp, sp), np.where(swap, sp, dp)
     vlan, proto = h.vlan[idx].astype(np.int64), h.proto[idx].astype(np.int64)
     key["meta"] = ((vlan << 40) | (proto << 32) | (a_port << 16) | b_port).astype(np.uint64)
+    key["vni"] = h.vni[idx].astype(np.uint64)
     return key, ~swap, a_port, b_port, vlan, proto
 
 
@@ -173,8 +178,11 @@ class FlowTable:
             return PacketFlows(idx, e, e.astype(bool), e.astype(np.int8), e, e, e, e), closed
         key, lh, a_port, b_port, vlan, proto = _canonical(h, idx)
         # a cheap multiplicative hash: equal hashes are verified against the exact key below
-        hsh = _mix(key["a_hi"] * _K[0] ^ key["a_lo"] * _K[1] ^ key["b_hi"] * _K[2] ^ key["b_lo"] * _K[3]
-                   ^ key["meta"] * _K[4])
+        mixed = (key["a_hi"] * _K[0] ^ key["a_lo"] * _K[1] ^ key["b_hi"] * _K[2] ^ key["b_lo"] * _K[3]
+                 ^ key["meta"] * _K[4])
+        if key["vni"].any():  # tunnelled: its virtual networks too (0 elsewhere: nothing to mix)
+            mixed ^= key["vni"] * _K[5]
+        hsh = _mix(mixed)
         order = np.argsort(hsh, kind="stable")  # stable: each flow's packets stay in capture order
         hs = hsh[order]
         gstart = np.empty(order.shape[0], dtype=bool)
@@ -264,6 +272,7 @@ class FlowTable:
         init_low = first_lh ^ (flipped != 0)
         for k in ("a_hi", "a_lo", "b_hi", "b_lo"):
             agg[k] = key[k][sfirst]  # key columns arrive sorted
+        agg["vni"] = key["vni"][sfirst].astype(np.int64)
         first_sorted = order[sfirst]
         agg["a_port"], agg["b_port"] = a_port[first_sorted], b_port[first_sorted]
         agg["vlan"], agg["proto"] = vlan[first_sorted], proto[first_sorted]
