@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from scapy.contrib.erspan import ERSPAN_II
-from scapy.layers.inet import IP, UDP
+from scapy.layers.inet import IP, UDP, fragment
 from scapy.layers.l2 import GRE, Ether
 from scapy.layers.vxlan import VXLAN
 from scapy.packet import Packet, Raw
@@ -63,3 +63,35 @@ def test_a_tunnelled_mirror_inventories_the_same_devices_as_the_plain_capture(
     (stats,) = [f["stats"] for f in got["files"]]
     assert stats["tunnels"] == {tunnel: len(frames())}
     assert f"{len(frames())} packets read inside tunnels ({tunnel} {len(frames())})" in err
+
+
+def fragmented(tunnel: str, mtu: int = 1500) -> list[tuple[float, bytes]]:
+    """The mirror of :func:`frames` and a full-size frame, over a path of ``mtu``: each outer datagram past it in
+    fragments (a distinct IP id each), as the tunnel's sender cuts it."""
+    full = b.udp((b.CAMERA_MAC, b.ROUTER_MAC, b.CAMERA_IP, b.WEB_IP, 40514, 514), b"<14>axis: " + b"x" * 1462)
+    assert len(full) == 1514
+    out = []
+    for i, (ts, frame) in enumerate([*frames(), (1_700_000_002.0, full)]):
+        ip = WRAPS[tunnel](i, frame)[IP]
+        ip.id = 100 + i
+        out += [(ts, bytes(SPAN / piece)) for piece in (fragment(ip, fragsize=mtu - 20) if len(ip) > mtu else [ip])]
+    return out
+
+
+@pytest.mark.parametrize("tunnel", sorted(WRAPS))
+def test_a_mirror_fragmented_on_its_way_inventories_what_the_unfragmented_one_does(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, tunnel: str) -> None:
+    whole = b.write_pcap(tmp_path / "whole.pcap", fragmented(tunnel, mtu=65535))
+    pieces = fragmented(tunnel)
+    assert len(pieces) == len(frames()) + 2  # the full-size frame went in two pieces
+    cut = b.write_pcap(tmp_path / "cut.pcap", pieces)
+    want, _ = analyze(capsys, whole, tmp_path / "whole.db")
+    got, _ = analyze(capsys, cut, tmp_path / "cut.db")
+    assert summary(got) == summary(want)
+    assert f"mac:{b.CAMERA_MAC}" in [key for key, *_ in summary(got)]
+    (stats,) = [f["stats"] for f in got["files"]]
+    (base,) = [f["stats"] for f in want["files"]]
+    assert stats["tunnels"] == base["tunnels"] == {tunnel: len(frames()) + 1}
+    assert stats["decode_errors"] == base["decode_errors"]
+    assert stats["packets"] == base["packets"] + 1
+    assert got["totals"]["flows"] == want["totals"]["flows"]

@@ -90,12 +90,12 @@ def test_an_ipv6_fragment_header_with_reserved_bits_set_is_still_a_first_fragmen
     assert decode(batch_of(_frames([p]))).frag_head.tolist() == [True]
 
 
-def test_the_inner_packet_of_a_tunnel_first_fragment_is_a_first_fragment_too() -> None:
+def test_a_tunnel_first_fragment_is_not_decapsulated_until_reassembled() -> None:
     inner = Ether(**MACS) / IP(src=C4, dst=S4) / UDP(sport=40000, dport=53) / (b"q" * 40)
     outer = IP(src="10.0.0.1", dst="10.0.0.2", flags="MF", id=77) / UDP(sport=5000, dport=4789) / VXLAN(vni=1) / inner
     h = decode(batch_of(_frames([outer])))
-    assert h.tunnel.tolist() == [3]  # decoded as VXLAN's inner frame
-    assert h.dport.tolist() == [53] and h.frag_head.tolist() == [True]
+    assert h.tunnel.tolist() == [0]  # its inner frame is cut where the fragment ends: read once the datagram is whole
+    assert h.dport.tolist() == [4789] and h.frag_head.tolist() == [True]
 
 
 @settings(max_examples=300, deadline=None)

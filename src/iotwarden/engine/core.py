@@ -132,6 +132,11 @@ class Engine:
             got = reassemble(batch, h, self._frags)
             rebuilt, self._heads_skipped = got.batch, self._heads_skipped + got.skipped_heads
             self._frags.expire(hi)
+            if got.merged is not None:  # a tunnel's outer fragments: held, their whole datagram where the last was
+                batch, h = got.merged, decode(got.merged)
+                carried = got.carried
+                # a first fragment inside a tunnel is not reassembled (engine/fragments.py), as unfragmented
+                self._heads_skipped += int((h.frag_head[carried] & (h.tunnel[carried] > 0)).sum())
         counts = np.bincount(h.error, minlength=len(ERROR_REASONS))
         for code in np.flatnonzero(counts[1:]).tolist():
             st.decode_errors[ERROR_REASONS[code + 1]] += int(counts[code + 1])

@@ -7,7 +7,8 @@ shows the devices inside it, not the two ends of the tunnel: MPLS label stacks a
 (in place, on the same link), and VXLAN, Geneve, GRE (IP, Ethernet, MPLS, ERSPAN types I-III) and
 IP-in-IP (4in4, 6in4, 4in6, 6in6), GTP-U (a private LTE/5G core's user plane) and Teredo by decoding
 their inner frame again, up to :data:`MAX_TUNNEL_DEPTH` deep. A tunnel whose inner frame does not decode
-stays the outer packet. A VXLAN/Geneve VNI is kept (``Headers.vni``) for the flow key.
+stays the outer packet, as does the first fragment of a fragmented outer datagram (decapsulated once reassembled).
+A VXLAN/Geneve VNI is kept (``Headers.vni``) for the flow key.
 
 Every field is a numpy column indexed by packet; no Python loop runs per packet. Reads are clipped
 to the buffer and validated against each packet's captured length, so a malformed frame yields an
@@ -340,13 +341,11 @@ def _decapsulate(rd: _Reader, cols: dict[str, Any], error: npt.NDArray[np.int8])
             return
         rows = idx[ok]
         outer_tunnel = cols["tunnel"][rows]
-        outer_head = cols["frag_head"][rows]  # the inner frame of a first fragment is cut where the fragment ends
         wire = cols["pay_wire"][rows] - (start[ok] - cols["pay_off"][rows])
         for name, values in net.items():
             cols[name][rows] = values[ok]
         cols["tunnel"][rows] = np.where(outer_tunnel > 0, outer_tunnel, kind[ok])
         cols["vni"][rows] = _nest_vni(cols["vni"][rows], vni[ok])
-        cols["frag_head"][rows] |= outer_head
         cols["src_mac_off"][rows] = np.where(eth[ok], start[ok] + 6, -1)
         cols["dst_mac_off"][rows] = np.where(eth[ok], start[ok], -1)
         cols["l2_end"][rows] = stop[ok]
@@ -392,7 +391,9 @@ def _tunnel_inner(rd: _Reader, cols: dict[str, Any], error: npt.NDArray[np.int8]
     """
     proto, dport = cols["proto"], cols["dport"]
     pay, pay_len = cols["pay_off"], cols["pay_len"]
-    live = (error == 0) & ~cols["frag"] & (cols["ipver"] > 0)
+    # a first fragment's inner frame is cut where the fragment ends: it is decapsulated once reassembled
+    # (engine/fragments.py), not here
+    live = (error == 0) & ~cols["frag"] & ~cols["frag_head"] & (cols["ipver"] > 0)
     parts: list[tuple[I64, npt.NDArray[np.int8], I64, Bool, I64, I64]] = []
 
     def add(k: I64, kind: int | npt.NDArray[np.int8], start: I64, eth: Bool | bool, ethertype: I64 | int,  # noqa: PLR0917

@@ -4,6 +4,11 @@ datagram rebuilt behind its first fragment's headers, for the engine to dissect 
 
 Datagrams are keyed by (VLAN, source, destination, protocol, identification) for IPv4 (RFC 791 §3.2) and (VLAN,
 source, destination, identification) for IPv6 (RFC 8200 §4.5).
+
+The outer datagram of a tunnel (a VXLAN or ERSPAN mirror sent over a 1500-byte path fragments every full-size
+mirrored frame) is put back together before it is decapsulated: its fragments are held from the flow table and the
+whole datagram takes the place of the fragment that completed it in the batch, so its inner packet is counted and
+dissected once, whole, as the unfragmented mirror's would be.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from iotwarden.engine.batch import LINKTYPE_IEEE802_11, LINKTYPE_IEEE802_11_RADIOTAP, PacketBatch
-from iotwarden.engine.decode import Headers
+from iotwarden.engine.decode import GENEVE_PORT, GTPU_PORT, TEREDO_PORT, VXLAN_PORT, Headers
 
 # a datagram whose pieces have not all come this long after its first is dropped: RFC 791 §3.2 suggests an initial
 # timer of 15 s, RFC 8200 §4.5 gives 60 s; Linux's default (net.ipv4.ipfrag_time, ip6frag_time) is 30 s, which a
@@ -39,6 +45,12 @@ MAX_PACKET = 65535
 # count 8-byte units), too big, too many pieces, timed out, pushed out of a full table, unfinished at the end
 DROP_REASONS = ("overlap_conflict", "bad_end", "bad_length", "too_big", "too_many_pieces", "timeout", "table_full",
                 "unfinished")
+
+# datagrams that carry a tunnel engine/decode.py decapsulates: IP-in-IP (4in4/6in4: 4, 41) and GRE (47) by their
+# protocol, which every fragment's IP header names, and UDP to or from a tunnel's port (VXLAN, Geneve, GTP-U,
+# Teredo), which only the first fragment's UDP header shows
+TUNNEL_PROTOCOLS = (4, 41, 47)
+TUNNEL_PORTS = (VXLAN_PORT, GENEVE_PORT, GTPU_PORT, TEREDO_PORT)
 
 
 @dataclass(slots=True)
@@ -68,11 +80,20 @@ class Reassembler:
         self._datagrams: OrderedDict[Hashable, _Datagram] = OrderedDict()  # oldest first
         # datagrams completed within the timeout (at most max_datagrams), so a copy of a fragment after them (a
         # mirror port's duplicate frame) is not the start of another datagram, as Wireshark's reassembly tables
-        # keep a datagram reassembled (epan/reassemble.c)
-        self._done: OrderedDict[Hashable, float] = OrderedDict()
+        # keep a datagram reassembled (epan/reassemble.c); with its first piece's head (its headers, a few dozen bytes)
+        self._done: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._datagrams)
+
+    def head(self, key: Hashable) -> Any:
+        """What the caller kept of datagram ``key``'s first piece (held, or completed within the timeout), None while
+        it has not come."""
+        dg = self._datagrams.get(key)
+        if dg is not None:
+            return dg.head
+        done = self._done.get(key)
+        return None if done is None else done[1]
 
     def add(self, ts: float, key: Hashable, offset: int, more: bool, data: bytes, *, head: Any = None,
             limit: int = MAX_PACKET) -> tuple[bytes, Any] | None:
@@ -109,7 +130,7 @@ class Reassembler:
     def expire(self, now: float) -> int:
         """Drop the datagrams whose first piece came more than the timeout before ``now``; how many."""
         gone = 0
-        while self._done and now - next(iter(self._done.values())) > self.timeout:
+        while self._done and now - next(iter(self._done.values()))[0] > self.timeout:
             self._done.popitem(last=False)
         while self._datagrams:
             key, dg = next(iter(self._datagrams.items()))
@@ -143,7 +164,7 @@ class Reassembler:
             piece = dg.pieces[offset]
             out[offset : offset + len(piece)] = piece
         self._forget(key)
-        self._done[key] = dg.first_ts
+        self._done[key] = (dg.first_ts, dg.head)
         if len(self._done) > self.max_datagrams:
             self._done.popitem(last=False)
         return bytes(out), dg.head
@@ -194,20 +215,30 @@ IPV6_FRAGMENT = 44
 @dataclass(slots=True)
 class Rebuilt:
     """Whole datagrams a batch's fragments completed, as a batch of frames, and the first fragments that were not
-    given to the reassembler (cut by the snap length, inside a tunnel, on 802.11, no fragment header found)."""
+    given to the reassembler (cut by the snap length, inside a tunnel, on 802.11, no fragment header found).
+
+    When the batch held fragments of a tunnel's outer datagram, ``merged`` is the batch to count and dissect in its
+    place: without those fragments, each whole datagram they completed where its last fragment was (``carried``:
+    their rows in it)."""
 
     batch: PacketBatch | None
     skipped_heads: int
+    merged: PacketBatch | None = None
+    carried: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def reassemble(batch: PacketBatch, h: Headers, frags: Reassembler) -> Rebuilt:
     """Hand the batch's IP fragments to ``frags``; each datagram completed is rebuilt as a frame: the first
     fragment's link header and IP header (IPv4: total length set, MF and offset cleared, checksum computed again;
     IPv6: the unfragmentable part, then the Fragment header as an atomic fragment, RFC 6946) and the payload, at the
-    time of the fragment that completed it. Fragments are rare: a plain loop."""
+    time of the fragment that completed it. A tunnel's outer datagram (its first fragment to a tunnel port, or of a
+    tunnel protocol; a later one of a tunnel protocol, or of a datagram whose first fragment was a tunnel's) is held
+    from the flow table and goes into ``merged``. Fragments are rare: a plain loop."""
     rows = np.flatnonzero((h.frag | h.frag_head) & (h.ipver > 0))  # a first fragment too short for its transport
     # header (RFC 1858's tiny fragment) is decoded with an error but is a piece all the same
     frames: list[tuple[float, int, bytes]] = []
+    carried: list[tuple[int, int, bytes]] = []  # (the row completing it, linktype, frame) of a tunnel's datagram
+    held: list[int] = []
     skipped = 0
     data = batch.data
     for row in rows.tolist():
@@ -224,20 +255,64 @@ def reassemble(batch: PacketBatch, h: Headers, frags: Reassembler) -> Rebuilt:
             skipped += head
             continue
         key, offset, more, payload, rebuild, limit = piece
+        proto = int(h.proto[row])
+        if offset == 0:
+            tunnel = proto in TUNNEL_PROTOCOLS or (proto == 17 and (int(h.dport[row]) in TUNNEL_PORTS
+                                                                    or int(h.sport[row]) == TEREDO_PORT))
+        else:  # a later piece of UDP before its first is counted as any fragment (its port unknown yet)
+            first = frags.head(key)
+            tunnel = proto in TUNNEL_PROTOCOLS or (first is not None and bool(first[2]))
+        if tunnel:
+            held.append(row)
         done = frags.add(float(batch.ts[row]), key, offset, more, payload,
-                         head=(lt, rebuild) if offset == 0 else None, limit=limit)
+                         head=(lt, rebuild, tunnel) if offset == 0 else None, limit=limit)
         if done is not None:
-            whole, (linktype, make) = done
-            frames.append((float(batch.ts[row]), linktype, make(whole)))
-    if not frames:
-        return Rebuilt(None, skipped)
+            whole, (linktype, make, carrier) = done
+            if carrier:
+                carried.append((row, linktype, make(whole)))
+            else:
+                frames.append((float(batch.ts[row]), linktype, make(whole)))
+    out = _frames_batch(frames) if frames else None
+    if not held:
+        return Rebuilt(out, skipped)
+    merged, at = _merge(batch, np.array(held, dtype=np.int64), carried)
+    return Rebuilt(out, skipped, merged, at)
+
+
+def _frames_batch(frames: list[tuple[float, int, bytes]]) -> PacketBatch:
+    """(time, linktype, frame) as a batch."""
     buf = np.frombuffer(b"".join(f for _, _, f in frames), dtype=np.uint8)
     lengths = np.array([len(f) for _, _, f in frames], dtype=np.int64)
     offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
-    out = PacketBatch(buf, offsets, lengths.astype(np.int32), lengths.astype(np.int32),
-                      np.array([t for t, _, _ in frames], dtype=np.float64),
-                      np.array([lt for _, lt, _ in frames], dtype=np.uint16))
-    return Rebuilt(out, skipped)
+    return PacketBatch(buf, offsets, lengths.astype(np.int32), lengths.astype(np.int32),
+                       np.array([t for t, _, _ in frames], dtype=np.float64),
+                       np.array([lt for _, lt, _ in frames], dtype=np.uint16))
+
+
+def _merge(batch: PacketBatch, held: npt.NDArray[np.int64],
+           carried: list[tuple[int, int, bytes]]) -> tuple[PacketBatch, npt.NDArray[np.int64]]:
+    """``batch`` without the ``held`` rows, each ``carried`` datagram (the row it completed at, linktype, frame) in
+    the place of that row, at its time; and the rows the carried datagrams take in it."""
+    n = len(batch)
+    keep = np.ones(n, dtype=bool)
+    keep[held] = False
+    kept = np.flatnonzero(keep)
+    at = np.array([row for row, _, _ in carried], dtype=np.int64)
+    lengths = np.array([len(f) for _, _, f in carried], dtype=np.int64)
+    base = int(batch.data.shape[0])
+    extra = np.frombuffer(b"".join(f for _, _, f in carried), dtype=np.uint8)
+    data = np.concatenate((batch.data, extra)) if carried else batch.data
+    offsets = np.concatenate((batch.offsets[kept].astype(np.int64),
+                              base + np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)[: len(carried)]))
+    order = np.argsort(np.concatenate((kept * 2, at * 2 + 1)), kind="stable")  # a datagram where its last piece was
+    caplen = np.concatenate((batch.caplen[kept], lengths.astype(np.int32)))
+    wirelen = np.concatenate((batch.wirelen[kept], lengths.astype(np.int32)))
+    ts = np.concatenate((batch.ts[kept], batch.ts[at]))
+    linktype = np.concatenate((batch.linktype[kept], np.array([lt for _, lt, _ in carried], dtype=np.uint16)))
+    merged = PacketBatch(data, offsets[order], caplen[order].astype(np.int32), wirelen[order].astype(np.int32),
+                         ts[order].astype(np.float64), linktype[order].astype(np.uint16))
+    rows = np.flatnonzero(order >= kept.shape[0]).astype(np.int64)
+    return merged, rows
 
 
 Piece = tuple[Hashable, int, bool, bytes, Any, int]
