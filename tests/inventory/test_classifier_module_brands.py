@@ -131,3 +131,23 @@ def test_shellys_cloud_names_shelly_and_no_kind() -> None:
     assert "tls.sni.shelly" in rules and found == {"vendor": "Shelly"}
     found, _ = classify(ESPRESSIF, dhcp__hostname=["shellyht-ABC123"], tls__sni=["shelly-49-eu.shelly.cloud"])
     assert found["device_type"] == "sensor"
+
+
+# Brands of tls.yaml whose cloud names weighed 0.4: behind a module maker's block the vendor stayed unknown
+@pytest.mark.parametrize(("brand", "rule", "name"), [
+    ("Ring", "tls.sni.ring", "fw.ring.com"), ("Arlo", "tls.sni.arlo", "arlo.arlo.com"),
+    ("Wyze", "tls.sni.wyze", "api.wyzecam.com"), ("TP-Link", "tls.sni.tplink_cloud", "n-devs.tplinkcloud.com"),
+])
+def test_a_multi_kind_brands_cloud_names_it_behind_a_module_makers_block_and_no_kind(brand: str, rule: str,
+                                                                                     name: str) -> None:
+    found, rules = classify(ESPRESSIF, dns__qname=[name])
+    assert rule in rules and found["vendor"] == brand
+    assert found.get("device_type") in (None, "iot_module")
+    alone, _ = classify(dns__qname=[name])
+    assert alone == {"vendor": brand}  # the Arlo camera lean (0.4) concludes nothing alone
+
+
+def test_arlos_camera_lean_joins_other_camera_evidence() -> None:
+    found, rules = classify("fc:9c:98:00:00:01", dns__qname=["arlo.arlo.com"])  # Arlo's own block (IEEE FC:9C:98)
+    assert {"tls.sni.arlo", "tls.sni.arlo_camera"} <= rules
+    assert found["vendor"] == "Arlo" and found["device_type"] == "camera"
