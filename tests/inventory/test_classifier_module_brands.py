@@ -26,6 +26,7 @@ BRANDS: dict[str, tuple[str, dict[str, list[str]]]] = {
     "Roborock": ("brand.cloud.roborock", {"dns__qname": ["euiot.roborock.com", "mqtt-eu-3.roborock.com"]}),
     "Dreame": ("brand.cloud.dreame", {"dns__qname": ["10000.mt.eu.iot.dreame.tech"]}),
     "SwitchBot": ("brand.cloud.switchbot", {"dns__qname": ["api.switch-bot.com"]}),
+    "Aqara": ("brand.cloud.aqara", {"dns__qname": ["open-ger.aqara.com"]}),
 }
 
 
@@ -62,7 +63,7 @@ def test_the_module_makers_block_alone_still_names_the_module_maker() -> None:
 @pytest.mark.parametrize("name", [
     "fakemeross.com", "meross.com.example.net", "govee.com.cn.example.org", "coolkit.cc.example.org", "ecouser.com",
     "www.ecovacs.com",  # the shop and support site, which any browser reaches: not the robots' hosts
-    "roborock.co", "dreame.technology", "switchbot.com",
+    "roborock.co", "dreame.technology", "switchbot.com", "aqara.com.example.net",
 ])
 def test_names_that_only_look_like_a_brands_cloud_say_nothing(name: str) -> None:
     found, rules = classify(dns__qname=[name], tls__sni=[name])
@@ -86,6 +87,8 @@ def test_a_phone_running_the_brands_app_stays_the_phone(brand: str) -> None:
     ("b0:4a:39:00:00:01", "Roborock"),  # Beijing Roborock Technology
     ("48:e1:e9:00:00:01", "Meross"),  # Chengdu Meross Technology
     ("70:c9:32:00:00:01", "Dreame"),  # Dreame Technology (Suzhou)
+    ("d4:ad:fc:00:00:01", "Govee"),  # Shenzhen Intellirocks Tech, Govee's FCC grantee
+    ("54:ef:44:00:00:01", "Aqara"),  # Lumi United Technology
 ])
 def test_a_brands_own_block_names_the_brand_as_its_cloud_does(mac: str, vendor: str) -> None:
     found, _ = classify(mac)
@@ -151,3 +154,15 @@ def test_arlos_camera_lean_joins_other_camera_evidence() -> None:
     found, rules = classify("fc:9c:98:00:00:01", dns__qname=["arlo.arlo.com"])  # Arlo's own block (IEEE FC:9C:98)
     assert {"tls.sni.arlo", "tls.sni.arlo_camera"} <= rules
     assert found["vendor"] == "Arlo" and found["device_type"] == "camera"
+
+
+def test_an_aqara_device_is_named_by_its_pairing_service() -> None:
+    found, rules = classify(ESPRESSIF, mdns__services=["_aqara._tcp.local"])
+    assert "brand.mdns.aqara" in rules and found["vendor"] == "Aqara"
+
+
+def test_a_xiaomi_branded_device_on_lumis_block_stays_xiaomi() -> None:
+    # Lumi builds Xiaomi's Mi Home gateways too: the product's own evidence outweighs the block
+    found, _ = classify("54:ef:44:00:00:01", mdns__instances=["lumi-gateway-v3_miio61234567._miio._udp.local"],
+                        dns__qname=["ot.io.mi.com"])
+    assert found["vendor"] == "Xiaomi" and found["device_type"] == "smart_hub"
