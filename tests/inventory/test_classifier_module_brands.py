@@ -140,6 +140,7 @@ def test_shellys_cloud_names_shelly_and_no_kind() -> None:
 @pytest.mark.parametrize(("brand", "rule", "name"), [
     ("Ring", "tls.sni.ring", "fw.ring.com"), ("Arlo", "tls.sni.arlo", "arlo.arlo.com"),
     ("Wyze", "tls.sni.wyze", "api.wyzecam.com"), ("TP-Link", "tls.sni.tplink_cloud", "n-devs.tplinkcloud.com"),
+    ("EZVIZ", "tls.sni.ezviz", "apiieu.ezvizlife.com"),
 ])
 def test_a_multi_kind_brands_cloud_names_it_behind_a_module_makers_block_and_no_kind(brand: str, rule: str,
                                                                                      name: str) -> None:
@@ -147,7 +148,7 @@ def test_a_multi_kind_brands_cloud_names_it_behind_a_module_makers_block_and_no_
     assert rule in rules and found["vendor"] == brand
     assert found.get("device_type") in (None, "iot_module")
     alone, _ = classify(dns__qname=[name])
-    assert alone == {"vendor": brand}  # the Arlo camera lean (0.4) concludes nothing alone
+    assert alone == {"vendor": brand}  # the Arlo and EZVIZ camera leans (0.4) conclude nothing alone
 
 
 def test_arlos_camera_lean_joins_other_camera_evidence() -> None:
@@ -166,3 +167,11 @@ def test_a_xiaomi_branded_device_on_lumis_block_stays_xiaomi() -> None:
     found, _ = classify("54:ef:44:00:00:01", mdns__instances=["lumi-gateway-v3_miio61234567._miio._udp.local"],
                         dns__qname=["ot.io.mi.com"])
     assert found["vendor"] == "Xiaomi" and found["device_type"] == "smart_hub"
+
+
+def test_ezvizs_camera_lean_joins_ezvizs_own_block() -> None:
+    found, rules = classify("64:f2:fb:00:00:01", dns__qname=["apiieu.ezvizlife.com"])  # IEEE MA-L 64:F2:FB
+    assert {"tls.sni.ezviz", "tls.sni.ezviz_camera"} <= rules
+    assert found["vendor"] == "EZVIZ" and found["device_type"] == "camera"
+    block, _ = classify("64:f2:fb:00:00:01")  # the registry's 'Hangzhou Ezviz Software' is the EZVIZ brand
+    assert block["vendor"] == "EZVIZ"
