@@ -133,7 +133,12 @@ def snap(src: Path, dst: Path, snaplen: int | None) -> Path:
     One link type: a nanosecond pcap whose header says ``snaplen``; several: a pcapng with one interface per
     link type, each with that snap length (if_tsresol 9). Timestamps go through the reader's float seconds,
     so compare a cut with the whole rewrite, not with ``src``."""
-    frames = list(_frames(src))
+    return write(list(_frames(src)), dst, snaplen)
+
+
+def write(frames: list[tuple[int, float, bytes, int]], dst: Path, snaplen: int | None) -> Path:
+    """``frames`` ((link type, ts, captured bytes, original length), as :func:`_frames` reads them) written to
+    ``dst`` as :func:`snap` writes a capture, each cut to ``snaplen`` bytes (None: whole)."""
     linktypes = sorted({lt for lt, *_ in frames})
     limit = snaplen if snaplen is not None else FULL_SNAPLEN
     with dst.open("wb") as fh:
