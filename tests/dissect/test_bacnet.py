@@ -13,6 +13,7 @@ from iotwarden.dissect.base import Packet
 from iotwarden.errors import ParseError
 from tests.conftest import shared
 from tests.dissect.ot_captures import contract, run, sweep_captures, sweep_id
+from tests.engine.losscheck import datagrams
 
 
 def bvlc(npdu_apdu: bytes, function: int = 0x0A) -> bytes:
@@ -111,3 +112,28 @@ def test_fuzz_contract(data: bytes) -> None:
 @given(st.integers(0, 0x0C), st.binary(max_size=200))
 def test_fuzz_behind_a_valid_bvlc(function: int, body: bytes) -> None:
     contract(BacnetDissector(), bvlc(bytes([1, 0]) + body, function), ip_proto=17, port=47808)
+
+
+# an answer seen before (or without) its request: the first datagram's sender is not the client (module doc)
+_ACK = bvlc(bytes([1, 0]) + bytes([0x20, 0x01, 0x0F]), 0x0A)  # SimpleACK to WriteProperty (§20.1.4), unicast
+_READ = bvlc(bytes([1, 0]) + bytes([0x00, 0x05, 0x01, 0x0C, 0x0C, 0x02, 0x00, 0x00, 0x01, 0x19, 0x4D]), 0x0A)
+
+
+def test_an_answer_seen_first_makes_its_receiver_the_client_not_the_server() -> None:
+    ws, ctl = "10.10.40.10", "10.10.40.20"
+    flows = datagrams([(ctl, ws, 47808, 47808, _ACK), (ws, ctl, 47808, 47808, _READ)])
+    assert [(f.a_ip, f.b_ip, f.app, f.extra.get("flipped")) for f in flows] == [(ws, ctl, "bacnet", "answer")]
+    # the request seen first: the roles the engine gave stand
+    flows = datagrams([(ws, ctl, 47808, 47808, _READ), (ctl, ws, 47808, 47808, _ACK)])
+    assert [(f.a_ip, f.b_ip, "flipped" in f.extra) for f in flows] == [(ws, ctl, False)]
+
+
+def test_unicast_answers_are_read_with_their_direction_each_time_broadcasts_are_memoised() -> None:
+    d = BacnetDissector()
+    assert d.memo_key(_ACK) is None and d.memo_key(_READ) is None
+    who_is = bvlc(bytes([1, 0x20, 0xFF, 0xFF, 0x00, 0xFF, 0x10, 0x08]), 0x0B)
+    assert d.memo_key(who_is) == who_is
+    # the same answer on two flows flips both (a memoised replay would not call dissect)
+    a, b, ctl = "10.10.40.10", "10.10.40.11", "10.10.40.20"
+    flows = datagrams([(ctl, a, 47808, 47808, _ACK), (ctl, b, 47808, 47808, _ACK)])
+    assert sorted((f.a_ip, f.extra.get("flipped")) for f in flows) == [(a, "answer"), (b, "answer")]

@@ -12,6 +12,7 @@ from iotwarden.dissect.ntp import MAX_VALUE_CHARS, MAX_VARIABLES, NtpDissector, 
 from iotwarden.errors import ParseError
 from tests.conftest import shared
 from tests.dissect.discovery import CUTS, EDITS, TCPDUMP_CAPTURES, by_frame, contract_call, mutate, single, udp
+from tests.engine.losscheck import datagrams
 from tests.pcaputil import run_dissector
 
 D = NtpDissector()
@@ -102,3 +103,14 @@ def test_control_variable_values_stop_at_the_limit() -> None:
     data = b"system=" + b"L" * (MAX_VALUE_CHARS + 50)
     msg = bytes([0x16, 0x82]) + b"\x00\x01\x00\x00\x00\x00\x00\x00" + len(data).to_bytes(2, "big") + data
     assert len(parse_ntp(msg)[1]["variables"]["system"]) == MAX_VALUE_CHARS
+
+
+def test_a_server_answer_seen_first_makes_its_receiver_the_client() -> None:
+    # both ends on 123 (ntpd's client): with the mode 3 request lost, the first datagram is the server's answer
+    client, server = "192.168.1.10", "192.168.1.1"
+    answer = bytes([0x24, 2, 6, 0xEC]) + bytes(44)  # LI 0, VN 4, mode 4, stratum 2
+    request = bytes([0x23]) + bytes(47)  # VN 4, mode 3
+    flows = datagrams([(server, client, 123, 123, answer), (client, server, 123, 123, request)])
+    assert [(f.a_ip, f.b_ip, f.app, f.extra.get("flipped")) for f in flows] == [(client, server, "ntp", "answer")]
+    flows = datagrams([(client, server, 123, 123, request), (server, client, 123, 123, answer)])
+    assert [(f.a_ip, "flipped" in f.extra) for f in flows] == [(client, False)]

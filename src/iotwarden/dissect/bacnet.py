@@ -17,6 +17,13 @@ read_property_multiple ACKs (§15.7) give the identity values in ``properties``;
 device_communication_control (§16.1): ``enable_disable``, ``duration``; reinitialize_device (§16.4):
 ``reinitialized_state``; both ``password_present``; atomic_write_file (§14.2): ``file_instance``,
 ``access``, ``start_position``, ``data_length``.
+
+An answer only the responding device sends (SimpleACK, ComplexACK, Error, Reject: §20.1.4-§20.1.7) travelling
+towards the flow's responder proves the roles the wrong way round (dissect/base.py ``flip_roles``): both ends use
+47808, so the engine takes the first datagram's sender for the client, and a capture that lost the request
+(a SPAN port's drop) or began after it would make the polling supervisor the server. Unicast datagrams (BVLC
+Original-Unicast-NPDU, J.2.11), where requests and their answers travel, are therefore not memoised: each
+answer is read with its direction; broadcasts (Who-Is, I-Am) still are.
 """
 
 from __future__ import annotations
@@ -32,11 +39,15 @@ from iotwarden.dissect.bacnettags import (
     read_tag,
     unsigned,
 )
-from iotwarden.dissect.base import Dissector, Packet
+from iotwarden.dissect.base import Dissector, Packet, flip_roles
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
 PORT = 47808
+ORIGINAL_UNICAST = 0x0A  # BVLC function Original-Unicast-NPDU (Annex J.2.11)
+# APDUs only the device answering a confirmed request sends (§20.1.4 SimpleACK, §20.1.5 ComplexACK, §20.1.7
+# Error, §20.1.8 Reject); Abort (§20.1.9) and SegmentACK (§20.1.6) may come from either end
+RESPONDER_APDUS = ("simple_ack", "complex_ack", "error", "reject")
 MAX_RPM_RESULTS = 32  # property results read from one read_property_multiple ACK
 
 BVLC_FUNCTIONS = {  # Annex J.2
@@ -355,6 +366,8 @@ class BacnetDissector(Dissector):
     max_packets_per_flow: ClassVar[int | None] = None
 
     def memo_key(self, payload: bytes) -> bytes | None:
+        if len(payload) >= 2 and payload[1] == ORIGINAL_UNICAST:
+            return None  # an answer's direction may flip the flow (module doc), read each one
         return payload  # the fields depend on the datagram alone (memo contract in dissect/base.py)
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
@@ -387,4 +400,6 @@ class BacnetDissector(Dissector):
             return [pkt.observation(self.name, "network_message", fields)]
         kind, apdu_fields = parse_apdu(data[apdu_off:])
         fields.update(apdu_fields)
+        if pkt.to_server and fields.get("apdu_type") in RESPONDER_APDUS:
+            flip_roles(state)
         return [pkt.observation(self.name, kind, fields)]

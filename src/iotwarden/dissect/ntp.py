@@ -21,7 +21,7 @@ import ipaddress
 import struct
 from typing import Any, ClassVar
 
-from iotwarden.dissect.base import Dissector, Packet
+from iotwarden.dissect.base import Dissector, Packet, flip_roles
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -30,6 +30,7 @@ MAX_VALUE_CHARS = 256  # characters kept of one variable's value
 NTP_UNIX_OFFSET = 2_208_988_800  # seconds from 1900-01-01 (NTP era 0) to 1970-01-01
 HEADER = struct.Struct("!BBbbII4sQQQQ")  # RFC 5905 §7.3, Figure 8: 48 octets
 CONTROL = struct.Struct("!BBHHHHH")  # RFC 9327 §2.1: 12 octets
+SERVER_MODE = 4  # RFC 5905 §7.3 Figure 10
 MODES = ("reserved", "symmetric_active", "symmetric_passive", "client", "server", "broadcast",
          "control", "private")
 
@@ -114,4 +115,9 @@ class NtpDissector(Dissector):
 
     def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
         kind, fields = parse_ntp(pkt.payload)
+        if pkt.to_server and fields["mode"] == SERVER_MODE:
+            # a server's answer (RFC 5905 §7.3, mode 4) towards the flow's responder: both ends often use 123, so a
+            # capture that lost the request (a SPAN port's drop) or began after it took the server for the client
+            # (dissect/base.py flip_roles)
+            flip_roles(state)
         return [pkt.observation(self.name, kind, fields)]
