@@ -12,6 +12,14 @@ Kinds and fields (subject ``src``, the sender; for ``connect`` the broker is ``d
 Big PUBLISH payloads are skipped without buffering. At most :data:`MAX_MESSAGES` observations per
 flow. The version negotiated by CONNECT decides how later packets are read (5.0 adds properties);
 a flow seen from the middle is read as 3.1.1.
+
+Bytes the capture lost (the engine's ``gap``) do not end the flow. MQTT has no marker to find a packet by, so
+the direction drops what it held and takes the next packet only where a segment begins (where the bytes after
+the hole begin, or a later segment), and only a packet that :func:`plausible` accepts: a fixed header whose
+flags are those its type must carry (3.1.1 §2.2.2, 5.0 §2.1.3), a remaining length within MAX_PACKET and at
+least its type's shortest, the whole packet parsed, a PUBLISH's topic name a non-empty one without wildcards,
+NUL or control characters (3.1.1 §4.7.3, §1.5.3), and the packet ending where the segment's bytes end or
+followed by another such fixed header. Bytes in the middle of a payload are so never read as a packet.
 """
 
 from __future__ import annotations
@@ -167,6 +175,63 @@ def parse_subscribe(body: bytes, version: int, with_options: bool) -> dict[str, 
     return {"topics": topics}
 
 
+RESYNC_STATE_KEY = "resync_"  # + direction: past a gap, looking for the next packet (module doc)
+_FIXED_FLAGS = {SUBSCRIBE: 2, UNSUBSCRIBE: 2, PUBREL: 2}  # 3.1.1 §2.2.2 Table 2.2; every other type but PUBLISH 0
+_EMPTY = (12, 13)  # PINGREQ, PINGRESP: remaining length 0 (3.1.1 §3.12.1, §3.13.1)
+
+
+def _header(buf: bytes | bytearray, start: int, version: int) -> tuple[int, int, int, int] | bool | None:
+    """(type, flags, where its body begins, where it ends) of the fixed header at ``start`` when its type, flags
+    and remaining length are ones a packet of its type may have; None when the header is not whole yet; False
+    otherwise."""
+    if start + 2 > len(buf):
+        return None
+    ptype, flags = buf[start] >> 4, buf[start] & 0x0F
+    if ptype == 0 or (ptype == 15 and version != MQTT5):  # reserved; AUTH is 5.0's (§3.15)
+        return False
+    if (flags >> 1) & 3 == 3 if ptype == PUBLISH else flags != _FIXED_FLAGS.get(ptype, 0):
+        return False
+    try:
+        got = _varint(buf, start + 1)
+    except ParseError:
+        return False
+    if got is None:
+        return None
+    remaining, body = got
+    if remaining > MAX_PACKET or remaining < _LEAST_REMAINING.get(ptype, 0) or (ptype in _EMPTY and remaining):
+        return False
+    return ptype, flags, body, body + remaining
+
+
+def plausible(buf: bytes | bytearray, start: int, version: int) -> bool | None:
+    """Whether the packet at ``start`` of ``buf`` may be taken for one past a gap (module doc); None when more
+    bytes are needed to tell."""
+    head = _header(buf, start, version)
+    if not isinstance(head, tuple):
+        return head
+    ptype, flags, begin, end = head
+    if end > len(buf):
+        return None
+    if end < len(buf) and _header(buf, end, version) is False:
+        return False
+    body = bytes(buf[begin:end])
+    try:
+        if ptype == CONNECT:
+            parse_connect(body)
+        elif ptype == CONNACK:
+            parse_connack(body, version)
+        elif ptype == PUBLISH:
+            topic = parse_publish_head(body, flags, len(body), version)["topic"]
+            if (not topic and version != MQTT5) or any(
+                    c in "#+\ufffd" or ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in topic):
+                return False
+        elif ptype in (SUBSCRIBE, UNSUBSCRIBE):
+            parse_subscribe(body, version, with_options=ptype == SUBSCRIBE)
+    except ParseError:
+        return False
+    return True
+
+
 class MqttDissector(StreamDissector):
     name: ClassVar[str] = "mqtt"
     tcp_ports: ClassVar[tuple[int, ...]] = (1883,)  # IANA; 8883 is MQTT over TLS (the tls dissector)
@@ -187,8 +252,39 @@ class MqttDissector(StreamDissector):
         pos = got[1]
         return payload[pos : pos + 6] == b"\x00\x04MQTT" or payload[pos : pos + 8] == b"\x00\x06MQIsdp"
 
+    def gap(self, state: dict[str, Any], to_server: bool) -> None:
+        """Bytes of a direction were lost: drop what it held and look for its next packet (module doc)."""
+        key = streambuf.direction_key(to_server)
+        state.pop(key, None)
+        state.pop("skip_" + key, None)
+        state[RESYNC_STATE_KEY + key] = True
+
+    def _resync(self, buf: bytearray, fresh: int, state: dict[str, Any]) -> bool:
+        """Past a gap: True when ``buf`` (whose last delivery begins at ``fresh``) now starts with a plausible
+        packet, the bytes before it dropped; False while none is (what may begin one is kept)."""
+        version = state.get("version", 4)
+        for start in sorted({0, fresh}):
+            if start >= len(buf):
+                continue
+            verdict = plausible(buf, start, version)
+            if verdict is None:  # a candidate not whole yet: at most a fixed header and MAX_PACKET
+                del buf[:start]
+                return False
+            if verdict:
+                del buf[:start]
+                return True
+        buf.clear()
+        return False
+
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         key = streambuf.direction_key(pkt.to_server)
+        if state.get(RESYNC_STATE_KEY + key):
+            buf0: bytearray = state.setdefault(key, bytearray())
+            buf0 += data
+            if not self._resync(buf0, len(buf0) - len(data), state):
+                return []
+            state[RESYNC_STATE_KEY + key] = False
+            data = b""
         skip = state.get("skip_" + key, 0)
         if skip:  # the rest of a large PUBLISH payload
             n = min(skip, len(data))
