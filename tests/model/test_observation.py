@@ -4,7 +4,7 @@ field reads as key=value texts."""
 from __future__ import annotations
 
 from iotwarden.model import Observation
-from iotwarden.model.observation import MAX_TEXT_LEN, key_value_texts
+from iotwarden.model.observation import MAX_TEXT_LEN, key_value_texts, link_domain, scoped
 
 
 def test_subject_selects_the_endpoint_the_fact_is_about() -> None:
@@ -36,3 +36,21 @@ def test_a_key_value_text_is_cut_to_the_attribute_bound() -> None:
     texts = key_value_texts({"md": long, "vn": [long, "short"]}.items())
     assert [len(t) for t in texts] == [MAX_TEXT_LEN, MAX_TEXT_LEN, len("vn=short")]
     assert texts[0] == f"md={long}"[:MAX_TEXT_LEN]
+
+
+def test_the_broadcast_domain_names_vnis_and_vlan() -> None:
+    obs = Observation(ts=1.0, proto="arp", kind="reply")
+    assert obs.domain == "" and "vni" not in obs.to_dict()
+    obs.vlan = 10
+    assert obs.domain == "vlan10" == link_domain(10, None)
+    obs.vni = (4001, 1)
+    assert obs.domain == "vni4001/vni1/vlan10"
+    assert link_domain(None, (0,)) == "vni0"  # VNI 0 is a network, not "no tunnel"
+    assert scoped("10.0.0.5", obs.domain) == "10.0.0.5%vni4001/vni1/vlan10" and scoped("10.0.0.5", "") == "10.0.0.5"
+
+
+def test_vnis_round_trip() -> None:
+    obs = Observation(ts=2.5, proto="dhcp", kind="offer", vlan=20, vni=(4001,))
+    data = obs.to_dict()
+    assert data["vni"] == [4001]
+    assert Observation.from_dict(data) == obs

@@ -61,10 +61,19 @@ def test_records_failing_their_checks_are_skipped_and_counted() -> None:
     good = _flow(0).to_dict()
     bad = [{**good, "pkts_ab": "many"}, {**good, "a_ip": None}, {**good, "first_seen": "now"}, 5, {**good, "app": 1}]
     obs_bad = [{"ts": 1, "proto": "dns"}, {"ts": 1, "proto": "dns", "kind": "q", "subject": "them"},
-               {"ts": 1, "proto": "dns", "kind": "q", "src_port": "53"}]
+               {"ts": 1, "proto": "dns", "kind": "q", "src_port": "53"},
+               *({"ts": 1, "proto": "dns", "kind": "q", "vni": vni} for vni in (5, [1, 2, 3], ["1"]))]
     msg = decode(json.dumps({"schema": SCHEMA, "site": "a", "run": "r", "seq": 0, "flows": [good, *bad],
                              "observations": obs_bad}).encode())
     assert msg.flows == [_flow(0)] and msg.observations == [] and msg.malformed == len(bad) + len(obs_bad)
+
+
+def test_an_observations_vnis_travel() -> None:
+    obs = _obs(1)
+    obs.vlan, obs.vni = 20, (4001, 1)
+    [(_, payload)] = Encoder("hq", "run1", "a.pcap").batch([obs], [], tick=1.0)
+    assert decode(payload).observations == [obs]
+    assert decode(payload).observations[0].domain == "vni4001/vni1/vlan20"
 
 
 def test_the_tick_follows_the_analyze_rule() -> None:

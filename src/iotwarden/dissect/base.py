@@ -51,6 +51,7 @@ class Packet:
     to_server: bool = True
     wire_len: int = 0
     wlan_subtype: int | None = None  # an 802.11 management frame's subtype (§9.2.4.1.3 Table 9-1), else None
+    vni: tuple[int, ...] | None = None  # VXLAN/Geneve VNIs crossed, outermost first (engine/decode.vni_list)
 
     def observation(self, proto: str, kind: str, fields: dict[str, Any], subject: Subject = "src") -> Observation:
         """An Observation stamped with this packet's time and addresses."""
@@ -66,6 +67,7 @@ class Packet:
             dst_port=self.dst_port,
             ip_proto=self.ip_proto,
             vlan=self.vlan,
+            vni=self.vni,
             subject=subject,
             fields=fields,
         )

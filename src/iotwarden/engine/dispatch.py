@@ -25,6 +25,7 @@ engine reassembles the datagram (engine/fragments.py) and hands it here whole; o
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,13 +45,17 @@ from iotwarden.dissect.base import (
 from iotwarden.dissect.memo import Memo, freeze, thaw
 from iotwarden.dissect.streambuf import PartialParse
 from iotwarden.engine.batch import PacketBatch
-from iotwarden.engine.decode import FCS_LEN, Headers, addr_text, addr_texts, mac48, mac_texts
+from iotwarden.engine.decode import FCS_LEN, Headers, addr_text, addr_texts, mac48, mac_texts, vni_list
 from iotwarden.engine.flowtable import PacketFlows
 from iotwarden.engine.reassembly import SEQ_MOD, StreamDirection
 from iotwarden.errors import ParseError
 from iotwarden.model import CaptureStats, Observation
 
 log = logging.getLogger(__name__)
+
+# (vlan, ethertype, src_ip, dst_ip, vni) of a flow direction: what its Packets and Observations are stamped with
+Where = tuple[int | None, int, str, str, tuple[int, ...] | None]
+MAX_VNI_TEXTS = 4096  # packed VXLAN/Geneve VNI values whose Packet.vni tuple is kept (an LRU cache)
 
 UNDECIDED, ASSIGNED, FINISHED = 0, 1, 2  # tier-2 state of a flow (flow table column "t2")
 IPPROTO_TCP, IPPROTO_UDP = 6, 17
@@ -98,7 +103,7 @@ class FlowDispatch:
     # so a first message cut into small segments is taken over as it is when it comes whole
     rejected_head: dict[bool, bytes] = field(default_factory=dict)
     streams: dict[bool, StreamDirection[Packet]] = field(default_factory=dict)
-    where: dict[bool, tuple[int | None, int, str, str]] = field(default_factory=dict)  # per direction
+    where: dict[bool, Where] = field(default_factory=dict)  # per direction
 
 
 def _overrides_probe(d: Dissector) -> bool:
@@ -122,7 +127,8 @@ def _stamped(o: Observation, pkt: Packet) -> bool:
     """True when ``o`` is what ``pkt.observation`` makes: only then can a replay restamp it."""
     return (type(o) is Observation and o.ts == pkt.ts and o.src_mac == pkt.src_mac and o.dst_mac == pkt.dst_mac
             and o.src_ip == pkt.src_ip and o.dst_ip == pkt.dst_ip and o.src_port == pkt.src_port
-            and o.dst_port == pkt.dst_port and o.ip_proto == pkt.ip_proto and o.vlan == pkt.vlan)
+            and o.dst_port == pkt.dst_port and o.ip_proto == pkt.ip_proto and o.vlan == pkt.vlan
+            and o.vni == pkt.vni)
 
 
 class Dispatcher:
@@ -327,8 +333,8 @@ class Dispatcher:
         ends = h.l2_end[rows].tolist()  # an FCS the link announces is not content
         cols = zip(rows.tolist(), h.l3_off[rows].tolist(), ends, h.ethertype[rows].tolist(), h.snap[rows].tolist(),
                    h.src_mac_off[rows].tolist(), h.dst_mac_off[rows].tolist(), h.vlan[rows].tolist(),
-                   h.wlan_mgmt[rows].tolist(), strict=True)
-        for row, start, end, et, snap, smac, dmac, vlan, mgmt in cols:
+                   h.wlan_mgmt[rows].tolist(), h.vni[rows].tolist(), strict=True)
+        for row, start, end, et, snap, smac, dmac, vlan, mgmt, vni in cols:
             if mgmt >= 0:
                 d = self.by_wlan_mgmt.get(mgmt)
             else:
@@ -341,7 +347,7 @@ class Dispatcher:
             pkt = Packet(
                 ts=float(batch.ts[row]), payload=data[start:end].tobytes(), src_mac=_mac(data, smac),
                 dst_mac=_mac(data, dmac), vlan=vlan or None, ethertype=et if et >= 0 else None,
-                wire_len=int(h.frame_len[row]), wlan_subtype=mgmt if mgmt >= 0 else None,
+                wire_len=int(h.frame_len[row]), wlan_subtype=mgmt if mgmt >= 0 else None, vni=_vnis(vni),
             )
             self.stats.protocols[d.name] += 1
             got = self._call(d, pkt, {}, None)
@@ -401,7 +407,7 @@ class Dispatcher:
                 fd.replay = None
             pkt = Packet(
                 ts, payload, smac, dmac, where[0], where[1], where[2], where[3], proto,
-                ttl, sport, dport, flags if tcp else None, seq if tcp else None, to_server, wire,
+                ttl, sport, dport, flags if tcp else None, seq if tcp else None, to_server, wire, None, where[4],
             )  # positional, in Packet's field order
             fd.handed += 1
             protocols[d.name] += 1  # packets handed (a stream dissector may get them later)
@@ -626,7 +632,7 @@ def _mac(data: npt.NDArray[np.uint8], off: int) -> str | None:
 
 
 def _wheres(h: Headers, rows: npt.NDArray[np.int64], uids: npt.NDArray[np.int64],
-            to_server: npt.NDArray[np.bool_]) -> dict[int, tuple[int | None, int, str, str]]:
+            to_server: npt.NDArray[np.bool_]) -> dict[int, Where]:
     """:func:`_where` of the first packet of each flow direction among ``rows`` (in capture order), by row,
     the addresses made text together."""
     _, first = np.unique(uids * 2 + to_server, return_index=True)
@@ -635,15 +641,24 @@ def _wheres(h: Headers, rows: npt.NDArray[np.int64], uids: npt.NDArray[np.int64]
     src = addr_texts(ipver, h.src_hi[at], h.src_lo[at])
     dst = addr_texts(ipver, h.dst_hi[at], h.dst_lo[at])
     vlans = [v or None for v in h.vlan[at].tolist()]
-    return dict(zip(at.tolist(), zip(vlans, h.ethertype[at].tolist(), src, dst, strict=True), strict=True))
+    vnis = [_vnis(v) for v in h.vni[at].tolist()]
+    return dict(zip(at.tolist(), zip(vlans, h.ethertype[at].tolist(), src, dst, vnis, strict=True), strict=True))
 
 
-def _where(h: Headers, row: int) -> tuple[int | None, int, str, str]:
-    """(vlan, ethertype, src_ip, dst_ip) of a packet, the per-direction constants of its flow."""
+def _where(h: Headers, row: int) -> Where:
+    """(vlan, ethertype, src_ip, dst_ip, vni) of a packet, the per-direction constants of its flow."""
     ipver = int(h.ipver[row])
     return (
         int(h.vlan[row]) or None,
         int(h.ethertype[row]),
         addr_text(ipver, int(h.src_hi[row]), int(h.src_lo[row])),
         addr_text(ipver, int(h.dst_hi[row]), int(h.dst_lo[row])),
+        _vnis(int(h.vni[row])),
     )
+
+
+@functools.lru_cache(maxsize=MAX_VNI_TEXTS)
+def _vnis(packed: int) -> tuple[int, ...] | None:
+    """The VXLAN/Geneve VNIs of a packed Headers.vni value as Packet.vni holds them (None outside a tunnel);
+    one tuple per value, shared by every packet of the virtual network."""
+    return tuple(vni_list(packed)) if packed else None

@@ -30,6 +30,7 @@ _FLOW_INTS = ("vlan", "ip_proto", "a_port", "b_port", "pkts_ab", "pkts_ba", "byt
               "payload_ba", "tcp_flags_ab", "tcp_flags_ba")
 _OBS_OPTIONAL_STR = ("src_mac", "dst_mac", "src_ip", "dst_ip")
 _OBS_OPTIONAL_INT = ("src_port", "dst_port", "ip_proto", "vlan")
+MAX_VNIS = 2  # the outermost and innermost VNI (engine/decode.py VNI_FIELD)
 
 
 @dataclass(slots=True)
@@ -146,6 +147,9 @@ def _observation(item: Any) -> Observation:
     for name in _OBS_OPTIONAL_INT:
         if item.get(name) is not None and not _int(item[name]):
             raise ParseError(f"observation {name} is not an integer")
+    vni = item.get("vni")  # VXLAN/Geneve VNIs, outermost first: at most two are kept (engine/decode.py)
+    if vni is not None and not (isinstance(vni, list) and len(vni) <= MAX_VNIS and all(_int(v) for v in vni)):
+        raise ParseError("observation vni is not a list of integers")
     return Observation.from_dict(item)
 
 

@@ -1,0 +1,129 @@
+"""From packets: an address belongs to its broadcast domain. A trunk mirror (802.1Q VLANs) or a cloud mirror
+(VXLAN, one VNI per VPC) whose links reuse one address plan shows two hosts, never an ARP spoof; a spoof
+within one link still alerts; each VLAN's DHCP server is its own. Captures are built with scapy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scapy.layers.dhcp import BOOTP, DHCP
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import ARP, Dot1Q, Ether
+from scapy.layers.vxlan import VXLAN
+from scapy.packet import Packet
+from scapy.utils import wrpcap
+
+from tests.detect.runner import detect
+
+A, B, EVIL = "00:11:22:33:44:01", "00:11:22:33:44:02", "00:11:22:33:44:66"
+BCAST = "ff:ff:ff:ff:ff:ff"
+
+
+def _vlan(vid: int) -> Packet:
+    return Dot1Q(vlan=vid)
+
+
+def _in_vxlan(vni: int, frame: Packet) -> Packet:
+    """``frame`` as a VPC Traffic Mirroring session delivers it: VXLAN to udp/4789 (RFC 7348 §5)."""
+    return (Ether(src="02:00:00:00:00:aa", dst="02:00:00:00:00:bb") / IP(src="192.0.2.1", dst="192.0.2.2")
+            / UDP(sport=40000, dport=4789) / VXLAN(vni=vni) / frame)
+
+
+def _host(mac: str, ip: str, tag: Packet | None) -> list[Packet]:
+    """An ARP announcement and a UDP datagram of one host (the lead's capture: each on its VLAN)."""
+    arp = Ether(src=mac, dst=BCAST) / ARP(op=2, hwsrc=mac, psrc=ip, hwdst=BCAST, pdst="192.168.1.1")
+    udp = Ether(src=mac, dst="00:11:22:33:44:fe") / IP(src=ip, dst="192.168.1.1") / UDP(sport=5000, dport=5001) / b"x"
+    if tag is not None:
+        arp = Ether(src=mac, dst=BCAST) / tag.copy() / arp.payload
+        udp = Ether(src=mac, dst="00:11:22:33:44:fe") / tag.copy() / udp.payload
+    return [arp, udp]
+
+
+def _write(path: Path, frames: list[Packet]) -> Path:
+    for i, f in enumerate(frames):
+        f.time = 1_700_000_000 + i * 0.5
+    wrpcap(str(path), frames)
+    return path
+
+
+def _twovlan(tmp_path: Path) -> Path:
+    """The lead's capture: A on VLAN 10 and B on VLAN 20 each ARPing as 192.168.1.10 and sending UDP."""
+    frames: list[Packet] = []
+    for _ in range(20):
+        frames += _host(A, "192.168.1.10", _vlan(10)) + _host(B, "192.168.1.10", _vlan(20))
+    return _write(tmp_path / "twovlan.pcap", frames)
+
+
+def _alerts(ctx: object, prefix: str) -> list[tuple[str, str]]:
+    return [(a.id, a.key) for a in ctx.alerts if a.id.startswith(prefix)]  # type: ignore[attr-defined]
+
+
+def test_the_same_address_on_two_vlans_is_two_devices_and_no_spoof(tmp_path: Path) -> None:
+    ctx = detect([_twovlan(tmp_path)])
+    assert _alerts(ctx, "detect.arp") == []
+    assert sorted(k for k in ctx.devices if k.startswith("mac:")) == [f"mac:{A}", f"mac:{B}"]
+    assert all(ctx.devices[f"mac:{m}"].ips == {"192.168.1.10"} for m in (A, B))
+
+
+def test_a_spoof_within_one_vlan_still_alerts(tmp_path: Path) -> None:
+    frames: list[Packet] = []
+    for _ in range(5):
+        frames += _host(A, "192.168.1.10", _vlan(10)) + _host(B, "192.168.1.10", _vlan(20))
+    frames += _host(EVIL, "192.168.1.10", _vlan(20))
+    ctx = detect([_write(tmp_path / "spoof.pcap", frames)])
+    spoofs = [a for a in ctx.alerts if a.id == "detect.arp.spoof"]
+    assert [(a.key, a.evidence["owner_mac"], a.evidence["claimant_mac"]) for a in spoofs] == [
+        ("192.168.1.10%vlan20", B, EVIL)]
+
+
+def test_the_same_address_in_two_vxlan_vnis_is_two_devices_and_no_spoof(tmp_path: Path) -> None:
+    frames: list[Packet] = []
+    for _ in range(10):
+        frames += [_in_vxlan(4001, f) for f in _host(A, "10.0.0.5", None)]
+        frames += [_in_vxlan(4002, f) for f in _host(B, "10.0.0.5", None)]
+    ctx = detect([_write(tmp_path / "twovni.pcap", frames)])
+    assert _alerts(ctx, "detect.arp") == []
+    assert {f"mac:{A}", f"mac:{B}"} <= set(ctx.devices)
+    frames += [_in_vxlan(4002, f) for f in _host(EVIL, "10.0.0.5", None)]
+    ctx = detect([_write(tmp_path / "twovni_spoof.pcap", frames)])
+    assert _alerts(ctx, "detect.arp") == [("detect.arp.spoof", "10.0.0.5%vni4002")]
+
+
+def _offer(server_mac: str, server: str, vid: int, ts: float) -> Packet:
+    """A DHCPOFFER (RFC 2131 §4.3.1) from ``server`` on VLAN ``vid``."""
+    frame = (Ether(src=server_mac, dst=BCAST) / Dot1Q(vlan=vid) / IP(src=server, dst="255.255.255.255")
+             / UDP(sport=67, dport=68) / BOOTP(op=2, yiaddr=server.rsplit(".", 1)[0] + ".50", siaddr=server,
+                                               chaddr=bytes.fromhex("020000000001"), xid=int(ts))
+             / DHCP(options=[("message-type", "offer"), ("server_id", server), ("router", server), "end"]))
+    frame.time = ts
+    return frame
+
+
+def test_each_vlans_own_dhcp_server_is_no_rogue(tmp_path: Path) -> None:
+    """VLAN 20's server first answers two hours after VLAN 10's: its link learns it then."""
+    t0 = 1_700_000_000.0
+    frames = [_offer(A, "10.0.10.1", 10, t0), _offer(A, "10.0.10.1", 10, t0 + 60),
+              _offer(B, "10.0.20.1", 20, t0 + 7200), _offer(B, "10.0.20.1", 20, t0 + 7260),
+              _offer(EVIL, "10.0.20.66", 20, t0 + 20000)]
+    path = tmp_path / "dhcp.pcap"
+    wrpcap(str(path), frames)
+    ctx = detect([path])
+    assert _alerts(ctx, "detect.dhcp") == [("detect.dhcp.rogue_server", "10.0.20.66%vlan20")]
+
+
+def test_a_datagrams_observations_carry_its_vnis(tmp_path: Path) -> None:
+    """The VNI reaches Observations through the UDP path too: each VPC's DHCP server is its own."""
+    t0 = 1_700_000_000.0
+    offers = [_offer(A, "10.0.0.1", 10, t0), _offer(A, "10.0.0.1", 10, t0 + 7200), _offer(B, "10.0.0.1", 10, t0 + 7300)]
+    frames = [_in_vxlan(vni, Ether(src=o.src, dst=BCAST) / o[IP]) for vni, o in zip((4001, 4001, 4002), offers,
+                                                                                       strict=True)]
+    for f, o in zip(frames, offers, strict=True):
+        f.time = o.time
+    path = tmp_path / "vxlan_dhcp.pcap"
+    wrpcap(str(path), frames)
+    ctx = detect([path])
+    assert _alerts(ctx, "detect.dhcp") == []
+    frames.append(_in_vxlan(4002, Ether(src=EVIL, dst=BCAST) / _offer(EVIL, "10.0.0.66", 10, t0 + 20000)[IP]))
+    frames[-1].time = t0 + 20000
+    wrpcap(str(path), frames)
+    assert _alerts(detect([path]), "detect.dhcp") == [("detect.dhcp.rogue_server", "10.0.0.66%vni4002")]
