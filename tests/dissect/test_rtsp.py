@@ -29,6 +29,7 @@ from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.model import Observation
 from tests.conftest import shared
 from tests.dissect.hostile import TCPDUMP_CAPTURES, feed_capture_any_port, feed_chunks, mutate
+from tests.engine.losscheck import session
 from tests.engineutil import engine_run
 from tests.risk.harness import client_hello, host, tcp, write_pcap
 
@@ -213,10 +214,10 @@ def test_a_response_says_whether_its_request_carried_credentials() -> None:
         (True, _describe(2)), (False, refused % 2),
         (True, _describe(3, digest)), (False, refused % 3),
         (True, _describe(4, _basic("admin", "admin"))), (False, b"RTSP/1.0 200 OK\r\nCSeq: 4\r\n\r\n"),
-        (False, b"RTSP/1.0 401 Unauthorized\r\nCSeq: 9\r\n\r\n"),  # answers no request seen
+        (False, b"RTSP/1.0 401 Unauthorized\r\nCSeq: 9\r\n\r\n"),  # answers no request seen: not known
     ])
     assert [(f["status"], f["credentials_sent"]) for f in _fields(obs, "response")] == [
-        (401, False), (401, True), (200, True), (401, False)]
+        (401, False), (401, True), (200, True), (401, None)]
 
 
 def test_a_clients_answer_to_a_servers_request_is_no_login_and_logins_per_flow_are_bounded() -> None:
@@ -446,3 +447,15 @@ def test_fuzz_mutated_logins(edits: list[tuple[int, int]], cut_req: int, cut_res
     answers = b"RTSP/1.0 200 OK\r\nCSeq: 3\r\n\r\nRTSP/1.0 401 Unauthorized\r\nCSeq: 4\r\n\r\n"
     feed_chunks(RtspDissector(), [(True, mutate(requests, edits, cut_req)),
                                   (False, mutate(answers, edits, cut_resp))])
+
+
+def test_an_answer_whose_request_the_capture_lost_does_not_say_no_credentials_were_sent() -> None:
+    # a DESCRIBE with credentials lost (a SPAN port's drop): its 401 answer must not read as a challenge to a
+    # request without them, nor its 200 as a stream handed out without them (RFC 2326 §7.1.1)
+    auth = b"Authorization: Basic " + base64.b64encode(b"admin:admin") + b"\r\n\r\n"
+    describe = DESCRIBE.replace(b"\r\n\r\n", b"\r\n" + auth, 1)
+    messages = [(True, OPTIONS), (False, OPTIONS_OK), (True, describe), (False, DESCRIBED)]
+    whole = _fields(session(messages, 554), "response")
+    assert [(f["method"], f["credentials_sent"]) for f in whole] == [("OPTIONS", False), ("DESCRIBE", True)]
+    lossy = _fields(session(messages, 554, lost=(2,)), "response")
+    assert [(f["method"], f["credentials_sent"]) for f in lossy] == [("OPTIONS", False), (None, None)]

@@ -15,7 +15,8 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
   §12.28), ``content_base`` (§12.11), ``content_type``, ``www_authenticate`` (§12.44, realm
   included), ``transport``, ``credentials_sent`` (bool: the request with that CSeq carried credentials,
   an Authorization header of any scheme or a URI's userinfo, so a 401/403 answer refused them, RFC 2326
-  §7.1.1; the first 401 of a session challenges a request that carried none); with an SDP body (a
+  §7.1.1; the first 401 of a session challenges a request that carried none; None when that request was not
+  read, lost by the capture or sent before it began: not known, never taken for a request without); with an SDP body (a
   DESCRIBE answer, §10.2): ``session_name``, ``session_info``, ``tool``, ``media``, ``codecs`` (dissect/sdp.py).
 
   A request carrying SDP (ANNOUNCE, §10.3: a camera pushing its stream) has the same SDP fields.
@@ -276,7 +277,9 @@ class RtspDissector(MessageStream):
         cseq = _cseq(headers)
         pending: dict[int, str] = state.get("pending", {})
         credentialed: set[int] = state.get("credentialed", set())
-        credentials_sent = cseq is not None and cseq in credentialed
+        method = pending.pop(cseq, None) if cseq is not None else None
+        # the request unread (its method unknown): whether it carried credentials is not known
+        credentials_sent = None if method is None else cseq in credentialed
         if credentials_sent:
             credentialed.discard(cseq)
         public = [p.strip() for p in headers.get("public", "").split(",") if p.strip()][:MAX_PUBLIC]
@@ -285,7 +288,7 @@ class RtspDissector(MessageStream):
             "status": int(m.group(2)),
             "reason": (m.group(3) or b"").decode("utf-8", "replace")[:MAX_VALUE],
             "cseq": cseq,
-            "method": pending.pop(cseq, None) if cseq is not None else None,
+            "method": method,
             "server": headers.get("server"),
             "public": public,
             "content_base": _without_password(headers["content-base"]) if "content-base" in headers else None,
