@@ -197,12 +197,15 @@ def test_a_malformed_message_after_good_ones_costs_only_itself() -> None:
     assert [o.kind for o in raised.value.made] == ["negotiate_request", "tree_connect"]
 
 
-def test_a_gap_ends_its_direction_only() -> None:
+def test_a_gap_drops_only_the_partial_message_of_its_direction() -> None:
+    """The direction looks for its next message (tests/dissect/test_smbresync.py); the other goes on."""
     d = SmbDissector()
     state: dict[str, Any] = {}
+    converse([(True, b.direct(b.negotiate_request())[:30])], state=state)
     d.gap(state, True)
-    assert state["closed_c2s"] and not state.get("done")
+    assert not state.get("closed_c2s") and not state.get("done") and not state.get("c2s")
     assert converse([(False, b.direct(b.negotiate_response()))], state=state)[0].kind == "negotiate_response"
+    assert converse([(True, b.direct(b.tree_connect("\\\\SRV\\IPC$")))], state=state)[0].kind == "tree_connect"
 
 
 def test_probe_recognises_direct_tcp_smb() -> None:

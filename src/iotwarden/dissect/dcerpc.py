@@ -61,6 +61,9 @@ MAX_PENDING = 64  # calls remembered per flow: fragments of a request, a named o
 MAX_CALLS = 256  # request observations per flow (a DCOM session may call thousands of times)
 MAX_ADDRESS = 128  # characters of a secondary address kept
 MAX_FRAGMENT = 0xFFFF  # bytes of one fragment at most (frag_length is 16 bits): a reader's unconsumed bytes
+# bytes of a direction passed over after a lost segment while looking for the next PDU (:func:`resync`): any point of
+# the stream is less than one fragment before the next header
+MAX_RESYNC_SCAN = MAX_FRAGMENT + HEADER
 
 
 def header(data: bytes | bytearray) -> tuple[int, int, str, int, int, int] | None:
@@ -136,7 +139,30 @@ class DcerpcDissector(StreamDissector):
         frag = head[3]
         return len(payload) <= frag or payload[frag:frag + 2] == b"\x05\x00"[:len(payload) - frag]
 
+    def gap(self, state: dict[str, Any], to_server: bool) -> None:
+        """A lost segment: the direction's partial PDU is dropped and the next PDU looked for (:func:`resync`); the
+        presentation contexts and the calls awaiting answers stay (:func:`lose`)."""
+        lose(state, to_server)
+        state["starts_" + streambuf.direction_key(to_server)] = []
+
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        key = streambuf.direction_key(pkt.to_server)
+        if "lost_" + key in state:
+            buf = state.setdefault(key, bytearray())
+            starts: list[int] = state.setdefault("starts_" + key, [])
+            starts.append(len(buf))
+            buf += data
+            found, drop = resync(buf, starts, state, pkt.to_server)
+            if found is None:
+                del buf[:drop]
+                starts[:] = [at - drop for at in starts if at >= drop]
+                state["lost_" + key] += drop
+                if state["lost_" + key] > MAX_RESYNC_SCAN:
+                    state["done"] = True  # no PDU within a fragment's length of the hole: no DCE/RPC
+                return []
+            del buf[:found]
+            del state["lost_" + key], state["starts_" + key]
+            data = b""  # the buffer begins the next PDU
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         out: list[Observation] = []
         try:
@@ -151,6 +177,84 @@ class DcerpcDissector(StreamDissector):
             state["done"] = True
             raise streambuf.failed(exc, out) from None
         return out
+
+
+def lose(state: dict[str, Any], to_server: bool) -> None:
+    """Bytes of ``to_server``'s direction were lost (a TCP hole, or an SMB message carrying a pipe's bytes): its partial
+    PDU is dropped and the direction reads again from the next PDU header (``lost_<direction>``: bytes passed over
+    since). When it is the client's (or the roles are not yet known), the requests whose fragments were being put
+    together are dropped, and from now on a later fragment of a call whose first was not read is dropped too
+    (``gapped``): a fragment may have been in the hole, and its call's stub would be counted wrong. Contexts and the
+    named calls awaiting their answers stay: an answer lost says nothing of its call."""
+    key = streambuf.direction_key(to_server)
+    state.pop(key, None)
+    state["lost_" + key] = 0
+    if state.get("client", to_server) == to_server:
+        state.pop("pending", None)
+        state["gapped"] = True
+
+
+def sends(ptype: int, to_server: bool, state: dict[str, Any]) -> bool:
+    """Whether a PDU of ``ptype`` may be sent in ``to_server``'s direction, once the flow's roles are known."""
+    return "client" not in state or (ptype in CLIENT_PTYPES) == (to_server == state["client"])
+
+
+def resync_at(buf: bytes | bytearray, at: int, state: dict[str, Any], to_server: bool, *,
+              strict: bool) -> bool | None:
+    """Whether a PDU begins at ``buf[at]`` after a hole: True, False, or None when more bytes are needed to tell. Its
+    common header must be valid (:func:`header`: version 5.0/5.1, a known PTYPE, the data representation's integer,
+    character and floating-point formats in their allowed sets with its reserved bytes zero, C706 §14.1; a
+    frag_length that holds the PTYPE's fixed body and the auth_length's trailer) and the PTYPE the direction's to send.
+    ``strict`` (a position inside data): a request, response or fault must name a presentation context bound on the
+    flow, a bind or alter_context must parse, a bind_ack or alter_context_resp answer a proposal seen; no other PTYPE.
+    With the 10 fixed bits of the version and drep bytes and a consistent length, data rarely passes."""
+    if len(buf) - at < HEADER:
+        return None if bytes(buf[at:at + 2]) in (b"", b"\x05", b"\x05\x00", b"\x05\x01") else False
+    head = header(bytes(buf[at:at + HEADER]))
+    if head is None or not sends(head[0], to_server, state):
+        return False
+    ptype, _, order, frag, _, call_id = head
+    if not strict:
+        return True
+    if ptype in (REQUEST, RESPONSE, FAULT):
+        if len(buf) - at < HEADER + 8:
+            return None
+        return struct.unpack_from(order + "H", buf, at + HEADER + 4)[0] in state.get("contexts", {})
+    if ptype not in (BIND, ALTER_CONTEXT, BIND_ACK, ALTER_CONTEXT_RESP):
+        return False
+    if len(buf) - at < frag:
+        return None
+    body = bytes(buf[at + HEADER:at + frag - (head[4] + AUTH_VERIFIER if head[4] else 0)])
+    try:
+        if ptype in (BIND, ALTER_CONTEXT):
+            return bool(parse_bind(body, order))
+        parse_bind_ack(body, order)
+    except (ParseError, struct.error, IndexError):
+        return False
+    return call_id in state.get("proposed", {})
+
+
+def resync(buf: bytes | bytearray, starts: list[int], state: dict[str, Any], to_server: bool) -> tuple[int | None, int]:
+    """(offset of the first PDU found in ``buf``, the bytes after a hole, or None; how many bytes at its head can
+    begin none and may be dropped). A PDU is looked for at each segment's start (``starts``) with :func:`resync_at`,
+    anywhere else strictly; bytes that cannot tell yet are kept."""
+    first, wait = len(buf), False
+    for at in sorted(starts):
+        verdict = resync_at(buf, at, state, to_server, strict=False) if 0 <= at < len(buf) else False
+        if verdict is not False:
+            first, wait = at, verdict is None
+            break
+    at = buf.find(b"\x05", 0, first)
+    while at >= 0:
+        verdict = resync_at(buf, at, state, to_server, strict=True)
+        if verdict:
+            return at, at
+        if verdict is None:
+            return None, at
+        at = buf.find(b"\x05", at + 1, first)
+    if first < len(buf):
+        return (None, first) if wait else (first, first)
+    return None, len(buf)
 
 
 def take_pdus(buf: bytearray) -> Iterator[tuple[bytes, tuple[int, int, str, int, int, int]]]:
@@ -229,6 +333,8 @@ def _request(pkt: Packet, body: bytes, *, flags: int, order: str, base: dict[str
     if not flags & PFC_FIRST_FRAG and call_id in pending:  # a later fragment of a call begun before
         pending[call_id][0] += 1
         pending[call_id][1] += stub
+    elif not flags & PFC_FIRST_FRAG and state.get("gapped"):
+        return  # its first fragment was lost, or one between (lose): dropped, not counted as a whole call
     else:
         pending[call_id] = [1, stub]
         del_oldest(pending)

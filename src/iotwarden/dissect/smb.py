@@ -23,7 +23,9 @@ serves one (judged on its first :data:`PEEK` bytes), is skipped unread and not c
 an SMB3 encrypted message (TRANSFORM_HEADER ``0xFD 'SMB'``, §2.2.41) ends its direction: nothing after it is
 readable; a compressed one (``0xFC 'SMB'``, §2.2.42) is skipped. Bytes that cannot begin a message end
 the flow at once when nothing of it was SMB (another protocol's bytes on the port), else that direction.
-A lost segment ends its direction. Limits: :data:`MAX_MESSAGES` read per direction, :data:`IDENTITY_BYTES`
+After a lost segment the direction's partial message is dropped and the next message is looked for
+(dissect/smbresync.py: at segment starts, else only where a header validates fully), at most :data:`MAX_RESYNC_SCAN`
+bytes; the session's state survives (``gap``). Limits: :data:`MAX_MESSAGES` read per direction, :data:`IDENTITY_BYTES`
 (every byte) of a session that has no pipe or administrative share open, :data:`MAX_FOLLOWED_BYTES` parsed of one
 that has (file data skipped on its header is not charged), :data:`MAX_PACKETS` parsed per flow (a safety net; a
 segment wholly inside skipped data is not counted), and dissect/smb2files.py's.
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from iotwarden.dissect import smb1, smb1files, smb2, smb2files, streambuf
+from iotwarden.dissect import dcerpc, smb1, smb1files, smb2, smb2files, smbresync, streambuf
 from iotwarden.dissect.base import Packet, StreamDissector, confirm
 from iotwarden.dissect.netbios import decode_netbios_name
 from iotwarden.errors import ParseError
@@ -60,6 +62,10 @@ MAX_FOLLOWED_BYTES = 64 * 1024 * 1024
 # every packet (max_packets_per_flow None): a segment of skipped file data costs ~1 us here and ~10 us in the engine
 # (~7 ms per MB at 1448-byte segments), rather than a packet cap that a 400 MiB copy would reach
 MAX_PACKETS = 262_144
+# bytes of a direction passed over after a lost segment while looking for the next message (dissect/smbresync.py):
+# any point of the stream is less than one message before the next header, and a message is at most 16 MiB (Direct
+# TCP's 24-bit length; the negotiated MaxWriteSize is 8 MiB on Windows); bytes.find scans them at ~1 ms per MB
+MAX_RESYNC_SCAN = smbresync.DIRECT_MAX + 4
 PEEK = 4 + smb2.HEADER + 32  # bytes of a message that tell whether it only carries a file's data (smb2files)
 ENCRYPTED = b"\xfdSMB"  # [MS-SMB2] §2.2.41 SMB2 TRANSFORM_HEADER
 COMPRESSED = b"\xfcSMB"  # [MS-SMB2] §2.2.42 SMB2 COMPRESSION_TRANSFORM_HEADER
@@ -98,8 +104,40 @@ class SmbDissector(StreamDissector):
         return len(payload) >= 8 and payload[0] == 0 and payload[4:8] in (smb1.MAGIC, smb2.MAGIC)
 
     def gap(self, state: dict[str, Any], to_server: bool) -> None:
-        """A lost segment may have held a message boundary: that direction stops, the other goes on."""
-        self._close(state, streambuf.direction_key(to_server))
+        """A lost segment: the direction's partial message (or what was left to skip of one) is dropped and the
+        direction looks for its next message (dissect/smbresync.py); the session's trees, pipes, dialect and waiting
+        requests stay. Each pipe's DCE/RPC reader of the direction drops its partial PDU and the calls it was putting
+        together (dcerpc.lose): a fragment may have been in the hole."""
+        key = streambuf.direction_key(to_server)
+        if state.get("closed_" + key):
+            return
+        state.pop(key, None)
+        state.pop("skip_" + key, None)
+        state["lost_" + key] = 0  # bytes passed over since the hole
+        state["starts_" + key] = []
+        for pipe in [*self._session(state).pipes.values(), *self._session1(state).pipes.values()]:
+            dcerpc.lose(pipe.rpc, to_server)
+
+    def _resync(self, pkt: Packet, data: bytes, state: dict[str, Any], *, key: str, nbss: bool) -> bool:
+        """After a hole: ``data`` joins what may begin the next message; True once the direction's buffer begins one.
+        Past :data:`MAX_RESYNC_SCAN` bytes without one, the direction is closed (it was no SMB)."""
+        buf: bytearray = state.setdefault(key, bytearray())
+        starts: list[int] = state["starts_" + key]
+        starts.append(len(buf))
+        buf += data
+        limit = state.get("max_message") or (smbresync.NBSS_MAX if nbss else smbresync.DIRECT_MAX)
+        found, drop = smbresync.seek(buf, starts, nbss=nbss, to_server=pkt.to_server, limit=limit)
+        if found is not None:
+            del buf[:found]
+            state["resynced"] = state.get("resynced", 0) + 1
+            del state["lost_" + key], state["starts_" + key]
+            return True
+        del buf[:drop]
+        starts[:] = [at - drop for at in starts if at >= drop]
+        lost = state["lost_" + key] = state["lost_" + key] + drop
+        if lost > MAX_RESYNC_SCAN:
+            self._close(state, key)
+        return False
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         key = streambuf.direction_key(pkt.to_server)
@@ -116,8 +154,14 @@ class SmbDissector(StreamDissector):
             state["skip_" + key] = 0
             data = data[skip:]  # the rest of the segment begins the next message
         packets = state["packets"] = state.get("packets", 0) + 1
-        buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         nbss = NBSS_PORT in (pkt.src_port, pkt.dst_port)
+        if "lost_" + key in state:
+            if not self._resync(pkt, data, state, key=key, nbss=nbss):
+                if packets >= MAX_PACKETS or (read >= IDENTITY_BYTES and state.get("idle")):
+                    state["done"] = True
+                return []
+            data = b""  # the buffer begins the next message
+        buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         out: list[Observation] = []
         error: ParseError | None = None  # a bad message inside the framing costs only itself
         while buf and not state.get("closed_" + key):
@@ -208,6 +252,9 @@ class SmbDissector(StreamDissector):
             parsed = smb1.parse(body, state.get("dialects"))
         elif magic == smb2.MAGIC:
             parsed = smb2.parse(body)
+            limit = smbresync.negotiated_limit(body)
+            if limit is not None:
+                state["max_message"] = min(limit, smbresync.DIRECT_MAX)
         else:
             raise ParseError("smb: a session message that is no SMB message")
         state["smb_seen"] = True

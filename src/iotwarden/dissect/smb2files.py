@@ -20,7 +20,8 @@ Observations:
 
 Not read: file data (SMB1's trees and pipes are dissect/smb1files.py's). Limits: :data:`MAX_TREES`, :data:`MAX_PIPES`,
 :data:`MAX_PENDING` (each dropping its oldest entry, a pipe's age counted from its last use); a pipe's unconsumed
-bytes are one DCE/RPC fragment at most (dcerpc.MAX_FRAGMENT).
+bytes are one DCE/RPC fragment at most (dcerpc.MAX_FRAGMENT). After a lost TCP segment (dissect/smb.py ``gap``) each
+pipe's reader of that direction drops its partial PDU and reads again from the next pipe message that begins a PDU.
 """
 
 from __future__ import annotations
@@ -296,6 +297,13 @@ def feed_pipe(pkt: Packet, pipe: Pipe, data: bytes, out: list[Observation]) -> N
     ParseError when they are no DCE/RPC (SMB2 here and SMB1 in dissect/smb1files.py share it)."""
     if not data:
         return
+    pipe.rpc.setdefault("client", True)  # the SMB client calls: its direction's PDUs are requests (dcerpc.lose)
+    lost = "lost_" + streambuf.direction_key(pkt.to_server)
+    if lost in pipe.rpc:  # after a hole in the SMB stream (dcerpc.lose): read again from a pipe message that begins
+        if not dcerpc.resync_at(data, 0, pipe.rpc, pkt.to_server, strict=False):  # a PDU; the rest of one is dropped
+            pipe.rpc[lost] += len(data)
+            return
+        del pipe.rpc[lost]
     buf = streambuf.append(pipe.rpc, pkt.to_server, data, dcerpc.MAX_FRAGMENT)
     for pdu, head in dcerpc.take_pdus(buf):
         dcerpc.observe(pkt, pdu, head, pipe.rpc, out, extra={"named_pipe": pipe.name})
