@@ -116,19 +116,24 @@ def test_only_a_refused_or_granted_pre_authenticated_request_is_a_login_attempt(
     bare = proto_dir.as_req(RNG, "CORP.EXAMPLE", "svc_backup", None, preauth=False)
     granted = proto_dir.kdc_rep(RNG, 11, "CORP.EXAMPLE", "svc_backup", "krbtgt", "CORP.EXAMPLE")
     assert kinds(bare, granted) == ["as_req", "as_rep"]  # no key proved: AS-REP roasting's, not a logon
-    assert kinds(AS_REQ, granted) == ["as_req", "as_rep", "login_attempt"]
+    granted_ws = proto_dir.kdc_rep(RNG, 11, "CORP.EXAMPLE", "WS-FIN-01$", "krbtgt", "CORP.EXAMPLE")
+    assert kinds(AS_REQ, granted_ws) == ["as_req", "as_rep", "login_attempt"]
+    # an answer naming another client answers a request not seen (the capture lost it): no logon is made up
+    assert kinds(AS_REQ, granted) == ["as_req", "as_rep"]
     assert kinds(AS_REQ, proto_dir.preauth_required(RNG, "CORP.EXAMPLE", "WS-FIN-01$", 1.7e9)) == ["as_req", "error"]
     assert kinds(None, granted) == ["as_rep"]  # the request not seen
     failed = proto_dir.krb_error(RNG, "CORP.EXAMPLE", "alice", 24, 1.7e9)
     assert kinds(None, failed) == ["error", "login_attempt"]  # 24 answers a pre-authenticated request: its cname
     assert login_fields("error", {"error_code": 24}, None) is None  # no name to count
     revoked = proto_dir.krb_error(RNG, "CORP.EXAMPLE", "alice", 18, 1.7e9)
-    assert kinds(AS_REQ, revoked) == ["as_req", "error", "login_attempt"]  # a locked-out account's logon
-    assert kinds(bare, revoked) == ["as_req", "error"]  # kerbrute userenum's "exists, locked": no logon tried
+    revoked_ws = proto_dir.krb_error(RNG, "CORP.EXAMPLE", "ws-fin-01$", 18, 1.7e9)  # the KDC's case
+    assert kinds(AS_REQ, revoked_ws) == ["as_req", "error", "login_attempt"]  # a locked-out account's logon
+    revoked_bare = proto_dir.krb_error(RNG, "CORP.EXAMPLE", "svc_backup", 18, 1.7e9)
+    assert kinds(bare, revoked_bare) == ["as_req", "error"]  # kerbrute userenum's "exists, locked": no logon tried
     # the request not seen: an attempt whose pre-authentication detect.bruteforce must see shown elsewhere
     assert kinds(None, revoked) == ["error", "login_attempt"]
     (attempt,) = [o for o in feed_chunks(KerberosDissector(), [(True, proto_dir.tcp_record(AS_REQ)),
-                                                               (False, proto_dir.tcp_record(revoked))])
+                                                               (False, proto_dir.tcp_record(revoked_ws))])
                   if o.kind == "login_attempt"]
     assert (attempt.fields["result"], attempt.fields["code"], attempt.fields["preauth_proved"]) == ("revoked", 18, True)
     (unseen,) = [o for o in feed_chunks(KerberosDissector(), [(False, proto_dir.tcp_record(revoked))])

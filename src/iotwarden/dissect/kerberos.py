@@ -31,6 +31,14 @@ cipher text.
 Over TCP each message is preceded by a 4-byte big-endian length (§7.2.2); a record may span
 segments, so TCP flows are read as a stream with a bounded buffer. At most :data:`MAX_MESSAGES`
 observations per flow.
+
+Bytes the capture lost (the engine's ``gap``, a SPAN port's drop) cost their direction's record, not the flow:
+the other direction reads on, and the direction takes the next record only where a segment begins (where the
+bytes after the hole begin, or a later segment) and only when its length prefix has the reserved bit clear and
+is within MAX_RECORD, the message is one its direction carries (a request from the client, a reply or
+KRB-ERROR from the KDC, §5.4.1-§5.4.2, §5.9.1), its DER encoding fills the record exactly and it parses. A hole
+in the client's direction forgets the AS-REQ remembered for pairing: the answer read next may answer a request
+the hole took, so it is paired with none (login_fields' request None), never with an older one.
 """
 
 from __future__ import annotations
@@ -50,6 +58,8 @@ MAX_TEXT = 255  # characters kept of a realm or name component
 
 # [APPLICATION n] constructed identifier octets (X.690 §8.1.2): 0x60 | n
 KINDS = {0x6A: "as_req", 0x6B: "as_rep", 0x6C: "tgs_req", 0x6D: "tgs_rep", 0x7E: "error"}
+REQUESTS, ANSWERS = (0x6A, 0x6C), (0x6B, 0x6D, 0x7E)  # what each direction carries, for a record found past a gap
+RESYNC_STATE_KEY = "resync_"  # + direction: past a gap, looking for the next record (module doc)
 TICKET = 0x61  # Ticket ::= [APPLICATION 1]
 # §7.5.9 error codes most often seen on a network; others are reported by number only
 ERROR_NAMES = {6: "KDC_ERR_C_PRINCIPAL_UNKNOWN", 7: "KDC_ERR_S_PRINCIPAL_UNKNOWN", 18: "KDC_ERR_CLIENT_REVOKED",
@@ -200,6 +210,56 @@ def _error(body: dict[int, bytes]) -> dict[str, Any]:
             "realm": _string(body.get(9)), "cname": _principal(body.get(8)), "sname": _principal(body.get(10))}
 
 
+def _asked(request: dict[str, Any] | None, answer: dict[str, Any]) -> dict[str, Any] | None:
+    """The remembered AS-REQ ``request`` when the ``answer`` may answer it: not when the answer names another
+    client (KDC-REP and KRB-ERROR carry the cname, §5.4.2, §5.9.1; compared without case and without an
+    enterprise name's @suffix, as the KDC may canonicalise it, RFC 6806 §5). The request it answers may have been lost while the one remembered is older (a hole in the
+    client's direction is reported once later bytes of it arrive, after this answer)."""
+    if request is None:
+        return None
+    asked, named = request.get("cname"), answer.get("cname")
+    if asked and named and str(asked).lower().partition("@")[0] != str(named).lower().partition("@")[0]:
+        return None
+    return request
+
+
+def record(buf: bytes | bytearray, start: int, kinds: tuple[int, ...]) -> bool | None:
+    """Whether the TCP record at ``start`` of ``buf`` may be taken for one past a gap (module doc): None while it
+    is not whole yet (its length and tag plausible so far)."""
+    if start + 5 > len(buf):
+        return None
+    length = int.from_bytes(buf[start : start + 4], "big")
+    if length & 0x80000000 or not 2 <= length <= MAX_RECORD or buf[start + 4] not in kinds:
+        return False
+    if start + 4 + length > len(buf):
+        return None
+    message = bytes(buf[start + 4 : start + 4 + length])
+    try:
+        if asn1.read_tlv(message).end != length:
+            return False
+        parse_message(message)
+    except ParseError:
+        return False
+    return True
+
+
+def _resync(buf: bytearray, fresh: int, kinds: tuple[int, ...]) -> bool:
+    """Past a gap: True when ``buf`` (whose last delivery begins at ``fresh``) now starts with a plausible record,
+    the bytes before it dropped; False while none is (a record not whole yet kept, at most max_buffer)."""
+    for start in sorted({0, fresh}):
+        if start >= len(buf):
+            continue
+        verdict = record(buf, start, kinds)
+        if verdict is None:
+            del buf[:start]
+            return False
+        if verdict:
+            del buf[:start]
+            return True
+    buf.clear()
+    return False
+
+
 class KerberosDissector(StreamDissector):
     name: ClassVar[str] = "kerberos"
     udp_ports: ClassVar[tuple[int, ...]] = (88,)
@@ -212,10 +272,22 @@ class KerberosDissector(StreamDissector):
             return False
         return int.from_bytes(payload[:4], "big") == len(payload) - 4 and payload[4] in (0x6A, 0x6C)
 
+    def gap(self, state: dict[str, Any], to_server: bool) -> None:
+        """Bytes of a direction were lost: drop its partial record and look for the next one (module doc)."""
+        state.pop(streambuf.direction_key(to_server), None)
+        state[RESYNC_STATE_KEY + streambuf.direction_key(to_server)] = True
+        if to_server:
+            state.pop("as_req", None)
+
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         if pkt.ip_proto != 6:  # one message per datagram (§7.2.1)
             return self._emit(pkt, state, data)
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
+        key = RESYNC_STATE_KEY + streambuf.direction_key(pkt.to_server)
+        if state.get(key):
+            if not _resync(buf, len(buf) - len(data), REQUESTS if pkt.to_server else ANSWERS):
+                return []
+            state[key] = False
         out: list[Observation] = []
         error: ParseError | None = None  # a malformed record: the ones after it are still read
         while len(buf) >= 4 and not state.get("done"):
@@ -245,7 +317,7 @@ class KerberosDissector(StreamDissector):
         if kind == "as_req":
             state["as_req"] = {k: fields.get(k) for k in ("cname", "realm", "preauth")}
         elif kind in ("error", "as_rep"):
-            login = login_fields(kind, fields, state.get("as_req"))
+            login = login_fields(kind, fields, _asked(state.get("as_req"), fields))
             if login is not None:
                 out.append(streambuf.oriented(pkt, from_client=True).observation(self.name, "login_attempt", login,
                                                                                  subject="dst"))
