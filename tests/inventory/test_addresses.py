@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from iotwarden.inventory.addresses import is_group_mac, private_v4, usable_ip, usable_mac
+from iotwarden.inventory.addresses import is_group_mac, local_ip, private_v4, unzoned, usable_ip, usable_mac, zoned
 
 
 @pytest.mark.parametrize(
@@ -58,3 +58,12 @@ def test_private_v4_excludes_loopback_and_link_local() -> None:
     assert not private_v4("169.254.1.1")
     assert not private_v4("8.8.8.8")
     assert not private_v4("fd00::1")
+
+
+def test_a_site_address_is_zoned_in_its_broadcast_domain_a_remote_one_is_not() -> None:
+    assert zoned("10.0.0.5", "vni4001") == "10.0.0.5%vni4001" and unzoned("10.0.0.5%vni4001") == "10.0.0.5"
+    assert zoned("fd00::5", "vlan10") == "fd00::5%vlan10"
+    assert zoned("10.0.0.5", "") == "10.0.0.5" and zoned(None, "vlan10") is None
+    assert zoned("93.184.216.34", "vlan10") == "93.184.216.34"  # one host wherever it is reached from
+    assert zoned("203.0.113.7", "vlan10", ("203.0.113.0/24",)) == "203.0.113.7%vlan10"
+    assert local_ip("10.0.0.5%vlan10") and not local_ip("93.184.216.34%vlan10")

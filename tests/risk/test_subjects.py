@@ -20,6 +20,15 @@ def test_address_behind_a_router_is_its_own_device() -> None:
     assert INDEX.resolve("02:00:00:00:00:01", "10.1.0.7") == ROUTED.key
 
 
+def test_a_routed_address_within_a_vlan_is_its_zoned_device() -> None:
+    """A tagged capture's routed host is keyed ip:<address>%<domain> (inventory/addresses.zoned)."""
+    zoned = Device("ip:10.2.0.9%vlan100", 0.0, 1.0, ips={"10.2.0.9"})
+    index = SubjectIndex({d.key: d for d in (CAM, ROUTER, zoned)})
+    assert index.resolve("02:00:00:00:00:01", "10.2.0.9") == zoned.key
+    assert index.resolve(None, "10.2.0.9") == zoned.key
+    assert index.resolve("02:00:00:00:00:05", "10.0.0.5") == CAM.key
+
+
 def test_address_without_mac_belongs_to_the_mac_device_carrying_it() -> None:
     assert INDEX.resolve(None, "10.0.0.5") == CAM.key
 

@@ -81,11 +81,26 @@ LOCAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
 
 @lru_cache(maxsize=ADDRESS_CACHE)
 def local_ip(ip: str, site: tuple[str, ...] = ()) -> bool:
-    """True when ``ip`` is a site address (:data:`LOCAL_NETWORKS` or one of the ``site`` networks)."""
+    """True when ``ip`` is a site address (:data:`LOCAL_NETWORKS` or one of the ``site`` networks); a zoned
+    address (``ip%domain``, :func:`zoned`) is its address's."""
     try:
-        addr = ipaddress.ip_address(ip)
+        addr = ipaddress.ip_address(unzoned(ip))
     except ValueError:
         return False
     if any(addr in net for net in LOCAL_NETWORKS):
         return True
     return any(addr in ipaddress.ip_network(net, strict=False) for net in site)
+
+
+def zoned(ip: str | None, domain: str, site: tuple[str, ...] = ()) -> str | None:
+    """``ip`` as the inventory keys a host by it: a site address within its broadcast domain (``ip%domain``,
+    model/observation.scoped; Observation.domain), so two VLANs' or VPCs' 10.0.0.5 are two hosts. A
+    remote address is one host wherever it is reached from, and an untagged one is itself."""
+    if ip is None or not domain or not local_ip(ip, site):
+        return ip
+    return f"{ip}%{domain}"
+
+
+def unzoned(addr: str) -> str:
+    """The address of a :func:`zoned` text."""
+    return addr.partition("%")[0]

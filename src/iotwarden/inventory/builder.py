@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from iotwarden.hooks import Context
 from iotwarden.inventory import resolution
-from iotwarden.inventory.addresses import is_group_mac, usable_ip, usable_mac
+from iotwarden.inventory.addresses import is_group_mac, usable_ip, usable_mac, zoned
 from iotwarden.inventory.identity import (
     MAX_VALUE_LEN,
     ORDERED_FIELDS,
@@ -29,6 +29,7 @@ from iotwarden.inventory.linking import LINK_FACTS
 from iotwarden.inventory.reported import MAX_OVERHEARD, PendingFacts, reported
 from iotwarden.inventory.resolution import INTERFACES_ATTRIBUTE, Endpoint, EndpointResolver, EvidenceKey
 from iotwarden.model import Device, Flow, Observation
+from iotwarden.model.observation import link_domain
 
 __all__ = ["CLIENT_ATTRIBUTE", "INTERFACES_ATTRIBUTE", "SERVER_ATTRIBUTE", "InventoryBuilder"]
 
@@ -66,20 +67,24 @@ class InventoryBuilder(EndpointResolver):
         rule = RULES.get(obs.proto)
         if rule is not None and rule.overheard and self._overheard(rule, obs, subject_mac):
             return
+        domain = obs.domain
         if not is_group_mac(subject_mac):
-            speaker = self._endpoint(ctx, usable_mac(subject_mac), usable_ip(subject_ip), obs.ts)
+            umac = usable_mac(subject_mac)
+            if umac is not None and (domain or self.mac_domains):
+                self.seen_in(umac, domain)
+            speaker = self._endpoint(ctx, umac, self._at(subject_ip, domain), obs.ts)
         if speaker is not None:
             self._protocol(ctx, speaker, obs.proto, obs.ts)
         if rule is None:
             return
-        if speaker is not None and speaker.mac and speaker.ip and obs.kind in rule.local_speaker_kinds:
-            self._bind(ctx, speaker.ip, speaker.mac)
+        if speaker is not None and speaker.mac and speaker.at and obs.kind in rule.local_speaker_kinds:
+            self._bind(ctx, speaker.at, speaker.mac)
         target = speaker
         if rule.mac_field is not None:
             named = usable_mac(first_item(dig(obs.fields, rule.mac_field)))
             if named is not None and (speaker is None or named != speaker.mac):
                 ip = subject_ip if named == usable_mac(subject_mac) else None
-                target = self._endpoint(ctx, named, usable_ip(ip), obs.ts)
+                target = self._endpoint(ctx, named, self._at(ip, domain), obs.ts)
                 if target is not None:
                     self._protocol(ctx, target, obs.proto, obs.ts)
         if rule.peer:
@@ -96,6 +101,9 @@ class InventoryBuilder(EndpointResolver):
     def on_flow(self, ctx: Context, flow: Flow) -> None:
         packets, size, last_seen = flow.packets, flow.bytes, flow.last_seen  # once, for both ends
         silent = not flow.pkts_ba and not flow.app
+        vni = flow.extra.get("vni") if flow.extra else None  # engine/flowtable: a list, outermost first
+        vnis = tuple(vni) if isinstance(vni, list) and vni else None
+        domain = link_domain(flow.vlan, vnis) if flow.vlan or vnis else ""
         for mac, ip in ((flow.a_mac, flow.a_ip), (flow.b_mac, flow.b_ip)):
             if silent and ip == flow.b_ip and mac == flow.b_mac:
                 # a responder that never answered and was sent nothing we recognise is not shown to
@@ -106,6 +114,10 @@ class InventoryBuilder(EndpointResolver):
             if is_group_mac(mac):  # sent to a broadcast/multicast group: the address is no host's
                 continue
             umac, uip = usable_mac(mac), usable_ip(ip)
+            if domain:
+                uip = zoned(uip, domain, self.site_networks)
+            if umac is not None and (domain or self.mac_domains):
+                self.seen_in(umac, domain)
             ep = self.endpoints.get((umac, uip))
             if ep is None or (umac is not None and ((self.pending.by_mac and umac in self.pending.by_mac)
                                                     or (self.overheard.by_mac and umac in self.overheard.by_mac))):
@@ -194,7 +206,7 @@ class InventoryBuilder(EndpointResolver):
         assert target.mac is not None  # guarded by the caller
         for path in rule.ip_fields:
             for text in field_values(dig(obs.fields, path), False):
-                ip = usable_ip(text)
+                ip = self._at(text, obs.domain)
                 if ip is None:
                     continue
                 if rule.binds:
@@ -281,6 +293,11 @@ class InventoryBuilder(EndpointResolver):
                 self._attribute(ep, self._device(ctx, ep), obs, name, value)
         return ep
 
+    def _at(self, ip: object, domain: str) -> str | None:
+        """A usable address as the endpoint tables key it: zoned in its broadcast domain (addresses.zoned)."""
+        uip = usable_ip(ip)
+        return zoned(uip, domain, self.site_networks) if domain else uip
+
     def _peer_facts(self, ctx: Context, rule: IdentityRule, obs: Observation) -> None:
         """Facts a message states about the end that is not its subject (IdentityRule.peer)."""
         wanted = [path for kind, path in rule.peer if kind == obs.kind]
@@ -289,7 +306,7 @@ class InventoryBuilder(EndpointResolver):
         mac, ip = (obs.src_mac, obs.src_ip) if obs.subject == "dst" else (obs.dst_mac, obs.dst_ip)
         if is_group_mac(mac):
             return
-        ep = self._endpoint(ctx, usable_mac(mac), usable_ip(ip), obs.ts)
+        ep = self._endpoint(ctx, usable_mac(mac), self._at(ip, obs.domain), obs.ts)
         if ep is None:
             return
         dev = self._device(ctx, ep)

@@ -4,6 +4,11 @@
 interfaces decide the key; when they change, endpoints move and the devices they touch are rebuilt.
 An address nothing in the run proves the owner of goes to the MAC the store's history says held it then
 (inventory/priors.py), when the services hand that history over (:meth:`EndpointResolver.use_prior_owners`).
+
+A site address names a host within its broadcast domain only (a trunk mirror's VLANs, a cloud mirror's VNIs
+may reuse one plan): the tables keyed by address (endpoints, owners, routed ``ip:`` devices) take it zoned,
+``ip%domain`` (addresses.zoned), so two VLANs' routed 10.0.0.5 are two ``ip:10.0.0.5%vlan10``-like devices
+and neither is placed on the other's MAC. A MAC is global: one seen on several VLANs is one device.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from iotwarden.hooks import Context
-from iotwarden.inventory.addresses import local_ip, private_v4
+from iotwarden.inventory.addresses import local_ip, private_v4, unzoned
 from iotwarden.inventory.linking import InterfaceLinker
 from iotwarden.model import Device
 
@@ -24,6 +29,7 @@ if TYPE_CHECKING:
 MAX_ENDPOINTS = 500_000  # (mac, ip) pairs tracked per run; further ones are dropped and counted
 MAX_IPS_PER_MAC = 64  # endpoints per MAC; a MAC past it is a gateway long before
 MAX_VALUES_PER_ATTRIBUTE = 32  # values kept per "<proto>.<field>" attribute of one endpoint or device
+MAX_DOMAINS_PER_MAC = 64  # broadcast domains remembered per MAC (a router-on-a-stick's VLANs); later ones not
 GATEWAY_MIN_IPS = 4  # distinct foreign addresses (IPv4, or IPv6 /48s) that make a MAC a gateway
 INTERFACES_ATTRIBUTE = "link.mac"  # every MAC of a device that has more than one (inventory/linking.py)
 
@@ -51,10 +57,11 @@ class Endpoint:
     """What was seen of one (MAC, IP) pair; a device is the union of the endpoints mapped to its key."""
 
     mac: str | None
-    ip: str | None
+    ip: str | None  # the address (a device's ips)
     key: str
     first_seen: float
     last_seen: float
+    at: str | None = None  # the address within its broadcast domain (addresses.zoned): the tables' key
     hostnames: set[str] = field(default_factory=set)
     attributes: dict[str, set[str]] = field(default_factory=dict)
     protocols: set[str] = field(default_factory=set)
@@ -82,15 +89,18 @@ class EndpointResolver:
         self.endpoints: dict[tuple[str | None, str | None], Endpoint] = {}
         self.by_key: dict[str, set[tuple[str | None, str | None]]] = {}
         self.by_mac: dict[str, set[tuple[str | None, str | None]]] = {}
-        self.by_ip: dict[str, set[tuple[str | None, str | None]]] = {}
-        self.owner: dict[str, str] = {}  # ip -> mac that ARP/DHCP proved owns it on this segment
-        self.seen_with: dict[str, str] = {}  # ip -> first non-gateway mac seen using it (weaker than owner)
+        self.by_ip: dict[str, set[tuple[str | None, str | None]]] = {}  # by the address, whatever its domain
+        self.owner: dict[str, str] = {}  # zoned ip -> mac that ARP/DHCP proved owns it on this segment
+        self.seen_with: dict[str, str] = {}  # zoned ip -> first non-gateway mac seen using it (weaker than owner)
         self.priors: PriorOwners | None = None  # the store's address history (inventory/priors.py)
         self.recalled: dict[str, str | None] = {}  # site ip -> the mac history gave it at its first sighting, or None
         self.gateways: set[str] = set()
         self.linker = InterfaceLinker()  # MACs that are interfaces of one device (randomised, multi-homed)
         self.private_segment = False  # an owned private IPv4 address was seen: the LAN is private
         self.dropped = 0  # endpoints not tracked because MAX_ENDPOINTS or MAX_IPS_PER_MAC was reached
+        # once the run shows tagged traffic, per MAC the broadcast domains it was seen in ("" untagged), in order
+        # of first sight (seen_in); MAX_ENDPOINTS MACs, MAX_DOMAINS_PER_MAC each
+        self.mac_domains: dict[str, dict[str, None]] = {}
 
     # --- results for the store ---------------------------------------------------------------------
 
@@ -118,7 +128,7 @@ class EndpointResolver:
     # --- resolution --------------------------------------------------------------------------------
 
     def key_for(self, mac: str | None, ip: str | None) -> str:
-        """The device key of an endpoint under what is known now.
+        """The device key of an endpoint under what is known now (``ip`` zoned, addresses.zoned).
 
         A MAC that is not a gateway is the device. Through a gateway (or with no MAC), an address
         belongs to the MAC that owns it on the segment (ARP/DHCP proof first, else the first
@@ -133,11 +143,26 @@ class EndpointResolver:
         if owner is None:
             weak = self.seen_with.get(ip)
             owner = weak if weak is not None and weak not in self.gateways else None
+            if owner is None and mac is not None and self.mac_domains:
+                owner = self._across(mac, ip)
             if owner is None and self.recalled:
                 owner = self.recalled.get(ip)
         return f"mac:{self.linker.canonical(owner)}" if owner is not None else f"ip:{ip}"
 
+    def _across(self, mac: str, ip: str) -> str | None:
+        """The MAC that owns (else uses) ``ip``'s address in another broadcast domain the router ``mac`` is
+        also seen in: the router joins the two links, so the host it carries is that one. Two tenants'
+        routers (two VPCs, two VRFs with their own MACs) join nothing, and their hosts stay apart."""
+        plain = unzoned(ip)
+        for table in (self.owner, self.seen_with):
+            for domain in self.mac_domains.get(mac, ()):
+                other = f"{plain}%{domain}" if domain else plain
+                if other != ip and (found := table.get(other)) is not None and found not in self.gateways:
+                    return found
+        return None
+
     def _endpoint(self, ctx: Context, mac: str | None, ip: str | None, ts: float) -> Endpoint | None:
+        """The endpoint of ``mac`` and ``ip`` (zoned: addresses.zoned), made when new."""
         if mac is None and ip is None:
             return None
         ek = (mac, ip)
@@ -158,20 +183,21 @@ class EndpointResolver:
             return self._endpoint(ctx, mac, None, ts)
         if ip is not None and self.priors is not None and ip not in self.recalled:
             self._recall(ip, ts)
-        ep = Endpoint(mac=mac, ip=ip, key=self.key_for(mac, ip), first_seen=ts, last_seen=ts)
+        plain = unzoned(ip) if ip is not None and "%" in ip else ip
+        ep = Endpoint(mac=mac, ip=plain, key=self.key_for(mac, ip), first_seen=ts, last_seen=ts, at=ip)
         self.endpoints[ek] = ep
         self.by_key.setdefault(ep.key, set()).add(ek)
         if mac is not None:
             self.by_mac.setdefault(mac, set()).add(ek)
-        if ip is not None:
-            self.by_ip.setdefault(ip, set()).add(ek)
+        if plain is not None:
+            self.by_ip.setdefault(plain, set()).add(ek)
         dev = self._device(ctx, ep)
         dev.first_seen = min(dev.first_seen, ts)
         dev.last_seen = max(dev.last_seen, ts)
         self._interface(dev, ep)
-        if ip is not None:
-            dev.ips.add(ip)
-            if mac is not None and not self.private_segment and private_v4(ip):
+        if plain is not None:
+            dev.ips.add(plain)
+            if mac is not None and not self.private_segment and private_v4(plain):
                 self._private_segment_seen(ctx)
         if mac is not None and ip is not None and mac not in self.gateways:
             if self._looks_like_gateway(mac):
@@ -180,12 +206,30 @@ class EndpointResolver:
                 self._claim(ctx, ip, mac)
         return ep
 
+    def seen_in(self, mac: str, domain: str) -> None:
+        """``mac`` was seen in broadcast ``domain`` (Observation.domain, "" untagged). Called for every
+        sighting once the run has shown tagged traffic (an untagged run keeps no table): at the first, every
+        MAC seen so far was seen untagged."""
+        if not self.mac_domains:
+            if not domain:
+                return
+            for known in self.by_mac:
+                self.mac_domains[known] = {"": None}
+        domains = self.mac_domains.get(mac)
+        if domains is None:
+            if len(self.mac_domains) >= MAX_ENDPOINTS:
+                self.dropped += 1
+                return
+            domains = self.mac_domains[mac] = {}
+        if domain not in domains and len(domains) < MAX_DOMAINS_PER_MAC:
+            domains[domain] = None
+
     def _recall(self, ip: str, ts: float) -> None:
         """First sighting of ``ip`` in this run: who held it then by the store's history (a site address
         only). Called for a new endpoint only, so the table is bounded by :data:`MAX_ENDPOINTS`."""
         assert self.priors is not None  # guarded by the caller
         if local_ip(ip, self.site_networks):  # a cloud server is nobody's device, whoever carried it
-            self.recalled[ip] = self.priors.owner(ip, ts)
+            self.recalled[ip] = self.priors.owner(unzoned(ip), ts)  # the store keeps no domain
 
     def _claim(self, ctx: Context, ip: str, mac: str) -> None:
         """A non-gateway MAC uses ``ip``: routed sightings of ``ip`` are that device, unless proved otherwise."""
@@ -199,13 +243,15 @@ class EndpointResolver:
         self._rekey(ctx, self._with_ip(ip))
 
     def _with_ip(self, ip: str) -> list[Endpoint]:
-        return [self.endpoints[k] for k in self.by_ip.get(ip, ())]
+        """The endpoints of ``ip``'s address in every domain: a proof in one may place a routed sighting in
+        another (:meth:`_across`); :meth:`key_for` decides each."""
+        return [self.endpoints[k] for k in self.by_ip.get(unzoned(ip), ())]
 
     def _looks_like_gateway(self, mac: str) -> bool:
         """Many foreign addresses behind one MAC, or a global one on a private segment (routed traffic);
         an address the MAC owns (proved, or by the store's history) is its own, not foreign."""
         recalled = self.recalled
-        foreign = (ip for _, ip in self.by_mac.get(mac, ())
+        foreign = (unzoned(ip) for _, ip in self.by_mac.get(mac, ())
                    if ip is not None and self.owner.get(ip) != mac and (not recalled or recalled.get(ip) != mac))
         return carries_many(foreign, private_segment=self.private_segment)
 
@@ -217,14 +263,14 @@ class EndpointResolver:
                 self._make_gateway(ctx, mac, ctx.now)
 
     def _bind(self, ctx: Context, ip: str, mac: str) -> None:
-        """ARP/DHCP proved ``mac`` owns ``ip`` on this segment."""
+        """ARP/DHCP proved ``mac`` owns ``ip`` (zoned) on this segment."""
         if self.owner.get(ip) == mac:
             return
         if ip not in self.owner and len(self.owner) >= MAX_ENDPOINTS:
             self.dropped += 1
             return
         self.owner[ip] = mac
-        if not self.private_segment and private_v4(ip):
+        if not self.private_segment and private_v4(unzoned(ip)):
             self._private_segment_seen(ctx)
         self._rekey(ctx, self._with_ip(ip))
         if mac not in self.gateways and self._looks_like_gateway(mac):
@@ -236,29 +282,30 @@ class EndpointResolver:
         members = [self.endpoints[k] for k in self.by_mac.get(mac, ())]
         first = min((ep.first_seen for ep in members), default=ts)
         if (mac, None) not in self.endpoints:  # the router itself, even when none of its addresses is known
-            own = Endpoint(mac=mac, ip=None, key=f"mac:{mac}", first_seen=first, last_seen=first)
+            own = Endpoint(mac=mac, ip=None, key=f"mac:{mac}", first_seen=first, last_seen=first, at=None)
             self.endpoints[(mac, None)] = own
             self.by_key.setdefault(own.key, set()).add((mac, None))
             self.by_mac[mac].add((mac, None))
         affected = list(members)
         for ep in members:  # addresses first seen through the gateway: another local MAC may use them
-            if ep.ip is not None and self.seen_with.get(ep.ip) == mac:
-                users = sorted(m for m, _ in self.by_ip.get(ep.ip, ()) if m is not None and m not in self.gateways)
+            if ep.at is not None and ep.ip is not None and self.seen_with.get(ep.at) == mac:
+                users = sorted(m for m, at in self.by_ip.get(ep.ip, ())
+                               if m is not None and m not in self.gateways and at == ep.at)
                 if users:
-                    self.seen_with[ep.ip] = users[0]
+                    self.seen_with[ep.at] = users[0]
                 else:
-                    del self.seen_with[ep.ip]
-                affected.extend(self._with_ip(ep.ip))
+                    del self.seen_with[ep.at]
+                affected.extend(self._with_ip(ep.at))
         self._rekey(ctx, affected)
 
     def _rekey(self, ctx: Context, endpoints: list[Endpoint]) -> None:
         """Move endpoints whose key changed and rebuild the devices they left and joined."""
         touched: set[str] = set()
         for ep in endpoints:
-            new = self.key_for(ep.mac, ep.ip)
+            new = self.key_for(ep.mac, ep.at)
             if new == ep.key:
                 continue
-            ek = (ep.mac, ep.ip)
+            ek = (ep.mac, ep.at)
             self.by_key[ep.key].discard(ek)
             touched.update((ep.key, new))
             ep.key = new

@@ -64,10 +64,14 @@ class SubjectIndex:
     def __init__(self, devices: dict[str, Device]) -> None:
         self.devices = devices
         self.ip_owner: dict[str, str] = {}
+        self.routed: dict[str, str] = {}  # address -> the first routed device holding it within a domain
         for key, dev in devices.items():
             if key.startswith("mac:"):
                 for ip in dev.ips:
                     self.ip_owner.setdefault(ip, key)
+            elif "%" in key:  # ip:<address>%<domain>, a routed host of a VLAN or VNI (inventory/addresses.zoned)
+                for ip in dev.ips:
+                    self.routed.setdefault(ip, key)
         self.unresolved = 0  # endpoints whose findings were dropped: not a device of the inventory
 
     def resolve(self, mac: str | None, ip: str | None) -> str | None:
@@ -81,6 +85,8 @@ class SubjectIndex:
                 return f"ip:{ip}"
             if ip in self.ip_owner:
                 return self.ip_owner[ip]
+            if ip in self.routed:
+                return self.routed[ip]
         return mac_key if mac_dev is not None else None
 
     def device(self, mac: str | None, ip: str | None) -> Device | None:
