@@ -215,3 +215,12 @@ def test_psexec_with_a_segment_lost_inside_an_svcctl_call_end_to_end_from_packet
     _lossy_pcap(path, WORKSTATION, "10.2.0.20", sport=445, chunks=chunks, lost=create + 1)
     alerts = [a for a in detect([path]).alerts if a.id == REMOTE_EXEC]
     assert [a.evidence["operation"] for a in alerts] == ["StartServiceW"]
+
+
+def test_a_super_packet_after_a_hole_is_read_whole_whatever_its_size() -> None:
+    """One delivery of more than a fragment's bound after the hole (GRO/TSO): every PDU in it is read."""
+    state: dict[str, Any] = {}
+    feed([(True, bind([(0, DRSUAPI, 4)])), (False, bind_ack("49667", [0]))], state)
+    pdus = b"".join(request(0, 3, b"\x50" * 30000, call_id=10 + i) for i in range(3))
+    got = calls(feed([(True, GAP), (True, b"\x99" * 500 + pdus)], state))
+    assert got == [("request", "DRSGetNCChanges", 1)] * 3 and not state.get("done")

@@ -301,3 +301,32 @@ def test_any_lost_segment_of_psexec_keeps_the_contract(where: int, size: int) ->
     obs = converse(lose(chunks, where))
     sent = {"OpenSCManagerW", "CreateServiceW", "StartServiceW"}
     assert {c[4] for c in s.rpc_of(obs) if c[0] == "request"} <= sent
+
+
+def test_a_lost_answer_is_no_refusal() -> None:
+    """CreateServiceW's answer lost (a hole in the server's direction): no fault or refusal is made of its absence,
+    the call stays a request that raised remote_exec, and StartServiceW's answer after it is read."""
+    whole = s.svcctl_session(s.over_transceive(s.svcctl_pdus()))
+    chunks = segments(whole)
+    answer = w.direct(w.transceive_response(22, s.PIPE_ID, s.svcctl_pdus()[2][1], s.IPC, s.SID))
+    obs = converse(lose(chunks, _index(chunks, answer)))
+    got = [c for c in s.rpc_of(obs) if c[0] in ("request", "response", "fault")]
+    assert got == [c for c in s.SVCCTL_CALLS if c[0] == "request" or (c[0] == "response" and c[4] != "CreateServiceW")]
+    assert not [o for o in obs if o.proto == "dcerpc" and o.kind == "fault"]
+    assert alerts(obs) == [(REMOTE_EXEC, "CreateServiceW")]
+
+
+def test_a_super_packet_after_a_hole_is_read_whole_whatever_its_size() -> None:
+    """One 200 KiB delivery (GRO/TSO) after the hole: the rest of the lost WRITE, a TREE_CONNECT, a 128 KiB WRITE
+    (skipped on its header) and a CLOSE; more than the buffer's bound, read as if it came in segments."""
+    state: dict[str, Any] = {}
+    converse(s.logon() + s.tree(4, "\\\\SRV\\ADMIN$", s.ADMIN, w.SHARE_DISK) + s.opened(
+        5, "PSEXESVC.exe", s.ADMIN, s.FILE_ID, disposition=w.FILE_OVERWRITE_IF, action=w.FILE_CREATED), state)
+    data = (b"\x90" * 3000 + w.direct(w.tree_connect(7, "\\\\SRV\\IPC$", s.SID))
+            + w.direct(w.write(8, s.FILE_ID, b"\x90" * (128 << 10), s.ADMIN, s.SID))
+            + w.direct(w.close(9, s.FILE_ID, s.ADMIN, s.SID)))
+    assert len(data) > SmbDissector.max_buffer
+    before = state["messages_c2s"]
+    obs = converse([(True, GAP), (True, data)], state)
+    assert [o.kind for o in obs] == ["tree_connect"] and not state.get("closed_c2s") and not state.get("c2s")
+    assert state["messages_c2s"] == before + 2  # and the CLOSE after the skipped WRITE

@@ -17,6 +17,9 @@ names from :mod:`~iotwarden.dissect.dcerpcifaces`, else the UUID; ``contexts``),
 ``alter_context_resp`` from the server (``accepted_interfaces``, ``secondary_address``), ``bind_nak``,
 ``request`` (``interface``, ``opnum``, ``operation`` when the table names it, ``fragments``, ``stub_bytes``)
 once per call when its last fragment arrives, ``response`` to a named operation, ``fault`` (``status``).
+After a lost TCP segment (``gap``) the direction's partial PDU is dropped and the next PDU looked for (:func:`resync`,
+at most :data:`MAX_RESYNC_SCAN` bytes; what it keeps meanwhile is one fragment at most); contexts and calls awaiting
+answers survive, a call with a fragment in the hole is dropped (:func:`lose`).
 A request whose operation is not named is reported once per interface and opnum of the flow; at most
 :data:`MAX_CALLS` requests per flow. On an SMB named pipe whose bind was not captured (``extra``'s ``named_pipe``,
 no bind or alter_context seen on it), a request's ``interface`` is the one the pipe implies
@@ -160,10 +163,10 @@ class DcerpcDissector(StreamDissector):
                 if state["lost_" + key] > MAX_RESYNC_SCAN:
                     state["done"] = True  # no PDU within a fragment's length of the hole: no DCE/RPC
                 return []
-            del buf[:found]
+            del buf[:found]  # it begins the next PDU, and holds this segment's bytes
             del state["lost_" + key], state["starts_" + key]
-            data = b""  # the buffer begins the next PDU
-        buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
+        else:
+            buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         out: list[Observation] = []
         try:
             for pdu, head in take_pdus(buf):

@@ -160,8 +160,9 @@ class SmbDissector(StreamDissector):
                 if packets >= MAX_PACKETS or (read >= IDENTITY_BYTES and state.get("idle")):
                     state["done"] = True
                 return []
-            data = b""  # the buffer begins the next message
-        buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
+            buf: bytearray = state[key]  # it begins the next message, and holds this segment's bytes
+        else:
+            buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         out: list[Observation] = []
         error: ParseError | None = None  # a bad message inside the framing costs only itself
         while buf and not state.get("closed_" + key):
