@@ -84,6 +84,20 @@ def test_an_arp_sweep_is_a_horizontal_scan() -> None:
     assert [(a.id, a.key, a.mitre) for a in alerts] == [("detect.scan.horizontal", "arp", ["T1018", "T1046"])]
 
 
+def test_one_address_asking_on_two_vlans_is_two_hosts_not_a_sweep() -> None:
+    """A trunk mirror: VLAN 10's and VLAN 20's 10.0.0.9 each resolve 40 neighbours (80 together, over 64)."""
+    obs = [Observation(ts=10.0 + i * 0.1, proto="arp", kind="request", src_mac=f"02:00:00:00:00:{10 + i % 2:02x}",
+                       vlan=10 + 10 * (i % 2), fields={"sender_ip": "10.0.0.9", "gratuitous": False, "probe": False,
+                                                       "target_ip": f"10.0.0.{i // 2 + 10 + 100 * (i % 2)}"})
+           for i in range(80)]
+    assert feed([ScanDetector()], observations=obs) == []
+    for o in obs:
+        o.vlan, o.src_mac = 20, "02:00:00:00:00:0b"
+        o.fields["target_ip"] = f"10.0.1.{int((o.ts - 10.0) * 10 + 0.5)}"
+    alerts = feed([ScanDetector()], observations=obs)
+    assert [(a.id, a.key, a.evidence["domain"]) for a in alerts] == [("detect.scan.horizontal", "arp", "vlan20")]
+
+
 def test_a_sweep_of_many_hosts_keeps_bounded_tables_and_is_still_one_alert() -> None:
     det = ScanDetector({"max_targets": 64})
     flows = [tcp_flow("10.0.0.66", f"198.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}", 23, i * 0.05)

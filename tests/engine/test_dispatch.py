@@ -16,6 +16,8 @@ from iotwarden.dissect import default_dissectors, streambuf
 from iotwarden.dissect.base import APP_STATE_KEY, Dissector, Packet, StreamDissector, confirm, flip_roles
 from iotwarden.dissect.tls import TlsDissector
 from iotwarden.engine.core import Engine, EngineConfig
+from iotwarden.engine.decode import VNI_FIELD, VNI_PRESENT
+from iotwarden.engine.dispatch import MAX_VNI_TEXTS, _vnis
 from iotwarden.errors import CaptureError, ParseError
 from iotwarden.model import Flow, Observation
 from iotwarden.sources.capfile import read_capture
@@ -758,3 +760,14 @@ def test_a_flow_its_dissector_never_confirmed_keeps_the_roles_the_engine_gave_it
     _, _, flows = _run([Answers()], frames)
     (flow,) = flows
     assert (flow.a_ip, flow.a_port, flow.app, "flipped" in flow.extra) == (S, 6001, None, False)
+
+
+def test_the_vni_tuples_are_shared_and_bounded() -> None:
+    """Packet.vni (and so Observation.vni) is one tuple per packed Headers.vni value, kept in an LRU."""
+    assert _vnis(0) is None
+    assert _vnis(VNI_PRESENT | 4001) == (4001,)
+    assert _vnis(((VNI_PRESENT | 4001) << VNI_FIELD) | VNI_PRESENT | 1) == (4001, 1)
+    assert _vnis(VNI_PRESENT | 7) is _vnis(VNI_PRESENT | 7)
+    for v in range(MAX_VNI_TEXTS + 100):
+        _vnis(VNI_PRESENT | v)
+    assert _vnis.cache_info().currsize == MAX_VNI_TEXTS

@@ -6,7 +6,8 @@ Mirai family's propagation, T1046 + T1110). A probe is a TCP attempt that never 
 (:func:`~iotwarden.detect.base.failed_attempt`) or a UDP flow to one host that got no answer. On the local
 segment an ARP sweep (who-has requests for ``min_arp_targets`` addresses within the window, RFC 826)
 is a horizontal scan too (key ``arp``; T1018 Remote System Discovery): a scanner resolves every
-address it tries, live or not, before its first SYN. So is a ping sweep beyond the segment: unanswered
+address it tries, live or not, before its first SYN (per broadcast domain, Observation.domain: two VLANs'
+hosts sharing an address are two askers). So is a ping sweep beyond the segment: unanswered
 ICMP echo, timestamp or address-mask requests (RFC 792, RFC 950; ICMPv6 echo, RFC 4443) to
 ``min_hosts`` hosts within the window (key ``icmp``; nmap's -PE/-PP/-PM host discovery). Only the
 unanswered ones count: a monitoring system pinging the hosts it watches gets answers.
@@ -21,6 +22,7 @@ from typing import Any, ClassVar
 from iotwarden.detect.base import COUNT, ENTRIES, SECONDS, Detector, Options, Range, failed_attempt, subject_key
 from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
+from iotwarden.model.observation import scoped
 
 HORIZONTAL, VERTICAL, MIRAI = "detect.scan.horizontal", "detect.scan.vertical", "detect.scan.telnet_mirai"
 TELNET_PORTS = frozenset({23, 2323})
@@ -116,13 +118,15 @@ class ScanDetector(Detector):
         if not isinstance(src, str) or not isinstance(target, str):
             return
         o: ScanOptions = self.options
-        st = self._state(src)
+        domain = obs.domain
+        st = self._state(scoped(src, domain))  # ARP stays on its link (RFC 826): the asker is src on it
         _probed(st.arp, target, obs.ts, o.max_targets)
         n = _fresh(st.arp, obs.ts, o.window_s) if len(st.arp) >= o.min_arp_targets else 0
         if n >= o.min_arp_targets and self._due(st, HORIZONTAL, "arp", obs.ts):
             self.raise_alert(ctx, HORIZONTAL, title=f"ARP sweep of {n} addresses from {src}", severity="medium",
                              subject=subject_key(ctx, obs.src_mac, src), ts=obs.ts, key="arp",
-                             mitre=("T1018", "T1046"), src_ip=src, evidence={"hosts": n, "proto": "arp"},
+                             mitre=("T1018", "T1046"), src_ip=src,
+                             evidence={"hosts": n, "proto": "arp", **({"domain": domain} if domain else {})},
                              observations=[obs])
 
     def _state(self, src: str) -> _Probes:
