@@ -40,8 +40,9 @@ def lose(chunks: list[Chunk], where: int) -> list[Chunk]:
     return [*chunks[:where], (chunks[where][0], GAP), *chunks[where + 1 :]]
 
 
-def converse(chunks: Iterable[Chunk], state: dict[str, Any] | None = None) -> list[Observation]:
-    """tests/dissect/test_smb2files.py's ``converse``, a lost segment told through ``gap`` as the engine does."""
+def converse(chunks: Iterable[Chunk], state: dict[str, Any] | None = None, port: int = 445) -> list[Observation]:
+    """tests/dissect/test_smb2files.py's ``converse`` (to ``port``), a lost segment told through ``gap`` as the engine
+    does."""
     d, state = SmbDissector(), {} if state is None else state
     out: list[Observation] = []
     for to_server, data in chunks:
@@ -50,7 +51,7 @@ def converse(chunks: Iterable[Chunk], state: dict[str, Any] | None = None) -> li
         if data is GAP:
             d.gap(state, to_server)
             continue
-        src, dst = (("10.0.0.1", 50000), ("10.0.0.2", 445))[:: 1 if to_server else -1]
+        src, dst = (("10.0.0.1", 50000), ("10.0.0.2", port))[:: 1 if to_server else -1]
         pkt = Packet(ts=1.0, payload=data, src_ip=src[0], src_port=src[1], dst_ip=dst[0], dst_port=dst[1],
                      ip_proto=6, to_server=to_server)
         try:
@@ -330,3 +331,15 @@ def test_a_super_packet_after_a_hole_is_read_whole_whatever_its_size() -> None:
     obs = converse([(True, GAP), (True, data)], state)
     assert [o.kind for o in obs] == ["tree_connect"] and not state.get("closed_c2s") and not state.get("c2s")
     assert state["messages_c2s"] == before + 2  # and the CLOSE after the skipped WRITE
+
+
+def test_psexec_over_smb1_on_netbios_139_with_a_segment_lost_inside_a_write_andx() -> None:
+    """On tcp/139 (RFC 1002 §4.3.1 SESSION MESSAGE headers: a message under 64 KiB is framed as on Direct TCP) after
+    the SESSION REQUEST: the hole inside the binary's WRITE_ANDX, svcctl after it read."""
+    chunks: list[Chunk] = [(True, b.session_request("SRV", "HMI")), (False, b"\x82\0\0\0")]
+    chunks += segments(s1.psexec_session(blocks=4, size=4000))
+    lost = next(i for i, (up, seg) in enumerate(chunks) if up and seg == b"\x90" * 1448)
+    state: dict[str, Any] = {}
+    obs = converse(lose(chunks, lost), state, port=139)
+    assert alerts(obs) == PSEXEC_ALERTS and state["resynced"] == 1
+    assert obs[0].kind == "session_request"
