@@ -356,3 +356,19 @@ def test_iot23_labelled_conn_log_reads_every_line_and_leaves_the_labels_out() ->
     assert sum(b.skipped for b in batches) == 0 and len(flows) == 5
     assert [(f["b_ip"], f["b_port"], f["ip_proto"]) for f in flows][-2:] == [("185.244.25.235", 6667, 6)] * 2
     assert not any("label" in str(f) for f in flows)
+
+
+def test_dhcp_uids_put_the_vlan_of_their_connection_on_the_exchange(tmp_path: Path) -> None:
+    """dhcp.log names its connections in ``uids``; conn.log's vlan (vlan-logging policy) is the client's link,
+    so two VLANs' servers are learned apart (detect/dhcp.py)."""
+    conn = json.loads((JSONDIR / "conn.log").read_text().splitlines()[7])
+    dhcp = json.loads((JSONDIR / "dhcp.log").read_text().splitlines()[0])
+    assert conn["uid"] == dhcp["uids"][0]
+    (tmp_path / "conn.log").write_text(json.dumps({**conn, "vlan": 20}) + "\n")
+    (tmp_path / "dhcp.log").write_text(json.dumps(dhcp) + "\n")
+    _, obs, _ = everything(tmp_path)
+    dhcp_obs = [o for o in obs if o["proto"] == "dhcp"]
+    assert dhcp_obs and {o["vlan"] for o in dhcp_obs} == {20}
+    assert {o["src_mac"] for o in dhcp_obs if o["subject"] == "src" and o["kind"] != "offer"} <= {dhcp["mac"], None}
+    _, tsv_obs, _ = everything(TSV)
+    assert {o["vlan"] for o in tsv_obs if o["proto"] == "dhcp"} == {None}  # the fixture's DHCP conn is untagged

@@ -492,6 +492,8 @@ class _Joiner:
             if mapper is None:
                 return [], []  # a log type we do not map, met inside a JSON stream
             observations = mapper(rec)
+        if "uid" not in rec and isinstance(uids := rec.get("uids"), list):
+            return self._stamp_vlan(observations, uids), []
         return self._stamp(observations, rec.get("uid")), []
 
     def _x509(self, rec: dict[str, Any]) -> list[Observation]:
@@ -522,6 +524,19 @@ class _Joiner:
             if chain.found:
                 out += self._stamp(_certificate(chain.server.ts, chain), chain.uid)
         return out
+
+    def _stamp_vlan(self, observations: list[Observation], uids: list[Any]) -> list[Observation]:
+        """The VLAN of a record naming several connections (dhcp.log ``uids``: one exchange's, all on its
+        client's link) from the first conn.log knows; MACs are the record's own (dhcp.log ``mac``)."""
+        for uid in uids:
+            link = self.links.get(uid) if isinstance(uid, str) else None
+            if link is None and self.late is not None and isinstance(uid, str):
+                link = self.late.get(uid)
+            if link is not None:
+                for obs in observations:
+                    obs.vlan = link.vlan
+                break
+        return observations
 
     def _stamp(self, observations: list[Observation], uid: Any) -> list[Observation]:
         """MACs and VLAN of connection ``uid`` (from conn.log) on its Observations."""
