@@ -33,10 +33,16 @@ Over TCP messages are BER SEQUENCEs back to back (§5.1): one may span segments,
 a successful StartTLS (§4.14.2) both directions are TLS, handed to
 :class:`~iotwarden.dissect.tls.TlsDissector` (as dissect/rdp.py does after X.224). After a successful SASL bind
 (or Sicily NTLM bind, which Windows seals the same way, [MS-ADTS] §5.1.1.1.3) the stream may be wrapped by a security
-layer (RFC 4422 §3.7): bytes that are no LDAPMessage then end the flow quietly. A lost segment ends the flow too
-(a message boundary may have been in it); lost in the server's direction, it first reports the answers it cost
+layer (RFC 4422 §3.7): bytes that are no LDAPMessage then end the flow quietly. A lost segment (the engine's
+``gap``: a SPAN port's drop, a snap length's cut) in the server's direction first reports the answers it cost
 (``bind_response_cut``, also a ``login_attempt`` when the head shows a result that says whether the credentials
-held).
+held): a client sends nothing between a bind and its answer (§4.2.1), so a hole while a bind awaits its answer is
+taken to hold it. Then the direction drops its partial message and reads on from the next message found where a
+segment begins (the bytes after the hole, or a later segment), validated harder than one in sync
+(:func:`plausible`): a SEQUENCE of definite length within MAX_MESSAGE holding a messageID and a protocolOp that
+its direction sends (requests from the client, responses from the server), nothing after them but controls
+([0], §4.1.11), the whole message parsed, and it ends where the bytes end or another message head follows.
+Under TLS or a SASL security layer a hole still ends the flow.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
-from iotwarden.dissect import ldapmsg, netlogon, streambuf
+from iotwarden.dissect import asn1, ldapmsg, netlogon, streambuf
 from iotwarden.dissect.base import Packet, StreamDissector, confirm
 from iotwarden.dissect.tls import TlsDissector
 from iotwarden.errors import ParseError
@@ -72,6 +78,57 @@ def _netlogon_ping(fields: dict[str, Any], assertions: dict[str, bytes]) -> None
         fields["nt_version"] = int.from_bytes(assertions["ntver"], "little")
 
 
+# protocolOps each direction sends (RFC 4511 §4.2-§4.14): what a message found past a gap must carry
+SERVER_OPS = frozenset({0x61, 0x64, 0x65, 0x73, 0x67, 0x69, 0x6B, 0x6D, 0x6F, 0x78, 0x79})
+CLIENT_OPS = frozenset(ldapmsg.OPS) - SERVER_OPS
+CONTROLS = 0xA0  # [0] Controls after the protocolOp (§4.1.11)
+RESYNC_STATE_KEY = "resync_"  # + direction: past a gap, looking for the next message (module docstring)
+
+
+def plausible(buf: bytes | bytearray, start: int, to_server: bool) -> bool | None:
+    """Whether the LDAPMessage at ``start`` of ``buf`` may be taken for one past a gap (module docstring); None
+    while it is not whole yet (its head plausible so far)."""
+    if start + 2 > len(buf):
+        return None
+    try:
+        length = ldapmsg.message_length(buf[start : start + 6])
+    except ParseError:
+        return False
+    if length is None:
+        return None
+    if length > MAX_MESSAGE:
+        return False
+    if start + length > len(buf):
+        return None
+    if not _next_head(buf, start + length):
+        return False
+    message = bytes(buf[start : start + length])
+    try:
+        outer = asn1.read_tlv(message)
+        parts = asn1.children(outer.value)
+        if (outer.end != length or len(parts) not in (2, 3) or parts[1].tag not in (CLIENT_OPS if to_server
+                                                                                  else SERVER_OPS)
+                or (len(parts) == 3 and parts[2].tag != CONTROLS)):
+            return False
+        ldapmsg.parse_message(message)
+    except ParseError:
+        return False
+    return True
+
+
+def _next_head(buf: bytes | bytearray, pos: int) -> bool:
+    """Whether what follows a message found past a gap at ``pos`` may begin another: nothing yet, or a SEQUENCE of
+    definite length (§5.1) whose first component is the messageID's INTEGER. A message inside another (an
+    attribute value holding one) is followed by the rest of its container instead."""
+    if pos + 2 > len(buf):
+        return True
+    first = buf[pos + 1]
+    if buf[pos] != asn1.SEQUENCE or first == 0x80 or first > 0x84:
+        return False
+    head = pos + 2 + (first & 0x7F if first & 0x80 else 0)
+    return head >= len(buf) or buf[head] == asn1.INTEGER
+
+
 def login_fields(response: dict[str, Any]) -> dict[str, Any] | None:
     """The ``login_attempt`` fields of a ``bind_response`` joined with its request (``bind_kind``, ``name``,
     ``mechanism``); None when the bind presented no credentials or its result says nothing of them. Shared with
@@ -93,15 +150,21 @@ class LdapDissector(StreamDissector):
         self.tls = TlsDissector()
 
     def gap(self, state: dict[str, Any], to_server: bool) -> list[Observation] | None:
-        """The flow ends (a message boundary may have been lost); a hole in the server's direction costs the answers
-        of the binds still pending: each is reported as ``bind_response_cut`` with what the captured head of the
-        answer shows (module docstring)."""
-        state["done"] = True
+        """A hole in the server's direction costs the answers of the binds still pending: each is reported as
+        ``bind_response_cut`` with what the captured head of the answer shows; then the direction looks for its
+        next message, or, under TLS or a SASL security layer, the flow ends (module docstring)."""
+        key = streambuf.direction_key(to_server)
+        if state.get("phase") == "tls" or state.get("sasl_bound"):
+            state["done"] = True
+        else:
+            state[RESYNC_STATE_KEY + key] = True
+            state.pop("skip_" + key, None)
         pending: dict[int, dict[str, Any]] = state.get("pending") or {}
         packet = state.get("bind_packet")
+        head_bytes = bytes(state.pop(key, None) or b"")
         if to_server or state.get("phase") == "tls" or not isinstance(packet, Packet):
             return None
-        head = ldapmsg.bind_response_head(bytes(state.get(streambuf.S2C) or b""))
+        head = ldapmsg.bind_response_head(head_bytes)
         server = streambuf.oriented(packet, from_client=False)
         out: list[Observation] = []
         for message_id, asked in pending.items():
@@ -125,6 +188,10 @@ class LdapDissector(StreamDissector):
         key = streambuf.direction_key(pkt.to_server)
         out: list[Observation] = []
         error: ParseError | None = None
+        if state.get(RESYNC_STATE_KEY + key):
+            if not self._resync(buf, len(buf) - len(data), pkt.to_server):
+                return out
+            state[RESYNC_STATE_KEY + key] = False
         while buf and not state.get("done"):
             skip = state.get("skip_" + key, 0)
             if skip:
@@ -160,6 +227,24 @@ class LdapDissector(StreamDissector):
             raise streambuf.failed(error, out)
         streambuf.bound(state, buf, self.max_buffer)
         return out
+
+    @staticmethod
+    def _resync(buf: bytearray, fresh: int, to_server: bool) -> bool:
+        """Past a gap: True when ``buf`` (whose last delivery begins at ``fresh``) now starts with a plausible
+        message, the bytes before it dropped; False while none is (a message not whole yet kept, at most
+        max_buffer)."""
+        for start in sorted({0, fresh}):
+            if start >= len(buf):
+                continue
+            verdict = plausible(buf, start, to_server)
+            if verdict is None:
+                del buf[:start]
+                return False
+            if verdict:
+                del buf[:start]
+                return True
+        buf.clear()
+        return False
 
     def _datagram(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         out: list[Observation] = []
