@@ -343,3 +343,15 @@ def test_psexec_over_smb1_on_netbios_139_with_a_segment_lost_inside_a_write_andx
     obs = converse(lose(chunks, lost), state, port=139)
     assert alerts(obs) == PSEXEC_ALERTS and state["resynced"] == 1
     assert obs[0].kind == "session_request"
+
+
+def test_fake_headers_judged_after_a_hole_are_charged_against_max_followed_bytes(monkeypatch: Any) -> None:
+    """Data holding a would-be header every 8 bytes (hostile): each position judged is charged as a header read
+    (PEEK bytes), so the flow is left at MAX_FOLLOWED_BYTES (lowered here) however much of it follows."""
+    monkeypatch.setattr(smb, "MAX_FOLLOWED_BYTES", 1 << 20)
+    state: dict[str, Any] = {}
+    converse(s.logon() + s.tree(4, "\\\\SRV\\ADMIN$", s.ADMIN, w.SHARE_DISK), state)
+    fake = (b"\x00\x00\x00\x40\xfeSMB" * 200)[:1448]
+    converse([(True, GAP), *[(True, fake)] * 100], state)
+    assert state["done"] and state["parsed"] >= 1 << 20
+    assert state["lost_c2s"] < 100 * 1448  # left before the data ended

@@ -33,6 +33,7 @@ engine took for the server, the flow's roles are flipped (dissect/base.py FLIP_S
 
 from __future__ import annotations
 
+import re
 import struct
 import uuid
 from collections.abc import Iterator
@@ -67,6 +68,10 @@ MAX_FRAGMENT = 0xFFFF  # bytes of one fragment at most (frag_length is 16 bits):
 # bytes of a direction passed over after a lost segment while looking for the next PDU (:func:`resync`): any point of
 # the stream is less than one fragment before the next header
 MAX_RESYNC_SCAN = MAX_FRAGMENT + HEADER
+# the fixed bytes of a common header that :func:`header` checks (rpc_vers 5, rpc_vers_minor 0/1, a known PTYPE, any
+# pfc_flags, the data representation's integer/character and floating-point formats and its two zero bytes, C706
+# §14.1), searched in C for where a PDU may begin inside data
+CANDIDATE = re.compile(rb"\x05[\x00\x01][\x00\x02\x03\x0b-\x13][\x00-\xff][\x00\x01\x10\x11][\x00-\x03]\x00\x00")
 
 
 def header(data: bytes | bytearray) -> tuple[int, int, str, int, int, int] | None:
@@ -247,17 +252,21 @@ def resync(buf: bytes | bytearray, starts: list[int], state: dict[str, Any], to_
         if verdict is not False:
             first, wait = at, verdict is None
             break
-    at = buf.find(b"\x05", 0, first)
-    while at >= 0:
+    match = CANDIDATE.search(buf, 0, first + HEADER - 1)
+    while match is not None and match.start() < first:
+        at = match.start()
         verdict = resync_at(buf, at, state, to_server, strict=True)
         if verdict:
             return at, at
         if verdict is None:
             return None, at
-        at = buf.find(b"\x05", at + 1, first)
+        match = CANDIDATE.search(buf, at + 1, first + HEADER - 1)
+    tail = max(first - HEADER + 1, 0) if first == len(buf) else first  # a header may still complete in the last 15
+    while tail < first and resync_at(buf, tail, state, to_server, strict=True) is False:
+        tail += 1
     if first < len(buf):
         return (None, first) if wait else (first, first)
-    return None, len(buf)
+    return None, tail
 
 
 def take_pdus(buf: bytearray) -> Iterator[tuple[bytes, tuple[int, int, str, int, int, int]]]:

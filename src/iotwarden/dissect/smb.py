@@ -126,7 +126,8 @@ class SmbDissector(StreamDissector):
         starts.append(len(buf))
         buf += data
         limit = state.get("max_message") or (smbresync.NBSS_MAX if nbss else smbresync.DIRECT_MAX)
-        found, drop = smbresync.seek(buf, starts, nbss=nbss, to_server=pkt.to_server, limit=limit)
+        found, drop, judged = smbresync.seek(buf, starts, nbss=nbss, to_server=pkt.to_server, limit=limit)
+        state["parsed"] = state.get("parsed", 0) + judged * PEEK  # each position judged costs as a header read
         if found is not None:
             del buf[:found]
             state["resynced"] = state.get("resynced", 0) + 1
@@ -157,7 +158,8 @@ class SmbDissector(StreamDissector):
         nbss = NBSS_PORT in (pkt.src_port, pkt.dst_port)
         if "lost_" + key in state:
             if not self._resync(pkt, data, state, key=key, nbss=nbss):
-                if packets >= MAX_PACKETS or (read >= IDENTITY_BYTES and state.get("idle")):
+                if packets >= MAX_PACKETS or state.get("parsed", 0) >= MAX_FOLLOWED_BYTES or (
+                        read >= IDENTITY_BYTES and state.get("idle")):
                     state["done"] = True
                 return []
             buf: bytearray = state[key]  # it begins the next message, and holds this segment's bytes

@@ -15,12 +15,16 @@ command and WordCount/ByteCount within the length. Random data matches at a posi
 
 from __future__ import annotations
 
+import re
 import struct
 
 from iotwarden.dissect import smb1, smb2
 
 ENCRYPTED, COMPRESSED = b"\xfdSMB", b"\xfcSMB"  # [MS-SMB2] §2.2.41, §2.2.42
 DIRECT_MAX, NBSS_MAX = 0xFFFFFF, 0x1FFFF  # the longest message each transport's length can say
+# where a message may begin inside data: a zero byte (Direct TCP's, NBSS's SESSION MESSAGE type) then, after the rest
+# of the 4-byte transport header, one of the four protocol ids; searched in C (~1.3 ms per MiB of file data)
+CANDIDATE = re.compile(rb"\x00[\x00-\xff]{3}[\xfc-\xff]SMB")
 # [MS-SMB2] §2.2.3-§2.2.37: each command's body StructureSize (request, response); 9 is also any error response
 # (§2.2.2) and OPLOCK_BREAK's notification, acknowledgment and response are 24 (oplock) or 44/36/44 (lease, §2.2.23.2)
 SMB2_SIZES: dict[int, tuple[frozenset[int], frozenset[int]]] = {
@@ -144,31 +148,28 @@ def _smb1(buf: bytes | bytearray, at: int, length: int, *, to_server: bool, stri
 
 
 def seek(buf: bytes | bytearray, starts: list[int], *, nbss: bool, to_server: bool,
-         limit: int) -> tuple[int | None, int]:
+         limit: int) -> tuple[int | None, int, int]:
     """(offset of the first message found in ``buf``, or None; how many bytes at its head can begin none and may be
-    dropped). ``starts``: the offsets in ``buf`` where a segment began, where a message is looked for first (not
-    strict); elsewhere only strict matches count. Bytes that cannot tell yet (a candidate cut short) are kept."""
-    first, keep, at_start = len(buf), max(0, len(buf) - 7), False  # a magic may still complete after the last 7
+    dropped; how many positions were judged, for the caller's budget). ``starts``: the offsets in ``buf`` where a
+    segment began, where a message is looked for first (not strict); elsewhere only strict matches count, at the
+    positions :data:`CANDIDATE` finds (in C). Bytes that cannot tell yet (a candidate cut short) are kept."""
+    first, keep, at_start, judged = len(buf), max(0, len(buf) - 7), False, 0  # a magic may complete after the last 7
     for at in sorted(starts):
+        judged += 1
         verdict = message_at(buf, at, nbss=nbss, to_server=to_server, limit=limit, strict=False) \
             if 0 <= at < len(buf) else False
         if verdict is not False:  # found, or to be decided once more bytes come
             first, at_start = at, bool(verdict)
             break
     keep = min(keep, first)
-    pos = 0
-    while True:  # strict matches before it: each position whose bytes 4..7 end in "SMB"
-        found = buf.find(b"SMB", pos + 5, first + 7)
-        if found < 0:
-            break
-        at, pos = found - 5, found - 4
-        if at >= first:
-            break
-        if buf[at + 4] not in (0xFE, 0xFF, 0xFD, 0xFC):
-            continue
+    match = CANDIDATE.search(buf, 0, first + 7)  # strict matches before it
+    while match is not None and match.start() < first:
+        at = match.start()
+        match = CANDIDATE.search(buf, at + 1, first + 7)  # candidates may overlap
+        judged += 1
         verdict = message_at(buf, at, nbss=nbss, to_server=to_server, limit=limit, strict=True)
         if verdict:
-            return at, at
+            return at, at, judged
         if verdict is None:
-            return None, min(keep, at)
-    return (first, first) if at_start else (None, keep)
+            return None, min(keep, at), judged
+    return (first, first, judged) if at_start else (None, keep, judged)
