@@ -213,8 +213,9 @@ def _error(body: dict[int, bytes]) -> dict[str, Any]:
 def _asked(request: dict[str, Any] | None, answer: dict[str, Any]) -> dict[str, Any] | None:
     """The remembered AS-REQ ``request`` when the ``answer`` may answer it: not when the answer names another
     client (KDC-REP and KRB-ERROR carry the cname, §5.4.2, §5.9.1; compared without case and without an
-    enterprise name's @suffix, as the KDC may canonicalise it, RFC 6806 §5). The request it answers may have been lost while the one remembered is older (a hole in the
-    client's direction is reported once later bytes of it arrive, after this answer)."""
+    enterprise name's @suffix, as the KDC may canonicalise it, RFC 6806 §5). The request it answers may have
+    been lost while the one remembered is older (a hole in the client's direction is reported once later bytes
+    of it arrive, after this answer)."""
     if request is None:
         return None
     asked, named = request.get("cname"), answer.get("cname")
