@@ -15,4 +15,4 @@ def test_names() -> None:
     assert linktype_name(276) == "276 (LINUX_SLL2)"
     assert linktype_name(60000) == "60000"
     assert linktype_name(127) == "127 (IEEE802_11_RADIOTAP)"
-    assert {0, 1, 101, 105, 108, 113, 127, 228, 229, 276} == SUPPORTED_LINKTYPES
+    assert {0, 1, 9, 50, 101, 104, 105, 108, 113, 127, 228, 229, 276} == SUPPORTED_LINKTYPES

@@ -114,8 +114,8 @@ def test_undefined_interface_is_damage(tmp_path: Path) -> None:
 
 
 def test_only_unsupported_link_types_is_refused_by_name(tmp_path: Path) -> None:
-    blob = pcapng_bytes([(104, None)], [(0, 1, b"\x0f\x00\x80\x35" + b"\0" * 20)])
-    with pytest.raises(CaptureError, match=r"unsupported link type 104 \(C_HDLC\)"):
+    blob = pcapng_bytes([(129, None)], [(0, 1, b"\x01\x00\xd4" + b"\0" * 20)])
+    with pytest.raises(CaptureError, match=r"unsupported link type 129 \(ARCNET_LINUX\)"):
         list(read_capture(_write(tmp_path, blob)))
 
 
@@ -129,9 +129,13 @@ def test_real_pcapng_named_pcap_is_recognised_by_content_and_matches_dpkt() -> N
     assert np.allclose([r[0] for r in rows], [e[0] for e in expected])
 
 
-def test_real_chdlc_pcapng_is_refused_with_its_link_type() -> None:
-    with pytest.raises(CaptureError, match="C_HDLC"):
-        list(read_capture(shared("pcaps", "tcpdump_tests", "hdlc_slarp.pcapng")))
+def test_real_chdlc_pcapng_is_read() -> None:  # Cisco HDLC, a serial WAN link (engine/decode._serial_link)
+    assert len(_rows(shared("pcaps", "tcpdump_tests", "hdlc_slarp.pcapng"))) == 7  # capinfos -c
+
+
+def test_real_arcnet_capture_is_refused_with_its_link_type() -> None:
+    with pytest.raises(CaptureError, match="ARCNET_LINUX"):
+        list(read_capture(shared("pcaps", "tcpdump_tests", "arcnet-rfc1051-arp-icmp-http.pcap")))
 
 
 @settings(max_examples=200, deadline=None)

@@ -16,6 +16,9 @@ import numpy.typing as npt
 LINKTYPE_NULL = 0  # BSD loopback: 4-byte host-order address family
 LINKTYPE_ETHERNET = 1
 LINKTYPE_RAW = 101  # raw IPv4/IPv6, version from the first nibble
+LINKTYPE_PPP = 9  # PPP (RFC 1661), optionally behind RFC 1662's 0xFF 0x03 address and control
+LINKTYPE_PPP_HDLC = 50  # PPP in HDLC-like framing (first byte 0xFF) or Cisco HDLC (0x0F/0x8F), not octet-stuffed
+LINKTYPE_C_HDLC = 104  # Cisco HDLC: address, control, a 2-byte Ethernet type
 LINKTYPE_IEEE802_11 = 105  # IEEE 802.11 MAC frames (no FCS assumed, as Wireshark does by default)
 LINKTYPE_IEEE802_11_RADIOTAP = 127  # radiotap header (radiotap.org), then an 802.11 MAC frame
 LINKTYPE_LOOP = 108  # OpenBSD loopback: 4-byte network-order address family

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from iotwarden.engine.batch import (
+    LINKTYPE_C_HDLC,
     LINKTYPE_ETHERNET,
     LINKTYPE_IEEE802_11,
     LINKTYPE_IEEE802_11_RADIOTAP,
@@ -34,6 +35,8 @@ from iotwarden.engine.batch import (
     LINKTYPE_LINUX_SLL2,
     LINKTYPE_LOOP,
     LINKTYPE_NULL,
+    LINKTYPE_PPP,
+    LINKTYPE_PPP_HDLC,
     LINKTYPE_RAW,
     PacketBatch,
 )
@@ -55,7 +58,9 @@ MAX_IPV6_EXT = 4  # headers walked before giving up on finding the transport hea
 ETH_MPLS, ETH_MPLS_MC, ETH_PPPOE_SESSION = 0x8847, 0x8848, 0x8864
 MAX_MPLS_LABELS = 8
 # PPP protocol numbers (RFC 1661 §2; IANA PPP DLL protocol numbers) carried in a PPPoE session (RFC 2516 §4)
-PPP_IPV4, PPP_IPV6 = 0x0021, 0x0057
+# or on a PPP link; MPLS unicast over PPP (RFC 3032 §4.3)
+PPP_IPV4, PPP_IPV6, PPP_MPLS = 0x0021, 0x0057, 0x0281
+CISCO_HDLC_ADDRESSES = (0x0F, 0x8F)  # unicast, broadcast: the first byte of a Cisco HDLC frame
 GRE_TEB, GRE_ERSPAN_2, GRE_ERSPAN_3 = 0x6558, 0x88BE, 0x22EB  # transparent Ethernet bridging, ERSPAN I/II, III
 VXLAN_PORT, GENEVE_PORT, GTPU_PORT = 4789, 6081, 2152  # IANA; RFC 7348 §5, RFC 8926 §3.3, 3GPP TS 29.281 §4.4.2
 TEREDO_PORT = 3544  # RFC 4380 §4: the Teredo server's port; a client's datagrams come from or go to it
@@ -214,6 +219,9 @@ def decode(batch: PacketBatch) -> Headers:
         family = np.where((lt[k] == LINKTYPE_NULL) & (family > 0xFFFF), swapped, family)
         ethertype[k] = np.where(np.isin(family, AF_INET), ETH_IPV4, np.where(np.isin(family, AF_INET6), ETH_IPV6, -1))
         pos[k] = off[k] + 4
+    k = subset((lt == LINKTYPE_PPP) | (lt == LINKTYPE_PPP_HDLC) | (lt == LINKTYPE_C_HDLC), 4)
+    if k.shape[0]:  # serial WAN links (tcpdump.org/linktypes: LINKTYPE_PPP, LINKTYPE_PPP_HDLC, LINKTYPE_C_HDLC)
+        ethertype[k], pos[k] = _serial_link(rd, lt[k].astype(np.int64), off[k])
     k = np.flatnonzero((lt == LINKTYPE_IEEE802_11) | (lt == LINKTYPE_IEEE802_11_RADIOTAP))
     if k.shape[0]:  # an MSDU's body starts with LLC/SNAP (IEEE 802.11-2020 §5.1.4, RFC 1042)
         wl = wlan_link(rd.u8, off[k], end[k], lt[k] == LINKTYPE_IEEE802_11_RADIOTAP,
@@ -224,7 +232,7 @@ def decode(batch: PacketBatch) -> Headers:
         mgmt[k] = wl.mgmt
     known = np.isin(lt, (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_RAW,
                          LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_NULL, LINKTYPE_LOOP, LINKTYPE_IEEE802_11,
-                         LINKTYPE_IEEE802_11_RADIOTAP))
+                         LINKTYPE_IEEE802_11_RADIOTAP, LINKTYPE_PPP, LINKTYPE_PPP_HDLC, LINKTYPE_C_HDLC))
     error[~known] = E_LINKTYPE
 
     net = _network(rd, ethertype=ethertype, pos=pos, end=end, linked=linked, llc=llc, error=error)
@@ -233,6 +241,30 @@ def decode(batch: PacketBatch) -> Headers:
     cols["vni"] = np.zeros(n, dtype=np.int64)
     _decapsulate(rd, cols, error)
     return Headers(error=error, **cols)
+
+
+def _serial_link(rd: _Reader, lt: I64, off: I64) -> tuple[I64, I64]:
+    """Ethernet type and network-layer offset of frames of serial WAN links, each at least 4 bytes.
+
+    Cisco HDLC (LINKTYPE_C_HDLC, and LINKTYPE_PPP_HDLC frames whose first byte is 0x0F or 0x8F): address,
+    control, then the protocol as an Ethernet type. PPP (LINKTYPE_PPP, LINKTYPE_PPP_HDLC): RFC 1662 §3.1's
+    address 0xFF and control 0x03 when present, then the PPP protocol (RFC 1661 §2), one byte when its first
+    byte is odd (protocol field compression, RFC 1661 §6.5); IPv4, IPv6 and MPLS go on, the link's own
+    protocols (LCP, IPCP, CHAP...) and Cisco's keepalives (SLARP, 0x8035) carry no IP: -1 / their type.
+    The link names no MAC addresses: the hosts are routed ones, as on raw IP.
+    """
+    first = rd.u8(off)
+    cisco = (lt == LINKTYPE_C_HDLC) | ((lt == LINKTYPE_PPP_HDLC) & np.isin(first, CISCO_HDLC_ADDRESSES))
+    framed = (first == 0xFF) & (rd.u8(off + 1) == 0x03)
+    p = off + np.where(framed, 2, 0)
+    head = rd.u8(p)
+    short = (head & 1) == 1
+    proto = np.where(short, head, rd.u16(p))
+    ppp = np.where(proto == PPP_IPV4, ETH_IPV4,
+                   np.where(proto == PPP_IPV6, ETH_IPV6, np.where(proto == PPP_MPLS, ETH_MPLS, -1)))
+    ethertype = np.where(cisco, rd.u16(off + 2), ppp)
+    pos = np.where(cisco, off + 4, p + np.where(short, 1, 2))
+    return ethertype.astype(np.int64), pos.astype(np.int64)
 
 
 # a record's original length may count the 4-byte frame check sequence (IEEE 802.3 §3.2.9) that the capturing

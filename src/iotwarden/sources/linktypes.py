@@ -6,6 +6,7 @@ Numbers are LINKTYPE_* values from https://www.tcpdump.org/linktypes.html.
 from __future__ import annotations
 
 from iotwarden.engine.batch import (
+    LINKTYPE_C_HDLC,
     LINKTYPE_ETHERNET,
     LINKTYPE_IEEE802_11,
     LINKTYPE_IEEE802_11_RADIOTAP,
@@ -15,6 +16,8 @@ from iotwarden.engine.batch import (
     LINKTYPE_LINUX_SLL2,
     LINKTYPE_LOOP,
     LINKTYPE_NULL,
+    LINKTYPE_PPP,
+    LINKTYPE_PPP_HDLC,
     LINKTYPE_RAW,
 )
 
@@ -30,6 +33,9 @@ SUPPORTED_LINKTYPES: frozenset[int] = frozenset(
         LINKTYPE_LINUX_SLL2,
         LINKTYPE_IEEE802_11,
         LINKTYPE_IEEE802_11_RADIOTAP,
+        LINKTYPE_PPP,
+        LINKTYPE_PPP_HDLC,
+        LINKTYPE_C_HDLC,
     }
 )
 
