@@ -23,7 +23,8 @@
 # ``behaviour`` marks a rule whose evidence is a request the device sent that any host could send
 # (an attacker's tool included), so it types the device without vouching for it: the classifier weighs
 # it like any rule, and the risk.ot.* checks do not let a type resting only on such evidence authorise
-# the very requests it was drawn from (risk/checks/ot_operations.py).
+# the very requests it was drawn from (risk/checks/ot_operations.py). ``app_reachable`` marks a brand's
+# cloud name: the classifier counts it only for a device that is not a controller of other brands' goods.
 # Every error names the file, the rule id and the key (:class:`~iotwarden.errors.ConfigError`).
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ BEHAVIOURS = {
     # a connection parameter every client library of the protocol sets, by default or on request
     # (the S7 connection resource class of a TSAP: Snap7 Cli_SetConnectionType, default PG)
     "ot_connection": "a connection resource any client of the protocol may ask for",
+    # a brand's cloud name (tls.sni / dns.qname) that the brand's app on a phone, tablet or computer, or
+    # a hub's or home-automation server's integration, reaches as the brand's own goods do: evidence of
+    # the device's brand only when the device is not such a controller (inventory/classifier.py)
+    "app_reachable": "a brand's cloud that its app or a home-automation integration reaches too",
 }
 MAX_REQUIRES = 8  # conditions of one rule's ``requires``
 MAX_RULES_PER_FILE = 50_000  # an imported database is a few thousand; more is a mistake
