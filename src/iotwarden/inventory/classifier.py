@@ -26,6 +26,25 @@ OS and firmware (model.Device.classification), keeping every match so each concl
 #   supports of the values product evidence names (simple support functions, Shafer 1976 ch. 4):
 #   odds / (1 + sum of their odds), the support itself when nothing conflicts. Below the threshold
 #   the vendor stays unknown (a phone reaching many vendors' clouds is none of them).
+# * a brand's cloud name (rules marked ``behaviour: app_reachable``: tls.sni / dns.qname names the brand's
+#   app, a hub's or a home-automation server's integration reaches as its goods do) is evidence about the
+#   device only when the device is not a controller of other brands' goods. It is one (_controller_evidence)
+#   (1) when its other evidence types it as a phone, tablet, computer or server (CONTROLLER_TYPES and
+#   their descendants) or concludes an operating system that runs such apps (CONTROLLER_OS: Android,
+#   iOS, iPadOS, macOS, Windows; DHCP vendor classes android-dhcp-*, MSFT 5.0, Apple's mDNS names),
+#   or (2) when it reaches the clouds of MIN_CONTROLLER_BRANDS unrelated brands or more (a product
+#   ships with its brand's cloud, a white-label one with its module platform's too; a phone, a hub or a
+#   Home Assistant server reaches each brand whose app or integration it runs). A hub's type alone does
+#   not make one: a brand's own hub (Hue Bridge, Aqara, SmartThings) reaches its own cloud. Then every
+#   app_reachable match yields (kept to explain the vendor, counted for no property: nor the category
+#   iot or the kind such a rule also names);
+# * (3) a maker the device's own evidence names, the registry block's owner or a maker's service it
+#   announces (Apple's companion-link), that is not a part maker (Apple, Samsung, Google ...) names the
+#   product's maker, not an ODM's or a module's: a cloud name of a brand unrelated to it is its app's (an
+#   iPhone running the Meross app), so the app_reachable matches of that name yield and the maker stands,
+#   unless the device's own product evidence shows an IoT product (the maker built it for the brand: a
+#   Lumi-built Xiaomi gateway stating its miIO name). Behind a part maker's block (Espressif, Tuya, an
+#   ODM such as Reecam) the cloud still names the brand, as above;
 # * models are weighed after the vendor, in one spelling per product (inventory/modelnames.py): the
 #   vendor's name in front dropped, case and punctuation ignored, and never from evidence naming
 #   another vendor than the one concluded.
@@ -51,6 +70,11 @@ TICK_INTERVAL_S = 60.0  # capture seconds between incremental passes over change
 COMPONENT_TYPES = frozenset({"iot_module"})  # device types that describe a part, not the product
 OUI_RULE = "mac.oui.registry"
 OUI_REFERENCE = "IEEE Registration Authority MA-L/MA-M/MA-S assignment (IEEE 802-2014 §8.2)"
+APP_REACHABLE = "app_reachable"  # kb/schema.py BEHAVIOURS: a brand's cloud its app reaches too
+CONTROLLER_TYPES = frozenset({"mobile_phone", "workstation", "server"})  # with descendants: run brands' apps
+CONTROLLER_OS = frozenset({"Android", "iOS", "iPadOS", "macOS", "Windows"})  # systems of phones and computers
+IOT_CATEGORY = "iot"  # taxonomy category of the goods brands' clouds serve
+MIN_CONTROLLER_BRANDS = 3  # unrelated brands' clouds that make a device a controller (see the notes)
 MAX_SUPPORT_ODDS = 0.99  # supports are capped here before they become odds (a weight of 1 is not certainty)
 
 
@@ -105,13 +129,14 @@ class Classifier:
 
     def classify(self, device: Device) -> dict[str, Conclusion]:
         """The conclusions for ``device``, keyed by property; a property left out is unknown."""
-        matches = self.matches(device)
+        matches, controlled = self._controller_evidence(self.matches(device))
         out: dict[str, Conclusion] = {}
         for prop in CLASSIFIED_FIELDS:
             if prop in ("device_type", "category"):
                 continue
             if prop == "vendor":
                 counted, yielded = self._vendor_evidence(matches)
+                yielded += controlled
                 found = self._conclude(prop, self._support(prop, counted), counted + yielded, discount=True)
             elif prop == "model":  # one spelling per model, only from evidence about this vendor's product
                 vendor = out["vendor"].value if "vendor" in out else None
@@ -144,6 +169,45 @@ class Classifier:
 
     def _support(self, prop: str, matches: list[Match]) -> dict[str, float]:
         return {v: _noisy_or(g.values()) for v, g in self._groups(prop, matches).items()}
+
+    def _controller_evidence(self, matches: list[Match]) -> tuple[list[Match], list[Match]]:
+        """The matches that are evidence about the device, and the app_reachable ones that are a
+        controller's (its apps' or integrations' clouds: see the notes at the top of this module)."""
+        app = [m for m in matches if m.behaviour == APP_REACHABLE]
+        if not app:
+            return matches, []
+        own = [m for m in matches if m.behaviour != APP_REACHABLE]
+        if self._controller(own) or len(self._brands(app)) >= MIN_CONTROLLER_BRANDS:
+            return own, app
+        # (3) the maker the device's own evidence names (its registry block, an Apple service it announces),
+        # when not a part maker: a cloud of a brand unrelated to it is its app's, unless the device's product
+        # evidence shows an IoT product (a Lumi-built Xiaomi gateway states its miIO name)
+        names = self.kb.vendor_names
+        makers = {names.canonical(v) for m in own if (v := m.conclusions.get("vendor"))}
+        if not any(not names.part_maker(v) for v in makers):
+            return matches, []
+        category = self._category([m for m in own if not _component(m)])
+        if category is not None and category.value == IOT_CATEGORY:
+            return matches, []
+        foreign = {m.value for m in app for v in [names.canonical(m.conclusions.get("vendor") or "")]
+                   if v and not any(names.related(v, b) for b in makers)}
+        return ([m for m in matches if m.behaviour != APP_REACHABLE or m.value not in foreign],
+                [m for m in app if m.value in foreign])
+
+    def _controller(self, matches: list[Match]) -> bool:
+        """Whether ``matches`` (no app_reachable ones) type the device as a phone, tablet, computer or
+        server, or conclude an operating system of one."""
+        dtype = self._device_type(matches)
+        if dtype is not None and ({dtype.value, *self.kb.taxonomy.ancestors(dtype.value)} & CONTROLLER_TYPES):
+            return True
+        os = self._conclude("os", self._support("os", matches), matches)
+        return os is not None and os.value in CONTROLLER_OS
+
+    def _brands(self, matches: list[Match]) -> set[str]:
+        """The unrelated brands ``matches`` name: the company owning each (vendor_aliases.yaml parents),
+        so that Ring, Blink and Alexa's clouds, all Amazon's, count as one."""
+        names = self.kb.vendor_names
+        return {names.owners(names.canonical(v))[-1] for m in matches if (v := m.conclusions.get("vendor"))}
 
     def _vendor_evidence(self, matches: list[Match]) -> tuple[list[Match], list[Match]]:
         """The matches that count for a vendor, and those that yield (kept to explain, never counted).

@@ -1,0 +1,134 @@
+"""The classifier on controllers of other brands' goods (issue #3): a phone, tablet or computer running
+brands' apps, a hub or a Home Assistant server running their integrations, reaches the same clouds as
+the goods do (rules marked ``behaviour: app_reachable``), and is named after none of those brands.
+
+Blocks: IEEE MA-L 3C:22:FB and F0:18:98 Apple, Inc.; F0:25:B7 Samsung Electro-Mechanics (Samsung's
+phones and tablets); B8:27:EB Raspberry Pi Foundation; 24:0A:C4 Espressif Inc.; 8C:8C:AA Intel (a NIC)."""
+
+from __future__ import annotations
+
+import pytest
+
+from iotwarden.inventory.classifier import APP_REACHABLE, MIN_CONTROLLER_BRANDS
+from iotwarden.kb.index import KnowledgeBase
+from iotwarden.model import Device
+from tests.inventory.stated import CLASSIFIER, LOCAL_MAC, classify
+
+APPLE = "3c:22:fb:00:00:01"
+SAMSUNG = "f0:25:b7:00:00:01"
+RASPBERRY_PI = "b8:27:eb:00:00:01"
+ESPRESSIF = "24:0a:c4:00:00:01"
+ANDROID = {"dhcp__vendor_class": ["android-dhcp-13"]}  # AOSP DhcpClient's vendor class
+
+# a brand's cloud as its app reaches it (the rules' references name the clients that do)
+CLOUDS: dict[str, list[str]] = {
+    "Meross": ["iot.meross.com"],
+    "Tuya": ["a1.tuyaus.com"],
+    "Govee": ["app2.govee.com"],
+    "Ring": ["api.ring.com"],
+    "EZVIZ": ["apiieu.ezvizlife.com"],
+    "Ecovacs": ["portal-ww.ecouser.net"],
+    "Roborock": ["euiot.roborock.com"],
+    "TP-Link": ["wap.tplinkcloud.com"],
+}
+
+
+def names(*brands: str) -> list[str]:
+    return [name for brand in brands for name in CLOUDS[brand]]
+
+
+@pytest.mark.parametrize("mac,maker", [(APPLE, "Apple"), (SAMSUNG, "Samsung")], ids=["apple", "samsung"])
+@pytest.mark.parametrize("brand", ["Meross", "Tuya", "EZVIZ"])
+def test_a_phone_makers_block_reaching_one_brands_cloud_is_the_phone_makers(mac: str, maker: str, brand: str) -> None:
+    # an iPhone or a Galaxy running the brand's app: the block is not an ODM's, so the block's owner stands
+    found, _ = classify(mac, dns__qname=CLOUDS[brand], tls__sni=CLOUDS[brand])
+    assert found["vendor"] == maker
+    assert "category" not in found and "device_type" not in found  # not Tuya's 'iot', not EZVIZ's camera
+
+
+def test_the_brands_cloud_is_kept_to_explain_the_phone_makers_vendor() -> None:
+    dev = Device(key="mac:" + APPLE, first_seen=0.0, last_seen=0.0, mac=APPLE)
+    dev.attributes["dns.qname"] = {"iot.meross.com"}
+    vendor = CLASSIFIER.classify(dev)["vendor"]
+    assert vendor.value == "Apple" and vendor.confidence == pytest.approx(0.5)
+    (meross,) = [e for e in vendor.evidence if e["rule_id"] == "brand.cloud.meross"]
+    assert meross["agrees"] is False and meross["behaviour"] == APP_REACHABLE
+
+
+@pytest.mark.parametrize("brand", ["Meross", "Tuya"])
+def test_an_android_phone_on_a_private_address_is_named_after_no_brand(brand: str) -> None:
+    found, rules = classify(LOCAL_MAC, dns__qname=CLOUDS[brand], **ANDROID)
+    assert {"dhcp.vendor_class.android"} <= rules
+    assert "vendor" not in found and found["os"] == "Android"
+    assert found.get("category") != "iot"
+
+
+@pytest.mark.parametrize("evidence", [
+    {"dhcp__vendor_class": ["MSFT 5.0"]},  # [MS-DHCPE] §1.8: a Windows PC
+    {"dhcp__hostname": ["Annas-iPad"]},  # iPadOS names the tablet after its owner
+    {"mdns__services": ["_companion-link._tcp.local"]},  # Apple's Continuity service: iPhone, iPad, Mac
+], ids=["windows", "ipad", "apple-mdns"])
+def test_a_computer_or_tablet_reaching_a_brands_cloud_is_not_that_brand(evidence: dict[str, list[str]]) -> None:
+    found, _ = classify(LOCAL_MAC, dns__qname=names("Tuya"), **evidence)
+    assert found.get("vendor") != "Tuya" and found.get("category") != "iot"
+
+
+def test_a_laptop_on_its_nic_makers_block_is_not_named_after_the_cloud() -> None:
+    # Intel, a part maker, would yield to a brand's cloud on an IoT product; a Windows PC is a controller
+    found, _ = classify("8c:8c:aa:00:00:01", dns__qname=names("Meross"), dhcp__vendor_class=["MSFT 5.0"])
+    assert found.get("vendor") != "Meross" and found["os"] == "Windows"
+
+
+def test_a_phone_reaching_five_brands_clouds_is_none_of_them() -> None:
+    five = names("Meross", "Tuya", "Govee", "Ring", "EZVIZ")
+    found, _ = classify(LOCAL_MAC, dns__qname=five, tls__sni=five)
+    assert "vendor" not in found and "category" not in found and "device_type" not in found
+    found, _ = classify(APPLE, dns__qname=five, tls__sni=five)
+    assert found == {"vendor": "Apple"}
+
+
+def test_a_home_assistant_server_reaching_several_clouds_is_none_of_them() -> None:
+    # Home Assistant OS on a Raspberry Pi: its meross_lan, tuya, ecovacs, roborock and tplink integrations
+    # each keep a session with the brand's cloud; Raspberry Pi OS keeps its clock with Debian's NTP zone
+    clouds = names("Meross", "Tuya", "Ecovacs", "Roborock", "TP-Link")
+    found, _ = classify(RASPBERRY_PI, dns__qname=[*clouds, "2.debian.pool.ntp.org"], tls__sni=clouds)
+    assert found["vendor"] == "Raspberry Pi" and found["os"] == "Linux"
+    assert "category" not in found and "device_type" not in found
+    found, _ = classify(LOCAL_MAC, dns__qname=clouds)
+    assert "vendor" not in found and "category" not in found
+
+
+def test_the_controller_threshold_counts_unrelated_brands() -> None:
+    assert MIN_CONTROLLER_BRANDS == 3
+    two = names("Tuya", "Ring")  # a white-label product may reach its platform's cloud and its brand's
+    found, _ = classify(LOCAL_MAC, dns__qname=two)
+    assert found["category"] == "iot"  # Tuya's cloud still tells an IoT product
+    found, _ = classify(LOCAL_MAC, dns__qname=[*two, *CLOUDS["Meross"]])
+    assert "category" not in found and "vendor" not in found
+    found, _ = classify(ESPRESSIF, dns__qname=[*two, *CLOUDS["Meross"]])
+    assert found["vendor"] == "Espressif"  # no brand's cloud is the device's: the registry names the module
+
+
+def test_brands_of_one_owner_count_as_one() -> None:
+    # an Echo Show shows Ring's and Blink's cameras and speaks Alexa: all Amazon's, so no controller
+    found, _ = classify(ESPRESSIF, dns__qname=["api.ring.com", "rest-prod.immedia-semi.com", "api.amazonalexa.com"])
+    assert found["device_type"] == "camera"  # Blink's cloud's kind still counts
+
+
+@pytest.mark.parametrize("brand", ["Meross", "Tuya", "EZVIZ"])
+def test_an_iot_product_behind_a_module_makers_block_keeps_its_brand(brand: str) -> None:
+    found, _ = classify(ESPRESSIF, dns__qname=CLOUDS[brand])
+    assert found["vendor"] == brand
+
+
+def test_app_reachable_rules_are_brand_cloud_names() -> None:
+    kb = KnowledgeBase.load()
+    marked = [r for r in kb.rules if r.behaviour == APP_REACHABLE]
+    assert len(marked) >= 60
+    for rule in marked:
+        assert set(rule.attributes) <= {"tls.sni", "dns.qname"}, rule.id
+        assert {"vendor", "device_type", "category"} & set(rule.conclusions), rule.id
+    # an operating system's own services and a device's firmware endpoints are the device's, never an app's
+    ids = {r.id for r in marked}
+    assert not ids & {"tls.sni.apple_captive", "tls.sni.apple_push", "tls.sni.windows_ncsi", "tls.sni.android_time",
+                      "tls.sni.amazon_devices", "tls.sni.spotify_esdk", "tls.sni.aws_iot", "dns.ntp_pool.invoxia"}
