@@ -306,16 +306,22 @@ def test_the_start_of_a_message_is_waited_on_however_little_arrived(piece: bytes
     assert not state.get("done") and not state.get("closed_c2s")
 
 
-def test_a_gap_stops_one_direction_and_both_stop_the_flow() -> None:
+def test_a_gap_makes_its_direction_look_for_the_next_message_head() -> None:
+    # the partial answer is dropped, the rest of it read as no message, the next head (CSeq and all) read on
+    # (streambuf.MessageStream resync_start; tests/dissect/test_rtsp_loss.py through the engine)
     d = RtspDissector()
     state: dict[str, Any] = {}
-    d.feed(Packet(ts=0.0, payload=b"", to_server=False), OPTIONS_OK[:10], state)
+    server, client = Packet(ts=0.0, payload=b"", to_server=False), Packet(ts=0.0, payload=b"", to_server=True)
+    d.feed(server, OPTIONS_OK[:10], state)
     d.gap(state, False)
-    assert state["closed_s2c"] and "s2c" not in state and not state.get("done")
-    (req,) = d.feed(Packet(ts=0.0, payload=b"", to_server=True), OPTIONS, state)
+    assert state["resync_s2c"] and "s2c" not in state and not state.get("done") and not state.get("closed_s2c")
+    (req,) = d.feed(client, OPTIONS, state)
     assert req.kind == "request"
+    assert d.feed(server, OPTIONS_OK[10:], state) == []
+    (resp,) = d.feed(server, OPTIONS_OK, state)
+    assert (resp.kind, resp.fields["cseq"], resp.fields["method"]) == ("response", 1, "OPTIONS")
     d.gap(state, True)
-    assert state["done"]
+    assert state["resync_c2s"] and not state.get("done")
 
 
 @pytest.mark.parametrize("head", [

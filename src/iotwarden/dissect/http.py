@@ -58,10 +58,10 @@ MAX_METADATA / ipp.MAX_MESSAGE / tsgu.MAX_BODY bytes.
 
 Bytes the capture lost (a dropped packet: the engine's ``gap``) do not end the flow: the direction drops what
 it held of the message (and the body or document being read) and looks for the next message head, which must
-pass more than one read in sync (:func:`_resync_head`): at a line start, an RFC 9110 method or a status line of
-HTTP/1.0 or 1.1, the whole head within MAX_HEAD, every field line a token and a colon, and a request of
-HTTP/1.1 carrying Host (RFC 9112 §3.2). Which request an answer belongs to is no longer known past a gap in
-either direction, so the methods remembered to frame answers (HEAD) are dropped.
+pass more than one read in sync (streambuf.resync_head, :func:`_valid_head`): at a line or segment start, an
+RFC 9110 method or a status line of HTTP/1.0 or 1.1, the whole head within MAX_HEAD, every field line a token
+and a colon, and a request of HTTP/1.1 carrying Host (RFC 9112 §3.2). Which request an answer belongs to is no
+longer known past a gap in either direction, so the methods remembered to frame answers (HEAD) are dropped.
 """
 
 from __future__ import annotations
@@ -116,15 +116,13 @@ _CHUNK_SIZE = re.compile(rb"^([0-9A-Fa-f]{1,15})[ \t]*(?:;.*)?$")  # RFC 9112 §
 # RFC 9110 §9, RFC 5789, RFC 4918 or UPnP (GENA, SSDP) and an origin-, absolute-, authority- or asterisk-form
 # target (RFC 9112 §3.2), or a status line of a 1xx-5xx code (RFC 9110 §15); then field lines each a token, a
 # colon and a value (RFC 9112 §5.1), up to the empty line
-RESYNC_STATE_KEY = "resync_"  # + direction: looking for the next message head after a gap
+RESYNC_STATE_KEY = streambuf.RESYNC_STATE_KEY  # + direction: looking for the next message head after a gap
 _RESYNC_METHODS = (rb"(?:GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|PROPFIND|PROPPATCH|MKCOL|COPY|MOVE|LOCK|"
                    rb"UNLOCK|SUBSCRIBE|UNSUBSCRIBE|NOTIFY|M-SEARCH) "
                    rb"(?:/|\*|https?://|[A-Za-z0-9.-]{1,253}:\d{1,5}(?= ))")
 _RESYNC_HEAD = re.compile(rb"(?:" + _RESYNC_METHODS + rb"|HTTP/1\.[01] [1-5]\d\d )")
-_RESYNC_LINE_START = re.compile(rb"(?<=\n)(?:" + _RESYNC_METHODS + rb"|HTTP/1\.[01] [1-5]\d\d )")
 _RESYNC_REQUEST = re.compile(_RESYNC_METHODS + rb"[\x21-\x7e]{0,8191} HTTP/1\.[01]")
 _RESYNC_STATUS = re.compile(rb"HTTP/1\.[01] [1-5]\d\d(?: [\t\x20-\x7e\x80-\xff]*)?")
-_FIELD_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}:[\t\x20-\x7e\x80-\xff]*")
 
 
 def _valid_head(head: bytes, to_server: bool) -> bool:
@@ -134,30 +132,9 @@ def _valid_head(head: bytes, to_server: bool) -> bool:
     lines = head.split(b"\r\n")
     if (_RESYNC_REQUEST if to_server else _RESYNC_STATUS).fullmatch(lines[0]) is None:
         return False
-    if not all(_FIELD_LINE.fullmatch(f) is not None for f in lines[1:]):
+    if not all(streambuf.FIELD_LINE.fullmatch(f) is not None for f in lines[1:]):
         return False
     return not to_server or not lines[0].endswith(b"HTTP/1.1") or any(f[:5].lower() == b"host:" for f in lines[1:])
-
-
-def _resync_head(buf: bytearray, to_server: bool, fresh: int) -> bool:
-    """Past a gap, drop from ``buf`` (one direction's buffer, whose last delivery begins at ``fresh``) the bytes
-    before the next message head that validates (:func:`_valid_head`): True when ``buf`` now starts with one;
-    False when more bytes are needed (``buf`` then holds at most MAX_HEAD + 3 bytes: an incomplete candidate,
-    or the unfinished last line, which may be the start of one)."""
-    starts = sorted({0, fresh} | {m.start() for m in _RESYNC_LINE_START.finditer(buf)})
-    for start in starts:
-        if start >= len(buf) or _RESYNC_HEAD.match(buf, start) is None:
-            continue
-        end = buf.find(b"\r\n\r\n", start)
-        if end < 0 and len(buf) - start <= MAX_HEAD + 3:
-            del buf[:start]  # a candidate whose head is not whole yet
-            return False
-        if 0 <= end - start <= MAX_HEAD and _valid_head(bytes(buf[start:end]), to_server):
-            del buf[:start]
-            return True
-    tail = buf.rfind(b"\n") + 1
-    del buf[: tail if len(buf) - tail <= MAX_HEAD else len(buf)]
-    return False
 
 
 def _headers(lines: list[bytes]) -> dict[str, str]:
@@ -252,7 +229,8 @@ class HttpDissector(StreamDissector):
         out = []
         error: ParseError | None = None  # a malformed message: the ones after it are still read
         if state.get(RESYNC_STATE_KEY + key):
-            if not _resync_head(buf, pkt.to_server, len(buf) - len(data)):
+            if not streambuf.resync_head(buf, len(buf) - len(data), _RESYNC_HEAD,
+                                         lambda head: _valid_head(head, pkt.to_server), MAX_HEAD):
                 return out
             state[RESYNC_STATE_KEY + key] = False
         try:

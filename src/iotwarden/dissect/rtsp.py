@@ -45,7 +45,7 @@ import re
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
-from iotwarden.dissect import sdp
+from iotwarden.dissect import sdp, streambuf
 from iotwarden.dissect.base import Packet, line_head, safety_net
 from iotwarden.dissect.http import basic_credentials
 from iotwarden.dissect.streambuf import C2S, S2C, MessageStream, oriented
@@ -81,6 +81,11 @@ _INTERLEAVED = 0x24  # "$"
 # to its own dissector's probe (engine/dispatch.py fall-back) rather than wait in this buffer until MAX_HEAD.
 _START = re.compile(rb"RTSP/|[A-Z][A-Z0-9_-]{0,31}(?: |\Z)|\r\Z")
 _START_WINDOW = 40  # bytes of a buffer the start test reads: more than a method token and its space
+# a message head looked for past a gap (streambuf.resync_head): a request line of an RFC 2326 §10 / RFC 7826 §13
+# method with an rtsp(s/u) URL or '*' (§3.2), or a status line of a 1xx-5xx code (§7.1.1), then field lines, one
+# of them CSeq (§12.17: present in every request and response)
+_RESYNC_START = re.compile(rb"(?:DESCRIBE|ANNOUNCE|GET_PARAMETER|OPTIONS|PAUSE|PLAY|PLAY_NOTIFY|RECORD|REDIRECT|"
+                           rb"SETUP|SET_PARAMETER|TEARDOWN) (?:rtsp[su]?://[\x21-\x7e]|\* )|RTSP/[12]\.0 [1-5]\d\d ")
 
 
 def _headers(lines: list[bytes]) -> dict[str, str]:
@@ -166,6 +171,19 @@ class RtspDissector(MessageStream):
             head = line_head(payload)
             return head is not None and _PROBE_REQUEST_HEAD.fullmatch(head) is not None
         return _PROBE_STATUS.match(payload) is not None
+
+    resync_start: ClassVar[re.Pattern[bytes] | None] = _RESYNC_START
+    resync_limit: ClassVar[int] = MAX_HEAD
+
+    def resync_valid(self, head: bytes, to_server: bool) -> bool:
+        """A head found past a gap: a start line of the whole form, every field line well formed, and CSeq."""
+        lines = head.split(b"\r\n")
+        if _RESYNC_START.match(lines[0]) is None or not (
+                _REQUEST_LINE.match(lines[0]) or _STATUS_LINE.match(lines[0])):
+            return False
+        if not all(streambuf.FIELD_LINE.fullmatch(f) is not None for f in lines[1:]):
+            return False
+        return any(f[:5].lower() == b"cseq:" for f in lines[1:])
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         return self.stream(pkt, data, state)

@@ -18,7 +18,9 @@ the error and keeps them, as it would have had each message come in its own pack
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import re
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from iotwarden.dissect.base import Packet, StreamDissector
 from iotwarden.errors import ParseError
@@ -92,6 +94,40 @@ def text(raw: bytes | bytearray, limit: int) -> str:
     return bytes(raw[:limit]).decode("utf-8", "replace")
 
 
+RESYNC_STATE_KEY = "resync_"  # + direction key: past a gap, looking for the next message head
+# a field line (RFC 9112 §5.1, RFC 2326 §4.2, RFC 3261 §7.3: a token, a colon and a value), as a text protocol's
+# head found past a gap must carry them
+FIELD_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}:[\t\x20-\x7e\x80-\xff]*")
+
+
+def resync_head(buf: bytearray, fresh: int, start: re.Pattern[bytes], valid: Callable[[bytes], bool],
+                limit: int) -> bool:
+    """Past a gap in a text protocol, drop from ``buf`` (one direction's buffer, whose last delivery begins at
+    ``fresh``) the bytes before the next message head: where a message may begin (a line start, or a segment
+    start: a body ends without a line break), a start line ``start`` matches, and ``valid`` accepts the head
+    (start line and field lines, without the empty line) within ``limit`` bytes. True when ``buf`` now starts
+    with one; False when more bytes are needed (``buf`` then holds at most ``limit`` + 3 bytes: a candidate not
+    whole yet, or the unfinished last line, which may begin one)."""
+    starts = {0, fresh}
+    pos = buf.find(b"\n")
+    while pos >= 0:
+        starts.add(pos + 1)
+        pos = buf.find(b"\n", pos + 1)
+    for at in sorted(starts):
+        if at >= len(buf) or start.match(buf, at) is None:
+            continue
+        end = buf.find(b"\r\n\r\n", at)
+        if end < 0 and len(buf) - at <= limit + 3:
+            del buf[:at]  # a candidate whose head is not whole yet
+            return False
+        if 0 <= end - at <= limit and valid(bytes(buf[at:end])):
+            del buf[:at]
+            return True
+    tail = buf.rfind(b"\n") + 1
+    del buf[: tail if len(buf) - tail <= limit else len(buf)]
+    return False
+
+
 class MessageStream(StreamDissector):
     """A text protocol read message by message from each direction's buffer (RTSP, SIP over TCP).
 
@@ -99,8 +135,18 @@ class MessageStream(StreamDissector):
     and says False when it needs more bytes. A ParseError closes that direction; when nothing of the flow
     was this protocol yet (:meth:`spoke`) the flow is done, so the engine hands its bytes to another
     dissector; the messages the feed made before the error are kept (:class:`PartialParse`). A lost
-    segment closes only its direction: a message boundary may have been in it.
+    segment closes only its direction: a message boundary may have been in it; a protocol that declares
+    :attr:`resync_start` and :meth:`resync_valid` instead drops what the direction held and reads on from the
+    next head :func:`resync_head` finds.
     """
+
+    # past a gap: where a message head may begin, and how long a head may be (None: the direction closes)
+    resync_start: ClassVar[re.Pattern[bytes] | None] = None
+    resync_limit: ClassVar[int] = 0
+
+    def resync_valid(self, head: bytes, to_server: bool) -> bool:
+        """Whether ``head``, found past a gap in the ``to_server`` direction, is taken for a message."""
+        return False
 
     def step(self, pkt: Packet, buf: bytearray, key: str, state: dict[str, Any], out: list[Observation]) -> bool:
         raise NotImplementedError
@@ -110,7 +156,13 @@ class MessageStream(StreamDissector):
         raise NotImplementedError
 
     def gap(self, state: dict[str, Any], to_server: bool) -> None:
-        self.close(state, direction_key(to_server))
+        key = direction_key(to_server)
+        if self.resync_start is None or state.get("closed_" + key):
+            self.close(state, key)
+            return
+        for part in ("", "skip_", "held_"):
+            state.pop(part + key, None)
+        state[RESYNC_STATE_KEY + key] = True
 
     def stream(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         """Feed ``data`` to its direction's buffer and consume what is complete."""
@@ -120,6 +172,11 @@ class MessageStream(StreamDissector):
         buf: bytearray = state.setdefault(key, bytearray())
         buf += data
         out: list[Observation] = []
+        if state.get(RESYNC_STATE_KEY + key) and self.resync_start is not None:
+            if not resync_head(buf, len(buf) - len(data), self.resync_start,
+                               lambda head: self.resync_valid(head, pkt.to_server), self.resync_limit):
+                return out
+            state[RESYNC_STATE_KEY + key] = False
         try:
             while buf and not state.get("closed_" + key):
                 if not self.step(pkt, buf, key, state, out):
