@@ -355,3 +355,39 @@ def test_fake_headers_judged_after_a_hole_are_charged_against_max_followed_bytes
     converse([(True, GAP), *[(True, fake)] * 100], state)
     assert state["done"] and state["parsed"] >= 1 << 20
     assert state["lost_c2s"] < 100 * 1448  # left before the data ended
+
+
+@pytest.mark.parametrize("segment", [1, 7, 100, 1448, 65536])
+def test_what_a_direction_keeps_while_it_looks_is_a_candidates_bytes_at_most(segment: int) -> None:
+    """However the data after a hole is cut, the direction keeps only what a candidate still needs (the last 7 bytes
+    of data that holds none; an SMB1 header's words and ByteCount at most) and the segment starts within it."""
+    state: dict[str, Any] = {}
+    converse(s.logon() + s.tree(4, "\\\\SRV\\ADMIN$", s.ADMIN, w.SHARE_DISK), state)
+    close = b.direct(m.message(m.close(s1.FILE_FID), mid=90, tid=s1.ADMIN))
+    data = (b"\x90" * 3000 + close[:30]) * 3 + b"\x90" * 3000 + close[:38]  # SMB1 headers cut short, one at the end
+    kept = []
+    converse([(True, GAP)], state)
+    for i in range(0, len(data), segment):
+        converse([(True, data[i : i + segment])], state)
+        kept.append((len(state.get("c2s", b"")), len(state.get("starts_c2s", []))))
+    assert max(k for k, _ in kept) <= 4 + 32 + 3 + 510 and max(n for _, n in kept) <= 4 + 32 + 3 + 510
+    assert kept[-1][0] == 38  # the last header waits for its WordCount and ByteCount
+
+
+@pytest.mark.parametrize("fake", ["frames", "parses_not"])
+def test_a_false_match_at_a_segment_start_resumes_the_search(fake: str) -> None:
+    """A segment after the hole begins with what looks like a message: an ECHO followed by bytes that frame nothing, or
+    a TREE_CONNECT whose path points outside it. The direction is not closed: the search resumes past it and the real
+    TREE_CONNECT after it is read (RESYNC_CONFIRM), the false match counted."""
+    echo = w.direct(w.header(0x000D, 30, session_id=s.SID) + b"\x04\x00\x00\x00")
+    bogus = bytearray(w.direct(w.tree_connect(31, "\\\\SRV\\IPC$", s.SID)))
+    bogus[4 + 64 + 4 : 4 + 64 + 6] = (0xFFF0).to_bytes(2, "little")  # PathOffset past the message
+    head = echo + b"\x90" * 40 if fake == "frames" else bytes(bogus)
+    real = w.direct(w.tree_connect(32, "\\\\SRV\\IPC$", s.SID))
+    state: dict[str, Any] = {}
+    converse(s.logon(), state)
+    obs = converse([(True, GAP), (True, head + b"\x90" * 300 + real)], state)
+    assert [o.kind for o in obs] == ["tree_connect"] and obs[0].fields["share"] == "IPC$"
+    assert state["false_resyncs"] == 1 and not state.get("closed_c2s")
+    converse([(True, w.direct(w.tree_connect(33, "\\\\SRV\\C$", s.SID)))], state)
+    assert "fresh_c2s" not in state

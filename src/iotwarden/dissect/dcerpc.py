@@ -247,8 +247,9 @@ def resync(buf: bytes | bytearray, starts: list[int], state: dict[str, Any], to_
     begin none and may be dropped). A PDU is looked for at each segment's start (``starts``) with :func:`resync_at`,
     anywhere else strictly; bytes that cannot tell yet are kept."""
     first, wait = len(buf), False
-    for at in sorted(starts):
-        verdict = resync_at(buf, at, state, to_server, strict=False) if 0 <= at < len(buf) else False
+    ordered = sorted(starts)
+    for at, end in zip(ordered, [*ordered[1:], len(buf)], strict=True):  # a segment shorter than a header: strictly
+        verdict = resync_at(buf, at, state, to_server, strict=end - at < HEADER) if 0 <= at < len(buf) else False
         if verdict is not False:
             first, wait = at, verdict is None
             break

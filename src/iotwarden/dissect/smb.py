@@ -66,6 +66,10 @@ MAX_PACKETS = 262_144
 # any point of the stream is less than one message before the next header, and a message is at most 16 MiB (Direct
 # TCP's 24-bit length; the negotiated MaxWriteSize is 8 MiB on Windows); bytes.find scans them at ~1 ms per MB
 MAX_RESYNC_SCAN = smbresync.DIRECT_MAX + 4
+# messages read after a resync before the direction is trusted again: until then bytes that do not frame, or a message
+# that does not parse, resume the search (``_look_again``) instead of closing the direction: a false match would be
+# followed by bytes that frame no message, and the second message confirms the first ended where it said
+RESYNC_CONFIRM = 2
 PEEK = 4 + smb2.HEADER + 32  # bytes of a message that tell whether it only carries a file's data (smb2files)
 ENCRYPTED = b"\xfdSMB"  # [MS-SMB2] §2.2.41 SMB2 TRANSFORM_HEADER
 COMPRESSED = b"\xfcSMB"  # [MS-SMB2] §2.2.42 SMB2 COMPRESSION_TRANSFORM_HEADER
@@ -118,9 +122,28 @@ class SmbDissector(StreamDissector):
         for pipe in [*self._session(state).pipes.values(), *self._session1(state).pipes.values()]:
             dcerpc.lose(pipe.rpc, to_server)
 
+    @staticmethod
+    def _confirm(state: dict[str, Any], key: str) -> None:
+        """A message after a resync was read (or skipped on its header): one fewer to confirm it."""
+        fresh = state.get("fresh_" + key)
+        if fresh is not None:
+            if fresh > 1:
+                state["fresh_" + key] = fresh - 1
+            else:
+                del state["fresh_" + key]
+
+    def _look_again(self, pkt: Packet, state: dict[str, Any], *, key: str, nbss: bool) -> bool:
+        """The message a resync found was none (it does not frame, or does not parse): the search goes on in what is
+        left of the direction's buffer; True when it begins another message."""
+        state["lost_" + key], state["starts_" + key] = 0, []
+        state["false_resyncs"] = state.get("false_resyncs", 0) + 1
+        return self._resync(pkt, b"", state, key=key, nbss=nbss)
+
     def _resync(self, pkt: Packet, data: bytes, state: dict[str, Any], *, key: str, nbss: bool) -> bool:
         """After a hole: ``data`` joins what may begin the next message; True once the direction's buffer begins one.
-        Past :data:`MAX_RESYNC_SCAN` bytes without one, the direction is closed (it was no SMB)."""
+        Past :data:`MAX_RESYNC_SCAN` bytes without one, the direction is closed (it was no SMB). What is kept meanwhile
+        is what a candidate still needs to be judged (at most an SMB1 header's 4 + 32 + 3 + 510 bytes; else the last 7)
+        and the segment starts within it (``starts_<direction>``)."""
         buf: bytearray = state.setdefault(key, bytearray())
         starts: list[int] = state["starts_" + key]
         starts.append(len(buf))
@@ -131,6 +154,7 @@ class SmbDissector(StreamDissector):
         if found is not None:
             del buf[:found]
             state["resynced"] = state.get("resynced", 0) + 1
+            state["fresh_" + key] = RESYNC_CONFIRM  # till so many messages are read, one that is none looks again
             del state["lost_" + key], state["starts_" + key]
             return True
         del buf[:drop]
@@ -175,6 +199,11 @@ class SmbDissector(StreamDissector):
                 state["skip_" + key] = skip - n
                 continue
             kind, length = self._frame(buf, nbss)
+            if kind is None and state.pop("fresh_" + key, False):  # what a resync took for a message was none
+                del buf[:1]
+                if self._look_again(pkt, state, key=key, nbss=nbss):
+                    continue
+                break
             if kind is None:
                 self._refuse(state, key)
                 raise streambuf.failed(ParseError("smb: bytes that begin no SMB transport message"), out)
@@ -198,6 +227,7 @@ class SmbDissector(StreamDissector):
                                         and self._skippable(state, buf[4:peek])):
                 state["skip_" + key] = 4 + length  # bulk, or a file's data: never read, nor counted
                 state["parsed"] = state.get("parsed", 0) + peek  # its header's bytes, not its data
+                self._confirm(state, key)
                 continue
             if len(buf) < 4 + length:
                 break
@@ -210,7 +240,12 @@ class SmbDissector(StreamDissector):
                 if not state.get("smb_seen"):
                     self._refuse(state, key)
                     raise streambuf.failed(exc, out) from exc
+                if state.pop("fresh_" + key, False):  # a message just after a resync: none after all
+                    if self._look_again(pkt, state, key=key, nbss=nbss):
+                        continue
+                    break
                 error = exc
+            self._confirm(state, key)
         if not state.get("closed_" + key):
             streambuf.bound(state, buf, self.max_buffer)
         # past its identity, a session with no pipe or admin share open is file data; any past MAX_FOLLOWED_BYTES parsed

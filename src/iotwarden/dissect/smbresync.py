@@ -6,8 +6,9 @@ type 0x00 SESSION MESSAGE, a flags byte holding the length's 17th bit, RFC 1002 
 ``\\xfeSMB`` (SMB2, [MS-SMB2] §2.2.1), ``\\xffSMB`` (SMB1, [MS-CIFS] §2.2.3.1), ``\\xfdSMB`` (TRANSFORM_HEADER,
 §2.2.41) or ``\\xfcSMB`` (COMPRESSION_TRANSFORM_HEADER, §2.2.42). :func:`seek` looks for one at each segment's
 first byte with :func:`message_at` (the usual case: the first segment after a hole begins a message), and anywhere
-else only with ``strict`` checks. Why a false resynchronisation is unlikely: inside file data a strict match needs
-8 specific bytes (the 4-byte protocol id, SMB2's StructureSize 64 in the header and the command's own StructureSize
+else, or at the start of a segment shorter than :data:`MIN_SEGMENT` (so that tiny segments do not make every position
+a segment start), only with ``strict`` checks. Why a false resynchronisation is unlikely: inside file data a strict
+match needs 8 specific bytes (the 4-byte protocol id, SMB2's StructureSize 64 in the header and the command's own StructureSize
 in its body, §2.2.3-§2.2.37), a header direction flag that matches the direction, reserved bits zero, a command that
 exists and a transport length the session allows that holds the header and body; SMB1 likewise its reply flag,
 command and WordCount/ByteCount within the length. Random data matches at a position with odds below 2^-64.
@@ -44,6 +45,9 @@ SMB1_RESERVED_FLAGS = 0x02 | 0x04  # §2.2.3.1 Flags: SMB_FLAGS_BUF_AVAIL (obsol
 TRANSFORM = 52  # §2.2.41: ProtocolId, Signature, Nonce, OriginalMessageSize, Reserved, Flags, SessionId
 COMPRESSION = 16  # §2.2.42.1 unchained: ProtocolId, OriginalCompressedSegmentSize, Algorithm, Flags, Offset
 COMPRESSION_ALGORITHMS = frozenset({0, 1, 2, 3, 4})  # §2.2.3.1.3: NONE, LZNT1, LZ77, LZ77+Huffman, Pattern_V1
+# a segment that begins a message carries its transport header, SMB2 header and body StructureSize (the smallest SMB2
+# message, ECHO, is 72 bytes; TCP's default MSS 536, RFC 9293 §3.7.1); a shorter one's first byte is judged strictly
+MIN_SEGMENT = 4 + smb2.HEADER + 2
 # slack over the negotiated sizes: the header and fixed body before a READ/WRITE buffer, a CREATE compounded before it
 NEGOTIATED_SLACK = 4096
 
@@ -154,10 +158,11 @@ def seek(buf: bytes | bytearray, starts: list[int], *, nbss: bool, to_server: bo
     segment began, where a message is looked for first (not strict); elsewhere only strict matches count, at the
     positions :data:`CANDIDATE` finds (in C). Bytes that cannot tell yet (a candidate cut short) are kept."""
     first, keep, at_start, judged = len(buf), max(0, len(buf) - 7), False, 0  # a magic may complete after the last 7
-    for at in sorted(starts):
+    ordered = sorted(starts)
+    for at, end in zip(ordered, [*ordered[1:], len(buf)], strict=True):
         judged += 1
-        verdict = message_at(buf, at, nbss=nbss, to_server=to_server, limit=limit, strict=False) \
-            if 0 <= at < len(buf) else False
+        verdict = message_at(buf, at, nbss=nbss, to_server=to_server, limit=limit,
+                             strict=end - at < MIN_SEGMENT) if 0 <= at < len(buf) else False
         if verdict is not False:  # found, or to be decided once more bytes come
             first, at_start = at, bool(verdict)
             break
