@@ -8,10 +8,11 @@ type 0x00 SESSION MESSAGE, a flags byte holding the length's 17th bit, RFC 1002 
 first byte with :func:`message_at` (the usual case: the first segment after a hole begins a message), and anywhere
 else, or at the start of a segment shorter than :data:`MIN_SEGMENT` (so that tiny segments do not make every position
 a segment start), only with ``strict`` checks. Why a false resynchronisation is unlikely: inside file data a strict
-match needs 8 specific bytes (the 4-byte protocol id, SMB2's StructureSize 64 in the header and the command's own StructureSize
-in its body, §2.2.3-§2.2.37), a header direction flag that matches the direction, reserved bits zero, a command that
-exists and a transport length the session allows that holds the header and body; SMB1 likewise its reply flag,
-command and WordCount/ByteCount within the length. Random data matches at a position with odds below 2^-64.
+match needs 8 specific bytes (the 4-byte protocol id, SMB2's StructureSize 64 in the header and the command's own
+StructureSize in its body, §2.2.3-§2.2.37), a header direction flag that matches the direction, reserved bits zero, a
+command that exists and a transport length the session allows that holds the header and body; SMB1 likewise its reply
+flag, command and WordCount/ByteCount within the length. Random data matches at a position with odds below 2^-64; a
+match that still proves false is undone (dissect/smb.py ``RESYNC_CONFIRM``).
 """
 
 from __future__ import annotations
