@@ -35,7 +35,10 @@ Content-Length bytes, several messages per stream. Keep-alives are passed over: 
 of CRLFs, CRLFs between messages on TCP (RFC 5626 §3.5.1, §4.4.1) and STUN binding messages on UDP
 (RFC 5626 §4.4.2, RFC 5389 §6: magic cookie). Bytes that cannot begin a SIP message end the flow when
 nothing of it was SIP yet (another protocol's bytes: the engine's fall-back offers them elsewhere),
-else a TCP direction stops and a UDP datagram is counted and passed over. Limits: :data:`MAX_HEAD`,
+else a TCP direction stops and a UDP datagram is counted and passed over. Bytes the capture lost on TCP (the
+engine's ``gap``) drop what the direction held; it reads on from the next head streambuf.resync_head finds that
+:meth:`SipDissector.resync_valid` accepts (a whole start line, well-formed field lines, To, From, CSeq, Call-ID
+and Via). Limits: :data:`MAX_HEAD`,
 :data:`MAX_BODY`, :data:`MAX_MESSAGES` per TCP direction, :data:`MAX_PENDING` transactions remembered
 per flow, :data:`MAX_DATAGRAMS` per UDP flow, :data:`MAX_STREAM_BYTES` per TCP flow, SDP bodies up to
 ``sdp.MAX_SDP`` bytes; sipmsg.py bounds headers.
@@ -46,7 +49,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from iotwarden.dissect import sdp, sipmsg
+from iotwarden.dissect import sdp, sipmsg, streambuf
 from iotwarden.dissect.base import Packet, line_head, safety_net
 from iotwarden.dissect.streambuf import MessageStream, direction_key
 from iotwarden.errors import ParseError
@@ -67,6 +70,12 @@ STUN_COOKIE = b"\x21\x12\xa4\x42"  # RFC 5389 §6: bytes 4-7 of every STUN messa
 # "SIP/" of a status line. Anything else is refused at once (RTSP's rule, dissect/rtsp.py).
 _START = re.compile(rb"[Ss](?:[Ii](?:[Pp](?:/|\Z)|\Z)|\Z)|[A-Za-z][A-Za-z0-9.!%*_+`'~-]{0,31}(?: |\Z)")
 _START_WINDOW = 40
+# a message head looked for past a gap on TCP (streambuf.resync_head): a request line with a sip:, sips: or tel:
+# Request-URI (§19.1, RFC 3966) or a status line of a 1xx-6xx code (§7.2, §21), its field lines well formed, and
+# the headers every request and response carries (§8.1.1, §8.2.6.2: To, From, CSeq, Call-ID, Via), compact forms
+# included (§7.3.3)
+_RESYNC_START = re.compile(rb"[A-Z][A-Z0-9-]{1,31} (?:sips?|tel):[\x21-\x7e]|SIP/2\.0 [1-6]\d\d ")
+_RESYNC_REQUIRED = ((b"to", b"t"), (b"from", b"f"), (b"cseq",), (b"call-id", b"i"), (b"via", b"v"))
 _PROBE_STATUS = re.compile(rb"^SIP/2\.0 \d{3} ")
 _PROBE_LINE = 2100  # bytes a probe reads for the end of a request line
 # a request line longer than a probe is offered of it when cut into small segments (base.line_head): a
@@ -99,6 +108,19 @@ class SipDissector(MessageStream):
             return True
         head = line_head(payload)
         return head is not None and _PROBE_REQUEST_HEAD.fullmatch(head) is not None
+
+    resync_start: ClassVar[re.Pattern[bytes] | None] = _RESYNC_START
+    resync_limit: ClassVar[int] = MAX_HEAD
+
+    def resync_valid(self, head: bytes, to_server: bool) -> bool:
+        """A head found past a gap: a whole start line, well-formed field lines, and the mandatory headers."""
+        lines = head.split(b"\r\n")
+        if not (sipmsg.REQUEST_LINE.match(lines[0]) or sipmsg.STATUS_LINE.match(lines[0])):
+            return False
+        if not all(streambuf.FIELD_LINE.fullmatch(f) is not None for f in lines[1:]):
+            return False
+        names = {f.partition(b":")[0].lower() for f in lines[1:]}
+        return all(names & set(forms) for forms in _RESYNC_REQUIRED)
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         if pkt.ip_proto != 6:
