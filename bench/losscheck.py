@@ -14,10 +14,7 @@ each loss and how many Observations only the lossy capture made; exits 1 when a 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -26,63 +23,36 @@ sys.path.insert(0, str(HERE.parent))  # the test tool rewrites and compares
 
 from tests.engine import losscheck, snapcheck  # noqa: E402
 
-from sweep_inputs import PCAPS, lab_captures, select  # noqa: E402
+from sweep_inputs import Sweep, add_input_arguments  # noqa: E402
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--pcaps", type=Path, default=PCAPS)
-    ap.add_argument("--match", help="only captures whose path holds this text")
-    ap.add_argument("--per-folder", type=int, help="at most this many captures of each folder")
-    ap.add_argument("--max-mb", type=float, default=16.0, help="skip captures larger than this")
-    ap.add_argument("--lab", action="store_true", help="add the lab scenarios")
-    ap.add_argument("--lab-duration", type=float, help="cut each lab scenario to this many seconds")
-    ap.add_argument("--no-shared", action="store_true", help="only the lab scenarios")
+    add_input_arguments(ap)
     ap.add_argument("--losses", default=",".join(losscheck.LOSSES))
     ap.add_argument("--json", type=Path, help="write the differences and per-capture survival as JSON lines here")
     args = ap.parse_args()
     losses = tuple(args.losses.split(","))
 
-    bad = accepted = checked = 0
+    sweep = Sweep(args)
     survival: dict[str, dict[str, Counter[str]]] = {loss: {} for loss in losses}
     only: dict[str, list[str]] = {loss: [] for loss in losses}
-    lines: list[dict[str, object]] = []
-    with tempfile.TemporaryDirectory(prefix="losscheck-") as tmp:
-        work = Path(tmp)
-        paths = [] if args.no_shared else select(args.pcaps, args.match, args.per_folder, args.max_mb)
-        if args.lab:
-            paths += lab_captures(work, args.lab_duration)
-        print(f"{len(paths)} captures", flush=True)
-        for path in paths:
-            t0 = time.process_time()
-            try:
-                result = losscheck.check(path, work / "run", losses)
-            except snapcheck.Unreadable as exc:  # analyze reads nothing of it either (unsupported link type)
-                print(f"SKIP {path}: {exc}", flush=True)
-                continue
-            except Exception as exc:  # noqa: BLE001 - one capture's failure is reported, the sweep goes on
-                print(f"ERROR {path}: {exc!r}", flush=True)
-                bad += 1
-                continue
-            checked += 1
-            for d in result.differences:
-                print(("ok   " if d.allowed else "DIFF ") + d.text(), flush=True)
-                lines.append({"capture": str(d.capture), "loss": d.loss, "kind": d.kind, "line": d.line,
-                              "allowed": bool(d.allowed)})
-                bad += d.allowed is None
-                accepted += d.allowed is not None
-            for loss in losses:
-                for item in result.only_with_loss(loss):
-                    only[loss].append(f"{path} {item}")
-                for proto, (whole, kept, extra) in result.survival(loss).items():
-                    row = survival[loss].setdefault(proto, Counter())
-                    row.update(whole=whole, kept=kept, extra=extra)
-                    if extra:
-                        print(f"     {path} loss {loss} {proto}: {extra} Observations only with loss", flush=True)
-                lines.append({"capture": str(path), "loss": loss, "survival": result.survival(loss)})
-            print(f"     {path} {time.process_time() - t0:.1f}s", flush=True)
-    if args.json:
-        args.json.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    def each(path: Path, result: losscheck.Result) -> None:
+        for d in result.differences:
+            sweep.difference(d.text(), d.allowed, {"capture": str(d.capture), "loss": d.loss, "kind": d.kind,
+                                                   "line": d.line})
+        for loss in losses:
+            for item in result.only_with_loss(loss):
+                only[loss].append(f"{path} {item}")
+            for proto, (whole, kept, extra) in result.survival(loss).items():
+                row = survival[loss].setdefault(proto, Counter())
+                row.update(whole=whole, kept=kept, extra=extra)
+                if extra:
+                    print(f"     {path} loss {loss} {proto}: {extra} Observations only with loss", flush=True)
+            sweep.lines.append({"capture": str(path), "loss": loss, "survival": result.survival(loss)})
+
+    sweep.run("losscheck-", lambda path, work: losscheck.check(path, work, losses), each, snapcheck.Unreadable)
     for loss in losses:
         print(f"loss {loss}: per dissector, Observations of the whole capture kept (share), and only with loss")
         for proto, row in sorted(survival[loss].items()):
@@ -91,8 +61,7 @@ def main() -> int:
         print(f"loss {loss}: {len(only[loss])} findings/alerts only with loss")
         for item in only[loss]:
             print(f"  {item}")
-    print(f"{checked} captures checked; differences: {bad} not accepted, {accepted} accepted")
-    return 1 if bad else 0
+    return sweep.tally()
 
 
 if __name__ == "__main__":
