@@ -5,7 +5,6 @@ engine with segments left out (tests/engine/losscheck.session), so the gap comes
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections import Counter
 from typing import Any
@@ -15,9 +14,8 @@ from hypothesis import strategies as st
 
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.http import MAX_HEAD, HttpDissector
-from iotwarden.errors import ParseError
 from iotwarden.model import Observation
-from tests.engine.losscheck import session
+from tests.engine.losscheck import gaps_among_junk, session
 
 
 def _request(i: int, body: bytes = b"") -> bytes:
@@ -118,11 +116,4 @@ def test_fuzz_any_segments_lost_nothing_is_read_that_the_whole_connection_does_n
 @given(st.lists(st.tuples(st.binary(max_size=300), st.booleans()), max_size=12))
 def test_fuzz_gaps_among_arbitrary_bytes_raise_only_parse_errors_and_stay_bounded(
         chunks: list[tuple[bytes, bool]]) -> None:
-    d: HttpDissector = HttpDissector()
-    state: dict[str, Any] = {}
-    for data, gap in chunks:
-        if gap:
-            d.gap(state, True)
-        with contextlib.suppress(ParseError):
-            d.feed(_pkt(data), data, state)
-        assert len(state.get("c2s", b"")) <= d.max_buffer
+    gaps_among_junk(HttpDissector(), [(data, gap, True) for data, gap in chunks], 80)

@@ -5,7 +5,6 @@ default engine with segments left out (tests/engine/losscheck.session)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 from collections import Counter
@@ -16,10 +15,9 @@ from hypothesis import strategies as st
 
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.kerberos import ANSWERS, REQUESTS, KerberosDissector, record
-from iotwarden.errors import ParseError
 from iotwarden.lab import proto_dir
 from iotwarden.model import Observation
-from tests.engine.losscheck import session
+from tests.engine.losscheck import gaps_among_junk, session
 
 RNG = random.Random(7)
 REALM = "CORP.EXAMPLE"
@@ -115,13 +113,4 @@ def test_fuzz_any_segments_lost_no_message_is_read_that_the_whole_connection_doe
 @given(st.lists(st.tuples(st.binary(max_size=300), st.booleans(), st.booleans()), max_size=12))
 def test_fuzz_gaps_among_arbitrary_bytes_raise_only_parse_errors_and_stay_bounded(
         chunks: list[tuple[bytes, bool, bool]]) -> None:
-    d: KerberosDissector = KerberosDissector()
-    state: dict[str, Any] = {}
-    for data, gap, to_server in chunks:
-        pkt = Packet(ts=1.0, payload=data, src_ip="10.0.0.5", dst_ip="10.0.0.1", ip_proto=6, src_port=50000,
-                     dst_port=88, to_server=to_server)
-        if gap:
-            d.gap(state, to_server)
-        with contextlib.suppress(ParseError):
-            d.feed(pkt, data, state)
-        assert len(state.get("c2s", b"")) <= d.max_buffer and len(state.get("s2c", b"")) <= d.max_buffer
+    gaps_among_junk(KerberosDissector(), chunks, 88)

@@ -6,7 +6,6 @@ hole held is still reported cut. Built connections go through the default engine
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections import Counter
 from typing import Any
@@ -14,12 +13,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.dissect.base import Packet
 from iotwarden.dissect.ldap import LdapDissector, plausible
-from iotwarden.errors import ParseError
 from iotwarden.lab import proto_ldap as L
 from iotwarden.model import Observation
-from tests.engine.losscheck import session
+from tests.engine.losscheck import gaps_among_junk, session
 
 DN = "CN=svc-mfp,OU=Service Accounts,DC=corp,DC=example"
 # values that are LDAP messages themselves (a stored answer, a bind), so a segment beginning inside an entry may
@@ -133,12 +130,4 @@ def test_fuzz_any_segments_lost_nothing_is_read_that_the_whole_connection_does_n
 @given(st.lists(st.tuples(st.binary(max_size=300), st.booleans(), st.booleans()), max_size=12))
 def test_fuzz_gaps_among_arbitrary_bytes_raise_only_parse_errors_and_stay_bounded(
         chunks: list[tuple[bytes, bool, bool]]) -> None:
-    d, state = LdapDissector(), dict[str, Any]()
-    for data, gap, to_server in chunks:
-        pkt = Packet(ts=1.0, payload=data, src_ip="10.0.0.5", dst_ip="10.0.0.1", ip_proto=6, src_port=50000,
-                     dst_port=389, to_server=to_server)
-        if gap:
-            d.gap(state, to_server)
-        with contextlib.suppress(ParseError):
-            d.feed(pkt, data, state)
-        assert len(state.get("c2s", b"")) <= d.max_buffer and len(state.get("s2c", b"")) <= d.max_buffer
+    gaps_among_junk(LdapDissector(), chunks, 389)

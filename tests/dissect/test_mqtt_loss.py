@@ -4,7 +4,6 @@ packet. Built sessions go through the default engine with segments left out (tes
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections import Counter
 from typing import Any
@@ -14,9 +13,8 @@ from hypothesis import strategies as st
 
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.mqtt import MqttDissector, plausible
-from iotwarden.errors import ParseError
 from iotwarden.model import Observation
-from tests.engine.losscheck import session
+from tests.engine.losscheck import gaps_among_junk, session
 
 
 def _varint(n: int) -> bytes:
@@ -132,13 +130,4 @@ def test_fuzz_any_segments_lost_nothing_is_read_that_the_whole_session_does_not_
 @given(st.lists(st.tuples(st.binary(max_size=200), st.booleans()), max_size=12))
 def test_fuzz_gaps_among_arbitrary_bytes_raise_only_parse_errors_and_stay_bounded(
         chunks: list[tuple[bytes, bool]]) -> None:
-    d: MqttDissector = MqttDissector()
-    state: dict[str, Any] = {}
-    pkt = Packet(ts=1.0, payload=b"", src_ip="10.0.0.1", dst_ip="10.0.0.2", ip_proto=6, src_port=40000,
-                 dst_port=1883, to_server=True)
-    for data, gap in chunks:
-        if gap:
-            d.gap(state, True)
-        with contextlib.suppress(ParseError):
-            d.feed(pkt, data, state)
-        assert len(state.get("c2s", b"")) <= d.max_buffer
+    gaps_among_junk(MqttDissector(), [(data, gap, True) for data, gap in chunks], 1883)

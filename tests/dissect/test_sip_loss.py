@@ -5,7 +5,6 @@ Built sessions go through the default engine with segments left out (tests/engin
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections import Counter
 from typing import Any
@@ -13,11 +12,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.dissect.base import Packet
 from iotwarden.dissect.sip import SipDissector
-from iotwarden.errors import ParseError
 from iotwarden.model import Observation
-from tests.engine.losscheck import session
+from tests.engine.losscheck import gaps_among_junk, session
 
 SEGMENT = 64
 # an SDP body whose later segments begin with SIP look-alikes: a status line and a request line without the
@@ -87,11 +84,4 @@ def test_fuzz_any_segments_lost_nothing_is_read_that_the_whole_connection_does_n
 @given(st.lists(st.tuples(st.binary(max_size=300), st.booleans(), st.booleans()), max_size=12))
 def test_fuzz_gaps_among_arbitrary_bytes_raise_only_parse_errors_and_stay_bounded(
         chunks: list[tuple[bytes, bool, bool]]) -> None:
-    d = SipDissector()
-    state: dict[str, Any] = {}
-    for data, gap, to_server in chunks:
-        if gap:
-            d.gap(state, to_server)
-        with contextlib.suppress(ParseError):
-            d.feed(Packet(ts=1.0, payload=data, ip_proto=6, to_server=to_server), data, state)
-        assert len(state.get("c2s", b"")) <= d.max_buffer and len(state.get("s2c", b"")) <= d.max_buffer
+    gaps_among_junk(SipDissector(), chunks, 5060)

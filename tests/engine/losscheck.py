@@ -28,13 +28,15 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.errors import ParseError
 from iotwarden.model import Flow, Observation
 from iotwarden.services import analyze as analyze_service
 from tests.dissect import resegcheck, resegment
@@ -245,6 +247,23 @@ def session(messages: list[tuple[bool, bytes]], port: int, lost: tuple[int, ...]
     engine = Engine(default_dissectors())
     out = list(engine.process(batch_of([(1.0 + i / 1000, f) for i, f in enumerate(frames)])).observations)
     return out + list(engine.flush().observations)
+
+
+def gaps_among_junk(d: StreamDissector, chunks: Iterable[tuple[bytes, bool, bool]], port: int) -> None:
+    """Feeds ``d`` one TCP connection's deliveries of arbitrary bytes ((bytes, a gap before them?, to the
+    server?)), each gap told through ``gap`` as the engine does: only ParseError may come out, and each
+    direction's buffer stays within ``max_buffer``."""
+    state: dict[str, Any] = {}
+    for data, gap, to_server in chunks:
+        client, server = ("192.168.1.10", 40000), ("192.168.1.20", port)
+        src, dst = (client, server) if to_server else (server, client)
+        pkt = Packet(ts=1.0, payload=data, src_ip=src[0], dst_ip=dst[0], ip_proto=6, src_port=src[1],
+                     dst_port=dst[1], to_server=to_server)
+        if gap:
+            d.gap(state, to_server)
+        with suppress(ParseError):
+            d.feed(pkt, data, state)
+        assert len(state.get("c2s", b"")) <= d.max_buffer and len(state.get("s2c", b"")) <= d.max_buffer
 
 
 def datagrams(sent: list[tuple[str, str, int, int, bytes]]) -> list[Flow]:
