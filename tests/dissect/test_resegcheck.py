@@ -16,7 +16,7 @@ from iotwarden.dissect.base import PROBE_BYTES
 from iotwarden.dissect.http import HttpDissector
 from iotwarden.dissect.rtsp import RtspDissector
 from iotwarden.dissect.sip import SipDissector
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, shared
 from tests.dissect import resegcheck, resegment
 
 PCAPS = SHARED_DATA / "pcaps"
@@ -41,16 +41,9 @@ FAST = {
 }
 
 
-def _src(name: str) -> Path:
-    src = PCAPS / name
-    if not src.is_file():
-        pytest.skip(f"test data not found: {src}")
-    return src
-
-
 @pytest.mark.parametrize("name", sorted(FAST))
 def test_fast_set_is_the_same_however_cut(name: str, tmp_path: Path) -> None:
-    seen, diffs = resegcheck.check(_src(name), tmp_path)
+    seen, diffs = resegcheck.check(shared("pcaps", name), tmp_path)
     assert FAST[name] <= resegcheck.tcp_protocols(seen)
     assert [d.line() for d in diffs if d.allowed is None] == []
 
@@ -70,7 +63,7 @@ def test_confirmed_then_malformed_in_one_delivery_names_the_flow(name: str, tmp_
     # 40 valid DNP3 link frames (CRCs hold: dissect.base.confirm) whose transport segments reassemble past
     # the fragment limit: coalesced, the confirming frames and the error come in one delivery. Before, the
     # error made the flow failed_services dnp3 instead of dnp3, as it is when each frame has its own segment.
-    src = _src(f"suricata_verify/dnp3/{name}/input.pcap")
+    src = shared("pcaps", f"suricata_verify/dnp3/{name}/input.pcap")
     original = resegcheck.observe(src)
     assert {k[6] for k in original.flows} == {"dnp3"}
     coalesced = resegcheck.observe(resegcheck.cuts(src, tmp_path, ["coalesced"])["coalesced"])
@@ -125,7 +118,7 @@ def test_short_or_foreign_heads_are_not_claimed() -> None:
 
 
 def test_the_missing_connect_capture_keeps_its_first_request_when_split() -> None:
-    src = _src("suricata_verify/mqtt-events-missing-connect/input.pcap")
+    src = shared("pcaps", "suricata_verify/mqtt-events-missing-connect/input.pcap")
     with tempfile.TemporaryDirectory() as tmp:
         split = resegcheck.observe(resegcheck.cuts(src, Path(tmp), ["split"])["split"])
     requests = [k for k in split.observations["http"].elements() if k[1] == "request"]
@@ -138,7 +131,7 @@ def test_the_missing_connect_capture_keeps_its_first_request_when_split() -> Non
 def test_coalescing_does_not_move_bytes_across_an_idle_gap() -> None:
     # addroute1: a read_state response 132 s after the previous one, past the engine's 120 s idle timeout,
     # is a new flow; merged into the earlier super-packet it had moved into the old flow
-    src = _src("ics_iti/pcaps/beckoff/addroute1.pcapng")
+    src = shared("pcaps", "ics_iti/pcaps/beckoff/addroute1.pcapng")
     linktype, frames = resegment.read_frames(src)
     merged = resegment.coalesce(linktype, frames)
     late = next(i for i, (ts, _) in enumerate(frames) if ts > 1464584897.7)
@@ -150,7 +143,7 @@ def test_coalescing_keeps_apart_what_came_from_different_link_addresses(tmp_path
     # s7comm_clean: the client's segments of one flow reach the capture with two source MACs in turn
     # (20:47:47:87:d4:96 and b0:83:fe:75:35:74); merged into one super-packet, jobs took another frame's
     # MAC, which no GRO does (it merges one device's packets)
-    src = _src("ics_iti/pcaps/s7/S7Comm/s7comm_clean.pcap")
+    src = shared("pcaps", "ics_iti/pcaps/s7/S7Comm/s7comm_clean.pcap")
     linktype, frames = resegment.read_frames(src)
     decoded = [d for d in (resegment.decode(linktype, f) for _, f in frames) if d is not None and d.tcp.data]
     assert {d.link()[0].hex(":") for d in decoded if d.tcp.dport == 102} == {"20:47:47:87:d4:96", "b0:83:fe:75:35:74"}

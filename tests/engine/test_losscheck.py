@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, shared
 from tests.engine import losscheck
 
 PCAPS = SHARED_DATA / "pcaps"
@@ -25,16 +25,9 @@ FAST = {
 }
 
 
-def _src(name: str) -> Path:
-    src = PCAPS / name
-    if not src.is_file():
-        pytest.skip(f"test data not found: {src}")
-    return src
-
-
 @pytest.mark.parametrize("name", sorted(FAST))
 def test_a_lossy_capture_concludes_and_reads_nothing_the_whole_one_does_not(name: str, tmp_path: Path) -> None:
-    result = losscheck.check(_src(name), tmp_path)
+    result = losscheck.check(shared("pcaps", name), tmp_path)
     assert FAST[name] <= set(result.whole.observations)
     assert [d.text() for d in result.differences if d.allowed is None] == []
     for loss in losscheck.LOSSES:
@@ -46,7 +39,7 @@ def test_the_losses_are_the_same_on_every_run_and_the_tcp_one_spares_handshakes(
     from tests.dissect import resegment
     from tests.engine import snapcheck
 
-    src = _src("nku_lifecycle/pcaps/xiaodu_plug/xiaodu_plug.pcap")
+    src = shared("pcaps", "nku_lifecycle/pcaps/xiaodu_plug/xiaodu_plug.pcap")
     frames = list(snapcheck._frames(src))
     for loss in losscheck.LOSSES:
         assert losscheck.dropped(src, frames, loss) == losscheck.dropped(src, frames, loss)
