@@ -115,3 +115,32 @@ def test_a_message_stream_that_never_spoke_its_protocol_is_done_at_the_first_err
     with pytest.raises(ParseError):
         _Lines().feed(_line_pkt(), b"\x16\x03\x01 hello\r\n", state)
     assert state["done"]  # the engine hands the flow to another dissector
+
+
+def _judge(buf: bytearray) -> Any:
+    """A judge for :func:`streambuf.resync`: a message is b"M" and the 3 bytes after it, b"m" one cut short."""
+    def judge(at: int) -> bool | None:
+        if buf[at : at + 1] == b"m":
+            return None
+        return buf[at : at + 1] == b"M" and len(buf) - at >= 4
+    return judge
+
+
+def test_resync_drops_the_bytes_before_the_first_start_judged_a_message() -> None:
+    buf = bytearray(b"xxMabcMdef")
+    assert streambuf.resync(buf, (6, 0, 2), _judge(buf))  # offsets tried in order: 0 is none, 2 is one
+    assert buf == b"MabcMdef"
+
+
+def test_resync_keeps_a_candidate_not_whole_yet_and_waits() -> None:
+    buf = bytearray(b"xxmab")
+    assert not streambuf.resync(buf, (0, 2), _judge(buf))
+    assert buf == b"mab"
+
+
+def test_resync_with_no_message_keeps_only_the_tail_asked_for() -> None:
+    buf = bytearray(b"xxxxxx")
+    assert not streambuf.resync(buf, (0, 3, 99), _judge(buf), keep=2)  # an offset past the end is skipped
+    assert buf == b"xx"
+    assert not streambuf.resync(buf, (0,), _judge(buf))
+    assert buf == b""

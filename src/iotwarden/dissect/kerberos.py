@@ -244,23 +244,6 @@ def record(buf: bytes | bytearray, start: int, kinds: tuple[int, ...]) -> bool |
     return True
 
 
-def _resync(buf: bytearray, fresh: int, kinds: tuple[int, ...]) -> bool:
-    """Past a gap: True when ``buf`` (whose last delivery begins at ``fresh``) now starts with a plausible record,
-    the bytes before it dropped; False while none is (a record not whole yet kept, at most max_buffer)."""
-    for start in sorted({0, fresh}):
-        if start >= len(buf):
-            continue
-        verdict = record(buf, start, kinds)
-        if verdict is None:
-            del buf[:start]
-            return False
-        if verdict:
-            del buf[:start]
-            return True
-    buf.clear()
-    return False
-
-
 class KerberosDissector(StreamDissector):
     name: ClassVar[str] = "kerberos"
     udp_ports: ClassVar[tuple[int, ...]] = (88,)
@@ -286,7 +269,9 @@ class KerberosDissector(StreamDissector):
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         key = RESYNC_STATE_KEY + streambuf.direction_key(pkt.to_server)
         if state.get(key):
-            if not _resync(buf, len(buf) - len(data), REQUESTS if pkt.to_server else ANSWERS):
+            kinds = REQUESTS if pkt.to_server else ANSWERS
+            # a record may begin where the buffer or this delivery does (a segment start)
+            if not streambuf.resync(buf, (0, len(buf) - len(data)), lambda at: record(buf, at, kinds)):
                 return []
             state[key] = False
         out: list[Observation] = []
@@ -298,10 +283,10 @@ class KerberosDissector(StreamDissector):
                 raise streambuf.failed(ParseError(f"kerberos: TCP record length 0x{length:08x} not supported"), out)
             if len(buf) < 4 + length:
                 break
-            record = bytes(buf[4 : 4 + length])
+            message = bytes(buf[4 : 4 + length])
             del buf[: 4 + length]
             try:
-                out += self._emit(pkt, state, record)
+                out += self._emit(pkt, state, message)
             except ParseError as exc:
                 error = error or exc
         if error is not None:

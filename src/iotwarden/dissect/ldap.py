@@ -189,7 +189,8 @@ class LdapDissector(StreamDissector):
         out: list[Observation] = []
         error: ParseError | None = None
         if state.get(RESYNC_STATE_KEY + key):
-            if not self._resync(buf, len(buf) - len(data), pkt.to_server):
+            to_server = pkt.to_server  # a message may begin where the buffer or this delivery does (a segment start)
+            if not streambuf.resync(buf, (0, len(buf) - len(data)), lambda at: plausible(buf, at, to_server)):
                 return out
             state[RESYNC_STATE_KEY + key] = False
         while buf and not state.get("done"):
@@ -227,24 +228,6 @@ class LdapDissector(StreamDissector):
             raise streambuf.failed(error, out)
         streambuf.bound(state, buf, self.max_buffer)
         return out
-
-    @staticmethod
-    def _resync(buf: bytearray, fresh: int, to_server: bool) -> bool:
-        """Past a gap: True when ``buf`` (whose last delivery begins at ``fresh``) now starts with a plausible
-        message, the bytes before it dropped; False while none is (a message not whole yet kept, at most
-        max_buffer)."""
-        for start in sorted({0, fresh}):
-            if start >= len(buf):
-                continue
-            verdict = plausible(buf, start, to_server)
-            if verdict is None:
-                del buf[:start]
-                return False
-            if verdict:
-                del buf[:start]
-                return True
-        buf.clear()
-        return False
 
     def _datagram(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         out: list[Observation] = []

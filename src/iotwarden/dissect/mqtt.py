@@ -259,29 +259,15 @@ class MqttDissector(StreamDissector):
         state.pop("skip_" + key, None)
         state[RESYNC_STATE_KEY + key] = True
 
-    def _resync(self, buf: bytearray, fresh: int, state: dict[str, Any]) -> bool:
-        """Past a gap: True when ``buf`` (whose last delivery begins at ``fresh``) now starts with a plausible
-        packet, the bytes before it dropped; False while none is (what may begin one is kept)."""
-        version = state.get("version", 4)
-        for start in sorted({0, fresh}):
-            if start >= len(buf):
-                continue
-            verdict = plausible(buf, start, version)
-            if verdict is None:  # a candidate not whole yet: at most a fixed header and MAX_PACKET
-                del buf[:start]
-                return False
-            if verdict:
-                del buf[:start]
-                return True
-        buf.clear()
-        return False
-
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         key = streambuf.direction_key(pkt.to_server)
         if state.get(RESYNC_STATE_KEY + key):
             buf0: bytearray = state.setdefault(key, bytearray())
             buf0 += data
-            if not self._resync(buf0, len(buf0) - len(data), state):
+            version = state.get("version", 4)
+            # a packet may begin where the buffer or this delivery does (a segment start); a candidate not whole
+            # yet is at most a fixed header and MAX_PACKET (plausible)
+            if not streambuf.resync(buf0, (0, len(buf0) - len(data)), lambda at: plausible(buf0, at, version)):
                 return []
             state[RESYNC_STATE_KEY + key] = False
             data = b""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from iotwarden.dissect.base import Packet, StreamDissector
@@ -100,32 +100,51 @@ RESYNC_STATE_KEY = "resync_"  # + direction key: past a gap, looking for the nex
 FIELD_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}:[\t\x20-\x7e\x80-\xff]*")
 
 
+def resync(buf: bytearray, starts: Iterable[int], judge: Callable[[int], bool | None], keep: int = 0) -> bool:
+    """Past a gap, drop from ``buf`` (one direction's buffer) the bytes before the first of ``starts`` (offsets
+    where a message may begin, e.g. 0 and where the last delivery begins: a segment start) that ``judge`` takes
+    for a message: True, the message is whole and plausible; None, it may be one but is not whole yet; False, it
+    is none. True when ``buf`` now starts with one; False when more bytes are needed: ``buf`` then starts with
+    the candidate not whole yet or, when no offset is one, holds only its last ``keep`` bytes (what may still
+    begin one). The caller bounds what it keeps (a candidate's judge answers None only within its limit)."""
+    for at in sorted(set(starts)):
+        if at >= len(buf):
+            continue
+        verdict = judge(at)
+        if verdict is None:
+            del buf[:at]  # a candidate not whole yet
+            return False
+        if verdict:
+            del buf[:at]
+            return True
+    del buf[: len(buf) - keep]
+    return False
+
+
 def resync_head(buf: bytearray, fresh: int, start: re.Pattern[bytes], valid: Callable[[bytes], bool],
                 limit: int) -> bool:
     """Past a gap in a text protocol, drop from ``buf`` (one direction's buffer, whose last delivery begins at
-    ``fresh``) the bytes before the next message head: where a message may begin (a line start, or a segment
-    start: a body ends without a line break), a start line ``start`` matches, and ``valid`` accepts the head
-    (start line and field lines, without the empty line) within ``limit`` bytes. True when ``buf`` now starts
-    with one; False when more bytes are needed (``buf`` then holds at most ``limit`` + 3 bytes: a candidate not
-    whole yet, or the unfinished last line, which may begin one)."""
+    ``fresh``) the bytes before the next message head (:func:`resync`): where a message may begin (a line
+    start, or a segment start: a body ends without a line break), a start line ``start`` matches, and ``valid``
+    accepts the head (start line and field lines, without the empty line) within ``limit`` bytes. True when
+    ``buf`` now starts with one; False when more bytes are needed (``buf`` then holds at most ``limit`` + 3
+    bytes: a candidate not whole yet, or the unfinished last line, which may begin one)."""
     starts = {0, fresh}
     pos = buf.find(b"\n")
     while pos >= 0:
         starts.add(pos + 1)
         pos = buf.find(b"\n", pos + 1)
-    for at in sorted(starts):
-        if at >= len(buf) or start.match(buf, at) is None:
-            continue
+
+    def judge(at: int) -> bool | None:
+        if start.match(buf, at) is None:
+            return False
         end = buf.find(b"\r\n\r\n", at)
         if end < 0 and len(buf) - at <= limit + 3:
-            del buf[:at]  # a candidate whose head is not whole yet
-            return False
-        if 0 <= end - at <= limit and valid(bytes(buf[at:end])):
-            del buf[:at]
-            return True
-    tail = buf.rfind(b"\n") + 1
-    del buf[: tail if len(buf) - tail <= limit else len(buf)]
-    return False
+            return None  # a head not whole yet
+        return 0 <= end - at <= limit and valid(bytes(buf[at:end]))
+
+    tail = len(buf) - (buf.rfind(b"\n") + 1)  # the unfinished last line
+    return resync(buf, starts, judge, tail if tail <= limit else 0)
 
 
 class MessageStream(StreamDissector):
