@@ -98,7 +98,7 @@ def _line_pkt(to_server: bool = True) -> Packet:
 
 
 def test_a_message_stream_keeps_what_came_before_an_error_and_closes_only_that_direction() -> None:
-    d, state = _Lines(), {}
+    d, state = _Lines(), dict[str, Any]()
     assert [o.fields["text"] for o in d.feed(_line_pkt(), b"OK 1\r\nOK", state)] == ["OK 1"]
     with pytest.raises(PartialParse) as err:
         d.feed(_line_pkt(), b" 2\r\nbad\r\nOK 3\r\n", state)
