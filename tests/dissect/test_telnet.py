@@ -24,7 +24,8 @@ def test_line_mode_login_in_a_real_capture() -> None:
     assert attempt.subject == "dst" and attempt.dst_ip == "192.168.0.1" and attempt.dst_port == 23
 
 
-def _char_at_a_time(text: bytes, echo: bool) -> list[tuple[bool, bytes]]:
+def char_at_a_time(text: bytes, echo: bool) -> list[tuple[bool, bytes]]:
+    """``text`` typed a character a packet (RFC 854 character mode), echoed by the server when ``echo``."""
     out: list[tuple[bool, bytes]] = []
     for i in range(len(text)):
         out.append((True, text[i : i + 1]))
@@ -36,13 +37,13 @@ def _char_at_a_time(text: bytes, echo: bool) -> list[tuple[bool, bytes]]:
 def test_character_at_a_time_login_with_echo_backspace_and_failure_then_success() -> None:
     chunks = [
         (False, b"\xff\xfb\x01\xff\xfb\x03BusyBox v1.19 built-in shell\r\n\r\ncamera login: "),
-        *_char_at_a_time(b"roox\x7ft\r\x00", echo=True),
+        *char_at_a_time(b"roox\x7ft\r\x00", echo=True),
         (False, b"Password: "),
-        *_char_at_a_time(b"12345\r\n", echo=False),
+        *char_at_a_time(b"12345\r\n", echo=False),
         (False, b"\r\nLogin incorrect\r\ncamera login: "),
-        *_char_at_a_time(b"root\r\n", echo=True),
+        *char_at_a_time(b"root\r\n", echo=True),
         (False, b"Password: "),
-        *_char_at_a_time(b"xc3511\r\n", echo=False),
+        *char_at_a_time(b"xc3511\r\n", echo=False),
         (False, b"\r\n\r\n# "),
     ]
     obs = feed_chunks(TelnetDissector(), chunks)

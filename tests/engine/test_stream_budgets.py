@@ -29,6 +29,7 @@ from iotwarden.lab import proto_app, proto_tls
 from iotwarden.lab.wire import Frame
 from iotwarden.model import Observation
 from tests.dissect import resegment
+from tests.dissect.test_telnet import char_at_a_time
 from tests.engineutil import engine_run
 from tests.risk.harness import T0, host, tcp, write_pcap
 from tests.sources.capbuild import ACK, PSH, SYN, batch_of, ethernet
@@ -100,22 +101,12 @@ def test_ssh_banners_and_kexinits_in_1_byte_segments_read_as_whole(tmp_path: Pat
     assert kinds["banner"] == 2 and kinds["kexinit"] == 2, kinds
 
 
-def _typed(text: bytes, echo: bool) -> list[tuple[bool, bytes]]:
-    """``text`` typed a character a packet (RFC 854 character mode), echoed by the server when ``echo``."""
-    out: list[tuple[bool, bytes]] = []
-    for i in range(len(text)):
-        out.append((True, text[i : i + 1]))
-        if echo:
-            out.append((False, text[i : i + 1]))
-    return out
-
-
 def test_telnet_login_typed_a_character_a_packet_in_1_byte_segments_read_as_whole(tmp_path: Path) -> None:
     exchanges = [(False, proto_app.TELNET_SERVER_OPEN), (True, proto_app.TELNET_CLIENT_OPEN),
                  (False, b"\r\nBusyBox v1.19 built-in shell\r\n\r\ncamera login: ")]
     for i in range(MAX_ATTEMPTS):
-        exchanges += [*_typed(b"admin\r\n", echo=True), (False, b"Password: ")]
-        exchanges += [*_typed(f"pass{i:04d}\r\n".encode(), echo=False),
+        exchanges += [*char_at_a_time(b"admin\r\n", echo=True), (False, b"Password: ")]
+        exchanges += [*char_at_a_time(f"pass{i:04d}\r\n".encode(), echo=False),
                       (False, b"\r\nLogin incorrect\r\ncamera login: ")]
     whole, split = _whole_and_split(tmp_path, tcp(host(10), host(20), 23, exchanges))
     assert split == whole
