@@ -47,19 +47,6 @@ def test_one_staging_alert_per_source_target_and_file_within_realert_s() -> None
     assert [a.evidence["file"] for a in ctx.alerts] == ["PSEXESVC.exe", "other.exe"]
 
 
-def _psexec() -> list[tuple[bool, bytes]]:
-    """PsExec's session: the binary to ADMIN$, then svcctl on IPC$ over IOCTL transceive."""
-    chunks = s.logon() + s.tree(4, "\\\\SRV\\ADMIN$", s.ADMIN, w.SHARE_DISK) + s.opened(
-        5, "PSEXESVC.exe", s.ADMIN, s.FILE_ID, disposition=w.FILE_OVERWRITE_IF, action=w.FILE_CREATED)
-    for i in range(80):  # 80 x 1400 bytes of the binary, one segment each: the svcctl calls come past packet 96
-        chunks += [(True, w.direct(w.write(6 + i, s.FILE_ID, b"\x90" * 1400, s.ADMIN, s.SID, offset=1400 * i))),
-                   (False, w.direct(w.write_response(6 + i, 1400, s.ADMIN, s.SID)))]
-    chunks += [(True, w.direct(w.close(90, s.FILE_ID, s.ADMIN, s.SID))),
-               (False, w.direct(w.close_response(90, s.ADMIN, s.SID)))]
-    return chunks + s.tree(91, "\\\\SRV\\IPC$", s.IPC, w.SHARE_PIPE) + s.opened(92, "svcctl", s.IPC, s.PIPE_ID) \
-        + s.over_transceive(s.svcctl_pdus(), mid=93)
-
-
 def _benign() -> list[tuple[bool, bytes]]:
     """A clerk listing the server's shares (srvsvc NetrShareEnum) and copying a report to and from a user share."""
     pdus = [(s.rpc.bind([(0, s.SRVSVC, 3)], call_id=1), s.rpc.bind_ack("\\PIPE\\srvsvc", [0], call_id=1)),
@@ -76,7 +63,7 @@ def _benign() -> list[tuple[bool, bytes]]:
 
 def test_psexec_over_a_named_pipe_end_to_end_from_packets(tmp_path: Path) -> None:
     path = tmp_path / "psexec.pcap"
-    write_sessions(str(path), [(ADMIN_WS, SERVER, 50123, 445, _psexec()), (CLERK, SERVER, 50200, 445, _benign())])
+    write_sessions(str(path), [(ADMIN_WS, SERVER, 50123, 445, s.psexec()), (CLERK, SERVER, 50200, 445, _benign())])
     alerts = detect([path]).alerts
     got = sorted((a.id, a.src_ip, a.dst_ip) for a in alerts if a.id in (REMOTE_EXEC, STAGING))
     assert got == [(STAGING, ADMIN_WS, SERVER), (REMOTE_EXEC, ADMIN_WS, SERVER)]

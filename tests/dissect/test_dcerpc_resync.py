@@ -16,32 +16,18 @@ from iotwarden.detect.remote_exec import DCSYNC, REMOTE_EXEC, STAGING
 from iotwarden.dissect import dcerpc
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.dcerpc import DcerpcDissector
-from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 from tests.detect.runner import detect
+from tests.dissect import gapfeed
 from tests.dissect.dcerpc_pdus import DRSUAPI, bind, bind_ack, request, response, write_sessions
-from tests.dissect.test_smbresync import GAP, Chunk, copy_then_psexec, lose, segments
+from tests.dissect.gapfeed import GAP, Chunk, lose, segments
+from tests.dissect.test_smbresync import copy_then_psexec
 
 WORKSTATION, DC1 = "10.2.0.50", "10.2.0.10"
 
 
 def feed(chunks: list[Chunk], state: dict[str, Any] | None = None) -> list[Observation]:
-    d, state = DcerpcDissector(), {} if state is None else state
-    out: list[Observation] = []
-    for to_server, data in chunks:
-        if state.get("done"):
-            break
-        if data is GAP:
-            d.gap(state, to_server)
-            continue
-        src, dst = (("10.0.0.1", 50000), ("10.0.0.2", 49667))[:: 1 if to_server else -1]
-        pkt = Packet(ts=1.0, payload=data, src_ip=src[0], src_port=src[1], dst_ip=dst[0], dst_port=dst[1],
-                     ip_proto=6, to_server=to_server)
-        try:
-            out += d.feed(pkt, data, state)
-        except ParseError as exc:
-            out += list(getattr(exc, "made", []))
-    return out
+    return gapfeed.converse(DcerpcDissector(), chunks, state, 49667)
 
 
 def calls(obs: list[Observation]) -> list[tuple[str, Any, Any]]:

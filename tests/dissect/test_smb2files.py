@@ -479,6 +479,19 @@ def _copy(op: str, size: int, tree_id: int = ADMIN) -> Iterator[tuple[bool, byte
                 yield to_server, bytes(view[i : i + 1448])
 
 
+def psexec(binary: int = 80) -> Chunks:
+    """PsExec over SMB2: PSEXESVC.exe written to ADMIN$ in ``binary`` 1400-byte WRITEs, one segment each (80: the
+    svcctl calls come past packet 96), then svcctl on IPC$ over IOCTL transceive."""
+    chunks = logon() + tree(4, "\\\\SRV\\ADMIN$", ADMIN, w.SHARE_DISK) + opened(
+        5, "PSEXESVC.exe", ADMIN, FILE_ID, disposition=w.FILE_OVERWRITE_IF, action=w.FILE_CREATED)
+    for i in range(binary):
+        chunks += [(True, w.direct(w.write(6 + i, FILE_ID, b"\x90" * 1400, ADMIN, SID, offset=1400 * i))),
+                   (False, w.direct(w.write_response(6 + i, 1400, ADMIN, SID)))]
+    chunks += [(True, w.direct(w.close(90, FILE_ID, ADMIN, SID))), (False, w.direct(w.close_response(90, ADMIN, SID)))]
+    return chunks + tree(91, "\\\\SRV\\IPC$", IPC, w.SHARE_PIPE) + opened(92, "svcctl", IPC, PIPE_ID) \
+        + over_transceive(svcctl_pdus(), mid=93)
+
+
 def big_copy_then_psexec(op: str, size: int) -> Iterator[tuple[bool, bytes]]:
     """PsExec's session: ``size`` bytes of PSEXESVC.exe written to ADMIN$ (or a file pulled from it), then svcctl."""
     yield from logon() + tree(4, "\\\\SRV\\ADMIN$", ADMIN, w.SHARE_DISK) + opened(

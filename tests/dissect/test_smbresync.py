@@ -14,51 +14,23 @@ from hypothesis import strategies as st
 
 from iotwarden.detect.remote_exec import REMOTE_EXEC, STAGING, RemoteExecDetector
 from iotwarden.dissect import smb, smbresync
-from iotwarden.dissect.base import Packet
 from iotwarden.dissect.smb import SmbDissector
-from iotwarden.errors import ParseError
 from iotwarden.hooks import Context
 from iotwarden.lab import smb1wire as m
 from iotwarden.lab import smbwire as w
 from iotwarden.model import Observation
 from tests.dissect import dcerpc_pdus as rpc
+from tests.dissect import gapfeed
 from tests.dissect import smbbuild as b
 from tests.dissect import test_smb1files as s1
 from tests.dissect import test_smb2files as s
-
-GAP = None  # in a chunk list: the segment that was here was lost
-Chunk = tuple[bool, bytes | None]
-
-
-def segments(chunks: Iterable[tuple[bool, bytes]], size: int = 1448) -> list[Chunk]:
-    """Each message cut into ``size``-byte TCP segments."""
-    return [(to_server, data[i : i + size]) for to_server, data in chunks for i in range(0, len(data), size)]
-
-
-def lose(chunks: list[Chunk], where: int) -> list[Chunk]:
-    """``chunks`` with segment ``where`` lost (the engine reports a gap of its direction instead)."""
-    return [*chunks[:where], (chunks[where][0], GAP), *chunks[where + 1 :]]
+from tests.dissect.gapfeed import GAP, Chunk, lose, segments
 
 
 def converse(chunks: Iterable[Chunk], state: dict[str, Any] | None = None, port: int = 445) -> list[Observation]:
     """tests/dissect/test_smb2files.py's ``converse`` (to ``port``), a lost segment told through ``gap`` as the engine
-    does."""
-    d, state = SmbDissector(), {} if state is None else state
-    out: list[Observation] = []
-    for to_server, data in chunks:
-        if state.get("done"):
-            break
-        if data is GAP:
-            d.gap(state, to_server)
-            continue
-        src, dst = (("10.0.0.1", 50000), ("10.0.0.2", port))[:: 1 if to_server else -1]
-        pkt = Packet(ts=1.0, payload=data, src_ip=src[0], src_port=src[1], dst_ip=dst[0], dst_port=dst[1],
-                     ip_proto=6, to_server=to_server)
-        try:
-            out += d.feed(pkt, data, state)
-        except ParseError as exc:
-            out += list(getattr(exc, "made", []))
-    return out
+    does (tests/dissect/gapfeed.py)."""
+    return gapfeed.converse(SmbDissector(), chunks, state, port)
 
 
 def alerts(obs: list[Observation]) -> list[tuple[str, Any]]:
@@ -66,19 +38,6 @@ def alerts(obs: list[Observation]) -> list[tuple[str, Any]]:
     for o in obs:
         det.on_observation(ctx, o)
     return sorted((a.id, a.evidence.get("operation") or a.evidence.get("file")) for a in ctx.alerts)
-
-
-def psexec(binary: int = 80) -> list[tuple[bool, bytes]]:
-    """PsExec over SMB2: PSEXESVC.exe written to ADMIN$ in ``binary`` 1400-byte WRITEs, svcctl over IOCTL."""
-    chunks = s.logon() + s.tree(4, "\\\\SRV\\ADMIN$", s.ADMIN, w.SHARE_DISK) + s.opened(
-        5, "PSEXESVC.exe", s.ADMIN, s.FILE_ID, disposition=w.FILE_OVERWRITE_IF, action=w.FILE_CREATED)
-    for i in range(binary):
-        chunks += [(True, w.direct(w.write(6 + i, s.FILE_ID, b"\x90" * 1400, s.ADMIN, s.SID, offset=1400 * i))),
-                   (False, w.direct(w.write_response(6 + i, 1400, s.ADMIN, s.SID)))]
-    chunks += [(True, w.direct(w.close(90, s.FILE_ID, s.ADMIN, s.SID))),
-               (False, w.direct(w.close_response(90, s.ADMIN, s.SID)))]
-    return chunks + s.tree(91, "\\\\SRV\\IPC$", s.IPC, w.SHARE_PIPE) + s.opened(92, "svcctl", s.IPC, s.PIPE_ID) \
-        + s.over_transceive(s.svcctl_pdus(), mid=93)
 
 
 PSEXEC_ALERTS = sorted([(STAGING, "PSEXESVC.exe"), (REMOTE_EXEC, "CreateServiceW")])
@@ -90,7 +49,7 @@ def _index(chunks: list[Chunk], data: bytes) -> int:
 
 def test_a_whole_message_lost_between_messages_costs_only_itself() -> None:
     """(a) The binary's CLOSE request lost: the next segment begins a message; trees, the pipe and the calls go on."""
-    whole = psexec()
+    whole = s.psexec()
     chunks = segments(whole)
     close = w.direct(w.close(90, s.FILE_ID, s.ADMIN, s.SID))
     state: dict[str, Any] = {}
