@@ -17,7 +17,7 @@ from iotwarden.dissect.base import Packet
 from iotwarden.dissect.kerberos import ANSWERS, REQUESTS, KerberosDissector, record
 from iotwarden.lab import proto_dir
 from iotwarden.model import Observation
-from tests.engine.losscheck import gaps_among_junk, session
+from tests.engine.losscheck import gaps_among_junk, segment_count, segments_of, session
 
 RNG = random.Random(7)
 REALM = "CORP.EXAMPLE"
@@ -37,11 +37,6 @@ def _keys(observations: list[Observation], kinds: tuple[str, ...] | None = None)
                    if o.proto == "kerberos" and (kinds is None or o.kind in kinds))
 
 
-def _segments_of(index: int) -> range:
-    first = sum(-(-len(data) // SEGMENT) for _, data in EXCHANGE[:index])
-    return range(first, first + -(-len(EXCHANGE[index][1]) // SEGMENT))
-
-
 def _kinds(lost: tuple[int, ...]) -> list[str]:
     return [o.kind for o in session(EXCHANGE, 88, lost, segment=SEGMENT) if o.proto == "kerberos"]
 
@@ -53,7 +48,7 @@ def test_a_whole_connection_reads_every_exchange() -> None:
 
 def test_a_request_lost_mid_record_costs_that_request_and_the_answers_still_come() -> None:
     whole = _keys(session(EXCHANGE, 88, (), segment=SEGMENT))
-    seg = _segments_of(2)  # bob's AS-REQ: lost in its middle
+    seg = segments_of(EXCHANGE, 2, SEGMENT)  # bob's AS-REQ: lost in its middle
     lossy_obs = session(EXCHANGE, 88, (seg[1],), segment=SEGMENT)
     assert not _keys(lossy_obs) - whole
     kinds = [o.kind for o in lossy_obs if o.proto == "kerberos"]
@@ -66,7 +61,7 @@ def test_a_request_lost_mid_record_costs_that_request_and_the_answers_still_come
 def test_an_answer_lost_mid_record_reads_no_record_out_of_its_rest() -> None:
     whole = _keys(session(EXCHANGE, 88, (), segment=SEGMENT))
     for index in (3, 5):  # the AS-REP and the TGS-REP, each several segments with a ticket's cipher text
-        for lost in _segments_of(index)[:-1]:
+        for lost in segments_of(EXCHANGE, index, SEGMENT)[:-1]:
             lossy = _keys(session(EXCHANGE, 88, (lost,), segment=SEGMENT))
             assert not lossy - whole, (index, lost)
 
@@ -97,7 +92,7 @@ def test_a_gap_drops_the_partial_record_and_the_request_to_pair() -> None:
     assert [o.kind for o in d.feed(pkt, proto_dir.tcp_record(TGS_REQ), state)] == ["tgs_req"]
 
 
-_SEGMENTS = sum(-(-len(data) // SEGMENT) for _, data in EXCHANGE)
+_SEGMENTS = segment_count(EXCHANGE, SEGMENT)
 _MESSAGES = ("as_req", "as_rep", "tgs_req", "tgs_rep", "error")
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from iotwarden.dissect.ldap import LdapDissector, plausible
 from iotwarden.lab import proto_ldap as L
 from iotwarden.model import Observation
-from tests.engine.losscheck import gaps_among_junk, session
+from tests.engine.losscheck import gaps_among_junk, segment_count, segments_of, session
 
 DN = "CN=svc-mfp,OU=Service Accounts,DC=corp,DC=example"
 # values that are LDAP messages themselves (a stored answer, a bind), so a segment beginning inside an entry may
@@ -58,11 +58,6 @@ def _ldap(lost: tuple[int, ...], segment: int = SEGMENT) -> list[Observation]:
     return [o for o in session(EXCHANGE, 389, lost, segment=segment) if o.proto == "ldap"]
 
 
-def _segments_of(index: int, segment: int = SEGMENT) -> range:
-    first = sum(-(-len(data) // segment) for _, data in EXCHANGE[:index])
-    return range(first, first + -(-len(EXCHANGE[index][1]) // segment))
-
-
 def _searched(observations: list[Observation]) -> set[int]:
     return {o.fields["message_id"] for o in observations if o.kind in ("search_request", "search_result_done")}
 
@@ -74,7 +69,7 @@ def test_a_whole_connection_reads_every_search() -> None:
 
 def test_a_search_lost_mid_request_costs_that_request_only() -> None:
     whole = _keys(_ldap(()))
-    seg = _segments_of(4)  # the search with message id 3
+    seg = segments_of(EXCHANGE, 4, SEGMENT)  # the search with message id 3
     lossy = _ldap((seg[0],))
     assert not _keys(lossy) - whole
     assert {2, 4, 5, 6} <= {o.fields["message_id"] for o in lossy if o.kind == "search_request"}
@@ -83,14 +78,15 @@ def test_a_search_lost_mid_request_costs_that_request_only() -> None:
 
 def test_a_segment_lost_inside_an_entry_reads_none_of_its_look_alikes_and_the_answers_after() -> None:
     whole = _keys(_ldap(()))
-    for lost in _segments_of(5)[:-1]:  # the answer to search 3: an entry holding LDAP messages, then its done
+    # the answer to search 3: an entry holding LDAP messages, then its done
+    for lost in segments_of(EXCHANGE, 5, SEGMENT)[:-1]:
         lossy = _ldap((lost,))
         assert not _keys(lossy) - whole, lost
         assert {4, 5, 6} <= {o.fields["message_id"] for o in lossy if o.kind == "search_result_done"}, lost
 
 
 def test_a_bind_answer_lost_is_reported_cut_and_the_searches_after_are_read() -> None:
-    (lost,) = _segments_of(1)
+    (lost,) = segments_of(EXCHANGE, 1, SEGMENT)
     lossy = _ldap((lost,))
     cut = [o for o in lossy if o.kind == "bind_response_cut"]
     assert [(o.fields["message_id"], o.fields["name"]) for o in cut] == [(1, DN)]
@@ -116,7 +112,7 @@ def test_under_a_sasl_layer_a_hole_still_ends_the_flow() -> None:
     assert state["done"]
 
 
-_SEGMENTS = sum(-(-len(data) // SEGMENT) for _, data in EXCHANGE)
+_SEGMENTS = segment_count(EXCHANGE, SEGMENT)
 
 
 @settings(max_examples=60, deadline=None)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.mqtt import MqttDissector, plausible
 from iotwarden.model import Observation
-from tests.engine.losscheck import gaps_among_junk, session
+from tests.engine.losscheck import gaps_among_junk, segment_count, session
 
 
 def _varint(n: int) -> bytes:
@@ -116,7 +116,7 @@ def test_a_gap_drops_the_held_packet_and_what_was_to_skip() -> None:
     assert [o.fields["topic"] for o in d.feed(pkt, _publish(5, b"{}"), state)] == ["tele/sensor-7/5"]
 
 
-_SEGMENTS = sum(-(-len(data) // 64) for _, data in EXCHANGE)
+_SEGMENTS = segment_count(EXCHANGE, 64)
 
 
 @settings(max_examples=60, deadline=None)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from iotwarden.dissect.rtsp import RtspDissector
 from iotwarden.model import Observation
-from tests.engine.losscheck import gaps_among_junk, session
+from tests.engine.losscheck import gaps_among_junk, segment_count, segments_of, session
 
 URL = "rtsp://10.10.20.101:554/stream1"
 SEGMENT = 64
@@ -52,11 +52,6 @@ def _cseqs(observations: list[Observation], kind: str) -> set[int]:
     return {o.fields["cseq"] for o in observations if o.proto == "rtsp" and o.kind == kind}
 
 
-def _segments_of(index: int, segment: int = SEGMENT) -> range:
-    first = sum(-(-len(data) // segment) for _, data in EXCHANGE[:index])
-    return range(first, first + -(-len(EXCHANGE[index][1]) // segment))
-
-
 def test_a_whole_session_reads_every_message() -> None:
     obs = session(EXCHANGE, 554, segment=SEGMENT)
     assert _cseqs(obs, "request") == _cseqs(obs, "response") == {1, 2, 3, 4, 5}
@@ -64,7 +59,7 @@ def test_a_whole_session_reads_every_message() -> None:
 
 def test_a_segment_lost_in_an_sdp_body_reads_none_of_its_look_alikes_and_the_answers_after() -> None:
     whole = _keys(session(EXCHANGE, 554, segment=SEGMENT))
-    for lost in _segments_of(3):  # DESCRIBE's answer: its head, then its body
+    for lost in segments_of(EXCHANGE, 3, SEGMENT):  # DESCRIBE's answer: its head, then its body
         obs = session(EXCHANGE, 554, (lost,), segment=SEGMENT)
         assert not _keys(obs) - whole, lost
         assert {3, 4, 5} <= _cseqs(obs, "response"), lost
@@ -72,13 +67,13 @@ def test_a_segment_lost_in_an_sdp_body_reads_none_of_its_look_alikes_and_the_ans
 
 
 def test_a_request_lost_costs_that_request_and_its_answer_says_nothing_of_it() -> None:
-    obs = session(EXCHANGE, 554, tuple(_segments_of(4)), segment=SEGMENT)  # SETUP, every segment
+    obs = session(EXCHANGE, 554, tuple(segments_of(EXCHANGE, 4, SEGMENT)), segment=SEGMENT)  # SETUP, every segment
     assert _cseqs(obs, "request") == {1, 2, 4, 5}
     (answer,) = [o.fields for o in obs if o.kind == "response" and o.fields["cseq"] == 3]
     assert (answer["method"], answer["credentials_sent"]) == (None, None)
 
 
-_SEGMENTS = sum(-(-len(data) // SEGMENT) for _, data in EXCHANGE)
+_SEGMENTS = segment_count(EXCHANGE, SEGMENT)
 
 
 @settings(max_examples=60, deadline=None)

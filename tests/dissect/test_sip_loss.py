@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from iotwarden.dissect.sip import SipDissector
 from iotwarden.model import Observation
-from tests.engine.losscheck import gaps_among_junk, session
+from tests.engine.losscheck import gaps_among_junk, segment_count, segments_of, session
 
 SEGMENT = 64
 # an SDP body whose later segments begin with SIP look-alikes: a status line and a request line without the
@@ -49,11 +49,6 @@ def _seen(observations: list[Observation]) -> set[tuple[str, int]]:
     return {(o.kind, o.fields["cseq"]) for o in observations if o.proto == "sip"}
 
 
-def _segments_of(index: int) -> range:
-    first = sum(-(-len(data) // SEGMENT) for _, data in EXCHANGE[:index])
-    return range(first, first + -(-len(EXCHANGE[index][1]) // SEGMENT))
-
-
 def test_a_whole_connection_reads_every_message() -> None:
     obs = session(EXCHANGE, 5060, segment=SEGMENT)
     assert _seen(obs) == {(kind, n) for kind in ("request", "response") for n in (1, 2, 3)}
@@ -63,14 +58,14 @@ def test_a_whole_connection_reads_every_message() -> None:
 def test_a_segment_lost_in_an_sdp_body_reads_none_of_its_look_alikes_and_the_messages_after() -> None:
     whole = _keys(session(EXCHANGE, 5060, segment=SEGMENT))
     for index in (2, 3):  # the INVITE and its answer, head or body
-        for lost in _segments_of(index):
+        for lost in segments_of(EXCHANGE, index, SEGMENT):
             obs = session(EXCHANGE, 5060, (lost,), segment=SEGMENT)
             assert not _keys(obs) - whole, (index, lost)
             assert ("response", 3) in _seen(obs) and ("request", 3) in _seen(obs), (index, lost)
             assert "fake" not in {o.fields.get("server") for o in obs if o.proto == "sip"}
 
 
-_SEGMENTS = sum(-(-len(data) // SEGMENT) for _, data in EXCHANGE)
+_SEGMENTS = segment_count(EXCHANGE, SEGMENT)
 
 
 @settings(max_examples=60, deadline=None)

@@ -249,6 +249,17 @@ def session(messages: list[tuple[bool, bytes]], port: int, lost: tuple[int, ...]
     return out + list(engine.flush().observations)
 
 
+def segment_count(messages: list[tuple[bool, bytes]], segment: int | None) -> int:
+    """How many segments :func:`session` cuts ``messages`` into (numbered from 0 in its ``lost``)."""
+    return sum(len(range(0, len(data), segment or len(data) or 1)) for _, data in messages)
+
+
+def segments_of(messages: list[tuple[bool, bytes]], index: int, segment: int | None) -> range:
+    """The numbers :func:`session` gives the segments of ``messages[index]``."""
+    first = segment_count(messages[:index], segment)
+    return range(first, first + segment_count(messages[index : index + 1], segment))
+
+
 def gaps_among_junk(d: StreamDissector, chunks: Iterable[tuple[bytes, bool, bool]], port: int) -> None:
     """Feeds ``d`` one TCP connection's deliveries of arbitrary bytes ((bytes, a gap before them?, to the
     server?)), each gap told through ``gap`` as the engine does: only ParseError may come out, and each
