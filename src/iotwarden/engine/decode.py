@@ -124,6 +124,8 @@ class Headers:
     tcp_flags: npt.NDArray[np.int16]
     icmp_type: npt.NDArray[np.int16]  # ICMP / ICMPv6 message type (RFC 792, RFC 4443 §2.1), -1 otherwise
     seq: I64
+    # TCP Acknowledgment Number (RFC 9293 §3.1), meaningful only when tcp_flags has ACK (0x10); 0 for others
+    ack: I64
     frag: Bool  # IPv4/IPv6 fragment other than the first: no transport header
     # first fragment of a datagram fragmented further (offset 0, more fragments: RFC 791 §3.1 MF, RFC 8200 §4.5 M):
     # its transport header but only the start of its payload; an IPv6 atomic fragment (offset 0, M clear,
@@ -618,6 +620,7 @@ def _decode_transport(
     dport = np.zeros(n, dtype=np.int64)
     flags = np.zeros(n, dtype=np.int64)
     seq = np.zeros(n, dtype=np.int64)
+    ack = np.zeros(n, dtype=np.int64)
     pay = l4.copy()
     pay_end = np.minimum(ip_end, end)
     wire_end = ip_end.copy()
@@ -634,6 +637,7 @@ def _decode_transport(
     idx, q, doff = idx[~bad], q[~bad], doff[~bad]
     sport[idx], dport[idx] = rd.u16(q), rd.u16(q + 2)
     seq[idx] = rd.u32(q + 4)
+    ack[idx] = rd.u32(q + 8)
     flags[idx] = rd.u8(q + 13)
     pay[idx] = q + doff
 
@@ -665,6 +669,7 @@ def _decode_transport(
         "tcp_flags": flags.astype(np.int16),
         "icmp_type": icmp_type.astype(np.int16),
         "seq": seq,
+        "ack": ack,
         "pay_off": pay,
         "pay_len": pay_len,
         "pay_wire": pay_wire,

@@ -48,6 +48,7 @@ from iotwarden.engine.batch import PacketBatch
 from iotwarden.engine.decode import FCS_LEN, Headers, addr_text, addr_texts, mac48, mac_texts, vni_list
 from iotwarden.engine.flowtable import PacketFlows
 from iotwarden.engine.reassembly import SEQ_MOD, StreamDirection
+from iotwarden.engine.segments import TCP_ACK
 from iotwarden.errors import ParseError
 from iotwarden.model import CaptureStats, Observation
 
@@ -166,6 +167,11 @@ class Dispatcher:
         # byte budget is bounded on TCP by its safety net (dissect/base.py StreamDissector.max_stream_bytes)
         self.packet_limits: dict[int, tuple[int | None, int | None]] = {
             id(d): (d.max_packets_per_flow, _tcp_packet_limit(d)) for d in dissectors}
+        # stream dissectors that read on past a hole (their own ``gap``): only they are told of one as soon as the
+        # peer acknowledges past it (_acked); for one whose gap ends the flow, telling it early would only end it
+        # before the other direction's later messages are read, so its holes wait for the buffer or the flow's end
+        self.ack_gaps: frozenset[int] = frozenset(
+            id(d) for d in dissectors if isinstance(d, StreamDissector) and type(d).gap is not StreamDissector.gap)
         self.flows: dict[int, FlowDispatch] = {}
         self.changed: dict[int, int] = {}  # uid -> new t2 state, for the flow table
         self.late: list[Observation] = []  # made while closing flows; the engine collects them
@@ -364,13 +370,14 @@ class Dispatcher:
         cols = zip(
             rows.tolist(), uids.tolist(), to_servers.tolist(), pf.isn[sel].tolist(),
             h.pay_off[rows].tolist(), h.pay_len[rows].tolist(), h.proto[rows].tolist(), h.sport[rows].tolist(),
-            h.dport[rows].tolist(), h.seq[rows].tolist(), h.tcp_flags[rows].tolist(), h.ttl[rows].tolist(),
+            h.dport[rows].tolist(), h.seq[rows].tolist(), h.ack[rows].tolist(), h.tcp_flags[rows].tolist(),
+            h.ttl[rows].tolist(),
             mac_texts(mac48(data, h.src_mac_off[rows])), mac_texts(mac48(data, h.dst_mac_off[rows])),
             batch.ts[rows].tolist(), h.frame_len[rows].tolist(), h.pay_wire[rows].tolist(), strict=True,
         )
         flows, changed, memo_prefix, protocols = self.flows, self.changed, self.memo_prefix, self.stats.protocols
         packet_limits = self.packet_limits
-        for (row, uid, to_server, isn, start, length, proto, sport, dport, seq, flags, ttl, smac, dmac, ts,
+        for (row, uid, to_server, isn, start, length, proto, sport, dport, seq, ack, flags, ttl, smac, dmac, ts,
              wire, pay_wire) in cols:
             fd = flows.get(uid)
             if fd is None:
@@ -413,7 +420,8 @@ class Dispatcher:
             protocols[d.name] += 1  # packets handed (a stream dissector may get them later)
             if tcp:
                 if isinstance(d, StreamDissector):
-                    self._stream(fd, d, pkt, seq=seq, isn=isn, out=out, lost=lost)
+                    self._stream(fd, d, pkt, seq=seq, isn=isn, out=out, lost=lost,
+                                 ack=ack if flags & TCP_ACK else -1)
                 else:
                     self._accept(fd, d, pkt, None, out)
             else:
@@ -429,12 +437,22 @@ class Dispatcher:
             changed[uid] = fd.t2
 
     def _stream(self, fd: FlowDispatch, d: StreamDissector, pkt: Packet, *, seq: int, isn: int,
-                out: list[Observation], lost: int = 0) -> None:
+                out: list[Observation], lost: int = 0, ack: int = -1) -> None:
         """Reassemble one TCP segment into its direction's stream and feed what became contiguous.
+
+        ``ack`` (the segment's Acknowledgment Number, -1 without the ACK flag) first declares the holes of the
+        other direction it acknowledges (:meth:`_acked`), so that direction's bytes after them reach the dissector
+        before this segment's (a dissector that reads on past a hole: :attr:`ack_gaps`).
 
         ``lost`` bytes of the segment after its payload were cut by the capture's snap length: once its
         captured bytes are delivered in order, the stream skips them as a gap (the dissector is told) and
         carries on with what was buffered behind them."""
+        if ack >= 0 and id(d) in self.ack_gaps:
+            other = fd.streams.get(not pkt.to_server)
+            if other is not None and other.next_seq != ack and not self._acked(fd, d, not pkt.to_server, ack, out):
+                return
+            if isinstance(fd.dissector, StreamDissector):  # a fallback may have taken the flow over
+                d = fd.dissector
         stream = fd.streams.get(pkt.to_server)
         if stream is None:
             start = isn if isn >= 0 else seq
@@ -451,6 +469,29 @@ class Dispatcher:
             more = stream.lose(lost)
             if self._gap(fd, d, pkt.to_server, 1, out):
                 self._feed_runs(fd, d, more, out)
+
+    def _acked(self, fd: FlowDispatch, d: StreamDissector, to_server: bool, ack: int, out: list[Observation]) -> bool:
+        """The peer acknowledged direction ``to_server`` up to ``ack``: each hole before it is one the
+        capture lost (the receiver had the bytes, a retransmission would have come before this ACK), told to the
+        dissector at once with the bytes buffered behind it (:meth:`StreamDirection.acked`), as Zeek's
+        reassembler reports a ``content_gap`` for data acknowledged above a hole. A direction seen only from
+        mid-stream has its position from its first segment seen; one not seen yet has no stream and no hole.
+        Bounded: one hole per buffered segment at most, no state added. False when the flow finished."""
+        stream = fd.streams[to_server]
+        while True:
+            gaps = stream.gaps
+            runs = stream.acked(ack)
+            if stream.gaps == gaps:
+                return True
+            self.stats.decode_errors["tcp_gap_acked"] += 1
+            if not self._gap(fd, d, to_server, 1, out):
+                return False
+            self._feed_runs(fd, d, runs, out)
+            if fd.state.get("done"):
+                fd.t2 = FINISHED
+                return False
+            if isinstance(fd.dissector, StreamDissector):  # a fallback may have taken the flow over
+                d = fd.dissector
 
     def _feed_runs(self, fd: FlowDispatch, d: StreamDissector, runs: list[tuple[bytes, Packet]],
                    out: list[Observation]) -> None:

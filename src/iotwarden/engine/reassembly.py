@@ -7,7 +7,9 @@ unfillable (the capture lost those bytes: the endpoints have long moved on) and 
 resumes at the earliest buffered segment, and :attr:`StreamDirection.gaps` counts the skip so the
 caller can tell its dissector (Zeek's ``content_gap`` does the same). :meth:`StreamDirection.skip`
 gives up the remaining holes one by one when the flow ends, so nothing buffered behind a lost
-segment is lost.
+segment is lost. :meth:`StreamDirection.acked` gives a hole up as soon as the peer acknowledges past it
+while bytes after it wait in the buffer: the receiver had those bytes and the capture did not (Zeek's
+``TCP_Reassembler`` ``ack_above_hole``, tshark's "ACKed unseen segment").
 """
 
 from __future__ import annotations
@@ -81,6 +83,31 @@ class StreamDirection(Generic[T]):
         if self.pending:
             self._skip_gap()
             self._drain(out)
+        return out
+
+    def acked(self, ack: int) -> list[tuple[bytes, T]]:
+        """The peer's cumulative Acknowledgment Number ``ack`` (RFC 9293 §3.4: the next sequence number it
+        expects, so it received every byte before it) covers the whole hole before the earliest buffered
+        segment: the receiver had those bytes, the capture lost them, and they will not come now. Gives that
+        hole up, counted in :attr:`gaps`, and returns the runs buffered after it, up to the next hole; call
+        again while :attr:`gaps` grows (an ACK may cover several holes). No state is added.
+
+        Not given up: a hole ``ack`` stops short of or inside (the peer acknowledges up to it, a keep-alive's
+        or window probe's answer; bytes past ``ack`` may still come), and a hole with nothing buffered behind
+        it: a capture may record a segment after the ACK that covers it (a SPAN port merging two directions'
+        queues: ics_iti s7comm_clean.pcap frames 397-398), and that segment must still find its place. Such a
+        hole waits for this direction's next bytes, as a FIN's sequence number (RFC 9293 §3.4) would."""
+        if not self.pending:
+            return []
+        ahead = (ack - self.next_seq) % SEQ_MOD
+        if ahead == 0 or ahead >= HALF:  # nothing unseen acknowledged
+            return []
+        first = min(self.pending, key=lambda s: seq_delta(s, self.next_seq))
+        if seq_delta(first, ack) > 0:  # the ACK stops inside the hole
+            return []
+        out: list[tuple[bytes, T]] = []
+        self._skip_gap()
+        self._drain(out)
         return out
 
     def lose(self, count: int) -> list[tuple[bytes, T]]:

@@ -1,0 +1,201 @@
+"""Dispatch: a TCP hole is told to the dissector as soon as the peer acknowledges past it (issues #3/#4), so
+each direction's messages reach it in capture order relative to the other's."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import dpkt
+
+from iotwarden.dissect.base import Packet, StreamDissector, confirm
+from iotwarden.engine.core import Engine
+from iotwarden.engine.decode import decode
+from iotwarden.model import Observation
+from tests.sources.capbuild import ACK, FIN, PSH, SYN, batch_of, ethernet, ipv4
+
+C, S = "192.168.1.10", "192.168.1.20"
+CISN, SISN = 1000, 5000  # first data byte of each direction (SYN sequence number + 1)
+
+
+class Log(StreamDissector):
+    """Records, in order, each direction's bytes as delivered and each gap."""
+
+    name = "log"
+    tcp_ports: ClassVar[tuple[int, ...]] = (7000,)
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, bytes]] = []
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        confirm(state)
+        self.events.append(("c" if pkt.to_server else "s", data))
+        return []
+
+    def gap(self, state: dict[str, Any], to_server: bool) -> None:
+        self.events.append(("c" if to_server else "s", b"<gap>"))
+
+
+def _seg(src: str, dst: str, seq: int, ack: int | None, data: bytes = b"", *, flags: int = PSH | ACK) -> bytes:
+    sport, dport = (50000, 7000) if src == C else (7000, 50000)
+    seg = dpkt.tcp.TCP(sport=sport, dport=dport, seq=seq % 2**32, ack=(ack or 0) % 2**32, data=data,
+                       flags=flags if ack is not None else flags & ~ACK)
+    return ethernet(bytes(dpkt.ip.IP(src=ipv4(src), dst=ipv4(dst), p=6, data=seg)))
+
+
+def _handshake(cisn: int = CISN, sisn: int = SISN) -> list[bytes]:
+    return [_seg(C, S, cisn - 1, None, flags=SYN), _seg(S, C, sisn - 1, cisn, flags=SYN | ACK),
+            _seg(C, S, cisn, sisn, flags=ACK)]
+
+
+def _run(frames: list[bytes]) -> tuple[Log, Engine, list[tuple[str, bytes]]]:
+    d = Log()
+    engine = Engine([d])
+    engine.process(batch_of([(i / 100, f) for i, f in enumerate(frames)]))
+    before_end = list(d.events)
+    engine.flush()
+    return d, engine, before_end
+
+
+def _exchange(cisn: int = CISN, *, retransmit: bool = False) -> list[bytes]:
+    """REQ1/ANS1, then REQ2 in two segments whose first is lost, ANS2 acknowledging all of REQ2, REQ3/ANS3."""
+    c, s = cisn, SISN
+    frames = _handshake(cisn)
+    frames += [_seg(C, S, c, s, b"REQ1\n"), _seg(S, C, s, c + 5, b"ANS1\n")]
+    c, s = c + 5, s + 5
+    # REQ2's head (c .. c+9) never captured; its tail waits out of order
+    frames.append(_seg(C, S, c + 9, s, b"tail\n"))
+    if retransmit:  # the head retransmitted and captured before the server's ACK: nothing lost
+        frames.append(_seg(C, S, c, s, b"REQ2 head"))
+    frames.append(_seg(S, C, s, c + 14, b"ANS2\n"))
+    c, s = c + 14, s + 5
+    frames += [_seg(C, S, c, s, b"REQ3\n"), _seg(S, C, s, c + 5, b"ANS3\n")]
+    return frames
+
+
+IN_ORDER = [("c", b"REQ1\n"), ("s", b"ANS1\n"), ("c", b"<gap>"), ("c", b"tail\n"), ("s", b"ANS2\n"),
+            ("c", b"REQ3\n"), ("s", b"ANS3\n")]
+
+
+def test_decode_reads_the_acknowledgment_number() -> None:
+    h = decode(batch_of([(0.0, _seg(C, S, 7, 2**32 - 3, b"x")), (0.1, _seg(C, S, 7, None, b"x"))]))
+    assert h.ack.tolist() == [2**32 - 3, 0]
+    assert (h.tcp_flags & ACK).tolist() == [ACK, 0]
+
+
+def test_a_lost_request_segment_is_a_gap_when_the_answer_acknowledges_past_it() -> None:
+    _, engine, before_end = _run(_exchange())
+    # declared at the server's ACK, not when the flow ends: the dissector sees the messages in order
+    assert before_end == IN_ORDER
+    assert engine.stats.decode_errors["tcp_gap"] == 1
+    assert engine.stats.decode_errors["tcp_gap_acked"] == 1
+
+
+def test_before_the_ack_the_request_waited_so_the_answer_came_first() -> None:
+    frames = _exchange()
+    ans2 = next(i for i, f in enumerate(frames) if f.endswith(b"ANS2\n"))
+    d, engine, _ = _run(frames[:ans2])  # up to the ACK: the tail waits, as before
+    assert ("c", b"tail\n") not in d.events[:2] and d.events[:2] == [("c", b"REQ1\n"), ("s", b"ANS1\n")]
+    assert engine.stats.decode_errors["tcp_gap_acked"] == 0
+
+
+def test_a_retransmission_captured_before_the_ack_fills_the_hole() -> None:
+    _, engine, before_end = _run(_exchange(retransmit=True))
+    assert before_end == [("c", b"REQ1\n"), ("s", b"ANS1\n"), ("c", b"REQ2 head"), ("c", b"tail\n"),
+                          ("s", b"ANS2\n"), ("c", b"REQ3\n"), ("s", b"ANS3\n")]
+    assert engine.stats.decode_errors["tcp_gap"] == 0
+
+
+def test_sequence_numbers_wrapping_around_2_32() -> None:
+    for cisn in (2**32 - 7, 2**32 - 12, 2**32 - 16):  # the wrap in REQ1, in the lost head, in the tail
+        _, engine, before_end = _run(_exchange(cisn))
+        assert before_end == IN_ORDER, cisn
+        assert engine.stats.decode_errors["tcp_gap_acked"] == 1
+
+
+def test_an_ack_only_up_to_the_hole_and_a_keep_alive_declare_nothing() -> None:
+    c, s = CISN, SISN
+    frames = _handshake()
+    frames += [_seg(C, S, c, s, b"REQ1\n"), _seg(S, C, s, c + 5, b"ANS1\n"),
+               _seg(C, S, c + 9, s + 5, b"tail\n"),  # REQ2's head lost
+               _seg(C, S, c + 4, s + 5, b"\0", flags=ACK),  # a keep-alive: one old byte (RFC 9293 §3.8.4)
+               _seg(S, C, s + 5, c + 5, b"MORE\n"),  # the server acknowledges up to the hole only
+               _seg(S, C, s + 9, c + 5, b"\0", flags=ACK)]  # the server's keep-alive, acknowledging the hole
+    d, engine, before_end = _run(frames)
+    assert before_end == [("c", b"REQ1\n"), ("s", b"ANS1\n"), ("s", b"MORE\n")]
+    assert engine.stats.decode_errors["tcp_gap_acked"] == 0
+    assert d.events[-2:] == [("c", b"<gap>"), ("c", b"tail\n")]  # given up when the flow ends, as before
+
+
+def test_a_fin_acknowledged_is_no_hole() -> None:
+    c, s = CISN, SISN
+    frames = _handshake()
+    frames += [_seg(C, S, c, s, b"REQ1\n", flags=PSH | ACK | FIN), _seg(S, C, s, c + 6, b"ANS1\n")]
+    d, engine, _ = _run(frames)
+    assert d.events == [("c", b"REQ1\n"), ("s", b"ANS1\n")]
+    assert engine.stats.decode_errors["tcp_gap"] == 0
+
+
+def test_a_flow_seen_mid_stream_has_no_ack_gap_until_its_direction_is_placed() -> None:
+    c, s = 70000, 90000
+    frames = [_seg(S, C, s, c + 50, b"ANS0\n"),  # the client's position is unknown: its ACK proves nothing
+              _seg(C, S, c + 50, s + 5, b"REQ1\n"), _seg(S, C, s + 5, c + 55, b"ANS1\n"),
+              _seg(C, S, c + 64, s + 10, b"tail\n"),  # the head (c+55 .. c+63) lost
+              _seg(S, C, s + 10, c + 69, b"ANS2\n")]
+    _, engine, before_end = _run(frames)
+    assert before_end == [("s", b"ANS0\n"), ("c", b"REQ1\n"), ("s", b"ANS1\n"), ("c", b"<gap>"),
+                          ("c", b"tail\n"), ("s", b"ANS2\n")]
+    assert engine.stats.decode_errors["tcp_gap_acked"] == 1
+
+
+def test_one_ack_past_several_holes_gives_each_up_in_order() -> None:
+    c, s = CISN, SISN
+    frames = _handshake()
+    frames += [_seg(C, S, c, s, b"a"), _seg(C, S, c + 2, s, b"c"), _seg(C, S, c + 4, s, b"e"),
+               _seg(S, C, s, c + 5, b"ANS\n")]
+    _, engine, before_end = _run(frames)
+    assert before_end == [("c", b"a"), ("c", b"<gap>"), ("c", b"c"), ("c", b"<gap>"), ("c", b"e"), ("s", b"ANS\n")]
+    assert engine.stats.decode_errors["tcp_gap_acked"] == 2
+
+
+class Quitter(Log):
+    """Stops at its first gap (the default for a dissector that cannot resync)."""
+
+    name = "log"
+
+    def gap(self, state: dict[str, Any], to_server: bool) -> None:
+        super().gap(state, to_server)
+        state["done"] = True
+
+
+def test_a_dissector_that_stops_at_the_gap_gets_nothing_more() -> None:
+    d = Quitter()
+    engine = Engine([d])
+    engine.process(batch_of([(i / 100, f) for i, f in enumerate(_exchange())]))
+    engine.flush()
+    assert d.events == [("c", b"REQ1\n"), ("s", b"ANS1\n"), ("c", b"<gap>")]
+    assert engine.stats.decode_errors["tcp_gap"] == 1
+
+
+class EndsAtGap(StreamDissector):
+    """Keeps StreamDissector's own gap, which ends the flow: it cannot read past a hole."""
+
+    name = "log"
+    tcp_ports: ClassVar[tuple[int, ...]] = (7000,)
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, bytes]] = []
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        confirm(state)
+        self.events.append(("c" if pkt.to_server else "s", data))
+        return []
+
+
+def test_a_dissector_whose_gap_ends_the_flow_still_reads_the_other_direction_until_the_hole_must_go() -> None:
+    # told early, it would stop at ANS2's ACK and lose ANS2 and ANS3 (Hl7Dissector, Telnet, SSH, TLS, RDP)
+    d = EndsAtGap()
+    engine = Engine([d])
+    engine.process(batch_of([(i / 100, f) for i, f in enumerate(_exchange())]))
+    assert d.events == [("c", b"REQ1\n"), ("s", b"ANS1\n"), ("s", b"ANS2\n"), ("s", b"ANS3\n")]
+    engine.flush()
+    assert engine.stats.decode_errors["tcp_gap"] == 1 and engine.stats.decode_errors["tcp_gap_acked"] == 0
