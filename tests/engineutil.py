@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, ClassVar
 
+from iotwarden.dissect.base import Packet, StreamDissector, confirm
 from iotwarden.engine.core import Engine
 from iotwarden.model import Flow, Observation
 from iotwarden.sources.capfile import read_capture
@@ -20,3 +22,20 @@ def engine_run(path: Path, engine: Engine | None = None) -> tuple[list[Observati
         flows += res.flows
     res = engine.flush()
     return obs + res.observations, flows + res.flows
+
+
+class Recorder(StreamDissector):
+    """A stream dissector on tcp/7000 that records, in order across both directions, what it is fed: ``("c", bytes)``
+    from the client, ``("s", bytes)`` from the server. It keeps StreamDissector's own ``gap`` (a hole ends the flow);
+    a test that wants to see holes records them in its own ``gap``."""
+
+    name = "recorder"
+    tcp_ports: ClassVar[tuple[int, ...]] = (7000,)
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, bytes]] = []
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        confirm(state)
+        self.events.append(("c" if pkt.to_server else "s", data))
+        return []

@@ -3,33 +3,23 @@ each direction's messages reach it in capture order relative to the other's."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import dpkt
 
-from iotwarden.dissect.base import Packet, StreamDissector, confirm
 from iotwarden.engine.core import Engine
 from iotwarden.engine.decode import decode
-from iotwarden.model import Observation
+from tests.engineutil import Recorder
 from tests.sources.capbuild import ACK, FIN, PSH, SYN, batch_of, ethernet, ipv4
 
 C, S = "192.168.1.10", "192.168.1.20"
 CISN, SISN = 1000, 5000  # first data byte of each direction (SYN sequence number + 1)
 
 
-class Log(StreamDissector):
+class Log(Recorder):
     """Records, in order, each direction's bytes as delivered and each gap."""
 
     name = "log"
-    tcp_ports: ClassVar[tuple[int, ...]] = (7000,)
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, bytes]] = []
-
-    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
-        confirm(state)
-        self.events.append(("c" if pkt.to_server else "s", data))
-        return []
 
     def gap(self, state: dict[str, Any], to_server: bool) -> None:
         self.events.append(("c" if to_server else "s", b"<gap>"))
@@ -176,19 +166,10 @@ def test_a_dissector_that_stops_at_the_gap_gets_nothing_more() -> None:
     assert engine.stats.decode_errors["tcp_gap"] == 1
 
 
-class EndsAtGap(StreamDissector):
+class EndsAtGap(Recorder):
     """Keeps StreamDissector's own gap, which ends the flow: it cannot read past a hole."""
 
     name = "log"
-    tcp_ports: ClassVar[tuple[int, ...]] = (7000,)
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, bytes]] = []
-
-    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
-        confirm(state)
-        self.events.append(("c" if pkt.to_server else "s", data))
-        return []
 
 
 def test_a_dissector_whose_gap_ends_the_flow_still_reads_the_other_direction_until_the_hole_must_go() -> None:

@@ -15,13 +15,14 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from iotwarden.dissect.base import Dissector, Packet, StreamDissector, confirm
+from iotwarden.dissect.base import Dissector, Packet
 from iotwarden.engine.batch import PacketBatch
 from iotwarden.engine.core import Engine
 from iotwarden.model import Observation
 from iotwarden.sources.capfile import read_capture
 from tests.conftest import SHARED_DATA
 from tests.engine import snapcheck
+from tests.engineutil import Recorder
 from tests.services import builders as b
 from tests.sources.capbuild import ACK, PSH, SYN, ethernet, tcp, udp
 
@@ -164,19 +165,10 @@ def test_a_whole_record_whose_ip_length_claims_more_is_malformed_not_cut() -> No
     assert (engine.stats.snapped, engine.stats.snaplen) == (0, 0)  # but the capture cut nothing: no note
 
 
-class Events(StreamDissector):
+class Events(Recorder):
     """Records what it is fed and each gap, both directions in one list: their order across directions."""
 
     name = "events"
-    tcp_ports: ClassVar[tuple[int, ...]] = (7000,)
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, bytes]] = []
-
-    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
-        confirm(state)
-        self.events.append(("c" if pkt.to_server else "s", data))
-        return []
 
     def gap(self, state: dict[str, Any], to_server: bool) -> None:
         self.events.append(("gap", b"c" if to_server else b"s"))
