@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from iotwarden.addons import DEFAULT_ANALYZERS
 from iotwarden.detect import DETECTORS, PIPELINE, all_ids, default_detectors, detector_classes
-from iotwarden.detect.base import Detector, Options
+from iotwarden.detect.base import Detector, Options, flow_domain, site_host
 from iotwarden.errors import ConfigError
 from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
@@ -249,3 +249,17 @@ def test_detectors_handed_one_batch_get_it_in_time_order_sorted_once() -> None:
     assert first.seen == [expected] and second.seen[0] is first.seen[0]
     assert joined.seen == [sorted(batch + extra, key=lambda f: f.first_seen)]
     assert batch != expected  # the caller's list is left as it was
+
+
+def test_a_site_host_is_keyed_within_its_domain_and_a_remote_one_is_not() -> None:
+    assert site_host("10.0.0.5", "vlan10") == "10.0.0.5%vlan10"
+    assert site_host("10.0.0.5", "vni4001/vlan10") == "10.0.0.5%vni4001/vlan10"
+    assert site_host("10.0.0.5", "") == "10.0.0.5"  # untagged: the address itself
+    assert site_host("203.0.113.7", "vlan10") == "203.0.113.7"  # outside the site: one host everywhere
+    flow = Flow(10, 6, "10.0.0.5", 40000, "10.0.0.9", 80, 1.0, 1.0)
+    assert flow_domain(flow) == "vlan10"
+    flow.extra["vni"] = [4001, 7]
+    assert flow_domain(flow) == "vni4001/vni7/vlan10"
+    assert flow_domain(Flow(0, 6, "10.0.0.5", 1, "10.0.0.9", 2, 1.0, 1.0, extra={"vni": [4001]})) == "vni4001"
+    assert flow_domain(Flow(0, 6, "10.0.0.5", 1, "10.0.0.9", 2, 1.0, 1.0, extra={"vni": "junk"})) == ""
+    assert flow_domain(Flow(0, 6, "10.0.0.5", 1, "10.0.0.9", 2, 1.0, 1.0)) == ""

@@ -119,3 +119,52 @@ def test_a_host_probed_on_one_port_holds_that_port_alone_until_a_second_comes() 
     assert list(st.by_host["10.0.9.1"].items()) == [(23, 101.0), (80, 110.0)]  # type: ignore[union-attr]
     alerts = feed([det], flows=[tcp_flow("10.0.0.5", "10.0.9.2", 1000 + p, 120.0 + p) for p in range(15)])
     assert [(a.id, a.key, a.evidence) for a in alerts] == [("detect.scan.vertical", "10.0.9.2", {"ports": 15})]
+
+
+def test_one_address_probing_from_two_vlans_is_two_sources_not_a_scan() -> None:
+    """A trunk mirror: VLAN 10's and VLAN 20's 10.0.0.9 each probe 6 hosts on 445 (12 together, over
+    min_hosts 10); two VPCs' (VNIs 4001 and 4002) the same. One VLAN's 12 probes are a scan."""
+    def probes(tag: dict[str, object], n: int = 12) -> list[Flow]:
+        out = []
+        for i in range(n):
+            flow = tcp_flow("10.0.0.9", f"10.0.1.{i + 1}", 445, 100.0 + i * 0.5)
+            if "vlan" in tag:
+                flow.vlan = 10 + 10 * (i % 2)
+            if "vni" in tag:
+                flow.extra["vni"] = [4001 + i % 2]
+            out.append(flow)
+        return out
+    assert feed([ScanDetector()], flows=probes({"vlan": True})) == []
+    assert feed([ScanDetector()], flows=probes({"vni": True})) == []
+    assert [a.id for a in feed([ScanDetector()], flows=probes({}))] == ["detect.scan.horizontal"]  # untagged
+    one_vlan = probes({})
+    for flow in one_vlan:
+        flow.vlan = 20
+    (alert,) = feed([ScanDetector()], flows=one_vlan)
+    assert (alert.id, alert.src_ip, alert.evidence["hosts"]) == ("detect.scan.horizontal", "10.0.0.9", 10)
+
+
+def test_a_source_outside_the_site_is_one_scanner_on_every_vlan() -> None:
+    """An internet scanner reaching VLAN 10's and VLAN 20's hosts is one source: 6 + 6 hosts are a scan."""
+    flows = [tcp_flow("203.0.113.7", f"10.0.{10 + 10 * (i % 2)}.{i + 1}", 445, 100.0 + i * 0.5) for i in range(12)]
+    for i, flow in enumerate(flows):
+        flow.vlan = 10 + 10 * (i % 2)
+    (alert,) = feed([ScanDetector()], flows=flows)
+    assert (alert.src_ip, alert.evidence["hosts"]) == ("203.0.113.7", 10)
+
+
+def test_one_address_pinging_from_two_vlans_is_two_sources_not_a_sweep() -> None:
+    def pings(vlans: tuple[int, int]) -> list[Flow]:
+        return [Flow(vlans[i % 2], 1, "10.0.0.9", 0, f"10.0.1.{i + 1}", 0, 10.0 + i, 10.0 + i, pkts_ab=1,
+                     extra={"icmp_type": 8}) for i in range(12)]
+    assert feed([ScanDetector()], flows=pings((10, 20))) == []
+    assert [a.key for a in feed([ScanDetector()], flows=pings((20, 20)))] == ["icmp"]
+
+
+def test_sources_on_many_vlans_stay_within_max_sources() -> None:
+    det = ScanDetector({"max_sources": 10})
+    flows = [tcp_flow("10.0.0.9", "10.0.0.1", 80, float(i)) for i in range(300)]
+    for i, flow in enumerate(flows):
+        flow.vlan = 1 + i
+    feed([det], flows=flows)
+    assert len(det._src) == 10 and "10.0.0.9%vlan300" in det._src

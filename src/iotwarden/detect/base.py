@@ -17,6 +17,7 @@ from iotwarden.model import Flow, Observation
 from iotwarden.model.alert import Alert
 from iotwarden.model.finding import Severity
 from iotwarden.model.ipv4 import LIMITED_BROADCAST4, MULTICAST4, UNSPECIFIED4, in_table, ipv4_int, octet_table, ranges4
+from iotwarden.model.observation import link_domain
 
 SYN, RST, ACK = 0x02, 0x04, 0x10  # TCP flags, RFC 9293 §3.1
 # Zeek conn_state values of a TCP attempt that never carried data (Zeek base/protocols/conn/main.zeek)
@@ -274,6 +275,22 @@ def is_internal(ip: str) -> bool:
     except ValueError:
         return False
     return any(addr in net for net in INTERNAL_NETWORKS if net.version == addr.version)
+
+
+def site_host(ip: str, domain: str) -> str:
+    """``ip`` as a table of hosts keys it: an internal address within its broadcast domain (``ip%domain``,
+    model/observation.scoped, the zone syntax of RFC 4007 §11), since two VLANs or VPCs may each hold
+    10.0.0.5; an address outside the site (:func:`is_internal`) is one host wherever it is reached from,
+    and an untagged one is itself (the inventory keys routed hosts the same way, inventory/addresses.zoned)."""
+    return f"{ip}%{domain}" if domain and is_internal(ip) else ip
+
+
+def flow_domain(flow: Flow) -> str:
+    """The broadcast domain a flow was seen in (model/observation.link_domain): its 802.1Q VLAN and the
+    VXLAN/Geneve VNIs engine/core.py puts in ``Flow.extra["vni"]`` (a list, outermost first); "" untagged."""
+    vni = flow.extra.get("vni")
+    vnis = tuple(v for v in vni if isinstance(v, int)) if isinstance(vni, list) else ()
+    return link_domain(flow.vlan, vnis) if flow.vlan or vnis else ""
 
 
 def outside(ip: str) -> bool:

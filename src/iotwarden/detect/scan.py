@@ -10,7 +10,10 @@ address it tries, live or not, before its first SYN (per broadcast domain, Obser
 hosts sharing an address are two askers). So is a ping sweep beyond the segment: unanswered
 ICMP echo, timestamp or address-mask requests (RFC 792, RFC 950; ICMPv6 echo, RFC 4443) to
 ``min_hosts`` hosts within the window (key ``icmp``; nmap's -PE/-PP/-PM host discovery). Only the
-unanswered ones count: a monitoring system pinging the hosts it watches gets answers.
+unanswered ones count: a monitoring system pinging the hosts it watches gets answers. Flow probes and ping
+sweeps count per source, an internal source within its broadcast domain (detect/base.site_host, flow_domain):
+two VLANs' or VPCs' 10.0.0.9 probing 6 hosts each are two sources, not one scanner of 12; a source outside the
+site is one source wherever it is seen.
 """
 
 from __future__ import annotations
@@ -19,7 +22,18 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from iotwarden.detect.base import COUNT, ENTRIES, SECONDS, Detector, Options, Range, failed_attempt, subject_key
+from iotwarden.detect.base import (
+    COUNT,
+    ENTRIES,
+    SECONDS,
+    Detector,
+    Options,
+    Range,
+    failed_attempt,
+    flow_domain,
+    site_host,
+    subject_key,
+)
 from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
 from iotwarden.model.observation import scoped
@@ -160,6 +174,8 @@ class ScanDetector(Detector):
                     and not _to_a_group(flow))):
                 continue
             src, ts, host, port = flow.a_ip, flow.first_seen, flow.b_ip, flow.b_port
+            if flow.vlan or "vni" in flow.extra:  # tagged or tunnelled: an internal source within its domain
+                src = site_host(src, flow_domain(flow))
             if src != last_src or last_src is None:
                 known = sources.get(src)
                 if known is None:
@@ -241,7 +257,7 @@ class ScanDetector(Detector):
             return
         o: ScanOptions = self.options
         src, ts = flow.a_ip, flow.first_seen
-        st = self._state(src)
+        st = self._state(site_host(src, flow_domain(flow)))
         _probed(st.icmp, flow.b_ip, ts, o.max_targets)
         if len(st.flows) < 4:
             st.flows.append(flow)
