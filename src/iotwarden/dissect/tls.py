@@ -13,7 +13,9 @@ Kinds and fields (subject ``src``: the client for its hello, the server for its 
   first, fields of :func:`iotwarden.dissect.x509info.describe`), ``cert_count``, ``cert_errors``.
 
 Dissection ends (``state["done"]``) once the server's hello and certificate are seen, or the server
-switches to encrypted records (TLS 1.3, resumption). QUIC's TLS (RFC 9001) is not handled here.
+switches to encrypted records (TLS 1.3, resumption). A lost segment (``gap``) costs its direction the record and
+handshake message it was in: that direction then reads on from the next record :func:`plausible` finds where a
+segment begins, validated harder than one read in sync (issues #3/#4). QUIC's TLS (RFC 9001) is not handled here.
 Hellos (less what each connection draws afresh) and certificates recur across connections: each dissector
 keeps one bounded :class:`~iotwarden.dissect.memo.Memo` of their fields (``memo_entries``).
 """
@@ -37,12 +39,21 @@ CT_HEARTBEAT = 24  # RFC 6520 §3
 _CONTENT_TYPES = frozenset({CT_CHANGE_CIPHER_SPEC, CT_ALERT, CT_HANDSHAKE, CT_APPLICATION_DATA, CT_HEARTBEAT})
 
 # handshake types, RFC 8446 §4 / RFC 5246 §7.4
+HS_HELLO_REQUEST = 0
 HS_CLIENT_HELLO = 1
 HS_SERVER_HELLO = 2
 HS_CERTIFICATE = 11
 HS_SERVER_HELLO_DONE = 14
+# every HandshakeType of RFC 8446 §4 and RFC 5246 §7.4, and certificate_status (RFC 6066 §8): what a handshake
+# record found past a gap may begin with (hello_request and server_hello_done have empty bodies, RFC 5246 §7.4.1.1,
+# §7.4.5)
+_HANDSHAKE_TYPES = frozenset({HS_HELLO_REQUEST, HS_CLIENT_HELLO, HS_SERVER_HELLO, 4, 5, 8, HS_CERTIFICATE, 12, 13,
+                              HS_SERVER_HELLO_DONE, 15, 16, 20, 22, 24})
+_EMPTY_HANDSHAKES = frozenset({HS_HELLO_REQUEST, HS_SERVER_HELLO_DONE})
 
 MAX_RECORD = 2**14 + 2048  # RFC 5246 §6.2.3: TLSCiphertext.length limit
+MAX_PLAINTEXT = 2**14  # RFC 8446 §5.1 / RFC 5246 §6.2.1: TLSPlaintext.length limit (handshake, alert, CCS)
+MAX_CIPHERTEXT_13 = 2**14 + 256  # RFC 8446 §5.2: TLSCiphertext.length limit, what AEAD records stay within
 MAX_HANDSHAKE_MESSAGE = 64 * 1024  # largest handshake message reassembled (certificate chains)
 # stream bytes read of a flow, both directions (StreamDissector.max_stream_bytes): the client's hello and the server's
 # hello and Certificate message, each reassembled up to MAX_HANDSHAKE_MESSAGE (chains of 4-5 certificates are
@@ -50,6 +61,60 @@ MAX_HANDSHAKE_MESSAGE = 64 * 1024  # largest handshake message reassembled (cert
 # only in part
 MAX_STREAM_BYTES = 2 * MAX_HANDSHAKE_MESSAGE
 TLS13 = 0x0304
+RESYNC_STATE_KEY = "resync_"  # + direction key: past a gap, looking for the next record (plausible)
+
+
+def _header(buf: bytearray, at: int) -> tuple[int, int] | None:
+    """The content type and length of a record header at ``at`` (RFC 8446 §5.1: a known ContentType, legacy
+    version 0x0300-0x0304), None when there is none."""
+    ctype, major, minor = buf[at], buf[at + 1], buf[at + 2]
+    if ctype not in _CONTENT_TYPES or major != 3 or minor > 4:
+        return None
+    return ctype, int.from_bytes(buf[at + 3 : at + 5], "big")
+
+
+def plausible(buf: bytearray, at: int) -> bool | None:
+    """Whether a record found past a gap begins at ``at`` of ``buf`` (streambuf.resync's judge): True, a whole
+    record validated harder than one read in sync; None, one may begin there but is not whole yet (at most
+    10 + MAX_CIPHERTEXT_13 bytes); False, none. A handshake record within MAX_PLAINTEXT whose fragment is a
+    sequence of messages of known HandshakeType, each within MAX_HANDSHAKE_MESSAGE, the last one possibly
+    continued in the next record (so a record carrying the middle of a message is not taken for one, nor a
+    certificate read out of another); a ChangeCipherSpec of its one byte 1 (RFC 5246 §7.1); an alert of level 1
+    or 2 (§7.2); application data within MAX_CIPHERTEXT_13 followed by another plausible record header, a lone
+    look-alike header among encrypted bytes not being one."""
+    if len(buf) - at < 5:
+        return None
+    head = _header(buf, at)
+    if head is None:
+        return False
+    ctype, length = head
+    if ctype == CT_APPLICATION_DATA:
+        if not 0 < length <= MAX_CIPHERTEXT_13:
+            return False
+        nxt = at + 5 + length
+        if len(buf) < nxt + 5:
+            return None
+        follow = _header(buf, nxt)
+        return follow is not None and follow[1] <= MAX_RECORD
+    if not 0 < length <= MAX_PLAINTEXT or ctype == CT_HEARTBEAT:
+        return False
+    if len(buf) - at < 5 + length:
+        return None
+    frag = buf[at + 5 : at + 5 + length]
+    if ctype == CT_CHANGE_CIPHER_SPEC:
+        return frag == b"\x01"
+    if ctype == CT_ALERT:
+        return length == 2 and frag[0] in (1, 2)
+    pos = 0
+    while pos < length:
+        if length - pos < 4:
+            return False  # a message header cut by the record: not taken past a gap
+        msg_type, size = frag[pos], int.from_bytes(frag[pos + 1 : pos + 4], "big")
+        if msg_type not in _HANDSHAKE_TYPES or size > MAX_HANDSHAKE_MESSAGE or (
+                msg_type in _EMPTY_HANDSHAKES and size):
+            return False
+        pos += 4 + size
+    return True
 
 
 class TlsDissector(StreamDissector):
@@ -71,11 +136,26 @@ class TlsDissector(StreamDissector):
         """A handshake record header: 0x16 0x03 0x00-0x04 (RFC 8446 §5.1)."""
         return len(payload) >= 6 and payload[0] == CT_HANDSHAKE and payload[1] == 3 and payload[2] <= 4
 
+    def gap(self, state: dict[str, Any], to_server: bool) -> None:
+        """Bytes of a direction were lost: drop its partial record and handshake message and look for its next
+        record where a segment begins (:func:`plausible`); the other direction reads on."""
+        key = streambuf.direction_key(to_server)
+        state.pop(key, None)
+        state.pop("hs_" + key, None)
+        if not state.get("enc_" + key):
+            state[RESYNC_STATE_KEY + key] = True
+
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         key = streambuf.direction_key(pkt.to_server)
         if state.get("done") or state.get("enc_" + key):
             return []
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
+        if state.get(RESYNC_STATE_KEY + key):
+            # a record may begin where the buffer or this delivery does (a segment start); a candidate not whole
+            # yet is within max_buffer (plausible)
+            if not streambuf.resync(buf, (0, len(buf) - len(data)), lambda at: plausible(buf, at)):
+                return []
+            state[RESYNC_STATE_KEY + key] = False
         out: list[Observation] = []
         error: ParseError | None = None  # a malformed handshake message: the records after it are still read
         while len(buf) >= 5:
