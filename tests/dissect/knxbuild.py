@@ -35,10 +35,10 @@ def hpai(ip: str = "192.168.1.20", port: int = 3671, protocol: int = 1) -> bytes
 
 
 def device_info(name: bytes = b"KNX IP Router 752", *, address: int = 0x1100, serial: bytes = SERIAL,
-                mac: bytes = MAC, programming: bool = False, medium: int = 0x02) -> bytes:
+                mac: bytes = MAC, programming: bool = False, medium: int = 0x02, project: int = 0x0011) -> bytes:
     """DEVICE_INFO DIB (§7.5.4.2), 54 octets: medium, status, individual address, project-installation id, serial,
     routing multicast address, MAC, 30-octet friendly name."""
-    body = bytes([medium, 1 if programming else 0]) + struct.pack(">HH", address, 0x0011) + serial
+    body = bytes([medium, 1 if programming else 0]) + struct.pack(">HH", address, project) + serial
     body += bytes([224, 0, 23, 12]) + mac + name.ljust(30, b"\0")[:30]
     return bytes([2 + len(body), 0x01]) + body
 

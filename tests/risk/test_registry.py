@@ -27,7 +27,7 @@ def test_issue_checks_are_all_present() -> None:
         "risk.ot.cpu_stop", "risk.ot.firmware_update", "risk.exposure.many_external",
         "risk.cleartext.rtsp", "risk.rtsp.unauthenticated_stream", "risk.smb.v1", "risk.sadp.unactivated",
         "risk.p2p.exposed", "risk.dicom.cleartext", "risk.rdp.no_nla", "risk.knx.unsecured",
-        "risk.cleartext.ldap",
+        "risk.cleartext.ldap", "risk.knx.duplicate_address",
     }
 
 

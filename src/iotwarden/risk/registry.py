@@ -22,6 +22,7 @@ CHECKS: tuple[str, ...] = (
     "mqtt_cleartext:MqttCleartext",
     "dicom_cleartext:DicomCleartext",
     "knx_unsecured:KnxUnsecured",
+    "knx_duplicate_address:KnxDuplicateAddress",
     "rtsp_unauthenticated_stream:RtspUnauthenticatedStream",
     "upnp_exposed:UpnpExposed",
     "sadp_unactivated:SadpUnactivated",

@@ -1,0 +1,151 @@
+"""risk.knx.duplicate_address: one KNX individual address announced by several KNX IP devices of one installation.
+
+An individual address identifies one device of a KNX installation (KNX 03.03.02 network layer; KNX Association, KNX
+Basic Course "System overview" §3.1: "an individual address uniquely identifies a device"; ETS assigns them, and KNX
+IP interface manuals ask that no other bus device use one, e.g. Siemens A6V11656895, tunnelling addresses). A KNXnet/IP
+server announces its own in the DEVICE_INFO DIB of its SEARCH and DESCRIPTION responses, with the project-installation
+identifier ETS wrote (KNX 03.08.02 §7.5.4.2; dissect/knxip.py ``individual_address``, ``project_installation_id``):
+the installation, the domain in which the address must be unique (two apartments' separate projects may both use
+1.1.1). Two devices of one installation answering one address is a misconfiguration: an ETS download, a property or
+memory write for it reaches both (inventory/knx.py calls such a target ``ambiguous``), so one device gets the other's
+application or parameters.
+
+Two cases, told apart because they need different work:
+- the factory default 15.15.255 (0xFFFF, KNX 03.05.02 §2.3) on several devices: uncommissioned devices, no conflict
+  in the project yet, but devices nobody commissioned sit on the network (low); medium when one of them announces
+  programming mode, in which it takes the next A_IndividualAddress_Write broadcast on the bus, whoever sends it;
+- a commissioned address on several devices (a device copied into the project twice, a replacement programmed while
+  the old one still runs): a real conflict (medium); high once a program or config write (memory, property, key or
+  address write: dissect/cemi.py ``operation``) to that address is seen, because it reached every holder.
+
+The finding is on each announcer (one per device, its address and installation in the evidence, the other holders
+named in ``shared_with``), not on the line's router: the fix is reprogramming one of the devices, which only the
+engineer can choose, and the line's coupler is often not announced at all (15.15.255 has no line). A device that
+announces another address (ETS re-addressed it) leaves its old one and the finding clears.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import ClassVar
+
+from iotwarden.hooks import Context
+from iotwarden.inventory.knx import ANNOUNCING, DEFAULT_ADDRESS, MAX_ANNOUNCERS
+from iotwarden.model import Observation
+from iotwarden.model.finding import Finding, Severity
+from iotwarden.model.otops import OPERATION
+from iotwarden.risk import references as ref
+from iotwarden.risk.base import Check, Hit
+from iotwarden.risk.subjects import Endpoint, SubjectIndex, endpoint_of
+
+MAX_ADDRESSES = 4096  # (installation, address) pairs whose announcers are remembered (LRU), and as many devices
+MAX_WRITTEN = 4096  # individual addresses a program or config write was seen for (LRU)
+WRITES = frozenset({"program", "config"})  # cemi.operation classes that change what a device does
+KNX_BASICS = "KNX Association, KNX Basic Course: System overview §3.1 (individual addresses are unique)"
+Place = tuple[int | None, str]  # (project-installation identifier, individual address)
+
+
+@dataclass(slots=True)
+class Announcement:
+    """What one device announced of its address: when, under which name, and whether in programming mode."""
+
+    first_seen: float
+    last_seen: float
+    name: str = ""
+    programming: bool = False
+
+
+class KnxDuplicateAddress(Check):
+    """Each KNX IP device announcing an individual address another device of its installation announces too: low
+    (medium in programming mode) for the factory default 15.15.255, medium (high once written to) otherwise."""
+
+    id: ClassVar[str] = "risk.knx.duplicate_address"
+    title: ClassVar[str] = "KNX individual address announced by several devices"
+    severity: ClassVar[Severity] = "medium"
+    remediation: ClassVar[str] = (
+        "Give every KNX device of the installation its own individual address in ETS: commission the devices still "
+        "at 15.15.255 one at a time (programming button), reprogram the duplicate to a free address of its line "
+        "(check it with ETS's 'Individual Addresses' scan of the line), and download the devices whose memory was "
+        "written while the address was shared again.")
+    references: ClassVar[tuple[str, ...]] = (ref.NIST_IDENTIFICATION, ref.NIST_CONFIGURATION,
+                                             ref.ETSI_AUTHENTICATED_CONFIG, ref.CWE_WRONG_SPHERE, KNX_BASICS)
+    protos: ClassVar[frozenset[str]] = frozenset({"knxip"})
+
+    def __init__(self, limit: int = MAX_ADDRESSES, written: int = MAX_WRITTEN) -> None:
+        super().__init__()
+        self._places: OrderedDict[Place, OrderedDict[Endpoint, Announcement]] = OrderedDict()
+        self._place_of: OrderedDict[Endpoint, Place] = OrderedDict()  # each device's last announced place
+        self._written: OrderedDict[str, float] = OrderedDict()  # address -> last program/config write to it
+        self._limit, self._written_limit = limit, written
+
+    def on_observation(self, ctx: Context, obs: Observation) -> None:
+        f = obs.fields
+        if obs.kind in ANNOUNCING:
+            address, project = f.get("individual_address"), f.get("project_installation_id")
+            device = endpoint_of(obs, "src")
+            if isinstance(address, str) and device != (None, None):
+                self._announce((project if isinstance(project, int) else None, address), device, obs)
+        elif f.get(OPERATION) in WRITES and f.get("destination_type") == "individual":
+            address = f.get("destination")
+            if isinstance(address, str):
+                self._written[address] = obs.ts
+                self._written.move_to_end(address)
+                if len(self._written) > self._written_limit:
+                    self._written.popitem(last=False)
+
+    def _announce(self, place: Place, device: Endpoint, obs: Observation) -> None:
+        previous = self._place_of.get(device)
+        if previous is not None and previous != place:  # re-addressed (or moved to another project) by ETS
+            left = self._places.get(previous)
+            if left is not None:
+                left.pop(device, None)
+                if not left:
+                    del self._places[previous]
+        self._place_of[device] = place
+        self._place_of.move_to_end(device)
+        if len(self._place_of) > self._limit:
+            self._place_of.popitem(last=False)
+        holders = self._places.setdefault(place, OrderedDict())
+        self._places.move_to_end(place)
+        if len(self._places) > self._limit:
+            self._places.popitem(last=False)
+        seen = holders.get(device)
+        if seen is None:
+            seen = holders[device] = Announcement(obs.ts, obs.ts)
+            if len(holders) > MAX_ANNOUNCERS:
+                holders.popitem(last=False)
+                self.dropped += 1
+        holders.move_to_end(device)
+        seen.first_seen, seen.last_seen = min(seen.first_seen, obs.ts), max(seen.last_seen, obs.ts)
+        seen.name = str(obs.fields.get("friendly_name") or seen.name)
+        seen.programming = obs.fields.get("programming_mode") is True  # the last answer tells its mode now
+
+    def findings(self, ctx: Context, subjects: SubjectIndex) -> list[Finding]:
+        """A hit on every holder of each (installation, address) announced by more than one device."""
+        placed: dict[Endpoint, Hit] = {}
+        for (project, address), holders in self._places.items():
+            if len(holders) < 2:
+                continue
+            severity, reasons = self._judge(address, holders)
+            names = {device: device[1] or device[0] or "" for device in holders}
+            for device, seen in holders.items():
+                found = placed[device] = Hit(seen.first_seen, seen.last_seen, severity)
+                found.add(seen.last_seen, severity, {
+                    "address": address, "reasons": reasons, "name": seen.name,
+                    "installation": f"0x{project:04x}" if project is not None else [],
+                    "shared_with": [names[other] for other in holders if other != device]})
+        merged = self.by_device(placed, subjects)
+        return [self.finding(key, found) for key, found in sorted(merged.items())]
+
+    def _judge(self, address: str, holders: OrderedDict[Endpoint, Announcement]) -> tuple[Severity, list[str]]:
+        """The severity of one shared address and why (module docstring)."""
+        if address == DEFAULT_ADDRESS:
+            reasons = [f"factory default {DEFAULT_ADDRESS}: {len(holders)} devices not commissioned"]
+            if any(seen.programming for seen in holders.values()):
+                return "medium", [*reasons, "in programming mode: takes the next individual address write"]
+            return "low", reasons
+        reasons = [f"commissioned address held by {len(holders)} devices"]
+        if address in self._written:
+            return "high", [*reasons, "a program or config write for it reached every holder"]
+        return "medium", reasons

@@ -1,0 +1,118 @@
+"""risk.knx.duplicate_address: two KNX IP devices of one installation announcing one individual address in their
+SEARCH responses are a finding on each (low at the factory default 15.15.255, medium in programming mode; medium for a
+commissioned address, high once a memory write went to it); one announcer per address, a device re-addressed by ETS,
+or the same address in two installations is not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from iotwarden.inventory.knx import MAX_ANNOUNCERS
+from iotwarden.lab.wire import Frame, Host
+from iotwarden.model import Observation
+from iotwarden.model.finding import Finding
+from iotwarden.risk.checks.knx_duplicate_address import KnxDuplicateAddress
+from iotwarden.risk.subjects import SubjectIndex
+from tests.dissect import knxbuild as k
+from tests.risk.harness import analyse, found, write_pcap
+
+ID = "risk.knx.duplicate_address"
+DEFAULT, COMMISSIONED = 0xFFFF, 0x110A  # 15.15.255 and 1.1.10
+IFACE_A = Host("00:24:6d:01:02:0a", "192.168.1.21")  # two KNX IP interfaces, just unpacked or copied in ETS
+IFACE_B = Host("00:24:6d:01:02:0b", "192.168.1.22")
+
+
+def _answer(t: float, host: Host, address: int, *, programming: bool = False, project: int = 0x0011) -> Frame:
+    """``host``'s SEARCH_RESPONSE to ETS announcing ``address`` in its DEVICE_INFO DIB (KNX 03.08.02 §7.5.4.2)."""
+    dib = k.device_info(b"KNX IP Interface", address=address, mac=bytes.fromhex(host.mac.replace(":", "")),
+                        programming=programming, project=project)
+    return k.datagram(t, host, k.ETS, k.search_response(dib + k.UNSECURED, ip=host.ip), dport=50000)
+
+
+def _findings(tmp_path: Path, frames: list[Frame]) -> dict[str, Finding]:
+    ctx, _ = analyse(write_pcap(tmp_path / "knx.pcap", k.site(group_writes=1) + frames))
+    return found(ctx, ID)
+
+
+def test_two_devices_at_the_factory_default_are_a_low_finding_on_each(tmp_path: Path) -> None:
+    findings = _findings(tmp_path, [_answer(k.T0 + 20, IFACE_A, DEFAULT), _answer(k.T0 + 20.01, IFACE_B, DEFAULT),
+                                    _answer(k.T0 + 80, IFACE_A, DEFAULT)])
+    assert set(findings) == {f"mac:{IFACE_A.mac}", f"mac:{IFACE_B.mac}"}  # never the router at 1.1.0
+    a, b = findings[f"mac:{IFACE_A.mac}"], findings[f"mac:{IFACE_B.mac}"]
+    assert a.severity == b.severity == "low"
+    assert a.evidence["address"] == ["15.15.255"] and a.evidence["installation"] == ["0x0011"]
+    assert a.evidence["shared_with"] == [IFACE_B.ip] and b.evidence["shared_with"] == [IFACE_A.ip]
+    assert a.evidence["reasons"] == ["factory default 15.15.255: 2 devices not commissioned"]
+    assert (a.first_seen, a.last_seen) == (k.T0 + 20, k.T0 + 80)
+    assert "NISTIR 8259A: Device Identification" in a.references
+
+
+def test_the_factory_default_in_programming_mode_is_medium(tmp_path: Path) -> None:
+    findings = _findings(tmp_path, [_answer(k.T0 + 20, IFACE_A, DEFAULT),
+                                    _answer(k.T0 + 21, IFACE_B, DEFAULT, programming=True)])
+    assert {f.severity for f in findings.values()} == {"medium"} and len(findings) == 2
+    assert any("programming mode" in r for r in findings[f"mac:{IFACE_A.mac}"].evidence["reasons"])
+
+
+def test_a_commissioned_address_on_two_devices_is_medium_and_high_once_written(tmp_path: Path) -> None:
+    shared = [_answer(k.T0 + 20, IFACE_A, COMMISSIONED), _answer(k.T0 + 21, IFACE_B, COMMISSIONED)]
+    findings = _findings(tmp_path, shared)
+    assert {f.severity for f in findings.values()} == {"medium"} and len(findings) == 2
+    assert findings[f"mac:{IFACE_B.mac}"].evidence["reasons"] == ["commissioned address held by 2 devices"]
+    write = k.l_data(0x283, b"\x40\x00\x01\x02\x03", code=k.L_DATA_IND, dst=COMMISSIONED)  # A_Memory_Write
+    findings = _findings(tmp_path, [*shared, k.datagram(k.T0 + 30, k.ETS, None, k.routing(write))])
+    assert {f.severity for f in findings.values()} == {"high"} and len(findings) == 2
+    assert findings[f"mac:{IFACE_A.mac}"].evidence["address"] == ["1.1.10"]
+
+
+def test_one_announcer_per_address_makes_no_finding(tmp_path: Path) -> None:
+    assert _findings(tmp_path, [_answer(k.T0 + 20, IFACE_A, 0x1101), _answer(k.T0 + 21, IFACE_B, COMMISSIONED),
+                                _answer(k.T0 + 22, IFACE_A, 0x1101)]) == {}
+
+
+def test_a_device_re_addressed_by_ets_leaves_its_old_address(tmp_path: Path) -> None:
+    """Both at 15.15.255, then ETS programs B to 1.1.10: A alone holds the default, no finding."""
+    assert _findings(tmp_path, [_answer(k.T0 + 20, IFACE_A, DEFAULT), _answer(k.T0 + 21, IFACE_B, DEFAULT),
+                                _answer(k.T0 + 60, IFACE_B, COMMISSIONED)]) == {}
+
+
+def test_one_address_in_two_installations_makes_no_finding(tmp_path: Path) -> None:
+    """Two ETS projects on one LAN (two apartments) may both use 1.1.10: uniqueness is per installation."""
+    assert _findings(tmp_path, [_answer(k.T0 + 20, IFACE_A, COMMISSIONED, project=0x0011),
+                                _answer(k.T0 + 21, IFACE_B, COMMISSIONED, project=0x0012)]) == {}
+
+
+def _obs(i: int, address: str, ts: float = 1.0) -> Observation:
+    return Observation(ts=ts, proto="knxip", kind="search_response", src_ip=f"10.0.{i // 256}.{i % 256}",
+                       fields={"individual_address": address, "project_installation_id": 0x11})
+
+
+def test_announcers_per_address_are_bounded() -> None:
+    check = KnxDuplicateAddress()
+    for i in range(MAX_ANNOUNCERS + 2):
+        check.on_observation(None, _obs(i, "1.1.10"))  # type: ignore[arg-type]
+    assert check.dropped == 2
+    (holders,) = check._places.values()
+    assert len(holders) == MAX_ANNOUNCERS and ("10.0.0.0" not in {ip for _mac, ip in holders})
+
+
+def test_addresses_and_devices_are_bounded() -> None:
+    check = KnxDuplicateAddress(limit=3, written=2)
+    for i in range(5):
+        check.on_observation(None, _obs(i, f"1.1.{i}"))  # type: ignore[arg-type]
+    assert [address for _project, address in check._places] == ["1.1.2", "1.1.3", "1.1.4"]
+    assert len(check._place_of) == 3
+    for address in ("1.1.1", "1.1.2", "1.1.3"):
+        check.on_observation(None, Observation(  # type: ignore[arg-type]
+            ts=2.0, proto="knxip", kind="routing_indication", src_ip="10.0.9.9", dst_ip=k.MULTICAST_IP,
+            fields={"destination": address, "destination_type": "individual", "ot_operation": "program"}))
+    assert list(check._written) == ["1.1.2", "1.1.3"]
+
+
+def test_the_findings_pass_is_pure(tmp_path: Path) -> None:
+    frames = [_answer(k.T0 + 20, IFACE_A, DEFAULT), _answer(k.T0 + 21, IFACE_B, DEFAULT)]
+    ctx, risk = analyse(write_pcap(tmp_path / "knx.pcap", k.site(group_writes=1) + frames))
+    check = next(c for c in risk.checks if c.id == ID)
+    again = check.findings(ctx, SubjectIndex(ctx.devices))
+    assert [(f.subject, f.evidence) for f in again] == [(f.subject, f.evidence) for f in found(ctx, ID).values()]
+    assert len(again) == 2
