@@ -62,3 +62,47 @@ def test_txt_volume_to_one_domain_is_a_tunnel() -> None:
 def test_local_names_are_ignored() -> None:
     obs = [_query(f"xjwqkzvbtrpl{i}.local", 10.0 + i) for i in range(30)]
     assert feed([DnsAnomalyDetector()], observations=obs) == []
+
+
+def _on_two_vlans(obs: list[Observation]) -> list[Observation]:
+    """A trunk mirror: the queries alternate between VLAN 10's and VLAN 20's 10.0.0.7, two hosts."""
+    for i, o in enumerate(obs):
+        o.vlan = 10 + 10 * (i % 2)
+    return obs
+
+
+def test_two_vlans_hosts_sharing_an_address_are_not_summed_into_a_dga() -> None:
+    rng = random.Random(1)
+    names = ["".join(rng.choice(string.ascii_lowercase) for _ in range(14)) + ".com" for _ in range(8)]
+    obs = _on_two_vlans([_query(n, 10.0 + i) for i, n in enumerate(names)])  # 4 each, min_dga_names 5
+    assert feed([DnsAnomalyDetector()], observations=obs) == []
+    for o in obs:
+        o.vlan = 20
+    (alert,) = feed([DnsAnomalyDetector()], observations=obs)  # one VLAN's host: 8 names
+    assert (alert.id, alert.src_ip, alert.evidence["domain"]) == ("detect.dns.dga", "10.0.0.7", "vlan20")
+
+
+def test_two_vpcs_hosts_sharing_an_address_are_not_summed_into_a_tunnel() -> None:
+    rng = random.Random(2)
+    alphabet = string.ascii_lowercase + string.digits
+    names = ["".join(rng.choice(alphabet) for _ in range(48)) + ".t.evil.example" for _ in range(16)]
+    obs = [_query(n, 10.0 + i) for i, n in enumerate(names)]
+    txt = [_query(f"r{i}.c2.example.net", 10.0 + i, "TXT") for i in range(40)]
+    for i, o in enumerate(obs + txt):
+        o.vni = (4001 + i % 2,)  # 8 labels and 20 TXT queries each: min_tunnel_names 10, min_txt 30
+    assert feed([DnsAnomalyDetector()], observations=obs + txt) == []
+    assert [a.id for a in feed([DnsAnomalyDetector()], observations=_on_two_vlans(obs))] == []
+    for o in obs + txt:
+        o.vni, o.vlan = None, None
+    alerts = feed([DnsAnomalyDetector()], observations=obs + txt)  # untagged: one host, as before
+    assert sorted(a.key for a in alerts) == ["evil.example", "example.net"]
+    assert all("domain" not in a.evidence for a in alerts)
+
+
+def test_hosts_tracked_on_many_vlans_stay_within_max_hosts() -> None:
+    det = DnsAnomalyDetector({"max_hosts": 10})
+    obs = [_query("www.example.com", 10.0 + i) for i in range(300)]
+    for i, o in enumerate(obs):
+        o.vlan = 1 + i
+    feed([det], observations=obs)
+    assert len(det._hosts) == 10 and "10.0.0.7%vlan300" in det._hosts

@@ -13,6 +13,9 @@ as a DGA bot walks through its list.
 
 Tunnel: ``min_tunnel_names`` distinct long (``>= tunnel_label_len``) high-entropy subdomain labels under
 one parent domain, or ``min_txt`` TXT queries for one parent, from one host within ``window_s``.
+
+A host is its address within its broadcast domain (detect/base.site_host, Observation.domain): two VLANs' or
+VPCs' 10.0.0.7 are two hosts, whose names are never summed into one count; untagged, the address itself.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from iotwarden.detect.base import COUNT, ENTRIES, SECONDS, Detector, Options, Range, subject_key
+from iotwarden.detect.base import COUNT, ENTRIES, SECONDS, Detector, Options, Range, site_host, subject_key
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
 
@@ -124,12 +127,13 @@ class DnsAnomalyDetector(Detector):
         if not isinstance(name, str) or not name or name.lower().rstrip(".").endswith(LOCAL_SUFFIXES):
             return
         o: DnsOptions = self.options
-        host = self._hosts.get(obs.src_ip)
+        who = site_host(obs.src_ip, obs.domain)
+        host = self._hosts.get(who)
         if host is None:
-            host = self._hosts[obs.src_ip] = _Host()
+            host = self._hosts[who] = _Host()
             if len(self._hosts) > o.max_hosts:
                 self._hosts.popitem(last=False)
-        self._hosts.move_to_end(obs.src_ip)
+        self._hosts.move_to_end(who)
         sub, parent = split_name(name)
         label = parent.split(".")[0]
         if len(label) >= o.min_len and dga_score(label) >= o.dga_threshold:
@@ -168,4 +172,5 @@ class DnsAnomalyDetector(Detector):
         self.raise_alert(ctx, detector_id, title=title, severity="high",
                          subject=subject_key(ctx, obs.src_mac, obs.src_ip), ts=obs.ts,
                          key=key if detector_id == TUNNEL else "", mitre=mitre, src_ip=obs.src_ip,
-                         dst_ip=obs.dst_ip, evidence=dict(evidence), observations=[obs])
+                         dst_ip=obs.dst_ip, evidence={**evidence, **({"domain": obs.domain} if obs.domain else {})},
+                         observations=[obs])
