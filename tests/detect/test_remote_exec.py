@@ -10,7 +10,7 @@ import pytest
 
 from iotwarden.addons import AddonManager
 from iotwarden.detect.pipeline import AlertPipeline
-from iotwarden.detect.remote_exec import DCSYNC, MAX_WAITING, REMOTE_EXEC, RemoteExecDetector
+from iotwarden.detect.remote_exec import DCSYNC, MAX_DCS, MAX_WAITING, REMOTE_EXEC, RemoteExecDetector
 from iotwarden.hooks import Context
 from iotwarden.model import Device, Observation
 from iotwarden.model.alert import Alert
@@ -220,3 +220,41 @@ def test_psexec_and_dcsync_end_to_end_from_packets(tmp_path: Path) -> None:
     alerts = [a for a in detect([path]).alerts if a.id in (REMOTE_EXEC, DCSYNC)]
     assert sorted((a.id, a.src_ip, a.dst_ip) for a in alerts) == [(DCSYNC, WORKSTATION, DC1),
                                                                  (REMOTE_EXEC, WORKSTATION, SERVER)]
+
+
+def _on(vlan: int, mac: str, obs: Observation) -> Observation:
+    obs.vlan, obs.src_mac = vlan, mac
+    return obs
+
+
+def test_a_dc_on_one_vlan_does_not_vouch_for_another_vlans_host_at_its_address() -> None:
+    """A trunk mirror: VLAN 10's DC1 serves DRSUAPI; VLAN 20's host at the same address pulls the directory."""
+    obs = [_on(10, mac_of(DC1), _obs(10.0, DC1, WORKSTATION, "bind_ack", accepted_interfaces=["drsuapi"])),
+           _on(20, "02:00:00:00:20:0a", _call(11.0, DC1, DC2, "drsuapi", "DRSGetNCChanges"))]
+    assert [(a.id, a.src_ip) for a in _run(obs)] == [(DCSYNC, DC1)]
+    obs[1].vlan = 10  # the same request on the DC's own VLAN is replication
+    assert _run(obs) == []
+
+
+def test_remote_execution_on_two_vpcs_sharing_addresses_is_two_pairs() -> None:
+    """Two VPCs (VNIs 4001, 4002) each hold 10.2.0.30 and 10.2.0.20: one pair's alert hides not the other's."""
+    obs = [_call(10.0 + i, CAMERA, SERVER, "svcctl", "CreateServiceW") for i in range(4)]
+    for i, o in enumerate(obs):
+        o.vni, o.src_mac = (4001 + i % 2,), f"02:00:00:00:{i % 2:02x}:30"
+    det = RemoteExecDetector()
+    ctx = Context()
+    for o in obs:
+        det.on_observation(ctx, o)
+    assert [(a.id, a.src_ip) for a in ctx.alerts] == [(REMOTE_EXEC, CAMERA)] * 2
+    assert ("10.2.0.30%vni4002", "10.2.0.20%vni4002", "service") in det._alerted
+
+
+def test_dcs_and_pairs_on_many_vlans_stay_within_their_bounds() -> None:
+    det = RemoteExecDetector({"max_pairs": 10})
+    ctx = Context()
+    for i in range(MAX_DCS + 5):
+        det.on_observation(ctx, _on(1 + i % 4094, mac_of(DC1), _obs(10.0, f"10.2.{i // 4094}.10", WORKSTATION,
+                                                                     "bind_ack", accepted_interfaces=["drsuapi"])))
+    for i in range(30):
+        det.on_observation(ctx, _on(1 + i, mac_of(CAMERA), _call(20.0, CAMERA, SERVER, "svcctl", "CreateServiceW")))
+    assert len(det._dcs) == MAX_DCS and len(det._alerted) == 10 and len(ctx.alerts) == 30

@@ -10,11 +10,13 @@ Ids:
   Task), IWbemServices ``ExecMethod``/``ExecMethodAsync`` ([MS-WMI] §3.1.4.3: wmiexec's Win32_Process.Create;
   T1047). From any host: severity ``critical`` from an IoT/OT/building/medical device, ``high`` from a host the
   classifier has not placed, ``medium`` from an IT host (administrators do this, attackers too). One alert per
-  source, target and technique within ``realert_s``.
+  source, target and technique within ``realert_s``, source and target each a host within its broadcast domain
+  (detect/base.site_host: two VLANs' or VPCs' 10.0.0.5 are two sources).
 * ``detect.lateral.dcsync``: ``DRSGetNCChanges`` ([MS-DRSR] §4.1.10, opnum 3) asked by a host not known as a
   domain controller: a DC replicating is normal, anyone else pulling the directory's secrets is DCSync
   (mimikatz lsadump::dcsync, impacket secretsdump; T1003.006). A host is known as a DC when the classifier
-  typed it ``domain_controller`` or it was seen accepting a DRSUAPI bind (remembered, :data:`MAX_DCS`). Replication
+  typed it ``domain_controller`` or it was seen accepting a DRSUAPI bind (remembered, :data:`MAX_DCS`, by address
+  within its broadcast domain: VLAN 10's DC does not vouch for VLAN 20's host at its address). Replication
   partners pull from each other, so a request from a host not (yet) known waits ``wait_s`` of capture time for
   that proof (at most :data:`MAX_WAITING` requests), then raises the alert (``critical``). The wait is cut when
   the classifier has already ruled a DC out: the device holding the source address is an IoT/OT/building/medical
@@ -51,6 +53,7 @@ from iotwarden.detect.base import (
     Options,
     Range,
     category,
+    site_host,
     subject_key,
     text,
 )
@@ -120,8 +123,9 @@ class RemoteExecDetector(Detector):
         if obs.kind in ("bind_ack", "alter_context_resp"):
             accepted = obs.fields.get("accepted_interfaces")
             if isinstance(accepted, list) and DRSUAPI in accepted and obs.src_ip:
-                self._dcs[obs.src_ip] = None
-                self._dcs.move_to_end(obs.src_ip)
+                dc = site_host(obs.src_ip, obs.domain)  # another VLAN's or VPC's 10.0.0.5 is not this DC
+                self._dcs[dc] = None
+                self._dcs.move_to_end(dc)
                 if len(self._dcs) > MAX_DCS:
                     self._dcs.popitem(last=False)
             return
@@ -160,14 +164,18 @@ class RemoteExecDetector(Detector):
             self._judge(ctx, self._waiting.popleft())
 
     def _is_dc(self, ctx: Context, obs: Observation) -> bool:
-        if obs.src_ip in self._dcs:
+        if obs.src_ip and site_host(obs.src_ip, obs.domain) in self._dcs:
             return True
         dev = ctx.devices.get(subject_key(ctx, obs.src_mac, obs.src_ip))
         return dev is not None and (dev.device_type == DC_TYPE
                                     or DRSUAPI in dev.attributes.get("dcerpc.accepted_interfaces", ()))
 
-    def _again(self, key: tuple[str, str, str], ts: float) -> bool:
-        """Whether this (source, target, technique) was alerted within ``realert_s``; remembers it if not."""
+    def _again(self, obs: Observation, what: str) -> bool:
+        """Whether this (source, target, technique) was alerted within ``realert_s``; remembers it if not. Source
+        and target are hosts within their broadcast domain (detect/base.site_host): two VLANs' or VPCs' 10.0.0.5
+        reaching their own 10.0.0.9 are two pairs, neither hiding the other's alert."""
+        domain, ts = obs.domain, obs.ts
+        key = (site_host(obs.src_ip or "", domain), site_host(obs.dst_ip or "", domain), what)
         last = self._alerted.get(key)
         if last is not None and ts - last < self.options.realert_s:
             return True
@@ -180,7 +188,7 @@ class RemoteExecDetector(Detector):
     def _staging(self, ctx: Context, obs: Observation) -> None:
         src, dst = obs.src_ip or "", obs.dst_ip or ""
         share, file = text(obs.fields.get("share")) or "", text(obs.fields.get("file")) or ""
-        if self._again((src, dst, "staging:" + file.lower()), obs.ts):
+        if self._again(obs, "staging:" + file.lower()):
             return
         subject, src_cat, severity, where = _source(ctx, obs)
         self.raise_alert(ctx, STAGING, title=f"Executable {file} written to {share} of {dst} from {where} {src}",
@@ -192,7 +200,7 @@ class RemoteExecDetector(Detector):
     def _remote_exec(self, ctx: Context, obs: Observation, technique: tuple[str, tuple[str, ...]]) -> None:
         kind, mitre = technique
         src, dst = obs.src_ip or "", obs.dst_ip or ""
-        if self._again((src, dst, kind), obs.ts):
+        if self._again(obs, kind):
             return
         subject, src_cat, severity, where = _source(ctx, obs)
         operation = text(obs.fields.get("operation"))
@@ -210,7 +218,7 @@ class RemoteExecDetector(Detector):
         if self._is_dc(ctx, obs):
             return
         src, dst = obs.src_ip or "", obs.dst_ip or ""
-        if self._again((src, dst, "dcsync"), obs.ts):
+        if self._again(obs, "dcsync"):
             return
         subject = subject_key(ctx, obs.src_mac, obs.src_ip)
         placed = _not_a_dc(ctx, obs)
