@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from scapy.layers.dhcp import BOOTP, DHCP
-from scapy.layers.inet import IP, UDP
+from scapy.layers.dns import DNS, DNSQR
+from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 from scapy.layers.vxlan import VXLAN
 from scapy.packet import Packet
@@ -127,3 +128,37 @@ def test_a_datagrams_observations_carry_its_vnis(tmp_path: Path) -> None:
     frames[-1].time = t0 + 20000
     wrpcap(str(path), frames)
     assert _alerts(detect([path]), "detect.dhcp") == [("detect.dhcp.rogue_server", "10.0.0.66%vni4002")]
+
+
+def _probes_and_queries(tag: Packet | None, mac: str, ip: str, first: int) -> list[Packet]:
+    """Six SYNs to port 445 of six hosts, no answer (scan probes), and three DNS lookups of generated names."""
+    out: list[Packet] = []
+    for i in range(6):
+        out.append(IP(src=ip, dst=f"192.168.1.{first + i}") / TCP(sport=40000 + first + i, dport=445, flags="S"))
+    for name in ("xjwqkzvbtrplqw", "qz7xk2v9wplmkd", "kdjfhqwpzxcvbn"):
+        out.append(IP(src=ip, dst="192.168.1.1") / UDP(sport=53000 + first, dport=53)
+                   / DNS(id=first, rd=1, qd=DNSQR(qname=f"{name}{first}.com")))
+    frames = []
+    for p in out:
+        frame = Ether(src=mac, dst="00:11:22:33:44:fe") / p
+        if tag is not None:
+            frame = Ether(src=mac, dst="00:11:22:33:44:fe") / tag.copy() / p
+        frames.append(frame)
+    return frames
+
+
+def test_two_vlans_or_vpcs_sharing_an_address_are_two_scanners_and_two_dns_clients(tmp_path: Path) -> None:
+    """From packets: VLAN 10's and VLAN 20's 192.168.1.10 each probe 6 hosts on 445 (12 together, min_hosts 10)
+    and look up 3 generated names (6 together, min_dga_names 5); two VPCs' the same. Flows reach detect.scan
+    with their VLAN or VNI (Flow.vlan, Flow.extra['vni']); untagged, the same packets are one scanner."""
+    def run(tags: tuple[Packet | None, Packet | None], wrap: bool = False) -> list[tuple[str, str]]:
+        frames = (_probes_and_queries(tags[0], A, "192.168.1.10", 20)
+                  + _probes_and_queries(tags[1], B, "192.168.1.10", 40))
+        if wrap:
+            frames = [_in_vxlan(4001 if f.src == A else 4002, f) for f in frames]
+        ctx = detect([_write(tmp_path / "two.pcap", frames)])
+        return sorted(_alerts(ctx, "detect.scan") + _alerts(ctx, "detect.dns"))
+    assert run((_vlan(10), _vlan(20))) == []
+    assert run((None, None), wrap=True) == []
+    assert run((_vlan(20), _vlan(20))) == [("detect.dns.dga", ""), ("detect.scan.horizontal", "445")]
+    assert run((None, None)) == [("detect.dns.dga", ""), ("detect.scan.horizontal", "445")]
