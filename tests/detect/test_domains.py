@@ -138,7 +138,7 @@ def _probes_and_queries(tag: Packet | None, mac: str, ip: str, first: int) -> li
     for name in ("xjwqkzvbtrplqw", "qz7xk2v9wplmkd", "kdjfhqwpzxcvbn"):
         out.append(IP(src=ip, dst="192.168.1.1") / UDP(sport=53000 + first, dport=53)
                    / DNS(id=first, rd=1, qd=DNSQR(qname=f"{name}{first}.com")))
-    frames = []
+    frames: list[Packet] = []
     for p in out:
         frame = Ether(src=mac, dst="00:11:22:33:44:fe") / p
         if tag is not None:
