@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.dissect.tls import MAX_CIPHERTEXT_13, TlsDissector, plausible
+from iotwarden.dissect.tls import MAX_CIPHERTEXT_13, MAX_PLAINTEXT, TlsDissector, plausible
 from iotwarden.lab import proto_tls
 from iotwarden.model import Observation
 from tests.dissect.gapfeed import GAP, Chunk, converse
@@ -132,6 +132,21 @@ def test_a_gap_drops_the_partial_record_and_handshake_message() -> None:
     assert not state.get("s2c") and not state.get("hs_s2c") and not state.get("done")
     assert [o.kind for o in converse(d, [(False, CERTIFICATE[40:]), (False, CERTIFICATE)], state, PORT)] == [
         "certificate"]
+
+
+def test_a_candidate_past_a_gap_waits_within_max_buffer_and_one_over_its_limit_is_dropped() -> None:
+    d = TlsDissector()
+    for ctype, limit, wait in ((b"\x17", MAX_CIPHERTEXT_13, 5), (b"\x16", MAX_PLAINTEXT, 0)):
+        state: dict[str, Any] = {}
+        d.gap(state, False)
+        longest = ctype + b"\x03\x03" + limit.to_bytes(2, "big") + b"\x00" * (limit + wait - 1)
+        assert converse(d, [(False, longest)], state, PORT) == []
+        assert len(state["s2c"]) == len(longest) <= d.max_buffer  # not whole yet: held
+        over = ctype + b"\x03\x03" + (limit + 1).to_bytes(2, "big") + b"\x00" * 100
+        state = {}
+        d.gap(state, False)
+        assert converse(d, [(False, over)], state, PORT) == [] and not state["s2c"]  # over its limit: dropped
+        assert state["resync_s2c"]
 
 
 _SEGMENTS = segment_count(EXCHANGE, SEGMENT)
