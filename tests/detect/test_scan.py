@@ -168,3 +168,30 @@ def test_sources_on_many_vlans_stay_within_max_sources() -> None:
         flow.vlan = 1 + i
     feed([det], flows=flows)
     assert len(det._src) == 10 and "10.0.0.9%vlan300" in det._src
+
+
+def test_an_outside_scanner_probing_one_plan_on_two_vlans_probed_twice_the_hosts() -> None:
+    """A trunk mirror: 203.0.113.7 probes 10.0.0.1-6 on 445 on VLAN 10 and the same six on VLAN 20: twelve
+    hosts (over min_hosts 10), a scan; counted by plain address (before) they were six, no alert. A port
+    scan of VLAN 10's 10.0.0.7 and one of VLAN 20's are two, each keyed by its host within its VLAN."""
+    flows = [tcp_flow("203.0.113.7", f"10.0.0.{i % 6 + 1}", 445, 100.0 + i * 0.5) for i in range(12)]
+    for i, flow in enumerate(flows):
+        flow.vlan = 10 if i < 6 else 20
+    (alert,) = feed([ScanDetector()], flows=flows)
+    assert (alert.id, alert.src_ip, alert.evidence["hosts"]) == ("detect.scan.horizontal", "203.0.113.7", 10)
+    for flow in flows:
+        flow.vlan = 20
+    assert feed([ScanDetector()], flows=flows) == []  # one VLAN's six hosts probed twice
+    ports = [tcp_flow("203.0.113.7", "10.0.0.7", 1000 + p, 200.0 + p * 0.1) for p in range(30)]
+    for p, flow in enumerate(ports):
+        flow.vlan = 10 if p < 15 else 20
+    assert sorted(a.key for a in feed([ScanDetector()], flows=ports)) == ["10.0.0.7%vlan10", "10.0.0.7%vlan20"]
+
+
+def test_an_outside_pinger_of_one_plan_on_two_vlans_swept_twice_the_hosts() -> None:
+    pings = [Flow(10 if i < 6 else 20, 1, "203.0.113.7", 0, f"10.0.1.{i % 6 + 1}", 0, 10.0 + i, 10.0 + i,
+                  pkts_ab=1, extra={"icmp_type": 8}) for i in range(12)]
+    assert [(a.key, a.evidence["hosts"]) for a in feed([ScanDetector()], flows=pings)] == [("icmp", 10)]
+    for flow in pings:
+        flow.vlan = 10
+    assert feed([ScanDetector()], flows=pings) == []

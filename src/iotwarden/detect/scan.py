@@ -13,7 +13,8 @@ ICMP echo, timestamp or address-mask requests (RFC 792, RFC 950; ICMPv6 echo, RF
 unanswered ones count: a monitoring system pinging the hosts it watches gets answers. Flow probes and ping
 sweeps count per source, an internal source within its broadcast domain (detect/base.site_host, flow_domain):
 two VLANs' or VPCs' 10.0.0.9 probing 6 hosts each are two sources, not one scanner of 12; a source outside the
-site is one source wherever it is seen.
+site is one source wherever it is seen. Targets count the same way: an outside scanner probing 10.0.0.7 on
+VLAN 10 and on VLAN 20 probed two hosts.
 """
 
 from __future__ import annotations
@@ -174,8 +175,9 @@ class ScanDetector(Detector):
                     and not _to_a_group(flow))):
                 continue
             src, ts, host, port = flow.a_ip, flow.first_seen, flow.b_ip, flow.b_port
-            if flow.vlan or "vni" in flow.extra:  # tagged or tunnelled: an internal source within its domain
-                src = site_host(src, flow_domain(flow))
+            if flow.vlan or "vni" in flow.extra:  # tagged or tunnelled: an internal source and target within
+                domain = flow_domain(flow)  # their domain (two VLANs' 10.0.0.7 are two targets)
+                src, host = site_host(src, domain), site_host(host, domain)
             if src != last_src or last_src is None:
                 known = sources.get(src)
                 if known is None:
@@ -256,9 +258,9 @@ class ScanDetector(Detector):
         if flow.pkts_ba or flow.extra.get("icmp_type") not in ICMP_REQUESTS[flow.ip_proto] or _to_a_group(flow):
             return
         o: ScanOptions = self.options
-        src, ts = flow.a_ip, flow.first_seen
-        st = self._state(site_host(src, flow_domain(flow)))
-        _probed(st.icmp, flow.b_ip, ts, o.max_targets)
+        src, ts, domain = flow.a_ip, flow.first_seen, flow_domain(flow)
+        st = self._state(site_host(src, domain))
+        _probed(st.icmp, site_host(flow.b_ip, domain), ts, o.max_targets)
         if len(st.flows) < 4:
             st.flows.append(flow)
         n = _fresh(st.icmp, ts, o.window_s) if len(st.icmp) >= o.min_hosts else 0
@@ -282,9 +284,10 @@ class ScanDetector(Detector):
                              severity="medium", subject=subject_key(ctx, flow.a_mac, src), ts=ts,
                              key=str(flow.b_port), mitre=("T1046",), src_ip=src,
                              evidence={"hosts": n_hosts, "port": flow.b_port}, flows=st.flows)
-        if n_ports >= o.min_ports and self._due(st, VERTICAL, flow.b_ip, ts):
+        target = site_host(flow.b_ip, flow_domain(flow)) if flow.vlan or "vni" in flow.extra else flow.b_ip
+        if n_ports >= o.min_ports and self._due(st, VERTICAL, target, ts):
             self.raise_alert(ctx, VERTICAL, title=f"Port scan of {flow.b_ip} from {src}", severity="medium",
-                             subject=subject_key(ctx, flow.a_mac, src), ts=ts, key=flow.b_ip, mitre=("T1046",),
+                             subject=subject_key(ctx, flow.a_mac, src), ts=ts, key=target, mitre=("T1046",),
                              src_ip=src, dst_ip=flow.b_ip, evidence={"ports": n_ports}, flows=st.flows)
 
     def _due(self, st: _Probes, detector_id: str, key: str, ts: float) -> bool:
