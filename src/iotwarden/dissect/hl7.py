@@ -29,6 +29,11 @@ else its Entity Identifier, and the Universal ID Type; inherited from the row's 
 ``mac`` when the identifier is a MAC-derived EUI-64 (IEEE "Guidelines for EUI-64": a MAC-48 or EUI-48
 becomes an EUI-64 with FF-FF or FF-FE inserted after its OUI); rows past :data:`MAX_DEVICE_ROWS` are
 counted in ``device_rows_dropped``. At most :data:`MAX_MESSAGES` observations per flow.
+
+A lost segment (``gap``) costs its direction the block it was in, not the flow: the direction reads on from the next
+block :func:`plausible` finds where one may begin (a segment start, or right after an end block), validated harder
+than in sync (issues #3/#4). Each message is read on its own (an ACK names its message by MSA-2 and is not paired),
+so an answer whose message was lost claims nothing of it.
 """
 
 from __future__ import annotations
@@ -191,6 +196,30 @@ def parse_message(message: bytes) -> tuple[str, dict[str, Any]]:
     return kind, fields
 
 
+RESYNC_STATE_KEY = "resync_"  # + direction key: past a gap, looking for the next block (plausible)
+_HEAD = START + b"MSH|"  # what a block found past a gap begins with: MLLP's start block and MSH with separator "|"
+
+
+def plausible(buf: bytearray, at: int) -> bool | None:
+    """Whether an MLLP block found past a gap begins at ``at`` of ``buf`` (streambuf.resync's judge): True, a
+    whole block validated harder than one read in sync (the start block, MSH with the field separator "|" that
+    HL7 v2.x §2.5.4 recommends, no other start block before its end, the message parsed); None, one may begin
+    there but is not whole yet (within MAX_MESSAGE); False, none."""
+    head = bytes(buf[at : at + len(_HEAD)])
+    if not _HEAD.startswith(head):
+        return False
+    end = buf.find(END, at)
+    if len(head) < len(_HEAD) or end < 0:
+        return None if len(buf) - at <= MAX_MESSAGE else False
+    if end - at > MAX_MESSAGE or buf.find(START, at + 1, end) >= 0:
+        return False
+    try:
+        parse_message(bytes(buf[at + 1 : end]))
+    except ParseError:
+        return False
+    return True
+
+
 class Hl7Dissector(StreamDissector):
     name: ClassVar[str] = "hl7"
     tcp_ports: ClassVar[tuple[int, ...]] = ()  # probe only: TLS-wrapped HL7 uses 2575 too
@@ -200,9 +229,28 @@ class Hl7Dissector(StreamDissector):
     def probe(self, payload: bytes, to_server: bool) -> bool:
         return payload.startswith(START + b"MSH")
 
+    def gap(self, state: dict[str, Any], to_server: bool) -> None:
+        """Bytes of a direction were lost: drop its partial block and look for its next one (:func:`plausible`)
+        where a segment begins or an end block ends; the other direction reads on."""
+        key = streambuf.direction_key(to_server)
+        state.pop(key, None)
+        state[RESYNC_STATE_KEY + key] = True
+
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         out: list[Observation] = []
+        key = streambuf.direction_key(pkt.to_server)
+        if state.get(RESYNC_STATE_KEY + key):
+            starts = {0, len(buf) - len(data)}
+            pos = buf.find(END)
+            while pos >= 0:
+                starts.add(pos + len(END))
+                pos = buf.find(END, pos + 1)
+            # a block may begin where the buffer or this delivery does, or after an end block, whose first byte
+            # may end this delivery
+            if not streambuf.resync(buf, starts, lambda at: plausible(buf, at), int(buf.endswith(END[:1]))):
+                return out
+            state[RESYNC_STATE_KEY + key] = False
         error: ParseError | None = None  # a malformed message: the blocks after it are still read
         try:
             while not state.get("done"):
