@@ -11,11 +11,15 @@ Kinds and fields (subject ``src``: the endpoint that sent it):
   (kex;enc_c2s;mac_c2s;cmp_c2s), for the server ``hassh_server`` and ``hassh_server_string``
   (kex;enc_s2c;mac_s2c;cmp_s2c), as the Salesforce HASSH method defines (github.com/salesforce/hassh).
 
-Dissection ends after both KEXINITs: everything after NEWKEYS is encrypted.
+Dissection ends after both KEXINITs: everything after NEWKEYS is encrypted. A lost segment (``gap``) costs its
+direction what it was in, not the flow: before its identification string the direction reads on from the next line
+or segment that is one (:func:`banner_at`), before its KEXINIT from the next segment that begins one
+(:func:`kexinit_at`), each validated harder than in sync (issues #3/#4); the other direction reads on.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
@@ -33,6 +37,13 @@ MAX_NAME_LIST = 64  # names kept per name-list
 # cap it replaces read ~44 KB of full-size segments, but a banner typed in 1-byte segments only in part
 MAX_STREAM_BYTES = 2 * (4 + MAX_PACKET) + (MAX_PRE_BANNER_LINES + 2) * MAX_BANNER
 SSH_MSG_KEXINIT = 20  # RFC 4253 §12
+RESYNC_STATE_KEY = "resync_"  # + direction key: past a gap, looking for the identification string or the KEXINIT
+# an identification string found past a gap (RFC 4253 §4.2): protoversion 2.0 (or 1.99, §5.1), a softwareversion of
+# printable US-ASCII without whitespace or minus, optional comments after a space, CR LF (LF alone tolerated)
+_BANNER_LINE = re.compile(rb"SSH-(?:2\.0|1\.99)-[!-,.-~]+(?: [ -~]*)?\r?\n")
+_NAME_LIST = re.compile(rb"[!-~]*")  # RFC 4251 §5 name-list: US-ASCII names, no whitespace
+MIN_PADDING = 4  # RFC 4253 §6: random padding of at least four bytes
+BLOCK = 8  # RFC 4253 §6: packet_length || padding_length || payload || padding is a multiple of 8 (or the cipher's)
 
 _LISTS = (
     "kex_algorithms",
@@ -89,6 +100,43 @@ def parse_kexinit(payload: bytes, role: str) -> dict[str, Any]:
     return fields
 
 
+def banner_at(buf: bytearray, at: int) -> bool | None:
+    """Whether an identification string found past a gap begins at ``at`` of ``buf``: True, a whole line
+    :data:`_BANNER_LINE` matches; None, a line beginning as one not ended yet (within MAX_BANNER); False, none."""
+    end = buf.find(b"\n", at, at + MAX_BANNER)
+    if end < 0:
+        head = bytes(buf[at : at + 4])
+        return None if b"SSH-".startswith(head) and len(buf) - at < MAX_BANNER else False
+    m = _BANNER_LINE.match(buf, at, end + 1)
+    return m is not None and m.end() == end + 1
+
+
+def kexinit_at(buf: bytearray, at: int) -> bool | None:
+    """Whether a KEXINIT found past a gap begins at ``at`` of ``buf`` (the first binary packet, RFC 4253 §7.1):
+    True, a whole packet whose packet_length is within MAX_PACKET and a multiple of the block size with its own
+    four bytes (§6), padding of at least four bytes, payload byte 20, ten name-lists of printable names, then
+    first_kex_packet_follows 0 or 1 and the reserved uint32 0, nothing more; None, a packet header that may be one,
+    not whole yet; False, none."""
+    if len(buf) - at < 6:
+        return None if len(buf) - at < 4 or int.from_bytes(buf[at : at + 4], "big") <= MAX_PACKET else False
+    length, padding = int.from_bytes(buf[at : at + 4], "big"), buf[at + 4]
+    if (length > MAX_PACKET or (4 + length) % BLOCK or padding < MIN_PADDING or length < padding + 1 + 17
+            or buf[at + 5] != SSH_MSG_KEXINIT):
+        return False
+    if len(buf) - at < 4 + length:
+        return None
+    payload = bytes(buf[at + 5 : at + 4 + length - padding])
+    pos = 17
+    for _ in _LISTS:
+        if pos + 4 > len(payload):
+            return False
+        n = int.from_bytes(payload[pos : pos + 4], "big")
+        if pos + 4 + n > len(payload) or _NAME_LIST.fullmatch(payload, pos + 4, pos + 4 + n) is None:
+            return False
+        pos += 4 + n
+    return len(payload) == pos + 5 and payload[pos] in (0, 1) and payload[pos + 1 :] == b"\0\0\0\0"
+
+
 class SshDissector(StreamDissector):
     name: ClassVar[str] = "ssh"
     tcp_ports: ClassVar[tuple[int, ...]] = (22, 2222)
@@ -101,6 +149,39 @@ class SshDissector(StreamDissector):
     def probe(self, payload: bytes, to_server: bool) -> bool:
         return payload.startswith(b"SSH-")
 
+    def gap(self, state: dict[str, Any], to_server: bool) -> None:
+        """Bytes of a direction were lost: drop its partial line or packet and look for its identification string
+        (:func:`banner_at`) or, once that is read or where a segment begins, its KEXINIT (:func:`kexinit_at`); the
+        other direction reads on. A direction whose KEXINIT was read reads nothing more."""
+        key = streambuf.direction_key(to_server)
+        if not state.get("kex_" + key):
+            state.pop(key, None)
+            state[RESYNC_STATE_KEY + key] = True
+
+    def _resync(self, buf: bytearray, fresh: int, key: str, state: dict[str, Any]) -> bool:
+        """Past a gap, drop from ``buf`` the bytes before the direction's next identification string, at a line
+        or a segment start while it is not read, or KEXINIT, at a segment start (``fresh``, or the buffer's):
+        True when ``buf`` now starts with one (a KEXINIT: the identification string was lost, none is read)."""
+        banner = not state.get("banner_" + key)
+        starts = {0, fresh}
+        if banner:
+            pos = buf.find(b"\n")
+            while pos >= 0:
+                starts.add(pos + 1)
+                pos = buf.find(b"\n", pos + 1)
+
+        def judge(at: int) -> bool | None:
+            if banner and buf[at : at + 1] == b"S":
+                return banner_at(buf, at)
+            return kexinit_at(buf, at) if at in (0, fresh) else False
+
+        tail = len(buf) - (buf.rfind(b"\n") + 1)  # the unfinished last line, which may begin the string
+        if not streambuf.resync(buf, starts, judge, tail if banner and tail < MAX_BANNER else 0):
+            return False
+        if banner and not buf.startswith(b"SSH-"):
+            state["banner_" + key] = True  # lost in the hole
+        return True
+
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         key = streambuf.direction_key(pkt.to_server)
         if state.get("kex_" + key):
@@ -108,6 +189,10 @@ class SshDissector(StreamDissector):
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         role = "client" if pkt.to_server else "server"
         out: list[Observation] = []
+        if state.get(RESYNC_STATE_KEY + key):
+            if not self._resync(buf, len(buf) - len(data), key, state):
+                return out
+            state[RESYNC_STATE_KEY + key] = False
         if not state.get("banner_" + key):
             line = self._banner_line(buf, key, state)
             if line is None:
