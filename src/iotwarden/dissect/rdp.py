@@ -35,6 +35,13 @@ Once the server selects TLS (SSL, HYBRID, RDSTLS, HYBRID_EX, RDSAAD) both direct
 ``tls`` Observations the connection carries as any TLS connection's. Dissection ends with the TLS
 dissector (after an NLA selection, once the third encrypted turn is seen, or at :data:`MAX_STREAM_BYTES`), after a
 negotiation failure, or once the MCS connect exchange of standard security is read.
+
+A lost segment (``gap``, issues #3/#4) before the confirm is read ends the flow (the request, or the protocol the
+server selected, was in it). After it, it costs its direction what it was in: under TLS the TLS dissector's own
+``gap`` (its direction reads on from the next record :func:`~iotwarden.dissect.tls.plausible` finds) and the
+encrypted turns, counted no more (a turn is a change of direction between records, which a hole hides); under
+standard security the direction reads on from the next TPKT carrying an X.224 Data TPDU found where a segment begins
+(:func:`data_tpkt_at`), validated harder than in sync.
 """
 
 from __future__ import annotations
@@ -147,6 +154,30 @@ def parse_confirm(var: bytes) -> tuple[str, dict[str, Any]]:
     return "connection_confirm", fields
 
 
+RESYNC_STATE_KEY = "resync_"  # + direction key: past a gap under standard security, looking for the next TPKT
+# the head of a TPKT (RFC 1006 §6: version 3, reserved 0, two length bytes) carrying an X.224 class 0 Data TPDU (X.224
+# §13.7: length indicator 2, code DT, EOT set and TPDU-NR 0): what a TPKT found past a gap under standard security
+# begins with; None where the length goes
+_DT_HEAD = (3, 0, None, None, 2, DT, 0x80)
+
+
+def data_tpkt_at(buf: bytearray, at: int) -> bool | None:
+    """Whether a TPKT found past a gap under standard security begins at ``at`` of ``buf`` (streambuf.resync's
+    judge): True, a whole TPKT of :data:`_DT_HEAD` with user data (what the MCS connect exchange travels in,
+    [MS-RDPBCGR] §2.2.1.3, §2.2.1.4); None, its head so far is one but it is not whole yet; False, none."""
+    head = buf[at : at + len(_DT_HEAD)]
+    if any(want is not None and got != want for got, want in zip(head, _DT_HEAD, strict=False)):
+        return False
+    if len(head) < 4:
+        return None
+    length = int.from_bytes(head[2:4], "big")
+    if length <= len(_DT_HEAD):
+        return False
+    if len(head) < len(_DT_HEAD) or len(buf) - at < length:
+        return None
+    return True
+
+
 def common_name(subject: str) -> str | None:
     """The CN of an RFC 4514 distinguished name string (the first, escaped commas kept), else None."""
     parts: list[str] = []
@@ -196,11 +227,33 @@ class RdpDissector(StreamDissector):
         var = payload[11:]
         return var.startswith(b"Cookie: ") or (var[:1] == b"\x01" and var[2:4] == b"\x08\x00")
 
+    def gap(self, state: dict[str, Any], to_server: bool) -> None:
+        """Bytes of a direction were lost (module docstring): before the confirm is read the flow ends; under TLS the
+        TLS dissector's gap, and the turns are counted no more; under standard security the direction drops its
+        partial TPKT and reads on from the next :func:`data_tpkt_at` finds where a segment begins."""
+        phase = state.get("phase")
+        if phase == "tls":
+            self.tls.gap(state["tls"], to_server)
+            state["turns_lost"] = True
+        elif phase == "mcs":
+            key = streambuf.direction_key(to_server)
+            state.pop(key, None)
+            state[RESYNC_STATE_KEY + key] = True
+        else:
+            super().gap(state, to_server)
+
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         if state.get("phase") == "tls":
             return self._tls(pkt, data, state)
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         out: list[Observation] = []
+        key = streambuf.direction_key(pkt.to_server)
+        if state.get(RESYNC_STATE_KEY + key):
+            # a TPKT may begin where the buffer or this delivery does (a segment start); a candidate not whole yet
+            # is within max_buffer (its length is 16 bits)
+            if not streambuf.resync(buf, (0, len(buf) - len(data)), lambda at: data_tpkt_at(buf, at)):
+                return out
+            state[RESYNC_STATE_KEY + key] = False
         try:
             while len(buf) >= 4 and not state.get("done"):
                 if buf[0] != 3:
@@ -278,13 +331,16 @@ class RdpDissector(StreamDissector):
     def _tls(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         """The TLS that follows the negotiation; the server's leaf certificate names the computer."""
         sub: dict[str, Any] = state["tls"]
-        walked = self._turns(pkt, data, state) if state.get("nla") else []
+        counting = state.get("nla") and not state.get("turns_lost")
+        walked = self._turns(pkt, data, state) if counting else []
         if sub.get("done"):
+            if not counting:
+                state["done"] = True
             return walked
         try:
             made = self.tls.feed(pkt, data, sub)
         finally:
-            if sub.get("done") and not (state.get("nla") and state.get("turns", 0) < AUTHENTICATE_TURN):
+            if sub.get("done") and not (counting and state.get("turns", 0) < AUTHENTICATE_TURN):
                 state["done"] = True
         for obs in list(made):
             if obs.kind == "certificate" and not pkt.to_server and not state.get("named"):
