@@ -1,12 +1,14 @@
 """LDAP past a lost segment (issues #3/#4): a pooled connection of binds and searches is read on after the capture
 lost bytes of it, from the next message found where a segment begins that dissect/ldap.plausible accepts; bytes
 inside a message (an entry's values holding LDAP look-alikes) are never read as one, and a bind whose answer the
-hole held is still reported cut. Built connections go through the default engine with segments left out
-(tests/engine/losscheck.session)."""
+hole held is still reported cut; after StartTLS a hole is the TLS dissector's, which reads on from the next record
+(dissect/tls.plausible). Built connections go through the default engine with segments left out
+(tests/engine/losscheck.session) or straight to the dissector (tests/dissect/gapfeed.converse)."""
 
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from typing import Any
 
@@ -15,7 +17,9 @@ from hypothesis import strategies as st
 
 from iotwarden.dissect.ldap import LdapDissector, plausible
 from iotwarden.lab import proto_ldap as L
+from iotwarden.lab import proto_tls
 from iotwarden.model import Observation
+from tests.dissect.gapfeed import converse, lose, segments
 from tests.engine.losscheck import gaps_among_junk, segment_count, segments_of, session
 
 DN = "CN=svc-mfp,OU=Service Accounts,DC=corp,DC=example"
@@ -110,6 +114,40 @@ def test_under_a_sasl_layer_a_hole_still_ends_the_flow() -> None:
     state["sasl_bound"] = True
     d.gap(state, True)
     assert state["done"]
+
+
+_RNG = random.Random(636)
+_CN = "dc01.corp.example"
+# StartTLS (RFC 4511 §4.14), then the TLS handshake: the server's flight in one record
+START_TLS = [(True, L.start_tls(1)), (False, L.start_tls_response(1)), (True, proto_tls.client_hello(_RNG, _CN)),
+             (False, proto_tls.server_flight(_RNG, proto_tls.certificate_chain(_CN, "Corp", "Corp CA", 1.7e9, 2),
+                                             _CN, 2)),
+             (True, proto_tls.client_finish(_RNG)), (False, proto_tls.server_finish(_RNG)),
+             (True, proto_tls.application_data(_RNG, 300)), (False, proto_tls.application_data(_RNG, 500))]
+_TLS_SEGMENT = 160
+
+
+def _tls_keys(observations: list[Observation]) -> Counter[tuple[Any, ...]]:
+    return Counter((o.proto, o.kind, json.dumps(o.fields, sort_keys=True, default=repr)) for o in observations
+                   if o.proto in ("ldap", "tls"))
+
+
+def test_under_start_tls_a_hole_in_the_client_hello_keeps_the_server_s_certificate() -> None:
+    whole = session(START_TLS, 389, segment=_TLS_SEGMENT)
+    assert [o.kind for o in whole if o.proto == "tls"] == ["client_hello", "server_hello", "certificate"]
+    for lost in segments_of(START_TLS, 2, _TLS_SEGMENT):
+        # told in its place (gapfeed), as the engine tells a hole the server acknowledged past
+        lossy = converse(LdapDissector(), lose(segments(START_TLS, _TLS_SEGMENT), lost), None, 389)
+        assert not _tls_keys(lossy) - _tls_keys(whole), lost
+        assert [o.kind for o in lossy if o.proto == "tls"] == ["server_hello", "certificate"], lost
+
+
+def test_under_start_tls_every_single_lost_segment_reads_nothing_the_whole_connection_lacks() -> None:
+    whole = _tls_keys(session(START_TLS, 389, segment=_TLS_SEGMENT))
+    cut = segments(START_TLS, _TLS_SEGMENT)
+    for lost in range(segment_count(START_TLS, _TLS_SEGMENT)):
+        assert not _tls_keys(session(START_TLS, 389, (lost,), segment=_TLS_SEGMENT)) - whole, lost
+        assert not _tls_keys(converse(LdapDissector(), lose(cut, lost), None, 389)) - whole, lost
 
 
 _SEGMENTS = segment_count(EXCHANGE, SEGMENT)

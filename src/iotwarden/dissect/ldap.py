@@ -42,7 +42,9 @@ segment begins (the bytes after the hole, or a later segment), validated harder 
 (:func:`plausible`): a SEQUENCE of definite length within MAX_MESSAGE holding a messageID and a protocolOp that
 its direction sends (requests from the client, responses from the server), nothing after them but controls
 ([0], §4.1.11), the whole message parsed, and it ends where the bytes end or another message head follows.
-Under TLS or a SASL security layer a hole still ends the flow.
+Under a SASL security layer a hole still ends the flow; under TLS it is the TLS dissector's (its direction reads on
+from the next record :func:`~iotwarden.dissect.tls.plausible` finds), so a hole in the client's hello no longer costs
+the server's certificate.
 """
 
 from __future__ import annotations
@@ -152,9 +154,12 @@ class LdapDissector(StreamDissector):
     def gap(self, state: dict[str, Any], to_server: bool) -> list[Observation] | None:
         """A hole in the server's direction costs the answers of the binds still pending: each is reported as
         ``bind_response_cut`` with what the captured head of the answer shows; then the direction looks for its
-        next message, or, under TLS or a SASL security layer, the flow ends (module docstring)."""
+        next message, under TLS the TLS dissector's next record, or, under a SASL security layer, the flow ends
+        (module docstring)."""
         key = streambuf.direction_key(to_server)
-        if state.get("phase") == "tls" or state.get("sasl_bound"):
+        if state.get("phase") == "tls":
+            self.tls.gap(state["tls"], to_server)
+        elif state.get("sasl_bound"):
             state["done"] = True
         else:
             state[RESYNC_STATE_KEY + key] = True
