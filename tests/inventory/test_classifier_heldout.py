@@ -30,9 +30,9 @@ MIN_VENDOR_RIGHT = 0.95
 MIN_TYPE_RIGHT = 0.85  # the issue's bar, not reached on the whole table: see test_held_out_types_reach_the_issue_bar
 # Floors: a change may raise them, never lower them. The first one holds on the table's first 94 rows, where the
 # knowledge base went from 79 (84.0%) to 80 (85.1%); the second on the whole table, 96/116 (82.8%) when the PingPong
-# and IoT-23 rows came in.
+# and IoT-23 rows came in, 97/116 (83.6%) when the taxonomy gained the siren the DCH-S220 is.
 TYPE_RIGHT_FLOOR = 0.85
-TABLE_TYPE_RIGHT_FLOOR = 0.82
+TABLE_TYPE_RIGHT_FLOOR = 0.83
 MAX_WRONG_TYPES = 2  # rows whose concluded type is neither the device's kind, a finer kind, nor an ancestor
 MAX_WRONG_VENDORS = 1
 MIN_ROWS = 60
@@ -90,10 +90,14 @@ ROWS: list[Row] = [
         "Samsung SmartThings", "smart_hub"),
     row(UNSW, "Amazon Echo", "44:65:0d:56:cc:d3",
         {"dns__qname": [*AMAZON_FIRE_OS, "softwareupdates.amazon.com", "kindle-time.amazon.com",
-                        # the rest of its UNSW MUD profile (amazonEchoMud.json): radio it streams itself
-                        "det-ta-g7g.amazon.com", "pindorama.amazon.com", "opml.radiotime.com", "pd.npr.org",
-                        "live-radio01.mediahubaustralia.com", "amzdigitaldownloads.edgesuite.net"]}, "Amazon",
-        "smart_speaker"),
+                        # the rest of its UNSW MUD profile (amazonEchoMud.json, ../shared/data/mud): radio it
+                        # streams itself, the Hue bridge's site, connectivity checks and NTP pools
+                        "det-ta-g7g.amazon.com", "todo-ta-g7g.amazon.com", "pindorama.amazon.com",
+                        "spectrum.s3.amazonaws.com", "d28julafmv4ekl.cloudfront.net", "opml.radiotime.com",
+                        "pd.npr.org", "live-radio01.mediahubaustralia.com", "www.abc.net.au",
+                        "amzdigitaldownloads.edgesuite.net", "www.meethue.com", "www.example.com", "www.example.net",
+                        "www.example.org", "0.north-america.pool.ntp.org", "1.north-america.pool.ntp.org",
+                        "3.north-america.pool.ntp.org"]}, "Amazon", "smart_speaker"),
     row(UNSW, "Netatmo Welcome", "70:ee:50:18:34:43", {}, "Netatmo", "camera"),
     row(UNSW, "TP-Link NC200 Day/Night cloud camera", "f4:f2:6d:93:51:f1", {}, "TP-Link", "camera"),
     row(UNSW, "Samsung SmartCam", "00:16:6c:ab:6b:88",
@@ -118,7 +122,12 @@ ROWS: list[Row] = [
          "ssdp__usn": ["uuid:Sensor-1_0-221517K0101769::urn:Belkin:device:sensor:1"]}, "Belkin", "sensor"),
     row(UNSW, "Nest Protect smoke alarm", "18:b4:30:25:be:e4",
         {"dns__qname": ["frontdoor.nest.com", "log-rts08-iad01.devices.nest.com",
-                        "transport02.rts08.iad01.production.nest.com"]}, "Google Nest", "smoke_alarm"),
+                        "transport02.rts08.iad01.production.nest.com",
+                        # the rest of its UNSW MUD profile (nestsmokesensorMud.json, ../shared/data/mud)
+                        "fd.rts19.iad01.nest.com", "log-rts23-iad01.devices.nest.com",
+                        "log-rts28-iad01.devices.nest.com", "transport02.rts28.iad01.production.nest.com",
+                        "transport03.rts19.iad01.production.nest.com", "transport04.rts23.iad01.production.nest.com",
+                        "clients3.google.com"]}, "Google Nest", "smoke_alarm"),
     row(UNSW, "Netatmo weather station", "70:ee:50:03:b8:ac", {}, "Netatmo", "weather_station"),
     row(UNSW, "Withings Smart scale", "00:24:e4:1b:6f:96", {"dns__qname": ["scalews.withings.net"]}, "Withings",
         "smart_scale"),
@@ -129,8 +138,10 @@ ROWS: list[Row] = [
     row(UNSW, "Triby speaker", "18:b7:9e:02:20:44",
         {"dns__qname": ["ws.invoxia.io", "sip.invoxia.com", "2.invoxia.pool.ntp.org",
                         # the rest of its UNSW MUD profile (tribyspeakerMud.json)
-                        "developer.invoxia.com", "1129153316.airable.io", "esdk-ffl.spotify.com",
-                        "icecast.icecast.sbs.com.au", "whatismyip.akamai.com"]}, "Invoxia", "smart_speaker"),
+                        "developer.invoxia.com", "1129153316.airable.io", "8937406324.airable.io",
+                        "esdk-ffl.spotify.com", "icecast.icecast.sbs.com.au", "live-radio01.mediahubaustralia.com",
+                        "whatismyip.akamai.com", "1.invoxia.pool.ntp.org", "3.invoxia.pool.ntp.org"]}, "Invoxia",
+        "smart_speaker"),
     row(UNSW, "PIX-STAR photo frame (AMPAK module)", "e0:76:d0:33:bb:85",
         {"dns__qname": ["api.pix-star.com", "iptime.pix-star.com"]}, "Pix-Star", "photo_frame"),
     row(UNSW, "HP printer", "70:5a:0f:e4:9b:c0",
@@ -218,8 +229,10 @@ ROWS: list[Row] = [
     row(MONIOTR, "Nest thermostat", "64:16:66:00:20:01",
         {"dns__qname": ["frontdoor.nest.com", "logsink.devices.nest.com", "time.nest.com", "weather.nest.com"]},
         "Google Nest", "thermostat"),
-    row(MONIOTR, "Ring doorbell", "54:e0:19:00:20:01", {"dns__qname": ["fw.ring.com", "rss-dpd-service.ring.com"]},
-        "Ring", "doorbell"),
+    # every name of its Mon(IoT)r MUD files (ring_doorbell_merged_us and _uk, ../shared/data/mud)
+    row(MONIOTR, "Ring doorbell", "54:e0:19:00:20:01",
+        {"dns__qname": ["fw.ring.com", "rss-dpd-service.ring.com", "wu.ring.com", "2.pool.ntp.org"]}, "Ring",
+        "doorbell"),
     row(MONIOTR, "Blink camera", "74:ab:93:00:20:01", {"dns__qname": ["rest-hw-u002.immedia-semi.com"]}, "Blink",
         "camera"),
     row(MONIOTR, "Blink security hub (sync module)", "74:ab:93:00:20:02",
@@ -308,8 +321,11 @@ ROWS += [
     # Arlo's own block and the Arlo Q row's cloud name
     row(CIC, "Arlo base station", "fc:9c:98:00:30:02", {"dns__qname": ["arlo.arlo.com"]}, "Arlo",
         {"smart_hub", "camera"}),  # the hub of Arlo's battery cameras, recording them; like the Blink sync module
-    # D-Link's block and mydlink's cloud; nothing documented says what this camera announces on the LAN
-    row(CIC, "D-Link DCS-8000LH mini camera", "b0:c5:54:00:30:01", {"dns__qname": MYDLINK}, "D-Link", "camera"),
+    # D-Link's block, mydlink's cloud and its time server (bmork/defogger dcs8000lh.md: the camera's
+    # config/datetime.cgi answers timeserver=ntp1.dlink.com); nothing documented says it announces anything on the
+    # LAN: set up over Bluetooth LE, no web server and no RTSP reachable until enabled over Bluetooth (same file)
+    row(CIC, "D-Link DCS-8000LH mini camera", "b0:c5:54:00:30:01", {"dns__qname": [*MYDLINK, "ntp1.dlink.com"]},
+        "D-Link", "camera"),
     # ---- PingPong ----
     # no documented host name, service or cloud name of its own: only a block of its vendor
     row(PINGPONG, "Amazon Smart Plug", "68:db:f5:00:40:01", {}, "Amazon", "smart_plug"),
@@ -318,10 +334,10 @@ ROWS += [
     row(PINGPONG, "D-Link DSP-W215 plug", "b0:c5:54:00:40:01",
         {"dhcp__hostname": ["dsp-w215"], "dns__qname": MYDLINK, "mdns__services": MYDLINK_HNAP,
          "mdns__txt": ["model_number=DSP-W215"]}, "D-Link", "smart_plug"),
-    # a siren: the taxonomy's nearest kind is the alarm system's panel, which no evidence of it states
+    # ioBroker.mydlink knows the DCH-S220 as a siren ('Sirene', src/lib/KnownDevices.ts); it states that model
     row(PINGPONG, "D-Link DCH-S220 siren", "b0:c5:54:00:40:02",
         {"dns__qname": MYDLINK, "mdns__services": MYDLINK_HNAP, "mdns__txt": ["model_number=DCH-S220"]}, "D-Link",
-        "alarm_panel"),
+        "siren"),
     # ecobee's own block (IEEE MA-L 44:61:32); Home Assistant's ecobee integration matches its _ecobee._tcp service
     row(PINGPONG, "ecobee3 thermostat", "44:61:32:00:40:01", {"mdns__services": ["_ecobee._tcp.local"]}, "ecobee",
         "thermostat"),
@@ -442,14 +458,13 @@ def test_held_out_devices_get_their_vendor_and_rarely_a_wrong_answer() -> None:
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "82.8% of the kinds on the whole table (96/116; the first 94 rows reach 80, 85.1%): no documented evidence "
-    "tells the kind of 20 rows: white-label Tuya goods show only a module block and Tuya's cloud (one cloud for "
+    "83.6% of the kinds on the whole table (97/116; the first 94 rows reach 80, 85.1%): no documented evidence "
+    "tells the kind of 19 rows: white-label Tuya goods show only a module block and Tuya's cloud (one cloud for "
     "plugs, lamps and coffee makers); Ring's cloud serves doorbells, cameras and the Alarm base station alike; "
     "Nest Protect and Nest thermostats share *.nest.com; the UNSW Netatmo, TP-Link NC200, Withings Aura and Echo "
     "rows, IoT-23's Echo and Somfy lock and PingPong's Amazon plug carry only their vendor's block and clouds that "
     "several of its kinds use (the Echo's TuneIn lookups lean towards a speaker, not enough alone); Edimax plugs "
-    "and the D-Link camera show only their maker's cloud; the D-Link siren states its model, a kind the taxonomy "
-    "lacks"))
+    "and the D-Link camera show only their maker's cloud"))
 def test_held_out_types_reach_the_issue_bar() -> None:
     _, types = report(ROWS)
     assert types["right"] / len(ROWS) >= MIN_TYPE_RIGHT

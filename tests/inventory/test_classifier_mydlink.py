@@ -1,7 +1,7 @@
 """The classifier on D-Link mydlink devices from their HNAP DNS-SD announcement (issue #3,
 kb/data/rules/mydlink.yaml): _dhnap._tcp's TXT model_number names D-Link and the model, and the product line's
-prefix the kind (DSP-W plugs, DCH-S1xx sensors, DCS cameras, DIR routers); a siren gets no kind; the key is read
-only on a device announcing _dhnap._tcp.
+prefix the kind (DSP-W plugs, DCH-S1xx sensors, DCS cameras, DIR routers), the DCH-S220 its own (a siren); a hub
+gets no kind; the key is read only on a device announcing _dhnap._tcp.
 
 TXT entries follow what openHAB's dlinksmarthome binding and ioBroker.mydlink read from the announcement
 (model_number, mac, mydlink=true) and the DIR-868L's own announcement (hw_version, version, mydlink=true)."""
@@ -21,7 +21,7 @@ HNAP = "_dhnap._tcp.local"
 
 @pytest.mark.parametrize(("model", "kind"), [
     ("DSP-W215", "smart_plug"), ("DSP-W115", "smart_plug"), ("DCH-S150", "sensor"), ("DCH-S160", "sensor"),
-    ("DCS-930L", "camera"), ("DIR-868L", "router"),
+    ("DCS-930L", "camera"), ("DIR-868L", "router"), ("DCH-S220", "siren"),
 ])
 def test_the_model_number_names_d_link_the_model_and_the_product_lines_kind(model: str, kind: str) -> None:
     found, rules = classify(mdns__services=[HNAP], mdns__txt=[f"model_number={model}", "mydlink=true"])
@@ -30,10 +30,11 @@ def test_the_model_number_names_d_link_the_model_and_the_product_lines_kind(mode
     assert found["device_type"] == kind
 
 
-def test_a_siren_is_d_link_and_its_model_but_no_kind() -> None:
-    found, rules = classify(mdns__services=[HNAP], mdns__txt=["model_number=DCH-S220", "mydlink=true"])
+def test_a_hub_is_d_link_and_its_model_but_no_kind() -> None:
+    # the DCH-G hubs are no product line a rule types: the model only
+    found, rules = classify(mdns__services=[HNAP], mdns__txt=["model_number=DCH-G020", "mydlink=true"])
     assert "mydlink.hnap.model" in rules
-    assert found["vendor"] == "D-Link" and found["model"] == "DCH-S220"
+    assert found["vendor"] == "D-Link" and found["model"] == "DCH-G020"
     assert "device_type" not in found
 
 
