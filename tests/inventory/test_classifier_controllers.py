@@ -12,6 +12,7 @@ import pytest
 from iotwarden.inventory.classifier import APP_REACHABLE, MIN_CONTROLLER_BRANDS
 from iotwarden.kb.index import KnowledgeBase
 from iotwarden.model import Device
+from iotwarden.model.device import Conclusion
 from tests.inventory.stated import CLASSIFIER, LOCAL_MAC, classify
 
 APPLE = "3c:22:fb:00:00:01"
@@ -132,3 +133,94 @@ def test_app_reachable_rules_are_brand_cloud_names() -> None:
     ids = {r.id for r in marked}
     assert not ids & {"tls.sni.apple_captive", "tls.sni.apple_push", "tls.sni.windows_ncsi", "tls.sni.android_time",
                       "tls.sni.amazon_devices", "tls.sni.spotify_esdk", "tls.sni.aws_iot", "dns.ntp_pool.invoxia"}
+
+
+# ---- a brand's cloud on its owner's block, and on devices that run apps yet are their maker's goods ----
+
+SMARTTHINGS = ["api.smartthings.com"]
+SMARTTHINGS_HUB = "d0:52:a8:00:00:01"  # IEEE MA-L D0:52:A8 Physical Graph Corporation (SmartThings)
+GOOGLE = "54:60:09:00:00:01"  # IEEE MA-L 54:60:09 Google, Inc.
+AMAZON = "68:db:f5:00:00:01"  # IEEE MA-L 68:DB:F5 Amazon Technologies Inc.
+XIAOMI = "a4:45:19:00:00:01"  # IEEE MA-L A4:45:19 Xiaomi Communications Co Ltd
+SONY = "54:53:ed:00:00:01"  # IEEE MA-L 54:53:ED Sony Corporation
+REALTEK = "00:e0:4c:00:00:01"  # IEEE MA-L 00:E0:4C Realtek Semiconductor (a NIC maker: a part maker)
+ANDROID_TV = {"mdns__services": ["_androidtvremote2._tcp.local"], **ANDROID}  # Android TV Remote Service
+BRAVIA = {"http__upnp_model_name": ["KD-65AG9"]}  # a BRAVIA model number in the renderer's description
+
+
+def conclusion(mac: str, prop: str, **attributes: list[str]) -> Conclusion:
+    dev = Device(key="mac:" + mac, first_seen=0.0, last_seen=0.0, mac=mac)
+    for name, values in attributes.items():
+        dev.attributes[name.replace("__", ".")] = set(values)
+    return CLASSIFIER.classify(dev)[prop]
+
+
+def test_controller_makers_are_read_from_the_knowledge_base() -> None:
+    # makers a rule types a phone, tablet, computer or server of: Apple (iPhone host names), Samsung (Galaxy)
+    makers = CLASSIFIER._controller_makers
+    assert {"Apple", "Samsung"} <= makers
+    assert not makers & {"Google", "Amazon", "Netgear", "Samsung SmartThings", "Sony"}
+
+
+def test_a_phone_makers_block_reaching_its_own_brands_hub_cloud_is_the_maker() -> None:
+    # a Galaxy running the SmartThings app: SmartThings is Samsung's, so the cloud names Samsung, and no hub
+    found, _ = classify(SAMSUNG, dns__qname=SMARTTHINGS, tls__sni=SMARTTHINGS)
+    assert found == {"vendor": "Samsung"}
+    vendor = conclusion(SAMSUNG, "vendor", dns__qname=SMARTTHINGS)
+    (cloud,) = [e for e in vendor.evidence if e["rule_id"] == "tls.sni.smartthings"]
+    assert cloud["concludes"] == "Samsung" and cloud["agrees"] is True
+    assert vendor.confidence == pytest.approx(0.7)  # the block (0.5) and the cloud (0.4) agree
+
+
+def test_the_brands_own_block_and_a_makers_own_cloud_still_name_the_product() -> None:
+    found, _ = classify(SMARTTHINGS_HUB, dns__qname=SMARTTHINGS)  # a SmartThings hub on SmartThings' block
+    assert found["vendor"] == "Samsung SmartThings" and found["device_type"] == "smart_hub"
+    found, _ = classify(SAMSUNG, dns__qname=["xmpp.samsungsmartcam.com"])  # Samsung's own camera cloud
+    assert found["vendor"] == "Samsung" and found["device_type"] == "camera"
+    found, _ = classify(GOOGLE, dns__qname=["frontdoor.nest.com"])  # Google makes no controller the kb knows
+    assert found["vendor"] == "Google Nest"
+
+
+def test_an_echo_showing_ring_and_blink_cameras_is_amazons_speaker() -> None:
+    # Ring and Blink are Amazon's: on an Echo their clouds name Amazon, not Ring, and Blink's camera kind is not its
+    clouds = ["api.ring.com", "rest-prod.immedia-semi.com"]
+    vendor = conclusion(AMAZON, "vendor", dns__qname=["avs-alexa-na.amazon.com", *clouds])
+    assert vendor.value == "Amazon" and vendor.confidence > 0.9  # was 0.5: Ring and Blink its rivals
+    assert {e["concludes"] for e in vendor.evidence if e.get("behaviour") == APP_REACHABLE} == {"Amazon"}
+    found, _ = classify(AMAZON, dns__qname=["avs-alexa-na.amazon.com", *clouds])
+    assert found["device_type"] == "smart_speaker"
+
+
+def test_a_smart_display_on_its_makers_block_is_the_maker() -> None:
+    # a Nest Hub (Cast, md=Google Nest Hub) showing Nest cameras is Google's (was Google Nest, Nest's cloud's brand)
+    cast = {"mdns__services": ["_googlecast._tcp.local"], "mdns__txt": ["md=Google Nest Hub"]}
+    vendor = conclusion(GOOGLE, "vendor", dns__qname=["home.nest.com"], **cast)
+    assert vendor.value == "Google" and vendor.confidence == pytest.approx(0.7)  # the block and the cloud agree
+    (cloud,) = [e for e in vendor.evidence if e["rule_id"] == "tls.sni.nest"]
+    assert cloud["concludes"] == "Google" and cloud["agrees"] is True
+
+
+def test_an_android_tvs_own_makers_cloud_still_names_it() -> None:
+    # Android makes a phone or tablet a controller; a TV running it is still its maker's, and Xiaomi's cloud its own
+    vendor = conclusion(XIAOMI, "vendor", dns__qname=["ot.io.mi.com"], **ANDROID_TV)
+    assert vendor.value == "Xiaomi" and vendor.confidence == pytest.approx(0.75)
+    (cloud,) = [e for e in vendor.evidence if e["rule_id"] == "tls.sni.xiaomi_miot"]
+    assert cloud["agrees"] is True  # before: yielded to Android, the block alone (0.5)
+
+
+@pytest.mark.parametrize("android", [False, True], ids=["bravia", "android-tv"])
+def test_a_tv_reaching_another_brands_cloud_is_not_that_brand(android: bool) -> None:
+    evidence = {**BRAVIA, **(ANDROID if android else {})}
+    alone = conclusion(SONY, "vendor", **evidence)
+    vendor = conclusion(SONY, "vendor", dns__qname=["api.ring.com", "iot.meross.com"], **evidence)
+    assert vendor.value == "Sony" and vendor.confidence == pytest.approx(alone.confidence)  # was 0.75 for 0.9
+    assert not [e for e in vendor.evidence if e.get("behaviour") == APP_REACHABLE and e["agrees"]]
+    found, _ = classify("a8:23:fe:00:00:01", dhcp__hostname=["LGwebOSTV"], dns__qname=names("Tuya", "Ring"))
+    assert found["vendor"] == "LG" and found["device_type"] == "smart_tv"
+
+
+@pytest.mark.parametrize("brand", ["Meross", "Tuya"])
+def test_an_android_tv_behind_a_module_makers_block_is_named_after_no_cloud(brand: str) -> None:
+    # no maker of its own to tell its cloud from its apps': Android says it runs apps, so they yield
+    found, _ = classify(REALTEK, dns__qname=CLOUDS[brand], **ANDROID_TV)
+    assert found["vendor"] == "Realtek" and found["device_type"] == "smart_tv"

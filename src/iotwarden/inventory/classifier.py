@@ -45,6 +45,18 @@ OS and firmware (model.Device.classification), keeping every match so each concl
 #   unless the device's own product evidence shows an IoT product (the maker built it for the brand: a
 #   Lumi-built Xiaomi gateway stating its miIO name). Behind a part maker's block (Espressif, Tuya, an
 #   ODM such as Reecam) the cloud still names the brand, as above;
+# * (4) a device that runs apps yet is its maker's product, one whose own evidence types it as a TV, media
+#   player, streaming stick or smart speaker (APP_HOST_TYPES: app stores, casting, Ring's and Blink's views on
+#   an Echo Show or a Fire TV), is no controller by its system (an Android TV) or its brands' clouds alone:
+#   a cloud of the maker its own evidence names still names it, one of an unrelated brand is its apps'
+#   (never the IoT exception of (3)); with no such maker (a module maker's block) its clouds cannot be told
+#   from its apps' and yield as (1) and (2) say. On such a device, and on the block of a maker the knowledge
+#   base knows for phones, tablets, computers or servers (a rule typing its products so: Apple's, Samsung's
+#   Galaxy host names), a cloud of a brand related to the maker but not the maker itself names the maker
+#   and nothing else: a Galaxy running the SmartThings app and a SmartThings product on a Samsung block
+#   are both Samsung's, and only the second is a hub (a SmartThings hub shows SmartThings' own blocks).
+#   A maker's own cloud counts whole (a SmartCam on a Samsung block is a camera); a brand's cloud on the
+#   block of an owner that makes no controllers names the brand (a Nest camera on a Google block);
 # * models are weighed after the vendor, in one spelling per product (inventory/modelnames.py): the
 #   vendor's name in front dropped, case and punctuation ignored, and never from evidence naming
 #   another vendor than the one concluded.
@@ -54,6 +66,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -73,6 +86,7 @@ OUI_REFERENCE = "IEEE Registration Authority MA-L/MA-M/MA-S assignment (IEEE 802
 APP_REACHABLE = "app_reachable"  # kb/schema.py BEHAVIOURS: a brand's cloud its app reaches too
 CONTROLLER_TYPES = frozenset({"mobile_phone", "workstation", "server"})  # with descendants: run brands' apps
 CONTROLLER_OS = frozenset({"Android", "iOS", "iPadOS", "macOS", "Windows"})  # systems of phones and computers
+APP_HOST_TYPES = frozenset({"smart_tv", "media_player"})  # with descendants: run apps, yet are their maker's goods
 IOT_CATEGORY = "iot"  # taxonomy category of the goods brands' clouds serve
 MIN_CONTROLLER_BRANDS = 3  # unrelated brands' clouds that make a device a controller (see the notes)
 MAX_SUPPORT_ODDS = 0.99  # supports are capped here before they become odds (a weight of 1 is not certainty)
@@ -177,29 +191,53 @@ class Classifier:
         if not app:
             return matches, []
         own = [m for m in matches if m.behaviour != APP_REACHABLE]
-        if self._controller(own) or len(self._brands(app)) >= MIN_CONTROLLER_BRANDS:
+        kind = self._device_type(own)
+        kinds = {kind.value, *self.kb.taxonomy.ancestors(kind.value)} if kind is not None else set()
+        if kinds & CONTROLLER_TYPES:  # (1) a phone, tablet, computer or server
             return own, app
-        # (3) the maker the device's own evidence names (its registry block, an Apple service it announces),
-        # when not a part maker: a cloud of a brand unrelated to it is its app's, unless the device's product
-        # evidence shows an IoT product (a Lumi-built Xiaomi gateway states its miIO name)
+        runs_apps = self._controller_os(own) or len(self._brands(app)) >= MIN_CONTROLLER_BRANDS
+        host = bool(kinds & APP_HOST_TYPES)
         names = self.kb.vendor_names
-        makers = {names.canonical(v) for m in own if (v := m.conclusions.get("vendor"))}
-        if not any(not names.part_maker(v) for v in makers):
+        makers = {v for m in own if (v := names.canonical(m.conclusions.get("vendor") or ""))
+                  and not names.part_maker(v)}
+        if runs_apps and not (host and makers):  # (1) its system, (2) three brands' clouds; (4) no maker to keep
+            return own, app
+        if not makers:  # behind a part maker's block (or none): the cloud names the brand
             return matches, []
+        # (3) the maker the device's own evidence names, when not a part maker: a cloud of a brand unrelated to it
+        # is its app's, unless the device's product evidence shows an IoT product (a Lumi-built Xiaomi gateway
+        # states its miIO name) that runs no apps; (4) on a device running apps by its kind (a TV, player or
+        # speaker) or on a maker of phones and computers, a cloud of a brand related to the maker names the maker
+        hosts_apps = host or runs_apps
         category = self._category([m for m in own if not _component(m)])
-        if category is not None and category.value == IOT_CATEGORY:
-            return matches, []
-        foreign = {m.value for m in app for v in [names.canonical(m.conclusions.get("vendor") or "")]
-                   if v and not any(names.related(v, b) for b in makers)}
-        return ([m for m in matches if m.behaviour != APP_REACHABLE or m.value not in foreign],
-                [m for m in app if m.value in foreign])
+        iot = category is not None and category.value == IOT_CATEGORY and not hosts_apps
+        repoint = hosts_apps or any(v in self._controller_makers for v in makers)
+        out, yielded = [], []
+        for m in matches:
+            brand = names.canonical(m.conclusions.get("vendor") or "") if m.behaviour == APP_REACHABLE else ""
+            maker = next((b for b in sorted(makers) if brand and names.related(brand, b)), None)
+            if m.behaviour != APP_REACHABLE or brand in makers or (maker is None and iot):
+                out.append(m)
+            elif maker is None:
+                yielded.append(m)
+            elif repoint:  # the maker's own goods or its app: the maker either way, not the brand's kind
+                out.append(replace(m, conclusions=MappingProxyType({"vendor": maker})))
+            else:  # a brand's product on its owner's block (a Nest camera on a Google block)
+                out.append(m)
+        return out, yielded
 
-    def _controller(self, matches: list[Match]) -> bool:
-        """Whether ``matches`` (no app_reachable ones) type the device as a phone, tablet, computer or
-        server, or conclude an operating system of one."""
-        dtype = self._device_type(matches)
-        if dtype is not None and ({dtype.value, *self.kb.taxonomy.ancestors(dtype.value)} & CONTROLLER_TYPES):
-            return True
+    @cached_property
+    def _controller_makers(self) -> frozenset[str]:
+        """Makers whose products the knowledge base types as phones, tablets, computers or servers (an
+        iPhone's or a Galaxy's host name, a NAS's registry block): a device of theirs may run brands' apps."""
+        taxonomy, names = self.kb.taxonomy, self.kb.vendor_names
+        return frozenset(
+            names.canonical(v) for r in self.kb.rules
+            if (v := r.conclusions.get("vendor")) and "{" not in v and (t := r.conclusions.get("device_type"))
+            and taxonomy.get(t) is not None and {t, *taxonomy.ancestors(t)} & CONTROLLER_TYPES)
+
+    def _controller_os(self, matches: list[Match]) -> bool:
+        """Whether ``matches`` (no app_reachable ones) conclude an operating system of phones and computers."""
         os = self._conclude("os", self._support("os", matches), matches)
         return os is not None and os.value in CONTROLLER_OS
 
