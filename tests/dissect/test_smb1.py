@@ -26,20 +26,34 @@ def test_negotiate_response_with_extended_security() -> None:
     ((kind, fields),) = smb1.parse(b.smb1_negotiate_response(0, blob), ["NT LM 0.12", "SMB 2.002"])
     assert kind == "negotiate_response"
     assert fields == {"smb1": True, "status": "0x00000000", "dialect_index": 0, "dialect": "NT LM 0.12",
-                      "smb1_selected": True, "signing_enabled": True, "signing_required": True,
-                      "extended_security": True, "server_guid": str(b.SERVER_GUID), "auth_mechs": ["ntlmssp"]}
+                      "smb1_selected": True, "dialect_level": "nt_lm", "signing_enabled": True,
+                      "signing_required": True, "extended_security": True, "server_guid": str(b.SERVER_GUID),
+                      "auth_mechs": ["ntlmssp"]}
 
 
 def test_negotiate_response_without_extended_security_names_domain_and_server() -> None:
     ((_, fields),) = smb1.parse(b.smb1_negotiate_response(extended=False), None)
     assert fields["primary_domain"] == "WORKGROUP" and fields["server_name"] == "NAS01"
-    assert fields["dialect"] is None and "server_guid" not in fields
+    # its request not seen: the NT LAN Manager form answers only "NT LM 0.12" ([MS-CIFS] §2.2.4.52.2)
+    assert fields["dialect"] == "NT LM 0.12" and "server_guid" not in fields
 
 
 def test_no_dialect_chosen_is_no_smb1() -> None:
     raw = b.smb1(0x72, b"\xff\xff", b"", response=True)  # DialectIndex 0xFFFF, §2.2.4.52.2
     ((_, fields),) = smb1.parse(raw, ["NT LM 0.12"])
     assert fields["smb1_selected"] is False and fields["dialect"] is None
+
+
+@pytest.mark.parametrize(("words", "dialect", "level"), [(17, "NT LM 0.12", "nt_lm"), (13, None, "lanman"),
+                                                        (1, None, "core")])
+def test_smb1_negotiate_answer_alone_says_what_its_form_tells(words: int, dialect: str | None, level: str) -> None:
+    """[MS-CIFS] §2.2.4.52.2: the NT LAN Manager form (17 words) answers only "NT LM 0.12"; a LAN Manager one (13)
+    any of LANMAN1.0 to LANMAN2.1, the core one (1) the Core Protocol: the dialect is named only in the first case."""
+    raw = b.smb1(0x72, (2).to_bytes(2, "little") + bytes(2 * words - 2), b"", response=True)
+    ((_, fields),) = smb1.parse(raw, None)
+    assert (fields["dialect"], fields["dialect_level"]) == (dialect, level)
+    ((_, seen),) = smb1.parse(raw, ["PC NETWORK PROGRAM 1.0", "LANMAN1.0", "LM1.2X002"])
+    assert (seen["dialect"], seen["dialect_level"]) == ("LM1.2X002", level)  # the request says which it was
 
 
 def test_session_setup_with_ntlmssp_and_native_strings() -> None:

@@ -9,7 +9,10 @@ aligned on an even offset from the header) when Flags2 SMB_FLAGS2_UNICODE is set
 * ``negotiate_request`` (§2.2.4.52.1): ``dialects`` (the dialect strings offered, in order) and
   ``smb1_offered`` (a dialect other than the "SMB 2.xxx" of a multi-protocol negotiate, [MS-SMB2] §3.3.5.3.1).
 * ``negotiate_response`` (§2.2.4.52.2, [MS-SMB] §2.2.4.5.2): ``dialect_index``, ``dialect`` (the request's
-  string at that index, when the request was seen), ``smb1_selected`` (an index other than 0xFFFF),
+  string at that index when the request was seen; without it, "NT LM 0.12" when the response has the NT LAN Manager
+  form, else None: a LAN Manager response does not say which of its dialects), ``dialect_level`` (the response's form,
+  its WordCount: ``core``, ``lanman`` or ``nt_lm``; None when no dialect was chosen), ``smb1_selected`` (an index
+  other than 0xFFFF),
   ``signing_required`` / ``signing_enabled`` (SecurityMode), ``extended_security``, ``server_guid`` (with
   extended security), ``auth_mechs`` (its SPNEGO hint), else ``primary_domain`` and ``server_name``.
 * ``session_setup_request`` / ``session_setup_response`` (§2.2.4.53, [MS-SMB] §2.2.4.6): ``native_os``,
@@ -41,6 +44,11 @@ FLAGS2_UNICODE = 0x8000  # SMB_FLAGS2_UNICODE
 CAP_EXTENDED_SECURITY = 0x80000000  # [MS-SMB] §2.2.4.5.2.1
 SECURITY_SIGNATURES_ENABLED, SECURITY_SIGNATURES_REQUIRED = 0x04, 0x08  # SecurityMode, §2.2.4.52.2
 NO_DIALECT = 0xFFFF
+# §2.2.4.52.2: a NEGOTIATE response's WordCount is its dialect's: 1 the Core Protocol, 13 LAN Manager 1.0 to 2.1,
+# 17 NT LAN Manager, whose one dialect string is "NT LM 0.12" ([MS-CIFS] §1.7)
+CORE, LANMAN, NT_LM = "core", "lanman", "nt_lm"
+DIALECT_LEVELS = {1: CORE, 13: LANMAN, 17: NT_LM}
+NT_LM_DIALECT = "NT LM 0.12"
 
 
 def is_smb2_dialect(name: str) -> bool:
@@ -143,11 +151,12 @@ def _negotiate_response(words: bytes, data: bytes, unicode: bool, offered: list[
     if len(words) < 2:
         raise ParseError("smb1: NEGOTIATE response without DialectIndex")
     index = struct.unpack_from("<H", words)[0]
-    fields: dict[str, Any] = {
-        "dialect_index": index,
-        "dialect": offered[index] if offered and index < len(offered) else None,
-        "smb1_selected": index != NO_DIALECT,
-    }
+    level = DIALECT_LEVELS.get(len(words) // 2) if index != NO_DIALECT else None
+    dialect = offered[index] if offered and index < len(offered) else None
+    if offered is None and level == NT_LM:  # the request not seen: the response's form names the one NT LM dialect
+        dialect = NT_LM_DIALECT
+    fields: dict[str, Any] = {"dialect_index": index, "dialect": dialect, "smb1_selected": index != NO_DIALECT,
+                              "dialect_level": level}
     if len(words) < 34:  # core protocol (1 word) or LANMAN (13): the NT LM fields are absent
         return fields
     mode = words[2]
