@@ -83,6 +83,10 @@ DEVICES = [
     ("Nanit baby monitor", None, {"tls__sni": ["api.nanit.com"]}, "Nanit", "baby_monitor"),
     ("Litter-Robot 4", None, {"dhcp__hostname": ["litter-robot4"]}, "Whisker", "pet_device"),
     ("Tesla Wall Connector", None, {"dhcp__hostname": ["teslawallconnector_ABC123"]}, "Tesla", "ev_charger"),
+    # the station's lwIP DHCP request (svinota/pyroute2 test_netatmo_discover_request), its cloud shared by all kinds
+    ("Netatmo Weather Station by its host name", "70:ee:50:00:00:02",
+     {"dhcp__hostname": ["Netatmo-Personal-Weather-Station"], "dns__qname": ["api.netatmo.net"]}, "Netatmo",
+     "weather_station"),
 ]
 
 # kinds of device whose evidence names the kind but not the maker: (name, attributes, device type)

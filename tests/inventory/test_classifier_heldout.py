@@ -29,10 +29,11 @@ CLASSIFIER = Classifier()
 MIN_VENDOR_RIGHT = 0.95
 MIN_TYPE_RIGHT = 0.85  # the issue's bar, not reached on the whole table: see test_held_out_types_reach_the_issue_bar
 # Floors: a change may raise them, never lower them. The first one holds on the table's first 94 rows, where the
-# knowledge base went from 79 (84.0%) to 80 (85.1%); the second on the whole table, 96/116 (82.8%) when the PingPong
-# and IoT-23 rows came in, 97/116 (83.6%) when the taxonomy gained the siren the DCH-S220 is.
-TYPE_RIGHT_FLOOR = 0.85
-TABLE_TYPE_RIGHT_FLOOR = 0.83
+# knowledge base went from 79 (84.0%) to 80 (85.1%), then 81 (86.2%) with the Netatmo Weather Station's host name;
+# the second on the whole table, 96/116 (82.8%) when the PingPong and IoT-23 rows came in, 97/116 (83.6%) when the
+# taxonomy gained the siren the DCH-S220 is, 98/116 (84.5%) with that host name.
+TYPE_RIGHT_FLOOR = 0.86
+TABLE_TYPE_RIGHT_FLOOR = 0.84
 MAX_WRONG_TYPES = 2  # rows whose concluded type is neither the device's kind, a finer kind, nor an ancestor
 MAX_WRONG_VENDORS = 1
 MIN_ROWS = 60
@@ -128,7 +129,11 @@ ROWS: list[Row] = [
                         "log-rts28-iad01.devices.nest.com", "transport02.rts28.iad01.production.nest.com",
                         "transport03.rts19.iad01.production.nest.com", "transport04.rts23.iad01.production.nest.com",
                         "clients3.google.com"]}, "Google Nest", "smoke_alarm"),
-    row(UNSW, "Netatmo weather station", "70:ee:50:03:b8:ac", {}, "Netatmo", "weather_station"),
+    # the station's default host name: its lwIP DHCP request in svinota/pyroute2's test capture
+    # (tests/test_linux/test_dhcp/test_parser.py test_netatmo_discover_request) and a Home Assistant dhcp log of a
+    # station on Netatmo's block (home-assistant/core pull request #47696); both later firmware than the UNSW trace's
+    row(UNSW, "Netatmo weather station", "70:ee:50:03:b8:ac", {"dhcp__hostname": ["Netatmo-Personal-Weather-Station"]},
+        "Netatmo", "weather_station"),
     row(UNSW, "Withings Smart scale", "00:24:e4:1b:6f:96", {"dns__qname": ["scalews.withings.net"]}, "Withings",
         "smart_scale"),
     row(UNSW, "Blipcare blood pressure meter", "74:6a:89:00:2e:25", {"dns__qname": ["tech.carematix.com"]},
@@ -458,12 +463,12 @@ def test_held_out_devices_get_their_vendor_and_rarely_a_wrong_answer() -> None:
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "83.6% of the kinds on the whole table (97/116; the first 94 rows reach 80, 85.1%): no documented evidence "
-    "tells the kind of 19 rows: white-label Tuya goods show only a module block and Tuya's cloud (one cloud for "
+    "84.5% of the kinds on the whole table (98/116; the first 94 rows reach 81, 86.2%): no documented evidence "
+    "tells the kind of 18 rows: white-label Tuya goods show only a module block and Tuya's cloud (one cloud for "
     "plugs, lamps and coffee makers); Ring's cloud serves doorbells, cameras and the Alarm base station alike; "
-    "Nest Protect and Nest thermostats share *.nest.com; the UNSW Netatmo, TP-Link NC200, Withings Aura and Echo "
-    "rows, IoT-23's Echo and Somfy lock and PingPong's Amazon plug carry only their vendor's block and clouds that "
-    "several of its kinds use (the Echo's TuneIn lookups lean towards a speaker, not enough alone); Edimax plugs "
+    "Nest Protect and Nest thermostats share *.nest.com; the UNSW Netatmo Welcome, TP-Link NC200, Withings Aura and "
+    "Echo rows, IoT-23's Echo and Somfy lock and PingPong's Amazon plug carry only their vendor's block and clouds "
+    "that several of its kinds use (the Echo's TuneIn lookups lean towards a speaker, not enough alone); Edimax plugs "
     "and the D-Link camera show only their maker's cloud"))
 def test_held_out_types_reach_the_issue_bar() -> None:
     _, types = report(ROWS)
