@@ -23,7 +23,8 @@ class Context:
     findings: list[Any] = field(default_factory=list)
     alerts: list[Any] = field(default_factory=list)
     now: float = 0.0  # timestamp of the newest packet or record seen (capture time, not wall time)
-    # address -> (key of the device holding it or "", devices then): detect.base.subject_key's memory
+    # address (ip%domain when tagged) -> (key of the device holding it there or "", devices then):
+    # detect.base.subject_key's memory
     ip_holders: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 

@@ -162,6 +162,35 @@ def test_a_routed_client_is_named_not_its_gateway() -> None:
     assert subject_key(ctx, router, "10.10.20.111") == f"mac:{router}"
 
 
+def test_a_subject_is_named_within_its_broadcast_domain_as_the_inventory_keys_it() -> None:
+    """Two VLANs' routed 10.0.0.5 are the inventory's ip:10.0.0.5%vlan10 and %vlan20: each named from its own
+    domain, and the router carrying VLAN 20's is not given VLAN 10's device (its key's zone says whose address
+    it holds). A MAC is one device on every VLAN; untagged, the plain key as before."""
+    from iotwarden.detect.base import initiator, responder, subject_key
+    from iotwarden.model import Device
+
+    ctx = Context()
+    router, cam = "f4:bd:9e:01:00:01", "24:6f:28:90:55:01"
+    ctx.devices[f"mac:{router}"] = Device(f"mac:{router}", 0, 0, mac=router, ips={"10.0.0.1"})
+    ctx.devices["ip:10.0.0.5%vlan10"] = Device("ip:10.0.0.5%vlan10", 0, 0, ips={"10.0.0.5"})
+    assert subject_key(ctx, router, "10.0.0.5", "vlan10") == "ip:10.0.0.5%vlan10"
+    assert subject_key(ctx, None, "10.0.0.5", "vlan10") == "ip:10.0.0.5%vlan10"
+    assert subject_key(ctx, router, "10.0.0.5", "vlan20") == f"mac:{router}"  # VLAN 20's host is no device yet
+    assert subject_key(ctx, None, "10.0.0.5", "vlan20") == "ip:10.0.0.5%vlan20"  # as the inventory will key it
+    assert subject_key(ctx, router, "10.0.0.5") == f"mac:{router}"  # untagged: not VLAN 10's device either
+    ctx.devices["ip:10.0.0.5%vlan20"] = Device("ip:10.0.0.5%vlan20", 0, 0, ips={"10.0.0.5"})
+    assert subject_key(ctx, router, "10.0.0.5", "vlan20") == "ip:10.0.0.5%vlan20"
+    assert subject_key(ctx, None, "8.8.8.8", "vlan20") == "ip:8.8.8.8"  # outside the site: one host everywhere
+    ctx.devices[f"mac:{cam}"] = Device(f"mac:{cam}", 0, 0, mac=cam, ips={"10.0.0.9"})
+    assert subject_key(ctx, cam, "10.0.0.9", "vlan20") == f"mac:{cam}"
+    assert subject_key(ctx, router, "10.0.0.9", "vlan20") == f"mac:{cam}"  # a MAC device's domain is not told
+    assert set(ctx.ip_holders) == {"10.0.0.5%vlan20", "10.0.0.5", "10.0.0.9%vlan20"}
+    flow = Flow(20, 6, "10.0.0.5", 40000, "10.0.0.9", 80, 1.0, 1.0, a_mac=router, b_mac=cam)
+    assert (initiator(ctx, flow), responder(ctx, flow)) == ("ip:10.0.0.5%vlan20", f"mac:{cam}")
+    flow.vlan = 0
+    assert initiator(ctx, flow) == f"mac:{router}"
+
+
 def _flow_mix(n: int, seed: int) -> list[Flow]:
     """Flows of every kind a detector tells apart: a scan's empty probes, sessions with payload one or
     both ways, answered and unanswered UDP, TFTP, login and admin ports, inside and outside addresses."""

@@ -14,6 +14,7 @@ from scapy.layers.vxlan import VXLAN
 from scapy.packet import Packet
 from scapy.utils import wrpcap
 
+from iotwarden.hooks import Context
 from tests.detect.runner import detect
 
 A, B, EVIL = "00:11:22:33:44:01", "00:11:22:33:44:02", "00:11:22:33:44:66"
@@ -162,3 +163,41 @@ def test_two_vlans_or_vpcs_sharing_an_address_are_two_scanners_and_two_dns_clien
     assert run((None, None), wrap=True) == []
     assert run((_vlan(20), _vlan(20))) == [("detect.dns.dga", ""), ("detect.scan.horizontal", "445")]
     assert run((None, None)) == [("detect.dns.dga", ""), ("detect.scan.horizontal", "445")]
+
+
+def _behind_router(router: str, tag: Packet | None, first: int) -> list[Packet]:
+    """A router (its own 10.0.0.1 announced by ARP) carrying routed hosts 10.0.0.5-8 that talk with a local host
+    (answered), then its 10.0.0.5 probing 12 hosts on 445 with unanswered SYNs (over min_hosts 10)."""
+    local = "00:11:22:33:44:c0"
+    out: list[Packet] = [
+        Ether(src=router, dst=BCAST) / ARP(op=2, hwsrc=router, psrc="10.0.0.1", hwdst=BCAST, pdst="10.0.0.1"),
+        Ether(src=local, dst=BCAST) / ARP(op=2, hwsrc=local, psrc="192.168.1.20", hwdst=BCAST, pdst="192.168.1.20")]
+    for host in range(5, 9):
+        out += [Ether(src=router, dst=local) / IP(src=f"10.0.0.{host}", dst="192.168.1.20")
+                / UDP(sport=5000 + host, dport=5001) / b"x",
+                Ether(src=local, dst=router) / IP(src="192.168.1.20", dst=f"10.0.0.{host}")
+                / UDP(sport=5001, dport=5000 + host) / b"y"]
+    out += [Ether(src=router, dst=local) / IP(src="10.0.0.5", dst=f"192.168.1.{first + i}")
+            / TCP(sport=40000 + first + i, dport=445, flags="S") for i in range(12)]
+    if tag is None:
+        return out
+    return [Ether(src=f.src, dst=f.dst) / tag.copy() / f.payload for f in out]
+
+
+def test_two_vlans_routed_host_sharing_an_address_are_two_subjects_named_as_the_inventory_keys_them(
+        tmp_path: Path) -> None:
+    """From packets: VLAN 10's and VLAN 20's routed 10.0.0.5 (each behind its own router) each scan 12 hosts on
+    445. Two alerts, each naming its VLAN's device as the inventory keys it (ip:10.0.0.5%vlan10, %vlan20); named by
+    plain address (before) both were ip:10.0.0.5, one alert and no device of the inventory. Untagged, the same
+    packets name ip:10.0.0.5 as before; on one VLAN one alert names that VLAN's device."""
+    def subjects(frames: list[Packet]) -> tuple[list[str], Context]:
+        ctx = detect([_write(tmp_path / "routed.pcap", frames)])
+        return sorted(a.subject for a in ctx.alerts if a.id == "detect.scan.horizontal"), ctx
+    two, ctx = subjects(_behind_router("00:11:22:33:44:a0", _vlan(10), 30)
+                        + _behind_router("00:11:22:33:44:b0", _vlan(20), 60))
+    assert two == ["ip:10.0.0.5%vlan10", "ip:10.0.0.5%vlan20"]
+    assert set(two) <= set(ctx.devices)
+    one, ctx = subjects(_behind_router("00:11:22:33:44:a0", _vlan(10), 30))
+    assert one == ["ip:10.0.0.5%vlan10"] and one[0] in ctx.devices
+    untagged, ctx = subjects(_behind_router("00:11:22:33:44:a0", None, 30))
+    assert untagged == ["ip:10.0.0.5"] and untagged[0] in ctx.devices

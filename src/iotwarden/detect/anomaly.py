@@ -30,7 +30,16 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from iotwarden.detect.base import COUNT, ENTRIES, SECONDS, SHARE, Detector, Options, Range, subject_key
+from iotwarden.detect.base import (
+    COUNT,
+    ENTRIES,
+    SECONDS,
+    SHARE,
+    Detector,
+    Options,
+    Range,
+    initiator,
+)
 from iotwarden.errors import ConfigError
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
@@ -215,5 +224,5 @@ class FlowAnomalyDetector(Detector):
                 evidence = {"score": round(score, 4), "threshold": o.threshold,
                             "features": dict(zip(FEATURES, features(flow), strict=True))}
                 self.raise_alert(ctx, ANOMALY, title=f"{flow.a_ip}: {o.min_anomalies} flows unlike the site's traffic",
-                                 severity="low", subject=subject_key(ctx, flow.a_mac, flow.a_ip), ts=flow.first_seen,
+                                 severity="low", subject=initiator(ctx, flow), ts=flow.first_seen,
                                  mitre=("T1071",), src_ip=flow.a_ip, dst_ip=flow.b_ip, evidence=evidence, flows=[flow])

@@ -203,30 +203,54 @@ def text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def subject_key(ctx: Context, mac: str | None, ip: str | None) -> str:
+def subject_key(ctx: Context, mac: str | None, ip: str | None, domain: str = "") -> str:
     """The device key of an endpoint as the inventory names it (``mac:..`` when the MAC is the
     device's own, else ``ip:..``). A known device's MAC with an internal address it does not hold is a
     router's carrying another subnet's host (an answer to a routed client has the router's MAC as its
-    destination): the device holding that address is named, not its gateway."""
+    destination): the device holding that address is named, not its gateway. ``domain`` is the broadcast
+    domain the endpoint was seen in (Observation.domain, :func:`flow_domain`): a site address is named
+    within it as the inventory keys it (``ip:10.0.0.5%vlan10``, inventory/addresses.zoned), so two VLANs'
+    routed 10.0.0.5 are two subjects; a MAC is one device on every VLAN, and untagged ("") is as before."""
     if mac:
         dev = ctx.devices.get(f"mac:{mac}")
         if dev is not None and (ip is None or not dev.ips or ip in dev.ips):
             return dev.key
-    if ip and f"ip:{ip}" in ctx.devices:
-        return f"ip:{ip}"
+    at = _within(ctx, ip, domain) if domain and ip else ip
+    if at and f"ip:{at}" in ctx.devices:
+        return f"ip:{at}"
     if mac and (ip is None or is_internal(ip)):
         if ip is not None and f"mac:{mac}" in ctx.devices:  # a router's MAC with another subnet's address
-            holder = _holder(ctx, ip)
+            holder = _holder(ctx, ip, domain)
             if holder is not None:
                 return holder
         return f"mac:{mac}"
-    return f"ip:{ip}"
+    return f"ip:{at}"
 
 
-def _holder(ctx: Context, ip: str) -> str | None:
-    """The device holding ``ip``, remembered in ``ctx.ip_holders`` (checked on each use; a miss is
-    looked for again once the inventory has more devices)."""
-    known = ctx.ip_holders.get(ip)
+def initiator(ctx: Context, flow: Flow) -> str:
+    """The device key of a flow's initiator within the flow's broadcast domain (:func:`subject_key`)."""
+    return subject_key(ctx, flow.a_mac, flow.a_ip, flow_domain(flow))
+
+
+def responder(ctx: Context, flow: Flow) -> str:
+    """The device key of a flow's responder within the flow's broadcast domain (:func:`subject_key`)."""
+    return subject_key(ctx, flow.b_mac, flow.b_ip, flow_domain(flow))
+
+
+def _within(ctx: Context, ip: str, domain: str) -> str:
+    """``ip`` within ``domain`` as the inventory keys its ``ip:`` device: zoned when the inventory has that
+    device (a site network of its own, beyond :data:`INTERNAL_NETWORKS`) or the address is internal."""
+    at = f"{ip}%{domain}"
+    return at if f"ip:{at}" in ctx.devices else site_host(ip, domain)
+
+
+def _holder(ctx: Context, ip: str, domain: str = "") -> str | None:
+    """The device holding ``ip`` in broadcast ``domain``, remembered in ``ctx.ip_holders`` by the address
+    within it (checked on each use; a miss is looked for again once the inventory has more devices). An
+    ``ip:`` device of another domain (its key's zone) holds its own domain's address only; a MAC device's
+    domain is not told by the inventory, so one holding the address may be named from any domain."""
+    at = site_host(ip, domain) if domain else ip
+    known = ctx.ip_holders.get(at)
     if known is not None:
         key, devices = known
         dev = ctx.devices.get(key) if key else None
@@ -236,8 +260,9 @@ def _holder(ctx: Context, ip: str) -> str | None:
             return None
     if len(ctx.ip_holders) >= MAX_IP_HOLDERS:
         ctx.ip_holders.clear()
-    found = next((k for k, d in ctx.devices.items() if ip in d.ips), None)
-    ctx.ip_holders[ip] = (found or "", len(ctx.devices))
+    own = f"ip:{at}"
+    found = next((k for k, d in ctx.devices.items() if ip in d.ips and (k == own or not k.startswith("ip:"))), None)
+    ctx.ip_holders[at] = (found or "", len(ctx.devices))
     return found
 
 

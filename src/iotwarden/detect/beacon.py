@@ -52,8 +52,8 @@ from iotwarden.detect.base import (
     Options,
     Range,
     external,
+    initiator,
     is_internal,
-    subject_key,
     text,
 )
 from iotwarden.detect.baseline import LEARN_S, Novelty
@@ -252,7 +252,7 @@ class BeaconDetector(Detector):
         del times[:-1]
         self.raise_alert(ctx, BEACON, title=f"{flow.a_ip} beacons to {name or flow.b_ip}:{flow.b_port} every "
                          f"{period:.0f}s", severity="medium" if name else "high",
-                         subject=subject_key(ctx, flow.a_mac, flow.a_ip),
+                         subject=initiator(ctx, flow),
                          ts=flow.first_seen, key=f"{name or flow.b_ip}:{flow.b_port}", mitre=("T1071", "T1029"),
                          src_ip=flow.a_ip, dst_ip=flow.b_ip,
                          evidence={"period_s": round(period, 3), "jitter": round(jitter, 4),

@@ -45,7 +45,19 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from iotwarden.detect.base import BYTES, COUNT, ENTRIES, SECONDS, Detector, Options, Range, number, subject_key, text
+from iotwarden.detect.base import (
+    BYTES,
+    COUNT,
+    ENTRIES,
+    SECONDS,
+    Detector,
+    Options,
+    Range,
+    initiator,
+    number,
+    subject_key,
+    text,
+)
 from iotwarden.hooks import Context
 from iotwarden.identity.credcheck.creds import load_default
 from iotwarden.model import Flow, Observation
@@ -144,11 +156,11 @@ class BruteForceDetector(Detector):
                     and f.get("auth_stale") is not True and obs.src_ip and obs.dst_ip):
                 account = (text(f.get("to")) or "").split("@", 1)[0]
                 self._count(ctx, (f"sip:{account}", "sip", obs.dst_ip, obs.src_ip), obs.ts,
-                            subject_key(ctx, obs.dst_mac, obs.dst_ip), obs)
+                            subject_key(ctx, obs.dst_mac, obs.dst_ip, obs.domain), obs)
             return
         if service is None or not client or not server:
             return
-        subject = subject_key(ctx, mac, client)
+        subject = subject_key(ctx, mac, client, obs.domain)
         self._count(ctx, ("fail", service, client, server), obs.ts, subject, obs)
         if (text(f.get("username")), text(f.get("password"))) in self._defaults:
             self._count(ctx, ("dict", service, client, server), obs.ts, subject, obs)
@@ -165,7 +177,7 @@ class BruteForceDetector(Detector):
         else:
             return
         if client and server:
-            self._count(ctx, (key, "rtsp", client, server), obs.ts, subject_key(ctx, mac, client), obs)
+            self._count(ctx, (key, "rtsp", client, server), obs.ts, subject_key(ctx, mac, client, obs.domain), obs)
 
     def _kerberos(self, ctx: Context, obs: Observation) -> None:
         """A failed Kerberos ``login_attempt`` (dissect/kerberos.py: KDC_ERR_PREAUTH_FAILED to a pre-authenticated AS
@@ -177,7 +189,7 @@ class BruteForceDetector(Detector):
         client, server, account = obs.src_ip, obs.dst_ip, text(obs.fields.get("username"))
         if not client or not server or not account:
             return
-        subject = subject_key(ctx, obs.src_mac, client)
+        subject = subject_key(ctx, obs.src_mac, client, obs.domain)
         if result == "failure":
             self._count(ctx, (f"krb:{account.lower()}", "kerberos", client, server), obs.ts, subject, obs)
         o: BruteForceOptions = self.options
@@ -215,7 +227,7 @@ class BruteForceDetector(Detector):
         if flow.payload_ba >= self.options.short_payload:
             return
         self._count(ctx, ("conn", service, flow.a_ip, flow.b_ip), flow.first_seen,
-                    subject_key(ctx, flow.a_mac, flow.a_ip), flow)
+                    initiator(ctx, flow), flow)
 
     def _count(self, ctx: Context, key: tuple[str, str, str, str], ts: float, subject: str,
                item: Observation | Flow) -> None:

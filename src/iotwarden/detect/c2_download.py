@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import urlsplit
 
-from iotwarden.detect.base import Detector, Options, external, is_internal, subject_key, text
+from iotwarden.detect.base import Detector, Options, external, initiator, is_internal, subject_key, text
 from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
 
@@ -66,7 +66,7 @@ class DownloadDetector(Detector):
             return
         self.raise_alert(ctx, TOOL_DOWNLOAD, title=f"{obs.src_ip} downloads {name or uri or '/'} from {host} "
                          f"({agent or 'no User-Agent'})", severity="high",
-                         subject=subject_key(ctx, obs.src_mac, obs.src_ip), ts=obs.ts, key=f"http:{host}",
+                         subject=subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain), ts=obs.ts, key=f"http:{host}",
                          mitre=("T1105",), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
                          evidence={"uri": uri, "user_agent": agent, "host": host}, observations=[obs])
 
@@ -79,6 +79,6 @@ class DownloadDetector(Detector):
         if flow.ip_proto != 17 or flow.b_port != TFTP_PORT or not is_internal(flow.a_ip) or not external(flow.b_ip):
             return
         self.raise_alert(ctx, TOOL_DOWNLOAD, title=f"{flow.a_ip} uses TFTP with {flow.b_ip} outside the site",
-                         severity="high", subject=subject_key(ctx, flow.a_mac, flow.a_ip), ts=flow.first_seen,
+                         severity="high", subject=initiator(ctx, flow), ts=flow.first_seen,
                          key=f"tftp:{flow.b_ip}", mitre=("T1105",), src_ip=flow.a_ip, dst_ip=flow.b_ip,
                          evidence={"port": TFTP_PORT}, flows=[flow])

@@ -55,8 +55,8 @@ from iotwarden.detect.base import (
     Options,
     Range,
     external,
+    initiator,
     is_internal,
-    subject_key,
 )
 from iotwarden.detect.series import Series, SeriesTable, lru_get
 from iotwarden.hooks import Context
@@ -165,7 +165,7 @@ class MismatchDetector(Detector):
         series.raised = now
         self.raise_alert(ctx, MISMATCH, title=f"{flow.a_ip} speaks {carried} on {flow.b_ip}:{flow.b_port} "
                          f"({len(series.times)} connections)", severity="medium",
-                         subject=subject_key(ctx, flow.a_mac, flow.a_ip), ts=now, key=f"{flow.b_ip}:{flow.b_port}",
+                         subject=initiator(ctx, flow), ts=now, key=f"{flow.b_ip}:{flow.b_port}",
                          mitre=("T1571", "T1095"), src_ip=flow.a_ip, dst_ip=flow.b_ip,
                          evidence={"carried": carried, "expected": self._expected[flow.b_port],
                                    "connections": len(series.times), "port": flow.b_port},

@@ -46,9 +46,9 @@ from iotwarden.detect.base import (
     Detector,
     Options,
     Range,
+    initiator,
     is_internal,
     outside,
-    subject_key,
 )
 from iotwarden.detect.series import SOCKET_S, Series, Triple, same_socket
 from iotwarden.hooks import Context
@@ -163,7 +163,7 @@ class CallbackDetector(Detector):
         self.raise_alert(ctx, CALLBACK, title=f"{flow.a_ip} calls {flow.b_ip}:{flow.b_port} back again and again "
                          f"({len(times)} short connections, every {gap:.0f}s)",
                          severity="medium" if standard else "high",
-                         subject=subject_key(ctx, flow.a_mac, flow.a_ip), ts=now,
+                         subject=initiator(ctx, flow), ts=now,
                          key=f"{flow.b_ip}:{flow.b_port}", mitre=("T1071",) if standard else ("T1071", "T1571"),
                          src_ip=flow.a_ip, dst_ip=flow.b_ip,
                          evidence={"connections": len(times), "median_gap_s": round(gap, 3),

@@ -26,8 +26,8 @@ from iotwarden.detect.base import (
     Options,
     Range,
     external,
+    initiator,
     is_internal,
-    subject_key,
 )
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
@@ -80,7 +80,7 @@ class SessionDetector(Detector):
             self._raised.popitem(last=False)
         self.raise_alert(ctx, SESSION, title=f"{flow.a_ip} holds a quiet session to {flow.b_ip}:{flow.b_port} "
                          f"({duration / 60:.0f} min, {rate:.1f} B/s)", severity="high",
-                         subject=subject_key(ctx, flow.a_mac, flow.a_ip), ts=flow.first_seen,
+                         subject=initiator(ctx, flow), ts=flow.first_seen,
                          key=f"{flow.b_ip}:{flow.b_port}", mitre=("T1071", "T1571"), src_ip=flow.a_ip,
                          dst_ip=flow.b_ip, evidence={"duration_s": round(duration, 3), "bytes_per_s": round(rate, 3),
                                                      "port": flow.b_port}, flows=[flow])

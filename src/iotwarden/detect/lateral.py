@@ -39,7 +39,9 @@ from iotwarden.detect.base import (
     category,
     device_with_ip,
     established,
+    initiator,
     is_internal,
+    responder,
     subject_key,
 )
 from iotwarden.detect.baseline import LEARN_S, Novelty
@@ -114,7 +116,7 @@ class LateralDetector(Detector):
                 continue
             if not is_internal(flow.b_ip):
                 continue
-            if self.waiting or category(ctx, subject_key(ctx, flow.a_mac, flow.a_ip)) is None:
+            if self.waiting or category(ctx, initiator(ctx, flow)) is None:
                 self.waiting.append(flow)  # behind the others, so each device's flows keep their order
                 if len(self.waiting) > MAX_WAITING:
                     self._judge(ctx, self.waiting.popleft())
@@ -130,7 +132,7 @@ class LateralDetector(Detector):
             return
         if not (obs.src_ip and obs.dst_ip and is_internal(obs.src_ip) and is_internal(obs.dst_ip)):
             return
-        if self.waiting_shares or category(ctx, subject_key(ctx, obs.src_mac, obs.src_ip)) is None:
+        if self.waiting_shares or category(ctx, subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain)) is None:
             self.waiting_shares.append(obs)
             if len(self.waiting_shares) > MAX_WAITING_SHARES:
                 self._judge_share(ctx, self.waiting_shares.popleft())
@@ -149,17 +151,17 @@ class LateralDetector(Detector):
         """Judge waiting flows and tree connects in order while their device is classified or their wait is over."""
         while self.waiting_shares:
             obs = self.waiting_shares[0]
-            if category(ctx, subject_key(ctx, obs.src_mac, obs.src_ip)) is None and obs.ts > expired:
+            if category(ctx, subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain)) is None and obs.ts > expired:
                 break
             self._judge_share(ctx, self.waiting_shares.popleft())
         while self.waiting:
             flow = self.waiting[0]
-            if category(ctx, subject_key(ctx, flow.a_mac, flow.a_ip)) is None and flow.first_seen > expired:
+            if category(ctx, initiator(ctx, flow)) is None and flow.first_seen > expired:
                 return
             self._judge(ctx, self.waiting.popleft())
 
     def _judge_share(self, ctx: Context, obs: Observation) -> None:
-        src = subject_key(ctx, obs.src_mac, obs.src_ip)
+        src = subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain)
         src_cat = category(ctx, src)
         if src_cat in IT_CATEGORIES or not obs.src_ip:
             return
@@ -197,7 +199,7 @@ class LateralDetector(Detector):
     def _judge(self, ctx: Context, flow: Flow) -> None:
         admin = admin_service(flow)
         talked = established(flow)
-        src = subject_key(ctx, flow.a_mac, flow.a_ip)
+        src = initiator(ctx, flow)
         src_cat = category(ctx, src)
         if src_cat in IT_CATEGORIES:
             return
@@ -215,7 +217,7 @@ class LateralDetector(Detector):
             return
         if not self.peers.check(flow.a_ip, flow.b_ip, ts):
             return
-        dst_key = subject_key(ctx, flow.b_mac, flow.b_ip) if flow.b_mac else device_with_ip(ctx, flow.b_ip)
+        dst_key = responder(ctx, flow) if flow.b_mac else device_with_ip(ctx, flow.b_ip)
         dst_cat = category(ctx, dst_key) if dst_key else None
         if src_cat in IOT_CATEGORIES and dst_cat in IT_CATEGORIES:
             self.raise_alert(ctx, IOT_TO_IT, title=f"IoT/OT device {flow.a_ip} reached IT device {flow.b_ip}",

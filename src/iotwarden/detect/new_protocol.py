@@ -16,7 +16,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from iotwarden.detect.base import COUNT, DURATION, Detector, Options, Range, established, is_internal, subject_key
+from iotwarden.detect.base import (
+    COUNT,
+    DURATION,
+    Detector,
+    Options,
+    Range,
+    established,
+    flow_domain,
+    is_internal,
+    site_host,
+    subject_key,
+)
 from iotwarden.detect.baseline import LEARN_S, Novelty
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
@@ -73,19 +84,21 @@ class NewProtocolDetector(Detector):
             return  # only what a device really used starts (and feeds) its baseline: not a scan's targets
         port = "ephemeral" if flow.b_port >= self.options.ephemeral_from else flow.b_port
         app = flow.app or "-"
+        domain = flow_domain(flow) if flow.vlan or "vni" in flow.extra else ""
         for role, ip, mac in (("client", flow.a_ip, flow.a_mac), ("server", flow.b_ip, flow.b_mac)):
             if not is_internal(ip):
                 continue  # baselines are of the site's own devices
-            self.items.touch(ip, flow.first_seen)
+            at = site_host(ip, domain)  # a device's baseline within its broadcast domain (two VLANs' 10.0.0.5)
+            self.items.touch(at, flow.first_seen)
             item = (role, transport, port, app)
-            if not self.items.check(ip, item, flow.first_seen):
+            if not self.items.check(at, item, flow.first_seen):
                 continue
             what = f"{flow.app} " if flow.app else ""
             verb = "uses" if role == "client" else "serves"
             title, key = f"{ip} {verb} {what}{transport}/{port} for the first time", f"{role}:{transport}/{port}/{app}"
-            if self._over_budget(ip, flow.first_seen):  # the pipeline folds these into one alert (count)
+            if self._over_budget(at, flow.first_seen):  # the pipeline folds these into one alert (count)
                 title, key = f"{ip} uses or serves many new services", "many"
-            self.raise_alert(ctx, NEW_PROTOCOL, title=title, severity="low", subject=subject_key(ctx, mac, ip),
+            self.raise_alert(ctx, NEW_PROTOCOL, title=title, severity="low", subject=subject_key(ctx, mac, ip, domain),
                              ts=flow.first_seen, key=key, mitre=("T1571",), src_ip=flow.a_ip, dst_ip=flow.b_ip,
                              evidence={"role": role, "transport": transport, "port": port, "app": flow.app},
                              flows=[flow])

@@ -221,7 +221,9 @@ class OtOperationDetector(Detector):
                 evidence["knx_announcers"] = knx.names()
             if plc is None and plc_mac is None:  # no IP device known for it: the sender's alert, per KNX address
                 key = f"knx:{knx.destination or 'bus'}"
-        subject = subject_key(ctx, plc_mac, plc) if plc or plc_mac else subject_key(ctx, operator_mac, operator)
+        domain = obs.domain
+        subject = (subject_key(ctx, plc_mac, plc, domain) if plc or plc_mac
+                   else subject_key(ctx, operator_mac, operator, domain))
         self.raise_alert(ctx, detector_id, title=f"{what} sent to {target} by {who}", severity=severity,
                          subject=subject, ts=obs.ts, key=key, mitre=mitre, src_ip=operator, dst_ip=plc,
                          evidence=evidence, observations=[obs])

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from iotwarden.detect.base import DURATION, Detector, Options, Range, number, subject_key, text
+from iotwarden.detect.base import DURATION, Detector, Options, Range, number, site_host, subject_key, text
 from iotwarden.detect.baseline import LEARN_S, Novelty
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
@@ -83,10 +83,11 @@ class OtWriteDetector(Detector):
         detector_id, what, answer = found
         device, device_mac, writer = (obs.src_ip, obs.src_mac, requester(obs.fields)[0] or obs.dst_ip) if answer \
             else (obs.dst_ip, obs.dst_mac, obs.src_ip)
-        if not device or not self.writers.check(device, writer, obs.ts):
+        if not device or not self.writers.check(site_host(device, obs.domain), writer, obs.ts):
             return
         self.raise_alert(ctx, detector_id, title=f"{what} to {device} from a new host {writer}",
-                         severity="high", subject=subject_key(ctx, device_mac, device), ts=obs.ts, key=writer or "",
+                         severity="high", subject=subject_key(ctx, device_mac, device, obs.domain), ts=obs.ts,
+                         key=writer or "",
                          mitre=("T0836", "T0855"), src_ip=writer, dst_ip=device,
                          evidence=_evidence(obs, what, answer),
                          observations=[obs])

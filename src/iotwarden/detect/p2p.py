@@ -28,6 +28,7 @@ from iotwarden.detect.base import (
     Range,
     category,
     external,
+    site_host,
     subject_key,
 )
 from iotwarden.hooks import Context
@@ -72,33 +73,35 @@ class P2pDetector(Detector):
         else:
             return  # both inside (a LAN peer) or both outside: not a device of the site among outside nodes
         o: P2pOptions = self.options
-        peers = self._peers.get(device)
+        domain = obs.domain
+        at = site_host(device, domain)  # within its broadcast domain: two VLANs' 10.0.0.5 are two devices
+        peers = self._peers.get(at)
         if peers is None:
-            peers = self._peers[device] = OrderedDict()
-            self._evidence[device] = deque(maxlen=8)
+            peers = self._peers[at] = OrderedDict()
+            self._evidence[at] = deque(maxlen=8)
             if len(self._peers) > o.max_devices:
                 old, _ = self._peers.popitem(last=False)
                 self._evidence.pop(old, None)
-        self._peers.move_to_end(device)
+        self._peers.move_to_end(at)
         peers[peer] = obs.ts
         peers.move_to_end(peer)
         while peers and (obs.ts - next(iter(peers.values())) > o.window_s or len(peers) > o.max_peers):
             peers.popitem(last=False)
-        self._evidence[device].append(obs)
-        last = self._raised.get(device)
+        self._evidence[at].append(obs)
+        last = self._raised.get(at)
         if len(peers) < o.min_peers or (last is not None and obs.ts - last < o.realert_s):
             return
-        subject = subject_key(ctx, mac, device)
+        subject = subject_key(ctx, mac, device, domain)
         found = category(ctx, subject)
         dev = ctx.devices.get(subject)
         if dev is not None and dev.device_type in CLIENT_TYPES:
             return  # a computer's torrent client
-        self._raised[device] = obs.ts
+        self._raised[at] = obs.ts
         severity: Severity = "high" if found is None or found in IOT_CATEGORIES else "medium"
         self.raise_alert(
             ctx, P2P_DHT, title=f"{device} takes part in the BitTorrent DHT with {len(peers)} outside peers",
             severity=severity, subject=subject, ts=obs.ts, key="dht", mitre=("T1071", "T1008"), src_ip=device,
             evidence={"peers": len(peers), "examples": list(peers)[-10:], "category": found,
-                      "clients": sorted({str(e.fields.get("client")) for e in self._evidence[device]
+                      "clients": sorted({str(e.fields.get("client")) for e in self._evidence[at]
                                          if e.fields.get("client")})},
-            observations=list(self._evidence[device]))
+            observations=list(self._evidence[at]))

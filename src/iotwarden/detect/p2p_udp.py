@@ -54,6 +54,7 @@ from iotwarden.detect.base import (
     Range,
     category,
     external,
+    flow_domain,
     is_internal,
     subject_key,
 )
@@ -202,7 +203,7 @@ class P2pUdpDetector(Detector):
         """Judge the waiting sockets whose device the classifier has placed since, or whose wait is over (all of
         them at the end of input): still unplaced then, the device counts as one the classifier cannot place."""
         for key, (since, mac, ports, flow, sock) in list(self._waiting.items()):
-            placed = category(ctx, subject_key(ctx, mac, key[0])) is not None
+            placed = category(ctx, subject_key(ctx, mac, key[0], flow_domain(flow))) is not None
             if ts is None or placed or ts - since >= self.options.unknown_wait_s:
                 del self._waiting[key]
                 self._alert(ctx, key, sock, mac=mac, ports=ports, flow=flow, waited=True)
@@ -213,7 +214,7 @@ class P2pUdpDetector(Detector):
     ) -> None:
         device, port = key
         o: P2pUdpOptions = self.options
-        subject = subject_key(ctx, mac, device)
+        subject = subject_key(ctx, mac, device, flow_domain(flow))
         found = category(ctx, subject)
         if found is None and not waited:  # not classified yet (packets before the classifier's first pass): wait
             if key not in self._waiting:

@@ -34,7 +34,20 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from iotwarden.detect.base import BYTES, COUNT, DURATION, ENTRIES, SECONDS, Detector, Options, Range, subject_key, text
+from iotwarden.detect.base import (
+    BYTES,
+    COUNT,
+    DURATION,
+    ENTRIES,
+    SECONDS,
+    Detector,
+    Options,
+    Range,
+    flow_domain,
+    site_host,
+    subject_key,
+    text,
+)
 from iotwarden.dissect import tsgu
 from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
@@ -120,7 +133,7 @@ class RdpBruteForceDetector(Detector):
             conn = self._conn((obs.src_ip, obs.src_port, obs.dst_ip))
             conn.user = text(obs.fields.get("username"))
             if conn.counted and conn.user:  # the attempt was counted before its request was known
-                self._spray(ctx, obs.src_ip, obs.dst_ip, conn.user, obs.ts, flow=None)
+                self._spray(ctx, obs.src_ip, obs.dst_ip, conn.user, obs.ts, flow=None, domain=obs.domain)
         elif obs.kind == "negotiation_failure":  # sent by the server
             conn = self._conn((obs.dst_ip, obs.dst_port, obs.src_ip))
             conn.refused = True
@@ -199,23 +212,27 @@ class RdpBruteForceDetector(Detector):
                "gateway_host": text(request.fields.get("host")), "gateway_server": text(response.fields.get("server")),
                "method": request.fields.get("method")}
         self._count(ctx, client, server, request.ts, mac=request.src_mac,
-                    user=text(request.fields.get("basic_user")), flow=None, observations=[request, response], via=via)
+                    user=text(request.fields.get("basic_user")), flow=None, observations=[request, response], via=via,
+                    domain=request.domain)
 
     def _attempt(self, ctx: Context, conn: _Connection, flow: Flow) -> None:
         conn.counted, conn.flow = True, None
-        self._count(ctx, flow.a_ip, flow.b_ip, flow.first_seen, mac=flow.a_mac, user=conn.user, flow=flow)
+        self._count(ctx, flow.a_ip, flow.b_ip, flow.first_seen, mac=flow.a_mac, user=conn.user, flow=flow,
+                    domain=flow_domain(flow))
 
     def _count(self, ctx: Context, client: str, server: str, ts: float, *, mac: str | None, user: str | None,
                flow: Flow | None, observations: list[Observation] | None = None,
-               via: dict[str, object] | None = None) -> None:
-        """One attempt of ``client`` against ``server`` (a direct connection's ``flow``, or a gateway's refusal)."""
+               via: dict[str, object] | None = None, domain: str = "") -> None:
+        """One attempt of ``client`` against ``server`` (a direct connection's ``flow``, or a gateway's refusal),
+        both within broadcast ``domain`` (detect/base.site_host: two VLANs' 10.0.0.5 are two clients)."""
         o: RdpBruteForceOptions = self.options
-        times = self._pairs.get((client, server))
+        pair = (site_host(client, domain), site_host(server, domain)) if domain else (client, server)
+        times = self._pairs.get(pair)
         if times is None:
-            times = self._pairs[(client, server)] = deque(maxlen=o.min_attempts)
+            times = self._pairs[pair] = deque(maxlen=o.min_attempts)
             if len(self._pairs) > o.max_clients:
                 self._pairs.popitem(last=False)
-        self._pairs.move_to_end((client, server))
+        self._pairs.move_to_end(pair)
         times.append(ts)
         recent = sum(1 for t in times if abs(ts - t) <= o.window_s)
         if recent >= o.min_attempts:
@@ -224,21 +241,23 @@ class RdpBruteForceDetector(Detector):
             self.raise_alert(
                 ctx, GUESS_ID, title=f"RDP password guessing from {client} against {server}"
                 + (" (RD Gateway)" if via else ""), severity="high",
-                subject=subject_key(ctx, mac, client), ts=ts, key=server, mitre=("T1110", "T1110.001"),
+                subject=subject_key(ctx, mac, client, domain), ts=ts, key=server, mitre=("T1110", "T1110.001"),
                 src_ip=client, dst_ip=server, flows=[flow] if flow else [], observations=observations or [],
                 evidence={"service": "rdp", "tries": recent, "window_s": o.window_s, "basis": basis, **(via or {})})
             times.clear()
-        self._spray(ctx, client, server, user, ts, flow=flow, mac=mac)
+        self._spray(ctx, client, server, user, ts, flow=flow, mac=mac, domain=domain)
 
     def _spray(self, ctx: Context, client: str, server: str, user: str | None, ts: float, *,
-               flow: Flow | None, mac: str | None = None) -> None:
+               flow: Flow | None, mac: str | None = None, domain: str = "") -> None:
         o: RdpBruteForceOptions = self.options
-        state = self._clients.get(client)
+        at = site_host(client, domain)
+        state = self._clients.get(at)
         if state is None:
-            state = self._clients[client] = _Client(subject_key(ctx, mac or (flow.a_mac if flow else None), client))
+            state = self._clients[at] = _Client(subject_key(ctx, mac or (flow.a_mac if flow else None), client,
+                                                            domain))
             if len(self._clients) > o.max_clients:
                 self._clients.popitem(last=False)
-        self._clients.move_to_end(client)
+        self._clients.move_to_end(at)
         for table, name in ((state.users, user), (state.servers, server)):
             if name:
                 table[name] = ts

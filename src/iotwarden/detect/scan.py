@@ -32,6 +32,7 @@ from iotwarden.detect.base import (
     Range,
     failed_attempt,
     flow_domain,
+    initiator,
     site_host,
     subject_key,
 )
@@ -139,7 +140,7 @@ class ScanDetector(Detector):
         n = _fresh(st.arp, obs.ts, o.window_s) if len(st.arp) >= o.min_arp_targets else 0
         if n >= o.min_arp_targets and self._due(st, HORIZONTAL, "arp", obs.ts):
             self.raise_alert(ctx, HORIZONTAL, title=f"ARP sweep of {n} addresses from {src}", severity="medium",
-                             subject=subject_key(ctx, obs.src_mac, src), ts=obs.ts, key="arp",
+                             subject=subject_key(ctx, obs.src_mac, src, domain), ts=obs.ts, key="arp",
                              mitre=("T1018", "T1046"), src_ip=src,
                              evidence={"hosts": n, "proto": "arp", **({"domain": domain} if domain else {})},
                              observations=[obs])
@@ -266,7 +267,7 @@ class ScanDetector(Detector):
         n = _fresh(st.icmp, ts, o.window_s) if len(st.icmp) >= o.min_hosts else 0
         if n >= o.min_hosts and self._due(st, HORIZONTAL, "icmp", ts):
             self.raise_alert(ctx, HORIZONTAL, title=f"Ping sweep of {n} hosts from {src}", severity="medium",
-                             subject=subject_key(ctx, flow.a_mac, src), ts=ts, key="icmp",
+                             subject=subject_key(ctx, flow.a_mac, src, domain), ts=ts, key="icmp",
                              mitre=("T1018", "T1046"), src_ip=src, evidence={"hosts": n, "proto": "icmp"},
                              flows=st.flows)
 
@@ -277,17 +278,17 @@ class ScanDetector(Detector):
         # the subject is named only for an alert that is due (most probes of a scan raise none)
         if telnet and n_hosts >= o.min_telnet_hosts and self._due(st, MIRAI, "23/2323", ts):
             self.raise_alert(ctx, MIRAI, title=f"Mirai-style Telnet scan from {src}", severity="high",
-                             subject=subject_key(ctx, flow.a_mac, src), ts=ts, mitre=("T1046", "T1110"), src_ip=src,
+                             subject=initiator(ctx, flow), ts=ts, mitre=("T1046", "T1110"), src_ip=src,
                              key="23/2323", evidence={"hosts": n_hosts, "port": flow.b_port}, flows=st.flows)
         elif not telnet and n_hosts >= o.min_hosts and self._due(st, HORIZONTAL, str(flow.b_port), ts):
             self.raise_alert(ctx, HORIZONTAL, title=f"Horizontal scan of port {flow.b_port} from {src}",
-                             severity="medium", subject=subject_key(ctx, flow.a_mac, src), ts=ts,
+                             severity="medium", subject=initiator(ctx, flow), ts=ts,
                              key=str(flow.b_port), mitre=("T1046",), src_ip=src,
                              evidence={"hosts": n_hosts, "port": flow.b_port}, flows=st.flows)
         target = site_host(flow.b_ip, flow_domain(flow)) if flow.vlan or "vni" in flow.extra else flow.b_ip
         if n_ports >= o.min_ports and self._due(st, VERTICAL, target, ts):
             self.raise_alert(ctx, VERTICAL, title=f"Port scan of {flow.b_ip} from {src}", severity="medium",
-                             subject=subject_key(ctx, flow.a_mac, src), ts=ts, key=target, mitre=("T1046",),
+                             subject=initiator(ctx, flow), ts=ts, key=target, mitre=("T1046",),
                              src_ip=src, dst_ip=flow.b_ip, evidence={"ports": n_ports}, flows=st.flows)
 
     def _due(self, st: _Probes, detector_id: str, key: str, ts: float) -> bool:

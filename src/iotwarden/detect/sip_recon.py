@@ -31,7 +31,19 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from iotwarden.detect.base import COUNT, DURATION, ENTRIES, SECONDS, Detector, Options, Range, number, subject_key, text
+from iotwarden.detect.base import (
+    COUNT,
+    DURATION,
+    ENTRIES,
+    SECONDS,
+    Detector,
+    Options,
+    Range,
+    number,
+    site_host,
+    subject_key,
+    text,
+)
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
 
@@ -118,16 +130,17 @@ class SipReconDetector(Detector):
         self._tool_alerted[(obs.src_ip or "", tool)] = obs.ts
         self.raise_alert(
             ctx, TOOL, title=f"SIP scanning tool ({tool}) from {obs.src_ip} against {obs.dst_ip}", severity="high",
-            subject=subject_key(ctx, obs.src_mac, obs.src_ip), ts=obs.ts, key=tool, mitre=("T1046",),
+            subject=subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain), ts=obs.ts, key=tool, mitre=("T1046",),
             src_ip=obs.src_ip, dst_ip=obs.dst_ip,
             evidence={"user_agent": agent, "tool": tool, "method": obs.fields.get("method")}, observations=[obs])
 
     def _refused(self, ctx: Context, obs: Observation, user: str) -> None:
         o: SipReconOptions = self.options
-        key = (obs.dst_ip or "", obs.src_ip or "")  # (client, server): the response goes back to the client
+        domain = obs.domain  # (client, server) within their broadcast domain: two VLANs' 10.0.0.5 are two clients
+        key = (site_host(obs.dst_ip or "", domain), site_host(obs.src_ip or "", domain))  # the response goes back
         pair = self._pairs.get(key)
         if pair is None:
-            pair = self._pairs[key] = _Pair(subject=subject_key(ctx, obs.dst_mac, obs.dst_ip))
+            pair = self._pairs[key] = _Pair(subject=subject_key(ctx, obs.dst_mac, obs.dst_ip, domain))
             if len(self._pairs) > o.max_pairs:
                 self._pairs.popitem(last=False)
         self._pairs.move_to_end(key)
@@ -154,7 +167,7 @@ class SipReconDetector(Detector):
         users = {u for _, u in pair.probed}
         if len(users) < o.min_users:
             return
-        client, server = key
+        client, server = (host.partition("%")[0] for host in key)  # the addresses of the zoned key
         # dated when the last user counted was walked away from, however late the judgement came (ticks,
         # the pair's next message or the end of input)
         when = min(now, pair.probed[-1][0] + o.follow_s)

@@ -27,8 +27,8 @@ from iotwarden.detect.base import (
     Detector,
     Options,
     Range,
+    initiator,
     is_internal,
-    subject_key,
 )
 from iotwarden.detect.baseline import LEARN_S, Novelty, Rate
 from iotwarden.hooks import Context
@@ -98,7 +98,7 @@ class VolumeDetector(Detector):
                     self.rate.score(dev, 0.0)
                 cur = None
             if cur is None:
-                cur = _Bucket(bucket, 0, {}, subject_key(ctx, flow.a_mac, flow.a_ip), flow)
+                cur = _Bucket(bucket, 0, {}, initiator(ctx, flow), flow)
                 if len(table) >= max_devices:
                     old_dev, old = table.popitem(last=False)
                     self._close(ctx, old_dev, old)

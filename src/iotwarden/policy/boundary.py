@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from iotwarden import inputfile
-from iotwarden.detect.base import Detector, Options, subject_key
+from iotwarden.detect.base import Detector, Options, initiator
 from iotwarden.errors import ConfigError, PolicyError, describe
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
@@ -70,7 +70,7 @@ class BoundaryMonitor(Detector):
         self.raise_alert(
             ctx, BOUNDARY, title=f"{flow.a_ip} ({src}) reached {flow.b_ip}:{flow.b_port} ({dst}) against policy "
             f"{policy.name}", severity="high" if v.blocked else "medium",
-            subject=subject_key(ctx, flow.a_mac, flow.a_ip), ts=flow.first_seen, key=f"{flow.b_ip}:{flow.b_port}",
+            subject=initiator(ctx, flow), ts=flow.first_seen, key=f"{flow.b_ip}:{flow.b_port}",
             mitre=("T1021",) if v.dst_zone not in (None, "internet") else (), src_ip=flow.a_ip, dst_ip=flow.b_ip,
             evidence={"policy": policy.name, "src_zone": src, "dst_zone": dst, "rule": v.rule, "action": v.action,
                       "proto": flow.ip_proto, "port": flow.b_port}, flows=[flow])

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from iotwarden import inputfile
-from iotwarden.detect.base import ENTRIES, Detector, Options, Range, subject_key
+from iotwarden.detect.base import ENTRIES, Detector, Options, Range, flow_domain, subject_key
 from iotwarden.errors import ConfigError, PolicyError, describe
 from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
@@ -85,8 +85,8 @@ class MudDetector(Detector):
                 if ident and ident != "0.0.0.0":  # noqa: S104 - DHCP's unset client address
                     self.announced[ident.lower()] = url
 
-    def _profile(self, ctx: Context, mac: str | None, ip: str) -> MudProfile | None:
-        idents = [i for i in (mac, ip, subject_key(ctx, mac, ip)) if i]
+    def _profile(self, ctx: Context, mac: str | None, ip: str, domain: str = "") -> MudProfile | None:
+        idents = [i for i in (mac, ip, subject_key(ctx, mac, ip, domain)) if i]
         for ident in idents:
             found = self.profiles.get(ident.lower())
             if found is not None:
@@ -116,13 +116,14 @@ class MudDetector(Detector):
     def flow(self, ctx: Context, flow: Flow) -> None:
         if not self.profiles and self.cache is None:
             return
+        domain = flow_domain(flow)
         for mac, ip in ((flow.a_mac, flow.a_ip), (flow.b_mac, flow.b_ip)):
-            profile = self._profile(ctx, mac, ip)
+            profile = self._profile(ctx, mac, ip, domain)
             if profile is None:
                 continue
             violation = self._checker(profile, mac, ip).check(flow)
             if violation is not None:
-                self._raise(ctx, profile, violation, subject_key(ctx, mac, ip))
+                self._raise(ctx, profile, violation, subject_key(ctx, mac, ip, domain))
 
     def _raise(self, ctx: Context, profile: MudProfile, v: Violation, subject: str) -> None:
         p = v.packet
