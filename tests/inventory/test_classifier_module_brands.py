@@ -27,6 +27,7 @@ BRANDS: dict[str, tuple[str, dict[str, list[str]]]] = {
     "Dreame": ("brand.cloud.dreame", {"dns__qname": ["10000.mt.eu.iot.dreame.tech"]}),
     "SwitchBot": ("brand.cloud.switchbot", {"dns__qname": ["api.switch-bot.com"]}),
     "Aqara": ("brand.cloud.aqara", {"dns__qname": ["open-ger.aqara.com"]}),
+    "TP-Link": ("brand.cloud.tapo", {"dns__qname": ["security.iot.i.tplinknbu.com"]}),  # a Tapo camera's
 }
 
 
@@ -63,7 +64,7 @@ def test_the_module_makers_block_alone_still_names_the_module_maker() -> None:
 @pytest.mark.parametrize("name", [
     "fakemeross.com", "meross.com.example.net", "govee.com.cn.example.org", "coolkit.cc.example.org", "ecouser.com",
     "www.ecovacs.com",  # the shop and support site, which any browser reaches: not the robots' hosts
-    "roborock.co", "dreame.technology", "switchbot.com", "aqara.com.example.net",
+    "roborock.co", "dreame.technology", "switchbot.com", "aqara.com.example.net", "tplinknbu.com.example.net",
 ])
 def test_names_that_only_look_like_a_brands_cloud_say_nothing(name: str) -> None:
     found, rules = classify(dns__qname=[name], tls__sni=[name])
@@ -141,6 +142,7 @@ def test_shellys_cloud_names_shelly_and_no_kind() -> None:
     ("Ring", "tls.sni.ring", "fw.ring.com"), ("Arlo", "tls.sni.arlo", "arlo.arlo.com"),
     ("Wyze", "tls.sni.wyze", "api.wyzecam.com"), ("TP-Link", "tls.sni.tplink_cloud", "n-devs.tplinkcloud.com"),
     ("EZVIZ", "tls.sni.ezviz", "apiieu.ezvizlife.com"),
+    ("Dahua", "tls.sni.dahua", "www.easy4ipcloud.com"),  # an Imou camera: Dahua's P2P cloud, Imou Dahua's brand
 ])
 def test_a_multi_kind_brands_cloud_names_it_behind_a_module_makers_block_and_no_kind(brand: str, rule: str,
                                                                                      name: str) -> None:
@@ -175,3 +177,16 @@ def test_ezvizs_camera_lean_joins_ezvizs_own_block() -> None:
     assert found["vendor"] == "EZVIZ" and found["device_type"] == "camera"
     block, _ = classify("64:f2:fb:00:00:01")  # the registry's 'Hangzhou Ezviz Software' is the EZVIZ brand
     assert block["vendor"] == "EZVIZ"
+
+
+def test_dahuas_camera_lean_joins_dahuas_own_block() -> None:
+    found, rules = classify("08:ed:ed:00:00:01", dns__qname=["www.easy4ipcloud.com"])  # IEEE MA-L 08:ED:ED, Dahua
+    assert {"tls.sni.dahua", "tls.sni.dahua_camera"} <= rules
+    assert found["vendor"] == "Dahua" and found["device_type"] == "camera"
+
+
+def test_imous_web_site_is_no_device_endpoint() -> None:
+    # a browser on open.imoulife.com (the open platform's docs) or www.imoulife.com names no camera maker
+    found, rules = classify(ESPRESSIF, dns__qname=["www.imoulife.com", "open.imoulife.com"])
+    assert not {r for r in rules if r.startswith("tls.sni.dahua")}
+    assert found["vendor"] == "Espressif"
