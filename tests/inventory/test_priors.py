@@ -28,6 +28,17 @@ def test_the_holder_within_its_tenure_or_the_gap_is_the_owner_and_not_past_it() 
     assert owners.owner("192.168.1.51", 1800.0) is None  # never held: a routed host of another subnet
 
 
+def test_a_tenure_answers_for_its_own_broadcast_domain_only() -> None:
+    """VLAN 10's holder of X says nothing of VLAN 20's X, nor of an untagged X; each domain's holder is its own
+    (two VLANs' holders of one address are no DHCP reuse). The router test counts plain addresses."""
+    owners = PriorOwners([Tenure(A, X, 0.0, 3600.0, domain="vlan10"), Tenure(B, X, 0.0, 3600.0, domain="vlan20")])
+    assert owners.owner(f"{X}%vlan10", 1800.0) == A
+    assert owners.owner(f"{X}%vlan20", 1800.0) == B
+    assert owners.owner(X, 1800.0) is None and owners.owner(f"{X}%vlan30", 1800.0) is None
+    assert owners.owner_throughout(f"{X}%vlan20", 0.0, 3600.0) == B
+    assert Tenure(A, X, 0.0, 1.0, domain="vlan10").at == f"{X}%vlan10" and Tenure(A, X, 0.0, 1.0).at == X
+
+
 def test_dhcp_reuse_gives_the_address_to_the_holder_of_the_time() -> None:
     owners = PriorOwners([Tenure(B, X, 7 * DAY, 7 * DAY + 3600), Tenure(A, X, 0.0, 3600.0)])
     assert owners.owner(X, 0.5 * DAY) == A

@@ -71,6 +71,23 @@ def test_a_routed_host_seen_untagged_and_tagged_through_one_router_is_its_owner(
     assert not any(k.startswith("ip:10.0.0.5") for k in ctx.devices)
 
 
+def test_a_routers_own_address_seen_tagged_one_way_and_untagged_the_other_is_the_router() -> None:
+    """A mirror that tags one direction of a link only (labeled_locks_cams: VLAN 100 from the router, untagged from
+    the camera): the router proves 192.168.1.1 on VLAN 100 and carries the cloud; the camera's DNS to 192.168.1.1
+    untagged through the router's MAC is the router, not an ip: device of the untagged domain."""
+    ctx, inv = run(arp(GW1, "192.168.1.1", vlan=100),
+                   flow(CLOUD, "192.168.1.129", a_mac=GW1, b_mac=A, vlan=100),
+                   flow("192.168.1.129", CLOUD, a_mac=A, b_mac=GW1),
+                   flow("192.168.1.129", "192.168.1.1", a_mac=A, b_mac=GW1))
+    assert GW1 in inv.gateways
+    assert not any(k.startswith("ip:192.168.1.1") for k in ctx.devices)
+    assert "192.168.1.1" in ctx.devices[f"mac:{GW1}"].ips
+    ctx, _ = run(arp(GW1, "192.168.1.1", vlan=100), flow(CLOUD, "192.168.1.129", a_mac=GW1, b_mac=A, vlan=100),
+                 flow("192.168.1.129", CLOUD, a_mac=B, b_mac=GW2), flow("192.168.1.129", "192.168.1.1", a_mac=B,
+                                                                           b_mac=GW2))
+    assert "ip:192.168.1.1" in ctx.devices  # another router's 192.168.1.1 untagged: not GW1's
+
+
 def test_one_mac_on_two_vlans_is_one_device() -> None:
     """A trunked server (or a router-on-a-stick) is one device whatever VLANs it speaks on: MACs are global."""
     ctx, _ = run(arp(A, "10.0.10.5", vlan=10), arp(A, "10.0.20.5", vlan=20),

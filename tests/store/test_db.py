@@ -10,7 +10,10 @@ import pytest
 from sqlalchemy import inspect, text
 
 from iotwarden.errors import StoreError
+from iotwarden.model import Device
 from iotwarden.store import Store
+from iotwarden.store import writer as w
+from iotwarden.store.addresses import prior_owners
 from iotwarden.store.db import DEFAULT_URL, ENV_VAR, HEAD_REVISION, redact, resolve_url
 
 TABLES = {"alembic_version", "captures", "devices", "device_ips", "flows", "evidence"}
@@ -85,13 +88,35 @@ def test_a_store_at_head_opens_without_alembic(tmp_path: Path) -> None:
     assert run.stdout.split() == [HEAD_REVISION, "False"]
     older = tmp_path / "older.db"
     with Store(f"sqlite:///{older}") as store, store.engine.begin() as conn:
-        conn.execute(text("DROP TABLE device_aliases"))  # 0011's downgrade, by hand
+        conn.execute(text("ALTER TABLE device_ips DROP COLUMN domain"))  # 0012's downgrade, by hand
+        conn.execute(text("DROP TABLE device_aliases"))  # 0011's
         conn.execute(text("UPDATE alembic_version SET version_num = '0010_stream_messages'"))
     code = code.replace(url, f"sqlite:///{older}")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert run.stdout.split() == [HEAD_REVISION, "True"]  # behind: Alembic's path, 0011 runs again
+    assert run.stdout.split() == [HEAD_REVISION, "True"]  # behind: Alembic's path, 0011 and 0012 run again
     with Store(f"sqlite:///{older}") as store:
         assert "device_aliases" in inspect(store.engine).get_table_names()
+
+
+def test_a_store_before_address_domains_opens_with_its_address_history_untagged(tmp_path: Path) -> None:
+    """A store at 0011 (device_ips without ``domain``) with its rows migrates to the head: every row kept, each
+    untagged (""), and it reads as the address history it was."""
+    path = tmp_path / "at0011.db"
+    with Store(f"sqlite:///{path}") as store:
+        with store.transaction() as session:
+            w.merge_devices(session, [Device(key="mac:02:00:00:00:00:01", first_seen=1.0, last_seen=2.0,
+                                             mac="02:00:00:00:00:01")])
+            w.merge_device_ips(session, {"mac:02:00:00:00:00:01": {"10.0.0.5": (1.0, 2.0)}})
+        with store.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE device_ips DROP COLUMN domain"))  # 0012's downgrade, by hand
+            conn.execute(text("UPDATE alembic_version SET version_num = '0011_device_aliases'"))
+    with Store(f"sqlite:///{path}") as store:
+        assert store.revision() == HEAD_REVISION
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT device_key, ip, domain FROM device_ips")).all() == [
+                ("mac:02:00:00:00:00:01", "10.0.0.5", "")]
+        with store.session() as session:
+            assert prior_owners(session).owner("10.0.0.5", 1.5) == "02:00:00:00:00:01"
 
 
 @pytest.mark.parametrize(

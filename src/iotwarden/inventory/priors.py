@@ -1,7 +1,9 @@
 """Prior owners: which MAC device held a site address before this run, from the store's address history
 (``device_ips``), so that an address a run sees only through a router (nothing in the run proves its
-owner) is the device the store knows held it then, not a new ``ip:`` device. No I/O: the services read
-the rows (:func:`iotwarden.store.addresses.load_tenures`) and hand them over.
+owner) is the device the store knows held it then, not a new ``ip:`` device. A site address's history is
+its broadcast domain's (``device_ips.domain``): VLAN 10's holder of 10.0.0.5 says nothing of VLAN 20's
+10.0.0.5, and addresses are asked zoned (``10.0.0.5%vlan20``, inventory/addresses.zoned). No I/O: the
+services read the rows (:func:`iotwarden.store.addresses.load_tenures`) and hand them over.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from iotwarden.inventory.addresses import private_v4
+from iotwarden.inventory.addresses import private_v4, unzoned
 from iotwarden.inventory.resolution import carries_many
 
 # How far from a stored tenure a sighting still counts as the same holder: one day. A DHCP client
@@ -25,13 +27,19 @@ MAX_TENURES_PER_MAC = 64  # addresses of one MAC in the history read (as MAX_IPS
 
 @dataclass(frozen=True, slots=True)
 class Tenure:
-    """MAC ``mac`` held address ``ip`` from ``first_seen`` to ``last_seen`` (one ``device_ips`` row of a
-    ``mac:`` device)."""
+    """MAC ``mac`` held address ``ip`` from ``first_seen`` to ``last_seen`` in broadcast ``domain`` ("" untagged;
+    one ``device_ips`` row of a ``mac:`` device)."""
 
     mac: str
     ip: str
     first_seen: float
     last_seen: float
+    domain: str = ""
+
+    @property
+    def at(self) -> str:
+        """The address within its domain, as the resolver asks for it (``ip%domain``, addresses.zoned)."""
+        return f"{self.ip}%{self.domain}" if self.domain else self.ip
 
     def distance(self, ts: float) -> float:
         """Seconds between ``ts`` and the tenure (0 within it)."""
@@ -59,7 +67,7 @@ class PriorOwners:
         self.dropped = 0
         kept = 0
         for tenure in tenures:
-            held = self.by_ip.setdefault(tenure.ip, [])
+            held = self.by_ip.setdefault(tenure.at, [])
             if kept >= MAX_TENURES or len(held) >= MAX_TENURES_PER_ADDRESS:
                 self.dropped += 1
                 continue
@@ -76,7 +84,8 @@ class PriorOwners:
         return sum(len(held) for held in self.by_ip.values())
 
     def owner(self, ip: str, ts: float) -> str | None:
-        """The MAC that held ``ip`` around ``ts``, when the history names exactly one.
+        """The MAC that held ``ip`` (zoned within its broadcast domain: ``10.0.0.5%vlan10``, Tenure.at) around
+        ``ts``, when the history names exactly one.
 
         A tenure counts when ``ts`` falls within it or within ``gap_s`` of it. None when no MAC held the
         address then (a routed host of another subnet; a holder of long ago, the address maybe leased
@@ -91,8 +100,9 @@ class PriorOwners:
         mac = near[0].mac
         if mac in self.crowded:
             return None
+        plain = unzoned(ip)
         held = {t.ip for t in self.by_mac[mac] if any(t.overlaps(n) for n in near)}
-        if carries_many(sorted(held - {ip}), private_segment=private_v4(ip)):
+        if carries_many(sorted(held - {plain}), private_segment=private_v4(plain)):
             return None
         return mac
 

@@ -109,14 +109,16 @@ class EndpointResolver:
         return not key.startswith("ip:") or local_ip(key[3:], self.site_networks)
 
     def ip_history(self) -> dict[str, dict[str, tuple[float, float]]]:
-        """Per device key, each address with its first and last time seen."""
+        """Per device key, each address with its first and last time seen; a site address within its
+        broadcast domain (zoned, ``10.0.0.5%vlan10``: the store keeps its domain, store/writer.merge_device_ips)."""
         out: dict[str, dict[str, tuple[float, float]]] = {}
         for ep in self.endpoints.values():
             if ep.ip is None or not self.is_device_key(ep.key):
                 continue
+            at = ep.at if ep.at is not None else ep.ip
             ips = out.setdefault(ep.key, {})
-            first, last = ips.get(ep.ip, (ep.first_seen, ep.last_seen))
-            ips[ep.ip] = (min(first, ep.first_seen), max(last, ep.last_seen))
+            first, last = ips.get(at, (ep.first_seen, ep.last_seen))
+            ips[at] = (min(first, ep.first_seen), max(last, ep.last_seen))
         return out
 
     def use_prior_owners(self, priors: PriorOwners) -> None:
@@ -152,12 +154,15 @@ class EndpointResolver:
     def _across(self, mac: str, ip: str) -> str | None:
         """The MAC that owns (else uses) ``ip``'s address in another broadcast domain the router ``mac`` is
         also seen in: the router joins the two links, so the host it carries is that one. Two tenants'
-        routers (two VPCs, two VRFs with their own MACs) join nothing, and their hosts stay apart."""
+        routers (two VPCs, two VRFs with their own MACs) join nothing, and their hosts stay apart. The router's
+        own address in another domain is the router (a MAC is global): a mirror that tags one direction of a
+        link only (VLAN 100 towards the host, untagged from it) shows its DHCP server's 192.168.1.1 both ways."""
         plain = unzoned(ip)
         for table in (self.owner, self.seen_with):
             for domain in self.mac_domains.get(mac, ()):
                 other = f"{plain}%{domain}" if domain else plain
-                if other != ip and (found := table.get(other)) is not None and found not in self.gateways:
+                if (other != ip and (found := table.get(other)) is not None
+                        and (found not in self.gateways or found == mac)):
                     return found
         return None
 
@@ -229,7 +234,7 @@ class EndpointResolver:
         only). Called for a new endpoint only, so the table is bounded by :data:`MAX_ENDPOINTS`."""
         assert self.priors is not None  # guarded by the caller
         if local_ip(ip, self.site_networks):  # a cloud server is nobody's device, whoever carried it
-            self.recalled[ip] = self.priors.owner(unzoned(ip), ts)  # the store keeps no domain
+            self.recalled[ip] = self.priors.owner(ip, ts)  # zoned: the history of its own domain
 
     def _claim(self, ctx: Context, ip: str, mac: str) -> None:
         """A non-gateway MAC uses ``ip``: routed sightings of ``ip`` are that device, unless proved otherwise."""

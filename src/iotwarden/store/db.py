@@ -30,7 +30,7 @@ SQLITE_BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another process's wr
 # The newest migration (migrations/versions/): a store whose alembic_version holds exactly this opens
 # without Alembic, whose import (~0.08 CPU s, its dialect modules and Mako) every command that opens a
 # store paid. tests/store/test_db.py pins it to the migrations' head; a store elsewhere takes Alembic's path.
-HEAD_REVISION = "0011_device_aliases"
+HEAD_REVISION = "0012_device_ip_domains"
 VERSION_TABLE = "alembic_version"  # Alembic's default, which migrations/env.py keeps
 
 

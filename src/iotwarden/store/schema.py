@@ -34,6 +34,7 @@ NAMING = {
 
 KEY_LEN = 300  # device keys: "mac:" + 17, or "ip:" + up to 45 (IPv6 text); room for later key kinds
 IP_LEN = 64  # IPv6 text with a zone id fits
+DOMAIN_LEN = 64  # a broadcast domain's name (model/observation.link_domain: nested VNIs and a VLAN)
 CLASS_LEN = 200  # a classified value (vendor, model, type, category, OS, firmware); longer is cut
 
 
@@ -107,6 +108,9 @@ class DeviceIpRow(Base):
     ip: Mapped[str] = mapped_column(String(IP_LEN), index=True)
     first_seen: Mapped[float] = mapped_column(Float)
     last_seen: Mapped[float] = mapped_column(Float)
+    # the broadcast domain the device held the address in (Observation.domain: "vlan10", "vni4001"), "" untagged
+    # or outside the site; one per device and address (the first stored), migration 0012
+    domain: Mapped[str] = mapped_column(String(DOMAIN_LEN), default="", server_default="")
 
 
 class FlowRow(Base):

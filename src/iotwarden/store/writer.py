@@ -292,11 +292,21 @@ def merge_devices(session: Session, devices: Sequence[Device], *, reclassify: Re
 
 
 def merge_device_ips(session: Session, history: dict[str, dict[str, tuple[float, float]]]) -> None:
-    """Upsert (device, ip) first/last seen times."""
-    rows = [
-        {"device_key": key, "ip": ip, "first_seen": first, "last_seen": last}
-        for key, ips in history.items() for ip, (first, last) in ips.items()
-    ]
+    """Upsert (device, ip) first/last seen times. An address of ``history`` (EndpointResolver.ip_history) is
+    zoned within its broadcast domain (``10.0.0.5%vlan10``, inventory/addresses.zoned): stored as its address
+    and ``domain``, one row per device and address (a MAC seen with one address on two VLANs: the first
+    domain in sort order, the times of both)."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for key, ips in history.items():
+        for at, (first, last) in sorted(ips.items()):
+            ip, _, domain = at.partition("%")
+            row = merged.get((key, ip))
+            if row is None:
+                merged[(key, ip)] = {"device_key": key, "ip": ip, "domain": domain, "first_seen": first,
+                                     "last_seen": last}
+            else:
+                row["first_seen"], row["last_seen"] = min(row["first_seen"], first), max(row["last_seen"], last)
+    rows = list(merged.values())
     if not rows:
         return
     ins = _insert(session)(DeviceIpRow)
