@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,15 @@ from tests.lab.conftest import SCENARIOS
 SHIPPED = ["small.yaml", "enterprise.yaml", "enterprise-attack.yaml"]
 
 
-def _raw(name: str = "small.yaml") -> dict[str, Any]:
+@functools.cache
+def _shipped_raw(name: str) -> dict[str, Any]:
     return yaml.safe_load((SCENARIOS / name).read_text())
+
+
+def _raw(name: str = "small.yaml") -> dict[str, Any]:
+    """A fresh copy of a shipped scenario's document: parsed once (the YAML parse, ~70 ms, was most of each
+    hypothesis example's time), copied for each caller to change."""
+    return copy.deepcopy(_shipped_raw(name))
 
 
 def _parse(raw: Any) -> Any:
@@ -62,7 +70,7 @@ def test_device_macs_carry_their_vendors_ieee_oui(name: str) -> None:
 
 
 def _mutate(path: list[Any], value: Any, *, delete: bool = False) -> dict[str, Any]:
-    raw = copy.deepcopy(_raw())
+    raw = _raw()
     node = raw
     for key in path[:-1]:
         node = node[key]
