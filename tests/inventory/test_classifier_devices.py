@@ -87,6 +87,10 @@ DEVICES = [
     ("Netatmo Weather Station by its host name", "70:ee:50:00:00:02",
      {"dhcp__hostname": ["Netatmo-Personal-Weather-Station"], "dns__qname": ["api.netatmo.net"]}, "Netatmo",
      "weather_station"),
+    # the Echo's own service host (Cloudflare's list of hostnames incompatible with decryption: 'Amazon Echo'), never
+    # reached by a Fire TV in the Mon(IoT)r MUD files; Fire OS's shared device hosts alone name only Amazon
+    ("Amazon Echo by its own service host", "44:65:0d:00:00:01",
+     {"dns__qname": ["pindorama.amazon.com", "device-metrics-us.amazon.com"]}, "Amazon", "smart_speaker"),
 ]
 
 # kinds of device whose evidence names the kind but not the maker: (name, attributes, device type)
