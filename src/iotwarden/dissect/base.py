@@ -188,6 +188,23 @@ def flip_roles(state: dict[str, Any]) -> None:
     state[FLIP_STATE_KEY] = True
 
 
+# Passing over bytes (issues #3/#4): a stream dissector that will not read the next bytes of a direction (an SMB
+# WRITE's file data, a message's body it does not parse) keeps their count in its state under PASS_KEYS[to_server]
+# (:func:`pass_key`), counted from the end of the bytes it was fed, when nothing of that direction is left in its
+# buffer, and passes over them itself when it is fed them (the dissector fed directly, in tests). The engine takes
+# the count over when a feed returns (engine/dispatch.py ``Dispatcher._pass``): it sets it to 0 and moves the
+# direction's reassembly past those bytes (engine/reassembly.py ``StreamDirection.pass_over``), so a segment wholly
+# inside them is neither copied nor handed (a hole among them is no gap: nothing was to be read there), and the first
+# bytes after them, a straddling segment's tail, are the next fed. A dissector must therefore count nothing on being
+# fed them; what it measures of them (SMB's ``read``) it counts when it sets the count.
+PASS_KEYS = ("pass_s2c", "pass_c2s")  # indexed by to_server
+
+
+def pass_key(to_server: bool) -> str:
+    """The state key of the count of ``to_server``'s next bytes the dissector passes over (:data:`PASS_KEYS`)."""
+    return PASS_KEYS[to_server]
+
+
 class StreamDissector(Dissector):
     """Base of TCP dissectors that need the byte stream, not single segments.
 

@@ -37,6 +37,7 @@ from iotwarden.dissect.base import (
     APP_STATE_KEY,
     CONFIRMED_STATE_KEY,
     FLIP_STATE_KEY,
+    PASS_KEYS,
     PROBE_BYTES,
     Dissector,
     Packet,
@@ -47,7 +48,7 @@ from iotwarden.dissect.streambuf import PartialParse
 from iotwarden.engine.batch import PacketBatch
 from iotwarden.engine.decode import FCS_LEN, Headers, addr_text, addr_texts, mac48, mac_texts, vni_list
 from iotwarden.engine.flowtable import PacketFlows
-from iotwarden.engine.reassembly import SEQ_MOD, StreamDirection
+from iotwarden.engine.reassembly import HALF, SEQ_MOD, StreamDirection
 from iotwarden.engine.segments import TCP_ACK
 from iotwarden.errors import ParseError
 from iotwarden.model import CaptureStats, Observation
@@ -64,6 +65,10 @@ IPPROTO_TCP, IPPROTO_UDP = 6, 17
 # reach PROBE_BYTES (within the probe window), so a signature cut across a split first message is still
 # seen; a datagram is probed alone. What a direction held back for this is at most PROBE_BYTES - 1 bytes
 # (dissect/base.py PROBE_BYTES, which the probes of text protocols read too).
+# Bytes a stream dissector passes over (dissect/base.py PASS_KEYS) taken over from it at a time: sequence numbers are
+# compared within half their space (RFC 9293 §3.4), so a larger count is taken in turns, the dissector passing over
+# the rest of it itself once fed the bytes after this many
+MAX_PASS = 1 << 30
 
 
 @dataclass(slots=True)
@@ -104,6 +109,9 @@ class FlowDispatch:
     # so a first message cut into small segments is taken over as it is when it comes whole
     rejected_head: dict[bool, bytes] = field(default_factory=dict)
     streams: dict[bool, StreamDirection[Packet]] = field(default_factory=dict)
+    # the TCP directions moved past bytes their dissector passes over (Dispatcher._pass), while their segments come
+    # wholly before the next expected byte: 2 the client's, 1 the server's (Dispatcher._passed)
+    passing: int = 0
     where: dict[bool, Where] = field(default_factory=dict)  # per direction
 
 
@@ -398,6 +406,14 @@ class Dispatcher:
                 self._finish(fd)
                 changed[uid] = FINISHED
                 continue
+            if fd.passing and self._passed(fd, to_server, seq, pay_wire):  # handed, found old: no packet to make
+                fd.handed += 1
+                protocols[d.name] += 1
+                if limit is not None and fd.handed >= limit:
+                    fd.t2 = FINISHED
+                    self._finish(fd)
+                changed[uid] = fd.t2
+                continue
             where = fd.where.get(to_server)
             if where is None:  # addresses are part of the flow key: text once per direction
                 where = fd.where[to_server] = wheres.get(row) or _where(h, row)
@@ -462,8 +478,13 @@ class Dispatcher:
         runs = stream.push(seq, pkt.payload, pkt)
         if stream.gaps != gaps and not self._gap(fd, d, pkt.to_server, stream.gaps - gaps, out):
             return
+        end = (seq + len(pkt.payload)) % SEQ_MOD
+        at_end = stream.next_seq == end
         self._feed_runs(fd, d, runs, out)
-        if lost > 0 and not fd.state.get("done") and stream.next_seq == (seq + len(pkt.payload)) % SEQ_MOD:
+        if lost > 0 and at_end and not fd.state.get("done"):
+            lost = (end + lost - stream.next_seq) % SEQ_MOD  # less what the dissector passed over (_pass)
+            if not 0 < lost < HALF:
+                return
             if isinstance(fd.dissector, StreamDissector):  # a fallback may have taken the flow over
                 d = fd.dissector
             more = stream.lose(lost)
@@ -495,7 +516,12 @@ class Dispatcher:
 
     def _feed_runs(self, fd: FlowDispatch, d: StreamDissector, runs: list[tuple[bytes, Packet]],
                    out: list[Observation]) -> None:
-        for data, tagged in runs:
+        """Feed the runs that became contiguous (one direction's, in order) within the flow's byte budget; bytes the
+        dissector then says it passes over are not fed (:meth:`_pass`)."""
+        i = 0
+        while i < len(runs):
+            data, tagged = runs[i]
+            i += 1
             budget = d.max_stream_bytes
             if budget is not None and fd.fed + len(data) >= budget:  # the budget's last bytes, then no more
                 data = data[: budget - fd.fed]
@@ -510,6 +536,62 @@ class Dispatcher:
                 return
             if isinstance(fd.dissector, StreamDissector):  # a fallback may have handed the flow over
                 d = fd.dissector
+            if fd.state.get(PASS_KEYS[tagged.to_server]):
+                runs, i = self._pass(fd, d, tagged.to_server, runs[i:]), 0
+                if fd.state.get("done"):
+                    return
+
+    def _pass(self, fd: FlowDispatch, d: StreamDissector, to_server: bool,
+              rest: list[tuple[bytes, Packet]]) -> list[tuple[bytes, Packet]]:
+        """The dissector passes over the next bytes of ``to_server``'s direction (dissect/base.py PASS_KEYS): take
+        the count over (:data:`MAX_PASS` at most), drop those bytes from ``rest`` (the runs of this delivery not fed
+        yet; a run straddling their end keeps its tail) and move the stream past the ones still to come
+        (:meth:`StreamDirection.pass_over`); their segments are then found old without being copied or handed
+        (:meth:`_passed`). Returns the runs to feed next. Passed bytes count against the flow's byte budget, as
+        when they were fed, so the bytes read are the same."""
+        state = fd.state
+        key = PASS_KEYS[to_server]
+        count = state[key]
+        take = min(count, MAX_PASS)
+        state[key] = count - take
+        budget = d.max_stream_bytes
+        if budget is not None:
+            fd.fed = min(budget, fd.fed + take)
+            if fd.fed >= budget:
+                state["done"] = True
+                return []
+        i = 0
+        while take and i < len(rest):
+            data, tagged = rest[i]
+            if len(data) > take:
+                rest[i] = (data[take:], tagged)
+                take = 0
+            else:
+                take -= len(data)
+                i += 1
+        rest = rest[i:]
+        stream = fd.streams.get(to_server)
+        if take and stream is not None:
+            rest += stream.pass_over(take)
+            fd.passing |= 2 if to_server else 1
+        return rest
+
+    @staticmethod
+    def _passed(fd: FlowDispatch, to_server: bool, seq: int, wire: int) -> bool:
+        """True when a payload segment (``wire`` bytes at ``seq``) of a direction moved past bytes passed over
+        (:meth:`_pass`) lies wholly before its next expected byte and nothing buffered in the other direction waits
+        for its ACK: handed on, it would only be found old (:meth:`StreamDirection.push`, :meth:`_acked`). A segment
+        reaching past that byte ends the direction's pass (it takes the ordinary path, as any segment)."""
+        bit = 2 if to_server else 1
+        if not fd.passing & bit:
+            return False
+        stream = fd.streams.get(to_server)
+        behind = HALF if stream is None else (stream.next_seq - seq) % SEQ_MOD
+        if behind >= HALF or behind < wire:
+            fd.passing &= ~bit
+            return False
+        other = fd.streams.get(not to_server)
+        return fd.replay is None and (other is None or not other.pending)
 
     def _gap(self, fd: FlowDispatch, d: StreamDissector, to_server: bool, count: int,
              out: list[Observation]) -> bool:

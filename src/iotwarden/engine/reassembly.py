@@ -9,7 +9,8 @@ caller can tell its dissector (Zeek's ``content_gap`` does the same). :meth:`Str
 gives up the remaining holes one by one when the flow ends, so nothing buffered behind a lost
 segment is lost. :meth:`StreamDirection.acked` gives a hole up as soon as the peer acknowledges past it
 while bytes after it wait in the buffer: the receiver had those bytes and the capture did not (Zeek's
-``TCP_Reassembler`` ``ack_above_hole``, tshark's "ACKed unseen segment").
+``TCP_Reassembler`` ``ack_above_hole``, tshark's "ACKed unseen segment"). :meth:`StreamDirection.pass_over` moves
+past bytes the dissector will not read (dissect/base.py PASS_KEYS): segments wholly inside them are then old.
 """
 
 from __future__ import annotations
@@ -118,6 +119,17 @@ class StreamDirection(Generic[T]):
         if count > 0:
             self.next_seq = (self.next_seq + count) % SEQ_MOD
             self.gaps += 1
+            self._drain(out)
+        return out
+
+    def pass_over(self, count: int) -> list[tuple[bytes, T]]:
+        """The ``count`` bytes at :attr:`next_seq` (``0 < count < 2**31``) will not be read (dissect/base.py
+        PASS_KEYS): delivery moves past them at once, with no gap (a hole among them costs nothing, nothing was to be
+        read there), so a segment wholly inside them, whenever it comes, is old, and one straddling their end gives
+        its tail. Buffered segments inside them are dropped; returns the runs buffered after them now contiguous."""
+        self.next_seq = (self.next_seq + count) % SEQ_MOD
+        out: list[tuple[bytes, T]] = []
+        if self.pending:
             self._drain(out)
         return out
 
