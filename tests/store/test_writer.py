@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from iotwarden.errors import StoreError
 from iotwarden.model import Device, Flow
@@ -48,16 +47,26 @@ def test_flows_differing_only_in_vlan_or_start_are_distinct(store: Store) -> Non
     assert count(store, FlowRow) == 3
 
 
-def test_one_hundred_thousand_flows_are_written_in_seconds(store: Store) -> None:
+def test_one_hundred_thousand_flows_are_written_in_batches(store: Store) -> None:
+    """Writing is batched: 100k flows take a bounded number of statements, not one round trip per flow (the
+    writer's speed itself is a benchmark, bench/README.md, never a wall-clock assertion here)."""
     flows = [flow(i) for i in range(100_000)]
-    start = time.perf_counter()
-    with store.transaction() as s:
-        fw = w.FlowWriter(s, None)
-        fw.add(flows)
-        fw.flush()
-    elapsed = time.perf_counter() - start
+    statements = 0
+
+    def counted(*_: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    event.listen(store.engine, "before_cursor_execute", counted)
+    try:
+        with store.transaction() as s:
+            fw = w.FlowWriter(s, None)
+            fw.add(flows)
+            fw.flush()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", counted)
     assert count(store, FlowRow) == 100_000
-    assert elapsed < 30, f"100k flows took {elapsed:.1f}s"  # 3 s SQLite, 5 s PostgreSQL when idle
+    assert statements <= 1_000, f"100k flows took {statements} statements"
 
 
 def test_device_merge_unions_sets_widens_times_and_adds_counters(store: Store) -> None:
