@@ -17,6 +17,7 @@ from iotwarden.model import Observation
 from iotwarden.sources.capfile import read_capture
 from tests.detect.runner import detect
 from tests.lab.conftest import SCENARIOS
+from tests.pcaputil import iter_packets
 
 Attack = tuple[list[Observation], dict[str, Any], Path]
 
@@ -51,13 +52,10 @@ def test_the_binary_goes_to_admin_share_then_svcctl_is_called_over_its_pipe(atta
 
 
 def test_the_calls_come_past_the_old_96_packet_cap(attack: Attack) -> None:
-    from scapy.layers.inet import IP, TCP
-    from scapy.utils import rdpcap
-
     _, truth, pcap = attack
     cam = truth["attacks"][0]["attacker"]["ip"]
-    packets = [p for p in rdpcap(str(pcap)) if p.haslayer(TCP) and 445 in (p[TCP].sport, p[TCP].dport)
-               and cam in (p[IP].src, p[IP].dst)]
+    packets = [p for p in iter_packets(pcap) if p.ip_proto == 6 and 445 in (p.src_port, p.dst_port)
+               and cam in (p.src_ip, p.dst_ip)]
     assert 96 < len(packets) < 4096  # a 380 KB binary: ~480 packets, most before the pipe
 
 
