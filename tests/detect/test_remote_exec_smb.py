@@ -134,3 +134,23 @@ def test_psexec_whose_bind_the_capture_missed_raises_remote_exec_named_after_its
     assert [(a.src_ip, a.evidence["interface"], a.evidence["interface_inferred"]) for a in alerts] == [
         (ADMIN_WS, "svcctl", True)]
 
+
+
+@pytest.mark.parametrize("lost", ["create", "tree_connect_answer"])
+def test_psexec_whose_pipe_create_or_tree_connect_was_lost_raises_remote_exec_from_packets(tmp_path: Path,
+                                                                                          lost: str) -> None:
+    """A capture missing svcctl's CREATE (or IPC$'s TREE_CONNECT answer): a hole the engine tells the SMB dissector,
+    the bind of svcctl's UUID on the unknown FileId adopts it as a pipe (dissect/smb2files.py adopt), and the alert
+    says pipe_inferred."""
+    from tests.dissect.gapfeed import segments
+    from tests.dissect.test_dcerpc_resync import _lossy_pcap
+
+    chunks = segments(s.psexec())
+    message = w.direct(w.create(92, "svcctl", s.IPC, s.SID)) if lost == "create" else w.direct(
+        w.tree_connect_response(91, s.IPC, s.SID, w.SHARE_PIPE))
+    path = tmp_path / "lost_open.pcap"
+    _lossy_pcap(path, ADMIN_WS, SERVER, sport=445, chunks=list(chunks),
+                lost=next(i for i, (_, seg) in enumerate(chunks) if seg == message))
+    alerts = [a for a in detect([path]).alerts if a.id == REMOTE_EXEC]
+    assert [(a.src_ip, a.evidence["operation"], a.evidence["pipe_inferred"]) for a in alerts] == [
+        (ADMIN_WS, "CreateServiceW", True)]

@@ -24,7 +24,8 @@ A request whose operation is not named is reported once per interface and opnum 
 :data:`MAX_CALLS` requests per flow. On an SMB named pipe whose bind was not captured (``extra``'s ``named_pipe``,
 no bind or alter_context seen on it), a request's ``interface`` is the one the pipe implies
 (:func:`~iotwarden.dissect.dcerpcifaces.pipe_interface`), with ``interface_inferred`` True, on the request and on its
-response or fault; over TCP no pipe names the interface, and such a call names none.
+response or fault; over TCP no pipe names the interface, and such a call names none. What proves a handle whose SMB
+CREATE was not captured a named pipe is :func:`opens_pipe`'s.
 
 Roles: only a client sends bind, alter_context, auth3 and request; only a server bind_ack, bind_nak,
 alter_context_resp, response and fault. The flow's first PDU proves who the client is; sent by the end the
@@ -41,7 +42,7 @@ from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
 from iotwarden.dissect.base import Packet, StreamDissector, confirm, flip_roles
-from iotwarden.dissect.dcerpcifaces import interface_name, operation_name, pipe_interface
+from iotwarden.dissect.dcerpcifaces import INTERFACES, interface_name, operation_name, pipe_interface
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -268,6 +269,32 @@ def resync(buf: bytes | bytearray, starts: list[int], state: dict[str, Any], to_
     if first < len(buf):
         return (None, first) if wait else (first, first)
     return None, tail
+
+
+def opens_pipe(data: bytes, pipe: str | None) -> bool:
+    """Whether ``data``, what an SMB client writes to (or transceives on) a handle whose pipe CREATE the capture missed,
+    proves the handle a named pipe carrying DCE/RPC (dissect/smb2files.py ``adopt``). It must be exactly one PDU whose
+    common header is valid (:func:`header`) and whose frag_length is the message's length, and either a bind or
+    alter_context that parses and proposes an interface of dcerpcifaces.INTERFACES (a 128-bit UUID: the interface is
+    then known, not inferred), or the first fragment of a request whose operation the interface ``pipe`` implies
+    names (``pipe``: the name the handle's CREATE gave it, seen on a tree whose TREE_CONNECT was not; the
+    interface_inferred rule of :func:`observe`). A request on a handle of unknown name is never taken: its opnum
+    names nothing without an interface, and a request header is only 10 fixed bits and a length."""
+    head = header(data)
+    if head is None or head[3] != len(data) or head[0] not in CLIENT_PTYPES:
+        return False
+    ptype, flags, order, frag, auth, _ = head
+    body = data[HEADER:frag - (auth + AUTH_VERIFIER if auth else 0)]
+    if ptype in (BIND, ALTER_CONTEXT):
+        try:
+            proposed = parse_bind(body, order)
+        except (ParseError, struct.error, IndexError):
+            return False
+        return any(if_uuid in INTERFACES for _, if_uuid, _, _ in proposed)
+    if ptype != REQUEST or not flags & PFC_FIRST_FRAG or len(body) < 8:
+        return False
+    opnum = struct.unpack_from(order + "H", body, 6)[0]
+    return operation_name(pipe_interface(pipe, opnum), opnum) is not None
 
 
 def take_pdus(buf: bytearray) -> Iterator[tuple[bytes, tuple[int, int, str, int, int, int]]]:

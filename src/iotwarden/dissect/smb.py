@@ -122,7 +122,9 @@ class SmbDissector(StreamDissector):
         state.pop(pass_key(to_server), None)
         state["lost_" + key] = 0  # bytes passed over since the hole
         state["starts_" + key] = []
-        for pipe in [*self._session(state).pipes.values(), *self._session1(state).pipes.values()]:
+        session, session1 = self._session(state), self._session1(state)
+        session.lost = session1.lost = True  # a tree not seen connected from now on may be the hole's (following)
+        for pipe in [*session.pipes.values(), *session1.pipes.values()]:
             dcerpc.lose(pipe.rpc, to_server)
 
     @staticmethod

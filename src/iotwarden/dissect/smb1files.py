@@ -19,7 +19,10 @@ smb2files.py's, with ``smb1`` True on ``file_write``:
 A transaction's pieces are matched by PID, MID (and the same TID and UID, §2.2.4.34.1) and put at their
 DataDisplacement; the pipe's DCE/RPC reader gets the whole WriteData once it is complete. An NT_CREATE_ANDX or
 OPEN_ANDX chained after a TREE_CONNECT_ANDX (§2.2.3.4; its TID is known only from the response) opens its file in the
-tree the TREE_CONNECT_ANDX asks for: the share its Path names, a pipe tree when it is IPC$. Not read: file data. Limits:
+tree the TREE_CONNECT_ANDX asks for: the share its Path names, a pipe tree when it is IPC$. A pipe whose
+TREE_CONNECT_ANDX or open was not captured is found as smb2files.py finds SMB2's (``lone_tree`` by the Service, an
+open's name on a tree not seen, ``adopt`` on the FID by its WRITE_ANDX, core WRITE or whole TransactNmPipe data).
+Not read: file data. Limits:
 smb2files.MAX_TREES, MAX_PIPES, MAX_PENDING, MAX_NAME, and :data:`MAX_TRANSACTIONS` being completed.
 """
 
@@ -41,6 +44,8 @@ OPEN_ANDX, READ_ANDX, WRITE_ANDX, NT_CREATE_ANDX = 0x2D, 0x2E, 0x2F, 0xA2
 SESSION_SETUP_ANDX, TREE_CONNECT_ANDX = smb1.SESSION_SETUP_ANDX, smb1.TREE_CONNECT_ANDX
 ANDX = frozenset({SESSION_SETUP_ANDX, TREE_CONNECT_ANDX, OPEN_ANDX, NT_CREATE_ANDX, READ_ANDX, WRITE_ANDX})
 OPENS = (NT_CREATE_ANDX, OPEN_ANDX)
+# commands that name their tree by TID: one whose TREE_CONNECT_ANDX was not seen makes the session blind
+TREE_COMMANDS = frozenset({*OPENS, CLOSE, READ, WRITE, READ_ANDX, WRITE_ANDX, TRANSACTION})
 # §2.2.4.41.1 OpenMode: FileExistsOpts (0 fail, 1 open, 2 truncate) and CreateFile; AccessMode 1 write, 2 read/write
 OPEN_EXISTS, OPEN_TRUNCATE, OPEN_CREATE, ACCESS_MODE = 0x0003, 0x0002, 0x0010, 0x0007
 WRITING_MODES = frozenset({1, 2})
@@ -77,6 +82,10 @@ class Session:
     pipes: dict[int, smb2files.Pipe] = field(default_factory=dict)  # FID -> pipe
     pending: dict[Key, tuple[Any, ...]] = field(default_factory=dict)  # request -> what it was
     transactions: dict[Key, Transaction] = field(default_factory=dict)  # primary request -> its pieces so far
+    unseen: dict[int, str] = field(default_factory=dict)  # FID -> name, of an open on a tree not seen connected
+    let_go: dict[int, None] = field(default_factory=dict)  # smb2files.Session's
+    lost: bool = False  # smb2files.Session's
+    blind: bool = False  # smb2files.Session's
 
     def skippable(self, head: bytes | bytearray) -> bool:
         """smb2files.Session.skippable's question for SMB1: a WRITE_ANDX, core WRITE, READ_ANDX or core READ request
@@ -95,12 +104,18 @@ class Session:
             return False
         if reply:
             return command in (WRITE_ANDX, WRITE) or _key(bytes(head), command) not in self.pending
-        return len(head) >= at + 2 and struct.unpack_from("<H", head, at)[0] not in self.pipes
+        if len(head) < at + 2 or (fid := struct.unpack_from("<H", head, at)[0]) in self.pipes:
+            return False
+        # a write that may be a pipe's whose open was lost (no DataLengthHigh, [MS-SMB] §2.2.4.3.1: one DCE/RPC fragment
+        # at most): read, for smb2files.adopt to judge
+        return command in (READ_ANDX, READ) or fid in self.let_go or not smb2files.may_be_pipe(
+            self.trees, struct.unpack_from("<H", head, 24)[0]) or (command == WRITE_ANDX and (
+                len(head) < HEADER + 21 or struct.unpack_from("<H", head, HEADER + 19)[0] != 0))
 
     def following(self) -> bool:
         """smb2files.Session.following's question for SMB1."""
         return bool(self.pipes) or any(tree[1] == ADMIN for tree in self.trees.values()) or any(
-            what[0] in (TREE_CONNECT_ANDX, *OPENS) for what in self.pending.values())
+            what[0] in (TREE_CONNECT_ANDX, *OPENS) for what in self.pending.values()) or (self.lost and self.blind)
 
     def message(self, pkt: Packet, msg: bytes, out: list[Observation]) -> None:
         """Follow every command of one message's AndX chain."""
@@ -118,6 +133,10 @@ class Session:
                 waiting = self.pending.pop(_key(msg, command), None)
                 if waiting is not None and status in (STATUS_SUCCESS, STATUS_BUFFER_OVERFLOW) and words:
                     self._response(pkt, msg, words, data, waiting, tid=tid, out=out)
+                elif waiting is None and command == TREE_CONNECT_ANDX and status == STATUS_SUCCESS and words \
+                        and tid not in self.trees:
+                    self.blind = True  # its request not seen: the Service says whether it is IPC$
+                    smb2files.lone_tree(self.trees, tid, data.split(b"\0", 1)[0] == PIPE_SERVICE.encode())
             else:
                 asked = self._request(pkt, msg, words, data_at, len(data), command=command, tid=tid, unicode=unicode,
                                       asked=asked, out=out)
@@ -138,41 +157,51 @@ class Session:
         chained open uses (its TID is the new tree's, known only from the response). What the next command takes."""
         key = _key(msg, command)
         tree = asked if asked is not None else self.trees.get(tid)
+        if tree is None and command in TREE_COMMANDS:
+            self.blind = True  # its TREE_CONNECT_ANDX lost, or before the capture
+        handle_tree = asked if asked is not None else tid  # for smb2files.adopt
         if command == TREE_CONNECT_ANDX:
             share = smb1.tree_connect(msg, words, data_at, size, unicode)
             self._wait(key, (TREE_CONNECT_ANDX, share.get("share"), share.get("share_class", "user")))
             # IPC$ is the pipe tree (STYPE_IPC, [MS-SRVS] §2.2.2.4; its Service "IPC", §2.2.4.55.2)
             return share.get("share"), share.get("share_class", "user"), share.get("share_class") == smb2files.IPC
-        if command == NT_CREATE_ANDX:
+        if command in OPENS and tree is None:  # the name waits for what the handle carries (smb2files.adopt)
+            self._unseen_open(msg, words, data_at, size, key=key, command=command, unicode=unicode)
+        elif command == NT_CREATE_ANDX:
             self._create_request(msg, words, data_at, size, key=key, tree=tree, unicode=unicode)
         elif command == OPEN_ANDX:
             self._open_request(msg, words, data_at, size, key=key, tree=tree, unicode=unicode)
         elif command == CLOSE and len(words) >= 2:
-            self.pipes.pop(struct.unpack_from("<H", words)[0], None)  # §2.2.4.5.1 FID
+            fid = struct.unpack_from("<H", words)[0]  # §2.2.4.5.1 FID, which a later open may be given again
+            for table in (self.pipes, self.unseen, self.let_go):
+                table.pop(fid, None)
         elif command == WRITE_ANDX:
             if len(words) < 24:
                 raise ParseError("smb1: truncated WRITE_ANDX request")
             fid, mode = struct.unpack_from("<H", words, 4)[0], struct.unpack_from("<H", words, 14)[0]
             pipe = self.pipes.get(fid)
-            if pipe is not None:
-                length, offset = struct.unpack_from("<HH", words, 20)
+            length, offset = struct.unpack_from("<HH", words, 20)
+            if pipe is not None or struct.unpack_from("<H", words, 18)[0] == 0:  # DataLengthHigh: a file's bulk
                 data = _buffer(msg, offset, length)
                 if mode & WRITE_MSG_START and mode & WRITE_RAW_MODE:
                     data = data[2:]  # the pipe message's length, then the message
-                self._feed(pkt, fid, pipe, data, out)
+                pipe = pipe or smb2files.adopt(self, fid, handle_tree, data)
+                if pipe is not None:
+                    self._feed(pkt, fid, pipe, data, out)
         elif command == WRITE:  # §2.2.4.12.1: FID, count, offset, estimate; BufferFormat, DataLength, the data
             if len(words) < 10:
                 raise ParseError("smb1: truncated WRITE request")
-            pipe = self.pipes.get(struct.unpack_from("<H", words)[0])
+            fid = struct.unpack_from("<H", words)[0]
+            data = _data_buffer(msg[data_at : data_at + size])
+            pipe = self.pipes.get(fid) or smb2files.adopt(self, fid, handle_tree, data)
             if pipe is not None:
-                self._feed(pkt, struct.unpack_from("<H", words)[0], pipe, _data_buffer(msg[data_at : data_at + size]),
-                           out)
+                self._feed(pkt, fid, pipe, data, out)
         elif command in (READ_ANDX, READ):  # the FID: READ_ANDX's after its AndX fields, core READ's first
             at = 4 if command == READ_ANDX else 0
             if len(words) >= at + 2 and struct.unpack_from("<H", words, at)[0] in self.pipes:
                 self._wait(key, (command, struct.unpack_from("<H", words, at)[0]))
         elif command == TRANSACTION:
-            self._transact_request(pkt, msg, words, key, out)
+            self._transact_request(pkt, msg, words, key, tree=handle_tree, out=out)
         elif command == TRANSACTION_SECONDARY:
             self._transact_secondary(pkt, msg, words, out)
         return asked
@@ -196,6 +225,14 @@ class Session:
             what = names[disposition] if disposition < len(names) else str(disposition)
             self._wait(key, (NT_CREATE_ANDX, "file", share, name, what))
 
+    def _unseen_open(self, msg: bytes, words: bytes, data_at: int, size: int, *, key: Key, command: int,
+                     unicode: bool) -> None:
+        """An NT_CREATE_ANDX or OPEN_ANDX on a tree not seen connected: its name, awaiting its response's FID."""
+        if len(words) < (48 if command == NT_CREATE_ANDX else 30):
+            raise ParseError("smb1: truncated open request")
+        name = smb1.string(msg, data_at, data_at + size, unicode)[0].lstrip("\\")[: smb2files.MAX_NAME]
+        self._wait(key, (command, smb2files.UNSEEN, _pipe_name(name)))
+
     def _open_request(self, msg: bytes, words: bytes, data_at: int, size: int, *, key: Key,
                       tree: smb2files.Tree | None, unicode: bool) -> None:
         """§2.2.4.41.1: AccessMode, OpenMode, then FileName in the data (a pipe's with its \\PIPE\\ prefix)."""
@@ -214,16 +251,20 @@ class Session:
             what = (("create", "open_if", "overwrite_if") if mode & OPEN_CREATE else ("fail", "open", "overwrite"))
             self._wait(key, (OPEN_ANDX, "file", share, name, what[min(exists, 2)]))
 
-    def _transact_request(self, pkt: Packet, msg: bytes, words: bytes, key: Key, out: list[Observation]) -> None:
+    def _transact_request(self, pkt: Packet, msg: bytes, words: bytes, key: Key, *, tree: int | smb2files.Tree,
+                          out: list[Observation]) -> None:
         """§2.2.4.33.1 with Setup TransactNmPipe and the pipe's FID (§2.2.5.6.1): WriteData is a DCE/RPC PDU, whole
-        or, when larger than the message, its first DataCount bytes (the rest in TRANSACTION_SECONDARY)."""
+        or, when larger than the message, its first DataCount bytes (the rest in TRANSACTION_SECONDARY). On a FID
+        whose open was not seen, a whole WriteData may adopt it (smb2files.adopt)."""
         if len(words) < 32 or words[26] != 2 or struct.unpack_from("<H", words, 28)[0] != TRANS_TRANSACT_NMPIPE:
             return
         fid = struct.unpack_from("<H", words, 30)[0]
+        total, count, offset = struct.unpack_from("<H", words, 2)[0], *struct.unpack_from("<HH", words, 22)
         pipe = self.pipes.get(fid)
+        if pipe is None and count == total:
+            pipe = smb2files.adopt(self, fid, tree, _buffer(msg, offset, count))
         if pipe is None:
             return
-        total, count, offset = struct.unpack_from("<H", words, 2)[0], *struct.unpack_from("<HH", words, 22)
         if count > total:
             raise ParseError("smb1: TRANSACTION DataCount over TotalDataCount")
         if count < total:  # the server's interim response, then the client's secondary requests (§2.2.4.34)
@@ -280,8 +321,11 @@ class Session:
                     raise ParseError("smb1: truncated OPEN_ANDX response")
                 fid, result = struct.unpack_from("<H", words, 4)[0], struct.unpack_from("<H", words, 22)[0]
                 created = result & OPEN_RESULT in CREATED_RESULTS
+            self.let_go.pop(fid, None)  # a FID given again (its CLOSE not seen)
             if waiting[1] == "pipe":
                 smb2files.keep(self.pipes, fid, smb2files.Pipe(waiting[2]), smb2files.MAX_PIPES)
+            elif waiting[1] == smb2files.UNSEEN:
+                smb2files.keep(self.unseen, fid, waiting[2], smb2files.MAX_PIPES)
             else:
                 _, _, share, name, disposition = waiting
                 fields = {"smb1": True, "share": share, "share_class": ADMIN, "file": name,
@@ -312,6 +356,7 @@ class Session:
         try:
             smb2files.feed_pipe(pkt, pipe, data, out)
         except ParseError:
+            smb2files.keep(self.let_go, fid, None, smb2files.MAX_PIPES)
             del self.pipes[fid]
             raise
 

@@ -13,7 +13,8 @@ TreeId is known only from the response): the share its request names, a pipe tre
 Observations:
 
 * ``dcerpc`` PDUs of a pipe as dissect/dcerpc.py reports them on TCP, with ``named_pipe`` (the CREATE's name,
-  e.g. ``svcctl``): the client's WRITE data and IOCTL input, the server's READ data and IOCTL output;
+  e.g. ``svcctl``; None when it was not seen) and ``pipe_inferred`` (True on an adopted pipe's): the client's WRITE
+  data and IOCTL input, the server's READ data and IOCTL output;
 * ``smb`` ``file_write`` (subject the client, on the server's successful CREATE response): a file created or opened
   for writing on an administrative share (dissect/smbshare.py class ``admin``: ADMIN$, C$..Z$), with ``share``,
   ``file`` (its path in the share), ``disposition`` and ``created``. A user share's file names are never kept.
@@ -22,13 +23,20 @@ Not read: file data (SMB1's trees and pipes are dissect/smb1files.py's). Limits:
 :data:`MAX_PENDING` (each dropping its oldest entry, a pipe's age counted from its last use); a pipe's unconsumed
 bytes are one DCE/RPC fragment at most (dcerpc.MAX_FRAGMENT). After a lost TCP segment (dissect/smb.py ``gap``) each
 pipe's reader of that direction drops its partial PDU and reads again from the next pipe message that begins a PDU.
+
+A pipe whose TREE_CONNECT or CREATE was not captured (a hole, a capture begun late): a TREE_CONNECT response alone
+still says whether its tree holds pipes (:func:`lone_tree`), a CREATE on a tree not seen keeps its name for its
+FileId (``Session.unseen``), and a handle not followed on a tree that may hold pipes is adopted as one when the client's
+WRITE or FSCTL_PIPE_TRANSCEIVE on it proves it (:func:`adopt`, dcerpc.opens_pipe); such a pipe's ``dcerpc``
+Observations say ``pipe_inferred``. A handle of a tree known to hold no pipes is never one. After a hole, a session
+using a tree it never saw connected is followed (``Session.following``): the lost TREE_CONNECT may have been ADMIN$'s.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from iotwarden.dissect import dcerpc, smb2, streambuf
 from iotwarden.dissect.base import Packet
@@ -63,14 +71,21 @@ Tree = tuple[str | None, str, bool]  # a tree's share, its class (dissect/smbsha
 Related = tuple[bytes | None, int | Tree | None]
 NOTHING_RELATED: Related = (None, None)  # before a compound's first operation
 IPC = "ipc"  # dissect/smbshare.py's class of IPC$, the share of named pipes
+UNSEEN = "unseen"  # the class of a tree known from its TREE_CONNECT response alone: a disk share, its name not seen
+# a tree whose TREE_CONNECT was not seen, shown to hold named pipes (ShareType PIPE, or a pipe adopted on it): IPC$, the
+# only share of type STYPE_IPC ([MS-SRVS] §2.2.2.4)
+PIPE_TREE: Tree = ("IPC$", IPC, True)
 
 
 @dataclass
 class Pipe:
-    """An open named pipe: its name, the DCE/RPC state of its calls, one byte buffer per direction."""
+    """An open named pipe: its name (None when its CREATE was not seen), the DCE/RPC state of its calls, one byte
+    buffer per direction; ``inferred``: taken for a pipe from what it carried (:func:`adopt`), not from its CREATE on
+    IPC$."""
 
-    name: str
+    name: str | None
     rpc: dict[str, Any] = field(default_factory=dict)
+    inferred: bool = False
 
 
 @dataclass
@@ -80,6 +95,12 @@ class Session:
     trees: dict[int, Tree] = field(default_factory=dict)  # TreeId -> share, class, pipe
     pipes: dict[bytes, Pipe] = field(default_factory=dict)  # FileId -> pipe
     pending: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # MessageId -> what the request was
+    unseen: dict[bytes, str] = field(default_factory=dict)  # FileId -> name, of a CREATE on a tree not seen connected
+    # handles that carried no DCE/RPC (a pipe let go, a handle whose write began no PDU): never adopted, their WRITEs
+    # skipped on their headers
+    let_go: dict[bytes, None] = field(default_factory=dict)
+    lost: bool = False  # a TCP segment of the session was lost (dissect/smb.py gap)
+    blind: bool = False  # a request used a tree whose TREE_CONNECT was not seen, or a lone response connected one
 
     def skippable(self, head: bytes | bytearray) -> bool:
         """Whether a lone SMB2 message beginning with ``head`` (its first 64 + 32 bytes, or all of a shorter one)
@@ -94,13 +115,18 @@ class Session:
         if flags & FLAGS_SERVER_TO_REDIR:
             return command == WRITE or struct.unpack_from("<Q", head, 24)[0] not in self.pending
         # §2.2.19, §2.2.21: a READ's and a WRITE's FileId at the same place
-        return len(head) >= HEADER + 32 and bytes(head[HEADER + 16 : HEADER + 32]) not in self.pipes
+        if len(head) < HEADER + 32 or (file_id := bytes(head[HEADER + 16 : HEADER + 32])) in self.pipes:
+            return False
+        # a WRITE that may be a pipe's whose CREATE was lost (one DCE/RPC fragment at most): read, for adopt to judge
+        return command == READ or file_id in self.let_go or not may_be_pipe(
+            self.trees, struct.unpack_from("<I", head, 36)[0]) or struct.unpack_from(
+            "<I", head, HEADER + 4)[0] > dcerpc.MAX_FRAGMENT
 
     def following(self) -> bool:
         """Whether the session has something to follow: a named pipe open, a tree on an administrative share, or
         a tree connect or CREATE awaiting its answer."""
         return bool(self.pipes) or any(tree[1] == ADMIN for tree in self.trees.values()) or any(
-            what[0] in (TREE_CONNECT, CREATE) for what in self.pending.values())
+            what[0] in (TREE_CONNECT, CREATE) for what in self.pending.values()) or (self.lost and self.blind)
 
     def message(self, pkt: Packet, msg: bytes, out: list[Observation], *, cut: bool = False) -> None:
         """Follow every header of one transport message (NextCommand chains, §3.2.4.1.4); ``cut``: ``msg`` is the
@@ -134,15 +160,21 @@ class Session:
                 tree = related[1]
             if command == TREE_CONNECT:
                 return related[0], self._tree_connect(msg, message_id)
+            if isinstance(tree, int) and tree and tree not in self.trees:
+                self.blind = True  # its TREE_CONNECT lost, or before the capture
             if command == CREATE:
                 return self._create_request(msg, body, message_id, tree), tree
-            used = self._request(pkt, msg, body, command=command, message_id=message_id,
+            used = self._request(pkt, msg, body, command=command, message_id=message_id, tree=tree,
                                  related=related[0] if is_related else None, out=out)
             return (related[0] if used is None else used), tree
         if status != STATUS_PENDING:  # an interim response: the final one follows (§3.3.4.2)
             waiting = self.pending.pop(message_id, None)
             if waiting is not None and waiting[0] == command:
                 self._response(pkt, msg, body, waiting, status=status, tree_id=tree_id, out=out)
+            elif waiting is None and command == TREE_CONNECT and status == STATUS_SUCCESS and tree_id is not None \
+                    and len(body) >= 4 and tree_id not in self.trees:
+                self.blind = True  # §2.2.10 ShareType: a pipe tree (IPC$), or a disk or print share of unknown name
+                lone_tree(self.trees, tree_id, body[2] == SHARE_TYPE_PIPE)
         return related
 
     def _wait(self, message_id: int, what: tuple[Any, ...]) -> None:
@@ -150,11 +182,13 @@ class Session:
         dcerpc.del_oldest(self.pending, MAX_PENDING)
 
     def _request(self, pkt: Packet, msg: bytes, body: bytes, *, command: int, message_id: int,
-                 related: bytes | None, out: list[Observation]) -> bytes | None:
+                 tree: int | Tree | None, related: bytes | None, out: list[Observation]) -> bytes | None:
         """One request other than CREATE; ``related``: the key its FileId names if it is 0xFF..FF (§3.2.4.1.4). The
         key of the file it used, None for a command whose FileId is not read here."""
         if command == CLOSE and len(body) >= 24:
             file_id = _file_id(body[8:24], related)  # §2.2.15: the FileId closed
+            self.unseen.pop(file_id, None)
+            self.let_go.pop(file_id, None)
             if any(what[0] in (READ, IOCTL) and what[1] == file_id for what in self.pending.values()):
                 self._wait(message_id, (CLOSE, file_id))  # a call on it awaits its answer: let go once closed
             else:
@@ -165,8 +199,10 @@ class Session:
                 raise ParseError("smb2: truncated WRITE request")
             file_id = _file_id(body[16:32], related)
             pipe = self.pipes.get(file_id)
+            offset, length = struct.unpack_from("<HI", body, 2)
+            if pipe is None and length <= dcerpc.MAX_FRAGMENT:
+                pipe = adopt(self, file_id, tree, smb2.buffer_at(msg, offset, length))
             if pipe is not None:
-                offset, length = struct.unpack_from("<HI", body, 2)
                 self._feed(pkt, file_id, pipe, smb2.buffer_at(msg, offset, length), out)
             return file_id
         elif command == READ and len(body) >= 32:
@@ -179,8 +215,12 @@ class Session:
                 raise ParseError("smb2: truncated IOCTL request")
             code, file_id = struct.unpack_from("<I", body, 4)[0], _file_id(body[8:24], related)
             pipe = self.pipes.get(file_id)
-            if code == FSCTL_PIPE_TRANSCEIVE and pipe is not None:
-                offset, length = struct.unpack_from("<II", body, 24)
+            if code != FSCTL_PIPE_TRANSCEIVE:
+                return file_id
+            offset, length = struct.unpack_from("<II", body, 24)
+            if pipe is None:
+                pipe = adopt(self, file_id, tree, smb2.buffer_at(msg, offset, length))
+            if pipe is not None:
                 self._wait(message_id, (IOCTL, file_id))
                 self._feed(pkt, file_id, pipe, smb2.buffer_at(msg, offset, length), out)
             return file_id
@@ -201,12 +241,15 @@ class Session:
         an administrative share awaits its response; ``tree_id`` may be the tree a TREE_CONNECT of the same compound
         asks for. If that TREE_CONNECT fails, so does the CREATE (§3.3.5.2.7.2), and its pipe is let go."""
         tree = tree_id if isinstance(tree_id, tuple) else self.trees.get(tree_id) if tree_id is not None else None
-        if tree is None:
+        if tree is None and not isinstance(tree_id, int):
             return None
         if len(body) < 56:
             raise ParseError("smb2: truncated CREATE request")
         access, disposition, options, offset, length = struct.unpack_from("<I8xIIHH", body, 24)
         name = smb2.buffer_at(msg, offset, length).decode("utf-16-le", "replace")[:MAX_NAME]
+        if tree is None:  # its tree's TREE_CONNECT not seen: the name waits for what the handle carries (adopt)
+            self._wait(message_id, (CREATE, UNSEEN, name))
+            return None
         share, share_class, pipe = tree
         if pipe:
             key = PROVISIONAL + struct.pack("<Q", message_id)
@@ -228,6 +271,11 @@ class Session:
             return
         if not ok:
             return  # refused
+        if command == CREATE and waiting[1] == UNSEEN:
+            if len(body) < 80:
+                raise ParseError("smb2: truncated CREATE response")
+            keep(self.unseen, body[64:80], waiting[2], MAX_PIPES)
+            return
         if command == TREE_CONNECT and tree_id is not None and len(body) >= 4:
             keep(self.trees, tree_id, (waiting[1], waiting[2], body[2] == SHARE_TYPE_PIPE), MAX_TREES)
         elif command == CREATE:
@@ -273,6 +321,7 @@ class Session:
         try:
             feed_pipe(pkt, pipe, data, out)
         except ParseError:
+            keep(self.let_go, file_id, None, MAX_PIPES)
             del self.pipes[file_id]
             raise
 
@@ -284,6 +333,51 @@ def keep(table: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
     table.pop(key, None)
     table[key] = value
     dcerpc.del_oldest(table, limit)
+
+
+class Handles(Protocol):
+    """What :func:`adopt` needs of an SMB2 or SMB1 session (this module's :class:`Session`, dissect/smb1files.py's)."""
+
+    trees: dict[int, Tree]
+    pipes: dict[Any, Pipe]
+    unseen: dict[Any, str]
+    let_go: dict[Any, None]
+
+
+def may_be_pipe(trees: dict[int, Tree], tree_id: int | Tree | None) -> bool:
+    """Whether a handle of ``tree_id`` (a TreeId or TID, or the tree a TREE_CONNECT of its compound or AndX chain asks
+    for) may be a named pipe: its tree holds pipes or was not seen connected."""
+    tree = tree_id if isinstance(tree_id, tuple) else trees.get(tree_id) if tree_id is not None else None
+    return tree is None or tree[2]
+
+
+def lone_tree(trees: dict[int, Tree], tree_id: int, pipe: bool) -> None:
+    """A tree connect's response whose request was not seen: what it says of the share (SMB2 ShareType, §2.2.10; SMB1
+    Service, [MS-CIFS] §2.2.4.55.2) still tells a pipe tree (:data:`PIPE_TREE`) from a disk or print share, whose name
+    stays unknown (:data:`UNSEEN`)."""
+    keep(trees, tree_id, PIPE_TREE if pipe else (None, UNSEEN, False), MAX_TREES)
+
+
+def adopt(session: Handles, key: Any, tree: int | Tree | None, data: bytes) -> Pipe | None:
+    """A handle (FileId, FID) whose pipe CREATE was not seen (lost, or before the capture), written to or transacted on
+    by the client with ``data``: followed as a named pipe when ``data`` proves it one (dcerpc.opens_pipe: one whole
+    PDU, a bind of a known interface, or a call the name its CREATE gave it on a tree not seen implies), never on a
+    tree known to hold no pipes (a disk share's file is no pipe, whatever its bytes), nor once let go as no DCE/RPC
+    (Session.let_go, where a handle whose ``data`` begins no PDU goes: a file's); its Observations say
+    ``pipe_inferred``. A tree not seen connected that holds one is IPC$ (:data:`PIPE_TREE`)."""
+    if key in session.let_go or not may_be_pipe(session.trees, tree):
+        return None
+    name = session.unseen.get(key)
+    if not dcerpc.opens_pipe(data, name):
+        if dcerpc.header(data) is None:  # a file's data: its later writes are skipped on their headers (skippable)
+            keep(session.let_go, key, None, MAX_PIPES)
+        return None
+    session.unseen.pop(key, None)
+    if isinstance(tree, int) and tree not in session.trees:
+        keep(session.trees, tree, PIPE_TREE, MAX_TREES)
+    pipe = Pipe(name, inferred=True)
+    keep(session.pipes, key, pipe, MAX_PIPES)
+    return pipe
 
 
 def _file_id(file_id: bytes, related: bytes | None) -> bytes:
@@ -305,7 +399,8 @@ def feed_pipe(pkt: Packet, pipe: Pipe, data: bytes, out: list[Observation]) -> N
             return
         del pipe.rpc[lost]
     buf = streambuf.append(pipe.rpc, pkt.to_server, data, dcerpc.MAX_FRAGMENT)
+    extra: dict[str, Any] = {"named_pipe": pipe.name, **({"pipe_inferred": True} if pipe.inferred else {})}
     for pdu, head in dcerpc.take_pdus(buf):
-        dcerpc.observe(pkt, pdu, head, pipe.rpc, out, extra={"named_pipe": pipe.name})
+        dcerpc.observe(pkt, pdu, head, pipe.rpc, out, extra=extra)
     streambuf.bound(pipe.rpc, buf, dcerpc.MAX_FRAGMENT)
 
