@@ -22,11 +22,14 @@ IFACE_A = Host("00:24:6d:01:02:0a", "192.168.1.21")  # two KNX IP interfaces, ju
 IFACE_B = Host("00:24:6d:01:02:0b", "192.168.1.22")
 
 
-def _answer(t: float, host: Host, address: int, *, programming: bool = False, project: int = 0x0011) -> Frame:
-    """``host``'s SEARCH_RESPONSE to ETS announcing ``address`` in its DEVICE_INFO DIB (KNX 03.08.02 §7.5.4.2)."""
+def _answer(t: float, host: Host, address: int, *, programming: bool = False, project: int = 0x0011,
+            routing: bool = True) -> Frame:
+    """``host``'s SEARCH_RESPONSE to ETS announcing ``address`` in its DEVICE_INFO DIB (KNX 03.08.02 §7.5.4.2), and
+    the routing family (a KNX IP router of the multicast group) unless ``routing`` is False (an interface)."""
     dib = k.device_info(b"KNX IP Interface", address=address, mac=bytes.fromhex(host.mac.replace(":", "")),
                         programming=programming, project=project)
-    return k.datagram(t, host, k.ETS, k.search_response(dib + k.UNSECURED, ip=host.ip), dport=50000)
+    families = k.UNSECURED if routing else k.families((0x02, 2), (0x03, 2), (0x04, 2))
+    return k.datagram(t, host, k.ETS, k.search_response(dib + families, ip=host.ip), dport=50000)
 
 
 def _findings(tmp_path: Path, frames: list[Frame]) -> dict[str, Finding]:
@@ -82,6 +85,66 @@ def test_one_address_in_two_installations_makes_no_finding(tmp_path: Path) -> No
                                 _answer(k.T0 + 21, IFACE_B, COMMISSIONED, project=0x0012)]) == {}
 
 
+# --- a write belongs to one installation ------------------------------------------------------------------------
+PROJECT_A, PROJECT_B = 0x0011, 0x0012  # two ETS projects on one LAN (two apartments), both using 1.1.10
+IFACE_C = Host("00:24:6d:01:02:0c", "192.168.1.23")  # B's duplicate pair: IFACE_C and IFACE_D
+IFACE_D = Host("00:24:6d:01:02:0d", "192.168.1.24")
+TUNNEL_A = Host("00:24:6d:01:02:1a", "192.168.1.31")  # A's tunnelling interface (1.1.1) and B's (1.1.1 too)
+TUNNEL_B = Host("00:24:6d:01:02:1b", "192.168.1.32")
+MEMORY_WRITE = k.l_data(0x283, b"\x40\x00\x01\x02\x03", dst=COMMISSIONED)  # A_Memory_Write, L_Data.req
+
+
+def _two_installations(t: float) -> list[Frame]:
+    """1.1.10 held twice in installation A (IFACE_A, IFACE_B) and twice in B (IFACE_C, IFACE_D); each installation's
+    tunnelling interface at 1.1.1; none of B's routes (the multicast group's routers are all A's)."""
+    return [_answer(t, IFACE_A, COMMISSIONED, project=PROJECT_A),
+            _answer(t + 1, IFACE_B, COMMISSIONED, project=PROJECT_A),
+            _answer(t + 2, IFACE_C, COMMISSIONED, project=PROJECT_B, routing=False),
+            _answer(t + 3, IFACE_D, COMMISSIONED, project=PROJECT_B, routing=False),
+            _answer(t + 4, TUNNEL_A, 0x1101, project=PROJECT_A),
+            _answer(t + 5, TUNNEL_B, 0x1101, project=PROJECT_B, routing=False)]
+
+
+def _severities(findings: dict[str, Finding]) -> dict[str, str]:
+    return {key.removeprefix("mac:"): f.severity for key, f in findings.items()}
+
+
+def test_a_write_tunnelled_in_one_installation_raises_its_duplicate_not_anothers(tmp_path: Path) -> None:
+    """ETS tunnels an A_Memory_Write to 1.1.10 through A's interface: A's two holders are high, B's stay medium."""
+    write = k.datagram(k.T0 + 40, k.ETS, TUNNEL_A, k.tunnelling(MEMORY_WRITE, channel=8), sport=50002)
+    findings = _findings(tmp_path, [*_two_installations(k.T0 + 20), write])
+    assert _severities(findings) == {IFACE_A.mac: "high", IFACE_B.mac: "high", IFACE_C.mac: "medium",
+                                     IFACE_D.mac: "medium"}
+    assert findings[f"mac:{IFACE_A.mac}"].evidence["installation"] == ["0x0011"]
+    assert findings[f"mac:{IFACE_C.mac}"].evidence["installation"] == ["0x0012"]
+    (tmp_path / "b").mkdir()
+    write = k.datagram(k.T0 + 40, k.ETS, TUNNEL_B, k.tunnelling(MEMORY_WRITE, channel=8), sport=50002)
+    assert _severities(_findings(tmp_path / "b", [*_two_installations(k.T0 + 20), write])) == {
+        IFACE_A.mac: "medium", IFACE_B.mac: "medium", IFACE_C.mac: "high", IFACE_D.mac: "high"}
+
+
+def test_a_write_whose_installation_is_not_known_raises_none(tmp_path: Path) -> None:
+    """Tunnelled to an interface that never announced itself, or routed by an unannounced sender to a group whose
+    routers belong to two installations: no installation's duplicate is raised (the conservative choice)."""
+    stranger = Host("02:00:00:00:00:77", "192.168.1.77")
+    tunnelled = k.datagram(k.T0 + 40, k.ETS, stranger, k.tunnelling(MEMORY_WRITE, channel=8), sport=50002)
+    routed = k.datagram(k.T0 + 41, k.ETS, None, k.routing(k.l_data(0x283, b"\x40\x00\x01\x02\x03",
+                                                                     code=k.L_DATA_IND, dst=COMMISSIONED)))
+    router_b = Host("00:24:6d:01:02:1c", "192.168.1.25")  # B's KNX IP router, in the site router's group
+    announced = k.datagram(k.T0 + 30, router_b, k.ETS, k.search_response(
+        k.device_info(address=0x1200, project=PROJECT_B) + k.UNSECURED, ip=router_b.ip), dport=50000)
+    frames = [*_two_installations(k.T0 + 20), announced, tunnelled, routed]
+    assert set(_severities(_findings(tmp_path, frames)).values()) == {"medium"}
+
+
+def test_a_write_routed_by_the_installations_router_raises_its_duplicate(tmp_path: Path) -> None:
+    """ETS routing to 224.0.23.12: the group's one router (the site's, installation A) takes it to A's bus."""
+    routed = k.datagram(k.T0 + 40, k.ETS, None, k.routing(k.l_data(0x283, b"\x40\x00\x01\x02\x03",
+                                                                     code=k.L_DATA_IND, dst=COMMISSIONED)))
+    assert _severities(_findings(tmp_path, [*_two_installations(k.T0 + 20), routed])) == {
+        IFACE_A.mac: "high", IFACE_B.mac: "high", IFACE_C.mac: "medium", IFACE_D.mac: "medium"}
+
+
 def _obs(i: int, address: str, ts: float = 1.0) -> Observation:
     return Observation(ts=ts, proto="knxip", kind="search_response", src_ip=f"10.0.{i // 256}.{i % 256}",
                        fields={"individual_address": address, "project_installation_id": 0x11})
@@ -104,9 +167,10 @@ def test_addresses_and_devices_are_bounded() -> None:
     assert len(check._place_of) == 3
     for address in ("1.1.1", "1.1.2", "1.1.3"):
         check.on_observation(None, Observation(  # type: ignore[arg-type]
-            ts=2.0, proto="knxip", kind="routing_indication", src_ip="10.0.9.9", dst_ip=k.MULTICAST_IP,
+            ts=2.0, proto="knxip", kind="routing_indication", src_ip="10.0.0.4", dst_ip=k.MULTICAST_IP,
             fields={"destination": address, "destination_type": "individual", "ot_operation": "program"}))
-    assert list(check._written) == ["1.1.2", "1.1.3"]
+    assert list(check._written) == [(0x11, "1.1.2"), (0x11, "1.1.3")]  # routed by 1.1.4, of installation 0x11
+    assert len(check._installation_of) == 3
 
 
 def test_the_findings_pass_is_pure(tmp_path: Path) -> None:

@@ -16,7 +16,17 @@ Two cases, told apart because they need different work:
   programming mode, in which it takes the next A_IndividualAddress_Write broadcast on the bus, whoever sends it;
 - a commissioned address on several devices (a device copied into the project twice, a replacement programmed while
   the old one still runs): a real conflict (medium); high once a program or config write (memory, property, key or
-  address write: dissect/cemi.py ``operation``) to that address is seen, because it reached every holder.
+  address write: dissect/cemi.py ``operation``) to that address in that installation is seen, because it
+  reached every holder.
+
+A write belongs to the installation of the KNX IP device that carried it onto the bus: the interface or router it
+was tunnelled or sent to (its unicast receiver, 03.08.04, 03.08.03), or, for a frame routed to a multicast group
+(03.08.05 §2.5), the router that sent it, else the routers that announced the routing family for that group when
+they all announce one installation (every router of the group receives it). The installation is the one that
+device last announced in its DEVICE_INFO DIB. A write whose installation cannot be told that way (its interface
+never announced itself before it, or the group's routers belong to several installations) is remembered for none:
+1.1.5 of one ETS project says nothing of another project's 1.1.5 (two apartments, one LAN), so raising any
+installation's duplicate on it would blame a finding on a write that may have been for another; it stays medium.
 
 The finding is on each announcer (one per device, its address and installation in the evidence, the other holders
 named in ``shared_with``), not on the line's router: the fix is reprogramming one of the devices, which only the
@@ -31,7 +41,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from iotwarden.hooks import Context
-from iotwarden.inventory.knx import ANNOUNCING, DEFAULT_ADDRESS, MAX_ANNOUNCERS
+from iotwarden.inventory.knx import ANNOUNCING, DEFAULT_ADDRESS, MAX_ANNOUNCERS, KnxDevices, unicast
 from iotwarden.model import Observation
 from iotwarden.model.finding import Finding, Severity
 from iotwarden.model.otops import OPERATION
@@ -40,7 +50,7 @@ from iotwarden.risk.base import Check, Hit
 from iotwarden.risk.subjects import Endpoint, SubjectIndex, endpoint_of
 
 MAX_ADDRESSES = 4096  # (installation, address) pairs whose announcers are remembered (LRU), and as many devices
-MAX_WRITTEN = 4096  # individual addresses a program or config write was seen for (LRU)
+MAX_WRITTEN = 4096  # (installation, address) places a program or config write was seen for (LRU)
 WRITES = frozenset({"program", "config"})  # cemi.operation classes that change what a device does
 KNX_BASICS = "KNX Association, KNX Basic Course: System overview §3.1 (individual addresses are unique)"
 Place = tuple[int | None, str]  # (project-installation identifier, individual address)
@@ -76,7 +86,9 @@ class KnxDuplicateAddress(Check):
         super().__init__()
         self._places: OrderedDict[Place, OrderedDict[Endpoint, Announcement]] = OrderedDict()
         self._place_of: OrderedDict[Endpoint, Place] = OrderedDict()  # each device's last announced place
-        self._written: OrderedDict[str, float] = OrderedDict()  # address -> last program/config write to it
+        self._written: OrderedDict[Place, float] = OrderedDict()  # place -> last program/config write to it
+        self._installation_of: OrderedDict[str, int | None] = OrderedDict()  # IP (else MAC) -> its installation
+        self._routers = KnxDevices(limit)  # which devices route for which multicast group
         self._limit, self._written_limit = limit, written
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
@@ -86,13 +98,31 @@ class KnxDuplicateAddress(Check):
             device = endpoint_of(obs, "src")
             if isinstance(address, str) and device != (None, None):
                 self._announce((project if isinstance(project, int) else None, address), device, obs)
+            self._routers.see(obs)
         elif f.get(OPERATION) in WRITES and f.get("destination_type") == "individual":
-            address = f.get("destination")
-            if isinstance(address, str):
-                self._written[address] = obs.ts
-                self._written.move_to_end(address)
+            address, (known, installation) = f.get("destination"), self._installation(obs)
+            if isinstance(address, str) and known:
+                place = (installation, address)
+                self._written[place] = obs.ts
+                self._written.move_to_end(place)
                 if len(self._written) > self._written_limit:
                     self._written.popitem(last=False)
+
+    def _installation(self, obs: Observation) -> tuple[bool, int | None]:
+        """(known, installation) of the KNX IP device that carried a write onto the bus (module docstring)."""
+        if unicast(obs.dst_ip):
+            return self._known(obs.dst_ip or obs.dst_mac)
+        sender = self._known(obs.src_ip or obs.src_mac)
+        if sender[0]:
+            return sender
+        routers = {self._known(ip or mac) for ip, mac in self._routers.routing_members(obs.dst_ip)}
+        return routers.pop() if len(routers) == 1 else (False, None)
+
+    def _known(self, host: str | None) -> tuple[bool, int | None]:
+        """(announced, installation) of the device at ``host`` (its IP, else its MAC)."""
+        if host is None or host not in self._installation_of:
+            return False, None
+        return True, self._installation_of[host]
 
     def _announce(self, place: Place, device: Endpoint, obs: Observation) -> None:
         previous = self._place_of.get(device)
@@ -106,6 +136,12 @@ class KnxDuplicateAddress(Check):
         self._place_of.move_to_end(device)
         if len(self._place_of) > self._limit:
             self._place_of.popitem(last=False)
+        host = device[1] or device[0]
+        if host is not None:
+            self._installation_of[host] = place[0]
+            self._installation_of.move_to_end(host)
+            if len(self._installation_of) > self._limit:
+                self._installation_of.popitem(last=False)
         holders = self._places.setdefault(place, OrderedDict())
         self._places.move_to_end(place)
         if len(self._places) > self._limit:
@@ -127,7 +163,7 @@ class KnxDuplicateAddress(Check):
         for (project, address), holders in self._places.items():
             if len(holders) < 2:
                 continue
-            severity, reasons = self._judge(address, holders)
+            severity, reasons = self._judge((project, address), holders)
             names = {device: device[1] or device[0] or "" for device in holders}
             for device, seen in holders.items():
                 found = placed[device] = Hit(seen.first_seen, seen.last_seen, severity)
@@ -138,14 +174,15 @@ class KnxDuplicateAddress(Check):
         merged = self.by_device(placed, subjects)
         return [self.finding(key, found) for key, found in sorted(merged.items())]
 
-    def _judge(self, address: str, holders: OrderedDict[Endpoint, Announcement]) -> tuple[Severity, list[str]]:
-        """The severity of one shared address and why (module docstring)."""
+    def _judge(self, place: Place, holders: OrderedDict[Endpoint, Announcement]) -> tuple[Severity, list[str]]:
+        """The severity of one shared address of one installation and why (module docstring)."""
+        address = place[1]
         if address == DEFAULT_ADDRESS:
             reasons = [f"factory default {DEFAULT_ADDRESS}: {len(holders)} devices not commissioned"]
             if any(seen.programming for seen in holders.values()):
                 return "medium", [*reasons, "in programming mode: takes the next individual address write"]
             return "low", reasons
         reasons = [f"commissioned address held by {len(holders)} devices"]
-        if address in self._written:
-            return "high", [*reasons, "a program or config write for it reached every holder"]
+        if place in self._written:
+            return "high", [*reasons, "a program or config write for it in this installation reached every holder"]
         return "medium", reasons
