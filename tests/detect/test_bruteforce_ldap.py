@@ -48,3 +48,19 @@ def test_a_service_accounts_session_and_one_wrong_password_raise_nothing(tmp_pat
     frames = tcp(MFP, DC, 389, session) + tcp(MFP, DC, 389, _guess(0, "CN=svc-scan,DC=corp,DC=example"),
                                               t=T0 + 30, cport=41500)
     assert detect([write_pcap(tmp_path / "normal.pcap", frames)]).alerts == []
+
+
+def _ad(data: str) -> str:
+    return f"80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data {data}, v4563"
+
+
+def test_binds_active_directory_refused_after_a_right_password_are_no_guesses(tmp_path: Path) -> None:
+    """A service account whose password expired (data 532) retrying ten times: the password was right every time,
+    no brute force; the same ten binds refused data 52e (wrong password) are."""
+    def binds(data: str) -> list[tuple[bool, bytes]]:
+        return [e for i in range(10) for e in ((True, L.bind_simple(i + 1, ADMIN, "Winter2024!")),
+                                               (False, L.bind_response(i + 1, 49, _ad(data))))]
+    expired = detect([write_pcap(tmp_path / "expired.pcap", tcp(MFP, DC, 389, binds("532")))])
+    assert [a.id for a in expired.alerts if a.id.startswith("detect.bruteforce")] == []
+    wrong = detect([write_pcap(tmp_path / "wrong.pcap", tcp(MFP, DC, 389, binds("52e")))])
+    assert [a.id for a in wrong.alerts if a.id.startswith("detect.bruteforce")] == [ID]

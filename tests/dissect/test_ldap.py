@@ -275,3 +275,30 @@ def test_a_gap_in_the_servers_direction_reports_the_pending_binds_answers_as_cut
     d, state = LdapDissector(), dict[str, Any]()
     d.feed(_tcp(L.bind_simple(1, DN, "pw"), True), L.bind_simple(1, DN, "pw"), state)
     assert d.gap(state, True) is None and state["resync_c2s"] and not state.get("done")
+
+
+def _ad(data: str) -> str:
+    """Active Directory's invalidCredentials diagnostic (the Win32 error in hex after "data", [MS-ERREF] §2.2)."""
+    return f"80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data {data}, v4563"
+
+
+@pytest.mark.parametrize(("code", "diagnostic", "ad", "result"), [
+    (49, _ad("52e"), {"ad_error": "52e", "ad_reason": "wrong_password", "password_valid": False}, "failure"),
+    (49, _ad("525"), {"ad_error": "525", "ad_reason": "no_such_user"}, "failure"),
+    (49, _ad("775"), {"ad_error": "775", "ad_reason": "locked_out"}, "failure"),
+    (49, _ad("532"), {"ad_error": "532", "ad_reason": "password_expired", "password_valid": True}, "refused"),
+    (49, _ad("773"), {"ad_error": "773", "ad_reason": "must_change_password", "password_valid": True}, "refused"),
+    (49, _ad("531"), {"ad_error": "531", "ad_reason": "workstation", "password_valid": True}, "refused"),
+    (49, "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 5", {}, "failure"),
+    (49, "", {}, "failure"),
+    (0, _ad("532"), {}, "success"),  # only an invalidCredentials answer carries AD's reason
+])
+def test_active_directorys_refusal_reason_tells_a_right_password_from_a_wrong_guess(
+        code: int, diagnostic: str, ad: dict[str, Any], result: str) -> None:
+    """data 530/531/532/701/773: AD refused a password it found right (the logon is refused, the guess was not
+    wrong); 52e a wrong one; 525, 775 say nothing of the password; a diagnostic cut before its code claims nothing."""
+    obs = feed_chunks(LdapDissector(), [(True, L.bind_simple(1, DN, "Scan2Folder!")),
+                                        (False, L.bind_response(1, code, diagnostic))])
+    response, login = obs[1].fields, obs[2].fields
+    assert {k: response[k] for k in ("ad_error", "ad_reason", "password_valid") if k in response} == ad
+    assert login == {"username": DN, "bind_kind": "simple", "mechanism": None, "result": result, "code": code, **ad}

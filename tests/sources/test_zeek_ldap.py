@@ -141,3 +141,16 @@ def test_a_zeek_sensors_logs_raise_the_packet_paths_finding_and_alert(tmp_path: 
     # the MFP's working service-account password crossed in cleartext; the attacker's refused guesses are the alert's
     assert ldap_findings == {("risk.cleartext.ldap", f"mac:{MFP[2]}")}
     assert alerts == {("detect.bruteforce.ldap", f"mac:{ATTACKER[2]}")}
+
+
+def test_active_directorys_refusal_reason_reads_as_the_dissectors() -> None:
+    """A bind refused "data 532" (password expired: the password was right) maps to the dissector's fields: the login
+    is ``refused``, no failed guess."""
+    diagnostic = "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 532, v4563"
+    _request, response, login = map_ldap(_rec(message_id=1, version=3, opcode="bind simple",
+                                              result="invalid credentials", diagnostic_message=diagnostic,
+                                              object=DN, argument="REDACTED"))
+    ours = _packets([(True, L.bind_simple(1, DN, "pw")), (False, L.bind_response(1, 49, diagnostic))])
+    assert response.fields == {k: v for k, v in ours["bind_response"].items() if v is not None}
+    assert login.fields == {k: v for k, v in ours["login_attempt"].items() if v is not None}
+    assert (login.fields["result"], login.fields["password_valid"]) == ("refused", True)

@@ -8,14 +8,22 @@ Kinds (subject ``src``, the sender, unless said), each with ``message_id``; mess
   bind ``password_present`` and ``password_length`` (never the password), for SASL ``mechanism``.
 * ``bind_response`` (§4.2.2, the server): ``result_code``, ``result`` (RFC 4511 A.1 name: 0 success, 49
   invalidCredentials...), ``diagnostic``, and the request's ``bind_kind``, ``name`` and ``mechanism`` when seen.
+  Active Directory's invalidCredentials names its reason in the diagnostic ("80090308: LdapErr: DSID-0C09044E,
+  comment: AcceptSecurityContext error, data 52e, v4563": the Win32 error in hex, [MS-ERREF] §2.2; Microsoft,
+  "Troubleshoot LDAP bind errors"): :func:`ad_refusal` adds ``ad_error`` ("52e"), ``ad_reason`` (:data:`AD_ERRORS`)
+  and, where the code tells, ``password_valid``: False for 52e (wrong password), True for 530, 531, 532, 701, 773
+  (logon hours, workstation, password expired, account expired, must change password: AD checks these only after
+  the password proved right). Nothing is claimed from a diagnostic the capture cut (``bind_response_cut`` has none).
 * ``bind_response_cut`` (the server; made when the server's direction loses bytes, a snap length's cut or a hole
   in the capture, while binds await their answer): one per such bind, ``message_id``, the request's ``bind_kind``,
   ``name``, ``mechanism``, and ``result_code``/``result`` when the captured head of the answer holds them
   (:func:`iotwarden.dissect.ldapmsg.bind_response_head`; the diagnostic text is never read from a cut answer):
   what was seen of an answer the dissector will never read whole, stamped with its request's time.
 * ``login_attempt`` (a bind answered success, or invalidCredentials/inappropriateAuthentication, RFC 4511 A.1):
-  ``username`` (the DN), ``bind_kind``, ``mechanism``, ``result`` (success/failure), ``code``; src is the
-  client and the subject ``dst`` (the server), as FTP's and Telnet's logins are reported.
+  ``username`` (the DN), ``bind_kind``, ``mechanism``, ``result`` (success/failure, or ``refused`` for a password AD
+  said was right and refused the logon for another reason: no failed guess), ``code``, and the answer's
+  ``ad_error``, ``ad_reason``, ``password_valid``; src is the client and the subject ``dst`` (the server), as FTP's
+  and Telnet's logins are reported.
 * ``search_request`` (§4.5.1): ``base``, ``scope``, ``filter`` (RFC 4515 text, bounded), ``attributes``; a
   CLDAP netlogon ping (an equality filter on DnsDomain/Host/NtVer asking for the Netlogon attribute,
   [MS-ADTS] §6.3.3.2) adds ``netlogon``, ``dns_domain``, ``host``, ``user``, ``nt_version``.
@@ -50,6 +58,7 @@ the server's certificate.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any, ClassVar
 
 from iotwarden.dissect import asn1, ldapmsg, netlogon, streambuf
@@ -66,6 +75,32 @@ LOGIN_FAILURES = frozenset({48, 49})  # inappropriateAuthentication, invalidCred
 LOGIN_KINDS = frozenset({"simple", "sasl", "sicily_response"})  # binds that present credentials (RFC 4513 §5)
 WRAPPING_BINDS = frozenset({"sasl", "sicily_response"})  # binds after which a security layer may wrap the stream
 NETLOGON_ASSERTIONS = ("dnsdomain", "host", "user", "ntver")  # [MS-ADTS] §6.3.3.2 filter attributes
+INVALID_CREDENTIALS = 49  # RFC 4511 A.1
+# Active Directory's bind diagnostic "... AcceptSecurityContext error, data 52e, v4563": the Win32 error in hex
+AD_DATA = re.compile(r"\bdata ([0-9a-f]{3,8})\b", re.IGNORECASE)
+AD_ERRORS = {  # [MS-ERREF] §2.2 Win32 errors AD gives in an invalidCredentials diagnostic
+    0x52E: "wrong_password", 0x525: "no_such_user", 0x530: "logon_hours", 0x531: "workstation",
+    0x532: "password_expired", 0x533: "account_disabled", 0x701: "account_expired", 0x773: "must_change_password",
+    0x775: "locked_out"}
+AD_PASSWORD_RIGHT = frozenset({0x530, 0x531, 0x532, 0x701, 0x773})  # refused after a valid password
+AD_PASSWORD_WRONG = frozenset({0x52E})  # ERROR_LOGON_FAILURE: the user exists, the password is wrong
+
+
+def ad_refusal(response: dict[str, Any]) -> dict[str, Any]:
+    """``ad_error``, ``ad_reason`` and, where the code tells, ``password_valid`` of an invalidCredentials answer whose
+    diagnostic carries Active Directory's Win32 error (module docstring); empty for any other answer. Shared with
+    sources/zeek_ldap.py."""
+    diagnostic = response.get("diagnostic")
+    if response.get("result_code") != INVALID_CREDENTIALS or not isinstance(diagnostic, str):
+        return {}
+    found = AD_DATA.search(diagnostic)
+    if found is None:
+        return {}
+    code = int(found.group(1), 16)
+    out: dict[str, Any] = {"ad_error": found.group(1).lower(), "ad_reason": AD_ERRORS.get(code, "other")}
+    if code in AD_PASSWORD_RIGHT or code in AD_PASSWORD_WRONG:
+        out["password_valid"] = code in AD_PASSWORD_RIGHT
+    return out
 
 
 def _netlogon_ping(fields: dict[str, Any], assertions: dict[str, bytes]) -> None:
@@ -138,8 +173,10 @@ def login_fields(response: dict[str, Any]) -> dict[str, Any] | None:
     code = response.get("result_code")
     if code is None or (code != 0 and code not in LOGIN_FAILURES) or response.get("bind_kind") not in LOGIN_KINDS:
         return None
+    ad: dict[str, Any] = {k: response[k] for k in ("ad_error", "ad_reason", "password_valid") if k in response}
+    result = "success" if code == 0 else "refused" if ad.get("password_valid") is True else "failure"
     return {"username": response.get("name") or "", "bind_kind": response.get("bind_kind"),
-            "mechanism": response.get("mechanism"), "result": "success" if code == 0 else "failure", "code": code}
+            "mechanism": response.get("mechanism"), "result": result, "code": code, **ad}
 
 
 class LdapDissector(StreamDissector):
@@ -257,6 +294,7 @@ class LdapDissector(StreamDissector):
                 # what a gap reports the answers from (the hook gets no packet); its addresses only, no payload held
                 state["bind_packet"] = dataclasses.replace(pkt, payload=b"")
         elif op == "bind_response":
+            fields.update(ad_refusal(fields))
             asked = pending.pop(message_id, None)
             if asked is not None:
                 fields.update({k: v for k, v in asked.items() if v is not None})

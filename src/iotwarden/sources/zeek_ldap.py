@@ -8,7 +8,8 @@ from consts.zeek). One ldap.log line is one message ID of a connection, its requ
 mechanism; a simple bind's password, logged as "REDACTED" unless ``LDAP::default_capture_password``: either way it
 only says a password was sent, and it is never kept), ``result`` (consts.zeek's RESULT_CODES text, "invalid
 credentials") and ``diagnostic_message``. A bind line gives the client's ``bind_request`` and, answered, the
-server's ``bind_response`` and the client's ``login_attempt`` (dissect/ldap.py's :func:`login_fields`). An
+server's ``bind_response`` (with Active Directory's reason, dissect/ldap.py's :func:`ad_refusal`) and the client's
+``login_attempt`` (dissect/ldap.py's :func:`login_fields`). An
 ldap_search.log line gives the ``search_request`` (``base_object``, ``scope`` "base"/"single"/"tree", ``filter``,
 ``attributes`` when logged) and the ``search_result_done`` with ``result_count``. Zeek logs a simple password's
 presence, not its length (``password_length`` left out), and no CLDAP Netlogon answer: a DC is not named from Zeek.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from iotwarden.dissect.ldap import login_fields
+from iotwarden.dissect.ldap import ad_refusal, login_fields
 from iotwarden.dissect.ldapmsg import EXTENDED_NAMES, RESULT_NAMES, START_TLS
 from iotwarden.model import Observation
 from iotwarden.sources.zeek_fields import ConnId, get_int, get_list, get_str
@@ -66,6 +67,7 @@ def _bind(cid: ConnId, opcode: str, rec: dict[str, Any], message_id: int | None)
     if result is not None:
         response = {"message_id": message_id, **result, **{k: fields.get(k) for k in ("name", "bind_kind",
                                                                                       "mechanism")}}
+        response.update(ad_refusal(response))
         out.append(cid.reverse("ldap", "bind_response", response))
         login = login_fields(response)
         if login is not None:

@@ -140,3 +140,15 @@ def test_a_bind_whose_answer_the_capture_lost_is_kept_medium_and_says_so(tmp_pat
     (finding,) = found(analyse(write_pcap(tmp_path / "hole.pcap", kept))[0], ID).values()
     assert finding.severity == CUT_SEVERITY == "medium" and finding.evidence["answer"] == [CUT_ANSWER]
     assert finding.evidence["bind_names"] == [SHORT_DN]
+
+
+def test_a_right_password_ad_refused_is_high_and_says_why_unless_the_capture_cut_the_reason(tmp_path: Path) -> None:
+    """data 532 (password expired): the password crossed and is right, high with the reason in ``answer``. Under
+    -s 96 the diagnostic, and with it the reason, is cut: code 49 reads as a plain refusal, as today, and nothing is
+    claimed of the password (no finding, no ``answer``)."""
+    bind = L.bind_simple(1, SHORT_DN, "Summer24")
+    whole, cut = _whole_and_cut(tmp_path, [(True, bind), (False, _ad_refusal(1, "532")), (True, L.unbind(2))])
+    (finding,) = whole.values()
+    assert finding.severity == "high"
+    assert finding.evidence["answer"] == ["password right, refused: password_expired (AD data 532)"]
+    assert cut == {}

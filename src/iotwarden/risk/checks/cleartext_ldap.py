@@ -12,7 +12,10 @@ detect.bruteforce.ldap reports, or a device's stale one), unless Active Director
 was right and a later check refused the logon ("data 530", "531", "532", "701", "773": logon hours, workstation,
 password expired, account expired, must change password: Win32 errors ERROR_INVALID_LOGON_HOURS,
 ERROR_INVALID_WORKSTATION, ERROR_PASSWORD_EXPIRED, ERROR_ACCOUNT_EXPIRED, ERROR_PASSWORD_MUST_CHANGE of
-[MS-ERREF] §2.2, which AD returns only after a valid password; "data 52e" ERROR_LOGON_FAILURE is a wrong one).
+[MS-ERREF] §2.2, which AD returns only after a valid password; "data 52e" ERROR_LOGON_FAILURE is a wrong one; read
+by dissect/ldap.py :func:`~iotwarden.dissect.ldap.ad_refusal` into ``password_valid``, ``ad_error``, ``ad_reason``).
+Such a bind is high, a right password in cleartext, with the fact ``answer`` naming the refusal's reason (the
+account's password works, or will once reset: the exposure is no less than an accepted bind's).
 Any other answer (success; strongerAuthRequired 8, which a DC requiring LDAP signing gives a cleartext simple bind
 after the password crossed) and a bind whose answer is never seen count. A bind waits for its answer
 (:data:`MAX_PENDING_BINDS`); one still unanswered at the end of the run counts.
@@ -29,7 +32,6 @@ hide a device's cleartext binds in every cut capture; a device with any bind see
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from typing import ClassVar
 
@@ -43,9 +45,6 @@ from iotwarden.risk.subjects import SubjectIndex
 LDAPS_PORTS = frozenset({636, 3269})  # IANA ldaps, msft-gc-ssl: TLS from the first byte
 CWE_UNPROTECTED_CREDENTIALS = "CWE-523 (Unprotected Transport of Credentials)"
 INVALID_CREDENTIALS = 49  # RFC 4511 A.1
-# Active Directory's bind diagnostic "... AcceptSecurityContext error, data 52e, v4563": the Win32 error in hex
-AD_DATA = re.compile(r"\bdata ([0-9a-f]{3,8})\b", re.IGNORECASE)
-AD_PASSWORD_RIGHT = frozenset({0x530, 0x531, 0x532, 0x701, 0x773})  # refused after a valid password (module doc)
 CUT_SEVERITY: Severity = "medium"  # a bind whose answer the capture cut: sent in cleartext, acceptance not known
 CUT_ANSWER = "cut by the capture (snap length or a gap): not known whether the password was accepted"
 MAX_PENDING_BINDS = 10_000  # simple binds awaiting their answer (LRU); past it the oldest counts as unanswered
@@ -82,7 +81,10 @@ class CleartextLdap(Check):
                 return
             if obs.kind == "bind_response_cut" and f.get("result_code") is None:
                 self._exposed(request, CUT_SEVERITY, answer=CUT_ANSWER)  # module docstring
-            elif not _password_refused(obs):
+            elif f.get("password_valid") is True:
+                self._exposed(request, answer=f"password right, refused: {f.get('ad_reason')} (AD data "
+                                              f"{f.get('ad_error')})")
+            elif f.get("result_code") != INVALID_CREDENTIALS:
                 self._exposed(request)
             return
         if obs.kind != "bind_request" or f.get("auth") != "simple" or f.get("password_present") is not True:
@@ -115,12 +117,3 @@ class CleartextLdap(Check):
             return super().findings(ctx, subjects)
         finally:
             self.hits, self.dropped = kept, dropped
-
-
-def _password_refused(response: Observation) -> bool:
-    """Whether a bind's answer says its password was wrong (module docstring)."""
-    if response.fields.get("result_code") != INVALID_CREDENTIALS:
-        return False
-    diagnostic = response.fields.get("diagnostic")
-    found = AD_DATA.search(diagnostic) if isinstance(diagnostic, str) else None
-    return found is None or int(found.group(1), 16) not in AD_PASSWORD_RIGHT
