@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from iotwarden.detect.anomaly import FEATURES, FlowAnomalyDetector, HalfSpaceTrees, features
+from iotwarden.detect.anomaly import (
+    FEATURES,
+    MAX_CACHED_TREES,
+    AnomalyOptions,
+    FlowAnomalyDetector,
+    HalfSpaceTrees,
+    _random_trees,
+    features,
+)
 from iotwarden.errors import ConfigError
 from tests.detect.runner import feed, tcp_flow
 
@@ -122,3 +130,18 @@ def test_trees_that_cannot_be_built_or_would_not_fit_are_refused(options: dict[s
     refused = r"^detect\.anomaly(\.(n_trees|height|window_size): expected 1 to |: .* at most)"
     with pytest.raises(ConfigError, match=refused):
         FlowAnomalyDetector(options)
+
+
+def test_models_with_the_same_arguments_share_one_read_only_copy_of_their_trees() -> None:
+    """Building the trees loops over their nodes (~7 ms at the defaults, paid by every default analyzer set):
+    the trees of the last MAX_CACHED_TREES argument sets are kept, never written; each model counts its own."""
+    a, b = FlowAnomalyDetector().model, FlowAnomalyDetector().model
+    assert a.dim is b.dim and a.split is b.split
+    assert not a.dim.flags.writeable and not a.split.flags.writeable
+    dim, split = _random_trees.__wrapped__(len(FEATURES), a.n_trees, a.height, AnomalyOptions().seed)
+    assert np.array_equal(dim, a.dim) and np.array_equal(split, a.split)
+    a.score_learn(np.full((3, len(FEATURES)), 0.5))
+    assert a.latest.sum() > 0 and not b.latest.any() and a.filled == 3 and b.filled == 0
+    for seed in range(MAX_CACHED_TREES + 1):
+        HalfSpaceTrees(2, n_trees=2, height=2, window_size=8, seed=seed)
+    assert _random_trees.cache_info().currsize == MAX_CACHED_TREES
