@@ -329,3 +329,18 @@ def test_a_series_of_one_socket_a_poll_keeps_max_intervals_plus_one_connects() -
     beats = det._series[("10.0.0.7", C2, 4975)]
     assert isinstance(beats, Beats) and len(beats.times) == 11 and beats.rounds == 11
     assert beats.times[0] == 1000.0 + 19 * 60.0
+
+
+def test_one_address_on_two_vlans_beating_in_turn_is_two_devices_and_no_beacon() -> None:
+    """A trunk mirror: VLAN 10's and VLAN 20's 10.0.0.7 connect to one outside address in turn, each every 120 s
+    with its own phase (one series of 60 s and 60 s per plain address): each has five connects, under
+    min_intervals' beats, and nothing is raised; the ten connects on one VLAN beat every 60 s as untagged."""
+    def turns(vlans: tuple[int, int]) -> list[Flow]:
+        # each VLAN's device learns from a first flow of its own, then the beats alternate between the two
+        flows = [tcp_flow("10.0.0.7", "10.0.0.1", 80, 1.0 + i, **OK) for i in range(2)] + _beacons(1000.0, 60.0, 10)
+        for i, flow in enumerate(flows):
+            flow.vlan = vlans[i % 2]
+        return flows
+    assert feed([BeaconDetector({"learn_s": 600.0})], flows=turns((10, 20))) == []
+    alerts = feed([BeaconDetector({"learn_s": 600.0})], flows=turns((20, 20)))
+    assert [(a.id, a.src_ip, a.key) for a in alerts] == [("detect.c2.beaconing", "10.0.0.7", "203.0.113.50:8443")]

@@ -136,3 +136,52 @@ def test_sip_challenges_and_stale_nonces_are_no_failures() -> None:
     obs += [_sip_answer(12.0 + i * 0.1, 401, True, stale=True) for i in range(12)]
     obs += [_sip_answer(14.0 + i * 0.1, 401, None) for i in range(12)]  # the request was not seen
     assert feed([BruteForceDetector()], observations=obs) == []
+
+
+def _tagged(obs: list[Observation], vlans: tuple[int, int]) -> list[Observation]:
+    for i, o in enumerate(obs):
+        o.vlan = vlans[i % 2]
+    return obs
+
+
+def test_one_address_failing_on_two_vlans_is_two_clients_not_a_brute_force() -> None:
+    """A trunk mirror: VLAN 10's and VLAN 20's 10.0.0.9 each fail twice against their own 10.0.0.1 (4 together,
+    min_failures): nothing. Four on one VLAN, or untagged, are brute force as before; so are 4 + 4 on two, twice."""
+    assert feed([BruteForceDetector()], observations=_tagged([_login("telnet", 10.0 + i) for i in range(4)],
+                                                             (10, 20))) == []
+    alerts = feed([BruteForceDetector()], observations=_tagged([_login("telnet", 10.0 + i) for i in range(4)],
+                                                               (20, 20)))
+    assert [(a.id, a.src_ip, a.dst_ip) for a in alerts] == [("detect.bruteforce.telnet", "10.0.0.9", "10.0.0.1")]
+    both = _tagged([_login("telnet", 10.0 + i) for i in range(8)], (10, 20))
+    for o in both[1::2]:
+        o.src_mac = "02:00:00:00:00:0b"  # VLAN 20's own host
+    assert sorted((a.subject, a.count) for a in feed([BruteForceDetector()], observations=both)) == [
+        ("mac:02:00:00:00:00:09", 1), ("mac:02:00:00:00:00:0b", 1)]
+
+
+def test_short_connections_from_two_vpcs_count_apart_and_an_outside_client_counts_once() -> None:
+    """Six short SSH connections in each of two VPCs (VNIs 4001, 4002) to their own 10.0.0.1: 12 together
+    (min_connections) raise nothing; twelve from one outside address reaching both VPCs' 10.0.0.1 are still
+    two servers, 6 each; twelve in one VPC are brute force."""
+    def conns(a: str, vnis: tuple[int, int]) -> list:
+        flows = [tcp_flow(a, "10.0.0.1", 22, 10.0 + i * 3, sport=40000 + i, payload=(1500, 2000),
+                          flags=(0x1B, 0x1B), pkts=(12, 10)) for i in range(12)]
+        for i, flow in enumerate(flows):
+            flow.extra["vni"] = [vnis[i % 2]]
+        return flows
+    assert feed([BruteForceDetector()], flows=conns("10.0.0.9", (4001, 4002))) == []
+    assert feed([BruteForceDetector()], flows=conns("203.0.113.7", (4001, 4002))) == []
+    assert [a.id for a in feed([BruteForceDetector()], flows=conns("10.0.0.9", (4001, 4001)))] == [
+        "detect.bruteforce.ssh"]
+
+
+def test_kerberos_spraying_from_two_vlans_counts_each_client_apart() -> None:
+    """Three accounts refused for VLAN 10's 10.0.0.9 and two for VLAN 20's (min_spray_users 5): no spray; the
+    same five on one VLAN are."""
+    def refusals(vlans: tuple[int, int]) -> list[Observation]:
+        return _tagged([Observation(ts=10.0 + i, proto="kerberos", kind="login_attempt", src_ip="10.0.0.9",
+                                    dst_ip="10.0.0.1", fields={"username": f"user{i}", "result": "failure"})
+                        for i in range(5)], vlans)
+    assert [a.id for a in feed([BruteForceDetector()], observations=refusals((10, 20)))] == []
+    assert [a.id for a in feed([BruteForceDetector()], observations=refusals((10, 10)))] == [
+        "detect.bruteforce.kerberos_spray"]

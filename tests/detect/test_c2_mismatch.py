@@ -230,3 +230,20 @@ def test_from_packets_bytes_that_only_open_like_openvpn_are_still_a_mismatch(tmp
     flows = _flows(_capture(tmp_path, b"", exchanges=[OPENVPN_PLAIN[0], (False, answer)]))
     assert [(f.app, f.extra.get("failed_services")) for f in flows] == [(None, ["tls"])] * 3
     assert [a.evidence["carried"] for a in feed([MismatchDetector()], flows=flows)] == ["not tls"]
+
+
+def test_one_address_on_two_vlans_checking_in_half_each_is_no_channel() -> None:
+    """A trunk mirror: VLAN 10's and VLAN 20's 10.0.0.9 take turns sending non-TLS bytes to C2:443, 4 check-ins
+    in all: each device's 2 are under min_sessions (3) and nothing is raised; the 4 on one VLAN raise as untagged.
+    A UDP exchange with C2 by VLAN 10's device does not make VLAN 20's TCP a P2P login."""
+    def check_ins(vlans: tuple[int, int]) -> list[Flow]:
+        flows = _every(5, 4, failed="tls")
+        for i, flow in enumerate(flows):
+            flow.vlan = vlans[i % 2]
+        return flows
+    assert feed([MismatchDetector()], flows=check_ins((10, 20))) == []
+    assert [a.src_ip for a in feed([MismatchDetector()], flows=check_ins((20, 20)))] == [BOT]
+    relay = Flow(10, 17, BOT, 5000, C2, 443, 0.0, 0.1, pkts_ab=1, pkts_ba=1)
+    assert [a.src_ip for a in feed([MismatchDetector()], flows=[relay, *check_ins((20, 20))])] == [BOT]
+    relay.vlan = 20
+    assert feed([MismatchDetector()], flows=[relay, *check_ins((20, 20))]) == []

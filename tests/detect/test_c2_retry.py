@@ -175,3 +175,19 @@ def test_up_to_recent_sockets_connects_in_flight_at_once_are_each_one_attempt(so
     (series,) = det._series.values()
     assert not isinstance(series, tuple)
     assert series.times == sorted(t + 2.0 * k for t in starts for k in range(sockets))
+
+
+def test_one_address_calling_back_from_two_vlans_is_two_devices_of_half_a_loop_each() -> None:
+    """A trunk mirror: VLAN 10's and VLAN 20's 10.0.0.9 take turns calling C2:23 every 8 s, 9 tries each
+    (18 together, over min_connections 10): each device's 9 tries are under the threshold, and nothing is
+    raised. The 18 on one VLAN are the call-back loop, as untagged."""
+    def tries(vlans: tuple[int, int]) -> list[Flow]:
+        flows = _tries([8.0] * 18)
+        for i, flow in enumerate(flows):
+            flow.vlan = vlans[i % 2]
+        return flows
+    default = CallbackOptions()
+    assert 9 < default.min_connections <= 18
+    assert feed([CallbackDetector()], flows=tries((10, 20))) == []
+    assert [(a.id, a.src_ip) for a in feed([CallbackDetector()], flows=tries((20, 20)))] == [
+        ("detect.c2.callback", "10.0.0.9")]

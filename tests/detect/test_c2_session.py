@@ -44,3 +44,18 @@ def test_the_same_session_is_reported_once_a_day_and_remembered_within_limits() 
     assert len(alerts) == 1 and alerts[0].count == 1
     feed([det], flows=[_session(30, dst=f"198.18.0.{i + 1}") for i in range(4)])
     assert len(det._raised) == 2
+
+
+def test_the_same_address_holding_a_session_on_two_vlans_is_two_devices_each_reported() -> None:
+    """A trunk mirror: VLAN 10's and VLAN 20's 10.0.0.9 each hold a quiet hour to C2:23. Per plain address the
+    second was within realert_s of the first and went unreported; per domain each device is reported once.
+    The two on one VLAN are one device's, reported once as untagged."""
+    def held(vlans: tuple[int, int]) -> list[Flow]:
+        flows = [_session(60), _session(60, start=4000.0)]
+        for flow, vlan in zip(flows, vlans, strict=True):
+            flow.vlan = vlan
+        return flows
+    assert sorted((a.subject, a.count) for a in feed([SessionDetector()], flows=held((10, 20)))) == [
+        ("ip:10.0.0.9%vlan10", 1), ("ip:10.0.0.9%vlan20", 1)]
+    assert [(a.subject, a.count) for a in feed([SessionDetector()], flows=held((20, 20)))] == [
+        ("ip:10.0.0.9%vlan20", 1)]

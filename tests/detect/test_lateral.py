@@ -120,3 +120,40 @@ def test_an_admin_share_from_an_it_host_waits_for_its_category_and_raises_nothin
     # never placed: judged as not IT at the end of input
     assert [a.id for a in feed([LateralDetector()], observations=[_tree_connect("10.0.20.9", "ADMIN$", 5.0)])] == [
         "detect.lateral.admin_share"]
+
+
+def test_a_peer_learned_on_one_vlan_is_new_to_the_same_address_on_another() -> None:
+    """A trunk mirror: VLAN 10's 10.0.20.7 talks to its 10.0.20.99 while learning; VLAN 20's 10.0.20.7, learning
+    from its own MQTT flows, first reaches VLAN 20's 10.0.20.99 after learning: a new peer of that device (per plain
+    address it was hidden as known). The same flows untagged, or on one VLAN, are one device and its known peer."""
+    def flows(vlans: tuple[int, int]) -> list:
+        out = []
+        for vlan in vlans:
+            mqtt = [tcp_flow("10.0.20.7", "10.0.20.1", 1883, float(t), **OK) for t in range(0, 3000, 500)]
+            for flow in mqtt:
+                flow.vlan = vlan
+            out += mqtt
+        learnt = tcp_flow("10.0.20.7", "10.0.20.99", 80, 100.0, **OK)
+        late = tcp_flow("10.0.20.7", "10.0.20.99", 80, 4000.0, **OK)
+        learnt.vlan, late.vlan = vlans
+        return sorted([*out, learnt, late], key=lambda f: f.first_seen)
+    alerts = feed([LateralDetector({"learn_s": 3600.0})], flows=flows((10, 20)))
+    assert [(a.id, a.src_ip, a.key) for a in alerts] == [("detect.lateral.new_peer", "10.0.20.7", "10.0.20.99")]
+    assert feed([LateralDetector({"learn_s": 3600.0})], flows=flows((20, 20))) == []
+    assert feed([LateralDetector({"learn_s": 3600.0})], flows=flows((0, 0))) == []
+
+
+def test_smb_from_one_address_on_two_vpcs_is_an_admin_protocol_alert_for_each() -> None:
+    """VPC 4001's and VPC 4002's 10.0.20.5 (MACs of their own) each open SMB: each device's first use of the service,
+    two alerts; per plain address the second was hidden. Twice from one VPC is still one first use."""
+    def smb(vnis: tuple[int, int]) -> list:
+        out = []
+        for i, vni in enumerate(vnis):
+            flow = tcp_flow("10.0.20.5", "10.0.10.10", 445, 100.0 + i, a_mac=f"02:00:00:00:01:0{vni % 2 + 1}", **OK)
+            flow.extra["vni"] = [vni]
+            out.append(flow)
+        return out
+    assert sorted((a.id, a.count) for a in feed([LateralDetector()], flows=smb((4001, 4002)))) == [
+        ("detect.lateral.admin_protocol", 1)] * 2
+    assert [(a.id, a.count) for a in feed([LateralDetector()], flows=smb((4001, 4001)))] == [
+        ("detect.lateral.admin_protocol", 1)]

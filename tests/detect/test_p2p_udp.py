@@ -224,3 +224,15 @@ def test_dht_from_the_wire_is_left_to_p2p_dht(tmp_path: Path) -> None:
         frames += udp(bot, node, 51413, 6881 + i, FIND_NODE, t=T0 + i)
         frames += udp(node, bot, 6881 + i, 51413, PING_ANSWER, t=T0 + i + 0.05)
     assert [a.id for a in detect([write_pcap(tmp_path / "mozi.pcap", frames)]).alerts] == [P2P_DHT]
+
+
+def test_one_socket_address_on_two_vlans_answered_by_half_the_peers_each_is_no_channel() -> None:
+    """A trunk mirror: VLAN 10's and VLAN 20's 192.168.100.103 each exchange from udp/43591 with 6 of 12 outside
+    peers (min_peers 10): two sockets of 6 peers, nothing raised; the 12 on one VLAN are a P2P channel as untagged."""
+    def exchanges(vlans: tuple[int, int]) -> list[Flow]:
+        flows = _peers(12)
+        for i, flow in enumerate(flows):
+            flow.vlan = vlans[i % 2]
+        return flows
+    assert feed([P2pUdpDetector()], flows=exchanges((10, 20))) == []
+    assert [(a.src_ip, a.key) for a in feed([P2pUdpDetector()], flows=exchanges((20, 20)))] == [(BOT, f"udp/{PORT}")]

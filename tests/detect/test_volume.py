@@ -46,3 +46,39 @@ def test_a_busy_hour_never_seen_while_learning_is_off_hours() -> None:
     flows.append(tcp_flow("10.0.0.7", "10.0.0.1", 443, 3 * day + 3 * 3600 + 10, bytes_=(60_000_000, 1000), **OK))
     alerts = [a for a in feed([VolumeDetector()], flows=flows) if a.id == "detect.volume.off_hours"]
     assert [a.key for a in alerts] == ["03h"]
+
+
+def test_two_vlans_same_address_have_a_history_each() -> None:
+    """A trunk mirror: VLAN 10's 10.0.0.7 sends a steady 200 kB per bucket for 20 buckets, then VLAN 20's 10.0.0.7
+    sends 80 MB in its first bucket. Per plain address that was a spike against VLAN 10's history; VLAN 20's device
+    has none (still warming up): nothing. All on one VLAN, the spike is raised as untagged."""
+    def tagged(vlans: tuple[int, int]) -> list:
+        flows = _steady(20)
+        for flow in flows:
+            flow.vlan = vlans[0]
+        burst = tcp_flow("10.0.0.7", "10.0.0.1", 443, 20 * 300.0 + 10, bytes_=(80_000_000, 5000), **OK)
+        burst.vlan = vlans[1]
+        return [*flows, burst]
+    assert feed([VolumeDetector()], flows=tagged((10, 20))) == []
+    alerts = feed([VolumeDetector()], flows=tagged((20, 20)))
+    assert [(a.id, a.src_ip) for a in alerts] == [("detect.volume.spike", "10.0.0.7")]
+    assert "%" not in alerts[0].title
+
+
+def test_two_vpcs_uploading_half_each_are_no_exfiltration() -> None:
+    """VPC 4001's and VPC 4002's 10.0.0.7 each send 30 MB to one new outside address (60 MB together, over
+    min_upload 50 MB): nothing; the 60 MB from one VPC are exfiltration."""
+    def uploads(vnis: tuple[int, int]) -> list:
+        flows = []
+        for i, vni in enumerate(vnis):
+            learnt = tcp_flow("10.0.0.7", "198.51.100.1", 443, 10.0 + i, bytes_=(1000, 1000), **OK)
+            learnt.extra["vni"] = [vni]
+            flows.append(learnt)
+            flow = tcp_flow("10.0.0.7", "203.0.113.9", 443, 4000.0 + i, bytes_=(30_000_000, 50_000), **OK)
+            flow.extra["vni"] = [vni]
+            flows.append(flow)
+        return sorted(flows, key=lambda f: f.first_seen)
+    assert [a for a in feed([VolumeDetector({"learn_s": 3600.0})], flows=uploads((4001, 4002)))
+            if a.id == "detect.exfil.upload"] == []
+    assert [(a.id, a.src_ip, a.dst_ip) for a in feed([VolumeDetector({"learn_s": 3600.0})], flows=uploads((4001, 4001)))
+            if a.id == "detect.exfil.upload"] == [("detect.exfil.upload", "10.0.0.7", "203.0.113.9")]

@@ -52,8 +52,10 @@ from iotwarden.detect.base import (
     Options,
     Range,
     external,
+    flow_domain,
     initiator,
     is_internal,
+    site_host,
     text,
 )
 from iotwarden.detect.baseline import LEARN_S, Novelty
@@ -122,8 +124,9 @@ class BeaconDetector(Detector):
         if obs.proto == "http" and obs.kind == "request" and obs.src_ip and obs.dst_ip:
             host = text(obs.fields.get("host"))
             if host and ip_literal(host) and external(obs.dst_ip):
-                self._literal[(obs.src_ip, obs.dst_ip)] = None
-                self._literal.move_to_end((obs.src_ip, obs.dst_ip))
+                pair = (site_host(obs.src_ip, obs.domain), obs.dst_ip)  # the device within its broadcast domain
+                self._literal[pair] = None
+                self._literal.move_to_end(pair)
                 if len(self._literal) > self.options.max_literal_hosts:
                     self._literal.popitem(last=False)
             return
@@ -148,7 +151,9 @@ class BeaconDetector(Detector):
         for flow in flows:
             if not is_internal(flow.a_ip):
                 continue
-            src, ts, port = flow.a_ip, flow.first_seen, flow.b_port
+            # a device is its address within its broadcast domain (site_host): two VLANs' 10.0.0.5 are two
+            src = site_host(flow.a_ip, domain) if (domain := flow_domain(flow)) else flow.a_ip
+            ts, port = flow.first_seen, flow.b_port
             since = ts - touch(src, ts).start
             learning = since < learn_s  # the learning phase runs from the device's first flow
             if flow.ip_proto not in (6, 17) or port in INFRA_PORTS:
@@ -226,7 +231,7 @@ class BeaconDetector(Detector):
     def _judge(self, ctx: Context, flow: Flow, name: str | None, times: list[float]) -> None:
         """A series long enough to judge: a beacon raised when its intervals are regular and new."""
         o: BeaconOptions = self.options
-        src = flow.a_ip
+        src = site_host(flow.a_ip, domain) if (domain := flow_domain(flow)) else flow.a_ip
         starts = np.sort(np.fromiter(times, dtype=np.float64))
         # a round's first connect is its beat: the first start, and each one round_s or more after the
         # start before it (the rest are the round's further sockets)

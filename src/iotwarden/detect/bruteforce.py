@@ -55,8 +55,10 @@ from iotwarden.detect.base import (
     Detector,
     Options,
     Range,
+    flow_domain,
     initiator,
     number,
+    site_host,
     subject_key,
     text,
 )
@@ -158,14 +160,14 @@ class BruteForceDetector(Detector):
                     and f.get("auth_stale") is not True and obs.src_ip and obs.dst_ip):
                 account = (text(f.get("to")) or "").split("@", 1)[0]
                 self._count(ctx, (f"sip:{account}", "sip", obs.dst_ip, obs.src_ip), obs.ts,
-                            subject_key(ctx, obs.dst_mac, obs.dst_ip, obs.domain), obs)
+                            subject_key(ctx, obs.dst_mac, obs.dst_ip, obs.domain), obs, domain=obs.domain)
             return
         if service is None or not client or not server:
             return
         subject = subject_key(ctx, mac, client, obs.domain)
-        self._count(ctx, ("fail", service, client, server), obs.ts, subject, obs)
+        self._count(ctx, ("fail", service, client, server), obs.ts, subject, obs, domain=obs.domain)
         if (text(f.get("username")), text(f.get("password"))) in self._defaults:
-            self._count(ctx, ("dict", service, client, server), obs.ts, subject, obs)
+            self._count(ctx, ("dict", service, client, server), obs.ts, subject, obs, domain=obs.domain)
 
     def _rtsp(self, ctx: Context, obs: Observation) -> None:
         """A refused RTSP login counts once as a failure (the server's answer, whatever the scheme) and, when its
@@ -179,7 +181,8 @@ class BruteForceDetector(Detector):
         else:
             return
         if client and server:
-            self._count(ctx, (key, "rtsp", client, server), obs.ts, subject_key(ctx, mac, client, obs.domain), obs)
+            self._count(ctx, (key, "rtsp", client, server), obs.ts, subject_key(ctx, mac, client, obs.domain), obs,
+                        domain=obs.domain)
 
     def _kerberos(self, ctx: Context, obs: Observation) -> None:
         """A failed Kerberos ``login_attempt`` (dissect/kerberos.py: KDC_ERR_PREAUTH_FAILED to a pre-authenticated AS
@@ -193,14 +196,16 @@ class BruteForceDetector(Detector):
             return
         subject = subject_key(ctx, obs.src_mac, client, obs.domain)
         if result == "failure":
-            self._count(ctx, (f"krb:{account.lower()}", "kerberos", client, server), obs.ts, subject, obs)
+            self._count(ctx, (f"krb:{account.lower()}", "kerberos", client, server), obs.ts, subject, obs,
+                        domain=obs.domain)
         o: BruteForceOptions = self.options
-        spray = self._sprayed.get((client, server))
+        pair = (site_host(client, obs.domain), site_host(server, obs.domain))  # per broadcast domain
+        spray = self._sprayed.get(pair)
         if spray is None:
-            spray = self._sprayed[(client, server)] = _Spray()
+            spray = self._sprayed[pair] = _Spray()
             if len(self._sprayed) > o.max_pairs:
                 self._sprayed.popitem(last=False)
-        self._sprayed.move_to_end((client, server))
+        self._sprayed.move_to_end(pair)
         if result == "failure":
             spray.preauth_ts = obs.ts
         unproven = result == "revoked" and obs.fields.get("preauth_proved") is False
@@ -229,11 +234,15 @@ class BruteForceDetector(Detector):
         if flow.payload_ba >= self.options.short_payload:
             return
         self._count(ctx, ("conn", service, flow.a_ip, flow.b_ip), flow.first_seen,
-                    initiator(ctx, flow), flow)
+                    initiator(ctx, flow), flow, domain=flow_domain(flow))
 
-    def _count(self, ctx: Context, key: tuple[str, str, str, str], ts: float, subject: str,
-               item: Observation | Flow) -> None:
+    def _count(self, ctx: Context, shown: tuple[str, str, str, str], ts: float, subject: str,
+               item: Observation | Flow, *, domain: str) -> None:
+        """Count one try of ``shown`` (kind, service, client, server), its addresses counted within their broadcast
+        ``domain`` (site_host: two VLANs' same internal client or server are two), and alert at the threshold."""
         o: BruteForceOptions = self.options
+        kind, service, client, server = shown
+        key = (kind, service, site_host(client, domain), site_host(server, domain)) if domain else shown
         times = self._fails.get(key)
         if times is None:
             times = self._fails[key] = deque(maxlen=max(o.min_failures, o.min_connections, o.min_dictionary_failures,
@@ -247,7 +256,6 @@ class BruteForceDetector(Detector):
         ev = self._evidence[key]
         if len(ev) < 6:
             ev.append(item)
-        kind, service, client, server = key
         kind = kind.split(":", 1)[0]  # "sip:<account>": SIP failures are counted per account
         need = {"fail": o.min_failures, "dict": o.min_dictionary_failures, "sip": o.min_sip_failures,
                 "krb": o.min_kerberos_failures}.get(kind, o.min_connections)

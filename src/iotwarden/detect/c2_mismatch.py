@@ -55,8 +55,10 @@ from iotwarden.detect.base import (
     Options,
     Range,
     external,
+    flow_domain,
     initiator,
     is_internal,
+    site_host,
 )
 from iotwarden.detect.series import Series, SeriesTable, lru_get
 from iotwarden.hooks import Context
@@ -146,16 +148,17 @@ class MismatchDetector(Detector):
         o: MismatchOptions = self.options
         if not is_internal(flow.a_ip) or not external(flow.b_ip):
             return
+        src = site_host(flow.a_ip, flow_domain(flow))  # the device within its broadcast domain
         if flow.ip_proto == 17 and flow.pkts_ba:
-            self._udp_peers[(flow.a_ip, flow.b_ip)] = None
-            self._udp_peers.move_to_end((flow.a_ip, flow.b_ip))
+            self._udp_peers[(src, flow.b_ip)] = None
+            self._udp_peers.move_to_end((src, flow.b_ip))
             if len(self._udp_peers) > o.max_udp_peers:
                 self._udp_peers.popitem(last=False)
             return
         carried = self.mismatch(flow)
-        if carried is None or (flow.a_ip, flow.b_ip) in self._udp_peers:
+        if carried is None or (src, flow.b_ip) in self._udp_peers:
             return
-        series = lru_get(self._series, (flow.a_ip, flow.b_ip, flow.b_port), Series, o.max_series)
+        series = lru_get(self._series, (src, flow.b_ip, flow.b_port), Series, o.max_series)
         series.add(flow, keep_times=o.min_sessions, keep_flows=EVIDENCE_FLOWS)
         now = flow.first_seen
         if len(series.times) < o.min_sessions or now - series.times[0] > o.window_s:

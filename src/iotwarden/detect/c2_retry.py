@@ -46,9 +46,11 @@ from iotwarden.detect.base import (
     Detector,
     Options,
     Range,
+    flow_domain,
     initiator,
     is_internal,
     outside,
+    site_host,
 )
 from iotwarden.detect.series import SOCKET_S, Series, Triple, same_socket
 from iotwarden.hooks import Context
@@ -104,7 +106,8 @@ class CallbackDetector(Detector):
                     or flow.payload_ba > max_payload or flow.last_seen - flow.first_seen > max_duration
                     or not is_internal(flow.a_ip)):
                 continue
-            key = (flow.a_ip, flow.b_ip, flow.b_port)
+            # the device within its broadcast domain: two VLANs' 10.0.0.5 call back apart
+            key = (site_host(flow.a_ip, domain) if (domain := flow_domain(flow)) else flow.a_ip, flow.b_ip, flow.b_port)
             held = table.get(key)
             if held is None:
                 # a series exists only for an outside destination, so only a new one asks; uncached:

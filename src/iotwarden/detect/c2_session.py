@@ -26,8 +26,10 @@ from iotwarden.detect.base import (
     Options,
     Range,
     external,
+    flow_domain,
     initiator,
     is_internal,
+    site_host,
 )
 from iotwarden.hooks import Context
 from iotwarden.model import Flow
@@ -70,7 +72,7 @@ class SessionDetector(Detector):
         rate = (flow.payload_ab + flow.payload_ba) / duration
         if rate > o.max_rate:
             return
-        key = (flow.a_ip, flow.b_ip, flow.b_port)
+        key = (site_host(flow.a_ip, flow_domain(flow)), flow.b_ip, flow.b_port)  # the device within its domain
         last = self._raised.get(key)
         if last is not None and flow.last_seen - last < o.realert_s:
             return

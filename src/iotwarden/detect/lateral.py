@@ -39,9 +39,11 @@ from iotwarden.detect.base import (
     category,
     device_with_ip,
     established,
+    flow_domain,
     initiator,
     is_internal,
     responder,
+    site_host,
     subject_key,
 )
 from iotwarden.detect.baseline import LEARN_S, Novelty
@@ -103,7 +105,8 @@ class LateralDetector(Detector):
         for flow in flows:
             if not is_internal(flow.a_ip):
                 continue
-            touch(flow.a_ip, flow.first_seen)  # the learning phase runs from the device's first flow
+            # the learning phase runs from the device's first flow; a device is its address within its domain
+            touch(site_host(flow.a_ip, flow_domain(flow)), flow.first_seen)
             proto = flow.ip_proto
             if proto not in (6, 17):
                 continue
@@ -169,7 +172,8 @@ class LateralDetector(Detector):
             self._judge_gateway(ctx, obs, src, src_cat)
             return
         share = str(obs.fields.get("share") or "")
-        if not self.services.check(obs.src_ip, ("share", obs.dst_ip, share), obs.ts):
+        if not self.services.check(site_host(obs.src_ip, obs.domain), ("share", site_host(obs.dst_ip or "", obs.domain),
+                                                                         share), obs.ts):
             return
         self.raise_alert(ctx, ADMIN_SHARE, title=f"Administrative share {share} of {obs.dst_ip} opened from "
                          f"{'IoT/OT' if src_cat else 'non-IT'} device {obs.src_ip}", severity="high", subject=src,
@@ -182,7 +186,9 @@ class LateralDetector(Detector):
         target = obs.fields.get("target_host") if obs.kind == GATEWAY_CHANNEL else None
         if obs.kind == GATEWAY_CHANNEL and not target:
             return
-        if not obs.src_ip or not self.services.check(obs.src_ip, ("rd_gateway", obs.dst_ip, target), obs.ts):
+        if not obs.src_ip or not self.services.check(site_host(obs.src_ip, obs.domain),
+                                                     ("rd_gateway", site_host(obs.dst_ip or "", obs.domain), target),
+                                                     obs.ts):
             return
         service, technique = RDP_UDP  # RDP's name and technique, whatever carries it
         evidence = {"service": service, "via": "rd_gateway", "port": obs.dst_port, "category": src_cat}
@@ -203,10 +209,11 @@ class LateralDetector(Detector):
         src_cat = category(ctx, src)
         if src_cat in IT_CATEGORIES:
             return
-        ts = flow.first_seen
+        ts, domain = flow.first_seen, flow_domain(flow)
+        a_host = site_host(flow.a_ip, domain)  # the device and its peers within their broadcast domain
         if admin is not None:
             service, technique = admin
-            if self.services.check(flow.a_ip, (flow.b_port,), ts):
+            if self.services.check(a_host, (flow.b_port,), ts):
                 self.raise_alert(
                     ctx, ADMIN, title=f"{service} from {'IoT/OT' if src_cat else 'non-IT'} device {flow.a_ip} "
                     f"to {flow.b_ip}", severity="high", subject=src, ts=ts, key=service,
@@ -215,9 +222,12 @@ class LateralDetector(Detector):
                               "established": talked}, flows=[flow])
         if not talked or flow.b_port in INFRA_PORTS:
             return
-        if not self.peers.check(flow.a_ip, flow.b_ip, ts):
+        if not self.peers.check(a_host, site_host(flow.b_ip, domain), ts):
             return
-        dst_key = responder(ctx, flow) if flow.b_mac else device_with_ip(ctx, flow.b_ip)
+        if flow.b_mac or domain:  # a peer of a VLAN or VPC named within it (subject_key), never another's
+            dst_key: str | None = responder(ctx, flow)
+        else:
+            dst_key = device_with_ip(ctx, flow.b_ip)
         dst_cat = category(ctx, dst_key) if dst_key else None
         if src_cat in IOT_CATEGORIES and dst_cat in IT_CATEGORIES:
             self.raise_alert(ctx, IOT_TO_IT, title=f"IoT/OT device {flow.a_ip} reached IT device {flow.b_ip}",

@@ -56,6 +56,7 @@ from iotwarden.detect.base import (
     external,
     flow_domain,
     is_internal,
+    site_host,
     subject_key,
 )
 from iotwarden.detect.p2p import CLIENT_TYPES
@@ -160,7 +161,7 @@ class P2pUdpDetector(Detector):
         else:
             return
         o: P2pUdpOptions = self.options
-        key = (device, port)
+        key = (site_host(device, flow_domain(flow)), port)  # the device within its broadcast domain
         sock = self._sockets.get(key)
         if sock is None:
             sock = self._sockets[key] = _Socket()
@@ -203,7 +204,7 @@ class P2pUdpDetector(Detector):
         """Judge the waiting sockets whose device the classifier has placed since, or whose wait is over (all of
         them at the end of input): still unplaced then, the device counts as one the classifier cannot place."""
         for key, (since, mac, ports, flow, sock) in list(self._waiting.items()):
-            placed = category(ctx, subject_key(ctx, mac, key[0], flow_domain(flow))) is not None
+            placed = category(ctx, subject_key(ctx, mac, key[0].partition("%")[0], flow_domain(flow))) is not None
             if ts is None or placed or ts - since >= self.options.unknown_wait_s:
                 del self._waiting[key]
                 self._alert(ctx, key, sock, mac=mac, ports=ports, flow=flow, waited=True)
@@ -212,7 +213,7 @@ class P2pUdpDetector(Detector):
         self, ctx: Context, key: tuple[str, int], sock: _Socket, *, mac: str | None, ports: set[int], flow: Flow,
         waited: bool = False,
     ) -> None:
-        device, port = key
+        device, port = key[0].partition("%")[0], key[1]  # the address without its domain (site_host)
         o: P2pUdpOptions = self.options
         subject = subject_key(ctx, mac, device, flow_domain(flow))
         found = category(ctx, subject)

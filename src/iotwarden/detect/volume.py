@@ -8,7 +8,8 @@ internal device sends ``min_upload`` bytes or more to one external address withi
 Exfiltration Over C2 Channel, T1048 Exfiltration Over Alternative Protocol), and
 ``detect.volume.off_hours`` (a device sends ``min_hour_bytes`` in an hour of the day (UTC) in which it
 never sent that much during its ``hours_learn_s`` learning, two days by default: the time-of-day
-baseline; T1029 Scheduled Transfer). Each new busy hour is reported once, then learned.
+baseline; T1029 Scheduled Transfer). Each new busy hour is reported once, then learned. A device is an internal
+address within its broadcast domain (detect/base.site_host): two VLANs' 10.0.0.5 have a history each.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from iotwarden.detect.base import (
     Detector,
     Options,
     Range,
+    flow_domain,
     initiator,
     is_internal,
+    site_host,
 )
 from iotwarden.detect.baseline import LEARN_S, Novelty, Rate
 from iotwarden.hooks import Context
@@ -88,7 +91,7 @@ class VolumeDetector(Detector):
         for flow in flows:
             if not is_internal(flow.a_ip):
                 continue
-            dev = flow.a_ip
+            dev = site_host(flow.a_ip, domain) if (domain := flow_domain(flow)) else flow.a_ip  # per broadcast domain
             touch(dev, flow.first_seen)
             bucket = int(flow.last_seen // bucket_s)
             cur = table.get(dev)
@@ -128,7 +131,7 @@ class VolumeDetector(Detector):
     def _close(self, ctx: Context, dev: str, cur: _Bucket) -> None:
         o: VolumeOptions = self.options
         bucket, sent, external, subject, flow = cur.index, cur.sent, cur.external, cur.subject, cur.flow
-        ip = dev
+        ip = dev.partition("%")[0]  # a device of a VLAN or VPC is keyed 10.0.0.5%vlan10 (site_host)
         ts = (bucket + 1) * o.bucket_s
         mean = self.rate.mean(dev)
         z = self.rate.score(dev, float(sent))
