@@ -16,7 +16,15 @@ from iotwarden.engine.batch import PacketBatch
 from iotwarden.engine.decode import ERROR_REASONS, TUNNELS, addr_texts, decode, mac_texts, snapped, vni_list
 from iotwarden.engine.dispatch import Dispatcher, DispatchLimits
 from iotwarden.engine.flowtable import ICMP_SHIFT, TCP_FLAGS, Closed, FlowTable
-from iotwarden.engine.fragments import FRAGMENT_TIMEOUT_S, MAX_BYTES, MAX_DATAGRAMS, Reassembler, reassemble
+from iotwarden.engine.fragments import (
+    FRAGMENT_TIMEOUT_S,
+    MAX_BYTES,
+    MAX_DATAGRAMS,
+    Reassembler,
+    Rebuilt,
+    decode_whole,
+    reassemble,
+)
 from iotwarden.engine.orient import BY_ANSWER, FLIP_REASONS, ServerPorts
 from iotwarden.engine.segments import SegmentRules
 from iotwarden.errors import ConfigError
@@ -130,13 +138,10 @@ class Engine:
         fragmented = bool(h.frag.any() or h.frag_head.any()) or len(self._frags) > 0
         if fragmented:  # fragments are rare: the reassembler's Python path for them only
             got = reassemble(batch, h, self._frags)
-            rebuilt, self._heads_skipped = got.batch, self._heads_skipped + got.skipped_heads
+            rebuilt, self._heads_skipped = got, self._heads_skipped + got.skipped_heads
             self._frags.expire(hi)
-            if got.merged is not None:  # a tunnel's outer fragments: held, their whole datagram where the last was
-                batch, h = got.merged, decode(got.merged)
-                carried = got.carried
-                # a first fragment inside a tunnel is not reassembled (engine/fragments.py), as unfragmented
-                self._heads_skipped += int((h.frag_head[carried] & (h.tunnel[carried] > 0)).sum())
+            if got.merged is not None and got.merged_headers is not None:  # a tunnel's outer fragments: held, their
+                batch, h = got.merged, got.merged_headers  # whole datagram where the last was
         counts = np.bincount(h.error, minlength=len(ERROR_REASONS))
         for code in np.flatnonzero(counts[1:]).tolist():
             st.decode_errors[ERROR_REASONS[code + 1]] += int(counts[code + 1])
@@ -148,8 +153,8 @@ class Engine:
         observations = self._dispatch.run(batch, h, pf)
         self._table.set_t2(self._dispatch.changed)
         self._dispatch.changed.clear()
-        if rebuilt is not None:
-            observations.extend(self._whole(rebuilt))
+        if rebuilt is not None and rebuilt.batch is not None:
+            observations.extend(self._whole(rebuilt.batch, rebuilt))
         if fragmented:
             self._fragment_stats()
         evicted = self._table.evicted
@@ -170,14 +175,15 @@ class Engine:
         self.stats.observations += len(observations)
         return EngineResult(observations, flows)
 
-    def _whole(self, rebuilt: PacketBatch) -> list[Observation]:
-        """Dissect datagrams rebuilt from fragments, once, in their flows (which counted the fragments as on the
-        wire, so the table is not updated: FlowTable.lookup), after the batch's other packets."""
-        h = decode(rebuilt)
+    def _whole(self, whole: PacketBatch, rebuilt: Rebuilt) -> list[Observation]:
+        """Dissect datagrams rebuilt from fragments (``whole``: ``rebuilt.batch``), once, in their flows (which
+        counted the fragments as on the wire, so the table is not updated: FlowTable.lookup), after the batch's other
+        packets; one reassembled inside a tunnel in its fragments' virtual networks (fragments.decode_whole)."""
+        h = decode_whole(whole, rebuilt.tunnel, rebuilt.vni)
         pf = self._table.lookup(h)
-        if pf.idx.shape[0] < len(rebuilt):  # the flow its first fragment opened has ended, or it does not decode
-            self.stats.decode_errors["ip_fragment_flow_gone"] += len(rebuilt) - int(pf.idx.shape[0])
-        observations = self._dispatch.run(rebuilt, h, pf)
+        if pf.idx.shape[0] < len(whole):  # the flow its first fragment opened has ended, or it does not decode
+            self.stats.decode_errors["ip_fragment_flow_gone"] += len(whole) - int(pf.idx.shape[0])
+        observations = self._dispatch.run(whole, h, pf)
         self._table.set_t2(self._dispatch.changed)
         self._dispatch.changed.clear()
         return observations

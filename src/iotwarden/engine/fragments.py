@@ -2,13 +2,16 @@
 bounded tables (RFC 791 §3.2 and RFC 815 for IPv4, RFC 8200 §4.5 for IPv6, RFC 5722 for overlaps), and the whole
 datagram rebuilt behind its first fragment's headers, for the engine to dissect once.
 
-Datagrams are keyed by (VLAN, source, destination, protocol, identification) for IPv4 (RFC 791 §3.2) and (VLAN,
-source, destination, identification) for IPv6 (RFC 8200 §4.5).
+Datagrams are keyed by (VLAN, virtual networks, source, destination, protocol, identification) for IPv4 (RFC 791
+§3.2) and (VLAN, virtual networks, source, destination, identification) for IPv6 (RFC 8200 §4.5).
 
 The outer datagram of a tunnel (a VXLAN or ERSPAN mirror sent over a 1500-byte path fragments every full-size
 mirrored frame) is put back together before it is decapsulated: its fragments are held from the flow table and the
 whole datagram takes the place of the fragment that completed it in the batch, so its inner packet is counted and
-dissected once, whole, as the unfragmented mirror's would be.
+dissected once, whole, as the unfragmented mirror's would be. A datagram fragmented inside a tunnel (a mirrored
+host's own fragmented DNS answer, carried in whole VXLAN or ERSPAN packets) is put back together keyed within its
+virtual networks too (``Headers.vni``, as the flow table keys it), so two tenants' identical fragments never mix; it is
+rebuilt as its inner frame and dissected with its tunnel's columns (``Rebuilt.tunnel``, ``Rebuilt.vni``).
 """
 
 from __future__ import annotations
@@ -22,8 +25,23 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from iotwarden.engine.batch import LINKTYPE_IEEE802_11, LINKTYPE_IEEE802_11_RADIOTAP, PacketBatch
-from iotwarden.engine.decode import GENEVE_PORT, GTPU_PORT, TEREDO_PORT, VXLAN_PORT, Headers
+from iotwarden.engine.batch import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IEEE802_11,
+    LINKTYPE_IEEE802_11_RADIOTAP,
+    LINKTYPE_RAW,
+    PacketBatch,
+)
+from iotwarden.engine.decode import (
+    GENEVE_PORT,
+    GTPU_PORT,
+    TEREDO_PORT,
+    VNI_PRESENT,
+    VXLAN_PORT,
+    Headers,
+    _nest_vni,
+    decode,
+)
 
 # a datagram whose pieces have not all come this long after its first is dropped: RFC 791 §3.2 suggests an initial
 # timer of 15 s, RFC 8200 §4.5 gives 60 s; Linux's default (net.ipv4.ipfrag_time, ip6frag_time) is 30 s, which a
@@ -215,16 +233,34 @@ IPV6_FRAGMENT = 44
 @dataclass(slots=True)
 class Rebuilt:
     """Whole datagrams a batch's fragments completed, as a batch of frames, and the first fragments that were not
-    given to the reassembler (cut by the snap length, inside a tunnel, on 802.11, no fragment header found).
+    given to the reassembler (cut by the snap length, on 802.11, no fragment header found).
+
+    A datagram reassembled inside a tunnel is rebuilt as its inner frame (Ethernet, or raw IP where the tunnel
+    carries IP); ``tunnel`` and ``vni`` hold, per frame, its fragments' outermost encapsulation and virtual networks
+    (0 for a datagram outside any tunnel), which :func:`decode_whole` gives its headers.
 
     When the batch held fragments of a tunnel's outer datagram, ``merged`` is the batch to count and dissect in its
-    place: without those fragments, each whole datagram they completed where its last fragment was (``carried``:
-    their rows in it)."""
+    place (``merged_headers``: decoded): without those fragments, each whole datagram they completed where its last
+    fragment was (``carried``: their rows in it)."""
 
     batch: PacketBatch | None
     skipped_heads: int
+    tunnel: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+    vni: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     merged: PacketBatch | None = None
+    merged_headers: Headers | None = None
     carried: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+
+@dataclass(slots=True)
+class _Found:
+    """What one pass over a batch's fragments found (see :func:`reassemble`)."""
+
+    frames: list[tuple[float, int, bytes]] = field(default_factory=list)  # (time, linktype, frame) to dissect
+    inside: list[tuple[int, int]] = field(default_factory=list)  # each frame's (tunnel, vni): (0, 0) outside one
+    carried: list[tuple[int, int, bytes]] = field(default_factory=list)  # (row completing it, linktype, frame)
+    held: list[int] = field(default_factory=list)  # rows of a tunnel's outer fragments
+    skipped: int = 0
 
 
 def reassemble(batch: PacketBatch, h: Headers, frags: Reassembler) -> Rebuilt:
@@ -233,50 +269,89 @@ def reassemble(batch: PacketBatch, h: Headers, frags: Reassembler) -> Rebuilt:
     IPv6: the unfragmentable part, then the Fragment header as an atomic fragment, RFC 6946) and the payload, at the
     time of the fragment that completed it. A tunnel's outer datagram (its first fragment to a tunnel port, or of a
     tunnel protocol; a later one of a tunnel protocol, or of a datagram whose first fragment was a tunnel's) is held
-    from the flow table and goes into ``merged``. Fragments are rare: a plain loop."""
-    rows = np.flatnonzero((h.frag | h.frag_head) & (h.ipver > 0))  # a first fragment too short for its transport
-    # header (RFC 1858's tiny fragment) is decoded with an error but is a piece all the same
-    frames: list[tuple[float, int, bytes]] = []
-    carried: list[tuple[int, int, bytes]] = []  # (the row completing it, linktype, frame) of a tunnel's datagram
-    held: list[int] = []
-    skipped = 0
+    from the flow table and goes into ``merged``; a datagram fragmented inside a tunnel (in whole tunnel packets, or
+    in an outer datagram reassembled here) is keyed within its virtual networks and rebuilt as its inner frame.
+    Fragments are rare: a plain loop."""
+    found = _Found()
+    # a first fragment too short for its transport header (RFC 1858's tiny fragment) is decoded with an error but is
+    # a piece all the same
+    _pieces(batch, h, np.flatnonzero((h.frag | h.frag_head) & (h.ipver > 0)), frags, found)
+    if not found.held:
+        return _rebuilt(found)
+    merged, at = _merge(batch, np.array(found.held, dtype=np.int64), found.carried)
+    mh = decode(merged)
+    # a whole outer datagram's inner packet may be a fragment of its own (never a tunnel's outer one: held is not
+    # grown by this pass, as only rows outside a tunnel can be)
+    _pieces(merged, mh, at[(mh.frag[at] | mh.frag_head[at]) & (mh.ipver[at] > 0) & (mh.tunnel[at] > 0)], frags,
+            found)
+    out = _rebuilt(found)
+    out.merged, out.merged_headers, out.carried = merged, mh, at
+    return out
+
+
+def _pieces(batch: PacketBatch, h: Headers, rows: npt.NDArray[np.int64], frags: Reassembler, found: _Found) -> None:
+    """Give the fragments in ``rows`` to ``frags``; what they complete, hold or skip goes into ``found``."""
     data = batch.data
     for row in rows.tolist():
         head = bool(h.frag_head[row])
         start, end = int(batch.offsets[row]), int(batch.offsets[row] + batch.caplen[row])
         lt = int(batch.linktype[row])
         p = int(h.l3_off[row])
-        if (h.tunnel[row] or lt in (LINKTYPE_IEEE802_11, LINKTYPE_IEEE802_11_RADIOTAP)
-                or int(h.l2_end[row]) != end):
-            skipped += head
+        kind = int(h.tunnel[row])
+        if lt in (LINKTYPE_IEEE802_11, LINKTYPE_IEEE802_11_RADIOTAP) or (not kind and int(h.l2_end[row]) != end):
+            found.skipped += head
             continue
-        piece = (_ipv4 if h.ipver[row] == 4 else _ipv6)(bytes(data[start:end]), p - start, int(h.vlan[row]))
+        if kind:  # inside a tunnel (or MPLS, PPPoE): its inner frame, from its own link header to the outer end
+            mac = int(h.dst_mac_off[row])
+            start, lt = (mac, LINKTYPE_ETHERNET) if mac >= 0 else (p, LINKTYPE_RAW)
+            end = int(h.l2_end[row])
+        domain = (int(h.vlan[row]), int(h.vni[row]))  # as the flow table keys it: two tenants' fragments apart
+        piece = (_ipv4 if h.ipver[row] == 4 else _ipv6)(bytes(data[start:end]), p - start, domain)
         if piece is None:  # the capture cut it, or its headers are not what a fragment needs
-            skipped += head
+            found.skipped += head
             continue
         key, offset, more, payload, rebuild, limit = piece
         proto = int(h.proto[row])
-        if offset == 0:
+        if kind:  # a tunnel inside a tunnel, fragmented inside the outer one, is rebuilt as a datagram: not followed
+            tunnel = False
+        elif offset == 0:
             tunnel = proto in TUNNEL_PROTOCOLS or (proto == 17 and (int(h.dport[row]) in TUNNEL_PORTS
                                                                     or int(h.sport[row]) == TEREDO_PORT))
         else:  # a later piece of UDP before its first is counted as any fragment (its port unknown yet)
             first = frags.head(key)
             tunnel = proto in TUNNEL_PROTOCOLS or (first is not None and bool(first[2]))
         if tunnel:
-            held.append(row)
+            found.held.append(row)
         done = frags.add(float(batch.ts[row]), key, offset, more, payload,
-                         head=(lt, rebuild, tunnel) if offset == 0 else None, limit=limit)
+                         head=(lt, rebuild, tunnel, (kind, int(h.vni[row]))) if offset == 0 else None, limit=limit)
         if done is not None:
-            whole, (linktype, make, carrier) = done
+            whole, (linktype, make, carrier, inside) = done
             if carrier:
-                carried.append((row, linktype, make(whole)))
+                found.carried.append((row, linktype, make(whole)))
             else:
-                frames.append((float(batch.ts[row]), linktype, make(whole)))
-    out = _frames_batch(frames) if frames else None
-    if not held:
-        return Rebuilt(out, skipped)
-    merged, at = _merge(batch, np.array(held, dtype=np.int64), carried)
-    return Rebuilt(out, skipped, merged, at)
+                found.frames.append((float(batch.ts[row]), linktype, make(whole)))
+                found.inside.append(inside)
+
+
+def _rebuilt(found: _Found) -> Rebuilt:
+    if not found.frames:
+        return Rebuilt(None, found.skipped)
+    return Rebuilt(_frames_batch(found.frames), found.skipped,
+                   np.array([k for k, _ in found.inside], dtype=np.int8),
+                   np.array([v for _, v in found.inside], dtype=np.int64))
+
+
+def decode_whole(rebuilt: PacketBatch, tunnel: npt.NDArray[np.int8], vni: npt.NDArray[np.int64]) -> Headers:
+    """The headers of datagrams rebuilt from fragments (:attr:`Rebuilt.batch`): one reassembled inside a tunnel has
+    its fragments' encapsulation and virtual networks (``tunnel``, ``vni``), so it falls in their flow."""
+    h = decode(rebuilt)
+    inside = np.flatnonzero(tunnel > 0)
+    if inside.shape[0]:
+        own = h.vni[inside]  # networks crossed within the rebuilt frame itself (a tunnel in the tunnel): innermost
+        innermost = np.where((own & VNI_PRESENT) != 0, own & (VNI_PRESENT - 1), -1)
+        h.tunnel[inside] = tunnel[inside]
+        h.vni[inside] = _nest_vni(vni[inside], innermost)
+    return h
 
 
 def _frames_batch(frames: list[tuple[float, int, bytes]]) -> PacketBatch:
@@ -318,14 +393,14 @@ def _merge(batch: PacketBatch, held: npt.NDArray[np.int64],
 Piece = tuple[Hashable, int, bool, bytes, Any, int]
 
 
-def _ipv4(frame: bytes, p: int, vlan: int) -> Piece | None:
+def _ipv4(frame: bytes, p: int, domain: tuple[int, int]) -> Piece | None:
     """An IPv4 fragment (RFC 791 §3.1): key, offset, more, payload, how to rebuild, payload limit."""
     ihl = (frame[p] & 0x0F) * 4
     total, ident, flags_offset = struct.unpack_from(">HHH", frame, p + 2)
     if total < ihl or p + total > len(frame):
         return None
     link, header = frame[:p], frame[p : p + ihl]
-    key = (4, vlan, frame[p + 12 : p + 20], frame[p + 9], ident)
+    key = (4, domain, frame[p + 12 : p + 20], frame[p + 9], ident)
 
     def rebuild(payload: bytes) -> bytes:
         hdr = bytearray(header)
@@ -338,7 +413,7 @@ def _ipv4(frame: bytes, p: int, vlan: int) -> Piece | None:
         MAX_PACKET - ihl
 
 
-def _ipv6(frame: bytes, p: int, vlan: int) -> Piece | None:
+def _ipv6(frame: bytes, p: int, domain: tuple[int, int]) -> Piece | None:
     """An IPv6 fragment (RFC 8200 §4.5): the Fragment header after the unfragmentable part's extension headers."""
     if p + 40 > len(frame):
         return None
@@ -355,7 +430,7 @@ def _ipv6(frame: bytes, p: int, vlan: int) -> Piece | None:
         return None
     inner, offset_m, ident = frame[q], struct.unpack_from(">H", frame, q + 2)[0], frame[q + 4 : q + 8]
     link, unfragmentable = frame[:p], frame[p:q]
-    key = (6, vlan, frame[p + 8 : p + 40], ident)
+    key = (6, domain, frame[p + 8 : p + 40], ident)
 
     def rebuild(payload: bytes) -> bytes:
         fixed = bytearray(unfragmentable)
