@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,6 +252,21 @@ def session(messages: list[tuple[bool, bytes]], port: int, lost: tuple[int, ...]
 def segment_count(messages: list[tuple[bool, bytes]], segment: int | None) -> int:
     """How many segments :func:`session` cuts ``messages`` into (numbered from 0 in its ``lost``)."""
     return sum(len(range(0, len(data), segment or len(data) or 1)) for _, data in messages)
+
+
+def assert_loss_adds_nothing(keys: Callable[[list[Observation]], Counter[Any]], messages: list[tuple[bool, bytes]],
+                             port: int, lost: Iterable[tuple[int, ...]] | None = None, *, segment: int | None = None,
+                             in_place: Callable[[int], list[Observation]] | None = None) -> None:
+    """Conclusions may be lost, never made up: for each set of lost segments in ``lost`` (default: every single
+    segment), the ``keys`` of what the engine reads of the lossy connection (:func:`session`) are within those of
+    the whole one, and so are those of ``in_place(i)`` for a single lost segment ``i`` (the dissector told the hole
+    where it is, tests/dissect/gapfeed.py)."""
+    whole = keys(session(messages, port, segment=segment))
+    cases = [(i,) for i in range(segment_count(messages, segment))] if lost is None else list(lost)
+    for case in cases:
+        assert not keys(session(messages, port, case, segment=segment)) - whole, case
+        if in_place is not None and len(case) == 1:
+            assert not keys(in_place(case[0])) - whole, case
 
 
 def segments_of(messages: list[tuple[bool, bytes]], index: int, segment: int | None) -> range:
