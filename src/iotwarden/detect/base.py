@@ -266,8 +266,14 @@ def _holder(ctx: Context, ip: str, domain: str = "") -> str | None:
     return found
 
 
-def device_with_ip(ctx: Context, ip: str) -> str | None:
-    """The key of a device holding ``ip`` (a scan of the inventory: for rare events only)."""
+def device_with_ip(ctx: Context, ip: str, domain: str = "") -> str | None:
+    """The key of a device holding ``ip`` (a scan of the inventory: for rare events only). Within a broadcast
+    ``domain`` (a tagged flow that names no MAC: a Zeek record) its own ``ip:`` device there, else a MAC device
+    holding the address (:func:`_holder`: the inventory does not tell a MAC device's domain), never an ``ip:``
+    device of another domain."""
+    if domain:
+        own = f"ip:{_within(ctx, ip, domain)}"
+        return own if own in ctx.devices else _holder(ctx, ip, domain)
     if f"ip:{ip}" in ctx.devices:
         return f"ip:{ip}"
     return next((key for key, dev in ctx.devices.items() if ip in dev.ips), None)

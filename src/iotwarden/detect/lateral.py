@@ -224,10 +224,8 @@ class LateralDetector(Detector):
             return
         if not self.peers.check(a_host, site_host(flow.b_ip, domain), ts):
             return
-        if flow.b_mac or domain:  # a peer of a VLAN or VPC named within it (subject_key), never another's
-            dst_key: str | None = responder(ctx, flow)
-        else:
-            dst_key = device_with_ip(ctx, flow.b_ip)
+        # a peer of a VLAN or VPC named within it (subject_key), never another domain's ip: device
+        dst_key = responder(ctx, flow) if flow.b_mac else device_with_ip(ctx, flow.b_ip, domain)
         dst_cat = category(ctx, dst_key) if dst_key else None
         if src_cat in IOT_CATEGORIES and dst_cat in IT_CATEGORIES:
             self.raise_alert(ctx, IOT_TO_IT, title=f"IoT/OT device {flow.a_ip} reached IT device {flow.b_ip}",
