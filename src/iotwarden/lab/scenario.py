@@ -17,6 +17,7 @@ import yaml
 
 from iotwarden import inputfile
 from iotwarden.errors import ConfigError, describe
+from iotwarden.kb.schema import safe_load
 from iotwarden.lab.params import Param, check_params
 
 CATEGORIES = ("IoT", "OT", "IT", "network", "medical", "building")
@@ -232,7 +233,7 @@ def parse_scenario(raw: Any, behaviours: dict[str, dict[str, Param]], attacks: d
 
 
 def read_scenario_file(path: Path, *, _depth: int = 0) -> Any:
-    """The YAML document of a scenario file (``yaml.safe_load``); ConfigError if unreadable.
+    """The YAML document of a scenario file (kb.schema.safe_load); ConfigError if unreadable.
 
     ``extends: base.yaml`` (relative to the file) starts from that scenario and replaces its
     top-level keys with the ones given here; one level of extension only.
@@ -251,7 +252,7 @@ def read_scenario_file(path: Path, *, _depth: int = 0) -> Any:
 
 def _load_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(inputfile.read_text(path, MAX_SCENARIO_BYTES))
+        return safe_load(inputfile.read_text(path, MAX_SCENARIO_BYTES))  # libyaml's C loader where built
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read scenario: {describe(exc)}") from exc
     except (yaml.YAMLError, RecursionError) as exc:
