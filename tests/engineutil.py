@@ -9,6 +9,7 @@ from iotwarden.dissect.base import Packet, StreamDissector, confirm
 from iotwarden.engine.core import Engine
 from iotwarden.model import Flow, Observation
 from iotwarden.sources.capfile import read_capture
+from tests.sources.capbuild import batch_of
 
 
 def engine_run(path: Path, engine: Engine | None = None) -> tuple[list[Observation], list[Flow]]:
@@ -22,6 +23,21 @@ def engine_run(path: Path, engine: Engine | None = None) -> tuple[list[Observati
         flows += res.flows
     res = engine.flush()
     return obs + res.observations, flows + res.flows
+
+
+def engine_frames(frames: list[tuple[float, bytes]], *, one_by_one: bool = False,
+                  engine: Engine | None = None) -> tuple[Engine, list[Flow], list[Observation]]:
+    """Every flow and observation ``engine`` (a fresh one by default) makes of Ethernet ``frames`` ((timestamp,
+    frame)), in one batch or ``one_by_one``, flushed at the end; the engine too, for its counters."""
+    engine = engine or Engine()
+    obs: list[Observation] = []
+    flows: list[Flow] = []
+    for batch in ([[f] for f in frames] if one_by_one else [frames]):
+        res = engine.process(batch_of(batch))
+        obs += res.observations
+        flows += res.flows
+    res = engine.flush()
+    return engine, flows + res.flows, obs + res.observations
 
 
 class Recorder(StreamDissector):

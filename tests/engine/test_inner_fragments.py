@@ -25,6 +25,7 @@ from scapy.utils import wrpcap
 from iotwarden.engine.core import Engine
 from iotwarden.engine.decode import decode
 from iotwarden.engine.fragments import Reassembler, reassemble
+from tests.engineutil import engine_frames
 from tests.sources.capbuild import batch_of
 
 SPAN = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")  # the tunnel's two ends
@@ -77,14 +78,8 @@ def _frames(ips: list[Packet], wrap: Wrap | None, vni: int = 77) -> list[tuple[f
 
 def _run(frames: list[tuple[float, bytes]], *, one_by_one: bool = False) -> tuple[Engine, list[dict[str, Any]],
                                                                                    list[dict[str, Any]]]:
-    engine = Engine()
-    observations, flows = [], []
-    for batch in ([[f] for f in frames] if one_by_one else [frames]):
-        out = engine.process(batch_of(batch))
-        observations += out.observations
-        flows += out.flows
-    done = engine.flush()
-    return engine, [f.to_dict() for f in flows + done.flows], [o.to_dict() for o in observations + done.observations]
+    engine, flows, observations = engine_frames(frames, one_by_one=one_by_one)
+    return engine, [f.to_dict() for f in flows], [o.to_dict() for o in observations]
 
 
 def _read(observations: list[dict[str, Any]]) -> list[tuple[Any, ...]]:

@@ -23,7 +23,7 @@ from scapy.packet import Packet, Raw
 from scapy.utils import wrpcap
 
 from iotwarden.engine.core import Engine
-from tests.sources.capbuild import batch_of
+from tests.engineutil import engine_frames
 
 SPAN = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")  # the tunnel's two ends
 CAMERA, NVR = "00:40:8c:11:22:33", "00:12:12:44:55:66"
@@ -88,15 +88,7 @@ def _v6_pieces(outer: Packet, i: int) -> Packet:
 
 def _run(frames: list[tuple[float, bytes]], *, one_by_one: bool = False) -> tuple[Engine, list[dict[str, Any]],
                                                                                    list[dict[str, Any]]]:
-    engine = Engine()
-    observations, flows = [], []
-    for batch in ([[f] for f in frames] if one_by_one else [frames]):
-        out = engine.process(batch_of(batch))
-        observations += out.observations
-        flows += out.flows
-    done = engine.flush()
-    observations += done.observations
-    flows += done.flows
+    engine, flows, observations = engine_frames(frames, one_by_one=one_by_one)
     return (engine, sorted((f.to_dict() for f in flows), key=repr),
             sorted((o.to_dict() for o in observations), key=repr))
 
