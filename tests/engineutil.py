@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+import dpkt
+
 from iotwarden.dissect.base import Packet, StreamDissector, confirm
 from iotwarden.engine.core import Engine
 from iotwarden.model import Flow, Observation
 from iotwarden.sources.capfile import read_capture
-from tests.sources.capbuild import batch_of
+from tests.sources.capbuild import ACK, PSH, batch_of, ethernet, ipv4
 
 
 def engine_run(path: Path, engine: Engine | None = None) -> tuple[list[Observation], list[Flow]]:
@@ -38,6 +40,19 @@ def engine_frames(frames: list[tuple[float, bytes]], *, one_by_one: bool = False
         flows += res.flows
     res = engine.flush()
     return engine, flows + res.flows, obs + res.observations
+
+
+RECORDER_CLIENT = "192.168.1.10"  # the client end of recorder_segment's connection
+
+
+def recorder_segment(src: str, dst: str, seq: int, ack: int | None, data: bytes = b"", *,
+                     flags: int = PSH | ACK) -> bytes:
+    """An Ethernet frame of one TCP segment of a connection to the :class:`Recorder` (RECORDER_CLIENT:50000 to
+    tcp/7000 and back): ``seq`` and ``ack`` taken modulo 2^32, no ACK flag when ``ack`` is None."""
+    sport, dport = (50000, 7000) if src == RECORDER_CLIENT else (7000, 50000)
+    seg = dpkt.tcp.TCP(sport=sport, dport=dport, seq=seq % 2**32, ack=(ack or 0) % 2**32, data=data,
+                       flags=flags if ack is not None else flags & ~ACK)
+    return ethernet(bytes(dpkt.ip.IP(src=ipv4(src), dst=ipv4(dst), p=6, data=seg)))
 
 
 class Recorder(StreamDissector):

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import dpkt
-
 from iotwarden.engine.core import Engine
 from iotwarden.engine.decode import decode
-from tests.engineutil import Recorder
-from tests.sources.capbuild import ACK, FIN, PSH, SYN, batch_of, ethernet, ipv4
+from tests.engineutil import Recorder, recorder_segment
+from tests.sources.capbuild import ACK, FIN, PSH, SYN, batch_of
 
 C, S = "192.168.1.10", "192.168.1.20"
 CISN, SISN = 1000, 5000  # first data byte of each direction (SYN sequence number + 1)
@@ -25,11 +23,7 @@ class Log(Recorder):
         self.events.append(("c" if to_server else "s", b"<gap>"))
 
 
-def _seg(src: str, dst: str, seq: int, ack: int | None, data: bytes = b"", *, flags: int = PSH | ACK) -> bytes:
-    sport, dport = (50000, 7000) if src == C else (7000, 50000)
-    seg = dpkt.tcp.TCP(sport=sport, dport=dport, seq=seq % 2**32, ack=(ack or 0) % 2**32, data=data,
-                       flags=flags if ack is not None else flags & ~ACK)
-    return ethernet(bytes(dpkt.ip.IP(src=ipv4(src), dst=ipv4(dst), p=6, data=seg)))
+_seg = recorder_segment  # one TCP segment of the Recorder's connection, C the client
 
 
 def _handshake(cisn: int = CISN, sisn: int = SISN) -> list[bytes]:

@@ -7,15 +7,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import dpkt
 import pytest
 
 from iotwarden.dissect.base import Packet, pass_key
 from iotwarden.engine import dispatch
 from iotwarden.engine.core import Engine
 from iotwarden.model import Observation
-from tests.engineutil import Recorder
-from tests.sources.capbuild import ACK, PSH, SYN, batch_of, ethernet, ipv4
+from tests.engineutil import Recorder, recorder_segment
+from tests.sources.capbuild import ACK, SYN, batch_of
 
 C, S = "192.168.1.10", "192.168.1.20"
 CISN, SISN = 1000, 5000  # first data byte of each direction (SYN sequence number + 1)
@@ -60,11 +59,7 @@ class Passer(Recorder):
         self.events.append(("c" if to_server else "s", b"<gap>"))
 
 
-def _seg(src: str, dst: str, seq: int, ack: int | None, data: bytes = b"", *, flags: int = PSH | ACK) -> bytes:
-    sport, dport = (50000, 7000) if src == C else (7000, 50000)
-    seg = dpkt.tcp.TCP(sport=sport, dport=dport, seq=seq % 2**32, ack=(ack or 0) % 2**32, data=data,
-                       flags=flags if ack is not None else flags & ~ACK)
-    return ethernet(bytes(dpkt.ip.IP(src=ipv4(src), dst=ipv4(dst), p=6, data=seg)))
+_seg = recorder_segment  # one TCP segment of the Recorder's connection, C the client
 
 
 def _handshake(cisn: int) -> list[bytes]:
