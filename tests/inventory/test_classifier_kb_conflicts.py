@@ -92,3 +92,18 @@ def test_a_pc_running_itunes_is_not_an_apple_media_player() -> None:
     # an Apple TV's own remote-control service still names it
     found, _, _ = classify(LOCAL_MAC, mdns__services=["_mediaremotetv._tcp.local"])
     assert found["vendor"] == "Apple" and found["device_type"] == "media_player"
+
+
+def test_rokus_cloud_names_the_vendor_and_no_kind() -> None:
+    # Roku's sticks and boxes and the Roku TVs TCL, Hisense or Sharp build run one Roku OS and reach the same *.roku.com
+    # names: a TV there, with a first screen's DIAL service (a TV's or a player's), is no streaming stick (was: 0.64)
+    clouds = {"dns__qname": ["api.roku.com", "scribe.logs.roku.com"],
+              "ssdp__st": ["roku:ecp", "urn:dial-multiscreen-org:service:dial:1"]}
+    found, _, rules = classify("40:8b:f6:00:00:01", **clouds)  # IEEE MA-L 40:8B:F6 Shenzhen TCL New Technology
+    assert {"tls.sni.roku", "ssdp.type.dial_usn"} <= rules
+    assert found["vendor"] == "Roku" and found.get("device_type") != "streaming_stick"
+    found, _, _ = classify("40:8b:f6:00:00:01", **clouds, http__upnp_model_name=["TCL Roku TV 55S425"])
+    assert found["device_type"] == "smart_tv"
+    # a player on Roku's own block is still one: the block's product range says the kind
+    found, _, _ = classify("b0:a7:37:00:10:01", **clouds)
+    assert found["vendor"] == "Roku" and found["device_type"] == "streaming_stick"
