@@ -201,3 +201,92 @@ def test_tshark_reassembles_the_inner_datagram_at_the_same_frame(tmp_path: Path)
     ours = [(str(round((o["ts"] - frames[0][0]) / 0.01) + 1), str(len(o["fields"]["answers"])),
              str(o["vni"][0])) for o in observations if o["proto"] == "dns" and o["src_port"] == 53]
     assert ours == theirs == [("4", "15", "77")]
+
+
+# a tunnel inside the tunnel (an IP-in-IP or GRE datagram a mirrored router sent), fragmented within the outer one:
+# each of its fragments in a whole VXLAN packet; the unfragmented datagram is one (jumbo) VXLAN packet
+NESTED: dict[str, Callable[[Packet], Packet]] = {
+    "ipip": lambda ip: IP(src="172.16.0.1", dst="172.16.0.2", id=9090, proto=4) / ip,
+    "gre": lambda ip: IP(src="172.16.0.1", dst="172.16.0.2", id=9090) / GRE(proto=0x0800) / ip,
+    "gre_eth": lambda ip: IP(src="172.16.0.1", dst="172.16.0.2", id=9090) / GRE(proto=0x6558) / Raw(_eth(ip)),
+    "ipip6": lambda ip: IPv6(src="fd00:1::1", dst="fd00:1::2") / IPv6ExtHdrFragment(id=0x9090, nh=4) / ip,
+    # UDP: reversed, its later pieces wait for the first to say VXLAN
+    "vxlan": lambda ip: IP(src="172.16.0.1", dst="172.16.0.2", id=9090) / UDP(sport=50001, dport=4789)
+    / VXLAN(vni=5) / Raw(_eth(ip)),
+}
+
+
+def _nested_pieces(carrier: Packet) -> list[Packet]:
+    if carrier.version == 4:
+        return list(fragment(carrier, fragsize=1480))
+    return list(fragment6(carrier, 1500))
+
+
+@pytest.mark.parametrize("nested", sorted(NESTED))
+@pytest.mark.parametrize("order", ["in_order", "reversed"])
+def test_a_tunnel_fragmented_inside_a_tunnel_is_followed_as_unfragmented(nested: str, order: str) -> None:
+    query, answer = _answer(4)
+    carrier = NESTED[nested](answer)
+    pieces = _nested_pieces(carrier)
+    assert len(pieces) == 3
+    sent = pieces if order == "in_order" else pieces[::-1]
+    base, want_flows, want = _run(_frames([NESTED[nested](query), carrier], WRAPS["vxlan"]))
+    engine, flows, observations = _run(_frames([NESTED[nested](query), *sent], WRAPS["vxlan"]))
+    dns = [o for o in observations if o["proto"] == "dns" and o["src_port"] == 53]
+    assert len(dns) == 1 and len(dns[0]["fields"]["answers"]) == 15  # before: counted ip_fragment_flow_gone
+    assert dns[0]["vni"] == ([77, 5] if nested == "vxlan" else [77])
+    late = {o["ts"] for o in want if o["src_port"] == 53}  # the answer is read at its last piece's time
+    assert _read(observations) == _read([{**o, "ts": o["ts"] + 0.02 if o["ts"] in late else o["ts"]} for o in want])
+    # counted once in the answer's flow, as the unfragmented datagram (before: its pieces in the port-less flow of
+    # the nested tunnel's ends, the answer in none)
+    assert sorted(repr({**f, "last_seen": None}) for f in flows) == sorted(
+        repr({**f, "last_seen": None}) for f in want_flows)
+    assert [f["last_seen"] for f in flows if f["b_port"] == 53] == [_frames([query, *sent], None)[-1][0]]
+    assert engine.stats.tunnels == base.stats.tunnels
+    assert dict(engine.stats.decode_errors) == dict(base.stats.decode_errors) == {}
+
+
+def test_tshark_follows_the_tunnel_fragmented_inside_the_tunnel(tmp_path: Path) -> None:
+    if shutil.which("tshark") is None:
+        pytest.skip("tshark is not installed")
+    query, answer = _answer(4)
+    frames = _frames([NESTED["ipip"](query), *_nested_pieces(NESTED["ipip"](answer))[::-1]], WRAPS["vxlan"])
+    path = tmp_path / "nested.pcap"
+    packets = []
+    for ts, f in frames:
+        p = Ether(f)
+        p.time = ts
+        packets.append(p)
+    wrpcap(str(path), packets)
+    done = subprocess.run(["tshark", "-r", str(path), "-o", "ip.defragment:TRUE", "-Y", "dns.flags.response == 1",
+                           "-T", "fields", "-e", "frame.number", "-e", "dns.count.answers", "-e", "vxlan.vni",
+                           "-e", "ip.src"],
+                          capture_output=True, text=True, timeout=60, check=True)
+    theirs = [tuple(line.split("\t")) for line in done.stdout.splitlines()]
+    _, _, observations = _run(frames)
+    ours = [(str(round((o["ts"] - frames[0][0]) / 0.01) + 1), str(len(o["fields"]["answers"])), str(o["vni"][0]),
+             f"192.0.2.1,172.16.0.1,{o['src_ip']}")
+            for o in observations if o["proto"] == "dns" and o["src_port"] == 53]
+    assert ours == theirs == [("4", "15", "77", f"192.0.2.1,172.16.0.1,{S4}")]
+
+
+def test_two_virtual_networks_identical_tunnels_out_of_order_are_kept_apart() -> None:
+    # VXLAN inside two tenants' VXLAN: the same inner tunnel ends and IP identification, other answers, every piece
+    # reversed and the two interleaved: each tenant's later pieces wait for its own first
+    query, red = _answer(4, "red")
+    _, blue = _answer(4, "blu")
+    sent: list[tuple[int, Packet]] = [(1, NESTED["vxlan"](query)), (2, NESTED["vxlan"](query))]
+    for red_piece, blue_piece in zip(_nested_pieces(NESTED["vxlan"](red))[::-1],
+                                     _nested_pieces(NESTED["vxlan"](blue))[::-1], strict=True):
+        sent += [(1, red_piece), (2, blue_piece)]
+    frames = [(100.0 + i, bytes(SPAN / WRAPS["vxlan"](_eth(ip), vni)))
+              for i, (vni, ip) in enumerate(sent)]
+    for one_by_one in (False, True):
+        engine, flows, observations = _run(frames, one_by_one=one_by_one)
+        answers = {tuple(o["vni"]): o["fields"]["answers"] for o in observations
+                   if o["proto"] == "dns" and o["src_port"] == 53}
+        assert sorted(answers) == [(1, 5), (2, 5)]
+        assert all("r" * 200 in repr(a) for a in answers[(1, 5)])
+        assert all("b" * 200 in repr(a) for a in answers[(2, 5)])
+        assert dict(engine.stats.decode_errors) == {}
+        assert sorted(tuple(f["extra"]["vni"]) for f in flows) == [(1, 5), (2, 5)]  # no port-less flow of pieces

@@ -17,12 +17,13 @@ from scapy.contrib.erspan import ERSPAN_II
 from scapy.contrib.geneve import GENEVE
 from scapy.layers.inet import IP, TCP, UDP, fragment
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, fragment6
-from scapy.layers.l2 import GRE, Ether
+from scapy.layers.l2 import GRE, Dot1Q, Ether
 from scapy.layers.vxlan import VXLAN
 from scapy.packet import Packet, Raw
 from scapy.utils import wrpcap
 
-from iotwarden.engine.core import Engine
+from iotwarden.engine.core import Engine, EngineConfig
+from iotwarden.engine.fragments import MAX_PIECES
 from tests.engineutil import engine_frames
 
 SPAN = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")  # the tunnel's two ends
@@ -86,9 +87,9 @@ def _v6_pieces(outer: Packet, i: int) -> Packet:
     return IPv6(src=ip.src, dst=ip.dst) / IPv6ExtHdrFragment(id=0x7700 + i) / ip.payload
 
 
-def _run(frames: list[tuple[float, bytes]], *, one_by_one: bool = False) -> tuple[Engine, list[dict[str, Any]],
-                                                                                   list[dict[str, Any]]]:
-    engine, flows, observations = engine_frames(frames, one_by_one=one_by_one)
+def _run(frames: list[tuple[float, bytes]], *, one_by_one: bool = False,
+         engine: Engine | None = None) -> tuple[Engine, list[dict[str, Any]], list[dict[str, Any]]]:
+    engine, flows, observations = engine_frames(frames, one_by_one=one_by_one, engine=engine)
     return (engine, sorted((f.to_dict() for f in flows), key=repr),
             sorted((o.to_dict() for o in observations), key=repr))
 
@@ -124,29 +125,94 @@ def test_the_completed_datagram_takes_the_place_of_its_last_fragment() -> None:
     assert flow["first_seen"] == 1.0 and flow["extra"]["vni"] == [77]
 
 
-@pytest.mark.parametrize("tunnel", ["erspan", "vxlan"])
-def test_outer_pieces_in_reverse_order(tunnel: str) -> None:
-    # GRE says it is GRE in every piece; a later piece of UDP before its first cannot say it is VXLAN's: it is
-    # counted as any fragment, in the port-less flow of the tunnel's ends (documented)
-    whole = _mirror(WRAPS[tunnel], mtu=None)
-    cut = _mirror(WRAPS[tunnel])
-    reordered: list[tuple[float, bytes]] = []
+def _reversed(frames: list[tuple[float, bytes]]) -> list[tuple[float, bytes]]:
+    """Each datagram's pieces in reverse order (its last piece has MF clear)."""
+    out: list[tuple[float, bytes]] = []
     run: list[tuple[float, bytes]] = []
-    for ts, frame in cut:  # each datagram's pieces reversed
+    for ts, frame in frames:
         run.append((ts, frame))
         if not Ether(frame)[IP].flags.MF:
-            reordered += run[::-1]
+            out += run[::-1]
             run = []
-    _, want_flows, want_obs = _run(whole)
-    _, flows, observations = _run(reordered)
+    return out
+
+
+@pytest.mark.parametrize("tunnel", ["erspan", "vxlan", "geneve"])
+@pytest.mark.parametrize("one_by_one", [False, True])
+def test_outer_pieces_in_reverse_order(tunnel: str, one_by_one: bool) -> None:
+    # GRE says it is GRE in every piece; a later piece of UDP before its first cannot say it is VXLAN's: it waits,
+    # held from the flow table, and the first claims it (before: counted in the port-less flow of the tunnel's ends)
+    base, want_flows, want_obs = _run(_mirror(WRAPS[tunnel], mtu=None))
+    engine, flows, observations = _run(_reversed(_mirror(WRAPS[tunnel])), one_by_one=one_by_one)
     assert observations == want_obs
-    extra = [f for f in flows if f not in want_flows]
-    assert [f for f in want_flows if f not in flows] == []
-    if tunnel == "erspan":
-        assert extra == []
-    else:
-        assert [(f["a_ip"], f["b_ip"], f["ip_proto"], f["a_port"], f["pkts_ab"] + f["pkts_ba"])
-                for f in extra] == [("192.0.2.1", "192.0.2.2", 17, 0, 3)]
+    assert flows == want_flows
+    assert engine.stats.tunnels == base.stats.tunnels
+    assert dict(engine.stats.decode_errors) == {}
+
+
+def _plain_pieces() -> list[tuple[float, bytes]]:
+    """A camera's 3.5 KB UDP datagram (no tunnel's) in three pieces on its own link, reversed, and a reply."""
+    big = IP(src=CAM_IP, dst=NVR_IP, id=31) / UDP(sport=40000, dport=9999) / (b"q" * 3500)
+    pieces = [bytes(Ether(src=CAMERA, dst=NVR) / p) for p in fragment(big, fragsize=1480)][::-1]
+    reply = bytes(Ether(src=NVR, dst=CAMERA) / IP(src=NVR_IP, dst=CAM_IP) / UDP(sport=9999, dport=40000) / b"ok")
+    return [(1.0 + i * 0.01, f) for i, f in enumerate([*pieces, reply])]
+
+
+@pytest.mark.parametrize("one_by_one", [False, True])
+def test_a_plain_datagrams_later_pieces_are_counted_as_any_fragment_once_its_first_says_so(one_by_one: bool) -> None:
+    # the first piece (third to come) says port 9999: no tunnel's; the two that waited are counted in the port-less
+    # flow at their own times, as on arrival
+    engine, flows, _ = _run(_plain_pieces(), one_by_one=one_by_one)
+    assert [(f["ip_proto"], f["a_port"], f["pkts_ab"], f["pkts_ba"], f["first_seen"], f["last_seen"])
+            for f in flows] == [(17, 0, 2, 0, 1.0, 1.01), (17, 40000, 1, 1, 1.02, 1.03)]
+    assert dict(engine.stats.decode_errors) == {}
+
+
+def test_a_waiting_piece_never_claimed_is_counted_and_dropped_within_the_limits() -> None:
+    # the first piece never comes: the two later ones are given up at the end (unfinished, one datagram) and counted
+    # as any fragment, in the port-less flow
+    frames = _plain_pieces()
+    engine, flows, _ = _run([frames[0], frames[1], frames[3]])
+    assert [(min(f["a_port"], f["b_port"]), f["pkts_ab"] + f["pkts_ba"]) for f in flows] == [(0, 2), (9999, 1)]
+    assert engine.stats.decode_errors["ip_defrag_unfinished"] == 1
+    assert engine.stats.decode_errors["ip_fragment_incomplete"] == 0  # no first piece was lost
+    # past the timeout (30 s), given up when the next packet comes, counted then
+    later = [(frames[0][0] + 31.0, frames[3][1])]
+    engine, flows, _ = _run([frames[0], *later], one_by_one=True)
+    assert engine.stats.decode_errors["ip_defrag_timeout"] == 1
+    assert [(min(f["a_port"], f["b_port"]), f["pkts_ab"] + f["pkts_ba"], f["first_seen"]) for f in flows] == [
+        (0, 1, 1.0), (9999, 1, 32.0)]
+    # a full table drops the oldest (table_full): what waited there is counted; copies of one waiting piece past
+    # MAX_PIECES give its datagram up (too_many_pieces)
+    many = []
+    for i in range(4):
+        big = IP(src=CAM_IP, dst=NVR_IP, id=40 + i) / UDP(sport=40000, dport=9999) / (b"q" * 3500)
+        many.append((2.0 + i, bytes(Ether(src=CAMERA, dst=NVR) / fragment(big, fragsize=1480)[-1])))
+    engine = Engine(config=EngineConfig(fragment_max_datagrams=2))
+    engine, flows, _ = _run(many, engine=engine)
+    assert engine.stats.decode_errors["ip_defrag_table_full"] == 2
+    assert engine.stats.decode_errors["ip_defrag_unfinished"] == 2
+    assert [(f["a_port"], f["pkts_ab"]) for f in flows] == [(0, 4)]
+    copies = [(3.0, frames[0][1])] * (MAX_PIECES + 1)
+    engine, flows, _ = _run(copies)
+    assert engine.stats.decode_errors["ip_defrag_too_many_pieces"] == 1
+    assert [(f["a_port"], f["pkts_ab"]) for f in flows] == [(0, MAX_PIECES + 1)]
+
+
+def test_two_vlans_identical_outer_pieces_out_of_order_are_kept_apart() -> None:
+    # two VLANs' VXLAN tunnels with the same ends and IP identification, other inner frames, every piece reversed
+    # and the two interleaved: each VLAN's later pieces wait for its own first (mixed, their bytes would conflict)
+    pieces = {}
+    for vlan, port, payload in ((10, 9999, b"r"), (20, 9998, b"b")):
+        big = Ether(src=CAMERA, dst=NVR) / IP(src=CAM_IP, dst=NVR_IP) / UDP(sport=40000, dport=port) / (payload * 1472)
+        pieces[vlan] = [bytes(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / Dot1Q(vlan=vlan) / p)
+                        for p in fragment(WRAPS["vxlan"](0, bytes(big)), fragsize=MTU - 20)][::-1]
+    frames = [(1.0 + i * 0.01, f) for i, f in enumerate(x for pair in zip(pieces[10], pieces[20], strict=True)
+                                                         for x in pair)]
+    for one_by_one in (False, True):
+        engine, flows, _ = _run(frames, one_by_one=one_by_one)
+        assert [(f["b_port"], f["pkts_ab"], f["bytes_ab"]) for f in flows] == [(9998, 1, 1514), (9999, 1, 1514)]
+        assert dict(engine.stats.decode_errors) == {}
 
 
 def test_overlapping_outer_pieces_as_fragments_py_reads_them() -> None:

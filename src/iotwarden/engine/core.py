@@ -13,7 +13,16 @@ import numpy as np
 from iotwarden.dissect.base import Dissector
 from iotwarden.dissect.memo import Memo
 from iotwarden.engine.batch import PacketBatch
-from iotwarden.engine.decode import ERROR_REASONS, TUNNELS, addr_texts, decode, mac_texts, snapped, vni_list
+from iotwarden.engine.decode import (
+    ERROR_REASONS,
+    TUNNELS,
+    Headers,
+    addr_texts,
+    decode,
+    mac_texts,
+    snapped,
+    vni_list,
+)
 from iotwarden.engine.dispatch import Dispatcher, DispatchLimits
 from iotwarden.engine.flowtable import ICMP_SHIFT, TCP_FLAGS, Closed, FlowTable
 from iotwarden.engine.fragments import (
@@ -24,6 +33,7 @@ from iotwarden.engine.fragments import (
     Rebuilt,
     decode_whole,
     reassemble,
+    released_batch,
 )
 from iotwarden.engine.orient import BY_ANSWER, FLIP_REASONS, ServerPorts
 from iotwarden.engine.segments import SegmentRules
@@ -135,27 +145,18 @@ class Engine:
             st.snapped += int(cut.sum())
             st.snaplen = max(st.snaplen, int(batch.caplen[cut].max()))
         rebuilt = None
-        fragmented = bool(h.frag.any() or h.frag_head.any()) or len(self._frags) > 0
+        fragmented = bool(h.frag.any() or h.frag_head.any()) or len(self._frags) > 0 or bool(self._frags.released)
         if fragmented:  # fragments are rare: the reassembler's Python path for them only
             got = reassemble(batch, h, self._frags)
             rebuilt, self._heads_skipped = got, self._heads_skipped + got.skipped_heads
             self._frags.expire(hi)
             if got.merged is not None and got.merged_headers is not None:  # a tunnel's outer fragments: held, their
                 batch, h = got.merged, got.merged_headers  # whole datagram where the last was
-        counts = np.bincount(h.error, minlength=len(ERROR_REASONS))
-        for code in np.flatnonzero(counts[1:]).tolist():
-            st.decode_errors[ERROR_REASONS[code + 1]] += int(counts[code + 1])
-        counts = np.bincount(h.tunnel, minlength=len(TUNNELS))
-        for code in np.flatnonzero(counts[1:]).tolist():
-            st.tunnels[TUNNELS[code + 1]] += int(counts[code + 1])
-        wire = h.frame_len  # a tunnel's inner frame: what its flow carries
-        pf, closed = self._table.update(h, batch.ts, wire, batch.data)
-        observations = self._dispatch.run(batch, h, pf)
-        self._table.set_t2(self._dispatch.changed)
-        self._dispatch.changed.clear()
+        observations, closed = self._tiers(batch, h)
         if rebuilt is not None and rebuilt.batch is not None:
             observations.extend(self._whole(rebuilt.batch, rebuilt))
         if fragmented:
+            observations.extend(self._released(closed))
             self._fragment_stats()
         evicted = self._table.evicted
         closed.extend(self._table.expire(hi))
@@ -169,11 +170,41 @@ class Engine:
     def flush(self) -> EngineResult:
         """End of input: close every open flow (end reason "end")."""
         self._frags.flush()
+        closed: list[Closed] = []
+        observations = self._released(closed)
         self._fragment_stats()
-        flows = self._flows(self._table.flush())
-        observations = self._late()
+        flows = self._flows(closed + self._table.flush())
+        observations.extend(self._late())
         self.stats.observations += len(observations)
         return EngineResult(observations, flows)
+
+    def _tiers(self, batch: PacketBatch, h: Headers) -> tuple[list[Observation], list[Closed]]:
+        """Count decode errors and tunnels, update the flow table and dissect: the observations and flows closed."""
+        st = self.stats
+        counts = np.bincount(h.error, minlength=len(ERROR_REASONS))
+        for code in np.flatnonzero(counts[1:]).tolist():
+            st.decode_errors[ERROR_REASONS[code + 1]] += int(counts[code + 1])
+        counts = np.bincount(h.tunnel, minlength=len(TUNNELS))
+        for code in np.flatnonzero(counts[1:]).tolist():
+            st.tunnels[TUNNELS[code + 1]] += int(counts[code + 1])
+        wire = h.frame_len  # a tunnel's inner frame: what its flow carries
+        pf, closed = self._table.update(h, batch.ts, wire, batch.data)
+        observations = self._dispatch.run(batch, h, pf)
+        self._table.set_t2(self._dispatch.changed)
+        self._dispatch.changed.clear()
+        return observations, closed
+
+    def _released(self, closed: list[Closed]) -> list[Observation]:
+        """Fragments held waiting for their datagram's first piece (a later UDP piece: a tunnel's?) that the
+        reassembler released after the batch (dropped, or decided past the batch's own rows): counted now as any
+        fragment, as they would have been on arrival (flows they close added to ``closed``)."""
+        if not self._frags.released:
+            return []
+        waiting, self._frags.released = self._frags.released, []
+        batch = released_batch(waiting)
+        observations, more = self._tiers(batch, decode(batch))
+        closed.extend(more)
+        return observations
 
     def _whole(self, whole: PacketBatch, rebuilt: Rebuilt) -> list[Observation]:
         """Dissect datagrams rebuilt from fragments (``whole``: ``rebuilt.batch``), once, in their flows (which

@@ -11,7 +11,11 @@ whole datagram takes the place of the fragment that completed it in the batch, s
 dissected once, whole, as the unfragmented mirror's would be. A datagram fragmented inside a tunnel (a mirrored
 host's own fragmented DNS answer, carried in whole VXLAN or ERSPAN packets) is put back together keyed within its
 virtual networks too (``Headers.vni``, as the flow table keys it), so two tenants' identical fragments never mix; it is
-rebuilt as its inner frame and dissected with its tunnel's columns (``Rebuilt.tunnel``, ``Rebuilt.vni``).
+rebuilt as its inner frame and dissected with its tunnel's columns (``Rebuilt.tunnel``, ``Rebuilt.vni``); a tunnel
+inside the tunnel fragmented within it (a mirrored router's IP-in-IP, GRE or VXLAN datagram) is held and decoded
+through its own tunnels like the outer one, so it is counted and dissected as the unfragmented one. Whether a UDP
+datagram is a tunnel's only its first piece tells: a later piece that comes first waits, held from the flow table
+within the same limits, until the first claims it for a tunnel or it is counted as any fragment.
 """
 
 from __future__ import annotations
@@ -79,12 +83,18 @@ class _Datagram:
     end: int | None = None  # the payload's length, once the last piece (no more fragments) came
     head: Any = None  # what the caller keeps of the first piece (offset 0): the headers the datagram is rebuilt with
     limit: int = MAX_PACKET  # the payload's largest length (what the headers leave of MAX_PACKET)
+    waiting: list[Any] = field(default_factory=list)  # what the caller keeps of pieces before the first (add's wait)
+    wait_bytes: int = 0  # bytes of them counted in held beyond their payload
 
 
 class Reassembler:
     """Datagrams being put back together, by key. :meth:`add` returns the whole payload (what follows the IP or
     fragment header) and the first piece's ``head`` when a piece completes one, else None; :attr:`dropped` counts
-    the datagrams given up by reason, :attr:`heads_lost` those of them whose first piece had come."""
+    the datagrams given up by reason, :attr:`heads_lost` those of them whose first piece had come.
+
+    A piece that came before its datagram's first may be kept ``wait``-ing (what only the first piece tells, as
+    whether a UDP datagram is a tunnel's, is not known yet): the first piece ``claim``-s what waited, or it is handed
+    back in :attr:`released`, as it is when the datagram is dropped first; the caller takes :attr:`released` away."""
 
     def __init__(self, timeout: float = FRAGMENT_TIMEOUT_S, max_datagrams: int = MAX_DATAGRAMS,
                  max_bytes: int = MAX_BYTES) -> None:
@@ -95,6 +105,8 @@ class Reassembler:
         self.dropped: Counter[str] = Counter()
         self.heads_lost = 0
         self.late = 0  # fragments of a datagram completed within the timeout before them: ignored
+        self.released: list[Any] = []  # what waited for a first piece that did not claim it, or that never came
+        self.calls = 0  # batches handed (fragments.reassemble): what waited since the current one is in its batch
         self._datagrams: OrderedDict[Hashable, _Datagram] = OrderedDict()  # oldest first
         # datagrams completed within the timeout (at most max_datagrams), so a copy of a fragment after them (a
         # mirror port's duplicate frame) is not the start of another datagram, as Wireshark's reassembly tables
@@ -114,18 +126,39 @@ class Reassembler:
         return None if done is None else done[1]
 
     def add(self, ts: float, key: Hashable, offset: int, more: bool, data: bytes, *, head: Any = None,
-            limit: int = MAX_PACKET) -> tuple[bytes, Any] | None:
+            limit: int = MAX_PACKET, wait: Any = None, wait_bytes: int = 0, claim: bool = False) -> tuple[bytes,
+                                                                                                         Any] | None:
         """One fragment of datagram ``key``: its payload ``data`` at byte ``offset``, ``more`` fragments after it;
-        ``head`` is kept from the first fragment (offset 0), ``limit`` is the most the payload may hold."""
+        ``head`` is kept from the first fragment (offset 0), ``limit`` is the most the payload may hold. ``wait``
+        (``wait_bytes`` long beyond the payload, counted against max_bytes) is kept while the first has not come;
+        the first piece ``claim``-s what waited (forgotten), else it is released."""
         self.expire(ts)
         if key in self._done:
             self.late += 1
+            if wait is not None:
+                self.released.append(wait)
             return None
         dg = self._datagrams.get(key)
         if dg is None:
             dg = self._datagrams[key] = _Datagram(ts)
+        if wait is not None:
+            if dg.head is None:  # at most MAX_PIECES wait (copies of one piece included)
+                dg.waiting.append(wait)
+                dg.wait_bytes += wait_bytes
+                dg.held += wait_bytes
+                self.held += wait_bytes
+                if len(dg.waiting) > MAX_PIECES:
+                    self._drop(key, "too_many_pieces")
+                    return None
+            else:
+                self.released.append(wait)
         if offset == 0 and dg.head is None:
             dg.head, dg.limit = head, limit
+            if not claim:
+                self.released.extend(dg.waiting)
+            dg.held -= dg.wait_bytes
+            self.held -= dg.wait_bytes
+            dg.waiting, dg.wait_bytes = [], 0
         reason = _check(dg, offset, more, data)
         if reason is not None:
             self._drop(key, reason)
@@ -196,6 +229,8 @@ class Reassembler:
         dg = self._datagrams.get(key)
         if dg is not None and dg.head is not None:
             self.heads_lost += 1
+        if dg is not None:
+            self.released.extend(dg.waiting)  # their first never came: nothing claims them
         self._forget(key)
 
     def _forget(self, key: Hashable) -> None:
@@ -239,9 +274,11 @@ class Rebuilt:
     carries IP); ``tunnel`` and ``vni`` hold, per frame, its fragments' outermost encapsulation and virtual networks
     (0 for a datagram outside any tunnel), which :func:`decode_whole` gives its headers.
 
-    When the batch held fragments of a tunnel's outer datagram, ``merged`` is the batch to count and dissect in its
-    place (``merged_headers``: decoded): without those fragments, each whole datagram they completed where its last
-    fragment was (``carried``: their rows in it)."""
+    When the batch held fragments of a tunnel's datagram (outside a tunnel, or inside one: its headers then given
+    its fragments' encapsulation and virtual networks) or pieces waiting for their first, ``merged`` is the batch to
+    count and dissect in its place (``merged_headers``: decoded): without those fragments, each whole datagram they
+    completed where its last fragment was (``carried``: their rows in it), each piece released from waiting where
+    it is counted."""
 
     batch: PacketBatch | None
     skipped_heads: int
@@ -252,14 +289,21 @@ class Rebuilt:
     carried: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
+# what a piece kept waiting for its datagram's first is (Reassembler.add's wait): its frame as it came, to be counted
+# as any fragment if the first piece says it is no tunnel's: (time, linktype, frame, wire length, (call, row))
+Waiting = tuple[float, int, bytes, int, tuple[int, int]]
+
+
 @dataclass(slots=True)
 class _Found:
     """What one pass over a batch's fragments found (see :func:`reassemble`)."""
 
     frames: list[tuple[float, int, bytes]] = field(default_factory=list)  # (time, linktype, frame) to dissect
     inside: list[tuple[int, int]] = field(default_factory=list)  # each frame's (tunnel, vni): (0, 0) outside one
-    carried: list[tuple[int, int, bytes]] = field(default_factory=list)  # (row completing it, linktype, frame)
-    held: list[int] = field(default_factory=list)  # rows of a tunnel's outer fragments
+    # a tunnel's whole datagram: (row completing it, linktype, frame, the (tunnel, vni) it was reassembled inside)
+    carried: list[tuple[int, int, bytes, tuple[int, int]]] = field(default_factory=list)
+    released: list[tuple[int, Waiting]] = field(default_factory=list)  # (row it goes before, what waited)
+    held: dict[int, None] = field(default_factory=dict)  # rows of a tunnel's fragments (or waiting to know)
     skipped: int = 0
 
 
@@ -267,30 +311,38 @@ def reassemble(batch: PacketBatch, h: Headers, frags: Reassembler) -> Rebuilt:
     """Hand the batch's IP fragments to ``frags``; each datagram completed is rebuilt as a frame: the first
     fragment's link header and IP header (IPv4: total length set, MF and offset cleared, checksum computed again;
     IPv6: the unfragmentable part, then the Fragment header as an atomic fragment, RFC 6946) and the payload, at the
-    time of the fragment that completed it. A tunnel's outer datagram (its first fragment to a tunnel port, or of a
-    tunnel protocol; a later one of a tunnel protocol, or of a datagram whose first fragment was a tunnel's) is held
-    from the flow table and goes into ``merged``; a datagram fragmented inside a tunnel (in whole tunnel packets, or
-    in an outer datagram reassembled here) is keyed within its virtual networks and rebuilt as its inner frame.
-    Fragments are rare: a plain loop."""
+    time of the fragment that completed it. A tunnel's datagram (its first fragment to a tunnel port, or of a tunnel
+    protocol; a later one of a tunnel protocol, or of a datagram whose first fragment was a tunnel's), outside a
+    tunnel or fragmented inside one, is held from the flow table and goes into ``merged``, decoded through its
+    tunnels as the unfragmented datagram is; a later UDP fragment before its first is held too, waiting: the first
+    claims it for a tunnel's, else it is counted as any fragment where the first came (or, its datagram dropped,
+    where that happened; after the batch, :attr:`Reassembler.released`, when the batch's end or a datagram rebuilt
+    from a tunnel's decides). A datagram fragmented inside a tunnel is keyed within its virtual networks and rebuilt
+    as its inner frame. Fragments are rare: a plain loop."""
     found = _Found()
+    frags.calls += 1
     # a first fragment too short for its transport header (RFC 1858's tiny fragment) is decoded with an error but is
     # a piece all the same
-    _pieces(batch, h, np.flatnonzero((h.frag | h.frag_head) & (h.ipver > 0)), frags, found)
-    if not found.held:
+    _pieces(batch, h, np.flatnonzero((h.frag | h.frag_head) & (h.ipver > 0)), frags, found, follow=True)
+    if not found.held and not found.released:
         return _rebuilt(found)
-    merged, at = _merge(batch, np.array(found.held, dtype=np.int64), found.carried)
+    merged, at = _merge(batch, np.array(list(found.held), dtype=np.int64), found.carried, found.released)
     mh = decode(merged)
-    # a whole outer datagram's inner packet may be a fragment of its own (never a tunnel's outer one: held is not
-    # grown by this pass, as only rows outside a tunnel can be)
+    inside = np.array([k for _, _, _, (k, _) in found.carried], dtype=np.int8)
+    _enter(mh, at, inside, np.array([v for _, _, _, (_, v) in found.carried], dtype=np.int64))
+    # a whole tunnel datagram's inner packet may be a fragment of its own; a tunnel in it is not followed (held is not
+    # grown by this pass: merged is built)
     _pieces(merged, mh, at[(mh.frag[at] | mh.frag_head[at]) & (mh.ipver[at] > 0) & (mh.tunnel[at] > 0)], frags,
-            found)
+            found, follow=False)
     out = _rebuilt(found)
     out.merged, out.merged_headers, out.carried = merged, mh, at
     return out
 
 
-def _pieces(batch: PacketBatch, h: Headers, rows: npt.NDArray[np.int64], frags: Reassembler, found: _Found) -> None:
-    """Give the fragments in ``rows`` to ``frags``; what they complete, hold or skip goes into ``found``."""
+def _pieces(batch: PacketBatch, h: Headers, rows: npt.NDArray[np.int64], frags: Reassembler, found: _Found, *,
+            follow: bool) -> None:
+    """Give the fragments in ``rows`` to ``frags``; what they complete, hold or skip goes into ``found`` (a tunnel's
+    datagram held and carried only if ``follow``)."""
     data = batch.data
     for row in rows.tolist():
         head = bool(h.frag_head[row])
@@ -301,6 +353,7 @@ def _pieces(batch: PacketBatch, h: Headers, rows: npt.NDArray[np.int64], frags: 
         if lt in (LINKTYPE_IEEE802_11, LINKTYPE_IEEE802_11_RADIOTAP) or (not kind and int(h.l2_end[row]) != end):
             found.skipped += head
             continue
+        frame_start, frame_lt = start, lt
         if kind:  # inside a tunnel (or MPLS, PPPoE): its inner frame, from its own link header to the outer end
             mac = int(h.dst_mac_off[row])
             start, lt = (mac, LINKTYPE_ETHERNET) if mac >= 0 else (p, LINKTYPE_RAW)
@@ -312,25 +365,50 @@ def _pieces(batch: PacketBatch, h: Headers, rows: npt.NDArray[np.int64], frags: 
             continue
         key, offset, more, payload, rebuild, limit = piece
         proto = int(h.proto[row])
-        if kind:  # a tunnel inside a tunnel, fragmented inside the outer one, is rebuilt as a datagram: not followed
+        wait: Waiting | None = None
+        if not follow:  # a tunnel inside a tunnel inside a tunnel: rebuilt as a datagram, not followed
             tunnel = False
         elif offset == 0:
             tunnel = proto in TUNNEL_PROTOCOLS or (proto == 17 and (int(h.dport[row]) in TUNNEL_PORTS
                                                                     or int(h.sport[row]) == TEREDO_PORT))
-        else:  # a later piece of UDP before its first is counted as any fragment (its port unknown yet)
+        else:
             first = frags.head(key)
             tunnel = proto in TUNNEL_PROTOCOLS or (first is not None and bool(first[2]))
-        if tunnel:
-            found.held.append(row)
+            if first is None and proto == 17:  # a tunnel's only if its first piece says so: held, waiting
+                whole = int(batch.offsets[row] + batch.caplen[row])
+                wait = (float(batch.ts[row]), frame_lt, bytes(data[frame_start:whole]), int(batch.wirelen[row]),
+                        (frags.calls, row))
+        if tunnel or wait is not None:
+            found.held[row] = None
         done = frags.add(float(batch.ts[row]), key, offset, more, payload,
-                         head=(lt, rebuild, tunnel, (kind, int(h.vni[row]))) if offset == 0 else None, limit=limit)
+                         head=(lt, rebuild, tunnel, (kind, int(h.vni[row]))) if offset == 0 else None, limit=limit,
+                         wait=wait, wait_bytes=0 if wait is None else len(wait[2]) - len(payload), claim=tunnel)
+        if frags.released and follow:  # counted as any fragment: in place if it came in this batch, else before row
+            _release(frags, found, row)
         if done is not None:
-            whole, (linktype, make, carrier, inside) = done
+            whole_payload, (linktype, make, carrier, inside) = done
             if carrier:
-                found.carried.append((row, linktype, make(whole)))
+                found.carried.append((row, linktype, make(whole_payload), inside))
             else:
-                found.frames.append((float(batch.ts[row]), linktype, make(whole)))
+                found.frames.append((float(batch.ts[row]), linktype, make(whole_payload)))
                 found.inside.append(inside)
+
+
+def _release(frags: Reassembler, found: _Found, row: int) -> None:
+    """What waited and was released: a row of this batch is no longer held; one of an earlier batch goes before
+    ``row``."""
+    for w in frags.released:
+        call, at = w[4]
+        if call == frags.calls:
+            found.held.pop(at, None)
+        else:
+            found.released.append((row, w))
+    frags.released.clear()
+
+
+def released_batch(waiting: list[Waiting]) -> PacketBatch:
+    """Frames released by the reassembler (:attr:`Reassembler.released`) as a batch, to be counted."""
+    return _frames_batch([(ts, lt, f) for ts, lt, f, _, _ in waiting], [wire for _, _, _, wire, _ in waiting])
 
 
 def _rebuilt(found: _Found) -> Rebuilt:
@@ -345,49 +423,66 @@ def decode_whole(rebuilt: PacketBatch, tunnel: npt.NDArray[np.int8], vni: npt.ND
     """The headers of datagrams rebuilt from fragments (:attr:`Rebuilt.batch`): one reassembled inside a tunnel has
     its fragments' encapsulation and virtual networks (``tunnel``, ``vni``), so it falls in their flow."""
     h = decode(rebuilt)
-    inside = np.flatnonzero(tunnel > 0)
-    if inside.shape[0]:
-        own = h.vni[inside]  # networks crossed within the rebuilt frame itself (a tunnel in the tunnel): innermost
-        innermost = np.where((own & VNI_PRESENT) != 0, own & (VNI_PRESENT - 1), -1)
-        h.tunnel[inside] = tunnel[inside]
-        h.vni[inside] = _nest_vni(vni[inside], innermost)
+    _enter(h, np.arange(len(rebuilt), dtype=np.int64), tunnel, vni)
     return h
 
 
-def _frames_batch(frames: list[tuple[float, int, bytes]]) -> PacketBatch:
-    """(time, linktype, frame) as a batch."""
+def _enter(h: Headers, rows: npt.NDArray[np.int64], tunnel: npt.NDArray[np.int8],
+           vni: npt.NDArray[np.int64]) -> None:
+    """Headers ``h``'s ``rows``, frames rebuilt from pieces reassembled inside a tunnel (``tunnel`` > 0), get their
+    pieces' outermost encapsulation and virtual networks (``vni``), the networks crossed within the frame itself (a
+    tunnel in the tunnel) the innermost."""
+    pick = tunnel > 0
+    if not pick.any():
+        return
+    at = rows[pick]
+    own = h.vni[at]
+    innermost = np.where((own & VNI_PRESENT) != 0, own & (VNI_PRESENT - 1), -1)
+    h.tunnel[at] = tunnel[pick]
+    h.vni[at] = _nest_vni(vni[pick], innermost)
+
+
+def _frames_batch(frames: list[tuple[float, int, bytes]], wire: list[int] | None = None) -> PacketBatch:
+    """(time, linktype, frame) as a batch (``wire``: their wire lengths, else as captured)."""
     buf = np.frombuffer(b"".join(f for _, _, f in frames), dtype=np.uint8)
     lengths = np.array([len(f) for _, _, f in frames], dtype=np.int64)
     offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
-    return PacketBatch(buf, offsets, lengths.astype(np.int32), lengths.astype(np.int32),
+    wirelen = lengths if wire is None else np.array(wire, dtype=np.int64)
+    return PacketBatch(buf, offsets, lengths.astype(np.int32), wirelen.astype(np.int32),
                        np.array([t for t, _, _ in frames], dtype=np.float64),
                        np.array([lt for _, lt, _ in frames], dtype=np.uint16))
 
 
-def _merge(batch: PacketBatch, held: npt.NDArray[np.int64],
-           carried: list[tuple[int, int, bytes]]) -> tuple[PacketBatch, npt.NDArray[np.int64]]:
+def _merge(batch: PacketBatch, held: npt.NDArray[np.int64], carried: list[tuple[int, int, bytes, tuple[int, int]]],
+           released: list[tuple[int, Waiting]]) -> tuple[PacketBatch, npt.NDArray[np.int64]]:
     """``batch`` without the ``held`` rows, each ``carried`` datagram (the row it completed at, linktype, frame) in
-    the place of that row, at its time; and the rows the carried datagrams take in it."""
+    the place of that row, at its time, each ``released`` frame before its row at its own time; and the rows the
+    carried datagrams take in it."""
     n = len(batch)
     keep = np.ones(n, dtype=bool)
     keep[held] = False
     kept = np.flatnonzero(keep)
-    at = np.array([row for row, _, _ in carried], dtype=np.int64)
-    lengths = np.array([len(f) for _, _, f in carried], dtype=np.int64)
+    at = np.array([row for row, _, _, _ in carried], dtype=np.int64)
+    back = np.array([row for row, _ in released], dtype=np.int64)
+    frames = [f for _, _, f, _ in carried] + [w[2] for _, w in released]
+    lengths = np.array([len(f) for f in frames], dtype=np.int64)
     base = int(batch.data.shape[0])
-    extra = np.frombuffer(b"".join(f for _, _, f in carried), dtype=np.uint8)
-    data = np.concatenate((batch.data, extra)) if carried else batch.data
+    data = np.concatenate((batch.data, np.frombuffer(b"".join(frames), dtype=np.uint8))) if frames else batch.data
     offsets = np.concatenate((batch.offsets[kept].astype(np.int64),
-                              base + np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)[: len(carried)]))
-    order = np.argsort(np.concatenate((kept * 2, at * 2 + 1)), kind="stable")  # a datagram where its last piece was
+                              base + np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)[: len(frames)]))
+    # a datagram where its last piece was, a released frame before the row that released it
+    order = np.argsort(np.concatenate((kept * 3 + 1, at * 3 + 2, back * 3)), kind="stable")
     caplen = np.concatenate((batch.caplen[kept], lengths.astype(np.int32)))
-    wirelen = np.concatenate((batch.wirelen[kept], lengths.astype(np.int32)))
-    ts = np.concatenate((batch.ts[kept], batch.ts[at]))
-    linktype = np.concatenate((batch.linktype[kept], np.array([lt for _, lt, _ in carried], dtype=np.uint16)))
+    wirelen = np.concatenate((batch.wirelen[kept], lengths[: len(carried)].astype(np.int32),
+                              np.array([w[3] for _, w in released], dtype=np.int32)))
+    ts = np.concatenate((batch.ts[kept], batch.ts[at], np.array([w[0] for _, w in released], dtype=np.float64)))
+    linktype = np.concatenate((batch.linktype[kept], np.array([lt for _, lt, _, _ in carried], dtype=np.uint16),
+                               np.array([w[1] for _, w in released], dtype=np.uint16)))
     merged = PacketBatch(data, offsets[order], caplen[order].astype(np.int32), wirelen[order].astype(np.int32),
                          ts[order].astype(np.float64), linktype[order].astype(np.uint16))
-    rows = np.flatnonzero(order >= kept.shape[0]).astype(np.int64)
-    return merged, rows
+    rank = np.empty(order.shape[0], dtype=np.int64)
+    rank[order] = np.arange(order.shape[0])
+    return merged, rank[kept.shape[0] : kept.shape[0] + len(carried)]
 
 
 Piece = tuple[Hashable, int, bool, bytes, Any, int]
