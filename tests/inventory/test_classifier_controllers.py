@@ -140,6 +140,7 @@ def test_app_reachable_rules_are_brand_cloud_names() -> None:
 SMARTTHINGS = ["api.smartthings.com"]
 SMARTTHINGS_HUB = "d0:52:a8:00:00:01"  # IEEE MA-L D0:52:A8 Physical Graph Corporation (SmartThings)
 GOOGLE = "54:60:09:00:00:01"  # IEEE MA-L 54:60:09 Google, Inc.
+NEST_LABS = "18:b4:30:00:00:01"  # IEEE MA-L 18:B4:30 Nest Labs Inc.
 AMAZON = "68:db:f5:00:00:01"  # IEEE MA-L 68:DB:F5 Amazon Technologies Inc.
 XIAOMI = "a4:45:19:00:00:01"  # IEEE MA-L A4:45:19 Xiaomi Communications Co Ltd
 SONY = "54:53:ed:00:00:01"  # IEEE MA-L 54:53:ED Sony Corporation
@@ -156,10 +157,11 @@ def conclusion(mac: str, prop: str, **attributes: list[str]) -> Conclusion:
 
 
 def test_controller_makers_are_read_from_the_knowledge_base() -> None:
-    # makers a rule types a phone, tablet, computer or server of: Apple (iPhone host names), Samsung (Galaxy)
+    # makers a rule types a phone, tablet, computer or server of: Apple (iPhone host names), Samsung (Galaxy),
+    # Google (Pixel host names)
     makers = CLASSIFIER._controller_makers
-    assert {"Apple", "Samsung"} <= makers
-    assert not makers & {"Google", "Amazon", "Netgear", "Samsung SmartThings", "Sony"}
+    assert {"Apple", "Samsung", "Google"} <= makers
+    assert not makers & {"Google Nest", "Amazon", "Netgear", "Samsung SmartThings", "Sony"}
 
 
 def test_a_phone_makers_block_reaching_its_own_brands_hub_cloud_is_the_maker() -> None:
@@ -177,7 +179,7 @@ def test_the_brands_own_block_and_a_makers_own_cloud_still_name_the_product() ->
     assert found["vendor"] == "Samsung SmartThings" and found["device_type"] == "smart_hub"
     found, _ = classify(SAMSUNG, dns__qname=["xmpp.samsungsmartcam.com"])  # Samsung's own camera cloud
     assert found["vendor"] == "Samsung" and found["device_type"] == "camera"
-    found, _ = classify(GOOGLE, dns__qname=["frontdoor.nest.com"])  # Google makes no controller the kb knows
+    found, _ = classify(NEST_LABS, dns__qname=["frontdoor.nest.com"])  # a Nest product on Nest Labs' own block
     assert found["vendor"] == "Google Nest"
 
 
@@ -224,3 +226,70 @@ def test_an_android_tv_behind_a_module_makers_block_is_named_after_no_cloud(bran
     # no maker of its own to tell its cloud from its apps': Android says it runs apps, so they yield
     found, _ = classify(REALTEK, dns__qname=CLOUDS[brand], **ANDROID_TV)
     assert found["vendor"] == "Realtek" and found["device_type"] == "smart_tv"
+
+
+# ---- a phone maker's phone reaching a cloud of the same maker's IoT goods (issue #3) ----
+
+SAMSUNG_ELECTRONICS = "00:16:6c:00:00:01"  # IEEE MA-L 00:16:6C Samsung Electronics Co.,Ltd (UNSW's SmartCam shows it)
+SAMSUNG_TECHWIN = "00:09:18:00:00:01"  # IEEE MA-L 00:09:18 SAMSUNG TECHWIN CO.,LTD, the SmartCam line's maker
+HANWHA_TECHWIN = "e4:30:22:00:00:01"  # IEEE MA-L E4:30:22 Hanwha Techwin Security Vietnam (Techwin since 2015)
+SMARTCAM = ["xmpp.samsungsmartcam.com", "www.samsungsmartcam.com"]  # the UNSW SmartCam's MUD names
+NEST_CLOUDS = ["home.nest.com", "nexus.dropcam.com"]  # the Nest app's and the Nest cameras' clouds
+PIXEL = {"dhcp__hostname": ["Pixel-8-Pro"]}  # AOSP DhcpClient sends the device name, 'Pixel 8 Pro' by default
+
+
+@pytest.mark.parametrize("mac", [SAMSUNG_ELECTRONICS, SAMSUNG], ids=["electronics", "electro-mechanics"])
+@pytest.mark.parametrize("phone,confidence", [({"dhcp__hostname": ["Galaxy-S23"]}, 0.9), (ANDROID, 0.75)],
+                         ids=["galaxy", "android"])
+def test_a_samsung_phone_running_the_smartcam_app_is_samsungs_and_no_camera(
+        mac: str, phone: dict[str, list[str]], confidence: float) -> None:
+    # the SmartCam cloud is the app's, and names its maker only: it counts for Samsung (was yielded: 0.8 and 0.5)
+    found, _ = classify(mac, dns__qname=SMARTCAM, **phone)
+    assert found["vendor"] == "Samsung" and found["os"] == "Android"
+    assert found.get("device_type") in (None, "mobile_phone") and found.get("category") != "iot"
+    vendor = conclusion(mac, "vendor", dns__qname=SMARTCAM, **phone)
+    assert vendor.confidence == pytest.approx(confidence)  # the block (0.5), the phone's evidence, the cloud (0.5)
+    clouds = [e for e in vendor.evidence if e["rule_id"] == "tls.sni.samsung_smartcam"]
+    assert clouds and all(e["concludes"] == "Samsung" and e["agrees"] for e in clouds)
+
+
+@pytest.mark.parametrize("mac,maker", [(SAMSUNG_ELECTRONICS, "Samsung"), (SAMSUNG_TECHWIN, "Samsung"),
+                                       (HANWHA_TECHWIN, "Hanwha Vision")], ids=["electronics", "techwin", "hanwha"])
+def test_a_smartcam_showing_only_its_cloud_stays_a_camera(mac: str, maker: str) -> None:
+    # no evidence of its own tells a phone: the maker's own camera cloud counts whole (the UNSW SmartCam row)
+    found, _ = classify(mac, dns__qname=SMARTCAM)
+    assert found["vendor"] == maker and found["device_type"] == "camera"
+
+
+@pytest.mark.parametrize("mac", [GOOGLE, LOCAL_MAC], ids=["google-block", "private-address"])
+def test_a_pixel_running_the_nest_app_is_googles_phone(mac: str) -> None:
+    found, rules = classify(mac, dns__qname=NEST_CLOUDS, **PIXEL)
+    assert "dhcp.hostname.pixel" in rules
+    assert found["vendor"] == "Google" and found["device_type"] == "mobile_phone" and found["os"] == "Android"
+    vendor = conclusion(mac, "vendor", dns__qname=NEST_CLOUDS, **PIXEL)
+    assert {e["concludes"] for e in vendor.evidence if e.get("behaviour") == APP_REACHABLE} == {"Google"}
+
+
+@pytest.mark.parametrize("hostname,kind", [("Pixel-7", "mobile_phone"), ("Pixel-6a", "mobile_phone"),
+                                           ("Pixel-9-Pro-Fold", "mobile_phone"), ("Pixel-Fold", "mobile_phone"),
+                                           ("Pixel-Tablet", "tablet"), ("Pixelbook", None), ("PixelLab", None)])
+def test_pixel_host_names_tell_googles_phones_and_tablet(hostname: str, kind: str | None) -> None:
+    found, _ = classify(LOCAL_MAC, dhcp__hostname=[hostname])
+    assert found.get("device_type") == kind
+    assert found.get("vendor") == ("Google" if kind else None)
+
+
+def test_a_google_block_reaching_only_nests_clouds_is_googles_and_of_no_nest_kind() -> None:
+    # a Pixel sending no host name and a Nest product showing nothing of its own: the cloud names Google, no kind
+    found, _ = classify(GOOGLE, dns__qname=NEST_CLOUDS)
+    assert found == {"vendor": "Google"}
+
+
+@pytest.mark.parametrize("evidence,kind", [
+    ({"mdns__services": ["_googlecast._tcp.local"], "mdns__txt": ["md=Google Nest Mini"]}, "smart_speaker"),
+    ({"mdns__services": ["_googlecast._tcp.local"], "mdns__txt": ["md=Chromecast"]}, "streaming_stick"),
+    ({"mdns__services": ["_psia._tcp.local"]}, "camera"),  # a camera's own PSIA service
+], ids=["nest-mini", "chromecast", "camera"])
+def test_googles_goods_on_a_google_block_keep_their_own_kind(evidence: dict[str, list[str]], kind: str) -> None:
+    found, _ = classify(GOOGLE, dns__qname=NEST_CLOUDS, **evidence)
+    assert found["device_type"] == kind and found["vendor"] in {"Google", "Google Nest", "Dropcam"}

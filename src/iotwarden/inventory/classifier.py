@@ -37,7 +37,8 @@ OS and firmware (model.Device.classification), keeping every match so each concl
 #   Home Assistant server reaches each brand whose app or integration it runs). A hub's type alone does
 #   not make one: a brand's own hub (Hue Bridge, Aqara, SmartThings) reaches its own cloud. Then every
 #   app_reachable match yields (kept to explain the vendor, counted for no property: nor the category
-#   iot or the kind such a rule also names);
+#   iot or the kind such a rule also names), but one of a brand related to a maker its own evidence names (not a
+#   part maker) names that maker and nothing else (a Galaxy running the SmartCam app, a Pixel running Nest's);
 # * (3) a maker the device's own evidence names, the registry block's owner or a maker's service it
 #   announces (Apple's companion-link), that is not a part maker (Apple, Samsung, Google ...) names the
 #   product's maker, not an ODM's or a module's: a cloud name of a brand unrelated to it is its app's (an
@@ -52,11 +53,14 @@ OS and firmware (model.Device.classification), keeping every match so each concl
 #   (never the IoT exception of (3)); with no such maker (a module maker's block) its clouds cannot be told
 #   from its apps' and yield as (1) and (2) say. On such a device, and on the block of a maker the knowledge
 #   base knows for phones, tablets, computers or servers (a rule typing its products so: Apple's, Samsung's
-#   Galaxy host names), a cloud of a brand related to the maker but not the maker itself names the maker
-#   and nothing else: a Galaxy running the SmartThings app and a SmartThings product on a Samsung block
-#   are both Samsung's, and only the second is a hub (a SmartThings hub shows SmartThings' own blocks).
-#   A maker's own cloud counts whole (a SmartCam on a Samsung block is a camera); a brand's cloud on the
-#   block of an owner that makes no controllers names the brand (a Nest camera on a Google block);
+#   Galaxy and Google's Pixel host names), a cloud of a brand related to the maker but not the maker itself
+#   names the maker and nothing else, unless the device's own evidence shows an IoT product: a Galaxy running
+#   the SmartThings app and a SmartThings product on a Samsung block are both Samsung's, and only the second
+#   is a hub (a SmartThings hub shows SmartThings' own blocks); a Google block reaching only Nest's clouds is
+#   Google's (a Pixel sending no host name looks the same), one with a camera's own service Nest's camera.
+#   A maker's own cloud counts whole (a SmartCam on a Samsung block, even Samsung Electronics' own as UNSW's
+#   is, is a camera when nothing of its own tells a phone); a brand's cloud on the block of an owner that makes
+#   no controllers names the brand (a Ring doorbell on an Amazon block);
 # * models are weighed after the vendor, in one spelling per product (inventory/modelnames.py): the
 #   vendor's name in front dropped, case and punctuation ignored, and never from evidence naming
 #   another vendor than the one concluded.
@@ -193,15 +197,15 @@ class Classifier:
         own = [m for m in matches if m.behaviour != APP_REACHABLE]
         kind = self._device_type(own)
         kinds = {kind.value, *self.kb.taxonomy.ancestors(kind.value)} if kind is not None else set()
-        if kinds & CONTROLLER_TYPES:  # (1) a phone, tablet, computer or server
-            return own, app
-        runs_apps = self._controller_os(own) or len(self._brands(app)) >= MIN_CONTROLLER_BRANDS
-        host = bool(kinds & APP_HOST_TYPES)
         names = self.kb.vendor_names
         makers = {v for m in own if (v := names.canonical(m.conclusions.get("vendor") or ""))
                   and not names.part_maker(v)}
+        if kinds & CONTROLLER_TYPES:  # (1) a phone, tablet, computer or server: its maker's clouds name the maker
+            return self._makers_apps(own, app, makers)
+        runs_apps = self._controller_os(own) or len(self._brands(app)) >= MIN_CONTROLLER_BRANDS
+        host = bool(kinds & APP_HOST_TYPES)
         if runs_apps and not (host and makers):  # (1) its system, (2) three brands' clouds; (4) no maker to keep
-            return own, app
+            return self._makers_apps(own, app, makers)
         if not makers:  # behind a part maker's block (or none): the cloud names the brand
             return matches, []
         # (3) the maker the device's own evidence names, when not a part maker: a cloud of a brand unrelated to it
@@ -211,20 +215,40 @@ class Classifier:
         hosts_apps = host or runs_apps
         category = self._category([m for m in own if not _component(m)])
         iot = category is not None and category.value == IOT_CATEGORY and not hosts_apps
-        repoint = hosts_apps or any(v in self._controller_makers for v in makers)
+        # on a controller maker's block a related brand's cloud is the maker's app's or the maker's goods', unless the
+        # device's own evidence shows an IoT product (a Nest camera's own camera service on a Google block)
+        repoint = hosts_apps or (not iot and any(v in self._controller_makers for v in makers))
         out, yielded = [], []
         for m in matches:
             brand = names.canonical(m.conclusions.get("vendor") or "") if m.behaviour == APP_REACHABLE else ""
-            maker = next((b for b in sorted(makers) if brand and names.related(brand, b)), None)
+            maker = self._related_maker(brand, makers)
             if m.behaviour != APP_REACHABLE or brand in makers or (maker is None and iot):
                 out.append(m)
             elif maker is None:
                 yielded.append(m)
             elif repoint:  # the maker's own goods or its app: the maker either way, not the brand's kind
                 out.append(replace(m, conclusions=MappingProxyType({"vendor": maker})))
-            else:  # a brand's product on its owner's block (a Nest camera on a Google block)
+            else:  # a brand's product on its owner's block (a Nest camera's own service on a Google block)
                 out.append(m)
         return out, yielded
+
+    def _makers_apps(self, own: list[Match], app: list[Match], makers: set[str]) -> tuple[list[Match], list[Match]]:
+        """A controller's evidence: its own, and each app_reachable match of a brand related to a maker its own
+        evidence names (a Galaxy running the SmartCam app, a Pixel running the Nest app) naming that maker and
+        nothing else; the app_reachable matches of other brands yield (its apps')."""
+        out, yielded = list(own), []
+        for m in app:
+            maker = self._related_maker(self.kb.vendor_names.canonical(m.conclusions.get("vendor") or ""), makers)
+            if maker is None:
+                yielded.append(m)
+            else:
+                out.append(replace(m, conclusions=MappingProxyType({"vendor": maker})))
+        return out, yielded
+
+    def _related_maker(self, brand: str, makers: set[str]) -> str | None:
+        """The maker of ``makers`` that ``brand`` is, or owns or is owned by (vendor_aliases.yaml parents), if any."""
+        names = self.kb.vendor_names
+        return next((b for b in sorted(makers) if brand and names.related(brand, b)), None)
 
     @cached_property
     def _controller_makers(self) -> frozenset[str]:
