@@ -344,3 +344,48 @@ def test_one_address_on_two_vlans_beating_in_turn_is_two_devices_and_no_beacon()
     assert feed([BeaconDetector({"learn_s": 600.0})], flows=turns((10, 20))) == []
     alerts = feed([BeaconDetector({"learn_s": 600.0})], flows=turns((20, 20)))
     assert [(a.id, a.src_ip, a.key) for a in alerts] == [("detect.c2.beaconing", "10.0.0.7", "203.0.113.50:8443")]
+
+
+def _answer(ts: float, name: str, address: str, vlan: int) -> Observation:
+    """A DNS answer naming ``address`` on VLAN ``vlan`` (0: untagged), to that VLAN's 10.0.0.7."""
+    return Observation(ts=ts, proto="dns", kind="response", src_ip="10.0.0.1", dst_ip="10.0.0.7", vlan=vlan or None,
+                       fields={"answers": [{"name": name, "type": "A", "data": address, "ttl": 60}]})
+
+
+def _on(vlan: int, flows: list[Flow]) -> list[Flow]:
+    for flow in flows:
+        flow.vlan = vlan
+    return flows
+
+
+def test_a_name_another_vlan_resolved_to_an_address_does_not_name_this_vlans_host() -> None:
+    """A trunk mirror: VLAN 20's device learns updates.example (its VLAN's 10.0.0.9) on 443, then beats every 60 s
+    to its VLAN's 10.0.0.30, which only VLAN 10's DNS named updates.example (VLAN 10's own server). Named by the
+    plain address (before), VLAN 10's answer made the beats a learned destination: no beacon. Within the VLAN,
+    10.0.0.30 is unnamed: a beacon, high. Untagged, the same records are one link and the name holds: nothing."""
+    def run(vlans: tuple[int, int]) -> list[Alert]:
+        dns = [_answer(0.5, "updates.example", "10.0.0.9", vlans[1]),
+               _answer(0.6, "updates.example", "10.0.0.30", vlans[0])]
+        learned = [tcp_flow("10.0.0.7", "10.0.0.9", 443, 1.0 + i * 60.0, sport=39000 + i, **OK) for i in range(3)]
+        beats = [tcp_flow("10.0.0.7", "10.0.0.30", 443, 1000.0 + i * 60.0, sport=40000 + i, **OK) for i in range(10)]
+        return feed([BeaconDetector({"learn_s": 600.0})], observations=dns, flows=_on(vlans[1], learned + beats))
+    alerts = run((10, 20))
+    assert [(a.id, a.key, a.severity, a.evidence["name"]) for a in alerts] == [
+        ("detect.c2.beaconing", "10.0.0.30:443", "high", None)]
+    assert run((20, 20)) == []
+    assert run((0, 0)) == []
+
+
+def test_one_address_two_vlans_name_differently_is_named_by_each_vlans_own_answer() -> None:
+    """VLAN 10's DNS names 10.0.0.30 printer.corp, VLAN 20's (later) names its own 10.0.0.30 relay.corp: VLAN 10's
+    device beating to 10.0.0.30 beacons to printer.corp (before: relay.corp, the last answer of any VLAN); an
+    outside address stays one name everywhere (VLAN 20's answer names VLAN 10's destination 203.0.113.50)."""
+    def run(dst: str) -> list[tuple[str, str]]:
+        dns = [_answer(0.5, "printer.corp", "10.0.0.30", 10), _answer(0.6, "relay.corp", "10.0.0.30", 20),
+               _answer(0.7, "cdn.example", "203.0.113.50", 20)]
+        flows = [tcp_flow("10.0.0.7", "10.0.0.1", 80, 1.0, **OK)]
+        flows += [tcp_flow("10.0.0.7", dst, 8443, 1000.0 + i * 60.0, sport=40000 + i, **OK) for i in range(10)]
+        alerts = feed([BeaconDetector({"learn_s": 600.0})], observations=dns, flows=_on(10, flows))
+        return [(a.title.split(" every ")[0], a.evidence["name"]) for a in alerts]
+    assert run("10.0.0.30") == [("10.0.0.7 beacons to printer.corp:8443", "printer.corp")]
+    assert run("203.0.113.50") == [("10.0.0.7 beacons to cdn.example:8443", "cdn.example")]

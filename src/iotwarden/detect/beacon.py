@@ -6,7 +6,9 @@ the last ``max_intervals`` flows are kept; the series is a beacon when at least 
 intervals have a coefficient of variation (standard deviation / mean, after dropping the longest
 ``trim`` share: missed check-ins) below ``max_jitter``. Sources are internal hosts. Destinations the
 device contacted while learning are its normal heartbeats (cloud services), named by the DNS name
-that resolved to them when one was seen, so a service rotating its addresses stays known. A
+that resolved to them when one was seen, so a service rotating its addresses stays known (a site
+address by an answer seen within its broadcast domain: two VLANs may each resolve a name to their own
+10.0.0.9; an outside address by any). A
 suspicious outside destination is never learned, so a device already compromised when monitoring starts
 is still caught: over TCP (the channel of every IoT family documented; periodic UDP to odd ports is
 P2P camera relays and NAT keep-alives), a port outside :data:`~iotwarden.detect.base.SERVICE_PORTS`
@@ -80,7 +82,7 @@ class BeaconOptions(Options):
     max_period_s: float = 6 * 3600.0
     learn_s: float = LEARN_S  # heartbeats to named or internal destinations during learning are normal
     max_series: int = 200_000  # (source, destination, port) series tracked (LRU)
-    max_names: int = 100_000  # resolved addresses remembered (DNS answers)
+    max_names: int = 100_000  # resolved addresses remembered (DNS answers; a site one per broadcast domain)
     max_named_devices: int = 100_000  # devices known to reach named destinations (LRU)
     max_literal_hosts: int = 100_000  # (device, address) pairs whose HTTP Host was that address (LRU)
     bounds: ClassVar[dict[str, Range]] = {"min_intervals": (2, COUNT[1]), "max_intervals": (2, 100_000),
@@ -115,7 +117,8 @@ class BeaconDetector(Detector):
         # per series its Beats, or the (start time, source port) of a series of one flow: most are (a
         # scan's targets), and a bounded deque would cost ~10x their memory
         self._series: OrderedDict[tuple[str, str, int], Beats | tuple[float, int]] = OrderedDict()
-        self._names: OrderedDict[str, str] = OrderedDict()  # address -> a name that resolved to it
+        # address (a site one within its broadcast domain, site_host) -> a name that resolved to it
+        self._names: OrderedDict[str, str] = OrderedDict()
         self._naming: OrderedDict[str, None] = OrderedDict()  # devices seen reaching a named destination
         self._literal: OrderedDict[tuple[str, str], None] = OrderedDict()  # HTTP Host: a bare address
         self.normal = Novelty(learn_s=self.options.learn_s)
@@ -133,10 +136,14 @@ class BeaconDetector(Detector):
         if obs.proto != "dns" or obs.kind != "response":
             return
         answers = obs.fields.get("answers")
+        domain = obs.domain
         for answer in answers if isinstance(answers, list) else ():
             if isinstance(answer, dict) and answer.get("type") in ("A", "AAAA") and isinstance(answer.get("data"), str):
-                self._names[answer["data"]] = str(answer.get("name", ""))
-                self._names.move_to_end(answer["data"])
+                # a site address names a host within its broadcast domain only: two VLANs or VPCs may resolve
+                # one name to their own 10.0.0.9, or mean two hosts by one 10.0.0.9 (site_host); outside, global
+                at = site_host(answer["data"], domain) if domain else answer["data"]
+                self._names[at] = str(answer.get("name", ""))
+                self._names.move_to_end(at)
                 if len(self._names) > self.options.max_names:
                     self._names.popitem(last=False)
 
@@ -158,7 +165,7 @@ class BeaconDetector(Detector):
             learning = since < learn_s  # the learning phase runs from the device's first flow
             if flow.ip_proto not in (6, 17) or port in INFRA_PORTS:
                 continue
-            name = names.get(flow.b_ip)
+            name = names.get(site_host(flow.b_ip, domain) if domain else flow.b_ip)  # as on_observation keys it
             if name is not None:
                 naming[src] = None
                 naming.move_to_end(src)
