@@ -145,6 +145,90 @@ def test_a_write_routed_by_the_installations_router_raises_its_duplicate(tmp_pat
         IFACE_A.mac: "high", IFACE_B.mac: "high", IFACE_C.mac: "medium", IFACE_D.mac: "medium"}
 
 
+# --- a write before its carrier announced itself (a capture starting after ETS's search) ---------------------------
+def _connect(t: float, server: Host, *, data: str | None = None, tunnel_address: int = 0x1101) -> list[Frame]:
+    """ETS's CONNECT_REQUEST for a tunnel (03.08.02 §7.8.1, CRI tunnelling at the link layer) and ``server``'s
+    CONNECT_RESPONSE: channel 8, E_NO_ERROR, its data endpoint HPAI (``data``, else its own address) and the CRD
+    assigning the tunnel ``tunnel_address`` (03.08.04 §4.4.4)."""
+    request = k.knxip(k.CONNECT_REQUEST, k.hpai(k.ETS.ip, 50002) + k.hpai(k.ETS.ip, 50002) + bytes([4, 4, 2, 0]))
+    crd = bytes([4, 4]) + tunnel_address.to_bytes(2, "big")
+    response = k.knxip(k.CONNECT_RESPONSE, bytes([8, 0]) + k.hpai(data or server.ip) + crd)
+    return [k.datagram(t, k.ETS, server, request, sport=50002),
+            k.datagram(t + 0.01, server, k.ETS, response, dport=50002)]
+
+
+def _described(t: float, host: Host, project: int) -> Frame:
+    """``host``'s DESCRIPTION_RESPONSE (03.08.02 §7.7.2): its DEVICE_INFO (1.1.1 of ``project``), no HPAI."""
+    dibs = k.device_info(b"KNX IP Interface", address=0x1101, project=project,
+                         mac=bytes.fromhex(host.mac.replace(":", ""))) + k.families((0x02, 2), (0x04, 2))
+    return k.datagram(t, host, k.ETS, k.knxip(k.DESCRIPTION_RESPONSE, dibs), dport=50002)
+
+
+def _holders(t: float) -> list[Frame]:
+    """_two_installations without the tunnelling interfaces' own answers (the search came before the capture)."""
+    return _two_installations(t)[:4]
+
+
+def test_a_write_before_its_interface_answered_is_placed_by_the_interfaces_later_answer(tmp_path: Path) -> None:
+    """The capture starts after ETS's search: ETS connects to A's interface and writes; the interface's
+    DESCRIPTION_RESPONSE (or SEARCH_RESPONSE) afterwards names its installation, A: A's holders are high, B's not.
+    Before, the write was placed in no installation (all medium)."""
+    write = k.datagram(k.T0 + 11, k.ETS, TUNNEL_A, k.tunnelling(MEMORY_WRITE, channel=8), sport=50002)
+    for i, answer in enumerate([_described(k.T0 + 30, TUNNEL_A, PROJECT_A),
+                                _answer(k.T0 + 30, TUNNEL_A, 0x1101, project=PROJECT_A)]):
+        (tmp_path / str(i)).mkdir()
+        frames = [*_connect(k.T0 + 10, TUNNEL_A), write, *_holders(k.T0 + 20), answer]
+        assert _severities(_findings(tmp_path / str(i), frames)) == {
+            IFACE_A.mac: "high", IFACE_B.mac: "high", IFACE_C.mac: "medium", IFACE_D.mac: "medium"}
+    # B's interface answering names B: B's holders, not A's
+    write_b = k.datagram(k.T0 + 11, k.ETS, TUNNEL_B, k.tunnelling(MEMORY_WRITE, channel=8), sport=50002)
+    frames = [*_connect(k.T0 + 10, TUNNEL_B), write_b, *_holders(k.T0 + 20), _described(k.T0 + 30, TUNNEL_B,
+                                                                                          PROJECT_B)]
+    assert _severities(_findings(tmp_path, frames)) == {
+        IFACE_A.mac: "medium", IFACE_B.mac: "medium", IFACE_C.mac: "high", IFACE_D.mac: "high"}
+
+
+def test_a_write_to_the_data_endpoint_the_connect_response_named_is_its_servers(tmp_path: Path) -> None:
+    """A's interface answers CONNECT from 192.168.1.31 and names its data endpoint at 192.168.1.41 (03.08.02
+    §7.8.2): the write tunnelled there is A's interface's, placed in A. Before: an unannounced receiver, none."""
+    endpoint = Host("00:24:6d:01:02:1a", "192.168.1.41")
+    write = k.datagram(k.T0 + 31, k.ETS, endpoint, k.tunnelling(MEMORY_WRITE, channel=8), sport=50002)
+    frames = [*_two_installations(k.T0 + 20), *_connect(k.T0 + 30, TUNNEL_A, data=endpoint.ip), write]
+    assert _severities(_findings(tmp_path, frames)) == {
+        IFACE_A.mac: "high", IFACE_B.mac: "high", IFACE_C.mac: "medium", IFACE_D.mac: "medium"}
+
+
+def test_a_write_nothing_places_stays_in_no_installation(tmp_path: Path) -> None:
+    """Tunnelled to an interface that never answers: its CRD assigns the tunnel 1.1.1 and the telegram's source is
+    1.1.1, which A's interface announced, but an individual address names a device of a line any installation may
+    number alike (B's interface is 1.1.1 too): no installation's duplicate is raised. Another device answering
+    afterwards does not place it either."""
+    stranger = Host("02:00:00:00:00:77", "192.168.1.77")
+    write = k.datagram(k.T0 + 31, k.ETS, stranger, k.tunnelling(
+        k.l_data(0x283, b"\x40\x00\x01\x02\x03", src=0x1101, dst=COMMISSIONED), channel=8), sport=50002)
+    frames = [*_two_installations(k.T0 + 20), *_connect(k.T0 + 30, stranger), write,
+              _described(k.T0 + 40, TUNNEL_A, PROJECT_A)]
+    assert set(_severities(_findings(tmp_path, frames)).values()) == {"medium"}
+
+
+def test_writes_waiting_and_data_endpoints_are_bounded() -> None:
+    check = KnxDuplicateAddress(limit=2, written=2)
+    for i in range(3):
+        check.on_observation(None, Observation(  # type: ignore[arg-type]
+            ts=1.0 + i, proto="knxip", kind="connect_response", src_ip=f"10.0.0.{i}", dst_ip="10.0.9.9",
+            fields={"status": "E_NO_ERROR", "data_endpoint": f"10.0.1.{i}:3671"}))
+        check.on_observation(None, Observation(  # type: ignore[arg-type]
+            ts=1.0 + i, proto="knxip", kind="tunnelling_request", src_ip="10.0.9.9", dst_ip=f"10.0.1.{i}",
+            fields={"destination": "1.1.10", "destination_type": "individual", "ot_operation": "program"}))
+    assert list(check._server_of) == ["10.0.1.1", "10.0.1.2"]
+    assert {carrier: list(w) for carrier, w in check._waiting.items()} == {"10.0.0.1": ["1.1.10"],
+                                                                           "10.0.0.2": ["1.1.10"]}
+    check.on_observation(None, _obs(0, "1.1.5", ts=5.0))  # 10.0.0.0 answers: its write was dropped, nothing placed
+    check.on_observation(None, _obs(2, "1.1.6", ts=5.0))  # 10.0.0.2 answers: its write placed in its installation
+    assert list(check._written) == [(0x11, "1.1.10")]
+    assert list(check._waiting) == ["10.0.0.1"] and check._waiting_count == 1
+
+
 def _obs(i: int, address: str, ts: float = 1.0) -> Observation:
     return Observation(ts=ts, proto="knxip", kind="search_response", src_ip=f"10.0.{i // 256}.{i % 256}",
                        fields={"individual_address": address, "project_installation_id": 0x11})

@@ -22,11 +22,18 @@ Two cases, told apart because they need different work:
 A write belongs to the installation of the KNX IP device that carried it onto the bus: the interface or router it
 was tunnelled or sent to (its unicast receiver, 03.08.04, 03.08.03), or, for a frame routed to a multicast group
 (03.08.05 §2.5), the router that sent it, else the routers that announced the routing family for that group when
-they all announce one installation (every router of the group receives it). The installation is the one that
-device last announced in its DEVICE_INFO DIB. A write whose installation cannot be told that way (its interface
-never announced itself before it, or the group's routers belong to several installations) is remembered for none:
-1.1.5 of one ETS project says nothing of another project's 1.1.5 (two apartments, one LAN), so raising any
-installation's duplicate on it would blame a finding on a write that may have been for another; it stays medium.
+they all announce one installation (every router of the group receives it). A tunnel's server may take its frames
+at another data endpoint than the control endpoint it answers from: the CONNECT_RESPONSE names it (its HPAI, 03.08.02
+§7.8.2, the endpoint TUNNELLING_REQUESTs then go to, 03.08.04 §4.4.6), so a write to that endpoint is the answering
+server's. The installation is the one that device last announced in its DEVICE_INFO DIB; a write it carried before it
+announced any (a capture that starts after ETS's search) waits for the device's next DESCRIPTION or SEARCH answer
+(ETS describes an interface each time it connects, and searches again), which places it: the device is known, only
+its installation was not yet (as many writes wait as MAX_WRITTEN, LRU). A write whose installation cannot be told that
+way (its carrier never announces itself, or the group's routers belong to several installations) is remembered for
+none: 1.1.5 of one ETS project says nothing of another project's 1.1.5 (two apartments, one LAN), so raising any
+installation's duplicate on it would blame a finding on a write that may have been for another; it stays medium. For
+that reason neither the individual address a CONNECT_RESPONSE's CRD assigns the tunnel (03.08.04 §4.4.4) nor a
+telegram's KNX source address places a write: they name a device of a line, which any installation may number alike.
 
 The finding is on each announcer (one per device, its address and installation in the evidence, the other holders
 named in ``shared_with``), not on the line's router: the fix is reprogramming one of the devices, which only the
@@ -89,6 +96,10 @@ class KnxDuplicateAddress(Check):
         self._written: OrderedDict[Place, float] = OrderedDict()  # place -> last program/config write to it
         self._installation_of: OrderedDict[str, int | None] = OrderedDict()  # IP (else MAC) -> its installation
         self._routers = KnxDevices(limit)  # which devices route for which multicast group
+        # carrier (IP, else MAC) -> address -> last write to it, while the carrier has not announced its installation
+        self._waiting: OrderedDict[str, OrderedDict[str, float]] = OrderedDict()
+        self._waiting_count = 0
+        self._server_of: OrderedDict[str, str] = OrderedDict()  # a tunnel's data endpoint IP -> its server's (limit)
         self._limit, self._written_limit = limit, written
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
@@ -99,24 +110,66 @@ class KnxDuplicateAddress(Check):
             if isinstance(address, str) and device != (None, None):
                 self._announce((project if isinstance(project, int) else None, address), device, obs)
             self._routers.see(obs)
+        elif obs.kind == "connect_response" and f.get("status") == "E_NO_ERROR":
+            self._data_endpoint(obs)
         elif f.get(OPERATION) in WRITES and f.get("destination_type") == "individual":
-            address, (known, installation) = f.get("destination"), self._installation(obs)
+            address, (known, installation), carrier = f.get("destination"), self._installation(obs), self._carrier(obs)
             if isinstance(address, str) and known:
-                place = (installation, address)
-                self._written[place] = obs.ts
-                self._written.move_to_end(place)
-                if len(self._written) > self._written_limit:
-                    self._written.popitem(last=False)
+                self._written_to((installation, address), obs.ts)
+            elif isinstance(address, str) and carrier is not None:
+                self._wait(carrier, address, obs.ts)
+
+    def _written_to(self, place: Place, ts: float) -> None:
+        self._written[place] = max(ts, self._written.get(place, ts))
+        self._written.move_to_end(place)
+        if len(self._written) > self._written_limit:
+            self._written.popitem(last=False)
+
+    def _carrier(self, obs: Observation) -> str | None:
+        """The KNX IP device that carried a write onto the bus, by IP (else MAC): its unicast receiver (the server
+        whose data endpoint that is, unless the receiver announced itself), else, routed to a multicast group, its
+        sender."""
+        if unicast(obs.dst_ip):
+            receiver = obs.dst_ip or ""
+            if receiver not in self._installation_of:
+                receiver = self._server_of.get(receiver, receiver)
+            return receiver or obs.dst_mac
+        return obs.src_ip or obs.src_mac
 
     def _installation(self, obs: Observation) -> tuple[bool, int | None]:
         """(known, installation) of the KNX IP device that carried a write onto the bus (module docstring)."""
         if unicast(obs.dst_ip):
-            return self._known(obs.dst_ip or obs.dst_mac)
+            return self._known(self._carrier(obs))
         sender = self._known(obs.src_ip or obs.src_mac)
         if sender[0]:
             return sender
         routers = {self._known(ip or mac) for ip, mac in self._routers.routing_members(obs.dst_ip)}
         return routers.pop() if len(routers) == 1 else (False, None)
+
+    def _data_endpoint(self, obs: Observation) -> None:
+        """A CONNECT_RESPONSE's data endpoint (03.08.02 §7.8.2) at another IP than the server answering: the
+        server's. An HPAI of 0.0.0.0 (route back, NAT) names no other endpoint."""
+        endpoint = str(obs.fields.get("data_endpoint") or "").rpartition(":")[0]
+        if not obs.src_ip or not unicast(endpoint) or endpoint == obs.src_ip:
+            return
+        self._server_of[endpoint] = obs.src_ip
+        self._server_of.move_to_end(endpoint)
+        if len(self._server_of) > self._limit:
+            self._server_of.popitem(last=False)
+
+    def _wait(self, carrier: str, address: str, ts: float) -> None:
+        """A write whose carrier has not announced its installation yet: placed when it does (module docstring)."""
+        writes = self._waiting.setdefault(carrier, OrderedDict())
+        self._waiting.move_to_end(carrier)
+        self._waiting_count += address not in writes
+        writes[address] = ts
+        writes.move_to_end(address)
+        while self._waiting_count > self._written_limit:
+            oldest = next(iter(self._waiting.values()))
+            oldest.popitem(last=False)
+            self._waiting_count -= 1
+            if not oldest:
+                self._waiting.popitem(last=False)
 
     def _known(self, host: str | None) -> tuple[bool, int | None]:
         """(announced, installation) of the device at ``host`` (its IP, else its MAC)."""
@@ -142,6 +195,11 @@ class KnxDuplicateAddress(Check):
             self._installation_of.move_to_end(host)
             if len(self._installation_of) > self._limit:
                 self._installation_of.popitem(last=False)
+        for known in {device[1], device[0]} - {None}:  # writes it carried before: in the installation it announces
+            waited = self._waiting.pop(str(known), None)
+            for address, ts in (waited or {}).items():
+                self._waiting_count -= 1
+                self._written_to((place[0], address), ts)
         holders = self._places.setdefault(place, OrderedDict())
         self._places.move_to_end(place)
         if len(self._places) > self._limit:
