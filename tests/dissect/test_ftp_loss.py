@@ -1,11 +1,13 @@
 """FTP's control connection past a lost segment (issues #3/#4): the hole costs the line it was in, not the flow; the
 next line is taken only where a line or a segment begins and only when it is a known command (client) or a reply
 line (server), and a reply after a hole claims no login of the USER and PASS read before it, nor a greeting not
-seen whole. Built connections go through the default engine with segments left out (tests/engine/losscheck.session)
-or straight to the dissector (tests/dissect/gapfeed.converse)."""
+seen whole. A reply pairs with its own command however a capture interleaved the two directions (a SPAN port merging
+two uplinks), by the Acknowledgment Numbers. Built connections go through the default engine with segments left out
+or captured late (tests/engine/losscheck.session) or straight to the dissector (tests/dissect/gapfeed.converse)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from typing import Any
@@ -13,7 +15,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.dissect.ftp import MAX_LINE, FtpDissector
+from iotwarden.dissect.base import Packet
+from iotwarden.dissect.ftp import COMMANDS_KEY, DEFERRED_KEY, MAX_DEFERRED, MAX_LINE, MAX_PENDING, FtpDissector
 from iotwarden.model import Observation
 from tests.dissect.gapfeed import GAP, Chunk, converse, lose, segments
 from tests.engine.losscheck import assert_loss_adds_nothing, gaps_among_junk, segment_count, segments_of, session
@@ -86,7 +89,7 @@ def test_an_answer_whose_user_or_pass_was_lost_claims_no_login() -> None:
 
 def test_a_greeting_cut_by_a_hole_is_no_banner() -> None:
     chunks: list[Chunk] = [(False, b"220-Welcome to the NVR\r\n"), (False, GAP), (False, b"220 ready\r\n"),
-                           (True, b"USER a\r\nPASS b\r\n"), (False, b"530 no\r\n")]
+                           (True, b"USER a\r\nPASS b\r\n"), (False, b"331 go on\r\n530 no\r\n")]
     got = converse(FtpDissector(), chunks, None, PORT)
     assert [o.kind for o in got] == ["login_attempt"]
     assert _logins(got) == [("a", "b", "failure")]
@@ -141,3 +144,82 @@ def test_fuzz_any_segments_lost_no_message_is_read_that_the_whole_connection_doe
 def test_fuzz_gaps_among_arbitrary_bytes_raise_only_parse_errors_and_stay_bounded(
         chunks: list[tuple[bytes, bool, bool]]) -> None:
     gaps_among_junk(FtpDissector(), chunks, PORT)
+
+
+# the segments of EXCHANGE (one a message) whose order a capture may swap with the next
+PASS_WRONG, REFUSED, USER_ROOT, PASS_RIGHT = 3, 4, 5, 11
+
+
+def test_a_230_captured_before_its_pass_claims_the_login_once_for_its_user() -> None:
+    assert _logins(session(EXCHANGE, PORT, acks=True, late=(PASS_RIGHT,))) == LOGINS
+    # the 530 of the wrong password captured after the client's next USER: still the wrong password's, not root's
+    assert _logins(session(EXCHANGE, PORT, acks=True, late=(REFUSED,))) == LOGINS
+    # the 530 captured before the wrong password: that password's failure, never a login
+    assert _logins(session(EXCHANGE, PORT, acks=True, late=(PASS_WRONG,))) == LOGINS
+
+
+def test_any_one_or_two_segments_captured_late_read_the_same_logins() -> None:
+    count = segment_count(EXCHANGE, None)
+    for late in itertools.chain(((i,) for i in range(count)), itertools.combinations(range(count), 2)):
+        assert _logins(session(EXCHANGE, PORT, acks=True, late=late)) == LOGINS, late
+    for late in range(segment_count(EXCHANGE, SEGMENT)):  # lines cut into segments
+        assert _logins(session(EXCHANGE, PORT, acks=True, late=(late,), segment=SEGMENT)) == LOGINS, late
+
+
+def test_without_acknowledgments_a_reply_captured_first_claims_no_login_it_does_not_hold() -> None:
+    # ACK numbers of 0 tell nothing of the order: a reply with no command waiting answers the next command read
+    # when that is the one it answers in a login (a 331 a USER, a 230 or 530 a PASS)
+    for late in range(segment_count(EXCHANGE, None)):
+        got = _logins(session(EXCHANGE, PORT, late=(late,)))
+        assert set(got) <= set(LOGINS) and len(got) == len(set(got)), late
+    assert _logins(session(EXCHANGE, PORT, late=(PASS_RIGHT,))) == LOGINS[:2]
+
+
+def test_every_single_lost_segment_with_the_directions_interleaved_reads_nothing_the_whole_connection_lacks() -> None:
+    for late in (PASS_WRONG, REFUSED, USER_ROOT, PASS_RIGHT):
+        assert_loss_adds_nothing(_keys, EXCHANGE, PORT, acks=True, late=(late,))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sets(st.integers(min_value=0, max_value=segment_count(EXCHANGE, SEGMENT) - 1), max_size=3),
+       st.sets(st.integers(min_value=0, max_value=segment_count(EXCHANGE, SEGMENT) - 1), max_size=3),
+       st.booleans())
+def test_fuzz_segments_lost_and_late_no_login_is_read_that_the_whole_connection_does_not_hold(
+        lost: set[int], late: set[int], acks: bool) -> None:
+    assert_loss_adds_nothing(_keys, EXCHANGE, PORT, [tuple(lost)], segment=SEGMENT, acks=acks, late=tuple(late))
+
+
+def _fed(d: FtpDissector, state: dict[str, Any], to_server: bool, data: bytes, *, seq: int,
+         ack: int) -> list[Observation]:
+    """``data`` fed to ``d`` as one segment at ``seq`` acknowledging ``ack``."""
+    src, dst = (("10.0.0.1", 50000), ("10.0.0.2", PORT))[:: 1 if to_server else -1]
+    pkt = Packet(ts=1.0, payload=data, src_ip=src[0], src_port=src[1], dst_ip=dst[0], dst_port=dst[1], ip_proto=6,
+                 to_server=to_server, tcp_seq=seq, tcp_ack=ack)
+    return d.feed(pkt, data, state)
+
+
+def test_replies_held_for_client_bytes_are_bounded() -> None:
+    d, state = FtpDissector(), {}
+    _fed(d, state, False, b"220 ready\r\n", seq=5000, ack=1000)
+    _fed(d, state, True, b"NOOP\r\n", seq=1000, ack=5011)
+    _fed(d, state, False, b"200 ok\r\n", seq=5011, ack=1006)
+    for i in range(MAX_DEFERRED + 3):  # answers to client bytes not seen yet
+        assert _fed(d, state, False, b"230 Logged in\r\n", seq=5019 + 15 * i, ack=2000) == []
+        assert len(state[DEFERRED_KEY]) <= MAX_DEFERRED
+    # those bytes were lost: the replies held answer nothing read after the hole
+    d.gap(state, True)
+    assert _fed(d, state, True, b"USER admin\r\nPASS x\r\n", seq=2000, ack=5500) == []
+    assert DEFERRED_KEY not in state and len(state[COMMANDS_KEY]) == 2
+
+
+def test_commands_waiting_for_replies_are_bounded_and_past_the_limit_claim_nothing() -> None:
+    d, state = FtpDissector(), {}
+    _fed(d, state, False, b"220 ready\r\n", seq=5000, ack=1000)
+    noops = b"NOOP\r\n" * (MAX_PENDING + 5)
+    _fed(d, state, True, noops, seq=1000, ack=5011)
+    assert len(state[COMMANDS_KEY]) == MAX_PENDING
+    end = 1000 + len(noops)
+    _fed(d, state, True, b"USER admin\r\nPASS 1234\r\n", seq=end, ack=5011)
+    # had the five oldest NOOPs not been forgotten, the 331 and 230 here would answer the USER and PASS
+    replies = b"200 ok\r\n" * (MAX_PENDING - 2) + b"331 go on\r\n230 Logged in\r\n"
+    assert _fed(d, state, False, replies, seq=5011, ack=end + 100) == []

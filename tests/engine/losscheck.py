@@ -217,33 +217,45 @@ def check(src: Path, work: Path, losses: tuple[str, ...] = LOSSES,
 
 def session(messages: list[tuple[bool, bytes]], port: int, lost: tuple[int, ...] = (), *,
             client: str = "192.168.1.10", server: str = "192.168.1.20", segment: int | None = None,
-            close: bool = True) -> list[Observation]:
+            close: bool = True, acks: bool = False, late: tuple[int, ...] = ()) -> list[Observation]:
     """The Observations the default engine makes of one TCP connection: its handshake, then ``messages`` ((to
     the server?, bytes) in order) each cut into segments of ``segment`` bytes (None: one each), the segments
     numbered from 0 in ``lost`` left out of the capture (their sequence numbers still taken), then FIN both
-    ways when ``close``. A built case of what a SPAN port's drop does to a dissector."""
+    ways when ``close``. A built case of what a SPAN port's drop does to a dissector. With ``acks`` every segment
+    acknowledges what the other direction sent before it (lost segments included; else its Acknowledgment Number
+    is 0, telling nothing); the segments numbered in ``late`` are captured after the next one sent that is not late
+    (a SPAN port merging two uplinks' queues), each sent as before and acknowledged so."""
     from iotwarden.dissect import default_dissectors
     from iotwarden.engine.core import Engine
     from tests.sources.capbuild import ACK, FIN, PSH, SYN, batch_of, ethernet, tcp
 
     seq = {True: 1000, False: 5000}
+
+    def frame(to_server: bool, flags: int, payload: bytes = b"") -> bytes:
+        a, b, sport, dport = (client, server, 40000, port) if to_server else (server, client, port, 40000)
+        segment_ = tcp(a, b, sport, dport, flags, seq[to_server], payload, ack=seq[not to_server] if acks else 0)
+        return ethernet(segment_, src=1 if to_server else 2, dst=2 if to_server else 1)
+
     frames = [ethernet(tcp(client, server, 40000, port, SYN, seq[True] - 1)),
-              ethernet(tcp(server, client, port, 40000, SYN | ACK, seq[False] - 1), src=2, dst=1),
-              ethernet(tcp(client, server, 40000, port, ACK, seq[True]))]
+              ethernet(tcp(server, client, port, 40000, SYN | ACK, seq[False] - 1, ack=seq[True] if acks else 0),
+                       src=2, dst=1),
+              frame(True, ACK)]
     n = 0
+    held: list[bytes] = []
     for to_server, data in messages:
         size = segment or len(data) or 1
         for off in range(0, len(data), size):
             piece = data[off:off + size]
-            if n not in lost:
-                a, b, sport, dport = (client, server, 40000, port) if to_server else (server, client, port, 40000)
-                frames.append(ethernet(tcp(a, b, sport, dport, ACK | PSH, seq[to_server], piece),
-                                       src=1 if to_server else 2, dst=2 if to_server else 1))
+            if n in late and n not in lost:
+                held.append(frame(to_server, ACK | PSH, piece))
+            elif n not in lost:
+                frames += [frame(to_server, ACK | PSH, piece), *held]
+                held = []
             seq[to_server] += len(piece)
             n += 1
+    frames += held
     if close:
-        frames += [ethernet(tcp(client, server, 40000, port, FIN | ACK, seq[True])),
-                   ethernet(tcp(server, client, port, 40000, FIN | ACK, seq[False]), src=2, dst=1)]
+        frames += [frame(True, FIN | ACK), frame(False, FIN | ACK)]
     engine = Engine(default_dissectors())
     out = list(engine.process(batch_of([(1.0 + i / 1000, f) for i, f in enumerate(frames)])).observations)
     return out + list(engine.flush().observations)
@@ -256,15 +268,16 @@ def segment_count(messages: list[tuple[bool, bytes]], segment: int | None) -> in
 
 def assert_loss_adds_nothing(keys: Callable[[list[Observation]], Counter[Any]], messages: list[tuple[bool, bytes]],
                              port: int, lost: Iterable[tuple[int, ...]] | None = None, *, segment: int | None = None,
-                             in_place: Callable[[int], list[Observation]] | None = None) -> None:
+                             in_place: Callable[[int], list[Observation]] | None = None, acks: bool = False,
+                             late: tuple[int, ...] = ()) -> None:
     """Conclusions may be lost, never made up: for each set of lost segments in ``lost`` (default: every single
-    segment), the ``keys`` of what the engine reads of the lossy connection (:func:`session`) are within those of
-    the whole one, and so are those of ``in_place(i)`` for a single lost segment ``i`` (the dissector told the hole
-    where it is, tests/dissect/gapfeed.py)."""
+    segment), the ``keys`` of what the engine reads of the lossy connection (:func:`session`, with ``acks`` and
+    ``late`` segments) are within those of the whole one, and so are those of ``in_place(i)`` for a single lost
+    segment ``i`` (the dissector told the hole where it is, tests/dissect/gapfeed.py)."""
     whole = keys(session(messages, port, segment=segment))
     cases = [(i,) for i in range(segment_count(messages, segment))] if lost is None else list(lost)
     for case in cases:
-        assert not keys(session(messages, port, case, segment=segment)) - whole, case
+        assert not keys(session(messages, port, case, segment=segment, acks=acks, late=late)) - whole, case
         if in_place is not None and len(case) == 1:
             assert not keys(in_place(case[0])) - whole, case
 

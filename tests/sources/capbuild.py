@@ -96,9 +96,10 @@ def ethernet(l3: bytes, *, src: int = 1, dst: int = 2, ethertype: int = 0x0800, 
 
 
 def tcp(  # noqa: PLR0917 - reads like a packet literal in the tests: tcp(C, S, 1000, 80, SYN, seq)
-    src: str, dst: str, sport: int, dport: int, flags: int = ACK, seq: int = 0, payload: bytes = b"", *, ttl: int = 64
+    src: str, dst: str, sport: int, dport: int, flags: int = ACK, seq: int = 0, payload: bytes = b"", *, ttl: int = 64,
+    ack: int = 0,
 ) -> bytes:
-    seg = dpkt.tcp.TCP(sport=sport, dport=dport, seq=seq % 2**32, flags=flags, data=payload)
+    seg = dpkt.tcp.TCP(sport=sport, dport=dport, seq=seq % 2**32, ack=ack % 2**32, flags=flags, data=payload)
     return bytes(dpkt.ip.IP(src=ipv4(src), dst=ipv4(dst), p=6, ttl=ttl, data=seg))
 
 

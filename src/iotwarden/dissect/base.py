@@ -31,7 +31,9 @@ class Packet:
     For non-IP frames (ARP, LLDP, CDP) ``payload`` is what follows the ethertype / LLC header (for an
     802.11 management frame, its elements) and the IP fields are ``None``. ``to_server`` is True when the
     packet goes from the flow's initiator to its responder; ``flow_state`` is the per-flow dict the engine
-    keeps for this dissector; ``wlan_subtype`` says which 802.11 management frame carried the elements.
+    keeps for this dissector; ``wlan_subtype`` says which 802.11 management frame carried the elements. ``tcp_seq``
+    and ``tcp_ack`` are the segment's own numbers, also when its bytes reach a stream dissector later (reassembled),
+    so a delivery of ``data`` ends at sequence number ``tcp_seq + len(payload)``.
     """
 
     ts: float
@@ -52,6 +54,10 @@ class Packet:
     wire_len: int = 0
     wlan_subtype: int | None = None  # an 802.11 management frame's subtype (§9.2.4.1.3 Table 9-1), else None
     vni: tuple[int, ...] | None = None  # VXLAN/Geneve VNIs crossed, outermost first (engine/decode.vni_list)
+    # the TCP Acknowledgment Number (RFC 9293 §3.4) of a segment with ACK set, else None: the next byte of the
+    # other direction its sender expected, so every byte before it had reached it when it sent this one, whatever
+    # order a capture recorded the two directions in (a SPAN port merging two uplinks)
+    tcp_ack: int | None = None
 
     def observation(self, proto: str, kind: str, fields: dict[str, Any], subject: Subject = "src") -> Observation:
         """An Observation stamped with this packet's time and addresses."""

@@ -9,21 +9,31 @@ Kinds:
   530, RFC 959 §4.2.2), ``code``; src is the client, subject ``dst`` (the server logged into).
 
 Dissection ends after a successful login, after AUTH TLS is accepted (234, RFC 4217 §4), or after
-:data:`MAX_ATTEMPTS` attempts. A lost segment (``gap``) costs the line it was in and what it may have paired: the
-direction reads on from the next line found where a line or a segment begins, validated harder than in sync (a
-known command verb, a reply code of RFC 959 §4.2.1); the USER and PASS read before the hole, and a greeting not
-seen whole, claim nothing after it, and a 230 or 530 claims a login only while a command read is unanswered (one
-reply a command, §4.2), so an answer to a lost PASS, told as a hole only once the client sends again, claims none
-(issues #3/#4).
+:data:`MAX_ATTEMPTS` attempts. A login is claimed by the reply that answers a USER or PASS read: each command read
+waits for one completion reply, in order (RFC 959 §4.2), with the user name and password it sent bound to it, so
+a reply pairs with its own command however the client's later commands interleave with it. A segment's
+Acknowledgment Number says which client bytes the server had when it replied (dissect/base.py Packet ``tcp_ack``):
+a reply that acknowledges client bytes not read yet, with no command of ours waiting, is held
+(:data:`MAX_DEFERRED`) until they are (a SPAN port that recorded the server's 230 before the client's PASS), and
+one sent before the oldest command waiting was whole answers a command the capture lost, not it (issues #3/#4).
+
+A lost segment (``gap``) costs the line it was in and what it may have paired: the direction reads on from the
+next line found where a line or a segment begins, validated harder than in sync (a known command verb, a reply
+code of RFC 959 §4.2.1); the commands read before a hole in the client's direction claim no login (the USER it may
+have held names the PASS after it), the first completion reply after a hole in the server's, once every command
+its acknowledgment covers is read, answers none of them and drops them (the hole held the answers of some), and a
+greeting not seen whole is no banner.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
 from iotwarden.dissect.base import Packet, StreamDissector, safety_net
+from iotwarden.engine.reassembly import SEQ_MOD, seq_delta
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -32,8 +42,19 @@ MAX_REPLY_LINES = 32  # lines of one multi-line reply kept
 MAX_ATTEMPTS = 10  # login attempts reported per flow
 MAX_FIELD = 256  # characters kept of a user name or password
 # commands read and not yet answered (RFC 959 §4.2: one reply, or 1yz preliminaries and one, per command); a
-# client may send several before the first reply (pipelining), none sends thousands
+# client may send several before the first reply (pipelining), none sends thousands: past it the oldest is
+# forgotten and no later reply claims a login (which command it answers is no longer known)
 MAX_PENDING = 1024
+# replies held until the client's bytes their acknowledgment covers are read: a capture that recorded the two
+# directions out of order by a segment or two holds one or two; past it the oldest is taken as answering nothing
+MAX_DEFERRED = 16
+COMMANDS_KEY = "commands"  # commands read and not yet answered: (sequence number after it or None, credentials)
+# where ACKs tell nothing, a reply with no command read waiting is taken to answer the next command read when that is
+# the one command it answers in a login (RFC 959 §5.4: 331 and 332 a USER; 230, 202 and 530, in the sequence
+# USER 331 PASS, a PASS), so a capture that recorded the reply before its command does not pair every reply after
+# it with the command before its own
+ANSWERS_FIRST = {331: "USER", 332: "USER", 230: "PASS", 202: "PASS", 530: "PASS"}
+DEFERRED_KEY = "deferred"  # replies held: (code, acknowledgment, the reply's packet without its payload)
 # stream bytes read of a flow, both directions (StreamDissector.max_stream_bytes): the greeting (multi-line, up to
 # MAX_REPLY_LINES) and MAX_ATTEMPTS logins, lines of tens of bytes, with the commands between them; dissection
 # ends at the attempts first. The 100-packet cap it replaces was ~100 such lines
@@ -66,17 +87,20 @@ class FtpDissector(StreamDissector):
 
     def gap(self, state: dict[str, Any], to_server: bool) -> None:
         """Bytes of a direction were lost: drop its partial line and read on from the next line :meth:`_resync`
-        finds. The hole may have held a USER or PASS, or the reply that answered them: the credentials read
-        before it pair with no answer after it; a server's hole before its greeting was read held part of it."""
+        finds. A client's hole may have held a USER or PASS: the commands read before it claim no login and a PASS
+        after it names no user. A server's hole held replies: the first completion reply after it answers nothing
+        (:meth:`_answer`); a hole before the greeting was read held part of it."""
         key = streambuf.direction_key(to_server)
         state.pop(key, None)
         state[RESYNC_STATE_KEY + key] = True
-        state.pop("username", None)
-        state.pop("password", None)
-        if not to_server:
+        if to_server:
+            state.pop("user", None)
+            state[COMMANDS_KEY] = [(at, None) for at, _ in state.get(COMMANDS_KEY, ())]
+        else:
             state.pop("reply", None)
             state.pop("reply_code", None)
             state["banner_seen"] = True
+            state["server_hole"] = True
 
     @staticmethod
     def _resync(buf: bytearray, fresh: int, to_server: bool) -> bool:
@@ -111,19 +135,27 @@ class FtpDissector(StreamDissector):
             if not self._resync(buf, len(buf) - len(data), pkt.to_server):
                 return out
             state[RESYNC_STATE_KEY + key] = False
+        end = streambuf.seq_end(pkt) if pkt.to_server else None
+        if end is not None:  # where the client's unread bytes begin (after a hole: past it)
+            state.setdefault("c2s_base", (end - len(buf)) % SEQ_MOD)
+            state["c2s_at"] = (end - len(buf)) % SEQ_MOD
+            out += self._release(state)
         while not state.get("done"):
-            end = buf.find(b"\n")
-            if end > MAX_LINE:
+            at = buf.find(b"\n")
+            if at > MAX_LINE:
                 state["done"] = True
                 raise ParseError(f"FTP line over {MAX_LINE} bytes")
-            if end < 0:
+            if at < 0:
                 streambuf.bound(state, buf, self.max_buffer)
                 break
-            line = bytes(buf[:end]).rstrip(b"\r").decode("utf-8", "replace")
-            del buf[: end + 1]
+            line = bytes(buf[:at]).rstrip(b"\r").decode("utf-8", "replace")
+            del buf[: at + 1]
             if pkt.to_server:
-                state["pending"] = min(state.get("pending", 0) + 1, MAX_PENDING)
-                self._command(line, state)
+                after = None if end is None else (end - len(buf)) % SEQ_MOD
+                self._command(line, after, state)
+                if after is not None:
+                    state["c2s_at"] = after
+                out += self._release(state)
                 continue
             try:
                 out.extend(self._reply_line(pkt, line, state))
@@ -132,14 +164,24 @@ class FtpDissector(StreamDissector):
         return out
 
     @staticmethod
-    def _command(line: str, state: dict[str, Any]) -> None:
+    def _command(line: str, after: int | None, state: dict[str, Any]) -> None:
+        """A command read, ending before sequence number ``after``: it waits for its reply with the credentials
+        it sent (USER, RFC 959 §4.1.1, alone; PASS with the user named last)."""
         verb, _, arg = line.partition(" ")
         verb = verb.upper()
-        if verb == "USER":  # RFC 959 §4.1.1
-            state["username"] = arg[:MAX_FIELD]
-            state.pop("password", None)
-        elif verb == "PASS":
-            state["password"] = arg[:MAX_FIELD]
+        credentials: tuple[str, str | None] | None = None
+        if verb == "USER":
+            state["user"] = arg[:MAX_FIELD]
+            credentials = (state["user"], None)
+        elif verb == "PASS" and "user" in state:
+            credentials = (state["user"], arg[:MAX_FIELD])
+        if state.pop("answered_first", None) == verb:
+            return  # its reply came first (a capture whose ACKs tell nothing of the order)
+        commands: list[tuple[int | None, tuple[str, str | None] | None]] = state.setdefault(COMMANDS_KEY, [])
+        if len(commands) >= MAX_PENDING:
+            del commands[0]
+            state["unpaired"] = True
+        commands.append((after, credentials))
 
     def _reply_line(self, pkt: Packet, line: str, state: dict[str, Any]) -> list[Observation]:
         lines: list[str] | None = state.get("reply")
@@ -169,14 +211,71 @@ class FtpDissector(StreamDissector):
         if code == 234:  # AUTH TLS accepted: the rest is encrypted
             state["done"] = True
             return []
-        pending = state.get("pending", 0)
-        if code >= 200:  # a completion reply answers the oldest command outstanding; 1yz come before one
-            state["pending"] = max(0, pending - 1)
-        # a login is claimed by an answer to a command read: with none outstanding, the command it answers is not
-        # in the capture (a segment lost and not yet told, as a hole with nothing behind it is not)
-        if code not in (230, 530) or "username" not in state or not pending:
+        if code < 200:  # a preliminary reply (1yz) comes before the one that answers its command
             return []
-        fields = {"username": state.pop("username"), "password": state.pop("password", None),
+        deferred: list[tuple[int, int | None, Packet]] | None = state.get(DEFERRED_KEY)
+        if deferred is None and not self._waits(pkt.tcp_ack, state):
+            return self._answer(pkt, code, self._ack(pkt.tcp_ack, state), state)
+        if deferred is None:
+            deferred = state[DEFERRED_KEY] = []
+        deferred.append((code, pkt.tcp_ack, dataclasses.replace(pkt, payload=b"")))
+        if len(deferred) <= MAX_DEFERRED:
+            return []
+        code, _, held = deferred.pop(0)  # the client's bytes it waited for are not coming: it answers none
+        state.pop("server_hole", None)
+        return [] if state.get(COMMANDS_KEY) else self._answer(held, code, None, state)
+
+    @staticmethod
+    def _ack(ack: int | None, state: dict[str, Any]) -> int | None:
+        """``ack`` where it acknowledges client bytes from the first read on, else None (a capture whose ACKs say
+        nothing, or a reply sent before the first client bytes the capture shows)."""
+        base = state.get("c2s_base")
+        return None if ack is None or base is None or seq_delta(ack, base) < 0 else ack
+
+    def _waits(self, ack: int | None, state: dict[str, Any]) -> bool:
+        """A completion reply acknowledging ``ack`` waits for client bytes not read yet: before any client byte
+        (the server speaks unasked only to greet), those its command may be in when no command read waits for it
+        (the oldest waiting is the one it answers, RFC 959 §4.2), and after a server's hole all those it covers
+        (:meth:`_answer`)."""
+        if ack is not None and "c2s_base" not in state:
+            return True
+        ack = self._ack(ack, state)
+        if not streambuf.acked_past(ack, state.get("c2s_at")):
+            return False
+        return bool(state.get("server_hole")) or not state.get(COMMANDS_KEY)
+
+    def _release(self, state: dict[str, Any]) -> list[Observation]:
+        """The replies held that no longer wait (:meth:`_waits`), in order, now that client bytes were read."""
+        deferred: list[tuple[int, int | None, Packet]] | None = state.get(DEFERRED_KEY)
+        out: list[Observation] = []
+        while deferred and not state.get("done") and not self._waits(deferred[0][1], state):
+            code, ack, held = deferred.pop(0)
+            out += self._answer(held, code, self._ack(ack, state), state)
+        if not deferred:
+            state.pop(DEFERRED_KEY, None)
+        return out
+
+    def _answer(self, pkt: Packet, code: int, ack: int | None, state: dict[str, Any]) -> list[Observation]:
+        """A completion reply (acknowledging ``ack`` of the client's bytes, None: not known) answers the oldest
+        command waiting, unless it was sent before that command was whole (it answers one the capture lost); a 230
+        or 530 to a USER or PASS claims its login."""
+        commands: list[tuple[int | None, tuple[str, str | None] | None]] = state.get(COMMANDS_KEY) or []
+        if state.pop("server_hole", False):  # which of the commands it covers the hole's replies answered: unknown
+            state[COMMANDS_KEY] = [c for c in commands if ack is not None and c[0] is not None
+                                   and seq_delta(ack, c[0]) < 0]
+            return []
+        if not commands:  # the command it answers is not in the capture, or not yet (ACKs that tell nothing)
+            if ack is None and code in ANSWERS_FIRST:
+                state["answered_first"] = ANSWERS_FIRST[code]
+            return []
+        after, credentials = commands[0]
+        if ack is not None and after is not None and seq_delta(ack, after) < 0:
+            return []
+        del commands[0]
+        if code not in (230, 530) or credentials is None or state.get("unpaired"):
+            return []
+        username, password = credentials
+        fields = {"username": username, "password": password,
                   "result": "success" if code == 230 else "failure", "code": code}
         attempts = state.get("attempts", 0) + 1
         state["attempts"] = attempts

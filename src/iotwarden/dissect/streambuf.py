@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from iotwarden.dissect.base import Packet, StreamDissector
+from iotwarden.engine.reassembly import SEQ_MOD, seq_delta
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -67,6 +68,18 @@ class PartialParse(ParseError):
 def failed(error: ParseError, made: list[Observation]) -> ParseError:
     """What a feed that made ``made`` raises for ``error``: a :class:`PartialParse` when it made any."""
     return PartialParse(str(error), made) if made else error
+
+
+def seq_end(pkt: Packet) -> int | None:
+    """The sequence number after ``pkt``'s payload, where a delivery of its bytes ends (dissect/base.py Packet),
+    None without one (a dissector fed directly)."""
+    return None if pkt.tcp_seq is None else (pkt.tcp_seq + len(pkt.payload)) % SEQ_MOD
+
+
+def acked_past(ack: int | None, position: int | None) -> bool:
+    """True when ``ack``, a segment's Acknowledgment Number, acknowledges bytes of the other direction past
+    ``position`` (a sequence number of it): its sender had them, the capture has not shown them yet."""
+    return ack is not None and position is not None and seq_delta(ack, position) > 0
 
 
 def oriented(pkt: Packet, from_client: bool) -> Packet:

@@ -431,6 +431,7 @@ class Dispatcher:
             pkt = Packet(
                 ts, payload, smac, dmac, where[0], where[1], where[2], where[3], proto,
                 ttl, sport, dport, flags if tcp else None, seq if tcp else None, to_server, wire, None, where[4],
+                ack if tcp and flags & TCP_ACK else None,
             )  # positional, in Packet's field order
             fd.handed += 1
             protocols[d.name] += 1  # packets handed (a stream dissector may get them later)
