@@ -60,6 +60,25 @@ def request(cont_id: int, opnum: int, stub: bytes = b"\x00" * 8, *, call_id: int
     return pdu(0, body, call_id=call_id, flags=flags | (0x80 if obj else 0), order=order)
 
 
+def ndr_string(text: str, *, wide: bool = True, order: str = "<") -> bytes:
+    """An NDR conformant varying string (C706 §14.3.4.2: MaximumCount, Offset 0, ActualCount, the characters with
+    their NUL), padded to 4 bytes."""
+    raw = (text + "\0").encode(("utf-16-le" if order == "<" else "utf-16-be") if wide else "latin-1")
+    out = struct.pack(order + "III", len(text) + 1, 0, len(text) + 1) + raw
+    return out + b"\0" * (-len(out) % 4)
+
+
+def create_service(name: str, path: str, *, wide: bool = True, order: str = "<", display: bool = True) -> bytes:
+    """RCreateServiceW's (``wide``) or RCreateServiceA's in-parameters ([MS-SCMR] §3.1.4.12, §3.1.4.33): the manager's
+    20-byte handle, the service name, its display name (a unique pointer, null unless ``display``), access, type
+    (SERVICE_WIN32_OWN_PROCESS), start type (SERVICE_DEMAND_START), error control, the binary path, then no load
+    order group, tag, dependencies, account or password."""
+    shown = struct.pack(order + "I", 0x00020000) + ndr_string(name, wide=wide, order=order) if display else b"\0" * 4
+    return (b"\0" * 4 + b"\x5a" * 16 + ndr_string(name, wide=wide, order=order) + shown
+            + struct.pack(order + "IIII", 0x000F01FF, 0x10, 3, 0) + ndr_string(path, wide=wide, order=order)
+            + struct.pack(order + "IIIIIII", 0, 0, 0, 0, 0, 0, 0))
+
+
 def response(cont_id: int, stub: bytes = b"\x00" * 4, *, call_id: int = 2, order: str = "<") -> bytes:
     return pdu(2, struct.pack(order + "IHBB", len(stub), cont_id, 0, 0) + stub, call_id=call_id, order=order)
 

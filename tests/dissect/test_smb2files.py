@@ -26,6 +26,7 @@ from tests.dissect.hostile import mutate
 SID, IPC, ADMIN, DOCS = 0x4400000000001, 1, 5, 9
 PIPE_ID, FILE_ID = b"\x11" * 16, b"\x22" * 16
 SRVSVC = "4b324fc8-1670-01d3-1278-5a47bf6ee188"
+PSEXESVC_PATH = "%SystemRoot%\\PSEXESVC.exe"  # the binary path PsExec's CreateServiceW gives its service
 Chunks = list[tuple[bool, bytes]]
 
 
@@ -71,7 +72,7 @@ def svcctl_pdus() -> list[tuple[bytes, bytes]]:
     """(client PDU, server PDU) of a bind and psexec's three calls on svcctl ([MS-SCMR] §3.1.4 opnums)."""
     return [(rpc.bind([(0, rpc.SVCCTL, 2)], call_id=1), rpc.bind_ack("\\PIPE\\svcctl", [0], call_id=1)),
             (rpc.request(0, 15, call_id=2), rpc.response(0, call_id=2)),
-            (rpc.request(0, 12, call_id=3), rpc.response(0, call_id=3)),
+            (rpc.request(0, 12, rpc.create_service("PSEXESVC", PSEXESVC_PATH), call_id=3), rpc.response(0, call_id=3)),
             (rpc.request(0, 19, call_id=4), rpc.response(0, call_id=4))]
 
 

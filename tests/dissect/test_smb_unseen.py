@@ -58,7 +58,7 @@ PIPE_CREATE_ANSWER = w.direct(w.create_response(92, s.PIPE_ID, s.IPC, s.SID, act
     ((IPC_TREE_ANSWER,), "svcctl", True),  # the CREATE on a tree not seen names the handle the bind adopts
     ((IPC_TREE, IPC_TREE_ANSWER), "svcctl", True),
     ((PIPE_CREATE,), None, True),  # the bind of svcctl's UUID adopts the FileId, its name unknown
-    ((PIPE_CREATE_ANSWER,), None, True),
+    ((PIPE_CREATE_ANSWER,), "svcctl", True),  # the handle the bind adopts is the CREATE's whose answer was lost
     ((IPC_TREE_ANSWER, PIPE_CREATE), None, True),
 ])
 def test_svcctl_on_a_pipe_whose_tree_connect_or_create_was_lost_is_read_and_raises_remote_exec(
@@ -79,6 +79,32 @@ def test_a_call_without_its_bind_on_a_handle_named_by_its_create_is_read_inferre
     obs = converse(_lost(chunks, IPC_TREE_ANSWER, bind))
     assert _pipe_calls(obs) == _svcctl("svcctl", True, True)
     assert (REMOTE_EXEC, "CreateServiceW") in alerts(obs)
+
+
+@pytest.mark.parametrize("smb1", [False, True])
+def test_a_call_without_its_bind_on_a_pipe_whose_create_answer_was_lost_is_read_by_the_creates_name(
+        smb1: bool) -> None:
+    """svcctl's CREATE (NT_CREATE_ANDX) answer and the bind both lost: the FileId the calls use is the one that
+    answer gave, the CREATE's request named the pipe, so the first call \\PIPE\\svcctl implies adopts the handle as
+    that pipe (pipe and interface inferred) and CreateServiceW raises remote_exec (left unread before)."""
+    chunks = segments(s1.psexec_session(blocks=4) if smb1 else s.psexec())
+    bind = next(seg for up, seg in chunks if up and seg and SVCCTL_UUID in seg)
+    obs = converse(_lost(chunks, SMB1_CREATE_ANSWER if smb1 else PIPE_CREATE_ANSWER, bind))
+    assert _pipe_calls(obs) == _svcctl("svcctl", True, True)
+    assert alerts(obs) == sorted([(STAGING, "PSEXESVC.exe"), (REMOTE_EXEC, "CreateServiceW")])
+
+
+def test_a_call_two_creates_whose_answers_were_lost_could_be_is_not_read() -> None:
+    """srvsvc's and svcctl's CREATEs both unanswered (lost), the bind lost: opnums 15 and 12 name calls of both
+    (NetrShareEnum or OpenSCManagerW, NetrSessionEnum or CreateServiceW), and StartServiceW's 19 is some call of
+    srvsvc's too, so the handle is neither's: nothing read."""
+    srvsvc = [(True, w.direct(w.create(89, "srvsvc", s.IPC, s.SID))),
+              (False, w.direct(w.create_response(89, b"\x66" * 16, s.IPC, s.SID)))]
+    chunks = segments(s.svcctl_session(srvsvc + s.over_transceive(s.svcctl_pdus())))
+    bind = next(seg for up, seg in chunks if up and seg and SVCCTL_UUID in seg)
+    svcctl_answer = w.direct(w.create_response(5, s.PIPE_ID, s.IPC, s.SID))
+    obs = converse(_lost(chunks, svcctl_answer, srvsvc[1][1], bind))
+    assert _pipe_calls(obs) == [] and alerts(obs) == []
 
 
 def test_a_call_without_its_bind_on_a_handle_of_no_known_name_is_not_read() -> None:
@@ -161,11 +187,12 @@ def test_names_of_creates_on_trees_not_seen_are_bounded() -> None:
 @pytest.mark.parametrize("where", [4, 5])
 def test_a_lost_admin_tree_connect_leaves_the_session_followed_past_its_identity(where: int) -> None:
     """ADMIN$'s TREE_CONNECT request (or its answer) lost before a 256 KiB copy: a tree not seen connected may be
-    ADMIN$, so the session is followed past IDENTITY_BYTES and svcctl after the copy is read (left before)."""
+    ADMIN$, so the session is followed past IDENTITY_BYTES and svcctl after the copy is read (left before); the
+    binary's share is told by the service's binary path (tests/dissect/test_smbstage.py)."""
     chunks = copy_then_psexec(4, 65536)
     assert chunks[where] == s.tree(4, "\\\\SRV\\ADMIN$", s.ADMIN, w.SHARE_DISK)[where - 4]
     obs = converse(lose(chunks, where))
-    assert alerts(obs) == [(REMOTE_EXEC, "CreateServiceW")]  # the binary's share unknown: no staging
+    assert alerts(obs) == sorted([(STAGING, "PSEXESVC.exe"), (REMOTE_EXEC, "CreateServiceW")])
 
 
 def test_a_copy_in_small_writes_on_a_tree_not_seen_costs_one_read_write_per_file(monkeypatch: Any) -> None:
@@ -181,7 +208,7 @@ def test_a_copy_in_small_writes_on_a_tree_not_seen_costs_one_read_write_per_file
     chunks += s.svcctl_session(s.over_transceive(s.svcctl_pdus()))[4:]
     state: dict[str, Any] = {}
     obs = converse(lose(segments(chunks), 5), state)  # the TREE_CONNECT answer
-    assert alerts(obs) == [(REMOTE_EXEC, "CreateServiceW")]
+    assert alerts(obs) == sorted([(STAGING, "PSEXESVC.exe"), (REMOTE_EXEC, "CreateServiceW")])
     assert state["smb2"].let_go == {s.FILE_ID: None} and state["messages_c2s"] < 20
 
 
@@ -203,7 +230,7 @@ SMB1_CREATE_ANSWER = b.direct(m.message(m.nt_create_response(s1.PIPE_FID, m.FILE
 
 @pytest.mark.parametrize(("lost", "pipe", "inferred"), [
     ((SMB1_TREE,), "svcctl", None), ((SMB1_TREE_ANSWER,), "svcctl", True), ((SMB1_CREATE,), None, True),
-    ((SMB1_CREATE_ANSWER,), None, True), ((SMB1_TREE, SMB1_TREE_ANSWER), "svcctl", True)])
+    ((SMB1_CREATE_ANSWER,), "svcctl", True), ((SMB1_TREE, SMB1_TREE_ANSWER), "svcctl", True)])
 def test_smb1_svcctl_on_a_pipe_whose_tree_connect_or_open_was_lost_raises_remote_exec(
         lost: tuple[bytes, ...], pipe: str | None, inferred: bool | None) -> None:
     obs = converse(_lost(segments(s1.psexec_session(blocks=4)), *lost))

@@ -29,7 +29,9 @@ Ids:
 * ``detect.lateral.admin_share_exec``: a client writes an executable (:data:`EXECUTABLE_SUFFIXES`, by name) to
   ADMIN$ or under C$\\Windows (dissect/smb2files.py ``file_write``): how PsExec, impacket psexec and Metasploit's
   psexec stage the service binary they then start through svcctl (ATT&CK T1570 Lateral Tool Transfer, T1021.002).
-  Severity and re-alerting as ``remote_exec``, keyed by the file's name.
+  Severity and re-alerting as ``remote_exec``, keyed by the file's name. A binary written on a tree whose
+  TREE_CONNECT the capture missed is placed on its share by the binary path of the service the session then creates
+  (dissect/smbstage.py), and the alert's evidence says ``share_inferred``.
 
 A call on an SMB named pipe whose bind the capture missed is read with the interface its pipe implies
 (dissect/dcerpc.py ``interface_inferred``, said in the alert's evidence); over TCP such a call names nothing. A call on
@@ -193,11 +195,14 @@ class RemoteExecDetector(Detector):
         if self._again(obs, "staging:" + file.lower()):
             return
         subject, src_cat, severity, where = _source(ctx, obs)
+        evidence: dict[str, object] = {"share": share, "file": file, "created": obs.fields.get("created"),
+                                       "category": src_cat}
+        if obs.fields.get("share_inferred"):  # its TREE_CONNECT not captured: the service's path named the file
+            evidence["share_inferred"] = True  # (dissect/smbstage.py)
         self.raise_alert(ctx, STAGING, title=f"Executable {file} written to {share} of {dst} from {where} {src}",
                          severity=severity, subject=subject, ts=obs.ts, key=f"{dst}:{file.lower()}",
                          mitre=("T1570", "T1021.002"), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
-                         evidence={"share": share, "file": file, "created": obs.fields.get("created"),
-                                   "category": src_cat}, observations=[obs])
+                         evidence=evidence, observations=[obs])
 
     def _remote_exec(self, ctx: Context, obs: Observation, technique: tuple[str, tuple[str, ...]]) -> None:
         kind, mitre = technique

@@ -213,8 +213,8 @@ class SmbDissector(StreamDissector):
                 self._refuse(state, key)
                 raise streambuf.failed(ParseError("smb: bytes that begin no SMB transport message"), out)
             if length > MAX_MESSAGE and state.get("said_" + key):
-                if len(buf) < 4 + smb2.HEADER:
-                    break  # whether it is a compound is known from its first header, whatever the segmentation
+                if len(buf) < PEEK:  # whether it is a compound is known from its first header, the file it writes
+                    break  # from its first PEEK bytes (_wrote), whatever the segmentation
                 if buf[4:8] == smb2.MAGIC and buf[24:28] != b"\0\0\0\0":  # NextCommand: a compound, its head read
                     if len(buf) < 4 + MAX_MESSAGE:
                         break
@@ -232,6 +232,7 @@ class SmbDissector(StreamDissector):
                                         and self._skippable(state, buf[4:peek])):
                 state[skip_key] = 4 + length  # bulk, or a file's data: never read, nor counted
                 state["parsed"] = state.get("parsed", 0) + peek  # its header's bytes, not its data
+                self._wrote(state, buf[4:peek])
                 self._confirm(state, key)
                 continue
             if len(buf) < 4 + length:
@@ -347,6 +348,14 @@ class SmbDissector(StreamDissector):
         if head[:4] == smb1.MAGIC:
             return self._session1(state).skippable(head)
         return self._session(state).skippable(head)
+
+    def _wrote(self, state: dict[str, Any], head: bytearray) -> None:
+        """A message skipped on its header ``head``: a WRITE of a file staged on a tree not seen connected is noted
+        (dissect/smbstage.py)."""
+        if head[:4] == smb1.MAGIC:
+            self._session1(state).wrote(head)
+        else:
+            self._session(state).wrote(head)
 
     def _refuse(self, state: dict[str, Any], key: str) -> None:
         self._close(state, key)

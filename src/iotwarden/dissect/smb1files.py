@@ -21,7 +21,8 @@ DataDisplacement; the pipe's DCE/RPC reader gets the whole WriteData once it is 
 OPEN_ANDX chained after a TREE_CONNECT_ANDX (§2.2.3.4; its TID is known only from the response) opens its file in the
 tree the TREE_CONNECT_ANDX asks for: the share its Path names, a pipe tree when it is IPC$. A pipe whose
 TREE_CONNECT_ANDX or open was not captured is found as smb2files.py finds SMB2's (``lone_tree`` by the Service, an
-open's name on a tree not seen, ``adopt`` on the FID by its WRITE_ANDX, core WRITE or whole TransactNmPipe data).
+open's name on a tree not seen, ``adopt`` on the FID by its WRITE_ANDX, core WRITE or whole TransactNmPipe data, an
+open whose answer was lost by ``orphan``), and so is a file staged on a tree not seen (dissect/smbstage.py).
 Not read: file data. Limits:
 smb2files.MAX_TREES, MAX_PIPES, MAX_PENDING, MAX_NAME, and :data:`MAX_TRANSACTIONS` being completed.
 """
@@ -32,7 +33,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotwarden.dissect import dcerpc, smb1, smb2files, streambuf
+from iotwarden.dissect import dcerpc, smb1, smb2files, smbstage, streambuf
 from iotwarden.dissect.base import Packet
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
@@ -57,7 +58,7 @@ TRANS_TRANSACT_NMPIPE = 0x0026  # §2.2.5.6 Setup[0]
 WRITE_RAW_MODE, WRITE_MSG_START = 0x0004, 0x0008  # §2.2.4.43.1 WriteMode: a raw pipe message begins with its length
 PIPE_SERVICE = "IPC"  # §2.2.4.55.2 Service of a named pipe tree
 STATUS_SUCCESS, STATUS_BUFFER_OVERFLOW = smb2files.STATUS_SUCCESS, smb2files.STATUS_BUFFER_OVERFLOW
-ADMIN = smb2files.ADMIN
+ADMIN, UNSEEN = smb2files.ADMIN, smb2files.UNSEEN
 
 Key = tuple[int, int, int]  # PID (high and low), MID, command
 
@@ -84,6 +85,7 @@ class Session:
     transactions: dict[Key, Transaction] = field(default_factory=dict)  # primary request -> its pieces so far
     unseen: dict[int, str] = field(default_factory=dict)  # FID -> name, of an open on a tree not seen connected
     let_go: dict[int, None] = field(default_factory=dict)  # smb2files.Session's
+    staged: dict[int, smbstage.Staged] = field(default_factory=dict)  # FID -> smb2files.Session's
     lost: bool = False  # smb2files.Session's
     blind: bool = False  # smb2files.Session's
 
@@ -111,6 +113,27 @@ class Session:
         return command in (READ_ANDX, READ) or fid in self.let_go or not smb2files.may_be_pipe(
             self.trees, struct.unpack_from("<H", head, 24)[0]) or (command == WRITE_ANDX and (
                 len(head) < HEADER + 21 or struct.unpack_from("<H", head, HEADER + 19)[0] != 0))
+
+    def wrote(self, head: bytes | bytearray) -> None:
+        """smb2files.Session.wrote for SMB1: a WRITE_ANDX or core WRITE request skipped on its header."""
+        if not self.staged or len(head) < HEADER + 7 or head[:4] != smb1.MAGIC or head[9] & smb1.FLAGS_REPLY:
+            return
+        at = {WRITE_ANDX: HEADER + 5, WRITE: HEADER + 1}.get(head[4])
+        file = None if at is None else self.staged.get(struct.unpack_from("<H", head, at)[0])
+        if file is not None:
+            file.written = True
+
+    def orphans(self) -> list[tuple[Key, str, int | smb2files.Tree]]:
+        """smb2files.Session.orphans for SMB1: (request, name, tree) of each open of a pipe, or of a name on a tree not
+        seen connected, whose answer has not come."""
+        return [(key, what[2], what[3]) for key, what in self.pending.items()
+                if what[0] in OPENS and (what[1] == "pipe" or (what[1] == UNSEEN and what[2] is not None))]
+
+    def take_orphan(self, key: Key, fid: int) -> smb2files.Pipe:
+        """The pipe an open whose answer was lost opened, followed from now on as ``fid``'s (smb2files.adopt)."""
+        pipe = smb2files.Pipe(self.pending.pop(key)[2])
+        smb2files.keep(self.pipes, fid, pipe, smb2files.MAX_PIPES)
+        return pipe
 
     def following(self) -> bool:
         """smb2files.Session.following's question for SMB1."""
@@ -165,12 +188,13 @@ class Session:
             self._wait(key, (TREE_CONNECT_ANDX, share.get("share"), share.get("share_class", "user")))
             # IPC$ is the pipe tree (STYPE_IPC, [MS-SRVS] §2.2.2.4; its Service "IPC", §2.2.4.55.2)
             return share.get("share"), share.get("share_class", "user"), share.get("share_class") == smb2files.IPC
-        if command in OPENS and tree is None:  # the name waits for what the handle carries (smb2files.adopt)
-            self._unseen_open(msg, words, data_at, size, key=key, command=command, unicode=unicode)
+        if command in OPENS and (tree is None or tree[1] == UNSEEN):  # the name waits for what the handle carries
+            self._unseen_open(msg, words, data_at, size, key=key, command=command, unicode=unicode, tree=tree,
+                              tid=handle_tree)
         elif command == NT_CREATE_ANDX:
-            self._create_request(msg, words, data_at, size, key=key, tree=tree, unicode=unicode)
+            self._create_request(msg, words, data_at, size, key=key, tree=tree, tid=handle_tree, unicode=unicode)
         elif command == OPEN_ANDX:
-            self._open_request(msg, words, data_at, size, key=key, tree=tree, unicode=unicode)
+            self._open_request(msg, words, data_at, size, key=key, tree=tree, tid=handle_tree, unicode=unicode)
         elif command == CLOSE and len(words) >= 2:
             fid = struct.unpack_from("<H", words)[0]  # §2.2.4.5.1 FID, which a later open may be given again
             for table in (self.pipes, self.unseen, self.let_go):
@@ -180,6 +204,8 @@ class Session:
                 raise ParseError("smb1: truncated WRITE_ANDX request")
             fid, mode = struct.unpack_from("<H", words, 4)[0], struct.unpack_from("<H", words, 14)[0]
             pipe = self.pipes.get(fid)
+            if fid in self.staged:
+                self.staged[fid].written = True
             length, offset = struct.unpack_from("<HH", words, 20)
             if pipe is not None or struct.unpack_from("<H", words, 18)[0] == 0:  # DataLengthHigh: a file's bulk
                 data = _buffer(msg, offset, length)
@@ -192,6 +218,8 @@ class Session:
             if len(words) < 10:
                 raise ParseError("smb1: truncated WRITE request")
             fid = struct.unpack_from("<H", words)[0]
+            if fid in self.staged:
+                self.staged[fid].written = True
             data = _data_buffer(msg[data_at : data_at + size])
             pipe = self.pipes.get(fid) or smb2files.adopt(self, fid, handle_tree, data)
             if pipe is not None:
@@ -207,49 +235,41 @@ class Session:
         return asked
 
     def _create_request(self, msg: bytes, words: bytes, data_at: int, size: int, *, key: Key,
-                        tree: smb2files.Tree | None, unicode: bool) -> None:
+                        tree: smb2files.Tree | None, tid: int | smb2files.Tree, unicode: bool) -> None:
         """§2.2.4.64.1: DesiredAccess, CreateDisposition, CreateOptions, then FileName in the data."""
         if tree is None:
             return
-        if len(words) < 48:
-            raise ParseError("smb1: truncated NT_CREATE_ANDX request")
-        access = struct.unpack_from("<I", words, 15)[0]
-        disposition, options = struct.unpack_from("<II", words, 35)
         name = smb1.string(msg, data_at, data_at + size, unicode)[0].lstrip("\\")[: smb2files.MAX_NAME]
         share, share_class, pipe = tree
+        what = _writes(words, NT_CREATE_ANDX)
         if pipe:
-            self._wait(key, (NT_CREATE_ANDX, "pipe", _pipe_name(name)))
-        elif share_class == ADMIN and not options & smb2files.FILE_DIRECTORY_FILE and (
-                access & smb2files.WRITE_ACCESS or disposition in smb2files.WRITING_DISPOSITIONS):
-            names = smb2files.DISPOSITIONS  # §2.2.4.64.1 CreateDisposition: the same values as SMB2's
-            what = names[disposition] if disposition < len(names) else str(disposition)
+            self._wait(key, (NT_CREATE_ANDX, "pipe", _pipe_name(name), tid))
+        elif share_class == ADMIN and what is not None:
             self._wait(key, (NT_CREATE_ANDX, "file", share, name, what))
 
     def _unseen_open(self, msg: bytes, words: bytes, data_at: int, size: int, *, key: Key, command: int,
-                     unicode: bool) -> None:
-        """An NT_CREATE_ANDX or OPEN_ANDX on a tree not seen connected: its name, awaiting its response's FID."""
-        if len(words) < (48 if command == NT_CREATE_ANDX else 30):
-            raise ParseError("smb1: truncated open request")
+                     unicode: bool, tree: smb2files.Tree | None, tid: int | smb2files.Tree) -> None:
+        """An NT_CREATE_ANDX or OPEN_ANDX on a tree not seen connected (``tree`` None), or known from its answer alone
+        as a disk share: its name awaits its response's FID, for what the handle carries (smb2files.adopt; a disk
+        share's file is no pipe) and, if it writes, for a service naming it (dissect/smbstage.py)."""
+        what = _writes(words, command)
         name = smb1.string(msg, data_at, data_at + size, unicode)[0].lstrip("\\")[: smb2files.MAX_NAME]
-        self._wait(key, (command, smb2files.UNSEEN, _pipe_name(name)))
+        staged = None if what is None or not isinstance(tid, int) else smbstage.Staged(name, tid, what, created=False)
+        if tree is None or staged is not None:
+            self._wait(key, (command, UNSEEN, None if tree else _pipe_name(name), tid, staged))
 
     def _open_request(self, msg: bytes, words: bytes, data_at: int, size: int, *, key: Key,
-                      tree: smb2files.Tree | None, unicode: bool) -> None:
+                      tree: smb2files.Tree | None, tid: int | smb2files.Tree, unicode: bool) -> None:
         """§2.2.4.41.1: AccessMode, OpenMode, then FileName in the data (a pipe's with its \\PIPE\\ prefix)."""
         if tree is None:
             return
-        if len(words) < 30:
-            raise ParseError("smb1: truncated OPEN_ANDX request")
-        access, mode = struct.unpack_from("<H", words, 6)[0] & ACCESS_MODE, struct.unpack_from("<H", words, 16)[0]
         name = smb1.string(msg, data_at, data_at + size, unicode)[0].lstrip("\\")[: smb2files.MAX_NAME]
         share, share_class, pipe = tree
-        exists = mode & OPEN_EXISTS
+        what = _writes(words, OPEN_ANDX)
         if pipe:
-            self._wait(key, (OPEN_ANDX, "pipe", _pipe_name(name)))
-        elif share_class == ADMIN and (access in WRITING_MODES or exists == OPEN_TRUNCATE or mode & OPEN_CREATE):
-            # as CreateDisposition names it (§2.2.4.64.1): create if absent, then fail, open or truncate if present
-            what = (("create", "open_if", "overwrite_if") if mode & OPEN_CREATE else ("fail", "open", "overwrite"))
-            self._wait(key, (OPEN_ANDX, "file", share, name, what[min(exists, 2)]))
+            self._wait(key, (OPEN_ANDX, "pipe", _pipe_name(name), tid))
+        elif share_class == ADMIN and what is not None:
+            self._wait(key, (OPEN_ANDX, "file", share, name, what))
 
     def _transact_request(self, pkt: Packet, msg: bytes, words: bytes, key: Key, *, tree: int | smb2files.Tree,
                           out: list[Observation]) -> None:
@@ -324,8 +344,13 @@ class Session:
             self.let_go.pop(fid, None)  # a FID given again (its CLOSE not seen)
             if waiting[1] == "pipe":
                 smb2files.keep(self.pipes, fid, smb2files.Pipe(waiting[2]), smb2files.MAX_PIPES)
-            elif waiting[1] == smb2files.UNSEEN:
-                smb2files.keep(self.unseen, fid, waiting[2], smb2files.MAX_PIPES)
+            elif waiting[1] == UNSEEN:
+                _, _, name, _, staged = waiting
+                if name is not None:
+                    smb2files.keep(self.unseen, fid, name, smb2files.MAX_PIPES)
+                if staged is not None:
+                    staged.created = created
+                    smbstage.stage(self.staged, fid, staged)
             else:
                 _, _, share, name, disposition = waiting
                 fields = {"smb1": True, "share": share, "share_class": ADMIN, "file": name,
@@ -354,11 +379,32 @@ class Session:
         """A pipe's bytes to its DCE/RPC reader (smb2files.feed_pipe); a pipe that is no DCE/RPC is let go."""
         smb2files.keep(self.pipes, fid, pipe, smb2files.MAX_PIPES)  # used last: kept longest
         try:
-            smb2files.feed_pipe(pkt, pipe, data, out)
+            made = len(out)
+            for path in smb2files.feed_pipe(pkt, pipe, data, out):
+                out[made:made] = smbstage.infer(self.staged, self.trees, path, pkt, smb1=True)
         except ParseError:
             smb2files.keep(self.let_go, fid, None, smb2files.MAX_PIPES)
             del self.pipes[fid]
             raise
+
+
+def _writes(words: bytes, command: int) -> str | None:
+    """How an open creates or opens its file for writing, as CreateDisposition names it, else None: NT_CREATE_ANDX's
+    DesiredAccess, CreateDisposition and CreateOptions (§2.2.4.64.1, smb2files.writing), OPEN_ANDX's AccessMode and
+    OpenMode (§2.2.4.41.1: create if absent, then fail, open or truncate if present)."""
+    if command == NT_CREATE_ANDX:
+        if len(words) < 48:
+            raise ParseError("smb1: truncated NT_CREATE_ANDX request")
+        disposition, options = struct.unpack_from("<II", words, 35)
+        return smb2files.writing(struct.unpack_from("<I", words, 15)[0], disposition, options)
+    if len(words) < 30:
+        raise ParseError("smb1: truncated OPEN_ANDX request")
+    access, mode = struct.unpack_from("<H", words, 6)[0] & ACCESS_MODE, struct.unpack_from("<H", words, 16)[0]
+    exists = mode & OPEN_EXISTS
+    if not (access in WRITING_MODES or exists == OPEN_TRUNCATE or mode & OPEN_CREATE):
+        return None
+    return (("create", "open_if", "overwrite_if") if mode & OPEN_CREATE else ("fail", "open", "overwrite"))[
+        min(exists, 2)]
 
 
 def _key(msg: bytes, command: int) -> Key:

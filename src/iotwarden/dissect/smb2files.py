@@ -28,8 +28,12 @@ A pipe whose TREE_CONNECT or CREATE was not captured (a hole, a capture begun la
 still says whether its tree holds pipes (:func:`lone_tree`), a CREATE on a tree not seen keeps its name for its
 FileId (``Session.unseen``), and a handle not followed on a tree that may hold pipes is adopted as one when the client's
 WRITE or FSCTL_PIPE_TRANSCEIVE on it proves it (:func:`adopt`, dcerpc.opens_pipe); such a pipe's ``dcerpc``
-Observations say ``pipe_inferred``. A handle of a tree known to hold no pipes is never one. After a hole, a session
-using a tree it never saw connected is followed (``Session.following``): the lost TREE_CONNECT may have been ADMIN$'s.
+Observations say ``pipe_inferred``. A handle of a tree known to hold no pipes is never one. A handle of no known name,
+in a session that lost a segment, is the pipe of a CREATE whose answer was lost when all such CREATEs on its tree name
+one pipe (:func:`orphan`). After a hole, a session using a tree it never saw connected is followed
+(``Session.following``): the lost TREE_CONNECT may have been ADMIN$'s, and a file created for writing and written
+there is ``file_write`` with ``share_inferred`` once a service the session creates runs it (dissect/smbstage.py,
+``Session.staged``).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from iotwarden.dissect import dcerpc, smb2, streambuf
+from iotwarden.dissect import dcerpc, smb2, smbstage, streambuf
 from iotwarden.dissect.base import Packet
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
@@ -71,7 +75,7 @@ Tree = tuple[str | None, str, bool]  # a tree's share, its class (dissect/smbsha
 Related = tuple[bytes | None, int | Tree | None]
 NOTHING_RELATED: Related = (None, None)  # before a compound's first operation
 IPC = "ipc"  # dissect/smbshare.py's class of IPC$, the share of named pipes
-UNSEEN = "unseen"  # the class of a tree known from its TREE_CONNECT response alone: a disk share, its name not seen
+UNSEEN = smbstage.UNSEEN  # the class of a tree known from its TREE_CONNECT response alone: a disk share, name not seen
 # a tree whose TREE_CONNECT was not seen, shown to hold named pipes (ShareType PIPE, or a pipe adopted on it): IPC$, the
 # only share of type STYPE_IPC ([MS-SRVS] §2.2.2.4)
 PIPE_TREE: Tree = ("IPC$", IPC, True)
@@ -99,6 +103,8 @@ class Session:
     # handles that carried no DCE/RPC (a pipe let go, a handle whose write began no PDU): never adopted, their WRITEs
     # skipped on their headers
     let_go: dict[bytes, None] = field(default_factory=dict)
+    # FileId -> a file created for writing on a tree not seen connected, until a service's binary path names it
+    staged: dict[bytes, smbstage.Staged] = field(default_factory=dict)
     lost: bool = False  # a TCP segment of the session was lost (dissect/smb.py gap)
     blind: bool = False  # a request used a tree whose TREE_CONNECT was not seen, or a lone response connected one
 
@@ -121,6 +127,17 @@ class Session:
         return command == READ or file_id in self.let_go or not may_be_pipe(
             self.trees, struct.unpack_from("<I", head, 36)[0]) or struct.unpack_from(
             "<I", head, HEADER + 4)[0] > dcerpc.MAX_FRAGMENT
+
+    def wrote(self, head: bytes | bytearray) -> None:
+        """A message skipped on its header (``head``, dissect/smb.py) that is a WRITE request on a file staged on a
+        tree not seen connected: that file was written (dissect/smbstage.py)."""
+        if not self.staged or len(head) < HEADER + 32 or head[:4] != b"\xfeSMB":
+            return
+        if struct.unpack_from("<H", head, 12)[0] == WRITE and not struct.unpack_from("<I", head, 16)[0] & (
+                FLAGS_SERVER_TO_REDIR):
+            file = self.staged.get(bytes(head[HEADER + 16 : HEADER + 32]))  # §2.2.21 FileId
+            if file is not None:
+                file.written = True
 
     def following(self) -> bool:
         """Whether the session has something to follow: a named pipe open, a tree on an administrative share, or
@@ -200,6 +217,8 @@ class Session:
             file_id = _file_id(body[16:32], related)
             pipe = self.pipes.get(file_id)
             offset, length = struct.unpack_from("<HI", body, 2)
+            if file_id in self.staged:
+                self.staged[file_id].written = True
             if pipe is None and length <= dcerpc.MAX_FRAGMENT:
                 pipe = adopt(self, file_id, tree, smb2.buffer_at(msg, offset, length))
             if pipe is not None:
@@ -247,18 +266,20 @@ class Session:
             raise ParseError("smb2: truncated CREATE request")
         access, disposition, options, offset, length = struct.unpack_from("<I8xIIHH", body, 24)
         name = smb2.buffer_at(msg, offset, length).decode("utf-16-le", "replace")[:MAX_NAME]
-        if tree is None:  # its tree's TREE_CONNECT not seen: the name waits for what the handle carries (adopt)
-            self._wait(message_id, (CREATE, UNSEEN, name))
+        what = writing(access, disposition, options)
+        if tree is None or tree[1] == UNSEEN:  # its tree's TREE_CONNECT not seen: the name waits for what the handle
+            # carries (adopt; a disk share's file is no pipe) and, if it writes, for a service naming it (smbstage)
+            staged = None if what is None else smbstage.Staged(name, tree_id, what, created=False)
+            if tree is None or staged is not None:
+                self._wait(message_id, (CREATE, UNSEEN, None if tree else name, tree_id, staged))
             return None
         share, share_class, pipe = tree
         if pipe:
             key = PROVISIONAL + struct.pack("<Q", message_id)
-            self._wait(message_id, (CREATE, "pipe", key))
+            self._wait(message_id, (CREATE, "pipe", key, tree_id))
             keep(self.pipes, key, Pipe(name), MAX_PIPES)
             return key
-        if share_class == ADMIN and not options & FILE_DIRECTORY_FILE and (
-                access & WRITE_ACCESS or disposition in WRITING_DISPOSITIONS):
-            what = DISPOSITIONS[disposition] if disposition < len(DISPOSITIONS) else str(disposition)
+        if share_class == ADMIN and what is not None:
             self._wait(message_id, (CREATE, "file", share, name, what))
         return None
 
@@ -267,14 +288,21 @@ class Session:
         command = waiting[0]
         ok = status in (STATUS_SUCCESS, STATUS_BUFFER_OVERFLOW)  # a pipe message longer than the read: OVERFLOW
         if command == CREATE and waiting[1] == "pipe":
-            self._pipe_opened(waiting[2], body if ok else None)
+            if ok and len(body) < 80:
+                raise ParseError("smb2: truncated CREATE response")
+            self._pipe_opened(waiting[2], body[64:80] if ok else None)
             return
         if not ok:
             return  # refused
         if command == CREATE and waiting[1] == UNSEEN:
             if len(body) < 80:
                 raise ParseError("smb2: truncated CREATE response")
-            keep(self.unseen, body[64:80], waiting[2], MAX_PIPES)
+            _, _, name, _, staged = waiting
+            if name is not None:
+                keep(self.unseen, body[64:80], name, MAX_PIPES)
+            if staged is not None:
+                staged.created = struct.unpack_from("<I", body, 4)[0] in CREATED_ACTIONS
+                smbstage.stage(self.staged, body[64:80], staged)
             return
         if command == TREE_CONNECT and tree_id is not None and len(body) >= 4:
             keep(self.trees, tree_id, (waiting[1], waiting[2], body[2] == SHARE_TYPE_PIPE), MAX_TREES)
@@ -301,25 +329,43 @@ class Session:
                 offset, length = struct.unpack_from("<II", body, 32)
             self._feed(pkt, waiting[1], pipe, smb2.buffer_at(msg, offset, length), out)
 
-    def _pipe_opened(self, key: bytes, body: bytes | None) -> None:
-        """A pipe's CREATE answered (``body``, §2.2.14) or refused (None): the pipe followed under ``key`` takes the
-        FileId the server gave it, and so do the requests on it that await their answers, or is let go."""
+    def _pipe_opened(self, key: bytes, file_id: bytes | None) -> Pipe | None:
+        """A pipe's CREATE answered with ``file_id`` (§2.2.14) or refused (None): the pipe followed under ``key`` takes
+        the FileId the server gave it, and so do the requests on it that await their answers, or is let go."""
         pipe = self.pipes.pop(key, None)
-        if pipe is None or body is None:
-            return
-        if len(body) < 80:
-            raise ParseError("smb2: truncated CREATE response")
-        file_id = body[64:80]
+        if pipe is None or file_id is None:
+            return None
         keep(self.pipes, file_id, pipe, MAX_PIPES)
         for message_id, what in self.pending.items():
             if what[0] in (READ, IOCTL, CLOSE) and what[1] == key:
                 self.pending[message_id] = (what[0], file_id)
+        return pipe
+
+    def orphans(self) -> list[tuple[int, str, int | Tree | None]]:
+        """(MessageId, name, tree) of each CREATE of a pipe, or of a name on a tree not seen connected, whose answer
+        has not come (:func:`adopt`)."""
+        return [(message_id, self.pipes[what[2]].name or "" if what[1] == "pipe" else what[2], what[3])
+                for message_id, what in self.pending.items() if what[0] == CREATE and (
+                    (what[1] == "pipe" and what[2] in self.pipes) or (what[1] == UNSEEN and what[2] is not None))]
+
+    def take_orphan(self, message_id: int, file_id: bytes) -> Pipe:
+        """The pipe a CREATE whose answer was lost opened, followed from now on as ``file_id``'s (:func:`adopt`)."""
+        what = self.pending.pop(message_id)
+        pipe = self._pipe_opened(what[2], file_id) if what[1] == "pipe" else None
+        if pipe is None:
+            pipe = Pipe(what[2])
+            keep(self.pipes, file_id, pipe, MAX_PIPES)
+        return pipe
 
     def _feed(self, pkt: Packet, file_id: bytes, pipe: Pipe, data: bytes, out: list[Observation]) -> None:
-        """A pipe's bytes to its DCE/RPC reader (:func:`feed_pipe`); a pipe that is no DCE/RPC is let go."""
+        """A pipe's bytes to its DCE/RPC reader (:func:`feed_pipe`); a pipe that is no DCE/RPC is let go. A service
+        its calls create names a file staged on a tree not seen connected: that file's ``file_write`` comes before
+        them (dissect/smbstage.py)."""
         keep(self.pipes, file_id, pipe, MAX_PIPES)  # used last: kept longest
         try:
-            feed_pipe(pkt, pipe, data, out)
+            made = len(out)
+            for path in feed_pipe(pkt, pipe, data, out):
+                out[made:made] = smbstage.infer(self.staged, self.trees, path, pkt, smb1=False)
         except ParseError:
             keep(self.let_go, file_id, None, MAX_PIPES)
             del self.pipes[file_id]
@@ -342,6 +388,19 @@ class Handles(Protocol):
     pipes: dict[Any, Pipe]
     unseen: dict[Any, str]
     let_go: dict[Any, None]
+    lost: bool
+
+    def orphans(self) -> list[tuple[Any, str, Any]]: ...
+
+    def take_orphan(self, request: Any, key: Any, /) -> Pipe: ...
+
+
+def writing(access: int, disposition: int, options: int) -> str | None:
+    """The CreateDisposition's name (§2.2.13; SMB1's NT_CREATE_ANDX has the same values) of an open that creates or
+    opens a file for writing (write access, or a disposition that creates or truncates; no directory), else None."""
+    if options & FILE_DIRECTORY_FILE or not (access & WRITE_ACCESS or disposition in WRITING_DISPOSITIONS):
+        return None
+    return DISPOSITIONS[disposition] if disposition < len(DISPOSITIONS) else str(disposition)
 
 
 def may_be_pipe(trees: dict[int, Tree], tree_id: int | Tree | None) -> bool:
@@ -364,10 +423,15 @@ def adopt(session: Handles, key: Any, tree: int | Tree | None, data: bytes) -> P
     PDU, a bind of a known interface, or a call the name its CREATE gave it on a tree not seen implies), never on a
     tree known to hold no pipes (a disk share's file is no pipe, whatever its bytes), nor once let go as no DCE/RPC
     (Session.let_go, where a handle whose ``data`` begins no PDU goes: a file's); its Observations say
-    ``pipe_inferred``. A tree not seen connected that holds one is IPC$ (:data:`PIPE_TREE`)."""
+    ``pipe_inferred``. A tree not seen connected that holds one is IPC$ (:data:`PIPE_TREE`). A handle of no known name
+    in a session that lost a segment takes the name of a CREATE whose answer was lost (:func:`orphan`), and that
+    CREATE's pipe."""
     if key in session.let_go or not may_be_pipe(session.trees, tree):
         return None
     name = session.unseen.get(key)
+    lost = orphan(session, tree, data) if name is None and session.lost else None
+    if lost is not None:
+        name = lost[1]
     if not dcerpc.opens_pipe(data, name):
         if dcerpc.header(data) is None:  # a file's data: its later writes are skipped on their headers (skippable)
             keep(session.let_go, key, None, MAX_PIPES)
@@ -375,9 +439,27 @@ def adopt(session: Handles, key: Any, tree: int | Tree | None, data: bytes) -> P
     session.unseen.pop(key, None)
     if isinstance(tree, int) and tree not in session.trees:
         keep(session.trees, tree, PIPE_TREE, MAX_TREES)
+    if lost is not None:
+        pipe = session.take_orphan(lost[0], key)
+        pipe.inferred = True
+        return pipe
     pipe = Pipe(name, inferred=True)
     keep(session.pipes, key, pipe, MAX_PIPES)
     return pipe
+
+
+def orphan(session: Handles, tree: int | Tree | None, data: bytes) -> tuple[Any, str] | None:
+    """(the request, the name) of the open whose answer was lost that a handle of no known name on ``tree``, written
+    ``data``, is: the session's pipe CREATEs, and CREATEs on trees not seen connected, still awaiting their answers on
+    the same tree (the client knows a FileId only from an answer: a handle it uses while one never came is that one's,
+    or one opened before the capture), when they all name one pipe and ``data`` fits it (dcerpc.opens_pipe: a call
+    its interface names, or a bind); the oldest is taken. Opens of two names leave the handle unnamed: an opnum that
+    one's interface names may be another call of the other's."""
+    waiting = [(request, name) for request, name, where in session.orphans()
+               if where == tree or not isinstance(where, int) or not isinstance(tree, int)]
+    if len({name for _, name in waiting}) != 1 or not dcerpc.opens_pipe(data, waiting[0][1]):
+        return None
+    return waiting[0]
 
 
 def _file_id(file_id: bytes, related: bytes | None) -> bytes:
@@ -386,21 +468,29 @@ def _file_id(file_id: bytes, related: bytes | None) -> bytes:
     return related if related is not None and file_id == RELATED_FILE_ID else file_id
 
 
-def feed_pipe(pkt: Packet, pipe: Pipe, data: bytes, out: list[Observation]) -> None:
+def feed_pipe(pkt: Packet, pipe: Pipe, data: bytes, out: list[Observation]) -> list[str]:
     """A pipe's bytes of ``pkt``'s direction to dissect/dcerpc.py's PDU reader, its Observations with ``named_pipe``;
-    ParseError when they are no DCE/RPC (SMB2 here and SMB1 in dissect/smb1files.py share it)."""
+    the binary path of each service its calls create (dissect/smbstage.py: never an Observation's field). ParseError
+    when they are no DCE/RPC (SMB2 here and SMB1 in dissect/smb1files.py share it)."""
+    paths: list[str] = []
     if not data:
-        return
+        return paths
     pipe.rpc.setdefault("client", True)  # the SMB client calls: its direction's PDUs are requests (dcerpc.lose)
     lost = "lost_" + streambuf.direction_key(pkt.to_server)
     if lost in pipe.rpc:  # after a hole in the SMB stream (dcerpc.lose): read again from a pipe message that begins
         if not dcerpc.resync_at(data, 0, pipe.rpc, pkt.to_server, strict=False):  # a PDU; the rest of one is dropped
             pipe.rpc[lost] += len(data)
-            return
+            return paths
         del pipe.rpc[lost]
     buf = streambuf.append(pipe.rpc, pkt.to_server, data, dcerpc.MAX_FRAGMENT)
     extra: dict[str, Any] = {"named_pipe": pipe.name, **({"pipe_inferred": True} if pipe.inferred else {})}
     for pdu, head in dcerpc.take_pdus(buf):
+        made = len(out)
         dcerpc.observe(pkt, pdu, head, pipe.rpc, out, extra=extra)
+        if len(out) > made and out[-1].kind == "request" and out[-1].fields.get("interface") == "svcctl":
+            path = smbstage.binary_path(pdu, head, out[-1].fields.get("operation"))
+            if path:
+                paths.append(path)
     streambuf.bound(pipe.rpc, buf, dcerpc.MAX_FRAGMENT)
+    return paths
 

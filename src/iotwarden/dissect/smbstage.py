@@ -1,0 +1,136 @@
+"""A service binary staged on a share whose TREE_CONNECT the capture missed: the file an SMB session created for
+writing and wrote on a tree it never saw connected is on an administrative share when the service the same session
+then creates through svcctl runs it (PsExec, impacket psexec, Metasploit's psexec: T1570, T1569.002).
+
+RCreateServiceW and RCreateServiceA ([MS-SCMR] §3.1.4.12, §3.1.4.33) carry, NDR-marshalled (C706 §14), the manager's
+handle, the service's name, its display name (a unique pointer), four DWORDs, then ``lpBinaryPathName``, the command
+the service runs. Where that path's program lies tells the share: ``%SystemRoot%\\X`` (or ``%windir%``) is X on ADMIN$,
+the share of %SystemRoot% ([MS-SRVS] §2.2.2.4), or Windows\\X on C$ (C:\\Windows, where Windows installs); ``D:\\X`` is
+X on D$, D's administrative share, and ``C:\\Windows\\X`` X on ADMIN$ too; ``\\\\host\\ADMIN$\\X`` names its share. Only
+a file the path names, written on a tree not seen connected (never on one known as IPC$ or a user's share), is said
+written there, as ``file_write`` with ``share_inferred``; the tree stays unknown. Limit: :data:`MAX_STAGED` files
+waiting per connection, the oldest dropped first.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from iotwarden.dissect import dcerpc, smbshare, streambuf
+from iotwarden.dissect.base import Packet
+from iotwarden.model import Observation
+
+MAX_STAGED = 16  # files created for writing on trees not seen connected, per connection, awaiting a service naming one
+CONTEXT_HANDLE = 20  # SC_RPC_HANDLE: an RPC context handle ([MS-SCMR] §2.2.1.1, C706 §14.3.12)
+SERVICE_DWORDS = 4  # dwDesiredAccess, dwServiceType, dwStartType, dwErrorControl
+CREATE_SERVICE = {"CreateServiceW": 2, "CreateServiceA": 1}  # [MS-SCMR] §3.1.4.12 wchar_t, §3.1.4.33 char strings
+SYSTEM_ROOTS = ("%systemroot%\\", "%windir%\\")  # environment strings an SCM expands to C:\Windows
+WINDOWS = "windows\\"  # %SystemRoot%'s folder under its drive's root
+UNSEEN = "unseen"  # dissect/smb2files.py's class of a tree known from its TREE_CONNECT answer alone: a disk share
+
+
+@dataclass
+class Staged:
+    """A file created (or opened) for writing on a tree not seen connected: its name in the share, its TreeId (TID),
+    the open's disposition, whether the server created it, and whether a WRITE on it followed."""
+
+    name: str
+    tree: Any
+    disposition: str
+    created: bool
+    written: bool = False
+
+
+def binary_path(pdu: bytes, head: tuple[int, int, str, int, int, int], operation: str | None) -> str | None:
+    """``lpBinaryPathName`` of a whole RCreateServiceW/A request PDU (one fragment: a first and last, ``head`` its
+    dcerpc.header), ``operation`` the name dcerpc.py gave the call; None for another call or a stub that does not
+    parse."""
+    ptype, flags, order, frag, auth, _ = head
+    width = CREATE_SERVICE.get(operation or "")
+    if width is None or ptype != dcerpc.REQUEST or flags & 0x03 != 0x03:
+        return None
+    stub = pdu[dcerpc.HEADER + 8 + (16 if flags & dcerpc.PFC_OBJECT_UUID else 0) :
+               frag - (auth + dcerpc.AUTH_VERIFIER if auth else 0)]
+    at = _string(stub, CONTEXT_HANDLE, order, width)[1]  # lpServiceName
+    if at < 0 or at + 4 > len(stub):
+        return None
+    if struct.unpack_from(order + "I", stub, at)[0]:  # lpDisplayName: a unique pointer's referent follows it
+        at = _string(stub, at + 4, order, width)[1]
+    else:
+        at += 4
+    if at < 0:
+        return None
+    return _string(stub, at + 4 * SERVICE_DWORDS, order, width)[0]
+
+
+def _string(stub: bytes, at: int, order: str, width: int) -> tuple[str | None, int]:
+    """The NDR conformant varying string at ``at`` (4-aligned: MaximumCount, Offset 0, ActualCount, then its
+    characters, C706 §14.3.4.2) without its NUL, and where the next 4-aligned item begins; (None, -1) when it does
+    not fit ``stub``."""
+    at += -at % 4
+    if at < 0 or at + 12 > len(stub):
+        return None, -1
+    maximum, offset, actual = struct.unpack_from(order + "III", stub, at)
+    end = at + 12 + actual * width
+    if offset or actual > maximum or end > len(stub):
+        return None, -1
+    raw = stub[at + 12 : end]
+    text = raw.decode("utf-16-le" if order == "<" else "utf-16-be", "replace") if width == 2 else raw.decode(
+        "latin-1")
+    return text.rstrip("\0"), end + (-end % 4)
+
+
+def placements(path: str) -> list[tuple[str, str]]:
+    """(share, file in the share) where the program a service's binary path runs may have been written (module
+    docstring), most likely first; [] when its place is no administrative share's."""
+    text = path.strip()
+    program = text[1:].split('"', 1)[0] if text.startswith('"') else (text.split() or [""])[0]
+    program = program.replace("/", "\\")
+    low = program.lower()
+    for root in SYSTEM_ROOTS:
+        if low.startswith(root):
+            rest = program[len(root) :]
+            return [("ADMIN$", rest), ("C$", "Windows\\" + rest)]
+    if low.startswith("\\\\"):  # \\host\share\file
+        parts = program[2:].split("\\", 2)
+        share = smbshare.describe(parts[1]) if len(parts) == 3 else {}
+        return [(share["share"], parts[2])] if share.get("share_class") == "admin" else []
+    if len(program) > 3 and program[0].isascii() and program[0].isalpha() and program[1:3] == ":\\":
+        drive, rest = program[0].upper() + "$", program[3:]
+        out = [(drive, rest)]
+        if rest.lower().startswith(WINDOWS):
+            out.insert(0, ("ADMIN$", rest[len(WINDOWS) :]))
+        return out
+    return []
+
+
+def infer(staged: dict[Any, Staged], trees: dict[Any, tuple[str | None, str, bool]], path: str, pkt: Packet, *,
+          smb1: bool) -> list[Observation]:
+    """The ``file_write`` of each file in ``staged`` that was written and that the service binary ``path`` names, on
+    a tree still not known (not seen connected, or known from its answer alone as a disk share of unknown name),
+    with the share the path places it on; each such file is taken out of ``staged``. Stated by the client, at the
+    time of ``pkt`` (the svcctl call that named it)."""
+    places = [(share, file.lower()) for share, file in placements(path)]
+    out: list[Observation] = []
+    for handle, file in list(staged.items()):
+        tree = trees.get(file.tree)
+        if not file.written or (tree is not None and tree[1] != UNSEEN):
+            continue
+        name = file.name.replace("/", "\\").lstrip("\\").lower()
+        share = next((share for share, placed in places if placed == name), None)
+        if share is None:
+            continue
+        del staged[handle]
+        fields = {"smb1": smb1, "share": share, "share_class": "admin", "file": file.name,
+                  "disposition": file.disposition, "created": file.created, "share_inferred": True}
+        out.append(streambuf.oriented(pkt, True).observation("smb", "file_write", fields))
+    return out
+
+
+def stage(staged: dict[Any, Staged], handle: Any, file: Staged) -> None:
+    """Remember a file written on a tree not seen connected, its handle reused by a later open replacing it."""
+    staged.pop(handle, None)
+    staged[handle] = file
+    dcerpc.del_oldest(staged, MAX_STAGED)
