@@ -191,6 +191,26 @@ def test_the_byte_limit_drops_the_oldest_datagram() -> None:
     assert r.add(2.0, "new", 64, False, b"z") == (b"y" * 64 + b"z", 2)
 
 
+def test_pieces_waiting_for_their_first_are_claimed_released_or_dropped_with_it() -> None:
+    # what waits counts its extra bytes against max_bytes until the first piece decides, then nothing
+    r = Reassembler()
+    assert r.add(0.0, "t", 8, False, b"y" * 8, wait="w1", wait_bytes=50) is None
+    assert r.add(0.0, "t", 8, False, b"y" * 8, wait="w2", wait_bytes=50) is None  # a copy waits too
+    assert r.held == 8 + 100 and r.released == []
+    assert r.add(1.0, "t", 0, True, b"x" * 8, head="tunnel", claim=True) == (b"x" * 8 + b"y" * 8, "tunnel")
+    assert r.released == [] and r.held == 0  # claimed: forgotten
+    assert r.add(2.0, "p", 8, False, b"y" * 8, wait="w3", wait_bytes=50) is None
+    assert r.add(2.0, "p", 0, True, b"x" * 8, head="plain") == (b"x" * 8 + b"y" * 8, "plain")
+    assert r.released == ["w3"] and r.held == 0  # not claimed: handed back, counted as any fragment
+    r.released.clear()
+    assert r.add(3.0, "p", 8, False, b"y" * 8, wait="late") is None  # its datagram is done: handed back at once
+    assert r.released == ["late"] and r.late == 1
+    r.released.clear()
+    r.add(4.0, "lost", 8, False, b"y" * 8, wait="w4", wait_bytes=50)
+    r.flush()  # its first never came: given up, what waited handed back
+    assert r.released == ["w4"] and r.dropped == {"unfinished": 1} and r.heads_lost == 0 and r.held == 0
+
+
 # -- the engine: a datagram is read once, whole, at its last fragment --------------------------------------------
 
 def _dns_pieces(family: int) -> tuple[ScapyPacket, ScapyPacket, list[ScapyPacket]]:
