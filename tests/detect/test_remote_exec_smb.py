@@ -4,6 +4,7 @@ listing, a user's file copy and other writes to administrative shares raise noth
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from iotwarden.lab import smbwire as w
 from iotwarden.model import Observation
 from tests.detect.runner import detect
 from tests.dissect import test_smb2files as s
-from tests.dissect.dcerpc_pdus import mac_of, write_sessions
+from tests.dissect.dcerpc_pdus import SVCCTL, mac_of, write_sessions
 
 ADMIN_WS, SERVER, CLERK = "10.2.0.50", "10.2.0.20", "10.2.0.61"
 
@@ -154,3 +155,34 @@ def test_psexec_whose_pipe_create_or_tree_connect_was_lost_raises_remote_exec_fr
     alerts = [a for a in detect([path]).alerts if a.id == REMOTE_EXEC]
     assert [(a.src_ip, a.evidence["operation"], a.evidence["pipe_inferred"]) for a in alerts] == [
         (ADMIN_WS, "CreateServiceW", True)]
+
+
+@pytest.mark.parametrize("lost", [4, 5])  # ADMIN$'s TREE_CONNECT request, or its answer
+def test_psexec_whose_admin_tree_connect_was_lost_raises_both_ids_from_packets(tmp_path: Path, lost: int) -> None:
+    """The binary written on a tree the capture never saw connected is placed on ADMIN$ by CreateServiceW's binary
+    path (dissect/smbstage.py): both ids as for the whole session, the staging alert saying share_inferred."""
+    from tests.dissect.test_dcerpc_resync import _lossy_pcap
+    from tests.dissect.test_smbresync import copy_then_psexec
+
+    path = tmp_path / "lost_admin_tree.pcap"
+    _lossy_pcap(path, ADMIN_WS, SERVER, sport=445, chunks=copy_then_psexec(4, 65536), lost=lost)
+    alerts = [a for a in detect([path]).alerts if a.id in (REMOTE_EXEC, STAGING)]
+    assert sorted((a.id, a.src_ip, a.evidence.get("file"), a.evidence.get("share_inferred")) for a in alerts) == [
+        (STAGING, ADMIN_WS, "PSEXESVC.exe", True), (REMOTE_EXEC, ADMIN_WS, None, None)]
+
+
+def test_psexec_whose_pipe_create_answer_and_bind_were_lost_raises_remote_exec_from_packets(tmp_path: Path) -> None:
+    """svcctl's CREATE answer and bind both missing from the capture: the first call on the FileId that answer gave
+    takes the CREATE's name (dissect/smb2files.py orphan), CreateServiceW is read, pipe and interface inferred."""
+    from tests.dissect.gapfeed import segments
+    from tests.dissect.test_dcerpc_resync import _lossy_pcap
+
+    chunks = segments(s.psexec())
+    answer = w.direct(w.create_response(92, s.PIPE_ID, s.IPC, s.SID, action=w.FILE_OPENED))
+    svcctl = uuid.UUID(SVCCTL).bytes_le
+    lost = frozenset(i for i, (up, seg) in enumerate(chunks) if seg == answer or (up and seg and svcctl in seg))
+    path = tmp_path / "lost_answer_bind.pcap"
+    _lossy_pcap(path, ADMIN_WS, SERVER, sport=445, chunks=list(chunks), lost=lost)
+    alerts = [a for a in detect([path]).alerts if a.id == REMOTE_EXEC]
+    assert len(lost) == 2 and [(a.evidence["operation"], a.evidence["pipe_inferred"], a.evidence["interface_inferred"])
+                               for a in alerts] == [("CreateServiceW", True, True)]

@@ -164,17 +164,21 @@ def test_any_lost_segment_keeps_the_contract(where: int, size: int) -> None:
     assert set(made) <= sent and len(made) == len(set(made))
 
 
-def _lossy_pcap(path: Path, client: str, server: str, *, sport: int, chunks: list[Chunk], lost: int) -> None:
-    """A capture of ``chunks`` in which segment ``lost`` never made it (its sequence numbers are a hole): the pcap
-    record of that segment cut out of the file write_sessions wrote."""
+def _lossy_pcap(path: Path, client: str, server: str, *, sport: int, chunks: list[Chunk],
+                lost: int | frozenset[int]) -> None:
+    """A capture of ``chunks`` in which segment ``lost`` (or each of them) never made it (its sequence numbers are a
+    hole): the pcap record of that segment cut out of the file write_sessions wrote."""
     data = [(up, seg or b"") for up, seg in chunks]
     write_sessions(str(path), [(client, server, 50123, sport, data)])
     raw = path.read_bytes()
-    at = 24  # past the file header
-    for _ in range(3 + lost):  # past the handshake
-        at += 16 + struct.unpack_from("=I", raw, at + 8)[0]
-    end = at + 16 + struct.unpack_from("=I", raw, at + 8)[0]
-    path.write_bytes(raw[:at] + raw[end:])
+    cut = {3 + where for where in ((lost,) if isinstance(lost, int) else lost)}  # past the handshake
+    at, record, kept = 24, 0, [raw[:24]]  # past the file header
+    while at < len(raw):
+        end = at + 16 + struct.unpack_from("=I", raw, at + 8)[0]
+        if record not in cut:
+            kept.append(raw[at:end])
+        at, record = end, record + 1
+    path.write_bytes(b"".join(kept))
 
 
 def test_dcsync_with_a_lost_segment_end_to_end_from_packets(tmp_path: Path) -> None:
