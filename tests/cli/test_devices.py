@@ -260,3 +260,28 @@ def test_merge_refuses_unknown_or_equal_keys_in_one_line_with_exit_code_2(
     assert message in line
     _, out, _ = run(capsys, "devices", "--db", db, "-f", "json")
     assert len(json.loads(out)["devices"]) == 251  # nothing merged
+
+
+def _tagged(frames: list[tuple[float, bytes]], vid: int) -> list[tuple[float, bytes]]:
+    """Each Ethernet frame with an 802.1Q tag of VLAN ``vid`` (IEEE 802.1Q §9.6) after its addresses."""
+    return [(ts, f[:12] + b"\x81\x00" + vid.to_bytes(2, "big") + f[12:]) for ts, f in frames]
+
+
+def test_a_devices_vlans_are_in_the_report_and_in_show(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A trunk mirror: the camera seen on VLAN 10 records it (link.domain) in the analysis report and in the store
+    (devices show, JSON and table); a later run on VLAN 20 adds it (the report tells the device as stored); an
+    untagged run records none and keeps both."""
+    start = 1_700_000_000.0
+    frames = [*b.dhcp_exchange(start), b.arp_reply(start + 0.5), *b.http_session(start + 1.0)]
+    db = f"sqlite:///{tmp_path / 'vlans.db'}"
+    for name, vid, recorded in (("vlan10", 10, ["vlan10"]), ("vlan20", 20, ["vlan10", "vlan20"]),
+                                ("plain", 0, ["vlan10", "vlan20"])):
+        path = b.write_pcap(tmp_path / f"{name}.pcap", _tagged(frames, vid) if vid else frames)
+        code, out, err = run(capsys, "analyze", str(path), "--db", db, "-f", "json")
+        assert code == 0, err
+        camera = next(d for d in json.loads(out)["devices"] if d["key"] == f"mac:{b.CAMERA_MAC}")
+        assert camera["attributes"].get("link.domain") == recorded
+    code, out, _ = run(capsys, "devices", "show", b.CAMERA_MAC, "--db", db, "-f", "json")
+    assert json.loads(out)["device"]["attributes"]["link.domain"] == ["vlan10", "vlan20"]
+    code, out, _ = run(capsys, "devices", "show", b.CAMERA_MAC, "--db", db)
+    assert "link.domain" in out and "vlan20" in out

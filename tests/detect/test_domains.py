@@ -14,7 +14,9 @@ from scapy.layers.vxlan import VXLAN
 from scapy.packet import Packet
 from scapy.utils import wrpcap
 
+from iotwarden.detect.base import device_with_ip, subject_key
 from iotwarden.hooks import Context
+from iotwarden.model.device import DOMAINS_ATTRIBUTE
 from tests.detect.runner import detect
 
 A, B, EVIL = "00:11:22:33:44:01", "00:11:22:33:44:02", "00:11:22:33:44:66"
@@ -201,3 +203,56 @@ def test_two_vlans_routed_host_sharing_an_address_are_two_subjects_named_as_the_
     assert one == ["ip:10.0.0.5%vlan10"] and one[0] in ctx.devices
     untagged, ctx = subjects(_behind_router("00:11:22:33:44:a0", None, 30))
     assert untagged == ["ip:10.0.0.5"] and untagged[0] in ctx.devices
+
+
+ROUTER, CLIENT = "00:11:22:33:44:b0", "00:11:22:33:44:d0"
+
+
+def _arp(mac: str, ip: str, tag: Packet | None) -> Packet:
+    frame = Ether(src=mac, dst=BCAST) / ARP(op=2, hwsrc=mac, psrc=ip, hwdst=BCAST, pdst=ip)
+    return frame if tag is None else Ether(src=mac, dst=BCAST) / tag.copy() / frame.payload
+
+
+def _routed_to(hosts: range, answered: bool, tag: Packet | None) -> list[Packet]:
+    """CLIENT (10.0.20.7, announced) reaching ``hosts`` (10.0.0.x) through ROUTER (10.0.20.1): a SYN each, with
+    its SYN-ACK when ``answered``."""
+    out = [_arp(ROUTER, "10.0.20.1", tag), _arp(CLIENT, "10.0.20.7", tag)]
+    for host in hosts:
+        out.append(Ether(src=CLIENT, dst=ROUTER) / IP(src="10.0.20.7", dst=f"10.0.0.{host}")
+                   / TCP(sport=40000 + host, dport=445, flags="S"))
+        if answered:
+            out.append(Ether(src=ROUTER, dst=CLIENT) / IP(src=f"10.0.0.{host}", dst="10.0.20.7")
+                       / TCP(sport=445, dport=40000 + host, flags="SA"))
+    if tag is None:
+        return out
+    return [f if Dot1Q in f else Ether(src=f.src, dst=f.dst) / tag.copy() / f.payload for f in out]
+
+
+def test_a_mac_device_records_its_vlans_and_is_never_named_for_another_vlans_address(tmp_path: Path) -> None:
+    """From packets: A holds 10.0.0.5 on VLAN 10; on VLAN 20 a client's SYN to 10.0.0.5 goes through VLAN 20's router
+    unanswered (no device of its own). The inventory records each MAC device's VLANs (link.domain); the holder of
+    VLAN 20's 10.0.0.5 is not A (before: A, the one device holding the address, from any VLAN): device_with_ip
+    finds none there, and the router's MAC with that address names the router. On VLAN 10, and untagged, A."""
+    ctx = detect([_write(tmp_path / "two.pcap", _host(A, "10.0.0.5", _vlan(10)) + _routed_to(range(5, 6), False,
+                                                                                              _vlan(20)))])
+    assert {k: d.attributes.get(DOMAINS_ATTRIBUTE) for k, d in ctx.devices.items()} == {
+        f"mac:{A}": {"vlan10"}, f"mac:{ROUTER}": {"vlan20"}, f"mac:{CLIENT}": {"vlan20"}}
+    assert device_with_ip(ctx, "10.0.0.5", "vlan20") is None
+    assert subject_key(ctx, ROUTER, "10.0.0.5", "vlan20") == f"mac:{ROUTER}"
+    assert device_with_ip(ctx, "10.0.0.5", "vlan10") == f"mac:{A}"
+    ctx = detect([_write(tmp_path / "untagged.pcap", _host(A, "10.0.0.5", None) + _routed_to(range(5, 6), False,
+                                                                                             None))])
+    assert all(DOMAINS_ATTRIBUTE not in d.attributes for d in ctx.devices.values())  # an untagged run: as before
+    assert device_with_ip(ctx, "10.0.0.5", "") == subject_key(ctx, ROUTER, "10.0.0.5", "") == f"mac:{A}"
+
+
+def test_a_host_a_router_joining_two_vlans_carries_is_seen_in_both(tmp_path: Path) -> None:
+    """The router is on VLAN 10 and VLAN 20 (router-on-a-stick) and carries VLAN 20's client to 10.0.0.5-8: the
+    inventory places VLAN 20's routed 10.0.0.5 on A, which holds it on VLAN 10 (EndpointResolver._across), so A
+    is seen in both (link.domain) and names that address on VLAN 20 too, as the inventory does."""
+    frames = [*_host(A, "10.0.0.5", _vlan(10)), _arp(ROUTER, "10.0.0.1", _vlan(10))]
+    ctx = detect([_write(tmp_path / "joined.pcap", frames + _routed_to(range(5, 9), True, _vlan(20)))])
+    assert ctx.devices[f"mac:{A}"].attributes[DOMAINS_ATTRIBUTE] == {"vlan10", "vlan20"}
+    assert ctx.devices[f"mac:{ROUTER}"].attributes[DOMAINS_ATTRIBUTE] == {"vlan10", "vlan20"}
+    assert "ip:10.0.0.5%vlan20" not in ctx.devices and "ip:10.0.0.6%vlan20" in ctx.devices
+    assert device_with_ip(ctx, "10.0.0.5", "vlan20") == subject_key(ctx, ROUTER, "10.0.0.5", "vlan20") == f"mac:{A}"

@@ -8,6 +8,7 @@ from iotwarden.detect.pipeline import AlertPipeline
 from iotwarden.dissect.smbshare import describe
 from iotwarden.hooks import Context
 from iotwarden.model import Conclusion, Device, Observation
+from iotwarden.model.device import DOMAINS_ATTRIBUTE
 from tests.detect.runner import feed, tcp_flow
 
 OK = {"payload": (300, 300), "flags": (0x1B, 0x1B), "pkts": (5, 5)}
@@ -181,3 +182,28 @@ def test_a_tagged_zeek_record_names_its_peer_by_the_device_holding_the_address()
     assert run(0, "mac:02:00:00:00:00:0a") == ["detect.lateral.iot_to_it"]
     assert run(10, "ip:10.0.10.10%vlan10") == ["detect.lateral.iot_to_it"]
     assert run(10, "ip:10.0.10.10%vlan20") == ["detect.lateral.new_peer"]
+
+
+def test_a_tagged_zeek_record_never_names_a_mac_device_of_another_vlan_as_its_peer() -> None:
+    """The same records, the IT server's MAC device seen on VLAN 10 only (the inventory's link.domain): a VLAN 20
+    record to 10.0.10.10 is not that server (new_peer; before: iot_to_it, the server borrowed from VLAN 10); on
+    VLAN 10, or a server seen on both, it is (iot_to_it)."""
+    def run(vlan: int, server_domains: set[str]) -> list[str]:
+        ctx = Context()
+        for mac, ip, cat, domains in (("02:00:00:00:00:07", "10.0.20.7", "IoT", {f"vlan{vlan}"}),
+                                      ("02:00:00:00:00:0a", "10.0.10.10", "IT", server_domains)):
+            ctx.devices[f"mac:{mac}"] = Device(f"mac:{mac}", 0.0, 0.0, mac=mac, ips={ip},
+                                               attributes={DOMAINS_ATTRIBUTE: domains},
+                                               classification={"category": Conclusion(cat, 1)})
+        addons = AddonManager(ctx, [LateralDetector({"learn_s": 60.0}), AlertPipeline()])
+        flows = [tcp_flow("10.0.20.7", "10.0.20.1", 443, 1.0, a_mac="02:00:00:00:00:07", **OK),
+                 tcp_flow("10.0.20.7", "10.0.10.10", 8080, 500.0, a_mac="02:00:00:00:00:07",
+                          **OK | {"flags": (0x1B, 0x1B)})]
+        for flow in flows:
+            flow.vlan = vlan
+        addons.flows(flows)
+        addons.done()
+        return [a.id for a in ctx.alerts]
+    assert run(20, {"vlan10"}) == ["detect.lateral.new_peer"]
+    assert run(10, {"vlan10"}) == ["detect.lateral.iot_to_it"]
+    assert run(20, {"vlan10", "vlan20"}) == ["detect.lateral.iot_to_it"]

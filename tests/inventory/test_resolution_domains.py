@@ -10,6 +10,7 @@ import pytest
 
 from iotwarden.inventory import resolution as r
 from iotwarden.model import Flow, Observation
+from iotwarden.model.device import DOMAINS_ATTRIBUTE, UNTAGGED
 from tests.inventory.test_builder import flow as _flow
 from tests.inventory.test_builder import obs, run
 
@@ -132,3 +133,41 @@ def test_the_macs_with_domains_are_bounded(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(r, "MAX_ENDPOINTS", 20)
     _, inv = run(*(arp(f"00:11:22:33:55:{i:02x}", f"10.0.{i}.5", vlan=10) for i in range(30)))
     assert len(inv.mac_domains) == 20 and inv.dropped >= 10
+
+
+def _domains(ctx: object, mac: str) -> set[str] | None:
+    return ctx.devices[f"mac:{mac}"].attributes.get(DOMAINS_ATTRIBUTE)  # type: ignore[attr-defined]
+
+
+def test_a_mac_device_records_the_domains_its_frames_were_seen_in() -> None:
+    """Once the run shows tagged traffic each MAC device records its domains (link.domain): the MACs seen before the
+    first tagged frame were seen untagged; a MAC seen only tagged records its tags; an untagged run records none."""
+    ctx, _ = run(arp(A, "10.0.0.5"), arp(B, "10.0.0.5", vlan=20), arp(GW1, "10.0.20.1", vni=(4001,)),
+                 flow("10.0.0.5", CLOUD, a_mac=A, b_mac=GW2, vlan=10))
+    assert {m: _domains(ctx, m) for m in (A, B, GW1, GW2)} == {
+        A: {UNTAGGED, "vlan10"}, B: {"vlan20"}, GW1: {"vni4001"}, GW2: {"vlan10"}}
+    ctx, _ = run(arp(A, "10.0.0.5"), flow("10.0.0.5", CLOUD, a_mac=A, b_mac=GW1))
+    assert all(DOMAINS_ATTRIBUTE not in d.attributes for d in ctx.devices.values())
+
+
+def test_a_host_a_router_joining_two_vlans_carries_is_recorded_in_both() -> None:
+    """The routed sighting on VLAN 20 moved to VLAN 10's owner (a later ARP proof): the owner's device records VLAN
+    20 too, where the inventory places it, and keeps it when rebuilt; the router records its own two."""
+    ctx, _ = run(flow("10.0.20.9", CLOUD, a_mac=B, b_mac=GW1, vlan=20),
+                 flow("10.0.10.7", CLOUD, a_mac="00:11:22:33:44:07", b_mac=GW1, vlan=10),
+                 flow("10.0.20.9", "10.0.10.5", a_mac=B, b_mac=GW1, vlan=20), arp(A, "10.0.10.5", vlan=10))
+    assert _domains(ctx, A) == {"vlan10", "vlan20"}
+    assert _domains(ctx, GW1) == {"vlan10", "vlan20"} and _domains(ctx, B) == {"vlan20"}
+
+
+def test_a_mirror_tagging_one_direction_records_both() -> None:
+    """labeled_locks_cams' shape: the router's frames to the camera on VLAN 100, the camera's untagged."""
+    ctx, _ = run(arp(GW1, "192.168.1.1", vlan=100), flow(CLOUD, "192.168.1.129", a_mac=GW1, b_mac=A, vlan=100),
+                 flow("192.168.1.129", CLOUD, a_mac=A, b_mac=GW1))
+    assert _domains(ctx, A) == _domains(ctx, GW1) == {"vlan100", UNTAGGED}
+
+
+def test_the_domains_a_device_records_are_bounded() -> None:
+    items = [arp(GW1, f"10.{i // 256}.{i % 256}.1", vlan=i + 1) for i in range(r.MAX_DOMAINS_PER_MAC + 6)]
+    ctx, _ = run(*items)
+    assert _domains(ctx, GW1) == {f"vlan{i + 1}" for i in range(r.MAX_DOMAINS_PER_MAC)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from iotwarden.model import CLASSIFIED_FIELDS, Conclusion, Device
+from iotwarden.model.device import DOMAINS_ATTRIBUTE, UNTAGGED
 
 
 def test_unknown_properties_are_none_not_guessed() -> None:
@@ -20,3 +21,10 @@ def test_conclusions_keep_their_evidence_through_to_dict() -> None:
     assert data["classification"]["vendor"] == {"value": "Axis", "confidence": 0.6, "evidence": [evidence]}
     assert Conclusion.from_dict(data["classification"]["vendor"]) == device.classification["vendor"]
     assert data["attributes"] == {"dhcp.hostname": ["axis-00408c000001"]}
+
+
+def test_a_device_is_in_the_domains_it_was_seen_in_or_any_when_none_is_recorded() -> None:
+    seen = Device("mac:00:11:22:33:44:01", 0.0, 0.0, attributes={DOMAINS_ATTRIBUTE: {"vlan10", UNTAGGED}})
+    assert seen.in_domain("vlan10") and seen.in_domain("")
+    assert not seen.in_domain("vlan20") and not seen.in_domain("vni4001/vlan10")
+    assert Device("mac:00:11:22:33:44:02", 0.0, 0.0).in_domain("vlan20")  # no record: an untagged run

@@ -247,21 +247,25 @@ def _within(ctx: Context, ip: str, domain: str) -> str:
 def _holder(ctx: Context, ip: str, domain: str = "") -> str | None:
     """The device holding ``ip`` in broadcast ``domain``, remembered in ``ctx.ip_holders`` by the address
     within it (checked on each use; a miss is looked for again once the inventory has more devices). An
-    ``ip:`` device of another domain (its key's zone) holds its own domain's address only; a MAC device's
-    domain is not told by the inventory, so one holding the address may be named from any domain."""
+    ``ip:`` device of another domain (its key's zone) holds its own domain's address only, and a MAC device
+    holds a site address of a tagged domain only when it was seen in that domain (Device.in_domain: the
+    inventory's ``link.domain``, its frames' tags; any when none is recorded). An address outside the site,
+    or an untagged one, is held by any device holding it, as before."""
     at = site_host(ip, domain) if domain else ip
+    zoned = at != ip  # a site address within a tagged domain (site_host)
     known = ctx.ip_holders.get(at)
     if known is not None:
         key, devices = known
         dev = ctx.devices.get(key) if key else None
-        if dev is not None and ip in dev.ips:
+        if dev is not None and ip in dev.ips and (not zoned or key.startswith("ip:") or dev.in_domain(domain)):
             return key
         if not key and devices == len(ctx.devices):
             return None
     if len(ctx.ip_holders) >= MAX_IP_HOLDERS:
         ctx.ip_holders.clear()
     own = f"ip:{at}"
-    found = next((k for k, d in ctx.devices.items() if ip in d.ips and (k == own or not k.startswith("ip:"))), None)
+    found = next((k for k, d in ctx.devices.items() if ip in d.ips
+                  and (k == own or (not k.startswith("ip:") and (not zoned or d.in_domain(domain))))), None)
     ctx.ip_holders[at] = (found or "", len(ctx.devices))
     return found
 
@@ -269,8 +273,7 @@ def _holder(ctx: Context, ip: str, domain: str = "") -> str | None:
 def device_with_ip(ctx: Context, ip: str, domain: str = "") -> str | None:
     """The key of a device holding ``ip`` (a scan of the inventory: for rare events only). Within a broadcast
     ``domain`` (a tagged flow that names no MAC: a Zeek record) its own ``ip:`` device there, else a MAC device
-    holding the address (:func:`_holder`: the inventory does not tell a MAC device's domain), never an ``ip:``
-    device of another domain."""
+    holding the address that was seen in that domain (:func:`_holder`), never a device of another domain."""
     if domain:
         own = f"ip:{_within(ctx, ip, domain)}"
         return own if own in ctx.devices else _holder(ctx, ip, domain)

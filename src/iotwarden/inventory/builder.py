@@ -71,7 +71,7 @@ class InventoryBuilder(EndpointResolver):
         if not is_group_mac(subject_mac):
             umac = usable_mac(subject_mac)
             if umac is not None and (domain or self.mac_domains):
-                self.seen_in(umac, domain)
+                self.seen_in(ctx, umac, domain)
             speaker = self._endpoint(ctx, umac, self._at(subject_ip, domain), obs.ts)
         if speaker is not None:
             self._protocol(ctx, speaker, obs.proto, obs.ts)
@@ -117,7 +117,7 @@ class InventoryBuilder(EndpointResolver):
             if domain:
                 uip = zoned(uip, domain, self.site_networks)
             if umac is not None and (domain or self.mac_domains):
-                self.seen_in(umac, domain)
+                self.seen_in(ctx, umac, domain)
             ep = self.endpoints.get((umac, uip))
             if ep is None or (umac is not None and ((self.pending.by_mac and umac in self.pending.by_mac)
                                                     or (self.overheard.by_mac and umac in self.overheard.by_mac))):

@@ -8,7 +8,10 @@ An address nothing in the run proves the owner of goes to the MAC the store's hi
 A site address names a host within its broadcast domain only (a trunk mirror's VLANs, a cloud mirror's VNIs
 may reuse one plan): the tables keyed by address (endpoints, owners, routed ``ip:`` devices) take it zoned,
 ``ip%domain`` (addresses.zoned), so two VLANs' routed 10.0.0.5 are two ``ip:10.0.0.5%vlan10``-like devices
-and neither is placed on the other's MAC. A MAC is global: one seen on several VLANs is one device.
+and neither is placed on the other's MAC. A MAC is global: one seen on several VLANs is one device, and
+once the run shows tagged traffic its device records the domains it was seen in (``link.domain``,
+:meth:`EndpointResolver.seen_in`), so a detector naming the holder of an address within a domain never names a
+MAC device of another (Device.in_domain).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from iotwarden.hooks import Context
 from iotwarden.inventory.addresses import local_ip, private_v4, unzoned
 from iotwarden.inventory.linking import InterfaceLinker
 from iotwarden.model import Device
+from iotwarden.model.device import DOMAINS_ATTRIBUTE, UNTAGGED
 
 if TYPE_CHECKING:
     from iotwarden.inventory.priors import PriorOwners
@@ -200,6 +204,8 @@ class EndpointResolver:
         dev.first_seen = min(dev.first_seen, ts)
         dev.last_seen = max(dev.last_seen, ts)
         self._interface(dev, ep)
+        if ip is not None and "%" in ip and dev.mac is not None:  # an address sighting within a domain
+            _record_domain(dev, ip.partition("%")[2])
         if plain is not None:
             dev.ips.add(plain)
             if mac is not None and not self.private_segment and private_v4(plain):
@@ -211,15 +217,16 @@ class EndpointResolver:
                 self._claim(ctx, ip, mac)
         return ep
 
-    def seen_in(self, mac: str, domain: str) -> None:
+    def seen_in(self, ctx: Context, mac: str, domain: str) -> None:
         """``mac`` was seen in broadcast ``domain`` (Observation.domain, "" untagged). Called for every
         sighting once the run has shown tagged traffic (an untagged run keeps no table): at the first, every
-        MAC seen so far was seen untagged."""
+        MAC seen so far was seen untagged. A domain new to the MAC joins its device's ``link.domain``."""
         if not self.mac_domains:
             if not domain:
                 return
             for known in self.by_mac:
                 self.mac_domains[known] = {"": None}
+                self._domain_seen(ctx, known, "")
         domains = self.mac_domains.get(mac)
         if domains is None:
             if len(self.mac_domains) >= MAX_ENDPOINTS:
@@ -228,6 +235,21 @@ class EndpointResolver:
             domains = self.mac_domains[mac] = {}
         if domain not in domains and len(domains) < MAX_DOMAINS_PER_MAC:
             domains[domain] = None
+            self._domain_seen(ctx, mac, domain)
+
+    def _domain_seen(self, ctx: Context, mac: str, domain: str) -> None:
+        """The device of ``mac``'s own frames (the router itself for a gateway) was seen in ``domain``."""
+        dev = ctx.devices.get(self.key_for(mac, None))
+        if dev is not None:
+            _record_domain(dev, domain)
+
+    def _domains_of(self, dev: Device) -> None:
+        """A MAC device made (or rebuilt) now: the domains its interfaces were seen in (:meth:`seen_in`)."""
+        assert dev.mac is not None  # guarded by the caller
+        macs = self.linker.interfaces(dev.mac) if dev.mac in self.linker.groups else (dev.mac,)
+        for mac in macs:
+            for domain in self.mac_domains.get(mac, ()):
+                _record_domain(dev, domain)
 
     def _recall(self, ip: str, ts: float) -> None:
         """First sighting of ``ip`` in this run: who held it then by the store's history (a site address
@@ -337,6 +359,8 @@ class EndpointResolver:
             mac = key[4:] if key.startswith("mac:") else None
             dev = Device(key=key, first_seen=ep.first_seen, last_seen=ep.last_seen, mac=mac)
             home[key] = dev
+            if mac is not None and self.mac_domains:
+                self._domains_of(dev)
         return dev
 
     def _interface(self, dev: Device, ep: Endpoint) -> None:
@@ -351,6 +375,8 @@ class EndpointResolver:
 
     def _merge(self, dev: Device, ep: Endpoint) -> None:
         self._interface(dev, ep)
+        if ep.at is not None and dev.mac is not None and "%" in ep.at:  # its address sighting within a domain
+            _record_domain(dev, ep.at.partition("%")[2])
         dev.first_seen = min(dev.first_seen, ep.first_seen)
         dev.last_seen = max(dev.last_seen, ep.last_seen)
         if ep.ip is not None:
@@ -375,3 +401,13 @@ class EndpointResolver:
         if not eps:
             return None
         return min(e.first_seen for e in eps), max(e.last_seen for e in eps)
+
+
+def _record_domain(dev: Device, domain: str) -> None:
+    """Record that ``dev`` was seen in broadcast ``domain`` ("" untagged: :data:`UNTAGGED`), up to
+    :data:`MAX_DOMAINS_PER_MAC` domains per device; a device past it keeps its first ones."""
+    seen = dev.attributes.get(DOMAINS_ATTRIBUTE)
+    if seen is None:
+        seen = dev.attributes[DOMAINS_ATTRIBUTE] = set()
+    if len(seen) < MAX_DOMAINS_PER_MAC:
+        seen.add(domain or UNTAGGED)

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CLASSIFIED_FIELDS = ("vendor", "model", "device_type", "category", "os", "os_version", "firmware")
+# The broadcast domains a MAC device was seen in (Observation.domain: ``vlan10``, ``vni4001``; UNTAGGED for
+# untagged frames), recorded by the inventory once a run shows tagged traffic (inventory/resolution.py)
+DOMAINS_ATTRIBUTE = "link.domain"
+UNTAGGED = "untagged"
 
 
 @dataclass(slots=True)
@@ -62,6 +66,13 @@ class Device:
     @property
     def category(self) -> str | None:
         return self.conclusion("category")
+
+    def in_domain(self, domain: str) -> bool:
+        """Whether the device may be a host of broadcast ``domain`` ("" untagged): one of the domains its
+        frames (or a router joining its link to it) were seen in (:data:`DOMAINS_ATTRIBUTE`), or any when
+        none is recorded (a run that showed no tagged traffic, a device the run never saw in a frame)."""
+        seen = self.attributes.get(DOMAINS_ATTRIBUTE)
+        return not seen or (domain or UNTAGGED) in seen
 
     def add_attribute(self, name: str, value: str) -> None:
         self.attributes.setdefault(name, set()).add(value)
