@@ -1,9 +1,10 @@
 """RDP past a lost segment (issues #3/#4): a hole before the confirm is read ends the flow; after it, under TLS the
 TLS dissector's own resynchronisation (dissect/tls.plausible) keeps the server's certificate, and so the computer's
-name, past a hole in either hello, while the encrypted turns are counted no more; under standard security a direction
-reads on from the next TPKT carrying an X.224 Data TPDU at a segment start (dissect/rdp.data_tpkt_at). Built
-connections go through the default engine with segments left out (tests/engine/losscheck.session) or straight to
-the dissector (tests/dissect/gapfeed.converse)."""
+name, past a hole in either hello, and CredSSP's encrypted turns are counted on where the sequence numbers and ACKs
+say where the hole lies (tests/dissect/test_rdpturns.py; fed without them, as here, no more); under standard security a
+direction reads on from the next TPKT carrying an X.224 Data TPDU at a segment start (dissect/rdp.data_tpkt_at). Built
+connections go through the default engine with segments left out or captured late (tests/engine/losscheck.session)
+or straight to the dissector (tests/dissect/gapfeed.converse)."""
 
 from __future__ import annotations
 

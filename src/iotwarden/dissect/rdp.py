@@ -23,12 +23,12 @@ Kinds and fields (subject ``src``: the client for its request and core data, the
   handshake that follows the confirm, §5.4.5.1; unless an administrator installs another, Windows presents a
   self-signed one named after the computer), ``subject``, ``sha256``.
 * ``encrypted_turns`` (after a HYBRID or HYBRID_EX selection: CredSSP inside TLS, [MS-CSSP] §3.1.5; subject ``src``,
-  the sender of the record that made the turn): ``turns``, how often the direction of TLS application-data records
+  the side that took the turn): ``turns``, how often the direction of TLS application-data records
   (RFC 8446 §5.1 / RFC 5246 §6.2.1 content type 23) changed since the client's first one, counting that one: 2 when
   the server answered the client's first encrypted message (CredSSP's NEGOTIATE, answered by the CHALLENGE), 3 when
   the client then spoke again (the AUTHENTICATE, carrying the password's response). Only record headers are read
   (the walker skips their bodies); the server's encrypted TLS 1.3 handshake records come before the client's first
-  one and are not counted.
+  one and are not counted (:mod:`~iotwarden.dissect.rdpturns`, also past a lost segment).
 
 Once the server selects TLS (SSL, HYBRID, RDSTLS, HYBRID_EX, RDSAAD) both directions continue as TLS
 (§1.3.1.1 "Security Commencement"), handed to :class:`~iotwarden.dissect.tls.TlsDissector`, whose
@@ -38,17 +38,17 @@ negotiation failure, or once the MCS connect exchange of standard security is re
 
 A lost segment (``gap``, issues #3/#4) before the confirm is read ends the flow (the request, or the protocol the
 server selected, was in it). After it, it costs its direction what it was in: under TLS the TLS dissector's own
-``gap`` (its direction reads on from the next record :func:`~iotwarden.dissect.tls.plausible` finds) and the
-encrypted turns, counted no more (a turn is a change of direction between records, which a hole hides); under
-standard security the direction reads on from the next TPKT carrying an X.224 Data TPDU found where a segment begins
-(:func:`data_tpkt_at`), validated harder than in sync.
+``gap`` (its direction reads on from the next record :func:`~iotwarden.dissect.tls.plausible` finds) and the walk
+of the encrypted turns (:mod:`~iotwarden.dissect.rdpturns`: on from the next record header, a turn the hole held
+whole counted from the other side's acknowledgment); under standard security the direction reads on from the next
+TPKT carrying an X.224 Data TPDU found where a segment begins (:func:`data_tpkt_at`), validated harder than in sync.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from iotwarden.dissect import rdpmcs, streambuf
+from iotwarden.dissect import rdpmcs, rdpturns, streambuf
 from iotwarden.dissect.base import Packet, StreamDissector, confirm, safety_net
 from iotwarden.dissect.cotp import CC, CR, DT, cr_has_tsaps
 from iotwarden.dissect.tls import MAX_STREAM_BYTES as TLS_STREAM_BYTES
@@ -66,9 +66,6 @@ MAX_MCS_TPKTS = 8  # X.224 data TPKTs of standard security read before giving up
 # a few hundred bytes, [MS-NLMP] §2.2.1) or standard security's MCS connect exchange; the 48-packet cap it replaces
 # read ~70 KB of full-size segments
 MAX_STREAM_BYTES = TLS_STREAM_BYTES + 32 * 1024
-TLS_APPLICATION_DATA = 23  # RFC 8446 §5.1, RFC 5246 §6.2.1 ContentType application_data
-TLS_RECORD_HEADER = 5  # type, legacy version, length
-AUTHENTICATE_TURN = 3  # NEGOTIATE (client), CHALLENGE (server), AUTHENTICATE (client): [MS-CSSP] §3.1.5
 
 COOKIE = b"Cookie: mstshash="  # §2.2.1.1 cookie; any other "Cookie: " line is a routingToken ("Cookie: msts=...")
 NEG_REQ, NEG_RSP, NEG_FAILURE = 0x01, 0x02, 0x03  # §2.2.1.1.1, §2.2.1.2.1, §2.2.1.2.2 type
@@ -229,12 +226,13 @@ class RdpDissector(StreamDissector):
 
     def gap(self, state: dict[str, Any], to_server: bool) -> None:
         """Bytes of a direction were lost (module docstring): before the confirm is read the flow ends; under TLS the
-        TLS dissector's gap, and the turns are counted no more; under standard security the direction drops its
-        partial TPKT and reads on from the next :func:`data_tpkt_at` finds where a segment begins."""
+        TLS dissector's gap, and the turns read on past it (:func:`~iotwarden.dissect.rdpturns.hole`); under standard
+        security the direction drops its partial TPKT and reads on from the next :func:`data_tpkt_at` finds where a
+        segment begins."""
         phase = state.get("phase")
         if phase == "tls":
             self.tls.gap(state["tls"], to_server)
-            state["turns_lost"] = True
+            rdpturns.hole(state, to_server)
         elif phase == "mcs":
             key = streambuf.direction_key(to_server)
             state.pop(key, None)
@@ -243,6 +241,7 @@ class RdpDissector(StreamDissector):
             super().gap(state, to_server)
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        rdpturns.begin(pkt, data, state)
         if state.get("phase") == "tls":
             return self._tls(pkt, data, state)
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
@@ -332,7 +331,7 @@ class RdpDissector(StreamDissector):
         """The TLS that follows the negotiation; the server's leaf certificate names the computer."""
         sub: dict[str, Any] = state["tls"]
         counting = state.get("nla") and not state.get("turns_lost")
-        walked = self._turns(pkt, data, state) if counting else []
+        walked = rdpturns.walk(pkt, data, state) if counting else []
         if sub.get("done"):
             if not counting:
                 state["done"] = True
@@ -340,7 +339,7 @@ class RdpDissector(StreamDissector):
         try:
             made = self.tls.feed(pkt, data, sub)
         finally:
-            if sub.get("done") and not (counting and state.get("turns", 0) < AUTHENTICATE_TURN):
+            if sub.get("done") and not (counting and state.get("turns", 0) < rdpturns.AUTHENTICATE_TURN):
                 state["done"] = True
         for obs in list(made):
             if obs.kind == "certificate" and not pkt.to_server and not state.get("named"):
@@ -348,46 +347,6 @@ class RdpDissector(StreamDissector):
                 made.append(pkt.observation(self.name, "server_certificate",
                                             certificate_fields(obs.fields.get("certs"))))
         return made + walked
-
-    def _turns(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
-        """Walk ``data``'s TLS record headers (bodies skipped) and count the turns of application data (module
-        docstring): an ``encrypted_turns`` Observation at the 2nd and 3rd; done after the 3rd."""
-        side = "c" if pkt.to_server else "s"
-        skip, head = state.get("skip_" + side, 0), state.get("head_" + side, b"")
-        out: list[Observation] = []
-        pos = 0
-        while pos < len(data):
-            if skip:
-                step = min(skip, len(data) - pos)
-                skip -= step
-                pos += step
-                continue
-            take = data[pos : pos + TLS_RECORD_HEADER - len(head)]
-            head += take
-            pos += len(take)
-            if len(head) < TLS_RECORD_HEADER:
-                break
-            skip = int.from_bytes(head[3:5], "big")
-            if head[0] == TLS_APPLICATION_DATA:
-                out += self._turn(pkt, side, state)
-            head = b""
-        state["skip_" + side], state["head_" + side] = skip, head
-        return out
-
-    def _turn(self, pkt: Packet, side: str, state: dict[str, Any]) -> list[Observation]:
-        last = state.get("last_app")
-        if last is None and side == "s":
-            return []  # the server's encrypted TLS 1.3 handshake, before the client said anything
-        if last == side:
-            return []
-        state["last_app"] = side
-        state["turns"] = turns = state.get("turns", 0) + 1
-        if turns >= AUTHENTICATE_TURN:
-            state["done"] = True
-        if turns in (2, AUTHENTICATE_TURN):
-            return [pkt.observation(self.name, "encrypted_turns", {"turns": turns})]
-        return []
-
 
 def certificate_fields(certs: object) -> dict[str, Any]:
     """The ``server_certificate`` fields of a TLS ``certificate`` Observation's ``certs`` (leaf first): its CN as the

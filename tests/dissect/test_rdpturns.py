@@ -1,0 +1,88 @@
+"""CredSSP's encrypted turns in an RDP connection past lost segments and segments a capture recorded late (issues
+#3/#4, dissect/rdpturns.py): a hole in a turn costs no turn, a turn lost whole or captured late is counted from the
+other side's acknowledgment, and no turn is read that the whole connection does not hold, so detect.bruteforce.rdp
+counts the same attempts. The connections of tests/dissect/test_rdp_loss.py go through the default engine with real
+Acknowledgment Numbers (tests/engine/losscheck.session ``acks``)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iotwarden.detect.rdp_bruteforce import RdpBruteForceDetector
+from iotwarden.dissect.rdpturns import record_at
+from iotwarden.lab import proto_tls
+from iotwarden.model import Observation
+from tests.detect.runner import feed, tcp_flow
+from tests.dissect.gapfeed import segments
+from tests.dissect.test_rdp_loss import NLA, PORT, RNG, SEGMENT, _keys
+from tests.engine.losscheck import assert_loss_adds_nothing, segment_count, segments_of, session
+
+# the CredSSP turns of NLA: NEGOTIATE, CHALLENGE, AUTHENTICATE and the server's answer ([MS-CSSP] §3.1.5)
+CREDSSP = range(7, 11)
+# a probe of the server's names (nmap's rdp-ntlm-info): the CHALLENGE read, then the client's close_notify alert
+PROBE = [*NLA[:9], (True, proto_tls.record(21, bytes(26)))]
+
+
+def _turns(observations: list[Observation]) -> list[tuple[int, str | None]]:
+    return [(o.fields["turns"], o.src_ip) for o in observations if o.kind == "encrypted_turns"]
+
+
+def test_a_hole_in_a_credssp_turn_counts_the_same_turns() -> None:
+    whole = _turns(session(NLA, PORT, segment=SEGMENT, acks=True))
+    assert whole == [(2, "192.168.1.20"), (3, "192.168.1.10")]  # the server's CHALLENGE, the client's AUTHENTICATE
+    for lost in (i for m in CREDSSP for i in segments_of(NLA, m, SEGMENT)):
+        assert _turns(session(NLA, PORT, (lost,), segment=SEGMENT, acks=True)) == whole, lost
+
+
+def test_a_turn_lost_whole_or_captured_late_is_counted_from_the_other_side_s_acknowledgment() -> None:
+    whole = _turns(session(NLA, PORT, acks=True))
+    for message in CREDSSP:  # one segment a message: the whole message lost
+        assert _turns(session(NLA, PORT, (message,), acks=True)) == whole, message
+    for late in range(2, segment_count(NLA, SEGMENT)):  # a segment captured after the next one
+        assert _turns(session(NLA, PORT, segment=SEGMENT, acks=True, late=(late,))) == whole, late
+    # the last turn lost whole and nothing after it: no acknowledgment tells of it
+    assert _turns(session(NLA[:10], PORT, (9,), acks=True)) == whole[:1]
+
+
+def test_rdp_password_guesses_are_counted_the_same_with_a_hole_in_a_credssp_turn() -> None:
+    # detect.bruteforce.rdp from one connection (min_attempts 1): the turns decide, not the size (a probe
+    # of more than min_client_bytes reads the CHALLENGE and stops)
+    def alerts(messages: list[tuple[bool, bytes]], lost: tuple[int, ...]) -> int:
+        sent = segments(messages, SEGMENT)
+        client = sum(len(data or b"") for i, (to_server, data) in enumerate(sent) if to_server and i not in lost)
+        server = sum(len(data or b"") for i, (to_server, data) in enumerate(sent) if not to_server and i not in lost)
+        flow = tcp_flow("192.168.1.10", "192.168.1.20", PORT, 1.0, payload=(client, server), app="rdp")
+        made = session(messages, PORT, lost, segment=SEGMENT, acks=True)
+        return len(feed([RdpBruteForceDetector({"min_attempts": 1})], made, [flow]))
+
+    for messages, attempt in ((NLA, 1), (PROBE, 0)):
+        assert alerts(messages, ()) == attempt
+        for lost in (i for m in range(7, len(messages)) for i in segments_of(messages, m, SEGMENT)):
+            assert alerts(messages, (lost,)) == attempt, (len(messages), lost)
+
+
+def test_with_holes_and_late_segments_no_turn_is_read_that_the_whole_connection_lacks() -> None:
+    for messages in (NLA, PROBE):
+        assert_loss_adds_nothing(_keys, messages, PORT, segment=SEGMENT, acks=True)
+        for late in (15, 17, 21):
+            assert_loss_adds_nothing(_keys, messages, PORT, segment=SEGMENT, acks=True, late=(late,))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sets(st.integers(min_value=0, max_value=segment_count(NLA, SEGMENT) - 1), max_size=3),
+       st.sets(st.integers(min_value=0, max_value=segment_count(NLA, SEGMENT) - 1), max_size=3),
+       st.booleans(), st.booleans())
+def test_fuzz_segments_lost_and_late_no_turn_is_read_that_the_whole_connection_lacks(
+        lost: set[int], late: set[int], acks: bool, probe: bool) -> None:
+    assert_loss_adds_nothing(_keys, PROBE if probe else NLA, PORT, [tuple(lost)], segment=SEGMENT, acks=acks,
+                             late=tuple(late))
+
+
+def test_record_at_takes_a_segment_that_begins_with_a_record_header() -> None:
+    data = proto_tls.application_data(RNG, 120) + proto_tls.application_data(RNG, 40)
+    assert record_at(data) and record_at(data[:7]) and record_at(proto_tls.record(21, bytes(26)))
+    assert not record_at(data[1:]) and not record_at(data[:4])
+    assert not record_at(b"\x17\x03\x05" + data[3:])  # no such version
+    assert not record_at(b"\x18" + data[1:])  # heartbeat: no CredSSP turn
+    assert not record_at(data[:125] + b"\x42" + data[126:])  # the next header in the delivery is none
