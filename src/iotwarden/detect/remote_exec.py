@@ -35,7 +35,7 @@ Ids:
 
 A call on an SMB named pipe whose bind the capture missed is read with the interface its pipe implies
 (dissect/dcerpc.py ``interface_inferred``, said in the alert's evidence); over TCP such a call names nothing. A call on
-a pipe whose TREE_CONNECT or CREATE the capture missed, taken for one from what its handle carried (dissect/smb2files.py
+a pipe whose TREE_CONNECT or CREATE the capture missed, taken for one from what its handle carried (dissect/smbpipes.py
 ``adopt``: a bind of a known interface, or a call its CREATE's name implies), says ``pipe_inferred`` in the evidence.
 
 Endpoint-mapper lookups, binds alone and every other operation raise nothing; nor does any other file written to an
@@ -215,7 +215,7 @@ class RemoteExecDetector(Detector):
                                        "operation": operation, "category": src_cat}
         if obs.fields.get("interface_inferred"):  # named after its SMB pipe, its bind not captured (dissect/dcerpc.py)
             evidence["interface_inferred"] = True
-        if obs.fields.get("pipe_inferred"):  # a pipe whose CREATE was not captured (dissect/smb2files.py adopt)
+        if obs.fields.get("pipe_inferred"):  # a pipe whose CREATE was not captured (dissect/smbpipes.py adopt)
             evidence["pipe_inferred"] = True
         self.raise_alert(ctx, REMOTE_EXEC, title=f"Remote execution ({kind.replace('_', ' ')}, {operation}) from "
                          f"{where} {src} on {dst}", severity=severity, subject=subject, ts=obs.ts,

@@ -20,11 +20,11 @@ A transaction's pieces are matched by PID, MID (and the same TID and UID, §2.2.
 DataDisplacement; the pipe's DCE/RPC reader gets the whole WriteData once it is complete. An NT_CREATE_ANDX or
 OPEN_ANDX chained after a TREE_CONNECT_ANDX (§2.2.3.4; its TID is known only from the response) opens its file in the
 tree the TREE_CONNECT_ANDX asks for: the share its Path names, a pipe tree when it is IPC$. A pipe whose
-TREE_CONNECT_ANDX or open was not captured is found as smb2files.py finds SMB2's (``lone_tree`` by the Service, an
+TREE_CONNECT_ANDX or open was not captured is found as SMB2's is (dissect/smbpipes.py: ``lone_tree`` by the Service, an
 open's name on a tree not seen, ``adopt`` on the FID by its WRITE_ANDX, core WRITE or whole TransactNmPipe data, an
 open whose answer was lost by ``orphan``), and so is a file staged on a tree not seen (dissect/smbstage.py).
-Not read: file data. Limits:
-smb2files.MAX_TREES, MAX_PIPES, MAX_PENDING, MAX_NAME, and :data:`MAX_TRANSACTIONS` being completed.
+Not read: file data. Limits: smbpipes.MAX_TREES and MAX_PIPES, smb2files.MAX_PENDING and MAX_NAME, smbstage.MAX_STAGED,
+and :data:`MAX_TRANSACTIONS` being completed.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotwarden.dissect import dcerpc, smb1, smb2files, smbstage, streambuf
+from iotwarden.dissect import dcerpc, smb1, smb2files, smbpipes, smbstage, streambuf
 from iotwarden.dissect.base import Packet
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
@@ -58,7 +58,7 @@ TRANS_TRANSACT_NMPIPE = 0x0026  # §2.2.5.6 Setup[0]
 WRITE_RAW_MODE, WRITE_MSG_START = 0x0004, 0x0008  # §2.2.4.43.1 WriteMode: a raw pipe message begins with its length
 PIPE_SERVICE = "IPC"  # §2.2.4.55.2 Service of a named pipe tree
 STATUS_SUCCESS, STATUS_BUFFER_OVERFLOW = smb2files.STATUS_SUCCESS, smb2files.STATUS_BUFFER_OVERFLOW
-ADMIN, UNSEEN = smb2files.ADMIN, smb2files.UNSEEN
+ADMIN, UNSEEN = smb2files.ADMIN, smbpipes.UNSEEN
 
 Key = tuple[int, int, int]  # PID (high and low), MID, command
 
@@ -80,7 +80,7 @@ class Session:
     """One SMB1 connection's trees, open pipes and waiting requests."""
 
     trees: dict[int, tuple[str | None, str, bool]] = field(default_factory=dict)  # TID -> share, class, pipe
-    pipes: dict[int, smb2files.Pipe] = field(default_factory=dict)  # FID -> pipe
+    pipes: dict[int, smbpipes.Pipe] = field(default_factory=dict)  # FID -> pipe
     pending: dict[Key, tuple[Any, ...]] = field(default_factory=dict)  # request -> what it was
     transactions: dict[Key, Transaction] = field(default_factory=dict)  # primary request -> its pieces so far
     unseen: dict[int, str] = field(default_factory=dict)  # FID -> name, of an open on a tree not seen connected
@@ -109,8 +109,8 @@ class Session:
         if len(head) < at + 2 or (fid := struct.unpack_from("<H", head, at)[0]) in self.pipes:
             return False
         # a write that may be a pipe's whose open was lost (no DataLengthHigh, [MS-SMB] §2.2.4.3.1: one DCE/RPC fragment
-        # at most): read, for smb2files.adopt to judge
-        return command in (READ_ANDX, READ) or fid in self.let_go or not smb2files.may_be_pipe(
+        # at most): read, for smbpipes.adopt to judge
+        return command in (READ_ANDX, READ) or fid in self.let_go or not smbpipes.may_be_pipe(
             self.trees, struct.unpack_from("<H", head, 24)[0]) or (command == WRITE_ANDX and (
                 len(head) < HEADER + 21 or struct.unpack_from("<H", head, HEADER + 19)[0] != 0))
 
@@ -123,16 +123,16 @@ class Session:
         if file is not None:
             file.written = True
 
-    def orphans(self) -> list[tuple[Key, str, int | smb2files.Tree]]:
+    def orphans(self) -> list[tuple[Key, str, int | smbpipes.Tree]]:
         """smb2files.Session.orphans for SMB1: (request, name, tree) of each open of a pipe, or of a name on a tree not
         seen connected, whose answer has not come."""
         return [(key, what[2], what[3]) for key, what in self.pending.items()
                 if what[0] in OPENS and (what[1] == "pipe" or (what[1] == UNSEEN and what[2] is not None))]
 
-    def take_orphan(self, key: Key, fid: int) -> smb2files.Pipe:
-        """The pipe an open whose answer was lost opened, followed from now on as ``fid``'s (smb2files.adopt)."""
-        pipe = smb2files.Pipe(self.pending.pop(key)[2])
-        smb2files.keep(self.pipes, fid, pipe, smb2files.MAX_PIPES)
+    def take_orphan(self, key: Key, fid: int) -> smbpipes.Pipe:
+        """The pipe an open whose answer was lost opened, followed from now on as ``fid``'s (smbpipes.adopt)."""
+        pipe = smbpipes.Pipe(self.pending.pop(key)[2])
+        smbpipes.keep(self.pipes, fid, pipe, smbpipes.MAX_PIPES)
         return pipe
 
     def following(self) -> bool:
@@ -149,7 +149,7 @@ class Session:
         unicode = bool(struct.unpack_from("<H", msg, 10)[0] & smb1.FLAGS2_UNICODE)
         tid = struct.unpack_from("<H", msg, 24)[0]
         at = HEADER
-        asked: smb2files.Tree | None = None  # the tree a TREE_CONNECT_ANDX earlier in the chain asks for
+        asked: smbpipes.Tree | None = None  # the tree a TREE_CONNECT_ANDX earlier in the chain asks for
         for _ in range(smb1.MAX_ANDX):
             words, data, data_at = smb1.block(msg, at)
             if reply:
@@ -159,7 +159,7 @@ class Session:
                 elif waiting is None and command == TREE_CONNECT_ANDX and status == STATUS_SUCCESS and words \
                         and tid not in self.trees:
                     self.blind = True  # its request not seen: the Service says whether it is IPC$
-                    smb2files.lone_tree(self.trees, tid, data.split(b"\0", 1)[0] == PIPE_SERVICE.encode())
+                    smbpipes.lone_tree(self.trees, tid, data.split(b"\0", 1)[0] == PIPE_SERVICE.encode())
             else:
                 asked = self._request(pkt, msg, words, data_at, len(data), command=command, tid=tid, unicode=unicode,
                                       asked=asked, out=out)
@@ -175,19 +175,19 @@ class Session:
         dcerpc.del_oldest(self.pending, smb2files.MAX_PENDING)
 
     def _request(self, pkt: Packet, msg: bytes, words: bytes, data_at: int, size: int, *, command: int, tid: int,
-                 unicode: bool, asked: smb2files.Tree | None, out: list[Observation]) -> smb2files.Tree | None:
+                 unicode: bool, asked: smbpipes.Tree | None, out: list[Observation]) -> smbpipes.Tree | None:
         """One request of a chain; ``asked``: the tree a TREE_CONNECT_ANDX before it in the chain asks for, which a
         chained open uses (its TID is the new tree's, known only from the response). What the next command takes."""
         key = _key(msg, command)
         tree = asked if asked is not None else self.trees.get(tid)
         if tree is None and command in TREE_COMMANDS:
             self.blind = True  # its TREE_CONNECT_ANDX lost, or before the capture
-        handle_tree = asked if asked is not None else tid  # for smb2files.adopt
+        handle_tree = asked if asked is not None else tid  # for smbpipes.adopt
         if command == TREE_CONNECT_ANDX:
             share = smb1.tree_connect(msg, words, data_at, size, unicode)
             self._wait(key, (TREE_CONNECT_ANDX, share.get("share"), share.get("share_class", "user")))
             # IPC$ is the pipe tree (STYPE_IPC, [MS-SRVS] §2.2.2.4; its Service "IPC", §2.2.4.55.2)
-            return share.get("share"), share.get("share_class", "user"), share.get("share_class") == smb2files.IPC
+            return share.get("share"), share.get("share_class", "user"), share.get("share_class") == smbpipes.IPC
         if command in OPENS and (tree is None or tree[1] == UNSEEN):  # the name waits for what the handle carries
             self._unseen_open(msg, words, data_at, size, key=key, command=command, unicode=unicode, tree=tree,
                               tid=handle_tree)
@@ -211,7 +211,7 @@ class Session:
                 data = _buffer(msg, offset, length)
                 if mode & WRITE_MSG_START and mode & WRITE_RAW_MODE:
                     data = data[2:]  # the pipe message's length, then the message
-                pipe = pipe or smb2files.adopt(self, fid, handle_tree, data)
+                pipe = pipe or smbpipes.adopt(self, fid, handle_tree, data)
                 if pipe is not None:
                     self._feed(pkt, fid, pipe, data, out)
         elif command == WRITE:  # §2.2.4.12.1: FID, count, offset, estimate; BufferFormat, DataLength, the data
@@ -221,7 +221,7 @@ class Session:
             if fid in self.staged:
                 self.staged[fid].written = True
             data = _data_buffer(msg[data_at : data_at + size])
-            pipe = self.pipes.get(fid) or smb2files.adopt(self, fid, handle_tree, data)
+            pipe = self.pipes.get(fid) or smbpipes.adopt(self, fid, handle_tree, data)
             if pipe is not None:
                 self._feed(pkt, fid, pipe, data, out)
         elif command in (READ_ANDX, READ):  # the FID: READ_ANDX's after its AndX fields, core READ's first
@@ -235,7 +235,7 @@ class Session:
         return asked
 
     def _create_request(self, msg: bytes, words: bytes, data_at: int, size: int, *, key: Key,
-                        tree: smb2files.Tree | None, tid: int | smb2files.Tree, unicode: bool) -> None:
+                        tree: smbpipes.Tree | None, tid: int | smbpipes.Tree, unicode: bool) -> None:
         """§2.2.4.64.1: DesiredAccess, CreateDisposition, CreateOptions, then FileName in the data."""
         if tree is None:
             return
@@ -248,9 +248,9 @@ class Session:
             self._wait(key, (NT_CREATE_ANDX, "file", share, name, what))
 
     def _unseen_open(self, msg: bytes, words: bytes, data_at: int, size: int, *, key: Key, command: int,
-                     unicode: bool, tree: smb2files.Tree | None, tid: int | smb2files.Tree) -> None:
+                     unicode: bool, tree: smbpipes.Tree | None, tid: int | smbpipes.Tree) -> None:
         """An NT_CREATE_ANDX or OPEN_ANDX on a tree not seen connected (``tree`` None), or known from its answer alone
-        as a disk share: its name awaits its response's FID, for what the handle carries (smb2files.adopt; a disk
+        as a disk share: its name awaits its response's FID, for what the handle carries (smbpipes.adopt; a disk
         share's file is no pipe) and, if it writes, for a service naming it (dissect/smbstage.py)."""
         what = _writes(words, command)
         name = smb1.string(msg, data_at, data_at + size, unicode)[0].lstrip("\\")[: smb2files.MAX_NAME]
@@ -259,7 +259,7 @@ class Session:
             self._wait(key, (command, UNSEEN, None if tree else _pipe_name(name), tid, staged))
 
     def _open_request(self, msg: bytes, words: bytes, data_at: int, size: int, *, key: Key,
-                      tree: smb2files.Tree | None, tid: int | smb2files.Tree, unicode: bool) -> None:
+                      tree: smbpipes.Tree | None, tid: int | smbpipes.Tree, unicode: bool) -> None:
         """§2.2.4.41.1: AccessMode, OpenMode, then FileName in the data (a pipe's with its \\PIPE\\ prefix)."""
         if tree is None:
             return
@@ -271,18 +271,18 @@ class Session:
         elif share_class == ADMIN and what is not None:
             self._wait(key, (OPEN_ANDX, "file", share, name, what))
 
-    def _transact_request(self, pkt: Packet, msg: bytes, words: bytes, key: Key, *, tree: int | smb2files.Tree,
+    def _transact_request(self, pkt: Packet, msg: bytes, words: bytes, key: Key, *, tree: int | smbpipes.Tree,
                           out: list[Observation]) -> None:
         """§2.2.4.33.1 with Setup TransactNmPipe and the pipe's FID (§2.2.5.6.1): WriteData is a DCE/RPC PDU, whole
         or, when larger than the message, its first DataCount bytes (the rest in TRANSACTION_SECONDARY). On a FID
-        whose open was not seen, a whole WriteData may adopt it (smb2files.adopt)."""
+        whose open was not seen, a whole WriteData may adopt it (smbpipes.adopt)."""
         if len(words) < 32 or words[26] != 2 or struct.unpack_from("<H", words, 28)[0] != TRANS_TRANSACT_NMPIPE:
             return
         fid = struct.unpack_from("<H", words, 30)[0]
         total, count, offset = struct.unpack_from("<H", words, 2)[0], *struct.unpack_from("<HH", words, 22)
         pipe = self.pipes.get(fid)
         if pipe is None and count == total:
-            pipe = smb2files.adopt(self, fid, tree, _buffer(msg, offset, count))
+            pipe = smbpipes.adopt(self, fid, tree, _buffer(msg, offset, count))
         if pipe is None:
             return
         if count > total:
@@ -329,7 +329,7 @@ class Session:
         command = waiting[0]
         if command == TREE_CONNECT_ANDX:
             service = data.split(b"\0", 1)[0].decode("latin-1")  # §2.2.4.55.2 Service, always OEM
-            smb2files.keep(self.trees, tid, (waiting[1], waiting[2], service == PIPE_SERVICE), smb2files.MAX_TREES)
+            smbpipes.keep(self.trees, tid, (waiting[1], waiting[2], service == PIPE_SERVICE), smbpipes.MAX_TREES)
         elif command in OPENS:
             if command == NT_CREATE_ANDX:  # §2.2.4.64.2 FID, CreateDisposition (the action taken)
                 if len(words) < 11:
@@ -343,11 +343,11 @@ class Session:
                 created = result & OPEN_RESULT in CREATED_RESULTS
             self.let_go.pop(fid, None)  # a FID given again (its CLOSE not seen)
             if waiting[1] == "pipe":
-                smb2files.keep(self.pipes, fid, smb2files.Pipe(waiting[2]), smb2files.MAX_PIPES)
+                smbpipes.keep(self.pipes, fid, smbpipes.Pipe(waiting[2]), smbpipes.MAX_PIPES)
             elif waiting[1] == UNSEEN:
                 _, _, name, _, staged = waiting
                 if name is not None:
-                    smb2files.keep(self.unseen, fid, name, smb2files.MAX_PIPES)
+                    smbpipes.keep(self.unseen, fid, name, smbpipes.MAX_PIPES)
                 if staged is not None:
                     staged.created = created
                     smbstage.stage(self.staged, fid, staged)
@@ -375,15 +375,15 @@ class Session:
                     self._wait(_key(msg, TRANSACTION), waiting)
             self._feed(pkt, waiting[1], pipe, _buffer(msg, offset, length), out)
 
-    def _feed(self, pkt: Packet, fid: int, pipe: smb2files.Pipe, data: bytes, out: list[Observation]) -> None:
-        """A pipe's bytes to its DCE/RPC reader (smb2files.feed_pipe); a pipe that is no DCE/RPC is let go."""
-        smb2files.keep(self.pipes, fid, pipe, smb2files.MAX_PIPES)  # used last: kept longest
+    def _feed(self, pkt: Packet, fid: int, pipe: smbpipes.Pipe, data: bytes, out: list[Observation]) -> None:
+        """A pipe's bytes to its DCE/RPC reader (smbpipes.feed_pipe); a pipe that is no DCE/RPC is let go."""
+        smbpipes.keep(self.pipes, fid, pipe, smbpipes.MAX_PIPES)  # used last: kept longest
         try:
             made = len(out)
-            for path in smb2files.feed_pipe(pkt, pipe, data, out):
+            for path in smbpipes.feed_pipe(pkt, pipe, data, out):
                 out[made:made] = smbstage.infer(self.staged, self.trees, path, pkt, smb1=True)
         except ParseError:
-            smb2files.keep(self.let_go, fid, None, smb2files.MAX_PIPES)
+            smbpipes.keep(self.let_go, fid, None, smbpipes.MAX_PIPES)
             del self.pipes[fid]
             raise
 
