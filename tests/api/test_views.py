@@ -23,6 +23,7 @@ def test_device_detail_has_evidence_peers_findings_alerts_and_a_timeline(store: 
         d = views.device_detail(session, q.resolve_device(session, CAMERA))
     assert d["key"] == CAMERA
     assert ("telnet", "banner") in {(e["proto"], e["field"]) for e in d["evidence"]}  # its telnet banner
+    assert d["ip_history"] and all(h["domain"] == "" for h in d["ip_history"])  # each address's domain: untagged
     assert d["peers"] and all(p["bytes"] >= 0 for p in d["peers"])
     assert {f["check_id"] for f in d["findings"]} == {f.check_id for f in camera_findings(store)}
     assert "risk.cleartext.telnet" in {f["check_id"] for f in d["findings"]}  # it runs a telnet server

@@ -137,7 +137,8 @@ def test_two_captures_merge_into_the_same_devices(capsys: pytest.CaptureFixture[
     _, out, _ = run(capsys, "devices", "show", b.CAMERA_MAC, "--db", db, "-f", "json")
     camera = json.loads(out)["device"]
     assert camera["attributes"]["http.user_agent"] == ["AXIS/10.12 libcurl", "AXIS/10.13 libcurl"]
-    assert camera["ip_history"] == [{"ip": b.CAMERA_IP, "first_seen": pytest.approx(1_700_000_000.0, abs=1),
+    assert camera["ip_history"] == [{"ip": b.CAMERA_IP, "domain": "",
+                                     "first_seen": pytest.approx(1_700_000_000.0, abs=1),
                                      "last_seen": pytest.approx(1_700_003_601.1, abs=1)}]
     _, out, _ = run(capsys, "devices", "--db", db, "-f", "json")
     assert len([d for d in json.loads(out)["devices"] if d["key"] == f"mac:{b.CAMERA_MAC}"]) == 1

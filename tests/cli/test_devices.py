@@ -282,6 +282,10 @@ def test_a_devices_vlans_are_in_the_report_and_in_show(capsys: pytest.CaptureFix
         camera = next(d for d in json.loads(out)["devices"] if d["key"] == f"mac:{b.CAMERA_MAC}")
         assert camera["attributes"].get("link.domain") == recorded
     code, out, _ = run(capsys, "devices", "show", b.CAMERA_MAC, "--db", db, "-f", "json")
-    assert json.loads(out)["device"]["attributes"]["link.domain"] == ["vlan10", "vlan20"]
+    device = json.loads(out)["device"]
+    assert device["attributes"]["link.domain"] == ["vlan10", "vlan20"]
+    # the address history says where the camera held its address (one row per address: the first domain)
+    assert [(h["ip"], h["domain"]) for h in device["ip_history"]] == [(b.CAMERA_IP, "vlan10")]
     code, out, _ = run(capsys, "devices", "show", b.CAMERA_MAC, "--db", db)
     assert "link.domain" in out and "vlan20" in out
+    assert "domain" in out.split("Addresses", 1)[1]

@@ -114,7 +114,8 @@ def device_detail(session: Session, row: DeviceRow, derived: dq.Derived | None =
     out = summaries(session, [row], derived)[0]
     history = q.device_ip_history(session, row.key)
     evidence = q.device_evidence(session, row.key)
-    out["ip_history"] = [{"ip": h.ip, "first_seen": h.first_seen, "last_seen": h.last_seen} for h in history]
+    out["ip_history"] = [{"ip": h.ip, "domain": h.domain, "first_seen": h.first_seen, "last_seen": h.last_seen}
+                         for h in history]
     out["evidence"] = [{"proto": e.proto, "kind": e.kind, "field": e.field, "value": e.value,
                         "first_seen": e.first_seen, "last_seen": e.last_seen, "count": e.count} for e in evidence]
     out["flows"] = [flow_dict(f) for f in q.list_flows(session, device=row, limit=DEVICE_FLOWS)]

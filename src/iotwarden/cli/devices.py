@@ -129,10 +129,12 @@ def _render_device(console: Console, d: dict[str, Any]) -> None:
         console.print(raised)
     if d["ip_history"]:
         hist = Table(title="Addresses", title_justify="left")
-        for name in ("ip", "first seen", "last seen"):
+        tagged = any(h["domain"] for h in d["ip_history"])  # the broadcast domain column for a trunk's addresses
+        for name in ("ip", *(("domain",) if tagged else ()), "first seen", "last seen"):
             hist.add_column(name)
         for h in d["ip_history"]:
-            hist.add_row(h["ip"], ts_text(h["first_seen"]), ts_text(h["last_seen"]))
+            hist.add_row(h["ip"], *((h["domain"] or "untagged",) if tagged else ()), ts_text(h["first_seen"]),
+                         ts_text(h["last_seen"]))
         console.print(hist)
     if d["evidence"]:
         ev = Table(title="Evidence", title_justify="left")

@@ -122,7 +122,7 @@ def show_device(store: Store, ident: str, *, flow_limit: int = 20) -> dict[str, 
         out["merged"] = alias_dict(named) if named is not None and named.device_key == row.key else None
         out["aliases"] = [alias_dict(a) for a in aliases_of(session, row.key)]
         out["ip_history"] = [
-            {"ip": h.ip, "first_seen": h.first_seen, "last_seen": h.last_seen}
+            {"ip": h.ip, "domain": h.domain, "first_seen": h.first_seen, "last_seen": h.last_seen}
             for h in q.device_ip_history(session, row.key)
         ]
         out["evidence"] = [
