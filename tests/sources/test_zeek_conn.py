@@ -23,6 +23,8 @@ from iotwarden.sources.zeek_map import CONN_EXTRA
 from iotwarden.store import Store
 from iotwarden.store import writer as w
 from tests.detect.labelled import SCENARIOS, engine_flows, inject, write_conn_log, write_labelled_conn_log
+from tests.sources.zeeklog import CONN_COLUMNS, FORMATS, conn_row
+from tests.sources.zeeklog import write_log as write_zeek_log
 
 DATA = Path(__file__).parent / "data"
 BENCH = Path(__file__).parents[2] / "bench" / "iot23_scale.py"
@@ -55,6 +57,23 @@ def assert_same(path: Path) -> list[Flow]:
 @pytest.mark.parametrize("name", ["zeek_tsv/conn.log", "zeek_labelled/conn.log.labeled"])
 def test_fixtures_read_the_same_both_ways(name: str) -> None:
     assert assert_same(DATA / name)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_negative_or_too_wide_count_makes_the_line_malformed(tmp_path: Path, fmt: str) -> None:
+    # Zeek's count is unsigned 64-bit: a conn.log line with resp_pkts -1 or orig_bytes 2**64 is malformed, counted
+    # and skipped on every path; it was read into a Flow with pkts_ba -1, and the anomaly detector failed on it
+    # (math.log of a negative count)
+    cam, srv = ("10.0.0.5", 50123, "00:50:56:00:00:05"), ("10.0.0.40", 80, "3c:d9:2b:00:00:40")
+    good = conn_row(1_700_000_000.0, "C1", cam, srv, proto="tcp", service="http")
+    negative, wide = list(good), list(good)
+    negative[15], wide[9] = "-1", str(2**64)  # resp_pkts, orig_bytes
+    write_zeek_log(tmp_path, "conn", CONN_COLUMNS, [good, negative, wide, good], fmt)
+    flows, records, skipped = read(tmp_path / "conn.log", fast=True)
+    assert (len(flows), records, skipped) == (2, 4, 2)
+    assert all(min(f.pkts_ab, f.pkts_ba, f.bytes_ab, f.bytes_ba, f.payload_ab, f.payload_ba) >= 0 for f in flows)
+    if fmt == "tsv":
+        assert_same(tmp_path / "conn.log")
 
 
 def iot23_log(path: Path, lines: int) -> Path:

@@ -25,6 +25,7 @@ from iotwarden.sources.zeek_format import (
     TsvHeader,
     column_converters,
     column_type,
+    count,
     finite,
     group_fits,
     may_refuse,
@@ -76,7 +77,7 @@ def _bool(raw: str) -> bool:
     raise ValueError("bool is neither T nor F")
 
 
-_NUMBERS: dict[str, Callable[[str], Any]] = {"count": int, "int": int, "port": int, "time": finite,
+_NUMBERS: dict[str, Callable[[str], Any]] = {"count": count, "int": int, "port": int, "time": finite,
                                              "interval": finite, "bool": _bool}
 
 

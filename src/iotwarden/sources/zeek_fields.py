@@ -14,7 +14,7 @@ from typing import Any
 
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
-from iotwarden.sources.zeek_format import to_time
+from iotwarden.sources.zeek_format import MAX_COUNT, to_time
 
 # IANA protocol numbers of Zeek's ``transport_proto`` enum (Zeek script reference, "Types").
 IP_PROTOS = {"tcp": 6, "udp": 17, "icmp": 1}
@@ -47,6 +47,14 @@ def get_int(rec: dict[str, Any], key: str) -> int | None:
         except (ValueError, OverflowError) as exc:
             raise ParseError(f"{key}: expected a number") from exc
     raise ParseError(f"{key}: expected a number")
+
+
+def get_count(rec: dict[str, Any], key: str) -> int | None:
+    """A Zeek ``count`` column: a number from 0 to 2**64 - 1 (a negative packet or byte count is malformed)."""
+    value = get_int(rec, key)
+    if value is not None and not 0 <= value <= MAX_COUNT:
+        raise ParseError(f"{key}: expected a count (0 to 2**64 - 1)")
+    return value
 
 
 def get_float(rec: dict[str, Any], key: str) -> float | None:

@@ -29,6 +29,7 @@ READ_BLOCK = 1 << 16
 SNIFF_LINES = 16
 
 GZIP_MAGIC = b"\x1f\x8b"  # RFC 1952 §2.3.1 ID1 ID2
+MAX_COUNT = 2**64 - 1  # Zeek's ``count`` is an unsigned 64-bit integer (script reference, "Types")
 
 # The log types this reader maps to records; a file or JSON record of any other type is read and
 # counted but produces nothing.
@@ -245,6 +246,15 @@ def finite(raw: bytes | str) -> float:
     return value
 
 
+def count(raw: bytes | str) -> int:
+    """A Zeek ``count``: an unsigned 64-bit integer (Zeek script reference, "Types"); ValueError for a negative
+    or wider number, which no Zeek writes (a flow's negative packet or byte count made analyzers fail)."""
+    value = int(raw)
+    if not 0 <= value <= MAX_COUNT:
+        raise ValueError("count out of range")
+    return value
+
+
 def _bool(raw: bytes) -> bool:
     if raw == b"T":
         return True
@@ -255,7 +265,7 @@ def _bool(raw: bytes) -> bool:
 
 # TSV text -> value, per Zeek type (Zeek script reference, "Types"); any other type stays text
 _SCALARS: dict[str, Callable[[bytes], Any]] = {
-    "count": int, "int": int, "port": int, "time": finite, "interval": finite, "double": finite, "bool": _bool,
+    "count": count, "int": int, "port": int, "time": finite, "interval": finite, "double": finite, "bool": _bool,
 }
 Converter = Callable[[bytes], Any]
 

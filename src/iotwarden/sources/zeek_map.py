@@ -19,6 +19,7 @@ from iotwarden.sources.zeek_fields import (
     ConnId,
     drop_none,
     get_bool,
+    get_count,
     get_float,
     get_int,
     get_ip,
@@ -101,8 +102,8 @@ def map_conn(rec: dict[str, Any]) -> Flow:
         extra={key: rec[key] for key in EXTRA_BUT_UID if rec.get(key) is not None}, duration=get_float(rec, "duration"),
         vlan=inner if (inner := get_int(rec, "inner_vlan")) is not None else get_int(rec, "vlan"),
         orig_l2=get_str(rec, "orig_l2_addr"), resp_l2=get_str(rec, "resp_l2_addr"),
-        counters=(get_int(rec, "orig_pkts"), get_int(rec, "resp_pkts"), get_int(rec, "orig_ip_bytes"),
-                  get_int(rec, "resp_ip_bytes"), get_int(rec, "orig_bytes"), get_int(rec, "resp_bytes")),
+        counters=(get_count(rec, "orig_pkts"), get_count(rec, "resp_pkts"), get_count(rec, "orig_ip_bytes"),
+                  get_count(rec, "resp_ip_bytes"), get_count(rec, "orig_bytes"), get_count(rec, "resp_bytes")),
     )
     return shaped_flow(shape, cid.ts, cid.orig_h, cid.orig_p, cid.resp_h, cid.resp_p, rec.get("uid"))
 
