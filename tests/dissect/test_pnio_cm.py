@@ -11,16 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.dissect.pnio_cm import (
-    MAX_EPM_ENTRIES,
-    MAX_EXPECTED,
-    MAX_SHARING,
-    MAX_SUBMODULES,
-    PnioCmDissector,
-    expected_submodules,
-    index_name,
-    parse_annotation,
-)
+from iotwarden.dissect.pnio_blocks import MAX_EPM_ENTRIES, MAX_SUBMODULES
+from iotwarden.dissect.pnio_cm import MAX_SHARING, PnioCmDissector
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 from iotwarden.model.otops import operation_of
@@ -181,11 +173,6 @@ def test_a_connect_lists_the_submodules_it_expects() -> None:
         b.expected_block(2, [(1, 2), (2, 1)])
     f = one(b.connect_request(expected=blocks)).fields
     assert f["expected_submodules"] == ["0/0/1", "0/0/32768", "14848/1/1", "0/2/1", "0/2/2"]
-    with pytest.raises(ParseError):
-        expected_submodules(b.expected_block(1, [(1, 3)])[:-2], [])  # its output DataDescription cut
-    listed: list[str] = []
-    expected_submodules(b.expected_block(1, [(i, 0) for i in range(MAX_EXPECTED + 5)]), listed)
-    assert len(listed) == MAX_EXPECTED
 
 
 def test_a_shared_device_takes_controllers_for_other_submodules() -> None:
@@ -253,17 +240,9 @@ def test_the_epm_lookup_answer_annotation(order: str) -> None:
     assert len(f["entries"]) == 2 and f["entries"][1]["object"] == CPU
 
 
-def test_annotations_without_the_layout_keep_their_text() -> None:
-    assert parse_annotation("my own device") == {"annotation": "my own device"}
-    bad = b.annotation(sw=("X", 1, 2, 3)).rstrip(b"\x00").decode()
-    assert parse_annotation(bad) == {"annotation": bad}
+def test_lookup_entries_are_bounded() -> None:
     many = [(b.pnio_object(1, n), b"x\x00") for n in range(MAX_EPM_ENTRIES + 4)]
     assert len(one(b.lookup_response(many), to_device=False).fields["entries"]) == MAX_EPM_ENTRIES
-
-
-def test_index_names() -> None:
-    assert [index_name(i) for i in (0xAFF0, 0xAFF4, 0xF840, 0xE040, 0x0001)] == \
-        ["im0", "im4", "im0_filter_data", "write_multiple", "0x0001"]
 
 
 def test_the_ics_iti_read_implicit_of_im0_filter_data() -> None:
