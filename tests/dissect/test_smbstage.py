@@ -81,6 +81,51 @@ def test_smb1_psexec_whose_admin_tree_connect_was_lost_raises_both_ids_its_share
     assert alerts(obs) == PSEXEC_ALERTS
 
 
+def _create_answer(chunks: list[Chunk]) -> int:
+    """The index of the segment of the binary's CREATE answer (message 5, the first CREATE answered)."""
+    return next(i for i, (up, seg) in enumerate(chunks) if not up and seg and seg[4:8] == b"\xfeSMB"
+                and seg[16] == 0x05)
+
+
+@pytest.mark.parametrize("smb1", [False, True])
+def test_psexec_whose_binarys_create_answer_was_lost_says_its_write_on_the_share_it_asked(smb1: bool) -> None:
+    """The CREATE (NT_CREATE_ANDX) of PSEXESVC.exe on ADMIN$ seen, its answer lost: its handle is unknown, but a WRITE
+    on ADMIN$ with a handle not known follows and the service runs %SystemRoot%\\PSEXESVC.exe: its file_write on
+    ADMIN$ (the share known, not inferred; ``created`` unknown), both ids as for the whole session."""
+    if smb1:
+        chunks = segments(s1.psexec_session(blocks=20, size=4000))
+        answer = s1.opened(5, "\\PSEXESVC.exe", s1.ADMIN, s1.FILE_FID, m.FILE_CREATED, access=m.GENERIC_WRITE,
+                           disposition=m.FILE_OVERWRITE_IF, pipe=False)[1]
+        where = chunks.index(answer)
+    else:
+        chunks = copy_then_psexec(4, 65536)
+        where = _create_answer(chunks)
+        assert where == 7
+    obs = converse(lose(chunks, where))
+    assert [(o.fields["share"], o.fields["file"], o.fields.get("share_inferred"), o.fields["created"]) for o in obs
+            if o.kind == "file_write"] == [("ADMIN$", "PSEXESVC.exe", None, None)]
+    assert alerts(obs) == PSEXEC_ALERTS
+
+
+def test_a_create_whose_answer_was_lost_is_not_said_written_without_a_write_or_elsewhere() -> None:
+    """The binary's CREATE answer lost: with no WRITE on ADMIN$ after it, or a service running C:\\PSEXESVC.exe (C$'s
+    root, not ADMIN$), or a CREATE refused (its answer an error), nothing is said written."""
+    def session(path: str, writes: int, status: int = 0) -> list[Chunk]:
+        chunks = s.logon() + s.tree(4, "\\\\SRV\\ADMIN$", 7, w.SHARE_DISK) + [
+            (True, w.direct(w.create(5, "PSEXESVC.exe", 7, s.SID, disposition=w.FILE_OVERWRITE_IF))),
+            (False, w.direct(w.header(0x05, 5, response=True, status=status, tree_id=7, session_id=s.SID)
+                             + struct.pack("<HHI", 9, 0, 0) + b"\0"))]
+        chunks += [(True, w.direct(w.write(6 + i, b"\x33" * 16, b"\x90" * 4000, 7, s.SID))) for i in range(writes)]
+        return segments(chunks + s.svcctl_session(s.over_transceive(_svcctl(path)))[4:])
+    answer = 7  # the CREATE's answer, lost in the first two
+    assert session("", 0)[answer][1][16] == 0x05 and not session("", 0)[answer][0]
+    for chunks in (lose(session("%SystemRoot%\\PSEXESVC.exe", 0), answer),
+                   lose(session("C:\\PSEXESVC.exe", 2), answer),
+                   session("%SystemRoot%\\PSEXESVC.exe", 2, status=0xC0000022)):  # STATUS_ACCESS_DENIED
+        obs = converse(chunks)
+        assert _writes(obs) == [] and alerts(obs) == [(REMOTE_EXEC, "CreateServiceW")]
+
+
 @pytest.mark.parametrize(("share", "name", "path", "placed"), [
     ("ADMIN$", "PSEXESVC.exe", "%SystemRoot%\\PSEXESVC.exe", ("ADMIN$", "PSEXESVC.exe")),
     ("ADMIN$", "xKfQ.exe", "C:\\Windows\\xKfQ.exe", ("ADMIN$", "xKfQ.exe")),  # impacket psexec: the share's path

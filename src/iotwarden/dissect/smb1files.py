@@ -85,7 +85,8 @@ class Session:
     transactions: dict[Key, Transaction] = field(default_factory=dict)  # primary request -> its pieces so far
     unseen: dict[int, str] = field(default_factory=dict)  # FID -> name, of an open on a tree not seen connected
     let_go: dict[int, None] = field(default_factory=dict)  # smb2files.Session's
-    staged: dict[int, smbstage.Staged] = field(default_factory=dict)  # FID -> smb2files.Session's
+    # FID (or an open's request, till answered) -> smb2files.Session's
+    staged: dict[Any, smbstage.Staged] = field(default_factory=dict)
     lost: bool = False  # smb2files.Session's
     blind: bool = False  # smb2files.Session's
 
@@ -118,10 +119,9 @@ class Session:
         """smb2files.Session.wrote for SMB1: a WRITE_ANDX or core WRITE request skipped on its header."""
         if not self.staged or len(head) < HEADER + 7 or head[:4] != smb1.MAGIC or head[9] & smb1.FLAGS_REPLY:
             return
-        at = {WRITE_ANDX: HEADER + 5, WRITE: HEADER + 1}.get(head[4])
-        file = None if at is None else self.staged.get(struct.unpack_from("<H", head, at)[0])
-        if file is not None:
-            file.written = True
+        at = {WRITE_ANDX: HEADER + 5, WRITE: HEADER + 1}.get(head[4])  # the FID; the TID in the header
+        if at is not None:
+            smbstage.wrote(self.staged, struct.unpack_from("<H", head, at)[0], struct.unpack_from("<H", head, 24)[0])
 
     def orphans(self) -> list[tuple[Key, str, int | smbpipes.Tree]]:
         """smb2files.Session.orphans for SMB1: (request, name, tree) of each open of a pipe, or of a name on a tree not
@@ -154,6 +154,8 @@ class Session:
             words, data, data_at = smb1.block(msg, at)
             if reply:
                 waiting = self.pending.pop(_key(msg, command), None)
+                if waiting is not None and waiting[0] in OPENS and waiting[1] == "file":
+                    self.staged.pop(waiting[5], None)  # answered: its file_write is said (or it was refused)
                 if waiting is not None and status in (STATUS_SUCCESS, STATUS_BUFFER_OVERFLOW) and words:
                     self._response(pkt, msg, words, data, waiting, tid=tid, out=out)
                 elif waiting is None and command == TREE_CONNECT_ANDX and status == STATUS_SUCCESS and words \
@@ -204,8 +206,8 @@ class Session:
                 raise ParseError("smb1: truncated WRITE_ANDX request")
             fid, mode = struct.unpack_from("<H", words, 4)[0], struct.unpack_from("<H", words, 14)[0]
             pipe = self.pipes.get(fid)
-            if fid in self.staged:
-                self.staged[fid].written = True
+            if self.staged:
+                smbstage.wrote(self.staged, fid, tid)
             length, offset = struct.unpack_from("<HH", words, 20)
             if pipe is not None or struct.unpack_from("<H", words, 18)[0] == 0:  # DataLengthHigh: a file's bulk
                 data = _buffer(msg, offset, length)
@@ -218,8 +220,8 @@ class Session:
             if len(words) < 10:
                 raise ParseError("smb1: truncated WRITE request")
             fid = struct.unpack_from("<H", words)[0]
-            if fid in self.staged:
-                self.staged[fid].written = True
+            if self.staged:
+                smbstage.wrote(self.staged, fid, tid)
             data = _data_buffer(msg[data_at : data_at + size])
             pipe = self.pipes.get(fid) or smbpipes.adopt(self, fid, handle_tree, data)
             if pipe is not None:
@@ -245,7 +247,13 @@ class Session:
         if pipe:
             self._wait(key, (NT_CREATE_ANDX, "pipe", _pipe_name(name), tid))
         elif share_class == ADMIN and what is not None:
-            self._wait(key, (NT_CREATE_ANDX, "file", share, name, what))
+            self._stage(key, (NT_CREATE_ANDX, "file", share, name, what), tid)
+
+    def _stage(self, key: Key, what: tuple[Any, ...], tid: int | smbpipes.Tree) -> None:
+        """An open of a file for writing on an administrative share awaits its answer, its file staged under its
+        request till then in case the answer is lost (dissect/smbstage.py)."""
+        smbstage.stage(self.staged, key, smbstage.Staged(what[3], tid, what[4], created=None, share=what[2]))
+        self._wait(key, (*what, key))
 
     def _unseen_open(self, msg: bytes, words: bytes, data_at: int, size: int, *, key: Key, command: int,
                      unicode: bool, tree: smbpipes.Tree | None, tid: int | smbpipes.Tree) -> None:
@@ -269,7 +277,7 @@ class Session:
         if pipe:
             self._wait(key, (OPEN_ANDX, "pipe", _pipe_name(name), tid))
         elif share_class == ADMIN and what is not None:
-            self._wait(key, (OPEN_ANDX, "file", share, name, what))
+            self._stage(key, (OPEN_ANDX, "file", share, name, what), tid)
 
     def _transact_request(self, pkt: Packet, msg: bytes, words: bytes, key: Key, *, tree: int | smbpipes.Tree,
                           out: list[Observation]) -> None:
@@ -352,7 +360,7 @@ class Session:
                     staged.created = created
                     smbstage.stage(self.staged, fid, staged)
             else:
-                _, _, share, name, disposition = waiting
+                _, _, share, name, disposition, _ = waiting
                 fields = {"smb1": True, "share": share, "share_class": ADMIN, "file": name,
                           "disposition": disposition, "created": created}
                 out.append(streambuf.oriented(pkt, True).observation("smb", "file_write", fields))

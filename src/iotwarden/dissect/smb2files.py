@@ -17,8 +17,9 @@ Observations:
   data and IOCTL input, the server's READ data and IOCTL output;
 * ``smb`` ``file_write`` (subject the client, on the server's successful CREATE response): a file created or opened
   for writing on an administrative share (dissect/smbshare.py class ``admin``: ADMIN$, C$..Z$), with ``share``,
-  ``file`` (its path in the share), ``disposition`` and ``created``; ``share_inferred`` when its tree was not seen
-  connected and a service's binary path placed it (dissect/smbstage.py). A user share's file names are never kept.
+  ``file`` (its path in the share), ``disposition`` and ``created``; when its tree was not seen connected, or its
+  CREATE's answer was lost (``created`` None), said once a service's binary path names it (dissect/smbstage.py), with
+  ``share_inferred`` in the first case. A user share's file names are never kept.
 
 Not read: file data (SMB1's trees and pipes are dissect/smb1files.py's). Limits: smbpipes.MAX_TREES and MAX_PIPES,
 :data:`MAX_PENDING` (each dropping its oldest entry, a pipe's age counted from its last use), smbstage.MAX_STAGED; a
@@ -125,15 +126,13 @@ class Session:
             "<I", head, HEADER + 4)[0] > dcerpc.MAX_FRAGMENT
 
     def wrote(self, head: bytes | bytearray) -> None:
-        """A message skipped on its header (``head``, dissect/smb.py) that is a WRITE request on a file staged on a
-        tree not seen connected: that file was written (dissect/smbstage.py)."""
+        """A message skipped on its header (``head``, dissect/smb.py) that is a WRITE request: a file staged on its
+        handle and tree was written (dissect/smbstage.py)."""
         if not self.staged or len(head) < HEADER + 32 or head[:4] != b"\xfeSMB":
             return
         if struct.unpack_from("<H", head, 12)[0] == WRITE and not struct.unpack_from("<I", head, 16)[0] & (
-                FLAGS_SERVER_TO_REDIR):
-            file = self.staged.get(bytes(head[HEADER + 16 : HEADER + 32]))  # §2.2.21 FileId
-            if file is not None:
-                file.written = True
+                FLAGS_SERVER_TO_REDIR):  # §2.2.21 FileId; §2.2.1.2 TreeId
+            smbstage.wrote(self.staged, bytes(head[HEADER + 16 : HEADER + 32]), struct.unpack_from("<I", head, 36)[0])
 
     def following(self) -> bool:
         """Whether the session has something to follow: a named pipe open, a tree on an administrative share, or
@@ -213,8 +212,8 @@ class Session:
             file_id = _file_id(body[16:32], related)
             pipe = self.pipes.get(file_id)
             offset, length = struct.unpack_from("<HI", body, 2)
-            if file_id in self.staged:
-                self.staged[file_id].written = True
+            if self.staged:
+                smbstage.wrote(self.staged, file_id, tree)
             if pipe is None and length <= dcerpc.MAX_FRAGMENT:
                 pipe = adopt(self, file_id, tree, smb2.buffer_at(msg, offset, length))
             if pipe is not None:
@@ -275,8 +274,10 @@ class Session:
             self._wait(message_id, (CREATE, "pipe", key, tree_id))
             keep(self.pipes, key, Pipe(name), MAX_PIPES)
             return key
-        if share_class == ADMIN and what is not None:
-            self._wait(message_id, (CREATE, "file", share, name, what))
+        if share_class == ADMIN and what is not None:  # staged till answered, in case its answer is lost (smbstage)
+            key = PROVISIONAL + struct.pack("<Q", message_id)
+            smbstage.stage(self.staged, key, smbstage.Staged(name, tree_id, what, created=None, share=share))
+            self._wait(message_id, (CREATE, "file", share, name, what, key))
         return None
 
     def _response(self, pkt: Packet, msg: bytes, body: bytes, waiting: tuple[Any, ...], *, status: int,
@@ -288,6 +289,8 @@ class Session:
                 raise ParseError("smb2: truncated CREATE response")
             self._pipe_opened(waiting[2], body[64:80] if ok else None)
             return
+        if command == CREATE and waiting[1] == "file":
+            self.staged.pop(waiting[5], None)  # answered: its file_write is said (or it was refused)
         if not ok:
             return  # refused
         if command == CREATE and waiting[1] == UNSEEN:
@@ -305,7 +308,7 @@ class Session:
         elif command == CREATE:
             if len(body) < 80:
                 raise ParseError("smb2: truncated CREATE response")
-            _, _, share, name, disposition = waiting
+            _, _, share, name, disposition, _ = waiting
             fields = {"smb1": False, "share": share, "share_class": ADMIN, "file": name,
                       "disposition": disposition, "created": struct.unpack_from("<I", body, 4)[0] in CREATED_ACTIONS}
             out.append(streambuf.oriented(pkt, True).observation("smb", "file_write", fields))

@@ -8,8 +8,10 @@ the service runs. Where that path's program lies tells the share: ``%SystemRoot%
 the share of %SystemRoot% ([MS-SRVS] §2.2.2.4), or Windows\\X on C$ (C:\\Windows, where Windows installs); ``D:\\X`` is
 X on D$, D's administrative share, and ``C:\\Windows\\X`` X on ADMIN$ too; ``\\\\host\\ADMIN$\\X`` names its share. Only
 a file the path names, written on a tree not seen connected (never on one known as IPC$ or a user's share), is said
-written there, as ``file_write`` with ``share_inferred``; the tree stays unknown. Limit: :data:`MAX_STAGED` files
-waiting per connection, the oldest dropped first.
+written there, as ``file_write`` with ``share_inferred``; the tree stays unknown. So is a file an open on an
+administrative share created for writing whose answer was lost (its handle unknown: a WRITE on that tree with a handle
+not known counts), its share known, ``created`` None. Limit: :data:`MAX_STAGED` files waiting per connection, the
+oldest dropped first.
 """
 
 from __future__ import annotations
@@ -33,14 +35,16 @@ UNSEEN = "unseen"  # dissect/smb2files.py's class of a tree known from its TREE_
 
 @dataclass
 class Staged:
-    """A file created (or opened) for writing on a tree not seen connected: its name in the share, its TreeId (TID),
-    the open's disposition, whether the server created it, and whether a WRITE on it followed."""
+    """A file created (or opened) for writing on a tree not seen connected, or on an administrative share (``share``)
+    by an open whose answer was lost: its name in the share, its TreeId (TID), the open's disposition, whether the
+    server created it (None: its answer lost), and whether a WRITE on it followed."""
 
     name: str
     tree: Any
     disposition: str
-    created: bool
+    created: bool | None
     written: bool = False
+    share: str | None = None
 
 
 def binary_path(pdu: bytes, head: tuple[int, int, str, int, int, int], operation: str | None) -> str | None:
@@ -108,25 +112,40 @@ def placements(path: str) -> list[tuple[str, str]]:
 
 def infer(staged: dict[Any, Staged], trees: dict[Any, tuple[str | None, str, bool]], path: str, pkt: Packet, *,
           smb1: bool) -> list[Observation]:
-    """The ``file_write`` of each file in ``staged`` that was written and that the service binary ``path`` names, on
-    a tree still not known (not seen connected, or known from its answer alone as a disk share of unknown name),
-    with the share the path places it on; each such file is taken out of ``staged``. Stated by the client, at the
-    time of ``pkt`` (the svcctl call that named it)."""
+    """The ``file_write`` of each file in ``staged`` that was written and that the service binary ``path`` names: on a
+    tree still not known (not seen connected, or known from its answer alone as a disk share of unknown name), with the
+    share the path places it on and ``share_inferred``; on an administrative share by an open whose answer was lost,
+    when the path places it there. Each such file is taken out of ``staged``. Stated by the client, at the time of
+    ``pkt`` (the svcctl call that named it)."""
     places = [(share, file.lower()) for share, file in placements(path)]
     out: list[Observation] = []
     for handle, file in list(staged.items()):
         tree = trees.get(file.tree)
-        if not file.written or (tree is not None and tree[1] != UNSEEN):
+        if not file.written or (file.share is None and tree is not None and tree[1] != UNSEEN):
             continue
         name = file.name.replace("/", "\\").lstrip("\\").lower()
-        share = next((share for share, placed in places if placed == name), None)
+        share = next((share for share, placed in places if placed == name and file.share in (None, share)), None)
         if share is None:
             continue
         del staged[handle]
         fields = {"smb1": smb1, "share": share, "share_class": "admin", "file": file.name,
-                  "disposition": file.disposition, "created": file.created, "share_inferred": True}
+                  "disposition": file.disposition, "created": file.created,
+                  **({"share_inferred": True} if file.share is None else {})}
         out.append(streambuf.oriented(pkt, True).observation("smb", "file_write", fields))
     return out
+
+
+def wrote(staged: dict[Any, Staged], handle: Any, tree: Any) -> None:
+    """A WRITE on ``handle`` of tree ``tree``: the file staged under that handle was written. A handle not staged is
+    the file of an open on that tree whose answer was lost (the client knows a handle only from an answer), or another
+    one: each such open's file may have been written."""
+    file = staged.get(handle)
+    if file is not None:
+        file.written = True
+        return
+    for file in staged.values():
+        if file.share is not None and file.tree == tree:
+            file.written = True
 
 
 def stage(staged: dict[Any, Staged], handle: Any, file: Staged) -> None:
