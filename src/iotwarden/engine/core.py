@@ -95,6 +95,27 @@ class EngineResult:
     flows: list[Flow] = field(default_factory=list)  # flows CLOSED during this call
 
 
+# a batch holding fragments of TCP segments is cut after each (its first MAX_TCP_FRAGMENT_CUTS), so that the segment
+# a datagram rebuilt from them carries is dissected in its place in the flow (fragments are dissected after the
+# batch's other packets); past it, as before: a fragment flood costs at most that many smaller batches
+MAX_TCP_FRAGMENT_CUTS = 64
+
+
+def _tcp_fragment_cuts(h: Headers) -> list[int]:
+    """Rows after which a batch is cut: each TCP fragment but the batch's last row (at most MAX_TCP_FRAGMENT_CUTS)."""
+    rows = np.flatnonzero(h.frag | h.frag_head)  # fragments are rare: the unfragmented path pays two vector ops
+    if not rows.shape[0]:
+        return []
+    rows = rows[h.proto[rows] == 6]
+    return [int(r) + 1 for r in rows[:MAX_TCP_FRAGMENT_CUTS] if int(r) + 1 < h.proto.shape[0]]
+
+
+def _rows(batch: PacketBatch, lo: int, hi: int) -> PacketBatch:
+    """Packets ``lo`` to ``hi`` of ``batch`` (its data shared, not copied)."""
+    return PacketBatch(batch.data, batch.offsets[lo:hi], batch.caplen[lo:hi], batch.wirelen[lo:hi], batch.ts[lo:hi],
+                       batch.linktype[lo:hi])
+
+
 class Engine:
     """Two-tier packet engine. ``stats`` accumulates over every batch processed."""
 
@@ -133,13 +154,28 @@ class Engine:
         n = len(batch)
         if not n:
             return EngineResult()
+        h = decode(batch)
+        cuts = _tcp_fragment_cuts(h)
+        if not cuts:
+            return self._process(batch, h)
+        # a TCP segment rebuilt from fragments is dissected after its part of the batch, before the flow's later
+        # segments (else a later one, or an acknowledgment of it, makes it a hole: tcp_gap, its message lost)
+        out = EngineResult()
+        for lo, hi in zip((0, *cuts), (*cuts, n), strict=True):
+            part = _rows(batch, lo, hi)
+            got = self._process(part, decode(part))
+            out.observations.extend(got.observations)
+            out.flows.extend(got.flows)
+        return out
+
+    def _process(self, batch: PacketBatch, h: Headers) -> EngineResult:
+        n = len(batch)
         st = self.stats
         st.packets += n
         st.bytes += int(batch.wirelen.sum(dtype=np.int64))
         lo, hi = float(batch.ts.min()), float(batch.ts.max())
         st.first_ts = lo if st.first_ts is None else min(st.first_ts, lo)
         st.last_ts = hi if st.last_ts is None else max(st.last_ts, hi)
-        h = decode(batch)
         cut = snapped(batch, h)
         if cut.any():
             st.snapped += int(cut.sum())
