@@ -3,9 +3,10 @@
 Packets are grouped by canonical key (vlan, protocol, lower endpoint, higher endpoint, the VXLAN/Geneve virtual
 networks they came through: ``Headers.vni``, so two cloud tenants' overlapping private addresses mirrored under two
 VNIs stay two flows, as Zeek keys a tunnelled connection by its tunnel) with a 64-bit hash, verified exactly; a
-stable sort puts each flow's packets in capture order, gaps are found with ``diff`` and counters summed with
-``reduceat``. Only the (far fewer) flows touch Python.
-Closed flows are returned as column rows; the engine turns them into :class:`~iotwarden.model.Flow`.
+stable sort puts each flow's packets in capture order (both in :mod:`~iotwarden.engine.flowkeys`), gaps are found
+with ``diff`` and counters summed with ``reduceat``. Only the (far fewer) flows touch Python.
+Closed flows are returned as column rows; the engine turns them into :class:`~iotwarden.model.Flow`; what tier 2
+is told of each packet is :class:`~iotwarden.engine.flowpackets.PacketFlows`.
 
 Keys: ICMP and other port-less protocols use ports 0 (an echo request and its reply share a flow);
 non-first IP fragments carry no ports and are counted in the port-less flow of their addresses (a reassembled
@@ -25,10 +26,15 @@ import numpy as np
 import numpy.typing as npt
 
 from iotwarden.engine.decode import Headers, mac48
+from iotwarden.engine.flowkeys import KEY, canonical, group, key_bytes
+from iotwarden.engine.flowpackets import PacketFlows, packet_view
 from iotwarden.engine.orient import ServerPorts, decide, group_destination, naming_syns
 from iotwarden.engine.segments import IPPROTO_TCP, TCP_SYN, SegmentRules, split_flows
 
 I64 = npt.NDArray[np.int64]
+
+# PacketFlows (engine/flowpackets.py, split from this module) stays importable from here
+__all__ = ["COLUMNS", "COUNTERS", "ICMP_SHIFT", "TCP_FLAGS", "Closed", "FlowTable", "PacketFlows"]
 
 # columns kept per flow; "lh" is the direction from the lower endpoint to the higher one
 COUNTERS = ("pkts_lh", "pkts_hl", "bytes_lh", "bytes_hl", "pay_lh", "pay_hl", "ppk_lh", "ppk_hl")
@@ -50,11 +56,6 @@ COLUMNS: dict[str, type] = {
 # and the first packet's say which message started the flow (Flow.extra["icmp_type"], as Zeek's id.orig_p)
 ICMP_SHIFT = 16
 TCP_FLAGS = (1 << ICMP_SHIFT) - 1
-# the key's columns; "meta" packs VLAN (12 bits, 802.1Q §9.6) << 40 | protocol (8) << 32 | ports (16 + 16), and the
-# virtual networks (two 25-bit fields, decode.VNI_FIELD) have a column of their own: no two keys share a packing
-_KEY = ("a_hi", "a_lo", "b_hi", "b_lo", "meta", "vni")
-_K = tuple(np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
-                                  0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD, 0x87C37B91114253D5))  # odd 64-bit
 
 
 @dataclass(slots=True)
@@ -63,45 +64,6 @@ class Closed:
 
     cols: dict[str, np.ndarray]
     reasons: list[str]
-
-
-@dataclass(slots=True)
-class PacketFlows:
-    """For each flow packet of the batch (indices ``idx`` into the batch): its flow and direction."""
-
-    idx: I64
-    uid: I64
-    to_server: npt.NDArray[np.bool_]
-    t2: npt.NDArray[np.int8]  # the flow's tier-2 state when the batch started
-    ord_flow: I64  # payload packets of the flow before this one
-    ord_dir: I64  # payload packets of this direction before this one
-    pay_dir: I64  # payload bytes (on the wire) of this direction before this packet
-    isn: I64  # SYN seq + 1 of this packet's direction, -1 unseen
-
-
-def _canonical(h: Headers, idx: I64) -> tuple[dict[str, npt.NDArray[np.uint64]], npt.NDArray[np.bool_], I64, I64,
-                                                I64, I64]:
-    """Packets ``idx``'s flow keys, the lower (address, port) endpoint first: key columns, sent low to high,
-    ports of the low and high ends, VLAN, protocol."""
-    s_hi, s_lo, d_hi, d_lo = h.src_hi[idx], h.src_lo[idx], h.dst_hi[idx], h.dst_lo[idx]
-    sp, dp = h.sport[idx].astype(np.int64), h.dport[idx].astype(np.int64)
-    swap = (s_hi > d_hi) | ((s_hi == d_hi) & ((s_lo > d_lo) | ((s_lo == d_lo) & (sp > dp))))
-    key = {
-        "a_hi": np.where(swap, d_hi, s_hi), "a_lo": np.where(swap, d_lo, s_lo),
-        "b_hi": np.where(swap, s_hi, d_hi), "b_lo": np.where(swap, s_lo, d_lo),
-    }
-    a_port, b_port = np.where(swap, dp, sp), np.where(swap, sp, dp)
-    vlan, proto = h.vlan[idx].astype(np.int64), h.proto[idx].astype(np.int64)
-    key["meta"] = ((vlan << 40) | (proto << 32) | (a_port << 16) | b_port).astype(np.uint64)
-    key["vni"] = h.vni[idx].astype(np.uint64)
-    return key, ~swap, a_port, b_port, vlan, proto
-
-
-def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """splitmix64 finaliser: spreads every input bit over the word."""
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
 
 
 class FlowTable:
@@ -176,35 +138,13 @@ class FlowTable:
         if not idx.shape[0]:
             e = np.empty(0, dtype=np.int64)
             return PacketFlows(idx, e, e.astype(bool), e.astype(np.int8), e, e, e, e), closed
-        key, lh, a_port, b_port, vlan, proto = _canonical(h, idx)
-        # a cheap multiplicative hash: equal hashes are verified against the exact key below
-        mixed = (key["a_hi"] * _K[0] ^ key["a_lo"] * _K[1] ^ key["b_hi"] * _K[2] ^ key["b_lo"] * _K[3]
-                 ^ key["meta"] * _K[4])
-        if key["vni"].any():  # tunnelled: its virtual networks too (0 elsewhere: nothing to mix)
-            mixed ^= key["vni"] * _K[5]
-        hsh = _mix(mixed)
-        order = np.argsort(hsh, kind="stable")  # stable: each flow's packets stay in capture order
-        hs = hsh[order]
-        gstart = np.empty(order.shape[0], dtype=bool)
-        gstart[0] = True
-        np.not_equal(hs[1:], hs[:-1], out=gstart[1:])
-        ks = {k: key[k][order] for k in _KEY}
-        differ = np.zeros(order.shape[0], dtype=bool)
-        for col in ks.values():
-            differ[1:] |= col[1:] != col[:-1]
-        if (differ & ~gstart).any():  # two keys share a hash in this batch: group by the exact key
-            order = np.lexsort(tuple(key[k] for k in reversed(_KEY)))
-            ks = {k: key[k][order] for k in _KEY}
-            gstart = np.zeros(order.shape[0], dtype=bool)
-            for col in ks.values():
-                gstart[1:] |= col[1:] != col[:-1]
-            gstart[0] = True
+        key, lh, a_port, b_port, vlan, proto = canonical(h, idx)
+        order, gstart, ks = group(key)
         gfirst = np.flatnonzero(gstart)
         gid = np.cumsum(gstart) - 1
 
         o = idx[order]  # batch packet index, in flow-then-capture order
-        keymat = np.stack([ks[k][gfirst] for k in _KEY], axis=1)
-        gkeys = np.ascontiguousarray(keymat).view(f"V{8 * len(_KEY)}").ravel().tolist()
+        gkeys = key_bytes({k: ks[k][gfirst] for k in KEY})
         gslot = np.fromiter(map(self.index.get, gkeys, repeat(-1, len(gkeys))), dtype=np.int64, count=len(gkeys))
 
         flags = h.tcp_flags[o].astype(np.int64)
@@ -365,22 +305,9 @@ class FlowTable:
                 keys[s] = k
             self.slot_of_uid.update(zip(uid[new].tolist(), listed, strict=True))
 
-        # per-packet view for tier 2
-        has_pay = pk["has_pay"].astype(np.int64)
-        before = np.cumsum(has_pay) - has_pay  # exclusive running count over the sorted batch
-        base = before[sfirst][sid]
-        lh_pay = np.where(lh, has_pay, 0)
-        before_lh = np.cumsum(lh_pay) - lh_pay
-        run_lh = before_lh - before_lh[sfirst][sid]
-        run_all = before - base
-        run_hl = run_all - run_lh
-        ord_dir = np.where(lh, prior_lh[sid] + run_lh, prior_hl[sid] + run_hl)
-        ord_flow = prior_lh[sid] + prior_hl[sid] + run_all
-        pay_dir = self._bytes_before(pk["pay"], lh, sfirst=sfirst, sid=sid, prior_lh=prior_pay_lh,
-                                     prior_hl=prior_pay_hl)
-        to_server = lh == init_low[sid]
-        isn = np.where(lh, isn_lh[sid], isn_hl[sid])
-        pf = PacketFlows(o, uid[sid], to_server, t2_seg[sid], ord_flow, ord_dir, pay_dir, isn)
+        pf = packet_view(o, lh, pk["has_pay"], pk["pay"], sfirst=sfirst, sid=sid, uid=uid, init_low=init_low,
+                         t2=t2_seg, prior=(prior_lh, prior_hl), prior_pay=(prior_pay_lh, prior_pay_hl),
+                         isn=(isn_lh, isn_hl))
         return pf, closed
 
     def lookup(self, h: Headers) -> PacketFlows:
@@ -388,9 +315,8 @@ class FlowTable:
         engine/fragments.py), as :meth:`update` gives them to tier 2; packets of no open flow are left out. The
         datagram's first fragment was counted as a payload packet of its direction: it is not one before it."""
         idx = np.flatnonzero((h.ipver > 0) & (h.error == 0))
-        key, lh, *_ = _canonical(h, idx)
-        keys = np.ascontiguousarray(np.stack([key[k] for k in _KEY], axis=1)).view(f"V{8 * len(_KEY)}").ravel()
-        slot = np.fromiter((self.index.get(k, -1) for k in keys.tolist()), dtype=np.int64, count=idx.shape[0])
+        key, lh, *_ = canonical(h, idx)
+        slot = np.fromiter((self.index.get(k, -1) for k in key_bytes(key)), dtype=np.int64, count=idx.shape[0])
         found = slot >= 0
         idx, slot, lh = idx[found], slot[found], lh[found]
         c = self.cols
@@ -417,18 +343,6 @@ class FlowTable:
         init_low: npt.NDArray[np.bool_] = first_lh ^ (why != 0)
         c["flipped"][slots], c["init_low"][slots], c["syn_named"][slots] = why, init_low, named
         return init_low
-
-    @staticmethod
-    def _bytes_before(pay: I64, lh: npt.NDArray[np.bool_], *, sfirst: I64, sid: I64, prior_lh: I64,
-                      prior_hl: I64) -> I64:
-        """Per packet (sorted by flow): payload bytes its direction carried before it, earlier batches included."""
-        before = np.cumsum(pay) - pay  # exclusive running sums over the sorted batch
-        lh_pay = np.where(lh, pay, 0)
-        before_lh = np.cumsum(lh_pay) - lh_pay
-        run_lh = before_lh - before_lh[sfirst][sid]
-        run_hl = before - before[sfirst][sid] - run_lh
-        out: I64 = np.where(lh, prior_lh[sid] + run_lh, prior_hl[sid] + run_hl)
-        return out
 
     def _set_deadline(self, slots: I64) -> None:
         c = self.cols
