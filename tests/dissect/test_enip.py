@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.enip import MAX_PENDING, EnipDissector
 from iotwarden.errors import ParseError
+from iotwarden.lab.wire import checksum
 from iotwarden.model import Observation
 from tests.conftest import shared
 from tests.dissect.ot_captures import contract, run, sweep_captures, sweep_id
@@ -135,22 +136,56 @@ def test_a_legacy_command_is_framed_so_the_requests_sharing_its_segment_are_read
         (0x0001, "reserved_legacy"), (0x0004, "list_services"), (0x0064, "list_interfaces")]
 
 
+def _records(path: Path) -> list[tuple[bytes, bytes]]:
+    """(record header, frame) of a little-endian classic pcap."""
+    raw, at, out = path.read_bytes(), 24, []
+    while at < len(raw):
+        end = at + 16 + struct.unpack_from("<I", raw, at + 8)[0]
+        out.append((raw[at : at + 16], raw[at + 16 : end]))
+        at = end
+    return out
+
+
+def _segment(frame: bytes) -> tuple[int, bytes] | None:
+    """(source port, payload) of an Ethernet/IPv4/TCP frame (the payload bounded by the IP total length, so without
+    the Ethernet padding), else None."""
+    if frame[12:14] != b"\x08\x00" or frame[23] != 6:
+        return None
+    tcp = 14 + (frame[14] & 0x0F) * 4
+    return struct.unpack_from("!H", frame, tcp)[0], frame[tcp + (frame[tcp + 12] >> 4) * 4 : 14 + _ip_length(frame)]
+
+
+def _ip_length(frame: bytes) -> int:
+    return int(struct.unpack_from("!H", frame, 16)[0])
+
+
+def _coalesced(frame: bytes, more: bytes) -> bytes:
+    """``frame`` (Ethernet/IPv4/TCP) with ``more`` bytes after its payload (before any padding), the IP total length
+    and both checksums made again (RFC 791 §3.1, RFC 9293 §3.1)."""
+    end, tcp = 14 + _ip_length(frame), 14 + (frame[14] & 0x0F) * 4
+    out = bytearray(frame[:end] + more + frame[end:])
+    struct.pack_into("!H", out, 16, end - 14 + len(more))
+    struct.pack_into("!H", out, 24, 0)
+    struct.pack_into("!H", out, 24, checksum(bytes(out[14:tcp])))
+    struct.pack_into("!H", out, tcp + 16, 0)
+    pseudo = bytes(out[26:34]) + struct.pack("!BBH", 0, 6, end + len(more) - tcp)
+    struct.pack_into("!H", out, tcp + 16, checksum(pseudo + bytes(out[tcp : end + len(more)])))
+    return bytes(out)
+
+
 def test_the_same_requests_from_the_capture_whether_segmented_or_coalesced(tmp_path: Path) -> None:
-    scapy = pytest.importorskip("scapy.all")
     path = shared(*OPENICS, "EIP-IPAddressChangeAttempt.pcap")
-    packets, merged = scapy.rdpcap(str(path)), []
-    for p in packets:  # the client's three 24-byte requests (frames 3600-3602) become one segment
-        tcp = p.getlayer(scapy.TCP)
-        if tcp is not None and tcp.sport == 1135 and p.haslayer(scapy.Raw) and len(p[scapy.Raw].load) == 24 \
-                and merged and merged[-1].haslayer(scapy.Raw) and merged[-1][scapy.TCP].sport == 1135 \
-                and len(merged[-1][scapy.Raw].load) < 72:
-            merged[-1][scapy.Raw].load += p[scapy.Raw].load
-            del merged[-1][scapy.IP].len, merged[-1][scapy.IP].chksum, merged[-1][scapy.TCP].chksum
+    records, merged = _records(path), []
+    for head, frame in records:  # the client's three 24-byte requests (frames 3600-3602) become one segment
+        seg, last = _segment(frame), _segment(merged[-1][1]) if merged else None
+        if seg and seg[0] == 1135 and len(seg[1]) == 24 and last and last[0] == 1135 and 0 < len(last[1]) < 72:
+            merged[-1] = (merged[-1][0], _coalesced(merged[-1][1], seg[1]))
             continue
-        merged.append(p.copy())
-    assert len(merged) == len(packets) - 2
-    coalesced = tmp_path / "coalesced.pcap"
-    scapy.wrpcap(str(coalesced), merged)
+        merged.append((head, frame))
+    assert len(merged) == len(records) - 2
+    coalesced = tmp_path / "coalesced.pcap"  # each record's length its frame's; time and original length kept
+    coalesced.write_bytes(path.read_bytes()[:24] + b"".join(
+        head[:8] + struct.pack("<I", len(frame)) + head[12:] + frame for head, frame in merged))
 
     def commands(capture: Path) -> Counter[str]:
         obs, _ = run(EnipDissector(), capture)
