@@ -21,3 +21,16 @@ def test_round_trip_keeps_unknown_fields_in_extra() -> None:
     assert Flow.from_dict(data) == _flow()
     data["community_id"] = "1:abc="
     assert Flow.from_dict(data).extra == {"community_id": "1:abc="}
+
+
+def test_domain_is_the_vlan_and_vnis_the_flow_was_seen_in() -> None:
+    """Flow.domain names the broadcast domain as Observation.domain does (model/observation.link_domain)."""
+    flow = _flow()
+    assert flow.domain == "vlan10"
+    flow.extra["vni"] = [4001, 1]
+    assert flow.domain == "vni4001/vni1/vlan10"
+    flow.vlan = 0
+    assert flow.domain == "vni4001/vni1"
+    flow.extra["vni"] = "not a list"
+    assert flow.domain == ""
+    assert Flow.from_dict(_flow().to_dict()).domain == "vlan10"

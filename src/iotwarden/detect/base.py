@@ -17,7 +17,6 @@ from iotwarden.model import Flow, Observation
 from iotwarden.model.alert import Alert
 from iotwarden.model.finding import Severity
 from iotwarden.model.ipv4 import LIMITED_BROADCAST4, MULTICAST4, UNSPECIFIED4, in_table, ipv4_int, octet_table, ranges4
-from iotwarden.model.observation import link_domain
 
 SYN, RST, ACK = 0x02, 0x04, 0x10  # TCP flags, RFC 9293 §3.1
 # Zeek conn_state values of a TCP attempt that never carried data (Zeek base/protocols/conn/main.zeek)
@@ -320,11 +319,9 @@ def site_host(ip: str, domain: str) -> str:
 
 
 def flow_domain(flow: Flow) -> str:
-    """The broadcast domain a flow was seen in (model/observation.link_domain): its 802.1Q VLAN and the
-    VXLAN/Geneve VNIs engine/core.py puts in ``Flow.extra["vni"]`` (a list, outermost first); "" untagged."""
-    vni = flow.extra.get("vni")
-    vnis = tuple(v for v in vni if isinstance(v, int)) if isinstance(vni, list) else ()
-    return link_domain(flow.vlan, vnis) if flow.vlan or vnis else ""
+    """The broadcast domain a flow was seen in (:attr:`Flow.domain`: its 802.1Q VLAN and the VXLAN/Geneve VNIs
+    engine/core.py puts in ``Flow.extra["vni"]``, outermost first); "" untagged."""
+    return flow.domain
 
 
 def outside(ip: str) -> bool:

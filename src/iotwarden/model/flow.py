@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from iotwarden.model.observation import link_domain
+
 
 class FlowKey(NamedTuple):
     """Direction-free identity of a conversation (addresses as text, ports 0 when none)."""
@@ -53,6 +55,14 @@ class Flow:
     @property
     def key(self) -> FlowKey:
         return FlowKey(self.vlan, self.ip_proto, self.a_ip, self.a_port, self.b_ip, self.b_port)
+
+    @property
+    def domain(self) -> str:
+        """The broadcast domain the flow was seen in (model/observation.link_domain): its 802.1Q VLAN and the
+        VXLAN/Geneve VNIs engine/core.py puts in ``extra["vni"]`` (a list, outermost first); "" untagged."""
+        vni = self.extra.get("vni") if self.extra else None
+        vnis = tuple(v for v in vni if isinstance(v, int)) if isinstance(vni, list) else ()
+        return link_domain(self.vlan, vnis) if self.vlan or vnis else ""
 
     @property
     def packets(self) -> int:

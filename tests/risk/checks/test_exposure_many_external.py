@@ -7,8 +7,9 @@ from typing import Any
 
 from iotwarden.hooks import Context
 from iotwarden.lab.wire import Host
-from iotwarden.model import Flow
+from iotwarden.model import Device, Flow
 from iotwarden.risk.checks.exposure_many_external import ManyExternalDestinations
+from iotwarden.risk.subjects import SubjectIndex
 from tests.risk.harness import T0, analyse, found, host, tcp, write_pcap
 
 ID = "risk.exposure.many_external"
@@ -72,3 +73,27 @@ def test_a_source_asked_again_is_still_judged_per_destination() -> None:
         check.on_flow(Context(), Flow(0, 6, ip, 40000 + n, dst, 443, T0 + n, T0 + n + 1, a_mac=mac))
     check.on_flow(Context(), Flow(0, 6, "81.0.0.9", 5000, "81.0.0.3", 443, T0, T0 + 1, a_mac=mac))
     assert {k: sorted(r.destinations) for k, r in check.reached.items()} == {(mac, ip): ["81.0.0.1", "81.0.0.2"]}
+
+
+def test_two_vlans_routed_address_counts_its_own_destinations() -> None:
+    """A router on VLAN 10 and VLAN 20 (router-on-a-stick) carries each VLAN's routed 10.0.0.5 to 30 internet
+    addresses, taking turns: each VLAN's 10.0.0.5 is its own device (ip:10.0.0.5%vlanN, as the inventory keys it)
+    with its own 30, under the threshold of 50 (before: one endpoint of 60, a finding on the first). Untagged, the
+    same flows are one endpoint of 60, as before."""
+    router, devices = "02:00:00:00:00:01", {}
+    for key in ("ip:10.0.0.5%vlan10", "ip:10.0.0.5%vlan20", f"mac:{router}"):
+        devices[key] = Device(key, T0, T0, mac=router if key.startswith("mac:") else None,
+                              ips={"10.0.0.1" if key.startswith("mac:") else "10.0.0.5"})
+
+    def run(vlans: tuple[int, int], threshold: int = 50) -> dict[str, int]:
+        check = ManyExternalDestinations()
+        check.configure({"threshold": threshold})
+        for n in range(60):
+            check.on_flow(Context(), Flow(vlans[n % 2], 6, "10.0.0.5", 40000 + n, f"81.0.{n}.1", 23, T0 + n,
+                                          T0 + n + 1, a_mac=router))
+        subjects = SubjectIndex(devices)
+        return {f.subject: f.evidence["distinct_destinations"] for f in check.findings(Context(), subjects)}
+    assert run((10, 20)) == {}
+    assert run((10, 20), threshold=30) == {"ip:10.0.0.5%vlan10": 30, "ip:10.0.0.5%vlan20": 30}
+    assert run((10, 10)) == {"ip:10.0.0.5%vlan10": 60}
+    assert run((0, 0)) == {"ip:10.0.0.5%vlan10": 60}  # untagged: the first routed device holding it, as before

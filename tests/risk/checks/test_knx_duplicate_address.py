@@ -15,6 +15,7 @@ from iotwarden.risk.checks.knx_duplicate_address import KnxDuplicateAddress
 from iotwarden.risk.subjects import SubjectIndex
 from tests.dissect import knxbuild as k
 from tests.risk.harness import analyse, found, write_pcap
+from tests.risk.test_subjects import tagged
 
 ID = "risk.knx.duplicate_address"
 DEFAULT, COMMISSIONED = 0xFFFF, 0x110A  # 15.15.255 and 1.1.10
@@ -264,3 +265,13 @@ def test_the_findings_pass_is_pure(tmp_path: Path) -> None:
     again = check.findings(ctx, SubjectIndex(ctx.devices))
     assert [(f.subject, f.evidence) for f in again] == [(f.subject, f.evidence) for f in found(ctx, ID).values()]
     assert len(again) == 2
+
+
+def test_on_a_vlan_a_write_tunnelled_in_one_installation_raises_its_duplicate(tmp_path: Path) -> None:
+    """The same site on VLAN 10 (a trunk mirror): the announcers' endpoints are zoned (risk/subjects.endpoint_of), the
+    carriers the frames name plain, and the write still finds its installation: A's holders high, B's medium."""
+    write = k.datagram(k.T0 + 40, k.ETS, TUNNEL_A, k.tunnelling(MEMORY_WRITE, channel=8), sport=50002)
+    ctx, _ = analyse(write_pcap(tmp_path / "knx.pcap", tagged([*k.site(group_writes=1), *_two_installations(k.T0 + 20),
+                                                                 write], 10)))
+    assert _severities(found(ctx, ID)) == {IFACE_A.mac: "high", IFACE_B.mac: "high", IFACE_C.mac: "medium",
+                                           IFACE_D.mac: "medium"}

@@ -7,9 +7,13 @@ from typing import Any
 
 import pytest
 
+from iotwarden.hooks import Context
 from iotwarden.kb.index import KnowledgeBase
-from iotwarden.model import Conclusion, Observation
+from iotwarden.model import Conclusion, Device, Observation
+from iotwarden.model.device import DOMAINS_ATTRIBUTE
 from iotwarden.risk.checks.ot_operations import behaviour_only, operation
+from iotwarden.risk.checks.ot_unauthorized_write import OtUnauthorizedWrite
+from iotwarden.risk.subjects import SubjectIndex
 from tests.dissect import knxbuild as knx
 from tests.risk.harness import analyse, found, key_of
 
@@ -167,3 +171,29 @@ def test_knx_group_value_writes_routed_to_the_group_are_no_finding(tmp_path: Pat
 def test_a_routed_knx_operation_with_no_ip_device_known_lands_on_no_other_device(tmp_path: Path) -> None:
     memory_write = knx.l_data(0x283, b"\x40\x00\x01\x02\x03", code=knx.L_DATA_IND)
     assert _knx_routed(tmp_path, [memory_write], announced=False)["risk.ot.program_change"] == {}
+
+
+def test_each_vlans_writer_at_one_address_is_its_own_and_a_listed_address_is_one_on_every_vlan() -> None:
+    """A router on VLAN 10 and 20 carries each VLAN's routed 10.0.0.5 writing to its VLAN's PLC at 10.0.0.50: each
+    PLC names its own VLAN's writer (before: both VLAN 10's, the first routed device holding 10.0.0.5).
+    engineering_stations lists an address as written, without a VLAN (the station on every VLAN), or zoned."""
+    router = "02:00:00:00:00:01"
+    devices = [Device(f"mac:{router}", 0.0, 1.0, mac=router, ips={"10.0.0.1"},
+                      attributes={DOMAINS_ATTRIBUTE: {"vlan10", "vlan20"}})]
+    for vid, mac in ((10, "02:00:00:00:00:50"), (20, "02:00:00:00:00:51")):
+        devices += [Device(f"mac:{mac}", 0.0, 1.0, mac=mac, ips={"10.0.0.50"}, attributes={DOMAINS_ATTRIBUTE: {
+            f"vlan{vid}"}}), Device(f"ip:10.0.0.5%vlan{vid}", 0.0, 1.0, ips={"10.0.0.5"})]
+
+    def sources(stations: list[str]) -> dict[str, list[str]]:
+        check = OtUnauthorizedWrite()
+        check.configure({"engineering_stations": stations})
+        for vid, plc in ((10, "02:00:00:00:00:50"), (20, "02:00:00:00:00:51")):
+            write = obs("modbus", "request", function_code=6, function="write_single_register", is_write=True)
+            write.src_mac, write.dst_mac, write.vlan = router, plc, vid
+            check.on_observation(Context(), write)
+        subjects = SubjectIndex({d.key: d for d in devices})
+        return {f.subject: f.evidence["unauthorised_sources"] for f in check.findings(Context(), subjects)}
+    assert sources([]) == {"mac:02:00:00:00:00:50": ["ip:10.0.0.5%vlan10"],
+                           "mac:02:00:00:00:00:51": ["ip:10.0.0.5%vlan20"]}
+    assert sources(["10.0.0.5"]) == {}
+    assert sources(["10.0.0.5%vlan10"]) == {"mac:02:00:00:00:00:51": ["ip:10.0.0.5%vlan20"]}

@@ -11,7 +11,7 @@ from iotwarden.model import Flow
 from iotwarden.model.finding import Finding, Severity
 from iotwarden.risk import references as ref
 from iotwarden.risk.base import Check, Hit, Option
-from iotwarden.risk.subjects import Endpoint, SubjectIndex, is_external, usable_mac
+from iotwarden.risk.subjects import Endpoint, SubjectIndex, flow_endpoint, is_external
 
 MAX_SOURCES = 20_000  # internal endpoints whose destination sets are tracked
 MAX_DESTINATIONS_PER_SOURCE = 4_096  # distinct destinations counted per endpoint (past any sane threshold)
@@ -48,19 +48,22 @@ class ManyExternalDestinations(Check):
     def __init__(self) -> None:
         super().__init__()
         self.reached: dict[Endpoint, Reach] = {}  # one lookup per flow
-        self._last: tuple[str | None, str, Reach] | None = None  # the latest flow's (a_mac, a_ip) and its Reach
+        # the latest flow's a_mac, a_ip, VLAN and VNIs (its broadcast domain), and its Reach
+        self._last: tuple[str | None, str, int, object, Reach] | None = None
 
     def on_flow(self, ctx: Context, flow: Flow) -> None:
         last = self._last
-        if last is not None and last[0] == flow.a_mac and last[1] == flow.a_ip:
+        vni = flow.extra.get("vni")
+        if last is not None and last[0] == flow.a_mac and last[1] == flow.a_ip and last[2] == flow.vlan \
+                and last[3] == vni:
             # the same source as the flow before (a scan's probes): known internal, no key to build
             if not is_external(flow.b_ip):
                 return
-            reach = last[2]
+            reach = last[4]
         else:
             if not is_external(flow.b_ip) or is_external(flow.a_ip):
                 return
-            source = (usable_mac(flow.a_mac), flow.a_ip)
+            source = flow_endpoint(flow)  # within the flow's broadcast domain: two VLANs' 10.0.0.5 are two
             found = self.reached.get(source)
             if found is None:
                 if len(self.reached) >= MAX_SOURCES:
@@ -68,7 +71,7 @@ class ManyExternalDestinations(Check):
                     return
                 found = self.reached[source] = Reach(flow.first_seen, flow.last_seen)
             reach = found
-            self._last = (flow.a_mac, flow.a_ip, reach)
+            self._last = (flow.a_mac, flow.a_ip, flow.vlan, vni, reach)
         if len(reach.destinations) < MAX_DESTINATIONS_PER_SOURCE:
             reach.destinations.add(flow.b_ip)
         if len(reach.ports) < MAX_PORTS_PER_SOURCE:

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from iotwarden.hooks import Context
+from iotwarden.inventory.addresses import unzoned
 from iotwarden.inventory.knx import ANNOUNCING, DEFAULT_ADDRESS, MAX_ANNOUNCERS, KnxDevices, unicast
 from iotwarden.model import Observation
 from iotwarden.model.finding import Finding, Severity
@@ -189,13 +190,13 @@ class KnxDuplicateAddress(Check):
         self._place_of.move_to_end(device)
         if len(self._place_of) > self._limit:
             self._place_of.popitem(last=False)
-        host = device[1] or device[0]
+        host = unzoned(device[1]) if device[1] else device[0]  # as the frames name carriers (obs.src_ip)
         if host is not None:
             self._installation_of[host] = place[0]
             self._installation_of.move_to_end(host)
             if len(self._installation_of) > self._limit:
                 self._installation_of.popitem(last=False)
-        for known in {device[1], device[0]} - {None}:  # writes it carried before: in the installation it announces
+        for known in {host, device[0]} - {None}:  # writes it carried before: in the installation it announces
             waited = self._waiting.pop(str(known), None)
             for address, ts in (waited or {}).items():
                 self._waiting_count -= 1

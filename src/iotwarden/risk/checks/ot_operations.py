@@ -26,12 +26,13 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from iotwarden.hooks import Context
+from iotwarden.inventory.addresses import unzoned
 from iotwarden.inventory.knx import KnxDevices
 from iotwarden.model import Conclusion, Observation
 from iotwarden.model.finding import Finding
 from iotwarden.model.otops import MARKING_PROTOCOLS, RISK_CLASS, device_sent, operation_of, requester
 from iotwarden.risk.base import Check, Hit, Option
-from iotwarden.risk.subjects import Endpoint, SubjectIndex, endpoint_of, usable_mac
+from iotwarden.risk.subjects import Endpoint, SubjectIndex, endpoint, endpoint_of
 
 MAX_SOURCES_PER_TARGET = 64  # distinct requesting endpoints remembered per controller
 
@@ -190,11 +191,11 @@ class OtOperationCheck(Check):
         source, target = endpoint_of(obs, "src"), endpoint_of(obs, "dst")
         if device_sent(obs.fields) or _controller_job(obs):  # the controller sent it (model/otops.py)
             asker_ip, asker_mac = requester(obs.fields)
-            source, target = ((asker_mac, asker_ip) if asker_ip or asker_mac else target), source
+            source, target = (endpoint(asker_mac, asker_ip, obs.domain) if asker_ip or asker_mac else target), source
         elif obs.proto == "knxip":  # the KNX device's IP device, never the routing multicast group
             knx = self._knx.target(obs)
-            if knx.ip or knx.mac:
-                target = usable_mac(knx.mac), knx.ip
+            if knx.ip or knx.mac:  # the frame's receiver is in its domain; an announcer's domain is not kept
+                target = endpoint(knx.mac, knx.ip, obs.domain if knx.found == "interface" else "")
         self.first_ts = obs.ts if self.first_ts is None else self.first_ts
         if obs.ts - self.first_ts <= self.config["learning_window_s"] and self.config["learning_window_s"] > 0:
             self.learned.add(source)
@@ -214,7 +215,7 @@ class OtOperationCheck(Check):
             return True, None
         listed = set(self.config["engineering_stations"])
         key = subjects.resolve(*source)
-        if listed & {source[0], source[1], key}:
+        if listed & {source[0], source[1], unzoned(source[1]) if source[1] else None, key}:
             return True, None
         device = subjects.devices.get(key) if key else None
         types = frozenset(self.config["authorised_types"])
