@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from iotwarden.lab.generator import generate, load_scenario
+from iotwarden.model import Flow
 from tests.detect.runner import detect
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "src" / "iotwarden" / "lab" / "scenarios"
@@ -95,8 +96,7 @@ def test_every_attack_another_scenario_can_switch_on_is_detected(tmp_path: Path,
                for a in alerts), [(a.id, a.subject, a.src_ip) for a in alerts]
 
 
-def test_a_benign_lab_day_raises_no_alert(tmp_path: Path) -> None:
-    generate(load_scenario(SCENARIOS / "enterprise.yaml"), tmp_path / "b.pcap", duration=3 * 3600)
-    ctx = detect([tmp_path / "b.pcap"])
+def test_a_benign_lab_day_raises_no_alert(enterprise_day: tuple[Path, list[Flow]]) -> None:
+    ctx = detect([enterprise_day[0]])  # three hours of enterprise.yaml (tests/detect/conftest.py)
     assert len(ctx.devices) > 30
     assert [a.title for a in ctx.alerts] == []

@@ -18,6 +18,7 @@ connects to 443) looks like a device whose cloud is down.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -26,8 +27,8 @@ from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.model import Flow
 from iotwarden.model.alert import Alert
 from tests.detect.botnet_pcap import write_pcap
-from tests.detect.botnets import BENIGN_HABITS, FAMILIES, SCANNERS, Truth, infect
-from tests.detect.labelled import SCENARIOS, engine_flows, variant, write_labelled_conn_log
+from tests.detect.botnets import BENIGN_HABITS, FAMILIES, SCANNERS, Labelled, Truth, infect
+from tests.detect.labelled import variant, write_labelled_conn_log
 from tests.detect.labels import IDS, LabelledFlow, Score, bot_end, by_host, by_pair, label_class, read_labels
 from tests.detect.runner import detect
 
@@ -63,16 +64,50 @@ def test_lab_scan_variants_are_caught_with_no_false_alarm(tmp_path: Path, attack
     assert len(ips) == 1  # precision: only the attacker
 
 
-@pytest.fixture(scope="module")
-def benign_capture(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Flow]]:
-    folder = tmp_path_factory.mktemp("benign")
-    generate(load_scenario(SCENARIOS / "enterprise.yaml"), folder / "b.pcap", duration=3 * 3600)
-    return folder / "b.pcap", engine_flows(folder / "b.pcap")
+@dataclass
+class Infected:
+    """One seed and setting: the lab day with its bots (infect), their labelled conn.log and its labels read back."""
+
+    flows: Labelled
+    truth: Truth
+    conn_log: Path
+    labels: list[LabelledFlow]
+
+
+@dataclass
+class Runs:
+    """Each seed and setting infected once, and the alerts raised on it once per form (``conn``: its labelled
+    conn.log; ``pcap``: the benign capture with its flows rendered in, botnet_pcap.write_pcap), shared read-only by
+    every test of this module that runs the same thing: infect, the conn.log and the pcap are deterministic functions
+    of the benign day, the seed and the setting, and detect of the same file raises the same alerts. Its repr leaves
+    out the flows and alerts (pytest writes an expected failure's arguments: the whole day took seconds)."""
+
+    capture: Path
+    benign: list[Flow] = field(repr=False)
+    folders: pytest.TempPathFactory = field(repr=False)
+    _infected: dict[tuple[int, str], Infected] = field(default_factory=dict, repr=False)
+    _alerts: dict[tuple[str, int, str], list[Alert]] = field(default_factory=dict, repr=False)
+
+    def infected(self, seed: int, setting: str) -> Infected:
+        if (seed, setting) not in self._infected:
+            flows, truth = infect(self.benign, seed=seed, infected_from=SETTINGS[setting])
+            path = write_labelled_conn_log(self.folders.mktemp("zeek") / "conn.log.labeled", flows)
+            self._infected[(seed, setting)] = Infected(flows, truth, path, read_labels(path))
+        return self._infected[(seed, setting)]
+
+    def alerts(self, form: str, seed: int, setting: str) -> list[Alert]:
+        if (form, seed, setting) not in self._alerts:
+            run = self.infected(seed, setting)
+            source = run.conn_log if form == "conn" else write_pcap(
+                self.folders.mktemp("pcap") / "b.pcap", self.capture, self.benign, run.flows, names=run.truth.names,
+                seed=seed)
+            self._alerts[(form, seed, setting)] = list(detect([source]).alerts)
+        return self._alerts[(form, seed, setting)]
 
 
 @pytest.fixture(scope="module")
-def benign_flows(benign_capture: tuple[Path, list[Flow]]) -> list[Flow]:
-    return benign_capture[1]
+def runs(enterprise_day: tuple[Path, list[Flow]], tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    return Runs(*enterprise_day, tmp_path_factory)
 
 
 Run = tuple[list[Alert], list[LabelledFlow], Truth]
@@ -80,12 +115,10 @@ Run = tuple[list[Alert], list[LabelledFlow], Truth]
 
 @pytest.fixture(scope="module", params=[(seed, name) for seed in SEEDS for name in SETTINGS],
                 ids=lambda p: f"seed{p[0]}-{p[1]}")
-def labelled_run(request: pytest.FixtureRequest, benign_flows: list[Flow],
-                 tmp_path_factory: pytest.TempPathFactory) -> Run:
+def labelled_run(request: pytest.FixtureRequest, runs: Runs) -> Run:
     seed, setting = request.param
-    flows, truth = infect(benign_flows, seed=seed, infected_from=SETTINGS[setting])
-    path = write_labelled_conn_log(tmp_path_factory.mktemp("zeek") / "conn.log.labeled", flows)
-    return list(detect([path]).alerts), read_labels(path), truth
+    run = runs.infected(seed, setting)
+    return runs.alerts("conn", seed, setting), run.labels, run.truth
 
 
 def _ok(score: Score) -> bool:
@@ -164,48 +197,38 @@ def test_torii_check_ins_infected_before_monitoring_are_caught_by_their_protocol
 
 @pytest.mark.xfail(strict=True, reason="from a bare conn.log, C&C polled over HTTP from the start looks like a "
                                        "device polling its cloud (no DNS answers to show the address is unnamed)")
-def test_http_pollers_infected_before_monitoring_are_caught(benign_flows: list[Flow], tmp_path: Path) -> None:
-    flows, truth = infect(benign_flows, seed=SEEDS[0], infected_from=0.0)
-    path = write_labelled_conn_log(tmp_path / "conn.log.labeled", flows)
-    flagged = {a.src_ip for a in detect([path]).alerts if a.id in IDS["c2"]}
+def test_http_pollers_infected_before_monitoring_are_caught(runs: Runs) -> None:
+    truth = runs.infected(SEEDS[0], "before_monitoring").truth
+    flagged = {a.src_ip for a in runs.alerts("conn", SEEDS[0], "before_monitoring") if a.id in IDS["c2"]}
     assert {h for h, f in truth.bots.items() if f in WEB_POLLERS} <= flagged
 
 
 @pytest.mark.xfail(strict=True, reason="from a bare conn.log, a loader's HTTP downloads from a bare address look "
                                        "like a device fetching its updates (no URI, no Host header, no DNS answers)")
-def test_droppers_are_caught_from_a_bare_conn_log(benign_flows: list[Flow], tmp_path: Path) -> None:
-    flows, truth = infect(benign_flows, seed=SEEDS[0], infected_from=SETTINGS["after_learning"])
-    path = write_labelled_conn_log(tmp_path / "conn.log.labeled", flows)
-    flagged = {a.src_ip for a in detect([path]).alerts if a.id in IDS["c2"]}
+def test_droppers_are_caught_from_a_bare_conn_log(runs: Runs) -> None:
+    truth = runs.infected(SEEDS[0], "after_learning").truth
+    flagged = {a.src_ip for a in runs.alerts("conn", SEEDS[0], "after_learning") if a.id in IDS["c2"]}
     assert {h for h, f in truth.bots.items() if f in DROPPERS} <= flagged
 
 
 @pytest.mark.xfail(strict=True, reason="a handful of unanswered connects to 443 (IoT-23 20-1, 21-1) is what a device "
                                        "whose cloud is down sends; the C&C's name resolves like a cloud's")
 @pytest.mark.parametrize(("form", "setting"), [k for k, families in LIMITS.items() if families >= DEAD_C2])
-def test_torii_whose_c2_is_gone_is_caught(benign_capture: tuple[Path, list[Flow]], tmp_path: Path, form: str,
-                                          setting: str) -> None:
+def test_torii_whose_c2_is_gone_is_caught(runs: Runs, form: str, setting: str) -> None:
     """In every form and setting (a socket's SYN retransmissions, logged apart by Zeek, are one
     connect: counted as beats, they once made a conn.log look like a beacon every 8 s)."""
-    capture, benign = benign_capture
-    flows, truth = infect(benign, seed=SEEDS[0], infected_from=SETTINGS[setting])
-    dead = {h for h, f in truth.bots.items() if f in DEAD_C2}
-    source = write_labelled_conn_log(tmp_path / "conn.log.labeled", flows) if form == "conn" else \
-        write_pcap(tmp_path / "b.pcap", capture, benign, flows, names=truth.names, seed=SEEDS[0])
-    assert dead <= {a.src_ip for a in detect([source]).alerts if a.id in IDS["c2"]}
+    dead = {h for h, f in runs.infected(SEEDS[0], setting).truth.bots.items() if f in DEAD_C2}
+    assert dead <= {a.src_ip for a in runs.alerts(form, SEEDS[0], setting) if a.id in IDS["c2"]}
 
 
 @pytest.mark.parametrize(("seed", "setting"), [(seed, name) for seed in SEEDS for name in SETTINGS])
-def test_the_same_traffic_as_packets_every_family_is_caught(benign_capture: tuple[Path, list[Flow]], seed: int,
-                                                            setting: str, tmp_path: Path) -> None:
+def test_the_same_traffic_as_packets_every_family_is_caught(runs: Runs, seed: int, setting: str) -> None:
     """Packets carry what a bare conn.log lacks: DNS answers and HTTP Host headers show the HTTP
     pollers' hard-coded addresses, the TLS dissector rejects Torii's bytes on 443, the droppers'
     requests name bot builds (``/bins/mirai.arm7``)."""
-    pcap, benign = benign_capture
-    flows, truth = infect(benign, seed=seed, infected_from=SETTINGS[setting])
-    labelled = read_labels(write_labelled_conn_log(tmp_path / "conn.log.labeled", flows))
-    every = list(detect([write_pcap(tmp_path / "b.pcap", pcap, benign, flows, names=truth.names, seed=seed)]).alerts)
-    alerts, labelled = _beyond_limits(every, labelled, truth, "pcap", setting)
+    run = runs.infected(seed, setting)
+    truth, every = run.truth, runs.alerts("pcap", seed, setting)
+    alerts, labelled = _beyond_limits(every, run.labels, truth, "pcap", setting)
     assert _ok(by_host(alerts, labelled, "scan")), by_host(alerts, labelled, "scan")
     assert _ok(by_host(alerts, labelled, "c2")), by_host(alerts, labelled, "c2")
     assert _ok(by_pair(alerts, labelled)), by_pair(alerts, labelled)

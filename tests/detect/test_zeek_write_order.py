@@ -9,18 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.model import Flow
 from tests.detect.botnets import infect
-from tests.detect.labelled import SCENARIOS, engine_flows, write_conn_log
+from tests.detect.labelled import write_conn_log
 from tests.detect.runner import detect
 
 
 @pytest.fixture(scope="module")
-def benign(tmp_path_factory: pytest.TempPathFactory) -> list[Flow]:
-    folder = tmp_path_factory.mktemp("benign")
-    generate(load_scenario(SCENARIOS / "enterprise.yaml"), folder / "b.pcap", duration=3 * 3600)
-    return engine_flows(folder / "b.pcap")
+def benign(enterprise_day: tuple[Path, list[Flow]]) -> list[Flow]:
+    return enterprise_day[1]
 
 
 def _alerts(path: Path) -> list[tuple[object, ...]]:
