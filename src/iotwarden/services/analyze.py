@@ -5,10 +5,6 @@ per file (see :func:`analyze` for what is kept when a file breaks or was analyse
 from __future__ import annotations
 
 import gc
-import gzip
-import hashlib
-import json
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +21,14 @@ from iotwarden.model import Device
 from iotwarden.model.alert import Alert
 from iotwarden.model.finding import Finding
 from iotwarden.services.feed import Feed
+from iotwarden.services.inputs import (
+    Inputs,
+    expand_inputs,
+    expand_paths,
+    fingerprint,
+    sniff_format,
+    zeek_logs,
+)
 from iotwarden.services.inventory import check_shadow
 from iotwarden.services.records import tick_of
 from iotwarden.store import Store
@@ -37,11 +41,6 @@ from iotwarden.store.merge import MergeResult
 from iotwarden.store.queries import devices_by_keys
 
 SCHEMA = "iotwarden.analysis/1"  # docs/schemas/analysis.md
-SNIFF_BYTES = 4096  # bytes read from a file's head to tell a Zeek log from a capture
-HASH_CHUNK = 1 << 20
-PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
-PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
-GZIP_MAGIC = b"\x1f\x8b"
 PROGRESS_CAP = 0.99  # share of a file the estimate may reach before the file is really done
 # Young-generation collection threshold during a run (CPython's default is 700). A run allocates
 # millions of short-lived, acyclic objects (flows, observations, rows) that reference counting frees;
@@ -49,6 +48,10 @@ PROGRESS_CAP = 0.99  # share of a file the estimate may reach before the file is
 GC_YOUNG_THRESHOLD = 50_000
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total) over all files of the run
+
+# what a run reads (services/inputs.py, split from this module) stays importable from here
+__all__ = ["SCHEMA", "AnalysisReport", "FileResult", "Inputs", "Progress", "analyze", "analyze_file",
+           "certificate_check", "expand_inputs", "expand_paths", "gc_tuned", "sniff_format"]
 
 
 @dataclass(slots=True)
@@ -100,125 +103,6 @@ class AnalysisReport:
             "totals": {**totals, "files": len(self.files), "failed": len(self.failed), "devices": len(self.devices)},
             "devices": [d.to_dict() for d in self.devices],
         }
-
-
-MAX_FOLDER_DEPTH = 32  # folder levels searched below a folder given to analyse
-
-
-@dataclass(frozen=True, slots=True)
-class Inputs:
-    """What a run reads (``paths``: capture files, and folders read as one Zeek log set), the folders
-    of Zeek logs it leaves out (``left_out``) and the folders it could not list (``unreadable``),
-    each with why."""
-
-    paths: list[Path]
-    left_out: list[tuple[Path, str]]
-    unreadable: list[tuple[Path, str]]
-
-
-def expand_inputs(paths: Sequence[Path]) -> Inputs:
-    """Inputs to analyse: each file as given; for a folder, every capture file in it and in the
-    folders below it (sorted, hidden names and linked folders left out, :data:`MAX_FOLDER_DEPTH`
-    levels), and each folder holding Zeek logs (its logs are read together, so conn.log MACs join the
-    other logs). A dataset keeps its captures in folders of their own (per device, per protocol),
-    and a capture's Zeek logs in a folder below it (IoT-23's ``bro/``): Zeek logs in a folder below
-    one that holds captures describe the same traffic, so they are left out, with the reason (analyse
-    that folder on its own to read them)."""
-    found = Inputs([], [], [])
-    for path in paths:
-        if path.is_dir():
-            _walk(path, 0, None, found)
-        else:
-            found.paths.append(path)
-    return found
-
-
-def expand_paths(paths: Sequence[Path]) -> list[Path]:
-    """The paths :func:`expand_inputs` reads."""
-    return expand_inputs(paths).paths
-
-
-def _walk(folder: Path, depth: int, captures_at: Path | None, found: Inputs) -> None:
-    """``captures_at``: the nearest folder above ``folder`` (in this walk) that holds captures."""
-    try:
-        entries = sorted(folder.iterdir())
-    except OSError as exc:
-        found.unreadable.append((folder, f"{folder}: cannot list the folder: {describe(exc)}"))
-        return
-    files = [p for p in entries if not p.name.startswith(".") and p.is_file()]
-    kinds = {p: sniff_format(p) for p in files}
-    captures = [p for p in files if kinds[p] == "capture"]
-    found.paths.extend(captures)
-    if "zeek" in kinds.values():
-        if captures_at is None:
-            found.paths.append(folder)
-        else:
-            found.left_out.append((folder, f"Zeek logs below {captures_at}, whose captures hold the same traffic "
-                                      "(analyse this folder on its own to read them)"))
-    below = captures_at if captures_at is not None else (folder if captures else None)
-    for sub in entries:
-        if sub.name.startswith(".") or sub.is_symlink() or not sub.is_dir():
-            continue
-        if depth + 1 > MAX_FOLDER_DEPTH:
-            found.left_out.append((sub, f"more than {MAX_FOLDER_DEPTH} folder levels below the folder given"))
-            continue
-        _walk(sub, depth + 1, below, found)
-
-
-def _zeek_logs(folder: Path) -> list[Path]:
-    return [p for p in sorted(folder.iterdir()) if p.is_file() and sniff_format(p) == "zeek"]
-
-
-def _fingerprint(path: Path) -> tuple[str, int]:
-    """sha256 and size of a file; of a Zeek folder: over its logs' names and hashes, and their total size."""
-    if not path.is_dir():
-        return _sha256(path), path.stat().st_size
-    digest, size = hashlib.sha256(b"zeek-folder\n"), 0
-    for log in _zeek_logs(path):
-        digest.update(f"{log.name}\t{_sha256(log)}\n".encode())
-        size += log.stat().st_size
-    return digest.hexdigest(), size
-
-
-def _head(path: Path) -> bytes:
-    with path.open("rb") as fh:
-        head = fh.read(SNIFF_BYTES)
-    if head.startswith(GZIP_MAGIC):
-        try:
-            with gzip.open(path, "rb") as gz:
-                head = gz.read(SNIFF_BYTES)
-        except (OSError, EOFError, zlib.error):  # not gzip after all, or damaged: the reader says why
-            return b""
-    return head
-
-
-def sniff_format(path: Path) -> str | None:
-    """``"zeek"`` (a ``#separator`` header, or JSON lines with ts and uid), ``"capture"`` or None."""
-    try:
-        head = _head(path)
-    except OSError:
-        return None
-    if head.startswith(b"#separator"):
-        return "zeek"
-    if head[:4] in PCAP_MAGICS or head.startswith(PCAPNG_MAGIC):
-        return "capture"
-    first = head.lstrip().split(b"\n", 1)[0]
-    if first.startswith(b"{"):
-        try:
-            record = json.loads(first)
-        except (ValueError, RecursionError):  # RecursionError: nested too deeply to be a Zeek record
-            return None
-        if isinstance(record, dict) and "ts" in record and ("uid" in record or "id.orig_h" in record):
-            return "zeek"
-    return None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class _Counter:
@@ -287,7 +171,7 @@ def analyze(
         for folder, why in inputs.left_out:
             report.files.append(FileResult(path=str(folder), status="skipped", skipped_because=why))
         files.extend(inputs.paths)
-    sizes = [p.stat().st_size if p.is_file() else sum(f.stat().st_size for f in _zeek_logs(p)) if p.is_dir() else 0
+    sizes = [p.stat().st_size if p.is_file() else sum(f.stat().st_size for f in zeek_logs(p)) if p.is_dir() else 0
              for p in files]
     total, done = sum(sizes), 0
     seen_keys: dict[str, None] = {}
@@ -342,7 +226,7 @@ def analyze_file(path: Path, store: Store, *, counter: _Counter | None = None, c
     else:
         result.format = sniff_format(path) or "capture"  # unknown content: the capture reader says why
     try:
-        result.sha256, result.size = _fingerprint(path)
+        result.sha256, result.size = fingerprint(path)
     except OSError as exc:
         return _failed(store, result, f"{path}: cannot read: {describe(exc)}", 0)
     if result.size == 0:
