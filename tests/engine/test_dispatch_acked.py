@@ -174,3 +174,40 @@ def test_a_dissector_whose_gap_ends_the_flow_still_reads_the_other_direction_unt
     assert d.events == [("c", b"REQ1\n"), ("s", b"ANS1\n"), ("s", b"ANS2\n"), ("s", b"ANS3\n")]
     engine.flush()
     assert engine.stats.decode_errors["tcp_gap"] == 1 and engine.stats.decode_errors["tcp_gap_acked"] == 0
+
+
+def _held_behind_a_hole(ack: int) -> list[bytes]:
+    """REQ1/ANS1, then REQ2 in two segments whose first is lost, its tail waiting; the server answers only with a
+    pure ACK up to ``ack`` (the client's sequence space), and the flow does not end."""
+    c, s = CISN, SISN
+    frames = [*_handshake(), _seg(C, S, c, s, b"REQ1\n"), _seg(S, C, s, c + 5, b"ANS1\n")]
+    c, s = c + 5, s + 5
+    return [*frames, _seg(C, S, c + 9, s, b"tail\n"), _seg(S, C, s, ack)]
+
+
+def test_a_pure_ack_past_a_hole_tells_it_before_the_flow_ends() -> None:
+    frames = _held_behind_a_hole(CISN + 5 + 14)
+    _, engine, before_end = _run(frames)
+    assert before_end == IN_ORDER[:4]
+    assert engine.stats.decode_errors["tcp_gap_acked"] == 1
+    d = Log()  # the pure ACK in a later batch than the tail it lets through
+    engine = Engine([d])
+    engine.process(batch_of([(i / 100, f) for i, f in enumerate(frames[:-1])]))
+    assert d.events == IN_ORDER[:2]
+    engine.process(batch_of([(1.0, frames[-1])]))
+    assert d.events == IN_ORDER[:4]
+
+
+def test_a_pure_ack_captured_before_the_tail_it_covers_tells_nothing() -> None:
+    # as a payload segment's ACK: the tail recorded after the ACK still finds its place (module s7comm case)
+    frames = _held_behind_a_hole(CISN + 5 + 14)
+    _, engine, before_end = _run([*frames[:-2], frames[-1], frames[-2]])
+    assert before_end == IN_ORDER[:2]
+    assert engine.stats.decode_errors["tcp_gap_acked"] == 0
+
+
+def test_a_pure_ack_up_to_or_inside_the_hole_tells_nothing() -> None:
+    for ack in (CISN + 5, CISN + 5 + 4):  # a keep-alive's answer, a window probe's
+        _, engine, before_end = _run(_held_behind_a_hole(ack))
+        assert before_end == IN_ORDER[:2], ack
+        assert engine.stats.decode_errors["tcp_gap_acked"] == 0

@@ -183,6 +183,10 @@ class Dispatcher:
         self.flows: dict[int, FlowDispatch] = {}
         self.changed: dict[int, int] = {}  # uid -> new t2 state, for the flow table
         self.late: list[Observation] = []  # made while closing flows; the engine collects them
+        # flows of an ``ack_gaps`` dissector holding bytes behind a hole in a direction, by uid, with the batch row
+        # that made them hold them (-1 once that batch is over): their segments without payload (pure ACKs, FINs) are
+        # read for their ACK after each batch (_pure_acks); most batches have none. Bounded by the open flows
+        self.held: dict[int, tuple[FlowDispatch, int]] = {}
 
     # -- selection -------------------------------------------------------------------------
     def _select(self, h: Headers, pf: PacketFlows) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_],
@@ -240,7 +244,49 @@ class Dispatcher:
         sel = np.flatnonzero(now)
         if sel.shape[0]:
             self._run_ip(batch, h, pf, sel[np.argsort(pf.idx[sel], kind="stable")], out)
+        if self.held:
+            self._pure_acks(h, pf, out)
         return out
+
+    def _pure_acks(self, h: Headers, pf: PacketFlows, out: list[Observation]) -> None:
+        """The batch's TCP segments without payload that carry an ACK (pure ACKs, FINs), of the flows holding bytes
+        behind a hole (:attr:`held`, pruned of those that no longer do), each after the segment that made its flow
+        hold them: a hole one acknowledges past is told then (:meth:`_pure_ack`), where it would otherwise wait for
+        the peer's next payload, the buffer's overflow or the flow's end. After the batch's payload: a later payload
+        segment of the peer in the batch told the hole already, and the held direction's later bytes only joined
+        those waiting, so nothing is read in another order within a direction."""
+        held = self.held
+        for uid in [u for u, (fd, _) in held.items()
+                    if fd.t2 != ASSIGNED or not any(st.pending for st in fd.streams.values())]:
+            del held[uid]
+        if not held:
+            return
+        i = pf.idx
+        pure = np.flatnonzero((h.proto[i] == IPPROTO_TCP) & (h.pay_wire[i] == 0) & ((h.tcp_flags[i] & TCP_ACK) != 0)
+                              & np.isin(pf.uid, np.fromiter(held, dtype=np.int64, count=len(held))))
+        if not pure.shape[0]:
+            return
+        pure = pure[np.argsort(i[pure], kind="stable")]
+        for row, uid, to_server, ack in zip(i[pure].tolist(), pf.uid[pure].tolist(), pf.to_server[pure].tolist(),
+                                            h.ack[i[pure]].tolist(), strict=True):
+            entry = held.get(uid)
+            if entry is not None and row > entry[1]:
+                self._pure_ack(entry[0], uid, to_server, ack, out)
+        for uid, (fd, _) in held.items():
+            held[uid] = (fd, -1)  # from the next batch on, every pure ACK of the flow is after it
+
+    def _pure_ack(self, fd: FlowDispatch, uid: int, to_server: bool, ack: int, out: list[Observation]) -> None:
+        """A segment without payload of a flow holding bytes behind a hole: the holes of the other direction it
+        acknowledges past are told now, with the bytes buffered behind them (:meth:`_acked`)."""
+        d = fd.dissector
+        other = fd.streams.get(not to_server)
+        if (fd.t2 != ASSIGNED or not isinstance(d, StreamDissector) or other is None or not other.pending
+                or other.next_seq == ack):
+            return
+        if not self._acked(fd, d, not to_server, ack, out) or fd.state.get("done"):
+            fd.t2 = FINISHED
+            self._finish(fd)
+        self.changed[uid] = fd.t2
 
     def _probe(self, batch: PacketBatch, h: Headers, pf: PacketFlows, sel: npt.NDArray[np.int64]) -> dict[int, int]:
         """Probe first payloads in capture order; the flows recognised, with the batch row it happened at."""
@@ -439,6 +485,9 @@ class Dispatcher:
                 if isinstance(d, StreamDissector):
                     self._stream(fd, d, pkt, seq=seq, isn=isn, out=out, lost=lost,
                                  ack=ack if flags & TCP_ACK else -1)
+                    waiting = fd.streams.get(to_server)
+                    if waiting is not None and waiting.pending and id(d) in self.ack_gaps and uid not in self.held:
+                        self.held[uid] = (fd, row)  # bytes wait behind a hole: its pure ACKs are read (_pure_acks)
                 else:
                     self._accept(fd, d, pkt, None, out)
             else:
