@@ -2,30 +2,11 @@
 OS and firmware (model.Device.classification), keeping every match so each conclusion can be explained.
 """
 
-# How evidence is weighed, per classified property (CLASSIFIED_FIELDS):
-# * every kb match (kb.match_device over Device.attributes, plus the IEEE registry vendor of a
-#   globally administered MAC) proposes values for some properties with a weight in 0..1;
-# * matches are grouped by source: one rule counts once however many values or attributes it
-#   matched (a cloud name seen in DNS and in TLS SNI is one fact), and everything derived from the
-#   MAC address is one source; a group is worth its strongest match;
-# * a value's support is the noisy-or of its groups, 1 - prod(1 - w): independent sources that
-#   agree reinforce each other, none alone exceeds its own weight;
-# * a device type also draws on the evidence for its ancestors in the taxonomy, and a category on
-#   the evidence for every type of that category plus the direct category rules;
-# * the best supported value is concluded when its support reaches MIN_CONFIDENCE; below, the
-#   property stays unknown (never guessed). Evidence for the other values is kept, marked;
-# * component evidence (the MAC registry, and rules recognising an embedded module such as an
-#   ESP32: device_type iot_module) names the maker of a part; a value backed by evidence about the
-#   product itself wins over it whenever that value reaches the threshold on its own;
+# Which evidence counts for what, before it is weighed (inventory/weighing.py):
 # * vendors (vendor_aliases.yaml): MAC evidence for the company that owns the brand the product
 #   evidence names supports that brand (a Nest camera on a Google block is Google Nest); MAC
 #   evidence for a module, chipset or contract maker (part_makers) yields to any evidence naming
 #   the product's vendor, even evidence too weak to conclude: then the vendor stays unknown;
-# * conflicting vendor evidence lowers the confidence of the value concluded, never which value
-#   it is: the confidence is the value's share under Dempster's rule of combination of the
-#   supports of the values product evidence names (simple support functions, Shafer 1976 ch. 4):
-#   odds / (1 + sum of their odds), the support itself when nothing conflicts. Below the threshold
-#   the vendor stays unknown (a phone reaching many vendors' clouds is none of them).
 # * a brand's cloud name (rules marked ``behaviour: app_reachable``: tls.sni / dns.qname names the brand's
 #   app, a hub's or a home-automation server's integration reaches as its goods do) is evidence about the
 #   device only when the device is not a controller of other brands' goods. It is one (_controller_evidence)
@@ -68,23 +49,21 @@ OS and firmware (model.Device.classification), keeping every match so each concl
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import replace
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from iotwarden.hooks import Context
+from iotwarden.inventory import weighing
 from iotwarden.inventory.modelnames import unify
+from iotwarden.inventory.weighing import COMPONENT_TYPES, MAX_EVIDENCE_PER_CONCLUSION, MIN_CONFIDENCE
 from iotwarden.kb.index import KnowledgeBase, Match
 from iotwarden.model import Device
 from iotwarden.model.device import CLASSIFIED_FIELDS, Conclusion
 
-MIN_CONFIDENCE = 0.5  # support a value needs to be concluded; below, the property stays unknown
 OUI_VENDOR_WEIGHT = 0.5  # the IEEE registry names who bought the MAC block: often, not always, the maker
-MAX_EVIDENCE_PER_CONCLUSION = 32  # matches kept with one conclusion (strongest first)
 TICK_INTERVAL_S = 60.0  # capture seconds between incremental passes over changed devices
-COMPONENT_TYPES = frozenset({"iot_module"})  # device types that describe a part, not the product
 OUI_RULE = "mac.oui.registry"
 OUI_REFERENCE = "IEEE Registration Authority MA-L/MA-M/MA-S assignment (IEEE 802-2014 §8.2)"
 APP_REACHABLE = "app_reachable"  # kb/schema.py BEHAVIOURS: a brand's cloud its app reaches too
@@ -93,38 +72,10 @@ CONTROLLER_OS = frozenset({"Android", "iOS", "iPadOS", "macOS", "Windows"})  # s
 APP_HOST_TYPES = frozenset({"smart_tv", "media_player"})  # with descendants: run apps, yet are their maker's goods
 IOT_CATEGORY = "iot"  # taxonomy category of the goods brands' clouds serve
 MIN_CONTROLLER_BRANDS = 3  # unrelated brands' clouds that make a device a controller (see the notes)
-MAX_SUPPORT_ODDS = 0.99  # supports are capped here before they become odds (a weight of 1 is not certainty)
 
-
-def _group(match: Match) -> str:
-    """The independent source a match belongs to: its rule, or the MAC address for MAC evidence."""
-    return "mac" if match.attribute.startswith("mac.") else match.rule_id
-
-
-def _component(match: Match) -> bool:
-    return match.attribute.startswith("mac.") or match.conclusions.get("device_type") in COMPONENT_TYPES
-
-
-def _noisy_or(weights: Iterable[float]) -> float:
-    miss = 1.0
-    for w in weights:
-        miss *= 1.0 - min(max(w, 0.0), 1.0)
-    return 1.0 - miss
-
-
-def _share(value: str, support: dict[str, float]) -> float:
-    """Dempster's combination of simple support functions, one per value: the mass left on ``value``."""
-    odds = {v: min(s, MAX_SUPPORT_ODDS) / (1.0 - min(s, MAX_SUPPORT_ODDS)) for v, s in support.items()}
-    return odds[value] / (1.0 + sum(odds.values())) if len(odds) > 1 else support[value]
-
-
-def _evidence(match: Match, prop: str, agrees: bool) -> dict[str, Any]:
-    out = {"rule_id": match.rule_id, "attribute": match.attribute, "value": match.value,
-           "concludes": match.conclusions.get(prop), "weight": match.weight,
-           "reference": match.reference, "agrees": agrees}
-    if match.behaviour:  # what the device did, not what it is (kb/schema.py BEHAVIOURS)
-        out["behaviour"] = match.behaviour
-    return out
+# the weighing's names (inventory/weighing.py, split from this module) stay importable from here
+__all__ = ["APP_REACHABLE", "COMPONENT_TYPES", "MAX_EVIDENCE_PER_CONCLUSION", "MIN_CONFIDENCE", "MIN_CONTROLLER_BRANDS",
+           "TICK_INTERVAL_S", "Classifier", "DeviceClassifier"]
 
 
 class Classifier:
@@ -155,13 +106,14 @@ class Classifier:
             if prop == "vendor":
                 counted, yielded = self._vendor_evidence(matches)
                 yielded += controlled
-                found = self._conclude(prop, self._support(prop, counted), counted + yielded, discount=True)
+                found = weighing.conclude(self.min_confidence, prop, weighing.support_of(prop, counted),
+                                          counted + yielded, discount=True)
             elif prop == "model":  # one spelling per model, only from evidence about this vendor's product
                 vendor = out["vendor"].value if "vendor" in out else None
                 stated = unify(matches, vendor, self.kb.vendor_names)
-                found = self._conclude(prop, self._support(prop, stated), stated)
+                found = weighing.conclude(self.min_confidence, prop, weighing.support_of(prop, stated), stated)
             else:
-                found = self._conclude(prop, self._support(prop, matches), matches)
+                found = weighing.conclude(self.min_confidence, prop, weighing.support_of(prop, matches), matches)
             if found is not None:
                 out[prop] = found
         dtype = self._device_type(matches)
@@ -172,21 +124,11 @@ class Classifier:
             out["category"] = category
         return out
 
-    # --- weighing ------------------------------------------------------------------------------
+    def _device_type(self, matches: list[Match]) -> Conclusion | None:
+        return weighing.device_type(self.kb.taxonomy, self.min_confidence, matches)
 
-    @staticmethod
-    def _groups(prop: str, matches: list[Match]) -> dict[str, dict[str, float]]:
-        """value -> source group -> strongest weight, for the matches concluding ``prop``."""
-        groups: dict[str, dict[str, float]] = defaultdict(dict)
-        for m in matches:
-            value = m.conclusions.get(prop)
-            if value:
-                g = groups[value]
-                g[_group(m)] = max(g.get(_group(m), 0.0), m.weight)
-        return groups
-
-    def _support(self, prop: str, matches: list[Match]) -> dict[str, float]:
-        return {v: _noisy_or(g.values()) for v, g in self._groups(prop, matches).items()}
+    def _category(self, matches: list[Match]) -> Conclusion | None:
+        return weighing.category(self.kb.taxonomy, self.min_confidence, matches)
 
     def _controller_evidence(self, matches: list[Match]) -> tuple[list[Match], list[Match]]:
         """The matches that are evidence about the device, and the app_reachable ones that are a
@@ -213,7 +155,7 @@ class Classifier:
         # states its miIO name) that runs no apps; (4) on a device running apps by its kind (a TV, player or
         # speaker) or on a maker of phones and computers, a cloud of a brand related to the maker names the maker
         hosts_apps = host or runs_apps
-        category = self._category([m for m in own if not _component(m)])
+        category = self._category([m for m in own if not weighing.is_component(m)])
         iot = category is not None and category.value == IOT_CATEGORY and not hosts_apps
         # on a controller maker's block a related brand's cloud is the maker's app's or the maker's goods', unless the
         # device's own evidence shows an IoT product (a Nest camera's own camera service on a Google block)
@@ -262,7 +204,7 @@ class Classifier:
 
     def _controller_os(self, matches: list[Match]) -> bool:
         """Whether ``matches`` (no app_reachable ones) conclude an operating system of phones and computers."""
-        os = self._conclude("os", self._support("os", matches), matches)
+        os = weighing.conclude(self.min_confidence, "os", weighing.support_of("os", matches), matches)
         return os is not None and os.value in CONTROLLER_OS
 
     def _brands(self, matches: list[Match]) -> set[str]:
@@ -286,15 +228,15 @@ class Classifier:
         product: dict[str, dict[str, float]] = defaultdict(dict)
         for m in matches:
             value = m.conclusions.get("vendor")
-            if value and not _component(m):
-                product[value][_group(m)] = max(product[value].get(_group(m), 0.0), m.weight)
+            if value and not weighing.is_component(m):
+                product[value][weighing.source(m)] = max(product[value].get(weighing.source(m), 0.0), m.weight)
         if not product:
             return matches, []
-        strength = {v: _noisy_or(g.values()) for v, g in product.items()}
+        strength = {v: weighing.noisy_or(g.values()) for v, g in product.items()}
         out, yielded = [], []
         for m in matches:
             value = m.conclusions.get("vendor")
-            if not value or not _component(m) or value in product:
+            if not value or not weighing.is_component(m) or value in product:
                 out.append(m)
                 continue
             brands = [b for b in product if names.related(value, b)]
@@ -306,97 +248,6 @@ class Classifier:
             else:
                 out.append(m)
         return out, yielded
-
-    def _conclude(self, prop: str, support: dict[str, float], matches: list[Match],
-                  agreeing: frozenset[str] = frozenset(), *, discount: bool = False) -> Conclusion | None:
-        """The best supported value of ``prop`` when it reaches the threshold, with its evidence.
-
-        Ties go to the value with more distinct sources, then to the one not resting on the MAC
-        registry alone (it names who bought the address block, a module maker for many devices).
-        With ``discount``, the confidence is the value's share of the combined support of every
-        value (evidence for other values lowers it; see the notes at the top of this module).
-        """
-        if not support:
-            return None
-
-        product = {m.conclusions.get(prop) for m in matches if not _component(m)}
-
-        def rank(value: str) -> tuple[bool, float, int, str]:
-            groups = self._groups(prop, matches).get(value, {})
-            strong = value in product and support[value] >= self.min_confidence
-            return (strong, round(support[value], 9), len(groups), value)
-
-        best = max(support, key=rank)
-        if support[best] < self.min_confidence:
-            return None
-        accept = {best} | agreeing
-        evidence = [_evidence(m, prop, m.conclusions[prop] in accept) for m in matches if m.conclusions.get(prop)]
-        evidence.sort(key=lambda e: (not e["agrees"], -e["weight"], e["rule_id"], e["value"]))
-        confidence = support[best]
-        if discount:  # rivals are the other values named by product evidence, not other parts' makers
-            confidence = _share(best, {v: w for v, w in support.items() if v == best or v in product})
-            if confidence < self.min_confidence:
-                return None
-        return Conclusion(best, confidence, evidence[:MAX_EVIDENCE_PER_CONCLUSION])
-
-    def _device_type(self, matches: list[Match]) -> Conclusion | None:
-        """Types gather the evidence for their ancestors; ties go to the most specific type."""
-        direct = self._groups("device_type", matches)
-        taxonomy = self.kb.taxonomy
-        support: dict[str, float] = {}
-        depth: dict[str, int] = {}
-        for tid in direct:
-            if taxonomy.get(tid) is None:
-                continue
-            chain = taxonomy.ancestors(tid)
-            merged: dict[str, float] = {}
-            for t in (tid, *chain):
-                for group, w in direct.get(t, {}).items():
-                    merged[group] = max(merged.get(group, 0.0), w)
-            support[tid] = _noisy_or(merged.values())
-            depth[tid] = len(chain)
-        if not support:
-            return None
-        best = max(support, key=lambda t: (t not in COMPONENT_TYPES and support[t] >= self.min_confidence,
-                                           round(support[t], 9), depth[t], t))
-        if support[best] < self.min_confidence:
-            return None
-        return self._conclude("device_type", {best: support[best]}, matches,
-                              frozenset(taxonomy.ancestors(best)))
-
-    def _category(self, matches: list[Match]) -> Conclusion | None:
-        """A category draws on direct category rules and on every type evidence of that category."""
-        taxonomy = self.kb.taxonomy
-        groups: dict[str, dict[str, float]] = defaultdict(dict)
-        for m in matches:
-            cats = set()
-            if m.conclusions.get("category"):
-                cats.add(m.conclusions["category"])
-            tid = m.conclusions.get("device_type")
-            if tid and taxonomy.get(tid) is not None:
-                cats.add(taxonomy.category_of(tid))
-            for cat in cats:
-                g = groups[cat]
-                g[_group(m)] = max(g.get(_group(m), 0.0), m.weight)
-        support = {c: _noisy_or(g.values()) for c, g in groups.items()}
-        if not support:
-            return None
-        best = max(support, key=lambda c: (round(support[c], 9), len(groups[c]), c))
-        if support[best] < self.min_confidence:
-            return None
-        evidence = []
-        for m in matches:
-            tid = m.conclusions.get("device_type")
-            concluded = m.conclusions.get("category") or (
-                taxonomy.category_of(tid) if tid and taxonomy.get(tid) is not None else None)
-            if concluded is None:
-                continue
-            item = _evidence(m, "category", concluded == best)
-            item["concludes"] = concluded
-            evidence.append(item)
-        evidence.sort(key=lambda e: (not e["agrees"], -e["weight"], e["rule_id"], e["value"]))
-        return Conclusion(best, support[best], evidence[:MAX_EVIDENCE_PER_CONCLUSION])
-
 
 class DeviceClassifier:
     """Analyzer "classifier": classifies every device at the end of input, and incrementally every

@@ -1,0 +1,177 @@
+"""How knowledge-base evidence is weighed into a conclusion (model.Device.classification): matches grouped by
+source, a value's support the noisy-or of its groups, a vendor's confidence its share under Dempster's rule, a
+type drawing on its ancestors and a category on its types; pure functions, for inventory/classifier.py.
+"""
+
+# How evidence is weighed, per classified property (CLASSIFIED_FIELDS):
+# * every kb match (kb.match_device over Device.attributes, plus the IEEE registry vendor of a
+#   globally administered MAC) proposes values for some properties with a weight in 0..1;
+# * matches are grouped by source: one rule counts once however many values or attributes it
+#   matched (a cloud name seen in DNS and in TLS SNI is one fact), and everything derived from the
+#   MAC address is one source; a group is worth its strongest match;
+# * a value's support is the noisy-or of its groups, 1 - prod(1 - w): independent sources that
+#   agree reinforce each other, none alone exceeds its own weight;
+# * a device type also draws on the evidence for its ancestors in the taxonomy, and a category on
+#   the evidence for every type of that category plus the direct category rules;
+# * the best supported value is concluded when its support reaches MIN_CONFIDENCE; below, the
+#   property stays unknown (never guessed). Evidence for the other values is kept, marked;
+# * component evidence (the MAC registry, and rules recognising an embedded module such as an
+#   ESP32: device_type iot_module) names the maker of a part; a value backed by evidence about the
+#   product itself wins over it whenever that value reaches the threshold on its own;
+# * conflicting vendor evidence lowers the confidence of the value concluded, never which value
+#   it is: the confidence is the value's share under Dempster's rule of combination of the
+#   supports of the values product evidence names (simple support functions, Shafer 1976 ch. 4):
+#   odds / (1 + sum of their odds), the support itself when nothing conflicts. Below the threshold
+#   the vendor stays unknown (a phone reaching many vendors' clouds is none of them).
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from iotwarden.kb.index import Match
+from iotwarden.kb.taxonomy import Taxonomy
+from iotwarden.model.device import Conclusion
+
+MIN_CONFIDENCE = 0.5  # support a value needs to be concluded; below, the property stays unknown
+MAX_EVIDENCE_PER_CONCLUSION = 32  # matches kept with one conclusion (strongest first)
+COMPONENT_TYPES = frozenset({"iot_module"})  # device types that describe a part, not the product
+MAX_SUPPORT_ODDS = 0.99  # supports are capped here before they become odds (a weight of 1 is not certainty)
+
+
+def source(match: Match) -> str:
+    """The independent source a match belongs to: its rule, or the MAC address for MAC evidence."""
+    return "mac" if match.attribute.startswith("mac.") else match.rule_id
+
+
+def is_component(match: Match) -> bool:
+    return match.attribute.startswith("mac.") or match.conclusions.get("device_type") in COMPONENT_TYPES
+
+
+def noisy_or(weights: Iterable[float]) -> float:
+    miss = 1.0
+    for w in weights:
+        miss *= 1.0 - min(max(w, 0.0), 1.0)
+    return 1.0 - miss
+
+
+def share(value: str, support: dict[str, float]) -> float:
+    """Dempster's combination of simple support functions, one per value: the mass left on ``value``."""
+    odds = {v: min(s, MAX_SUPPORT_ODDS) / (1.0 - min(s, MAX_SUPPORT_ODDS)) for v, s in support.items()}
+    return odds[value] / (1.0 + sum(odds.values())) if len(odds) > 1 else support[value]
+
+
+def evidence_item(match: Match, prop: str, agrees: bool) -> dict[str, Any]:
+    out = {"rule_id": match.rule_id, "attribute": match.attribute, "value": match.value,
+           "concludes": match.conclusions.get(prop), "weight": match.weight,
+           "reference": match.reference, "agrees": agrees}
+    if match.behaviour:  # what the device did, not what it is (kb/schema.py BEHAVIOURS)
+        out["behaviour"] = match.behaviour
+    return out
+
+
+def by_source(prop: str, matches: list[Match]) -> dict[str, dict[str, float]]:
+    """value -> source group -> strongest weight, for the matches concluding ``prop``."""
+    groups: dict[str, dict[str, float]] = defaultdict(dict)
+    for m in matches:
+        value = m.conclusions.get(prop)
+        if value:
+            g = groups[value]
+            g[source(m)] = max(g.get(source(m), 0.0), m.weight)
+    return groups
+
+
+def support_of(prop: str, matches: list[Match]) -> dict[str, float]:
+    return {v: noisy_or(g.values()) for v, g in by_source(prop, matches).items()}
+
+
+def conclude(min_confidence: float, prop: str, support: dict[str, float], matches: list[Match],
+             agreeing: frozenset[str] = frozenset(), *, discount: bool = False) -> Conclusion | None:
+    """The best supported value of ``prop`` when it reaches the threshold, with its evidence.
+
+    Ties go to the value with more distinct sources, then to the one not resting on the MAC
+    registry alone (it names who bought the address block, a module maker for many devices).
+    With ``discount``, the confidence is the value's share of the combined support of every
+    value (evidence for other values lowers it; see the notes at the top of this module).
+    """
+    if not support:
+        return None
+
+    product = {m.conclusions.get(prop) for m in matches if not is_component(m)}
+
+    def rank(value: str) -> tuple[bool, float, int, str]:
+        groups = by_source(prop, matches).get(value, {})
+        strong = value in product and support[value] >= min_confidence
+        return (strong, round(support[value], 9), len(groups), value)
+
+    best = max(support, key=rank)
+    if support[best] < min_confidence:
+        return None
+    accept = {best} | agreeing
+    evidence = [evidence_item(m, prop, m.conclusions[prop] in accept) for m in matches if m.conclusions.get(prop)]
+    evidence.sort(key=lambda e: (not e["agrees"], -e["weight"], e["rule_id"], e["value"]))
+    confidence = support[best]
+    if discount:  # rivals are the other values named by product evidence, not other parts' makers
+        confidence = share(best, {v: w for v, w in support.items() if v == best or v in product})
+        if confidence < min_confidence:
+            return None
+    return Conclusion(best, confidence, evidence[:MAX_EVIDENCE_PER_CONCLUSION])
+
+
+def device_type(taxonomy: Taxonomy, min_confidence: float, matches: list[Match]) -> Conclusion | None:
+    """Types gather the evidence for their ancestors; ties go to the most specific type."""
+    direct = by_source("device_type", matches)
+    support: dict[str, float] = {}
+    depth: dict[str, int] = {}
+    for tid in direct:
+        if taxonomy.get(tid) is None:
+            continue
+        chain = taxonomy.ancestors(tid)
+        merged: dict[str, float] = {}
+        for t in (tid, *chain):
+            for group, w in direct.get(t, {}).items():
+                merged[group] = max(merged.get(group, 0.0), w)
+        support[tid] = noisy_or(merged.values())
+        depth[tid] = len(chain)
+    if not support:
+        return None
+    best = max(support, key=lambda t: (t not in COMPONENT_TYPES and support[t] >= min_confidence,
+                                       round(support[t], 9), depth[t], t))
+    if support[best] < min_confidence:
+        return None
+    return conclude(min_confidence, "device_type", {best: support[best]}, matches,
+                    frozenset(taxonomy.ancestors(best)))
+
+
+def category(taxonomy: Taxonomy, min_confidence: float, matches: list[Match]) -> Conclusion | None:
+    """A category draws on direct category rules and on every type evidence of that category."""
+    groups: dict[str, dict[str, float]] = defaultdict(dict)
+    for m in matches:
+        cats = set()
+        if m.conclusions.get("category"):
+            cats.add(m.conclusions["category"])
+        tid = m.conclusions.get("device_type")
+        if tid and taxonomy.get(tid) is not None:
+            cats.add(taxonomy.category_of(tid))
+        for cat in cats:
+            g = groups[cat]
+            g[source(m)] = max(g.get(source(m), 0.0), m.weight)
+    support = {c: noisy_or(g.values()) for c, g in groups.items()}
+    if not support:
+        return None
+    best = max(support, key=lambda c: (round(support[c], 9), len(groups[c]), c))
+    if support[best] < min_confidence:
+        return None
+    evidence = []
+    for m in matches:
+        tid = m.conclusions.get("device_type")
+        concluded = m.conclusions.get("category") or (
+            taxonomy.category_of(tid) if tid and taxonomy.get(tid) is not None else None)
+        if concluded is None:
+            continue
+        item = evidence_item(m, "category", concluded == best)
+        item["concludes"] = concluded
+        evidence.append(item)
+    evidence.sort(key=lambda e: (not e["agrees"], -e["weight"], e["rule_id"], e["value"]))
+    return Conclusion(best, support[best], evidence[:MAX_EVIDENCE_PER_CONCLUSION])
