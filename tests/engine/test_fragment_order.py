@@ -3,6 +3,9 @@ batch after each TCP fragment (engine/core.py ``_tcp_fragment_cuts``), up to ``M
 
 from __future__ import annotations
 
+import json
+import random
+import struct
 from typing import Any, ClassVar
 
 import pytest
@@ -15,8 +18,9 @@ from iotwarden.dissect.base import Packet, StreamDissector, confirm
 from iotwarden.engine import core
 from iotwarden.engine.core import Engine
 from iotwarden.engine.decode import decode
+from iotwarden.lab import proto_app
 from iotwarden.model import Observation
-from tests.sources.capbuild import batch_of
+from tests.sources.capbuild import ACK, PSH, SYN, batch_of, ethernet, tcp
 
 C4, S4, C6, S6 = "10.0.0.1", "10.0.0.2", "fd00::1", "fd00::2"
 
@@ -88,3 +92,71 @@ def test_a_batch_is_cut_after_each_tcp_fragment_up_to_the_limit() -> None:
     engine.flush()
     assert engine.stats.packets == len(frames)
     assert not {k for k in engine.stats.decode_errors if k.startswith("ip_")}
+
+
+# --- fuzz: a monitor feed's TCP exchange with seeded segments fragmented reads as whole in batches of any size ------
+HL7 = [m for n in range(4) for m in (
+    (True, proto_app.hl7_pcd01("Gateway|ICU", "Mirth|HOSP", "20240304090005", f"MSG{n}", spo2=95 + n, heart_rate=70)),
+    (False, proto_app.hl7_ack("Mirth|HOSP", "Gateway|ICU", "20240304090005", f"ACK{n}", f"MSG{n}")))]
+
+
+def _ipv4(head: bytearray, body: bytes, **fields: int) -> bytes:
+    """An IPv4 packet of ``head`` (20 bytes) with its identification, total length and fragment field set as given,
+    its checksum computed (RFC 791 §3.1), before ``body``."""
+    for name, at in (("ident", 4), ("frag", 6)):
+        if name in fields:
+            head[at : at + 2] = struct.pack(">H", fields[name])
+    head[2:4], head[10:12] = struct.pack(">H", 20 + len(body)), b"\0\0"
+    total = sum(struct.unpack(">10H", head))
+    head[10:12] = struct.pack(">H", ~((total & 0xFFFF) + (total >> 16)) & 0xFFFF)
+    return bytes(head) + body
+
+
+def _hl7_session() -> list[bytes]:
+    """IPv4 packets of an HL7/MLLP connection (port 2575), every segment acknowledging what the other side sent, each
+    with its own IP identification (RFC 791 §3.2: one per datagram in flight)."""
+    seq = {True: 1000, False: 5000}
+    out = [tcp(C4, S4, 40000, 2575, SYN, 999), tcp(S4, C4, 2575, 40000, SYN | ACK, 4999, ack=1000)]
+    for to_server, data in HL7:
+        a, b, sport, dport = (C4, S4, 40000, 2575) if to_server else (S4, C4, 2575, 40000)
+        out.append(tcp(a, b, sport, dport, ACK | PSH, seq[to_server], data, ack=seq[not to_server]))
+        seq[to_server] += len(data)
+    return [_ipv4(bytearray(p[:20]), p[20:], ident=n + 1) for n, p in enumerate(out)]
+
+
+def _pieces(packet: bytes, rnd: random.Random) -> list[bytes]:
+    """``packet`` (IPv4, no options) as 2 to 4 fragments (RFC 791 §3.2: offsets in 8-byte units)."""
+    body = packet[20:]
+    cuts = [*sorted({8 * rnd.randrange(1, len(body) // 8) for _ in range(rnd.randint(1, 3))}), len(body)]
+    return [_ipv4(bytearray(packet[:20]), body[lo:hi], frag=(lo // 8) | (0x2000 if hi < len(body) else 0))
+            for lo, hi in zip([0, *cuts], cuts, strict=False)]
+
+
+def _hl7_read(packets: list[bytes], size: int) -> tuple[list[tuple[str, str]], set[str]]:
+    frames = [(1.0 + i / 1000, ethernet(p)) for i, p in enumerate(packets)]
+    engine = Engine()
+    got = []
+    for lo in range(0, len(frames), size):
+        got += engine.process(batch_of(frames[lo : lo + size])).observations
+    got += engine.flush().observations
+    holes = {k for k in engine.stats.decode_errors if k.startswith(("tcp_gap", "ip_"))}
+    return [(o.kind, json.dumps(o.fields, sort_keys=True)) for o in got if o.proto == "hl7"], holes
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_fuzz_fragmented_segments_read_as_the_whole_exchange_in_batches_of_any_size(seed: int) -> None:
+    packets = _hl7_session()
+    whole, _ = _hl7_read(packets, 64)
+    assert [kind for kind, _ in whole] == ["message", "ack"] * 4
+    rnd = random.Random(f"fragment-order:{seed}")
+    cut = set(rnd.sample(range(2, len(packets)), rnd.randint(1, 4)))  # segments sent in fragments
+    mutant: list[bytes] = []
+    for i, packet in enumerate(packets):
+        pieces = _pieces(packet, rnd) if i in cut else [packet]
+        if len(pieces) > 1 and rnd.random() < 0.3:
+            pieces.reverse()
+        if len(pieces) > 1 and rnd.random() < 0.3:
+            pieces.append(pieces[0])  # a mirror's copy of one, after its datagram completed
+        mutant += pieces
+    for size in (1, 5, 64):
+        assert _hl7_read(mutant, size) == (whole, set()), (sorted(cut), size)
