@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iotwarden.errors import CaptureError, ConfigError
-from iotwarden.sources import zeek, zeek_format, zeek_order
+from iotwarden.sources import zeek, zeek_format, zeek_join, zeek_order
 from iotwarden.sources.base import RecordBatch
 from iotwarden.sources.zeek import read_zeek, sniff_zeek
 from tests.sources.zeek_written import lines, site_day, write_logs
@@ -183,14 +183,14 @@ def _conn_dns_pair(tmp_path: Path, n: int) -> Path:
 
 
 def test_tracked_uids_are_limited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(zeek, "MAX_TRACKED_UIDS", 2)
+    monkeypatch.setattr(zeek_join, "MAX_TRACKED_UIDS", 2)
     got = [o for b in read_zeek(_conn_dns_pair(tmp_path, 4)) for o in b.observations]
     # all four conns are read before any dns record: only the last two are still remembered
     assert [o.src_mac for o in got] == [None, None, "02:00:00:00:00:02", "02:00:00:00:00:03"]
 
 
 def test_tracked_certificates_are_limited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(zeek, "MAX_TRACKED_CERTS", 1)
+    monkeypatch.setattr(zeek_join, "MAX_TRACKED_CERTS", 1)
     shutil.copy(TSV / "ssl.log", tmp_path)
     shutil.copy(TSV / "x509.log", tmp_path)
     certs = [o for b in read_zeek(tmp_path) for o in b.observations if o.kind == "certificate"]
@@ -198,15 +198,6 @@ def test_tracked_certificates_are_limited(tmp_path: Path, monkeypatch: pytest.Mo
     # and the chain, never complete, goes out at the end of input with the CA it did find
     assert [(c.src_ip, len(c.fields["certs"])) for c in certs] == [(None, 1), (None, 1), ("192.168.10.30", 1)]
     assert certs[2].fields["certs"][0]["sha256"] == "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-
-
-def test_lru_forgets_the_least_recently_used() -> None:
-    lru: zeek._Lru[str, int] = zeek._Lru(2)
-    lru.put("a", 1)
-    lru.put("b", 2)
-    assert lru.get("a") == 1  # "a" is now the most recent
-    lru.put("c", 3)
-    assert (lru.get("a"), lru.get("b"), lru.get("c"), len(lru)) == (1, None, 3, 2)
 
 
 # --- Zeek's write order: each record written when done, stamped with its start ------------------------

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 from iotwarden.services.analyze import analyze
-from iotwarden.sources import zeek
+from iotwarden.sources import zeek_join
 from iotwarden.sources.zeek import read_zeek
 from iotwarden.sources.zeek_rdp import map_rdp, server_certificate
 from iotwarden.store import Store
@@ -211,8 +211,8 @@ def test_a_web_servers_certificate_on_another_port_is_no_rdp_name() -> None:
 
 def test_rdp_connections_remembered_are_limited(monkeypatch: pytest.MonkeyPatch) -> None:
     """rdp.log uids are remembered up to MAX_TRACKED_UIDS: past it the oldest connection's chain names nobody."""
-    monkeypatch.setattr(zeek, "MAX_TRACKED_UIDS", 2)
-    joiner = zeek._Joiner()
+    monkeypatch.setattr(zeek_join, "MAX_TRACKED_UIDS", 2)
+    joiner = zeek_join.Joiner()
     for i in range(3):
         joiner.map("rdp", _rec(uid=f"Cr{i}", **{"id.resp_p": 13389}))
     x509 = {"ts": T0, "fingerprint": "AB" * 32, "certificate.subject": "CN=HMI-LINE2"}

@@ -4,7 +4,7 @@
 VLAN joined by ``uid`` onto the other logs' records and x509.log certificates onto their ssl.log chains. A
 folder Zeek is still writing into is read a few lines at a time, in write order: a conn.log line comes when
 its connection is removed, after the dns/http/ssl records of that connection. :class:`ZeekFollower` keeps one
-``_Joiner`` for the whole run and one time-ordered buffer for all the folder's logs together; each poll hands it the
+``Joiner`` for the whole run and one time-ordered buffer for all the folder's logs together; each poll hands it the
 new whole lines of every log (:meth:`ZeekFollower.read`, several files read side by side in time order) and it
 releases records in (ts, merge priority) order, as ``read_zeek`` merges them, once the newest conn.log ts read
 is :data:`~iotwarden.sources.zeek_order.REORDER_WINDOW_S` past their own, or once held :data:`HOLD_WALL_S` of
@@ -38,7 +38,7 @@ from typing import Any
 
 from iotwarden.errors import ParseError
 from iotwarden.model import Flow, Observation
-from iotwarden.sources import zeek, zeek_map, zeek_order
+from iotwarden.sources import zeek, zeek_join, zeek_map, zeek_order
 from iotwarden.sources.base import RecordBatch
 from iotwarden.sources.zeek_fields import get_ip, get_str
 
@@ -135,7 +135,7 @@ class AddressHolders:
         return holder
 
     def stamp(self, observations: list[Observation]) -> bool:
-        """Stamp every one of ``observations`` with its addresses' MACs and VLAN (as ``zeek._Joiner`` stamps a
+        """Stamp every one of ``observations`` with its addresses' MACs and VLAN (as ``zeek_join.Joiner`` stamps a
         conn.log line's) when each address has a :meth:`holder` at its ts and both ends share a VLAN; False,
         with nothing changed, when any has not."""
         links = []
@@ -177,7 +177,7 @@ class ZeekFollower:
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic, batch_size: int = 10000) -> None:
         self.clock, self.batch_size = clock, batch_size
-        self.joiner = zeek._Joiner(zeek._Lru(zeek.MAX_LATE_UIDS))  # late: every conn.log line's link, as read
+        self.joiner = zeek_join.Joiner(zeek_join.Lru(zeek.MAX_LATE_UIDS))  # late: every conn.log line's link, as read
         self._held: list[tuple[float, int, int, str, dict[str, Any] | Flow]] = []  # a heap by _Key
         self._marks: deque[tuple[float, _Key]] = deque()  # (wall time read, the newest key then held)
         self._order = itertools.count()
@@ -241,7 +241,7 @@ class ZeekFollower:
         vlan = flow.vlan or None
         self.holders.saw(flow.a_ip, flow.a_mac, vlan, ts)
         self.holders.saw(flow.b_ip, flow.b_mac, vlan, ts)
-        uid, link = zeek._link(flow)
+        uid, link = zeek_join.link_of(flow)
         if uid is None or link is None:
             uid = flow.extra.get("uid")
             waiting = self.unjoined.pop(uid, None) if isinstance(uid, str) else None
@@ -284,8 +284,8 @@ class ZeekFollower:
         self._expire(batch, now, end=end, patient=patient)
         if end:
             batch.observations += self.joiner.flush()
-            self.joiner.chains = zeek._Lru(zeek.MAX_TRACKED_CERTS)
-            self.joiner.waiting = zeek._Lru(zeek.MAX_TRACKED_CERTS)
+            self.joiner.chains = zeek_join.Lru(zeek_join.MAX_TRACKED_CERTS)
+            self.joiner.waiting = zeek_join.Lru(zeek_join.MAX_TRACKED_CERTS)
         if batch.observations or batch.flows or self._records:
             yield self._finish(batch, last_ts)
 
