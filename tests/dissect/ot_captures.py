@@ -30,9 +30,10 @@ def sweep_id(path: Path) -> str:
 
 
 def run(d: Dissector, path: Path) -> tuple[list[Observation], list[Exception]]:
-    """Observations and counted ParseErrors of ``d`` over a capture."""
+    """Observations and counted ParseErrors of ``d`` over a capture; a shared one's frames are decoded once a process
+    (pcaputil.frames: the sweeps read each in every OT dissector's module)."""
     errors: list[Exception] = []
-    return run_dissector(d, path, errors=errors), errors
+    return run_dissector(d, path, errors=errors, keep=path.is_relative_to(PCAPS)), errors
 
 
 def contract(d: Dissector, payload: bytes, *, to_server: bool = True, ip_proto: int = 6,
