@@ -11,6 +11,13 @@ Kinds (option negotiation ``IAC ...`` is stripped, RFC 854 "TELNET COMMAND STRUC
 
 The client's typed lines are rebuilt from character-at-a-time or line-at-a-time input (CR LF,
 CR NUL, backspace/DEL); a line answers the prompt the server showed when the line was begun.
+
+A capture may record the two directions out of order (a SPAN port merging two uplinks, issue #4): each
+segment's Acknowledgment Number (dissect/base.py Packet ``tcp_ack``) says what its sender had of the other
+direction. A line answers the server's text the client had acknowledged when it began the line, none when it
+acknowledged server text not read yet (the prompt is not known: the line is not taken for a user name or
+password); a verdict is the server's text sent after it had the password's line end, read before it or after.
+Where the ACKs say nothing (0, or a dissector fed directly), the order of delivery decides, as before.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
 from iotwarden.dissect.base import CONFIRMED_STATE_KEY, Packet, StreamDissector, confirm, safety_net
+from iotwarden.engine.reassembly import SEQ_MOD, seq_delta
 from iotwarden.model import Observation
 
 MAX_BANNER = 512  # characters of server text kept as the banner
@@ -27,6 +35,7 @@ MAX_TAIL = 256  # characters of recent server text searched for prompts and verd
 MAX_LINE = 128  # characters of one typed line (user names and passwords are shorter)
 MAX_SUBNEGOTIATION = 512  # bytes of an IAC SB ... IAC SE block held while incomplete
 MAX_ATTEMPTS = 10  # login attempts reported per flow
+MAX_SAID = 64  # the server's latest deliveries kept with their sequence and acknowledgment numbers (``said``)
 # stream bytes read of a flow, both directions (StreamDissector.max_stream_bytes): the option negotiation, the
 # banner and prompts and MAX_ATTEMPTS logins typed a character a packet (a byte each way per key, echoed); a
 # device's banner and menus may be long (a shared capture's login sends 64 KB before its prompt). The 400-packet
@@ -97,6 +106,9 @@ class TelnetDissector(StreamDissector):
         if not state.get(CONFIRMED_STATE_KEY) and _NEGOTIATION.search(bytes(pending) + data):
             confirm(state)  # option negotiation (RFC 854, 855): Telnet, whether or not a login follows
         nvt = strip_iac(pending, data)
+        end = streambuf.seq_end(pkt)
+        if end is not None:  # where each side's bytes begin: what the other's acknowledgments count from
+            state.setdefault("base_" + key, (end - len(data)) % SEQ_MOD)
         if not nvt:
             return []
         if pkt.to_server:
@@ -105,6 +117,11 @@ class TelnetDissector(StreamDissector):
 
     def _server(self, pkt: Packet, text: str, state: dict[str, Any]) -> list[Observation]:
         text = text.replace("\x00", "")
+        end = streambuf.seq_end(pkt)
+        if end is not None:
+            said: list[tuple[int, int | None, str]] = state.setdefault("said", [])
+            said.append((end, self._ack(pkt, state), text[-MAX_TAIL:]))
+            del said[:-MAX_SAID]
         if not state.get("banner_done"):
             state["banner"] = (state.get("banner", "") + text)[:MAX_BANNER]
         state["tail"] = (state.get("tail", "") + text)[-MAX_TAIL:]
@@ -158,11 +175,32 @@ class TelnetDissector(StreamDissector):
                 out.append(server.observation(self.name, "banner", {"banner": banner}))
         if state.get("awaiting"):  # typing on without a verdict we could read
             out.extend(self._attempt(pkt, "unknown", state))
-        tail = state.get("tail", "").rstrip()
+        tail = self._shown(pkt, state)
+        if tail is None:
+            tail = state.get("tail", "")
+        tail = tail.rstrip()
         state["field"] = (
             "password" if _PASSWORD_PROMPT.search(tail) else "username" if _LOGIN_PROMPT.search(tail) else None
         )
         return out
+
+    @staticmethod
+    def _ack(pkt: Packet, state: dict[str, Any]) -> int | None:
+        """``pkt``'s Acknowledgment Number where it counts the other side's bytes from their first on, else None."""
+        base = state.get("base_" + streambuf.direction_key(not pkt.to_server))
+        ack = pkt.tcp_ack
+        return None if ack is None or base is None or seq_delta(ack, base) < 0 else ack
+
+    def _shown(self, pkt: Packet, state: dict[str, Any]) -> str | None:
+        """The server's text the client had when it sent ``pkt`` (the end of it, where a prompt is): what its
+        acknowledgment covers of the server's deliveries kept; "" when it covers server bytes not read yet (the
+        prompt it answers is not known), None when the ACKs say nothing (the text read so far decides)."""
+        ack, said = self._ack(pkt, state), state.get("said")
+        if ack is None or not said:
+            return None
+        if streambuf.acked_past(ack, said[-1][0]):
+            return ""
+        return "".join(text for end, _, text in said if seq_delta(ack, end) >= 0)[-MAX_TAIL:]
 
     def _line_done(self, pkt: Packet, text: str, state: dict[str, Any]) -> list[Observation]:
         field = state.pop("field", None)
@@ -171,8 +209,15 @@ class TelnetDissector(StreamDissector):
         elif field == "password":
             state["password"] = text
             state["awaiting"] = True
-            state["verdict_text"] = ""
             state["tail"] = ""
+            # the server's text sent once it had this line's end, where the capture recorded it first
+            end = streambuf.seq_end(pkt)
+            told = "" if end is None else "".join(
+                said for _, ack, said in state.get("said", ()) if ack is not None and seq_delta(ack, end) >= 0)
+            state["verdict_text"] = told[-MAX_TAIL:]
+            result = self._verdict(told) if told else None
+            if result:
+                return self._attempt(pkt, result, state)
         return []
 
     def _attempt(self, pkt: Packet, result: str, state: dict[str, Any]) -> list[Observation]:
