@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 from collections import Counter
 from typing import Any
 
@@ -223,3 +224,18 @@ def test_commands_waiting_for_replies_are_bounded_and_past_the_limit_claim_nothi
     # had the five oldest NOOPs not been forgotten, the 331 and 230 here would answer the USER and PASS
     replies = b"200 ok\r\n" * (MAX_PENDING - 2) + b"331 go on\r\n230 Logged in\r\n"
     assert _fed(d, state, False, replies, seq=5011, ack=end + 100) == []
+
+
+
+def test_with_pure_acks_what_is_read_does_not_depend_on_where_batches_are_cut() -> None:
+    # a pure ACK past a hole tells it after its batch's payload (engine/dispatch.py Dispatcher._pure_acks): the
+    # same Observations, in the same order, read one frame a batch or many
+    count = segment_count(EXCHANGE, SEGMENT)
+    for seed in range(8):
+        rng = random.Random(f"ftp-pure-acks:{seed}")
+        lost, late = tuple(rng.sample(range(count), 2)), tuple(rng.sample(range(count), 2))
+        acked = tuple(rng.sample(range(count), count // 2))
+        read = [[(o.ts, *_keys([o])) for o in session(EXCHANGE, PORT, lost, segment=SEGMENT, acks=True, late=late,
+                                                      acked=acked, batch=size) if o.proto == "ftp"]
+                for size in (1, 5, None)]
+        assert read[0] == read[1] == read[2], seed

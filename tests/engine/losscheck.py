@@ -217,14 +217,17 @@ def check(src: Path, work: Path, losses: tuple[str, ...] = LOSSES,
 
 def session(messages: list[tuple[bool, bytes]], port: int, lost: tuple[int, ...] = (), *,
             client: str = "192.168.1.10", server: str = "192.168.1.20", segment: int | None = None,
-            close: bool = True, acks: bool = False, late: tuple[int, ...] = ()) -> list[Observation]:
+            close: bool = True, acks: bool = False, late: tuple[int, ...] = (), acked: tuple[int, ...] = (),
+            batch: int | None = None) -> list[Observation]:
     """The Observations the default engine makes of one TCP connection: its handshake, then ``messages`` ((to
     the server?, bytes) in order) each cut into segments of ``segment`` bytes (None: one each), the segments
     numbered from 0 in ``lost`` left out of the capture (their sequence numbers still taken), then FIN both
     ways when ``close``. A built case of what a SPAN port's drop does to a dissector. With ``acks`` every segment
     acknowledges what the other direction sent before it (lost segments included; else its Acknowledgment Number
     is 0, telling nothing); the segments numbered in ``late`` are captured after the next one sent that is not late
-    (a SPAN port merging two uplinks' queues), each sent as before and acknowledged so."""
+    (a SPAN port merging two uplinks' queues), each sent as before and acknowledged so; each segment numbered in
+    ``acked`` is followed by the receiver's pure ACK of it (captured or not). Read in batches of ``batch`` frames
+    (None: one)."""
     from iotwarden.dissect import default_dissectors
     from iotwarden.engine.core import Engine
     from tests.sources.capbuild import ACK, FIN, PSH, SYN, batch_of, ethernet, tcp
@@ -246,18 +249,25 @@ def session(messages: list[tuple[bool, bytes]], port: int, lost: tuple[int, ...]
         size = segment or len(data) or 1
         for off in range(0, len(data), size):
             piece = data[off:off + size]
-            if n in late and n not in lost:
-                held.append(frame(to_server, ACK | PSH, piece))
-            elif n not in lost:
-                frames += [frame(to_server, ACK | PSH, piece), *held]
-                held = []
+            sent = frame(to_server, ACK | PSH, piece)
             seq[to_server] += len(piece)
+            after = [frame(not to_server, ACK)] if n in acked else []
+            if n in late and n not in lost:
+                held.append(sent)
+            elif n not in lost:
+                frames += [sent, *held]
+                held = []
+            frames += after
             n += 1
     frames += held
     if close:
         frames += [frame(True, FIN | ACK), frame(False, FIN | ACK)]
     engine = Engine(default_dissectors())
-    out = list(engine.process(batch_of([(1.0 + i / 1000, f) for i, f in enumerate(frames)])).observations)
+    out: list[Observation] = []
+    size = batch or len(frames)
+    for at in range(0, len(frames), size):
+        cut = [(1.0 + (at + i) / 1000, f) for i, f in enumerate(frames[at:at + size])]
+        out += engine.process(batch_of(cut)).observations
     return out + list(engine.flush().observations)
 
 
