@@ -35,7 +35,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from iotwarden.inventory.classifier import COMPONENT_TYPES
+from iotwarden.inventory.weighing import COMPONENT_TYPES
 from iotwarden.kb import KnowledgeBase
 from iotwarden.kb.importers import homeassistant as ha
 from iotwarden.kb.importers.common import ImportResult

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from iotwarden.errors import ParseError
 from iotwarden.model import Flow, Observation
-from iotwarden.sources.zeek import _Joiner, read_zeek
+from iotwarden.sources.zeek import read_zeek
+from iotwarden.sources.zeek_join import Joiner
 
 DATA = Path(__file__).parent / "data"
 CAM, GW, WS, PRN = "c0:56:e3:12:34:56", "00:0d:b9:4a:10:01", "3c:52:82:0e:77:19", "00:1b:a9:5c:7d:2e"
@@ -269,7 +270,7 @@ _VALUES = st.one_of(_SCALARS, st.lists(_SCALARS, max_size=3), st.dictionaries(st
        ts=st.one_of(st.floats(0, 4e9), st.just("2023-11-14T22:13:20Z")))
 def test_fuzz_any_record_maps_or_raises_parse_error(log_type: str, record: dict[str, object], ts: object) -> None:
     try:
-        observations, flows = _Joiner().map(log_type, {**record, "ts": ts})
+        observations, flows = Joiner().map(log_type, {**record, "ts": ts})
     except ParseError:
         return
     assert all(isinstance(o, Observation) for o in observations)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 from iotwarden.services.analyze import analyze
-from iotwarden.sources.zeek import _Joiner
+from iotwarden.sources.zeek_join import Joiner
 from iotwarden.store import Store
 from iotwarden.store.alert_models import AlertRow, FindingRow
 from iotwarden.store.schema import DeviceRow
@@ -106,7 +106,7 @@ def analysed(folder: Path, db: Path) -> Stored:
 def assert_maps_or_parse_error(log_type: str, record: dict[str, object], ts: float) -> None:
     """A fuzzed Zeek record of ``log_type`` maps to JSON-safe Observations or raises ParseError, nothing else."""
     try:
-        observations, _ = _Joiner().map(log_type, {"id.orig_h": "10.0.0.1", "id.resp_h": "10.0.0.2", **record,
+        observations, _ = Joiner().map(log_type, {"id.orig_h": "10.0.0.1", "id.resp_h": "10.0.0.2", **record,
                                                    "ts": ts})
     except ParseError:
         return

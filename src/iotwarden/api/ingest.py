@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 from iotwarden.bus import InProcessBus
 from iotwarden.engine.batch import PacketBatch
 from iotwarden.errors import IotwardenError
-from iotwarden.services.analyze import FileResult, analyze_file, sniff_format
+from iotwarden.services.analyze import FileResult, analyze_file
+from iotwarden.services.inputs import sniff_format
 from iotwarden.store import Store
 from iotwarden.store.alert_models import AlertRow, FindingRow
 from iotwarden.store.schema import DeviceRow

@@ -23,18 +23,10 @@ from iotwarden.engine.decode import (
     snapped,
     vni_list,
 )
+from iotwarden.engine.defrag import FRAGMENT_TIMEOUT_S, MAX_BYTES, MAX_DATAGRAMS, Reassembler
 from iotwarden.engine.dispatch import Dispatcher, DispatchLimits
 from iotwarden.engine.flowtable import ICMP_SHIFT, TCP_FLAGS, Closed, FlowTable
-from iotwarden.engine.fragments import (
-    FRAGMENT_TIMEOUT_S,
-    MAX_BYTES,
-    MAX_DATAGRAMS,
-    Reassembler,
-    Rebuilt,
-    decode_whole,
-    reassemble,
-    released_batch,
-)
+from iotwarden.engine.fragments import Rebuilt, decode_whole, reassemble, released_batch
 from iotwarden.engine.orient import BY_ANSWER, FLIP_REASONS, ServerPorts
 from iotwarden.engine.segments import SegmentRules
 from iotwarden.errors import ConfigError
@@ -110,10 +102,10 @@ def _tcp_fragment_cuts(h: Headers) -> list[int]:
     return [int(r) + 1 for r in rows[:MAX_TCP_FRAGMENT_CUTS] if int(r) + 1 < h.proto.shape[0]]
 
 
-def _rows(batch: PacketBatch, lo: int, hi: int) -> PacketBatch:
-    """Packets ``lo`` to ``hi`` of ``batch`` (its data shared, not copied)."""
-    return PacketBatch(batch.data, batch.offsets[lo:hi], batch.caplen[lo:hi], batch.wirelen[lo:hi], batch.ts[lo:hi],
-                       batch.linktype[lo:hi])
+def _rows(batch: PacketBatch, rows: slice | np.ndarray) -> PacketBatch:
+    """Packets ``rows`` of ``batch`` (its data shared, not copied)."""
+    return PacketBatch(batch.data, batch.offsets[rows], batch.caplen[rows], batch.wirelen[rows], batch.ts[rows],
+                       batch.linktype[rows])
 
 
 class Engine:
@@ -162,7 +154,7 @@ class Engine:
         # segments (else a later one, or an acknowledgment of it, makes it a hole: tcp_gap, its message lost)
         out = EngineResult()
         for lo, hi in zip((0, *cuts), (*cuts, n), strict=True):
-            part = _rows(batch, lo, hi)
+            part = _rows(batch, slice(lo, hi))
             got = self._process(part, decode(part))
             out.observations.extend(got.observations)
             out.flows.extend(got.flows)
@@ -190,7 +182,7 @@ class Engine:
                 batch, h = got.merged, got.merged_headers  # whole datagram where the last was
         observations, closed = self._tiers(batch, h)
         if rebuilt is not None and rebuilt.batch is not None:
-            observations.extend(self._whole(rebuilt.batch, rebuilt))
+            observations.extend(self._whole(rebuilt.batch, rebuilt, closed))
         if fragmented:
             observations.extend(self._released(closed))
             self._fragment_stats()
@@ -242,17 +234,30 @@ class Engine:
         closed.extend(more)
         return observations
 
-    def _whole(self, whole: PacketBatch, rebuilt: Rebuilt) -> list[Observation]:
+    def _whole(self, whole: PacketBatch, rebuilt: Rebuilt, closed: list[Closed]) -> list[Observation]:
         """Dissect datagrams rebuilt from fragments (``whole``: ``rebuilt.batch``), once, in their flows (which
         counted the fragments as on the wire, so the table is not updated: FlowTable.lookup), after the batch's other
-        packets; one reassembled inside a tunnel in its fragments' virtual networks (fragments.decode_whole)."""
+        packets; one reassembled inside a tunnel in its fragments' virtual networks (fragments.decode_whole). One
+        whose flow is not open opens it as one packet of no bytes (its fragments' frames were counted where they
+        came): a first fragment too short for its TCP header (RFC 1858 §3) names no flow, and a connection opened
+        before the capture has none (flows ``closed`` meanwhile added)."""
         h = decode_whole(whole, rebuilt.tunnel, rebuilt.vni)
         pf = self._table.lookup(h)
-        if pf.idx.shape[0] < len(whole):  # the flow its first fragment opened has ended, or it does not decode
-            self.stats.decode_errors["ip_fragment_flow_gone"] += len(whole) - int(pf.idx.shape[0])
         observations = self._dispatch.run(whole, h, pf)
         self._table.set_t2(self._dispatch.changed)
         self._dispatch.changed.clear()
+        valid = np.flatnonzero((h.ipver > 0) & (h.error == 0))
+        if valid.shape[0] < len(whole):  # its rebuilt headers do not decode
+            self.stats.decode_errors["ip_fragment_flow_gone"] += len(whole) - int(valid.shape[0])
+        alone = np.setdiff1d(valid, pf.idx)
+        if alone.shape[0]:
+            part = _rows(whole, alone)
+            hp = decode_whole(part, rebuilt.tunnel[alone], rebuilt.vni[alone])
+            pfp, ended = self._table.update(hp, part.ts, np.zeros(len(part), dtype=np.int64), part.data)
+            closed.extend(ended)
+            observations.extend(self._dispatch.run(part, hp, pfp))
+            self._table.set_t2(self._dispatch.changed)
+            self._dispatch.changed.clear()
         return observations
 
     def _fragment_stats(self) -> None:

@@ -47,7 +47,7 @@ from iotwarden.dissect.memo import Memo, freeze, thaw
 from iotwarden.dissect.streambuf import PartialParse
 from iotwarden.engine.batch import PacketBatch
 from iotwarden.engine.decode import FCS_LEN, Headers, addr_text, addr_texts, mac48, mac_texts, vni_list
-from iotwarden.engine.flowtable import PacketFlows
+from iotwarden.engine.flowpackets import PacketFlows
 from iotwarden.engine.reassembly import HALF, SEQ_MOD, StreamDirection
 from iotwarden.engine.segments import TCP_ACK
 from iotwarden.errors import ParseError

@@ -47,7 +47,8 @@ from iotwarden.errors import CaptureError, IotwardenError
 from iotwarden.export import Exporter
 from iotwarden.hooks import Context
 from iotwarden.model.alert import Alert
-from iotwarden.services.analyze import certificate_check, sniff_format
+from iotwarden.services.analyze import certificate_check
+from iotwarden.services.inputs import sniff_format
 from iotwarden.services.runstate import RunState
 from iotwarden.sources import zeek
 from iotwarden.sources.base import RecordBatch

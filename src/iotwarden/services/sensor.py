@@ -26,8 +26,8 @@ from typing import Any
 
 from iotwarden.bus.jetstream import OUTAGE_LIMIT_S, BusError, NatsLink, check_site, records_subject
 from iotwarden.engine.batch import PacketBatch
-from iotwarden.services.analyze import expand_paths, sniff_format
 from iotwarden.services.feed import Feed, new_engine
+from iotwarden.services.inputs import expand_paths, sniff_format
 from iotwarden.services.records import MAX_MESSAGE_BYTES, MSG_ID_HEADER, Encoder, tick_of
 
 log = logging.getLogger(__name__)

@@ -47,9 +47,6 @@ from iotwarden.sources.zeek_format import (
 from iotwarden.sources.zeek_gzip import GzipState, GzipTail, open_tail
 from iotwarden.sources.zeek_join import Joiner, LinkInfo, Lru, link_of
 
-# the join's names from before it moved to zeek_join.py, for code and tests importing them from here
-_Joiner, _Lru, _LinkInfo, _link = Joiner, Lru, LinkInfo, link_of
-
 # Links of the conn.log lines that zeek_order cannot put in place (sessions logged at their end, hours after
 # their dns/http/ssl records), read ahead from a directory's conn.logs before the merge; past it, the
 # least recently read are forgotten.

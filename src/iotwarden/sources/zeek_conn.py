@@ -20,6 +20,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from iotwarden.model import Flow
+from iotwarden.sources.zeek_connflow import EXTRA_BUT_UID, ConnShape, conn_shape, shaped_flow
 from iotwarden.sources.zeek_fields import IP_PROTOS, norm_ip
 from iotwarden.sources.zeek_format import (
     TsvHeader,
@@ -30,7 +31,6 @@ from iotwarden.sources.zeek_format import (
     group_fits,
     may_refuse,
 )
-from iotwarden.sources.zeek_map import EXTRA_BUT_UID, ConnShape, conn_shape, shaped_flow
 
 # The columns a Flow is made of and the Zeek type each must be declared with for the fast path
 # (base/protocols/conn/main.zeek ``Conn::Info``; ip_proto Zeek >= 7.1; vlan/inner_vlan from
