@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotwarden.dissect.base import Packet
-from iotwarden.dissect.http import MAX_HEAD, MAX_HEADERS, MAX_MESSAGES, HttpDissector, basic_credentials
+from iotwarden.dissect.http import MAX_HEAD, MAX_HEADERS, MAX_MESSAGES, HttpDissector
 from iotwarden.errors import ParseError
 from tests.conftest import shared
 from tests.dissect.hostile import TCPDUMP_CAPTURES, feed_capture_any_port, feed_chunks, mutate
@@ -50,24 +50,6 @@ def test_basic_auth_keeps_the_user_never_the_password() -> None:
     assert f["headers"]["authorization"] == "Basic [redacted]"
     assert base64.b64encode(b"admin:hunter2").decode() not in repr(f) and "hunter2" not in repr(f)
 
-
-
-def _basic(userpass: bytes) -> str:
-    return "Basic " + base64.b64encode(userpass).decode()
-
-
-@pytest.mark.parametrize(("value", "expected"), [
-    (_basic(b"admin:hunter2"), ("admin", "hunter2")),
-    ("bAsIc " + base64.b64encode(b"root:a:b").decode(), ("root", "a:b")),  # the scheme is case-insensitive
-    (_basic(b"admin:"), ("admin", "")),  # RFC 7617 §2: an empty password is still one
-    (_basic(b"token-only"), ("token-only", None)),  # no ':': no password
-    (_basic(b"u:" + b"p" * 40), ("u", "p" * 16)),  # cut to the limit
-    ("Basic not*base64", None),
-    ('Digest username="admin", realm="cam"', None),
-    ("Bearer abc", None),
-])
-def test_basic_credentials_decode_rfc_7617(value: str, expected: tuple[str, str | None] | None) -> None:
-    assert basic_credentials(value, 16) == expected
 
 
 def test_response_fields_and_pipelined_messages_with_bodies() -> None:

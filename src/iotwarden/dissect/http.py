@@ -58,7 +58,7 @@ MAX_METADATA / ipp.MAX_MESSAGE / tsgu.MAX_BODY bytes.
 
 Bytes the capture lost (a dropped packet: the engine's ``gap``) do not end the flow: the direction drops what
 it held of the message (and the body or document being read) and looks for the next message head, which must
-pass more than one read in sync (streambuf.resync_head, :func:`_valid_head`): at a line or segment start, an
+pass more than one read in sync (streambuf.resync_head, httphead.valid_head): at a line or segment start, an
 RFC 9110 method or a status line of HTTP/1.0 or 1.1, the whole head within MAX_HEAD, every field line a token
 and a colon, and a request of HTTP/1.1 carrying Host (RFC 9112 §3.2). Which request an answer belongs to is no
 longer known past a gap in either direction, so the methods remembered to frame answers (HEAD) are dropped.
@@ -66,22 +66,29 @@ longer known past a gap in either direction, so the methods remembered to frame 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf, tsgu
 from iotwarden.dissect.base import Packet, StreamDissector, line_head, safety_net
 from iotwarden.dissect.dpwsmeta import SOAP_POST, MetadataReader, is_soap_request, may_be_metadata
+from iotwarden.dissect.httphead import (
+    MAX_HEAD,
+    MAX_HEADERS,
+    MAX_VALUE,
+    REQUEST_LINE,
+    RESYNC_HEAD,
+    STATUS_LINE,
+    authorization_fields,
+    basic_credentials,
+    header_fields,
+    valid_head,
+)
 from iotwarden.dissect.ipp import IPP_POST, IppReader, is_ipp
 from iotwarden.dissect.upnpdesc import DescriptionReader, may_be_description
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
-MAX_HEAD = 16 * 1024  # bytes of a start line + header section before the message is malformed
-MAX_HEADERS = 64  # header fields kept per message
-MAX_VALUE = 1024  # characters kept of a header value
 MAX_MESSAGES = 32  # messages dissected per direction of one flow (max_messages_per_flow)
 MAX_PENDING_METHODS = 32  # request methods remembered to frame their responses (HEAD has no body)
 # stream bytes read of a flow, both directions, bodies included (StreamDissector.max_stream_bytes): the heads of a
@@ -92,8 +99,10 @@ MAX_STREAM_BYTES = 256 * 1024
 DESCRIPTION = "upnp"  # state key of the reader (description, metadata, IPP) of the response body being read
 _READERS = {streambuf.S2C: DESCRIPTION, streambuf.C2S: "ipp_c2s"}  # and of the request body (IPP) being read
 
-_REQUEST_LINE = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}) (\S{1,8192}) (HTTP/\d\.\d)$")  # RFC 9112 §3
-_STATUS_LINE = re.compile(rb"^(HTTP/\d\.\d) (\d{3})(?: (.*))?$")  # RFC 9112 §4
+# the head's limits and Basic credentials (dissect/httphead.py, split from this module) stay importable from here
+__all__ = ["DESCRIPTION", "MAX_HEAD", "MAX_HEADERS", "MAX_MESSAGES", "MAX_PENDING_METHODS", "MAX_STREAM_BYTES",
+           "MAX_VALUE", "RESYNC_STATE_KEY", "HttpDissector", "basic_credentials"]
+
 # a request line: a method of upper-case letters, or one of the gateway's custom methods ([MS-TSGU] §2.2.3.1,
 # [MS-RPCH] §2.1.2.1: dissect/tsgu.py), which an RD Gateway seen in cleartext (a TLS-terminating sensor) opens with
 _PROBE_REQUEST = re.compile(rb"^(?:[A-Z]{3,10}|RDG_(?:IN|OUT)_DATA|RPC_(?:IN|OUT)_DATA) \S+ HTTP/1\.[01]\r?\n")
@@ -111,71 +120,7 @@ _PROBE_REQUEST_HEAD = re.compile(
 _START = re.compile(rb"(?:\r?\n)*(?:\r?\Z|H(?:T(?:T(?:P(?:/|\Z)|\Z)|\Z)|\Z)|[!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}(?: |\Z))")
 _START_WINDOW = 32
 _CHUNK_SIZE = re.compile(rb"^([0-9A-Fa-f]{1,15})[ \t]*(?:;.*)?$")  # RFC 9112 §7.1
-# a message head looked for past a gap, where a message may begin: at a line start, or where a segment begins (a
-# body ends without a line break, and senders start a message in a new segment): a request line with a method of
-# RFC 9110 §9, RFC 5789, RFC 4918 or UPnP (GENA, SSDP) and an origin-, absolute-, authority- or asterisk-form
-# target (RFC 9112 §3.2), or a status line of a 1xx-5xx code (RFC 9110 §15); then field lines each a token, a
-# colon and a value (RFC 9112 §5.1), up to the empty line
 RESYNC_STATE_KEY = streambuf.RESYNC_STATE_KEY  # + direction: looking for the next message head after a gap
-_RESYNC_METHODS = (rb"(?:GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|PROPFIND|PROPPATCH|MKCOL|COPY|MOVE|LOCK|"
-                   rb"UNLOCK|SUBSCRIBE|UNSUBSCRIBE|NOTIFY|M-SEARCH) "
-                   rb"(?:/|\*|https?://|[A-Za-z0-9.-]{1,253}:\d{1,5}(?= ))")
-_RESYNC_HEAD = re.compile(rb"(?:" + _RESYNC_METHODS + rb"|HTTP/1\.[01] [1-5]\d\d )")
-_RESYNC_REQUEST = re.compile(_RESYNC_METHODS + rb"[\x21-\x7e]{0,8191} HTTP/1\.[01]")
-_RESYNC_STATUS = re.compile(rb"HTTP/1\.[01] [1-5]\d\d(?: [\t\x20-\x7e\x80-\xff]*)?")
-
-
-def _valid_head(head: bytes, to_server: bool) -> bool:
-    """Whether ``head`` (a start line and field lines, without the empty line) is one a direction out of sync
-    may take for a message: its start line of the direction's kind, every field line well formed, and an
-    HTTP/1.1 request's Host (RFC 9112 §3.2: a client MUST send it)."""
-    lines = head.split(b"\r\n")
-    if (_RESYNC_REQUEST if to_server else _RESYNC_STATUS).fullmatch(lines[0]) is None:
-        return False
-    if not all(streambuf.FIELD_LINE.fullmatch(f) is not None for f in lines[1:]):
-        return False
-    return not to_server or not lines[0].endswith(b"HTTP/1.1") or any(f[:5].lower() == b"host:" for f in lines[1:])
-
-
-def _headers(lines: list[bytes]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for raw in lines:
-        name, sep, value = raw.partition(b":")
-        if not sep or not name or name != name.strip():  # RFC 9112 §5.1: no whitespace before ':'
-            raise ParseError(f"malformed header field line {raw[:40]!r}")
-        key = name.decode("ascii", "replace").lower()
-        text = value.strip().decode("utf-8", "replace")[:MAX_VALUE]
-        if key in out:
-            out[key] = f"{out[key]}, {text}"[:MAX_VALUE]
-        elif len(out) < MAX_HEADERS:
-            out[key] = text
-    return out
-
-
-def basic_credentials(authorization: str, limit: int) -> tuple[str, str | None] | None:
-    """The user-id and password (None without ':'), each cut to ``limit`` characters, of an Authorization
-    value with Basic credentials (RFC 7617 §2: base64 of user-id ':' password); None for another scheme or
-    a token that is no base64. RTSP borrows the scheme (RFC 2326 §12.5): dissect/rtsp.py reads it here."""
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8", "replace")
-    except (binascii.Error, ValueError):
-        return None
-    user, colon, password = decoded.partition(":")
-    return user[:limit], password[:limit] if colon else None
-
-
-def _authorization(value: str) -> dict[str, Any]:
-    """RFC 9110 §11.6.2 credentials; for Basic (RFC 7617 §2) only the user-id is kept."""
-    scheme = value.partition(" ")[0]
-    fields: dict[str, Any] = {"authorization_scheme": scheme, "basic_auth": scheme.lower() == "basic"}
-    if (basic := basic_credentials(value, MAX_VALUE)) is not None:
-        user, password = basic
-        fields["basic_user"] = user
-        fields["password_present"] = bool(password)
-    return fields
 
 
 def _malformed(state: dict[str, Any], key: str, buf: bytearray, why: str) -> ParseError:
@@ -229,8 +174,8 @@ class HttpDissector(StreamDissector):
         out = []
         error: ParseError | None = None  # a malformed message: the ones after it are still read
         if state.get(RESYNC_STATE_KEY + key):
-            if not streambuf.resync_head(buf, len(buf) - len(data), _RESYNC_HEAD,
-                                         lambda head: _valid_head(head, pkt.to_server), MAX_HEAD):
+            if not streambuf.resync_head(buf, len(buf) - len(data), RESYNC_HEAD,
+                                         lambda head: valid_head(head, pkt.to_server), MAX_HEAD):
                 return out
             state[RESYNC_STATE_KEY + key] = False
         try:
@@ -296,11 +241,11 @@ class HttpDissector(StreamDissector):
         return pkt.observation(self.name, kind, fields)
 
     def _request(self, lines: list[bytes], state: dict[str, Any]) -> tuple[dict[str, Any], int]:
-        m = _REQUEST_LINE.match(lines[0])
+        m = REQUEST_LINE.match(lines[0])
         if m is None:
             state["closed_c2s"] = True
             raise ParseError(f"not an HTTP request line: {lines[0][:40]!r}")
-        headers = _headers(lines[1:])
+        headers = header_fields(lines[1:])
         method = m.group(1).decode("ascii")
         fields: dict[str, Any] = {
             "method": method,
@@ -312,7 +257,7 @@ class HttpDissector(StreamDissector):
             "headers": headers,
         }
         if "authorization" in headers:
-            fields.update(_authorization(headers["authorization"]))
+            fields.update(authorization_fields(headers["authorization"]))
         if (gateway := tsgu.transport(method, fields["uri"], headers)) is not None:
             fields["rdp_gateway"] = gateway  # an RD Gateway tunnel's request (dissect/tsgu.py)
         for name in ("authorization", "proxy-authorization"):  # credentials never leave the dissector
@@ -332,11 +277,11 @@ class HttpDissector(StreamDissector):
         return fields, length
 
     def _response(self, lines: list[bytes], state: dict[str, Any]) -> tuple[dict[str, Any], int]:
-        m = _STATUS_LINE.match(lines[0])
+        m = STATUS_LINE.match(lines[0])
         if m is None:
             state["closed_s2c"] = True
             raise ParseError(f"not an HTTP status line: {lines[0][:40]!r}")
-        headers = _headers(lines[1:])
+        headers = header_fields(lines[1:])
         status = int(m.group(2))
         fields: dict[str, Any] = {
             "version": m.group(1).decode("ascii"),

@@ -47,7 +47,7 @@ from urllib.parse import unquote
 
 from iotwarden.dissect import sdp, streambuf
 from iotwarden.dissect.base import Packet, line_head, safety_net
-from iotwarden.dissect.http import basic_credentials
+from iotwarden.dissect.httphead import basic_credentials
 from iotwarden.dissect.streambuf import C2S, S2C, MessageStream, oriented
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from iotwarden.dissect.http import basic_credentials
+from iotwarden.dissect.httphead import basic_credentials
 from iotwarden.errors import ParseError
 
 MAX_HEADERS = 96  # header lines read per message (a REGISTER through proxies carries several Vias)

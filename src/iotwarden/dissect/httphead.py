@@ -1,0 +1,85 @@
+"""HTTP/1.x message heads (RFC 9112): the start lines and field lines dissect/http.py reads, with their limits,
+Basic credentials (RFC 7617; RTSP and SIP borrow them), and what a head found past a gap must be to be taken.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+from iotwarden.dissect import streambuf
+from iotwarden.errors import ParseError
+
+MAX_HEAD = 16 * 1024  # bytes of a start line + header section before the message is malformed
+MAX_HEADERS = 64  # header fields kept per message
+MAX_VALUE = 1024  # characters kept of a header value
+
+REQUEST_LINE = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}) (\S{1,8192}) (HTTP/\d\.\d)$")  # RFC 9112 §3
+STATUS_LINE = re.compile(rb"^(HTTP/\d\.\d) (\d{3})(?: (.*))?$")  # RFC 9112 §4
+
+# a message head looked for past a gap, where a message may begin: at a line start, or where a segment begins (a
+# body ends without a line break, and senders start a message in a new segment): a request line with a method of
+# RFC 9110 §9, RFC 5789, RFC 4918 or UPnP (GENA, SSDP) and an origin-, absolute-, authority- or asterisk-form
+# target (RFC 9112 §3.2), or a status line of a 1xx-5xx code (RFC 9110 §15); then field lines each a token, a
+# colon and a value (RFC 9112 §5.1), up to the empty line
+_RESYNC_METHODS = (rb"(?:GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|PROPFIND|PROPPATCH|MKCOL|COPY|MOVE|LOCK|"
+                   rb"UNLOCK|SUBSCRIBE|UNSUBSCRIBE|NOTIFY|M-SEARCH) "
+                   rb"(?:/|\*|https?://|[A-Za-z0-9.-]{1,253}:\d{1,5}(?= ))")
+RESYNC_HEAD = re.compile(rb"(?:" + _RESYNC_METHODS + rb"|HTTP/1\.[01] [1-5]\d\d )")
+_RESYNC_REQUEST = re.compile(_RESYNC_METHODS + rb"[\x21-\x7e]{0,8191} HTTP/1\.[01]")
+_RESYNC_STATUS = re.compile(rb"HTTP/1\.[01] [1-5]\d\d(?: [\t\x20-\x7e\x80-\xff]*)?")
+
+
+def valid_head(head: bytes, to_server: bool) -> bool:
+    """Whether ``head`` (a start line and field lines, without the empty line) is one a direction out of sync
+    may take for a message: its start line of the direction's kind, every field line well formed, and an
+    HTTP/1.1 request's Host (RFC 9112 §3.2: a client MUST send it)."""
+    lines = head.split(b"\r\n")
+    if (_RESYNC_REQUEST if to_server else _RESYNC_STATUS).fullmatch(lines[0]) is None:
+        return False
+    if not all(streambuf.FIELD_LINE.fullmatch(f) is not None for f in lines[1:]):
+        return False
+    return not to_server or not lines[0].endswith(b"HTTP/1.1") or any(f[:5].lower() == b"host:" for f in lines[1:])
+
+
+def header_fields(lines: list[bytes]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw in lines:
+        name, sep, value = raw.partition(b":")
+        if not sep or not name or name != name.strip():  # RFC 9112 §5.1: no whitespace before ':'
+            raise ParseError(f"malformed header field line {raw[:40]!r}")
+        key = name.decode("ascii", "replace").lower()
+        text = value.strip().decode("utf-8", "replace")[:MAX_VALUE]
+        if key in out:
+            out[key] = f"{out[key]}, {text}"[:MAX_VALUE]
+        elif len(out) < MAX_HEADERS:
+            out[key] = text
+    return out
+
+
+def basic_credentials(authorization: str, limit: int) -> tuple[str, str | None] | None:
+    """The user-id and password (None without ':'), each cut to ``limit`` characters, of an Authorization
+    value with Basic credentials (RFC 7617 §2: base64 of user-id ':' password); None for another scheme or
+    a token that is no base64. RTSP borrows the scheme (RFC 2326 §12.5): dissect/rtsp.py reads it here."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return None
+    user, colon, password = decoded.partition(":")
+    return user[:limit], password[:limit] if colon else None
+
+
+def authorization_fields(value: str) -> dict[str, Any]:
+    """RFC 9110 §11.6.2 credentials; for Basic (RFC 7617 §2) only the user-id is kept."""
+    scheme = value.partition(" ")[0]
+    fields: dict[str, Any] = {"authorization_scheme": scheme, "basic_auth": scheme.lower() == "basic"}
+    if (basic := basic_credentials(value, MAX_VALUE)) is not None:
+        user, password = basic
+        fields["basic_user"] = user
+        fields["password_present"] = bool(password)
+    return fields
