@@ -162,13 +162,10 @@ def test_fuzz_fragmented_segments_read_as_the_whole_exchange_in_batches_of_any_s
         assert _hl7_read(mutant, size) == (whole, set()), (sorted(cut), size)
 
 
-@pytest.mark.xfail(strict=True, reason="found by the brief-G campaign, not fixed: a first fragment too short for the "
-                   "TCP header (RFC 1858 §3) of a connection whose handshake the capture did not hold opens no flow, "
-                   "so its rebuilt segment is counted ip_fragment_flow_gone and never dissected (core._whole looks "
-                   "its flow up only)")
 def test_a_tiny_first_fragment_of_a_connection_opened_before_the_capture_is_read() -> None:
     # an HMI's long-lived connection to a PLC (opened before the sensor started): a request sent in 8-byte-first
-    # fragments, as an evasion (RFC 1858 §3), must still reach the stream as the same request unfragmented does
+    # fragments, as an evasion (RFC 1858 §3), reaches the stream as the same request unfragmented does; before, its
+    # first fragment opened only the port-less flow and the rebuilt request was counted ip_fragment_flow_gone, unread
     request = IP(src=C4, dst=S4, id=44) / TCP(sport=50000, dport=7000, flags="PA", seq=1000) / b"hello"
     whole, cut = Stream(), Stream()
     Engine([whole]).process(batch_of(_frames([request])))
@@ -177,3 +174,16 @@ def test_a_tiny_first_fragment_of_a_connection_opened_before_the_capture_is_read
     engine.flush()
     assert whole.events == [(True, "data", b"hello")]
     assert cut.events == whole.events
+    assert not {k for k in engine.stats.decode_errors if k.startswith("ip_")}
+
+
+def test_a_rebuilt_segment_opening_its_flow_counts_one_packet_of_no_bytes() -> None:
+    request = IP(src=C4, dst=S4, id=44) / TCP(sport=50000, dport=7000, flags="PA", seq=1000) / b"hello"
+    pieces = _frames(fragment(request, fragsize=8))
+    engine = Engine([Stream()])
+    engine.process(batch_of(pieces))
+    flows = {(f.a_port, f.b_port): (f.packets, f.bytes) for f in engine.flush().flows}
+    # the later fragments' frames in their addresses' port-less flow, as on the wire (the first, cutting the TCP
+    # header, a decode error as before); the request in its own flow
+    assert flows == {(0, 0): (len(pieces) - 1, sum(len(f) for _, f in pieces[1:])), (50000, 7000): (1, 0)}
+    assert engine.stats.decode_errors == {"short_tcp_header": 1}
