@@ -1,8 +1,8 @@
-"""The compiled knowledge base: matcher semantics per match type, evidence records, staleness."""
+"""The compiled knowledge base: matcher semantics per match type, evidence records (the index file's
+staleness: tests/kb/test_compiled.py)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotwarden.errors import ConfigError
-from iotwarden.kb import index, paths
-from iotwarden.kb.index import KnowledgeBase, Match, index_problem, render_index, source_digest
+from iotwarden.kb import index
+from iotwarden.kb.index import KnowledgeBase, Match
 from iotwarden.kb.schema import RuleValidator, load_attributes
 from iotwarden.kb.taxonomy import Taxonomy
 from tests.conftest import shared
@@ -278,55 +278,6 @@ def test_labelled_iot_captures_resolve_their_cloud(kb: KnowledgeBase, capture: s
     evidence = kb.match_device({"dns.qname": names})
     assert any(m.conclusions.get("vendor") == vendor and m.conclusions.get("device_type") == device_type
                for m in evidence)
-
-
-# ---- the compiled index (CI fails when it is stale, STYLE 8) ----
-
-def test_compiled_index_is_not_stale() -> None:
-    assert index_problem() is None
-
-
-def _copy_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    data = tmp_path / "data"
-    shutil.copytree(paths.PACKAGE_DATA, data, ignore=shutil.ignore_patterns("oui"))
-    monkeypatch.setattr(paths, "RULES_DIR", data / "rules")
-    monkeypatch.setattr(paths, "GENERATED_INDEX", data / "generated" / "index.json")
-    monkeypatch.setattr(paths, "ATTRIBUTES_FILE", data / "attributes.yaml")
-    monkeypatch.setattr(paths, "TAXONOMY_FILE", data / "taxonomy.yaml")
-    return data
-
-
-def test_editing_a_rule_file_makes_the_index_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = _copy_sources(tmp_path, monkeypatch)
-    assert index_problem(paths.GENERATED_INDEX) is None
-    dhcp = data / "rules" / "dhcp.yaml"
-    dhcp.write_text(dhcp.read_text().replace("weight: 0.7\n", "weight: 0.71\n", 1))
-    problem = index_problem(paths.GENERATED_INDEX)
-    assert problem is not None and "stale" in problem
-    index.write_index(paths.GENERATED_INDEX)
-    assert index_problem(paths.GENERATED_INDEX) is None
-
-
-def test_stale_index_falls_back_to_the_rule_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = _copy_sources(tmp_path, monkeypatch)
-    extra = {"source": "x", "rules": [r("extra.rule", "dhcp.vendor_class", "exact", "only-in-yaml")]}
-    (data / "rules" / "zz_extra.yaml").write_text(yaml.safe_dump(extra))
-    kb = KnowledgeBase.load(user_rules=tmp_path / "none")
-    assert ids(kb.match("dhcp.vendor_class", "only-in-yaml")) == ["extra.rule"]
-
-
-def test_hand_edited_index_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _copy_sources(tmp_path, monkeypatch)
-    text = paths.GENERATED_INDEX.read_text()
-    paths.GENERATED_INDEX.write_text(text.replace('"weight": 0.7', '"weight": 0.1', 1))
-    assert "stale" in (index_problem(paths.GENERATED_INDEX) or "")
-    paths.GENERATED_INDEX.unlink()
-    assert "missing" in (index_problem(paths.GENERATED_INDEX) or "")
-
-
-def test_render_is_deterministic() -> None:
-    rules = index.compile_rules()
-    assert render_index(rules, source_digest()) == render_index(list(rules), source_digest())
 
 
 def test_user_rule_files_are_added(tmp_path: Path) -> None:

@@ -19,9 +19,10 @@ from iotwarden.cli.main import app
 from iotwarden.cli.progress import activity
 from iotwarden.errors import ConfigError, ParseError, describe
 from iotwarden.kb import paths
+from iotwarden.kb.compiled import compile_rules, index_problem, write_index
 from iotwarden.kb.importers import fingerbank, homeassistant, ja4, p0f, recog, satori
 from iotwarden.kb.importers.common import ImportResult, dump_rules
-from iotwarden.kb.index import KnowledgeBase, compile_rules, index_problem, write_index
+from iotwarden.kb.index import KnowledgeBase
 from iotwarden.kb.oui import REGISTRIES, OuiRegistry, VendorNames, parse_registry_csv, registry_of
 from iotwarden.kb.schema import RuleValidator, load_attributes, rule_files, safe_load
 from iotwarden.kb.taxonomy import Taxonomy

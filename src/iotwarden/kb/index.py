@@ -11,9 +11,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -25,6 +22,16 @@ from typing import Any
 
 from iotwarden.errors import ConfigError
 from iotwarden.kb import paths
+from iotwarden.kb.compiled import (
+    INDEX_FORMAT,
+    compile_rules,
+    index_problem,
+    load_shipped_rules,
+    render_index,
+    source_digest,
+    source_files,
+    write_index,
+)
 from iotwarden.kb.oui import OuiRegistry, VendorNames, mac_hex
 from iotwarden.kb.schema import (
     Attribute,
@@ -40,9 +47,10 @@ from iotwarden.kb.taxonomy import Taxonomy
 from iotwarden.kb.tcpsig import P0fSignature
 from iotwarden.model.observation import key_value_texts
 
-log = logging.getLogger(__name__)
+# the compiled index's names (kb/compiled.py, split from this module) stay importable from here
+__all__ = ["INDEX_FORMAT", "MAX_MATCH_MEMO", "MAX_VALUES_PER_CALL", "MAX_VALUE_LENGTH", "KnowledgeBase", "Match",
+           "compile_rules", "index_problem", "render_index", "source_digest", "source_files", "write_index"]
 
-INDEX_FORMAT = 1  # version of generated/index.json; bump when its layout changes
 MAX_VALUES_PER_CALL = 1_000  # values of one attribute matched per match() call; the rest are ignored
 MAX_VALUE_LENGTH = 4_096  # characters of an observed value looked at (banners can be long)
 # (attribute, value text) pairs whose matches are remembered: the classifier asks about a device's
@@ -188,52 +196,6 @@ def _substitute(conclusions: dict[str, str], m: re.Match[str] | None) -> dict[st
     return out
 
 
-def source_files() -> list[Path]:
-    """Every file the compiled index depends on, in a stable order."""
-    return [paths.ATTRIBUTES_FILE, paths.TAXONOMY_FILE, *rule_files(paths.RULES_DIR)]
-
-
-def source_digest(files: Iterable[Path] | None = None) -> str:
-    h = hashlib.sha256()
-    for path in files if files is not None else source_files():
-        # newlines normalised: a CRLF checkout (git autocrlf) is the same source
-        h.update(path.name.encode() + b"\0" + path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
-    return h.hexdigest()
-
-
-def compile_rules() -> list[Rule]:
-    """Validate every shipped rule file (ConfigError names file, rule id and key)."""
-    validator = RuleValidator(load_attributes(), Taxonomy.load())
-    return validator.load_files(rule_files(paths.RULES_DIR))
-
-
-def render_index(rules: list[Rule], digest: str) -> str:
-    """The text of ``generated/index.json`` for ``rules`` (stable: sorted keys, one rule a line)."""
-    lines = [json.dumps(r.to_dict(), sort_keys=True, ensure_ascii=False) for r in rules]
-    head = f'{{"format": {INDEX_FORMAT}, "digest": "{digest}", "rules": [\n'
-    return head + ",\n".join(lines) + "\n]}\n"
-
-
-def write_index(path: Path | None = None) -> int:
-    """Regenerate the compiled index from the rule sources; returns the number of rules."""
-    path = path or paths.GENERATED_INDEX
-    rules = compile_rules()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_index(rules, source_digest()), encoding="utf-8")
-    return len(rules)
-
-
-def index_problem(path: Path | None = None) -> str | None:
-    """Why the compiled index is stale (or None when it is exactly what the sources compile to)."""
-    path = path or paths.GENERATED_INDEX
-    expected = render_index(compile_rules(), source_digest())
-    if not path.is_file():
-        return f"{path} is missing: run `iotwarden kb check --fix`"
-    if path.read_text(encoding="utf-8") != expected:
-        return f"{path} is stale: run `iotwarden kb check --fix` and commit it"
-    return None
-
-
 class KnowledgeBase:
     """Rules indexed by attribute, the taxonomy and the OUI registry (loaded on first use)."""
 
@@ -268,7 +230,7 @@ class KnowledgeBase:
             return cls._cached
         attributes = load_attributes()
         taxonomy = Taxonomy.load()
-        rules = _load_shipped_rules(attributes, taxonomy)
+        rules = load_shipped_rules(attributes, taxonomy)
         extra_dir = user_rules if user_rules is not None else paths.user_data_dir() / "rules"
         extra = rule_files(extra_dir)
         if extra:
@@ -412,16 +374,3 @@ def _condition_index(condition: Condition, type_: str) -> _AttributeIndex:
                  conclusions={}, weight=0.0, reference="", ignore_case=condition.ignore_case))
     idx.finish()
     return idx
-
-
-def _load_shipped_rules(attributes: dict[str, Attribute], taxonomy: Taxonomy) -> list[Rule]:
-    """Rules from the compiled index when it matches the sources, else compiled from YAML."""
-    path = paths.GENERATED_INDEX
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") == INDEX_FORMAT and data.get("digest") == source_digest():
-            return [Rule.from_dict(d) for d in data["rules"]]
-        log.warning("compiled knowledge index %s is stale; compiling the rule files", path)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("compiled knowledge index %s unusable (%s); compiling the rule files", path, exc)
-    return RuleValidator(attributes, taxonomy).load_files(rule_files(paths.RULES_DIR))

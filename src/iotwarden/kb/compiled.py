@@ -1,0 +1,77 @@
+"""The knowledge base compiled to ``kb/data/generated/index.json``: the rule sources and their digest, the
+index written and checked for staleness (``iotwarden kb check``, STYLE 8), and the shipped rules read from it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from iotwarden.kb import paths
+from iotwarden.kb.schema import Attribute, Rule, RuleValidator, load_attributes, rule_files
+from iotwarden.kb.taxonomy import Taxonomy
+
+log = logging.getLogger(__name__)
+
+INDEX_FORMAT = 1  # version of generated/index.json; bump when its layout changes
+
+
+def source_files() -> list[Path]:
+    """Every file the compiled index depends on, in a stable order."""
+    return [paths.ATTRIBUTES_FILE, paths.TAXONOMY_FILE, *rule_files(paths.RULES_DIR)]
+
+
+def source_digest(files: Iterable[Path] | None = None) -> str:
+    h = hashlib.sha256()
+    for path in files if files is not None else source_files():
+        # newlines normalised: a CRLF checkout (git autocrlf) is the same source
+        h.update(path.name.encode() + b"\0" + path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
+    return h.hexdigest()
+
+
+def compile_rules() -> list[Rule]:
+    """Validate every shipped rule file (ConfigError names file, rule id and key)."""
+    validator = RuleValidator(load_attributes(), Taxonomy.load())
+    return validator.load_files(rule_files(paths.RULES_DIR))
+
+
+def render_index(rules: list[Rule], digest: str) -> str:
+    """The text of ``generated/index.json`` for ``rules`` (stable: sorted keys, one rule a line)."""
+    lines = [json.dumps(r.to_dict(), sort_keys=True, ensure_ascii=False) for r in rules]
+    head = f'{{"format": {INDEX_FORMAT}, "digest": "{digest}", "rules": [\n'
+    return head + ",\n".join(lines) + "\n]}\n"
+
+
+def write_index(path: Path | None = None) -> int:
+    """Regenerate the compiled index from the rule sources; returns the number of rules."""
+    path = path or paths.GENERATED_INDEX
+    rules = compile_rules()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_index(rules, source_digest()), encoding="utf-8")
+    return len(rules)
+
+
+def index_problem(path: Path | None = None) -> str | None:
+    """Why the compiled index is stale (or None when it is exactly what the sources compile to)."""
+    path = path or paths.GENERATED_INDEX
+    expected = render_index(compile_rules(), source_digest())
+    if not path.is_file():
+        return f"{path} is missing: run `iotwarden kb check --fix`"
+    if path.read_text(encoding="utf-8") != expected:
+        return f"{path} is stale: run `iotwarden kb check --fix` and commit it"
+    return None
+
+
+def load_shipped_rules(attributes: dict[str, Attribute], taxonomy: Taxonomy) -> list[Rule]:
+    """Rules from the compiled index when it matches the sources, else compiled from YAML."""
+    path = paths.GENERATED_INDEX
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") == INDEX_FORMAT and data.get("digest") == source_digest():
+            return [Rule.from_dict(d) for d in data["rules"]]
+        log.warning("compiled knowledge index %s is stale; compiling the rule files", path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("compiled knowledge index %s unusable (%s); compiling the rule files", path, exc)
+    return RuleValidator(attributes, taxonomy).load_files(rule_files(paths.RULES_DIR))
