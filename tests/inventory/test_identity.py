@@ -1,16 +1,10 @@
-"""The identity table names real protocols and fields, and keeps fingerprint order where it matters."""
+"""The identity table names real protocols and fields, and the inventory reads them in its order."""
 
 from __future__ import annotations
 
 from iotwarden.dissect import REGISTRY
-from iotwarden.inventory.identity import (
-    MAX_VALUE_LEN,
-    ORDERED_FIELDS,
-    RULES,
-    attribute_name,
-    attribute_plan,
-    field_values,
-)
+from iotwarden.inventory.fieldvalues import attribute_name
+from iotwarden.inventory.identity import RULES, attribute_plan
 
 ZEEK_ONLY = {"software"}  # protocols only the Zeek log reader emits
 
@@ -31,10 +25,6 @@ def test_hostnames_are_a_subset_of_identity_or_named_by_the_protocol() -> None:
         assert not (rule.binds and rule.mac_field is None), proto  # a binding needs the owner's MAC
 
 
-def test_option_order_fingerprints_are_kept_whole() -> None:
-    assert {"param_req_list", "options", "oro"} == ORDERED_FIELDS
-
-
 def test_the_plan_reads_each_rules_fields_in_its_declared_order() -> None:
     # the inventory reads fields through attribute_plan: the same names, paths and order as the rule
     for proto, rule in RULES.items():
@@ -53,17 +43,3 @@ def test_the_plan_renames_and_adds_the_kinds_own_fields() -> None:
     assert ("s7comm.module_order_number", "order_number", True) in leading  # IdentityRule.renames
     assert trailing == (("s7comm.function", "function", True),)  # by_kind: a job's function
     assert attribute_plan("s7comm", "ack_data")[1] == ()
-
-
-def test_a_dict_field_gives_key_value_texts_in_key_order_one_per_value() -> None:
-    # mDNS TXT: a key two services of one message state differently holds a list (dissect/mdns.py)
-    assert field_values({"vn": ["65537", "Apple Inc."], "mn": "HomePod"}, False) == [
-        "mn=HomePod", "vn=65537", "vn=Apple Inc."]
-
-
-
-def test_a_dict_field_text_is_bounded_like_any_other_value() -> None:
-    # the bound is applied in key_value_texts, which the knowledge base index uses as well
-    values = field_values({"md": "x" * 1000, "mn": "HomePod"}, False)
-    assert [len(v) for v in values] == [MAX_VALUE_LEN, len("mn=HomePod")]
-    assert field_values([{"md": "y" * 1000}], False) == [("md=" + "y" * 1000)[:MAX_VALUE_LEN]]

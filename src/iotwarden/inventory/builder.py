@@ -12,19 +12,8 @@ from typing import ClassVar
 from iotwarden.hooks import Context
 from iotwarden.inventory import resolution
 from iotwarden.inventory.addresses import is_group_mac, usable_ip, usable_mac, zoned
-from iotwarden.inventory.identity import (
-    MAX_VALUE_LEN,
-    ORDERED_FIELDS,
-    RULES,
-    IdentityRule,
-    ReportRule,
-    attribute_name,
-    attribute_plan,
-    dig,
-    field_values,
-    first_item,
-    named_values,
-)
+from iotwarden.inventory.fieldvalues import MAX_VALUE_LEN, ORDERED_FIELDS, attribute_name, dig, field_values, first_item
+from iotwarden.inventory.identity import RULES, IdentityRule, ReportRule, attribute_plan, named_values
 from iotwarden.inventory.linking import LINK_FACTS
 from iotwarden.inventory.reported import MAX_OVERHEARD, PendingFacts, reported
 from iotwarden.inventory.resolution import INTERFACES_ATTRIBUTE, Endpoint, EndpointResolver, EvidenceKey

@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iotwarden.inventory.addresses import usable_mac
-from iotwarden.inventory.identity import MAX_VALUE_LEN, ReportRule
+from iotwarden.inventory.fieldvalues import MAX_VALUE_LEN
+from iotwarden.inventory.identity import ReportRule
 from iotwarden.model import Observation
 
 MAX_RECORDS = 64  # reported records read from one message (the dissector keeps 32 device rows)
