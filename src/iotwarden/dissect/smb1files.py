@@ -33,26 +33,31 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotwarden.dissect import dcerpc, smb1, smb2files, smbpipes, smbstage, streambuf
+from iotwarden.dissect import dcerpc, smb1, smb1fields, smb2files, smbpipes, smbstage, streambuf
 from iotwarden.dissect.base import Packet
+from iotwarden.dissect.smb1fields import (
+    CLOSE,
+    HEADER,
+    NT_CREATE_ANDX,
+    OPEN_ANDX,
+    READ,
+    READ_ANDX,
+    TRANSACTION,
+    TRANSACTION_SECONDARY,
+    WRITE,
+    WRITE_ANDX,
+    Key,
+)
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
-HEADER = smb1.HEADER
-# §2.2.2.1 command codes
-CLOSE, READ, WRITE, TRANSACTION, TRANSACTION_SECONDARY = 0x04, 0x0A, 0x0B, 0x25, 0x26
-OPEN_ANDX, READ_ANDX, WRITE_ANDX, NT_CREATE_ANDX = 0x2D, 0x2E, 0x2F, 0xA2
 SESSION_SETUP_ANDX, TREE_CONNECT_ANDX = smb1.SESSION_SETUP_ANDX, smb1.TREE_CONNECT_ANDX
 ANDX = frozenset({SESSION_SETUP_ANDX, TREE_CONNECT_ANDX, OPEN_ANDX, NT_CREATE_ANDX, READ_ANDX, WRITE_ANDX})
 OPENS = (NT_CREATE_ANDX, OPEN_ANDX)
 # commands that name their tree by TID: one whose TREE_CONNECT_ANDX was not seen makes the session blind
 TREE_COMMANDS = frozenset({*OPENS, CLOSE, READ, WRITE, READ_ANDX, WRITE_ANDX, TRANSACTION})
-# §2.2.4.41.1 OpenMode: FileExistsOpts (0 fail, 1 open, 2 truncate) and CreateFile; AccessMode 1 write, 2 read/write
-OPEN_EXISTS, OPEN_TRUNCATE, OPEN_CREATE, ACCESS_MODE = 0x0003, 0x0002, 0x0010, 0x0007
-WRITING_MODES = frozenset({1, 2})
 OPEN_RESULT = 0x0003  # §2.2.4.41.2 OpenResults: 1 opened, 2 created, 3 truncated
 CREATED_RESULTS = frozenset({2, 3})
-DATA_BUFFER = 0x01  # §2.2.4.11.2, §2.2.4.12.1 BufferFormat of a core READ's or WRITE's data
 MAX_TRANSACTIONS = 16  # TransactNmPipe requests per connection whose TRANSACTION_SECONDARY pieces are awaited
 TRANS_TRANSACT_NMPIPE = 0x0026  # §2.2.5.6 Setup[0]
 WRITE_RAW_MODE, WRITE_MSG_START = 0x0004, 0x0008  # §2.2.4.43.1 WriteMode: a raw pipe message begins with its length
@@ -60,7 +65,6 @@ PIPE_SERVICE = "IPC"  # §2.2.4.55.2 Service of a named pipe tree
 STATUS_SUCCESS, STATUS_BUFFER_OVERFLOW = smb2files.STATUS_SUCCESS, smb2files.STATUS_BUFFER_OVERFLOW
 ADMIN, UNSEEN = smb2files.ADMIN, smbpipes.UNSEEN
 
-Key = tuple[int, int, int]  # PID (high and low), MID, command
 
 
 @dataclass
@@ -106,7 +110,7 @@ class Session:
         else:
             return False
         if reply:
-            return command in (WRITE_ANDX, WRITE) or _key(bytes(head), command) not in self.pending
+            return command in (WRITE_ANDX, WRITE) or smb1fields.request_key(bytes(head), command) not in self.pending
         if len(head) < at + 2 or (fid := struct.unpack_from("<H", head, at)[0]) in self.pipes:
             return False
         # a write that may be a pipe's whose open was lost (no DataLengthHigh, [MS-SMB] §2.2.4.3.1: one DCE/RPC fragment
@@ -153,7 +157,7 @@ class Session:
         for _ in range(smb1.MAX_ANDX):
             words, data, data_at = smb1.block(msg, at)
             if reply:
-                waiting = self.pending.pop(_key(msg, command), None)
+                waiting = self.pending.pop(smb1fields.request_key(msg, command), None)
                 if waiting is not None and waiting[0] in OPENS and waiting[1] == "file":
                     self.staged.pop(waiting[5], None)  # answered: its file_write is said (or it was refused)
                 if waiting is not None and status in (STATUS_SUCCESS, STATUS_BUFFER_OVERFLOW) and words:
@@ -180,7 +184,7 @@ class Session:
                  unicode: bool, asked: smbpipes.Tree | None, out: list[Observation]) -> smbpipes.Tree | None:
         """One request of a chain; ``asked``: the tree a TREE_CONNECT_ANDX before it in the chain asks for, which a
         chained open uses (its TID is the new tree's, known only from the response). What the next command takes."""
-        key = _key(msg, command)
+        key = smb1fields.request_key(msg, command)
         tree = asked if asked is not None else self.trees.get(tid)
         if tree is None and command in TREE_COMMANDS:
             self.blind = True  # its TREE_CONNECT_ANDX lost, or before the capture
@@ -210,7 +214,7 @@ class Session:
                 smbstage.wrote(self.staged, fid, tid)
             length, offset = struct.unpack_from("<HH", words, 20)
             if pipe is not None or struct.unpack_from("<H", words, 18)[0] == 0:  # DataLengthHigh: a file's bulk
-                data = _buffer(msg, offset, length)
+                data = smb1fields.buffer_at(msg, offset, length)
                 if mode & WRITE_MSG_START and mode & WRITE_RAW_MODE:
                     data = data[2:]  # the pipe message's length, then the message
                 pipe = pipe or smbpipes.adopt(self, fid, handle_tree, data)
@@ -222,7 +226,7 @@ class Session:
             fid = struct.unpack_from("<H", words)[0]
             if self.staged:
                 smbstage.wrote(self.staged, fid, tid)
-            data = _data_buffer(msg[data_at : data_at + size])
+            data = smb1fields.data_buffer(msg[data_at : data_at + size])
             pipe = self.pipes.get(fid) or smbpipes.adopt(self, fid, handle_tree, data)
             if pipe is not None:
                 self._feed(pkt, fid, pipe, data, out)
@@ -243,9 +247,9 @@ class Session:
             return
         name = smb1.string(msg, data_at, data_at + size, unicode)[0].lstrip("\\")[: smb2files.MAX_NAME]
         share, share_class, pipe = tree
-        what = _writes(words, NT_CREATE_ANDX)
+        what = smb1fields.writes(words, NT_CREATE_ANDX)
         if pipe:
-            self._wait(key, (NT_CREATE_ANDX, "pipe", _pipe_name(name), tid))
+            self._wait(key, (NT_CREATE_ANDX, "pipe", smb1fields.pipe_name(name), tid))
         elif share_class == ADMIN and what is not None:
             self._stage(key, (NT_CREATE_ANDX, "file", share, name, what), tid)
 
@@ -260,11 +264,11 @@ class Session:
         """An NT_CREATE_ANDX or OPEN_ANDX on a tree not seen connected (``tree`` None), or known from its answer alone
         as a disk share: its name awaits its response's FID, for what the handle carries (smbpipes.adopt; a disk
         share's file is no pipe) and, if it writes, for a service naming it (dissect/smbstage.py)."""
-        what = _writes(words, command)
+        what = smb1fields.writes(words, command)
         name = smb1.string(msg, data_at, data_at + size, unicode)[0].lstrip("\\")[: smb2files.MAX_NAME]
         staged = None if what is None or not isinstance(tid, int) else smbstage.Staged(name, tid, what, created=False)
         if tree is None or staged is not None:
-            self._wait(key, (command, UNSEEN, None if tree else _pipe_name(name), tid, staged))
+            self._wait(key, (command, UNSEEN, None if tree else smb1fields.pipe_name(name), tid, staged))
 
     def _open_request(self, msg: bytes, words: bytes, data_at: int, size: int, *, key: Key,
                       tree: smbpipes.Tree | None, tid: int | smbpipes.Tree, unicode: bool) -> None:
@@ -273,9 +277,9 @@ class Session:
             return
         name = smb1.string(msg, data_at, data_at + size, unicode)[0].lstrip("\\")[: smb2files.MAX_NAME]
         share, share_class, pipe = tree
-        what = _writes(words, OPEN_ANDX)
+        what = smb1fields.writes(words, OPEN_ANDX)
         if pipe:
-            self._wait(key, (OPEN_ANDX, "pipe", _pipe_name(name), tid))
+            self._wait(key, (OPEN_ANDX, "pipe", smb1fields.pipe_name(name), tid))
         elif share_class == ADMIN and what is not None:
             self._stage(key, (OPEN_ANDX, "file", share, name, what), tid)
 
@@ -290,7 +294,7 @@ class Session:
         total, count, offset = struct.unpack_from("<H", words, 2)[0], *struct.unpack_from("<HH", words, 22)
         pipe = self.pipes.get(fid)
         if pipe is None and count == total:
-            pipe = smbpipes.adopt(self, fid, tree, _buffer(msg, offset, count))
+            pipe = smbpipes.adopt(self, fid, tree, smb1fields.buffer_at(msg, offset, count))
         if pipe is None:
             return
         if count > total:
@@ -298,19 +302,19 @@ class Session:
         if count < total:  # the server's interim response, then the client's secondary requests (§2.2.4.34)
             self.transactions[key] = Transaction(fid, total)
             dcerpc.del_oldest(self.transactions, MAX_TRANSACTIONS)
-            self._piece(pkt, key, _buffer(msg, offset, count), 0, out)
+            self._piece(pkt, key, smb1fields.buffer_at(msg, offset, count), 0, out)
             return
         self._wait(key, (TRANSACTION, fid))
-        self._feed(pkt, fid, pipe, _buffer(msg, offset, count), out)
+        self._feed(pkt, fid, pipe, smb1fields.buffer_at(msg, offset, count), out)
 
     def _transact_secondary(self, pkt: Packet, msg: bytes, words: bytes, out: list[Observation]) -> None:
         """§2.2.4.34.1: DataCount bytes at DataOffset, the transaction's bytes from DataDisplacement on."""
         if len(words) < 16:
             raise ParseError("smb1: truncated TRANSACTION_SECONDARY request")
         count, offset, displacement = struct.unpack_from("<HHH", words, 10)
-        key = _key(msg, TRANSACTION)
+        key = smb1fields.request_key(msg, TRANSACTION)
         if key in self.transactions:
-            self._piece(pkt, key, _buffer(msg, offset, count), displacement, out)
+            self._piece(pkt, key, smb1fields.buffer_at(msg, offset, count), displacement, out)
 
     def _piece(self, pkt: Packet, key: Key, data: bytes, displacement: int, out: list[Observation]) -> None:
         """One piece of a transaction's WriteData in place; the whole to the pipe once every byte came."""
@@ -369,7 +373,7 @@ class Session:
             if pipe is None:
                 return
             if command == READ:  # §2.2.4.11.2: the data after BufferFormat and CountOfBytesRead
-                self._feed(pkt, waiting[1], pipe, _data_buffer(data), out)
+                self._feed(pkt, waiting[1], pipe, smb1fields.data_buffer(data), out)
                 return
             if command == READ_ANDX:  # §2.2.4.42.2 DataLength, DataOffset
                 if len(words) < 14:
@@ -380,8 +384,8 @@ class Session:
                     raise ParseError("smb1: truncated TRANSACTION response")
                 total, (length, offset, displacement) = words[2] | words[3] << 8, struct.unpack_from("<HHH", words, 12)
                 if displacement + length < total:  # more of the ReadData in the next response (§2.2.4.33.2)
-                    self._wait(_key(msg, TRANSACTION), waiting)
-            self._feed(pkt, waiting[1], pipe, _buffer(msg, offset, length), out)
+                    self._wait(smb1fields.request_key(msg, TRANSACTION), waiting)
+            self._feed(pkt, waiting[1], pipe, smb1fields.buffer_at(msg, offset, length), out)
 
     def _feed(self, pkt: Packet, fid: int, pipe: smbpipes.Pipe, data: bytes, out: list[Observation]) -> None:
         """A pipe's bytes to its DCE/RPC reader (smbpipes.feed_pipe); a pipe that is no DCE/RPC is let go."""
@@ -394,50 +398,3 @@ class Session:
             smbpipes.keep(self.let_go, fid, None, smbpipes.MAX_PIPES)
             del self.pipes[fid]
             raise
-
-
-def _writes(words: bytes, command: int) -> str | None:
-    """How an open creates or opens its file for writing, as CreateDisposition names it, else None: NT_CREATE_ANDX's
-    DesiredAccess, CreateDisposition and CreateOptions (§2.2.4.64.1, smb2files.writing), OPEN_ANDX's AccessMode and
-    OpenMode (§2.2.4.41.1: create if absent, then fail, open or truncate if present)."""
-    if command == NT_CREATE_ANDX:
-        if len(words) < 48:
-            raise ParseError("smb1: truncated NT_CREATE_ANDX request")
-        disposition, options = struct.unpack_from("<II", words, 35)
-        return smb2files.writing(struct.unpack_from("<I", words, 15)[0], disposition, options)
-    if len(words) < 30:
-        raise ParseError("smb1: truncated OPEN_ANDX request")
-    access, mode = struct.unpack_from("<H", words, 6)[0] & ACCESS_MODE, struct.unpack_from("<H", words, 16)[0]
-    exists = mode & OPEN_EXISTS
-    if not (access in WRITING_MODES or exists == OPEN_TRUNCATE or mode & OPEN_CREATE):
-        return None
-    return (("create", "open_if", "overwrite_if") if mode & OPEN_CREATE else ("fail", "open", "overwrite"))[
-        min(exists, 2)]
-
-
-def _key(msg: bytes, command: int) -> Key:
-    """PIDHigh and PIDLow, MID (§2.2.3.1) and the command: what a response shares with its request."""
-    pid = struct.unpack_from("<H", msg, 12)[0] << 16 | struct.unpack_from("<H", msg, 26)[0]
-    return pid, struct.unpack_from("<H", msg, 30)[0], command
-
-
-def _pipe_name(name: str) -> str:
-    """A pipe's name without the \\PIPE\\ prefix OPEN_ANDX names it with (§3.3.5.35), as NT_CREATE_ANDX names it."""
-    return name[5:] if name[:5].upper() == "PIPE\\" else name
-
-
-def _data_buffer(data: bytes) -> bytes:
-    """A core READ's or WRITE's data (§2.2.4.11.2, §2.2.4.12.1): BufferFormat 0x01, a 16-bit length, the bytes."""
-    if len(data) < 3 or data[0] != DATA_BUFFER:
-        raise ParseError("smb1: no data buffer")
-    length = struct.unpack_from("<H", data, 1)[0]
-    if length > len(data) - 3:
-        raise ParseError("smb1: data buffer past its block")
-    return data[3 : 3 + length]
-
-
-def _buffer(msg: bytes, offset: int, length: int) -> bytes:
-    """Bytes at an offset from the header's start (how SMB1 places data); ParseError past the end."""
-    if length and (offset < HEADER or offset + length > len(msg)):
-        raise ParseError("smb1: data outside the message")
-    return msg[offset : offset + length]
