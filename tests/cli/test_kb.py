@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from iotwarden.cli.main import app
 from iotwarden.errors import ConfigError
 from iotwarden.kb import paths
 from iotwarden.kb.index import KnowledgeBase
+from iotwarden.kb.schema import Rule, RuleValidator, rule_files
 from tests.conftest import shared
 
 runner = CliRunner()
@@ -40,6 +42,29 @@ def test_check_fails_when_the_index_is_stale(monkeypatch: pytest.MonkeyPatch, tm
     fixed = runner.invoke(app, ["kb", "check", "--fix"])
     assert fixed.exit_code == 0 and "rewritten" in fixed.output
     assert runner.invoke(app, ["kb", "check"]).exit_code == 0
+
+
+@pytest.mark.parametrize("args", [["kb", "check"], ["kb", "check", "--fix"]])
+def test_check_compiles_the_rule_files_once(args: list[str], monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    # compiling the shipped rule files takes most of a second: `check` compiles them once and passes them on
+    shipped = paths.GENERATED_INDEX
+    index = tmp_path / "index.json"
+    index.write_bytes(shipped.read_bytes())
+    monkeypatch.setattr(paths, "GENERATED_INDEX", index)
+    calls: list[int] = []
+    load_files = RuleValidator.load_files
+
+    def counted(self: RuleValidator, files: Iterable[Path]) -> list[Rule]:
+        files = list(files)
+        calls.append(len(files))
+        return load_files(self, files)
+
+    monkeypatch.setattr(RuleValidator, "load_files", counted)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert calls == [len(rule_files(paths.RULES_DIR))]
+    assert index.read_bytes() == shipped.read_bytes()  # --fix rewrote it from the rules passed on
 
 
 def test_check_validates_user_rules(home: Path) -> None:

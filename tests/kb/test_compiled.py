@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from iotwarden.kb import paths
+from iotwarden.kb import compiled, paths
 from iotwarden.kb.compiled import (
     compile_rules,
     index_problem,
@@ -19,7 +19,7 @@ from iotwarden.kb.compiled import (
     write_index,
 )
 from iotwarden.kb.index import KnowledgeBase
-from iotwarden.kb.schema import load_attributes
+from iotwarden.kb.schema import Rule, load_attributes
 from iotwarden.kb.taxonomy import Taxonomy
 
 
@@ -70,3 +70,18 @@ def test_hand_edited_index_is_reported(tmp_path: Path, monkeypatch: pytest.Monke
 def test_render_is_deterministic() -> None:
     rules = compile_rules()
     assert render_index(rules, source_digest()) == render_index(list(rules), source_digest())
+
+
+def test_rules_compiled_already_are_not_compiled_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `kb check` passes the rules it compiled; index_problem and write_index then render those
+    rules = compile_rules()
+    index = tmp_path / "index.json"
+
+    def refuse() -> list[Rule]:
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(compiled, "compile_rules", refuse)
+    assert write_index(index, rules=rules) == len(rules)
+    assert index_problem(index, rules=rules) is None
+    assert index.read_text() == paths.GENERATED_INDEX.read_text()
+    assert "stale" in (index_problem(index, rules=rules[1:]) or "")

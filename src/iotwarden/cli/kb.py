@@ -202,10 +202,10 @@ def check(fix: Annotated[bool, typer.Option("--fix", help="Rewrite the compiled 
         user_rules = RuleValidator(load_attributes(), taxonomy).load_files(user_files)
         typer.echo(f"user rules: {len(user_rules)} in {len(user_files)} files under {user_dir}")
     if fix:
-        n = write_index()
+        n = write_index(rules=rules)
         typer.echo(f"compiled index rewritten: {n} rules -> {paths.GENERATED_INDEX}")
         return
-    problem = index_problem()
+    problem = index_problem(rules=rules)
     if problem:
         typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(1)

@@ -44,21 +44,23 @@ def render_index(rules: list[Rule], digest: str) -> str:
     return head + ",\n".join(lines) + "\n]}\n"
 
 
-def write_index(path: Path | None = None) -> int:
-    """Regenerate the compiled index from the rule sources; returns the number of rules."""
+def write_index(path: Path | None = None, rules: list[Rule] | None = None) -> int:
+    """Regenerate the compiled index from the rule sources; returns the number of rules. ``rules``: what
+    ``compile_rules()`` returned, when the caller has them already (compiling them takes most of a second)."""
     path = path or paths.GENERATED_INDEX
-    rules = compile_rules()
+    rules = compile_rules() if rules is None else rules
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_index(rules, source_digest()), encoding="utf-8")
     return len(rules)
 
 
-def index_problem(path: Path | None = None) -> str | None:
-    """Why the compiled index is stale (or None when it is exactly what the sources compile to)."""
+def index_problem(path: Path | None = None, rules: list[Rule] | None = None) -> str | None:
+    """Why the compiled index is stale (or None when it is exactly what the sources compile to). ``rules``:
+    what ``compile_rules()`` returned, when the caller has them already (``kb check`` compiles them once)."""
     path = path or paths.GENERATED_INDEX
-    expected = render_index(compile_rules(), source_digest())
     if not path.is_file():
         return f"{path} is missing: run `iotwarden kb check --fix`"
+    expected = render_index(compile_rules() if rules is None else rules, source_digest())
     if path.read_text(encoding="utf-8") != expected:
         return f"{path} is stale: run `iotwarden kb check --fix` and commit it"
     return None
