@@ -10,7 +10,8 @@ secondary address (the server's port or pipe, ``port_any_t``) and a result per p
 order proposed; bind_nak (§12.6.4.5) a reason. request (§12.6.4.9): alloc_hint, context id, opnum, the
 object UUID when PFC_OBJECT_UUID is set; a call larger than one fragment is several request PDUs of one
 call_id, the first with PFC_FIRST_FRAG, the last with PFC_LAST_FRAG (§12.6.3.1). response (§12.6.4.10) and
-fault (§12.6.4.7, with its status) answer a call. Stub data is never read.
+fault (§12.6.4.7, with its status) answer a call. Stub data is never read. The common header, binds and
+bind_acks are read in dissect/dcerpcpdu.py.
 
 Kinds (subject ``src``, the sender): ``bind`` / ``alter_context`` from the client (``requested_interfaces``:
 names from :mod:`~iotwarden.dissect.dcerpcifaces`, else the UUID; ``contexts``), ``bind_ack`` /
@@ -34,104 +35,51 @@ engine took for the server, the flow's roles are flipped (dissect/base.py FLIP_S
 
 from __future__ import annotations
 
-import re
 import struct
-import uuid
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
 from iotwarden.dissect.base import Packet, StreamDissector, confirm, flip_roles
 from iotwarden.dissect.dcerpcifaces import INTERFACES, interface_name, operation_name, pipe_interface
+from iotwarden.dissect.dcerpcpdu import (
+    ACK_RESULTS,
+    ALTER_CONTEXT,
+    ALTER_CONTEXT_RESP,
+    AUTH_VERIFIER,
+    BIND,
+    BIND_ACK,
+    BIND_NAK,
+    CANDIDATE,
+    CLIENT_PTYPES,
+    FAULT,
+    HEADER,
+    MAX_FRAGMENT,
+    PFC_FIRST_FRAG,
+    PFC_LAST_FRAG,
+    PFC_OBJECT_UUID,
+    PTYPES,
+    REQUEST,
+    RESPONSE,
+    header,
+    parse_bind,
+    parse_bind_ack,
+)
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
 NAME = "dcerpc"
-HEADER = 16  # common header (C706 §12.6.3.1)
-REQUEST, RESPONSE, FAULT, BIND, BIND_ACK, BIND_NAK = 0, 2, 3, 11, 12, 13
-ALTER_CONTEXT, ALTER_CONTEXT_RESP, AUTH3, SHUTDOWN, CO_CANCEL, ORPHANED = 14, 15, 16, 17, 18, 19
-PTYPES = {REQUEST: "request", RESPONSE: "response", FAULT: "fault", BIND: "bind", BIND_ACK: "bind_ack",
-          BIND_NAK: "bind_nak", ALTER_CONTEXT: "alter_context", ALTER_CONTEXT_RESP: "alter_context_resp",
-          AUTH3: "auth3", SHUTDOWN: "shutdown", CO_CANCEL: "co_cancel", ORPHANED: "orphaned"}  # C706 §12.6.4
-CLIENT_PTYPES = frozenset({REQUEST, BIND, ALTER_CONTEXT, AUTH3, CO_CANCEL, ORPHANED})
-# body bytes before any stub or auth data, per PTYPE (C706 §12.6.4): a shorter fragment is malformed
-MIN_BODY = {REQUEST: 8, RESPONSE: 8, FAULT: 16, BIND: 12, ALTER_CONTEXT: 12, BIND_ACK: 10,
-            ALTER_CONTEXT_RESP: 10, BIND_NAK: 2, AUTH3: 4, SHUTDOWN: 0, CO_CANCEL: 0, ORPHANED: 0}
-PFC_FIRST_FRAG, PFC_LAST_FRAG, PFC_OBJECT_UUID = 0x01, 0x02, 0x80
-AUTH_VERIFIER = 8  # sec_trailer before the auth_value (C706 §13.2.6.1)
-ACK_RESULTS = {0: "acceptance", 1: "user_rejection", 2: "provider_rejection", 3: "negotiate_ack"}  # §12.6.3.1
 MAX_CONTEXTS = 64  # presentation contexts remembered per flow (id -> interface)
-MAX_PROPOSED = 32  # contexts read from one bind (Windows proposes 1-3; n_context_elem is one byte)
 MAX_PENDING = 64  # calls remembered per flow: fragments of a request, a named operation awaiting its answer
 MAX_CALLS = 256  # request observations per flow (a DCOM session may call thousands of times)
-MAX_ADDRESS = 128  # characters of a secondary address kept
-MAX_FRAGMENT = 0xFFFF  # bytes of one fragment at most (frag_length is 16 bits): a reader's unconsumed bytes
 # bytes of a direction passed over after a lost segment while looking for the next PDU (:func:`resync`): any point of
 # the stream is less than one fragment before the next header
 MAX_RESYNC_SCAN = MAX_FRAGMENT + HEADER
-# the fixed bytes of a common header that :func:`header` checks (rpc_vers 5, rpc_vers_minor 0/1, a known PTYPE, any
-# pfc_flags, the data representation's integer/character and floating-point formats and its two zero bytes, C706
-# §14.1), searched in C for where a PDU may begin inside data
-CANDIDATE = re.compile(rb"\x05[\x00\x01][\x00\x02\x03\x0b-\x13][\x00-\xff][\x00\x01\x10\x11][\x00-\x03]\x00\x00")
 
-
-def header(data: bytes | bytearray) -> tuple[int, int, str, int, int, int] | None:
-    """(PTYPE, flags, byte order, frag_length, auth_length, call_id) of a valid common header at the head of
-    ``data``, else None: version 5.0/5.1, a known connection-oriented PTYPE, an NDR data representation
-    (ASCII or EBCDIC, IEEE/VAX/Cray/IBM floats, reserved bytes zero: C706 §14.1) and a frag_length that holds
-    the header, the PTYPE's fixed body and the auth trailer."""
-    if len(data) < HEADER or data[0] != 5 or data[1] > 1 or data[2] not in MIN_BODY:
-        return None
-    drep = data[4:8]
-    if drep[0] >> 4 > 1 or drep[0] & 0x0F > 1 or drep[1] > 3 or drep[2] or drep[3]:
-        return None
-    order = "<" if drep[0] >> 4 else ">"
-    frag, auth, call_id = struct.unpack_from(order + "HHI", data, 8)
-    if frag < HEADER + MIN_BODY[data[2]] + (auth + AUTH_VERIFIER if auth else 0):
-        return None
-    return data[2], data[3], order, frag, auth, call_id
-
-
-def _uuid(raw: bytes, order: str) -> str:
-    """An NDR UUID: time_low, time_mid, time_hi_and_version in the data representation's byte order
-    (C706 Appendix A)."""
-    return str(uuid.UUID(bytes_le=raw) if order == "<" else uuid.UUID(bytes=raw))
-
-
-def parse_bind(body: bytes, order: str) -> list[tuple[int, str, int, int]]:
-    """(context id, interface UUID, major, minor version) of each presentation context a bind or alter_context
-    proposes (C706 §12.6.4.3: p_cont_list_t of p_cont_elem_t)."""
-    count = body[8]
-    out: list[tuple[int, str, int, int]] = []
-    pos = 12
-    for _ in range(count):
-        if pos + 24 > len(body):
-            raise ParseError("dcerpc: presentation context past its PDU")
-        cont_id, n_transfer = struct.unpack_from(order + "HB", body, pos)
-        major, minor = struct.unpack_from(order + "HH", body, pos + 20)
-        if len(out) < MAX_PROPOSED:
-            out.append((cont_id, _uuid(body[pos + 4:pos + 20], order), major, minor))
-        pos += 24 + 20 * n_transfer
-    if pos > len(body):
-        raise ParseError("dcerpc: transfer syntaxes past their PDU")
-    return out
-
-
-def parse_bind_ack(body: bytes, order: str) -> tuple[str, list[int]]:
-    """The secondary address and the result of each context, in the order proposed (C706 §12.6.4.4)."""
-    length = struct.unpack_from(order + "H", body, 8)[0]
-    end = 10 + length
-    if end > len(body):
-        raise ParseError("dcerpc: secondary address past its PDU")
-    address = streambuf.text(body[10:end].rstrip(b"\x00"), MAX_ADDRESS)
-    pos = end + (-(HEADER + end) % 4)  # the result list is 4-byte aligned from the PDU's start
-    if pos + 4 > len(body):
-        raise ParseError("dcerpc: result list past its PDU")
-    count = body[pos]
-    if pos + 4 + 24 * count > len(body):
-        raise ParseError("dcerpc: results past their PDU")
-    results = [struct.unpack_from(order + "H", body, pos + 4 + 24 * i)[0] for i in range(count)]
-    return address, results
+# the PDUs' names (dissect/dcerpcpdu.py, split from this module) that other modules read from here stay importable
+__all__ = ["AUTH_VERIFIER", "HEADER", "MAX_CALLS", "MAX_CONTEXTS", "MAX_FRAGMENT", "MAX_PENDING", "MAX_RESYNC_SCAN",
+           "NAME", "PFC_OBJECT_UUID", "REQUEST", "DcerpcDissector", "del_oldest", "header", "lose", "observe",
+           "opens_pipe", "resync", "resync_at", "sends", "take_pdus"]
 
 
 class DcerpcDissector(StreamDissector):
