@@ -29,14 +29,11 @@ alerts stored and exporters closed.
 """
 from __future__ import annotations
 
-import hashlib
-import itertools
 import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +45,13 @@ from iotwarden.export import Exporter
 from iotwarden.hooks import Context
 from iotwarden.model.alert import Alert
 from iotwarden.services.analyze import certificate_check
+from iotwarden.services.follow import Cursor, Progress, head_of, skip_packets, zeek_ident, zeek_log_begun
 from iotwarden.services.inputs import sniff_format
 from iotwarden.services.runstate import RunState
 from iotwarden.sources import zeek
 from iotwarden.sources.base import RecordBatch
 from iotwarden.sources.capfile import read_capture
-from iotwarden.sources.zeek_format import KNOWN_TYPES, iter_lines, open_log
+from iotwarden.sources.zeek_format import KNOWN_TYPES
 from iotwarden.sources.zeek_live import ZeekFollower
 from iotwarden.store import Store
 from iotwarden.store import writer as w
@@ -65,84 +63,9 @@ POLL_S = 2.0  # seconds between two looks at a watched folder
 MAX_SEEN_FILES = 100_000  # files followed (read position remembered; oldest forgotten first)
 STORE_EVERY_S = 5.0  # wall seconds between two writes of what changed (alerts, devices, findings)
 CAPTURE_FORMAT = "monitor"  # captures.format of a monitor run's row (its stored devices' snapshot points to it)
-HEAD_BYTES = 4096  # bytes of a file's start compared to tell more of the same file from new content
-IDENT_LINES = 256  # Zeek log lines looked at for the first record that, with the header, names a log
 
-
-@dataclass(slots=True)
-class Progress:
-    """Records (packets or log lines) of one content read: shared by the names it has had (a rotated log)."""
-
-    records: int = 0
-
-
-@dataclass(slots=True)
-class Cursor:
-    """How far a followed file has been read: ``records`` packets (capture) or log lines (Zeek)."""
-
-    kind: str | None  # "capture", "zeek", or None: not something the monitor reads
-    size: int
-    mtime_ns: int
-    head_len: int  # the file's first ``head_len`` bytes hash to ``head`` (at most HEAD_BYTES)
-    head: bytes
-    progress: Progress = field(default_factory=Progress)
-    error: str | None = None  # the last read's error, reported once
-    log_type: str | None = None  # a Zeek log's type (conn, dns...)
-    ident: bytes | None = None  # a Zeek log's content name (:func:`zeek_ident`), once it has a whole record
-    resume: zeek.Resume = field(default_factory=zeek.Resume)  # where a Zeek log's next read starts (plain or gz)
-    resumed: int = 0  # the log's lines before where ``resume`` says its next read starts
-
-    @property
-    def records(self) -> int:
-        return self.progress.records
-
-    @records.setter
-    def records(self, value: int) -> None:
-        self.progress.records = value
-
-
-def _head(path: Path, length: int = HEAD_BYTES) -> tuple[int, bytes]:
-    with path.open("rb") as fh:
-        data = fh.read(length)
-    return len(data), hashlib.sha256(data).digest()
-
-
-def zeek_ident(path: Path) -> bytes | None:
-    """What names a Zeek log whatever its file is called or whether it is gzip'd: a digest of its lines up
-    to its first whole record (a TSV log's header holds Zeek's ``#open`` time; a JSON record its ts and
-    uid); None before the log holds a whole record, or when it cannot be read."""
-    digest = hashlib.sha256()
-    try:
-        with open_log(path) as fh:
-            for line in itertools.islice(iter_lines(fh, lambda: None, whole_lines=True), IDENT_LINES):
-                digest.update(line + b"\n")
-                if line.strip() and not line.startswith(b"#"):
-                    return digest.digest()
-    except (CaptureError, OSError):
-        return None
-    return None
-
-
-def _zeek_log_begun(path: Path) -> bool:
-    """Whether ``path`` is a Zeek log of a type we map with a whole first record (:func:`zeek_ident` names it): read
-    at once, whole lines only, though still growing (Zeek appends to a log all the time on a busy network, so a new
-    one, after each rotation or found at start, would wait for a quiet poll to settle)."""
-    return (sniff_format(path) == "zeek" and zeek.sniff_zeek(path) in KNOWN_TYPES
-            and zeek_ident(path) is not None)
-
-
-def _skip_packets(batches: Iterator[PacketBatch], skip: int) -> Iterator[PacketBatch]:
-    """The packets after the first ``skip`` (those fed by an earlier read of the same file)."""
-    for batch in batches:
-        n = len(batch)
-        if skip >= n:
-            skip -= n
-            continue
-        if skip:
-            batch = PacketBatch(batch.data, batch.offsets[skip:], batch.caplen[skip:], batch.wirelen[skip:],
-                                batch.ts[skip:], batch.linktype[skip:])
-            skip = 0
-        yield batch
+# a followed file's names (services/follow.py, split from this module) stay importable from here
+__all__ = ["CAPTURE_FORMAT", "MAX_SEEN_FILES", "POLL_S", "STORE_EVERY_S", "Cursor", "Monitor", "Progress", "zeek_ident"]
 
 
 class Monitor:
@@ -217,7 +140,7 @@ class Monitor:
         if cursor.records == 0:
             self.files += 1
         try:
-            for batch in _skip_packets(read_capture(path), cursor.records):
+            for batch in skip_packets(read_capture(path), cursor.records):
                 self.feed(batch)
                 cursor.records += len(batch)
             cursor.error = None
@@ -305,7 +228,7 @@ class Monitor:
             settled = self._sizes.get(path.name) == state
             self._sizes[path.name] = state
             grown_log = cursor is not None and cursor.kind == "zeek" and st.st_size >= cursor.size
-            if not (settled or final or grown_log or (cursor is None and _zeek_log_begun(path))):
+            if not (settled or final or grown_log or (cursor is None and zeek_log_begun(path))):
                 continue
             cursor = self._cursor(path, cursor, state)
             if cursor.kind == "zeek":
@@ -322,7 +245,7 @@ class Monitor:
 
     def _cursor(self, path: Path, cursor: Cursor | None, state: tuple[int, int]) -> Cursor:
         """The file's cursor: kept when the file only grew, a fresh one for new content."""
-        if cursor is not None and state[0] >= cursor.size and _head(path, cursor.head_len) == (
+        if cursor is not None and state[0] >= cursor.size and head_of(path, cursor.head_len) == (
                 cursor.head_len, cursor.head):
             cursor.size, cursor.mtime_ns = state
             if cursor.kind is None and cursor.log_type is None and cursor.records == 0:
@@ -332,7 +255,7 @@ class Monitor:
             self._sniff(path, cursor)
         if cursor.kind == "zeek" and cursor.ident is None:
             self._identify(path, cursor)
-        cursor.head_len, cursor.head = _head(path)
+        cursor.head_len, cursor.head = head_of(path)
         self.seen[path.name] = cursor
         self.seen.move_to_end(path.name)
         if len(self.seen) > MAX_SEEN_FILES:
