@@ -84,6 +84,21 @@ def test_a_roku_tv_is_a_tv_and_a_roku_player_still_a_streaming_stick() -> None:
     assert found["vendor"] == "Roku" and found["device_type"] == "streaming_stick"
 
 
+def test_a_roku_host_name_names_the_vendor_and_only_a_stick_s_the_kind() -> None:
+    # Roku OS sends the model's friendly name as host name: Roku's boxes and soundbars start with "Roku" too
+    for name in ("RokuUltra", "RokuExpress", "RokuStreambar", "Roku-Ultra"):
+        found, _, rules = classify(LOCAL_MAC, dhcp__hostname=[name])
+        assert "dhcp.hostname.roku" in rules
+        assert found["vendor"] == "Roku" and "device_type" not in found, name
+    found, _, rules = classify(LOCAL_MAC, dhcp__hostname=["RokuStreamingStick"])
+    assert "dhcp.hostname.roku_stick" in rules
+    assert found["vendor"] == "Roku" and found["device_type"] == "streaming_stick"
+    # a Roku TV another maker builds names its size and maker first: no Roku host name rule types it a stick
+    found, _, rules = classify(LOCAL_MAC, dhcp__hostname=["55TCLRokuTV"])
+    assert not any(r.startswith("dhcp.hostname.roku") for r in rules)
+    assert found.get("device_type") != "streaming_stick"
+
+
 def test_a_pc_running_itunes_is_not_an_apple_media_player() -> None:
     # iTunes advertises the DACP service the Remote app controls, on Windows PCs too
     found, _, rules = classify(LOCAL_MAC, mdns__services=["_touch-able._tcp.local"])
