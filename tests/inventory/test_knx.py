@@ -103,3 +103,25 @@ def test_announcers_per_address_are_bounded() -> None:
     for i in range(MAX_ANNOUNCERS + 1):
         wide.see(_announce(f"10.0.2.{i}", DEFAULT_ADDRESS))
     assert len(wide.announcers(DEFAULT_ADDRESS)) == MAX_ANNOUNCERS
+
+
+def test_two_vlans_identical_installations_are_kept_apart() -> None:
+    """A trunk carries two VLANs' copies of one site (the same KNX IP address, individual address and routing group,
+    other MACs): each frame's target and each group's routing members are its own VLAN's; untagged sees neither."""
+    devices = KnxDevices()
+    for vid, mac in ((10, "00:24:6d:00:00:0a"), (20, "00:24:6d:00:00:14")):
+        announce = _announce("10.0.0.1", "1.1.0", service_families=["routing"])
+        announce.src_mac, announce.vlan = mac, vid
+        devices.see(announce)
+    assert devices.announcers("1.1.0", "vlan10") == [("10.0.0.1", "00:24:6d:00:00:0a")]
+    assert devices.announcers("1.1.0", "vlan20") == [("10.0.0.1", "00:24:6d:00:00:14")]
+    assert devices.announcers("1.1.0") == [] and len(devices) == 2
+    for vid, mac in ((10, "00:24:6d:00:00:0a"), (20, "00:24:6d:00:00:14")):
+        frame = _frame("1.1.0")
+        frame.vlan = vid
+        assert devices.target(frame) == KnxTarget("1.1.0", "10.0.0.1", mac, "own")  # not ambiguous
+        frame = _frame("1.1.5")
+        frame.vlan = vid
+        assert devices.target(frame) == KnxTarget("1.1.5", "10.0.0.1", mac, "coupler")
+        assert devices.routing_members(MULTICAST, f"vlan{vid}") == [("10.0.0.1", mac)]
+    assert devices.target(_frame("1.1.0")).found == "none" and devices.routing_members(MULTICAST) == []

@@ -28,6 +28,12 @@ choosing none, so no device is blamed for an operation that may have been for an
 put an alert or finding on each, of which at most one is meant). A device that announces a new address (ETS
 programmed it) leaves its old one. At most :data:`MAX_ANNOUNCERS` announcers are kept per address (least recently
 announced dropped).
+
+Announcements are kept per broadcast domain (Observation.domain: a VLAN or VNI, "" untagged; issues #3/#4), as the
+inventory keys hosts (inventory/addresses.zoned) and risk/subjects.py resolves them: a SEARCH answer reaches only its
+own domain and routing multicast stays in it, so on a trunk two VLANs' identical installations (the same KNX IP
+addresses, individual addresses and routing group) are two: a frame's target and a group's routing members are
+looked up in the frame's domain only. Untagged traffic is one domain, as before.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ ROUTING_GROUP = "224.0.23.12"  # the KNXnet/IP routing multicast address (IANA, 
 K = TypeVar("K")
 V = TypeVar("V")
 Device = tuple[str | None, str | None]  # an IP device: (ip, mac)
+Held = tuple[str, str | None, str | None]  # an IP device within its broadcast domain: (domain, ip, mac)
 # DEVICE_INFO's routing multicast address of a device that does not route (03.08.02 §7.5.4.2); no socket binds it
 UNSET_GROUP = "0.0.0.0"  # noqa: S104
 
@@ -106,9 +113,10 @@ class KnxDevices:
     ambiguous), and the IP devices announcing the routing family -> their routing multicast group (all bounded)."""
 
     def __init__(self, limit: int = MAX_KNX_DEVICES, announcers: int = MAX_ANNOUNCERS) -> None:
-        self._devices: OrderedDict[str, OrderedDict[Device, None]] = OrderedDict()
-        self._addresses: OrderedDict[Device, str] = OrderedDict()  # each device's last announced address
-        self._routing: OrderedDict[Device, str] = OrderedDict()
+        # (domain, individual address) -> its announcers; each device's last announced address; its routing group
+        self._devices: OrderedDict[tuple[str, str], OrderedDict[Held, None]] = OrderedDict()
+        self._addresses: OrderedDict[Held, str] = OrderedDict()
+        self._routing: OrderedDict[Held, str] = OrderedDict()
         self._limit, self._announcers = limit, announcers
 
     def __len__(self) -> int:
@@ -118,7 +126,7 @@ class KnxDevices:
         """Remember what a KNXnet/IP server's SEARCH or DESCRIPTION response announces of itself."""
         if obs.kind not in ANNOUNCING or not (obs.src_ip or obs.src_mac):
             return
-        f, device = obs.fields, (obs.src_ip, obs.src_mac)
+        f, device = obs.fields, (obs.domain, obs.src_ip, obs.src_mac)
         address = f.get("individual_address")
         if isinstance(address, str):
             self._announce(address, device)
@@ -128,31 +136,34 @@ class KnxDevices:
             group = group if isinstance(group, str) and group != UNSET_GROUP else ROUTING_GROUP
             _remember(self._routing, device, group, self._limit)
 
-    def _announce(self, address: str, device: Device) -> None:
+    def _announce(self, address: str, device: Held) -> None:
+        domain = device[0]
         previous = self._addresses.get(device)
         if previous is not None and previous != address:  # reprogrammed: it no longer holds its old address
-            left = self._devices.get(previous)
+            left = self._devices.get((domain, previous))
             if left is not None:
                 left.pop(device, None)
                 if not left:
-                    del self._devices[previous]
+                    del self._devices[(domain, previous)]
         _remember(self._addresses, device, address, self._limit)
-        holders = self._devices.get(address)
+        holders = self._devices.get((domain, address))
         if holders is None:
             holders = OrderedDict()
         _remember(holders, device, None, self._announcers)
-        _remember(self._devices, address, holders, self._limit)
+        _remember(self._devices, (domain, address), holders, self._limit)
 
-    def announcers(self, address: str) -> list[Device]:
-        """The IP devices that announced ``address``, least recently announced first (several: ambiguous)."""
-        return list(self._devices.get(address) or ())
+    def announcers(self, address: str, domain: str = "") -> list[Device]:
+        """The IP devices that announced ``address`` in broadcast ``domain`` ("" untagged), least recently announced
+        first (several: ambiguous)."""
+        return [(ip, mac) for _, ip, mac in self._devices.get((domain, address)) or ()]
 
     def target(self, obs: Observation) -> KnxTarget:
-        """The target of a KNX operation a client sent (module docstring)."""
+        """The target of a KNX operation a client sent, among the devices of its broadcast domain (module
+        docstring)."""
         f = obs.fields
         destination = f.get("destination") if isinstance(f.get("destination"), str) else None
         address = destination if f.get("destination_type") == "individual" else None
-        held = self.announcers(address) if address is not None else []
+        held = self.announcers(address, obs.domain) if address is not None else []
         if len(held) == 1:
             return KnxTarget(destination, *held[0], "own")
         if unicast(obs.dst_ip):
@@ -160,17 +171,18 @@ class KnxDevices:
         if held:
             return KnxTarget(destination, None, None, "ambiguous", tuple(held))
         coupler = _coupler(address) if address is not None else None
-        couplers = self.announcers(coupler) if coupler is not None else []
+        couplers = self.announcers(coupler, obs.domain) if coupler is not None else []
         if len(couplers) == 1:
             return KnxTarget(destination, *couplers[0], "coupler")
         if couplers:
             return KnxTarget(destination, None, None, "ambiguous", tuple(couplers))
         return KnxTarget(destination, None, None, "none")
 
-    def routing_members(self, group: str | None) -> list[Device]:
-        """(ip, mac) of the IP devices that announced the routing family for ``group`` (they receive what is routed
-        to it: 03.08.05 §2.5), in the order they were last announced."""
-        return [device for device, joined in self._routing.items() if joined == group]
+    def routing_members(self, group: str | None, domain: str = "") -> list[Device]:
+        """(ip, mac) of the IP devices of broadcast ``domain`` ("" untagged) that announced the routing family for
+        ``group`` (they receive what is routed to it there: 03.08.05 §2.5), in the order they were last announced."""
+        return [(ip, mac) for (seen_in, ip, mac), joined in self._routing.items()
+                if joined == group and seen_in == domain]
 
 
 def _remember(table: OrderedDict[K, V], key: K, value: V, limit: int) -> None:

@@ -268,10 +268,27 @@ def test_the_findings_pass_is_pure(tmp_path: Path) -> None:
 
 
 def test_on_a_vlan_a_write_tunnelled_in_one_installation_raises_its_duplicate(tmp_path: Path) -> None:
-    """The same site on VLAN 10 (a trunk mirror): the announcers' endpoints are zoned (risk/subjects.endpoint_of), the
-    carriers the frames name plain, and the write still finds its installation: A's holders high, B's medium."""
+    """The same site on VLAN 10 (a trunk mirror): the announcers' endpoints (risk/subjects.endpoint_of) and the
+    carriers are zoned alike, and the write still finds its installation: A's holders high, B's medium."""
     write = k.datagram(k.T0 + 40, k.ETS, TUNNEL_A, k.tunnelling(MEMORY_WRITE, channel=8), sport=50002)
     ctx, _ = analyse(write_pcap(tmp_path / "knx.pcap", tagged([*k.site(group_writes=1), *_two_installations(k.T0 + 20),
                                                                  write], 10)))
     assert _severities(found(ctx, ID)) == {IFACE_A.mac: "high", IFACE_B.mac: "high", IFACE_C.mac: "medium",
                                            IFACE_D.mac: "medium"}
+
+
+def test_two_vlans_copies_of_one_installation_are_two(tmp_path: Path) -> None:
+    """A trunk mirror of two VLANs' copies of one ETS project (one installation identifier, the same IP and individual
+    addresses, other MACs): VLAN 10 holds 1.1.10 twice, VLAN 20 once, and ETS writes to 1.1.10 through VLAN 20's
+    interface at A's tunnel IP. VLAN 10's pair is its own duplicate, unwritten (medium); VLAN 20's holder has none."""
+    copy_a, copy_tunnel = Host("00:24:6d:02:02:0a", IFACE_A.ip), Host("00:24:6d:02:02:1a", TUNNEL_A.ip)
+    vlan10 = [_answer(k.T0 + 20, IFACE_A, COMMISSIONED), _answer(k.T0 + 21, IFACE_B, COMMISSIONED),
+              _answer(k.T0 + 22, TUNNEL_A, 0x1101)]
+    write = k.datagram(k.T0 + 40, k.ETS, copy_tunnel, k.tunnelling(MEMORY_WRITE, channel=8), sport=50002)
+    vlan20 = [_answer(k.T0 + 30, copy_a, COMMISSIONED), _answer(k.T0 + 31, copy_tunnel, 0x1101), write]
+    frames = tagged([*k.site(group_writes=1), *vlan10], 10) + tagged(vlan20, 20)
+    ctx, _ = analyse(write_pcap(tmp_path / "knx.pcap", frames))
+    findings = found(ctx, ID)
+    assert _severities(findings) == {IFACE_A.mac: "medium", IFACE_B.mac: "medium"}
+    assert findings[f"mac:{IFACE_A.mac}"].evidence["address"] == ["1.1.10"]
+    assert findings[f"mac:{IFACE_A.mac}"].evidence["shared_with"] == [f"{IFACE_B.ip}%vlan10"]

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from iotwarden.lab.wire import Host
 from iotwarden.model.finding import Finding
 from iotwarden.risk.checks.knx_unsecured import KnxUnsecured
 from iotwarden.risk.subjects import SubjectIndex
 from tests.dissect import knxbuild as k
 from tests.risk.harness import analyse, found
+from tests.risk.test_subjects import tagged
 
 ID = "risk.knx.unsecured"
 
@@ -74,3 +78,24 @@ def test_the_findings_pass_is_pure(tmp_path: Path) -> None:
     check = next(c for c in risk.checks if c.id == ID)
     again = check.findings(ctx, SubjectIndex(ctx.devices))
     assert [(f.subject, f.evidence) for f in again] == [(f.subject, f.evidence) for f in found(ctx, ID).values()]
+
+
+def test_two_vlans_identical_sites_keep_their_routed_frames_apart(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A trunk mirror of two VLANs' copies of the site (their routers at one IP, other MACs), an intruder routing a
+    memory write on VLAN 20 only: each router's finding names only its own VLAN's senders (routing multicast stays in
+    its VLAN), never the other router's routed frames."""
+    first = k.ROUTER
+    vlan10 = tagged(k.site(group_writes=2), 10)
+    second = Host("00:24:6d:01:02:04", first.ip)
+    monkeypatch.setattr(k, "ROUTER", second)  # site() builds its frames from knxbuild.ROUTER
+    frame = k.l_data(0x283, b"\x40\x00\x01\x02\x03", code=k.L_DATA_IND)
+    later = [(t + 100, f) for t, f in [*k.site(group_writes=2), k.datagram(k.T0 + 30, k.INTRUDER, None,
+                                                                           k.routing(frame))]]
+    ctx, _ = analyse(k.write_frames(tmp_path / "trunk.pcap", vlan10 + tagged(later, 20)))
+    findings = found(ctx, ID)
+    assert set(findings) == {f"mac:{first.mac}", f"mac:{second.mac}"}
+    assert findings[f"mac:{first.mac}"].evidence["routed_by"] == [f"{first.ip}%vlan10"]
+    assert set(findings[f"mac:{second.mac}"].evidence["routed_by"]) == {f"{second.ip}%vlan20",
+                                                                         f"{k.INTRUDER.ip}%vlan20"}
+    assert all(f.severity == "high" for f in findings.values())

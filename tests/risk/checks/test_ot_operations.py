@@ -12,6 +12,7 @@ from iotwarden.kb.index import KnowledgeBase
 from iotwarden.model import Conclusion, Device, Observation
 from iotwarden.model.device import DOMAINS_ATTRIBUTE
 from iotwarden.risk.checks.ot_operations import behaviour_only, operation
+from iotwarden.risk.checks.ot_program_change import OtProgramChange
 from iotwarden.risk.checks.ot_unauthorized_write import OtUnauthorizedWrite
 from iotwarden.risk.subjects import SubjectIndex
 from tests.dissect import knxbuild as knx
@@ -197,3 +198,29 @@ def test_each_vlans_writer_at_one_address_is_its_own_and_a_listed_address_is_one
                            "mac:02:00:00:00:00:51": ["ip:10.0.0.5%vlan20"]}
     assert sources(["10.0.0.5"]) == {}
     assert sources(["10.0.0.5%vlan10"]) == {"mac:02:00:00:00:00:51": ["ip:10.0.0.5%vlan20"]}
+
+
+def test_a_routed_knx_operation_lands_on_the_router_of_its_own_vlan() -> None:
+    """Two VLANs' KNX IP routers at 10.0.0.20, both announcing 1.1.0 (copies of one project): VLAN 10's on the link
+    (its MAC device), VLAN 20's behind the gateway (routed: ip:10.0.0.20%vlan20). A memory write routed on VLAN 20
+    to 1.1.5 lands on VLAN 20's coupler of line 1.1 (inventory/knx.py looks in the frame's VLAN), never on VLAN 10's
+    router holding the plain address (before: the two VLANs' announcers made the coupler ambiguous)."""
+    gateway, router = "02:00:00:00:00:01", "00:24:6d:00:00:0a"
+    devices = [Device(f"mac:{gateway}", 0.0, 1.0, mac=gateway, ips={"10.0.0.1"},
+                      attributes={DOMAINS_ATTRIBUTE: {"vlan10", "vlan20"}}),
+               Device(f"mac:{router}", 0.0, 1.0, mac=router, ips={"10.0.0.20"},
+                      attributes={DOMAINS_ATTRIBUTE: {"vlan10"}}),
+               Device("ip:10.0.0.20%vlan20", 0.0, 1.0, ips={"10.0.0.20"})]
+    check = OtProgramChange()
+    for vid, mac in ((10, router), (20, gateway)):
+        announce = Observation(ts=1.0, proto="knxip", kind="search_response", src_ip="10.0.0.20", src_mac=mac,
+                               fields={"individual_address": "1.1.0", "service_families": ["routing"]})
+        announce.vlan = vid
+        check.on_observation(Context(), announce)
+    write = Observation(ts=2.0, proto="knxip", kind="routing_indication", src_ip="10.0.0.66", src_mac=gateway,
+                        dst_ip=knx.MULTICAST_IP, fields={"destination": "1.1.5", "destination_type": "individual",
+                                                         "ot_operation": "program"})
+    write.vlan = 20
+    check.on_observation(Context(), write)
+    findings = check.findings(Context(), SubjectIndex({d.key: d for d in devices}))
+    assert [f.subject for f in findings] == ["ip:10.0.0.20%vlan20"]

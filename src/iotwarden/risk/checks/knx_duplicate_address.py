@@ -39,6 +39,13 @@ The finding is on each announcer (one per device, its address and installation i
 named in ``shared_with``), not on the line's router: the fix is reprogramming one of the devices, which only the
 engineer can choose, and the line's coupler is often not announced at all (15.15.255 has no line). A device that
 announces another address (ETS re-addressed it) leaves its old one and the finding clears.
+
+Everything is kept per broadcast domain (Observation.domain: a VLAN or VNI; inventory/knx.py), as the inventory keys
+hosts: a tagged frame's carriers and announcers by their zoned address (``192.168.1.21%vlan20``, addresses.zoned;
+a MAC-only host ``<mac>%vlan20``), its individual addresses as ``1.1.10%vlan20`` within their installation, so on a
+trunk two VLANs' copies of one ETS project (the same installation identifier, IP and individual addresses) are two
+installations: neither's devices are the other's duplicates, nor is a write on one VLAN the other's. Untagged
+frames keep plain keys, as before.
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from iotwarden.hooks import Context
-from iotwarden.inventory.addresses import unzoned
+from iotwarden.inventory.addresses import unzoned, zoned
 from iotwarden.inventory.knx import ANNOUNCING, DEFAULT_ADDRESS, MAX_ANNOUNCERS, KnxDevices, unicast
 from iotwarden.model import Observation
 from iotwarden.model.finding import Finding, Severity
@@ -61,7 +68,18 @@ MAX_ADDRESSES = 4096  # (installation, address) pairs whose announcers are remem
 MAX_WRITTEN = 4096  # (installation, address) places a program or config write was seen for (LRU)
 WRITES = frozenset({"program", "config"})  # cemi.operation classes that change what a device does
 KNX_BASICS = "KNX Association, KNX Basic Course: System overview §3.1 (individual addresses are unique)"
-Place = tuple[int | None, str]  # (project-installation identifier, individual address)
+Place = tuple[int | None, str]  # (project-installation identifier, individual address; zoned when tagged, _within)
+
+
+def _within(name: str | None, domain: str) -> str | None:
+    """An individual address or a MAC within broadcast ``domain`` (``1.1.10%vlan20``; itself untagged)."""
+    return f"{name}%{domain}" if name and domain else name
+
+
+def _host(ip: str | None, mac: str | None, domain: str) -> str | None:
+    """A KNX IP device as the installation table keys it: its IP (zoned: addresses.zoned), else its MAC, within
+    ``domain``."""
+    return zoned(ip, domain) if ip else _within(mac, domain)
 
 
 @dataclass(slots=True)
@@ -109,12 +127,14 @@ class KnxDuplicateAddress(Check):
             address, project = f.get("individual_address"), f.get("project_installation_id")
             device = endpoint_of(obs, "src")
             if isinstance(address, str) and device != (None, None):
-                self._announce((project if isinstance(project, int) else None, address), device, obs)
+                place = (project if isinstance(project, int) else None, _within(address, obs.domain) or address)
+                self._announce(place, device, obs)
             self._routers.see(obs)
         elif obs.kind == "connect_response" and f.get("status") == "E_NO_ERROR":
             self._data_endpoint(obs)
         elif f.get(OPERATION) in WRITES and f.get("destination_type") == "individual":
             address, (known, installation), carrier = f.get("destination"), self._installation(obs), self._carrier(obs)
+            address = _within(address, obs.domain) if isinstance(address, str) else None
             if isinstance(address, str) and known:
                 self._written_to((installation, address), obs.ts)
             elif isinstance(address, str) and carrier is not None:
@@ -131,20 +151,21 @@ class KnxDuplicateAddress(Check):
         whose data endpoint that is, unless the receiver announced itself), else, routed to a multicast group, its
         sender."""
         if unicast(obs.dst_ip):
-            receiver = obs.dst_ip or ""
+            receiver = zoned(obs.dst_ip, obs.domain) or ""
             if receiver not in self._installation_of:
                 receiver = self._server_of.get(receiver, receiver)
-            return receiver or obs.dst_mac
-        return obs.src_ip or obs.src_mac
+            return receiver or _within(obs.dst_mac, obs.domain)
+        return _host(obs.src_ip, obs.src_mac, obs.domain)
 
     def _installation(self, obs: Observation) -> tuple[bool, int | None]:
         """(known, installation) of the KNX IP device that carried a write onto the bus (module docstring)."""
         if unicast(obs.dst_ip):
             return self._known(self._carrier(obs))
-        sender = self._known(obs.src_ip or obs.src_mac)
+        sender = self._known(_host(obs.src_ip, obs.src_mac, obs.domain))
         if sender[0]:
             return sender
-        routers = {self._known(ip or mac) for ip, mac in self._routers.routing_members(obs.dst_ip)}
+        routers = {self._known(_host(ip, mac, obs.domain))
+                   for ip, mac in self._routers.routing_members(obs.dst_ip, obs.domain)}
         return routers.pop() if len(routers) == 1 else (False, None)
 
     def _data_endpoint(self, obs: Observation) -> None:
@@ -153,7 +174,8 @@ class KnxDuplicateAddress(Check):
         endpoint = str(obs.fields.get("data_endpoint") or "").rpartition(":")[0]
         if not obs.src_ip or not unicast(endpoint) or endpoint == obs.src_ip:
             return
-        self._server_of[endpoint] = obs.src_ip
+        endpoint, server = zoned(endpoint, obs.domain) or endpoint, zoned(obs.src_ip, obs.domain) or obs.src_ip
+        self._server_of[endpoint] = server
         self._server_of.move_to_end(endpoint)
         if len(self._server_of) > self._limit:
             self._server_of.popitem(last=False)
@@ -190,13 +212,13 @@ class KnxDuplicateAddress(Check):
         self._place_of.move_to_end(device)
         if len(self._place_of) > self._limit:
             self._place_of.popitem(last=False)
-        host = unzoned(device[1]) if device[1] else device[0]  # as the frames name carriers (obs.src_ip)
+        host = _host(obs.src_ip, obs.src_mac, obs.domain)  # as _carrier names the device (device[1] is its zoned IP)
         if host is not None:
             self._installation_of[host] = place[0]
             self._installation_of.move_to_end(host)
             if len(self._installation_of) > self._limit:
                 self._installation_of.popitem(last=False)
-        for known in {host, device[0]} - {None}:  # writes it carried before: in the installation it announces
+        for known in {host, _within(device[0], obs.domain)} - {None}:  # writes it carried before: in its installation
             waited = self._waiting.pop(str(known), None)
             for address, ts in (waited or {}).items():
                 self._waiting_count -= 1
@@ -227,7 +249,7 @@ class KnxDuplicateAddress(Check):
             for device, seen in holders.items():
                 found = placed[device] = Hit(seen.first_seen, seen.last_seen, severity)
                 found.add(seen.last_seen, severity, {
-                    "address": address, "reasons": reasons, "name": seen.name,
+                    "address": unzoned(address), "reasons": reasons, "name": seen.name,
                     "installation": f"0x{project:04x}" if project is not None else [],
                     "shared_with": [names[other] for other in holders if other != device]})
         merged = self.by_device(placed, subjects)
@@ -235,7 +257,7 @@ class KnxDuplicateAddress(Check):
 
     def _judge(self, place: Place, holders: OrderedDict[Endpoint, Announcement]) -> tuple[Severity, list[str]]:
         """The severity of one shared address of one installation and why (module docstring)."""
-        address = place[1]
+        address = unzoned(place[1])
         if address == DEFAULT_ADDRESS:
             reasons = [f"factory default {DEFAULT_ADDRESS}: {len(holders)} devices not commissioned"]
             if any(seen.programming for seen in holders.values()):

@@ -10,6 +10,9 @@ devices that accept it are those that announced the routing family for that grou
 (inventory/knx.py ``routing_members``), and cleartext routing is a finding on each of them, its evidence naming the
 senders (``routed_by``), the router's own forwarded telegrams included. The sender of routed frames is no subject of
 its own: an intruder's tool or ETS sends the same. Routed frames to a group nobody announced are counted unresolved.
+Routing multicast stays in its broadcast domain (a VLAN or VNI; inventory/knx.py): a group's routed frames fall on
+the routers that announced it in the frames' domain, each endpoint within it (risk/subjects.endpoint), so on a trunk
+one VLAN's routed frames never land on another VLAN's router of the same group or address.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from iotwarden.model import Observation
 from iotwarden.model.finding import Finding, Severity
 from iotwarden.risk import references as ref
 from iotwarden.risk.base import Check, Hit
-from iotwarden.risk.subjects import Endpoint, SubjectIndex, endpoint_of, usable_mac
+from iotwarden.risk.subjects import Endpoint, SubjectIndex, endpoint, endpoint_of
 
 PORT = 3671  # KNXnet/IP servers' port (dissect/knxip.py)
 AN159 = "KNX AN159 KNXnet/IP Secure (KNX IP Secure: secure tunnelling and secure routing, ISO 22510)"
@@ -55,7 +58,8 @@ class KnxUnsecured(Check):
     def __init__(self) -> None:
         super().__init__()
         self._knx = KnxDevices()
-        self._routed: dict[tuple[str | None, Endpoint], Hit] = {}  # (group, sender) -> its cleartext routed frames
+        # (domain, group, sender) -> the sender's cleartext frames routed to the group in that broadcast domain
+        self._routed: dict[tuple[str, str | None, Endpoint], Hit] = {}
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         f = obs.fields
@@ -78,7 +82,7 @@ class KnxUnsecured(Check):
 
     def _routing(self, obs: Observation) -> None:
         sender = endpoint_of(obs, "src")
-        key = (obs.dst_ip, sender)
+        key = (obs.domain, obs.dst_ip, sender)
         found = self._routed.get(key)
         if found is None:
             if len(self._routed) >= MAX_ROUTING_SENDERS:
@@ -90,17 +94,17 @@ class KnxUnsecured(Check):
     def findings(self, ctx: Context, subjects: SubjectIndex) -> list[Finding]:
         """The hits, and each group's cleartext routed frames placed on the devices routing that group (on copies:
         the monitor asks again as the run goes on)."""
-        placed = {endpoint: _copy(found) for endpoint, found in self.hits.items()}
-        for (group, _sender), routed in self._routed.items():
-            members = self._knx.routing_members(group)
+        placed = {device: _copy(found) for device, found in self.hits.items()}
+        for (domain, group, _sender), routed in self._routed.items():
+            members = self._knx.routing_members(group, domain)
             if not members:
                 subjects.unresolved += 1
             for ip, mac in members:
-                endpoint = (usable_mac(mac), ip)
-                if endpoint in placed:
-                    placed[endpoint].merge(routed)
+                member = endpoint(mac, ip, domain)
+                if member in placed:
+                    placed[member].merge(routed)
                 else:
-                    placed[endpoint] = _copy(routed)
+                    placed[member] = _copy(routed)
         merged = self.by_device(placed, subjects)
         return [self.finding(key, found) for key, found in sorted(merged.items())]
 

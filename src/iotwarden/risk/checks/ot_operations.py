@@ -18,7 +18,8 @@ imitated too: a site that knows its engineering stations lists them and may set 
 
 A KNX operation is about the IP device inventory/knx.py names for its cEMI destination (the table detect/ot.py's
 alerts use): a frame routed to the multicast group 224.0.23.12 lands on the KNX IP device holding the address or the
-router coupling its line; with none known it is counted unresolved, never a finding on the group.
+router coupling its line, announced in the frame's broadcast domain; with none known it is counted unresolved, never
+a finding on the group.
 """
 
 from __future__ import annotations
@@ -194,8 +195,8 @@ class OtOperationCheck(Check):
             source, target = (endpoint(asker_mac, asker_ip, obs.domain) if asker_ip or asker_mac else target), source
         elif obs.proto == "knxip":  # the KNX device's IP device, never the routing multicast group
             knx = self._knx.target(obs)
-            if knx.ip or knx.mac:  # the frame's receiver is in its domain; an announcer's domain is not kept
-                target = endpoint(knx.mac, knx.ip, obs.domain if knx.found == "interface" else "")
+            if knx.ip or knx.mac:  # the frame's receiver, or an announcer of the frame's domain (inventory/knx.py)
+                target = endpoint(knx.mac, knx.ip, obs.domain)
         self.first_ts = obs.ts if self.first_ts is None else self.first_ts
         if obs.ts - self.first_ts <= self.config["learning_window_s"] and self.config["learning_window_s"] > 0:
             self.learned.add(source)
