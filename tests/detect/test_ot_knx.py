@@ -17,6 +17,7 @@ from iotwarden.lab.wire import Host
 from iotwarden.model.alert import Alert
 from tests.detect.runner import detect
 from tests.dissect import knxbuild as k
+from tests.risk.test_subjects import tagged
 
 
 def test_programming_from_an_unknown_host_is_an_ot_alert_on_the_router(tmp_path: Path) -> None:
@@ -124,3 +125,20 @@ def test_a_write_to_a_default_address_two_devices_announce_falls_on_no_single_de
     assert (alert.subject, alert.dst_ip, alert.key) == (f"mac:{k.INTRUDER.mac}", None, "knx:15.15.255")
     assert (alert.evidence["knx_target"], alert.evidence["knx_announcers"]) == ("ambiguous", [ACTUATOR.ip, second.ip])
     assert "KNX device 15.15.255 (announced by 2 KNX IP devices, the factory default" in alert.title
+
+
+def test_two_vlans_copies_of_a_site_each_keep_their_router(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A trunk mirror of two VLANs' copies of the site (their routers at one IP and individual address 1.1.0, other
+    MACs), the intruder routing a memory write to 1.1.5 on VLAN 20 only: the alert falls on VLAN 20's router, the
+    coupler of line 1.1 in the frame's VLAN (inventory/knx.py), not ambiguous between the two VLANs' routers."""
+    first = k.ROUTER
+    vlan10 = tagged(k.site(group_writes=2), 10)
+    second = Host("00:24:6d:01:02:04", first.ip)
+    monkeypatch.setattr(k, "ROUTER", second)  # site() builds its frames from knxbuild.ROUTER
+    later = [(t + 100, f) for t, f in [*k.site(group_writes=2), k.datagram(k.T0 + 30, k.INTRUDER, None,
+                                                                           k.routing(MEMORY_WRITE))]]
+    path = k.write_frames(tmp_path / "trunk.pcap", vlan10 + tagged(later, 20))
+    (alert,) = [a for a in detect([path]).alerts if a.id.startswith("detect.ot")]
+    assert (alert.id, alert.subject, alert.dst_ip) == ("detect.ot.program_download", f"mac:{second.mac}", second.ip)
+    assert (alert.evidence["knx_destination"], alert.evidence["knx_target"]) == ("1.1.5", "coupler")
+    assert "knx_announcers" not in alert.evidence
