@@ -239,6 +239,12 @@ class BeaconDetector(Detector):
         """A series long enough to judge: a beacon raised when its intervals are regular and new."""
         o: BeaconOptions = self.options
         src = site_host(flow.a_ip, domain) if (domain := flow_domain(flow)) else flow.a_ip
+        items = _items(flow, name)
+        # a destination the device's normal holds is never raised: asked first (a pure look-up), it spares
+        # the interval statistics of every regular series the device was seen using while learning (a
+        # device's cloud polling, judged at each of its connects)
+        if any(self.normal.known(src, item) for item in items):
+            return
         starts = np.sort(np.fromiter(times, dtype=np.float64))
         # a round's first connect is its beat: the first start, and each one round_s or more after the
         # start before it (the rest are the round's further sockets)
@@ -253,9 +259,6 @@ class BeaconDetector(Detector):
             return
         jitter = float(kept.std() / period)
         if jitter >= o.max_jitter:
-            return
-        items = _items(flow, name)
-        if any(self.normal.known(src, item) for item in items):
             return
         for item in items:  # reported once, then part of the normal
             self.normal.remember(src, item, flow.first_seen)
