@@ -1,7 +1,8 @@
-"""Classification accuracy on every labelled device at hand: the real captures of ../shared/data
-(labeled_locks_cams, nku_lifecycle, ics_iti where the device is known) and the lab scenarios (their
-ground truth). Runs ``analyze`` on each, prints vendor and type per device with the evidence, and
-the accuracy per dataset; models too, where the label names one.
+"""Classification accuracy on every labelled device at hand: the real captures of the shared data
+(IOTWARDEN_SHARED_DATA, else ../shared/data: sweep_inputs.SHARED_DATA; labeled_locks_cams, nku_lifecycle,
+ics_iti where the device is known) and the lab scenarios (their ground truth). Runs ``analyze`` on each,
+prints vendor and type per device with the evidence, and the accuracy per dataset; models too, where the
+label names one.
 
     python bench/classify_eval.py                 # everything
     python bench/classify_eval.py --only real     # the real captures only
@@ -33,10 +34,9 @@ from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.services.analyze import analyze
 from iotwarden.store import Store
 from iotwarden.store.schema import DeviceRow
+from sweep_inputs import PCAPS as SHARED
+from sweep_inputs import SCENARIOS
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data" / "pcaps"
-SCENARIOS = REPO / "src" / "iotwarden" / "lab" / "scenarios"
 LAB_SCENARIOS = ("small", "enterprise")
 LAB_TYPE_NAMES = {"phone": "mobile_phone"}  # the lab's word for a handset (tests/inventory/test_lab_truth.py)
 

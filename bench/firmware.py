@@ -35,8 +35,9 @@ from iotwarden.firmware.analyze import analyze_image  # noqa: E402
 from iotwarden.firmware.catalog import product_key  # noqa: E402
 from iotwarden.firmware.vulndb.importers import load_feed  # noqa: E402
 from iotwarden.firmware.vulndb.records import AffectedRange, MemoryVulnRepository  # noqa: E402
+from sweep_inputs import SHARED_DATA  # noqa: E402
 
-SHARED = Path(os.environ.get("IOTWARDEN_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED = SHARED_DATA
 HOST_DIRS = ("/usr/bin", "/usr/sbin", "/usr/lib/x86_64-linux-gnu")
 FIRST = ("openssl", "libssl.so", "libcrypto.so", "busybox", "dnsmasq", "dropbear", "lighttpd", "curl", "libcurl")
 COMPRESSION_GUESS = 2.6  # raw bytes per squashfs (gzip) byte for x86-64 binaries, to aim at the target size

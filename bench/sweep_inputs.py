@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from collections import Counter
@@ -16,8 +17,12 @@ from typing import TypeVar
 
 R = TypeVar("R")
 
-PCAPS = Path("/work/shared/data/pcaps")
-SCENARIOS = Path(__file__).resolve().parent.parent / "src" / "iotwarden" / "lab" / "scenarios"
+REPO = Path(__file__).resolve().parents[1]
+# the shared data (captures, fingerprints, MUD, creds, vuln): IOTWARDEN_SHARED_DATA, as tests/conftest.py reads it,
+# else ../shared/data beside the checkout
+SHARED_DATA = Path(os.environ.get("IOTWARDEN_SHARED_DATA", REPO.parent / "shared" / "data"))
+PCAPS = SHARED_DATA / "pcaps"
+SCENARIOS = REPO / "src" / "iotwarden" / "lab" / "scenarios"
 # pcap (microseconds, nanoseconds; both byte orders) and pcapng; a gzip file counts when named .gz
 MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x0a\x0d\x0d\x0a")
 GZIP = b"\x1f\x8b"

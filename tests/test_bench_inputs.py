@@ -1,0 +1,45 @@
+"""Where the bench scripts read the shared data: IOTWARDEN_SHARED_DATA, as tests/conftest.py honours it, else
+../shared/data beside the checkout (bench/sweep_inputs.SHARED_DATA, which classify_eval.py, firmware.py and the
+capture sweeps take their paths from)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+# each bench script's path to the shared data, printed by a fresh interpreter (the module reads the variable on import)
+PROBE = """
+import json, sys
+sys.path.insert(0, "bench")
+import classify_eval, firmware, qa_captures, resegment, sweep_inputs
+names = {"sweep_inputs": ("SHARED_DATA", "PCAPS"), "classify_eval": ("SHARED",), "firmware": ("SHARED",),
+         "qa_captures": ("PCAPS",), "resegment": ("PCAPS",)}
+print(json.dumps({f"{m}.{a}": str(getattr(sys.modules[m], a, None)) for m, attrs in names.items() for a in attrs}))
+"""
+
+
+def bench_paths(shared: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "IOTWARDEN_SHARED_DATA"}
+    if shared is not None:
+        env["IOTWARDEN_SHARED_DATA"] = shared
+    out = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO, env=env, capture_output=True, text=True,
+                         check=True, timeout=120)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_bench_scripts_read_the_shared_data_where_the_environment_says(tmp_path: Path) -> None:
+    paths = bench_paths(str(tmp_path))
+    assert paths["sweep_inputs.SHARED_DATA"] == str(tmp_path)
+    assert paths["firmware.SHARED"] == str(tmp_path)
+    for name in ("sweep_inputs.PCAPS", "classify_eval.SHARED", "qa_captures.PCAPS", "resegment.PCAPS"):
+        assert paths[name] == str(tmp_path / "pcaps"), name
+
+
+def test_without_the_variable_they_read_shared_data_beside_the_checkout() -> None:
+    paths = bench_paths(None)
+    assert paths["sweep_inputs.SHARED_DATA"] == str(REPO.parent / "shared" / "data")
+    assert paths["classify_eval.SHARED"] == str(REPO.parent / "shared" / "data" / "pcaps")
