@@ -47,6 +47,7 @@ from iotwarden.engine.decode import (
     mac_texts,
     vni_list,
 )
+from iotwarden.engine.tunnels import nest_vni
 from iotwarden.sources.capfile import read_capture
 from tests.sources.capbuild import batch_of
 
@@ -340,3 +341,12 @@ def test_fuzz_tunnel_payloads_never_crash_and_stay_in_bounds(kind: str, inner: b
     assert int(h.l2_end[0]) <= end
     for off in (int(h.src_mac_off[0]), int(h.dst_mac_off[0])):
         assert off == -1 or off + 6 <= end
+
+
+def test_nest_vni_keeps_the_first_as_outermost_and_replaces_the_innermost() -> None:
+    first = nest_vni(np.zeros(3, dtype=np.int64), np.array([5, -1, 0], dtype=np.int64))
+    assert [vni_list(int(v)) for v in first] == [[5], [], [0]]  # VNI 0 is a network, not "none"
+    second = nest_vni(first, np.array([7, 7, -1], dtype=np.int64))
+    assert [vni_list(int(v)) for v in second] == [[5, 7], [7], [0]]
+    third = nest_vni(second, np.array([9, -1, -1], dtype=np.int64))
+    assert [vni_list(int(v)) for v in third] == [[5, 9], [7], [0]]

@@ -42,7 +42,6 @@ from iotwarden.engine.decode import (
     VNI_PRESENT,
     VXLAN_PORT,
     Headers,
-    _nest_vni,
     decode,
 )
 from iotwarden.engine.defrag import (
@@ -54,6 +53,7 @@ from iotwarden.engine.defrag import (
     MAX_PIECES,
     Reassembler,
 )
+from iotwarden.engine.tunnels import nest_vni
 
 # the reassembly table's names (engine/defrag.py, split from this module) stay importable from here
 __all__ = ["DROP_REASONS", "FRAGMENT_TIMEOUT_S", "IPV6_FRAGMENT", "MAX_BYTES", "MAX_DATAGRAMS", "MAX_PACKET",
@@ -246,7 +246,7 @@ def _enter(h: Headers, rows: npt.NDArray[np.int64], tunnel: npt.NDArray[np.int8]
     own = h.vni[at]
     innermost = np.where((own & VNI_PRESENT) != 0, own & (VNI_PRESENT - 1), -1)
     h.tunnel[at] = tunnel[pick]
-    h.vni[at] = _nest_vni(vni[pick], innermost)
+    h.vni[at] = nest_vni(vni[pick], innermost)
 
 
 def _frames_batch(frames: list[tuple[float, int, bytes]], wire: list[int] | None = None) -> PacketBatch:
