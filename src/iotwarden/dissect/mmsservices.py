@@ -17,27 +17,22 @@ Response fields: ``vendor_name``/``model_name``/``revision``/``abstract_syntaxes
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from iotwarden.dissect import asn1
+from iotwarden.dissect.mmsresults import RESPONSES, Decoder, Fields, results, status
 from iotwarden.dissect.mmstypes import (
-    DATA_ACCESS_ERRORS,
-    DOMAIN_STATES,
     MAX_NAMES,
     MAX_VALUES,
     OBJECT_CLASSES,
-    PROGRAM_STATES,
     boolean,
     data,
     explicit_object_name,
     file_name,
     identifier,
     identifiers,
+    members,
     named,
     object_name,
     service_error,
-    unsigned,
     variable_access,
     variables,
 )
@@ -66,21 +61,8 @@ SERVICES: dict[int, str] = dict(enumerate((
     "file_read", "file_close", "file_rename", "file_delete", "file_directory",
 )))
 UNCONFIRMED = {0: "information_report", 1: "unsolicited_status", 2: "event_notification"}
-VMD_LOGICAL = ("state_changes_allowed", "no_state_changes_allowed", "limited_services_allowed",
-               "support_services_allowed")
-VMD_PHYSICAL = ("operational", "partially_operational", "inoperable", "needs_commissioning")
 CONTEXT = 0x80
 
-Fields = dict[str, Any]
-Decoder = Callable[[bytes, Fields], None]
-
-
-def _members(value: bytes) -> dict[int, asn1.Tlv]:
-    """Members of a SEQUENCE with context tags, by tag number (the first of each)."""
-    out: dict[int, asn1.Tlv] = {}
-    for tlv in asn1.children(value):
-        out.setdefault(asn1.tag_parts(tlv.tag)[2], tlv)
-    return out
 
 
 def _domain(value: bytes, f: Fields) -> None:  # DeleteDomain, GetDomainAttributes, ... ::= Identifier
@@ -98,7 +80,7 @@ def _integer_id(name: str) -> Decoder:
 
 
 def _get_name_list(value: bytes, f: Fields) -> None:
-    m = _members(value)
+    m = members(value)
     if 0 in m:  # extendedObjectClass [0] CHOICE { objectClass [0] IMPLICIT ObjectClass }
         f["object_class"] = named(OBJECT_CLASSES, asn1.integer(asn1.read_tlv(m[0].value).value))
     if 1 in m:  # objectScope [1] CHOICE { vmdSpecific [0], domainSpecific [1], aaSpecific [2] }
@@ -112,7 +94,7 @@ def _get_name_list(value: bytes, f: Fields) -> None:
 
 
 def _rename(value: bytes, f: Fields) -> None:
-    m = _members(value)
+    m = members(value)
     if 1 in m:
         f["object_name"] = explicit_object_name(m[1].value)
     if 2 in m:
@@ -120,7 +102,7 @@ def _rename(value: bytes, f: Fields) -> None:
 
 
 def _read(value: bytes, f: Fields) -> None:
-    m = _members(value)
+    m = members(value)
     if 1 in m:  # variableAccessSpecificatn [1] VariableAccessSpecification
         variable_access(asn1.read_tlv(m[1].value), f)
 
@@ -156,7 +138,7 @@ def _variable_list(value: bytes, f: Fields) -> None:  # GetNamedVariableListAttr
 
 
 def _delete_named_variable_list(value: bytes, f: Fields) -> None:
-    m = _members(value)
+    m = members(value)
     if 1 in m:
         f["variable_lists"] = [object_name(t) for t in asn1.children(m[1].value)[:MAX_NAMES]]
     if 2 in m:
@@ -164,7 +146,7 @@ def _delete_named_variable_list(value: bytes, f: Fields) -> None:
 
 
 def _semaphore(value: bytes, f: Fields) -> None:  # TakeControl / RelinquishControl: semaphoreName [0]
-    m = _members(value)
+    m = members(value)
     if 0 in m:
         f["semaphore"] = explicit_object_name(m[0].value)
 
@@ -172,7 +154,7 @@ def _semaphore(value: bytes, f: Fields) -> None:  # TakeControl / RelinquishCont
 def _download(value: bytes, f: Fields) -> None:
     """InitiateDownloadSequence, RequestDomainDownload, LoadDomainContent: domainName [0],
     listOfCapabilities [1], sharable [2], fileName [4]."""
-    m = _members(value)
+    m = members(value)
     if 0 in m:
         f["domain"] = identifier(m[0].value)
     if 1 in m:
@@ -185,7 +167,7 @@ def _download(value: bytes, f: Fields) -> None:
 
 def _terminate_download(value: bytes, f: Fields) -> None:
     """TerminateDownloadSequence: domainName [0], discard [1] ServiceError (the download was abandoned)."""
-    m = _members(value)
+    m = members(value)
     if 0 in m:
         f["domain"] = identifier(m[0].value)
     if 1 in m:
@@ -194,7 +176,7 @@ def _terminate_download(value: bytes, f: Fields) -> None:
 
 def _domain_file(value: bytes, f: Fields) -> None:
     """RequestDomainUpload, StoreDomainContent: domainName [0], fileName [1]."""
-    m = _members(value)
+    m = members(value)
     if 0 in m:
         f["domain"] = identifier(m[0].value)
     if 1 in m:
@@ -202,7 +184,7 @@ def _domain_file(value: bytes, f: Fields) -> None:
 
 
 def _create_program_invocation(value: bytes, f: Fields) -> None:
-    m = _members(value)
+    m = members(value)
     if 0 in m:
         f["program_invocation"] = identifier(m[0].value)
     if 1 in m:
@@ -211,7 +193,7 @@ def _create_program_invocation(value: bytes, f: Fields) -> None:
 
 def _program_control(value: bytes, f: Fields) -> None:
     """Start/Stop/Resume/Reset/Kill: programInvocationName [0], executionArgument simpleString [1]."""
-    m = _members(value)
+    m = members(value)
     if 0 in m:
         f["program_invocation"] = identifier(m[0].value)
     if 1 in m and m[1].tag == 0x81:
@@ -219,7 +201,7 @@ def _program_control(value: bytes, f: Fields) -> None:
 
 
 def _obtain_file(value: bytes, f: Fields) -> None:
-    m = _members(value)
+    m = members(value)
     if 1 in m:
         f["source_file"] = file_name(m[1].value)
     if 2 in m:
@@ -228,14 +210,14 @@ def _obtain_file(value: bytes, f: Fields) -> None:
 
 def _file_spec(value: bytes, f: Fields) -> None:
     """FileOpen: fileName [0]; FileDirectory: fileSpecification [0]."""
-    m = _members(value)
+    m = members(value)
     if 0 in m:
         f["file_name"] = file_name(m[0].value)
 
 
 def _file_rename(value: bytes, f: Fields) -> None:
     """FileRename: currentFileName [0], newFileName [1]."""
-    m = _members(value)
+    m = members(value)
     if 0 in m:
         f["file_name"] = file_name(m[0].value)
     if 1 in m:
@@ -256,114 +238,6 @@ REQUESTS: dict[int, Decoder] = {
     43: _program_control, 44: _program_control, 45: _program_invocation, 46: _obtain_file,
     72: _file_spec, 73: _integer_id("frsm_id"), 74: _integer_id("frsm_id"), 75: _file_rename,
     76: _file_delete, 77: _file_spec,
-}
-
-
-def _status(value: bytes, f: Fields) -> None:
-    m = _members(value)
-    if 0 in m:
-        f["vmd_logical_status"] = named(VMD_LOGICAL, asn1.integer(m[0].value))
-    if 1 in m:
-        f["vmd_physical_status"] = named(VMD_PHYSICAL, asn1.integer(m[1].value))
-
-
-def _name_list(value: bytes, f: Fields) -> None:
-    m = _members(value)
-    if 0 in m:
-        f["identifier_count"] = len(asn1.children(m[0].value))
-        f["identifiers"] = identifiers(m[0].value)
-    f["more_follows"] = boolean(m[1].value) if 1 in m else True  # DEFAULT TRUE
-
-
-def _identify(value: bytes, f: Fields) -> None:
-    """Identify-Response: vendorName [0], modelName [1], revision [2], listOfAbstractSyntaxes [3]."""
-    m = _members(value)
-    for number, name in ((0, "vendor_name"), (1, "model_name"), (2, "revision")):
-        if number in m:
-            f[name] = identifier(m[number].value)
-    if 3 in m:
-        f["abstract_syntaxes"] = [asn1.oid(t.value) for t in asn1.children(m[3].value)[:MAX_NAMES]]
-
-
-def _results(results: list[asn1.Tlv], f: Fields) -> None:
-    """AccessResult / Write-Response items: failure [0] DataAccessError, else success."""
-    f["result_count"] = len(results)
-    failures = [named(DATA_ACCESS_ERRORS, asn1.integer(t.value)) for t in results if t.tag == 0x80]
-    if failures:
-        f["failures"] = failures[:MAX_NAMES]
-
-
-def _read_response(value: bytes, f: Fields) -> None:
-    m = _members(value)
-    if 1 in m:  # listOfAccessResult [1]
-        _results(asn1.children(m[1].value), f)
-
-
-def _write_response(value: bytes, f: Fields) -> None:
-    _results(asn1.children(value), f)
-
-
-def _variable_list_attributes(value: bytes, f: Fields) -> None:
-    m = _members(value)
-    if 0 in m:
-        f["mms_deletable"] = boolean(m[0].value)
-    if 1 in m:
-        variables(m[1].value, f)
-
-
-def _domain_attributes(value: bytes, f: Fields) -> None:
-    m = _members(value)
-    if 1 in m:
-        f["domain_state"] = named(DOMAIN_STATES, asn1.integer(m[1].value))
-    if 4 in m:
-        f["program_invocations"] = identifiers(m[4].value)
-
-
-def _program_attributes(value: bytes, f: Fields) -> None:
-    m = _members(value)
-    if 0 in m:
-        f["program_state"] = named(PROGRAM_STATES, asn1.integer(m[0].value))
-    if 1 in m:
-        f["domains"] = identifiers(m[1].value)
-
-
-def _upload_response(value: bytes, f: Fields) -> None:
-    m = _members(value)
-    if 0 in m:
-        f["ulsm_id"] = asn1.integer(m[0].value)
-    if 1 in m:
-        f["capabilities"] = identifiers(m[1].value)
-
-
-def _file_open_response(value: bytes, f: Fields) -> None:
-    m = _members(value)
-    if 0 in m:
-        f["frsm_id"] = asn1.integer(m[0].value)
-    if 1 in m:
-        attrs = _members(m[1].value)
-        if 0 in attrs:
-            f["file_size"] = unsigned(attrs[0].value)
-
-
-def _file_directory_response(value: bytes, f: Fields) -> None:
-    m = _members(value)
-    if 0 in m:
-        entries = asn1.children(m[0].value)
-        if len(entries) == 1 and entries[0].tag == asn1.SEQUENCE and entries[0].value[:1] == b"\x30":
-            entries = asn1.children(entries[0].value)  # [0] EXPLICIT around the SEQUENCE OF
-        names = []
-        for entry in entries[:MAX_NAMES]:
-            member = _members(entry.value)
-            if 0 in member:
-                names.append(file_name(member[0].value))
-        f["files"] = names
-    f["more_follows"] = boolean(m[1].value) if 1 in m else False  # DEFAULT FALSE
-
-
-RESPONSES: dict[int, Decoder] = {
-    0: _status, 1: _name_list, 2: _identify, 4: _read_response, 5: _write_response,
-    12: _variable_list_attributes, 29: _upload_response, 37: _domain_attributes, 45: _program_attributes,
-    72: _file_open_response, 77: _file_directory_response,
 }
 
 
@@ -389,11 +263,11 @@ def unconfirmed_fields(tlv: asn1.Tlv) -> Fields:
         if parts:
             variable_access(parts[0], f)
         if len(parts) > 1:
-            _results(asn1.children(parts[1].value), f)
+            results(asn1.children(parts[1].value), f)
     elif number == 1:
-        _status(tlv.value, f)
+        status(tlv.value, f)
     elif number == 2:
-        m = _members(tlv.value)
+        m = members(tlv.value)
         if 0 in m:
             f["event_enrollment"] = explicit_object_name(m[0].value)
     return f
@@ -402,7 +276,7 @@ def unconfirmed_fields(tlv: asn1.Tlv) -> Fields:
 def error_fields(value: bytes) -> Fields:
     """Confirmed-ErrorPDU: invokeID [0], modifierPosition [1], serviceError [2]."""
     f: Fields = {}
-    m = _members(value)
+    m = members(value)
     if 0 in m:
         f["invoke_id"] = asn1.integer(m[0].value)
     if 2 in m:

@@ -34,6 +34,14 @@ PROGRAM_STATES = ("non_existent", "unrunable", "idle", "running", "stopped", "st
                   "resetting")
 
 
+def members(value: bytes) -> dict[int, asn1.Tlv]:
+    """Members of a SEQUENCE with context tags, by tag number (the first of each)."""
+    out: dict[int, asn1.Tlv] = {}
+    for tlv in asn1.children(value):
+        out.setdefault(asn1.tag_parts(tlv.tag)[2], tlv)
+    return out
+
+
 def named(table: tuple[str, ...] | dict[int, str], code: int) -> str | int:
     """The name of ``code`` in an ASN.1 INTEGER's named-number list, else the number itself."""
     if isinstance(table, dict):
