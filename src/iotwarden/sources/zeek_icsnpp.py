@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from iotwarden.dissect.bacnet import CONFIRMED, SERVICE_KINDS, UNCONFIRMED
+from iotwarden.dissect.bacnetapdu import CONFIRMED, SERVICE_KINDS, UNCONFIRMED
 from iotwarden.dissect.s7comm import FUNCTIONS as S7_FUNCTIONS
 from iotwarden.dissect.s7comm import ROSCTR
 from iotwarden.dissect.s7userdata import GROUPS, SUBFUNCTIONS, UD_TYPES
