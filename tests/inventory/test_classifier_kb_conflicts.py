@@ -73,15 +73,34 @@ ROKU_OS = {"ssdp__st": ["roku:ecp"], "ssdp__server": ["Roku/9.4.0 UPnP/1.0 Roku/
            "http__upnp_device_type": ["urn:roku-com:device:player:1-0"], "http__upnp_manufacturer": ["Roku"]}
 
 
-def test_a_roku_tv_is_a_tv_and_a_roku_player_still_a_streaming_stick() -> None:
+def test_a_roku_tv_is_a_tv_and_a_roku_player_a_media_player() -> None:
     # Roku OS answers alike on players and TVs: its ECP, server and user agent name Roku, not the kind
     found, _, _ = classify(LOCAL_MAC, **ROKU_OS, http__upnp_model_name=["TCL Roku TV 55S425"])
     assert found["vendor"] == "Roku" and found["device_type"] == "smart_tv"
     found, _, _ = classify(LOCAL_MAC, **ROKU_OS)
     assert found["vendor"] == "Roku" and "device_type" not in found
-    # a player on Roku's own block (IEEE MA-L B0:A7:37): the block's product range says the kind
+    # a player on Roku's own block (IEEE MA-L B0:A7:37): the 4200X is the Roku 3, a box with Ethernet and USB ports
+    # (Roku's device chart), no stick; the block says a media player (was: streaming_stick)
     found, _, _ = classify("b0:a7:37:00:10:01", **ROKU_OS, http__upnp_model_name=["Roku Streaming Player 4200X"])
-    assert found["vendor"] == "Roku" and found["device_type"] == "streaming_stick"
+    assert found["vendor"] == "Roku" and found["device_type"] == "media_player"
+
+
+def test_roku_s_own_blocks_say_media_player_and_a_stick_s_host_name_the_stick() -> None:
+    # Roku's blocks hold its boxes (Roku Ultras on 8C:49:62 and 84:EA:ED, 2cld/sl docs/devices.md) and its sticks
+    for mac in ("8c:49:62:0b:69:8d", "84:ea:ed:a8:64:91", "b0:a7:37:00:10:01"):
+        found, _, rules = classify(mac)
+        assert "mac.vendor.roku" in rules
+        assert found["vendor"] == "Roku" and found["device_type"] == "media_player", mac
+        found, _, _ = classify(mac, dhcp__hostname=["RokuUltra"])  # the box's own name adds no kind
+        assert found["device_type"] == "media_player", mac
+    # a stick's host name makes it the finer kind, drawing on the block's media_player too
+    found, confidence, _ = classify("b0:a7:37:00:10:01", dhcp__hostname=["RokuStreamingStick"])
+    assert found["device_type"] == "streaming_stick"
+    _, alone, _ = classify(LOCAL_MAC, dhcp__hostname=["RokuStreamingStick"])
+    assert confidence["device_type"] > alone["device_type"]
+    # a Roku TV model's name still outweighs the block
+    found, _, _ = classify("b0:a7:37:00:10:01", **ROKU_OS, http__upnp_model_name=["TCL Roku TV 55S425"])
+    assert found["device_type"] == "smart_tv"
 
 
 def test_a_roku_host_name_names_the_vendor_and_only_a_stick_s_the_kind() -> None:
@@ -119,6 +138,6 @@ def test_rokus_cloud_names_the_vendor_and_no_kind() -> None:
     assert found["vendor"] == "Roku" and found.get("device_type") != "streaming_stick"
     found, _, _ = classify("40:8b:f6:00:00:01", **clouds, http__upnp_model_name=["TCL Roku TV 55S425"])
     assert found["device_type"] == "smart_tv"
-    # a player on Roku's own block is still one: the block's product range says the kind
+    # a player on Roku's own block is a media player (its sticks and boxes share the blocks; was: streaming_stick)
     found, _, _ = classify("b0:a7:37:00:10:01", **clouds)
-    assert found["vendor"] == "Roku" and found["device_type"] == "streaming_stick"
+    assert found["vendor"] == "Roku" and found["device_type"] == "media_player"

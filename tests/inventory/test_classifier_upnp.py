@@ -58,7 +58,8 @@ CASES = [
     ("Hue Bridge v2 without its MAC", HUE_BRIDGE, None, 80, "Philips Hue", "smart_hub", "Hue Bridge v2"),
     ("Sonos One with its embedded media server and renderer", SONOS_ONE, "48:a6:b8:8c:94:8e", 1400,
      "Sonos", "smart_speaker", "Sonos One"),
-    ("Roku 4200X", ROKU_4200X, "b0:a7:37:00:00:01", 8060, "Roku", "streaming_stick", "Roku Streaming Player 4200X"),
+    # the 4200X is the Roku 3, a box (Roku's device chart): a media player, no stick
+    ("Roku 4200X", ROKU_4200X, "b0:a7:37:00:00:01", 8060, "Roku", "media_player", "Roku Streaming Player 4200X"),
 ]
 
 
