@@ -5,10 +5,11 @@ tests/engine/test_fragments.py's."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.engine.defrag import MAX_PACKET, Reassembler
+from iotwarden.engine.defrag import MAX_PACKET, MAX_PIECES, Reassembler
 
 
 def _cut(payload: bytes, sizes: list[int]) -> list[tuple[int, bool, bytes]]:
@@ -38,7 +39,11 @@ def test_fuzz_any_order_and_duplicates_give_the_payload_once(payload: bytes, uni
     done = [got for offset, more, chunk in sent
             if (got := r.add(1.0, "k", offset, more, chunk, head="h" if offset == 0 else None)) is not None]
     assert done == [(payload, "h")]
-    assert len(r) == 0 and r.held == 0 and not r.dropped
+    # copies after it completed may wait for the next datagram under its key (they could be its own pieces): never
+    # read, and given up uncounted
+    assert all(dg.copies is not None and len(dg.copies) == len(dg.pieces) for dg in r._datagrams.values())
+    r.flush()
+    assert len(r) == 0 and r.held == 0 and not r.dropped and r.heads_lost == 0
 
 
 @settings(max_examples=300, deadline=None)
@@ -106,3 +111,72 @@ def test_pieces_waiting_for_their_first_are_claimed_released_or_dropped_with_it(
     r.add(4.0, "lost", 8, False, b"y" * 8, wait="w4", wait_bytes=50)
     r.flush()  # its first never came: given up, what waited handed back
     assert r.released == ["w4"] and r.dropped == {"unfinished": 1} and r.heads_lost == 0 and r.held == 0
+
+
+# -- a datagram completed, then another under the same key (RFC 4963 §2: the identification wraps on a fast link;
+#    stacks that send every fragmented datagram with ID 0 reuse it at once) --------------------------------------
+
+def _send(r: Reassembler, ts: float, payload: bytes, *, reverse: bool = False) -> list[tuple[bytes, object]]:
+    """``payload`` cut in 8-byte pieces and given to ``r`` under one key; what they complete (head: its first byte)."""
+    pieces = _cut(payload, [8] * 8)
+    got = [r.add(ts, "k", offset, more, chunk, head=chunk[:1] if offset == 0 else None)
+           for offset, more, chunk in (pieces[::-1] if reverse else pieces)]
+    return [g for g in got if g is not None]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_second_datagram_reusing_the_identification_is_read(reverse: bool) -> None:
+    one, two = b"A" * 16 + b"tail", b"B" * 16 + b"tail"  # its last piece the first one's, byte for byte
+    r = Reassembler()
+    assert _send(r, 0.0, one, reverse=reverse) == [(one, b"A")]
+    assert _send(r, 1.0, two, reverse=reverse) == [(two, b"B")]  # was: ignored as late copies, lost
+    assert r.late == 1  # "tail": held as what may be the second's own piece, which it was
+    assert len(r) == 0 and r.held == 0 and not r.dropped
+
+
+def test_a_piece_past_the_completed_datagrams_end_begins_another() -> None:
+    r = Reassembler()
+    assert _send(r, 0.0, b"A" * 8 + b"end") == [(b"A" * 8 + b"end", b"A")]
+    longer = b"A" * 8 + b"B" * 8 + b"end"  # its first piece the first one's, then more
+    assert _send(r, 1.0, longer) == [(longer, b"A")]
+    assert not r.dropped
+
+
+def test_copies_of_a_completed_datagrams_pieces_are_read_once_and_never_counted() -> None:
+    r = Reassembler()
+    payload = b"A" * 16 + b"tail"
+    assert _send(r, 0.0, payload) == [(payload, b"A")]
+    assert _send(r, 0.5, payload, reverse=True) == []  # a mirror's copy of every piece: nothing new
+    assert r.late == 3 and len(r) == 0 and r.held == 0
+    assert r.add(0.6, "k", 8, True, b"A" * 8) is None  # a copy of one piece waits for what may follow it
+    assert len(r) == 1 and r.head("k") == b"A"  # the completed one's first piece still tells what it was
+    r.expire(40.0)  # nothing followed: given up unseen, uncounted
+    assert len(r) == 0 and r.held == 0 and not r.dropped and r.heads_lost == 0
+
+
+def test_pieces_of_the_next_datagram_must_still_agree() -> None:
+    # RFC 5722: a piece saying other bytes for a range another piece of the same datagram holds drops it, also
+    # when the datagram reuses a completed one's identification; nothing of the two is spliced
+    r = Reassembler()
+    assert _send(r, 0.0, b"A" * 16 + b"tail") == [(b"A" * 16 + b"tail", b"A")]
+    assert r.add(1.0, "k", 0, True, b"B" * 8, head=b"B") is None
+    assert r.add(1.0, "k", 0, True, b"C" * 8, head=b"C") is None
+    assert r.dropped == {"overlap_conflict": 1} and r.heads_lost == 1 and len(r) == 0
+    # a copy of the completed one's piece, then the next one's own piece for the same range: as any overlap
+    assert r.add(2.0, "k", 8, True, b"A" * 8) is None
+    assert r.add(2.0, "k", 8, True, b"D" * 8) is None
+    assert r.dropped == {"overlap_conflict": 2} and len(r) == 0 and r.held == 0
+
+
+def test_what_is_kept_of_completed_datagrams_is_bounded() -> None:
+    # a digest per piece (at most MAX_PIECES) and per shorter copy it ignored (MAX_PIECES more), for max_datagrams
+    # datagrams
+    r = Reassembler(max_datagrams=2)
+    for key in range(3):
+        r.add(0.0, key, 0, True, b"x" * 16, head=key)
+        for _ in range(3 * MAX_PIECES):  # an 8-byte copy of the first piece's start, again and again
+            assert r.add(0.0, key, 0, True, b"x" * 8) is None
+        assert r.add(0.0, key, 16, False, b"end") == (b"x" * 16 + b"end", key)
+    assert list(r._done) == [1, 2]
+    assert [len(done.digests) for done in r._done.values()] == [2 + MAX_PIECES] * 2
+    assert r.add(1.0, 2, 0, True, b"x" * 8) is None and r.late == 1  # the shorter copy is a copy after it too

@@ -318,6 +318,55 @@ def test_a_mirror_copy_of_every_fragment_is_read_once() -> None:
     assert not [k for k in engine.stats.decode_errors if k.startswith("ip_")]
 
 
+def _reusing_id_0(dns_id: int) -> tuple[ScapyPacket, list[ScapyPacket]]:
+    """A DNS query and its ~3 KB answer in 3 fragments, sent with identification 0 (a stack that gives every
+    fragmented datagram ID 0, or one whose 16-bit ID wrapped, RFC 4963 §2); answers differ in their DNS ID only, so
+    their first pieces differ (UDP checksum, DNS ID) and the other two are the same bytes."""
+    query = IP(src=C4, dst=S4, id=0) / UDP(sport=40000, dport=53) / DNS(id=dns_id, qd=DNSQR(qname="big.example.",
+                                                                                           qtype="TXT"))
+    whole = _dns_answer(IP(src=S4, dst=C4, id=0))
+    whole[DNS].id = dns_id
+    return query, fragment(IP(bytes(whole)), fragsize=1480)
+
+
+@pytest.mark.parametrize("order", ["in_order", "reversed", "mirrored"])
+@pytest.mark.parametrize("batch", [0, 1])
+def test_two_datagrams_reusing_identification_0_are_both_read(order: str, batch: int) -> None:
+    # the second answer, seconds after the first (within FRAGMENT_TIMEOUT_S), was taken for late copies of the first's
+    # pieces and lost; identical copies (a mirror port's) are still read once
+    frames = []
+    for dns_id in (7, 8):
+        query, pieces = _reusing_id_0(dns_id)
+        assert len(pieces) == 3 and pieces[0][IP].id == 0
+        sent = {"in_order": pieces, "reversed": pieces[::-1],
+                "mirrored": [p for piece in pieces for p in (piece, piece)]}[order]
+        frames += [query, *sent]
+    engine = Engine()
+    observations: list[Observation] = []
+    framed = _frames(frames)
+    for at in range(0, len(framed), batch or len(framed)):  # one batch, or a batch per packet
+        observations += engine.process(batch_of(framed[at : at + (batch or len(framed))])).observations
+    observations += engine.flush().observations
+    got = _answers(observations, S4)
+    assert [o.fields["id"] for o in got] == [7, 8]
+    assert all(len(o.fields["answers"]) == 15 for o in got)
+    assert not [k for k in engine.stats.decode_errors if k.startswith("ip_")]
+
+
+def test_a_datagram_reusing_an_identification_is_read_as_a_host_reads_it() -> None:
+    # UDP payloads, each in 3 pieces with ID 0, 1 s apart: the second's first piece is its own, its others the
+    # first's bytes, and a conflicting copy of a piece of the third drops it as any overlap (RFC 5722)
+    d = Datagrams()
+    def cut(body: bytes) -> list[ScapyPacket]:
+        return list(fragment(IP(src=C4, dst=S4, id=0) / UDP(sport=50000, dport=9600) / body, fragsize=1480))
+    one, two, three = cut(b"A" * 3000), cut(b"B" + b"A" * 2999), cut(b"C" * 3000)
+    forged = three[1].copy()
+    forged[Raw].load = b"X" * len(forged[Raw].load)
+    engine, _ = _run(_frames([*one, *two[::-1], three[0], three[1], forged, three[2]]), [d])
+    assert d.seen == [b"A" * 3000, b"B" + b"A" * 2999]
+    assert engine.stats.decode_errors["ip_defrag_overlap_conflict"] == 1
+
+
 def test_a_first_fragment_holding_the_udp_header_alone_is_reassembled() -> None:
     # the smallest first fragment (8 bytes: RFC 791 §3.1 offsets count 8-byte units) holds the UDP header only
     d = Datagrams()

@@ -4,10 +4,15 @@ back is the whole payload, which :mod:`~iotwarden.engine.fragments` rebuilds beh
 
 Pieces that came before their datagram's first may wait in the table (what only the first tells, as whether a UDP
 datagram is a tunnel's, is not known yet) until the first claims them or they are handed back.
+
+A datagram completed is remembered within the timeout by a digest of each of its pieces: a copy of one of them (a
+mirror's duplicate frame) is no new datagram, while a piece that is no copy (other bytes, offset or end) is another
+datagram reusing the identification (RFC 4963's wraparound, stacks sending every datagram with ID 0).
 """
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter, OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -33,6 +38,8 @@ MAX_PACKET = 65535
 # count 8-byte units), too big, too many pieces, timed out, pushed out of a full table, unfinished at the end
 DROP_REASONS = ("overlap_conflict", "bad_end", "bad_length", "too_big", "too_many_pieces", "timeout", "table_full",
                 "unfinished")
+# the reasons no piece gives: a datagram of copies only (see Reassembler.add) given up for them was none
+PASSIVE = ("timeout", "table_full", "unfinished")
 
 @dataclass(slots=True)
 class _Datagram:
@@ -44,6 +51,19 @@ class _Datagram:
     limit: int = MAX_PACKET  # the payload's largest length (what the headers leave of MAX_PACKET)
     waiting: list[Any] = field(default_factory=list)  # what the caller keeps of pieces before the first (add's wait)
     wait_bytes: int = 0  # bytes of them counted in held beyond their payload
+    # begun after a datagram under its key completed: the offsets of pieces that are copies of that one's (-> their
+    # more flag); None for any other datagram
+    copies: dict[int, bool] | None = None
+    also: list[int] | None = None  # digests of shorter copies of its pieces, ignored (at most MAX_PIECES)
+
+
+@dataclass(slots=True)
+class _Done:
+    """A datagram completed within the timeout: when its first piece came, its head, its pieces' digests."""
+
+    first_ts: float
+    head: Any
+    digests: array[int]  # _digest of each piece it held (at most MAX_PIECES, and the shorter copies it ignored)
 
 
 class Reassembler:
@@ -63,14 +83,16 @@ class Reassembler:
         self.held = 0  # bytes over every datagram
         self.dropped: Counter[str] = Counter()
         self.heads_lost = 0
-        self.late = 0  # fragments of a datagram completed within the timeout before them: ignored
+        self.late = 0  # copies of a fragment of a datagram completed within the timeout before them: read no more
         self.released: list[Any] = []  # what waited for a first piece that did not claim it, or that never came
         self.calls = 0  # batches handed (fragments.reassemble): what waited since the current one is in its batch
         self._datagrams: OrderedDict[Hashable, _Datagram] = OrderedDict()  # oldest first
         # datagrams completed within the timeout (at most max_datagrams), so a copy of a fragment after them (a
         # mirror port's duplicate frame) is not the start of another datagram, as Wireshark's reassembly tables
-        # keep a datagram reassembled (epan/reassemble.c); with its first piece's head (its headers, a few dozen bytes)
-        self._done: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        # keep a datagram reassembled (epan/reassemble.c); with its first piece's head (its headers, a few dozen
+        # bytes) and its pieces' digests (8 bytes each), which tell a copy from a piece of another datagram
+        # reusing the identification
+        self._done: OrderedDict[Hashable, _Done] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._datagrams)
@@ -79,10 +101,10 @@ class Reassembler:
         """What the caller kept of datagram ``key``'s first piece (held, or completed within the timeout), None while
         it has not come."""
         dg = self._datagrams.get(key)
-        if dg is not None:
+        if dg is not None and (dg.head is not None or dg.copies is None):
             return dg.head
         done = self._done.get(key)
-        return None if done is None else done[1]
+        return None if done is None else done.head
 
     def add(self, ts: float, key: Hashable, offset: int, more: bool, data: bytes, *, head: Any = None,
             limit: int = MAX_PACKET, wait: Any = None, wait_bytes: int = 0, claim: bool = False) -> tuple[bytes,
@@ -90,14 +112,25 @@ class Reassembler:
         """One fragment of datagram ``key``: its payload ``data`` at byte ``offset``, ``more`` fragments after it;
         ``head`` is kept from the first fragment (offset 0), ``limit`` is the most the payload may hold. ``wait``
         (``wait_bytes`` long beyond the payload, counted against max_bytes) is kept while the first has not come;
-        the first piece ``claim``-s what waited (forgotten), else it is released."""
+        the first piece ``claim``-s what waited (forgotten), else it is released.
+
+        After a datagram under ``key`` completed, every piece of it begins or joins the next datagram under it, as a
+        host's reassembly that keeps no memory of it would (Linux frees the queue); one made of copies of the
+        completed one's pieces only (a mirror's duplicate frames) is not read again and, given up for time or room,
+        not counted. A piece that is no copy (other bytes, offset or end) makes it another datagram reusing the
+        identification; its pieces must agree as any datagram's (RFC 5722), copies that may be its own included."""
         self.expire(ts)
-        if key in self._done:
-            self.late += 1
+        past = self._done.get(key)
+        dg = self._datagrams.get(key)
+        copy = False
+        if past is not None:
+            copy = _digest(offset, more, data) in past.digests
+            self.late += copy
             if wait is not None:
                 self.released.append(wait)
-            return None
-        dg = self._datagrams.get(key)
+                wait = None
+            if dg is None:
+                dg = self._datagrams[key] = _Datagram(ts, copies={})
         if dg is None:
             dg = self._datagrams[key] = _Datagram(ts)
         if wait is not None:
@@ -124,9 +157,19 @@ class Reassembler:
             return None
         previous = dg.pieces.get(offset, b"")
         if len(previous) >= len(data):  # a duplicate (its bytes checked), or empty: nothing new, not complete now
+            if len(previous) > len(data) > 0 and (dg.also is None or len(dg.also) < MAX_PIECES):
+                # a shorter copy: a copy of it after the datagram completed is a copy too
+                dg.also = [*(dg.also or ()), _digest(offset, more, data)]
+            if dg.copies is not None and not dg.pieces and dg.head is None:
+                self._forget(key)  # begun by nothing
             self._bound()
             return None
         dg.pieces[offset] = data
+        if dg.copies is not None:
+            if copy:
+                dg.copies[offset] = more
+            else:
+                dg.copies.pop(offset, None)
         grown = len(data) - len(previous)
         dg.held += grown
         self.held += grown
@@ -140,7 +183,7 @@ class Reassembler:
     def expire(self, now: float) -> int:
         """Drop the datagrams whose first piece came more than the timeout before ``now``; how many."""
         gone = 0
-        while self._done and now - next(iter(self._done.values()))[0] > self.timeout:
+        while self._done and now - next(iter(self._done.values())).first_ts > self.timeout:
             self._done.popitem(last=False)
         while self._datagrams:
             key, dg = next(iter(self._datagrams.items()))
@@ -169,12 +212,17 @@ class Reassembler:
         if dg.end > dg.limit:
             self._drop(key, "too_big")
             return None
+        if dg.copies is not None and len(dg.copies) == len(dg.pieces):  # a copy of the datagram completed: read once
+            self._forget(key)
+            return None
         out = bytearray(dg.end)
         for offset in order:
             piece = dg.pieces[offset]
             out[offset : offset + len(piece)] = piece
         self._forget(key)
-        self._done[key] = (dg.first_ts, dg.head)
+        self._done.pop(key, None)  # the newest last
+        self._done[key] = _Done(dg.first_ts, dg.head, array("q", [
+            *(_digest(o, o + len(p) < dg.end, p) for o, p in dg.pieces.items()), *(dg.also or ())]))
         if len(self._done) > self.max_datagrams:
             self._done.popitem(last=False)
         return bytes(out), dg.head
@@ -184,8 +232,11 @@ class Reassembler:
             self._drop(next(iter(self._datagrams)), "table_full")
 
     def _drop(self, key: Hashable, reason: str) -> None:
-        self.dropped[reason] += 1
         dg = self._datagrams.get(key)
+        if dg is not None and dg.copies is not None and len(dg.copies) == len(dg.pieces) and reason in PASSIVE:
+            self._forget(key)  # copies of a datagram read already (or nothing yet): no datagram given up
+            return
+        self.dropped[reason] += 1
         if dg is not None and dg.head is not None:
             self.heads_lost += 1
         if dg is not None:
@@ -196,6 +247,11 @@ class Reassembler:
         dg = self._datagrams.pop(key, None)
         if dg is not None:
             self.held -= dg.held
+
+
+def _digest(offset: int, more: bool, data: bytes) -> int:
+    """What tells a piece from another: its offset, end flag and bytes (Python's keyed 64-bit hash, PEP 456)."""
+    return hash((offset, more, data))
 
 
 def _check(dg: _Datagram, offset: int, more: bool, data: bytes) -> str | None:
