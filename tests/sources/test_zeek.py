@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iotwarden.errors import CaptureError, ConfigError
-from iotwarden.sources import zeek, zeek_format, zeek_join, zeek_order
+from iotwarden.sources import zeek, zeek_join, zeek_lines, zeek_order
 from iotwarden.sources.base import RecordBatch
 from iotwarden.sources.zeek import read_zeek, sniff_zeek
 from tests.sources.zeek_written import lines, site_day, write_logs
@@ -278,7 +278,7 @@ def test_concatenated_logs_with_two_headers_are_both_read(tmp_path: Path) -> Non
 # --- malformed lines --------------------------------------------------------------------------------
 
 def test_malformed_tsv_lines_are_counted_and_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(zeek_format, "MAX_LINE_BYTES", 4096)
+    monkeypatch.setattr(zeek_lines, "MAX_LINE_BYTES", 4096)
     good = (TSV / "dns.log").read_text().splitlines()[8]
     cols = good.split("\t")
     bad = [

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotwarden.model import Flow
-from iotwarden.sources import zeek, zeek_format, zeek_gzip
+from iotwarden.sources import zeek, zeek_gzip, zeek_lines
 from iotwarden.sources.zeek_gzip import GzipState, GzipTail
 from tests.sources.zeek_written import Conn, Txn, write_logs
 
@@ -126,7 +126,7 @@ def test_a_file_read_as_finished_that_stops_within_a_member_ends_with_one_bad_it
 def test_the_line_the_writer_is_within_is_kept_to_its_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An over-long line across reads: counted bad once, at the read that finds it over MAX_LINE_BYTES, then
     dropped to its end (no tail kept for it), the lines after it read."""
-    monkeypatch.setattr(zeek_format, "MAX_LINE_BYTES", 300)
+    monkeypatch.setattr(zeek_lines, "MAX_LINE_BYTES", 300)
     monkeypatch.setattr(zeek_gzip, "MAX_LINE_BYTES", 300)
     plain = _conn_log(tmp_path, 4)
     at = plain.rindex(b"\n", 0, plain.index(b"C002")) + 1  # C002's line starts there

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotwarden.model import Flow, Observation
-from iotwarden.sources import zeek, zeek_format, zeek_live
+from iotwarden.sources import zeek, zeek_format, zeek_lines, zeek_live
 from iotwarden.sources.base import RecordBatch
 from iotwarden.sources.zeek_live import (
     ADDRESS_SPAN_S,
@@ -412,7 +412,7 @@ def test_a_growing_log_read_within_an_over_long_line_counts_it_once_and_reads_on
     """A read that ends within a line longer than MAX_LINE_BYTES counts it bad and starts the next read past it:
     before, the next read began again where this one had (no end of line within the bytes looked back at), so the
     lines between were read twice and the long line counted at every read."""
-    monkeypatch.setattr(zeek_format, "MAX_LINE_BYTES", 300)
+    monkeypatch.setattr(zeek_lines, "MAX_LINE_BYTES", 300)
     monkeypatch.setattr(zeek, "MAX_LINE_BYTES", 300)
     full = (write_logs(tmp_path / "w", [_dns(f"C{i}", 5000.0 + i) for i in range(4)]) / "conn.log").read_bytes()
     at = full.rindex(b"\n", 0, full.index(b"C2")) + 1  # C2's line starts there
