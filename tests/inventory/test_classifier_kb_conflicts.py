@@ -112,10 +112,26 @@ def test_a_roku_host_name_names_the_vendor_and_only_a_stick_s_the_kind() -> None
     found, _, rules = classify(LOCAL_MAC, dhcp__hostname=["RokuStreamingStick"])
     assert "dhcp.hostname.roku_stick" in rules
     assert found["vendor"] == "Roku" and found["device_type"] == "streaming_stick"
-    # a Roku TV another maker builds names its size and maker first: no Roku host name rule types it a stick
+    # a Roku TV another maker builds names its size and maker first: neither Roku player rule types it a stick
     found, _, rules = classify(LOCAL_MAC, dhcp__hostname=["55TCLRokuTV"])
-    assert not any(r.startswith("dhcp.hostname.roku") for r in rules)
+    assert not {"dhcp.hostname.roku", "dhcp.hostname.roku_stick"} & rules
     assert found.get("device_type") != "streaming_stick"
+
+
+def test_a_roku_tv_s_host_name_names_the_tv_and_its_maker() -> None:
+    # '<size>" <maker> Roku TV', the device name Roku OS gives a TV another maker builds, spaces dropped
+    for name, maker in (("55TCLRokuTV", "TCL"), ("32HisenseRokuTV", "Hisense"), ("58OnnRokuTV", "Onn"),
+                        ("43tclrokutv", "TCL"), ("65TCLRokuTV-2", "TCL")):
+        found, _, rules = classify(LOCAL_MAC, dhcp__hostname=[name])
+        assert "dhcp.hostname.roku_tv" in rules, name
+        assert found["vendor"] == maker and found["device_type"] == "smart_tv", name
+    # with Roku OS's own answers (ECP, server, user agent) the vendor stays Roku's, the kind is the TV's
+    found, _, _ = classify("40:8b:f6:00:00:01", **ROKU_OS, dhcp__hostname=["43TCLRokuTV"])  # a TCL block
+    assert found["vendor"] == "Roku" and found["device_type"] == "smart_tv"
+    # Roku's own players and sticks, and names with no size or no maker, are no Roku TV of another maker
+    for name in ("RokuUltra", "RokuStreamingStick", "RokuTV", "32RokuTV", "TCLRokuTV", "Living-Room-TV"):
+        _, _, rules = classify(LOCAL_MAC, dhcp__hostname=[name])
+        assert "dhcp.hostname.roku_tv" not in rules, name
 
 
 def test_a_pc_running_itunes_is_not_an_apple_media_player() -> None:
