@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from iotwarden.inventory.addresses import private_v4, unzoned
-from iotwarden.inventory.resolution import carries_many
+from iotwarden.inventory.gateways import carries_many
 
 # How far from a stored tenure a sighting still counts as the same holder: one day. A DHCP client
 # renews its lease at half of it (RFC 2131 §4.4.5) and keeps its address while it does; home routers
@@ -92,7 +92,7 @@ class PriorOwners:
         to another since), when two MACs did (DHCP reuse inside the gap: which one is unknown; any MAC
         that held it between the tenure and ``ts`` is one of them), or when the holder carried many
         addresses at that time (a router's MAC, whose routed addresses were stored before it was known
-        as one: resolution.carries_many).
+        as one: gateways.carries_many).
         """
         near = [t for t in self.by_ip.get(ip, ()) if t.distance(ts) <= self.gap_s]
         if not near or any(t.mac != near[0].mac for t in near):

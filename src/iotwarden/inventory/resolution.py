@@ -17,12 +17,12 @@ MAC device of another (Device.in_domain).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from iotwarden.hooks import Context
 from iotwarden.inventory.addresses import local_ip, private_v4, unzoned
+from iotwarden.inventory.gateways import GATEWAY_MIN_IPS, carries_many
 from iotwarden.inventory.linking import InterfaceLinker
 from iotwarden.model import Device
 from iotwarden.model.device import DOMAINS_ATTRIBUTE, UNTAGGED
@@ -34,26 +34,13 @@ MAX_ENDPOINTS = 500_000  # (mac, ip) pairs tracked per run; further ones are dro
 MAX_IPS_PER_MAC = 64  # endpoints per MAC; a MAC past it is a gateway long before
 MAX_VALUES_PER_ATTRIBUTE = 32  # values kept per "<proto>.<field>" attribute of one endpoint or device
 MAX_DOMAINS_PER_MAC = 64  # broadcast domains remembered per MAC (a router-on-a-stick's VLANs); later ones not
-GATEWAY_MIN_IPS = 4  # distinct foreign addresses (IPv4, or IPv6 /48s) that make a MAC a gateway
 INTERFACES_ATTRIBUTE = "link.mac"  # every MAC of a device that has more than one (inventory/linking.py)
 
+# the router's test (inventory/gateways.py, split from this module) stays importable from here
+__all__ = ["GATEWAY_MIN_IPS", "INTERFACES_ATTRIBUTE", "MAX_DOMAINS_PER_MAC", "MAX_ENDPOINTS", "MAX_IPS_PER_MAC",
+           "MAX_VALUES_PER_ATTRIBUTE", "Endpoint", "EndpointResolver", "EvidenceKey", "carries_many"]
+
 EvidenceKey = tuple[str, str, str, str]  # proto, kind, field, value
-
-
-def carries_many(ips: Iterable[str], *, private_segment: bool) -> bool:
-    """What a router's MAC carries besides its own addresses: :data:`GATEWAY_MIN_IPS` addresses (IPv4,
-    or IPv6 /48s; link-local left out), or a global IPv4 address on a private segment (routed traffic)."""
-    v4: set[str] = set()
-    v6: set[str] = set()
-    for ip in ips:
-        addr = ipaddress.ip_address(ip)
-        if addr.version == 4:
-            if private_segment and addr.is_global:
-                return True
-            v4.add(ip)
-        elif not addr.is_link_local:
-            v6.add(str(ipaddress.ip_network(f"{ip}/48", strict=False)))
-    return len(v4) >= GATEWAY_MIN_IPS or len(v6) >= GATEWAY_MIN_IPS
 
 
 @dataclass(slots=True)
