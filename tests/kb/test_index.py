@@ -152,6 +152,34 @@ def test_values_per_call_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(hits) == 3
 
 
+def test_an_attribute_s_regexes_are_compiled_once_at_its_first_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading compiles no rule regex (start-up cost); the first lookup of an attribute compiles its own
+    regexes once, in rule order, and no other attribute's; later lookups compile nothing."""
+    kb = build(r("boa", "http.server", "regex", r"^Boa/(\S+)", conclusions={"firmware": "{1}"}),
+               r("boa2", "http.server", "regex", [r"^boa", r"^x"], ignore_case=True),
+               r("ipp", "mdns.services", "regex", "^_ipp"),
+               {**r("txt", "mdns.services", "exact", "_x._tcp.local"),
+                "requires": [{"attribute": "mdns.txt", "regex": "^md=a"}]})
+    compiled: list[str] = []
+    real = index.re.compile
+
+    def counting(pattern: str, flags: int = 0) -> Any:
+        compiled.append(pattern)
+        return real(pattern, flags)
+
+    monkeypatch.setattr(index.re, "compile", counting)
+    assert compiled == []
+    assert ids(kb.match("http.server", "Boa/0.94")) == ["boa", "boa2"]
+    assert compiled == [r"^Boa/(\S+)", "^boa", "^x"]
+    assert ids(kb.match("http.server", "BOA/1")) == ["boa2"] and ids(kb.match("http.server", "xyz")) == ["boa2"]
+    assert len(compiled) == 3
+    device = {"mdns.services": ["_x._tcp.local", "_ipp._tcp.local"], "mdns.txt": [{"md": "a1"}]}
+    assert sorted(ids(kb.match_device(device))) == ["ipp", "txt"]
+    assert compiled[3:] == ["^_ipp", "^md=a"]
+    kb.match_device(device)
+    assert len(compiled) == 5
+
+
 def test_matches_of_a_value_are_remembered_up_to_the_memo_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """The classifier asks about the same values at every pass: the second answer is the first's
     records, a rule with ``requires`` is still judged per device, and a full memo starts again."""
