@@ -150,6 +150,60 @@ def test_user_installed_registry_is_preferred(tmp_path: Path) -> None:
     assert registry.sources["MA-M"].name == "mam.csv.gz"  # the others stay the shipped ones
 
 
+def counted_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the registry CSV files parsed from now on."""
+    reads: list[str] = []
+    real = oui.read_registry_csv
+
+    def counting(path: Path, bits: int) -> list[tuple[str, str]]:
+        reads.append(path.name)
+        return real(path, bits)
+
+    monkeypatch.setattr(oui, "read_registry_csv", counting)
+    return reads
+
+
+def test_a_fresh_parsed_cache_spares_the_csv_parse_and_reads_the_same(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    """generated/oui.json is fresh (kb check), so a start parses no registry CSV and has the same tables."""
+    assert oui.cache_problem() is None
+    reads = counted_reads(monkeypatch)
+    cached = OuiRegistry.load(user_dir=tmp_path)
+    assert reads == []
+    monkeypatch.setattr(oui.paths, "GENERATED_OUI", tmp_path / "missing.json")
+    parsed = OuiRegistry.load(user_dir=tmp_path)
+    assert reads == ["oui.csv.gz", "mam.csv.gz", "oui36.csv.gz", "iab.csv.gz"]
+    assert parsed._tables == cached._tables and parsed.sources == cached.sources
+
+
+def test_a_user_registry_is_parsed_and_the_others_come_from_the_cache(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    (tmp_path / "oui.csv.gz").write_bytes(gzip.compress((HEADER + "MA-L,00408C,Renamed Vendor Inc,addr\n").encode()))
+    reads = counted_reads(monkeypatch)
+    registry = OuiRegistry.load(user_dir=tmp_path)
+    assert reads == ["oui.csv.gz"] and registry.sources["MA-L"] == tmp_path / "oui.csv.gz"
+    entry = registry.lookup("00:40:8c:00:00:01")
+    assert entry is not None and entry.organization == "Renamed Vendor Inc"
+    assert registry.lookup("00:40:8d:00:00:01") is None  # the shipped MA-L list is not read at all
+    assert registry.counts()[28] > 1000  # MA-M from the cache
+
+
+def test_a_cache_made_from_other_files_is_ignored(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Shipped files that differ from those the cache was made of (a newer list) are parsed, not the cache."""
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    (shipped / "oui.csv.gz").write_bytes(gzip.compress((HEADER + "MA-L,00408C,Newer Name Inc,addr\n").encode()))
+    assert oui.read_cache(shipped) is None
+    reads = counted_reads(monkeypatch)
+    registry = OuiRegistry.load(user_dir=tmp_path / "nouser", shipped_dir=shipped)
+    assert reads == ["oui.csv.gz"] and len(registry) == 1
+    entry = registry.lookup("00:40:8c:00:00:01")
+    assert entry is not None and entry.organization == "Newer Name Inc"
+    for bad in ("", "{}", '{"format": 1, "digest": "x", "registries": {}}', "[1]"):
+        (tmp_path / "bad.json").write_text(bad)
+        assert oui.read_cache(path=tmp_path / "bad.json") is None
+
+
 def test_registry_csv_errors_name_the_line() -> None:
     with pytest.raises(ConfigError, match="not an IEEE registry CSV"):
         parse_registry_csv("a,b,c\n", 24, "x.csv")

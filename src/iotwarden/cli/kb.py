@@ -23,7 +23,15 @@ from iotwarden.kb.compiled import compile_rules, index_problem, write_index
 from iotwarden.kb.importers import fingerbank, homeassistant, ja4, p0f, recog, satori
 from iotwarden.kb.importers.common import ImportResult, dump_rules
 from iotwarden.kb.index import KnowledgeBase
-from iotwarden.kb.oui import REGISTRIES, OuiRegistry, VendorNames, parse_registry_csv, registry_of
+from iotwarden.kb.oui import (
+    REGISTRIES,
+    OuiRegistry,
+    VendorNames,
+    cache_problem,
+    parse_registry_csv,
+    registry_of,
+    write_cache,
+)
 from iotwarden.kb.schema import RuleValidator, load_attributes, rule_files, safe_load
 from iotwarden.kb.taxonomy import Taxonomy
 
@@ -191,8 +199,10 @@ def lookup(mac: Annotated[str, typer.Argument(help="MAC address or prefix (aa:bb
 
 
 @kb_app.command("check")
-def check(fix: Annotated[bool, typer.Option("--fix", help="Rewrite the compiled index.")] = False) -> None:
-    """Validate every rule file, the taxonomy and aliases, and that the compiled index is fresh."""
+def check(fix: Annotated[bool, typer.Option("--fix", help="Rewrite the compiled index (and the parsed "
+                                                          "registries when stale).")] = False) -> None:
+    """Validate every rule file, the taxonomy and aliases, and that the compiled index and the parsed IEEE
+    registries (generated/oui.json) are fresh."""
     taxonomy = Taxonomy.load()
     VendorNames.load()
     rules = compile_rules()
@@ -201,15 +211,22 @@ def check(fix: Annotated[bool, typer.Option("--fix", help="Rewrite the compiled 
     if user_files:
         user_rules = RuleValidator(load_attributes(), taxonomy).load_files(user_files)
         typer.echo(f"user rules: {len(user_rules)} in {len(user_files)} files under {user_dir}")
+    oui_problem = cache_problem()
     if fix:
         n = write_index(rules=rules)
         typer.echo(f"compiled index rewritten: {n} rules -> {paths.GENERATED_INDEX}")
+        if oui_problem:
+            write_cache()
+            typer.echo(f"parsed registries rewritten -> {paths.GENERATED_OUI}")
         return
     problem = index_problem(rules=rules)
-    if problem:
-        typer.echo(f"error: {problem}", err=True)
+    if problem or oui_problem:
+        for line in (problem, oui_problem):
+            if line:
+                typer.echo(f"error: {line}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"ok: {len(rules)} rules, {len(taxonomy)} device types, compiled index up to date")
+    typer.echo(f"ok: {len(rules)} rules, {len(taxonomy)} device types, compiled index up to date, "
+               "parsed registries up to date")
 
 
 @kb_app.command("import")

@@ -3,13 +3,17 @@
 # The IEEE Registration Authority lists (MA-L ``oui.csv``, MA-M ``mam.csv``, MA-S ``oui36.csv``,
 # IAB ``iab.csv``) ship gzip-compressed in ``kb/data/oui``; a newer list installed by
 # ``iotwarden kb update --oui`` in the user data dir wins. Organisation names are shortened to a
-# vendor name by the data table ``vendor_aliases.yaml``, never by code.
+# vendor name by the data table ``vendor_aliases.yaml``, never by code. The shipped lists are also kept
+# parsed in ``kb/data/generated/oui.json`` (``iotwarden kb check --fix`` writes it, ``kb check`` fails when it
+# is stale): read when its digest matches the shipped files, it spares every start the CSV parse (~0.09 CPU s).
 
 from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,6 +38,7 @@ VENDOR_CACHE_SIZE = 65_536  # distinct organisation names whose short vendor nam
 _HEX = re.compile(r"[0-9A-Fa-f]")
 _UPPER_HEX = frozenset("0123456789ABCDEF")
 ASSIGNMENT_DIGITS = {24: 6, 28: 7, 36: 9}  # hex digits of an assignment per registry prefix length
+CACHE_FORMAT = 1  # version of generated/oui.json; bump when its layout changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,13 +192,21 @@ class OuiRegistry:
         tables: dict[int, dict[str, tuple[str, str]]] = {bits: {} for bits in PREFIX_BITS}
         sources: dict[str, Path] = {}
         udir = user_dir if user_dir is not None else paths.user_oui_dir()
+        cached: dict[str, list[list[str]]] | None = None  # read once, when a shipped file is used
         for registry, (filename, bits) in REGISTRIES.items():
             path = registry_file(filename, udir, shipped_dir)
             if path is None:
                 continue
             sources[registry] = path
-            for assignment, org in read_registry_csv(path, bits):
-                tables[bits][assignment] = (org, registry)
+            if path == shipped_dir / f"{filename}.gz":
+                if cached is None:
+                    cached = read_cache(shipped_dir) or {}
+                if registry in cached:
+                    assignments, orgs = cached[registry]
+                    tables[bits].update(zip(assignments, zip(orgs, [registry] * len(orgs), strict=True), strict=True))
+                    continue
+            rows = read_registry_csv(path, bits)
+            tables[bits].update((assignment, (org, registry)) for assignment, org in rows)
         return cls(tables, vendors or VendorNames.load(), sources)
 
     def __len__(self) -> int:
@@ -244,6 +257,66 @@ def registry_file(filename: str, user_dir: Path, shipped_dir: Path) -> Path | No
         if candidate.is_file():
             return candidate
     return None
+
+
+def shipped_digest(shipped_dir: Path | None = None) -> str:
+    """sha256 over the shipped registry files (name and bytes, REGISTRIES order; a missing one is skipped)."""
+    shipped_dir = shipped_dir or paths.OUI_DIR
+    h = hashlib.sha256()
+    for filename, _ in REGISTRIES.values():
+        path = shipped_dir / f"{filename}.gz"
+        if path.is_file():
+            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def render_cache(shipped_dir: Path | None = None) -> str:
+    """The text of ``generated/oui.json``: the shipped registries' rows as read_registry_csv reads them, per
+    registry two lists (assignments, organisations), one registry a line, and the shipped files' digest."""
+    shipped_dir = shipped_dir or paths.OUI_DIR
+    lines = []
+    for registry, (filename, bits) in REGISTRIES.items():
+        path = shipped_dir / f"{filename}.gz"
+        if path.is_file():
+            rows = read_registry_csv(path, bits)
+            lines.append(f"{json.dumps(registry)}: " + json.dumps([[a for a, _ in rows], [o for _, o in rows]],
+                                                                    ensure_ascii=False))
+    head = f'{{"format": {CACHE_FORMAT}, "digest": "{shipped_digest(shipped_dir)}", "registries": {{\n'
+    return head + ",\n".join(lines) + "\n}}\n"
+
+
+def read_cache(shipped_dir: Path | None = None, path: Path | None = None) -> dict[str, list[list[str]]] | None:
+    """The parsed shipped registries from ``generated/oui.json``; None when it is missing, unreadable or not
+    made from the files now in ``shipped_dir`` (the caller then parses the CSV files)."""
+    path = path or paths.GENERATED_OUI
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != CACHE_FORMAT or data.get("digest") != shipped_digest(shipped_dir):
+            return None
+        registries = data["registries"]
+        if not isinstance(registries, dict) or not all(
+                isinstance(v, list) and len(v) == 2 and len(v[0]) == len(v[1]) for v in registries.values()):
+            return None
+        return registries
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def cache_problem(path: Path | None = None) -> str | None:
+    """Why ``generated/oui.json`` is stale (None when it is what the shipped registry files parse to)."""
+    path = path or paths.GENERATED_OUI
+    if not path.is_file():
+        return f"{path} is missing: run `iotwarden kb check --fix`"
+    if path.read_text(encoding="utf-8") != render_cache():
+        return f"{path} is stale: run `iotwarden kb check --fix` and commit it"
+    return None
+
+
+def write_cache(path: Path | None = None) -> None:
+    """Regenerate ``generated/oui.json`` from the shipped registry files."""
+    path = path or paths.GENERATED_OUI
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_cache(), encoding="utf-8")
 
 
 def read_registry_csv(path: Path, bits: int) -> list[tuple[str, str]]:

@@ -12,6 +12,7 @@ from pathlib import Path
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 RULES_DIR = PACKAGE_DATA / "rules"
 GENERATED_INDEX = PACKAGE_DATA / "generated" / "index.json"
+GENERATED_OUI = PACKAGE_DATA / "generated" / "oui.json"  # the shipped registries, parsed (kb/oui.py)
 TAXONOMY_FILE = PACKAGE_DATA / "taxonomy.yaml"
 ATTRIBUTES_FILE = PACKAGE_DATA / "attributes.yaml"
 VENDOR_ALIASES_FILE = PACKAGE_DATA / "vendor_aliases.yaml"
