@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="replays; the best is printed")
     parser.add_argument("--hooks", action="store_true", help="also CPU time per analyzer hook (best of the replays)")
     args = parser.parse_args(argv)
-    from iotwarden.services.analyze import sniff_format
     from iotwarden.services.feed import Feed
+    from iotwarden.services.inputs import sniff_format
 
     feed = Feed(args.file, "zeek" if args.file.is_dir() else sniff_format(args.file) or "capture")  # as analyze
     batches = [(b.observations, b.flows, b.ts) for b in feed.batches()]

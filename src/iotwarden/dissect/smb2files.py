@@ -23,7 +23,7 @@ Observations:
 
 Not read: file data (SMB1's trees and pipes are dissect/smb1files.py's). Limits: smbpipes.MAX_TREES and MAX_PIPES,
 :data:`MAX_PENDING` (each dropping its oldest entry, a pipe's age counted from its last use), smbstage.MAX_STAGED; a
-pipe's unconsumed bytes are one DCE/RPC fragment at most (dcerpc.MAX_FRAGMENT). After a lost TCP segment
+pipe's unconsumed bytes are one DCE/RPC fragment at most (dcerpcpdu.MAX_FRAGMENT). After a lost TCP segment
 (dissect/smb.py ``gap``) each pipe's reader of that direction drops its partial PDU and reads again from the next pipe
 message that begins a PDU.
 
@@ -45,7 +45,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotwarden.dissect import dcerpc, smb2, smbstage, streambuf
+from iotwarden.dissect import dcerpc, dcerpcpdu, smb2, smbstage, streambuf
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.smbpipes import (
     IPC,
@@ -123,7 +123,7 @@ class Session:
         # a WRITE that may be a pipe's whose CREATE was lost (one DCE/RPC fragment at most): read, for adopt to judge
         return command == READ or file_id in self.let_go or not may_be_pipe(
             self.trees, struct.unpack_from("<I", head, 36)[0]) or struct.unpack_from(
-            "<I", head, HEADER + 4)[0] > dcerpc.MAX_FRAGMENT
+            "<I", head, HEADER + 4)[0] > dcerpcpdu.MAX_FRAGMENT
 
     def wrote(self, head: bytes | bytearray) -> None:
         """A message skipped on its header (``head``, dissect/smb.py) that is a WRITE request: a file staged on its
@@ -214,7 +214,7 @@ class Session:
             offset, length = struct.unpack_from("<HI", body, 2)
             if self.staged:
                 smbstage.wrote(self.staged, file_id, tree)
-            if pipe is None and length <= dcerpc.MAX_FRAGMENT:
+            if pipe is None and length <= dcerpcpdu.MAX_FRAGMENT:
                 pipe = adopt(self, file_id, tree, smb2.buffer_at(msg, offset, length))
             if pipe is not None:
                 self._feed(pkt, file_id, pipe, smb2.buffer_at(msg, offset, length), out)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from iotwarden.dissect import dcerpc, smbstage, streambuf
+from iotwarden.dissect import dcerpc, dcerpcpdu, smbstage, streambuf
 from iotwarden.dissect.base import Packet
 from iotwarden.model import Observation
 
@@ -91,7 +91,7 @@ def adopt(session: Handles, key: Any, tree: int | Tree | None, data: bytes) -> P
     if lost is not None:
         name = lost[1]
     if not dcerpc.opens_pipe(data, name):
-        if dcerpc.header(data) is None:  # a file's data: its later writes are skipped on their headers (skippable)
+        if dcerpcpdu.header(data) is None:  # a file's data: its later writes are skipped on their headers (skippable)
             keep(session.let_go, key, None, MAX_PIPES)
         return None
     session.unseen.pop(key, None)
@@ -134,7 +134,7 @@ def feed_pipe(pkt: Packet, pipe: Pipe, data: bytes, out: list[Observation]) -> l
             pipe.rpc[lost] += len(data)
             return paths
         del pipe.rpc[lost]
-    buf = streambuf.append(pipe.rpc, pkt.to_server, data, dcerpc.MAX_FRAGMENT)
+    buf = streambuf.append(pipe.rpc, pkt.to_server, data, dcerpcpdu.MAX_FRAGMENT)
     extra: dict[str, Any] = {"named_pipe": pipe.name, **({"pipe_inferred": True} if pipe.inferred else {})}
     for pdu, head in dcerpc.take_pdus(buf):
         made = len(out)
@@ -143,6 +143,6 @@ def feed_pipe(pkt: Packet, pipe: Pipe, data: bytes, out: list[Observation]) -> l
             path = smbstage.binary_path(pdu, head, out[-1].fields.get("operation"))
             if path:
                 paths.append(path)
-    streambuf.bound(pipe.rpc, buf, dcerpc.MAX_FRAGMENT)
+    streambuf.bound(pipe.rpc, buf, dcerpcpdu.MAX_FRAGMENT)
     return paths
 

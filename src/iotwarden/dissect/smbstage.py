@@ -20,7 +20,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from iotwarden.dissect import dcerpc, smbshare, streambuf
+from iotwarden.dissect import dcerpc, dcerpcpdu, smbshare, streambuf
 from iotwarden.dissect.base import Packet
 from iotwarden.model import Observation
 
@@ -49,14 +49,14 @@ class Staged:
 
 def binary_path(pdu: bytes, head: tuple[int, int, str, int, int, int], operation: str | None) -> str | None:
     """``lpBinaryPathName`` of a whole RCreateServiceW/A request PDU (one fragment: a first and last, ``head`` its
-    dcerpc.header), ``operation`` the name dcerpc.py gave the call; None for another call or a stub that does not
+    dcerpcpdu.header), ``operation`` the name dcerpc.py gave the call; None for another call or a stub that does not
     parse."""
     ptype, flags, order, frag, auth, _ = head
     width = CREATE_SERVICE.get(operation or "")
-    if width is None or ptype != dcerpc.REQUEST or flags & 0x03 != 0x03:
+    if width is None or ptype != dcerpcpdu.REQUEST or flags & 0x03 != 0x03:
         return None
-    stub = pdu[dcerpc.HEADER + 8 + (16 if flags & dcerpc.PFC_OBJECT_UUID else 0) :
-               frag - (auth + dcerpc.AUTH_VERIFIER if auth else 0)]
+    stub = pdu[dcerpcpdu.HEADER + 8 + (16 if flags & dcerpcpdu.PFC_OBJECT_UUID else 0) :
+               frag - (auth + dcerpcpdu.AUTH_VERIFIER if auth else 0)]
     at = _string(stub, CONTEXT_HANDLE, order, width)[1]  # lpServiceName
     if at < 0 or at + 4 > len(stub):
         return None

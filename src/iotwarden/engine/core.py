@@ -13,22 +13,15 @@ import numpy as np
 from iotwarden.dissect.base import Dissector
 from iotwarden.dissect.memo import Memo
 from iotwarden.engine.batch import PacketBatch
-from iotwarden.engine.decode import (
-    ERROR_REASONS,
-    TUNNELS,
-    Headers,
-    addr_texts,
-    decode,
-    mac_texts,
-    snapped,
-    vni_list,
-)
+from iotwarden.engine.decode import addr_texts, decode, mac_texts, snapped
 from iotwarden.engine.defrag import FRAGMENT_TIMEOUT_S, MAX_BYTES, MAX_DATAGRAMS, Reassembler
 from iotwarden.engine.dispatch import Dispatcher, DispatchLimits
 from iotwarden.engine.flowtable import ICMP_SHIFT, TCP_FLAGS, Closed, FlowTable
 from iotwarden.engine.fragments import Rebuilt, decode_whole, reassemble, released_batch
+from iotwarden.engine.headers import ERROR_REASONS, Headers
 from iotwarden.engine.orient import BY_ANSWER, FLIP_REASONS, ServerPorts
 from iotwarden.engine.segments import SegmentRules
+from iotwarden.engine.tunnels import TUNNELS, vni_list
 from iotwarden.errors import ConfigError
 from iotwarden.model import CaptureStats, Flow, Observation
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from iotwarden.engine.decode import Headers
+from iotwarden.engine.headers import Headers
 
 I64 = npt.NDArray[np.int64]
 

@@ -25,9 +25,10 @@ from itertools import repeat
 import numpy as np
 import numpy.typing as npt
 
-from iotwarden.engine.decode import Headers, mac48
+from iotwarden.engine.decode import mac48
 from iotwarden.engine.flowkeys import KEY, canonical, group, key_bytes
 from iotwarden.engine.flowpackets import PacketFlows, packet_view
+from iotwarden.engine.headers import Headers
 from iotwarden.engine.orient import ServerPorts, decide, group_destination, naming_syns
 from iotwarden.engine.segments import IPPROTO_TCP, TCP_SYN, SegmentRules, split_flows
 

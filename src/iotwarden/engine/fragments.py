@@ -35,15 +35,7 @@ from iotwarden.engine.batch import (
     LINKTYPE_RAW,
     PacketBatch,
 )
-from iotwarden.engine.decode import (
-    GENEVE_PORT,
-    GTPU_PORT,
-    TEREDO_PORT,
-    VNI_PRESENT,
-    VXLAN_PORT,
-    Headers,
-    decode,
-)
+from iotwarden.engine.decode import decode
 from iotwarden.engine.defrag import (
     DROP_REASONS,
     FRAGMENT_TIMEOUT_S,
@@ -53,7 +45,8 @@ from iotwarden.engine.defrag import (
     MAX_PIECES,
     Reassembler,
 )
-from iotwarden.engine.tunnels import nest_vni
+from iotwarden.engine.headers import Headers
+from iotwarden.engine.tunnels import GENEVE_PORT, GTPU_PORT, TEREDO_PORT, VNI_PRESENT, VXLAN_PORT, nest_vni
 
 # the reassembly table's names (engine/defrag.py, split from this module) stay importable from here
 __all__ = ["DROP_REASONS", "FRAGMENT_TIMEOUT_S", "IPV6_FRAGMENT", "MAX_BYTES", "MAX_DATAGRAMS", "MAX_PACKET",

@@ -15,7 +15,7 @@ from iotwarden.engine.batch import PacketBatch
 from iotwarden.errors import CaptureError
 from iotwarden.services.inputs import sniff_format
 from iotwarden.sources import zeek
-from iotwarden.sources.zeek_format import KNOWN_TYPES, iter_lines, open_log
+from iotwarden.sources.zeek_lines import KNOWN_TYPES, iter_lines, open_log
 
 HEAD_BYTES = 4096  # bytes of a file's start compared to tell more of the same file from new content
 IDENT_LINES = 256  # Zeek log lines looked at for the first record that, with the header, names a log

@@ -51,7 +51,7 @@ from iotwarden.services.runstate import RunState
 from iotwarden.sources import zeek
 from iotwarden.sources.base import RecordBatch
 from iotwarden.sources.capfile import read_capture
-from iotwarden.sources.zeek_format import KNOWN_TYPES
+from iotwarden.sources.zeek_lines import KNOWN_TYPES
 from iotwarden.sources.zeek_live import ZeekFollower
 from iotwarden.store import Store
 from iotwarden.store import writer as w

@@ -26,26 +26,28 @@ from typing import IO, Any
 
 from iotwarden.errors import CaptureError, ConfigError, ParseError
 from iotwarden.model import Flow
-from iotwarden.sources import zeek_map, zeek_order
+from iotwarden.sources import zeek_connflow, zeek_order
 from iotwarden.sources.base import RecordBatch
 from iotwarden.sources.zeek_conn import ConnLines
 from iotwarden.sources.zeek_format import (
+    TsvHeader,
+    apply_directive,
+    decode_json,
+    decode_tsv,
+    to_time,
+)
+from iotwarden.sources.zeek_gzip import GzipState, GzipTail, open_tail
+from iotwarden.sources.zeek_join import Joiner, LinkInfo, Lru, link_of
+from iotwarden.sources.zeek_lines import (
     GZIP_MAGIC,
     KNOWN_TYPES,
     MAX_LINE_BYTES,
     READ_BLOCK,
     SNIFF_LINES,
-    TsvHeader,
-    apply_directive,
-    decode_json,
-    decode_tsv,
     iter_lines,
     open_log,
     sniff_lines,
-    to_time,
 )
-from iotwarden.sources.zeek_gzip import GzipState, GzipTail, open_tail
-from iotwarden.sources.zeek_join import Joiner, LinkInfo, Lru, link_of
 
 # Links of the conn.log lines that zeek_order cannot put in place (sessions logged at their end, hours after
 # their dns/http/ssl records), read ahead from a directory's conn.logs before the merge; past it, the
@@ -145,7 +147,7 @@ def _late_links(files: list[Path]) -> Lru[str, LinkInfo] | None:
             high = ts
         elif record is not None:  # behind what went before it: the other logs' records of it may have too
             try:
-                flow = record if isinstance(record, Flow) else zeek_map.map_conn(record)
+                flow = record if isinstance(record, Flow) else zeek_connflow.map_conn(record)
             except ParseError:
                 continue
             uid, link = link_of(flow)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from iotwarden.errors import CaptureError
-from iotwarden.sources.zeek_format import MAX_LINE_BYTES, READ_BLOCK
+from iotwarden.sources.zeek_lines import MAX_LINE_BYTES, READ_BLOCK
 
 _GZIP_WBITS = 16 + zlib.MAX_WBITS  # a gzip header and trailer around the deflate stream (zlib's inflateInit2)
 

@@ -15,7 +15,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from iotwarden.model import Flow, Observation
-from iotwarden.sources import zeek_ics, zeek_map, zeek_tls
+from iotwarden.sources import zeek_connflow, zeek_ics, zeek_map, zeek_tls
 from iotwarden.sources.zeek_fields import ConnId
 
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ class Joiner:
 
     def map(self, log_type: str, rec: dict[str, Any]) -> tuple[list[Observation], list[Flow]]:
         if log_type == "conn":
-            return [], [self.conn(zeek_map.map_conn(rec))]
+            return [], [self.conn(zeek_connflow.map_conn(rec))]
         if log_type == "x509":
             return self._x509(rec), []
         if log_type == "ssl":

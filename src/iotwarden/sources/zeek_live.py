@@ -38,7 +38,7 @@ from typing import Any
 
 from iotwarden.errors import ParseError
 from iotwarden.model import Flow, Observation
-from iotwarden.sources import zeek, zeek_join, zeek_map, zeek_order
+from iotwarden.sources import zeek, zeek_connflow, zeek_join, zeek_order
 from iotwarden.sources.base import RecordBatch
 from iotwarden.sources.zeek_fields import get_ip, get_str
 
@@ -213,7 +213,7 @@ class ZeekFollower:
                 self._dhcp_read(ts, record)
             if log_type == "conn":
                 try:
-                    record = record if isinstance(record, Flow) else zeek_map.map_conn(record)
+                    record = record if isinstance(record, Flow) else zeek_connflow.map_conn(record)
                 except ParseError:
                     self._skipped += 1
                     continue
