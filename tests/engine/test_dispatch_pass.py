@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from iotwarden.dissect.base import Packet, pass_key
-from iotwarden.engine import dispatch
+from iotwarden.engine import streamfeed
 from iotwarden.engine.core import Engine
 from iotwarden.model import Observation
 from tests.engineutil import Recorder, recorder_segment
@@ -161,7 +161,7 @@ def test_the_peer_acknowledging_past_a_hole_while_the_client_passes_over_bytes()
 
 
 def test_a_pass_over_max_pass_is_taken_in_turns_and_reads_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dispatch, "MAX_PASS", 1000)
+    monkeypatch.setattr(streamfeed, "MAX_PASS", 1000)  # read where _pass lives
     d, _ = _run(_client(STREAM, size=300))
     # the engine takes 1,000 bytes at a time; each time the dissector is fed the next segment and cuts it itself
     assert [e for e in d.events if e[1] != b"<fed inside>"] == READ
