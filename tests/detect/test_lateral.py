@@ -160,6 +160,20 @@ def test_smb_from_one_address_on_two_vpcs_is_an_admin_protocol_alert_for_each() 
         ("detect.lateral.admin_protocol", 1)]
 
 
+def _zeek_records_to_the_server(ctx: Context, vlan: int) -> list[str]:
+    """The alert ids of two tagged Zeek records of the IoT device 10.0.20.7 (its MAC named): its gateway while
+    learning, then the IT server 10.0.10.10 on 8080 after it, both on ``vlan`` (0: untagged)."""
+    addons = AddonManager(ctx, [LateralDetector({"learn_s": 60.0}), AlertPipeline()])
+    flows = [tcp_flow("10.0.20.7", "10.0.20.1", 443, 1.0, a_mac="02:00:00:00:00:07", **OK),
+             tcp_flow("10.0.20.7", "10.0.10.10", 8080, 500.0, a_mac="02:00:00:00:00:07",
+                      **OK | {"flags": (0x1B, 0x1B)})]
+    for flow in flows:
+        flow.vlan = vlan
+    addons.flows(flows)
+    addons.done()
+    return [a.id for a in ctx.alerts]
+
+
 def test_a_tagged_zeek_record_names_its_peer_by_the_device_holding_the_address() -> None:
     """A Zeek conn.log record of a trunk names no MAC: its responder on VLAN 10 is the MAC device holding the
     address (an IT server), so the IoT device reaching it is iot_to_it, as untagged; an ip: device of another
@@ -169,15 +183,7 @@ def test_a_tagged_zeek_record_names_its_peer_by_the_device_holding_the_address()
         for key, ip, cat in (("mac:02:00:00:00:00:07", "10.0.20.7", "IoT"), (server_key, "10.0.10.10", "IT")):
             ctx.devices[key] = Device(key, 0.0, 0.0, mac=key[4:] if key.startswith("mac:") else None, ips={ip},
                                       classification={"category": Conclusion(cat, 1)})
-        addons = AddonManager(ctx, [LateralDetector({"learn_s": 60.0}), AlertPipeline()])
-        flows = [tcp_flow("10.0.20.7", "10.0.20.1", 443, 1.0, a_mac="02:00:00:00:00:07", **OK),
-                 tcp_flow("10.0.20.7", "10.0.10.10", 8080, 500.0, a_mac="02:00:00:00:00:07",
-                          **OK | {"flags": (0x1B, 0x1B)})]
-        for flow in flows:
-            flow.vlan = vlan
-        addons.flows(flows)
-        addons.done()
-        return [a.id for a in ctx.alerts]
+        return _zeek_records_to_the_server(ctx, vlan)
     assert run(10, "mac:02:00:00:00:00:0a") == ["detect.lateral.iot_to_it"]
     assert run(0, "mac:02:00:00:00:00:0a") == ["detect.lateral.iot_to_it"]
     assert run(10, "ip:10.0.10.10%vlan10") == ["detect.lateral.iot_to_it"]
@@ -195,15 +201,7 @@ def test_a_tagged_zeek_record_never_names_a_mac_device_of_another_vlan_as_its_pe
             ctx.devices[f"mac:{mac}"] = Device(f"mac:{mac}", 0.0, 0.0, mac=mac, ips={ip},
                                                attributes={DOMAINS_ATTRIBUTE: domains},
                                                classification={"category": Conclusion(cat, 1)})
-        addons = AddonManager(ctx, [LateralDetector({"learn_s": 60.0}), AlertPipeline()])
-        flows = [tcp_flow("10.0.20.7", "10.0.20.1", 443, 1.0, a_mac="02:00:00:00:00:07", **OK),
-                 tcp_flow("10.0.20.7", "10.0.10.10", 8080, 500.0, a_mac="02:00:00:00:00:07",
-                          **OK | {"flags": (0x1B, 0x1B)})]
-        for flow in flows:
-            flow.vlan = vlan
-        addons.flows(flows)
-        addons.done()
-        return [a.id for a in ctx.alerts]
+        return _zeek_records_to_the_server(ctx, vlan)
     assert run(20, {"vlan10"}) == ["detect.lateral.new_peer"]
     assert run(10, {"vlan10"}) == ["detect.lateral.iot_to_it"]
     assert run(20, {"vlan10", "vlan20"}) == ["detect.lateral.iot_to_it"]

@@ -181,18 +181,23 @@ def test_the_inner_reassembler_is_the_outer_ones_with_its_limits() -> None:
     assert len(frags) == 2 and frags.dropped["table_full"] == 2
 
 
-def test_tshark_reassembles_the_inner_datagram_at_the_same_frame(tmp_path: Path) -> None:
-    if shutil.which("tshark") is None:
-        pytest.skip("tshark is not installed")
-    query, answer = _answer(4)
-    frames = _frames([query, *_pieces(answer)[::-1]], WRAPS["vxlan"])
-    path = tmp_path / "inner.pcap"
+def _write_pcap(path: Path, frames: list[tuple[float, bytes]]) -> None:
+    """``frames`` (time, Ethernet frame) as a pcap file for tshark."""
     packets = []
     for ts, f in frames:
         p = Ether(f)
         p.time = ts
         packets.append(p)
     wrpcap(str(path), packets)
+
+
+def test_tshark_reassembles_the_inner_datagram_at_the_same_frame(tmp_path: Path) -> None:
+    if shutil.which("tshark") is None:
+        pytest.skip("tshark is not installed")
+    query, answer = _answer(4)
+    frames = _frames([query, *_pieces(answer)[::-1]], WRAPS["vxlan"])
+    path = tmp_path / "inner.pcap"
+    _write_pcap(path, frames)
     done = subprocess.run(["tshark", "-r", str(path), "-o", "ip.defragment:TRUE", "-Y", "dns.flags.response == 1",
                            "-T", "fields", "-e", "frame.number", "-e", "dns.count.answers", "-e", "vxlan.vni"],
                           capture_output=True, text=True, timeout=60, check=True)
@@ -252,12 +257,7 @@ def test_tshark_follows_the_tunnel_fragmented_inside_the_tunnel(tmp_path: Path) 
     query, answer = _answer(4)
     frames = _frames([NESTED["ipip"](query), *_nested_pieces(NESTED["ipip"](answer))[::-1]], WRAPS["vxlan"])
     path = tmp_path / "nested.pcap"
-    packets = []
-    for ts, f in frames:
-        p = Ether(f)
-        p.time = ts
-        packets.append(p)
-    wrpcap(str(path), packets)
+    _write_pcap(path, frames)
     done = subprocess.run(["tshark", "-r", str(path), "-o", "ip.defragment:TRUE", "-Y", "dns.flags.response == 1",
                            "-T", "fields", "-e", "frame.number", "-e", "dns.count.answers", "-e", "vxlan.vni",
                            "-e", "ip.src"],

@@ -146,7 +146,7 @@ def safety_net(budget: int) -> int:
 
 
 # A TCP direction on an unlisted port is probed on its first bytes accumulated over its first in-order
-# segments until they reach this many (engine/dispatch.py): what a probe decides on when a sender cut its
+# segments until they reach this many (engine/delivery.py): what a probe decides on when a sender cut its
 # first message into small segments. A probe reading a text start line should decide on a line longer
 # than this from its first PROBE_BYTES (:func:`line_head`), as it must when the line comes cut.
 PROBE_BYTES = 64
@@ -198,7 +198,7 @@ def flip_roles(state: dict[str, Any]) -> None:
 # WRITE's file data, a message's body it does not parse) keeps their count in its state under PASS_KEYS[to_server]
 # (:func:`pass_key`), counted from the end of the bytes it was fed, when nothing of that direction is left in its
 # buffer, and passes over them itself when it is fed them (the dissector fed directly, in tests). The engine takes
-# the count over when a feed returns (engine/dispatch.py ``Dispatcher._pass``): it sets it to 0 and moves the
+# the count over when a feed returns (engine/streamfeed.py ``StreamDelivery._pass``): it sets it to 0 and moves the
 # direction's reassembly past those bytes (engine/reassembly.py ``StreamDirection.pass_over``), so a segment wholly
 # inside them is neither copied nor handed (a hole among them is no gap: nothing was to be read there), and the first
 # bytes after them, a straddling segment's tail, are the next fed. A dissector must therefore count nothing on being

@@ -177,7 +177,7 @@ class KasaDissector(StreamDissector):
         error: ParseError | None = None  # a bad message inside the framing costs only itself (streambuf.failed)
         while buf and not state.get("done"):
             # checked on the bytes there are: a flow on tcp/9999 that speaks something else is refused at its
-            # first bytes (and offered to the other probers, engine/dispatch.py) rather than waited on
+            # first bytes (and offered to the other probers, engine/delivery.py) rather than waited on
             length = int.from_bytes(bytes(buf[:4]).ljust(4, b"\0"), "big")  # the least the prefix can say
             if (len(buf) >= 4 and length == 0) or length > MAX_MESSAGE:
                 state["done"] = True

@@ -78,7 +78,7 @@ _INTERLEAVED = 0x24  # "$"
 # what a message may begin with, however little of it has arrived: a method token and its space, "RTSP/" of a
 # status line, or the "\r" of an empty line (HTTP's robustness rule, RFC 9112 §2.2). Bytes that cannot begin
 # one are refused at once, so a flow on RTSP's ports that speaks something else (TLS, a binary protocol) goes
-# to its own dissector's probe (engine/dispatch.py fall-back) rather than wait in this buffer until MAX_HEAD.
+# to its own dissector's probe (engine/delivery.py fall-back) rather than wait in this buffer until MAX_HEAD.
 _START = re.compile(rb"RTSP/|[A-Z][A-Z0-9_-]{0,31}(?: |\Z)|\r\Z")
 _START_WINDOW = 40  # bytes of a buffer the start test reads: more than a method token and its space
 # a message head looked for past a gap (streambuf.resync_head): a request line of an RFC 2326 §10 / RFC 7826 §13

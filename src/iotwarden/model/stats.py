@@ -23,7 +23,7 @@ class CaptureStats:
     protocols: Counter[str] = field(default_factory=Counter)  # packets dissected, per dissector
     parse_errors: Counter[str] = field(default_factory=Counter)  # malformed messages, per dissector
     # a flow's bytes a dissector rejected before it confirmed the flow: another protocol on its port, per
-    # dissector (engine/dispatch.py Dispatcher._reject_count); not malformed messages of that protocol
+    # dissector (engine/delivery.py Delivery._reject_count); not malformed messages of that protocol
     rejected_before_confirmation: Counter[str] = field(default_factory=Counter)
     decode_errors: Counter[str] = field(default_factory=Counter)  # header decode problems, per reason
     # packets read inside a tunnel, per outermost encapsulation removed (engine/decode.py TUNNELS)
