@@ -29,7 +29,6 @@ from iotwarden.services.inputs import (
     sniff_format,
     zeek_logs,
 )
-from iotwarden.services.interrupt import check, ctrl_c_kept
 from iotwarden.services.inventory import check_shadow
 from iotwarden.services.records import tick_of
 from iotwarden.store import Store
@@ -177,17 +176,15 @@ def analyze(
     total, done = sum(sizes), 0
     seen_keys: dict[str, None] = {}
     concluded: dict[str, Device] = {}
-    with ctrl_c_kept():  # a Ctrl-C lost in a finalizer still stops the run (services/interrupt.py)
-        for path, size in zip(files, sizes, strict=True):
-            check()
-            result = analyze_file(path, store, counter=_Counter(progress, done, size, total), config=config,
-                                  max_probe_flows=max_probe_flows)
-            done += size
-            if progress is not None:
-                progress(done, total)
-            report.files.append(result)
-            seen_keys.update(dict.fromkeys(result.device_keys))
-            concluded.update(result.concluded)
+    for path, size in zip(files, sizes, strict=True):
+        result = analyze_file(path, store, counter=_Counter(progress, done, size, total), config=config,
+                              max_probe_flows=max_probe_flows)
+        done += size
+        if progress is not None:
+            progress(done, total)
+        report.files.append(result)
+        seen_keys.update(dict.fromkeys(result.device_keys))
+        concluded.update(result.concluded)
     with store.session() as session:
         rows = devices_by_keys(session, list(seen_keys))
     report.devices = []
@@ -280,7 +277,6 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
         feed = Feed(path, fmt, config)  # engine batches, then the flush that closes every flow
         addons.load()
         for batch in feed.batches():
-            check()
             counter.advance(batch.nbytes)
             out.feed(batch.observations, batch.flows, batch.ts)
         error = feed.error
@@ -330,7 +326,6 @@ def _run(path: Path, store: Store, result: FileResult, counter: _Counter, config
         result.stats["alerts"] = {"raised": len(alerts), "stored": upsert_alerts(session, alerts)}
         if inventory is not None:  # stored ip: devices whose address this run's MACs held when they were seen
             _folded(result, ctx.devices, fold_address_devices(session, inventory.ip_history(), reclassify=classify))
-        check()  # a Ctrl-C lost during the run rolls this capture back rather than commit it
         result.status = "partial" if error is not None else "complete"
         if error is not None:
             result.error, result.packets_read = _message(path, error), error.packets_read
