@@ -349,3 +349,33 @@ def test_a_merge_keeps_the_survivor_within_the_per_device_storage_limits(store: 
         of_a = {v: n for v, n in kept.items() if int(v[1:].split(".")[0]) < 1000}
         assert len(of_a) == 100 and min(of_a.values()) == limit - 100 - 99  # A's most often seen
         assert int(s.scalar(select(func.count()).select_from(EvidenceRow)) or 0) == limit  # nothing left on A
+
+
+def test_a_merge_reads_the_writer_s_limits_where_they_are_defined(store: Store,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-device limits have one definition, the writer's: a limit set there bounds a merge as it bounds a
+    run's writes (merge.py copied them by value once, so a changed limit never reached it)."""
+    from iotwarden.store import writer
+
+    monkeypatch.setattr(writer, "MAX_EVIDENCE_PER_DEVICE", 5)
+    monkeypatch.setattr(writer, "MAX_STORED_IPS", 3)
+    monkeypatch.setattr(writer, "MAX_STORED_HOSTNAMES", 2)
+    monkeypatch.setattr(writer, "MAX_STORED_VALUES_PER_ATTRIBUTE", 4)
+    with store.transaction() as s:
+        for key, base in ((A, 0), (B, 10)):
+            s.add(DeviceRow(key=key, mac=None, ips=[f"10.1.0.{base + i}" for i in range(2)],
+                            hostnames=[f"h{base + i}" for i in range(2)], protocols=["dns"],
+                            attributes={"dns.query": [f"q{base + i}.example" for i in range(3)]},
+                            first_seen=T, last_seen=T, packets=1, bytes=1))
+            s.add_all(EvidenceRow(device_key=key, proto="dns", kind="query", field="name",
+                                  value=f"q{base + i}.example", first_seen=T, last_seen=T, count=1 + i)
+                      for i in range(3))
+    done = _merge(store, A, B)
+    assert done.dropped == {"evidence": 1}  # B's 3 facts, then A's two most often seen
+    with store.session() as s:
+        row = s.scalars(select(DeviceRow).where(DeviceRow.key == B)).one()
+        assert row.ips == ["10.1.0.0", "10.1.0.10", "10.1.0.11"]  # B's first, then A's up to the limit
+        assert row.hostnames == ["h10", "h11"] and len(row.attributes["dns.query"]) == 4
+        kept = {e.value for e in s.scalars(select(EvidenceRow).where(EvidenceRow.device_key == B))}
+        assert kept == {"q10.example", "q11.example", "q12.example", "q2.example", "q1.example"}
+    assert not hasattr(m, "MAX_EVIDENCE_PER_DEVICE")  # no second definition to drift

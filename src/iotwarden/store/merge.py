@@ -18,21 +18,15 @@ from iotwarden.errors import StoreError
 from iotwarden.model import Device
 from iotwarden.model.device import Conclusion
 from iotwarden.model.finding import Finding
+from iotwarden.store import writer
 from iotwarden.store.alert_models import ApprovalRow, FindingRow
 from iotwarden.store.findings import row_to_finding, upsert_findings
 from iotwarden.store.inventory_models import DeviceAliasRow, SnapshotRow
 from iotwarden.store.schema import DeviceIpRow, DeviceRow, EvidenceRow
-from iotwarden.store.writer import (
-    MAX_EVIDENCE_PER_DEVICE,
-    MAX_STORED_HOSTNAMES,
-    MAX_STORED_IPS,
-    MAX_STORED_VALUES_PER_ATTRIBUTE,
-    PG_WRITER_LOCK,
-    UNCLASSIFIED,
-    Reclassify,
-    bounded_union,
-    classification_columns,
-)
+from iotwarden.store.writer import PG_WRITER_LOCK, UNCLASSIFIED, Reclassify, bounded_union, classification_columns
+
+# The per-device storage limits are the writer's, read from it at each merge (writer.MAX_EVIDENCE_PER_DEVICE,
+# MAX_STORED_*): one definition, so a merge bounds a device as a run's writes do, whatever the limit is set to.
 
 DROPPED_KEY = "iotwarden.merge.dropped"  # session.info: rows a merge dropped at a storage limit, per table
 REASONS = ("manual", "address_tenure")  # an analyst's `devices merge`; a run's address history (priors.py)
@@ -102,7 +96,7 @@ def _move_evidence(session: Session, a: str, b: str) -> int:
     room under writer.MAX_EVIDENCE_PER_DEVICE (the most often seen first), the rest dropped and counted
     (``MergeResult.dropped``), as a run's new facts are once a device is full."""
     held = {(r.proto, r.kind, r.field, r.value): r for r in _by(session, EvidenceRow, b)}
-    room = MAX_EVIDENCE_PER_DEVICE - len(held)
+    room = writer.MAX_EVIDENCE_PER_DEVICE - len(held)
     rows = sorted(_by(session, EvidenceRow, a), key=lambda r: (-r.count, -r.last_seen, r.proto, r.kind, r.field,
                                                                r.value))
     dropped = 0
@@ -295,12 +289,13 @@ def _fold_rows(session: Session, row: DeviceRow, into: DeviceRow,
     """B's row gets everything of A's row: sets united (within the writer's per-device limits, B's values
     first), times widened, counters added; its conclusions are drawn again over the union (``reclassify``),
     else B's stay (A's when B has none)."""
-    attributes = {name: _union(into.attributes.get(name), row.attributes.get(name), MAX_STORED_VALUES_PER_ATTRIBUTE)
+    per_attribute = writer.MAX_STORED_VALUES_PER_ATTRIBUTE
+    attributes = {name: _union(into.attributes.get(name), row.attributes.get(name), per_attribute)
                   for name in sorted(set(into.attributes) | set(row.attributes))}
     into.mac = into.mac or row.mac
     into.first_seen, into.last_seen = min(into.first_seen, row.first_seen), max(into.last_seen, row.last_seen)
-    into.ips = _union(into.ips, row.ips, MAX_STORED_IPS)
-    into.hostnames = _union(into.hostnames, row.hostnames, MAX_STORED_HOSTNAMES)
+    into.ips = _union(into.ips, row.ips, writer.MAX_STORED_IPS)
+    into.hostnames = _union(into.hostnames, row.hostnames, writer.MAX_STORED_HOSTNAMES)
     into.protocols = _union(into.protocols, row.protocols)
     into.attributes = attributes
     into.packets, into.bytes = into.packets + row.packets, into.bytes + row.bytes
