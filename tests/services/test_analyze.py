@@ -6,6 +6,7 @@ import gc
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -371,3 +372,30 @@ def test_probes_past_the_budget_are_analysed_and_counted_not_stored(store: Store
 def test_without_a_budget_every_probe_is_stored(store: Store, tmp_path: Path) -> None:
     (result,) = analyze([_scan_log(tmp_path / "conn.log", 120)], store, max_probe_flows=None).files
     assert count(store, FlowRow) == 125 and "flows_not_stored" not in result.stats
+
+
+def test_records_stating_impossible_wire_lengths_count_what_they_hold(store: Store, tmp_path: Path) -> None:
+    # found by fuzzing: an original length past 2**31 - 1 (pcap orig_len 0xfffffff0) was read as a negative int32,
+    # flows were stored with negative byte counts and detect.anomaly failed on their logarithm (analyzer_errors)
+    from tests.sources.capbuild import ethernet, pcap_bytes, tcp, udp
+
+    frames = []
+    for i in range(150):
+        frames.append((1_700_000_000.0 + i, ethernet(udp("10.0.0.5", "10.0.0.1", 10_000 + i, 53, b"q" * 20))))
+        frames.append((1_700_000_000.5 + i, ethernet(tcp("10.0.0.5", f"10.0.1.{i + 1}", 20_000 + i, 80, 0x02, 1),
+                                                     dst=3)))
+    blob = bytearray(pcap_bytes(frames))
+    pos = 24
+    while pos < len(blob):  # every record states 0xfffffff0 bytes on the wire
+        struct.pack_into("<I", blob, pos + 12, 0xFFFF_FFF0)
+        pos += 16 + struct.unpack_from("<I", blob, pos + 8)[0]
+    path = tmp_path / "lengths.pcap"
+    path.write_bytes(bytes(blob))
+    report = analyze([path], store)
+    assert report.files[0].status == "complete"
+    with store.session() as s:
+        stats = s.scalars(select(CaptureRow.stats)).one()
+        flows = list(s.scalars(select(FlowRow)))
+    assert stats["analyzer_errors"] == {}
+    assert stats["bytes"] == sum(len(f) for _, f in frames)
+    assert len(flows) == 300 and all(f.bytes_ab > 0 and f.bytes_ba == 0 for f in flows)

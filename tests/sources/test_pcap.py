@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotwarden.errors import CaptureError
-from iotwarden.sources import pcap
+from iotwarden.sources import chunks, pcap
 from iotwarden.sources.capfile import read_capture
 from tests.conftest import shared
 from tests.sources.capbuild import ethernet, pcap_bytes, udp
@@ -146,3 +146,15 @@ def test_fuzz_any_bytes_after_a_header_read_or_fail_cleanly(tail: bytes, big_end
             return
         for b in batches:
             assert ((b.offsets + b.caplen) <= b.data.shape[0]).all()
+
+
+@pytest.mark.parametrize("orig", [2**31, 0xFFFFFFF0, 0xFFFFFFFF])
+def test_an_original_length_no_frame_has_counts_the_captured_bytes(tmp_path: Path, orig: int) -> None:
+    # found by fuzzing: such a field read as int32 was negative, and so were its flow's byte counts
+    blob = bytearray(pcap_bytes(list(zip(STAMPS[:3], FRAMES[:3], strict=True))))
+    record = 24 + 16 + len(FRAMES[0])  # the second record
+    struct.pack_into("<I", blob, record + 12, orig)
+    struct.pack_into("<I", blob, 24 + 12, chunks.MAX_WIRE_LEN)  # the first: the longest length a record may state
+    got = _packets(_write(tmp_path, bytes(blob)))
+    assert [g[1] for g in got] == FRAMES[:3]
+    assert [g[2] for g in got] == [chunks.MAX_WIRE_LEN, len(FRAMES[1]), len(FRAMES[2])]

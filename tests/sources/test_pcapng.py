@@ -155,3 +155,21 @@ def test_fuzz_damaged_pcapng_reads_or_fails_cleanly(flips: list[tuple[int, int]]
             return
         for b in batches:
             assert ((b.offsets + b.caplen) <= b.data.shape[0]).all()
+
+
+@pytest.mark.parametrize("kind", ["epb", "spb", "pb"])
+@pytest.mark.parametrize("big_endian", [False, True])
+def test_an_original_length_no_frame_has_counts_the_captured_bytes(tmp_path: Path, kind: str, big_endian: bool) -> None:
+    # found by fuzzing: an Original Packet Length past 2**31 - 1 read as int32 was negative, and so were its flow's
+    # byte counts; the packet counts the bytes it holds, as one whose field is below its captured length
+    blob = bytearray(pcapng_bytes([(1, None)], [(0, 7_000_000, ETH_FRAME), (0, 8_000_000, ETH_FRAME)],
+                                  big_endian=big_endian, kind=kind))
+    o = ">I" if big_endian else "<I"
+    first = 28 + 20  # the section header, the interface; then the first packet block
+    field = {"epb": 24, "pb": 24, "spb": 8}[kind]
+    struct.pack_into(o, blob, first + field, 0xFFFFFFF0)
+    batches = list(read_capture(_write(tmp_path, bytes(blob))))
+    wire = [int(w) for b in batches for w in b.wirelen]
+    held = [int(c) for b in batches for c in b.caplen]  # an SPB's length field also sets what it holds (§4.4):
+    assert held[1:] == [len(ETH_FRAME)] and held[0] >= len(ETH_FRAME)  # without it, the block's data, padding too
+    assert wire == held

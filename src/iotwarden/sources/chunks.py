@@ -23,6 +23,11 @@ READ_BYTES = 32 * 1024 * 1024
 
 Int64Array = npt.NDArray[np.int64]
 
+# The longest original length a record may state: a PacketBatch holds wire lengths as int32, and no link carries a
+# frame of 2 GiB (an IPv6 jumbogram, RFC 2675 §2, may state up to 2**32 - 1 bytes, but no link has that MTU), so a
+# larger field is damage, not a length: read as int32 it turned negative, and so did the flow's byte counts
+MAX_WIRE_LEN = 2**31 - 1
+
 
 class Readable(Protocol):
     """A binary stream: a file, or a gzip stream over one."""
@@ -122,6 +127,14 @@ def word_view(data: npt.NDArray[np.uint8] | bytearray, dtype: str) -> np.ndarray
     if size < 1:
         return np.zeros(0, dtype=dtype)
     return np.ndarray((size,), dtype=dtype, buffer=data, offset=0, strides=(1,))
+
+
+def wire_lengths(orig: npt.NDArray[np.integer], caplen: npt.NDArray[np.integer]) -> npt.NDArray[np.int32]:
+    """Each record's length on the wire: its original length field (pcap ``orig_len``, pcapng ``Original Packet
+    Length``), at least its captured length; a field past :data:`MAX_WIRE_LEN` is unknown, so the record counts the
+    bytes it holds."""
+    wire, cap = orig.astype(np.int64), caplen.astype(np.int64)
+    return np.where(wire > MAX_WIRE_LEN, cap, np.maximum(wire, cap)).astype(np.int32)
 
 
 def gather_u32(data: npt.NDArray[np.uint8], pos: Int64Array, width: int, big_endian: bool) -> npt.NDArray[np.uint32]:

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from iotwarden.engine.batch import PacketBatch
 from iotwarden.errors import CaptureError
-from iotwarden.sources.chunks import ChunkReader, Int64Array, walk_chain, word_view
+from iotwarden.sources.chunks import ChunkReader, Int64Array, walk_chain, wire_lengths, word_view
 from iotwarden.sources.linktypes import normalise_linktype
 
 FILE_HEADER_LEN = 24  # §4: magic, version major/minor, reserved x2, snaplen, linktype
@@ -183,7 +183,7 @@ def _batches(buf: npt.NDArray[np.uint8], starts: Int64Array, hdr: PcapHeader, ba
     scale = 1e-9 if hdr.nanosecond else 1e-6
     ts = words[starts].astype(np.float64) + words[starts + 4].astype(np.float64) * scale
     caplen = words[starts + 8].astype(np.int32)
-    wirelen = np.maximum(words[starts + 12].astype(np.int64), caplen).astype(np.int32)
+    wirelen = wire_lengths(words[starts + 12], caplen)
     offsets = starts + hdr.record_header
     linktype = np.full(starts.shape[0], hdr.linktype, dtype=np.uint16)
     for lo in range(0, int(starts.shape[0]), batch_size):

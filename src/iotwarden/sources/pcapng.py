@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from iotwarden.engine.batch import PacketBatch
 from iotwarden.errors import CaptureError
-from iotwarden.sources.chunks import ChunkReader, Int64Array, gather_u32, walk_chain
+from iotwarden.sources.chunks import ChunkReader, Int64Array, gather_u32, walk_chain, wire_lengths
 from iotwarden.sources.linktypes import SUPPORTED_LINKTYPES, linktype_name, normalise_linktype, supported_names
 
 SHB = 0x0A0D0D0A  # §4.1, a palindrome: the same in both byte orders
@@ -258,8 +258,7 @@ def _batches(
         prev = np.maximum.accumulate(known)
         ts = np.where(prev >= 0, ts[np.maximum(prev, 0)], last_ts)
     out_lt = linktypes[iface]
-    wirelen = np.maximum(wirelen, caplen)
-    c32, w32 = caplen.astype(np.int32), wirelen.astype(np.int32)
+    c32, w32 = caplen.astype(np.int32), wire_lengths(wirelen, caplen)
     for lo in range(0, n, batch_size):
         hi = min(lo + batch_size, n)
         yield PacketBatch(data, offsets[lo:hi], c32[lo:hi], w32[lo:hi], ts[lo:hi], out_lt[lo:hi]), None
