@@ -91,6 +91,10 @@ DEVICES = [
     # reached by a Fire TV in the Mon(IoT)r MUD files; Fire OS's shared device hosts alone name only Amazon
     ("Amazon Echo by its own service host", "44:65:0d:00:00:01",
      {"dns__qname": ["pindorama.amazon.com", "device-metrics-us.amazon.com"]}, "Amazon", "smart_speaker"),
+    # the DCS-8000LH's OEM boot log configures DHCP with host name DCS-8000LH (bmork/defogger dcs8000lh.md); mydlink's
+    # cloud alone serves cameras, plugs and sensors alike
+    ("D-Link camera by its model as host name", "b0:c5:54:00:00:09",
+     {"dhcp__hostname": ["DCS-8000LH"], "dns__qname": ["mp-us-signal.mydlink.com"]}, "D-Link", "camera"),
 ]
 
 # kinds of device whose evidence names the kind but not the maker: (name, attributes, device type)
@@ -203,6 +207,14 @@ def test_a_white_label_camera_on_a_shenzhen_module_is_not_named_after_the_module
     # Shenzhen Reecam's block (an ODM of Insteon cameras); the P2P cloud names no product
     found = CLASSIFIER.classify(device("e8:ab:fa:00:00:01", dns__qname=["a1.tuyaus.com"]))
     assert found["vendor"].value == "Tuya"
+
+
+def test_a_dcs_host_name_off_d_links_blocks_names_no_d_link_camera() -> None:
+    # 'DCS-<n>' is also how a site names a distributed control system's hosts: only on a D-Link block is it the model
+    found = CLASSIFIER.classify(device("00:1b:1b:00:00:01", dhcp__hostname=["DCS-1001"]))
+    assert found.get("device_type") is None or found["device_type"].value != "camera"
+    assert found["vendor"].value != "D-Link"
+    assert "dhcp.hostname.dlink_dcs_camera" not in {e["rule_id"] for c in found.values() for e in c.evidence}
 
 
 def test_a_vendor_cloud_shared_by_several_kinds_names_the_vendor_not_the_kind() -> None:
