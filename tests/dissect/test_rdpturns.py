@@ -17,6 +17,7 @@ from tests.detect.runner import feed, tcp_flow
 from tests.dissect.gapfeed import segments
 from tests.dissect.test_rdp_loss import NLA, PORT, RNG, SEGMENT, _keys
 from tests.engine.losscheck import assert_loss_adds_nothing, segment_count, segments_of, session
+from tests.sources.capbuild import ACK, FIN, RST
 
 # the CredSSP turns of NLA: NEGOTIATE, CHALLENGE, AUTHENTICATE and the server's answer ([MS-CSSP] §3.1.5)
 CREDSSP = range(7, 11)
@@ -41,8 +42,50 @@ def test_a_turn_lost_whole_or_captured_late_is_counted_from_the_other_side_s_ack
         assert _turns(session(NLA, PORT, (message,), acks=True)) == whole, message
     for late in range(2, segment_count(NLA, SEGMENT)):  # a segment captured after the next one
         assert _turns(session(NLA, PORT, segment=SEGMENT, acks=True, late=(late,))) == whole, late
-    # the last turn lost whole and nothing after it: no acknowledgment tells of it
-    assert _turns(session(NLA[:10], PORT, (9,), acks=True)) == whole[:1]
+    # the last turn lost whole and nothing after it: the connection's end tells of it (next test)
+    assert _turns(session(NLA[:10], PORT, (9,), acks=True)) == whole
+
+
+# how a connection ends, each (to the server?, TCP flags) as the capture holds it: both FINs, the client's FIN alone
+# (its sequence number), the server's FIN or RST alone (its acknowledgment), the client's RST alone
+CLOSINGS = {"both fins": ((True, FIN | ACK), (False, FIN | ACK)), "client fin": ((True, FIN | ACK),),
+            "server fin": ((False, FIN | ACK),), "server rst": ((False, RST | ACK),),
+            "client rst": ((True, RST | ACK),)}
+
+
+def test_an_authenticate_lost_with_nothing_after_it_is_counted_from_how_the_connection_ends() -> None:
+    whole = _turns(session(NLA, PORT, acks=True))
+    for name, closing in CLOSINGS.items():
+        assert _turns(session(NLA[:10], PORT, (9,), acks=True, closing=closing)) == whole, name
+    # its first segment (the record's header) or any other lost, one segment a batch, or the ACKs saying nothing
+    # (the client's own sequence number still does)
+    for lost in segments_of(NLA, 9, SEGMENT):
+        assert _turns(session(NLA[:10], PORT, (lost,), segment=SEGMENT, acks=True)) == whole, lost
+        assert _turns(session(NLA[:10], PORT, (lost,), segment=SEGMENT, acks=True, batch=1)) == whole, lost
+    assert _turns(session(NLA[:10], PORT, (9,), closing=CLOSINGS["client fin"])) == whole
+    # detect.bruteforce.rdp (min_attempts 1) sees the attempt, as with the AUTHENTICATE read
+    flow = tcp_flow("192.168.1.10", "192.168.1.20", PORT, 1.0, payload=(1500, 1500), app="rdp")
+    made = session(NLA[:10], PORT, (9,), acks=True)
+    assert len(feed([RdpBruteForceDetector({"min_attempts": 1})], made, [flow])) == 1
+
+
+def test_a_close_that_tells_of_no_authenticate_counts_no_turn() -> None:
+    challenged = _turns(session(NLA, PORT, acks=True))[:1]
+    for name, closing in CLOSINGS.items():
+        # a probe that read the CHALLENGE and sent its close_notify, lost: an alert's bytes are no AUTHENTICATE
+        assert _turns(session(PROBE, PORT, (9,), acks=True, closing=closing)) == challenged, name
+        # the client sent nothing after the CHALLENGE
+        assert _turns(session(NLA[:9], PORT, acks=True, closing=closing)) == challenged, name
+    # the AUTHENTICATE lost and nothing tells of it: no close captured, the server's close with ACKs of 0 or a RST
+    # without ACK, the client's FIN lost
+    assert _turns(session(NLA[:10], PORT, (9,), acks=True, close=False)) == challenged
+    assert _turns(session(NLA[:10], PORT, (9,), closing=CLOSINGS["server fin"])) == challenged
+    assert _turns(session(NLA[:10], PORT, (9,), acks=True, closing=((False, RST),))) == challenged
+    # a probe read whole: no attempt
+    flow = tcp_flow("192.168.1.10", "192.168.1.20", PORT, 1.0, payload=(1500, 1500), app="rdp")
+    for lost in ((), (9,)):
+        made = session(PROBE, PORT, lost, acks=True)
+        assert not feed([RdpBruteForceDetector({"min_attempts": 1})], made, [flow]), lost
 
 
 def test_rdp_password_guesses_are_counted_the_same_with_a_hole_in_a_credssp_turn() -> None:

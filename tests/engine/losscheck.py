@@ -218,7 +218,7 @@ def check(src: Path, work: Path, losses: tuple[str, ...] = LOSSES,
 def session(messages: list[tuple[bool, bytes]], port: int, lost: tuple[int, ...] = (), *,
             client: str = "192.168.1.10", server: str = "192.168.1.20", segment: int | None = None,
             close: bool = True, acks: bool = False, late: tuple[int, ...] = (), acked: tuple[int, ...] = (),
-            batch: int | None = None) -> list[Observation]:
+            batch: int | None = None, closing: tuple[tuple[bool, int], ...] | None = None) -> list[Observation]:
     """The Observations the default engine makes of one TCP connection: its handshake, then ``messages`` ((to
     the server?, bytes) in order) each cut into segments of ``segment`` bytes (None: one each), the segments
     numbered from 0 in ``lost`` left out of the capture (their sequence numbers still taken), then FIN both
@@ -226,8 +226,9 @@ def session(messages: list[tuple[bool, bytes]], port: int, lost: tuple[int, ...]
     acknowledges what the other direction sent before it (lost segments included; else its Acknowledgment Number
     is 0, telling nothing); the segments numbered in ``late`` are captured after the next one sent that is not late
     (a SPAN port merging two uplinks' queues), each sent as before and acknowledged so; each segment numbered in
-    ``acked`` is followed by the receiver's pure ACK of it (captured or not). Read in batches of ``batch`` frames
-    (None: one)."""
+    ``acked`` is followed by the receiver's pure ACK of it (captured or not). ``closing``: the segments without
+    payload sent at the end instead, each (to the server?, TCP flags; a FIN taking its sequence number, RFC 9293
+    §3.4), what a capture that lost some of them holds. Read in batches of ``batch`` frames (None: one)."""
     from iotwarden.dissect import default_dissectors
     from iotwarden.engine.core import Engine
     from tests.sources.capbuild import ACK, FIN, PSH, SYN, batch_of, ethernet, tcp
@@ -260,7 +261,11 @@ def session(messages: list[tuple[bool, bytes]], port: int, lost: tuple[int, ...]
             frames += after
             n += 1
     frames += held
-    if close:
+    if closing is not None:
+        for to_server, flags in closing:
+            frames.append(frame(to_server, flags))
+            seq[to_server] += flags & FIN
+    elif close:
         frames += [frame(True, FIN | ACK), frame(False, FIN | ACK)]
     engine = Engine(default_dissectors())
     out: list[Observation] = []

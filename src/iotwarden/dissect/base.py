@@ -247,5 +247,13 @@ class StreamDissector(Dissector):
         state["done"] = True
         return None
 
+    def closing(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
+        """A segment of ``pkt``'s side without payload that closes or resets the connection (FIN or RST, RFC 9293
+        §3.6, §3.10.7): its ``tcp_seq`` is where that side's bytes end (a FIN's own number after them), its
+        ``tcp_ack`` what it had of the other side's, bytes the capture may never have held. Handed after the
+        batch's payload (engine/streamfeed.py), only to a dissector that overrides this, while it reads the flow;
+        the default reads nothing."""
+        return []
+
     def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
         return self.feed(pkt, pkt.payload, state)

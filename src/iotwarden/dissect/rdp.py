@@ -240,6 +240,13 @@ class RdpDissector(StreamDissector):
         else:
             super().gap(state, to_server)
 
+    def closing(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
+        """A FIN or RST without payload: while CredSSP's turns are counted, it may tell of the AUTHENTICATE's turn
+        lost whole with nothing after it (:func:`~iotwarden.dissect.rdpturns.closed`)."""
+        if state.get("phase") != "tls" or not state.get("nla") or state.get("turns_lost"):
+            return []
+        return rdpturns.closed(pkt, state)
+
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         rdpturns.begin(pkt, data, state)
         if state.get("phase") == "tls":

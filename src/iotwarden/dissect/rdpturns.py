@@ -15,12 +15,18 @@ turn of their own. Past a hole (:func:`hole`) the walk goes on in place when the
 inside one record's body, else from the next segment that begins with a record header (:func:`record_at`), an
 encrypted direction's bytes before it taken for application data (a record whose header the hole held). Without
 sequence numbers or acknowledgments that say anything (a dissector fed directly, a capture whose ACKs are 0) the
-turns are counted no more past a hole (``turns_lost``); a last turn lost with nothing sent after it is not counted.
+turns are counted no more past a hole (``turns_lost``).
+
+A last turn lost whole with no record after it is told by how the connection ends (:func:`closed`, a FIN or RST
+without payload): the client's segment's Sequence Number, or the server's Acknowledgment Number, past the client
+bytes read after the CHALLENGE by more than one alert record (:data:`MAX_ALERT_RECORD`, all else a client may send
+then) counts the AUTHENTICATE's turn; a client that read the CHALLENGE and closed (a probe of the server's names)
+sends an alert at most, and a FIN's own sequence number is not a byte.
 
 State (the RDP dissector's flow state, a few integers per side): ``base_``/``end_`` where a side's bytes begin and
 where those read end, ``skip_``/``head_`` the walk, ``hole_``/``scan_`` past a hole, ``ack_`` the acknowledgment of
 a side's last record, ``upto_`` its bytes a turn was counted from, ``plain_c`` the end of the client's last
-handshake record, ``last_app`` and ``turns``.
+handshake record, ``rec_c`` of its last record, ``last_app`` and ``turns``.
 """
 
 from __future__ import annotations
@@ -38,6 +44,15 @@ TLS_APPLICATION_DATA = 23  # RFC 8446 §5.1, RFC 5246 §6.2.1 ContentType applic
 TLS_RECORD_HEADER = 5  # type, legacy version, length
 RECORD_TYPES = frozenset({20, 21, 22, 23})  # RFC 8446 §5.1 change_cipher_spec, alert, handshake, application_data
 AUTHENTICATE_TURN = 3  # NEGOTIATE (client), CHALLENGE (server), AUTHENTICATE (client): [MS-CSSP] §3.1.5
+# The largest TLS alert record a client sends before closing (RFC 8446 §6.1, RFC 5246 §7.2.1: one close_notify or
+# fatal alert, then nothing): TLS 1.2 CBC with a SHA-384 MAC, its explicit IV (16) and the alert's 2 bytes and MAC
+# padded to the 16-byte block with the least padding (RFC 5246 §6.2.3.2; 64), after the header (5). AEAD suites
+# take 31 (RFC 5246 §6.2.3.3 explicit nonce 8, tag 16), TLS 1.3 24 (RFC 8446 §5.2). An AUTHENTICATE record is larger:
+# it carries the NTLM AUTHENTICATE message ([MS-NLMP] §2.2.1.3, 64 bytes of header before its responses) in a
+# TSRequest with the pubKeyAuth ([MS-CSSP] §2.2.1)
+MAX_ALERT_RECORD = 85
+# client bytes never read that a closing segment may tell of at most: the AUTHENTICATE's record and an alert after it
+MAX_UNSEEN = 2 * (TLS_RECORD_HEADER + MAX_RECORD)
 
 
 def begin(pkt: Packet, data: bytes, state: dict[str, Any]) -> None:
@@ -97,13 +112,38 @@ def walk(pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
             break
         skip = int.from_bytes(head[3:5], "big")
         at = None if start is None else (start + pos - TLS_RECORD_HEADER) % SEQ_MOD
+        if at is not None and side == "c":
+            state["rec_c"] = (at + TLS_RECORD_HEADER + skip) % SEQ_MOD
         if head[0] == TLS_APPLICATION_DATA:
             out += _turn(pkt, side, at, ack, state)
         elif at is not None and side == "c":
-            state["plain_c"] = (at + TLS_RECORD_HEADER + skip) % SEQ_MOD
+            state["plain_c"] = state["rec_c"]
         head = b""
     state["skip_" + side], state["head_" + side] = skip, head
     return out
+
+
+def closed(pkt: Packet, state: dict[str, Any]) -> list[Observation]:
+    """A FIN or RST without payload (dissect/base.py ``StreamDissector.closing``) after the server's CHALLENGE was
+    the last turn read: the client took the AUTHENTICATE's turn (lost whole, or its header lost, no record after it)
+    when the client bytes this segment tells of (the client's own Sequence Number, or the Acknowledgment Number of
+    the server's, less the client FIN's own number) pass the end of the client's last record whose header was read
+    (``rec_c``, the NEGOTIATE's) by more than :data:`MAX_ALERT_RECORD` and at most :data:`MAX_UNSEEN` (module
+    docstring); counted, stamped as the client's, and a client record before that point recorded later makes no turn
+    of its own. Nothing where the segment's numbers say nothing."""
+    last = state.get("rec_c")
+    if state.get("done") or state.get("turns") != 2 or state.get("last_app") != "s" or last is None:
+        return []
+    if pkt.to_server:
+        told, fin = streambuf.seq_end(pkt), 0
+    else:
+        told, fin = _ack(pkt, state), 1
+    if told is None:
+        return []
+    if not MAX_ALERT_RECORD < seq_delta(told, last) - fin <= MAX_UNSEEN:
+        return []
+    state["upto_c"] = told
+    return _count(pkt, "c", state)
 
 
 def _ack(pkt: Packet, state: dict[str, Any]) -> int | None:

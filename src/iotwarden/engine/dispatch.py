@@ -102,6 +102,11 @@ class Dispatcher(StreamDelivery):
         # before the other direction's later messages are read, so its holes wait for the buffer or the flow's end
         self.ack_gaps: frozenset[int] = frozenset(
             id(d) for d in dissectors if isinstance(d, StreamDissector) and type(d).gap is not StreamDissector.gap)
+        # stream dissectors that read a flow's FINs and RSTs without payload (their own ``closing``): handed them after
+        # each batch (_closings)
+        self.closers: frozenset[int] = frozenset(
+            id(d) for d in dissectors
+            if isinstance(d, StreamDissector) and type(d).closing is not StreamDissector.closing)
         self.flows: dict[int, FlowDispatch] = {}
         self.changed: dict[int, int] = {}  # uid -> new t2 state, for the flow table
         self.late: list[Observation] = []  # made while closing flows; the engine collects them
@@ -168,6 +173,8 @@ class Dispatcher(StreamDelivery):
             self._run_ip(batch, h, pf, sel[np.argsort(pf.idx[sel], kind="stable")], out)
         if self.held:
             self._pure_acks(h, pf, out)
+        if self.closers:
+            self._closings(batch, h, pf, out)
         return out
 
     def _run_l2(self, batch: PacketBatch, h: Headers, rows: npt.NDArray[np.int64], out: list[Observation]) -> None:

@@ -1,6 +1,7 @@
 """TCP stream delivery for the dispatcher: each segment reassembled into its direction, what became contiguous fed
 in order within the flow's byte budget, holes told (at once when the peer acknowledges past one, pure ACKs
-included), bytes a dissector passes over skipped, what waited flushed at the flow's end."""
+included), bytes a dissector passes over skipped, FINs and RSTs handed to the dissectors that read them, what waited
+flushed at the flow's end."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import logging
 import numpy as np
 
 from iotwarden.dissect.base import PASS_KEYS, Packet, StreamDissector
+from iotwarden.engine.batch import PacketBatch
 from iotwarden.engine.delivery import Delivery
-from iotwarden.engine.flowdispatch import ASSIGNED, FINISHED, IPPROTO_TCP, DispatchLimits, FlowDispatch
+from iotwarden.engine.flowdispatch import ASSIGNED, FINISHED, IPPROTO_TCP, DispatchLimits, FlowDispatch, _mac, _where
 from iotwarden.engine.flowpackets import PacketFlows
 from iotwarden.engine.headers import Headers
 from iotwarden.engine.reassembly import HALF, SEQ_MOD, StreamDirection
-from iotwarden.engine.segments import TCP_ACK
+from iotwarden.engine.segments import TCP_ACK, TCP_FIN, TCP_RST
 from iotwarden.model import Observation
 
 log = logging.getLogger("iotwarden.engine.dispatch")
@@ -31,6 +33,7 @@ class StreamDelivery(Delivery):
 
     limits: DispatchLimits
     ack_gaps: frozenset[int]
+    closers: frozenset[int]
     late: list[Observation]
     held: dict[int, tuple[FlowDispatch, int]]
 
@@ -73,6 +76,45 @@ class StreamDelivery(Delivery):
             fd.t2 = FINISHED
             self._finish(fd)
         self.changed[uid] = fd.t2
+
+    def _closings(self, batch: PacketBatch, h: Headers, pf: PacketFlows, out: list[Observation]) -> None:
+        """The batch's TCP segments without payload that carry FIN or RST, of flows a dissector that reads them
+        (:attr:`closers`, dissect/base.py ``StreamDissector.closing``) still reads, handed to it in capture order, after
+        the batch's payload (and :meth:`_pure_acks`), so what it reads of them does not depend on where batches are cut
+        within a direction. A few per TCP flow; most reach no such dissector (a dict look-up each)."""
+        i = pf.idx
+        rows = np.flatnonzero((h.proto[i] == IPPROTO_TCP) & (h.pay_wire[i] == 0)
+                              & ((h.tcp_flags[i] & (TCP_FIN | TCP_RST)) != 0) & (pf.t2 != FINISHED))
+        if not rows.shape[0]:
+            return
+        rows = rows[np.argsort(i[rows], kind="stable")]
+        flows, closers = self.flows, self.closers
+        for row, uid, to_server in zip(i[rows].tolist(), pf.uid[rows].tolist(), pf.to_server[rows].tolist(),
+                                       strict=True):
+            fd = flows.get(uid)
+            d = None if fd is None else fd.dissector
+            if fd is None or fd.t2 != ASSIGNED or not isinstance(d, StreamDissector) or id(d) not in closers:
+                continue
+            where = fd.where.get(to_server) or _where(h, row)
+            flags = int(h.tcp_flags[row])
+            pkt = Packet(
+                float(batch.ts[row]), b"", _mac(batch.data, int(h.src_mac_off[row])),
+                _mac(batch.data, int(h.dst_mac_off[row])), where[0], where[1], where[2], where[3], IPPROTO_TCP,
+                int(h.ttl[row]), int(h.sport[row]), int(h.dport[row]), flags, int(h.seq[row]), to_server,
+                int(h.frame_len[row]), None, where[4], int(h.ack[row]) if flags & TCP_ACK else None,
+            )  # positional, in Packet's field order, as the dispatcher's
+            try:
+                made = d.closing(pkt, fd.state)
+                if made:
+                    out.extend(made)
+            except Exception:  # a hook must not stop the capture; the flow is given up, counted (as _gap)
+                self.stats.analyzer_errors[f"dissect.{d.name}"] += 1
+                log.debug("closing hook of %s failed", d.name, exc_info=True)
+                fd.state["done"] = True
+            if fd.state.get("done"):
+                fd.t2 = FINISHED
+                self._finish(fd)
+            self.changed[uid] = fd.t2
 
     def _stream(self, fd: FlowDispatch, d: StreamDissector, pkt: Packet, *, seq: int, isn: int,
                 out: list[Observation], lost: int = 0, ack: int = -1) -> None:
