@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from iotwarden.dissect.base import Packet
+from iotwarden.dissect.telnet import MAX_HELD, TelnetDissector
 from iotwarden.model import Observation
 from tests.engine.losscheck import segment_count, session
 
@@ -51,3 +55,53 @@ def test_any_segment_late_or_lost_reads_no_login_fact_the_whole_dialogue_lacks()
         for late in range(count):
             got = _logins(session(EXCHANGE, PORT, lost, acks=True, late=(late,)))
             assert _within(got), (lost, late, got)
+
+
+def test_a_prompt_captured_after_the_line_that_answers_it_names_the_line() -> None:
+    # the login prompt, the first password prompt and the last one, each captured after the client's answer:
+    # the line waits until the prompt it acknowledged is read (a failed login no longer lost whole)
+    for late in (0, 2, 6):
+        assert _logins(session(EXCHANGE, PORT, acks=True, late=(late,))) == LOGINS, late
+    # the verdict and the next login prompt captured after the user name typed on: the name read, the verdict
+    # still unknown (the client typed on before it was read)
+    late_verdict = session(EXCHANGE, PORT, acks=True, late=(4,))
+    assert _logins(late_verdict) == [("admin", "wrong", "unknown"), ("admin", "1234", "success")]
+
+
+def test_a_line_whose_prompt_is_never_read_or_not_proven_answers_none() -> None:
+    # the password prompt lost: the line typed after it is no password (and no user name)
+    assert _logins(session(EXCHANGE, PORT, (2,), acks=True)) == []
+    assert _logins(session(EXCHANGE, PORT, (6,), acks=True)) == LOGINS[:1]
+    # ACKs of 0 say nothing: the order of delivery decides, the late prompt's answer not taken
+    assert _logins(session(EXCHANGE, PORT, acks=False, late=(2,))) == LOGINS[1:]
+    assert _logins(session(EXCHANGE, PORT, acks=False, late=(6,))) == LOGINS[:1]
+
+
+def _said(d: TelnetDissector, state: dict[str, Any], to_server: bool, data: bytes, *, seq: int,
+          ack: int) -> list[Observation]:
+    src, dst = (("10.0.0.1", 50000), ("10.0.0.2", PORT))[:: 1 if to_server else -1]
+    pkt = Packet(ts=1.0, payload=data, src_ip=src[0], src_port=src[1], dst_ip=dst[0], dst_port=dst[1], ip_proto=6,
+                 to_server=to_server, tcp_seq=seq, tcp_ack=ack)
+    return d.feed(pkt, data, state)
+
+
+@pytest.mark.parametrize("fillers", [MAX_HELD - 2, MAX_HELD - 1])
+def test_lines_waiting_for_their_prompts_are_bounded(fillers: int) -> None:
+    # the client types a user name, a password and more lines after the verdict, each acknowledging server text the
+    # capture records after them; MAX_HELD lines wait at most, the oldest let go beyond (no user name)
+    d, state = TelnetDissector(), dict[str, Any]()
+    out = _said(d, state, False, b"Welcome\r\n", seq=5000, ack=1000)
+    prompts = [b"login: ", b"Password: ", b"\r\nLogin incorrect\r\n"]
+    client, server = 1000, 5009
+    lines = [(b"root\r\n", server + 7), (b"pw\r\n", server + 17)] + [(b"x\r\n", server + 36)] * fillers
+    for line, ack in lines:
+        out += _said(d, state, True, line, seq=client, ack=ack)
+        client += len(line)
+        assert len(state.get("held", ())) <= MAX_HELD
+    for prompt in prompts:
+        out += _said(d, state, False, prompt, seq=server, ack=client)
+        server += len(prompt)
+    assert not state["held"]
+    user = "root" if len(lines) <= MAX_HELD else None
+    assert [(o.fields["username"], o.fields["password"], o.fields["result"]) for o in out
+            if o.kind == "login_attempt"] == [(user, "pw", "failure")]

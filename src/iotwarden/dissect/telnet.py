@@ -14,14 +14,17 @@ CR NUL, backspace/DEL); a line answers the prompt the server showed when the lin
 
 A capture may record the two directions out of order (a SPAN port merging two uplinks, issue #4): each
 segment's Acknowledgment Number (dissect/base.py Packet ``tcp_ack``) says what its sender had of the other
-direction. A line answers the server's text the client had acknowledged when it began the line, none when it
-acknowledged server text not read yet (the prompt is not known: the line is not taken for a user name or
-password); a verdict is the server's text sent after it had the password's line end, read before it or after.
-Where the ACKs say nothing (0, or a dissector fed directly), the order of delivery decides, as before.
+direction. A line answers the server's text the client had acknowledged when it began the line; a line begun
+acknowledging server text not read yet (a prompt the capture recorded after its answer) waits (``held``, at most
+:data:`MAX_HELD` lines, those after it waiting too) until the server's text up to that acknowledgment is read, and
+answers its prompt then; never read (lost), it is no user name or password. A verdict is the server's text sent after
+it had the password's line end, read before it or after. Where the ACKs say nothing (0, or a dissector fed
+directly), the order of delivery decides, as before.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any, ClassVar
 
@@ -36,6 +39,9 @@ MAX_LINE = 128  # characters of one typed line (user names and passwords are sho
 MAX_SUBNEGOTIATION = 512  # bytes of an IAC SB ... IAC SE block held while incomplete
 MAX_ATTEMPTS = 10  # login attempts reported per flow
 MAX_SAID = 64  # the server's latest deliveries kept with their sequence and acknowledgment numbers (``said``)
+# typed lines waiting for the server text they acknowledged (``held``), each with its two packets and text; the
+# oldest is let go (no user name or password) when another would pass this
+MAX_HELD = 8
 # stream bytes read of a flow, both directions (StreamDissector.max_stream_bytes): the option negotiation, the
 # banner and prompts and MAX_ATTEMPTS logins typed a character a packet (a byte each way per key, echoed); a
 # device's banner and menus may be long (a shared capture's login sends 64 KB before its prompt). The 400-packet
@@ -93,6 +99,12 @@ def strip_iac(pending: bytearray, data: bytes) -> bytes:
     return bytes(out)
 
 
+def _kept(pkt: Packet) -> Packet:
+    """``pkt`` as a waiting line keeps it (``held``): its numbers and addresses, not its bytes (a delivery may be a
+    64 KiB super-packet); the same sequence number after its payload (``streambuf.seq_end``)."""
+    return dataclasses.replace(pkt, payload=b"", tcp_seq=streambuf.seq_end(pkt))
+
+
 class TelnetDissector(StreamDissector):
     name: ClassVar[str] = "telnet"
     tcp_ports: ClassVar[tuple[int, ...]] = (23, 2323)
@@ -125,12 +137,15 @@ class TelnetDissector(StreamDissector):
         if not state.get("banner_done"):
             state["banner"] = (state.get("banner", "") + text)[:MAX_BANNER]
         state["tail"] = (state.get("tail", "") + text)[-MAX_TAIL:]
+        out: list[Observation] = []
         if state.get("awaiting"):
             verdict = state["verdict_text"] = (state.get("verdict_text", "") + text)[-MAX_TAIL:]
             result = self._verdict(verdict)
             if result:
-                return self._attempt(pkt, result, state)
-        return []
+                out = self._attempt(pkt, result, state)
+        if state.get("held") and not state.get("done"):
+            out += self._release(state)
+        return out
 
     @staticmethod
     def _verdict(text: str) -> str | None:
@@ -151,7 +166,12 @@ class TelnetDissector(StreamDissector):
         for b in nvt:
             if b in (0x0D, 0x0A):  # CR LF / CR NUL end a line (RFC 854 "THE NVT PRINTER")
                 if line:
-                    out.extend(self._line_done(pkt, line.decode("utf-8", "replace"), state))
+                    text = line.decode("utf-8", "replace")
+                    held = state.get("held")
+                    if held and held[-1][2] is None:  # the line waits for its prompt: its end waits with it
+                        held[-1][2:] = [text, _kept(pkt)]
+                    else:
+                        out.extend(self._line_done(pkt, text, state))
                     line.clear()
                 continue
             if b == 0x00:
@@ -173,15 +193,56 @@ class TelnetDissector(StreamDissector):
             if banner:
                 server = streambuf.oriented(pkt, from_client=False)
                 out.append(server.observation(self.name, "banner", {"banner": banner}))
+        held = state.get("held")
+        if held or self._ahead(pkt, state):  # its prompt not read yet: the line waits for it (_release)
+            if state.get("awaiting"):  # typing on without a verdict we could read
+                out.extend(self._attempt(pkt, "unknown", state))
+            held = state.setdefault("held", [])
+            held.append([_kept(pkt), self._ack(pkt, state), None, None])
+            if len(held) > MAX_HELD:
+                out.extend(self._release(state, let_go=True))
+            return out
+        return out + self._answer(pkt, self._shown(pkt, state), state)
+
+    def _answer(self, pkt: Packet, tail: str | None, state: dict[str, Any]) -> list[Observation]:
+        """The line begun by ``pkt`` answers the server text ``tail`` (None: the text read so far): a user name or
+        a password by its prompt; an attempt still awaiting its verdict is 'unknown' (typing on without one)."""
+        out: list[Observation] = []
         if state.get("awaiting"):  # typing on without a verdict we could read
             out.extend(self._attempt(pkt, "unknown", state))
-        tail = self._shown(pkt, state)
         if tail is None:
             tail = state.get("tail", "")
         tail = tail.rstrip()
         state["field"] = (
             "password" if _PASSWORD_PROMPT.search(tail) else "username" if _LOGIN_PROMPT.search(tail) else None
         )
+        return out
+
+    def _ahead(self, pkt: Packet, state: dict[str, Any]) -> bool:
+        """Whether ``pkt`` acknowledges server text not read yet (the client had a prompt the capture has not shown),
+        or may: it carries an acknowledgment and nothing of the server's was read yet (what it counts from unknown)."""
+        said = state.get("said")
+        if not said:
+            return pkt.tcp_ack is not None and "base_" + streambuf.direction_key(False) not in state
+        return streambuf.acked_past(self._ack(pkt, state), said[-1][0])
+
+    def _release(self, state: dict[str, Any], *, let_go: bool = False) -> list[Observation]:
+        """The waiting lines, oldest first, whose acknowledged server text is now read: each answers its prompt
+        (:meth:`_answer`, :meth:`_shown`; none where its acknowledgment says nothing) and, once ended, is read as a
+        line; the first let go (``let_go``) answers none. The line being typed, released, takes its field as any
+        line begun."""
+        held: list[list[Any]] = state["held"]
+        said = state.get("said")
+        out: list[Observation] = []
+        while held and not state.get("done"):
+            begun, ack, text, ended = held[0]
+            if not let_go and (not said or streambuf.acked_past(ack, said[-1][0])):
+                break
+            del held[0]
+            out += self._answer(begun, "" if let_go else self._shown(begun, state) or "", state)
+            let_go = False
+            if text is not None:
+                out += self._line_done(ended, text, state)
         return out
 
     @staticmethod
