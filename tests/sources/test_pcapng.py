@@ -173,3 +173,26 @@ def test_an_original_length_no_frame_has_counts_the_captured_bytes(tmp_path: Pat
     held = [int(c) for b in batches for c in b.caplen]  # an SPB's length field also sets what it holds (§4.4):
     assert held[1:] == [len(ETH_FRAME)] and held[0] >= len(ETH_FRAME)  # without it, the block's data, padding too
     assert wire == held
+
+
+@pytest.mark.parametrize("when", ["late", "offset"])
+def test_a_packet_time_past_the_year_9999_is_damage_at_its_block(tmp_path: Path, when: str) -> None:
+    # found by fuzzing: a 64-bit time at a resolution of seconds (if_tsresol 0), or an if_tsoffset near 2**63, made a
+    # packet of ~1e19 s; its flows and devices were stored, and every command showing their times failed
+    # (OverflowError in datetime.fromtimestamp, an internal error)
+    if when == "late":
+        blob = pcapng_bytes([(1, 0)], [(0, 1_700_000_000, ETH_FRAME), (0, 2**64 - 1, ETH_FRAME),
+                                       (0, 1_700_000_001, ETH_FRAME)])
+    else:
+        # Ethernet, if_tsoffset (option 14) 2**62 s, end of options
+        body = struct.pack("<HHI", 1, 0, 0) + struct.pack("<HHq", 14, 8, 2**62) + bytes(4)
+        idb = struct.pack("<II", 1, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+        plain = pcapng_bytes([(1, None)], [(0, 7_000_000, ETH_FRAME)])
+        blob = plain[:28] + idb + plain[28 + 20 :]  # its interface block replaced
+    path = _write(tmp_path, blob)
+    rows: list[float] = []
+    with pytest.raises(CaptureError, match="outside the years 1 to 9999") as err:
+        for b in read_capture(path):
+            rows += [float(t) for t in b.ts]
+    assert rows == ([1_700_000_000.0] if when == "late" else [])
+    assert err.value.packets_read == len(rows)

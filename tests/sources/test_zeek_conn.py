@@ -76,6 +76,26 @@ def test_a_negative_or_too_wide_count_makes_the_line_malformed(tmp_path: Path, f
         assert_same(tmp_path / "conn.log")
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_time_past_the_year_9999_or_a_negative_duration_makes_the_line_malformed(tmp_path: Path, fmt: str) -> None:
+    # found by fuzzing: a conn.log line stamped 1e19 s, or lasting 1e300 s, was stored as a Flow that no command could
+    # show ('flows', 'devices' and analyze's own table: internal error, OverflowError in datetime.fromtimestamp);
+    # Zeek writes neither, nor a negative duration (last packet's time less the first's), which made a flow end
+    # before it began
+    cam, srv = ("10.0.0.5", 50123, "00:50:56:00:00:05"), ("10.0.0.40", 80, "3c:d9:2b:00:00:40")
+    good = conn_row(1_700_000_000.0, "C1", cam, srv, proto="tcp", service="http")
+    late, lasting, negative, nan = list(good), list(good), list(good), list(good)
+    late[0], lasting[8], negative[8], nan[0] = "1e19", "1e300", "-5.0", "nan"  # ts, duration
+    last_second = list(good)
+    last_second[0], last_second[8] = "253402300798.5", "0.5"  # ends at 9999-12-31T23:59:59Z: kept
+    write_zeek_log(tmp_path, "conn", CONN_COLUMNS, [good, late, lasting, negative, nan, last_second], fmt)
+    flows, records, skipped = read(tmp_path / "conn.log", fast=True)
+    assert (len(flows), records, skipped) == (2, 6, 4)
+    assert [f.last_seen for f in flows] == [1_700_000_000.2, 253_402_300_799.0]
+    if fmt == "tsv":
+        assert_same(tmp_path / "conn.log")
+
+
 def iot23_log(path: Path, lines: int) -> Path:
     """A scan-heavy log in IoT-23's layout, as bench/iot23_scale.py writes it."""
     spec = importlib.util.spec_from_file_location("iot23_scale", BENCH)

@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from iotwarden.engine.batch import PacketBatch
 from iotwarden.errors import CaptureError
+from iotwarden.model.epoch import EPOCH_END_S, EPOCH_START_S
 from iotwarden.sources.chunks import ChunkReader, Int64Array, gather_u32, walk_chain, wire_lengths
 from iotwarden.sources.linktypes import SUPPORTED_LINKTYPES, linktype_name, normalise_linktype, supported_names
 
@@ -257,6 +258,11 @@ def _batches(
         known = np.where(simple, -1, np.arange(ts.shape[0]))
         prev = np.maximum.accumulate(known)
         ts = np.where(prev >= 0, ts[np.maximum(prev, 0)], last_ts)
+    unshowable = ~((ts >= EPOCH_START_S) & (ts < EPOCH_END_S))  # model/epoch.showable, vectorised
+    if unshowable[:n].any():  # a 64-bit time, resolution and offset may state one past year 9999
+        first = int(np.argmax(unshowable[:n]))
+        error = f"packet block time {float(ts[first]):.6g} s is outside the years 1 to 9999", int(starts[first])
+        n = first
     out_lt = linktypes[iface]
     c32, w32 = caplen.astype(np.int32), wire_lengths(wirelen, caplen)
     for lo in range(0, n, batch_size):

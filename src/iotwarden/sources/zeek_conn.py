@@ -20,13 +20,14 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from iotwarden.model import Flow
-from iotwarden.sources.zeek_connflow import EXTRA_BUT_UID, ConnShape, conn_shape, shaped_flow
+from iotwarden.sources.zeek_connflow import EXTRA_BUT_UID, ConnShape, conn_shape, ends_in_range, shaped_flow
 from iotwarden.sources.zeek_fields import IP_PROTOS, norm_ip
 from iotwarden.sources.zeek_format import (
     TsvHeader,
     column_converters,
     column_type,
     count,
+    epoch,
     finite,
     group_fits,
     may_refuse,
@@ -77,7 +78,7 @@ def _bool(raw: str) -> bool:
     raise ValueError("bool is neither T nor F")
 
 
-_NUMBERS: dict[str, Callable[[str], Any]] = {"count": count, "int": int, "port": int, "time": finite,
+_NUMBERS: dict[str, Callable[[str], Any]] = {"count": count, "int": int, "port": int, "time": epoch,
                                              "interval": finite, "bool": _bool}
 
 
@@ -237,7 +238,7 @@ class ConnLines:
         if unset in (ts_text, orig_h, resp_h) or not orig_h or not resp_h:
             return None
         try:
-            ts = finite(ts_text)
+            ts = epoch(ts_text)
             orig_p = None if orig_p_text == unset else int(orig_p_text)
             resp_p = None if resp_p_text == unset else int(resp_p_text)
         except ValueError:
@@ -251,6 +252,8 @@ class ConnLines:
     ) -> Flow | None:
         """The line's Flow once its ports are in range and its addresses normalise; else None."""
         if (orig_p is not None and not 0 <= orig_p <= 0xFFFF) or (resp_p is not None and not 0 <= resp_p <= 0xFFFF):
+            return None
+        if not ends_in_range(ts, shape.duration):  # the general path refuses it
             return None
         origins = self._origins
         orig = origins.get(orig_h)

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from iotwarden.errors import ParseError
 from iotwarden.model import Flow
+from iotwarden.model.epoch import showable
 from iotwarden.sources.zeek_fields import ConnId, get_count, get_float, get_int, get_list, get_str
 
 ICMP6 = 58
@@ -87,7 +88,16 @@ def map_conn(rec: dict[str, Any]) -> Flow:
         counters=(get_count(rec, "orig_pkts"), get_count(rec, "resp_pkts"), get_count(rec, "orig_ip_bytes"),
                   get_count(rec, "resp_ip_bytes"), get_count(rec, "orig_bytes"), get_count(rec, "resp_bytes")),
     )
+    if not ends_in_range(cid.ts, shape.duration):
+        raise ParseError(f"conn duration {shape.duration!r} s: negative, or ending past the year 9999")
     return shaped_flow(shape, cid.ts, cid.orig_h, cid.orig_p, cid.resp_h, cid.resp_p, rec.get("uid"))
+
+
+def ends_in_range(ts: float, duration: float) -> bool:
+    """Whether a connection of ``ts`` lasting ``duration`` seconds ends when it can (model/epoch.py): Zeek's duration
+    is the last packet's time less the first's, never negative; a flow ending past the year 9999 made every command
+    that shows its time fail."""
+    return duration >= 0.0 and showable(ts + duration)
 
 
 # the order of Flow's fields, in which shaped_flow passes them

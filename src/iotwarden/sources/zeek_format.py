@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from iotwarden.errors import ParseError
+from iotwarden.model.epoch import showable
 from iotwarden.sources.zeek_lines import (
     GZIP_MAGIC,
     KNOWN_TYPES,
@@ -34,9 +35,9 @@ MAX_COUNT = 2**64 - 1  # Zeek's ``count`` is an unsigned 64-bit integer (script 
 
 # the file and line names (sources/zeek_lines.py, split from this module) stay importable from here
 __all__ = ["GZIP_MAGIC", "KNOWN_TYPES", "MAX_COUNT", "MAX_LINE_BYTES", "READ_BLOCK", "SNIFF_LINES", "TsvHeader",
-           "apply_directive", "column_converters", "column_type", "count", "decode_json", "decode_tsv", "finite",
-           "flatten", "group_fits", "iter_lines", "may_refuse", "open_log", "sniff_lines", "to_time", "type_from_keys",
-           "type_from_name"]
+           "apply_directive", "column_converters", "column_type", "count", "decode_json", "decode_tsv", "epoch",
+           "finite", "flatten", "group_fits", "iter_lines", "may_refuse", "open_log", "sniff_lines", "to_time",
+           "type_from_keys", "type_from_name"]
 
 _HEX_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")
 _SPACES = re.compile(rb" +")
@@ -68,10 +69,19 @@ def _unescape(raw: bytes) -> str:
 
 
 def finite(raw: bytes | str) -> float:
-    """A Zeek ``time``/``interval``/``double`` (ValueError if not a finite number)."""
+    """A Zeek ``interval``/``double`` (ValueError if not a finite number)."""
     value = float(raw)
     if not math.isfinite(value):
         raise ValueError("not a finite number")
+    return value
+
+
+def epoch(raw: bytes | str) -> float:
+    """A Zeek ``time`` (ValueError unless within the years 1 to 9999, model/epoch.py: no sensor writes another, and
+    a flow or line stamped past year 9999 made every command that shows its time fail)."""
+    value = float(raw)
+    if not showable(value):
+        raise ValueError("time outside the years 1 to 9999")
     return value
 
 
@@ -94,7 +104,7 @@ def _bool(raw: bytes) -> bool:
 
 # TSV text -> value, per Zeek type (Zeek script reference, "Types"); any other type stays text
 _SCALARS: dict[str, Callable[[bytes], Any]] = {
-    "count": count, "int": int, "port": int, "time": finite, "interval": finite, "double": finite, "bool": _bool,
+    "count": count, "int": int, "port": int, "time": epoch, "interval": finite, "double": finite, "bool": _bool,
 }
 Converter = Callable[[bytes], Any]
 
@@ -241,6 +251,6 @@ def to_time(value: Any) -> float:
                 raise ParseError(f"bad time {value!r}") from exc
     else:
         raise ParseError(f"bad time {value!r}")
-    if not math.isfinite(ts):
+    if not showable(ts):  # NaN, infinite, or past the years 1 to 9999 (model/epoch.py)
         raise ParseError(f"bad time {value!r}")
     return ts
