@@ -271,3 +271,75 @@ def test_smb1_core_write_marks_its_file_written() -> None:
 def _packet(data: bytes) -> Packet:
     return Packet(ts=1.0, payload=data, src_ip="10.0.0.1", src_port=50000, dst_ip="10.0.0.2", dst_port=445,
                   ip_proto=6, to_server=True)
+
+
+OTHER_ID, UNKNOWN_ID = b"\x44" * 16, b"\x33" * 16  # another file's FileId (answer seen), one no answer seen gave
+
+
+def _two_opens(write_to: bytes) -> tuple[list[Chunk], int, int]:
+    """PSEXESVC.exe, then other.exe, created on ADMIN$ (TreeId 7), two WRITEs on ``write_to``, then svcctl creating a
+    service running %SystemRoot%\\PSEXESVC.exe; with the indexes of the two CREATE answers."""
+    create = {"disposition": w.FILE_OVERWRITE_IF, "action": w.FILE_CREATED}
+    chunks = s.logon() + s.tree(4, "\\\\SRV\\ADMIN$", 7, w.SHARE_DISK) + s.opened(
+        5, "PSEXESVC.exe", 7, s.FILE_ID, **create) + s.opened(6, "other.exe", 7, OTHER_ID, **dict(create))
+    chunks += [(True, w.direct(w.write(7 + i, write_to, b"\x90" * 4000, 7, s.SID, offset=4000 * i)))
+               for i in range(2)]
+    cut = segments(chunks + s.svcctl_session(s.over_transceive(_svcctl(s.PSEXESVC_PATH)))[4:])
+    answers = [i for i, (up, seg) in enumerate(cut) if not up and seg and seg[4:8] == b"\xfeSMB" and seg[16] == 0x05]
+    return cut, answers[0], answers[1]
+
+
+def test_a_write_on_a_handle_an_answer_seen_gave_is_not_the_lost_answer_s_open() -> None:
+    """The binary's CREATE answer lost, another file's CREATE answered on ADMIN$ and only that file written: its
+    handle is known, so the binary is not said written (each write on that tree counted for it before)."""
+    chunks, binary, _ = _two_opens(OTHER_ID)
+    assert _writes(converse(lose(chunks, binary))) == [("ADMIN$", "other.exe", None)]
+    # the same writes on a handle no answer seen gave: the binary's (the one open whose answer was lost)
+    chunks, binary, _ = _two_opens(UNKNOWN_ID)
+    assert _writes(converse(lose(chunks, binary))) == [("ADMIN$", "other.exe", None), ("ADMIN$", "PSEXESVC.exe", None)]
+
+
+def test_a_write_two_lost_answers_may_have_given_its_handle_is_neither_s() -> None:
+    """Both CREATE answers lost: a WRITE on a handle not known may be either file's, so the binary is not said
+    written (before, each open on the tree was)."""
+    chunks, binary, other = _two_opens(UNKNOWN_ID)
+    obs = converse(lose(lose(chunks, other), binary))
+    assert _writes(obs) == [] and alerts(obs) == [(REMOTE_EXEC, "CreateServiceW")]
+
+
+def test_smb1_a_write_on_a_fid_an_answer_seen_gave_is_not_the_lost_answer_s_open() -> None:
+    """SMB1: PSEXESVC.exe's NT_CREATE_ANDX answer lost, setup.exe's answered and written: nothing said of the
+    binary (a FID given again by a later answer is the later open's)."""
+    other = 0x4002
+    answer = s1.opened(5, "\\PSEXESVC.exe", s1.ADMIN, s1.FILE_FID, m.FILE_CREATED, access=m.GENERIC_WRITE,
+                       disposition=m.FILE_OVERWRITE_IF, pipe=False)[1]
+    chunks = s1.logon() + s1.tree(4, "\\\\SRV\\ADMIN$", s1.ADMIN, "A:") + s1.opened(
+        5, "\\PSEXESVC.exe", s1.ADMIN, s1.FILE_FID, m.FILE_CREATED, access=m.GENERIC_WRITE,
+        disposition=m.FILE_OVERWRITE_IF, pipe=False) + s1.opened(
+        6, "\\setup.exe", s1.ADMIN, other, m.FILE_CREATED, access=m.GENERIC_WRITE, disposition=m.FILE_OVERWRITE_IF,
+        pipe=False)
+    chunks += [(True, b.direct(m.message(m.write_andx(other, b"\x90" * 4000, mode=0), mid=7, tid=s1.ADMIN)))]
+    chunks += s1.svcctl_session(s1.over_transact(s.svcctl_pdus()))[4:]
+    cut = segments(chunks)
+    assert _writes(converse(lose(cut, cut.index(answer)))) == [("ADMIN$", "setup.exe", None)]
+
+
+def test_a_handle_is_bound_to_one_lost_answer_s_open_and_known_handles_are_bounded() -> None:
+    table: dict[Any, smbstage.Staged] = {}
+    known: dict[Any, None] = {}
+    smbstage.stage(table, "a", smbstage.Staged("a.exe", 7, "create", created=None, share="ADMIN$"))
+    smbstage.wrote(table, "h1", 7, known)  # the one open waiting on tree 7: h1 is its handle
+    smbstage.stage(table, "b", smbstage.Staged("b.exe", 7, "create", created=None, share="ADMIN$"))
+    smbstage.wrote(table, "h2", 7, known)  # a.exe has h1: h2 is b.exe's
+    assert (table["a"].handle, table["b"].handle) == ("h1", "h2") and table["b"].written
+    table["a"].written = False
+    smbstage.wrote(table, "h2", 7, known)
+    smbstage.wrote(table, "h3", 8, known)  # another tree: no open waiting there, h3 nobody's
+    assert not table["a"].written and "h3" in known
+    smbstage.stage(table, "c", smbstage.Staged("c.exe", 7, "create", created=None, share="ADMIN$"))
+    smbstage.stage(table, "d", smbstage.Staged("d.exe", 7, "create", created=None, share="ADMIN$"))
+    smbstage.wrote(table, "h4", 7, known)  # c.exe's or d.exe's: neither
+    assert not table["c"].written and not table["d"].written and "h4" in known
+    for i in range(smbstage.MAX_KNOWN + 1):
+        smbstage.given(known, i)
+    assert len(known) == smbstage.MAX_KNOWN and "h4" not in known and smbstage.MAX_KNOWN in known

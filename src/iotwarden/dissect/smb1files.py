@@ -23,8 +23,8 @@ tree the TREE_CONNECT_ANDX asks for: the share its Path names, a pipe tree when 
 TREE_CONNECT_ANDX or open was not captured is found as SMB2's is (dissect/smbpipes.py: ``lone_tree`` by the Service, an
 open's name on a tree not seen, ``adopt`` on the FID by its WRITE_ANDX, core WRITE or whole TransactNmPipe data, an
 open whose answer was lost by ``orphan``), and so is a file staged on a tree not seen (dissect/smbstage.py).
-Not read: file data. Limits: smbpipes.MAX_TREES and MAX_PIPES, smb2files.MAX_PENDING and MAX_NAME, smbstage.MAX_STAGED,
-and :data:`MAX_TRANSACTIONS` being completed.
+Not read: file data. Limits: smbpipes.MAX_TREES and MAX_PIPES, smb2files.MAX_PENDING and MAX_NAME, smbstage.MAX_STAGED
+and MAX_KNOWN, and :data:`MAX_TRANSACTIONS` being completed.
 """
 
 from __future__ import annotations
@@ -91,6 +91,7 @@ class Session:
     let_go: dict[int, None] = field(default_factory=dict)  # smb2files.Session's
     # FID (or an open's request, till answered) -> smb2files.Session's
     staged: dict[Any, smbstage.Staged] = field(default_factory=dict)
+    known: dict[Any, None] = field(default_factory=dict)  # FIDs no lost answer's (smbstage.given, MAX_KNOWN)
     lost: bool = False  # smb2files.Session's
     blind: bool = False  # smb2files.Session's
 
@@ -125,7 +126,8 @@ class Session:
             return
         at = {WRITE_ANDX: HEADER + 5, WRITE: HEADER + 1}.get(head[4])  # the FID; the TID in the header
         if at is not None:
-            smbstage.wrote(self.staged, struct.unpack_from("<H", head, at)[0], struct.unpack_from("<H", head, 24)[0])
+            smbstage.wrote(self.staged, struct.unpack_from("<H", head, at)[0], struct.unpack_from("<H", head, 24)[0],
+                           self.known)
 
     def orphans(self) -> list[tuple[Key, str, int | smbpipes.Tree]]:
         """smb2files.Session.orphans for SMB1: (request, name, tree) of each open of a pipe, or of a name on a tree not
@@ -203,7 +205,7 @@ class Session:
             self._open_request(msg, words, data_at, size, key=key, tree=tree, tid=handle_tree, unicode=unicode)
         elif command == CLOSE and len(words) >= 2:
             fid = struct.unpack_from("<H", words)[0]  # §2.2.4.5.1 FID, which a later open may be given again
-            for table in (self.pipes, self.unseen, self.let_go):
+            for table in (self.pipes, self.unseen, self.let_go, self.known):
                 table.pop(fid, None)
         elif command == WRITE_ANDX:
             if len(words) < 24:
@@ -211,7 +213,7 @@ class Session:
             fid, mode = struct.unpack_from("<H", words, 4)[0], struct.unpack_from("<H", words, 14)[0]
             pipe = self.pipes.get(fid)
             if self.staged:
-                smbstage.wrote(self.staged, fid, tid)
+                smbstage.wrote(self.staged, fid, tid, self.known)
             length, offset = struct.unpack_from("<HH", words, 20)
             if pipe is not None or struct.unpack_from("<H", words, 18)[0] == 0:  # DataLengthHigh: a file's bulk
                 data = smb1fields.buffer_at(msg, offset, length)
@@ -225,7 +227,7 @@ class Session:
                 raise ParseError("smb1: truncated WRITE request")
             fid = struct.unpack_from("<H", words)[0]
             if self.staged:
-                smbstage.wrote(self.staged, fid, tid)
+                smbstage.wrote(self.staged, fid, tid, self.known)
             data = smb1fields.data_buffer(msg[data_at : data_at + size])
             pipe = self.pipes.get(fid) or smbpipes.adopt(self, fid, handle_tree, data)
             if pipe is not None:
@@ -365,6 +367,7 @@ class Session:
                     smbstage.stage(self.staged, fid, staged)
             else:
                 _, _, share, name, disposition, _ = waiting
+                smbstage.given(self.known, fid)  # its WRITEs are no lost answer's
                 fields = {"smb1": True, "share": share, "share_class": ADMIN, "file": name,
                           "disposition": disposition, "created": created}
                 out.append(streambuf.oriented(pkt, True).observation("smb", "file_write", fields))

@@ -22,7 +22,8 @@ Observations:
   ``share_inferred`` in the first case. A user share's file names are never kept.
 
 Not read: file data (SMB1's trees and pipes are dissect/smb1files.py's). Limits: smbpipes.MAX_TREES and MAX_PIPES,
-:data:`MAX_PENDING` (each dropping its oldest entry, a pipe's age counted from its last use), smbstage.MAX_STAGED; a
+:data:`MAX_PENDING` (each dropping its oldest entry, a pipe's age counted from its last use), smbstage.MAX_STAGED and
+MAX_KNOWN; a
 pipe's unconsumed bytes are one DCE/RPC fragment at most (dcerpcpdu.MAX_FRAGMENT). After a lost TCP segment
 (dissect/smb.py ``gap``) each pipe's reader of that direction drops its partial PDU and reads again from the next pipe
 message that begins a PDU.
@@ -102,6 +103,8 @@ class Session:
     let_go: dict[bytes, None] = field(default_factory=dict)
     # FileId -> a file created for writing on a tree not seen connected, until a service's binary path names it
     staged: dict[bytes, smbstage.Staged] = field(default_factory=dict)
+    # FileIds that are no lost answer's, never bound to a staged open (smbstage.given, MAX_KNOWN)
+    known: dict[bytes, None] = field(default_factory=dict)
     lost: bool = False  # a TCP segment of the session was lost (dissect/smb.py gap)
     blind: bool = False  # a request used a tree whose TREE_CONNECT was not seen, or a lone response connected one
 
@@ -132,7 +135,8 @@ class Session:
             return
         if struct.unpack_from("<H", head, 12)[0] == WRITE and not struct.unpack_from("<I", head, 16)[0] & (
                 FLAGS_SERVER_TO_REDIR):  # §2.2.21 FileId; §2.2.1.2 TreeId
-            smbstage.wrote(self.staged, bytes(head[HEADER + 16 : HEADER + 32]), struct.unpack_from("<I", head, 36)[0])
+            smbstage.wrote(self.staged, bytes(head[HEADER + 16 : HEADER + 32]), struct.unpack_from("<I", head, 36)[0],
+                           self.known)
 
     def following(self) -> bool:
         """Whether the session has something to follow: a named pipe open, a tree on an administrative share, or
@@ -213,7 +217,7 @@ class Session:
             pipe = self.pipes.get(file_id)
             offset, length = struct.unpack_from("<HI", body, 2)
             if self.staged:
-                smbstage.wrote(self.staged, file_id, tree)
+                smbstage.wrote(self.staged, file_id, tree, self.known)
             if pipe is None and length <= dcerpcpdu.MAX_FRAGMENT:
                 pipe = adopt(self, file_id, tree, smb2.buffer_at(msg, offset, length))
             if pipe is not None:
@@ -309,6 +313,7 @@ class Session:
             if len(body) < 80:
                 raise ParseError("smb2: truncated CREATE response")
             _, _, share, name, disposition, _ = waiting
+            smbstage.given(self.known, body[64:80])  # §2.2.14 FileId: its WRITEs are no lost answer's
             fields = {"smb1": False, "share": share, "share_class": ADMIN, "file": name,
                       "disposition": disposition, "created": struct.unpack_from("<I", body, 4)[0] in CREATED_ACTIONS}
             out.append(streambuf.oriented(pkt, True).observation("smb", "file_write", fields))

@@ -9,9 +9,12 @@ the share of %SystemRoot% ([MS-SRVS] §2.2.2.4), or Windows\\X on C$ (C:\\Window
 X on D$, D's administrative share, and ``C:\\Windows\\X`` X on ADMIN$ too; ``\\\\host\\ADMIN$\\X`` names its share. Only
 a file the path names, written on a tree not seen connected (never on one known as IPC$ or a user's share), is said
 written there, as ``file_write`` with ``share_inferred``; the tree stays unknown. So is a file an open on an
-administrative share created for writing whose answer was lost (its handle unknown: a WRITE on that tree with a handle
-not known counts), its share known, ``created`` None. Limit: :data:`MAX_STAGED` files waiting per connection, the
-oldest dropped first.
+administrative share created for writing whose answer was lost, its share known, ``created`` None: its handle is
+unknown, but the client knows a handle only from an answer, so a WRITE on that tree with a handle that no answer seen
+gave (``known``) is that open's when it is the only such open on the tree not bound to another handle; bound to it
+(``Staged.handle``), the open's file is written by that handle's WRITEs alone. A handle no open could have given it
+(none waiting on the tree), or more than one could, is known from then on and never bound. Limits: :data:`MAX_STAGED`
+files waiting per connection, :data:`MAX_KNOWN` handles known, the oldest dropped first.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from iotwarden.dissect.base import Packet
 from iotwarden.model import Observation
 
 MAX_STAGED = 16  # files created for writing on trees not seen connected, per connection, awaiting a service naming one
+# handles per connection that are no lost answer's (given by an answer seen to an open for writing on an administrative
+# share, or written when no open, or several, could have given them); past it the oldest may be bound again
+MAX_KNOWN = 64
 CONTEXT_HANDLE = 20  # SC_RPC_HANDLE: an RPC context handle ([MS-SCMR] §2.2.1.1, C706 §14.3.12)
 SERVICE_DWORDS = 4  # dwDesiredAccess, dwServiceType, dwStartType, dwErrorControl
 CREATE_SERVICE = {"CreateServiceW": 2, "CreateServiceA": 1}  # [MS-SCMR] §3.1.4.12 wchar_t, §3.1.4.33 char strings
@@ -37,7 +43,8 @@ UNSEEN = "unseen"  # dissect/smb2files.py's class of a tree known from its TREE_
 class Staged:
     """A file created (or opened) for writing on a tree not seen connected, or on an administrative share (``share``)
     by an open whose answer was lost: its name in the share, its TreeId (TID), the open's disposition, whether the
-    server created it (None: its answer lost), and whether a WRITE on it followed."""
+    server created it (None: its answer lost), whether a WRITE on it followed, and, its answer lost, the handle the
+    WRITEs taken for its carry (None till one does)."""
 
     name: str
     tree: Any
@@ -45,6 +52,7 @@ class Staged:
     created: bool | None
     written: bool = False
     share: str | None = None
+    handle: Any = None
 
 
 def binary_path(pdu: bytes, head: tuple[int, int, str, int, int, int], operation: str | None) -> str | None:
@@ -135,17 +143,33 @@ def infer(staged: dict[Any, Staged], trees: dict[Any, tuple[str | None, str, boo
     return out
 
 
-def wrote(staged: dict[Any, Staged], handle: Any, tree: Any) -> None:
-    """A WRITE on ``handle`` of tree ``tree``: the file staged under that handle was written. A handle not staged is
-    the file of an open on that tree whose answer was lost (the client knows a handle only from an answer), or another
-    one: each such open's file may have been written."""
+def wrote(staged: dict[Any, Staged], handle: Any, tree: Any, known: dict[Any, None]) -> None:
+    """A WRITE on ``handle`` of tree ``tree``: the file staged under that handle was written. A handle neither staged
+    nor ``known`` (no answer seen gave it) is that of an open on that tree whose answer was lost (the client knows a
+    handle only from an answer): the one bound to it, else the only one not bound yet, which it is bound to; with
+    none, or more than one, it is nobody's and known from then on (module docstring)."""
     file = staged.get(handle)
     if file is not None:
         file.written = True
         return
-    for file in staged.values():
-        if file.share is not None and file.tree == tree:
-            file.written = True
+    if handle in known:
+        return
+    lost = [file for file in staged.values() if file.share is not None and file.tree == tree
+            and file.handle in (None, handle)]
+    bound = [file for file in lost if file.handle == handle]
+    if bound or len(lost) == 1:
+        file = (bound or lost)[0]
+        file.handle = handle
+        file.written = True
+        return
+    given(known, handle)
+
+
+def given(known: dict[Any, None], handle: Any) -> None:
+    """``handle`` is no lost answer's (an answer seen gave it, or no single open could have): never bound."""
+    known.pop(handle, None)
+    known[handle] = None
+    dcerpc.del_oldest(known, MAX_KNOWN)
 
 
 def stage(staged: dict[Any, Staged], handle: Any, file: Staged) -> None:
