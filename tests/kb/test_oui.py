@@ -211,6 +211,17 @@ def test_registry_csv_errors_name_the_line() -> None:
         parse_registry_csv(HEADER + "MA-L,00408,Short,\n", 24, "x.csv")
 
 
+def test_registry_text_that_is_no_csv_is_an_error_naming_the_line() -> None:
+    # found by fuzzing 'kb update --oui': a carriage return inside an unquoted field and a quote left open past csv's
+    # field limit escaped as _csv.Error ('new-line character seen in unquoted field'), an internal error
+    with pytest.raises(ConfigError, match=r"x.csv:2: expected at least 3 columns"):  # CR ends a record: "MA-L,004"
+        parse_registry_csv(HEADER + "MA-L,004\r08,Org\n", 24, "x.csv")
+    assert parse_registry_csv(HEADER + "MA-L,00408A,Org\r\nMA-L,00408B,Org B\r", 24, "x.csv") == [
+        ("00408A", "Org"), ("00408B", "Org B")]
+    with pytest.raises(ConfigError, match=r"x.csv:2: not CSV: field larger than field limit"):
+        parse_registry_csv(HEADER + 'MA-L,00408A,"' + "x" * 200_000 + "\n", 24, "x.csv")
+
+
 def test_registry_row_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(oui, "MAX_REGISTRY_ROWS", 2)
     rows = HEADER + "".join(f"MA-L,0000{i:02X},Org {i},\n" for i in range(2))

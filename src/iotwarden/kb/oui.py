@@ -334,9 +334,19 @@ def read_registry_csv(path: Path, bits: int) -> list[tuple[str, str]]:
     return parse_registry_csv(text, bits, str(path))
 
 
+def _csv_rows(text: str, origin: str) -> list[list[str]]:
+    """The rows of a CSV text (RFC 4180: CR, LF or CRLF end a record); ConfigError naming the line where it stops
+    being CSV (a quote left open past csv's field limit, ...), which escaped as ``_csv.Error``, an internal error."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        raise ConfigError(f"{origin}:{reader.line_num}: not CSV: {exc}") from None
+
+
 def parse_registry_csv(text: str, bits: int | None, origin: str) -> list[tuple[str, str]]:
     """Rows of an IEEE registry CSV text; ``bits`` None accepts any registry's prefix length."""
-    reader = csv.reader(io.StringIO(text))
+    reader = iter(_csv_rows(text, origin))
     header = next(reader, None)
     if not header or [h.strip() for h in header[:3]] != ["Registry", "Assignment", "Organization Name"]:
         raise ConfigError(f"{origin}: not an IEEE registry CSV (header 'Registry,Assignment,Organization Name')")
