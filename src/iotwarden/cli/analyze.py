@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -21,10 +21,12 @@ from iotwarden.cli.files import check_output, output
 from iotwarden.cli.main import app, err_console, print_error
 from iotwarden.cli.progress import bar
 from iotwarden.risk.scorer import band
-from iotwarden.services.analyze import AnalysisReport, FileResult, analyze
 from iotwarden.store import Store
 from iotwarden.store.db import redact
 from iotwarden.store.writer import MAX_PROBE_FLOWS
+
+if TYPE_CHECKING:
+    from iotwarden.services.analyze import AnalysisReport, FileResult
 
 PIPE_WIDTH = 200  # table width when stdout is not a terminal (files, pipes, tests)
 MAX_CELL_VALUES = 3  # values shown per cell before "+N"
@@ -199,6 +201,9 @@ def report_errors(report: AnalysisReport) -> int:
 def run_analysis(paths: list[Path], store: Store, fmt: Format, out: Path | None, *,
                  max_probe_flows: int | None = MAX_PROBE_FLOWS) -> AnalysisReport:
     """Analyse with a progress bar on stderr (terminals only, not with JSON) and print the summary."""
+    # the engine, numpy and every analyzer: imported by a run, not by the other commands that share this module
+    from iotwarden.services.analyze import analyze  # noqa: PLC0415
+
     with bar("analysing", quiet=fmt is Format.json, in_bytes=True) as progress:
         task = progress.add_task("analyse", total=None)
         report = analyze(paths, store, progress=lambda done, total: progress.update(task, completed=done, total=total),

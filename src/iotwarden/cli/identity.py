@@ -23,7 +23,6 @@ from iotwarden.cli.main import app
 from iotwarden.errors import ConfigError, IdentityError, describe
 from iotwarden.identity import crl, estserver, keypolicy, keystore, lifecycle, mosquitto, profiles
 from iotwarden.identity.ca import ROOT_CERT, CASettings, DeviceCA
-from iotwarden.identity.credcheck.check import CredentialChecker
 from iotwarden.identity.credcheck.scope import DEFAULT_PORTS, RateLimiter, Scope, Target
 from iotwarden.identity.est import EstService
 from iotwarden.identity.records import STATUSES
@@ -277,6 +276,8 @@ def check_creds(targets: list[str], *,
                 interval: float = typer.Option(1.0, min=0, help="Seconds between attempts on one host."),
                 fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
     """Try default credentials on TARGETS (HOST[:PORT]/SERVICE[@CATEGORY]) inside --scope only."""
+    from iotwarden.identity.credcheck.check import CredentialChecker  # noqa: PLC0415 - asyncssh: only for this
+
     checker = CredentialChecker(Scope(scope, allow_categories=allow_category),
                                 limiter=RateLimiter(min_interval_s=interval, max_attempts=max_attempts),
                                 max_attempts=max_attempts)

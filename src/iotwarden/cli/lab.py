@@ -11,7 +11,6 @@ from rich.console import Console
 from iotwarden.cli.files import check_output
 from iotwarden.cli.main import app
 from iotwarden.cli.progress import activity
-from iotwarden.lab.generator import generate, load_scenario
 
 lab_app = typer.Typer(help="Simulated enterprise networks: scenario files to captures.", no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
@@ -36,6 +35,8 @@ def generate_cmd(
                                                       "says).")] = None,
 ) -> None:
     """Write the capture (and ground truth) of SCENARIO; same seed, same bytes."""
+    from iotwarden.lab.generator import generate, load_scenario  # noqa: PLC0415 - ~0.1 s: only for this command
+
     check_output(output)
     check_output(truth)
     loaded = load_scenario(scenario)

@@ -60,8 +60,13 @@ def _command_of(argv: list[str]) -> str | None:
 
 
 def _register(argv: list[str] | None = None) -> None:
-    """Import the module of the command ``argv`` runs, or every command module (help, unknown command)."""
-    module = COMMAND_MODULES.get(_command_of(sys.argv[1:] if argv is None else argv) or "")
+    """Import the module of the command ``argv`` runs, or every command module (help, unknown command);
+    none for ``--version`` alone, which lists no command."""
+    args = sys.argv[1:] if argv is None else argv
+    command = _command_of(args)
+    if command is None and "--version" in args and "--help" not in args:
+        return
+    module = COMMAND_MODULES.get(command or "")
     # importing a command (SQLAlchemy, numpy, the analyzers) makes ~10^5 objects that all live on: the
     # collector's default young threshold (700) walks them again and again, ~4% of a short analyze's CPU
     threshold = gc.get_threshold()

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import typer
 
-from iotwarden.api import accounts
 from iotwarden.cli.analyze import DB_OPTION, open_store
 from iotwarden.cli.main import app
 from iotwarden.errors import ConfigError, describe
@@ -43,6 +42,8 @@ def read_password(password_file: Path | None) -> str:
 
 
 def _create(username: str, role: str, password_file: Path | None, db: str | None) -> None:
+    from iotwarden.api import accounts  # noqa: PLC0415 - FastAPI and an argon2 hash: not for every command's start
+
     password = read_password(password_file)
     with open_store(db) as store, store.transaction() as session:
         row = accounts.create_user(session, username, password, role)
@@ -82,6 +83,7 @@ def set_password(username: str = typer.Argument(..., help="The user."),
     """Set a new password (also ends the user's console sessions)."""
     from sqlalchemy import delete, select  # noqa: PLC0415
 
+    from iotwarden.api import accounts  # noqa: PLC0415
     from iotwarden.store.auth_models import SessionRow  # noqa: PLC0415
 
     password = read_password(password_file)

@@ -1,6 +1,7 @@
 """Summary of one DER X.509 certificate (RFC 5280) as observation fields, via ``cryptography``.
 
 A certificate that cannot be parsed still yields its hashes and ``error``; no exception escapes.
+``cryptography`` is imported by the first certificate described, not with this module (start-up of analyze).
 """
 
 from __future__ import annotations
@@ -8,16 +9,23 @@ from __future__ import annotations
 import hashlib
 import warnings
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-from cryptography.x509.oid import ObjectIdentifier, SignatureAlgorithmOID
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.x509.oid import ObjectIdentifier
 
 MAX_SAN_ENTRIES = 32  # subjectAltName entries kept per certificate (RFC 5280 §4.2.1.6)
 MAX_NAME_CHARS = 512  # subject / issuer distinguished names are cut here
 
-_SIG_NAMES = {v: k.lower() for k, v in vars(SignatureAlgorithmOID).items() if isinstance(v, ObjectIdentifier)}
+
+@cache
+def _sig_names() -> dict[ObjectIdentifier, str]:
+    """Signature algorithm OID -> its lower-case name in ``cryptography``'s SignatureAlgorithmOID."""
+    from cryptography.x509.oid import ObjectIdentifier, SignatureAlgorithmOID  # noqa: PLC0415
+
+    return {v: k.lower() for k, v in vars(SignatureAlgorithmOID).items() if isinstance(v, ObjectIdentifier)}
 
 
 def _iso(when: datetime) -> str:
@@ -25,6 +33,8 @@ def _iso(when: datetime) -> str:
 
 
 def _key(cert: x509.Certificate) -> tuple[str | None, int | None]:
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa  # noqa: PLC0415
+
     key = cert.public_key()
     if isinstance(key, rsa.RSAPublicKey):
         return "rsa", key.key_size
@@ -40,6 +50,8 @@ def _key(cert: x509.Certificate) -> tuple[str | None, int | None]:
 
 
 def _sans(cert: x509.Certificate) -> tuple[list[str], list[str]]:
+    from cryptography import x509  # noqa: PLC0415
+
     try:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -71,6 +83,8 @@ def describe(der: bytes) -> dict[str, Any]:
         "sha256": hashlib.sha256(der).hexdigest(),
         "sha1": hashlib.sha1(der, usedforsecurity=False).hexdigest(),
     }
+    from cryptography import x509  # noqa: PLC0415 - ~40 ms: only once a certificate is seen
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. negative serial numbers: still worth describing
@@ -81,8 +95,8 @@ def describe(der: bytes) -> dict[str, Any]:
                 "-" + format(-cert.serial_number, "x"))
             out["not_before"] = _iso(cert.not_valid_before_utc)
             out["not_after"] = _iso(cert.not_valid_after_utc)
-            out["signature_algorithm"] = _SIG_NAMES.get(cert.signature_algorithm_oid,
-                                                        cert.signature_algorithm_oid.dotted_string)
+            out["signature_algorithm"] = _sig_names().get(cert.signature_algorithm_oid,
+                                                          cert.signature_algorithm_oid.dotted_string)
             out["self_signed"] = _self_signed(cert)
             out["key_type"], out["key_bits"] = _key(cert)
             out["san_dns"], out["san_ip"] = _sans(cert)
