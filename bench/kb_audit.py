@@ -94,6 +94,9 @@ ALLOW_A: dict[str, str] = {
     "tls.sni.withings_baby tls.sni.withings_health device_type":
         "designed pair: withings.net leans to a health monitor (0.4, its own reference: the cloud never settles "
         "the kind), the baby monitor's own service name (0.5) outweighs it",
+    "snmp.oid.epson_projector snmp.pen.epson device_type":
+        "designed pair: Epson's enterprise number leans to a printer (0.7), which most Epson agents are; its "
+        "projectors answer under their own subtree 1248.4.1 (0.85), which outweighs it",
 }
 _LEANS = "weight 0.3, under the classifier's MIN_CONFIDENCE: it leans towards the kind, never concludes it alone"
 ALLOW_B: dict[str, str] = {
