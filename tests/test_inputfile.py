@@ -51,3 +51,11 @@ def test_not_utf8_is_a_decode_error_as_before(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe")
     with pytest.raises(UnicodeDecodeError):
         inputfile.read_text(path, 10)
+
+
+def test_a_name_holding_a_nul_byte_is_refused_as_an_os_error(tmp_path: Path) -> None:
+    # found by fuzzing 'lab generate': a scenario's 'extends: "base\0.yaml"' made os.open raise ValueError, which the
+    # scenario loader's 'except OSError' missed (an internal error instead of its 'cannot read scenario' line)
+    with pytest.raises(OSError, match="NUL byte") as caught:
+        inputfile.read_text(tmp_path / "base\0.yaml", 100)
+    assert describe(caught.value) == inputfile.NUL_IN_NAME

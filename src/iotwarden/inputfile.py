@@ -16,10 +16,12 @@ import stat
 from pathlib import Path
 
 NOT_REGULAR = "not a regular file"  # the words `analyze` uses for a FIFO, a device or a socket
+NUL_IN_NAME = "a file name cannot hold a NUL byte"
 
 
 class InputRefused(OSError):
-    """The file is not a regular file, or is larger than its loader's limit; nothing of it was read."""
+    """The file is not a regular file, is larger than its loader's limit, or its name holds a NUL byte (a name a
+    file may give another: a scenario's ``extends``); nothing of it was read."""
 
 
 def read_bytes(path: Path, limit: int) -> bytes:
@@ -28,6 +30,8 @@ def read_bytes(path: Path, limit: int) -> bytes:
     Opened without blocking (a FIFO's open waits for a writer) and checked on the open descriptor, so
     what is read is what was checked; a file that grows past ``limit`` while read is refused too.
     """
+    if "\0" in os.fspath(path):  # os.open raises ValueError for it, which no loader's ``except OSError`` takes
+        raise InputRefused(errno.EINVAL, NUL_IN_NAME)
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         mode = os.fstat(fd)

@@ -30,3 +30,11 @@ def test_bad_scenario_raises_config_error_for_the_cli_edge(tmp_path: Path) -> No
     assert isinstance(result.exception, ConfigError)
     with pytest.raises(ConfigError, match=r"bad\.yaml\.network\.subnets: required key missing"):
         raise result.exception
+
+
+def test_a_scenario_extending_a_name_with_a_nul_byte_is_a_clear_error(tmp_path: Path) -> None:
+    # found by fuzzing: an internal error (ValueError: embedded null byte) before inputfile refused such names
+    (tmp_path / "s.yaml").write_text('extends: "enterprise\\0.yaml"\nname: s\n')
+    result = CliRunner().invoke(lab_app, ["generate", str(tmp_path / "s.yaml"), "-o", str(tmp_path / "s.pcap")])
+    assert isinstance(result.exception, ConfigError)
+    assert "cannot read scenario: a file name cannot hold a NUL byte" in str(result.exception)
