@@ -3,6 +3,7 @@ truth match the scenario, deterministic per seed, with attacks switched on and o
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import socket
@@ -14,9 +15,9 @@ import dpkt
 import pytest
 
 from iotwarden.errors import ConfigError
-from iotwarden.lab.generator import TRUTH_SCHEMA, generate
+from iotwarden.lab.generator import TRUTH_SCHEMA, PcapWriter, generate
 from iotwarden.lab.profiles import DHCP_PROFILES
-from iotwarden.lab.scenario import Scenario
+from iotwarden.lab.scenario import PCAP_END_S, Scenario
 from tests.lab.capcheck import CaptureReport
 
 Capture = tuple[Path, dict[str, Any], CaptureReport]
@@ -200,3 +201,13 @@ def test_an_interrupted_generation_leaves_no_capture_behind(tmp_path: Path, monk
     with pytest.raises(KeyboardInterrupt):
         generator.generate(small_scenario, out)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_frame_past_the_last_time_a_pcap_carries_is_a_config_error() -> None:
+    # a scenario starting late (up to LATEST_START_S) whose attack lasts long enough (600,000 DNS lookups at 0.01 a
+    # second: 700 days) reaches 2**32 s, which a pcap record's 32-bit seconds cannot hold (struct.error before)
+    writer = PcapWriter(io.BytesIO())
+    writer.write(PCAP_END_S - 1.0, b"\x00" * 60)
+    with pytest.raises(ConfigError, match="past 2106-02-07T06:28:15Z, the last time a pcap can carry"):
+        writer.write(float(PCAP_END_S), b"\x00" * 60)
+    assert writer.packets == 1

@@ -24,6 +24,9 @@ def test_defaults_are_filled_and_ints_accepted_as_floats() -> None:
     ({"client": "ws-01", "every": True}, r"p\.every: expected float"),
     ({"client": "ws-01", "every": -1}, r"p\.every: must be a finite number >= 0.5, got -1"),
     ({"client": "ws-01", "every": float("nan")}, r"p\.every: must be a finite number"),
+    # found by fuzzing: 'attempts: 2**63' generated for ever, 'start: 1.0e+308' made an infinite packet time
+    ({"client": "ws-01", "every": 2**63}, r"p\.every: must be at most 604800, got 9223372036854775808"),
+    ({"client": "ws-01", "every": 1e308}, r"p\.every: must be at most 604800, got 1e\+308"),
     ({"client": "ws-01", "names": ["a", 3]}, r"p\.names\[1\]: expected a non-empty string, got 3"),
     ({"client": "ws-01", "hops": ["10.0.0.300"]}, r"p\.hops\[0\]: not an IPv4 address"),
 ])

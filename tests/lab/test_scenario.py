@@ -95,6 +95,10 @@ def _mutate(path: list[Any], value: Any, *, delete: bool = False) -> dict[str, A
     (["network", "dns_server"], "ten", r"s\.network\.dns_server: not an IPv4 address"),
     (["duration"], 0, r"s\.duration: must be in"),
     (["start"], "yesterday", r"s\.start: not an ISO 8601 time"),
+    # found by fuzzing: certificates and pcap records cannot carry these (internal errors in proto_tls)
+    (["start"], "9999-01-01T00:00:00Z", r"s\.start: must be from 1970-01-01 to 2105-02-06 .*got '9999-01-01"),
+    (["start"], "1900-01-01T00:00:00Z", r"s\.start: must be from 1970-01-01 to 2105-02-06"),
+    (["attacks", 0, "start"], 1.0e308, r"s\.attacks\[0\]\.start: must be at most 604800, got 1e\+308"),
     (["attacks", 0, "enabled"], "yes", r"s\.attacks\[0\]\.enabled: expected bool"),
 ])
 def test_mistakes_are_reported_with_their_path(path: list[Any], value: Any, message: str) -> None:

@@ -22,7 +22,7 @@ from iotwarden.lab.kasa_app import BEHAVIOURS as KASA_BEHAVIOURS
 from iotwarden.lab.knx_app import BEHAVIOURS as KNX_BEHAVIOURS
 from iotwarden.lab.ldap_app import BEHAVIOURS as LDAP_BEHAVIOURS
 from iotwarden.lab.params import Param
-from iotwarden.lab.scenario import MAX_DURATION, Scenario, parse_scenario, read_scenario_file
+from iotwarden.lab.scenario import MAX_DURATION, PCAP_END_S, Scenario, parse_scenario, read_scenario_file
 from iotwarden.lab.sip_app import BEHAVIOURS as SIP_BEHAVIOURS
 from iotwarden.lab.tuya_app import BEHAVIOURS as TUYA_BEHAVIOURS
 from iotwarden.lab.upnp_app import BEHAVIOURS as UPNP_BEHAVIOURS
@@ -64,6 +64,9 @@ class PcapWriter:
         fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, 1))
 
     def write(self, ts: float, frame: bytes) -> None:
+        if not 0 <= ts < PCAP_END_S:  # attacks' parameters can take a frame a year past the scenario's start
+            raise ConfigError(f"a frame at {ts:.0f} s is past 2106-02-07T06:28:15Z, the last time a pcap can carry: "
+                              "start the scenario earlier or its attacks sooner")
         micros = round(ts * 1_000_000)
         rec = struct.pack("<IIII", micros // 1_000_000, micros % 1_000_000, len(frame), len(frame)) + frame
         self._buf.append(rec)

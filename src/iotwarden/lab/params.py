@@ -14,6 +14,11 @@ from typing import Any
 from iotwarden.errors import ConfigError
 
 REQUIRED: Any = object()  # marks a parameter without a default
+# the largest number a parameter takes unless it declares its own maximum: a week, the longest scenario
+# (scenario.MAX_DURATION), in seconds, and more than any count, rate or size a scenario needs (the largest default is
+# 150,000); without a bound 'attempts: 9223372036854775808' generated for ever and 'start: 1.0e+308' reached an
+# infinite packet time
+MAX_PARAM = 7 * 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +29,7 @@ class Param:
     default: Any = REQUIRED
     help: str = ""
     minimum: float = 0.0  # numbers below are refused (periods and rates need a positive floor)
+    maximum: float = MAX_PARAM  # numbers above are refused
     items: str = ""  # for lists: the kind of every item ("str", "int", "device" or "ip")
 
 
@@ -52,6 +58,8 @@ def check_params(spec: dict[str, Param], values: dict[str, Any], path: str, devi
         number = float(value) if isinstance(value, int | float) else math.nan
         if param.kind in ("int", "float") and not (math.isfinite(number) and number >= param.minimum):
             raise ConfigError(f"{path}.{name}: must be a finite number >= {param.minimum:g}, got {value!r}")
+        if param.kind in ("int", "float") and number > param.maximum:
+            raise ConfigError(f"{path}.{name}: must be at most {param.maximum:g}, got {value!r}")
         if param.kind == "device" and value not in device_ids:
             raise ConfigError(f"{path}.{name}: no device with id {value!r}")
         if param.kind == "list" and param.items and isinstance(value, list):

@@ -24,6 +24,10 @@ CATEGORIES = ("IoT", "OT", "IT", "network", "medical", "building")
 MAX_DEVICES = 5000  # devices per scenario: beyond this a scenario is a load test, use bench/ instead
 MAX_DURATION = 7 * 86400.0  # seconds of simulated time per scenario
 MAX_SCENARIO_BYTES = 4 << 20  # a scenario file larger than this is refused before it is read (inputfile)
+# the times a lab capture can carry: classic pcap's unsigned 32-bit seconds (draft-ietf-opsawg-pcap §5), 1970 to
+# 2106-02-07T06:28:15Z; a scenario starts within them, a year before their end at the latest (its frames come later)
+PCAP_END_S = 2**32
+LATEST_START_S = PCAP_END_S - 366 * 86400.0
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
@@ -202,6 +206,10 @@ def parse_scenario(raw: Any, behaviours: dict[str, dict[str, Param]], attacks: d
         raise ConfigError(f"{source}.start: not an ISO 8601 time: {start_raw!r}") from exc
     if start.tzinfo is None:
         start = start.replace(tzinfo=dt.UTC)
+    if not 0 <= start.timestamp() <= LATEST_START_S:  # found by fuzzing: year 9999 or 1900 were internal errors
+        latest = dt.datetime.fromtimestamp(LATEST_START_S, dt.UTC).date()
+        raise ConfigError(f"{source}.start: must be from 1970-01-01 to {latest} (a lab capture is classic pcap, "
+                          f"whose times end in 2106), got {start_raw!r}")
     duration = float(_get(raw, "duration", (int, float), source, 300))
     if not 0 < duration <= MAX_DURATION:
         raise ConfigError(f"{source}.duration: must be in (0, {MAX_DURATION:g}] seconds, got {duration:g}")
