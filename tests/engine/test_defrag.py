@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.engine.defrag import MAX_PACKET, MAX_PIECES, Reassembler
+from iotwarden.engine.defrag import COPY_WINDOW_S, MAX_PACKET, MAX_PIECES, Reassembler
 
 
 def _cut(payload: bytes, sizes: list[int]) -> list[tuple[int, bool, bytes]]:
@@ -146,12 +146,47 @@ def test_copies_of_a_completed_datagrams_pieces_are_read_once_and_never_counted(
     r = Reassembler()
     payload = b"A" * 16 + b"tail"
     assert _send(r, 0.0, payload) == [(payload, b"A")]
-    assert _send(r, 0.5, payload, reverse=True) == []  # a mirror's copy of every piece: nothing new
+    # a mirror's copy of every piece (its egress copies, microseconds after the ingress ones): nothing new
+    assert _send(r, 0.00002, payload, reverse=True) == []
     assert r.late == 3 and len(r) == 0 and r.held == 0
     assert r.add(0.6, "k", 8, True, b"A" * 8) is None  # a copy of one piece waits for what may follow it
     assert len(r) == 1 and r.head("k") == b"A"  # the completed one's first piece still tells what it was
     r.expire(40.0)  # nothing followed: given up unseen, uncounted
     assert len(r) == 0 and r.held == 0 and not r.dropped and r.heads_lost == 0
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_the_same_datagram_sent_again_past_the_copy_window_is_read_again(reverse: bool) -> None:
+    # a stack sending every fragmented datagram with ID 0 retransmits it byte for byte (a SIP request after T1, 500 ms):
+    # the host reads both (Linux freed the first's queue), and so does tshark; a mirror's copies come within the window
+    r = Reassembler()
+    payload = b"A" * 16 + b"tail"
+    assert _send(r, 0.0, payload) == [(payload, b"A")]
+    assert _send(r, COPY_WINDOW_S / 2, payload, reverse=reverse) == []  # the mirror's copies
+    assert _send(r, 0.5, payload, reverse=reverse) == [(payload, b"A")]  # was: taken for copies, never read
+    assert _send(r, 0.5 + COPY_WINDOW_S / 2, payload) == []  # the mirror's copies of the second: read once
+    assert _send(r, 0.5 + 2 * COPY_WINDOW_S, payload) == [(payload, b"A")]  # a third sending, past the second's window
+    assert len(r) == 0 and r.held == 0 and not r.dropped
+
+
+def test_a_mirror_copy_of_the_last_piece_then_the_datagram_sent_again_is_read() -> None:
+    # a mirror copying each piece as it passes leaves only the last piece's copy after the datagram completed: it
+    # waits as copies; the datagram sent again a second later joins it and is read, its own copies then read once
+    r = Reassembler()
+    payload = b"A" * 16 + b"tail"
+    pieces = _cut(payload, [8] * 8)
+    got = []
+    for offset, more, chunk in pieces:  # each piece, then its mirrored copy 10 us later
+        for ts in (0.0, 0.00001):
+            got.append(r.add(ts, "k", offset, more, chunk, head=chunk[:1] if offset == 0 else None))
+    assert [g for g in got if g is not None] == [(payload, b"A")] and len(r) == 1
+    got = []
+    for offset, more, chunk in pieces:
+        for ts in (1.0, 1.00001):
+            got.append(r.add(ts, "k", offset, more, chunk, head=chunk[:1] if offset == 0 else None))
+    assert [g for g in got if g is not None] == [(payload, b"A")]
+    r.flush()
+    assert not r.dropped and r.heads_lost == 0
 
 
 def test_pieces_of_the_next_datagram_must_still_agree() -> None:

@@ -170,6 +170,8 @@ class Engine:
         if fragmented:  # fragments are rare: the reassembler's Python path for them only
             got = reassemble(batch, h, self._frags)
             rebuilt, self._heads_skipped = got, self._heads_skipped + got.skipped_heads
+            if got.too_deep:  # fragments inside tunnels nested past fragments.MAX_FRAGMENT_LEVELS: not reassembled
+                st.decode_errors["ip_fragment_too_deep"] += got.too_deep
             self._frags.expire(hi)
             if got.merged is not None and got.merged_headers is not None:  # a tunnel's outer fragments: held, their
                 batch, h = got.merged, got.merged_headers  # whole datagram where the last was
@@ -205,6 +207,8 @@ class Engine:
         counts = np.bincount(h.error, minlength=len(ERROR_REASONS))
         for code in np.flatnonzero(counts[1:]).tolist():
             st.decode_errors[ERROR_REASONS[code + 1]] += int(counts[code + 1])
+        if h.too_deep:  # tunnels nested past tunnels.MAX_TUNNEL_DEPTH in a frame: the rest left undecoded
+            st.decode_errors["tunnel_too_deep"] += h.too_deep
         counts = np.bincount(h.tunnel, minlength=len(TUNNELS))
         for code in np.flatnonzero(counts[1:]).tolist():
             st.tunnels[TUNNELS[code + 1]] += int(counts[code + 1])
@@ -217,13 +221,13 @@ class Engine:
 
     def _released(self, closed: list[Closed]) -> list[Observation]:
         """Fragments held waiting for their datagram's first piece (a later UDP piece: a tunnel's?) that the
-        reassembler released after the batch (dropped, or decided past the batch's own rows): counted now as any
-        fragment, as they would have been on arrival (flows they close added to ``closed``)."""
+        reassembler released outside a batch's rows (at the end of input; within a batch, fragments.reassemble puts
+        them where their datagram was given up): counted now as any fragment, as they would have been on arrival
+        (flows they close added to ``closed``)."""
         if not self._frags.released:
             return []
         waiting, self._frags.released = self._frags.released, []
-        batch = released_batch(waiting)
-        observations, more = self._tiers(batch, decode(batch))
+        observations, more = self._tiers(*released_batch(waiting))
         closed.extend(more)
         return observations
 
@@ -235,6 +239,8 @@ class Engine:
         came): a first fragment too short for its TCP header (RFC 1858 §3) names no flow, and a connection opened
         before the capture has none (flows ``closed`` meanwhile added)."""
         h = decode_whole(whole, rebuilt.tunnel, rebuilt.vni)
+        if h.too_deep:
+            self.stats.decode_errors["tunnel_too_deep"] += h.too_deep
         pf = self._table.lookup(h)
         observations = self._dispatch.run(whole, h, pf)
         self._table.set_t2(self._dispatch.changed)

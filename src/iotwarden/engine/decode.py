@@ -171,8 +171,8 @@ def decode(batch: PacketBatch) -> Headers:
     cols: dict[str, Any] = {"src_mac_off": src_mac, "dst_mac_off": dst_mac, "l2_end": end, "wlan_mgmt": mgmt, **net}
     cols["frame_len"] = batch.wirelen.astype(np.int64)
     cols["vni"] = np.zeros(n, dtype=np.int64)
-    _decapsulate(rd, cols, error)
-    return Headers(error=error, **cols)
+    too_deep = _decapsulate(rd, cols, error)
+    return Headers(error=error, too_deep=too_deep, **cols)
 
 
 def _serial_link(rd: Reader, lt: I64, off: I64) -> tuple[I64, I64]:
@@ -289,12 +289,14 @@ def _label_stacks(rd: Reader, ethertype: I64, pos: I64, end: I64) -> npt.NDArray
     return tunnel
 
 
-def _decapsulate(rd: Reader, cols: dict[str, Any], error: npt.NDArray[np.int8]) -> None:
-    """Replace each tunnel packet's columns by its inner frame's, when that frame decodes."""
-    for _ in range(MAX_TUNNEL_DEPTH):
+def _decapsulate(rd: Reader, cols: dict[str, Any], error: npt.NDArray[np.int8]) -> int:
+    """Replace each tunnel packet's columns by its inner frame's, when that frame decodes; how many packets hold a
+    tunnel nested deeper than MAX_TUNNEL_DEPTH (left as that tunnel's packet: an attacker nesting to hide what it
+    carries is counted, never silent, as Zeek's exceeded_tunnel_max_depth weird)."""
+    for depth in range(MAX_TUNNEL_DEPTH + 1):
         inner = tunnel_inner(rd, cols, error)
         if inner is None:
-            return
+            return 0
         idx, kind, start, stop, eth, ethertype, vni = inner
         m = int(idx.shape[0])
         sub_error = np.zeros(m, dtype=np.int8)
@@ -302,7 +304,9 @@ def _decapsulate(rd: Reader, cols: dict[str, Any], error: npt.NDArray[np.int8]) 
                        end=stop, linked=eth, llc=np.zeros(m, dtype=bool), error=sub_error)
         ok = sub_error == 0
         if not ok.any():
-            return
+            return 0
+        if depth == MAX_TUNNEL_DEPTH:  # one more inside that would decode: left, counted
+            return int(ok.sum())
         rows = idx[ok]
         outer_tunnel = cols["tunnel"][rows]
         wire = cols["pay_wire"][rows] - (start[ok] - cols["pay_off"][rows])
@@ -315,6 +319,7 @@ def _decapsulate(rd: Reader, cols: dict[str, Any], error: npt.NDArray[np.int8]) 
         cols["l2_end"][rows] = stop[ok]
         cols["wlan_mgmt"][rows] = -1
         cols["frame_len"][rows] = np.maximum(wire, 0)
+    return 0
 
 
 def addr_texts(ipver: np.ndarray, hi: U64, lo: U64) -> list[str]:

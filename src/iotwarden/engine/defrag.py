@@ -7,7 +7,9 @@ datagram is a tunnel's, is not known yet) until the first claims them or they ar
 
 A datagram completed is remembered within the timeout by a digest of each of its pieces: a copy of one of them (a
 mirror's duplicate frame) is no new datagram, while a piece that is no copy (other bytes, offset or end) is another
-datagram reusing the identification (RFC 4963's wraparound, stacks sending every datagram with ID 0).
+datagram reusing the identification (RFC 4963's wraparound, stacks sending every datagram with ID 0). Copies of every
+piece completed more than COPY_WINDOW_S after it are the datagram sent again (a retransmission reusing the
+identification), read again as a host reads it; a mirror's copies come within microseconds and are read once.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ MAX_PACKET = 65535
 # count 8-byte units), too big, too many pieces, timed out, pushed out of a full table, unfinished at the end
 DROP_REASONS = ("overlap_conflict", "bad_end", "bad_length", "too_big", "too_many_pieces", "timeout", "table_full",
                 "unfinished")
+# copies of a completed datagram's pieces that complete a datagram of their own within this long after it are a
+# mirror's duplicates (a SPAN session copying a frame at its ingress and its egress port: microseconds apart), read
+# once; later they are the datagram sent again with the same identification (an application's retransmission: TCP's
+# smallest timer is 200 ms, Linux TCP_RTO_MIN; SIP's T1 500 ms, RFC 3261 §17.1.1.1; CoAP's 2 s, RFC 7252 §4.8), read
+# again as the host reads it (Linux frees a completed queue, so the next pieces under its key make a new one; tshark
+# reassembles it again too)
+COPY_WINDOW_S = 0.1
 # the reasons no piece gives: a datagram of copies only (see Reassembler.add) given up for them was none
 PASSIVE = ("timeout", "table_full", "unfinished")
 
@@ -59,9 +68,11 @@ class _Datagram:
 
 @dataclass(slots=True)
 class _Done:
-    """A datagram completed within the timeout: when its first piece came, its head, its pieces' digests."""
+    """A datagram completed within the timeout: when its first piece came and when it completed, its head, its
+    pieces' digests."""
 
     first_ts: float
+    done_ts: float
     head: Any
     digests: array[int]  # _digest of each piece it held (at most MAX_PIECES, and the shorter copies it ignored)
 
@@ -83,7 +94,9 @@ class Reassembler:
         self.held = 0  # bytes over every datagram
         self.dropped: Counter[str] = Counter()
         self.heads_lost = 0
-        self.late = 0  # copies of a fragment of a datagram completed within the timeout before them: read no more
+        # copies of a fragment of a datagram completed within the timeout before them: read no more, unless every piece
+        # came again past COPY_WINDOW_S (the datagram sent again)
+        self.late = 0
         self.released: list[Any] = []  # what waited for a first piece that did not claim it, or that never came
         self.calls = 0  # batches handed (fragments.reassemble): what waited since the current one is in its batch
         self._datagrams: OrderedDict[Hashable, _Datagram] = OrderedDict()  # oldest first
@@ -116,9 +129,10 @@ class Reassembler:
 
         After a datagram under ``key`` completed, every piece of it begins or joins the next datagram under it, as a
         host's reassembly that keeps no memory of it would (Linux frees the queue); one made of copies of the
-        completed one's pieces only (a mirror's duplicate frames) is not read again and, given up for time or room,
-        not counted. A piece that is no copy (other bytes, offset or end) makes it another datagram reusing the
-        identification; its pieces must agree as any datagram's (RFC 5722), copies that may be its own included."""
+        completed one's pieces only (a mirror's duplicate frames) is not read again if it completes within
+        COPY_WINDOW_S of it (later: the datagram sent again, read) and, given up for time or room, is not counted. A
+        piece that is no copy (other bytes, offset or end) makes it another datagram reusing the identification; its
+        pieces must agree as any datagram's (RFC 5722), copies that may be its own included."""
         self.expire(ts)
         past = self._done.get(key)
         dg = self._datagrams.get(key)
@@ -175,10 +189,14 @@ class Reassembler:
         self.held += grown
         if not more:
             dg.end = offset + len(data)
-        done = self._complete(key, dg)
+        done = self._complete(ts, key, dg)
         if done is None:
             self._bound()
         return done
+
+    def oldest(self) -> float | None:
+        """When the oldest datagram held had its first piece (None: none held), which the timeout counts from."""
+        return next(iter(self._datagrams.values())).first_ts if self._datagrams else None
 
     def expire(self, now: float) -> int:
         """Drop the datagrams whose first piece came more than the timeout before ``now``; how many."""
@@ -198,7 +216,7 @@ class Reassembler:
         while self._datagrams:
             self._drop(next(iter(self._datagrams)), "unfinished")
 
-    def _complete(self, key: Hashable, dg: _Datagram) -> tuple[bytes, Any] | None:
+    def _complete(self, ts: float, key: Hashable, dg: _Datagram) -> tuple[bytes, Any] | None:
         if dg.end is None or dg.head is None:
             return None
         reach = 0
@@ -212,16 +230,18 @@ class Reassembler:
         if dg.end > dg.limit:
             self._drop(key, "too_big")
             return None
-        if dg.copies is not None and len(dg.copies) == len(dg.pieces):  # a copy of the datagram completed: read once
-            self._forget(key)
-            return None
+        if dg.copies is not None and len(dg.copies) == len(dg.pieces):  # copies of the datagram completed
+            past = self._done.get(key)
+            if past is not None and ts - past.done_ts <= COPY_WINDOW_S:  # a mirror's: read once
+                self._forget(key)
+                return None
         out = bytearray(dg.end)
         for offset in order:
             piece = dg.pieces[offset]
             out[offset : offset + len(piece)] = piece
         self._forget(key)
         self._done.pop(key, None)  # the newest last
-        self._done[key] = _Done(dg.first_ts, dg.head, array("q", [
+        self._done[key] = _Done(dg.first_ts, ts, dg.head, array("q", [
             *(_digest(o, o + len(p) < dg.end, p) for o, p in dg.pieces.items()), *(dg.also or ())]))
         if len(self._done) > self.max_datagrams:
             self._done.popitem(last=False)

@@ -13,7 +13,8 @@ host's own fragmented DNS answer, carried in whole VXLAN or ERSPAN packets) is p
 virtual networks too (``Headers.vni``, as the flow table keys it), so two tenants' identical fragments never mix; it is
 rebuilt as its inner frame and dissected with its tunnel's columns (``Rebuilt.tunnel``, ``Rebuilt.vni``); a tunnel
 inside the tunnel fragmented within it (a mirrored router's IP-in-IP, GRE or VXLAN datagram) is held and decoded
-through its own tunnels like the outer one, so it is counted and dissected as the unfragmented one. Whether a UDP
+through its own tunnels like the outer one, so it is counted and dissected as the unfragmented one, and so on for a
+tunnel fragmented in that one, up to MAX_FRAGMENT_LEVELS levels (past it counted, ``Rebuilt.too_deep``). Whether a UDP
 datagram is a tunnel's only its first piece tells: a later piece that comes first waits, held from the flow table
 within the same limits, until the first claims it for a tunnel or it is counted as any fragment.
 """
@@ -49,9 +50,9 @@ from iotwarden.engine.headers import Headers
 from iotwarden.engine.tunnels import GENEVE_PORT, GTPU_PORT, TEREDO_PORT, VNI_PRESENT, VXLAN_PORT, nest_vni
 
 # the reassembly table's names (engine/defrag.py, split from this module) stay importable from here
-__all__ = ["DROP_REASONS", "FRAGMENT_TIMEOUT_S", "IPV6_FRAGMENT", "MAX_BYTES", "MAX_DATAGRAMS", "MAX_PACKET",
-           "MAX_PIECES", "MAX_UNFRAGMENTABLE", "TUNNEL_PORTS", "TUNNEL_PROTOCOLS", "UNFRAGMENTABLE", "Piece",
-           "Reassembler", "Rebuilt", "Waiting", "decode_whole", "reassemble", "released_batch"]
+__all__ = ["DROP_REASONS", "FRAGMENT_TIMEOUT_S", "IPV6_FRAGMENT", "MAX_BYTES", "MAX_DATAGRAMS", "MAX_FRAGMENT_LEVELS",
+           "MAX_PACKET", "MAX_PIECES", "MAX_UNFRAGMENTABLE", "TUNNEL_PORTS", "TUNNEL_PROTOCOLS", "UNFRAGMENTABLE",
+           "Piece", "Reassembler", "Rebuilt", "Waiting", "decode_whole", "reassemble", "released_batch"]
 
 # datagrams that carry a tunnel engine/decode.py decapsulates: IP-in-IP (4in4/6in4: 4, 41) and GRE (47) by their
 # protocol, which every fragment's IP header names, and UDP to or from a tunnel's port (VXLAN, Geneve, GTP-U,
@@ -63,6 +64,13 @@ TUNNEL_PORTS = (VXLAN_PORT, GENEVE_PORT, GTPU_PORT, TEREDO_PORT)
 UNFRAGMENTABLE = (0, 43, 60)
 MAX_UNFRAGMENTABLE = 4
 IPV6_FRAGMENT = 44
+
+# levels of fragments inside tunnels rebuilt from fragments followed in one batch: a mirror's outer fragments (1), a
+# mirrored router's tunnel fragmented inside it (2), a host's datagram fragmented inside that (3), ... Each level
+# costs a pass over the batch (its merge and decode); an attacker nesting deeper to hide a datagram gets its pieces
+# past the last level counted (decode_errors ip_fragment_too_deep), left as fragments in their flow, never read, as
+# Zeek counts a tunnel past Tunnel::max_depth (weird exceeded_tunnel_max_depth)
+MAX_FRAGMENT_LEVELS = 8
 
 
 @dataclass(slots=True)
@@ -78,7 +86,8 @@ class Rebuilt:
     its fragments' encapsulation and virtual networks) or pieces waiting for their first, ``merged`` is the batch to
     count and dissect in its place (``merged_headers``: decoded): without those fragments, each whole datagram they
     completed where its last fragment was (``carried``: their rows in it), each piece released from waiting where
-    it is counted."""
+    it is counted (a datagram given up for time: before the batch's first packet past its timeout). ``too_deep``
+    counts the fragments found inside tunnels rebuilt at the last of MAX_FRAGMENT_LEVELS levels, not reassembled."""
 
     batch: PacketBatch | None
     skipped_heads: int
@@ -87,11 +96,14 @@ class Rebuilt:
     merged: PacketBatch | None = None
     merged_headers: Headers | None = None
     carried: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    too_deep: int = 0
 
 
 # what a piece kept waiting for its datagram's first is (Reassembler.add's wait): its frame as it came, to be counted
-# as any fragment if the first piece says it is no tunnel's: (time, linktype, frame, wire length, (call, row))
-Waiting = tuple[float, int, bytes, int, tuple[int, int]]
+# as any fragment if the first piece says it is no tunnel's: (time, linktype, frame, wire length, (call, row),
+# (tunnel, vni): its headers' encapsulation and virtual networks, which a frame rebuilt from pieces inside a tunnel
+# does not hold itself)
+Waiting = tuple[float, int, bytes, int, tuple[int, int], tuple[int, int]]
 
 
 @dataclass(slots=True)
@@ -114,37 +126,76 @@ def reassemble(batch: PacketBatch, h: Headers, frags: Reassembler) -> Rebuilt:
     time of the fragment that completed it. A tunnel's datagram (its first fragment to a tunnel port, or of a tunnel
     protocol; a later one of a tunnel protocol, or of a datagram whose first fragment was a tunnel's), outside a
     tunnel or fragmented inside one, is held from the flow table and goes into ``merged``, decoded through its
-    tunnels as the unfragmented datagram is; a later UDP fragment before its first is held too, waiting: the first
-    claims it for a tunnel's, else it is counted as any fragment where the first came (or, its datagram dropped,
-    where that happened; after the batch, :attr:`Reassembler.released`, when the batch's end or a datagram rebuilt
-    from a tunnel's decides). A datagram fragmented inside a tunnel is keyed within its virtual networks and rebuilt
-    as its inner frame. Fragments are rare: a plain loop."""
+    tunnels as the unfragmented datagram is; its own inner fragments are the next level's pieces (at most
+    MAX_FRAGMENT_LEVELS levels). A later UDP fragment before its first is held too, waiting: the first claims it for
+    a tunnel's, else it is counted as any fragment where the first came (or, its datagram dropped, where that
+    happened: a datagram timed out before the batch's first packet past its timeout). A datagram fragmented inside
+    a tunnel is keyed within its virtual networks and rebuilt as its inner frame. Fragments are rare: a plain
+    loop."""
     found = _Found()
-    frags.calls += 1
     # a first fragment too short for its transport header (RFC 1858's tiny fragment) is decoded with an error but is
     # a piece all the same
-    _pieces(batch, h, np.flatnonzero((h.frag | h.frag_head) & (h.ipver > 0)), frags, found, follow=True)
-    if not found.held and not found.released:
-        return _rebuilt(found)
-    merged, at = _merge(batch, np.array(list(found.held), dtype=np.int64), found.carried, found.released)
-    mh = decode(merged)
-    inside = np.array([k for _, _, _, (k, _) in found.carried], dtype=np.int8)
-    _enter(mh, at, inside, np.array([v for _, _, _, (_, v) in found.carried], dtype=np.int64))
-    # a whole tunnel datagram's inner packet may be a fragment of its own; a tunnel in it is not followed (held is not
-    # grown by this pass: merged is built)
-    _pieces(merged, mh, at[(mh.frag[at] | mh.frag_head[at]) & (mh.ipver[at] > 0) & (mh.tunnel[at] > 0)], frags,
-            found, follow=False)
+    rows = np.flatnonzero((h.frag | h.frag_head) & (h.ipver > 0))
+    merged: tuple[PacketBatch, Headers] | None = None
+    carried = np.zeros(0, dtype=np.int64)
+    too_deep = 0
+    for _ in range(MAX_FRAGMENT_LEVELS):
+        frags.calls += 1  # each level is a batch of its own: what waits is named by (call, row) in it
+        _pieces(batch, h, rows, frags, found)
+        if not found.held and not found.released:
+            break
+        batch, at, kept, back = _merge(batch, np.array(list(found.held), dtype=np.int64), found.carried,
+                                       found.released)
+        h = decode(batch)
+        _enter(h, at, np.array([k for _, _, _, (k, _) in found.carried], dtype=np.int8),
+               np.array([v for _, _, _, (_, v) in found.carried], dtype=np.int64))
+        _restore(h, back, [w for _, w in found.released])
+        carried = np.concatenate((kept[carried], at))  # an earlier level's held again now is in at
+        carried = carried[carried >= 0]
+        merged = batch, h
+        found.held, found.carried, found.released = {}, [], []
+        # a whole tunnel datagram's inner packet may be a fragment of its own: the next level's piece
+        rows = at[(h.frag[at] | h.frag_head[at]) & (h.ipver[at] > 0) & (h.tunnel[at] > 0)]
+        if not rows.shape[0]:
+            break
+    else:  # their datagrams are not reassembled: their first fragments are counted as any not read
+        too_deep = int(rows.shape[0])
+        found.skipped += int(h.frag_head[rows].sum())
     out = _rebuilt(found)
-    out.merged, out.merged_headers, out.carried = merged, mh, at
+    out.too_deep = too_deep
+    if merged is not None:
+        out.merged, out.merged_headers = merged
+        out.carried = carried
     return out
 
 
-def _pieces(batch: PacketBatch, h: Headers, rows: npt.NDArray[np.int64], frags: Reassembler, found: _Found, *,
-            follow: bool) -> None:
-    """Give the fragments in ``rows`` to ``frags``; what they complete, hold or skip goes into ``found`` (a tunnel's
-    datagram held and carried only if ``follow``)."""
+def _expire(frags: Reassembler, found: _Found, latest: npt.NDArray[np.float64], last: int) -> None:
+    """Datagrams given up for time at a row up to ``last``: each at the first row past its timeout (``latest``: the
+    batch's times in capture order, a row never earlier than the latest before it), so what waited in it is counted
+    before that row, not after the batch."""
+    n = latest.shape[0]
+    while (first := frags.oldest()) is not None:
+        row = int(np.searchsorted(latest, first + frags.timeout, side="right"))
+        while row < n and not latest[row] - first > frags.timeout:  # as Reassembler.expire compares
+            row += 1
+        while row > 0 and latest[row - 1] - first > frags.timeout:
+            row -= 1
+        if row > last:
+            return
+        frags.expire(float(latest[row]))
+        if frags.released:
+            _release(frags, found, row)
+
+
+def _pieces(batch: PacketBatch, h: Headers, rows: npt.NDArray[np.int64], frags: Reassembler,
+            found: _Found) -> None:
+    """Give the fragments in ``rows`` to ``frags``; what they complete, hold or skip goes into ``found``; datagrams
+    the batch's times leave past the timeout are given up where it passed."""
     data = batch.data
+    latest = np.maximum.accumulate(batch.ts) if rows.shape[0] or len(frags) else None
     for row in rows.tolist():
+        if latest is not None:
+            _expire(frags, found, latest, row)
         head = bool(h.frag_head[row])
         start, end = int(batch.offsets[row]), int(batch.offsets[row] + batch.caplen[row])
         lt = int(batch.linktype[row])
@@ -166,9 +217,7 @@ def _pieces(batch: PacketBatch, h: Headers, rows: npt.NDArray[np.int64], frags: 
         key, offset, more, payload, rebuild, limit = piece
         proto = int(h.proto[row])
         wait: Waiting | None = None
-        if not follow:  # a tunnel inside a tunnel inside a tunnel: rebuilt as a datagram, not followed
-            tunnel = False
-        elif offset == 0:
+        if offset == 0:
             tunnel = proto in TUNNEL_PROTOCOLS or (proto == 17 and (int(h.dport[row]) in TUNNEL_PORTS
                                                                     or int(h.sport[row]) == TEREDO_PORT))
         else:
@@ -177,13 +226,13 @@ def _pieces(batch: PacketBatch, h: Headers, rows: npt.NDArray[np.int64], frags: 
             if first is None and proto == 17:  # a tunnel's only if its first piece says so: held, waiting
                 whole = int(batch.offsets[row] + batch.caplen[row])
                 wait = (float(batch.ts[row]), frame_lt, bytes(data[frame_start:whole]), int(batch.wirelen[row]),
-                        (frags.calls, row))
+                        (frags.calls, row), (kind, int(h.vni[row])))
         if tunnel or wait is not None:
             found.held[row] = None
         done = frags.add(float(batch.ts[row]), key, offset, more, payload,
                          head=(lt, rebuild, tunnel, (kind, int(h.vni[row]))) if offset == 0 else None, limit=limit,
                          wait=wait, wait_bytes=0 if wait is None else len(wait[2]) - len(payload), claim=tunnel)
-        if frags.released and follow:  # counted as any fragment: in place if it came in this batch, else before row
+        if frags.released:  # counted as any fragment: in place if it came in this batch, else before row
             _release(frags, found, row)
         if done is not None:
             whole_payload, (linktype, make, carrier, inside) = done
@@ -192,6 +241,8 @@ def _pieces(batch: PacketBatch, h: Headers, rows: npt.NDArray[np.int64], frags: 
             else:
                 found.frames.append((float(batch.ts[row]), linktype, make(whole_payload)))
                 found.inside.append(inside)
+    if latest is not None:
+        _expire(frags, found, latest, len(batch) - 1)
 
 
 def _release(frags: Reassembler, found: _Found, row: int) -> None:
@@ -206,9 +257,21 @@ def _release(frags: Reassembler, found: _Found, row: int) -> None:
     frags.released.clear()
 
 
-def released_batch(waiting: list[Waiting]) -> PacketBatch:
-    """Frames released by the reassembler (:attr:`Reassembler.released`) as a batch, to be counted."""
-    return _frames_batch([(ts, lt, f) for ts, lt, f, _, _ in waiting], [wire for _, _, _, wire, _ in waiting])
+def released_batch(waiting: list[Waiting]) -> tuple[PacketBatch, Headers]:
+    """Frames released by the reassembler (:attr:`Reassembler.released`) as a batch, to be counted, and its headers
+    (each frame's encapsulation and virtual networks as when it came)."""
+    batch = _frames_batch([(w[0], w[1], w[2]) for w in waiting], [w[3] for w in waiting])
+    h = decode(batch)
+    _restore(h, np.arange(len(waiting), dtype=np.int64), waiting)
+    return batch, h
+
+
+def _restore(h: Headers, rows: npt.NDArray[np.int64], waiting: list[Waiting]) -> None:
+    """Headers ``h``'s ``rows``, frames that waited, get the encapsulation and virtual networks their headers had
+    when they came (a frame rebuilt from pieces inside a tunnel does not hold its outer tunnels)."""
+    if rows.shape[0]:
+        h.tunnel[rows] = np.array([w[5][0] for w in waiting], dtype=np.int8)
+        h.vni[rows] = np.array([w[5][1] for w in waiting], dtype=np.int64)
 
 
 def _rebuilt(found: _Found) -> Rebuilt:
@@ -254,10 +317,11 @@ def _frames_batch(frames: list[tuple[float, int, bytes]], wire: list[int] | None
 
 
 def _merge(batch: PacketBatch, held: npt.NDArray[np.int64], carried: list[tuple[int, int, bytes, tuple[int, int]]],
-           released: list[tuple[int, Waiting]]) -> tuple[PacketBatch, npt.NDArray[np.int64]]:
+           released: list[tuple[int, Waiting]]) -> tuple[PacketBatch, npt.NDArray[np.int64], npt.NDArray[np.int64],
+                                                          npt.NDArray[np.int64]]:
     """``batch`` without the ``held`` rows, each ``carried`` datagram (the row it completed at, linktype, frame) in
-    the place of that row, at its time, each ``released`` frame before its row at its own time; and the rows the
-    carried datagrams take in it."""
+    the place of that row, at its time, each ``released`` frame before its row at its own time; the rows the
+    carried datagrams take in it, each row of ``batch``'s row in it (-1: held), and the released frames' rows."""
     n = len(batch)
     keep = np.ones(n, dtype=bool)
     keep[held] = False
@@ -282,7 +346,9 @@ def _merge(batch: PacketBatch, held: npt.NDArray[np.int64], carried: list[tuple[
                          ts[order].astype(np.float64), linktype[order].astype(np.uint16))
     rank = np.empty(order.shape[0], dtype=np.int64)
     rank[order] = np.arange(order.shape[0])
-    return merged, rank[kept.shape[0] : kept.shape[0] + len(carried)]
+    where = np.full(n, -1, dtype=np.int64)
+    where[kept] = rank[: kept.shape[0]]
+    return merged, rank[kept.shape[0] : kept.shape[0] + len(carried)], where, rank[kept.shape[0] + len(carried) :]
 
 
 Piece = tuple[Hashable, int, bool, bytes, Any, int]

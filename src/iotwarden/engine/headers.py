@@ -89,6 +89,9 @@ class Headers:
     frame_len: I64  # wire length of the frame the headers describe (the inner one of a tunnel)
     tunnel: npt.NDArray[np.int8]  # outermost encapsulation removed (index into TUNNELS), 0 when none
     vni: I64  # VXLAN/Geneve virtual networks crossed, packed (VNI_PRESENT, vni_list), 0 when none
+    # packets holding a tunnel nested past tunnels.MAX_TUNNEL_DEPTH, left as the packet of that tunnel's two ends
+    # (counted in decode_errors tunnel_too_deep)
+    too_deep: int = 0
 
 
 class Reader:

@@ -19,12 +19,17 @@ MAX_GTP_EXTENSIONS = 4  # GTP-U extension headers walked (a 5G PDU Session Conta
 # outermost encapsulation of a decapsulated packet (Headers.tunnel; CaptureStats.tunnels by name)
 TUNNELS = ("", "mpls", "pppoe", "vxlan", "geneve", "gre", "erspan", "ipip", "gtp", "teredo")
 T_MPLS, T_PPPOE, T_VXLAN, T_GENEVE, T_GRE, T_ERSPAN, T_IPIP, T_GTP, T_TEREDO = range(1, 10)
-MAX_TUNNEL_DEPTH = 3  # tunnels within tunnels decoded before the rest is left as the inner payload
+# tunnels within tunnels decoded in one frame before the rest is left as the inner payload, counted (decode_errors
+# tunnel_too_deep: an attacker nesting to hide what a packet carries is seen, as Zeek's exceeded_tunnel_max_depth
+# weird past Tunnel::max_depth); each level costs the batch one pass of vector operations while any packet goes on,
+# none for a batch without tunnels, so the bound is set past any deployment's (a cloud mirror's VXLAN of a cluster
+# node's overlay carrying GRE or IP-in-IP is three)
+MAX_TUNNEL_DEPTH = 8
 # The virtual network a packet came through (Headers.vni, a flow key column): a VXLAN or Geneve VNI is 24 bits
 # (RFC 7348 §5, RFC 8926 §3.4); each is tagged with VNI_PRESENT, so VNI 0 is not "no tunnel" (0). A VNI nested
 # inside another (a tenant's overlay, e.g. flannel's VNI 1 in every cluster, carried by a cloud mirror session's
-# VNI) keeps both: the outermost in the high VNI_FIELD bits, the innermost in the low ones; a third, between them,
-# is not kept (MAX_TUNNEL_DEPTH allows three). Two fields of 25 bits fit one 64-bit key column without collision.
+# VNI) keeps both: the outermost in the high VNI_FIELD bits, the innermost in the low ones; any between them
+# is not kept (MAX_TUNNEL_DEPTH allows more). Two fields of 25 bits fit one 64-bit key column without collision.
 VNI_BITS = 24
 VNI_PRESENT = 1 << VNI_BITS
 VNI_FIELD = VNI_BITS + 1
