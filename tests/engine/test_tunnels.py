@@ -49,9 +49,10 @@ from iotwarden.engine.decode import (
 )
 from iotwarden.engine.tunnels import nest_vni
 from iotwarden.sources.capfile import read_capture
+from tests.conftest import SHARED_DATA
 from tests.sources.capbuild import batch_of
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "pcaps"
+DATA = SHARED_DATA / "pcaps"
 VXLAN_ARP = DATA / "suricata_verify" / "arp" / "detect-arp-04-vxlan" / "vxlan-arp.pcap"
 
 OUTER = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
