@@ -41,7 +41,7 @@ x509info.describe(b"not a certificate")  # the first certificate imports the par
 out["certificate"] = present("cryptography.x509")
 
 m._register([])  # every command module: what --help lists
-out["help"] = present("fastapi", "argon2", "asyncssh", "iotwarden.api", "iotwarden.lab.generator")
+out["help"] = present("fastapi", "argon2", "asyncssh", "nats", "iotwarden.api", "iotwarden.lab.generator")
 print(json.dumps(out))
 """
 
@@ -70,6 +70,6 @@ def test_analyze_imports_the_certificate_parser_with_the_first_certificate(impor
     assert imported["certificate"] == ["cryptography.x509"]
 
 
-def test_listing_the_commands_imports_neither_the_api_nor_ssh_nor_the_lab_generator(
+def test_listing_the_commands_imports_neither_the_api_nor_ssh_nor_nats_nor_the_lab_generator(
         imported: dict[str, object]) -> None:
     assert imported["help"] == []

@@ -3,6 +3,8 @@ by an asyncio loop in a background thread, the URL and site-name checks, the sub
 stream sensors publish to (created when missing, bounded by :data:`STREAM_MAX_BYTES` and
 :data:`STREAM_MAX_AGE_S`). A lost connection is retried every :data:`RECONNECT_WAIT_S`; how long it has
 been lost is :meth:`NatsLink.down_for`, which sensor and worker hold against :data:`OUTAGE_LIMIT_S`.
+nats-py (and its aiohttp) is imported when a link connects, not with this module, whose constants and checks
+the CLI reads when it lists its commands.
 """
 
 from __future__ import annotations
@@ -13,16 +15,15 @@ import re
 import threading
 import time
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-import nats
-from nats.aio.client import Client
-from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, StorageType, StreamConfig, StreamInfo
-from nats.js.errors import NotFoundError
-
 from iotwarden.errors import IotwardenError, describe
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client
+    from nats.js import JetStreamContext
+    from nats.js.api import StreamInfo
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -130,6 +131,8 @@ class NatsLink:
             self.errors += 1
             self.last_error = describe(exc)
             log.debug("NATS %s: %s", redact(self.url), self.last_error)
+
+        import nats  # noqa: PLC0415 - nats-py and aiohttp (~0.1 s): only once a link connects
 
         nc = await nats.connect(
             servers=[self.url], name=self.name, connect_timeout=int(CONNECT_TIMEOUT_S),
@@ -240,6 +243,9 @@ async def _cancel_tasks() -> None:
 async def ensure_stream(js: JetStreamContext) -> StreamInfo:
     """The :data:`STREAM` stream over every site's records subject; created when missing with the
     retention limits above (file storage, the oldest messages discarded first)."""
+    from nats.js.api import DiscardPolicy, StorageType, StreamConfig  # noqa: PLC0415 - as in _connect
+    from nats.js.errors import NotFoundError  # noqa: PLC0415
+
     try:
         return await js.stream_info(STREAM)
     except NotFoundError:

@@ -23,7 +23,6 @@ from iotwarden.detect import load_options
 from iotwarden.detect.pipeline import load_suppressions
 from iotwarden.errors import CaptureError, ConfigError
 from iotwarden.services.sensor import DRAIN_WAIT_S, RunReport, Sensor
-from iotwarden.services.worker import Worker
 
 err = Console(stderr=True)
 NATS_OPTION = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS server URL (JetStream enabled).")
@@ -152,6 +151,7 @@ def worker_cmd(
 ) -> None:
     """Consume the sensors' records, run the analyzers and write devices, flows, findings and alerts."""
     from iotwarden.bus.nats import NatsBus  # noqa: PLC0415
+    from iotwarden.services.worker import Worker  # noqa: PLC0415 - imports nats-py: only for this command
 
     if idle_exit is not None and not 0 <= idle_exit < math.inf:  # NaN fails both
         raise typer.BadParameter(f"seconds without messages must be 0 or more, not {idle_exit}",
