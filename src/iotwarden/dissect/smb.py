@@ -350,8 +350,8 @@ class SmbDissector(StreamDissector):
         return self._session(state).skippable(head)
 
     def _wrote(self, state: dict[str, Any], head: bytearray) -> None:
-        """A message skipped on its header ``head``: a WRITE of a file staged on a tree not seen connected is noted
-        (dissect/smbstage.py)."""
+        """A message skipped on its header ``head``: a WRITE is noted for dissect/smbstage.py (a staged file written,
+        a handle known)."""
         if head[:4] == smb1.MAGIC:
             self._session1(state).wrote(head)
         else:

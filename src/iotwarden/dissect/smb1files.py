@@ -122,12 +122,12 @@ class Session:
 
     def wrote(self, head: bytes | bytearray) -> None:
         """smb2files.Session.wrote for SMB1: a WRITE_ANDX or core WRITE request skipped on its header."""
-        if not self.staged or len(head) < HEADER + 7 or head[:4] != smb1.MAGIC or head[9] & smb1.FLAGS_REPLY:
+        if len(head) < HEADER + 7 or head[:4] != smb1.MAGIC or head[9] & smb1.FLAGS_REPLY:
             return
         at = {WRITE_ANDX: HEADER + 5, WRITE: HEADER + 1}.get(head[4])  # the FID; the TID in the header
         if at is not None:
-            smbstage.wrote(self.staged, struct.unpack_from("<H", head, at)[0], struct.unpack_from("<H", head, 24)[0],
-                           self.known)
+            smbstage.written(self.staged, self.known, self.trees, struct.unpack_from("<H", head, at)[0],
+                             struct.unpack_from("<H", head, 24)[0])
 
     def orphans(self) -> list[tuple[Key, str, int | smbpipes.Tree]]:
         """smb2files.Session.orphans for SMB1: (request, name, tree) of each open of a pipe, or of a name on a tree not
@@ -205,15 +205,15 @@ class Session:
             self._open_request(msg, words, data_at, size, key=key, tree=tree, tid=handle_tree, unicode=unicode)
         elif command == CLOSE and len(words) >= 2:
             fid = struct.unpack_from("<H", words)[0]  # §2.2.4.5.1 FID, which a later open may be given again
-            for table in (self.pipes, self.unseen, self.let_go, self.known):
+            for table in (self.pipes, self.unseen, self.let_go):
                 table.pop(fid, None)
+            smbstage.closed(self.staged, self.known, fid, tid)  # its staged file, or lost answer's open, untied
         elif command == WRITE_ANDX:
             if len(words) < 24:
                 raise ParseError("smb1: truncated WRITE_ANDX request")
             fid, mode = struct.unpack_from("<H", words, 4)[0], struct.unpack_from("<H", words, 14)[0]
             pipe = self.pipes.get(fid)
-            if self.staged:
-                smbstage.wrote(self.staged, fid, tid, self.known)
+            smbstage.written(self.staged, self.known, self.trees, fid, tid)
             length, offset = struct.unpack_from("<HH", words, 20)
             if pipe is not None or struct.unpack_from("<H", words, 18)[0] == 0:  # DataLengthHigh: a file's bulk
                 data = smb1fields.buffer_at(msg, offset, length)
@@ -226,8 +226,7 @@ class Session:
             if len(words) < 10:
                 raise ParseError("smb1: truncated WRITE request")
             fid = struct.unpack_from("<H", words)[0]
-            if self.staged:
-                smbstage.wrote(self.staged, fid, tid, self.known)
+            smbstage.written(self.staged, self.known, self.trees, fid, tid)
             data = smb1fields.data_buffer(msg[data_at : data_at + size])
             pipe = self.pipes.get(fid) or smbpipes.adopt(self, fid, handle_tree, data)
             if pipe is not None:

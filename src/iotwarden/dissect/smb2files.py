@@ -101,8 +101,9 @@ class Session:
     # handles that carried no DCE/RPC (a pipe let go, a handle whose write began no PDU): never adopted, their WRITEs
     # skipped on their headers
     let_go: dict[bytes, None] = field(default_factory=dict)
-    # FileId -> a file created for writing on a tree not seen connected, until a service's binary path names it
-    staged: dict[bytes, smbstage.Staged] = field(default_factory=dict)
+    # FileId (a CREATE's provisional key till answered; a closed one's none) -> a file created for writing on a tree
+    # not seen connected, or on an administrative share by a CREATE whose answer was lost, till a service names it
+    staged: dict[Any, smbstage.Staged] = field(default_factory=dict)
     # FileIds that are no lost answer's, never bound to a staged open (smbstage.given, MAX_KNOWN)
     known: dict[bytes, None] = field(default_factory=dict)
     lost: bool = False  # a TCP segment of the session was lost (dissect/smb.py gap)
@@ -130,13 +131,13 @@ class Session:
 
     def wrote(self, head: bytes | bytearray) -> None:
         """A message skipped on its header (``head``, dissect/smb.py) that is a WRITE request: a file staged on its
-        handle and tree was written (dissect/smbstage.py)."""
-        if not self.staged or len(head) < HEADER + 32 or head[:4] != b"\xfeSMB":
+        handle and tree was written, or its handle is known (dissect/smbstage.written)."""
+        if len(head) < HEADER + 32 or head[:4] != b"\xfeSMB":
             return
         if struct.unpack_from("<H", head, 12)[0] == WRITE and not struct.unpack_from("<I", head, 16)[0] & (
                 FLAGS_SERVER_TO_REDIR):  # §2.2.21 FileId; §2.2.1.2 TreeId
-            smbstage.wrote(self.staged, bytes(head[HEADER + 16 : HEADER + 32]), struct.unpack_from("<I", head, 36)[0],
-                           self.known)
+            smbstage.written(self.staged, self.known, self.trees, bytes(head[HEADER + 16 : HEADER + 32]),
+                             struct.unpack_from("<I", head, 36)[0])
 
     def following(self) -> bool:
         """Whether the session has something to follow: a named pipe open, a tree on an administrative share, or
@@ -205,6 +206,7 @@ class Session:
             file_id = _file_id(body[8:24], related)  # §2.2.15: the FileId closed
             self.unseen.pop(file_id, None)
             self.let_go.pop(file_id, None)
+            smbstage.closed(self.staged, self.known, file_id, tree)
             if any(what[0] in (READ, IOCTL) and what[1] == file_id for what in self.pending.values()):
                 self._wait(message_id, (CLOSE, file_id))  # a call on it awaits its answer: let go once closed
             else:
@@ -216,8 +218,7 @@ class Session:
             file_id = _file_id(body[16:32], related)
             pipe = self.pipes.get(file_id)
             offset, length = struct.unpack_from("<HI", body, 2)
-            if self.staged:
-                smbstage.wrote(self.staged, file_id, tree, self.known)
+            smbstage.written(self.staged, self.known, self.trees, file_id, tree)
             if pipe is None and length <= dcerpcpdu.MAX_FRAGMENT:
                 pipe = adopt(self, file_id, tree, smb2.buffer_at(msg, offset, length))
             if pipe is not None:

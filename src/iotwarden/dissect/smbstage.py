@@ -13,8 +13,11 @@ administrative share created for writing whose answer was lost, its share known,
 unknown, but the client knows a handle only from an answer, so a WRITE on that tree with a handle that no answer seen
 gave (``known``) is that open's when it is the only such open on the tree not bound to another handle; bound to it
 (``Staged.handle``), the open's file is written by that handle's WRITEs alone. A handle no open could have given it
-(none waiting on the tree), or more than one could, is known from then on and never bound. Limits: :data:`MAX_STAGED`
-files waiting per connection, :data:`MAX_KNOWN` handles known, the oldest dropped first.
+(none waiting on the tree), or more than one could, is known from then on and never bound; so is one written on an
+administrative share while no open waits (it was given before any answer was lost). A CLOSE of a handle unties it
+(:func:`closed`): the file staged under it, or the open bound to it, keeps what was written but takes no later WRITE
+on that handle, which a later open may be given again (SMB1 FIDs are). Limits: :data:`MAX_STAGED` files waiting per
+connection, :data:`MAX_KNOWN` handles known, the oldest dropped first.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from iotwarden.model import Observation
 
 MAX_STAGED = 16  # files created for writing on trees not seen connected, per connection, awaiting a service naming one
 # handles per connection that are no lost answer's (given by an answer seen to an open for writing on an administrative
-# share, or written when no open, or several, could have given them); past it the oldest may be bound again
+# share, written there while no open awaited a lost answer, or written when no open, or several, could have given
+# them); past it the oldest may be bound again
 MAX_KNOWN = 64
 CONTEXT_HANDLE = 20  # SC_RPC_HANDLE: an RPC context handle ([MS-SCMR] §2.2.1.1, C706 §14.3.12)
 SERVICE_DWORDS = 4  # dwDesiredAccess, dwServiceType, dwStartType, dwErrorControl
@@ -37,6 +41,7 @@ CREATE_SERVICE = {"CreateServiceW": 2, "CreateServiceA": 1}  # [MS-SCMR] §3.1.4
 SYSTEM_ROOTS = ("%systemroot%\\", "%windir%\\")  # environment strings an SCM expands to C:\Windows
 WINDOWS = "windows\\"  # %SystemRoot%'s folder under its drive's root
 UNSEEN = "unseen"  # dissect/smb2files.py's class of a tree known from its TREE_CONNECT answer alone: a disk share
+ADMIN = "admin"  # dissect/smbshare.py's class of ADMIN$ and C$..Z$
 
 
 @dataclass
@@ -53,6 +58,9 @@ class Staged:
     written: bool = False
     share: str | None = None
     handle: Any = None
+
+
+CLOSED = object()  # Staged.handle of an open whose handle was closed: no WRITE is its from then on
 
 
 def binary_path(pdu: bytes, head: tuple[int, int, str, int, int, int], operation: str | None) -> str | None:
@@ -163,6 +171,37 @@ def wrote(staged: dict[Any, Staged], handle: Any, tree: Any, known: dict[Any, No
         file.written = True
         return
     given(known, handle)
+
+
+def written(staged: dict[Any, Staged], known: dict[Any, None], trees: dict[Any, Any], handle: Any, tree: Any) -> None:
+    """A WRITE request on ``handle`` of ``tree`` (its TreeId, or the tree a TREE_CONNECT of its compound asks for):
+    :func:`wrote` while something is staged; else, on an administrative share, the handle is known (:func:`given`),
+    given before any open's answer was lost. While nothing is staged, handles written on other shares are not kept:
+    no lost answer is awaited there, and they would push out those of ADMIN$."""
+    if staged:
+        wrote(staged, handle, tree, known)
+    elif (tree if isinstance(tree, tuple) else trees.get(tree, (None, None)))[1] == ADMIN:
+        given(known, handle)
+
+
+def closed(staged: dict[Any, Staged], known: dict[Any, None], handle: Any, tree: Any) -> None:
+    """A CLOSE request of ``handle`` on ``tree`` unties it ([MS-CIFS] §2.2.4.5.1, [MS-SMB2] §2.2.15; the answers name
+    no handle): the file staged under it keeps its place (its age) and what was written, under a key no handle equals;
+    the open bound to it, or a handle neither staged nor known being that of the only open on the tree whose answer was
+    lost not bound yet (as in :func:`wrote`), that open, takes no WRITE from then on (:data:`CLOSED`); the handle is no
+    longer known, a later open may be given it again."""
+    files = [file for file in staged.values() if file.handle == handle]
+    if not files and handle not in staged and handle not in known:
+        files = [file for file in staged.values() if file.share is not None and file.tree == tree
+                 and file.handle is None]
+        files = files if len(files) == 1 else []
+    for file in files:
+        file.handle = CLOSED
+    known.pop(handle, None)
+    if handle in staged:
+        kept = [(object() if key == handle else key, file) for key, file in staged.items()]
+        staged.clear()
+        staged.update(kept)
 
 
 def given(known: dict[Any, None], handle: Any) -> None:
