@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iotwarden.dissect import smb1files, smb2files
+from iotwarden.dissect import smb1trans, smb2files
 from iotwarden.dissect.smb import IDENTITY_BYTES, MAX_MESSAGES
 from iotwarden.lab import smb1wire as m
 from tests.dissect import smbbuild as b
@@ -244,11 +244,11 @@ def test_a_secondary_piece_past_the_transaction_lets_it_go_and_the_pipe_goes_on(
 def test_transactions_awaiting_their_secondary_requests_are_bounded() -> None:
     client, _ = svcctl_pdus()[1]
     calls = [(True, b.direct(m.message(m.transact_nmpipe(PIPE_FID, client[:24], total=len(client)), mid=100 + i,
-                                       tid=IPC))) for i in range(smb1files.MAX_TRANSACTIONS + 4)]
+                                       tid=IPC))) for i in range(smb1trans.MAX_TRANSACTIONS + 4)]
     state: dict[str, Any] = {}
     converse(svcctl_session(calls), state=state)
     transactions = state["smb1"].transactions
-    assert len(transactions) == smb1files.MAX_TRANSACTIONS and min(key[1] for key in transactions) == 104
+    assert len(transactions) == smb1trans.MAX_TRANSACTIONS and min(key[1] for key in transactions) == 104
 
 
 def test_a_pre_nt_client_open_andx_and_core_write_read_are_read_as_nt_create_and_andx() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import tracemalloc
 from typing import Any
 
-from iotwarden.dissect import smb1files, smb2files
+from iotwarden.dissect import smb1trans, smb2files
 from iotwarden.lab import smb1wire as m
 from iotwarden.lab import smbwire as w
 from tests.dissect import smbbuild as b
@@ -73,7 +73,7 @@ def test_smb1_transactions_awaiting_their_pieces_hold_what_came_not_what_they_an
     few hundred bytes on the wire) held 64 KiB: 1 MiB per connection, a thousand connections a gigabyte."""
     client, _ = svcctl_pdus()[1]
     calls: Chunks = [(True, b.direct(m.message(m.transact_nmpipe(s1.PIPE_FID, client[:24], total=0xFFFF),
-                                               mid=100 + i, tid=s1.IPC))) for i in range(smb1files.MAX_TRANSACTIONS)]
+                                               mid=100 + i, tid=s1.IPC))) for i in range(smb1trans.MAX_TRANSACTIONS)]
     state: dict[str, Any] = {}
     tracemalloc.start()
     try:
@@ -82,5 +82,5 @@ def test_smb1_transactions_awaiting_their_pieces_hold_what_came_not_what_they_an
         held = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    assert len(state["smb1"].transactions) == smb1files.MAX_TRANSACTIONS
+    assert len(state["smb1"].transactions) == smb1trans.MAX_TRANSACTIONS
     assert held < 128 * 1024, held

@@ -17,14 +17,14 @@ smb2files.py's, with ``smb1`` True on ``file_write``:
   administrative share.
 
 A transaction's pieces are matched by PID, MID (and the same TID and UID, §2.2.4.34.1) and put at their
-DataDisplacement; the pipe's DCE/RPC reader gets the whole WriteData once it is complete. An NT_CREATE_ANDX or
-OPEN_ANDX chained after a TREE_CONNECT_ANDX (§2.2.3.4; its TID is known only from the response) opens its file in the
-tree the TREE_CONNECT_ANDX asks for: the share its Path names, a pipe tree when it is IPC$. A pipe whose
-TREE_CONNECT_ANDX or open was not captured is found as SMB2's is (dissect/smbpipes.py: ``lone_tree`` by the Service, an
-open's name on a tree not seen, ``adopt`` on the FID by its WRITE_ANDX, core WRITE or whole TransactNmPipe data, an
-open whose answer was lost by ``orphan``), and so is a file staged on a tree not seen (dissect/smbstage.py).
-Not read: file data. Limits: smbpipes.MAX_TREES and MAX_PIPES, smb2files.MAX_PENDING and MAX_NAME, smbstage.MAX_STAGED
-and MAX_KNOWN, and :data:`MAX_TRANSACTIONS` being completed.
+DataDisplacement (dissect/smb1trans.py); the pipe's DCE/RPC reader gets the whole WriteData once it is complete. An
+NT_CREATE_ANDX or OPEN_ANDX chained after a TREE_CONNECT_ANDX (§2.2.3.4; its TID is known only from the response)
+opens its file in the tree the TREE_CONNECT_ANDX asks for: the share its Path names, a pipe tree when it is IPC$. A
+pipe whose TREE_CONNECT_ANDX or open was not captured is found as SMB2's is (dissect/smbpipes.py: ``lone_tree`` by
+the Service, an open's name on a tree not seen, ``adopt`` on the FID by its WRITE_ANDX, core WRITE or whole
+TransactNmPipe data, an open whose answer was lost by ``orphan``), and so is a file staged on a tree not seen
+(dissect/smbstage.py). Not read: file data. Limits: smbpipes.MAX_TREES and MAX_PIPES, smb2files.MAX_PENDING and
+MAX_NAME, smbstage.MAX_STAGED and MAX_KNOWN, and smb1trans.MAX_TRANSACTIONS being completed.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotwarden.dissect import dcerpc, smb1, smb1fields, smb2files, smbpipes, smbstage, streambuf
+from iotwarden.dissect import dcerpc, smb1, smb1fields, smb1trans, smb2files, smbpipes, smbstage, streambuf
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.smb1fields import (
     CLOSE,
@@ -58,25 +58,10 @@ OPENS = (NT_CREATE_ANDX, OPEN_ANDX)
 TREE_COMMANDS = frozenset({*OPENS, CLOSE, READ, WRITE, READ_ANDX, WRITE_ANDX, TRANSACTION})
 OPEN_RESULT = 0x0003  # §2.2.4.41.2 OpenResults: 1 opened, 2 created, 3 truncated
 CREATED_RESULTS = frozenset({2, 3})
-MAX_TRANSACTIONS = 16  # TransactNmPipe requests per connection whose TRANSACTION_SECONDARY pieces are awaited
-TRANS_TRANSACT_NMPIPE = 0x0026  # §2.2.5.6 Setup[0]
 WRITE_RAW_MODE, WRITE_MSG_START = 0x0004, 0x0008  # §2.2.4.43.1 WriteMode: a raw pipe message begins with its length
 PIPE_SERVICE = "IPC"  # §2.2.4.55.2 Service of a named pipe tree
 STATUS_SUCCESS, STATUS_BUFFER_OVERFLOW = smb2files.STATUS_SUCCESS, smb2files.STATUS_BUFFER_OVERFLOW
 ADMIN, UNSEEN = smb2files.ADMIN, smbpipes.UNSEEN
-
-
-
-@dataclass
-class Transaction:
-    """A TransactNmPipe request whose WriteData (``total`` bytes) comes in pieces (§2.2.4.34): the pieces as they
-    came, by DataDisplacement, put together once every byte is there (what a request announces is not allocated:
-    TotalDataCount 65535 costs a hostile client a few bytes)."""
-
-    fid: int
-    total: int
-    pieces: dict[int, bytes] = field(default_factory=dict)
-    received: int = 0
 
 
 @dataclass
@@ -86,7 +71,7 @@ class Session:
     trees: dict[int, tuple[str | None, str, bool]] = field(default_factory=dict)  # TID -> share, class, pipe
     pipes: dict[int, smbpipes.Pipe] = field(default_factory=dict)  # FID -> pipe
     pending: dict[Key, tuple[Any, ...]] = field(default_factory=dict)  # request -> what it was
-    transactions: dict[Key, Transaction] = field(default_factory=dict)  # primary request -> its pieces so far
+    transactions: dict[Key, smb1trans.Transaction] = field(default_factory=dict)  # primary request -> its pieces
     unseen: dict[int, str] = field(default_factory=dict)  # FID -> name, of an open on a tree not seen connected
     let_go: dict[int, None] = field(default_factory=dict)  # smb2files.Session's
     # FID (or an open's request, till answered) -> smb2files.Session's
@@ -289,10 +274,10 @@ class Session:
         """§2.2.4.33.1 with Setup TransactNmPipe and the pipe's FID (§2.2.5.6.1): WriteData is a DCE/RPC PDU, whole
         or, when larger than the message, its first DataCount bytes (the rest in TRANSACTION_SECONDARY). On a FID
         whose open was not seen, a whole WriteData may adopt it (smbpipes.adopt)."""
-        if len(words) < 32 or words[26] != 2 or struct.unpack_from("<H", words, 28)[0] != TRANS_TRANSACT_NMPIPE:
+        fields = smb1trans.nmpipe(words)
+        if fields is None:
             return
-        fid = struct.unpack_from("<H", words, 30)[0]
-        total, count, offset = struct.unpack_from("<H", words, 2)[0], *struct.unpack_from("<HH", words, 22)
+        fid, total, count, offset = fields
         pipe = self.pipes.get(fid)
         if pipe is None and count == total:
             pipe = smbpipes.adopt(self, fid, tree, smb1fields.buffer_at(msg, offset, count))
@@ -301,8 +286,7 @@ class Session:
         if count > total:
             raise ParseError("smb1: TRANSACTION DataCount over TotalDataCount")
         if count < total:  # the server's interim response, then the client's secondary requests (§2.2.4.34)
-            self.transactions[key] = Transaction(fid, total)
-            dcerpc.del_oldest(self.transactions, MAX_TRANSACTIONS)
+            smb1trans.begin(self.transactions, key, fid, total)
             self._piece(pkt, key, smb1fields.buffer_at(msg, offset, count), 0, out)
             return
         self._wait(key, (TRANSACTION, fid))
@@ -310,32 +294,18 @@ class Session:
 
     def _transact_secondary(self, pkt: Packet, msg: bytes, words: bytes, out: list[Observation]) -> None:
         """§2.2.4.34.1: DataCount bytes at DataOffset, the transaction's bytes from DataDisplacement on."""
-        if len(words) < 16:
-            raise ParseError("smb1: truncated TRANSACTION_SECONDARY request")
-        count, offset, displacement = struct.unpack_from("<HHH", words, 10)
+        count, offset, displacement = smb1trans.secondary(words)
         key = smb1fields.request_key(msg, TRANSACTION)
         if key in self.transactions:
             self._piece(pkt, key, smb1fields.buffer_at(msg, offset, count), displacement, out)
 
     def _piece(self, pkt: Packet, key: Key, data: bytes, displacement: int, out: list[Observation]) -> None:
-        """One piece of a transaction's WriteData in place; the whole to the pipe once every byte came."""
-        transaction = self.transactions[key]
-        if displacement + len(data) > transaction.total:
-            del self.transactions[key]
-            raise ParseError("smb1: transaction data past its TotalDataCount")
-        if data:  # a piece sent again replaces itself
-            transaction.received += len(data) - len(transaction.pieces.get(displacement, b""))
-            transaction.pieces[displacement] = data
-        if transaction.received < transaction.total:
-            return
-        del self.transactions[key]
-        whole = bytearray(transaction.total)
-        for at, piece in transaction.pieces.items():
-            whole[at : at + len(piece)] = piece
-        pipe = self.pipes.get(transaction.fid)
-        if pipe is not None:
-            self._wait(key, (TRANSACTION, transaction.fid))
-            self._feed(pkt, transaction.fid, pipe, bytes(whole), out)
+        """One piece of a transaction's WriteData (smb1trans.piece); the whole to the pipe once every byte came."""
+        done = smb1trans.piece(self.transactions, key, data, displacement)
+        pipe = None if done is None else self.pipes.get(done[0])
+        if done is not None and pipe is not None:
+            self._wait(key, (TRANSACTION, done[0]))
+            self._feed(pkt, done[0], pipe, done[1], out)
 
     def _response(self, pkt: Packet, msg: bytes, words: bytes, data: bytes, waiting: tuple[Any, ...], *, tid: int,
                   out: list[Observation]) -> None:
@@ -381,11 +351,9 @@ class Session:
                 if len(words) < 14:
                     raise ParseError("smb1: truncated READ_ANDX response")
                 length, offset = struct.unpack_from("<HH", words, 10)
-            else:  # §2.2.4.33.2 TotalDataCount, DataCount, DataOffset, DataDisplacement
-                if len(words) < 18:
-                    raise ParseError("smb1: truncated TRANSACTION response")
-                total, (length, offset, displacement) = words[2] | words[3] << 8, struct.unpack_from("<HHH", words, 12)
-                if displacement + length < total:  # more of the ReadData in the next response (§2.2.4.33.2)
+            else:
+                length, offset, more = smb1trans.response(words)
+                if more:  # more of the ReadData in the next response (§2.2.4.33.2)
                     self._wait(smb1fields.request_key(msg, TRANSACTION), waiting)
             self._feed(pkt, waiting[1], pipe, smb1fields.buffer_at(msg, offset, length), out)
 
