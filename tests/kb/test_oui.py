@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import random
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotwarden.errors import ConfigError
-from iotwarden.kb import oui
+from iotwarden.kb import oui, paths
 from iotwarden.kb.oui import PREFIX_BITS, OuiRegistry, VendorNames, mac_hex, parse_registry_csv
 
 HEADER = "Registry,Assignment,Organization Name,Organization Address\n"
@@ -264,3 +265,51 @@ def test_the_whole_form_fast_path_reads_as_the_general_one(text: str) -> None:
     canonical = ":".join(f"{b:02x}" for b in text.encode()[:6])
     assert mac_hex(canonical) == canonical.replace(":", "").upper()
     assert mac_hex(canonical.replace(":", "-").upper()) == canonical.replace(":", "").upper()
+
+
+# --- seeded fuzz: the shipped registries' first rows, mutated as a user's downloaded copy may be ------------------
+# (the brief-E campaign's 'kb update --oui' target, which found csv.Error escaping as an internal error)
+REGISTRY_WEIRD = ["", "\r", "\n", '"', '""', ",", "\x00", "\ufeff", "²", "MA-L", "0" * 40, "x" * 200_000, "\u202e",
+                  "ÿ", "'", "-1", "gg"]
+
+
+def _registry_mutant(text: str, rnd: random.Random) -> str:
+    lines = text.split("\n")
+    for _ in range(rnd.randint(1, 3)):
+        i, op = rnd.randrange(len(lines)), rnd.randrange(5)
+        if op == 0 and len(lines) > 1:
+            del lines[i]
+        elif op == 1:
+            lines.insert(rnd.randrange(len(lines) + 1), lines[i])
+        elif op == 2:  # a field replaced, dropped or added
+            parts = lines[i].split(",")
+            j = rnd.randrange(len(parts))
+            if rnd.random() < 0.6:
+                parts[j] = rnd.choice(REGISTRY_WEIRD)
+            elif len(parts) > 1:
+                del parts[j]
+            else:
+                parts.insert(j, rnd.choice(REGISTRY_WEIRD))
+            lines[i] = ",".join(parts)
+        elif op == 3:  # a character inserted
+            at = rnd.randrange(len(lines[i]) + 1)
+            lines[i] = lines[i][:at] + rnd.choice(REGISTRY_WEIRD) + lines[i][at:]
+        else:  # the text cut
+            return "\n".join(lines)[: rnd.randrange(len(text))]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(("name", "bits"), [("oui", 24), ("mam", 28), ("oui36", 36), ("iab", 36)])
+def test_fuzz_mutated_registry_rows_parse_or_fail_cleanly(name: str, bits: int) -> None:
+    with gzip.open(paths.OUI_DIR / f"{name}.csv.gz", "rt", encoding="utf-8-sig") as fh:
+        text = "".join(next(fh) for _ in range(40))
+    refused = 0
+    for n in range(300):
+        try:
+            rows = parse_registry_csv(_registry_mutant(text, random.Random(f"{name}:{n}")), bits, "x.csv")
+        except ConfigError as exc:
+            assert str(exc).startswith("x.csv"), exc
+            refused += 1
+            continue
+        assert all(len(a) == {24: 6, 28: 7, 36: 9}[bits] and int(a, 16) >= 0 for a, _ in rows)
+    assert 0 < refused < 300

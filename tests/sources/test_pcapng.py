@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import struct
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotwarden.errors import CaptureError
+from iotwarden.model.epoch import showable
 from iotwarden.sources.capfile import read_capture
 from tests.conftest import shared
 from tests.sources.capbuild import ethernet, pcapng_bytes, tcp, udp
@@ -196,3 +198,92 @@ def test_a_packet_time_past_the_year_9999_is_damage_at_its_block(tmp_path: Path,
             rows += [float(t) for t in b.ts]
     assert rows == ([1_700_000_000.0] if when == "late" else [])
     assert err.value.packets_read == len(rows)
+
+
+# --- seeded fuzz: a real capture's frames in pcapng with odd blocks, fields of those blocks mutated ---------------
+# (the brief-E campaign's pcapng target, which found the negative wire length and the time past the year 9999)
+
+def _block(o: str, btype: int, body: bytes) -> bytes:
+    body += b"\0" * (-len(body) % 4)
+    return struct.pack(o + "II", btype, len(body) + 12) + body + struct.pack(o + "I", len(body) + 12)
+
+
+def _option(o: str, code: int, value: bytes) -> bytes:
+    return struct.pack(o + "HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
+
+
+def _odd_pcapng(rnd: random.Random, frames: list[tuple[float, bytes]]) -> list[bytes]:
+    """Blocks of a capture of ``frames``: options on every header, EPBs with options, SPBs and obsolete PBs, and
+    between them name resolution, statistics, decryption secrets, custom and unknown blocks and new sections of
+    the other byte order."""
+    o = rnd.choice("<>")
+    blocks = [_block(o, 0x0A0D0D0A, struct.pack(o + "IHHq", 0x1A2B3C4D, 1, 0, -1) + _option(o, 4, "fuzz ü".encode())
+                     + _option(o, 0, b""))]
+    res = rnd.choice([None, 0, 6, 9, 0x80 | 20])
+    ticks = 10**6 if res is None else 2 ** (res & 0x7F) if res & 0x80 else 10**res
+    opts = (_option(o, 9, bytes([res])) if res is not None else b"") + _option(o, 14, struct.pack(o + "q", 3600))
+    blocks.append(_block(o, 1, struct.pack(o + "HHI", 1, 0, rnd.choice([0, 65535])) + opts + _option(o, 0, b"")))
+    for ts, frame in frames:
+        raw, r = int(ts * ticks), rnd.random()
+        if r < 0.1:
+            blocks.append(_block(o, 3, struct.pack(o + "I", len(frame)) + frame))
+        elif r < 0.2:
+            blocks.append(_block(o, 2, struct.pack(o + "HHIIII", 0, 0, raw >> 32, raw & 0xFFFFFFFF, len(frame),
+                                                   len(frame)) + frame))
+        else:
+            flags = _option(o, 2, struct.pack(o + "I", 1)) + _option(o, 0, b"")
+            blocks.append(_block(o, 6, struct.pack(o + "IIIII", 0, raw >> 32, raw & 0xFFFFFFFF, len(frame), len(frame))
+                                 + frame + b"\0" * (-len(frame) % 4) + flags))
+        if rnd.random() < 0.1:
+            blocks.append(rnd.choice([
+                _block(o, 4, struct.pack(o + "HH", 1, 6) + bytes([10, 0, 0, 1]) + b"a\0\0\0" + bytes(4)),  # NRB
+                _block(o, 5, struct.pack(o + "III", 0, 0, 0) + _option(o, 4, struct.pack(o + "Q", 5))),  # ISB
+                _block(o, 10, struct.pack(o + "II", 0x544C534B, 8) + b"CLIENT_R"),  # DSB
+                _block(o, rnd.choice([0x00000BAD, 0x40000BAD]), struct.pack(o + "I", 32473) + b"data"),  # custom
+                _block(o, rnd.randrange(11, 0x7FFFFFFF), rnd.randbytes(rnd.randrange(40)))]))  # unknown type
+        if rnd.random() < 0.03:  # a new section of the other byte order and its own interface
+            o = ">" if o == "<" else "<"
+            blocks += [_block(o, 0x0A0D0D0A, struct.pack(o + "IHHq", 0x1A2B3C4D, 1, 0, -1)),
+                       _block(o, 1, struct.pack(o + "HHI", 1, 0, 0))]
+    return blocks
+
+
+def _mutate_blocks(rnd: random.Random, blocks: list[bytes]) -> bytes:
+    """One to three edits of block fields: a 32-bit or 16-bit field set to an extreme, a time set to one, a block
+    dropped or copied, or the file cut."""
+    out = [bytearray(b) for b in blocks]
+    for _ in range(rnd.randint(1, 3)):
+        i = rnd.randrange(len(out))
+        b, op = out[i], rnd.randrange(6)
+        if op <= 1 and len(b) >= 28:
+            struct.pack_into(rnd.choice(["<I", ">I"]), b, rnd.choice([4, 8, 12, 16, 20, 24, len(b) - 4]),
+                             rnd.choice([0, 1, 12, 0x7FFFFFFF, 0x80000000, 0xFFFFFFF0, 0xFFFFFFFF, len(b) + 4]))
+        elif op == 2 and len(b) >= 16:
+            struct.pack_into(rnd.choice(["<H", ">H"]), b, rnd.randrange(8, len(b) - 2) & ~1,
+                             rnd.choice([0, 1, 9, 14, 0xFFFF, 0x7FFF, 147]))
+        elif op == 3 and len(b) > 24:
+            struct.pack_into(rnd.choice(["<Q", ">Q"]), b, 12, rnd.choice([0, 2**64 - 1, 2**63, 10**18]))
+        elif op == 4:
+            out.insert(rnd.randrange(len(out) + 1), bytearray(out[rnd.randrange(len(out))]) if rnd.random() < 0.5
+                       else out.pop(i))
+        else:
+            return b"".join(out[: i + 1])[: -rnd.randint(1, 12)]
+    return b"".join(out)
+
+
+def test_fuzz_odd_blocks_of_a_real_capture_read_or_fail_cleanly(tmp_path: Path) -> None:
+    with shared("pcaps", "tcpdump_tests", "dhcp-rfc4388.pcap").open("rb") as fh:
+        frames = [(ts, bytes(buf)) for ts, buf in dpkt.pcap.Reader(fh)][:40]
+    path = tmp_path / "f.pcapng"
+    damaged = 0
+    for n in range(300):
+        rnd = random.Random(n)
+        path.write_bytes(_mutate_blocks(rnd, _odd_pcapng(rnd, frames)))
+        try:
+            for b in read_capture(path):
+                assert ((b.offsets + b.caplen) <= b.data.shape[0]).all()
+                assert ((b.wirelen >= b.caplen) & (b.caplen >= 0)).all(), n
+                assert all(showable(float(t)) for t in b.ts), n
+        except CaptureError:
+            damaged += 1
+    assert 0 < damaged < 300
