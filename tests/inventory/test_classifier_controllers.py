@@ -285,6 +285,20 @@ def test_a_google_block_reaching_only_nests_clouds_is_googles_and_of_no_nest_kin
     assert found == {"vendor": "Google"}
 
 
+@pytest.mark.parametrize("mac", [GOOGLE, "d8:eb:46:00:00:01"], ids=["google-block", "nest-on-google-block"])
+def test_a_google_block_reaching_only_dropcams_cloud_is_googles_and_no_camera(mac: str) -> None:
+    # Nest Cams of later years sit on Google's blocks (D8:EB:46 among the nest integration's dhcp matchers), which hold
+    # Pixels and Cast devices too, and the Nest app and Works with Nest clients reach dropcam.com: the block and the
+    # cloud alone tell no camera (tls.sni.dropcam's reference has the evidence)
+    found, rules = classify(mac, dns__qname=["nexus.dropcam.com"])
+    assert "tls.sni.dropcam" in rules
+    assert found == {"vendor": "Google"}
+    # the Nest Cams known to reach it, on Nest Labs' and Dropcam's blocks (YourThings, CIC IoT 2022, UNSW), stay cameras
+    for own in ("18:b4:30:00:30:01", "64:16:66:00:30:01", "30:8c:fb:2f:e4:b2"):
+        found, _ = classify(own, dns__qname=["nexus.dropcam.com"])
+        assert found["device_type"] == "camera" and found["vendor"] in {"Dropcam", "Google Nest"}, own
+
+
 @pytest.mark.parametrize("evidence,kind", [
     ({"mdns__services": ["_googlecast._tcp.local"], "mdns__txt": ["md=Google Nest Mini"]}, "smart_speaker"),
     ({"mdns__services": ["_googlecast._tcp.local"], "mdns__txt": ["md=Chromecast"]}, "streaming_stick"),

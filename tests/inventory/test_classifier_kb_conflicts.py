@@ -120,8 +120,8 @@ def test_a_roku_host_name_names_the_vendor_and_only_a_stick_s_the_kind() -> None
 
 def test_a_roku_tv_s_host_name_names_the_tv_and_its_maker() -> None:
     # '<size>" <maker> Roku TV', the device name Roku OS gives a TV another maker builds, spaces dropped
-    for name, maker in (("55TCLRokuTV", "TCL"), ("32HisenseRokuTV", "Hisense"), ("58OnnRokuTV", "Onn"),
-                        ("43tclrokutv", "TCL"), ("65TCLRokuTV-2", "TCL")):
+    for name, maker in (("55TCLRokuTV", "TCL"), ("32HisenseRokuTV", "Hisense"), ("58OnnRokuTV", "onn."),
+                        ("43onnRokuTV", "onn."), ("43tclrokutv", "TCL"), ("65TCLRokuTV-2", "TCL")):
         found, _, rules = classify(LOCAL_MAC, dhcp__hostname=[name])
         assert "dhcp.hostname.roku_tv" in rules, name
         assert found["vendor"] == maker and found["device_type"] == "smart_tv", name
@@ -132,6 +132,23 @@ def test_a_roku_tv_s_host_name_names_the_tv_and_its_maker() -> None:
     for name in ("RokuUltra", "RokuStreamingStick", "RokuTV", "32RokuTV", "TCLRokuTV", "Living-Room-TV"):
         _, _, rules = classify(LOCAL_MAC, dhcp__hostname=[name])
         assert "dhcp.hostname.roku_tv" not in rules, name
+
+
+def test_a_roku_tv_s_maker_is_spelled_one_way_and_its_host_name_outweighs_roku_s_block() -> None:
+    # Walmart's onn.: device-info vendor-name 'Onn' ('58OnnRokuTV'), '43onnRokuTV' in router lists (were 'Onn', 'onn')
+    makers = {classify(LOCAL_MAC, dhcp__hostname=[name])[0]["vendor"] for name in ("58OnnRokuTV", "43onnRokuTV")}
+    assert makers == {"onn."}
+    # a Roku TV on Roku's own block of players, answering DIAL as TVs and players do: the TV's name says a TV
+    # (was: media_player, the block's kind and DIAL's lean outweighing it)
+    dial = {"ssdp__st": ["roku:ecp", "urn:dial-multiscreen-org:service:dial:1"],
+            "http__upnp_device_type": ["urn:roku-com:device:player:1-0", "urn:dial-multiscreen-org:device:dial:1"]}
+    found, _, rules = classify("b0:a7:37:00:10:01", **dial, dhcp__hostname=["55TCLRokuTV"])
+    assert {"mac.vendor.roku", "dhcp.hostname.roku_tv", "ssdp.type.dial_usn", "upnp.type.dial"} <= rules
+    assert found["device_type"] == "smart_tv"
+    # the same answers with a player's name, or none, stay a media player
+    for hostname in (["RokuUltra"], []):
+        found, _, _ = classify("b0:a7:37:00:10:01", **dial, dhcp__hostname=hostname)
+        assert found["device_type"] == "media_player", hostname
 
 
 def test_a_pc_running_itunes_is_not_an_apple_media_player() -> None:

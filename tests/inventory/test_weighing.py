@@ -52,6 +52,28 @@ def test_a_type_draws_on_its_ancestors_and_a_parts_type_yields() -> None:
     assert found is not None and found.value == "camera"
 
 
+def test_the_product_s_own_type_wins_over_a_block_s_kind() -> None:
+    # Roku's block says media_player (0.6) and DIAL leans that way (0.4 each: first screens are TVs and players
+    # alike); the TV's own host name says smart_tv (0.7). The block only backed the players' side (was: media_player)
+    block = match("mac.vendor.roku", "mac.oui_vendor", 0.6, device_type="media_player")
+    tv = match("dhcp.hostname.roku_tv", "dhcp.hostname", 0.7, device_type="smart_tv")
+    dial = [match("ssdp.type.dial_usn", "ssdp.st", 0.4, device_type="media_player"),
+            match("upnp.type.dial", "http.upnp_device_type", 0.4, device_type="media_player")]
+    for ms in ([block, tv, dial[0]], [block, tv, *dial]):
+        found = weighing.device_type(TAXONOMY, 0.5, ms)
+        assert found is not None and (found.value, found.confidence) == ("smart_tv", 0.7), len(ms)
+    # the block still counts: alone, and beside product evidence too weak to conclude alone or agreeing with it
+    found = weighing.device_type(TAXONOMY, 0.5, [block, dial[0]])
+    assert found is not None and (found.value, found.confidence) == ("media_player", pytest.approx(1 - 0.4 * 0.6))
+    stick = match("dhcp.hostname.roku_stick", "dhcp.hostname", 0.7, device_type="streaming_stick")
+    found = weighing.device_type(TAXONOMY, 0.5, [block, stick])
+    assert found is not None and (found.value, found.confidence) == ("streaming_stick", pytest.approx(1 - 0.3 * 0.4))
+    # two types the product's own evidence supports: the product's evidence decides, the block adds to its side
+    weak_tv = match("r3", "http.upnp_model_name", 0.55, device_type="smart_tv")
+    found = weighing.device_type(TAXONOMY, 0.5, [block, weak_tv, *dial])
+    assert found is not None and found.value == "media_player"  # 0.64 of the product's own against 0.55
+
+
 def test_a_category_draws_on_type_evidence_and_category_rules() -> None:
     ms = [match("r1", "dns.qname", 0.6, device_type="doorbell"), match("r2", "modbus.unit", 0.55, category="ot")]
     found = weighing.category(TAXONOMY, 0.5, ms)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from iotwarden.errors import ConfigError
 from iotwarden.kb import oui, paths
+from iotwarden.kb.index import KnowledgeBase
 from iotwarden.kb.oui import PREFIX_BITS, OuiRegistry, VendorNames, mac_hex, parse_registry_csv
 
 HEADER = "Registry,Assignment,Organization Name,Organization Address\n"
@@ -89,6 +90,32 @@ def test_vendor_names_come_from_the_alias_table(tmp_path: Path) -> None:
     assert names.short("Other Corp GmbH") == "Other Corp"  # trailing legal form dropped
     assert names.short("Something, Inc.") == "Something"  # text after the first comma dropped
     assert names.short("SHOUTING NAME") == "Shouting Name"
+
+
+def test_a_name_stated_in_another_case_takes_the_knowledge_base_s_spelling(tmp_path: Path) -> None:
+    table = tmp_path / "aliases.yaml"
+    table.write_text('aliases:\n  - {match: "^acme widgets", vendor: ACME}\n  - {match: "^onn\\\\b", vendor: onn.}\n'
+                     'parents: {Google Nest: Google}\n')
+    names = VendorNames.load(table, spellings=["iRobot", "JVC", "Hewlett-Packard", "Microcontrol", "MicroControl"])
+    # the table's own names, whatever the case a host name or a device states them in
+    assert names.canonical("acme") == names.canonical("Acme Widgets") == "ACME"
+    assert names.canonical("GOOGLE NEST") == names.canonical("google nest") == "Google Nest"
+    assert names.canonical("Onn") == names.canonical("onn") == names.canonical("ONN") == "onn."
+    # a name rules state is their one spelling of it; shortened first, as the registry's names are
+    assert names.canonical("IROBOT") == names.canonical("irobot") == "iRobot"  # the generic clean-up said 'Irobot'
+    assert names.canonical("jvc") == "JVC"
+    assert names.canonical("hewlett-packard") == names.canonical("Hewlett-Packard")
+    # two companies the rules spell apart only by case keep their own spellings; unknown names are as before
+    assert names.canonical("Microcontrol") == "Microcontrol" and names.canonical("MicroControl") == "MicroControl"
+    assert names.canonical("Other Corp") == "Other Corp" and names.canonical("SHOUTING NAME") == "Shouting Name"
+
+
+def test_the_shipped_knowledge_base_spells_each_vendor_one_way() -> None:
+    names = KnowledgeBase.load().vendor_names
+    # Walmart's onn. Roku TVs: device-info vendor-name 'Onn', host names '58OnnRokuTV' and '43onnRokuTV'
+    assert {names.canonical(v) for v in ("Onn", "onn", "ONN")} == {"onn."}
+    for stated in ("tcl", "HISENSE", "roku", "EPSON", "Hitachi", "hitachi"):
+        assert names.canonical(stated) == names.canonical(stated.title()) == names.canonical(stated.upper()), stated
 
 
 def test_shipped_aliases_normalise_well_known_vendors(registry: OuiRegistry) -> None:

@@ -264,8 +264,10 @@ class KnowledgeBase:
     def vendor_names(self) -> VendorNames:
         """The vendor name table (aliases, brand owners, part makers), the registry's own (:attr:`oui`
         names vendors with it): read without the registry, whose ~50k rows a run whose devices show no
-        MAC address (a Zeek conn.log) never needs."""
-        return VendorNames.load()
+        MAC address (a Zeek conn.log) never needs. The vendor names rules state are its spellings: a name
+        stated in another case (a host name's, a device's) is read as the rules spell it."""
+        stated = {v for r in self.rules if (v := r.conclusions.get("vendor")) and "{" not in v}
+        return VendorNames.load(spellings=stated)
 
     @cached_property
     def oui(self) -> OuiRegistry:

@@ -15,6 +15,8 @@ import hashlib
 import io
 import json
 import re
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -97,19 +99,47 @@ class VendorNames:
     """Organisation name -> short vendor name, from the alias table in ``vendor_aliases.yaml``."""
 
     def __init__(self, aliases: list[tuple[re.Pattern[str], str]], suffixes: frozenset[str],
-                 parents: dict[str, str] | None = None, part_makers: list[re.Pattern[str]] | None = None) -> None:
+                 parents: dict[str, str] | None = None, part_makers: list[re.Pattern[str]] | None = None,
+                 spellings: Iterable[str] = ()) -> None:
         self._aliases = aliases
         self._suffixes = suffixes
         self._parents = dict(parents or {})
         self._part_makers = list(part_makers or [])
         self.short = lru_cache(maxsize=VENDOR_CACHE_SIZE)(self._short)
         self.part_maker = lru_cache(maxsize=VENDOR_CACHE_SIZE)(self._part_maker)
+        self.canonical = lru_cache(maxsize=VENDOR_CACHE_SIZE)(self._canonical)
         self._known = {v for _, v in aliases} | set(self._parents) | set(self._parents.values())
+        self._folded = self._spellings(spellings)
 
-    def canonical(self, name: str) -> str:
+    def _spellings(self, spellings: Iterable[str]) -> dict[str, str]:
+        """Case-folded name -> the knowledge base's spelling of it: the table's own names (aliases, brand
+        owners), then the names rules state (``spellings``) where the table has none; a folded name rules
+        spell two ways (two companies: ODVA's 'Microcontrol' and 'MicroControl') is left out, each spelling
+        kept as it is. A rule's name is shortened when it is looked up (:meth:`canonical`), not here: the
+        registry's shortening of ~2,500 names would cost every start ~0.07 CPU s."""
+        out = {v.casefold(): v for v in sorted(self._known)}
+        stated: dict[str, set[str]] = defaultdict(set)
+        for name in spellings:
+            if name and (key := name.casefold()) not in out:
+                stated[key].add(name)
+        out.update((key, names.pop()) for key, names in stated.items() if len(names) == 1)
+        return out
+
+    def _canonical(self, name: str) -> str:
         """A vendor name as rules and the registry spell it: a known short name is kept ('Google
-        Nest'), any other is shortened like an organisation ('Hewlett-Packard' -> 'HP', 'EPSON' -> 'Epson')."""
-        return name if name in self._known else self.short(name)
+        Nest'), any other is shortened like an organisation ('Hewlett-Packard' -> 'HP', 'EPSON' -> 'Epson'),
+        and a name the knowledge base spells otherwise only in case takes its spelling (a Roku TV's host
+        name '43onnRokuTV' and its device-info vendor-name 'Onn' both name 'onn.'), so that one vendor is never
+        spelled two ways."""
+        if name in self._known:
+            return name
+        spelled = self._folded.get(name.casefold())
+        if spelled is None:
+            short = self.short(name)
+            spelled = self._folded.get(short.casefold())
+            if spelled is None:
+                return short
+        return spelled if spelled in self._known else self.short(spelled)
 
     def owners(self, vendor: str) -> list[str]:
         """``vendor`` and the companies that own its brand, nearest first (``parents`` table)."""
@@ -127,7 +157,9 @@ class VendorNames:
         return any(p.search(vendor) for p in self._part_makers)
 
     @classmethod
-    def load(cls, path: Path | None = None) -> VendorNames:
+    def load(cls, path: Path | None = None, spellings: Iterable[str] = ()) -> VendorNames:
+        """The table in ``path`` (the shipped one by default); ``spellings``: vendor names rules state, each
+        the one spelling of its name whatever the case (:meth:`canonical`)."""
         path = path or paths.VENDOR_ALIASES_FILE
         try:
             data = safe_load(path.read_text(encoding="utf-8"))
@@ -156,7 +188,7 @@ class VendorNames:
                 makers.append(re.compile(item, re.IGNORECASE))
             except re.error as exc:
                 raise ConfigError(f"{path}: part_makers[{i}]: bad regex: {exc}") from exc
-        return cls(aliases, suffixes, parents, makers)
+        return cls(aliases, suffixes, parents, makers, spellings)
 
     def _short(self, organization: str) -> str:
         name = " ".join(organization.split())
