@@ -17,7 +17,7 @@ from iotwarden.model import Device
 from tests.dissect.test_wsd import envelope, match
 from tests.inventory.test_classifier_sip import _register
 from tests.inventory.test_classifier_wsd import device_of
-from tests.risk.harness import T0, classified_by_ip, host, write_pcap
+from tests.risk.harness import T0, classified_by_ip, host, tcp, write_pcap
 
 ONVIF_NS = 'xmlns:dn="http://www.onvif.org/ver10/network/wsdl" xmlns:tds="http://www.onvif.org/ver10/device/wsdl"'
 
@@ -92,6 +92,39 @@ def test_an_epson_projector_s_sys_object_id_names_a_projector() -> None:
 def test_an_epson_printer_stays_a_printer() -> None:
     found = concluded(stating(snmp__sys_object_id="1.3.6.1.4.1.1248.1.2.2.1.1.1"))
     assert (found["vendor"], found["device_type"]) == ("Epson", "printer")
+
+
+def _pjlink_session(manufacturer: bytes, product: bytes) -> list[tuple[bool, bytes]]:
+    """A controller's identity poll of a PJLink device and its answers (JBMIA PJLink Class 1)."""
+    return [(False, b"PJLINK 0\r"), (True, b"%1CLSS ?\r"), (False, b"%1CLSS=1\r"), (True, b"%1INF1 ?\r"),
+            (False, b"%1INF1=" + manufacturer + b"\r"), (True, b"%1INF2 ?\r"), (False, b"%1INF2=" + product + b"\r"),
+            (True, b"%1POWR ?\r"), (False, b"%1POWR=1\r")]
+
+
+def test_an_epson_projector_answering_pjlink_end_to_end(tmp_path: Path) -> None:
+    controller, projector = host(40), host(41)
+    frames = tcp(controller, projector, 4352, _pjlink_session(b"EPSON", b"EB-2250U"))
+    devices = classified_by_ip(write_pcap(tmp_path / "pjlink.pcap", frames))
+    dev = devices[projector.ip]
+    assert dev.attributes["pjlink.manufacturer"] == {"EPSON"} and "pjlink" in dev.attributes["service.server"]
+    assert (dev.vendor, dev.device_type, dev.conclusion("model"), dev.category) == (
+        "Epson", "projector", "EB-2250U", "iot")
+    assert devices[controller.ip].device_type != "projector"  # the controller only asked
+
+
+@pytest.mark.parametrize(("manufacturer", "product", "kind"), [
+    ("Panasonic", "PT-RZ970", "projector"),
+    ("SONY", "VPL-PHZ61", "projector"),
+    ("HITACHI", "CP-EX301N", "projector"),
+    ("NEC", "PA1004UL", None),  # NEC's projectors and its MultiSync displays answer alike: no kind
+    ("Panasonic", "TH-55EQ1", None),  # a Panasonic display is no projector
+    ("Acme", "CP-EX301N", None),  # the Hitachi numbering counts under Hitachi's (Maxell's) name only
+])
+def test_a_pjlink_product_line_says_the_kind_only_where_it_is_a_projector_line(
+        manufacturer: str, product: str, kind: str | None) -> None:
+    found = concluded(stating(service__server="pjlink", pjlink__manufacturer=manufacturer, pjlink__product=product))
+    assert found.get("device_type") == kind
+    assert (found["category"], found["model"]) == ("iot", product)
 
 
 # ---- physical access control ------------------------------------------------------------------------------

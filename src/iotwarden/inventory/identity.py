@@ -217,6 +217,9 @@ RULES: dict[str, IdentityRule] = {
     "ftp": IdentityRule(attributes=("banner",), kinds=frozenset({"banner"})),  # RFC 959 §4.2 (220 reply)
     # HP PJL Tech Ref status readback: the model a printer answers INFO ID with, the PDLs INFO CONFIG lists
     "pjl": IdentityRule(attributes=("model", "languages"), kinds=frozenset({"reply"})),
+    # PJLink §4 (Class 1) / §5 (Class 2): what a projector or display answers the identity queries with
+    "pjlink": IdentityRule(attributes=("manufacturer", "product", "device_class", "other_info", "serial_number",
+                                       "software_version"), kinds=frozenset({"reply"})),
     "telnet": IdentityRule(attributes=("banner",), kinds=frozenset({"banner"})),
     "snmp": IdentityRule(  # RFC 3418 system group: sysDescr, sysObjectID, sysName
         attributes=("sys_descr", "sys_object_id", "sys_name"), hostnames=("sys_name",),

@@ -1,0 +1,125 @@
+"""PJLink on tcp/4352 (JBMIA PJLink Specifications, Class 1 v1.04 and Class 2 v2.00): the greeting of a projector or
+display and its answers to a controller's queries, which name its maker, product, class, serial and software.
+
+Kinds (subject ``src``):
+
+* ``greeting`` (the device, first on the connection): ``security`` True for 'PJLINK 1 <random>' (it
+  asks for the MD5 authentication of each command), False for 'PJLINK 0'; ``auth_error`` True for 'PJLINK ERRA'.
+* ``reply`` (the device): ``command`` (the four-character body answered: 'INF1', 'POWR'), ``pjlink_class`` (the
+  digit after '%', 1 or 2), ``error`` ('ERR1' undefined command, 'ERR2' out of parameter, 'ERR3' unavailable time,
+  'ERR4' device failure, 'ERRA' authentication) and, for the identity queries only, what they answer:
+  ``device_class`` (CLSS), ``manufacturer`` (INF1), ``product`` (INF2), ``other_info`` (INFO), ``serial_number``
+  (SNUM, Class 2), ``software_version`` (SVER, Class 2). Status answers (power, input, lamp, errors) give their
+  command only; the name a site gave the device (NAME) is not kept.
+* ``command`` (the controller): ``command``, ``pjlink_class``, ``query`` (True for a '?' parameter: a read;
+  False: a setting, 'POWR 1' powers the device on). The authentication digest before it is dropped.
+
+Lines end with CR (an LF after it is skipped). A line that is none of these, or one over ``MAX_LINE``,
+ends the direction (ParseError): what came before it stands.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from iotwarden.dissect import streambuf
+from iotwarden.dissect.base import Packet, StreamDissector, safety_net
+from iotwarden.errors import ParseError
+from iotwarden.model import Observation
+
+PORT = 4352  # IANA 'pjlink' tcp/udp 4352
+# bytes of one line before its CR (the specification's lines are short: NAME, the longest answer, has up to 64 bytes)
+MAX_LINE = 256
+MAX_TEXT = 64  # characters kept of one answer (INF1, INF2, INFO, SNUM, SVER: up to 32 bytes in the specification)
+MAX_REPLIES = 32  # reply observations per flow
+MAX_COMMANDS = 32  # command observations per flow
+# stream bytes read of a flow, both directions: a controller polls the same few queries again and again, so the
+# first replies and commands say all there is
+MAX_STREAM_BYTES = (MAX_REPLIES + MAX_COMMANDS) * MAX_LINE
+CR = b"\r"
+IDENTITY = {"CLSS": "device_class", "INF1": "manufacturer", "INF2": "product", "INFO": "other_info",
+            "SNUM": "serial_number", "SVER": "software_version"}
+ERRORS = frozenset({"ERR1", "ERR2", "ERR3", "ERR4", "ERRA"})
+_REPLY = re.compile(rb"^%([12])([A-Z0-9]{4})=(.*)$", re.DOTALL)
+_COMMAND = re.compile(rb"^(?:[0-9a-fA-F]{32})?%([12])([A-Z0-9]{4}) (.*)$", re.DOTALL)
+_GREETING = re.compile(rb"^PJLINK (?:([01])(?: ([0-9A-Za-z]{1,32}))?|(ERRA))$")
+
+
+class PjlinkDissector(StreamDissector):
+    name: ClassVar[str] = "pjlink"
+    tcp_ports: ClassVar[tuple[int, ...]] = (PORT,)
+    max_stream_bytes: ClassVar[int | None] = MAX_STREAM_BYTES
+    max_stream_packets: ClassVar[int | None] = safety_net(MAX_STREAM_BYTES)
+    max_buffer: ClassVar[int] = MAX_LINE  # an incomplete line between feeds
+
+    def probe(self, payload: bytes, to_server: bool) -> bool:
+        """The device speaks first: its whole greeting line, on any port."""
+        line, sep, _ = payload.partition(CR)
+        return not to_server and bool(sep) and _GREETING.match(line) is not None
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        key = streambuf.direction_key(pkt.to_server)
+        if state.get("closed_" + key):
+            return []
+        buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
+        out: list[Observation] = []
+        try:
+            while True:
+                end = buf.find(CR)
+                if end < 0:
+                    if len(buf) > MAX_LINE:
+                        raise ParseError(f"PJLink line over {MAX_LINE} bytes")
+                    break
+                if end > MAX_LINE:
+                    raise ParseError(f"PJLink line over {MAX_LINE} bytes")
+                line = bytes(buf[:end]).lstrip(b"\n")
+                del buf[: end + 1]
+                if line:
+                    self._line(pkt, line, state, out)
+        except ParseError as exc:  # the direction is closed: what came before it stands
+            state["closed_" + key] = True
+            buf.clear()
+            raise streambuf.failed(exc, out) from None
+        streambuf.bound(state, buf, self.max_buffer)
+        return out
+
+    def _line(self, pkt: Packet, line: bytes, state: dict[str, Any], out: list[Observation]) -> None:
+        if pkt.to_server:
+            m = _COMMAND.match(line)
+            if m is None:
+                raise ParseError(f"not a PJLink command: {line[:40]!r}")
+            if _count(state, "commands", MAX_COMMANDS):
+                out.append(pkt.observation(self.name, "command", {
+                    "command": m.group(2).decode(), "pjlink_class": int(m.group(1)), "query": m.group(3) == b"?"}))
+            return
+        greeting = _GREETING.match(line)
+        if greeting is not None:
+            if not state.get("greeted"):
+                state["greeted"] = True
+                out.append(pkt.observation(self.name, "greeting", {
+                    "security": greeting.group(1) == b"1" if greeting.group(1) else None,
+                    "auth_error": greeting.group(3) is not None}))
+            return
+        m = _REPLY.match(line)
+        if m is None:
+            raise ParseError(f"not a PJLink reply: {line[:40]!r}")
+        if not _count(state, "replies", MAX_REPLIES):
+            return
+        command, value = m.group(2).decode(), streambuf.text(m.group(3), MAX_LINE).strip()
+        fields: dict[str, Any] = {"command": command, "pjlink_class": int(m.group(1)), "error": None}
+        fields.update(dict.fromkeys(IDENTITY.values()))
+        if value in ERRORS:
+            fields["error"] = value
+        elif command in IDENTITY and value:
+            fields[IDENTITY[command]] = value[:MAX_TEXT]
+        out.append(pkt.observation(self.name, "reply", fields))
+
+
+def _count(state: dict[str, Any], key: str, limit: int) -> bool:
+    """Whether another observation of ``key`` fits under ``limit`` (counted when it does)."""
+    n = state.get(key, 0)
+    if n >= limit:
+        return False
+    state[key] = n + 1
+    return True
