@@ -68,6 +68,10 @@ def test_suppression_rules_from_yaml(tmp_path: Path) -> None:
     ([{"cidr": "10.0.0.0/33"}], "not a network"),
     ([{"reason": "no criteria"}], "at least one"),
     ([{"device": "k", "until": "next tuesday"}], "ISO 8601"),
+    # found probing the suppression-file target: a NaN until was taken and never expired (now > NaN is false)
+    ([{"device": "k", "until": float("nan")}], r"until: a time within the years 1 to 9999, got nan"),
+    ([{"device": "k", "until": float("inf")}], r"until: a time within the years 1 to 9999, got inf"),
+    ([{"device": "k", "until": "9999-12-31T23:59:59-14:00"}], r"until: a time within the years 1 to 9999"),
     ("just text", "expected a list"),
     ({"supressions": [{"detector": "x"}]}, "unknown keys supressions"),  # misspelt: would silence nothing
     ({"suppressions": [], "zones": []}, "unknown keys zones"),

@@ -26,6 +26,7 @@ from iotwarden import inputfile
 from iotwarden.errors import ConfigError, describe
 from iotwarden.hooks import Context
 from iotwarden.model.alert import ALERT_STATUSES, Alert
+from iotwarden.model.epoch import showable
 from iotwarden.model.finding import SEVERITIES
 
 WINDOW_S = 3600.0  # repeats within this long of an alert's last sighting aggregate into it
@@ -78,14 +79,18 @@ def _until(value: Any, where: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(f"{where}.until: an ISO 8601 time or epoch seconds, got {value!r}") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+        ts = float(value)
+    elif isinstance(value, datetime):
+        ts = (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value))
+        except ValueError:
+            raise ConfigError(f"{where}.until: an ISO 8601 time or epoch seconds, got {value!r}") from None
+        ts = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    if not showable(ts):  # NaN never expired (now > NaN is false), as a rule past the year 9999 never does
+        raise ConfigError(f"{where}.until: a time within the years 1 to 9999, got {value!r}")
+    return ts
 
 
 def parse_suppressions(data: Any, source: str = "suppressions") -> list[Suppression]:
