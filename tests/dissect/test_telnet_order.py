@@ -62,10 +62,65 @@ def test_a_prompt_captured_after_the_line_that_answers_it_names_the_line() -> No
     # the line waits until the prompt it acknowledged is read (a failed login no longer lost whole)
     for late in (0, 2, 6):
         assert _logins(session(EXCHANGE, PORT, acks=True, late=(late,))) == LOGINS, late
-    # the verdict and the next login prompt captured after the user name typed on: the name read, the verdict
-    # still unknown (the client typed on before it was read)
-    late_verdict = session(EXCHANGE, PORT, acks=True, late=(4,))
-    assert _logins(late_verdict) == [("admin", "wrong", "unknown"), ("admin", "1234", "success")]
+
+
+@pytest.mark.parametrize("close", [True, False])
+def test_a_verdict_captured_after_the_client_typed_on_is_the_verdict_it_had(close: bool) -> None:
+    # "Login incorrect" and the next login prompt captured after the user name typed on, "Last login" and the shell
+    # prompt after the command: the client's ACK covered them, so it had them when it typed on (before: 'unknown')
+    for late in (4, 8):
+        assert _logins(session(EXCHANGE, PORT, acks=True, late=(late,), close=close)) == LOGINS, late
+
+
+def test_a_verdict_the_client_did_not_have_or_that_is_never_read_is_unknown() -> None:
+    # the verdict segment lost: the attempt is 'unknown' once the hole is told (FIN or not), as before
+    for close in (True, False):
+        assert _logins(session(EXCHANGE, PORT, (4,), acks=True, close=close)) == [("admin", "wrong", "unknown")]
+        assert _logins(session(EXCHANGE, PORT, (8,), acks=True, late=(9,), close=close)) == [
+            ("admin", "wrong", "failure"), ("admin", "1234", "unknown")]
+    # ACKs of 0 say nothing: the order of delivery decides, the client typed on before the verdict was read
+    assert _logins(session(EXCHANGE, PORT, acks=False, late=(4,)))[0] == ("admin", "wrong", "unknown")
+    assert _logins(session(EXCHANGE, PORT, acks=False, late=(8,)))[1] == ("admin", "1234", "unknown")
+
+
+def _typed_on(verdict: list[bytes], ahead: int) -> tuple[TelnetDissector, dict[str, Any], list[Observation]]:
+    """A login (root / pw), then the client typing ``x`` acknowledging ``ahead`` bytes of server text after the
+    password prompt, none of it read yet; then the server's ``verdict`` deliveries, read late."""
+    d, state = TelnetDissector(), dict[str, Any]()
+    out = _said(d, state, False, b"login: ", seq=5000, ack=1000)
+    out += _said(d, state, True, b"root\r\n", seq=1000, ack=5007)
+    out += _said(d, state, False, b"Password: ", seq=5007, ack=1006)
+    out += _said(d, state, True, b"pw\r\n", seq=1006, ack=5017)
+    out += _said(d, state, True, b"x", seq=1010, ack=5017 + ahead)
+    server = 5017
+    for text in verdict:
+        out += _said(d, state, False, text, seq=server, ack=1011)
+        server += len(text)
+    return d, state, out
+
+
+def _attempts(out: list[Observation]) -> list[tuple[Any, ...]]:
+    return [(o.fields["username"], o.fields["password"], o.fields["result"]) for o in out
+            if o.kind == "login_attempt"]
+
+
+def test_no_verdict_is_taken_from_text_past_what_the_client_had() -> None:
+    # the client had the server's first 2 bytes ("\r\n") when it typed on; "Login incorrect" came after: unknown,
+    # whether it comes in its own delivery or in the one that holds those 2 bytes (what of it the client had unknown)
+    for verdict in ([b"\r\n", b"Login incorrect\r\nlogin: "], [b"\r\nLogin incorrect\r\nlogin: "]):
+        assert _attempts(_typed_on(verdict, 2)[2]) == [("root", "pw", "unknown")], verdict
+    # the same text, the client's ACK covering the verdict: failure
+    assert _attempts(_typed_on([b"\r\n", b"Login incorrect\r\n"], 19)[2]) == [("root", "pw", "failure")]
+
+
+def test_a_close_before_the_text_the_client_had_makes_the_verdict_unknown() -> None:
+    d, state, out = _typed_on([], 19)
+    assert _attempts(out) == [] and state["verdict_by"][0] == 5036  # waiting for what the client had
+    fin = Packet(ts=2.0, payload=b"", src_ip="10.0.0.1", src_port=50000, dst_ip="10.0.0.2", dst_port=PORT,
+                 ip_proto=6, to_server=True, tcp_seq=1011, tcp_ack=5036)
+    assert _attempts(d.closing(fin, state)) == [("root", "pw", "unknown")]
+    assert d.closing(fin, state) == [] and _attempts(_said(d, state, False, b"\r\nLogin incorrect\r\n", seq=5017,
+                                                                  ack=1011)) == []
 
 
 def test_a_line_whose_prompt_is_never_read_or_not_proven_answers_none() -> None:

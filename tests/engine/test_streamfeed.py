@@ -28,6 +28,19 @@ class Holes(StreamDissector):
         return [Packet(1.0, b"").observation(self.name, "gap", {"to_server": to_server})]
 
 
+class EndsAtHoles(Holes):
+    gap_ends_flow = True
+
+
+def test_only_a_dissector_that_reads_on_past_a_hole_is_told_of_it_at_the_peer_s_ack() -> None:
+    """A dissector whose own gap still ends the flow (dissect/telnet.py) is told its holes late, as the default's:
+    told at the ACK past them, it would stop before the other direction's later messages."""
+    holes, ends = Holes(), EndsAtHoles()
+    disp = Dispatcher([holes, ends], DispatchLimits(probe_window=4, tcp_max_ooo_segments=8,
+                                                   tcp_max_ooo_bytes=1 << 16), CaptureStats())
+    assert id(holes) in disp.ack_gaps and id(ends) not in disp.ack_gaps
+
+
 def _dispatcher() -> Dispatcher:
     return Dispatcher([Holes()], DispatchLimits(probe_window=4, tcp_max_ooo_segments=8, tcp_max_ooo_bytes=1 << 16),
                       CaptureStats())

@@ -233,6 +233,10 @@ class StreamDissector(Dissector):
     # state at once, as the packet caps did. ``max_stream_packets`` is its packet safety net (:func:`safety_net`).
     max_stream_bytes: ClassVar[int | None] = None
     max_stream_packets: ClassVar[int | None] = None
+    # set by a dissector whose own :meth:`gap` still ends the flow (it only says what the hole cost it): as for the
+    # default's, its holes are told once the buffer overflows or the flow ends, not as soon as the peer acknowledges
+    # past them (engine/dispatch.py ``ack_gaps``), which would stop it before the other direction's later messages
+    gap_ends_flow: ClassVar[bool] = False
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         """Observations made possible by ``data``, the next in-order bytes of ``pkt``'s direction."""

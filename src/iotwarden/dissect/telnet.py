@@ -18,8 +18,11 @@ direction. A line answers the server's text the client had acknowledged when it 
 acknowledging server text not read yet (a prompt the capture recorded after its answer) waits (``held``, at most
 :data:`MAX_HELD` lines, those after it waiting too) until the server's text up to that acknowledgment is read, and
 answers its prompt then; never read (lost), it is no user name or password. A verdict is the server's text sent after
-it had the password's line end, read before it or after. Where the ACKs say nothing (0, or a dissector fed
-directly), the order of delivery decides, as before.
+it had the password's line end, read before it or after. A client typing on while its attempt awaits a verdict had
+the server's text up to its line's acknowledgment (``verdict_by``): the verdict is in that text, read before or after,
+else 'unknown'; a delivery ending past it is not read for one (what of it the client had is not known), and a hole
+or the connection's FIN or RST before it is read makes it 'unknown' then (a capture ending first with neither loses
+the attempt). Where the ACKs say nothing (0, or a dissector fed directly), the order of delivery decides, as before.
 """
 
 from __future__ import annotations
@@ -111,6 +114,7 @@ class TelnetDissector(StreamDissector):
     max_stream_bytes: ClassVar[int | None] = MAX_STREAM_BYTES
     max_stream_packets: ClassVar[int | None] = safety_net(MAX_STREAM_BYTES)
     max_buffer: ClassVar[int] = MAX_SUBNEGOTIATION + 3
+    gap_ends_flow: ClassVar[bool] = True
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         key = streambuf.direction_key(pkt.to_server)
@@ -139,8 +143,13 @@ class TelnetDissector(StreamDissector):
         state["tail"] = (state.get("tail", "") + text)[-MAX_TAIL:]
         out: list[Observation] = []
         if state.get("awaiting"):
-            verdict = state["verdict_text"] = (state.get("verdict_text", "") + text)[-MAX_TAIL:]
-            result = self._verdict(verdict)
+            by, typed_on = state.get("verdict_by") or (None, pkt)
+            result = None
+            if by is None or (end is not None and seq_delta(by, end) >= 0):  # text the client had before typing on
+                verdict = state["verdict_text"] = (state.get("verdict_text", "") + text)[-MAX_TAIL:]
+                result = self._verdict(verdict)
+            if by is not None and result is None and (end is None or seq_delta(end, by) >= 0):
+                pkt, result = typed_on, "unknown"  # all it had is read: no verdict in it
             if result:
                 out = self._attempt(pkt, result, state)
         if state.get("held") and not state.get("done"):
@@ -195,10 +204,14 @@ class TelnetDissector(StreamDissector):
                 out.append(server.observation(self.name, "banner", {"banner": banner}))
         held = state.get("held")
         if held or self._ahead(pkt, state):  # its prompt not read yet: the line waits for it (_release)
-            if state.get("awaiting"):  # typing on without a verdict we could read
-                out.extend(self._attempt(pkt, "unknown", state))
+            ack = self._ack(pkt, state)
+            if state.get("awaiting") and "verdict_by" not in state:  # typing on: the verdict is in what it had
+                if ack is None or not state.get("said"):
+                    out.extend(self._attempt(pkt, "unknown", state))
+                else:
+                    state["verdict_by"] = (ack, _kept(pkt))
             held = state.setdefault("held", [])
-            held.append([_kept(pkt), self._ack(pkt, state), None, None])
+            held.append([_kept(pkt), ack, None, None])
             if len(held) > MAX_HELD:
                 out.extend(self._release(state, let_go=True))
             return out
@@ -281,10 +294,26 @@ class TelnetDissector(StreamDissector):
                 return self._attempt(pkt, result, state)
         return []
 
+    def gap(self, state: dict[str, Any], to_server: bool) -> list[Observation] | None:
+        """A hole ends the flow (the default; told late, ``gap_ends_flow``); an attempt whose verdict awaited the
+        server's text the client had when it typed on is 'unknown' (that text may be the hole's)."""
+        super().gap(state, to_server)
+        return self._typed_on(state) or None
+
+    def closing(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
+        """A FIN or RST: an attempt whose verdict awaited the server's text the client had is 'unknown' (that text
+        may never be read)."""
+        return self._typed_on(state)
+
+    def _typed_on(self, state: dict[str, Any]) -> list[Observation]:
+        waiting = state.get("verdict_by")
+        return self._attempt(waiting[1], "unknown", state) if waiting and state.get("awaiting") else []
+
     def _attempt(self, pkt: Packet, result: str, state: dict[str, Any]) -> list[Observation]:
         fields = {"username": state.pop("username", None), "password": state.pop("password", None),
                   "result": result}
         state["awaiting"] = False
+        state.pop("verdict_by", None)
         attempts = state.get("attempts", 0) + 1
         state["attempts"] = attempts
         if result == "success" or attempts >= MAX_ATTEMPTS:

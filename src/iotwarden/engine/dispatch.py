@@ -101,7 +101,8 @@ class Dispatcher(StreamDelivery):
         # peer acknowledges past it (_acked); for one whose gap ends the flow, telling it early would only end it
         # before the other direction's later messages are read, so its holes wait for the buffer or the flow's end
         self.ack_gaps: frozenset[int] = frozenset(
-            id(d) for d in dissectors if isinstance(d, StreamDissector) and type(d).gap is not StreamDissector.gap)
+            id(d) for d in dissectors
+            if isinstance(d, StreamDissector) and type(d).gap is not StreamDissector.gap and not d.gap_ends_flow)
         # stream dissectors that read a flow's FINs and RSTs without payload (their own ``closing``): handed them after
         # each batch (_closings)
         self.closers: frozenset[int] = frozenset(
