@@ -15,10 +15,11 @@ SHARED_DATA = Path(os.environ.get("IOTWARDEN_SHARED_DATA", REPO.parent / "shared
 
 
 def shared(*parts: str) -> Path:
-    """Path of a file in ../shared/data; the test is skipped with a reason if the data is absent."""
+    """Path of a file in ../shared/data; the test is skipped with a reason if the data is absent (called at a
+    module's top, the whole module is: a skip there must not be a collection error)."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"test data not found: {path} (set IOTWARDEN_SHARED_DATA)")
+        pytest.skip(f"test data not found: {path} (set IOTWARDEN_SHARED_DATA)", allow_module_level=True)
     return path
 
 

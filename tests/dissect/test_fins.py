@@ -18,7 +18,7 @@ from tests.conftest import shared
 from tests.dissect.hostile import TCPDUMP_CAPTURES, TCPDUMP_DIR, feed_capture_any_port
 from tests.dissect.ot_captures import contract, run, sweep_captures, sweep_id
 
-OMRON = shared("pcaps", "ics_iti", "pcaps", "omron", "omron_test.pcap")
+OMRON = ("pcaps", "ics_iti", "pcaps", "omron", "omron_test.pcap")  # shared(*OMRON) in the test: skips only it
 
 
 def fins(command: int, data: bytes = b"", *, response: bool = False, end: int = 0) -> bytes:
@@ -91,7 +91,7 @@ def test_not_fins() -> None:
 
 
 def test_omron_cp1l_answers_controller_data_read_over_udp_and_tcp() -> None:
-    obs, _ = run(FinsDissector(), OMRON)
+    obs, _ = run(FinsDissector(), shared(*OMRON))
     identity = [(o.ip_proto, o.src_ip, o.fields["controller_model"], o.fields["controller_version"])
                 for o in obs if o.kind == "controller_data"]
     assert identity == [(6, "10.1.1.164", "CP1L-EL20DR-D", "01.00"), (17, "10.1.1.164", "CP1L-EL20DR-D", "01.00")]
