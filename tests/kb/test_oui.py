@@ -116,6 +116,15 @@ def test_the_shipped_knowledge_base_spells_each_vendor_one_way() -> None:
     assert {names.canonical(v) for v in ("Onn", "onn", "ONN")} == {"onn."}
     for stated in ("tcl", "HISENSE", "roku", "EPSON", "Hitachi", "hitachi"):
         assert names.canonical(stated) == names.canonical(stated.title()) == names.canonical(stated.upper()), stated
+    # the rules name each company one way: no two of their vendors differ only in case but ODVA's two companies
+    # 'Microcontrol (Australia) Pty Ltd' (556) and 'MicroControl GmbH & Co.' (701) (were also BACnet's
+    # 'halstrup-walcher' and ODVA's 'TOSHIBA Schneider Inverter' beside the other registry's spellings)
+    spelled: dict[str, set[str]] = {}
+    for rule in KnowledgeBase.load().rules:
+        if (vendor := rule.conclusions.get("vendor")) and "{" not in vendor:
+            spelled.setdefault(vendor.casefold(), set()).add(names.canonical(vendor))
+    twice = {key: two for key, two in spelled.items() if len(two) > 1}
+    assert twice == {"microcontrol": {"Microcontrol", "MicroControl"}}
 
 
 def test_shipped_aliases_normalise_well_known_vendors(registry: OuiRegistry) -> None:
