@@ -7,7 +7,7 @@ or count field inflated, zeroed or set to its maximum, a BER long length, a DNS 
 repeated, a message spliced with another of its protocol, cut, dropped, replayed or moved), and the flow is
 written again as clean TCP (handshake, sequence and acknowledgment numbers right) or UDP, so every edit reaches
 the dissector in its stream. Only ParseError may come out of a dissector: no crash (analyzer_errors) and no
-packet lost. From the brief-E fuzz campaign (29,800 such mutants over 49 protocols, no dissector crash).
+packet lost. From the brief-E fuzz campaign (37,300 such mutants over 49 protocols, no dissector crash).
 """
 
 from __future__ import annotations
