@@ -97,6 +97,9 @@ ALLOW_A: dict[str, str] = {
     "snmp.oid.epson_projector snmp.pen.epson device_type":
         "designed pair: Epson's enterprise number leans to a printer (0.7), which most Epson agents are; its "
         "projectors answer under their own subtree 1248.4.1 (0.85), which outweighs it",
+    "snmp.oid.hpe_ups snmp.pen.compaq device_type":
+        "designed pair: Compaq's enterprise number leans to an HPE server (0.6); HPE's UPS management module answers "
+        "under its own subtree 232.165.3 (CPQPOWER-MIB, 0.8), which outweighs it",
 }
 _LEANS = "weight 0.3, under the classifier's MIN_CONFIDENCE: it leans towards the kind, never concludes it alone"
 ALLOW_B: dict[str, str] = {

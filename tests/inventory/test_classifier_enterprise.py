@@ -53,6 +53,7 @@ def rules_for(dev: Device, prop: str) -> set[str]:
     ("1.3.6.1.4.1.534.2.12", "Eaton", "snmp.oid.eaton_pxgx"),  # Powerware PXGX cards
     ("1.3.6.1.4.1.705.1", "Eaton", "snmp.oid.mge_ups"),  # MGE / Eaton Network-MS
     ("1.3.6.1.4.1.3808.1.1.1", "CyberPower", "snmp.oid.cyberpower_ups"),  # CyberPower RMCARD (CPS-MIB::ups)
+    ("1.3.6.1.4.1.232.165.3", "HPE", "snmp.oid.hpe_ups"),  # HP/HPE UPS management module (CPQPOWER-MIB)
 ])
 def test_a_ups_agent_s_sys_object_id_names_a_ups_of_its_maker(oid: str, vendor: str, rule: str) -> None:
     dev = stating(snmp__sys_object_id=oid)
@@ -68,11 +69,17 @@ def test_a_ups_agent_s_sys_object_id_names_a_ups_of_its_maker(oid: str, vendor: 
     ("1.3.6.1.4.1.13742.6", "Raritan"),  # a Raritan PX2/PX3 PDU (PDU2-MIB)
     ("1.3.6.1.4.1.1718.4", "ServerTech"),  # a ServerTech Sentry4 PDU
     ("1.3.6.1.4.1.476.1.42", "Vertiv"),  # a Liebert IntelliSlot card: UPS or precision cooling alike
+    ("1.3.6.1.4.1.850.1", "Tripp Lite"),  # a Tripp Lite SNMPWEBCARD: UPS or PDU alike
 ])
 def test_a_power_maker_s_other_agents_name_the_maker_and_no_ups(oid: str, vendor: str) -> None:
     found = concluded(stating(snmp__sys_object_id=oid))
     assert found.get("vendor") == vendor
     assert "device_type" not in found
+
+
+def test_an_hpe_server_stays_a_server() -> None:
+    found = concluded(stating(snmp__sys_object_id="1.3.6.1.4.1.232.9.4.10"))  # Compaq's enterprise, no UPS arc
+    assert (found["vendor"], found["device_type"]) == ("HPE", "server")
 
 
 def test_an_arc_prefix_is_no_ups_subtree() -> None:
