@@ -11,6 +11,10 @@ import pytest
 from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
+# The tests read this checkout's code, in process (pyproject's pytest pythonpath) and in the CLI and services they
+# start as subprocesses: a second checkout (a git worktree) run with another checkout's editable venv would otherwise
+# import that checkout's src and test it instead.
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "src"), os.environ.get("PYTHONPATH", "")) if p)
 SHARED_DATA = Path(os.environ.get("IOTWARDEN_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
