@@ -35,6 +35,19 @@ def test_mdns_announces_twice_one_second_apart(small_scenario: Scenario) -> None
     assert len(first_round) == 4 and first_round[2] - first_round[0] == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("txt", [5, "model=x", ["model=x"]])
+def test_mdns_txt_that_is_no_mapping_names_its_service(small_scenario: Scenario, txt: object) -> None:
+    # found by fuzzing: an internal error (AttributeError: 'int' object has no attribute 'items')
+    world = World(small_scenario, 3)
+    dev = world.devices["cam-01"]
+    act = next(b for b in dev.behaviours if b.kind == "mdns")
+    services = [dict(act.params["services"][0], txt=txt)]
+    act = dataclasses.replace(act, params={**act.params, "services": services})
+    fn, _ = BEHAVIOURS["mdns"]
+    with pytest.raises(ConfigError, match=r"\.services\[0\]\.txt: expected a mapping"):
+        list(fn(world, dev, act))
+
+
 def _search(scenario: Scenario, st: str) -> list[tuple[float, dpkt.ethernet.Ethernet]]:
     world = World(scenario, 3)
     dev = world.devices["ws-01"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from iotwarden.errors import ConfigError
-from iotwarden.lab.params import Param, check_params
+from iotwarden.lab.params import MAX_ACCOUNT_BYTES, Param, check_params
 
 SPEC = {"every": Param("float", 60.0, minimum=0.5), "client": Param("device"),
         "names": Param("list", [], items="str"), "hops": Param("list", [], items="ip")}
@@ -33,3 +33,12 @@ def test_defaults_are_filled_and_ints_accepted_as_floats() -> None:
 def test_bad_values_name_their_path(values: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         check_params(SPEC, values, "p", {"ws-01"})
+
+
+def test_an_account_name_is_at_most_max_account_bytes() -> None:
+    # found by fuzzing: an RDP attempt carries the name in its X.224 request's one-byte-long mstshash cookie, and a
+    # 3000-character name was an internal error (ValueError: bytes must be in range(0, 256))
+    spec = {"users": Param("list", [], items="account")}
+    assert check_params(spec, {"users": ["a" * MAX_ACCOUNT_BYTES]}, "p", set()) == {"users": ["a" * MAX_ACCOUNT_BYTES]}
+    with pytest.raises(ConfigError, match=r"p\.users\[1\]: an account name of at most 64 bytes, got 65"):
+        check_params(spec, {"users": ["admin", "é" * 32 + "a"]}, "p", set())

@@ -124,6 +124,8 @@ def _mdns(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
     for i, svc in enumerate(act.params["services"]):
         if not isinstance(svc, dict) or not isinstance(svc.get("type"), str) or not isinstance(svc.get("port"), int):
             raise ConfigError(f"{act.path}.services[{i}]: expected a mapping with type (str) and port (int)")
+        if not isinstance(svc.get("txt") or {}, dict):  # a TXT record's key=value pairs (RFC 6763 §6)
+            raise ConfigError(f"{act.path}.services[{i}].txt: expected a mapping, got {svc['txt']!r}")
         txt = {str(k): str(v) for k, v in (svc.get("txt") or {}).items()}
         services.append((str(svc.get("name", f"{dev.model} {dev.hostname}")), svc["type"], svc["port"], txt))
 

@@ -91,7 +91,7 @@ KRB_ATTACKS: dict[str, tuple[Any, dict[str, Param]]] = {
         "start": Param("float", 120.0), "passwords": Param("int", 2, "passwords tried per user", minimum=1),
         "rate": Param("float", 5.0, "AS requests per second", minimum=0.01),
         "users": Param("list", ["administrator", "alice", "bob", "carol", "dave", "erin", "svc_sql", "backup"],
-                       "user names (one: password guessing)", items="str")}),
+                       "user names (one: password guessing)", items="account")}),
     "kerberoast": (kerberoast, {
         "attacker": Param("device"), "target": Param("device", help="the domain controller (KDC)"),
         "realm": Param("str", "", "the Kerberos realm (default: the network's domain, upper case)"),

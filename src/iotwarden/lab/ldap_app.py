@@ -99,7 +99,7 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
         "server": Param("device", help="the domain controller (or LDAP server) it binds to"),
         "bind_dn": Param("str", help="the service account's DN the device binds as"),
         "password": Param("str", help="the service account's password (sent in the simple bind)"),
-        "users": Param("list", ["jdoe"], "sAMAccountNames it looks up in turn", items="str"),
+        "users": Param("list", ["jdoe"], "sAMAccountNames it looks up in turn", items="account"),
         "base": Param("str", "", "search base ('' for the network domain's naming context)"),
         "tls": Param("bool", False, "StartTLS before the bind (RFC 4513 §3)"),
         "issuer": Param("str", "Corp Issuing CA", "the DC certificate's issuer organisation when tls"),

@@ -19,6 +19,10 @@ REQUIRED: Any = object()  # marks a parameter without a default
 # 150,000); without a bound 'attempts: 9223372036854775808' generated for ever and 'start: 1.0e+308' reached an
 # infinite packet time
 MAX_PARAM = 7 * 86400.0
+# the longest account name an "account" item may be, in UTF-8 bytes: a UPN's local part (RFC 5321 §4.5.3.1.1;
+# an AD sAMAccountName is 20 characters). An RDP attempt carries it in its X.224 request's mstshash cookie, whose
+# length is one byte: a 3000-character name was an internal error (ValueError in proto_app.rdp_connection_request)
+MAX_ACCOUNT_BYTES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +34,7 @@ class Param:
     help: str = ""
     minimum: float = 0.0  # numbers below are refused (periods and rates need a positive floor)
     maximum: float = MAX_PARAM  # numbers above are refused
-    items: str = ""  # for lists: the kind of every item ("str", "int", "device" or "ip")
+    items: str = ""  # for lists: the kind of every item ("str", "int", "device", "ip" or "account")
 
 
 _PY_TYPES: dict[str, tuple[type, ...]] = {
@@ -78,6 +82,8 @@ def _check_item(kind: str, item: Any, path: str, device_ids: set[str]) -> None:
         raise ConfigError(f"{path}: expected a non-empty string, got {item!r}")
     if kind == "device" and item not in device_ids:
         raise ConfigError(f"{path}: no device with id {item!r}")
+    if kind == "account" and len(item.encode()) > MAX_ACCOUNT_BYTES:
+        raise ConfigError(f"{path}: an account name of at most {MAX_ACCOUNT_BYTES} bytes, got {len(item.encode())}")
     if kind == "ip":
         try:
             ipaddress.IPv4Address(item)
@@ -97,4 +103,4 @@ def guessing_params(target_help: str, users_help: str, default_user: str) -> dic
     return {"attacker": Param("device"), "target": Param("device", help=target_help),
             "start": Param("float", 120.0), "attempts": Param("int", 20, "passwords guessed", minimum=1),
             "rate": Param("float", 2.0, "connections per second", minimum=0.01),
-            "users": Param("list", [default_user], users_help, items="str")}
+            "users": Param("list", [default_user], users_help, items="account")}
