@@ -218,22 +218,42 @@ class KnowledgeBase:
         self.attributes = attributes
         self.taxonomy = taxonomy
         self._by_id = {r.id: r for r in rules}
-        self._index: dict[str, _AttributeIndex] = {}
+        # attribute -> its rules in order; an attribute's lookup tables (and a rule's condition tables) are
+        # built at its first lookup, so a start pays only for the attributes its run sees (building all ~230
+        # took ~5 ms of every start). An attribute unknown to ``attributes`` is a KeyError here, as before.
+        self._rules_of: dict[str, list[Rule]] = {}
         for rule in rules:
             for name in rule.attributes:
-                idx = self._index.get(name)
-                if idx is None:
-                    idx = self._index[name] = _AttributeIndex(attributes[name].type)
-                idx.add(rule)
-        for idx in self._index.values():
-            idx.finish()
-        # rule id -> one single-rule index per condition of its ``requires``
-        self._conditions: dict[str, list[tuple[Condition, _AttributeIndex]]] = {
-            rule.id: [(c, _condition_index(c, attributes[c.attribute].type)) for c in rule.requires]
-            for rule in rules if rule.requires}
+                listed = self._rules_of.get(name)
+                if listed is None:
+                    if name not in attributes:
+                        raise KeyError(name)
+                    listed = self._rules_of[name] = []
+                listed.append(rule)
+            for condition in rule.requires:
+                if condition.attribute not in attributes:
+                    raise KeyError(condition.attribute)
+        self._index: dict[str, _AttributeIndex] = {}
+        # rule id -> one single-rule index per condition of its ``requires`` (built at the rule's first check)
+        self._conditions: dict[str, list[tuple[Condition, _AttributeIndex]]] = {}
         # (attribute, text) -> its matches, each with its rule when the rule has ``requires`` (held only
         # on a device meeting them); up to MAX_MATCH_MEMO pairs (see _text_matches)
         self._memo: dict[tuple[str, str], tuple[tuple[Match, Rule | None], ...]] = {}
+
+    def _index_of(self, attribute: str) -> _AttributeIndex | None:
+        """The lookup tables of ``attribute`` (None when no rule matches it), built at its first lookup. Safe
+        while another thread looks up: both may build them, each the same, and one is kept."""
+        idx = self._index.get(attribute)
+        if idx is None:
+            rules = self._rules_of.get(attribute)
+            if rules is None:
+                return None
+            idx = _AttributeIndex(self.attributes[attribute].type)
+            for rule in rules:
+                idx.add(rule)
+            idx.finish()
+            self._index[attribute] = idx
+        return idx
 
     _cached: KnowledgeBase | None = None
 
@@ -277,7 +297,7 @@ class KnowledgeBase:
         return self._by_id.get(rule_id)
 
     def attributes_indexed(self) -> list[str]:
-        return sorted(self._index)
+        return sorted(self._rules_of)
 
     def match(self, attribute: str, value: Any) -> list[Match]:
         """Evidence for one observed value (str, int, list or dict) of ``attribute``.
@@ -290,7 +310,7 @@ class KnowledgeBase:
 
     def _match(self, attribute: str, value: Any, device: Mapping[str, Iterable[Any]] | None) -> list[Match]:
         """``match``; a rule with ``requires`` is kept when ``device`` meets its conditions."""
-        idx = self._index.get(attribute)
+        idx = self._index_of(attribute)
         if idx is None or value is None:
             return []
         out: list[Match] = []
@@ -338,7 +358,7 @@ class KnowledgeBase:
             if digits:
                 items["mac.address"] = [digits]
         for attribute, values in items.items():
-            if attribute not in self._index:
+            if attribute not in self._rules_of:
                 continue
             for value in list(values)[:MAX_VALUES_PER_CALL]:
                 for hit in self._match(attribute, value, items):
@@ -350,7 +370,11 @@ class KnowledgeBase:
 
     def _meets(self, rule: Rule, device: Mapping[str, Iterable[Any]]) -> bool:
         """Whether ``device`` has, for each condition of ``rule.requires``, a value matching it."""
-        for condition, idx in self._conditions.get(rule.id, ()):
+        conditions = self._conditions.get(rule.id)
+        if conditions is None:
+            conditions = self._conditions[rule.id] = [
+                (c, _condition_index(c, self.attributes[c.attribute].type)) for c in rule.requires]
+        for condition, idx in conditions:
             if not any(idx.lookup(text)
                        for name in condition.attributes
                        for value in list(device.get(name, ()))[:MAX_VALUES_PER_CALL]

@@ -210,9 +210,22 @@ class VendorNames:
 class OuiRegistry:
     """Prefix tables for the four IEEE registries; lookups are O(1) (three dict probes)."""
 
-    def __init__(self, tables: dict[int, dict[str, tuple[str, str]]], vendors: VendorNames,
+    def __init__(self, registries: dict[str, dict[str, str]], vendors: VendorNames,
                  sources: dict[str, Path]) -> None:
-        self._tables = tables
+        # registry -> assignment -> organisation, as loaded; per prefix length one table of them all (the
+        # later registry of a length wins an assignment both list, IAB over MA-S, as each list's last row
+        # wins within it), and which registries of that length to ask for the name of the one that holds it.
+        # The organisation alone is kept per assignment (no (organisation, registry) pair): the tables are
+        # built by dict(zip()) in C, with no ~46k tuples for the garbage collector to walk at every start.
+        self._tables: dict[int, dict[str, str]] = {bits: {} for bits in PREFIX_BITS}
+        self._holders: dict[int, list[tuple[str, dict[str, str]]]] = {bits: [] for bits in PREFIX_BITS}
+        for registry, (_, bits) in REGISTRIES.items():
+            table = registries.get(registry)
+            if table is None:
+                continue
+            merged = self._tables[bits]
+            self._tables[bits] = table if not merged else {**merged, **table}
+            self._holders[bits].insert(0, (registry, table))
         self._vendors = vendors
         self.sources = sources  # registry -> file actually loaded (shipped or user-installed)
 
@@ -221,7 +234,7 @@ class OuiRegistry:
              vendors: VendorNames | None = None) -> OuiRegistry:
         """Read every registry file, preferring the user's installed copy of each."""
         shipped_dir = shipped_dir or paths.OUI_DIR
-        tables: dict[int, dict[str, tuple[str, str]]] = {bits: {} for bits in PREFIX_BITS}
+        registries: dict[str, dict[str, str]] = {}
         sources: dict[str, Path] = {}
         udir = user_dir if user_dir is not None else paths.user_oui_dir()
         cached: dict[str, list[list[str]]] | None = None  # read once, when a shipped file is used
@@ -235,11 +248,10 @@ class OuiRegistry:
                     cached = read_cache(shipped_dir) or {}
                 if registry in cached:
                     assignments, orgs = cached[registry]
-                    tables[bits].update(zip(assignments, zip(orgs, [registry] * len(orgs), strict=True), strict=True))
+                    registries[registry] = dict(zip(assignments, orgs, strict=True))
                     continue
-            rows = read_registry_csv(path, bits)
-            tables[bits].update((assignment, (org, registry)) for assignment, org in rows)
-        return cls(tables, vendors or VendorNames.load(), sources)
+            registries[registry] = dict(read_registry_csv(path, bits))
+        return cls(registries, vendors or VendorNames.load(), sources)
 
     def __len__(self) -> int:
         return sum(len(t) for t in self._tables.values())
@@ -256,10 +268,11 @@ class OuiRegistry:
             n = bits // 4
             if len(digits) < n:
                 continue
-            hit = self._tables[bits].get(digits[:n])
-            if hit is not None:
-                org, registry = hit
-                return OuiEntry(digits[:n], bits, registry, org, self._vendors.short(org))
+            key = digits[:n]
+            org = self._tables[bits].get(key)
+            if org is not None:
+                registry = next(name for name, table in self._holders[bits] if key in table)
+                return OuiEntry(key, bits, registry, org, self._vendors.short(org))
         return None
 
     def info(self, mac: str) -> MacInfo | None:
