@@ -3,6 +3,7 @@ truth match the scenario, deterministic per seed, with attacks switched on and o
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import shutil
@@ -17,7 +18,7 @@ import pytest
 from iotwarden.errors import ConfigError
 from iotwarden.lab.generator import TRUTH_SCHEMA, PcapWriter, generate
 from iotwarden.lab.profiles import DHCP_PROFILES
-from iotwarden.lab.scenario import PCAP_END_S, Scenario
+from iotwarden.lab.scenario import MAX_DEVICE_TEXT_BYTES, PCAP_END_S, Scenario
 from tests.lab.capcheck import CaptureReport
 
 Capture = tuple[Path, dict[str, Any], CaptureReport]
@@ -211,3 +212,12 @@ def test_a_frame_past_the_last_time_a_pcap_carries_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="past 2106-02-07T06:28:15Z, the last time a pcap can carry"):
         writer.write(float(PCAP_END_S), b"\x00" * 60)
     assert writer.packets == 1
+
+
+def test_device_texts_of_the_longest_allowed_length_are_generated(tmp_path: Path, small_scenario: Scenario) -> None:
+    # MAX_DEVICE_TEXT_BYTES: the longest host name, vendor, model, OS and firmware every wire field holds
+    longest = [dataclasses.replace(d, hostname="h" * 63, vendor="v" * 63, model="é" * 31 + "m", os="o" * 63,
+                                   firmware="f" * 63) for d in small_scenario.devices]
+    scenario = dataclasses.replace(small_scenario, devices=longest, duration=120.0)
+    truth = generate(scenario, tmp_path / "long.pcap")
+    assert truth["packets"] > 0 and {d["hostname"] for d in truth["devices"]} == {"h" * MAX_DEVICE_TEXT_BYTES}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from iotwarden.errors import ConfigError
-from iotwarden.lab.params import MAX_ACCOUNT_BYTES, Param, check_params
+from iotwarden.lab.params import MAX_ACCOUNT_BYTES, MAX_PORT, Param, check_params
 
 SPEC = {"every": Param("float", 60.0, minimum=0.5), "client": Param("device"),
         "names": Param("list", [], items="str"), "hops": Param("list", [], items="ip")}
@@ -42,3 +42,25 @@ def test_an_account_name_is_at_most_max_account_bytes() -> None:
     assert check_params(spec, {"users": ["a" * MAX_ACCOUNT_BYTES]}, "p", set()) == {"users": ["a" * MAX_ACCOUNT_BYTES]}
     with pytest.raises(ConfigError, match=r"p\.users\[1\]: an account name of at most 64 bytes, got 65"):
         check_params(spec, {"users": ["admin", "é" * 32 + "a"]}, "p", set())
+
+
+@pytest.mark.parametrize(("param", "value", "message"), [
+    # found by fuzzing 'lab generate' (each was an internal error where the text met its wire field)
+    (Param("str"), "v" * 201, r"p\.x: at most 200 bytes, got 201"),  # a Modbus or BACnet one-byte-length string
+    (Param("str", max_bytes=64), "Amazon" * 11, r"p\.x: at most 64 bytes, got 66"),  # X.509 ub-organization-name
+    (Param("str", form="dns"), "a" * 64 + ".example.com", r"p\.x: not a DNS name"),  # a label past 63
+    (Param("str", form="dns"), "bad..name", r"p\.x: not a DNS name"),
+    (Param("str", form="oid"), "1.3.6.1.4.1.9.1.1861x", r"p\.x: not an object identifier"),
+    (Param("int", 80, maximum=MAX_PORT), 70_000, r"p\.x: must be at most 65535, got 70000"),
+])
+def test_texts_and_ports_fit_the_fields_they_go_into(param: Param, value: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        check_params({"x": param}, {"x": value}, "p", set())
+
+
+@pytest.mark.parametrize(("param", "value"), [(Param("str", form="dns"), "time.windows.com."),
+                                              (Param("str", form="dns"), "_ipp._tcp.local"),
+                                              (Param("str", form="oid"), "1.3.6.1.4.1.9.1.1861"),
+                                              (Param("str"), "é" * 100), (Param("str", form="dns"), "")])
+def test_well_formed_texts_are_taken(param: Param, value: str) -> None:
+    assert check_params({"x": param}, {"x": value}, "p", set()) == {"x": value}

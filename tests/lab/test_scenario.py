@@ -99,6 +99,14 @@ def _mutate(path: list[Any], value: Any, *, delete: bool = False) -> dict[str, A
     (["start"], "9999-01-01T00:00:00Z", r"s\.start: must be from 1970-01-01 to 2105-02-06 .*got '9999-01-01"),
     (["start"], "1900-01-01T00:00:00Z", r"s\.start: must be from 1970-01-01 to 2105-02-06"),
     (["attacks", 0, "start"], 1.0e308, r"s\.attacks\[0\]\.start: must be at most 604800, got 1e\+308"),
+    # found by fuzzing: one-byte wire fields (DHCP options, BACnet strings, the IP TTL) were internal errors
+    (["devices", 1, "hostname"], "h" * 64, r"s\.devices\[1\]\.hostname: at most 63 bytes, got 64"),
+    (["devices", 1, "model"], "é" * 32, r"s\.devices\[1\]\.model: at most 63 bytes, got 64"),
+    (["devices", 1, "vendor"], "v" * 3000, r"s\.devices\[1\]\.vendor: at most 63 bytes"),
+    (["devices", 1, "firmware"], "f" * 300, r"s\.devices\[1\]\.firmware: at most 63 bytes"),
+    (["devices", 1, "os"], "o" * 300, r"s\.devices\[1\]\.os: at most 63 bytes"),
+    (["devices", 1, "ttl"], 300, r"s\.devices\[1\]\.ttl: must be from 1 to 255, got 300"),
+    (["devices", 1, "ttl"], 0, r"s\.devices\[1\]\.ttl: must be from 1 to 255, got 0"),
     (["attacks", 0, "enabled"], "yes", r"s\.attacks\[0\]\.enabled: expected bool"),
 ])
 def test_mistakes_are_reported_with_their_path(path: list[Any], value: Any, message: str) -> None:

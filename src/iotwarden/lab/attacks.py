@@ -26,7 +26,7 @@ from iotwarden.lab.credentials import MIRAI_CREDENTIALS, pick_credentials
 from iotwarden.lab.knx_app import KNX_ATTACKS
 from iotwarden.lab.krb_attacks import KRB_ATTACKS
 from iotwarden.lab.ldap_app import LDAP_ATTACKS
-from iotwarden.lab.params import Param
+from iotwarden.lab.params import MAX_PORT, Param
 from iotwarden.lab.rdp_attacks import RDP_ATTACKS
 from iotwarden.lab.rpc_attacks import RPC_ATTACKS
 from iotwarden.lab.sip_attacks import SIP_ATTACKS
@@ -353,7 +353,7 @@ ATTACKS: dict[str, tuple[Attack, dict[str, Param]]] = {
                                               "not its normal"), "duration": Param("float", 0.0, "0: to the end"),
                                "every": Param("float", 60.0, "check-in period (s)", minimum=1.0),
                                "jitter": Param("float", 0.1, "± share of the period", minimum=0.0),
-                               "port": Param("int", 80), "path": Param("str", "/gate.php"),
+                               "port": Param("int", 80, maximum=MAX_PORT), "path": Param("str", "/gate.php"),
                                "user_agent": Param("str", "Mozilla/5.0"),
                                "resolve_every": Param("int", 10, "check-ins per DNS lookup", minimum=1)}),
     "dns_dga": (_dns_dga, {"attacker": Param("device"), "start": Param("float", 60.0),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from iotwarden.errors import ConfigError
 from iotwarden.lab import proto_app, proto_net, proto_ot
 from iotwarden.lab.behave_net import RTT_LAN, Behaviour
-from iotwarden.lab.params import Param
+from iotwarden.lab.params import MAX_PORT, Param
 from iotwarden.lab.wire import BROADCAST_MAC, Frame, Host, TcpStream, udp_frame
 from iotwarden.lab.world import World, periodic
 
@@ -333,19 +333,20 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
                                                 "first and the printer answers"),
                                "every": Param("float", 600.0, minimum=0.5)}),
     "snmp": (_snmp, {"poller": Param("device"), "community": Param("str", "public"), "sys_descr": Param("str"),
-                     "sys_object_id": Param("str"), "every": Param("float", 300.0, minimum=0.5)}),
+                     "sys_object_id": Param("str", form="oid"), "every": Param("float", 300.0, minimum=0.5)}),
     "telnet_admin": (_telnet_admin, {"client": Param("device"), "username": Param("str"),
                                      "password": Param("str"), "banner": Param("str", ""),
                                      "at": Param("float", 30.0), "every": Param("float", 0.0, "0: once")}),
     "mqtt": (_mqtt, {"broker": Param("device"), "client_id": Param("str"), "username": Param("str", ""),
                      "password": Param("str", ""), "topic": Param("str"),
                      "publish_every": Param("float", 30.0, minimum=0.5),
-                     "port": Param("int", 1883), "at": Param("float", 2.0)}),
-    "modbus": (_modbus, {"master": Param("device", help="the HMI/SCADA polling"), "unit": Param("int", 1),
+                     "port": Param("int", 1883, maximum=MAX_PORT), "at": Param("float", 2.0)}),
+    "modbus": (_modbus, {"master": Param("device", help="the HMI/SCADA polling"), "unit": Param("int", 1, maximum=255),
                          "every": Param("float", 1.0, minimum=0.5), "registers": Param("int", 10, minimum=1),
                          "writer": Param("device", "", "engineering station writing now and then"),
                          "write_every": Param("float", 120.0, minimum=0.5), "vendor": Param("str"),
                          "product_code": Param("str"), "revision": Param("str"), "at": Param("float", 1.0)}),
-    "bacnet": (_bacnet, {"client": Param("device"), "instance": Param("int"), "vendor_id": Param("int"),
+    "bacnet": (_bacnet, {"client": Param("device"), "instance": Param("int", maximum=4_194_303),  # 22 bits (§20.2.14)
+                         "vendor_id": Param("int", maximum=65_535),
                          "object_name": Param("str"), "every": Param("float", 300.0, minimum=0.5)}),
 }

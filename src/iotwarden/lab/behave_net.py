@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from iotwarden.errors import ConfigError
 from iotwarden.lab import proto_app, proto_net, proto_tls
-from iotwarden.lab.params import Param
+from iotwarden.lab.params import MAX_PORT, Param
 from iotwarden.lab.profiles import DHCP_PROFILES
 from iotwarden.lab.wire import (
     BROADCAST_MAC,
@@ -324,22 +324,25 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
                      "at": Param("float", 1.0)}),
     "mdns_query": (_mdns_query, {"services": Param("list", items="str"), "every": Param("float", 60.0, minimum=0.5)}),
     "ssdp": (_ssdp, {"server": Param("str", help="SERVER header"), "device_type": Param("str"),
-                     "port": Param("int", 80), "path": Param("str", "/description.xml"),
+                     "port": Param("int", 80, maximum=MAX_PORT), "path": Param("str", "/description.xml"),
                      "usn": Param("str", "", "the unique service name the vendor documents (default: a UUID)"),
                      "upnp": Param("bool", True, "a UPnP device (root, UUID and type NOTIFYs); false: the type only"),
                      "every": Param("float", 300.0, minimum=0.5), "at": Param("float", 2.0)}),
     "ssdp_search": (_ssdp_search, {"st": Param("str", "ssdp:all"), "user_agent": Param("str"),
                                    "every": Param("float", 120.0, minimum=0.5)}),
-    "ntp": (_ntp, {"every": Param("float", 64.0, minimum=0.5), "client_port": Param("int", 123, "0: ephemeral"),
-                   "server": Param("str", "", "a time server name (default: the site's NTP server)"),
+    "ntp": (_ntp, {"every": Param("float", 64.0, minimum=0.5),
+                   "client_port": Param("int", 123, "0: ephemeral", maximum=MAX_PORT),
+                   "server": Param("str", "", "a time server name (default: the site's NTP server)", form="dns"),
                    "resolve_every": Param("int", 16, "polls between lookups of the server name", minimum=1)}),
     "dns": (_dns, {"names": Param("list", items="str"), "every": Param("float", 120.0, minimum=0.5)}),
-    "tls": (_tls, {"host": Param("str", ""), "server": Param("device", ""), "port": Param("int", 443),
+    "tls": (_tls, {"host": Param("str", "", max_bytes=64, form="dns"), "server": Param("device", ""),
+                   "port": Param("int", 443, maximum=MAX_PORT),
                    "profile": Param("str", "openssl"), "alpn": Param("list", [], items="str"),
                    "every": Param("float", 300.0, minimum=0.5),
                    "at": Param("float", 0.0), "bytes": Param("int", 4000), "self_signed": Param("bool", False),
-                   "issuer": Param("str", "Amazon"), "org": Param("str", "")}),
-    "http": (_http, {"host": Param("str", ""), "server": Param("device", ""), "port": Param("int", 80),
+                   "issuer": Param("str", "Amazon", max_bytes=64), "org": Param("str", "", max_bytes=64)}),
+    "http": (_http, {"host": Param("str", "", form="dns"), "server": Param("device", ""),
+                     "port": Param("int", 80, maximum=MAX_PORT),
                      "method": Param("str", "GET"), "path": Param("str", "/"), "user_agent": Param("str"),
                      "server_header": Param("str", "nginx"), "body_bytes": Param("int", 1200),
                      "every": Param("float", 300.0, minimum=0.5)}),

@@ -102,7 +102,7 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
         "users": Param("list", ["jdoe"], "sAMAccountNames it looks up in turn", items="account"),
         "base": Param("str", "", "search base ('' for the network domain's naming context)"),
         "tls": Param("bool", False, "StartTLS before the bind (RFC 4513 §3)"),
-        "issuer": Param("str", "Corp Issuing CA", "the DC certificate's issuer organisation when tls"),
+        "issuer": Param("str", "Corp Issuing CA", "the DC certificate's issuer organisation when tls", max_bytes=64),
         "every": Param("float", 300.0, minimum=1.0)}),
     "dc_locator": (_dc_locator, {
         "clients": Param("list", help="domain members sending the LDAP ping", items="device"),

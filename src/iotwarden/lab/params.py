@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,13 @@ MAX_PARAM = 7 * 86400.0
 # an AD sAMAccountName is 20 characters). An RDP attempt carries it in its X.224 request's mstshash cookie, whose
 # length is one byte: a 3000-character name was an internal error (ValueError in proto_app.rdp_connection_request)
 MAX_ACCOUNT_BYTES = 64
+# the longest text a "str" parameter takes unless it declares its own max_bytes, in UTF-8 bytes: texts go into fields
+# of one-byte length with a few bytes of their own (Modbus device identification objects, BACnet character strings),
+# where a 400-byte vendor name was an internal error (struct.error)
+MAX_TEXT_BYTES = 200
+MAX_PORT = 65_535  # a TCP or UDP port is 16 bits (RFC 9293 §3.1, RFC 768)
+_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")  # RFC 1035 §2.3.4 (underscores as in SRV names)
+_OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]{0,8}))+$")  # dotted decimal, each arc within 32 bits' reach
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +42,8 @@ class Param:
     help: str = ""
     minimum: float = 0.0  # numbers below are refused (periods and rates need a positive floor)
     maximum: float = MAX_PARAM  # numbers above are refused
+    max_bytes: int = MAX_TEXT_BYTES  # texts longer (in UTF-8) are refused
+    form: str = ""  # for texts: "dns" (a DNS name, RFC 1035 §2.3.4) or "oid" (dotted decimal); "": any text
     items: str = ""  # for lists: the kind of every item ("str", "int", "device", "ip" or "account")
 
 
@@ -66,11 +76,26 @@ def check_params(spec: dict[str, Param], values: dict[str, Any], path: str, devi
             raise ConfigError(f"{path}.{name}: must be at most {param.maximum:g}, got {value!r}")
         if param.kind == "device" and value not in device_ids:
             raise ConfigError(f"{path}.{name}: no device with id {value!r}")
+        if param.kind == "str" and isinstance(value, str):
+            _check_text(param, value, f"{path}.{name}")
         if param.kind == "list" and param.items and isinstance(value, list):
             for i, item in enumerate(value):
                 _check_item(param.items, item, f"{path}.{name}[{i}]", device_ids)
         out[name] = value
     return out
+
+
+def _check_text(param: Param, text: str, path: str) -> None:
+    """A text parameter's length and form: the wire fields it goes into hold no other (an internal error before:
+    a certificate name past 64 bytes, a DNS label past 63, an OID with letters)."""
+    size = len(text.encode())
+    if size > param.max_bytes:
+        raise ConfigError(f"{path}: at most {param.max_bytes} bytes, got {size}")
+    labels = text.rstrip(".").split(".")
+    if param.form == "dns" and text and (size > 253 or not all(_DNS_LABEL.match(label) for label in labels)):
+        raise ConfigError(f"{path}: not a DNS name (labels of 1 to 63 letters, digits, '-' or '_'): {text!r}")
+    if param.form == "oid" and not _OID.match(text):
+        raise ConfigError(f"{path}: not an object identifier in dotted decimal: {text!r}")
 
 
 def _check_item(kind: str, item: Any, path: str, device_ids: set[str]) -> None:

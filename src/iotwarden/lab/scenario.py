@@ -27,6 +27,11 @@ MAX_SCENARIO_BYTES = 4 << 20  # a scenario file larger than this is refused befo
 # the times a lab capture can carry: classic pcap's unsigned 32-bit seconds (draft-ietf-opsawg-pcap §5), 1970 to
 # 2106-02-07T06:28:15Z; a scenario starts within them, a year before their end at the latest (its frames come later)
 PCAP_END_S = 2**32
+# the longest a device's id, host name, vendor, model, type, OS or firmware text may be, in UTF-8 bytes: a DNS
+# label's limit (RFC 1035 §2.3.4; the host name is one, in DHCP, mDNS and NetBIOS), and the texts go into fields of
+# one-byte length (DHCP options, BACnet character strings, Modbus device identification objects), where a
+# 300-byte name was an internal error (struct.error, ValueError)
+MAX_DEVICE_TEXT_BYTES = 63
 LATEST_START_S = PCAP_END_S - 366 * 86400.0
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
@@ -167,12 +172,17 @@ def _device(raw: Any, path: str, network: Network) -> DeviceSpec:
     if ip is not None and ipaddress.IPv4Address(ip) not in network.subnets[subnet].network:
         raise ConfigError(f"{path}.ip: {ip} is outside subnet {subnet} ({network.subnets[subnet].network})")
     ident = _get(raw, "id", str, path)
-    return DeviceSpec(
-        id=ident, vendor=_get(raw, "vendor", str, path), model=_get(raw, "model", str, path),
-        type=_get(raw, "type", str, path), category=category, os=_get(raw, "os", str, path, ""),
-        firmware=str(_get(raw, "firmware", (str, int, float), path, "")), mac=mac, subnet=subnet, ip=ip,
-        hostname=_get(raw, "hostname", str, path, ident), ttl=_get(raw, "ttl", int, path, 64),
-    )
+    texts = {"id": ident, "vendor": _get(raw, "vendor", str, path), "model": _get(raw, "model", str, path),
+             "type": _get(raw, "type", str, path), "os": _get(raw, "os", str, path, ""),
+             "firmware": str(_get(raw, "firmware", (str, int, float), path, "")),
+             "hostname": _get(raw, "hostname", str, path, ident)}
+    for key, text in texts.items():
+        if len(text.encode()) > MAX_DEVICE_TEXT_BYTES:
+            raise ConfigError(f"{path}.{key}: at most {MAX_DEVICE_TEXT_BYTES} bytes, got {len(text.encode())}")
+    ttl = _get(raw, "ttl", int, path, 64)
+    if not 1 <= ttl <= 255:  # an IPv4 TTL / IPv6 hop limit is one byte (RFC 791 §3.1)
+        raise ConfigError(f"{path}.ttl: must be from 1 to 255, got {ttl}")
+    return DeviceSpec(**texts, category=category, mac=mac, subnet=subnet, ip=ip, ttl=ttl)
 
 
 def _activities(items: Any, path: str, specs: dict[str, dict[str, Param]], device_ids: set[str],

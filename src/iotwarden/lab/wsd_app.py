@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 from iotwarden.errors import ConfigError
 from iotwarden.lab import proto_app
 from iotwarden.lab.behave_net import RTT_LAN, Behaviour
-from iotwarden.lab.params import Param
+from iotwarden.lab.params import MAX_PORT, Param
 from iotwarden.lab.wire import Frame, TcpStream, multicast_mac, udp_frame
 from iotwarden.lab.world import World, periodic, stable_int
 
@@ -200,7 +200,7 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
     "wsd": (_announce, {
         "types": Param("list", help="QNames announced, e.g. [dn:NetworkVideoTransmitter, tds:Device]", items="str"),
         "scopes": Param("list", [], "scope URIs, e.g. onvif://www.onvif.org/hardware/<model>", items="str"),
-        "port": Param("int", 80, "port of the transport address (XAddrs)"),
+        "port": Param("int", 80, "port of the transport address (XAddrs)", maximum=MAX_PORT),
         "path": Param("str", "/onvif/device_service", "path of the transport address; {uuid}: the endpoint's"),
         "metadata_version": Param("int", 1), "at": Param("float", 1.0, "seconds after the start of the Hello"),
         "every": Param("float", 0.0, "seconds between Hellos (0: one, at start-up)")}),
