@@ -83,6 +83,31 @@ def test_a_verdict_the_client_did_not_have_or_that_is_never_read_is_unknown() ->
     assert _logins(session(EXCHANGE, PORT, acks=False, late=(8,)))[1] == ("admin", "1234", "unknown")
 
 
+def test_a_capture_ending_before_the_text_the_client_had_makes_the_verdict_unknown() -> None:
+    # the client typed its next user name having "Login incorrect", which the capture lost, and the capture ends
+    # there with no FIN and no later server segment to tell the hole: the flow's end (ending) makes it 'unknown'
+    # (before it the attempt was lost); read in one batch or one frame a batch
+    for batch in (None, 1):
+        assert _logins(session(EXCHANGE[:6], PORT, (4,), acks=True, close=False, batch=batch)) == [
+            ("admin", "wrong", "unknown")], batch
+    # the second password typed on past the lost "Last login" and shell prompt: the same
+    assert _logins(session(EXCHANGE[:10], PORT, (8,), acks=True, close=False)) == [
+        ("admin", "wrong", "failure"), ("admin", "1234", "unknown")]
+    # a FIN already made it 'unknown': the flow's end adds nothing
+    assert _logins(session(EXCHANGE[:6], PORT, (4,), acks=True, close=True)) == [("admin", "wrong", "unknown")]
+
+
+def test_the_flow_s_end_tells_only_an_attempt_whose_verdict_awaited_what_the_client_had() -> None:
+    d, state, out = _typed_on([], 19)
+    assert _attempts(out) == []
+    ended = d.ending(state)
+    assert _attempts(ended) == [("root", "pw", "unknown")] and ended[0].ts == 1.0  # stamped at the typing on
+    assert d.ending(state) == []
+    # the verdict read: nothing waits
+    d, state, out = _typed_on([b"\r\nLogin incorrect\r\n"], 19)
+    assert _attempts(out) == [("root", "pw", "failure")] and d.ending(state) == []
+
+
 def _typed_on(verdict: list[bytes], ahead: int) -> tuple[TelnetDissector, dict[str, Any], list[Observation]]:
     """A login (root / pw), then the client typing ``x`` acknowledging ``ahead`` bytes of server text after the
     password prompt, none of it read yet; then the server's ``verdict`` deliveries, read late."""

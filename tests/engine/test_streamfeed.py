@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from iotwarden.dissect.base import Packet, StreamDissector
-from iotwarden.engine.core import Engine
+from iotwarden.engine.core import Engine, EngineConfig
 from iotwarden.engine.dispatch import Dispatcher, DispatchLimits
 from iotwarden.engine.flowdispatch import ASSIGNED, FINISHED, FlowDispatch
 from iotwarden.engine.reassembly import HALF, StreamDirection
@@ -138,3 +138,92 @@ def test_a_flow_its_dissector_finished_and_a_dissector_that_does_not_read_closes
     limits = DispatchLimits(probe_window=4, tcp_max_ooo_segments=8, tcp_max_ooo_bytes=1 << 16)
     closer = Closer()
     assert Dispatcher([closer, Holes()], limits, CaptureStats()).closers == frozenset({id(closer)})
+
+
+class Ender(StreamDissector):
+    """Reads port 4100: each delivery said ("fed"), and the flow's end (ending) with what it read last; "bye" ends
+    the flow, after "fail" the ending hook fails, a hole is read on past."""
+
+    name = "ender"
+    tcp_ports = (4100,)
+
+    def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        state["done"] = data == b"bye"
+        state["fail"] = state.get("fail") or data == b"fail"
+        state["last"] = pkt
+        return [pkt.observation(self.name, "fed", {"data": data})]
+
+    def gap(self, state: dict[str, Any], to_server: bool) -> list[Observation] | None:
+        return None
+
+    def ending(self, state: dict[str, Any]) -> list[Observation]:
+        if state["fail"]:
+            raise RuntimeError("bug")
+        last: Packet = state["last"]
+        return [last.observation(self.name, "ending", {"port": last.src_port})]
+
+
+def _connection(sport: int, payloads: list[bytes], at: float, lost: tuple[int, ...] = (),
+                close: bool = False) -> list[tuple[float, bytes]]:
+    """A connection from ``sport`` to port 4100: its handshake, then ``payloads`` from the client, one a millisecond
+    from ``at`` (those numbered in ``lost`` left out), FIN both ways when ``close``."""
+    seq = 1000
+    frames = [ethernet(tcp("10.0.0.1", "10.0.0.2", sport, 4100, SYN, 999)),
+              ethernet(tcp("10.0.0.2", "10.0.0.1", 4100, sport, SYN | ACK, 4999, ack=1000), src=2, dst=1)]
+    for n, data in enumerate(payloads):
+        if n not in lost:
+            frames.append(ethernet(tcp("10.0.0.1", "10.0.0.2", sport, 4100, ACK | PSH, seq, data, ack=5000)))
+        seq += len(data)
+    if close:
+        frames += [ethernet(tcp("10.0.0.1", "10.0.0.2", sport, 4100, FIN | ACK, seq, ack=5000)),
+                   ethernet(tcp("10.0.0.2", "10.0.0.1", 4100, sport, FIN | ACK, 5000, ack=seq + 1), src=2, dst=1)]
+    return [(at + i / 1000, f) for i, f in enumerate(frames)]
+
+
+def _said(out: list[Observation]) -> list[tuple[Any, ...]]:
+    return [(o.kind, o.src_port, o.fields.get("data")) for o in out if o.proto == "ender"]
+
+
+def test_a_flow_still_read_at_the_end_of_input_is_told_once_after_what_waited_behind_its_hole() -> None:
+    engine = Engine([Ender(), Holes()])
+    frames = (_connection(40001, [b"hello"], 1.0) + _connection(40002, [b"hi", b"bye"], 1.1)
+              + _connection(40003, [b"ab", b"cd"], 1.2, lost=(0,)) + _connection(40004, [b"x"], 1.3, close=True))
+    for batch in (frames[:7], frames[7:]):
+        got = _said(engine.process(batch_of(batch)).observations)
+        assert ("ending", 40001, None) not in got and ("ending", 40004, None) not in got
+    out = engine.flush().observations
+    # 40002 finished itself ("bye"): never told; 40003's bytes behind the hole are read first, then its end
+    assert _said(out) == [("ending", 40001, None), ("fed", 40003, b"cd"), ("ending", 40003, None),
+                          ("ending", 40004, None)]
+    assert [o.ts for o in out if o.kind == "ending"] == [1.002, 1.202, 1.302]  # each its flow's last delivery's
+    assert engine.flush().observations == [] and engine.stats.analyzer_errors == {}
+
+
+def test_a_flow_closed_for_idleness_or_for_room_in_the_table_is_told_when_it_goes() -> None:
+    engine = Engine([Ender()], EngineConfig(idle_timeout=10.0))
+    assert _said(engine.process(batch_of(_connection(40001, [b"hello"], 1.0))).observations) == [
+        ("fed", 40001, b"hello")]
+    # a packet 100 s later: the first flow was idle past its timeout
+    got = engine.process(batch_of(_connection(40002, [b"hi"], 100.0))).observations
+    assert _said(got) == [("fed", 40002, b"hi"), ("ending", 40001, None)]
+    assert _said(engine.flush().observations) == [("ending", 40002, None)]
+    # a table of one flow: the second connection evicts the first
+    engine = Engine([Ender()], EngineConfig(max_flows=1))
+    engine.process(batch_of(_connection(40001, [b"hello"], 1.0)))
+    got = engine.process(batch_of(_connection(40002, [b"hi"], 2.0))).observations
+    assert ("ending", 40001, None) in _said(got) and engine.stats.decode_errors["flow_table_full"] >= 1
+    assert _said(engine.flush().observations) == [("ending", 40002, None)]
+
+
+def test_a_failing_ending_hook_is_counted_and_the_other_flows_still_told() -> None:
+    engine = Engine([Ender()])
+    engine.process(batch_of(_connection(40001, [b"fail"], 1.0) + _connection(40002, [b"ok"], 1.1)))
+    assert _said(engine.flush().observations) == [("ending", 40002, None)]
+    assert engine.stats.analyzer_errors["dissect.ender"] == 1
+
+
+def test_only_dissectors_that_override_ending_are_told() -> None:
+    assert _dispatcher().enders == frozenset()
+    limits = DispatchLimits(probe_window=4, tcp_max_ooo_segments=8, tcp_max_ooo_bytes=1 << 16)
+    ender = Ender()
+    assert Dispatcher([ender, Closer(), Holes()], limits, CaptureStats()).enders == frozenset({id(ender)})

@@ -21,8 +21,9 @@ answers its prompt then; never read (lost), it is no user name or password. A ve
 it had the password's line end, read before it or after. A client typing on while its attempt awaits a verdict had
 the server's text up to its line's acknowledgment (``verdict_by``): the verdict is in that text, read before or after,
 else 'unknown'; a delivery ending past it is not read for one (what of it the client had is not known), and a hole
-or the connection's FIN or RST before it is read makes it 'unknown' then (a capture ending first with neither loses
-the attempt). Where the ACKs say nothing (0, or a dissector fed directly), the order of delivery decides, as before.
+or the connection's FIN or RST before it is read makes it 'unknown' then, as does the flow's end (idle, evicted, the
+capture's end: ``ending``). Where the ACKs say nothing (0, or a dissector fed directly), the order of delivery
+decides, as before.
 """
 
 from __future__ import annotations
@@ -303,6 +304,12 @@ class TelnetDissector(StreamDissector):
     def closing(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
         """A FIN or RST: an attempt whose verdict awaited the server's text the client had is 'unknown' (that text
         may never be read)."""
+        return self._typed_on(state)
+
+    def ending(self, state: dict[str, Any]) -> list[Observation]:
+        """The flow ended (idle, evicted, the capture's end; a FIN or RST read already told ``closing``): an attempt
+        whose verdict awaited the server's text the client had is 'unknown' (that text was never read), stamped at the
+        typing on, as before ``verdict_by``."""
         return self._typed_on(state)
 
     def _typed_on(self, state: dict[str, Any]) -> list[Observation]:

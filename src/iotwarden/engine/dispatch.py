@@ -108,6 +108,10 @@ class Dispatcher(StreamDelivery):
         self.closers: frozenset[int] = frozenset(
             id(d) for d in dissectors
             if isinstance(d, StreamDissector) and type(d).closing is not StreamDissector.closing)
+        # stream dissectors told when a flow they still read ends (their own ``ending``): at close, after _flush_streams
+        self.enders: frozenset[int] = frozenset(
+            id(d) for d in dissectors
+            if isinstance(d, StreamDissector) and type(d).ending is not StreamDissector.ending)
         self.flows: dict[int, FlowDispatch] = {}
         self.changed: dict[int, int] = {}  # uid -> new t2 state, for the flow table
         self.late: list[Observation] = []  # made while closing flows; the engine collects them
@@ -293,14 +297,17 @@ class Dispatcher(StreamDelivery):
             changed[uid] = fd.t2
 
     def close(self, uid: int) -> tuple[str | None, str | None, bool]:
-        """Forget a closed flow's tier-2 state (after dissecting what its streams still held, into
-        :attr:`late`); its recognised protocol (for Flow.app), when none the dissector that rejected its
-        bytes, and whether its dissector found its roles reversed (dissect/base.py FLIP_STATE_KEY)."""
+        """Forget a closed flow's tier-2 state (after dissecting what its streams still held, into :attr:`late`, and
+        telling a dissector of :attr:`enders` still reading it that it ended); its recognised protocol (for Flow.app),
+        when none the dissector that rejected its bytes, and whether its dissector found its roles reversed
+        (dissect/base.py FLIP_STATE_KEY)."""
         fd = self.flows.pop(uid, None)
         self.changed.pop(uid, None)
         if fd is None:
             return None, None, False
         self._flush_streams(fd)
+        if id(fd.dissector) in self.enders:  # most closed flows: this one set look-up
+            self._ending(fd)
         self._finish(fd)
         return fd.app, None if fd.app else fd.failed, fd.flip and fd.app is not None
 

@@ -1,7 +1,7 @@
 """TCP stream delivery for the dispatcher: each segment reassembled into its direction, what became contiguous fed
 in order within the flow's byte budget, holes told (at once when the peer acknowledges past one, pure ACKs
 included), bytes a dissector passes over skipped, FINs and RSTs handed to the dissectors that read them, what waited
-flushed at the flow's end."""
+flushed at the flow's end and the dissectors that ask told of it."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ class StreamDelivery(Delivery):
     limits: DispatchLimits
     ack_gaps: frozenset[int]
     closers: frozenset[int]
+    enders: frozenset[int]
     late: list[Observation]
     held: dict[int, tuple[FlowDispatch, int]]
 
@@ -289,3 +290,19 @@ class StreamDelivery(Delivery):
                 self._feed_runs(fd, d, runs, self.late)
                 if fd.state.get("done"):
                     return
+
+    def _ending(self, fd: FlowDispatch) -> None:
+        """The flow ends, its dissector one of :attr:`enders`: told (``StreamDissector.ending``) once, if it still reads
+        the flow, what it says going to :attr:`late` after what :meth:`_flush_streams` fed; a failing hook is counted
+        (as :meth:`_gap`)."""
+        d = fd.dissector
+        if fd.t2 != ASSIGNED or not isinstance(d, StreamDissector) or fd.state.get("done"):
+            return
+        fd.t2 = FINISHED
+        try:
+            made = d.ending(fd.state)
+            if made:
+                self.late.extend(made)
+        except Exception:  # a hook must not stop the capture; counted
+            self.stats.analyzer_errors[f"dissect.{d.name}"] += 1
+            log.debug("ending hook of %s failed", d.name, exc_info=True)
