@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import statistics
 import time
+from collections.abc import Callable
 
+import argon2
 import pytest
 from sqlalchemy import select
 
-from iotwarden.api import accounts
+from iotwarden.api import accounts, create_app
+from iotwarden.api import security as sec
 from iotwarden.errors import ConfigError
 from iotwarden.store import Store
 from iotwarden.store.auth_models import ApiTokenRow, AuditRow, SessionRow, UserRow
@@ -32,6 +36,45 @@ def test_authenticate(store: Store) -> None:
         assert accounts.authenticate(session, "bad name!", "x") is None
         session.scalars(select(UserRow).where(UserRow.username == "viewer")).one().disabled = True
         assert accounts.authenticate(session, "viewer", "viewer-password-1") is None
+
+
+def _cpu_s(call: Callable[[], object]) -> float:
+    start = time.process_time()
+    call()
+    return time.process_time() - start
+
+
+def test_an_unknown_name_costs_what_a_wrong_password_costs(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A login for a name that does not exist runs one argon2 verification with a real user's hash
+    parameters and makes no hash, from the API's first login on (the dummy hash is made when the API
+    starts, not at import nor by that login), so its time does not tell whether the name exists."""
+    verified: list[argon2.Parameters] = []
+    hashed: list[str] = []
+    verify, make = argon2.PasswordHasher.verify, argon2.PasswordHasher.hash
+
+    def counted_verify(self: argon2.PasswordHasher, stored: str | bytes, password: str | bytes) -> bool:
+        verified.append(argon2.extract_parameters(stored if isinstance(stored, str) else stored.decode()))
+        return verify(self, stored, password)
+
+    def counted_hash(self: argon2.PasswordHasher, password: str | bytes, *, salt: bytes | None = None) -> str:
+        hashed.append("hash")
+        return make(self, password, salt=salt)
+
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", counted_verify)
+    monkeypatch.setattr(argon2.PasswordHasher, "hash", counted_hash)
+    sec.dummy_hash.cache_clear()  # as in a fresh process: nothing made yet
+    create_app(store)  # the API starts
+    assert hashed == ["hash"]
+    hashed.clear()
+    guess = "a guessed password"
+    with store.transaction() as session:
+        real = argon2.extract_parameters(session.scalars(select(UserRow).where(UserRow.username == "admin"))
+                                         .one().password_hash)
+        unknown = [_cpu_s(lambda: accounts.authenticate(session, "nobody", guess)) for _ in range(3)]
+        wrong = [_cpu_s(lambda: accounts.authenticate(session, "admin", guess)) for _ in range(3)]
+    assert hashed == []
+    assert verified == [real] * 6
+    assert 0.5 < statistics.median(unknown) / statistics.median(wrong) < 2.0
 
 
 def test_a_session_is_stored_as_digests_and_expires_when_idle(store: Store) -> None:

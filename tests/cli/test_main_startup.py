@@ -26,8 +26,21 @@ with contextlib.redirect_stdout(io.StringIO()) as printed:
 out["version"] = {"code": code, "printed": printed.getvalue().strip(),
                   "imported": sorted(n for n in sys.modules if n.startswith("iotwarden.cli.") and n != m.__name__)}
 
+m._register(["firmware"])  # firmware analyze, sbom ...: the image tools, not the store, OTA or signing keys
+out["firmware"] = present("sqlalchemy", "iotwarden.firmware.signing.golden", "iotwarden.firmware.signing.keys",
+                          "iotwarden.firmware.ota.service")
+
 m._register(["devices"])  # a store command shares cli/analyze.py's helpers, not the engine
 out["devices"] = present("numpy", "iotwarden.services.analyze", "iotwarden.engine.core", "fastapi", "argon2")
+
+import tempfile
+from iotwarden.model import Device
+from iotwarden.store import Store
+from iotwarden.store.writer import merge_devices
+with tempfile.TemporaryDirectory() as folder:  # a SQLite store opened and written: SQLite's dialect alone
+    with Store(f"sqlite:///{folder}/s.db") as store, store.transaction() as session:
+        merge_devices(session, [Device(key="mac:02:00:00:00:00:01", first_seen=1.0, last_seen=2.0)])
+out["sqlite"] = present("sqlalchemy.dialects.postgresql")
 
 m._register(["analyze"])  # the analyze command, its engine with every dissector and its analyzers
 from iotwarden.addons import default_analyzers
@@ -40,18 +53,43 @@ from iotwarden.dissect import x509info
 x509info.describe(b"not a certificate")  # the first certificate imports the parser
 out["certificate"] = present("cryptography.x509")
 
-m._register([])  # every command module: what --help lists
-out["help"] = present("fastapi", "argon2", "asyncssh", "nats", "iotwarden.api", "iotwarden.lab.generator")
+import argon2  # a user command: FastAPI and the accounts, but no argon2 hash made by importing them
+made = []
+hash_password = argon2.PasswordHasher.hash
+argon2.PasswordHasher.hash = lambda self, *a, **k: made.append(1) or hash_password(self, *a, **k)
+m._register(["users"])
+from iotwarden.api import accounts
+out["accounts"] = len(made)
+argon2.PasswordHasher.hash = hash_password
+
 print(json.dumps(out))
 """
+
+# a fresh interpreter: the stages above import the engine and numpy, which listing the commands must not
+HELP = r"""
+import json, sys
+import iotwarden.cli.main as m
+m._register([])  # every command module: what --help lists
+print(json.dumps(sorted(n for n in (
+    "fastapi", "argon2", "asyncssh", "nats", "iotwarden.api", "iotwarden.lab.generator",
+    "numpy", "iotwarden.engine.core", "iotwarden.services.analyze", "iotwarden.services.monitor",
+    "iotwarden.services.sensor", "iotwarden.report.html", "sqlalchemy.dialects.postgresql",
+    "iotwarden.identity.estserver", "asn1crypto", "iotwarden.firmware.ota.service") if n in sys.modules)))
+"""
+
+
+def _run(script: str) -> object:
+    """What ``script``, run in a fresh interpreter, printed last (JSON)."""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
 def imported() -> dict[str, object]:
     """Stage -> the modules of interest that the stage found imported."""
-    done = subprocess.run([sys.executable, "-c", STAGES], capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    result = _run(STAGES)
+    assert isinstance(result, dict)
     return result
 
 
@@ -59,6 +97,12 @@ def test_version_imports_no_command_module(imported: dict[str, object]) -> None:
     from iotwarden import __version__
 
     assert imported["version"] == {"code": 0, "printed": __version__, "imported": []}
+
+
+def test_the_firmware_commands_import_neither_the_store_nor_the_ota_service_nor_the_keys(
+        imported: dict[str, object]) -> None:
+    """Only the commands that read the store, sign or verify import it (``firmware analyze`` reads an image)."""
+    assert imported["firmware"] == []
 
 
 def test_a_store_command_imports_neither_the_engine_nor_the_api(imported: dict[str, object]) -> None:
@@ -70,6 +114,19 @@ def test_analyze_imports_the_certificate_parser_with_the_first_certificate(impor
     assert imported["certificate"] == ["cryptography.x509"]
 
 
-def test_listing_the_commands_imports_neither_the_api_nor_ssh_nor_nats_nor_the_lab_generator(
-        imported: dict[str, object]) -> None:
-    assert imported["help"] == []
+def test_a_sqlite_store_loads_no_postgresql_dialect(imported: dict[str, object]) -> None:
+    """The writer's upserts import their dialect's INSERT when used, and the trigram indexes (PostgreSQL
+    only) are declared when a PostgreSQL store opens: declaring them loads that dialect (~70 ms CPU)."""
+    assert imported["sqlite"] == []
+
+
+def test_importing_the_accounts_makes_no_password_hash(imported: dict[str, object]) -> None:
+    """The dummy hash burnt on unknown names (one argon2 hash, ~0.1 s) is made on first use, not at import."""
+    assert imported["accounts"] == 0
+
+
+def test_listing_the_commands_imports_neither_the_engine_nor_the_api_nor_ssh_nats_or_the_lab_generator() -> None:
+    """--help imports every command module: none imports at its top the engine (monitor, sensor: their
+    services), numpy (report's page), the PostgreSQL dialect, the EST server (asn1crypto) or the OTA
+    service, nor FastAPI, argon2, asyncssh, nats-py or the lab generator."""
+    assert _run(HELP) == []

@@ -13,6 +13,7 @@ import pytest
 
 import iotwarden.cli.alerts
 import iotwarden.cli.monitor
+import iotwarden.services.monitor
 from iotwarden.cli.main import main
 from iotwarden.cli.monitor import print_alert
 from iotwarden.lab.generator import generate, load_scenario
@@ -112,7 +113,7 @@ class _Running:
             running.printed.append(alert)
             running.heard.set()
 
-        monkeypatch.setattr(iotwarden.cli.monitor, "Monitor", Recorded)
+        monkeypatch.setattr(iotwarden.services.monitor, "Monitor", Recorded)  # the command imports it when it runs
         monkeypatch.setattr(iotwarden.cli.monitor, "print_alert", printed)
         self.code: int | None = None
 

@@ -85,7 +85,7 @@ def authenticate(session: Session, username: str, password: str) -> UserRow | No
         name = ""
     row = session.scalars(select(UserRow).where(UserRow.username == name)).first() if name else None
     if row is None or row.disabled:
-        sec.verify_password(sec.DUMMY_HASH, password)
+        sec.verify_password(sec.dummy_hash(), password)
         return None
     if not sec.verify_password(row.password_hash, password):
         return None

@@ -5,6 +5,7 @@ No I/O here; :mod:`iotwarden.api.accounts` stores what these functions produce.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -52,8 +53,13 @@ def needs_rehash(stored: str) -> bool:
         return True
 
 
-# burnt on unknown usernames so a login takes as long whether the user exists or not
-DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+@functools.cache
+def dummy_hash() -> str:
+    """A hash of a random password, burnt on unknown usernames so a login takes as long whether the user
+    exists or not. Made on first use, not at import (one argon2 hash, ~0.1 s): the API makes it when it
+    starts (:func:`iotwarden.api.app.create_app`), so the first login for an unknown name costs what any
+    other does."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def password_problem(password: str) -> str | None:

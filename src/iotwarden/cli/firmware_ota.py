@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,8 +13,9 @@ from iotwarden.cli.files import read_file
 from iotwarden.cli.firmware import DbOption, firmware_app
 from iotwarden.errors import FirmwareError
 from iotwarden.firmware.ota.rollout import DEFAULT_MAX_FAILURE_RATE, DEFAULT_MIN_REPORTS, DEFAULT_STAGES
-from iotwarden.firmware.ota.service import CampaignService
-from iotwarden.firmware.signing import keys
+
+if TYPE_CHECKING:
+    from iotwarden.firmware.ota.service import CampaignService
 
 release_app = typer.Typer(help="Signed firmware releases that campaigns roll out.", no_args_is_help=True)
 device_app = typer.Typer(help="Devices under firmware management.", no_args_is_help=True)
@@ -25,6 +26,8 @@ firmware_app.add_typer(campaign_app, name="campaign")
 
 
 def _svc(db: str | None) -> CampaignService:
+    # the service signs and verifies manifests (cryptography): imported by the command that uses it
+    from iotwarden.firmware.ota.service import CampaignService  # noqa: PLC0415
     from iotwarden.store.db import Store  # noqa: PLC0415
 
     return CampaignService(Store(db))
@@ -118,6 +121,8 @@ def campaign_rollback(
     db: DbOption = None,
 ) -> None:
     """Stop the campaign and send its targets back to their previous image (re-signed, newer sequence)."""
+    from iotwarden.firmware.signing import keys  # noqa: PLC0415 - cryptography: see _svc
+
     _show(_svc(db).rollback(name, keys.load_private(key)))
 
 

@@ -7,18 +7,17 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from iotwarden.cli.files import check_output, read_file, write_file
 from iotwarden.cli.firmware import DbOption, firmware_app
 from iotwarden.errors import FirmwareError, describe
-from iotwarden.firmware.signing import keys
-from iotwarden.firmware.signing.golden import GoldenRegistry
-from iotwarden.firmware.signing.signer import sign_image
 from iotwarden.firmware.signing.suit import MAX_SEQUENCE
-from iotwarden.firmware.signing.verify import Expectation, verify
+
+if TYPE_CHECKING:
+    from iotwarden.firmware.signing.golden import GoldenRegistry
 
 golden_app = typer.Typer(
     help="The golden-hash registry: known-good image hashes per model and version.", no_args_is_help=True
@@ -26,10 +25,13 @@ golden_app = typer.Typer(
 firmware_app.add_typer(golden_app, name="golden")
 
 
-def _store(db: str | None):  # type: ignore[no-untyped-def]
+def _golden(db: str | None) -> GoldenRegistry:
+    """The golden-hash registry of the store: SQLAlchemy and the store are imported by the commands that read
+    it (as the signing keys and the SUIT signer and verifier are by theirs), not by ``firmware analyze``."""
+    from iotwarden.firmware.signing.golden import GoldenRegistry  # noqa: PLC0415
     from iotwarden.store.db import Store  # noqa: PLC0415
 
-    return Store(db)
+    return GoldenRegistry(Store(db))
 
 
 @firmware_app.command("keygen")
@@ -41,6 +43,8 @@ def keygen(
     if out.exists():
         raise FirmwareError(f"{out} exists: refusing to overwrite a key")
     check_output(out)
+    from iotwarden.firmware.signing import keys  # noqa: PLC0415 - see _golden
+
     key = keys.generate(algorithm)
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -68,6 +72,9 @@ def sign(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     """Write a signed SUIT envelope for IMAGE."""
     if not image.is_file():
         raise FirmwareError(f"{image}: no such file")
+    from iotwarden.firmware.signing import keys  # noqa: PLC0415 - see _golden
+    from iotwarden.firmware.signing.signer import sign_image  # noqa: PLC0415
+
     env = sign_image(
         image, keys.load_private(key), vendor_domain=vendor, model=model, version=version, sequence=sequence, uri=uri
     )
@@ -113,6 +120,9 @@ def verify_cmd(  # noqa: PLR0917 - typer maps each parameter to a CLI option
             raise FirmwareError("--manifest verifies an image: give IMAGE, not --sha256")
         if not manifest.is_file():
             raise FirmwareError(f"{manifest}: no such file")
+        from iotwarden.firmware.signing import keys  # noqa: PLC0415 - see _golden
+        from iotwarden.firmware.signing.verify import Expectation, verify  # noqa: PLC0415
+
         trusted = keys.TrustedKeys([keys.load_public(p) for p in trusted_key or []])
         result = verify(image, read_file(manifest, "SUIT envelope"), trusted,
                         Expectation(vendor, model, current_sequence)).to_dict()
@@ -121,7 +131,7 @@ def verify_cmd(  # noqa: PLR0917 - typer maps each parameter to a CLI option
         from iotwarden.firmware.signing.signer import image_digest  # noqa: PLC0415
 
         digest = image_digest(image)[0].hex() if image is not None else sha256 or ""
-        check = GoldenRegistry(_store(db)).check(model, version, digest)
+        check = _golden(db).check(model, version, digest)
         result["golden"] = check.to_dict()
         golden_ok = check.status == "match"
     typer.echo(json.dumps(result, indent=2))
@@ -137,7 +147,7 @@ def verify_hash(
     db: DbOption = None,
 ) -> None:
     """Check a reported hash against the golden hashes of MODEL VERSION (exit 1 unless it matches)."""
-    result = GoldenRegistry(_store(db)).check(model, version, sha256)
+    result = _golden(db).check(model, version, sha256)
     typer.echo(json.dumps(result.to_dict(), indent=2))
     if result.status != "match":
         # SystemExit, not typer.Exit: click in non-standalone mode returns Exit codes instead of raising
@@ -164,5 +174,5 @@ def golden_add(  # noqa: PLR0917 - typer maps each parameter to a CLI option
         if not size:  # the hash every empty download has: no image is known-good
             raise FirmwareError(f"--image {image}: an empty file, not a firmware image")
         sha256 = digest.hex()
-    added = GoldenRegistry(_store(db)).add(model, version, sha256 or "", size=size, source=source)
+    added = _golden(db).add(model, version, sha256 or "", size=size, source=source)
     typer.echo(f"{model} {version} {sha256}: {'added' if added else 'already registered'}")

@@ -21,10 +21,9 @@ from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, OUTPUT_OPTION, Forma
 from iotwarden.cli.files import check_output, check_output_folder, read_file
 from iotwarden.cli.main import app
 from iotwarden.errors import ConfigError, IdentityError, describe
-from iotwarden.identity import crl, estserver, keypolicy, keystore, lifecycle, mosquitto, profiles
+from iotwarden.identity import crl, keypolicy, keystore, lifecycle, mosquitto, profiles
 from iotwarden.identity.ca import ROOT_CERT, CASettings, DeviceCA
 from iotwarden.identity.credcheck.scope import DEFAULT_PORTS, RateLimiter, Scope, Target
-from iotwarden.identity.est import EstService
 from iotwarden.identity.records import STATUSES
 from iotwarden.store.identity_models import SqlIdentityRepository
 
@@ -181,6 +180,9 @@ def est_serve(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passp
                        "characters; default: the CA passphrase; needed when the CA is a token with a short PIN).")
               ) -> None:
     """Serve EST (RFC 7030) over HTTPS until interrupted."""
+    from iotwarden.identity import estserver  # noqa: PLC0415 - asn1crypto and h11: only for this command
+    from iotwarden.identity.est import EstService  # noqa: PLC0415
+
     require_ca(ca_dir)
     anchors = [_certificate(p) for p in bootstrap_ca]
     passphrase = _passphrase(passphrase_env)

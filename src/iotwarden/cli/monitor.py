@@ -34,7 +34,7 @@ from iotwarden.export import open_exporter
 from iotwarden.model.alert import Alert
 from iotwarden.respond.engine import ResponseEngine
 from iotwarden.respond.playbook import Playbook
-from iotwarden.services.monitor import POLL_S, Monitor
+from iotwarden.services.monitor_settings import POLL_S
 from iotwarden.store import Store
 
 console = Console()
@@ -144,6 +144,8 @@ def monitor_cmd(
     if store is not None and found:
         subscribers.append(_responder(store, found, enforce=enforce, netns=netns, allow=allow, policy=policy, yes=yes,
                                       ca_dir=ca_dir, passphrase_env=passphrase_env))
+    from iotwarden.services.monitor import Monitor  # noqa: PLC0415 - the engine and analyzers: not for --help
+
     mon = Monitor(store=store, exporters=exporters, suppressions=rules, options=tunables, on_alert=subscribers)
     err.print(f"monitoring {'folder ' + source if folder.is_dir() else 'interface ' + source} "
               "(Ctrl-C stops)", highlight=False)

@@ -13,8 +13,6 @@ from iotwarden.cli.analyze import DB_OPTION, Format, emit, open_store
 from iotwarden.cli.files import check_output, output
 from iotwarden.cli.main import app, err_console
 from iotwarden.cli.progress import activity
-from iotwarden.report import render_html, report_from_store
-from iotwarden.report.tables import report_tables
 
 
 class ReportFormat(StrEnum):
@@ -35,6 +33,10 @@ def report_command(*, db: str | None = DB_OPTION, fmt: ReportFormat = FORMAT, ou
     if fmt is ReportFormat.html and out is None:
         raise typer.BadParameter("--format html needs -o FILE (a page to open in a browser)", param_hint="--output")
     check_output(out)
+    # the report's page (its network map's layout: numpy), read when a report is made, not for --help
+    from iotwarden.report import render_html, report_from_store  # noqa: PLC0415
+    from iotwarden.report.tables import report_tables  # noqa: PLC0415
+
     with open_store(db) as store, activity("building the report", quiet=fmt is ReportFormat.json):
         report = report_from_store(store)
     if fmt is ReportFormat.html:

@@ -10,7 +10,7 @@ import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,7 +22,9 @@ from iotwarden.cli.monitor import DETECT_OPTIONS_OPTION, SUPPRESSIONS_OPTION
 from iotwarden.detect import load_options
 from iotwarden.detect.pipeline import load_suppressions
 from iotwarden.errors import CaptureError, ConfigError
-from iotwarden.services.sensor import DRAIN_WAIT_S, RunReport, Sensor
+
+if TYPE_CHECKING:
+    from iotwarden.services.sensor import RunReport
 
 err = Console(stderr=True)
 NATS_OPTION = typer.Option("nats://127.0.0.1:4222", "--nats", help="NATS server URL (JetStream enabled).")
@@ -102,6 +104,8 @@ def sensor_cmd(
     paths = [Path(s) for s in sources]
     live = len(sources) == 1 and not paths[0].exists()
     program = _check_sources(sources, paths, live=live, bpf=bpf)  # before NATS is tried for seconds
+    from iotwarden.services.sensor import DRAIN_WAIT_S, Sensor  # noqa: PLC0415 - the engine: not for --help
+
     with NatsLink(nats, name=f"iotwarden sensor {site}").connect() as link:
         sensor = Sensor(link, site, outage_limit_s=outage_limit)
         started = f"sensor for site {site} publishing to {redact(nats)} (Ctrl-C stops)"

@@ -47,6 +47,7 @@ from iotwarden.model.alert import Alert
 from iotwarden.services.analyze import certificate_check
 from iotwarden.services.follow import Cursor, Progress, head_of, skip_packets, zeek_ident, zeek_log_begun
 from iotwarden.services.inputs import sniff_format
+from iotwarden.services.monitor_settings import POLL_S
 from iotwarden.services.runstate import RunState
 from iotwarden.sources import zeek
 from iotwarden.sources.base import RecordBatch
@@ -59,7 +60,6 @@ from iotwarden.store.addresses import prior_owners
 from iotwarden.store.schema import CaptureRow
 
 log = logging.getLogger(__name__)
-POLL_S = 2.0  # seconds between two looks at a watched folder
 MAX_SEEN_FILES = 100_000  # files followed (read position remembered; oldest forgotten first)
 STORE_EVERY_S = 5.0  # wall seconds between two writes of what changed (alerts, devices, findings)
 CAPTURE_FORMAT = "monitor"  # captures.format of a monitor run's row (its stored devices' snapshot points to it)

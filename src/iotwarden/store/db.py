@@ -99,6 +99,10 @@ class Store:
             raise StoreError(f"cannot open database {redact(self.url)}: {exc}") from None
         if self.backend == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:  # the engine has loaded the PostgreSQL dialect, which declaring these indexes needs
+            from iotwarden.store.alert_models import device_search_indexes  # noqa: PLC0415
+
+            device_search_indexes()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
             self.upgrade()
