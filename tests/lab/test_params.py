@@ -52,6 +52,7 @@ def test_an_account_name_is_at_most_max_account_bytes() -> None:
     (Param("str", form="dns"), "bad..name", r"p\.x: not a DNS name"),
     (Param("str", form="oid"), "1.3.6.1.4.1.9.1.1861x", r"p\.x: not an object identifier"),
     (Param("int", 80, maximum=MAX_PORT), 70_000, r"p\.x: must be at most 65535, got 70000"),
+    (Param("str", form="hex48"), "00c5010a0752xx", r"p\.x: not 12 hexadecimal digits"),  # a KNX serial number
 ])
 def test_texts_and_ports_fit_the_fields_they_go_into(param: Param, value: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -61,6 +62,7 @@ def test_texts_and_ports_fit_the_fields_they_go_into(param: Param, value: object
 @pytest.mark.parametrize(("param", "value"), [(Param("str", form="dns"), "time.windows.com."),
                                               (Param("str", form="dns"), "_ipp._tcp.local"),
                                               (Param("str", form="oid"), "1.3.6.1.4.1.9.1.1861"),
+                                              (Param("str", form="hex48"), "00C5010a0752"),
                                               (Param("str"), "é" * 100), (Param("str", form="dns"), "")])
 def test_well_formed_texts_are_taken(param: Param, value: str) -> None:
     assert check_params({"x": param}, {"x": value}, "p", set()) == {"x": value}

@@ -164,7 +164,8 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
         "client": Param("device", help="the engineering station (ETS) searching and describing the router"),
         "visu": Param("device", "", "a visualisation tunnelling group telegrams ('' for none)"),
         "name": Param("str", "KNX IP Router", "the DEVICE_INFO friendly name"),
-        "serial": Param("str", help="KNX serial number, 12 hex digits: the manufacturer code, then the device's"),
+        "serial": Param("str", form="hex48",
+                        help="KNX serial number, 12 hex digits: the manufacturer code, then the device's"),
         "individual_address": Param("str", "1.1.0"), "secure": Param("bool", False, "KNX IP Secure"),
         "every": Param("float", 300.0, minimum=0.5), "group_every": Param("float", 5.0, minimum=0.5)}),
 }

@@ -31,6 +31,7 @@ MAX_TEXT_BYTES = 200
 MAX_PORT = 65_535  # a TCP or UDP port is 16 bits (RFC 9293 §3.1, RFC 768)
 _DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")  # RFC 1035 §2.3.4 (underscores as in SRV names)
 _OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]{0,8}))+$")  # dotted decimal, each arc within 32 bits' reach
+_HEX48 = re.compile(r"^[0-9A-Fa-f]{12}$")  # 48 bits in hex: a KNX serial number (03.08.02 §7.5.4.2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ class Param:
     minimum: float = 0.0  # numbers below are refused (periods and rates need a positive floor)
     maximum: float = MAX_PARAM  # numbers above are refused
     max_bytes: int = MAX_TEXT_BYTES  # texts longer (in UTF-8) are refused
-    form: str = ""  # for texts: "dns" (a DNS name, RFC 1035 §2.3.4) or "oid" (dotted decimal); "": any text
+    form: str = ""  # for texts: "dns" (a DNS name, RFC 1035 §2.3.4), "oid" (dotted decimal) or "hex48"; "": any
     items: str = ""  # for lists: the kind of every item ("str", "int", "device", "ip" or "account")
 
 
@@ -96,6 +97,8 @@ def _check_text(param: Param, text: str, path: str) -> None:
         raise ConfigError(f"{path}: not a DNS name (labels of 1 to 63 letters, digits, '-' or '_'): {text!r}")
     if param.form == "oid" and not _OID.match(text):
         raise ConfigError(f"{path}: not an object identifier in dotted decimal: {text!r}")
+    if param.form == "hex48" and not _HEX48.match(text):
+        raise ConfigError(f"{path}: not 12 hexadecimal digits: {text!r}")
 
 
 def _check_item(kind: str, item: Any, path: str, device_ids: set[str]) -> None:
