@@ -32,6 +32,7 @@ from iotwarden.kb.oui import (
     registry_of,
     write_cache,
 )
+from iotwarden.kb.parsed import tables_problem
 from iotwarden.kb.schema import RuleValidator, load_attributes, rule_files, safe_load
 from iotwarden.kb.taxonomy import Taxonomy
 
@@ -199,10 +200,10 @@ def lookup(mac: Annotated[str, typer.Argument(help="MAC address or prefix (aa:bb
 
 
 @kb_app.command("check")
-def check(fix: Annotated[bool, typer.Option("--fix", help="Rewrite the compiled index (and the parsed "
-                                                          "registries when stale).")] = False) -> None:
-    """Validate every rule file, the taxonomy and aliases, and that the compiled index and the parsed IEEE
-    registries (generated/oui.json) are fresh."""
+def check(fix: Annotated[bool, typer.Option("--fix", help="Rewrite the compiled index and the parsed tables "
+                                                          "(and the parsed registries when stale).")] = False) -> None:
+    """Validate every rule file, the taxonomy and aliases, and that the compiled index, the parsed YAML tables
+    (generated/tables.json) and the parsed IEEE registries (generated/oui.json) are fresh."""
     taxonomy = Taxonomy.load()
     VendorNames.load()
     rules = compile_rules()
@@ -213,20 +214,22 @@ def check(fix: Annotated[bool, typer.Option("--fix", help="Rewrite the compiled 
         typer.echo(f"user rules: {len(user_rules)} in {len(user_files)} files under {user_dir}")
     oui_problem = cache_problem()
     if fix:
-        n = write_index(rules=rules)
+        n = write_index(rules=rules)  # the parsed YAML tables with it (kb/parsed.py)
         typer.echo(f"compiled index rewritten: {n} rules -> {paths.GENERATED_INDEX}")
+        typer.echo(f"parsed tables rewritten -> {paths.GENERATED_TABLES}")
         if oui_problem:
             write_cache()
             typer.echo(f"parsed registries rewritten -> {paths.GENERATED_OUI}")
         return
     problem = index_problem(rules=rules)
-    if problem or oui_problem:
-        for line in (problem, oui_problem):
+    table_problem = tables_problem()
+    if problem or oui_problem or table_problem:
+        for line in (problem, oui_problem, table_problem):
             if line:
                 typer.echo(f"error: {line}", err=True)
         raise typer.Exit(1)
     typer.echo(f"ok: {len(rules)} rules, {len(taxonomy)} device types, compiled index up to date, "
-               "parsed registries up to date")
+               "parsed registries up to date, parsed tables up to date")
 
 
 @kb_app.command("import")

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from iotwarden.kb import paths
+from iotwarden.kb.parsed import write_tables
 from iotwarden.kb.schema import Attribute, Rule, RuleValidator, load_attributes, rule_files
 from iotwarden.kb.taxonomy import Taxonomy
 
@@ -46,11 +47,15 @@ def render_index(rules: list[Rule], digest: str) -> str:
 
 def write_index(path: Path | None = None, rules: list[Rule] | None = None) -> int:
     """Regenerate the compiled index from the rule sources; returns the number of rules. ``rules``: what
-    ``compile_rules()`` returned, when the caller has them already (compiling them takes most of a second)."""
+    ``compile_rules()`` returned, when the caller has them already (compiling them takes most of a second).
+    The parsed YAML tables (kb/parsed.py: attributes, taxonomy, vendor aliases) are rewritten beside it, so
+    whoever edits those and regenerates the index keeps ``generated/tables.json`` fresh too."""
+    tables = paths.GENERATED_TABLES if path is None else path.with_name(paths.GENERATED_TABLES.name)
     path = path or paths.GENERATED_INDEX
     rules = compile_rules() if rules is None else rules
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_index(rules, source_digest()), encoding="utf-8")
+    write_tables(tables)
     return len(rules)
 
 

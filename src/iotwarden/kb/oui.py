@@ -25,7 +25,7 @@ import yaml
 
 from iotwarden.errors import ConfigError
 from iotwarden.kb import paths
-from iotwarden.kb.schema import safe_load
+from iotwarden.kb.parsed import load_table
 
 # registry name -> (file name, prefix length in bits); MA-L is the old "OUI" (IEEE 802-2014 §8.2)
 REGISTRIES: dict[str, tuple[str, int]] = {
@@ -162,7 +162,7 @@ class VendorNames:
         the one spelling of its name whatever the case (:meth:`canonical`)."""
         path = path or paths.VENDOR_ALIASES_FILE
         try:
-            data = safe_load(path.read_text(encoding="utf-8"))
+            data = load_table(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"{path}: cannot read vendor aliases: {exc}") from exc
         if not isinstance(data, dict) or not isinstance(data.get("aliases"), list):

@@ -39,6 +39,7 @@ import yaml
 
 from iotwarden.errors import ConfigError
 from iotwarden.kb import paths
+from iotwarden.kb.parsed import load_table
 from iotwarden.kb.taxonomy import CATEGORIES, Taxonomy
 from iotwarden.kb.tcpsig import P0fSignature
 
@@ -153,7 +154,7 @@ class Rule:
 
 def load_attributes(path: Path | None = None) -> dict[str, Attribute]:
     path = path or paths.ATTRIBUTES_FILE
-    data = _read_yaml(path)
+    data = _read_yaml(path, table=True)
     table = data.get("attributes") if isinstance(data, dict) else None
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: expected a mapping with an 'attributes' mapping")
@@ -370,9 +371,11 @@ def rule_files(directory: Path | None = None) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
-def _read_yaml(path: Path) -> Any:
+def _read_yaml(path: Path, *, table: bool = False) -> Any:
+    """``path`` parsed; ``table``: one of the tables kept parsed in generated/tables.json (kb/parsed.py)."""
     try:
-        return safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        return load_table(text) if table else safe_load(text)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     except yaml.YAMLError as exc:

@@ -13,6 +13,7 @@ import yaml
 
 from iotwarden.errors import ConfigError
 from iotwarden.kb import paths
+from iotwarden.kb.parsed import load_table
 
 CATEGORIES = ("iot", "ot", "it", "network", "medical", "building")
 MAX_DEPTH = 8  # parent chain length; deeper is a cycle or a modelling mistake
@@ -46,11 +47,9 @@ class Taxonomy:
     @classmethod
     def load(cls, path: Path | None = None) -> Taxonomy:
         """Read and validate ``taxonomy.yaml``; ConfigError names the type and the key."""
-        from iotwarden.kb.schema import safe_load  # noqa: PLC0415 - schema imports this module
-
         path = path or paths.TAXONOMY_FILE
         try:
-            data = safe_load(path.read_text(encoding="utf-8"))
+            data = load_table(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"{path}: cannot read taxonomy: {exc}") from exc
         items = data.get("types") if isinstance(data, dict) else None
