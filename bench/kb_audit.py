@@ -100,6 +100,9 @@ ALLOW_A: dict[str, str] = {
     "snmp.oid.hpe_ups snmp.pen.compaq device_type":
         "designed pair: Compaq's enterprise number leans to an HPE server (0.6); HPE's UPS management module answers "
         "under its own subtree 232.165.3 (CPQPOWER-MIB, 0.8), which outweighs it",
+    "snmp.oid.apc_pdu snmp.pen.apc device_type":
+        "designed pair: APC's enterprise number leans to a UPS (0.8), which most APC agents are; its rack PDUs answer "
+        "under their own subtree 318.1.3.4 (PowerNet-MIB masterSwitch, 0.9), which outweighs it",
 }
 _LEANS = "weight 0.3, under the classifier's MIN_CONFIDENCE: it leans towards the kind, never concludes it alone"
 ALLOW_B: dict[str, str] = {

@@ -173,8 +173,11 @@ def clean(name: str, names: VendorNames) -> str:
     n = re.sub(r"\s+(formerly|former)\b.*$", "", n, flags=re.IGNORECASE)
     n = n.replace("\u2013", "-").strip(" ,.")
     n = re.sub(r"\s+dba\s+.*$", "", n, flags=re.IGNORECASE)
+    whole = n
     for _ in range(3):  # legal forms the shared suffix list does not know ("GmbH & Co. KG", "s.r.o.", "Sdn Bhd")
         n = re.sub(LEGAL, "", n, flags=re.IGNORECASE).strip(" ,.")
+    if names.is_generic(n):  # never a generic word alone: BACnet's 'Link GmbH' is no vendor 'Link'
+        n = whole
     n = names.canonical(n)
     return re.sub(r"\s+(and|&|\+|of|de|e|und|u\.)$", "", n, flags=re.IGNORECASE)
 

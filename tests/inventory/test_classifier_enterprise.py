@@ -63,11 +63,10 @@ def test_a_ups_agent_s_sys_object_id_names_a_ups_of_its_maker(oid: str, vendor: 
 
 
 @pytest.mark.parametrize(("oid", "vendor"), [
-    ("1.3.6.1.4.1.534.6.6.7", "Eaton"),  # an Eaton ePDU (EATON-EPDU-MIB)
     ("1.3.6.1.4.1.534.10.2", "Eaton"),  # an Eaton automatic transfer switch
     ("1.3.6.1.4.1.3808.1.1.3", "CyberPower"),  # a CyberPower PDU (CPS-MIB::ePDU)
-    ("1.3.6.1.4.1.13742.6", "Raritan"),  # a Raritan PX2/PX3 PDU (PDU2-MIB)
-    ("1.3.6.1.4.1.1718.4", "ServerTech"),  # a ServerTech Sentry4 PDU
+    ("1.3.6.1.4.1.13742.8", "Raritan"),  # a Raritan EMX environment monitor (its PDUs: test_classifier_pdu.py)
+    ("1.3.6.1.4.1.1718", "ServerTech"),  # ServerTech's enterprise alone
     ("1.3.6.1.4.1.476.1.42", "Vertiv"),  # a Liebert IntelliSlot card: UPS or precision cooling alike
     ("1.3.6.1.4.1.850.1", "Tripp Lite"),  # a Tripp Lite SNMPWEBCARD: UPS or PDU alike
 ])

@@ -92,6 +92,54 @@ def test_vendor_names_come_from_the_alias_table(tmp_path: Path) -> None:
     assert names.short("SHOUTING NAME") == "Shouting Name"
 
 
+def test_a_name_is_never_cut_down_to_a_generic_word(tmp_path: Path) -> None:
+    table = tmp_path / "aliases.yaml"
+    table.write_text("suffixes: [inc, gmbh, technology, technologies]\ngeneric_words: [server, data, link]\n"
+                     "aliases: []\n")
+    names = VendorNames.load(table)
+    assert names.short("Server Technology, Inc.") == "Server Technology"  # was 'Server'
+    assert names.short("DATA TECHNOLOGY INC") == "Data Technology"
+    assert names.short("Link GmbH") == "Link GmbH"
+    # a brand word is still freed of its suffixes, and a generic word inside a longer name changes nothing
+    assert names.short("Zebra Technologies Inc") == "Zebra"
+    assert names.short("Big Data Technologies GmbH") == "Big Data"
+    table.write_text("generic_words: [server, 7]\naliases: []\n")
+    with pytest.raises(ConfigError, match="'generic_words' must be a list of words"):
+        VendorNames.load(table)
+
+
+def test_the_shipped_registries_name_no_vendor_by_a_generic_word(registry: OuiRegistry) -> None:
+    # a scan of the shipped registries' 29,579 names found 62 registrant names cut to one generic word
+    # ('Control' for three companies, 'Information', 'Wireless', 'Data', 'Server', ...)
+    assert registry.vendor_name("CONTROL TECHNOLOGY CORPORATION") == "Control Technology"
+    assert registry.vendor_name("Information Technology Corp.") == "Information Technology"
+    assert registry.vendor_name("Keysight Technologies, Inc.") == "Keysight"
+    generic = {"server", "control", "data", "information", "wireless", "systems", "network", "power", "global"}
+    orgs = {org for filename, bits in oui.REGISTRIES.values()
+            for _, org in oui.read_registry_csv(paths.OUI_DIR / (filename + ".gz"), bits)}
+    cut = {registry.vendor_name(org) for org in orgs}
+    assert not {name for name in cut if name.lower() in generic}
+    # nor do the rules (BACnet 586 and ODVA 72/254 'Control Technology ...' were vendor 'Control', BACnet 608
+    # 'Link GmbH' 'Link': bench/ot_vendor_ids.py keeps a legal form that would leave a generic word alone)
+    kb = KnowledgeBase.load()
+    stated = {rule.conclusions.get("vendor", "") for rule in kb.rules}
+    assert not {name for name in stated if kb.vendor_names.is_generic(name)}
+    assert kb.vendor_names.is_generic("Control") and not kb.vendor_names.is_generic("Control Technology")
+
+
+def test_each_pdu_maker_has_one_spelling_whichever_source_names_it(registry: OuiRegistry) -> None:
+    names = KnowledgeBase.load().vendor_names
+    # IEEE registrants, IANA enterprise names, what rules and devices state
+    for stated, vendor in (("Server Technology, Inc.", "ServerTech"), ("ServerTech", "ServerTech"),
+                           ("Server Tech", "ServerTech"), ("SERVER TECHNOLOGY", "ServerTech"),
+                           ("CyberPower Systems, Inc.", "CyberPower"), ("Cyber Power Systems, Inc.", "CyberPower"),
+                           ("CYBERPOWER", "CyberPower"), ("Raritan Computer, Inc", "Raritan"),
+                           ("Raritan Inc.", "Raritan"), ("RARITAN", "Raritan")):
+        assert registry.vendor_name(stated) == vendor, stated
+        assert names.canonical(stated) == vendor, stated
+    assert registry.vendor_name("OceanServer Technology, Inc") == "OceanServer"  # another company
+
+
 def test_a_name_stated_in_another_case_takes_the_knowledge_base_s_spelling(tmp_path: Path) -> None:
     table = tmp_path / "aliases.yaml"
     table.write_text('aliases:\n  - {match: "^acme widgets", vendor: ACME}\n  - {match: "^onn\\\\b", vendor: onn.}\n'

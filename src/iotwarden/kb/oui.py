@@ -100,9 +100,10 @@ class VendorNames:
 
     def __init__(self, aliases: list[tuple[re.Pattern[str], str]], suffixes: frozenset[str],
                  parents: dict[str, str] | None = None, part_makers: list[re.Pattern[str]] | None = None,
-                 spellings: Iterable[str] = ()) -> None:
+                 spellings: Iterable[str] = (), *, generic: frozenset[str] = frozenset()) -> None:
         self._aliases = aliases
         self._suffixes = suffixes
+        self._generic = generic  # words a name is never cut down to ('Server Technology' stays so)
         self._parents = dict(parents or {})
         self._part_makers = list(part_makers or [])
         self.short = lru_cache(maxsize=VENDOR_CACHE_SIZE)(self._short)
@@ -141,6 +142,10 @@ class VendorNames:
                 return short
         return spelled if spelled in self._known else self.short(spelled)
 
+    def is_generic(self, name: str) -> bool:
+        """True for a name that is one generic word alone ('Control', 'Server'), never a vendor's name."""
+        return len(words := name.split()) == 1 and words[0].lower().strip(".") in self._generic
+
     def owners(self, vendor: str) -> list[str]:
         """``vendor`` and the companies that own its brand, nearest first (``parents`` table)."""
         chain = [vendor]
@@ -176,6 +181,9 @@ class VendorNames:
             except re.error as exc:
                 raise ConfigError(f"{path}: aliases[{i}]: key 'match': bad regex: {exc}") from exc
         suffixes = frozenset(str(s).lower() for s in data.get("suffixes", []))
+        generic = data.get("generic_words", []) or []
+        if not isinstance(generic, list) or not all(isinstance(w, str) and w for w in generic):
+            raise ConfigError(f"{path}: 'generic_words' must be a list of words")
         parents = data.get("parents", {}) or {}
         if not isinstance(parents, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
                                                     for k, v in parents.items()):
@@ -188,7 +196,7 @@ class VendorNames:
                 makers.append(re.compile(item, re.IGNORECASE))
             except re.error as exc:
                 raise ConfigError(f"{path}: part_makers[{i}]: bad regex: {exc}") from exc
-        return cls(aliases, suffixes, parents, makers, spellings)
+        return cls(aliases, suffixes, parents, makers, spellings, generic=frozenset(w.lower() for w in generic))
 
     def _short(self, organization: str) -> str:
         name = " ".join(organization.split())
@@ -196,10 +204,13 @@ class VendorNames:
             if pattern.search(name):
                 return vendor
         # generic clean-up: drop what follows the first comma ("Cisco Systems, Inc") and trailing
-        # legal-form words ("Co.", "Ltd", "GmbH"), then de-shout all-caps names
+        # legal-form words ("Co.", "Ltd", "GmbH"), but never down to a generic word alone ("Server Technology,
+        # Inc." is "Server Technology"), then de-shout all-caps names
         name = name.split(",")[0].strip()
         words = name.split()
         while len(words) > 1 and words[-1].lower().strip(".") in self._suffixes:
+            if len(words) == 2 and self.is_generic(words[0]):
+                break
             words.pop()
         name = " ".join(words).strip(" .,")
         if name.isupper() and len(name) > 4:
