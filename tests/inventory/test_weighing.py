@@ -74,6 +74,32 @@ def test_the_product_s_own_type_wins_over_a_block_s_kind() -> None:
     assert found is not None and found.value == "media_player"  # 0.64 of the product's own against 0.55
 
 
+def test_a_type_the_product_states_with_its_model_wins_over_model_less_leans() -> None:
+    # an Axis door controller's product type (0.95, with its model) against Axis's camera-wide signs, which
+    # together (0.8, 0.9, 0.9) reach 0.998: the product naming itself decides (was: camera)
+    door = match("dhcp.vendor_class.axis_door_controller", "dhcp.vendor_class", 0.95, device_type="badge_reader",
+                 model="A1001")
+    leans = [match("dhcp.hostname.axis", "dhcp.hostname", 0.8, device_type="camera"),
+             match("http.realm.axis", "http.www_authenticate", 0.9, device_type="camera"),
+             match("mdns.service.axis_video", "mdns.services", 0.9, device_type="camera"),
+             match("mac.vendor.axis", "mac.oui_vendor", 0.5, device_type="camera")]
+    found = weighing.device_type(TAXONOMY, 0.5, [door, *leans])
+    assert found is not None and (found.value, found.confidence) == ("badge_reader", 0.95)
+    # a model statement below the threshold decides nothing; one with no kind is no statement of a kind
+    weak = match("r1", "dhcp.vendor_class", 0.45, device_type="badge_reader", model="A1001")
+    found = weighing.device_type(TAXONOMY, 0.5, [weak, *leans])
+    assert found is not None and found.value == "camera"
+    # a finer type draws on its ancestor's model statement (an MFP whose printer model is stated stays an MFP)
+    printer = match("http.server.hp_printer", "http.server", 0.9, device_type="printer", model="LaserJet M479")
+    scan = match("wsd.type.scan_device_mfp", "wsd.types", 0.6, device_type="mfp")
+    found = weighing.device_type(TAXONOMY, 0.5, [printer, scan])
+    assert found is not None and found.value == "mfp"
+    # two model statements: as before, the product's own evidence decides
+    camera = match("r2", "dhcp.vendor_class", 0.8, device_type="camera", model="P3301")
+    found = weighing.device_type(TAXONOMY, 0.5, [door, camera, *leans])
+    assert found is not None and found.value == "camera"
+
+
 def test_a_category_draws_on_type_evidence_and_category_rules() -> None:
     ms = [match("r1", "dns.qname", 0.6, device_type="doorbell"), match("r2", "modbus.unit", 0.55, category="ot")]
     found = weighing.category(TAXONOMY, 0.5, ms)

@@ -19,6 +19,10 @@ type drawing on its ancestors and a category on its types; pure functions, for i
 #   ESP32: device_type iot_module) names the maker of a part; a value backed by evidence about the
 #   product itself wins over it whenever that value reaches the threshold on its own: a vendor, and a
 #   device type over the kind a maker's block says (a Roku TV's host name over Roku's block of players);
+# * a device type the product states with its model (a rule concluding both: 'AXIS,Network Door
+#   Controller,A1001') and that reaches the threshold on such evidence wins over a type only model-less
+#   evidence supports, however many such sources agree: a maker's kind-wide signs (an Axis realm, host
+#   name, _axis-video) say what most of its products are, the product naming itself says what this one is;
 # * conflicting vendor evidence lowers the confidence of the value concluded, never which value
 #   it is: the confidence is the value's share under Dempster's rule of combination of the
 #   supports of the values product evidence names (simple support functions, Shafer 1976 ch. 4):
@@ -121,14 +125,18 @@ def conclude(min_confidence: float, prop: str, support: dict[str, float], matche
 
 
 def device_type(taxonomy: Taxonomy, min_confidence: float, matches: list[Match]) -> Conclusion | None:
-    """Types gather the evidence for their ancestors. A type the product's own evidence (no MAC block's
+    """Types gather the evidence for their ancestors. A type the product states with its model up to the
+    threshold wins over types only model-less evidence supports (an Axis door controller's product type over
+    Axis's camera-wide realm, host name and _axis-video); a type the product's own evidence (no MAC block's
     kind, no part's) supports up to the threshold wins over one a block's kind carries there (a Roku TV's
     host name on Roku's block of players), and between two such types the product's evidence decides;
     then ties go to the most specific type."""
     direct = by_source("device_type", matches)
     product = by_source("device_type", [m for m in matches if not is_component(m)])
+    named = by_source("device_type", [m for m in matches if not is_component(m) and m.conclusions.get("model")])
     support: dict[str, float] = {}
     own: dict[str, float] = {}
+    model: dict[str, float] = {}
     depth: dict[str, int] = {}
     for tid in direct:
         if taxonomy.get(tid) is None:
@@ -136,20 +144,24 @@ def device_type(taxonomy: Taxonomy, min_confidence: float, matches: list[Match])
         chain = taxonomy.ancestors(tid)
         merged: dict[str, float] = {}
         stated: dict[str, float] = {}
+        with_model: dict[str, float] = {}
         for t in (tid, *chain):
             for group, w in direct.get(t, {}).items():
                 merged[group] = max(merged.get(group, 0.0), w)
             for group, w in product.get(t, {}).items():
                 stated[group] = max(stated.get(group, 0.0), w)
+            for group, w in named.get(t, {}).items():
+                with_model[group] = max(with_model.get(group, 0.0), w)
         support[tid] = noisy_or(merged.values())
         own[tid] = noisy_or(stated.values())
+        model[tid] = noisy_or(with_model.values())
         depth[tid] = len(chain)
     if not support:
         return None
 
-    def rank(t: str) -> tuple[bool, bool, float, float, int, str]:
+    def rank(t: str) -> tuple[bool, bool, bool, float, float, int, str]:
         stated = own[t] >= min_confidence  # between two such types the product's evidence decides, not a block
-        return (t not in COMPONENT_TYPES and support[t] >= min_confidence, stated,
+        return (t not in COMPONENT_TYPES and support[t] >= min_confidence, model[t] >= min_confidence, stated,
                 round(own[t] if stated else support[t], 9), round(support[t], 9), depth[t], t)
 
     best = max(support, key=rank)
