@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from iotwarden.detect.bruteforce import BruteForceDetector
 from iotwarden.model import Observation
 from tests.detect.runner import feed, tcp_flow
+from tests.engine.losscheck import session
 
 
 def _login(proto: str, ts: float, result: str = "failure", password: str = "x") -> Observation:  # noqa: S107
@@ -19,6 +22,20 @@ def test_four_failed_logins_are_brute_force(proto: str) -> None:
     alerts = feed([BruteForceDetector()], observations=[_login(proto, 10.0 + i) for i in range(4)])
     assert [(a.id, a.src_ip, a.dst_ip, a.subject) for a in alerts] == [
         (f"detect.bruteforce.{proto}", "10.0.0.9", "10.0.0.1", "mac:02:00:00:00:00:09")]
+
+
+def test_ftp_logins_whose_answer_the_capture_lacks_are_no_failures() -> None:
+    # dissect/ftp.py reads a PASS whose answer the capture does not hold as 'unknown': only refused ones count
+    unanswered = [(False, b"220 ready\r\n"), (True, b"USER root\r\n"), (False, b"331 go on\r\n"), (True, b"PASS x\r\n")]
+
+    def logins(messages: list[tuple[bool, bytes]]) -> list[Observation]:
+        one = [o for o in session(messages, 21, close=False) if o.kind == "login_attempt"]
+        return [dataclasses.replace(o, ts=o.ts + 10.0 * i) for i in range(4) for o in one]
+
+    assert [o.fields["result"] for o in logins(unanswered)] == ["unknown"] * 4
+    assert feed([BruteForceDetector()], observations=logins(unanswered)) == []
+    alerts = feed([BruteForceDetector()], observations=logins([*unanswered, (False, b"530 Login incorrect.\r\n")]))
+    assert [a.id for a in alerts] == ["detect.bruteforce.ftp"]
 
 
 def test_three_failures_and_a_success_are_a_typo_not_an_attack() -> None:

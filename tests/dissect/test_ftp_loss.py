@@ -35,7 +35,17 @@ LOGINS = [("admin", "wrong", "failure"), ("root", "toor", "failure"), ("admin", 
 
 
 def _keys(observations: list[Observation]) -> Counter[tuple[Any, ...]]:
-    return Counter((o.kind, json.dumps(o.fields, sort_keys=True)) for o in observations if o.proto == "ftp")
+    """What was read, as keys; a login read with its verdict also counts as that login 'unknown' (code None), so a
+    lossy capture that reads the PASS but not its answer (dissect/ftp.py: 'unknown') reads nothing the whole lacks,
+    while one login 'unknown' twice, or with another verdict, or one the whole lacks, is more than the whole held."""
+    out: Counter[tuple[Any, ...]] = Counter()
+    for o in observations:
+        if o.proto != "ftp":
+            continue
+        out[o.kind, json.dumps(o.fields, sort_keys=True)] += 1
+        if o.kind == "login_attempt" and o.fields["result"] != "unknown":
+            out[o.kind, json.dumps({**o.fields, "result": "unknown", "code": None}, sort_keys=True)] += 1
+    return out
 
 
 def _logins(observations: list[Observation]) -> list[tuple[Any, ...]]:
@@ -65,8 +75,10 @@ def test_a_lost_command_costs_its_login_and_keeps_the_logins_after_it() -> None:
 
 
 def test_a_lost_reply_costs_its_login_and_keeps_the_logins_after_it() -> None:
-    assert _logins(_lossy(4)) == LOGINS[1:]  # the first 530
-    assert _logins(_lossy(2)) == LOGINS[1:]  # the 331 before it: the USER and PASS may have been answered in it
+    # the first 530: the wrong password was sent in cleartext, its answer is the hole's: 'unknown'
+    assert _logins(_lossy(4)) == [("admin", "wrong", "unknown"), *LOGINS[1:]]
+    # the 331 before it: the USER and PASS may have been answered in it (the 530 after the hole is not paired)
+    assert _logins(_lossy(2)) == [("admin", "wrong", "unknown"), *LOGINS[1:]]
     lossy = _lossy(0)  # the greeting
     assert [o.kind for o in lossy] == ["login_attempt"] * 3
 
@@ -82,10 +94,11 @@ def test_an_answer_whose_user_or_pass_was_lost_claims_no_login() -> None:
     assert [o.kind for o in converse(FtpDissector(), chunks, None, PORT)] == ["banner"]
     # through the engine, whose capture has no ACKs to tell a hole early: the last PASS lost, its 230 claims none
     assert _logins(session(EXCHANGE, PORT, (11,))) == LOGINS[:2]
-    # a lost 230 leaves no USER pending: a later 530 (a command refused) is no failed login of it
+    # a lost 230 leaves no USER pending: a later 530 (a command refused) is no failed login of it; the PASS it
+    # answered was sent in cleartext: its login is 'unknown'
     chunks = [(False, b"220 ready\r\n"), (True, b"USER admin\r\nPASS 1234\r\n"), (False, GAP),
               (True, b"LIST\r\n"), (False, b"530 Please login with USER and PASS.\r\n")]
-    assert [o.kind for o in converse(FtpDissector(), chunks, None, PORT)] == ["banner"]
+    assert _logins(converse(FtpDissector(), chunks, None, PORT)) == [("admin", "1234", "unknown")]
 
 
 def test_a_greeting_cut_by_a_hole_is_no_banner() -> None:
@@ -104,7 +117,7 @@ def test_past_a_hole_only_a_known_command_or_a_reply_line_is_taken() -> None:
     chunks = [(False, b"220 ready\r\n"), (True, b"USER a\r\nPASS b\r\n"), (False, GAP),
               (False, b"in 530 text\r\n699 no such code\r\n530 Login incorrect\r\n"),
               (True, b"USER c\r\nPASS d\r\n"), (False, b"331 go on\r\n530 Login incorrect\r\n")]
-    assert _logins(converse(FtpDissector(), chunks, None, PORT)) == [("c", "d", "failure")]
+    assert _logins(converse(FtpDissector(), chunks, None, PORT)) == [("a", "b", "unknown"), ("c", "d", "failure")]
     # a command line within MAX_LINE waits for its end; one over it is not taken
     state: dict[str, Any] = {}
     d = FtpDissector()
@@ -163,8 +176,8 @@ def test_any_one_or_two_segments_captured_late_read_the_same_logins() -> None:
     count = segment_count(EXCHANGE, None)
     for late in itertools.chain(((i,) for i in range(count)), itertools.combinations(range(count), 2)):
         assert _logins(session(EXCHANGE, PORT, acks=True, late=late)) == LOGINS, late
-    for late in range(segment_count(EXCHANGE, SEGMENT)):  # lines cut into segments
-        assert _logins(session(EXCHANGE, PORT, acks=True, late=(late,), segment=SEGMENT)) == LOGINS, late
+    for one in range(segment_count(EXCHANGE, SEGMENT)):  # lines cut into segments
+        assert _logins(session(EXCHANGE, PORT, acks=True, late=(one,), segment=SEGMENT)) == LOGINS, one
 
 
 def test_without_acknowledgments_a_reply_captured_first_claims_no_login_it_does_not_hold() -> None:
@@ -200,7 +213,7 @@ def _fed(d: FtpDissector, state: dict[str, Any], to_server: bool, data: bytes, *
 
 
 def test_replies_held_for_client_bytes_are_bounded() -> None:
-    d, state = FtpDissector(), {}
+    d, state = FtpDissector(), dict[str, Any]()
     _fed(d, state, False, b"220 ready\r\n", seq=5000, ack=1000)
     _fed(d, state, True, b"NOOP\r\n", seq=1000, ack=5011)
     _fed(d, state, False, b"200 ok\r\n", seq=5011, ack=1006)
@@ -214,7 +227,7 @@ def test_replies_held_for_client_bytes_are_bounded() -> None:
 
 
 def test_commands_waiting_for_replies_are_bounded_and_past_the_limit_claim_nothing() -> None:
-    d, state = FtpDissector(), {}
+    d, state = FtpDissector(), dict[str, Any]()
     _fed(d, state, False, b"220 ready\r\n", seq=5000, ack=1000)
     noops = b"NOOP\r\n" * (MAX_PENDING + 5)
     _fed(d, state, True, noops, seq=1000, ack=5011)
@@ -224,6 +237,9 @@ def test_commands_waiting_for_replies_are_bounded_and_past_the_limit_claim_nothi
     # had the five oldest NOOPs not been forgotten, the 331 and 230 here would answer the USER and PASS
     replies = b"200 ok\r\n" * (MAX_PENDING - 2) + b"331 go on\r\n230 Logged in\r\n"
     assert _fed(d, state, False, replies, seq=5011, ack=end + 100) == []
+    # nor is a PASS still waiting at the flow's end a login: which replies answered which is not known
+    _fed(d, state, True, b"USER root\r\nPASS pw\r\n", seq=end + 23, ack=5011 + len(replies))
+    assert state[COMMANDS_KEY][-1][1][:2] == ("root", "pw") and d.ending(state) == []
 
 
 
@@ -239,3 +255,56 @@ def test_with_pure_acks_what_is_read_does_not_depend_on_where_batches_are_cut() 
                                                       acked=acked, batch=size) if o.proto == "ftp"]
                 for size in (1, 5, None)]
         assert read[0] == read[1] == read[2], seed
+
+
+# the capture ends where the answer of a PASS is not in it (issue #4): the password was sent in cleartext whatever the
+# server said, so the login is read with result 'unknown' (dissect/ftp.py ``ending``), as Telnet's
+WRONG_UNANSWERED = EXCHANGE[:4]  # greeting, USER admin, 331, PASS wrong: no 530
+
+
+def test_a_capture_ending_after_a_pass_with_no_answer_reads_its_login_unknown() -> None:
+    for acks, batch in itertools.product((False, True), (None, 1)):
+        got = session(WRONG_UNANSWERED, PORT, close=False, acks=acks, batch=batch)
+        logins = [o for o in got if o.kind == "login_attempt"]
+        assert [o.fields for o in logins] == [
+            {"username": "admin", "password": "wrong", "result": "unknown", "code": None}], (acks, batch)
+        pass_ts = 1.0 + (3 + 3) / 1000  # the handshake's 3 frames, then the 4th message: the PASS
+        assert logins[0].ts == pass_ts and logins[0].src_ip == "192.168.1.10" and logins[0].subject == "dst"
+    # FINs both ways end the flow: the same login, once
+    assert _logins(session(WRONG_UNANSWERED, PORT, close=True)) == [("admin", "wrong", "unknown")]
+    # after a login answered: the unanswered one only
+    assert _logins(session(EXCHANGE[:8], PORT, close=False, acks=True)) == [
+        LOGINS[0], ("root", "toor", "unknown")]
+
+
+def test_answered_logins_and_lost_or_userless_passes_read_no_unknown_login_at_the_end() -> None:
+    # every PASS answered (230 and 530): as before, the flow's end adds nothing, FIN or not
+    for close in (False, True):
+        assert _logins(session(EXCHANGE, PORT, close=close)) == LOGINS
+        assert _logins(session(EXCHANGE[:5], PORT, close=close)) == LOGINS[:1]
+    # the PASS lost (a hole, nothing after it or its answer after it): no login; a USER alone is no login
+    assert _logins(session(WRONG_UNANSWERED, PORT, (3,), close=False)) == []
+    assert _logins(session(EXCHANGE[:5], PORT, (3,), close=False, acks=True)) == []
+    assert _logins(session(EXCHANGE[:2], PORT, close=False)) == []
+    # a PASS with no USER read before it names nobody
+    assert _logins(session([EXCHANGE[0], (True, b"PASS x\r\n")], PORT, close=False)) == []
+
+
+def test_the_flow_s_end_tells_each_unanswered_pass_once() -> None:
+    d, state = FtpDissector(), dict[str, Any]()
+    assert _logins(converse(d, WRONG_UNANSWERED, state, PORT)) == []
+    ended = d.ending(state)
+    assert _logins(ended) == [("admin", "wrong", "unknown")] and ended[0].fields["code"] is None
+    assert d.ending(state) == []
+    # the answer read: nothing waits
+    d, state = FtpDissector(), dict[str, Any]()
+    assert _logins(converse(d, EXCHANGE[:5], state, PORT)) == [LOGINS[0]]
+    assert d.ending(state) == []
+
+
+def test_a_hole_in_the_client_s_direction_after_a_pass_reads_its_login_unknown() -> None:
+    # no reply is paired with the commands read before a client's hole: the PASS among them was sent all the same
+    d, state = FtpDissector(), dict[str, Any]()
+    converse(d, WRONG_UNANSWERED, state, PORT)
+    assert _logins(d.gap(state, True) or []) == [("admin", "wrong", "unknown")]
+    assert converse(d, [(False, b"530 Login incorrect.\r\n")], state, PORT) == [] and d.ending(state) == []

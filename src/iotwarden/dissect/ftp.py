@@ -6,7 +6,8 @@ Kinds:
   newlines): ``code``, ``banner``; subject ``src`` is the server.
 * ``login_attempt``: ``username`` (USER, §4.1.1), ``password`` (PASS, cleartext as sent: risk
   checks match it against default-credential lists), ``result`` ("success" on 230, "failure" on
-  530, RFC 959 §4.2.2), ``code``; src is the client, subject ``dst`` (the server logged into).
+  530, RFC 959 §4.2.2; "unknown" for a PASS whose answer the capture will not give: below), ``code`` (None when
+  unknown); src is the client, subject ``dst`` (the server logged into).
 
 Dissection ends after a successful login, after AUTH TLS is accepted (234, RFC 4217 §4), or after
 :data:`MAX_ATTEMPTS` attempts. A login is claimed by the reply that answers a USER or PASS read: each command read
@@ -23,12 +24,19 @@ code of RFC 959 §4.2.1); the commands read before a hole in the client's direct
 have held names the PASS after it), the first completion reply after a hole in the server's, once every command
 its acknowledgment covers is read, answers none of them and drops them (the hole held the answers of some), and a
 greeting not seen whole is no banner.
+
+A PASS read (with the USER it names) was sent in cleartext whatever the server answered: where FTP's state shows its
+answer will not be read, it is a login with result "unknown", stamped at the PASS, as Telnet's: the flow ends with it
+unanswered (``ending``: the capture's end, idle, evicted, after its FIN or RST), a hole in the client's direction
+after it (no reply is paired with it then), or a server's hole whose first reply after it drops it (its answer may be
+the hole's). A PASS lost in a hole claims nothing, nor does anything once MAX_PENDING forgot a command.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from iotwarden.dissect import streambuf
@@ -48,7 +56,9 @@ MAX_PENDING = 1024
 # replies held until the client's bytes their acknowledgment covers are read: a capture that recorded the two
 # directions out of order by a segment or two holds one or two; past it the oldest is taken as answering nothing
 MAX_DEFERRED = 16
-COMMANDS_KEY = "commands"  # commands read and not yet answered: (sequence number after it or None, credentials)
+# commands read and not yet answered: (sequence number after it or None, credentials: the user, the password and
+# the PASS's packet without its payload, or the user alone for a USER)
+COMMANDS_KEY = "commands"
 # where ACKs tell nothing, a reply with no command read waiting is taken to answer the next command read when that is
 # the one command it answers in a login (RFC 959 §5.4: 331 and 332 a USER; 230, 202 and 530, in the sequence
 # USER 331 PASS, a PASS), so a capture that recorded the reply before its command does not pair every reply after
@@ -59,6 +69,9 @@ DEFERRED_KEY = "deferred"  # replies held: (code, acknowledgment, the reply's pa
 # MAX_REPLY_LINES) and MAX_ATTEMPTS logins, lines of tens of bytes, with the commands between them; dissection
 # ends at the attempts first. The 100-packet cap it replaces was ~100 such lines
 MAX_STREAM_BYTES = 64 * 1024
+
+# what a command read sent: the user named, the password (PASS) and the PASS's packet without its payload
+Credentials = tuple[str, str | None, Packet | None]
 
 _REPLY = re.compile(r"^(\d{3})([ -])(.*)$")
 
@@ -85,22 +98,44 @@ class FtpDissector(StreamDissector):
         """The server speaks first: a 220 greeting (RFC 959 §5.4, connection establishment)."""
         return not to_server and payload[:4] in (b"220 ", b"220-") and payload.endswith(b"\n")
 
-    def gap(self, state: dict[str, Any], to_server: bool) -> None:
+    def gap(self, state: dict[str, Any], to_server: bool) -> list[Observation] | None:
         """Bytes of a direction were lost: drop its partial line and read on from the next line :meth:`_resync`
         finds. A client's hole may have held a USER or PASS: the commands read before it claim no login and a PASS
         after it names no user. A server's hole held replies: the first completion reply after it answers nothing
-        (:meth:`_answer`); a hole before the greeting was read held part of it."""
+        (:meth:`_answer`); a hole before the greeting was read held part of it. A PASS read before a client's hole
+        is a login whose result is 'unknown' (no reply is paired with it now)."""
         key = streambuf.direction_key(to_server)
         state.pop(key, None)
         state[RESYNC_STATE_KEY + key] = True
         if to_server:
             state.pop("user", None)
-            state[COMMANDS_KEY] = [(at, None) for at, _ in state.get(COMMANDS_KEY, ())]
+            commands = state.get(COMMANDS_KEY, ())
+            state[COMMANDS_KEY] = [(at, None) for at, _ in commands]
+            return self._unknown(commands, state) or None
         else:
             state.pop("reply", None)
             state.pop("reply_code", None)
             state["banner_seen"] = True
             state["server_hole"] = True
+        return None
+
+    def ending(self, state: dict[str, Any]) -> list[Observation]:
+        """The flow ended (the capture's end, idle, evicted, after its FIN or RST) while this dissector read it: a PASS
+        read and not answered was sent in cleartext, its answer never read: a login whose result is 'unknown'."""
+        return self._unknown(state.pop(COMMANDS_KEY, ()), state)
+
+    def _unknown(self, commands: Iterable[tuple[int | None, Credentials | None]],
+                 state: dict[str, Any]) -> list[Observation]:
+        """The PASS commands among ``commands`` (credentials read, answer never to be paired) as logins whose result
+        is 'unknown', stamped at each PASS; none once MAX_PENDING forgot a command (which replies answered which
+        is not known)."""
+        out: list[Observation] = []
+        for _, credentials in commands:
+            if state.get("done") or state.get("unpaired"):
+                break
+            if credentials is not None and credentials[2] is not None:
+                out += self._claim(credentials[2], credentials[:2], "unknown", None, state)
+        return out
 
     @staticmethod
     def _resync(buf: bytearray, fresh: int, to_server: bool) -> bool:
@@ -152,7 +187,7 @@ class FtpDissector(StreamDissector):
             del buf[: at + 1]
             if pkt.to_server:
                 after = None if end is None else (end - len(buf)) % SEQ_MOD
-                self._command(line, after, state)
+                self._command(pkt, line, after, state)
                 if after is not None:
                     state["c2s_at"] = after
                 out += self._release(state)
@@ -164,20 +199,20 @@ class FtpDissector(StreamDissector):
         return out
 
     @staticmethod
-    def _command(line: str, after: int | None, state: dict[str, Any]) -> None:
-        """A command read, ending before sequence number ``after``: it waits for its reply with the credentials
-        it sent (USER, RFC 959 §4.1.1, alone; PASS with the user named last)."""
+    def _command(pkt: Packet, line: str, after: int | None, state: dict[str, Any]) -> None:
+        """A command read in ``pkt``, ending before sequence number ``after``: it waits for its reply with the
+        credentials it sent (USER, RFC 959 §4.1.1, alone; PASS with the user named last and its packet)."""
         verb, _, arg = line.partition(" ")
         verb = verb.upper()
-        credentials: tuple[str, str | None] | None = None
+        credentials: Credentials | None = None
         if verb == "USER":
             state["user"] = arg[:MAX_FIELD]
-            credentials = (state["user"], None)
+            credentials = (state["user"], None, None)
         elif verb == "PASS" and "user" in state:
-            credentials = (state["user"], arg[:MAX_FIELD])
+            credentials = (state["user"], arg[:MAX_FIELD], dataclasses.replace(pkt, payload=b""))
         if state.pop("answered_first", None) == verb:
             return  # its reply came first (a capture whose ACKs tell nothing of the order)
-        commands: list[tuple[int | None, tuple[str, str | None] | None]] = state.setdefault(COMMANDS_KEY, [])
+        commands: list[tuple[int | None, Credentials | None]] = state.setdefault(COMMANDS_KEY, [])
         if len(commands) >= MAX_PENDING:
             del commands[0]
             state["unpaired"] = True
@@ -259,11 +294,15 @@ class FtpDissector(StreamDissector):
         """A completion reply (acknowledging ``ack`` of the client's bytes, None: not known) answers the oldest
         command waiting, unless it was sent before that command was whole (it answers one the capture lost); a 230
         or 530 to a USER or PASS claims its login."""
-        commands: list[tuple[int | None, tuple[str, str | None] | None]] = state.get(COMMANDS_KEY) or []
+        commands: list[tuple[int | None, Credentials | None]] = state.get(COMMANDS_KEY) or []
         if state.pop("server_hole", False):  # which of the commands it covers the hole's replies answered: unknown
-            state[COMMANDS_KEY] = [c for c in commands if ack is not None and c[0] is not None
-                                   and seq_delta(ack, c[0]) < 0]
-            return []
+            kept: list[tuple[int | None, Credentials | None]] = []
+            dropped: list[tuple[int | None, Credentials | None]] = []
+            for c in commands:
+                covered = ack is None or c[0] is None or seq_delta(ack, c[0]) >= 0
+                (dropped if covered else kept).append(c)
+            state[COMMANDS_KEY] = kept
+            return self._unknown(dropped, state)
         if not commands:  # the command it answers is not in the capture, or not yet (ACKs that tell nothing)
             if ack is None and code in ANSWERS_FIRST:
                 state["answered_first"] = ANSWERS_FIRST[code]
@@ -274,12 +313,16 @@ class FtpDissector(StreamDissector):
         del commands[0]
         if code not in (230, 530) or credentials is None or state.get("unpaired"):
             return []
-        username, password = credentials
-        fields = {"username": username, "password": password,
-                  "result": "success" if code == 230 else "failure", "code": code}
+        return self._claim(pkt, credentials[:2], "success" if code == 230 else "failure", code, state)
+
+    def _claim(self, pkt: Packet, sent: tuple[str, str | None], result: str, code: int | None,
+               state: dict[str, Any]) -> list[Observation]:
+        """The login of ``sent`` (user name, password), stamped at ``pkt``: the reply that answered it, or the PASS
+        when its result is 'unknown'."""
+        fields = {"username": sent[0], "password": sent[1], "result": result, "code": code}
         attempts = state.get("attempts", 0) + 1
         state["attempts"] = attempts
-        if code == 230 or attempts >= MAX_ATTEMPTS:
+        if result == "success" or attempts >= MAX_ATTEMPTS:
             state["done"] = True
         client = streambuf.oriented(pkt, from_client=True)
         return [client.observation(self.name, "login_attempt", fields, subject="dst")]

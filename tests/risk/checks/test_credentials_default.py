@@ -42,6 +42,15 @@ def test_ftp_default_pair_matches_and_a_site_password_does_not(tmp_path: Path) -
     assert found(ctx, ID) == {}
 
 
+def test_ftp_default_pair_whose_answer_the_capture_lacks_is_high(tmp_path: Path) -> None:
+    # the capture ends after the PASS: the pair crossed the network in cleartext, whether it worked is unknown
+    ctx, _ = analyse(ftp_capture(tmp_path / "admin.pcap", "admin", "admin", answered=False))
+    finding = found(ctx, ID)["mac:02:00:00:00:00:15"]
+    assert finding.severity == "high"
+    assert finding.evidence["credentials"] == ["admin:admin"] and finding.evidence["login_results"] == ["unknown"]
+    assert finding.evidence["services"] == ["ftp"]
+
+
 def test_rtsp_basic_with_hikvisions_published_default_is_critical(tmp_path: Path) -> None:
     # DefaultCreds cheat sheet: hikvision admin/12345, sent as RTSP Basic credentials and accepted (200)
     ctx, _ = analyse(rtsp_capture(tmp_path / "basic.pcap", auth=basic("admin", "12345"), challenge="basic"))
