@@ -34,7 +34,7 @@ def converse(d: StreamDissector, chunks: Iterable[Chunk], state: dict[str, Any] 
         if state.get("done"):
             break
         if data is GAP:
-            d.gap(state, to_server)
+            out += d.gap(state, to_server) or []  # what the hole cost, as the engine adds it (streamfeed._gap)
             continue
         src, dst = (("10.0.0.1", 50000), ("10.0.0.2", port))[:: 1 if to_server else -1]
         pkt = Packet(ts=1.0, payload=data, src_ip=src[0], src_port=src[1], dst_ip=dst[0], dst_port=dst[1],
