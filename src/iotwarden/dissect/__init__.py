@@ -46,7 +46,8 @@ REGISTRY: tuple[tuple[str, str], ...] = (
     ("telnet", "TelnetDissector"),
     ("ftp", "FtpDissector"),
     ("pjl", "PjlDissector"),  # HP JetDirect raw printing tcp/9100: PJL commands' names, the printer's replies
-    ("pjlink", "PjlinkDissector"),  # PJLink tcp/4352: a projector's or display's greeting, maker, product, class
+    ("pjlink", "PjlinkDissector"),  # PJLink tcp/4352: a projector's or display's greeting, maker, product, class;
+    # udp/4352: Class 2 search (SRCH, ACKN=<MAC>) and status notifications (LKUP=<MAC>, ERST, POWR, INPT)
     ("kerberos", "KerberosDissector"),
     ("ldap", "LdapDissector"),  # LDAP tcp/389, 3268 (binds, searches, StartTLS hands TLS on); CLDAP udp/389 DC pings
     ("smb", "SmbDissector"),  # tcp/139 NetBIOS session, tcp/445 Direct TCP: SMB1/SMB2 negotiation, NTLMSSP

@@ -1,5 +1,6 @@
 """PJLink on tcp/4352 (JBMIA PJLink Specifications, Class 1 v1.04 and Class 2 v2.00): the greeting of a projector or
-display and its answers to a controller's queries, which name its maker, product, class, serial and software.
+display and its answers to a controller's queries, which name its maker, product, class, serial and software; and
+Class 2's search and status notifications on udp/4352, in which a device states its MAC address.
 
 Kinds (subject ``src``):
 
@@ -16,6 +17,18 @@ Kinds (subject ``src``):
 
 Lines end with CR (an LF after it is skipped). A line that is none of these, or one over ``MAX_LINE``,
 ends the direction (ParseError): what came before it stands.
+
+On udp/4352 (Class 2 v2.00, search and status notification; both ends' port is 4352), subject ``src``:
+
+* ``search`` (a controller, broadcast: '%2SRCH'): no fields; the searching host states nothing about itself.
+* ``search_ack`` (a device answering the search: '%2ACKN=<MAC>'): ``command`` 'ACKN', ``mac`` (written
+  aa:bb:cc:dd:ee:ff).
+* ``notification`` (a device, unprompted, to its controller): ``command`` 'LKUP' (its network link came up: ``mac``
+  its MAC), 'ERST' (error status, six digits), 'POWR' (power status) or 'INPT' (input); ``status`` the value of the
+  last three, ``mac`` None for them.
+
+A datagram may hold several lines; each is one of these or the rest of the datagram is refused (ParseError),
+what came before it standing. ``MAX_NOTICES`` observations per flow.
 """
 
 from __future__ import annotations
@@ -40,15 +53,21 @@ MAX_STREAM_BYTES = (MAX_REPLIES + MAX_COMMANDS) * MAX_LINE
 CR = b"\r"
 IDENTITY = {"CLSS": "device_class", "INF1": "manufacturer", "INF2": "product", "INFO": "other_info",
             "SNUM": "serial_number", "SVER": "software_version"}
+NOTIFICATIONS = frozenset({"LKUP", "ERST", "POWR", "INPT"})  # Class 2 status notification (udp/4352)
+MAX_NOTICES = 32  # udp/4352 observations per flow: a device notifies on each change, a controller searches again
 ERRORS = frozenset({"ERR1", "ERR2", "ERR3", "ERR4", "ERRA"})
 _REPLY = re.compile(rb"^%([12])([A-Z0-9]{4})=(.*)$", re.DOTALL)
 _COMMAND = re.compile(rb"^(?:[0-9a-fA-F]{32})?%([12])([A-Z0-9]{4}) (.*)$", re.DOTALL)
+_SEARCH = b"%2SRCH"
+_NOTICE = re.compile(rb"^%2([A-Z]{4})=(.{1," + str(MAX_TEXT).encode() + rb"})$", re.DOTALL)
+_MAC = re.compile(r"^[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}$")
 _GREETING = re.compile(rb"^PJLINK (?:([01])(?: ([0-9A-Za-z]{1,32}))?|(ERRA))$")
 
 
 class PjlinkDissector(StreamDissector):
     name: ClassVar[str] = "pjlink"
     tcp_ports: ClassVar[tuple[int, ...]] = (PORT,)
+    udp_ports: ClassVar[tuple[int, ...]] = (PORT,)  # Class 2 search and status notification
     max_stream_bytes: ClassVar[int | None] = MAX_STREAM_BYTES
     max_stream_packets: ClassVar[int | None] = safety_net(MAX_STREAM_BYTES)
     max_buffer: ClassVar[int] = MAX_LINE  # an incomplete line between feeds
@@ -59,6 +78,8 @@ class PjlinkDissector(StreamDissector):
         return not to_server and bool(sep) and _GREETING.match(line) is not None
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        if pkt.ip_proto != 6:  # udp/4352: whole lines in each datagram, no greeting, no direction to close
+            return self._datagram(pkt, data, state)
         key = streambuf.direction_key(pkt.to_server)
         if state.get("closed_" + key):
             return []
@@ -114,6 +135,45 @@ class PjlinkDissector(StreamDissector):
         elif command in IDENTITY and value:
             fields[IDENTITY[command]] = value[:MAX_TEXT]
         out.append(pkt.observation(self.name, "reply", fields))
+
+
+    def _datagram(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        """Class 2 v2.00 search (a controller's '%2SRCH', a device's '%2ACKN=<MAC>') and status notifications
+        ('%2LKUP=<MAC>', '%2ERST=', '%2POWR=', '%2INPT=') in one datagram."""
+        out: list[Observation] = []
+        try:
+            for raw in data.split(CR):
+                line = raw.lstrip(b"\n")
+                if not line:
+                    continue
+                if len(line) > MAX_LINE:
+                    raise ParseError(f"PJLink line over {MAX_LINE} bytes")
+                kind, fields = _notice(line)
+                if not _count(state, "notices", MAX_NOTICES):
+                    break
+                out.append(pkt.observation(self.name, kind, fields))
+        except ParseError as exc:
+            raise streambuf.failed(exc, out) from None
+        return out
+
+
+def _notice(line: bytes) -> tuple[str, dict[str, Any]]:
+    """(kind, fields) of one udp/4352 line (PJLink Class 2 v2.00 search and status notification); ParseError
+    when it is none of them."""
+    if line == _SEARCH:
+        return "search", {}
+    m = _NOTICE.match(line)
+    command = m.group(1).decode() if m else ""
+    if m is None or command not in NOTIFICATIONS | {"ACKN"}:
+        raise ParseError(f"not a PJLink search or notification: {line[:40]!r}")
+    value = streambuf.text(m.group(2), MAX_TEXT).strip()
+    if command in ("ACKN", "LKUP"):  # the device's MAC address, 'xx:xx:xx:xx:xx:xx'
+        if _MAC.match(value) is None:
+            raise ParseError(f"PJLink {command} without a MAC address: {value[:40]!r}")
+        mac = value.lower().replace("-", ":")
+        return ("search_ack" if command == "ACKN" else "notification"), {"command": command, "mac": mac,
+                                                                        "status": None}
+    return "notification", {"command": command, "mac": None, "status": value}
 
 
 def _count(state: dict[str, Any], key: str, limit: int) -> bool:

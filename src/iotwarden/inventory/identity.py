@@ -217,9 +217,11 @@ RULES: dict[str, IdentityRule] = {
     "ftp": IdentityRule(attributes=("banner",), kinds=frozenset({"banner"})),  # RFC 959 §4.2 (220 reply)
     # HP PJL Tech Ref status readback: the model a printer answers INFO ID with, the PDLs INFO CONFIG lists
     "pjl": IdentityRule(attributes=("model", "languages"), kinds=frozenset({"reply"})),
-    # PJLink §4 (Class 1) / §5 (Class 2): what a projector or display answers the identity queries with
+    # PJLink §4 (Class 1) / §5 (Class 2): what a projector or display answers the identity queries with; the MAC
+    # address a Class 2 device answers a search with or notifies its link-up with (udp/4352); a search says nothing
     "pjlink": IdentityRule(attributes=("manufacturer", "product", "device_class", "other_info", "serial_number",
-                                       "software_version"), kinds=frozenset({"reply"})),
+                                       "software_version", "mac"),
+                           kinds=frozenset({"reply", "search_ack", "notification"})),
     "telnet": IdentityRule(attributes=("banner",), kinds=frozenset({"banner"})),
     "snmp": IdentityRule(  # RFC 3418 system group: sysDescr, sysObjectID, sysName
         attributes=("sys_descr", "sys_object_id", "sys_name"), hostnames=("sys_name",),
