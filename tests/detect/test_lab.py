@@ -33,6 +33,7 @@ EXPECTED = {
     "kerberos_spray": {"detect.bruteforce.kerberos_spray"},  # guessing too with one user (test_krb_attacks)
     "kerberoast": {"detect.kerberos.kerberoast"},
     "ldap_bruteforce": {"detect.bruteforce.ldap"},
+    "ftp_bruteforce": {"detect.bruteforce.ftp"},
 }
 # attacks on a controller: detect.ot reports the operation on the device that received it, naming the attacker
 # as the alert's source (src_ip), so their alerts have the target as subject

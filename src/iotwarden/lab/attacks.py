@@ -3,7 +3,8 @@ subnet, lateral movement from a compromised IoT device to IT servers over SMB, R
 beaconing, DGA lookups and DNS tunnelling, a Mozi-like bot joining the BitTorrent DHT, SIPVicious'
 SIP sweep, extension walk and password guessing (lab/sip_attacks.py), RDP password guessing and spraying
 (lab/rdp_attacks.py), Kerberos password spraying and Kerberoasting (lab/krb_attacks.py), KNX reprogramming
-through a KNX IP router (lab/knx_app.py), and LDAP simple-bind password guessing (lab/ldap_app.py). Each also
+through a KNX IP router (lab/knx_app.py), LDAP simple-bind password guessing (lab/ldap_app.py) and Mirai-style FTP
+password guessing (lab/ftp_app.py). Each also
 yields its ground truth (times, attacker, targets, ATT&CK technique).
 """
 
@@ -23,6 +24,7 @@ from iotwarden.lab import proto_app, proto_net
 from iotwarden.lab.behave_app import telnet_login
 from iotwarden.lab.behave_net import RTT_LAN, RTT_WAN, arp_frame, dns_lookup
 from iotwarden.lab.credentials import MIRAI_CREDENTIALS, pick_credentials
+from iotwarden.lab.ftp_app import FTP_ATTACKS
 from iotwarden.lab.knx_app import KNX_ATTACKS
 from iotwarden.lab.krb_attacks import KRB_ATTACKS
 from iotwarden.lab.ldap_app import LDAP_ATTACKS
@@ -373,4 +375,5 @@ ATTACKS: dict[str, tuple[Attack, dict[str, Param]]] = {
     **KNX_ATTACKS,
     **KRB_ATTACKS,
     **LDAP_ATTACKS,
+    **FTP_ATTACKS,
 }

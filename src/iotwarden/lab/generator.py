@@ -18,6 +18,7 @@ from iotwarden.lab.attacks import ATTACKS
 from iotwarden.lab.behave_app import BEHAVIOURS as APP_BEHAVIOURS
 from iotwarden.lab.behave_net import BEHAVIOURS as NET_BEHAVIOURS
 from iotwarden.lab.behave_site import BEHAVIOURS as SITE_BEHAVIOURS
+from iotwarden.lab.ftp_app import BEHAVIOURS as FTP_BEHAVIOURS
 from iotwarden.lab.kasa_app import BEHAVIOURS as KASA_BEHAVIOURS
 from iotwarden.lab.knx_app import BEHAVIOURS as KNX_BEHAVIOURS
 from iotwarden.lab.ldap_app import BEHAVIOURS as LDAP_BEHAVIOURS
@@ -34,7 +35,7 @@ TRUTH_SCHEMA = "iotwarden.lab.truth/1"
 SNAPLEN = 65535
 BEHAVIOURS = {**NET_BEHAVIOURS, **APP_BEHAVIOURS, **SITE_BEHAVIOURS, **WSD_BEHAVIOURS, **UPNP_BEHAVIOURS,
               **KASA_BEHAVIOURS, **TUYA_BEHAVIOURS, **SIP_BEHAVIOURS, **KNX_BEHAVIOURS,
-              **LDAP_BEHAVIOURS}
+              **LDAP_BEHAVIOURS, **FTP_BEHAVIOURS}
 WRITE_BUFFER = 1 << 20  # bytes of pcap records buffered before each write
 
 

@@ -33,6 +33,7 @@ PCAP_END_S = 2**32
 # 300-byte name was an internal error (struct.error, ValueError)
 MAX_DEVICE_TEXT_BYTES = 63
 LATEST_START_S = PCAP_END_S - 366 * 86400.0
+ADD_BEHAVIOURS = "add_behaviours"  # an extending scenario's behaviours for its base's devices (read_scenario_file)
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
@@ -254,7 +255,9 @@ def read_scenario_file(path: Path, *, _depth: int = 0) -> Any:
     """The YAML document of a scenario file (kb.schema.safe_load); ConfigError if unreadable.
 
     ``extends: base.yaml`` (relative to the file) starts from that scenario and replaces its
-    top-level keys with the ones given here; one level of extension only.
+    top-level keys with the ones given here; one level of extension only. Such a file may also give
+    ``add_behaviours: {device id: [behaviour, ...]}``: behaviours appended to those of the base's devices, so a
+    variant adds an activity without copying the device list.
     """
     doc = _load_yaml(path)
     if isinstance(doc, dict) and "extends" in doc:
@@ -264,8 +267,32 @@ def read_scenario_file(path: Path, *, _depth: int = 0) -> Any:
         base = read_scenario_file(path.parent / base_name, _depth=1)
         if not isinstance(base, dict):
             raise ConfigError(f"{path.name}.extends: {base_name} is not a scenario mapping")
+        added = doc.pop(ADD_BEHAVIOURS, None)
         doc = {**base, **doc}
+        if added is not None:
+            doc["devices"] = _add_behaviours(doc.get("devices"), added, f"{path.name}.{ADD_BEHAVIOURS}")
     return doc
+
+
+def _add_behaviours(devices: Any, added: Any, path: str) -> list[Any]:
+    """``devices`` (the raw list) with the behaviours ``added`` names appended to its devices' (copies)."""
+    if not isinstance(added, dict):
+        raise ConfigError(f"{path}: expected a mapping of device ids to lists of behaviours")
+    if not isinstance(devices, list):
+        raise ConfigError(f"{path}: the scenario has no device list to add to")
+    ids = {d["id"]: i for i, d in enumerate(devices) if isinstance(d, dict) and isinstance(d.get("id"), str)}
+    out = list(devices)
+    for device_id, more in added.items():
+        if device_id not in ids:
+            raise ConfigError(f"{path}.{device_id}: no such device (known: {', '.join(sorted(ids))})")
+        if not isinstance(more, list):
+            raise ConfigError(f"{path}.{device_id}: expected a list of behaviours")
+        dev = out[ids[device_id]]
+        mine = dev.get("behaviours") or []
+        if not isinstance(mine, list):
+            raise ConfigError(f"{path}.{device_id}: the device's behaviours are no list")
+        out[ids[device_id]] = {**dev, "behaviours": [*mine, *more]}
+    return out
 
 
 def _load_yaml(path: Path) -> Any:
