@@ -69,7 +69,7 @@ def iter_frames(path: Path) -> Iterator[tuple[Packet, tuple[int, int] | None]]:
                 continue
             if l2 is None:
                 ip: Any = dpkt.ip.IP(buf) if buf and buf[0] >> 4 == 4 else dpkt.ip6.IP6(buf)
-                ethertype = 0x0800 if isinstance(ip, dpkt.ip.IP) else 0x86DD
+                ethertype: int | None = 0x0800 if isinstance(ip, dpkt.ip.IP) else 0x86DD
                 vlan = None
             else:
                 ip = l2.data
