@@ -103,6 +103,12 @@ ALLOW_A: dict[str, str] = {
     "snmp.oid.apc_pdu snmp.pen.apc device_type":
         "designed pair: APC's enterprise number leans to a UPS (0.8), which most APC agents are; its rack PDUs answer "
         "under their own subtree 318.1.3.4 (PowerNet-MIB masterSwitch, 0.9), which outweighs it",
+    "snmp.oid.apc_environmental_monitor snmp.pen.apc device_type":
+        "designed pair: APC's enterprise number leans to a UPS (0.8); its environmental monitors (NetBotz, EMU) "
+        "answer under their own subtree 318.1.3.8 (PowerNet-MIB monitors, 0.9), which outweighs it",
+    "snmp.oid.apc_cooling snmp.pen.apc device_type":
+        "designed pair: APC's enterprise number leans to a UPS (0.8); its InRow and NetworkAIR cooling units answer "
+        "under their own subtree 318.1.3.14 (PowerNet-MIB networkAir, 0.9), which outweighs it",
 }
 _LEANS = "weight 0.3, under the classifier's MIN_CONFIDENCE: it leans towards the kind, never concludes it alone"
 ALLOW_B: dict[str, str] = {

@@ -51,10 +51,12 @@ SKIP = {
         1297, 1380,
     },
 }
-# the maker's usual name where the registry's entry is a division, a subsidiary or an old name
+# the maker's usual name where the registry's entry is a division, a subsidiary or an old name, or where two
+# registrants' names differ only in a legal form, which the vendor name drops: ODVA 72 'Control Technology
+# Incorporated' is 'CTI', its initials, and 254 'Control Technology Corporation' keeps the name
 OVERRIDE = {
     "enip": {
-        13: 'Belden', 16: 'Woodhead', 37: 'Yaskawa', 59: 'MKS Instruments', 71: 'Toshiba', 78: 'Datalogic',
+        13: 'Belden', 16: 'Woodhead', 37: 'Yaskawa', 59: 'MKS Instruments', 71: 'Toshiba', 72: 'CTI', 78: 'Datalogic',
         96: 'Pro-face', 116: 'MTS Systems', 121: 'KUKA', 123: 'Samsung', 143: 'GE', 182: 'Marsh Bellofram',
         245: 'Weidmüller', 257: 'Control Techniques', 276: 'GE', 322: 'ifm', 326: 'GE', 335: 'Toshiba',
         345: 'Endress+Hauser', 355: 'Elsag Bailey', 376: 'Toshiba', 403: 'Eaton', 445: 'Lenze', 468: 'Baumer',

@@ -95,7 +95,9 @@ def test_a_softphone_a_scanner_and_a_forwarding_proxy_are_no_phones(tmp_path: Pa
     ("Cisco/SPA112-1.4.1SR1(002)d-hisec", "sip.ua.cisco_spa_ata", {"model": "SPA112", "device_type": "voip_gateway"}),
     ("Cisco/SPA232D-1.4.1(002_282)", "sip.ua.cisco_spa_ata", {"model": "SPA232D", "device_type": "voip_gateway"}),
     ("Linksys/SPA8000-6.1.12", "sip.ua.linksys_spa8000", {"vendor": "Linksys", "device_type": "voip_gateway"}),
-    ("Polycom HDX 7000 HD (Release - 3.0.2.1-17007)", "sip.ua.polycom_video", {"device_type": "video_conferencing"}),
+    # read first by the model rule (rules/enterprise.yaml), which says the kind too
+    ("Polycom HDX 7000 HD (Release - 3.0.2.1-17007)", "sip.ua.polycom_hdx_model",
+     {"device_type": "video_conferencing", "model": "HDX 7000", "firmware": "3.0.2.1-17007"}),
     ("TANDBERG/4130 (X8.2.1)", "sip.server.tandberg", {"device_type": "video_conferencing"}),
     ("AVM FRITZ!Box 7312 117.05.23 TAL (Jun  1 2012)", "sip.ua.avm_fritzbox",
      {"vendor": "AVM", "device_type": "router"}),
