@@ -144,3 +144,22 @@ def test_resync_with_no_message_keeps_only_the_tail_asked_for() -> None:
     assert buf == b"xx"
     assert not streambuf.resync(buf, (0,), _judge(buf))
     assert buf == b""
+
+
+def test_take_record_takes_whole_records_and_bounds_each_and_the_leftover() -> None:
+    buf = bytearray(b"%1INF1=EB-L1500U\r%1POWR=1\r%1NA")
+    assert streambuf.take_record(buf, b"\r", 16, "line") == b"%1INF1=EB-L1500U"
+    assert streambuf.take_record(buf, b"\r", 16, "line") == b"%1POWR=1"
+    assert streambuf.take_record(buf, b"\r", 16, "line") is None  # not whole yet: it stays
+    assert buf == bytearray(b"%1NA")
+    buf += b"ME=x\r\r"
+    assert streambuf.take_record(buf, b"\r", 16, "line") == b"%1NAME=x"
+    assert streambuf.take_record(buf, b"\r", 16, "line") == b""  # an empty record is one
+    assert buf == bytearray()
+    two = bytearray(b"ab\r\nc")
+    assert streambuf.take_record(two, b"\r\n", 4, "line") == b"ab" and two == bytearray(b"c")
+    with pytest.raises(ParseError, match="line over 4 bytes"):
+        streambuf.take_record(bytearray(b"abcde\r"), b"\r", 4, "line")  # a whole record over the limit
+    with pytest.raises(ParseError, match="reply over 4 bytes"):
+        streambuf.take_record(bytearray(b"abcde"), b"\r", 4, "reply")  # a leftover past it without its end
+    assert streambuf.take_record(bytearray(b"abcd\r"), b"\r", 4, "line") == b"abcd"  # the limit itself is fine

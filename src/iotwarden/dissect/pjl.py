@@ -207,15 +207,10 @@ class PjlDissector(StreamDissector):
                 return
             if not buf.startswith(PREFIX) and not (len(buf) < len(PREFIX) and PREFIX.startswith(buf)):
                 raise ParseError(f"not a PJL reply: {bytes(buf[:20])!r}")
-            end = buf.find(FORM_FEED)
-            if end < 0:
-                if len(buf) > MAX_REPLY:
-                    raise ParseError(f"PJL reply over {MAX_REPLY} bytes")
+            record = streambuf.take_record(buf, FORM_FEED, MAX_REPLY, "PJL reply")
+            if record is None:
                 return
-            if end > MAX_REPLY:
-                raise ParseError(f"PJL reply over {MAX_REPLY} bytes")
-            text = bytes(buf[:end]).decode("latin-1")
-            del buf[: end + 1]
+            text = record.decode("latin-1")
             fields = _reply_fields(text)
             if fields is None:
                 raise ParseError(f"not a PJL reply: {text[:20]!r}")

@@ -86,16 +86,8 @@ class PjlinkDissector(StreamDissector):
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
         out: list[Observation] = []
         try:
-            while True:
-                end = buf.find(CR)
-                if end < 0:
-                    if len(buf) > MAX_LINE:
-                        raise ParseError(f"PJLink line over {MAX_LINE} bytes")
-                    break
-                if end > MAX_LINE:
-                    raise ParseError(f"PJLink line over {MAX_LINE} bytes")
-                line = bytes(buf[:end]).lstrip(b"\n")
-                del buf[: end + 1]
+            while (record := streambuf.take_record(buf, CR, MAX_LINE, "PJLink line")) is not None:
+                line = record.lstrip(b"\n")
                 if line:
                     self._line(pkt, line, state, out)
         except ParseError as exc:  # the direction is closed: what came before it stands

@@ -107,6 +107,22 @@ def text(raw: bytes | bytearray, limit: int) -> str:
     return bytes(raw[:limit]).decode("utf-8", "replace")
 
 
+def take_record(buf: bytearray, end_mark: bytes, limit: int, what: str) -> bytes | None:
+    """The next record of ``buf`` ended by ``end_mark`` (without it), taken out of ``buf``; None while it is not
+    whole yet. A record, or a leftover still waiting for its end, over ``limit`` bytes is a ParseError naming
+    ``what``: the size of one record, whatever the segmentation (the module's doc)."""
+    end = buf.find(end_mark)
+    if end < 0:
+        if len(buf) > limit:
+            raise ParseError(f"{what} over {limit} bytes")
+        return None
+    if end > limit:
+        raise ParseError(f"{what} over {limit} bytes")
+    record = bytes(buf[:end])
+    del buf[: end + len(end_mark)]
+    return record
+
+
 RESYNC_STATE_KEY = "resync_"  # + direction key: past a gap, looking for the next message head
 # a field line (RFC 9112 §5.1, RFC 2326 §4.2, RFC 3261 §7.3: a token, a colon and a value), as a text protocol's
 # head found past a gap must carry them
