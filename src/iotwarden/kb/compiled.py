@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from iotwarden.kb import paths
+from iotwarden.kb import generated, paths
 from iotwarden.kb.parsed import write_tables
 from iotwarden.kb.schema import Attribute, Rule, RuleValidator, load_attributes, rule_files
 from iotwarden.kb.taxonomy import Taxonomy
@@ -53,8 +53,7 @@ def write_index(path: Path | None = None, rules: list[Rule] | None = None) -> in
     tables = paths.GENERATED_TABLES if path is None else path.with_name(paths.GENERATED_TABLES.name)
     path = path or paths.GENERATED_INDEX
     rules = compile_rules() if rules is None else rules
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_index(rules, source_digest()), encoding="utf-8")
+    generated.write(path, render_index(rules, source_digest()))
     write_tables(tables)
     return len(rules)
 
@@ -62,13 +61,8 @@ def write_index(path: Path | None = None, rules: list[Rule] | None = None) -> in
 def index_problem(path: Path | None = None, rules: list[Rule] | None = None) -> str | None:
     """Why the compiled index is stale (or None when it is exactly what the sources compile to). ``rules``:
     what ``compile_rules()`` returned, when the caller has them already (``kb check`` compiles them once)."""
-    path = path or paths.GENERATED_INDEX
-    if not path.is_file():
-        return f"{path} is missing: run `iotwarden kb check --fix`"
-    expected = render_index(compile_rules() if rules is None else rules, source_digest())
-    if path.read_text(encoding="utf-8") != expected:
-        return f"{path} is stale: run `iotwarden kb check --fix` and commit it"
-    return None
+    return generated.problem(path or paths.GENERATED_INDEX,
+                             lambda: render_index(compile_rules() if rules is None else rules, source_digest()))
 
 
 def load_shipped_rules(attributes: dict[str, Attribute], taxonomy: Taxonomy) -> list[Rule]:

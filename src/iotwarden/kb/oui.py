@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from iotwarden.errors import ConfigError
-from iotwarden.kb import paths
+from iotwarden.kb import generated, paths
 from iotwarden.kb.parsed import load_table
 
 # registry name -> (file name, prefix length in bits); MA-L is the old "OUI" (IEEE 802-2014 §8.2)
@@ -360,19 +360,12 @@ def read_cache(shipped_dir: Path | None = None, path: Path | None = None) -> dic
 
 def cache_problem(path: Path | None = None) -> str | None:
     """Why ``generated/oui.json`` is stale (None when it is what the shipped registry files parse to)."""
-    path = path or paths.GENERATED_OUI
-    if not path.is_file():
-        return f"{path} is missing: run `iotwarden kb check --fix`"
-    if path.read_text(encoding="utf-8") != render_cache():
-        return f"{path} is stale: run `iotwarden kb check --fix` and commit it"
-    return None
+    return generated.problem(path or paths.GENERATED_OUI, render_cache)
 
 
 def write_cache(path: Path | None = None) -> None:
     """Regenerate ``generated/oui.json`` from the shipped registry files."""
-    path = path or paths.GENERATED_OUI
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_cache(), encoding="utf-8")
+    generated.write(path or paths.GENERATED_OUI, render_cache())
 
 
 def read_registry_csv(path: Path, bits: int) -> list[tuple[str, str]]:

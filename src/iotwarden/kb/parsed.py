@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from iotwarden.errors import ConfigError
-from iotwarden.kb import paths
+from iotwarden.kb import generated, paths
 
 TABLES_FORMAT = 1  # version of generated/tables.json; bump when its layout changes
 
@@ -68,16 +68,9 @@ def render_tables(files: list[Path] | None = None) -> str:
 
 def tables_problem(path: Path | None = None) -> str | None:
     """Why ``generated/tables.json`` is stale (None when it is what the shipped tables parse to)."""
-    path = path or paths.GENERATED_TABLES
-    if not path.is_file():
-        return f"{path} is missing: run `iotwarden kb check --fix`"
-    if path.read_text(encoding="utf-8") != render_tables():
-        return f"{path} is stale: run `iotwarden kb check --fix` and commit it"
-    return None
+    return generated.problem(path or paths.GENERATED_TABLES, render_tables)
 
 
 def write_tables(path: Path | None = None) -> None:
     """Regenerate ``generated/tables.json`` from the shipped tables."""
-    path = path or paths.GENERATED_TABLES
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_tables(), encoding="utf-8")
+    generated.write(path or paths.GENERATED_TABLES, render_tables())
