@@ -23,6 +23,8 @@ type drawing on its ancestors and a category on its types; pure functions, for i
 #   Controller,A1001') and that reaches the threshold on such evidence wins over a type only model-less
 #   evidence supports, however many such sources agree: a maker's kind-wide signs (an Axis realm, host
 #   name, _axis-video) say what most of its products are, the product naming itself says what this one is;
+#   but not over a rival type one model-less source alone states more strongly than the model statement
+#   (a Mac sharing a printer: the shared queue's Bonjour 'ty=' 0.6 is no match for model=MacBookPro 0.8);
 # * conflicting vendor evidence lowers the confidence of the value concluded, never which value
 #   it is: the confidence is the value's share under Dempster's rule of combination of the
 #   supports of the values product evidence names (simple support functions, Shafer 1976 ch. 4):
@@ -127,13 +129,19 @@ def conclude(min_confidence: float, prop: str, support: dict[str, float], matche
 def device_type(taxonomy: Taxonomy, min_confidence: float, matches: list[Match]) -> Conclusion | None:
     """Types gather the evidence for their ancestors. A type the product states with its model up to the
     threshold wins over types only model-less evidence supports (an Axis door controller's product type over
-    Axis's camera-wide realm, host name and _axis-video); a type the product's own evidence (no MAC block's
-    kind, no part's) supports up to the threshold wins over one a block's kind carries there (a Roku TV's
-    host name on Roku's block of players), and between two such types the product's evidence decides;
-    then ties go to the most specific type."""
+    Axis's camera-wide realm, host name and _axis-video), unless one such source alone states a rival more
+    strongly than the model statement does (a Mac's model=MacBookPro over the 'ty=' of a printer it shares);
+    a type the product's own evidence (no MAC block's kind, no part's) supports up to the threshold wins over
+    one a block's kind carries there (a Roku TV's host name on Roku's block of players), and between two such
+    types the product's evidence decides; then ties go to the most specific type."""
     direct = by_source("device_type", matches)
     product = by_source("device_type", [m for m in matches if not is_component(m)])
     named = by_source("device_type", [m for m in matches if not is_component(m) and m.conclusions.get("model")])
+    # the strongest single model-less product source naming each type itself (no ancestors): a rival
+    # stated this strongly is no mere lean, and a weaker model statement does not override it
+    lean = {t: max(g.values()) for t, g in
+            by_source("device_type", [m for m in matches if not is_component(m)
+                                      and not m.conclusions.get("model")]).items()}
     support: dict[str, float] = {}
     own: dict[str, float] = {}
     model: dict[str, float] = {}
@@ -159,9 +167,16 @@ def device_type(taxonomy: Taxonomy, min_confidence: float, matches: list[Match])
     if not support:
         return None
 
+    def named_first(t: str) -> bool:
+        if model[t] < min_confidence:
+            return False
+        related = {t, *taxonomy.ancestors(t)}
+        return all(model[t] >= w for u, w in lean.items()
+                   if u not in related and t not in taxonomy.ancestors(u) and taxonomy.get(u) is not None)
+
     def rank(t: str) -> tuple[bool, bool, bool, float, float, int, str]:
         stated = own[t] >= min_confidence  # between two such types the product's evidence decides, not a block
-        return (t not in COMPONENT_TYPES and support[t] >= min_confidence, model[t] >= min_confidence, stated,
+        return (t not in COMPONENT_TYPES and support[t] >= min_confidence, named_first(t), stated,
                 round(own[t] if stated else support[t], 9), round(support[t], 9), depth[t], t)
 
     best = max(support, key=rank)
