@@ -109,6 +109,10 @@ ALLOW_A: dict[str, str] = {
     "snmp.oid.apc_cooling snmp.pen.apc device_type":
         "designed pair: APC's enterprise number leans to a UPS (0.8); its InRow and NetworkAIR cooling units answer "
         "under their own subtree 318.1.3.14 (PowerNet-MIB networkAir, 0.9), which outweighs it",
+    "snmp.oid.apc_ats snmp.pen.apc device_type":
+        "designed pair: APC's enterprise number leans to a UPS (0.8); its automatic transfer switches answer under "
+        "their own arcs 318.1.3.11, .32 and .38 (PowerNet-MIB automaticXferSwitch and the rack ATSs, 0.9), which "
+        "outweigh it",
 }
 _LEANS = "weight 0.3, under the classifier's MIN_CONFIDENCE: it leans towards the kind, never concludes it alone"
 ALLOW_B: dict[str, str] = {
