@@ -185,3 +185,12 @@ def test_lines_waiting_for_their_prompts_are_bounded(fillers: int) -> None:
     user = "root" if len(lines) <= MAX_HELD else None
     assert [(o.fields["username"], o.fields["password"], o.fields["result"]) for o in out
             if o.kind == "login_attempt"] == [(user, "pw", "failure")]
+
+
+@pytest.mark.parametrize("isn", [(1000, 3_000_000_000), (3_000_000_000, 5000), (2**32 - 20, 2**32 - 60)])
+def test_acks_of_0_tell_nothing_wherever_the_sequence_numbers_lie(isn: tuple[int, int]) -> None:
+    # a capture built without Acknowledgment Numbers (0 with ACK set): the order of delivery decides, as with the
+    # numbers in the lower half; before, 0 lay ahead of a server's numbers past 2^31 (every line waited for a prompt
+    # never read: no login) or of a client's (its password's line end taken as acknowledged: success read 'failure')
+    assert _logins(session(EXCHANGE, PORT, acks=False, isn=isn)) == LOGINS
+    assert _logins(session(EXCHANGE, PORT, acks=True, isn=isn)) == LOGINS

@@ -218,7 +218,8 @@ def check(src: Path, work: Path, losses: tuple[str, ...] = LOSSES,
 def session(messages: list[tuple[bool, bytes]], port: int, lost: tuple[int, ...] = (), *,
             client: str = "192.168.1.10", server: str = "192.168.1.20", segment: int | None = None,
             close: bool = True, acks: bool = False, late: tuple[int, ...] = (), acked: tuple[int, ...] = (),
-            batch: int | None = None, closing: tuple[tuple[bool, int], ...] | None = None) -> list[Observation]:
+            batch: int | None = None, closing: tuple[tuple[bool, int], ...] | None = None,
+            isn: tuple[int, int] = (1000, 5000)) -> list[Observation]:
     """The Observations the default engine makes of one TCP connection: its handshake, then ``messages`` ((to
     the server?, bytes) in order) each cut into segments of ``segment`` bytes (None: one each), the segments
     numbered from 0 in ``lost`` left out of the capture (their sequence numbers still taken), then FIN both
@@ -228,12 +229,13 @@ def session(messages: list[tuple[bool, bytes]], port: int, lost: tuple[int, ...]
     (a SPAN port merging two uplinks' queues), each sent as before and acknowledged so; each segment numbered in
     ``acked`` is followed by the receiver's pure ACK of it (captured or not). ``closing``: the segments without
     payload sent at the end instead, each (to the server?, TCP flags; a FIN taking its sequence number, RFC 9293
-    §3.4), what a capture that lost some of them holds. Read in batches of ``batch`` frames (None: one)."""
+    §3.4), what a capture that lost some of them holds. Read in batches of ``batch`` frames (None: one). ``isn``: the
+    sequence number of the client's and the server's first data byte (taken modulo 2^32)."""
     from iotwarden.dissect import default_dissectors
     from iotwarden.engine.core import Engine
     from tests.sources.capbuild import ACK, FIN, PSH, SYN, batch_of, ethernet, tcp
 
-    seq = {True: 1000, False: 5000}
+    seq = {True: isn[0], False: isn[1]}
 
     def frame(to_server: bool, flags: int, payload: bytes = b"") -> bytes:
         a, b, sport, dport = (client, server, 40000, port) if to_server else (server, client, port, 40000)

@@ -56,7 +56,9 @@ class Packet:
     vni: tuple[int, ...] | None = None  # VXLAN/Geneve VNIs crossed, outermost first (engine/decode.vni_list)
     # the TCP Acknowledgment Number (RFC 9293 §3.4) of a segment with ACK set, else None: the next byte of the
     # other direction its sender expected, so every byte before it had reached it when it sent this one, whatever
-    # order a capture recorded the two directions in (a SPAN port merging two uplinks)
+    # order a capture recorded the two directions in (a SPAN port merging two uplinks). None for 0 too: a capture
+    # built without them states 0, which must tell nothing whatever the other side's sequence numbers (0 lies ahead
+    # of those in the upper half of sequence space); a real one is 0 only once in 2^32 bytes of the other side's
     tcp_ack: int | None = None
 
     def observation(self, proto: str, kind: str, fields: dict[str, Any], subject: Subject = "src") -> Observation:

@@ -271,14 +271,14 @@ class Dispatcher(StreamDelivery):
             pkt = Packet(
                 ts, payload, smac, dmac, where[0], where[1], where[2], where[3], proto,
                 ttl, sport, dport, flags if tcp else None, seq if tcp else None, to_server, wire, None, where[4],
-                ack if tcp and flags & TCP_ACK else None,
+                ack if tcp and flags & TCP_ACK and ack else None,  # 0 tells nothing (Packet.tcp_ack)
             )  # positional, in Packet's field order
             fd.handed += 1
             protocols[d.name] += 1  # packets handed (a stream dissector may get them later)
             if tcp:
                 if isinstance(d, StreamDissector):
                     self._stream(fd, d, pkt, seq=seq, isn=isn, out=out, lost=lost,
-                                 ack=ack if flags & TCP_ACK else -1)
+                                 ack=ack if flags & TCP_ACK and ack else -1)
                     waiting = fd.streams.get(to_server)
                     if waiting is not None and waiting.pending and id(d) in self.ack_gaps and uid not in self.held:
                         self.held[uid] = (fd, row)  # bytes wait behind a hole: its pure ACKs are read (_pure_acks)

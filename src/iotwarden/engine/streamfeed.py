@@ -53,7 +53,7 @@ class StreamDelivery(Delivery):
             return
         i = pf.idx
         pure = np.flatnonzero((h.proto[i] == IPPROTO_TCP) & (h.pay_wire[i] == 0) & ((h.tcp_flags[i] & TCP_ACK) != 0)
-                              & np.isin(pf.uid, np.fromiter(held, dtype=np.int64, count=len(held))))
+                              & (h.ack[i] != 0) & np.isin(pf.uid, np.fromiter(held, dtype=np.int64, count=len(held))))
         if not pure.shape[0]:
             return
         pure = pure[np.argsort(i[pure], kind="stable")]
@@ -102,7 +102,7 @@ class StreamDelivery(Delivery):
                 float(batch.ts[row]), b"", _mac(batch.data, int(h.src_mac_off[row])),
                 _mac(batch.data, int(h.dst_mac_off[row])), where[0], where[1], where[2], where[3], IPPROTO_TCP,
                 int(h.ttl[row]), int(h.sport[row]), int(h.dport[row]), flags, int(h.seq[row]), to_server,
-                int(h.frame_len[row]), None, where[4], int(h.ack[row]) if flags & TCP_ACK else None,
+                int(h.frame_len[row]), None, where[4], int(h.ack[row]) if flags & TCP_ACK and h.ack[row] else None,
             )  # positional, in Packet's field order, as the dispatcher's
             try:
                 made = d.closing(pkt, fd.state)
