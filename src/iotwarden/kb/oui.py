@@ -206,7 +206,9 @@ class VendorNames:
         # generic clean-up: drop what follows the first comma ("Cisco Systems, Inc") and trailing
         # legal-form words ("Co.", "Ltd", "GmbH"), but never down to a generic word alone ("Server Technology,
         # Inc." is "Server Technology"), then de-shout all-caps names
-        name = name.split(",")[0].strip()
+        head = name.split(",")[0].strip()
+        # the comma's legal form stays when the text before it is one generic word ('Energy, Inc.' is 'Energy Inc')
+        name = " ".join(name.replace(",", " ").split()) if self.is_generic(head) and head != name else head
         words = name.split()
         while len(words) > 1 and words[-1].lower().strip(".") in self._suffixes:
             if len(words) == 2 and self.is_generic(words[0]):
