@@ -111,3 +111,18 @@ def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
                             "  - {id: a, label: A2, category: it, description: d}\n")
     with pytest.raises(ConfigError, match="type 'a': key 'id': duplicate"):
         Taxonomy.load(path)
+
+
+def test_an_unquoted_description_holding_a_comma_is_refused_not_cut(tmp_path: Path) -> None:
+    """In a {...} entry YAML splits an unquoted text at its comma into stray keys: refused, naming them."""
+    path = _write(tmp_path, "types:\n  - {id: a, label: A, category: iot, description: a door camera, with a bell}\n")
+    with pytest.raises(ConfigError, match=r"type 'a': unknown key.*'with a bell'.*quote a text holding a comma"):
+        Taxonomy.load(path)
+    path = _write(tmp_path, 'types:\n  - {id: a, label: A, category: iot, description: "a door camera, with a bell"}\n')
+    assert Taxonomy.load(path).get("a").description == "a door camera, with a bell"  # type: ignore[union-attr]
+
+
+def test_the_shipped_descriptions_are_whole_sentences(taxonomy: Taxonomy) -> None:
+    doorbell = taxonomy.get("doorbell")
+    assert doorbell is not None
+    assert doorbell.description == "Door camera with a bell button, usually cloud-connected (Ring, Nest, EZVIZ)."

@@ -30,6 +30,9 @@ class DeviceType:
     aliases: tuple[str, ...]
 
 
+TYPE_KEYS = ("id", "label", "category", "parent", "aliases", "description")
+
+
 def _norm(name: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", name.lower()).split())
 
@@ -63,6 +66,10 @@ class Taxonomy:
                 raise ConfigError(f"{where}: key 'id': required, lower-case [a-z0-9_]")
             if tid in types:
                 raise ConfigError(f"{where}: key 'id': duplicate")
+            unknown = sorted(str(k) for k in item if k not in TYPE_KEYS)
+            if unknown:  # e.g. an unquoted text with a comma inside {...}: YAML splits it into keys
+                raise ConfigError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))} "
+                                  f"(allowed: {', '.join(TYPE_KEYS)}; quote a text holding a comma)")
             for key in ("label", "description"):
                 if not isinstance(item.get(key), str) or not item[key].strip():
                     raise ConfigError(f"{where}: key {key!r}: required text")
