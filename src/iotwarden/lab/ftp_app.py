@@ -105,15 +105,17 @@ def _upload(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
 BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
     "ftp_upload": (_upload, {
         "server": Param("device", help="the site FTP server the device uploads to"),
-        "username": Param("str", help="the FTP account set in the device's upload settings (sent in USER)"),
-        "password": Param("str", help="its password (sent in PASS, in cleartext)"),
-        "banner": Param("str", VSFTPD_BANNER, "the server's 220 greeting text (vsftpd's form: its version)"),
+        "username": Param("str", help="the FTP account set in the device's upload settings (sent in USER)",
+                          form="line"),
+        "password": Param("str", help="its password (sent in PASS, in cleartext)", form="line"),
+        "banner": Param("str", VSFTPD_BANNER, "the server's 220 greeting text (vsftpd's form: its version)",
+                        form="line"),
         "passive": Param("str", "pasv", "pasv (RFC 959) | epsv (RFC 2428): how the data connection is opened"),
         "pasv_min_port": Param("int", 40000, "the server's passive port range (vsftpd pasv_min_port)",
                                minimum=1024, maximum=MAX_PORT),
         "pasv_max_port": Param("int", 40100, "its top (vsftpd pasv_max_port)", minimum=1024, maximum=MAX_PORT),
-        "directory": Param("str", "", "the upload folder, relative to the account's home"),
-        "prefix": Param("str", "snapshot_", "file names: prefix + a six-digit count + .jpg"),
+        "directory": Param("str", "", "the upload folder, relative to the account's home", form="line"),
+        "prefix": Param("str", "snapshot_", "file names: prefix + a six-digit count + .jpg", form="line"),
         "file_bytes": Param("int", 60000, "a file's size (± 20 %)", minimum=64),
         "at": Param("float", 20.0), "every": Param("float", 150.0, "seconds between uploads", minimum=1.0)}),
 }
@@ -156,5 +158,6 @@ FTP_ATTACKS: dict[str, tuple[Any, dict[str, Param]]] = {
         "attacker": Param("device"), "target": Param("device", help="the FTP server whose logins are guessed"),
         "start": Param("float", 120.0), "attempts": Param("int", 10, "pairs of Mirai's list tried", minimum=1),
         "rate": Param("float", 0.5, "connections per second", minimum=0.01),
-        "banner": Param("str", "", "the target's 220 greeting text ('': its uploads' banner, else vsftpd's)")}),
+        "banner": Param("str", "", "the target's 220 greeting text ('': its uploads' banner, else vsftpd's)",
+                        form="line")}),
 }

@@ -44,7 +44,9 @@ class Param:
     minimum: float = 0.0  # numbers below are refused (periods and rates need a positive floor)
     maximum: float = MAX_PARAM  # numbers above are refused
     max_bytes: int = MAX_TEXT_BYTES  # texts longer (in UTF-8) are refused
-    form: str = ""  # for texts: "dns" (a DNS name, RFC 1035 §2.3.4), "oid" (dotted decimal) or "hex48"; "": any
+    # for texts: "dns" (a DNS name, RFC 1035 §2.3.4), "oid" (dotted decimal), "hex48" or "line" (sent in a
+    # CRLF-ended line, as FTP's commands and replies: no CR or LF, RFC 959 §5.3.2 <char>); "": any
+    form: str = ""
     items: str = ""  # for lists: the kind of every item ("str", "int", "device", "ip" or "account")
 
 
@@ -99,6 +101,8 @@ def _check_text(param: Param, text: str, path: str) -> None:
         raise ConfigError(f"{path}: not an object identifier in dotted decimal: {text!r}")
     if param.form == "hex48" and not _HEX48.match(text):
         raise ConfigError(f"{path}: not 12 hexadecimal digits: {text!r}")
+    if param.form == "line" and ("\r" in text or "\n" in text):  # it would end the line and start another
+        raise ConfigError(f"{path}: one line of text, no CR or LF: {text!r}")
 
 
 def _check_item(kind: str, item: Any, path: str, device_ids: set[str]) -> None:
