@@ -23,3 +23,11 @@ def test_render_is_not_called_for_a_missing_file(tmp_path: Path) -> None:
         raise AssertionError("compiling the sources for a file that is not there")
 
     assert generated.problem(tmp_path / "none.json", render) is not None
+
+
+def test_a_write_replaces_the_file_whole_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    generated.write(path, "old\n")
+    generated.write(path, "new\n")
+    assert path.read_text(encoding="utf-8") == "new\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]

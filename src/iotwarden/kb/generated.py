@@ -3,6 +3,7 @@ sources render to, shipped so a start skips the work, and checked by ``iotwarden
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,13 @@ def problem(path: Path, render: Callable[[], str]) -> str | None:
 
 
 def write(path: Path, text: str) -> None:
-    """Write a generated file (its folder made if need be)."""
+    """Write a generated file (its folder made if need be) whole or not at all: a temporary file beside it,
+    then renamed over it, so two regenerations at once or a reader meanwhile never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one a process; its mode as any file's (umask)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
