@@ -227,3 +227,24 @@ def test_only_dissectors_that_override_ending_are_told() -> None:
     limits = DispatchLimits(probe_window=4, tcp_max_ooo_segments=8, tcp_max_ooo_bytes=1 << 16)
     ender = Ender()
     assert Dispatcher([ender, Closer(), Holes()], limits, CaptureStats()).enders == frozenset({id(ender)})
+
+
+class SmallEnder(Ender):
+    """Ender with a byte budget of 6 a flow."""
+
+    name = "ender"
+    max_stream_bytes = 6
+
+
+def test_a_flow_whose_byte_budget_is_spent_is_told_then_and_never_again() -> None:
+    """What the dissector waits for will never reach it once the budget is spent: told at once, not at the end."""
+    engine = Engine([SmallEnder()])
+    frames = (_connection(40001, [b"abcd", b"efgh", b"ijkl"], 1.0) + _connection(40002, [b"ab", b"bye"], 1.1)
+              + _connection(40003, [b"abc"], 1.2))
+    got = _said(engine.process(batch_of(frames)).observations)
+    # 40001: its budget's last two bytes fed, then told (after the batch's, as at a flow's end); 40002 finished
+    # itself within its budget ("bye"): never told
+    assert got == [("fed", 40001, b"abcd"), ("fed", 40001, b"ef"), ("fed", 40002, b"ab"), ("fed", 40002, b"bye"),
+                   ("fed", 40003, b"abc"), ("ending", 40001, None)]
+    assert _said(engine.flush().observations) == [("ending", 40003, None)]  # 40001 not told twice
+    assert engine.stats.analyzer_errors == {}

@@ -193,7 +193,7 @@ class StreamDelivery(Delivery):
                 fd.fed = budget
                 if data:
                     self._accept(fd, d, tagged, data, out)
-                fd.state["done"] = True
+                self._spent(fd, d)
                 return
             fd.fed += len(data)
             self._accept(fd, d, tagged, data, out)
@@ -223,7 +223,7 @@ class StreamDelivery(Delivery):
         if budget is not None:
             fd.fed = min(budget, fd.fed + take)
             if fd.fed >= budget:
-                state["done"] = True
+                self._spent(fd, d)
                 return []
         i = 0
         while take and i < len(rest):
@@ -290,6 +290,19 @@ class StreamDelivery(Delivery):
                 self._feed_runs(fd, d, runs, self.late)
                 if fd.state.get("done"):
                     return
+
+    def _spent(self, fd: FlowDispatch, d: StreamDissector) -> None:
+        """The flow's byte budget is spent: its dissector reads no more of it. One of :attr:`enders` still reading it
+        is told now (``StreamDissector.ending``, into :attr:`late`), as at the flow's end, since nothing it waits for
+        will reach it; a failing hook is counted (as :meth:`_gap`)."""
+        told = id(d) in self.enders and not fd.state.get("done")
+        fd.state["done"] = True
+        if told:
+            try:
+                self.late.extend(d.ending(fd.state) or [])
+            except Exception:  # a hook must not stop the capture; counted
+                self.stats.analyzer_errors[f"dissect.{d.name}"] += 1
+                log.debug("ending hook of %s failed", d.name, exc_info=True)
 
     def _ending(self, fd: FlowDispatch) -> None:
         """The flow ends, its dissector one of :attr:`enders`: told (``StreamDissector.ending``) once, if it still reads
