@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotwarden.detect.rdp_bruteforce import RdpBruteForceDetector
-from iotwarden.dissect.rdpturns import record_at
+from iotwarden.dissect.rdpturns import MAX_ALERT_RECORD, record_at
 from iotwarden.lab import proto_tls
 from iotwarden.model import Observation
 from tests.detect.runner import feed, tcp_flow
@@ -86,6 +86,23 @@ def test_a_close_that_tells_of_no_authenticate_counts_no_turn() -> None:
     for lost in ((), (9,)):
         made = session(PROBE, PORT, lost, acks=True)
         assert not feed([RdpBruteForceDetector({"min_attempts": 1})], made, [flow]), lost
+
+
+def test_the_close_s_numbers_count_client_bytes_alone_whoever_closes_first() -> None:
+    # the client's last record lost whole, one byte more than an alert record can be, or just an alert's size: the
+    # server's ACK counts its bytes alone when the server closes first (before: one taken off for a client FIN it
+    # never acknowledged, so this AUTHENTICATE went uncounted), and less the client FIN's own number once it
+    # acknowledges one the capture showed
+    whole = _turns(session(NLA, PORT, acks=True))
+    challenged = whole[:1]
+    for size, turns in ((MAX_ALERT_RECORD + 1, whole), (MAX_ALERT_RECORD, challenged)):
+        last = proto_tls.record(23, bytes(size - 5))
+        assert len(last) == size
+        messages = [*NLA[:9], (True, last)]
+        closings = {**CLOSINGS, "server first": ((False, FIN | ACK), (True, FIN | ACK)),
+                    "server fin, client rst": ((False, FIN | ACK), (True, RST | ACK))}
+        for name, closing in closings.items():
+            assert _turns(session(messages, PORT, (9,), acks=True, closing=closing)) == turns, (size, name)
 
 
 def test_rdp_password_guesses_are_counted_the_same_with_a_hole_in_a_credssp_turn() -> None:

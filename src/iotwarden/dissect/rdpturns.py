@@ -21,12 +21,16 @@ A last turn lost whole with no record after it is told by how the connection end
 without payload): the client's segment's Sequence Number, or the server's Acknowledgment Number, past the client
 bytes read after the CHALLENGE by more than one alert record (:data:`MAX_ALERT_RECORD`, all else a client may send
 then) counts the AUTHENTICATE's turn; a client that read the CHALLENGE and closed (a probe of the server's names)
-sends an alert at most, and a FIN's own sequence number is not a byte.
+sends an alert at most, and a FIN's own sequence number is not a byte: the server's ACK is taken less one only when it
+acknowledges past a client FIN the capture showed (``fin_c``), never when the server closed first (its FIN, or RST,
+acknowledges client bytes alone). A client FIN the capture lost and the server acknowledged is read as a byte, which
+matters only to an alert of MAX_ALERT_RECORD bytes lost with it (no AUTHENTICATE is within a byte of an alert).
 
 State (the RDP dissector's flow state, a few integers per side): ``base_``/``end_`` where a side's bytes begin and
 where those read end, ``skip_``/``head_`` the walk, ``hole_``/``scan_`` past a hole, ``ack_`` the acknowledgment of
 a side's last record, ``upto_`` its bytes a turn was counted from, ``plain_c`` the end of the client's last
-handshake record, ``rec_c`` of its last record, ``last_app`` and ``turns``.
+handshake record, ``rec_c`` of its last record, ``fin_c`` the number of the client's first FIN, ``last_app`` and
+``turns``.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from iotwarden.dissect import streambuf
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.tls import MAX_RECORD
 from iotwarden.engine.reassembly import SEQ_MOD, seq_delta
+from iotwarden.engine.segments import TCP_FIN
 from iotwarden.model import Observation
 
 NAME = "rdp"  # the Observations' protocol (dissect/rdp.py)
@@ -127,20 +132,23 @@ def closed(pkt: Packet, state: dict[str, Any]) -> list[Observation]:
     """A FIN or RST without payload (dissect/base.py ``StreamDissector.closing``) after the server's CHALLENGE was
     the last turn read: the client took the AUTHENTICATE's turn (lost whole, or its header lost, no record after it)
     when the client bytes this segment tells of (the client's own Sequence Number, or the Acknowledgment Number of
-    the server's, less the client FIN's own number) pass the end of the client's last record whose header was read
-    (``rec_c``, the NEGOTIATE's) by more than :data:`MAX_ALERT_RECORD` and at most :data:`MAX_UNSEEN` (module
-    docstring); counted, stamped as the client's, and a client record before that point recorded later makes no turn
-    of its own. Nothing where the segment's numbers say nothing."""
+    the server's, less the client FIN's own number where it acknowledges one read before, ``fin_c``) pass the end of
+    the client's last record whose header was read (``rec_c``, the NEGOTIATE's) by more than
+    :data:`MAX_ALERT_RECORD` and at most :data:`MAX_UNSEEN` (module docstring); counted, stamped as the client's, and
+    a client record before that point recorded later makes no turn of its own. Nothing where the segment's numbers
+    say nothing."""
+    if pkt.to_server and (pkt.tcp_flags is None or pkt.tcp_flags & TCP_FIN):
+        state.setdefault("fin_c", streambuf.seq_end(pkt))  # the client's FIN takes this number (RFC 9293 §3.4)
     last = state.get("rec_c")
     if state.get("done") or state.get("turns") != 2 or state.get("last_app") != "s" or last is None:
         return []
     if pkt.to_server:
-        told, fin = streambuf.seq_end(pkt), 0
+        told = streambuf.seq_end(pkt)
     else:
-        told, fin = _ack(pkt, state), 1
-    if told is None:
-        return []
-    if not MAX_ALERT_RECORD < seq_delta(told, last) - fin <= MAX_UNSEEN:
+        told = _ack(pkt, state)
+        if streambuf.acked_past(told, state.get("fin_c")):
+            told = state["fin_c"]  # it acknowledges the client's FIN too, whose number is no byte
+    if told is None or not MAX_ALERT_RECORD < seq_delta(told, last) <= MAX_UNSEEN:
         return []
     state["upto_c"] = told
     return _count(pkt, "c", state)
