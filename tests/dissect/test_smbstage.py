@@ -249,7 +249,8 @@ def test_binary_path_of_any_stub_is_a_string_or_none(stub: bytes, order: str, op
 def test_staged_files_are_bounded_the_oldest_dropped() -> None:
     table: dict[Any, smbstage.Staged] = {}
     for i in range(smbstage.MAX_STAGED + 1):
-        smbstage.stage(table, i, smbstage.Staged(f"{i}.exe", 7, "create", created=True, written=True))
+        smbstage.stage(table, i, smbstage.Staged(f"{i}.exe", 7, "create", created=True, written=True),
+                       smbstage.Known())
     assert len(table) == smbstage.MAX_STAGED and 0 not in table and smbstage.MAX_STAGED in table
     stray = s.svcctl_session([])[0][1]  # any packet of the connection
     assert smbstage.infer(table, {}, "%SystemRoot%\\0.exe", _packet(stray), smb1=False) == []
@@ -326,20 +327,20 @@ def test_smb1_a_write_on_a_fid_an_answer_seen_gave_is_not_the_lost_answer_s_open
 
 def test_a_handle_is_bound_to_one_lost_answer_s_open_and_known_handles_are_bounded() -> None:
     table: dict[Any, smbstage.Staged] = {}
-    known: dict[Any, None] = {}
-    smbstage.stage(table, "a", smbstage.Staged("a.exe", 7, "create", created=None, share="ADMIN$"))
+    known = smbstage.Known()
+    smbstage.stage(table, "a", smbstage.Staged("a.exe", 7, "create", created=None, share="ADMIN$"), known)
     smbstage.wrote(table, "h1", 7, known)  # the one open waiting on tree 7: h1 is its handle
-    smbstage.stage(table, "b", smbstage.Staged("b.exe", 7, "create", created=None, share="ADMIN$"))
+    smbstage.stage(table, "b", smbstage.Staged("b.exe", 7, "create", created=None, share="ADMIN$"), known)
     smbstage.wrote(table, "h2", 7, known)  # a.exe has h1: h2 is b.exe's
     assert (table["a"].handle, table["b"].handle) == ("h1", "h2") and table["b"].written
     table["a"].written = False
     smbstage.wrote(table, "h2", 7, known)
     smbstage.wrote(table, "h3", 8, known)  # another tree: no open waiting there, h3 nobody's
     assert not table["a"].written and "h3" in known
-    smbstage.stage(table, "c", smbstage.Staged("c.exe", 7, "create", created=None, share="ADMIN$"))
-    smbstage.stage(table, "d", smbstage.Staged("d.exe", 7, "create", created=None, share="ADMIN$"))
+    smbstage.stage(table, "c", smbstage.Staged("c.exe", 7, "create", created=None, share="ADMIN$"), known)
+    smbstage.stage(table, "d", smbstage.Staged("d.exe", 7, "create", created=None, share="ADMIN$"), known)
     smbstage.wrote(table, "h4", 7, known)  # c.exe's or d.exe's: neither
     assert not table["c"].written and not table["d"].written and "h4" in known
     for i in range(smbstage.MAX_KNOWN + 1):
         smbstage.given(known, i)
-    assert len(known) == smbstage.MAX_KNOWN and "h4" not in known and smbstage.MAX_KNOWN in known
+    assert len(known) == smbstage.MAX_KNOWN and "h4" not in known and smbstage.MAX_KNOWN in known and known.forgot

@@ -141,7 +141,7 @@ def test_handles_written_on_other_shares_are_not_kept() -> None:
     """While nothing is staged, a WRITE on ADMIN$ (TreeId 7) makes its handle known; one on a user's share or a tree
     not known does not, so that they never push ADMIN$'s out."""
     staged: dict[Any, smbstage.Staged] = {}
-    known: dict[Any, None] = {}
+    known = smbstage.Known()
     trees: dict[Any, Any] = {7: ("ADMIN$", "admin", False), 9: (None, "user", False)}
     smbstage.written(staged, known, trees, "h1", 7)
     smbstage.written(staged, known, trees, "h2", 9)
@@ -152,10 +152,10 @@ def test_handles_written_on_other_shares_are_not_kept() -> None:
 
 def test_a_close_unties_its_handle_and_keeps_the_staged_files_order() -> None:
     staged: dict[Any, smbstage.Staged] = {}
-    known: dict[Any, None] = {"h1": None, "h9": None}
-    smbstage.stage(staged, "k", smbstage.Staged("a.exe", 7, "create", created=None, share="ADMIN$"))
-    smbstage.stage(staged, "h1", smbstage.Staged("u.exe", 3, "create", created=True))  # on a tree not seen
-    smbstage.stage(staged, "k2", smbstage.Staged("b.exe", 7, "create", created=None, share="ADMIN$"))
+    known = smbstage.Known({"h1": None, "h9": None})
+    smbstage.stage(staged, "k", smbstage.Staged("a.exe", 7, "create", created=None, share="ADMIN$"), known)
+    smbstage.stage(staged, "h1", smbstage.Staged("u.exe", 3, "create", created=True), known)  # on a tree not seen
+    smbstage.stage(staged, "k2", smbstage.Staged("b.exe", 7, "create", created=None, share="ADMIN$"), known)
     smbstage.wrote(staged, "h2", 7, known)  # a.exe and b.exe wait: neither's
     assert "h2" in known and not staged["k"].written
     staged["k"].handle = "h5"

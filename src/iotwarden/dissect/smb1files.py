@@ -76,7 +76,7 @@ class Session:
     let_go: dict[int, None] = field(default_factory=dict)  # smb2files.Session's
     # FID (or an open's request, till answered) -> smb2files.Session's
     staged: dict[Any, smbstage.Staged] = field(default_factory=dict)
-    known: dict[Any, None] = field(default_factory=dict)  # FIDs no lost answer's (smbstage.given, MAX_KNOWN)
+    known: smbstage.Known = field(default_factory=smbstage.Known)  # FIDs no lost answer's (smbstage.given)
     lost: bool = False  # smb2files.Session's
     blind: bool = False  # smb2files.Session's
 
@@ -242,7 +242,8 @@ class Session:
     def _stage(self, key: Key, what: tuple[Any, ...], tid: int | smbpipes.Tree) -> None:
         """An open of a file for writing on an administrative share awaits its answer, its file staged under its
         request till then in case the answer is lost (dissect/smbstage.py)."""
-        smbstage.stage(self.staged, key, smbstage.Staged(what[3], tid, what[4], created=None, share=what[2]))
+        smbstage.stage(self.staged, key, smbstage.Staged(what[3], tid, what[4], created=None, share=what[2]),
+                       self.known)
         self._wait(key, (*what, key))
 
     def _unseen_open(self, msg: bytes, words: bytes, data_at: int, size: int, *, key: Key, command: int,
@@ -333,7 +334,7 @@ class Session:
                     smbpipes.keep(self.unseen, fid, name, smbpipes.MAX_PIPES)
                 if staged is not None:
                     staged.created = created
-                    smbstage.stage(self.staged, fid, staged)
+                    smbstage.stage(self.staged, fid, staged, self.known)
             else:
                 _, _, share, name, disposition, _ = waiting
                 smbstage.given(self.known, fid)  # its WRITEs are no lost answer's

@@ -105,7 +105,7 @@ class Session:
     # not seen connected, or on an administrative share by a CREATE whose answer was lost, till a service names it
     staged: dict[Any, smbstage.Staged] = field(default_factory=dict)
     # FileIds that are no lost answer's, never bound to a staged open (smbstage.given, MAX_KNOWN)
-    known: dict[bytes, None] = field(default_factory=dict)
+    known: smbstage.Known = field(default_factory=smbstage.Known)
     lost: bool = False  # a TCP segment of the session was lost (dissect/smb.py gap)
     blind: bool = False  # a request used a tree whose TREE_CONNECT was not seen, or a lone response connected one
 
@@ -281,7 +281,8 @@ class Session:
             return key
         if share_class == ADMIN and what is not None:  # staged till answered, in case its answer is lost (smbstage)
             key = PROVISIONAL + struct.pack("<Q", message_id)
-            smbstage.stage(self.staged, key, smbstage.Staged(name, tree_id, what, created=None, share=share))
+            smbstage.stage(self.staged, key, smbstage.Staged(name, tree_id, what, created=None, share=share),
+                           self.known)
             self._wait(message_id, (CREATE, "file", share, name, what, key))
         return None
 
@@ -306,7 +307,7 @@ class Session:
                 keep(self.unseen, body[64:80], name, MAX_PIPES)
             if staged is not None:
                 staged.created = struct.unpack_from("<I", body, 4)[0] in CREATED_ACTIONS
-                smbstage.stage(self.staged, body[64:80], staged)
+                smbstage.stage(self.staged, body[64:80], staged, self.known)
             return
         if command == TREE_CONNECT and tree_id is not None and len(body) >= 4:
             keep(self.trees, tree_id, (waiting[1], waiting[2], body[2] == SHARE_TYPE_PIPE), MAX_TREES)

@@ -17,7 +17,9 @@ gave (``known``) is that open's when it is the only such open on the tree not bo
 administrative share while no open waits (it was given before any answer was lost). A CLOSE of a handle unties it
 (:func:`closed`): the file staged under it, or the open bound to it, keeps what was written but takes no later WRITE
 on that handle, which a later open may be given again (SMB1 FIDs are). Limits: :data:`MAX_STAGED` files waiting per
-connection, :data:`MAX_KNOWN` handles known, the oldest dropped first.
+connection, :data:`MAX_KNOWN` handles known, the oldest dropped first. A handle dropped from either table may still be
+written, and would then be neither staged nor known, so once one is (:attr:`Known.forgot`) no WRITE is bound to an open
+whose answer was lost any more: such a file is then not said written rather than said written by another's WRITEs.
 """
 
 from __future__ import annotations
@@ -33,8 +35,11 @@ from iotwarden.model import Observation
 MAX_STAGED = 16  # files created for writing on trees not seen connected, per connection, awaiting a service naming one
 # handles per connection that are no lost answer's (given by an answer seen to an open for writing on an administrative
 # share, written there while no open awaited a lost answer, or written when no open, or several, could have given
-# them); past it the oldest may be bound again
-MAX_KNOWN = 64
+# them): those of administrative shares alone, each kept till its CLOSE, so what a client holds open there at once
+# (a copy to C$ of hundreds of files, CLOSEs the capture lost); a 16-byte FileId or a FID each, some 100 bytes of
+# memory an entry at most, 100 KiB a connection. Past it the oldest is dropped and no handle is bound from then on
+# (Known.forgot)
+MAX_KNOWN = 1024
 CONTEXT_HANDLE = 20  # SC_RPC_HANDLE: an RPC context handle ([MS-SCMR] §2.2.1.1, C706 §14.3.12)
 SERVICE_DWORDS = 4  # dwDesiredAccess, dwServiceType, dwStartType, dwErrorControl
 CREATE_SERVICE = {"CreateServiceW": 2, "CreateServiceA": 1}  # [MS-SCMR] §3.1.4.12 wchar_t, §3.1.4.33 char strings
@@ -61,6 +66,15 @@ class Staged:
 
 
 CLOSED = object()  # Staged.handle of an open whose handle was closed: no WRITE is its from then on
+
+
+class Known(dict[Any, None]):
+    """The handles of a connection that are no lost answer's (:func:`given`), oldest first, at most :data:`MAX_KNOWN`.
+    ``forgot``: a handle that may still be written was dropped for room, from here or from the staged files (an open
+    whose answer was lost, its handle unknown, :func:`stage`), so a handle not known may be that one: none is bound to
+    an open whose answer was lost from then on (:func:`wrote`)."""
+
+    forgot: bool = False
 
 
 def binary_path(pdu: bytes, head: tuple[int, int, str, int, int, int], operation: str | None) -> str | None:
@@ -151,11 +165,12 @@ def infer(staged: dict[Any, Staged], trees: dict[Any, tuple[str | None, str, boo
     return out
 
 
-def wrote(staged: dict[Any, Staged], handle: Any, tree: Any, known: dict[Any, None]) -> None:
+def wrote(staged: dict[Any, Staged], handle: Any, tree: Any, known: Known) -> None:
     """A WRITE on ``handle`` of tree ``tree``: the file staged under that handle was written. A handle neither staged
     nor ``known`` (no answer seen gave it) is that of an open on that tree whose answer was lost (the client knows a
     handle only from an answer): the one bound to it, else the only one not bound yet, which it is bound to; with
-    none, or more than one, it is nobody's and known from then on (module docstring)."""
+    none, or more than one, or once ``known`` forgot a handle (it may be that one), it is nobody's and known from then
+    on (module docstring)."""
     file = staged.get(handle)
     if file is not None:
         file.written = True
@@ -165,7 +180,7 @@ def wrote(staged: dict[Any, Staged], handle: Any, tree: Any, known: dict[Any, No
     lost = [file for file in staged.values() if file.share is not None and file.tree == tree
             and file.handle in (None, handle)]
     bound = [file for file in lost if file.handle == handle]
-    if bound or len(lost) == 1:
+    if bound or (len(lost) == 1 and not known.forgot):
         file = (bound or lost)[0]
         file.handle = handle
         file.written = True
@@ -173,7 +188,7 @@ def wrote(staged: dict[Any, Staged], handle: Any, tree: Any, known: dict[Any, No
     given(known, handle)
 
 
-def written(staged: dict[Any, Staged], known: dict[Any, None], trees: dict[Any, Any], handle: Any, tree: Any) -> None:
+def written(staged: dict[Any, Staged], known: Known, trees: dict[Any, Any], handle: Any, tree: Any) -> None:
     """A WRITE request on ``handle`` of ``tree`` (its TreeId, or the tree a TREE_CONNECT of its compound asks for):
     :func:`wrote` while something is staged; else, on an administrative share, the handle is known (:func:`given`),
     given before any open's answer was lost. While nothing is staged, handles written on other shares are not kept:
@@ -184,7 +199,7 @@ def written(staged: dict[Any, Staged], known: dict[Any, None], trees: dict[Any, 
         given(known, handle)
 
 
-def closed(staged: dict[Any, Staged], known: dict[Any, None], handle: Any, tree: Any) -> None:
+def closed(staged: dict[Any, Staged], known: Known, handle: Any, tree: Any) -> None:
     """A CLOSE request of ``handle`` on ``tree`` unties it ([MS-CIFS] §2.2.4.5.1, [MS-SMB2] §2.2.15; the answers name
     no handle): the file staged under it keeps its place (its age) and what was written, under a key no handle equals;
     the open bound to it, or a handle neither staged nor known being that of the only open on the tree whose answer was
@@ -204,15 +219,28 @@ def closed(staged: dict[Any, Staged], known: dict[Any, None], handle: Any, tree:
         staged.update(kept)
 
 
-def given(known: dict[Any, None], handle: Any) -> None:
-    """``handle`` is no lost answer's (an answer seen gave it, or no single open could have): never bound."""
+def given(known: Known, handle: Any) -> None:
+    """``handle`` is no lost answer's (an answer seen gave it, or no single open could have): never bound. The oldest
+    dropped past :data:`MAX_KNOWN`, ``known`` forgot one."""
     known.pop(handle, None)
     known[handle] = None
-    dcerpc.del_oldest(known, MAX_KNOWN)
+    if len(known) > MAX_KNOWN:
+        known.forgot = True
+        dcerpc.del_oldest(known, MAX_KNOWN)
 
 
-def stage(staged: dict[Any, Staged], handle: Any, file: Staged) -> None:
-    """Remember a file written on a tree not seen connected, its handle reused by a later open replacing it."""
+def stage(staged: dict[Any, Staged], handle: Any, file: Staged, known: Known) -> None:
+    """Remember a file written on a tree not seen connected, or an open for writing on an administrative share till
+    answered, under ``handle`` (a later open given it replacing it); past :data:`MAX_STAGED` the oldest is dropped:
+    an open whose answer was lost bound to a handle leaves that handle known, one not bound yet leaves ``known``
+    forgetting its handle (it may be written later, and bound to another such open)."""
     staged.pop(handle, None)
     staged[handle] = file
-    dcerpc.del_oldest(staged, MAX_STAGED)
+    while len(staged) > MAX_STAGED:
+        old = staged.pop(next(iter(staged)))
+        if old.share is None or old.created is not None or old.handle is CLOSED:
+            continue  # a file on a tree not seen connected: no open whose answer was lost is bound on its tree
+        if old.handle is None:
+            known.forgot = True
+        else:
+            given(known, old.handle)
