@@ -20,7 +20,7 @@ def sweep(**override: object) -> tuple[World, list[dpkt.ethernet.Ethernet], dict
     world = World(SCENARIO, 3)
     act = next(a for a in SCENARIO.attacks if a.kind == "ping_sweep")
     fn, _ = ATTACKS["ping_sweep"]
-    stream, event = fn(world, Activity(act.kind, {**act.params, **override}, act.path))
+    stream, event = fn(world, Activity(act.kind, {**act.params, **override}, act.path, act.key))
     return world, [dpkt.ethernet.Ethernet(f) for _, f in stream], event
 
 

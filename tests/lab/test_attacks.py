@@ -18,7 +18,7 @@ from tests.lab.conftest import SCENARIOS
 def _run(scenario: Scenario, kind: str, **override: object) -> tuple[list[dpkt.ethernet.Ethernet], dict]:
     world = World(scenario, 3)
     act = next(a for a in scenario.attacks if a.kind == kind)
-    act = Activity(act.kind, {**act.params, **override}, act.path)
+    act = Activity(act.kind, {**act.params, **override}, act.path, act.key)
     fn, _ = ATTACKS[kind]
     stream, event = fn(world, act)
     return [dpkt.ethernet.Ethernet(f) for _, f in stream], event

@@ -113,7 +113,7 @@ def test_dns_answers_into_documentation_ranges(small_scenario: Scenario) -> None
 def test_tls_needs_a_host_or_a_server(small_scenario: Scenario) -> None:
     world = World(small_scenario, 3)
     fn, spec = BEHAVIOURS["tls"]
-    act = Activity("tls", {k: p.default for k, p in spec.items()}, "d.behaviours[0]")
+    act = Activity("tls", {k: p.default for k, p in spec.items()}, "d.behaviours[0]", "d.behaviours[0]")
     with pytest.raises(ConfigError, match=r"d\.behaviours\[0\]: one of host"):
         fn(world, world.devices["ws-01"], act)
     bad = dataclasses.replace(act, params={**act.params, "host": "x.example", "profile": "netscape"})

@@ -89,7 +89,8 @@ def test_the_document_escapes_what_it_states() -> None:
 def test_a_description_needs_the_devices_ssdp_location(enterprise: Scenario) -> None:
     world = World(enterprise, 3)
     plug = world.devices["plug-01"]  # no ssdp behaviour
-    act = Activity("upnp_description", {"client": "phone-01"}, "devices[plug-01].behaviours[9]")
+    act = Activity("upnp_description", {"client": "phone-01"}, "devices[plug-01].behaviours[9]",
+                   "devices[plug-01].behaviours[9]")
     fn, _ = BEHAVIOURS["upnp_description"]
     expected = r"^devices\[plug-01\]\.behaviours\[9\]: .* ssdp behaviour, and the device has none$"
     with pytest.raises(ConfigError, match=expected):

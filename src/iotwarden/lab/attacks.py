@@ -68,7 +68,7 @@ def _telnet_open(world: World, device_id: str) -> tuple[str, str] | None:
 def _mirai_scan(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
     """SYNs to 23 (9 in 10) or 2323 with seq = target address, as Mirai's raw-socket scanner sends."""
     p = act.params
-    rng = world.rng("attack", act.path)
+    rng = world.rng("attack", act.key)
     me = world.host(p["attacker"])
     subnet = world.scenario.network.subnets[world.devices[p["attacker"]].subnet].network
     addresses = [str(a) for a in subnet.hosts() if str(a) != me.ip]
@@ -125,7 +125,7 @@ MIRAI_AFTER_LOGIN = (("enable", ""), ("system", ""), ("shell", ""), ("sh", ""),
 def _telnet_bruteforce(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
     """One credential per connection, drawn by Mirai's weights; the target's real one succeeds."""
     p = act.params
-    rng = world.rng("attack", act.path)
+    rng = world.rng("attack", act.key)
     start = t = world.start + p["start"]
     frames: list[Iterator[Frame]] = []
     for target_id in p["targets"]:
@@ -156,7 +156,7 @@ def _ping_sweep(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str,
     """ICMP echo requests to every address of another subnet, through the router, ``rate`` a second (nmap
     -sn -PE's host discovery before lateral movement, ATT&CK T1018); the hosts that exist answer."""
     p = act.params
-    rng = world.rng("attack", act.path)
+    rng = world.rng("attack", act.key)
     dev = world.devices[p["attacker"]]
     subnets = world.scenario.network.subnets
     name = p["subnet"] or next((n for n in subnets if n != dev.subnet), "")
@@ -183,7 +183,7 @@ def _ping_sweep(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str,
 def _lateral_movement(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
     """Connections to SMB 445, RDP 3389 and SSH 22 of each target, each with the protocol's opening."""
     p = act.params
-    rng = world.rng("attack", act.path)
+    rng = world.rng("attack", act.key)
     start = t = world.start + p["start"]
     out: list[Frame] = []
     for target_id in p["targets"]:
@@ -214,7 +214,7 @@ def _c2_beacon(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, 
     """HTTP check-ins to a C2 server every ``every`` s (± ``jitter`` of it), each a small POST and a
     small tasking answer: the pattern of IoT bots and commodity RATs (ATT&CK T1071.001, T1029)."""
     p = act.params
-    rng = world.rng("attack", act.path)
+    rng = world.rng("attack", act.key)
     dev = world.devices[p["attacker"]]
     server = world.peer(dev.id, world.cloud_ip(p["c2_host"]))
     start = world.start + p["start"]
@@ -255,7 +255,7 @@ def _p2p_dht(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, An
     """A Mozi-like bot joining the Mainline DHT: find_node queries to ``peers`` outside nodes, each answered
     (Netlab 360, "Mozi, Another Botnet Using DHT", 2019: the bots find each other and their config there)."""
     p = act.params
-    rng = world.rng("attack", act.path)
+    rng = world.rng("attack", act.key)
     me = world.host(p["attacker"])
     node_id = rng.randbytes(20)
     sport = world.ephemeral_port(rng, p["attacker"])
@@ -263,7 +263,7 @@ def _p2p_dht(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, An
     out: list[Frame] = []
     targets = []
     for i in range(min(p["peers"], MAX_DNS_QUERIES)):
-        ip = world.cloud_ip(f"dht-node-{act.path}-{i}")
+        ip = world.cloud_ip(f"dht-node-{act.key}-{i}")
         targets.append(ip)
         peer = world.peer(p["attacker"], ip)
         dport = rng.randint(1025, 65535)
@@ -304,7 +304,7 @@ def dga_names(seed: int, count: int, tlds: list[str]) -> list[str]:
 def _dns_dga(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
     """Lookups of generated domains, ``rate`` per second, until one resolves (the last of the list)."""
     p = act.params
-    rng = world.rng("attack", act.path)
+    rng = world.rng("attack", act.key)
     start = world.start + p["start"]
     names = dga_names(rng.getrandbits(32), min(MAX_DNS_QUERIES, p["count"]), p["tlds"])
     times = [start + i / p["rate"] for i in range(len(names))]
@@ -320,7 +320,7 @@ def _dns_dga(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, An
 def _dns_tunnel(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
     """Data exfiltrated in base32 subdomain labels of TXT queries under one domain (iodine/dnscat2 style)."""
     p = act.params
-    rng = world.rng("attack", act.path)
+    rng = world.rng("attack", act.key)
     start = world.start + p["start"]
     count = min(MAX_DNS_QUERIES, p["count"])
     times = [start + i / p["rate"] for i in range(count)]

@@ -273,7 +273,7 @@ def _tls(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
     p = act.params
     if p["profile"] not in proto_tls.PROFILES:
         raise ConfigError(f"{act.path}.profile: unknown {p['profile']!r} (known: {', '.join(proto_tls.PROFILES)})")
-    rng = world.rng(dev.id, "tls", act.path)
+    rng = world.rng(dev.id, "tls", act.key)
     server, name, cloud = _target(world, dev, act)
     org = p["org"] or (dev.vendor if cloud else world.devices[p["server"]].vendor)
     chain = proto_tls.certificate_chain(name, org, None if p["self_signed"] else p["issuer"], world.start, world.seed)
@@ -297,7 +297,7 @@ def _tls(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
 
 def _http(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
     p = act.params
-    rng = world.rng(dev.id, "http", act.path)
+    rng = world.rng(dev.id, "http", act.key)
     server, name, cloud = _target(world, dev, act)
     body = (b"<html><head><title>" + name.encode() + b"</title></head><body>"
             + b"<p>status ok</p>" * max(1, p["body_bytes"] // 16) + b"</body></html>\n")

@@ -133,7 +133,7 @@ def ftp_bruteforce(world: World, act: Activity) -> tuple[Iterator[Frame], dict[s
     """One connection per pair of Mirai's list (drawn by its weights), each a greeting, USER, PASS, the verdict and
     QUIT; it stops at a pair that works (module docstring)."""
     p = act.params
-    rng = world.rng("attack", act.path)
+    rng = world.rng("attack", act.key)
     me, target = world.host(p["attacker"]), world.peer_device(p["attacker"], p["target"])
     accounts, banner = _server(world, p["target"])
     t = start = world.start + p["start"]

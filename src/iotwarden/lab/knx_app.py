@@ -134,7 +134,7 @@ def knx_reprogram(world: World, act: Activity) -> tuple[Iterator[Frame], dict[st
     """A tunnel from the attacker to the router, then a connection to the bus device: A_Memory_Write blocks of
     its application memory, A_Restart (ATT&CK for ICS T0843 Program Download, T0816 Device Restart)."""
     p = act.params
-    rng = world.rng("attack", act.path)
+    rng = world.rng("attack", act.key)
     me, router = world.host(p["attacker"]), world.peer_device(p["attacker"], p["target"])
     port, target = 50000 + rng.randrange(1000), address(p["bus_device"])
     start = t = world.start + p["start"]

@@ -58,7 +58,7 @@ class _Client:
 
 def kerberos_spray(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
     p = act.params
-    client = _Client(world, act, world.rng("attack", act.path))
+    client = _Client(world, act, world.rng("attack", act.key))
     t = start = world.start + p["start"]
     for _ in range(p["passwords"]):
         for user in p["users"]:
@@ -71,7 +71,7 @@ def kerberos_spray(world: World, act: Activity) -> tuple[Iterator[Frame], dict[s
 
 def kerberoast(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
     p = act.params
-    client = _Client(world, act, world.rng("attack", act.path))
+    client = _Client(world, act, world.rng("attack", act.key))
     t = start = world.start + p["start"]
     user, realm = p["account"], client.realm
     t = client.exchange(t, proto_dir.as_req(client.rng, realm, user, None, preauth=True),

@@ -115,7 +115,7 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
 def ldap_bruteforce(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
     """Simple binds with guessed passwords, one connection each, every one refused (module docstring)."""
     p = act.params
-    rng = world.rng("attack", act.path)
+    rng = world.rng("attack", act.key)
     me, target = world.host(p["attacker"]), world.peer_device(p["attacker"], p["target"])
     base = base_dn(world.scenario.network.domain)
     t = start = world.start + p["start"]

@@ -28,7 +28,7 @@ NEGOTIATE_BYTES, CHALLENGE_BYTES, AUTHENTICATE_BYTES, ERROR_BYTES = 70, 250, 560
 
 def rdp_bruteforce(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
     p = act.params
-    rng = world.rng("attack", act.path)
+    rng = world.rng("attack", act.key)
     me, target = world.host(p["attacker"]), world.peer_device(p["attacker"], p["target"])
     name = p["target"].upper()[:15]  # a NetBIOS computer name (15 characters)
     chain = proto_tls.certificate_chain(name, name, None, world.start, world.seed)

@@ -108,7 +108,7 @@ def _calls(world: World, act: Activity, iface: tuple[str, int],
            stubs: list[tuple[int, bytes]]) -> tuple[list[Frame], float, float]:
     """An endpoint-mapper lookup, then the calls on the interface's dynamic port; (frames, start, end)."""
     p = act.params
-    rng = world.rng("attack", act.path)
+    rng = world.rng("attack", act.key)
     me, target = world.host(p["attacker"]), world.peer_device(p["attacker"], p["target"])
     start = world.start + p["start"]
     port = rng.randrange(49664, 49700)  # Windows' RPC dynamic range starts at 49664 ([MS-RPCE] §2.1.1.1 endpoints)
@@ -128,7 +128,7 @@ def _calls(world: World, act: Activity, iface: tuple[str, int],
 
 def remote_service_exec(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
     p = act.params
-    rng = world.rng("attack", act.path, "stub")
+    rng = world.rng("attack", act.key, "stub")
     handle = b"\x00" * 4 + rng.randbytes(16)  # the SCM context handle ROpenSCManagerW returned
     name = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") for _ in range(8))
     stubs = [(OPEN_SCM, struct.pack("<I", 0x00020000) + _wstring(p["target"].upper()) + struct.pack(
@@ -142,7 +142,7 @@ def remote_service_exec(world: World, act: Activity) -> tuple[Iterator[Frame], d
 
 def dcsync(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
     p = act.params
-    rng = world.rng("attack", act.path, "stub")
+    rng = world.rng("attack", act.key, "stub")
     handle = b"\x00" * 4 + rng.randbytes(16)  # the DRS handle IDL_DRSBind returned
     stubs = [(DRS_BIND, struct.pack("<I", 0x00020000) + rng.randbytes(16) + struct.pack("<I", 0)),
              (GET_NC_CHANGES, handle + struct.pack("<II", 8, 8) + rng.randbytes(160))]
@@ -272,7 +272,7 @@ def _psexec_messages_smb1(rng: random.Random, target: str, binary: bytes, comman
 
 def psexec(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
     p = act.params
-    rng = world.rng("attack", act.path)
+    rng = world.rng("attack", act.key)
     me, target = world.host(p["attacker"]), world.peer_device(p["attacker"], p["target"])
     start = world.start + p["start"]
     binary = b"MZ" + rng.randbytes(p["binary_kb"] * 1024 - 2)  # a PE image's size; its bytes are never read

@@ -60,7 +60,10 @@ class Activity:
 
     kind: str
     params: dict[str, Any]
-    path: str  # where it was declared, for messages
+    path: str  # where it was declared (the file's name first), for messages
+    # what its random streams are drawn from (World.rng): its place in the scenario under the scenario's name, never
+    # the file's, so a scenario gives the same capture wherever it is stored and under whatever file name
+    key: str
 
 
 @dataclass(slots=True)
@@ -186,8 +189,18 @@ def _device(raw: Any, path: str, network: Network) -> DeviceSpec:
     return DeviceSpec(**texts, category=category, mac=mac, subnet=subnet, ip=ip, ttl=ttl)
 
 
-def _activities(items: Any, path: str, specs: dict[str, dict[str, Param]], device_ids: set[str],
-                 extra: set[str]) -> list[tuple[Activity, dict[str, Any]]]:
+def activity_key(scenario_name: str, place: str) -> str:
+    """The label an activity's random streams are drawn from: ``place`` (``attacks[0]``,
+    ``devices[2].behaviours[1]``) under the scenario's ``name``. Written as the path of a file ``NAME.yaml``
+    because streams were once seeded from the file's name: a scenario stored as NAME.yaml (every shipped one)
+    draws the packets it always drew."""
+    return f"{scenario_name}.yaml.{place}"
+
+
+def _activities(items: Any, path: str, specs: dict[str, dict[str, Param]], device_ids: set[str], extra: set[str], *,
+                key: str) -> list[tuple[Activity, dict[str, Any]]]:
+    """The activities of the list ``items`` declared at ``path``; ``key`` is the list's place under the
+    scenario's name (:func:`activity_key`)."""
     if not isinstance(items, list):
         raise ConfigError(f"{path}: expected a list")
     out = []
@@ -200,7 +213,7 @@ def _activities(items: Any, path: str, specs: dict[str, dict[str, Param]], devic
             raise ConfigError(f"{p}.kind: unknown kind {kind!r} (known: {', '.join(sorted(specs))})")
         values = {k: v for k, v in item.items() if k != "kind" and k not in extra}
         outer = {k: item[k] for k in extra if k in item}
-        out.append((Activity(kind, check_params(specs[kind], values, p, device_ids), p), outer))
+        out.append((Activity(kind, check_params(specs[kind], values, p, device_ids), p, f"{key}[{i}]"), outer))
     return out
 
 
@@ -234,19 +247,22 @@ def parse_scenario(raw: Any, behaviours: dict[str, dict[str, Param]], attacks: d
         for key, value in (("id", dev.id), ("mac", dev.mac), ("ip", dev.ip)):
             if value is not None and seen.setdefault(f"{key}:{value}", dev.id) != dev.id:
                 raise ConfigError(f"{source}.devices[{i}].{key}: {value} is already used by {seen[f'{key}:{value}']}")
+    name = _get(raw, "name", str, source)
     for i, (dev, item) in enumerate(zip(devices, raw_devices, strict=True)):
-        acts = _activities(item.get("behaviours", []), f"{source}.devices[{i}].behaviours", behaviours, ids, set())
+        place = f"devices[{i}].behaviours"
+        acts = _activities(item.get("behaviours", []), f"{source}.{place}", behaviours, ids, set(),
+                           key=activity_key(name, place))
         dev.behaviours = [a for a, _ in acts]
     all_attacks, enabled = [], []
     for act, outer in _activities(_get(raw, "attacks", list, source, []), f"{source}.attacks", attacks, ids,
-                                  {"enabled"}):
+                                  {"enabled"}, key=activity_key(name, "attacks")):
         all_attacks.append(act)
         flag = outer.get("enabled", True)
         if not isinstance(flag, bool):
             raise ConfigError(f"{act.path}.enabled: expected bool, got {flag!r}")
         if flag:
             enabled.append(act)
-    return Scenario(name=_get(raw, "name", str, source), description=_get(raw, "description", str, source, ""),
+    return Scenario(name=name, description=_get(raw, "description", str, source, ""),
                     start=start.timestamp(), duration=duration, seed=_get(raw, "seed", int, source, 1),
                     network=network, devices=devices, attacks=all_attacks, enabled_attacks=enabled)
 

@@ -65,7 +65,7 @@ def _send(t: float, src: Host, dst: Host, data: bytes) -> Frame:
 
 def sip_scan(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
     p = act.params
-    rng = world.rng("attack", act.path)
+    rng = world.rng("attack", act.key)
     me, agent = world.host(p["attacker"]), p["user_agent"]
     registrar = _registrar(world, act)
     server = _sip_role(world, registrar)[1]  # type: ignore[index]  # _registrar checked it
@@ -119,7 +119,7 @@ def sip_scan(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, An
 
 def sip_bruteforce(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
     p = act.params
-    rng = world.rng("attack", act.path)
+    rng = world.rng("attack", act.key)
     registrar = _registrar(world, act)
     server = _sip_role(world, registrar)[1]  # type: ignore[index]  # _registrar checked it
     role = _sip_role(world, p["target"])
