@@ -308,17 +308,19 @@ def _bacnet(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
 
 
 BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
+    # RTSP's request line and headers each end with CRLF (RFC 2326 §4, §6, §7): its texts are one line each
     "rtsp": (_rtsp, {"client": Param("device", help="the NVR/VMS pulling the stream"),
-                     "path": Param("str", "/axis-media/media.amp"), "server_header": Param("str"),
-                     "user_agent": Param("str", "LIVE555 Streaming Media v2020.08.19"),
+                     "path": Param("str", "/axis-media/media.amp", form="line"),
+                     "server_header": Param("str", form="line"),
+                     "user_agent": Param("str", "LIVE555 Streaming Media v2020.08.19", form="line"),
                      "fps": Param("int", 15, minimum=1),
                      "frame_bytes": Param("int", 6000, minimum=200), "at": Param("float", 3.0),
                      "length": Param("float", 0.0, "seconds of streaming (0: to the end)"),
                      "auth": Param("str", "digest", "none | basic | digest: the camera's RTSP authentication "
                                    "(a 401 challenge, then the client's authorised retry)"),
-                     "username": Param("str", "", "the client's account (basic, digest)"),
-                     "password": Param("str", "", "its password (basic, digest)"),
-                     "realm": Param("str", "", "the challenge's realm (basic, digest)")}),
+                     "username": Param("str", "", "the client's account (basic, digest)", form="line"),
+                     "password": Param("str", "", "its password (basic, digest)", form="line"),
+                     "realm": Param("str", "", "the challenge's realm (basic, digest)", form="line")}),
     "ipp": (_ipp, {"client": Param("device"), "server_header": Param("str", "CUPS/2.4 IPP/2.1"),
                    "user_agent": Param("str", "CUPS/2.4.2 (Linux 6.1; x86_64) IPP/2.0", "the client's User-Agent"),
                    "user": Param("str", "", "requesting-user-name (who asks; never kept by the dissector)"),
@@ -334,8 +336,9 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
                                "every": Param("float", 600.0, minimum=0.5)}),
     "snmp": (_snmp, {"poller": Param("device"), "community": Param("str", "public"), "sys_descr": Param("str"),
                      "sys_object_id": Param("str", form="oid"), "every": Param("float", 300.0, minimum=0.5)}),
-    "telnet_admin": (_telnet_admin, {"client": Param("device"), "username": Param("str"),
-                                     "password": Param("str"), "banner": Param("str", ""),
+    # the login dialogue's answers each end with CRLF (RFC 854, NVT end of line): one line each
+    "telnet_admin": (_telnet_admin, {"client": Param("device"), "username": Param("str", form="line"),
+                                     "password": Param("str", form="line"), "banner": Param("str", ""),
                                      "at": Param("float", 30.0), "every": Param("float", 0.0, "0: once")}),
     "mqtt": (_mqtt, {"broker": Param("device"), "client_id": Param("str"), "username": Param("str", ""),
                      "password": Param("str", ""), "topic": Param("str"),
