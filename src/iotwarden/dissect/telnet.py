@@ -6,7 +6,8 @@ Kinds (option negotiation ``IAC ...`` is stripped, RFC 854 "TELNET COMMAND STRUC
   is the server.
 * ``login_attempt``: ``username``, ``password`` (the cleartext the client typed: a fact the wire
   carries, matched by risk checks against default-credential lists), ``result`` ("success",
-  "failure", or "unknown" when the client typed on before the server said anything recognisable);
+  "failure", or "unknown" when the client typed on before the server said anything recognisable, or the verdict is
+  never read: a hole, the flow's end, stamped at the password's line);
   src is the client, subject ``dst``: the fact is about the server logged into.
 
 The client's typed lines are rebuilt from character-at-a-time or line-at-a-time input (CR LF,
@@ -284,6 +285,7 @@ class TelnetDissector(StreamDissector):
         elif field == "password":
             state["password"] = text
             state["awaiting"] = True
+            state["password_at"] = _kept(pkt)  # where an attempt whose verdict is never read is stamped
             state["tail"] = ""
             # the server's text sent once it had this line's end, where the capture recorded it first
             end = streambuf.seq_end(pkt)
@@ -296,10 +298,10 @@ class TelnetDissector(StreamDissector):
         return []
 
     def gap(self, state: dict[str, Any], to_server: bool) -> list[Observation] | None:
-        """A hole ends the flow (the default; told late, ``gap_ends_flow``); an attempt whose verdict awaited the
-        server's text the client had when it typed on is 'unknown' (that text may be the hole's)."""
+        """A hole ends the flow (the default; told late, ``gap_ends_flow``): an attempt awaiting its verdict is
+        'unknown' (the verdict may be the hole's, and nothing after it is read)."""
         super().gap(state, to_server)
-        return self._typed_on(state) or None
+        return self._unanswered(state) or None
 
     def closing(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
         """A FIN or RST: an attempt whose verdict awaited the server's text the client had is 'unknown' (that text
@@ -307,20 +309,32 @@ class TelnetDissector(StreamDissector):
         return self._typed_on(state)
 
     def ending(self, state: dict[str, Any]) -> list[Observation]:
-        """The flow ended (idle, evicted, the capture's end; a FIN or RST read already told ``closing``): an attempt
-        whose verdict awaited the server's text the client had is 'unknown' (that text was never read), stamped at the
-        typing on, as before ``verdict_by``."""
-        return self._typed_on(state)
+        """The flow ended (idle, evicted, the capture's end, after its FIN or RST): an attempt still awaiting its
+        verdict is 'unknown' (the password crossed the network in cleartext, its verdict was never read)."""
+        return self._unanswered(state)
 
     def _typed_on(self, state: dict[str, Any]) -> list[Observation]:
+        """An attempt whose verdict awaits the server's text the client had when it typed on: 'unknown', stamped at
+        the typing on. Not one awaiting the verdict with nothing typed after: a FIN (``closing``) may be captured
+        before the server's verdict that its sender had (a SPAN port merging two uplinks), which the flow's end
+        still reads first."""
         waiting = state.get("verdict_by")
         return self._attempt(waiting[1], "unknown", state) if waiting and state.get("awaiting") else []
+
+    def _unanswered(self, state: dict[str, Any]) -> list[Observation]:
+        """No more of the server's text will be read (a hole, the flow's end): an attempt awaiting its verdict is
+        'unknown', stamped at the typing on (:meth:`_typed_on`), else at the password's line end, as FTP's PASS."""
+        at = state.get("password_at")
+        if state.get("verdict_by") or not state.get("awaiting") or at is None:
+            return self._typed_on(state)
+        return self._attempt(at, "unknown", state)
 
     def _attempt(self, pkt: Packet, result: str, state: dict[str, Any]) -> list[Observation]:
         fields = {"username": state.pop("username", None), "password": state.pop("password", None),
                   "result": result}
         state["awaiting"] = False
         state.pop("verdict_by", None)
+        state.pop("password_at", None)
         attempts = state.get("attempts", 0) + 1
         state["attempts"] = attempts
         if result == "success" or attempts >= MAX_ATTEMPTS:
