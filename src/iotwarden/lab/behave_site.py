@@ -238,6 +238,7 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
                    "sender": Param("str", help="MSH-3|MSH-4 of the reporter, e.g. 'App^Vendor|Unit^Hospital'"),
                    "receiver": Param("str", help="MSH-5|MSH-6 of this interface engine"),
                    "reports": Param("list", [], "devices the reporter speaks for (patient monitors, infusion "
-                                    "pumps): their PCD-01 device rows carry the EUI-64 of their MAC", items="device"),
+                                    "pumps): their PCD-01 device rows carry the EUI-64 of their MAC", items="device",
+                                    peer=False),
                    "every": Param("float", 60.0, minimum=1.0), "at": Param("float", 5.0)}),
 }

@@ -48,6 +48,10 @@ class Param:
     # CRLF-ended line, as FTP's commands and replies: no CR or LF, RFC 959 §5.3.2 <char>); "": any
     form: str = ""
     items: str = ""  # for lists: the kind of every item ("str", "int", "device", "ip" or "account")
+    # for a device or a list of devices: it names a peer, a device the activity's packets go to or come from, so
+    # never the activity's own device (or attacker), whose packets to itself never reach the wire
+    # (scenario._refuse_self_peer); False for devices that are only spoken about (hl7's reports)
+    peer: bool = True
 
 
 _PY_TYPES: dict[str, tuple[type, ...]] = {

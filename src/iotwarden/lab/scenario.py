@@ -217,6 +217,21 @@ def _activities(items: Any, path: str, specs: dict[str, dict[str, Param]], devic
     return out
 
 
+def _refuse_self_peer(act: Activity, spec: dict[str, Param], me: str, who: str, *, skip: str = "") -> None:
+    """ConfigError naming the key when a device parameter of ``act`` (or an item of a device list) other than
+    ``skip`` names ``me``: a behaviour's peers (server, client, poller, registrar, ...) and an attack's targets are
+    other devices; a device talking to its own address never reaches the wire (the host loops it back)."""
+    for key, param in spec.items():
+        if key == skip or not param.peer:
+            continue
+        value = act.params[key]
+        if param.kind == "device" and value == me:
+            raise ConfigError(f"{act.path}.{key}: {me!r} is {who}: {act.kind}'s {key} must be another device")
+        if param.kind == "list" and param.items == "device" and me in value:
+            raise ConfigError(f"{act.path}.{key}[{value.index(me)}]: {me!r} is {who}: {act.kind}'s {key} must be "
+                              "other devices")
+
+
 def parse_scenario(raw: Any, behaviours: dict[str, dict[str, Param]], attacks: dict[str, dict[str, Param]],
                    *, source: str = "scenario") -> Scenario:
     """A validated :class:`Scenario` from the parsed YAML document ``raw``."""
@@ -253,9 +268,12 @@ def parse_scenario(raw: Any, behaviours: dict[str, dict[str, Param]], attacks: d
         acts = _activities(item.get("behaviours", []), f"{source}.{place}", behaviours, ids, set(),
                            key=activity_key(name, place))
         dev.behaviours = [a for a, _ in acts]
+        for act, _ in acts:
+            _refuse_self_peer(act, behaviours[act.kind], dev.id, "the device itself")
     all_attacks, enabled = [], []
     for act, outer in _activities(_get(raw, "attacks", list, source, []), f"{source}.attacks", attacks, ids,
                                   {"enabled"}, key=activity_key(name, "attacks")):
+        _refuse_self_peer(act, attacks[act.kind], act.params["attacker"], "the attacker itself", skip="attacker")
         all_attacks.append(act)
         flag = outer.get("enabled", True)
         if not isinstance(flag, bool):
