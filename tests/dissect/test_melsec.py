@@ -87,6 +87,46 @@ def test_pending_requests_are_bounded() -> None:
     assert len(state["pending"]) == MAX_PENDING
 
 
+def test_an_answer_to_a_request_dropped_for_room_is_paired_with_none() -> None:
+    # MAX_PENDING 3E batch reads then a Read Type Name, before any answer: the first read is dropped for room, and
+    # 3E answers come in order, so its answer names no command and each later one its own request's (before: the
+    # last read's answer was paired with Read Type Name and its words said to be the CPU's model)
+    d, state = MelsecDissector(), new_state()
+    for _ in range(MAX_PENDING):
+        feed(d, request(0x0401, data=bytes.fromhex("640000a80900")), state)
+    feed(d, request(0x0101), state)
+    words = answer(b"D100D101D102D103\0\0")  # 9 words read
+    out = [feed(d, words, state, to_server=False) for _ in range(MAX_PENDING)]
+    assert "command" not in out[0][0].fields
+    assert all(o[0].fields["command_name"] == "batch_read" and len(o) == 1 for o in out[1:])
+    named = feed(d, answer(b"Q03UDVCPU".ljust(16, b" ") + struct.pack("<H", 0x0366)), state, to_server=False)
+    assert named[1].fields["cpu_model"] == "Q03UDVCPU"
+    # 4E: a serial other requests remembered share is paired the same way; one of its own finds no request
+    d, state = MelsecDissector(), new_state()
+    for serial in [5] * MAX_PENDING + [9]:
+        feed(d, request(0x0401 if serial == 5 else 0x0101, serial=serial), state)
+    assert "command" not in feed(d, answer(bytes(18), serial=5), state, to_server=False)[0].fields
+    assert feed(d, answer(bytes(18), serial=5), state, to_server=False)[0].fields["command_name"] == "batch_read"
+    d, state = MelsecDissector(), new_state()
+    for serial in range(MAX_PENDING + 1):
+        feed(d, request(0x0401, serial=serial), state)
+    assert "command" not in feed(d, answer(bytes(18), serial=0), state, to_server=False)[0].fields
+    assert feed(d, answer(bytes(18), serial=1), state, to_server=False)[0].fields["command_name"] == "batch_read"
+    assert "forgotten" not in state
+
+
+def test_past_max_pending_forgotten_keys_no_answer_is_paired() -> None:
+    d, state = MelsecDissector(), new_state()
+    for serial in range(MAX_PENDING + 1):  # each serial twice, then evicted with its twin still remembered
+        for _ in range(2):
+            feed(d, request(0x0401, serial=serial), state)
+    for serial in range(MAX_PENDING + 1):
+        for _ in range(2):
+            feed(d, request(0x0401, serial=1000 + serial), state)
+    assert state.get("unpaired") and "forgotten" not in state
+    assert "command" not in feed(d, answer(bytes(18), serial=1000 + MAX_PENDING), state, to_server=False)[0].fields
+
+
 def test_datagrams_and_framing_errors() -> None:
     assert feed(MelsecDissector(), request(0x1002, 0, b"\x01\x00"), {}, udp=True)[0].fields["ot_operation"] == "stop"
     with pytest.raises(ParseError):

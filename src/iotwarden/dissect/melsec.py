@@ -13,7 +13,9 @@ Kinds (subject ``src``): ``request``: ``frame`` ("3e"/"4e"), ``serial`` (4E), ``
 batch_write, remote_run, read_type_name, ...), ``subcommand``; ``response``: the same addressing fields,
 ``end_code``, and the request's ``command``/``command_name`` when it was seen; ``cpu_model`` (answer to
 0101 Read Type Name, a fact about the CPU): ``cpu_model`` (16 ASCII bytes, "Q03UDVCPU", "FX5U-32MT/ES"),
-``model_code`` (hex).
+``model_code`` (hex). An answer is paired with the oldest request remembered of its serial (4E) or, 3E having none,
+the oldest 3E request (a server answers in order); one whose request was dropped for room (:data:`MAX_PENDING`) is
+paired with none, rather than with the next (:func:`_forget`).
 
 OT operations (model/otops.py): device writes 1401, 1402, 1406, memory writes 1613 / 1601 and remote latch
 clear 1005 -> ``write``; remote RUN 1001, STOP 1002, PAUSE 1003 -> ``stop``; remote RESET 1006 -> ``restart``;
@@ -123,13 +125,15 @@ class MelsecDissector(ResyncOnGap, StreamDissector):
 
     def _frame(self, pkt: Packet, msg: bytes, state: dict[str, Any]) -> Iterator[Observation]:
         kind, fields, data = parse(msg)
-        pending: deque[tuple[Any, int]] = state.setdefault("pending", deque(maxlen=MAX_PENDING))
+        pending: deque[tuple[Any, int]] = state.setdefault("pending", deque())
         key = fields.get("serial")
         if kind == "request":
+            if len(pending) >= MAX_PENDING:
+                _forget(pending, state)
             pending.append((key, int(fields["command"], 16)))
             yield pkt.observation(self.name, kind, fields)
             return
-        command = next((c for k, c in pending if k == key), None)
+        command = None if _answers_forgotten(key, state) else next((c for k, c in pending if k == key), None)
         if command is not None:
             pending.remove((key, command))
             fields.update(command=f"0x{command:04x}", command_name=COMMANDS.get(command, "unknown"))
@@ -139,3 +143,34 @@ class MelsecDissector(ResyncOnGap, StreamDissector):
             if model:
                 yield pkt.observation(self.name, "cpu_model", {"cpu_model": model,
                                                                 "model_code": f"0x{u16le(data, 16):04x}"})
+
+
+def _forget(pending: deque[tuple[Any, int]], state: dict[str, Any]) -> None:
+    """Drop the oldest request remembered, for room. An answer is paired with the oldest request of its serial (4E)
+    or, 3E having none, the oldest 3E request: the dropped one's answer, still to come before those of the later ones
+    with its key (a server answers in order), would be paired with the next, so it is counted to be paired with none
+    (``forgotten``: key -> answers), for a 3E request or a serial another request remembered shares; past
+    MAX_PENDING such keys, no answer is paired any more (``unpaired``)."""
+    key, _ = pending.popleft()
+    if state.get("unpaired") or (key is not None and all(k != key for k, _ in pending)):
+        return  # a serial of its own (4E clients count them up): its answer finds no request
+    forgotten: dict[Any, int] = state.setdefault("forgotten", {})
+    if key not in forgotten and len(forgotten) >= MAX_PENDING:
+        state["unpaired"] = True
+        del state["forgotten"]
+        return
+    forgotten[key] = forgotten.get(key, 0) + 1
+
+
+def _answers_forgotten(key: Any, state: dict[str, Any]) -> bool:
+    """Whether an answer of ``key`` (its serial, None for 3E) is paired with no request: it answers one dropped for
+    room (:func:`_forget`), or pairing stopped."""
+    if state.get("unpaired"):
+        return True
+    forgotten = state.get("forgotten")
+    if not forgotten or key not in forgotten:
+        return False
+    forgotten[key] -= 1
+    if not forgotten[key]:
+        del forgotten[key]
+    return True
