@@ -192,6 +192,23 @@ def test_a_shared_device_takes_controllers_for_other_submodules() -> None:
     assert operation_of(fields) == ("config", "takeover_write_0x8000")
 
 
+def test_past_max_sharing_a_controller_of_other_submodules_is_no_takeover() -> None:
+    # MAX_SHARING controllers share the device, each its own slot: one more asking for a slot none claimed may be
+    # one more of its own, unknown past the bound, so nothing is said (before: a takeover of the first one's); one
+    # asking for a known controller's slot still takes it over
+    d = PnioCmDissector()
+    for i in range(MAX_SHARING + 1):
+        state: dict[str, Any] = {}
+        (connect,) = d.dissect(udp(b.connect_request(expected=b.expected_block(i + 1, [(1, 1)])), 0xC000 + i, 34964,
+                                   src_ip=f"10.0.0.{i + 1}", dst_ip="10.0.0.100"), state)
+        (write,) = d.dissect(udp(b.write_request(0x8000, bytes(8)), 0xC000 + i, 34964, src_ip=f"10.0.0.{i + 1}",
+                                 dst_ip="10.0.0.100"), state)
+        assert "previous_controller" not in connect.fields and operation_of(write.fields) is None, i
+    (connect,) = d.dissect(udp(b.connect_request(expected=b.expected_block(1, [(1, 1)])), 0xC0F0, 34964,
+                               src_ip="10.0.0.66", dst_ip="10.0.0.100"), {})
+    assert connect.fields["previous_controller"] == "10.0.0.1"
+
+
 def test_io_controllers_are_remembered_for_max_devices() -> None:
     d = PnioCmDissector(max_devices=2)
     for i in range(3):

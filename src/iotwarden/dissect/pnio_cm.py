@@ -51,7 +51,8 @@ are its own. A Connect the device refuses (its answer's PNIOStatus not OK) opens
 that flow's Writes marked as without an AR. A shared device (several controllers, each owning its own submodules:
 p-net doc/shared_device.rst) is told by what each Connect's ExpectedSubmoduleBlockReqs ask for
 (``expected_submodules``, "api/slot/subslot", :data:`MAX_EXPECTED`): a controller asking only for submodules no
-known controller of the device claimed is one more of its own (:data:`MAX_SHARING`); one asking for another's, or a
+known controller of the device claimed is one more of its own (:data:`MAX_SHARING`; past it, neither its own nor a
+takeover: nothing is said); one asking for another's, or a
 Connect whose submodules were not read (the whole device), takes that controller's over, and ``previous_controller``
 names it. Only the first controller seen can be trusted this way: a capture that begins with a rogue's accepted AR
 takes it for the controller (``detect.ot``'s ``engineering_stations`` and the risk.ot checks' lists name the site's
@@ -236,6 +237,8 @@ class PnioCmDissector(Dissector):
             if len(self._controllers) > self._max_devices:
                 self._controllers.popitem(last=False)
             return
+        if not rivals:
+            return  # submodules no known controller claimed, MAX_SHARING known: one more of its own or not, unsaid
         ip, mac = (rivals or [owners[0][0]])[0]
         state[TAKEOVER_KEY] = fields["previous_controller"] = ip or mac
 
