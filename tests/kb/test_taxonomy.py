@@ -106,6 +106,15 @@ def test_unknown_parent_and_cycles_are_refused(tmp_path: Path) -> None:
         Taxonomy.load(path)
 
 
+@pytest.mark.parametrize("parent", ["[camera]", "{camera: doorbell}"])
+def test_a_parent_that_is_no_type_id_is_refused_naming_the_key(tmp_path: Path, parent: str) -> None:
+    """A list or mapping where a parent's id belongs is one error line, not a TypeError (unhashable) at the check."""
+    path = _write(tmp_path, "types:\n  - {id: camera, label: C, category: iot, description: d}\n"
+                            f"  - {{id: doorbell, label: D, category: iot, description: d, parent: {parent}}}\n")
+    with pytest.raises(ConfigError, match="type 'doorbell': key 'parent': a type id"):
+        Taxonomy.load(path)
+
+
 def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
     path = _write(tmp_path, "types:\n  - {id: a, label: A, category: iot, description: d}\n"
                             "  - {id: a, label: A2, category: it, description: d}\n")

@@ -75,11 +75,14 @@ class Taxonomy:
                     raise ConfigError(f"{where}: key {key!r}: required text")
             if item.get("category") not in CATEGORIES:
                 raise ConfigError(f"{where}: key 'category': one of {', '.join(CATEGORIES)}")
+            parent = item.get("parent")
+            if parent is not None and not isinstance(parent, str):  # a list or mapping is no id (nor hashable)
+                raise ConfigError(f"{where}: key 'parent': a type id, got {parent!r}")
             aliases = item.get("aliases", [])
             if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
                 raise ConfigError(f"{where}: key 'aliases': a list of names")
             types[tid] = DeviceType(tid, item["label"], item["category"], item["description"].strip(),
-                                    item.get("parent"), tuple(aliases))
+                                    parent, tuple(aliases))
         for t in types.values():
             if t.parent is not None and t.parent not in types:
                 raise ConfigError(f"{path.name}: type {t.id!r}: key 'parent': unknown type {t.parent!r}")
