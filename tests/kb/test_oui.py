@@ -397,3 +397,38 @@ def test_fuzz_mutated_registry_rows_parse_or_fail_cleanly(name: str, bits: int) 
             continue
         assert all(len(a) == {24: 6, 28: 7, 36: 9}[bits] and int(a, 16) >= 0 for a, _ in rows)
     assert 0 < refused < 300
+
+
+def test_a_vendor_its_registrants_spell_in_several_cases_gets_one_spelling() -> None:
+    """SonicWall's blocks read 'Sonicwall' (3), 'SonicWall' (2) and 'SonicWALL' (1), 3Com's '3COM' and '3Com Ltd':
+    the registry's choice (every word capitalised, not all capitals, most blocks) names all of them."""
+    names = VendorNames.load()
+    chosen = oui.registry_spellings(
+        ["Sonicwall", "Sonicwall", "Sonicwall", "SonicWall", "SonicWall", "SonicWALL", "3COM", "3COM", "3COM",
+         "3Com Ltd", "annapurna labs", "Annapurna Labs", "Acme"], names)
+    assert chosen == {"sonicwall": "Sonicwall", "3com": "3Com", "annapurna labs": "Annapurna Labs"}
+    # the order of the registry's rows never changes the choice; equals resolve to the earliest in sort order
+    tie = ["Inforce Computing", "InForce Computing"]
+    assert oui.registry_spellings(tie, names) == oui.registry_spellings(tie[::-1], names) == {
+        "inforce computing": "InForce Computing"}
+
+
+def test_the_shipped_registry_names_each_vendor_one_way_whatever_its_blocks_say() -> None:
+    kb = KnowledgeBase.load()
+    vendors = {kb.vendor_names.canonical(entry.vendor) for mac in ("00:06:b1", "2c:b8:ed", "00:17:c5", "18:b1:69")
+               if (entry := kb.oui.lookup(mac)) is not None}
+    assert vendors == {"Sonicwall"}
+    raw = {e.vendor for mac in ("00:50:04", "00:1a:c1") if (e := kb.oui.lookup(mac)) is not None}
+    assert raw == {"3COM", "3Com"}  # rules still match the registrant's own text (mac.oui_vendor)...
+    assert {kb.vendor_names.canonical(v) for v in raw} == {"3Com"}  # ...and the device shows one name
+
+
+def test_registry_spellings_never_join_two_companies_rules_name_apart() -> None:
+    """ODVA lists 'Microcontrol' and 'MicroControl' as two vendors: the registry's spellings do not merge them."""
+    names = VendorNames.load(spellings=["Microcontrol", "MicroControl"])
+    names.add_registry_spellings({"microcontrol": "Microcontrol", "acme": "AcMe"})
+    assert names.canonical("MicroControl") == "MicroControl" and names.canonical("Microcontrol") == "Microcontrol"
+    assert names.canonical("acme") == "AcMe"
+    names = VendorNames.load(spellings=["SonicWall"])  # a rule's own spelling wins over the registry's
+    names.add_registry_spellings({"sonicwall": "Sonicwall"})
+    assert names.canonical("SonicWALL") == "SonicWall"

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -40,7 +41,7 @@ VENDOR_CACHE_SIZE = 65_536  # distinct organisation names whose short vendor nam
 _HEX = re.compile(r"[0-9A-Fa-f]")
 _UPPER_HEX = frozenset("0123456789ABCDEF")
 ASSIGNMENT_DIGITS = {24: 6, 28: 7, 36: 9}  # hex digits of an assignment per registry prefix length
-CACHE_FORMAT = 1  # version of generated/oui.json; bump when its layout changes
+CACHE_FORMAT = 2  # version of generated/oui.json; bump when its layout changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,7 @@ class VendorNames:
         self.part_maker = lru_cache(maxsize=VENDOR_CACHE_SIZE)(self._part_maker)
         self.canonical = lru_cache(maxsize=VENDOR_CACHE_SIZE)(self._canonical)
         self._known = {v for _, v in aliases} | set(self._parents) | set(self._parents.values())
+        self._ambiguous: set[str] = set()  # folded names rules spell two ways (two companies)
         self._folded = self._spellings(spellings)
 
     def _spellings(self, spellings: Iterable[str]) -> dict[str, str]:
@@ -124,7 +126,18 @@ class VendorNames:
             if name and (key := name.casefold()) not in out:
                 stated[key].add(name)
         out.update((key, names.pop()) for key, names in stated.items() if len(names) == 1)
+        self._ambiguous = {key for key, names in stated.items() if len(names) > 1}
         return out
+
+    def add_registry_spellings(self, spellings: dict[str, str]) -> None:
+        """The registry's one spelling of each vendor name its registrants spell in several cases ('Sonicwall',
+        'SonicWall', 'SonicWALL'), case-folded name -> spelling (:func:`registry_spellings`): the lowest
+        priority, under the table's and the rules' own spellings, and never for a folded name rules spell two
+        ways (two companies)."""
+        for key, spelling in spellings.items():
+            if key not in self._folded and key not in self._ambiguous:
+                self._folded[key] = spelling
+        self.canonical.cache_clear()
 
     def _canonical(self, name: str) -> str:
         """A vendor name as rules and the registry spell it: a known short name is kept ('Google
@@ -250,7 +263,7 @@ class OuiRegistry:
         registries: dict[str, dict[str, str]] = {}
         sources: dict[str, Path] = {}
         udir = user_dir if user_dir is not None else paths.user_oui_dir()
-        cached: dict[str, list[list[str]]] | None = None  # read once, when a shipped file is used
+        cached: dict[str, Any] | None = None  # generated/oui.json, read once, when a shipped file is used
         for registry, (filename, bits) in REGISTRIES.items():
             path = registry_file(filename, udir, shipped_dir)
             if path is None:
@@ -258,13 +271,16 @@ class OuiRegistry:
             sources[registry] = path
             if path == shipped_dir / f"{filename}.gz":
                 if cached is None:
-                    cached = read_cache(shipped_dir) or {}
-                if registry in cached:
-                    assignments, orgs = cached[registry]
+                    cached = _read_cache_data(shipped_dir, paths.GENERATED_OUI) or {}
+                if registry in cached.get("registries", {}):
+                    assignments, orgs = cached["registries"][registry]
                     registries[registry] = dict(zip(assignments, orgs, strict=True))
                     continue
             registries[registry] = dict(read_registry_csv(path, bits))
-        return cls(registries, vendors or VendorNames.load(), sources)
+        vendors = vendors or VendorNames.load()
+        if cached:  # none when every registry is the user's own: their names are then shortened alone
+            vendors.add_registry_spellings(cached["spellings"])
+        return cls(registries, vendors, sources)
 
     def __len__(self) -> int:
         return sum(len(t) for t in self._tables.values())
@@ -328,36 +344,68 @@ def shipped_digest(shipped_dir: Path | None = None) -> str:
     return h.hexdigest()
 
 
+def registry_spellings(organizations: Iterable[str], vendors: VendorNames) -> dict[str, str]:
+    """Case-folded vendor name -> the one spelling of it, for each name the registrants' organisations shorten
+    to in more than one case ('Sonicwall' 3 blocks, 'SonicWall' 2, 'SonicWALL' 1): a device on any of those
+    blocks then shows one vendor, not three. The spelling chosen: one whose every word starts with a capital or
+    a digit, not all capitals, then the one most blocks carry, then the first in sort order."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for org in organizations:
+        short = vendors.short(org)
+        counts[short.casefold()][short] += 1
+
+    def rank(item: tuple[str, int]) -> tuple[bool, bool, int]:
+        name, blocks = item
+        return all(not w[0].islower() for w in name.split()), not name.isupper(), blocks
+
+    # max keeps the first of equals: sorted, the earliest spelling in sort order
+    return {key: max(sorted(spelt.items()), key=rank)[0] for key, spelt in sorted(counts.items()) if len(spelt) > 1}
+
+
 def render_cache(shipped_dir: Path | None = None) -> str:
     """The text of ``generated/oui.json``: the shipped registries' rows as read_registry_csv reads them, per
-    registry two lists (assignments, organisations), one registry a line, and the shipped files' digest."""
+    registry two lists (assignments, organisations), one registry a line, the registry's spellings of vendor
+    names registrants spell in several cases (:func:`registry_spellings`) and the shipped files' digest."""
     shipped_dir = shipped_dir or paths.OUI_DIR
     lines = []
+    organizations: list[str] = []  # one per block: a spelling's weight is how many blocks carry it
     for registry, (filename, bits) in REGISTRIES.items():
         path = shipped_dir / f"{filename}.gz"
         if path.is_file():
             rows = read_registry_csv(path, bits)
+            organizations.extend(o for _, o in rows)
             lines.append(f"{json.dumps(registry)}: " + json.dumps([[a for a, _ in rows], [o for _, o in rows]],
                                                                     ensure_ascii=False))
+    spellings = registry_spellings(organizations, VendorNames.load())
     head = f'{{"format": {CACHE_FORMAT}, "digest": "{shipped_digest(shipped_dir)}", "registries": {{\n'
-    return head + ",\n".join(lines) + "\n}}\n"
+    return (head + ",\n".join(lines) + "\n},\n\"spellings\": "
+            + json.dumps(spellings, ensure_ascii=False, indent=0, sort_keys=True) + "}\n")
+
+
+def _read_cache_data(shipped_dir: Path | None, path: Path) -> dict[str, Any] | None:
+    """``generated/oui.json`` parsed and checked; None when it is missing, unreadable, of another format or not
+    made from the files now in ``shipped_dir``."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))  # not a dict: .get fails below
+        if data.get("format") != CACHE_FORMAT or data.get("digest") != shipped_digest(shipped_dir):
+            return None
+        registries, spellings = data["registries"], data["spellings"]
+        if not isinstance(registries, dict) or not all(
+                isinstance(v, list) and len(v) == 2 and len(v[0]) == len(v[1]) for v in registries.values()):
+            return None
+        if not isinstance(spellings, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in spellings.items()):
+            return None
+        return data
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def read_cache(shipped_dir: Path | None = None, path: Path | None = None) -> dict[str, list[list[str]]] | None:
     """The parsed shipped registries from ``generated/oui.json``; None when it is missing, unreadable or not
     made from the files now in ``shipped_dir`` (the caller then parses the CSV files)."""
-    path = path or paths.GENERATED_OUI
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != CACHE_FORMAT or data.get("digest") != shipped_digest(shipped_dir):
-            return None
-        registries = data["registries"]
-        if not isinstance(registries, dict) or not all(
-                isinstance(v, list) and len(v) == 2 and len(v[0]) == len(v[1]) for v in registries.values()):
-            return None
-        return registries
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
+    data = _read_cache_data(shipped_dir, path or paths.GENERATED_OUI)
+    return None if data is None else data["registries"]
 
 
 def cache_problem(path: Path | None = None) -> str | None:
