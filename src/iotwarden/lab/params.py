@@ -29,9 +29,10 @@ MAX_ACCOUNT_BYTES = 64
 # where a 400-byte vendor name was an internal error (struct.error)
 MAX_TEXT_BYTES = 200
 MAX_PORT = 65_535  # a TCP or UDP port is 16 bits (RFC 9293 §3.1, RFC 768)
-_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")  # RFC 1035 §2.3.4 (underscores as in SRV names)
-_OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]{0,8}))+$")  # dotted decimal, each arc within 32 bits' reach
-_HEX48 = re.compile(r"^[0-9A-Fa-f]{12}$")  # 48 bits in hex: a KNX serial number (03.08.02 §7.5.4.2)
+# each matched whole: \Z, not $, which also matches before a final newline (a YAML block scalar's)
+_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)\Z")  # RFC 1035 §2.3.4 (underscores as in SRV names)
+_OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]{0,8}))+\Z")  # dotted decimal, each arc within 32 bits' reach
+_HEX48 = re.compile(r"^[0-9A-Fa-f]{12}\Z")  # 48 bits in hex: a KNX serial number (03.08.02 §7.5.4.2)
 
 
 @dataclass(frozen=True, slots=True)

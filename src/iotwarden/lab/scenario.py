@@ -34,7 +34,7 @@ PCAP_END_S = 2**32
 MAX_DEVICE_TEXT_BYTES = 63
 LATEST_START_S = PCAP_END_S - 366 * 86400.0
 ADD_BEHAVIOURS = "add_behaviours"  # an extending scenario's behaviours for its base's devices (read_scenario_file)
-_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}\Z")  # whole: $ also matches before a final newline
 
 
 @dataclass(frozen=True, slots=True)
