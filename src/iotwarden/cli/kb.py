@@ -30,7 +30,6 @@ from iotwarden.kb.oui import (
     cache_problem,
     parse_registry_csv,
     registry_of,
-    write_cache,
 )
 from iotwarden.kb.parsed import tables_problem
 from iotwarden.kb.schema import RuleValidator, load_attributes, rule_files, safe_load
@@ -217,8 +216,7 @@ def check(fix: Annotated[bool, typer.Option("--fix", help="Rewrite the compiled 
         n = write_index(rules=rules)  # the parsed YAML tables with it (kb/parsed.py)
         typer.echo(f"compiled index rewritten: {n} rules -> {paths.GENERATED_INDEX}")
         typer.echo(f"parsed tables rewritten -> {paths.GENERATED_TABLES}")
-        if oui_problem:
-            write_cache()
+        if oui_problem:  # write_index rewrote it: its registry spellings come from the vendor aliases
             typer.echo(f"parsed registries rewritten -> {paths.GENERATED_OUI}")
         return
     problem = index_problem(rules=rules)

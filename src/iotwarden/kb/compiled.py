@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from iotwarden.kb import generated, paths
+from iotwarden.kb import generated, oui, paths
 from iotwarden.kb.parsed import write_tables
 from iotwarden.kb.schema import Attribute, Rule, RuleValidator, load_attributes, rule_files
 from iotwarden.kb.taxonomy import Taxonomy
@@ -49,12 +49,17 @@ def write_index(path: Path | None = None, rules: list[Rule] | None = None) -> in
     """Regenerate the compiled index from the rule sources; returns the number of rules. ``rules``: what
     ``compile_rules()`` returned, when the caller has them already (compiling them takes most of a second).
     The parsed YAML tables (kb/parsed.py: attributes, taxonomy, vendor aliases) are rewritten beside it, so
-    whoever edits those and regenerates the index keeps ``generated/tables.json`` fresh too."""
+    whoever edits those and regenerates the index keeps ``generated/tables.json`` fresh too; the shipped index
+    (``path`` None) also rewrites ``generated/oui.json`` when it is stale, whose registry spellings come from
+    the vendor aliases (kb/oui.py registry_spellings)."""
+    shipped = path is None
     tables = paths.GENERATED_TABLES if path is None else path.with_name(paths.GENERATED_TABLES.name)
     path = path or paths.GENERATED_INDEX
     rules = compile_rules() if rules is None else rules
     generated.write(path, render_index(rules, source_digest()))
     write_tables(tables)
+    if shipped and oui.cache_problem():  # the registry's ~1 CPU s render, only when regenerating what ships
+        oui.write_cache()
     return len(rules)
 
 
