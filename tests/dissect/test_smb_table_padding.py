@@ -14,7 +14,10 @@ from iotwarden.lab import smbwire as w
 from tests.dissect import smbbuild as b
 from tests.dissect import test_smb1files as s1
 from tests.dissect import test_smb2files as s2
+from tests.dissect.gapfeed import segments
 from tests.dissect.test_smb2files import SVCCTL_CALLS, Chunks, converse, rpc_of, svcctl_pdus
+from tests.dissect.test_smbresync import converse as converse_segments
+from tests.dissect.test_smbstage import _svcctl, _writes
 
 
 def _smb2_psexec(padding: Chunks) -> Chunks:
@@ -84,3 +87,37 @@ def test_smb1_transactions_awaiting_their_pieces_hold_what_came_not_what_they_an
         tracemalloc.stop()
     assert len(state["smb1"].transactions) == smb1trans.MAX_TRANSACTIONS
     assert held < 128 * 1024, held
+
+
+def _smb2_setup_on_software(trees: int) -> list[Any]:
+    """setup.exe created and written on \\\\SRV\\Software (TreeId 7, its TREE_CONNECT seen), ``trees`` other shares
+    connected between, then a service running %SystemRoot%\\setup.exe: what is said written."""
+    padding: Chunks = []
+    for i in range(trees):
+        padding += s2.tree(100 + i, f"\\\\SRV\\share{i}", 1000 + i, w.SHARE_DISK)
+    chunks = s2.logon() + s2.tree(4, "\\\\SRV\\Software", 7, w.SHARE_DISK) + padding + s2.opened(
+        5, "setup.exe", 7, s2.FILE_ID, disposition=w.FILE_OVERWRITE_IF, action=w.FILE_CREATED) + [
+        (True, w.direct(w.write(6, s2.FILE_ID, b"\x90" * 4000, 7, s2.SID)))]
+    cut = segments(chunks + s2.svcctl_session(s2.over_transceive(_svcctl("%SystemRoot%\\setup.exe")))[4:])
+    return _writes(converse_segments(cut))
+
+
+def _smb1_setup_on_software(trees: int) -> list[Any]:
+    """The same over SMB1 (TID 0x0900)."""
+    padding: Chunks = []
+    for i in range(trees):
+        padding += s1.tree(100 + i, f"\\\\SRV\\share{i}", 0x1000 + i, "A:")
+    chunks = s1.tree(4, "\\\\SRV\\Software", 0x0900, "A:") + padding + s1.opened(
+        5, "\\setup.exe", 0x0900, 0x4001, m.FILE_CREATED, access=m.GENERIC_WRITE, disposition=m.FILE_OVERWRITE_IF,
+        pipe=False) + [(True, b.direct(m.message(m.write_andx(0x4001, b"\x90" * 4000, mode=0), mid=6, tid=0x0900)))]
+    pdus = s1.over_transact(_svcctl("%SystemRoot%\\setup.exe"))
+    return _writes(converse_segments(segments(s1.logon() + chunks + s1.svcctl_session(pdus)[4:])))
+
+
+def test_a_user_share_pushed_out_of_the_trees_is_never_taken_for_one_not_seen() -> None:
+    # Software, seen connected, then MAX_TREES other shares: its TreeId is dropped for room, and a file written
+    # there is no file of a tree whose TREE_CONNECT was not seen (before: said written on ADMIN$, share_inferred,
+    # once a service named it); one share fewer, it is still known as a user's: nothing said either way
+    for trees in (smb2files.MAX_TREES - 1, smb2files.MAX_TREES):
+        assert _smb2_setup_on_software(trees) == [], trees
+        assert _smb1_setup_on_software(trees) == [], trees

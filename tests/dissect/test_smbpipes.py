@@ -29,14 +29,14 @@ def test_keep_holds_the_newest_entries_the_oldest_dropped() -> None:
 
 @pytest.mark.parametrize(("pipe", "tree"), [(True, smbpipes.PIPE_TREE), (False, (None, smbpipes.UNSEEN, False))])
 def test_a_lone_tree_connect_answer_tells_a_pipe_tree_from_a_disk_share(pipe: bool, tree: smbpipes.Tree) -> None:
-    trees: dict[int, smbpipes.Tree] = {}
+    trees = smbpipes.Trees()
     smbpipes.lone_tree(trees, 7, pipe)
     assert trees == {7: tree} and smbpipes.may_be_pipe(trees, 7) is pipe and smbpipes.may_be_pipe(trees, 8)
 
 
 def _waiting(*names: str) -> smb2files.Session:
     """A session that lost a segment, with svcctl's (and each other name's) pipe CREATE on IPC$ unanswered."""
-    session = smb2files.Session(trees={s.IPC: smbpipes.PIPE_TREE}, lost=True)
+    session = smb2files.Session(trees=smbpipes.Trees({s.IPC: smbpipes.PIPE_TREE}), lost=True)
     for message_id, name in enumerate(names, start=40):
         key = smb2files.PROVISIONAL + message_id.to_bytes(8, "little")
         session.pending[message_id] = (smb2files.CREATE, "pipe", key, s.IPC)

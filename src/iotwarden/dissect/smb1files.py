@@ -68,7 +68,7 @@ ADMIN, UNSEEN = smb2files.ADMIN, smbpipes.UNSEEN
 class Session:
     """One SMB1 connection's trees, open pipes and waiting requests."""
 
-    trees: dict[int, tuple[str | None, str, bool]] = field(default_factory=dict)  # TID -> share, class, pipe
+    trees: smbpipes.Trees = field(default_factory=smbpipes.Trees)  # TID -> share, class, pipe
     pipes: dict[int, smbpipes.Pipe] = field(default_factory=dict)  # FID -> pipe
     pending: dict[Key, tuple[Any, ...]] = field(default_factory=dict)  # request -> what it was
     transactions: dict[Key, smb1trans.Transaction] = field(default_factory=dict)  # primary request -> its pieces
@@ -251,6 +251,8 @@ class Session:
         """An NT_CREATE_ANDX or OPEN_ANDX on a tree not seen connected (``tree`` None), or known from its answer alone
         as a disk share: its name awaits its response's FID, for what the handle carries (smbpipes.adopt; a disk
         share's file is no pipe) and, if it writes, for a service naming it (dissect/smbstage.py)."""
+        if tree is None and not smbpipes.unseen(self.trees, tid):
+            return  # a tree dropped for room may be this one (a user's share, IPC$): nothing inferred of it
         what = smb1fields.writes(words, command)
         name = smb1.string(msg, data_at, data_at + size, unicode)[0].lstrip("\\")[: smb2files.MAX_NAME]
         staged = None if what is None or not isinstance(tid, int) else smbstage.Staged(name, tid, what, created=False)
@@ -313,7 +315,7 @@ class Session:
         command = waiting[0]
         if command == TREE_CONNECT_ANDX:
             service = data.split(b"\0", 1)[0].decode("latin-1")  # §2.2.4.55.2 Service, always OEM
-            smbpipes.keep(self.trees, tid, (waiting[1], waiting[2], service == PIPE_SERVICE), smbpipes.MAX_TREES)
+            smbpipes.keep_tree(self.trees, tid, (waiting[1], waiting[2], service == PIPE_SERVICE))
         elif command in OPENS:
             if command == NT_CREATE_ANDX:  # §2.2.4.64.2 FID, CreateDisposition (the action taken)
                 if len(words) < 11:

@@ -51,15 +51,18 @@ from iotwarden.dissect.base import Packet
 from iotwarden.dissect.smbpipes import (
     IPC,
     MAX_PIPES,
-    MAX_TREES,
+    MAX_TREES,  # noqa: F401  (smb2files.MAX_TREES: its limits' names, as the module docstring gives them)
     UNSEEN,
     Pipe,
     Tree,
+    Trees,
     adopt,
     feed_pipe,
     keep,
+    keep_tree,
     lone_tree,
     may_be_pipe,
+    unseen,
 )
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
@@ -94,7 +97,7 @@ NOTHING_RELATED: Related = (None, None)  # before a compound's first operation
 class Session:
     """One connection's trees, open pipes and waiting requests."""
 
-    trees: dict[int, Tree] = field(default_factory=dict)  # TreeId -> share, class, pipe
+    trees: Trees = field(default_factory=Trees)  # TreeId -> share, class, pipe
     pipes: dict[bytes, Pipe] = field(default_factory=dict)  # FileId -> pipe
     pending: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # MessageId -> what the request was
     unseen: dict[bytes, str] = field(default_factory=dict)  # FileId -> name, of a CREATE on a tree not seen connected
@@ -267,6 +270,8 @@ class Session:
         access, disposition, options, offset, length = struct.unpack_from("<I8xIIHH", body, 24)
         name = smb2.buffer_at(msg, offset, length).decode("utf-16-le", "replace")[:MAX_NAME]
         what = writing(access, disposition, options)
+        if tree is None and not unseen(self.trees, tree_id):
+            return None  # a tree dropped for room may be this one (a user's share, IPC$): nothing inferred of it
         if tree is None or tree[1] == UNSEEN:  # its tree's TREE_CONNECT not seen: the name waits for what the handle
             # carries (adopt; a disk share's file is no pipe) and, if it writes, for a service naming it (smbstage)
             staged = None if what is None else smbstage.Staged(name, tree_id, what, created=False)
@@ -310,7 +315,7 @@ class Session:
                 smbstage.stage(self.staged, body[64:80], staged, self.known)
             return
         if command == TREE_CONNECT and tree_id is not None and len(body) >= 4:
-            keep(self.trees, tree_id, (waiting[1], waiting[2], body[2] == SHARE_TYPE_PIPE), MAX_TREES)
+            keep_tree(self.trees, tree_id, (waiting[1], waiting[2], body[2] == SHARE_TYPE_PIPE))
         elif command == CREATE:
             if len(body) < 80:
                 raise ParseError("smb2: truncated CREATE response")

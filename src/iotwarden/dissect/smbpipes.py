@@ -4,7 +4,9 @@ dissect/dcerpc.py per pipe and direction), and how a pipe whose TREE_CONNECT or 
 capture begun late) is still found: a TREE_CONNECT answer alone tells a pipe tree (:func:`lone_tree`), a handle not
 followed is adopted as a pipe when what the client writes on it proves one (:func:`adopt`), and a handle of no known
 name, in a session that lost a segment, is the pipe of a CREATE whose answer was lost when all such CREATEs name one
-pipe (:func:`orphan`). Limits: :data:`MAX_TREES`, :data:`MAX_PIPES` (each dropping its oldest entry, :func:`keep`).
+pipe (:func:`orphan`). Limits: :data:`MAX_TREES`, :data:`MAX_PIPES` (each dropping its oldest entry, :func:`keep`);
+once a tree was dropped (:attr:`Trees.forgot`) a TreeId not known may be one seen connected, so no tree is taken for
+one not seen any more: nothing is adopted on it, and no file staged on it (dissect/smbstage.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,27 @@ UNSEEN = smbstage.UNSEEN  # the class of a tree known from its TREE_CONNECT resp
 # a tree whose TREE_CONNECT was not seen, shown to hold named pipes (ShareType PIPE, or a pipe adopted on it): IPC$, the
 # only share of type STYPE_IPC ([MS-SRVS] §2.2.2.4)
 PIPE_TREE: Tree = ("IPC$", IPC, True)
+
+
+class Trees(dict[int, Tree]):
+    """A connection's trees (TreeId or TID -> :data:`Tree`), oldest first, at most :data:`MAX_TREES`
+    (:func:`keep_tree`). ``forgot``: one was dropped for room, so a TreeId not here may be that one (a user's share,
+    IPC$) rather than a tree whose TREE_CONNECT was not seen (:func:`unseen`)."""
+
+    forgot: bool = False
+
+
+def keep_tree(trees: Trees, tree_id: int, tree: Tree) -> None:
+    """:func:`keep` for :class:`Trees`: the oldest dropped past :data:`MAX_TREES`, ``trees`` forgot one."""
+    if tree_id not in trees and len(trees) >= MAX_TREES:
+        trees.forgot = True
+    keep(trees, tree_id, tree, MAX_TREES)
+
+
+def unseen(trees: Trees, tree_id: int | Tree | None) -> bool:
+    """Whether ``tree_id`` (a TreeId or TID, or the tree a TREE_CONNECT of its compound or AndX chain asks for) is a
+    tree whose TREE_CONNECT was not seen: not known, and no tree dropped for room (``forgot``) it may be."""
+    return tree_id is None or (isinstance(tree_id, int) and tree_id not in trees and not trees.forgot)
 
 
 @dataclass
@@ -50,7 +73,7 @@ def keep(table: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
 class Handles(Protocol):
     """What :func:`adopt` needs of an SMB2 or SMB1 session (dissect/smb2files.py's Session, dissect/smb1files.py's)."""
 
-    trees: dict[int, Tree]
+    trees: Trees
     pipes: dict[Any, Pipe]
     unseen: dict[Any, str]
     let_go: dict[Any, None]
@@ -61,18 +84,18 @@ class Handles(Protocol):
     def take_orphan(self, request: Any, key: Any, /) -> Pipe: ...
 
 
-def may_be_pipe(trees: dict[int, Tree], tree_id: int | Tree | None) -> bool:
+def may_be_pipe(trees: Trees, tree_id: int | Tree | None) -> bool:
     """Whether a handle of ``tree_id`` (a TreeId or TID, or the tree a TREE_CONNECT of its compound or AndX chain asks
-    for) may be a named pipe: its tree holds pipes or was not seen connected."""
+    for) may be a named pipe: its tree holds pipes or was not seen connected (:func:`unseen`)."""
     tree = tree_id if isinstance(tree_id, tuple) else trees.get(tree_id) if tree_id is not None else None
-    return tree is None or tree[2]
+    return tree[2] if tree is not None else unseen(trees, tree_id)
 
 
-def lone_tree(trees: dict[int, Tree], tree_id: int, pipe: bool) -> None:
+def lone_tree(trees: Trees, tree_id: int, pipe: bool) -> None:
     """A tree connect's response whose request was not seen: what it says of the share (SMB2 ShareType, §2.2.10; SMB1
     Service, [MS-CIFS] §2.2.4.55.2) still tells a pipe tree (:data:`PIPE_TREE`) from a disk or print share, whose name
     stays unknown (:data:`UNSEEN`)."""
-    keep(trees, tree_id, PIPE_TREE if pipe else (None, UNSEEN, False), MAX_TREES)
+    keep_tree(trees, tree_id, PIPE_TREE if pipe else (None, UNSEEN, False))
 
 
 def adopt(session: Handles, key: Any, tree: int | Tree | None, data: bytes) -> Pipe | None:
@@ -96,7 +119,7 @@ def adopt(session: Handles, key: Any, tree: int | Tree | None, data: bytes) -> P
         return None
     session.unseen.pop(key, None)
     if isinstance(tree, int) and tree not in session.trees:
-        keep(session.trees, tree, PIPE_TREE, MAX_TREES)
+        keep_tree(session.trees, tree, PIPE_TREE)
     if lost is not None:
         pipe = session.take_orphan(lost[0], key)
         pipe.inferred = True
