@@ -79,3 +79,40 @@ def test_the_flow_s_end_tells_an_unanswered_password_once() -> None:
 def _attempts(out: list[Observation]) -> list[tuple[Any, ...]]:
     return [(o.fields["username"], o.fields["password"], o.fields["result"]) for o in out
             if o.kind == "login_attempt"]
+
+
+@pytest.mark.parametrize("batch", [None, 1, 3])
+def test_a_verdict_captured_after_the_client_s_fin_is_read_wherever_batches_are_cut(batch: int | None) -> None:
+    # the client typed on having "Login incorrect" (its ACK covers it), then closed; a SPAN port merging two uplinks
+    # recorded its FIN before that verdict. The FIN says nothing of the verdict: read after it, it is the result
+    # (before: 'unknown' when a batch ended between the FIN and the verdict); never read, the flow's end makes the
+    # attempt 'unknown'
+    from iotwarden.dissect import default_dissectors
+    from iotwarden.engine.core import Engine
+    from tests.sources.capbuild import ACK, FIN, PSH, SYN, batch_of, ethernet, tcp
+
+    client, server = "192.168.1.10", "192.168.1.20"
+    seq = {True: 1000, False: 5000}
+
+    def frame(to_server: bool, flags: int, payload: bytes = b"") -> bytes:
+        a, b, sport, dport = (client, server, 40000, PORT) if to_server else (server, client, PORT, 40000)
+        made = ethernet(tcp(a, b, sport, dport, flags, seq[to_server], payload, ack=seq[not to_server]),
+                        src=1 if to_server else 2, dst=2 if to_server else 1)
+        seq[to_server] += len(payload) + (flags & FIN)
+        return made
+
+    opening = [ethernet(tcp(client, server, 40000, PORT, SYN, 999)),
+               ethernet(tcp(server, client, PORT, 40000, SYN | ACK, 4999, ack=1000), src=2, dst=1),
+               frame(True, ACK), frame(False, ACK | PSH, b"login: "), frame(True, ACK | PSH, b"root\r\n"),
+               frame(False, ACK | PSH, b"root\r\nPassword: "), frame(True, ACK | PSH, b"pw\r\n")]
+    verdict = frame(False, ACK | PSH, b"\r\nLogin incorrect\r\nlogin: ")
+    typed, client_fin, server_fin = frame(True, ACK | PSH, b"x\r\n"), frame(True, FIN | ACK), frame(False, FIN | ACK)
+    for frames, result in (([*opening, typed, client_fin, verdict, server_fin], "failure"),
+                           ([*opening, typed, client_fin, server_fin], "unknown")):
+        engine, out = Engine(default_dissectors()), list[Observation]()
+        size = batch or len(frames)
+        for at in range(0, len(frames), size):
+            part = [(1.0 + (at + i) / 1000, f) for i, f in enumerate(frames[at:at + size])]
+            out += engine.process(batch_of(part)).observations
+        out += engine.flush().observations
+        assert _attempts(out) == [("root", "pw", result)], (batch, result)

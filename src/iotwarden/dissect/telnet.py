@@ -22,9 +22,9 @@ answers its prompt then; never read (lost), it is no user name or password. A ve
 it had the password's line end, read before it or after. A client typing on while its attempt awaits a verdict had
 the server's text up to its line's acknowledgment (``verdict_by``): the verdict is in that text, read before or after,
 else 'unknown'; a delivery ending past it is not read for one (what of it the client had is not known), and a hole
-or the connection's FIN or RST before it is read makes it 'unknown' then, as does the flow's end (idle, evicted, the
-capture's end: ``ending``). Where the ACKs say nothing (0, or a dissector fed directly), the order of delivery
-decides, as before.
+before it is read makes it 'unknown' then, as does the flow's end (idle, evicted, the capture's end, after its FIN or
+RST: ``ending``; a FIN may be captured before the verdict its sender had, so it says nothing itself). Where the
+ACKs say nothing (0, or a dissector fed directly), the order of delivery decides, as before.
 """
 
 from __future__ import annotations
@@ -303,11 +303,6 @@ class TelnetDissector(StreamDissector):
         super().gap(state, to_server)
         return self._unanswered(state) or None
 
-    def closing(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:
-        """A FIN or RST: an attempt whose verdict awaited the server's text the client had is 'unknown' (that text
-        may never be read)."""
-        return self._typed_on(state)
-
     def ending(self, state: dict[str, Any]) -> list[Observation]:
         """The flow ended (idle, evicted, the capture's end, after its FIN or RST): an attempt still awaiting its
         verdict is 'unknown' (the password crossed the network in cleartext, its verdict was never read)."""
@@ -315,9 +310,9 @@ class TelnetDissector(StreamDissector):
 
     def _typed_on(self, state: dict[str, Any]) -> list[Observation]:
         """An attempt whose verdict awaits the server's text the client had when it typed on: 'unknown', stamped at
-        the typing on. Not one awaiting the verdict with nothing typed after: a FIN (``closing``) may be captured
-        before the server's verdict that its sender had (a SPAN port merging two uplinks), which the flow's end
-        still reads first."""
+        the typing on. A FIN or RST says nothing of it (no ``closing`` hook): a SPAN port merging two uplinks may
+        record the client's FIN before the verdict its sender had, which is read after it; never read, the flow's
+        end (``ending``) makes it 'unknown'."""
         waiting = state.get("verdict_by")
         return self._attempt(waiting[1], "unknown", state) if waiting and state.get("awaiting") else []
 
