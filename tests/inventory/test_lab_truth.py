@@ -172,3 +172,17 @@ def test_the_pump_is_known_by_its_gateways_pcd_report(labdir: str) -> None:
     reported = set(gateway.attributes["hl7.reported_device"])
     assert {"MDC_DEV_PUMP_INFUS_MDS", "MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS"} <= reported
     assert "hl7.device_term" not in gateway.attributes  # the gateway is not the pump
+
+
+def _os_family(os_name: str | None) -> str | None:
+    return None if not os_name else "Windows" if "windows" in os_name.lower() else "other"
+
+
+def test_hosts_an_attack_touches_keep_the_os_the_truth_gives_them(labdir: str) -> None:
+    # enterprise-attack's lateral movement opens SSH on two Windows servers and an Ubuntu one: each answers as its OS
+    # ships sshd (Win32-OpenSSH on Windows), where an Ubuntu banner everywhere made the DC Linux
+    truth, found = _inventory("enterprise-attack", labdir)
+    wrong = {d["id"]: (d["os"], got) for d in truth  # a truth without an OS contradicts nothing
+             if d["os"] and (got := found[f"mac:{d['mac']}"].get("os")) and _os_family(got) != _os_family(d["os"])}
+    assert wrong == {}
+    assert {found[f"mac:{d['mac']}"].get("os") for d in truth if d["id"] in ("srv-dc", "srv-files")} == {"Windows"}

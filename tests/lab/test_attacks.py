@@ -69,3 +69,12 @@ def test_scan_stops_at_its_probe_limit(small_scenario: Scenario, monkeypatch: py
     frames, _ = _run(small_scenario, "mirai_scan", duration=20, rate=20)
     arps = [f for f in frames if isinstance(f.data, dpkt.arp.ARP) and f.data.op == 1]
     assert len(arps) == 10
+
+
+def test_lateral_movement_targets_answer_ssh_as_their_os_ships_it(small_scenario: Scenario) -> None:
+    # srv-dc runs Windows Server 2019 (Win32-OpenSSH), nvr-01 not Windows: one Ubuntu sshd for both made the DC Linux
+    frames, _ = _run(small_scenario, "lateral_movement")
+    answers = {f.data.src: bytes(f.data.data.data) for f in frames
+               if f.data.data.sport == 22 and bytes(f.data.data.data).startswith(b"SSH-2.0-")}
+    assert answers == {bytes([10, 20, 0, 10]): b"SSH-2.0-OpenSSH_for_Windows_8.1\r\n",
+                       bytes([10, 20, 0, 20]): b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6\r\n"}

@@ -56,6 +56,12 @@ MAX_BEACONS = 10_000  # C2 check-ins one beaconing attack may send, whatever its
 MAX_DNS_QUERIES = 10_000  # queries one DGA or tunnelling attack may send
 DNS_NXDOMAIN = 0x8183  # response, RD+RA, RCODE 3 Name Error (RFC 1035 §4.1.1)
 DNS_NOERROR = 0x8180  # response, RD+RA, RCODE 0
+# the identification string a lateral movement target's sshd answers with (RFC 4253 §4.2), as its OS ships it: on
+# Windows Win32-OpenSSH, the optional feature of Windows 10/11 and Server 2019+ (8.1p1 in Windows 11 and Server 2022,
+# 'OpenSSH_for_Windows_<version>'), elsewhere Ubuntu 22.04's package; one sshd for every OS made a Windows DC answer
+# as Ubuntu, and the inventory rightly called it Linux
+SSH_SERVER_WINDOWS = b"SSH-2.0-OpenSSH_for_Windows_8.1\r\n"
+SSH_SERVER_OTHER = b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6\r\n"
 
 
 def _telnet_open(world: World, device_id: str) -> tuple[str, str] | None:
@@ -180,6 +186,11 @@ def _ping_sweep(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str,
                                          end=end, targets=[str(subnets[name].network)])
 
 
+def ssh_server_identification(world: World, device_id: str) -> bytes:
+    """The identification string the device's sshd sends, by its OS (:data:`SSH_SERVER_WINDOWS`)."""
+    return SSH_SERVER_WINDOWS if "windows" in world.devices[device_id].os.lower() else SSH_SERVER_OTHER
+
+
 def _lateral_movement(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
     """Connections to SMB 445, RDP 3389 and SSH 22 of each target, each with the protocol's opening."""
     p = act.params
@@ -199,7 +210,7 @@ def _lateral_movement(world: World, act: Activity) -> tuple[Iterator[Frame], dic
                 out += conn.send(conn.t + 0.001, True, proto_app.rdp_connection_request("administrator"))
                 out += conn.send(conn.t + 0.001, False, proto_app.rdp_connection_confirm())
             elif port == 22:  # identification strings then KEXINIT both ways (RFC 4253 §4.2, §7.1)
-                out += conn.send(conn.t + 0.001, False, b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6\r\n")
+                out += conn.send(conn.t + 0.001, False, ssh_server_identification(world, target_id))
                 out += conn.send(conn.t + 0.001, True, b"SSH-2.0-libssh2_1.10.0\r\n")
                 out += conn.send(conn.t + 0.001, False, proto_app.ssh_kexinit(rng))
                 out += conn.send(conn.t + 0.001, True, proto_app.ssh_kexinit(rng))
