@@ -186,3 +186,16 @@ def test_hosts_an_attack_touches_keep_the_os_the_truth_gives_them(labdir: str) -
              if d["os"] and (got := found[f"mac:{d['mac']}"].get("os")) and _os_family(got) != _os_family(d["os"])}
     assert wrong == {}
     assert {found[f"mac:{d['mac']}"].get("os") for d in truth if d["id"] in ("srv-dc", "srv-files")} == {"Windows"}
+
+
+@pytest.mark.parametrize("scenario", ["small", "enterprise"])
+def test_every_address_the_inventory_gives_a_device_is_one_the_truth_gives_it(scenario: str, labdir: str) -> None:
+    # the router's are its own and the gateway of every subnet, which it answers for; the others' one address
+    truth, rows = _analysed(scenario, labdir)
+    found = {r.key: set(r.ips or []) for r in rows}
+    wrong = {}
+    for dev in truth:
+        ips = found[f"mac:{dev['mac']}"]
+        if dev["ips"][0] not in ips or not ips <= set(dev["ips"]):
+            wrong[dev["id"]] = (dev["ips"], sorted(ips))
+    assert wrong == {}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from iotwarden.lab.generator import load_scenario
+import json
+from pathlib import Path
+
+from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.lab.scenario import Scenario
 from iotwarden.lab.world import DHCP_POOL_FIRST_HOST, World, periodic, stable_int
 from tests.lab.conftest import SCENARIOS
@@ -39,3 +42,15 @@ def test_periodic_sessions_are_ordered_and_stop_at_the_end(small_scenario: Scena
     assert times == sorted(times) and frames[0][1] == b"a"
     assert world.start <= times[0] and times[-2] < world.end
     assert 6 <= len(frames) // 2 <= 11
+
+
+def test_the_router_holds_every_subnet_s_gateway_address(tmp_path: Path) -> None:
+    # core-rtr carries the network's router MAC: it is the gateway of each subnet (ARP, DHCP relay, the next hop),
+    # so the truth lists those addresses too; every other device holds one
+    world = World(load_scenario(SCENARIOS / "enterprise.yaml"), 1)
+    assert world.addresses("core-rtr") == ["10.10.10.1", "10.10.20.1", "10.10.30.1", "10.10.40.1", "10.10.50.1"]
+    assert world.addresses("srv-dc") == ["10.10.10.10"]
+    generate(world.scenario, tmp_path / "e.pcap", tmp_path / "e.json", duration=10.0)
+    truth = json.loads((tmp_path / "e.json").read_text())
+    held = {d.id: world.addresses(d.id) for d in world.scenario.devices}
+    assert {d["id"]: d["ips"] for d in truth["devices"]} == held

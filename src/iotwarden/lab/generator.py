@@ -106,7 +106,7 @@ def frames(scenario: Scenario, *, seed: int | None = None,
 
 def truth(scenario: Scenario, world: World, events: list[dict[str, Any]]) -> dict[str, Any]:
     """The ground truth document (schema :data:`TRUTH_SCHEMA`)."""
-    devices = [{"id": d.id, "mac": d.mac, "ips": [world.ips[d.id]], "vendor": d.vendor, "model": d.model,
+    devices = [{"id": d.id, "mac": d.mac, "ips": world.addresses(d.id), "vendor": d.vendor, "model": d.model,
                 "type": d.type, "category": d.category, "os": d.os, "firmware": d.firmware,
                 "hostname": d.hostname, "subnet": d.subnet, "dhcp": d.id in world.leased,
                 "behaviours": sorted({b.kind for b in d.behaviours})} for d in scenario.devices]

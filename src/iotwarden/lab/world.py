@@ -57,6 +57,15 @@ class World:
             next_host[dev.subnet] = index + 1
         self.by_ip = {ip: ident for ident, ip in self.ips.items()}
 
+    def addresses(self, device_id: str) -> list[str]:
+        """Every address the device holds, its own first: the router (the device with the network's router MAC) is
+        also the gateway of each subnet, answering ARP for it, relaying DHCP from it and forwarding off-subnet
+        traffic, so it holds each gateway's address too."""
+        own = [self.ips[device_id]]
+        if self.devices[device_id].mac != self.scenario.network.router_mac:
+            return own
+        return own + [s.gateway for s in self.scenario.network.subnets.values() if s.gateway not in own]
+
     def rng(self, *labels: object) -> random.Random:
         return random.Random(stable_int(self.seed, *labels))  # noqa: S311 - simulation, not crypto
 
