@@ -264,10 +264,11 @@ class StreamDissector(Dissector):
     def ending(self, state: dict[str, Any]) -> list[Observation]:
         """The flow ends while this dissector still reads it (neither its messages nor its :meth:`gap` or
         :meth:`closing` finished it): idle past its timeout, evicted for room in the flow table, at the end of input,
-        or closed after its FIN/RST (engine/dispatch.py ``close``, after what waited behind holes was fed). Called
-        once per such flow, only for a dissector that overrides this: what it still held awaiting more (a login's
-        verdict) is said now; the engine hands its Observations on after the flow's last packet's. The default says
-        nothing."""
+        or closed after its FIN/RST (engine/dispatch.py ``close``, after what waited behind holes was fed), or, sooner,
+        its byte budget (:attr:`max_stream_bytes`) spent or its packet safety net (:attr:`max_stream_packets`) reached
+        (engine/streamfeed.py ``_spent``). Called once per such flow, only for a dissector that overrides this: what it
+        still held awaiting more (a login's verdict) is said now; the engine hands its Observations on after the
+        batch's. The default says nothing."""
         return []
 
     def dissect(self, pkt: Packet, state: dict[str, Any]) -> list[Observation]:

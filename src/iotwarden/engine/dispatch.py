@@ -242,6 +242,8 @@ class Dispatcher(StreamDelivery):
                 fd.t2 = ASSIGNED
             limit = packet_limits[id(d)][proto == IPPROTO_TCP]
             if limit is not None and fd.handed >= limit:  # nothing more is handed: no packet to make
+                if proto == IPPROTO_TCP:
+                    self._net_spent(fd)
                 fd.t2 = FINISHED
                 self._finish(fd)
                 changed[uid] = FINISHED
@@ -250,6 +252,7 @@ class Dispatcher(StreamDelivery):
                 fd.handed += 1
                 protocols[d.name] += 1
                 if limit is not None and fd.handed >= limit:
+                    self._net_spent(fd)
                     fd.t2 = FINISHED
                     self._finish(fd)
                 changed[uid] = fd.t2
@@ -291,6 +294,8 @@ class Dispatcher(StreamDelivery):
                 else:
                     self._accept(fd, d, pkt, None, out)
             if fd.state.get("done") or (limit is not None and fd.handed >= limit):
+                if tcp:
+                    self._net_spent(fd)  # the safety net reached (a flow done already is not told)
                 fd.t2 = FINISHED
             if fd.t2 == FINISHED:
                 self._finish(fd)

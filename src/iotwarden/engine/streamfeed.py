@@ -304,6 +304,14 @@ class StreamDelivery(Delivery):
                 self.stats.analyzer_errors[f"dissect.{d.name}"] += 1
                 log.debug("ending hook of %s failed", d.name, exc_info=True)
 
+    def _net_spent(self, fd: FlowDispatch) -> None:
+        """The flow reached its packet safety net (dissect/base.py ``max_stream_packets``, the bound behind its byte
+        budget): as when the budget is spent (:meth:`_spent`), its stream dissector, still reading it, reads no more
+        of it, and one of :attr:`enders` is told now, not lost with the flow's state."""
+        d = fd.dissector
+        if fd.t2 == ASSIGNED and isinstance(d, StreamDissector) and not fd.state.get("done"):
+            self._spent(fd, d)
+
     def _ending(self, fd: FlowDispatch) -> None:
         """The flow ends, its dissector one of :attr:`enders`: told (``StreamDissector.ending``) once, if it still reads
         the flow, what it says going to :attr:`late` after what :meth:`_flush_streams` fed; a failing hook is counted
