@@ -178,14 +178,17 @@ def _os_family(os_name: str | None) -> str | None:
     return None if not os_name else "Windows" if "windows" in os_name.lower() else "other"
 
 
-def test_hosts_an_attack_touches_keep_the_os_the_truth_gives_them(labdir: str) -> None:
+@pytest.mark.parametrize("scenario", ["small", "enterprise", "enterprise-attack"])
+def test_no_os_concluded_is_of_another_family_than_the_truth_s(scenario: str, labdir: str) -> None:
     # enterprise-attack's lateral movement opens SSH on two Windows servers and an Ubuntu one: each answers as its OS
     # ships sshd (Win32-OpenSSH on Windows), where an Ubuntu banner everywhere made the DC Linux
-    truth, found = _inventory("enterprise-attack", labdir)
+    truth, found = _inventory(scenario, labdir)
     wrong = {d["id"]: (d["os"], got) for d in truth  # a truth without an OS contradicts nothing
              if d["os"] and (got := found[f"mac:{d['mac']}"].get("os")) and _os_family(got) != _os_family(d["os"])}
     assert wrong == {}
-    assert {found[f"mac:{d['mac']}"].get("os") for d in truth if d["id"] in ("srv-dc", "srv-files")} == {"Windows"}
+    if scenario == "enterprise-attack":  # both Windows servers the movement reaches are named so
+        servers = {found[f"mac:{d['mac']}"].get("os") for d in truth if d["id"] in ("srv-dc", "srv-files")}
+        assert servers == {"Windows"}
 
 
 @pytest.mark.parametrize("scenario", ["small", "enterprise"])
