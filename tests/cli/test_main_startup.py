@@ -25,6 +25,7 @@ with contextlib.redirect_stdout(io.StringIO()) as printed:
     code = m.main(["--version"])
 out["version"] = {"code": code, "printed": printed.getvalue().strip(),
                   "imported": sorted(n for n in sys.modules if n.startswith("iotwarden.cli.") and n != m.__name__)}
+out["version_libraries"] = present("pydantic")
 
 m._register(["firmware"])  # firmware analyze, sbom ...: the image tools, not the store, OTA or signing keys
 out["firmware"] = present("sqlalchemy", "iotwarden.firmware.signing.golden", "iotwarden.firmware.signing.keys",
@@ -78,6 +79,18 @@ print(json.dumps(sorted(n for n in (
 """
 
 
+# a fresh interpreter: a group's help, and a command's, as people and scripts ask for them
+GROUP_HELP = r"""
+import contextlib, io, json, sys
+import iotwarden.cli.main as m
+asked = [["identity", "--help"], ["identity", "list", "--help"], ["devices", "--help"], ["analyze", "--help"]]
+with contextlib.redirect_stdout(io.StringIO()) as printed:
+    codes = [m.main(args) for args in asked]
+print(json.dumps({"codes": codes, "usage": printed.getvalue().count("Usage: iotwarden "), "imported": sorted(
+    n for n in ("pydantic",) if n in sys.modules)}))
+"""
+
+
 def _run(script: str) -> object:
     """What ``script``, run in a fresh interpreter, printed last (JSON)."""
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
@@ -97,6 +110,16 @@ def test_version_imports_no_command_module(imported: dict[str, object]) -> None:
     from iotwarden import __version__
 
     assert imported["version"] == {"code": 0, "printed": __version__, "imported": []}
+
+
+def test_version_imports_no_pydantic(imported: dict[str, object]) -> None:
+    """typer coerces an unset --help (None) through a pydantic TypeAdapter; cli/main.py's HELP_UNSET makes it
+    False, a flag's bool, which typer takes as it is."""
+    assert imported["version_libraries"] == []
+
+
+def test_a_group_s_help_and_a_command_s_help_import_no_pydantic() -> None:
+    assert _run(GROUP_HELP) == {"codes": [0, 0, 0, 0], "usage": 4, "imported": []}
 
 
 def test_the_firmware_commands_import_neither_the_store_nor_the_ota_service_nor_the_keys(

@@ -20,12 +20,30 @@ from rich.text import Text
 from iotwarden import __version__
 from iotwarden.errors import IotwardenError, one_line
 
+# top-level command (or group) -> the module of iotwarden.cli that registers it on ``app``. A run imports
+# only the module of the command it runs: importing every group costs seconds (the firmware group alone
+# pulls in CycloneDX's JSON-schema validation). tests/cli/test_main.py keeps this table true.
+COMMAND_MODULES: dict[str, str] = {
+    "actions": "respond", "alerts": "alerts", "analyze": "analyze", "cases": "respond", "db": "analyze",
+    "demo": "demo", "devices": "devices", "findings": "findings", "firmware": "firmware", "flows": "flows",
+    "identity": "identity", "inventory": "inventory", "kb": "kb", "lab": "lab", "monitor": "monitor",
+    "mud": "mud", "playbooks": "respond", "policy": "policy", "report": "report", "sensor": "sensor",
+    "serve": "serve", "stats": "stats", "users": "users", "vulndb": "firmware", "worker": "sensor",
+}
+
+
+# --help defaults to False, not None, on the root and each command: typer coerces a parameter's None through
+# a pydantic TypeAdapter it builds first (importing pydantic, ~70 ms CPU) only to return None, and a group's
+# --help is unset whenever one of its commands runs or shows its help. A flag's bool is taken as it is, so
+# `--version`, `identity --help` or `identity list --help` import no pydantic; options given a value still do.
+HELP_UNSET: dict[str, object] = {"help": False, **{command: {"help": False} for command in COMMAND_MODULES}}
 app = typer.Typer(
     name="iotwarden",
     help="Find, classify and watch the devices on a network from its traffic.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings={"default_map": HELP_UNSET},
 )
 err_console = Console(stderr=True)
 IMPORT_GC_THRESHOLD = 50_000  # young-generation threshold while a command's modules are imported
@@ -40,18 +58,6 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
     if version:
         typer.echo(__version__)
         raise typer.Exit()
-
-
-# top-level command (or group) -> the module of iotwarden.cli that registers it on ``app``. A run imports
-# only the module of the command it runs: importing every group costs seconds (the firmware group alone
-# pulls in CycloneDX's JSON-schema validation). tests/cli/test_main.py keeps this table true.
-COMMAND_MODULES: dict[str, str] = {
-    "actions": "respond", "alerts": "alerts", "analyze": "analyze", "cases": "respond", "db": "analyze",
-    "demo": "demo", "devices": "devices", "findings": "findings", "firmware": "firmware", "flows": "flows",
-    "identity": "identity", "inventory": "inventory", "kb": "kb", "lab": "lab", "monitor": "monitor",
-    "mud": "mud", "playbooks": "respond", "policy": "policy", "report": "report", "sensor": "sensor",
-    "serve": "serve", "stats": "stats", "users": "users", "vulndb": "firmware", "worker": "sensor",
-}
 
 
 def _command_of(argv: list[str]) -> str | None:
