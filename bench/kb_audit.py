@@ -113,6 +113,10 @@ ALLOW_A: dict[str, str] = {
         "designed pair: APC's enterprise number leans to a UPS (0.8); its automatic transfer switches answer under "
         "their own arcs 318.1.3.11, .32 and .38 (PowerNet-MIB automaticXferSwitch and the rack ATSs, 0.9), which "
         "outweigh it",
+    **{f"snmp.oid.apc_inrow_{series} snmp.pen.apc device_type":
+       "designed pair: APC's enterprise number leans to a UPS (0.8); an InRow cooling unit answers under its series' "
+       "own arc of networkAir 318.1.3.14 (PowerNet-MIB airIRSC100Series .4 to airIRRP500Series .7: a model "
+       "statement, 0.9), which outweighs it" for series in ("sc", "rc", "rp100", "rp500")},
 }
 _LEANS = "weight 0.3, under the classifier's MIN_CONFIDENCE: it leans towards the kind, never concludes it alone"
 ALLOW_B: dict[str, str] = {

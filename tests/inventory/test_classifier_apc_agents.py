@@ -51,6 +51,26 @@ def test_an_apc_cooling_unit_s_sys_object_id_names_an_hvac_controller(oid: str) 
     assert "snmp.oid.apc_cooling" in rules_for(dev, "device_type")
 
 
+# PowerNet-MIB networkAir's InRow arcs name the series (airIRSC100Series .14.4 ... airIRRP500Series .14.7). The
+# unit's network management card answers a sysDescr of the same form as a UPS card's; whatever application it names,
+# one snmp.descr.apc does not leave alone, the card's UPS reading must not outweigh the unit's own sysObjectID.
+INROW_CARD = NMC.format(app="acxx_711") + "MN:AP9631 HR:05 SN: ZA1234 MD:01/01/2021)"
+
+
+@pytest.mark.parametrize(("oid", "model"), [
+    ("1.3.6.1.4.1.318.1.3.14.4", "InRow SC 100"),
+    ("1.3.6.1.4.1.318.1.3.14.5", "InRow RC 100"),
+    ("1.3.6.1.4.1.318.1.3.14.6", "InRow RP 100"),
+    ("1.3.6.1.4.1.318.1.3.14.7", "InRow RP 500"),
+])
+def test_an_inrow_unit_is_no_ups_beside_its_card_s_sys_descr(oid: str, model: str) -> None:
+    assert "snmp.descr.apc" in rules_for(stating(snmp__sys_descr=INROW_CARD), "device_type")  # the card alone: a UPS
+    for dev in (stating(snmp__sys_object_id=oid, snmp__sys_descr=INROW_CARD), stating(snmp__sys_object_id=oid)):
+        found = concluded(dev)
+        assert (found["vendor"], found["device_type"], found["model"]) == ("APC", "hvac_controller", model)
+        assert "snmp.descr.apc" not in rules_for(dev, "device_type")
+
+
 # ---- what stays a UPS -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("oid", "descr"), [
