@@ -20,7 +20,9 @@ from iotwarden.model.ipv4 import LIMITED_BROADCAST4, MULTICAST4, UNSPECIFIED4, i
 
 SYN, RST, ACK = 0x02, 0x04, 0x10  # TCP flags, RFC 9293 §3.1
 # Zeek conn_state values of a TCP attempt that never carried data (Zeek base/protocols/conn/main.zeek)
-FAILED_STATES = frozenset({"S0", "REJ", "RSTOS0", "RSTR", "RSTRH", "SH", "SHR", "OTH"})
+# RSTO with no bytes: a SYN answered SYN-ACK and reset by the prober (history ShR: a raw-socket SYN scan, Mirai's
+# scanner.c or nmap -sS, meeting an open port; from packets the same flow is a failed attempt too)
+FAILED_STATES = frozenset({"S0", "REJ", "RSTO", "RSTOS0", "RSTR", "RSTRH", "SH", "SHR", "OTH"})
 ESTABLISHED_STATES = frozenset({"SF", "S1", "S2", "S3", "RSTO", "RSTR"})
 MAX_EVIDENCE_FLOWS = 8  # flows a detector attaches to one detection
 MAX_IP_HOLDERS = 100_000  # addresses whose holding device subject_key remembers (ctx.ip_holders)

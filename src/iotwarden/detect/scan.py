@@ -15,6 +15,13 @@ sweeps count per source, an internal source within its broadcast domain (detect/
 two VLANs' or VPCs' 10.0.0.9 probing 6 hosts each are two sources, not one scanner of 12; a source outside the
 site is one source wherever it is seen. Targets count the same way: an outside scanner probing 10.0.0.7 on
 VLAN 10 and on VLAN 20 probed two hosts.
+
+A scan paced under ``min_hosts`` a window (one connect every 15-60 s, for hours) is a slow scan:
+``min_slow_hosts`` distinct hosts probed over TCP on one port outside the device-cloud ports (base.SERVICE_PORTS)
+within ``slow_window_s``, raised under the fast scan's id with the key ``PORT/slow`` (``23/2323/slow``) unless
+that port's fast scan was raised within ``slow_window_s``. A UDP datagram carrying more than ``max_udp_probe``
+payload bytes is no probe: a flood's random ports (Mirai's ``attack_udp_generic``, 512 bytes a datagram by
+default) are no port scan.
 """
 
 from __future__ import annotations
@@ -24,9 +31,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from iotwarden.detect.base import (
+    BYTES,
     COUNT,
     ENTRIES,
     SECONDS,
+    SERVICE_PORTS,
     Detector,
     Options,
     Range,
@@ -73,9 +82,13 @@ class ScanOptions(Options):
     min_arp_targets: int = 64  # distinct addresses ARP-resolved by one host: an ARP sweep
     max_sources: int = 50_000  # scanning sources tracked at once (LRU)
     max_targets: int = 1024  # hosts (or ports) remembered per source and port (or host), and ports (hosts) per source
+    slow_window_s: float = 3600.0  # a slow scan's probes counted within this long of each other
+    min_slow_hosts: int = 30  # distinct hosts probed over TCP on one port outside SERVICE_PORTS: a slow scan
+    max_udp_probe: int = 256  # payload bytes a UDP probe carries at most (a flood's datagrams carry more)
     bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "min_hosts": COUNT, "min_telnet_hosts": COUNT,
                                           "min_ports": COUNT, "min_arp_targets": COUNT, "max_sources": ENTRIES,
-                                          "max_targets": ENTRIES}
+                                          "max_targets": ENTRIES, "slow_window_s": SECONDS, "min_slow_hosts": COUNT,
+                                          "max_udp_probe": BYTES}
 
 
 # Every table below is kept in last-probe order (least recently probed first), so the entries older
@@ -94,6 +107,7 @@ class _Probes:
     alerted: dict[tuple[str, str], float] = field(default_factory=dict)  # (id, key) -> last raised
     arp: Recent[str, float] = field(default_factory=Recent)  # address asked for -> last request
     icmp: Recent[str, float] = field(default_factory=Recent)  # host sent an unanswered ICMP request -> last one
+    slow: Recent[int, Recent[str, float]] = field(default_factory=Recent)  # port -> host -> last probe (slow_window_s)
 
 
 def _probed(table: Recent[Any, float], key: Any, ts: float, limit: int) -> None:
@@ -160,6 +174,7 @@ class ScanDetector(Detector):
         o: ScanOptions = self.options
         sources, max_sources, limit, window = self._src, o.max_sources, o.max_targets, o.window_s
         min_hosts, min_telnet_hosts, min_ports = o.min_hosts, o.min_telnet_hosts, o.min_ports
+        max_udp_probe = o.max_udp_probe
         one_port = limit >= 2 and min_ports >= 2  # (port, time) stands for a table that is never counted
         # a key added to a table goes last by itself: move_to_end only for keys already there; and the
         # source of the probe before, most recent already, is not looked up again (a sweep's millions)
@@ -173,7 +188,7 @@ class ScanDetector(Detector):
                 continue
             if not (failed_attempt(flow) if proto == 6 else (
                     proto == 17 and flow.pkts_ba == 0 and flow.a_port >= 1024 and flow.b_port not in UDP_NOT_PROBED
-                    and not _to_a_group(flow))):
+                    and flow.payload_ab <= max_udp_probe and not _to_a_group(flow))):
                 continue
             src, ts, host, port = flow.a_ip, flow.first_seen, flow.b_ip, flow.b_port
             if flow.vlan or "vni" in flow.extra:  # tagged or tunnelled: an internal source and target within
@@ -233,6 +248,8 @@ class ScanDetector(Detector):
             if len(st.flows) < 4:
                 st.flows.append(flow)
             telnet = port in TELNET_PORTS and proto == 6
+            if proto == 6 and port not in SERVICE_PORTS:
+                self._slow(ctx, flow, st, host, telnet=telnet)
             need = min_telnet_hosts if telnet else min_hosts
             # counting only when the threshold may be reached keeps a probe O(1) most of the time;
             # the hosts are counted inline while none is out of the window (every probe of a sweep)
@@ -253,6 +270,33 @@ class ScanDetector(Detector):
 
     def flow(self, ctx: Context, flow: Flow) -> None:
         self.flows(ctx, [flow])
+
+    def _slow(self, ctx: Context, flow: Flow, st: _Probes, host: str, *, telnet: bool) -> None:
+        """A TCP probe counted towards a slow scan of its port (``slow_window_s``, ``min_slow_hosts``)."""
+        o: ScanOptions = self.options
+        port, ts = flow.b_port, flow.first_seen
+        hosts = st.slow.get(port)
+        if hosts is None:
+            hosts = st.slow[port] = Recent()
+            if len(st.slow) > o.max_targets:
+                st.slow.popitem(last=False)
+        _probed(hosts, host, ts, o.max_targets)
+        if len(hosts) < o.min_slow_hosts or _fresh(hosts, ts, o.slow_window_s) < o.min_slow_hosts:
+            return
+        fast = st.alerted.get((MIRAI, "23/2323") if telnet else (HORIZONTAL, str(port)))
+        if fast is not None and abs(ts - fast) < o.slow_window_s:
+            return  # this port's fast scan was raised: the same sweep
+        detector_id = MIRAI if telnet else HORIZONTAL
+        key = "23/2323/slow" if telnet else f"{port}/slow"
+        last = st.alerted.get((detector_id, key))
+        if last is not None and abs(ts - last) < o.slow_window_s:
+            return
+        st.alerted[(detector_id, key)] = ts
+        n, src = len(hosts), flow.a_ip
+        self.raise_alert(ctx, detector_id, title=f"Slow scan of port {port} from {src}: {n} hosts",
+                         severity="high" if telnet else "medium", subject=initiator(ctx, flow), ts=ts, key=key,
+                         mitre=("T1046", "T1110") if telnet else ("T1046",), src_ip=src,
+                         evidence={"hosts": n, "port": port, "window_s": o.slow_window_s}, flows=st.flows)
 
     def _ping(self, ctx: Context, flow: Flow) -> None:
         """An unanswered ICMP request: a ping sweep's probe (key ``icmp``, like the ARP sweep's ``arp``)."""
