@@ -1,0 +1,51 @@
+"""C&C check-ins randomised by up to ±50% to an odd port (issue #4, tests/detect/botnet_variants.py: jitter_beacon),
+and what stays no beacon: check-ins at random, and the same jitter to a device-cloud port."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import pytest
+
+from iotwarden.detect.beacon import BeaconDetector
+from iotwarden.model import Flow
+from tests.detect.runner import feed, tcp_flow
+
+
+def _ok(dst: str, port: int, t: float, sport: int = 40000) -> Flow:
+    """A short check-in with payload both ways."""
+    return tcp_flow("10.0.0.7", dst, port, t, sport=sport, payload=(200, 100), flags=(0x1B, 0x1B), pkts=(4, 4))
+
+
+def _series(seed: int, port: int, gap: Callable[[random.Random], float], n: int = 40) -> list[Flow]:
+    rng, t, flows = random.Random(seed), 1000.0, [_ok("10.0.0.1", 80, 1.0)]
+    for i in range(n):
+        t += gap(rng)
+        flows.append(_ok("203.0.113.50", port, t, sport=40000 + i))
+    return flows
+
+
+def _half(rng: random.Random) -> float:
+    return 120 * (1 + rng.uniform(-0.5, 0.5))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_check_ins_jittered_by_half_their_period_to_an_odd_port_are_a_beacon(seed: int) -> None:
+    alerts = feed([BeaconDetector({"learn_s": 600.0})], flows=_series(seed, 7777, _half))
+    assert [a.id for a in alerts] == ["detect.c2.beaconing"]
+    assert alerts[0].evidence["jitter"] < 0.3
+
+
+def test_the_same_jitter_to_a_cloud_port_and_random_check_ins_to_an_odd_port_are_no_wide_beacon() -> None:
+    """``max_jitter`` 0 leaves the wider rule alone: it never reads a device-cloud port, nor random check-ins."""
+    assert feed([BeaconDetector({"learn_s": 600.0, "max_jitter": 0.0})], flows=_series(0, 8883, _half)) == []
+    raised = [seed for seed in range(100) if feed([BeaconDetector({"learn_s": 600.0, "max_jitter": 0.0})],
+                                                  flows=_series(seed, 7777, lambda r: r.expovariate(1 / 120)))]
+    assert raised == []
+
+
+def test_a_short_jittered_series_waits_for_min_wide_intervals() -> None:
+    flows = _series(3, 7777, _half, n=8)
+    assert feed([BeaconDetector({"learn_s": 600.0, "max_jitter": 0.0})], flows=flows) == []
+    assert feed([BeaconDetector({"learn_s": 600.0, "max_jitter": 0.0, "min_wide_intervals": 6})], flows=flows)
