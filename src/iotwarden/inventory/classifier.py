@@ -42,6 +42,11 @@ OS and firmware (model.Device.classification), keeping every match so each concl
 #   A maker's own cloud counts whole (a SmartCam on a Samsung block, even Samsung Electronics' own as UNSW's
 #   is, is a camera when nothing of its own tells a phone); a brand's cloud on the block of an owner that makes
 #   no controllers names the brand (a Ring doorbell on an Amazon block);
+# * a printer's Bonjour evidence (rules marked ``behaviour: printer_announcement``: _ipp._tcp, _printer._tcp, TXT
+#   ty=, product=, usb_MFG=) is the printer's a host shares when the device also announces a key only a print
+#   scheduler sharing a queue announces (``behaviour: print_sharing``: CUPS's rp=printers/<queue>, printer-type;
+#   macOS printer sharing runs CUPS): then it yields (kept to explain the vendor, counted for nothing), so a Mac
+#   sharing an HP printer is the Mac its own evidence says, and a printer, which announces no such key, keeps it;
 # * models are weighed after the vendor, in one spelling per product (inventory/modelnames.py): the
 #   vendor's name in front dropped, case and punctuation ignored, and never from evidence naming
 #   another vendor than the one concluded.
@@ -67,6 +72,8 @@ TICK_INTERVAL_S = 60.0  # capture seconds between incremental passes over change
 OUI_RULE = "mac.oui.registry"
 OUI_REFERENCE = "IEEE Registration Authority MA-L/MA-M/MA-S assignment (IEEE 802-2014 §8.2)"
 APP_REACHABLE = "app_reachable"  # kb/schema.py BEHAVIOURS: a brand's cloud its app reaches too
+PRINTER_ANNOUNCEMENT = "printer_announcement"  # kb/schema.py BEHAVIOURS: a printer's Bonjour, a sharing host's too
+PRINT_SHARING = "print_sharing"  # kb/schema.py BEHAVIOURS: a key only a host sharing a print queue announces
 CONTROLLER_TYPES = frozenset({"mobile_phone", "workstation", "server"})  # with descendants: run brands' apps
 CONTROLLER_OS = frozenset({"Android", "iOS", "iPadOS", "macOS", "Windows"})  # systems of phones and computers
 APP_HOST_TYPES = frozenset({"smart_tv", "media_player"})  # with descendants: run apps, yet are their maker's goods
@@ -98,14 +105,15 @@ class Classifier:
 
     def classify(self, device: Device) -> dict[str, Conclusion]:
         """The conclusions for ``device``, keyed by property; a property left out is unknown."""
-        matches, controlled = self._controller_evidence(self.matches(device))
+        matches, shared = self._shared_printer_evidence(self.matches(device))
+        matches, controlled = self._controller_evidence(matches)
         out: dict[str, Conclusion] = {}
         for prop in CLASSIFIED_FIELDS:
             if prop in ("device_type", "category"):
                 continue
             if prop == "vendor":
                 counted, yielded = self._vendor_evidence(matches)
-                yielded += controlled
+                yielded += controlled + shared
                 found = weighing.conclude(self.min_confidence, prop, weighing.support_of(prop, counted),
                                           counted + yielded, discount=True)
             elif prop == "model":  # one spelling per model, only from evidence about this vendor's product
@@ -129,6 +137,15 @@ class Classifier:
 
     def _category(self, matches: list[Match]) -> Conclusion | None:
         return weighing.category(self.kb.taxonomy, self.min_confidence, matches)
+
+    @staticmethod
+    def _shared_printer_evidence(matches: list[Match]) -> tuple[list[Match], list[Match]]:
+        """The matches that are evidence about the device, and the printer announcements that describe a
+        printer it shares: all of them when it announces a print_sharing key (see the notes at the top)."""
+        if not any(m.behaviour == PRINT_SHARING for m in matches):
+            return matches, []
+        return ([m for m in matches if m.behaviour != PRINTER_ANNOUNCEMENT],
+                [m for m in matches if m.behaviour == PRINTER_ANNOUNCEMENT])
 
     def _controller_evidence(self, matches: list[Match]) -> tuple[list[Match], list[Match]]:
         """The matches that are evidence about the device, and the app_reachable ones that are a
