@@ -210,15 +210,18 @@ def _pbx(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
     return iter(())
 
 
+# a SIP message's start line and each header end with CRLF (RFC 3261 §7): a text that goes into one is one line
 BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
     "sip_pbx": (_pbx, {
-        "server_header": Param("str", help="its User-Agent and Server: 'Asterisk PBX <version>' (res_pjsip)"),
-        "realm": Param("str", "asterisk", "the Digest realm it challenges with (res_pjsip default_realm)"),
+        "server_header": Param("str", help="its User-Agent and Server: 'Asterisk PBX <version>' (res_pjsip)",
+                               form="line"),
+        "realm": Param("str", "asterisk", "the Digest realm it challenges with (res_pjsip default_realm)",
+                       form="line"),
         "qualify": Param("float", 60.0, "seconds between OPTIONS to each registered phone (0: none)", minimum=0.0)}),
     "sip_phone": (_phone, {
         "registrar": Param("device", help="the PBX the phone registers with"),
-        "user_agent": Param("str", help="the phone's SIP User-Agent, as its firmware writes it"),
-        "extension": Param("str"), "password": Param("str"),
+        "user_agent": Param("str", help="the phone's SIP User-Agent, as its firmware writes it", form="line"),
+        "extension": Param("str", form="line"), "password": Param("str"),
         "expires": Param("int", 3600, "seconds of the registration asked for", minimum=1),
         "at": Param("float", 2.0),
         "call": Param("device", "", "a phone to call through the registrar (none: no call)"),

@@ -96,7 +96,7 @@ def _upnp_description(world: World, dev: DeviceSpec, act: Activity) -> Iterator[
 BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
     "upnp_description": (_upnp_description, {
         "client": Param("device", help="the control point that fetches the description (a phone app, a hub)"),
-        "user_agent": Param("str", help="the control point's User-Agent"),
+        "user_agent": Param("str", help="the control point's User-Agent (an HTTP header: one line)", form="line"),
         "manufacturer": Param("str"), "model_name": Param("str"),
         "model_number": Param("str", ""), "model_description": Param("str", ""),
         "manufacturer_url": Param("str", ""),
