@@ -29,7 +29,7 @@ out["version_libraries"] = present("pydantic")
 
 m._register(["firmware"])  # firmware analyze, sbom ...: the image tools, not the store, OTA or signing keys
 out["firmware"] = present("sqlalchemy", "iotwarden.firmware.signing.golden", "iotwarden.firmware.signing.keys",
-                          "iotwarden.firmware.ota.service")
+                          "iotwarden.firmware.ota.service", "cryptography")
 
 m._register(["devices"])  # a store command shares cli/analyze.py's helpers, not the engine
 out["devices"] = present("numpy", "iotwarden.services.analyze", "iotwarden.engine.core", "fastapi", "argon2")
@@ -75,7 +75,8 @@ print(json.dumps(sorted(n for n in (
     "fastapi", "argon2", "asyncssh", "nats", "iotwarden.api", "iotwarden.lab.generator",
     "numpy", "iotwarden.engine.core", "iotwarden.services.analyze", "iotwarden.services.monitor",
     "iotwarden.services.sensor", "iotwarden.report.html", "sqlalchemy.dialects.postgresql",
-    "iotwarden.identity.estserver", "asn1crypto", "iotwarden.firmware.ota.service") if n in sys.modules)))
+    "iotwarden.identity.estserver", "asn1crypto", "iotwarden.firmware.ota.service", "cryptography",
+    "iotwarden.firmware.signing.cose") if n in sys.modules)))
 """
 
 
@@ -87,7 +88,8 @@ asked = [["identity", "--help"], ["identity", "list", "--help"], ["devices", "--
 with contextlib.redirect_stdout(io.StringIO()) as printed:
     codes = [m.main(args) for args in asked]
 print(json.dumps({"codes": codes, "usage": printed.getvalue().count("Usage: iotwarden "), "imported": sorted(
-    n for n in ("pydantic",) if n in sys.modules)}))
+    n for n in ("pydantic", "cryptography", "iotwarden.identity.ca", "iotwarden.identity.keystore")
+    if n in sys.modules)}))
 """
 
 
@@ -118,7 +120,9 @@ def test_version_imports_no_pydantic(imported: dict[str, object]) -> None:
     assert imported["version_libraries"] == []
 
 
-def test_a_group_s_help_and_a_command_s_help_import_no_pydantic() -> None:
+def test_a_group_s_help_and_a_command_s_help_import_neither_pydantic_nor_cryptography() -> None:
+    """The identity options show identity/defaults.py's values; the CA, keys, CRL and Mosquitto modules
+    (cryptography) are imported by the commands that use them."""
     assert _run(GROUP_HELP) == {"codes": [0, 0, 0, 0], "usage": 4, "imported": []}
 
 
@@ -151,5 +155,6 @@ def test_importing_the_accounts_makes_no_password_hash(imported: dict[str, objec
 def test_listing_the_commands_imports_neither_the_engine_nor_the_api_nor_ssh_nats_or_the_lab_generator() -> None:
     """--help imports every command module: none imports at its top the engine (monitor, sensor: their
     services), numpy (report's page), the PostgreSQL dialect, the EST server (asn1crypto) or the OTA
-    service, nor FastAPI, argon2, asyncssh, nats-py or the lab generator."""
+    service, nor FastAPI, argon2, asyncssh, nats-py or the lab generator, nor cryptography (the identity
+    CA, the response engine's revocation, the SUIT codec's COSE signatures import it when used)."""
     assert _run(HELP) == []

@@ -3,17 +3,14 @@ configuration, expiry reminders and scoped default-credential checks, as thin sh
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from rich.console import Console
 from rich.table import Table
 
@@ -21,11 +18,18 @@ from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, OUTPUT_OPTION, Forma
 from iotwarden.cli.files import check_output, check_output_folder, read_file
 from iotwarden.cli.main import app
 from iotwarden.errors import ConfigError, IdentityError, describe
-from iotwarden.identity import crl, keypolicy, keystore, lifecycle, mosquitto, profiles
-from iotwarden.identity.ca import ROOT_CERT, CASettings, DeviceCA
+from iotwarden.identity import defaults
 from iotwarden.identity.credcheck.scope import DEFAULT_PORTS, RateLimiter, Scope, Target
 from iotwarden.identity.records import STATUSES
-from iotwarden.store.identity_models import SqlIdentityRepository
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from iotwarden.identity.ca import DeviceCA
+    from iotwarden.identity.records import IdentityRepository
+
+# The CA, keys, profiles, CRL and Mosquitto modules import cryptography (~50 ms CPU) and the store's identity
+# repository SQLAlchemy: each command imports them when it runs; the options show identity/defaults.py's values.
 
 identity_app = typer.Typer(help="Device CA, EST enrolment, certificate lifecycle and credential hygiene.")
 app.add_typer(identity_app, name="identity")
@@ -50,15 +54,26 @@ def _passphrase(env: str, *, confirm: bool = False) -> str:
     return str(typer.prompt("CA passphrase", hide_input=True, confirmation_prompt=confirm))
 
 
+def _repository(db: str | None) -> IdentityRepository:
+    """The identity records of the store named by ``--db``."""
+    from iotwarden.store.identity_models import SqlIdentityRepository  # noqa: PLC0415 - see the imports
+
+    return SqlIdentityRepository(open_store(db))
+
+
 def require_ca(ca_dir: Path) -> None:
     """Refuse a folder that holds no CA before asking for its passphrase."""
+    from iotwarden.identity.ca import ROOT_CERT  # noqa: PLC0415 - see the imports
+
     if not (ca_dir / ROOT_CERT).is_file():
         raise IdentityError(f"no CA in {ca_dir}: create one with 'iotwarden identity init --ca-dir {ca_dir}'")
 
 
 def _open(ca_dir: Path, db: str | None, env: str) -> DeviceCA:
+    from iotwarden.identity.ca import DeviceCA  # noqa: PLC0415 - see the imports
+
     require_ca(ca_dir)
-    return DeviceCA.open(ca_dir, _passphrase(env), SqlIdentityRepository(open_store(db)))
+    return DeviceCA.open(ca_dir, _passphrase(env), _repository(db))
 
 
 def _when(ts: float | None) -> str:
@@ -72,7 +87,7 @@ DEVICE_KEYS_OPTION = typer.Option(None, "--device-key", help="A key algorithm de
 
 @identity_app.command("init")
 def init(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphrase_env: str = PASS_ENV_OPTION,
-         algorithm: str = typer.Option(keystore.DEFAULT_ALGORITHM, help=f"One of {', '.join(keystore.ALGORITHMS)}."),
+         algorithm: str = typer.Option(defaults.DEFAULT_ALGORITHM, help=f"One of {', '.join(defaults.ALGORITHMS)}."),
          name: str = typer.Option("iotwarden device CA", help="CA common name prefix."),
          organization: str | None = typer.Option(None, help="O= of the CA and of issued certificates."),
          crl_url: str | None = typer.Option(None, help="cRLDistributionPoints URL put in issued certificates."),
@@ -83,6 +98,9 @@ def init(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphrase
          device_key: list[str] | None = DEVICE_KEYS_OPTION) -> None:
     """Create the root and issuing CA (keys encrypted with the passphrase, or generated in a PKCS#11
     token that never lets them out)."""
+    from iotwarden.identity import crl, keypolicy, keystore, profiles  # noqa: PLC0415 - see the imports
+    from iotwarden.identity.ca import CASettings, DeviceCA  # noqa: PLC0415
+
     if algorithm not in keystore.ALGORITHMS:
         raise ConfigError(f"--algorithm: one of {', '.join(keystore.ALGORITHMS)}")
     if (pkcs11_module is None) != (pkcs11_token is None):
@@ -94,8 +112,7 @@ def init(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphrase
     settings = CASettings(name=name, organization=organization, algorithm=algorithm,
                           device_keys=keypolicy.check_algorithms(device_key or (), "--device-key"),
                           crl_url=crl_url, ocsp_url=ocsp_url, pkcs11_module=pkcs11_module, pkcs11_token=pkcs11_token)
-    ca = DeviceCA.init(ca_dir, _passphrase(passphrase_env, confirm=True), SqlIdentityRepository(open_store(db)),
-                       settings=settings)
+    ca = DeviceCA.init(ca_dir, _passphrase(passphrase_env, confirm=True), _repository(db), settings=settings)
     crl.publish(ca)
     where = (f"keys on token {pkcs11_token!r} as {ca.settings.key_label}-root/-issuing" if pkcs11_module
              else "keys encrypted")
@@ -111,10 +128,14 @@ def issue(device_id: str, *, out: Path = ISSUE_OUT_OPTION,
           ip: list[str] = typer.Option([], "--ip", help="subjectAltName IP address (repeatable)."),  # noqa: B008
           mac: str | None = typer.Option(None, help="MAC address (subjectAltName urn:dev:mac:)."),
           device_key: str | None = typer.Option(None, help="Inventory device key (mac:..) holding it."),
-          profile: str = typer.Option("device", help=f"One of {', '.join(profiles.LEAF_PROFILES)}."),
+          profile: str = typer.Option("device", help=f"One of {', '.join(defaults.LEAF_PROFILES)}."),
           algorithm: str | None = typer.Option(None, help="Device key algorithm (default: the one the CA "
                                                "prefers for devices).")) -> None:
     """Make a key and issue a certificate for DEVICE_ID directly (no EST)."""
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415 - see the imports
+
+    from iotwarden.identity import keypolicy, keystore, profiles  # noqa: PLC0415
+
     check_output_folder(out)
     sans = profiles.device_sans(dns=dns, ips=ip, mac=mac)  # checked before the CA's passphrase is asked for
     ca = _open(ca_dir, db, passphrase_env)
@@ -133,11 +154,13 @@ def issue(device_id: str, *, out: Path = ISSUE_OUT_OPTION,
 @identity_app.command("enroll-token")
 def enroll_token(device_id: str, *, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION,
                  device_key: str | None = typer.Option(None, help="Inventory device key the cert will link to."),
-                 hours: float = typer.Option(lifecycle.DEFAULT_TOKEN_HOURS, help="Token lifetime in hours."),
+                 hours: float = typer.Option(defaults.DEFAULT_TOKEN_HOURS, help="Token lifetime in hours."),
                  profile: str = typer.Option("device", help="Profile of the certificate the token buys.")) -> None:
     """Print a one-time EST enrolment token (HTTP Basic password) for DEVICE_ID."""
+    from iotwarden.identity import lifecycle  # noqa: PLC0415 - see the imports
+
     del ca_dir  # the token lives in the store only; the option keeps the command family uniform
-    repo = SqlIdentityRepository(open_store(db))
+    repo = _repository(db)
     typer.echo(lifecycle.new_token(repo, device_id, time.time(), device_key=device_key, profile=profile,
                                    valid_hours=hours))
 
@@ -147,21 +170,27 @@ def revoke(serial: str, *, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPT
            passphrase_env: str = PASS_ENV_OPTION,
            reason: str = typer.Option("unspecified", help="CRLReason (RFC 5280 §5.3.1), e.g. key_compromise.")) -> None:
     """Revoke a certificate by serial (hex) and publish a new CRL."""
+    from iotwarden.identity import crl, lifecycle  # noqa: PLC0415 - see the imports
+
     rec = lifecycle.revoke(_open(ca_dir, db, passphrase_env), serial, reason)
     typer.echo(f"revoked {rec.serial} ({rec.device_id}); CRL written to {ca_dir / crl.CRL_FILE}")
 
 
 @identity_app.command("crl")
 def crl_cmd(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphrase_env: str = PASS_ENV_OPTION,
-            hours: float = typer.Option(crl.DEFAULT_VALIDITY_HOURS, help="Hours until nextUpdate."),
+            hours: float = typer.Option(defaults.DEFAULT_VALIDITY_HOURS, help="Hours until nextUpdate."),
             out: Path | None = OUTPUT_OPTION) -> None:
     """Publish a fresh CRL (run it well within --hours, e.g. from cron, and HUP Mosquitto)."""
+    from iotwarden.identity import crl  # noqa: PLC0415 - see the imports
+
     check_output(out)
     path = crl.publish(_open(ca_dir, db, passphrase_env), validity_hours=hours, path=out)
     typer.echo(f"CRL written to {path}")
 
 
 def _certificate(path: Path) -> x509.Certificate:
+    from cryptography import x509  # noqa: PLC0415 - see the imports
+
     try:
         return x509.load_pem_x509_certificate(read_file(path, "certificate"))
     except ValueError as exc:
@@ -180,13 +209,16 @@ def est_serve(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passp
                        "characters; default: the CA passphrase; needed when the CA is a token with a short PIN).")
               ) -> None:
     """Serve EST (RFC 7030) over HTTPS until interrupted."""
+    import asyncio  # noqa: PLC0415 - only for this command
+
     from iotwarden.identity import estserver  # noqa: PLC0415 - asn1crypto and h11: only for this command
+    from iotwarden.identity.ca import DeviceCA  # noqa: PLC0415 - see the imports
     from iotwarden.identity.est import EstService  # noqa: PLC0415
 
     require_ca(ca_dir)
     anchors = [_certificate(p) for p in bootstrap_ca]
     passphrase = _passphrase(passphrase_env)
-    ca = DeviceCA.open(ca_dir, passphrase, SqlIdentityRepository(open_store(db)))
+    ca = DeviceCA.open(ca_dir, passphrase, _repository(db))
     server_passphrase = passphrase
     if server_passphrase_env is not None:
         server_passphrase = os.environ.get(server_passphrase_env) or ""
@@ -210,9 +242,11 @@ def est_serve(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passp
 def mqtt_config(*, out: Path = MQTT_OUT_OPTION,
                 ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphrase_env: str = PASS_ENV_OPTION,
                 host: str = typer.Option("127.0.0.1", help="Listener address."),
-                port: int = typer.Option(mosquitto.DEFAULT_PORT, help="Listener port."),
+                port: int = typer.Option(defaults.DEFAULT_PORT, help="Listener port."),
                 user: str | None = typer.Option(None, help="Mosquitto's `user` (it drops privileges to it).")) -> None:
     """Write a Mosquitto configuration that requires client certificates of this CA."""
+    from iotwarden.identity import mosquitto  # noqa: PLC0415 - see the imports
+
     check_output_folder(out)
     files = mosquitto.write(_open(ca_dir, db, passphrase_env), out, host=host, port=port, user=user,
                             ips=(host,))
@@ -233,7 +267,7 @@ def list_cmd(*, db: str | None = DB_OPTION, device_key: str | None = typer.Optio
     """The certificates the CA issued, with the device holding each."""
     if status is not None and status not in STATUSES:
         raise typer.BadParameter(f"one of {', '.join(STATUSES)}", param_hint="--status")
-    rows = SqlIdentityRepository(open_store(db)).list_certificates(device_key=device_key, status=status)
+    rows = _repository(db).list_certificates(device_key=device_key, status=status)
     data = {"schema": "iotwarden.identity.certificates/1",
             "certificates": [{k: v for k, v in r.to_dict().items() if k != "pem"} for r in rows]}
     emit(fmt, data, lambda c: c.print(_cert_rows(rows)), out)
@@ -241,10 +275,12 @@ def list_cmd(*, db: str | None = DB_OPTION, device_key: str | None = typer.Optio
 
 @identity_app.command("expiring")
 def expiring(*, db: str | None = DB_OPTION,
-             days: float = typer.Option(lifecycle.DEFAULT_REMIND_DAYS, min=0, help="Horizon (days)."),
+             days: float = typer.Option(defaults.DEFAULT_REMIND_DAYS, min=0, help="Horizon (days)."),
              fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
     """Valid certificates expiring within --days (rotation reminders)."""
-    due = lifecycle.expiring(SqlIdentityRepository(open_store(db)), time.time(), days)
+    from iotwarden.identity import lifecycle  # noqa: PLC0415 - see the imports
+
+    due = lifecycle.expiring(_repository(db), time.time(), days)
 
     def render(c: Console) -> None:
         table = Table("serial", "device", "device key", "not after (UTC)", "days left")

@@ -8,7 +8,7 @@ import getpass
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,7 +18,6 @@ from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, OUTPUT_OPTION, Forma
 from iotwarden.cli.identity import CA_DIR_OPTION, PASS_ENV_OPTION, _passphrase
 from iotwarden.cli.main import app
 from iotwarden.errors import ConfigError, PolicyError
-from iotwarden.identity.ca import ROOT_CERT, DeviceCA
 from iotwarden.respond import cases
 from iotwarden.respond.actions import ActionRecord, get_action, list_actions
 from iotwarden.respond.engine import ResponseEngine
@@ -27,6 +26,9 @@ from iotwarden.respond.policy_enforcer import PolicyEnforcer
 from iotwarden.respond.quarantine import Allow, DryRunEnforcer, NftablesEnforcer, QuarantineEnforcer
 from iotwarden.store import Store
 from iotwarden.store.identity_models import SqlIdentityRepository
+
+if TYPE_CHECKING:
+    from iotwarden.identity.ca import DeviceCA
 
 playbooks_app = typer.Typer(help="Response playbooks: validate, list, run on new alerts.")
 cases_app = typer.Typer(help="Incident cases and their timeline (NIST SP 800-61 phases).")
@@ -92,6 +94,8 @@ def _enforcers(enforce: Enforce, netns: str | None, allows: list[str], store: St
 
 def _ca(store: Store, ca_dir: Path, env: str) -> DeviceCA | None:
     """The device CA when ``ca_dir`` holds one (revocations then work); None otherwise."""
+    from iotwarden.identity.ca import ROOT_CERT, DeviceCA  # noqa: PLC0415 - cryptography: only with a CA
+
     if not (ca_dir / ROOT_CERT).exists():
         return None
     return DeviceCA.open(ca_dir, _passphrase(env), SqlIdentityRepository(store))

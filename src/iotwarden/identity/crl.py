@@ -11,11 +11,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from iotwarden.errors import IdentityError
+from iotwarden.identity import defaults
 from iotwarden.identity.ca import DeviceCA
 from iotwarden.identity.records import REVOCATION_REASONS
 from iotwarden.identity.signing import sign_crl
 
-DEFAULT_VALIDITY_HOURS = 24  # nextUpdate - thisUpdate (§5.1.2.5): how stale a relying party's CRL may get
+DEFAULT_VALIDITY_HOURS = defaults.DEFAULT_VALIDITY_HOURS  # nextUpdate - thisUpdate (§5.1.2.5)
 MAX_VALIDITY_HOURS = 24.0 * 366  # no CRL claims to stay current longer than a year (nor past datetime's range)
 EXPIRED_GRACE_S = 86400  # revoked certificates stay listed this long after they expire (§3.3 allows removal)
 CRL_FILE, CRL_NUMBER_FILE = "crl.pem", "crlnumber"

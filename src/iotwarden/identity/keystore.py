@@ -9,16 +9,17 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Literal
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from iotwarden.errors import IdentityError
+from iotwarden.identity import defaults
 
-KeyAlgorithm = Literal["ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "ed25519"]
-ALGORITHMS: tuple[KeyAlgorithm, ...] = ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "ed25519")
-DEFAULT_ALGORITHM: KeyAlgorithm = "ec-p256"
+# one definition each, in identity/defaults.py, whose options show them without importing cryptography
+KeyAlgorithm = defaults.KeyAlgorithm
+ALGORITHMS = defaults.ALGORITHMS
+DEFAULT_ALGORITHM = defaults.DEFAULT_ALGORITHM
 MIN_PASSPHRASE_CHARS = 12  # shorter CA passphrases are refused (NIST SP 800-63B §5.1.1.2 asks >= 8)
 MAX_KEY_FILE_BYTES = 64 * 1024  # a PEM key file larger than this is not a key
 FILE_MODE = 0o600  # key files: owner read/write only

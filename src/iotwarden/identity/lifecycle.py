@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from iotwarden.errors import IdentityError
-from iotwarden.identity import crl, profiles
+from iotwarden.identity import crl, defaults, profiles
 from iotwarden.identity.ca import DeviceCA
 from iotwarden.identity.records import REVOCATION_REASONS, EnrolmentToken, IdentityRepository, IssuedCert
 
 RENEW_AT_FRACTION = 2 / 3  # rotate once two thirds of the lifetime has passed (cert-manager's default)
-DEFAULT_REMIND_DAYS = 14  # `iotwarden identity expiring` looks this far ahead
+DEFAULT_REMIND_DAYS = defaults.DEFAULT_REMIND_DAYS  # `iotwarden identity expiring` looks this far ahead
 TOKEN_BYTES = 32  # enrolment token entropy (256 bits, URL-safe base64 on the wire)
-DEFAULT_TOKEN_HOURS = 24.0  # an unused enrolment token expires after this
+DEFAULT_TOKEN_HOURS = defaults.DEFAULT_TOKEN_HOURS  # an unused enrolment token expires after this
 MAX_TOKEN_HOURS = 24.0 * 30  # no token lives longer than this
 
 

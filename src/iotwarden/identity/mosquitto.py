@@ -15,12 +15,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from iotwarden.errors import IdentityError
-from iotwarden.identity import crl, keystore, profiles
+from iotwarden.identity import crl, defaults, keystore, profiles
 from iotwarden.identity.ca import DeviceCA
 
 CONFIG, CA_FILE, CERT_FILE, KEY_FILE, ACL_FILE = (
     "mosquitto.conf", "ca-chain.pem", "broker.crt.pem", "broker.key.pem", "acl")
-DEFAULT_PORT = 8883  # IANA "secure-mqtt"
+DEFAULT_PORT = defaults.DEFAULT_PORT  # IANA "secure-mqtt"
 # each device may use only its own topic subtree (Mosquitto acl_file ``pattern`` with %u = username)
 DEFAULT_ACL = "pattern readwrite devices/%u/#\n"
 

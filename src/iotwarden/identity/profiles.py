@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from iotwarden.errors import IdentityError
+from iotwarden.identity import defaults
 
 MAX_SANS = 16  # subjectAltName entries accepted in one request (RFC 5280 §4.2.1.6)
 MAX_NAME_CHARS = 64  # X.520 ub-common-name / ub-serial-number (RFC 5280 Appendix A.1)
@@ -68,7 +69,7 @@ DEVICE = Profile("device", lifetime_days=90, client_auth=True, device_keys=True)
 BOOTSTRAP = Profile("bootstrap", lifetime_days=30, client_auth=True, enrol_only=True, device_keys=True)
 SERVER = Profile("server", lifetime_days=397, server_auth=True)
 PROFILES: dict[str, Profile] = {p.name: p for p in (ROOT_CA, ISSUING_CA, DEVICE, BOOTSTRAP, SERVER)}
-LEAF_PROFILES = ("device", "bootstrap", "server")
+LEAF_PROFILES = defaults.LEAF_PROFILES  # one definition, which the CLI shows without importing cryptography
 
 
 def get(name: str) -> Profile:

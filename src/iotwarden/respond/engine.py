@@ -9,14 +9,12 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from iotwarden.errors import ConfigError, IotwardenError
-from iotwarden.identity import crl, lifecycle
-from iotwarden.identity.ca import DeviceCA
 from iotwarden.model.alert import Alert
 from iotwarden.respond import cases
 from iotwarden.respond.actions import UNDO_KINDS, ActionRecord, check_undoable, get_action, log_action
@@ -27,6 +25,9 @@ from iotwarden.store import Store
 from iotwarden.store.alerts import list_alerts
 from iotwarden.store.respond_models import ActionRow, CaseRow, DeviceTagRow, HandledRow
 from iotwarden.store.schema import DeviceRow
+
+if TYPE_CHECKING:
+    from iotwarden.identity.ca import DeviceCA
 
 log = logging.getLogger(__name__)
 MAX_ALERTS_PER_RUN = 10_000  # stored alerts one ``run_stored`` looks at (newest first)
@@ -191,6 +192,8 @@ class ResponseEngine:
         return next((e for e in self.enforcers.values() if type(e).__name__ == name), self.enforcer)
 
     def _do_revoke_certificate(self, run: _Run, params: dict[str, Any]) -> tuple[str, dict[str, Any], bool]:
+        from iotwarden.identity import crl, lifecycle  # noqa: PLC0415 - cryptography: loaded with the CA opened
+
         if self.ca is None:
             raise ConfigError("no device CA opened: cannot revoke certificates")
         held = self.ca.repo.list_certificates(device_key=run.device.key, status="valid")

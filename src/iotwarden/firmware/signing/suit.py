@@ -9,12 +9,17 @@ import hashlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cbor2
 
 from iotwarden.errors import ParseError
-from iotwarden.firmware.signing import cose
+
+if TYPE_CHECKING:
+    from iotwarden.firmware.signing import cose
+
+# COSE (cryptography, ~50 ms CPU) is imported where an envelope is sealed or its signatures read, so the
+# constants here (`firmware sign --sequence`'s bound shown by every firmware command's help) cost nothing
 
 MAX_ENVELOPE_BYTES = 256 * 1024  # an envelope larger than this is refused before decoding
 MAX_AUTH_BLOCKS = 8  # COSE authentication blocks read from one wrapper
@@ -159,6 +164,8 @@ def build_manifest(
 def seal(manifest_bstr: bytes, keys: list[cose.PrivateKey], kids: list[bytes]) -> bytes:
     """The tagged SUIT_Envelope: authentication wrapper (SUIT_Digest of the manifest, then one
     COSE_Sign1 per key over that digest, detached) and the manifest (§8.3)."""
+    from iotwarden.firmware.signing import cose  # noqa: PLC0415 - see the imports
+
     digest_bstr = cbor2.dumps([DIGEST_SHA256, manifest_digest(manifest_bstr)])
     blocks = [cose.sign1(key, digest_bstr, kid) for key, kid in zip(keys, kids, strict=True)]
     auth = cbor2.dumps([digest_bstr, *blocks])
@@ -257,6 +264,8 @@ def decode_manifest(manifest_bstr: bytes) -> Manifest:
 
 def decode_envelope(data: bytes) -> Envelope:
     """Decode a SUIT_Envelope (tagged or not); raises ParseError when it is not a well-formed one."""
+    from iotwarden.firmware.signing import cose  # noqa: PLC0415 - see the imports
+
     if len(data) > MAX_ENVELOPE_BYTES:
         raise ParseError(f"envelope larger than {MAX_ENVELOPE_BYTES} bytes")
     env = _loads(data, "SUIT_Envelope")
