@@ -178,10 +178,11 @@ def _os_family(os_name: str | None) -> str | None:
     return None if not os_name else "Windows" if "windows" in os_name.lower() else "other"
 
 
-@pytest.mark.parametrize("scenario", ["small", "enterprise", "enterprise-attack"])
+@pytest.mark.parametrize("scenario", ["small", "enterprise", "enterprise-attack", "enterprise-psexec-smb1"])
 def test_no_os_concluded_is_of_another_family_than_the_truth_s(scenario: str, labdir: str) -> None:
     # enterprise-attack's lateral movement opens SSH on two Windows servers and an Ubuntu one: each answers as its OS
-    # ships sshd (Win32-OpenSSH on Windows), where an Ubuntu banner everywhere made the DC Linux
+    # ships sshd (Win32-OpenSSH on Windows), where an Ubuntu banner everywhere made the DC Linux; the lobby camera
+    # running psexec over SMB1 states impacket's NativeOS, where Windows XP's made it Windows
     truth, found = _inventory(scenario, labdir)
     wrong = {d["id"]: (d["os"], got) for d in truth  # a truth without an OS contradicts nothing
              if d["os"] and (got := found[f"mac:{d['mac']}"].get("os")) and _os_family(got) != _os_family(d["os"])}

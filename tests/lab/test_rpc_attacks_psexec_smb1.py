@@ -33,6 +33,9 @@ def test_psexec_over_smb1_is_read_as_an_smb1_file_write_and_svcctl_calls(tmp_pat
         *((kind, "svcctl", op) for op in ("OpenSCManagerW", "CreateServiceW", "StartServiceW")
           for kind in ("request", "response"))]
     assert [o.fields["smb1"] for o in obs if o.kind == "negotiate_request" and o.src_ip == cam] == [True]
+    # the camera (AXIS OS) states what impacket's psexec states, not Windows XP's NativeOS and NativeLanMan
+    assert {(o.fields.get("native_os"), o.fields.get("native_lanman")) for o in obs
+            if o.src_ip == cam and "native_os" in o.fields} == {("Unix", "Samba")}
 
 
 def test_an_unknown_dialect_is_refused_with_its_path(tmp_path: Path) -> None:

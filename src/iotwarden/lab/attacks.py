@@ -188,7 +188,7 @@ def _ping_sweep(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str,
 
 def ssh_server_identification(world: World, device_id: str) -> bytes:
     """The identification string the device's sshd sends, by its OS (:data:`SSH_SERVER_WINDOWS`)."""
-    return SSH_SERVER_WINDOWS if "windows" in world.devices[device_id].os.lower() else SSH_SERVER_OTHER
+    return SSH_SERVER_WINDOWS if world.runs_windows(device_id) else SSH_SERVER_OTHER
 
 
 def _lateral_movement(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:

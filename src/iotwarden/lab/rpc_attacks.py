@@ -227,15 +227,17 @@ def _svcctl_stubs(rng: random.Random, target: str, command: str) -> list[tuple[i
             (START_SERVICE, handle + struct.pack("<II", 0, 0))]
 
 
-def _psexec_messages_smb1(rng: random.Random, target: str, binary: bytes, command: str) -> list[tuple[bool, bytes]]:
-    """PsExec's SMB1 messages after NEGOTIATE (module docstring), MIDs from 1."""
+def _psexec_messages_smb1(rng: random.Random, target: str, binary: bytes, command: str,
+                          native: tuple[str, str]) -> list[tuple[bool, bytes]]:
+    """PsExec's SMB1 messages after NEGOTIATE (module docstring), MIDs from 1; ``native``: the NativeOS and
+    NativeLanMan the client states (smb1wire.XP_CLIENT or IMPACKET_CLIENT)."""
     uid, admin, ipc, file_fid, pipe_fid = 0x0800 | rng.getrandbits(8), 0x0801, 0x0802, 0x4000, 0x4001
     m = smb1wire
     negotiate, challenge, authenticate = _ntlm_tokens(rng, "administrator")
-    out = [(True, m.session_setup_request(1, negotiate)), (False, m.session_setup_response(1, challenge, uid,
-                                                                                           done=False)),
-           (True, m.session_setup_request(2, authenticate, uid)), (False, m.session_setup_response(2, b"", uid,
-                                                                                                    done=True))]
+    out = [(True, m.session_setup_request(1, negotiate, native=native)),
+           (False, m.session_setup_response(1, challenge, uid, done=False)),
+           (True, m.session_setup_request(2, authenticate, uid, native=native)),
+           (False, m.session_setup_response(2, b"", uid, done=True))]
     out += [(True, m.message(m.tree_connect(f"\\\\{target}\\ADMIN$"), mid=3)),
             (False, m.message(m.tree_connect_response("A:"), mid=3, tid=admin, response=True)),
             (True, m.message(m.nt_create("\\" + PSEXEC_SERVICE + ".exe", access=m.GENERIC_WRITE,
@@ -285,7 +287,10 @@ def psexec(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]
         out += conn.send(conn.t + 0.001, True, smbwire.direct(smb1wire.negotiate_request()))
         out += conn.send(conn.t + 0.001, False, smbwire.direct(smb1wire.negotiate_response(rng.randbytes(16),
                                                                                             filetime)))
-        messages = _psexec_messages_smb1(rng, p["target"], binary, "%SystemRoot%\\PSEXESVC.exe")
+        # a Windows attacker states XP's NativeOS (the era SMB1 stands for); another host runs impacket's psexec,
+        # whose session setup states 'Unix' and 'Samba': XP's from a camera made the inventory call it Windows
+        native = smb1wire.XP_CLIENT if world.runs_windows(p["attacker"]) else smb1wire.IMPACKET_CLIENT
+        messages = _psexec_messages_smb1(rng, p["target"], binary, "%SystemRoot%\\PSEXESVC.exe", native)
     else:
         out += conn.send(conn.t + 0.001, True, proto_app.smb2_negotiate_request(rng))
         out += conn.send(conn.t + 0.001, False, proto_app.smb2_negotiate_response(rng, conn.t))

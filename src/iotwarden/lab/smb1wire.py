@@ -19,6 +19,11 @@ GENERIC_WRITE, FILE_READ_DATA, FILE_WRITE_DATA, READ_CONTROL = 0x40000000, 0x000
 FILE_OPEN, FILE_CREATE, FILE_OVERWRITE_IF = 1, 2, 5
 FILE_OPENED, FILE_CREATED = 1, 2
 STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016  # [MS-ERREF] §2.3.1
+# the NativeOS and NativeLanMan a client states in its SESSION_SETUP_ANDX ([MS-SMB] §2.2.4.6.1): Windows XP SP3's, and
+# impacket's (smb.py sends 'Unix' and 'Samba', "fake data here, don't want to get us fingerprinted"), the tool a host
+# not running Windows uses for the same steps
+XP_CLIENT = ("Windows 2002 Service Pack 3 2600", "Windows 2002 5.1")
+IMPACKET_CLIENT = ("Unix", "Samba")
 
 
 def header(command: int, *, mid: int, tid: int = 0, response: bool = False, status: int = 0,
@@ -258,11 +263,11 @@ def negotiate_response(server_guid: bytes, now_filetime: int) -> bytes:
     return header(0x72, mid=0, response=True) + block(words, server_guid)
 
 
-def session_setup_request(mid: int, blob: bytes, uid: int = 0) -> bytes:
-    """[MS-SMB] §2.2.4.6.1: 12 words, the security blob, NativeOS and NativeLanMan."""
+def session_setup_request(mid: int, blob: bytes, uid: int = 0, *, native: tuple[str, str] = XP_CLIENT) -> bytes:
+    """[MS-SMB] §2.2.4.6.1: 12 words, the security blob, NativeOS and NativeLanMan (``native``)."""
     words = andx() + struct.pack("<HHHIHII", 16644, 50, 0, 0, len(blob), 0, 0x800000D4)
     data_at = HEADER + 1 + len(words) + 2 + len(blob)
-    strings = _pad(data_at, 2) + "Windows 2002 Service Pack 3 2600\0Windows 2002 5.1\0".encode("utf-16-le")
+    strings = _pad(data_at, 2) + f"{native[0]}\0{native[1]}\0".encode("utf-16-le")
     return header(0x73, mid=mid, uid=uid) + block(words, blob + strings)
 
 

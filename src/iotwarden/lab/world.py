@@ -66,6 +66,10 @@ class World:
             return own
         return own + [s.gateway for s in self.scenario.network.subnets.values() if s.gateway not in own]
 
+    def runs_windows(self, device_id: str) -> bool:
+        """Whether the device's OS is Windows (its scenario ``os``), for what a host states of itself on the wire."""
+        return "windows" in self.devices[device_id].os.lower()
+
     def rng(self, *labels: object) -> random.Random:
         return random.Random(stable_int(self.seed, *labels))  # noqa: S311 - simulation, not crypto
 
