@@ -7,7 +7,10 @@ shell script (``bins.sh``) and per-architecture binaries (``mirai.arm7``, ``.mip
 ``.x86``...; Mirai ``loader/src``, ``dlr``). An HTTP request (packets or Zeek http.log) from an
 internal host is a tool download when the last path segment ends in one of ``suffixes``, or when
 its User-Agent is a command-line fetcher (``fetchers``) and its Host is a bare IP address (device
-firmware updates name their servers). A TFTP read (udp/69, RFC 1350) to an outside host is one too.
+firmware updates name their servers). A TFTP read (udp/69, RFC 1350) to an outside host is one too; a
+datagram to udp/69 averaging more than ``max_tftp_request`` payload bytes is no TFTP request (RFC 1350 §5: opcode,
+file name, mode; RFC 2347's options add a few tens of bytes) but a flood's, whose random ports meet 69 now and then
+(Mirai's ``attack_udp_generic``: 512 bytes a datagram by default).
 """
 
 from __future__ import annotations
@@ -17,7 +20,17 @@ from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import urlsplit
 
-from iotwarden.detect.base import Detector, Options, external, initiator, is_internal, subject_key, text
+from iotwarden.detect.base import (
+    BYTES,
+    Detector,
+    Options,
+    Range,
+    external,
+    initiator,
+    is_internal,
+    subject_key,
+    text,
+)
 from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
 
@@ -31,6 +44,8 @@ class DownloadOptions(Options):
     suffixes: str = ".sh,.arm,.arm4,.arm5,.arm6,.arm7,.mips,.mpsl,.mipsel,.x86,.x86_64,.i586,.i686,.m68k,.ppc,.sh4," \
                     ".spc,.sparc,.arc"
     fetchers: str = "wget,curl,busybox"  # User-Agent prefixes of command-line fetchers (lower case)
+    max_tftp_request: int = 256  # payload bytes a TFTP request datagram carries at most (mean over the flow's)
+    bounds: ClassVar[dict[str, Range]] = {"max_tftp_request": BYTES}
 
 
 def ip_literal(host: str) -> bool:
@@ -78,6 +93,8 @@ class DownloadDetector(Detector):
     def flow(self, ctx: Context, flow: Flow) -> None:
         if flow.ip_proto != 17 or flow.b_port != TFTP_PORT or not is_internal(flow.a_ip) or not external(flow.b_ip):
             return
+        if flow.payload_ab > self.options.max_tftp_request * max(flow.pkts_ab, 1):
+            return  # a flood's datagram that met port 69, no request
         self.raise_alert(ctx, TOOL_DOWNLOAD, title=f"{flow.a_ip} uses TFTP with {flow.b_ip} outside the site",
                          severity="high", subject=initiator(ctx, flow), ts=flow.first_seen,
                          key=f"tftp:{flow.b_ip}", mitre=("T1105",), src_ip=flow.a_ip, dst_ip=flow.b_ip,
