@@ -3,6 +3,8 @@ value bounded, dotted paths dug out, the attribute a path names."""
 
 from __future__ import annotations
 
+import json
+
 from iotwarden.inventory.fieldvalues import (
     MAX_VALUE_LEN,
     ORDERED_FIELDS,
@@ -56,3 +58,20 @@ def test_the_attribute_is_the_protocol_and_the_paths_last_name_renamed() -> None
 
 def test_first_item_of_a_list_or_the_value_itself() -> None:
     assert first_item(["a", "b"]) == "a" and first_item([]) == [] and first_item("v") == "v"
+
+
+def test_item_texts_are_what_json_writes_for_each_kind_of_value() -> None:
+    # the shortcuts for texts and ints (no json.dumps call) give exactly what json.dumps gives
+    items = ["a", "", None, 0, -7, 2**70, True, False, 1.5, float("nan"), {"k": [1, "x"]}, [3, "y"], "é"]
+    expected: list[str] = []
+    for v in items:
+        if isinstance(v, dict):
+            expected.extend(field_values(v, False))
+        elif v not in (None, ""):
+            expected.append(v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str))
+    assert field_values(items, False) == expected
+    assert expected[1:4] == ["0", "-7", str(2**70)] and expected[4:6] == ["true", "false"]
+    assert field_values(7, False) == ["7"] and field_values(True, False) == ["true"]
+    assert field_values(["w" * (MAX_VALUE_LEN + 1), 10 ** (MAX_VALUE_LEN + 1)], False) == [
+        "w" * MAX_VALUE_LEN, ("1" + "0" * (MAX_VALUE_LEN + 1))[:MAX_VALUE_LEN]]
+    assert field_values((1, "b", 2.0), True) == ["1,b,2.0"]  # the order's text: str() of each item

@@ -24,16 +24,27 @@ def field_values(value: Any, ordered: bool) -> list[str]:
         return key_value_texts(sorted(value.items(), key=lambda kv: str(kv[0])))
     if isinstance(value, list | tuple | set):
         if ordered:
-            return [",".join(str(v) for v in value)]
+            return [",".join(map(str, value))]
         out: list[str] = []
         for v in value:
-            out.extend(field_values(v, False) if isinstance(v, dict) else ([] if v in (None, "") else [_text(v)]))
+            if v.__class__ is str:  # most items (names, service types): _text of a text, without the call
+                if v:
+                    out.append(v[:MAX_VALUE_LEN])
+            elif isinstance(v, dict):
+                out.extend(field_values(v, False))
+            elif v not in (None, ""):
+                out.append(_text(v))
         return out
     return [_text(value)]
 
 
 def _text(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    if isinstance(value, str):
+        text = value
+    elif value.__class__ is int:  # what json.dumps writes for an int (int.__repr__), without building an encoder
+        text = int.__repr__(value)
+    else:
+        text = json.dumps(value, sort_keys=True, default=str)
     return text[:MAX_VALUE_LEN]
 
 
