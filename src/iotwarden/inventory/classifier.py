@@ -267,17 +267,24 @@ class Classifier:
         return out, yielded
 
 class DeviceClassifier:
-    """Analyzer "classifier": classifies every device at the end of input, and incrementally every
-    :data:`TICK_INTERVAL_S` of capture time the devices whose attributes changed since."""
+    """Analyzer "classifier": classifies each device whose attributes changed since its last pass (or
+    that never had one), every :data:`TICK_INTERVAL_S` of capture time and at the end of input.
+
+    A device's classification is a function of its MAC and attributes alone (:meth:`Classifier.classify`),
+    and the inventory only ever adds attribute values to a device (a device re-keyed or rebuilt is a new
+    object): the same device object with as many values as at its last pass holds the same values, and
+    its classification stands; at the end, the devices no tick saw change are not classified again.
+    """
 
     name: ClassVar[str] = "classifier"
 
     def __init__(self, kb: KnowledgeBase | None = None) -> None:
         self._kb = kb
         self._classifier: Classifier | None = None
-        # device key -> (device object id, attribute values) when last classified; as many entries as
-        # ctx.devices holds (the inventory's limits bound it)
-        self._seen: dict[str, tuple[int, int]] = {}
+        # device key -> (the device object, its attribute values) when last classified: the object itself,
+        # so that a device freed and another made at its address is never taken for it; rebuilt each pass
+        # from ctx.devices, so it holds as many entries as ctx.devices (the inventory's limits bound it)
+        self._seen: dict[str, tuple[Device, int]] = {}
         self._next_tick = 0.0
 
     def load(self, ctx: Context) -> None:
@@ -286,12 +293,14 @@ class DeviceClassifier:
     def _run(self, ctx: Context) -> None:
         classifier = self._classifier or Classifier(self._kb)
         self._classifier = classifier
+        last, seen = self._seen, {}
         for key, dev in ctx.devices.items():
-            state = (id(dev), sum(len(v) for v in dev.attributes.values()))
-            if self._seen.get(key) == state:
-                continue
-            dev.classification = classifier.classify(dev)
-            self._seen[key] = state
+            values = sum(len(v) for v in dev.attributes.values())
+            before = last.get(key)
+            if before is None or before[0] is not dev or before[1] != values:
+                dev.classification = classifier.classify(dev)
+            seen[key] = (dev, values)
+        self._seen = seen
 
     def on_tick(self, ctx: Context, ts: float) -> None:
         if ts >= self._next_tick:
@@ -300,5 +309,4 @@ class DeviceClassifier:
             self._next_tick = ts + TICK_INTERVAL_S
 
     def done(self, ctx: Context) -> None:
-        self._seen.clear()  # once more for every device: the final word never rests on a stale pass
-        self._run(ctx)
+        self._run(ctx)  # the devices changed since their last pass, and those no pass saw
