@@ -291,8 +291,8 @@ def merge_devices(session: Session, devices: Sequence[Device], *, reclassify: Re
             # the conclusions over everything known (reclassify), else the latest run's replace the earlier ones
             **(classification_columns(dev) or (UNCLASSIFIED if reclassify is not None else {})),
         })
-    if inserts:
-        session.execute(_insert(session)(DeviceRow), inserts)
+    if inserts:  # one Core executemany (the rows are whole: every column): no ORM bookkeeping per row
+        session.connection().execute(_insert(session)(DeviceRow.__table__), inserts)
     if updates:
         session.execute(update(DeviceRow), updates)  # ORM bulk UPDATE by primary key
 
@@ -365,16 +365,17 @@ def merge_evidence(session: Session, evidence: Sequence[Evidence]) -> int:
             for ev in items
         )
     if rows:
-        ins = _insert(session)(EvidenceRow)
+        table = EvidenceRow.__table__
+        ins = _insert(session)(table)
         stmt = ins.on_conflict_do_update(
             index_elements=["device_key", "proto", "kind", "field", "value"],
             set_={
-                "count": EvidenceRow.count + ins.excluded.count,
-                "first_seen": _least(session, EvidenceRow.first_seen, ins.excluded.first_seen),
-                "last_seen": _greatest(session, EvidenceRow.last_seen, ins.excluded.last_seen),
+                "count": table.c.count + ins.excluded.count,
+                "first_seen": _least(session, table.c.first_seen, ins.excluded.first_seen),
+                "last_seen": _greatest(session, table.c.last_seen, ins.excluded.last_seen),
             },
         )
-        session.execute(stmt, rows)
+        session.connection().execute(stmt, rows)
     return dropped
 
 
