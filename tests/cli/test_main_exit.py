@@ -33,8 +33,7 @@ def test_the_hook_moves_every_live_object_out_of_the_collectors_reach() -> None:
     before = gc.get_freeze_count()
     try:
         cli_main.freeze_at_exit()
-        assert gc.get_freeze_count() > before
-        assert gc.get_count()[0] == 0  # nothing young is left for a collection to walk
+        assert gc.get_freeze_count() > before  # every object tracked so far: out of any collection's walk
     finally:
         gc.unfreeze()  # this test process goes on: give the objects back
 
