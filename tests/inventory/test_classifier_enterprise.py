@@ -63,7 +63,7 @@ def test_a_ups_agent_s_sys_object_id_names_a_ups_of_its_maker(oid: str, vendor: 
 
 
 @pytest.mark.parametrize(("oid", "vendor"), [
-    ("1.3.6.1.4.1.534.10.2", "Eaton"),  # an Eaton automatic transfer switch
+    ("1.3.6.1.4.1.534.10", "Eaton"),  # Eaton's ATS arc above its agents (test_classifier_transfer_switch_makers.py)
     ("1.3.6.1.4.1.3808.1.1.3", "CyberPower"),  # a CyberPower PDU (CPS-MIB::ePDU)
     ("1.3.6.1.4.1.13742.8", "Raritan"),  # a Raritan EMX environment monitor (its PDUs: test_classifier_pdu.py)
     ("1.3.6.1.4.1.1718", "ServerTech"),  # ServerTech's enterprise alone
