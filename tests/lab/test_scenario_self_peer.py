@@ -19,7 +19,7 @@ from tests.lab.conftest import SCENARIOS
 
 ME, OTHER = "cam-01", "srv-dc"  # two devices of small.yaml
 # a valid value of each required text form (params.Param.form)
-SAMPLE_TEXT = {"": "x", "line": "x", "dns": "a.example", "oid": "1.3.6.1.4.1.9", "hex48": "00fa00000001"}
+SAMPLE_TEXT = {"": "x", "line": "x", "word": "x", "dns": "a.example", "oid": "1.3.6.1.4.1.9", "hex48": "00fa00000001"}
 
 
 def _peer_keys(specs: dict[str, dict[str, Param]], skip: str = "") -> list[tuple[str, str]]:

@@ -308,9 +308,10 @@ def _bacnet(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
 
 
 BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
-    # RTSP's request line and headers each end with CRLF (RFC 2326 §4, §6, §7): its texts are one line each
+    # RTSP's request line and headers each end with CRLF (RFC 2326 §4, §6, §7): its texts are one line each, the
+    # path one word of the request line (§6.1, form "word")
     "rtsp": (_rtsp, {"client": Param("device", help="the NVR/VMS pulling the stream"),
-                     "path": Param("str", "/axis-media/media.amp", form="line"),
+                     "path": Param("str", "/axis-media/media.amp", form="word"),
                      "server_header": Param("str", form="line"),
                      "user_agent": Param("str", "LIVE555 Streaming Media v2020.08.19", form="line"),
                      "fps": Param("int", 15, minimum=1),

@@ -324,11 +324,12 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
                      "at": Param("float", 1.0)}),
     "mdns_query": (_mdns_query, {"services": Param("list", items="str"), "every": Param("float", 60.0, minimum=0.5)}),
     # SSDP and HTTP: the request or status line and each header end with CRLF (UPnP Device Architecture 2.0 §1.1,
-    # RFC 9112 §2.1): a text that goes into one is one line (lab/params.py form "line")
+    # RFC 9112 §2.1): a text that goes into one is one line (lab/params.py form "line"), one word where the request
+    # line's spaces separate it (form "word": http's method and path, ssdp's path, the description's GET target)
     "ssdp": (_ssdp, {"server": Param("str", help="SERVER header", form="line"),
                      "device_type": Param("str", form="line"),
                      "port": Param("int", 80, maximum=MAX_PORT),
-                     "path": Param("str", "/description.xml", form="line"),
+                     "path": Param("str", "/description.xml", form="word"),
                      "usn": Param("str", "", "the unique service name the vendor documents (default: a UUID)",
                                   form="line"),
                      "upnp": Param("bool", True, "a UPnP device (root, UUID and type NOTIFYs); false: the type only"),
@@ -348,7 +349,7 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
                    "issuer": Param("str", "Amazon", max_bytes=64), "org": Param("str", "", max_bytes=64)}),
     "http": (_http, {"host": Param("str", "", form="dns"), "server": Param("device", ""),
                      "port": Param("int", 80, maximum=MAX_PORT),
-                     "method": Param("str", "GET", form="line"), "path": Param("str", "/", form="line"),
+                     "method": Param("str", "GET", form="word"), "path": Param("str", "/", form="word"),
                      "user_agent": Param("str", form="line"),
                      "server_header": Param("str", "nginx", form="line"), "body_bytes": Param("int", 1200),
                      "every": Param("float", 300.0, minimum=0.5)}),

@@ -45,8 +45,10 @@ class Param:
     minimum: float = 0.0  # numbers below are refused (periods and rates need a positive floor)
     maximum: float = MAX_PARAM  # numbers above are refused
     max_bytes: int = MAX_TEXT_BYTES  # texts longer (in UTF-8) are refused
-    # for texts: "dns" (a DNS name, RFC 1035 §2.3.4), "oid" (dotted decimal), "hex48" or "line" (sent in a
-    # CRLF-ended line, as FTP's commands and replies: no CR or LF, RFC 959 §5.3.2 <char>); "": any
+    # for texts: "dns" (a DNS name, RFC 1035 §2.3.4), "oid" (dotted decimal), "hex48", "line" (sent in a
+    # CRLF-ended line, as FTP's commands and replies: no CR or LF, RFC 959 §5.3.2 <char>) or "word" (one word of
+    # a request line, which spaces separate: a method or request target, RFC 9112 §3 and §3.2, RFC 2326 §6.1,
+    # RFC 3261 §7.1; a SIP URI's user part, §25.1: not empty, no whitespace or control character); "": any
     form: str = ""
     items: str = ""  # for lists: the kind of every item ("str", "int", "device", "ip" or "account")
     # for a device or a list of devices: it names a peer, a device the activity's packets go to or come from, so
@@ -106,8 +108,11 @@ def _check_text(param: Param, text: str, path: str) -> None:
         raise ConfigError(f"{path}: not an object identifier in dotted decimal: {text!r}")
     if param.form == "hex48" and not _HEX48.match(text):
         raise ConfigError(f"{path}: not 12 hexadecimal digits: {text!r}")
-    if param.form == "line" and ("\r" in text or "\n" in text):  # it would end the line and start another
+    if param.form in ("line", "word") and ("\r" in text or "\n" in text):  # it would end the line, start another
         raise ConfigError(f"{path}: one line of text, no CR or LF: {text!r}")
+    if param.form == "word" and (not text or any(c.isspace() or not c.isprintable() for c in text)):
+        # a space would end the word and start the next (the request line's version); percent-encode it
+        raise ConfigError(f"{path}: one word, no space or control character (percent-encode them): {text!r}")
 
 
 def _check_item(kind: str, item: Any, path: str, device_ids: set[str]) -> None:

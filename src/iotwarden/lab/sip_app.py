@@ -210,7 +210,8 @@ def _pbx(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
     return iter(())
 
 
-# a SIP message's start line and each header end with CRLF (RFC 3261 §7): a text that goes into one is one line
+# a SIP message's start line and each header end with CRLF (RFC 3261 §7): a text that goes into one is one line;
+# the extension, a request URI's user part (§7.1, §25.1), is one word (lab/params.py form "word")
 BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
     "sip_pbx": (_pbx, {
         "server_header": Param("str", help="its User-Agent and Server: 'Asterisk PBX <version>' (res_pjsip)",
@@ -221,7 +222,7 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
     "sip_phone": (_phone, {
         "registrar": Param("device", help="the PBX the phone registers with"),
         "user_agent": Param("str", help="the phone's SIP User-Agent, as its firmware writes it", form="line"),
-        "extension": Param("str", form="line"), "password": Param("str"),
+        "extension": Param("str", form="word"), "password": Param("str"),
         "expires": Param("int", 3600, "seconds of the registration asked for", minimum=1),
         "at": Param("float", 2.0),
         "call": Param("device", "", "a phone to call through the registrar (none: no call)"),
