@@ -24,7 +24,11 @@ then) counts the AUTHENTICATE's turn; a client that read the CHALLENGE and close
 sends an alert at most, and a FIN's own sequence number is not a byte: the server's ACK is taken less one only when it
 acknowledges past a client FIN the capture showed (``fin_c``), never when the server closed first (its FIN, or RST,
 acknowledges client bytes alone). A client FIN the capture lost and the server acknowledged is read as a byte, which
-matters only to an alert of MAX_ALERT_RECORD bytes lost with it (no AUTHENTICATE is within a byte of an alert).
+matters only to an alert of MAX_ALERT_RECORD bytes lost with it (no AUTHENTICATE is within a byte of an alert). Lost
+whole with a client record read after it (its alert as it leaves), the AUTHENTICATE's turn is counted by the same
+measure when that record's header is read (:func:`_unseen`), whether or not a FIN came first. Both measure from the
+client bytes known (:func:`_held`): its last record read, one whose header a hole held read as application data
+included, or a NEGOTIATE lost whole whose turn the server's ACK counted.
 
 State (the RDP dissector's flow state, a few integers per side): ``base_``/``end_`` where a side's bytes begin and
 where those read end, ``skip_``/``head_`` the walk, ``hole_``/``scan_`` past a hole, ``ack_`` the acknowledgment of
@@ -99,7 +103,11 @@ def walk(pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
     if state.get("scan_" + side):
         if not record_at(data):
             encrypted = state["tls"].get("enc_" + streambuf.direction_key(pkt.to_server))
-            return _turn(pkt, side, start, ack, state) if encrypted else []
+            if not encrypted:
+                return []
+            if side == "c" and end is not None:  # a record's, its header the hole's: held, no AUTHENTICATE unseen
+                state["rec_c"] = end
+            return _turn(pkt, side, start, ack, state)
         state.pop("scan_" + side)
         skip, head = 0, b""
     out: list[Observation] = []
@@ -118,6 +126,7 @@ def walk(pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         skip = int.from_bytes(head[3:5], "big")
         at = None if start is None else (start + pos - TLS_RECORD_HEADER) % SEQ_MOD
         if at is not None and side == "c":
+            out += _unseen(pkt, at, state)
             state["rec_c"] = (at + TLS_RECORD_HEADER + skip) % SEQ_MOD
         if head[0] == TLS_APPLICATION_DATA:
             out += _turn(pkt, side, at, ack, state)
@@ -132,14 +141,15 @@ def closed(pkt: Packet, state: dict[str, Any]) -> list[Observation]:
     """A FIN or RST without payload (dissect/base.py ``StreamDissector.closing``) after the server's CHALLENGE was
     the last turn read: the client took the AUTHENTICATE's turn (lost whole, or its header lost, no record after it)
     when the client bytes this segment tells of (the client's own Sequence Number, or the Acknowledgment Number of
-    the server's, less the client FIN's own number where it acknowledges one read before, ``fin_c``) pass the end of
-    the client's last record whose header was read (``rec_c``, the NEGOTIATE's) by more than
-    :data:`MAX_ALERT_RECORD` and at most :data:`MAX_UNSEEN` (module docstring); counted, stamped as the client's, and
+    the server's, less the client FIN's own number where it acknowledges one read before, ``fin_c``) pass the client
+    bytes known (:func:`_held`: the end of its last record read, ``rec_c``, the NEGOTIATE's, or of those whose turn
+    was counted from the server's ACK, a NEGOTIATE lost whole) by more than :data:`MAX_ALERT_RECORD` and at most
+    :data:`MAX_UNSEEN` (module docstring); counted, stamped as the client's, and
     a client record before that point recorded later makes no turn of its own. Nothing where the segment's numbers
     say nothing."""
     if pkt.to_server and (pkt.tcp_flags is None or pkt.tcp_flags & TCP_FIN):
         state.setdefault("fin_c", streambuf.seq_end(pkt))  # the client's FIN takes this number (RFC 9293 §3.4)
-    last = state.get("rec_c")
+    last = _held(state)
     if state.get("done") or state.get("turns") != 2 or state.get("last_app") != "s" or last is None:
         return []
     if pkt.to_server:
@@ -152,6 +162,32 @@ def closed(pkt: Packet, state: dict[str, Any]) -> list[Observation]:
         return []
     state["upto_c"] = told
     return _count(pkt, "c", state)
+
+
+def _unseen(pkt: Packet, at: int, state: dict[str, Any]) -> list[Observation]:
+    """A client record's header read at ``at`` after the server's CHALLENGE was the last turn: the client bytes the
+    capture never held before it (past :func:`_held`), more than :data:`MAX_ALERT_RECORD` and at most
+    :data:`MAX_UNSEEN`, held the AUTHENTICATE's turn (lost whole, a record read after it: the client's alert as it
+    leaves), counted as :func:`closed` counts it from a FIN with no record after it, stamped as the client's;
+    contiguous records leave no such bytes."""
+    last = _held(state)
+    if state.get("done") or state.get("turns") != 2 or state.get("last_app") != "s" or last is None:
+        return []
+    if not MAX_ALERT_RECORD < seq_delta(at, last) <= MAX_UNSEEN:
+        return []
+    state["upto_c"] = at
+    return _count(pkt, "c", state)
+
+
+def _held(state: dict[str, Any]) -> int | None:
+    """The end of the client bytes known for what they were: of its last record read (``rec_c``; a record whose
+    header a hole held, read as application data, included) or of those whose turn was counted from the server's
+    ACK (``upto_c``: a NEGOTIATE lost whole); None before any client record was read."""
+    last: int | None = state.get("rec_c")
+    counted: int | None = state.get("upto_c")
+    if last is not None and counted is not None and seq_delta(counted, last) > 0:
+        return counted
+    return last
 
 
 def _ack(pkt: Packet, state: dict[str, Any]) -> int | None:
