@@ -76,7 +76,7 @@ print(json.dumps(sorted(n for n in (
     "numpy", "iotwarden.engine.core", "iotwarden.services.analyze", "iotwarden.services.monitor",
     "iotwarden.services.sensor", "iotwarden.report.html", "sqlalchemy.dialects.postgresql",
     "iotwarden.identity.estserver", "asn1crypto", "iotwarden.firmware.ota.service", "cryptography",
-    "iotwarden.firmware.signing.cose") if n in sys.modules)))
+    "iotwarden.firmware.signing.cose", "iotwarden.services.inventory") if n in sys.modules)))
 """
 
 
@@ -88,8 +88,8 @@ asked = [["identity", "--help"], ["identity", "list", "--help"], ["devices", "--
 with contextlib.redirect_stdout(io.StringIO()) as printed:
     codes = [m.main(args) for args in asked]
 print(json.dumps({"codes": codes, "usage": printed.getvalue().count("Usage: iotwarden "), "imported": sorted(
-    n for n in ("pydantic", "cryptography", "iotwarden.identity.ca", "iotwarden.identity.keystore")
-    if n in sys.modules)}))
+    n for n in ("pydantic", "cryptography", "iotwarden.identity.ca", "iotwarden.identity.keystore", "sqlalchemy",
+                "iotwarden.store.db", "iotwarden.services.inventory", "iotwarden.kb.taxonomy") if n in sys.modules)}))
 """
 
 
@@ -120,9 +120,11 @@ def test_version_imports_no_pydantic(imported: dict[str, object]) -> None:
     assert imported["version_libraries"] == []
 
 
-def test_a_group_s_help_and_a_command_s_help_import_neither_pydantic_nor_cryptography() -> None:
+def test_a_group_s_help_and_a_command_s_help_import_neither_pydantic_cryptography_nor_the_store() -> None:
     """The identity options show identity/defaults.py's values; the CA, keys, CRL and Mosquitto modules
-    (cryptography) are imported by the commands that use them."""
+    (cryptography) are imported by the commands that use them. The store (SQLAlchemy) and the inventory
+    service (classifier, taxonomy) are imported when a command opens its store; the defaults the options
+    show (--max-probe-flows, --limit) are in store/limits.py."""
     assert _run(GROUP_HELP) == {"codes": [0, 0, 0, 0], "usage": 4, "imported": []}
 
 
@@ -156,5 +158,6 @@ def test_listing_the_commands_imports_neither_the_engine_nor_the_api_nor_ssh_nat
     """--help imports every command module: none imports at its top the engine (monitor, sensor: their
     services), numpy (report's page), the PostgreSQL dialect, the EST server (asn1crypto) or the OTA
     service, nor FastAPI, argon2, asyncssh, nats-py or the lab generator, nor cryptography (the identity
-    CA, the response engine's revocation, the SUIT codec's COSE signatures import it when used)."""
+    CA, the response engine's revocation, the SUIT codec's COSE signatures import it when used), nor the
+    inventory service (devices, flows, inventory, stats, demo import it when they run)."""
     assert _run(HELP) == []

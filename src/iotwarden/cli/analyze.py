@@ -21,12 +21,11 @@ from iotwarden.cli.files import check_output, output
 from iotwarden.cli.main import app, err_console, print_error
 from iotwarden.cli.progress import bar
 from iotwarden.risk.scorer import band
-from iotwarden.store import Store
-from iotwarden.store.db import redact
-from iotwarden.store.writer import MAX_PROBE_FLOWS
+from iotwarden.store.limits import MAX_PROBE_FLOWS
 
 if TYPE_CHECKING:
     from iotwarden.services.analyze import AnalysisReport, FileResult
+    from iotwarden.store import Store
 
 PIPE_WIDTH = 200  # table width when stdout is not a terminal (files, pipes, tests)
 MAX_CELL_VALUES = 3  # values shown per cell before "+N"
@@ -45,6 +44,9 @@ FORMAT_OPTION = typer.Option(Format.table, "--format", "-f", help="Output format
 
 def open_store(db: str | None) -> Store:
     """The migrated store named by ``--db`` (errors are StoreError: one line, exit code 2)."""
+    # SQLAlchemy (~0.25 s CPU) when a command opens its store, not when the commands' help is shown
+    from iotwarden.store import Store  # noqa: PLC0415
+
     return Store(db)
 
 
@@ -246,6 +248,8 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def db_upgrade(db: str | None = DB_OPTION) -> None:
     """Create or migrate the database schema to the newest revision."""
+    from iotwarden.store.db import Store, redact  # noqa: PLC0415 - see open_store
+
     with Store(db, migrate=False) as store:
         revision = store.upgrade()
         typer.echo(f"database {redact(store.url)} at revision {revision}")

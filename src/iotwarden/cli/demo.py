@@ -10,7 +10,6 @@ from iotwarden.cli.analyze import DB_OPTION, Format, emit, open_store, report_er
 from iotwarden.cli.main import app
 from iotwarden.cli.stats import render_stats
 from iotwarden.errors import CaptureError
-from iotwarden.services import inventory
 
 DEMO_PACKAGE = "iotwarden.lab"
 DEMO_FILE = ("captures", "demo.pcap")
@@ -30,6 +29,8 @@ def demo_capture() -> Path:
 @app.command("demo")
 def demo_command(db: str | None = DB_OPTION) -> None:
     """Analyse the bundled demo capture into the database and print the inventory and statistics."""
+    from iotwarden.services import inventory  # noqa: PLC0415 - the store and classifier: when run
+
     path = demo_capture()
     with open_store(db) as store:
         report = run_analysis([path], store, Format.table, None)

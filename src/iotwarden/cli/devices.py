@@ -24,7 +24,6 @@ from iotwarden.cli.analyze import (
 )
 from iotwarden.cli.flows import flow_table
 from iotwarden.cli.main import app
-from iotwarden.services import inventory
 
 devices_app = typer.Typer(help="List and inspect the devices found so far.")
 app.add_typer(devices_app, name="devices")
@@ -44,6 +43,8 @@ RISK_OPTION = typer.Option(None, "--risk", help="Only devices at this risk band 
 
 
 def _list(db: str | None, fmt: Format, out: Path | None, **filters: str | None) -> None:
+    from iotwarden.services import inventory  # noqa: PLC0415 - the store and classifier: when run
+
     with open_store(db) as store:
         rows = inventory.list_devices(store, **filters)
     emit(fmt, {"schema": "iotwarden.devices/1", "devices": rows}, lambda c: c.print(device_table(rows)), out)
@@ -156,6 +157,8 @@ def devices_show(
     out: Path | None = OUTPUT_OPTION,
 ) -> None:
     """Everything known about one device."""
+    from iotwarden.services import inventory  # noqa: PLC0415 - the store and classifier: when run
+
     with open_store(db) as store:
         device = inventory.show_device(store, ident)
     emit(fmt, {"schema": "iotwarden.device/1", "device": device}, lambda c: _render_device(c, device), out)
@@ -187,6 +190,8 @@ def devices_explain(
     out: Path | None = OUTPUT_OPTION,
 ) -> None:
     """Why a device was classified as it was: each conclusion with its evidence (+ agrees, - disagrees)."""
+    from iotwarden.services import inventory  # noqa: PLC0415 - the store and classifier: when run
+
     with open_store(db) as store:
         found = inventory.explain_device(store, ident)
     emit(fmt, {"schema": "iotwarden.explain/1", "device": found}, lambda c: _render_explain(c, found), out)
@@ -227,6 +232,8 @@ def devices_diff(
     out: Path | None = OUTPUT_OPTION,
 ) -> None:
     """New, gone and changed devices (classification, IPs, hostnames) between two analysed captures."""
+    from iotwarden.services import inventory  # noqa: PLC0415 - the store and classifier: when run
+
     with open_store(db) as store:
         found = inventory.devices_diff(store, from_run=from_run, to_run=to_run)
     emit(fmt, {"schema": "iotwarden.devices-diff/1", **found}, lambda c: _render_diff(c, found), out)
@@ -259,6 +266,8 @@ def devices_merge(
 ) -> None:
     """Two stored records of one device made one: everything of ALIAS (addresses, evidence, findings, alerts,
     cases, tags, certificates, ...) moves to INTO, which is classified again over both; ALIAS then names INTO."""
+    from iotwarden.services import inventory  # noqa: PLC0415 - the store and classifier: when run
+
     with open_store(db) as store:
         done = inventory.merge_device(store, alias, into)
     emit(fmt, {"schema": "iotwarden.device-merge/1", **done}, lambda c: _render_merge(c, done), out)

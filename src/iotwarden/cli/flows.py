@@ -10,7 +10,7 @@ from rich.table import Table
 
 from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, OUTPUT_OPTION, Format, emit, open_store, ts_text
 from iotwarden.cli.main import app
-from iotwarden.services import inventory
+from iotwarden.store.limits import DEFAULT_FLOW_LIMIT
 
 PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6"}
 
@@ -41,13 +41,15 @@ def flows_command(
     device: str | None = typer.Option(None, "--device", "-d", help="Only flows of this device (key, MAC or IP)."),
     proto: str | None = typer.Option(None, "--proto", help="tcp, udp, icmp, an IP protocol number or an app (http)."),
     port: int | None = typer.Option(None, "--port", help="Only flows with this port at either end.", min=0, max=65535),
-    limit: int = typer.Option(inventory.DEFAULT_FLOW_LIMIT, "--limit", "-n", help="At most this many (newest first).",
+    limit: int = typer.Option(DEFAULT_FLOW_LIMIT, "--limit", "-n", help="At most this many (newest first).",
                               min=1),
     db: str | None = DB_OPTION,
     fmt: Format = FORMAT_OPTION,
     out: Path | None = OUTPUT_OPTION,
 ) -> None:
     """List stored flows, newest first."""
+    from iotwarden.services import inventory  # noqa: PLC0415 - the store and classifier: when run
+
     with open_store(db) as store:
         flows = inventory.list_flows(store, device=device, proto=proto, port=port, limit=limit)
     emit(fmt, {"schema": "iotwarden.flows/1", "flows": flows}, lambda c: c.print(flow_table(flows)), out)

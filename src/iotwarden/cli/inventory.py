@@ -13,7 +13,6 @@ from rich.table import Table
 
 from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, OUTPUT_OPTION, Format, emit, open_store
 from iotwarden.cli.main import app
-from iotwarden.services import inventory
 
 inventory_app = typer.Typer(help="The approved inventory and shadow (unapproved) devices.")
 app.add_typer(inventory_app, name="inventory")
@@ -43,6 +42,8 @@ def import_approved(
     out: Path | None = OUTPUT_OPTION,
 ) -> None:
     """Replace the approved inventory with FILE.csv and raise inventory.shadow_device for the others."""
+    from iotwarden.services import inventory  # noqa: PLC0415 - the store and classifier: when run
+
     with open_store(db) as store:
         result = inventory.import_approved(store, path)
     emit(fmt, {"schema": "iotwarden.shadow/1", **result}, lambda c: _render_shadow(c, result), out)
@@ -51,6 +52,8 @@ def import_approved(
 @inventory_app.command("shadow")
 def shadow(*, db: str | None = DB_OPTION, fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
     """Check the stored devices against the approved inventory (after new captures were analysed)."""
+    from iotwarden.services import inventory  # noqa: PLC0415 - the store and classifier: when run
+
     with open_store(db) as store:
         result = inventory.check_shadow(store)
     emit(fmt, {"schema": "iotwarden.shadow/1", **result}, lambda c: _render_shadow(c, result), out)
@@ -59,6 +62,8 @@ def shadow(*, db: str | None = DB_OPTION, fmt: Format = FORMAT_OPTION, out: Path
 @inventory_app.command("approved")
 def approved(*, db: str | None = DB_OPTION, fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
     """List the approved inventory."""
+    from iotwarden.services import inventory  # noqa: PLC0415 - the store and classifier: when run
+
     with open_store(db) as store:
         rows = [asdict(e) for e in inventory.approved_entries(store)]
 

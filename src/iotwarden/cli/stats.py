@@ -10,7 +10,6 @@ from rich.table import Table
 
 from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, OUTPUT_OPTION, Format, emit, open_store
 from iotwarden.cli.main import app
-from iotwarden.services import inventory
 
 # parse errors: malformed messages on a flow its dissector had confirmed (or a link-layer frame); "not this
 # protocol": a dissector's refusals of a flow's bytes before it confirmed the flow (another protocol on its
@@ -69,6 +68,8 @@ def render_stats(console: Console, data: dict[str, Any]) -> None:
 def stats_command(db: str | None = DB_OPTION, fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
     """Packets, bytes, flows, per-protocol counts, parse errors and refusals of another protocol's bytes
     ("not this protocol"), per capture and in total, and the decode problems (frames not read as packets), by reason."""
+    from iotwarden.services import inventory  # noqa: PLC0415 - the store and classifier: when run
+
     with open_store(db) as store:
         data = inventory.stats(store)
     emit(fmt, {"schema": "iotwarden.stats/1", **data}, lambda c: render_stats(c, data), out)

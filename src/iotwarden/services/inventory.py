@@ -26,7 +26,7 @@ from iotwarden.model import Device
 from iotwarden.model.device import CLASSIFIED_FIELDS, Conclusion
 from iotwarden.model.finding import Finding
 from iotwarden.risk.scorer import BANDS, band, scores_by_subject
-from iotwarden.store import Store
+from iotwarden.store import Store, limits
 from iotwarden.store import queries as q
 from iotwarden.store.alert_models import FindingRow
 from iotwarden.store.alerts import list_alerts
@@ -37,7 +37,7 @@ from iotwarden.store.merge import merge_device as store_merge
 from iotwarden.store.schema import CaptureRow, DeviceRow, FlowRow
 
 MAX_APPROVED_BYTES = 16 << 20  # an approved inventory CSV larger than this is refused before it is read
-DEFAULT_FLOW_LIMIT = 100  # flows listed when no --limit is given
+DEFAULT_FLOW_LIMIT = limits.DEFAULT_FLOW_LIMIT  # flows listed when no --limit is given (store/limits.py)
 RISK_FLOORS = dict(BANDS)  # band -> lowest score in it (a floor: `high` lists critical too)
 
 

@@ -15,14 +15,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from iotwarden.model import Device, Flow
 from iotwarden.model.device import Conclusion
+from iotwarden.store import limits
 from iotwarden.store.flow_sqlite import FLOW_COLUMNS, SqliteFlowRows, flow_values, json_safe
 from iotwarden.store.inventory_models import SnapshotRow
 from iotwarden.store.schema import CLASS_LEN, CaptureRow, DeviceIpRow, DeviceRow, EvidenceRow, FlowRow
 
 FLOW_CHUNK = 5000  # flows buffered before one executemany upsert
-# connection attempts that carried nothing (a scan's SYNs, refused connects) stored per capture; past
-# it they are still analysed, only counted instead of stored: an IoT-23 capture holds tens of millions
-MAX_PROBE_FLOWS = 1_000_000
+MAX_PROBE_FLOWS = limits.MAX_PROBE_FLOWS  # empty connection attempts stored per capture (store/limits.py)
 KEY_CHUNK = 500  # keys per IN (...) lookup; well under SQLite's bound-parameter limit
 MAX_STORED_VALUES_PER_ATTRIBUTE = 64  # values kept per device attribute across all captures
 MAX_STORED_IPS = 256  # addresses listed on a device row (device_ips keeps the full history)
