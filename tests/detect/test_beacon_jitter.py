@@ -49,3 +49,14 @@ def test_a_short_jittered_series_waits_for_min_wide_intervals() -> None:
     flows = _series(3, 7777, _half, n=8)
     assert feed([BeaconDetector({"learn_s": 600.0, "max_jitter": 0.0})], flows=flows) == []
     assert feed([BeaconDetector({"learn_s": 600.0, "max_jitter": 0.0, "min_wide_intervals": 6})], flows=flows)
+
+
+def test_check_ins_every_40_minutes_are_a_beacon_given_seven_beats() -> None:
+    """tests/detect/botnet_variants.py's slow_beacon is a limit of the three-hour day alone: seven beats 40 min apart
+    (4 h) are judged and raised; six (3.3 h) are too few."""
+    def every_40_min(rng: random.Random) -> float:
+        return 2400 * (1 + rng.uniform(-0.05, 0.05))
+
+    assert [a.id for a in feed([BeaconDetector({"learn_s": 600.0})], flows=_series(1, 7777, every_40_min, n=7))] == [
+        "detect.c2.beaconing"]
+    assert feed([BeaconDetector({"learn_s": 600.0})], flows=_series(1, 7777, every_40_min, n=6)) == []

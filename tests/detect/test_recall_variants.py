@@ -1,0 +1,120 @@
+"""Recall and precision on bot behaviour test_recall's families do not cover (tests/detect/botnet_variants.py: Mirai's
+raw SYN scanner, exploit-port and slow scans, a /16 sweep, a LAN SYN sweep meeting open ports, IPv6 scanning and
+C&C, check-ins jittered by ±50% or spaced 30-50 min, Mirai's UDP and SYN floods), through a conn.log in IoT-23's
+labelled layout and through packets, infected after learning and before monitoring, scored with
+tests/detect/labels.py. Seeds 21 and 22 are held out: never run while the scan and beaconing changes for these
+variants were made (seeds 4 and 5 were; docs/detection.md, "Measured"); the TFTP change followed a false C&C pair
+seen on seed 21 (a UDP flood's datagram meeting udp/69), its bound RFC 1350's request, nothing of that seed.
+Known limits, strict expected failures:
+a beacon every 30-50 min beats six times at most in the three-hour day (``beaconing`` judges seven beats: its
+period is in reach, ``tests/detect/test_beacon_jitter.py``), and a SYN flood at random ports of one host is, probe by
+probe, a vertical scan in random port order (Mirai's ``attack_tcp_syn``): at the 15th port nothing tells them apart,
+so its scan alert counts against scanning precision (IoT-23 labels floods ``DDoS``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from iotwarden.model import Flow
+from iotwarden.model.alert import Alert
+from tests.detect.botnet_variants import VARIANTS, VariantTruth, infect_variants, write_variant_pcap
+from tests.detect.labelled import write_labelled_conn_log
+from tests.detect.labels import IDS, LabelledFlow, Score, by_host, by_pair, read_labels
+from tests.detect.runner import detect
+
+SEEDS = (21, 22)  # held out
+SETTINGS = {"after_learning": 3700.0, "before_monitoring": 0.0}
+FORMS = ("conn", "pcap")
+SHORT_DAY = {"slow_beacon"}  # caught by nothing in three hours: too few beats
+FLOODS = ("udp_flood", "syn_flood")
+SCAN_LIKE_FLOODS = {"syn_flood"}  # random-port SYN floods raise a vertical scan
+
+
+@dataclass
+class Runs:
+    """Each seed and setting infected once and each form detected once, shared by the tests of this module."""
+
+    capture: Path
+    benign: list[Flow] = field(repr=False)
+    folders: pytest.TempPathFactory = field(repr=False)
+    _infected: dict[tuple[int, str], tuple[list[tuple[Flow, str]], VariantTruth, list[LabelledFlow]]] = field(
+        default_factory=dict, repr=False)
+    _alerts: dict[tuple[str, int, str], list[Alert]] = field(default_factory=dict, repr=False)
+
+    def infected(self, seed: int, setting: str) -> tuple[list[tuple[Flow, str]], VariantTruth, list[LabelledFlow]]:
+        if (seed, setting) not in self._infected:
+            flows, truth = infect_variants(self.benign, seed=seed, infected_from=SETTINGS[setting])
+            path = write_labelled_conn_log(self.folders.mktemp("zeek") / "conn.log.labeled", flows)
+            self._infected[(seed, setting)] = flows, truth, read_labels(path)
+            self._alerts[("conn", seed, setting)] = list(detect([path]).alerts)
+        return self._infected[(seed, setting)]
+
+    def alerts(self, form: str, seed: int, setting: str) -> list[Alert]:
+        flows, truth, _ = self.infected(seed, setting)
+        if (form, seed, setting) not in self._alerts:
+            pcap = write_variant_pcap(self.folders.mktemp("pcap") / "v.pcap", self.capture, self.benign, flows,
+                                      names=truth.names, seed=seed)
+            self._alerts[(form, seed, setting)] = list(detect([pcap]).alerts)
+        return self._alerts[(form, seed, setting)]
+
+
+@pytest.fixture(scope="module")
+def runs(enterprise_day: tuple[Path, list[Flow]], tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    return Runs(*enterprise_day, tmp_path_factory)
+
+
+def _hosts(truth: VariantTruth, names: set[str]) -> set[str]:
+    """The addresses the variants' flows come from (a v6 variant's host: its IPv6 address)."""
+    return {truth.v6.get(h, h) for h, name in truth.hosts.items() if name in names}
+
+
+def _ok(score: Score) -> bool:
+    return score.recall >= 0.95 and score.precision >= 0.9
+
+
+CASES = [(name, form, seed, setting) for name, v in VARIANTS.items() for form in v.forms for seed in SEEDS
+         for setting in SETTINGS]
+
+
+@pytest.mark.parametrize(("name", "form", "seed", "setting"), [
+    pytest.param(*case, marks=pytest.mark.xfail(strict=True, reason="a beacon every 30-50 min beats six times at "
+                                                "most in the three-hour day; beaconing judges seven"))
+    if case[0] in SHORT_DAY else case for case in CASES])
+def test_each_variant_is_caught_as_what_it_is(runs: Runs, name: str, form: str, seed: int, setting: str) -> None:
+    _, truth, _ = runs.infected(seed, setting)
+    hosts = _hosts(truth, {name})
+    caught = {a.src_ip for a in runs.alerts(form, seed, setting) if a.id in IDS[VARIANTS[name].cls]}
+    assert hosts and hosts <= caught, sorted(hosts - caught)
+
+
+@pytest.mark.parametrize(("name", "form", "seed", "setting"), [
+    pytest.param(name, form, seed, setting, marks=pytest.mark.xfail(
+        strict=True, reason="a SYN flood at random ports of one host is, probe by probe, a vertical scan in random "
+                            "port order")) if name in SCAN_LIKE_FLOODS else (name, form, seed, setting)
+    for name in FLOODS for form in FORMS for seed in SEEDS for setting in SETTINGS])
+def test_flooding_bots_raise_no_scan(runs: Runs, name: str, form: str, seed: int, setting: str) -> None:
+    _, truth, _ = runs.infected(seed, setting)
+    hosts = _hosts(truth, {name})
+    assert [a.title for a in runs.alerts(form, seed, setting) if a.src_ip in hosts and a.id in IDS["scan"]] == []
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("setting", SETTINGS)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_scanning_and_c2_per_host_and_pair_within_limits_and_nothing_on_benign_hosts(runs: Runs, seed: int,
+                                                                                    setting: str, form: str) -> None:
+    _, truth, labels = runs.infected(seed, setting)
+    every = runs.alerts(form, seed, setting)
+    out = _hosts(truth, SHORT_DAY | SCAN_LIKE_FLOODS)
+    alerts = [a for a in every if a.src_ip not in out]
+    flows = [f for f in labels if f.src not in out and (form == "conn" or ":" not in f.src)]
+    assert _ok(by_host(alerts, flows, "scan")), by_host(alerts, flows, "scan")
+    assert _ok(by_host(alerts, flows, "c2")), by_host(alerts, flows, "c2")
+    assert _ok(by_pair(alerts, flows)), by_pair(alerts, flows)
+    bad = _hosts(truth, set(VARIANTS))  # no scan or C&C alert about the rest of the site (the benign habits)
+    assert [a.title for a in every if a.src_ip not in bad and a.dst_ip not in bad
+            and a.id in IDS["scan"] | IDS["c2"]] == []
