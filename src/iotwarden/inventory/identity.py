@@ -334,7 +334,9 @@ RULES: dict[str, IdentityRule] = {
         attributes=("friendly_name", "mac_address", "serial_number", "manufacturer_id", "mfr_manufacturer_id",
                     "individual_address", "service_families", "secure", "medium"),
         hostnames=("friendly_name",),
-        kinds=frozenset({"search_response", "search_response_ext", "description_response"}),
+        # the connection a client asks an interface for (CONNECT_REQUEST's CRI, 03.08.02 §7.8.1): its role
+        by_kind=(("connect_request", "connection_type"),),
+        kinds=frozenset({"search_response", "search_response_ext", "description_response", "connect_request"}),
     ),
     "melsec": IdentityRule(attributes=("cpu_model", "model_code"), kinds=frozenset({"cpu_model"})),  # SLMP 0101
     "melsoft": IdentityRule(attributes=("model", "model_code"), kinds=frozenset({"cpu_model"})),  # dissect/melsoft.py
