@@ -132,7 +132,8 @@ def test_every_rule_typing_an_authorised_client_from_its_requests_is_behaviour()
               if r.conclusions.get("device_type") in ("engineering_workstation", "hmi", "scada_server")}
     assert {rid: b for rid, (_, b) in typing.items() if b} == {
         "umas.client.engineering": "ot_operation", "s7.client.engineering_job": "ot_operation",
-        "s7.client.pg_connection": "ot_connection", "s7.client.op_connection": "ot_connection"}
+        "s7.client.pg_connection": "ot_connection", "s7.client.op_connection": "ot_connection",
+        "knxip.client.device_management": "ot_connection"}
     assert {rid: a for rid, (a, b) in typing.items() if not b} == {
         "enip.product.panelview": "enip.product_name", "s7.order.hmi": "s7comm.module_order_number",
         "s7plus.client.engineering": "s7comm.dst_tsap_text", "s7plus.client.hmi": "s7comm.dst_tsap_text",
