@@ -263,7 +263,7 @@ class OuiRegistry:
         registries: dict[str, dict[str, str]] = {}
         sources: dict[str, Path] = {}
         udir = user_dir if user_dir is not None else paths.user_oui_dir()
-        cached: dict[str, Any] | None = None  # generated/oui.json, read once, when a shipped file is used
+        cached: dict[str, Any] | None = None  # generated/oui.json, read once: its lists' rows and its spellings
         for registry, (filename, bits) in REGISTRIES.items():
             path = registry_file(filename, udir, shipped_dir)
             if path is None:
@@ -278,7 +278,9 @@ class OuiRegistry:
                     continue
             registries[registry] = dict(read_registry_csv(path, bits))
         vendors = vendors or VendorNames.load()
-        if cached:  # none when every registry is the user's own: their names are then shortened alone
+        if cached is None:  # every list is the user's own: the shipped lists' spellings still name their makers
+            cached = _read_cache_data(shipped_dir, paths.GENERATED_OUI) or {}
+        if cached:
             vendors.add_registry_spellings(cached["spellings"])
         return cls(registries, vendors, sources)
 
