@@ -93,6 +93,21 @@ print(json.dumps({"codes": codes, "usage": printed.getvalue().count("Usage: iotw
 """
 
 
+# a fresh interpreter: the root's --help, which imports every command module to list them
+ROOT_HELP = r"""
+import contextlib, io, json, sys
+import iotwarden.cli.main as m
+with contextlib.redirect_stdout(io.StringIO()) as printed:
+    code = m.main(["--help"])
+text = printed.getvalue()
+listed = all(name in text for name in ("alerts", "findings", "monitor", "policy", "cases", "sensor", "users"))
+print(json.dumps({"code": code, "usage": text.count("Usage: iotwarden "), "lists": listed, "imported": sorted(
+    n for n in ("sqlalchemy", "iotwarden.store.db", "iotwarden.store.schema", "iotwarden.respond.cases",
+                "iotwarden.respond.engine", "iotwarden.policy.observed", "iotwarden.inventory.classifier")
+    if n in sys.modules)}))
+"""
+
+
 def _run(script: str) -> object:
     """What ``script``, run in a fresh interpreter, printed last (JSON)."""
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
@@ -161,3 +176,10 @@ def test_listing_the_commands_imports_neither_the_engine_nor_the_api_nor_ssh_nat
     CA, the response engine's revocation, the SUIT codec's COSE signatures import it when used), nor the
     inventory service (devices, flows, inventory, stats, demo import it when they run)."""
     assert _run(HELP) == []
+
+
+def test_the_root_help_imports_neither_the_store_nor_the_response_engine_nor_the_classifier() -> None:
+    """alerts, findings, monitor, policy, respond (playbooks, cases, actions), sensor and users import the store's
+    tables, the response modules and the policy's traffic reader in the commands that use them; the defaults their
+    options show are in store/limits.py (findings --limit) and respond/phases.py (cases note --phase)."""
+    assert _run(ROOT_HELP) == {"code": 0, "usage": 1, "lists": True, "imported": []}

@@ -9,12 +9,13 @@ import pytest
 
 import iotwarden.store
 from iotwarden.services import inventory
-from iotwarden.store import limits, writer
+from iotwarden.store import findings, limits, writer
 
 
 def test_the_writer_and_the_inventory_service_read_the_one_definition() -> None:
     assert writer.MAX_PROBE_FLOWS == limits.MAX_PROBE_FLOWS == 1_000_000
     assert inventory.DEFAULT_FLOW_LIMIT == limits.DEFAULT_FLOW_LIMIT == 100
+    assert findings.DEFAULT_LIST_LIMIT == limits.DEFAULT_FINDING_LIMIT == 1000
 
 
 def test_reading_the_limits_imports_no_sqlalchemy() -> None:

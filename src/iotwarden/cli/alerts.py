@@ -15,7 +15,6 @@ from iotwarden.cli.files import write_file
 from iotwarden.cli.main import app
 from iotwarden.detect.pipeline import load_suppressions, parse_suppressions
 from iotwarden.model.alert import ALERT_STATUSES, Alert
-from iotwarden.store.alerts import get_alert, list_alerts, row_to_alert, set_status, suppress_matching
 
 alerts_app = typer.Typer(help="List and manage alerts: acknowledge, close, suppress.")
 app.add_typer(alerts_app, name="alerts")
@@ -59,6 +58,8 @@ def alerts_list(
     """List alerts, most recent activity first."""
     if status is not None and status not in ALERT_STATUSES:
         raise typer.BadParameter(f"one of {', '.join(ALERT_STATUSES)}", param_hint="--status")
+    from iotwarden.store.alerts import list_alerts  # noqa: PLC0415 - the store's queries: not for --help
+
     with open_store(db) as store, store.session() as session:
         alerts = list_alerts(session, status=status, detector=detector, device=device, include_suppressed=suppressed)
     emit(fmt, {"schema": SCHEMA, "alerts": [_row(a) for a in alerts]}, lambda c: c.print(_table(alerts)), out)
@@ -68,6 +69,8 @@ def alerts_list(
 def alerts_show(alert_id: int, *, db: str | None = DB_OPTION, fmt: Format = FORMAT_OPTION,
                 out: Path | None = OUTPUT_OPTION) -> None:
     """One alert with its evidence (the flows and observations behind it)."""
+    from iotwarden.store.alerts import get_alert, row_to_alert  # noqa: PLC0415
+
     with open_store(db) as store, store.session() as session:
         alert = row_to_alert(get_alert(session, alert_id))
 
@@ -90,6 +93,8 @@ def alerts_show(alert_id: int, *, db: str | None = DB_OPTION, fmt: Format = FORM
 
 
 def _move(alert_id: int, status: str, db: str | None) -> None:
+    from iotwarden.store.alerts import set_status  # noqa: PLC0415
+
     with open_store(db) as store, store.transaction() as session:
         set_status(session, alert_id, status)
     typer.echo(f"alert {alert_id}: {status}")
@@ -124,6 +129,8 @@ def alerts_suppress(
         raise typer.BadParameter("name at least one of --detector, --device, --cidr (what to suppress)")
     entry = {k: v for k, v in {"detector": detector, "device": device, "cidr": cidr, "until": until,
                                "reason": reason or None}.items() if v is not None}
+    from iotwarden.store.alerts import suppress_matching  # noqa: PLC0415
+
     rule = parse_suppressions([entry], "the new rule")[0]
     existing = load_suppressions(rules) if rules.exists() else []
     data = {"suppressions": [r.to_dict() for r in [*existing, rule]]}

@@ -14,9 +14,7 @@ from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, OUTPUT_OPTION, Forma
 from iotwarden.cli.main import app
 from iotwarden.model.finding import SEVERITIES
 from iotwarden.risk.registry import catalogue
-from iotwarden.store.alert_models import FINDING_STATUSES
-from iotwarden.store.findings import DEFAULT_LIST_LIMIT, finding_dict, list_findings
-from iotwarden.store.queries import resolve_device
+from iotwarden.store.limits import DEFAULT_FINDING_LIMIT
 
 findings_app = typer.Typer(help="Risk findings: what the checks concluded about each device.")
 app.add_typer(findings_app, name="findings")
@@ -25,11 +23,16 @@ DEVICE = typer.Option(None, "--device", "-d", help="Only this device (key, uniqu
 CHECK = typer.Option(None, "--check", "-c", help="Only this check id, or an id prefix ending in '.' (risk.tls.).")
 SEVERITY = typer.Option(None, "--severity", "-s", help=f"At least this severity ({', '.join(SEVERITIES)}).")
 STATUS = typer.Option(None, "--status", help="Only findings in this status (open, accepted, resolved).")
-LIMIT = typer.Option(DEFAULT_LIST_LIMIT, "--limit", "-n", min=1, help="At most this many findings.")
+LIMIT = typer.Option(DEFAULT_FINDING_LIMIT, "--limit", "-n", min=1, help="At most this many findings.")
 
 
 def _list(db: str | None, *, device: str | None, check: str | None, severity: str | None, status: str | None,
           limit: int, fmt: Format, out: Path | None) -> None:
+    # the store's tables and queries (SQLAlchemy): when the findings are listed, not for --help
+    from iotwarden.store.alert_models import FINDING_STATUSES  # noqa: PLC0415
+    from iotwarden.store.findings import finding_dict, list_findings  # noqa: PLC0415
+    from iotwarden.store.queries import resolve_device  # noqa: PLC0415
+
     if severity is not None and severity not in SEVERITIES:
         raise typer.BadParameter(f"one of {', '.join(SEVERITIES)}", param_hint="--severity")
     if status is not None and status not in FINDING_STATUSES:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -32,10 +32,11 @@ from iotwarden.detect.pipeline import load_suppressions
 from iotwarden.errors import ConfigError
 from iotwarden.export import open_exporter
 from iotwarden.model.alert import Alert
-from iotwarden.respond.engine import ResponseEngine
-from iotwarden.respond.playbook import Playbook
 from iotwarden.services.monitor_settings import POLL_S
-from iotwarden.store import Store
+
+if TYPE_CHECKING:
+    from iotwarden.respond.playbook import Playbook
+    from iotwarden.store import Store
 
 console = Console()
 err = Console(stderr=True)
@@ -62,6 +63,8 @@ def _responder(store: Store, found: list[Playbook], *, enforce: Enforce, netns: 
                passphrase_env: str | None) -> Callable[[Alert], None]:
     """The response engine's alert subscriber; each alert's actions are printed as they are taken. The
     device CA (for revocations) is identity's: its default folder and variable where none is given."""
+    from iotwarden.respond.engine import ResponseEngine  # noqa: PLC0415 - the store's tables: not for --help
+
     default, named = _enforcers(enforce, netns, allow, store, policy=policy, yes=yes)
     ca = _ca(store, CA_DIR_OPTION.default if ca_dir is None else ca_dir,
              PASS_ENV_OPTION.default if passphrase_env is None else passphrase_env)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -14,14 +15,16 @@ from iotwarden.cli.files import check_output, write_file
 from iotwarden.cli.main import app
 from iotwarden.cli.progress import activity
 from iotwarden.errors import PolicyError, describe
-from iotwarden.policy import nftables, storage
+from iotwarden.policy import nftables
 from iotwarden.policy.diff import diff
 from iotwarden.policy.match import resolve
 from iotwarden.policy.model import MAX_POLICY_BYTES, Policy, check_name, dump_text, load_text
 from iotwarden.policy.names import NameMap
-from iotwarden.policy.observed import Observed, from_captures, from_store, stored_devices
 from iotwarden.policy.propose import propose
 from iotwarden.policy.simulate import render_text, simulate
+
+if TYPE_CHECKING:
+    from iotwarden.policy.observed import Observed
 
 policy_app = typer.Typer(help="Segmentation policies: propose from traffic, test, diff, render to nftables, apply.",
                          no_args_is_help=True)
@@ -65,11 +68,16 @@ def _warn_unresolved(policy: Policy, seen: Observed, captures: list[Path] | None
 
 def _resolved(policy: Policy, dns: list[Path]) -> dict[str, list[str]]:
     """Domain -> addresses from the DNS answers in ``dns`` captures (empty without them)."""
+    from iotwarden.policy.observed import from_captures  # noqa: PLC0415 - see _observed
+
     names = from_captures(dns).names if dns else NameMap()
     return names.for_policy(policy)
 
 
 def _observed(captures: list[Path] | None, db: str | None, *, quiet: bool = False) -> Observed:
+    # the inventory's analyzers and the store (SQLAlchemy): when a command reads traffic, not for --help
+    from iotwarden.policy.observed import from_captures, from_store  # noqa: PLC0415
+
     if captures:
         with activity(f"reading {len(captures)} capture(s)", quiet=quiet):
             return from_captures(captures)
@@ -88,6 +96,8 @@ def propose_cmd(out: Path = PROPOSE_OUT, captures: list[Path] | None = CAPTURES,
     write_file(out, dump_text(policy))
     typer.echo(f"{out}: {len(policy.zones)} zones, {len(policy.rules)} rules from {len(seen.flows)} flows")
     if save:
+        from iotwarden.policy import storage  # noqa: PLC0415 - the store's tables: not for --help
+
         with open_store(db) as store:
             typer.echo(f"stored as {policy.name} version {storage.save(store, policy, 'proposed')}")
 
@@ -128,6 +138,8 @@ def render_cmd(path: Path = POLICY_ARG,
     destinations from the DNS answers of --dns captures: render again when the names move)."""
     policy = read_policy(path)
     check_output(out)
+    from iotwarden.policy.observed import stored_devices  # noqa: PLC0415 - see _observed
+
     with open_store(db) as store:
         devices = stored_devices(store)
     write_file(out, nftables.render(policy, resolve(policy, devices), _resolved(policy, dns)))
@@ -142,6 +154,8 @@ def apply_cmd(path: Path = POLICY_ARG,
     if netns is None and not yes:
         raise PolicyError("policy apply: give --netns NS, or --yes to change this host's own firewall")
     policy = read_policy(path)
+    from iotwarden.policy.observed import stored_devices  # noqa: PLC0415 - see _observed
+
     with open_store(db) as store:
         devices = stored_devices(store)
     nftables.apply(nftables.render(policy, resolve(policy, devices), _resolved(policy, dns)), netns=netns,
@@ -153,6 +167,8 @@ def apply_cmd(path: Path = POLICY_ARG,
 def load_cmd(path: Path = POLICY_ARG, name: str | None = LOAD_NAME_OPTION, comment: str = COMMENT_OPTION,
              db: str | None = DB_OPTION) -> None:
     """Store a policy file as the next version of its name (or of --name)."""
+    from iotwarden.policy import storage  # noqa: PLC0415 - the store's tables: not for --help
+
     policy = read_policy(path)
     if name is not None:
         policy = Policy.from_dict({**policy.to_dict(), "name": name})  # validates the name like the file's
@@ -164,6 +180,8 @@ def load_cmd(path: Path = POLICY_ARG, name: str | None = LOAD_NAME_OPTION, comme
 @policy_app.command("versions")
 def versions_cmd(name: str = STORED_ARG, db: str | None = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
     """The stored versions of a policy, oldest first."""
+    from iotwarden.policy import storage  # noqa: PLC0415 - the store's tables: not for --help
+
     with open_store(db) as store:
         found = storage.versions(store, name)
     if not found:
@@ -178,5 +196,7 @@ def versions_cmd(name: str = STORED_ARG, db: str | None = DB_OPTION, as_json: bo
 @policy_app.command("show")
 def show_cmd(name: str = STORED_ARG, version: int | None = VERSION_OPTION, db: str | None = DB_OPTION) -> None:
     """Print a stored version of a policy as YAML (the latest unless --version)."""
+    from iotwarden.policy import storage  # noqa: PLC0415 - the store's tables: not for --help
+
     with open_store(db) as store:
         typer.echo(dump_text(storage.load(store, name, version)), nl=False)

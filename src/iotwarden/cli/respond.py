@@ -18,17 +18,17 @@ from iotwarden.cli.analyze import DB_OPTION, FORMAT_OPTION, OUTPUT_OPTION, Forma
 from iotwarden.cli.identity import CA_DIR_OPTION, PASS_ENV_OPTION, _passphrase
 from iotwarden.cli.main import app
 from iotwarden.errors import ConfigError, PolicyError
-from iotwarden.respond import cases
-from iotwarden.respond.actions import ActionRecord, get_action, list_actions
-from iotwarden.respond.engine import ResponseEngine
-from iotwarden.respond.playbook import Playbook, load_playbooks, to_dict
-from iotwarden.respond.policy_enforcer import PolicyEnforcer
-from iotwarden.respond.quarantine import Allow, DryRunEnforcer, NftablesEnforcer, QuarantineEnforcer
-from iotwarden.store import Store
-from iotwarden.store.identity_models import SqlIdentityRepository
+from iotwarden.respond.phases import PHASES
 
+# the response modules import the store's tables (SQLAlchemy, ~0.25 s CPU), the playbooks the taxonomy and the
+# quarantine the policy model: each command imports what it runs, so that --help imports none of them
 if TYPE_CHECKING:
     from iotwarden.identity.ca import DeviceCA
+    from iotwarden.respond.actions import ActionRecord
+    from iotwarden.respond.playbook import Playbook
+    from iotwarden.respond.policy_enforcer import PolicyEnforcer
+    from iotwarden.respond.quarantine import QuarantineEnforcer
+    from iotwarden.store import Store
 
 playbooks_app = typer.Typer(help="Response playbooks: validate, list, run on new alerts.")
 cases_app = typer.Typer(help="Incident cases and their timeline (NIST SP 800-61 phases).")
@@ -61,6 +61,8 @@ ACTOR_OPTION = typer.Option(None, "--actor", help="Who acts (default user:<login
 
 def read_playbooks(path: Path) -> list[Playbook]:
     """The playbooks of a file or folder; a folder without playbook files is a mistaken path, refused."""
+    from iotwarden.respond.playbook import load_playbooks  # noqa: PLC0415
+
     found = load_playbooks(path)
     if not found and path.is_dir():
         raise PolicyError(f"{path}: no playbook files (*.yaml, *.yml) in this folder")
@@ -72,6 +74,8 @@ def _actor(actor: str | None) -> str:
 
 
 def _policy_enforcer(store: Store, policy: str | None, netns: str | None, yes: bool) -> PolicyEnforcer:
+    from iotwarden.respond.policy_enforcer import PolicyEnforcer  # noqa: PLC0415
+
     if not policy:
         raise ConfigError("--enforce policy needs --policy NAME (a stored policy: iotwarden policy load)")
     if netns is None and not yes:
@@ -83,6 +87,8 @@ def _enforcers(enforce: Enforce, netns: str | None, allows: list[str], store: St
                yes: bool = False) -> tuple[QuarantineEnforcer, dict[str, QuarantineEnforcer]]:
     """The run's quarantine enforcer (``--enforce``) and those a playbook may name with ``via``: ``table``
     (standalone table; dry-run with --enforce dry-run) and, with --policy, ``policy``."""
+    from iotwarden.respond.quarantine import Allow, DryRunEnforcer, NftablesEnforcer  # noqa: PLC0415
+
     parsed = tuple(Allow.parse(a) for a in allows)
     table: QuarantineEnforcer = DryRunEnforcer(parsed) if enforce is Enforce.dry_run else NftablesEnforcer(parsed,
                                                                                                            netns)
@@ -95,6 +101,7 @@ def _enforcers(enforce: Enforce, netns: str | None, allows: list[str], store: St
 def _ca(store: Store, ca_dir: Path, env: str) -> DeviceCA | None:
     """The device CA when ``ca_dir`` holds one (revocations then work); None otherwise."""
     from iotwarden.identity.ca import ROOT_CERT, DeviceCA  # noqa: PLC0415 - cryptography: only with a CA
+    from iotwarden.store.identity_models import SqlIdentityRepository  # noqa: PLC0415
 
     if not (ca_dir / ROOT_CERT).exists():
         return None
@@ -124,6 +131,8 @@ def playbooks_validate(path: Path = PLAYBOOKS_ARG) -> None:
 def playbooks_list(path: Path = PLAYBOOKS_ARG, *, fmt: Format = FORMAT_OPTION,
                    out: Path | None = OUTPUT_OPTION) -> None:
     """The playbooks with their triggers and actions."""
+    from iotwarden.respond.playbook import to_dict  # noqa: PLC0415
+
     found = read_playbooks(path)
 
     def render(console: Console) -> None:
@@ -147,6 +156,8 @@ def playbooks_run(path: Path = PLAYBOOKS_ARG, *, db: str | None = DB_OPTION, enf
                   ca_dir: Path = CA_DIR_OPTION, passphrase_env: str = PASS_ENV_OPTION,
                   fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
     """Run the playbooks on the stored new alerts they have not handled yet; every action is logged."""
+    from iotwarden.respond.engine import ResponseEngine  # noqa: PLC0415
+
     found = read_playbooks(path)
     with open_store(db) as store:
         default, named = _enforcers(enforce, netns, allow, store, policy=policy, yes=yes)
@@ -165,6 +176,8 @@ def cases_list(*, db: str | None = DB_OPTION,
                device: Annotated[str | None, typer.Option("--device", help="Device key.")] = None,
                fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
     """Cases, most recently updated first."""
+    from iotwarden.respond import cases  # noqa: PLC0415
+
     with open_store(db) as store, store.session() as session:
         found = cases.list_cases(session, status=status, device=device)
 
@@ -183,6 +196,8 @@ def cases_list(*, db: str | None = DB_OPTION,
 def cases_show(case_id: int, *, db: str | None = DB_OPTION, fmt: Format = FORMAT_OPTION,
                out: Path | None = OUTPUT_OPTION) -> None:
     """One case with its timeline."""
+    from iotwarden.respond import cases  # noqa: PLC0415
+
     with open_store(db) as store, store.session() as session:
         case = cases.to_case(session, cases.get_row(session, case_id))
 
@@ -205,9 +220,11 @@ def _case_change(fn: Any, case_id: int, db: str | None, **kwargs: Any) -> None:
 
 @cases_app.command("note")
 def cases_note(case_id: int, text: str, *, db: str | None = DB_OPTION, actor: str | None = ACTOR_OPTION,
-               phase: Annotated[str | None, typer.Option("--phase", help=f"One of {', '.join(cases.PHASES)}.")] = None,
+               phase: Annotated[str | None, typer.Option("--phase", help=f"One of {', '.join(PHASES)}.")] = None,
                ) -> None:
     """Add a note to a case's timeline (optionally moving it to a later phase)."""
+    from iotwarden.respond import cases  # noqa: PLC0415
+
     _case_change(cases.note, case_id, db, text=text, author=_actor(actor), phase=phase)
 
 
@@ -215,6 +232,8 @@ def cases_note(case_id: int, text: str, *, db: str | None = DB_OPTION, actor: st
 def cases_close(case_id: int, *, db: str | None = DB_OPTION, actor: str | None = ACTOR_OPTION,
                 reason: str = typer.Option("", "--reason", help="Why (lessons learned).")) -> None:
     """Close a case (post-incident activity)."""
+    from iotwarden.respond import cases  # noqa: PLC0415
+
     _case_change(cases.close, case_id, db, author=_actor(actor), reason=reason)
 
 
@@ -222,6 +241,8 @@ def cases_close(case_id: int, *, db: str | None = DB_OPTION, actor: str | None =
 def cases_reopen(case_id: int, *, db: str | None = DB_OPTION, actor: str | None = ACTOR_OPTION,
                  reason: str = typer.Option("", "--reason", help="Why.")) -> None:
     """Reopen a closed case (back to detection & analysis)."""
+    from iotwarden.respond import cases  # noqa: PLC0415
+
     _case_change(cases.reopen, case_id, db, author=_actor(actor), reason=reason)
 
 
@@ -233,6 +254,8 @@ def actions_list(*, db: str | None = DB_OPTION,
                  case: Annotated[int | None, typer.Option("--case", help="Case id.")] = None,
                  fmt: Format = FORMAT_OPTION, out: Path | None = OUTPUT_OPTION) -> None:
     """Logged response actions, newest first."""
+    from iotwarden.respond.actions import list_actions  # noqa: PLC0415
+
     with open_store(db) as store, store.session() as session:
         found = list_actions(session, device=device, case_id=case)
     emit(fmt, {"schema": SCHEMA, "actions": [r.to_dict() for r in found]},
@@ -245,6 +268,11 @@ def actions_undo(action_id: int, *, db: str | None = DB_OPTION, actor: str | Non
                  out: Path | None = OUTPUT_OPTION) -> None:
     """Undo an action: release a quarantine (with the enforcer that applied it), close the case a
     playbook opened, remove a tag. Certificate revocation cannot be undone: issue a new certificate."""
+    from iotwarden.respond.actions import get_action  # noqa: PLC0415
+    from iotwarden.respond.engine import ResponseEngine  # noqa: PLC0415
+    from iotwarden.respond.policy_enforcer import PolicyEnforcer  # noqa: PLC0415
+    from iotwarden.respond.quarantine import DryRunEnforcer, NftablesEnforcer  # noqa: PLC0415
+
     with open_store(db) as store:
         with store.session() as session:
             logged = get_action(session, action_id)

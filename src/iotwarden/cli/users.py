@@ -14,7 +14,6 @@ import typer
 from iotwarden.cli.analyze import DB_OPTION, open_store
 from iotwarden.cli.main import app
 from iotwarden.errors import ConfigError, describe
-from iotwarden.store.auth_models import UserRow
 
 users_app = typer.Typer(help="Manage console and API users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -69,7 +68,9 @@ def create(username: str = typer.Argument(..., help="Name of the new user."),
 @users_app.command("list")
 def list_users(db: str | None = DB_OPTION) -> None:
     """Users, their roles and when they last logged in."""
-    from sqlalchemy import select  # noqa: PLC0415
+    from sqlalchemy import select  # noqa: PLC0415 - the store's tables: not for --help
+
+    from iotwarden.store.auth_models import UserRow  # noqa: PLC0415
 
     with open_store(db) as store, store.session() as session:
         for row in session.scalars(select(UserRow).order_by(UserRow.username)):
@@ -84,7 +85,7 @@ def set_password(username: str = typer.Argument(..., help="The user."),
     from sqlalchemy import delete, select  # noqa: PLC0415
 
     from iotwarden.api import accounts  # noqa: PLC0415
-    from iotwarden.store.auth_models import SessionRow  # noqa: PLC0415
+    from iotwarden.store.auth_models import SessionRow, UserRow  # noqa: PLC0415
 
     password = read_password(password_file)
     with open_store(db) as store, store.transaction() as session:

@@ -12,13 +12,15 @@ from sqlalchemy.orm import Session
 
 from iotwarden.errors import ConfigError
 from iotwarden.model.finding import SEVERITIES
+from iotwarden.respond import phases
 from iotwarden.store.respond_models import NAME_LEN, TITLE_LEN, CaseEntryRow, CaseRow
 from iotwarden.store.schema import KEY_LEN
 
-# NIST SP 800-61 Rev. 2 §3.1-§3.4: the four phases of the incident response life cycle
+# NIST SP 800-61 Rev. 2 §3.1-§3.4: the four phases of the incident response life cycle, defined once in
+# respond/phases.py, which the CLI's help shows without importing the store
 PREPARATION, DETECTION, CONTAINMENT, POST_INCIDENT = (
-    "preparation", "detection_analysis", "containment_eradication_recovery", "post_incident")
-PHASES = (PREPARATION, DETECTION, CONTAINMENT, POST_INCIDENT)
+    phases.PREPARATION, phases.DETECTION, phases.CONTAINMENT, phases.POST_INCIDENT)
+PHASES = phases.PHASES
 ENTRY_KINDS = ("alert", "device", "action", "note", "status")
 CASE_STATUSES = ("open", "closed")
 MAX_ENTRIES = 10_000  # timeline entries one case keeps; past it notes and links are refused

@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from iotwarden.model.finding import SEVERITIES, Finding
 from iotwarden.store.alert_models import CHECK_ID_LEN, FindingRow
+from iotwarden.store.limits import DEFAULT_FINDING_LIMIT
 from iotwarden.store.schema import KEY_LEN
 
 KEY_CHUNK = 500  # device keys per IN (...) lookup; well under SQLite's bound-parameter limit
 TITLE_LEN = 256  # FindingRow.title width
-DEFAULT_LIST_LIMIT = 1000  # findings listed when no limit is given
+DEFAULT_LIST_LIMIT = DEFAULT_FINDING_LIMIT  # findings listed when no limit is given (store/limits.py)
 
 
 def _rank(severity: str) -> int:
