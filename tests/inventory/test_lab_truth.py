@@ -1,9 +1,10 @@
 """Inventory accuracy against the lab's ground truth (issue 3: "on the lab scenarios the inventory
-matches the ground truth exactly"): vendor, device type and category of every device of the
-small and enterprise scenarios, names normalised through the knowledge base's own tables, with no
-exceptions (the last one, the infusion pump, is typed from the IHE PCD-01 device rows its gateway
-reports). A device whose lab traffic one day lacks the evidence a real device of its kind sends
-should be named here as a strict xfail with the missing evidence, never skipped.
+matches the ground truth exactly"): vendor, device type and category of every device of every
+shipped scenario (src/iotwarden/lab/scenarios/*.yaml, each generated and analysed once a process),
+names normalised through the knowledge base's own tables, with no exceptions (the last one, the
+infusion pump, is typed from the IHE PCD-01 device rows its gateway reports). A device whose lab
+traffic one day lacks the evidence a real device of its kind sends should be named here as a
+strict xfail with the missing evidence, never skipped.
 """
 
 from __future__ import annotations
@@ -93,9 +94,14 @@ def labdir(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(tmp_path_factory.mktemp("lab"))
 
 
+def _scenarios() -> list[str]:
+    """Every shipped scenario (a new one is covered by being added to the folder)."""
+    return sorted(path.stem for path in SCENARIOS.glob("*.yaml"))
+
+
 def _cases() -> list[Any]:
     cases = []
-    for scenario in ("small", "enterprise"):
+    for scenario in _scenarios():
         for prop in ("vendor", "device_type", "category"):
             cases.append(pytest.param(scenario, prop, id=f"{scenario}-{prop}"))
     return cases
@@ -107,6 +113,12 @@ def _truth_value(device: dict[str, Any], prop: str) -> str:
     if prop == "device_type":
         return canonical_type(device["type"])
     return str(device["category"]).lower()
+
+
+def test_every_shipped_scenario_is_checked() -> None:
+    # the folder's glob, not a list: an empty or stale parametrisation would pass unseen
+    assert {"small", "enterprise", "enterprise-attack", "building-knx"} <= set(_scenarios())
+    assert {c.values[0] for c in _cases()} == set(_scenarios())
 
 
 @pytest.mark.parametrize(("scenario", "prop"), _cases())

@@ -1,6 +1,7 @@
 """KNX in the lab: a KNX IP router (KNXnet/IP, udp/3671) answering ETS's SEARCH (to the routing multicast group
-224.0.23.12) and DESCRIPTION requests with its DEVICE_INFO and SUPP_SVC_FAMILIES DIBs (KNX 03.08.02 §7.5.4), routing
-the bus's group telegrams to the multicast group (03.08.05) and serving a visualisation's tunnel (03.08.04); with
+224.0.23.12) and DESCRIPTION requests with its DEVICE_INFO and SUPP_SVC_FAMILIES DIBs (KNX 03.08.02 §7.5.4), serving
+ETS's device-management connections, in which ETS reads the interface's own properties (03.08.03), routing the bus's
+group telegrams to the multicast group (03.08.05) and serving a visualisation's tunnel (03.08.04); with
 ``secure`` it advertises the security family and its routing and tunnel are KNX IP Secure SECURE_WRAPPER frames
 (AN159). The ``knx_reprogram`` attack tunnels to the router from a host that is no engineering station and
 reprograms a bus device: T_Connect, A_Memory_Write of its application memory, A_Restart (03.03.04, 03.03.07).
@@ -25,6 +26,13 @@ PORT = 3671
 GROUP_IP, GROUP_MAC = "224.0.23.12", "01:00:5e:00:17:0c"  # KNX routing multicast (03.08.05 §2.5), RFC 1112 §6.4
 SEARCH_REQUEST, SEARCH_RESPONSE, DESCRIPTION_REQUEST, DESCRIPTION_RESPONSE = 0x0201, 0x0202, 0x0203, 0x0204
 CONNECT_REQUEST, CONNECT_RESPONSE, TUNNELLING_REQUEST, TUNNELLING_ACK = 0x0205, 0x0206, 0x0420, 0x0421
+DISCONNECT_REQUEST, DISCONNECT_RESPONSE = 0x0209, 0x020A
+DEVICE_CONFIGURATION_REQUEST, DEVICE_CONFIGURATION_ACK = 0x0310, 0x0311
+DEVICE_MGMT_CONNECTION = 0x03  # CRI/CRD connection type (03.08.02 §7.5.3; 03.08.03: its CRI is two octets)
+M_PROP_READ_REQ, M_PROP_READ_CON = 0xFC, 0xFB  # cEMI (03.06.03 §4.1.7.3.2, §4.1.7.3.3)
+# what ETS reads of the interface's Device object (interface object type 0, 03.07.03 §4.3): PID_SERIAL_NUMBER,
+# PID_MANUFACTURER_ID, PID_MAX_APDULENGTH
+MANAGED_PROPERTIES = (11, 12, 56)
 ROUTING_INDICATION, SECURE_WRAPPER = 0x0530, 0x0950
 L_DATA_REQ, L_DATA_IND = 0x11, 0x29
 FAMILIES = ((0x02, 2), (0x03, 2), (0x04, 2), (0x05, 2))  # core, device management, tunnelling, routing
@@ -101,9 +109,55 @@ def _knxip(world: World, dev: DeviceSpec, act: Activity) -> Iterator[Frame]:
         return [(t, udp_frame(me, GROUP_MAC, GROUP_IP, wire, sport=PORT, dport=PORT))]
 
     streams = [periodic(world, rng, p["every"], search), periodic(world, rng, p["group_every"], telegram)]
+    if p["manage_every"]:
+        manage_rng = world.rng(dev.id, "knxip-manage")
+        streams.append(periodic(world, manage_rng, p["manage_every"],
+                                lambda t: _management(world, dev, p, t, port=50000 + manage_rng.randrange(1000),
+                                                      seq=seq)))
     if p["visu"]:
         streams.append(_tunnel(world, dev, p, serial, seq))
     return iter(sorted((f for s in streams for f in s), key=lambda f: f[0]))
+
+
+def _property_value(dev: DeviceSpec, p: dict[str, Any], pid: int) -> bytes:
+    """A Device object property's value as the router answers it (03.07.03 §4.3)."""
+    serial = bytes.fromhex(p["serial"])
+    return {11: serial, 12: serial[:2], 56: (254).to_bytes(2, "big")}[pid]
+
+
+def _management(world: World, dev: DeviceSpec, p: dict[str, Any], t: float, *, port: int,
+                seq: Iterator[int]) -> list[Frame]:
+    """ETS's device-management connection to the router (03.08.03 §4): CONNECT with connection type
+    DEVICE_MGMT_CONNECTION, an M_PropRead of each of the Device object's MANAGED_PROPERTIES in a
+    DEVICE_CONFIGURATION_REQUEST, each acknowledged and answered by an M_PropRead.con, then DISCONNECT; with
+    ``secure`` each frame is a SECURE_WRAPPER of its size (AN159: device management in a secure session)."""
+    me, ets, serial = world.host(dev.id), world.host(p["client"]), bytes.fromhex(p["serial"])
+    channel = 2
+
+    def wire(service: int, body: bytes) -> bytes:
+        return secure(2, next(seq), serial, 6 + len(body)) if p["secure"] else frame(service, body)
+
+    def to_router(at: float, service: int, body: bytes) -> Frame:
+        return at, udp_frame(ets, me.mac, me.ip, wire(service, body), sport=port, dport=PORT)
+
+    def to_ets(at: float, service: int, body: bytes) -> Frame:
+        return at, udp_frame(me, ets.mac, ets.ip, wire(service, body), sport=PORT, dport=port)
+
+    cri = bytes([2, DEVICE_MGMT_CONNECTION])
+    out = [to_router(t, CONNECT_REQUEST, hpai(ets, port) * 2 + cri),
+           to_ets(t + RTT_LAN, CONNECT_RESPONSE, bytes([channel, 0]) + hpai(me, PORT) + cri)]
+    t += 0.05
+    for counter, pid in enumerate(MANAGED_PROPERTIES):  # each side's sequence counter (connection header)
+        conn = bytes([4, channel, counter, 0])
+        head = struct.pack(">HBBBB", 0, 1, pid, 0x10, 0x01)  # object type 0, instance 1, one element from index 1
+        out += [to_router(t, DEVICE_CONFIGURATION_REQUEST, conn + bytes([M_PROP_READ_REQ]) + head),
+                to_ets(t + RTT_LAN, DEVICE_CONFIGURATION_ACK, conn),
+                to_ets(t + 0.01, DEVICE_CONFIGURATION_REQUEST, conn + bytes([M_PROP_READ_CON]) + head
+                       + _property_value(dev, p, pid)),
+                to_router(t + 0.01 + RTT_LAN, DEVICE_CONFIGURATION_ACK, conn)]
+        t += 0.05
+    return [*out, to_router(t, DISCONNECT_REQUEST, bytes([channel, 0]) + hpai(ets, port)),
+            to_ets(t + RTT_LAN, DISCONNECT_RESPONSE, bytes([channel, 0]))]
 
 
 def _tunnel(world: World, dev: DeviceSpec, p: dict[str, Any], serial: bytes, seq: Iterator[int]) -> Iterator[Frame]:
@@ -167,6 +221,8 @@ BEHAVIOURS: dict[str, tuple[Behaviour, dict[str, Param]]] = {
         "serial": Param("str", form="hex48",
                         help="KNX serial number, 12 hex digits: the manufacturer code, then the device's"),
         "individual_address": Param("str", "1.1.0"), "secure": Param("bool", False, "KNX IP Secure"),
+        "manage_every": Param("float", 0.0, help="ETS opens a device-management connection and reads the router's "
+                              "Device object properties every so many seconds (0: never)"),
         "every": Param("float", 300.0, minimum=0.5), "group_every": Param("float", 5.0, minimum=0.5)}),
 }
 KNX_ATTACKS: dict[str, tuple[Any, dict[str, Param]]] = {
