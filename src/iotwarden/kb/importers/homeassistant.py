@@ -19,6 +19,12 @@ the integration's vendor and, only where it covers one kind of device, the devic
 #   matching its glob, on a _hap._tcp/_hap._udp announcement. -> mdns.txt + required mdns.services.
 # * ssdp: every key equal (st/nt headers, UPnP device description fields). -> ssdp.st|nt and
 #   http.upnp_* attributes; a matcher naming a field no dissector reports is skipped, never loosened.
+# * a zeroconf matcher on a printer's Bonjour service (PRINTER_SERVICES) matches a host sharing that printer too:
+#   CUPS (macOS printer sharing, a Linux or NAS print server) announces each shared queue on the host's own record
+#   as _printer._tcp/_ipp._tcp/_ipps._tcp with the instance name '<printer-info> @ <host>' (scheduler/dirsvc.c
+#   dnssdRegisterPrinter), so 'Brother HL-L2350DW series @ nas' meets HA's brother 'name=brother*'. Such a rule is
+#   marked ``behaviour: printer_announcement`` like the hand-written printer rules (rules/mdns.yaml): it yields on
+#   a device announcing a print_sharing key (inventory/classifier.py).
 
 from __future__ import annotations
 
@@ -56,6 +62,11 @@ SSDP_KEYS: dict[str, str | list[str]] = {
 }
 SSDP_PRIMARY = ("manufacturer", "modelName", "modelDescription", "deviceType", "st", "nt", "modelNumber")
 HAP_SERVICES = r"^_hap\._(tcp|udp)\.local$"  # zeroconf HOMEKIT_TYPES
+# a printer's Bonjour services (Bonjour Printing Specification 1.2 §9: _printer._tcp LPR, _pdl-datastream._tcp raw
+# port 9100; PWG 5100.14 §5.2 _ipp._tcp/_ipps._tcp; PWG 5100.15 _fax-ipp._tcp), which a host sharing a queue
+# announces as well: the hand-written rules on them are printer_announcement (rules/mdns.yaml)
+PRINTER_SERVICES = re.compile(r"^_(printer|pdl-datastream|ipps?|fax-ipp)\._tcp\.local$", re.IGNORECASE)
+PRINTER_ANNOUNCEMENT = "printer_announcement"  # kb/schema.py BEHAVIOURS
 _HEX_PREFIX = re.compile(r"[0-9A-F]+\*")
 
 
@@ -365,6 +376,8 @@ def _rule(matcher: Matcher, domains: Mapping[str, Domain], registry: OuiRegistry
     rule.update({"conclusions": conclusions, "weight": WEIGHTS[matcher.kind],
                  "reference": f"Home Assistant {', '.join(matcher.domains)} {matcher.kind.split('_')[0]} matcher "
                               f"'{matcher.key.split(' ', 1)[1]}' ({refs}; Apache-2.0)"})
+    if matcher.kind == "zeroconf" and PRINTER_SERVICES.match(str(first.get("exact", ""))):
+        rule["behaviour"] = PRINTER_ANNOUNCEMENT  # a host sharing the printer announces it too (notes at the top)
     return rule
 
 
