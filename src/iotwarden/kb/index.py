@@ -7,7 +7,8 @@
 # substituted), weight and reference, so a classifier can explain every conclusion. A rule with
 # ``requires`` (schema.Condition) holds only on a whole device: ``match_device`` keeps its match when
 # every condition matches one of the device's values too (the MAC address as ``mac.address``);
-# ``match`` of one value leaves such rules out.
+# ``match`` of one value leaves such rules out. A rule with ``unless`` holds only on a device none of whose
+# values matches any of those conditions; ``match`` of one value (no device: nothing to exclude) keeps it.
 
 from __future__ import annotations
 
@@ -230,14 +231,16 @@ class KnowledgeBase:
                         raise KeyError(name)
                     listed = self._rules_of[name] = []
                 listed.append(rule)
-            for condition in rule.requires:
+            for condition in (*rule.requires, *rule.unless):
                 if condition.attribute not in attributes:
                     raise KeyError(condition.attribute)
         self._index: dict[str, _AttributeIndex] = {}
-        # rule id -> one single-rule index per condition of its ``requires`` (built at the rule's first check)
+        # rule id -> one single-rule index per condition of its ``requires``, and of its ``unless`` (built at the
+        # rule's first check)
         self._conditions: dict[str, list[tuple[Condition, _AttributeIndex]]] = {}
-        # (attribute, text) -> its matches, each with its rule when the rule has ``requires`` (held only
-        # on a device meeting them); up to MAX_MATCH_MEMO pairs (see _text_matches)
+        self._exclusions: dict[str, list[tuple[Condition, _AttributeIndex]]] = {}
+        # (attribute, text) -> its matches, each with its rule when the rule has ``requires`` or ``unless`` (held
+        # only on a device meeting them); up to MAX_MATCH_MEMO pairs (see _text_matches)
         self._memo: dict[tuple[str, str], tuple[tuple[Match, Rule | None], ...]] = {}
 
     def _index_of(self, attribute: str) -> _AttributeIndex | None:
@@ -309,14 +312,15 @@ class KnowledgeBase:
         return self._match(attribute, value, None)
 
     def _match(self, attribute: str, value: Any, device: Mapping[str, Iterable[Any]] | None) -> list[Match]:
-        """``match``; a rule with ``requires`` is kept when ``device`` meets its conditions."""
+        """``match``; a rule with ``requires`` or ``unless`` is kept when ``device`` meets its conditions (a rule with
+        ``unless`` alone is kept with no device)."""
         idx = self._index_of(attribute)
         if idx is None or value is None:
             return []
         out: list[Match] = []
         for text in self._canonical_values(idx.type, value):
             for match, conditional in self._text_matches(attribute, idx, text):
-                if conditional is not None and (device is None or not self._meets(conditional, device)):
+                if conditional is not None and not self._meets(conditional, device or {}):
                     continue
                 out.append(match)
         out.sort(key=lambda x: (-x.weight, x.rule_id, x.value))
@@ -324,7 +328,7 @@ class KnowledgeBase:
 
     def _text_matches(self, attribute: str, idx: _AttributeIndex, text: str) -> tuple[tuple[Match, Rule | None], ...]:
         """The matches of one canonical ``text``, in lookup order, each with its rule when that rule
-        has ``requires`` (to be checked per device); remembered, since they depend on the text alone
+        has ``requires`` or ``unless`` (to be checked per device); remembered, since they depend on the text alone
         (Match records are frozen, so one serves every caller). The memo is bounded by
         MAX_MATCH_MEMO: full, it is emptied (one step, safe while another thread reads it)."""
         key = (attribute, text)
@@ -332,7 +336,7 @@ class KnowledgeBase:
         if found is None:
             found = tuple(
                 (Match(rule.id, attribute, text, MappingProxyType(conclusions), rule.weight, rule.reference,
-                       rule.file, rule.behaviour), rule if rule.requires else None)
+                       rule.file, rule.behaviour), rule if rule.requires or rule.unless else None)
                 for rule, m in idx.lookup(text)
                 if (conclusions := _substitute(rule.conclusions, m)))
             if len(self._memo) >= MAX_MATCH_MEMO:
@@ -369,18 +373,26 @@ class KnowledgeBase:
         return out
 
     def _meets(self, rule: Rule, device: Mapping[str, Iterable[Any]]) -> bool:
-        """Whether ``device`` has, for each condition of ``rule.requires``, a value matching it."""
+        """Whether ``device`` has, for each condition of ``rule.requires``, a value matching it, and for no
+        condition of ``rule.unless`` one."""
         conditions = self._conditions.get(rule.id)
         if conditions is None:
-            conditions = self._conditions[rule.id] = [
-                (c, _condition_index(c, self.attributes[c.attribute].type)) for c in rule.requires]
-        for condition, idx in conditions:
-            if not any(idx.lookup(text)
-                       for name in condition.attributes
-                       for value in list(device.get(name, ()))[:MAX_VALUES_PER_CALL]
-                       for text in self._canonical_values(idx.type, value)):
-                return False
-        return True
+            conditions = self._conditions[rule.id] = self._indexed(rule.requires)
+        exclusions = self._exclusions.get(rule.id)
+        if exclusions is None:
+            exclusions = self._exclusions[rule.id] = self._indexed(rule.unless)
+        return (all(self._has(device, condition, idx) for condition, idx in conditions)
+                and not any(self._has(device, condition, idx) for condition, idx in exclusions))
+
+    def _indexed(self, conditions: tuple[Condition, ...]) -> list[tuple[Condition, _AttributeIndex]]:
+        return [(c, _condition_index(c, self.attributes[c.attribute].type)) for c in conditions]
+
+    def _has(self, device: Mapping[str, Iterable[Any]], condition: Condition, idx: _AttributeIndex) -> bool:
+        """Whether one of ``device``'s values of the condition's attributes matches it."""
+        return any(idx.lookup(text)
+                   for name in condition.attributes
+                   for value in list(device.get(name, ()))[:MAX_VALUES_PER_CALL]
+                   for text in self._canonical_values(idx.type, value))
 
     @staticmethod
     def _canonical_values(type_: str, value: Any) -> list[str]:

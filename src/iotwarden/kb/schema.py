@@ -12,6 +12,10 @@
 #     requires: [{attribute: mac.address, prefix: "00177A"}]
 #                                         # optional: further matches the same device must also
 #                                         # have (AND), each written like ``match``
+#     unless: [{attribute: snmp.sys_object_id, prefix: "1.3.6.1.4.1.318.1.3.14"}]
+#                                         # optional: matches that, any one of them on the same
+#                                         # device, take the rule's evidence away (NOT), each
+#                                         # written like ``match``
 #     behaviour: ot_operation             # optional: the evidence is what the device did, not what
 #                                         # it is (one of :data:`BEHAVIOURS`)
 #
@@ -20,6 +24,10 @@
 # ``{name}`` (of ``match`` only). ``requires`` is how a rule says "host name glob AND MAC prefix"
 # (Home Assistant's DHCP matchers) or "service type AND TXT property": the rule is evidence only
 # for a device that has a value matching ``match`` and one matching each condition.
+# ``unless`` is how a rule says "this text, but not on that product": the rule is evidence only for a
+# device with no value matching any of its conditions (an APC network card's sysDescr reads as a UPS's
+# unless the card's sysObjectID is one of APC's cooling, PDU, monitor or transfer-switch arcs); a lone
+# value, with no device to look at, meets it.
 # ``behaviour`` marks a rule whose evidence is a request the device sent that any host could send
 # (an attacker's tool included), so it types the device without vouching for it: the classifier weighs
 # it like any rule, and the risk.ot.* checks do not let a type resting only on such evidence authorise
@@ -56,7 +64,8 @@ MATCH_TYPES: dict[str, tuple[str, ...]] = {
     "tcpsig": ("p0f",),
 }
 ALL_MATCH_TYPES = frozenset(m for ms in MATCH_TYPES.values() for m in ms)
-RULE_KEYS = frozenset({"id", "match", "conclusions", "weight", "reference", "comment", "requires", "behaviour"})
+RULE_KEYS = frozenset({"id", "match", "conclusions", "weight", "reference", "comment", "requires", "unless",
+                       "behaviour"})
 # ``behaviour`` values: evidence of what a device did, which any client can do, never of what it is
 BEHAVIOURS = {
     # an OT request that changes a controller or its program (a stop, a download, an upload, a
@@ -77,7 +86,7 @@ BEHAVIOURS = {
     # device shares a printer, and its printer_announcement evidence is that printer's (inventory/classifier.py)
     "print_sharing": "a TXT key only a host sharing a print queue announces (CUPS's rp=printers/<queue>, printer-type)",
 }
-MAX_REQUIRES = 8  # conditions of one rule's ``requires``
+MAX_REQUIRES = 8  # conditions of one rule's ``requires``, and of its ``unless``
 MAX_RULES_PER_FILE = 50_000  # an imported database is a few thousand; more is a mistake
 MAX_PATTERN_LENGTH = 1_000  # characters of one match value or regex
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.:\-]*$")
@@ -132,6 +141,7 @@ class Rule:
     also: tuple[str, ...] = ()  # further attributes of the same type the rule applies to
     requires: tuple[Condition, ...] = ()  # further matches the same device must have (AND)
     behaviour: str = ""  # one of BEHAVIOURS when the evidence is what the device did; "" otherwise
+    unless: tuple[Condition, ...] = ()  # matches none of which the same device may have (NOT)
 
     @property
     def attributes(self) -> tuple[str, ...]:
@@ -147,18 +157,21 @@ class Rule:
             out["requires"] = [c.to_dict() for c in self.requires]
         if self.behaviour:  # likewise
             out["behaviour"] = self.behaviour
+        if self.unless:  # likewise
+            out["unless"] = [c.to_dict() for c in self.unless]
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Rule:
         # run for each of the ~3,900 compiled rules at every start: no generator for the few with ``requires``
-        requires = data.get("requires")
+        requires, unless = data.get("requires"), data.get("unless")
         return cls(id=data["id"], attribute=data["attribute"], how=data["how"], values=tuple(data["values"]),
                    conclusions=dict(data["conclusions"]), weight=float(data["weight"]),
                    reference=data["reference"], ignore_case=bool(data.get("ignore_case")),
                    comment=data.get("comment", ""), file=data.get("file", ""), also=tuple(data.get("also", ())),
                    requires=tuple(Condition.from_dict(c) for c in requires) if requires else (),
-                   behaviour=str(data.get("behaviour", "")))
+                   behaviour=str(data.get("behaviour", "")),
+                   unless=tuple(Condition.from_dict(c) for c in unless) if unless else ())
 
 
 def load_attributes(path: Path | None = None) -> dict[str, Attribute]:
@@ -234,6 +247,7 @@ class RuleValidator:
         match = self._condition(item.get("match"), "match", fail)
         groups = self._regex_groups(match.values, match.how, match.ignore_case, fail)
         requires = self._requires(item.get("requires"), fail)
+        unless = self._requires(item.get("unless"), fail, "unless")
         conclusions = self._conclusions(item.get("conclusions"), groups, fail)
         weight = item.get("weight")
         if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
@@ -246,10 +260,10 @@ class RuleValidator:
         if "behaviour" in item and (not isinstance(behaviour, str) or behaviour not in BEHAVIOURS):
             raise fail("behaviour", f"one of {', '.join(sorted(BEHAVIOURS))}, or left out")
         return Rule(rid, match.attribute, match.how, match.values, conclusions, float(weight), reference.strip(),
-                    match.ignore_case, str(comment or ""), origin, match.also, requires, behaviour)
+                    match.ignore_case, str(comment or ""), origin, match.also, requires, behaviour, unless)
 
     def _condition(self, match: Any, key: str, fail: Callable[[str, str], ConfigError]) -> Condition:
-        """One attribute test (``match`` or a ``requires`` item), validated."""
+        """One attribute test (``match``, a ``requires`` or an ``unless`` item), validated."""
         if not isinstance(match, dict):
             raise fail(key, "required mapping {attribute: ..., <match type>: ...}")
         names = match.get("attribute")
@@ -278,16 +292,18 @@ class RuleValidator:
         values = self._values(match[how], attr, how, _renamed(fail, key))
         return Condition(attr.name, how, values, ignore_case, tuple(str(n) for n in names[1:]))
 
-    def _requires(self, raw: Any, fail: Callable[[str, str], ConfigError]) -> tuple[Condition, ...]:
+    def _requires(self, raw: Any, fail: Callable[[str, str], ConfigError],
+                  key: str = "requires") -> tuple[Condition, ...]:
+        """The conditions of ``requires`` (or ``unless``: ``key``), validated."""
         if raw is None:
             return ()
         if not isinstance(raw, list) or not raw or len(raw) > MAX_REQUIRES:
-            raise fail("requires", f"a list of 1 to {MAX_REQUIRES} match mappings (MAX_REQUIRES)")
+            raise fail(key, f"a list of 1 to {MAX_REQUIRES} match mappings (MAX_REQUIRES)")
         out = []
         for i, item in enumerate(raw):
-            cond = self._condition(item, f"requires[{i}]", fail)
+            cond = self._condition(item, f"{key}[{i}]", fail)
             # compiled here so a bad regex fails at load; its groups name nothing (conclusions use match's)
-            self._regex_groups(cond.values, cond.how, cond.ignore_case, _renamed(fail, f"requires[{i}]"))
+            self._regex_groups(cond.values, cond.how, cond.ignore_case, _renamed(fail, f"{key}[{i}]"))
             out.append(cond)
         return tuple(out)
 
