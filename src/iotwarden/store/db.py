@@ -90,6 +90,11 @@ class Store:
             # psycopg prepares repeated statements; a cached generic plan for "key IN (...500 keys)"
             # can scan the whole table, so plan each execution with its actual keys
             options = "-cplan_cache_mode=force_custom_plan"
+            # the URL's own libpq options (?options=-csearch_path%3Dx: a schema, a statement_timeout) after it, not
+            # replaced by it (connect_args win over the URL's query); the last setting of a name is the one taken
+            given = parsed.query.get("options")
+            for extra in (given,) if isinstance(given, str) else given or ():
+                options += f" {extra}"
             if schema is not None:
                 options += f" -csearch_path={schema}"
             kwargs["connect_args"] = {"options": options}
