@@ -22,6 +22,17 @@ within ``slow_window_s``, raised under the fast scan's id with the key ``PORT/sl
 that port's fast scan was raised within ``slow_window_s``. A UDP datagram carrying more than ``max_udp_probe``
 payload bytes is no probe: a flood's random ports (Mirai's ``attack_udp_generic``, 512 bytes a datagram by
 default) are no port scan.
+
+Monitoring is no scan: a monitoring server or a load balancer probes the same targets again and again at a fixed
+interval (Nagios check_ping of hosts that are down, an SNMP poller's switched-off printers, HAProxy's TCP checks
+closed with RST), a scan touches each target once or a few times. A target (host and port, or host for a ping)
+probed ``min_cycles`` times by one source, each a new connection (another source port: a retransmission keeps
+its port) at least ``min_cycle_s`` after the one before and at a steady cadence (each gap within
+``cadence_tolerance`` of the gap before), is watched: its probes count towards no scan while the cadence holds.
+The first cycles of a monitor still count (nothing tells them from a sweep yet); the cycles after do not. A
+connection the initiator completed (its ACK of the SYN-ACK: three packets or more, SYN, ACK, RST) and then reset
+with no bytes is no probe either: a load balancer's TCP health check (HAProxy closes its checks with RST, Zeek
+RSTO history ShAR); a SYN scanner's kernel resets an open port's SYN-ACK without completing it (two packets, ShR).
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ from iotwarden.detect.base import (
     ENTRIES,
     SECONDS,
     SERVICE_PORTS,
+    SHARE,
     Detector,
     Options,
     Range,
@@ -59,6 +71,19 @@ MULTICAST_FIRST_OCTETS = frozenset(str(n) for n in range(224, 240))  # 224.0.0.0
 # ICMP requests a host-discovery sweep sends, per IP protocol: echo, timestamp, address mask (ICMPv4);
 # echo request (ICMPv6). Flow.extra["icmp_type"]: the type the flow's initiator sent first
 ICMP_REQUESTS = {1: frozenset({8, 13, 17}), 58: frozenset({128})}
+
+
+def _health_check(flow: Flow) -> bool:
+    """A TCP connection the initiator completed and then reset without a byte: a health check, no probe. Its
+    initiator sent three packets or more (SYN, ACK, RST; Zeek history ShAR), a raw SYN scanner two (SYN, RST: ShR).
+    From Zeek, the RSTO state; from packets, a SYN-ACK answered and the initiator's RST."""
+    if flow.pkts_ab < 3 or flow.payload_ab or flow.payload_ba:
+        return False
+    state = flow.extra.get("conn_state")
+    if isinstance(state, str) and state:
+        history = flow.extra.get("history")
+        return state == "RSTO" and (not isinstance(history, str) or not history or "A" in history)
+    return bool(flow.tcp_flags_ba & 0x12 == 0x12 and flow.tcp_flags_ab & 0x14 == 0x14)
 
 
 def _to_a_group(flow: Flow) -> bool:
@@ -85,10 +110,14 @@ class ScanOptions(Options):
     slow_window_s: float = 3600.0  # a slow scan's probes counted within this long of each other
     min_slow_hosts: int = 30  # distinct hosts probed over TCP on one port outside SERVICE_PORTS: a slow scan
     max_udp_probe: int = 256  # payload bytes a UDP probe carries at most (a flood's datagrams carry more)
+    min_cycles: int = 3  # probes of one target at a steady cadence that make it watched (monitoring), not scanned
+    min_cycle_s: float = 1.0  # a new cycle's probe comes at least this long after the one before
+    cadence_tolerance: float = 0.5  # a steady cadence: each gap within this share of the gap before
     bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "min_hosts": COUNT, "min_telnet_hosts": COUNT,
                                           "min_ports": COUNT, "min_arp_targets": COUNT, "max_sources": ENTRIES,
                                           "max_targets": ENTRIES, "slow_window_s": SECONDS, "min_slow_hosts": COUNT,
-                                          "max_udp_probe": BYTES}
+                                          "max_udp_probe": BYTES, "min_cycles": (2, COUNT[1]), "min_cycle_s": SECONDS,
+                                          "cadence_tolerance": SHARE}
 
 
 # Every table below is kept in last-probe order (least recently probed first), so the entries older
@@ -108,6 +137,8 @@ class _Probes:
     arp: Recent[str, float] = field(default_factory=Recent)  # address asked for -> last request
     icmp: Recent[str, float] = field(default_factory=Recent)  # host sent an unanswered ICMP request -> last one
     slow: Recent[int, Recent[str, float]] = field(default_factory=Recent)  # port -> host -> last probe (slow_window_s)
+    # (port, host) -> (source port, last probe, gap before it, probes at that cadence); port ICMP for a ping
+    cycles: Recent[tuple[int, str], tuple[int, float, float, int]] = field(default_factory=Recent)
 
 
 def _probed(table: Recent[Any, float], key: Any, ts: float, limit: int) -> None:
@@ -118,6 +149,33 @@ def _probed(table: Recent[Any, float], key: Any, ts: float, limit: int) -> None:
     table.move_to_end(key)
     if len(table) > limit:
         table.popitem(last=False)
+
+
+ICMP = -1  # the port of a ping's target in _Probes.cycles
+
+
+def _steady(cycles: Recent[tuple[int, str], tuple[int, float, float, int]], target: tuple[int, str], sport: int,
+            ts: float, before: float | None, *, o: ScanOptions) -> bool:
+    """Count a probe of ``target`` from ``sport`` at ``ts`` towards its cycles; True when it is watched (probed
+    ``min_cycles`` times at a steady cadence, this probe included). A probe from the last one's source port or
+    sooner than ``min_cycle_s`` after it is a retransmission or the same cycle: it changes nothing. A target is
+    entered at its first repeat, ``before`` being its first probe's time (None: a ping's first probe); that
+    probe's source port is not known, so a first repeat ``min_cycle_s`` after it is a new cycle."""
+    seen = cycles.get(target)
+    if seen is None:
+        cycles[target] = ((sport, ts, ts - before, 2) if before is not None and ts - before >= o.min_cycle_s
+                          else (sport, ts, 0.0, 1))
+        if len(cycles) > o.max_targets:
+            cycles.popitem(last=False)
+        return False
+    cycles.move_to_end(target)
+    last_sport, last, gap, n = seen
+    now_gap = ts - last
+    if (sport >= 0 and sport == last_sport) or now_gap < o.min_cycle_s:
+        return n >= o.min_cycles
+    n = n + 1 if n == 1 or abs(now_gap - gap) <= o.cadence_tolerance * gap else 2
+    cycles[target] = (sport, ts, now_gap, n)
+    return n >= o.min_cycles
 
 
 def _fresh(seen: Recent[Any, float], now: float, window: float) -> int:
@@ -186,7 +244,7 @@ class ScanDetector(Detector):
                 self._ping(ctx, flow)
                 last_src = None  # _ping may have moved or dropped sources: look the next one up
                 continue
-            if not (failed_attempt(flow) if proto == 6 else (
+            if not (failed_attempt(flow) and not _health_check(flow) if proto == 6 else (
                     proto == 17 and flow.pkts_ba == 0 and flow.a_port >= 1024 and flow.b_port not in UDP_NOT_PROBED
                     and flow.payload_ab <= max_udp_probe and not _to_a_group(flow))):
                 continue
@@ -204,6 +262,14 @@ class ScanDetector(Detector):
                     st = known
                     sources.move_to_end(src)
                 last_src = src
+            # a target probed before (by_host holds its last probe on the port) may be watched: a sweep's new
+            # targets cost no more than the lookup the host table needs anyway
+            by_host = st.by_host
+            ports = by_host.get(host)
+            if ports is not None:
+                before = (ports[1] if ports[0] == port else None) if isinstance(ports, tuple) else ports.get(port)
+                if before is not None and _steady(st.cycles, (port, host), flow.a_port, ts, before, o=o):
+                    continue  # a watched target: monitoring, no scan's probe
             by_port = st.by_port
             hosts = by_port.get(port)
             if hosts:
@@ -224,8 +290,6 @@ class ScanDetector(Detector):
                 if ts > last:
                     hosts[host] = ts
                 hosts.move_to_end(host)
-            by_host = st.by_host
-            ports = by_host.get(host)
             known_host = ports is not None
             if isinstance(ports, tuple):
                 first, last = ports
@@ -305,7 +369,10 @@ class ScanDetector(Detector):
         o: ScanOptions = self.options
         src, ts, domain = flow.a_ip, flow.first_seen, flow_domain(flow)
         st = self._state(site_host(src, domain))
-        _probed(st.icmp, site_host(flow.b_ip, domain), ts, o.max_targets)
+        target = site_host(flow.b_ip, domain)
+        if _steady(st.cycles, (ICMP, target), -1, ts, None, o=o):
+            return  # a host pinged at a steady cadence: watched, as a monitoring system watches the hosts it pings
+        _probed(st.icmp, target, ts, o.max_targets)
         if len(st.flows) < 4:
             st.flows.append(flow)
         n = _fresh(st.icmp, ts, o.window_s) if len(st.icmp) >= o.min_hosts else 0
