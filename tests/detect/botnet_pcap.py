@@ -14,7 +14,7 @@ import heapq
 import random
 import struct
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from iotwarden.detect.base import external, is_internal
@@ -134,11 +134,13 @@ class Renderer:
 
 
 def write_pcap(path: Path, benign_pcap: Path, benign: list[Flow], labelled: Labelled, *, names: dict[str, str],
-               seed: int) -> Path:
-    """``benign_pcap`` with the injected (non-benign-capture) flows of ``labelled`` rendered in."""
-    render = Renderer(benign, names, seed)
+               seed: int, renderer: type[Renderer] = Renderer, keep: Callable[[Flow], bool] = lambda f: True) -> Path:
+    """``benign_pcap`` with the injected (non-benign-capture) flows of ``labelled`` that ``keep`` holds rendered
+    in by ``renderer``."""
+    render = renderer(benign, names, seed)
     known = {id(f) for f in benign}
-    frames = sorted((fr for f, _ in labelled if id(f) not in known for fr in render.flow(f)), key=lambda x: x[0])
+    frames = sorted((fr for f, _ in labelled if id(f) not in known and keep(f) for fr in render.flow(f)),
+                    key=lambda x: x[0])
     with path.open("wb") as fh:
         writer = PcapWriter(fh)
         for ts, frame in heapq.merge(_records(benign_pcap), frames, key=lambda x: x[0]):

@@ -31,16 +31,23 @@ Each variant follows a public description of an IoT botnet, never what a detecto
 
 from __future__ import annotations
 
-import heapq
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from iotwarden.lab.generator import PcapWriter
 from iotwarden.model import Flow
-from tests.detect.botnet_pcap import Frame, Renderer, _records
-from tests.detect.botnets import BENIGN_HABITS, Labelled, _name, _session_bot, _tcp, habit, public_ip
+from tests.detect.botnet_pcap import Frame, Renderer, write_pcap
+from tests.detect.botnets import (
+    BENIGN_HABITS,
+    Labelled,
+    _name,
+    _session_bot,
+    _tcp,
+    habit,
+    infectable_hosts,
+    public_ip,
+)
 
 SCAN = "PartOfAHorizontalPortScan"
 EXPLOIT_PORTS = (5555, 37215, 52869, 8080, 81)
@@ -226,12 +233,7 @@ def infect_variants(benign: list[Flow], *, seed: int, infected_from: float, per_
     """Benign flows (label ``-``) plus ``per_variant`` hosts of each variant and the benign look-alike habits
     on the hosts left, as botnets.infect deals them (``infected_from``: seconds after the host's first flow)."""
     rng = random.Random(seed)
-    start, end = min(f.first_seen for f in benign), max(f.last_seen for f in benign)
-    first: dict[str, float] = {}
-    for f in benign:
-        first[f.a_ip] = min(first.get(f.a_ip, f.first_seen), f.first_seen)
-    hosts = sorted(h for h, t in first.items() if h.startswith("10.10.") and not h.endswith(".1") and t < start + 600)
-    rng.shuffle(hosts)
+    start, end, first, hosts = infectable_hosts(benign, rng)
     truth, out = VariantTruth(), [(f, "-") for f in benign]
     pick = iter(hosts)
     for name in variants:
@@ -268,13 +270,5 @@ class _VariantRenderer(Renderer):
 def write_variant_pcap(path: Path, benign_pcap: Path, benign: list[Flow], labelled: Labelled, *,
                        names: dict[str, str], seed: int) -> Path:
     """``benign_pcap`` with the IPv4 injected flows of ``labelled`` rendered in (botnet_pcap.write_pcap's way)."""
-    render = _VariantRenderer(benign, names, seed)
-    known = {id(f) for f in benign}
-    frames = sorted((fr for f, _ in labelled if id(f) not in known and ":" not in f.a_ip for fr in render.flow(f)),
-                    key=lambda x: x[0])
-    with path.open("wb") as fh:
-        writer = PcapWriter(fh)
-        for ts, frame in heapq.merge(_records(benign_pcap), frames, key=lambda x: x[0]):
-            writer.write(ts, frame)
-        writer.flush()
-    return path
+    return write_pcap(path, benign_pcap, benign, labelled, names=names, seed=seed, renderer=_VariantRenderer,
+                      keep=lambda f: ":" not in f.a_ip)

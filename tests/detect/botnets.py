@@ -368,6 +368,18 @@ def scanner(src: str, t0: float, rng: random.Random) -> Labelled:
     return out
 
 
+def infectable_hosts(benign: list[Flow], rng: random.Random) -> tuple[float, float, dict[str, float], list[str]]:
+    """The benign day's start and end, each host's first flow, and the internal hosts (not a gateway) on the wire
+    within its first 600 s, in an order ``rng`` shuffles: the hosts a scenario infects, in turn."""
+    start, end = min(f.first_seen for f in benign), max(f.last_seen for f in benign)
+    first: dict[str, float] = {}
+    for f in benign:
+        first[f.a_ip] = min(first.get(f.a_ip, f.first_seen), f.first_seen)
+    hosts = sorted(h for h, t in first.items() if h.startswith("10.10.") and not h.endswith(".1") and t < start + 600)
+    rng.shuffle(hosts)
+    return start, end, first, hosts
+
+
 def infect(benign: list[Flow], *, seed: int, infected_from: float, n_scanners: int = SCANNERS, bots_per_family: int = 3,
            habits_each: int = 2) -> tuple[Labelled, Truth]:
     """Benign flows (labelled ``-``) plus scanners, bots of every family and benign look-alike habits
@@ -376,12 +388,7 @@ def infect(benign: list[Flow], *, seed: int, infected_from: float, n_scanners: i
     own learning hour, which starts at its first flow, up to 600 s into the capture). Scanners and bots each get a
     host of their own; the habits share the hosts left, dealt out in turn (a device has several)."""
     rng = random.Random(seed)
-    start, end = min(f.first_seen for f in benign), max(f.last_seen for f in benign)
-    first: dict[str, float] = {}
-    for f in benign:
-        first[f.a_ip] = min(first.get(f.a_ip, f.first_seen), f.first_seen)
-    hosts = sorted(h for h, t in first.items() if h.startswith("10.10.") and not h.endswith(".1") and t < start + 600)
-    rng.shuffle(hosts)
+    start, end, first, hosts = infectable_hosts(benign, rng)
     need = n_scanners + bots_per_family * len(FAMILIES) + 1
     if len(hosts) < need:
         raise ValueError(f"{len(hosts)} hosts for {need} roles")

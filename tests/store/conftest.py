@@ -48,20 +48,29 @@ def _pg_reason() -> str | None:
 
 
 @pytest.fixture
-def pg_store() -> Iterator[Store]:
+def pg_schema() -> Iterator[str]:
+    """A new, empty PostgreSQL schema of its own for the test (skipped when PostgreSQL cannot be reached), dropped
+    with everything in it afterwards."""
     reason = _pg_reason()
     if reason:
         pytest.skip(reason)
     schema = f"t_{uuid.uuid4().hex[:16]}"
     conn = _pg_connect()
     conn.execute(f'CREATE SCHEMA "{schema}"')
-    store = Store(PG_URL, schema=schema)
+    try:
+        yield schema
+    finally:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        conn.close()
+
+
+@pytest.fixture
+def pg_store(pg_schema: str) -> Iterator[Store]:
+    store = Store(PG_URL, schema=pg_schema)
     try:
         yield store
     finally:
         store.close()
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        conn.close()
 
 
 @pytest.fixture
