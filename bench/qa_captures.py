@@ -101,6 +101,10 @@ def run(out_path: Path, root: Path, match: str | None) -> int:
     from iotwarden.store import Store
 
     files = captures(root, match)
+    if not files:  # an empty run would compare as "no difference" against anything
+        print(f"error: no capture under {root}" + (f" whose path holds {match!r}" if match else "")
+              + " (a worktree needs ../shared beside it, or --pcaps, or IOTWARDEN_SHARED_DATA)", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="qa-captures-") as tmp:
         work = Path(tmp)
         template = work / "template.db"
@@ -201,7 +205,7 @@ def diff(base: Path, head: Path) -> int:
     for category, n in sorted(counts.items()):
         print(f"  {category:24} {n}")
     print(f"exceptions at head: {len(exceptions)}")
-    if ta and tb:
+    if ta and tb and ta["files"] and tb["files"]:
         sum_a = sum(r.get("cpu_s", 0) for r in fa.values())
         sum_b = sum(r.get("cpu_s", 0) for r in fb.values())
         print(f"CPU s, whole run: {ta['cpu_s']} -> {tb['cpu_s']} (x{tb['cpu_s'] / ta['cpu_s']:.3f}); "

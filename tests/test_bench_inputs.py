@@ -43,3 +43,16 @@ def test_without_the_variable_they_read_shared_data_beside_the_checkout() -> Non
     paths = bench_paths(None)
     assert paths["sweep_inputs.SHARED_DATA"] == str(REPO.parent / "shared" / "data")
     assert paths["classify_eval.SHARED"] == str(REPO.parent / "shared" / "data" / "pcaps")
+
+
+def test_a_capture_sweep_that_finds_no_capture_fails_instead_of_comparing_as_unchanged(tmp_path: Path) -> None:
+    """A worktree without ../shared gave an empty run, which bench/qa_captures.py diff then read as 'no difference'
+    (or failed dividing by its zero CPU)."""
+    out = subprocess.run([sys.executable, "bench/qa_captures.py", "run", str(tmp_path / "run.jsonl"), "--pcaps",
+                          str(tmp_path)], cwd=REPO, capture_output=True, text=True, check=False, timeout=120)
+    assert out.returncode == 2 and f"no capture under {tmp_path}" in out.stderr
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text(json.dumps({"total": True, "files": 0, "cpu_s": 0.0, "wall_s": 0.0}) + "\n")
+    diff = subprocess.run([sys.executable, "bench/qa_captures.py", "diff", str(empty), str(empty)], cwd=REPO,
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert diff.returncode == 0 and "Traceback" not in diff.stderr
