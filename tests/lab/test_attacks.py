@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from iotwarden.errors import ConfigError
-from iotwarden.lab.attacks import ATTACKS
+from iotwarden.kb import KnowledgeBase
+from iotwarden.lab.attacks import ATTACKS, SSH_SERVER_BY_OS, SSH_SERVER_OTHER, ssh_server_identification
 from iotwarden.lab.generator import attack_params, behaviour_params
 from iotwarden.lab.scenario import Activity, Scenario, parse_scenario
 from iotwarden.lab.world import World
@@ -77,4 +78,39 @@ def test_lateral_movement_targets_answer_ssh_as_their_os_ships_it(small_scenario
     answers = {f.data.src: bytes(f.data.data.data) for f in frames
                if f.data.data.sport == 22 and bytes(f.data.data.data).startswith(b"SSH-2.0-")}
     assert answers == {bytes([10, 20, 0, 10]): b"SSH-2.0-OpenSSH_for_Windows_8.1\r\n",
-                       bytes([10, 20, 0, 20]): b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6\r\n"}
+                       bytes([10, 20, 0, 20]): b"SSH-2.0-OpenSSH_8.2p1\r\n"}  # Synology DSM 7: no Ubuntu suffix
+
+
+@pytest.mark.parametrize(("os_name", "banner"), [
+    ("Windows Server 2019", b"SSH-2.0-OpenSSH_for_Windows_8.1\r\n"),
+    ("Windows 10 IoT Enterprise", b"SSH-2.0-OpenSSH_for_Windows_8.1\r\n"),
+    ("IOS XE", b"SSH-2.0-Cisco-1.25\r\n"),
+    ("Cisco IOS", b"SSH-2.0-Cisco-1.25\r\n"),
+    ("Ubuntu 22.04", b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6\r\n"),
+    ("Raspberry Pi OS 12", b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"),
+    ("Debian 12", b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"),
+    ("DSM 7", b"SSH-2.0-OpenSSH_8.2p1\r\n"),
+    ("Linux", b"SSH-2.0-dropbear_2020.81\r\n"),
+    ("", b"SSH-2.0-OpenSSH_9.6p1\r\n"),
+    ("AXIS OS", b"SSH-2.0-OpenSSH_9.6p1\r\n"),
+    ("macOS 14", b"SSH-2.0-OpenSSH_9.6p1\r\n"),
+    ("Biosig", b"SSH-2.0-OpenSSH_9.6p1\r\n"),  # 'ios' inside a word is no IOS
+])
+def test_each_os_kind_answers_ssh_with_the_banner_it_ships(os_name: str, banner: bytes) -> None:
+    # one banner for every non-Windows OS made a router, a NAS or an embedded target read as Ubuntu Linux
+    raw = yaml.safe_load((SCENARIOS / "small.yaml").read_text())
+    nvr = next(d for d in raw["devices"] if d["id"] == "nvr-01")
+    nvr["os"] = os_name
+    world = World(parse_scenario(raw, behaviour_params(), attack_params()), 3)
+    assert ssh_server_identification(world, "nvr-01") == banner
+
+
+def test_the_inventory_reads_no_ubuntu_in_another_os_banner() -> None:
+    # ssh.banner's rules conclude Ubuntu only from Ubuntu's banner, Cisco IOS from IOS's, no OS from a plain OpenSSH
+    kb = KnowledgeBase.load()
+    for name, banner in SSH_SERVER_BY_OS:
+        versions = {m.conclusions.get("os_version", "") for m in kb.match("ssh.banner", banner.decode().strip())}
+        assert (name == "ubuntu") == any(v.startswith("Ubuntu") for v in versions), name
+    ios = kb.match("ssh.banner", SSH_SERVER_BY_OS[1][1].decode().strip())
+    assert [m.conclusions["os"] for m in ios] == ["Cisco IOS"]
+    assert kb.match("ssh.banner", SSH_SERVER_OTHER.decode().strip()) == []

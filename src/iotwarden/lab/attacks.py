@@ -56,12 +56,30 @@ MAX_BEACONS = 10_000  # C2 check-ins one beaconing attack may send, whatever its
 MAX_DNS_QUERIES = 10_000  # queries one DGA or tunnelling attack may send
 DNS_NXDOMAIN = 0x8183  # response, RD+RA, RCODE 3 Name Error (RFC 1035 §4.1.1)
 DNS_NOERROR = 0x8180  # response, RD+RA, RCODE 0
-# the identification string a lateral movement target's sshd answers with (RFC 4253 §4.2), as its OS ships it: on
-# Windows Win32-OpenSSH, the optional feature of Windows 10/11 and Server 2019+ (8.1p1 in Windows 11 and Server 2022,
-# 'OpenSSH_for_Windows_<version>'), elsewhere Ubuntu 22.04's package; one sshd for every OS made a Windows DC answer
-# as Ubuntu, and the inventory rightly called it Linux
-SSH_SERVER_WINDOWS = b"SSH-2.0-OpenSSH_for_Windows_8.1\r\n"
-SSH_SERVER_OTHER = b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6\r\n"
+# the identification string a lateral movement target's sshd answers with (RFC 4253 §4.2), as the OS in the scenario
+# ships it: the first entry naming a word of the device's `os` (or, for a name of several words, its start) wins. One
+# sshd for every OS made a Windows DC answer as Ubuntu; one for every other OS made a router or a NAS Ubuntu too
+SSH_SERVER_BY_OS: tuple[tuple[str, bytes], ...] = (
+    # Win32-OpenSSH, the optional feature of Windows 10/11 and Server 2019+ (8.1p1 in Windows 11 and Server 2022):
+    # 'OpenSSH_for_Windows_<version>' (PowerShell/openssh-portable, contrib/win32)
+    ("windows", b"SSH-2.0-OpenSSH_for_Windows_8.1\r\n"),
+    # Cisco IOS and IOS XE's own SSH server, 'Cisco-1.25' (Nmap nmap-service-probes, NULL probe:
+    # match ssh m|^SSH-([\d.]+)-Cisco-([\d.]+)\r?\n| p/Cisco SSH/ ... o/IOS/)
+    ("ios", b"SSH-2.0-Cisco-1.25\r\n"),
+    # Ubuntu 22.04's package (packages.ubuntu.com jammy openssh 1:8.9p1-3ubuntu0.6, debian/patches/package-versioning)
+    ("ubuntu", b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6\r\n"),
+    # Raspberry Pi OS 12 is Debian 12's package (packages.debian.org bookworm openssh 1:9.2p1-2+deb12u3)
+    ("raspberry pi os", b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"),
+    ("debian", b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"),
+    # Synology DSM builds OpenSSH from upstream's portable source, which adds no distro suffix (openssh-portable
+    # version.h: SSH_VERSION 'OpenSSH_<v>' + SSH_PORTABLE 'p1'); 8.2p1 is the lab's choice of version for DSM 7
+    ("dsm", b"SSH-2.0-OpenSSH_8.2p1\r\n"),
+    # a bare 'Linux' in the lab is an embedded device's firmware (a DVR's, a camera's), which runs Dropbear (Nmap
+    # nmap-service-probes: match ssh m|^SSH-2\.0-dropbear_([-\w.]+)\r?\n| p/Dropbear sshd/ ... o/Linux/)
+    ("linux", b"SSH-2.0-dropbear_2020.81\r\n"),
+)
+# an OS the table does not know: upstream portable OpenSSH, no distro suffix (openssh-portable version.h)
+SSH_SERVER_OTHER = b"SSH-2.0-OpenSSH_9.6p1\r\n"
 
 
 def _telnet_open(world: World, device_id: str) -> tuple[str, str] | None:
@@ -187,8 +205,14 @@ def _ping_sweep(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str,
 
 
 def ssh_server_identification(world: World, device_id: str) -> bytes:
-    """The identification string the device's sshd sends, by its OS (:data:`SSH_SERVER_WINDOWS`)."""
-    return SSH_SERVER_WINDOWS if world.runs_windows(device_id) else SSH_SERVER_OTHER
+    """The identification string the device's sshd sends: the first of :data:`SSH_SERVER_BY_OS` naming its ``os``
+    ('IOS XE' is ios, 'Windows Server 2022' windows, 'DSM 7' dsm), else :data:`SSH_SERVER_OTHER`."""
+    os_name = " ".join(world.devices[device_id].os.lower().split())
+    words = os_name.split()
+    for name, banner in SSH_SERVER_BY_OS:
+        if name in words or (" " in name and os_name.startswith(name)):
+            return banner
+    return SSH_SERVER_OTHER
 
 
 def _lateral_movement(world: World, act: Activity) -> tuple[Iterator[Frame], dict[str, Any]]:
