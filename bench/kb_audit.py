@@ -8,7 +8,9 @@ the reason it is fine. Three checks:
 a. pairs of rules one value can satisfy (same attribute; each rule's example values, regex samples
    from bench/regex_samples.py and literal values, matched against every other rule) whose
    conclusions disagree on the vendor (vendor_aliases.yaml: one name, a brand of its owner) or on
-   the type (neither an ancestor of the other in taxonomy.yaml);
+   the type (neither an ancestor of the other in taxonomy.yaml), unless the rules' own conditions keep
+   them off one device (``requires`` of one-valued fields, or one rule's ``unless`` met by the value or
+   by what the other ``requires``);
 b. hand-written rules concluding a vendor from a value Home Assistant 2024.3.3 lists under an
    integration of another vendor, or of a protocol or several brands, or a kind from a value it lists
    under an integration of another kind or of several (its zeroconf, HomeKit, SSDP and DHCP matchers,
@@ -167,7 +169,9 @@ def _add(found: dict[str, Finding], check: str, key: str, allow: dict[str, str],
 
 def load() -> tuple[KnowledgeBase, KnowledgeBase]:
     """The shipped knowledge base, and one of the same rules without ``requires`` (every pair that
-    could meet on one device is looked at; a rule's own conditions narrow it, they never make it right)."""
+    could meet on one device is looked at; a rule's own conditions narrow it, they never make it right).
+    ``unless`` stays: a lone value meets an unless rule; check_pairs asks whether the other rule's value
+    or its ``requires`` is a situation the unless excludes (:func:`_unless_excludes`)."""
     kb = KnowledgeBase.load()
     loose = KnowledgeBase([dataclasses.replace(r, requires=()) for r in kb.rules], kb.attributes, kb.taxonomy)
     return kb, loose
@@ -195,6 +199,21 @@ def _exclusive(kb: KnowledgeBase, a: Rule, b: Rule) -> bool:
                 return True
     return (_foreign_block(kb, a, b) or _foreign_block(kb, b, a)
             or _self_named(kb, a, b) or _self_named(kb, b, a))
+
+
+def _unless_excludes(a: Rule, b: Rule, attribute: str, value: str) -> bool:
+    """Whether ``a``'s ``unless`` takes its evidence away wherever ``b`` holds on ``value``: one of its
+    conditions holds for the value itself (an ``attribute`` condition), or for every example of a
+    condition ``b`` requires of the same device (``b``'s situation is one ``a`` stands down in)."""
+    for excluding in a.unless:
+        if attribute in excluding.attributes and _holds(excluding, value):
+            return True
+        for needed in b.requires:
+            shown = _examples_of(needed)
+            if (needed.attribute in excluding.attributes and shown
+                    and all(_holds(excluding, v) for v in shown)):
+                return True
+    return False
 
 
 def _squash(text: str) -> str:
@@ -298,7 +317,11 @@ def check_pairs(kb: KnowledgeBase, loose: KnowledgeBase) -> list[Finding]:
                 if not own:
                     continue
                 for other in hits:
-                    if other.rule_id == rule.id or _exclusive(kb, rule, loose_rule(kb, other.rule_id)):
+                    if other.rule_id == rule.id:
+                        continue
+                    other_rule = loose_rule(kb, other.rule_id)
+                    if (_exclusive(kb, rule, other_rule) or _unless_excludes(rule, other_rule, attribute, value)
+                            or _unless_excludes(other_rule, rule, attribute, value)):
                         continue
                     for field, clash in (("vendor", vendor_conflict(names, own[0], other)),
                                          ("device_type", type_conflict(kb, own[0], other))):

@@ -16,6 +16,7 @@ from types import ModuleType
 import pytest
 
 from iotwarden.kb import KnowledgeBase
+from iotwarden.kb.schema import Condition, Rule
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
@@ -88,6 +89,33 @@ def test_rules_that_never_meet_on_one_device_are_no_conflict(shipped: tuple[Know
     assert not any("homeassistant.axis.zeroconf" in k and "doorbird" in k for k in keys)
     # each requires its own maker's name in the instance name or TXT record
     assert not any("homeassistant.shelly.zeroconf.1" in k for k in keys)
+
+
+def _card_rules(unless: tuple[Condition, ...], pdu_requires: str) -> tuple[KnowledgeBase, KnowledgeBase]:
+    """The shipped rules plus two read from one management card's sysDescr: a UPS's card unless ``unless``,
+    and a PDU's card requiring the sysObjectID prefix ``pdu_requires`` (as audit.load() returns them)."""
+    kb = audit.load()[0]
+    card = "Acme Web/SNMP Management Card"
+    ups = Rule("test.card.ups", "snmp.sys_descr", "prefix", (card,), {"device_type": "ups"}, 0.9, "test",
+               unless=unless)
+    pdu = Rule("test.card.pdu", "snmp.sys_descr", "prefix", (card,), {"device_type": "pdu"}, 0.9, "test",
+               requires=(Condition("snmp.sys_object_id", "prefix", (pdu_requires,)),))
+    rules = [*kb.rules, ups, pdu]
+    return (KnowledgeBase(rules, kb.attributes, kb.taxonomy),
+            KnowledgeBase([dataclasses.replace(r, requires=()) for r in rules], kb.attributes, kb.taxonomy))
+
+
+def test_an_unless_that_excludes_the_other_rules_situation_is_no_conflict() -> None:
+    # 993b6c8's unless: the UPS card's rule stands down on the arcs of APC's PDUs, so the pair never meets
+    arc = Condition("snmp.sys_object_id", "prefix", ("1.3.6.1.4.1.99999.1.4",))
+    key = "test.card.pdu test.card.ups device_type"
+    assert key not in {f.key for f in audit.check_pairs(*_card_rules((arc,), "1.3.6.1.4.1.99999.1.4.2"))}
+    # the same pair without the unless, or with the PDU on an arc the unless leaves alone, is a conflict
+    assert key in {f.key for f in audit.check_pairs(*_card_rules((), "1.3.6.1.4.1.99999.1.4.2"))}
+    assert key in {f.key for f in audit.check_pairs(*_card_rules((arc,), "1.3.6.1.4.1.99999.1.27"))}
+    # an unless met by the very value both rules read takes the evidence away too
+    text = Condition("snmp.sys_descr", "contains", ("Management Card",))
+    assert key not in {f.key for f in audit.check_pairs(*_card_rules((text,), "1.3.6.1.4.1.99999.1.27"))}
 
 
 @pytest.mark.parametrize(("pattern", "expected"), [
