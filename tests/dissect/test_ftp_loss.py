@@ -303,8 +303,74 @@ def test_the_flow_s_end_tells_each_unanswered_pass_once() -> None:
 
 
 def test_a_hole_in_the_client_s_direction_after_a_pass_reads_its_login_unknown() -> None:
-    # no reply is paired with the commands read before a client's hole: the PASS among them was sent all the same
+    # with no sequence numbers (where the hole began is not known) no reply is paired with the commands read before
+    # a client's hole: the PASS among them was sent all the same
     d, state = FtpDissector(), dict[str, Any]()
     converse(d, WRONG_UNANSWERED, state, PORT)
     assert _logins(d.gap(state, True) or []) == [("admin", "wrong", "unknown")]
     assert converse(d, [(False, b"530 Login incorrect.\r\n")], state, PORT) == [] and d.ending(state) == []
+
+
+def _before_a_client_hole(d: FtpDissector, state: dict[str, Any], commands: bytes) -> int:
+    """The greeting, then ``commands`` read from sequence number 1000, then a hole in the client's direction told in
+    its place: the sequence number where the hole begins."""
+    _fed(d, state, False, b"220 ready\r\n", seq=5000, ack=1000)
+    _fed(d, state, True, commands, seq=1000, ack=5011)
+    assert d.gap(state, True) is None  # the answer may still come
+    return 1000 + len(commands)
+
+
+def test_a_reply_after_a_client_s_hole_that_acknowledges_none_of_it_decides_the_pass_before_it() -> None:
+    # RFC 959 §4.2: replies come in command order; one sent before the server had any byte of the hole answers a
+    # command read before it (issue #4: was 'unknown' whatever the reply said)
+    for reply, result in ((b"530 Login incorrect.\r\n", "failure"), (b"230 Logged in\r\n", "success")):
+        hole = 1000 + len(b"USER admin\r\n")
+        d, state = FtpDissector(), dict[str, Any]()
+        _fed(d, state, False, b"220 ready\r\n", seq=5000, ack=1000)
+        _fed(d, state, True, b"USER admin\r\n", seq=1000, ack=5011)
+        _fed(d, state, False, b"331 go on\r\n", seq=5011, ack=hole)
+        _fed(d, state, True, b"PASS wrong\r\n", seq=hole, ack=5022)
+        assert d.gap(state, True) is None
+        got = _fed(d, state, False, reply, seq=5022, ack=hole + 12)
+        assert [o.fields for o in got] == [
+            {"username": "admin", "password": "wrong", "result": result, "code": int(reply[:3])}], result
+        assert d.ending(state) == []
+    # pipelined: USER and PASS in one segment, both answered before the server had the hole's bytes
+    d, state = FtpDissector(), dict[str, Any]()
+    hole = _before_a_client_hole(d, state, b"USER a\r\nPASS b\r\n")
+    assert _fed(d, state, False, b"331 go on\r\n", seq=5011, ack=hole) == []
+    assert _logins(_fed(d, state, False, b"530 no\r\n", seq=5022, ack=hole)) == [("a", "b", "failure")]
+    # the commands read after the hole pair with the replies after as before
+    _fed(d, state, True, b"USER c\r\nPASS d\r\n", seq=hole + 40, ack=5030)
+    assert _fed(d, state, False, b"331 go on\r\n", seq=5030, ack=hole + 48) == []
+    assert _logins(_fed(d, state, False, b"230 ok\r\n", seq=5041, ack=hole + 56)) == [("c", "d", "success")]
+
+
+def test_a_reply_that_may_answer_a_command_of_the_client_s_hole_leaves_the_pass_unknown() -> None:
+    # the reply acknowledges bytes of the hole: another USER and PASS may have been in it, and the 230 theirs
+    d, state = FtpDissector(), dict[str, Any]()
+    hole = _before_a_client_hole(d, state, b"USER a\r\nPASS b\r\n")
+    assert _fed(d, state, False, b"331 go on\r\n", seq=5011, ack=hole) == []
+    got = _fed(d, state, False, b"230 Logged in\r\n", seq=5022, ack=hole + 20)
+    assert [o.fields for o in got] == [{"username": "a", "password": "b", "result": "unknown", "code": None}]
+    assert d.ending(state) == []
+    # an acknowledgment that tells nothing (0: before the client's first byte read): the same
+    d, state = FtpDissector(), dict[str, Any]()
+    hole = _before_a_client_hole(d, state, b"USER a\r\nPASS b\r\n")
+    _fed(d, state, False, b"331 go on\r\n", seq=5011, ack=0)
+    assert _logins(_fed(d, state, False, b"530 no\r\n", seq=5022, ack=0)) == [("a", "b", "unknown")]
+    # the first reply ties only the oldest command: the 331 acknowledging the hole leaves the PASS unknown too
+    d, state = FtpDissector(), dict[str, Any]()
+    hole = _before_a_client_hole(d, state, b"USER a\r\nPASS b\r\n")
+    assert _fed(d, state, False, b"331 go on\r\n", seq=5011, ack=hole + 9) == []
+    assert _logins(_fed(d, state, False, b"530 no\r\n", seq=5022, ack=hole + 9)) == [("a", "b", "unknown")]
+    # the flow ends before any reply: 'unknown', once
+    d, state = FtpDissector(), dict[str, Any]()
+    _before_a_client_hole(d, state, b"USER a\r\nPASS b\r\n")
+    assert _logins(d.ending(state)) == [("a", "b", "unknown")] and d.ending(state) == []
+    # a server's hole after the client's: its first reply drops the PASS it covers ('unknown'), once
+    d, state = FtpDissector(), dict[str, Any]()
+    hole = _before_a_client_hole(d, state, b"USER a\r\nPASS b\r\n")
+    d.gap(state, False)
+    assert _logins(_fed(d, state, False, b"530 no\r\n", seq=5040, ack=hole)) == [("a", "b", "unknown")]
+    assert d.ending(state) == []

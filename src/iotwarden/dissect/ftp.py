@@ -18,18 +18,21 @@ a reply that acknowledges client bytes not read yet, with no command of ours wai
 (:data:`MAX_DEFERRED`) until they are (a SPAN port that recorded the server's 230 before the client's PASS), and
 one sent before the oldest command waiting was whole answers a command the capture lost, not it (issues #3/#4).
 
-A lost segment (``gap``) costs the line it was in and what it may have paired: the direction reads on from the
-next line found where a line or a segment begins, validated harder than in sync (a known command verb, a reply
-code of RFC 959 §4.2.1); the commands read before a hole in the client's direction claim no login (the USER it may
-have held names the PASS after it), the first completion reply after a hole in the server's, once every command
-its acknowledgment covers is read, answers none of them and drops them (the hole held the answers of some), and a
-greeting not seen whole is no banner.
+A lost segment (``gap``) costs the line it was in and what it may have paired: the direction reads on from the next
+line found where a line or a segment begins, validated harder than in sync (a known command verb, a reply code of RFC
+959 §4.2.1); a command read before a hole in the client's direction is paired only with a reply whose Acknowledgment
+Number reaches none of the hole's bytes (replies come in command order, RFC 959 §4.2, but the hole may have held
+another USER or PASS, whose reply any other may be; with no sequence numbers they claim no login), a PASS after the
+hole names no user (the USER it may have held names it), the first completion reply after a hole in the server's,
+once every command its acknowledgment covers is read, answers none of them and drops them (the hole held the answers
+of some), and a greeting not seen whole is no banner.
 
 A PASS read (with the USER it names) was sent in cleartext whatever the server answered: where FTP's state shows its
 answer will not be read, it is a login with result "unknown", stamped at the PASS, as Telnet's: the flow ends with it
-unanswered (``ending``: the capture's end, idle, evicted, after its FIN or RST), a hole in the client's direction
-after it (no reply is paired with it then), or a server's hole whose first reply after it drops it (its answer may be
-the hole's). A PASS lost in a hole claims nothing, nor does anything once MAX_PENDING forgot a command.
+unanswered (``ending``: the capture's end, idle, evicted, after its FIN or RST), a reply after a hole in the client's
+direction after it that may answer a command of the hole's (or the hole itself, with no sequence numbers), or a
+server's hole whose first reply after it drops it (its answer may be the hole's). A PASS lost in a hole claims
+nothing, nor does anything once MAX_PENDING forgot a command.
 """
 
 from __future__ import annotations
@@ -57,7 +60,8 @@ MAX_PENDING = 1024
 # directions out of order by a segment or two holds one or two; past it the oldest is taken as answering nothing
 MAX_DEFERRED = 16
 # commands read and not yet answered: (sequence number after it or None, credentials: the user, the password and
-# the PASS's packet without its payload, or the user alone for a USER)
+# the PASS's packet without its payload, or the user alone for a USER; the sequence number where a hole in the
+# client's direction after it began, or None)
 COMMANDS_KEY = "commands"
 # where ACKs tell nothing, a reply with no command read waiting is taken to answer the next command read when that is
 # the one command it answers in a login (RFC 959 §5.4: 331 and 332 a USER; 230, 202 and 530, in the sequence
@@ -72,6 +76,8 @@ MAX_STREAM_BYTES = 64 * 1024
 
 # what a command read sent: the user named, the password (PASS) and the PASS's packet without its payload
 Credentials = tuple[str, str | None, Packet | None]
+# a command waiting for its reply: the sequence number after it, what it sent, where a client's hole after it began
+Waiting = tuple[int | None, Credentials | None, int | None]
 
 _REPLY = re.compile(r"^(\d{3})([ -])(.*)$")
 
@@ -103,14 +109,20 @@ class FtpDissector(StreamDissector):
         finds. A client's hole may have held a USER or PASS: the commands read before it claim no login and a PASS
         after it names no user. A server's hole held replies: the first completion reply after it answers nothing
         (:meth:`_answer`); a hole before the greeting was read held part of it. A PASS read before a client's hole
-        is a login whose result is 'unknown' (no reply is paired with it now)."""
+        keeps its credentials where the hole's start is known: a reply acknowledging no byte of the hole is its own
+        (:meth:`_answer`), any other makes it a login whose result is 'unknown'; where it is not known (no sequence
+        numbers) it is that login now."""
         key = streambuf.direction_key(to_server)
         state.pop(key, None)
         state[RESYNC_STATE_KEY + key] = True
         if to_server:
             state.pop("user", None)
-            commands = state.get(COMMANDS_KEY, ())
-            state[COMMANDS_KEY] = [(at, None) for at, _ in commands]
+            commands: list[Waiting] = state.get(COMMANDS_KEY, [])
+            hole = state.get("c2s_at")  # the first client byte not read as part of a whole line
+            if hole is not None:  # the earliest hole after each command bounds what its reply may acknowledge
+                state[COMMANDS_KEY] = [(at, sent, hole if cut is None else cut) for at, sent, cut in commands]
+                return None
+            state[COMMANDS_KEY] = [(at, None, cut) for at, _, cut in commands]
             return self._unknown(commands, state) or None
         else:
             state.pop("reply", None)
@@ -124,13 +136,12 @@ class FtpDissector(StreamDissector):
         read and not answered was sent in cleartext, its answer never read: a login whose result is 'unknown'."""
         return self._unknown(state.pop(COMMANDS_KEY, ()), state)
 
-    def _unknown(self, commands: Iterable[tuple[int | None, Credentials | None]],
-                 state: dict[str, Any]) -> list[Observation]:
+    def _unknown(self, commands: Iterable[Waiting], state: dict[str, Any]) -> list[Observation]:
         """The PASS commands among ``commands`` (credentials read, answer never to be paired) as logins whose result
         is 'unknown', stamped at each PASS; none once MAX_PENDING forgot a command (which replies answered which
         is not known)."""
         out: list[Observation] = []
-        for _, credentials in commands:
+        for _, credentials, _cut in commands:
             if state.get("done") or state.get("unpaired"):
                 break
             if credentials is not None and credentials[2] is not None:
@@ -212,11 +223,11 @@ class FtpDissector(StreamDissector):
             credentials = (state["user"], arg[:MAX_FIELD], dataclasses.replace(pkt, payload=b""))
         if state.pop("answered_first", None) == verb:
             return  # its reply came first (a capture whose ACKs tell nothing of the order)
-        commands: list[tuple[int | None, Credentials | None]] = state.setdefault(COMMANDS_KEY, [])
+        commands: list[Waiting] = state.setdefault(COMMANDS_KEY, [])
         if len(commands) >= MAX_PENDING:
             del commands[0]
             state["unpaired"] = True
-        commands.append((after, credentials))
+        commands.append((after, credentials, None))
 
     def _reply_line(self, pkt: Packet, line: str, state: dict[str, Any]) -> list[Observation]:
         lines: list[str] | None = state.get("reply")
@@ -293,11 +304,15 @@ class FtpDissector(StreamDissector):
     def _answer(self, pkt: Packet, code: int, ack: int | None, state: dict[str, Any]) -> list[Observation]:
         """A completion reply (acknowledging ``ack`` of the client's bytes, None: not known) answers the oldest
         command waiting, unless it was sent before that command was whole (it answers one the capture lost); a 230
-        or 530 to a USER or PASS claims its login."""
-        commands: list[tuple[int | None, Credentials | None]] = state.get(COMMANDS_KEY) or []
+        or 530 to a USER or PASS claims its login. Replies come in command order (RFC 959 §4.2) and a hole in the
+        client's direction does not reorder them, but it may have held further commands: a reply to a command read
+        before such a hole is that command's only when it acknowledges none of the hole's bytes (sent before any
+        command of the hole was whole); one that does, or says nothing, may be a command of the hole's, and a PASS
+        it meets first is a login whose result is 'unknown'."""
+        commands: list[Waiting] = state.get(COMMANDS_KEY) or []
         if state.pop("server_hole", False):  # which of the commands it covers the hole's replies answered: unknown
-            kept: list[tuple[int | None, Credentials | None]] = []
-            dropped: list[tuple[int | None, Credentials | None]] = []
+            kept: list[Waiting] = []
+            dropped: list[Waiting] = []
             for c in commands:
                 covered = ack is None or c[0] is None or seq_delta(ack, c[0]) >= 0
                 (dropped if covered else kept).append(c)
@@ -307,10 +322,12 @@ class FtpDissector(StreamDissector):
             if ack is None and code in ANSWERS_FIRST:
                 state["answered_first"] = ANSWERS_FIRST[code]
             return []
-        after, credentials = commands[0]
+        after, credentials, cut = commands[0]
         if ack is not None and after is not None and seq_delta(ack, after) < 0:
             return []
         del commands[0]
+        if cut is not None and (ack is None or seq_delta(ack, cut) > 0):  # it may answer a command of the hole's
+            return self._unknown([(after, credentials, cut)], state)
         if code not in (230, 530) or credentials is None or state.get("unpaired"):
             return []
         return self._claim(pkt, credentials[:2], "success" if code == 230 else "failure", code, state)
