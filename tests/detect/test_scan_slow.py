@@ -71,3 +71,13 @@ def test_a_udp_flood_at_random_ports_is_no_port_scan() -> None:
     probes = [Flow(0, 17, "10.0.0.9", 50000, "203.0.113.7", port, port * 0.01, port * 0.01, pkts_ab=1, bytes_ab=68,
                    payload_ab=40) for port in range(1000, 1020)]
     assert [a.id for a in feed([ScanDetector()], flows=probes)] == ["detect.scan.vertical"]
+
+
+def test_a_slow_scans_evidence_is_its_own_ports_probes() -> None:
+    """A source that failed connects to another port first: the slow Telnet scan's alert carries its Telnet probes,
+    not the source's first flows (brief S a, issue #4)."""
+    other = [_s0("10.0.0.9", f"198.51.100.{200 + i}", 9999, i * 1.0, sport=39000 + i) for i in range(4)]
+    slow = [_s0("10.0.0.9", f"198.51.100.{i + 1}", 23, 10.0 + i * 30.0, sport=40000 + i) for i in range(40)]
+    (alert,) = feed([ScanDetector()], flows=other + slow)
+    assert (alert.id, alert.key) == ("detect.scan.telnet_mirai", "23/2323/slow")
+    assert alert.flows and {f["b_port"] for f in alert.flows} == {23}

@@ -63,6 +63,7 @@ from iotwarden.model.observation import scoped
 
 HORIZONTAL, VERTICAL, MIRAI = "detect.scan.horizontal", "detect.scan.vertical", "detect.scan.telnet_mirai"
 TELNET_PORTS = frozenset({23, 2323})
+EVIDENCE_FLOWS = 4  # probes kept per source (and per slow-scanned port) as an alert's evidence
 # a probe is a TCP attempt that never carried data, or an unanswered UDP datagram unless it comes from
 # a service port (a reply whose request was not seen) or goes to a discovery/infrastructure service
 # (DNS, DHCP, NTP, NetBIOS, SSDP, mDNS, LLMNR)
@@ -137,6 +138,9 @@ class _Probes:
     arp: Recent[str, float] = field(default_factory=Recent)  # address asked for -> last request
     icmp: Recent[str, float] = field(default_factory=Recent)  # host sent an unanswered ICMP request -> last one
     slow: Recent[int, Recent[str, float]] = field(default_factory=Recent)  # port -> host -> last probe (slow_window_s)
+    # port -> its first probes (up to EVIDENCE_FLOWS), a slow scan's evidence: the source's first flows (``flows``)
+    # may be to another port; a port leaves with its ``slow`` table
+    slow_flows: dict[int, list[Flow]] = field(default_factory=dict)
     # (port, host) -> (source port, last probe, gap before it, probes at that cadence); port ICMP for a ping
     cycles: Recent[tuple[int, str], tuple[int, float, float, int]] = field(default_factory=Recent)
 
@@ -309,7 +313,7 @@ class ScanDetector(Detector):
                 by_host.move_to_end(host)
             elif len(by_host) > limit:
                 by_host.popitem(last=False)
-            if len(st.flows) < 4:
+            if len(st.flows) < EVIDENCE_FLOWS:
                 st.flows.append(flow)
             telnet = port in TELNET_PORTS and proto == 6
             if proto == 6 and port not in SERVICE_PORTS:
@@ -342,8 +346,12 @@ class ScanDetector(Detector):
         hosts = st.slow.get(port)
         if hosts is None:
             hosts = st.slow[port] = Recent()
+            st.slow_flows[port] = []
             if len(st.slow) > o.max_targets:
-                st.slow.popitem(last=False)
+                st.slow_flows.pop(st.slow.popitem(last=False)[0], None)
+        probes = st.slow_flows[port]
+        if len(probes) < EVIDENCE_FLOWS:
+            probes.append(flow)
         _probed(hosts, host, ts, o.max_targets)
         if len(hosts) < o.min_slow_hosts or _fresh(hosts, ts, o.slow_window_s) < o.min_slow_hosts:
             return
@@ -360,7 +368,7 @@ class ScanDetector(Detector):
         self.raise_alert(ctx, detector_id, title=f"Slow scan of port {port} from {src}: {n} hosts",
                          severity="high" if telnet else "medium", subject=initiator(ctx, flow), ts=ts, key=key,
                          mitre=("T1046", "T1110") if telnet else ("T1046",), src_ip=src,
-                         evidence={"hosts": n, "port": port, "window_s": o.slow_window_s}, flows=st.flows)
+                         evidence={"hosts": n, "port": port, "window_s": o.slow_window_s}, flows=probes)
 
     def _ping(self, ctx: Context, flow: Flow) -> None:
         """An unanswered ICMP request: a ping sweep's probe (key ``icmp``, like the ARP sweep's ``arp``)."""
@@ -373,7 +381,7 @@ class ScanDetector(Detector):
         if _steady(st.cycles, (ICMP, target), -1, ts, None, o=o):
             return  # a host pinged at a steady cadence: watched, as a monitoring system watches the hosts it pings
         _probed(st.icmp, target, ts, o.max_targets)
-        if len(st.flows) < 4:
+        if len(st.flows) < EVIDENCE_FLOWS:
             st.flows.append(flow)
         n = _fresh(st.icmp, ts, o.window_s) if len(st.icmp) >= o.min_hosts else 0
         if n >= o.min_hosts and self._due(st, HORIZONTAL, "icmp", ts):
