@@ -103,7 +103,8 @@ text = printed.getvalue()
 listed = all(name in text for name in ("alerts", "findings", "monitor", "policy", "cases", "sensor", "users"))
 print(json.dumps({"code": code, "usage": text.count("Usage: iotwarden "), "lists": listed, "imported": sorted(
     n for n in ("sqlalchemy", "iotwarden.store.db", "iotwarden.store.schema", "iotwarden.respond.cases",
-                "iotwarden.respond.engine", "iotwarden.policy.observed", "iotwarden.inventory.classifier")
+                "iotwarden.respond.engine", "iotwarden.policy.observed", "iotwarden.inventory.classifier",
+                "asyncio", "iotwarden.bus.jetstream", "iotwarden.bus.inprocess")
     if n in sys.modules)}))
 """
 
@@ -181,5 +182,7 @@ def test_listing_the_commands_imports_neither_the_engine_nor_the_api_nor_ssh_nat
 def test_the_root_help_imports_neither_the_store_nor_the_response_engine_nor_the_classifier() -> None:
     """alerts, findings, monitor, policy, respond (playbooks, cases, actions), sensor and users import the store's
     tables, the response modules and the policy's traffic reader in the commands that use them; the defaults their
-    options show are in store/limits.py (findings --limit) and respond/phases.py (cases note --phase)."""
+    options show are in store/limits.py (findings --limit) and respond/phases.py (cases note --phase). Nor asyncio
+    (~11 ms): sensor and worker import the NATS link (bus/jetstream.py) when they run, the bus package its in-process
+    bus when named, and --outage-limit's default is in bus/limits.py."""
     assert _run(ROOT_HELP) == {"code": 0, "usage": 1, "lists": True, "imported": []}

@@ -18,6 +18,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from iotwarden.bus.limits import OUTAGE_LIMIT_S as OUTAGE_LIMIT_S  # noqa: PLC0414 - re-exported, as before it moved
 from iotwarden.errors import IotwardenError, describe
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ CONNECT_TIMEOUT_S = 3.0  # the first connection; later ones are reconnects, retr
 RECONNECT_WAIT_S = 1.0  # pause between two reconnect attempts
 PENDING_BYTES = 8 * 1024 * 1024  # publishes the client buffers while reconnecting; past it a publish fails
 CALL_TIMEOUT_S = 10.0  # a request to the server (stream info, publish ack, fetch) waits at most this long
-OUTAGE_LIMIT_S = 300.0  # sensor and worker give up (one error line, exit 2) once NATS is away this long
 SITE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # one NATS subject token
 SCHEMES = ("nats", "tls")
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from iotwarden.bus.jetstream import OUTAGE_LIMIT_S, BusError, NatsLink, check_site, redact
+from iotwarden.bus.limits import OUTAGE_LIMIT_S
 from iotwarden.cli.analyze import DB_OPTION, open_store
 from iotwarden.cli.main import app
 from iotwarden.cli.monitor import DETECT_OPTIONS_OPTION, SUPPRESSIONS_OPTION
@@ -100,6 +100,8 @@ def sensor_cmd(
     outage_limit: float = OUTAGE_OPTION,
 ) -> None:
     """Run the engine on SOURCE and publish its Observations and closed Flows to NATS JetStream."""
+    from iotwarden.bus.jetstream import BusError, NatsLink, check_site, redact  # noqa: PLC0415 - asyncio: not for --help
+
     check_site(site)
     paths = [Path(s) for s in sources]
     live = len(sources) == 1 and not paths[0].exists()
@@ -154,6 +156,7 @@ def worker_cmd(
     outage_limit: float = OUTAGE_OPTION,
 ) -> None:
     """Consume the sensors' records, run the analyzers and write devices, flows, findings and alerts."""
+    from iotwarden.bus.jetstream import NatsLink, redact  # noqa: PLC0415 - asyncio: not for --help
     from iotwarden.bus.nats import NatsBus  # noqa: PLC0415
     from iotwarden.services.worker import Worker  # noqa: PLC0415 - imports nats-py: only for this command
 
