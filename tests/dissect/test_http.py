@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from iotwarden.dissect import http
 from iotwarden.dissect.base import Packet
-from iotwarden.dissect.http import MAX_HEAD, MAX_HEADERS, MAX_MESSAGES, HttpDissector
+from iotwarden.dissect.http import MAX_HEAD, MAX_HEADERS, MAX_MESSAGES, MAX_PENDING_METHODS, HttpDissector
 from iotwarden.errors import ParseError
 from tests.conftest import shared
 from tests.dissect.hostile import TCPDUMP_CAPTURES, feed_capture_any_port, feed_chunks, mutate
@@ -158,3 +159,23 @@ def test_an_http_start_split_anywhere_is_not_refused(pieces: list[bytes]) -> Non
     to_server = not pieces[-1].startswith(b"TP/")
     obs = feed_chunks(HttpDissector(), [(to_server, p) for p in pieces])
     assert len(obs) == 1
+
+
+@pytest.mark.parametrize("messages", [MAX_MESSAGES, 64])
+def test_responses_pair_with_their_own_requests_past_the_pending_methods_limit(
+        monkeypatch: pytest.MonkeyPatch, messages: int) -> None:
+    """More requests pipelined than MAX_PENDING_METHODS (MAX_MESSAGES raised alone): the answers of those not
+    remembered are read without a method, never with a later request's (the HEAD's: its answer has no body, a GET's
+    has), so the bodies of keep-alive responses stay framed (brief S b, issue #4)."""
+    monkeypatch.setattr(http, "MAX_MESSAGES", messages)
+    n = MAX_PENDING_METHODS + 8  # pipelined before any answer: 8 past the limit
+    answered = 10
+    body = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+    obs = feed_chunks(HttpDissector(), [(True, b"GET / HTTP/1.1\r\n\r\n" * n), (False, body * answered),
+                                        (True, b"HEAD / HTTP/1.1\r\n\r\n"),
+                                        (False, body * (n - answered) + b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+                                         + b"HTTP/1.1 204 No Content\r\n\r\n")])
+    responses = [o.fields["status"] for o in obs if o.kind == "response"]
+    requests = min(n, messages) + (messages > n)
+    assert responses == [200] * min(n + 1, messages) + [204] * (messages > n + 1)
+    assert len([o for o in obs if o.kind == "request"]) == requests

@@ -90,7 +90,10 @@ from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
 MAX_MESSAGES = 32  # messages dissected per direction of one flow (max_messages_per_flow)
-MAX_PENDING_METHODS = 32  # request methods remembered to frame their responses (HEAD has no body)
+# request methods remembered to frame their responses (HEAD has no body); the requests past it are counted
+# (state "methods_unpaired"), and every one after them too, so their answers are read without a method, never
+# with a later request's: pairing holds whatever MAX_MESSAGES is
+MAX_PENDING_METHODS = 32
 # stream bytes read of a flow, both directions, bodies included (StreamDissector.max_stream_bytes): the heads of a
 # keep-alive connection's first requests and responses and the bodies read between them (IPP, TS Gateway,
 # device metadata); about what the 200-packet cap it replaces read of full-size segments (~290 KB), but a header
@@ -98,6 +101,7 @@ MAX_PENDING_METHODS = 32  # request methods remembered to frame their responses 
 MAX_STREAM_BYTES = 256 * 1024
 DESCRIPTION = "upnp"  # state key of the reader (description, metadata, IPP) of the response body being read
 _READERS = {streambuf.S2C: DESCRIPTION, streambuf.C2S: "ipp_c2s"}  # and of the request body (IPP) being read
+_UNPAIRED = "methods_unpaired"  # state key: requests queued past MAX_PENDING_METHODS, their methods not remembered
 
 # the head's limits and Basic credentials (dissect/httphead.py, split from this module) stay importable from here
 __all__ = ["DESCRIPTION", "MAX_HEAD", "MAX_HEADERS", "MAX_MESSAGES", "MAX_PENDING_METHODS", "MAX_STREAM_BYTES",
@@ -153,6 +157,7 @@ class HttpDissector(StreamDissector):
         key = streambuf.direction_key(to_server)
         state[_READERS[key]] = None  # a document with a hole in it describes nothing
         state.pop("methods", None)  # which request an answer belongs to is no longer known
+        state.pop(_UNPAIRED, None)
         if state.get("closed_" + key):  # a body until close, a broken framing, MAX_MESSAGES: nothing more
             if state.get("closed_" + streambuf.C2S) and state.get("closed_" + streambuf.S2C):
                 state["done"] = True
@@ -265,9 +270,11 @@ class HttpDissector(StreamDissector):
                 headers[name] = headers[name].partition(" ")[0] + " [redacted]"
         pending: list[str] = state.setdefault("methods", [])
         ipp = method == "POST" and is_ipp(headers.get("content-type"))
-        if len(pending) < MAX_PENDING_METHODS:  # a SOAP or IPP POST is marked: its answer may be read
+        if len(pending) < MAX_PENDING_METHODS and not state.get(_UNPAIRED):  # a SOAP or IPP POST is marked: its
             pending.append(SOAP_POST if method == "POST" and is_soap_request(method, headers.get("content-type"))
-                           else IPP_POST if ipp else method)
+                           else IPP_POST if ipp else method)  # answer may be read
+        else:  # queued behind the methods not remembered: answered without its method
+            state[_UNPAIRED] = state.get(_UNPAIRED, 0) + 1
         # RFC 9112 §6.3: a request without Content-Length or chunked coding has no body
         length = self._body_length(headers, is_request=True)
         if ipp and length:
@@ -293,7 +300,12 @@ class HttpDissector(StreamDissector):
             "headers": headers,
         }
         pending: list[str] = state.setdefault("methods", [])
-        method = pending.pop(0) if pending and status >= 200 else None
+        method = None
+        if status >= 200:  # the oldest request's answer: a remembered method, else one past MAX_PENDING_METHODS
+            if pending:
+                method = pending.pop(0)
+            elif state.get(_UNPAIRED):
+                state[_UNPAIRED] -= 1
         # RFC 9112 §6.3 (1): HEAD responses, 1xx, 204 and 304 carry no body
         if method == "HEAD" or status < 200 or status in (204, 304):
             return fields, 0
