@@ -11,9 +11,9 @@ from sqlalchemy import insert, select
 from iotwarden.api.derived import MarkedCache, ids_clause
 from iotwarden.store import Store
 from iotwarden.store.schema import DeviceRow
-from tests.store.conftest import pg_store
+from tests.store.conftest import pg_schema, pg_store
 
-__all__ = ["pg_store"]  # the store package's fixture: a private schema on the local server
+__all__ = ["pg_schema", "pg_store"]  # the store package's fixture: a private schema on the local server
 
 DEVICES = 40_000  # more ids than SQLite (32,766) or PostgreSQL (65,535 in all) bind as separate parameters
 

@@ -15,9 +15,9 @@ from iotwarden.policy.model import load_text
 from iotwarden.store import Store
 from iotwarden.store.schema import DeviceRow
 from tests.api.conftest import CAMERA, login, open_alerts, seed, some_vendor
-from tests.store.conftest import pg_store
+from tests.store.conftest import pg_schema, pg_store
 
-__all__ = ["pg_store"]  # the store package's fixture: a private schema on the local server
+__all__ = ["pg_schema", "pg_store"]  # the store package's fixture: a private schema on the local server
 
 
 @pytest.mark.postgres
