@@ -164,12 +164,17 @@ def _row(kb: KnowledgeBase, dataset: str, name: str, dev: DeviceRow | None, *, v
     return row
 
 
+def missing_captures(label: Label) -> list[Path]:
+    """The label's captures that are not under SHARED (a worktree without ../shared beside it lacks them all)."""
+    return [p for p in (SHARED / c for c in label.captures) if not p.is_file()]
+
+
 def real_rows(kb: KnowledgeBase, workdir: Path) -> list[Row]:
     rows = []
     for i, label in enumerate(REAL):
         paths = [SHARED / c for c in label.captures]
-        if not all(p.is_file() for p in paths):
-            print(f"skip {label.name}: capture missing", file=sys.stderr)
+        if missing := missing_captures(label):
+            print(f"skip {label.name}: capture missing: {missing[0]}", file=sys.stderr)
             continue
         devices = _devices(paths, workdir, f"real{i}")
         if label.mac:
@@ -228,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write the per-device rows and the summary here")
     ap.add_argument("--quiet", action="store_true", help="only the summary")
     args = ap.parse_args(argv)
+    missing = [label.name for label in REAL if missing_captures(label)] if args.only in (None, "real") else []
+    if len(missing) == len(REAL):  # an accuracy without the real captures reads like one with them
+        print(f"error: none of the {len(REAL)} labelled real captures is under {SHARED} (a worktree needs ../shared "
+              "beside it, or IOTWARDEN_SHARED_DATA; --only lab evaluates the lab scenarios alone)", file=sys.stderr)
+        return 2
     kb = KnowledgeBase.load()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="iw-eval-") as tmp:
@@ -254,8 +264,12 @@ def main(argv: list[str] | None = None) -> int:
         m = f"{s['model_right']}/{s['models']} {100 * s['model_right'] / max(s['models'], 1):5.1f}%"
         print(f"{name:20} {s['devices']:7} {v:>14} {s['vendor_unknown']:9} {t:>14} {s['type_unknown']:9} "
               f"{m:>14} {s['model_wrong']:7}")
+    if missing:
+        print(f"warning: {len(missing)} of {len(REAL)} labelled real captures missing under {SHARED}, not evaluated: "
+              f"{', '.join(missing)}")
     if args.json:
-        args.json.write_text(json.dumps({"rows": [asdict(r) for r in rows], "summary": stats}, indent=1))
+        args.json.write_text(json.dumps({"rows": [asdict(r) for r in rows], "summary": stats, "missing": missing},
+                                        indent=1))
     return 0
 
 

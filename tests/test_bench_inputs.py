@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 # each bench script's path to the shared data, printed by a fresh interpreter (the module reads the variable on import)
 PROBE = """
@@ -56,3 +58,34 @@ def test_a_capture_sweep_that_finds_no_capture_fails_instead_of_comparing_as_unc
     diff = subprocess.run([sys.executable, "bench/qa_captures.py", "diff", str(empty), str(empty)], cwd=REPO,
                           capture_output=True, text=True, check=False, timeout=120)
     assert diff.returncode == 0 and "Traceback" not in diff.stderr
+
+
+def classify_eval(shared: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "IOTWARDEN_SHARED_DATA": str(shared)}
+    return subprocess.run([sys.executable, "bench/classify_eval.py", "--quiet", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, check=False, timeout=300)
+
+
+def test_an_accuracy_run_that_finds_no_real_capture_fails_instead_of_reporting_the_lab_alone(tmp_path: Path) -> None:
+    """Without ../shared, classify_eval.py skipped every real capture and printed a summary of the lab scenarios
+    alone, with rc 0, which read like a whole evaluation."""
+    for args in ((), ("--only", "real")):
+        out = classify_eval(tmp_path, *args)
+        assert out.returncode == 2, (args, out.stderr)
+        assert f"none of the 13 labelled real captures is under {tmp_path / 'pcaps'}" in out.stderr
+        assert "all lab" not in out.stdout
+
+
+def test_an_accuracy_run_names_the_real_captures_it_could_not_evaluate(tmp_path: Path) -> None:
+    capture = "ics_iti/pcaps/s7/s7comm_reading_plc_status.pcap"
+    source = Path(os.environ.get("IOTWARDEN_SHARED_DATA", REPO.parent / "shared" / "data")) / "pcaps" / capture
+    if not source.is_file():
+        pytest.skip(f"{source} is not here")
+    (tmp_path / "pcaps" / capture).parent.mkdir(parents=True)
+    (tmp_path / "pcaps" / capture).symlink_to(source)
+    out = classify_eval(tmp_path, "--only", "real")
+    assert out.returncode == 0, out.stderr
+    assert "all real                   1" in out.stdout
+    warning = next(line for line in out.stdout.splitlines() if line.startswith("warning:"))
+    assert warning.startswith(f"warning: 12 of 13 labelled real captures missing under {tmp_path / 'pcaps'}")
+    assert "blink-cam-01" in warning and "s7 (reading PLC status)" not in warning
