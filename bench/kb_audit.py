@@ -102,23 +102,6 @@ ALLOW_A: dict[str, str] = {
     "snmp.oid.hpe_ups snmp.pen.compaq device_type":
         "designed pair: Compaq's enterprise number leans to an HPE server (0.6); HPE's UPS management module answers "
         "under its own subtree 232.165.3 (CPQPOWER-MIB, 0.8), which outweighs it",
-    "snmp.oid.apc_pdu snmp.pen.apc device_type":
-        "designed pair: APC's enterprise number leans to a UPS (0.8), which most APC agents are; its rack PDUs answer "
-        "under their own subtree 318.1.3.4 (PowerNet-MIB masterSwitch, 0.9), which outweighs it",
-    "snmp.oid.apc_environmental_monitor snmp.pen.apc device_type":
-        "designed pair: APC's enterprise number leans to a UPS (0.8); its environmental monitors (NetBotz, EMU) "
-        "answer under their own subtree 318.1.3.8 (PowerNet-MIB monitors, 0.9), which outweighs it",
-    "snmp.oid.apc_cooling snmp.pen.apc device_type":
-        "designed pair: APC's enterprise number leans to a UPS (0.8); its InRow and NetworkAIR cooling units answer "
-        "under their own subtree 318.1.3.14 (PowerNet-MIB networkAir, 0.9), which outweighs it",
-    "snmp.oid.apc_ats snmp.pen.apc device_type":
-        "designed pair: APC's enterprise number leans to a UPS (0.8); its automatic transfer switches answer under "
-        "their own arcs 318.1.3.11, .32 and .38 (PowerNet-MIB automaticXferSwitch and the rack ATSs, 0.9), which "
-        "outweigh it",
-    **{f"snmp.oid.apc_inrow_{series} snmp.pen.apc device_type":
-       "designed pair: APC's enterprise number leans to a UPS (0.8); an InRow cooling unit answers under its series' "
-       "own arc of networkAir 318.1.3.14 (PowerNet-MIB airIRSC100Series .4 to airIRRP500Series .7: a model "
-       "statement, 0.9), which outweighs it" for series in ("sc", "rc", "rp100", "rp500")},
 }
 _LEANS = "weight 0.3, under the classifier's MIN_CONFIDENCE: it leans towards the kind, never concludes it alone"
 ALLOW_B: dict[str, str] = {

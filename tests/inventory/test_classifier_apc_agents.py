@@ -1,7 +1,7 @@
 """APC's agents that are no UPS (issue #3, rules/enterprise.yaml): environmental monitors (NetBotz, the EMU) and
-InRow cooling answer under APC's enterprise number 318, which leans to a UPS, with their own PowerNet-MIB
-product arcs and card applications; and the UPSs that must stay UPSs. Also the two ODVA vendor ids whose
-registered names differ only in a legal form (rules/enip_vendors.yaml, bench/ot_vendor_ids.py)."""
+InRow cooling answer under APC's enterprise number 318 (the vendor alone; its UPS arcs: snmp.oid.apc_ups) with
+their own PowerNet-MIB product arcs and card applications; and the UPSs that must stay UPSs. Also the two ODVA
+vendor ids whose registered names differ only in a legal form (rules/enip_vendors.yaml, bench/ot_vendor_ids.py)."""
 
 from __future__ import annotations
 
@@ -75,10 +75,8 @@ def test_an_inrow_unit_is_no_ups_beside_its_card_s_sys_descr(oid: str, model: st
 
 @pytest.mark.parametrize(("oid", "descr"), [
     ("1.3.6.1.4.1.318.1.3.2.12", NMC.format(app="sumx_682") + "MN:AP9631 HR:05 SN: ZA1234 MD:01/01/2019)"),
-    ("1.3.6.1.4.1.318.1.3.27", ""),  # an APC arc no rule names: the enterprise's UPS lean
-    ("1.3.6.1.4.1.318.1.3.80", ""),  # 318.1.3.80 begins with the digits of .8 but is another arc
-    ("1.3.6.1.4.1.318.1.3.140", ""),  # likewise .14
-])
+    ("1.3.6.1.4.1.318.1.3.27", ""),  # the AP9631 UPS card's arc (snmp.oid.apc_ups)
+])  # arcs such as .80 and .140, no UPS's, name APC alone: tests/inventory/test_classifier_apc_arcs.py
 def test_an_apc_ups_stays_a_ups(oid: str, descr: str) -> None:
     dev = stating(snmp__sys_object_id=oid, **({"snmp__sys_descr": descr} if descr else {}))
     assert (concluded(dev)["vendor"], concluded(dev)["device_type"]) == ("APC", "ups")

@@ -46,7 +46,7 @@ def test_an_apc_rack_pdu_is_a_pdu_whatever_apc_s_ups_leans_say() -> None:
 def test_an_apc_ups_stays_a_ups() -> None:
     dev = stating(APC_MAC, snmp__sys_object_id="1.3.6.1.4.1.318.1.3.2.12", snmp__sys_descr=UPS_DESCR)
     assert (concluded(dev)["vendor"], concluded(dev)["device_type"]) == ("APC", "ups")
-    assert {"snmp.pen.apc", "snmp.descr.apc"} <= rules_for(dev, "device_type")
+    assert {"snmp.oid.apc_ups", "snmp.descr.apc"} <= rules_for(dev, "device_type")
     assert concluded(stating(snmp__sys_descr=UPS_DESCR))["device_type"] == "ups"
     assert concluded(stating(APC_MAC))["device_type"] == "ups"  # the block alone, as before
 

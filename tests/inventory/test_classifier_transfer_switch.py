@@ -1,7 +1,8 @@
 """APC's automatic transfer switches (issue #3, rules/enterprise.yaml, taxonomy transfer_switch): they answer under
-APC's enterprise number 318, which leans to a UPS, with their own PowerNet-MIB arcs (318.1.3.11, .32, .38) and a
-card naming its ATS application (AN1:apc_hw05_ats4g_...); a transfer switch holds no battery, so it is no UPS. The
-UPSs and the arcs that only begin with the same digits stay UPSs."""
+APC's enterprise number 318 (which names the vendor alone; its UPS arcs a UPS: snmp.oid.apc_ups) with their own
+PowerNet-MIB arcs (318.1.3.11, .32, .38) and a card naming its ATS application (AN1:apc_hw05_ats4g_...); a transfer
+switch holds no battery, so it is no UPS. The UPSs stay UPSs, and the arcs that only begin with the same digits are
+no transfer switches."""
 
 from __future__ import annotations
 
@@ -46,14 +47,14 @@ def test_an_apc_card_naming_its_ats_application_is_a_transfer_switch_not_a_ups()
     assert "snmp.descr.apc" not in rules_for(alone, "vendor")  # the UPS reading leaves it alone
 
 
-@pytest.mark.parametrize("oid", [
-    "1.3.6.1.4.1.318.1.3.110",  # begins with the digits of .11, another arc
-    "1.3.6.1.4.1.318.1.3.320",  # likewise .32
-    "1.3.6.1.4.1.318.1.3.2.12",  # a Smart-UPS
+@pytest.mark.parametrize(("oid", "kind"), [
+    ("1.3.6.1.4.1.318.1.3.110", None),  # begins with the digits of .11, another arc: APC alone (no UPS lean any more)
+    ("1.3.6.1.4.1.318.1.3.320", None),  # likewise .32
+    ("1.3.6.1.4.1.318.1.3.2.12", "ups"),  # a Smart-UPS
 ])
-def test_other_apc_arcs_keep_the_ups_lean(oid: str) -> None:
+def test_other_apc_arcs_are_no_transfer_switch(oid: str, kind: str | None) -> None:
     dev = stating(snmp__sys_object_id=oid)
-    assert (concluded(dev)["vendor"], concluded(dev)["device_type"]) == ("APC", "ups")
+    assert (concluded(dev)["vendor"], concluded(dev).get("device_type")) == ("APC", kind)
     assert "snmp.oid.apc_ats" not in rules_for(dev, "vendor")
 
 
