@@ -46,6 +46,28 @@ def test_oids() -> None:
             asn1.oid(bad)
 
 
+def test_oid_memo_answers_as_the_decoder_within_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(asn1, "MAX_OID_MEMO", 4)
+    monkeypatch.setattr(asn1, "_OID_TEXT", {})
+    expected = {bytes([0x2B, 6, 1, 2, 1, 1, n, 0]): f"1.3.6.1.2.1.1.{n}.0" for n in range(10)} | {b"\x88\x37": "2.999"}
+    for value, text in [*expected.items(), *expected.items()]:  # decoded, then answered while the memo holds it
+        assert asn1.oid(value) == text
+        assert len(asn1._OID_TEXT) <= 4
+        assert all(expected[k] == v for k, v in asn1._OID_TEXT.items())
+    assert asn1.oid(memoryview(b"\x01")) == "0.1"  # not bytes (unhashable): decoded, not kept
+    for bad in (b"", b"\x81"):  # malformed: raised every time, never kept
+        for _ in range(2):
+            with pytest.raises(ParseError):
+                asn1.oid(bad)
+        assert bad not in asn1._OID_TEXT
+
+
+def test_tlv_is_the_named_tuple() -> None:
+    tlv = asn1.read_tlv(b"\x30\x03\x02\x01\x05")
+    assert type(tlv) is asn1.Tlv and tlv == asn1.Tlv(tag=0x30, value=b"\x02\x01\x05", end=5)
+    assert (tlv.tag, tlv.value, tlv.end) == (0x30, b"\x02\x01\x05", 5)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=64))
 def test_fuzz_reader_raises_only_parse_error(data: bytes) -> None:

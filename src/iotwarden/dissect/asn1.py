@@ -13,6 +13,9 @@ from iotwarden.errors import ParseError
 MAX_SUBIDS = 128  # RFC 2578 §3.5: an OBJECT IDENTIFIER has at most 128 sub-identifiers
 MAX_TAG_BYTES = 4  # base-128 bytes of a high tag number (X.690 §8.1.2.4)
 MAX_INT_BYTES = 9  # largest INTEGER accepted (Counter64 may need 9 bytes with a leading zero)
+# dotted texts of OIDs remembered by their encoding (SNMP varbind names, Kerberos and X.509 algorithm
+# identifiers recur message after message); past this many the memo is emptied and fills again
+MAX_OID_MEMO = 4096
 
 # universal tags, X.690 §8 / X.680 §8.4
 INTEGER = 0x02
@@ -61,7 +64,11 @@ def read_tlv(data: bytes, pos: int = 0) -> Tlv:
         pos += n
     if pos + length > len(data):
         raise ParseError(f"BER: value of {length} bytes overruns its container")
-    return Tlv(tag, data[pos : pos + length], pos + length)
+    return _tlv(Tlv, (tag, data[pos : pos + length], pos + length))
+
+
+# Tlv(tag, value, end) without the named tuple's Python-level __new__ (what it calls): one per TLV read
+_tlv = tuple.__new__
 
 
 def tag_parts(tag: int) -> tuple[int, bool, int]:
@@ -105,6 +112,20 @@ def unsigned(value: bytes) -> int:
 
 def oid(value: bytes) -> str:
     """Dotted text of an OBJECT IDENTIFIER (X.690 §8.19)."""
+    text = _OID_TEXT.get(value) if value.__class__ is bytes else None
+    if text is None:
+        text = _oid(value)
+        if value.__class__ is bytes:
+            if len(_OID_TEXT) >= MAX_OID_MEMO:
+                _OID_TEXT.clear()
+            _OID_TEXT[value] = text
+    return text
+
+
+_OID_TEXT: dict[bytes, str] = {}  # oid's memo, MAX_OID_MEMO entries at most: the text depends on the bytes alone
+
+
+def _oid(value: bytes) -> str:
     if not value:
         raise ParseError("BER: empty OID")
     subids: list[int] = []
@@ -122,4 +143,4 @@ def oid(value: bytes) -> str:
         raise ParseError("BER: OID ends inside a sub-identifier")
     first = subids[0]
     head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
-    return ".".join(str(x) for x in head + subids[1:])
+    return ".".join(map(str, head + subids[1:]))

@@ -69,7 +69,9 @@ def _render_bytes(raw: bytes) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.hex()[:MAX_VALUE]
-    if all(c.isprintable() or c in "\r\n\t" for c in text):
+    # isprintable() answers for the whole text at once, the usual case; the loop only when it holds line breaks,
+    # tabs or something unprintable
+    if text.isprintable() or all(c.isprintable() or c in "\r\n\t" for c in text):
         return text[:MAX_VALUE]
     return raw.hex()[:MAX_VALUE]
 

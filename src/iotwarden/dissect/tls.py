@@ -132,6 +132,12 @@ class TlsDissector(StreamDissector):
     def _describe(self, der: bytes) -> dict[str, Any]:
         return memoised(self.memo, b"x" + der, x509info.describe, der)  # type: ignore[no-any-return]
 
+    def _certificate(self, body: bytes) -> dict[str, Any]:
+        # a server sends the same chain to every client: its whole summary by content, one replay (a new
+        # chain's certificates are still described through _describe, one by one)
+        return memoised(self.memo, b"C" + body, tlshello.certificate, body,  # type: ignore[no-any-return]
+                        self._describe)
+
     def probe(self, payload: bytes, to_server: bool) -> bool:
         """A handshake record header: 0x16 0x03 0x00-0x04 (RFC 8446 §5.1)."""
         return len(payload) >= 6 and payload[0] == CT_HANDSHAKE and payload[1] == 3 and payload[2] <= 4
@@ -219,6 +225,6 @@ class TlsDissector(StreamDissector):
             elif msg_type == HS_CERTIFICATE:
                 if state.get("server_dir") == key:
                     state["server_certificate"] = True
-                out.append(pkt.observation(self.name, "certificate", tlshello.certificate(body, self._describe)))
+                out.append(pkt.observation(self.name, "certificate", self._certificate(body)))
             elif msg_type == HS_SERVER_HELLO_DONE and state.get("server_dir") == key:
                 state["server_done"] = True
