@@ -7,7 +7,7 @@ import string
 
 import pytest
 
-from iotwarden.detect.dns import DnsAnomalyDetector, dga_score, entropy, split_name
+from iotwarden.detect.dns import DGA_SCORE_MEMO, DnsAnomalyDetector, dga_score, entropy, split_name
 from iotwarden.model import Observation
 from tests.detect.runner import feed
 
@@ -26,6 +26,12 @@ def test_real_names_score_below_the_threshold(label: str) -> None:
 @pytest.mark.parametrize("label", ["xjwqkzvbtrpl", "qz7xk2v9wplm", "kdjfhqwpzxcv", "vbnqwxzkjhgf", "a8f3k2x9q7zw"])
 def test_generated_names_score_above_the_threshold(label: str) -> None:
     assert dga_score(label) >= 0.5
+
+
+def test_dga_scores_are_remembered_within_their_limit() -> None:
+    labels = ["".join(random.Random(i).choices(string.ascii_lowercase + string.digits, k=12)) for i in range(50)]
+    assert [dga_score(label) for label in labels * 2] == [dga_score.__wrapped__(label) for label in labels * 2]
+    assert dga_score.cache_info().maxsize == DGA_SCORE_MEMO
 
 
 def test_name_split_knows_two_label_suffixes() -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import ClassVar
 
 from iotwarden.detect.base import COUNT, ENTRIES, SECONDS, Detector, Options, Range, site_host, subject_key
@@ -47,6 +48,9 @@ COMMON_BIGRAMS = frozenset((  # noqa: SIM905 - a table is easier to read as text
 ).split())
 TWO_LABEL_SUFFIXES = frozenset({"co.uk", "com.au", "co.jp", "com.cn", "com.br", "co.in", "co.kr", "com.tw", "org.uk"})
 LOCAL_SUFFIXES = (".local", ".arpa", ".lan", ".home", ".internal", ".localdomain")
+# labels whose DGA score is remembered (dga_score depends on the label alone; hosts ask for the same names again
+# and again), least recently used dropped first
+DGA_SCORE_MEMO = 4096
 
 
 def entropy(text: str) -> float:
@@ -64,6 +68,7 @@ def split_name(name: str) -> tuple[str, str]:
     return ".".join(labels[:-take]), ".".join(labels[-take:])
 
 
+@lru_cache(maxsize=DGA_SCORE_MEMO)
 def dga_score(label: str) -> float:
     """0..1: how machine-generated one DNS label looks (see the module docstring)."""
     label = label.lower()

@@ -75,6 +75,23 @@ def test_the_profile_of_an_announced_mud_url_is_read_from_the_cache(tmp_path: Pa
     assert feed([MudDetector({"cache_dir": str(tmp_path)})], [], [telnet]) == []  # nothing announced
 
 
+def test_an_idle_detector_is_handed_no_observation_and_a_configured_one_every_one(
+        tmp_path: Path, camera_profile: MudProfile) -> None:
+    calls: list[str] = []
+
+    class Counting(MudDetector):
+        def on_observation(self, ctx: Context, obs: Observation) -> None:
+            calls.append(obs.proto)
+            super().on_observation(ctx, obs)
+
+    seen = [Observation(ts=1.0, proto=p, kind="x", src_ip="10.0.0.1") for p in ("dns", "dhcp", "tls")]
+    for detector, handed in ((Counting(), []), (Counting({"cache_dir": str(tmp_path)}), ["dns", "dhcp", "tls"]),
+                             (Counting(profiles={INFECTED_MAC: camera_profile}), ["dns", "dhcp", "tls"])):
+        calls.clear()
+        AddonManager(Context(), [detector]).observations(seen)
+        assert calls == handed  # idle: no profile, no cache, so what it would learn is never read
+
+
 def test_violation_keys_per_device_are_bounded(monkeypatch: pytest.MonkeyPatch, camera_profile: MudProfile) -> None:
     monkeypatch.setattr(det, "MAX_KEYS_PER_DEVICE", 3)
     flows = [tcp_flow("10.10.20.13", f"10.10.20.{i}", 23, float(i), a_mac=INFECTED_MAC) for i in range(50, 60)]

@@ -71,6 +71,9 @@ class MudDetector(Detector):
         if self.options.profiles:
             self.profiles.update(load_profile_map(Path(self.options.profiles)))
         self.cache = MudCache(Path(self.options.cache_dir)) if self.options.cache_dir else None
+        # idle (no profile, no cache: flow() returns at once), nothing learnt from observations is ever read: the
+        # manager then calls on_observation for none (hooks.py OBSERVES_ATTRIBUTE), else for every protocol
+        self.observes: frozenset[str] | None = frozenset() if not self.profiles and self.cache is None else None
         self.dns = DnsTable(self.options.max_dns_names)
         self.announced: dict[str, str] = {}  # MAC or IP -> announced MUD URL
         self._cached: dict[str, MudProfile | None] = {}  # URL -> cached profile (None: not in cache)
