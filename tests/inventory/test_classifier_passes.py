@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from iotwarden.hooks import Context
 from iotwarden.inventory.classifier import TICK_INTERVAL_S, Classifier, DeviceClassifier
+from iotwarden.kb.index import KnowledgeBase
 from iotwarden.model import Device
 from iotwarden.model.device import Conclusion
 
@@ -83,3 +84,52 @@ def test_a_value_added_to_an_attribute_makes_a_new_pass() -> None:
     assert counting.asked == [dev.key, dev.key]
     analyzer.done(ctx)
     assert counting.asked == [dev.key, dev.key]
+
+
+
+def _routed_3com() -> Device:
+    """A device seen only through a router (no MAC) stating its maker in another case than the IEEE registry."""
+    return Device(key="ip:10.20.0.5", first_seen=0.0, last_seen=0.0, attributes={"http.upnp_manufacturer": {"3COM"}})
+
+
+def _camera() -> Device:
+    return _device("00:40:8c:00:00:02", **{"http.server": {"Boa/0.94.14rc21"}})
+
+
+def _fresh(ctx: Context) -> tuple[KnowledgeBase, DeviceClassifier]:
+    kb = KnowledgeBase.load(refresh=True)  # its registry not read yet
+    analyzer = DeviceClassifier(kb)
+    analyzer.load(ctx)
+    analyzer.on_tick(ctx, 0.0)
+    return kb, analyzer
+
+
+# The registry's spelling of a vendor ('3Com') names it once the registry is read (kb/oui.py
+# VendorNames.add_registry_spellings), which classifying the first device with a MAC address does.
+
+def test_a_pass_reads_the_registry_before_it_classifies_a_device_without_a_mac() -> None:
+    ctx = Context()
+    routed, camera = _routed_3com(), _camera()
+    ctx.devices = {routed.key: routed, camera.key: camera}  # the device without a MAC first
+    kb, analyzer = _fresh(ctx)
+    analyzer.on_tick(ctx, TICK_INTERVAL_S)
+    assert routed.vendor == "3Com"
+    analyzer.done(ctx)  # nothing changed since: no device is classified again
+    assert routed.vendor == "3Com"
+    for dev in ctx.devices.values():
+        assert dev.classification == Classifier(kb).classify(dev)
+
+
+def test_a_device_classified_before_the_registry_was_read_is_classified_again_once_it_is() -> None:
+    ctx = Context()
+    routed = _routed_3com()
+    ctx.devices = {routed.key: routed}
+    kb, analyzer = _fresh(ctx)
+    analyzer.on_tick(ctx, TICK_INTERVAL_S)  # no device with a MAC yet: the registry is not read
+    assert routed.vendor == "3COM"
+    camera = _camera()
+    ctx.devices[camera.key] = camera
+    analyzer.done(ctx)
+    assert routed.vendor == "3Com"
+    for dev in ctx.devices.values():
+        assert dev.classification == Classifier(kb).classify(dev)
