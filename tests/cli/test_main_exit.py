@@ -7,6 +7,7 @@ from __future__ import annotations
 import atexit
 import gc
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -63,3 +64,19 @@ def test_an_analysis_is_written_whole_by_a_process_that_exits_through_the_hook(t
         status = conn.execute("SELECT status FROM captures").fetchone()[0]
     assert devices == report["totals"]["devices"] > 0
     assert status == "complete"
+
+
+def test_a_store_a_command_leaves_open_is_closed_whole_when_the_process_exits(tmp_path: Path) -> None:
+    # vulndb stats (as the identity and firmware commands) opens its store without closing it: the process's exit
+    # closes it, so SQLite folds its write-ahead log into the database file, which then holds the store alone
+    db = tmp_path / "s.db"
+    run = subprocess.run([sys.executable, "-m", "iotwarden.cli.main", "vulndb", "stats", "--db", str(db)],
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.db"]  # no s.db-wal, s.db-shm left
+    alone = tmp_path / "copy" / "s.db"  # the database file copied without anything beside it
+    alone.parent.mkdir()
+    shutil.copyfile(db, alone)
+    with sqlite3.connect(alone) as conn:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"devices", "alembic_version"} <= tables

@@ -134,9 +134,10 @@ def freeze_at_exit() -> None:
     free memory the operating system takes back anyway. Frozen (:func:`gc.freeze`), they are freed by
     reference counting as the modules go, as before; what only the collector could free (cycles) is left to
     the OS, with no ``__del__`` call, which Python never promises at exit (the data model's ``__del__``
-    note). Nothing is left to such a call: files and stores are closed by the commands' context managers,
-    and the other exit hooks (logging's flush) still run. Not with a module of :data:`EXIT_LEAK_CHECKED`
-    loaded: it would report its objects left in cycles as leaks.
+    note). Nothing is left to such a call: files are closed by the commands' context managers, the stores a
+    command leaves open (their engines sit in reference cycles) by the store's own exit hook
+    (store/db.py close_open_stores), and the other exit hooks (logging's flush) still run. Not with a module
+    of :data:`EXIT_LEAK_CHECKED` loaded: it would report its objects left in cycles as leaks.
     """
     if any(name in sys.modules for name in EXIT_LEAK_CHECKED):
         return

@@ -6,7 +6,9 @@ the migrations produce, store/template.py).
 
 from __future__ import annotations
 
+import atexit
 import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -102,6 +104,7 @@ class Store:
             self.engine: Engine = create_engine(self.url, **kwargs)
         except (ArgumentError, ImportError) as exc:
             raise StoreError(f"cannot open database {redact(self.url)}: {exc}") from None
+        _OPEN.add(self.engine)  # closed at exit if no one closes the store before (close_open_stores)
         if self.backend == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:  # the engine has loaded the PostgreSQL dialect, which declaring these indexes needs
@@ -188,12 +191,30 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+        _OPEN.discard(self.engine)
 
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# The engines of the stores not closed yet. The process's exit closes them: a command may leave its store open (the
+# identity, vulndb and firmware commands do), and an engine, which its pool and event hooks hold in reference cycles,
+# outlives its store until a collection; what is alive at exit is not collected (cli/main.py freeze_at_exit), so
+# their connections would stay open until the OS takes them back. Closed, SQLite folds its write-ahead log into
+# the database file (https://sqlite.org/wal.html), which then holds the store alone, and PostgreSQL sees each
+# session end.
+_OPEN: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+@atexit.register
+def close_open_stores() -> None:
+    """Close the connections of every store not closed (an exit hook: see :data:`_OPEN`)."""
+    for engine in list(_OPEN):
+        engine.dispose()
+    _OPEN.clear()
 
 
 def _at_head(conn: Connection) -> bool:
