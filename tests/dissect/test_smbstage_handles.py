@@ -5,6 +5,7 @@ a service names, nothing is said written."""
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 from iotwarden.detect.remote_exec import REMOTE_EXEC
@@ -168,3 +169,32 @@ def test_a_close_unties_its_handle_and_keeps_the_staged_files_order() -> None:
     smbstage.wrote(staged, "h1", 3, known)
     assert staged["k2"].handle == "h5" and staged["k2"].written and not staged["k"].written
     assert not next(file for file in staged.values() if file.name == "u.exe").written
+
+
+def _bound_channel(binding: bool) -> list[Chunk]:
+    """A connection whose SESSION_SETUP binds (``binding``: SMB2_SESSION_FLAG_BINDING, [MS-SMB2] §2.2.5) the session
+    to it, or sets one up; then on ADMIN$ (TreeId 7) PSEXESVC.exe's CREATE, its answer lost, two WRITEs on a handle
+    no answer on this connection gave, and svcctl running %SystemRoot%\\PSEXESVC.exe."""
+    blob = b.spnego_init(b.ntlm_negotiate())
+    setup = b.smb2(1, struct.pack("<HBBIIHHQ", 25, 0x01 if binding else 0, 0x01, 1, 0, 88, len(blob), 0) + blob)
+    logon = [(True, b.direct(b.negotiate_request())), (False, b.direct(b.negotiate_response())),
+             (True, b.direct(setup)), (False, b.direct(b.session_setup_response(b.spnego_resp(b.ntlm_challenge()))))]
+    binary = s.opened(5, "PSEXESVC.exe", 7, BINARY_ID, disposition=w.FILE_OVERWRITE_IF, action=w.FILE_CREATED)
+    chunks = logon + s.tree(4, "\\\\SRV\\ADMIN$", 7, w.SHARE_DISK) + binary + [
+        (True, w.direct(w.write(6 + i, OTHER_ID, b"\x90" * 4000, 7, s.SID, offset=4000 * i))) for i in range(2)]
+    cut = segments(chunks + s.svcctl_session(s.over_transceive(_svcctl(s.PSEXESVC_PATH)))[4:])
+    return lose(cut, cut.index(binary[1]))
+
+
+def test_on_a_channel_bound_to_a_session_a_handle_not_known_is_no_lost_answer_s() -> None:
+    """SMB 3.x multichannel: a channel bound to a session set up on another connection uses the session's opens
+    ([MS-SMB2] §3.3.5.5), so a handle no answer here gave may be one an answer on another channel gave: the binary,
+    whose CREATE answer was lost here, is not said written by it (before: it was, by another file's WRITEs). On the
+    connection that set the session up, as before: the one open whose answer was lost."""
+    obs = converse(_bound_channel(binding=True))
+    assert _writes(obs) == [] and alerts(obs) == [(REMOTE_EXEC, "CreateServiceW")]
+    assert _writes(converse(_bound_channel(binding=False))) == PSEXESVC
+    known = smbstage.Known()
+    assert known.binds
+    known.shared = True
+    assert not known.binds

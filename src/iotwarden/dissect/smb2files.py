@@ -75,6 +75,8 @@ RELATED_TREE_ID = 0xFFFFFFFF  # and its TreeId (§3.3.5.2.7.2)
 PROVISIONAL = b"\xff" * 8  # a pipe's key until its CREATE is answered: these 8 bytes, then the CREATE's MessageId
 SHARE_TYPE_PIPE = 0x02  # §2.2.10 ShareType
 FSCTL_PIPE_TRANSCEIVE = 0x0011C017  # §2.2.31 CtlCode ([MS-FSCC] §2.3.49)
+SESSION_SETUP = 0x0001  # §2.2.5
+SESSION_FLAG_BINDING = 0x01  # §2.2.5 Flags: bind an existing session to this connection (SMB 3.x multichannel)
 STATUS_SUCCESS, STATUS_PENDING, STATUS_BUFFER_OVERFLOW = 0x00000000, 0x00000103, 0x80000005  # [MS-ERREF] §2.3.1
 # DesiredAccess bits that write ([MS-SMB2] §2.2.13.1.1): FILE_WRITE_DATA, FILE_APPEND_DATA, GENERIC_ALL, GENERIC_WRITE
 WRITE_ACCESS = 0x00000002 | 0x00000004 | 0x10000000 | 0x40000000
@@ -246,6 +248,8 @@ class Session:
                 self._wait(message_id, (IOCTL, file_id))
                 self._feed(pkt, file_id, pipe, smb2.buffer_at(msg, offset, length), out)
             return file_id
+        elif command == SESSION_SETUP and len(body) >= 3 and body[2] & SESSION_FLAG_BINDING:
+            self.known.shared = True  # a channel of a session set up elsewhere: its handles may be given there
         return None
 
     def _tree_connect(self, msg: bytes, message_id: int) -> Tree:

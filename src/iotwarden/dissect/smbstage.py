@@ -20,6 +20,13 @@ on that handle, which a later open may be given again (SMB1 FIDs are). Limits: :
 connection, :data:`MAX_KNOWN` handles known, the oldest dropped first. A handle dropped from either table may still be
 written, and would then be neither staged nor known, so once one is (:attr:`Known.forgot`) no WRITE is bound to an open
 whose answer was lost any more: such a file is then not said written rather than said written by another's WRITEs.
+The tables, and so that flag, are a connection's, as the handles they hold are in SMB1 (a FID is unique within and
+valid for its connection, [MS-CIFS] §2.2.1.6.1, §3.3.1.3 Server.Connection.FileOpenTable) and in SMB2 without
+multichannel (an open is its session's, a session its connection's). An SMB 3.x session bound to further connections
+(a SESSION_SETUP with SMB2_SESSION_FLAG_BINDING, [MS-SMB2] §2.2.5, §3.3.5.5; §3.2.5.3.3) uses its opens on each of
+them, so on a channel that bound it a handle may be one an answer on another connection gave, never seen here: none
+is bound there either (:attr:`Known.shared`). The connection that set such a session up cannot tell that channels
+were bound to it later (nothing on it says so): not covered.
 """
 
 from __future__ import annotations
@@ -72,9 +79,19 @@ class Known(dict[Any, None]):
     """The handles of a connection that are no lost answer's (:func:`given`), oldest first, at most :data:`MAX_KNOWN`.
     ``forgot``: a handle that may still be written was dropped for room, from here or from the staged files (an open
     whose answer was lost, its handle unknown, :func:`stage`), so a handle not known may be that one: none is bound to
-    an open whose answer was lost from then on (:func:`wrote`)."""
+    an open whose answer was lost from then on (:func:`wrote`). ``shared``: the connection is a channel bound to a
+    session set up on another (SMB2_SESSION_FLAG_BINDING, [MS-SMB2] §3.3.5.5, SMB 3.x multichannel), whose opens are
+    the session's: a handle an answer on another connection gave is written here as any, so a handle not known may be
+    one: the same."""
 
     forgot: bool = False
+    shared: bool = False
+
+    @property
+    def binds(self) -> bool:
+        """Whether a handle neither staged nor known may be bound to an open whose answer was lost (:func:`wrote`):
+        every handle the client may write here was given by an answer on this connection, or is that open's."""
+        return not (self.forgot or self.shared)
 
 
 def binary_path(pdu: bytes, head: tuple[int, int, str, int, int, int], operation: str | None) -> str | None:
@@ -169,8 +186,8 @@ def wrote(staged: dict[Any, Staged], handle: Any, tree: Any, known: Known) -> No
     """A WRITE on ``handle`` of tree ``tree``: the file staged under that handle was written. A handle neither staged
     nor ``known`` (no answer seen gave it) is that of an open on that tree whose answer was lost (the client knows a
     handle only from an answer): the one bound to it, else the only one not bound yet, which it is bound to; with
-    none, or more than one, or once ``known`` forgot a handle (it may be that one), it is nobody's and known from then
-    on (module docstring)."""
+    none, or more than one, or once ``known`` forgot a handle (it may be that one), or on a channel of a session bound
+    to several connections (it may be another's), it is nobody's and known from then on (module docstring)."""
     file = staged.get(handle)
     if file is not None:
         file.written = True
@@ -180,7 +197,7 @@ def wrote(staged: dict[Any, Staged], handle: Any, tree: Any, known: Known) -> No
     lost = [file for file in staged.values() if file.share is not None and file.tree == tree
             and file.handle in (None, handle)]
     bound = [file for file in lost if file.handle == handle]
-    if bound or (len(lost) == 1 and not known.forgot):
+    if bound or (len(lost) == 1 and known.binds):
         file = (bound or lost)[0]
         file.handle = handle
         file.written = True
