@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from iotwarden.cli.files import check_output, output
+from iotwarden.cli.jsontext import dumps_indented
 from iotwarden.cli.main import app, err_console, print_error
 from iotwarden.cli.progress import bar
 from iotwarden.risk.scorer import band
@@ -54,7 +54,7 @@ def emit(fmt: Format, data: Any, render: Callable[[Console], None], path: Path |
     """Print ``data`` as JSON, or call ``render`` with a console on the chosen output."""
     with output(path) as fh:
         if fmt is Format.json:
-            fh.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+            fh.write(dumps_indented(data) + "\n")  # json.dumps(data, indent=2, default=str)'s text, sooner
             return
         terminal = fh is sys.stdout and sys.stdout.isatty()
         render(Console(file=fh, width=None if terminal else PIPE_WIDTH, highlight=False, soft_wrap=False))
