@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.http import MAX_HEAD, HttpDissector
 from iotwarden.model import Observation
+from tests.dissect.gapfeed import GAP, Chunk, converse
 from tests.engine.losscheck import gaps_among_junk, session
 
 
@@ -117,3 +118,54 @@ def test_fuzz_any_segments_lost_nothing_is_read_that_the_whole_connection_does_n
 def test_fuzz_gaps_among_arbitrary_bytes_raise_only_parse_errors_and_stay_bounded(
         chunks: list[tuple[bytes, bool]]) -> None:
     gaps_among_junk(HttpDissector(), [(data, gap, True) for data, gap in chunks], 80)
+
+
+def _get(path: str, method: str = "GET") -> bytes:
+    return f"{method} {path} HTTP/1.1\r\nHost: cam.local\r\n\r\n".encode()
+
+
+def _answer(status: int, body: bytes, length: int | None = None) -> bytes:
+    """A response with ``body`` and a Content-Length of ``length`` (the body's own by default: a HEAD's answer
+    states the length its GET would have, RFC 9110 §9.3.2, and has no body)."""
+    size = len(body) if length is None else length
+    return f"HTTP/1.1 {status} OK\r\nContent-Length: {size}\r\n\r\n".encode() + body
+
+
+def _statuses(observations: list[Observation]) -> list[int]:
+    return [o.fields["status"] for o in observations if o.kind == "response"]
+
+
+def test_an_answer_to_a_request_before_a_gap_is_not_framed_by_a_request_read_after_it() -> None:
+    # a pipelining client: GET /1, GET /2 (lost), HEAD /3 sent before any answer (RFC 9112 §9.3.2: answered in order).
+    # At ab9f6f4 the gap dropped GET /1's method and remembered HEAD's, which the first answer took: its body ('hello')
+    # was read as the next response's head, and the answers of /2 and /3 were lost with the direction
+    chunks: list[Chunk] = [(True, _get("/1")), (True, GAP), (True, _get("/3", "HEAD")),
+                           (False, _answer(200, b"hello") + _answer(201, b"world") + _answer(202, b"", 5))]
+    assert _statuses(converse(HttpDissector(), chunks, None, 80)) == [200, 201, 202]
+    # through the engine, with the Acknowledgment Numbers of a client that sent all three before any answer
+    exchange = [(True, _get("/1")), (True, _get("/2")), (True, _get("/3", "HEAD")), (False, _answer(200, b"hello")),
+                (False, _answer(201, b"world")), (False, _answer(202, b"", 5)), (True, _get("/4")),
+                (False, _answer(203, b"abc"))]
+    assert _statuses(session(exchange, 80, acks=True)) == [200, 201, 202, 203]
+    assert _statuses(session(exchange, 80, (1,), acks=True)) == [200, 201, 202]
+
+
+def test_a_request_sent_after_an_answer_the_gap_left_is_paired_again() -> None:
+    # a client that waits for each answer: the answer of the lost GET /2 read, HEAD /3 after it is remembered, its
+    # bodiless answer framed by it, and GET /4's answer read after it
+    chunks: list[Chunk] = [(True, _get("/1")), (False, _answer(200, b"hello")), (True, GAP),
+                           (False, _answer(201, b"world")), (True, _get("/3", "HEAD")), (False, _answer(202, b"", 5)),
+                           (True, _get("/4")), (False, _answer(203, b"abc"))]
+    assert _statuses(converse(HttpDissector(), chunks, None, 80)) == [200, 201, 202, 203]
+    exchange = [(True, _get("/1")), (False, _answer(200, b"hello")), (True, _get("/2")),
+                (False, _answer(201, b"world")), (True, _get("/3", "HEAD")), (False, _answer(202, b"", 5)),
+                (True, _get("/4")), (False, _answer(203, b"abc"))]
+    # (with ACKs: without them the engine holds HEAD /3 till it tells the hole, after its answer was read)
+    assert _statuses(session(exchange, 80, (2,), acks=True)) == [200, 201, 202, 203]
+    # a gap in the server's direction (the end of the first answer): the next request is counted (its answer is
+    # read without a method), the one after it is paired again
+    exchange = [(True, _get("/1")), (False, _answer(200, b"x" * 300)), (True, _get("/2")),
+                (False, _answer(201, b"world")), (True, _get("/3", "HEAD")), (False, _answer(202, b"", 5)),
+                (True, _get("/4")), (False, _answer(203, b"abc"))]
+    lost = -(-len(exchange[0][1]) // 100) + 2  # the first answer's third segment
+    assert _statuses(session(exchange, 80, (lost,), segment=100, acks=True)) == [200, 201, 202, 203]

@@ -61,7 +61,13 @@ it held of the message (and the body or document being read) and looks for the n
 pass more than one read in sync (streambuf.resync_head, httphead.valid_head): at a line or segment start, an
 RFC 9110 method or a status line of HTTP/1.0 or 1.1, the whole head within MAX_HEAD, every field line a token
 and a colon, and a request of HTTP/1.1 carrying Host (RFC 9112 §3.2). Which request an answer belongs to is no
-longer known past a gap in either direction, so the methods remembered to frame answers (HEAD) are dropped.
+longer known past a gap in either direction, so the methods remembered to frame answers (HEAD) are dropped, and
+the requests read after a hole in the client's direction, or in the server's while requests awaited answers, are
+answered after an unknown number of answers to those before the hole or lost in it (RFC 9112 §9.3.2): they are
+counted, never remembered, so no answer is framed by another request's method (a HEAD's bodiless answer taken as a
+GET's would read the next response as its body), till one is read that the client sent after such an answer came (a
+final response read since the request before it that took no method, which the request's Acknowledgment Number
+covers where the capture has one: a client that waits for each answer).
 """
 
 from __future__ import annotations
@@ -86,6 +92,7 @@ from iotwarden.dissect.httphead import (
 )
 from iotwarden.dissect.ipp import IPP_POST, IppReader, is_ipp
 from iotwarden.dissect.upnpdesc import DescriptionReader, may_be_description
+from iotwarden.engine.reassembly import seq_delta
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -102,6 +109,13 @@ MAX_STREAM_BYTES = 256 * 1024
 DESCRIPTION = "upnp"  # state key of the reader (description, metadata, IPP) of the response body being read
 _READERS = {streambuf.S2C: DESCRIPTION, streambuf.C2S: "ipp_c2s"}  # and of the request body (IPP) being read
 _UNPAIRED = "methods_unpaired"  # state key: requests queued past MAX_PENDING_METHODS, their methods not remembered
+# state key: a gap left answers of an unknown number of requests to come (those before it, the ones a client's hole
+# held), before the answers of the requests read after it (RFC 9112 §9.3.2: in order): those are counted
+# (_UNPAIRED) till one is shown to have been sent after such an answer (HttpDissector._after_gap)
+_UNSURE = "methods_unsure"
+# state key: a final response that took no remembered method was read since the last request: the server's sequence
+# number after the segment that carried its head (None: not known)
+_SPARE = "answered_unknown"
 
 # the head's limits and Basic credentials (dissect/httphead.py, split from this module) stay importable from here
 __all__ = ["DESCRIPTION", "MAX_HEAD", "MAX_HEADERS", "MAX_MESSAGES", "MAX_PENDING_METHODS", "MAX_STREAM_BYTES",
@@ -156,7 +170,12 @@ class HttpDissector(StreamDissector):
         """Bytes of a direction were lost: drop what it held and look for its next message head (module doc)."""
         key = streambuf.direction_key(to_server)
         state[_READERS[key]] = None  # a document with a hole in it describes nothing
-        state.pop("methods", None)  # which request an answer belongs to is no longer known
+        # which request an answer belongs to is no longer known, nor which answers come before those of the
+        # requests read next: a client's hole may have held requests, a server's answers of those waiting (none
+        # waiting, it held the rest of the answer being read: the next answer is the next request's)
+        if to_server or state.get("methods") or state.get(_UNPAIRED):
+            state[_UNSURE] = True
+        state.pop("methods", None)
         state.pop(_UNPAIRED, None)
         if state.get("closed_" + key):  # a body until close, a broken framing, MAX_MESSAGES: nothing more
             if state.get("closed_" + streambuf.C2S) and state.get("closed_" + streambuf.S2C):
@@ -232,10 +251,10 @@ class HttpDissector(StreamDissector):
         if not lines:
             raise ParseError("empty HTTP message head")
         if key == streambuf.C2S:
-            fields, length = self._request(lines, state)
+            fields, length = self._request(pkt, lines, state)
             kind = "request"
         else:
-            fields, length = self._response(lines, state)
+            fields, length = self._response(pkt, lines, state)
             kind = "response"
         if length == -1:
             state["chunk_" + key] = 0
@@ -245,7 +264,7 @@ class HttpDissector(StreamDissector):
             state["body_" + key] = length
         return pkt.observation(self.name, kind, fields)
 
-    def _request(self, lines: list[bytes], state: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    def _request(self, pkt: Packet, lines: list[bytes], state: dict[str, Any]) -> tuple[dict[str, Any], int]:
         m = REQUEST_LINE.match(lines[0])
         if m is None:
             state["closed_c2s"] = True
@@ -270,7 +289,13 @@ class HttpDissector(StreamDissector):
                 headers[name] = headers[name].partition(" ")[0] + " [redacted]"
         pending: list[str] = state.setdefault("methods", [])
         ipp = method == "POST" and is_ipp(headers.get("content-type"))
-        if len(pending) < MAX_PENDING_METHODS and not state.get(_UNPAIRED):  # a SOAP or IPP POST is marked: its
+        spare = state.pop(_SPARE, False)
+        if state.get(_UNSURE) and self._after_gap(pkt, spare):  # every answer before its own came: pair anew
+            state.pop(_UNSURE)
+            state.pop(_UNPAIRED, None)
+        if state.get(_UNSURE):
+            state[_UNPAIRED] = state.get(_UNPAIRED, 0) + 1
+        elif len(pending) < MAX_PENDING_METHODS and not state.get(_UNPAIRED):  # a SOAP or IPP POST is marked: its
             pending.append(SOAP_POST if method == "POST" and is_soap_request(method, headers.get("content-type"))
                            else IPP_POST if ipp else method)  # answer may be read
         else:  # queued behind the methods not remembered: answered without its method
@@ -283,7 +308,7 @@ class HttpDissector(StreamDissector):
             state[_READERS[streambuf.C2S]] = tsgu.ChannelReader()  # the tunnel's first packets (dissect/tsgu.py)
         return fields, length
 
-    def _response(self, lines: list[bytes], state: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    def _response(self, pkt: Packet, lines: list[bytes], state: dict[str, Any]) -> tuple[dict[str, Any], int]:
         m = STATUS_LINE.match(lines[0])
         if m is None:
             state["closed_s2c"] = True
@@ -304,8 +329,10 @@ class HttpDissector(StreamDissector):
         if status >= 200:  # the oldest request's answer: a remembered method, else one past MAX_PENDING_METHODS
             if pending:
                 method = pending.pop(0)
-            elif state.get(_UNPAIRED):
-                state[_UNPAIRED] -= 1
+            else:  # an answer to a request counted, or to one before a gap or lost in it
+                state[_SPARE] = streambuf.seq_end(pkt)
+                if state.get(_UNPAIRED):
+                    state[_UNPAIRED] -= 1
         # RFC 9112 §6.3 (1): HEAD responses, 1xx, 204 and 304 carry no body
         if method == "HEAD" or status < 200 or status in (204, 304):
             return fields, 0
@@ -317,6 +344,20 @@ class HttpDissector(StreamDissector):
         elif length and method == IPP_POST and status == 200 and is_ipp(fields["content_type"]):
             state[DESCRIPTION] = IppReader(request=False)  # RFC 8010 §3.1: the IPP response
         return fields, length
+
+    @staticmethod
+    def _after_gap(pkt: Packet, spare: int | bool | None) -> bool:
+        """Whether a request read in ``pkt`` after a gap was sent once the answers before its own had come, so that
+        the next answer not yet read is its own: a final response that took no remembered method (``spare``, the
+        server's sequence number after it, False: none) was read since the request before it, and the request's
+        Acknowledgment Number covers it (where the capture has one): a client that waits for each answer before its
+        next request (no pipelining, RFC 9112 §9.3.2) had the answers of the requests the gap hid or cut off. One
+        sent before such an answer, as a pipelining client sends, is not: which answers come first is unknown."""
+        if spare is False:
+            return False
+        if pkt.tcp_ack is None or spare is None:
+            return True
+        return seq_delta(pkt.tcp_ack, spare) >= 0
 
     @staticmethod
     def _body_length(headers: dict[str, str], is_request: bool) -> int:
