@@ -33,11 +33,17 @@ The first cycles of a monitor still count (nothing tells them from a sweep yet);
 connection the initiator completed (its ACK of the SYN-ACK: three packets or more, SYN, ACK, RST) and then reset
 with no bytes is no probe either: a load balancer's TCP health check (HAProxy closes its checks with RST, Zeek
 RSTO history ShAR); a SYN scanner's kernel resets an open port's SYN-ACK without completing it (two packets, ShR).
+
+An alert's evidence is its own scan's probes: the last ``EVIDENCE_FLOWS`` of the source's latest ``RECENT_PROBES``
+that are a horizontal scan's to its port, a Telnet scan's to 23/2323, a port scan's to its host, a ping sweep's
+pings (an ARP sweep's: its latest requests; a slow scan's: its port's first probes), never the source's first
+flows, which may be to another port or host hours before.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -63,7 +69,9 @@ from iotwarden.model.observation import scoped
 
 HORIZONTAL, VERTICAL, MIRAI = "detect.scan.horizontal", "detect.scan.vertical", "detect.scan.telnet_mirai"
 TELNET_PORTS = frozenset({23, 2323})
-EVIDENCE_FLOWS = 4  # probes kept per source (and per slow-scanned port) as an alert's evidence
+EVIDENCE_FLOWS = 4  # probes an alert carries as evidence: the scan's own (its port's, its host's, its pings)
+RECENT_PROBES = 16  # each source's latest probes kept, of which an alert's evidence is the scan's own
+PORT_PROTOS = (6, 17)  # the probes a port's scan counts: TCP and UDP
 # a probe is a TCP attempt that never carried data, or an unanswered UDP datagram unless it comes from
 # a service port (a reply whose request was not seen) or goes to a discovery/infrastructure service
 # (DNS, DHCP, NTP, NetBIOS, SSDP, mDNS, LLMNR)
@@ -133,7 +141,10 @@ class _Probes:
     # host -> port -> last probe; a host probed on one port holds (port, last probe) until a second
     # port comes (a horizontal sweep: a new host per probe, each on one port)
     by_host: Recent[str, Recent[int, float] | tuple[int, float]] = field(default_factory=Recent)
-    flows: list[Flow] = field(default_factory=list)
+    # the latest RECENT_PROBES probes, whatever they probed: an alert takes the last EVIDENCE_FLOWS of its own
+    # scan (the source's first flows may be to another port or host, hours before)
+    recent: deque[Flow] = field(default_factory=lambda: deque(maxlen=RECENT_PROBES))
+    arp_requests: deque[Observation] = field(default_factory=lambda: deque(maxlen=EVIDENCE_FLOWS))  # the latest
     alerted: dict[tuple[str, str], float] = field(default_factory=dict)  # (id, key) -> last raised
     arp: Recent[str, float] = field(default_factory=Recent)  # address asked for -> last request
     icmp: Recent[str, float] = field(default_factory=Recent)  # host sent an unanswered ICMP request -> last one
@@ -182,6 +193,14 @@ def _steady(cycles: Recent[tuple[int, str], tuple[int, float, float, int]], targ
     return n >= o.min_cycles
 
 
+def _own(recent: deque[Flow], probe: Callable[[Flow], bool]) -> list[Flow]:
+    """A scan's evidence: the last EVIDENCE_FLOWS of the source's recent probes that are the scan's own (``probe``:
+    to its port, its host, a ping), oldest first; the probe that raised it is the latest."""
+    own = [f for f in reversed(recent) if probe(f)][:EVIDENCE_FLOWS]
+    own.reverse()
+    return own
+
+
 def _fresh(seen: Recent[Any, float], now: float, window: float) -> int:
     """Entries probed within ``window`` of ``now``; the older ones are dropped from the front."""
     while seen:
@@ -213,13 +232,14 @@ class ScanDetector(Detector):
         domain = obs.domain
         st = self._state(scoped(src, domain))  # ARP stays on its link (RFC 826): the asker is src on it
         _probed(st.arp, target, obs.ts, o.max_targets)
+        st.arp_requests.append(obs)
         n = _fresh(st.arp, obs.ts, o.window_s) if len(st.arp) >= o.min_arp_targets else 0
         if n >= o.min_arp_targets and self._due(st, HORIZONTAL, "arp", obs.ts):
             self.raise_alert(ctx, HORIZONTAL, title=f"ARP sweep of {n} addresses from {src}", severity="medium",
                              subject=subject_key(ctx, obs.src_mac, src, domain), ts=obs.ts, key="arp",
                              mitre=("T1018", "T1046"), src_ip=src,
                              evidence={"hosts": n, "proto": "arp", **({"domain": domain} if domain else {})},
-                             observations=[obs])
+                             observations=list(st.arp_requests))
 
     def _state(self, src: str) -> _Probes:
         st = self._src.get(src)
@@ -313,8 +333,7 @@ class ScanDetector(Detector):
                 by_host.move_to_end(host)
             elif len(by_host) > limit:
                 by_host.popitem(last=False)
-            if len(st.flows) < EVIDENCE_FLOWS:
-                st.flows.append(flow)
+            st.recent.append(flow)
             telnet = port in TELNET_PORTS and proto == 6
             if proto == 6 and port not in SERVICE_PORTS:
                 self._slow(ctx, flow, st, host, telnet=telnet)
@@ -381,34 +400,37 @@ class ScanDetector(Detector):
         if _steady(st.cycles, (ICMP, target), -1, ts, None, o=o):
             return  # a host pinged at a steady cadence: watched, as a monitoring system watches the hosts it pings
         _probed(st.icmp, target, ts, o.max_targets)
-        if len(st.flows) < EVIDENCE_FLOWS:
-            st.flows.append(flow)
+        st.recent.append(flow)
         n = _fresh(st.icmp, ts, o.window_s) if len(st.icmp) >= o.min_hosts else 0
         if n >= o.min_hosts and self._due(st, HORIZONTAL, "icmp", ts):
             self.raise_alert(ctx, HORIZONTAL, title=f"Ping sweep of {n} hosts from {src}", severity="medium",
                              subject=subject_key(ctx, flow.a_mac, src, domain), ts=ts, key="icmp",
                              mitre=("T1018", "T1046"), src_ip=src, evidence={"hosts": n, "proto": "icmp"},
-                             flows=st.flows)
+                             flows=_own(st.recent, lambda f: f.ip_proto in ICMP_REQUESTS))
 
     def _report(self, ctx: Context, flow: Flow, st: _Probes, *, telnet: bool, n_hosts: int, n_ports: int) -> None:
         """The scans a probe's counts reach, each raised when due."""
         o: ScanOptions = self.options
-        src, ts = flow.a_ip, flow.first_seen
+        src, ts, port = flow.a_ip, flow.first_seen, flow.b_port
         # the subject is named only for an alert that is due (most probes of a scan raise none)
         if telnet and n_hosts >= o.min_telnet_hosts and self._due(st, MIRAI, "23/2323", ts):
             self.raise_alert(ctx, MIRAI, title=f"Mirai-style Telnet scan from {src}", severity="high",
                              subject=initiator(ctx, flow), ts=ts, mitre=("T1046", "T1110"), src_ip=src,
-                             key="23/2323", evidence={"hosts": n_hosts, "port": flow.b_port}, flows=st.flows)
+                             key="23/2323", evidence={"hosts": n_hosts, "port": flow.b_port},
+                             flows=_own(st.recent, lambda f: f.ip_proto == 6 and f.b_port in TELNET_PORTS))
         elif not telnet and n_hosts >= o.min_hosts and self._due(st, HORIZONTAL, str(flow.b_port), ts):
             self.raise_alert(ctx, HORIZONTAL, title=f"Horizontal scan of port {flow.b_port} from {src}",
                              severity="medium", subject=initiator(ctx, flow), ts=ts,
                              key=str(flow.b_port), mitre=("T1046",), src_ip=src,
-                             evidence={"hosts": n_hosts, "port": flow.b_port}, flows=st.flows)
-        target = site_host(flow.b_ip, flow_domain(flow)) if flow.vlan or "vni" in flow.extra else flow.b_ip
+                             evidence={"hosts": n_hosts, "port": flow.b_port},
+                             flows=_own(st.recent, lambda f: f.b_port == port and f.ip_proto in PORT_PROTOS))
+        domain = flow_domain(flow)
+        target = site_host(flow.b_ip, domain) if flow.vlan or "vni" in flow.extra else flow.b_ip
         if n_ports >= o.min_ports and self._due(st, VERTICAL, target, ts):
             self.raise_alert(ctx, VERTICAL, title=f"Port scan of {flow.b_ip} from {src}", severity="medium",
                              subject=initiator(ctx, flow), ts=ts, key=target, mitre=("T1046",),
-                             src_ip=src, dst_ip=flow.b_ip, evidence={"ports": n_ports}, flows=st.flows)
+                             src_ip=src, dst_ip=flow.b_ip, evidence={"ports": n_ports},
+                             flows=_own(st.recent, lambda f: f.b_ip == flow.b_ip and flow_domain(f) == domain))
 
     def _due(self, st: _Probes, detector_id: str, key: str, ts: float) -> bool:
         """One detection per (id, key) and source per window: the pipeline aggregates, probes do not flood."""
