@@ -20,14 +20,15 @@ A scan paced under ``min_hosts`` a window (one connect every 15-60 s, for hours)
 ``min_slow_hosts`` distinct hosts probed over TCP on one port outside the device-cloud ports (base.SERVICE_PORTS)
 within ``slow_window_s``, raised under the fast scan's id with the key ``PORT/slow`` (``23/2323/slow``) unless
 that port's fast scan was raised within ``slow_window_s``. A UDP datagram carrying more than ``max_udp_probe``
-payload bytes is no probe: a flood's random ports (Mirai's ``attack_udp_generic``, 512 bytes a datagram by
-default) are no port scan.
+payload bytes (a flow's datagrams on average: a probe sent twice is one flow) is no probe: a flood's random ports
+(Mirai's ``attack_udp_generic``, 512 bytes a datagram by default) are no port scan.
 
 Monitoring is no scan: a monitoring server or a load balancer probes the same targets again and again at a fixed
 interval (Nagios check_ping of hosts that are down, an SNMP poller's switched-off printers, HAProxy's TCP checks
 closed with RST), a scan touches each target once or a few times. A target (host and port, or host for a ping)
-probed ``min_cycles`` times by one source, each a new connection (another source port: a retransmission keeps
-its port) at least ``min_cycle_s`` after the one before and at a steady cadence (each gap within
+probed ``min_cycles`` times by one source, each a new connection (over TCP another source port: a retransmission
+keeps its port; over UDP a flow of its own, its retransmissions being its datagrams: a poller keeping one socket
+polls from one port) at least ``min_cycle_s`` after the one before and at a steady cadence (each gap within
 ``cadence_tolerance`` of the gap before), is watched: its probes count towards no scan while the cadence holds.
 The first cycles of a monitor still count (nothing tells them from a sweep yet); the cycles after do not. A
 connection the initiator completed (its ACK of the SYN-ACK: three packets or more, SYN, ACK, RST) and then reset
@@ -270,7 +271,7 @@ class ScanDetector(Detector):
                 continue
             if not (failed_attempt(flow) and not _health_check(flow) if proto == 6 else (
                     proto == 17 and flow.pkts_ba == 0 and flow.a_port >= 1024 and flow.b_port not in UDP_NOT_PROBED
-                    and flow.payload_ab <= max_udp_probe and not _to_a_group(flow))):
+                    and flow.payload_ab <= max_udp_probe * max(flow.pkts_ab, 1) and not _to_a_group(flow))):
                 continue
             src, ts, host, port = flow.a_ip, flow.first_seen, flow.b_ip, flow.b_port
             if flow.vlan or "vni" in flow.extra:  # tagged or tunnelled: an internal source and target within
@@ -292,7 +293,10 @@ class ScanDetector(Detector):
             ports = by_host.get(host)
             if ports is not None:
                 before = (ports[1] if ports[0] == port else None) if isinstance(ports, tuple) else ports.get(port)
-                if before is not None and _steady(st.cycles, (port, host), flow.a_port, ts, before, o=o):
+                # a UDP flow's retransmissions are its own datagrams (its flow ends idle): a poller's one socket, no
+                # retransmission, sends each cycle's request from the port of the one before
+                sport = flow.a_port if proto == 6 else -1
+                if before is not None and _steady(st.cycles, (port, host), sport, ts, before, o=o):
                     continue  # a watched target: monitoring, no scan's probe
             by_port = st.by_port
             hosts = by_port.get(port)
@@ -363,7 +367,9 @@ class ScanDetector(Detector):
         o: ScanOptions = self.options
         port, ts = flow.b_port, flow.first_seen
         hosts = st.slow.get(port)
-        if hosts is None:
+        if hosts is not None:
+            st.slow.move_to_end(port)  # least recently probed first, as every table here
+        else:
             hosts = st.slow[port] = Recent()
             st.slow_flows[port] = []
             if len(st.slow) > o.max_targets:
