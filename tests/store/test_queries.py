@@ -52,6 +52,18 @@ def test_list_devices_is_ordered_by_key(filled: Store) -> None:
         assert keys(q.list_devices(s)) == sorted([CAM, CAM2, PRINTER, REMOTE])
 
 
+def test_devices_by_keys_reads_the_report_columns_of_the_named_devices_in_key_order(filled: Store) -> None:
+    with filled.session() as s:
+        rows = q.devices_by_keys(s, [PRINTER, CAM, "mac:00:00:5e:00:53:01"])  # one unknown: no row
+        stored = {r.key: r for r in q.list_devices(s)}
+    assert keys(rows) == [CAM, PRINTER]
+    names = [c.key for c in q.REPORT_COLUMNS]
+    assert "classification" not in names
+    for row in rows:
+        assert tuple(row) == tuple(getattr(stored[row.key], name) for name in names)
+    assert rows[0].attributes == {"http.server": ["Boa/0.94"]} and sorted(rows[0].protocols) == ["dhcp", "http"]
+
+
 def test_proto_filter_matches_whole_protocol_names(filled: Store) -> None:
     with filled.session() as s:
         assert keys(q.list_devices(s, proto="http")) == [CAM]

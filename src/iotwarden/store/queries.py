@@ -6,8 +6,9 @@ Filters are portable SQL (JSON columns are matched as text), so SQLite and Postg
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import Row, String, cast, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -51,10 +52,18 @@ def list_devices(
     return list(session.scalars(stmt))
 
 
-def devices_by_keys(session: Session, keys: Sequence[str]) -> list[DeviceRow]:
-    out: list[DeviceRow] = []
+# what an analysis report reads of each device it names (services/analyze.py): not the classification, by far
+# the largest column (its evidence lists), which the report takes from the run itself
+REPORT_COLUMNS = (DeviceRow.key, DeviceRow.first_seen, DeviceRow.last_seen, DeviceRow.mac, DeviceRow.ips,
+                  DeviceRow.hostnames, DeviceRow.attributes, DeviceRow.protocols, DeviceRow.packets, DeviceRow.bytes)
+
+
+def devices_by_keys(session: Session, keys: Sequence[str]) -> list[Row[Any]]:
+    """The stored devices of ``keys``, sorted by key: their :data:`REPORT_COLUMNS`, read as named rows (no ORM
+    objects)."""
+    out: list[Row[Any]] = []
     for i in range(0, len(keys), 500):
-        out.extend(session.scalars(select(DeviceRow).where(DeviceRow.key.in_(keys[i : i + 500]))))
+        out.extend(session.execute(select(*REPORT_COLUMNS).where(DeviceRow.key.in_(keys[i : i + 500]))))
     return sorted(out, key=lambda r: r.key)
 
 
