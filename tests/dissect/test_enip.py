@@ -16,6 +16,7 @@ from iotwarden.errors import ParseError
 from iotwarden.lab.wire import checksum
 from iotwarden.model import Observation
 from tests.conftest import shared
+from tests.dissect.gapfeed import GAP, converse
 from tests.dissect.ot_captures import contract, run, sweep_captures, sweep_id
 
 OPENICS = ("pcaps", "ics_iti", "pcaps", "openics")
@@ -110,6 +111,60 @@ def test_replies_carry_their_request_path_and_status() -> None:
     reply = d.feed(_pkt(to_server=False), rr(bytes([0x90, 0, 0x0E, 0])), state)
     assert reply[0].kind == "cip_response" and reply[0].fields["status"] == "attribute_not_settable"
     assert reply[0].fields["service_name"] == "set_attribute_single" and reply[0].fields["class"] == 0xF5
+
+
+CONTEXT = b"_pycomm_"  # one sender context for every request, as some client libraries send
+GET_ALL_TCPIP = bytes([0x01, 2, 0x20, 0xF5, 0x24, 1])  # Get_Attributes_All of the TCP/IP Interface object
+GET_ALL_IDENTITY = bytes([0x01, 2, 0x20, 0x01, 0x24, 1])  # ... of the Identity object
+# TCP/IP Interface attributes 1-6 (Vol 2 §5-4.3): status, capability, control, path to the link object, interface
+# configuration (address, mask, gateway, name servers, domain name), host name
+TCPIP_ATTRIBUTES = (struct.pack("<III", 1, 0x94, 0) + struct.pack("<H", 2) + bytes([0x20, 0xF6, 0x24, 1])
+                    + bytes([192, 168, 1, 10, 255, 255, 255, 0, 192, 168, 1, 1]) + bytes(8) + struct.pack("<H", 0)
+                    + struct.pack("<H", 10) + b"plc-line-3")
+IDENTITY_ATTRIBUTES = (struct.pack("<HHHBBHI", 1, 14, 149, 20, 11, 0x60, 0x00C0FFEE) + bytes([14])
+                       + b"1756-L71/B LOG" + bytes([3]))
+
+
+def _rr(cip: bytes) -> bytes:
+    return encap(0x6F, bytes(6) + struct.pack("<HHHHH", 2, 0, 0, 0xB2, len(cip)) + cip, CONTEXT)
+
+
+def test_a_constant_sender_context_pairs_pipelined_requests_in_order() -> None:
+    # two Get_Attributes_All with one sender context before the first reply: before, the second replaced the first,
+    # so the TCP/IP object's attributes were read as the device's identity (and the real identity reply paired with
+    # nothing)
+    out = converse(EnipDissector(), [
+        (True, _rr(GET_ALL_TCPIP) + _rr(GET_ALL_IDENTITY)),
+        (False, _rr(bytes([0x81, 0, 0, 0]) + TCPIP_ATTRIBUTES)),
+        (False, _rr(bytes([0x81, 0, 0, 0]) + IDENTITY_ATTRIBUTES)),
+    ], None, 44818)
+    assert [o.fields.get("class") for o in out if o.kind == "cip_response"] == [0xF5, 0x01]
+    identities = [o.fields for o in out if o.kind == "identity"]
+    assert [(i["product_name"], i["serial"], i["vendor_id"]) for i in identities] == [
+        ("1756-L71/B LOG", "0x00c0ffee", 1)]
+
+
+def test_a_reply_lost_in_a_hole_shifts_no_later_reply_of_a_constant_sender_context() -> None:
+    out = converse(EnipDissector(), [
+        (True, _rr(GET_ALL_IDENTITY)), (False, GAP),
+        (True, _rr(GET_ALL_TCPIP)), (False, _rr(bytes([0x81, 0, 0, 0]) + TCPIP_ATTRIBUTES)),
+        (True, _rr(GET_ALL_IDENTITY)), (False, _rr(bytes([0x81, 0, 0, 0]) + IDENTITY_ATTRIBUTES)),
+    ], None, 44818)
+    assert [o.fields.get("class") for o in out if o.kind == "cip_response"] == [0xF5, 0x01]
+    assert [o.fields["product_name"] for o in out if o.kind == "identity"] == ["1756-L71/B LOG"]
+
+
+def test_an_encapsulation_error_answers_its_request() -> None:
+    # Vol 2 §2-3.3: a SendRRData the target refuses is answered by its header alone with a status (0x0003: poorly
+    # formed or incorrect data), its sender context echoed
+    refused = struct.pack("<HHII", 0x6F, 0, 1, 0x0003) + CONTEXT + bytes(4)
+    out = converse(EnipDissector(), [
+        (True, _rr(GET_ALL_TCPIP)), (False, refused),
+        (True, _rr(GET_ALL_IDENTITY)), (False, _rr(bytes([0x81, 0, 0, 0]) + IDENTITY_ATTRIBUTES)),
+    ], None, 44818)
+    assert [o.fields["encap_status"] for o in out if o.kind == "encapsulation"] == [3]
+    assert [o.fields.get("class") for o in out if o.kind == "cip_response"] == [0x01]
+    assert [o.fields["product_name"] for o in out if o.kind == "identity"] == ["1756-L71/B LOG"]
 
 
 def test_pending_requests_are_bounded() -> None:

@@ -14,6 +14,7 @@ from iotwarden.dissect.base import Packet
 from iotwarden.dissect.melsec import MAX_PENDING, MelsecDissector
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
+from tests.dissect.gapfeed import GAP, converse
 from tests.dissect.hostile import TCPDUMP_CAPTURES, TCPDUMP_DIR, feed_capture_any_port
 from tests.dissect.ot_captures import contract, run, sweep_captures, sweep_id
 
@@ -112,7 +113,7 @@ def test_an_answer_to_a_request_dropped_for_room_is_paired_with_none() -> None:
         feed(d, request(0x0401, serial=serial), state)
     assert "command" not in feed(d, answer(bytes(18), serial=0), state, to_server=False)[0].fields
     assert feed(d, answer(bytes(18), serial=1), state, to_server=False)[0].fields["command_name"] == "batch_read"
-    assert "forgotten" not in state
+    assert not state["pending"].forgotten
 
 
 def test_past_max_pending_forgotten_keys_no_answer_is_paired() -> None:
@@ -123,8 +124,52 @@ def test_past_max_pending_forgotten_keys_no_answer_is_paired() -> None:
     for serial in range(MAX_PENDING + 1):
         for _ in range(2):
             feed(d, request(0x0401, serial=1000 + serial), state)
-    assert state.get("unpaired") and "forgotten" not in state
+    assert state["pending"].unpaired and not state["pending"].forgotten
     assert "command" not in feed(d, answer(bytes(18), serial=1000 + MAX_PENDING), state, to_server=False)[0].fields
+
+
+def test_an_answer_lost_in_a_hole_shifts_no_later_answer() -> None:
+    # a Read Type Name whose answer the capture lost, then batch reads answered in turn: before, the request stayed
+    # remembered, so each later 3E answer was paired with the request before its own and the first read's words were
+    # said to be the CPU's model (and the CPU's real answer read as a batch read's)
+    words = answer(b"D100D101D102D103\0\0")
+    read = request(0x0401, data=bytes.fromhex("640000a80900"))
+    out = converse(MelsecDissector(), [
+        (True, read), (False, words), (True, request(0x0101)), (False, GAP),
+        (True, read), (False, words), (True, request(0x0101)),
+        (False, answer(b"Q03UDVCPU".ljust(16, b" ") + struct.pack("<H", 0x0366))),
+    ], None, 5007)
+    answers = [o.fields.get("command_name") for o in out if o.kind == "response"]
+    assert answers == ["batch_read", "batch_read", "read_type_name"]
+    assert [o.fields["cpu_model"] for o in out if o.kind == "cpu_model"] == ["Q03UDVCPU"]
+
+
+def test_an_answer_counted_for_a_request_dropped_for_room_and_lost_in_a_hole_shifts_nothing() -> None:
+    # MAX_PENDING + 1 requests before any answer: the first is dropped for room and its answer counted to be paired
+    # with none; the capture loses that answer. Before, the count stayed and took the next answer, whose request
+    # stayed remembered: every later answer was paired with the request before its own (the last read's words as
+    # the answer of the Read Type Name before it)
+    reads = [(True, request(0x0401, data=bytes.fromhex("640000a80900")))] * (MAX_PENDING - 1)
+    chunks = [*reads, (True, request(0x0101)), (True, reads[0][1]), (False, GAP)]
+    chunks += [(False, answer(b"D100D101D102D103\0\0"))] * (MAX_PENDING - 2)  # reads 2 to MAX_PENDING - 1
+    chunks += [(False, answer(b"Q03UDVCPU".ljust(16, b" ") + struct.pack("<H", 0x0366)))]
+    chunks += [(False, answer(b"D100D101D102D103\0\0"))]
+    out = converse(MelsecDissector(), chunks, None, 5007)
+    assert not [o for o in out if o.kind == "cpu_model"]  # every request before the hole: its answer may be lost
+    assert not [o for o in out if o.kind == "response" and "command" in o.fields]
+    # and after the hole each new request's answer is its own again
+    state: dict[str, Any] = {}
+    converse(MelsecDissector(), chunks, state, 5007)
+    again = converse(MelsecDissector(), [(True, request(0x0101)),
+                                         (False, answer(b"R04CPU".ljust(16, b"\0") + b"\x01\x48"))], state, 5007)
+    assert again[1].fields["command_name"] == "read_type_name" and again[2].fields["cpu_model"] == "R04CPU"
+
+
+def test_a_hole_in_the_requests_direction_keeps_the_answers_own() -> None:
+    # requests the capture lost have no answer in the table: the answer after the hole is the remembered request's
+    d, state = MelsecDissector(), new_state()
+    out = converse(d, [(True, request(0x0401, data=bytes(6))), (True, GAP), (False, answer(bytes(6)))], state, 5007)
+    assert out[1].fields["command_name"] == "batch_read" and not state["pending"]
 
 
 def test_datagrams_and_framing_errors() -> None:

@@ -11,9 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotwarden.dissect.base import Packet
-from iotwarden.dissect.modbus import MAX_PENDING_TRANSACTIONS, ModbusDissector, parse_adu
+from iotwarden.dissect.modbus import MAX_PENDING_TRANSACTIONS, PORT, ModbusDissector, parse_adu
 from iotwarden.errors import ParseError
+from iotwarden.model import Observation
 from tests.conftest import shared
+from tests.dissect.gapfeed import GAP, converse
 from tests.dissect.ot_captures import contract, run, sweep_captures, sweep_id
 
 
@@ -122,6 +124,42 @@ def test_pending_transactions_are_bounded() -> None:
         d.feed(_pkt(), adu(tid, 1, bytes([3, 0, tid & 0xFF, 0, 1])), state)
     assert len(state["pending"]) == MAX_PENDING_TRANSACTIONS
     assert 0 not in state["pending"] and MAX_PENDING_TRANSACTIONS + 9 in state["pending"]
+
+
+def _ranges(out: list[Observation]) -> list[tuple[str, int | None, int | None]]:
+    return [(o.fields["function"], o.fields.get("address"), o.fields.get("quantity"))
+            for o in out if o.kind in ("response", "exception")]
+
+
+def test_a_constant_transaction_id_pairs_pipelined_requests_in_order() -> None:
+    # a poller that sends every request with transaction id 0, two before the first answer: before, the second
+    # request replaced the first, so the first answer took the second's register range (or, a write's answer, took
+    # the read and left the read's answer without one)
+    reads = adu(0, 1, bytes([3, 0, 100, 0, 2])) + adu(0, 1, bytes([3, 0, 200, 0, 4]))
+    out = converse(ModbusDissector(), [(True, reads), (False, adu(0, 1, bytes([3, 4]) + bytes(4))),
+                                       (False, adu(0, 1, bytes([3, 8]) + bytes(8)))], None, PORT)
+    assert _ranges(out) == [("read_holding_registers", 100, 2), ("read_holding_registers", 200, 4)]
+    mixed = adu(0, 1, bytes([16, 0, 10, 0, 1, 2, 0, 7])) + adu(0, 1, bytes([3, 1, 44, 0, 1]))
+    out = converse(ModbusDissector(), [(True, mixed), (False, adu(0, 1, bytes([16, 0, 10, 0, 1]))),
+                                       (False, adu(0, 1, bytes([0x83, 2])))], None, PORT)
+    assert _ranges(out) == [("write_multiple_registers", 10, 1), ("read_holding_registers", 300, 1)]
+
+
+def test_an_answer_lost_in_a_hole_shifts_no_later_answer_of_a_constant_transaction_id() -> None:
+    out = converse(ModbusDissector(), [
+        (True, adu(0, 1, bytes([3, 0, 100, 0, 2]))), (False, GAP),
+        (True, adu(0, 1, bytes([3, 0, 200, 0, 4]))), (False, adu(0, 1, bytes([3, 8]) + bytes(8))),
+        (True, adu(0, 1, bytes([3, 1, 44, 0, 1]))), (False, adu(0, 1, bytes([3, 2, 0, 9]))),
+    ], None, PORT)
+    assert _ranges(out) == [("read_holding_registers", 200, 4), ("read_holding_registers", 300, 1)]
+
+
+def test_an_unreadable_answer_still_answers_its_request() -> None:
+    out = converse(ModbusDissector(), [
+        (True, adu(0, 1, bytes([6, 0, 5, 0, 1]))), (False, adu(0, 1, bytes([6, 0]))),  # cut short: a ParseError
+        (True, adu(0, 1, bytes([3, 0, 100, 0, 2]))), (False, adu(0, 1, bytes([3, 4]) + bytes(4))),
+    ], None, PORT)
+    assert _ranges(out) == [("read_holding_registers", 100, 2)]
 
 
 def test_probe_recognises_mbap_on_other_ports() -> None:

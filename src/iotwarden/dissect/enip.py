@@ -10,8 +10,10 @@ start, stop, forward_open, read_tag, execute_pccc, ... see :mod:`iotwarden.disse
 ``symbol`` (tag name), ``via`` (the
 multiple_service_packet or unconnected_send that carried it), ``connected``, ``pccc_command``/
 ``pccc_function`` (PCCC inside execute_pccc); ``cip_response``: ``service``, ``general_status``,
-``status`` and the request's path when the request was seen; ``encapsulation`` for the other
-commands: ``command``, ``command_name``, ``session``, ``encap_status``, ``is_request``.
+``status`` and the request's path when the request was seen (the oldest request remembered of its sender context,
+or of its sequence count when connected: a client may send one context for every request;
+:class:`~iotwarden.dissect.otpairing.Pending`); ``encapsulation`` for the other commands: ``command``,
+``command_name``, ``session``, ``encap_status``, ``is_request``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import Any, ClassVar
 
 from iotwarden.dissect.base import Packet, StreamDissector
 from iotwarden.dissect.cip import embedded_requests, identity_attributes, parse_reply, parse_request
-from iotwarden.dissect.otstream import ResyncOnGap, collect, frames, u16le, u32le
+from iotwarden.dissect.otpairing import PairedResyncOnGap, Pending, pending
+from iotwarden.dissect.otstream import collect, frames, u16le, u32le
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -97,7 +100,7 @@ def _pccc(data: bytes, fields: dict[str, Any]) -> None:
             fields["pccc_function_name"] = PCCC_FUNCTIONS.get(data[off + 4], "unknown")
 
 
-class EnipDissector(ResyncOnGap, StreamDissector):
+class EnipDissector(PairedResyncOnGap, StreamDissector):
     name: ClassVar[str] = "enip"
     tcp_ports: ClassVar[tuple[int, ...]] = (PORT,)
     udp_ports: ClassVar[tuple[int, ...]] = (PORT,)
@@ -118,11 +121,11 @@ class EnipDissector(ResyncOnGap, StreamDissector):
         else:
             msgs, error = frames(state, pkt.to_server, data, frame_length)
         is_request = (pkt.dst_port == PORT) if (pkt.src_port == PORT) != (pkt.dst_port == PORT) else pkt.to_server
-        pending: dict[Any, list[dict[str, Any]]] = state.setdefault("pending", {})
-        return collect(msgs, [error] if error else [], lambda msg: self._message(pkt, msg, is_request, pending))
+        requests = pending(state, MAX_PENDING)
+        requests.delivered(pkt)
+        return collect(msgs, [error] if error else [], lambda msg: self._message(pkt, msg, is_request, requests))
 
-    def _message(self, pkt: Packet, msg: bytes, is_request: bool,
-                 pending: dict[Any, list[dict[str, Any]]]) -> Iterator[Observation]:
+    def _message(self, pkt: Packet, msg: bytes, is_request: bool, table: Pending) -> Iterator[Observation]:
         command, session, status = u16le(msg, 0), u32le(msg, 4), u32le(msg, 8)
         data = msg[HEADER:]
         if command == 0x0063:
@@ -132,16 +135,27 @@ class EnipDissector(ResyncOnGap, StreamDissector):
                 for fields in _list_identity(data):
                     yield pkt.observation(self.name, "identity", fields)
             return
+        context: Any = ("ctx", msg[12:20])
         if command not in (0x006F, 0x0070) or (status and not data):
+            if command == 0x006F and not is_request:  # an encapsulation error answers its SendRRData all the same
+                table.answer(pkt, context, len(msg))
             yield pkt.observation(self.name, "encapsulation", {
                 "command": command, "command_name": COMMANDS.get(command, "unknown"), "session": session,
                 "encap_status": status, "is_request": is_request})
             return
         connected = command == 0x0070
-        for type_id, item in _cpf_items(data, 6):  # after interface handle (4) and timeout (2)
+        try:
+            items = _cpf_items(data, 6)  # after interface handle (4) and timeout (2)
+        except ParseError:
+            if command == 0x006F:  # unreadable, but a request or an answer of its context all the same
+                if is_request:
+                    table.request(pkt, context, [])
+                else:
+                    table.answer(pkt, context, len(msg))
+            raise
+        for type_id, item in items:
             if type_id == 0xB2:  # unconnected data item: the CIP message
-                key: Any = ("ctx", msg[12:20])
-                cip = item
+                key, cip = context, item
             elif type_id == 0xB1 and len(item) >= 2:  # connected data item: sequence count + CIP message
                 key, cip = ("seq", u16le(item, 0)), item[2:]
             else:
@@ -149,37 +163,33 @@ class EnipDissector(ResyncOnGap, StreamDissector):
             if not cip:
                 continue
             if is_request and not cip[0] & 0x80:
-                yield from self._request(pkt, cip, key, connected, pending)
+                yield from self._request(pkt, cip, key, connected, table)
             elif cip[0] & 0x80:
-                yield from self._reply(pkt, cip, key, pending)
+                yield from self._reply(pkt, cip, key, table, len(msg))
 
-    def _request(self, pkt: Packet, cip: bytes, key: Any, connected: bool,
-                 pending: dict[Any, list[dict[str, Any]]]) -> Iterator[Observation]:
+    def _request(self, pkt: Packet, cip: bytes, key: Any, connected: bool, table: Pending) -> Iterator[Observation]:
+        remembered: list[dict[str, Any]] = []  # what its answer is paired with, filled as the request is read: one
+        table.request(pkt, key, remembered)  # it cannot be read is still answered before later requests of its key
         fields, body = parse_request(cip)
         fields["connected"] = connected
         inner = embedded_requests(fields, body)
         if fields["service_name"] == "multiple_service_packet":
             fields["embedded_count"] = len(inner)
         yield pkt.observation(self.name, "cip_request", fields)
-        remembered = [fields]
-        if inner:
-            remembered = []
-            for sub, sub_body in inner:
-                sub.update(via=fields["service_name"], connected=connected)
-                if sub["service_name"] == "execute_pccc":
-                    _pccc(sub_body, sub)
-                remembered.append(sub)
-                yield pkt.observation(self.name, "cip_request", sub)
-        elif fields["service_name"] == "execute_pccc":
-            _pccc(body, fields)
-        if len(pending) >= MAX_PENDING:
-            del pending[next(iter(pending))]
-        pending[key] = remembered
+        for sub, sub_body in inner:
+            sub.update(via=fields["service_name"], connected=connected)
+            if sub["service_name"] == "execute_pccc":
+                _pccc(sub_body, sub)
+            remembered.append(sub)
+            yield pkt.observation(self.name, "cip_request", sub)
+        if not inner:
+            if fields["service_name"] == "execute_pccc":
+                _pccc(body, fields)
+            remembered.append(fields)
 
-    def _reply(self, pkt: Packet, cip: bytes, key: Any,
-               pending: dict[Any, list[dict[str, Any]]]) -> Iterator[Observation]:
+    def _reply(self, pkt: Packet, cip: bytes, key: Any, table: Pending, size: int) -> Iterator[Observation]:
+        requests: list[dict[str, Any]] = table.answer(pkt, key, size) or []
         fields, body = parse_reply(cip)
-        requests = pending.pop(key, None) or []
         replies = [(fields, body)]
         if fields["service"] == 0x0A:  # Multiple Service Packet reply: count, offsets, replies
             count = u16le(body, 0) if len(body) >= 2 else 0

@@ -14,8 +14,9 @@ batch_write, remote_run, read_type_name, ...), ``subcommand``; ``response``: the
 ``end_code``, and the request's ``command``/``command_name`` when it was seen; ``cpu_model`` (answer to
 0101 Read Type Name, a fact about the CPU): ``cpu_model`` (16 ASCII bytes, "Q03UDVCPU", "FX5U-32MT/ES"),
 ``model_code`` (hex). An answer is paired with the oldest request remembered of its serial (4E) or, 3E having none,
-the oldest 3E request (a server answers in order); one whose request was dropped for room (:data:`MAX_PENDING`) is
-paired with none, rather than with the next (:func:`_forget`).
+the oldest 3E request (a server answers in order; :class:`~iotwarden.dissect.otpairing.Pending`, at most
+:data:`MAX_PENDING`): one whose request was dropped for room, lost, or awaiting an answer the capture lost is paired
+with none rather than with another's, which would shift every later answer of the key by one.
 
 OT operations (model/otops.py): device writes 1401, 1402, 1406, memory writes 1613 / 1601 and remote latch
 clear 1005 -> ``write``; remote RUN 1001, STOP 1002, PAUSE 1003 -> ``stop``; remote RESET 1006 -> ``restart``;
@@ -24,12 +25,12 @@ file new 1820, delete 1822, copy 1824, write 1829 -> ``program``.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from iotwarden.dissect.base import Packet, StreamDissector
-from iotwarden.dissect.otstream import ResyncOnGap, collect, frames, text, u16le
+from iotwarden.dissect.otpairing import PairedResyncOnGap, pending
+from iotwarden.dissect.otstream import collect, frames, text, u16le
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 from iotwarden.model.otops import NAME, OPERATION
@@ -104,7 +105,7 @@ def parse(msg: bytes) -> tuple[str, dict[str, Any], bytes]:
     return "request", fields, body[6:]
 
 
-class MelsecDissector(ResyncOnGap, StreamDissector):
+class MelsecDissector(PairedResyncOnGap, StreamDissector):
     name: ClassVar[str] = "melsec"
     ot_operations: ClassVar[bool] = True
 
@@ -121,21 +122,29 @@ class MelsecDissector(ResyncOnGap, StreamDissector):
         if pkt.ip_proto == 17:  # a datagram carries one whole frame
             return list(self._frame(pkt, data, state))
         msgs, error = frames(state, pkt.to_server, data, frame_length)
+        pending(state, MAX_PENDING).delivered(pkt)
         return collect(msgs, [error] if error else [], lambda msg: self._frame(pkt, msg, state))
 
     def _frame(self, pkt: Packet, msg: bytes, state: dict[str, Any]) -> Iterator[Observation]:
-        kind, fields, data = parse(msg)
-        pending: deque[tuple[Any, int]] = state.setdefault("pending", deque())
+        requests = pending(state, MAX_PENDING)
+        try:
+            kind, fields, data = parse(msg)
+        except ParseError:
+            head = _head(msg)
+            if head is not None:  # unreadable, but a request or an answer of its serial all the same
+                serial = u16le(msg, 2) if head[0] == "4e" else None
+                if head[1]:
+                    requests.request(pkt, serial, None)
+                else:
+                    requests.answer(pkt, serial, len(msg))
+            raise
         key = fields.get("serial")
         if kind == "request":
-            if len(pending) >= MAX_PENDING:
-                _forget(pending, state)
-            pending.append((key, int(fields["command"], 16)))
+            requests.request(pkt, key, int(fields["command"], 16))
             yield pkt.observation(self.name, kind, fields)
             return
-        command = None if _answers_forgotten(key, state) else next((c for k, c in pending if k == key), None)
+        command = requests.answer(pkt, key, len(msg))
         if command is not None:
-            pending.remove((key, command))
             fields.update(command=f"0x{command:04x}", command_name=COMMANDS.get(command, "unknown"))
         yield pkt.observation(self.name, kind, fields)
         if command == 0x0101 and fields["end_code"] == 0 and len(data) >= 18:
@@ -144,33 +153,3 @@ class MelsecDissector(ResyncOnGap, StreamDissector):
                 yield pkt.observation(self.name, "cpu_model", {"cpu_model": model,
                                                                 "model_code": f"0x{u16le(data, 16):04x}"})
 
-
-def _forget(pending: deque[tuple[Any, int]], state: dict[str, Any]) -> None:
-    """Drop the oldest request remembered, for room. An answer is paired with the oldest request of its serial (4E)
-    or, 3E having none, the oldest 3E request: the dropped one's answer, still to come before those of the later ones
-    with its key (a server answers in order), would be paired with the next, so it is counted to be paired with none
-    (``forgotten``: key -> answers), for a 3E request or a serial another request remembered shares; past
-    MAX_PENDING such keys, no answer is paired any more (``unpaired``)."""
-    key, _ = pending.popleft()
-    if state.get("unpaired") or (key is not None and all(k != key for k, _ in pending)):
-        return  # a serial of its own (4E clients count them up): its answer finds no request
-    forgotten: dict[Any, int] = state.setdefault("forgotten", {})
-    if key not in forgotten and len(forgotten) >= MAX_PENDING:
-        state["unpaired"] = True
-        del state["forgotten"]
-        return
-    forgotten[key] = forgotten.get(key, 0) + 1
-
-
-def _answers_forgotten(key: Any, state: dict[str, Any]) -> bool:
-    """Whether an answer of ``key`` (its serial, None for 3E) is paired with no request: it answers one dropped for
-    room (:func:`_forget`), or pairing stopped."""
-    if state.get("unpaired"):
-        return True
-    forgotten = state.get("forgotten")
-    if not forgotten or key not in forgotten:
-        return False
-    forgotten[key] -= 1
-    if not forgotten[key]:
-        del forgotten[key]
-    return True

@@ -12,7 +12,9 @@ Kinds (subject ``src`` always: a request describes the master, a response the se
   part, the write part in ``write_address``/``write_quantity``), ``value`` (functions 5 and 6),
   ``byte_count``, ``sub_function`` (diagnostics, function 8, MAP §6.8), ``mei_type`` (function 43,
   MAP §6.19), ``umas_code``/``umas_function`` (function 90), ``exception_code``/``exception``
-  (MAP §7). A response also carries the request's ``address``/``quantity`` when the request was seen.
+  (MAP §7). A response also carries the request's ``address``/``quantity`` when the request was seen: it
+  answers the oldest request remembered of its transaction id (a client may send one id for every request,
+  many HMIs and pollers send 0; :class:`~iotwarden.dissect.otpairing.Pending`).
 * device identification responses (function 43 / MEI 14, MAP §6.21) add ``vendor_name``,
   ``product_code``, ``revision``, ``vendor_url``, ``product_name``, ``model_name`` and
   ``user_application_name`` (basic and regular objects 0..6), facts about the server.
@@ -24,7 +26,8 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from iotwarden.dissect.base import Packet, StreamDissector
-from iotwarden.dissect.otstream import ResyncOnGap, collect, frames, text, u16be
+from iotwarden.dissect.otpairing import PairedResyncOnGap, pending
+from iotwarden.dissect.otstream import collect, frames, text, u16be
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -227,7 +230,7 @@ def _is_request(pkt: Packet) -> bool:
     return pkt.to_server
 
 
-class ModbusDissector(ResyncOnGap, StreamDissector):
+class ModbusDissector(PairedResyncOnGap, StreamDissector):
     name: ClassVar[str] = "modbus"
     tcp_ports: ClassVar[tuple[int, ...]] = (PORT,)
     max_packets_per_flow: ClassVar[int | None] = None
@@ -251,17 +254,24 @@ class ModbusDissector(ResyncOnGap, StreamDissector):
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         pdus, error = frames(state, pkt.to_server, data, frame_length)
         is_request = _is_request(pkt)
-        pending: dict[int, dict[str, Any]] = state.setdefault("pending", {})
+        requests = pending(state, MAX_PENDING_TRANSACTIONS)
+        requests.delivered(pkt)
 
         def parse(adu: bytes) -> Iterator[Observation]:
-            kind, fields = parse_adu(adu, is_request)
-            tid = fields["transaction_id"]
+            tid = u16be(adu, 0)
+            try:
+                kind, fields = parse_adu(adu, is_request)
+            except ParseError:  # unreadable, but a request or an answer of its transaction id all the same
+                if is_request:
+                    requests.request(pkt, tid, {"function_code": None})
+                else:
+                    requests.answer(pkt, tid, len(adu))
+                raise
             if kind == "request":
-                if len(pending) >= MAX_PENDING_TRANSACTIONS:
-                    del pending[next(iter(pending))]  # oldest first (dicts keep insertion order)
-                pending[tid] = {k: fields[k] for k in ("function_code", "address", "quantity") if k in fields}
+                requests.request(pkt, tid, {k: fields[k] for k in ("function_code", "address", "quantity")
+                                            if k in fields})
             else:
-                request = pending.pop(tid, None)
+                request = requests.answer(pkt, tid, len(adu))
                 if request is not None and request["function_code"] == fields["function_code"]:
                     for key in ("address", "quantity"):
                         if key in request:

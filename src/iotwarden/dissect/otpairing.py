@@ -1,0 +1,166 @@
+"""Request/answer pairing of the OT stream dissectors (SLMP, Modbus/TCP, EtherNet/IP): each answer with its own
+request, in order among the requests of one key, within a bounded table, and not shifted by a lost segment."""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Hashable
+from typing import Any, NamedTuple
+
+from iotwarden.dissect.base import Packet
+from iotwarden.dissect.otstream import ResyncOnGap
+from iotwarden.dissect.streambuf import seq_end
+from iotwarden.engine.reassembly import SEQ_MOD, seq_delta
+
+STATE_KEY = "pending"  # the flow state's Pending
+
+
+class Waiting(NamedTuple):
+    """A request awaiting its answer."""
+
+    key: Hashable
+    remembered: Any  # what its answer is paired with
+    end: int | None  # the sequence number after the segment that completed it
+    seen: int | None  # that segment's Acknowledgment Number: the answers' bytes its sender had
+    marked: bool = False  # awaiting its answer when a hole in the answers' direction was told
+
+
+class Pending:
+    """Requests of one connection awaiting their answers, oldest first, at most ``limit``.
+
+    A server answers a client's requests in order, so an answer is paired with the oldest request remembered of its
+    key (Modbus transaction id, SLMP 4E serial or None for 3E, EtherNet/IP sender context or sequence count): a
+    client that reuses one key (a constant transaction id or sender context, as many HMIs and pollers do) has its
+    pipelined requests answered one by one, not the last one's over the first. What else would shift the pairing:
+
+    * a request dropped for room, when another request remembered shares its key: its answer, still to come before
+      theirs, is counted (:attr:`forgotten`) and paired with none. Past ``limit`` such keys no answer is paired any
+      more (:attr:`unpaired`), so the table stays bounded;
+    * a lost request (a hole in the requests' direction): its answer would take the next request of its key. An
+      answer is never paired with a request its sender had not received: one that ends past the answer's TCP
+      Acknowledgment Number (RFC 9293 §3.4; a request's end is that of the segment that completed it, which the
+      server acknowledges whole);
+    * lost answers (a hole in the answers' direction, :meth:`answers_lost`): a request whose answer the hole held
+      would take the next answer of its key, and each later request of the key the answer before its own. The
+      requests awaiting answers when the hole is told are marked, the counted ones forgotten. At the first answer
+      after the hole, a marked request whose segment acknowledged the answers' bytes up to where that answer begins
+      is unmarked (sent once its client had the hole's bytes, its answer comes after them: the engine may tell the
+      hole only when that segment acknowledges past it), and marked requests that share a key are forgotten (how
+      many of their answers the hole held is unknown). One alone of its key stays, and is forgotten once a request of
+      its key sent after the hole awaits an answer of the key (a client that waits for each answer before it sends
+      the next request had its answer in the hole); else its answer is still paired with it. A hole the engine
+      cannot tell (the answers' direction lost before its first segment seen) is found the same way: a request
+      whose segment acknowledges answers' bytes past those read (:meth:`delivered`) marks the requests before it.
+    """
+
+    __slots__ = ("answered", "forgotten", "hole", "limit", "requests", "requests_to_server", "unpaired")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.requests: deque[Waiting] = deque()
+        self.forgotten: dict[Hashable, int] = {}  # key -> answers to pair with none
+        self.unpaired = False
+        self.requests_to_server: bool | None = None  # the direction requests go, once one was seen
+        self.hole = False  # a hole in the answers' direction was told since the last answer
+        # the sequence number after the answers' bytes read (from a first request's acknowledgment until one is read)
+        self.answered: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.requests)
+
+    def __contains__(self, key: object) -> bool:
+        return any(w.key == key for w in self.requests)
+
+    def request(self, pkt: Packet, key: Hashable, remembered: Any) -> None:
+        """Remember ``remembered`` for the answer of ``pkt``'s request of ``key``."""
+        self.requests_to_server = pkt.to_server
+        seen = pkt.tcp_ack
+        if seen is not None and (self.answered is None or seq_delta(seen, self.answered) > 0):
+            if self.answered is not None and self.requests:  # its client had answers the capture did not show
+                self.answers_lost()
+            self.answered = seen
+        if len(self.requests) >= self.limit:
+            self._forget()
+        self.requests.append(Waiting(key, remembered, seq_end(pkt), seen))
+
+    def delivered(self, pkt: Packet) -> None:
+        """``pkt``'s bytes were read: in the answers' direction, the answers' bytes read reach its end."""
+        end = seq_end(pkt)
+        if end is not None and self.requests_to_server is not None and pkt.to_server is not self.requests_to_server:
+            self.answered = end
+
+    def answer(self, pkt: Packet, key: Hashable, size: int) -> Any | None:
+        """What was remembered of the request that ``pkt``'s answer of ``key`` (``size`` bytes, ending in ``pkt``)
+        answers, None when it is not known."""
+        if self.hole:
+            self._after_hole(pkt, size)
+        if self.unpaired:
+            return None
+        if key in self.forgotten:
+            self.forgotten[key] -= 1
+            if not self.forgotten[key]:
+                del self.forgotten[key]
+            return None
+        requests = self.requests
+        if requests and requests[0].key == key and not requests[0].marked:  # the usual case: the oldest, in order
+            mine = [0]
+        else:
+            mine = [i for i, w in enumerate(requests) if w.key == key]
+        if not mine:
+            return None
+        if requests[mine[0]].marked and not requests[mine[-1]].marked:  # its key sent again after the hole
+            self.requests = deque(w for w in self.requests if w.key != key or not w.marked)
+            mine = [i for i, w in enumerate(self.requests) if w.key == key]
+        waiting = self.requests[mine[0]]
+        if pkt.tcp_ack is not None and waiting.end is not None and seq_delta(waiting.end, pkt.tcp_ack) > 0:
+            return None  # the server had not received it: the answer is a lost request's
+        del self.requests[mine[0]]
+        return waiting.remembered
+
+    def answers_lost(self) -> None:
+        """Bytes of the answers' direction were lost: mark the requests awaiting answers, forget the counted ones
+        (class docstring)."""
+        self.requests = deque(w._replace(marked=True) for w in self.requests)
+        self.forgotten.clear()
+        self.hole = True
+
+    def _after_hole(self, pkt: Packet, size: int) -> None:
+        """The first answer after a hole, ``size`` bytes ending at most at ``pkt``'s end, begins where the hole
+        ended or later: unmark the requests sent once their client had the bytes up to there, forget the marked ones
+        that share a key (class docstring)."""
+        self.hole = False
+        end = seq_end(pkt)
+        begins = None if end is None else (end - size) % SEQ_MOD  # the answer begins there or before
+        unmarked = [w._replace(marked=False) if w.marked and begins is not None and w.seen is not None
+                    and seq_delta(w.seen, begins) >= 0 else w for w in self.requests]
+        keys = Counter(w.key for w in unmarked if w.marked)
+        self.requests = deque(w for w in unmarked if not w.marked or keys[w.key] == 1)
+
+    def _forget(self) -> None:
+        key = self.requests.popleft().key
+        if self.unpaired or key not in self:
+            return  # a key of its own (a counted-up serial or transaction id): its answer finds no request
+        if key not in self.forgotten and len(self.forgotten) >= self.limit:
+            self.unpaired = True
+            self.forgotten.clear()
+            return
+        self.forgotten[key] = self.forgotten.get(key, 0) + 1
+
+
+def pending(state: dict[str, Any], limit: int) -> Pending:
+    """The flow's :class:`Pending` (made on first use)."""
+    table = state.get(STATE_KEY)
+    if not isinstance(table, Pending):
+        table = state[STATE_KEY] = Pending(limit)
+    return table
+
+
+class PairedResyncOnGap(ResyncOnGap):
+    """:class:`ResyncOnGap` for a dissector that pairs answers with requests in ``state[STATE_KEY]``: a hole in the
+    answers' direction also tells the requests awaiting answers (:meth:`Pending.answers_lost`)."""
+
+    def gap(self, state: dict[str, Any], to_server: bool) -> None:
+        super().gap(state, to_server)
+        table = state.get(STATE_KEY)
+        if isinstance(table, Pending) and table.requests_to_server is not to_server:
+            table.answers_lost()

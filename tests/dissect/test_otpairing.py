@@ -1,0 +1,147 @@
+"""Request/answer pairing of the OT stream dissectors: in order within one key, bounded, not shifted by a lost
+segment (dissect/otpairing.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iotwarden.dissect.base import Packet
+from iotwarden.dissect.otpairing import STATE_KEY, PairedResyncOnGap, Pending, pending
+
+SIZE = 12  # every request and answer here: one segment of 12 bytes
+
+
+def segment(to_server: bool, seq: int | None = None, ack: int | None = None) -> Packet:
+    """A segment of SIZE payload bytes at ``seq`` acknowledging ``ack`` (None: numbers unknown)."""
+    return Packet(ts=1.0, payload=bytes(SIZE), ip_proto=6, to_server=to_server, tcp_seq=seq, tcp_ack=ack)
+
+
+def ask(table: Pending, key: Any, what: Any, seq: int | None = None, ack: int | None = None) -> None:
+    table.request(segment(True, seq, ack), key, what)
+
+
+def answer(table: Pending, key: Any, seq: int | None = None, ack: int | None = None) -> Any:
+    """What an answer of ``key`` in one segment is paired with, the segment then read (as the dissectors do)."""
+    pkt = segment(False, seq, ack)
+    paired = table.answer(pkt, key, SIZE)
+    table.delivered(pkt)
+    return paired
+
+
+def test_answers_pair_in_order_within_a_key_and_by_key_across_keys() -> None:
+    table = Pending(8)
+    for key, what in [(0, "read 100"), (0, "write 10"), (7, "read 7"), (0, "read 300")]:
+        ask(table, key, what)
+    assert [answer(table, key) for key in (7, 0, 0, 0, 0)] == ["read 7", "read 100", "write 10", "read 300", None]
+    assert not table
+
+
+def test_an_answer_is_never_paired_with_a_request_the_server_had_not_received() -> None:
+    # the client's first request (bytes 1000-1011) was lost; the second (1012-1023) was read. The first's answer
+    # acknowledges 1012: the second had not reached the server, so that answer is not its
+    table = Pending(8)
+    ask(table, 0, "second", seq=1012, ack=5000)
+    assert answer(table, 0, seq=5000, ack=1012) is None and 0 in table
+    assert answer(table, 0, seq=5012, ack=1024) == "second"
+    # sequence numbers wrap (RFC 9293 §3.4): 2**32 - 4 + 12 ends at 8
+    ask(table, 0, "wrapped", seq=2**32 - 4, ack=5024)
+    assert answer(table, 0, seq=5024, ack=2**32 - 4) is None
+    assert answer(table, 0, seq=5036, ack=8) == "wrapped"
+    # an answer or a request without numbers (a dissector fed directly) is paired as before
+    ask(table, 0, "no numbers")
+    assert answer(table, 0, seq=5048, ack=1) == "no numbers"
+
+
+def test_a_hole_in_the_answers_direction_forgets_the_requests_whose_answers_it_may_have_held() -> None:
+    d, state = PairedResyncOnGap(), dict[str, Any](buf_c2s=b"\x50", buf_s2c=b"\xd0")
+    table = pending(state, 8)
+    for key, what in [(None, "first"), (None, "second"), (4, "serial 4"), (5, "serial 5")]:
+        ask(table, key, what)
+    d.gap(state, True)  # the requests' direction: its partial frame goes, the requests stay
+    assert "buf_c2s" not in state and len(table) == 4 and state[STATE_KEY] is table
+    d.gap(state, False)  # two requests of one key: which answers the hole held is unknown, both are forgotten
+    assert "buf_s2c" not in state
+    assert answer(table, 5) == "serial 5"  # one alone of its key: its answer is its own
+    assert None not in table and len(table) == 1
+    ask(table, 4, "serial 4 again")  # its key sent again first: the hole held the first's answer
+    ask(table, None, "third")
+    assert answer(table, 4) == "serial 4 again" and answer(table, None) == "third"
+    assert not table
+    # roles as the requests went: requests sent by the flow's responder make the initiator's holes the answers'
+    ask(table, None, "from the responder")
+    table.requests_to_server = False
+    d.gap(state, False)
+    assert not table.hole
+    d.gap(state, True)
+    assert table.hole
+
+
+def test_a_request_sent_once_its_client_had_the_hole_is_no_answer_of_the_hole() -> None:
+    # a poller sending transaction id 1 each time, its answers one segment each: the answer to A (server bytes
+    # 5000-5011) was lost, and the engine told the hole only once B, which acknowledges 5012, was read
+    table = Pending(8)
+    ask(table, 1, "A", seq=1000, ack=5000)
+    ask(table, 1, "B", seq=1012, ack=5012)
+    table.answers_lost()
+    assert answer(table, 1, seq=5012, ack=1024) == "B" and not table
+    # without that acknowledgment both may have had their answer in the hole: neither is paired
+    ask(table, 1, "C", seq=1024, ack=5024)
+    ask(table, 1, "D", seq=1036, ack=5024)
+    table.answers_lost()
+    assert answer(table, 1, seq=5036, ack=1048) is None and not table
+
+
+def test_a_request_acknowledging_answers_never_read_marks_the_requests_before_it() -> None:
+    # the capture lost the answers' direction's first segment (5000-5011, A's answer): the engine tells no hole, but
+    # B acknowledges it. Before, every later answer of the key was paired with the request before its own
+    table = Pending(8)
+    ask(table, 1, "A", seq=1000, ack=5000)
+    ask(table, 1, "B", seq=1012, ack=5012)
+    assert answer(table, 1, seq=5012, ack=1024) == "B"
+    ask(table, 1, "C", seq=1024, ack=5024)
+    assert answer(table, 1, seq=5024, ack=1036) == "C" and not table
+    # a capture that recorded D's answer after E (two queues merged): E marks D, whose answer still pairs with it
+    ask(table, 1, "D", seq=1036, ack=5036)
+    ask(table, 1, "E", seq=1048, ack=5048)
+    assert answer(table, 1, seq=5036, ack=1048) == "D"
+    assert answer(table, 1, seq=5048, ack=1060) == "E" and not table
+    # and F's answer recorded after G, F's bytes lost: that answer is not G's (its ACK short of G's end)
+    ask(table, 1, "G", seq=1072, ack=5072)
+    assert answer(table, 1, seq=5060, ack=1072) is None
+    assert answer(table, 1, seq=5072, ack=1084) == "G" and not table
+
+
+def test_counted_answers_are_forgotten_at_a_hole_in_the_answers_direction() -> None:
+    table = Pending(2)
+    for what in range(3):
+        ask(table, 1, what)
+    table.answers_lost()  # the hole may have held the answer counted to be paired with none
+    assert not table.forgotten and answer(table, 1) is None and not table
+    ask(table, 1, "after")
+    assert answer(table, 1) == "after"
+
+
+def test_requests_dropped_for_room_are_paired_with_none_up_to_the_limit() -> None:
+    table = Pending(4)
+    for what in range(5):  # one key: the first, dropped for room, is counted
+        ask(table, None, what)
+    assert len(table) == 4 and table.forgotten == {None: 1}
+    assert [answer(table, None) for _ in range(5)] == [None, 1, 2, 3, 4]
+    assert not table.forgotten
+    for key in range(5):  # keys of their own: the answer of the one dropped finds nothing, counts nothing
+        ask(table, key, key)
+    assert not table.forgotten and 0 not in table and 4 in table
+    assert answer(table, 0) is None and answer(table, 1) == 1
+    # past the limit of counted keys, no answer is paired any more: the table stays bounded
+    table = Pending(4)
+    for key in range(7):  # each key twice: the first of each dropped with its twin remembered, counted
+        for _ in range(2):
+            ask(table, key, key)
+    assert table.unpaired and not table.forgotten and len(table) == 4
+    assert answer(table, 6) is None
+
+
+def test_the_flow_state_holds_one_table() -> None:
+    state: dict[str, Any] = {}
+    assert pending(state, 3) is pending(state, 3) is state[STATE_KEY]
+    assert pending(state, 3).limit == 3
