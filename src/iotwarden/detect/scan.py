@@ -39,6 +39,13 @@ An alert's evidence is its own scan's probes: the last ``EVIDENCE_FLOWS`` of the
 that are a horizontal scan's to its port, a Telnet scan's to 23/2323, a port scan's to its host, a ping sweep's
 pings (an ARP sweep's: its latest requests; a slow scan's: its port's first probes), never the source's first
 flows, which may be to another port or host hours before.
+
+An address a DNS answer gave the source is no probe target (RFC 1035 A, RFC 3596 AAAA records, seen by the sensor
+or in Zeek's dns.log): a client connecting to the addresses of a name it looked up uses a service, whatever answers.
+A blocked cloud's round robin is tried address after address (RFC 8305 §5: Happy Eyeballs races them 250 ms apart,
+eight an answer, from a pool a short TTL rotates through): unanswered connects to ten addresses of 443 a minute. A
+scanner picks its targets, it does not look them up. Kept per (client, address), ``max_resolved`` pairs (LRU); a
+Zeek conn.log alone (IoT-23's) holds no answers, so there such a client is still a horizontal scan of its port.
 """
 
 from __future__ import annotations
@@ -123,11 +130,12 @@ class ScanOptions(Options):
     min_cycles: int = 3  # probes of one target at a steady cadence that make it watched (monitoring), not scanned
     min_cycle_s: float = 1.0  # a new cycle's probe comes at least this long after the one before
     cadence_tolerance: float = 0.5  # a steady cadence: each gap within this share of the gap before
+    max_resolved: int = 100_000  # (client, address) pairs of DNS answers remembered (LRU): no probe targets
     bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "min_hosts": COUNT, "min_telnet_hosts": COUNT,
                                           "min_ports": COUNT, "min_arp_targets": COUNT, "max_sources": ENTRIES,
                                           "max_targets": ENTRIES, "slow_window_s": SECONDS, "min_slow_hosts": COUNT,
                                           "max_udp_probe": BYTES, "min_cycles": (2, COUNT[1]), "min_cycle_s": SECONDS,
-                                          "cadence_tolerance": SHARE}
+                                          "cadence_tolerance": SHARE, "max_resolved": ENTRIES}
 
 
 # Every table below is kept in last-probe order (least recently probed first), so the entries older
@@ -213,7 +221,7 @@ def _fresh(seen: Recent[Any, float], now: float, window: float) -> int:
 
 
 class ScanDetector(Detector):
-    observes = frozenset({"arp"})  # the manager calls on_observation only for these (hooks.py)
+    observes = frozenset({"arp", "dns"})  # the manager calls on_observation only for these (hooks.py)
     name: ClassVar[str] = "detect.scan"
     ids: ClassVar[tuple[str, ...]] = (HORIZONTAL, VERTICAL, MIRAI)
     defaults: ClassVar[Options] = ScanOptions()
@@ -221,9 +229,14 @@ class ScanDetector(Detector):
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)
         self._src: OrderedDict[str, _Probes] = OrderedDict()
+        self._resolved: OrderedDict[tuple[str, str], None] = OrderedDict()  # (client, address its DNS answer gave)
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         f = obs.fields
+        if obs.proto == "dns":
+            if obs.kind == "response" and obs.dst_ip:
+                self._resolve(obs.dst_ip, obs)
+            return
         if obs.proto != "arp" or obs.kind != "request" or f.get("gratuitous") or f.get("probe"):
             return
         src, target = f.get("sender_ip"), f.get("target_ip")
@@ -242,6 +255,20 @@ class ScanDetector(Detector):
                              evidence={"hosts": n, "proto": "arp", **({"domain": domain} if domain else {})},
                              observations=list(st.arp_requests))
 
+    def _resolve(self, client: str, obs: Observation) -> None:
+        """Remember the A/AAAA addresses of a DNS answer as its client's (within the answer's broadcast domain, as
+        flows key a tagged source and target: site_host)."""
+        answers = obs.fields.get("answers")
+        resolved, limit, domain = self._resolved, self.options.max_resolved, obs.domain
+        client = site_host(client, domain)
+        for answer in answers if isinstance(answers, list) else ():
+            if isinstance(answer, dict) and answer.get("type") in ("A", "AAAA") and isinstance(answer.get("data"), str):
+                pair = (client, site_host(answer["data"], domain))
+                resolved[pair] = None
+                resolved.move_to_end(pair)
+                if len(resolved) > limit:
+                    resolved.popitem(last=False)
+
     def _state(self, src: str) -> _Probes:
         st = self._src.get(src)
         if st is None:
@@ -257,7 +284,7 @@ class ScanDetector(Detector):
         o: ScanOptions = self.options
         sources, max_sources, limit, window = self._src, o.max_sources, o.max_targets, o.window_s
         min_hosts, min_telnet_hosts, min_ports = o.min_hosts, o.min_telnet_hosts, o.min_ports
-        max_udp_probe = o.max_udp_probe
+        max_udp_probe, resolved = o.max_udp_probe, self._resolved
         one_port = limit >= 2 and min_ports >= 2  # (port, time) stands for a table that is never counted
         # a key added to a table goes last by itself: move_to_end only for keys already there; and the
         # source of the probe before, most recent already, is not looked up again (a sweep's millions)
@@ -277,6 +304,8 @@ class ScanDetector(Detector):
             if flow.vlan or "vni" in flow.extra:  # tagged or tunnelled: an internal source and target within
                 domain = flow_domain(flow)  # their domain (two VLANs' 10.0.0.7 are two targets)
                 src, host = site_host(src, domain), site_host(host, domain)
+            if resolved and (src, host) in resolved:
+                continue  # an address the source looked up: it uses a name, it probes nothing
             if src != last_src or last_src is None:
                 known = sources.get(src)
                 if known is None:
