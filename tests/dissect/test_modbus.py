@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -143,6 +144,28 @@ def test_a_constant_transaction_id_pairs_pipelined_requests_in_order() -> None:
     out = converse(ModbusDissector(), [(True, mixed), (False, adu(0, 1, bytes([16, 0, 10, 0, 1]))),
                                        (False, adu(0, 1, bytes([0x83, 2])))], None, PORT)
     assert _ranges(out) == [("write_multiple_registers", 10, 1), ("read_holding_registers", 300, 1)]
+
+
+def test_a_request_its_poller_gave_up_on_shifts_no_later_answer_of_a_constant_transaction_id() -> None:
+    # a poller that waits for each answer, transaction id 0 always: its read of 100 went unanswered and it read 200
+    # past its 1 s response timeout. At d5b36dc the 200 read's answer (8 bytes) took 100 x2, and every later answer
+    # the range of the read before its own; before d5b36dc the newest request replaced the unanswered one
+    d, state, out = ModbusDissector(), dict[str, Any](), list[Observation]()
+    seq = {True: 1000, False: 5000}
+
+    def send(ts: float, to_server: bool, data: bytes) -> None:
+        src, dst = (("10.0.0.1", 50000), ("10.0.0.2", PORT))[:: 1 if to_server else -1]
+        out.extend(d.feed(Packet(ts=ts, payload=data, src_ip=src[0], src_port=src[1], dst_ip=dst[0],
+                                 dst_port=dst[1], ip_proto=6, to_server=to_server, tcp_seq=seq[to_server],
+                                 tcp_ack=seq[not to_server]), data, state))
+        seq[to_server] += len(data)
+
+    send(0.0, True, adu(0, 1, bytes([3, 0, 100, 0, 2])))
+    send(1.0, True, adu(0, 1, bytes([3, 0, 200, 0, 4])))
+    send(1.02, False, adu(0, 1, bytes([3, 8]) + bytes(8)))
+    send(2.0, True, adu(0, 1, bytes([3, 1, 44, 0, 1])))
+    send(2.02, False, adu(0, 1, bytes([3, 2, 0, 9])))
+    assert _ranges(out) == [("read_holding_registers", 200, 4), ("read_holding_registers", 300, 1)]
 
 
 def test_an_answer_lost_in_a_hole_shifts_no_later_answer_of_a_constant_transaction_id() -> None:

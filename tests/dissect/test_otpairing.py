@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from iotwarden.dissect.base import Packet
-from iotwarden.dissect.otpairing import STATE_KEY, PairedResyncOnGap, Pending, pending
+from iotwarden.dissect.otpairing import GAVE_UP_S, STATE_KEY, PairedResyncOnGap, Pending, pending
 
 SIZE = 12  # every request and answer here: one segment of 12 bytes
 
@@ -145,3 +145,27 @@ def test_the_flow_state_holds_one_table() -> None:
     state: dict[str, Any] = {}
     assert pending(state, 3) is pending(state, 3) is state[STATE_KEY]
     assert pending(state, 3).limit == 3
+
+
+def test_a_request_its_client_gave_up_on_is_no_answer_s() -> None:
+    # a poller that waits for each answer and sends one key: its first request went unanswered and it sent the
+    # next past its response timeout. Before, every later answer was paired with the request before its own
+    table = Pending(8)
+
+    def ask_at(ts: float, what: str) -> None:
+        table.request(Packet(ts=ts, payload=bytes(SIZE), ip_proto=6, to_server=True), 0, what)
+
+    ask_at(10.0, "unanswered")
+    ask_at(10.0 + GAVE_UP_S, "second")
+    assert answer(table, 0) == "second" and not table
+    ask_at(12.0, "third")
+    assert answer(table, 0) == "third"
+    # requests sent back to back (pipelined) are all awaited, whatever the answers' delay, and other keys stay
+    ask_at(20.0, "7 first")
+    table.request(Packet(ts=20.0, payload=bytes(SIZE), ip_proto=6, to_server=True), 7, "key 7")
+    ask_at(20.0 + GAVE_UP_S / 2, "7 second")
+    assert [answer(table, 0), answer(table, 0)] == ["7 first", "7 second"]
+    ask_at(30.0, "given up")
+    ask_at(30.1, "pipelined")
+    ask_at(31.0, "retry")  # both before it given up on
+    assert answer(table, 0) == "retry" and answer(table, 7) == "key 7" and not table

@@ -13,6 +13,10 @@ from iotwarden.dissect.streambuf import seq_end
 from iotwarden.engine.reassembly import SEQ_MOD, seq_delta
 
 STATE_KEY = "pending"  # the flow state's Pending
+# a request of a key sent this long or longer after one of its key still awaiting its answer: the client gave up on
+# that one (a poller that waits for each answer, past its response timeout: libmodbus 0.5 s, most HMIs 1-3 s), whose
+# answer never came; a client that pipelines sends its requests back to back
+GAVE_UP_S = 0.25
 
 
 class Waiting(NamedTuple):
@@ -23,6 +27,7 @@ class Waiting(NamedTuple):
     end: int | None  # the sequence number after the segment that completed it
     seen: int | None  # that segment's Acknowledgment Number: the answers' bytes its sender had
     marked: bool = False  # awaiting its answer when a hole in the answers' direction was told
+    sent: float = 0.0  # the time of the segment that completed it
 
 
 class Pending:
@@ -50,7 +55,11 @@ class Pending:
       its key sent after the hole awaits an answer of the key (a client that waits for each answer before it sends
       the next request had its answer in the hole); else its answer is still paired with it. A hole the engine
       cannot tell (the answers' direction lost before its first segment seen) is found the same way: a request
-      whose segment acknowledges answers' bytes past those read (:meth:`delivered`) marks the requests before it.
+      whose segment acknowledges answers' bytes past those read (:meth:`delivered`) marks the requests before it;
+    * a request never answered (a server that drops it; one key is a client's that waits for each answer, since
+      it could not tell pipelined answers apart itself): its key's next answer would take it, and every later one
+      the request before its own. A request sent :data:`GAVE_UP_S` or more after one of its key still waiting
+      forgets that one: its client gave up on it.
     """
 
     __slots__ = ("answered", "forgotten", "hole", "limit", "requests", "requests_to_server", "unpaired")
@@ -79,9 +88,12 @@ class Pending:
             if self.answered is not None and self.requests:  # its client had answers the capture did not show
                 self.answers_lost()
             self.answered = seen
-        if len(self.requests) >= self.limit:
+        requests, ts = self.requests, pkt.ts
+        if requests and any(w.key == key and ts - w.sent >= GAVE_UP_S for w in requests):
+            requests = self.requests = deque(w for w in requests if w.key != key or ts - w.sent < GAVE_UP_S)
+        if len(requests) >= self.limit:
             self._forget()
-        self.requests.append(Waiting(key, remembered, seq_end(pkt), seen))
+        self.requests.append(Waiting(key, remembered, seq_end(pkt), seen, sent=ts))
 
     def delivered(self, pkt: Packet) -> None:
         """``pkt``'s bytes were read: in the answers' direction, the answers' bytes read reach its end."""
