@@ -62,6 +62,20 @@ def test_oid_memo_answers_as_the_decoder_within_its_limit(monkeypatch: pytest.Mo
         assert bad not in asn1._OID_TEXT
 
 
+def test_the_oid_memo_keeps_no_long_encoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    # sub-identifiers padded with 0x80 bytes decode (to small numbers) however long: a stream of distinct such OIDs
+    # of a message's size each would have the memo hold MAX_OID_MEMO of them (0142dc1: 4096 x 60 KB of SNMP)
+    monkeypatch.setattr(asn1, "MAX_OID_MEMO", 4)
+    monkeypatch.setattr(asn1, "_OID_TEXT", {})
+    for n in range(1, 9):
+        padded = b"\x2b" + b"\x80" * 1000 + bytes([n])
+        assert asn1.oid(padded) == asn1.oid(bytes([0x2B, n])) == f"1.3.{n}"
+        assert sum(map(len, asn1._OID_TEXT)) <= asn1.MAX_OID_MEMO * asn1.MAX_OID_MEMO_BYTES
+    assert padded not in asn1._OID_TEXT and bytes([0x2B, 8]) in asn1._OID_TEXT
+    longest = bytes([0x2B]) + b"\x01" * (asn1.MAX_OID_MEMO_BYTES - 1)  # the longest kept
+    assert asn1.oid(longest) == "1.3" + ".1" * (asn1.MAX_OID_MEMO_BYTES - 1) and longest in asn1._OID_TEXT
+
+
 def test_tlv_is_the_named_tuple() -> None:
     tlv = asn1.read_tlv(b"\x30\x03\x02\x01\x05")
     assert type(tlv) is asn1.Tlv and tlv == asn1.Tlv(tag=0x30, value=b"\x02\x01\x05", end=5)

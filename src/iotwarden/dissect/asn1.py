@@ -16,6 +16,10 @@ MAX_INT_BYTES = 9  # largest INTEGER accepted (Counter64 may need 9 bytes with a
 # dotted texts of OIDs remembered by their encoding (SNMP varbind names, Kerberos and X.509 algorithm
 # identifiers recur message after message); past this many the memo is emptied and fills again
 MAX_OID_MEMO = 4096
+# an encoding longer than this is decoded every time, never kept: _oid accepts sub-identifiers padded with any number
+# of 0x80 bytes (X.690 §8.19.2 forbids them), so an OID may be as long as its message, and MAX_OID_MEMO such would hold
+# megabytes; the OIDs that recur are tens of bytes (an SNMP table row's name with an address or string index)
+MAX_OID_MEMO_BYTES = 128
 
 # universal tags, X.690 §8 / X.680 §8.4
 INTEGER = 0x02
@@ -115,14 +119,15 @@ def oid(value: bytes) -> str:
     text = _OID_TEXT.get(value) if value.__class__ is bytes else None
     if text is None:
         text = _oid(value)
-        if value.__class__ is bytes:
+        if value.__class__ is bytes and len(value) <= MAX_OID_MEMO_BYTES:
             if len(_OID_TEXT) >= MAX_OID_MEMO:
                 _OID_TEXT.clear()
             _OID_TEXT[value] = text
     return text
 
 
-_OID_TEXT: dict[bytes, str] = {}  # oid's memo, MAX_OID_MEMO entries at most: the text depends on the bytes alone
+_OID_TEXT: dict[bytes, str] = {}  # oid's memo, MAX_OID_MEMO entries of MAX_OID_MEMO_BYTES at most: the text depends on
+# the bytes alone
 
 
 def _oid(value: bytes) -> str:
