@@ -7,6 +7,7 @@ import string
 
 import pytest
 
+from iotwarden.detect import dns
 from iotwarden.detect.dns import DGA_SCORE_MEMO, DnsAnomalyDetector, dga_score, entropy, split_name
 from iotwarden.model import Observation
 from tests.detect.runner import feed
@@ -30,8 +31,12 @@ def test_generated_names_score_above_the_threshold(label: str) -> None:
 
 def test_dga_scores_are_remembered_within_their_limit() -> None:
     labels = ["".join(random.Random(i).choices(string.ascii_lowercase + string.digits, k=12)) for i in range(50)]
-    assert [dga_score(label) for label in labels * 2] == [dga_score.__wrapped__(label) for label in labels * 2]
-    assert dga_score.cache_info().maxsize == DGA_SCORE_MEMO
+    assert [dga_score(label) for label in labels * 2] == [dns._dga_score(label) for label in labels * 2]
+    assert dns._remembered_score.cache_info().maxsize == DGA_SCORE_MEMO
+    long_label = "x7q" * 40  # over a DNS label's 63 octets (a Zeek log's query): scored, not kept
+    kept = dns._remembered_score.cache_info().currsize
+    assert dga_score(long_label) == dns._dga_score(long_label)
+    assert dns._remembered_score.cache_info().currsize == kept
 
 
 def test_name_split_knows_two_label_suffixes() -> None:

@@ -51,6 +51,9 @@ LOCAL_SUFFIXES = (".local", ".arpa", ".lan", ".home", ".internal", ".localdomain
 # labels whose DGA score is remembered (dga_score depends on the label alone; hosts ask for the same names again
 # and again), least recently used dropped first
 DGA_SCORE_MEMO = 4096
+# RFC 1035 §2.3.4: a label is at most 63 octets; a longer text (a Zeek dns.log's query is not bounded so) is scored
+# every time and never kept, so the memo holds at most DGA_SCORE_MEMO short labels
+DGA_MEMO_LABEL = 63
 
 
 def entropy(text: str) -> float:
@@ -68,9 +71,12 @@ def split_name(name: str) -> tuple[str, str]:
     return ".".join(labels[:-take]), ".".join(labels[-take:])
 
 
-@lru_cache(maxsize=DGA_SCORE_MEMO)
 def dga_score(label: str) -> float:
-    """0..1: how machine-generated one DNS label looks (see the module docstring)."""
+    """0..1: how machine-generated one DNS label looks (see the module docstring); remembered per label."""
+    return _remembered_score(label) if len(label) <= DGA_MEMO_LABEL else _dga_score(label)
+
+
+def _dga_score(label: str) -> float:
     label = label.lower()
     letters = [c for c in label if c.isalnum()]
     if not letters:
@@ -84,6 +90,9 @@ def dga_score(label: str) -> float:
     pairs = [text[i : i + 2] for i in range(len(text) - 1)]
     rare = sum(p not in COMMON_BIGRAMS for p in pairs) / len(pairs) if pairs else 0.0
     return (min(entropy(text) / 4.0, 1.0) + min(digits * 1.5, 1.0) + min(best / 6.0, 1.0) + rare) / 4.0
+
+
+_remembered_score = lru_cache(maxsize=DGA_SCORE_MEMO)(_dga_score)  # dga_score's memo of labels up to DGA_MEMO_LABEL
 
 
 @dataclass(frozen=True)
