@@ -169,3 +169,24 @@ def test_a_request_its_client_gave_up_on_is_no_answer_s() -> None:
     ask_at(30.1, "pipelined")
     ask_at(31.0, "retry")  # both before it given up on
     assert answer(table, 0) == "retry" and answer(table, 7) == "key 7" and not table
+
+
+def test_after_holes_in_both_directions_an_answer_past_the_requests_read_is_no_marked_request_s() -> None:
+    # a poller that waits for each answer, one key for all: B's answer lost (told), then C (its request) and C's
+    # answer lost, D's request lost; D's answer acknowledges client bytes never read, so it answers a request the
+    # capture lost, sent after B's answer came. Before, it was paired with B, the one marked alone of its key
+    table = Pending(8)
+    ask(table, 0, "A", seq=1000, ack=5000)
+    assert answer(table, 0, seq=5000, ack=1012) == "A"
+    ask(table, 0, "B", seq=1012, ack=5012)
+    table.answers_lost()
+    assert answer(table, 0, seq=5036, ack=1036) is None and not table
+    ask(table, 0, "E", seq=1036, ack=5048)
+    assert answer(table, 0, seq=5048, ack=1048) == "E"
+    # keys of their own: the requests lost had other keys, so an answer of B's key is B's
+    table = Pending(8)
+    ask(table, 1, "A", seq=1000, ack=5000)
+    assert answer(table, 1, seq=5000, ack=1012) == "A"
+    ask(table, 2, "B", seq=1012, ack=5012)
+    table.answers_lost()
+    assert answer(table, 2, seq=5036, ack=1036) == "B"

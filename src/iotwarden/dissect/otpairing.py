@@ -53,7 +53,9 @@ class Pending:
       hole only when that segment acknowledges past it), and marked requests that share a key are forgotten (how
       many of their answers the hole held is unknown). One alone of its key stays, and is forgotten once a request of
       its key sent after the hole awaits an answer of the key (a client that waits for each answer before it sends
-      the next request had its answer in the hole); else its answer is still paired with it. A hole the engine
+      the next request had its answer in the hole), or once an answer of its key acknowledges requests' bytes never
+      read, from a client that reuses keys (:attr:`repeats`: requests the capture lost, sent after the hole's answer,
+      may be of its key); else its answer is still paired with it. A hole the engine
       cannot tell (the answers' direction lost before its first segment seen) is found the same way: a request
       whose segment acknowledges answers' bytes past those read (:meth:`delivered`) marks the requests before it;
     * a request never answered (a server that drops it; one key is a client's that waits for each answer, since
@@ -62,7 +64,8 @@ class Pending:
       forgets that one: its client gave up on it.
     """
 
-    __slots__ = ("answered", "forgotten", "hole", "limit", "requests", "requests_to_server", "unpaired")
+    __slots__ = ("answered", "asked", "forgotten", "hole", "last_key", "limit", "repeats", "requests",
+                 "requests_to_server", "unpaired")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -73,6 +76,9 @@ class Pending:
         self.hole = False  # a hole in the answers' direction was told since the last answer
         # the sequence number after the answers' bytes read (from a first request's acknowledgment until one is read)
         self.answered: int | None = None
+        self.asked: int | None = None  # the sequence number after the requests' direction's bytes read
+        self.last_key: Hashable = None  # the key of the last request read
+        self.repeats = False  # a request was sent with the key of the one before it (one key for all, or a few)
 
     def __len__(self) -> int:
         return len(self.requests)
@@ -82,12 +88,16 @@ class Pending:
 
     def request(self, pkt: Packet, key: Hashable, remembered: Any) -> None:
         """Remember ``remembered`` for the answer of ``pkt``'s request of ``key``."""
+        first = self.requests_to_server is None
         self.requests_to_server = pkt.to_server
         seen = pkt.tcp_ack
         if seen is not None and (self.answered is None or seq_delta(seen, self.answered) > 0):
             if self.answered is not None and self.requests:  # its client had answers the capture did not show
                 self.answers_lost()
             self.answered = seen
+        self.repeats = self.repeats or (not first and key == self.last_key)
+        self.last_key = key
+        self.asked = seq_end(pkt)
         requests, ts = self.requests, pkt.ts
         if requests and any(w.key == key and ts - w.sent >= GAVE_UP_S for w in requests):
             requests = self.requests = deque(w for w in requests if w.key != key or ts - w.sent < GAVE_UP_S)
@@ -98,8 +108,11 @@ class Pending:
     def delivered(self, pkt: Packet) -> None:
         """``pkt``'s bytes were read: in the answers' direction, the answers' bytes read reach its end."""
         end = seq_end(pkt)
-        if end is not None and self.requests_to_server is not None and pkt.to_server is not self.requests_to_server:
-            self.answered = end
+        if end is not None and self.requests_to_server is not None:
+            if pkt.to_server is self.requests_to_server:
+                self.asked = end
+            else:
+                self.answered = end
 
     def answer(self, pkt: Packet, key: Hashable, size: int) -> Any | None:
         """What was remembered of the request that ``pkt``'s answer of ``key`` (``size`` bytes, ending in ``pkt``)
@@ -124,6 +137,10 @@ class Pending:
             self.requests = deque(w for w in self.requests if w.key != key or not w.marked)
             mine = [i for i, w in enumerate(self.requests) if w.key == key]
         waiting = self.requests[mine[0]]
+        if waiting.marked and self.repeats and pkt.tcp_ack is not None and self.asked is not None \
+                and seq_delta(pkt.tcp_ack, self.asked) > 0:  # the server had requests the capture lost
+            del self.requests[mine[0]]  # sent after the hole's answer to this one, of its key: the answer may be one's
+            return None
         if pkt.tcp_ack is not None and waiting.end is not None and seq_delta(waiting.end, pkt.tcp_ack) > 0:
             return None  # the server had not received it: the answer is a lost request's
         del self.requests[mine[0]]
