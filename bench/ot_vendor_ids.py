@@ -206,7 +206,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--check", action="store_true", help="compare with the shipped files, write nothing")
     args = parser.parse_args(argv)
     text = args.values.read_text(encoding="utf-8", errors="replace")
-    names = VendorNames.load()
+    # the table alone, as the shipped files were made: the IEEE registry's spellings are its registrants', and a rule's
+    # own spelling names the vendor over them anyway (kb/oui.py VendorNames.add_registry_spellings)
+    names = VendorNames.load(registry=False)
     stale = 0
     for space, field in FIELDS.items():
         out = render(space, read_values(text, field), names)

@@ -44,6 +44,20 @@ def test_check_fails_when_the_index_is_stale(monkeypatch: pytest.MonkeyPatch, tm
     assert runner.invoke(app, ["kb", "check"]).exit_code == 0
 
 
+def test_check_fails_when_the_registry_spellings_are_stale(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    stale = tmp_path / "vendor_spellings.json"
+    stale.write_text('{"format": 1, "digest": "old", "spellings": {}}\n')
+    monkeypatch.setattr(paths, "GENERATED_SPELLINGS", stale)
+    result = runner.invoke(app, ["kb", "check"])
+    assert result.exit_code == 1 and "vendor_spellings.json is stale" in result.output
+    index = tmp_path / "index.json"
+    index.write_bytes(paths.GENERATED_INDEX.read_bytes())
+    monkeypatch.setattr(paths, "GENERATED_INDEX", index)  # --fix rewrites it: a copy
+    fixed = runner.invoke(app, ["kb", "check", "--fix"])
+    assert fixed.exit_code == 0 and "registry spellings rewritten" in fixed.output
+    assert stale.read_bytes() == paths.PACKAGE_DATA.joinpath("generated", "vendor_spellings.json").read_bytes()
+
+
 def test_check_fails_when_the_parsed_registries_are_stale(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     stale = tmp_path / "oui.json"
     stale.write_text('{"format": 1, "digest": "old", "registries": {}}\n')

@@ -30,6 +30,7 @@ from iotwarden.kb.oui import (
     cache_problem,
     parse_registry_csv,
     registry_of,
+    spellings_problem,
 )
 from iotwarden.kb.parsed import tables_problem
 from iotwarden.kb.schema import RuleValidator, load_attributes, rule_files, safe_load
@@ -202,7 +203,8 @@ def lookup(mac: Annotated[str, typer.Argument(help="MAC address or prefix (aa:bb
 def check(fix: Annotated[bool, typer.Option("--fix", help="Rewrite the compiled index and the parsed tables "
                                                           "(and the parsed registries when stale).")] = False) -> None:
     """Validate every rule file, the taxonomy and aliases, and that the compiled index, the parsed YAML tables
-    (generated/tables.json) and the parsed IEEE registries (generated/oui.json) are fresh."""
+    (generated/tables.json), the parsed IEEE registries (generated/oui.json) and the registry's vendor spellings
+    (generated/vendor_spellings.json) are fresh."""
     taxonomy = Taxonomy.load()
     VendorNames.load()
     rules = compile_rules()
@@ -212,22 +214,25 @@ def check(fix: Annotated[bool, typer.Option("--fix", help="Rewrite the compiled 
         user_rules = RuleValidator(load_attributes(), taxonomy).load_files(user_files)
         typer.echo(f"user rules: {len(user_rules)} in {len(user_files)} files under {user_dir}")
     oui_problem = cache_problem()
+    spelling_problem = spellings_problem()
     if fix:
         n = write_index(rules=rules)  # the parsed YAML tables with it (kb/parsed.py)
         typer.echo(f"compiled index rewritten: {n} rules -> {paths.GENERATED_INDEX}")
         typer.echo(f"parsed tables rewritten -> {paths.GENERATED_TABLES}")
-        if oui_problem:  # write_index rewrote it: its registry spellings come from the vendor aliases
+        if oui_problem:  # write_index rewrote it
             typer.echo(f"parsed registries rewritten -> {paths.GENERATED_OUI}")
+        if spelling_problem:  # write_index rewrote it: the spellings come from the vendor aliases too
+            typer.echo(f"registry spellings rewritten -> {paths.GENERATED_SPELLINGS}")
         return
     problem = index_problem(rules=rules)
     table_problem = tables_problem()
-    if problem or oui_problem or table_problem:
-        for line in (problem, oui_problem, table_problem):
+    if problem or oui_problem or spelling_problem or table_problem:
+        for line in (problem, oui_problem, spelling_problem, table_problem):
             if line:
                 typer.echo(f"error: {line}", err=True)
         raise typer.Exit(1)
     typer.echo(f"ok: {len(rules)} rules, {len(taxonomy)} device types, compiled index up to date, "
-               "parsed registries up to date, parsed tables up to date")
+               "parsed registries up to date, registry spellings up to date, parsed tables up to date")
 
 
 @kb_app.command("import")

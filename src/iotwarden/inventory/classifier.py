@@ -270,14 +270,11 @@ class DeviceClassifier:
     """Analyzer "classifier": classifies each device whose attributes changed since its last pass (or
     that never had one), every :data:`TICK_INTERVAL_S` of capture time and at the end of input.
 
-    A device's classification is a function of its MAC and attributes (:meth:`Classifier.classify`) and of
-    whether the knowledge base has read the IEEE registry, whose spellings then name vendors ('3COM' stated,
-    '3Com' after: kb/oui.py VendorNames.add_registry_spellings; the first device with a MAC reads it). The
-    inventory only ever adds attribute values to a device (a device re-keyed or rebuilt is a new object): the
-    same device object with as many values as at its last pass holds the same values, and its classification
-    stands while the registry is as read as then; at the end, the devices no tick saw change are not
-    classified again. A pass reads the registry before its first device when any of its devices has a MAC, so
-    that one pass names every vendor one way, and a pass after the registry was read classifies every device.
+    A device's classification is a function of its MAC and attributes alone (:meth:`Classifier.classify`; the
+    vendor table comes with the IEEE registry's spellings whether or not the registry was read, kb/oui.py
+    VendorNames.load), and the inventory only ever adds attribute values to a device (a device re-keyed or
+    rebuilt is a new object): the same device object with as many values as at its last pass holds the same
+    values, and its classification stands; at the end, the devices no tick saw change are not classified again.
     """
 
     name: ClassVar[str] = "classifier"
@@ -289,7 +286,6 @@ class DeviceClassifier:
         # so that a device freed and another made at its address is never taken for it; rebuilt each pass
         # from ctx.devices, so it holds as many entries as ctx.devices (the inventory's limits bound it)
         self._seen: dict[str, tuple[Device, int]] = {}
-        self._registry_read = False  # whether the knowledge base had read the IEEE registry at the last pass
         self._next_tick = 0.0
 
     def load(self, ctx: Context) -> None:
@@ -298,12 +294,7 @@ class DeviceClassifier:
     def _run(self, ctx: Context) -> None:
         classifier = self._classifier or Classifier(self._kb)
         self._classifier = classifier
-        kb = classifier.kb
-        if not _registry_read(kb) and any(dev.mac for dev in ctx.devices.values()):
-            _ = kb.oui  # what the pass's first device with a MAC reads: before any device, so all read it
-        read = _registry_read(kb)
-        last, seen = (self._seen if read == self._registry_read else {}), {}
-        self._registry_read = read
+        last, seen = self._seen, {}
         for key, dev in ctx.devices.items():
             values = sum(len(v) for v in dev.attributes.values())
             before = last.get(key)
@@ -320,8 +311,3 @@ class DeviceClassifier:
 
     def done(self, ctx: Context) -> None:
         self._run(ctx)  # the devices changed since their last pass, and those no pass saw
-
-
-def _registry_read(kb: KnowledgeBase) -> bool:
-    """Whether ``kb`` has read the IEEE registry (KnowledgeBase.oui, a cached property: read on first use)."""
-    return "oui" in vars(kb)

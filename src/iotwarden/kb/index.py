@@ -288,7 +288,10 @@ class KnowledgeBase:
         """The vendor name table (aliases, brand owners, part makers), the registry's own (:attr:`oui`
         names vendors with it): read without the registry, whose ~50k rows a run whose devices show no
         MAC address (a Zeek conn.log) never needs. The vendor names rules state are its spellings: a name
-        stated in another case (a host name's, a device's) is read as the rules spell it."""
+        stated in another case (a host name's, a device's) is read as the rules spell it; under them the
+        registry's one spelling of a name its registrants spell in several cases ('3COM' -> '3Com'), which
+        comes with the table (generated/vendor_spellings.json), so it names vendors before the registry is read
+        as after."""
         stated = {v for r in self.rules if (v := r.conclusions.get("vendor")) and "{" not in v}
         return VendorNames.load(spellings=stated)
 

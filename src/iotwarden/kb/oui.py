@@ -6,6 +6,9 @@
 # vendor name by the data table ``vendor_aliases.yaml``, never by code. The shipped lists are also kept
 # parsed in ``kb/data/generated/oui.json`` (``iotwarden kb check --fix`` writes it, ``kb check`` fails when it
 # is stale): read when its digest matches the shipped files, it spares every start the CSV parse (~0.09 CPU s).
+# The registry's one spelling of each vendor name its registrants spell in several cases is kept apart, in the
+# small ``generated/vendor_spellings.json`` that the shipped vendor table is loaded with (VendorNames.load), so a
+# vendor is named the same whether or not the process has read the registry (a Zeek-only run never does).
 
 from __future__ import annotations
 
@@ -41,7 +44,8 @@ VENDOR_CACHE_SIZE = 65_536  # distinct organisation names whose short vendor nam
 _HEX = re.compile(r"[0-9A-Fa-f]")
 _UPPER_HEX = frozenset("0123456789ABCDEF")
 ASSIGNMENT_DIGITS = {24: 6, 28: 7, 36: 9}  # hex digits of an assignment per registry prefix length
-CACHE_FORMAT = 2  # version of generated/oui.json; bump when its layout changes
+CACHE_FORMAT = 3  # version of generated/oui.json; bump when its layout changes
+SPELLINGS_FORMAT = 1  # version of generated/vendor_spellings.json; bump when its layout changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,9 +179,12 @@ class VendorNames:
         return any(p.search(vendor) for p in self._part_makers)
 
     @classmethod
-    def load(cls, path: Path | None = None, spellings: Iterable[str] = ()) -> VendorNames:
+    def load(cls, path: Path | None = None, spellings: Iterable[str] = (), *, registry: bool = True) -> VendorNames:
         """The table in ``path`` (the shipped one by default); ``spellings``: vendor names rules state, each
-        the one spelling of its name whatever the case (:meth:`canonical`)."""
+        the one spelling of its name whatever the case (:meth:`canonical`). The shipped table comes with the
+        registry's spellings (``generated/vendor_spellings.json``, :func:`read_spellings`) unless ``registry`` is
+        False, whichever registry lists are used and whether or not one was read."""
+        shipped = path is None
         path = path or paths.VENDOR_ALIASES_FILE
         try:
             data = load_table(path.read_text(encoding="utf-8"))
@@ -209,7 +216,10 @@ class VendorNames:
                 makers.append(re.compile(item, re.IGNORECASE))
             except re.error as exc:
                 raise ConfigError(f"{path}: part_makers[{i}]: bad regex: {exc}") from exc
-        return cls(aliases, suffixes, parents, makers, spellings, generic=frozenset(w.lower() for w in generic))
+        names = cls(aliases, suffixes, parents, makers, spellings, generic=frozenset(w.lower() for w in generic))
+        if shipped and registry:
+            names.add_registry_spellings(read_spellings())
+        return names
 
     def _short(self, organization: str) -> str:
         name = " ".join(organization.split())
@@ -263,7 +273,7 @@ class OuiRegistry:
         registries: dict[str, dict[str, str]] = {}
         sources: dict[str, Path] = {}
         udir = user_dir if user_dir is not None else paths.user_oui_dir()
-        cached: dict[str, Any] | None = None  # generated/oui.json, read once: its lists' rows and its spellings
+        cached: dict[str, Any] | None = None  # generated/oui.json, read once, when a shipped file is used
         for registry, (filename, bits) in REGISTRIES.items():
             path = registry_file(filename, udir, shipped_dir)
             if path is None:
@@ -277,12 +287,8 @@ class OuiRegistry:
                     registries[registry] = dict(zip(assignments, orgs, strict=True))
                     continue
             registries[registry] = dict(read_registry_csv(path, bits))
-        vendors = vendors or VendorNames.load()
-        if cached is None:  # every list is the user's own: the shipped lists' spellings still name their makers
-            cached = _read_cache_data(shipped_dir, paths.GENERATED_OUI) or {}
-        if cached:
-            vendors.add_registry_spellings(cached["spellings"])
-        return cls(registries, vendors, sources)
+        # the shipped table's names come with the registry's spellings (VendorNames.load), whichever lists are read
+        return cls(registries, vendors or VendorNames.load(), sources)
 
     def __len__(self) -> int:
         return sum(len(t) for t in self._tables.values())
@@ -364,24 +370,47 @@ def registry_spellings(organizations: Iterable[str], vendors: VendorNames) -> di
     return {key: max(sorted(spelt.items()), key=rank)[0] for key, spelt in sorted(counts.items()) if len(spelt) > 1}
 
 
+def _shipped_rows(shipped_dir: Path) -> dict[str, list[tuple[str, str]]]:
+    """Registry -> the rows of its shipped list as read_registry_csv reads them (a list not shipped left out)."""
+    return {registry: read_registry_csv(path, bits) for registry, (filename, bits) in REGISTRIES.items()
+            if (path := shipped_dir / f"{filename}.gz").is_file()}
+
+
 def render_cache(shipped_dir: Path | None = None) -> str:
     """The text of ``generated/oui.json``: the shipped registries' rows as read_registry_csv reads them, per
-    registry two lists (assignments, organisations), one registry a line, the registry's spellings of vendor
-    names registrants spell in several cases (:func:`registry_spellings`) and the shipped files' digest."""
+    registry two lists (assignments, organisations), one registry a line, and the shipped files' digest."""
     shipped_dir = shipped_dir or paths.OUI_DIR
-    lines = []
-    organizations: list[str] = []  # one per block: a spelling's weight is how many blocks carry it
-    for registry, (filename, bits) in REGISTRIES.items():
-        path = shipped_dir / f"{filename}.gz"
-        if path.is_file():
-            rows = read_registry_csv(path, bits)
-            organizations.extend(o for _, o in rows)
-            lines.append(f"{json.dumps(registry)}: " + json.dumps([[a for a, _ in rows], [o for _, o in rows]],
-                                                                    ensure_ascii=False))
-    spellings = registry_spellings(organizations, VendorNames.load())
+    lines = [f"{json.dumps(registry)}: " + json.dumps([[a for a, _ in rows], [o for _, o in rows]], ensure_ascii=False)
+             for registry, rows in _shipped_rows(shipped_dir).items()]
     head = f'{{"format": {CACHE_FORMAT}, "digest": "{shipped_digest(shipped_dir)}", "registries": {{\n'
-    return (head + ",\n".join(lines) + "\n},\n\"spellings\": "
-            + json.dumps(spellings, ensure_ascii=False, indent=0, sort_keys=True) + "}\n")
+    return head + ",\n".join(lines) + "\n}}\n"
+
+
+def render_spellings(shipped_dir: Path | None = None) -> str:
+    """The text of ``generated/vendor_spellings.json``: the registry's spellings of the vendor names the shipped
+    lists' registrants spell in several cases (:func:`registry_spellings`, one a line), with the shipped lists'
+    digest (what ``kb check`` holds it to: it comes from them and from ``vendor_aliases.yaml``)."""
+    shipped_dir = shipped_dir or paths.OUI_DIR
+    # one organisation per block: a spelling's weight is how many blocks carry it
+    organizations = [o for rows in _shipped_rows(shipped_dir).values() for _, o in rows]
+    spellings = registry_spellings(organizations, VendorNames.load(registry=False))
+    head = f'{{"format": {SPELLINGS_FORMAT}, "digest": "{shipped_digest(shipped_dir)}", "spellings": '
+    return head + json.dumps(spellings, ensure_ascii=False, indent=0, sort_keys=True) + "}\n"
+
+
+def read_spellings(path: Path | None = None) -> dict[str, str]:
+    """The registry's spellings from ``generated/vendor_spellings.json`` (case-folded name -> spelling); empty
+    when it is missing, unreadable or of another format. Its digest is not checked here: hashing the ~1.5 MB of
+    lists would cost every start ~3 ms, and ``kb check`` (CI) fails when the file is stale."""
+    try:
+        data = json.loads((path or paths.GENERATED_SPELLINGS).read_text(encoding="utf-8"))
+        spellings = data["spellings"] if data.get("format") == SPELLINGS_FORMAT else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+    if not isinstance(spellings, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                  for k, v in spellings.items()):
+        return {}
+    return spellings
 
 
 def _read_cache_data(shipped_dir: Path | None, path: Path) -> dict[str, Any] | None:
@@ -391,12 +420,9 @@ def _read_cache_data(shipped_dir: Path | None, path: Path) -> dict[str, Any] | N
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))  # not a dict: .get fails below
         if data.get("format") != CACHE_FORMAT or data.get("digest") != shipped_digest(shipped_dir):
             return None
-        registries, spellings = data["registries"], data["spellings"]
+        registries = data["registries"]
         if not isinstance(registries, dict) or not all(
                 isinstance(v, list) and len(v) == 2 and len(v[0]) == len(v[1]) for v in registries.values()):
-            return None
-        if not isinstance(spellings, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in spellings.items()):
             return None
         return data
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -418,6 +444,17 @@ def cache_problem(path: Path | None = None) -> str | None:
 def write_cache(path: Path | None = None) -> None:
     """Regenerate ``generated/oui.json`` from the shipped registry files."""
     generated.write(path or paths.GENERATED_OUI, render_cache())
+
+
+def spellings_problem(path: Path | None = None) -> str | None:
+    """Why ``generated/vendor_spellings.json`` is stale (None when it is what the shipped lists and vendor table
+    make)."""
+    return generated.problem(path or paths.GENERATED_SPELLINGS, render_spellings)
+
+
+def write_spellings(path: Path | None = None) -> None:
+    """Regenerate ``generated/vendor_spellings.json`` from the shipped registry files and vendor table."""
+    generated.write(path or paths.GENERATED_SPELLINGS, render_spellings())
 
 
 def read_registry_csv(path: Path, bits: int) -> list[tuple[str, str]]:
