@@ -4,9 +4,11 @@ vulnerabilities) and keep the local vulnerability database (a thin shell over fi
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +18,9 @@ from iotwarden.cli.files import check_output, write_file
 from iotwarden.cli.main import app, print_error
 from iotwarden.cli.progress import activity, bar
 from iotwarden.errors import FirmwareError
+
+if TYPE_CHECKING:
+    from iotwarden.store.firmware_models import SqlVulnRepository
 
 firmware_app = typer.Typer(
     help="Analyse firmware images (contents, components, SBOM, vulnerabilities, hardening), sign and verify them, "
@@ -42,11 +47,15 @@ class OutFormat(StrEnum):
     json = "json"
 
 
-def _repo(db: str | None):  # type: ignore[no-untyped-def]
+@contextmanager
+def _repo(db: str | None) -> Iterator[SqlVulnRepository]:
+    """The vulnerability database of the store named by ``--db``; the store is closed when the block ends (SQLite
+    then folds its write-ahead log into the database file)."""
     from iotwarden.store.db import Store  # noqa: PLC0415
     from iotwarden.store.firmware_models import SqlVulnRepository  # noqa: PLC0415
 
-    return SqlVulnRepository(Store(db))
+    with Store(db) as store:
+        yield SqlVulnRepository(store)
 
 
 @firmware_app.command("analyze")
@@ -65,8 +74,8 @@ def analyze(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     from iotwarden.firmware.sbom import cyclonedx_json, spdx_json  # noqa: PLC0415
 
     check_output(output)
-    repo = None if no_vulns else _repo(db)
-    with activity(f"analysing {image.name}", quiet=fmt is OutFormat.json or (sbom is not None and output is None)):
+    quiet = fmt is OutFormat.json or (sbom is not None and output is None)
+    with nullcontext() if no_vulns else _repo(db) as repo, activity(f"analysing {image.name}", quiet=quiet):
         report = analyze_image(image, repo)
     if sbom is not None:
         text = (cyclonedx_json if sbom is SbomFormat.cyclonedx else spdx_json)(report.image, report.components)
@@ -142,10 +151,9 @@ def import_(
             raise FirmwareError(f"{path}: no feed files (*.json, *.json.gz) in this folder")
     from iotwarden.firmware.vulndb.importers import load_feed  # noqa: PLC0415 - see analyze
 
-    repo = _repo(db)
     failed = 0
     files = feed_files(paths)
-    with bar("importing feeds") as progress:
+    with _repo(db) as repo, bar("importing feeds") as progress:
         task = progress.add_task("import", total=len(files))
         for path, named in files:
             try:
@@ -172,7 +180,9 @@ def import_(
 @vulndb_app.command("stats")
 def stats(db: DbOption = None) -> None:
     """Counts of what the local database holds."""
-    for key, value in sorted(_repo(db).stats().items()):
+    with _repo(db) as repo:
+        counts = repo.stats()
+    for key, value in sorted(counts.items()):
         typer.echo(f"{key}\t{value}")
 
 

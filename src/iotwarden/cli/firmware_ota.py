@@ -4,6 +4,8 @@ campaigns with health gates, check-ins and rollback (a thin shell over firmware/
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,12 +27,15 @@ firmware_app.add_typer(device_app, name="device")
 firmware_app.add_typer(campaign_app, name="campaign")
 
 
-def _svc(db: str | None) -> CampaignService:
+@contextmanager
+def _svc(db: str | None) -> Iterator[CampaignService]:
+    """The campaign service over the store named by ``--db``; the store is closed when the block ends."""
     # the service signs and verifies manifests (cryptography): imported by the command that uses it
     from iotwarden.firmware.ota.service import CampaignService  # noqa: PLC0415
     from iotwarden.store.db import Store  # noqa: PLC0415
 
-    return CampaignService(Store(db))
+    with Store(db) as store:
+        yield CampaignService(store)
 
 
 def _show(data: dict[str, Any]) -> None:
@@ -44,11 +49,12 @@ def release_add(
     db: DbOption = None,
 ) -> None:
     """Register a signed release (and its image hash as a golden hash)."""
-    svc = _svc(db)
-    try:
-        rid = svc.add_release(read_file(envelope, "SUIT envelope"), uri)
-    except FirmwareError as exc:
-        raise FirmwareError(f"{envelope}: {exc}") from None
+    envelope_bytes = read_file(envelope, "SUIT envelope")
+    with _svc(db) as svc:
+        try:
+            rid = svc.add_release(envelope_bytes, uri)
+        except FirmwareError as exc:
+            raise FirmwareError(f"{envelope}: {exc}") from None
     typer.echo(f"release {rid}")
 
 
@@ -61,7 +67,8 @@ def device_enroll(
     db: DbOption = None,
 ) -> None:
     """Put a device under firmware management."""
-    _svc(db).enroll(device, model, version, zone=zone)
+    with _svc(db) as svc:
+        svc.enroll(device, model, version, zone=zone)
     typer.echo(f"{device}: {model} {version}" + (f" in {zone}" if zone else ""))
 
 
@@ -83,35 +90,31 @@ def campaign_create(  # noqa: PLR0917 - typer maps each parameter to a CLI optio
         parsed = [int(s) for s in stages.split(",") if s.strip()]
     except ValueError:
         raise typer.BadParameter(f"--stages {stages!r}: comma-separated integers") from None
-    _show(
-        _svc(db).create(
-            name,
-            release,
-            from_version=from_version,
-            zone=zone,
-            stages=parsed,
-            max_failure_rate=max_failure_rate,
-            min_reports=min_reports,
-        )
-    )
+    with _svc(db) as svc:
+        created = svc.create(name, release, from_version=from_version, zone=zone, stages=parsed,
+                             max_failure_rate=max_failure_rate, min_reports=min_reports)
+    _show(created)
 
 
 @campaign_app.command("start")
 def campaign_start(name: Annotated[str, typer.Argument()], db: DbOption = None) -> None:
     """Start a draft campaign: its first stage is offered the update."""
-    _show(_svc(db).start(name))
+    with _svc(db) as svc:
+        _show(svc.start(name))
 
 
 @campaign_app.command("status")
 def campaign_status(name: Annotated[str, typer.Argument()], db: DbOption = None) -> None:
     """State, stage, per-status counts and the current health gate."""
-    _show(_svc(db).status(name))
+    with _svc(db) as svc:
+        _show(svc.status(name))
 
 
 @campaign_app.command("advance")
 def campaign_advance(name: Annotated[str, typer.Argument()], db: DbOption = None) -> None:
     """Open the next stage if the current one passes its health gate (else pause or wait)."""
-    _show(_svc(db).advance(name))
+    with _svc(db) as svc:
+        _show(svc.advance(name))
 
 
 @campaign_app.command("rollback")
@@ -123,7 +126,9 @@ def campaign_rollback(
     """Stop the campaign and send its targets back to their previous image (re-signed, newer sequence)."""
     from iotwarden.firmware.signing import keys  # noqa: PLC0415 - cryptography: see _svc
 
-    _show(_svc(db).rollback(name, keys.load_private(key)))
+    private = keys.load_private(key)
+    with _svc(db) as svc:
+        _show(svc.rollback(name, private))
 
 
 @campaign_app.command("checkin")
@@ -137,4 +142,5 @@ def campaign_checkin(  # noqa: PLR0917 - typer maps each parameter to a CLI opti
     db: DbOption = None,
 ) -> None:
     """Record a device check-in (the reported hash is checked against the golden hashes)."""
-    _show(_svc(db).checkin(device, event, sha256=sha256, version=version, sequence=sequence, detail=detail))
+    with _svc(db) as svc:
+        _show(svc.checkin(device, event, sha256=sha256, version=version, sequence=sequence, detail=detail))

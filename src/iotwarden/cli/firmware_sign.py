@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,13 +27,16 @@ golden_app = typer.Typer(
 firmware_app.add_typer(golden_app, name="golden")
 
 
-def _golden(db: str | None) -> GoldenRegistry:
-    """The golden-hash registry of the store: SQLAlchemy and the store are imported by the commands that read
-    it (as the signing keys and the SUIT signer and verifier are by theirs), not by ``firmware analyze``."""
+@contextmanager
+def _golden(db: str | None) -> Iterator[GoldenRegistry]:
+    """The golden-hash registry of the store, closed when the block ends: SQLAlchemy and the store are imported by
+    the commands that read it (as the signing keys and the SUIT signer and verifier are by theirs), not by
+    ``firmware analyze``."""
     from iotwarden.firmware.signing.golden import GoldenRegistry  # noqa: PLC0415
     from iotwarden.store.db import Store  # noqa: PLC0415
 
-    return GoldenRegistry(Store(db))
+    with Store(db) as store:
+        yield GoldenRegistry(store)
 
 
 @firmware_app.command("keygen")
@@ -131,7 +136,8 @@ def verify_cmd(  # noqa: PLR0917 - typer maps each parameter to a CLI option
         from iotwarden.firmware.signing.signer import image_digest  # noqa: PLC0415
 
         digest = image_digest(image)[0].hex() if image is not None else sha256 or ""
-        check = _golden(db).check(model, version, digest)
+        with _golden(db) as golden:
+            check = golden.check(model, version, digest)
         result["golden"] = check.to_dict()
         golden_ok = check.status == "match"
     typer.echo(json.dumps(result, indent=2))
@@ -147,7 +153,8 @@ def verify_hash(
     db: DbOption = None,
 ) -> None:
     """Check a reported hash against the golden hashes of MODEL VERSION (exit 1 unless it matches)."""
-    result = _golden(db).check(model, version, sha256)
+    with _golden(db) as golden:
+        result = golden.check(model, version, sha256)
     typer.echo(json.dumps(result.to_dict(), indent=2))
     if result.status != "match":
         # SystemExit, not typer.Exit: click in non-standalone mode returns Exit codes instead of raising
@@ -174,5 +181,6 @@ def golden_add(  # noqa: PLR0917 - typer maps each parameter to a CLI option
         if not size:  # the hash every empty download has: no image is known-good
             raise FirmwareError(f"--image {image}: an empty file, not a firmware image")
         sha256 = digest.hex()
-    added = _golden(db).add(model, version, sha256 or "", size=size, source=source)
+    with _golden(db) as golden:
+        added = golden.add(model, version, sha256 or "", size=size, source=source)
     typer.echo(f"{model} {version} {sha256}: {'added' if added else 'already registered'}")

@@ -7,6 +7,8 @@ import datetime as dt
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,11 +56,14 @@ def _passphrase(env: str, *, confirm: bool = False) -> str:
     return str(typer.prompt("CA passphrase", hide_input=True, confirmation_prompt=confirm))
 
 
-def _repository(db: str | None) -> IdentityRepository:
-    """The identity records of the store named by ``--db``."""
+@contextmanager
+def _repository(db: str | None) -> Iterator[IdentityRepository]:
+    """The identity records of the store named by ``--db``; the store is closed when the block ends (SQLite then
+    folds its write-ahead log into the database file)."""
     from iotwarden.store.identity_models import SqlIdentityRepository  # noqa: PLC0415 - see the imports
 
-    return SqlIdentityRepository(open_store(db))
+    with open_store(db) as store:
+        yield SqlIdentityRepository(store)
 
 
 def require_ca(ca_dir: Path) -> None:
@@ -69,11 +74,15 @@ def require_ca(ca_dir: Path) -> None:
         raise IdentityError(f"no CA in {ca_dir}: create one with 'iotwarden identity init --ca-dir {ca_dir}'")
 
 
-def _open(ca_dir: Path, db: str | None, env: str) -> DeviceCA:
+@contextmanager
+def _open(ca_dir: Path, db: str | None, env: str) -> Iterator[DeviceCA]:
+    """The CA in ``ca_dir`` with the identity records of ``--db``, its store closed when the block ends."""
     from iotwarden.identity.ca import DeviceCA  # noqa: PLC0415 - see the imports
 
     require_ca(ca_dir)
-    return DeviceCA.open(ca_dir, _passphrase(env), _repository(db))
+    passphrase = _passphrase(env)
+    with _repository(db) as repo:
+        yield DeviceCA.open(ca_dir, passphrase, repo)
 
 
 def _when(ts: float | None) -> str:
@@ -112,8 +121,10 @@ def init(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphrase
     settings = CASettings(name=name, organization=organization, algorithm=algorithm,
                           device_keys=keypolicy.check_algorithms(device_key or (), "--device-key"),
                           crl_url=crl_url, ocsp_url=ocsp_url, pkcs11_module=pkcs11_module, pkcs11_token=pkcs11_token)
-    ca = DeviceCA.init(ca_dir, _passphrase(passphrase_env, confirm=True), _repository(db), settings=settings)
-    crl.publish(ca)
+    passphrase = _passphrase(passphrase_env, confirm=True)
+    with _repository(db) as repo:
+        ca = DeviceCA.init(ca_dir, passphrase, repo, settings=settings)
+        crl.publish(ca)
     where = (f"keys on token {pkcs11_token!r} as {ca.settings.key_label}-root/-issuing" if pkcs11_module
              else "keys encrypted")
     typer.echo(f"CA created in {ca_dir} ({where}): {ca.issuing.subject.rfc4514_string()}")
@@ -138,16 +149,16 @@ def issue(device_id: str, *, out: Path = ISSUE_OUT_OPTION,
 
     check_output_folder(out)
     sans = profiles.device_sans(dns=dns, ips=ip, mac=mac)  # checked before the CA's passphrase is asked for
-    ca = _open(ca_dir, db, passphrase_env)
-    chosen = (keypolicy.check_algorithms([algorithm], "--algorithm")[0] if algorithm is not None
-              else ca.settings.key_policy.preferred)
-    key = keystore.generate(chosen)
-    subject = profiles.device_subject(device_id, serial=serial, model=model, organization=ca.settings.organization)
-    cert, rec = ca.issue_for_key(subject, key.public_key(), profile=profile, device_key=device_key or
-                                 (f"mac:{mac.lower()}" if mac else None),
-                                 sans=sans)
-    keystore.write_private(out / f"{device_id}.key.pem", keystore.plain_pem(key))
-    (out / f"{device_id}.crt.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM) + ca.chain_pem())
+    with _open(ca_dir, db, passphrase_env) as ca:
+        chosen = (keypolicy.check_algorithms([algorithm], "--algorithm")[0] if algorithm is not None
+                  else ca.settings.key_policy.preferred)
+        key = keystore.generate(chosen)
+        subject = profiles.device_subject(device_id, serial=serial, model=model, organization=ca.settings.organization)
+        cert, rec = ca.issue_for_key(subject, key.public_key(), profile=profile, device_key=device_key or
+                                     (f"mac:{mac.lower()}" if mac else None),
+                                     sans=sans)
+        keystore.write_private(out / f"{device_id}.key.pem", keystore.plain_pem(key))
+        (out / f"{device_id}.crt.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM) + ca.chain_pem())
     typer.echo(f"issued serial {rec.serial} to {device_id}, valid until {_when(rec.not_after)} UTC; files in {out}")
 
 
@@ -160,9 +171,10 @@ def enroll_token(device_id: str, *, ca_dir: Path = CA_DIR_OPTION, db: str | None
     from iotwarden.identity import lifecycle  # noqa: PLC0415 - see the imports
 
     del ca_dir  # the token lives in the store only; the option keeps the command family uniform
-    repo = _repository(db)
-    typer.echo(lifecycle.new_token(repo, device_id, time.time(), device_key=device_key, profile=profile,
-                                   valid_hours=hours))
+    with _repository(db) as repo:
+        token = lifecycle.new_token(repo, device_id, time.time(), device_key=device_key, profile=profile,
+                                    valid_hours=hours)
+    typer.echo(token)
 
 
 @identity_app.command("revoke")
@@ -172,7 +184,8 @@ def revoke(serial: str, *, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPT
     """Revoke a certificate by serial (hex) and publish a new CRL."""
     from iotwarden.identity import crl, lifecycle  # noqa: PLC0415 - see the imports
 
-    rec = lifecycle.revoke(_open(ca_dir, db, passphrase_env), serial, reason)
+    with _open(ca_dir, db, passphrase_env) as ca:
+        rec = lifecycle.revoke(ca, serial, reason)
     typer.echo(f"revoked {rec.serial} ({rec.device_id}); CRL written to {ca_dir / crl.CRL_FILE}")
 
 
@@ -184,7 +197,8 @@ def crl_cmd(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passphr
     from iotwarden.identity import crl  # noqa: PLC0415 - see the imports
 
     check_output(out)
-    path = crl.publish(_open(ca_dir, db, passphrase_env), validity_hours=hours, path=out)
+    with _open(ca_dir, db, passphrase_env) as ca:
+        path = crl.publish(ca, validity_hours=hours, path=out)
     typer.echo(f"CRL written to {path}")
 
 
@@ -218,24 +232,25 @@ def est_serve(*, ca_dir: Path = CA_DIR_OPTION, db: str | None = DB_OPTION, passp
     require_ca(ca_dir)
     anchors = [_certificate(p) for p in bootstrap_ca]
     passphrase = _passphrase(passphrase_env)
-    ca = DeviceCA.open(ca_dir, passphrase, _repository(db))
-    server_passphrase = passphrase
-    if server_passphrase_env is not None:
-        server_passphrase = os.environ.get(server_passphrase_env) or ""
-        if not server_passphrase:
-            raise ConfigError(f"--server-passphrase-env: ${server_passphrase_env} is not set")
-    try:
-        cert_file, key_file = estserver.ensure_server_cert(ca, ca_dir / "est", server_passphrase, dns=dns,
-                                                           ips=(host,))
-    except IdentityError as exc:
-        if server_passphrase_env is None and ca.settings.pkcs11_module:
-            raise IdentityError(f"{exc} (the EST server key is encrypted with the CA's token PIN unless "
-                                "--server-passphrase-env names a passphrase of its own)") from None
-        raise
-    context = estserver.tls_context(cert_file, key_file, server_passphrase, [*ca.chain, *anchors])
-    server = estserver.EstServer(EstService(ca, bootstrap_trust=anchors), context, host, port)
-    typer.echo(f"EST on https://{host}:{port}/.well-known/est/ (Ctrl-C stops)")
-    asyncio.run(server.serve_forever())
+    with _repository(db) as repo:  # the store lives as long as the server
+        ca = DeviceCA.open(ca_dir, passphrase, repo)
+        server_passphrase = passphrase
+        if server_passphrase_env is not None:
+            server_passphrase = os.environ.get(server_passphrase_env) or ""
+            if not server_passphrase:
+                raise ConfigError(f"--server-passphrase-env: ${server_passphrase_env} is not set")
+        try:
+            cert_file, key_file = estserver.ensure_server_cert(ca, ca_dir / "est", server_passphrase, dns=dns,
+                                                               ips=(host,))
+        except IdentityError as exc:
+            if server_passphrase_env is None and ca.settings.pkcs11_module:
+                raise IdentityError(f"{exc} (the EST server key is encrypted with the CA's token PIN unless "
+                                    "--server-passphrase-env names a passphrase of its own)") from None
+            raise
+        context = estserver.tls_context(cert_file, key_file, server_passphrase, [*ca.chain, *anchors])
+        server = estserver.EstServer(EstService(ca, bootstrap_trust=anchors), context, host, port)
+        typer.echo(f"EST on https://{host}:{port}/.well-known/est/ (Ctrl-C stops)")
+        asyncio.run(server.serve_forever())
 
 
 @identity_app.command("mqtt-config")
@@ -248,8 +263,8 @@ def mqtt_config(*, out: Path = MQTT_OUT_OPTION,
     from iotwarden.identity import mosquitto  # noqa: PLC0415 - see the imports
 
     check_output_folder(out)
-    files = mosquitto.write(_open(ca_dir, db, passphrase_env), out, host=host, port=port, user=user,
-                            ips=(host,))
+    with _open(ca_dir, db, passphrase_env) as ca:
+        files = mosquitto.write(ca, out, host=host, port=port, user=user, ips=(host,))
     typer.echo(f"wrote {files.config}; start with: mosquitto -c {files.config}")
 
 
@@ -267,7 +282,8 @@ def list_cmd(*, db: str | None = DB_OPTION, device_key: str | None = typer.Optio
     """The certificates the CA issued, with the device holding each."""
     if status is not None and status not in STATUSES:
         raise typer.BadParameter(f"one of {', '.join(STATUSES)}", param_hint="--status")
-    rows = _repository(db).list_certificates(device_key=device_key, status=status)
+    with _repository(db) as repo:
+        rows = repo.list_certificates(device_key=device_key, status=status)
     data = {"schema": "iotwarden.identity.certificates/1",
             "certificates": [{k: v for k, v in r.to_dict().items() if k != "pem"} for r in rows]}
     emit(fmt, data, lambda c: c.print(_cert_rows(rows)), out)
@@ -280,7 +296,8 @@ def expiring(*, db: str | None = DB_OPTION,
     """Valid certificates expiring within --days (rotation reminders)."""
     from iotwarden.identity import lifecycle  # noqa: PLC0415 - see the imports
 
-    due = lifecycle.expiring(_repository(db), time.time(), days)
+    with _repository(db) as repo:
+        due = lifecycle.expiring(repo, time.time(), days)
 
     def render(c: Console) -> None:
         table = Table("serial", "device", "device key", "not after (UTC)", "days left")

@@ -4,6 +4,7 @@ capture folder or a live interface in the background while the console shows it 
 from __future__ import annotations
 
 import socket
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -11,6 +12,9 @@ from iotwarden.cli.analyze import DB_OPTION, open_store
 from iotwarden.cli.files import check_watched
 from iotwarden.cli.main import app, err_console
 from iotwarden.errors import ConfigError, describe
+
+if TYPE_CHECKING:
+    from iotwarden.store import Store
 
 # seconds a stop (Ctrl-C, SIGTERM) waits for open requests; the consoles' event streams never end by
 # themselves, so without this bound the server would wait for every browser tab to close
@@ -43,18 +47,24 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
               None, "--nats", help="Live updates over NATS (nats://HOST:4222): show what workers store."),
           ) -> None:
     """Serve the console and API; log in with a user made by `iotwarden users create-admin`."""
+    if not 0 < port < 65536:
+        raise ConfigError(f"--port must be 1-65535, not {port}")
+    if capture is not None:
+        check_watched(capture)
+    _check_listen(host, port)
+    with open_store(db) as store:  # the store lives as long as the server, and is closed however it stops
+        _serve(store, host, port, capture=capture, secure_cookies=secure_cookies, nats=nats)
+
+
+def _serve(store: Store, host: str, port: int, *, capture: str | None, secure_cookies: bool,
+           nats: str | None) -> None:
+    """Serve the console over ``store`` until interrupted; the ingestor and the NATS bus stopped as it stops."""
     import uvicorn  # noqa: PLC0415 - only the server needs it
 
     from iotwarden.api import create_app  # noqa: PLC0415
     from iotwarden.api.ingest import Ingestor  # noqa: PLC0415
     from iotwarden.bus import InProcessBus  # noqa: PLC0415
 
-    if not 0 < port < 65536:
-        raise ConfigError(f"--port must be 1-65535, not {port}")
-    if capture is not None:
-        check_watched(capture)
-    _check_listen(host, port)
-    store = open_store(db)
     with store.session() as session:
         from sqlalchemy import func, select  # noqa: PLC0415
 
@@ -68,14 +78,14 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
 
         nats_bus = NatsBus(nats, name="iotwarden console")
     bus = nats_bus or InProcessBus()
-    web_app = create_app(store, bus=bus, secure_cookies=True if secure_cookies else None)
     ingestor = None
-    if capture:
-        ingestor = Ingestor(store, bus, capture)
-        web_app.state.ctx.sources.append(ingestor.status)
-        ingestor.start()
-    err_console.print(f"iotwarden console on http://{host}:{port}/")
     try:
+        web_app = create_app(store, bus=bus, secure_cookies=True if secure_cookies else None)
+        if capture:
+            ingestor = Ingestor(store, bus, capture)
+            web_app.state.ctx.sources.append(ingestor.status)
+            ingestor.start()
+        err_console.print(f"iotwarden console on http://{host}:{port}/")
         uvicorn.run(web_app, host=host, port=port, log_level="warning", proxy_headers=False,
                     timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
     finally:
@@ -83,4 +93,3 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
             ingestor.stop()
         if nats_bus is not None:
             nats_bus.close()
-        store.close()

@@ -200,12 +200,12 @@ class Store:
         self.close()
 
 
-# The engines of the stores not closed yet. The process's exit closes them: a command may leave its store open (the
-# identity, vulndb and firmware commands do), and an engine, which its pool and event hooks hold in reference cycles,
-# outlives its store until a collection; what is alive at exit is not collected (cli/main.py freeze_at_exit), so
-# their connections would stay open until the OS takes them back. Closed, SQLite folds its write-ahead log into
-# the database file (https://sqlite.org/wal.html), which then holds the store alone, and PostgreSQL sees each
-# session end.
+# The engines of the stores not closed yet. The process's exit closes them: a store may be left open (every command
+# closes its own, in a ``with``; a library caller may not), and an engine, which its pool and event hooks hold in
+# reference cycles, outlives its store until a collection; what is alive at exit is not collected (cli/main.py
+# freeze_at_exit), so their connections would stay open until the OS takes them back. Closed, SQLite folds its
+# write-ahead log into the database file (https://sqlite.org/wal.html), which then holds the store alone, and
+# PostgreSQL sees each session end.
 _OPEN: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
