@@ -190,3 +190,21 @@ def test_after_holes_in_both_directions_an_answer_past_the_requests_read_is_no_m
     ask(table, 2, "B", seq=1012, ack=5012)
     table.answers_lost()
     assert answer(table, 2, seq=5036, ack=1036) == "B"
+
+
+def test_a_request_read_after_the_answer_that_acknowledged_it_awaits_nothing() -> None:
+    # a SPAN port that recorded B's answer before B (one key, a poller that waits for each answer): the answer
+    # acknowledges B's bytes, not read yet. Before, B then awaited an answer and took C's, and every later answer
+    # the request before its own
+    table = Pending(8)
+    ask(table, 0, "A", seq=1000, ack=5000)
+    assert answer(table, 0, seq=5000, ack=1012) == "A"
+    assert answer(table, 0, seq=5012, ack=1024) is None  # B's
+    ask(table, 0, "B", seq=1012, ack=5012)
+    assert not table
+    ask(table, 0, "C", seq=1024, ack=5024)
+    assert answer(table, 0, seq=5024, ack=1036) == "C"
+    # a lost request's answer acknowledges bytes never read: the requests read next are later ones, awaited
+    assert answer(table, 0, seq=5036, ack=1048) is None
+    ask(table, 0, "D", seq=1048, ack=5048)
+    assert answer(table, 0, seq=5048, ack=1060) == "D" and not table

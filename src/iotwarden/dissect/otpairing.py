@@ -61,10 +61,14 @@ class Pending:
     * a request never answered (a server that drops it; one key is a client's that waits for each answer, since
       it could not tell pipelined answers apart itself): its key's next answer would take it, and every later one
       the request before its own. A request sent :data:`GAVE_UP_S` or more after one of its key still waiting
-      forgets that one: its client gave up on it.
+      forgets that one: its client gave up on it;
+    * an answer recorded before its request (a SPAN port merging the directions out of order): no request of its key
+      waits, and its request, read next, would wait for the next answer of the key. An answer that acknowledges
+      requests' bytes not read yet, paired with none, answers the next request read of its key that ends within
+      them (:attr:`ahead`): that one awaits nothing.
     """
 
-    __slots__ = ("answered", "asked", "forgotten", "hole", "last_key", "limit", "repeats", "requests",
+    __slots__ = ("ahead", "answered", "asked", "forgotten", "hole", "last_key", "limit", "repeats", "requests",
                  "requests_to_server", "unpaired")
 
     def __init__(self, limit: int) -> None:
@@ -79,6 +83,8 @@ class Pending:
         self.asked: int | None = None  # the sequence number after the requests' direction's bytes read
         self.last_key: Hashable = None  # the key of the last request read
         self.repeats = False  # a request was sent with the key of the one before it (one key for all, or a few)
+        # an answer read before its request (a capture that reordered the two): its key and Acknowledgment Number
+        self.ahead: tuple[Hashable, int] | None = None
 
     def __len__(self) -> int:
         return len(self.requests)
@@ -97,13 +103,16 @@ class Pending:
             self.answered = seen
         self.repeats = self.repeats or (not first and key == self.last_key)
         self.last_key = key
-        self.asked = seq_end(pkt)
+        self.asked = end = seq_end(pkt)
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None and ahead[0] == key and end is not None and seq_delta(end, ahead[1]) <= 0:
+            return  # the answer read before it, which acknowledged it, was its own: nothing to await
         requests, ts = self.requests, pkt.ts
         if requests and any(w.key == key and ts - w.sent >= GAVE_UP_S for w in requests):
             requests = self.requests = deque(w for w in requests if w.key != key or ts - w.sent < GAVE_UP_S)
         if len(requests) >= self.limit:
             self._forget()
-        self.requests.append(Waiting(key, remembered, seq_end(pkt), seen, sent=ts))
+        self.requests.append(Waiting(key, remembered, end, seen, sent=ts))
 
     def delivered(self, pkt: Packet) -> None:
         """``pkt``'s bytes were read: in the answers' direction, the answers' bytes read reach its end."""
@@ -132,6 +141,8 @@ class Pending:
         else:
             mine = [i for i, w in enumerate(requests) if w.key == key]
         if not mine:
+            if pkt.tcp_ack is not None and self.asked is not None and seq_delta(pkt.tcp_ack, self.asked) > 0:
+                self.ahead = (key, pkt.tcp_ack)  # it acknowledges requests' bytes not read yet: its request's?
             return None
         if requests[mine[0]].marked and not requests[mine[-1]].marked:  # its key sent again after the hole
             self.requests = deque(w for w in self.requests if w.key != key or not w.marked)
