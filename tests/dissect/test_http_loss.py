@@ -9,6 +9,7 @@ import json
 from collections import Counter
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from iotwarden.dissect.base import Packet
 from iotwarden.dissect.http import MAX_HEAD, HttpDissector
 from iotwarden.model import Observation
 from tests.dissect.gapfeed import GAP, Chunk, converse
+from tests.dissect.ippdocs import CUPS_GET_PRINTER_ATTRIBUTES, HP_PRINTER_ATTRIBUTES, ipp_answer, ipp_post
 from tests.engine.losscheck import gaps_among_junk, session
 
 
@@ -169,3 +171,30 @@ def test_a_request_sent_after_an_answer_the_gap_left_is_paired_again() -> None:
                 (True, _get("/4")), (False, _answer(203, b"abc"))]
     lost = -(-len(exchange[0][1]) // 100) + 2  # the first answer's third segment
     assert _statuses(session(exchange, 80, (lost,), segment=100, acks=True)) == [200, 201, 202, 203]
+
+
+def test_the_ipp_answer_of_a_request_lost_in_a_gap_is_read_by_its_own_label() -> None:
+    # the lab's printers are asked over one connection each: a lost POST (its one segment) left the printer's answer
+    # unread at 083c786, its make, model and device id with it (bench/losscheck.py --lab, 56 ipp_response lost so)
+    post, answer = ipp_post(CUPS_GET_PRINTER_ATTRIBUTES), ipp_answer(HP_PRINTER_ATTRIBUTES)
+    whole = _keys(session([(True, post), (False, answer)], 631))
+    lossy = _keys(session([(True, post), (False, answer)], 631, (0,)))
+    assert [k[0] for k in whole.elements()] == ["request", "ipp_request", "response", "ipp_response"]
+    assert lossy == whole - Counter({k: n for k, n in whole.items() if k[0] in ("request", "ipp_request")})
+    # keep-alive, the first POST lost: the answers of the one lost and of the one after it (counted, never remembered:
+    # 083c786) are both read, with or without the ACKs that tie the second request again
+    twice = [(True, post), (False, answer), (True, post), (False, answer)]
+    for acks in (False, True):
+        got = _keys(session(twice, 631, (0,), acks=acks))
+        assert sum(n for k, n in got.items() if k[0] == "ipp_response") == 2, acks
+        assert not got - _keys(session(twice, 631, acks=acks)), acks
+
+
+@pytest.mark.parametrize("answer", [
+    ipp_answer(HP_PRINTER_ATTRIBUTES, status=b"401 Unauthorized"),  # an HTTP error carries no IPP response
+    ipp_answer(HP_PRINTER_ATTRIBUTES, content_type=b"application/octet-stream"),  # not labelled IPP
+])
+def test_an_answer_of_a_lost_request_is_read_as_ipp_only_when_it_is_a_200_labelled_application_ipp(
+        answer: bytes) -> None:
+    got = session([(True, ipp_post(CUPS_GET_PRINTER_ATTRIBUTES)), (False, answer)], 631, (0,))
+    assert [o.kind for o in got if o.proto == "http"] == ["response"]

@@ -37,13 +37,13 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
   "Get-Printer-Attributes"), ``ipp_request_id``, the operation attributes ``ipp_printer_uri``,
   ``ipp_requested_attributes``, ``ipp_document_format``; ``ipp_complete`` (its end-of-attributes tag read).
   Who asks (requesting-user-name), job and document names and the document itself are never read.
-* ``ipp_response`` (the application/ipp body of the answer to such a POST; subject ``src``, the server, the
-  printer): ``ipp_version``, ``ipp_status``, ``ipp_status_name``, ``ipp_request_id``, the printer group's
-  ``ipp_make_and_model``, ``ipp_device_id`` (IEEE 1284) and its ``ipp_device_mfg``, ``ipp_device_mdl``,
-  ``ipp_device_cmd``, ``ipp_device_cls``, ``ipp_info``, ``ipp_uuid``, ``ipp_more_info``, ``ipp_icons``,
-  ``ipp_firmware_name``, ``ipp_firmware_string_version`` (PWG 5100.13), ``ipp_document_formats``,
-  ``ipp_features``, ``ipp_versions``, ``ipp_cups_queue`` (False), ``ipp_complete``; never printer-location or
-  printer-name (set by the operator).
+* ``ipp_response`` (the application/ipp body of a 200 answer to such a POST, or to a request not seen: lost in a gap
+  or before the capture began; subject ``src``, the server, the printer): ``ipp_version``, ``ipp_status``,
+  ``ipp_status_name``, ``ipp_request_id``, the printer group's ``ipp_make_and_model``, ``ipp_device_id`` (IEEE 1284)
+  and its ``ipp_device_mfg``, ``ipp_device_mdl``, ``ipp_device_cmd``, ``ipp_device_cls``, ``ipp_info``, ``ipp_uuid``,
+  ``ipp_more_info``, ``ipp_icons``, ``ipp_firmware_name``, ``ipp_firmware_string_version`` (PWG 5100.13),
+  ``ipp_document_formats``, ``ipp_features``, ``ipp_versions``, ``ipp_cups_queue`` (False), ``ipp_complete``; never
+  printer-location or printer-name (set by the operator).
 * ``ipp_queue_response``: the same fields, ``ipp_cups_queue`` True: a CUPS scheduler answering for one of its
   queues (its ``printer-type`` extension, or a printer-uri-supported under /printers/ or /classes/). The make,
   model and device id are the queue's (its driver's, the printer's behind it), not the answering host's.
@@ -341,8 +341,11 @@ class HttpDissector(StreamDissector):
             state[DESCRIPTION] = DescriptionReader()  # the rare body read (UDA 2.0 §2.3)
         elif length and method == SOAP_POST and may_be_metadata(status, method, fields["content_type"]):
             state[DESCRIPTION] = MetadataReader()  # a WS-Transfer GetResponse (DPWS 1.1 §4.1)
-        elif length and method == IPP_POST and status == 200 and is_ipp(fields["content_type"]):
-            state[DESCRIPTION] = IppReader(request=False)  # RFC 8010 §3.1: the IPP response
+        elif length and method in (IPP_POST, None) and status == 200 and is_ipp(fields["content_type"]):
+            # RFC 8010 §3.1: the IPP response; an answer whose request is not known (lost in a gap, sent before the
+            # capture began, or counted unpaired) is read by its own label, application/ipp marking IPP messages
+            # alone (RFC 8010 §4); the answer of a request known to be another (a GET) is not
+            state[DESCRIPTION] = IppReader(request=False)
         return fields, length
 
     @staticmethod
