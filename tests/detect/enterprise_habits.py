@@ -23,7 +23,11 @@ port in an hour, detect/scan.py) and the fast one (10 hosts in a minute) might t
   apart; closed ports refuse (REJ), a switched-off neighbour (one in eight) answers nothing (S0). The ports probed and
   the pace are this module's choice, not measured from the product.
 
-Every flow is what a site's sensor logs; nothing here is labelled malicious: any scan alert is a false one.
+Every flow is what a site's sensor logs; nothing here is labelled malicious: any scan alert is a false one. The Zeek
+folder holds the dhcp.log of the Windows workstations too (:data:`WINDOWS_HOSTS`): each starts its day within the
+capture, its DHCP client asking for its remembered lease (INIT-REBOOT, RFC 2131 §3.2) with the vendor class 'MSFT 5.0'
+([MS-DHCPE] §1.8) and its host name, as the lab's Windows hosts send (lab/profiles.py; Zeek logs no parameter
+request list); a conn.log alone names no host.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ from iotwarden.lab.wire import Host, tcp_segment, udp_frame
 from iotwarden.model import Flow
 from tests.detect.labelled import write_conn_log
 
+# the workstation running each habit (a Windows PC), whose DHCP the Zeek form logs
+WINDOWS_HOSTS = {"smb_browsing": ("10.50.0.21", "HD-PC021"), "wsd_discovery": ("10.50.0.41", "PC-041"),
+                 "inventory_agent": ("10.50.0.51", "IT-INV051")}
 DURATION_S = 4500.0  # an hour and a quarter: past the slow scan's hour
 T0 = 1_700_000_000.0
 RESOLVER = "10.50.0.2"  # the site's DNS server
@@ -187,6 +194,13 @@ def zeek_logs(folder: Path, kind: str, seed: int = 1) -> Path:
     made = _blocked_cloud(rng) if kind == "blocked_cloud" else list(HABITS[kind](rng))
     write_conn_log(folder / "conn.log", [f for f in made if isinstance(f, Flow)])
     lookups = [x for x in made if isinstance(x, Lookup)]
+    if kind in WINDOWS_HOSTS:
+        ip, name = WINDOWS_HOSTS[kind]
+        (folder / "dhcp.log").write_text(json.dumps({  # Zeek's DHCP::Info with policy/protocols/dhcp/software.zeek
+            "ts": T0 - 20.0, "uids": ["CDhcp0000000000001"], "client_addr": ip, "server_addr": RESOLVER,
+            "mac": _host(ip).mac, "host_name": name, "client_fqdn": f"{name}.corp.example", "domain": "corp.example",
+            "requested_addr": ip, "assigned_addr": ip, "lease_time": 691200.0, "msg_types": ["REQUEST", "ACK"],
+            "duration": 0.004, "client_software": "MSFT 5.0"}) + "\n")
     with (folder / "dns.log").open("w") as fh:
         for i, q in enumerate(lookups):
             fh.write(json.dumps({"ts": q.t, "uid": f"D{i:017d}", "id.orig_h": q.client, "id.orig_p": q.sport,

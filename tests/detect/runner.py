@@ -12,6 +12,7 @@ from iotwarden.detect.pipeline import AlertPipeline
 from iotwarden.engine.core import Engine
 from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
+from iotwarden.inventory.classifier import DeviceClassifier
 from iotwarden.model import Flow, Observation
 from iotwarden.model.alert import Alert
 from iotwarden.services.analyze import gc_tuned, sniff_format
@@ -20,17 +21,21 @@ from iotwarden.sources.capfile import read_capture
 from iotwarden.sources.zeek import read_zeek
 
 
-def detect(paths: Sequence[Path], options: dict[str, dict[str, Any]] | None = None) -> Context:
+def detect(paths: Sequence[Path], options: dict[str, dict[str, Any]] | None = None, *,
+           classify: bool = False) -> Context:
     """The run's context after ``done``: ``ctx.alerts`` holds the aggregated alerts. Run with the garbage
     collector set as ``iotwarden analyze`` sets it (services/analyze.gc_tuned): with the test session's
-    objects in its full collections, a three-hour capture spent a sixth of its time collecting."""
+    objects in its full collections, a three-hour capture spent a sixth of its time collecting. Without
+    ``classify`` no classifier runs (every device's category unknown to the detectors, as the evaluations
+    were measured); with it the classifier analyzer runs before the detectors, as in ``iotwarden analyze``."""
     with gc_tuned():
-        return _detect(paths, options)
+        return _detect(paths, options, classify)
 
 
-def _detect(paths: Sequence[Path], options: dict[str, dict[str, Any]] | None) -> Context:
+def _detect(paths: Sequence[Path], options: dict[str, dict[str, Any]] | None, classify: bool = False) -> Context:
     ctx = Context()
-    addons = AddonManager(ctx, [InventoryBuilder(), *default_detectors(options), AlertPipeline()])
+    classifier = [DeviceClassifier()] if classify else []
+    addons = AddonManager(ctx, [InventoryBuilder(), *classifier, *default_detectors(options), AlertPipeline()])
     addons.load()
     engine = Engine()
     for path in paths:

@@ -283,6 +283,12 @@ def device_with_ip(ctx: Context, ip: str, domain: str = "") -> str | None:
     return next((key for key, dev in ctx.devices.items() if ip in dev.ips), None)
 
 
+def holder(ctx: Context, ip: str, domain: str = "") -> str | None:
+    """The key of the device holding ``ip`` in broadcast ``domain`` (remembered: :func:`_holder`), or None: for a
+    record naming no MAC whose address has no ``ip:`` device (a Zeek conn.log beside the dhcp.log binding it)."""
+    return _holder(ctx, ip, domain)
+
+
 def category(ctx: Context, key: str) -> str | None:
     """The classifier's category of a device in lower case, or None when unknown."""
     dev = ctx.devices.get(key)

@@ -16,10 +16,15 @@ from a device that is not an IT machine raises ``detect.lateral.admin_protocol``
 device and gateway, and once per internal host the tunnel's CHANNEL_CREATE names (an ``rdp_gateway_channel``
 Observation, where the RDG_IN_DATA body is visible; merged into the same alert, its evidence naming the target).
 
-A flow (or tree connect) from a device the classifier has not judged yet waits (``unknown_wait_s`` of capture time, at
-most ``MAX_WAITING`` flows) for its verdict: a workstation's first SMB or SSH in its first minute,
-before the classifier's first pass, is not lateral movement. Still unknown after the wait, or at the
-end of input, the device counts as not IT, as before.
+A flow (or tree connect) from a device the classifier has not judged yet waits (``unknown_wait_s`` of capture time, and
+past the tick that delivered it, at most ``MAX_WAITING`` flows) for its verdict: a workstation's first SMB or SSH in its
+first minute, before the classifier's first pass, is not lateral movement. Still unknown after the wait, or at the
+end of input, the device counts as not IT, as before: a host nothing identifies (a conn.log alone, IoT-23's form) is
+judged as an IoT device would be, the safer side (docs/detection.md). A device is placed by its category, or, with
+none, by an operating system only IT machines run (:data:`IT_OS`): a Windows workstation states Windows in its DHCP
+vendor class, its NTLM version and its telemetry's TLS names, and nothing of it names a device type. A record that
+names no MAC (a Zeek conn.log) is its address's holder's (a DHCP lease, a MAC device holding it) when the address
+has no device of its own.
 """
 
 from __future__ import annotations
@@ -36,11 +41,10 @@ from iotwarden.detect.base import (
     Detector,
     Options,
     Range,
-    category,
     device_with_ip,
     established,
     flow_domain,
-    initiator,
+    holder,
     is_internal,
     responder,
     site_host,
@@ -67,6 +71,10 @@ INFRA_PORTS = frozenset({53, 67, 68, 123, 137, 138, 5353, 1900, 5355})
 MAX_WAITING = 10_000  # flows of unclassified devices waiting for the classifier; past it the oldest are judged
 # admin-share tree connects and gateway requests of unclassified devices waiting; past it the oldest are judged
 MAX_WAITING_SHARES = 1_000
+# operating systems only IT machines run (the classifier's os values, kb rules): a device whose classification
+# names one and no category is an IT machine. Windows CE and Windows IoT's embedded names stay out (HMIs and
+# panels run them); an HMI or engineering workstation on full Windows is placed by its OT evidence (category ot)
+IT_OS = frozenset({"windows", "macos"})
 
 
 def admin_service(flow: Flow) -> tuple[str, str] | None:
@@ -74,6 +82,25 @@ def admin_service(flow: Flow) -> tuple[str, str] | None:
     if flow.ip_proto == 6:
         return ADMIN_PORTS.get(flow.b_port)
     return RDP_UDP if flow.ip_proto == 17 and flow.app == RDP_APP else None
+
+
+def device_of(ctx: Context, mac: str | None, ip: str, domain: str) -> str:
+    """The device key of an endpoint (:func:`subject_key`), or, for a record naming no MAC whose address has no
+    device of its own, the device holding that address (a Zeek conn.log beside the dhcp.log that bound it)."""
+    key = subject_key(ctx, mac, ip, domain)
+    if mac or key in ctx.devices:
+        return key
+    return holder(ctx, ip, domain) or key
+
+
+def placed(ctx: Context, key: str) -> str | None:
+    """The device's category (lower case), "it" for a device of no category whose operating system is one of
+    :data:`IT_OS`, else None (not placed)."""
+    dev = ctx.devices.get(key)
+    if dev is None:
+        return None
+    found = dev.category or ("it" if (dev.conclusion("os") or "").lower() in IT_OS else None)
+    return found.lower() if found else None
 
 
 @dataclass(frozen=True)
@@ -98,6 +125,11 @@ class LateralDetector(Detector):
         self.services = Novelty(learn_s=0.0)
         self.waiting: deque[Flow] = deque()  # flows of unclassified devices, in time order
         self.waiting_shares: deque[Observation] = deque()  # their admin-share and gateway Observations, in time order
+        # how many of the waiting flows and Observations (from the front) were waiting at the last tick: only
+        # these may be judged unplaced at a tick. The classifier's passes run on ticks after the first batch's
+        # (inventory/classifier.py) and one batch of a Zeek log spans half an hour or more, so a flow whose wait
+        # ended within its own batch is judged once a pass has seen the batch's evidence, not before
+        self._held = self._held_shares = 0
 
     def flows(self, ctx: Context, flows: list[Flow]) -> None:
         # per batch, with the options in locals: every flow of an internal device comes here
@@ -119,10 +151,11 @@ class LateralDetector(Detector):
                 continue
             if not is_internal(flow.b_ip):
                 continue
-            if self.waiting or category(ctx, initiator(ctx, flow)) is None:
+            if self.waiting or placed(ctx, device_of(ctx, flow.a_mac, flow.a_ip, flow_domain(flow))) is None:
                 self.waiting.append(flow)  # behind the others, so each device's flows keep their order
                 if len(self.waiting) > MAX_WAITING:
                     self._judge(ctx, self.waiting.popleft())
+                    self._held -= 1
                 continue
             self._judge(ctx, flow)
 
@@ -135,38 +168,49 @@ class LateralDetector(Detector):
             return
         if not (obs.src_ip and obs.dst_ip and is_internal(obs.src_ip) and is_internal(obs.dst_ip)):
             return
-        if self.waiting_shares or category(ctx, subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain)) is None:
+        if self.waiting_shares or placed(ctx, device_of(ctx, obs.src_mac, obs.src_ip, obs.domain)) is None:
             self.waiting_shares.append(obs)
             if len(self.waiting_shares) > MAX_WAITING_SHARES:
                 self._judge_share(ctx, self.waiting_shares.popleft())
+                self._held_shares -= 1
             return
         self._judge_share(ctx, obs)
 
     def on_tick(self, ctx: Context, ts: float) -> None:
         super().on_tick(ctx, ts)
         self._release(ctx, ts - self.options.unknown_wait_s)
+        # what waits now was delivered by this tick's batch or before: its wait may end from the next tick on
+        self._held, self._held_shares = len(self.waiting), len(self.waiting_shares)
 
     def done(self, ctx: Context) -> None:
         super().done(ctx)
+        self._held, self._held_shares = len(self.waiting), len(self.waiting_shares)
         self._release(ctx, float("inf"))
 
     def _release(self, ctx: Context, expired: float) -> None:
-        """Judge waiting flows and tree connects in order while their device is classified or their wait is over."""
+        """Judge waiting flows and tree connects in order while their device is placed or their wait is over (one
+        that was waiting at the last tick: ``_held``)."""
         while self.waiting_shares:
             obs = self.waiting_shares[0]
-            if category(ctx, subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain)) is None and obs.ts > expired:
+            if ((self._held_shares <= 0 or obs.ts > expired)
+                    and placed(ctx, device_of(ctx, obs.src_mac, obs.src_ip or "", obs.domain)) is None):
                 break
             self._judge_share(ctx, self.waiting_shares.popleft())
+            self._held_shares -= 1
         while self.waiting:
             flow = self.waiting[0]
-            if category(ctx, initiator(ctx, flow)) is None and flow.first_seen > expired:
+            if ((self._held <= 0 or flow.first_seen > expired)
+                    and placed(ctx, device_of(ctx, flow.a_mac, flow.a_ip, flow_domain(flow))) is None):
                 return
             self._judge(ctx, self.waiting.popleft())
+            self._held -= 1
 
     def _judge_share(self, ctx: Context, obs: Observation) -> None:
-        src = subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain)
-        src_cat = category(ctx, src)
-        if src_cat in IT_CATEGORIES or not obs.src_ip:
+        if not obs.src_ip:
+            return
+        src = device_of(ctx, obs.src_mac, obs.src_ip, obs.domain)
+        src_cat = placed(ctx, src)
+        if src_cat in IT_CATEGORIES:
             return
         if obs.kind in ("request", GATEWAY_CHANNEL):
             self._judge_gateway(ctx, obs, src, src_cat)
@@ -205,11 +249,11 @@ class LateralDetector(Detector):
     def _judge(self, ctx: Context, flow: Flow) -> None:
         admin = admin_service(flow)
         talked = established(flow)
-        src = initiator(ctx, flow)
-        src_cat = category(ctx, src)
+        ts, domain = flow.first_seen, flow_domain(flow)
+        src = device_of(ctx, flow.a_mac, flow.a_ip, domain)
+        src_cat = placed(ctx, src)
         if src_cat in IT_CATEGORIES:
             return
-        ts, domain = flow.first_seen, flow_domain(flow)
         a_host = site_host(flow.a_ip, domain)  # the device and its peers within their broadcast domain
         if admin is not None:
             service, technique = admin
@@ -226,7 +270,7 @@ class LateralDetector(Detector):
             return
         # a peer of a VLAN or VPC named within it (subject_key), never another domain's ip: device
         dst_key = responder(ctx, flow) if flow.b_mac else device_with_ip(ctx, flow.b_ip, domain)
-        dst_cat = category(ctx, dst_key) if dst_key else None
+        dst_cat = placed(ctx, dst_key) if dst_key else None
         if src_cat in IOT_CATEGORIES and dst_cat in IT_CATEGORIES:
             self.raise_alert(ctx, IOT_TO_IT, title=f"IoT/OT device {flow.a_ip} reached IT device {flow.b_ip}",
                              severity="medium", subject=src, ts=ts, key=flow.b_ip, mitre=("T1021",),
