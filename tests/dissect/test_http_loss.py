@@ -198,3 +198,35 @@ def test_an_answer_of_a_lost_request_is_read_as_ipp_only_when_it_is_a_200_labell
         answer: bytes) -> None:
     got = session([(True, ipp_post(CUPS_GET_PRINTER_ATTRIBUTES)), (False, answer)], 631, (0,))
     assert [o.kind for o in got if o.proto == "http"] == ["response"]
+
+
+# a log of an exchange as a body's text: a request and a response, each whole and well formed, at line starts
+LOGGED = (b"exchange log\r\nPOST /fake HTTP/1.1\r\nHost: fake\r\nContent-Length: 3\r\n\r\nabc\r\n"
+          b"HTTP/1.1 404 Not Found\r\nServer: fake\r\nContent-Length: 3\r\n\r\nabc\r\n")
+
+
+def test_a_message_logged_in_a_body_past_a_gap_is_not_read_as_one() -> None:
+    # at 083c786 a head at any line start past a gap was taken: a body holding a logged exchange, its segment before
+    # the log lost, made up the request POST /fake and the response 404 'fake' (and their Content-Length then cut
+    # the real messages after them)
+    body = b"x" * 150 + LOGGED + b"y" * 150
+    exchange = [(True, _request(0, body)), (False, _response(0, body)), (True, _request(1)),
+                (False, _response(1, b"{}"))]
+    whole = _keys(session(exchange, 80, (), segment=100))
+    for side in (0, 1):  # the request's body, then the response's: each segment before or inside the log lost
+        first = sum(-(-len(data) // 100) for _, data in exchange[:side])
+        for lost in range(first + 1, first + 4):
+            lossy = _keys(session(exchange, 80, (lost,), segment=100))
+            assert not lossy - whole, lost
+            assert {("request", "/api/1"), ("response", "srv/1")} <= _seen(lossy), lost
+
+
+def test_messages_sent_together_past_a_gap_are_read_from_the_first_whose_end_begins_another() -> None:
+    # a pipelining client writes its requests at once: past the lost first segment the next request begins at a line
+    # start inside a segment, taken because another request line begins right where its message ends
+    gets = b"".join(_get(f"/{i}") for i in range(6))
+    got = _keys(session([(True, gets), (False, _answer(200, b"ok"))], 80, (0,), segment=50))
+    uris = sorted(json.loads(fields)["uri"] for kind, _, fields in got if kind == "request")
+    assert uris == ["/2", "/3", "/4", "/5"]  # /0 and /1 met the hole (its 50 bytes end inside /1's head)
+    # a message whose end begins no other start line is not taken (the last of the write, a logged one)
+    assert not _keys(session([(True, _get("/0") + b"\r\n" + _get("/1"))], 80, (0,), segment=10))

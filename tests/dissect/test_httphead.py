@@ -15,6 +15,7 @@ from iotwarden.dissect.httphead import (
     STATUS_LINE,
     authorization_fields,
     basic_credentials,
+    framed_length,
     header_fields,
     valid_head,
 )
@@ -89,3 +90,21 @@ def test_where_a_head_past_a_gap_may_begin() -> None:
     assert RESYNC_HEAD.match(b"POST http://cam/x HTTP/1.1") is not None
     assert RESYNC_HEAD.match(b"HTTP/1.0 301 ") is not None
     assert RESYNC_HEAD.match(b"body bytes GET / HTTP/1.1") is None
+
+
+@pytest.mark.parametrize(("head", "body", "to_server", "length"), [
+    (b"GET / HTTP/1.1\r\nHost: a", b"GET /2", True, 0),  # a request without Content-Length has no body
+    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12", b"", True, 12),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 5, 5", b"", False, 5),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: x", b"", False, None),
+    (b"HTTP/1.1 200 OK\r\nServer: s", b"", False, None),  # until close
+    (b"HTTP/1.1 204 No Content\r\nContent-Length: 9", b"", False, 0),
+    (b"HTTP/1.1 101 Switching\r\nUpgrade: x", b"", False, 0),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked", b"3;x=1\r\nabc\r\n0\r\n\r\nHTTP/1.1", False, 17),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked", b"1\r\na\r\n0\r\nT: v\r\n\r\nX", False, 17),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked", b"3\r\nabc\r\n0\r\n", False, None),  # not whole yet
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked", b"zz\r\n", False, None),
+])
+def test_the_body_a_head_found_out_of_sync_frames(head: bytes, body: bytes, to_server: bool,
+                                                  length: int | None) -> None:
+    assert framed_length(head, body, to_server) == length

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -163,3 +164,33 @@ def test_take_record_takes_whole_records_and_bounds_each_and_the_leftover() -> N
     with pytest.raises(ParseError, match="reply over 4 bytes"):
         streambuf.take_record(bytearray(b"abcde"), b"\r", 4, "reply")  # a leftover past it without its end
     assert streambuf.take_record(bytearray(b"abcd\r"), b"\r", 4, "line") == b"abcd"  # the limit itself is fine
+
+
+def _head(text: bytes) -> bool:
+    return all(streambuf.FIELD_LINE.fullmatch(f) is not None for f in text.split(b"\r\n")[1:])
+
+
+@pytest.mark.parametrize(("data", "fresh", "found"), [
+    (b"MSG a\r\nk: v\r\n\r\n", 0, b"MSG a"),  # a segment start
+    (b"\r\n\r\nMSG a\r\nk: v\r\n\r\n", 0, b"MSG a"),  # a segment start past empty lines
+    (b"body\r\nMSG a\r\nk: v\r\n\r\n", 0, None),  # a line start: the message ends where nothing begins
+    (b"body\r\nMSG a\r\nk: v\r\n\r\nMSG b\r\n", 0, b"MSG a"),  # its end begins another start line
+    (b"body\r\nMSG a\r\nk: v\r\n\r\nbody\r\nMSG b\r\nk: v\r\n\r\n", 27, b"MSG b"),  # a later segment's start
+])
+def test_a_head_past_a_gap_begins_a_segment_or_ends_where_another_begins(data: bytes, fresh: int,
+                                                                         found: bytes | None) -> None:
+    buf = bytearray(data)
+    took = streambuf.resync_head(buf, fresh, re.compile(rb"MSG "), _head, 100, framed=lambda head, body: 0)
+    assert took is (found is not None)
+    assert (bytes(buf).startswith(found) if found else len(buf) <= 103)
+
+
+def test_past_a_gap_a_segment_whose_first_line_is_unfinished_is_kept_whole_within_the_limit() -> None:
+    buf = bytearray(b"MS")  # a start line cut by the segment's end: kept, judged again with the next bytes
+    assert not streambuf.resync_head(buf, 0, re.compile(rb"MSG "), _head, 100, framed=lambda head, body: 0)
+    assert buf == b"MS"
+    buf += b"G a\r\n\r\n"
+    assert streambuf.resync_head(buf, 2, re.compile(rb"MSG "), _head, 100, framed=lambda head, body: 0)
+    junk = bytearray(b"z" * 5000)  # no line at all: nothing kept past the limit
+    assert not streambuf.resync_head(junk, 0, re.compile(rb"MSG "), _head, 100, framed=lambda head, body: 0)
+    assert len(junk) <= 103

@@ -58,10 +58,13 @@ MAX_METADATA / ipp.MAX_MESSAGE / tsgu.MAX_BODY bytes.
 
 Bytes the capture lost (a dropped packet: the engine's ``gap``) do not end the flow: the direction drops what
 it held of the message (and the body or document being read) and looks for the next message head, which must
-pass more than one read in sync (streambuf.resync_head, httphead.valid_head): at a line or segment start, an
-RFC 9110 method or a status line of HTTP/1.0 or 1.1, the whole head within MAX_HEAD, every field line a token
-and a colon, and a request of HTTP/1.1 carrying Host (RFC 9112 §3.2). Which request an answer belongs to is no
-longer known past a gap in either direction, so the methods remembered to frame answers (HEAD) are dropped, and
+pass more than one read in sync (streambuf.resync_head, httphead.valid_head): at a segment start (past any empty
+lines, RFC 9112 §2.2), or at a line start only where the message it frames ends right where another start line
+begins (httphead.framed_length; a body's text may hold a whole message at a line start: a log, a message/http
+document, RFC 9112 §10.1), an RFC 9110 method or a status line of HTTP/1.0 or 1.1, the whole head
+within MAX_HEAD, every field line a token and a colon, and a request of HTTP/1.1 carrying Host (RFC 9112 §3.2).
+Which request an answer belongs to is no longer known past a gap in either direction, so the methods remembered to
+frame answers (HEAD) are dropped, and
 the requests read after a hole in the client's direction, or in the server's while requests awaited answers, are
 answered after an unknown number of answers to those before the hole or lost in it (RFC 9112 §9.3.2): they are
 counted, never remembered, so no answer is framed by another request's method (a HEAD's bodiless answer taken as a
@@ -83,10 +86,11 @@ from iotwarden.dissect.httphead import (
     MAX_HEADERS,
     MAX_VALUE,
     REQUEST_LINE,
-    RESYNC_HEAD,
+    RESYNC_STARTS,
     STATUS_LINE,
     authorization_fields,
     basic_credentials,
+    framed_length,
     header_fields,
     valid_head,
 )
@@ -198,8 +202,9 @@ class HttpDissector(StreamDissector):
         out = []
         error: ParseError | None = None  # a malformed message: the ones after it are still read
         if state.get(RESYNC_STATE_KEY + key):
-            if not streambuf.resync_head(buf, len(buf) - len(data), RESYNC_HEAD,
-                                         lambda head: valid_head(head, pkt.to_server), MAX_HEAD):
+            if not streambuf.resync_head(buf, len(buf) - len(data), RESYNC_STARTS[pkt.to_server],
+                                         lambda head: valid_head(head, pkt.to_server), MAX_HEAD,
+                                         framed=lambda head, body: framed_length(head, body, pkt.to_server)):
                 return out
             state[RESYNC_STATE_KEY + key] = False
         try:

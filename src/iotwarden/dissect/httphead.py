@@ -19,8 +19,9 @@ MAX_VALUE = 1024  # characters kept of a header value
 REQUEST_LINE = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}) (\S{1,8192}) (HTTP/\d\.\d)$")  # RFC 9112 §3
 STATUS_LINE = re.compile(rb"^(HTTP/\d\.\d) (\d{3})(?: (.*))?$")  # RFC 9112 §4
 
-# a message head looked for past a gap, where a message may begin: at a line start, or where a segment begins (a
-# body ends without a line break, and senders start a message in a new segment): a request line with a method of
+# a message head looked for past a gap, where a message may begin: where a segment begins (senders start a message in
+# a new segment), or at a line start where the message ends right where another begins (framed_length; a body's text
+# may hold a whole message at a line start, dissect/http.py): a request line with a method of
 # RFC 9110 §9, RFC 5789, RFC 4918 or UPnP (GENA, SSDP) and an origin-, absolute-, authority- or asterisk-form
 # target (RFC 9112 §3.2), or a status line of a 1xx-5xx code (RFC 9110 §15); then field lines each a token, a
 # colon and a value (RFC 9112 §5.1), up to the empty line
@@ -28,6 +29,7 @@ _RESYNC_METHODS = (rb"(?:GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|PR
                    rb"UNLOCK|SUBSCRIBE|UNSUBSCRIBE|NOTIFY|M-SEARCH) "
                    rb"(?:/|\*|https?://|[A-Za-z0-9.-]{1,253}:\d{1,5}(?= ))")
 RESYNC_HEAD = re.compile(rb"(?:" + _RESYNC_METHODS + rb"|HTTP/1\.[01] [1-5]\d\d )")
+RESYNC_STARTS = {True: re.compile(_RESYNC_METHODS), False: re.compile(rb"HTTP/1\.[01] [1-5]\d\d ")}  # by to_server
 _RESYNC_REQUEST = re.compile(_RESYNC_METHODS + rb"[\x21-\x7e]{0,8191} HTTP/1\.[01]")
 _RESYNC_STATUS = re.compile(rb"HTTP/1\.[01] [1-5]\d\d(?: [\t\x20-\x7e\x80-\xff]*)?")
 
@@ -42,6 +44,41 @@ def valid_head(head: bytes, to_server: bool) -> bool:
     if not all(streambuf.FIELD_LINE.fullmatch(f) is not None for f in lines[1:]):
         return False
     return not to_server or not lines[0].endswith(b"HTTP/1.1") or any(f[:5].lower() == b"host:" for f in lines[1:])
+
+
+def framed_length(head: bytes, body: bytes, to_server: bool) -> int | None:
+    """How many of the bytes ``body`` that follow ``head`` (found out of sync and valid, :func:`valid_head`) its
+    message's body takes (RFC 9112 §6.3: Content-Length, or chunked coding walked to its last chunk and trailer,
+    §7.1); None where that is not told within ``body``: chunks or a trailer not whole there, a response without
+    Content-Length (until close) or with a bad one. A HEAD's answer (no body whatever its Content-Length) is not
+    told from a GET's: its framing misses the next message, so it is not confirmed by it."""
+    lines = head.split(b"\r\n")
+    if not to_server and (lines[0][9:10] == b"1" or lines[0][9:12] in (b"204", b"304")):
+        return 0
+    length = 0 if to_server else None
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.lower()
+        if name == b"transfer-encoding":
+            return _chunked_length(body)
+        if name == b"content-length":
+            digits = value.split(b",")[0].strip()
+            length = int(digits) if digits.isdigit() and len(digits) <= 15 else None
+    return length
+
+
+def _chunked_length(body: bytes) -> int | None:
+    """The length of the chunked body at the start of ``body`` (RFC 9112 §7.1), None when not whole there."""
+    pos = 0
+    while (eol := body.find(b"\r\n", pos)) >= 0:
+        size = body[pos:eol].split(b";")[0].strip()
+        if not size or len(size) > 15 or size.strip(b"0123456789abcdefABCDEF"):
+            return None
+        if int(size, 16) == 0:  # last-chunk, then trailer fields and the empty line
+            end = eol + 2 if body.startswith(b"\r\n", eol + 2) else body.find(b"\r\n\r\n", eol + 2) + 2
+            return end + 2 if end > eol else None
+        pos = eol + 2 + int(size, 16) + 2
+    return None
 
 
 def header_fields(lines: list[bytes]) -> dict[str, str]:

@@ -151,18 +151,62 @@ def resync(buf: bytearray, starts: Iterable[int], judge: Callable[[int], bool | 
 
 
 def resync_head(buf: bytearray, fresh: int, start: re.Pattern[bytes], valid: Callable[[bytes], bool],
-                limit: int) -> bool:
+                limit: int, *, framed: Callable[[bytes, bytes], int | None] | None = None) -> bool:
     """Past a gap in a text protocol, drop from ``buf`` (one direction's buffer, whose last delivery begins at
     ``fresh``) the bytes before the next message head (:func:`resync`): where a message may begin (a line
     start, or a segment start: a body ends without a line break), a start line ``start`` matches, and ``valid``
     accepts the head (start line and field lines, without the empty line) within ``limit`` bytes. True when
     ``buf`` now starts with one; False when more bytes are needed (``buf`` then holds at most ``limit`` + 3
-    bytes: a candidate not whole yet, or the unfinished last line, which may begin one)."""
-    starts = {0, fresh}
+    bytes: a candidate not whole yet, or the unfinished last line, which may begin one).
+
+    With ``framed`` (how many of the bytes after a head its body takes, None when not told) a body's text that
+    holds a whole message at a line start (a log, a message/http document) is not read as one: a head is taken at a
+    segment start, past any empty lines (RFC 9112 §2.2), or at a line start only where the message it frames ends,
+    within ``buf``, right where another start line begins (messages sent together in one segment); ``buf`` then
+    starts at a segment start whenever it is kept (a candidate, or the last delivery when within ``limit``, read
+    again with the next)."""
+    judge = _head_judge(buf, start, valid, limit)
+    if framed is not None:
+        segments = {_past_empty_lines(buf, 0), _past_empty_lines(buf, fresh)}
+
+        def confirmed(at: int) -> bool | None:
+            if at in segments:
+                return judge(at)
+            if judge(at) is not True:
+                return False
+            end = buf.find(b"\r\n\r\n", at)
+            length = framed(bytes(buf[at:end]), bytes(buf[end + 4:]))
+            return length is not None and start.match(buf, _past_empty_lines(buf, end + 4 + length)) is not None
+
+        tail = len(buf) - fresh  # the last delivery, whose heads the next bytes may make whole or confirm
+        return resync(buf, segments | _line_starts(buf), confirmed, tail if tail <= limit else 0)
+    tail = len(buf) - (buf.rfind(b"\n") + 1)  # the unfinished last line
+    return resync(buf, {0, fresh} | _line_starts(buf), judge, tail if tail <= limit else 0)
+
+
+def _line_starts(buf: bytearray) -> set[int]:
+    starts = set()
     pos = buf.find(b"\n")
     while pos >= 0:
         starts.add(pos + 1)
         pos = buf.find(b"\n", pos + 1)
+    return starts
+
+
+def _past_empty_lines(buf: bytearray, at: int) -> int:
+    """The offset of the first byte at or after ``at`` that begins no empty line (CRLF or a bare LF)."""
+    while True:
+        if buf.startswith(b"\r\n", at):
+            at += 2
+        elif buf.startswith(b"\n", at):
+            at += 1
+        else:
+            return at
+
+
+def _head_judge(buf: bytearray, start: re.Pattern[bytes], valid: Callable[[bytes], bool],
+                limit: int) -> Callable[[int], bool | None]:
+    """:func:`resync`'s judge of a head at an offset of ``buf`` (:func:`resync_head`)."""
 
     def judge(at: int) -> bool | None:
         if start.match(buf, at) is None:
@@ -172,8 +216,7 @@ def resync_head(buf: bytearray, fresh: int, start: re.Pattern[bytes], valid: Cal
             return None  # a head not whole yet
         return 0 <= end - at <= limit and valid(bytes(buf[at:end]))
 
-    tail = len(buf) - (buf.rfind(b"\n") + 1)  # the unfinished last line
-    return resync(buf, starts, judge, tail if tail <= limit else 0)
+    return judge
 
 
 class MessageStream(StreamDissector):
