@@ -107,4 +107,5 @@ def test_where_a_head_past_a_gap_may_begin() -> None:
 ])
 def test_the_body_a_head_found_out_of_sync_frames(head: bytes, body: bytes, to_server: bool,
                                                   length: int | None) -> None:
-    assert framed_length(head, body, to_server) == length
+    assert framed_length(head, body, 0, to_server) == length
+    assert framed_length(head, bytearray(b"before" + body), 6, to_server) == length  # read in place, from an offset

@@ -180,17 +180,17 @@ def _head(text: bytes) -> bool:
 def test_a_head_past_a_gap_begins_a_segment_or_ends_where_another_begins(data: bytes, fresh: int,
                                                                          found: bytes | None) -> None:
     buf = bytearray(data)
-    took = streambuf.resync_head(buf, fresh, re.compile(rb"MSG "), _head, 100, framed=lambda head, body: 0)
+    took = streambuf.resync_head(buf, fresh, re.compile(rb"MSG "), _head, 100, framed=lambda head, data, at: 0)
     assert took is (found is not None)
     assert (bytes(buf).startswith(found) if found else len(buf) <= 103)
 
 
 def test_past_a_gap_a_segment_whose_first_line_is_unfinished_is_kept_whole_within_the_limit() -> None:
     buf = bytearray(b"MS")  # a start line cut by the segment's end: kept, judged again with the next bytes
-    assert not streambuf.resync_head(buf, 0, re.compile(rb"MSG "), _head, 100, framed=lambda head, body: 0)
+    assert not streambuf.resync_head(buf, 0, re.compile(rb"MSG "), _head, 100, framed=lambda head, data, at: 0)
     assert buf == b"MS"
     buf += b"G a\r\n\r\n"
-    assert streambuf.resync_head(buf, 2, re.compile(rb"MSG "), _head, 100, framed=lambda head, body: 0)
+    assert streambuf.resync_head(buf, 2, re.compile(rb"MSG "), _head, 100, framed=lambda head, data, at: 0)
     junk = bytearray(b"z" * 5000)  # no line at all: nothing kept past the limit
-    assert not streambuf.resync_head(junk, 0, re.compile(rb"MSG "), _head, 100, framed=lambda head, body: 0)
+    assert not streambuf.resync_head(junk, 0, re.compile(rb"MSG "), _head, 100, framed=lambda head, data, at: 0)
     assert len(junk) <= 103

@@ -204,7 +204,7 @@ class HttpDissector(StreamDissector):
         if state.get(RESYNC_STATE_KEY + key):
             if not streambuf.resync_head(buf, len(buf) - len(data), RESYNC_STARTS[pkt.to_server],
                                          lambda head: valid_head(head, pkt.to_server), MAX_HEAD,
-                                         framed=lambda head, body: framed_length(head, body, pkt.to_server)):
+                                         framed=lambda head, data, at: framed_length(head, data, at, pkt.to_server)):
                 return out
             state[RESYNC_STATE_KEY + key] = False
         try:

@@ -46,12 +46,12 @@ def valid_head(head: bytes, to_server: bool) -> bool:
     return not to_server or not lines[0].endswith(b"HTTP/1.1") or any(f[:5].lower() == b"host:" for f in lines[1:])
 
 
-def framed_length(head: bytes, body: bytes, to_server: bool) -> int | None:
-    """How many of the bytes ``body`` that follow ``head`` (found out of sync and valid, :func:`valid_head`) its
-    message's body takes (RFC 9112 §6.3: Content-Length, or chunked coding walked to its last chunk and trailer,
-    §7.1); None where that is not told within ``body``: chunks or a trailer not whole there, a response without
-    Content-Length (until close) or with a bad one. A HEAD's answer (no body whatever its Content-Length) is not
-    told from a GET's: its framing misses the next message, so it is not confirmed by it."""
+def framed_length(head: bytes, data: bytes | bytearray, start: int, to_server: bool) -> int | None:
+    """How many of the bytes of ``data`` from ``start`` (those that follow ``head``, found out of sync and valid:
+    :func:`valid_head`) its message's body takes (RFC 9112 §6.3: Content-Length, or chunked coding walked to its last
+    chunk and trailer, §7.1); None where that is not told within ``data``: chunks or a trailer not whole there, a
+    response without Content-Length (until close) or with a bad one. A HEAD's answer (no body whatever its
+    Content-Length) is not told from a GET's: its framing misses the next message, so it is not confirmed by it."""
     lines = head.split(b"\r\n")
     if not to_server and (lines[0][9:10] == b"1" or lines[0][9:12] in (b"204", b"304")):
         return 0
@@ -60,23 +60,23 @@ def framed_length(head: bytes, body: bytes, to_server: bool) -> int | None:
         name, _, value = line.partition(b":")
         name = name.lower()
         if name == b"transfer-encoding":
-            return _chunked_length(body)
+            return _chunked_length(data, start)
         if name == b"content-length":
             digits = value.split(b",")[0].strip()
             length = int(digits) if digits.isdigit() and len(digits) <= 15 else None
     return length
 
 
-def _chunked_length(body: bytes) -> int | None:
-    """The length of the chunked body at the start of ``body`` (RFC 9112 §7.1), None when not whole there."""
-    pos = 0
+def _chunked_length(body: bytes | bytearray, start: int) -> int | None:
+    """The length of the chunked body at ``start`` of ``body`` (RFC 9112 §7.1), None when not whole there."""
+    pos = start
     while (eol := body.find(b"\r\n", pos)) >= 0:
         size = body[pos:eol].split(b";")[0].strip()
         if not size or len(size) > 15 or size.strip(b"0123456789abcdefABCDEF"):
             return None
         if int(size, 16) == 0:  # last-chunk, then trailer fields and the empty line
             end = eol + 2 if body.startswith(b"\r\n", eol + 2) else body.find(b"\r\n\r\n", eol + 2) + 2
-            return end + 2 if end > eol else None
+            return end + 2 - start if end > eol else None
         pos = eol + 2 + int(size, 16) + 2
     return None
 

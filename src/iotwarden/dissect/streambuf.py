@@ -151,7 +151,7 @@ def resync(buf: bytearray, starts: Iterable[int], judge: Callable[[int], bool | 
 
 
 def resync_head(buf: bytearray, fresh: int, start: re.Pattern[bytes], valid: Callable[[bytes], bool],
-                limit: int, *, framed: Callable[[bytes, bytes], int | None] | None = None) -> bool:
+                limit: int, *, framed: Callable[[bytes, bytearray, int], int | None] | None = None) -> bool:
     """Past a gap in a text protocol, drop from ``buf`` (one direction's buffer, whose last delivery begins at
     ``fresh``) the bytes before the next message head (:func:`resync`): where a message may begin (a line
     start, or a segment start: a body ends without a line break), a start line ``start`` matches, and ``valid``
@@ -159,7 +159,8 @@ def resync_head(buf: bytearray, fresh: int, start: re.Pattern[bytes], valid: Cal
     ``buf`` now starts with one; False when more bytes are needed (``buf`` then holds at most ``limit`` + 3
     bytes: a candidate not whole yet, or the unfinished last line, which may begin one).
 
-    With ``framed`` (how many of the bytes after a head its body takes, None when not told) a body's text that
+    With ``framed`` (how many of the bytes after a head, in ``buf`` from an offset, its body takes; None when not
+    told) a body's text that
     holds a whole message at a line start (a log, a message/http document) is not read as one: a head is taken at a
     segment start, past any empty lines (RFC 9112 §2.2), or at a line start only where the message it frames ends,
     within ``buf``, right where another start line begins (messages sent together in one segment); ``buf`` then
@@ -175,7 +176,7 @@ def resync_head(buf: bytearray, fresh: int, start: re.Pattern[bytes], valid: Cal
             if judge(at) is not True:
                 return False
             end = buf.find(b"\r\n\r\n", at)
-            length = framed(bytes(buf[at:end]), bytes(buf[end + 4:]))
+            length = framed(bytes(buf[at:end]), buf, end + 4)  # not copied: a candidate that fails costs no copy
             return length is not None and start.match(buf, _past_empty_lines(buf, end + 4 + length)) is not None
 
         tail = len(buf) - fresh  # the last delivery, whose heads the next bytes may make whole or confirm
