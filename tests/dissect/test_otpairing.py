@@ -208,3 +208,28 @@ def test_a_request_read_after_the_answer_that_acknowledged_it_awaits_nothing() -
     assert answer(table, 0, seq=5036, ack=1048) is None
     ask(table, 0, "D", seq=1048, ack=5048)
     assert answer(table, 0, seq=5048, ack=1060) == "D" and not table
+
+
+def test_requests_read_after_a_hole_in_their_direction_pair_once_sent_after_an_answer_that_followed_it() -> None:
+    # a client sending one key, three requests at a time: the first of a batch (1012-1023) was lost, so the first
+    # answer is the lost one's. Before, it took B and the second answer C: each answer the range of another request
+    d, state = PairedResyncOnGap(), dict[str, Any]()
+    table = pending(state, 8)
+    ask(table, 0, "Z", seq=988, ack=4988)
+    ask(table, 0, "A", seq=1000, ack=4988)
+    assert [answer(table, 0, seq=4988, ack=1012), answer(table, 0, seq=5000, ack=1012)] == ["Z", "A"]
+    d.gap(state, True)
+    ask(table, 0, "B", seq=1024, ack=5012)
+    ask(table, 0, "C", seq=1036, ack=5012)
+    assert [answer(table, 0, seq=5012 + 12 * i, ack=1048) for i in range(3)] == [None, None, None] and not table
+    # sent once its client had an answer after the hole: the hole's answers are all read, the next is its own
+    ask(table, 0, "D", seq=1048, ack=5048)
+    ask(table, 0, "E", seq=1060, ack=5048)
+    assert [answer(table, 0, seq=5048 + 12 * i, ack=1072) for i in range(2)] == ["D", "E"] and not table.behind
+    # keys of their own: a lost request's answer finds no request of its key, nothing is held back
+    d, state = PairedResyncOnGap(), dict[str, Any]()
+    table = pending(state, 8)
+    ask(table, 1, "A", seq=1000, ack=5000)
+    d.gap(state, True)
+    ask(table, 3, "C", seq=1024, ack=5000)
+    assert [answer(table, key, seq=5000 + 12 * i, ack=1036) for i, key in enumerate((1, 2, 3))] == ["A", None, "C"]

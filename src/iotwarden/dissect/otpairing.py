@@ -28,6 +28,7 @@ class Waiting(NamedTuple):
     seen: int | None  # that segment's Acknowledgment Number: the answers' bytes its sender had
     marked: bool = False  # awaiting its answer when a hole in the answers' direction was told
     sent: float = 0.0  # the time of the segment that completed it
+    behind: bool = False  # read after a hole in the requests' direction of a key-reusing client, not yet tied
 
 
 class Pending:
@@ -44,7 +45,11 @@ class Pending:
     * a lost request (a hole in the requests' direction): its answer would take the next request of its key. An
       answer is never paired with a request its sender had not received: one that ends past the answer's TCP
       Acknowledgment Number (RFC 9293 §3.4; a request's end is that of the segment that completed it, which the
-      server acknowledges whole);
+      server acknowledges whole). From a client that reuses keys (:attr:`repeats`) and sends requests together,
+      the hole's answers, of any number, come before those of the requests read after it (:attr:`behind`): an
+      answer such a request meets is paired with none and the request forgotten, till one is read that its client
+      sent once it had an answer read after the hole (its Acknowledgment Number covers :attr:`hole_answer`), which
+      closes the hole;
     * lost answers (a hole in the answers' direction, :meth:`answers_lost`): a request whose answer the hole held
       would take the next answer of its key, and each later request of the key the answer before its own. The
       requests awaiting answers when the hole is told are marked, the counted ones forgotten. At the first answer
@@ -68,8 +73,8 @@ class Pending:
       them (:attr:`ahead`): that one awaits nothing.
     """
 
-    __slots__ = ("ahead", "answered", "asked", "forgotten", "hole", "last_key", "limit", "repeats", "requests",
-                 "requests_to_server", "unpaired")
+    __slots__ = ("ahead", "answered", "asked", "behind", "forgotten", "hole", "hole_answer", "last_key", "limit",
+                 "repeats", "requests", "requests_to_server", "unpaired")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -85,6 +90,8 @@ class Pending:
         self.repeats = False  # a request was sent with the key of the one before it (one key for all, or a few)
         # an answer read before its request (a capture that reordered the two): its key and Acknowledgment Number
         self.ahead: tuple[Hashable, int] | None = None
+        self.behind = False  # a hole in the requests' direction of a key-reusing client is open (requests_lost)
+        self.hole_answer: int | None = None  # the server's sequence number after the first answer read since it
 
     def __len__(self) -> int:
         return len(self.requests)
@@ -112,7 +119,7 @@ class Pending:
             requests = self.requests = deque(w for w in requests if w.key != key or ts - w.sent < GAVE_UP_S)
         if len(requests) >= self.limit:
             self._forget()
-        self.requests.append(Waiting(key, remembered, end, seen, sent=ts))
+        self.requests.append(Waiting(key, remembered, end, seen, sent=ts, behind=self.behind))
 
     def delivered(self, pkt: Packet) -> None:
         """``pkt``'s bytes were read: in the answers' direction, the answers' bytes read reach its end."""
@@ -141,6 +148,8 @@ class Pending:
         else:
             mine = [i for i, w in enumerate(requests) if w.key == key]
         if not mine:
+            if self.behind and self.hole_answer is None:
+                self.hole_answer = seq_end(pkt)
             if pkt.tcp_ack is not None and self.asked is not None and seq_delta(pkt.tcp_ack, self.asked) > 0:
                 self.ahead = (key, pkt.tcp_ack)  # it acknowledges requests' bytes not read yet: its request's?
             return None
@@ -152,10 +161,28 @@ class Pending:
                 and seq_delta(pkt.tcp_ack, self.asked) > 0:  # the server had requests the capture lost
             del self.requests[mine[0]]  # sent after the hole's answer to this one, of its key: the answer may be one's
             return None
+        if waiting.behind:
+            if waiting.seen is None or (self.hole_answer is not None  # no ACKs: paired as before
+                                        and seq_delta(waiting.seen, self.hole_answer) >= 0):
+                self.behind, self.hole_answer = False, None  # sent once its client had an answer after the hole
+                self.requests = deque(w._replace(behind=False) for w in self.requests)
+                waiting = self.requests[mine[0]]
+            else:  # the answer may be a lost request's, of its key: which is not known
+                if self.hole_answer is None:
+                    self.hole_answer = seq_end(pkt)
+                del self.requests[mine[0]]
+                return None
         if pkt.tcp_ack is not None and waiting.end is not None and seq_delta(waiting.end, pkt.tcp_ack) > 0:
             return None  # the server had not received it: the answer is a lost request's
         del self.requests[mine[0]]
         return waiting.remembered
+
+    def requests_lost(self) -> None:
+        """Bytes of the requests' direction were lost: from a client that reuses keys, the requests read next are
+        behind the hole, whose requests' answers, of any number, come first (class docstring)."""
+        if self.repeats:
+            self.behind = True
+            self.hole_answer = self.answered if self.ahead is not None else None
 
     def answers_lost(self) -> None:
         """Bytes of the answers' direction were lost: mark the requests awaiting answers, forget the counted ones
@@ -202,5 +229,8 @@ class PairedResyncOnGap(ResyncOnGap):
     def gap(self, state: dict[str, Any], to_server: bool) -> None:
         super().gap(state, to_server)
         table = state.get(STATE_KEY)
-        if isinstance(table, Pending) and table.requests_to_server is not to_server:
-            table.answers_lost()
+        if isinstance(table, Pending) and table.requests_to_server is not None:
+            if table.requests_to_server is not to_server:
+                table.answers_lost()
+            else:
+                table.requests_lost()
