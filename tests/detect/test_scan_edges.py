@@ -33,7 +33,7 @@ def test_udp_probes_sent_twice_in_one_flow_are_probes_and_a_flood_s_are_not() ->
         assert feed([ScanDetector()], flows=flood) == []
 
 
-def _poll(sport: int | None) -> list[tuple[str, str, int]]:
+def _poll(sport: int | None, options: dict[str, object] | None = None) -> list[tuple[str, str, int]]:
     """An SNMP poller asking 12 switched-off devices every 5 minutes for 75 minutes, from one source port (``sport``)
     or the next ephemeral one each request (None)."""
     flows, t, n = [], 0.0, 0
@@ -42,15 +42,18 @@ def _poll(sport: int | None) -> list[tuple[str, str, int]]:
             flows.append(_udp(f"10.40.4.{10 + i}", 161, t + i * 0.005, sport=sport or 32768 + n))
             n += 1
         t += 300.0
-    return [(a.id, str(a.key), a.count) for a in feed([ScanDetector()], flows=flows)]
+    return [(a.id, str(a.key), a.count) for a in feed([ScanDetector(options)], flows=flows)]
 
 
 def test_a_udp_poller_keeping_one_socket_is_watched_as_one_using_a_port_a_request() -> None:
     """A UDP request from the source port of the one before is no retransmission: those share its flow (Zeek's and
     the engine's UDP flows end after 60 s idle), so a poller keeping one socket polls in cycles as any other; before,
-    each of the 15 cycles was a sweep."""
-    assert _poll(None) == [("detect.scan.horizontal", "161", 2)]
-    assert _poll(50161) == _poll(None)
+    each of the 15 cycles was a sweep. Unheld (max_held_hosts 1) the first two cycles raise, as from a new port each
+    request; held (detect/scan_hold), they are dropped at the third."""
+    unheld: dict[str, object] = {"max_held_hosts": 1}
+    assert _poll(None, unheld) == [("detect.scan.horizontal", "161", 2)]
+    assert _poll(50161, unheld) == _poll(None, unheld)
+    assert _poll(50161) == _poll(None) == []
 
 
 def test_a_slow_scan_s_port_stays_while_probed_among_many_ports_probed_once() -> None:

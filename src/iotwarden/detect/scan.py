@@ -30,10 +30,18 @@ probed ``min_cycles`` times by one source, each a new connection (over TCP anoth
 keeps its port; over UDP a flow of its own, its retransmissions being its datagrams: a poller keeping one socket
 polls from one port) at least ``min_cycle_s`` after the one before and at a steady cadence (each gap within
 ``cadence_tolerance`` of the gap before), is watched: its probes count towards no scan while the cadence holds.
-The first cycles of a monitor still count (nothing tells them from a sweep yet); the cycles after do not. A
-connection the initiator completed (its ACK of the SYN-ACK: three packets or more, SYN, ACK, RST) and then reset
-with no bytes is no probe either: a load balancer's TCP health check (HAProxy closes its checks with RST, Zeek
-RSTO history ShAR); a SYN scanner's kernel resets an open port's SYN-ACK without completing it (two packets, ShR).
+The first cycles of a monitor still count (nothing tells them from a sweep yet), so a horizontal or Mirai-style
+scan or a ping sweep that failed on fewer than ``max_held_hosts`` targets is held (detect/scan_hold): dropped when
+its targets turn out watched, raised as it was found once ``hold_s`` of traffic time passed without that, at the end
+of input, or at once when it reaches ``max_held_hosts`` failed targets. From packets an unanswered ICMP flow of
+``min_cycles`` requests or more, ``min_cycle_s`` apart on average, is watched by itself: the engine keeps a monitor's
+pings of a host that is down in one flow while its idle timeout is longer than their period. A connection the
+initiator completed (its ACK of the SYN-ACK: three packets or more, SYN, ACK, RST) and then reset with no bytes is a
+load balancer's TCP health check (HAProxy closes its checks with RST, Zeek RSTO history ShAR) or an open port of a
+connect scan (nmap -sT resets what it connected to at once): a probe the first time, no probe when it repeats a
+target the source completed a connection to within ``slow_window_s`` (a check comes back to its target, a scanner
+touches each port once), and it counts towards no held sweep's size and no slow scan. A SYN scanner's kernel
+resets an open port's SYN-ACK without completing it (two packets, ShR): a probe.
 
 An alert's evidence is its own scan's probes: the last ``EVIDENCE_FLOWS`` of the source's latest ``RECENT_PROBES``
 that are a horizontal scan's to its port, a Telnet scan's to 23/2323, a port scan's to its host, a ping sweep's
@@ -71,6 +79,7 @@ from iotwarden.detect.base import (
     site_host,
     subject_key,
 )
+from iotwarden.detect.scan_hold import Held, Holds
 from iotwarden.hooks import Context
 from iotwarden.model import Flow, Observation
 from iotwarden.model.observation import scoped
@@ -130,11 +139,17 @@ class ScanOptions(Options):
     min_cycles: int = 3  # probes of one target at a steady cadence that make it watched (monitoring), not scanned
     min_cycle_s: float = 1.0  # a new cycle's probe comes at least this long after the one before
     cadence_tolerance: float = 0.5  # a steady cadence: each gap within this share of the gap before
+    # a small sweep's scan waits this long for its targets to show a cadence: the third cycle of a 5-minute poller
+    # (600 s) and the engine's idle timeout (120 s: an unanswered probe's flow is handed over that long after it
+    # began), with room to spare
+    hold_s: float = 900.0
+    max_held_hosts: int = 32  # failed targets past which a sweep is raised at once (a worm's, a /24's reach it fast)
     max_resolved: int = 100_000  # (client, address) pairs of DNS answers remembered (LRU): no probe targets
     bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "min_hosts": COUNT, "min_telnet_hosts": COUNT,
                                           "min_ports": COUNT, "min_arp_targets": COUNT, "max_sources": ENTRIES,
                                           "max_targets": ENTRIES, "slow_window_s": SECONDS, "min_slow_hosts": COUNT,
                                           "max_udp_probe": BYTES, "min_cycles": (2, COUNT[1]), "min_cycle_s": SECONDS,
+                                          "hold_s": (0.0, SECONDS[1]), "max_held_hosts": COUNT,
                                           "cadence_tolerance": SHARE, "max_resolved": ENTRIES}
 
 
@@ -163,6 +178,9 @@ class _Probes:
     slow_flows: dict[int, list[Flow]] = field(default_factory=dict)
     # (port, host) -> (source port, last probe, gap before it, probes at that cadence); port ICMP for a ping
     cycles: Recent[tuple[int, str], tuple[int, float, float, int]] = field(default_factory=Recent)
+    # (port, host) -> last connection completed then reset (_health_check); a repeat is a check, no probe
+    checked: Recent[tuple[int, str], float] = field(default_factory=Recent)
+    held: dict[int, Held] = field(default_factory=dict)  # port (TELNET, ICMP) -> its sweep's held scan (scan_hold)
 
 
 def _probed(table: Recent[Any, float], key: Any, ts: float, limit: int) -> None:
@@ -175,7 +193,8 @@ def _probed(table: Recent[Any, float], key: Any, ts: float, limit: int) -> None:
         table.popitem(last=False)
 
 
-ICMP = -1  # the port of a ping's target in _Probes.cycles
+ICMP = -1  # the port of a ping's target in _Probes.cycles, and of a ping sweep in _Probes.held
+TELNET = -2  # the port of a Telnet sweep (23 and 2323 together) in _Probes.held
 
 
 def _steady(cycles: Recent[tuple[int, str], tuple[int, float, float, int]], target: tuple[int, str], sport: int,
@@ -210,6 +229,19 @@ def _own(recent: deque[Flow], probe: Callable[[Flow], bool]) -> list[Flow]:
     return own
 
 
+def _repeat(checked: Recent[tuple[int, str], float], target: tuple[int, str], ts: float, o: ScanOptions) -> bool:
+    """Remember a connection completed then reset to ``target``; True when the source completed one to it within
+    ``slow_window_s`` before (a health check comes back to its targets; a connect scan touches each port once)."""
+    last = checked.get(target)
+    checked[target] = ts if last is None or ts > last else last
+    if last is not None:
+        checked.move_to_end(target)
+        return ts - last <= o.slow_window_s
+    if len(checked) > o.max_targets:
+        checked.popitem(last=False)
+    return False
+
+
 def _fresh(seen: Recent[Any, float], now: float, window: float) -> int:
     """Entries probed within ``window`` of ``now``; the older ones are dropped from the front."""
     while seen:
@@ -229,6 +261,8 @@ class ScanDetector(Detector):
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)
         self._src: OrderedDict[str, _Probes] = OrderedDict()
+        o: ScanOptions = self.options
+        self._holds = Holds(o.hold_s, o.max_held_hosts, o.max_targets, o.max_sources)
         self._resolved: OrderedDict[tuple[str, str], None] = OrderedDict()  # (client, address its DNS answer gave)
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
@@ -296,10 +330,11 @@ class ScanDetector(Detector):
                 self._ping(ctx, flow)
                 last_src = None  # _ping may have moved or dropped sources: look the next one up
                 continue
-            if not (failed_attempt(flow) and not _health_check(flow) if proto == 6 else (
+            if not (failed_attempt(flow) if proto == 6 else (
                     proto == 17 and flow.pkts_ba == 0 and flow.a_port >= 1024 and flow.b_port not in UDP_NOT_PROBED
                     and flow.payload_ab <= max_udp_probe * max(flow.pkts_ab, 1) and not _to_a_group(flow))):
                 continue
+            completed = proto == 6 and _health_check(flow)  # a load balancer's check or a connect scan's open port
             src, ts, host, port = flow.a_ip, flow.first_seen, flow.b_ip, flow.b_port
             if flow.vlan or "vni" in flow.extra:  # tagged or tunnelled: an internal source and target within
                 domain = flow_domain(flow)  # their domain (two VLANs' 10.0.0.7 are two targets)
@@ -326,7 +361,13 @@ class ScanDetector(Detector):
                 # retransmission, sends each cycle's request from the port of the one before
                 sport = flow.a_port if proto == 6 else -1
                 if before is not None and _steady(st.cycles, (port, host), sport, ts, before, o=o):
+                    if st.held:
+                        held = st.held.get(TELNET if port in TELNET_PORTS and proto == 6 else port)
+                        if held is not None:
+                            self._holds.watched(held, host)
                     continue  # a watched target: monitoring, no scan's probe
+            if completed and _repeat(st.checked, (port, host), ts, o):
+                continue  # a check comes back to its target; a scanner touches each port once
             by_port = st.by_port
             hosts = by_port.get(port)
             if hosts:
@@ -368,7 +409,13 @@ class ScanDetector(Detector):
                 by_host.popitem(last=False)
             st.recent.append(flow)
             telnet = port in TELNET_PORTS and proto == 6
-            if proto == 6 and port not in SERVICE_PORTS:
+            if st.held:
+                held = st.held.get(TELNET if telnet else port)
+                if held is not None:
+                    ctx.alerts += self._holds.grow(held, host, failed=not completed)
+            # a connection completed then reset counts towards no slow scan: a client racing two ports of a server
+            # and resetting the loser (Windows: 445 and 139) does it at the pace of its use, a connect scan fast
+            if proto == 6 and port not in SERVICE_PORTS and not completed:
                 self._slow(ctx, flow, st, host, telnet=telnet)
             need = min_telnet_hosts if telnet else min_hosts
             # counting only when the threshold may be reached keeps a probe O(1) most of the time;
@@ -386,10 +433,35 @@ class ScanDetector(Detector):
                 last = st.alerted.get((MIRAI, "23/2323") if telnet else (HORIZONTAL, str(port)))
                 if last is not None and abs(ts - last) < window:
                     continue
+            before = len(ctx.alerts)  # a horizontal or Mirai scan it raises is held while its sweep is small
             self._report(ctx, flow, st, telnet=telnet, n_hosts=n_hosts, n_ports=n_ports)
+            if len(ctx.alerts) > before:
+                self._hold(ctx, st, flow, sweep=TELNET if telnet else port, need=need, targets=set(hosts),
+                           before=before)
+        if self._holds and flows:
+            ctx.alerts += self._holds.due(flows[-1].first_seen)  # flows come in start-time order
 
     def flow(self, ctx: Context, flow: Flow) -> None:
         self.flows(ctx, [flow])
+
+    def done(self, ctx: Context) -> None:
+        super().done(ctx)
+        ctx.alerts += self._holds.all()  # the end of input: no cadence can show any more
+
+    def _hold(self, ctx: Context, st: _Probes, flow: Flow, *, sweep: int, need: int, targets: set[str],
+              before: int) -> None:
+        """The horizontal, Mirai-style or ping sweep's scan just raised (in ``ctx.alerts`` from ``before``; a port
+        scan raised with it stays) taken back: held while its sweep is small (scan_hold), else handed on after
+        whatever its sweep held."""
+        raised = [a for a in ctx.alerts[before:] if a.id != VERTICAL]
+        if not raised:
+            return
+        ctx.alerts[before:] = [a for a in ctx.alerts[before:] if a.id == VERTICAL]
+        checked, port = st.checked, flow.b_port
+        failed = {h for h in targets if (port, h) not in checked} if checked else set(targets)
+        for alert in raised:
+            ctx.alerts += self._holds.hold(st.held, flow.a_ip, sweep, ts=flow.first_seen, need=need,
+                                           targets=targets, failed=failed, alert=alert)
 
     def _slow(self, ctx: Context, flow: Flow, st: _Probes, host: str, *, telnet: bool) -> None:
         """A TCP probe counted towards a slow scan of its port (``slow_window_s``, ``min_slow_hosts``)."""
@@ -432,9 +504,19 @@ class ScanDetector(Detector):
         src, ts, domain = flow.a_ip, flow.first_seen, flow_domain(flow)
         st = self._state(site_host(src, domain))
         target = site_host(flow.b_ip, domain)
-        if _steady(st.cycles, (ICMP, target), -1, ts, None, o=o):
+        held = st.held.get(ICMP) if st.held else None
+        # a flow of min_cycles requests or more, min_cycle_s apart on average: a monitor's cycles, one flow while the
+        # engine's idle timeout is longer than its period (from packets: an echo request a minute to a host down)
+        n = flow.pkts_ab
+        if (n >= o.min_cycles and flow.last_seen - ts >= (n - 1) * o.min_cycle_s) or _steady(
+                st.cycles, (ICMP, target), -1, ts, None, o=o):
+            if held is not None:
+                self._holds.watched(held, target)
             return  # a host pinged at a steady cadence: watched, as a monitoring system watches the hosts it pings
         _probed(st.icmp, target, ts, o.max_targets)
+        if held is not None:
+            ctx.alerts += self._holds.grow(held, target, failed=True)
+        before = len(ctx.alerts)  # a ping sweep raised below is held while it is small
         st.recent.append(flow)
         n = _fresh(st.icmp, ts, o.window_s) if len(st.icmp) >= o.min_hosts else 0
         if n >= o.min_hosts and self._due(st, HORIZONTAL, "icmp", ts):
@@ -442,6 +524,8 @@ class ScanDetector(Detector):
                              subject=subject_key(ctx, flow.a_mac, src, domain), ts=ts, key="icmp",
                              mitre=("T1018", "T1046"), src_ip=src, evidence={"hosts": n, "proto": "icmp"},
                              flows=_own(st.recent, lambda f: f.ip_proto in ICMP_REQUESTS))
+        if len(ctx.alerts) > before:
+            self._hold(ctx, st, flow, sweep=ICMP, need=o.min_hosts, targets=set(st.icmp), before=before)
 
     def _report(self, ctx: Context, flow: Flow, st: _Probes, *, telnet: bool, n_hosts: int, n_ports: int) -> None:
         """The scans a probe's counts reach, each raised when due."""
