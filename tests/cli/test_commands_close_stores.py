@@ -124,3 +124,30 @@ def test_serve_closes_its_store_when_the_console_cannot_be_made(
     monkeypatch.setattr(iotwarden.api, "create_app", refuse)
     assert main(["serve", "--port", "18080", "--db", str(tmp_path / "s.db")]) == 2  # one line, no server
     assert len(stores["made"]) == 1 and _left_open(stores) == 0
+
+
+MONITOR_PLAYBOOK = """
+playbooks:
+  - name: tag-scanners
+    trigger: {detector: "detect.scan.*"}
+    actions:
+      - tag_device: {tag: scanner}
+"""
+
+
+def test_monitor_closes_its_store_when_the_responder_or_the_monitor_cannot_be_made(
+        stores: dict[str, list[store_db.Store]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import iotwarden.cli.monitor  # registers the command
+    import iotwarden.services.monitor
+
+    (tmp_path / "pb.yaml").write_text(MONITOR_PLAYBOOK)
+    args = ["monitor", str(tmp_path), "--once", "--db", f"sqlite:///{tmp_path / 'm.db'}"]
+    # a refused --allow is read by the responder, once the store is open: refused, closed
+    _run(stores, [*args, "--playbooks", str(tmp_path / "pb.yaml"), "--allow", "not-a-network"], 2)
+
+    def refuse(*a: Any, **kw: Any) -> None:
+        raise ConfigError("the analyzers cannot be made")
+
+    monkeypatch.setattr(iotwarden.services.monitor, "Monitor", refuse)  # the command imports it when it runs
+    _run(stores, args, 2)
+    _run(stores, [*args, "--playbooks", str(tmp_path / "pb.yaml")], 2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -142,29 +143,28 @@ def monitor_cmd(
     if found and no_store:
         raise ConfigError("--playbooks log every action in the database: drop --no-store")
     exporters = [open_exporter(url) for url in export or []]
-    store = None if no_store else open_store(db)
-    subscribers: list[Callable[[Alert], None]] = [print_alert]
-    if store is not None and found:
-        subscribers.append(_responder(store, found, enforce=enforce, netns=netns, allow=allow, policy=policy, yes=yes,
-                                      ca_dir=ca_dir, passphrase_env=passphrase_env))
-    from iotwarden.services.monitor import Monitor  # noqa: PLC0415 - the engine and analyzers: not for --help
+    # the store is closed when the block ends, whatever fails after it opens (the responder, the monitor's analyzers)
+    with nullcontext() if no_store else open_store(db) as store:
+        subscribers: list[Callable[[Alert], None]] = [print_alert]
+        if store is not None and found:
+            subscribers.append(_responder(store, found, enforce=enforce, netns=netns, allow=allow, policy=policy,
+                                          yes=yes, ca_dir=ca_dir, passphrase_env=passphrase_env))
+        from iotwarden.services.monitor import Monitor  # noqa: PLC0415 - the engine and analyzers: not for --help
 
-    mon = Monitor(store=store, exporters=exporters, suppressions=rules, options=tunables, on_alert=subscribers)
-    err.print(f"monitoring {'folder ' + source if folder.is_dir() else 'interface ' + source} "
-              "(Ctrl-C stops)", highlight=False)
-    try:
-        if folder.is_dir():
-            mon.poll(folder, interval=poll, once=once)
-        else:
-            from iotwarden.sources.live import capture_live  # noqa: PLC0415 - only for live capture
+        mon = Monitor(store=store, exporters=exporters, suppressions=rules, options=tunables, on_alert=subscribers)
+        err.print(f"monitoring {'folder ' + source if folder.is_dir() else 'interface ' + source} "
+                  "(Ctrl-C stops)", highlight=False)
+        try:
+            if folder.is_dir():
+                mon.poll(folder, interval=poll, once=once)
+            else:
+                from iotwarden.sources.live import capture_live  # noqa: PLC0415 - only for live capture
 
-            mon.run_live(capture_live(source, bpf=bpf, program=program, stop=mon.stopping))
-    except KeyboardInterrupt:
-        mon.stop()
-    finally:
-        alerts = mon.finish()
-        if store is not None:
-            store.close()
+                mon.run_live(capture_live(source, bpf=bpf, program=program, stop=mon.stopping))
+        except KeyboardInterrupt:
+            mon.stop()
+        finally:
+            alerts = mon.finish()
     for name, message in mon.export_errors.items():
         err.print(f"[yellow]warning:[/] export {name}: {message}", highlight=False)
     shown = sum(not a.suppressed for a in alerts)
