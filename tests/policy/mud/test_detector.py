@@ -20,7 +20,7 @@ from iotwarden.policy.mud.detector import VIOLATION, MudDetector
 from iotwarden.policy.mud.fetch import MudCache
 from iotwarden.policy.mud.generate import generate
 from iotwarden.policy.mud.model import MudProfile
-from iotwarden.policy.mud.traffic import read_traffic
+from iotwarden.policy.mud.traffic import DnsTable, read_traffic
 from iotwarden.sources.capfile import read_capture
 from tests.detect.runner import feed, tcp_flow
 from tests.policy.mud.conftest import INFECTED_MAC
@@ -75,7 +75,7 @@ def test_the_profile_of_an_announced_mud_url_is_read_from_the_cache(tmp_path: Pa
     assert feed([MudDetector({"cache_dir": str(tmp_path)})], [], [telnet]) == []  # nothing announced
 
 
-def test_an_idle_detector_is_handed_no_observation_and_a_configured_one_every_one(
+def test_the_detector_is_handed_only_what_it_reads_and_learns_nothing_while_idle(
         tmp_path: Path, camera_profile: MudProfile) -> None:
     calls: list[str] = []
 
@@ -84,12 +84,38 @@ def test_an_idle_detector_is_handed_no_observation_and_a_configured_one_every_on
             calls.append(obs.proto)
             super().on_observation(ctx, obs)
 
-    seen = [Observation(ts=1.0, proto=p, kind="x", src_ip="10.0.0.1") for p in ("dns", "dhcp", "tls")]
-    for detector, handed in ((Counting(), []), (Counting({"cache_dir": str(tmp_path)}), ["dns", "dhcp", "tls"]),
-                             (Counting(profiles={INFECTED_MAC: camera_profile}), ["dns", "dhcp", "tls"])):
+    seen = [Observation(ts=1.0, proto=p, kind="x", src_ip="10.0.0.1", fields={"mud_url": "https://m.example/x"})
+            for p in ("dns", "dhcp", "tls", "lldp")]
+    for detector, learns in ((Counting(), False), (Counting({"cache_dir": str(tmp_path)}), True),
+                             (Counting(profiles={INFECTED_MAC: camera_profile}), True)):
         calls.clear()
         AddonManager(Context(), [detector]).observations(seen)
-        assert calls == handed  # idle: no profile, no cache, so what it would learn is never read
+        assert calls == ["dns", "dhcp", "lldp"]  # DNS answers and announced MUD URLs: nothing else is read
+        assert bool(detector.announced) is learns  # idle: no profile, no cache, so what it would learn is never read
+
+
+def test_a_profile_added_after_the_detector_was_built_is_checked_with_what_it_learns_from_then_on() -> None:
+    def answer(name: str, address: str, ts: float) -> Observation:
+        return Observation(ts=ts, proto="dns", kind="response", src_ip="10.10.20.1", dst_ip="10.10.20.13",
+                           fields={"questions": [{"name": name, "type": "A"}],
+                                   "answers": [{"name": name, "type": "A", "ttl": 60, "data": address}]})
+
+    learnt = DnsTable()
+    learnt.observe(answer("cloud.maker.example", "203.0.113.5", 0.5))
+    profile = generate([tcp_flow("10.10.20.13", "203.0.113.5", 443, 1.0, a_mac=INFECTED_MAC)], name="cam",
+                       mac=INFECTED_MAC, dns=learnt)
+    assert "cloud.maker.example" in json.dumps(profile.to_dict())  # the cloud is allowed by name
+    detector = MudDetector()  # idle when built: no profile, no cache
+    ctx = Context()
+    addons = AddonManager(ctx, [detector, AlertPipeline()])
+    detector.profiles[INFECTED_MAC] = profile
+    addons.observations([answer("cloud.maker.example", "198.51.100.7", 2.0)])  # the cloud moved
+    addons.flows([tcp_flow("10.10.20.13", "198.51.100.7", 443, 3.0, a_mac=INFECTED_MAC),
+                  tcp_flow("10.10.20.13", "10.10.20.77", 23, 4.0, a_mac=INFECTED_MAC)])
+    addons.tick(5.0)
+    addons.done()
+    assert not ctx.stats.analyzer_errors
+    assert [(a.id, a.key) for a in ctx.alerts] == [(VIOLATION, "from-device:10.10.20.77:6/23")]
 
 
 def test_violation_keys_per_device_are_bounded(monkeypatch: pytest.MonkeyPatch, camera_profile: MudProfile) -> None:

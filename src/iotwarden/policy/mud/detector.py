@@ -64,6 +64,11 @@ class MudDetector(Detector):
     name: ClassVar[str] = "detect.mud"
     ids: ClassVar[tuple[str, ...]] = (VIOLATION,)
     defaults: ClassVar[Options] = MudOptions()
+    # the only observations it reads (hooks.py OBSERVES_ATTRIBUTE: the manager hands it no other): DNS answers
+    # (DnsTable) and the MUD URL a device announces (dissect/dhcp.py option 161, dhcpv6.py 112, lldp.py). Handed
+    # them whatever its state, as the manager plans its routes once: idle (no profile, no cache) it returns at once,
+    # and profiles added after it was built are checked from then on, with what it learns from then on
+    observes: ClassVar[frozenset[str]] = frozenset({"dns", "dhcp", "dhcpv6", "lldp"})
 
     def __init__(self, options: dict[str, Any] | None = None, *, profiles: dict[str, MudProfile] | None = None) -> None:
         super().__init__(options)
@@ -71,9 +76,6 @@ class MudDetector(Detector):
         if self.options.profiles:
             self.profiles.update(load_profile_map(Path(self.options.profiles)))
         self.cache = MudCache(Path(self.options.cache_dir)) if self.options.cache_dir else None
-        # idle (no profile, no cache: flow() returns at once), nothing learnt from observations is ever read: the
-        # manager then calls on_observation for none (hooks.py OBSERVES_ATTRIBUTE), else for every protocol
-        self.observes: frozenset[str] | None = frozenset() if not self.profiles and self.cache is None else None
         self.dns = DnsTable(self.options.max_dns_names)
         self.announced: dict[str, str] = {}  # MAC or IP -> announced MUD URL
         self._cached: dict[str, MudProfile | None] = {}  # URL -> cached profile (None: not in cache)
@@ -81,6 +83,8 @@ class MudDetector(Detector):
         self._keys: dict[str, set[str]] = {}
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
+        if not self.profiles and self.cache is None:  # idle: what it would learn is never read
+            return
         self.dns.observe(obs)
         url = obs.fields.get("mud_url")
         if isinstance(url, str) and url and (len(self.announced) < MAX_ANNOUNCED):
