@@ -324,7 +324,10 @@ class ScanDetector(Detector):
         # source of the probe before, most recent already, is not looked up again (a sweep's millions)
         last_src: str | None = None
         st = _Probes()
+        holds = self._holds
         for flow in flows:
+            if flow.first_seen >= holds.next_due:  # judged at each flow's start: the same batched or one by one
+                ctx.alerts += holds.due(flow.first_seen)
             proto = flow.ip_proto
             if proto == 1 or proto == 58:  # noqa: PLR1714 - two int compares beat a set lookup per flow here
                 self._ping(ctx, flow)
@@ -438,8 +441,6 @@ class ScanDetector(Detector):
             if len(ctx.alerts) > before:
                 self._hold(ctx, st, flow, sweep=TELNET if telnet else port, need=need, targets=set(hosts),
                            before=before)
-        if self._holds and flows:
-            ctx.alerts += self._holds.due(flows[-1].first_seen)  # flows come in start-time order
 
     def flow(self, ctx: Context, flow: Flow) -> None:
         self.flows(ctx, [flow])

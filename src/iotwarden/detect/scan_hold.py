@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from math import inf
 
 from iotwarden.model.alert import Alert
 
@@ -41,6 +42,7 @@ class Holds:
         self.max_targets, self.max_sources = max_targets, max_sources
         self._held: OrderedDict[tuple[str, int], Held] = OrderedDict()
         self.dropped = 0  # sweeps dropped as monitoring (their targets watched)
+        self.next_due = inf  # traffic time at which the first held sweep is due (a compare per flow, not a call)
 
     def __len__(self) -> int:
         return len(self._held)
@@ -59,6 +61,8 @@ class Holds:
             if orphan is not None:
                 out = self._pop(orphan)
             held = owner[port] = self._held[(src, port)] = Held((src, port), owner, ts, need, targets, failed)
+            if len(self._held) == 1:
+                self.next_due = ts + self.hold_s
             if len(self._held) > self.max_sources:  # a bound on memory: the oldest is raised, never lost
                 out += self._pop(next(iter(self._held.values())))
         held.raises.append(alert)
@@ -107,4 +111,5 @@ class Holds:
         del self._held[held.key]
         if held.owner.get(held.key[1]) is held:
             del held.owner[held.key[1]]
+        self.next_due = next(iter(self._held.values())).since + self.hold_s if self._held else inf
         return held.raises
