@@ -3,15 +3,13 @@ read, its text is deterministic."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from iotwarden.kb import compiled, generated, oui, paths
+from iotwarden.kb import compiled, oui, paths
 from iotwarden.kb.compiled import (
     compile_rules,
     index_problem,
@@ -21,7 +19,7 @@ from iotwarden.kb.compiled import (
     write_index,
 )
 from iotwarden.kb.index import KnowledgeBase
-from iotwarden.kb.schema import Rule, RuleValidator, load_attributes
+from iotwarden.kb.schema import Rule, load_attributes
 from iotwarden.kb.taxonomy import Taxonomy
 
 
@@ -109,34 +107,3 @@ def test_regenerating_the_shipped_index_keeps_the_registry_spellings_fresh(tmp_p
     assert "stale" in (oui.spellings_problem() or "") and oui.cache_problem() is None
     write_index()
     assert oui.spellings_problem() is None and '"sonicwall"' not in spellings.read_text()
-
-
-def test_a_rule_edit_of_the_same_size_with_its_mtime_put_back_is_not_read_from_the_index(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The sources' digest is kept with their stat (kb/generated.py digest_of); an edit its size and mtime do not
-    show is seen by its ctime, and the rules come from the YAML, not the stale index."""
-    data = _copy_sources(tmp_path, monkeypatch)
-    monkeypatch.setenv("IOTWARDEN_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(generated, "RACY_NS", -1)  # the copies are new: vouch for them by their stat at once
-    attributes, taxonomy = load_attributes(), Taxonomy.load()
-    shipped = load_shipped_rules(attributes, taxonomy)
-    assert generated.stamp_path().is_file()  # the digest kept
-
-    def refuse(self: RuleValidator, files: list[Path]) -> list[Rule]:
-        raise AssertionError("the fresh index not read")
-
-    def rehash(files: object = None) -> str:
-        raise AssertionError("hashed again")
-
-    with monkeypatch.context() as m:
-        m.setattr(RuleValidator, "load_files", refuse)
-        m.setattr(compiled, "source_digest", rehash)
-        assert load_shipped_rules(attributes, taxonomy) == shipped  # from the index, by the kept digest
-    dhcp = data / "rules" / "dhcp.yaml"
-    before = dhcp.stat()
-    time.sleep(0.02)  # a jiffy: the edit's ctime is another tick's (what RACY_NS waits out)
-    dhcp.write_text(dhcp.read_text().replace("weight: 0.7\n", "weight: 0.9\n", 1))
-    os.utime(dhcp, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert (dhcp.stat().st_size, dhcp.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
-    edited = load_shipped_rules(attributes, taxonomy)
-    assert edited != shipped and edited == compile_rules()

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import gzip
-import os
 import random
-import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotwarden.errors import ConfigError
-from iotwarden.kb import generated, oui, paths
+from iotwarden.kb import oui, paths
 from iotwarden.kb.index import KnowledgeBase
 from iotwarden.kb.oui import PREFIX_BITS, OuiRegistry, VendorNames, mac_hex, parse_registry_csv
 
@@ -435,29 +432,3 @@ def test_registry_spellings_never_join_two_companies_rules_name_apart() -> None:
     names = VendorNames.load(spellings=["SonicWall"])  # a rule's own spelling wins over the registry's
     names.add_registry_spellings({"sonicwall": "Sonicwall"})
     assert names.canonical("SonicWALL") == "SonicWall"
-
-
-def test_a_list_edited_to_the_same_size_with_its_mtime_put_back_is_not_read_from_the_cache(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The shipped lists' digest is kept with their stat (kb/generated.py digest_of); an edit that keeps a list's
-    size and mtime is seen by its ctime, and generated/oui.json no longer stands for the lists."""
-    shipped = tmp_path / "shipped"
-    shutil.copytree(paths.OUI_DIR, shipped)
-    monkeypatch.setenv("IOTWARDEN_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(generated, "RACY_NS", -1)  # the copies are new: vouch for them by their stat at once
-    assert oui.read_cache(shipped) is not None
-
-    def rehash(shipped_dir: object = None) -> str:
-        raise AssertionError("hashed again")
-
-    with monkeypatch.context() as m:
-        m.setattr(oui, "shipped_digest", rehash)
-        assert oui.read_cache(shipped) is not None  # by the kept digest
-    mam = shipped / "mam.csv.gz"
-    before, raw = mam.stat(), bytearray(mam.read_bytes())
-    raw[-9] ^= 0xFF  # the gzip trailer's CRC: same size
-    time.sleep(0.02)  # a jiffy: the edit's ctime is another tick's (what RACY_NS waits out)
-    mam.write_bytes(bytes(raw))
-    os.utime(mam, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert (mam.stat().st_size, mam.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
-    assert oui.read_cache(shipped) is None

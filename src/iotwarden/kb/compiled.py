@@ -78,9 +78,7 @@ def load_shipped_rules(attributes: dict[str, Attribute], taxonomy: Taxonomy) -> 
     path = paths.GENERATED_INDEX
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        files = source_files()
-        if data.get("format") == INDEX_FORMAT and data.get("digest") == generated.digest_of(
-                "rules", files, lambda: source_digest(files)):
+        if data.get("format") == INDEX_FORMAT and data.get("digest") == source_digest():
             return [Rule.from_dict(d) for d in data["rules"]]
         log.warning("compiled knowledge index %s is stale; compiling the rule files", path)
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -418,10 +418,7 @@ def _read_cache_data(shipped_dir: Path | None, path: Path) -> dict[str, Any] | N
     made from the files now in ``shipped_dir``."""
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))  # not a dict: .get fails below
-        lists = shipped_dir or paths.OUI_DIR
-        files = [f for filename, _ in REGISTRIES.values() if (f := lists / f"{filename}.gz").is_file()]
-        if data.get("format") != CACHE_FORMAT or data.get("digest") != generated.digest_of(
-                "registry", files, lambda: shipped_digest(lists)):
+        if data.get("format") != CACHE_FORMAT or data.get("digest") != shipped_digest(shipped_dir):
             return None
         registries = data["registries"]
         if not isinstance(registries, dict) or not all(
