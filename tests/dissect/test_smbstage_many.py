@@ -88,3 +88,11 @@ def test_an_open_dropped_from_the_staged_files_leaves_its_handle_bound_to_no_oth
     assert not staged["kb"].written
     smbstage.wrote(staged, "hb", 7, known)
     assert staged["kb"].handle == "hb" and staged["kb"].written
+    # and stays so: with c.exe's answer lost too, b.exe's FID is still b.exe's, and c.exe takes a FID of its own
+    smbstage.stage(staged, "kc", _lost("c.exe"), known)
+    staged["kb"].written = False
+    smbstage.wrote(staged, "hb", 7, known)
+    assert staged["kb"].handle == "hb" and staged["kb"].written
+    assert staged["kc"].handle is None and not staged["kc"].written
+    smbstage.wrote(staged, "hc", 7, known)
+    assert staged["kc"].handle == "hc" and staged["kc"].written and staged["kb"].handle == "hb"
