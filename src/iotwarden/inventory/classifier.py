@@ -47,6 +47,10 @@ OS and firmware (model.Device.classification), keeping every match so each concl
 #   scheduler sharing a queue announces (``behaviour: print_sharing``: CUPS's rp=printers/<queue>, printer-type;
 #   macOS printer sharing runs CUPS): then it yields (kept to explain the vendor, counted for nothing), so a Mac
 #   sharing an HP printer is the Mac its own evidence says, and a printer, which announces no such key, keeps it;
+# * an operating system only IT machines run (IT_OS: Windows, macOS), once concluded, is evidence for category it
+#   (IT_OS_WEIGHT, rule id os.it_system) unless any evidence names OT, medical or building automation (directly or
+#   by a type of that category): an HMI, an engineering station or a modality's console runs Windows too, and such
+#   evidence, however weak, is more specific than the system it runs;
 # * models are weighed after the vendor, in one spelling per product (inventory/modelnames.py): the
 #   vendor's name in front dropped, case and punctuation ignored, and never from evidence naming
 #   another vendor than the one concluded.
@@ -79,6 +83,16 @@ CONTROLLER_OS = frozenset({"Android", "iOS", "iPadOS", "macOS", "Windows"})  # s
 APP_HOST_TYPES = frozenset({"smart_tv", "media_player"})  # with descendants: run apps, yet are their maker's goods
 IOT_CATEGORY = "iot"  # taxonomy category of the goods brands' clouds serve
 MIN_CONTROLLER_BRANDS = 3  # unrelated brands' clouds that make a device a controller (see the notes)
+# An operating system only IT machines run says the category when nothing else does (see the notes): Windows (its
+# desktop and server editions; Windows CE is the kb's os "Windows CE") and macOS. It yields to any evidence of a
+# category whose machines run Windows too (an HMI, an engineering station, a modality's console, a BMS server).
+IT_OS = frozenset({"Windows", "macOS"})
+IT_OS_RULE = "os.it_system"
+IT_OS_WEIGHT = 0.5  # MIN_CONFIDENCE: concludes it alone, and any other category's evidence is counted before it
+IT_OS_YIELDS_TO = frozenset({"ot", "medical", "building"})
+IT_OS_REFERENCE = ("Microsoft Learn, Windows release information (learn.microsoft.com/windows/release-health): "
+                   "Windows' editions are client (Home, Pro, Enterprise) and server (Windows Server) ones; Apple, "
+                   "macOS (support.apple.com/macos) runs on Mac computers only")
 
 # the weighing's names (inventory/weighing.py, split from this module) stay importable from here
 __all__ = ["APP_REACHABLE", "COMPONENT_TYPES", "MAX_EVIDENCE_PER_CONCLUSION", "MIN_CONFIDENCE", "MIN_CONTROLLER_BRANDS",
@@ -127,10 +141,24 @@ class Classifier:
         dtype = self._device_type(matches)
         if dtype is not None:
             out["device_type"] = dtype
-        category = self._category(matches)
+        category = self._category(matches + self._it_os_evidence(matches, out.get("os")))
         if category is not None:
             out["category"] = category
         return out
+
+    def _it_os_evidence(self, matches: list[Match], os: Conclusion | None) -> list[Match]:
+        """The evidence an operating system of IT machines (IT_OS) gives for category it: none when the
+        device's evidence names a category whose machines run it too (IT_OS_YIELDS_TO: OT, medical, building)."""
+        if os is None or os.value not in IT_OS:
+            return []
+        taxonomy = self.kb.taxonomy
+        for m in matches:
+            tid = m.conclusions.get("device_type")
+            if m.conclusions.get("category") in IT_OS_YIELDS_TO or (
+                    tid and taxonomy.get(tid) is not None and taxonomy.category_of(tid) in IT_OS_YIELDS_TO):
+                return []
+        return [Match(IT_OS_RULE, "os", os.value, MappingProxyType({"category": "it"}), IT_OS_WEIGHT,
+                      IT_OS_REFERENCE, "inventory/classifier.py")]
 
     def _device_type(self, matches: list[Match]) -> Conclusion | None:
         return weighing.device_type(self.kb.taxonomy, self.min_confidence, matches)
