@@ -5,6 +5,8 @@ response playbooks with ``--playbooks``)."""
 from __future__ import annotations
 
 import math
+import signal
+import threading
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
@@ -154,6 +156,10 @@ def monitor_cmd(
         mon = Monitor(store=store, exporters=exporters, suppressions=rules, options=tunables, on_alert=subscribers)
         err.print(f"monitoring {'folder ' + source if folder.is_dir() else 'interface ' + source} "
                   "(Ctrl-C stops)", highlight=False)
+        # a service manager stops with SIGTERM (systemd, docker stop): end as Ctrl-C does, so done() raises what the
+        # analyzers hold (held scans, waiting flows) and the store gets it; signals reach the main thread only
+        previous = (signal.signal(signal.SIGTERM, lambda signum, frame: mon.stop())
+                    if threading.current_thread() is threading.main_thread() else None)
         try:
             if folder.is_dir():
                 mon.poll(folder, interval=poll, once=once)
@@ -164,7 +170,9 @@ def monitor_cmd(
         except KeyboardInterrupt:
             mon.stop()
         finally:
-            alerts = mon.finish()
+            alerts = mon.finish()  # under the handler still: a second SIGTERM does not cut it short
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
     for name, message in mon.export_errors.items():
         err.print(f"[yellow]warning:[/] export {name}: {message}", highlight=False)
     shown = sum(not a.suppressed for a in alerts)
