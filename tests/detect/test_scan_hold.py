@@ -164,3 +164,20 @@ def test_a_ping_flow_of_requests_a_cycle_apart_is_a_monitors_not_a_sweeps() -> N
     for requests, spread in ((2, 1.0), (3, 0.5)):
         [alert] = feed([ScanDetector()], flows=_pings(requests, spread))
         assert alert.key == "icmp"
+
+
+def test_a_held_sweep_is_raised_at_the_first_tick_hold_s_after_it_when_no_flow_comes() -> None:
+    """A live monitor whose traffic is quiet (ticks of ARP, long connections, no new flow handed over): the held
+    sweep is raised once capture time passes hold_s, not left until a flow starting later comes (monitor's
+    on_tick, services/monitor.feed)."""
+    det, ctx = ScanDetector(), Context()
+    det.on_flows(ctx, _sweep(12))
+    det.on_tick(ctx, 110.0)
+    assert ctx.alerts == []
+    det.on_tick(ctx, 100.45 + 899.0)
+    assert ctx.alerts == []
+    det.on_tick(ctx, 100.45 + 900.0)
+    [alert] = ctx.alerts
+    assert (alert.key, alert.first_seen) == ("7000", 100.45)
+    det.done(ctx)
+    assert len(ctx.alerts) == 1

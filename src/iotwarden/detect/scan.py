@@ -32,8 +32,9 @@ polls from one port) at least ``min_cycle_s`` after the one before and at a stea
 ``cadence_tolerance`` of the gap before), is watched: its probes count towards no scan while the cadence holds.
 The first cycles of a monitor still count (nothing tells them from a sweep yet), so a horizontal or Mirai-style
 scan or a ping sweep that failed on fewer than ``max_held_hosts`` targets is held (detect/scan_hold): dropped when
-its targets turn out watched, raised as it was found once ``hold_s`` of traffic time passed without that, at the end
-of input, or at once when it reaches ``max_held_hosts`` failed targets. From packets an unanswered ICMP flow of
+its targets turn out watched, raised as it was found once ``hold_s`` of traffic time passed without that (at a flow
+starting that late or at a tick: a quiet live link hands over no flow), at the end of input, or at once when it
+reaches ``max_held_hosts`` failed targets. From packets an unanswered ICMP flow of
 ``min_cycles`` requests or more, ``min_cycle_s`` apart on average, is watched by itself: the engine keeps a monitor's
 pings of a host that is down in one flow while its idle timeout is longer than their period. A connection the
 initiator completed (its ACK of the SYN-ACK: three packets or more, SYN, ACK, RST) and then reset with no bytes is a
@@ -444,6 +445,11 @@ class ScanDetector(Detector):
 
     def flow(self, ctx: Context, flow: Flow) -> None:
         self.flows(ctx, [flow])
+
+    def on_tick(self, ctx: Context, ts: float) -> None:
+        super().on_tick(ctx, ts)  # the batch's flows first: a target they show watched drops its sweep
+        if ts >= self._holds.next_due:  # capture time went on: a quiet live link hands no flow to judge it at
+            ctx.alerts += self._holds.due(ts)
 
     def done(self, ctx: Context) -> None:
         super().done(ctx)
