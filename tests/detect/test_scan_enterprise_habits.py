@@ -96,3 +96,25 @@ def test_remembered_answers_are_bounded() -> None:
     det = ScanDetector({"max_resolved": 5})
     feed([det], observations=[_answer(99.0, CLIENT, POOL)])
     assert list(det._resolved) == [(CLIENT, a) for a in POOL[-5:]]
+
+
+def test_an_answer_exempts_only_the_connects_that_follow_it() -> None:
+    """An answer read after the probes (the engine hands a flow over at its end, a Zeek batch's answers reach the
+    detector before its flows) does not unmake them: a scanner resolving its targets' names once it has swept them
+    is still a horizontal scan of 443, however the records were batched; the client asking first is still none."""
+    late = [_answer(200.0, CLIENT, POOL)]
+    alerts = feed([ScanDetector()], observations=late, flows=_connects(CLIENT))
+    assert [(a.id, a.key, a.src_ip) for a in alerts] == [("detect.scan.horizontal", "443", CLIENT)]
+    assert feed([ScanDetector()], observations=[_answer(99.0, CLIENT, POOL), *late], flows=_connects(CLIENT)) == []
+
+
+@pytest.mark.xfail(strict=True, reason="a known limit of the DNS-answer rule: a sweep of names, each looked up before "
+                                       "its connect (SharpHound's computers from LDAP, nmap given host names), is no "
+                                       "scan; nothing tells it yet from a client racing a pool")
+def test_a_sweep_of_445_over_names_looked_up_one_by_one() -> None:
+    targets = [f"10.50.1.{i}" for i in range(1, 13)]
+    lookups = [_answer(99.0 + i * 0.25, CLIENT, [a]) for i, a in enumerate(targets)]
+    probes = [tcp_flow(CLIENT, a, 445, 99.1 + i * 0.25, sport=50001 + i, flags=(0x02, 0), pkts=(3, 0))
+              for i, a in enumerate(targets)]
+    alerts = feed([ScanDetector()], observations=lookups, flows=probes)
+    assert [(a.id, a.key) for a in alerts] == [("detect.scan.horizontal", "445")]

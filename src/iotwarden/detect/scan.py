@@ -53,8 +53,10 @@ An address a DNS answer gave the source is no probe target (RFC 1035 A, RFC 3596
 or in Zeek's dns.log): a client connecting to the addresses of a name it looked up uses a service, whatever answers.
 A blocked cloud's round robin is tried address after address (RFC 8305 §5: Happy Eyeballs races them 250 ms apart,
 eight an answer, from a pool a short TTL rotates through): unanswered connects to ten addresses of 443 a minute. A
-scanner picks its targets, it does not look them up. Kept per (client, address), ``max_resolved`` pairs (LRU); a
-Zeek conn.log alone (IoT-23's) holds no answers, so there such a client is still a horizontal scan of its port.
+scanner picks its targets, it does not look them up. Only a connect that starts after the answer is exempt: an answer
+read after the probes (a flow is handed over at its end, a Zeek batch's answers before its flows) unmakes no scan.
+Kept per (client, address), ``max_resolved`` pairs (LRU); a Zeek conn.log alone (IoT-23's) holds no answers, so
+there such a client is still a horizontal scan of its port.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from math import inf
 from typing import Any, ClassVar
 
 from iotwarden.detect.base import (
@@ -264,7 +267,8 @@ class ScanDetector(Detector):
         self._src: OrderedDict[str, _Probes] = OrderedDict()
         o: ScanOptions = self.options
         self._holds = Holds(o.hold_s, o.max_held_hosts, o.max_targets, o.max_sources)
-        self._resolved: OrderedDict[tuple[str, str], None] = OrderedDict()  # (client, address its DNS answer gave)
+        # (client, address its DNS answer gave) -> the answer's time: only connects that start after it are exempt
+        self._resolved: OrderedDict[tuple[str, str], float] = OrderedDict()
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         f = obs.fields
@@ -299,7 +303,8 @@ class ScanDetector(Detector):
         for answer in answers if isinstance(answers, list) else ():
             if isinstance(answer, dict) and answer.get("type") in ("A", "AAAA") and isinstance(answer.get("data"), str):
                 pair = (client, site_host(answer["data"], domain))
-                resolved[pair] = None
+                at = resolved.get(pair)
+                resolved[pair] = obs.ts if at is None or obs.ts < at else at  # the first answer exempts from then
                 resolved.move_to_end(pair)
                 if len(resolved) > limit:
                     resolved.popitem(last=False)
@@ -343,8 +348,8 @@ class ScanDetector(Detector):
             if flow.vlan or "vni" in flow.extra:  # tagged or tunnelled: an internal source and target within
                 domain = flow_domain(flow)  # their domain (two VLANs' 10.0.0.7 are two targets)
                 src, host = site_host(src, domain), site_host(host, domain)
-            if resolved and (src, host) in resolved:
-                continue  # an address the source looked up: it uses a name, it probes nothing
+            if resolved and resolved.get((src, host), inf) <= ts:
+                continue  # an address the source looked up before: it uses a name, it probes nothing
             if src != last_src or last_src is None:
                 known = sources.get(src)
                 if known is None:
