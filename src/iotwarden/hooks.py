@@ -26,6 +26,10 @@ class Context:
     # address (ip%domain when tagged) -> (key of the device holding it there or "", devices then):
     # detect.base.subject_key's memory
     ip_holders: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # address (ip%domain when tagged) -> key of the device ARP or DHCP last proved holds it (a lease moved is its
+    # new holder's): kept by the inventory (inventory/resolution._bind, at most its MAX_ENDPOINTS addresses),
+    # read by detect.base.subject_key for a record naming no MAC (a Zeek conn.log)
+    owners: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -211,7 +211,9 @@ def subject_key(ctx: Context, mac: str | None, ip: str | None, domain: str = "")
     destination): the device holding that address is named, not its gateway. ``domain`` is the broadcast
     domain the endpoint was seen in (Observation.domain, :func:`flow_domain`): a site address is named
     within it as the inventory keys it (``ip:10.0.0.5%vlan10``, inventory/addresses.zoned), so two VLANs'
-    routed 10.0.0.5 are two subjects; a MAC is one device on every VLAN, and untagged ("") is as before."""
+    routed 10.0.0.5 are two subjects; a MAC is one device on every VLAN, and untagged ("") is as before. A record
+    naming no MAC (a Zeek conn.log) whose internal address has no ``ip:`` device is the device holding it
+    (:func:`_holder`: a dhcp.log lease, packets seen earlier), not an ``ip:`` device the inventory does not have."""
     if mac:
         dev = ctx.devices.get(f"mac:{mac}")
         if dev is not None and (ip is None or not dev.ips or ip in dev.ips):
@@ -225,6 +227,8 @@ def subject_key(ctx: Context, mac: str | None, ip: str | None, domain: str = "")
             if holder is not None:
                 return holder
         return f"mac:{mac}"
+    if not mac and ip and is_internal(ip):  # outside the site: a peer, never a device's lease (no scan per address)
+        return _holder(ctx, ip, domain) or f"ip:{at}"
     return f"ip:{at}"
 
 
@@ -251,8 +255,13 @@ def _holder(ctx: Context, ip: str, domain: str = "") -> str | None:
     ``ip:`` device of another domain (its key's zone) holds its own domain's address only, and a MAC device
     holds a site address of a tagged domain only when it was seen in that domain (Device.in_domain: the
     inventory's ``link.domain``, its frames' tags; any when none is recorded). An address outside the site,
-    or an untagged one, is held by any device holding it, as before."""
+    or an untagged one, is held by any device holding it, as before. The device ARP or DHCP last proved holds the
+    address (``ctx.owners``, the inventory's) comes first: a lease moved to another device is that device's from
+    then on, while the one that held it before still lists the address."""
     at = site_host(ip, domain) if domain else ip
+    owner = ctx.owners.get(at)
+    if owner is not None and owner in ctx.devices:
+        return owner
     zoned = at != ip  # a site address within a tagged domain (site_host)
     known = ctx.ip_holders.get(at)
     if known is not None:
@@ -281,12 +290,6 @@ def device_with_ip(ctx: Context, ip: str, domain: str = "") -> str | None:
     if f"ip:{ip}" in ctx.devices:
         return f"ip:{ip}"
     return next((key for key, dev in ctx.devices.items() if ip in dev.ips), None)
-
-
-def holder(ctx: Context, ip: str, domain: str = "") -> str | None:
-    """The key of the device holding ``ip`` in broadcast ``domain`` (remembered: :func:`_holder`), or None: for a
-    record naming no MAC whose address has no ``ip:`` device (a Zeek conn.log beside the dhcp.log binding it)."""
-    return _holder(ctx, ip, domain)
 
 
 def category(ctx: Context, key: str) -> str | None:

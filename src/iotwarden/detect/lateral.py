@@ -24,7 +24,7 @@ judged as an IoT device would be, the safer side (docs/detection.md). A device i
 none, by an operating system only IT machines run (:data:`IT_OS`): a Windows workstation states Windows in its DHCP
 vendor class, its NTLM version and its telemetry's TLS names, and nothing of it names a device type. A record that
 names no MAC (a Zeek conn.log) is its address's holder's (a DHCP lease, a MAC device holding it) when the address
-has no device of its own.
+has no device of its own, as for every detector (detect/base.subject_key).
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ from iotwarden.detect.base import (
     device_with_ip,
     established,
     flow_domain,
-    holder,
     is_internal,
     responder,
     site_host,
@@ -82,15 +81,6 @@ def admin_service(flow: Flow) -> tuple[str, str] | None:
     if flow.ip_proto == 6:
         return ADMIN_PORTS.get(flow.b_port)
     return RDP_UDP if flow.ip_proto == 17 and flow.app == RDP_APP else None
-
-
-def device_of(ctx: Context, mac: str | None, ip: str, domain: str) -> str:
-    """The device key of an endpoint (:func:`subject_key`), or, for a record naming no MAC whose address has no
-    device of its own, the device holding that address (a Zeek conn.log beside the dhcp.log that bound it)."""
-    key = subject_key(ctx, mac, ip, domain)
-    if mac or key in ctx.devices:
-        return key
-    return holder(ctx, ip, domain) or key
 
 
 def placed(ctx: Context, key: str) -> str | None:
@@ -151,7 +141,7 @@ class LateralDetector(Detector):
                 continue
             if not is_internal(flow.b_ip):
                 continue
-            if self.waiting or placed(ctx, device_of(ctx, flow.a_mac, flow.a_ip, flow_domain(flow))) is None:
+            if self.waiting or placed(ctx, subject_key(ctx, flow.a_mac, flow.a_ip, flow_domain(flow))) is None:
                 self.waiting.append(flow)  # behind the others, so each device's flows keep their order
                 if len(self.waiting) > MAX_WAITING:
                     self._judge(ctx, self.waiting.popleft())
@@ -168,7 +158,7 @@ class LateralDetector(Detector):
             return
         if not (obs.src_ip and obs.dst_ip and is_internal(obs.src_ip) and is_internal(obs.dst_ip)):
             return
-        if self.waiting_shares or placed(ctx, device_of(ctx, obs.src_mac, obs.src_ip, obs.domain)) is None:
+        if self.waiting_shares or placed(ctx, subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain)) is None:
             self.waiting_shares.append(obs)
             if len(self.waiting_shares) > MAX_WAITING_SHARES:
                 self._judge_share(ctx, self.waiting_shares.popleft())
@@ -193,14 +183,14 @@ class LateralDetector(Detector):
         while self.waiting_shares:
             obs = self.waiting_shares[0]
             if ((self._held_shares <= 0 or obs.ts > expired)
-                    and placed(ctx, device_of(ctx, obs.src_mac, obs.src_ip or "", obs.domain)) is None):
+                    and placed(ctx, subject_key(ctx, obs.src_mac, obs.src_ip or "", obs.domain)) is None):
                 break
             self._judge_share(ctx, self.waiting_shares.popleft())
             self._held_shares -= 1
         while self.waiting:
             flow = self.waiting[0]
             if ((self._held <= 0 or flow.first_seen > expired)
-                    and placed(ctx, device_of(ctx, flow.a_mac, flow.a_ip, flow_domain(flow))) is None):
+                    and placed(ctx, subject_key(ctx, flow.a_mac, flow.a_ip, flow_domain(flow))) is None):
                 return
             self._judge(ctx, self.waiting.popleft())
             self._held -= 1
@@ -208,7 +198,7 @@ class LateralDetector(Detector):
     def _judge_share(self, ctx: Context, obs: Observation) -> None:
         if not obs.src_ip:
             return
-        src = device_of(ctx, obs.src_mac, obs.src_ip, obs.domain)
+        src = subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain)
         src_cat = placed(ctx, src)
         if src_cat in IT_CATEGORIES:
             return
@@ -250,7 +240,7 @@ class LateralDetector(Detector):
         admin = admin_service(flow)
         talked = established(flow)
         ts, domain = flow.first_seen, flow_domain(flow)
-        src = device_of(ctx, flow.a_mac, flow.a_ip, domain)
+        src = subject_key(ctx, flow.a_mac, flow.a_ip, domain)
         src_cat = placed(ctx, src)
         if src_cat in IT_CATEGORIES:
             return

@@ -284,6 +284,7 @@ class EndpointResolver:
             self.dropped += 1
             return
         self.owner[ip] = mac
+        ctx.owners[ip] = f"mac:{self.linker.canonical(mac)}"
         if not self.private_segment and private_v4(unzoned(ip)):
             self._private_segment_seen(ctx)
         self._rekey(ctx, self._with_ip(ip))

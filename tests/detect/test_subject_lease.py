@@ -1,0 +1,117 @@
+"""Alerts on a Zeek conn.log's records fall on the device the dhcp.log's lease names (detect/base.subject_key): a
+conn.log names no MAC, and the inventory keys the address's host by the MAC its lease bound it to, so an alert named
+``ip:<address>`` would be filed under a device the inventory does not have (issue #4)."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from iotwarden.cli.main import main
+from iotwarden.model import Flow
+from tests.detect.labelled import write_conn_log
+from tests.detect.runner import detect, tcp_flow
+
+T0 = 1_700_000_000.0
+SERVER = "10.20.0.1"
+LEASES = {"scanner": ("10.20.0.7", "02:00:0a:14:00:07"), "bot": ("10.20.0.8", "02:00:0a:14:00:08"),
+          "guesser": ("10.20.0.9", "02:00:0a:14:00:09")}
+C2 = "203.0.113.50"
+
+
+def _scan(src: str, rng: random.Random) -> list[Flow]:
+    """A Telnet sweep at 20 probes a second, refused or unanswered, over the site and the internet."""
+    out = []
+    for k in range(300):
+        dst = f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}" if k % 2 \
+            else f"{rng.randint(11, 220)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+        refused = rng.random() < 0.3
+        out.append(tcp_flow(src, dst, 23, T0 + 4000.0 + k / 20, sport=30000 + k,
+                            flags=(0x02, 0x14 if refused else 0), pkts=(1, int(refused))))
+    return out
+
+
+def _beacon(src: str, rng: random.Random) -> list[Flow]:
+    """A check-in to the same C&C every minute (within 5%) for an hour: a few bytes each way."""
+    return [tcp_flow(src, C2, 6667, T0 + 4000.0 + i * 60.0 * (1 + rng.uniform(-0.05, 0.05)), sport=45000 + i,
+                     flags=(0x1B, 0x1B), payload=(120, 80), pkts=(5, 4)) for i in range(60)]
+
+
+def _guesses(src: str) -> list[Flow]:
+    """Twelve short SSH sessions to one server, 3 s apart (brute force seen without the payload)."""
+    return [tcp_flow(src, SERVER, 22, T0 + 4000.0 + i * 3, sport=40000 + i, payload=(1500, 2000),
+                     flags=(0x1B, 0x1B), pkts=(12, 10)) for i in range(12)]
+
+
+def zeek_folder(folder: Path) -> Path:
+    """conn.log (no MACs) of a scanner, a beaconing bot and an SSH guesser, and the dhcp.log (Zeek's DHCP::Info,
+    JSON) of the leases that bound their addresses to their MACs before."""
+    rng = random.Random(7)
+    flows = _scan(LEASES["scanner"][0], rng) + _beacon(LEASES["bot"][0], rng) + \
+        _guesses(LEASES["guesser"][0])
+    write_conn_log(folder / "conn.log", sorted(flows, key=lambda f: f.first_seen))
+    with (folder / "dhcp.log").open("w") as fh:
+        for i, (ip, mac) in enumerate(LEASES.values()):
+            fh.write(json.dumps({"ts": T0 - 20.0 + i, "uids": [f"CDhcp{i:013d}"], "client_addr": ip,
+                                 "server_addr": SERVER, "mac": mac, "requested_addr": ip, "assigned_addr": ip,
+                                 "lease_time": 86400.0, "msg_types": ["REQUEST", "ACK"], "duration": 0.004}) + "\n")
+    return folder
+
+
+EXPECTED = {"scanner": "detect.scan", "bot": "detect.c2.beaconing", "guesser": "detect.bruteforce.ssh"}
+
+
+@pytest.mark.parametrize("who", sorted(EXPECTED))
+def test_an_alert_on_a_conn_log_record_falls_on_the_device_its_address_was_leased_to(tmp_path: Path,
+                                                                                    who: str) -> None:
+    """Before: subject ``ip:10.20.0.x``, a device the inventory never made (its host is ``mac:..``)."""
+    ctx = detect([zeek_folder(tmp_path)])
+    ip, mac = LEASES[who]
+    assert f"mac:{mac}" in ctx.devices and f"ip:{ip}" not in ctx.devices
+    found = {a.subject for a in ctx.alerts if a.id.startswith(EXPECTED[who]) and a.src_ip in (ip, None)}
+    assert found == {f"mac:{mac}"}
+    assert not [a for a in ctx.alerts if a.subject.startswith("ip:10.20.0.")]
+
+
+def test_iotwarden_alerts_lists_them_on_the_leased_device(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``iotwarden analyze`` of the folder, then ``iotwarden alerts --device`` of each leased MAC device."""
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    assert main(["analyze", str(zeek_folder(tmp_path)), "--db", db, "-f", "json"]) == 0
+    capsys.readouterr()
+    assert main(["devices", "--db", db, "-f", "json"]) == 0
+    devices = {d["key"] for d in json.loads(capsys.readouterr()[0])["devices"]}
+    for who, (ip, mac) in LEASES.items():
+        assert f"mac:{mac}" in devices and f"ip:{ip}" not in devices
+        assert main(["alerts", "list", "--db", db, "--device", f"mac:{mac}", "-f", "json"]) == 0
+        ids = [a["id"] for a in json.loads(capsys.readouterr()[0])["alerts"]]
+        assert any(i.startswith(EXPECTED[who]) for i in ids), (who, ids)
+
+
+def _lease(folder: Path, ip: str, mac: str, ts: float, flows: list[Flow]) -> Path:
+    folder.mkdir()
+    write_conn_log(folder / "conn.log", flows)
+    (folder / "dhcp.log").write_text(json.dumps({
+        "ts": ts, "uids": ["CDhcp0000000000001"], "client_addr": ip, "server_addr": SERVER, "mac": mac,
+        "requested_addr": ip, "assigned_addr": ip, "lease_time": 3600.0, "msg_types": ["REQUEST", "ACK"],
+        "duration": 0.004}) + "\n")
+    return folder
+
+
+def test_an_address_leased_to_another_device_since_is_that_devices(tmp_path: Path) -> None:
+    """The guesser's address leased to one device, a day later to another (both still list it): each burst of
+    guesses falls on the device holding the lease then (the inventory's DHCP proof, Context.owners), not on the first
+    device found holding the address. Two folders, read one after the other (within one reader batch the inventory
+    has read the batch's dhcp.log records before its flows are judged)."""
+    ip, first, second = "10.20.0.9", "02:00:0a:14:00:0a", "02:00:0a:14:00:0b"
+    day1 = _lease(tmp_path / "day1", ip, first, T0 - 20.0, _guesses(ip))
+    day2 = _lease(tmp_path / "day2", ip, second, T0 + 86400.0 - 20.0,
+                  [replace(f, first_seen=f.first_seen + 86400.0, last_seen=f.last_seen + 86400.0)
+                   for f in _guesses(ip)])
+    ctx = detect([day1, day2])
+    assert {ip} <= ctx.devices[f"mac:{first}"].ips & ctx.devices[f"mac:{second}"].ips
+    found = sorted((a.first_seen - T0, a.subject) for a in ctx.alerts if a.id == "detect.bruteforce.ssh")
+    assert [subject for _, subject in found] == [f"mac:{first}", f"mac:{second}"]
