@@ -82,13 +82,22 @@ def _service(f: Flow) -> str:
     return ZEEK_SERVICES.get(f.app, f.app) if f.app else "-"
 
 
+def _reset_history(f: Flow) -> str:
+    """The history of an RSTO connection (answered, then reset by its originator): the SYN, the SYN-ACK, the
+    originator's ACK when it completed the handshake, the data each side sent, its RST (Zeek's Conn::Info history,
+    upper case the originator's letters). A raw-SYN scanner's kernel resets the SYN-ACK: ShR; a checker completing
+    the handshake, then resetting: ShAR."""
+    return (f"Sh{'A' if f.tcp_flags_ab & 0x10 else ''}{'D' if f.payload_ab else ''}{'d' if f.payload_ba else ''}"
+            "R")
+
+
 def _logged_state(f: Flow) -> tuple[str, str]:
     """:func:`_state`, or the conn_state the generator gave (with the history that goes with it)."""
     state, history = _state(f)
     if isinstance(f.extra.get("conn_state"), str):  # the generator said how Zeek would log it
         state = f.extra["conn_state"]
         if f.ip_proto == 6:
-            history = {"S0": "S", "REJ": "Sr"}.get(state, history)
+            history = {"S0": "S", "REJ": "Sr", "RSTO": _reset_history(f)}.get(state, history)
         elif state == "S0":  # a datagram nobody answered
             history = "D"
     return state, history
