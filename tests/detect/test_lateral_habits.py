@@ -54,11 +54,13 @@ def test_a_host_nothing_identifies_is_judged_as_an_iot_device(tmp_path: Path, ki
     {"smb.ntlm_version": {"10.0.19045"}},  # NTLMSSP VERSION of its SESSION_SETUP, [MS-NLMP] §2.2.2.10
     {"tls.sni": {"v10.events.data.microsoft.com"}},  # Windows diagnostic data
 ])
-def test_what_a_windows_workstation_states_names_its_os_and_no_category_and_places_it_in_it(
+def test_what_a_windows_workstation_states_names_its_os_and_category_it_and_places_it_in_it(
         attributes: dict[str, set[str]]) -> None:
+    """Each sign alone names the OS, and the classifier's IT fallback (an OS only IT machines run, 66b04af) the
+    category; the detector places the device in IT by either."""
     dev = Device("mac:02:00:0a:32:00:15", 0.0, 0.0, mac="02:00:0a:32:00:15", attributes=attributes)
     dev.classification = Classifier().classify(dev)
-    assert (dev.conclusion("os"), dev.category) == ("Windows", None)
+    assert (dev.conclusion("os"), dev.category) == ("Windows", "it")
     ctx = Context(devices={dev.key: dev})
     assert placed(ctx, dev.key) == "it"
 
