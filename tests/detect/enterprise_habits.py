@@ -38,11 +38,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from iotwarden.lab.generator import PcapWriter
 from iotwarden.lab.proto_net import CLASS_IN, TYPE_A, dns_message, rdata_a
 from iotwarden.lab.wire import Host, tcp_segment, udp_frame
 from iotwarden.model import Flow
 from tests.detect.labelled import write_conn_log
+from tests.risk.harness import write_pcap
 
 # the workstation running each habit (a Windows PC), whose DHCP the Zeek form logs
 WINDOWS_HOSTS = {"smb_browsing": ("10.50.0.21", "HD-PC021"), "wsd_discovery": ("10.50.0.41", "PC-041"),
@@ -237,10 +237,4 @@ def blocked_cloud_pcap(path: Path, seed: int = 1) -> Path:
         src, dst = _host(x.a_ip), _host(x.b_ip)
         frames += [(x.first_seen + later, tcp_segment(src, dst, b"", sport=x.a_port, dport=x.b_port, seq=i * 7919,
                                                       ack=0, flags=0x02)) for later in (0.0, 3.0, 9.0)]
-    frames.sort(key=lambda tf: tf[0])
-    with path.open("wb") as fh:
-        writer = PcapWriter(fh)
-        for ts, frame in frames:
-            writer.write(ts, frame)
-        writer.flush()
-    return path
+    return write_pcap(path, frames)  # in time order

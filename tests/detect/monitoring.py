@@ -19,10 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from iotwarden.lab.generator import PcapWriter
 from iotwarden.lab.wire import Host, TcpStream, icmp_echo, udp_frame
 from iotwarden.model import Flow
 from tests.detect.labelled import write_conn_log
+from tests.risk.harness import write_pcap
 
 DURATION_S = 4500.0  # an hour and a quarter: past the slow scan's hour
 T0 = 1_700_000_000.0
@@ -139,10 +139,4 @@ def pcap(path: Path, checks: list[Check], seed: int = 1) -> Path:
     rng, hosts = random.Random(seed), dict[str, Host]()
     frames = [fr for i, c in enumerate(sorted(checks, key=lambda c: c.t))
               for fr in _frames(c, 32768 + i % 28000, rng, hosts)]
-    frames.sort(key=lambda x: x[0])
-    with path.open("wb") as fh:
-        writer = PcapWriter(fh)
-        for ts, frame in frames:
-            writer.write(ts, frame)
-        writer.flush()
-    return path
+    return write_pcap(path, frames)  # in time order

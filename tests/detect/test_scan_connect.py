@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from iotwarden.detect.scan import ScanDetector
-from iotwarden.lab.generator import PcapWriter
 from iotwarden.lab.wire import Host, TcpStream
 from iotwarden.model import Flow
 from iotwarden.model.alert import Alert
 from tests.detect.labelled import write_conn_log
 from tests.detect.runner import detect, feed, tcp_flow
+from tests.risk.harness import write_pcap
 
 SCANNER, TARGET = Host("02:00:00:00:00:01", "192.0.2.1"), Host("02:00:00:00:00:02", "192.0.2.2")
 PORTS = range(1, 21)
@@ -36,13 +36,7 @@ def _scan_pcap(path: Path, t0: float = 1_700_000_000.0) -> Path:
         conn = TcpStream(rng, SCANNER, 40000 + i, TARGET, port, rtt=0.0002)
         t = t0 + i * 0.001
         frames += conn.handshake(t) + conn.reset(t + 0.005) if port in OPEN else conn.refused(t)
-    frames.sort(key=lambda f: f[0])
-    with path.open("wb") as fh:
-        writer = PcapWriter(fh)
-        for ts, frame in frames:
-            writer.write(ts, frame)
-        writer.flush()
-    return path
+    return write_pcap(path, frames)  # in time order
 
 
 def _scan_records(t0: float = 1_700_000_000.0) -> list[Flow]:
