@@ -68,3 +68,26 @@ def test_a_slow_scan_s_port_stays_while_probed_among_many_ports_probed_once() ->
     assert [(a.id, a.key) for a in feed([det], flows=flows)] == [("detect.scan.telnet_mirai", "23/2323/slow")]
     st = det._src["10.0.0.9"]
     assert len(st.slow) == 32 and set(st.slow_flows) == set(st.slow)
+
+
+def _port_scans(hosts: int, spacing: float, options: dict[str, object] | None = None) -> tuple[int, int]:
+    """One source port-scanning ``hosts`` hosts (15 refused ports each) one after the other, ``spacing`` s apart:
+    (vertical scans raised, entries the source's alerted table holds after)."""
+    det = ScanDetector(options)
+    flows = [tcp_flow("10.0.0.9", f"10.{1 + h // 65536}.{h // 256 % 256}.{h % 256}", 1000 + p, h * spacing + p * 0.01,
+                      sport=40000 + p) for h in range(hosts) for p in range(15)]
+    alerts = feed([det], flows=flows)
+    raised = sum(a.count for a in alerts if a.id == "detect.scan.vertical")
+    return raised, len(det._src["10.0.0.9"].alerted)
+
+
+def test_what_a_source_raised_is_remembered_within_bounds() -> None:
+    """_Probes.alerted had no bound (review R2): a vulnerability scanner port-scanning every host kept one entry per
+    host for as long as it was tracked. An entry raised longer ago than both windows holds back no detection, so it
+    goes; past max_targets the oldest goes too. Every host's scan is still raised once."""
+    # 300 port scans and the 15 ports' sweeps (ten hosts a port within window_s), all within slow_window_s (3600 s)
+    # and under max_targets (1024): all kept
+    assert _port_scans(300, 1.0) == (300, 315)
+    assert _port_scans(300, 1.0, {"max_targets": 64}) == (300, 64)  # HEAD before: 315
+    # 200 s apart: only the scans raised within the last hour (hosts 21-39) are kept; HEAD before: 40
+    assert _port_scans(40, 200.0) == (40, 19)

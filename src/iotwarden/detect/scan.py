@@ -173,7 +173,8 @@ class _Probes:
     # scan (the source's first flows may be to another port or host, hours before)
     recent: deque[Flow] = field(default_factory=lambda: deque(maxlen=RECENT_PROBES))
     arp_requests: deque[Observation] = field(default_factory=lambda: deque(maxlen=EVIDENCE_FLOWS))  # the latest
-    alerted: dict[tuple[str, str], float] = field(default_factory=dict)  # (id, key) -> last raised
+    # (id, key) -> last raised, in raise order; past both windows or max_targets entries the oldest goes (_raised)
+    alerted: Recent[tuple[str, str], float] = field(default_factory=Recent)
     arp: Recent[str, float] = field(default_factory=Recent)  # address asked for -> last request
     icmp: Recent[str, float] = field(default_factory=Recent)  # host sent an unanswered ICMP request -> last one
     slow: Recent[int, Recent[str, float]] = field(default_factory=Recent)  # port -> host -> last probe (slow_window_s)
@@ -194,6 +195,16 @@ def _probed(table: Recent[Any, float], key: Any, ts: float, limit: int) -> None:
     table[key] = last if last is not None and last > ts else ts
     table.move_to_end(key)
     if len(table) > limit:
+        table.popitem(last=False)
+
+
+def _raised(table: Recent[tuple[str, str], float], key: tuple[str, str], ts: float, o: ScanOptions) -> None:
+    """Remember that ``key`` was raised at ``ts``; an entry raised longer ago than both windows can hold back no
+    detection, so it goes, and past ``max_targets`` entries (a source port-scanning many hosts) the oldest goes too."""
+    table[key] = ts
+    table.move_to_end(key)
+    horizon = ts - max(o.window_s, o.slow_window_s)
+    while table and (len(table) > o.max_targets or next(iter(table.values())) < horizon):
         table.popitem(last=False)
 
 
@@ -501,7 +512,7 @@ class ScanDetector(Detector):
         last = st.alerted.get((detector_id, key))
         if last is not None and abs(ts - last) < o.slow_window_s:
             return
-        st.alerted[(detector_id, key)] = ts
+        _raised(st.alerted, (detector_id, key), ts, o)
         n, src = len(hosts), flow.a_ip
         self.raise_alert(ctx, detector_id, title=f"Slow scan of port {port} from {src}: {n} hosts",
                          severity="high" if telnet else "medium", subject=initiator(ctx, flow), ts=ts, key=key,
@@ -568,5 +579,5 @@ class ScanDetector(Detector):
         last = st.alerted.get((detector_id, key))
         if last is not None and abs(ts - last) < self.options.window_s:
             return False
-        st.alerted[(detector_id, key)] = ts
+        _raised(st.alerted, (detector_id, key), ts, self.options)
         return True
