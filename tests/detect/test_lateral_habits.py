@@ -66,9 +66,9 @@ def test_what_a_windows_workstation_states_names_its_os_and_category_it_and_plac
 
 
 @pytest.mark.parametrize(("os_name", "category", "expected"), [
-    ("Windows CE", None, None), ("Linux", None, None), ("macOS", None, "it"), ("Windows", "OT", "ot"),
-    (None, "IoT", "iot"), (None, None, None)])
-def test_a_device_is_placed_by_its_category_else_by_an_os_only_it_machines_run(
+    ("Windows CE", None, None), ("Linux", None, None), ("macOS", None, None), ("Windows", None, None),
+    ("Windows", "OT", "ot"), ("Windows", "IT", "it"), (None, "IoT", "iot"), (None, None, None)])
+def test_a_device_is_placed_by_its_category_alone(
         os_name: str | None, category: str | None, expected: str | None) -> None:
     found = {k: Conclusion(v, 0.9) for k, v in (("os", os_name), ("category", category)) if v}
     ctx = Context(devices={"mac:02:00:00:00:00:01": Device("mac:02:00:00:00:00:01", 0.0, 0.0, classification=found)})
@@ -100,7 +100,25 @@ def test_a_wait_that_ended_within_its_own_batch_lasts_to_the_next_tick() -> None
     addons.flows([_session("10.0.20.5", "10.0.10.10", 22, 100.0)])
     addons.tick(1900.0)
     assert pipeline.alerts == []
-    ctx.devices[key].classification = {"os": Conclusion("Windows", 0.88)}
+    ctx.devices[key].classification = {"os": Conclusion("Windows", 0.88), "category": Conclusion("it", 0.5)}
     addons.tick(2000.0)
     addons.done()
     assert pipeline.alerts == []
+
+
+@pytest.mark.parametrize("mac", ["00:13:95:07:81:a1", "00:03:2d:01:e4:74", "00:1b:1b:01:02:03"])
+def test_a_windows_station_the_classifier_leaves_uncategorised_is_not_it_here(mac: str) -> None:
+    """A Windows host on an industrial PC maker's block (congatec, IBASE) or Siemens': the classifier's IT fallback
+    steps aside for the OT hint (inventory/classifier IT_OS_YIELDS_TO; f645b66: mb2.pcap's PANELPC02, the IEC 61850
+    sample's SAS1) and leaves no category. The detector places it by that category alone, so its SMB to another
+    host is judged as an unplaced device's, not exempt as an IT machine's (a second OS rule here overruled it)."""
+    key = f"mac:{mac}"
+    dev = Device(key, 0.0, 0.0, mac=mac, ips={"10.0.20.5"}, attributes={"dhcp.vendor_class": {"MSFT 5.0"}})
+    dev.classification = Classifier().classify(dev)
+    assert (dev.conclusion("os"), dev.category) == ("Windows", None)
+    ctx, pipeline = Context(devices={key: dev}), AlertPipeline()
+    assert placed(ctx, key) is None
+    addons = AddonManager(ctx, [LateralDetector(), pipeline])
+    addons.flows([_session("10.0.20.5", "10.0.10.10", 445, 100.0)])
+    addons.done()
+    assert [(a.id, a.subject) for a in pipeline.alerts] == [("detect.lateral.admin_protocol", key)]

@@ -20,11 +20,12 @@ A flow (or tree connect) from a device the classifier has not judged yet waits (
 past the tick that delivered it, at most ``MAX_WAITING`` flows) for its verdict: a workstation's first SMB or SSH in its
 first minute, before the classifier's first pass, is not lateral movement. Still unknown after the wait, or at the
 end of input, the device counts as not IT, as before: a host nothing identifies (a conn.log alone, IoT-23's form) is
-judged as an IoT device would be, the safer side (docs/detection.md). A device is placed by its category, or, with
-none, by an operating system only IT machines run (:data:`IT_OS`): a Windows workstation states Windows in its DHCP
-vendor class, its NTLM version and its telemetry's TLS names, and nothing of it names a device type. A record that
-names no MAC (a Zeek conn.log) is its address's holder's (a DHCP lease, a MAC device holding it) when the address
-has no device of its own, as for every detector (detect/base.subject_key).
+judged as an IoT device would be, the safer side (docs/detection.md). A device is placed by its category alone: a
+Windows workstation, which states Windows (its DHCP vendor class, NTLM version, telemetry's TLS names) and no device
+type, is category it by the classifier's own fallback (inventory/classifier.py IT_OS), which steps aside where any
+evidence names OT, medical or building automation (a Windows HMI or station computer): no second rule here
+overrules it. A record that names no MAC (a Zeek conn.log) is its address's holder's (a DHCP lease, a MAC device
+holding it) when the address has no device of its own, as for every detector (detect/base.subject_key).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from iotwarden.detect.base import (
     Detector,
     Options,
     Range,
+    category,
     device_with_ip,
     established,
     flow_domain,
@@ -70,10 +72,6 @@ INFRA_PORTS = frozenset({53, 67, 68, 123, 137, 138, 5353, 1900, 5355})
 MAX_WAITING = 10_000  # flows of unclassified devices waiting for the classifier; past it the oldest are judged
 # admin-share tree connects and gateway requests of unclassified devices waiting; past it the oldest are judged
 MAX_WAITING_SHARES = 1_000
-# operating systems only IT machines run (the classifier's os values, kb rules): a device whose classification
-# names one and no category is an IT machine. Windows CE and Windows IoT's embedded names stay out (HMIs and
-# panels run them); an HMI or engineering workstation on full Windows is placed by its OT evidence (category ot)
-IT_OS = frozenset({"windows", "macos"})
 
 
 def admin_service(flow: Flow) -> tuple[str, str] | None:
@@ -84,13 +82,10 @@ def admin_service(flow: Flow) -> tuple[str, str] | None:
 
 
 def placed(ctx: Context, key: str) -> str | None:
-    """The device's category (lower case), "it" for a device of no category whose operating system is one of
-    :data:`IT_OS`, else None (not placed)."""
-    dev = ctx.devices.get(key)
-    if dev is None:
-        return None
-    found = dev.category or ("it" if (dev.conclusion("os") or "").lower() in IT_OS else None)
-    return found.lower() if found else None
+    """The device's category (lower case) as the classifier concluded it, else None (not placed). An operating
+    system only IT machines run is the classifier's evidence for it (inventory/classifier.py IT_OS), not read again
+    here: where it stepped aside for an OT, medical or building sign, the host is not an IT machine to this detector."""
+    return category(ctx, key)
 
 
 @dataclass(frozen=True)
