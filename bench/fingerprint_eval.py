@@ -1,0 +1,433 @@
+"""A held-out measurement on third-party labelled fingerprints (issue #3): each labelled value of Satori's XML files,
+Fingerbank's 2014 dhcp_fingerprints.conf, FoxIO's ja4plus-mapping.csv and PRADS' dhcp.fp (under
+IOTWARDEN_SHARED_DATA, else ../shared/data: fingerprints/) is turned into the Observation our dissector would make of a
+device sending it, fed to the inventory and classified with the shipped knowledge base alone, then compared with the
+entry's label.
+
+    python bench/fingerprint_eval.py                  # the table per source and channel
+    python bench/fingerprint_eval.py --show-wrong     # and every wrong vendor or type, with the rules that said it
+    python bench/fingerprint_eval.py --json out.json  # also the per-entry rows
+
+The files are read here, never through kb/importers: their rules are not shipped (GPL-2.0, ODbL), so the measure is
+independent of the data it reads. Each test of a Satori fingerprint is one device (its tests are alternatives: other
+firmware, other message types); a DHCP option list Satori matches as a prefix ("partial") is no message a device sends
+and is left out, while a partial text (a User-Agent, a SIP or SSH token) is kept: it is the part of the header that
+names the product. A label names a kind only through the explicit tables below (KIND_LABELS, KIND_WORDS,
+FINGERBANK_CLASSES); a label they call ambiguous is counted as excluded, one naming no device (an OS, an application)
+as no kind. A vendor is labelled by the entry's device_vendor, else by the first words of its name when they are a
+vendor name the knowledge base knows. Right: the vendor or a brand it owns (vendor_aliases parents); the labelled kind
+or a finer one; "coarse" is an ancestor of it; unknown is never right.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+import xml.etree.ElementTree as ET  # the shared files are the projects' own releases, no DTD (checked)
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from iotwarden.hooks import Context
+from iotwarden.inventory.builder import InventoryBuilder
+from iotwarden.inventory.classifier import Classifier
+from iotwarden.kb.importers.fingerbank import parse as parse_fingerbank  # the file's syntax only, no conversion
+from iotwarden.model import Observation
+from sweep_inputs import SHARED_DATA
+
+FINGERPRINTS = SHARED_DATA / "fingerprints"
+MAC = "02:00:5e:10:00:01"  # locally administered: the device shows no registry vendor, only the labelled value
+MAX_TEXT = 512  # characters of a value kept (longer ones are truncated as no dissector keeps them whole)
+
+
+
+def _k(*kinds: str) -> frozenset[str]:
+    return frozenset(kinds)
+
+
+# Satori device_type values (lowercased) -> acceptable taxonomy types; None: ambiguous, excluded. A value missing
+# from the table names no device kind (an application, 'Antivirus', 'Cloud Backup').
+KIND_LABELS: dict[str, frozenset[str] | None] = {
+    "wireless access point": _k("access_point"), "wireless router": _k("router", "access_point"),
+    "router": _k("router"), "switch": _k("switch"), "firewall": _k("firewall"),
+    "wireless controller": _k("wireless_controller"), "load balancer": _k("load_balancer"),
+    "voip phone": _k("voip_phone"), "video phone": _k("voip_phone", "video_conferencing"),
+    "voip gateway": _k("voip_gateway"), "voip adapter": _k("voip_gateway"),
+    "video conferencing": _k("video_conferencing"), "printer": _k("printer"),
+    "sharp printer": _k("printer"), "ip network camera": _k("camera"), "dvr": _k("nvr"),
+    "nas": _k("nas"), "file storage": _k("nas"), "smartphone": _k("mobile_phone"),
+    "mobile phone": _k("mobile_phone"), "tablet": _k("tablet"),
+    "pda": _k("mobile_phone", "tablet"), "smartwatch": _k("wearable"),
+    "ebook reader": _k("ereader"), "ereader": _k("ereader"), "game console": _k("game_console"),
+    "smart tv": _k("smart_tv"), "smarttv": _k("smart_tv"),
+    # an IPTV box is a TV or a player; a 'digital media receiver' a player (taxonomy alias); Satori's 'Multimedia
+    # Device' is its class for iPads, iPhones and iPods as well as players: ambiguous (below)
+    "iptv": _k("smart_tv", "media_player"), "multimedia device": None,
+    "digital media receiver": _k("media_player"), "digital media player": _k("media_player"),
+    "video streaming": _k("media_player", "smart_tv"), "digital signage": _k("digital_signage"),
+    "media link controller": _k("smart_hub"), "home assistant": _k("smart_hub"),
+    "sensor": _k("sensor"), "key lock box": _k("door_lock"), "thin client": _k("thin_client"),
+    "workstation": _k("workstation"), "ups": _k("ups"), "serial to ethernet": _k("serial_server"),
+    "wordpress server": _k("server"), "key server": _k("server"),
+    # ambiguous: a vulnerability scanner (Satori's icmp/web user agents) or a document scanner; a mobile or desk
+    # phone; a smart plug or a network switch; a proxy appliance or software; 'Miscellaneous'; a DSP board; a tester
+    "scanner": None, "phone": None, "smart switch": None, "proxy": None, "miscellaneous": None, "dsp": None,
+    "network diagnostics": None,
+}
+# Kind words of a name when the entry has no device_type (Satori) or its class is too wide (Fingerbank), first match
+# wins: only words that name a kind, never a product line. Ambiguous words map to None.
+KIND_WORDS: tuple[tuple[str, frozenset[str] | None], ...] = (
+    (r"print server|scanner|\bswitch\b|\bphone system\b|\bpbx\b|softphone|soft phone", None),
+    (r"\b(ip|voip|sip|desk) ?phones?\b|\bvideo ?phones?\b", _k("voip_phone", "video_conferencing")),
+    (r"phone adapter|\bata\b|voip gateway|telephone adapter", _k("voip_gateway")),
+    (r"multifunction|\bmfp\b|printers?\b|copiers?\b", _k("printer")),
+    (r"\bnvr\b|\bdvr\b|video recorder", _k("nvr")),
+    (r"cameras?\b|webcam|\bip ?cam\b", _k("camera")),
+    (r"access points?\b|\bwireless ap\b", _k("access_point")),
+    (r"\brouters?\b", _k("router", "access_point")),
+    (r"firewall", _k("firewall")), (r"load balancer", _k("load_balancer")),
+    (r"wireless (lan )?controller", _k("wireless_controller")),
+    (r"\bnas\b|network storage|network attached storage", _k("nas")),
+    (r"smart ?tv\b|television", _k("smart_tv")), (r"set[- ]?top box", _k("media_player", "smart_tv")),
+    (r"media (player|receiver|streamer)", _k("media_player")),
+    (r"game console|gaming console", _k("game_console")),
+    (r"smart ?phone", _k("mobile_phone")), (r"\btablet\b", _k("tablet")),
+    (r"smart ?watch", _k("wearable")), (r"e-?book reader|e-?reader", _k("ereader")),
+    (r"video ?conferenc", _k("video_conferencing")), (r"projector", _k("projector")),
+    (r"thermostat", _k("thermostat")), (r"smart plug", _k("smart_plug")),
+    (r"thin client", _k("thin_client")), (r"\bups\b", _k("ups")), (r"\bpdu\b", _k("pdu")),
+    (r"digital signage", _k("digital_signage")), (r"point of sale|\bpos terminal", _k("pos_terminal")),
+)
+# Fingerbank 2014 class descriptions -> kinds (its os descriptions' own kind words come first); the OS classes name
+# no kind; 'Monitoring Devices', 'Physical Security', 'Datacenter appliance', 'Misc' and 'Scanner' are too wide
+FINGERBANK_CLASSES: dict[str, frozenset[str] | None] = {
+    "voip phones/adapters": _k("voip_phone", "voip_gateway"), "routers and aps": _k("router", "access_point"),
+    "gaming consoles": _k("game_console"), "home audio/video equipment": _k("media_player", "smart_tv"),
+    "printers": _k("printer"), "switches": _k("switch"), "storage devices": _k("nas"),
+    "smartphones/pdas/tablets": _k("mobile_phone", "tablet"), "video conferencing": _k("video_conferencing"),
+    "projectors": _k("projector"), "thin clients": _k("thin_client"),
+    "point of sale devices": _k("pos_terminal"), "monitoring devices": None, "physical security": None,
+    "datacenter appliance": None, "misc": None, "scanner": None,
+}
+# Satori test attribute -> (channel, proto, kind, field); a list field holds option codes
+SATORI_TESTS: dict[str, tuple[str, str, str, str]] = {
+    "dhcpoption55": ("dhcp.param_req_list", "dhcp", "request", "param_req_list"),
+    "dhcpoptions": ("dhcp.options", "dhcp", "request", "options"),
+    "dhcpvendorcode": ("dhcp.vendor_class", "dhcp", "request", "vendor_class"),
+    "dhcpv6optionrequest": ("dhcpv6.oro", "dhcpv6", "solicit", "oro"),
+    "dhcpv6vendorcode": ("dhcpv6.vendor_class", "dhcpv6", "solicit", "vendor_class"),
+    "sipserver": ("sip.user_agent", "sip", "request", "user_agent"),
+    "webserver": ("http.server", "http", "response", "server"),
+    "webuseragent": ("http.user_agent", "http", "request", "user_agent"),
+    "ssh": ("ssh.banner", "ssh", "banner", "banner"),
+    "smbnativename": ("smb.native_os", "smb", "session_setup_request", "native_os"),
+    "smbnativelanman": ("smb.native_lanman", "smb", "session_setup_request", "native_lanman"),
+    "dns": ("dns.qname", "dns", "query", "qname"),
+}
+# names that make a label's kind ambiguous whatever its device_type: Satori types the Asterisk and 3CX PBXs and
+# the 3CX softphone (software on a computer) 'VoIP Phone'
+AMBIGUOUS_NAMES = re.compile(r"phone system|\bpbx\b|soft ?phone", re.IGNORECASE)
+# vendor fields that name no vendor (Satori web.xml 'Generic Printer', device_vendor 'Generic')
+NOT_VENDORS = frozenset({"generic", "unknown", "various", "other"})
+# the labels' misspellings of a vendor name (Satori dhcp.xml 'Cannon Image Runner ...', device_vendor 'Cannon')
+VENDOR_TYPOS = {"cannon": "Canon"}
+LIST_FIELDS = frozenset({"param_req_list", "options", "oro"})
+SATORI_FILES = ("dhcp.xml", "dhcpv6.xml", "sip.xml", "web.xml", "webuseragent.xml", "ssh.xml", "smb.xml", "dns.xml")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One labelled value: where it is, the message a device sending it makes, what the label says."""
+
+    source: str
+    channel: str
+    label: str  # the entry's name (and its kind text)
+    proto: str
+    kind: str
+    fields: dict[str, Any]
+    vendor: str | None  # the labelled vendor, as written
+    kind_text: str  # the label's kind, as written ('' when the entry gives none)
+
+
+@dataclass
+class Outcome:
+    source: str
+    channel: str
+    label: str
+    value: str
+    expected_types: list[str] | None  # None: no kind; [] excluded (ambiguous)
+    expected_vendor: str | None
+    vendor: str | None = None
+    device_type: str | None = None
+    vendor_outcome: str = "n/a"
+    type_outcome: str = "n/a"
+    evidence: list[str] = field(default_factory=list)
+
+
+def _values(text: str) -> list[int]:
+    return [int(x) for x in re.findall(r"\d+", text)]
+
+
+def _field(name: str, value: str) -> Any:
+    return _values(value) if name in LIST_FIELDS else value[:MAX_TEXT]
+
+
+def _xml(path: Path) -> ET.Element:
+    text = path.read_text(encoding="utf-8-sig")
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        raise ValueError(f"{path}: declares a DOCTYPE/ENTITY")
+    return ET.fromstring(text)  # noqa: S314 - no DTD, checked above
+
+
+def satori(root: Path) -> Iterator[Entry]:
+    for name in SATORI_FILES:
+        path = root / "satori" / name
+        if not path.is_file():
+            continue
+        for fp in _xml(path).iter("fingerprint"):
+            label, kind_text = fp.get("name", "").strip(), fp.get("device_type", "").strip()
+            vendor = fp.get("device_vendor", "").strip() or None
+            for test in fp.iter("test"):
+                partial = test.get("matchtype", "exact").strip().lower() == "partial"
+                for attr, (channel, proto, kind, fname) in SATORI_TESTS.items():
+                    value = test.get(attr, "").strip()
+                    if not value or (partial and fname in LIST_FIELDS):
+                        continue
+                    dhcptype = test.get("dhcptype", "Any").strip().lower()
+                    if proto == "dhcp" and dhcptype in {"discover", "request", "inform"}:
+                        kind = dhcptype
+                    yield Entry(f"satori/{name}", channel, label, proto, kind, {fname: _field(fname, value)}, vendor,
+                                kind_text)
+
+
+def fingerbank(root: Path) -> Iterator[Entry]:
+    path = root / "fingerbank_dhcp_2014" / "dhcp_fingerprints.conf"
+    if not path.is_file():
+        return
+    data = parse_fingerbank(path.read_text(encoding="utf-8", errors="replace"))
+    classes = []
+    for c in data["class"].values():
+        for part in str(c.get("members", "")).split(","):
+            lo, _, hi = part.strip().partition("-")
+            if lo.isdigit():
+                classes.append((int(lo), int(hi) if hi.isdigit() else int(lo), str(c.get("description", ""))))
+    for os_id, fields in data["os"].items():
+        inside = [c for c in classes if c[0] <= int(os_id) <= c[1]]
+        klass = max(inside, key=lambda c: c[1] - c[0])[2] if inside else ""  # the widest range (importer's rule)
+        label = str(fields.get("description", "")).strip()
+        for fp in fields.get("fingerprints", []):
+            yield Entry("fingerbank_2014", "dhcp.param_req_list", label, "dhcp", "request",
+                        {"param_req_list": _values(fp)}, None, f"class:{klass}")
+        for vc in fields.get("vendor_id", []):
+            yield Entry("fingerbank_2014", "dhcp.vendor_class", label, "dhcp", "request",
+                        {"vendor_class": vc[:MAX_TEXT]}, None, f"class:{klass}")
+
+
+def ja4(root: Path) -> Iterator[Entry]:
+    path = root / "ja4" / "ja4plus-mapping.csv"
+    if not path.is_file():
+        return
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            value = (row.get("ja4") or "").strip()
+            if value:
+                label = " ".join(x for x in ((row.get(k) or "").strip() for k in ("Device", "Application", "Library",
+                                                                                    "OS")) if x)
+                yield Entry("ja4plus-mapping", "tls.ja4", label, "tls", "client_hello", {"ja4": value}, None,
+                            (row.get("Device") or "").strip())
+
+
+def prads(root: Path) -> Iterator[Entry]:
+    """PRADS dhcp.fp: message type:TTL:options:option 55:vendor class:OS:description, one whole message a line."""
+    path = root / "prads" / "dhcp.fp"
+    if not path.is_file():
+        return
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = line.split(":")
+        if line.startswith("#") or len(parts) < 7:
+            continue
+        fields: dict[str, Any] = {"options": _values(parts[2])}
+        if parts[3] != ".":
+            fields["param_req_list"] = _values(parts[3])
+        if parts[4] != ".":
+            fields["vendor_class"] = parts[4]
+        yield Entry("prads", "dhcp.message", ":".join(parts[5:]), "dhcp", "request", fields, None, "")
+
+
+def expected_kinds(entry: Entry) -> frozenset[str] | None:
+    """The kinds the label names: None when it names none, an empty set when it is ambiguous (excluded)."""
+    if AMBIGUOUS_NAMES.search(entry.label):
+        return frozenset()
+    if entry.kind_text.startswith("class:"):
+        from_words = _words(entry.label)
+        if from_words is not None:
+            return from_words
+        klass = entry.kind_text.removeprefix("class:").strip().lower()
+        if klass in FINGERBANK_CLASSES:
+            return FINGERBANK_CLASSES[klass] or frozenset()
+        return None
+    if entry.kind_text:
+        key = entry.kind_text.lower()
+        if key in KIND_LABELS:
+            return KIND_LABELS[key] or frozenset()
+        return _words(entry.kind_text)
+    return _words(entry.label)
+
+
+def _words(text: str) -> frozenset[str] | None:
+    low = text.lower()
+    for pattern, kinds in KIND_WORDS:
+        if re.search(pattern, low):
+            return kinds or frozenset()
+    return None
+
+
+class Evaluator:
+    """Classifies each entry's device with the shipped knowledge base and scores it against its label."""
+
+    def __init__(self) -> None:
+        self.classifier = Classifier()
+        self.kb = self.classifier.kb
+        self.names = self.kb.vendor_names
+        self.known = {self.names.canonical(v) for r in self.kb.rules
+                      if (v := r.conclusions.get("vendor")) and "{" not in v}
+
+    def labelled_vendor(self, entry: Entry) -> str | None:
+        if entry.vendor and entry.vendor.casefold() in NOT_VENDORS:
+            return None
+        if entry.vendor:
+            return self.names.canonical(VENDOR_TYPOS.get(entry.vendor.casefold(), entry.vendor))
+        words = re.split(r"[\s/]+", entry.label)
+        for n in (3, 2, 1):  # the longest leading words that are a vendor the knowledge base names
+            if len(words) >= n and (name := self.names.canonical(" ".join(words[:n]))) in self.known:
+                return name
+        return None
+
+    def classify(self, entry: Entry) -> dict[str, Any]:
+        ctx, inventory = Context(), InventoryBuilder()
+        fields = dict(entry.fields)
+        if entry.proto == "dhcp":
+            fields["client_mac"] = MAC
+        elif entry.proto == "sip":
+            fields["sender"] = {"user_agent": fields.get("user_agent"), "server": None}
+        elif entry.proto == "ssh":
+            fields["role"] = "server"
+        inventory.on_observation(ctx, Observation(ts=0.0, proto=entry.proto, kind=entry.kind, src_mac=MAC,
+                                                  src_ip="10.0.0.9", dst_mac="02:00:5e:10:00:fe", dst_ip="10.0.0.1",
+                                                  fields=fields))
+        return self.classifier.classify(ctx.devices[f"mac:{MAC}"])
+
+    def score(self, entry: Entry) -> Outcome:
+        kinds = expected_kinds(entry)
+        vendor = self.labelled_vendor(entry)
+        value = json.dumps(next(iter(entry.fields.values()))) if len(entry.fields) == 1 else json.dumps(entry.fields)
+        out = Outcome(entry.source, entry.channel, entry.label, value[:160],
+                      sorted(kinds) if kinds is not None else None, vendor)
+        found = self.classify(entry)
+        out.vendor = found["vendor"].value if "vendor" in found else None
+        out.device_type = found["device_type"].value if "device_type" in found else None
+        for prop in ("vendor", "device_type"):
+            if prop in found:
+                out.evidence += [f"{prop}:{e['rule_id']}" for e in found[prop].evidence if e.get("agrees", True)][:3]
+        if vendor is not None:
+            out.vendor_outcome = ("unknown" if out.vendor is None else
+                                  "right" if self.names.related(out.vendor, vendor)
+                                  or out.vendor.casefold() == vendor.casefold() else "wrong")
+        if kinds:
+            out.type_outcome = self._type(out.device_type, kinds)
+        return out
+
+    def _type(self, found: str | None, kinds: frozenset[str]) -> str:
+        taxonomy = self.kb.taxonomy
+        if found is None or found == "iot_module":
+            return "unknown"
+        if kinds & {found, *taxonomy.ancestors(found)}:
+            return "right"
+        if any(found in taxonomy.ancestors(k) for k in kinds):
+            return "coarse"
+        return "wrong"
+
+
+def entries(root: Path) -> list[Entry]:
+    """Every labelled value once: a file listing the same value twice for one label (a DHCP vendor class for
+    Discover and Request) makes one device."""
+    seen: set[str] = set()
+    out = []
+    for e in (*satori(root), *fingerbank(root), *ja4(root), *prads(root)):
+        key = json.dumps([e.source, e.channel, e.label, e.fields], sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
+
+
+def tally(outcomes: list[Outcome]) -> dict[tuple[str, str], Counter[str]]:
+    table: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for o in outcomes:
+        for key in ((o.source, o.channel), (o.source, "*"), ("*", "*")):
+            c = table[key]
+            c["entries"] += 1
+            if o.expected_types is None:
+                c["no_kind"] += 1
+                continue
+            if not o.expected_types:
+                c["excluded"] += 1
+                continue
+            c["kind"] += 1
+            c[f"type_{o.type_outcome}"] += 1
+            if o.expected_vendor is not None:
+                c["vendor_labelled"] += 1
+                c[f"vendor_{o.vendor_outcome}"] += 1
+    return table
+
+
+def render(table: dict[tuple[str, str], Counter[str]]) -> str:
+    head = (f"{'source':22} {'channel':20} {'entries':>7} {'nokind':>6} {'excl':>5} {'kind':>5} | {'vlab':>5} "
+            f"{'v.right':>7} {'v.wrong':>7} {'v.unkn':>6} | {'t.right':>7} {'coarse':>6} {'t.wrong':>7} {'t.unkn':>6}")
+    lines = [head, "-" * len(head)]
+    for (source, channel), c in sorted(table.items(), key=lambda kv: (kv[0][0] == "*", kv[0])):
+        vl, k = c["vendor_labelled"], c["kind"]
+        pv = f"{c['vendor_right'] / vl:.0%}" if vl else "-"
+        pt = f"{c['type_right'] / k:.0%}" if k else "-"
+        lines.append(f"{source:22} {channel:20} {c['entries']:7} {c['no_kind']:6} {c['excluded']:5} {k:5} | {vl:5} "
+                     f"{c['vendor_right']:4} {pv:>3}{c['vendor_wrong']:7} {c['vendor_unknown']:6} | "
+                     f"{c['type_right']:4} {pt:>3}{c['type_coarse']:6} {c['type_wrong']:7} {c['type_unknown']:6}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, default=FINGERPRINTS,
+                        help="the fingerprints folder (default: %(default)s)")
+    parser.add_argument("--json", type=Path, help="write the per-entry rows and the table here")
+    parser.add_argument("--show-wrong", action="store_true", help="list every wrong vendor and type with its rules")
+    parser.add_argument("--limit", type=int, help="the first N entries only (a quick run)")
+    args = parser.parse_args(argv)
+    found = entries(args.root)
+    if not found:
+        print(f"no labelled fingerprint under {args.root}", file=sys.stderr)
+        return 2
+    evaluator = Evaluator()
+    outcomes = [evaluator.score(e) for e in found[: args.limit]]
+    table = tally(outcomes)
+    print(render(table))
+    if args.show_wrong:
+        for o in outcomes:
+            if "wrong" in (o.vendor_outcome, o.type_outcome):
+                want = "/".join(o.expected_types or [])
+                print(f"WRONG {o.source} {o.channel} {o.label!r} {o.value}: vendor {o.vendor} "
+                      f"(want {o.expected_vendor}, {o.vendor_outcome}), type {o.device_type} (want {want}, "
+                      f"{o.type_outcome}) by {', '.join(o.evidence)}")
+    if args.json:
+        args.json.write_text(json.dumps({"table": {f"{s}|{c}": dict(v) for (s, c), v in table.items()},
+                                         "rows": [asdict(o) for o in outcomes]}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
