@@ -117,3 +117,22 @@ def test_hosts_tracked_on_many_vlans_stay_within_max_hosts() -> None:
         o.vlan = 1 + i
     feed([det], observations=obs)
     assert len(det._hosts) == 10 and "10.0.0.7%vlan300" in det._hosts
+
+
+def test_a_hosts_parent_domains_are_remembered_within_max_names() -> None:
+    """A mail server's SPF and DKIM TXT lookups, an antivirus' hash lookups: one host asks TXT records and long,
+    high-entropy labels under a new parent domain each time. The per-parent tables keep at most ``max_names``
+    parents, the least recently asked dropped first (before, every parent ever asked stayed for the host's life, an
+    empty table each for the tunnel check), and a tunnel under one parent among them is still found."""
+    rng = random.Random(3)
+    alphabet = string.ascii_lowercase + string.digits
+    det = DnsAnomalyDetector({"max_names": 32})  # at least min_txt: a parent keeps max_names query times
+    obs = []
+    for i in range(2000):
+        label = "".join(rng.choice(alphabet) for _ in range(40))
+        obs += [_query(f"_spf.sender{i}.example", 10.0 + i, "TXT"), _query(f"{label}.av{i}.example", 10.0 + i)]
+    obs += [_query(f"r{i}.c2.example.net", 2100.0 + i, "TXT") for i in range(30)]
+    alerts = feed([det], observations=obs)
+    host = det._hosts["10.0.0.7"]
+    assert len(host.txt) <= 32 and len(host.tunnel) <= 32
+    assert [(a.id, a.key) for a in alerts if a.id == "detect.dns.tunnel"] == [("detect.dns.tunnel", "example.net")]

@@ -22,15 +22,17 @@ from __future__ import annotations
 
 import math
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from iotwarden.detect.base import COUNT, ENTRIES, SECONDS, Detector, Options, Range, site_host, subject_key
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
 
 DGA, TUNNEL = "detect.dns.dga", "detect.dns.tunnel"
+_T = TypeVar("_T")
 VOWELS = frozenset("aeiouy")
 # the 342 most frequent letter bigrams of English text (Norvig's Google-books counts, each
 # above ~0.05% of bigrams): readable names are mostly made of them, generated ones are not
@@ -106,7 +108,7 @@ class DnsOptions(Options):
     min_tunnel_names: int = 10
     min_txt: int = 30
     max_hosts: int = 50_000  # querying hosts tracked (LRU)
-    max_names: int = 256  # names remembered per host and per (host, parent)
+    max_names: int = 256  # names remembered per host and per (host, parent), and parent domains per host (LRU)
     bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "min_len": (1, 63), "dga_threshold": (0.0, 100.0),
                                           "min_dga_names": COUNT, "tunnel_label_len": (1, 63),
                                           "tunnel_entropy": (0.0, 8.0), "min_tunnel_names": COUNT, "min_txt": COUNT,
@@ -122,6 +124,17 @@ class _Host:
 
 def _recent(seen: dict[str, float], now: float, window: float) -> int:
     return sum(1 for t in seen.values() if now - t <= window)
+
+
+def _parent(table: dict[str, _T], parent: str, limit: int, new: Callable[[], _T]) -> _T:
+    """``parent``'s entry in a host's per-parent table, made when new and put last (the most recently asked); past
+    ``limit`` parents the least recently asked goes: a mail server's SPF/DKIM lookups or an antivirus' hash
+    lookups ask under a new parent each time, a tunnel under its own one again and again."""
+    entry = table.pop(parent, None)
+    table[parent] = entry = new() if entry is None else entry
+    if len(table) > limit:
+        del table[next(iter(table))]
+    return entry
 
 
 class DnsAnomalyDetector(Detector):
@@ -163,10 +176,10 @@ class DnsAnomalyDetector(Detector):
                             evidence={"names": n, "example": name, "score": round(dga_score(label), 3)})
         longest = max(sub.split("."), key=len) if sub else ""
         if len(longest) >= o.tunnel_label_len and entropy(longest) >= o.tunnel_entropy:
-            labels = host.tunnel.setdefault(parent, {})
+            labels = _parent(host.tunnel, parent, o.max_names, dict)
             if len(labels) >= o.max_names:
                 labels = host.tunnel[parent] = {k: t for k, t in labels.items() if obs.ts - t <= o.window_s}
-            if len(labels) < o.max_names and len(host.tunnel) <= o.max_names:
+            if len(labels) < o.max_names:
                 labels[longest] = obs.ts
             n = _recent(labels, obs.ts, o.window_s)
             if n >= o.min_tunnel_names:
@@ -174,8 +187,8 @@ class DnsAnomalyDetector(Detector):
                 self._alert(ctx, obs, TUNNEL, f"{obs.src_ip} tunnels data in DNS names under {parent}", parent,
                             mitre=("T1071.004", "T1572"), evidence={"labels": n, "example": name})
         if qtype == "TXT":
-            times = [*[t for t in host.txt.get(parent, []) if obs.ts - t <= o.window_s][-o.max_names:], obs.ts]
-            host.txt[parent] = times
+            asked = _parent(host.txt, parent, o.max_names, list)
+            times = host.txt[parent] = [*[t for t in asked if obs.ts - t <= o.window_s][-o.max_names:], obs.ts]
             if len(times) >= o.min_txt:
                 host.txt[parent] = []
                 self._alert(ctx, obs, TUNNEL, f"{obs.src_ip} sent {len(times)} TXT queries under {parent}", parent,
