@@ -182,3 +182,19 @@ def test_models_with_the_same_arguments_share_one_read_only_copy_of_their_trees(
     for seed in range(MAX_CACHED_TREES + 1):
         HalfSpaceTrees(2, n_trees=2, height=2, window_size=8, seed=seed)
     assert _random_trees.cache_info().currsize == MAX_CACHED_TREES
+
+
+def test_two_vlans_hosts_sharing_an_address_are_not_summed_into_one_alert() -> None:
+    """A device is its address within its broadcast domain (detect/base.site_host), as every detector counts it: two
+    VLANs' 10.0.0.66, each with fewer than min_anomalies odd flows, make no alert; one VLAN's reaching it does."""
+    def odd(ts: float, vlan: int) -> Flow:
+        flow = tcp_flow("10.0.0.66", "10.9.9.9", 31337, ts, bytes_=(9 * 10**8, 10), pkts=(10**6, 1), **OK)
+        flow.vlan = vlan
+        return flow
+
+    det = FlowAnomalyDetector({"window_size": 64, "warmup_windows": 2, "min_anomalies": 3})
+    feed([det], flows=_normal(300))
+    assert feed([det], flows=[odd(400.0, 10), odd(401.0, 20), odd(402.0, 10)]) == []
+    alerts = feed([det], flows=[odd(403.0, 10)])
+    assert [(a.id, a.src_ip, a.evidence.get("domain")) for a in alerts] == [("detect.anomaly.flow", "10.0.0.66",
+                                                                            "vlan10")]

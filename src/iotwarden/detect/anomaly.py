@@ -19,7 +19,8 @@ a bot's; above it, the one-cluster outlier and the one bot alert are lost. Singl
 a lab scenario on hosts no label names, 0.744 at most in the real device captures. The margin is thin on both sides:
 Half-Space Trees over these seven features separate coarsely, and this detector is a low-severity hint beside the
 specific detectors, never the only evidence. ``min_anomalies`` anomalous flows from one device within ``window_s``
-make one alert, so a single odd flow never does.
+make one alert, so a single odd flow never does; a device is its address within its broadcast domain
+(detect/base.site_host): two VLANs' 10.0.0.7 are two devices, never summed into one count.
 Each flow is scored against the reference window of its own time, however the flows were batched: a Zeek
 conn.log's 10,000-flow batches were scored against the one window before each, and a workstation's print
 jobs, one in ~250 flows, were all anomalous for a batch whose window held none (13 alerts on benign flows of
@@ -45,7 +46,9 @@ from iotwarden.detect.base import (
     Detector,
     Options,
     Range,
+    flow_domain,
     initiator,
+    site_host,
 )
 from iotwarden.errors import ConfigError
 from iotwarden.hooks import Context
@@ -69,7 +72,7 @@ class AnomalyOptions(Options):
     min_anomalies: int = 5
     window_s: float = 600.0
     seed: int = 42
-    max_devices: int = 50_000  # devices with recent anomalies tracked (LRU)
+    max_devices: int = 50_000  # devices with recent anomalies tracked (LRU), an internal one within its domain
     bounds: ClassVar[dict[str, Range]] = {
         "n_trees": COUNT, "height": (1, MAX_TREE_NODES.bit_length() - 2), "window_size": COUNT,
         "warmup_windows": (0, COUNT[1]), "threshold": SHARE, "min_anomalies": COUNT, "window_s": SECONDS,
@@ -245,7 +248,8 @@ class FlowAnomalyDetector(Detector):
         for flow, score in zip(flows[judged_from:], scores[judged_from:].tolist(), strict=True):
             if score < o.threshold:
                 continue
-            dev = flow.a_ip
+            domain = flow_domain(flow)
+            dev = site_host(flow.a_ip, domain) if domain else flow.a_ip  # within its broadcast domain
             times = self._recent.setdefault(dev, deque(maxlen=o.min_anomalies))
             self._recent.move_to_end(dev)
             if len(self._recent) > o.max_devices:
@@ -256,7 +260,8 @@ class FlowAnomalyDetector(Detector):
             if len(times) == o.min_anomalies and max(times) - min(times) <= o.window_s:
                 times.clear()
                 evidence = {"score": round(score, 4), "threshold": o.threshold,
-                            "features": dict(zip(FEATURES, features(flow), strict=True))}
+                            "features": dict(zip(FEATURES, features(flow), strict=True)),
+                            **({"domain": domain} if domain else {})}
                 self.raise_alert(ctx, ANOMALY, title=f"{flow.a_ip}: {o.min_anomalies} flows unlike the site's traffic",
                                  severity="low", subject=initiator(ctx, flow), ts=flow.first_seen,
                                  mitre=("T1071",), src_ip=flow.a_ip, dst_ip=flow.b_ip, evidence=evidence, flows=[flow])
