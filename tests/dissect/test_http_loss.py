@@ -6,7 +6,9 @@ engine with segments left out (tests/engine/losscheck.session), so the gap comes
 from __future__ import annotations
 
 import json
+import tempfile
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +17,13 @@ from hypothesis import strategies as st
 
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.http import MAX_HEAD, HttpDissector
+from iotwarden.errors import ParseError
 from iotwarden.model import Observation
+from tests.conftest import shared
+from tests.dissect import resegcheck, resegment
 from tests.dissect.gapfeed import GAP, Chunk, converse
 from tests.dissect.ippdocs import CUPS_GET_PRINTER_ATTRIBUTES, HP_PRINTER_ATTRIBUTES, ipp_answer, ipp_post
+from tests.engine import snapcheck
 from tests.engine.losscheck import gaps_among_junk, session
 
 
@@ -103,6 +109,22 @@ def test_past_a_gap_the_direction_looks_for_a_head_and_keeps_at_most_one() -> No
     head = b"\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n"
     got = d.feed(_pkt(head), head, state)
     assert [o.fields["uri"] for o in got] == ["/next"]
+
+
+def test_a_direction_whose_chunked_framing_breaks_keeps_nothing_of_the_delivery_past_the_break() -> None:
+    # at 2569155 a bad chunk-size line closed the direction but left the rest of its delivery (here ~40 KB, past a
+    # gap: its head found at a segment start) in the buffer for the flow's life, over max_buffer, and a description
+    # reader fed the bytes after it as the document
+    d: HttpDissector = HttpDissector()
+    state: dict[str, Any] = {}
+    d.gap(state, False)
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n"
+    data = head + b"10\r\n<?xml version=\"1.0\"?>\r\nnot a chunk size\r\n" + b"<root>" + b"x" * 40000
+    with pytest.raises(ParseError, match="chunk-size"):
+        d.feed(_pkt(data, to_server=False), data, state)
+    assert not state.get("s2c") and state.get("upnp") is None and state.get("closed_s2c")
+    more = b"<device><friendlyName>made up</friendlyName></device></root>"
+    assert d.feed(_pkt(more, to_server=False), more, state) == []
 
 
 @settings(max_examples=60, deadline=None)
@@ -230,3 +252,56 @@ def test_messages_sent_together_past_a_gap_are_read_from_the_first_whose_end_beg
     assert uris == ["/2", "/3", "/4", "/5"]  # /0 and /1 met the hole (its 50 bytes end inside /1's head)
     # a message whose end begins no other start line is not taken (the last of the write, a logged one)
     assert not _keys(session([(True, _get("/0") + b"\r\n" + _get("/1"))], 80, (0,), segment=10))
+
+
+# a head whose sender wrote its empty line on its own (xiaodu_plug's GET /generate_204: 62 bytes, then CRLF)
+_UNENDED_GET = b"GET /generate_204 HTTP/1.1\r\nHost: connect.rom.miui.com\r\nUser-Agent: plug\r\n"
+_NO_CONTENT = b"HTTP/1.1 204 No Content\r\nServer: nginx\r\nContent-Length: 0\r\n\r\n"
+
+
+@pytest.mark.parametrize("close", [True, False])
+def test_a_request_whose_lost_segment_held_its_empty_line_alone_is_read_by_the_answer_s_ack(close: bool) -> None:
+    # at 2569155 the request was never read: its head waited for the CRLF the capture lost (or the gap dropped it)
+    exchange = [(True, _UNENDED_GET), (True, b"\r\n"), (False, _NO_CONTENT)]
+    whole = _keys(session(exchange, 80, acks=True, close=close))
+    lossy = _keys(session(exchange, 80, (1,), acks=True, close=close))
+    assert lossy == whole
+    assert not _keys(session(exchange, 80, (1,), acks=False, close=close)) - whole  # no ACKs: nothing tells it
+
+
+def test_a_head_whose_lost_segment_held_its_empty_line_alone_is_read_when_the_next_message_begins_past_it() -> None:
+    # keep-alive: the next request begins exactly two bytes after the head, so the hole held its CRLF; no ACKs
+    exchange = [(True, _UNENDED_GET), (True, b"\r\n"), (True, _get("/next")), (False, _NO_CONTENT),
+                (False, _NO_CONTENT)]
+    whole = _keys(session(exchange, 80))
+    assert _keys(session(exchange, 80, (1,))) == whole
+    # a hole that held more (a field line too) says nothing of where the head ended: not read
+    longer = [(True, _UNENDED_GET), (True, b"Accept: */*\r\n\r\n"), (True, _get("/next")), (False, _NO_CONTENT)]
+    assert ("request", "/generate_204") not in _seen(_keys(session(longer, 80, (1,), acks=True)))
+
+
+def test_a_head_with_a_body_or_a_bad_field_line_is_not_read_past_a_lost_empty_line() -> None:
+    post = b"POST /upload HTTP/1.1\r\nHost: cam.local\r\nContent-Length: 5\r\n"  # its body was lost as well
+    for head in (post, b"GET / HTTP/1.1\r\nHost: a\r\nnot a field line\r\n", b"GET / HTTP/1.1\r\n"):
+        exchange = [(True, head), (True, b"\r\n" + (b"hello" if head is post else b"")), (False, _NO_CONTENT)]
+        got = _seen(_keys(session(exchange, 80, (1,), acks=True)))
+        assert not any(kind == "request" for kind, _ in got), head
+
+
+def test_xiaodu_plug_s_connectivity_checks_survive_the_loss_of_their_empty_lines() -> None:
+    # the real capture: every GET /generate_204 is 62 bytes then a 2-byte CRLF segment (frames 869/871, ...)
+    src = shared("pcaps", "nku_lifecycle", "pcaps", "xiaodu_plug", "xiaodu_plug.pcap")
+    frames = list(snapcheck._frames(src))
+
+    def crlf_alone(frame: tuple[int, float, bytes, int]) -> bool:
+        dec = resegment.decode(frame[0], frame[2])
+        return dec is not None and dec.tcp.dport == 80 and bytes(dec.tcp.data) == b"\r\n"
+
+    with tempfile.TemporaryDirectory() as tmp:
+        lossy_path = snapcheck.write([f for f in frames if not crlf_alone(f)], Path(tmp) / "lossy.pcap", None)
+        whole_path = snapcheck.write(frames, Path(tmp) / "whole.pcap", None)
+        whole = resegcheck.observe(whole_path).observations["http"]
+        lossy = resegcheck.observe(lossy_path).observations["http"]
+    requests = sum(n for key, n in whole.items() if key[1] == "request")
+    assert sum(1 for f in frames if crlf_alone(f)) == requests == 15
+    assert lossy == whole  # at 2569155: every request lost, the responses kept

@@ -70,7 +70,10 @@ answered after an unknown number of answers to those before the hole or lost in 
 counted, never remembered, so no answer is framed by another request's method (a HEAD's bodiless answer taken as a
 GET's would read the next response as its body), till one is read that the client sent after such an answer came (a
 final response read since the request before it that took no method, which the request's Acknowledgment Number
-covers where the capture has one: a client that waits for each answer).
+covers where the capture has one: a client that waits for each answer). A head whose empty line a lost segment held
+alone (a sender writing that CRLF on its own) is read once the next bytes of its direction begin a message exactly two
+bytes past it, or the peer's Acknowledgment Number covers exactly those two bytes, when it frames no body
+(httphead.unended_head).
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ from iotwarden.dissect.httphead import (
     basic_credentials,
     framed_length,
     header_fields,
+    unended_head,
     valid_head,
 )
 from iotwarden.dissect.ipp import IPP_POST, IppReader, is_ipp
@@ -120,6 +124,9 @@ _UNSURE = "methods_unsure"
 # state key: a final response that took no remembered method was read since the last request: the server's sequence
 # number after the segment that carried its head (None: not known)
 _SPARE = "answered_unknown"
+_END = "end_"  # + direction key: the sequence number after the direction's last delivery (None: not known)
+# + direction key: (head, the sequence number after it) of a head a gap left without its empty line (_ended_in_holes)
+_UNENDED = "unended_"
 
 # the head's limits and Basic credentials (dissect/httphead.py, split from this module) stay importable from here
 __all__ = ["DESCRIPTION", "MAX_HEAD", "MAX_HEADERS", "MAX_MESSAGES", "MAX_PENDING_METHODS", "MAX_STREAM_BYTES",
@@ -185,6 +192,10 @@ class HttpDissector(StreamDissector):
             if state.get("closed_" + streambuf.C2S) and state.get("closed_" + streambuf.S2C):
                 state["done"] = True
             return
+        buf, end = state.get(key), state.get(_END + key)
+        head = unended_head(buf, to_server) if buf and end is not None and self._at_head(state, key) else None
+        if head is not None:  # the hole may have held its empty line alone (_ended_in_holes)
+            state[_UNENDED + key] = (head, end)
         state.pop(key, None)
         for part in ("body_", "chunk_", "trailer_"):
             state.pop(part + key, None)
@@ -192,19 +203,22 @@ class HttpDissector(StreamDissector):
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         key = streambuf.direction_key(pkt.to_server)
+        out: list[Observation] = []
+        # a malformed message: the ones after it are still read
+        error: ParseError | None = self._ended_in_holes(pkt, data, state, out)
         if state.get("closed_" + key):
             if key == streambuf.S2C and state.get(DESCRIPTION) is not None:  # a description ends at close
-                out: list[Observation] = []
                 self._describe(pkt, data, state, out, ended=False)
-                return out
-            return []
+            if error is not None:
+                raise streambuf.failed(error, out)
+            return out
         buf = streambuf.append(state, pkt.to_server, data, self.max_buffer)
-        out = []
-        error: ParseError | None = None  # a malformed message: the ones after it are still read
         if state.get(RESYNC_STATE_KEY + key):
             if not streambuf.resync_head(buf, len(buf) - len(data), RESYNC_STARTS[pkt.to_server],
                                          lambda head: valid_head(head, pkt.to_server), MAX_HEAD,
                                          framed=lambda head, data, at: framed_length(head, data, at, pkt.to_server)):
+                if error is not None:
+                    raise streambuf.failed(error, out)
                 return out
             state[RESYNC_STATE_KEY + key] = False
         try:
@@ -224,17 +238,10 @@ class HttpDissector(StreamDissector):
                     break
                 head = bytes(buf[:end])
                 del buf[: end + 4]
-                count = state.get("messages_" + key, 0) + 1
-                state["messages_" + key] = count
-                try:
-                    out.append(self._message(pkt, head, key, state))
-                except ParseError as exc:  # its head is consumed; a broken start line closed the direction
-                    error = error or exc
-                if count >= MAX_MESSAGES:
-                    state["closed_" + key] = True
-                    state[_READERS[key]] = None
-                    buf.clear()
-        except ParseError as exc:  # the framing broke (the direction is closed)
+                error = self._read_head(pkt, head, key, state, out) or error
+        except ParseError as exc:  # the framing broke (the direction is closed): nothing more of it is read, and
+            state[_READERS[key]] = None  # what the delivery held past the break is not kept for the flow's life,
+            buf.clear()  # nor read as a document the broken framing no longer delimits
             raise streambuf.failed(exc, out) from None
         if buf and state.get("closed_" + key):
             if key == streambuf.S2C and state.get(DESCRIPTION) is not None:
@@ -248,6 +255,60 @@ class HttpDissector(StreamDissector):
         if error is not None:
             raise streambuf.failed(error, out)
         return out
+
+    def _read_head(self, pkt: Packet, head: bytes, key: str, state: dict[str, Any],
+                   out: list[Observation]) -> ParseError | None:
+        """Read one message head of ``key``'s direction into ``out``, counted against MAX_MESSAGES (the direction
+        then closes; the feed drops what it holds); the ParseError of a malformed one (its head is consumed, a
+        broken start line closed the direction)."""
+        count = state.get("messages_" + key, 0) + 1
+        state["messages_" + key] = count
+        error = None
+        try:
+            out.append(self._message(pkt, head, key, state))
+        except ParseError as exc:
+            error = exc
+        if count >= MAX_MESSAGES:
+            state["closed_" + key] = True
+            state[_READERS[key]] = None
+        return error
+
+    def _ended_in_holes(self, pkt: Packet, data: bytes, state: dict[str, Any],
+                        out: list[Observation]) -> ParseError | None:
+        """Read into ``out`` a head the capture lost the empty line of (httphead.unended_head: a sender that writes
+        that CRLF on its own) once ``pkt`` shows the lost bytes were that CRLF alone: the next bytes of its direction,
+        past a gap, begin a message exactly two bytes after it, or the peer's Acknowledgment Number covers exactly two
+        bytes past it (RFC 9293 §3.4: the receiver had them; the segment was the last of its direction, so no gap is
+        told, or is told later). Each direction's end is kept for this (``_END``). The ParseError of a malformed
+        head."""
+        key = streambuf.direction_key(pkt.to_server)
+        error = None
+        held = state.pop(_UNENDED + key, None)
+        if (held is not None and pkt.tcp_seq is not None and seq_delta(pkt.tcp_seq, held[1]) == 2
+                and RESYNC_STARTS[pkt.to_server].match(data) is not None):
+            error = self._read_head(pkt, held[0], key, state, out)
+        state[_END + key] = streambuf.seq_end(pkt)
+        other = streambuf.direction_key(not pkt.to_server)
+        end = state.get(_END + other)
+        if pkt.tcp_ack is None or end is None or seq_delta(pkt.tcp_ack, end) != 2:
+            return error
+        held = state.pop(_UNENDED + other, None)
+        buf = state.get(other)
+        if held is None and buf and self._at_head(state, other):  # in sync, no gap told yet
+            head = unended_head(buf, not pkt.to_server)
+            if head is not None:
+                held = (head, end)
+                buf.clear()  # read now; the CRLF, should a late segment bring it, is an empty line before a message
+        if held is not None:
+            sender = streambuf.oriented(pkt, from_client=other == streambuf.C2S)
+            error = self._read_head(sender, held[0], other, state, out) or error
+        return error
+
+    @staticmethod
+    def _at_head(state: dict[str, Any], key: str) -> bool:
+        """Whether ``key``'s direction, open and in sync, awaits a message head (no body, chunk or trailer)."""
+        return not (state.get("closed_" + key) or state.get(RESYNC_STATE_KEY + key) or state.get("body_" + key)
+                    or state.get("chunk_" + key) is not None or state.get("trailer_" + key))
 
     def _message(self, pkt: Packet, head: bytes, key: str, state: dict[str, Any]) -> Observation:
         lines = head.split(b"\r\n")

@@ -67,6 +67,19 @@ def framed_length(head: bytes, data: bytes | bytearray, start: int, to_server: b
     return length
 
 
+def unended_head(buf: bytes | bytearray, to_server: bool) -> bytes | None:
+    """The head ``buf`` holds whole but for the empty line that ends it (RFC 9112 §2.1: the CRLF after the last
+    field line), when it frames no body (:func:`framed_length` 0) and is one a direction out of sync may take
+    (:func:`valid_head`): what a lost two-byte segment leaves of a message (a client writing that CRLF on its own:
+    xiaodu_plug's GET /generate_204 in 62 + 2 bytes); None for anything else."""
+    if not buf.endswith(b"\r\n") or len(buf) > MAX_HEAD + 2 or b"\r\n\r\n" in buf:
+        return None
+    head = bytes(buf[:-2])
+    if not valid_head(head, to_server) or framed_length(head, b"", 0, to_server) != 0:
+        return None
+    return head
+
+
 def _chunked_length(body: bytes | bytearray, start: int) -> int | None:
     """The length of the chunked body at ``start`` of ``body`` (RFC 9112 §7.1), None when not whole there."""
     pos = start
