@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from iotwarden.inventory.classifier import IT_OS_RULE, IT_OS_WEIGHT
+from iotwarden.inventory.classifier import IT_OS_RULE, IT_OS_WEIGHT, IT_SYSTEM
 from iotwarden.inventory.weighing import MIN_CONFIDENCE
 from iotwarden.model import Device
 from tests.inventory.test_classifier_enterprise import _classifier, concluded, rules_for, stating
@@ -119,3 +119,43 @@ def test_a_domain_controller_s_kerberos_and_ldap_roles_make_a_server() -> None:
 def _category_evidence(dev: Device) -> list[dict[str, object]]:
     """Every match weighed for the category, agreeing or not."""
     return list(_classifier().classify(dev)["category"].evidence)
+
+
+# industrial-PC and Siemens blocks (rules/mac.yaml, 0.2 for ot) and an OT protocol the host polls with
+OT_LEANING = [
+    pytest.param(SIEMENS_MAC, {}, None, id="siemens-block"),
+    pytest.param("00:13:95:07:81:a1", {}, None, id="congatec-block"),  # PANELPC02's block (ics_iti mb2.pcap)
+    pytest.param("00:d0:c9:12:34:56", {}, None, id="advantech-block"),
+    pytest.param("", {"service__client": "modbus"}, "ot", id="modbus-poller"),
+    pytest.param("", {"service__client": "bacnet"}, "building", id="bacnet-front-end"),
+]
+
+
+@pytest.mark.parametrize(("mac", "evidence", "category"), OT_LEANING)
+@pytest.mark.parametrize("build", ["19044", "19045", "10240"])  # LTSC 2021, 22H2 (IoT Enterprise has each), LTSB 2015
+def test_a_client_build_types_no_workstation_where_the_system_yields(
+        mac: str, evidence: dict[str, str], category: str | None, build: str) -> None:
+    # review R2 of 66b04af/f645b66: Windows 10 IoT Enterprise has the client builds, so smb.ntlm.windows_client_build
+    # (behaviour it_system) yields where the system does: no workstation, and no category it through its type
+    dev = stating(mac, **WINDOWS_DHCP, smb__ntlm_version=f"10.0.{build}", **evidence)
+    found = concluded(dev)
+    assert found["os"] == "Windows"
+    assert "device_type" not in found
+    assert found.get("category") == category
+    # the same host on no maker's block, polling nothing, is a workstation
+    plain = concluded(stating(**WINDOWS_DHCP, smb__ntlm_version=f"10.0.{build}"))
+    assert (plain["device_type"], plain["category"]) == ("workstation", "it")
+
+
+def test_the_client_build_rule_is_marked_as_the_system_s_word() -> None:
+    rule = next(r for r in _classifier().kb.rules if r.id == "smb.ntlm.windows_client_build")
+    assert rule.behaviour == IT_SYSTEM
+
+
+def test_a_workstation_s_own_evidence_still_types_it_on_an_ot_leaning_block() -> None:
+    # what is not the system's word stands: a host announcing itself as a computer (WPS primary device type 1) on
+    # Siemens' block is a workstation; only the build's evidence yields
+    dev = stating(SIEMENS_MAC, **WINDOWS_DHCP, smb__ntlm_version="10.0.19044", wps__primary_device_type="1-0050F204-1")
+    found = concluded(dev)
+    assert found["device_type"] == "workstation"
+    assert rules_for(dev, "device_type") == {"wps.type.computer"}

@@ -94,7 +94,7 @@ def test_each_attribute_cites_its_source() -> None:
     ({"requires": [{"attribute": "mac.address", "prefix": "00"}] * 9}, "MAX_REQUIRES"),
     ({"match": {"attribute": "dhcp.vendor_class", "exact": "x"}, "conclusions": {"model": "{1}"},
       "requires": [{"attribute": "dhcp.hostname", "regex": "^(x)"}]}, "refers to regex group {1}"),
-    ({"behaviour": "scanning"}, "key 'behaviour': one of app_reachable, ot_connection, ot_operation"),
+    ({"behaviour": "scanning"}, "key 'behaviour': one of app_reachable, it_system, ot_connection, ot_operation"),
     ({"behaviour": ["ot_operation"]}, "key 'behaviour': one of"),
     ({"behaviour": None}, "key 'behaviour': one of"),
 ])

@@ -50,7 +50,9 @@ OS and firmware (model.Device.classification), keeping every match so each concl
 # * an operating system only IT machines run (IT_OS: Windows, macOS), once concluded, is evidence for category it
 #   (IT_OS_WEIGHT, rule id os.it_system) unless any evidence names OT, medical or building automation (directly or
 #   by a type of that category): an HMI, an engineering station or a modality's console runs Windows too, and such
-#   evidence, however weak, is more specific than the system it runs;
+#   evidence, however weak, is more specific than the system it runs. On such a device the rules that type a host
+#   by its system's edition or build (``behaviour: it_system``: a client Windows build, which Windows IoT Enterprise
+#   shares) yield too, kept to explain nothing: a panel PC on an industrial-PC maker's block is no workstation;
 # * models are weighed after the vendor, in one spelling per product (inventory/modelnames.py): the
 #   vendor's name in front dropped, case and punctuation ignored, and never from evidence naming
 #   another vendor than the one concluded.
@@ -90,6 +92,7 @@ IT_OS = frozenset({"Windows", "macOS"})
 IT_OS_RULE = "os.it_system"
 IT_OS_WEIGHT = 0.5  # MIN_CONFIDENCE: concludes it alone, and any other category's evidence is counted before it
 IT_OS_YIELDS_TO = frozenset({"ot", "medical", "building"})
+IT_SYSTEM = "it_system"  # kb/schema.py BEHAVIOURS: a type read from the system's edition or build (see the notes)
 IT_OS_REFERENCE = ("Microsoft Learn, Windows release information (learn.microsoft.com/windows/release-health): "
                    "Windows' editions are client (Home, Pro, Enterprise) and server (Windows Server) ones; Apple, "
                    "macOS (support.apple.com/macos) runs on Mac computers only")
@@ -138,27 +141,30 @@ class Classifier:
                 found = weighing.conclude(self.min_confidence, prop, weighing.support_of(prop, matches), matches)
             if found is not None:
                 out[prop] = found
-        dtype = self._device_type(matches)
+        kinds = self._it_system_evidence(matches, out.get("os"))
+        dtype = self._device_type(kinds)
         if dtype is not None:
             out["device_type"] = dtype
-        category = self._category(matches + self._it_os_evidence(matches, out.get("os")))
+        category = self._category(kinds)
         if category is not None:
             out["category"] = category
         return out
 
-    def _it_os_evidence(self, matches: list[Match], os: Conclusion | None) -> list[Match]:
-        """The evidence an operating system of IT machines (IT_OS) gives for category it: none when the
-        device's evidence names a category whose machines run it too (IT_OS_YIELDS_TO: OT, medical, building)."""
-        if os is None or os.value not in IT_OS:
-            return []
+    def _it_system_evidence(self, matches: list[Match], os: Conclusion | None) -> list[Match]:
+        """The evidence for the type and category: ``matches`` and, when the concluded system is one of IT machines
+        (IT_OS), its evidence for category it. When the device's evidence names a category whose machines run such
+        a system too (IT_OS_YIELDS_TO: OT, medical, building), the system says nothing: no category evidence, and
+        the matches typing the host by its system's edition or build (IT_SYSTEM) yield."""
         taxonomy = self.kb.taxonomy
         for m in matches:
             tid = m.conclusions.get("device_type")
             if m.conclusions.get("category") in IT_OS_YIELDS_TO or (
                     tid and taxonomy.get(tid) is not None and taxonomy.category_of(tid) in IT_OS_YIELDS_TO):
-                return []
-        return [Match(IT_OS_RULE, "os", os.value, MappingProxyType({"category": "it"}), IT_OS_WEIGHT,
-                      IT_OS_REFERENCE, "inventory/classifier.py")]
+                return [m for m in matches if m.behaviour != IT_SYSTEM]
+        if os is None or os.value not in IT_OS:
+            return matches
+        return [*matches, Match(IT_OS_RULE, "os", os.value, MappingProxyType({"category": "it"}), IT_OS_WEIGHT,
+                                IT_OS_REFERENCE, "inventory/classifier.py")]
 
     def _device_type(self, matches: list[Match]) -> Conclusion | None:
         return weighing.device_type(self.kb.taxonomy, self.min_confidence, matches)

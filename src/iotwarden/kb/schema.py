@@ -85,6 +85,10 @@ BEHAVIOURS = {
     # a TXT key only a print scheduler sharing a queue announces (CUPS: rp=printers/<queue>, printer-type): the
     # device shares a printer, and its printer_announcement evidence is that printer's (inventory/classifier.py)
     "print_sharing": "a TXT key only a host sharing a print queue announces (CUPS's rp=printers/<queue>, printer-type)",
+    # a type read from the operating system's edition or build (a build only client Windows has): embedded editions
+    # share it (Windows IoT Enterprise in panel PCs, HMIs, modality consoles), so the classifier lets it yield on a
+    # device whose evidence names OT, medical or building automation (inventory/classifier.py IT_SYSTEM)
+    "it_system": "a type read from the system's edition or build, which embedded editions (OT, medical hosts) share",
 }
 MAX_REQUIRES = 8  # conditions of one rule's ``requires``, and of its ``unless``
 MAX_RULES_PER_FILE = 50_000  # an imported database is a few thousand; more is a mistake
