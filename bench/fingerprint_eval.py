@@ -11,12 +11,13 @@ entry's label.
 The files are read here, never through kb/importers: their rules are not shipped (GPL-2.0, ODbL), so the measure is
 independent of the data it reads. Each test of a Satori fingerprint is one device (its tests are alternatives: other
 firmware, other message types); a DHCP option list Satori matches as a prefix ("partial") is no message a device sends
-and is left out, while a partial text (a User-Agent, a SIP or SSH token) is kept: it is the part of the header that
-names the product. A label names a kind only through the explicit tables below (KIND_LABELS, KIND_WORDS,
-FINGERBANK_CLASSES); a label they call ambiguous is counted as excluded, one naming no device (an OS, an application)
-as no kind. A vendor is labelled by the entry's device_vendor, else by the first words of its name when they are a
-vendor name the knowledge base knows. Right: the vendor or a brand it owns (vendor_aliases parents); the labelled kind
-or a finer one; "coarse" is an ancestor of it; unknown is never right.
+and is left out, while a partial text (a User-Agent, a SIP or SSH token, the part of the header that names the product)
+is kept and counted apart, as channel '<channel> (part)'. A label names a kind only through the explicit tables below
+(KIND_LABELS, KIND_WORDS, FINGERBANK_CLASSES); a label they call ambiguous is counted as excluded, one naming no device
+(an OS, an application) as no kind. A vendor is labelled by the entry's device_vendor, else by the leading words of its
+name when they are a name of the IEEE registry (fingerprints/ieee_oui/oui.csv, named as the knowledge base names
+vendors; never the rules under test). Right: the same vendor, a brand and its owner (vendor_aliases parents) or one name
+the other's leading words; the labelled kind or a finer one; "coarse" is an ancestor of it; unknown is never right.
 """
 
 from __future__ import annotations
@@ -136,6 +137,7 @@ AMBIGUOUS_NAMES = re.compile(r"phone system|\bpbx\b|soft ?phone", re.IGNORECASE)
 NOT_VENDORS = frozenset({"generic", "unknown", "various", "other"})
 # the labels' misspellings of a vendor name (Satori dhcp.xml 'Cannon Image Runner ...', device_vendor 'Cannon')
 VENDOR_TYPOS = {"cannon": "Canon"}
+PARTIAL = " (part)"  # channel suffix of Satori's partial text values
 LIST_FIELDS = frozenset({"param_req_list", "options", "oro"})
 SATORI_FILES = ("dhcp.xml", "dhcpv6.xml", "sip.xml", "web.xml", "webuseragent.xml", "ssh.xml", "smb.xml", "dns.xml")
 
@@ -201,8 +203,9 @@ def satori(root: Path) -> Iterator[Entry]:
                     dhcptype = test.get("dhcptype", "Any").strip().lower()
                     if proto == "dhcp" and dhcptype in {"discover", "request", "inform"}:
                         kind = dhcptype
-                    yield Entry(f"satori/{name}", channel, label, proto, kind, {fname: _field(fname, value)}, vendor,
-                                kind_text)
+                    # a fragment a product's header holds (a token, no version): counted apart from whole values
+                    yield Entry(f"satori/{name}", f"{channel}{PARTIAL if partial else ''}", label, proto, kind,
+                                {fname: _field(fname, value)}, vendor, kind_text)
 
 
 def fingerbank(root: Path) -> Iterator[Entry]:
@@ -290,12 +293,17 @@ def _words(text: str) -> frozenset[str] | None:
 class Evaluator:
     """Classifies each entry's device with the shipped knowledge base and scores it against its label."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path = FINGERPRINTS) -> None:
         self.classifier = Classifier()
         self.kb = self.classifier.kb
         self.names = self.kb.vendor_names
-        self.known = {self.names.canonical(v) for r in self.kb.rules
-                      if (v := r.conclusions.get("vendor")) and "{" not in v}
+        # the vendors a name's leading words may be: the IEEE registry's (the shared copy beside the fingerprints),
+        # named as the knowledge base names them, never read from its rules (a rule under test would label)
+        self.known: set[str] = set()
+        registry = root / "ieee_oui" / "oui.csv"
+        if registry.is_file():
+            with registry.open(encoding="utf-8", newline="") as fh:
+                self.known = {self.names.canonical(row[2]) for row in csv.reader(fh) if len(row) > 2 and row[2]}
 
     def labelled_vendor(self, entry: Entry) -> str | None:
         if entry.vendor and entry.vendor.casefold() in NOT_VENDORS:
@@ -336,11 +344,16 @@ class Evaluator:
                 out.evidence += [f"{prop}:{e['rule_id']}" for e in found[prop].evidence if e.get("agrees", True)][:3]
         if vendor is not None:
             out.vendor_outcome = ("unknown" if out.vendor is None else
-                                  "right" if self.names.related(out.vendor, vendor)
-                                  or out.vendor.casefold() == vendor.casefold() else "wrong")
+                                  "right" if self.same_vendor(out.vendor, vendor) else "wrong")
         if kinds:
             out.type_outcome = self._type(out.device_type, kinds)
         return out
+
+    def same_vendor(self, found: str, label: str) -> bool:
+        """One vendor: the same name in any case, a brand and its owner (vendor_aliases parents), or one name the
+        other's leading words ('Nortel' and 'Nortel Networks', as a label and the registry spell one maker)."""
+        a, b = found.casefold().split(), label.casefold().split()
+        return self.names.related(found, label) or a[: len(b)] == b or b[: len(a)] == a
 
     def _type(self, found: str | None, kinds: frozenset[str]) -> str:
         taxonomy = self.kb.taxonomy
@@ -412,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     if not found:
         print(f"no labelled fingerprint under {args.root}", file=sys.stderr)
         return 2
-    evaluator = Evaluator()
+    evaluator = Evaluator(args.root)
     outcomes = [evaluator.score(e) for e in found[: args.limit]]
     table = tally(outcomes)
     print(render(table))
