@@ -1,0 +1,60 @@
+"""bench/kb_channels.py, the coverage probe of issue #3: a kind's channels are the protocols of the attributes its
+rules match, counted once each whatever the rule file; only the chosen categories are listed, weakest first."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from iotwarden.kb import KnowledgeBase
+from iotwarden.kb.schema import Rule
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def _module(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+probe = _module("kb_channels")
+
+
+def _rule(rule_id: str, attribute: str, **conclusions: str) -> Rule:
+    return Rule(id=rule_id, attribute=attribute, how="exact", values=("x",), conclusions=conclusions, weight=0.5,
+                reference="test")
+
+
+def test_a_kind_s_channels_are_its_rules_protocols_each_once() -> None:
+    rules = [_rule("a", "dhcp.vendor_class", device_type="camera"), _rule("b", "dhcp.hostname", device_type="camera"),
+             _rule("c", "rtsp.server", device_type="camera"), _rule("d", "mac.oui_vendor", device_type="printer"),
+             _rule("e", "http.server", vendor="Acme")]  # no kind: counts for none
+    assert probe.channels_by_kind(rules) == {"camera": {"dhcp", "rtsp"}, "printer": {"mac"}}
+
+
+def test_the_shipped_rules_type_a_camera_through_many_channels_and_rows_run_weakest_first() -> None:
+    rows = probe.coverage(KnowledgeBase.load())
+    counts = [len(chans) for _, _, chans in rows]
+    assert counts == sorted(counts)
+    assert {category for _, category, _ in rows} <= set(probe.CATEGORIES)
+    camera = {kind: chans for kind, _, chans in rows}["camera"]
+    assert {"rtsp", "wsd", "sip", "http", "mac"} <= set(camera)
+
+
+def test_the_command_lists_the_kinds_below_a_count_and_writes_json(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "channels.json"
+    assert probe.main(["--below", "2", "--json", str(out)]) == 0
+    listed = json.loads(out.read_text(encoding="utf-8"))
+    assert listed and all(len(row["channels"]) < 2 for row in listed.values())
+    assert "camera" not in listed
+    assert capsys.readouterr().out.count("\n") == len(listed)
