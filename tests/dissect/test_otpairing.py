@@ -233,3 +233,48 @@ def test_requests_read_after_a_hole_in_their_direction_pair_once_sent_after_an_a
     d.gap(state, True)
     ask(table, 3, "C", seq=1024, ack=5000)
     assert [answer(table, key, seq=5000 + 12 * i, ack=1036) for i, key in enumerate((1, 2, 3))] == ["A", None, "C"]
+
+
+def test_a_client_reusing_a_few_keys_in_turn_is_one_that_reuses_keys() -> None:
+    # a poller that waits for each answer and keeps one transaction id per polled block (0 and 1 in turn): D's answer
+    # lost (told), E (key 0) and its answer lost, F's request (key 1) lost; F's answer acknowledges client bytes never
+    # read. At 2569155 only a key equal to the one before it counted as reuse, so F's answer was paired with D
+    table = Pending(8)
+    for i, (key, what) in enumerate([(0, "A"), (1, "B"), (0, "C")]):
+        ask(table, key, what, seq=1000 + 12 * i, ack=5000 + 12 * i)
+        assert answer(table, key, seq=5000 + 12 * i, ack=1012 + 12 * i) == what
+    ask(table, 1, "D", seq=1036, ack=5036)
+    table.answers_lost()
+    assert answer(table, 1, seq=5060, ack=1072) is None and not table
+    ask(table, 0, "G", seq=1072, ack=5072)
+    assert answer(table, 0, seq=5072, ack=1084) == "G"
+    # keys counted up repeat none within RECENT_KEYS: the lost requests had keys of their own, D's answer is D's
+    table = Pending(8)
+    for i, what in enumerate(["A", "B", "C"]):
+        ask(table, i, what, seq=1000 + 12 * i, ack=5000 + 12 * i)
+        assert answer(table, i, seq=5000 + 12 * i, ack=1012 + 12 * i) == what
+    ask(table, 3, "D", seq=1036, ack=5036)
+    table.answers_lost()
+    assert answer(table, 3, seq=5060, ack=1072) == "D"
+
+
+def test_requests_sent_once_their_client_had_the_hole_s_bytes_pair_however_many_answers_a_segment_holds() -> None:
+    # W's answer (5000-5011) lost; X and Y, sent together once the client had it (their ACK 5012), marked when the hole
+    # is told late; their answers come in one 24-byte segment. At 2569155 the first answer was taken to begin at
+    # 5036 - 12 = 5024, past X's and Y's ACK, so both stayed marked, shared a key and were forgotten: paired with none
+    table = Pending(8)
+    ask(table, 0, "W", seq=1000, ack=5000)
+    ask(table, 0, "X", seq=1012, ack=5012)
+    ask(table, 0, "Y", seq=1024, ack=5012)
+    table.answers_lost()
+    both = Packet(ts=1.0, payload=bytes(2 * SIZE), ip_proto=6, to_server=False, tcp_seq=5012, tcp_ack=1036)
+    table.delivered(both)  # the dissectors tell the delivery before they read its answers
+    assert [table.answer(both, 0, SIZE), table.answer(both, 0, SIZE)] == ["X", "Y"] and not table
+    # W, sent before its client had the hole, stays forgotten: the hole held its answer
+    table = Pending(8)
+    ask(table, 0, "V", seq=988, ack=4988)
+    ask(table, 0, "W", seq=1000, ack=4988)
+    table.answers_lost()
+    later = Packet(ts=1.0, payload=bytes(SIZE), ip_proto=6, to_server=False, tcp_seq=5000, tcp_ack=1012)
+    table.delivered(later)
+    assert table.answer(later, 0, SIZE) is None and not table

@@ -10,13 +10,17 @@ from typing import Any, NamedTuple
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.otstream import ResyncOnGap
 from iotwarden.dissect.streambuf import seq_end
-from iotwarden.engine.reassembly import SEQ_MOD, seq_delta
+from iotwarden.engine.reassembly import seq_delta
 
 STATE_KEY = "pending"  # the flow state's Pending
 # a request of a key sent this long or longer after one of its key still awaiting its answer: the client gave up on
 # that one (a poller that waits for each answer, past its response timeout: libmodbus 0.5 s, most HMIs 1-3 s), whose
 # answer never came; a client that pipelines sends its requests back to back
 GAVE_UP_S = 0.25
+# the keys of the last requests a new request's key is compared with: a client that sends a key again within them
+# reuses keys (one for all, or a few in turn: HMIs keeping a transaction id per polled block); a client counting its
+# keys up (Modbus transaction ids, SLMP 4E serials) repeats none within them
+RECENT_KEYS = 8
 
 
 class Waiting(NamedTuple):
@@ -53,7 +57,7 @@ class Pending:
     * lost answers (a hole in the answers' direction, :meth:`answers_lost`): a request whose answer the hole held
       would take the next answer of its key, and each later request of the key the answer before its own. The
       requests awaiting answers when the hole is told are marked, the counted ones forgotten. At the first answer
-      after the hole, a marked request whose segment acknowledged the answers' bytes up to where that answer begins
+      after the hole, a marked request whose segment acknowledged the answers' bytes up to where the hole ended
       is unmarked (sent once its client had the hole's bytes, its answer comes after them: the engine may tell the
       hole only when that segment acknowledges past it), and marked requests that share a key are forgotten (how
       many of their answers the hole held is unknown). One alone of its key stays, and is forgotten once a request of
@@ -73,8 +77,8 @@ class Pending:
       them (:attr:`ahead`): that one awaits nothing.
     """
 
-    __slots__ = ("ahead", "answered", "asked", "behind", "forgotten", "hole", "hole_answer", "last_key", "limit",
-                 "repeats", "requests", "requests_to_server", "unpaired")
+    __slots__ = ("ahead", "answered", "asked", "behind", "forgotten", "hole", "hole_answer", "limit", "recent",
+                 "repeats", "requests", "requests_to_server", "resumed", "unpaired")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -83,11 +87,12 @@ class Pending:
         self.unpaired = False
         self.requests_to_server: bool | None = None  # the direction requests go, once one was seen
         self.hole = False  # a hole in the answers' direction was told since the last answer
+        self.resumed: int | None = None  # where the answers' direction's first delivery since that hole began
         # the sequence number after the answers' bytes read (from a first request's acknowledgment until one is read)
         self.answered: int | None = None
         self.asked: int | None = None  # the sequence number after the requests' direction's bytes read
-        self.last_key: Hashable = None  # the key of the last request read
-        self.repeats = False  # a request was sent with the key of the one before it (one key for all, or a few)
+        self.recent: deque[Hashable] = deque(maxlen=RECENT_KEYS)  # the keys of the last requests read
+        self.repeats = False  # a request was sent with the key of one of the RECENT_KEYS before it
         # an answer read before its request (a capture that reordered the two): its key and Acknowledgment Number
         self.ahead: tuple[Hashable, int] | None = None
         self.behind = False  # a hole in the requests' direction of a key-reusing client is open (requests_lost)
@@ -101,15 +106,14 @@ class Pending:
 
     def request(self, pkt: Packet, key: Hashable, remembered: Any) -> None:
         """Remember ``remembered`` for the answer of ``pkt``'s request of ``key``."""
-        first = self.requests_to_server is None
         self.requests_to_server = pkt.to_server
         seen = pkt.tcp_ack
         if seen is not None and (self.answered is None or seq_delta(seen, self.answered) > 0):
             if self.answered is not None and self.requests:  # its client had answers the capture did not show
                 self.answers_lost()
             self.answered = seen
-        self.repeats = self.repeats or (not first and key == self.last_key)
-        self.last_key = key
+        self.repeats = self.repeats or key in self.recent
+        self.recent.append(key)
         self.asked = end = seq_end(pkt)
         ahead, self.ahead = self.ahead, None
         if ahead is not None and ahead[0] == key and end is not None and seq_delta(end, ahead[1]) <= 0:
@@ -129,12 +133,14 @@ class Pending:
                 self.asked = end
             else:
                 self.answered = end
+                if self.hole and self.resumed is None:
+                    self.resumed = pkt.tcp_seq
 
     def answer(self, pkt: Packet, key: Hashable, size: int) -> Any | None:
         """What was remembered of the request that ``pkt``'s answer of ``key`` (``size`` bytes, ending in ``pkt``)
         answers, None when it is not known."""
         if self.hole:
-            self._after_hole(pkt, size)
+            self._after_hole(pkt)
         if self.unpaired:
             return None
         if key in self.forgotten:
@@ -190,14 +196,19 @@ class Pending:
         self.requests = deque(w._replace(marked=True) for w in self.requests)
         self.forgotten.clear()
         self.hole = True
+        self.resumed = None
 
-    def _after_hole(self, pkt: Packet, size: int) -> None:
-        """The first answer after a hole, ``size`` bytes ending at most at ``pkt``'s end, begins where the hole
-        ended or later: unmark the requests sent once their client had the bytes up to there, forget the marked ones
-        that share a key (class docstring)."""
+    def _after_hole(self, pkt: Packet) -> None:
+        """The first answer after a hole, ending in ``pkt``, begins where the hole ended or later: unmark the
+        requests sent once their client had the bytes up to where the hole ended (the start of the direction's first
+        delivery since, :attr:`resumed`, else ``pkt``'s), forget the marked ones that share a key (class
+        docstring)."""
         self.hole = False
-        end = seq_end(pkt)
-        begins = None if end is None else (end - size) % SEQ_MOD  # the answer begins there or before
+        # where the hole ended, not where the answer begins: answers that pkt holds after this one (a segment of
+        # several) put its start before end - size, and a request sent once its client had the hole's bytes awaits no
+        # answer of the hole whichever answer comes first
+        begins = self.resumed if self.resumed is not None else pkt.tcp_seq
+        self.resumed = None
         unmarked = [w._replace(marked=False) if w.marked and begins is not None and w.seen is not None
                     and seq_delta(w.seen, begins) >= 0 else w for w in self.requests]
         keys = Counter(w.key for w in unmarked if w.marked)
