@@ -18,7 +18,8 @@ DHCP_PROFILES: dict[str, DhcpProfile] = {
     "windows": DhcpProfile((1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252), "MSFT 5.0"),
     "android": DhcpProfile((1, 3, 6, 15, 26, 28, 51, 58, 59, 43, 114, 108), "android-dhcp-13", 1500),
     "apple": DhcpProfile((1, 121, 3, 6, 15, 108, 114, 119, 252, 95, 44, 46), None, 1500),
-    # AXIS OS names its product type and model in option 60 (Satori's DHCP collection: 'AXIS,Network Camera,P3301')
+    # AXIS OS names its product type, model and firmware in option 60 (Rapid7 Recog xml/dhcp_vendor_class.xml,
+    # BSD-2-Clause: 'AXIS,Network Camera,P3343,5.20.3'); the profile leaves the firmware out
     "axis": DhcpProfile((1, 3, 6, 15, 42, 44, 46, 47, 69), "AXIS,Network Camera,{model}"),
     "hp_printer": DhcpProfile((1, 3, 44, 6, 7, 12, 15, 22, 54, 58, 59, 69, 18, 144), "Hewlett-Packard JetDirect"),
     "polycom": DhcpProfile((1, 3, 6, 15, 42, 43, 44, 46, 47, 119), None),
