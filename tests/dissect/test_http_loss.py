@@ -21,8 +21,10 @@ from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 from tests.conftest import shared
 from tests.dissect import resegcheck, resegment
+from tests.dissect.dpwsdocs import HP_MFP, metadata_get, metadata_reply
 from tests.dissect.gapfeed import GAP, Chunk, converse
 from tests.dissect.ippdocs import CUPS_GET_PRINTER_ATTRIBUTES, HP_PRINTER_ATTRIBUTES, ipp_answer, ipp_post
+from tests.dissect.upnpdocs import SONOS_ONE, http_get, http_reply
 from tests.engine import snapcheck
 from tests.engine.losscheck import gaps_among_junk, session
 
@@ -305,3 +307,42 @@ def test_xiaodu_plug_s_connectivity_checks_survive_the_loss_of_their_empty_lines
     requests = sum(n for key, n in whole.items() if key[1] == "request")
     assert sum(1 for f in frames if crlf_alone(f)) == requests == 15
     assert lossy == whole  # at 2569155: every request lost, the responses kept
+
+
+@pytest.mark.parametrize(("exchange", "port", "kind", "model", "cut"), [
+    ([(True, http_get()), (False, http_reply(SONOS_ONE))], 80, "upnp_description", "upnp_model_name",
+     "upnp_truncated"),
+    ([(True, metadata_get()), (False, metadata_reply(HP_MFP))], 5357, "dpws_metadata", "dpws_model_name",
+     "dpws_truncated"),
+])
+def test_a_document_a_hole_cuts_reports_what_was_read_before_it_as_cut(
+        exchange: list[tuple[bool, bytes]], port: int, kind: str, model: str, cut: str) -> None:
+    # at 2569155 a hole in a description's or metadata's body dropped the whole document: the device's maker, model
+    # and name read before it went with the bytes after it
+    whole = [o for o in session(exchange, port, segment=400) if o.kind == kind]
+    assert len(whole) == 1 and not whole[0].fields[cut]
+    last = -(-len(exchange[1][1]) // 400)  # the answer's segments are 1..last
+    read = 0
+    for lost in range(2, last + 1):
+        got = [o for o in session(exchange, port, (lost,), segment=400) if o.kind == kind]
+        assert len(got) <= 1, lost
+        for o in got:  # cut, and every value it states is the whole document's
+            assert o.fields[cut] and o.src_ip == whole[0].src_ip, lost
+            assert all(v == whole[0].fields[k] for k, v in o.fields.items()
+                       if isinstance(v, str) and k != cut), lost
+            read += o.fields[model] == whole[0].fields[model]
+    assert read >= 2  # the model, read before the hole, survives losses after it
+
+
+def test_a_pipelining_client_s_requests_are_not_paired_anew_by_one_answer_after_a_gap() -> None:
+    # review L1 of 083c786: three GETs pipelined, the first answer lost, the second read; HEAD /4 sent once the client
+    # had it was paired anew (its client taken for one that waits for each answer), so /3's answer took HEAD's method
+    # and its body, a logged message, was read as the response 299 'made-up' the connection never sent
+    logged = b"HTTP/1.1 299 Fake\r\nServer: made-up\r\nContent-Length: 0\r\n\r\n"
+    exchange = [(True, _get("/1") + _get("/2") + _get("/3")), (False, _answer(201, b"one")),
+                (False, _answer(202, b"two")), (True, _get("/4", "HEAD")), (False, _answer(203, logged)),
+                (False, _answer(204, b"", 5)), (True, _get("/5")), (False, _answer(205, b"five"))]
+    whole = _keys(session(exchange, 80, acks=True))
+    lossy = _keys(session(exchange, 80, (1,), acks=True))
+    assert not lossy - whole
+    assert _statuses(session(exchange, 80, (1,), acks=True)) == [202, 203, 204, 205]

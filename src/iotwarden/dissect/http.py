@@ -57,8 +57,9 @@ that may be a description, metadata, IPP or a gateway's IN channel is read, and 
 MAX_METADATA / ipp.MAX_MESSAGE / tsgu.MAX_BODY bytes.
 
 Bytes the capture lost (a dropped packet: the engine's ``gap``) do not end the flow: the direction drops what
-it held of the message (and the body or document being read) and looks for the next message head, which must
-pass more than one read in sync (streambuf.resync_head, httphead.valid_head): at a segment start (past any empty
+it held of the message (and the body being read; a document being read, a description, metadata, IPP, is reported
+as read up to the hole, its truncated or complete field saying it was cut) and looks for the next message head, which
+must pass more than one read in sync (streambuf.resync_head, httphead.valid_head): at a segment start (past any empty
 lines, RFC 9112 §2.2), or at a line start only where the message it frames ends right where another start line
 begins (httphead.framed_length; a body's text may hold a whole message at a line start: a log, a message/http
 document, RFC 9112 §10.1), an RFC 9110 method or a status line of HTTP/1.0 or 1.1, the whole head
@@ -124,9 +125,14 @@ _UNSURE = "methods_unsure"
 # state key: a final response that took no remembered method was read since the last request: the server's sequence
 # number after the segment that carried its head (None: not known)
 _SPARE = "answered_unknown"
+# state key: a request was read while another awaited its answer (a client that pipelines, RFC 9112 §9.3.2): past a
+# gap, one answer after it says nothing of how many more of the requests before it are still to be answered, so its
+# requests are never paired anew (_after_gap's rule is a client that waits for each answer)
+_PIPELINED = "pipelined"
 _END = "end_"  # + direction key: the sequence number after the direction's last delivery (None: not known)
 # + direction key: (head, the sequence number after it) of a head a gap left without its empty line (_ended_in_holes)
 _UNENDED = "unended_"
+_SENDER = "sender_"  # + direction key: the packet whose head began the body read (_READERS): who its document describes
 
 # the head's limits and Basic credentials (dissect/httphead.py, split from this module) stay importable from here
 __all__ = ["DESCRIPTION", "MAX_HEAD", "MAX_HEADERS", "MAX_MESSAGES", "MAX_PENDING_METHODS", "MAX_STREAM_BYTES",
@@ -177,10 +183,16 @@ class HttpDissector(StreamDissector):
             return head is not None and _PROBE_REQUEST_HEAD.fullmatch(head) is not None
         return payload.startswith((b"HTTP/1.0 ", b"HTTP/1.1 "))
 
-    def gap(self, state: dict[str, Any], to_server: bool) -> None:
-        """Bytes of a direction were lost: drop what it held and look for its next message head (module doc)."""
+    def gap(self, state: dict[str, Any], to_server: bool) -> list[Observation]:
+        """Bytes of a direction were lost: drop what it held and look for its next message head (module doc). A
+        document being read ends at the hole: what was read of it before is reported, cut (its truncated or complete
+        field says so), as a snap length or an early close cuts it; nothing after the hole is read into it."""
         key = streambuf.direction_key(to_server)
-        state[_READERS[key]] = None  # a document with a hole in it describes nothing
+        reader, sender = state.get(_READERS[key]), state.pop(_SENDER + key, None)
+        state[_READERS[key]] = None
+        made = []
+        if reader is not None and sender is not None and (fields := reader.result()) is not None:
+            made.append(sender.observation(self.name, reader.kind, fields))
         # which request an answer belongs to is no longer known, nor which answers come before those of the
         # requests read next: a client's hole may have held requests, a server's answers of those waiting (none
         # waiting, it held the rest of the answer being read: the next answer is the next request's)
@@ -191,7 +203,7 @@ class HttpDissector(StreamDissector):
         if state.get("closed_" + key):  # a body until close, a broken framing, MAX_MESSAGES: nothing more
             if state.get("closed_" + streambuf.C2S) and state.get("closed_" + streambuf.S2C):
                 state["done"] = True
-            return
+            return made
         buf, end = state.get(key), state.get(_END + key)
         head = unended_head(buf, to_server) if buf and end is not None and self._at_head(state, key) else None
         if head is not None:  # the hole may have held its empty line alone (_ended_in_holes)
@@ -200,6 +212,7 @@ class HttpDissector(StreamDissector):
         for part in ("body_", "chunk_", "trailer_"):
             state.pop(part + key, None)
         state[RESYNC_STATE_KEY + key] = True
+        return made
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         key = streambuf.direction_key(pkt.to_server)
@@ -322,6 +335,8 @@ class HttpDissector(StreamDissector):
         else:
             fields, length = self._response(pkt, lines, state)
             kind = "response"
+        if state.get(_READERS[key]) is not None:
+            state[_SENDER + key] = pkt  # the body's sender: a gap reports what was read of its document (gap)
         if length == -1:
             state["chunk_" + key] = 0
         elif length == -2:
@@ -356,7 +371,9 @@ class HttpDissector(StreamDissector):
         pending: list[str] = state.setdefault("methods", [])
         ipp = method == "POST" and is_ipp(headers.get("content-type"))
         spare = state.pop(_SPARE, False)
-        if state.get(_UNSURE) and self._after_gap(pkt, spare):  # every answer before its own came: pair anew
+        if pending or state.get(_UNPAIRED):
+            state[_PIPELINED] = True
+        if state.get(_UNSURE) and not state.get(_PIPELINED) and self._after_gap(pkt, spare):  # every answer came
             state.pop(_UNSURE)
             state.pop(_UNPAIRED, None)
         if state.get(_UNSURE):
