@@ -29,6 +29,7 @@ import yaml
 
 from iotwarden.errors import ConfigError
 from iotwarden.kb import generated, paths
+from iotwarden.kb.aliases import Patterns
 from iotwarden.kb.parsed import load_table
 
 # registry name -> (file name, prefix length in bits); MA-L is the old "OUI" (IEEE 802-2014 §8.2)
@@ -101,16 +102,19 @@ def mac_hex(mac: str) -> str | None:
 
 
 class VendorNames:
-    """Organisation name -> short vendor name, from the alias table in ``vendor_aliases.yaml``."""
+    """Organisation name -> short vendor name, from the alias table in ``vendor_aliases.yaml``. ``aliases`` (regex,
+    vendor) and ``part_makers`` are case-insensitive regexes' sources, compiled when a name could match them
+    (kb/aliases.py: compiling the ~220 at every start cost ~14 ms of it)."""
 
-    def __init__(self, aliases: list[tuple[re.Pattern[str], str]], suffixes: frozenset[str],
-                 parents: dict[str, str] | None = None, part_makers: list[re.Pattern[str]] | None = None,
+    def __init__(self, aliases: list[tuple[str, str]], suffixes: frozenset[str],
+                 parents: dict[str, str] | None = None, part_makers: list[str] | None = None,
                  spellings: Iterable[str] = (), *, generic: frozenset[str] = frozenset()) -> None:
-        self._aliases = aliases
+        self._aliases = Patterns([pattern for pattern, _ in aliases])
+        self._alias_vendors = [vendor for _, vendor in aliases]
         self._suffixes = suffixes
         self._generic = generic  # words a name is never cut down to ('Server Technology' stays so)
         self._parents = dict(parents or {})
-        self._part_makers = list(part_makers or [])
+        self._part_makers = Patterns(list(part_makers or []))
         self.short = lru_cache(maxsize=VENDOR_CACHE_SIZE)(self._short)
         self.part_maker = lru_cache(maxsize=VENDOR_CACHE_SIZE)(self._part_maker)
         self.canonical = lru_cache(maxsize=VENDOR_CACHE_SIZE)(self._canonical)
@@ -176,14 +180,16 @@ class VendorNames:
 
     def _part_maker(self, vendor: str) -> bool:
         """True for a maker of modules, chipsets or products sold under other brands (``part_makers``)."""
-        return any(p.search(vendor) for p in self._part_makers)
+        return self._part_makers.first(vendor) is not None
 
     @classmethod
     def load(cls, path: Path | None = None, spellings: Iterable[str] = (), *, registry: bool = True) -> VendorNames:
         """The table in ``path`` (the shipped one by default); ``spellings``: vendor names rules state, each
         the one spelling of its name whatever the case (:meth:`canonical`). The shipped table comes with the
         registry's spellings (``generated/vendor_spellings.json``, :func:`read_spellings`) unless ``registry`` is
-        False, whichever registry lists are used and whether or not one was read."""
+        False, whichever registry lists are used and whether or not one was read. The regexes of a table named
+        by ``path`` are compiled here (ConfigError for a bad one); the shipped table's when first needed
+        (tests/kb/test_aliases.py compiles each)."""
         shipped = path is None
         path = path or paths.VENDOR_ALIASES_FILE
         try:
@@ -192,12 +198,14 @@ class VendorNames:
             raise ConfigError(f"{path}: cannot read vendor aliases: {exc}") from exc
         if not isinstance(data, dict) or not isinstance(data.get("aliases"), list):
             raise ConfigError(f"{path}: expected a mapping with an 'aliases' list")
-        aliases: list[tuple[re.Pattern[str], str]] = []
+        aliases: list[tuple[str, str]] = []
         for i, item in enumerate(data["aliases"]):
             if not isinstance(item, dict) or not isinstance(item.get("match"), str) or not item.get("vendor"):
                 raise ConfigError(f"{path}: aliases[{i}]: needs 'match' (regex) and 'vendor'")
+            aliases.append((item["match"], str(item["vendor"])))
             try:
-                aliases.append((re.compile(item["match"], re.IGNORECASE), str(item["vendor"])))
+                if not shipped:
+                    re.compile(item["match"], re.IGNORECASE)
             except re.error as exc:
                 raise ConfigError(f"{path}: aliases[{i}]: key 'match': bad regex: {exc}") from exc
         suffixes = frozenset(str(s).lower() for s in data.get("suffixes", []))
@@ -208,12 +216,14 @@ class VendorNames:
         if not isinstance(parents, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
                                                     for k, v in parents.items()):
             raise ConfigError(f"{path}: 'parents' must map a brand name to its owner's name")
-        makers: list[re.Pattern[str]] = []
+        makers: list[str] = []
         for i, item in enumerate(data.get("part_makers", []) or []):
             if not isinstance(item, str):
                 raise ConfigError(f"{path}: part_makers[{i}]: expected a regex string")
+            makers.append(item)
             try:
-                makers.append(re.compile(item, re.IGNORECASE))
+                if not shipped:
+                    re.compile(item, re.IGNORECASE)
             except re.error as exc:
                 raise ConfigError(f"{path}: part_makers[{i}]: bad regex: {exc}") from exc
         names = cls(aliases, suffixes, parents, makers, spellings, generic=frozenset(w.lower() for w in generic))
@@ -223,9 +233,9 @@ class VendorNames:
 
     def _short(self, organization: str) -> str:
         name = " ".join(organization.split())
-        for pattern, vendor in self._aliases:
-            if pattern.search(name):
-                return vendor
+        alias = self._aliases.first(name)
+        if alias is not None:
+            return self._alias_vendors[alias]
         # generic clean-up: drop what follows the first comma ("Cisco Systems, Inc") and trailing
         # legal-form words ("Co.", "Ltd", "GmbH"), but never down to a generic word alone ("Server Technology,
         # Inc." is "Server Technology"), then de-shout all-caps names

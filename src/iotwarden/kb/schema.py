@@ -167,15 +167,15 @@ class Rule:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Rule:
-        # run for each of the ~3,900 compiled rules at every start: no generator for the few with ``requires``
-        requires, unless = data.get("requires"), data.get("unless")
-        return cls(id=data["id"], attribute=data["attribute"], how=data["how"], values=tuple(data["values"]),
-                   conclusions=dict(data["conclusions"]), weight=float(data["weight"]),
-                   reference=data["reference"], ignore_case=bool(data.get("ignore_case")),
-                   comment=data.get("comment", ""), file=data.get("file", ""), also=tuple(data.get("also", ())),
-                   requires=tuple(Condition.from_dict(c) for c in requires) if requires else (),
-                   behaviour=str(data.get("behaviour", "")),
-                   unless=tuple(Condition.from_dict(c) for c in unless) if unless else ())
+        # run for each of the ~3,900 compiled rules at every start: arguments by position, in the fields' order (8 -> 5
+        # ms a start), no generator for the few with ``requires`` or ``unless``
+        get = data.get
+        requires, unless = get("requires"), get("unless")
+        return cls(data["id"], data["attribute"], data["how"], tuple(data["values"]), dict(data["conclusions"]),
+                   float(data["weight"]), data["reference"], bool(get("ignore_case")), get("comment", ""),
+                   get("file", ""), tuple(get("also", ())),
+                   tuple(map(Condition.from_dict, requires)) if requires else (), str(get("behaviour", "")),
+                   tuple(map(Condition.from_dict, unless)) if unless else ())
 
 
 def load_attributes(path: Path | None = None) -> dict[str, Attribute]:
