@@ -122,3 +122,23 @@ def test_a_windows_station_the_classifier_leaves_uncategorised_is_not_it_here(ma
     addons.flows([_session("10.0.20.5", "10.0.10.10", 445, 100.0)])
     addons.done()
     assert [(a.id, a.subject) for a in pipeline.alerts] == [("detect.lateral.admin_protocol", key)]
+
+
+@pytest.mark.parametrize(("device_type", "port", "alerted"), [
+    ("mfp", 445, False), ("printer", 445, False), ("printer", 139, False),  # scan to a network folder (SMB)
+    ("mfp", 22, True), ("mfp", 3389, True), ("camera", 445, True)])
+def test_a_printers_scan_to_a_network_folder_is_no_lateral_movement(device_type: str, port: int,
+                                                                     alerted: bool) -> None:
+    """Multifunction printers deliver scans to a shared folder over SMB (HP 'Scan to Network Folder', Ricoh 'Scan to
+    Folder', Canon 'Store to shared folder', Xerox 'Scan to SMB', Brother 'Scan to Network'): every office MFP is an
+    IoT device opening SMB to file servers and users' PCs, which raised a high admin_protocol alert per printer and a
+    new peer per destination. A printer's SMB is its own function; its SSH or RDP, and any camera's SMB, still alert."""
+    key = "mac:02:00:0a:00:14:07"
+    ctx, pipeline = Context(), AlertPipeline()
+    ctx.devices[key] = Device(key, 0.0, 0.0, mac=key[4:], ips={"10.0.20.7"},
+                              classification={"category": Conclusion("iot", 0.9),
+                                              "device_type": Conclusion(device_type, 0.9)})
+    addons = AddonManager(ctx, [LateralDetector({"learn_s": 0.0}), pipeline])
+    addons.flows([_session("10.0.20.7", f"10.0.10.{i}", port, 100.0 + i) for i in range(1, 4)])
+    addons.done()
+    assert bool(pipeline.alerts) is alerted

@@ -25,7 +25,8 @@ Windows workstation, which states Windows (its DHCP vendor class, NTLM version, 
 type, is category it by the classifier's own fallback (inventory/classifier.py IT_OS), which steps aside where any
 evidence names OT, medical or building automation (a Windows HMI or station computer): no second rule here
 overrules it. A record that names no MAC (a Zeek conn.log) is its address's holder's (a DHCP lease, a MAC device
-holding it) when the address has no device of its own, as for every detector (detect/base.subject_key).
+holding it) when the address has no device of its own, as for every detector (detect/base.subject_key). A printer's
+SMB connections (:data:`SCAN_TO_FOLDER_TYPES`) are its scans delivered to a network folder, no lateral movement.
 """
 
 from __future__ import annotations
@@ -72,6 +73,11 @@ INFRA_PORTS = frozenset({53, 67, 68, 123, 137, 138, 5353, 1900, 5355})
 MAX_WAITING = 10_000  # flows of unclassified devices waiting for the classifier; past it the oldest are judged
 # admin-share tree connects and gateway requests of unclassified devices waiting; past it the oldest are judged
 MAX_WAITING_SHARES = 1_000
+# device types (kb taxonomy ids, category iot) whose SMB client connections are their own function: a multifunction
+# printer delivers scans to a shared folder over SMB (HP 'Scan to Network Folder', Ricoh 'Scan to Folder', Canon
+# 'Store to a shared folder', Xerox 'Scan to SMB', Brother 'Scan to Network'), to file servers and users' PCs alike.
+# Only SMB: a printer's SSH, RDP, WinRM or RPC, and its tree connect to ADMIN$ or C$, are still judged
+SCAN_TO_FOLDER_TYPES = frozenset({"printer", "mfp"})
 
 
 def admin_service(flow: Flow) -> tuple[str, str] | None:
@@ -79,6 +85,11 @@ def admin_service(flow: Flow) -> tuple[str, str] | None:
     if flow.ip_proto == 6:
         return ADMIN_PORTS.get(flow.b_port)
     return RDP_UDP if flow.ip_proto == 17 and flow.app == RDP_APP else None
+
+
+def _device_type(ctx: Context, key: str) -> str | None:
+    dev = ctx.devices.get(key)
+    return dev.device_type if dev is not None else None
 
 
 def placed(ctx: Context, key: str) -> str | None:
@@ -239,6 +250,8 @@ class LateralDetector(Detector):
         src_cat = placed(ctx, src)
         if src_cat in IT_CATEGORIES:
             return
+        if admin is not None and admin[0] == "SMB" and _device_type(ctx, src) in SCAN_TO_FOLDER_TYPES:
+            return  # a printer's scan to a network folder: its own function (an admin share still alerts)
         a_host = site_host(flow.a_ip, domain)  # the device and its peers within their broadcast domain
         if admin is not None:
             service, technique = admin
