@@ -6,27 +6,36 @@ Bytes follow what the sources of botnets.py document: Torii's and the P2P relay 
 protocols (random-looking bytes, not TLS), HTTP polling of a bare IP address, IRC text, Mirai's and
 Gafgyt's binary keep-alives; device clouds speak TLS (a ClientHello naming the cloud and the cloud's
 certificate chain) or plain HTTP to a named host; NTP is NTPv4 (RFC 5905 §7.3).
+
+A flow between IPv6 addresses is rendered as the same flow between IPv4 stand-ins, then each frame's transport
+segment is carried in an IPv6 header instead (:func:`ipv6_frame`; tests/detect/test_botnet_pcap.py decodes its
+frames with scapy, an encoder independent of the lab's): the site end's MAC is its IPv4 alias's (``aliases``: the
+same device's two addresses), the other end is behind the router, as an IPv4 peer is.
 """
 
 from __future__ import annotations
 
 import heapq
+import ipaddress
 import random
 import struct
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from iotwarden.detect.base import external, is_internal
 from iotwarden.lab import proto_app, proto_net, proto_tls
 from iotwarden.lab.generator import PcapWriter
-from iotwarden.lab.wire import Host, TcpStream, udp_frame
+from iotwarden.lab.wire import Host, TcpStream, checksum, udp_frame
 from iotwarden.model import Flow
 from tests.detect.botnets import Labelled
 
 Frame = tuple[float, bytes]
 KEEPALIVE_S = 60.0  # a held session's keep-alive period (Mirai: one 2-byte keep-alive a minute)
 DNS_TTL_S = 3600.0  # a name is looked up again after this long
+ETH_IPV6 = 0x86DD  # EtherType of IPv6 (RFC 2464 §3)
+STAND_IN_BASE = 0xF0000000  # IPv4 stand-ins of IPv6 peers while rendering: 240.0.0.0/4, reserved (RFC 1112 §4)
 
 
 def _records(pcap: Path) -> Iterator[Frame]:
@@ -41,8 +50,12 @@ def _records(pcap: Path) -> Iterator[Frame]:
 class Renderer:
     """Frames of labelled flows, for the hosts of one benign capture (their MACs, router, resolver)."""
 
-    def __init__(self, benign: list[Flow], names: dict[str, str], seed: int) -> None:
+    def __init__(self, benign: list[Flow], names: dict[str, str], seed: int, *,
+                 aliases: dict[str, str] | None = None) -> None:
         self.rng = random.Random(seed)
+        self.aliases = aliases or {}  # a site device's IPv6 address -> its IPv4 address (its MAC's)
+        self.stand_ins: dict[str, str] = {}  # IPv6 address -> the IPv4 stand-in it is rendered with
+        self.v6_of: dict[str, str] = {}  # the reverse
         self.names = names
         self.macs = {f.a_ip: f.a_mac for f in benign if f.a_mac and is_internal(f.a_ip)}
         routers = Counter(f.b_mac for f in benign if f.b_mac and external(f.b_ip))
@@ -102,6 +115,24 @@ class Renderer:
         data = self.rng.randbytes(max(size, 1))  # a binary protocol of its own
         return bytes([data[0] & 0x0F]) + data[1:]  # never a TLS record header (content types 20-24)
 
+    def _stand_in(self, ip: str) -> str:
+        """The IPv4 address an IPv6 one is rendered with: a site device's own IPv4 alias (its MAC), or a reserved
+        address behind the router."""
+        if ip not in self.stand_ins:
+            alias = self.aliases.get(ip)
+            if alias is None:
+                alias = str(ipaddress.IPv4Address(STAND_IN_BASE + len(self.stand_ins)))
+                self.hosts[alias] = Host(self.router, alias)
+            self.stand_ins[ip], self.v6_of[alias] = alias, ip
+        return self.stand_ins[ip]
+
+    def frames(self, f: Flow) -> list[Frame]:
+        """The frames of ``f``: :meth:`flow`'s, or for an IPv6 flow those of its IPv4 stand-in carried in IPv6."""
+        if ":" not in f.a_ip and ":" not in f.b_ip:
+            return self.flow(f)
+        a, b = (self._stand_in(ip) if ":" in ip else ip for ip in (f.a_ip, f.b_ip))
+        return [(t, ipv6_frame(frame, self.v6_of)) for t, frame in self.flow(replace(f, a_ip=a, b_ip=b))]
+
     def flow(self, f: Flow) -> list[Frame]:
         src, dst = self.host(f.a_ip), self.host(f.b_ip)
         t = f.first_seen
@@ -133,13 +164,30 @@ class Renderer:
         return out + conn.close(max(conn.t + 0.01, f.last_seen))
 
 
+def ipv6_frame(frame: bytes, v6_of: dict[str, str]) -> bytes:
+    """An Ethernet/IPv4 frame (TCP or UDP) as Ethernet/IPv6 (RFC 8200 §3): the same transport segment between the
+    IPv6 addresses ``v6_of`` gives for its IPv4 ones, hop limit the TTL, the segment's checksum recomputed over IPv6's
+    pseudo-header (RFC 8200 §8.1; a UDP checksum of 0 sent as 0xFFFF, RFC 768)."""
+    ihl, (total,) = (frame[14] & 0x0F) * 4, struct.unpack_from("!H", frame, 16)
+    ttl, proto = frame[22], frame[23]
+    src, dst = (ipaddress.IPv6Address(v6_of[str(ipaddress.IPv4Address(frame[at : at + 4]))]).packed
+                for at in (26, 30))
+    segment = bytearray(frame[14 + ihl : 14 + total])  # without the Ethernet padding of a short frame
+    at = {6: 16, 17: 6}[proto]  # the checksum's offset in a TCP (RFC 9293 §3.1) or UDP header
+    segment[at : at + 2] = b"\x00\x00"
+    csum = checksum(src + dst + struct.pack("!I3xB", len(segment), proto) + bytes(segment))
+    segment[at : at + 2] = struct.pack("!H", csum or (0xFFFF if proto == 17 else 0))
+    header = struct.pack("!IHBB16s16s", 6 << 28, len(segment), proto, ttl, src, dst)
+    return frame[:12] + struct.pack("!H", ETH_IPV6) + header + bytes(segment)
+
+
 def write_pcap(path: Path, benign_pcap: Path, benign: list[Flow], labelled: Labelled, *, names: dict[str, str],
-               seed: int, renderer: type[Renderer] = Renderer, keep: Callable[[Flow], bool] = lambda f: True) -> Path:
-    """``benign_pcap`` with the injected (non-benign-capture) flows of ``labelled`` that ``keep`` holds rendered
-    in by ``renderer``."""
-    render = renderer(benign, names, seed)
+               seed: int, renderer: type[Renderer] = Renderer, aliases: dict[str, str] | None = None) -> Path:
+    """``benign_pcap`` with the injected (non-benign-capture) flows of ``labelled`` rendered in by ``renderer`` (an
+    IPv6 flow's site end with the MAC of its IPv4 alias in ``aliases``)."""
+    render = renderer(benign, names, seed, aliases=aliases)
     known = {id(f) for f in benign}
-    frames = sorted((fr for f, _ in labelled if id(f) not in known and keep(f) for fr in render.flow(f)),
+    frames = sorted((fr for f, _ in labelled if id(f) not in known for fr in render.frames(f)),
                     key=lambda x: x[0])
     with path.open("wb") as fh:
         writer = PcapWriter(fh)

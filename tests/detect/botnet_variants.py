@@ -17,12 +17,11 @@ Each variant follows a public description of an IoT botnet, never what a detecto
   a refusal or an open port reset by the scanner).
 - ``lan_syn_sweep``: a raw-socket SYN sweep of the device's own /24 for a port most live hosts there have open
   (80, 8080, 554, 81): SYN-ACKs reset by the scanner's kernel (Zeek's RSTO, history ShR), a few refusals.
-- ``v6_scan``: the ``exploit_ports`` scan from the site device's IPv6 address to IPv6 hosts (conn.log only:
-  the lab's wire helpers write IPv4).
+- ``v6_scan``: the ``exploit_ports`` scan from the site device's IPv6 address to IPv6 hosts.
 - ``jitter_beacon``: C&C check-ins on an odd port, a short exchange each, every 60-300 s with a jitter of up
   to ±50% (uniform).
 - ``slow_beacon``: C&C check-ins on an odd port every 30-50 min: six beats at most in the three-hour day.
-- ``v6_session``: Mirai's C&C session over IPv6 (the ``mirai`` family's shape, conn.log only).
+- ``v6_session``: Mirai's C&C session over IPv6 (the ``mirai`` family's shape).
 - ``udp_flood`` / ``syn_flood``: Mirai's ``attack.c`` floods from a bot that holds its C&C session
   (``mirai``'s shape): ``attack_udp_generic`` (raw UDP, random source and destination ports per packet,
   512-byte payload) and ``attack_tcp_syn`` (raw SYNs, random ports) at one target for 20-60 s, labelled
@@ -211,10 +210,10 @@ VARIANTS: dict[str, Variant] = {
     "slow_scan": Variant(slow_scan, "scan"),
     "sparse_16": Variant(sparse_16, "scan"),
     "lan_syn_sweep": Variant(lan_syn_sweep, "scan"),
-    "v6_scan": Variant(v6_scan, "scan", ("conn",)),
+    "v6_scan": Variant(v6_scan, "scan"),
     "jitter_beacon": Variant(jitter_beacon, "c2"),
     "slow_beacon": Variant(slow_beacon, "c2"),
-    "v6_session": Variant(v6_session, "c2", ("conn",)),
+    "v6_session": Variant(v6_session, "c2"),
     "udp_flood": Variant(_flooding_bot(udp=True), "c2"),
     "syn_flood": Variant(_flooding_bot(udp=False), "c2"),
 }
@@ -268,7 +267,9 @@ class _VariantRenderer(Renderer):
 
 
 def write_variant_pcap(path: Path, benign_pcap: Path, benign: list[Flow], labelled: Labelled, *,
-                       names: dict[str, str], seed: int) -> Path:
-    """``benign_pcap`` with the IPv4 injected flows of ``labelled`` rendered in (botnet_pcap.write_pcap's way)."""
+                       names: dict[str, str], seed: int, v6: dict[str, str] | None = None) -> Path:
+    """``benign_pcap`` with the injected flows of ``labelled`` rendered in (botnet_pcap.write_pcap's way), an IPv6
+    variant's from its host's IPv6 address (``v6``: VariantTruth.v6, host -> its IPv6 address) with its MAC."""
+    aliases = {six: four for four, six in (v6 or {}).items()}
     return write_pcap(path, benign_pcap, benign, labelled, names=names, seed=seed, renderer=_VariantRenderer,
-                      keep=lambda f: ":" not in f.a_ip)
+                      aliases=aliases)
