@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.inventory.test_classifier_enterprise import concluded, rules_for, stating
+from tests.inventory.test_classifier_enterprise import _classifier, concluded, rules_for, stating
 
 CASES = [  # attribute, value, then what it names: vendor, kind, model, the rule naming the model (else the kind)
     # printers' option 60
@@ -85,3 +85,17 @@ def test_a_pcoip_zero_client_is_a_thin_client_of_no_maker() -> None:
 def test_other_values_of_the_same_channels_name_no_such_device(attribute: str, value: str) -> None:
     found = concluded(stating(**{attribute.replace(".", "__"): value}))
     assert found.get("device_type") not in {"printer", "voip_phone", "thin_client"}, value
+
+
+@pytest.mark.parametrize(("vendor_class", "user_agent", "model"), [
+    ("AastraIPPhone6731i", "Aastra6731i MAC:00-08-5D-23-74-29 V:3.2.0.70-SIP", "Aastra 6731i"),
+    ("AastraIPPhone6867i", "Mitel6867i MAC:14-00-E9-1B-E2-41 V:5.1.0.1024-SIP", "Aastra 6867i"),
+])
+def test_an_aastra_phone_s_dhcp_and_user_agent_name_one_model(vendor_class: str, user_agent: str, model: str) -> None:
+    # review R2 of a1824ae: option 60 names 'Aastra 6731i', the User-Agent '6731i'; Aastra is Mitel's brand
+    # (vendor_aliases.yaml parents), so the brand in front is dropped to compare and both count for one model
+    dev = stating("00:08:5d:23:74:29", dhcp__vendor_class=vendor_class, http__user_agent=user_agent)
+    result = _classifier().classify(dev)
+    assert (result["vendor"].value, result["model"].value) == ("Mitel", model)
+    assert {e["rule_id"] for e in result["model"].evidence if e["agrees"]} == {
+        "dhcp.vendor_class.aastra", "http.ua.aastra_mitel"}

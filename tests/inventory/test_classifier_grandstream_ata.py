@@ -36,3 +36,18 @@ def test_the_phones_are_still_voip_phones(user_agent: str, model: str) -> None:
     found = concluded(dev)
     assert (found["vendor"], found["device_type"], found["model"]) == ("Grandstream", "voip_phone", model)
     assert "http.ua.grandstream" in rules_for(dev, "device_type")
+
+
+@pytest.mark.parametrize(("user_agent", "model"), [
+    # wazo-provd-plugins' wazo-grandstream 1.0.9.4 provisions the GXW42XX through this User-Agent
+    ("Grandstream Model HW GXW4216 V1.0A SW 1.0.9.4 DevId 000b82aabbcc", "GXW4216"),
+    ("Grandstream Model HW GXW4248 SW 1.0.9.4 DevId 000b82ddeeff", "GXW4248"),
+    ("Grandstream Model HW GXW4104 SW 1.4.1.5 DevId 000b82112233", "GXW4104"),  # an FXO gateway
+])
+def test_a_gxw_gateway_is_a_voip_gateway_not_a_phone(user_agent: str, model: str) -> None:
+    # review R2 of 9faf54b: the phones' rule took every model but HT, and typed the gateways voip_phone
+    for dev in (stating(http__user_agent=user_agent), stating(GRANDSTREAM_MAC, http__user_agent=user_agent)):
+        found = concluded(dev)
+        assert (found["vendor"], found["device_type"], found["model"]) == ("Grandstream", "voip_gateway", model)
+        assert "http.ua.grandstream_gateway" in rules_for(dev, "device_type")
+        assert "http.ua.grandstream" not in rules_for(dev, "model")
