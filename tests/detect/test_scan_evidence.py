@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from iotwarden.detect.scan import EVIDENCE_FLOWS, RECENT_PROBES, ScanDetector
+from iotwarden.detect.scan import ScanDetector
+from iotwarden.detect.scan_state import EVIDENCE_FLOWS, RECENT_PROBES
 from iotwarden.model import Observation
 from iotwarden.model.alert import Alert
 from tests.detect.runner import feed, tcp_flow

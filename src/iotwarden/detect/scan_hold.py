@@ -1,11 +1,11 @@
 """Small sweeps' scan detections held until their targets show a monitoring cadence or ``hold_s`` passes.
 
 A monitoring system's first cycles over the hosts that are down look like a sweep: nothing tells them apart until
-the same targets come round again at a steady cadence (detect/scan._steady, three probes). A sweep that failed on
+the same targets come round again at a steady cadence (detect/scan_probe.steady, three probes). A sweep that failed on
 fewer than ``max_held_hosts`` targets waits: dropped when enough of its targets turn out watched (what is left of
 it reaches no scan), raised as it was found (its time, counts and evidence) once ``hold_s`` of traffic time passed,
 at the end of input, or at once when it grows past ``max_held_hosts`` failed targets (a worm or a scanner of a /24
-does within seconds). Targets whose connection completed and was then reset (detect/scan._health_check: a load
+does within seconds). Targets whose connection completed and was then reset (detect/scan_probe.health_check: a load
 balancer's check, or an open port of a connect scan) count towards the scan but not towards that size.
 """
 
@@ -22,10 +22,10 @@ MAX_HELD_DETECTIONS = 32  # detections held per sweep (one a window_s); past it 
 
 @dataclass(slots=True)
 class Held:
-    """One source's held sweep of one port (detect/scan.TELNET for 23/2323, detect/scan.ICMP for pings)."""
+    """One source's held sweep of one port (detect/scan_state.TELNET for 23/2323, scan_state.ICMP for pings)."""
 
     key: tuple[str, int]  # (source, port)
-    owner: dict[int, Held]  # the source's table of held sweeps (detect/scan._Probes.held), by port
+    owner: dict[int, Held]  # the source's table of held sweeps (detect/scan_state.Probes.held), by port
     since: float  # traffic time of its first held detection
     need: int  # targets that make the scan (min_hosts, min_telnet_hosts)
     targets: set[str]  # its targets not seen watched yet
