@@ -157,11 +157,12 @@ def _pings(requests: int, spread: float) -> list[Flow]:
 
 def test_a_ping_flow_of_requests_a_cycle_apart_is_a_monitors_not_a_sweeps() -> None:
     """From packets a monitor's pings of a host that is down stay one flow (the engine's idle timeout is longer than
-    their minute): three requests or more, a second or more apart on average, are its cycles; a sweep's request and
-    its retransmission (two), or three within a second, are a probe."""
+    their minute): three requests or more, MIN_MONITOR_PING_GAP_S (10 s) or more apart on average, are its cycles; a
+    sweep's request and its retransmission (two), three within a second, or a ping command's three a second apart
+    (``ping -c 3``) are a probe."""
     assert feed([ScanDetector()], flows=_pings(31, 1800.0)) == []
-    assert feed([ScanDetector()], flows=_pings(3, 2.0)) == []
-    for requests, spread in ((2, 1.0), (3, 0.5)):
+    assert feed([ScanDetector()], flows=_pings(3, 20.0)) == []
+    for requests, spread in ((2, 1.0), (3, 0.5), (3, 2.0)):
         [alert] = feed([ScanDetector()], flows=_pings(requests, spread))
         assert alert.key == "icmp"
 

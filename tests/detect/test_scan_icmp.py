@@ -81,3 +81,17 @@ def test_a_ping_sweep_in_a_capture_with_some_hosts_alive(tmp_path: Path) -> None
     alerts = [a for a in detect([path]).alerts if a.id == "detect.scan.horizontal"]
     assert [(a.key, a.src_ip) for a in alerts] == [("icmp", SCANNER)]
     assert alerts[0].evidence["hosts"] >= 10
+
+
+@pytest.mark.parametrize(("count", "gap"), [(3, 1.0), (5, 1.0), (4, 4.5)])
+def test_a_sweep_of_ping_commands_is_a_ping_sweep(count: int, gap: float) -> None:
+    """``ping -c 3 <host> &`` over a /24 (iputils and BusyBox send one request a second), Windows' ``ping <host>`` (four
+    requests, each after its 4 s timeout): every dead host's requests are one flow, a command's burst, not a monitor's
+    cycles (a monitor keeping one flow pings every minute or so: tests/detect/monitoring.py's 31 requests in 30 min).
+    Before, any flow of min_cycles requests min_cycle_s apart was watched by itself, and such a sweep raised nothing."""
+    flows = []
+    for i in range(1, 41):
+        flow = icmp_flow(f"10.0.9.{i}", 100.0 + i * 0.05)
+        flow.pkts_ab, flow.bytes_ab, flow.last_seen = count, 84 * count, flow.first_seen + (count - 1) * gap
+        flows.append(flow)
+    assert [(a.key, a.evidence["hosts"]) for a in feed([ScanDetector()], flows=flows)] == [("icmp", 10)]

@@ -31,9 +31,9 @@ count (nothing tells them from a sweep yet), so a horizontal or Mirai-style scan
 than ``max_held_hosts`` targets is held (detect/scan_hold): dropped when its targets turn out watched, raised as it
 was found once ``hold_s`` of traffic time passed without that (at a flow starting that late or at a tick: a quiet
 live link hands over no flow), at the end of input, or at once when it reaches ``max_held_hosts`` failed targets.
-From packets an unanswered ICMP flow of ``min_cycles`` requests or more, ``min_cycle_s`` apart on average, is watched
-by itself: the engine keeps a monitor's pings of a host that is down in one flow while its idle timeout is longer
-than their period.
+From packets an unanswered ICMP flow of ``min_cycles`` requests or more, ``min_cycle_s`` and at least
+MIN_MONITOR_PING_GAP_S apart on average, is watched by itself: the engine keeps a monitor's pings of a host that is
+down in one flow while its idle timeout is longer than their period; a ping command's burst is no monitor's.
 
 An alert's evidence is its own scan's probes: the last ``EVIDENCE_FLOWS`` of the source's latest ``RECENT_PROBES``
 that are a horizontal scan's to its port, a Telnet scan's to 23/2323, a port scan's to its host, a ping sweep's
@@ -73,6 +73,7 @@ from iotwarden.detect.scan_probe import (
     TELNET_PORTS,
     UDP_NOT_PROBED,
     health_check,
+    pinged_by_a_monitor,
     repeated_check,
     steady,
     to_a_group,
@@ -350,10 +351,9 @@ class ScanDetector(Detector):
         st = self._state(site_host(src, domain))
         target = site_host(flow.b_ip, domain)
         held = st.held.get(ICMP) if st.held else None
-        # a flow of min_cycles requests or more, min_cycle_s apart on average: a monitor's cycles, one flow while the
-        # engine's idle timeout is longer than its period (from packets: an echo request a minute to a host down)
-        n = flow.pkts_ab
-        if (n >= o.min_cycles and flow.last_seen - ts >= (n - 1) * o.min_cycle_s) or steady(
+        # a monitor's cycles in one flow while the engine's idle timeout is longer than its period (from packets: an
+        # echo request a minute to a host down), not a ping command's burst
+        if pinged_by_a_monitor(flow, o) or steady(
                 st.cycles, (ICMP, target), -1, ts, None, o=o):
             if held is not None:
                 self._holds.watched(held, target)

@@ -35,6 +35,20 @@ MULTICAST_FIRST_OCTETS = frozenset(str(n) for n in range(224, 240))  # 224.0.0.0
 # ICMP requests a host-discovery sweep sends, per IP protocol: echo, timestamp, address mask (ICMPv4);
 # echo request (ICMPv6). Flow.extra["icmp_type"]: the type the flow's initiator sent first
 ICMP_REQUESTS = {1: frozenset({8, 13, 17}), 58: frozenset({128})}
+# a monitor that keeps one ICMP flow of a host that is down pings it every minute or so (the engine's idle timeout,
+# 120 s, bounds its period); a ping command's requests to a dead host are one flow too, and come faster: iputils and
+# BusyBox ping send one a second (ping(8) -i, default 1 s), Windows ping one after each timeout (-w, default 4000 ms),
+# fping's retries back off from 500 ms (-t 500, -B 1.5)
+MIN_MONITOR_PING_GAP_S = 10.0
+
+
+def pinged_by_a_monitor(flow: Flow, o: ScanOptions) -> bool:
+    """An unanswered ICMP flow of ``min_cycles`` requests or more, on average at least ``min_cycle_s`` and
+    MIN_MONITOR_PING_GAP_S apart: a monitor's cycles by themselves. A ping command's burst (``ping -c 3``, Windows'
+    four requests) is none, so a sweep of such commands is a ping sweep."""
+    n = flow.pkts_ab
+    return n >= o.min_cycles and flow.last_seen - flow.first_seen >= (n - 1) * max(o.min_cycle_s,
+                                                                                    MIN_MONITOR_PING_GAP_S)
 
 
 def health_check(flow: Flow) -> bool:
