@@ -17,6 +17,9 @@ pair without C&C flows does.
 A C&C flow counts for the site's end of it (a peer reaching a P2P bot's open port originates the flow),
 and an alert naming a socket (``SOCKET_IDS``: ``detect.c2.p2p_udp``, key ``udp/PORT``) flags every (bot,
 peer) pair and flow of that socket: a P2P bot has no one server, its tens of peers are all its channel.
+C&C over DNS is C&C too: ``detect.c2.dns_poll`` (commands polled in TXT answers), ``detect.dns.tunnel`` (a channel
+in query names, T1071.004) and ``detect.dns.dga`` (the rendezvous of a DGA, T1568.002), each naming the querying host
+and its resolver: the pair of the labelled lookups of a channel over DNS (tests/detect/dns_c2.py).
 Run on real data: ``python -m tests.detect.labels conn.log.labeled [--detect-on capture.pcap]``
 (detection on the labelled log itself, or on the capture it was made from).
 """
@@ -41,7 +44,8 @@ SOCKET_IDS = frozenset({"detect.c2.p2p_udp"})
 IDS = {
     "scan": frozenset({"detect.scan.horizontal", "detect.scan.vertical", "detect.scan.telnet_mirai"}),
     "c2": frozenset({"detect.c2.beaconing", "detect.c2.callback", "detect.c2.session", "detect.c2.tool_download",
-                     "detect.c2.protocol_mismatch", "detect.c2.p2p_udp"}),
+                     "detect.c2.protocol_mismatch", "detect.c2.p2p_udp", "detect.c2.dns_poll", "detect.dns.tunnel",
+                     "detect.dns.dga"}),
 }
 
 

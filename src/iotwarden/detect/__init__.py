@@ -32,6 +32,7 @@ DETECTORS: tuple[str, ...] = (
     "iotwarden.detect.p2p:P2pDetector",
     "iotwarden.detect.p2p_udp:P2pUdpDetector",
     "iotwarden.detect.dns:DnsAnomalyDetector",
+    "iotwarden.detect.dns_poll:DnsPollDetector",
     "iotwarden.detect.volume:VolumeDetector",
     "iotwarden.detect.new_protocol:NewProtocolDetector",
     "iotwarden.detect.arp:ArpSpoofDetector",

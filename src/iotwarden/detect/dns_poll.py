@@ -1,0 +1,88 @@
+"""C&C commands polled over DNS: one name's data records (TXT, NULL) asked for again and again at a steady pace.
+
+Id ``detect.c2.dns_poll`` (ATT&CK T1071.004 Application Layer Protocol: DNS, T1029 Scheduled Transfer). A bot that
+takes its commands from DNS answers asks one name of its C&C's domain for a TXT record every few minutes and reads
+the command in the answer (DNSMessenger, Cisco Talos 2017: TXT queries, commands in the TXT answers; ATT&CK
+T1071.004's procedure examples). ``detect.dns.tunnel`` counts ``min_txt`` TXT queries within its window, a query every
+20 s or faster; a poll every 1-5 min stays under it. Per querying host (an internal address within its broadcast
+domain) and name, the start of the latest ``max_polls`` polls is kept (a query within ``same_poll_s`` of the one
+before is its retry, RFC 1035 §4.2.1: a resolver retransmits after a few seconds); ``min_polls`` polls whose
+intervals have a coefficient of variation under ``max_jitter`` and average ``min_period_s`` to ``max_period_s``
+raise once per host and name. Devices ask A/AAAA records on a timer (their TTLs run out) and are never read here;
+a mail server's SPF and DKIM TXT lookups ask a new sender's domain each time (RFC 7208 §4.4), a sporadic one again.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import OrderedDict
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import ClassVar
+
+from iotwarden.detect.base import COUNT, DURATION, ENTRIES, SECONDS, Detector, Options, Range, site_host, subject_key
+from iotwarden.errors import ConfigError
+from iotwarden.hooks import Context
+from iotwarden.model import Observation
+
+DNS_POLL = "detect.c2.dns_poll"
+DATA_TYPES = frozenset({"TXT", "NULL"})  # records a C&C answer carries data in (RFC 1035 §3.3.14, §3.3.10)
+
+
+@dataclass(frozen=True)
+class DnsPollOptions(Options):
+    min_polls: int = 8  # polls of one name before it is judged
+    max_polls: int = 16  # polls kept per host and name (the latest)
+    same_poll_s: float = 5.0  # a query this soon after the one before is its retry
+    max_jitter: float = 0.3  # coefficient of variation of the intervals below which the polling is steady
+    min_period_s: float = 10.0
+    max_period_s: float = 3600.0
+    max_series: int = 50_000  # (host, name) series tracked (LRU), each alerted at most once while tracked
+    bounds: ClassVar[dict[str, Range]] = {"min_polls": (3, COUNT[1]), "max_polls": (3, 10_000),
+                                          "same_poll_s": DURATION, "max_jitter": (0.0, 100.0),
+                                          "min_period_s": SECONDS, "max_period_s": SECONDS, "max_series": ENTRIES}
+
+
+class DnsPollDetector(Detector):
+    observes = frozenset({"dns"})  # the manager calls on_observation only for these (hooks.py)
+    name: ClassVar[str] = "detect.c2_dns_poll"
+    ids: ClassVar[tuple[str, ...]] = (DNS_POLL,)
+    defaults: ClassVar[Options] = DnsPollOptions()
+
+    def __init__(self, options: dict[str, object] | None = None) -> None:
+        super().__init__(options)
+        if self.options.max_polls < self.options.min_polls:  # a series could never hold enough polls
+            raise ConfigError(f"{self.name}.max_polls: expected at least min_polls ({self.options.min_polls}), "
+                              f"got {self.options.max_polls}")
+        # (host within its domain, name) -> the latest polls' times, or None once raised
+        self._series: OrderedDict[tuple[str, str], list[float] | None] = OrderedDict()
+
+    def on_observation(self, ctx: Context, obs: Observation) -> None:
+        name, qtype = obs.fields.get("qname"), obs.fields.get("qtype")
+        if obs.proto != "dns" or obs.kind != "query" or qtype not in DATA_TYPES or not obs.src_ip \
+                or not isinstance(name, str) or not name:
+            return
+        o: DnsPollOptions = self.options
+        key = (site_host(obs.src_ip, obs.domain), name.lower().rstrip("."))
+        times = self._series.get(key, [])
+        self._series[key] = times
+        self._series.move_to_end(key)
+        if len(self._series) > o.max_series:
+            self._series.popitem(last=False)
+        if times is None or (times and obs.ts - times[-1] < o.same_poll_s):
+            return  # raised already, or a retry of the last poll
+        times.append(obs.ts)
+        del times[: -o.max_polls]
+        if len(times) < o.min_polls:
+            return
+        gaps = [b - a for a, b in pairwise(times)]
+        period = statistics.fmean(gaps)
+        if not o.min_period_s <= period <= o.max_period_s or statistics.pstdev(gaps) / period >= o.max_jitter:
+            return
+        self._series[key] = None
+        self.raise_alert(ctx, DNS_POLL, title=f"{obs.src_ip} polls the {qtype} record of {key[1]} every {period:.0f}s",
+                         severity="high", subject=subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain), ts=obs.ts,
+                         key=key[1], mitre=("T1071.004", "T1029"), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
+                         evidence={"period_s": round(period, 3), "polls": len(times), "qtype": qtype,
+                                   **({"domain": obs.domain} if obs.domain else {})},
+                         observations=[obs])
