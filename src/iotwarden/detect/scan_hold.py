@@ -7,17 +7,26 @@ it reaches no scan), raised as it was found (its time, counts and evidence) once
 at the end of input, or at once when it grows past ``max_held_hosts`` failed targets (a worm or a scanner of a /24
 does within seconds). Targets whose connection completed and was then reset (detect/scan_probe.health_check: a load
 balancer's check, or an open port of a connect scan) count towards the scan but not towards that size.
+
+Records need not come in time order (an older file of a growing folder read after a newer one, a Zeek log written
+late): held sweeps are due in the order of their first detection's time, not of their holding, so an older batch's
+sweep is raised at its own batch's flows or tick once ``hold_s`` past it, not after the newer sweeps held before it;
+a time earlier than a sweep's raises nothing of it, a detection read late moves its sweep's time back, and each held
+detection is returned once (raised, or dropped with its sweep).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import heapq
 from dataclasses import dataclass, field
 from math import inf
 
 from iotwarden.model.alert import Alert
 
 MAX_HELD_DETECTIONS = 32  # detections held per sweep (one a window_s); past it the sweep is raised
+# the due-order heap keeps entries of sweeps gone or moved back until they reach its top; past this many more than
+# the sweeps held (and twice their number) it is rebuilt from the sweeps held
+HEAP_SLACK = 64
 
 
 @dataclass(slots=True)
@@ -34,13 +43,16 @@ class Held:
 
 
 class Holds:
-    """The held sweeps of every source, in hold order (the first to expire first). A held sweep whose source left
-    the source table is still raised when it expires: holding never loses a scan."""
+    """The held sweeps of every source, due in the order of their first detection's time (a heap: records read out
+    of time order hold an older sweep after newer ones). A held sweep whose source left the source table is still
+    raised when it expires: holding never loses a scan."""
 
     def __init__(self, hold_s: float, max_held_hosts: int, max_targets: int, max_sources: int) -> None:
         self.hold_s, self.max_held_hosts = hold_s, max_held_hosts
         self.max_targets, self.max_sources = max_targets, max_sources
-        self._held: OrderedDict[tuple[str, int], Held] = OrderedDict()
+        self._held: dict[tuple[str, int], Held] = {}
+        self._order: list[tuple[float, int, Held]] = []  # (since, sequence, sweep), a heap; stale entries skipped
+        self._seq = 0
         self.dropped = 0  # sweeps dropped as monitoring (their targets watched)
         self.next_due = inf  # traffic time at which the first held sweep is due (a compare per flow, not a call)
 
@@ -61,10 +73,14 @@ class Holds:
             if orphan is not None:
                 out = self._pop(orphan)
             held = owner[port] = self._held[(src, port)] = Held((src, port), owner, ts, need, targets, failed)
-            if len(self._held) == 1:
-                self.next_due = ts + self.hold_s
+            self._push(held)
             if len(self._held) > self.max_sources:  # a bound on memory: the oldest is raised, never lost
-                out += self._pop(next(iter(self._held.values())))
+                first = self._first()
+                if first is not None:
+                    out += self._pop(first)
+        elif ts < held.since:  # a detection read late (an older batch): its sweep is due from it
+            held.since = ts
+            self._push(held)
         held.raises.append(alert)
         if held.key in self._held and len(held.raises) >= MAX_HELD_DETECTIONS:
             out += self._pop(held)
@@ -92,18 +108,15 @@ class Holds:
     def due(self, now: float) -> list[Alert]:
         """The detections of the sweeps held ``hold_s`` or longer at traffic time ``now``."""
         out: list[Alert] = []
-        while self._held:
-            held = next(iter(self._held.values()))
-            if now - held.since < self.hold_s:
-                break
+        while (held := self._first()) is not None and now - held.since >= self.hold_s:
             out += self._pop(held)
         return out
 
     def all(self) -> list[Alert]:
         """Every held detection (the end of input: no cadence can show any more)."""
         out: list[Alert] = []
-        while self._held:
-            out += self._pop(next(iter(self._held.values())))
+        while (held := self._first()) is not None:
+            out += self._pop(held)
         return out
 
     def _pop(self, held: Held) -> list[Alert]:
@@ -111,5 +124,27 @@ class Holds:
         del self._held[held.key]
         if held.owner.get(held.key[1]) is held:
             del held.owner[held.key[1]]
-        self.next_due = next(iter(self._held.values())).since + self.hold_s if self._held else inf
+        self._first()
         return held.raises
+
+    def _push(self, held: Held) -> None:
+        """Enter ``held`` at its time in the due order (an entry it had before goes stale)."""
+        self._seq += 1
+        heapq.heappush(self._order, (held.since, self._seq, held))
+        if len(self._order) > 2 * len(self._held) + HEAP_SLACK:
+            self._order = [(h.since, self._seq + i, h) for i, h in enumerate(self._held.values(), 1)]
+            self._seq += len(self._order)
+            heapq.heapify(self._order)
+        self._first()
+
+    def _first(self) -> Held | None:
+        """The held sweep due first (stale entries on top dropped), ``next_due`` set from it."""
+        order = self._order
+        while order:
+            since, _, held = order[0]
+            if self._held.get(held.key) is held and held.since == since:
+                self.next_due = since + self.hold_s
+                return held
+            heapq.heappop(order)
+        self.next_due = inf
+        return None
