@@ -164,9 +164,9 @@ def monitor_cmd(
             if folder.is_dir():
                 mon.poll(folder, interval=poll, once=once)
             else:
-                from iotwarden.sources.live import capture_live  # noqa: PLC0415 - only for live capture
+                from iotwarden.sources.live import IDLE_TICK_S, capture_live  # noqa: PLC0415 - only for live capture
 
-                mon.run_live(capture_live(source, bpf=bpf, program=program, stop=mon.stopping))
+                mon.run_live(capture_live(source, bpf=bpf, program=program, stop=mon.stopping, idle_s=IDLE_TICK_S))
         except KeyboardInterrupt:
             mon.stop()
         finally:

@@ -190,6 +190,17 @@ class Engine:
         st.observations += len(observations)
         return EngineResult(observations, flows)
 
+    def advance(self, now: float) -> EngineResult:
+        """No packet, yet capture time reached ``now`` (a quiet live link's heartbeat, sources/live.IdleBatch): the
+        flows idle past their timeout then are closed, as a packet stamped ``now`` would close them."""
+        closed = self._table.expire(now)
+        if not closed:
+            return EngineResult()
+        flows = self._flows(closed)
+        observations = self._late()
+        self.stats.observations += len(observations)
+        return EngineResult(observations, flows)
+
     def flush(self) -> EngineResult:
         """End of input: close every open flow (end reason "end")."""
         self._frags.flush()

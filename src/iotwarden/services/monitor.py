@@ -127,8 +127,24 @@ class Monitor:
     def run_live(self, batches: Iterator[PacketBatch]) -> None:
         for batch in batches:
             self.feed(batch)
+            if not len(batch):
+                self._idle(batch)
             if self.stopping.is_set():
                 break
+
+    def _idle(self, batch: PacketBatch) -> None:
+        """A live link's heartbeat (sources/live.IdleBatch): no packet, yet its clock went on; the engine closes the
+        flows idle by then and the analyzers are ticked to it, so a sweep's probes are judged, and held scans and
+        flows waiting for their device's class come due, on a quiet link."""
+        from iotwarden.sources.live import IdleBatch  # noqa: PLC0415 - Linux-only; only a live capture sends one
+
+        if isinstance(batch, IdleBatch):
+            res = self.engine.advance(batch.at)  # the probes of a sweep that went quiet end idle now
+            self._count(0, res.observations, res.flows)
+            self.addons.observations(res.observations)
+            self.addons.flows(res.flows)
+            self.addons.tick(batch.at)
+            self._maybe_store()
 
     def process_file(self, path: Path, cursor: Cursor | None = None, *, final: bool = True) -> None:
         """Feed ``path`` (a capture or a Zeek log) from where ``cursor`` says the last read stopped;

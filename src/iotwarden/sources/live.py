@@ -75,6 +75,10 @@ POLL_INTERVAL = 0.1
 # Once ``stop`` is set, packets the kernel already queued are still read, for at most this long
 # (a stop under a flood must still end): Ctrl-C loses nothing that had arrived.
 DRAIN_S = 1.0
+# A quiet link's heartbeat: with ``idle_s`` asked, an IdleBatch is handed over after this long without a batch, so
+# the analyzers' clock goes on (a held scan, a flow waiting for its device's class come due) while no packet comes;
+# a tenth of the shortest wait an analyzer has (scan's hold_s 900 s, lateral's unknown_wait_s 600 s) is soon enough
+IDLE_TICK_S = 5.0
 
 _compile_lock = threading.Lock()  # pcap_compile is not thread-safe before libpcap 1.8
 
@@ -194,6 +198,21 @@ def interface_filter(interface: str, expression: str | None, *, snaplen: int = 6
 
 
 @dataclass(slots=True)
+class IdleBatch(PacketBatch):
+    """No packet: the link was quiet ``idle_s`` seconds, and the capture's clock (the kernel stamps packets with
+    the wall clock, SO_TIMESTAMPNS) reached ``at``. A consumer ticks its analyzers to it (services/monitor)."""
+
+    at: float = 0.0
+
+
+def idle_batch(linktype: int, at: float) -> IdleBatch:
+    """An IdleBatch of no packet on a link of ``linktype``."""
+    return IdleBatch(data=np.zeros(0, dtype=np.uint8), offsets=np.zeros(0, dtype=np.int64),
+                     caplen=np.zeros(0, dtype=np.int32), wirelen=np.zeros(0, dtype=np.int32),
+                     ts=np.zeros(0, dtype=np.float64), linktype=np.full(0, linktype, dtype=np.uint16), at=at)
+
+
+@dataclass(slots=True)
 class CaptureCounters:
     """Kernel counters of the socket since it opened (PACKET_STATISTICS, packet(7))."""
 
@@ -270,15 +289,17 @@ class LiveCapture:
         self.close()
 
     def batches(self, *, batch_size: int = 4096, batch_timeout: float = 0.5, stop: threading.Event | None = None,
-                max_packets: int | None = None) -> Iterator[PacketBatch]:
+                max_packets: int | None = None, idle_s: float | None = None) -> Iterator[PacketBatch]:
         """Batches of ``batch_size`` packets, or fewer once ``batch_timeout`` seconds have passed since
         the batch's first packet; ends after ``max_packets`` packets, or when ``stop`` is set and the
-        packets already queued in the socket are read (at most :data:`DRAIN_S` seconds more)."""
+        packets already queued in the socket are read (at most :data:`DRAIN_S` seconds more). With ``idle_s``,
+        an :class:`IdleBatch` (no packet, the wall-clock time) each ``idle_s`` seconds nothing else was handed over."""
         view = memoryview(bytearray(self.snaplen))
         ancsize = socket.CMSG_SPACE(_AUXDATA.size) + socket.CMSG_SPACE(_TIMESPEC.size)
         pending = _Pending(self.linktype)
         total = 0
         drain_until: float | None = None  # set once stop is: read what is queued, then end
+        handed = time.monotonic()  # when the last batch (or heartbeat) was handed over
         while max_packets is None or total < max_packets:
             if drain_until is None and stop is not None and stop.is_set():
                 drain_until = time.monotonic() + DRAIN_S
@@ -292,7 +313,11 @@ class LiveCapture:
                 due = pending.started + batch_timeout - time.monotonic()
                 select.select([self.sock], [], [], min(POLL_INTERVAL, max(0.0, due)) if pending else POLL_INTERVAL)
                 if pending and time.monotonic() - pending.started >= batch_timeout:
+                    handed = time.monotonic()
                     yield pending.take()
+                elif not pending and idle_s is not None and time.monotonic() - handed >= idle_s:
+                    handed = time.monotonic()
+                    yield idle_batch(self.linktype, time.time())  # a quiet link: the clock goes on all the same
                 continue
             if self.loopback and address[2] == PACKET_OUTGOING:
                 continue  # on loopback every packet is also seen incoming: keep that copy only
@@ -313,6 +338,7 @@ class LiveCapture:
             total += 1
             if (len(pending) >= batch_size or pending.nbytes >= MAX_BATCH_BYTES
                     or time.monotonic() - pending.started >= batch_timeout):
+                handed = time.monotonic()
                 yield pending.take()
         if pending:
             yield pending.take()
@@ -364,7 +390,8 @@ class _Pending:
 
 def capture_live(interface: str, *, bpf: str | None = None, snaplen: int = 65535, batch_size: int = 4096,
                  batch_timeout: float = 0.5, stop: threading.Event | None = None,
-                 max_packets: int | None = None, program: Program | None = None) -> Iterator[PacketBatch]:
+                 max_packets: int | None = None, program: Program | None = None,
+                 idle_s: float | None = None) -> Iterator[PacketBatch]:
     """PacketBatches captured on ``interface``, filtered in the kernel by the BPF expression ``bpf``
     (``program``: the same already compiled, by :func:`interface_filter`).
 
@@ -372,7 +399,8 @@ def capture_live(interface: str, *, bpf: str | None = None, snaplen: int = 65535
     (CaptureError with one clear line otherwise; ConfigError for bad options). A batch is yielded
     when it holds ``batch_size`` packets or ``batch_timeout`` seconds after its first packet;
     capture ends when ``stop`` is set (seen within POLL_INTERVAL; what is queued is still read) or after
-    ``max_packets``.
+    ``max_packets``. With ``idle_s`` (:data:`IDLE_TICK_S`), a quiet link hands over an :class:`IdleBatch` each
+    ``idle_s`` seconds, so its consumer's clock goes on.
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size must be at least 1, not {batch_size}")
@@ -380,11 +408,13 @@ def capture_live(interface: str, *, bpf: str | None = None, snaplen: int = 65535
         raise ConfigError(f"batch_timeout must be positive, not {batch_timeout}")
     if max_packets is not None and max_packets < 0:
         raise ConfigError(f"max_packets must not be negative, not {max_packets}")
+    if idle_s is not None and not idle_s > 0:
+        raise ConfigError(f"idle_s must be positive, not {idle_s}")
     capture = LiveCapture(interface, bpf=bpf, snaplen=snaplen, program=program)
 
     def run() -> Iterator[PacketBatch]:
         with capture:
             yield from capture.batches(batch_size=batch_size, batch_timeout=batch_timeout, stop=stop,
-                                       max_packets=max_packets)
+                                       max_packets=max_packets, idle_s=idle_s)
 
     return run()
