@@ -99,6 +99,28 @@ def test_a_super_packet_of_body_and_the_next_response_keeps_the_connection() -> 
                                                               ("response", None), ("response", "App-webs/")]
 
 
+@pytest.mark.parametrize("to_server", [True, False])
+@pytest.mark.parametrize("length", [b"4O", b"-1", b"", b"0x10", b"\xd9\xa3"])
+def test_a_message_with_an_unusable_content_length_ends_its_direction(to_server: bool, length: bytes) -> None:
+    # RFC 9112 §6.3 (5): an invalid Content-Length leaves the framing unrecoverable. Its direction was left open, so
+    # the body (here a logged message, as a message/http document holds one, RFC 9112 §10.1) was read as the next
+    # message: a request or response the connection never sent
+    start = b"POST /log HTTP/1.1\r\nHost: a\r\n" if to_server else b"HTTP/1.1 200 OK\r\nServer: real\r\n"
+    logged = (b"GET /made-up HTTP/1.1\r\nHost: made-up\r\n\r\n" if to_server
+              else b"HTTP/1.1 299 Made\r\nServer: made-up\r\n\r\n")
+    data = start + b"Content-Length: " + length + b"\r\n\r\n" + logged
+    d, state = HttpDissector(), {}  # type: ignore[var-annotated]
+    if not to_server:
+        d.feed(Packet(ts=0.0, payload=b"", to_server=True), b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", state)
+    pkt = Packet(ts=0.0, payload=data, to_server=to_server)
+    with pytest.raises(ParseError, match="Content-Length") as raised:
+        d.feed(pkt, data, state)
+    assert getattr(raised.value, "made", []) == []
+    key = "c2s" if to_server else "s2c"
+    assert state.get("closed_" + key) and not state.get(key)
+    assert d.feed(pkt, logged, state) == []  # nothing more of the direction is read
+
+
 def test_garbage_instead_of_a_request_line_is_a_parse_error() -> None:
     with pytest.raises(ParseError):
         HttpDissector().feed(Packet(ts=0.0, payload=b""), b"\x16\x03\x01 hello\r\n\r\n", {})

@@ -158,10 +158,11 @@ _CHUNK_SIZE = re.compile(rb"^([0-9A-Fa-f]{1,15})[ \t]*(?:;.*)?$")  # RFC 9112 §
 RESYNC_STATE_KEY = streambuf.RESYNC_STATE_KEY  # + direction: looking for the next message head after a gap
 
 
-def _malformed(state: dict[str, Any], key: str, buf: bytearray, why: str) -> ParseError:
+def _malformed(state: dict[str, Any], key: str, buf: bytearray | None, why: str) -> ParseError:
     """A direction whose framing broke: nothing more of it is read (its buffer is dropped)."""
     state["closed_" + key] = True
-    buf.clear()
+    if buf is not None:
+        buf.clear()
     return ParseError(why)
 
 
@@ -384,7 +385,7 @@ class HttpDissector(StreamDissector):
         else:  # queued behind the methods not remembered: answered without its method
             state[_UNPAIRED] = state.get(_UNPAIRED, 0) + 1
         # RFC 9112 §6.3: a request without Content-Length or chunked coding has no body
-        length = self._body_length(headers, is_request=True)
+        length = self._body_length(headers, state, streambuf.C2S)
         if ipp and length:
             state[_READERS[streambuf.C2S]] = IppReader(request=True)  # RFC 8010 §3.1: the IPP request
         elif gateway == tsgu.HTTP and method == tsgu.IN_DATA and length:
@@ -419,7 +420,7 @@ class HttpDissector(StreamDissector):
         # RFC 9112 §6.3 (1): HEAD responses, 1xx, 204 and 304 carry no body
         if method == "HEAD" or status < 200 or status in (204, 304):
             return fields, 0
-        length = self._body_length(headers, is_request=False)
+        length = self._body_length(headers, state, streambuf.S2C)
         if length and may_be_description(status, method, fields["content_type"]):
             state[DESCRIPTION] = DescriptionReader()  # the rare body read (UDA 2.0 §2.3)
         elif length and method == SOAP_POST and may_be_metadata(status, method, fields["content_type"]):
@@ -446,16 +447,18 @@ class HttpDissector(StreamDissector):
         return seq_delta(pkt.tcp_ack, spare) >= 0
 
     @staticmethod
-    def _body_length(headers: dict[str, str], is_request: bool) -> int:
-        """Body length: >=0 bytes, -1 chunked, -2 until close (RFC 9112 §6.3)."""
+    def _body_length(headers: dict[str, str], state: dict[str, Any], key: str) -> int:
+        """Body length of a message of ``key``'s direction: >=0 bytes, -1 chunked, -2 until close (RFC 9112 §6.3).
+        An invalid Content-Length leaves the framing unrecoverable (§6.3 (5)): the direction closes, dropping what it
+        holds, so the body is never read as the next message, and the ParseError is raised."""
         if "chunked" in headers.get("transfer-encoding", "").lower():
             return -1
         if "content-length" in headers:
             value = headers["content-length"].split(",")[0].strip()
             if not (value.isascii() and value.isdigit()):
-                raise ParseError(f"bad Content-Length {value[:20]!r}")
+                raise _malformed(state, key, state.get(key), f"bad Content-Length {value[:20]!r}")
             return int(value)
-        return 0 if is_request else -2
+        return 0 if key == streambuf.C2S else -2
 
     def _describe(self, pkt: Packet, data: bytes, state: dict[str, Any], out: list[Observation], *,
                   ended: bool, key: str = streambuf.S2C) -> None:
