@@ -1,6 +1,6 @@
 """Industrial-PC makers' IEEE blocks (issue 3, follow-up of 66b04af): Ibase, congatec and Advantech build panel PCs,
 box IPCs and embedded boards that run Windows as HMIs and station computers (rules/mac.yaml mac.vendor.ibase,
-.congatec, .advantech, .advantech_china, category ot at 0.2). Too weak to say a category alone, they keep a Windows
+.congatec, .advantech, category ot at 0.2). Too weak to say a category alone, they keep a Windows
 host on such a block from being made IT by its system (inventory/classifier.py IT_OS): ics_iti's SAS1 (Windows 2000,
 Ibase) and PANELPC02 (Windows XP, congatec)."""
 
@@ -17,7 +17,7 @@ BLOCKS = [
     ("00:03:2d:01:e4:74", "Ibase", "mac.vendor.ibase"),  # SAS1's MAC (ics_iti Sample_File_MMS_and_GOOSE.pcap)
     ("00:13:95:07:81:a1", "congatec", "mac.vendor.congatec"),  # PANELPC02's MAC (ics_iti mb2.pcap)
     ("00:d0:c9:12:34:56", "Advantech", "mac.vendor.advantech"),  # 'ADVANTECH CO., LTD.'
-    ("00:0b:ab:12:34:56", "Advantech Technology (CHINA)", "mac.vendor.advantech_china"),  # its subsidiary's block
+    ("00:0b:ab:12:34:56", "Advantech", "mac.vendor.advantech"),  # its subsidiary's block: one vendor (review R2)
 ]
 
 
@@ -52,3 +52,11 @@ def test_another_maker_named_advantech_is_not_on_it() -> None:
     # 'Advantech AMT Inc.' (00:0E:02), a satellite communications maker, is another registrant
     found = concluded(stating("00:0e:02:12:34:56", **WINDOWS_DHCP))
     assert found["category"] == "it"
+
+
+@pytest.mark.parametrize("mac", ["00:d0:c9:12:34:56", "00:0b:ab:12:34:56", "c4:00:ad:12:34:56", "cc:82:7f:12:34:56"])
+def test_advantech_and_its_mainland_subsidiary_name_one_vendor(mac: str) -> None:
+    # review R2 of f645b66: 'Advantech Technology (CHINA) Co., Ltd.' makes Advantech's products; the same panel PC
+    # was 'Advantech' on one block and 'Advantech Technology (CHINA)' on the other
+    assert concluded(stating(mac))["vendor"] == "Advantech"
+    assert concluded(stating("00:0e:02:12:34:56"))["vendor"] == "Advantech AMT"  # another registrant
