@@ -155,5 +155,7 @@ def test_the_shared_fingerprints_give_no_wrong_vendor_and_no_wrong_kind() -> Non
     wrong = [(o.label, o.value, o.vendor, o.device_type, o.evidence) for o in outcomes
              if "wrong" in (o.vendor_outcome, o.type_outcome)]
     assert not wrong, wrong
-    # measured (bench/README.md): a floor a change may raise, never lower
-    assert table["kind"] >= 2200 and table["type_right"] >= 118 and table["vendor_right"] >= 112, table
+    # measured (bench/README.md): a floor a change may raise, never lower, except where the evidence no longer
+    # supports a kind the labels gave (review R3: Fingerbank's model-less 'Grandstream Networks, Inc.', option 60 of
+    # Grandstream's ATAs and gateways too, names the maker only: 118 -> 117)
+    assert table["kind"] >= 2200 and table["type_right"] >= 117 and table["vendor_right"] >= 112, table
