@@ -51,12 +51,26 @@ def test_a_short_jittered_series_waits_for_min_wide_intervals() -> None:
     assert feed([BeaconDetector({"learn_s": 600.0, "max_jitter": 0.0, "min_wide_intervals": 6})], flows=flows)
 
 
-def test_check_ins_every_40_minutes_are_a_beacon_given_seven_beats() -> None:
-    """tests/detect/botnet_variants.py's slow_beacon is a limit of the three-hour day alone: seven beats 40 min apart
-    (4 h) are judged and raised; six (3.3 h) are too few."""
-    def every_40_min(rng: random.Random) -> float:
-        return 2400 * (1 + rng.uniform(-0.05, 0.05))
+def _every(period: float, jitter: float) -> Callable[[random.Random], float]:
+    return lambda rng: period * (1 + rng.uniform(-jitter, jitter))
 
-    assert [a.id for a in feed([BeaconDetector({"learn_s": 600.0})], flows=_series(1, 7777, every_40_min, n=7))] == [
-        "detect.c2.beaconing"]
-    assert feed([BeaconDetector({"learn_s": 600.0})], flows=_series(1, 7777, every_40_min, n=6)) == []
+
+@pytest.mark.parametrize("beats", [3, 4, 5, 6, 7])
+def test_check_ins_every_40_minutes_to_an_odd_port_are_a_beacon_from_the_third_beat(beats: int) -> None:
+    """tests/detect/botnet_variants.py's slow_beacon: three to six beats 30-50 min apart in the three-hour day, judged
+    by ``min_slow_intervals`` (2) before ``min_intervals`` (6); raised once, at the third beat."""
+    alerts = feed([BeaconDetector({"learn_s": 600.0})], flows=_series(1, 7777, _every(2400, 0.05), n=beats))
+    assert [(a.id, a.evidence["beats"]) for a in alerts] == [("detect.c2.beaconing", 3)]
+
+
+def test_slow_series_judged_early_only_when_steady_slow_and_to_an_odd_port_outside() -> None:
+    """Two beats are no series; a cloud port (MQTT over TLS, 8883: the real locks' half-hourly check-ins), check-ins
+    under ``slow_period_s`` apart, or (this seed's) varying by ±30% wait for ``min_intervals`` as before."""
+    def raised(port: int, gap: Callable[[random.Random], float], n: int) -> list[str]:
+        return [a.id for a in feed([BeaconDetector({"learn_s": 600.0})], flows=_series(2, port, gap, n=n))]
+
+    assert raised(7777, _every(2400, 0.05), 2) == []
+    assert raised(8883, _every(1800, 0.01), 6) == []
+    assert raised(7777, _every(600, 0.05), 6) == []
+    assert raised(7777, _every(2400, 0.3), 6) == []
+    assert raised(7777, _every(600, 0.05), 7) == ["detect.c2.beaconing"]  # min_intervals reached, as before

@@ -40,6 +40,13 @@ to ±50% (a coefficient of variation of 0.29, 0.26 with the longest fifth trimme
 check-ins at random (Poisson) stay near 0.7 once trimmed: of 300 Poisson series of 40 connects to an odd port, the
 same 3 are raised with and without this rule (by ``max_jitter`` on a short run), of 300 jittered by ±50% all 300
 (162 without).
+A slow series to the same kind of destination (TCP, outside, a port outside SERVICE_PORTS) is judged before it
+has ``min_intervals``: once it has ``min_slow_intervals`` (2) intervals averaging ``slow_period_s`` (20 min) or more,
+it is a beacon when their coefficient of variation is under ``max_slow_jitter`` (0.1): a C&C checking in every 30-50 min
+beats three to six times in three hours and never reached seven beats, while no device of the real captures
+(../shared/data labeled_locks_cams and nku_lifecycle, 50 device-days, judged with no learning at three beats) has
+such a series: the locks' hubs check in every ~30 min over MQTT (1883/8883), the Xiaodu plug over 443
+(docs/detection.md, "Measured").
 """
 
 from __future__ import annotations
@@ -86,6 +93,9 @@ class BeaconOptions(Options):
     trim: float = 0.2  # share of the longest intervals ignored (missed beacons, capture gaps)
     max_wide_jitter: float = 0.3  # the same, to an outside host's port outside SERVICE_PORTS over TCP ...
     min_wide_intervals: int = 12  # ... once the series has this many intervals
+    min_slow_intervals: int = 2  # intervals that judge a slow series to such a destination before min_intervals ...
+    slow_period_s: float = 1200.0  # ... when they average this long or longer ...
+    max_slow_jitter: float = 0.1  # ... and vary less than this (coefficient of variation, untrimmed)
     min_period_s: float = 1.0  # faster than this is a stream, not a beacon
     max_period_s: float = 6 * 3600.0
     learn_s: float = LEARN_S  # heartbeats to named or internal destinations during learning are normal
@@ -97,6 +107,8 @@ class BeaconOptions(Options):
                                           "max_connects": (2, 100_000),
                                           "round_s": DURATION, "max_jitter": (0.0, 100.0), "trim": (0.0, 0.9),
                                           "max_wide_jitter": (0.0, 100.0), "min_wide_intervals": (2, COUNT[1]),
+                                          "min_slow_intervals": (2, COUNT[1]), "slow_period_s": SECONDS,
+                                          "max_slow_jitter": (0.0, 100.0),
                                           "min_period_s": SECONDS, "max_period_s": SECONDS, "learn_s": DURATION,
                                           "max_series": ENTRIES, "max_names": ENTRIES, "max_named_devices": ENTRIES,
                                           "max_literal_hosts": ENTRIES}
@@ -161,6 +173,7 @@ class BeaconDetector(Detector):
         o: BeaconOptions = self.options
         normal, table, names, naming = self.normal, self._series, self._names, self._naming
         limit, keep, judge_at = o.max_series, o.max_intervals + 1, o.min_intervals + 1
+        slow_at, slow_s = min(o.min_slow_intervals + 1, judge_at), o.slow_period_s
         cap, round_s = max(o.max_connects, keep), o.round_s
         one_time = keep >= 1 and judge_at > 1  # a series of one start time: kept as it is, never judged
         touch, learn_s, beats_of = normal.touch, normal.learn_s, self._beats_of
@@ -213,7 +226,8 @@ class BeaconDetector(Detector):
                 if len(times) == 1 or abs(times[1] - times[0]) >= round_s:
                     beats.rounds -= 1
                 del times[0]
-            if beats.rounds >= judge_at:
+            if beats.rounds >= judge_at or (
+                    beats.rounds >= slow_at and ts - times[0] >= slow_s * (beats.rounds - 1) and _odd(flow)):
                 self._judge(ctx, flow, name, times)
 
     def flow(self, ctx: Context, flow: Flow) -> None:
@@ -260,16 +274,17 @@ class BeaconDetector(Detector):
         beats = np.concatenate((starts[:1], starts[1:][np.diff(starts) >= o.round_s]))
         gaps = np.diff(beats)
         gaps = gaps[gaps > 0]
-        if gaps.size < o.min_intervals:
+        if gaps.size < o.min_intervals and not (gaps.size >= o.min_slow_intervals and _odd(flow)):
             return
         kept = np.sort(gaps)[: max(o.min_intervals, round(gaps.size * (1 - o.trim)))]
         period = float(kept.mean())
         if not o.min_period_s <= period <= o.max_period_s:
             return
         jitter = float(kept.std() / period)
+        if gaps.size < o.min_intervals and (period < o.slow_period_s or jitter >= o.max_slow_jitter):
+            return  # a slow series judged early (min_slow_intervals): slow and steady, or nothing yet
         if jitter >= o.max_jitter and not (
-                jitter < o.max_wide_jitter and gaps.size >= o.min_wide_intervals and flow.ip_proto == 6
-                and flow.b_port not in SERVICE_PORTS and external(flow.b_ip)):
+                jitter < o.max_wide_jitter and gaps.size >= o.min_wide_intervals and _odd(flow)):
             return
         for item in items:  # reported once, then part of the normal
             self.normal.remember(src, item, flow.first_seen)
@@ -284,6 +299,11 @@ class BeaconDetector(Detector):
                          evidence={"period_s": round(period, 3), "jitter": round(jitter, 4),
                                    "connections": int(starts.size), "beats": int(gaps.size + 1), "name": name},
                          flows=[flow])
+
+
+def _odd(flow: Flow) -> bool:
+    """A TCP connection to an outside host's port outside SERVICE_PORTS (T1571): where the wide and slow rules look."""
+    return flow.ip_proto == 6 and flow.b_port not in SERVICE_PORTS and external(flow.b_ip)
 
 
 def _items(flow: Flow, name: str | None) -> list[tuple[str, int]]:
