@@ -75,6 +75,9 @@ covers where the capture has one: a client that waits for each answer). A head w
 alone (a sender writing that CRLF on its own) is read once the next bytes of its direction begin a message exactly two
 bytes past it, or the peer's Acknowledgment Number covers exactly those two bytes, when it frames no body
 (httphead.unended_head).
+
+This module reads the messages' heads; their bodies are walked, and documents read, by dissect/httpbody.py, and lost
+bytes handled by dissect/httpgap.py.
 """
 
 from __future__ import annotations
@@ -82,9 +85,11 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from iotwarden.dissect import streambuf, tsgu
+from iotwarden.dissect import httpgap, streambuf, tsgu
 from iotwarden.dissect.base import Packet, StreamDissector, line_head, safety_net
 from iotwarden.dissect.dpwsmeta import SOAP_POST, MetadataReader, is_soap_request, may_be_metadata
+from iotwarden.dissect.httpbody import DESCRIPTION, READERS, SENDER, body_length, describe, malformed, skip_body
+from iotwarden.dissect.httpgap import PIPELINED, RESYNC_STATE_KEY, SPARE, UNPAIRED, UNSURE
 from iotwarden.dissect.httphead import (
     MAX_HEAD,
     MAX_HEADERS,
@@ -96,12 +101,10 @@ from iotwarden.dissect.httphead import (
     basic_credentials,
     framed_length,
     header_fields,
-    unended_head,
     valid_head,
 )
 from iotwarden.dissect.ipp import IPP_POST, IppReader, is_ipp
 from iotwarden.dissect.upnpdesc import DescriptionReader, may_be_description
-from iotwarden.engine.reassembly import seq_delta
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
 
@@ -115,26 +118,8 @@ MAX_PENDING_METHODS = 32
 # device metadata); about what the 200-packet cap it replaces read of full-size segments (~290 KB), but a header
 # block in 1-byte segments whole
 MAX_STREAM_BYTES = 256 * 1024
-DESCRIPTION = "upnp"  # state key of the reader (description, metadata, IPP) of the response body being read
-_READERS = {streambuf.S2C: DESCRIPTION, streambuf.C2S: "ipp_c2s"}  # and of the request body (IPP) being read
-_UNPAIRED = "methods_unpaired"  # state key: requests queued past MAX_PENDING_METHODS, their methods not remembered
-# state key: a gap left answers of an unknown number of requests to come (those before it, the ones a client's hole
-# held), before the answers of the requests read after it (RFC 9112 §9.3.2: in order): those are counted
-# (_UNPAIRED) till one is shown to have been sent after such an answer (HttpDissector._after_gap)
-_UNSURE = "methods_unsure"
-# state key: a final response that took no remembered method was read since the last request: the server's sequence
-# number after the segment that carried its head (None: not known)
-_SPARE = "answered_unknown"
-# state key: a request was read while another awaited its answer (a client that pipelines, RFC 9112 §9.3.2): past a
-# gap, one answer after it says nothing of how many more of the requests before it are still to be answered, so its
-# requests are never paired anew (_after_gap's rule is a client that waits for each answer)
-_PIPELINED = "pipelined"
-_END = "end_"  # + direction key: the sequence number after the direction's last delivery (None: not known)
-# + direction key: (head, the sequence number after it) of a head a gap left without its empty line (_ended_in_holes)
-_UNENDED = "unended_"
-_SENDER = "sender_"  # + direction key: the packet whose head began the body read (_READERS): who its document describes
-
-# the head's limits and Basic credentials (dissect/httphead.py, split from this module) stay importable from here
+# the head's limits and Basic credentials (dissect/httphead.py), the body's reader key (dissect/httpbody.py) and the
+# resync key (dissect/httpgap.py), split from this module, stay importable from here
 __all__ = ["DESCRIPTION", "MAX_HEAD", "MAX_HEADERS", "MAX_MESSAGES", "MAX_PENDING_METHODS", "MAX_STREAM_BYTES",
            "MAX_VALUE", "RESYNC_STATE_KEY", "HttpDissector", "basic_credentials"]
 
@@ -154,16 +139,6 @@ _PROBE_REQUEST_HEAD = re.compile(
 # the other dissectors instead (RTSP's and SIP's rule)
 _START = re.compile(rb"(?:\r?\n)*(?:\r?\Z|H(?:T(?:T(?:P(?:/|\Z)|\Z)|\Z)|\Z)|[!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}(?: |\Z))")
 _START_WINDOW = 32
-_CHUNK_SIZE = re.compile(rb"^([0-9A-Fa-f]{1,15})[ \t]*(?:;.*)?$")  # RFC 9112 §7.1
-RESYNC_STATE_KEY = streambuf.RESYNC_STATE_KEY  # + direction: looking for the next message head after a gap
-
-
-def _malformed(state: dict[str, Any], key: str, buf: bytearray | None, why: str) -> ParseError:
-    """A direction whose framing broke: nothing more of it is read (its buffer is dropped)."""
-    state["closed_" + key] = True
-    if buf is not None:
-        buf.clear()
-    return ParseError(why)
 
 
 class HttpDissector(StreamDissector):
@@ -185,44 +160,18 @@ class HttpDissector(StreamDissector):
         return payload.startswith((b"HTTP/1.0 ", b"HTTP/1.1 "))
 
     def gap(self, state: dict[str, Any], to_server: bool) -> list[Observation]:
-        """Bytes of a direction were lost: drop what it held and look for its next message head (module doc). A
-        document being read ends at the hole: what was read of it before is reported, cut (its truncated or complete
-        field says so), as a snap length or an early close cuts it; nothing after the hole is read into it."""
-        key = streambuf.direction_key(to_server)
-        reader, sender = state.get(_READERS[key]), state.pop(_SENDER + key, None)
-        state[_READERS[key]] = None
-        made = []
-        if reader is not None and sender is not None and (fields := reader.result()) is not None:
-            made.append(sender.observation(self.name, reader.kind, fields))
-        # which request an answer belongs to is no longer known, nor which answers come before those of the
-        # requests read next: a client's hole may have held requests, a server's answers of those waiting (none
-        # waiting, it held the rest of the answer being read: the next answer is the next request's)
-        if to_server or state.get("methods") or state.get(_UNPAIRED):
-            state[_UNSURE] = True
-        state.pop("methods", None)
-        state.pop(_UNPAIRED, None)
-        if state.get("closed_" + key):  # a body until close, a broken framing, MAX_MESSAGES: nothing more
-            if state.get("closed_" + streambuf.C2S) and state.get("closed_" + streambuf.S2C):
-                state["done"] = True
-            return made
-        buf, end = state.get(key), state.get(_END + key)
-        head = unended_head(buf, to_server) if buf and end is not None and self._at_head(state, key) else None
-        if head is not None:  # the hole may have held its empty line alone (_ended_in_holes)
-            state[_UNENDED + key] = (head, end)
-        state.pop(key, None)
-        for part in ("body_", "chunk_", "trailer_"):
-            state.pop(part + key, None)
-        state[RESYNC_STATE_KEY + key] = True
-        return made
+        """Bytes of a direction were lost: drop what it held and look for its next message head (module doc;
+        dissect/httpgap.py), reporting what was read of a document the hole cut."""
+        return httpgap.gap(self.name, state, to_server)
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
         key = streambuf.direction_key(pkt.to_server)
         out: list[Observation] = []
         # a malformed message: the ones after it are still read
-        error: ParseError | None = self._ended_in_holes(pkt, data, state, out)
+        error: ParseError | None = httpgap.ended_in_holes(pkt, data, state, out, self._read_head)
         if state.get("closed_" + key):
             if key == streambuf.S2C and state.get(DESCRIPTION) is not None:  # a description ends at close
-                self._describe(pkt, data, state, out, ended=False)
+                describe(self.name, pkt, data, state, out, ended=False)
             if error is not None:
                 raise streambuf.failed(error, out)
             return out
@@ -236,31 +185,31 @@ class HttpDissector(StreamDissector):
                 return out
             state[RESYNC_STATE_KEY + key] = False
         try:
-            if (buf and not state.get("messages_" + key) and not state.get(_READERS[key])
+            if (buf and not state.get("messages_" + key) and not state.get(READERS[key])
                     and not _START.match(bytes(buf[:_START_WINDOW]))):
-                raise _malformed(state, key, buf, f"not the start of an HTTP message: {bytes(buf[:20])!r}")
+                raise malformed(state, key, buf, f"not the start of an HTTP message: {bytes(buf[:20])!r}")
             while buf and not state.get("closed_" + key):
-                step = self._skip_body(pkt, buf, key, state, out)
+                step = skip_body(self.name, pkt, buf, state, out, key=key)
                 if step == "skipped":
                     continue
                 if step == "wait":
                     break
                 end = buf.find(b"\r\n\r\n")
                 if end > MAX_HEAD or (end < 0 and len(buf) > MAX_HEAD + 3):
-                    raise _malformed(state, key, buf, f"HTTP header section over {MAX_HEAD} bytes")
+                    raise malformed(state, key, buf, f"HTTP header section over {MAX_HEAD} bytes")
                 if end < 0:
                     break
                 head = bytes(buf[:end])
                 del buf[: end + 4]
                 error = self._read_head(pkt, head, key, state, out) or error
         except ParseError as exc:  # the framing broke (the direction is closed): nothing more of it is read, and
-            state[_READERS[key]] = None  # what the delivery held past the break is not kept for the flow's life,
+            state[READERS[key]] = None  # what the delivery held past the break is not kept for the flow's life,
             buf.clear()  # nor read as a document the broken framing no longer delimits
             raise streambuf.failed(exc, out) from None
         if buf and state.get("closed_" + key):
             if key == streambuf.S2C and state.get(DESCRIPTION) is not None:
                 # the start of a description that runs until the connection closes
-                self._describe(pkt, bytes(buf), state, out, ended=False)
+                describe(self.name, pkt, bytes(buf), state, out, ended=False)
             buf.clear()  # nothing more of this direction is read
         streambuf.bound(state, buf, self.max_buffer)
         if (state.get("closed_" + streambuf.C2S) and state.get("closed_" + streambuf.S2C)
@@ -284,45 +233,8 @@ class HttpDissector(StreamDissector):
             error = exc
         if count >= MAX_MESSAGES:
             state["closed_" + key] = True
-            state[_READERS[key]] = None
+            state[READERS[key]] = None
         return error
-
-    def _ended_in_holes(self, pkt: Packet, data: bytes, state: dict[str, Any],
-                        out: list[Observation]) -> ParseError | None:
-        """Read into ``out`` a head the capture lost the empty line of (httphead.unended_head: a sender that writes
-        that CRLF on its own) once ``pkt`` shows the lost bytes were that CRLF alone: the next bytes of its direction,
-        past a gap, begin a message exactly two bytes after it, or the peer's Acknowledgment Number covers exactly two
-        bytes past it (RFC 9293 §3.4: the receiver had them; the segment was the last of its direction, so no gap is
-        told, or is told later). Each direction's end is kept for this (``_END``). The ParseError of a malformed
-        head."""
-        key = streambuf.direction_key(pkt.to_server)
-        error = None
-        held = state.pop(_UNENDED + key, None)
-        if (held is not None and pkt.tcp_seq is not None and seq_delta(pkt.tcp_seq, held[1]) == 2
-                and RESYNC_STARTS[pkt.to_server].match(data) is not None):
-            error = self._read_head(pkt, held[0], key, state, out)
-        state[_END + key] = streambuf.seq_end(pkt)
-        other = streambuf.direction_key(not pkt.to_server)
-        end = state.get(_END + other)
-        if pkt.tcp_ack is None or end is None or seq_delta(pkt.tcp_ack, end) != 2:
-            return error
-        held = state.pop(_UNENDED + other, None)
-        buf = state.get(other)
-        if held is None and buf and self._at_head(state, other):  # in sync, no gap told yet
-            head = unended_head(buf, not pkt.to_server)
-            if head is not None:
-                held = (head, end)
-                buf.clear()  # read now; the CRLF, should a late segment bring it, is an empty line before a message
-        if held is not None:
-            sender = streambuf.oriented(pkt, from_client=other == streambuf.C2S)
-            error = self._read_head(sender, held[0], other, state, out) or error
-        return error
-
-    @staticmethod
-    def _at_head(state: dict[str, Any], key: str) -> bool:
-        """Whether ``key``'s direction, open and in sync, awaits a message head (no body, chunk or trailer)."""
-        return not (state.get("closed_" + key) or state.get(RESYNC_STATE_KEY + key) or state.get("body_" + key)
-                    or state.get("chunk_" + key) is not None or state.get("trailer_" + key))
 
     def _message(self, pkt: Packet, head: bytes, key: str, state: dict[str, Any]) -> Observation:
         lines = head.split(b"\r\n")
@@ -336,8 +248,8 @@ class HttpDissector(StreamDissector):
         else:
             fields, length = self._response(pkt, lines, state)
             kind = "response"
-        if state.get(_READERS[key]) is not None:
-            state[_SENDER + key] = pkt  # the body's sender: a gap reports what was read of its document (gap)
+        if state.get(READERS[key]) is not None:
+            state[SENDER + key] = pkt  # the body's sender: a gap reports what was read of its document (gap)
         if length == -1:
             state["chunk_" + key] = 0
         elif length == -2:
@@ -371,25 +283,25 @@ class HttpDissector(StreamDissector):
                 headers[name] = headers[name].partition(" ")[0] + " [redacted]"
         pending: list[str] = state.setdefault("methods", [])
         ipp = method == "POST" and is_ipp(headers.get("content-type"))
-        spare = state.pop(_SPARE, False)
-        if pending or state.get(_UNPAIRED):
-            state[_PIPELINED] = True
-        if state.get(_UNSURE) and not state.get(_PIPELINED) and self._after_gap(pkt, spare):  # every answer came
-            state.pop(_UNSURE)
-            state.pop(_UNPAIRED, None)
-        if state.get(_UNSURE):
-            state[_UNPAIRED] = state.get(_UNPAIRED, 0) + 1
-        elif len(pending) < MAX_PENDING_METHODS and not state.get(_UNPAIRED):  # a SOAP or IPP POST is marked: its
+        spare = state.pop(SPARE, False)
+        if pending or state.get(UNPAIRED):
+            state[PIPELINED] = True
+        if state.get(UNSURE) and not state.get(PIPELINED) and httpgap.after_gap(pkt, spare):  # every answer came
+            state.pop(UNSURE)
+            state.pop(UNPAIRED, None)
+        if state.get(UNSURE):
+            state[UNPAIRED] = state.get(UNPAIRED, 0) + 1
+        elif len(pending) < MAX_PENDING_METHODS and not state.get(UNPAIRED):  # a SOAP or IPP POST is marked: its
             pending.append(SOAP_POST if method == "POST" and is_soap_request(method, headers.get("content-type"))
                            else IPP_POST if ipp else method)  # answer may be read
         else:  # queued behind the methods not remembered: answered without its method
-            state[_UNPAIRED] = state.get(_UNPAIRED, 0) + 1
+            state[UNPAIRED] = state.get(UNPAIRED, 0) + 1
         # RFC 9112 §6.3: a request without Content-Length or chunked coding has no body
-        length = self._body_length(headers, state, streambuf.C2S)
+        length = body_length(headers, state, streambuf.C2S)
         if ipp and length:
-            state[_READERS[streambuf.C2S]] = IppReader(request=True)  # RFC 8010 §3.1: the IPP request
+            state[READERS[streambuf.C2S]] = IppReader(request=True)  # RFC 8010 §3.1: the IPP request
         elif gateway == tsgu.HTTP and method == tsgu.IN_DATA and length:
-            state[_READERS[streambuf.C2S]] = tsgu.ChannelReader()  # the tunnel's first packets (dissect/tsgu.py)
+            state[READERS[streambuf.C2S]] = tsgu.ChannelReader()  # the tunnel's first packets (dissect/tsgu.py)
         return fields, length
 
     def _response(self, pkt: Packet, lines: list[bytes], state: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -414,13 +326,13 @@ class HttpDissector(StreamDissector):
             if pending:
                 method = pending.pop(0)
             else:  # an answer to a request counted, or to one before a gap or lost in it
-                state[_SPARE] = streambuf.seq_end(pkt)
-                if state.get(_UNPAIRED):
-                    state[_UNPAIRED] -= 1
+                state[SPARE] = streambuf.seq_end(pkt)
+                if state.get(UNPAIRED):
+                    state[UNPAIRED] -= 1
         # RFC 9112 §6.3 (1): HEAD responses, 1xx, 204 and 304 carry no body
         if method == "HEAD" or status < 200 or status in (204, 304):
             return fields, 0
-        length = self._body_length(headers, state, streambuf.S2C)
+        length = body_length(headers, state, streambuf.S2C)
         if length and may_be_description(status, method, fields["content_type"]):
             state[DESCRIPTION] = DescriptionReader()  # the rare body read (UDA 2.0 §2.3)
         elif length and method == SOAP_POST and may_be_metadata(status, method, fields["content_type"]):
@@ -431,101 +343,3 @@ class HttpDissector(StreamDissector):
             # alone (RFC 8010 §4); the answer of a request known to be another (a GET) is not
             state[DESCRIPTION] = IppReader(request=False)
         return fields, length
-
-    @staticmethod
-    def _after_gap(pkt: Packet, spare: int | bool | None) -> bool:
-        """Whether a request read in ``pkt`` after a gap was sent once the answers before its own had come, so that
-        the next answer not yet read is its own: a final response that took no remembered method (``spare``, the
-        server's sequence number after it, False: none) was read since the request before it, and the request's
-        Acknowledgment Number covers it (where the capture has one): a client that waits for each answer before its
-        next request (no pipelining, RFC 9112 §9.3.2) had the answers of the requests the gap hid or cut off. One
-        sent before such an answer, as a pipelining client sends, is not: which answers come first is unknown."""
-        if spare is False:
-            return False
-        if pkt.tcp_ack is None or spare is None:
-            return True
-        return seq_delta(pkt.tcp_ack, spare) >= 0
-
-    @staticmethod
-    def _body_length(headers: dict[str, str], state: dict[str, Any], key: str) -> int:
-        """Body length of a message of ``key``'s direction: >=0 bytes, -1 chunked, -2 until close (RFC 9112 §6.3).
-        An invalid Content-Length leaves the framing unrecoverable (§6.3 (5)): the direction closes, dropping what it
-        holds, so the body is never read as the next message, and the ParseError is raised."""
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            return -1
-        if "content-length" in headers:
-            value = headers["content-length"].split(",")[0].strip()
-            if not (value.isascii() and value.isdigit()):
-                raise _malformed(state, key, state.get(key), f"bad Content-Length {value[:20]!r}")
-            return int(value)
-        return 0 if key == streambuf.C2S else -2
-
-    def _describe(self, pkt: Packet, data: bytes, state: dict[str, Any], out: list[Observation], *,
-                  ended: bool, key: str = streambuf.S2C) -> None:
-        """Read ``data`` of a body that may be a UPnP description, DPWS metadata or IPP (``key``'s direction);
-        describe its sender once the document is over (its root element closed or end-of-attributes read, the
-        read limit reached, the body ``ended``, or it broke)."""
-        reader: DescriptionReader | MetadataReader | IppReader | tsgu.ChannelReader = state[_READERS[key]]
-        try:
-            over = reader.feed(data) or ended
-        except ParseError:
-            over = True  # malformed or hostile XML (a DTD): what was complete before it is kept
-        if not over:
-            return
-        state[_READERS[key]] = None
-        fields = reader.result()
-        if fields is not None:
-            sender = streambuf.oriented(pkt, from_client=key == streambuf.C2S)
-            out.append(sender.observation(self.name, reader.kind, fields))
-
-    def _skip_body(self, pkt: Packet, buf: bytearray, key: str, state: dict[str, Any], out: list[Observation]) -> str:
-        """Consume body bytes at the head of ``buf``: "skipped", "wait" (need more) or "head" (none left)."""
-        remaining = state.get("body_" + key)
-        if remaining:
-            n = min(remaining, len(buf))
-            if state.get(_READERS[key]) is not None:  # the rare body read
-                self._describe(pkt, bytes(buf[:n]), state, out, ended=n == remaining, key=key)
-            del buf[:n]
-            state["body_" + key] = remaining - n
-            return "skipped" if n else "wait"
-        if state.get("trailer_" + key):  # after the last chunk: trailer fields, then CRLF (RFC 9112 §7.1.2)
-            pos = -2 if buf.startswith(b"\r\n") else buf.find(b"\r\n\r\n")
-            if pos > MAX_HEAD or (pos == -1 and len(buf) > MAX_HEAD + 3):
-                raise _malformed(state, key, buf, "trailer section too long")
-            if pos == -1:
-                return "wait"
-            del buf[: pos + 4]
-            state["trailer_" + key] = False
-            return "skipped"
-        chunk = state.get("chunk_" + key)
-        if chunk is None:
-            return "head"
-        if chunk > 0:  # inside chunk-data
-            n = min(chunk, len(buf))
-            if state.get(_READERS[key]) is not None:
-                self._describe(pkt, bytes(buf[:n]), state, out, ended=False, key=key)
-            del buf[:n]
-            state["chunk_" + key] = chunk - n
-            return "skipped" if n else "wait"
-        end = buf.find(b"\r\n")
-        if end > MAX_HEAD or (end < 0 and len(buf) > MAX_HEAD + 1):
-            raise _malformed(state, key, buf, "chunk-size line too long")
-        if end < 0:
-            return "wait"
-        line = bytes(buf[:end])
-        del buf[: end + 2]
-        if line == b"":  # the CRLF that closes chunk-data
-            return "skipped"
-        m = _CHUNK_SIZE.match(line)
-        if m is None:
-            state["closed_" + key] = True
-            raise ParseError(f"bad chunk-size line {line[:20]!r}")
-        size = int(m.group(1), 16)
-        if size == 0:  # last-chunk
-            state["chunk_" + key] = None
-            state["trailer_" + key] = True
-            if state.get(_READERS[key]) is not None:
-                self._describe(pkt, b"", state, out, ended=True, key=key)
-        else:
-            state["chunk_" + key] = size
-        return "skipped"
