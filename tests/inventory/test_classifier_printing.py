@@ -136,13 +136,22 @@ def test_a_printer_answering_pjl_info_id_is_that_vendors_printer_with_its_model(
     assert not [a for a in devices[f"mac:{CLIENT_MAC}"].attributes if a.startswith("pjl.")]
 
 
-@pytest.mark.parametrize(("server", "maker"), [
-    (b"EPSON-IPP/1.00", "Epson"), (b"EpsonNet IPP-SERVER/2.1", "Epson"), (b"Canon Http Server 1.00", "Canon"),
-])
+@pytest.mark.parametrize(("server", "maker"), [(b"EPSON-IPP/1.00", "Epson"), (b"EpsonNet IPP-SERVER/2.1", "Epson")])
 def test_the_ipp_servers_own_header_names_the_printer_maker(server: bytes, maker: str) -> None:
     answer = message(0, 42, [operation_group()])  # an answer that states nothing of the printer
     assert classified(device(ask(answer, server=server))) == {"vendor": maker, "device_type": "printer",
                                                               "model": None}
+
+
+def test_canon_s_http_server_in_an_ipp_answer_names_the_maker_and_the_answer_the_printer() -> None:
+    # Canon's network cameras answer with the same server (Rapid7 Recog xml/http_servers.xml), and http.server
+    # keeps no channel: the header names Canon, what the answer states of the printer (RFC 8011 §5.4) the kind
+    bare = message(0, 42, [operation_group()])
+    assert classified(device(ask(bare, server=b"Canon Http Server 1.00"))) == {
+        "vendor": "Canon", "device_type": None, "model": None}
+    stated = printer_answer(attr(TEXT, "printer-make-and-model", "Canon MF740C/640C"))
+    assert classified(device(ask(stated, server=b"Canon Http Server 1.00"))) == {
+        "vendor": "Canon", "device_type": "printer", "model": "Canon MF740C/640C"}
 
 
 def test_a_cups_server_answering_for_its_queue_is_no_printer_and_not_the_printers_maker() -> None:
