@@ -68,3 +68,15 @@ def test_each_host_and_name_is_its_own_series_and_the_table_is_bounded() -> None
     two = sorted(_polls("c.example.net", 120, 8, src="10.0.0.8") + _polls("c.example.net", 120, 8, src="10.0.0.9"),
                  key=lambda o: o.ts)
     assert sorted(str(a.src_ip) for a in feed([DnsPollDetector()], observations=two)) == ["10.0.0.8", "10.0.0.9"]
+
+
+def test_freshclams_hourly_version_lookups_are_no_c2() -> None:
+    # ClamAV's freshclam asks current.cvd.clamav.net's TXT record before each update check (freshclam.conf
+    # DNSDatabaseInfo): hourly from cron, steadier than any bot
+    hourly = _polls("current.cvd.clamav.net", 3600, 24, jitter=0.0)
+    assert feed([DnsPollDetector()], observations=hourly) == []
+    assert feed([DnsPollDetector()], observations=_polls("CURRENT.CVD.CLAMAV.NET.", 1800, 24, jitter=0.0)) == []
+    # the same pace on another name is C&C
+    assert [a.key for a in feed([DnsPollDetector()], observations=_polls("current.cvd.clamav.net.evil.example",
+                                                                          3600, 24, jitter=0.0))] == [
+        "current.cvd.clamav.net.evil.example"]

@@ -27,6 +27,10 @@ from iotwarden.model import Observation
 
 DNS_POLL = "detect.c2.dns_poll"
 DATA_TYPES = frozenset({"TXT", "NULL"})  # records a C&C answer carries data in (RFC 1035 §3.3.14, §3.3.10)
+# Names software polls for its own update information by design, never a C&C's: ClamAV's freshclam reads the
+# current signature versions from the TXT record of current.cvd.clamav.net before each update check (freshclam.conf
+# DNSDatabaseInfo, its default; Checks 12 a day by default, 24 an hour is common in cron and container setups).
+KNOWN_UPDATE_POLLS = frozenset({"current.cvd.clamav.net"})
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class DnsPollDetector(Detector):
             return
         o: DnsPollOptions = self.options
         key = (site_host(obs.src_ip, obs.domain), name.lower().rstrip("."))
+        if key[1] in KNOWN_UPDATE_POLLS:
+            return
         times = self._series.get(key, [])
         self._series[key] = times
         self._series.move_to_end(key)
