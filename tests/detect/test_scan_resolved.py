@@ -3,8 +3,15 @@ within bounds."""
 
 from __future__ import annotations
 
+from iotwarden.detect.scan import ScanDetector, ScanOptions
 from iotwarden.detect.scan_resolved import Resolved
-from iotwarden.model import Observation
+from iotwarden.model import Flow, Observation
+from tests.detect.runner import feed, tcp_flow
+
+
+def _resolved(max_pairs: int = 100, *, per_answer: int = 16, per_client: int = 256) -> Resolved:
+    return Resolved(ScanOptions(max_resolved=max_pairs, max_answer_addresses=per_answer,
+                                max_client_addresses=per_client))
 
 
 def _answer(ts: float, client: str, addresses: list[str], *, vlan: int = 0, ttl: int = 60) -> Observation:
@@ -16,7 +23,7 @@ def _answer(ts: float, client: str, addresses: list[str], *, vlan: int = 0, ttl:
 
 
 def test_an_answer_exempts_its_clients_connects_from_its_time_on() -> None:
-    resolved = Resolved(100)
+    resolved = _resolved()
     resolved.learn("10.0.0.5", _answer(100.0, "10.0.0.5", ["203.0.113.7", "203.0.113.8"]))
     assert resolved.exempt("10.0.0.5", "203.0.113.7", 100.0)
     assert not resolved.exempt("10.0.0.5", "203.0.113.7", 99.9)  # a connect before the answer
@@ -26,13 +33,109 @@ def test_an_answer_exempts_its_clients_connects_from_its_time_on() -> None:
 
 
 def test_a_tagged_answer_is_its_domains() -> None:
-    resolved = Resolved(100)
+    resolved = _resolved()
     resolved.learn("10.0.0.5", _answer(0.0, "10.0.0.5", ["10.0.0.7"], vlan=20))
     assert resolved.exempt("10.0.0.5%vlan20", "10.0.0.7%vlan20", 1.0)
     assert not resolved.exempt("10.0.0.5", "10.0.0.7", 1.0)
 
 
 def test_pairs_past_the_limit_leave_least_recent_first() -> None:
-    resolved = Resolved(3)
+    resolved = _resolved(3)
     resolved.learn("10.0.0.5", _answer(0.0, "10.0.0.5", [f"203.0.113.{i}" for i in range(5)]))
     assert list(resolved) == [("10.0.0.5", f"203.0.113.{i}") for i in (2, 3, 4)]
+
+
+def test_an_answer_is_trusted_for_its_ttl_within_the_floor_and_the_ceiling() -> None:
+    resolved = _resolved()
+    resolved.learn("10.0.0.5", _answer(0.0, "10.0.0.5", ["203.0.113.1"], ttl=3600))
+    resolved.learn("10.0.0.5", _answer(0.0, "10.0.0.5", ["203.0.113.2"], ttl=5))  # under the floor: 300 s
+    resolved.learn("10.0.0.5", _answer(0.0, "10.0.0.5", ["203.0.113.3"], ttl=2**31 - 1))  # RFC 2181 §8's most: a day
+    no_ttl = _answer(0.0, "10.0.0.5", ["203.0.113.4"])
+    no_ttl.fields["answers"][0]["ttl"] = None  # a dns.log whose TTLs were cut: the floor
+    resolved.learn("10.0.0.5", no_ttl)
+    assert [resolved.exempt("10.0.0.5", "203.0.113.1", t) for t in (3600.0, 3600.1)] == [True, False]
+    assert [resolved.exempt("10.0.0.5", "203.0.113.2", t) for t in (300.0, 300.1)] == [True, False]
+    assert [resolved.exempt("10.0.0.5", "203.0.113.3", t) for t in (86_400.0, 86_400.1)] == [True, False]
+    assert [resolved.exempt("10.0.0.5", "203.0.113.4", t) for t in (300.0, 300.1)] == [True, False]
+
+
+def test_answers_again_widen_the_trust_from_the_first_to_the_last_ones_end() -> None:
+    """A Zeek batch hands the hour's dns.log answers before its conn.log flows: a connect after the first answer is
+    judged once the later ones were read."""
+    resolved = _resolved()
+    for t in (0.0, 1000.0, 2000.0):
+        resolved.learn("10.0.0.5", _answer(t, "10.0.0.5", ["203.0.113.1"]))
+    assert [resolved.exempt("10.0.0.5", "203.0.113.1", t) for t in (-0.1, 10.0, 2300.0, 2300.1)] == [
+        False, True, True, False]
+
+
+def test_an_answer_exempts_its_first_addresses_only() -> None:
+    resolved = _resolved(per_answer=16)
+    addresses = [f"203.0.{i // 250}.{i % 250 + 1}" for i in range(300)]
+    resolved.learn("10.0.0.5", _answer(0.0, "10.0.0.5", addresses))
+    assert list(resolved) == [("10.0.0.5", a) for a in addresses[:16]]
+    assert resolved.refused == 284
+
+
+def test_a_client_holding_its_bound_in_use_gets_no_new_exemption_until_some_end() -> None:
+    resolved = _resolved(per_client=2)
+    resolved.learn("10.0.0.5", _answer(0.0, "10.0.0.5", ["203.0.113.1"]))
+    resolved.learn("10.0.0.5", _answer(10.0, "10.0.0.5", ["203.0.113.2"]))
+    resolved.learn("10.0.0.5", _answer(100.0, "10.0.0.5", ["203.0.113.3"]))
+    assert not resolved.exempt("10.0.0.5", "203.0.113.3", 100.0) and resolved.refused == 1
+    resolved.learn("10.0.0.6", _answer(100.0, "10.0.0.6", ["203.0.113.3"]))  # another client has its own bound
+    assert resolved.exempt("10.0.0.6", "203.0.113.3", 100.0)
+    resolved.learn("10.0.0.5", _answer(305.0, "10.0.0.5", ["203.0.113.4"]))  # the first one's trust ended at 300 s
+    assert resolved.exempt("10.0.0.5", "203.0.113.4", 305.0)
+    assert not resolved.exempt("10.0.0.5", "203.0.113.1", 200.0)  # gone with its trust
+    assert len(resolved) == 3
+
+
+def _connects(src: str, addresses: list[str], t0: float, port: int = 443) -> list[Flow]:
+    """Unanswered connects (three SYNs, Zeek S0) to ``addresses``, 250 ms apart from ``t0`` (RFC 8305 §5)."""
+    return [tcp_flow(src, a, port, t0 + i * 0.25, sport=50001 + i, flags=(0x02, 0), pkts=(3, 0))
+            for i, a in enumerate(addresses)]
+
+
+POOL = [f"52.10.0.{i}" for i in range(1, 13)]
+
+
+def _scans(observations: list[Observation], flows: list[Flow]) -> list[tuple[str, str, str | None]]:
+    return [(a.id, str(a.key), a.src_ip) for a in feed([ScanDetector()], observations=observations, flows=flows)]
+
+
+def test_a_sweep_of_addresses_resolved_long_before_is_a_scan() -> None:
+    """The pool answered with a 60 s TTL at 0 s: its client's connects at 100 s are a use of it (no scan), at 1000 s,
+    long past the floor of 300 s, a sweep of 443 (before this bound: none, the answer exempted them for good). With a
+    TTL of an hour, 1000 s is within it; 3700 s is not."""
+    assert _scans([_answer(0.0, "10.50.0.31", POOL)], _connects("10.50.0.31", POOL, 100.0)) == []
+    late = _scans([_answer(0.0, "10.50.0.31", POOL)], _connects("10.50.0.31", POOL, 1000.0))
+    assert late == [("detect.scan.horizontal", "443", "10.50.0.31")]
+    assert _scans([_answer(0.0, "10.50.0.31", POOL, ttl=3600)], _connects("10.50.0.31", POOL, 1000.0)) == []
+    assert _scans([_answer(0.0, "10.50.0.31", POOL, ttl=3600)], _connects("10.50.0.31", POOL, 3700.0)) == late
+
+
+def test_an_answer_of_hundreds_of_addresses_exempts_at_most_its_first_sixteen() -> None:
+    """A name answering 300 addresses (a wildcard or fast-flux zone the bot's operator runs): its first 16 connected
+    to are a use of it, a sweep of all 300 is a horizontal scan (before: none)."""
+    addresses = [f"10.60.{i // 250}.{i % 250 + 1}" for i in range(300)]
+    answer = [_answer(0.0, "10.50.0.66", addresses)]
+    assert _scans(answer, _connects("10.50.0.66", addresses[:16], 1.0)) == []
+    assert _scans(answer, _connects("10.50.0.66", addresses, 1.0)) == [("detect.scan.horizontal", "443", "10.50.0.66")]
+    det = ScanDetector()
+    feed([det], observations=answer)
+    assert len(det._resolved) == 16
+
+
+def test_names_looked_up_one_by_one_exempt_at_most_the_clients_bound() -> None:
+    """A bot resolving one name per target (a wildcard zone mapping each name to the address it names) before each
+    connect: the first max_client_addresses (256) in use are exempt, the sweep past them a scan (before: none); with
+    the bound at 300, none."""
+    targets = [f"10.60.{i // 250}.{i % 250 + 1}" for i in range(300)]
+    lookups = [_answer(i * 0.25, "10.50.0.66", [a]) for i, a in enumerate(targets)]
+    flows = [tcp_flow("10.50.0.66", a, 445, i * 0.25 + 0.01, sport=20000 + i, flags=(0x02, 0), pkts=(3, 0))
+             for i, a in enumerate(targets)]
+    alerts = feed([ScanDetector()], observations=lookups, flows=flows)
+    assert [(a.id, a.key) for a in alerts] == [("detect.scan.horizontal", "445")]
+    assert alerts[0].first_seen >= 256 * 0.25  # from the first connect past the bound
+    assert feed([ScanDetector({"max_client_addresses": 300})], observations=lookups, flows=flows) == []

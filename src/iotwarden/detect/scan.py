@@ -40,8 +40,8 @@ that are a horizontal scan's to its port, a Telnet scan's to 23/2323, a port sca
 pings (an ARP sweep's: its latest requests; a slow scan's: its port's first probes), never the source's first
 flows, which may be to another port or host hours before.
 
-An address a DNS answer gave the source is no probe target of a connect that starts after that answer
-(detect/scan_resolved, ``max_resolved`` pairs): a client uses the names it looked up, a scanner picks its targets.
+An address a DNS answer gave the source is no probe target of a connect that starts after that answer, within its
+TTL and bounds (detect/scan_resolved): a client uses the names it looked up, a scanner picks its targets.
 """
 
 from __future__ import annotations
@@ -109,12 +109,19 @@ class ScanOptions(Options):
     hold_s: float = 900.0
     max_held_hosts: int = 32  # failed targets past which a sweep is raised at once (a worm's, a /24's reach it fast)
     max_resolved: int = 100_000  # (client, address) pairs of DNS answers remembered (LRU): no probe targets
+    # an answer's addresses are no probe targets for its TTL within these bounds, 16 of an answer, 256 a client
+    min_answer_ttl_s: float = 300.0
+    max_answer_ttl_s: float = 86_400.0
+    max_answer_addresses: int = 16  # the first addresses of one answer exempt (a pool answers eight)
+    max_client_addresses: int = 256  # addresses in use one client's answers exempt at once
     bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "min_hosts": COUNT, "min_telnet_hosts": COUNT,
                                           "min_ports": COUNT, "min_arp_targets": COUNT, "max_sources": ENTRIES,
                                           "max_targets": ENTRIES, "slow_window_s": SECONDS, "min_slow_hosts": COUNT,
                                           "max_udp_probe": BYTES, "min_cycles": (2, COUNT[1]), "min_cycle_s": SECONDS,
                                           "hold_s": (0.0, SECONDS[1]), "max_held_hosts": COUNT,
-                                          "cadence_tolerance": SHARE, "max_resolved": ENTRIES}
+                                          "cadence_tolerance": SHARE, "max_resolved": ENTRIES,
+                                          "min_answer_ttl_s": (0.0, SECONDS[1]), "max_answer_ttl_s": SECONDS,
+                                          "max_answer_addresses": ENTRIES, "max_client_addresses": ENTRIES}
 
 
 class ScanDetector(Detector):
@@ -128,7 +135,7 @@ class ScanDetector(Detector):
         self._src: OrderedDict[str, Probes] = OrderedDict()
         o: ScanOptions = self.options
         self._holds = Holds(o.hold_s, o.max_held_hosts, o.max_targets, o.max_sources)
-        self._resolved = Resolved(o.max_resolved)  # only connects that start after an answer are exempt
+        self._resolved = Resolved(o)  # the addresses DNS answers gave each client, for their TTL, bounded
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         f = obs.fields

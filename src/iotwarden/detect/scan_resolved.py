@@ -1,4 +1,5 @@
-"""The addresses DNS answers gave each client, which the scan detector (detect/scan) takes for no probe targets.
+"""The addresses DNS answers gave each client, which the scan detector (detect/scan) takes for no probe targets
+while the answer may still be in use, within bounds.
 
 An address a DNS answer gave the source is no probe target (RFC 1035 A, RFC 3596 AAAA records, seen by the sensor
 or in Zeek's dns.log): a client connecting to the addresses of a name it looked up uses a service, whatever answers.
@@ -6,48 +7,145 @@ A blocked cloud's round robin is tried address after address (RFC 8305 §5: Happ
 eight an answer, from a pool a short TTL rotates through): unanswered connects to ten addresses of 443 a minute. A
 scanner picks its targets, it does not look them up. Only a connect that starts after the answer is exempt: an answer
 read after the probes (a flow is handed over at its end, a Zeek batch's answers before its flows) unmakes no scan.
-Kept per (client, address), ``max_resolved`` pairs (LRU); a Zeek conn.log alone (IoT-23's) holds no answers, so
-there such a client is still a horizontal scan of its port.
+A Zeek conn.log alone (IoT-23's) holds no answers, so there such a client is still a horizontal scan of its port.
+
+An answer is trusted as long as its client may use it, no longer: its TTL (RFC 1035 §3.2.1, RFC 2181 §8: how long
+it may be cached), at least ``min_answer_ttl_s``, because clients keep answers past a short TTL (Firefox's cache 60 s
+plus a 60 s grace, the JVM's 30 s; RFC 8767 serve-stale answers carry 30 s; a client retrying a blocked service
+reuses the list it raced), and at most ``max_answer_ttl_s`` (a day: Windows' DNS client MaxCacheTtl, Unbound's
+cache-max-ttl; RFC 8767 §5's stale data is kept one to three days). A connect past that starts after the client
+would have asked again, and a new answer on the wire is a new exemption. And it exempts few addresses: the first
+``max_answer_addresses`` of an answer (a client races the first of its sorted list, RFC 6724 §6, RFC 8305 §4; a
+pool answers eight, Route 53's multivalue answers at most eight), and no new ones while a client holds
+``max_client_addresses`` in use, so a bot resolving a name that answers hundreds of addresses, a fast-flux name or
+a wildcard zone that maps every name to an address of its choosing hides no sweep past those bounds. Kept per
+(client, address), ``max_resolved`` pairs in all (the least recently answered client's oldest first).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from math import inf
+from typing import TYPE_CHECKING
 
 from iotwarden.detect.base import site_host
 from iotwarden.model import Observation
 
+if TYPE_CHECKING:
+    from iotwarden.detect.scan import ScanOptions
+
+
+@dataclass(slots=True)
+class _Client:
+    """One client's answered addresses: address -> (first answer's time, time its trust ends), in answer order."""
+
+    addresses: OrderedDict[str, tuple[float, float]] = field(default_factory=OrderedDict)
+    soonest: float = inf  # the earliest end of trust among them (no look for expired ones before it)
+
 
 class Resolved:
-    """(client, address its DNS answer gave) -> the answer's time, at most ``max_pairs`` pairs (LRU)."""
+    """What DNS answers gave each client: ``exempt`` says whether a connect is a use of one."""
 
-    def __init__(self, max_pairs: int) -> None:
-        self.max_pairs = max_pairs
-        self._pairs: OrderedDict[tuple[str, str], float] = OrderedDict()
+    def __init__(self, o: ScanOptions) -> None:
+        self.max_pairs, self.min_ttl_s = o.max_resolved, o.min_answer_ttl_s
+        self.max_ttl_s = max(o.min_answer_ttl_s, o.max_answer_ttl_s)
+        self.max_answer_addresses, self.max_client_addresses = o.max_answer_addresses, o.max_client_addresses
+        self._clients: OrderedDict[str, _Client] = OrderedDict()  # least recently answered first
+        self._pairs = 0
+        self.refused = 0  # addresses answered past max_answer_addresses or max_client_addresses: not exempt
 
     def __len__(self) -> int:
-        return len(self._pairs)
+        return self._pairs
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter(self._pairs)
+        for client, known in self._clients.items():
+            for address in known.addresses:
+                yield client, address
 
     def learn(self, client: str, obs: Observation) -> None:
         """Remember the A/AAAA addresses of a DNS answer as its client's (within the answer's broadcast domain, as
-        flows key a tagged source and target: site_host)."""
+        flows key a tagged source and target: site_host), each trusted for its TTL within the bounds."""
         answers = obs.fields.get("answers")
-        resolved, limit, domain = self._pairs, self.max_pairs, obs.domain
+        if not isinstance(answers, list):
+            return
+        domain, ts = obs.domain, obs.ts
         client = site_host(client, domain)
-        for answer in answers if isinstance(answers, list) else ():
-            if isinstance(answer, dict) and answer.get("type") in ("A", "AAAA") and isinstance(answer.get("data"), str):
-                pair = (client, site_host(answer["data"], domain))
-                at = resolved.get(pair)
-                resolved[pair] = obs.ts if at is None or obs.ts < at else at  # the first answer exempts from then
-                resolved.move_to_end(pair)
-                if len(resolved) > limit:
-                    resolved.popitem(last=False)
+        known: _Client | None = None
+        taken = 0
+        for answer in answers:
+            if not (isinstance(answer, dict) and answer.get("type") in ("A", "AAAA")
+                    and isinstance(answer.get("data"), str)):
+                continue
+            if taken >= self.max_answer_addresses:
+                self.refused += 1
+                continue
+            taken += 1
+            if known is None:
+                known = self._client(client)
+            self._learn(known, site_host(answer["data"], domain), ts, ts + self._ttl(answer.get("ttl")))
+        while self._pairs > self.max_pairs:
+            self._drop_oldest()
 
     def exempt(self, client: str, host: str, ts: float) -> bool:
-        """True when a DNS answer gave ``client`` the address ``host`` at or before ``ts`` (a connect's start)."""
-        return self._pairs.get((client, host), inf) <= ts
+        """True when a DNS answer gave ``client`` the address ``host`` at or before ``ts`` (a connect's start) and
+        trusts it still."""
+        known = self._clients.get(client)
+        if known is None:
+            return False
+        trust = known.addresses.get(host)
+        return trust is not None and trust[0] <= ts <= trust[1]
+
+    def _ttl(self, ttl: object) -> float:
+        """An answer's TTL in seconds within [min_ttl_s, max_ttl_s]; a record without one (a dns.log's cut TTLs)
+        gets the floor."""
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl != ttl:  # noqa: PLR0124 - NaN
+            return self.min_ttl_s
+        return min(max(float(ttl), self.min_ttl_s), self.max_ttl_s)
+
+    def _client(self, client: str) -> _Client:
+        known = self._clients.get(client)
+        if known is None:
+            known = self._clients[client] = _Client()
+        else:
+            self._clients.move_to_end(client)
+        return known
+
+    def _learn(self, known: _Client, address: str, ts: float, until: float) -> None:
+        """One address of an answer at ``ts`` trusted until ``until``: a new pair, or the span of its trust widened to
+        hold this answer's (a Zeek batch hands its dns.log's answers of the hour before its conn.log's flows: the
+        connects that followed an earlier answer are judged after a later one was read)."""
+        addresses = known.addresses
+        trust = addresses.get(address)
+        if trust is None:
+            if len(addresses) >= self.max_client_addresses and not self._expire(known, ts):
+                self.refused += 1  # the client holds its bound in use: a bot's lookups hide no more targets
+                return
+            addresses[address] = (ts, until)
+            self._pairs += 1
+        else:  # from its first answer to its last's end: a batch's answers may all be read before its flows
+            since, end = trust
+            addresses[address] = (min(since, ts), max(end, until))
+            addresses.move_to_end(address)
+        known.soonest = min(known.soonest, until)
+
+    def _expire(self, known: _Client, now: float) -> bool:
+        """Drop the client's addresses whose trust ended before ``now``; True when any went."""
+        if now <= known.soonest:
+            return False
+        addresses = known.addresses
+        gone = [a for a, (_, end) in addresses.items() if end < now]
+        for address in gone:
+            del addresses[address]
+        self._pairs -= len(gone)
+        known.soonest = min((end for _, end in addresses.values()), default=inf)
+        return bool(gone)
+
+    def _drop_oldest(self) -> None:
+        """The least recently answered client's oldest address goes (the bound on all pairs)."""
+        client, known = next(iter(self._clients.items()))
+        known.addresses.popitem(last=False)
+        self._pairs -= 1
+        if not known.addresses:
+            del self._clients[client]
