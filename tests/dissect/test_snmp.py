@@ -82,6 +82,28 @@ def test_system_group_values_are_promoted_from_responses() -> None:
     assert (f["sys_descr"], f["sys_object_id"], f["sys_name"]) == ("Linux cam 4.9", "1.3.6.1.4.1.29473", "cam-01")
 
 
+@pytest.mark.parametrize(("pdu_tag", "promoted"), [(0xA2, True), (0xA0, False)])  # a response; a get's NULLs
+def test_ups_mib_identity_is_promoted_from_responses_only(pdu_tag: int, promoted: bool) -> None:
+    def tlv(tag: int, value: bytes) -> bytes:
+        return bytes([tag, len(value)]) + value
+
+    def vb(oid: bytes, value: bytes) -> bytes:
+        return tlv(0x30, tlv(0x06, oid) + value)
+
+    # UPS-MIB (RFC 1628) upsIdentManufacturer.0 and upsIdentModel.0 as Tripp Lite's agent answers them (Observium
+    # and LibreNMS poweralert pollers' snmpwalk comments)
+    answer = pdu_tag == 0xA2
+    varbinds = (vb(bytes.fromhex("2b0601020121010101" "00"), tlv(0x04, b"TRIPP LITE") if answer else b"\x05\x00")
+                + vb(bytes.fromhex("2b0601020121010102" "00"),
+                     tlv(0x04, b"TRIPP LITE PDUMH20HVATNET") if answer else b"\x05\x00"))
+    pdu = tlv(pdu_tag, tlv(0x02, b"\x07") + tlv(0x02, b"\x00") + tlv(0x02, b"\x00") + tlv(0x30, varbinds))
+    f = parse_message(tlv(0x30, tlv(0x02, b"\x01") + tlv(0x04, b"public") + pdu))
+    if promoted:
+        assert (f["ups_ident_manufacturer"], f["ups_ident_model"]) == ("TRIPP LITE", "TRIPP LITE PDUMH20HVATNET")
+    else:
+        assert "ups_ident_model" not in f and "ups_ident_manufacturer" not in f
+
+
 def test_varbind_list_is_bounded() -> None:
     one = bytes.fromhex("300c06082b060102010101000500")
     many = one * (MAX_VARBINDS + 5)

@@ -6,7 +6,8 @@ Fields: ``version`` ("1", "2c", "3"), ``pdu_type`` (the kind), ``community`` (v1
 cleartext community string, RFC 1157 §3.2.5), ``request_id``, ``error_status``, ``error_index``
 (getbulk: ``non_repeaters``, ``max_repetitions``, RFC 3416 §4.2.3), ``varbinds`` (list of
 ``{"oid", "type", "value"}``), and from a response ``sys_descr`` (1.3.6.1.2.1.1.1.0),
-``sys_object_id`` (1.3.6.1.2.1.1.2.0), ``sys_name`` (1.3.6.1.2.1.1.5.0). v1 traps (RFC 1157 §4.1.6):
+``sys_object_id`` (1.3.6.1.2.1.1.2.0), ``sys_name`` (1.3.6.1.2.1.1.5.0), ``ups_ident_manufacturer``
+(1.3.6.1.2.1.33.1.1.1.0) and ``ups_ident_model`` (1.3.6.1.2.1.33.1.1.2.0, UPS-MIB RFC 1628). v1 traps (RFC 1157 §4.1.6):
 ``enterprise``, ``agent_addr``, ``generic_trap``, ``specific_trap``, ``trap_oid``; v2 traps:
 ``trap_oid`` (snmpTrapOID.0, RFC 3416 §4.2.6). v3: ``msg_id``, ``msg_flags``, ``security_model``,
 ``engine_id`` (hex), ``msg_user_name`` (USM, RFC 3414 §2.4), ``context_name``.
@@ -46,6 +47,8 @@ _PROMOTED = {
     "1.3.6.1.2.1.1.1.0": "sys_descr",  # SNMPv2-MIB sysDescr (RFC 3418)
     "1.3.6.1.2.1.1.2.0": "sys_object_id",
     "1.3.6.1.2.1.1.5.0": "sys_name",
+    "1.3.6.1.2.1.33.1.1.1.0": "ups_ident_manufacturer",  # UPS-MIB upsIdentManufacturer (RFC 1628 §5, upsIdent 1)
+    "1.3.6.1.2.1.33.1.1.2.0": "ups_ident_model",  # UPS-MIB upsIdentModel (RFC 1628 §5, upsIdent 2)
 }
 SNMP_TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"  # snmpTrapOID.0, RFC 3418
 USM = 3  # RFC 3411 §5 SnmpSecurityModel userBasedSecurityModel

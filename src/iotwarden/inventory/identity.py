@@ -223,8 +223,9 @@ RULES: dict[str, IdentityRule] = {
                                        "software_version", "mac"),
                            kinds=frozenset({"reply", "search_ack", "notification"})),
     "telnet": IdentityRule(attributes=("banner",), kinds=frozenset({"banner"})),
-    "snmp": IdentityRule(  # RFC 3418 system group: sysDescr, sysObjectID, sysName
-        attributes=("sys_descr", "sys_object_id", "sys_name"), hostnames=("sys_name",),
+    "snmp": IdentityRule(  # RFC 3418 system group: sysDescr, sysObjectID, sysName; RFC 1628 upsIdent maker, model
+        attributes=("sys_descr", "sys_object_id", "sys_name", "ups_ident_manufacturer", "ups_ident_model"),
+        hostnames=("sys_name",),
         kinds=frozenset({"response"}),
     ),
     "mqtt": IdentityRule(attributes=("client_id",), kinds=frozenset({"connect"})),  # MQTT 3.1.1 §3.1.3.1
