@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotwarden.errors import ConfigError
-from iotwarden.kb import oui, paths
+from iotwarden.kb import oui, oui_csv, paths
 from iotwarden.kb.index import KnowledgeBase
 from iotwarden.kb.oui import PREFIX_BITS, OuiRegistry, VendorNames, mac_hex, parse_registry_csv
 
@@ -308,7 +308,7 @@ def test_registry_text_that_is_no_csv_is_an_error_naming_the_line() -> None:
 
 
 def test_registry_row_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(oui, "MAX_REGISTRY_ROWS", 2)
+    monkeypatch.setattr(oui_csv, "MAX_REGISTRY_ROWS", 2)  # the limit lives where the lists are read
     rows = HEADER + "".join(f"MA-L,0000{i:02X},Org {i},\n" for i in range(2))
     assert len(parse_registry_csv(rows, 24, "x.csv")) == 2
     with pytest.raises(ConfigError, match="MAX_REGISTRY_ROWS"):
