@@ -1,7 +1,8 @@
 """Tripp Lite's network agents by what they state (issue #3, brief E c; rules/enterprise.yaml snmp.pen.tripp_lite,
 snmp.descr.tripp_lite_poweralert): the vendor, never a kind. Its PowerAlert agents answer the same sysObjectID
 (.850.1, .850.1.1.1) and a sysDescr naming only the software on UPSs, PDUs and transfer switches alike; what tells
-an ATS (tlpDeviceModel, the tlpAts table, UPS-MIB upsIdentModel 'TRIPP LITE PDUMH20HVATNET') is not read."""
+an ATS (tlpDeviceModel, the tlpAts table) is not read; the UPS-MIB upsIdentModel ('TRIPP LITE PDUMH20HVATNET') is,
+by the snmp.ups_ident rules (tests/inventory/test_classifier_ups_ident.py)."""
 
 from __future__ import annotations
 

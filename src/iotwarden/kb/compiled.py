@@ -51,7 +51,7 @@ def write_index(path: Path | None = None, rules: list[Rule] | None = None) -> in
     The parsed YAML tables (kb/parsed.py: attributes, taxonomy, vendor aliases) are rewritten beside it, so
     whoever edits those and regenerates the index keeps ``generated/tables.json`` fresh too; the shipped index
     (``path`` None) also rewrites ``generated/oui.json`` and ``generated/vendor_spellings.json`` when they are
-    stale, the registry's spellings coming from the vendor aliases (kb/oui.py registry_spellings)."""
+    stale, the registry's spellings coming from the vendor aliases (kb/oui_names.py registry_spellings)."""
     shipped = path is None
     tables = paths.GENERATED_TABLES if path is None else path.with_name(paths.GENERATED_TABLES.name)
     path = path or paths.GENERATED_INDEX

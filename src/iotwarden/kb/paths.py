@@ -12,9 +12,9 @@ from pathlib import Path
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 RULES_DIR = PACKAGE_DATA / "rules"
 GENERATED_INDEX = PACKAGE_DATA / "generated" / "index.json"
-GENERATED_OUI = PACKAGE_DATA / "generated" / "oui.json"  # the shipped registries, parsed (kb/oui.py)
+GENERATED_OUI = PACKAGE_DATA / "generated" / "oui.json"  # the shipped registries, parsed (kb/oui_generated.py)
 GENERATED_TABLES = PACKAGE_DATA / "generated" / "tables.json"  # the shipped YAML tables, parsed (kb/parsed.py)
-GENERATED_SPELLINGS = PACKAGE_DATA / "generated" / "vendor_spellings.json"  # the registry's spellings (kb/oui.py)
+GENERATED_SPELLINGS = PACKAGE_DATA / "generated" / "vendor_spellings.json"  # the registry's spellings (kb/oui_names.py)
 TAXONOMY_FILE = PACKAGE_DATA / "taxonomy.yaml"
 ATTRIBUTES_FILE = PACKAGE_DATA / "attributes.yaml"
 VENDOR_ALIASES_FILE = PACKAGE_DATA / "vendor_aliases.yaml"
