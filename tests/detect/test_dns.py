@@ -9,6 +9,7 @@ import pytest
 
 from iotwarden.detect import dns
 from iotwarden.detect.dns import DGA_SCORE_MEMO, DnsAnomalyDetector, dga_score, entropy, split_name
+from iotwarden.errors import ConfigError
 from iotwarden.model import Observation
 from tests.detect.runner import feed
 
@@ -136,3 +137,17 @@ def test_a_hosts_parent_domains_are_remembered_within_max_names() -> None:
     host = det._hosts["10.0.0.7"]
     assert len(host.txt) <= 32 and len(host.tunnel) <= 32
     assert [(a.id, a.key) for a in alerts if a.id == "detect.dns.tunnel"] == [("detect.dns.tunnel", "example.net")]
+
+
+@pytest.mark.parametrize(("options", "count", "least"), [
+    ({"max_names": 20}, "min_txt", 30),
+    ({"max_names": 8, "min_txt": 8}, "min_tunnel_names", 10),
+    ({"max_names": 4, "min_txt": 4, "min_tunnel_names": 4}, "min_dga_names", 5),
+])
+def test_max_names_below_a_count_that_raises_is_refused(options: dict[str, object], count: str, least: int) -> None:
+    """A host's names and a parent's labels and TXT query times are kept up to ``max_names``: a count above it could
+    never be reached and its rule would never fire, so such options are one clear error when the detector is made."""
+    with pytest.raises(ConfigError, match=rf"^detect\.dns\.max_names: expected at least {count} \({least}\), "
+                                          rf"got {options['max_names']}$"):
+        DnsAnomalyDetector(options)
+    DnsAnomalyDetector({**options, "max_names": least})  # at the count: accepted

@@ -12,7 +12,8 @@ suspicious; ``min_dga_names`` distinct suspicious names from one host in ``windo
 as a DGA bot walks through its list.
 
 Tunnel: ``min_tunnel_names`` distinct long (``>= tunnel_label_len``) high-entropy subdomain labels under
-one parent domain, or ``min_txt`` TXT queries for one parent, from one host within ``window_s``.
+one parent domain, or ``min_txt`` TXT queries for one parent, from one host within ``window_s``. ``max_names`` bounds
+what is kept, so it must be at least each of these counts (checked at configure time).
 
 A host is its address within its broadcast domain (detect/base.site_host, Observation.domain): two VLANs' or
 VPCs' 10.0.0.7 are two hosts, whose names are never summed into one count; untagged, the address itself.
@@ -28,6 +29,7 @@ from functools import lru_cache
 from typing import ClassVar, TypeVar
 
 from iotwarden.detect.base import COUNT, ENTRIES, SECONDS, Detector, Options, Range, site_host, subject_key
+from iotwarden.errors import ConfigError
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
 
@@ -145,6 +147,12 @@ class DnsAnomalyDetector(Detector):
 
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)
+        o: DnsOptions = self.options
+        # a host's or parent's table keeps at most max_names names or TXT query times: a count above it never raises
+        for count, least in (("min_txt", o.min_txt), ("min_tunnel_names", o.min_tunnel_names),
+                             ("min_dga_names", o.min_dga_names)):
+            if o.max_names < least:
+                raise ConfigError(f"{self.name}.max_names: expected at least {count} ({least}), got {o.max_names}")
         self._hosts: OrderedDict[str, _Host] = OrderedDict()
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
