@@ -17,6 +17,9 @@ import iotwarden.cli.monitor
 import iotwarden.services.monitor
 from iotwarden.cli.main import main
 from iotwarden.cli.monitor import print_alert
+from iotwarden.errors import ConfigError
+from iotwarden.export import Exporter, open_exporter
+from iotwarden.export.ecs import EcsFile
 from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.model.alert import Alert
 from iotwarden.services.monitor import Monitor
@@ -271,3 +274,81 @@ def test_with_playbooks_the_ca_options_reach_the_responder(tmp_path: Path, monke
     db = f"sqlite:///{tmp_path / 'mon.db'}"
     assert main(["monitor", str(watched), "--once", "--db", db, "--playbooks", str(tmp_path / "pb.yaml"), *given]) == 0
     assert seen == [expected]
+
+
+class _Recorder:
+    """An exporter that counts its closes (``rec://NAME`` in --export)."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.closes = name, 0
+
+    def send(self, alert: Alert) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closes += 1
+
+
+def _recorded(monkeypatch: pytest.MonkeyPatch) -> list[_Recorder]:
+    """--export rec://NAME opens a _Recorder; any other URL the real exporter."""
+    opened: list[_Recorder] = []
+
+    def recorded(url: str) -> Exporter:
+        if not url.startswith("rec://"):
+            return open_exporter(url)
+        opened.append(_Recorder(url[6:]))
+        return opened[-1]
+
+    monkeypatch.setattr(iotwarden.cli.monitor, "open_exporter", recorded)
+    return opened
+
+
+def _refuse(*_: object, **__: object) -> None:
+    raise ConfigError("refused by the test")
+
+
+@pytest.mark.parametrize("failing", ["export", "store", "responder", "monitor", "finish"])
+def test_exporters_are_closed_when_what_follows_them_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str], failing: str) -> None:
+    """The exporters (a SIEM's socket, an export file) open first; a later --export URL, the store, the response
+    engine, the monitor or its finish() failing ends the command with one line, exit 2, and every exporter opened is
+    closed (before, they stayed open). The monitor's finish() closes them once it has run: not a second time."""
+    opened = _recorded(monkeypatch)
+    watched = tmp_path / "spool"
+    watched.mkdir()
+    (tmp_path / "pb.yaml").write_text(PLAYBOOK)
+    db = f"sqlite:///{tmp_path / ('missing/m.db' if failing == 'store' else 'm.db')}"
+    args = ["monitor", str(watched), "--once", "--db", db, "--playbooks", str(tmp_path / "pb.yaml"),
+            "--export", "rec://a", "--export", "rec://b"]
+    if failing == "export":
+        args += ["--export", "carrier-pigeon://x"]
+    elif failing == "responder":
+        monkeypatch.setattr(iotwarden.cli.monitor, "_ca", _refuse)
+    elif failing in ("monitor", "finish"):
+        monkeypatch.setattr(Monitor, "__init__" if failing == "monitor" else "finish", _refuse)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("error: ") and "Traceback" not in err
+    assert [(r.name, r.closes) for r in opened] == [("a", 1), ("b", 1)]
+
+
+def test_a_finished_monitor_closes_its_exporters_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened = _recorded(monkeypatch)
+    assert main(["monitor", str(tmp_path), "--once", "--no-store", "--export", "rec://a"]) == 0
+    assert [(r.name, r.closes) for r in opened] == [("a", 1)]
+
+
+def test_an_export_file_is_closed_when_the_store_cannot_be_opened(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real exporter: ecs+file holds its file open from the start; the store's folder is missing, so the command
+    stops before monitoring, and the file is closed (before, it stayed open with the process)."""
+    real, opened = open_exporter, []
+
+    def spied(url: str) -> Exporter:
+        opened.append(real(url))
+        return opened[-1]
+
+    monkeypatch.setattr(iotwarden.cli.monitor, "open_exporter", spied)
+    assert main(["monitor", str(tmp_path), "--once", "--db", f"sqlite:///{tmp_path / 'missing' / 'm.db'}",
+                 "--export", f"ecs+file://{tmp_path / 'alerts.ndjson'}"]) == 2
+    assert len(opened) == 1 and isinstance(opened[0], EcsFile) and opened[0]._fh is None

@@ -8,7 +8,7 @@ import math
 import signal
 import threading
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -32,8 +32,8 @@ from iotwarden.cli.respond import (
 )
 from iotwarden.detect import load_options
 from iotwarden.detect.pipeline import load_suppressions
-from iotwarden.errors import ConfigError
-from iotwarden.export import open_exporter
+from iotwarden.errors import ConfigError, IotwardenError
+from iotwarden.export import Exporter, open_exporter
 from iotwarden.model.alert import Alert
 from iotwarden.services.monitor_settings import POLL_S
 
@@ -96,6 +96,15 @@ def _without_playbooks(*, enforce: Enforce, netns: str | None, allow: list[str],
         raise ConfigError(f"{', '.join(given)}: how response playbooks act on alerts; give --playbooks too")
 
 
+def _close_untaken(exporter: Exporter) -> None:
+    """Close an exporter that no monitor took (what comes after it failed to open or build): a failing close is a
+    warning, the failure that stopped the command stays the error reported."""
+    try:
+        exporter.close()
+    except IotwardenError as exc:
+        err.print(f"[yellow]warning:[/] export {type(exporter).__name__}: {exc}", highlight=False)
+
+
 def _capture_filter(source: str, bpf: str | None) -> list[tuple[int, int, int, int]] | None:
     """``--bpf`` compiled once for a live interface, before anything starts: a bad or oversized filter is
     one line at once; given for a watched folder, which it would not filter, it is refused."""
@@ -144,9 +153,16 @@ def monitor_cmd(
     found = read_playbooks(playbooks) if playbooks else []
     if found and no_store:
         raise ConfigError("--playbooks log every action in the database: drop --no-store")
-    exporters = [open_exporter(url) for url in export or []]
-    # the store is closed when the block ends, whatever fails after it opens (the responder, the monitor's analyzers)
-    with nullcontext() if no_store else open_store(db) as store:
+    # what is opened is closed on every path, whatever fails after it opens: the store when the block ends; the
+    # exporters (sockets, files) by the monitor's finish() once it has run, by the stack when a later --export URL,
+    # the store, the responder, the monitor or its finish() fails first
+    with ExitStack() as opened:
+        untaken = opened.enter_context(ExitStack())  # closed after the store (last in, first out)
+        exporters: list[Exporter] = []
+        for url in export or []:
+            exporters.append(open_exporter(url))
+            untaken.callback(_close_untaken, exporters[-1])
+        store = None if no_store else opened.enter_context(open_store(db))
         subscribers: list[Callable[[Alert], None]] = [print_alert]
         if store is not None and found:
             subscribers.append(_responder(store, found, enforce=enforce, netns=netns, allow=allow, policy=policy,
@@ -171,6 +187,7 @@ def monitor_cmd(
             mon.stop()
         finally:
             alerts = mon.finish()  # under the handler still: a second SIGTERM does not cut it short
+            untaken.pop_all()  # finish() closed them
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
     for name, message in mon.export_errors.items():
