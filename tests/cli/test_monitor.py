@@ -352,3 +352,24 @@ def test_an_export_file_is_closed_when_the_store_cannot_be_opened(tmp_path: Path
     assert main(["monitor", str(tmp_path), "--once", "--db", f"sqlite:///{tmp_path / 'missing' / 'm.db'}",
                  "--export", f"ecs+file://{tmp_path / 'alerts.ndjson'}"]) == 2
     assert len(opened) == 1 and isinstance(opened[0], EcsFile) and opened[0]._fh is None
+
+
+def test_a_stix_bundle_file_is_kept_when_the_store_cannot_be_opened(tmp_path: Path) -> None:
+    """A STIX bundle file is written only when its exporter closes; a command that stops before monitoring (the
+    store's folder is missing) lets it go without writing, so a previous run's bundle is kept, not emptied."""
+    bundle_file = tmp_path / "alerts.stix.json"
+    bundle_file.write_text('{"type": "bundle", "id": "bundle--previous-run"}\n', encoding="utf-8")
+    assert main(["monitor", str(tmp_path), "--once", "--db", f"sqlite:///{tmp_path / 'missing' / 'm.db'}",
+                 "--export", f"stix+file://{bundle_file}"]) == 2
+    assert bundle_file.read_text(encoding="utf-8") == '{"type": "bundle", "id": "bundle--previous-run"}\n'
+
+
+def test_a_stix_bundle_file_is_written_by_a_run_that_raised_nothing(tmp_path: Path) -> None:
+    """A run that started and raised nothing still writes its (empty) bundle: the file says what the run saw."""
+    bundle_file = tmp_path / "out" / "alerts.stix.json"
+    bundle_file.parent.mkdir()
+    (tmp_path / "in").mkdir()
+    assert main(["monitor", str(tmp_path / "in"), "--once", "--no-store",
+                 "--export", f"stix+file://{bundle_file}"]) == 0
+    data = json.loads(bundle_file.read_text(encoding="utf-8"))
+    assert data["type"] == "bundle" and [o["type"] for o in data["objects"]] == ["identity"]

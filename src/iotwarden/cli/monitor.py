@@ -33,7 +33,7 @@ from iotwarden.cli.respond import (
 from iotwarden.detect import load_options
 from iotwarden.detect.pipeline import load_suppressions
 from iotwarden.errors import ConfigError, IotwardenError
-from iotwarden.export import Exporter, open_exporter
+from iotwarden.export import Discardable, Exporter, open_exporter
 from iotwarden.model.alert import Alert
 from iotwarden.services.monitor_settings import POLL_S
 
@@ -96,9 +96,14 @@ def _without_playbooks(*, enforce: Enforce, netns: str | None, allow: list[str],
         raise ConfigError(f"{', '.join(given)}: how response playbooks act on alerts; give --playbooks too")
 
 
-def _close_untaken(exporter: Exporter) -> None:
-    """Close an exporter that no monitor took (what comes after it failed to open or build): a failing close is a
-    warning, the failure that stopped the command stays the error reported."""
+def _close_untaken(exporter: Exporter, started: threading.Event) -> None:
+    """Close an exporter that no monitor took (what comes after it failed to open or build) or whose finish() failed:
+    a failing close is a warning, the failure that stopped the command stays the error reported. One that writes only
+    when closed (a STIX bundle file) is let go without writing when the run never ``started``, so a previous run's
+    file is kept rather than replaced by an empty bundle."""
+    if not started.is_set() and isinstance(exporter, Discardable):
+        exporter.discard()
+        return
     try:
         exporter.close()
     except IotwardenError as exc:
@@ -159,9 +164,10 @@ def monitor_cmd(
     with ExitStack() as opened:
         untaken = opened.enter_context(ExitStack())  # closed after the store (last in, first out)
         exporters: list[Exporter] = []
+        started = threading.Event()  # set once the monitor runs: from then on a bundle file is written, not let go
         for url in export or []:
             exporters.append(open_exporter(url))
-            untaken.callback(_close_untaken, exporters[-1])
+            untaken.callback(_close_untaken, exporters[-1], started)
         store = None if no_store else opened.enter_context(open_store(db))
         subscribers: list[Callable[[Alert], None]] = [print_alert]
         if store is not None and found:
@@ -176,6 +182,7 @@ def monitor_cmd(
         # analyzers hold (held scans, waiting flows) and the store gets it; signals reach the main thread only
         previous = (signal.signal(signal.SIGTERM, lambda signum, frame: mon.stop())
                     if threading.current_thread() is threading.main_thread() else None)
+        started.set()
         try:
             if folder.is_dir():
                 mon.poll(folder, interval=poll, once=once)

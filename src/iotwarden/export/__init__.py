@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from urllib.parse import parse_qs, urlsplit
 
 from iotwarden.errors import ConfigError
@@ -23,6 +23,14 @@ class Exporter(Protocol):
     def send(self, alert: Alert) -> None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Discardable(Protocol):
+    """An exporter that writes only when closed (a STIX bundle file): ``discard`` lets it go without writing, for
+    a run that never started."""
+
+    def discard(self) -> None: ...
 
 
 def open_exporter(url: str) -> Exporter:

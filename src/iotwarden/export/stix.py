@@ -112,6 +112,11 @@ class StixFile:
         if len(self._alerts) < MAX_ALERTS_PER_BUNDLE:
             self._alerts.append(alert)
 
+    def discard(self) -> None:
+        """Let go without writing: the run never started (what came after this exporter failed to open), so a
+        bundle already at ``path``, a previous run's, is kept rather than replaced by an empty one."""
+        self._alerts.clear()
+
     def close(self) -> None:
         data = json.loads(bundle(self._alerts, sensor=self.sensor).serialize())
         self.path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
