@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from iotwarden.export.ecs import EcsFile
+from iotwarden.export.stix import StixFile
 from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.services.monitor import MAX_SEEN_FILES, Monitor
 from iotwarden.sources.capfile import read_capture
@@ -131,3 +133,16 @@ def test_a_growing_zeek_log_is_read_line_by_line_once(tmp_path: Path, monkeypatc
     mon.scan(tmp_path)
     mon.finish()
     assert fed == [row.split("\t")[1] for row in rows] and mon.files == 1
+
+
+def test_an_exporter_that_cannot_write_its_file_is_a_warning_and_the_others_are_still_closed(tmp_path: Path) -> None:
+    """finish() closes every exporter: a STIX bundle whose folder went away (an OSError, not an IotwardenError) is
+    named in export_errors, and the exporter after it is closed all the same."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    stix, ecs = StixFile(gone / "b.json"), EcsFile(tmp_path / "a.ndjson")
+    gone.rmdir()
+    mon = Monitor(exporters=[stix, ecs])
+    mon.finish()
+    assert list(mon.export_errors) == ["StixFile"] and "b.json" in mon.export_errors["StixFile"]
+    assert ecs._fh is None

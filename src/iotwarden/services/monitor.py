@@ -320,10 +320,10 @@ class Monitor:
         else:
             self.addons.done()
         self._maybe_store(force=True)
-        for exporter in self.exporters:
+        for exporter in self.exporters:  # each is closed, whatever the one before did
             try:
                 exporter.close()
-            except IotwardenError as exc:
+            except (IotwardenError, OSError) as exc:  # OSError: a bundle file that cannot be written (disk, folder)
                 self.export_errors[type(exporter).__name__] = str(exc)
         return list(self.ctx.alerts)
 
