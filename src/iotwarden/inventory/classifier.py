@@ -53,6 +53,15 @@ OS and firmware (model.Device.classification), keeping every match so each concl
 #   evidence, however weak, is more specific than the system it runs. On such a device the rules that type a host
 #   by its system's edition or build (``behaviour: it_system``: a client Windows build, which Windows IoT Enterprise
 #   shares) yield too, kept to explain nothing: a panel PC on an industrial-PC maker's block is no workstation;
+# * a User-Agent is text the client chooses (RFC 9110 §10.1.5: a client may send any product tokens; Mirai's HTTP
+#   flood (mirai/bot/attack_app.c, the source published 2016) sends desktop Chrome, Firefox and Safari strings from
+#   BusyBox cameras and routers), while the DHCP client and the MAC block are the device's own stack. A User-Agent
+#   match that says an IT machine's system (IT_OS: Windows, macOS) or types a phone, computer or server
+#   (CONTROLLER_TYPES) yields (kept to explain the vendor, counted for nothing) when the device's other evidence
+#   best supports another system, however weakly (BusyBox udhcpc's vendor class or request list: Linux), or
+#   concludes a kind of a category other than it (a camera maker's block typing a camera): the device, not a
+#   program's mask, says what it is. With nothing else to weigh, or other evidence agreeing (MSFT 5.0 DHCP, a
+#   PC maker's block, which types nothing), the User-Agent stands;
 # * models are weighed after the vendor, in one spelling per product (inventory/modelnames.py): the
 #   vendor's name in front dropped, case and punctuation ignored, and never from evidence naming
 #   another vendor than the one concluded.
@@ -93,6 +102,8 @@ IT_OS_RULE = "os.it_system"
 IT_OS_WEIGHT = 0.5  # MIN_CONFIDENCE: concludes it alone, and any other category's evidence is counted before it
 IT_OS_YIELDS_TO = frozenset({"ot", "medical", "building"})
 IT_SYSTEM = "it_system"  # kb/schema.py BEHAVIOURS: a type read from the system's edition or build (see the notes)
+USER_AGENT = "http.user_agent"  # client-chosen text (see the notes): yields to the device's own stack
+IT_CATEGORY = "it"  # taxonomy category of the phones, computers and servers a browser User-Agent names
 IT_OS_REFERENCE = ("Microsoft Learn, Windows release information (learn.microsoft.com/windows/release-health): "
                    "Windows' editions are client (Home, Pro, Enterprise) and server (Windows Server) ones; Apple, "
                    "macOS (support.apple.com/macos) runs on Mac computers only")
@@ -122,7 +133,8 @@ class Classifier:
 
     def classify(self, device: Device) -> dict[str, Conclusion]:
         """The conclusions for ``device``, keyed by property; a property left out is unknown."""
-        matches, shared = self._shared_printer_evidence(self.matches(device))
+        matches, masked = self._user_agent_evidence(self.matches(device))
+        matches, shared = self._shared_printer_evidence(matches)
         matches, controlled = self._controller_evidence(matches)
         out: dict[str, Conclusion] = {}
         for prop in CLASSIFIED_FIELDS:
@@ -130,7 +142,7 @@ class Classifier:
                 continue
             if prop == "vendor":
                 counted, yielded = self._vendor_evidence(matches)
-                yielded += controlled + shared
+                yielded += controlled + shared + masked
                 found = weighing.conclude(self.min_confidence, prop, weighing.support_of(prop, counted),
                                           counted + yielded, discount=True)
             elif prop == "model":  # one spelling per model, only from evidence about this vendor's product
@@ -171,6 +183,31 @@ class Classifier:
 
     def _category(self, matches: list[Match]) -> Conclusion | None:
         return weighing.category(self.kb.taxonomy, self.min_confidence, matches)
+
+    def _user_agent_evidence(self, matches: list[Match]) -> tuple[list[Match], list[Match]]:
+        """The matches that are evidence about the device, and the User-Agent ones naming an IT machine (IT_OS, a
+        CONTROLLER_TYPES kind) that the device's own stack contradicts: its other evidence best supports a system
+        not of IT_OS, or concludes a kind whose category is not it (see the notes at the top of this module)."""
+        taxonomy = self.kb.taxonomy
+
+        def it_machine(m: Match) -> bool:
+            tid = m.conclusions.get("device_type")
+            return m.conclusions.get("os") in IT_OS or bool(
+                tid and taxonomy.get(tid) is not None and {tid, *taxonomy.ancestors(tid)} & CONTROLLER_TYPES)
+
+        masks = [m for m in matches if m.attribute == USER_AGENT and it_machine(m)]
+        if not masks:
+            return matches, []
+        own = [m for m in matches if m.attribute != USER_AGENT]
+        # a system its own stack states, however weakly (udhcpc's request list alone weighs under the threshold),
+        # when it is best supported there: a PC's MSFT 5.0 outweighs a stray weak Linux sign
+        systems = weighing.support_of("os", own)
+        os = max(systems, key=lambda v: (systems[v], v)) if systems else None
+        kind = self._device_type(own)
+        if (os is None or os in IT_OS) and (
+                kind is None or taxonomy.get(kind.value) is None or taxonomy.category_of(kind.value) == IT_CATEGORY):
+            return matches, []
+        return [m for m in matches if m not in masks], masks
 
     @staticmethod
     def _shared_printer_evidence(matches: list[Match]) -> tuple[list[Match], list[Match]]:

@@ -1,0 +1,71 @@
+"""A browser User-Agent is text the client chooses (RFC 9110 §10.1.5): a bot on a camera sends a desktop browser's
+(Mirai's HTTP flood, mirai/bot/attack_app.c) and must not make it a Windows workstation, category it (the lateral
+detector ignores IT hosts). Such a User-Agent's IT system or computer kind yields when the device's own stack (its
+DHCP client, its IEEE block's kind) says otherwise (inventory/classifier.py USER_AGENT); a real PC keeps it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.inventory.test_classifier_enterprise import _classifier, concluded, stating
+from tests.inventory.test_classifier_windows_hosts import MACOS_PRL, WINDOWS_DHCP
+
+# the User-Agents Mirai's HTTP flood picks from (mirai/bot/attack_app.c, table_unlock_val TABLE_HTTP_ONE..FIVE)
+MIRAI_UAS = [
+    "Mozilla/5.0 (Windows NT 10.0; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/51.0.2704.103 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/52.0.2743.116 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 6.1; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/51.0.2704.103 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 6.1; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/52.0.2743.116 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11_6) AppleWebKit/601.7.7 (KHTML, like Gecko) Version/9.1.2 "
+    "Safari/601.7.7",
+]
+EDGE_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 "
+           "Safari/537.36 Edg/120.0.0.0")
+SAFARI_UA = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 "
+             "Safari/605.1.15")
+HIKVISION_MAC = "28:57:be:01:02:03"  # Hikvision's IEEE block: mac.vendor.hikvision (camera, 0.5)
+UDHCPC_PRL = "1,3,6,12,15,28,42"  # BusyBox udhcpc's default request list: dhcp.prl.udhcpc (Linux, 0.3)
+
+
+def _not_an_it_machine(found: dict[str, str]) -> None:
+    assert found.get("os") not in ("Windows", "macOS")
+    assert found.get("device_type") != "workstation"
+    assert found.get("category") != "it"
+
+
+@pytest.mark.parametrize("ua", MIRAI_UAS)
+def test_a_camera_block_flooding_with_a_browser_user_agent_stays_a_camera(ua: str) -> None:
+    found = concluded(stating(HIKVISION_MAC, http__user_agent=ua))
+    _not_an_it_machine(found)
+    assert (found["vendor"], found["device_type"], found["category"]) == ("Hikvision", "camera", "iot")
+
+
+@pytest.mark.parametrize("ua", MIRAI_UAS)
+def test_busybox_dhcp_outweighs_a_browser_user_agent(ua: str) -> None:
+    for dhcp in ({"dhcp__vendor_class": "udhcp 1.24.1"}, {"dhcp__param_req_list": UDHCPC_PRL}):
+        _not_an_it_machine(concluded(stating(**dhcp, http__user_agent=ua)))
+    found = concluded(stating(HIKVISION_MAC, dhcp__vendor_class="udhcp 1.24.1", http__user_agent=ua))
+    assert (found["os"], found["device_type"], found["category"]) == ("Linux", "camera", "iot")
+
+
+def test_the_masked_user_agent_is_kept_to_explain_the_vendor() -> None:
+    dev = stating(HIKVISION_MAC, http__user_agent=MIRAI_UAS[4])  # http.ua.macos names Apple too
+    vendor = _classifier().classify(dev)["vendor"]
+    assert vendor.value == "Hikvision"
+    assert {str(e["rule_id"]): e["agrees"] for e in vendor.evidence}["http.ua.macos"] is False
+
+
+@pytest.mark.parametrize("ua", [EDGE_UA, *MIRAI_UAS[:4]])
+def test_a_windows_pc_with_a_browser_stays_a_windows_workstation(ua: str) -> None:
+    found = concluded(stating(**WINDOWS_DHCP, http__user_agent=ua))
+    assert (found["os"], found["device_type"], found["category"]) == ("Windows", "workstation", "it")
+
+
+def test_a_browser_user_agent_alone_still_types_the_pc() -> None:
+    found = concluded(stating(http__user_agent=EDGE_UA))
+    assert (found["os"], found["device_type"], found["category"]) == ("Windows", "workstation", "it")
+
+
+def test_a_mac_with_safari_stays_a_mac() -> None:
+    found = concluded(stating(dhcp__param_req_list=MACOS_PRL, http__user_agent=SAFARI_UA))
+    assert (found["os"], found["category"]) == ("macOS", "it")
