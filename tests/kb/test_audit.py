@@ -8,30 +8,15 @@ integration (check b), fails here until its rule is fixed or the audit's allow-l
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from iotwarden.kb import KnowledgeBase
 from iotwarden.kb.schema import Condition, Rule
+from tests.benchutil import bench_module
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def _module(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-audit = _module("kb_audit")
-regex_samples = _module("regex_samples")
+audit = bench_module("kb_audit")
+regex_samples = bench_module("regex_samples")
 
 
 @pytest.fixture(scope="module")

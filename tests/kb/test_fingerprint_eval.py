@@ -5,31 +5,14 @@ vendor and no wrong kind."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from tests.benchutil import bench_module
 
-
-def _module() -> ModuleType:
-    sys.path.insert(0, str(BENCH))  # the script imports sweep_inputs beside it, as when it is run
-    try:
-        spec = importlib.util.spec_from_file_location("fingerprint_eval", BENCH / "fingerprint_eval.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["fingerprint_eval"] = module
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(BENCH))
-
-
-FE = _module()
+FE = bench_module("fingerprint_eval")
 
 
 @pytest.fixture(scope="module")

@@ -3,30 +3,16 @@ rules match, counted once each whatever the rule file; only the chosen categorie
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from iotwarden.kb import KnowledgeBase
 from iotwarden.kb.schema import Rule
+from tests.benchutil import bench_module
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def _module(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-probe = _module("kb_channels")
+probe = bench_module("kb_channels")
 
 
 def _rule(rule_id: str, attribute: str, **conclusions: str) -> Rule:

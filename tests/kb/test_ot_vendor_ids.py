@@ -3,32 +3,19 @@ vendor_aliases.yaml, the registered company kept in the reference; the shipped f
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 import yaml
 
 from iotwarden.kb.oui import VendorNames
+from tests.benchutil import bench_module
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
 SHIPPED_WIRESHARK = "4.0."  # the tshark whose tables the shipped files were generated from
 
 
-def _module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("ot_vendor_ids", BENCH / "ot_vendor_ids.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ot_vendor_ids"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-GEN = _module()
+GEN = bench_module("ot_vendor_ids")
 VALUES = "\n".join([
     "F\tVendor ID\tcip.id.vendor_id\tFT_UINT16\tcip\tBASE_DEC\t0x0\t",
     "V\tcip.id.vendor_id\t0\tReserved",
