@@ -1,26 +1,22 @@
 """Live capture from a Linux network interface -> PacketBatches (AF_PACKET socket, kernel BPF filter).
 
 The filter expression is compiled to classic BPF by libpcap (``pcap_compile`` through ctypes) or,
-without libpcap, by ``tcpdump -ddd``, and attached with SO_ATTACH_FILTER so the kernel drops what
-the filter rejects and truncates what it keeps to ``snaplen``. Needs root or CAP_NET_RAW.
+without libpcap, by ``tcpdump -ddd`` (sources/bpf.py), and attached with SO_ATTACH_FILTER so the kernel
+drops what the filter rejects and truncates what it keeps to ``snaplen``. Needs root or CAP_NET_RAW.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import fcntl
 import select
-import shutil
 import socket
 import struct
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -32,6 +28,20 @@ from iotwarden.engine.batch import (
     PacketBatch,
 )
 from iotwarden.errors import CaptureError, ConfigError
+from iotwarden.sources.bpf import (
+    BPF_RET_K,
+    MAX_FILTER_CHARS,
+    Program,
+    check_expression,
+    compile_with_libpcap,
+    compile_with_tcpdump,
+)
+from iotwarden.sources.bpf import load_libpcap as _libpcap
+
+# Compiling an expression is sources/bpf.py's; its names import from here too, where their callers have found them.
+__all__ = ["BPF_RET_K", "DRAIN_S", "IDLE_TICK_S", "MAX_BATCH_BYTES", "MAX_FILTER_CHARS", "MAX_SNAPLEN", "POLL_INTERVAL",
+           "RCVBUF_BYTES", "CaptureCounters", "IdleBatch", "LiveCapture", "Program", "capture_live", "check_expression",
+           "compile_filter", "compile_with_libpcap", "compile_with_tcpdump", "idle_batch", "interface_filter"]
 
 # Linux ABI constants (linux/if_ether.h, linux/if_packet.h, asm-generic/socket.h, linux/sockios.h)
 ETH_P_ALL = 0x0003
@@ -50,7 +60,6 @@ ARPHRD_IEEE80211, ARPHRD_IEEE80211_RADIOTAP = 801, 803  # Wi-Fi in monitor mode 
 _AUXDATA = struct.Struct("=IIIHHHH")  # struct tpacket_auxdata
 _TIMESPEC = struct.Struct("=qq")
 _BPF_INSN = struct.Struct("=HBBI")  # struct sock_filter (code, jt, jf, k)
-BPF_RET_K = 0x06  # "ret #k": accept k bytes of the packet
 
 # link type per interface hardware type: (LINKTYPE_* for the batch, DLT_* for pcap_compile)
 _LINKTYPES = {
@@ -62,10 +71,6 @@ _LINKTYPES = {
 }
 
 MAX_SNAPLEN = 262144  # libpcap's MAXIMUM_SNAPLEN
-# Characters of a filter expression. libpcap's optimiser grows about cubically with the expression
-# ("port 1 or port 2 or ..." of 2 KiB compiles in under a second, of 4 KiB in 6 s, 16 KiB for minutes),
-# and the kernel attaches at most BPF_MAXINSNS (4096) instructions anyway; name networks, not hosts.
-MAX_FILTER_CHARS = 2048
 # A batch is handed over at the latest once it holds this many bytes of packet data.
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 # Socket receive buffer asked of the kernel: how much traffic may queue while the engine works.
@@ -79,92 +84,6 @@ DRAIN_S = 1.0
 # the analyzers' clock goes on (a held scan, a flow waiting for its device's class come due) while no packet comes;
 # a tenth of the shortest wait an analyzer has (scan's hold_s 900 s, lateral's unknown_wait_s 600 s) is soon enough
 IDLE_TICK_S = 5.0
-
-_compile_lock = threading.Lock()  # pcap_compile is not thread-safe before libpcap 1.8
-
-
-class _BpfInsn(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint32)]
-
-
-class _BpfProgram(ctypes.Structure):
-    _fields_ = [("bf_len", ctypes.c_uint), ("bf_insns", ctypes.POINTER(_BpfInsn))]
-
-
-Program = list[tuple[int, int, int, int]]
-
-
-def _libpcap() -> Any | None:
-    name = ctypes.util.find_library("pcap")
-    if name is None:
-        return None
-    try:
-        lib = ctypes.CDLL(name)
-    except OSError:
-        return None
-    lib.pcap_open_dead.restype = ctypes.c_void_p
-    lib.pcap_open_dead.argtypes = [ctypes.c_int, ctypes.c_int]
-    lib.pcap_compile.restype = ctypes.c_int
-    lib.pcap_compile.argtypes = [ctypes.c_void_p, ctypes.POINTER(_BpfProgram), ctypes.c_char_p, ctypes.c_int,
-                                 ctypes.c_uint32]
-    lib.pcap_geterr.restype = ctypes.c_char_p
-    lib.pcap_geterr.argtypes = [ctypes.c_void_p]
-    lib.pcap_freecode.argtypes = [ctypes.POINTER(_BpfProgram)]
-    lib.pcap_close.argtypes = [ctypes.c_void_p]
-    return lib
-
-
-def compile_with_libpcap(lib: Any, expression: str, dlt: int, snaplen: int) -> Program:
-    """``expression`` as classic BPF for link type ``dlt`` (optimised, as tcpdump compiles it)."""
-    with _compile_lock:
-        handle = lib.pcap_open_dead(dlt, snaplen)
-        if not handle:
-            raise CaptureError("libpcap could not open a compiler handle")
-        try:
-            prog = _BpfProgram()
-            if lib.pcap_compile(handle, ctypes.byref(prog), expression.encode(), 1, 0xFFFFFFFF) != 0:
-                reason = (lib.pcap_geterr(handle) or b"").decode("utf-8", "replace")
-                raise CaptureError(f"invalid capture filter {expression!r}: {reason}")
-            try:
-                return [(prog.bf_insns[i].code, prog.bf_insns[i].jt, prog.bf_insns[i].jf, prog.bf_insns[i].k)
-                        for i in range(prog.bf_len)]
-            finally:
-                lib.pcap_freecode(ctypes.byref(prog))
-        finally:
-            lib.pcap_close(handle)
-
-
-def compile_with_tcpdump(expression: str, interface: str, snaplen: int) -> Program:
-    """``expression`` as classic BPF for ``interface``, compiled by ``tcpdump -ddd``."""
-    tcpdump = shutil.which("tcpdump")
-    if tcpdump is None:
-        raise CaptureError("a capture filter needs libpcap (Debian: libpcap0.8) or tcpdump; neither is installed")
-    try:
-        # "--": an expression starting with "-" must not be read as an option (tcpdump uses getopt)
-        done = subprocess.run([tcpdump, "-i", interface, "-s", str(snaplen), "-ddd", "--", expression],  # noqa: S603
-                              capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise CaptureError(f"tcpdump could not compile the capture filter: {exc}") from exc
-    if done.returncode != 0:
-        reason = (done.stderr.strip().splitlines() or ["no reason given"])[-1]
-        raise CaptureError(f"invalid capture filter {expression!r}: {reason}")
-    try:
-        rows = [tuple(int(x) for x in line.split()) for line in done.stdout.split("\n")[1:] if line.strip()]
-        program = [(r[0], r[1], r[2], r[3]) for r in rows]
-        if len(program) != int(done.stdout.split("\n", 1)[0]):
-            raise ValueError("instruction count mismatch")
-    except (ValueError, IndexError) as exc:
-        raise CaptureError(f"unexpected tcpdump -ddd output for {expression!r}") from exc
-    return program
-
-
-def check_expression(expression: str) -> None:
-    """Refuse, before libpcap sees it, a filter expression longer than MAX_FILTER_CHARS or holding a NUL."""
-    if len(expression) > MAX_FILTER_CHARS:
-        raise ConfigError(f"capture filter of {len(expression):,} characters: at most {MAX_FILTER_CHARS:,} "
-                          "(libpcap's optimiser would take minutes; filter on networks, not host by host)")
-    if "\0" in expression:
-        raise ConfigError("capture filter: a NUL character cannot be part of an expression")
 
 
 def compile_filter(expression: str | None, *, dlt: int, snaplen: int, interface: str) -> Program:
