@@ -115,10 +115,15 @@ def sensor_cmd(
         try:
             with _graceful(sensor.stop):
                 if live:
-                    from iotwarden.sources.live import capture_live  # noqa: PLC0415 - Linux, needs CAP_NET_RAW
+                    from iotwarden.sources.live import (  # noqa: PLC0415 - Linux, needs CAP_NET_RAW
+                        IDLE_TICK_S,
+                        capture_live,
+                    )
 
-                    # the socket is open once capture_live returns: from this line on, no packet is missed
-                    batches = capture_live(sources[0], bpf=bpf, program=program, stop=sensor.stopping)
+                    # the socket is open once capture_live returns: from this line on, no packet is missed; a quiet
+                    # link's heartbeats carry its time to the workers (their held scans come due)
+                    batches = capture_live(sources[0], bpf=bpf, program=program, stop=sensor.stopping,
+                                           idle_s=IDLE_TICK_S)
                     err.print(f"capturing on {sources[0]}; {started}", highlight=False, soft_wrap=True)
                     reports.append(sensor.run_live(batches, sources[0]))
                 else:

@@ -251,13 +251,21 @@ class Sensor:
         return report
 
     def run_live(self, batches: Iterator[PacketBatch], source: str) -> RunReport:
-        """A live capture as one run until :meth:`stop` (or the batches end); a full outbox drops its oldest."""
+        """A live capture as one run until :meth:`stop` (or the batches end); a full outbox drops its oldest.
+        A quiet link's heartbeat (sources/live.IdleBatch, ``capture_live(idle_s=...)``) closes the flows idle by
+        its time and is sent as a tick with them, so the workers' analyzers (a held scan) come due with no packet."""
+        from iotwarden.sources.live import IdleBatch  # noqa: PLC0415 - Linux-only; only a live capture sends one
+
         encoder = self._encoder(source)
         report = RunReport(source=source, run=encoder.run, format="live")
         engine = new_engine(self.engine_config)
         for batch in batches:
-            res = engine.process(batch)
-            ts = float(batch.ts[-1]) if len(batch) else None
+            ts: float | None
+            if isinstance(batch, IdleBatch):  # no packet, yet the capture's clock went on
+                res, ts = engine.advance(batch.at), batch.at
+            else:
+                res = engine.process(batch)
+                ts = float(batch.ts[-1]) if len(batch) else None
             report.packets += len(batch)
             report.observations += len(res.observations)
             report.flows += len(res.flows)
