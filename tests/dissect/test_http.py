@@ -100,7 +100,7 @@ def test_a_super_packet_of_body_and_the_next_response_keeps_the_connection() -> 
 
 
 @pytest.mark.parametrize("to_server", [True, False])
-@pytest.mark.parametrize("length", [b"4O", b"-1", b"", b"0x10", b"\xd9\xa3"])
+@pytest.mark.parametrize("length", [b"4O", b"-1", b"", b"0x10", b"\xd9\xa3", b"5, 7", b"1" * 16])
 def test_a_message_with_an_unusable_content_length_ends_its_direction(to_server: bool, length: bytes) -> None:
     # RFC 9112 §6.3 (5): an invalid Content-Length leaves the framing unrecoverable. Its direction was left open, so
     # the body (here a logged message, as a message/http document holds one, RFC 9112 §10.1) was read as the next
@@ -119,6 +119,14 @@ def test_a_message_with_an_unusable_content_length_ends_its_direction(to_server:
     key = "c2s" if to_server else "s2c"
     assert state.get("closed_" + key) and not state.get(key)
     assert d.feed(pkt, logged, state) == []  # nothing more of the direction is read
+
+
+@pytest.mark.parametrize("fields", [b"Content-Length: 4, 4\r\n", b"Content-Length: 4\r\nContent-Length: 4\r\n"])
+def test_a_content_length_repeated_with_one_value_frames_the_body(fields: bytes) -> None:
+    # RFC 9112 §6.3 (5): repeated fields (or a list) of one same value are that value; the next request is read
+    data = b"POST /a HTTP/1.1\r\nHost: a\r\n" + fields + b"\r\nbodyGET /b HTTP/1.1\r\nHost: a\r\n\r\n"
+    obs = HttpDissector().feed(Packet(ts=0.0, payload=data, to_server=True), data, {})
+    assert [o.fields.get("uri") for o in obs if o.kind == "request"] == ["/a", "/b"]
 
 
 def test_garbage_instead_of_a_request_line_is_a_parse_error() -> None:

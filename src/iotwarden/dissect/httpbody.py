@@ -10,7 +10,7 @@ from typing import Any
 from iotwarden.dissect import streambuf, tsgu
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.dpwsmeta import MetadataReader
-from iotwarden.dissect.httphead import MAX_HEAD
+from iotwarden.dissect.httphead import MAX_HEAD, content_length
 from iotwarden.dissect.ipp import IppReader
 from iotwarden.dissect.upnpdesc import DescriptionReader
 from iotwarden.errors import ParseError
@@ -37,10 +37,11 @@ def body_length(headers: dict[str, str], state: dict[str, Any], key: str) -> int
     if "chunked" in headers.get("transfer-encoding", "").lower():
         return -1
     if "content-length" in headers:
-        value = headers["content-length"].split(",")[0].strip()
-        if not (value.isascii() and value.isdigit()):
+        value = headers["content-length"]
+        length = content_length(value)
+        if length is None:
             raise malformed(state, key, state.get(key), f"bad Content-Length {value[:20]!r}")
-        return int(value)
+        return length
     return 0 if key == streambuf.C2S else -2
 
 

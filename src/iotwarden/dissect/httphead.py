@@ -62,9 +62,19 @@ def framed_length(head: bytes, data: bytes | bytearray, start: int, to_server: b
         if name == b"transfer-encoding":
             return _chunked_length(data, start)
         if name == b"content-length":
-            digits = value.split(b",")[0].strip()
-            length = int(digits) if digits.isdigit() and len(digits) <= 15 else None
+            length = content_length(value.decode("latin-1"))
     return length
+
+
+def content_length(value: str) -> int | None:
+    """The body length a Content-Length value gives, or None when it is invalid (RFC 9112 §6.3 (5)): decimal digits,
+    at most 15 of them; a list (fields repeated, or combined by a proxy) only of one same value, as '42, 42'
+    ('5, 7' is no length: framing by either would misread the other's reader)."""
+    values = {v.strip() for v in value.split(",")}
+    if len(values) != 1:
+        return None
+    digits = values.pop()
+    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 15 else None
 
 
 def unended_head(buf: bytes | bytearray, to_server: bool) -> bytes | None:
