@@ -22,15 +22,25 @@ from iotwarden.model import Flow, Observation
 from tests.detect.runner import feed
 
 ID = re.compile(r"^detect(\.[a-z0-9_]+)+$")
-PROTOS = ["arp", "dhcp", "dns", "http", "telnet", "ftp", "mqtt", "modbus", "s7comm", "dnp3", "enip", "tls"]
-KINDS = ["request", "response", "query", "login_attempt", "connack", "job", "cip_request", "offer", "ack", "reply"]
+PROTOS = ["arp", "dhcp", "dns", "http", "telnet", "ftp", "mqtt", "modbus", "s7comm", "dnp3", "enip", "tls",
+          "dcerpc", "dht", "kerberos", "ldap", "mms", "rdp", "rtsp", "sip", "smb"]  # every proto a detector observes
+KINDS = ["request", "response", "query", "login_attempt", "connack", "job", "cip_request", "offer", "ack", "reply",
+         "ack_data", "alter_context_resp", "as_rep", "as_req", "bind_ack", "connection_request", "encrypted_turns",
+         "error", "failure", "file_write", "gratuitous", "negotiation_failure", "rdp_gateway", "tgs_rep", "tgs_req",
+         "tree_connect", "userdata"]
 json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-2**40, 2**40), st.floats(allow_nan=True),
                       st.text(max_size=40))
 json_value = st.recursive(json_leaf, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
     st.text(max_size=10), inner, max_size=4), max_leaves=12)
 FIELD_NAMES = ["qname", "qtype", "answers", "function", "function_code", "is_write", "umas_code", "service_name",
                "class", "sender_mac", "sender_ip", "target_ip", "gratuitous", "probe", "server_id", "result",
-               "status", "return_code", "yiaddr"]
+               "status", "return_code", "yiaddr",
+               # every field a detector reads (grep 'fields.get(' in detect/)
+               "host", "share", "rdp_gateway", "operation", "variables", "username", "user_agent", "method",
+               "interface", "file", "cname", "client", "www_authenticate", "uri", "turns", "target_port",
+               "target_host", "sname", "share_inferred", "share_class", "service", "server", "routers",
+               "preauth_proved", "preauth", "pipe_inferred", "interface_inferred", "error_code", "created",
+               "client_name", "basic_user", "authorization_scheme", "accepted_interfaces"]
 
 
 def test_ids_are_stable_unique_and_registered_after_the_inventory() -> None:

@@ -63,8 +63,8 @@ class DnsPollDetector(Detector):
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         name, qtype = obs.fields.get("qname"), obs.fields.get("qtype")
-        if obs.proto != "dns" or obs.kind != "query" or qtype not in DATA_TYPES or not obs.src_ip \
-                or not isinstance(name, str) or not name:
+        if obs.proto != "dns" or obs.kind != "query" or not isinstance(qtype, str) or qtype not in DATA_TYPES \
+                or not obs.src_ip or not isinstance(name, str) or not name:
             return
         o: DnsPollOptions = self.options
         key = (site_host(obs.src_ip, obs.domain), name.lower().rstrip("."))

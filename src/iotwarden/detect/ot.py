@@ -161,7 +161,8 @@ def _device_sent(obs: Observation) -> bool:
     if obs.proto == "s7comm":
         return obs.src_port == ISO_TSAP_PORT and obs.dst_port != ISO_TSAP_PORT
     if obs.proto == "mms":
-        return (obs.kind == "response") != (obs.fields.get("service") in MMS_VMD_REQUESTS)
+        service = obs.fields.get("service")
+        return (obs.kind == "response") != (isinstance(service, str) and service in MMS_VMD_REQUESTS)
     return False
 
 
