@@ -14,7 +14,7 @@ from iotwarden.engine.core import Engine
 from iotwarden.errors import ConfigError
 from iotwarden.hooks import Context
 from iotwarden.inventory.builder import InventoryBuilder
-from iotwarden.model import Observation
+from iotwarden.model import Flow, Observation
 from iotwarden.policy.mud import detector as det
 from iotwarden.policy.mud.detector import VIOLATION, MudDetector
 from iotwarden.policy.mud.fetch import MudCache
@@ -139,3 +139,43 @@ def test_a_broken_profile_map_is_one_clear_config_error(tmp_path: Path) -> None:
         MudDetector({"profiles": "/dev/zero"})
     with pytest.raises(ConfigError, match="unknown option"):
         MudDetector({"profile": "x"})
+
+
+def _announcing(tmp_path: Path, profile: MudProfile, devices: int) -> tuple[MudCache, list[Observation]]:
+    """``devices`` cameras, each announcing its own MUD URL in DHCP (every URL's profile in the cache)."""
+    cache = MudCache(tmp_path)
+    out = []
+    for i in range(devices):
+        url = f"https://mud.maker.example/cam{i}.json"
+        profile.mud_url = url
+        cache.put(url, json.dumps(profile.to_dict()).encode(), {"fetched_at": 0.0})
+        out.append(Observation(ts=1.0 + i, proto="dhcp", kind="request", src_mac=f"02:00:00:00:00:{i:02x}",
+                               src_ip=f"10.10.20.{100 + i}", fields={"mud_url": url}))
+    return cache, out
+
+
+def _telnet(i: int, ts: float = 100.0) -> Flow:
+    return tcp_flow(f"10.10.20.{100 + i}", "10.10.20.77", 23, ts + i, a_mac=f"02:00:00:00:00:{i:02x}")
+
+
+def test_a_full_table_of_announced_urls_forgets_the_oldest_not_the_newest_device(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, camera_profile: MudProfile) -> None:
+    """Before: a full table refused every new announcement, so a device announcing after it filled was never
+    checked (no alert, nothing counted). Now the least recently used device is forgotten and counted."""
+    monkeypatch.setattr(det, "MAX_ANNOUNCED", 4)  # two devices: a MAC and an address each
+    _, announced = _announcing(tmp_path, camera_profile, 3)
+    detector = MudDetector({"cache_dir": str(tmp_path)})
+    alerts = feed([detector], announced, [_telnet(0), _telnet(2)])
+    assert [a.subject for a in alerts] == ["mac:02:00:00:00:00:02"]  # the newest is checked, the oldest forgotten
+    assert len(detector.announced) == 4 and detector.evicted == {"announced": 2}
+
+
+def test_a_full_table_of_cached_profiles_forgets_the_least_recently_used(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, camera_profile: MudProfile) -> None:
+    """Before: past the limit a URL's profile was never looked up, so its device was never checked again."""
+    monkeypatch.setattr(det, "MAX_CACHED_PROFILES", 1)
+    _, announced = _announcing(tmp_path, camera_profile, 3)
+    detector = MudDetector({"cache_dir": str(tmp_path)})
+    alerts = feed([detector], announced, [_telnet(0), _telnet(1), _telnet(2), _telnet(0, 200.0)])
+    assert sorted({a.subject for a in alerts}) == [f"mac:02:00:00:00:00:{i:02x}" for i in range(3)]
+    assert len(detector._cached) == 1 and detector.evicted == {"cached": 3}
