@@ -9,7 +9,7 @@ never declared: command and control), T1571 (a port the profile does not allow).
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,6 +29,10 @@ VIOLATION = "detect.mud.violation"
 MITRE = ("T1071", "T1571")
 MAX_CHECKERS = 10_000  # (device, profile) checkers kept, least recently used dropped first
 MAX_KEYS_PER_DEVICE = 256  # distinct violation keys per device; past it they fold into one "other" key
+# announced MUD URLs' cached profiles kept (None for a URL not in the cache), least recently used dropped first.
+# Like the announced URLs (MAX_ANNOUNCED, the same way), a full table forgets its oldest entry rather than refusing
+# the new one: refusing left every device announcing after it filled unchecked for the rest of the run, silently
+MAX_CACHED_PROFILES = MAX_ANNOUNCED
 
 
 @dataclass(frozen=True)
@@ -77,8 +81,10 @@ class MudDetector(Detector):
             self.profiles.update(load_profile_map(Path(self.options.profiles)))
         self.cache = MudCache(Path(self.options.cache_dir)) if self.options.cache_dir else None
         self.dns = DnsTable(self.options.max_dns_names)
-        self.announced: dict[str, str] = {}  # MAC or IP -> announced MUD URL
-        self._cached: dict[str, MudProfile | None] = {}  # URL -> cached profile (None: not in cache)
+        self.announced: OrderedDict[str, str] = OrderedDict()  # MAC or IP -> announced MUD URL (MAX_ANNOUNCED)
+        # URL -> cached profile (None: not in cache), MAX_CACHED_PROFILES
+        self._cached: OrderedDict[str, MudProfile | None] = OrderedDict()
+        self.evicted: Counter[str] = Counter()  # entries a full table forgot, per table ("announced", "cached")
         self._checkers: OrderedDict[tuple[str, str | None, str], Checker] = OrderedDict()
         self._keys: dict[str, set[str]] = {}
 
@@ -87,10 +93,19 @@ class MudDetector(Detector):
             return
         self.dns.observe(obs)
         url = obs.fields.get("mud_url")
-        if isinstance(url, str) and url and (len(self.announced) < MAX_ANNOUNCED):
+        if isinstance(url, str) and url:
             for ident in (obs.subject_mac, obs.subject_ip):
                 if ident and ident != "0.0.0.0":  # noqa: S104 - DHCP's unset client address
-                    self.announced[ident.lower()] = url
+                    self._remember(self.announced, ident.lower(), url, MAX_ANNOUNCED, "announced")
+
+    def _remember(self, table: OrderedDict[str, Any], key: str, value: Any, limit: int, name: str) -> None:
+        """``table[key] = value`` as its most recently used entry; past ``limit`` the least recently used go,
+        counted in :attr:`evicted` under ``name``."""
+        table[key] = value
+        table.move_to_end(key)
+        while len(table) > limit:
+            table.popitem(last=False)
+            self.evicted[name] += 1
 
     def _profile(self, ctx: Context, mac: str | None, ip: str, domain: str = "") -> MudProfile | None:
         idents = [i for i in (mac, ip, subject_key(ctx, mac, ip, domain)) if i]
@@ -100,14 +115,19 @@ class MudDetector(Detector):
                 return found
         if self.cache is None:
             return None
-        url = next((self.announced[i.lower()] for i in idents if i.lower() in self.announced), None)
-        if url is None:
+        known = next((i.lower() for i in idents if i.lower() in self.announced), None)
+        if known is None:
             return None
-        if url not in self._cached and len(self._cached) < MAX_ANNOUNCED:
-            # the run uses what the operator cached, expired or not: refreshing is `mud fetch`'s job
-            hit = self.cache.get(url, 0.0, fresh_only=False)
-            self._cached[url] = hit[0] if hit else None
-        return self._cached.get(url)
+        self.announced.move_to_end(known)  # a device checked now is the last one to forget
+        url = self.announced[known]
+        if url in self._cached:
+            self._cached.move_to_end(url)
+            return self._cached[url]
+        # the run uses what the operator cached, expired or not: refreshing is `mud fetch`'s job
+        hit = self.cache.get(url, 0.0, fresh_only=False)
+        profile = hit[0] if hit else None
+        self._remember(self._cached, url, profile, MAX_CACHED_PROFILES, "cached")
+        return profile
 
     def _checker(self, profile: MudProfile, mac: str | None, ip: str) -> Checker:
         key = (profile.mud_url, mac, ip)
