@@ -4,7 +4,10 @@ windows are spooled to valid pcap files."""
 from __future__ import annotations
 
 import shutil
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +17,9 @@ from iotwarden.api import ingest
 from iotwarden.api.ingest import Ingestor, SpoolFile
 from iotwarden.bus import InProcessBus
 from iotwarden.engine.batch import LINKTYPE_ETHERNET, PacketBatch
+from iotwarden.sources import live
 from iotwarden.sources.capfile import read_capture
+from iotwarden.sources.live import idle_batch
 from iotwarden.store import Store
 from iotwarden.store.alert_models import AlertRow, FindingRow
 from tests.api.conftest import DEMO
@@ -95,3 +100,45 @@ def test_a_spooled_window_reads_back_as_the_same_packets(tmp_path: Path) -> None
     assert first.caplen.tolist() == [60, 74] and first.wirelen.tolist() == [60, 1500]
     assert np.allclose(first.ts, [1700000000.25, 1700000001.5])
     assert first.data[int(first.offsets[1]):int(first.offsets[1]) + 74].tobytes() == frames[1]
+
+
+def _quiet_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, packets: bool) -> tuple[Ingestor, list[int]]:
+    """A live capture (sources/live.capture_live replaced) of one batch of the demo network's packets (or none),
+    then a quiet link: an IdleBatch each ``idle_s``, as the real capture hands over when asked for them, and
+    nothing at all when not. Returns the ingestor, run to the capture's end, and how many windows had been
+    analysed when each idle tick was taken (before any later packet or the stop)."""
+    first = next(iter(read_capture(DEMO)))
+    analysed: list[Path] = []
+    seen: list[int] = []
+    store, bus = Store(f"sqlite:///{tmp_path / 'live.db'}"), InProcessBus()
+    ingestor = Ingestor(store, bus, "lo0-fake", window_s=0.05)
+
+    def capture(interface: str, *, stop: object = None, idle_s: float | None = None, **_: object) -> Iterator[Any]:
+        if packets:
+            yield first
+        time.sleep(0.1)  # past the window
+        for k in range(3 if idle_s is not None else 0):
+            yield idle_batch(LINKTYPE_ETHERNET, 1_700_000_000.0 + k)
+            seen.append(len(analysed))
+
+    real = ingestor._analyse
+    monkeypatch.setattr(live, "capture_live", capture)
+    monkeypatch.setattr(ingestor, "_analyse", lambda path: analysed.append(path) or real(path))
+    ingestor._capture_interface("lo0-fake")
+    store.close()
+    return ingestor, seen
+
+
+def test_a_live_window_is_analysed_once_due_though_the_link_fell_quiet(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the window was cut only when a later packet came (the capture handed over nothing while the link
+    was quiet), so a scan's packets before a quiet spell were analysed, and its alerts announced, only at the next
+    packet or the stop. Now the capture's idle ticks close a window that is due."""
+    ingestor, seen = _quiet_link(tmp_path, monkeypatch, packets=True)
+    assert seen == [1, 1, 1]  # analysed at the first idle tick, once
+    assert ingestor.status["files"] == 1 and ingestor.status["packets"] == len(next(iter(read_capture(DEMO))))
+
+
+def test_idle_ticks_with_no_window_open_analyse_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ingestor, seen = _quiet_link(tmp_path, monkeypatch, packets=False)
+    assert seen == [0, 0, 0] and ingestor.status["files"] == 0

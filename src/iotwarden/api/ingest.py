@@ -4,7 +4,8 @@ thread, and publish what changed on the bus for the console: ``capture.finished`
 rest) and ``finding.created`` (how many new findings).
 
 A live interface is spooled to a pcap file per window (:data:`WINDOW_S` or :data:`MAX_WINDOW_PACKETS`),
-each analysed like any capture file and then deleted; a flow that spans two windows is stored as two.
+each analysed like any capture file and then deleted, also when the link fell quiet (the capture's idle ticks);
+a flow that spans two windows is stored as two.
 """
 
 from __future__ import annotations
@@ -145,16 +146,21 @@ class Ingestor:
 
     # --- a live interface: spool a window to pcap, analyse it, delete it
     def _capture_interface(self, interface: str) -> None:
-        from iotwarden.sources.live import capture_live  # noqa: PLC0415 - Linux-only, needs CAP_NET_RAW
+        from iotwarden.sources.live import IDLE_TICK_S, capture_live  # noqa: PLC0415 - Linux-only, needs CAP_NET_RAW
 
-        batches = capture_live(interface, stop=self._stop)
+        # a quiet link hands over an IdleBatch (no packet) every idle_s, so a window that is due is analysed then,
+        # not only when a later packet comes (a scan's packets before a quiet spell would wait for it, or the stop)
+        batches = capture_live(interface, stop=self._stop, idle_s=min(IDLE_TICK_S, self.window_s))
         spool = Path(tempfile.mkdtemp(prefix="iotwarden-live-"))
         window: SpoolFile | None = None
         try:
             for batch in batches:
+                if len(batch):
+                    if window is None:
+                        window = SpoolFile(spool / f"window-{time.time():.3f}.pcap")
+                    window.add(batch)
                 if window is None:
-                    window = SpoolFile(spool / f"window-{time.time():.3f}.pcap")
-                window.add(batch)
+                    continue
                 if window.packets >= MAX_WINDOW_PACKETS or time.monotonic() - window.opened >= self.window_s:
                     self._analyse_window(window)
                     window = None
