@@ -69,3 +69,46 @@ def test_a_browser_user_agent_alone_still_types_the_pc() -> None:
 def test_a_mac_with_safari_stays_a_mac() -> None:
     found = concluded(stating(dhcp__param_req_list=MACOS_PRL, http__user_agent=SAFARI_UA))
     assert (found["os"], found["category"]) == ("macOS", "it")
+
+
+IPHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+             "Version/17.1 Mobile/15E148 Safari/604.1")
+IOS_PRL = "1,121,3,6,15,119,252"  # dhcp.prl.apple_ios (Apple, iOS, mobile_phone 0.5)
+# clouds camera makers' apps reach (behaviour app_reachable, rules/tls.yaml), a PC's or phone's too: Blink's (camera
+# 0.5) alone, Arlo's and EZVIZ's (0.4 each) together type a camera
+CAMERA_APP_CLOUDS = [["rest-prod.immedia-semi.com"], ["my.arlo.com", "apiieu.ezvizlife.com"]]
+
+
+@pytest.mark.parametrize("sni", CAMERA_APP_CLOUDS)
+def test_a_pc_running_a_camera_app_stays_a_windows_workstation(sni: list[str]) -> None:
+    # the cloud a camera's app reaches is no evidence of the device's own stack against its browser
+    found = concluded(stating(http__user_agent=EDGE_UA, tls__sni=sni))
+    assert (found["os"], found["device_type"], found["category"]) == ("Windows", "workstation", "it")
+
+
+@pytest.mark.parametrize("sni", CAMERA_APP_CLOUDS)
+def test_a_phone_or_mac_running_a_camera_app_is_no_camera(sni: list[str]) -> None:
+    found = concluded(stating(http__user_agent=IPHONE_UA, tls__sni=sni))
+    assert (found["vendor"], found["os"], found["device_type"]) == ("Apple", "iOS", "mobile_phone")
+    found = concluded(stating(http__user_agent=SAFARI_UA, tls__sni=sni))
+    assert (found["os"], found["category"]) == ("macOS", "it")
+    assert found.get("device_type") != "camera"
+
+
+def test_a_camera_flooding_with_a_browser_user_agent_and_reaching_its_cloud_stays_a_camera() -> None:
+    found = concluded(stating(HIKVISION_MAC, http__user_agent=MIRAI_UAS[0], tls__sni="api.hik-connect.com"))
+    _not_an_it_machine(found)
+    assert (found["vendor"], found["device_type"], found["category"]) == ("Hikvision", "camera", "iot")
+
+
+def test_an_iphones_safari_agreeing_with_its_request_list_is_counted() -> None:
+    # the User-Agent states the system the DHCP client does (iOS): no mask, its version and weight count
+    classified = _classifier().classify(stating(dhcp__param_req_list=IOS_PRL, http__user_agent=IPHONE_UA))
+    assert {p: c.value for p, c in classified.items()} == {
+        "vendor": "Apple", "os": "iOS", "os_version": "17.1", "device_type": "mobile_phone", "category": "it"}
+    assert {str(e["rule_id"]): e["agrees"] for e in classified["device_type"].evidence}["http.ua.iphone"] is True
+
+
+def test_an_iphones_safari_on_another_system_still_yields() -> None:
+    found = concluded(stating(HIKVISION_MAC, dhcp__vendor_class="udhcp 1.24.1", http__user_agent=IPHONE_UA))
+    assert (found["os"], found["device_type"], found["category"]) == ("Linux", "camera", "iot")

@@ -58,10 +58,12 @@ OS and firmware (model.Device.classification), keeping every match so each concl
 #   BusyBox cameras and routers), while the DHCP client and the MAC block are the device's own stack. A User-Agent
 #   match that says an IT machine's system (IT_OS: Windows, macOS) or types a phone, computer or server
 #   (CONTROLLER_TYPES) yields (kept to explain the vendor, counted for nothing) when the device's other evidence
-#   best supports another system, however weakly (BusyBox udhcpc's vendor class or request list: Linux), or
-#   concludes a kind of a category other than it (a camera maker's block typing a camera): the device, not a
-#   program's mask, says what it is. With nothing else to weigh, or other evidence agreeing (MSFT 5.0 DHCP, a
-#   PC maker's block, which types nothing), the User-Agent stands;
+#   best supports another system than the User-Agent's, however weakly (BusyBox udhcpc's vendor class or request
+#   list: Linux), or concludes a kind of a category other than it (a camera maker's block typing a camera): the
+#   device, not a program's mask, says what it is. With nothing else to weigh, or other evidence agreeing (MSFT 5.0
+#   DHCP, an iPhone's request list under its Safari, a PC maker's block, which types nothing), the User-Agent
+#   stands. A brand's cloud its app reaches and a shared printer's announcements are no such evidence: a PC or
+#   phone running a camera's app is no camera (the controller and printer passes below say whose they are);
 # * models are weighed after the vendor, in one spelling per product (inventory/modelnames.py): the
 #   vendor's name in front dropped, case and punctuation ignored, and never from evidence naming
 #   another vendor than the one concluded.
@@ -133,8 +135,8 @@ class Classifier:
 
     def classify(self, device: Device) -> dict[str, Conclusion]:
         """The conclusions for ``device``, keyed by property; a property left out is unknown."""
-        matches, masked = self._user_agent_evidence(self.matches(device))
-        matches, shared = self._shared_printer_evidence(matches)
+        matches, shared = self._shared_printer_evidence(self.matches(device))
+        matches, masked = self._user_agent_evidence(matches)
         matches, controlled = self._controller_evidence(matches)
         out: dict[str, Conclusion] = {}
         for prop in CLASSIFIED_FIELDS:
@@ -198,15 +200,20 @@ class Classifier:
         masks = [m for m in matches if m.attribute == USER_AGENT and it_machine(m)]
         if not masks:
             return matches, []
-        own = [m for m in matches if m.attribute != USER_AGENT]
+        # the device's own evidence: not a brand's cloud, which its controller's app reaches too
+        own = [m for m in matches if m.attribute != USER_AGENT and m.behaviour != APP_REACHABLE]
         # a system its own stack states, however weakly (udhcpc's request list alone weighs under the threshold),
         # when it is best supported there: a PC's MSFT 5.0 outweighs a stray weak Linux sign
         systems = weighing.support_of("os", own)
         os = max(systems, key=lambda v: (systems[v], v)) if systems else None
         kind = self._device_type(own)
-        if (os is None or os in IT_OS) and (
-                kind is None or taxonomy.get(kind.value) is None or taxonomy.category_of(kind.value) == IT_CATEGORY):
+        if not (kind is None or taxonomy.get(kind.value) is None
+                or taxonomy.category_of(kind.value) == IT_CATEGORY):
+            return [m for m in matches if m not in masks], masks
+        if os is None or os in IT_OS:
             return matches, []
+        # another system than the one a mask states (an iPhone's Safari on its iOS request list agrees)
+        masks = [m for m in masks if m.conclusions.get("os") != os]
         return [m for m in matches if m not in masks], masks
 
     @staticmethod
