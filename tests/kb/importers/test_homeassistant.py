@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from iotwarden.cli.main import main
 from iotwarden.errors import ConfigError, ParseError
@@ -18,6 +20,7 @@ from iotwarden.kb import paths
 from iotwarden.kb.importers import homeassistant as ha
 from iotwarden.kb.importers.common import ImportResult
 from iotwarden.kb.index import KnowledgeBase, compile_rules
+from iotwarden.kb.oui import OuiRegistry
 from iotwarden.kb.schema import RuleValidator, load_attributes
 from iotwarden.kb.taxonomy import Taxonomy
 from iotwarden.model import Device
@@ -277,3 +280,33 @@ def test_every_matcher_the_domain_map_names_exists_in_the_release() -> None:
         for key in domain.exclude | domain.vendor_only:
             assert (domain.name, key) in keys, (domain.name, key)
     assert {d for d, _ in keys} <= set(ha.load_domain_map())  # the map covers every domain with a matcher
+
+
+# --- hostile input: the generated files are a download the user points us at (STYLE 10, 13)
+
+_KEYS = st.sampled_from(["domain", "hostname", "macaddress", "registered_devices", "name", "properties", "manufacturer",
+                         "modelName", "deviceType", "st", "nt", "modelNumber", "modelDescription", "model"])
+_WORDS = st.one_of(st.sampled_from(["hue", "axis", "abode", "apple_tv", "sonos", "roku"]),
+                   st.text(alphabet="ab*?[]!-z\\.^$_0F", max_size=8))
+_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-3, 300), _WORDS)
+_LITERAL = st.recursive(_SCALAR, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.one_of(_KEYS, _WORDS, st.integers(0, 3)), inner, max_size=4)),
+    max_leaves=14)
+_DOMAINS = ha.load_domain_map()
+_REGISTRY = OuiRegistry.load()
+
+
+@settings(max_examples=100, deadline=None)
+@given(dhcp=_LITERAL, zeroconf=_LITERAL, homekit=_LITERAL, ssdp=_LITERAL)
+@example(dhcp=[1], zeroconf={}, homekit={}, ssdp={})  # a matcher that is no mapping: AttributeError
+@example(dhcp=[{"domain": "hue", "hostname": "a[z-a]b"}], zeroconf={}, homekit={}, ssdp={})  # bad range: re.error
+@example(dhcp=[], zeroconf={}, homekit={}, ssdp={"hue": [{0: "a", "x": "b"}]})  # keys of two types: TypeError
+def test_any_generated_literals_give_valid_rules_or_a_parse_error(dhcp: Any, zeroconf: Any, homekit: Any,
+                                                                  ssdp: Any, validate: Any) -> None:
+    files = {"dhcp.py": f"DHCP = {dhcp!r}", "zeroconf.py": f"ZEROCONF = {zeroconf!r}\nHOMEKIT = {homekit!r}",
+             "ssdp.py": f"SSDP = {ssdp!r}"}
+    try:
+        result = ha.convert(files, _DOMAINS, registry=_REGISTRY)
+    except ParseError:
+        return
+    validate(result)  # every rule written loads: its regexes compile, its attributes exist

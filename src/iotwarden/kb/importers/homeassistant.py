@@ -208,6 +208,9 @@ def _mac(pattern: str) -> dict[str, Any]:
 def dhcp_matchers(entries: Any, result: ImportResult) -> list[Matcher]:
     out = []
     for entry in _entries(entries, "dhcp.py", list):
+        if not isinstance(entry, dict):
+            result.skipped["dhcp matcher that is not a mapping"] += 1
+            continue
         domain = entry.get("domain")
         host, mac = entry.get("hostname"), entry.get("macaddress")
         if entry.get("registered_devices"):
@@ -275,7 +278,7 @@ def ssdp_matchers(entries: Any, result: ImportResult) -> list[Matcher]:
             if not isinstance(entry, dict) or not entry or not all(isinstance(v, str) for v in entry.values()):
                 result.skipped["ssdp matcher that is not a mapping of strings"] += 1
                 continue
-            unknown = sorted(k for k in entry if k not in SSDP_KEYS)
+            unknown = sorted(str(k) for k in entry if k not in SSDP_KEYS)
             if unknown:
                 result.skipped[f"ssdp matcher on {unknown[0]} (no dissector reports it)"] += 1
                 continue
@@ -345,6 +348,9 @@ def _rule(matcher: Matcher, domains: Mapping[str, Domain], registry: OuiRegistry
         result.skipped["matcher of a domain not in the domain map"] += 1
         return None
     known = [e for e in entries if e is not None]
+    if not all(_compiles(c) for c in matcher.conditions):
+        result.skipped["matcher whose glob is no valid pattern (a class like [z-a])"] += 1
+        return None
     if any(e.skip for e in known):
         result.skipped["matcher of a software, protocol or multi-brand integration"] += 1
         return None
@@ -379,6 +385,16 @@ def _rule(matcher: Matcher, domains: Mapping[str, Domain], registry: OuiRegistry
     if matcher.kind == "zeroconf" and PRINTER_SERVICES.match(str(first.get("exact", ""))):
         rule["behaviour"] = PRINTER_ANNOUNCEMENT  # a host sharing the printer announces it too (notes at the top)
     return rule
+
+
+def _compiles(condition: dict[str, Any]) -> bool:
+    """Whether a condition's regex (a glob turned into one) compiles: the rule validator refuses the whole
+    file for one that does not."""
+    try:
+        re.compile(str(condition.get("regex", "")))
+    except re.error:
+        return False
+    return True
 
 
 def _block_of(matcher: Matcher, vendor: str | None, registry: OuiRegistry) -> bool:
