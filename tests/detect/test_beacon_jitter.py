@@ -3,6 +3,7 @@ and what stays no beacon: check-ins at random, and the same jitter to a device-c
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable
 
@@ -74,3 +75,36 @@ def test_slow_series_judged_early_only_when_steady_slow_and_to_an_odd_port_outsi
     assert raised(7777, _every(600, 0.05), 6) == []
     assert raised(7777, _every(2400, 0.3), 6) == []
     assert raised(7777, _every(600, 0.05), 7) == ["detect.c2.beaconing"]  # min_intervals reached, as before
+
+
+def _alternating(*gaps: float) -> Callable[[random.Random], float]:
+    turn = itertools.cycle(gaps)
+    return lambda rng: next(turn)
+
+
+def test_check_ins_alternating_30_and_45_minutes_wait_for_min_intervals() -> None:
+    """What fires on a slow C&C jittered between two periods (brief G 4; a known limit, no rule changed): gaps of 30,
+    45, 30... min vary by 0.2 (coefficient of variation) however many there are, twice ``max_slow_jitter``, so the
+    slow rule never raises them. ``min_intervals``' rule does once the longest fifth trimmed brings them under
+    ``max_jitter``: at the tenth beat (5.5 h) when five of its nine gaps are the short ones (0.1976), else at the
+    thirteenth (7.9 h) by ``max_wide_jitter`` (0.2041). Two intervals of random timing vary by a Uniform(0, 1)
+    share, so a looser ``max_slow_jitter`` would raise that many more random slow series."""
+    def raised(first: float, then: float, n: int) -> list[tuple[str, int]]:
+        flows = _series(3, 7777, _alternating(first, then), n=n)  # the first gap is spent before the first beat
+        return [(a.id, a.evidence["beats"]) for a in feed([BeaconDetector({"learn_s": 600.0})], flows=flows)]
+
+    assert [raised(2700, 1800, n) for n in range(3, 10)] == [[]] * 7
+    assert raised(2700, 1800, 10) == [("detect.c2.beaconing", 10)]
+    assert raised(1800, 2700, 12) == []
+    assert raised(1800, 2700, 13) == [("detect.c2.beaconing", 13)]
+
+
+def test_an_hourly_licence_check_to_an_odd_port_outside_is_raised_at_its_third_beat() -> None:
+    """What fires on a benign slow poller (brief G 4; a known limit): a licence server outside the site listening off
+    SERVICE_PORTS (FlexNet's lmgrd on 27000), checked every hour, is a steady slow series to an odd port, all the slow
+    rule sees of a C&C from flows: raised at its third beat, 2 h in (before 8f9d789 at its seventh, 6 h in: the same
+    alert, earlier). The same check on 443 waits for ``min_intervals`` (its seventh beat when its server was not
+    contacted while learning). A site's own licence servers are a suppression."""
+    alerts = feed([BeaconDetector({"learn_s": 600.0})], flows=_series(4, 27000, _every(3600, 0.0), n=7))
+    assert [(a.id, a.evidence["beats"]) for a in alerts] == [("detect.c2.beaconing", 3)]
+    assert feed([BeaconDetector({"learn_s": 600.0})], flows=_series(4, 443, _every(3600, 0.0), n=6)) == []
