@@ -41,6 +41,12 @@ def test_the_bare_model_form_states_the_firmware() -> None:
     "VP59 91.283.0.45 00:15:65:31:4b:c0",  # another model: only the two the extractor names
     "yealink VCDesktop 1.28.0.11",  # the PC soft client
     "Yealink-VC800 63.345.0.40",  # a room system is no phone
+    # other programs' agents starting with the maker's name: the lower case only before 'SIP-', the dash only before
+    # a model and its firmware (as the extractor's examples have them)
+    "yealink-epm-probe",  # a PHP endpoint manager's HTTP probe
+    "yealink-provisioning-check/1.0",
+    "Yealink-USB-Connect/4.0",
+    "yealink meeting 4.7.8",
 ])
 def test_look_alikes_are_no_phone(ua: str) -> None:
     ids = {m.rule_id for m in KnowledgeBase.load().match("http.user_agent", ua)}
