@@ -209,3 +209,112 @@ def test_responses_pair_with_their_own_requests_past_the_pending_methods_limit(
     requests = min(n, messages) + (messages > n)
     assert responses == [200] * min(n + 1, messages) + [204] * (messages > n + 1)
     assert len([o for o in obs if o.kind == "request"]) == requests
+
+
+LOGGED_REQUEST = b"GET /made-up HTTP/1.1\r\nHost: made-up\r\n\r\n"  # a body's text that reads as a message
+LOGGED_RESPONSE = b"HTTP/1.1 299 Made\r\nServer: made-up\r\n\r\n"
+
+
+def _read(chunks: list[tuple[bool, bytes]]) -> list[tuple[str, Any]]:
+    """What the dissector reports of ``chunks`` fed in order (one state), a ParseError's partial results kept."""
+    d, state, seen = HttpDissector(), {}, []  # type: ignore[var-annotated]
+    for to_server, data in chunks:
+        try:
+            obs = d.feed(Packet(ts=0.0, payload=data, to_server=to_server), data, state)
+        except ParseError as exc:
+            obs = getattr(exc, "made", [])
+        seen += [(o.kind, o.fields.get("uri") or o.fields.get("status")) for o in obs]
+    return seen
+
+
+def test_a_malformed_field_line_costs_only_its_message_and_its_body_is_still_skipped() -> None:
+    # RFC 9112 §5.1: the message is invalid (not reported), but its Content-Length still frames its body, which was
+    # read as the next request ('/made-up') while the field line dropped the whole head's framing
+    body = b"POST /b HTTP/1.1\r\nHost: a\r\nBroken header line\r\nContent-Length: %d\r\n\r\n" % len(LOGGED_REQUEST)
+    data = b"GET /a HTTP/1.1\r\nHost: a\r\n\r\n" + body + LOGGED_REQUEST + b"GET /c HTTP/1.1\r\nHost: a\r\n\r\n"
+    assert _read([(True, data)]) == [("request", "/a"), ("request", "/c")]
+
+
+@pytest.mark.parametrize("to_server", [True, False])
+@pytest.mark.parametrize("line", [b"Content-Length : 0", b"X: a\nContent-Length: 0", b"Content-Length: 0\x00",
+                                  b"X: a\r\n Transfer-Encoding: chunked", b"Content-Length:\r\n 0"])
+def test_a_malformed_or_folded_framing_field_ends_its_direction(to_server: bool, line: bytes) -> None:
+    # a lenient reader frames by it ('Content-Length : 0', RFC 9112 §5.1; a bare LF ends a line to some, §2.2; a
+    # reader that does not unfold, §5.2), another not: the framing is unknown, as at an invalid Content-Length, so
+    # what follows is not read as a message (request smuggling, §11.2)
+    start = b"POST /log HTTP/1.1\r\nHost: a\r\n" if to_server else b"HTTP/1.1 200 OK\r\nServer: real\r\n"
+    logged = LOGGED_REQUEST if to_server else LOGGED_RESPONSE
+    data = start + line + b"\r\nContent-Length: %d\r\n\r\n" % len(logged) + logged
+    chunks = [(True, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")] if not to_server else []
+    seen = _read([*chunks, (to_server, data), (to_server, logged)])
+    assert seen == ([] if to_server else [("request", "/")])
+
+
+def test_an_obs_fold_is_read_as_a_space_and_the_message_kept() -> None:
+    data = b"HTTP/1.1 200 OK\r\nServer: Boa/0.94.13\r\n (embedded)\r\nContent-Length: 2\r\n\r\nok" + LOGGED_RESPONSE
+    obs = feed_chunks(HttpDissector(), [(True, b"GET / HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n"), (False, data)])
+    responses = [o.fields for o in obs if o.kind == "response"]
+    assert [r["server"] for r in responses] == ["Boa/0.94.13 (embedded)", "made-up"]
+
+
+@pytest.mark.parametrize("coding", [b"chunked, gzip", b"identity\r\nContent-Length: 5",
+                                    b"chunked\r\nTransfer-Encoding: gzip"])
+def test_a_response_whose_final_coding_is_not_chunked_runs_until_close(coding: bytes) -> None:
+    # RFC 9112 §6.3 (4): only a final chunked frames chunks; any 'chunked' did, so the last-chunk's bytes ended the
+    # body and a message the body's text holds was read
+    data = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: " + coding + b"\r\n\r\n0\r\n\r\n" + LOGGED_RESPONSE
+    assert _read([(True, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), (False, data)]) == [("request", "/"),
+                                                                                   ("response", 200)]
+
+
+@pytest.mark.parametrize("start", [b"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip",
+                                   b"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity",
+                                   b"POST /x HTTP/1.0\r\nTransfer-Encoding: chunked"])
+def test_a_request_whose_transfer_coding_frames_nothing_ends_its_direction(start: bytes) -> None:
+    # RFC 9112 §6.3 (4): not chunked last, a request's length cannot be told (400 and close); §6.1: Transfer-Encoding
+    # in HTTP/1.0 is faulty framing
+    data = start + b"\r\n\r\n0\r\n\r\n" + LOGGED_REQUEST
+    assert _read([(True, data)]) == []
+
+
+def test_a_response_framed_by_chunks_in_http_1_0_runs_until_close() -> None:
+    data = b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + LOGGED_RESPONSE
+    assert _read([(True, b"GET / HTTP/1.0\r\n\r\n"), (False, data)]) == [("request", "/"), ("response", 200)]
+
+
+def test_transfer_encoding_with_content_length_is_marked_and_a_request_is_its_connections_last() -> None:
+    # RFC 9112 §6.3 (3): Transfer-Encoding frames it, a sign of request smuggling (§11.2); a server MUST close the
+    # connection after answering such a request, so what the client sends after it is no message a server read
+    req = b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    resp = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n"
+    obs = feed_chunks(HttpDissector(), [(True, req + b"GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n"),
+                                        (False, resp + b"HTTP/1.1 204 No Content\r\n\r\n")])
+    assert [(o.kind, o.fields.get("uri"), o.fields.get("framing_conflict")) for o in obs] == [
+        ("request", "/x", True), ("response", None, True), ("response", None, None)]
+
+
+def test_a_content_length_past_the_header_limits_still_frames_the_body() -> None:
+    many = b"".join(b"X-%d: v\r\n" % i for i in range(MAX_HEADERS + 5))
+    data = (b"POST /a HTTP/1.1\r\nHost: a\r\n" + many + b"Content-Length: %d\r\n\r\n" % len(LOGGED_REQUEST)
+            + LOGGED_REQUEST + b"GET /b HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert _read([(True, data)]) == [("request", "/a"), ("request", "/b")]
+
+
+@pytest.mark.parametrize(("request_line", "status"), [(b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket", 101),
+                                                      (b"CONNECT cam:443 HTTP/1.1\r\nHost: cam:443", 200)])
+def test_after_a_protocol_switch_or_a_tunnel_neither_direction_is_read_as_http(request_line: bytes,
+                                                                              status: int) -> None:
+    # RFC 9110 §15.2.2, RFC 9112 §6.3 (2): from the empty line on the connection carries another protocol, whose
+    # bytes (a server's unmasked WebSocket frame, a tunnel's) may hold any text
+    answer = b"HTTP/1.1 %d OK\r\nContent-Length: 0\r\n\r\n" % status
+    seen = _read([(True, request_line + b"\r\n\r\n"), (False, answer + b"\x81\x7e" + LOGGED_RESPONSE),
+                  (True, LOGGED_REQUEST), (False, LOGGED_RESPONSE)])
+    assert seen == [("request", request_line.split(b" ")[1].decode()), ("response", status)]
+
+
+def test_chunk_data_not_ended_by_crlf_ends_its_direction() -> None:
+    # RFC 9112 §7.1: chunk-data ends with CRLF; '3 abc' then '0' was read as the last-chunk (the bytes there taken for
+    # the next chunk-size line), so a reader skipping two bytes after the data framed the rest differently
+    data = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc0\r\n\r\n" + LOGGED_RESPONSE
+    assert _read([(True, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), (False, data)]) == [("request", "/"),
+                                                                                   ("response", 200)]

@@ -23,13 +23,13 @@ from tests.dissect.upnpdocs import SONOS_ONE
 ])
 def test_a_body_is_framed_by_its_coding_its_length_or_the_close(headers: dict[str, str], key: str,
                                                                length: int) -> None:
-    assert body_length(headers, {}, key) == length
+    assert body_length(headers, {}, key, "HTTP/1.1") == length
 
 
 def test_an_unusable_content_length_closes_its_direction_and_drops_what_it_holds() -> None:
     state: dict[str, Any] = {"s2c": bytearray(b"the body")}
     with pytest.raises(ParseError, match="Content-Length"):
-        body_length({"content-length": "8 bytes"}, state, "s2c")
+        body_length({"content-length": "8 bytes"}, state, "s2c", "HTTP/1.1")
     assert state["closed_s2c"] and not state["s2c"]
 
 
@@ -70,3 +70,12 @@ def test_a_document_a_hole_cuts_is_reported_as_read_up_to_it_about_its_sender() 
     assert isinstance(obs, Observation) and obs.kind == "upnp_description" and obs.src_ip == "192.168.1.30"
     assert obs.fields["upnp_truncated"] is True and obs.fields["upnp_manufacturer"] == "Sonos, Inc."
     assert state[DESCRIPTION] is None and cut_document("http", state, "s2c") == []
+
+
+def test_chunk_data_not_ended_by_crlf_closes_the_direction() -> None:
+    state: dict[str, Any] = {"chunk_s2c": 0}
+    with pytest.raises(ParseError, match="CRLF"):
+        _walk(bytearray(b"3\r\nabcXY\r\n0\r\n\r\n"), state)
+    assert state["closed_s2c"]
+    state = {"chunk_s2c": 0}
+    assert _walk(bytearray(b"3\r\nabc\r\n0\r\n\r\nnext"), state)[-1] == "head"

@@ -8,18 +8,20 @@ import base64
 import pytest
 
 from iotwarden.dissect.httphead import (
+    CHUNKED,
     MAX_HEADERS,
     MAX_VALUE,
     REQUEST_LINE,
     RESYNC_HEAD,
     STATUS_LINE,
+    UNTIL_CLOSE,
     authorization_fields,
     basic_credentials,
     framed_length,
     header_fields,
+    message_length,
     valid_head,
 )
-from iotwarden.errors import ParseError
 
 
 def _basic(userpass: bytes) -> str:
@@ -42,17 +44,66 @@ def test_basic_credentials_decode_rfc_7617(value: str, expected: tuple[str, str 
 
 def test_field_lines_lower_cased_repeated_ones_joined_and_bounded() -> None:
     lines = [b"Host: cam", b"X-A: 1", b"x-a:  2 ", *(b"F%d: v" % i for i in range(MAX_HEADERS + 5))]
-    fields = header_fields(lines)
+    fields = header_fields(lines).headers
     assert fields["host"] == "cam" and fields["x-a"] == "1, 2"  # RFC 9110 §5.3: a repeated field is one list
     assert len(fields) == MAX_HEADERS  # host, x-a and f0 .. f61: the first MAX_HEADERS names kept
     assert f"f{MAX_HEADERS - 3}" in fields and f"f{MAX_HEADERS - 2}" not in fields
-    assert header_fields([b"Long: " + b"v" * (MAX_VALUE + 10)])["long"] == "v" * MAX_VALUE
+    assert header_fields([b"Long: " + b"v" * (MAX_VALUE + 10)]).headers["long"] == "v" * MAX_VALUE
 
 
-@pytest.mark.parametrize("line", [b"NoColon", b": empty name", b"Host : space before the colon", b" Host: folded"])
-def test_a_malformed_field_line_is_a_parse_error(line: bytes) -> None:
-    with pytest.raises(ParseError):
-        header_fields([line])
+@pytest.mark.parametrize("line", [b"NoColon", b": empty name", b"Host : space before the colon", b" Host: folded",
+                                  b"X-Y Z: a name not a token", b"User-Agent: a\x00b", b"User-Agent: a\rb",
+                                  b"User-Agent: a\nb"])
+def test_a_malformed_field_line_is_dropped_and_named(line: bytes) -> None:
+    # RFC 9112 §5.1, RFC 9110 §5.5 (CR, LF, NUL in a value); a fold with no field before it (RFC 9112 §5.2)
+    fields = header_fields([line, b"Host: cam"])
+    assert fields.malformed == line and fields.headers == {"host": "cam"} and not fields.framing_unsure
+
+
+@pytest.mark.parametrize("lines", [
+    [b"Content-Length : 5"],  # a proxy removes the space (RFC 9112 §5.1) and frames by it
+    [b"Transfer-Encoding\x00: chunked"], [b"Content-Length: 5\x00"],
+    [b"X: a\nContent-Length: 5"],  # a bare LF ends the line to some readers (RFC 9112 §2.2)
+    [b"X: a\rTransfer-Encoding: chunked"],
+    [b"X: a", b" Content-Length: 5"], [b"Content-Length:", b" 5"],  # a reader that does not unfold (§5.2)
+    [b"transfer-encoding chunked"],
+])
+def test_a_malformed_or_folded_line_naming_a_framing_field_leaves_the_framing_unsure(lines: list[bytes]) -> None:
+    assert header_fields([b"Host: cam", *lines]).framing_unsure
+
+
+def test_an_obs_fold_continues_the_field_before_it_as_one_space() -> None:
+    fields = header_fields([b"Server: Boa/0.94", b" \t (embedded)", b"\tcam", b"Content-Length: 3"])
+    assert fields.headers["server"] == "Boa/0.94 (embedded) cam" and fields.malformed is None
+    assert fields.framing == {"content-length": "3"} and not fields.framing_unsure
+
+
+def test_framing_fields_are_kept_whole_past_the_header_and_value_limits() -> None:
+    many = [b"X-%d: v" % i for i in range(MAX_HEADERS + 5)]
+    coding = ", ".join(["gzip"] * 300 + ["chunked"]).encode()
+    fields = header_fields([*many, b"Transfer-Encoding: " + coding, b"Content-Length: 7", b"content-length: 7"])
+    assert "transfer-encoding" not in fields.headers  # past MAX_HEADERS names
+    assert fields.framing == {"transfer-encoding": coding.decode(), "content-length": "7, 7"}
+
+
+@pytest.mark.parametrize(("framing", "version", "of_request", "of_response"), [
+    ({"transfer-encoding": "chunked"}, "HTTP/1.1", CHUNKED, CHUNKED),
+    ({"transfer-encoding": "gzip, Chunked"}, "HTTP/1.1", CHUNKED, CHUNKED),  # chunked the final coding
+    ({"transfer-encoding": "gzip, chunked, "}, "HTTP/1.1", CHUNKED, CHUNKED),  # an empty element is none
+    ({"transfer-encoding": "chunked, gzip"}, "HTTP/1.1", None, UNTIL_CLOSE),  # RFC 9112 §6.3 (4)
+    ({"transfer-encoding": "identity"}, "HTTP/1.1", None, UNTIL_CLOSE),  # no coding of RFC 9112
+    ({"transfer-encoding": "identity", "content-length": "5"}, "HTTP/1.1", None, UNTIL_CLOSE),
+    ({"transfer-encoding": ""}, "HTTP/1.1", None, UNTIL_CLOSE),
+    ({"transfer-encoding": "chunked"}, "HTTP/1.0", None, UNTIL_CLOSE),  # §6.1: faulty framing in HTTP/1.0
+    ({"transfer-encoding": "chunked", "content-length": "5"}, "HTTP/1.1", CHUNKED, CHUNKED),  # §6.3 (3)
+    ({"content-length": "5"}, "HTTP/1.0", 5, 5),
+    ({"content-length": "5, 6"}, "HTTP/1.1", None, None),
+    ({}, "HTTP/1.1", 0, UNTIL_CLOSE),
+])
+def test_the_length_a_messages_framing_fields_give(framing: dict[str, str], version: str, of_request: int | None,
+                                                   of_response: int | None) -> None:
+    assert message_length(framing, request=True, version=version) == of_request
+    assert message_length(framing, request=False, version=version) == of_response
 
 
 def test_authorization_keeps_the_scheme_and_a_basic_user_never_the_password() -> None:
@@ -104,6 +155,11 @@ def test_where_a_head_past_a_gap_may_begin() -> None:
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked", b"1\r\na\r\n0\r\nT: v\r\n\r\nX", False, 17),
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked", b"3\r\nabc\r\n0\r\n", False, None),  # not whole yet
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked", b"zz\r\n", False, None),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip", b"0\r\n\r\n", False, None),  # until close
+    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip", b"0\r\n\r\n", True, None),  # invalid
+    (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked", b"0\r\n\r\n", True, None),  # HTTP/1.0: faulty
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7", b"", False, None),  # two values
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked", b"3\r\nabcXY0\r\n\r\n", False, None),  # no CRLF after data
 ])
 def test_the_body_a_head_found_out_of_sync_frames(head: bytes, body: bytes, to_server: bool,
                                                   length: int | None) -> None:

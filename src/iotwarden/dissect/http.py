@@ -9,9 +9,11 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
   ``basic_user`` (RFC 7617 §2 user-id; the password itself is never kept), ``password_present``,
   ``headers`` (lower-cased name -> value, repeated fields joined with ", " as §5.3 allows;
   Authorization and Proxy-Authorization keep only their scheme), ``rdp_gateway`` (only on a request that opens a
-  Remote Desktop Gateway tunnel: ``http``, ``websocket`` or ``rpc``, dissect/tsgu.py).
+  Remote Desktop Gateway tunnel: ``http``, ``websocket`` or ``rpc``, dissect/tsgu.py), ``framing_conflict`` (True,
+  only on a message framed by both Transfer-Encoding and Content-Length: RFC 9112 §6.3 (3), a sign of request
+  smuggling or response splitting, §11).
 * ``response`` (RFC 9112 §4): ``version``, ``status`` (int), ``reason``, ``server`` (RFC 9110
-  §10.2.4), ``www_authenticate`` (§11.6.1), ``content_type`` (§8.3), ``headers``.
+  §10.2.4), ``www_authenticate`` (§11.6.1), ``content_type`` (§8.3), ``headers``, ``framing_conflict``.
 
 * ``upnp_description`` (UPnP Device Architecture 2.0 §2.3, the body of a 200 response to a GET with
   Content-Type text/xml or application/xml, or none, whose document is ``<root>`` in a
@@ -52,7 +54,16 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
   ``target_protocol`` of the tunnel's first packets (dissect/tsgu.py ChannelReader, its first tsgu.MAX_BODY bytes).
 
 Pipelined messages are followed; bodies framed by Content-Length or chunked transfer coding
-(RFC 9112 §6-7) are skipped; a body delimited by connection close ends that direction. Only a body
+(RFC 9112 §6-7) are skipped; a body delimited by connection close ends that direction. Framing is read as RFC 9112
+§6.3 says, and where recipients may frame a message differently its direction is read no further (request
+smuggling, §11.2), as at an invalid Content-Length: a body is chunked only when chunked is the final transfer coding
+(a response's other codings run until close; a request's, or any in HTTP/1.0, §6.1, end the direction);
+Transfer-Encoding overrides Content-Length (``framing_conflict``), and a request so framed is its connection's last
+(its server MUST close); chunk-data ends with CRLF (§7.1). A field line that is none (§5.1: no colon, whitespace
+before it, CR, LF or NUL) makes its message invalid, not reported, its body framed by the valid fields; one naming
+Content-Length or Transfer-Encoding, or a fold (obs-fold, read as a space, §5.2) of one, ends the direction. The
+framing fields are read whole, whatever MAX_HEADERS and MAX_VALUE keep. After a 101 or a CONNECT's 2xx
+(RFC 9110 §15.2.2, RFC 9112 §6.3 (2)) neither direction is HTTP. Only a body
 that may be a description, metadata, IPP or a gateway's IN channel is read, and only its first MAX_DESCRIPTION /
 MAX_METADATA / ipp.MAX_MESSAGE / tsgu.MAX_BODY bytes.
 
@@ -91,12 +102,14 @@ from iotwarden.dissect.dpwsmeta import SOAP_POST, MetadataReader, is_soap_reques
 from iotwarden.dissect.httpbody import DESCRIPTION, READERS, SENDER, body_length, describe, malformed, skip_body
 from iotwarden.dissect.httpgap import PIPELINED, RESYNC_STATE_KEY, SPARE, UNPAIRED, UNSURE
 from iotwarden.dissect.httphead import (
+    FRAMING,
     MAX_HEAD,
     MAX_HEADERS,
     MAX_VALUE,
     REQUEST_LINE,
     RESYNC_STARTS,
     STATUS_LINE,
+    Fields,
     authorization_fields,
     basic_credentials,
     framed_length,
@@ -139,6 +152,19 @@ _PROBE_REQUEST_HEAD = re.compile(
 # the other dissectors instead (RTSP's and SIP's rule)
 _START = re.compile(rb"(?:\r?\n)*(?:\r?\Z|H(?:T(?:T(?:P(?:/|\Z)|\Z)|\Z)|\Z)|[!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}(?: |\Z))")
 _START_WINDOW = 32
+# + direction key: the message read was its connection's last, its direction closing after its body (a request
+# framed by both Transfer-Encoding and Content-Length, RFC 9112 §6.3 (3): its server MUST close after answering)
+LAST = "last_"
+
+
+def _fields(lines: list[bytes], state: dict[str, Any], key: str) -> Fields:
+    """The head's field lines read (httphead.header_fields). One that is none, or a fold, that may be a framing field
+    to some reader leaves the framing unknown (RFC 9112 §5.1-5.2, §11.2): ``key``'s direction closes, as at an invalid
+    Content-Length; any other such line is dropped, the message framed by its valid fields (_message)."""
+    fields = header_fields(lines[1:])
+    if fields.framing_unsure:
+        raise malformed(state, key, state.get(key), f"framing field line malformed or folded in {lines[0][:40]!r}")
+    return fields
 
 
 class HttpDissector(StreamDissector):
@@ -194,6 +220,9 @@ class HttpDissector(StreamDissector):
                     continue
                 if step == "wait":
                     break
+                if state.get(LAST + key):  # the message before was the connection's last (_request)
+                    state["closed_" + key] = True
+                    break
                 end = buf.find(b"\r\n\r\n")
                 if end > MAX_HEAD or (end < 0 and len(buf) > MAX_HEAD + 3):
                     raise malformed(state, key, buf, f"HTTP header section over {MAX_HEAD} bytes")
@@ -243,11 +272,13 @@ class HttpDissector(StreamDissector):
         if not lines:
             raise ParseError("empty HTTP message head")
         if key == streambuf.C2S:
-            fields, length = self._request(pkt, lines, state)
+            fields, length, bad = self._request(pkt, lines, state)
             kind = "request"
         else:
-            fields, length = self._response(pkt, lines, state)
+            fields, length, bad = self._response(pkt, lines, state)
             kind = "response"
+        if bad is not None:  # an invalid message (RFC 9112 §5.1) is not reported, nor its body read; it is skipped
+            state[READERS[key]] = None
         if state.get(READERS[key]) is not None:
             state[SENDER + key] = pkt  # the body's sender: a gap reports what was read of its document (gap)
         if length == -1:
@@ -256,14 +287,17 @@ class HttpDissector(StreamDissector):
             state["closed_" + key] = True  # RFC 9112 §6.3 (8): body runs until the connection closes
         elif length > 0:
             state["body_" + key] = length
+        if bad is not None:
+            raise ParseError(f"malformed header field line {bad[:40]!r}")
         return pkt.observation(self.name, kind, fields)
 
-    def _request(self, pkt: Packet, lines: list[bytes], state: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    def _request(self, pkt: Packet, lines: list[bytes],
+                 state: dict[str, Any]) -> tuple[dict[str, Any], int, bytes | None]:
         m = REQUEST_LINE.match(lines[0])
         if m is None:
             state["closed_c2s"] = True
             raise ParseError(f"not an HTTP request line: {lines[0][:40]!r}")
-        headers = header_fields(lines[1:])
+        headers, framing, bad, _ = _fields(lines, state, streambuf.C2S)
         method = m.group(1).decode("ascii")
         fields: dict[str, Any] = {
             "method": method,
@@ -274,6 +308,8 @@ class HttpDissector(StreamDissector):
             "basic_auth": False,
             "headers": headers,
         }
+        if len(framing) == len(FRAMING):  # RFC 9112 §6.3 (3): a server MUST close the connection after answering it
+            fields["framing_conflict"] = state[LAST + streambuf.C2S] = True
         if "authorization" in headers:
             fields.update(authorization_fields(headers["authorization"]))
         if (gateway := tsgu.transport(method, fields["uri"], headers)) is not None:
@@ -297,19 +333,20 @@ class HttpDissector(StreamDissector):
         else:  # queued behind the methods not remembered: answered without its method
             state[UNPAIRED] = state.get(UNPAIRED, 0) + 1
         # RFC 9112 §6.3: a request without Content-Length or chunked coding has no body
-        length = body_length(headers, state, streambuf.C2S)
+        length = body_length(framing, state, streambuf.C2S, fields["version"])
         if ipp and length:
             state[READERS[streambuf.C2S]] = IppReader(request=True)  # RFC 8010 §3.1: the IPP request
         elif gateway == tsgu.HTTP and method == tsgu.IN_DATA and length:
             state[READERS[streambuf.C2S]] = tsgu.ChannelReader()  # the tunnel's first packets (dissect/tsgu.py)
-        return fields, length
+        return fields, length, bad
 
-    def _response(self, pkt: Packet, lines: list[bytes], state: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    def _response(self, pkt: Packet, lines: list[bytes],
+                  state: dict[str, Any]) -> tuple[dict[str, Any], int, bytes | None]:
         m = STATUS_LINE.match(lines[0])
         if m is None:
             state["closed_s2c"] = True
             raise ParseError(f"not an HTTP status line: {lines[0][:40]!r}")
-        headers = header_fields(lines[1:])
+        headers, framing, bad, _ = _fields(lines, state, streambuf.S2C)
         status = int(m.group(2))
         fields: dict[str, Any] = {
             "version": m.group(1).decode("ascii"),
@@ -320,6 +357,8 @@ class HttpDissector(StreamDissector):
             "content_type": headers.get("content-type"),
             "headers": headers,
         }
+        if len(framing) == len(FRAMING):  # RFC 9112 §6.3 (3): Transfer-Encoding frames it
+            fields["framing_conflict"] = True
         pending: list[str] = state.setdefault("methods", [])
         method = None
         if status >= 200:  # the oldest request's answer: a remembered method, else one past MAX_PENDING_METHODS
@@ -329,10 +368,17 @@ class HttpDissector(StreamDissector):
                 state[SPARE] = streambuf.seq_end(pkt)
                 if state.get(UNPAIRED):
                     state[UNPAIRED] -= 1
+        if status == 101 or (method == "CONNECT" and 200 <= status < 300):
+            # the connection carries another protocol, or a tunnel, from the empty line on (RFC 9110 §15.2.2, RFC 9112
+            # §6.3 (2)): neither direction is HTTP any more
+            for key in (streambuf.C2S, streambuf.S2C):
+                state["closed_" + key] = True
+                state.get(key, bytearray()).clear()
+            return fields, 0, bad
         # RFC 9112 §6.3 (1): HEAD responses, 1xx, 204 and 304 carry no body
         if method == "HEAD" or status < 200 or status in (204, 304):
-            return fields, 0
-        length = body_length(headers, state, streambuf.S2C)
+            return fields, 0, bad
+        length = body_length(framing, state, streambuf.S2C, fields["version"])
         if length and may_be_description(status, method, fields["content_type"]):
             state[DESCRIPTION] = DescriptionReader()  # the rare body read (UDA 2.0 §2.3)
         elif length and method == SOAP_POST and may_be_metadata(status, method, fields["content_type"]):
@@ -342,4 +388,4 @@ class HttpDissector(StreamDissector):
             # capture began, or counted unpaired) is read by its own label, application/ipp marking IPP messages
             # alone (RFC 8010 §4); the answer of a request known to be another (a GET) is not
             state[DESCRIPTION] = IppReader(request=False)
-        return fields, length
+        return fields, length, bad

@@ -10,7 +10,7 @@ from typing import Any
 from iotwarden.dissect import streambuf, tsgu
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.dpwsmeta import MetadataReader
-from iotwarden.dissect.httphead import MAX_HEAD, content_length
+from iotwarden.dissect.httphead import MAX_HEAD, message_length
 from iotwarden.dissect.ipp import IppReader
 from iotwarden.dissect.upnpdesc import DescriptionReader
 from iotwarden.errors import ParseError
@@ -19,7 +19,8 @@ from iotwarden.model import Observation
 DESCRIPTION = "upnp"  # state key of the reader (description, metadata, IPP) of the response body being read
 READERS = {streambuf.S2C: DESCRIPTION, streambuf.C2S: "ipp_c2s"}  # and of the request body (IPP) being read
 SENDER = "sender_"  # + direction key: the packet whose head began the body read (READERS): who its document describes
-_CHUNK_SIZE = re.compile(rb"^([0-9A-Fa-f]{1,15})[ \t]*(?:;.*)?$")  # RFC 9112 §7.1
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,15})[ \t]*(?:;[^\r\n\x00]*)?")  # RFC 9112 §7.1, fullmatch
+DATA_END = -1  # state "chunk_" + direction key: a chunk's data read, its CRLF next
 
 
 def malformed(state: dict[str, Any], key: str, buf: bytearray | None, why: str) -> ParseError:
@@ -30,19 +31,16 @@ def malformed(state: dict[str, Any], key: str, buf: bytearray | None, why: str) 
     return ParseError(why)
 
 
-def body_length(headers: dict[str, str], state: dict[str, Any], key: str) -> int:
-    """Body length of a message of ``key``'s direction: >=0 bytes, -1 chunked, -2 until close (RFC 9112 §6.3).
-    An invalid Content-Length leaves the framing unrecoverable (§6.3 (5)): the direction closes, dropping what it
-    holds, so the body is never read as the next message, and the ParseError is raised."""
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        return -1
-    if "content-length" in headers:
-        value = headers["content-length"]
-        length = content_length(value)
-        if length is None:
-            raise malformed(state, key, state.get(key), f"bad Content-Length {value[:20]!r}")
-        return length
-    return 0 if key == streambuf.C2S else -2
+def body_length(framing: dict[str, str], state: dict[str, Any], key: str, version: str) -> int:
+    """Body length of a message of ``key``'s direction (httphead.message_length of its framing fields): >=0 bytes, -1
+    chunked, -2 until close (RFC 9112 §6.3). An invalid framing (a Content-Length, a request's Transfer-Encoding
+    whose final coding is not chunked, one in HTTP/1.0) leaves it unrecoverable (§6.3 (4)-(5), §6.1): the direction
+    closes, dropping what it holds, so the body is never read as the next message, and the ParseError is raised."""
+    length = message_length(framing, request=key == streambuf.C2S, version=version)
+    if length is None:
+        name = "Transfer-Encoding" if "transfer-encoding" in framing else "Content-Length"
+        raise malformed(state, key, state.get(key), f"bad {name} {framing[name.lower()][:20]!r} ({version})")
+    return length
 
 
 def describe(name: str, pkt: Packet, data: bytes, state: dict[str, Any], out: list[Observation], *,
@@ -96,7 +94,7 @@ def skip_body(name: str, pkt: Packet, buf: bytearray, state: dict[str, Any], out
         del buf[: pos + 4]
         state["trailer_" + key] = False
         return "skipped"
-    chunk = state.get("chunk_" + key)
+    chunk = state.get("chunk_" + key)  # None: not chunked; 0: a chunk-size line next; >0: chunk-data; DATA_END
     if chunk is None:
         return "head"
     if chunk > 0:  # inside chunk-data
@@ -104,7 +102,7 @@ def skip_body(name: str, pkt: Packet, buf: bytearray, state: dict[str, Any], out
         if state.get(READERS[key]) is not None:
             describe(name, pkt, bytes(buf[:n]), state, out, ended=False, key=key)
         del buf[:n]
-        state["chunk_" + key] = chunk - n
+        state["chunk_" + key] = chunk - n or DATA_END
         return "skipped" if n else "wait"
     end = buf.find(b"\r\n")
     if end > MAX_HEAD or (end < 0 and len(buf) > MAX_HEAD + 1):
@@ -113,12 +111,14 @@ def skip_body(name: str, pkt: Packet, buf: bytearray, state: dict[str, Any], out
         return "wait"
     line = bytes(buf[:end])
     del buf[: end + 2]
-    if line == b"":  # the CRLF that closes chunk-data
+    if chunk == DATA_END:  # chunk-data ends with CRLF (RFC 9112 §7.1); a reader skipping other bytes there frames
+        if line:  # the rest differently
+            raise malformed(state, key, buf, f"chunk-data not ended by CRLF: {line[:20]!r}")
+        state["chunk_" + key] = 0
         return "skipped"
-    m = _CHUNK_SIZE.match(line)
+    m = _CHUNK_SIZE.fullmatch(line)
     if m is None:
-        state["closed_" + key] = True
-        raise ParseError(f"bad chunk-size line {line[:20]!r}")
+        raise malformed(state, key, buf, f"bad chunk-size line {line[:20]!r}")
     size = int(m.group(1), 16)
     if size == 0:  # last-chunk
         state["chunk_" + key] = None

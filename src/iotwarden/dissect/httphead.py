@@ -7,17 +7,24 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from iotwarden.dissect import streambuf
-from iotwarden.errors import ParseError
 
 MAX_HEAD = 16 * 1024  # bytes of a start line + header section before the message is malformed
 MAX_HEADERS = 64  # header fields kept per message
 MAX_VALUE = 1024  # characters kept of a header value
 
 REQUEST_LINE = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}) (\S{1,8192}) (HTTP/\d\.\d)$")  # RFC 9112 §3
-STATUS_LINE = re.compile(rb"^(HTTP/\d\.\d) (\d{3})(?: (.*))?$")  # RFC 9112 §4
+# RFC 9112 §4; no CR, LF or NUL in the reason (RFC 9112 §2.2: a bare CR ends a line to some readers)
+STATUS_LINE = re.compile(rb"^(HTTP/\d\.\d) (\d{3})(?: ([^\r\n\x00]*))?$")
+# field-name ":" field-value (RFC 9112 §5.1, no whitespace before the colon); a value without CR, LF or NUL (RFC 9110
+# §5.5: invalid and dangerous, a bare LF a line end to some readers, RFC 9112 §2.2), other controls kept (§5.5 allows)
+_FIELD_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n\x00]*")
+# the fields that frame a body (RFC 9112 §6.3), kept whole whatever MAX_HEADERS and MAX_VALUE cut of the others
+FRAMING = ("content-length", "transfer-encoding")
+_FRAMING_NAME = re.compile(rb"content-length|transfer-encoding", re.IGNORECASE)
+CHUNKED, UNTIL_CLOSE = -1, -2  # message_length's framings besides a length
 
 # a message head looked for past a gap, where a message may begin: where a segment begins (senders start a message in
 # a new segment), or at a line start where the message ends right where another begins (framed_length; a body's text
@@ -55,15 +62,33 @@ def framed_length(head: bytes, data: bytes | bytearray, start: int, to_server: b
     lines = head.split(b"\r\n")
     if not to_server and (lines[0][9:10] == b"1" or lines[0][9:12] in (b"204", b"304")):
         return 0
-    length = 0 if to_server else None
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        name = name.lower()
-        if name == b"transfer-encoding":
-            return _chunked_length(data, start)
-        if name == b"content-length":
-            length = content_length(value.decode("latin-1"))
-    return length
+    fields = header_fields(lines[1:])
+    if fields.malformed is not None:
+        return None
+    framing = fields.framing
+    version = lines[0][-8:] if to_server else lines[0][:8]
+    length = message_length(framing, request=to_server, version=version.decode("latin-1"))
+    if length == CHUNKED:
+        return _chunked_length(data, start)
+    return None if length is None or length < 0 else length
+
+
+def message_length(framing: dict[str, str], *, request: bool, version: str) -> int | None:
+    """The body length the framing fields (:data:`FRAMING`) of a request or response that may have a body give: >=0
+    bytes, CHUNKED, UNTIL_CLOSE, or None when the framing is invalid (RFC 9112 §6.3). Transfer-Encoding overrides
+    Content-Length (§6.3 (3)); the body is chunked only when chunked is the final coding (§6.3 (4), §7: an empty
+    list element is no coding, RFC 9110 §5.6.1), else a response runs until close and a request is invalid, as any
+    Transfer-Encoding in an HTTP/1.0 message is (§6.1: its framing is faulty); an invalid Content-Length is (§6.3
+    (5)); with neither a request has no body (§6.3 (6)), a response runs until close (§6.3 (8))."""
+    coding = framing.get("transfer-encoding")
+    if coding is not None:
+        codings = [c.partition(";")[0].strip().lower() for c in coding.split(",") if c.strip()]
+        if version != "HTTP/1.0" and codings and codings[-1] == "chunked":
+            return CHUNKED
+        return None if request else UNTIL_CLOSE
+    if "content-length" in framing:
+        return content_length(framing["content-length"])
+    return 0 if request else UNTIL_CLOSE
 
 
 def content_length(value: str) -> int | None:
@@ -100,22 +125,72 @@ def _chunked_length(body: bytes | bytearray, start: int) -> int | None:
         if int(size, 16) == 0:  # last-chunk, then trailer fields and the empty line
             end = eol + 2 if body.startswith(b"\r\n", eol + 2) else body.find(b"\r\n\r\n", eol + 2) + 2
             return end + 2 - start if end > eol else None
-        pos = eol + 2 + int(size, 16) + 2
+        pos = eol + 2 + int(size, 16)
+        if len(body) < pos + 2:
+            return None
+        if body[pos:pos + 2] != b"\r\n":  # chunk-data ends with CRLF
+            return None
+        pos += 2
     return None
 
 
-def header_fields(lines: list[bytes]) -> dict[str, str]:
+class Fields(NamedTuple):
+    """A head's field lines read (:func:`header_fields`)."""
+
+    headers: dict[str, str]  # by lower-cased name, the first MAX_HEADERS names, MAX_VALUE characters each
+    framing: dict[str, str]  # the framing fields (FRAMING), whole
+    malformed: bytes | None  # the first line that is no field line (dropped), None when all are
+    framing_unsure: bool  # a malformed or folded line may be a framing field to some reader: the framing is unknown
+
+
+def header_fields(lines: list[bytes]) -> Fields:
+    """The field lines' values, a repeated field's joined with ", " (RFC 9110 §5.3). An obs-fold (a line begun with
+    SP or HTAB) continues the field before it, read as one SP (RFC 9112 §5.2). A line that is no field line
+    (:data:`_FIELD_LINE`: no colon, whitespace before it, a name not a token, CR, LF or NUL in the value; a fold with
+    no field before it) makes the message invalid (§5.1: a server MUST reject it) and is dropped; when it, or a
+    fold, names Content-Length or Transfer-Encoding, recipients may frame the message differently (a lenient one
+    taking 'Content-Length : 5' or a field after a bare LF, one that does not unfold reading a folded line as a
+    field: request smuggling, §11.2), so the framing is unsure."""
     out: dict[str, str] = {}
-    for raw in lines:
-        name, sep, value = raw.partition(b":")
-        if not sep or not name or name != name.strip():  # RFC 9112 §5.1: no whitespace before ':'
-            raise ParseError(f"malformed header field line {raw[:40]!r}")
-        key = name.decode("ascii", "replace").lower()
-        text = value.strip().decode("utf-8", "replace")[:MAX_VALUE]
+    framing: dict[str, str] = {}
+    bad: bytes | None = None
+    unsure = False
+    for raw in _unfolded(lines):
+        if _FIELD_LINE.fullmatch(raw) is None:
+            bad = raw if bad is None else bad
+            unsure = unsure or _FRAMING_NAME.search(raw) is not None
+            continue
+        name, _, value = raw.partition(b":")
+        key = name.decode("ascii").lower()
+        whole = value.strip(b" \t").decode("utf-8", "replace")
+        if key in FRAMING:
+            framing[key] = f"{framing[key]}, {whole}" if key in framing else whole
+        text = whole[:MAX_VALUE]
         if key in out:
             out[key] = f"{out[key]}, {text}"[:MAX_VALUE]
         elif len(out) < MAX_HEADERS:
             out[key] = text
+    unsure = unsure or any(_FRAMING_NAME.search(line) is not None for line in _folds(lines))
+    return Fields(out, framing, bad, unsure)
+
+
+def _folds(lines: list[bytes]) -> list[bytes]:
+    """The folded lines of ``lines`` (begun with SP or HTAB) and the line each continues."""
+    fold = [line[:1] in (b" ", b"\t") for line in lines]
+    return [line for i, line in enumerate(lines) if fold[i] or (i + 1 < len(lines) and fold[i + 1])]
+
+
+def _unfolded(lines: list[bytes]) -> list[bytes]:
+    """``lines`` with each obs-fold line joined to the one before it by one SP (RFC 9112 §5.2); a fold with no
+    line before it is left as it is (no field line)."""
+    if not any(line[:1] in (b" ", b"\t") for line in lines):
+        return lines
+    out: list[bytes] = []
+    for line in lines:
+        if line[:1] in (b" ", b"\t") and out:
+            out[-1] = out[-1].rstrip(b" \t") + b" " + line.strip(b" \t")
+        else:
+            out.append(line)
     return out
 
 
