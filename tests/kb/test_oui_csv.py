@@ -38,6 +38,16 @@ def test_a_list_reads_the_same_plain_or_gzip(tmp_path: Path) -> None:
         oui_csv.read_registry_csv(tmp_path / "bad.csv.gz", 28)
 
 
+def test_a_damaged_gzip_list_is_a_clear_error(tmp_path: Path) -> None:
+    """A gzip header before deflate data zlib refuses (BTYPE 11, reserved: RFC 1951 §3.2.3) escaped as zlib.error,
+    an internal error in every command that loads the registry; a truncated one as EOFError (caught already)."""
+    whole = gzip.compress((HEADER + "MA-M,0055DA1,Some Maker Inc,addr\n").encode())
+    for name, data in (("reserved.csv.gz", whole[:10] + b"\xff" * 20), ("cut.csv.gz", whole[:-12])):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ConfigError, match=f"{name}: cannot read IEEE registry"):
+            oui_csv.read_registry_csv(tmp_path / name, 28)
+
+
 def test_every_shipped_list_reads_with_its_registry_s_prefix_length() -> None:
     for registry, (filename, bits) in oui_csv.REGISTRIES.items():
         rows = oui_csv.read_registry_csv(paths.OUI_DIR / f"{filename}.gz", bits)

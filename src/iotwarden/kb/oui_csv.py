@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import zlib
 from pathlib import Path
 
 from iotwarden.errors import ConfigError
@@ -42,7 +43,7 @@ def read_registry_csv(path: Path, bits: int) -> list[tuple[str, str]]:
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
         text = raw.decode("utf-8-sig")
-    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:  # a damaged gzip copy: zlib.error, EOFError
         raise ConfigError(f"{path}: cannot read IEEE registry: {exc}") from exc
     return parse_registry_csv(text, bits, str(path))
 
