@@ -11,14 +11,15 @@ entry's label.
 The files are read here, never through kb/importers: their rules are not shipped (GPL-2.0, ODbL), so the measure is
 independent of the data it reads. Each test of a Satori fingerprint is one device (its tests are alternatives: other
 firmware, other message types); a DHCP option list Satori matches as a prefix ("partial") is no message a device sends
-and is left out, while a partial text (a User-Agent, a SIP or SSH token, the part of the header that names the product)
-is kept and counted apart, as channel '<channel> (part)'. A label names a kind only through the explicit tables of
-bench/fingerprint_labels.py (KIND_LABELS, KIND_WORDS, FINGERBANK_CLASSES); a label they call ambiguous is counted as
-excluded, one naming no device (an OS, an application) as no kind. A vendor is labelled by the entry's device_vendor,
-else by the leading words of its name when they are a name of the IEEE registry (fingerprints/ieee_oui/oui.csv, named as
-the knowledge base names vendors; never the rules under test). Right: the same vendor, a brand and its owner
-(vendor_aliases parents) or one name the other's leading words; the labelled kind or a finer one; "coarse" is an
-ancestor of it; unknown is never right.
+and is left out, as is a test of a DHCP server's message (Offer, ACK, NAK: RFC 2131 §3.1, what a router's DHCP server
+sends, no client's request of the device labelled), while a partial text (a User-Agent, a SIP or SSH token, the part of
+the header that names the product) is kept and counted apart, as channel '<channel> (part)'. A label names a kind only
+through the explicit tables of bench/fingerprint_labels.py (KIND_LABELS, KIND_WORDS, FINGERBANK_CLASSES); a label they
+call ambiguous is counted as excluded, one naming no device (an OS, an application) as no kind. A vendor is labelled by
+the entry's device_vendor, else by the leading words of its name when they are a name of the IEEE registry
+(fingerprints/ieee_oui/oui.csv, named as the knowledge base names vendors; never the rules under test). Right: the same
+vendor, a brand and its owner (vendor_aliases parents) or one name the other's leading words; the labelled kind or a
+finer one; "coarse" is an ancestor of it; unknown is never right.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ SATORI_TESTS: dict[str, tuple[str, str, str, str]] = {
 }
 PARTIAL = " (part)"  # channel suffix of Satori's partial text values
 LIST_FIELDS = frozenset({"param_req_list", "options", "oro"})
+SERVER_DHCP_TYPES = frozenset({"offer", "ack", "nak"})  # Satori dhcptype of a server's message (RFC 2131 §3.1)
 SATORI_FILES = ("dhcp.xml", "dhcpv6.xml", "sip.xml", "web.xml", "webuseragent.xml", "ssh.xml", "smb.xml", "dns.xml")
 
 
@@ -126,6 +128,8 @@ def satori(root: Path) -> Iterator[Entry]:
                     if not value or (partial and fname in LIST_FIELDS):
                         continue
                     dhcptype = test.get("dhcptype", "Any").strip().lower()
+                    if proto == "dhcp" and dhcptype in SERVER_DHCP_TYPES:
+                        continue  # the labelled device's DHCP server answering, not its client asking
                     if proto == "dhcp" and dhcptype in {"discover", "request", "inform"}:
                         kind = dhcptype
                     # a fragment a product's header holds (a token, no version): counted apart from whole values

@@ -125,6 +125,24 @@ def test_a_small_satori_file_gives_the_table_and_the_json(tmp_path: Path, capsys
     assert data["table"]["*|*"]["type_right"] == 1 and data["table"]["*|*"]["vendor_right"] == 1
 
 
+def test_a_dhcp_servers_message_is_no_device_of_the_label(tmp_path: Path) -> None:
+    # Satori lists what a router's DHCP server sends (Offer, ACK, NAK: RFC 2131 §3.1) beside its clients' messages:
+    # those are no request the labelled device makes, so they are no entry
+    (tmp_path / "satori").mkdir()
+    (tmp_path / "satori" / "dhcp.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><DHCP><fingerprints>'
+        '<fingerprint name="NETGEAR WGR614v6" device_type="Wireless Router" device_vendor="NETGEAR"><dhcp_tests>'
+        '<test weight="3" matchtype="exact" dhcptype="Offer" dhcpoptions="53,54,1,58,59,51"/>'
+        '<test weight="3" matchtype="exact" dhcptype="ACK" dhcpoptions="53,54,1,58,59,51,3,6"/>'
+        '<test weight="3" matchtype="exact" dhcptype="NAK" dhcpoptions="53,54"/>'
+        '<test weight="3" matchtype="exact" dhcptype="Request" dhcpoption55="1,3,6,15"/>'
+        '<test weight="3" matchtype="exact" dhcptype="Any" dhcpvendorcode="NETGEAR WGR614v6"/>'
+        '</dhcp_tests></fingerprint></fingerprints></DHCP>', encoding="utf-8")
+    found = FE.entries(tmp_path)
+    assert sorted((e.channel, e.kind) for e in found) == [
+        ("dhcp.param_req_list", "request"), ("dhcp.vendor_class", "request")]
+
+
 def test_the_shared_fingerprints_give_no_wrong_vendor_and_no_wrong_kind() -> None:
     from tests.conftest import shared
 
