@@ -33,12 +33,13 @@ def channel(attribute: str) -> str:
 
 
 def channels_by_kind(rules: Iterable[Rule]) -> dict[str, set[str]]:
-    """For each device type some rule concludes, the channels of the attributes those rules match."""
+    """For each device type some rule concludes, the channels of the attributes those rules match (each of a rule's
+    attributes: one matching [tls.sni, dns.qname] types through TLS and DNS alike)."""
     found: dict[str, set[str]] = defaultdict(set)
     for rule in rules:
         kind = rule.conclusions.get("device_type")
         if kind:
-            found[kind].add(channel(rule.attribute))
+            found[kind].update(channel(attribute) for attribute in rule.attributes)
     return dict(found)
 
 

@@ -27,6 +27,15 @@ def test_a_kind_s_channels_are_its_rules_protocols_each_once() -> None:
     assert probe.channels_by_kind(rules) == {"camera": {"dhcp", "rtsp"}, "printer": {"mac"}}
 
 
+def test_each_attribute_a_rule_matches_is_a_channel() -> None:
+    # a rule matching [tls.sni, dns.qname] types through TLS and DNS alike (Rule.attributes: the first and 'also')
+    rule = Rule(id="a", attribute="tls.sni", how="exact", values=("x",), conclusions={"device_type": "smart_scale"},
+                weight=0.5, reference="test", also=("dns.qname",))
+    assert probe.channels_by_kind([rule]) == {"smart_scale": {"tls", "dns"}}
+    shipped = {kind: set(chans) for kind, _, chans in probe.coverage(KnowledgeBase.load())}
+    assert {"tls", "dns"} <= shipped["smart_scale"]  # tls.sni.withings_scale matches both
+
+
 def test_the_shipped_rules_type_a_camera_through_many_channels_and_rows_run_weakest_first() -> None:
     rows = probe.coverage(KnowledgeBase.load())
     counts = [len(chans) for _, _, chans in rows]
