@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from iotwarden.errors import ParseError
@@ -15,6 +17,7 @@ from iotwarden.sources.zeek_map import service_name
 from iotwarden.store import Store
 from iotwarden.store.alert_models import AlertRow, FindingRow
 from iotwarden.store.schema import DeviceRow
+from tests.sources.zeeklog import assert_maps_or_parse_error
 
 HEAD = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t{path}\n#fields\t{fields}\n"
 ID = "ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p"
@@ -187,3 +190,27 @@ def test_a_malcolm_sensors_enip_logs_name_the_module_and_its_stop(tmp_path: Path
             alerts = {(a.detector_id, a.device_key) for a in s.scalars(select(AlertRow))}
     assert (enbt.vendor, enbt.model, enbt.category) == ("Rockwell Automation", "1756-ENBT/A", "ot")
     assert ("detect.ot.cip_stop", enbt.key) in alerts
+
+
+# --- hostile records: a log line's fields are whatever the file says (STYLE 10); modbus, dnp3, cip and cip_identity
+# had no record fuzz (tests/sources/test_zeek_icsnpp.py fuzzes s7comm and the BACnet logs)
+
+_COLUMNS = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "func", "exception", "tid",
+            "unit", "pdu_type", "fc_request", "fc_reply", "iin", "is_orig", "direction", "cip_service_code",
+            "class_id", "class_name", "instance_id", "attribute_id", "socket_address", "socket_port", "vendor_id",
+            "device_type", "device_type_id", "product_code", "revision", "device_status", "device_state", "status",
+            "state", "serial", "serial_number", "product_name", "transaction_id", "unit_id"]
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True),
+                     st.text(max_size=20), st.sampled_from([
+                         "10.0.0.1", "fe80::1", "T", "F", "-", "", "request", "response", "READ_COILS",
+                         "WRITE_SINGLE_REGISTER_EXCEPTION", "ILLEGAL_FUNCTION", "COLD_RESTART", "RESPONSE", "0x4c",
+                         "0x0e", "0xzz", "0x", "0x10000", "-5", "65536", "99999999999999999999", "1e5", "1.2"]))
+_VALUES = st.one_of(_SCALARS, st.lists(_SCALARS, max_size=3), st.dictionaries(st.text(max_size=3), _SCALARS,
+                                                                                 max_size=2))
+
+
+@settings(max_examples=100, deadline=None)
+@given(log_type=st.sampled_from(["modbus", "dnp3", "cip", "cip_identity"]),
+       record=st.dictionaries(st.sampled_from(_COLUMNS), _VALUES, max_size=14))
+def test_fuzz_any_record_maps_or_raises_parse_error(log_type: str, record: dict[str, object]) -> None:
+    assert_maps_or_parse_error(log_type, record, T0)
