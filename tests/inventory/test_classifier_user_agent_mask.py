@@ -112,3 +112,16 @@ def test_an_iphones_safari_agreeing_with_its_request_list_is_counted() -> None:
 def test_an_iphones_safari_on_another_system_still_yields() -> None:
     found = concluded(stating(HIKVISION_MAC, dhcp__vendor_class="udhcp 1.24.1", http__user_agent=IPHONE_UA))
     assert (found["os"], found["device_type"], found["category"]) == ("Linux", "camera", "iot")
+
+
+SHARED_QUEUE = {"mdns__services": ["_ipp._tcp.local", "_printer._tcp.local"],
+                "mdns__txt": ["rp=printers/HP_LaserJet", "printer-type=0x809046"]}  # CUPS sharing a queue
+
+
+def test_a_pc_or_mac_sharing_a_printer_keeps_its_browser() -> None:
+    # the announcements of a printer it shares (print_sharing: mdns.txt.cups_shared_queue) are set aside before the
+    # User-Agent is weighed, so they do not make its browser a mask
+    found = concluded(stating(http__user_agent=EDGE_UA, **SHARED_QUEUE))
+    assert (found["os"], found["device_type"], found["category"]) == ("Windows", "workstation", "it")
+    found = concluded(stating(http__user_agent=SAFARI_UA, **SHARED_QUEUE))
+    assert (found["vendor"], found["os"], found["category"]) == ("Apple", "macOS", "it")
