@@ -66,6 +66,7 @@ SATORI_TESTS: dict[str, tuple[str, str, str, str]] = {
 PARTIAL = " (part)"  # channel suffix of Satori's partial text values
 LIST_FIELDS = frozenset({"param_req_list", "options", "oro"})
 SERVER_DHCP_TYPES = frozenset({"offer", "ack", "nak"})  # Satori dhcptype of a server's message (RFC 2131 §3.1)
+SERVER_DHCP_CODES = frozenset({"2", "5", "6"})  # PRADS' option 53 of those (RFC 2132 §9.6: DHCPOFFER, DHCPACK, DHCPNAK)
 SATORI_FILES = ("dhcp.xml", "dhcpv6.xml", "sip.xml", "web.xml", "webuseragent.xml", "ssh.xml", "smb.xml", "dns.xml")
 
 
@@ -181,8 +182,8 @@ def prads(root: Path) -> Iterator[Entry]:
         return
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         parts = line.split(":")
-        if line.startswith("#") or len(parts) < 7:
-            continue
+        if line.startswith("#") or len(parts) < 7 or parts[0].strip() in SERVER_DHCP_CODES:
+            continue  # a comment, a short line, or a DHCP server's message (no request of the device labelled)
         fields: dict[str, Any] = {"options": _values(parts[2])}
         if parts[3] != ".":
             fields["param_req_list"] = _values(parts[3])

@@ -143,6 +143,17 @@ def test_a_dhcp_servers_message_is_no_device_of_the_label(tmp_path: Path) -> Non
         ("dhcp.param_req_list", "request"), ("dhcp.vendor_class", "request")]
 
 
+def test_a_prads_server_message_is_no_device_of_the_label(tmp_path: Path) -> None:
+    # PRADS' dhcp.fp gives each line's option 53: a server's NAK (6), Offer (2) or ACK (5) is no client's request
+    (tmp_path / "prads").mkdir()
+    (tmp_path / "prads" / "dhcp.fp").write_text(
+        "# 53-OPTION:TTL:ALL-OPTIONS:55-OPTIONS:60-OPTIONS:OS:OS Details\n"
+        "6:128:53,54,255:.:.:Windows:XP SP3\n2:64:53,54,51,1,3,6:.:.:Linux:dnsmasq\n5:64:53,54,51,1:.:.:Linux:x\n"
+        "3:128:53,61,50,54,12,81,60,55,255:1,15,3,6,44,46,47,31,33,121,249,43:MSFT 5.0:Windows:XP\n",
+        encoding="utf-8")
+    assert [(e.fields.get("vendor_class"), e.label) for e in FE.entries(tmp_path)] == [("MSFT 5.0", "Windows:XP")]
+
+
 def test_the_shared_fingerprints_give_no_wrong_vendor_and_no_wrong_kind() -> None:
     from tests.conftest import shared
 
