@@ -9,6 +9,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from iotwarden.dissect.x509info import describe
 from iotwarden.hooks import Context
@@ -87,3 +89,23 @@ def test_tracked_certificates_stop_at_the_limit(ca: DeviceCA, monkeypatch: pytes
     certs = [_self_signed(1000, ca.clock()) for _ in range(3)]
     _run(check, [_obs(c, f"00:00:00:00:00:0{i}", f"10.0.0.{i + 1}", 1.0) for i, c in enumerate(certs)])
     assert len(check.holders) == 2
+
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=12),
+                     st.sampled_from(["2020-01-01T00:00:00Z", "2999-01-01T00:00:00Z", "ab" * 32]))
+_JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+    st.sampled_from(["sha256", "issuer", "subject", "serial", "not_after", "self_signed", "error", "san_dns", "x"]),
+    inner, max_size=6), max_leaves=12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_JSON, max_size=4))
+@example([5])  # a certs field of the wrong type: TypeError (int is not subscriptable)
+@example([{"sha256": "ab"}])  # a mapping, not a chain: KeyError (no item 0)
+def test_any_certs_field_never_crashes_the_check(values: list[object]) -> None:
+    """A certificate observation's fields are whatever a dissector or a Zeek log gave (STYLE 10): a ``certs``
+    that is not a chain of mappings is no certificate, never an exception the addon manager has to count."""
+    check = traffic.TrafficCertificateCheck([], "CN=Our CA")
+    obs = [Observation(ts=1.7e9, proto="tls", kind="certificate", src_mac="00:11:22:33:44:55", src_ip="10.0.0.5",
+                       src_port=8883, dst_ip="10.0.0.1", dst_port=50000, fields={"certs": v}) for v in values]
+    _run(check, obs)

@@ -100,8 +100,8 @@ class TrafficCertificateCheck:
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         if obs.proto != "tls" or obs.kind != "certificate" or not self._is_local(obs.subject_ip):
             return
-        certs = obs.fields.get("certs") or []
-        leaf = certs[0] if certs and isinstance(certs[0], dict) else None
+        certs = obs.fields.get("certs")
+        leaf = certs[0] if isinstance(certs, list) and certs and isinstance(certs[0], dict) else None
         device = _device_key(obs)
         if leaf is None or device is None or "sha256" not in leaf or "error" in leaf:
             return
