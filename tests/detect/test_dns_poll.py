@@ -80,3 +80,24 @@ def test_freshclams_hourly_version_lookups_are_no_c2() -> None:
     assert [a.key for a in feed([DnsPollDetector()], observations=_polls("current.cvd.clamav.net.evil.example",
                                                                           3600, 24, jitter=0.0))] == [
         "current.cvd.clamav.net.evil.example"]
+
+
+@pytest.mark.parametrize("mean_s", [10.0, 15.0])
+def test_one_name_looked_up_at_random_all_day_is_no_c2(mean_s: float) -> None:
+    """A mail relay asks the SPF record of _spf.google.com for each message Gmail sends it (RFC 7208 §4.4, the
+    include of gmail.com's record), at random, one every 10-15 s on average: with the retries merged its intervals
+    are same_poll_s plus an exponential wait, which varied less than max_jitter of the interval within 16 polls in
+    hours (both raised at 52c69b5), never of the wait."""
+    rng, t, lookups = random.Random(int(mean_s)), 1000.0, []
+    while t < 1000.0 + 6 * 3600:
+        lookups.append(_query(t, "_spf.google.com", src="10.0.0.25"))
+        t += rng.expovariate(1 / mean_s)
+    assert feed([DnsPollDetector()], observations=lookups) == []
+
+
+@pytest.mark.parametrize(("period", "jitter"), [(20.0, 0.2), (60.0, 0.2), (120.0, 0.5), (300.0, 0.5)])
+def test_a_poll_jittered_up_to_half_its_period_is_still_c2(period: float, jitter: float) -> None:
+    """Judged on the wait past the retry window, a poll every 20 s to 5 min, jittered by +-20% or +-50% (a uniform
+    jitter's coefficient of variation up to 0.29), is still raised."""
+    alerts = feed([DnsPollDetector()], observations=_polls("cmd.c2-example.net", period, 48, jitter=jitter, seed=7))
+    assert [a.key for a in alerts] == ["cmd.c2-example.net"]

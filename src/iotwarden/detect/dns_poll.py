@@ -7,9 +7,14 @@ T1071.004's procedure examples). ``detect.dns.tunnel`` counts ``min_txt`` TXT qu
 20 s or faster; a poll every 1-5 min stays under it. Per querying host (an internal address within its broadcast
 domain) and name, the start of the latest ``max_polls`` polls is kept (a query within ``same_poll_s`` of the one
 before is its retry, RFC 1035 §4.2.1: a resolver retransmits after a few seconds); ``min_polls`` polls whose
-intervals have a coefficient of variation under ``max_jitter`` and average ``min_period_s`` to ``max_period_s``
-raise once per host and name. Devices ask A/AAAA records on a timer (their TTLs run out) and are never read here;
-a mail server's SPF and DKIM TXT lookups ask a new sender's domain each time (RFC 7208 §4.4), a sporadic one again.
+intervals average ``min_period_s`` to ``max_period_s`` and vary (their standard deviation) less than ``max_jitter``
+times their wait past that retry window (their mean less ``same_poll_s``) raise once per host and name. The wait, not
+the interval: with retries merged, an interval is ``same_poll_s`` plus the wait for the next query, and lookups made
+at random (a mail relay asking the SPF record of _spf.google.com for each of Gmail's messages, one every 10-30 s)
+wait an exponential time, whose deviation is its mean; the intervals, floored at ``same_poll_s``, vary less than
+that and raised such lookups on most days. Devices ask A/AAAA records on a timer (their TTLs run out) and are never
+read here; a mail server's SPF and DKIM TXT lookups ask a new sender's domain each time (RFC 7208 §4.4), a sporadic
+one again, a big sender's as its messages come.
 """
 
 from __future__ import annotations
@@ -83,7 +88,9 @@ class DnsPollDetector(Detector):
             return
         gaps = [b - a for a, b in pairwise(times)]
         period = statistics.fmean(gaps)
-        if not o.min_period_s <= period <= o.max_period_s or statistics.pstdev(gaps) / period >= o.max_jitter:
+        # steadiness of the wait past the retry window (module doc): a deviation is the same of either
+        if not o.min_period_s <= period <= o.max_period_s or \
+                statistics.pstdev(gaps) >= o.max_jitter * (period - o.same_poll_s):
             return
         self._series[key] = None
         self.raise_alert(ctx, DNS_POLL, title=f"{obs.src_ip} polls the {qtype} record of {key[1]} every {period:.0f}s",
