@@ -30,6 +30,10 @@ class Context:
     # new holder's): kept by the inventory (inventory/resolution._bind, at most its MAX_ENDPOINTS addresses),
     # read by detect.base.subject_key for a record naming no MAC (a Zeek conn.log)
     owners: dict[str, str] = field(default_factory=dict)
+    # address -> its holders in time order, (proved from, device key), the first from -inf: only for an address whose
+    # holder changed (a lease moved), so a record is named by the holder at its own time, not at its batch's end
+    # (inventory/resolution.EndpointResolver._bind keeps it, MAX_OWNER_MOVES each; detect.base._holder reads it)
+    owner_moves: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ conn.log names no MAC, and the inventory keys the address's host by the MAC its 
 from __future__ import annotations
 
 import json
+import math
 import random
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,9 @@ from pathlib import Path
 import pytest
 
 from iotwarden.cli.main import main
+from iotwarden.detect.base import _owner_at
+from iotwarden.hooks import Context
+from iotwarden.inventory.resolution import MAX_OWNER_MOVES, EndpointResolver
 from iotwarden.model import Flow
 from tests.detect.labelled import write_conn_log
 from tests.detect.runner import detect, tcp_flow
@@ -115,3 +119,41 @@ def test_an_address_leased_to_another_device_since_is_that_devices(tmp_path: Pat
     assert {ip} <= ctx.devices[f"mac:{first}"].ips & ctx.devices[f"mac:{second}"].ips
     found = sorted((a.first_seen - T0, a.subject) for a in ctx.alerts if a.id == "detect.bruteforce.ssh")
     assert [subject for _, subject in found] == [f"mac:{first}", f"mac:{second}"]
+
+
+def test_a_lease_moving_within_one_batch_names_each_flow_by_the_holder_at_its_time(tmp_path: Path) -> None:
+    """One folder, so one reader batch: the address leased to one device, released by it, leased to another,
+    with a burst of guesses from the address before the move and one after. Before: both bursts fell on the
+    second device (Context.owners held the holder at the batch's end when its flows were judged)."""
+    ip, first, second = "10.20.0.9", "02:00:0a:14:00:0a", "02:00:0a:14:00:0b"
+    moved = T0 + 5000.0
+    folder = tmp_path / "zeek"
+    folder.mkdir()
+    later = [replace(f, first_seen=f.first_seen + 5000.0, last_seen=f.last_seen + 5000.0) for f in _guesses(ip)]
+    write_conn_log(folder / "conn.log", _guesses(ip) + later)
+    records = [(T0 - 20.0, first, ["REQUEST", "ACK"]), (moved - 10.0, first, ["RELEASE"]),
+               (moved, second, ["REQUEST", "ACK"])]
+    with (folder / "dhcp.log").open("w") as fh:
+        for i, (ts, mac, types) in enumerate(records):
+            fh.write(json.dumps({"ts": ts, "uids": [f"CDhcp{i:013d}"], "client_addr": ip, "server_addr": SERVER,
+                                 "mac": mac, "requested_addr": ip, "assigned_addr": ip, "lease_time": 3600.0,
+                                 "msg_types": types, "duration": 0.004}) + "\n")
+    ctx = detect([folder])
+    found = sorted((a.first_seen - T0, a.subject) for a in ctx.alerts if a.id == "detect.bruteforce.ssh")
+    assert [subject for _, subject in found] == [f"mac:{first}", f"mac:{second}"]
+
+
+def test_the_holders_of_an_address_are_kept_in_time_order_up_to_their_limit() -> None:
+    """A lease passed along twenty devices, one proof a minute, the last proof read late: each time is named by its
+    holder then; past MAX_OWNER_MOVES the oldest holders go, and the oldest kept holds the address before it."""
+    ctx, resolver, ip = Context(), EndpointResolver(), "10.20.0.9"
+    macs = [f"02:00:0a:14:01:{i:02x}" for i in range(20)]
+    for i in (*range(18), 19, 18):  # the proof at 18 min read after the one at 19
+        resolver._bind(ctx, ip, macs[i], T0 + 60.0 * i)
+    moves = ctx.owner_moves[ip]
+    assert len(moves) == MAX_OWNER_MOVES and [t for t, _ in moves] == sorted(t for t, _ in moves)
+    assert moves[0] == (-math.inf, f"mac:{macs[20 - MAX_OWNER_MOVES]}")
+    assert ctx.owners[ip] == f"mac:{macs[18]}"  # the last proof read, as before
+    for i in range(20 - MAX_OWNER_MOVES, 20):
+        assert _owner_at(moves, T0 + 60.0 * i + 30.0) == f"mac:{macs[i]}"
+    assert _owner_at(moves, T0 - 1.0) == f"mac:{macs[20 - MAX_OWNER_MOVES]}"

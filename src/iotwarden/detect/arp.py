@@ -75,7 +75,8 @@ class ArpSpoofDetector(Detector):
             if len(times) == o.storm_count and times[-1] - times[0] <= o.storm_window_s:
                 times.clear()
                 self.raise_alert(ctx, STORM, title=f"Gratuitous ARP storm from {mac} ({ip})", severity="medium",
-                                 subject=subject_key(ctx, mac, ip, domain), ts=obs.ts, mitre=("T1557.002",), src_ip=ip,
+                                 subject=subject_key(ctx, mac, ip, domain, obs.ts), ts=obs.ts, mitre=("T1557.002",),
+                                 src_ip=ip,
                                  evidence={"count": o.storm_count, "window_s": o.storm_window_s,
                                            **({"domain": domain} if domain else {})}, observations=[obs])
         at = scoped(ip, domain)

@@ -4,11 +4,12 @@ address facts detectors reason with (failed connection attempt, internal address
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import math
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, ClassVar
 
 from iotwarden.errors import ConfigError
@@ -38,6 +39,7 @@ SERVICE_PORTS = frozenset({25, 53, 80, 123, 443, 465, 587, 853, 993, 995, 1883, 
 IT_CATEGORIES = frozenset({"it", "network"})  # classifier categories that are not IoT/OT
 IOT_CATEGORIES = frozenset({"iot", "ot", "building", "medical"})
 _FIRST_SEEN = attrgetter("first_seen")
+_SINCE = itemgetter(0)
 
 # The ranges (lowest, highest; both allowed) a detector declares for its numeric options next to their
 # defaults (``Options.bounds``), checked once at configure time. What each kind of tunable may be:
@@ -204,7 +206,7 @@ def text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def subject_key(ctx: Context, mac: str | None, ip: str | None, domain: str = "") -> str:
+def subject_key(ctx: Context, mac: str | None, ip: str | None, domain: str = "", ts: float | None = None) -> str:
     """The device key of an endpoint as the inventory names it (``mac:..`` when the MAC is the
     device's own, else ``ip:..``). A known device's MAC with an internal address it does not hold is a
     router's carrying another subnet's host (an answer to a routed client has the router's MAC as its
@@ -213,7 +215,8 @@ def subject_key(ctx: Context, mac: str | None, ip: str | None, domain: str = "")
     within it as the inventory keys it (``ip:10.0.0.5%vlan10``, inventory/addresses.zoned), so two VLANs'
     routed 10.0.0.5 are two subjects; a MAC is one device on every VLAN, and untagged ("") is as before. A record
     naming no MAC (a Zeek conn.log) whose internal address has no ``ip:`` device is the device holding it
-    (:func:`_holder`: a dhcp.log lease, packets seen earlier), not an ``ip:`` device the inventory does not have."""
+    (:func:`_holder`: a dhcp.log lease, packets seen earlier; at ``ts``, the record's time, when given: a lease that
+    moved is its old holder's before the move), not an ``ip:`` device the inventory does not have."""
     if mac:
         dev = ctx.devices.get(f"mac:{mac}")
         if dev is not None and (ip is None or not dev.ips or ip in dev.ips):
@@ -223,23 +226,23 @@ def subject_key(ctx: Context, mac: str | None, ip: str | None, domain: str = "")
         return f"ip:{at}"
     if mac and (ip is None or is_internal(ip)):
         if ip is not None and f"mac:{mac}" in ctx.devices:  # a router's MAC with another subnet's address
-            holder = _holder(ctx, ip, domain)
+            holder = _holder(ctx, ip, domain, ts)
             if holder is not None:
                 return holder
         return f"mac:{mac}"
     if not mac and ip and is_internal(ip):  # outside the site: a peer, never a device's lease (no scan per address)
-        return _holder(ctx, ip, domain) or f"ip:{at}"
+        return _holder(ctx, ip, domain, ts) or f"ip:{at}"
     return f"ip:{at}"
 
 
 def initiator(ctx: Context, flow: Flow) -> str:
     """The device key of a flow's initiator within the flow's broadcast domain (:func:`subject_key`)."""
-    return subject_key(ctx, flow.a_mac, flow.a_ip, flow_domain(flow))
+    return subject_key(ctx, flow.a_mac, flow.a_ip, flow_domain(flow), flow.first_seen)
 
 
 def responder(ctx: Context, flow: Flow) -> str:
     """The device key of a flow's responder within the flow's broadcast domain (:func:`subject_key`)."""
-    return subject_key(ctx, flow.b_mac, flow.b_ip, flow_domain(flow))
+    return subject_key(ctx, flow.b_mac, flow.b_ip, flow_domain(flow), flow.first_seen)
 
 
 def _within(ctx: Context, ip: str, domain: str) -> str:
@@ -249,7 +252,7 @@ def _within(ctx: Context, ip: str, domain: str) -> str:
     return at if f"ip:{at}" in ctx.devices else site_host(ip, domain)
 
 
-def _holder(ctx: Context, ip: str, domain: str = "") -> str | None:
+def _holder(ctx: Context, ip: str, domain: str = "", ts: float | None = None) -> str | None:
     """The device holding ``ip`` in broadcast ``domain``, remembered in ``ctx.ip_holders`` by the address
     within it (checked on each use; a miss is looked for again once the inventory has more devices). An
     ``ip:`` device of another domain (its key's zone) holds its own domain's address only, and a MAC device
@@ -257,9 +260,11 @@ def _holder(ctx: Context, ip: str, domain: str = "") -> str | None:
     inventory's ``link.domain``, its frames' tags; any when none is recorded). An address outside the site,
     or an untagged one, is held by any device holding it, as before. The device ARP or DHCP last proved holds the
     address (``ctx.owners``, the inventory's) comes first: a lease moved to another device is that device's from
-    then on, while the one that held it before still lists the address."""
+    then on, while the one that held it before still lists the address. At ``ts`` (a record's time) the holder then
+    (``ctx.owner_moves``): the inventory has read a whole batch's proofs before its records are judged, so one batch
+    may hold a lease's move and records from before and after it."""
     at = site_host(ip, domain) if domain else ip
-    owner = ctx.owners.get(at)
+    owner = ctx.owners.get(at) if ts is None or at not in ctx.owner_moves else _owner_at(ctx.owner_moves[at], ts)
     if owner is not None and owner in ctx.devices:
         return owner
     zoned = at != ip  # a site address within a tagged domain (site_host)
@@ -280,13 +285,18 @@ def _holder(ctx: Context, ip: str, domain: str = "") -> str | None:
     return found
 
 
-def device_with_ip(ctx: Context, ip: str, domain: str = "") -> str | None:
+def _owner_at(moves: list[tuple[float, str]], ts: float) -> str:
+    """The holder at ``ts`` of an address whose holders are ``moves`` (Context.owner_moves)."""
+    return moves[max(bisect.bisect_right(moves, ts, key=_SINCE) - 1, 0)][1]
+
+
+def device_with_ip(ctx: Context, ip: str, domain: str = "", ts: float | None = None) -> str | None:
     """The key of a device holding ``ip`` (a scan of the inventory: for rare events only). Within a broadcast
     ``domain`` (a tagged flow that names no MAC: a Zeek record) its own ``ip:`` device there, else a MAC device
     holding the address that was seen in that domain (:func:`_holder`), never a device of another domain."""
     if domain:
         own = f"ip:{_within(ctx, ip, domain)}"
-        return own if own in ctx.devices else _holder(ctx, ip, domain)
+        return own if own in ctx.devices else _holder(ctx, ip, domain, ts)
     if f"ip:{ip}" in ctx.devices:
         return f"ip:{ip}"
     return next((key for key, dev in ctx.devices.items() if ip in dev.ips), None)

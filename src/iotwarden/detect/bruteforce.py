@@ -160,11 +160,11 @@ class BruteForceDetector(Detector):
                     and f.get("auth_stale") is not True and obs.src_ip and obs.dst_ip):
                 account = (text(f.get("to")) or "").split("@", 1)[0]
                 self._count(ctx, (f"sip:{account}", "sip", obs.dst_ip, obs.src_ip), obs.ts,
-                            subject_key(ctx, obs.dst_mac, obs.dst_ip, obs.domain), obs, domain=obs.domain)
+                            subject_key(ctx, obs.dst_mac, obs.dst_ip, obs.domain, obs.ts), obs, domain=obs.domain)
             return
         if service is None or not client or not server:
             return
-        subject = subject_key(ctx, mac, client, obs.domain)
+        subject = subject_key(ctx, mac, client, obs.domain, obs.ts)
         self._count(ctx, ("fail", service, client, server), obs.ts, subject, obs, domain=obs.domain)
         if (text(f.get("username")), text(f.get("password"))) in self._defaults:
             self._count(ctx, ("dict", service, client, server), obs.ts, subject, obs, domain=obs.domain)
@@ -181,8 +181,8 @@ class BruteForceDetector(Detector):
         else:
             return
         if client and server:
-            self._count(ctx, (key, "rtsp", client, server), obs.ts, subject_key(ctx, mac, client, obs.domain), obs,
-                        domain=obs.domain)
+            self._count(ctx, (key, "rtsp", client, server), obs.ts, subject_key(ctx, mac, client, obs.domain, obs.ts),
+                        obs, domain=obs.domain)
 
     def _kerberos(self, ctx: Context, obs: Observation) -> None:
         """A failed Kerberos ``login_attempt`` (dissect/kerberos.py: KDC_ERR_PREAUTH_FAILED to a pre-authenticated AS
@@ -194,7 +194,7 @@ class BruteForceDetector(Detector):
         client, server, account = obs.src_ip, obs.dst_ip, text(obs.fields.get("username"))
         if not client or not server or not account:
             return
-        subject = subject_key(ctx, obs.src_mac, client, obs.domain)
+        subject = subject_key(ctx, obs.src_mac, client, obs.domain, obs.ts)
         if result == "failure":
             self._count(ctx, (f"krb:{account.lower()}", "kerberos", client, server), obs.ts, subject, obs,
                         domain=obs.domain)

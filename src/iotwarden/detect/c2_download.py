@@ -81,8 +81,8 @@ class DownloadDetector(Detector):
             return
         self.raise_alert(ctx, TOOL_DOWNLOAD, title=f"{obs.src_ip} downloads {name or uri or '/'} from {host} "
                          f"({agent or 'no User-Agent'})", severity="high",
-                         subject=subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain), ts=obs.ts, key=f"http:{host}",
-                         mitre=("T1105",), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
+                         subject=subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain, obs.ts), ts=obs.ts,
+                         key=f"http:{host}", mitre=("T1105",), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
                          evidence={"uri": uri, "user_agent": agent, "host": host}, observations=[obs])
 
     def flows(self, ctx: Context, flows: list[Flow]) -> None:

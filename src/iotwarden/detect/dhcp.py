@@ -54,7 +54,8 @@ class RogueDhcpDetector(Detector):
             return
         link = f" on {domain}" if domain else ""
         self.raise_alert(ctx, ROGUE, title=f"Unknown DHCP server {server} ({obs.src_mac}) answered a client{link}",
-                         severity="high", subject=subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain), ts=obs.ts,
+                         severity="high", subject=subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain, obs.ts),
+                         ts=obs.ts,
                          key=scoped(server, domain),
                          mitre=("T1557.003",), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
                          evidence={"server_id": server, "server_mac": obs.src_mac,

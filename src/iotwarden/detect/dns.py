@@ -205,7 +205,7 @@ class DnsAnomalyDetector(Detector):
     def _alert(self, ctx: Context, obs: Observation, detector_id: str, title: str, key: str, *,
                mitre: tuple[str, ...], evidence: dict[str, object]) -> None:
         self.raise_alert(ctx, detector_id, title=title, severity="high",
-                         subject=subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain), ts=obs.ts,
+                         subject=subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain, obs.ts), ts=obs.ts,
                          key=key if detector_id == TUNNEL else "", mitre=mitre, src_ip=obs.src_ip,
                          dst_ip=obs.dst_ip, evidence={**evidence, **({"domain": obs.domain} if obs.domain else {})},
                          observations=[obs])

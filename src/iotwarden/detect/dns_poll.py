@@ -94,8 +94,8 @@ class DnsPollDetector(Detector):
             return
         self._series[key] = None
         self.raise_alert(ctx, DNS_POLL, title=f"{obs.src_ip} polls the {qtype} record of {key[1]} every {period:.0f}s",
-                         severity="high", subject=subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain), ts=obs.ts,
-                         key=key[1], mitre=("T1071.004", "T1029"), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
+                         severity="high", subject=subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain, obs.ts),
+                         ts=obs.ts, key=key[1], mitre=("T1071.004", "T1029"), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
                          evidence={"period_s": round(period, 3), "polls": len(times), "qtype": qtype,
                                    **({"domain": obs.domain} if obs.domain else {})},
                          observations=[obs])

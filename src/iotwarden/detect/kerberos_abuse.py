@@ -250,13 +250,13 @@ class KerberosAbuseDetector(Detector):
         self._keys = ComputerKeys()
         self._clients: OrderedDict[str, _Client] = OrderedDict()
 
-    def _client(self, ctx: Context, ip: str, mac: str | None, domain: str) -> _Client:
+    def _client(self, ctx: Context, ip: str, mac: str | None, domain: str, ts: float) -> _Client:
         """The client at ``ip`` within its broadcast ``domain`` (detect/base.site_host): two VLANs' 10.0.0.5
         are two clients, each named as the inventory names it there."""
         at = site_host(ip, domain)
         state = self._clients.get(at)
         if state is None:
-            state = self._clients[at] = _Client(subject_key(ctx, mac, ip, domain))
+            state = self._clients[at] = _Client(subject_key(ctx, mac, ip, domain, ts))
             if len(self._clients) > self.options.max_clients:
                 self._clients.popitem(last=False)
         self._clients.move_to_end(at)
@@ -289,7 +289,7 @@ class KerberosAbuseDetector(Detector):
         account = self._requests.account(obs)
         if account is None or obs.dst_ip is None or (request is not None and request.preauth):
             return
-        client = self._client(ctx, obs.dst_ip, obs.dst_mac, obs.domain)
+        client = self._client(ctx, obs.dst_ip, obs.dst_mac, obs.domain, obs.ts)
         if request is not None and request.preauth is False:
             count = _add(client.roasted, account, obs.ts, o.window_s)
             iot = category(ctx, client.subject) in IOT_CATEGORIES
@@ -314,7 +314,7 @@ class KerberosAbuseDetector(Detector):
         code, account = number(obs.fields.get("error_code")), self._requests.account(obs)
         if account is None or obs.dst_ip is None or code not in (PRINCIPAL_UNKNOWN, PREAUTH_REQUIRED):
             return
-        client = self._client(ctx, obs.dst_ip, obs.dst_mac, obs.domain)
+        client = self._client(ctx, obs.dst_ip, obs.dst_mac, obs.domain, obs.ts)
         if code == PREAUTH_REQUIRED:
             _add(client.refused, account, obs.ts, o.window_s)
             return
@@ -339,7 +339,7 @@ class KerberosAbuseDetector(Detector):
             if client is not None and client.rc4_returned and obs.kind == "tgs_rep":
                 self._judge(ctx, obs, client, ip, count=_in_window(client.spns, obs.ts, o.window_s), rc4=True)
             return
-        client = self._client(ctx, ip, mac, obs.domain)
+        client = self._client(ctx, ip, mac, obs.domain, obs.ts)
         if returned:
             _add(client.rc4_returned, spn.lower(), obs.ts, o.window_s)
         count = (_in_window(client.spns, obs.ts, o.window_s) if computer

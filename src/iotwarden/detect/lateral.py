@@ -47,6 +47,7 @@ from iotwarden.detect.base import (
     device_with_ip,
     established,
     flow_domain,
+    initiator,
     is_internal,
     responder,
     site_host,
@@ -147,7 +148,7 @@ class LateralDetector(Detector):
                 continue
             if not is_internal(flow.b_ip):
                 continue
-            if self.waiting or placed(ctx, subject_key(ctx, flow.a_mac, flow.a_ip, flow_domain(flow))) is None:
+            if self.waiting or placed(ctx, initiator(ctx, flow)) is None:
                 self.waiting.append(flow)  # behind the others, so each device's flows keep their order
                 if len(self.waiting) > MAX_WAITING:
                     self._judge(ctx, self.waiting.popleft())
@@ -164,7 +165,7 @@ class LateralDetector(Detector):
             return
         if not (obs.src_ip and obs.dst_ip and is_internal(obs.src_ip) and is_internal(obs.dst_ip)):
             return
-        if self.waiting_shares or placed(ctx, subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain)) is None:
+        if self.waiting_shares or placed(ctx, subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain, obs.ts)) is None:
             self.waiting_shares.append(obs)
             if len(self.waiting_shares) > MAX_WAITING_SHARES:
                 self._judge_share(ctx, self.waiting_shares.popleft())
@@ -189,14 +190,14 @@ class LateralDetector(Detector):
         while self.waiting_shares:
             obs = self.waiting_shares[0]
             if ((self._held_shares <= 0 or obs.ts > expired)
-                    and placed(ctx, subject_key(ctx, obs.src_mac, obs.src_ip or "", obs.domain)) is None):
+                    and placed(ctx, subject_key(ctx, obs.src_mac, obs.src_ip or "", obs.domain, obs.ts)) is None):
                 break
             self._judge_share(ctx, self.waiting_shares.popleft())
             self._held_shares -= 1
         while self.waiting:
             flow = self.waiting[0]
             if ((self._held <= 0 or flow.first_seen > expired)
-                    and placed(ctx, subject_key(ctx, flow.a_mac, flow.a_ip, flow_domain(flow))) is None):
+                    and placed(ctx, initiator(ctx, flow)) is None):
                 return
             self._judge(ctx, self.waiting.popleft())
             self._held -= 1
@@ -204,7 +205,7 @@ class LateralDetector(Detector):
     def _judge_share(self, ctx: Context, obs: Observation) -> None:
         if not obs.src_ip:
             return
-        src = subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain)
+        src = subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain, obs.ts)
         src_cat = placed(ctx, src)
         if src_cat in IT_CATEGORIES:
             return
@@ -246,7 +247,7 @@ class LateralDetector(Detector):
         admin = admin_service(flow)
         talked = established(flow)
         ts, domain = flow.first_seen, flow_domain(flow)
-        src = subject_key(ctx, flow.a_mac, flow.a_ip, domain)
+        src = subject_key(ctx, flow.a_mac, flow.a_ip, domain, flow.first_seen)
         src_cat = placed(ctx, src)
         if src_cat in IT_CATEGORIES:
             return
@@ -267,7 +268,7 @@ class LateralDetector(Detector):
         if not self.peers.check(a_host, site_host(flow.b_ip, domain), ts):
             return
         # a peer of a VLAN or VPC named within it (subject_key), never another domain's ip: device
-        dst_key = responder(ctx, flow) if flow.b_mac else device_with_ip(ctx, flow.b_ip, domain)
+        dst_key = responder(ctx, flow) if flow.b_mac else device_with_ip(ctx, flow.b_ip, domain, flow.first_seen)
         dst_cat = placed(ctx, dst_key) if dst_key else None
         if src_cat in IOT_CATEGORIES and dst_cat in IT_CATEGORIES:
             self.raise_alert(ctx, IOT_TO_IT, title=f"IoT/OT device {flow.a_ip} reached IT device {flow.b_ip}",

@@ -98,7 +98,8 @@ class NewProtocolDetector(Detector):
             title, key = f"{ip} {verb} {what}{transport}/{port} for the first time", f"{role}:{transport}/{port}/{app}"
             if self._over_budget(at, flow.first_seen):  # the pipeline folds these into one alert (count)
                 title, key = f"{ip} uses or serves many new services", "many"
-            self.raise_alert(ctx, NEW_PROTOCOL, title=title, severity="low", subject=subject_key(ctx, mac, ip, domain),
-                             ts=flow.first_seen, key=key, mitre=("T1571",), src_ip=flow.a_ip, dst_ip=flow.b_ip,
+            self.raise_alert(ctx, NEW_PROTOCOL, title=title, severity="low",
+                             subject=subject_key(ctx, mac, ip, domain, flow.first_seen), ts=flow.first_seen, key=key,
+                             mitre=("T1571",), src_ip=flow.a_ip, dst_ip=flow.b_ip,
                              evidence={"role": role, "transport": transport, "port": port, "app": flow.app},
                              flows=[flow])

@@ -223,8 +223,8 @@ class OtOperationDetector(Detector):
             if plc is None and plc_mac is None:  # no IP device known for it: the sender's alert, per KNX address
                 key = f"knx:{knx.destination or 'bus'}"
         domain = obs.domain
-        subject = (subject_key(ctx, plc_mac, plc, domain) if plc or plc_mac
-                   else subject_key(ctx, operator_mac, operator, domain))
+        subject = (subject_key(ctx, plc_mac, plc, domain, obs.ts) if plc or plc_mac
+                   else subject_key(ctx, operator_mac, operator, domain, obs.ts))
         self.raise_alert(ctx, detector_id, title=f"{what} sent to {target} by {who}", severity=severity,
                          subject=subject, ts=obs.ts, key=key, mitre=mitre, src_ip=operator, dst_ip=plc,
                          evidence=evidence, observations=[obs])

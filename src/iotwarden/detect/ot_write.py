@@ -86,7 +86,7 @@ class OtWriteDetector(Detector):
         if not device or not self.writers.check(site_host(device, obs.domain), writer, obs.ts):
             return
         self.raise_alert(ctx, detector_id, title=f"{what} to {device} from a new host {writer}",
-                         severity="high", subject=subject_key(ctx, device_mac, device, obs.domain), ts=obs.ts,
+                         severity="high", subject=subject_key(ctx, device_mac, device, obs.domain, obs.ts), ts=obs.ts,
                          key=writer or "",
                          mitre=("T0836", "T0855"), src_ip=writer, dst_ip=device,
                          evidence=_evidence(obs, what, answer),

@@ -91,7 +91,7 @@ class P2pDetector(Detector):
         last = self._raised.get(at)
         if len(peers) < o.min_peers or (last is not None and obs.ts - last < o.realert_s):
             return
-        subject = subject_key(ctx, mac, device, domain)
+        subject = subject_key(ctx, mac, device, domain, obs.ts)
         found = category(ctx, subject)
         dev = ctx.devices.get(subject)
         if dev is not None and dev.device_type in CLIENT_TYPES:

@@ -204,7 +204,8 @@ class P2pUdpDetector(Detector):
         """Judge the waiting sockets whose device the classifier has placed since, or whose wait is over (all of
         them at the end of input): still unplaced then, the device counts as one the classifier cannot place."""
         for key, (since, mac, ports, flow, sock) in list(self._waiting.items()):
-            placed = category(ctx, subject_key(ctx, mac, key[0].partition("%")[0], flow_domain(flow))) is not None
+            placed = category(ctx, subject_key(ctx, mac, key[0].partition("%")[0], flow_domain(flow),
+                                               flow.first_seen)) is not None
             if ts is None or placed or ts - since >= self.options.unknown_wait_s:
                 del self._waiting[key]
                 self._alert(ctx, key, sock, mac=mac, ports=ports, flow=flow, waited=True)
@@ -215,7 +216,7 @@ class P2pUdpDetector(Detector):
     ) -> None:
         device, port = key[0].partition("%")[0], key[1]  # the address without its domain (site_host)
         o: P2pUdpOptions = self.options
-        subject = subject_key(ctx, mac, device, flow_domain(flow))
+        subject = subject_key(ctx, mac, device, flow_domain(flow), flow.first_seen)
         found = category(ctx, subject)
         if found is None and not waited:  # not classified yet (packets before the classifier's first pass): wait
             if key not in self._waiting:

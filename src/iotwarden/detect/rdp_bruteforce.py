@@ -241,7 +241,7 @@ class RdpBruteForceDetector(Detector):
             self.raise_alert(
                 ctx, GUESS_ID, title=f"RDP password guessing from {client} against {server}"
                 + (" (RD Gateway)" if via else ""), severity="high",
-                subject=subject_key(ctx, mac, client, domain), ts=ts, key=server, mitre=("T1110", "T1110.001"),
+                subject=subject_key(ctx, mac, client, domain, ts), ts=ts, key=server, mitre=("T1110", "T1110.001"),
                 src_ip=client, dst_ip=server, flows=[flow] if flow else [], observations=observations or [],
                 evidence={"service": "rdp", "tries": recent, "window_s": o.window_s, "basis": basis, **(via or {})})
             times.clear()
@@ -254,7 +254,7 @@ class RdpBruteForceDetector(Detector):
         state = self._clients.get(at)
         if state is None:
             state = self._clients[at] = _Client(subject_key(ctx, mac or (flow.a_mac if flow else None), client,
-                                                            domain))
+                                                            domain, ts))
             if len(self._clients) > o.max_clients:
                 self._clients.popitem(last=False)
         self._clients.move_to_end(at)

@@ -170,7 +170,7 @@ class RemoteExecDetector(Detector):
     def _is_dc(self, ctx: Context, obs: Observation) -> bool:
         if obs.src_ip and site_host(obs.src_ip, obs.domain) in self._dcs:
             return True
-        dev = ctx.devices.get(subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain))
+        dev = ctx.devices.get(subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain, obs.ts))
         return dev is not None and (dev.device_type == DC_TYPE
                                     or DRSUAPI in dev.attributes.get("dcerpc.accepted_interfaces", ()))
 
@@ -229,7 +229,7 @@ class RemoteExecDetector(Detector):
         src, dst = obs.src_ip or "", obs.dst_ip or ""
         if self._again(obs, "dcsync"):
             return
-        subject = subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain)
+        subject = subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain, obs.ts)
         placed = _not_a_dc(ctx, obs)
         self.raise_alert(ctx, DCSYNC, title=f"DCSync: {src}, not a domain controller, replicated the directory "
                          f"from {dst}", severity="critical", subject=subject, ts=obs.ts, key=dst,
@@ -243,7 +243,7 @@ class RemoteExecDetector(Detector):
 def _not_a_dc(ctx: Context, obs: Observation) -> str | None:
     """Why the source of ``obs`` cannot be a domain controller, from the device holding its address (module
     docstring), or None when nothing rules it out."""
-    dev = ctx.devices.get(subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain))
+    dev = ctx.devices.get(subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain, obs.ts))
     if dev is None or obs.src_ip not in dev.ips:  # unknown, or a router's MAC carrying another subnet's host
         return None
     placed = (dev.category or "").lower()
@@ -265,7 +265,7 @@ def _staged(obs: Observation) -> bool:
 def _source(ctx: Context, obs: Observation) -> tuple[str, str | None, Severity, str]:
     """The source's device key and category, the severity it earns (critical from IoT/OT, high from a host not
     placed, medium from IT) and how a title names it."""
-    subject = subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain)
+    subject = subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain, obs.ts)
     src_cat = category(ctx, subject)
     severity: Severity = "critical" if src_cat in IOT_CATEGORIES else "medium" if src_cat in IT_CATEGORIES else "high"
     where = "IoT/OT device" if src_cat in IOT_CATEGORIES else "IT host" if src_cat in IT_CATEGORIES else "host"

@@ -156,7 +156,7 @@ class ScanDetector(Detector):
         n = fresh(st.arp, obs.ts, o.window_s) if len(st.arp) >= o.min_arp_targets else 0
         if n >= o.min_arp_targets and self._due(st, HORIZONTAL, "arp", obs.ts):
             self.raise_alert(ctx, HORIZONTAL, title=f"ARP sweep of {n} addresses from {src}", severity="medium",
-                             subject=subject_key(ctx, obs.src_mac, src, domain), ts=obs.ts, key="arp",
+                             subject=subject_key(ctx, obs.src_mac, src, domain, obs.ts), ts=obs.ts, key="arp",
                              mitre=("T1018", "T1046"), src_ip=src,
                              evidence={"hosts": n, "proto": "arp", **({"domain": domain} if domain else {})},
                              observations=list(st.arp_requests))
@@ -373,7 +373,7 @@ class ScanDetector(Detector):
         n = fresh(st.icmp, ts, o.window_s) if len(st.icmp) >= o.min_hosts else 0
         if n >= o.min_hosts and self._due(st, HORIZONTAL, "icmp", ts):
             self.raise_alert(ctx, HORIZONTAL, title=f"Ping sweep of {n} hosts from {src}", severity="medium",
-                             subject=subject_key(ctx, flow.a_mac, src, domain), ts=ts, key="icmp",
+                             subject=subject_key(ctx, flow.a_mac, src, domain, ts), ts=ts, key="icmp",
                              mitre=("T1018", "T1046"), src_ip=src, evidence={"hosts": n, "proto": "icmp"},
                              flows=own(st.recent, lambda f: f.ip_proto in ICMP_REQUESTS))
         if len(ctx.alerts) > before:

@@ -130,8 +130,8 @@ class SipReconDetector(Detector):
         self._tool_alerted[(obs.src_ip or "", tool)] = obs.ts
         self.raise_alert(
             ctx, TOOL, title=f"SIP scanning tool ({tool}) from {obs.src_ip} against {obs.dst_ip}", severity="high",
-            subject=subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain), ts=obs.ts, key=tool, mitre=("T1046",),
-            src_ip=obs.src_ip, dst_ip=obs.dst_ip,
+            subject=subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain, obs.ts), ts=obs.ts, key=tool,
+            mitre=("T1046",), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
             evidence={"user_agent": agent, "tool": tool, "method": obs.fields.get("method")}, observations=[obs])
 
     def _refused(self, ctx: Context, obs: Observation, user: str) -> None:
@@ -140,7 +140,7 @@ class SipReconDetector(Detector):
         key = (site_host(obs.dst_ip or "", domain), site_host(obs.src_ip or "", domain))  # the response goes back
         pair = self._pairs.get(key)
         if pair is None:
-            pair = self._pairs[key] = _Pair(subject=subject_key(ctx, obs.dst_mac, obs.dst_ip, domain))
+            pair = self._pairs[key] = _Pair(subject=subject_key(ctx, obs.dst_mac, obs.dst_ip, domain, obs.ts))
             if len(self._pairs) > o.max_pairs:
                 self._pairs.popitem(last=False)
         self._pairs.move_to_end(key)

@@ -67,7 +67,7 @@ class InventoryBuilder(EndpointResolver):
         if rule is None:
             return
         if speaker is not None and speaker.mac and speaker.at and obs.kind in rule.local_speaker_kinds:
-            self._bind(ctx, speaker.at, speaker.mac)
+            self._bind(ctx, speaker.at, speaker.mac, obs.ts)
         target = speaker
         if rule.mac_field is not None:
             named = usable_mac(first_item(dig(obs.fields, rule.mac_field)))
@@ -199,7 +199,7 @@ class InventoryBuilder(EndpointResolver):
                 if ip is None:
                     continue
                 if rule.binds:
-                    self._bind(ctx, ip, target.mac)
+                    self._bind(ctx, ip, target.mac, obs.ts)
                 ep = self._endpoint(ctx, target.mac, ip, obs.ts)
                 if ep is not None:
                     self._protocol(ctx, ep, obs.proto, obs.ts)

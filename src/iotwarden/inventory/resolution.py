@@ -16,7 +16,9 @@ MAC device of another (Device.in_domain).
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -34,6 +36,7 @@ MAX_ENDPOINTS = 500_000  # (mac, ip) pairs tracked per run; further ones are dro
 MAX_IPS_PER_MAC = 64  # endpoints per MAC; a MAC past it is a gateway long before
 MAX_VALUES_PER_ATTRIBUTE = 32  # values kept per "<proto>.<field>" attribute of one endpoint or device
 MAX_DOMAINS_PER_MAC = 64  # broadcast domains remembered per MAC (a router-on-a-stick's VLANs); later ones not
+MAX_OWNER_MOVES = 16  # holders remembered per address whose lease moved (Context.owner_moves); the oldest go first
 INTERFACES_ATTRIBUTE = "link.mac"  # every MAC of a device that has more than one (inventory/linking.py)
 
 # the router's test (inventory/gateways.py, split from this module) stays importable from here
@@ -276,15 +279,19 @@ class EndpointResolver:
             if mac not in self.gateways and self._looks_like_gateway(mac):
                 self._make_gateway(ctx, mac, ctx.now)
 
-    def _bind(self, ctx: Context, ip: str, mac: str) -> None:
-        """ARP/DHCP proved ``mac`` owns ``ip`` (zoned) on this segment."""
+    def _bind(self, ctx: Context, ip: str, mac: str, ts: float | None = None) -> None:
+        """ARP/DHCP proved ``mac`` owns ``ip`` (zoned) on this segment, at ``ts`` (the record's time; ``ctx.now``
+        when not given). A move from another holder is remembered with its time (:func:`_moved`)."""
         if self.owner.get(ip) == mac:
             return
         if ip not in self.owner and len(self.owner) >= MAX_ENDPOINTS:
             self.dropped += 1
             return
         self.owner[ip] = mac
-        ctx.owners[ip] = f"mac:{self.linker.canonical(mac)}"
+        holder, before = f"mac:{self.linker.canonical(mac)}", ctx.owners.get(ip)
+        if before is not None and before != holder:
+            _moved(ctx, ip, before, holder, ctx.now if ts is None else ts)
+        ctx.owners[ip] = holder
         if not self.private_segment and private_v4(unzoned(ip)):
             self._private_segment_seen(ctx)
         self._rekey(ctx, self._with_ip(ip))
@@ -399,3 +406,14 @@ def _record_domain(dev: Device, domain: str) -> None:
         seen = dev.attributes[DOMAINS_ATTRIBUTE] = set()
     if len(seen) < MAX_DOMAINS_PER_MAC:
         seen.add(domain or UNTAGGED)
+
+
+def _moved(ctx: Context, ip: str, before: str, holder: str, ts: float) -> None:
+    """``ip``'s holder changed from ``before`` to ``holder``, proved at ``ts``: kept in ``ctx.owner_moves`` in time
+    order (a proof read late goes in its place), the newest :data:`MAX_OWNER_MOVES`; the oldest kept then holds it
+    from -inf. Flows of one batch are judged after the whole batch's proofs were read: each by its own time."""
+    moves = ctx.owner_moves.setdefault(ip, [(-math.inf, before)])
+    bisect.insort(moves, (ts, holder))
+    if len(moves) > MAX_OWNER_MOVES:
+        del moves[0]
+        moves[0] = (-math.inf, moves[0][1])

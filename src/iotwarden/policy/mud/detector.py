@@ -107,8 +107,9 @@ class MudDetector(Detector):
             table.popitem(last=False)
             self.evicted[name] += 1
 
-    def _profile(self, ctx: Context, mac: str | None, ip: str, domain: str = "") -> MudProfile | None:
-        idents = [i for i in (mac, ip, subject_key(ctx, mac, ip, domain)) if i]
+    def _profile(self, ctx: Context, mac: str | None, ip: str, domain: str = "",
+                 ts: float | None = None) -> MudProfile | None:
+        idents = [i for i in (mac, ip, subject_key(ctx, mac, ip, domain, ts)) if i]
         for ident in idents:
             found = self.profiles.get(ident.lower())
             if found is not None:
@@ -145,12 +146,12 @@ class MudDetector(Detector):
             return
         domain = flow_domain(flow)
         for mac, ip in ((flow.a_mac, flow.a_ip), (flow.b_mac, flow.b_ip)):
-            profile = self._profile(ctx, mac, ip, domain)
+            profile = self._profile(ctx, mac, ip, domain, flow.first_seen)
             if profile is None:
                 continue
             violation = self._checker(profile, mac, ip).check(flow)
             if violation is not None:
-                self._raise(ctx, profile, violation, subject_key(ctx, mac, ip, domain))
+                self._raise(ctx, profile, violation, subject_key(ctx, mac, ip, domain, flow.first_seen))
 
     def _raise(self, ctx: Context, profile: MudProfile, v: Violation, subject: str) -> None:
         p = v.packet
