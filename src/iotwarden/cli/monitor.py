@@ -106,7 +106,7 @@ def _close_untaken(exporter: Exporter, started: threading.Event) -> None:
         return
     try:
         exporter.close()
-    except IotwardenError as exc:
+    except (IotwardenError, OSError) as exc:  # OSError: a bundle file that cannot be written (as Monitor.finish)
         err.print(f"[yellow]warning:[/] export {type(exporter).__name__}: {exc}", highlight=False)
 
 
