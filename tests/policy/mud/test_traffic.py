@@ -63,6 +63,20 @@ def test_announced_mud_urls_are_kept_per_mac_and_address() -> None:
     assert t.announced == {"aa:bb:cc:dd:ee:ff": "https://maker.example/lamp.json"}
 
 
+def test_a_full_table_of_announced_urls_forgets_the_least_recent_announcer_not_the_newest() -> None:
+    def announce(mac: str, url: str) -> Observation:
+        return Observation(ts=1.0, proto="dhcp", kind="request", src_mac=mac, src_ip="0.0.0.0",  # noqa: S104 - a DHCP client before it has an address
+                           fields={"mud_url": url})
+
+    t = Traffic(max_announced=2)
+    for mac, url in (("02:00:00:00:00:01", "https://a.example/1.json"), ("02:00:00:00:00:02", "https://a.example/2.json"),
+                     ("02:00:00:00:00:01", "https://a.example/1b.json"), ("02:00:00:00:00:03", "https://a.example/3.json")):
+        t.observe(announce(mac, url))
+    # the first re-announced a new URL (kept, and now recent); the third is kept, the second forgotten and counted
+    assert t.announced == {"02:00:00:00:00:01": "https://a.example/1b.json", "02:00:00:00:00:03": "https://a.example/3.json"}
+    assert t.evicted == 1
+
+
 def test_an_unreadable_capture_is_a_capture_error(tmp_path: Path) -> None:
     (tmp_path / "x.pcap").write_bytes(b"not a capture")
     with pytest.raises(CaptureError):

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 MAX_DNS_NAMES = 50_000  # names kept by a DnsTable; the least recently answered are dropped first
 MAX_ADDRESSES_PER_NAME = 64  # addresses (and CNAME targets) kept per name
 MAX_CNAME_DEPTH = 8  # CNAME links followed when resolving a name (RFC 1034 §3.6.2 chains)
-MAX_ANNOUNCED = 10_000  # devices whose announced MUD URL is remembered
+# devices (MAC or IP) whose announced MUD URL is remembered; a full table forgets its least recently announced
+# entry rather than refusing the new one (refusing left every device announcing after it filled unchecked)
+MAX_ANNOUNCED = 10_000
 
 
 def _norm(name: str) -> str:
@@ -90,19 +92,26 @@ class DnsTable:
 
 @dataclass
 class Traffic:
-    """Flows, DNS answers and announced MUD URLs (device MAC or IP -> URL) of one capture or store."""
+    """Flows, DNS answers and announced MUD URLs (device MAC or IP -> URL) of one capture or store. At most
+    ``max_announced`` announcers are kept, the least recently announced forgotten first (counted in ``evicted``)."""
 
     flows: list[Flow] = field(default_factory=list)
     dns: DnsTable = field(default_factory=DnsTable)
-    announced: dict[str, str] = field(default_factory=dict)
+    announced: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    max_announced: int = MAX_ANNOUNCED
+    evicted: int = 0  # announcers a full table forgot
 
     def observe(self, obs: Observation) -> None:
         self.dns.observe(obs)
         url = obs.fields.get("mud_url")
-        if isinstance(url, str) and url and len(self.announced) < MAX_ANNOUNCED:
+        if isinstance(url, str) and url:
             for ident in (obs.subject_mac, obs.subject_ip):
                 if ident and ident != "0.0.0.0":  # noqa: S104 - the DHCP client's unset address, not a bind
                     self.announced[ident] = url
+                    self.announced.move_to_end(ident)
+                    while len(self.announced) > self.max_announced:
+                        self.announced.popitem(last=False)
+                        self.evicted += 1
 
     @classmethod
     def from_records(cls, observations: Iterable[Observation], flows: Iterable[Flow]) -> Traffic:
