@@ -13,17 +13,24 @@ from iotwarden.model import Observation
 from tests.detect.runner import feed
 
 
-def _query(t: float, name: str, qtype: str = "TXT", src: str = "10.0.0.7") -> Observation:
+def _query(t: float, name: str, qtype: str = "TXT", src: str = "10.0.0.7", *, dst: str = "10.0.0.1",
+           rd: bool | None = None) -> Observation:
     mac = f"02:00:00:00:00:{int(src.rsplit('.', 1)[1]):02x}"
-    return Observation(ts=t, proto="dns", kind="query", src_ip=src, dst_ip="10.0.0.1", src_mac=mac,
-                       src_port=40000, dst_port=53, ip_proto=17, fields={"qname": name, "qtype": qtype})
+    fields: dict[str, object] = {"qname": name, "qtype": qtype, **({} if rd is None else {"rd": rd})}
+    return Observation(ts=t, proto="dns", kind="query", src_ip=src, dst_ip=dst, src_mac=mac,
+                       src_port=40000, dst_port=53, ip_proto=17, fields=fields)
+
+
+def _answer(t: float, name: str, server: str, client: str) -> Observation:
+    return Observation(ts=t, proto="dns", kind="response", src_ip=server, dst_ip=client, src_port=53,
+                       dst_port=40000, ip_proto=17, fields={"qname": name, "qtype": "TXT", "rd": True, "answers": []})
 
 
 def _polls(name: str, period: float, n: int, *, qtype: str = "TXT", jitter: float = 0.2, seed: int = 1,
-           src: str = "10.0.0.7") -> list[Observation]:
+           src: str = "10.0.0.7", dst: str = "10.0.0.1", rd: bool | None = None) -> list[Observation]:
     rng, t, out = random.Random(seed), 1000.0, []
     for _ in range(n):
-        out.append(_query(t, name, qtype, src))
+        out.append(_query(t, name, qtype, src, dst=dst, rd=rd))
         t += period * rng.uniform(1 - jitter, 1 + jitter)
     return out
 
@@ -101,3 +108,71 @@ def test_a_poll_jittered_up_to_half_its_period_is_still_c2(period: float, jitter
     jitter's coefficient of variation up to 0.29), is still raised."""
     alerts = feed([DnsPollDetector()], observations=_polls("cmd.c2-example.net", period, 48, jitter=jitter, seed=7))
     assert [a.key for a in alerts] == ["cmd.c2-example.net"]
+
+
+RESOLVER, MAIL = "10.0.0.53", "10.0.0.25"
+
+
+def _clients_lookups(name: str, rng: random.Random, until: float, client: str = MAIL) -> list[Observation]:
+    """A mail relay's lookups of one name through the site's resolver as its mail comes (Poisson, one every ~20 s),
+    each answered."""
+    t, out = 1000.0, []
+    while t < until:
+        out += [_query(t, name, src=client, dst=RESOLVER, rd=True), _answer(t + 0.01, name, RESOLVER, client)]
+        t += rng.expovariate(1 / 20)
+    return out
+
+
+def _refreshes(client_lookups: list[Observation], ttl: float, *, rd: bool, upstream: str) -> list[Observation]:
+    """The resolver's own queries for them: at the first client question after its cached answer ran out (RFC 1035
+    §7.4), 2 ms later."""
+    out: list[Observation] = []
+    for o in client_lookups:
+        if o.kind == "query" and (not out or o.ts >= out[-1].ts + ttl):
+            out.append(_query(o.ts + 0.002, str(o.fields["qname"]), src=RESOLVER, dst=upstream, rd=rd))
+    return out
+
+
+@pytest.mark.parametrize(("rd", "upstream"), [(False, "216.239.32.10"), (True, "192.0.2.53")])
+def test_a_resolver_refreshing_its_clients_txt_record_is_no_c2(rd: bool, upstream: str) -> None:
+    """A mail relay's SPF lookups of _spf.google.com (TTL 300) through the site's resolver: the resolver asks it again
+    each time its cached answer runs out (BIND's and Unbound's prefetch, as the TTL ends), every ~300 s all day,
+    steadier than any bot: iterating (RD clear, to Google's name server) or forwarding (RD set, to an upstream
+    resolver). Both raised high-severity C&C on the resolver before."""
+    lookups = _clients_lookups("_spf.google.com", random.Random(5), 1000.0 + 4 * 3600)
+    refreshes = _refreshes(lookups, 300.0, rd=rd, upstream=upstream)
+    assert len(refreshes) >= 40
+    assert feed([DnsPollDetector()], observations=sorted(lookups + refreshes, key=lambda o: o.ts)) == []
+
+
+def test_a_bot_behind_the_resolver_is_raised_and_not_the_resolver() -> None:
+    """A bot's TXT polls every 2 min through the resolver (a TTL of 0: the resolver forwards each one): the bot is
+    raised, the resolver's forwards of its questions are not (both were before)."""
+    bot = [o for q in _polls("cmd.c2-example.net", 120, 12, src="10.0.0.66", dst=RESOLVER, rd=True)
+           for o in (q, _answer(q.ts + 0.01, "cmd.c2-example.net", RESOLVER, "10.0.0.66"))]
+    forwards = [_query(o.ts + 0.002, "cmd.c2-example.net", src=RESOLVER, dst="192.0.2.53", rd=True)
+                for o in bot if o.kind == "query"]
+    alerts = feed([DnsPollDetector()], observations=sorted(bot + forwards, key=lambda o: o.ts))
+    assert [(a.src_ip, a.key) for a in alerts] == [("10.0.0.66", "cmd.c2-example.net")]
+
+
+def test_a_bot_that_clears_recursion_desired_or_answers_dns_itself_is_still_read() -> None:
+    """RD clear is a resolver's iteration only from a host seen answering DNS: a bot asking its own name server
+    directly with the bit clear is read; so is a host that answers DNS (a router's dnsmasq) polling on its own,
+    no client having asked it the name."""
+    direct = _polls("cmd.c2-example.net", 120, 12, src="10.0.0.66", dst="203.0.113.53", rd=False)
+    assert [a.src_ip for a in feed([DnsPollDetector()], observations=direct)] == ["10.0.0.66"]
+    router = "10.0.0.1"
+    answering = [_answer(1000.0 + 60 * i, "example.com", router, "10.0.0.7") for i in range(50)]
+    own = _polls("cmd.c2-example.net", 120, 12, src=router, dst="203.0.113.53", rd=True)
+    assert [a.src_ip for a in feed([DnsPollDetector()], observations=sorted(answering + own, key=lambda o: o.ts))
+            ] == [router]
+
+
+def test_the_hosts_answering_and_the_questions_put_to_a_host_are_bounded() -> None:
+    det = DnsPollDetector({"max_series": 8})
+    obs = [o for i in range(40) for o in (_query(1000.0 + i, f"n{i}.example.net", src="10.0.0.7", dst=f"10.0.1.{i}"),
+                                          _answer(1000.5 + i, f"n{i}.example.net", f"10.0.1.{i}", "10.0.0.7"))]
+    assert feed([det], observations=obs) == []
+    assert (len(det._asked), len(det._servers)) == (8, 8)
+    assert ("10.0.1.39", "n39.example.net") in det._asked and "10.0.1.39" in det._servers

@@ -15,6 +15,16 @@ wait an exponential time, whose deviation is its mean; the intervals, floored at
 that and raised such lookups on most days. Devices ask A/AAAA records on a timer (their TTLs run out) and are never
 read here; a mail server's SPF and DKIM TXT lookups ask a new sender's domain each time (RFC 7208 §4.4), a sporadic
 one again, a big sender's as its messages come.
+
+A resolver's queries are its clients', not its own polls: a site's resolver asks a popular TXT record again each time
+its cached answer runs out (RFC 1035 §7.4; BIND's and Unbound's prefetch refresh it as the TTL ends), so its clients'
+lookups of _spf.google.com make it ask every ~300 s all day, steadier than any bot. Not read: an iterative query
+(Recursion Desired clear, RFC 1035 §4.1.1: a resolver asking an authoritative server; a stub resolver, a bot's
+included, sets it) from a host seen answering DNS queries (a bot that clears the bit to ask its own name server is
+still read), and a query a host sends within ``same_poll_s`` after another host asked it the same name (a forwarder
+passing its client's question on; that client's own series is read). The hosts seen answering and the (host, name)
+questions last put to a host are kept up to ``max_series`` each (LRU), by bare address: a routed resolver answers
+its clients on their VLAN and asks upstream on its own.
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ import statistics
 from collections import OrderedDict
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from iotwarden.detect.base import COUNT, DURATION, ENTRIES, SECONDS, Detector, Options, Range, site_host, subject_key
 from iotwarden.errors import ConfigError
@@ -36,6 +46,8 @@ DATA_TYPES = frozenset({"TXT", "NULL"})  # records a C&C answer carries data in 
 # current signature versions from the TXT record of current.cvd.clamav.net before each update check (freshclam.conf
 # DNSDatabaseInfo, its default; Checks 12 a day by default, 24 an hour is common in cron and container setups).
 KNOWN_UPDATE_POLLS = frozenset({"current.cvd.clamav.net"})
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True)
@@ -46,7 +58,8 @@ class DnsPollOptions(Options):
     max_jitter: float = 0.3  # coefficient of variation of the intervals below which the polling is steady
     min_period_s: float = 10.0
     max_period_s: float = 3600.0
-    max_series: int = 50_000  # (host, name) series tracked (LRU), each alerted at most once while tracked
+    max_series: int = 50_000  # (host, name) series tracked (LRU), each alerted at most once while tracked; and the
+    # hosts seen answering DNS, and the (address, name) questions last put to a host (LRU): a resolver's queries
     bounds: ClassVar[dict[str, Range]] = {"min_polls": (3, COUNT[1]), "max_polls": (3, 10_000),
                                           "same_poll_s": DURATION, "max_jitter": (0.0, 100.0),
                                           "min_period_s": SECONDS, "max_period_s": SECONDS, "max_series": ENTRIES}
@@ -65,15 +78,20 @@ class DnsPollDetector(Detector):
                               f"got {self.options.max_polls}")
         # (host within its domain, name) -> the latest polls' times, or None once raised
         self._series: OrderedDict[tuple[str, str], list[float] | None] = OrderedDict()
+        self._asked: OrderedDict[tuple[str, str], float] = OrderedDict()  # (asked address, name) -> last asked
+        self._servers: OrderedDict[str, None] = OrderedDict()  # addresses seen answering DNS queries
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         name, qtype = obs.fields.get("qname"), obs.fields.get("qtype")
+        if obs.proto == "dns" and obs.kind == "response" and obs.src_ip:  # a server (a resolver) answering
+            _remember(self._servers, obs.src_ip, None, self.options.max_series)
+            return
         if obs.proto != "dns" or obs.kind != "query" or not isinstance(qtype, str) or qtype not in DATA_TYPES \
                 or not obs.src_ip or not isinstance(name, str) or not name:
             return
         o: DnsPollOptions = self.options
         key = (site_host(obs.src_ip, obs.domain), name.lower().rstrip("."))
-        if key[1] in KNOWN_UPDATE_POLLS:
+        if key[1] in KNOWN_UPDATE_POLLS or self._resolving(obs, key[1]):
             return
         times = self._series.get(key, [])
         self._series[key] = times
@@ -99,3 +117,24 @@ class DnsPollDetector(Detector):
                          evidence={"period_s": round(period, 3), "polls": len(times), "qtype": qtype,
                                    **({"domain": obs.domain} if obs.domain else {})},
                          observations=[obs])
+
+    def _resolving(self, obs: Observation, name: str) -> bool:
+        """Whether ``obs``, a query of ``name``, is a resolver's for its clients (module doc): iterative (RD clear)
+        from a host seen answering DNS, or sent within ``same_poll_s`` after the host was asked the name. The
+        question it puts to its server is remembered, so that server's forward of it is told."""
+        o: DnsPollOptions = self.options
+        asked, src = self._asked, obs.src_ip or ""
+        if obs.dst_ip:  # by bare address (module doc)
+            _remember(asked, (obs.dst_ip, name), obs.ts, o.max_series)
+        if obs.fields.get("rd") is False and src in self._servers:  # RFC 1035 §4.1.1: a resolver iterating
+            return True
+        last = asked.get((src, name))
+        return last is not None and 0.0 <= obs.ts - last <= o.same_poll_s
+
+
+def _remember(table: OrderedDict[_K, _V], key: _K, value: _V, limit: int) -> None:
+    """``key`` set to ``value`` as the most recently seen, the least recently seen dropped past ``limit``."""
+    table[key] = value
+    table.move_to_end(key)
+    if len(table) > limit:
+        table.popitem(last=False)
