@@ -318,3 +318,14 @@ def test_chunk_data_not_ended_by_crlf_ends_its_direction() -> None:
     data = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc0\r\n\r\n" + LOGGED_RESPONSE
     assert _read([(True, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), (False, data)]) == [("request", "/"),
                                                                                    ("response", 200)]
+
+
+@pytest.mark.parametrize("status", [b"099", b"000"])
+def test_a_status_under_100_is_a_final_answer_with_its_body(status: bytes) -> None:
+    # RFC 9110 §15: a code outside 100-599 is invalid and a client processes it as a 5xx, a final answer framed by its
+    # Content-Length; it was taken for an interim 1xx (no body, no request answered), so its body was read as the
+    # next response and every later answer paired with the request before its own
+    data = (b"HTTP/1.1 " + status + b" Odd\r\nContent-Length: %d\r\n\r\n" % len(LOGGED_RESPONSE) + LOGGED_RESPONSE
+            + b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    seen = _read([(True, b"GET / HTTP/1.1\r\nHost: a\r\n\r\nHEAD /h HTTP/1.1\r\nHost: a\r\n\r\n"), (False, data)])
+    assert seen == [("request", "/"), ("request", "/h"), ("response", int(status)), ("response", 200)]

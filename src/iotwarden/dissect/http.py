@@ -63,7 +63,8 @@ Transfer-Encoding overrides Content-Length (``framing_conflict``), and a request
 before it, CR, LF or NUL) makes its message invalid, not reported, its body framed by the valid fields; one naming
 Content-Length or Transfer-Encoding, or a fold (obs-fold, read as a space, §5.2) of one, ends the direction. The
 framing fields are read whole, whatever MAX_HEADERS and MAX_VALUE keep. After a 101 or a CONNECT's 2xx
-(RFC 9110 §15.2.2, RFC 9112 §6.3 (2)) neither direction is HTTP. Only a body
+(RFC 9110 §15.2.2, RFC 9112 §6.3 (2)) neither direction is HTTP; a status code under 100, invalid, is a final
+answer (RFC 9110 §15: a client reads it as a 5xx), no interim 1xx. Only a body
 that may be a description, metadata, IPP or a gateway's IN channel is read, and only its first MAX_DESCRIPTION /
 MAX_METADATA / ipp.MAX_MESSAGE / tsgu.MAX_BODY bytes.
 
@@ -361,7 +362,8 @@ class HttpDissector(StreamDissector):
             fields["framing_conflict"] = True
         pending: list[str] = state.setdefault("methods", [])
         method = None
-        if status >= 200:  # the oldest request's answer: a remembered method, else one past MAX_PENDING_METHODS
+        interim = 100 <= status < 200  # RFC 9110 §15: one under 100 is invalid, a client reads it as a 5xx (final)
+        if not interim:  # the oldest request's answer: a remembered method, else one past MAX_PENDING_METHODS
             if pending:
                 method = pending.pop(0)
             else:  # an answer to a request counted, or to one before a gap or lost in it
@@ -376,7 +378,7 @@ class HttpDissector(StreamDissector):
                 state.get(key, bytearray()).clear()
             return fields, 0, bad
         # RFC 9112 §6.3 (1): HEAD responses, 1xx, 204 and 304 carry no body
-        if method == "HEAD" or status < 200 or status in (204, 304):
+        if method == "HEAD" or interim or status in (204, 304):
             return fields, 0, bad
         length = body_length(framing, state, streambuf.S2C, fields["version"])
         if length and may_be_description(status, method, fields["content_type"]):
