@@ -125,6 +125,18 @@ def test_violation_keys_per_device_are_bounded(monkeypatch: pytest.MonkeyPatch, 
     assert len({a.key for a in alerts}) == 4 and "other" in {a.key for a in alerts}
 
 
+def test_the_devices_whose_violation_keys_are_kept_are_bounded(camera_profile: MudProfile) -> None:
+    """Before: keys were bounded per device only, and every device that ever broke a profile stayed tracked."""
+    macs = [f"02:00:00:00:01:{i:02x}" for i in range(5)]
+    detector = MudDetector({"max_devices": 2}, profiles=dict.fromkeys(macs, camera_profile))
+    alerts = feed([detector], [], [tcp_flow(f"10.10.20.{110 + i}", "10.10.20.77", 23, 10.0 + i, a_mac=mac)
+                                   for i, mac in enumerate(macs)])
+    assert {a.subject for a in alerts} == {f"mac:{m}" for m in macs}  # every device still checked and raised
+    assert list(detector._keys) == [f"mac:{m}" for m in macs[-2:]] and detector.evicted == {"devices": 3}
+    with pytest.raises(ConfigError, match="max_devices"):
+        MudDetector({"max_devices": 0})
+
+
 def test_a_broken_profile_map_is_one_clear_config_error(tmp_path: Path) -> None:
     (tmp_path / "map.json").write_text(json.dumps({"aa:bb:cc:dd:ee:ff": "missing.json"}))
     with pytest.raises(ConfigError, match=r"aa:bb:cc:dd:ee:ff: .*missing\.json"):

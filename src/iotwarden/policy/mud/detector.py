@@ -40,7 +40,8 @@ class MudOptions(Options):
     profiles: str = ""  # JSON file {"<mac|ip|device key>": "<path of a MUD file>"}, paths relative to it
     cache_dir: str = ""  # MUD cache of `iotwarden mud fetch` (profiles of announced MUD URLs)
     max_dns_names: int = 50_000  # names the DNS table keeps (see policy/mud/traffic.py)
-    bounds: ClassVar[dict[str, Range]] = {"max_dns_names": ENTRIES}
+    max_devices: int = 10_000  # devices whose violation keys are remembered (LRU; each up to MAX_KEYS_PER_DEVICE)
+    bounds: ClassVar[dict[str, Range]] = {"max_dns_names": ENTRIES, "max_devices": ENTRIES}
 
 
 def load_profile_map(path: Path) -> dict[str, MudProfile]:
@@ -84,9 +85,10 @@ class MudDetector(Detector):
         self.announced: OrderedDict[str, str] = OrderedDict()  # MAC or IP -> announced MUD URL (MAX_ANNOUNCED)
         # URL -> cached profile (None: not in cache), MAX_CACHED_PROFILES
         self._cached: OrderedDict[str, MudProfile | None] = OrderedDict()
-        self.evicted: Counter[str] = Counter()  # entries a full table forgot, per table ("announced", "cached")
+        # entries a full table forgot, per table ("announced", "cached", "devices")
+        self.evicted: Counter[str] = Counter()
         self._checkers: OrderedDict[tuple[str, str | None, str], Checker] = OrderedDict()
-        self._keys: dict[str, set[str]] = {}
+        self._keys: OrderedDict[str, set[str]] = OrderedDict()  # device -> violation keys (options.max_devices)
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         if not self.profiles and self.cache is None:  # idle: what it would learn is never read
@@ -156,7 +158,12 @@ class MudDetector(Detector):
     def _raise(self, ctx: Context, profile: MudProfile, v: Violation, subject: str) -> None:
         p = v.packet
         key = f"{p.direction}:{p.peer}:{p.proto}/{p.dport if p.direction == 'from-device' else p.sport}"
-        keys = self._keys.setdefault(subject, set())
+        keys = self._keys.get(subject)
+        if keys is None:
+            keys = set()
+            self._remember(self._keys, subject, keys, self.options.max_devices, "devices")
+        else:
+            self._keys.move_to_end(subject)
         if key not in keys:
             if len(keys) >= MAX_KEYS_PER_DEVICE:
                 key = "other"
