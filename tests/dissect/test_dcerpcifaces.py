@@ -82,7 +82,8 @@ def test_wireshark_names_the_same_interfaces_and_operations(tmp_path: Path) -> N
             to_server = src == "10.0.0.1"
             ports = (41000 + i, 135) if to_server else (135, 41000 + i)
             seq = client if to_server else server
-            packets.append(scapy.Ether() / scapy.IP(src=src, dst=dst)
+            # explicit MACs: a bare Ether() makes scapy look up the route's next hop (ARP on a host interface)
+            packets.append(scapy.Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / scapy.IP(src=src, dst=dst)
                            / scapy.TCP(sport=ports[0], dport=ports[1], flags="PA", seq=seq) / data)
             client, server = (client + len(data), server) if to_server else (client, server + len(data))
     path = tmp_path / "rpc.pcap"

@@ -23,6 +23,9 @@ from iotwarden.model import Observation
 from tests.sources.capbuild import ACK, PSH, SYN, batch_of, ethernet, tcp
 
 C4, S4, C6, S6 = "10.0.0.1", "10.0.0.2", "fd00::1", "fd00::2"
+# Explicit addresses: a bare Ether() makes scapy resolve the destination's MAC, a neighbour solicitation for S6 sent
+# on a host interface where fd00::/64 is on-link (a second's wait a frame; the default suite stays on loopback)
+CLIENT_MAC, SERVER_MAC = "02:00:00:00:00:01", "02:00:00:00:00:02"
 
 
 class Stream(StreamDissector):
@@ -42,7 +45,7 @@ class Stream(StreamDissector):
 
 
 def _frames(packets: list[ScapyPacket]) -> list[tuple[float, bytes]]:
-    return [(1.0 + i / 1000, bytes(Ether() / p)) for i, p in enumerate(packets)]
+    return [(1.0 + i / 1000, bytes(Ether(src=CLIENT_MAC, dst=SERVER_MAC) / p)) for i, p in enumerate(packets)]
 
 
 def _exchange(family: int) -> list[ScapyPacket]:
@@ -77,6 +80,19 @@ def test_a_fragmented_answer_acknowledged_in_the_same_batch_is_read_in_its_place
     assert d.events == WHOLE
     assert not {k for k in engine.stats.decode_errors if k.startswith(("tcp_gap", "ip_"))}
     assert engine.stats.packets == len(frames)
+
+
+@pytest.mark.parametrize("family", [4, 6])
+def test_the_frames_are_built_without_asking_the_network(family: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """scapy resolves a frame's destination MAC (ARP, a neighbour solicitation on a host interface) only for an
+    Ether() left without one; these frames carry theirs."""
+    from scapy.config import conf
+
+    def refuse(*_: object) -> None:
+        raise AssertionError("scapy asked the network for a MAC address")
+
+    monkeypatch.setattr(conf.neighbor, "resolve", refuse)
+    assert {f[:12] for _, f in _frames(_exchange(family))} == {bytes.fromhex("020000000002" "020000000001")}
 
 
 def test_a_batch_is_cut_after_each_tcp_fragment_up_to_the_limit() -> None:
