@@ -12,6 +12,7 @@ from typing import ClassVar
 from iotwarden.hooks import Context
 from iotwarden.inventory import resolution
 from iotwarden.inventory.addresses import is_group_mac, usable_ip, usable_mac, zoned
+from iotwarden.inventory.endpoint import seen_at
 from iotwarden.inventory.fieldvalues import MAX_VALUE_LEN, ORDERED_FIELDS, attribute_name, dig, field_values, first_item
 from iotwarden.inventory.identity import RULES, IdentityRule, ReportRule, attribute_plan, named_values
 from iotwarden.inventory.linking import LINK_FACTS
@@ -113,10 +114,10 @@ class InventoryBuilder(EndpointResolver):
                 ep = self._endpoint(ctx, umac, uip, flow.first_seen)
                 if ep is None:
                     continue
-                self._seen(ep, last_seen)
+                seen_at(ep, last_seen)
                 dev = self._device(ctx, ep)
             else:
-                # a known endpoint (every flow of a device): what _endpoint and _seen do for it, with
+                # a known endpoint (every flow of a device): what _endpoint and seen_at do for it, with
                 # one _device call for both (comparisons in place of min() and max(), as there)
                 dev = self._device(ctx, ep)
                 first = flow.first_seen

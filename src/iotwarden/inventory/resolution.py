@@ -19,11 +19,11 @@ from __future__ import annotations
 import bisect
 import ipaddress
 import math
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from iotwarden.hooks import Context
 from iotwarden.inventory.addresses import local_ip, private_v4, unzoned
+from iotwarden.inventory.endpoint import Endpoint, EvidenceKey, seen_at
 from iotwarden.inventory.gateways import GATEWAY_MIN_IPS, carries_many
 from iotwarden.inventory.linking import InterfaceLinker
 from iotwarden.model import Device
@@ -39,29 +39,10 @@ MAX_DOMAINS_PER_MAC = 64  # broadcast domains remembered per MAC (a router-on-a-
 MAX_OWNER_MOVES = 16  # holders remembered per address whose lease moved (Context.owner_moves); the oldest go first
 INTERFACES_ATTRIBUTE = "link.mac"  # every MAC of a device that has more than one (inventory/linking.py)
 
-# the router's test (inventory/gateways.py, split from this module) stays importable from here
+# the router's test (inventory/gateways.py) and the endpoint record (inventory/endpoint.py), split from this module,
+# stay importable from here
 __all__ = ["GATEWAY_MIN_IPS", "INTERFACES_ATTRIBUTE", "MAX_DOMAINS_PER_MAC", "MAX_ENDPOINTS", "MAX_IPS_PER_MAC",
            "MAX_VALUES_PER_ATTRIBUTE", "Endpoint", "EndpointResolver", "EvidenceKey", "carries_many"]
-
-EvidenceKey = tuple[str, str, str, str]  # proto, kind, field, value
-
-
-@dataclass(slots=True)
-class Endpoint:
-    """What was seen of one (MAC, IP) pair; a device is the union of the endpoints mapped to its key."""
-
-    mac: str | None
-    ip: str | None  # the address (a device's ips)
-    key: str
-    first_seen: float
-    last_seen: float
-    at: str | None = None  # the address within its broadcast domain (addresses.zoned): the tables' key
-    hostnames: set[str] = field(default_factory=set)
-    attributes: dict[str, set[str]] = field(default_factory=dict)
-    protocols: set[str] = field(default_factory=set)
-    packets: int = 0
-    bytes: int = 0
-    evidence: dict[EvidenceKey, list[float]] = field(default_factory=dict)  # -> [first, last, count]
 
 
 class EndpointResolver:
@@ -167,7 +148,7 @@ class EndpointResolver:
         ek = (mac, ip)
         ep = self.endpoints.get(ek)
         if ep is not None:  # a known endpoint (every flow of a device): min() and max() without calls
-            self._seen(ep, ts)
+            seen_at(ep, ts)
             dev = self._device(ctx, ep)
             if ts < dev.first_seen:  # noqa: PLR1730 - see above
                 dev.first_seen = ts
@@ -383,13 +364,6 @@ class EndpointResolver:
             kept.update(sorted(values)[: max(0, MAX_VALUES_PER_ATTRIBUTE - len(kept))])
         dev.packets += ep.packets
         dev.bytes += ep.bytes
-
-    @staticmethod
-    def _seen(ep: Endpoint, ts: float) -> None:
-        if ts < ep.first_seen:  # noqa: PLR1730 - min() and max() without calls: once or twice per flow
-            ep.first_seen = ts
-        if ts > ep.last_seen:  # noqa: PLR1730 - as above
-            ep.last_seen = ts
 
     def _span(self, mac: str) -> tuple[float, float] | None:
         eps = [self.endpoints[k] for k in self.by_mac.get(mac, ())]
