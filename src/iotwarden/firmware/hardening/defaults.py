@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import math
+import re
 import threading
 from functools import lru_cache
 
@@ -18,6 +20,25 @@ DEFAULT_CREDENTIALS = "firmware.hardening.default_credentials"
 CHECK_IDS = (DEFAULT_CREDENTIALS,)
 MAX_HASHES_TRIED = 64  # account hashes tried per image
 MAX_GUESSES_PER_HASH = 400  # passwords tried per hash (the whole shipped base is ~330 pairs)
+# crypt(3) work per image, in units of one default SHA-crypt guess (5,000 rounds, ~13 ms here): every hash tried
+# at its full guesses at the default cost (MAX_HASHES_TRIED * MAX_GUESSES_PER_HASH). A hash states its own cost and
+# the image is untrusted: '$6$rounds=999999999$' is ~2,600 s a guess, '$sha1$4294967295$' hours, bcrypt cost 31 or
+# yescrypt 'jzT' days or all the memory; a hash gets the guesses the budget left pays for, none when one costs more
+# (guess_cost), and a cost it cannot read (yescrypt's or scrypt's optional parameters) counts as over the budget.
+MAX_CRYPT_WORK = MAX_HASHES_TRIED * MAX_GUESSES_PER_HASH
+SHA_CRYPT_DEFAULT_ROUNDS = 5000  # SHA-crypt (Drepper, "Unix crypt using SHA-256 and SHA-512"): default, min 1000
+SHA_CRYPT_MIN_ROUNDS, SHA_CRYPT_MAX_ROUNDS = 1000, 999_999_999
+BCRYPT_UNIT_COST = 5  # a bcrypt guess at cost 5 (2**5 key expansions) is about one unit; each step doubles it
+SHA1_CRYPT_ITERATIONS_PER_UNIT = 2300  # NetBSD's $sha1$<iterations>$ (HMAC-SHA1 rounds): ~43 units at 100,000
+YESCRYPT_UNIT_N_LOG2, YESCRYPT_UNITS = 12, 10  # libxcrypt's default '$y$j9T$' (N = 4096, r = 32): ~10 units
+SCRYPT_DEFAULT_RP = "U..../...."  # libxcrypt's '$7$CU..../....' : r = 32, p = 1; N is 2**(char's index)
+_ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # crypt(3)'s base-64 digits
+_SHA_CRYPT = re.compile(r"^\$[56]\$(?:rounds=(\d+)\$)?")
+_BCRYPT = re.compile(r"^\$2[abxy]?\$(\d{2})\$")
+_SHA1_CRYPT = re.compile(r"^\$sha1\$(\d+)\$")
+_YESCRYPT = re.compile(r"^\$g?y\$([./0-9A-Za-z]+)\$")
+_SCRYPT = re.compile(r"^\$7\$([./0-9A-Za-z])([./0-9A-Za-z]{10})")
+_BSDI_DES = re.compile(r"^_([./0-9A-Za-z]{4})")
 _lock = threading.Lock()  # crypt(3) returns a static buffer
 
 
@@ -44,6 +65,37 @@ def crypt(password: str, setting: str) -> str | None:
     return out.decode("latin-1")
 
 
+def guess_cost(setting: str) -> int:
+    """Work units one crypt(3) of ``setting`` takes (MAX_CRYPT_WORK), read from the cost it states: SHA-crypt's
+    rounds (clamped as glibc and libxcrypt clamp them), bcrypt's cost, sha1crypt's iterations, yescrypt's and
+    scrypt's N, BSDi DES's count; DES, MD5 and the rest one. A stated cost not read is MAX_CRYPT_WORK + 1."""
+    if m := _SHA_CRYPT.match(setting):
+        digits = m.group(1)
+        rounds = SHA_CRYPT_DEFAULT_ROUNDS if digits is None else (
+            SHA_CRYPT_MAX_ROUNDS if len(digits) > 9 else int(digits))
+        return math.ceil(min(max(rounds, SHA_CRYPT_MIN_ROUNDS), SHA_CRYPT_MAX_ROUNDS) / SHA_CRYPT_DEFAULT_ROUNDS)
+    if m := _BCRYPT.match(setting):
+        return int(2 ** max(int(m.group(1)) - BCRYPT_UNIT_COST, 0))
+    if m := _SHA1_CRYPT.match(setting):
+        iterations = int(m.group(1)) if len(m.group(1)) <= 10 else 2**32
+        return max(math.ceil(iterations / SHA1_CRYPT_ITERATIONS_PER_UNIT), 1)
+    if m := _YESCRYPT.match(setting):
+        params = m.group(1)  # flags, N, r; more (p, t, g, NROM) is a form not read here
+        if len(params) != 3:
+            return MAX_CRYPT_WORK + 1
+        n_log2 = _ITOA64.index(params[1]) + 1
+        return max(int(YESCRYPT_UNITS * 2.0 ** (n_log2 - YESCRYPT_UNIT_N_LOG2)), 1)
+    if setting.startswith("$7$"):
+        m = _SCRYPT.match(setting)
+        if m is None or m.group(2) != SCRYPT_DEFAULT_RP:
+            return MAX_CRYPT_WORK + 1
+        return max(int(YESCRYPT_UNITS * 2.0 ** (_ITOA64.index(m.group(1)) - YESCRYPT_UNIT_N_LOG2 - 2)), 1)
+    if m := _BSDI_DES.match(setting):  # 24-bit count of DES rounds, least significant digit first
+        count = sum(_ITOA64.index(c) << (6 * i) for i, c in enumerate(m.group(1)))
+        return max(math.ceil(count / SHA_CRYPT_DEFAULT_ROUNDS), 1)
+    return 1
+
+
 def candidates(user: str) -> list[str]:
     """Passwords to try for ``user``: that user's default pairs first, then every other password."""
     creds = load_default()
@@ -56,8 +108,12 @@ def run(ctx: Context) -> list[Finding]:
     if _libcrypt() is None:
         return []
     hits: dict[str, tuple[str, str]] = {}
+    work = MAX_CRYPT_WORK
     for acc in [a for a in accounts(ctx) if is_hash(a.password)][:MAX_HASHES_TRIED]:
-        for password in candidates(acc.user):
+        cost = guess_cost(acc.password)
+        guesses = candidates(acc.user)[: work // cost]
+        work -= cost * len(guesses)
+        for password in guesses:
             if crypt(password, acc.password) == acc.password:
                 hits[f"{acc.path}:{acc.user}"] = (acc.user, password)
                 break
