@@ -45,7 +45,7 @@ def test_a_txt_record_polled_every_two_minutes_is_c2_raised_once_at_min_polls() 
 def test_a_series_keeps_its_latest_max_polls_which_must_hold_min_polls() -> None:
     det = DnsPollDetector({"max_polls": 5, "min_polls": 5, "max_jitter": 0.0})
     assert feed([det], observations=_polls("c.example.net", 120, 30)) == []
-    (times,) = det._series.values()
+    times = det._series[("10.0.0.7", "c.example.net")]
     assert times is not None and len(times) == 5
     with pytest.raises(ConfigError, match=r"^detect\.c2_dns_poll\.max_polls: expected at least min_polls \(8\), got 5"):
         DnsPollDetector({"max_polls": 5})
@@ -60,7 +60,7 @@ def test_a_resolvers_retries_are_one_poll() -> None:
 def test_lookups_on_a_timer_spf_checks_and_sporadic_txt_lookups_are_no_c2() -> None:
     rng = random.Random(3)
     a_records = _polls("a1b2c3-ats.iot.eu-west-1.amazonaws.com", 300, 30, qtype="A", jitter=0.05)
-    spf = [_query(1000.0 + 40 * i, f"sender{i}.example.org") for i in range(60)]
+    spf = [_query(1000.0 + 40 * i, f"sender{i}.example") for i in range(60)]  # each sender's own domain
     sporadic = [_query(t, "example.com") for t in sorted(rng.uniform(0, 36000) for _ in range(20))]
     slow = _polls("once-an-hour-and-more.example.net", 5400, 12, jitter=0.01)
     assert feed([DnsPollDetector()], observations=a_records + spf + sporadic + slow) == []
@@ -176,3 +176,29 @@ def test_the_hosts_answering_and_the_questions_put_to_a_host_are_bounded() -> No
     assert feed([det], observations=obs) == []
     assert (len(det._asked), len(det._servers)) == (8, 8)
     assert ("10.0.1.39", "n39.example.net") in det._asked and "10.0.1.39" in det._servers
+
+
+def test_a_poll_of_a_new_name_each_time_is_c2_of_its_parent() -> None:
+    """A poll through a caching resolver is fresh only for a new name (RFC 1035 §7.4), so DNS C&C asks
+    <nonce>.cmd.c2-example.net: each name once, every two minutes. Read as one series of *.cmd.c2-example.net (at
+    HEAD nothing: every name was a series of one poll); a name asked again, or two in turn, is its own series only."""
+    rng = random.Random(9)
+    nonces = _polls("x.cmd.c2-example.net", 120, 30)
+    for o in nonces:
+        o.fields["qname"] = f"{rng.getrandbits(32):08x}.cmd.c2-example.net"
+    alerts = feed([DnsPollDetector()], observations=nonces)
+    assert [(a.key, a.evidence["polls"]) for a in alerts] == [("*.cmd.c2-example.net", 8)]
+    two = _polls("a.cmd.c2-example.net", 120, 30)
+    for i, o in enumerate(two):
+        o.fields["qname"] = f"{'ab'[i % 2]}.cmd.c2-example.net"
+    assert [a.key for a in feed([DnsPollDetector()], observations=two)] == [
+        "a.cmd.c2-example.net", "b.cmd.c2-example.net"]
+    # a registered domain's own name has no parent series: senders' domains (RFC 7208 §4.4) are each their own
+    assert feed([DnsPollDetector()], observations=[_query(1000.0 + 40 * i, f"s{i}.example") for i in range(60)]) == []
+
+
+def test_a_parent_series_forgets_its_labels_with_it() -> None:
+    det = DnsPollDetector({"max_series": 6})
+    obs = [_query(1000.0 + 10 * i, f"n{i}.p{i}.example.net") for i in range(20)]
+    assert feed([det], observations=obs) == []
+    assert len(det._series) == 6 and set(det._labels) <= set(det._series)

@@ -16,6 +16,13 @@ that and raised such lookups on most days. Devices ask A/AAAA records on a timer
 read here; a mail server's SPF and DKIM TXT lookups ask a new sender's domain each time (RFC 7208 §4.4), a sporadic
 one again, a big sender's as its messages come.
 
+A poll through a caching resolver gets a fresh answer only if its TTL is zero or its name is new (RFC 1035 §7.4:
+a resolver answers a question it holds from its cache), so DNS C&C puts a nonce in the first label (dnscat2's
+protocol.md: each message unique, so no cache answers it): one name is never asked twice. Each name under a
+registered domain is also counted in its parent's series, key ``*.<parent>``, when its first label is new there
+(none of the series' last ``max_polls``): a bot asking ``<nonce>.cmd.example.net`` every two minutes is read as
+one poll of ``*.cmd.example.net``; one name asked again, or a few in turn, counts in its own series only.
+
 A resolver's queries are its clients', not its own polls: a site's resolver asks a popular TXT record again each time
 its cached answer runs out (RFC 1035 §7.4; BIND's and Unbound's prefetch refresh it as the TTL ends), so its clients'
 lookups of _spf.google.com make it ask every ~300 s all day, steadier than any bot. Not read: an iterative query
@@ -30,12 +37,13 @@ its clients on their VLAN and asks upstream on its own.
 from __future__ import annotations
 
 import statistics
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import ClassVar, TypeVar
 
 from iotwarden.detect.base import COUNT, DURATION, ENTRIES, SECONDS, Detector, Options, Range, site_host, subject_key
+from iotwarden.detect.dns import split_name
 from iotwarden.errors import ConfigError
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
@@ -76,8 +84,9 @@ class DnsPollDetector(Detector):
         if self.options.max_polls < self.options.min_polls:  # a series could never hold enough polls
             raise ConfigError(f"{self.name}.max_polls: expected at least min_polls ({self.options.min_polls}), "
                               f"got {self.options.max_polls}")
-        # (host within its domain, name) -> the latest polls' times, or None once raised
+        # (host within its domain, name or *.parent) -> the latest polls' times, or None once raised
         self._series: OrderedDict[tuple[str, str], list[float] | None] = OrderedDict()
+        self._labels: dict[tuple[str, str], deque[str]] = {}  # a *.parent series' latest first labels
         self._asked: OrderedDict[tuple[str, str], float] = OrderedDict()  # (asked address, name) -> last asked
         self._servers: OrderedDict[str, None] = OrderedDict()  # addresses seen answering DNS queries
 
@@ -93,11 +102,25 @@ class DnsPollDetector(Detector):
         key = (site_host(obs.src_ip, obs.domain), name.lower().rstrip("."))
         if key[1] in KNOWN_UPDATE_POLLS or self._resolving(obs, key[1]):
             return
+        self._poll(ctx, obs, key, qtype)
+        if split_name(key[1])[0]:  # under a registered domain: its parent's series, when the first label is new
+            first, parent = key[1].split(".", 1)
+            nonce = (key[0], "*." + parent)
+            labels = self._labels.get(nonce)
+            if labels is None:
+                labels = self._labels[nonce] = deque(maxlen=o.max_polls)
+            if first not in labels:
+                labels.append(first)
+                self._poll(ctx, obs, nonce, qtype)
+
+    def _poll(self, ctx: Context, obs: Observation, key: tuple[str, str], qtype: str) -> None:
+        """One poll of ``key``'s series (host, name or *.parent) at ``obs``, raised once steady (module doc)."""
+        o: DnsPollOptions = self.options
         times = self._series.get(key, [])
         self._series[key] = times
         self._series.move_to_end(key)
         if len(self._series) > o.max_series:
-            self._series.popitem(last=False)
+            self._labels.pop(self._series.popitem(last=False)[0], None)
         if times is None or (times and obs.ts - times[-1] < o.same_poll_s):
             return  # raised already, or a retry of the last poll
         times.append(obs.ts)
