@@ -329,3 +329,15 @@ def test_a_status_under_100_is_a_final_answer_with_its_body(status: bytes) -> No
             + b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
     seen = _read([(True, b"GET / HTTP/1.1\r\nHost: a\r\n\r\nHEAD /h HTTP/1.1\r\nHost: a\r\n\r\n"), (False, data)])
     assert seen == [("request", "/"), ("request", "/h"), ("response", int(status)), ("response", 200)]
+
+
+@pytest.mark.parametrize(("method", "target"), [(b"GET", b"/" + b"a" * 9000), (b"X" * 30, b"/")])
+def test_a_request_line_over_a_servers_limits_does_not_end_its_direction(method: bytes, target: bytes) -> None:
+    # RFC 9112 §3 (8000 octets RECOMMENDED at least): a server answers a longer target 414, an unknown method 501, and
+    # the connection may go on; the target was held to 8192 bytes and the method to 20, so one such request ended
+    # the direction and hid every request after it (an evasion); the head stays within MAX_HEAD
+    data = (b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n" + method + b" " + target + b" HTTP/1.1\r\nHost: a\r\n\r\n"
+            b"GET /next HTTP/1.1\r\nHost: a\r\n\r\n")
+    obs = feed_chunks(HttpDissector(), [(True, data)])
+    assert [o.fields["uri"] for o in obs] == ["/first", target.decode()[:http.MAX_VALUE], "/next"]
+    assert obs[1].fields["method"] == method.decode()

@@ -299,7 +299,7 @@ class HttpDissector(StreamDissector):
             state["closed_c2s"] = True
             raise ParseError(f"not an HTTP request line: {lines[0][:40]!r}")
         headers, framing, bad, _ = _fields(lines, state, streambuf.C2S)
-        method = m.group(1).decode("ascii")
+        method = m.group(1).decode("ascii")[:MAX_VALUE]
         fields: dict[str, Any] = {
             "method": method,
             "uri": m.group(2).decode("utf-8", "replace")[:MAX_VALUE],

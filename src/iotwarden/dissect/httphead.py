@@ -15,7 +15,9 @@ MAX_HEAD = 16 * 1024  # bytes of a start line + header section before the messag
 MAX_HEADERS = 64  # header fields kept per message
 MAX_VALUE = 1024  # characters kept of a header value
 
-REQUEST_LINE = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}) (\S{1,8192}) (HTTP/\d\.\d)$")  # RFC 9112 §3
+# RFC 9112 §3; a method or target of any length (the head is bounded by MAX_HEAD): one over a server's limit is
+# answered (501, 414) on a connection that may go on, so a reader that stopped there would miss the rest
+REQUEST_LINE = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) (HTTP/\d\.\d)$")
 # RFC 9112 §4; no CR, LF or NUL in the reason (RFC 9112 §2.2: a bare CR ends a line to some readers)
 STATUS_LINE = re.compile(rb"^(HTTP/\d\.\d) (\d{3})(?: ([^\r\n\x00]*))?$")
 # field-name ":" field-value (RFC 9112 §5.1, no whitespace before the colon); a value without CR, LF or NUL (RFC 9110
