@@ -15,6 +15,20 @@ Tunnel: ``min_tunnel_names`` distinct long (``>= tunnel_label_len``) high-entrop
 one parent domain, or ``min_txt`` TXT queries for one parent, from one host within ``window_s``. ``max_names`` bounds
 what is kept, so it must be at least each of these counts (checked at configure time).
 
+Benign names that look so (tests/detect/dns_lookalikes.py, each from its product's documentation):
+
+- a name of one label is never scored as a DGA's: no registry delegates a dotless name (ICANN's new gTLD registry
+  agreement, Specification 6 §2.2; IAB statement on dotless domains, 2013), so a bot cannot reach a C&C by one,
+  while Chromium asks three of 7-15 random letters at each start and network change (its intranet redirect
+  detector: six names from a login that starts Chrome and Edge);
+- names under :data:`REPUTATION_ZONES` are no tunnel: anti-virus and mail reputation services answer a hash or an
+  address carried in the query name (Sophos SXL, ESET, McAfee GTI, Spamhaus HBL), and what is sent there reaches
+  only the zone's operator, where a tunnel needs an authoritative server of its own;
+- a TXT query of an underscored name a protocol defines (:data:`TXT_ATTRLEAVES`, RFC 8552) is not counted towards
+  ``min_txt``: an ACME client checks ``_acme-challenge.<name>`` (RFC 8555 §8.4) of each of a certificate's names
+  every 2 s until it is there (lego's DNS-01 pre-check), a mail server asks ``<selector>._domainkey.<domain>``
+  (RFC 6376 §3.6.2.1); a tunnel's long data labels are still counted as any others;
+
 A host is its address within its broadcast domain (detect/base.site_host, Observation.domain): two VLANs' or
 VPCs' 10.0.0.7 are two hosts, whose names are never summed into one count; untagged, the address itself.
 """
@@ -52,6 +66,22 @@ COMMON_BIGRAMS = frozenset((  # noqa: SIM905 - a table is easier to read as text
 ).split())
 TWO_LABEL_SUFFIXES = frozenset({"co.uk", "com.au", "co.jp", "com.cn", "com.br", "co.in", "co.kr", "com.tw", "org.uk"})
 LOCAL_SUFFIXES = (".local", ".arpa", ".lan", ".home", ".internal", ".localdomain")
+# zones that answer reputation lookups carried in the query name (module doc), each with its product and source
+REPUTATION_ZONES: dict[str, str] = {
+    "sophosxl.net": "Sophos Live Protection / SXL lookups (Sophos KB 111334; SANS ISC diary 24844)",
+    "e5.sk": "ESET LiveGrid, antispam and parental control lookups (ESET KB332; wtfbins ESET Protection Suite)",
+    "avqs.mcafee.com": "McAfee GTI file reputation (KB53735, KB53782)",
+    "avts.mcafee.com": "McAfee GTI file reputation, VSCore 14.4 and later (KB53782)",
+    "hbl.dq.spamhaus.net": "Spamhaus Hash Blocklist through the Data Query Service (spamhaus/rspamd-dqs)",
+}
+# RFC 8552 underscored names whose TXT record a protocol asks for, as one of a name's first two labels
+TXT_ATTRLEAVES = frozenset({
+    "_acme-challenge",  # RFC 8555 §8.4
+    "_domainkey",  # RFC 6376 §3.6.2.1: <selector>._domainkey.<domain>
+    "_dmarc",  # RFC 7489 §6.1
+    "_mta-sts",  # RFC 8461 §3.1
+    "_smtp",  # RFC 8460 §3: _smtp._tls.<domain>
+})
 # labels whose DGA score is remembered (dga_score depends on the label alone; hosts ask for the same names again
 # and again), least recently used dropped first
 DGA_SCORE_MEMO = 4096
@@ -73,6 +103,12 @@ def split_name(name: str) -> tuple[str, str]:
     labels = name.lower().rstrip(".").split(".")
     take = 3 if len(labels) >= 3 and ".".join(labels[-2:]) in TWO_LABEL_SUFFIXES else 2
     return ".".join(labels[:-take]), ".".join(labels[-take:])
+
+
+def in_zone(name: str, zones: dict[str, str]) -> bool:
+    """Whether ``name`` (lower case, no final dot) is one of ``zones`` or under one."""
+    labels = name.split(".")
+    return any(".".join(labels[i:]) in zones for i in range(len(labels)))
 
 
 def dga_score(label: str) -> float:
@@ -162,6 +198,10 @@ class DnsAnomalyDetector(Detector):
         if not isinstance(name, str) or not name or name.lower().rstrip(".").endswith(LOCAL_SUFFIXES):
             return
         o: DnsOptions = self.options
+        name = name.lower().rstrip(".")
+        sub, parent = split_name(name)
+        if in_zone(name, REPUTATION_ZONES):
+            return
         who = site_host(obs.src_ip, obs.domain)
         host = self._hosts.get(who)
         if host is None:
@@ -169,13 +209,12 @@ class DnsAnomalyDetector(Detector):
             if len(self._hosts) > o.max_hosts:
                 self._hosts.popitem(last=False)
         self._hosts.move_to_end(who)
-        sub, parent = split_name(name)
         label = parent.split(".")[0]
-        if len(label) >= o.min_len and dga_score(label) >= o.dga_threshold:
+        if "." in name and len(label) >= o.min_len and dga_score(label) >= o.dga_threshold:
             if len(host.dga) >= o.max_names:
                 host.dga = {k: t for k, t in host.dga.items() if obs.ts - t <= o.window_s}
             if len(host.dga) < o.max_names:
-                host.dga[name.lower()] = obs.ts
+                host.dga[name] = obs.ts
             n = _recent(host.dga, obs.ts, o.window_s)
             if n >= o.min_dga_names:
                 host.dga.clear()
@@ -194,7 +233,7 @@ class DnsAnomalyDetector(Detector):
                 labels.clear()
                 self._alert(ctx, obs, TUNNEL, f"{obs.src_ip} tunnels data in DNS names under {parent}", parent,
                             mitre=("T1071.004", "T1572"), evidence={"labels": n, "example": name})
-        if qtype == "TXT":
+        if qtype == "TXT" and TXT_ATTRLEAVES.isdisjoint(name.split(".")[:2]):
             asked = _parent(host.txt, parent, o.max_names, list)
             times = host.txt[parent] = [*[t for t in asked if obs.ts - t <= o.window_s][-o.max_names:], obs.ts]
             if len(times) >= o.min_txt:
