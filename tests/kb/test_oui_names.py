@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from iotwarden.errors import ConfigError
 from iotwarden.kb import oui, oui_names, paths
 
 TABLE = """
@@ -47,3 +50,20 @@ def test_the_shipped_spellings_read_as_the_generated_file_says() -> None:
 def test_the_names_are_importable_from_kb_oui_as_before() -> None:
     for name in ("VendorNames", "VENDOR_CACHE_SIZE", "SPELLINGS_FORMAT", "registry_spellings", "read_spellings"):
         assert getattr(oui, name) is getattr(oui_names, name)
+
+
+def test_a_brand_may_have_two_owners_the_present_one_last(tmp_path: Path) -> None:
+    # a company a group sold: its goods carry either owner's name, the two owners stay unrelated
+    (tmp_path / "aliases.yaml").write_text(
+        "aliases: []\nparents: {Techwin: [Samsung, Hanwha], Hanwha: Hanwha Group}\n")
+    names = oui_names.VendorNames.load(tmp_path / "aliases.yaml")
+    assert names.owners("Techwin") == ["Techwin", "Samsung", "Hanwha", "Hanwha Group"]
+    assert names.related("Techwin", "Samsung") and names.related("Hanwha", "Techwin")
+    assert not names.related("Samsung", "Hanwha")
+
+
+@pytest.mark.parametrize("parents", ["{Techwin: []}", "{Techwin: [Samsung, 3]}", "{Techwin: ['']}"])
+def test_a_brand_s_owners_must_be_names(tmp_path: Path, parents: str) -> None:
+    (tmp_path / "aliases.yaml").write_text(f"aliases: []\nparents: {parents}\n")
+    with pytest.raises(ConfigError, match="'parents' must map"):
+        oui_names.VendorNames.load(tmp_path / "aliases.yaml")

@@ -32,18 +32,20 @@ class VendorNames:
     (kb/aliases.py: compiling the ~220 at every start cost ~14 ms of it)."""
 
     def __init__(self, aliases: list[tuple[str, str]], suffixes: frozenset[str],
-                 parents: dict[str, str] | None = None, part_makers: list[str] | None = None,
+                 parents: dict[str, str | list[str]] | None = None, part_makers: list[str] | None = None,
                  spellings: Iterable[str] = (), *, generic: frozenset[str] = frozenset()) -> None:
         self._aliases = Patterns([pattern for pattern, _ in aliases])
         self._alias_vendors = [vendor for _, vendor in aliases]
         self._suffixes = suffixes
         self._generic = generic  # words a name is never cut down to ('Server Technology' stays so)
-        self._parents = dict(parents or {})
+        # brand -> its owners, nearest first: one company, or a company that was a group's before it was sold
+        # (Samsung Techwin: Samsung's, then Hanwha's), its goods carrying either's name
+        self._parents = {k: [v] if isinstance(v, str) else list(v) for k, v in (parents or {}).items()}
         self._part_makers = Patterns(list(part_makers or []))
         self.short = lru_cache(maxsize=VENDOR_CACHE_SIZE)(self._short)
         self.part_maker = lru_cache(maxsize=VENDOR_CACHE_SIZE)(self._part_maker)
         self.canonical = lru_cache(maxsize=VENDOR_CACHE_SIZE)(self._canonical)
-        self._known = {v for _, v in aliases} | set(self._parents) | set(self._parents.values())
+        self._known = {v for _, v in aliases} | set(self._parents) | {o for vs in self._parents.values() for o in vs}
         self._ambiguous: set[str] = set()  # folded names rules spell two ways (two companies)
         self._folded = self._spellings(spellings)
 
@@ -93,10 +95,11 @@ class VendorNames:
         return len(words := name.split()) == 1 and words[0].lower().strip(".") in self._generic
 
     def owners(self, vendor: str) -> list[str]:
-        """``vendor`` and the companies that own its brand, nearest first (``parents`` table)."""
+        """``vendor`` and the companies that own or owned its brand, nearest first (``parents`` table; where a brand
+        has several owners, each in the table's order, the last its present owner's line)."""
         chain = [vendor]
-        while chain[-1] in self._parents and self._parents[chain[-1]] not in chain:
-            chain.append(self._parents[chain[-1]])
+        for name in chain:  # grows while read: breadth first, each company once
+            chain.extend(o for o in self._parents.get(name, ()) if o not in chain)
         return chain
 
     def related(self, a: str, b: str) -> bool:
@@ -138,9 +141,11 @@ class VendorNames:
         if not isinstance(generic, list) or not all(isinstance(w, str) and w for w in generic):
             raise ConfigError(f"{path}: 'generic_words' must be a list of words")
         parents = data.get("parents", {}) or {}
-        if not isinstance(parents, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
-                                                    for k, v in parents.items()):
-            raise ConfigError(f"{path}: 'parents' must map a brand name to its owner's name")
+        if not isinstance(parents, dict) or not all(
+                isinstance(k, str) and v and (isinstance(v, str) or (isinstance(v, list)
+                                                                  and all(isinstance(o, str) and o for o in v)))
+                for k, v in parents.items()):
+            raise ConfigError(f"{path}: 'parents' must map a brand name to its owner's name or a list of them")
         makers: list[str] = []
         for i, item in enumerate(data.get("part_makers", []) or []):
             if not isinstance(item, str):

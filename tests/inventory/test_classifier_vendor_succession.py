@@ -1,0 +1,73 @@
+"""Registrants named after one company whose business went to another (issue #3, vendor right): each block is named
+for the business that holds it (kb/data/vendor_aliases.yaml aliases), a product's evidence naming the company that
+took the line over agrees with the block (its ``parents``), and only Siemens AG's own blocks lean OT (rules/mac.yaml).
+
+Blocks as the IEEE registry names them (kb/data/oui/oui.csv.gz): 00:13:A3 'Siemens Home & Office Comm. Devices'
+(Gigaset DECT phones), 00:18:65 'Siemens Healthcare Diagnostics Manufacturing Ltd', 88:4B:39 'Siemens AG, Healthcare
+Sector', EC:1C:5D 'Siemens AG' (Amberg, the SIMATIC plant), 00:01:E3 'Siemens AG', 00:1A:E8 'Unify Software and
+Solutions GmbH & Co. KG', 00:1F:46 'Nortel Networks', 00:09:18 'SAMSUNG TECHWIN CO.,LTD', E4:30:22 'Hanwha Techwin
+Security Vietnam'."""
+
+from __future__ import annotations
+
+import pytest
+
+from iotwarden.model import Device
+from iotwarden.model.device import Conclusion
+from tests.inventory.stated import CLASSIFIER, classify
+
+GIGASET = "00:13:a3:00:00:01"
+HEALTHINEERS = ["00:18:65:00:00:01", "88:4b:39:00:00:01"]
+SIEMENS_AMBERG = "ec:1c:5d:00:00:01"
+SIEMENS_AG = "00:01:e3:00:00:01"
+UNIFY = "00:1a:e8:00:00:01"
+NORTEL = "00:1f:46:00:00:01"
+SAMSUNG_TECHWIN = "00:09:18:00:00:01"
+HANWHA_PATH = ["/profile2/media.smp"]  # rtsp.path.hanwha: a Wisenet camera's stream path
+
+
+def vendor_evidence(mac: str, **attributes: list[str]) -> Conclusion:
+    dev = Device(key=f"mac:{mac}", first_seen=0.0, last_seen=0.0, mac=mac)
+    for name, values in attributes.items():
+        dev.attributes[name.replace("__", ".")] = set(values)
+    return CLASSIFIER.classify(dev)["vendor"]
+
+
+@pytest.mark.parametrize("mac,vendor", [(GIGASET, "Gigaset"), *((m, "Siemens Healthineers") for m in HEALTHINEERS)],
+                         ids=["gigaset", "healthcare-diagnostics", "healthcare-sector"])
+def test_a_block_of_siemens_past_or_medical_business_is_named_so_and_leans_no_ot(mac: str, vendor: str) -> None:
+    found, rules = classify(mac)
+    assert found.get("vendor") == vendor and "mac.vendor.siemens" not in rules
+    assert found.get("category") != "ot"
+
+
+def test_a_siemens_ag_industry_block_still_leans_ot() -> None:
+    _, rules = classify(SIEMENS_AMBERG)
+    assert "mac.vendor.siemens" in rules
+
+
+@pytest.mark.parametrize("mac", [UNIFY, SIEMENS_AG], ids=["unify-block", "siemens-ag-block"])
+def test_an_openstage_phone_is_unifys_and_its_block_agrees(mac: str) -> None:
+    found, _ = classify(mac, dhcp__vendor_class=["OptiIpPhone"])
+    assert found["vendor"] == "Unify" and found["device_type"] == "voip_phone"
+    vendor = vendor_evidence(mac, dhcp__vendor_class=["OptiIpPhone"])
+    assert vendor.evidence and all(e["agrees"] for e in vendor.evidence)
+
+
+def test_a_nortel_built_avaya_1200_phone_agrees_with_nortels_block() -> None:
+    found, _ = classify(NORTEL, dhcp__vendor_class=["Nortel-SIP-Phone-A"])
+    assert found["vendor"] == "Avaya" and found["device_type"] == "voip_phone"
+    vendor = vendor_evidence(NORTEL, dhcp__vendor_class=["Nortel-SIP-Phone-A"])
+    assert len(vendor.evidence) == 2 and all(e["agrees"] for e in vendor.evidence)
+
+
+def test_a_hanwha_camera_on_samsung_techwins_block_agrees_with_it() -> None:
+    found, _ = classify(SAMSUNG_TECHWIN, rtsp__path=HANWHA_PATH)
+    assert found["vendor"] == "Hanwha Vision" and found["device_type"] == "camera"
+    vendor = vendor_evidence(SAMSUNG_TECHWIN, rtsp__path=HANWHA_PATH)
+    assert len(vendor.evidence) == 2 and all(e["agrees"] for e in vendor.evidence)
+
+
+def test_samsung_techwins_block_alone_names_its_registrant() -> None:
+    # neither brand alone: its cameras were sold as Samsung's (SmartCam, Samsung Wisenet), then as Hanwha's
+    assert classify(SAMSUNG_TECHWIN)[0].get("vendor") == "Samsung Techwin"
