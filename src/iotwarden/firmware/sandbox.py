@@ -39,7 +39,8 @@ class Incident:
 
     kind: str  # "limit.total_bytes", "limit.files", "limit.depth", "limit.ratio", "limit.file_bytes",
     #            "limit.chunks", "path_traversal", "symlink_escape", "special_file", "truncated",
-    #            "unidentified", "carver_error" (an unblob handler failed on this input), ...
+    #            "unidentified", "carver_error" (an unblob handler failed on this input), "path_conflict"
+    #            (an archive member whose path another member took as another type), ...
     where: str  # logical path of the container or entry
     detail: str
 

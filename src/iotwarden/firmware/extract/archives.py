@@ -33,6 +33,16 @@ _BSDTAR_REFUSALS = (
 )
 
 
+# a member whose path another member already took as another type (a file where a folder is, a folder or a file
+# under a file, a link over a file, a hard link to itself): an archive may name a path twice (tar -r appends), and
+# the image is untrusted; the later member is reported and skipped, never an error for the whole image
+PATH_TAKEN = (FileExistsError, IsADirectoryError, NotADirectoryError, shutil.SameFileError)
+
+
+def _path_taken(sb: Sandbox, where: str, name: str, exc: OSError) -> None:
+    sb.report("path_conflict", f"{where}/{name}", f"member skipped, its path is taken: {exc.strerror or exc}")
+
+
 def _parent_ok(out: Path, rel: str) -> Path | None:
     """Create the parent folders of ``rel`` under ``out``, refusing to pass through a symlink."""
     path = out
@@ -87,12 +97,16 @@ def extract_zip(src: Path, out: Path, sb: Sandbox, where: str) -> None:
         return
     with zf:
         for info in zf.infolist():
-            target = _member_path(out, info.filename, sb, where)
-            if target is None:
+            try:
+                target = _member_path(out, info.filename, sb, where)
+                if target is not None and info.is_dir():
+                    target.mkdir(mode=0o700, exist_ok=True)
+                    sb.budget.add_files()
+                    continue
+            except PATH_TAKEN as exc:
+                _path_taken(sb, where, info.filename, exc)
                 continue
-            if info.is_dir():
-                target.mkdir(mode=0o700, exist_ok=True)
-                sb.budget.add_files()
+            if target is None:
                 continue
             if info.flag_bits & 0x1:  # APPNOTE §4.4.4 bit 0: encrypted
                 sb.report("encrypted", f"{where}/{info.filename}", "encrypted zip member skipped")
@@ -107,6 +121,8 @@ def extract_zip(src: Path, out: Path, sb: Sandbox, where: str) -> None:
                         sb=sb,
                         where=f"{where}/{info.filename}",
                     )
+            except PATH_TAKEN as exc:
+                _path_taken(sb, where, info.filename, exc)
             except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, ValueError) as exc:
                 sb.report("truncated", f"{where}/{info.filename}", f"zip member unreadable: {exc}")
 
@@ -120,43 +136,48 @@ def extract_tar(src: Path, out: Path, sb: Sandbox, where: str) -> None:
     with tf:
         try:
             for member in tf:
-                target = _member_path(out, member.name, sb, where)
-                if target is None:
-                    continue
-                rel = target.relative_to(out).as_posix()
-                if member.isdir():
-                    target.mkdir(mode=0o700, exist_ok=True)
-                    sb.budget.add_files()
-                elif member.isreg():
-                    fobj = tf.extractfile(member)
-                    if fobj is not None:
-                        _copy_bounded(
-                            fobj,
-                            target,
-                            declared=member.size,
-                            packed=member.size,
-                            sb=sb,
-                            where=f"{where}/{member.name}",
-                        )
-                        target.chmod(0o600 | (member.mode & 0o111))
-                elif member.issym() or member.islnk():
-                    link = member.linkname if member.issym() else "/" + member.linkname
-                    if link_escapes(rel, link) or (member.islnk() and safe_member_name(member.linkname) is None):
-                        sb.report(
-                            "symlink_escape", f"{where}/{member.name}", f"link to {member.linkname!r} leaves the root"
-                        )
-                    elif member.issym():
-                        target.symlink_to(member.linkname)
-                        sb.budget.add_files()
-                    else:
-                        source = _parent_ok(out, safe_member_name(member.linkname) or "")
-                        if source is not None and source.is_file():
-                            shutil.copyfile(source, target)
-                            sb.budget.add_files()
-                else:
-                    sb.report("special_file", f"{where}/{member.name}", "device node or FIFO skipped")
+                try:
+                    _tar_member(tf, member, out, sb, where)
+                except PATH_TAKEN as exc:
+                    _path_taken(sb, where, member.name, exc)
         except tarfile.TarError as exc:
             sb.report("truncated", where, f"tar archive ends early: {exc}")
+
+
+def _tar_member(tf: tarfile.TarFile, member: tarfile.TarInfo, out: Path, sb: Sandbox, where: str) -> None:
+    target = _member_path(out, member.name, sb, where)
+    if target is None:
+        return
+    rel = target.relative_to(out).as_posix()
+    if member.isdir():
+        target.mkdir(mode=0o700, exist_ok=True)
+        sb.budget.add_files()
+    elif member.isreg():
+        fobj = tf.extractfile(member)
+        if fobj is not None:
+            _copy_bounded(
+                fobj,
+                target,
+                declared=member.size,
+                packed=member.size,
+                sb=sb,
+                where=f"{where}/{member.name}",
+            )
+            target.chmod(0o600 | (member.mode & 0o111))
+    elif member.issym() or member.islnk():
+        link = member.linkname if member.issym() else "/" + member.linkname
+        if link_escapes(rel, link) or (member.islnk() and safe_member_name(member.linkname) is None):
+            sb.report("symlink_escape", f"{where}/{member.name}", f"link to {member.linkname!r} leaves the root")
+        elif member.issym():
+            target.symlink_to(member.linkname)
+            sb.budget.add_files()
+        else:
+            source = _parent_ok(out, safe_member_name(member.linkname) or "")
+            if source is not None and source.is_file():
+                shutil.copyfile(source, target)
+                sb.budget.add_files()
+    else:
+        sb.report("special_file", f"{where}/{member.name}", "device node or FIFO skipped")
 
 
 def extract_cpio(src: Path, out: Path, sb: Sandbox, where: str) -> None:
