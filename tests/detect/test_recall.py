@@ -18,7 +18,6 @@ connects to 443) looks like a device whose cloud is down.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -26,14 +25,19 @@ import pytest
 from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.model import Flow
 from iotwarden.model.alert import Alert
+from tests.detect import recall_runs
 from tests.detect.botnet_pcap import write_pcap
 from tests.detect.botnets import BENIGN_HABITS, FAMILIES, SCANNERS, Labelled, Truth, infect
-from tests.detect.labelled import variant, write_labelled_conn_log
+from tests.detect.labelled import variant
 from tests.detect.labels import IDS, LabelledFlow, Score, bot_end, by_host, by_pair, label_class, read_labels
+from tests.detect.recall_runs import Infected
 from tests.detect.runner import detect
 
+# each seed, setting and form runs every detector over the three-hour lab day once (recall_runs; ~5 CPU s from a
+# conn.log, ~20 from packets): slow, and in the default suite all the same (.ci/run selects no mark out)
+pytestmark = pytest.mark.slow
 SEEDS = (4, 5, 11, 12)  # 4, 5: seen while building; 11, 12: held out
-SETTINGS = {"after_learning": 3700.0, "before_monitoring": 0.0}  # infected_from, seconds into the capture
+SETTINGS = recall_runs.SETTINGS  # infected_from, seconds into the capture
 WEB_POLLERS = {"http_poll"}  # C&C over HTTP on a web port: needs a learned normal, DNS answers or http.log
 DEAD_C2 = {"torii_dead"}  # S0-only connects to 443: a device whose cloud is down does the same
 DROPPERS = {"dropper"}  # HTTP downloads from a bare address: needs the URI or the Host (packets, http.log)
@@ -64,45 +68,14 @@ def test_lab_scan_variants_are_caught_with_no_false_alarm(tmp_path: Path, attack
     assert len(ips) == 1  # precision: only the attacker
 
 
-@dataclass
-class Infected:
-    """One seed and setting: the lab day with its bots (infect), their labelled conn.log and its labels read back."""
+class Runs(recall_runs.Runs[Truth]):
+    """The nine families, scanners and look-alike habits (botnets.infect); the pcap: botnet_pcap.write_pcap."""
 
-    flows: Labelled
-    truth: Truth
-    conn_log: Path
-    labels: list[LabelledFlow]
+    def infect(self, seed: int, infected_from: float) -> tuple[Labelled, Truth]:
+        return infect(self.benign, seed=seed, infected_from=infected_from)
 
-
-@dataclass
-class Runs:
-    """Each seed and setting infected once, and the alerts raised on it once per form (``conn``: its labelled
-    conn.log; ``pcap``: the benign capture with its flows rendered in, botnet_pcap.write_pcap), shared read-only by
-    every test of this module that runs the same thing: infect, the conn.log and the pcap are deterministic functions
-    of the benign day, the seed and the setting, and detect of the same file raises the same alerts. Its repr leaves
-    out the flows and alerts (pytest writes an expected failure's arguments: the whole day took seconds)."""
-
-    capture: Path
-    benign: list[Flow] = field(repr=False)
-    folders: pytest.TempPathFactory = field(repr=False)
-    _infected: dict[tuple[int, str], Infected] = field(default_factory=dict, repr=False)
-    _alerts: dict[tuple[str, int, str], list[Alert]] = field(default_factory=dict, repr=False)
-
-    def infected(self, seed: int, setting: str) -> Infected:
-        if (seed, setting) not in self._infected:
-            flows, truth = infect(self.benign, seed=seed, infected_from=SETTINGS[setting])
-            path = write_labelled_conn_log(self.folders.mktemp("zeek") / "conn.log.labeled", flows)
-            self._infected[(seed, setting)] = Infected(flows, truth, path, read_labels(path))
-        return self._infected[(seed, setting)]
-
-    def alerts(self, form: str, seed: int, setting: str) -> list[Alert]:
-        if (form, seed, setting) not in self._alerts:
-            run = self.infected(seed, setting)
-            source = run.conn_log if form == "conn" else write_pcap(
-                self.folders.mktemp("pcap") / "b.pcap", self.capture, self.benign, run.flows, names=run.truth.names,
-                seed=seed)
-            self._alerts[(form, seed, setting)] = list(detect([source]).alerts)
-        return self._alerts[(form, seed, setting)]
+    def write_pcap(self, folder: Path, run: Infected[Truth], seed: int) -> Path:
+        return write_pcap(folder / "b.pcap", self.capture, self.benign, run.flows, names=run.truth.names, seed=seed)
 
 
 @pytest.fixture(scope="module")

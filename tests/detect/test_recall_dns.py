@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from iotwarden.model import Flow
-from iotwarden.model.alert import Alert
+from tests.detect import recall_runs
 from tests.detect.botnet_pcap import write_pcap
+from tests.detect.botnets import Labelled
 from tests.detect.dns_c2 import (
     C2_KINDS,
     DnsTruth,
@@ -27,44 +28,35 @@ from tests.detect.dns_c2 import (
     write_dns_log,
 )
 from tests.detect.labelled import write_labelled_conn_log
-from tests.detect.labels import IDS, LabelledFlow, Score, by_host, by_pair, read_labels
-from tests.detect.runner import detect
+from tests.detect.labels import IDS, Score, by_host, by_pair
+from tests.detect.recall_runs import Infected
 
+# each seed, setting and form runs every detector over the three-hour lab day once (recall_runs; ~5 CPU s from a
+# conn.log, ~20 from packets): slow, and in the default suite all the same (.ci/run selects no mark out)
+pytestmark = pytest.mark.slow
 SEEDS = (31, 32)
-SETTINGS = {"after_learning": 3700.0, "before_monitoring": 0.0}
-FORMS = ("conn", "pcap")
+SETTINGS = recall_runs.SETTINGS
+FORMS = recall_runs.FORMS
 DNS_IDS = frozenset({"detect.dns.dga", "detect.dns.tunnel"})
 
 
 @dataclass
-class Runs:
-    """Each seed and setting infected once and each form detected once, shared by the tests of this module."""
+class Runs(recall_runs.Runs[DnsTruth]):
+    """The DNS C&C kinds and their look-alikes (dns_c2.infect_dns); the conn form reads the conn.log with its
+    dns.log (the benign day's lookups and the injected ones); the pcap renders the lookups (dns_c2.renderer_for)."""
 
-    capture: Path
-    benign: list[Flow] = field(repr=False)
-    folders: pytest.TempPathFactory = field(repr=False)
-    _infected: dict[tuple[int, str], tuple[list[tuple[Flow, str]], DnsTruth, list[LabelledFlow]]] = field(
-        default_factory=dict, repr=False)
-    _alerts: dict[tuple[str, int, str], list[Alert]] = field(default_factory=dict, repr=False)
     day_lookups: list[Lookup] = field(default_factory=list, repr=False)  # the benign day's, for every dns.log
 
-    def infected(self, seed: int, setting: str) -> tuple[list[tuple[Flow, str]], DnsTruth, list[LabelledFlow]]:
-        if (seed, setting) not in self._infected:
-            flows, truth = infect_dns(self.benign, seed=seed, infected_from=SETTINGS[setting])
-            folder = self.folders.mktemp("zeek")
-            path = write_labelled_conn_log(folder / "conn.log.labeled", flows)
-            write_dns_log(folder / "dns.log", flows, [*self.day_lookups, *truth.lookups])
-            self._infected[(seed, setting)] = flows, truth, read_labels(path)
-            self._alerts[("conn", seed, setting)] = list(detect([folder]).alerts)
-        return self._infected[(seed, setting)]
+    def infect(self, seed: int, infected_from: float) -> tuple[Labelled, DnsTruth]:
+        return infect_dns(self.benign, seed=seed, infected_from=infected_from)
 
-    def alerts(self, form: str, seed: int, setting: str) -> list[Alert]:
-        flows, truth, _ = self.infected(seed, setting)
-        if (form, seed, setting) not in self._alerts:
-            pcap = write_pcap(self.folders.mktemp("pcap") / "d.pcap", self.capture, self.benign, flows, names={},
-                              seed=seed, renderer=renderer_for(truth.lookups))
-            self._alerts[(form, seed, setting)] = list(detect([pcap]).alerts)
-        return self._alerts[(form, seed, setting)]
+    def write_logs(self, conn_log: Path, flows: Labelled, truth: DnsTruth) -> Path:
+        write_dns_log(conn_log.parent / "dns.log", flows, [*self.day_lookups, *truth.lookups])
+        return conn_log.parent
+
+    def write_pcap(self, folder: Path, run: Infected[DnsTruth], seed: int) -> Path:
+        return write_pcap(folder / "d.pcap", self.capture, self.benign, run.flows, names={}, seed=seed,
+                          renderer=renderer_for(run.truth.lookups))
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +74,7 @@ CASES = [(kind, form, seed, setting) for kind in C2_KINDS for form in FORMS for 
 
 @pytest.mark.parametrize(("kind", "form", "seed", "setting"), CASES)
 def test_each_dns_c2_kind_is_caught_as_c2(runs: Runs, kind: str, form: str, seed: int, setting: str) -> None:
-    _, truth, _ = runs.infected(seed, setting)
+    truth = runs.infected(seed, setting).truth
     hosts = {h for h, k in truth.bots.items() if k == kind}
     caught = {a.src_ip for a in runs.alerts(form, seed, setting) if a.id in IDS["c2"]}
     assert hosts and hosts <= caught, sorted(hosts - caught)
@@ -93,7 +85,8 @@ def test_each_dns_c2_kind_is_caught_as_c2(runs: Runs, kind: str, form: str, seed
 @pytest.mark.parametrize("seed", SEEDS)
 def test_c2_per_host_and_pair_and_nothing_on_the_look_alikes(runs: Runs, seed: int, setting: str,
                                                                            form: str) -> None:
-    _, truth, labels = runs.infected(seed, setting)
+    run = runs.infected(seed, setting)
+    truth, labels = run.truth, run.labels
     every = runs.alerts(form, seed, setting)
     assert _ok(by_host(every, labels, "c2")), by_host(every, labels, "c2")
     assert _ok(by_pair(every, labels)), by_pair(every, labels)

@@ -15,51 +15,36 @@ the 15th port nothing tells them apart, so its scan alert counts against scannin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from iotwarden.model import Flow
-from iotwarden.model.alert import Alert
+from tests.detect import recall_runs
 from tests.detect.botnet_variants import VARIANTS, VariantTruth, infect_variants, write_variant_pcap
-from tests.detect.labelled import write_labelled_conn_log
-from tests.detect.labels import IDS, LabelledFlow, Score, by_host, by_pair, read_labels
-from tests.detect.runner import detect
+from tests.detect.botnets import Labelled
+from tests.detect.labels import IDS, Score, by_host, by_pair
+from tests.detect.recall_runs import Infected
 
+# each seed, setting and form runs every detector over the three-hour lab day once (recall_runs; ~5 CPU s from a
+# conn.log, ~20 from packets): slow, and in the default suite all the same (.ci/run selects no mark out)
+pytestmark = pytest.mark.slow
 SEEDS = (21, 22)  # held out
-SETTINGS = {"after_learning": 3700.0, "before_monitoring": 0.0}
-FORMS = ("conn", "pcap")
+SETTINGS = recall_runs.SETTINGS
+FORMS = recall_runs.FORMS
 FLOODS = ("udp_flood", "syn_flood")
 SCAN_LIKE_FLOODS = {"syn_flood"}  # random-port SYN floods raise a vertical scan
 
 
-@dataclass
-class Runs:
-    """Each seed and setting infected once and each form detected once, shared by the tests of this module."""
+class Runs(recall_runs.Runs[VariantTruth]):
+    """The variants and the look-alike habits (botnet_variants.infect_variants); the pcap: write_variant_pcap."""
 
-    capture: Path
-    benign: list[Flow] = field(repr=False)
-    folders: pytest.TempPathFactory = field(repr=False)
-    _infected: dict[tuple[int, str], tuple[list[tuple[Flow, str]], VariantTruth, list[LabelledFlow]]] = field(
-        default_factory=dict, repr=False)
-    _alerts: dict[tuple[str, int, str], list[Alert]] = field(default_factory=dict, repr=False)
+    def infect(self, seed: int, infected_from: float) -> tuple[Labelled, VariantTruth]:
+        return infect_variants(self.benign, seed=seed, infected_from=infected_from)
 
-    def infected(self, seed: int, setting: str) -> tuple[list[tuple[Flow, str]], VariantTruth, list[LabelledFlow]]:
-        if (seed, setting) not in self._infected:
-            flows, truth = infect_variants(self.benign, seed=seed, infected_from=SETTINGS[setting])
-            path = write_labelled_conn_log(self.folders.mktemp("zeek") / "conn.log.labeled", flows)
-            self._infected[(seed, setting)] = flows, truth, read_labels(path)
-            self._alerts[("conn", seed, setting)] = list(detect([path]).alerts)
-        return self._infected[(seed, setting)]
-
-    def alerts(self, form: str, seed: int, setting: str) -> list[Alert]:
-        flows, truth, _ = self.infected(seed, setting)
-        if (form, seed, setting) not in self._alerts:
-            pcap = write_variant_pcap(self.folders.mktemp("pcap") / "v.pcap", self.capture, self.benign, flows,
-                                      names=truth.names, seed=seed, v6=truth.v6)
-            self._alerts[(form, seed, setting)] = list(detect([pcap]).alerts)
-        return self._alerts[(form, seed, setting)]
+    def write_pcap(self, folder: Path, run: Infected[VariantTruth], seed: int) -> Path:
+        return write_variant_pcap(folder / "v.pcap", self.capture, self.benign, run.flows, names=run.truth.names,
+                                  seed=seed, v6=run.truth.v6)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +67,7 @@ CASES = [(name, form, seed, setting) for name, v in VARIANTS.items() for form in
 
 @pytest.mark.parametrize(("name", "form", "seed", "setting"), CASES)
 def test_each_variant_is_caught_as_what_it_is(runs: Runs, name: str, form: str, seed: int, setting: str) -> None:
-    _, truth, _ = runs.infected(seed, setting)
+    truth = runs.infected(seed, setting).truth
     hosts = _hosts(truth, {name})
     caught = {a.src_ip for a in runs.alerts(form, seed, setting) if a.id in IDS[VARIANTS[name].cls]}
     assert hosts and hosts <= caught, sorted(hosts - caught)
@@ -94,7 +79,7 @@ def test_each_variant_is_caught_as_what_it_is(runs: Runs, name: str, form: str, 
                             "port order")) if name in SCAN_LIKE_FLOODS else (name, form, seed, setting)
     for name in FLOODS for form in FORMS for seed in SEEDS for setting in SETTINGS])
 def test_flooding_bots_raise_no_scan(runs: Runs, name: str, form: str, seed: int, setting: str) -> None:
-    _, truth, _ = runs.infected(seed, setting)
+    truth = runs.infected(seed, setting).truth
     hosts = _hosts(truth, {name})
     assert [a.title for a in runs.alerts(form, seed, setting) if a.src_ip in hosts and a.id in IDS["scan"]] == []
 
@@ -104,7 +89,8 @@ def test_flooding_bots_raise_no_scan(runs: Runs, name: str, form: str, seed: int
 @pytest.mark.parametrize("seed", SEEDS)
 def test_scanning_and_c2_per_host_and_pair_within_limits_and_nothing_on_benign_hosts(runs: Runs, seed: int,
                                                                                     setting: str, form: str) -> None:
-    _, truth, labels = runs.infected(seed, setting)
+    run = runs.infected(seed, setting)
+    truth, labels = run.truth, run.labels
     every = runs.alerts(form, seed, setting)
     out = _hosts(truth, SCAN_LIKE_FLOODS)
     alerts = [a for a in every if a.src_ip not in out]
