@@ -19,7 +19,7 @@ import pytest
 from iotwarden.detect import default_detectors
 from iotwarden.detect.dns import DnsAnomalyDetector
 from iotwarden.model import Observation
-from tests.detect.dns_lookalikes import KINDS, RESOLVER, START, Query, queries
+from tests.detect.dns_lookalikes import KINDS, RESOLVER, START, UPSTREAM, Query, queries
 from tests.detect.runner import feed
 
 BOT, CLIENT = "10.0.7.7", "10.0.7.8"
@@ -72,3 +72,37 @@ def test_txt_queries_of_protocol_underscored_names_are_not_counted_but_a_tunnels
     data = [f"_acme-challenge.{h}.c2.example.net" for h in _random(random.Random(5), 12, 48,
                                                                      string.ascii_lowercase + string.digits)]
     assert _dns(_walk(BOT, data, qtype="TXT")) == [("detect.dns.tunnel", BOT, RESOLVER)]  # its long labels
+
+
+def test_a_forwarding_resolver_is_not_the_dga_host_its_client_is() -> None:
+    """The DGA pair labelling: a bot's walk through the site resolver names the bot and its resolver, never the
+    resolver (and its upstream) that forwarded each question a few ms later."""
+    names = [f"{x}.com" for x in _random(random.Random(6), 8)]
+    forwarded = sorted([*_walk(BOT, names), *_walk(RESOLVER, names, at=START + 0.004, dst=UPSTREAM)],
+                       key=lambda o: o.ts)
+    assert _dns(forwarded) == [("detect.dns.dga", BOT, RESOLVER)]
+    tunnel = [f"{h}.t.evil.example" for h in _random(random.Random(7), 12, 48, string.ascii_lowercase + "0123456789")]
+    forwarded = sorted([*_walk(BOT, tunnel), *_walk(RESOLVER, tunnel, at=START + 0.004, dst=UPSTREAM)],
+                       key=lambda o: o.ts)
+    assert _dns(forwarded) == [("detect.dns.tunnel", BOT, RESOLVER)]
+
+
+def test_a_resolvers_own_walk_and_a_late_query_are_still_its_own() -> None:
+    names = [f"{x}.com" for x in _random(random.Random(8), 8)]
+    assert _dns(_walk(RESOLVER, names, dst=UPSTREAM)) == [("detect.dns.dga", RESOLVER, UPSTREAM)]
+    assert _dns(_walk(BOT, names, dst=BOT)) == [("detect.dns.dga", BOT, BOT)]  # asking itself forwards nothing
+    late = sorted([*_walk(BOT, names, gap=20.0), *_walk(RESOLVER, names, at=START + 6.0, dst=UPSTREAM, gap=20.0)],
+                  key=lambda o: o.ts)  # over forward_s (5 s) after its client: its own question
+    assert sorted(_dns(late)) == [("detect.dns.dga", RESOLVER, UPSTREAM), ("detect.dns.dga", BOT, RESOLVER)]
+
+
+def test_the_questions_remembered_are_bounded_by_max_asked() -> None:
+    """Past max_asked (asked address, domain) questions the least recently asked is forgotten: a forward of it is
+    then the forwarder's own query."""
+    det = DnsAnomalyDetector({"max_asked": 3})
+    names = [f"{x}.com" for x in _random(random.Random(9), 8)]
+    client = _walk(BOT, names[:1]) + [Query(START + 0.1 + i * 0.01, CLIENT, f"10.9.9.{i}", "a.example.org")
+                                      .observation() for i in range(3)]
+    feed([det], observations=client)
+    assert len(det._asked) == 3 and (RESOLVER, names[0]) not in det._asked
+    assert set(det._asked) == {(f"10.9.9.{i}", "example.org") for i in range(3)}

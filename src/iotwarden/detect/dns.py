@@ -28,6 +28,12 @@ Benign names that look so (tests/detect/dns_lookalikes.py, each from its product
   ``min_txt``: an ACME client checks ``_acme-challenge.<name>`` (RFC 8555 §8.4) of each of a certificate's names
   every 2 s until it is there (lego's DNS-01 pre-check), a mail server asks ``<selector>._domainkey.<domain>``
   (RFC 6376 §3.6.2.1); a tunnel's long data labels are still counted as any others;
+- a resolver's or forwarder's queries are its clients', not its own: a query under a registered domain the host
+  was asked a name under within ``forward_s`` before (by any client, by bare address: a routed resolver is asked on
+  its clients' VLAN and asks upstream on its own) is not counted for it; the client's own query is. Otherwise a
+  site resolver (or a Cisco Umbrella virtual appliance) forwarding one infected client's DGA walk is raised as a
+  DGA host itself, the alert naming the wrong host and pair. The questions put to a host are kept up to
+  ``max_asked`` (LRU).
 
 A host is its address within its broadcast domain (detect/base.site_host, Observation.domain): two VLANs' or
 VPCs' 10.0.0.7 are two hosts, whose names are never summed into one count; untagged, the address itself.
@@ -42,7 +48,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import ClassVar, TypeVar
 
-from iotwarden.detect.base import COUNT, ENTRIES, SECONDS, Detector, Options, Range, site_host, subject_key
+from iotwarden.detect.base import COUNT, DURATION, ENTRIES, SECONDS, Detector, Options, Range, site_host, subject_key
 from iotwarden.errors import ConfigError
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
@@ -147,10 +153,13 @@ class DnsOptions(Options):
     min_txt: int = 30
     max_hosts: int = 50_000  # querying hosts tracked (LRU)
     max_names: int = 256  # names remembered per host and per (host, parent), and parent domains per host (LRU)
+    forward_s: float = 5.0  # a query within this long after the host was asked under the same domain is a forward
+    max_asked: int = 50_000  # (asked address, registered domain) questions remembered (LRU)
     bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "min_len": (1, 63), "dga_threshold": (0.0, 100.0),
                                           "min_dga_names": COUNT, "tunnel_label_len": (1, 63),
                                           "tunnel_entropy": (0.0, 8.0), "min_tunnel_names": COUNT, "min_txt": COUNT,
-                                          "max_hosts": ENTRIES, "max_names": ENTRIES}
+                                          "max_hosts": ENTRIES, "max_names": ENTRIES,
+                                          "forward_s": DURATION, "max_asked": ENTRIES}
 
 
 @dataclass(slots=True)
@@ -190,6 +199,7 @@ class DnsAnomalyDetector(Detector):
             if o.max_names < least:
                 raise ConfigError(f"{self.name}.max_names: expected at least {count} ({least}), got {o.max_names}")
         self._hosts: OrderedDict[str, _Host] = OrderedDict()
+        self._asked: OrderedDict[tuple[str, str], float] = OrderedDict()  # (asked address, parent) -> last asked
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         if obs.proto != "dns" or obs.kind != "query" or not obs.src_ip:
@@ -200,7 +210,7 @@ class DnsAnomalyDetector(Detector):
         o: DnsOptions = self.options
         name = name.lower().rstrip(".")
         sub, parent = split_name(name)
-        if in_zone(name, REPUTATION_ZONES):
+        if self._forwarded(obs, parent) or in_zone(name, REPUTATION_ZONES):
             return
         who = site_host(obs.src_ip, obs.domain)
         host = self._hosts.get(who)
@@ -240,6 +250,18 @@ class DnsAnomalyDetector(Detector):
                 host.txt[parent] = []
                 self._alert(ctx, obs, TUNNEL, f"{obs.src_ip} sent {len(times)} TXT queries under {parent}", parent,
                             mitre=("T1071.004", "T1572"), evidence={"txt_queries": len(times), "example": name})
+
+    def _forwarded(self, obs: Observation, parent: str) -> bool:
+        """Whether ``obs``, a query under ``parent``, is a resolver's for a client (module doc); the question it puts
+        to its server is remembered, so that server's forward of it is told."""
+        asked = self._asked
+        last = asked.get((obs.src_ip or "", parent))
+        if obs.dst_ip and obs.dst_ip != obs.src_ip:  # a host asking itself forwards nothing
+            asked[(obs.dst_ip, parent)] = obs.ts
+            asked.move_to_end((obs.dst_ip, parent))
+            if len(asked) > self.options.max_asked:
+                asked.popitem(last=False)
+        return last is not None and 0.0 <= obs.ts - last <= self.options.forward_s
 
     def _alert(self, ctx: Context, obs: Observation, detector_id: str, title: str, key: str, *,
                mitre: tuple[str, ...], evidence: dict[str, object]) -> None:
