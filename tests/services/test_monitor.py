@@ -10,9 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from iotwarden.export.ecs import EcsFile
+from iotwarden.errors import ConfigError
+from iotwarden.export import exporter_names
+from iotwarden.export.ecs import EcsFile, EcsWebhook
 from iotwarden.export.stix import StixFile
+from iotwarden.export.syslog import SyslogSender
 from iotwarden.lab.generator import generate, load_scenario
+from iotwarden.model.alert import Alert
 from iotwarden.services.monitor import MAX_SEEN_FILES, Monitor
 from iotwarden.sources.capfile import read_capture
 
@@ -144,5 +148,40 @@ def test_an_exporter_that_cannot_write_its_file_is_a_warning_and_the_others_are_
     gone.rmdir()
     mon = Monitor(exporters=[stix, ecs])
     mon.finish()
-    assert list(mon.export_errors) == ["StixFile"] and "b.json" in mon.export_errors["StixFile"]
+    bundle = f"stix+file://{gone / 'b.json'}"
+    assert list(mon.export_errors) == [bundle] and "b.json" in mon.export_errors[bundle]
     assert ecs._fh is None
+
+
+class _Down:
+    """A SIEM that refuses every alert and its close: the exporters' common failure (ConfigError)."""
+
+    def __init__(self, destination: str | None) -> None:
+        if destination is not None:
+            self.destination = destination
+
+    def send(self, alert: Alert) -> None:
+        raise ConfigError(f"{getattr(self, 'destination', 'down')}: connection refused")
+
+    def close(self) -> None:
+        raise ConfigError(f"{getattr(self, 'destination', 'down')}: gone at close")
+
+
+def test_each_exporters_error_is_kept_under_its_own_name(tmp_path: Path) -> None:
+    """Two exporters of one kind that both fail: each error is reported, under its destination (the --export URL);
+    two without one are told apart by their place. Keyed by the class, one error hid the other."""
+    mon = Monitor(exporters=[_Down("cef+tcp://siem-a.example:601"), _Down("cef+tcp://siem-b.example:601")])
+    mon.finish()
+    assert mon.export_errors == {"cef+tcp://siem-a.example:601": "cef+tcp://siem-a.example:601: gone at close",
+                                 "cef+tcp://siem-b.example:601": "cef+tcp://siem-b.example:601: gone at close"}
+    mon = Monitor(exporters=[_Down(None), _Down(None)])
+    mon.finish()
+    assert sorted(mon.export_errors) == ["_Down #1", "_Down #2"]
+    files = [StixFile(tmp_path / "a.json"), StixFile(tmp_path / "b.json"), EcsFile(tmp_path / "c.ndjson")]
+    assert exporter_names(files) == [f"stix+file://{tmp_path / 'a.json'}", f"stix+file://{tmp_path / 'b.json'}",
+                                     f"ecs+file://{tmp_path / 'c.ndjson'}"]
+    for exporter in files:
+        exporter.close()
+    assert exporter_names([SyslogSender("tcp", "::1", 601), SyslogSender("udp", "127.0.0.1", 514),
+                           EcsWebhook("https://siem.example/hook")]) == [
+        "cef+tcp://[::1]:601", "cef+udp://127.0.0.1:514", "ecs+https://siem.example/hook"]

@@ -33,7 +33,7 @@ from iotwarden.cli.respond import (
 from iotwarden.detect import load_options
 from iotwarden.detect.pipeline import load_suppressions
 from iotwarden.errors import ConfigError, IotwardenError
-from iotwarden.export import Discardable, Exporter, open_exporter
+from iotwarden.export import Discardable, Exporter, exporter_names, open_exporter
 from iotwarden.model.alert import Alert
 from iotwarden.services.monitor_settings import POLL_S
 
@@ -107,7 +107,7 @@ def _close_untaken(exporter: Exporter, started: threading.Event) -> None:
     try:
         exporter.close()
     except (IotwardenError, OSError) as exc:  # OSError: a bundle file that cannot be written (as Monitor.finish)
-        err.print(f"[yellow]warning:[/] export {type(exporter).__name__}: {exc}", highlight=False)
+        err.print(f"[yellow]warning:[/] export {exporter_names([exporter])[0]}: {exc}", highlight=False)
 
 
 def _capture_filter(source: str, bpf: str | None) -> list[tuple[int, int, int, int]] | None:

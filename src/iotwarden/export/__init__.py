@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 from urllib.parse import parse_qs, urlsplit
@@ -23,6 +25,14 @@ class Exporter(Protocol):
     def send(self, alert: Alert) -> None: ...
 
     def close(self) -> None: ...
+
+
+def exporter_names(exporters: Sequence[object]) -> list[str]:
+    """Each exporter's name in warnings and errors: its ``destination`` (the ``--export`` URL it sends to), else its
+    class's name; a name two of them share gets its place after it (``StixFile #2``), so no error hides another."""
+    names = [str(getattr(e, "destination", None) or type(e).__name__) for e in exporters]
+    counts = Counter(names)
+    return [f"{name} #{i + 1}" if counts[name] > 1 else name for i, name in enumerate(names)]
 
 
 @runtime_checkable
@@ -65,4 +75,4 @@ def open_exporter(url: str) -> Exporter:
                       "stix+file")
 
 
-__all__ = ["Exporter", "open_exporter"]
+__all__ = ["Exporter", "exporter_names", "open_exporter"]

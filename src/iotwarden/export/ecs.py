@@ -60,6 +60,7 @@ class EcsFile:
     """Appends one ECS JSON document per line to a file (flushed after each alert)."""
 
     def __init__(self, path: Path) -> None:
+        self.destination = f"ecs+file://{path}"
         try:
             self._fh: TextIO | None = path.open("a", encoding="utf-8")
         except OSError as exc:
@@ -83,6 +84,7 @@ class EcsWebhook:
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"webhook URL must be http:// or https://, got {url!r}")
         self.url, self.timeout = url, timeout
+        self.destination = f"ecs+{url}"
 
     def send(self, alert: Alert) -> None:
         body = json.dumps(to_ecs(alert), default=str).encode()

@@ -104,6 +104,7 @@ class StixFile:
 
     def __init__(self, path: Path, *, sensor: str = "iotwarden") -> None:
         self.path, self.sensor = path, sensor
+        self.destination = f"stix+file://{path}"
         self._alerts: list[Alert] = []
         if not path.parent.is_dir():
             raise ConfigError(f"cannot write STIX bundle {path}: folder {path.parent} does not exist")

@@ -46,6 +46,7 @@ class SyslogSender:
         if transport not in ("udp", "tcp", "tls"):
             raise ConfigError(f"syslog transport {transport!r}: one of udp, tcp, tls")
         self.transport, self.host, self.port, self.hostname = transport, host, port, hostname
+        self.destination = f"cef+{transport}://[{host}]:{port}" if ":" in host else f"cef+{transport}://{host}:{port}"
         self._sock: socket.socket | None = None
         self._ctx: ssl.SSLContext | None = None
         if transport == "tls":

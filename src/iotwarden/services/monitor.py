@@ -41,7 +41,7 @@ from iotwarden.addons import AddonManager, site_analyzers
 from iotwarden.detect.pipeline import Suppression
 from iotwarden.engine.batch import PacketBatch
 from iotwarden.errors import CaptureError, IotwardenError
-from iotwarden.export import Exporter
+from iotwarden.export import Exporter, exporter_names
 from iotwarden.hooks import Context
 from iotwarden.model.alert import Alert
 from iotwarden.services.analyze import certificate_check
@@ -92,7 +92,8 @@ class Monitor:
             self.addons.load()
         self.engine = Engine(config=engine_config)
         self.store, self.exporters = store, list(exporters)
-        self.export_errors: dict[str, str] = {}  # exporter -> last error (a SIEM down never stops us)
+        # exporter (its destination, exporter_names) -> last error (a SIEM down never stops us)
+        self.export_errors: dict[str, str] = {}
         for fn in on_alert:
             self.pipeline.subscribe(fn)
         self.pipeline.subscribe(self._export)
@@ -108,11 +109,11 @@ class Monitor:
         self._capture_id: int | None = None  # the run's captures row, made at its first write
 
     def _export(self, alert: Alert) -> None:
-        for exporter in self.exporters:
+        for name, exporter in zip(exporter_names(self.exporters), self.exporters, strict=True):
             try:
                 exporter.send(alert)
             except IotwardenError as exc:
-                self.export_errors[type(exporter).__name__] = str(exc)
+                self.export_errors[name] = str(exc)
                 log.warning("export failed: %s", exc)
 
     def feed(self, batch: PacketBatch) -> None:
@@ -320,11 +321,12 @@ class Monitor:
         else:
             self.addons.done()
         self._maybe_store(force=True)
-        for exporter in self.exporters:  # each is closed, whatever the one before did
+        # each is closed, whatever the one before did
+        for name, exporter in zip(exporter_names(self.exporters), self.exporters, strict=True):
             try:
                 exporter.close()
             except (IotwardenError, OSError) as exc:  # OSError: a bundle file that cannot be written (disk, folder)
-                self.export_errors[type(exporter).__name__] = str(exc)
+                self.export_errors[name] = str(exc)
         return list(self.ctx.alerts)
 
     def _maybe_store(self, force: bool = False) -> None:
