@@ -169,13 +169,26 @@ def test_a_bot_that_clears_recursion_desired_or_answers_dns_itself_is_still_read
             ] == [router]
 
 
+@pytest.mark.parametrize("answered", [1, 50])
+def test_a_host_that_answered_dns_and_polls_with_recursion_desired_clear_is_read(answered: int) -> None:
+    """Answering a DNS query makes no resolver: a bot that sends one DNS answer (or a router's dnsmasq answering its
+    clients all day) and then polls its own name server with RD clear, no client having asked it anything just
+    before, is read (at 255a923: nothing, its every poll taken for a resolver's iteration)."""
+    bot = "10.0.0.66"
+    answers = [_answer(900.0 + 60 * i, "example.com", bot, "10.0.0.7") for i in range(answered)]
+    polls = _polls("cmd.c2-example.net", 120, 12, src=bot, dst="203.0.113.53", rd=False)
+    alerts = feed([DnsPollDetector()], observations=sorted(answers + polls, key=lambda o: o.ts))
+    assert [(a.src_ip, a.key) for a in alerts] == [(bot, "cmd.c2-example.net")]
+
+
 def test_the_hosts_answering_and_the_questions_put_to_a_host_are_bounded() -> None:
     det = DnsPollDetector({"max_series": 8})
     obs = [o for i in range(40) for o in (_query(1000.0 + i, f"n{i}.example.net", src="10.0.0.7", dst=f"10.0.1.{i}"),
                                           _answer(1000.5 + i, f"n{i}.example.net", f"10.0.1.{i}", "10.0.0.7"))]
     assert feed([det], observations=obs) == []
-    assert (len(det._asked), len(det._servers)) == (8, 8)
+    assert (len(det._asked), len(det._servers), len(det._asked_at)) == (8, 8, 8)
     assert ("10.0.1.39", "n39.example.net") in det._asked and "10.0.1.39" in det._servers
+    assert "10.0.1.39" in det._asked_at
 
 
 def test_a_poll_of_a_new_name_each_time_is_c2_of_its_parent() -> None:

@@ -27,10 +27,12 @@ A resolver's queries are its clients', not its own polls: a site's resolver asks
 its cached answer runs out (RFC 1035 §7.4; BIND's and Unbound's prefetch refresh it as the TTL ends), so its clients'
 lookups of _spf.google.com make it ask every ~300 s all day, steadier than any bot. Not read: an iterative query
 (Recursion Desired clear, RFC 1035 §4.1.1: a resolver asking an authoritative server; a stub resolver, a bot's
-included, sets it) from a host seen answering DNS queries (a bot that clears the bit to ask its own name server is
-still read), and a query a host sends within ``same_poll_s`` after another host asked it the same name (a forwarder
-passing its client's question on; that client's own series is read). The hosts seen answering and the (host, name)
-questions last put to a host are kept up to ``max_series`` each (LRU), by bare address: a routed resolver answers
+included, sets it) from a host seen answering DNS queries and asked one within ``same_poll_s`` before (a resolver
+iterates for the question just put to it, or for its prefetch; a bot that clears the bit to ask its own name server
+is still read, and so is one that answered a DNS query once to look like a resolver), and a query a host sends within
+``same_poll_s`` after another host asked it the same name (a forwarder passing its client's question on; that
+client's own series is read). The hosts seen answering, the (host, name) questions last put to a host and the time
+each host was last asked are kept up to ``max_series`` each (LRU), by bare address: a routed resolver answers
 its clients on their VLAN and asks upstream on its own.
 """
 
@@ -89,6 +91,7 @@ class DnsPollDetector(Detector):
         self._labels: dict[tuple[str, str], deque[str]] = {}  # a *.parent series' latest first labels
         self._asked: OrderedDict[tuple[str, str], float] = OrderedDict()  # (asked address, name) -> last asked
         self._servers: OrderedDict[str, None] = OrderedDict()  # addresses seen answering DNS queries
+        self._asked_at: OrderedDict[str, float] = OrderedDict()  # address -> when it was last asked a question
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         name, qtype = obs.fields.get("qname"), obs.fields.get("qtype")
@@ -143,14 +146,18 @@ class DnsPollDetector(Detector):
 
     def _resolving(self, obs: Observation, name: str) -> bool:
         """Whether ``obs``, a query of ``name``, is a resolver's for its clients (module doc): iterative (RD clear)
-        from a host seen answering DNS, or sent within ``same_poll_s`` after the host was asked the name. The
-        question it puts to its server is remembered, so that server's forward of it is told."""
+        from a host seen answering DNS and asked a question within ``same_poll_s`` before, or sent within
+        ``same_poll_s`` after the host was asked the name. The question it puts to its server is remembered, so that
+        server's forward of it is told."""
         o: DnsPollOptions = self.options
         asked, src = self._asked, obs.src_ip or ""
         if obs.dst_ip:  # by bare address (module doc)
             _remember(asked, (obs.dst_ip, name), obs.ts, o.max_series)
-        if obs.fields.get("rd") is False and src in self._servers:  # RFC 1035 §4.1.1: a resolver iterating
-            return True
+            _remember(self._asked_at, obs.dst_ip, obs.ts, o.max_series)
+        if obs.fields.get("rd") is False and src in self._servers:  # RFC 1035 §4.1.1: a resolver iterating for
+            last = self._asked_at.get(src)  # the question just put to it; answering once makes no resolver
+            if last is not None and 0.0 <= obs.ts - last <= o.same_poll_s:
+                return True
         last = asked.get((src, name))
         return last is not None and 0.0 <= obs.ts - last <= o.same_poll_s
 
