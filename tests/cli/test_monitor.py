@@ -14,12 +14,14 @@ import pytest
 
 import iotwarden.cli.alerts
 import iotwarden.cli.monitor
+import iotwarden.export.stix
 import iotwarden.services.monitor
 from iotwarden.cli.main import main
 from iotwarden.cli.monitor import print_alert
 from iotwarden.errors import ConfigError
 from iotwarden.export import Exporter, open_exporter
 from iotwarden.export.ecs import EcsFile
+from iotwarden.export.stix import StixFile
 from iotwarden.lab.generator import generate, load_scenario
 from iotwarden.model.alert import Alert
 from iotwarden.services.monitor import Monitor
@@ -396,3 +398,41 @@ def test_a_bundle_file_that_cannot_be_written_after_a_failed_finish_is_a_warning
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.splitlines()[-1] == "error: refused by the test"
     assert "warning: export stix+file://" in " ".join(err.split())  # named by its destination (the console wraps)
+
+
+def test_a_stix_bundle_is_written_once_when_finish_stops_partway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                 ) -> None:
+    """finish() closed the STIX exporter (its bundle written), then a second Ctrl-C came while the next exporter
+    closed (a TLS collector's close waits for its close_notify): the CLI's stack closes every exporter again, and the
+    bundle is not written a second time (before: twice). The collector, whose close never ended, is closed again."""
+    real, opened = open_exporter, []
+    bundles: list[int] = []
+    making = iotwarden.export.stix.bundle
+
+    def counted(alerts: list[Alert], **kw: str) -> object:
+        bundles.append(len(alerts))
+        return making(alerts, **kw)
+
+    class Interrupted(_Recorder):
+        def close(self) -> None:
+            self.closes += 1
+            if self.closes == 1:
+                raise KeyboardInterrupt
+
+    def spied(url: str) -> Exporter:
+        opened.append(Interrupted(url[6:]) if url.startswith("rec://") else real(url))
+        return opened[-1]
+
+    monkeypatch.setattr(iotwarden.export.stix, "bundle", counted)
+    monkeypatch.setattr(iotwarden.cli.monitor, "open_exporter", spied)
+    (tmp_path / "in").mkdir()
+    bundle_file = tmp_path / "alerts.stix.json"
+    assert main(["monitor", str(tmp_path / "in"), "--once", "--no-store", "--export", f"stix+file://{bundle_file}",
+                 "--export", "rec://tls"]) == 130
+    assert bundles == [0] and json.loads(bundle_file.read_text(encoding="utf-8"))["type"] == "bundle"
+    assert isinstance(opened[1], Interrupted) and opened[1].closes == 2
+    stix = StixFile(tmp_path / "again.json")
+    stix.close()
+    (tmp_path / "again.json").unlink()
+    stix.close()  # closed: nothing written over what followed
+    assert not (tmp_path / "again.json").exists() and bundles == [0, 0]

@@ -106,6 +106,7 @@ class StixFile:
         self.path, self.sensor = path, sensor
         self.destination = f"stix+file://{path}"
         self._alerts: list[Alert] = []
+        self._closed = False  # the bundle is written once: a second close (the CLI's stack after a failed finish)
         if not path.parent.is_dir():
             raise ConfigError(f"cannot write STIX bundle {path}: folder {path.parent} does not exist")
 
@@ -119,5 +120,10 @@ class StixFile:
         self._alerts.clear()
 
     def close(self) -> None:
+        """Write the bundle, once: closing again does nothing (a bundle written is not written over). A write that
+        failed (OSError) may be tried again."""
+        if self._closed:
+            return
         data = json.loads(bundle(self._alerts, sensor=self.sensor).serialize())
         self.path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        self._closed = True
