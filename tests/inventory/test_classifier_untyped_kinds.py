@@ -156,7 +156,8 @@ def test_an_opc_ua_client_named_historian_or_another_server_is_not() -> None:
 
 # ---- wearables ---------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["Ravis-Apple-Watch", "Apple-Watch", "Kims-AppleWatch", "apple-watch-2"])
+@pytest.mark.parametrize("name", ["Ravis-Apple-Watch", "Apple-Watch", "Kims-AppleWatch", "apple-watch-2",
+                                  "Ravis-Apple-Watch-Ultra-49mm", "Apple-Watch-SE"])
 def test_an_apple_watchs_host_name_is_a_wearable(name: str) -> None:
     assert kind(stating(dhcp__hostname=name)) == ("Apple", "wearable")
 
@@ -167,6 +168,14 @@ def test_an_apple_watchs_host_name_is_a_wearable(name: str) -> None:
 ])
 def test_other_apple_and_watch_names_are_no_wearable(name: str, expected: str | None) -> None:
     assert kind(stating(dhcp__hostname=name))[1] == expected
+
+
+@pytest.mark.parametrize("name", ["apple-watch-charger", "AppleWatchStrapShop-PC", "applewatch-dock",
+                                  "pineapple-watch"])
+def test_a_thing_named_for_the_watch_is_no_watch(name: str) -> None:
+    """A charger's, dock's or shop PC's host name that names the watch is no watch (review of e7c0923, issue #3):
+    the watch's own name ends its host name, or a model word, size or number follows it."""
+    assert kind(stating(dhcp__hostname=name)) == (None, None)
 
 
 # ---- the coverage probe --------------------------------------------------------------------------------------------
