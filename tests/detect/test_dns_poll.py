@@ -210,6 +210,19 @@ def test_a_poll_of_a_new_name_each_time_is_c2_of_its_parent() -> None:
     assert feed([DnsPollDetector()], observations=[_query(1000.0 + 40 * i, f"s{i}.example") for i in range(60)]) == []
 
 
+@pytest.mark.parametrize("qname", ["{a}.{b}.cmd.c2-example.net", "{a}{b}.x.cmd.c2-example.net"])
+def test_a_nonce_split_in_labels_is_a_poll_of_the_parent(qname: str) -> None:
+    """A nonce needs not be one label (dnscat2 splits its data into labels): <8 hex>.<8 hex>.cmd.c2-example.net every
+    two minutes is read as a poll of *.cmd.c2-example.net (at cc255a1 nothing: each name's parent,
+    <8 hex>.cmd.c2-example.net, was new each time); a fixed label under the nonce changes nothing."""
+    rng = random.Random(9)
+    polls = _polls("x.cmd.c2-example.net", 120, 30)
+    for o in polls:
+        o.fields["qname"] = qname.format(a=f"{rng.getrandbits(32):08x}", b=f"{rng.getrandbits(32):08x}")
+    alerts = feed([DnsPollDetector()], observations=polls)
+    assert [(a.key, a.evidence["polls"]) for a in alerts] == [("*.cmd.c2-example.net", 8)]
+
+
 def test_a_parent_series_forgets_its_labels_with_it() -> None:
     det = DnsPollDetector({"max_series": 6})
     obs = [_query(1000.0 + 10 * i, f"n{i}.p{i}.example.net") for i in range(20)]

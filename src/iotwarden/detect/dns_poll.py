@@ -19,9 +19,11 @@ one again, a big sender's as its messages come.
 A poll through a caching resolver gets a fresh answer only if its TTL is zero or its name is new (RFC 1035 §7.4:
 a resolver answers a question it holds from its cache), so DNS C&C puts a nonce in the first label (dnscat2's
 protocol.md: each message unique, so no cache answers it): one name is never asked twice. Each name under a
-registered domain is also counted in its parent's series, key ``*.<parent>``, when its first label is new there
-(none of the series' last ``max_polls``): a bot asking ``<nonce>.cmd.example.net`` every two minutes is read as
-one poll of ``*.cmd.example.net``; one name asked again, or a few in turn, counts in its own series only.
+registered domain is also counted in its parent's series, key ``*.<parent>``, when the labels left of the parent
+are new there (none of the series' last ``max_polls``): the parent is the registered domain with the subdomain's
+last label (the registered domain alone under one label), so a bot asking ``<nonce>.cmd.example.net`` or
+``<nonce>.<nonce>.cmd.example.net`` (a nonce split in labels, as dnscat2 splits its data) every two minutes is read
+as one poll of ``*.cmd.example.net``; one name asked again, or a few in turn, counts in its own series only.
 
 A resolver's queries are its clients', not its own polls: a site's resolver asks a popular TXT record again each time
 its cached answer runs out (RFC 1035 §7.4; BIND's and Unbound's prefetch refresh it as the TTL ends), so its clients'
@@ -88,7 +90,7 @@ class DnsPollDetector(Detector):
                               f"got {self.options.max_polls}")
         # (host within its domain, name or *.parent) -> the latest polls' times, or None once raised
         self._series: OrderedDict[tuple[str, str], list[float] | None] = OrderedDict()
-        self._labels: dict[tuple[str, str], deque[str]] = {}  # a *.parent series' latest first labels
+        self._labels: dict[tuple[str, str], deque[str]] = {}  # a *.parent series' latest labels left of it
         self._asked: OrderedDict[tuple[str, str], float] = OrderedDict()  # (asked address, name) -> last asked
         self._servers: OrderedDict[str, None] = OrderedDict()  # addresses seen answering DNS queries
         self._asked_at: OrderedDict[str, float] = OrderedDict()  # address -> when it was last asked a question
@@ -106,14 +108,16 @@ class DnsPollDetector(Detector):
         if key[1] in KNOWN_UPDATE_POLLS or self._resolving(obs, key[1]):
             return
         self._poll(ctx, obs, key, qtype)
-        if split_name(key[1])[0]:  # under a registered domain: its parent's series, when the first label is new
-            first, parent = key[1].split(".", 1)
+        sub, registered = split_name(key[1])
+        if sub:  # under a registered domain: its parent's series, when the labels left of the parent are new
+            left, _, last = sub.rpartition(".")
+            left, parent = (left, f"{last}.{registered}") if left else (sub, registered)
             nonce = (key[0], "*." + parent)
             labels = self._labels.get(nonce)
             if labels is None:
                 labels = self._labels[nonce] = deque(maxlen=o.max_polls)
-            if first not in labels:
-                labels.append(first)
+            if left not in labels:
+                labels.append(left)
                 self._poll(ctx, obs, nonce, qtype)
 
     def _poll(self, ctx: Context, obs: Observation, key: tuple[str, str], qtype: str) -> None:
