@@ -59,3 +59,17 @@ def test_a_name_holding_a_nul_byte_is_refused_as_an_os_error(tmp_path: Path) -> 
     with pytest.raises(OSError, match="NUL byte") as caught:
         inputfile.read_text(tmp_path / "base\0.yaml", 100)
     assert describe(caught.value) == inputfile.NUL_IN_NAME
+
+
+def test_gunzip_reads_members_in_a_row_and_refuses_what_unpacks_past_the_limit() -> None:
+    import gzip
+    import zlib
+
+    assert inputfile.gunzip(gzip.compress(b"ab") + gzip.compress(b"cd") + b"\0\0", 4) == b"abcd"
+    bomb = gzip.compress(bytes(64 << 20), 1)  # ~64 KiB: gzip.decompress held all 64 MiB before any check
+    with pytest.raises(inputfile.InputRefused, match="unpacks to more than 1,048,576 bytes"):
+        inputfile.gunzip(bomb, 1 << 20)
+    with pytest.raises(EOFError):
+        inputfile.gunzip(gzip.compress(b"abcdef")[:-10], 100)
+    with pytest.raises(zlib.error):
+        inputfile.gunzip(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + b"\xff" * 20, 100)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import zlib
 from pathlib import Path
 
 NOT_REGULAR = "not a regular file"  # the words `analyze` uses for a FIFO, a device or a socket
@@ -55,6 +56,25 @@ def read_text(path: Path, limit: int) -> str:
     """:func:`read_bytes` decoded as UTF-8 with universal newlines, as ``Path.read_text`` reads it
     (UnicodeDecodeError for other bytes)."""
     return read_bytes(path, limit).decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def gunzip(data: bytes, limit: int) -> bytes:
+    """The gzip members of ``data`` (RFC 1952; several in a row, as ``gzip.decompress`` reads them) unpacked to
+    at most ``limit`` bytes, taken a bounded piece at a time: a small file that unpacks to gigabytes is refused
+    (InputRefused) before it is held. Damaged data raises zlib.error, a member cut short EOFError."""
+    out = bytearray()
+    while data:
+        dec = zlib.decompressobj(wbits=31)  # a gzip header and trailer around the deflate stream
+        while data and not dec.eof:
+            out += dec.decompress(data, limit + 1 - len(out))
+            if len(out) > limit:
+                raise InputRefused(errno.EFBIG, f"unpacks to more than {limit:,} bytes, the limit for this kind of "
+                                                "file")
+            data = dec.unconsumed_tail
+        if not dec.eof:
+            raise EOFError("compressed file ended before the end-of-stream marker was reached")
+        data = dec.unused_data.lstrip(b"\0")  # gzip allows zero padding after a member
+    return bytes(out)
 
 
 def _too_large(limit: int) -> str:

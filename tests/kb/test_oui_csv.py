@@ -69,3 +69,12 @@ def test_the_names_are_importable_from_kb_oui_as_before() -> None:
     for name in ("REGISTRIES", "MAX_REGISTRY_ROWS", "parse_registry_csv", "read_registry_csv", "registry_of",
                  "registry_file"):
         assert getattr(oui, name) is getattr(oui_csv, name)
+
+
+def test_a_gzip_list_that_unpacks_past_the_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """gzip.decompress unpacked a user's copy whole, however large (a 64 KiB file of zeros is 64 MiB); now
+    MAX_REGISTRY_BYTES bounds what is read and what it unpacks to."""
+    monkeypatch.setattr(oui_csv, "MAX_REGISTRY_BYTES", 1 << 20)
+    (tmp_path / "oui.csv.gz").write_bytes(gzip.compress((HEADER + "MA-L,001122,X,Y\n").encode() + bytes(2 << 20)))
+    with pytest.raises(ConfigError, match=r"cannot read IEEE registry: .*unpacks to more than 1,048,576 bytes"):
+        oui_csv.read_registry_csv(tmp_path / "oui.csv.gz", 24)

@@ -113,7 +113,7 @@ def _read_text(path: Path) -> str:
     try:
         raw = inputfile.read_bytes(path, MAX_INPUT_BYTES)
         if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+            raw = inputfile.gunzip(raw, MAX_INPUT_BYTES)
     except (OSError, EOFError, zlib.error) as exc:
         raise ConfigError(f"{path}: cannot read: {describe(exc)}") from exc
     try:

@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import zlib
 from pathlib import Path
 
+from iotwarden import inputfile
 from iotwarden.errors import ConfigError
 
 # registry name -> (file name, prefix length in bits); MA-L is the old "OUI" (IEEE 802-2014 §8.2)
@@ -21,6 +21,7 @@ REGISTRIES: dict[str, tuple[str, int]] = {
     "IAB": ("iab.csv", 36),
 }
 MAX_REGISTRY_ROWS = 200_000  # per file; the 2022 MA-L list has ~32.5k rows
+MAX_REGISTRY_BYTES = 64 * 1024 * 1024  # per file, read or unpacked (MA-L's CSV is ~3.6 MB)
 UPPER_HEX = frozenset("0123456789ABCDEF")  # an assignment's digits, and a MAC's as kb/oui.py mac_hex reads it
 ASSIGNMENT_DIGITS = {24: 6, 28: 7, 36: 9}  # hex digits of an assignment per registry prefix length
 
@@ -39,9 +40,9 @@ def read_registry_csv(path: Path, bits: int) -> list[tuple[str, str]]:
     Raises ConfigError naming the file when it is not an IEEE registry CSV.
     """
     try:
-        raw = path.read_bytes()
+        raw = inputfile.read_bytes(path, MAX_REGISTRY_BYTES)
         if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+            raw = inputfile.gunzip(raw, MAX_REGISTRY_BYTES)
         text = raw.decode("utf-8-sig")
     except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:  # a damaged gzip copy: zlib.error, EOFError
         raise ConfigError(f"{path}: cannot read IEEE registry: {exc}") from exc
