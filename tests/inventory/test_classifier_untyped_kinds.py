@@ -65,8 +65,10 @@ def test_the_s7_type_name_says_fail_safe_or_standard(name: str, expected: str) -
 @pytest.mark.parametrize(("product", "expected"), [
     ("1756-L73S/B LOGIX5573SAFETY", "safety_controller"), ("1756-L83ES/B", "safety_controller"),
     ("1756-L7SP/B", "safety_controller"), ("1769-L33ERMS/A", "safety_controller"),
-    ("5069-L320ERS2/A", "safety_controller"),
+    ("5069-L320ERS2/A", "safety_controller"), ("1756-L73SXT/B", "safety_controller"),
+    ("1756-L7SPXT/B", "safety_controller"), ("1756-L63S/B LOGIX5563S", "safety_controller"),
     ("1756-L73/B LOGIX5573", "plc"), ("1756-L83E/B", "plc"), ("1769-L33ER/A", "plc"), ("5069-L320ER/A", "plc"),
+    ("1756-L73XT/B", "plc"),
 ])
 def test_a_guardlogix_is_a_safety_controller_a_controllogix_a_plc(product: str, expected: str) -> None:
     assert kind(stating(enip__product_name=product)) == ("Rockwell Automation", expected)
