@@ -52,6 +52,13 @@ def test_a_standard_siemens_cpu_stays_a_plc(order: str) -> None:
     assert kind(stating(s7comm__module_order_number=order)) == ("Siemens", "plc")
 
 
+def test_only_the_documented_s7_1200_fc_generation_is_read_as_fail_safe() -> None:
+    """The S7-1200 FC order numbers are documented as 1AF40 / 1HF40 (V4 generation); an order number of another
+    generation with F in that place is not read as an F-CPU by the rule (review of e7c0923, issue #3)."""
+    assert kind(stating(s7comm__module_order_number="6ES7214-1AF40-0XB0")) == ("Siemens", "safety_controller")
+    assert kind(stating(s7comm__module_order_number="6ES7214-1AF50-0XB0"))[1] != "safety_controller"
+
+
 @pytest.mark.parametrize(("name", "expected"), [
     ("CPU 1516F-3 PN/DP", "safety_controller"), ("CPU 1511TF-1 PN", "safety_controller"),
     ("CPU 1510SP F-1 PN", "safety_controller"), ("CPU 315F-2 PN/DP", "safety_controller"),
