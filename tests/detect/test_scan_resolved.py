@@ -9,16 +9,17 @@ from iotwarden.model import Flow, Observation
 from tests.detect.runner import feed, tcp_flow
 
 
-def _resolved(max_pairs: int = 100, *, per_answer: int = 16, per_client: int = 256) -> Resolved:
+def _resolved(max_pairs: int = 100, *, per_answer: int = 16, per_domain: int = 256) -> Resolved:
     return Resolved(ScanOptions(max_resolved=max_pairs, max_answer_addresses=per_answer,
-                                max_client_addresses=per_client))
+                                max_domain_addresses=per_domain))
 
 
-def _answer(ts: float, client: str, addresses: list[str], *, vlan: int = 0, ttl: int = 60) -> Observation:
+def _answer(ts: float, client: str, addresses: list[str], *, vlan: int = 0, ttl: int = 60,
+            name: str = "sync.cloud.example", rtype: str = "A") -> Observation:
     return Observation(ts=ts, proto="dns", kind="response", src_ip="10.0.0.1", dst_ip=client, src_port=53,
                        dst_port=50000, ip_proto=17, vlan=vlan,
-                       fields={"qname": "sync.cloud.example", "rcode": "NOERROR",
-                               "answers": [{"name": "sync.cloud.example", "type": "A", "ttl": ttl, "data": a}
+                       fields={"qname": name, "rcode": "NOERROR",
+                               "answers": [{"name": name, "type": rtype, "ttl": ttl, "data": a}
                                            for a in addresses]})
 
 
@@ -78,7 +79,7 @@ def test_an_answer_exempts_its_first_addresses_only() -> None:
 
 
 def test_a_client_holding_its_bound_in_use_gets_no_new_exemption_until_some_end() -> None:
-    resolved = _resolved(per_client=2)
+    resolved = _resolved(per_domain=2)
     resolved.learn("10.0.0.5", _answer(0.0, "10.0.0.5", ["203.0.113.1"]))
     resolved.learn("10.0.0.5", _answer(10.0, "10.0.0.5", ["203.0.113.2"]))
     resolved.learn("10.0.0.5", _answer(100.0, "10.0.0.5", ["203.0.113.3"]))
@@ -89,6 +90,22 @@ def test_a_client_holding_its_bound_in_use_gets_no_new_exemption_until_some_end(
     assert resolved.exempt("10.0.0.5", "203.0.113.4", 305.0)
     assert not resolved.exempt("10.0.0.5", "203.0.113.1", 200.0)  # gone with its trust
     assert len(resolved) == 3
+
+
+def test_the_bound_is_per_registered_domain_of_the_names_asked() -> None:
+    """Two addresses a domain (max_domain_addresses 2): a third name of cloud.example is refused, a name of another
+    domain is not; the question's domain counts, not the CNAME target's; the counts go with the addresses."""
+    resolved = _resolved(3, per_domain=2)
+    for i, name in enumerate(("a.cloud.example", "b.cloud.example", "c.cloud.example", "www.shop.example")):
+        resolved.learn("10.0.0.5", _answer(float(i), "10.0.0.5", [f"203.0.113.{i}"], name=name))
+    assert [resolved.exempt("10.0.0.5", f"203.0.113.{i}", 5.0) for i in range(4)] == [True, True, False, True]
+    assert resolved.refused == 1
+    assert (resolved.held("10.0.0.5", "cloud.example"), resolved.held("10.0.0.5", "shop.example")) == (2, 1)
+    cname = _answer(10.0, "10.0.0.5", ["203.0.113.9"], name="img.cloud.example")
+    cname.fields["qname"] = "img.other.example"  # img.other.example CNAME img.cloud.example: asked of other.example
+    resolved.learn("10.0.0.5", cname)
+    assert resolved.exempt("10.0.0.5", "203.0.113.9", 10.0) and resolved.held("10.0.0.5", "other.example") == 1
+    assert len(resolved) == 3 and resolved.held("10.0.0.5", "cloud.example") == 1  # max_pairs: the oldest went
 
 
 def _connects(src: str, addresses: list[str], t0: float, port: int = 443) -> list[Flow]:
@@ -138,4 +155,50 @@ def test_names_looked_up_one_by_one_exempt_at_most_the_clients_bound() -> None:
     alerts = feed([ScanDetector()], observations=lookups, flows=flows)
     assert [(a.id, a.key) for a in alerts] == [("detect.scan.horizontal", "445")]
     assert alerts[0].first_seen >= 256 * 0.25  # from the first connect past the bound
-    assert feed([ScanDetector({"max_client_addresses": 300})], observations=lookups, flows=flows) == []
+    assert feed([ScanDetector({"max_domain_addresses": 300})], observations=lookups, flows=flows) == []
+
+
+def test_names_of_one_wildcard_zone_exempt_at_most_its_bound() -> None:
+    """One name per target under one zone (<target>.nip.io answers <target>; a bot's own wildcard zone the same):
+    the zone's bound, as for one name asked again."""
+    targets = [f"10.60.{i // 250}.{i % 250 + 1}" for i in range(300)]
+    lookups = [_answer(i * 0.25, "10.50.0.66", [a], name=f"{a}.nip.io") for i, a in enumerate(targets)]
+    flows = [tcp_flow("10.50.0.66", a, 445, i * 0.25 + 0.01, sport=20000 + i, flags=(0x02, 0), pkts=(3, 0))
+             for i, a in enumerate(targets)]
+    alerts = feed([ScanDetector()], observations=lookups, flows=flows)
+    assert [(a.id, a.key) for a in alerts] == [("detect.scan.horizontal", "445")]
+    assert alerts[0].first_seen >= 256 * 0.25
+
+
+def _browsing(client: str) -> tuple[list[Observation], list[Flow]]:
+    """A dual-stack browser whose IPv6 route is broken loads three pages of 80 host names, 2.5 s a page, 30 s apart:
+    a page's 16 names of its own site and 64 of 24 third-party domains (CDNs, fonts, analytics, ads), shared between
+    the pages. Each name's A and AAAA answers (TTL 300) give two addresses each; the browser's IPv6 connect to the
+    first AAAA address goes unanswered (three SYNs) and 250 ms later it connects over IPv4 (RFC 8305 §5)."""
+    observations: list[Observation] = []
+    flows: list[Flow] = []
+    n = 0
+    for page in range(3):
+        names = [f"s{j}.news{page}.example" for j in range(16)]
+        names += [f"h{page}-{j}.tp{j % 24}.example" for j in range(64)]
+        for j, name in enumerate(names):
+            t = page * 30.0 + j * 0.03
+            v4 = [f"198.18.{n // 100}.{n % 100 * 2 + k + 1}" for k in range(2)]
+            v6 = [f"2001:db8:{n:x}::{k + 1}" for k in range(2)]
+            observations += [_answer(t, client, v4, ttl=300, name=name),
+                             _answer(t, client, v6, ttl=300, name=name, rtype="AAAA")]
+            flows.append(tcp_flow(client, v6[0], 443, t + 0.01, sport=30000 + 2 * n, flags=(0x02, 0), pkts=(3, 0)))
+            flows.append(tcp_flow(client, v4[0], 443, t + 0.26, sport=30001 + 2 * n, flags=(0x1B, 0x1B),
+                                  pkts=(12, 14), payload=(1800, 9000)))
+            n += 1
+    return observations, flows
+
+
+def test_a_dual_stack_browser_with_broken_ipv6_is_no_scan() -> None:
+    """960 addresses answered in 62 s, 240 unanswered IPv6 connects to 443: each a use of a name looked up (with one
+    bound per client of 256 addresses, 2510aea: a horizontal scan of 443). Its busiest domain holds 32."""
+    observations, flows = _browsing("10.50.0.80")
+    assert _scans(observations, flows) == []
+    det = ScanDetector()
+    feed([det], observations=observations)
+    assert len(det._resolved) == 960 and det._resolved.refused == 0

@@ -109,11 +109,12 @@ class ScanOptions(Options):
     hold_s: float = 900.0
     max_held_hosts: int = 32  # failed targets past which a sweep is raised at once (a worm's, a /24's reach it fast)
     max_resolved: int = 100_000  # (client, address) pairs of DNS answers remembered (LRU): no probe targets
-    # an answer's addresses are no probe targets for its TTL within these bounds, 16 of an answer, 256 a client
+    # an answer's addresses are no probe targets for its TTL within these bounds, 16 of an answer, 256 a client's
+    # from the names of one registered domain
     min_answer_ttl_s: float = 300.0
     max_answer_ttl_s: float = 86_400.0
     max_answer_addresses: int = 16  # the first addresses of one answer exempt (a pool answers eight)
-    max_client_addresses: int = 256  # addresses in use one client's answers exempt at once
+    max_domain_addresses: int = 256  # addresses in use one client's answers under one registered domain exempt
     bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "min_hosts": COUNT, "min_telnet_hosts": COUNT,
                                           "min_ports": COUNT, "min_arp_targets": COUNT, "max_sources": ENTRIES,
                                           "max_targets": ENTRIES, "slow_window_s": SECONDS, "min_slow_hosts": COUNT,
@@ -121,7 +122,7 @@ class ScanOptions(Options):
                                           "hold_s": (0.0, SECONDS[1]), "max_held_hosts": COUNT,
                                           "cadence_tolerance": SHARE, "max_resolved": ENTRIES,
                                           "min_answer_ttl_s": (0.0, SECONDS[1]), "max_answer_ttl_s": SECONDS,
-                                          "max_answer_addresses": ENTRIES, "max_client_addresses": ENTRIES}
+                                          "max_answer_addresses": ENTRIES, "max_domain_addresses": ENTRIES}
 
 
 class ScanDetector(Detector):

@@ -17,9 +17,14 @@ cache-max-ttl; RFC 8767 §5's stale data is kept one to three days). A connect p
 would have asked again, and a new answer on the wire is a new exemption. And it exempts few addresses: the first
 ``max_answer_addresses`` of an answer (a client races the first of its sorted list, RFC 6724 §6, RFC 8305 §4; a
 pool answers eight, Route 53's multivalue answers at most eight), and no new ones while a client holds
-``max_client_addresses`` in use, so a bot resolving a name that answers hundreds of addresses, a fast-flux name or
-a wildcard zone that maps every name to an address of its choosing hides no sweep past those bounds. Kept per
-(client, address), ``max_resolved`` pairs in all (the least recently answered client's oldest first).
+``max_domain_addresses`` in use from the names of one registered domain (the question's, detect/dns.split_name), so a
+bot resolving a name that answers hundreds of addresses, a fast-flux name or a wildcard zone that maps every name to
+an address of its choosing (its own, or a public one such as nip.io's <address>.nip.io) hides no sweep past those
+bounds: the names are the zone's, and each more zone is a domain to register. The bound is per domain, not per
+client: a browser asks the A and AAAA records of some eighty names of a few dozen domains a page, hundreds of
+addresses within a TTL of 300 s, and a broken IPv6 route leaves each name's IPv6 connect unanswered before it falls
+back (RFC 8305 §5). Kept per (client, address), ``max_resolved`` pairs in all (the least recently answered client's
+oldest first).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from math import inf
 from typing import TYPE_CHECKING
 
 from iotwarden.detect.base import site_host
+from iotwarden.detect.dns import split_name
 from iotwarden.model import Observation
 
 if TYPE_CHECKING:
@@ -39,9 +45,11 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class _Client:
-    """One client's answered addresses: address -> (first answer's time, time its trust ends), in answer order."""
+    """One client's answered addresses: address -> (first answer's time, time its trust ends, registered domain of
+    the name first answering it), in answer order, and how many of them each registered domain holds."""
 
-    addresses: OrderedDict[str, tuple[float, float]] = field(default_factory=OrderedDict)
+    addresses: OrderedDict[str, tuple[float, float, str]] = field(default_factory=OrderedDict)
+    domains: dict[str, int] = field(default_factory=dict)  # registered domain -> its addresses here (none at 0)
     soonest: float = inf  # the earliest end of trust among them (no look for expired ones before it)
 
 
@@ -51,10 +59,10 @@ class Resolved:
     def __init__(self, o: ScanOptions) -> None:
         self.max_pairs, self.min_ttl_s = o.max_resolved, o.min_answer_ttl_s
         self.max_ttl_s = max(o.min_answer_ttl_s, o.max_answer_ttl_s)
-        self.max_answer_addresses, self.max_client_addresses = o.max_answer_addresses, o.max_client_addresses
+        self.max_answer_addresses, self.max_domain_addresses = o.max_answer_addresses, o.max_domain_addresses
         self._clients: OrderedDict[str, _Client] = OrderedDict()  # least recently answered first
         self._pairs = 0
-        self.refused = 0  # addresses answered past max_answer_addresses or max_client_addresses: not exempt
+        self.refused = 0  # addresses answered past max_answer_addresses or max_domain_addresses: not exempt
 
     def __len__(self) -> int:
         return self._pairs
@@ -72,6 +80,7 @@ class Resolved:
             return
         domain, ts = obs.domain, obs.ts
         client = site_host(client, domain)
+        qname = obs.fields.get("qname")
         known: _Client | None = None
         taken = 0
         for answer in answers:
@@ -84,7 +93,9 @@ class Resolved:
             taken += 1
             if known is None:
                 known = self._client(client)
-            self._learn(known, site_host(answer["data"], domain), ts, ts + self._ttl(answer.get("ttl")))
+            name = qname if isinstance(qname, str) and qname else answer.get("name")
+            zone = split_name(name)[1] if isinstance(name, str) else ""
+            self._learn(known, site_host(answer["data"], domain), zone, ts, ts + self._ttl(answer.get("ttl")))
         while self._pairs > self.max_pairs:
             self._drop_oldest()
 
@@ -96,6 +107,11 @@ class Resolved:
             return False
         trust = known.addresses.get(host)
         return trust is not None and trust[0] <= ts <= trust[1]
+
+    def held(self, client: str, zone: str) -> int:
+        """How many addresses answered under the registered domain ``zone`` ``client`` holds."""
+        known = self._clients.get(client)
+        return 0 if known is None else known.domains.get(zone, 0)
 
     def _ttl(self, ttl: object) -> float:
         """An answer's TTL in seconds within [min_ttl_s, max_ttl_s]; a record without one (a dns.log's cut TTLs)
@@ -112,21 +128,24 @@ class Resolved:
             self._clients.move_to_end(client)
         return known
 
-    def _learn(self, known: _Client, address: str, ts: float, until: float) -> None:
-        """One address of an answer at ``ts`` trusted until ``until``: a new pair, or the span of its trust widened to
-        hold this answer's (a Zeek batch hands its dns.log's answers of the hour before its conn.log's flows: the
-        connects that followed an earlier answer are judged after a later one was read)."""
-        addresses = known.addresses
+    def _learn(self, known: _Client, address: str, zone: str, ts: float, until: float) -> None:
+        """One address of an answer at ``ts`` under the registered domain ``zone`` trusted until ``until``: a new
+        pair, or the span of its trust widened to hold this answer's (a Zeek batch hands its dns.log's answers of the
+        hour before its conn.log's flows: the connects that followed an earlier answer are judged after a later one
+        was read)."""
+        addresses, domains = known.addresses, known.domains
         trust = addresses.get(address)
         if trust is None:
-            if len(addresses) >= self.max_client_addresses and not self._expire(known, ts):
-                self.refused += 1  # the client holds its bound in use: a bot's lookups hide no more targets
+            if domains.get(zone, 0) >= self.max_domain_addresses and not (
+                    self._expire(known, ts) and domains.get(zone, 0) < self.max_domain_addresses):
+                self.refused += 1  # the client holds the domain's bound in use: its names hide no more targets
                 return
-            addresses[address] = (ts, until)
+            addresses[address] = (ts, until, zone)
+            domains[zone] = domains.get(zone, 0) + 1
             self._pairs += 1
         else:  # from its first answer to its last's end: a batch's answers may all be read before its flows
-            since, end = trust
-            addresses[address] = (min(since, ts), max(end, until))
+            since, end, first_zone = trust
+            addresses[address] = (min(since, ts), max(end, until), first_zone)
             addresses.move_to_end(address)
         known.soonest = min(known.soonest, until)
 
@@ -135,17 +154,26 @@ class Resolved:
         if now <= known.soonest:
             return False
         addresses = known.addresses
-        gone = [a for a, (_, end) in addresses.items() if end < now]
+        gone = [a for a, (_, end, _) in addresses.items() if end < now]
         for address in gone:
-            del addresses[address]
+            self._forget(known, addresses.pop(address)[2])
         self._pairs -= len(gone)
-        known.soonest = min((end for _, end in addresses.values()), default=inf)
+        known.soonest = min((end for _, end, _ in addresses.values()), default=inf)
         return bool(gone)
 
     def _drop_oldest(self) -> None:
         """The least recently answered client's oldest address goes (the bound on all pairs)."""
         client, known = next(iter(self._clients.items()))
-        known.addresses.popitem(last=False)
+        self._forget(known, known.addresses.popitem(last=False)[1][2])
         self._pairs -= 1
         if not known.addresses:
             del self._clients[client]
+
+    @staticmethod
+    def _forget(known: _Client, zone: str) -> None:
+        """One of the client's addresses under ``zone`` went."""
+        left = known.domains[zone] - 1
+        if left:
+            known.domains[zone] = left
+        else:
+            del known.domains[zone]
