@@ -33,7 +33,7 @@ Benign names that look so (tests/detect/dns_lookalikes.py, each from its product
   its clients' VLAN and asks upstream on its own) is not counted for it; the client's own query is. Otherwise a
   site resolver (or a Cisco Umbrella virtual appliance) forwarding one infected client's DGA walk is raised as a
   DGA host itself, the alert naming the wrong host and pair. The questions put to a host are kept up to
-  ``max_asked`` (LRU).
+  ``max_asked`` (LRU; detect/dns_forward.Questions, shared with detect.c2_dns_poll).
 
 A host is its address within its broadcast domain (detect/base.site_host, Observation.domain): two VLANs' or
 VPCs' 10.0.0.7 are two hosts, whose names are never summed into one count; untagged, the address itself.
@@ -49,6 +49,7 @@ from functools import lru_cache
 from typing import ClassVar, TypeVar
 
 from iotwarden.detect.base import COUNT, DURATION, ENTRIES, SECONDS, Detector, Options, Range, site_host, subject_key
+from iotwarden.detect.dns_forward import Questions
 from iotwarden.errors import ConfigError
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
@@ -199,7 +200,7 @@ class DnsAnomalyDetector(Detector):
             if o.max_names < least:
                 raise ConfigError(f"{self.name}.max_names: expected at least {count} ({least}), got {o.max_names}")
         self._hosts: OrderedDict[str, _Host] = OrderedDict()
-        self._asked: OrderedDict[tuple[str, str], float] = OrderedDict()  # (asked address, parent) -> last asked
+        self._asked = Questions(o.max_asked, o.forward_s)  # (asked address, parent) -> last asked (dns_forward)
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         if obs.proto != "dns" or obs.kind != "query" or not obs.src_ip:
@@ -210,7 +211,7 @@ class DnsAnomalyDetector(Detector):
         o: DnsOptions = self.options
         name = name.lower().rstrip(".")
         sub, parent = split_name(name)
-        if self._forwarded(obs, parent) or in_zone(name, REPUTATION_ZONES):
+        if self._asked.forwarded(obs.src_ip, obs.dst_ip or "", parent, obs.ts) or in_zone(name, REPUTATION_ZONES):
             return
         who = site_host(obs.src_ip, obs.domain)
         host = self._hosts.get(who)
@@ -250,18 +251,6 @@ class DnsAnomalyDetector(Detector):
                 host.txt[parent] = []
                 self._alert(ctx, obs, TUNNEL, f"{obs.src_ip} sent {len(times)} TXT queries under {parent}", parent,
                             mitre=("T1071.004", "T1572"), evidence={"txt_queries": len(times), "example": name})
-
-    def _forwarded(self, obs: Observation, parent: str) -> bool:
-        """Whether ``obs``, a query under ``parent``, is a resolver's for a client (module doc); the question it puts
-        to its server is remembered, so that server's forward of it is told."""
-        asked = self._asked
-        last = asked.get((obs.src_ip or "", parent))
-        if obs.dst_ip and obs.dst_ip != obs.src_ip:  # a host asking itself forwards nothing
-            asked[(obs.dst_ip, parent)] = obs.ts
-            asked.move_to_end((obs.dst_ip, parent))
-            if len(asked) > self.options.max_asked:
-                asked.popitem(last=False)
-        return last is not None and 0.0 <= obs.ts - last <= self.options.forward_s
 
     def _alert(self, ctx: Context, obs: Observation, detector_id: str, title: str, key: str, *,
                mitre: tuple[str, ...], evidence: dict[str, object]) -> None:

@@ -33,9 +33,10 @@ included, sets it) from a host seen answering DNS queries and asked one within `
 iterates for the question just put to it, or for its prefetch; a bot that clears the bit to ask its own name server
 is still read, and so is one that answered a DNS query once to look like a resolver), and a query a host sends within
 ``same_poll_s`` after another host asked it the same name (a forwarder passing its client's question on; that
-client's own series is read). The hosts seen answering, the (host, name) questions last put to a host and the time
-each host was last asked are kept up to ``max_series`` each (LRU), by bare address: a routed resolver answers
-its clients on their VLAN and asks upstream on its own.
+client's own series is read; a host asking itself forwards nothing). The hosts seen answering, the (host, name)
+questions last put to a host (detect/dns_forward.Questions, shared with ``detect.dns``) and the time each host was
+last asked are kept up to ``max_series`` each (LRU), by bare address: a routed resolver answers its clients on their
+VLAN and asks upstream on its own.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from typing import ClassVar, TypeVar
 
 from iotwarden.detect.base import COUNT, DURATION, ENTRIES, SECONDS, Detector, Options, Range, site_host, subject_key
 from iotwarden.detect.dns import split_name
+from iotwarden.detect.dns_forward import Questions
 from iotwarden.errors import ConfigError
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
@@ -91,7 +93,8 @@ class DnsPollDetector(Detector):
         # (host within its domain, name or *.parent) -> the latest polls' times, or None once raised
         self._series: OrderedDict[tuple[str, str], list[float] | None] = OrderedDict()
         self._labels: dict[tuple[str, str], deque[str]] = {}  # a *.parent series' latest labels left of it
-        self._asked: OrderedDict[tuple[str, str], float] = OrderedDict()  # (asked address, name) -> last asked
+        # (asked address, name) -> last asked (detect/dns_forward, shared with detect.dns)
+        self._asked = Questions(self.options.max_series, self.options.same_poll_s)
         self._servers: OrderedDict[str, None] = OrderedDict()  # addresses seen answering DNS queries
         self._asked_at: OrderedDict[str, float] = OrderedDict()  # address -> when it was last asked a question
 
@@ -154,16 +157,16 @@ class DnsPollDetector(Detector):
         ``same_poll_s`` after the host was asked the name. The question it puts to its server is remembered, so that
         server's forward of it is told."""
         o: DnsPollOptions = self.options
-        asked, src = self._asked, obs.src_ip or ""
-        if obs.dst_ip:  # by bare address (module doc)
-            _remember(asked, (obs.dst_ip, name), obs.ts, o.max_series)
+        src = obs.src_ip or ""
+        forwarded = self._asked.forwarded(src, obs.dst_ip or "", name, obs.ts)  # by bare address (module doc)
+        if obs.dst_ip:
             _remember(self._asked_at, obs.dst_ip, obs.ts, o.max_series)
+        if forwarded:
+            return True
         if obs.fields.get("rd") is False and src in self._servers:  # RFC 1035 §4.1.1: a resolver iterating for
             last = self._asked_at.get(src)  # the question just put to it; answering once makes no resolver
-            if last is not None and 0.0 <= obs.ts - last <= o.same_poll_s:
-                return True
-        last = asked.get((src, name))
-        return last is not None and 0.0 <= obs.ts - last <= o.same_poll_s
+            return last is not None and 0.0 <= obs.ts - last <= o.same_poll_s
+        return False
 
 
 def _remember(table: OrderedDict[_K, _V], key: _K, value: _V, limit: int) -> None:
