@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import random
 import string
+from pathlib import Path
 
 import pytest
 
 from iotwarden.detect import default_detectors
 from iotwarden.detect.dns import DnsAnomalyDetector
+from iotwarden.engine.core import Engine
+from iotwarden.lab import proto_net
+from iotwarden.lab.generator import PcapWriter
+from iotwarden.lab.wire import Host, udp_frame
 from iotwarden.model import Observation
+from iotwarden.sources.capfile import read_capture
 from tests.detect.dns_lookalikes import KINDS, RESOLVER, START, UPSTREAM, Query, queries
-from tests.detect.runner import feed
+from tests.detect.runner import detect, feed
 
 BOT, CLIENT = "10.0.7.7", "10.0.7.8"
 
@@ -106,3 +112,47 @@ def test_the_questions_remembered_are_bounded_by_max_asked() -> None:
     feed([det], observations=client)
     assert len(det._asked) == 3 and (RESOLVER, names[0]) not in det._asked
     assert set(det._asked) == {(f"10.9.9.{i}", "example.org") for i in range(3)}
+
+
+PCAP_KINDS = ("sophos_sxl", "eset_livegrid", "umbrella", "chromium_probes")  # long labels, TXT, a forwarder, dotless
+ROUTER_MAC = "02:00:00:00:00:01"
+
+
+def _host(ip: str) -> Host:
+    """A site host with a MAC of its own, an outside one behind the router's."""
+    internal = ip.startswith("10.")
+    return Host("02:00:" + ":".join(f"{int(x):02x}" for x in ip.split(".")) if internal else ROUTER_MAC, ip)
+
+
+def _write_pcap(path: Path, kind: str, seed: int) -> Path:
+    """``kind``'s queries as a stub resolver sends them (RFC 1035 §4.1: RD as the query says, a port and id of its
+    own each) and each server's answer 5 ms later (NXDOMAIN for a dotless name, no record otherwise)."""
+    rng = random.Random(seed)
+    frames = []
+    for q in queries(kind, seed):
+        src, dst, port, ident = _host(q.src), _host(q.dst), rng.randint(49152, 65535), rng.getrandbits(16)
+        question = [(q.qname, {"A": proto_net.TYPE_A, "TXT": proto_net.TYPE_TXT}[q.qtype], proto_net.CLASS_IN)]
+        rcode = 3 if "." not in q.qname else 0
+        frames += [(q.ts, udp_frame(src, dst.mac, dst.ip, proto_net.dns_message(ident, 0x0100 if q.rd else 0,
+                                                                                  question), sport=port, dport=53)),
+                   (q.ts + 0.005, udp_frame(dst, src.mac, src.ip, proto_net.dns_message(
+                       ident, 0x8180 | rcode, question), sport=53, dport=port))]
+    with path.open("wb") as fh:
+        writer = PcapWriter(fh)
+        for ts, frame in sorted(frames, key=lambda x: x[0]):
+            writer.write(ts, frame)
+        writer.flush()
+    return path
+
+
+@pytest.mark.parametrize("kind", PCAP_KINDS)
+def test_a_look_alike_read_from_packets_by_the_dns_dissector_raises_nothing(kind: str, tmp_path: Path) -> None:
+    """The same look-alikes as packets, read by the capture reader and the DNS dissector (as test_recall_dns renders
+    dns_c2's kinds): every query read back with its name, type and RD bit, and no detector raises anything."""
+    pcap = _write_pcap(tmp_path / f"{kind}.pcap", kind, 1)
+    engine = Engine()
+    read = [(o.src_ip, o.dst_ip, o.fields["qname"], o.fields["qtype"], o.fields["rd"])
+            for batch in read_capture(pcap) for o in engine.process(batch).observations
+            if o.proto == "dns" and o.kind == "query"]
+    assert read == [(q.src, q.dst, q.qname, q.qtype, q.rd) for q in queries(kind, 1)]
+    assert [(a.id, a.src_ip, a.title) for a in detect([pcap]).alerts] == []
