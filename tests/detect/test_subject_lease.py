@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from iotwarden.cli.main import main
-from iotwarden.detect.base import _owner_at
+from iotwarden.detect.base import _owner_at, device_with_ip
 from iotwarden.hooks import Context
 from iotwarden.inventory.resolution import MAX_OWNER_MOVES, EndpointResolver
 from iotwarden.model import Flow
@@ -141,6 +141,25 @@ def test_a_lease_moving_within_one_batch_names_each_flow_by_the_holder_at_its_ti
     ctx = detect([folder])
     found = sorted((a.first_seen - T0, a.subject) for a in ctx.alerts if a.id == "detect.bruteforce.ssh")
     assert [subject for _, subject in found] == [f"mac:{first}", f"mac:{second}"]
+
+
+def test_a_peer_address_whose_lease_moved_is_named_by_its_holder_at_the_records_time(tmp_path: Path) -> None:
+    """device_with_ip (lateral's peer of a record naming no MAC), untagged: before, the first device listing the
+    address whatever the time (both devices list it after the move); now the lease's holder then."""
+    ip, first, second = "10.20.0.9", "02:00:0a:14:00:0a", "02:00:0a:14:00:0b"
+    folder = tmp_path / "zeek"
+    folder.mkdir()
+    write_conn_log(folder / "conn.log", _guesses(ip))
+    with (folder / "dhcp.log").open("w") as fh:
+        for i, (ts, mac) in enumerate(((T0 - 20.0, second), (T0 + 5000.0, first))):
+            fh.write(json.dumps({"ts": ts, "uids": [f"CDhcp{i:013d}"], "client_addr": ip, "server_addr": SERVER,
+                                 "mac": mac, "requested_addr": ip, "assigned_addr": ip, "lease_time": 3600.0,
+                                 "msg_types": ["REQUEST", "ACK"], "duration": 0.004}) + "\n")
+    ctx = detect([folder])
+    assert {ip} <= ctx.devices[f"mac:{first}"].ips & ctx.devices[f"mac:{second}"].ips
+    assert device_with_ip(ctx, ip, "", T0) == f"mac:{second}"
+    assert device_with_ip(ctx, ip, "", T0 + 6000.0) == f"mac:{first}"
+    assert device_with_ip(ctx, ip, "") == f"mac:{first}"  # no time: the last proof's holder
 
 
 def test_the_holders_of_an_address_are_kept_in_time_order_up_to_their_limit() -> None:

@@ -264,8 +264,8 @@ def _holder(ctx: Context, ip: str, domain: str = "", ts: float | None = None) ->
     (``ctx.owner_moves``): the inventory has read a whole batch's proofs before its records are judged, so one batch
     may hold a lease's move and records from before and after it."""
     at = site_host(ip, domain) if domain else ip
-    owner = ctx.owners.get(at) if ts is None or at not in ctx.owner_moves else _owner_at(ctx.owner_moves[at], ts)
-    if owner is not None and owner in ctx.devices:
+    owner = _owner(ctx, at, ts)
+    if owner is not None:
         return owner
     zoned = at != ip  # a site address within a tagged domain (site_host)
     known = ctx.ip_holders.get(at)
@@ -285,6 +285,13 @@ def _holder(ctx: Context, ip: str, domain: str = "", ts: float | None = None) ->
     return found
 
 
+def _owner(ctx: Context, at: str, ts: float | None) -> str | None:
+    """The device ARP or DHCP proved holds ``at`` (an address as :func:`site_host` keys it): at ``ts`` where the
+    address moved (``ctx.owner_moves``), else the last proof's (``ctx.owners``); None when none, or it is gone."""
+    owner = ctx.owners.get(at) if ts is None or at not in ctx.owner_moves else _owner_at(ctx.owner_moves[at], ts)
+    return owner if owner is not None and owner in ctx.devices else None
+
+
 def _owner_at(moves: list[tuple[float, str]], ts: float) -> str:
     """The holder at ``ts`` of an address whose holders are ``moves`` (Context.owner_moves)."""
     return moves[max(bisect.bisect_right(moves, ts, key=_SINCE) - 1, 0)][1]
@@ -293,13 +300,15 @@ def _owner_at(moves: list[tuple[float, str]], ts: float) -> str:
 def device_with_ip(ctx: Context, ip: str, domain: str = "", ts: float | None = None) -> str | None:
     """The key of a device holding ``ip`` (a scan of the inventory: for rare events only). Within a broadcast
     ``domain`` (a tagged flow that names no MAC: a Zeek record) its own ``ip:`` device there, else a MAC device
-    holding the address that was seen in that domain (:func:`_holder`), never a device of another domain."""
+    holding the address that was seen in that domain (:func:`_holder`), never a device of another domain. Untagged,
+    the device ARP or DHCP proved holds it at ``ts`` (:func:`_owner`), else the first device listing it."""
     if domain:
         own = f"ip:{_within(ctx, ip, domain)}"
         return own if own in ctx.devices else _holder(ctx, ip, domain, ts)
     if f"ip:{ip}" in ctx.devices:
         return f"ip:{ip}"
-    return next((key for key, dev in ctx.devices.items() if ip in dev.ips), None)
+    # untagged: the lease's holder at ``ts`` first (after a move the old holder still lists the address)
+    return _owner(ctx, ip, ts) or next((key for key, dev in ctx.devices.items() if ip in dev.ips), None)
 
 
 def category(ctx: Context, key: str) -> str | None:
