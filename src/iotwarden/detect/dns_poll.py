@@ -19,11 +19,11 @@ one again, a big sender's as its messages come.
 A poll through a caching resolver gets a fresh answer only if its TTL is zero or its name is new (RFC 1035 §7.4:
 a resolver answers a question it holds from its cache), so DNS C&C puts a nonce in the first label (dnscat2's
 protocol.md: each message unique, so no cache answers it): one name is never asked twice. Each name under a
-registered domain is also counted in its parent's series, key ``*.<parent>``, when the labels left of the parent
-are new there (none of the series' last ``max_polls``): the parent is the registered domain with the subdomain's
-last label (the registered domain alone under one label), so a bot asking ``<nonce>.cmd.example.net`` or
-``<nonce>.<nonce>.cmd.example.net`` (a nonce split in labels, as dnscat2 splits its data) every two minutes is read
-as one poll of ``*.cmd.example.net``; one name asked again, or a few in turn, counts in its own series only.
+registered domain is also counted in its registered domain's series, key ``*.<registered domain>``, when its
+subdomain part is new there (none of the series' last ``max_polls``): a bot asking ``<nonce>.cmd.example.net``,
+``<nonce>.<nonce>.cmd.example.net`` (a nonce split in labels, as dnscat2 splits its data) or
+``_acme-challenge.<nonce>.example.net`` (a nonce under a fixed label) every two minutes is read as one poll of
+``*.example.net``; one name asked again, or a few in turn, counts in its own series only.
 
 A resolver's queries are its clients', not its own polls: a site's resolver asks a popular TXT record again each time
 its cached answer runs out (RFC 1035 §7.4; BIND's and Unbound's prefetch refresh it as the TTL ends), so its clients'
@@ -90,9 +90,9 @@ class DnsPollDetector(Detector):
         if self.options.max_polls < self.options.min_polls:  # a series could never hold enough polls
             raise ConfigError(f"{self.name}.max_polls: expected at least min_polls ({self.options.min_polls}), "
                               f"got {self.options.max_polls}")
-        # (host within its domain, name or *.parent) -> the latest polls' times, or None once raised
+        # (host within its domain, name or *.<registered domain>) -> the latest polls' times, or None once raised
         self._series: OrderedDict[tuple[str, str], list[float] | None] = OrderedDict()
-        self._labels: dict[tuple[str, str], deque[str]] = {}  # a *.parent series' latest labels left of it
+        self._labels: dict[tuple[str, str], deque[str]] = {}  # a *.<registered> series' latest subdomain parts
         # (asked address, name) -> last asked (detect/dns_forward, shared with detect.dns)
         self._asked = Questions(self.options.max_series, self.options.same_poll_s)
         self._servers: OrderedDict[str, None] = OrderedDict()  # addresses seen answering DNS queries
@@ -112,19 +112,17 @@ class DnsPollDetector(Detector):
             return
         self._poll(ctx, obs, key, qtype)
         sub, registered = split_name(key[1])
-        if sub:  # under a registered domain: its parent's series, when the labels left of the parent are new
-            left, _, last = sub.rpartition(".")
-            left, parent = (left, f"{last}.{registered}") if left else (sub, registered)
-            nonce = (key[0], "*." + parent)
+        if sub:  # under a registered domain: its series, when the subdomain part is new there
+            nonce = (key[0], "*." + registered)
             labels = self._labels.get(nonce)
             if labels is None:
                 labels = self._labels[nonce] = deque(maxlen=o.max_polls)
-            if left not in labels:
-                labels.append(left)
+            if sub not in labels:
+                labels.append(sub)
                 self._poll(ctx, obs, nonce, qtype)
 
     def _poll(self, ctx: Context, obs: Observation, key: tuple[str, str], qtype: str) -> None:
-        """One poll of ``key``'s series (host, name or *.parent) at ``obs``, raised once steady (module doc)."""
+        """One poll of ``key``'s series (host, name or *.<registered>) at ``obs``, raised once steady (module doc)."""
         o: DnsPollOptions = self.options
         times = self._series.get(key, [])
         self._series[key] = times
