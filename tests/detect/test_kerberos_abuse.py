@@ -25,6 +25,7 @@ from iotwarden.detect.kerberos_abuse import (
 )
 from iotwarden.detect.pipeline import AlertPipeline
 from iotwarden.hooks import Context
+from iotwarden.inventory.builder import InventoryBuilder
 from iotwarden.lab import proto_dir
 from iotwarden.model import Conclusion, Device, Observation
 from tests.detect.krbexchange import KDC, asrep, guess, roast, windows_logon
@@ -129,6 +130,18 @@ def test_unknown_names_are_user_enumeration_and_a_typo_is_not() -> None:
     (alert,) = feed([KerberosAbuseDetector()], obs)
     assert (alert.id, alert.mitre, alert.evidence["count"]) == (ENUM_ID, ["T1087", "T1087.002"], 5)
     assert feed([KerberosAbuseDetector()], obs[:4]) == []
+
+
+def test_a_lease_moving_mid_series_starts_the_new_holders_own_series() -> None:
+    """The attacker's address leased to another device (its own MAC) within the window: the names the first holder
+    was refused are not the second's. Before: counted together, the alert named the first holder at the second's
+    third name; now the second holder's own five names raise on it."""
+    old, new = (ATTACKER[0], "44:47:cc:00:05:99"), ATTACKER
+    obs = [o for i, n in enumerate(["admin", "root"]) for o in guess(300.0 + i, old, 42000 + i, n, code=6)]
+    obs += [o for i, n in enumerate(["administrator", "backup", "jsmith", "svc_sql", "guest"])
+            for o in guess(310.0 + i, new, 43000 + i, n, code=6)]
+    alerts = feed([InventoryBuilder(), KerberosAbuseDetector()], obs)
+    assert [(a.id, a.subject, a.evidence["count"]) for a in alerts] == [(ENUM_ID, f"mac:{new[1]}", 5)]
 
 
 def test_remembered_requests_and_names_are_bounded() -> None:

@@ -3,7 +3,10 @@ by user name and by server count; an admin's session and a few mistyped password
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from iotwarden.detect.rdp_bruteforce import RdpBruteForceDetector
+from iotwarden.inventory.builder import InventoryBuilder
 from iotwarden.model import Flow, Observation
 from tests.detect.runner import feed, tcp_flow
 
@@ -67,6 +70,19 @@ def test_one_user_against_many_servers_is_spraying() -> None:
     flows = [_try(100.0 + i, 50000 + i, s) for i, s in enumerate(servers)]
     (alert,) = feed([RdpBruteForceDetector()], observations=obs, flows=flows)
     assert alert.id == "detect.bruteforce.rdp_spray" and alert.evidence["server_count"] == 5
+
+
+def test_a_lease_moving_mid_series_starts_the_new_holders_own_series() -> None:
+    """The attacker's address leased to another device within the window: the user names the first holder tried
+    are not the second's. Before: counted together, the spraying named the first holder; now the second's five."""
+    old, new = "02:00:00:00:00:99", "02:00:00:00:00:66"
+    users = [("admin", old), ("root", old), ("administrator", new), ("operator", new), ("scada", new),
+             ("engineer", new), ("backup", new)]
+    obs = [_request(100.0 + i, 50000 + i, u) for i, (u, _) in enumerate(users)]
+    flows = [replace(_try(100.0 + i, 50000 + i), a_mac=mac) for i, (_, mac) in enumerate(users)]
+    alerts = feed([InventoryBuilder(), RdpBruteForceDetector()], observations=obs, flows=flows)
+    assert [(a.id, a.subject, a.evidence["user_count"]) for a in alerts] == [
+        ("detect.bruteforce.rdp_spray", f"mac:{new}", 5)]
 
 
 def test_an_admin_session_and_two_typos_raise_nothing() -> None:

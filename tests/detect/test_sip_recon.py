@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from iotwarden.detect.sip_recon import EXTENSIONS, TOOL, SipReconDetector
+from iotwarden.inventory.builder import InventoryBuilder
 from iotwarden.model import Observation
 from tests.detect.runner import feed
 
@@ -47,6 +50,20 @@ def test_svwar_walking_extensions_is_enumeration() -> None:
     alerts = feed([SipReconDetector()], observations=obs)
     assert [(a.id, a.src_ip, a.dst_ip) for a in alerts] == [(EXTENSIONS, CLIENT, SERVER)]
     assert alerts[0].evidence["users_probed"] >= 20
+
+
+def test_a_lease_moving_mid_series_starts_the_new_holders_own_series() -> None:
+    """The client's address leased to another device (its own MAC) mid-walk: the extensions the first holder was
+    refused are not the second's. Before: counted together and named the first holder; now the second's own."""
+    new = "02:00:00:00:00:99"
+    obs = []
+    for i in range(40):
+        mac = MAC if i < 10 else new
+        obs += [replace(_request(10.0 + i * 0.05, str(100 + i)), src_mac=mac),
+                replace(_answer(10.01 + i * 0.05, str(100 + i), 401), dst_mac=mac)]
+    obs.append(replace(_request(60.0, "999"), src_mac=new))  # time passes: the refused users are settled
+    alerts = feed([InventoryBuilder(), SipReconDetector()], observations=obs)
+    assert [(a.id, a.subject, a.evidence["users_probed"]) for a in alerts] == [(EXTENSIONS, f"mac:{new}", 30)]
 
 
 def test_an_sbc_registering_hundreds_of_lines_is_no_enumeration() -> None:

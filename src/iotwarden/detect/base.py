@@ -285,6 +285,14 @@ def _holder(ctx: Context, ip: str, domain: str = "", ts: float | None = None) ->
     return found
 
 
+def same_holder(ctx: Context, before: str, now: str) -> bool:
+    """Whether a series of records an address began as device ``before`` goes on as ``now`` (the address's
+    :func:`subject_key` at a later record): the same device, or ``before`` gone from the inventory (rekeyed into
+    ``now``: its MAC learnt, two keys merged). ``before`` still a device of its own is another holder (a lease that
+    moved, ``ctx.owner_moves``; another MAC on the address): its series is not the new holder's."""
+    return before == now or before not in ctx.devices
+
+
 def _owner(ctx: Context, at: str, ts: float | None) -> str | None:
     """The device ARP or DHCP proved holds ``at`` (an address as :func:`site_host` keys it): at ``ts`` where the
     address moved (``ctx.owner_moves``), else the last proof's (``ctx.owners``); None when none, or it is gone."""

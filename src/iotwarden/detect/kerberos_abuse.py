@@ -72,6 +72,7 @@ from iotwarden.detect.base import (
     Range,
     category,
     number,
+    same_holder,
     site_host,
     subject_key,
     text,
@@ -252,13 +253,16 @@ class KerberosAbuseDetector(Detector):
 
     def _client(self, ctx: Context, ip: str, mac: str | None, domain: str, ts: float) -> _Client:
         """The client at ``ip`` within its broadcast ``domain`` (detect/base.site_host): two VLANs' 10.0.0.5
-        are two clients, each named as the inventory names it there."""
+        are two clients, each named as the inventory names it there at ``ts``. A series is one device's: when the
+        address's holder changed (a lease moved, detect/base.same_holder) the new holder's starts afresh."""
         at = site_host(ip, domain)
+        subject = subject_key(ctx, mac, ip, domain, ts)
         state = self._clients.get(at)
-        if state is None:
-            state = self._clients[at] = _Client(subject_key(ctx, mac, ip, domain, ts))
+        if state is None or not same_holder(ctx, state.subject, subject):
+            state = self._clients[at] = _Client(subject)
             if len(self._clients) > self.options.max_clients:
                 self._clients.popitem(last=False)
+        state.subject = subject
         self._clients.move_to_end(at)
         return state
 
@@ -336,7 +340,8 @@ class KerberosAbuseDetector(Detector):
             # a computer account's own service, unless asked RC4 first: nothing to crack (module docstring); but a
             # computer account's AES ticket may show the client's earlier RC4 tickets of its host to be a user's
             client = self._clients.get(site_host(ip, obs.domain))
-            if client is not None and client.rc4_returned and obs.kind == "tgs_rep":
+            if (client is not None and client.rc4_returned and obs.kind == "tgs_rep"
+                    and same_holder(ctx, client.subject, subject_key(ctx, mac, ip, obs.domain, obs.ts))):
                 self._judge(ctx, obs, client, ip, count=_in_window(client.spns, obs.ts, o.window_s), rc4=True)
             return
         client = self._client(ctx, ip, mac, obs.domain, obs.ts)

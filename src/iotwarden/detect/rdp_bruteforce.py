@@ -44,6 +44,7 @@ from iotwarden.detect.base import (
     Options,
     Range,
     flow_domain,
+    same_holder,
     site_host,
     subject_key,
     text,
@@ -251,12 +252,13 @@ class RdpBruteForceDetector(Detector):
                flow: Flow | None, mac: str | None = None, domain: str = "") -> None:
         o: RdpBruteForceOptions = self.options
         at = site_host(client, domain)
+        subject = subject_key(ctx, mac or (flow.a_mac if flow else None), client, domain, ts)
         state = self._clients.get(at)
-        if state is None:
-            state = self._clients[at] = _Client(subject_key(ctx, mac or (flow.a_mac if flow else None), client,
-                                                            domain, ts))
+        if state is None or not same_holder(ctx, state.subject, subject):  # one device's series (same_holder)
+            state = self._clients[at] = _Client(subject)
             if len(self._clients) > o.max_clients:
                 self._clients.popitem(last=False)
+        state.subject = subject
         self._clients.move_to_end(at)
         for table, name in ((state.users, user), (state.servers, server)):
             if name:

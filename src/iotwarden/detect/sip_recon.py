@@ -40,6 +40,7 @@ from iotwarden.detect.base import (
     Options,
     Range,
     number,
+    same_holder,
     site_host,
     subject_key,
     text,
@@ -138,11 +139,13 @@ class SipReconDetector(Detector):
         o: SipReconOptions = self.options
         domain = obs.domain  # (client, server) within their broadcast domain: two VLANs' 10.0.0.5 are two clients
         key = (site_host(obs.dst_ip or "", domain), site_host(obs.src_ip or "", domain))  # the response goes back
+        subject = subject_key(ctx, obs.dst_mac, obs.dst_ip, domain, obs.ts)
         pair = self._pairs.get(key)
-        if pair is None:
-            pair = self._pairs[key] = _Pair(subject=subject_key(ctx, obs.dst_mac, obs.dst_ip, domain, obs.ts))
+        if pair is None or not same_holder(ctx, pair.subject, subject):  # one device's series (same_holder)
+            pair = self._pairs[key] = _Pair(subject=subject)
             if len(self._pairs) > o.max_pairs:
                 self._pairs.popitem(last=False)
+        pair.subject = subject
         self._pairs.move_to_end(key)
         if user not in pair.refused and len(pair.refused) < o.max_users:
             pair.refused[user] = obs.ts
