@@ -68,6 +68,18 @@ def test_reputation_zones_are_no_tunnel_and_look_alike_zones_are() -> None:
         assert _dns(_walk(BOT, [f"{h}.{zone}" for h in hashes])) == [("detect.dns.tunnel", BOT, RESOLVER)], zone
 
 
+@pytest.mark.parametrize("zone", ["sophosxl.net", "a.e.e5.sk", "avqs.mcafee.com", "_email.key.hbl.dq.spamhaus.net"])
+def test_a_reputation_zone_asked_straight_of_an_outside_server_is_read(zone: str) -> None:
+    """A reputation zone's name reaches only its operator through a resolver; sent straight to an outside server's
+    address (a tunnel client given its server's address) it reaches whoever holds that address: a tunnel naming
+    the zone raised nothing at 6ba45dd. Asked of the site's resolver or a public one it is still no tunnel."""
+    hashes = _random(random.Random(4), 12, 40, "0123456789abcdef")
+    direct = "203.0.113.5"
+    assert _dns(_walk(BOT, [f"{h}.{zone}" for h in hashes], dst=direct)) == [("detect.dns.tunnel", BOT, direct)]
+    for resolver in (RESOLVER, "8.8.8.8", "2606:4700:4700::1111"):
+        assert _dns(_walk(CLIENT, [f"{h}.{zone}" for h in hashes], dst=resolver)) == [], resolver
+
+
 def test_txt_queries_of_protocol_underscored_names_are_not_counted_but_a_tunnels_data_is() -> None:
     acme = [f"_acme-challenge.host{i}.example.com" for i in range(40)]
     dkim = [f"s{i}._domainkey.example.com" for i in range(40)]

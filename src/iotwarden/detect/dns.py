@@ -21,9 +21,12 @@ Benign names that look so (tests/detect/dns_lookalikes.py, each from its product
   agreement, Specification 6 §2.2; IAB statement on dotless domains, 2013), so a bot cannot reach a C&C by one,
   while Chromium asks three of 7-15 random letters at each start and network change (its intranet redirect
   detector: six names from a login that starts Chrome and Edge);
-- names under :data:`REPUTATION_ZONES` are no tunnel: anti-virus and mail reputation services answer a hash or an
-  address carried in the query name (Sophos SXL, ESET, McAfee GTI, Spamhaus HBL), and what is sent there reaches
-  only the zone's operator, where a tunnel needs an authoritative server of its own;
+- names under :data:`REPUTATION_ZONES` are no tunnel when asked of a resolver (an internal address, the site's, or
+  one of :data:`PUBLIC_RESOLVERS`): anti-virus and mail reputation services answer a hash or an address carried in
+  the query name (Sophos SXL, ESET, McAfee GTI, Spamhaus HBL), and what a resolver is asked there reaches only the
+  zone's operator, where a tunnel needs an authoritative server of its own; a query sent straight to another
+  outside address reaches whoever holds it, whatever zone it names (a tunnel client given the server's address,
+  as iodine's and dnscat2's can be), and is read as any other;
 - a TXT query of an underscored name a protocol defines (:data:`TXT_ATTRLEAVES`, RFC 8552) is not counted towards
   ``min_txt``: an ACME client checks ``_acme-challenge.<name>`` (RFC 8555 §8.4) of each of a certificate's names
   every 2 s until it is there (lego's DNS-01 pre-check), a mail server asks ``<selector>._domainkey.<domain>``
@@ -48,7 +51,18 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import ClassVar, TypeVar
 
-from iotwarden.detect.base import COUNT, DURATION, ENTRIES, SECONDS, Detector, Options, Range, site_host, subject_key
+from iotwarden.detect.base import (
+    COUNT,
+    DURATION,
+    ENTRIES,
+    SECONDS,
+    Detector,
+    Options,
+    Range,
+    is_internal,
+    site_host,
+    subject_key,
+)
 from iotwarden.detect.dns_forward import Questions
 from iotwarden.errors import ConfigError
 from iotwarden.hooks import Context
@@ -81,6 +95,14 @@ REPUTATION_ZONES: dict[str, str] = {
     "avts.mcafee.com": "McAfee GTI file reputation, VSCore 14.4 and later (KB53782)",
     "hbl.dq.spamhaus.net": "Spamhaus Hash Blocklist through the Data Query Service (spamhaus/rspamd-dqs)",
 }
+# public recursive resolvers a host may be set to ask (their operators' documented service addresses): what they are
+# asked under a REPUTATION_ZONES zone reaches only its operator (module doc)
+PUBLIC_RESOLVERS = frozenset({
+    "8.8.8.8", "8.8.4.4", "2001:4860:4860::8888", "2001:4860:4860::8844",  # Google Public DNS
+    "1.1.1.1", "1.0.0.1", "2606:4700:4700::1111", "2606:4700:4700::1001",  # Cloudflare 1.1.1.1
+    "9.9.9.9", "149.112.112.112", "2620:fe::fe", "2620:fe::9",  # Quad9
+    "208.67.222.222", "208.67.220.220",  # Cisco OpenDNS / Umbrella
+})
 # RFC 8552 underscored names whose TXT record a protocol asks for, as one of a name's first two labels
 TXT_ATTRLEAVES = frozenset({
     "_acme-challenge",  # RFC 8555 §8.4
@@ -116,6 +138,12 @@ def in_zone(name: str, zones: dict[str, str]) -> bool:
     """Whether ``name`` (lower case, no final dot) is one of ``zones`` or under one."""
     labels = name.split(".")
     return any(".".join(labels[i:]) in zones for i in range(len(labels)))
+
+
+def _to_resolver(dst: str | None) -> bool:
+    """Whether a query to ``dst`` is asked of a resolver: the site's (an internal address) or a public one (module
+    doc); a record naming no server (none known) is taken as one."""
+    return dst is None or is_internal(dst) or dst.split("%", 1)[0].lower() in PUBLIC_RESOLVERS
 
 
 def dga_score(label: str) -> float:
@@ -211,7 +239,8 @@ class DnsAnomalyDetector(Detector):
         o: DnsOptions = self.options
         name = name.lower().rstrip(".")
         sub, parent = split_name(name)
-        if self._asked.forwarded(obs.src_ip, obs.dst_ip or "", parent, obs.ts) or in_zone(name, REPUTATION_ZONES):
+        if self._asked.forwarded(obs.src_ip, obs.dst_ip or "", parent, obs.ts) or \
+                (in_zone(name, REPUTATION_ZONES) and _to_resolver(obs.dst_ip)):
             return
         who = site_host(obs.src_ip, obs.domain)
         host = self._hosts.get(who)
