@@ -17,7 +17,6 @@ from cyclonedx.model.component import ComponentType
 from cyclonedx.model.component_evidence import ComponentEvidence, Occurrence
 from cyclonedx.output.json import JsonV1Dot6
 from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
 
 from iotwarden import __version__
@@ -72,6 +71,10 @@ def cyclonedx_json(image: ImageInfo, components: list[Component]) -> str:
         )
     bom.register_dependency(root, list(bom.components))
     text = JsonV1Dot6(bom).output_as_string(indent=2)
+    # imported here: the validator builds its JSON-schema grammar at import (~1.3 CPU s), which every process that
+    # imports firmware analysis (the CLI's firmware commands, test collection) would otherwise pay unasked
+    from cyclonedx.validation.json import JsonStrictValidator  # noqa: PLC0415
+
     error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
     if error is not None:
         raise FirmwareError(f"CycloneDX output fails its schema: {error}")
