@@ -51,6 +51,16 @@ def test_a_series_keeps_its_latest_max_polls_which_must_hold_min_polls() -> None
         DnsPollDetector({"max_polls": 5})
 
 
+def test_a_retry_window_as_long_as_the_shortest_period_is_refused() -> None:
+    """A query within same_poll_s of the last is its retry, so with same_poll_s >= min_period_s the polls at the
+    shortest periods judged would all be merged as retries and never raise (review R2)."""
+    for same in (10.0, 30.0):
+        with pytest.raises(ConfigError, match=rf"^detect\.c2_dns_poll\.same_poll_s: expected less than min_period_s "
+                                              rf"\(10\), got {same:g}$"):
+            DnsPollDetector({"same_poll_s": same})
+    assert DnsPollDetector({"same_poll_s": 9.5}).options.same_poll_s == 9.5
+
+
 def test_a_resolvers_retries_are_one_poll() -> None:
     polls = _polls("c.example.net", 120, 8)
     retried = sorted([*polls, *(_query(o.ts + 2.0, "c.example.net") for o in polls)], key=lambda o: o.ts)

@@ -90,6 +90,9 @@ class DnsPollDetector(Detector):
         if self.options.max_polls < self.options.min_polls:  # a series could never hold enough polls
             raise ConfigError(f"{self.name}.max_polls: expected at least min_polls ({self.options.min_polls}), "
                               f"got {self.options.max_polls}")
+        if self.options.same_poll_s >= self.options.min_period_s:  # every poll that fast would be a retry
+            raise ConfigError(f"{self.name}.same_poll_s: expected less than min_period_s "
+                              f"({self.options.min_period_s:g}), got {self.options.same_poll_s:g}")
         # (host within its domain, name or *.<registered domain>) -> the latest polls' times, or None once raised
         self._series: OrderedDict[tuple[str, str], list[float] | None] = OrderedDict()
         self._labels: dict[tuple[str, str], deque[str]] = {}  # a *.<registered> series' latest subdomain parts
