@@ -312,6 +312,23 @@ def test_after_a_protocol_switch_or_a_tunnel_neither_direction_is_read_as_http(r
     assert seen == [("request", request_line.split(b" ")[1].decode()), ("response", status)]
 
 
+def test_a_101_no_request_asked_for_switches_nothing() -> None:
+    # RFC 9110 §7.8: a server MUST NOT switch to a protocol the request's Upgrade did not name; a 101 to a plain GET is
+    # an interim answer read past, so a client and server in league cannot blind the sensor with it (review R2)
+    seen = _read([(True, b"GET /a HTTP/1.1\r\nHost: a\r\n\r\n"),
+                  (False, b"HTTP/1.1 101 Switching Protocols\r\n\r\n" + LOGGED_RESPONSE),
+                  (True, LOGGED_REQUEST), (False, LOGGED_RESPONSE)])
+    # (the final 299 has no length: its body runs to the close, so the second 299 is its body, as any client reads it)
+    assert seen == [("request", "/a"), ("response", 101), ("response", 299), ("request", "/made-up")]
+
+
+def test_a_101_to_a_request_not_seen_still_switches() -> None:
+    # the answered request came before the capture began: the switch may be real, so the bytes after it are not HTTP
+    seen = _read([(False, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x7e" + LOGGED_RESPONSE),
+                  (True, LOGGED_REQUEST)])
+    assert seen == [("response", 101)]
+
+
 def test_chunk_data_not_ended_by_crlf_ends_its_direction() -> None:
     # RFC 9112 §7.1: chunk-data ends with CRLF; '3 abc' then '0' was read as the last-chunk (the bytes there taken for
     # the next chunk-size line), so a reader skipping two bytes after the data framed the rest differently

@@ -156,6 +156,8 @@ _START_WINDOW = 32
 # + direction key: the message read was its connection's last, its direction closing after its body (a request
 # framed by both Transfer-Encoding and Content-Length, RFC 9112 §6.3 (3): its server MUST close after answering)
 LAST = "last_"
+# a request on the connection asked to change protocols (an Upgrade field): only then a 101 switches it (RFC 9110 §7.8)
+UPGRADE_ASKED = "upgrade_asked"
 
 
 def _fields(lines: list[bytes], state: dict[str, Any], key: str) -> Fields:
@@ -311,6 +313,8 @@ class HttpDissector(StreamDissector):
         }
         if len(framing) == len(FRAMING):  # RFC 9112 §6.3 (3): a server MUST close the connection after answering it
             fields["framing_conflict"] = state[LAST + streambuf.C2S] = True
+        if "upgrade" in headers:
+            state[UPGRADE_ASKED] = True
         if "authorization" in headers:
             fields.update(authorization_fields(headers["authorization"]))
         if (gateway := tsgu.transport(method, fields["uri"], headers)) is not None:
@@ -370,7 +374,11 @@ class HttpDissector(StreamDissector):
                 state[SPARE] = streambuf.seq_end(pkt)
                 if state.get(UNPAIRED):
                     state[UNPAIRED] -= 1
-        if status == 101 or (method == "CONNECT" and 200 <= status < 300):
+        # a 101 switches only a connection whose client asked to (RFC 9110 §7.8: a server MUST NOT switch to a protocol
+        # the request's Upgrade did not name), or whose request this reader did not see (before the capture, in a gap):
+        # else a server and client in league could hide everything after it from the sensor with one bogus 101
+        switched = status == 101 and (state.get(UPGRADE_ASKED) or not pending)
+        if switched or (method == "CONNECT" and 200 <= status < 300):
             # the connection carries another protocol, or a tunnel, from the empty line on (RFC 9110 §15.2.2, RFC 9112
             # §6.3 (2)): neither direction is HTTP any more
             for key in (streambuf.C2S, streambuf.S2C):
