@@ -153,9 +153,6 @@ _PROBE_REQUEST_HEAD = re.compile(
 # the other dissectors instead (RTSP's and SIP's rule)
 _START = re.compile(rb"(?:\r?\n)*(?:\r?\Z|H(?:T(?:T(?:P(?:/|\Z)|\Z)|\Z)|\Z)|[!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}(?: |\Z))")
 _START_WINDOW = 32
-# + direction key: the message read was its connection's last, its direction closing after its body (a request
-# framed by both Transfer-Encoding and Content-Length, RFC 9112 §6.3 (3): its server MUST close after answering)
-LAST = "last_"
 # a request on the connection asked to change protocols (an Upgrade field): only then a 101 switches it (RFC 9110 §7.8)
 UPGRADE_ASKED = "upgrade_asked"
 
@@ -222,9 +219,6 @@ class HttpDissector(StreamDissector):
                 if step == "skipped":
                     continue
                 if step == "wait":
-                    break
-                if state.get(LAST + key):  # the message before was the connection's last (_request)
-                    state["closed_" + key] = True
                     break
                 end = buf.find(b"\r\n\r\n")
                 if end > MAX_HEAD or (end < 0 and len(buf) > MAX_HEAD + 3):
@@ -311,8 +305,11 @@ class HttpDissector(StreamDissector):
             "basic_auth": False,
             "headers": headers,
         }
-        if len(framing) == len(FRAMING):  # RFC 9112 §6.3 (3): a server MUST close the connection after answering it
-            fields["framing_conflict"] = state[LAST + streambuf.C2S] = True
+        # RFC 9112 §6.3 (3): Transfer-Encoding frames it, a sign of request smuggling (§11.2). Its server MUST close the
+        # connection after answering; a lenient one that does not reads on by Transfer-Encoding as this reader does,
+        # so what the client sends next is read and reported: a smuggled request is what a defender wants to see
+        if len(framing) == len(FRAMING):
+            fields["framing_conflict"] = True
         if "upgrade" in headers:
             state[UPGRADE_ASKED] = True
         if "authorization" in headers:
