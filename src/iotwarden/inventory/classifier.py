@@ -206,6 +206,8 @@ class Classifier:
         # when it is best supported there: a PC's MSFT 5.0 outweighs a stray weak Linux sign
         systems = weighing.support_of("os", own)
         os = max(systems, key=lambda v: (systems[v], v)) if systems else None
+        if os is not None and os in IT_OS and any(m.conclusions.get("os") == os for m in masks):
+            return matches, []  # the device's own stack states the system the User-Agent does: no mask
         kind = self._device_type(own)
         if not (kind is None or taxonomy.get(kind.value) is None
                 or taxonomy.category_of(kind.value) == IT_CATEGORY):
