@@ -92,6 +92,33 @@ def test_txt_queries_of_protocol_underscored_names_are_not_counted_but_a_tunnels
     assert _dns(_walk(BOT, data, qtype="TXT")) == [("detect.dns.tunnel", BOT, RESOLVER)]  # its long labels
 
 
+def test_a_fast_txt_c2_under_a_protocols_underscored_name_is_counted() -> None:
+    """A C&C asking TXT of a new short nonce under ``_acme-challenge`` (or as a DKIM selector) every second passes
+    max_attrleaf_names (100) distinct names under its parent, and its queries past that count (at HEAD 1778377 none
+    did: no alert); an underscored name out of its protocol's place is counted from the first."""
+    nonces = _random(random.Random(6), 130, 8, string.ascii_lowercase + string.digits)
+    for shape in ("_acme-challenge.{}.c2.example.net", "{}._domainkey.c2.example.net",
+                  "_acme-challenge.{}.a.c2.example.net"):
+        assert _dns(_walk(BOT, [shape.format(n) for n in nonces], qtype="TXT")) == [
+            ("detect.dns.tunnel", BOT, RESOLVER)], shape
+    for shape in ("{}._acme-challenge.c2.example.net", "{}._dmarc.c2.example.net", "_x._domainkey.{}.example.net"):
+        assert _dns(_walk(BOT, [shape.format(n) for n in nonces[:30]], qtype="TXT")) == [
+            ("detect.dns.tunnel", BOT, RESOLVER)], shape
+
+
+def test_protocol_underscored_names_up_to_the_bound_stay_uncounted() -> None:
+    """A certificate of 100 names (Let's Encrypt's most) checked twice, and a relay's DMARC, MTA-STS, TLS-RPT and
+    DKIM lookups of one domain, raise nothing; 100 names and 30 more within window_s do, fewer do not."""
+    acme = [f"_acme-challenge.host{i}.example.com" for i in range(100)]
+    assert _dns(_walk(CLIENT, acme + acme, qtype="TXT", gap=0.5)) == []
+    relay = [f"{leaf}.example.org" for leaf in ("_dmarc", "_mta-sts", "_smtp._tls", "s1._domainkey")] * 10
+    assert _dns(_walk(CLIENT, relay, qtype="TXT")) == []
+    more = [f"_acme-challenge.host{i}.example.com" for i in range(130)]
+    assert _dns(_walk(CLIENT, more[:-1], qtype="TXT", gap=0.5)) == []  # 29 past the bound counted: under min_txt
+    assert _dns(_walk(CLIENT, more, qtype="TXT", gap=0.5)) == [("detect.dns.tunnel", CLIENT, RESOLVER)]
+    assert _dns(_walk(CLIENT, more, qtype="TXT", gap=7.0)) == []  # at most 86 within window_s (600 s)
+
+
 def test_a_forwarding_resolver_is_not_the_dga_host_its_client_is() -> None:
     """The DGA pair labelling: a bot's walk through the site resolver names the bot and its resolver, never the
     resolver (and its upstream) that forwarded each question a few ms later."""

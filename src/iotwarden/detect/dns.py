@@ -27,10 +27,13 @@ Benign names that look so (tests/detect/dns_lookalikes.py, each from its product
   zone's operator, where a tunnel needs an authoritative server of its own; a query sent straight to another
   outside address reaches whoever holds it, whatever zone it names (a tunnel client given the server's address,
   as iodine's and dnscat2's can be), and is read as any other;
-- a TXT query of an underscored name a protocol defines (:data:`TXT_ATTRLEAVES`, RFC 8552) is not counted towards
-  ``min_txt``: an ACME client checks ``_acme-challenge.<name>`` (RFC 8555 §8.4) of each of a certificate's names
-  every 2 s until it is there (lego's DNS-01 pre-check), a mail server asks ``<selector>._domainkey.<domain>``
-  (RFC 6376 §3.6.2.1); a tunnel's long data labels are still counted as any others;
+- a TXT query of an underscored name a protocol defines, in the place its protocol puts it (:func:`attrleaf`, RFC
+  8552), is not counted towards ``min_txt`` while at most ``max_attrleaf_names`` distinct such names were asked
+  under its parent within ``window_s``: an ACME client checks ``_acme-challenge.<name>`` (RFC 8555 §8.4) of each of
+  a certificate's names (at most 100: Let's Encrypt's names per certificate) every 2 s until it is there (lego's
+  DNS-01 pre-check), a mail server asks ``<selector>._domainkey.<domain>`` (RFC 6376 §3.6.2.1) of a few selectors
+  per domain; a C&C asking a new nonce under ``_acme-challenge`` each time passes that bound and is counted again,
+  and a tunnel's long data labels are counted as any others;
 - a resolver's or forwarder's queries are its clients', not its own: a query under a registered domain the host
   was asked a name under within ``forward_s`` before (by any client, by bare address: a routed resolver is asked on
   its clients' VLAN and asks upstream on its own) is not counted for it; the client's own query is. Otherwise a
@@ -103,14 +106,14 @@ PUBLIC_RESOLVERS = frozenset({
     "9.9.9.9", "149.112.112.112", "2620:fe::fe", "2620:fe::9",  # Quad9
     "208.67.222.222", "208.67.220.220",  # Cisco OpenDNS / Umbrella
 })
-# RFC 8552 underscored names whose TXT record a protocol asks for, as one of a name's first two labels
+# RFC 8552 underscored names whose TXT record a protocol asks for, prefixed to the domain it is about (attrleaf)
 TXT_ATTRLEAVES = frozenset({
-    "_acme-challenge",  # RFC 8555 §8.4
-    "_domainkey",  # RFC 6376 §3.6.2.1: <selector>._domainkey.<domain>
-    "_dmarc",  # RFC 7489 §6.1
-    "_mta-sts",  # RFC 8461 §3.1
-    "_smtp",  # RFC 8460 §3: _smtp._tls.<domain>
+    "_acme-challenge",  # RFC 8555 §8.4: _acme-challenge.<the name validated>
+    "_dmarc",  # RFC 7489 §6.1: _dmarc.<domain>
+    "_mta-sts",  # RFC 8461 §3.1: _mta-sts.<domain>
 })
+DKIM_LEAF = "_domainkey"  # RFC 6376 §3.6.2.1: <selector>._domainkey.<domain>
+TLS_RPT_LEAF = ("_smtp", "_tls")  # RFC 8460 §3: _smtp._tls.<domain>
 # labels whose DGA score is remembered (dga_score depends on the label alone; hosts ask for the same names again
 # and again), least recently used dropped first
 DGA_SCORE_MEMO = 4096
@@ -138,6 +141,18 @@ def in_zone(name: str, zones: dict[str, str]) -> bool:
     """Whether ``name`` (lower case, no final dot) is one of ``zones`` or under one."""
     labels = name.split(".")
     return any(".".join(labels[i:]) in zones for i in range(len(labels)))
+
+
+def attrleaf(labels: list[str]) -> bool:
+    """Whether a name's ``labels`` are an underscored name whose TXT record its protocol defines, in the protocol's
+    shape (module doc): ``_acme-challenge``, ``_dmarc`` or ``_mta-sts`` first, ``_smtp._tls`` first, or a selector
+    (no underscore) then ``_domainkey``; each prefixed to a domain of at least two labels."""
+    if len(labels) < 3:
+        return False
+    if labels[0] in TXT_ATTRLEAVES:
+        return True
+    return len(labels) >= 4 and (tuple(labels[:2]) == TLS_RPT_LEAF
+                                 or (labels[1] == DKIM_LEAF and not labels[0].startswith("_")))
 
 
 def _to_resolver(dst: str | None) -> bool:
@@ -182,12 +197,13 @@ class DnsOptions(Options):
     min_txt: int = 30
     max_hosts: int = 50_000  # querying hosts tracked (LRU)
     max_names: int = 256  # names remembered per host and per (host, parent), and parent domains per host (LRU)
+    max_attrleaf_names: int = 100  # distinct protocol underscored names per (host, parent) in window_s uncounted
     forward_s: float = 5.0  # a query within this long after the host was asked under the same domain is a forward
     max_asked: int = 50_000  # (asked address, registered domain) questions remembered (LRU)
     bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "min_len": (1, 63), "dga_threshold": (0.0, 100.0),
                                           "min_dga_names": COUNT, "tunnel_label_len": (1, 63),
                                           "tunnel_entropy": (0.0, 8.0), "min_tunnel_names": COUNT, "min_txt": COUNT,
-                                          "max_hosts": ENTRIES, "max_names": ENTRIES,
+                                          "max_attrleaf_names": COUNT, "max_hosts": ENTRIES, "max_names": ENTRIES,
                                           "forward_s": DURATION, "max_asked": ENTRIES}
 
 
@@ -196,6 +212,7 @@ class _Host:
     dga: dict[str, float] = field(default_factory=dict)  # suspicious name -> last queried
     tunnel: dict[str, dict[str, float]] = field(default_factory=dict)  # parent -> long label -> time
     txt: dict[str, list[float]] = field(default_factory=dict)  # parent -> TXT query times
+    leaves: dict[str, dict[str, float]] = field(default_factory=dict)  # parent -> uncounted attrleaf name -> time
 
 
 def _recent(seen: dict[str, float], now: float, window: float) -> int:
@@ -273,13 +290,27 @@ class DnsAnomalyDetector(Detector):
                 labels.clear()
                 self._alert(ctx, obs, TUNNEL, f"{obs.src_ip} tunnels data in DNS names under {parent}", parent,
                             mitre=("T1071.004", "T1572"), evidence={"labels": n, "example": name})
-        if qtype == "TXT" and TXT_ATTRLEAVES.isdisjoint(name.split(".")[:2]):
+        if qtype == "TXT" and not self._uncounted_leaf(host, name, parent, obs.ts):
             asked = _parent(host.txt, parent, o.max_names, list)
             times = host.txt[parent] = [*[t for t in asked if obs.ts - t <= o.window_s][-o.max_names:], obs.ts]
             if len(times) >= o.min_txt:
                 host.txt[parent] = []
                 self._alert(ctx, obs, TUNNEL, f"{obs.src_ip} sent {len(times)} TXT queries under {parent}", parent,
                             mitre=("T1071.004", "T1572"), evidence={"txt_queries": len(times), "example": name})
+
+    def _uncounted_leaf(self, host: _Host, name: str, parent: str, now: float) -> bool:
+        """Whether a TXT query of ``name`` is a protocol's underscored name left out of ``min_txt`` (module doc):
+        one of at most ``max_attrleaf_names`` distinct ones asked under ``parent`` within ``window_s``; one more than
+        that is kept per parent, enough to know the bound is passed."""
+        if not attrleaf(name.split(".")):
+            return False
+        o: DnsOptions = self.options
+        leaves = _parent(host.leaves, parent, o.max_names, dict)
+        if name not in leaves and len(leaves) > o.max_attrleaf_names:
+            leaves = host.leaves[parent] = {k: t for k, t in leaves.items() if now - t <= o.window_s}
+        if name in leaves or len(leaves) <= o.max_attrleaf_names:
+            leaves[name] = now
+        return _recent(leaves, now, o.window_s) <= o.max_attrleaf_names
 
     def _alert(self, ctx: Context, obs: Observation, detector_id: str, title: str, key: str, *,
                mitre: tuple[str, ...], evidence: dict[str, object]) -> None:
