@@ -26,13 +26,13 @@ class Context:
     # address (ip%domain when tagged) -> (key of the device holding it there or "", devices then):
     # detect.base.subject_key's memory
     ip_holders: dict[str, tuple[str, int]] = field(default_factory=dict)
-    # address (ip%domain when tagged) -> key of the device ARP or DHCP last proved holds it (a lease moved is its
-    # new holder's): kept by the inventory (inventory/resolution._bind, at most its MAX_ENDPOINTS addresses),
+    # address (ip%domain when tagged) -> key of the device whose ARP or DHCP proof is the latest in time (a lease moved
+    # is its new holder's): kept by the inventory (inventory/resolution._bind, at most its MAX_ENDPOINTS addresses),
     # read by detect.base.subject_key for a record naming no MAC (a Zeek conn.log)
     owners: dict[str, str] = field(default_factory=dict)
     # address -> its holders in time order, (proved from, device key), the first from -inf: only for an address whose
     # holder changed (a lease moved), so a record is named by the holder at its own time, not at its batch's end
-    # (inventory/resolution.EndpointResolver._bind keeps it, MAX_OWNER_MOVES each; detect.base._holder reads it)
+    # (inventory/holders.py via resolution._bind, MAX_OWNER_MOVES each; detect.base._holder reads it)
     owner_moves: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
 
 

@@ -172,7 +172,41 @@ def test_the_holders_of_an_address_are_kept_in_time_order_up_to_their_limit() ->
     moves = ctx.owner_moves[ip]
     assert len(moves) == MAX_OWNER_MOVES and [t for t, _ in moves] == sorted(t for t, _ in moves)
     assert moves[0] == (-math.inf, f"mac:{macs[20 - MAX_OWNER_MOVES]}")
-    assert ctx.owners[ip] == f"mac:{macs[18]}"  # the last proof read, as before
+    assert ctx.owners[ip] == f"mac:{macs[19]}"  # the latest proof, not the last read
     for i in range(20 - MAX_OWNER_MOVES, 20):
         assert _owner_at(moves, T0 + 60.0 * i + 30.0) == f"mac:{macs[i]}"
     assert _owner_at(moves, T0 - 1.0) == f"mac:{macs[20 - MAX_OWNER_MOVES]}"
+
+
+A, B, HELD = "02:00:0a:14:00:0a", "02:00:0a:14:00:0b", "10.20.0.9"
+
+
+def _two_holders(proofs: tuple[tuple[float, str], ...]) -> Context:
+    """The devices of ``A`` and ``B`` on one address, then ARP/DHCP proofs of its holder in the order given."""
+    ctx, resolver = Context(), EndpointResolver()
+    for mac in (A, B):
+        resolver._endpoint(ctx, mac, HELD, T0)
+    for ts, mac in proofs:
+        resolver._bind(ctx, HELD, mac, T0 + ts)
+    return ctx
+
+
+
+def test_a_proof_read_late_does_not_take_the_address_from_its_later_holder() -> None:
+    """A proves the address at 0, B at 100 and again at 300, then A's proof at 200 is read late (a Zeek folder's
+    files out of order). Before: B's proof at 300 was not kept, so A held the address from 200 on, now included."""
+    ctx = _two_holders(((0.0, A), (100.0, B), (300.0, B), (200.0, A)))
+    named = {t: device_with_ip(ctx, HELD, "", T0 + t) for t in (50.0, 150.0, 250.0, 300.0, 400.0)}
+    assert named == {50.0: f"mac:{A}", 150.0: f"mac:{B}", 250.0: f"mac:{A}", 300.0: f"mac:{B}", 400.0: f"mac:{B}"}
+    assert ctx.owners[HELD] == f"mac:{B}"
+    assert device_with_ip(ctx, HELD, "") == f"mac:{B}"
+
+
+def test_a_caller_without_a_time_gets_the_latest_proofs_holder_not_the_last_read() -> None:
+    """B proves the address at 100, then A's older proof at 0 is read: before, A was its holder for a caller passing
+    no time (Context.owners held the proof read last), and at every time after 0."""
+    ctx = _two_holders(((100.0, B), (0.0, A)))
+    assert ctx.owners[HELD] == f"mac:{B}"
+    assert device_with_ip(ctx, HELD, "") == f"mac:{B}"
+    assert device_with_ip(ctx, HELD, "", T0 + 50.0) == f"mac:{A}"
+    assert device_with_ip(ctx, HELD, "", T0 + 150.0) == f"mac:{B}"

@@ -16,15 +16,14 @@ MAC device of another (Device.in_domain).
 
 from __future__ import annotations
 
-import bisect
 import ipaddress
-import math
 from typing import TYPE_CHECKING
 
 from iotwarden.hooks import Context
 from iotwarden.inventory.addresses import local_ip, private_v4, unzoned
 from iotwarden.inventory.endpoint import Endpoint, EvidenceKey, seen_at
 from iotwarden.inventory.gateways import GATEWAY_MIN_IPS, carries_many
+from iotwarden.inventory.holders import MAX_OWNER_MOVES, Run, moves, prove
 from iotwarden.inventory.linking import InterfaceLinker
 from iotwarden.model import Device
 from iotwarden.model.device import DOMAINS_ATTRIBUTE, UNTAGGED
@@ -36,13 +35,12 @@ MAX_ENDPOINTS = 500_000  # (mac, ip) pairs tracked per run; further ones are dro
 MAX_IPS_PER_MAC = 64  # endpoints per MAC; a MAC past it is a gateway long before
 MAX_VALUES_PER_ATTRIBUTE = 32  # values kept per "<proto>.<field>" attribute of one endpoint or device
 MAX_DOMAINS_PER_MAC = 64  # broadcast domains remembered per MAC (a router-on-a-stick's VLANs); later ones not
-MAX_OWNER_MOVES = 16  # holders remembered per address whose lease moved (Context.owner_moves); the oldest go first
 INTERFACES_ATTRIBUTE = "link.mac"  # every MAC of a device that has more than one (inventory/linking.py)
 
 # the router's test (inventory/gateways.py) and the endpoint record (inventory/endpoint.py), split from this module,
 # stay importable from here
 __all__ = ["GATEWAY_MIN_IPS", "INTERFACES_ATTRIBUTE", "MAX_DOMAINS_PER_MAC", "MAX_ENDPOINTS", "MAX_IPS_PER_MAC",
-           "MAX_VALUES_PER_ATTRIBUTE", "Endpoint", "EndpointResolver", "EvidenceKey", "carries_many"]
+           "MAX_OWNER_MOVES", "MAX_VALUES_PER_ATTRIBUTE", "Endpoint", "EndpointResolver", "EvidenceKey", "carries_many"]
 
 
 class EndpointResolver:
@@ -65,7 +63,8 @@ class EndpointResolver:
         self.by_key: dict[str, set[tuple[str | None, str | None]]] = {}
         self.by_mac: dict[str, set[tuple[str | None, str | None]]] = {}
         self.by_ip: dict[str, set[tuple[str | None, str | None]]] = {}  # by the address, whatever its domain
-        self.owner: dict[str, str] = {}  # zoned ip -> mac that ARP/DHCP proved owns it on this segment
+        self.owner: dict[str, str] = {}  # zoned ip -> mac that ARP/DHCP proved owns it on this segment (latest proof)
+        self.proofs: dict[str, list[Run]] = {}  # zoned ip -> its holders' proofs in time order (inventory/holders.py)
         self.seen_with: dict[str, str] = {}  # zoned ip -> first non-gateway mac seen using it (weaker than owner)
         self.priors: PriorOwners | None = None  # the store's address history (inventory/priors.py)
         self.recalled: dict[str, str | None] = {}  # site ip -> the mac history gave it at its first sighting, or None
@@ -262,17 +261,27 @@ class EndpointResolver:
 
     def _bind(self, ctx: Context, ip: str, mac: str, ts: float | None = None) -> None:
         """ARP/DHCP proved ``mac`` owns ``ip`` (zoned) on this segment, at ``ts`` (the record's time; ``ctx.now``
-        when not given). A move from another holder is remembered with its time (:func:`_moved`)."""
+        when not given). Proofs may be read out of time order: the owner is the latest proof's holder, and a
+        move between holders is remembered with its time (inventory/holders.py, ``ctx.owner_moves``)."""
+        runs = self.proofs.get(ip)
+        if runs is None:
+            if len(self.proofs) >= MAX_ENDPOINTS:
+                self.dropped += 1
+                return
+            runs = self.proofs[ip] = []
+        if not prove(runs, ctx.now if ts is None else ts, mac):
+            return  # the holder proved again: who held the address when stands
+        if len(runs) > 1:
+            held = moves(runs, lambda m: f"mac:{self.linker.canonical(m)}")
+            if len(held) > 1:
+                ctx.owner_moves[ip] = held
+            else:
+                ctx.owner_moves.pop(ip, None)
+        mac = runs[-1].mac
         if self.owner.get(ip) == mac:
             return
-        if ip not in self.owner and len(self.owner) >= MAX_ENDPOINTS:
-            self.dropped += 1
-            return
         self.owner[ip] = mac
-        holder, before = f"mac:{self.linker.canonical(mac)}", ctx.owners.get(ip)
-        if before is not None and before != holder:
-            _moved(ctx, ip, before, holder, ctx.now if ts is None else ts)
-        ctx.owners[ip] = holder
+        ctx.owners[ip] = f"mac:{self.linker.canonical(mac)}"
         if not self.private_segment and private_v4(unzoned(ip)):
             self._private_segment_seen(ctx)
         self._rekey(ctx, self._with_ip(ip))
@@ -381,13 +390,3 @@ def _record_domain(dev: Device, domain: str) -> None:
     if len(seen) < MAX_DOMAINS_PER_MAC:
         seen.add(domain or UNTAGGED)
 
-
-def _moved(ctx: Context, ip: str, before: str, holder: str, ts: float) -> None:
-    """``ip``'s holder changed from ``before`` to ``holder``, proved at ``ts``: kept in ``ctx.owner_moves`` in time
-    order (a proof read late goes in its place), the newest :data:`MAX_OWNER_MOVES`; the oldest kept then holds it
-    from -inf. Flows of one batch are judged after the whole batch's proofs were read: each by its own time."""
-    moves = ctx.owner_moves.setdefault(ip, [(-math.inf, before)])
-    bisect.insort(moves, (ts, holder))
-    if len(moves) > MAX_OWNER_MOVES:
-        del moves[0]
-        moves[0] = (-math.inf, moves[0][1])
