@@ -85,6 +85,21 @@ def test_a_lease_moving_mid_series_starts_the_new_holders_own_series() -> None:
         ("detect.bruteforce.rdp_spray", f"mac:{new}", 5)]
 
 
+def test_a_lease_moving_mid_series_starts_the_new_holders_own_guessing_count() -> None:
+    """The attacker's address leased to another device within the window: the first holder's four refused logons
+    and the second's six are two devices' series, under the ten of password guessing. Before: counted together
+    per address pair, guessing raised on the second holder at its sixth; now the second's own ten are needed."""
+    old, new = "02:00:00:00:00:99", "02:00:00:00:00:66"
+
+    def tries(macs: list[str]) -> list[Flow]:
+        return [replace(_try(100.0 + 3 * i, 50000 + i), a_mac=mac) for i, mac in enumerate(macs)]
+
+    assert feed([InventoryBuilder(), RdpBruteForceDetector()], flows=tries([old] * 4 + [new] * 6)) == []
+    alerts = feed([InventoryBuilder(), RdpBruteForceDetector()], flows=tries([old] * 4 + [new] * 10))
+    assert [(a.id, a.subject, a.evidence["tries"], a.first_seen) for a in alerts] == [
+        ("detect.bruteforce.rdp", f"mac:{new}", 10, 100.0 + 3 * 13)]
+
+
 def test_an_admin_session_and_two_typos_raise_nothing() -> None:
     typos = [_try(100.0 + 10 * i, 50000 + i) for i in range(2)]
     session = tcp_flow(ATTACKER, SERVER, 3389, 130.0, sport=50003, payload=(250_000, 9_800_000), pkts=(4000, 9000),

@@ -35,6 +35,18 @@ def test_a_scanning_tools_user_agent_is_named_once_per_source(agent: str) -> Non
     assert alerts[0].evidence["user_agent"] == agent
 
 
+def test_a_new_lease_holder_running_the_same_tool_is_named_too() -> None:
+    """The scanner's address leased to another device (its own MAC) within realert_s, and the new holder runs the
+    same tool: it is another device's scan. Before: the re-alert table, kept per address, swallowed it; now each
+    holder is named once (the second's next request within realert_s still raises nothing)."""
+    new = "02:00:00:00:00:99"
+    obs = [_request(10.0, "100", agent="friendly-scanner", method="OPTIONS"),
+           replace(_request(20.0, "101", agent="friendly-scanner", method="OPTIONS"), src_mac=new),
+           replace(_request(30.0, "102", agent="friendly-scanner", method="OPTIONS"), src_mac=new)]
+    alerts = feed([InventoryBuilder(), SipReconDetector()], observations=obs)
+    assert [(a.id, a.subject, a.first_seen) for a in alerts] == [(TOOL, f"mac:{MAC}", 10.0), (TOOL, f"mac:{new}", 20.0)]
+
+
 @pytest.mark.parametrize("agent", ["Asterisk PBX 18.10.0", "PolycomVVX-VVX_450-UA/6.4.3.5018", "Zoiper rv2.10",
                                    "ScanSoft SpeechPort", "Linphone/5.2 (belle-sip/5.2.0)", "MicroSIP/3.21.3"])
 def test_ordinary_user_agents_name_no_tool(agent: str) -> None:

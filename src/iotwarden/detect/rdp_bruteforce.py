@@ -78,6 +78,12 @@ class _Connection:
 
 
 @dataclass
+class _Guesses:
+    subject: str  # the device the series is of (detect/base.same_holder): a lease that moves starts another
+    times: deque[float]
+
+
+@dataclass
 class _Client:
     subject: str
     users: OrderedDict[str, float] = field(default_factory=OrderedDict)
@@ -111,7 +117,7 @@ class RdpBruteForceDetector(Detector):
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)
         self._conns: OrderedDict[Conn, _Connection] = OrderedDict()
-        self._pairs: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
+        self._pairs: OrderedDict[tuple[str, str], _Guesses] = OrderedDict()
         self._clients: OrderedDict[str, _Client] = OrderedDict()
         # per connection (its client address and port, server address): the gateway requests awaiting answers
         # (None: another request pipelined on the same connection, answered in its turn, RFC 9112 §9.3.2)
@@ -228,12 +234,15 @@ class RdpBruteForceDetector(Detector):
         both within broadcast ``domain`` (detect/base.site_host: two VLANs' 10.0.0.5 are two clients)."""
         o: RdpBruteForceOptions = self.options
         pair = (site_host(client, domain), site_host(server, domain)) if domain else (client, server)
-        times = self._pairs.get(pair)
-        if times is None:
-            times = self._pairs[pair] = deque(maxlen=o.min_attempts)
+        subject = subject_key(ctx, mac, client, domain, ts)
+        guesses = self._pairs.get(pair)
+        if guesses is None or not same_holder(ctx, guesses.subject, subject):  # one device's series (same_holder)
+            guesses = self._pairs[pair] = _Guesses(subject, deque(maxlen=o.min_attempts))
             if len(self._pairs) > o.max_clients:
                 self._pairs.popitem(last=False)
+        guesses.subject = subject
         self._pairs.move_to_end(pair)
+        times = guesses.times
         times.append(ts)
         recent = sum(1 for t in times if abs(ts - t) <= o.window_s)
         if recent >= o.min_attempts:
@@ -242,7 +251,7 @@ class RdpBruteForceDetector(Detector):
             self.raise_alert(
                 ctx, GUESS_ID, title=f"RDP password guessing from {client} against {server}"
                 + (" (RD Gateway)" if via else ""), severity="high",
-                subject=subject_key(ctx, mac, client, domain, ts), ts=ts, key=server, mitre=("T1110", "T1110.001"),
+                subject=subject, ts=ts, key=server, mitre=("T1110", "T1110.001"),
                 src_ip=client, dst_ip=server, flows=[flow] if flow else [], observations=observations or [],
                 evidence={"service": "rdp", "tries": recent, "window_s": o.window_s, "basis": basis, **(via or {})})
             times.clear()

@@ -85,7 +85,8 @@ class SipReconDetector(Detector):
     def __init__(self, options: dict[str, object] | None = None) -> None:
         super().__init__(options)
         self._pairs: OrderedDict[tuple[str, str], _Pair] = OrderedDict()
-        self._tool_alerted: dict[tuple[str, str], float] = {}
+        # (source, tool) -> (alerted at, the device alerted on): a new lease holder's tool is its own (same_holder)
+        self._tool_alerted: dict[tuple[str, str], tuple[float, str]] = {}
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         if obs.proto != "sip":
@@ -123,15 +124,16 @@ class SipReconDetector(Detector):
         if match is None:
             return
         tool = match.group(1).lower()
+        subject = subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain, obs.ts)
         last = self._tool_alerted.get((obs.src_ip or "", tool))
-        if last is not None and obs.ts - last < self.options.realert_s:
+        if last is not None and obs.ts - last[0] < self.options.realert_s and same_holder(ctx, last[1], subject):
             return
         if len(self._tool_alerted) >= self.options.max_pairs:
             self._tool_alerted.clear()
-        self._tool_alerted[(obs.src_ip or "", tool)] = obs.ts
+        self._tool_alerted[(obs.src_ip or "", tool)] = (obs.ts, subject)
         self.raise_alert(
             ctx, TOOL, title=f"SIP scanning tool ({tool}) from {obs.src_ip} against {obs.dst_ip}", severity="high",
-            subject=subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain, obs.ts), ts=obs.ts, key=tool,
+            subject=subject, ts=obs.ts, key=tool,
             mitre=("T1046",), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
             evidence={"user_agent": agent, "tool": tool, "method": obs.fields.get("method")}, observations=[obs])
 
