@@ -89,6 +89,25 @@ def test_an_sbc_registering_hundreds_of_lines_is_no_enumeration() -> None:
     assert feed([SipReconDetector()], observations=obs) == []
 
 
+def test_an_sbc_in_a_tagged_vlan_registering_hundreds_of_lines_is_no_enumeration() -> None:
+    # the same SBC in VLAN 20: a response's pair is keyed within its broadcast domain, and the request answering the
+    # challenge must find that pair, or every answered line stays refused and the SBC is an enumerator
+    obs = []
+    for i in range(300):
+        t = 10.0 + i * 0.02
+        obs += [_request(t, str(2000 + i)), _answer(t + 0.005, str(2000 + i), 401),
+                _request(t + 0.01, str(2000 + i), credentials=True), _answer(t + 0.015, str(2000 + i), 200, True)]
+    obs.append(_request(120.0, "2000", credentials=True))
+    assert feed([SipReconDetector()], observations=[replace(o, vlan=20) for o in obs]) == []
+
+
+def test_one_tool_in_two_vlans_from_the_same_address_is_named_in_each() -> None:
+    obs = [replace(_request(10.0 + i, "100", agent="friendly-scanner", method="OPTIONS"), vlan=d,
+                   src_mac=f"02:00:00:00:00:{i:02x}") for i, d in enumerate([10, 20])]
+    alerts = feed([SipReconDetector()], observations=obs)
+    assert sorted(a.subject for a in alerts) == ["mac:02:00:00:00:00:00", "mac:02:00:00:00:00:01"]
+
+
 def test_a_few_unknown_numbers_are_no_enumeration() -> None:
     obs = []
     for i in range(5):

@@ -95,11 +95,12 @@ class SipReconDetector(Detector):
         if obs.kind == "request" and obs.src_ip and obs.dst_ip:
             self._tool(ctx, obs)
             user = _user(f.get("to"))
-            pair = self._pairs.get((obs.src_ip, obs.dst_ip))
+            key = (site_host(obs.src_ip, obs.domain), site_host(obs.dst_ip, obs.domain))  # as _refused keys it
+            pair = self._pairs.get(key)
             if pair is not None and user and f.get("credentials") is True:
                 pair.refused.pop(user, None)  # the client answered the challenge: a real line
             if pair is not None:
-                self._settle(ctx, (obs.src_ip, obs.dst_ip), pair, obs.ts)
+                self._settle(ctx, key, pair, obs.ts)
         elif (obs.kind == "response" and obs.src_ip and obs.dst_ip and number(f.get("status")) in REFUSED
               and f.get("credentials_sent") is not True):
             user = _user(f.get("to"))
@@ -125,12 +126,13 @@ class SipReconDetector(Detector):
             return
         tool = match.group(1).lower()
         subject = subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain, obs.ts)
-        last = self._tool_alerted.get((obs.src_ip or "", tool))
+        client = site_host(obs.src_ip or "", obs.domain)  # two VLANs' 10.0.0.5 are two clients
+        last = self._tool_alerted.get((client, tool))
         if last is not None and obs.ts - last[0] < self.options.realert_s and same_holder(ctx, last[1], subject):
             return
         if len(self._tool_alerted) >= self.options.max_pairs:
             self._tool_alerted.clear()
-        self._tool_alerted[(obs.src_ip or "", tool)] = (obs.ts, subject)
+        self._tool_alerted[(client, tool)] = (obs.ts, subject)
         self.raise_alert(
             ctx, TOOL, title=f"SIP scanning tool ({tool}) from {obs.src_ip} against {obs.dst_ip}", severity="high",
             subject=subject, ts=obs.ts, key=tool,
