@@ -78,27 +78,26 @@ def test_a_lease_moving_mid_series_starts_the_new_holders_own_series() -> None:
     assert [(a.id, a.subject, a.evidence["users_probed"]) for a in alerts] == [(EXTENSIONS, f"mac:{new}", 30)]
 
 
-def test_an_sbc_registering_hundreds_of_lines_is_no_enumeration() -> None:
-    # each line challenged once and answered with Digest credentials at once (RFC 3261 §22.2)
+def _sbc_registering(lines: int) -> list[Observation]:
+    """An SBC registering its lines: each challenged once and answered with Digest credentials at once (RFC 3261
+    §22.2)."""
     obs = []
-    for i in range(300):
+    for i in range(lines):
         t = 10.0 + i * 0.02
         obs += [_request(t, str(2000 + i)), _answer(t + 0.005, str(2000 + i), 401),
                 _request(t + 0.01, str(2000 + i), credentials=True), _answer(t + 0.015, str(2000 + i), 200, True)]
     obs.append(_request(120.0, "2000", credentials=True))
-    assert feed([SipReconDetector()], observations=obs) == []
+    return obs
+
+
+def test_an_sbc_registering_hundreds_of_lines_is_no_enumeration() -> None:
+    assert feed([SipReconDetector()], observations=_sbc_registering(300)) == []
 
 
 def test_an_sbc_in_a_tagged_vlan_registering_hundreds_of_lines_is_no_enumeration() -> None:
     # the same SBC in VLAN 20: a response's pair is keyed within its broadcast domain, and the request answering the
     # challenge must find that pair, or every answered line stays refused and the SBC is an enumerator
-    obs = []
-    for i in range(300):
-        t = 10.0 + i * 0.02
-        obs += [_request(t, str(2000 + i)), _answer(t + 0.005, str(2000 + i), 401),
-                _request(t + 0.01, str(2000 + i), credentials=True), _answer(t + 0.015, str(2000 + i), 200, True)]
-    obs.append(_request(120.0, "2000", credentials=True))
-    assert feed([SipReconDetector()], observations=[replace(o, vlan=20) for o in obs]) == []
+    assert feed([SipReconDetector()], observations=[replace(o, vlan=20) for o in _sbc_registering(300)]) == []
 
 
 def test_one_tool_in_two_vlans_from_the_same_address_is_named_in_each() -> None:
