@@ -150,7 +150,7 @@ class InventoryBuilder(EndpointResolver):
     def done(self, ctx: Context) -> None:
         """End of input: randomised MACs that shared a name and never overlapped become one device."""
         for root in self.linker.settle(self._span):
-            self._rekey(ctx, [self.endpoints[k] for m in self.linker.interfaces(root) for k in self.by_mac.get(m, ())])
+            self._relink(ctx, root)
         self.pending.settle()  # reported MACs never seen get no device (inventory/reported.py)
         self.overheard.settle()  # nor do stations only overheard (passers-by probing)
 
@@ -352,7 +352,5 @@ class InventoryBuilder(EndpointResolver):
     def _link(self, ctx: Context, name: str, value: str, mac: str) -> None:
         """``mac`` holds an identifying fact: when another MAC held it first, both are one device."""
         root = self.linker.offer(name, value, mac, self._span)
-        if root is None:
-            return
-        members = [self.endpoints[k] for m in self.linker.interfaces(root) for k in self.by_mac.get(m, ())]
-        self._rekey(ctx, members)
+        if root is not None:
+            self._relink(ctx, root)

@@ -272,11 +272,7 @@ class EndpointResolver:
         if not prove(runs, ctx.now if ts is None else ts, mac):
             return  # the holder proved again: who held the address when stands
         if len(runs) > 1:
-            held = moves(runs, lambda m: f"mac:{self.linker.canonical(m)}")
-            if len(held) > 1:
-                ctx.owner_moves[ip] = held
-            else:
-                ctx.owner_moves.pop(ip, None)
+            self._publish_moves(ctx, ip, runs)
         mac = runs[-1].mac
         if self.owner.get(ip) == mac:
             return
@@ -287,6 +283,30 @@ class EndpointResolver:
         self._rekey(ctx, self._with_ip(ip))
         if mac not in self.gateways and self._looks_like_gateway(mac):
             self._make_gateway(ctx, mac, ctx.now)
+
+    def _publish_moves(self, ctx: Context, ip: str, runs: list[Run]) -> None:
+        """``ctx.owner_moves`` of ``ip`` from its holders' proofs, each holder named by its device now."""
+        held = moves(runs, lambda m: f"mac:{self.linker.canonical(m)}")
+        if len(held) > 1:
+            ctx.owner_moves[ip] = held
+        else:
+            ctx.owner_moves.pop(ip, None)
+
+    def _relink(self, ctx: Context, root: str) -> None:
+        """MACs were folded into ``root`` (InterfaceLinker): their endpoints move to its device, and every address
+        one of them was proved to hold names that device in ``ctx.owners`` and ``ctx.owner_moves`` (a proof read
+        before the fold, as a DHCP request binds its address before its client identifier links its MAC, named
+        the merged-away ``mac:`` key, which no device has). An address proved is an endpoint of its MAC, bar
+        one past :data:`MAX_IPS_PER_MAC` (counted in ``dropped``)."""
+        members = [self.endpoints[k] for m in self.linker.interfaces(root) for k in self.by_mac.get(m, ())]
+        self._rekey(ctx, members)
+        for ip in {ep.at for ep in members if ep.at is not None and ep.at in self.proofs}:
+            owner = self.owner.get(ip)
+            if owner is not None:
+                ctx.owners[ip] = f"mac:{self.linker.canonical(owner)}"
+            runs = self.proofs[ip]
+            if len(runs) > 1:
+                self._publish_moves(ctx, ip, runs)
 
     def _make_gateway(self, ctx: Context, mac: str, ts: float) -> None:
         """``mac`` routes: the addresses it carries (not its own) become ``ip:`` devices; it stays one."""
