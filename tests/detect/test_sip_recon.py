@@ -90,6 +90,51 @@ def _sbc_registering(lines: int) -> list[Observation]:
     return obs
 
 
+@pytest.mark.parametrize("bogus", ["after_the_challenge", "from_the_start"])
+def test_a_walk_that_sends_bogus_credentials_is_still_enumeration(bogus: str) -> None:
+    """svwar's walk with a made-up Authorization on each user's REGISTER, after its challenge or from the first: the
+    server refuses each (401 for a line that exists, 404 for none) and no line is ever registered. Before: a
+    request with credentials cleared its user, and a refusal of credentials was never counted, so adding one
+    header hid the walk (bruteforce.sip counts per account: one try each is nothing there either)."""
+    obs = []
+    for i in range(40):
+        t, user, status = 10.0 + i * 0.05, str(100 + i), 401 if i % 7 else 404
+        if bogus == "after_the_challenge":
+            obs += [_request(t, user), _answer(t + 0.01, user, status)]
+        obs += [_request(t + 0.02, user, credentials=True), _answer(t + 0.03, user, status, True)]
+    obs.append(_request(60.0, "999"))  # time passes: the refused users are settled
+    alerts = feed([SipReconDetector()], observations=obs)
+    assert [(a.id, a.src_ip, a.dst_ip) for a in alerts] == [(EXTENSIONS, CLIENT, SERVER)]
+    assert alerts[0].evidence["users_probed"] >= 20
+
+
+def test_an_sbc_whose_answers_are_accepted_without_credentials_seen_is_no_enumeration() -> None:
+    """Zeek's sip.log says nothing of credentials: an SBC's lines challenged (401) and then registered (200) are
+    real lines by the acceptance alone; a phone's calls challenged (407) and then routed (180, 486) too."""
+    obs = []
+    for i in range(300):
+        t, user = 10.0 + i * 0.02, str(2000 + i)
+        obs += [_answer(t + 0.005, user, 401, None), _answer(t + 0.015, user, 200, None)]
+    for i in range(30):
+        t, number = 20.0 + i, f"+4420794600{i:02d}"
+        obs += [_answer(t, number, 407, None), _answer(t + 0.5, number, 180 if i % 3 else 486, None)]
+    obs.append(_request(120.0, "2000"))
+    assert feed([SipReconDetector()], observations=obs) == []
+
+
+def test_a_phones_blf_subscriptions_to_extensions_gone_are_no_enumeration() -> None:
+    """A receptionist's phone subscribing to 40 extensions' presence at boot (BLF keys), the PBX challenging each
+    SUBSCRIBE and, past authentication, answering 404 for the extensions renumbered away: no credentials refused."""
+    obs = []
+    for i in range(40):
+        t, user = 10.0 + i * 0.05, str(300 + i)
+        obs += [_request(t, user, method="SUBSCRIBE"), _answer(t + 0.005, user, 401),
+                _request(t + 0.01, user, method="SUBSCRIBE", credentials=True),
+                _answer(t + 0.015, user, 404 if i % 2 else 202, True)]
+    obs.append(_request(120.0, "300", method="SUBSCRIBE"))
+    assert feed([SipReconDetector()], observations=obs) == []
+
+
 def test_an_sbc_registering_hundreds_of_lines_is_no_enumeration() -> None:
     assert feed([SipReconDetector()], observations=_sbc_registering(300)) == []
 

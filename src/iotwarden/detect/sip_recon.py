@@ -15,13 +15,20 @@ Ids:
   different users (the To URI's user part, §20.39) and walking away: svwar sends a REGISTER (or
   INVITE/OPTIONS) per extension of a range and reads the answer (404 for no such user, 401/407 for
   one that exists, §21.4.5, §22), never authenticating. A user counts as *probed* when a request
-  for it that carried no credentials was refused (401, 403, 404, 407, 484) and no request with
-  credentials for that user followed within ``follow_s``: a phone or an SBC answers every Digest
-  challenge at once (§22.2), so registering hundreds of real lines never counts. ``min_users``
-  probed users of one server within ``window_s`` raise it.
+  for it was refused (401, 403, 404, 407, 484; not a Digest challenge of a stale nonce, RFC 7616
+  §3.3) and no request for that user was accepted within ``follow_s`` (an answer from 180 up
+  that is no refusal: registered, or a call routed, ringing, busy or declined; or a 404/484 to a
+  request with credentials, which refuses no credentials: a phone's call to a wrong number, its
+  BLF subscription to an extension gone): a phone or an SBC answers every Digest challenge at once
+  (§22.2) and is registered, so registering hundreds of real lines never counts. A refusal of
+  credentials (401, 403, 407 to a request that carried them) counts as any other: a walk that adds
+  a made-up Authorization to each REGISTER is refused all the same for each line there is (and
+  bruteforce.sip, counting per account, sees one try of each). ``min_users`` probed users of one
+  server within ``window_s`` raise it.
 
 Both read the SIP dissector's ``request`` and ``response`` observations (dissect/sip.py): ``user_agent``,
-``to``, ``credentials`` on requests, ``status`` and ``credentials_sent`` on responses.
+``to`` on requests, ``status``, ``to``, ``credentials_sent`` and ``auth_stale`` on responses (a Zeek sip.log's,
+which says nothing of credentials, too).
 """
 
 from __future__ import annotations
@@ -53,12 +60,16 @@ TOOLS = re.compile(r"(?<![\w-])(friendly-scanner|pplsip|sipptk|sipcli|sipvicious
                    r"vaxsipuseragent)(?![\w-])", re.IGNORECASE)
 # RFC 3261 §21.4: Unauthorized, Forbidden, Not Found, Proxy Authentication Required, Address Incomplete
 REFUSED = frozenset({401, 403, 404, 407, 484})
+ACCEPTED_FROM = 180  # an answer from Ringing (§21.1.2) up that is no refusal: the request got past authentication
+# Not Found, Address Incomplete to a request with credentials: no credentials refused (a phone's call to a wrong
+# number, its BLF subscription to an extension gone); a walk's made-up credentials get 401/403/407 for a line there is
+UNKNOWN_TARGET = frozenset({404, 484})
 
 
 @dataclass(frozen=True)
 class SipReconOptions(Options):
     window_s: float = 300.0  # probed users counted within this long
-    follow_s: float = 10.0  # a refused user answered with credentials within this long was a real client's
+    follow_s: float = 10.0  # a refused user whose request is accepted within this long was a real client's
     min_users: int = 20  # distinct users probed on one server: enumeration
     realert_s: float = 1800.0  # one tool alert per source and tool within this long: under the pipeline's
     # aggregation window (WINDOW_S, an hour), so a tool that goes on scanning stays one alert whose count grows
@@ -70,7 +81,7 @@ class SipReconOptions(Options):
 
 @dataclass(slots=True)
 class _Pair:
-    refused: OrderedDict[str, float] = field(default_factory=OrderedDict)  # user -> refused at, awaiting follow-up
+    refused: OrderedDict[str, float] = field(default_factory=OrderedDict)  # user -> refused at, awaiting acceptance
     probed: deque[tuple[float, str]] = field(default_factory=deque)  # (time, user) walked away from
     evidence: list[Observation] = field(default_factory=list)
     subject: str = ""
@@ -94,18 +105,23 @@ class SipReconDetector(Detector):
         f = obs.fields
         if obs.kind == "request" and obs.src_ip and obs.dst_ip:
             self._tool(ctx, obs)
-            user = _user(f.get("to"))
             key = (site_host(obs.src_ip, obs.domain), site_host(obs.dst_ip, obs.domain))  # as _refused keys it
             pair = self._pairs.get(key)
-            if pair is not None and user and f.get("credentials") is True:
-                pair.refused.pop(user, None)  # the client answered the challenge: a real line
             if pair is not None:
                 self._settle(ctx, key, pair, obs.ts)
-        elif (obs.kind == "response" and obs.src_ip and obs.dst_ip and number(f.get("status")) in REFUSED
-              and f.get("credentials_sent") is not True):
-            user = _user(f.get("to"))
-            if user:
-                self._refused(ctx, obs, user)
+        elif obs.kind == "response" and obs.src_ip and obs.dst_ip:
+            user, status = _user(f.get("to")), number(f.get("status"))
+            if not user or status is None:
+                return
+            passed = f.get("credentials_sent") is True and status in UNKNOWN_TARGET
+            if status in REFUSED and not passed:
+                if f.get("auth_stale") is not True:  # a stale nonce's challenge refuses no credentials
+                    self._refused(ctx, obs, user)
+            elif status >= ACCEPTED_FROM:  # the request got past authentication: a real line or call
+                key = (site_host(obs.dst_ip, obs.domain), site_host(obs.src_ip, obs.domain))  # as _refused keys it
+                pair = self._pairs.get(key)
+                if pair is not None:
+                    pair.refused.pop(user, None)
 
     def on_tick(self, ctx: Context, ts: float) -> None:
         super().on_tick(ctx, ts)
@@ -158,7 +174,7 @@ class SipReconDetector(Detector):
         self._settle(ctx, key, pair, obs.ts)
 
     def _settle(self, ctx: Context, key: tuple[str, str], pair: _Pair, now: float) -> None:
-        """Users refused longer than ``follow_s`` ago with no authenticated retry become probed; enough
+        """Users refused longer than ``follow_s`` ago with no request accepted since become probed; enough
         distinct probed users within the window raise enumeration."""
         o: SipReconOptions = self.options
         while pair.refused:
