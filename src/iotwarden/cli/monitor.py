@@ -193,10 +193,16 @@ def monitor_cmd(
         except KeyboardInterrupt:
             mon.stop()
         finally:
-            alerts = mon.finish()  # under the handler still: a second SIGTERM does not cut it short
-            untaken.pop_all()  # finish() closed them
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            try:
+                alerts = mon.finish()  # under the handler still: a second SIGTERM does not cut it short
+            finally:
+                # finish() closed the exporters it could, each once: the stack closes only the rest (a close cut
+                # short, those after it, all of them when finish() failed before closing any), never one again
+                untaken.pop_all()
+                for exporter in mon.unclosed:
+                    untaken.callback(_close_untaken, exporter, started)
+                if previous is not None:
+                    signal.signal(signal.SIGTERM, previous)
     for name, message in mon.export_errors.items():
         err.print(f"[yellow]warning:[/] export {name}: {message}", highlight=False)
     shown = sum(not a.suppressed for a in alerts)

@@ -92,6 +92,8 @@ class Monitor:
             self.addons.load()
         self.engine = Engine(config=engine_config)
         self.store, self.exporters = store, list(exporters)
+        self.unclosed = list(self.exporters)  # the exporters finish() has not closed yet (a close cut short stays)
+        self._ended = False  # finish() has flushed the run: a second call only closes what is still open
         # exporter (its destination, exporter_names) -> last error (a SIEM down never stops us)
         self.export_errors: dict[str, str] = {}
         for fn in on_alert:
@@ -308,7 +310,25 @@ class Monitor:
 
     def finish(self) -> list[Alert]:
         """Release every Zeek record held, flush every flow through the detectors, store the alerts, close
-        exporters; the run's alerts."""
+        exporters; the run's alerts. Idempotent: the run is flushed once, and an exporter is closed once, its close
+        returned or its error counted (``export_errors``); one whose close was cut short (a second Ctrl-C while a TLS
+        collector's close waits) stays in :attr:`unclosed` for the next call or the caller to close."""
+        if not self._ended:
+            self._ended = True  # set first: what a failed flush raised is raised once, its alerts are not made twice
+            self._flush()
+        for name, exporter in zip(exporter_names(self.exporters), self.exporters, strict=True):
+            if not any(e is exporter for e in self.unclosed):
+                continue
+            try:
+                exporter.close()
+            except (IotwardenError, OSError) as exc:  # OSError: a bundle file that cannot be written (disk, folder)
+                self.export_errors[name] = str(exc)
+            self.unclosed = [e for e in self.unclosed if e is not exporter]
+        return list(self.ctx.alerts)
+
+    def _flush(self) -> None:
+        """The end of the run's input: every Zeek record held released, every flow through the detectors, the
+        analyzers' done, what changed stored."""
         for follower in self.followers.values():
             for item in follower.release(end=True):
                 self._feed_records(item)
@@ -321,13 +341,6 @@ class Monitor:
         else:
             self.addons.done()
         self._maybe_store(force=True)
-        # each is closed, whatever the one before did
-        for name, exporter in zip(exporter_names(self.exporters), self.exporters, strict=True):
-            try:
-                exporter.close()
-            except (IotwardenError, OSError) as exc:  # OSError: a bundle file that cannot be written (disk, folder)
-                self.export_errors[name] = str(exc)
-        return list(self.ctx.alerts)
 
     def _maybe_store(self, force: bool = False) -> None:
         """Every :data:`STORE_EVERY_S` (and at each file's end): what changed since the last write, as a
