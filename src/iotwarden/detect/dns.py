@@ -29,11 +29,18 @@ Benign names that look so (tests/detect/dns_lookalikes.py, each from its product
   as iodine's and dnscat2's can be), and is read as any other;
 - a TXT query of an underscored name a protocol defines, in the place its protocol puts it (:func:`attrleaf`, RFC
   8552), is not counted towards ``min_txt`` while at most ``max_attrleaf_names`` distinct such names were asked
-  under its parent within ``window_s``: an ACME client checks ``_acme-challenge.<name>`` (RFC 8555 §8.4) of each of
-  a certificate's names (at most 100: Let's Encrypt's names per certificate) every 2 s until it is there (lego's
-  DNS-01 pre-check), a mail server asks ``<selector>._domainkey.<domain>`` (RFC 6376 §3.6.2.1) of a few selectors
-  per domain; a C&C asking a new nonce under ``_acme-challenge`` each time passes that bound and is counted again,
-  and a tunnel's long data labels are counted as any others;
+  under its parent within ``window_s``, and each of them asked at most ``max_attrleaf_queries`` times within it: an
+  ACME client checks ``_acme-challenge.<name>`` (RFC 8555 §8.4) of each of a certificate's names (at most 100: Let's
+  Encrypt's names per certificate) until it is there, lego's DNS-01 pre-check one name after another, a round every
+  2 s for up to 60 s, each round asking a resolver and then the zone's authoritative servers (go-acme/lego
+  challenge/dns01 precheck.go: 30 rounds of two queries while the record is not there); a mail server asks
+  ``<selector>._domainkey.<domain>`` (RFC 6376 §3.6.2.1) of a few selectors per domain. A C&C asking a new nonce
+  under ``_acme-challenge`` each time passes the names' bound, one asking one fixed name every 10 s or faster (over
+  60 queries within ``window_s``) the name's, and the queries past a bound are counted again (a steady slower poll
+  is detect.c2_dns_poll's); a tunnel's long data labels are counted as any others. The cost: an ACME client
+  validating more than ``max_attrleaf_names`` names of one registered domain within ``window_s`` (two 100-name
+  certificates renewed one after the other, 5 s a name) has the names past the bound counted, and raises once
+  ``min_txt`` of their queries are (a site that does so raises the bound);
 - a resolver's or forwarder's queries are its clients', not its own: a query under a registered domain the host
   was asked a name under within ``forward_s`` before (by any client, by bare address: a routed resolver is asked on
   its clients' VLAN and asks upstream on its own) is not counted for it; the client's own query is. Otherwise a
@@ -198,13 +205,15 @@ class DnsOptions(Options):
     max_hosts: int = 50_000  # querying hosts tracked (LRU)
     max_names: int = 256  # names remembered per host and per (host, parent), and parent domains per host (LRU)
     max_attrleaf_names: int = 100  # distinct protocol underscored names per (host, parent) in window_s uncounted
+    max_attrleaf_queries: int = 60  # queries of one such name in window_s uncounted (lego's 60 s pre-check: 60)
     forward_s: float = 5.0  # a query within this long after the host was asked under the same domain is a forward
     max_asked: int = 50_000  # (asked address, registered domain) questions remembered (LRU)
     bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "min_len": (1, 63), "dga_threshold": (0.0, 100.0),
                                           "min_dga_names": COUNT, "tunnel_label_len": (1, 63),
                                           "tunnel_entropy": (0.0, 8.0), "min_tunnel_names": COUNT, "min_txt": COUNT,
-                                          "max_attrleaf_names": COUNT, "max_hosts": ENTRIES, "max_names": ENTRIES,
-                                          "forward_s": DURATION, "max_asked": ENTRIES}
+                                          "max_attrleaf_names": COUNT, "max_attrleaf_queries": COUNT,
+                                          "max_hosts": ENTRIES, "max_names": ENTRIES, "forward_s": DURATION,
+                                          "max_asked": ENTRIES}
 
 
 @dataclass(slots=True)
@@ -212,7 +221,8 @@ class _Host:
     dga: dict[str, float] = field(default_factory=dict)  # suspicious name -> last queried
     tunnel: dict[str, dict[str, float]] = field(default_factory=dict)  # parent -> long label -> time
     txt: dict[str, list[float]] = field(default_factory=dict)  # parent -> TXT query times
-    leaves: dict[str, dict[str, float]] = field(default_factory=dict)  # parent -> uncounted attrleaf name -> time
+    # parent -> uncounted attrleaf name -> its query times within window_s (at most max_attrleaf_queries + 1)
+    leaves: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
 
 def _recent(seen: dict[str, float], now: float, window: float) -> int:
@@ -300,17 +310,22 @@ class DnsAnomalyDetector(Detector):
 
     def _uncounted_leaf(self, host: _Host, name: str, parent: str, now: float) -> bool:
         """Whether a TXT query of ``name`` is a protocol's underscored name left out of ``min_txt`` (module doc):
-        one of at most ``max_attrleaf_names`` distinct ones asked under ``parent`` within ``window_s``; one more than
-        that is kept per parent, enough to know the bound is passed."""
+        one of at most ``max_attrleaf_names`` distinct ones asked under ``parent`` within ``window_s``, itself asked at
+        most ``max_attrleaf_queries`` times within it; one more name than that is kept per parent, and one more query
+        time per name, enough to know a bound is passed."""
         if not attrleaf(name.split(".")):
             return False
         o: DnsOptions = self.options
+        window = o.window_s
         leaves = _parent(host.leaves, parent, o.max_names, dict)
-        if name not in leaves and len(leaves) > o.max_attrleaf_names:
-            leaves = host.leaves[parent] = {k: t for k, t in leaves.items() if now - t <= o.window_s}
-        if name in leaves or len(leaves) <= o.max_attrleaf_names:
-            leaves[name] = now
-        return _recent(leaves, now, o.window_s) <= o.max_attrleaf_names
+        times = leaves.get(name)
+        if times is None and len(leaves) > o.max_attrleaf_names:
+            leaves = host.leaves[parent] = {k: ts for k, ts in leaves.items() if now - ts[-1] <= window}
+        if times is not None or len(leaves) <= o.max_attrleaf_names:
+            kept = [t for t in times if now - t <= window][-o.max_attrleaf_queries:] if times else []
+            times = leaves[name] = [*kept, now]
+        names = sum(1 for ts in leaves.values() if now - ts[-1] <= window)
+        return names <= o.max_attrleaf_names and times is not None and len(times) <= o.max_attrleaf_queries
 
     def _alert(self, ctx: Context, obs: Observation, detector_id: str, title: str, key: str, *,
                mitre: tuple[str, ...], evidence: dict[str, object]) -> None:
