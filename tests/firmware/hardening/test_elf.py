@@ -3,6 +3,7 @@ Debian's hardened builds are not, except the static non-PIE busybox."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import struct
 import tempfile
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from iotwarden.errors import FirmwareError
 from iotwarden.firmware.analyze import analyze_image
 from iotwarden.firmware.hardening.base import Context
 from iotwarden.firmware.hardening.elf import inspect, scan
@@ -85,3 +87,79 @@ def test_a_damaged_elf_is_skipped_or_read(writes: list[tuple[int, int, bytes]], 
         host.write_bytes(data[:cut])
         out = scan(Context("firmware:x", [UnpackedFile("/bin/x", "/bin/x", host, len(data[:cut]), 0o755)]))
     assert len(out) <= 1
+
+
+# gABI ELF64 field offsets and widths: the file header's table fields, a program header's p_offset and p_filesz,
+# a section header's sh_name, sh_type, sh_offset, sh_size, sh_link and sh_entsize
+ELF64_HEADER_FIELDS = {"e_phoff": (0x20, 8), "e_shoff": (0x28, 8), "e_phentsize": (0x36, 2), "e_phnum": (0x38, 2),
+                       "e_shentsize": (0x3A, 2), "e_shnum": (0x3C, 2), "e_shstrndx": (0x3E, 2)}
+ELF64_PHDR_FIELDS = {"p_offset": (8, 8), "p_filesz": (32, 8)}
+ELF64_SHDR_FIELDS = {"sh_name": (0, 4), "sh_type": (4, 4), "sh_offset": (24, 8), "sh_size": (32, 8),
+                     "sh_link": (40, 4), "sh_entsize": (56, 8)}
+SHT_DYNAMIC = 6
+HOSTILE = (0, 1, 2**15, 2**16 - 1, 2**31 - 1, 2**31, 2**32 - 1, 2**48, 2**63 - 1, 2**63, 2**64 - 256, 2**64 - 1)
+
+
+def _field(elf: bytes, table: str, entry: int, name: str) -> tuple[int, int]:
+    """Where field ``name`` of entry ``entry`` of ``table`` ("header", "phdr", "shdr") lies: offset, width."""
+    if table == "header":
+        return ELF64_HEADER_FIELDS[name]
+    phoff, shoff = struct.unpack_from("<QQ", elf, ELF64_PHOFF)
+    phent, phnum, shent, shnum = struct.unpack_from("<HHHH", elf, 0x36)
+    base, size, count, fields = (phoff, phent, phnum, ELF64_PHDR_FIELDS) if table == "phdr" else (
+        shoff, shent, shnum, ELF64_SHDR_FIELDS)
+    at, width = fields[name]
+    return base + (entry % count) * size + at, width
+
+
+def _dynamic_index(elf: bytes) -> int:
+    shoff = struct.unpack_from("<Q", elf, 0x28)[0]
+    shent, shnum = struct.unpack_from("<HH", elf, 0x3A)
+    return next(i for i in range(shnum) if struct.unpack_from("<I", elf, shoff + i * shent + 4)[0] == SHT_DYNAMIC)
+
+
+DNSMASQ = shared("firmware", "component_binaries", "dnsmasq").read_bytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.just("header"), st.just(0), st.sampled_from(sorted(ELF64_HEADER_FIELDS))),
+            st.tuples(st.just("phdr"), st.integers(0, 64), st.sampled_from(sorted(ELF64_PHDR_FIELDS))),
+            st.tuples(st.just("shdr"), st.integers(0, 64), st.sampled_from(sorted(ELF64_SHDR_FIELDS))),
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    st.lists(st.one_of(st.sampled_from(HOSTILE), st.integers(0, 2**64 - 1)), min_size=3, max_size=3),
+    st.booleans(),
+)
+@example([("header", 0, "e_phoff")], [2**63, 0, 0], False)  # past ssize_t: BytesIO.seek raised OverflowError
+@example([("header", 0, "e_shoff")], [2**64 - 1, 0, 0], True)
+@example([("shdr", _dynamic_index(DNSMASQ), "sh_link")], [0, 0, 0], False)  # .dynamic's strings: no string table
+@example([("shdr", _dynamic_index(DNSMASQ), "sh_link")], [0, 0, 0], True)  # (pyelftools asserted, scan let it out)
+def test_hostile_header_fields_give_a_verdict_or_a_firmware_error(
+    fields: list[tuple[str, int, str]], values: list[int], on_disk: bool
+) -> None:
+    """Any value in the file header's table fields or in a program or section header's offset, size, type, link
+    and name, read from a file or from memory: inspect returns a verdict or raises FirmwareError naming the file,
+    never pyelftools' or the stream's exception; scan skips what inspect refuses."""
+    from iotwarden.firmware.extract.driver import UnpackedFile
+
+    data = bytearray(DNSMASQ)
+    for (table, entry, name), value in zip(fields, values, strict=False):
+        at, width = _field(DNSMASQ, table, entry, name)
+        data[at : at + width] = (value % 2 ** (8 * width)).to_bytes(width, "little")
+    with tempfile.TemporaryDirectory() as tmp:
+        host = Path(tmp) / "dnsmasq"
+        host.write_bytes(data)
+        with host.open("rb") if on_disk else io.BytesIO(bytes(data)) as stream:
+            try:
+                verdict = inspect("/bin/dnsmasq", stream)
+            except FirmwareError as exc:
+                assert str(exc).startswith("/bin/dnsmasq: malformed ELF (")
+            else:
+                assert verdict.path == "/bin/dnsmasq"
+        scanned = scan(Context("firmware:x", [UnpackedFile("/bin/x", "/bin/x", host, len(data), 0o755)]))
+    assert len(scanned) <= 1

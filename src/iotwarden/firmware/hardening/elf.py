@@ -4,13 +4,16 @@ non-executable stack (PT_GNU_STACK without PF_X), RELRO (PT_GNU_RELRO), position
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import IO
 
 from elftools.common.exceptions import ELFError
+from elftools.construct.core import ConstructError
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
+from iotwarden.errors import FirmwareError, describe
 from iotwarden.firmware.hardening.base import Context, finding
 from iotwarden.model.finding import Finding
 
@@ -24,6 +27,11 @@ MAX_ELF_BYTES = 128 * 1024 * 1024
 MAX_SYMBOLS = 200_000  # symbols read per table looking for the canary
 PF_X = 0x1  # gABI program header flag: executable
 CANARY_SYMBOLS = {"__stack_chk_fail", "__stack_chk_guard", "__stack_chk_fail_local", "__intel_security_cookie"}
+# what pyelftools raises on a damaged header or table, as measured by fuzzing every header field: its own errors, an
+# offset past the stream (OSError or ValueError from a file's seek, OverflowError from a BytesIO's), a table entry
+# of the wrong type (AssertionError: a .dynamic whose sh_link names no string table), a bad index or field
+MALFORMED = (ELFError, ConstructError, struct.error, OSError, ValueError, ArithmeticError, AssertionError, LookupError,
+             AttributeError, TypeError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +45,16 @@ class Mitigations:
 
 
 def inspect(path: str, stream: IO[bytes]) -> Mitigations:
+    """The mitigations of the ELF file in ``stream`` (a file or a BytesIO, read from its start). The file is
+    untrusted: a damaged or hostile one (offsets and sizes past the file or past 2**63, tables of the wrong type)
+    raises FirmwareError naming ``path``, never pyelftools' or the stream's own exception."""
+    try:
+        return _inspect(path, stream)
+    except MALFORMED as exc:
+        raise FirmwareError(f"{path}: malformed ELF ({describe(exc)})") from exc
+
+
+def _inspect(path: str, stream: IO[bytes]) -> Mitigations:
     elf = ELFFile(stream)
     segs = {seg["p_type"]: seg for seg in elf.iter_segments()}
     etype = elf["e_type"]
@@ -80,8 +98,8 @@ def scan(ctx: Context) -> list[Mitigations]:
                     continue
                 stream.seek(0)
                 out.append(inspect(f.path, stream))
-        except (ELFError, OSError, ValueError, KeyError, IndexError, AttributeError, TypeError):
-            continue  # a malformed ELF is not a mitigation verdict
+        except (FirmwareError, OSError):
+            continue  # a malformed or unreadable ELF is not a mitigation verdict
     return out
 
 
