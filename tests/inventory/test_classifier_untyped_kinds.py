@@ -35,10 +35,16 @@ def kind(dev: Device) -> tuple[str | None, str | None]:
 F_CPU_ORDERS = ["6ES7511-1UK01-0AB0", "6ES7516-3UN00-0AB0",
                 "6ES7516-3FN01-0AB0", "6ES7 515-2FM02-0AB0", "6ES7511-1FK02-0AB0", "6ES7518-4FP00-0AB0",
                 "6ES7510-1SJ01-0AB0", "6ES7512-1SK01-0AB0", "6ES7315-2FJ14-0AB0", "6ES7317-6FF04-0AB0",
-                "6ES7318-3FL01-0AB0", "6ES7151-8FB01-0AB0", "6ES7214-1AF40-0XB0", "6ES7215-1HF40-0XB0"]
+                "6ES7318-3FL01-0AB0", "6ES7151-8FB01-0AB0", "6ES7214-1AF40-0XB0", "6ES7215-1HF40-0XB0",
+                # the fail-safe H-CPU 1518HF-4 PN, the ET 200pro 1516pro F-2 PN, the S7-300 317TF-2 DP and 317TF-3 PN/DP
+                "6ES7518-4JP00-0AB0", "6ES7 516-2GN00-0AB0", "6ES7317-6TF14-0AB0", "6ES7317-7UL10-0AB0"]
 STANDARD_CPU_ORDERS = ["6ES7511-1TK01-0AB0",
                        "6ES7516-3AN01-0AB0", "6ES7515-2AM02-0AB0", "6ES7510-1DJ01-0AB0", "6ES7512-1CK01-0AB0",
-                       "6ES7315-2EH14-0AB0", "6ES7315-2AF03-0AB0", "6ES7214-1AG40-0XB0", "6ES7214-1HG40-0XB0"]
+                       "6ES7315-2EH14-0AB0", "6ES7315-2AF03-0AB0", "6ES7214-1AG40-0XB0", "6ES7214-1HG40-0XB0",
+                       # their standard neighbours: the H-CPU 1517H-3 PN, the R-CPU 1513R-1 PN, 1516pro-2 PN, the
+                       # technology CPUs 317T-2 DP and 317T-3 PN/DP
+                       "6ES7517-3HP00-0AB0", "6ES7513-1RM03-0AB0", "6ES7516-2PN00-0AB0", "6ES7317-6TK13-0AB0",
+                       "6ES7317-7TK10-0AB0"]
 
 
 @pytest.mark.parametrize("order", F_CPU_ORDERS)
@@ -62,8 +68,11 @@ def test_only_the_documented_s7_1200_fc_generation_is_read_as_fail_safe() -> Non
 @pytest.mark.parametrize(("name", "expected"), [
     ("CPU 1516F-3 PN/DP", "safety_controller"), ("CPU 1511TF-1 PN", "safety_controller"),
     ("CPU 1510SP F-1 PN", "safety_controller"), ("CPU 315F-2 PN/DP", "safety_controller"),
-    ("CPU 1214FC DC/DC/DC", "safety_controller"),
+    ("CPU 1214FC DC/DC/DC", "safety_controller"), ("CPU 1516pro F-2 PN", "safety_controller"),
+    ("CPU 1516proF-2 PN", "safety_controller"), ("CPU 1518HF-4 PN", "safety_controller"),
+    ("CPU 317TF-3 PN/DP", "safety_controller"),
     ("CPU 1516-3 PN/DP", "plc"), ("CPU 1214C DC/DC/DC", "plc"), ("CPU 315-2 PN/DP", "plc"), ("CPU 1511T-1 PN", "plc"),
+    ("CPU 1516pro-2 PN", "plc"), ("CPU 1517H-3 PN", "plc"), ("CPU 317T-3 PN/DP", "plc"),
 ])
 def test_the_s7_type_name_says_fail_safe_or_standard(name: str, expected: str) -> None:
     assert kind(stating(s7comm__module_type_name=name)) == ("Siemens", expected)
@@ -74,8 +83,11 @@ def test_the_s7_type_name_says_fail_safe_or_standard(name: str, expected: str) -
     ("1756-L7SP/B", "safety_controller"), ("1769-L33ERMS/A", "safety_controller"),
     ("5069-L320ERS2/A", "safety_controller"), ("1756-L73SXT/B", "safety_controller"),
     ("1756-L7SPXT/B", "safety_controller"), ("1756-L63S/B LOGIX5563S", "safety_controller"),
+    ("1756-L72EROMS/A", "safety_controller"), ("1756-L73EROMS/A", "safety_controller"),  # Armor GuardLogix
+    ("1769-L33ERMSK/A", "safety_controller"), ("1769-L38ERMSK/A", "safety_controller"),  # conformally coated
+    ("1769-L36ERMOS/A", "safety_controller"),  # Armor Compact GuardLogix
     ("1756-L73/B LOGIX5573", "plc"), ("1756-L83E/B", "plc"), ("1769-L33ER/A", "plc"), ("5069-L320ER/A", "plc"),
-    ("1756-L73XT/B", "plc"),
+    ("1756-L73XT/B", "plc"), ("1756-L72EROM/A", "plc"), ("1769-L37ERMK/A", "plc"), ("1769-L36ERMO/A", "plc"),
 ])
 def test_a_guardlogix_is_a_safety_controller_a_controllogix_a_plc(product: str, expected: str) -> None:
     assert kind(stating(enip__product_name=product)) == ("Rockwell Automation", expected)
