@@ -252,6 +252,30 @@ def test_bacnet_read_property_answers_name_the_device_not_the_requester() -> Non
     assert not ctx.devices[f"mac:{GW}"].attributes
 
 
+def test_a_bacnet_message_relayed_for_another_device_describes_that_device_not_the_relay() -> None:
+    """A router relaying a message from another BACnet network (an MS/TP trunk's controller) adds the source
+    specifier SNET/SADR naming the original source (ASHRAE 135 §6.2.2), and a BBMD re-broadcasting another
+    subnet's broadcast sends it as a Forwarded-NPDU naming the original B/IP address (Annex J.2.9): either way the
+    IP sender is the relay. An elevator's or fire panel's I-Am or ReadProperty answer so relayed gives the relay
+    none of its vendor id or names (the vendor id alone types elevator controllers and fire panels,
+    kb/rules/ot.yaml), while the relay's own I-Am does."""
+    relayed_i_am = obs("bacnet", "i_am", {"apdu_type": "unconfirmed_request", "snet": 5, "sadr": "0c",
+                                          "device_instance": 5012, "vendor_id": 902})
+    relayed_answer = obs("bacnet", "read_property", {"apdu_type": "complex_ack", "snet": 5, "sadr": "0c",
+                                                     "property": "model-name", "value": "LCB-II"})
+    forwarded_i_am = obs("bacnet", "i_am", {"bvlc_function": "forwarded_npdu", "forwarded_from": "10.9.0.7:47808",
+                                            "apdu_type": "unconfirmed_request", "device_instance": 7,
+                                            "vendor_id": 34})
+    own_i_am = obs("bacnet", "i_am", {"apdu_type": "unconfirmed_request", "device_instance": 1, "vendor_id": 24})
+    own_forwarded = obs("bacnet", "i_am", {"bvlc_function": "forwarded_npdu", "forwarded_from": "10.0.0.5:47808",
+                                           "apdu_type": "unconfirmed_request", "device_instance": 1, "vendor_id": 24})
+    ctx, _ = run(relayed_i_am, relayed_answer, forwarded_i_am)
+    assert not ctx.devices[f"mac:{HOST}"].attributes
+    for own in (own_i_am, own_forwarded):  # a BBMD forwarding its own broadcast names itself (Annex J.4.5)
+        ctx, _ = run(relayed_i_am, relayed_answer, forwarded_i_am, own)
+        assert ctx.devices[f"mac:{HOST}"].attributes == {"bacnet.vendor_id": {"24"}, "bacnet.device_instance": {"1"}}
+
+
 def test_s7_module_identification_names_the_plc() -> None:
     szl = obs("s7comm", "userdata", {"order_number": "6ES7 315-2EH14-0AB0", "plc_name": "PLC-Line1",
                                      "firmware_version": "V3.2.6"})

@@ -207,8 +207,11 @@ class InventoryBuilder(EndpointResolver):
 
     @staticmethod
     def _found(rule: IdentityRule, obs: Observation) -> list[tuple[str, object]]:
-        """The (attribute name, raw value) pairs ``rule`` reads from ``obs``, in the inventory's order."""
+        """The (attribute name, raw value) pairs ``rule`` reads from ``obs``, in the inventory's order; none from a
+        message its sender relays from another network (IdentityRule.relayed)."""
         fields = obs.fields
+        if rule.relayed and _relayed(rule, obs):
+            return []
         leading, trailing = attribute_plan(obs.proto, obs.kind)
         # absent fields are skipped here: they give no value (field_values(None) is empty)
         found: list[tuple[str, object]] = [(name, raw) for name, path, top in leading
@@ -354,3 +357,15 @@ class InventoryBuilder(EndpointResolver):
         root = self.linker.offer(name, value, mac, self._span)
         if root is not None:
             self._relink(ctx, root)
+
+
+def _relayed(rule: IdentityRule, obs: Observation) -> bool:
+    """Whether ``obs`` is a message its sender relays from another device (IdentityRule.relayed): a relayed field
+    present and, where it names the original source's address ('ip:port'), another address than the sender's (a BBMD
+    forwards its own broadcasts to its peers too, naming itself, ASHRAE 135 Annex J.4.5)."""
+    for name in rule.relayed:
+        value = obs.fields.get(name)
+        if value is None or (isinstance(value, str) and obs.src_ip and value.rpartition(":")[0] == obs.src_ip):
+            continue
+        return True
+    return False

@@ -80,6 +80,11 @@ class IdentityRule:
     # when the run shows it otherwise (flows, ARP, DHCP, any other protocol), at once or when it appears
     # (inventory/reported.py PendingFacts); a MAC never shown gets nothing (hostnames are not held)
     overheard: bool = False
+    # fields present only when the sender relays the message from another device (BACnet: the source specifier SNET
+    # a router adds, ASHRAE 135 §6.2.2; a BBMD's Forwarded-NPDU naming the original B/IP address, Annex J.2.9): the
+    # facts are that device's, never the sender's, so the message gives the sender none (its endpoint and protocol
+    # still count); an original source naming the sender's own address is its own (inventory/builder.py _relayed)
+    relayed: tuple[str, ...] = ()
 
 
 _DHCP_CLIENT = frozenset({"discover", "request", "inform", "decline", "release"})
@@ -264,7 +269,9 @@ RULES: dict[str, IdentityRule] = {
     ),
     "bacnet": IdentityRule(  # ASHRAE 135 §16.10 I-Am; §12.11 Device object properties (§15.5, §15.7 ACKs)
         # vendor_name: ICSNPP's registry name of an I-Am's vendor identifier (sources/zeek_icsnpp.py)
-        attributes=("vendor_id", "device_instance", "object_name", "vendor_name"),
+        # a message a router relays from another network (SNET, §6.2.2: an MS/TP controller's I-Am) or a BBMD from
+        # another subnet (Annex J.2.9 Forwarded-NPDU, dissect/bacnet.py forwarded_from) is not the sender's own
+        attributes=("vendor_id", "device_instance", "object_name", "vendor_name"), relayed=("snet", "forwarded_from"),
         pairs=(("property", "value"),), pair_when=("apdu_type", "complex_ack"), spread=("properties",),
         pair_names=frozenset({"object-name", "vendor-name", "model-name", "firmware-revision",
                               "application-software-version", "description", "location"}),
