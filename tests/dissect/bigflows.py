@@ -15,7 +15,8 @@ used to give up on once it arrived in one piece:
 * MQTT (port 1883): a 100,000-byte PUBLISH between a CONNECT and a SUBSCRIBE.
 
 And two flows whose sender writes several small messages in a row, one of them malformed: GRO hands
-them over in one delivery, and the good ones around the bad one must still be observed:
+them over in one delivery, and the good ones around the bad one must still be observed (the bad HTTP one too, as
+invalid; the bad MQTT one is not):
 
 * HTTP (port 8080): three pipelined requests (RFC 9112 §9.3), the second with a header line that has
   no colon (RFC 9112 §5.1), then the three answers;

@@ -227,12 +227,34 @@ def _read(chunks: list[tuple[bool, bytes]]) -> list[tuple[str, Any]]:
     return seen
 
 
-def test_a_malformed_field_line_costs_only_its_message_and_its_body_is_still_skipped() -> None:
-    # RFC 9112 §5.1: the message is invalid (not reported), but its Content-Length still frames its body, which was
-    # read as the next request ('/made-up') while the field line dropped the whole head's framing
+def test_a_malformed_field_line_is_counted_its_message_reported_invalid_and_its_body_still_skipped() -> None:
+    # RFC 9112 §5.1: the message is invalid (counted, reported with invalid True: a lenient server answers it), and
+    # its Content-Length still frames its body, which was read as the next request ('/made-up') while the field line
+    # dropped the whole head's framing
     body = b"POST /b HTTP/1.1\r\nHost: a\r\nBroken header line\r\nContent-Length: %d\r\n\r\n" % len(LOGGED_REQUEST)
     data = b"GET /a HTTP/1.1\r\nHost: a\r\n\r\n" + body + LOGGED_REQUEST + b"GET /c HTTP/1.1\r\nHost: a\r\n\r\n"
-    assert _read([(True, data)]) == [("request", "/a"), ("request", "/c")]
+    assert _read([(True, data)]) == [("request", "/a"), ("request", "/b"), ("request", "/c")]
+    with pytest.raises(ParseError, match="malformed header field line") as caught:
+        HttpDissector().feed(Packet(ts=0.0, payload=data, to_server=True), data, {})
+    assert [(o.fields["uri"], o.fields.get("invalid")) for o in caught.value.made] == [  # type: ignore[attr-defined]
+        ("/a", None), ("/b", True), ("/c", None)]
+
+
+@pytest.mark.parametrize("junk", [b"X-Junk", b"X-Junk : 1", b"\x00"])
+def test_one_junk_line_does_not_hide_a_download_or_a_login_from_the_sensor(junk: bytes) -> None:
+    # a bot's loader and its own server (or a lenient device server) in league: one field line that is none made the
+    # message invalid and, before, unreported: the download's URI, the guess's Basic credentials and the 401 were lost
+    request = b"GET /bins/mirai.arm7 HTTP/1.0\r\nUser-Agent: Wget(linux)\r\n" + junk + b"\r\n" + REQUEST.split(
+        b"\r\n", 1)[1]
+    response = RESPONSE.replace(b"Server: GoAhead-Webs\r\n", b"Server: GoAhead-Webs\r\n" + junk + b"\r\n")
+    d, state, obs = HttpDissector(), {}, []  # type: ignore[var-annotated]
+    for to_server, data in ((True, request), (False, response)):
+        with pytest.raises(ParseError, match="malformed header field line") as caught:  # counted, and reported
+            d.feed(Packet(ts=0.0, payload=data, to_server=to_server), data, state)
+        obs += caught.value.made  # type: ignore[attr-defined]
+    assert [(o.kind, o.fields.get("invalid")) for o in obs] == [("request", True), ("response", True)]
+    assert obs[0].fields["uri"] == "/bins/mirai.arm7" and obs[0].fields["basic_auth"] is True
+    assert obs[1].fields["status"] == 401 and obs[1].fields["server"] == "GoAhead-Webs"
 
 
 @pytest.mark.parametrize("to_server", [True, False])

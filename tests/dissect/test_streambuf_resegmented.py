@@ -139,12 +139,14 @@ def test_messages_around_bulk_bytes_survive_super_packets(big: Path, tmp_path: P
     # the two malformed messages, and nothing else: no flow was given up, however cut
     assert all(dict(s.parse_errors) == {"http": 1, "mqtt": 1} for s in stats)
     kinds = Counter((proto, k[1]) for proto, c in seen.items() for k in c.elements())
-    assert kinds == {("http", "request"): 4 + 2, ("http", "response"): 4 + 3, ("ftp", "banner"): 1,
+    # the malformed request is counted and still reported (invalid True): three requests and their answers
+    assert kinds == {("http", "request"): 4 + 3, ("http", "response"): 4 + 3, ("ftp", "banner"): 1,
                      ("ftp", "login_attempt"): 2, ("tls", "client_hello"): 1, ("tls", "server_hello"): 1,
                      ("tls", "certificate"): 1, ("mqtt", "connect"): 2, ("mqtt", "connack"): 2,
                      ("mqtt", "publish"): 1 + 2, ("mqtt", "subscribe"): 1}
     fields = [json.loads(k[-1]) for k in seen["http"]]
-    assert {f.get("uri") for f in fields} >= {"/a", "/c"}  # around the malformed pipelined request
+    assert {f.get("uri") for f in fields} >= {"/a", "/b", "/c"}  # the malformed pipelined request and around it
+    assert [f.get("uri") for f in fields if f.get("invalid")] == ["/b"]
     assert {f.get("basic_user") for f in fields} == {None, "admin", "user"}
     assert {f.get("server") for f in fields} == {None, "lighttpd/1.4.59", "App-webs/", "HP HTTP Server; HP LaserJet"}
     banner = json.loads(next(iter(seen["ftp"]))[-1])
