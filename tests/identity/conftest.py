@@ -56,7 +56,7 @@ def make_csr(cn: str, key: PrivateKey | None = None, *, serial: str | None = Non
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     algo = None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
-    return builder.sign(key, algo), key  # type: ignore[arg-type]
+    return builder.sign(key, algo), key
 
 
 def pem(obj: x509.Certificate | x509.CertificateSigningRequest) -> bytes:

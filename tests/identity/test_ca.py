@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
@@ -89,15 +89,15 @@ def test_a_damaged_ca_json_is_one_identity_error(ca: DeviceCA, repo: SqlIdentity
 def test_requests_with_weak_keys_no_cn_or_broken_signatures_are_refused(ca: DeviceCA) -> None:
     weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - the weak key under test
     with pytest.raises(IdentityError, match="RSA key of 1024"):
-        ca.issue(make_csr("cam-9", weak)[0])  # type: ignore[arg-type]
+        ca.issue(make_csr("cam-9", weak)[0])
     k1 = ec.generate_private_key(ec.SECP256K1())
     with pytest.raises(IdentityError, match="curve"):
-        ca.issue(make_csr("cam-9", k1)[0])  # type: ignore[arg-type]
+        ca.issue(make_csr("cam-9", k1)[0])
     no_cn = x509.CertificateSigningRequestBuilder().subject_name(
-        x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "x")])).sign(keystore.generate(), hashes.SHA256())  # type: ignore[arg-type]
+        x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "x")])).sign(keystore.generate(), hashes.SHA256())
     with pytest.raises(IdentityError, match="CN"):
         ca.issue(no_cn)
-    der = bytearray(make_csr("cam-9")[0].public_bytes(ca_mod.serialization.Encoding.DER))
+    der = bytearray(make_csr("cam-9")[0].public_bytes(serialization.Encoding.DER))
     der[-5] ^= 0xFF  # damage the signature: proof of possession fails
     with pytest.raises(IdentityError):
         load_csr(bytes(der))

@@ -42,7 +42,10 @@ def test_crl_numbers_increase_and_next_update_follows_the_validity(ca: DeviceCA)
     first = x509.load_pem_x509_crl((ca.folder / crl.CRL_FILE).read_bytes())
     crl.publish(ca, validity_hours=6)
     second = x509.load_pem_x509_crl((ca.folder / crl.CRL_FILE).read_bytes())
-    number = lambda c: c.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number  # noqa: E731
+
+    def number(c: x509.CertificateRevocationList) -> int:
+        return c.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+
     assert number(second) == number(first) + 1
     assert second.next_update_utc is not None
     assert (second.next_update_utc - second.last_update_utc).total_seconds() == 6 * 3600

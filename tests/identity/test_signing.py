@@ -77,6 +77,6 @@ def test_der_reframing_gives_back_the_library_encoding(ca: DeviceCA) -> None:
 def test_file_keys_still_sign_directly(ca: DeviceCA) -> None:
     cert, _ = ca.issue(make_csr("cam-3")[0])
     cert.verify_directly_issued_by(ca.issuing)
-    assert isinstance(ca.issuing_key, keystore.PrivateKey)  # type: ignore[arg-type]
+    assert isinstance(ca.issuing_key, keystore.PrivateKey)
     assert signing.hash_for(ca.issuing) is not None
     assert x509.load_pem_x509_certificate(pem(cert)) == cert

@@ -32,7 +32,7 @@ def _self_signed(days_valid: float, now: float) -> x509.Certificate:
     start = dt.datetime.fromtimestamp(now - 400 * 86400, dt.UTC)
     return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(7).not_valid_before(start).not_valid_after(start + dt.timedelta(days=days_valid))
-            .sign(key, hashes.SHA256()))  # type: ignore[arg-type]
+            .sign(key, hashes.SHA256()))
 
 
 def _run(check: traffic.TrafficCertificateCheck, observations: list[Observation]) -> dict[tuple[str, str], object]:
