@@ -11,11 +11,9 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
   Authorization and Proxy-Authorization keep only their scheme), ``rdp_gateway`` (only on a request that opens a
   Remote Desktop Gateway tunnel: ``http``, ``websocket`` or ``rpc``, dissect/tsgu.py), ``framing_conflict`` (True,
   only on a message framed by both Transfer-Encoding and Content-Length: RFC 9112 §6.3 (3), a sign of request
-  smuggling or response splitting, §11), ``invalid`` (True, only on a message with a field line that is none,
-  RFC 9112 §5.1: the line dropped, the message counted as a ParseError and still reported).
+  smuggling or response splitting, §11).
 * ``response`` (RFC 9112 §4): ``version``, ``status`` (int), ``reason``, ``server`` (RFC 9110
-  §10.2.4), ``www_authenticate`` (§11.6.1), ``content_type`` (§8.3), ``headers``, ``framing_conflict``,
-  ``invalid``.
+  §10.2.4), ``www_authenticate`` (§11.6.1), ``content_type`` (§8.3), ``headers``, ``framing_conflict``.
 
 * ``upnp_description`` (UPnP Device Architecture 2.0 §2.3, the body of a 200 response to a GET with
   Content-Type text/xml or application/xml, or none, whose document is ``<root>`` in a
@@ -62,9 +60,7 @@ smuggling, §11.2), as at an invalid Content-Length: a body is chunked only when
 (a response's other codings run until close; a request's, or any in HTTP/1.0, §6.1, end the direction);
 Transfer-Encoding overrides Content-Length (``framing_conflict``), and a request so framed is its connection's last
 (its server MUST close); chunk-data ends with CRLF (§7.1). A field line that is none (§5.1: no colon, whitespace
-before it, CR, LF or NUL) makes its message invalid: counted (a ParseError), the line dropped, and the message still
-reported, with ``invalid`` True (a lenient server, an attacker's own among them, answers it: one junk line must not hide
-a C&C's request or a login guess from the sensor), its body framed by the valid fields and not read; one naming
+before it, CR, LF or NUL) makes its message invalid, not reported, its body framed by the valid fields; one naming
 Content-Length or Transfer-Encoding, or a fold (obs-fold, read as a space, §5.2) of one, ends the direction. The
 framing fields are read whole, whatever MAX_HEADERS and MAX_VALUE keep. After a 101 or a CONNECT's 2xx
 (RFC 9110 §15.2.2, RFC 9112 §6.3 (2)) neither direction is HTTP; a status code under 100, invalid, is a final
@@ -92,17 +88,16 @@ alone (a sender writing that CRLF on its own) is read once the next bytes of its
 bytes past it, or the peer's Acknowledgment Number covers exactly those two bytes, when it frames no body
 (httphead.unended_head).
 
-This module reads the messages' heads; their bodies are walked, and documents read, by dissect/httpbody.py, and lost
-bytes handled by dissect/httpgap.py.
+This module reads the messages' heads; their bodies are walked, and documents read, by dissect/httpbody.py, lost
+bytes handled by dissect/httpgap.py, a flow's first bytes recognised by dissect/httpstart.py.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
-from iotwarden.dissect import httpgap, streambuf, tsgu
-from iotwarden.dissect.base import Packet, StreamDissector, line_head, safety_net
+from iotwarden.dissect import httpgap, httpstart, streambuf, tsgu
+from iotwarden.dissect.base import Packet, StreamDissector, safety_net
 from iotwarden.dissect.dpwsmeta import SOAP_POST, MetadataReader, is_soap_request, may_be_metadata
 from iotwarden.dissect.httpbody import DESCRIPTION, READERS, SENDER, body_length, describe, malformed, skip_body
 from iotwarden.dissect.httpgap import PIPELINED, RESYNC_STATE_KEY, SPARE, UNPAIRED, UNSURE
@@ -141,22 +136,6 @@ MAX_STREAM_BYTES = 256 * 1024
 __all__ = ["DESCRIPTION", "MAX_HEAD", "MAX_HEADERS", "MAX_MESSAGES", "MAX_PENDING_METHODS", "MAX_STREAM_BYTES",
            "MAX_VALUE", "RESYNC_STATE_KEY", "HttpDissector", "basic_credentials"]
 
-# a request line: a method of upper-case letters, or one of the gateway's custom methods ([MS-TSGU] §2.2.3.1,
-# [MS-RPCH] §2.1.2.1: dissect/tsgu.py), which an RD Gateway seen in cleartext (a TLS-terminating sensor) opens with
-_PROBE_REQUEST = re.compile(rb"^(?:[A-Z]{3,10}|RDG_(?:IN|OUT)_DATA|RPC_(?:IN|OUT)_DATA) \S+ HTTP/1\.[01]\r?\n")
-# a request line longer than a probe is offered of it when cut into small segments (base.line_head): an HTTP
-# method of RFC 9110 §9, RFC 5789, RFC 4918 or UPnP GENA and an origin- or absolute-form target (RFC 9112
-# §3.2) reaching past the probed bytes; its version is not seen, so RTSP-only methods and rtsp:// targets
-# (RFC 7826 §7.1) are left to RTSP's probe
-_PROBE_REQUEST_HEAD = re.compile(
-    rb"(?:GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|PROPFIND|SUBSCRIBE|UNSUBSCRIBE|NOTIFY) "
-    rb"(?:/|https?://)[\x21-\x7e]*")
-# what a direction's first message may begin with however little of it has arrived (RFC 9112 §2.2 empty
-# lines, a method token and its space, "HTTP/" of a status line): another protocol on an HTTP port (TLS on
-# 631 for IPPS or on 80, a server-first protocol) is refused at its first bytes, so the engine offers it to
-# the other dissectors instead (RTSP's and SIP's rule)
-_START = re.compile(rb"(?:\r?\n)*(?:\r?\Z|H(?:T(?:T(?:P(?:/|\Z)|\Z)|\Z)|\Z)|[!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}(?: |\Z))")
-_START_WINDOW = 32
 # a request on the connection asked to change protocols (an Upgrade field): only then a 101 switches it (RFC 9110 §7.8)
 UPGRADE_ASKED = "upgrade_asked"
 
@@ -182,12 +161,7 @@ class HttpDissector(StreamDissector):
     max_buffer: ClassVar[int] = MAX_HEAD + 3
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
-        if to_server:
-            if _PROBE_REQUEST.match(payload) is not None:
-                return True
-            head = line_head(payload)
-            return head is not None and _PROBE_REQUEST_HEAD.fullmatch(head) is not None
-        return payload.startswith((b"HTTP/1.0 ", b"HTTP/1.1 "))
+        return httpstart.probe(payload, to_server)
 
     def gap(self, state: dict[str, Any], to_server: bool) -> list[Observation]:
         """Bytes of a direction were lost: drop what it held and look for its next message head (module doc;
@@ -216,7 +190,7 @@ class HttpDissector(StreamDissector):
             state[RESYNC_STATE_KEY + key] = False
         try:
             if (buf and not state.get("messages_" + key) and not state.get(READERS[key])
-                    and not _START.match(bytes(buf[:_START_WINDOW]))):
+                    and not httpstart.may_start(buf)):
                 raise malformed(state, key, buf, f"not the start of an HTTP message: {bytes(buf[:20])!r}")
             while buf and not state.get("closed_" + key):
                 step = skip_body(self.name, pkt, buf, state, out, key=key)
@@ -258,8 +232,7 @@ class HttpDissector(StreamDissector):
         state["messages_" + key] = count
         error = None
         try:
-            obs, error = self._message(pkt, head, key, state)
-            out.append(obs)
+            out.append(self._message(pkt, head, key, state))
         except ParseError as exc:
             error = exc
         if count >= MAX_MESSAGES:
@@ -267,10 +240,7 @@ class HttpDissector(StreamDissector):
             state[READERS[key]] = None
         return error
 
-    def _message(self, pkt: Packet, head: bytes, key: str,
-                 state: dict[str, Any]) -> tuple[Observation, ParseError | None]:
-        """The message ``head`` of ``key``'s direction, and the ParseError that counts it when it is invalid (a field
-        line that is none: reported all the same, ``invalid`` True; module doc); raises at a broken start line."""
+    def _message(self, pkt: Packet, head: bytes, key: str, state: dict[str, Any]) -> Observation:
         lines = head.split(b"\r\n")
         while lines and not lines[0]:  # RFC 9112 §2.2: ignore empty lines before a request-line
             lines.pop(0)
@@ -282,9 +252,8 @@ class HttpDissector(StreamDissector):
         else:
             fields, length, bad = self._response(pkt, lines, state)
             kind = "response"
-        if bad is not None:  # an invalid message (RFC 9112 §5.1): reported and counted, its body not read but skipped
+        if bad is not None:  # an invalid message (RFC 9112 §5.1) is not reported, nor its body read; it is skipped
             state[READERS[key]] = None
-            fields["invalid"] = True
         if state.get(READERS[key]) is not None:
             state[SENDER + key] = pkt  # the body's sender: a gap reports what was read of its document (gap)
         if length == -1:
@@ -293,8 +262,9 @@ class HttpDissector(StreamDissector):
             state["closed_" + key] = True  # RFC 9112 §6.3 (8): body runs until the connection closes
         elif length > 0:
             state["body_" + key] = length
-        error = ParseError(f"malformed header field line {bad[:40]!r}") if bad is not None else None
-        return pkt.observation(self.name, kind, fields), error
+        if bad is not None:
+            raise ParseError(f"malformed header field line {bad[:40]!r}")
+        return pkt.observation(self.name, kind, fields)
 
     def _request(self, pkt: Packet, lines: list[bytes],
                  state: dict[str, Any]) -> tuple[dict[str, Any], int, bytes | None]:
