@@ -71,3 +71,18 @@ def test_a_hanwha_camera_on_samsung_techwins_block_agrees_with_it() -> None:
 def test_samsung_techwins_block_alone_names_its_registrant() -> None:
     # neither brand alone: its cameras were sold as Samsung's (SmartCam, Samsung Wisenet), then as Hanwha's
     assert classify(SAMSUNG_TECHWIN)[0].get("vendor") == "Samsung Techwin"
+
+
+HONEYWELL_FIRE = "d8:06:d1:00:00:01"  # 'Honeywell Fire System (Shanghai) Co,. Ltd.'
+HONEYWELL = "00:80:a7:00:00:01"  # 'Honeywell International Inc'
+
+
+@pytest.mark.parametrize("mac,vendor_id,brand", [
+    (HONEYWELL_FIRE, "34", "Notifier"), (HONEYWELL, "36", "Tridium"), (HONEYWELL, "18", "Alerton"),
+    (HONEYWELL, "91", "Trend Control Systems"), (HONEYWELL, "328", "Xtralis")])
+def test_a_honeywell_brands_bacnet_id_agrees_with_honeywells_block(mac: str, vendor_id: str, brand: str) -> None:
+    """Notifier's fire panel gateways (e7c0923 types them by BACnet id 34), Tridium's JACEs, Alerton's and Trend's
+    controllers and Xtralis' detectors are Honeywell's brands: on a Honeywell block the two names agree."""
+    vendor = vendor_evidence(mac, bacnet__vendor_id=[vendor_id])
+    assert vendor.value == brand
+    assert len(vendor.evidence) == 2 and all(e["agrees"] for e in vendor.evidence)
