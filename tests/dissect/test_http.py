@@ -381,3 +381,48 @@ def test_a_request_line_over_a_servers_limits_does_not_end_its_direction(method:
     obs = feed_chunks(HttpDissector(), [(True, data)])
     assert [o.fields["uri"] for o in obs] == ["/first", target.decode()[:http.MAX_VALUE], "/next"]
     assert obs[1].fields["method"] == method.decode()
+
+
+# RFC 9112 §2.2: a recipient MAY take a bare LF for a line end; many embedded servers and scripted clients send them
+BARE_LF_REQUEST = (b"GET /cgi-bin/login.cgi HTTP/1.1\nHost: 192.168.1.20\nUser-Agent: Hydra\n"
+                   b"Authorization: Basic " + base64.b64encode(b"admin:admin") + b"\n\n")
+BARE_LF_RESPONSE = (b"HTTP/1.0 401 Unauthorized\nServer: Boa/0.94.14rc21\nWWW-Authenticate: Basic realm=\"IPCam\"\n"
+                    b"Content-Length: 5\n\nhello")
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+def test_a_head_whose_lines_end_in_a_bare_lf_is_read(mixed: bool) -> None:
+    # every line end an LF alone, or mixed (a request line and empty line of CRLF, fields of LF; a status line of LF,
+    # fields of CRLF): the head was never ended ('\r\n\r\n' looked for) nor split at a bare LF, and the direction
+    # broke at MAX_HEAD, the credentials and the server's name unseen
+    request, response = BARE_LF_REQUEST, BARE_LF_RESPONSE
+    if mixed:
+        request = request.replace(b" HTTP/1.1\n", b" HTTP/1.1\r\n").replace(b"\n\n", b"\n\r\n")
+        response = response.replace(b"\n", b"\r\n").replace(b"Unauthorized\r\n", b"Unauthorized\n")
+    obs = feed_chunks(HttpDissector(), [(True, request + b"GET /next HTTP/1.1\nHost: a\n\n"),
+                                        (False, response + b"HTTP/1.0 200 OK\nContent-Length: 0\n\n")])
+    req, nxt, resp, ok = obs
+    assert (req.kind, req.fields["method"], req.fields["uri"], req.fields["version"]) == (
+        "request", "GET", "/cgi-bin/login.cgi", "HTTP/1.1")
+    assert (req.fields["host"], req.fields["user_agent"]) == ("192.168.1.20", "Hydra")
+    assert (req.fields["basic_auth"], req.fields["basic_user"], req.fields["password_present"]) == (True, "admin", True)
+    assert req.fields["headers"]["authorization"] == "Basic [redacted]"
+    assert (resp.fields["status"], resp.fields["server"], resp.fields["www_authenticate"]) == (
+        401, "Boa/0.94.14rc21", 'Basic realm="IPCam"')
+    # the body is framed from the empty line on, whatever ends it: the next messages are read
+    assert (nxt.fields["uri"], ok.fields["status"]) == ("/next", 200)
+
+
+def test_a_bare_lf_head_cut_anywhere_is_read_once() -> None:
+    data = BARE_LF_REQUEST + b"GET /next HTTP/1.1\nHost: a\n\n"
+    for cut in range(1, len(data)):
+        obs = feed_chunks(HttpDissector(), [(True, data[:cut]), (True, data[cut:])])
+        assert [o.fields["uri"] for o in obs] == ["/cgi-bin/login.cgi", "/next"], cut
+
+
+def test_a_mixed_head_whose_framing_a_bare_lf_decides_still_ends_its_direction() -> None:
+    # 'X: a' LF 'Content-Length: 5' CRLF: a reader taking the LF for a line end frames 5 bytes, one taking it into the
+    # value (or turning it into SP, RFC 9110 §5.5) frames none (request smuggling): read as a malformed framing line
+    data = b"POST /a HTTP/1.1\r\nHost: a\r\nX: a\nContent-Length: 5\r\n\r\nGET /hidden HTTP/1.1\r\nHost: a\r\n\r\n"
+    assert _read([(True, data)]) == []
+

@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from iotwarden.dissect.httphead import (
     CHUNKED,
@@ -18,6 +20,8 @@ from iotwarden.dissect.httphead import (
     authorization_fields,
     basic_credentials,
     framed_length,
+    head_end,
+    head_lines,
     header_fields,
     message_length,
     valid_head,
@@ -165,3 +169,41 @@ def test_the_body_a_head_found_out_of_sync_frames(head: bytes, body: bytes, to_s
                                                   length: int | None) -> None:
     assert framed_length(head, body, 0, to_server) == length
     assert framed_length(head, bytearray(b"before" + body), 6, to_server) == length  # read in place, from an offset
+
+
+@pytest.mark.parametrize(("buf", "ends"), [
+    (b"GET / HTTP/1.1\r\nHost: a\r\n\r\nbody", (23, 27)), (b"GET / HTTP/1.1\nHost: a\n\nbody", (22, 24)),
+    (b"GET / HTTP/1.1\r\nHost: a\n\r\nbody", (23, 26)), (b"GET / HTTP/1.1\r\nHost: a\r\n\nbody", (23, 26)),
+    (b"GET / HTTP/1.1\r\nHost: a\r\n", (-1, -1)), (b"GET / HTTP/1.1\r\nHost: a\r\n\r", (-1, -1))])
+def test_a_head_ends_at_its_empty_line_whichever_line_ends_it_has(buf: bytes, ends: tuple[int, int]) -> None:
+    # RFC 9112 §2.2: a bare LF is a line end to a recipient that takes it so (most servers)
+    assert head_end(buf) == ends
+
+
+def test_head_lines_split_at_crlf_and_bare_lf_unless_a_bare_lf_would_decide_the_framing() -> None:
+    assert head_lines(b"GET / HTTP/1.1\r\nHost: a\r\nX: b") == [b"GET / HTTP/1.1", b"Host: a", b"X: b"]
+    assert head_lines(b"GET / HTTP/1.1\nHost: a\nContent-Length: 2") == [b"GET / HTTP/1.1", b"Host: a",
+                                                                        b"Content-Length: 2"]
+    assert head_lines(b"GET / HTTP/1.1\r\nHost: a\nX: b\r\nContent-Length: 2") == [
+        b"GET / HTTP/1.1", b"Host: a", b"X: b", b"Content-Length: 2"]
+    # mixed, a framing field a bare LF begins: left in its CRLF line, which header_fields finds unsure
+    mixed = head_lines(b"GET / HTTP/1.1\r\nHost: a\r\nX: b\nContent-Length: 2")
+    assert mixed == [b"GET / HTTP/1.1", b"Host: a", b"X: b\nContent-Length: 2"]
+    assert header_fields(mixed[1:]).framing_unsure
+
+
+_NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12).filter(
+    lambda n: n not in ("content-length", "transfer-encoding"))
+_VALUE = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789 /.;=", max_size=20).map(str.strip)
+
+
+@given(fields=st.lists(st.tuples(_NAME, _VALUE), min_size=1, max_size=8),
+       ends=st.lists(st.sampled_from([b"\r\n", b"\n"]), min_size=10, max_size=10))
+def test_any_mix_of_line_ends_reads_the_fields_crlf_would(fields: list[tuple[str, str]], ends: list[bytes]) -> None:
+    lines = [b"GET /x HTTP/1.1", *[f"{n}: {v}".encode() for n, v in fields]]
+    crlf = b"\r\n".join(lines) + b"\r\n\r\n"
+    mixed = b"".join(line + ends[i] for i, line in enumerate(lines)) + ends[-1] + b"next"
+    end, body = head_end(mixed)
+    assert mixed[body:] == b"next"
+    assert head_lines(mixed[:end]) == lines == head_lines(crlf[: head_end(crlf)[0]])
+    assert header_fields(head_lines(mixed[:end])[1:]) == header_fields(lines[1:])

@@ -59,7 +59,10 @@ Pipelined messages are followed; bodies framed by Content-Length or chunked tran
 smuggling, §11.2), as at an invalid Content-Length: a body is chunked only when chunked is the final transfer coding
 (a response's other codings run until close; a request's, or any in HTTP/1.0, §6.1, end the direction);
 Transfer-Encoding overrides Content-Length (``framing_conflict``), and a request so framed is its connection's last
-(its server MUST close); chunk-data ends with CRLF (§7.1). A field line that is none (§5.1: no colon, whitespace
+(its server MUST close); chunk-data ends with CRLF (§7.1). A head's line ends with CRLF or a bare LF
+(§2.2: a recipient may take one for a line end, as most servers do), but for a bare LF that would begin a framing
+field in a head of CRLF lines, read as part of its line (httphead.head_lines); past a gap only a head of CRLF lines
+is taken. A field line that is none (§5.1: no colon, whitespace
 before it, CR, LF or NUL) makes its message invalid, not reported, its body framed by the valid fields; one naming
 Content-Length or Transfer-Encoding, or a fold (obs-fold, read as a space, §5.2) of one, ends the direction. The
 framing fields are read whole, whatever MAX_HEADERS and MAX_VALUE keep. After a 101 or a CONNECT's 2xx
@@ -113,6 +116,8 @@ from iotwarden.dissect.httphead import (
     authorization_fields,
     basic_credentials,
     framed_length,
+    head_end,
+    head_lines,
     header_fields,
     valid_head,
 )
@@ -198,13 +203,13 @@ class HttpDissector(StreamDissector):
                     continue
                 if step == "wait":
                     break
-                end = buf.find(b"\r\n\r\n")
+                end, body = head_end(buf)  # CRLF or bare LF line ends (RFC 9112 §2.2)
                 if end > MAX_HEAD or (end < 0 and len(buf) > MAX_HEAD + 3):
                     raise malformed(state, key, buf, f"HTTP header section over {MAX_HEAD} bytes")
                 if end < 0:
                     break
                 head = bytes(buf[:end])
-                del buf[: end + 4]
+                del buf[:body]
                 error = self._read_head(pkt, head, key, state, out) or error
         except ParseError as exc:  # the framing broke (the direction is closed): nothing more of it is read, and
             state[READERS[key]] = None  # what the delivery held past the break is not kept for the flow's life,
@@ -241,7 +246,7 @@ class HttpDissector(StreamDissector):
         return error
 
     def _message(self, pkt: Packet, head: bytes, key: str, state: dict[str, Any]) -> Observation:
-        lines = head.split(b"\r\n")
+        lines = head_lines(head)
         while lines and not lines[0]:  # RFC 9112 §2.2: ignore empty lines before a request-line
             lines.pop(0)
         if not lines:

@@ -23,6 +23,9 @@ STATUS_LINE = re.compile(rb"^(HTTP/\d\.\d) (\d{3})(?: ([^\r\n\x00]*))?$")
 # field-name ":" field-value (RFC 9112 §5.1, no whitespace before the colon); a value without CR, LF or NUL (RFC 9110
 # §5.5: invalid and dangerous, a bare LF a line end to some readers, RFC 9112 §2.2), other controls kept (§5.5 allows)
 _FIELD_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n\x00]*")
+# the empty line that ends a head (RFC 9112 §2.1), each line end a CRLF or an LF alone: §2.2 lets a recipient take a
+# bare LF for a line end, as most servers do (nginx, Go's net/http, lighttpd, embedded ones such as Boa or GoAhead)
+_HEAD_END = re.compile(rb"\n\r?\n")
 # the fields that frame a body (RFC 9112 §6.3), kept whole whatever MAX_HEADERS and MAX_VALUE cut of the others
 FRAMING = ("content-length", "transfer-encoding")
 _FRAMING_NAME = re.compile(rb"content-length|transfer-encoding", re.IGNORECASE)
@@ -41,6 +44,30 @@ RESYNC_HEAD = re.compile(rb"(?:" + _RESYNC_METHODS + rb"|HTTP/1\.[01] [1-5]\d\d 
 RESYNC_STARTS = {True: re.compile(_RESYNC_METHODS), False: re.compile(rb"HTTP/1\.[01] [1-5]\d\d ")}  # by to_server
 _RESYNC_REQUEST = re.compile(_RESYNC_METHODS + rb"[\x21-\x7e]{0,8191} HTTP/1\.[01]")
 _RESYNC_STATUS = re.compile(rb"HTTP/1\.[01] [1-5]\d\d(?: [\t\x20-\x7e\x80-\xff]*)?")
+
+
+def head_end(buf: bytes | bytearray) -> tuple[int, int]:
+    """Where the head at the start of ``buf`` ends, before its last line end, and where what follows it begins, after
+    the empty line (:data:`_HEAD_END`); (-1, -1) while no empty line has come."""
+    m = _HEAD_END.search(buf)
+    if m is None:
+        return -1, -1
+    end = m.start()
+    return (end - 1 if end and buf[end - 1] == 0x0D else end), m.end()
+
+
+def head_lines(head: bytes) -> list[bytes]:
+    """The lines of a head (its start line, then its field lines): split at each CRLF or bare LF (RFC 9112 §2.2),
+    but at CRLF alone where a line a bare LF would begin names a framing field in a head that also ends lines with
+    CRLF: a reader that takes the LF for a line end frames the message by it, one that takes it into the value (or
+    turns it into SP, RFC 9110 §5.5) does not (request smuggling, RFC 9112 §11.2), so the framing stays unsure
+    (header_fields) as before: its direction ends."""
+    crlf = head.split(b"\r\n")
+    if head.count(b"\n") == len(crlf) - 1:  # every line ends with CRLF
+        return crlf
+    if len(crlf) > 1 and header_fields(crlf[1:]).framing_unsure:
+        return crlf
+    return [line.removesuffix(b"\r") for line in head.split(b"\n")]
 
 
 def valid_head(head: bytes, to_server: bool) -> bool:

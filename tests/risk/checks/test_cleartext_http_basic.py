@@ -43,3 +43,16 @@ def test_device_sending_basic_challenge_is_medium_and_credentials_make_it_high(t
 def test_plain_http_without_authentication_is_not_flagged(small_lab: Any) -> None:
     ctx, _, _ = small_lab
     assert found(ctx, ID) == {}
+
+
+def test_basic_credentials_in_a_head_of_bare_lf_line_ends_are_found(tmp_path: Path) -> None:
+    # RFC 9112 §2.2: a server may take a bare LF for a line end, and an embedded one does; a client scripted so (a
+    # credential-stuffing tool) had its head never ended, and its Basic credentials were never read
+    token = base64.b64encode(b"admin:12345").decode()
+    frames = tcp(host(10), host(22), 80, [
+        (True, f"GET /ISAPI/Security/userCheck HTTP/1.1\nHost: cam\nAuthorization: Basic {token}\n\n".encode()),
+        (False, b"HTTP/1.1 200 OK\nContent-Length: 0\n\n"),
+    ])
+    ctx, _ = analyse(write_pcap(tmp_path / "lf.pcap", frames))
+    finding = found(ctx, ID)["mac:02:00:00:00:00:16"]
+    assert finding.severity == "high" and finding.evidence["usernames"] == ["admin"]
