@@ -66,7 +66,8 @@ is taken. A field line that is none (§5.1: no colon, whitespace
 before it, CR, LF or NUL) makes its message invalid, not reported, its body framed by the valid fields; one naming
 Content-Length or Transfer-Encoding, or a fold (obs-fold, read as a space, §5.2) of one, ends the direction. The
 framing fields are read whole, whatever MAX_HEADERS and MAX_VALUE keep. After a 101 or a CONNECT's 2xx
-(RFC 9110 §15.2.2, RFC 9112 §6.3 (2)) neither direction is HTTP; a status code under 100, invalid, is a final
+(RFC 9110 §15.2.2, RFC 9112 §6.3 (2)) neither direction is HTTP: a tunnel's TLS is the TLS dissector's, its
+client's hello reported with the tunnel's target (dissect/httptunnel.py); a status code under 100, invalid, is a final
 answer (RFC 9110 §15: a client reads it as a 5xx), no interim 1xx. Only a body
 that may be a description, metadata, IPP or a gateway's IN channel is read, and only its first MAX_DESCRIPTION /
 MAX_METADATA / ipp.MAX_MESSAGE / tsgu.MAX_BODY bytes.
@@ -99,7 +100,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from iotwarden.dissect import httpgap, httpstart, streambuf, tsgu
+from iotwarden.dissect import httpgap, httpstart, httptunnel, streambuf, tsgu
 from iotwarden.dissect.base import Packet, StreamDissector, safety_net
 from iotwarden.dissect.dpwsmeta import SOAP_POST, MetadataReader, is_soap_request, may_be_metadata
 from iotwarden.dissect.httpbody import DESCRIPTION, READERS, SENDER, body_length, describe, malformed, skip_body
@@ -165,15 +166,23 @@ class HttpDissector(StreamDissector):
     # trailer section) of at most MAX_HEAD bytes and the start of its terminator (streambuf.bound)
     max_buffer: ClassVar[int] = MAX_HEAD + 3
 
+    def __init__(self) -> None:
+        self.tunnel = httptunnel.Tunnel()  # a CONNECT tunnel's TLS (dissect/httptunnel.py)
+
     def probe(self, payload: bytes, to_server: bool) -> bool:
         return httpstart.probe(payload, to_server)
 
     def gap(self, state: dict[str, Any], to_server: bool) -> list[Observation]:
         """Bytes of a direction were lost: drop what it held and look for its next message head (module doc;
-        dissect/httpgap.py), reporting what was read of a document the hole cut."""
+        dissect/httpgap.py), reporting what was read of a document the hole cut; in a CONNECT tunnel, the tunnel's."""
+        if httptunnel.TUNNEL in state:
+            self.tunnel.gap(state, to_server)
+            return []
         return httpgap.gap(self.name, state, to_server)
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:
+        if httptunnel.TUNNEL in state:  # after a 2xx to CONNECT (dissect/httptunnel.py)
+            return self.tunnel.feed(pkt, data, state)
         key = streambuf.direction_key(pkt.to_server)
         out: list[Observation] = []
         # a malformed message: the ones after it are still read
@@ -215,6 +224,8 @@ class HttpDissector(StreamDissector):
             state[READERS[key]] = None  # what the delivery held past the break is not kept for the flow's life,
             buf.clear()  # nor read as a document the broken framing no longer delimits
             raise streambuf.failed(exc, out) from None
+        if httptunnel.TUNNEL in state:  # a 2xx to CONNECT was read: the bytes past it are the tunnel's
+            return self.tunnel.started(pkt, state, out, error)
         if buf and state.get("closed_" + key):
             if key == streambuf.S2C and state.get(DESCRIPTION) is not None:
                 # the start of a description that runs until the connection closes
@@ -295,6 +306,8 @@ class HttpDissector(StreamDissector):
             fields["framing_conflict"] = True
         if "upgrade" in headers:
             state[UPGRADE_ASKED] = True
+        if method == "CONNECT":  # its 2xx answer opens a tunnel to this authority-form target (RFC 9110 §9.3.6)
+            state[httptunnel.TARGET] = fields["uri"]
         if "authorization" in headers:
             fields.update(authorization_fields(headers["authorization"]))
         if (gateway := tsgu.transport(method, fields["uri"], headers)) is not None:
@@ -360,7 +373,9 @@ class HttpDissector(StreamDissector):
         switched = status == 101 and (state.get(UPGRADE_ASKED) or not pending)
         if switched or (method == "CONNECT" and 200 <= status < 300):
             # the connection carries another protocol, or a tunnel, from the empty line on (RFC 9110 §15.2.2, RFC 9112
-            # §6.3 (2)): neither direction is HTTP any more
+            # §6.3 (2)): neither direction is HTTP any more; a tunnel's bytes are read on (dissect/httptunnel.py)
+            if not switched:
+                httptunnel.Tunnel.opening(state)
             for key in (streambuf.C2S, streambuf.S2C):
                 state["closed_" + key] = True
                 state.get(key, bytearray()).clear()
