@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
 import os
 import socket
@@ -52,6 +53,42 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "iotwarden"))
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 _real_sendto = socket.socket.sendto
+_real_bind = socket.socket.bind
+SIOCGSKNS = 0x894C  # linux/sockios.h (Linux 4.9): a file descriptor of the socket's network namespace
+
+
+def _netns(sock: socket.socket | None = None) -> int | None:
+    """Inode of ``sock``'s network namespace (of this thread's when it cannot be read), None where neither can."""
+    try:
+        ns = fcntl.ioctl(sock.fileno(), SIOCGSKNS) if sock is not None and sock.fileno() >= 0 else None
+    except OSError:
+        ns = None
+    try:
+        if ns is None:
+            return Path("/proc/thread-self/ns/net").stat().st_ino
+        try:
+            return os.fstat(ns).st_ino
+        finally:
+            os.close(ns)
+    except OSError:
+        return None
+
+
+# the session's own network namespace and its interfaces but loopback: the real ones a packet socket may not open.
+# A namespace a test makes (ip netns add, then setns) has interfaces of its own, even of the same names, and so has
+# an interface a test adds here after the session started (a veth's near end)
+_SESSION_NETNS = _netns()
+_REAL_LINKS = {name for _, name in socket.if_nameindex()} - {"lo"}
+
+
+def _check_link(sock: socket.socket, address: object) -> None:
+    """Refuse a packet socket (AF_PACKET: raw frames, scapy's sendp/srp and conf.L2socket) bound or sending on a
+    real interface of the session's own network namespace."""
+    if sock.family != socket.AF_PACKET or not isinstance(address, tuple) or not address:
+        return
+    if str(address[0]) in _REAL_LINKS and _netns(sock) == _SESSION_NETNS:
+        raise OSError(f"test tried to open a packet socket on {address[0]!r}, a real interface: only loopback and "
+                      "interfaces the test made (in a network namespace of its own) are allowed")
 
 
 def _check_target(sock: socket.socket, address: object) -> None:
@@ -80,14 +117,28 @@ def _guarded_connect_ex(self: socket.socket, address: object) -> int:
 
 def _guarded_sendto(self: socket.socket, data: bytes, *args: object) -> int:
     _check_target(self, args[-1])
+    _check_link(self, args[-1])
     return _real_sendto(self, data, *args)  # type: ignore[call-overload, no-any-return]
+
+
+def _link_guarded_sendto(self: socket.socket, data: bytes, *args: object) -> int:
+    _check_link(self, args[-1])
+    return _real_sendto(self, data, *args)  # type: ignore[call-overload, no-any-return]
+
+
+def _guarded_bind(self: socket.socket, address: object) -> None:
+    _check_link(self, address)
+    return _real_bind(self, address)  # type: ignore[arg-type]
 
 
 @pytest.fixture(autouse=True)
 def _loopback_only(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Refuse any socket connection beyond loopback, except in tests marked ``netns`` (which send only
-    between test hosts in namespaces they create themselves)."""
+    between test hosts in namespaces they create themselves), and in every test a packet socket on a real
+    interface (``_check_link``): a netns test opens its packet sockets inside its own namespaces."""
+    monkeypatch.setattr(socket.socket, "bind", _guarded_bind)
     if request.node.get_closest_marker("netns"):
+        monkeypatch.setattr(socket.socket, "sendto", _link_guarded_sendto)
         return
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
