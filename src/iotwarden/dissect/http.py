@@ -11,9 +11,11 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
   Authorization and Proxy-Authorization keep only their scheme), ``rdp_gateway`` (only on a request that opens a
   Remote Desktop Gateway tunnel: ``http``, ``websocket`` or ``rpc``, dissect/tsgu.py), ``framing_conflict`` (True,
   only on a message framed by both Transfer-Encoding and Content-Length: RFC 9112 §6.3 (3), a sign of request
-  smuggling or response splitting, §11).
+  smuggling or response splitting, §11), ``invalid`` (True, only on a message with a field line that is none,
+  RFC 9112 §5.1: the line dropped, the message counted as a ParseError and still reported).
 * ``response`` (RFC 9112 §4): ``version``, ``status`` (int), ``reason``, ``server`` (RFC 9110
-  §10.2.4), ``www_authenticate`` (§11.6.1), ``content_type`` (§8.3), ``headers``, ``framing_conflict``.
+  §10.2.4), ``www_authenticate`` (§11.6.1), ``content_type`` (§8.3), ``headers``, ``framing_conflict``,
+  ``invalid``.
 
 * ``upnp_description`` (UPnP Device Architecture 2.0 §2.3, the body of a 200 response to a GET with
   Content-Type text/xml or application/xml, or none, whose document is ``<root>`` in a
@@ -59,16 +61,15 @@ Pipelined messages are followed; bodies framed by Content-Length or chunked tran
 smuggling, §11.2), as at an invalid Content-Length: a body is chunked only when chunked is the final transfer coding
 (a response's other codings run until close; a request's, or any in HTTP/1.0, §6.1, end the direction);
 Transfer-Encoding overrides Content-Length (``framing_conflict``), and a request so framed is its connection's last
-(its server MUST close); chunk-data ends with CRLF (§7.1). A head's line ends with CRLF or a bare LF
-(§2.2: a recipient may take one for a line end, as most servers do), but for a bare LF that would begin a framing
-field in a head of CRLF lines, read as part of its line (httphead.head_lines); past a gap only a head of CRLF lines
-is taken. A field line that is none (§5.1: no colon, whitespace
-before it, CR, LF or NUL) makes its message invalid, not reported, its body framed by the valid fields; one naming
+(its server MUST close); chunk-data ends with CRLF (§7.1). A line ends with CRLF or a bare LF (§2.2; but see
+httphead.head_lines), past a gap with CRLF. A field line that is none (§5.1: no colon, whitespace before it, CR, LF or
+NUL) makes its message invalid: counted (a ParseError), the line dropped, and the message still reported, with
+``invalid`` True (a lenient server, an attacker's own among them, answers it: one junk line must not hide a C&C's
+request or a login guess from the sensor), its body framed by the valid fields and not read; one naming
 Content-Length or Transfer-Encoding, or a fold (obs-fold, read as a space, §5.2) of one, ends the direction. The
 framing fields are read whole, whatever MAX_HEADERS and MAX_VALUE keep. After a 101 or a CONNECT's 2xx
-(RFC 9110 §15.2.2, RFC 9112 §6.3 (2)) neither direction is HTTP: a tunnel's TLS is the TLS dissector's, its
-client's hello reported with the tunnel's target (dissect/httptunnel.py); a status code under 100, invalid, is a final
-answer (RFC 9110 §15: a client reads it as a 5xx), no interim 1xx. Only a body
+(RFC 9110 §15.2.2, RFC 9112 §6.3 (2)) neither direction is HTTP (a tunnel's TLS: dissect/httptunnel.py); a status
+code under 100, invalid, is a final answer (RFC 9110 §15: a client reads it as a 5xx), no interim 1xx. Only a body
 that may be a description, metadata, IPP or a gateway's IN channel is read, and only its first MAX_DESCRIPTION /
 MAX_METADATA / ipp.MAX_MESSAGE / tsgu.MAX_BODY bytes.
 
@@ -248,7 +249,8 @@ class HttpDissector(StreamDissector):
         state["messages_" + key] = count
         error = None
         try:
-            out.append(self._message(pkt, head, key, state))
+            obs, error = self._message(pkt, head, key, state)
+            out.append(obs)
         except ParseError as exc:
             error = exc
         if count >= MAX_MESSAGES:
@@ -256,7 +258,10 @@ class HttpDissector(StreamDissector):
             state[READERS[key]] = None
         return error
 
-    def _message(self, pkt: Packet, head: bytes, key: str, state: dict[str, Any]) -> Observation:
+    def _message(self, pkt: Packet, head: bytes, key: str,
+                 state: dict[str, Any]) -> tuple[Observation, ParseError | None]:
+        """The message ``head`` of ``key``'s direction, and the ParseError that counts it when it is invalid (a field
+        line that is none: reported all the same, ``invalid`` True; module doc); raises at a broken start line."""
         lines = head_lines(head)
         while lines and not lines[0]:  # RFC 9112 §2.2: ignore empty lines before a request-line
             lines.pop(0)
@@ -268,8 +273,9 @@ class HttpDissector(StreamDissector):
         else:
             fields, length, bad = self._response(pkt, lines, state)
             kind = "response"
-        if bad is not None:  # an invalid message (RFC 9112 §5.1) is not reported, nor its body read; it is skipped
+        if bad is not None:  # an invalid message (RFC 9112 §5.1): reported and counted, its body not read but skipped
             state[READERS[key]] = None
+            fields["invalid"] = True
         if state.get(READERS[key]) is not None:
             state[SENDER + key] = pkt  # the body's sender: a gap reports what was read of its document (gap)
         if length == -1:
@@ -278,9 +284,8 @@ class HttpDissector(StreamDissector):
             state["closed_" + key] = True  # RFC 9112 §6.3 (8): body runs until the connection closes
         elif length > 0:
             state["body_" + key] = length
-        if bad is not None:
-            raise ParseError(f"malformed header field line {bad[:40]!r}")
-        return pkt.observation(self.name, kind, fields)
+        error = ParseError(f"malformed header field line {bad[:40]!r}") if bad is not None else None
+        return pkt.observation(self.name, kind, fields), error
 
     def _request(self, pkt: Packet, lines: list[bytes],
                  state: dict[str, Any]) -> tuple[dict[str, Any], int, bytes | None]:
