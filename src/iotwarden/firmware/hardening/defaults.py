@@ -1,6 +1,6 @@
 """Known default credentials: account hashes in /etc/shadow and /etc/passwd that match a password of
 the shipped default-credential base (identity/credcheck), hashed with the system's crypt(3)
-(libxcrypt: DES, MD5 ``$1$``, SHA-256 ``$5$``, SHA-512 ``$6$``, yescrypt ``$y$``, bcrypt ``$2b$``)."""
+(libxcrypt: DES, MD5 ``$1$``, SHA-256 ``$5$``, SHA-512 ``$6$``, yescrypt ``$y$``, bcrypt ``$2b$``, SunMD5 ``$md5``)."""
 
 from __future__ import annotations
 
@@ -20,23 +20,32 @@ DEFAULT_CREDENTIALS = "firmware.hardening.default_credentials"
 CHECK_IDS = (DEFAULT_CREDENTIALS,)
 MAX_HASHES_TRIED = 64  # account hashes tried per image
 MAX_GUESSES_PER_HASH = 400  # passwords tried per hash (the whole shipped base is ~330 pairs)
-# crypt(3) work per image, in units of one default SHA-crypt guess (5,000 rounds, ~13 ms here): every hash tried
-# at its full guesses at the default cost (MAX_HASHES_TRIED * MAX_GUESSES_PER_HASH). A hash states its own cost and
-# the image is untrusted: '$6$rounds=999999999$' is ~2,600 s a guess, '$sha1$4294967295$' hours, bcrypt cost 31 or
-# yescrypt 'jzT' days or all the memory; a hash gets the guesses the budget left pays for, none when one costs more
-# (guess_cost), and a cost it cannot read (yescrypt's or scrypt's optional parameters) counts as over the budget.
+# crypt(3) work per image, in units of one default SHA-512-crypt guess (5,000 rounds, ~1.6 CPU ms here): every hash
+# tried at its full guesses at the default cost (MAX_HASHES_TRIED * MAX_GUESSES_PER_HASH). A hash states its own cost
+# and the image is untrusted: '$6$rounds=999999999$' is ~330 s a guess, '$sha1$4294967295$' and
+# '$md5,rounds=4294963199$' over an hour, bcrypt cost 31 or yescrypt 'jzT' days or all the memory; a hash gets the
+# guesses the budget left pays for, none when one costs more (guess_cost), and a cost it cannot read (yescrypt's or
+# scrypt's optional parameters) counts as over the budget.
 MAX_CRYPT_WORK = MAX_HASHES_TRIED * MAX_GUESSES_PER_HASH
 SHA_CRYPT_DEFAULT_ROUNDS = 5000  # SHA-crypt (Drepper, "Unix crypt using SHA-256 and SHA-512"): default, min 1000
 SHA_CRYPT_MIN_ROUNDS, SHA_CRYPT_MAX_ROUNDS = 1000, 999_999_999
+# The costs below are measured here (CPU time of libxcrypt 4.4, the best of several runs, against the unit), and
+# tests/firmware/hardening/test_defaults.py checks each estimate against the real work within a factor of 3
+SHA256_CRYPT_ROUND_COST = 1.5  # a SHA-256-crypt round costs ~1.25-1.55 SHA-512 ones (64-bit SHA-512 is faster)
 BCRYPT_UNIT_COST = 5  # a bcrypt guess at cost 5 (2**5 key expansions) is about one unit; each step doubles it
-SHA1_CRYPT_ITERATIONS_PER_UNIT = 2300  # NetBSD's $sha1$<iterations>$ (HMAC-SHA1 rounds): ~43 units at 100,000
-YESCRYPT_UNIT_N_LOG2, YESCRYPT_UNITS = 12, 10  # libxcrypt's default '$y$j9T$' (N = 4096, r = 32): ~10 units
+SHA1_CRYPT_ITERATIONS_PER_UNIT = 1750  # NetBSD's $sha1$<iterations>$ (HMAC-SHA1 rounds): ~58 units at 100,000
+SUNMD5_BASE_ROUNDS, SUNMD5_ROUNDS_PER_UNIT = 4096, 1170  # Sun's $md5[,rounds=N]$: 4096 + N MD5 rounds, ~3.4 units
+SUNMD5_MAX_ROUNDS = 4_294_963_199  # libxcrypt refuses more (crypt-sunmd5.c)
+YESCRYPT_UNIT_N_LOG2, YESCRYPT_UNIT_R, YESCRYPT_UNITS = 12, 32, 10  # '$y$j9T$' (N = 4096, r = 32): ~10 units
+SCRYPT_UNITS = 20  # scrypt '$7$' at N = 4096, r = 32 ('$7$AU..../....'): ~20 units, twice yescrypt's
 SCRYPT_DEFAULT_RP = "U..../...."  # libxcrypt's '$7$CU..../....' : r = 32, p = 1; N is 2**(char's index)
+BSDI_DES_ROUNDS_PER_UNIT = 11_000  # BSDi '_' DES rounds: its most, 2**24 - 1 ('_zzzz'), ~1,500 units
 _ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # crypt(3)'s base-64 digits
-_SHA_CRYPT = re.compile(r"^\$[56]\$(?:rounds=(\d+)\$)?")
+_SHA_CRYPT = re.compile(r"^\$([56])\$(?:rounds=(\d+)\$)?")
 _BCRYPT = re.compile(r"^\$2[abxy]?\$(\d{2})\$")
 _SHA1_CRYPT = re.compile(r"^\$sha1\$(\d+)\$")
 _YESCRYPT = re.compile(r"^\$g?y\$([./0-9A-Za-z]+)\$")
+_SUNMD5 = re.compile(r"^\$md5(?:,rounds=(\d+))?[$,]")
 _SCRYPT = re.compile(r"^\$7\$([./0-9A-Za-z])([./0-9A-Za-z]{10})")
 _BSDI_DES = re.compile(r"^_([./0-9A-Za-z]{4})")
 _lock = threading.Lock()  # crypt(3) returns a static buffer
@@ -67,13 +76,20 @@ def crypt(password: str, setting: str) -> str | None:
 
 def guess_cost(setting: str) -> int:
     """Work units one crypt(3) of ``setting`` takes (MAX_CRYPT_WORK), read from the cost it states: SHA-crypt's
-    rounds (clamped as glibc and libxcrypt clamp them), bcrypt's cost, sha1crypt's iterations, yescrypt's and
-    scrypt's N, BSDi DES's count; DES, MD5 and the rest one. A stated cost not read is MAX_CRYPT_WORK + 1."""
+    rounds (clamped as glibc and libxcrypt clamp them; SHA-256's dearer), bcrypt's cost, sha1crypt's iterations,
+    SunMD5's rounds, yescrypt's N and r, scrypt's N, BSDi DES's count; DES, MD5 and the rest one. A stated cost not
+    read is MAX_CRYPT_WORK + 1."""
     if m := _SHA_CRYPT.match(setting):
-        digits = m.group(1)
+        digits = m.group(2)
         rounds = SHA_CRYPT_DEFAULT_ROUNDS if digits is None else (
             SHA_CRYPT_MAX_ROUNDS if len(digits) > 9 else int(digits))
-        return math.ceil(min(max(rounds, SHA_CRYPT_MIN_ROUNDS), SHA_CRYPT_MAX_ROUNDS) / SHA_CRYPT_DEFAULT_ROUNDS)
+        work = min(max(rounds, SHA_CRYPT_MIN_ROUNDS), SHA_CRYPT_MAX_ROUNDS) / SHA_CRYPT_DEFAULT_ROUNDS
+        return math.ceil(work * (SHA256_CRYPT_ROUND_COST if m.group(1) == "5" else 1))
+    if m := _SUNMD5.match(setting):
+        rounds = 0 if m.group(1) is None else int(m.group(1)) if len(m.group(1)) <= 10 else SUNMD5_MAX_ROUNDS + 1
+        if rounds > SUNMD5_MAX_ROUNDS:
+            return MAX_CRYPT_WORK + 1  # refused by crypt(3) anyway
+        return math.ceil((SUNMD5_BASE_ROUNDS + rounds) / SUNMD5_ROUNDS_PER_UNIT)
     if m := _BCRYPT.match(setting):
         return int(2 ** max(int(m.group(1)) - BCRYPT_UNIT_COST, 0))
     if m := _SHA1_CRYPT.match(setting):
@@ -83,16 +99,16 @@ def guess_cost(setting: str) -> int:
         params = m.group(1)  # flags, N, r; more (p, t, g, NROM) is a form not read here
         if len(params) != 3:
             return MAX_CRYPT_WORK + 1
-        n_log2 = _ITOA64.index(params[1]) + 1
-        return max(int(YESCRYPT_UNITS * 2.0 ** (n_log2 - YESCRYPT_UNIT_N_LOG2)), 1)
+        n_log2, r = _ITOA64.index(params[1]) + 1, _ITOA64.index(params[2]) + 1  # one digit each: 1 + its index
+        return max(int(YESCRYPT_UNITS * 2.0 ** (n_log2 - YESCRYPT_UNIT_N_LOG2) * r / YESCRYPT_UNIT_R), 1)
     if setting.startswith("$7$"):
         m = _SCRYPT.match(setting)
         if m is None or m.group(2) != SCRYPT_DEFAULT_RP:
             return MAX_CRYPT_WORK + 1
-        return max(int(YESCRYPT_UNITS * 2.0 ** (_ITOA64.index(m.group(1)) - YESCRYPT_UNIT_N_LOG2 - 2)), 1)
+        return max(int(SCRYPT_UNITS * 2.0 ** (_ITOA64.index(m.group(1)) - YESCRYPT_UNIT_N_LOG2)), 1)
     if m := _BSDI_DES.match(setting):  # 24-bit count of DES rounds, least significant digit first
         count = sum(_ITOA64.index(c) << (6 * i) for i, c in enumerate(m.group(1)))
-        return max(math.ceil(count / SHA_CRYPT_DEFAULT_ROUNDS), 1)
+        return max(math.ceil(count / BSDI_DES_ROUNDS_PER_UNIT), 1)
     return 1
 
 
