@@ -45,8 +45,7 @@ def test_a_txt_record_polled_every_two_minutes_is_c2_raised_once_at_min_polls() 
 def test_a_series_keeps_its_latest_max_polls_which_must_hold_min_polls() -> None:
     det = DnsPollDetector({"max_polls": 5, "min_polls": 5, "max_jitter": 0.0})
     assert feed([det], observations=_polls("c.example.net", 120, 30)) == []
-    times = det._series[("10.0.0.7", "c.example.net")]
-    assert times is not None and len(times) == 5
+    assert len(det._series[("10.0.0.7", "c.example.net")].times) == 5
     with pytest.raises(ConfigError, match=r"^detect\.c2_dns_poll\.max_polls: expected at least min_polls \(8\), got 5"):
         DnsPollDetector({"max_polls": 5})
 
@@ -196,9 +195,11 @@ def test_the_hosts_answering_and_the_questions_put_to_a_host_are_bounded() -> No
     obs = [o for i in range(40) for o in (_query(1000.0 + i, f"n{i}.example.net", src="10.0.0.7", dst=f"10.0.1.{i}"),
                                           _answer(1000.5 + i, f"n{i}.example.net", f"10.0.1.{i}", "10.0.0.7"))]
     assert feed([det], observations=obs) == []
-    assert (len(det._asked), len(det._servers), len(det._asked_at)) == (8, 8, 8)
+    assert (len(det._asked), len(det._servers)) == (8, 8)
     assert ("10.0.1.39", "n39.example.net") in det._asked and "10.0.1.39" in det._servers
-    assert "10.0.1.39" in det._asked_at
+    # when each was last asked, kept as long: the latest 8 servers' (32-39), not the earlier ones'
+    assert det._asked.asked_within("10.0.1.39", 1039.1) and det._asked.asked_within("10.0.1.32", 1032.1)
+    assert not det._asked.asked_within("10.0.1.31", 1031.1)
 
 
 def test_a_poll_of_a_new_name_each_time_is_c2_of_its_parent() -> None:
@@ -239,4 +240,18 @@ def test_a_parent_series_forgets_its_labels_with_it() -> None:
     det = DnsPollDetector({"max_series": 6})
     obs = [_query(1000.0 + 10 * i, f"n{i}.p.example{i}.net") for i in range(20)]
     assert feed([det], observations=obs) == []
-    assert len(det._series) == 6 and set(det._labels) <= set(det._series)
+    assert len(det._series) == 6  # a parent series' subdomain parts are its own: they go with it
+    assert all(len(s.labels or ()) <= det.options.max_polls for s in det._series.values())
+
+
+def test_a_host_asking_itself_before_each_iterative_poll_is_read() -> None:
+    """A question a host puts to itself is no client's (detect/dns_forward.Questions asks nothing of another): a bot
+    seen answering DNS that asks its own address a TXT of a new one-label name 1 s before each RD-clear poll of its
+    C&C is read (before the per-address asked times were kept in Questions, each self-question made the poll a
+    resolver's iteration: nothing)."""
+    bot = "10.0.0.66"
+    answered = [_answer(900.0, "example.com", bot, "10.0.0.7")]
+    polls = _polls("cmd.c2-example.net", 120, 12, src=bot, dst="203.0.113.53", rd=False)
+    asks = [_query(o.ts - 1.0, f"x{i}", src=bot, dst=bot) for i, o in enumerate(polls)]
+    alerts = feed([DnsPollDetector()], observations=sorted(answered + asks + polls, key=lambda o: o.ts))
+    assert [(a.src_ip, a.key) for a in alerts] == [(bot, "cmd.c2-example.net")]

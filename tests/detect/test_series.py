@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from iotwarden.detect.series import RECENT_SOCKETS, SOCKET_S, Series, earlier_sockets, lru_get, same_socket
+from iotwarden.detect.series import RECENT_SOCKETS, SOCKET_S, Series, earlier_sockets, lru_get, lru_put, same_socket
 from iotwarden.model import Flow
 from tests.detect.runner import tcp_flow
 
@@ -16,6 +16,13 @@ def test_the_table_keeps_the_most_recently_used_and_drops_the_oldest() -> None:
     assert lru_get(table, "a", Series, 2) is first  # found, and now the most recent
     lru_get(table, "c", Series, 2)
     assert list(table) == ["a", "c"]
+
+
+def test_a_value_put_is_the_most_recent_and_past_the_limit_the_oldest_goes() -> None:
+    table: OrderedDict[str, float] = OrderedDict()
+    for key, value in (("a", 1.0), ("b", 2.0), ("a", 3.0), ("c", 4.0)):
+        lru_put(table, key, value, 2)
+    assert list(table.items()) == [("a", 3.0), ("c", 4.0)]
 
 
 def test_a_series_keeps_its_latest_times_and_flows() -> None:

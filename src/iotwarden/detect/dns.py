@@ -56,10 +56,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter, OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 from iotwarden.detect.base import (
     COUNT,
@@ -74,12 +73,12 @@ from iotwarden.detect.base import (
     subject_key,
 )
 from iotwarden.detect.dns_forward import Questions
+from iotwarden.detect.series import lru_get
 from iotwarden.errors import ConfigError
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
 
 DGA, TUNNEL = "detect.dns.dga", "detect.dns.tunnel"
-_T = TypeVar("_T")
 VOWELS = frozenset("aeiouy")
 # the 342 most frequent letter bigrams of English text (Norvig's Google-books counts, each
 # above ~0.05% of bigrams): readable names are mostly made of them, generated ones are not
@@ -218,26 +217,19 @@ class DnsOptions(Options):
 
 @dataclass(slots=True)
 class _Host:
+    """One querying host's names; each per-parent table keeps ``max_names`` parents, the least recently asked dropped
+    first (series.lru_get): a mail server's SPF/DKIM lookups or an antivirus' hash lookups ask under a new parent each
+    time, a tunnel under its own one again and again."""
+
     dga: dict[str, float] = field(default_factory=dict)  # suspicious name -> last queried
-    tunnel: dict[str, dict[str, float]] = field(default_factory=dict)  # parent -> long label -> time
-    txt: dict[str, list[float]] = field(default_factory=dict)  # parent -> TXT query times
+    tunnel: OrderedDict[str, dict[str, float]] = field(default_factory=OrderedDict)  # parent -> long label -> time
+    txt: OrderedDict[str, list[float]] = field(default_factory=OrderedDict)  # parent -> TXT query times
     # parent -> uncounted attrleaf name -> its query times within window_s (at most max_attrleaf_queries + 1)
-    leaves: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    leaves: OrderedDict[str, dict[str, list[float]]] = field(default_factory=OrderedDict)
 
 
 def _recent(seen: dict[str, float], now: float, window: float) -> int:
     return sum(1 for t in seen.values() if now - t <= window)
-
-
-def _parent(table: dict[str, _T], parent: str, limit: int, new: Callable[[], _T]) -> _T:
-    """``parent``'s entry in a host's per-parent table, made when new and put last (the most recently asked); past
-    ``limit`` parents the least recently asked goes: a mail server's SPF/DKIM lookups or an antivirus' hash
-    lookups ask under a new parent each time, a tunnel under its own one again and again."""
-    entry = table.pop(parent, None)
-    table[parent] = entry = new() if entry is None else entry
-    if len(table) > limit:
-        del table[next(iter(table))]
-    return entry
 
 
 class DnsAnomalyDetector(Detector):
@@ -269,13 +261,7 @@ class DnsAnomalyDetector(Detector):
         if self._asked.forwarded(obs.src_ip, obs.dst_ip or "", parent, obs.ts) or \
                 (in_zone(name, REPUTATION_ZONES) and _to_resolver(obs.dst_ip)):
             return
-        who = site_host(obs.src_ip, obs.domain)
-        host = self._hosts.get(who)
-        if host is None:
-            host = self._hosts[who] = _Host()
-            if len(self._hosts) > o.max_hosts:
-                self._hosts.popitem(last=False)
-        self._hosts.move_to_end(who)
+        host = lru_get(self._hosts, site_host(obs.src_ip, obs.domain), _Host, o.max_hosts)
         label = parent.split(".")[0]
         if "." in name and len(label) >= o.min_len and dga_score(label) >= o.dga_threshold:
             if len(host.dga) >= o.max_names:
@@ -290,7 +276,7 @@ class DnsAnomalyDetector(Detector):
                             evidence={"names": n, "example": name, "score": round(dga_score(label), 3)})
         longest = max(sub.split("."), key=len) if sub else ""
         if len(longest) >= o.tunnel_label_len and entropy(longest) >= o.tunnel_entropy:
-            labels = _parent(host.tunnel, parent, o.max_names, dict)
+            labels = lru_get(host.tunnel, parent, dict, o.max_names)
             if len(labels) >= o.max_names:
                 labels = host.tunnel[parent] = {k: t for k, t in labels.items() if obs.ts - t <= o.window_s}
             if len(labels) < o.max_names:
@@ -301,7 +287,7 @@ class DnsAnomalyDetector(Detector):
                 self._alert(ctx, obs, TUNNEL, f"{obs.src_ip} tunnels data in DNS names under {parent}", parent,
                             mitre=("T1071.004", "T1572"), evidence={"labels": n, "example": name})
         if qtype == "TXT" and not self._uncounted_leaf(host, name, parent, obs.ts):
-            asked = _parent(host.txt, parent, o.max_names, list)
+            asked = lru_get(host.txt, parent, list, o.max_names)
             times = host.txt[parent] = [*[t for t in asked if obs.ts - t <= o.window_s][-o.max_names:], obs.ts]
             if len(times) >= o.min_txt:
                 host.txt[parent] = []
@@ -317,7 +303,7 @@ class DnsAnomalyDetector(Detector):
             return False
         o: DnsOptions = self.options
         window = o.window_s
-        leaves = _parent(host.leaves, parent, o.max_names, dict)
+        leaves = lru_get(host.leaves, parent, dict, o.max_names)
         times = leaves.get(name)
         if times is None and len(leaves) > o.max_attrleaf_names:
             leaves = host.leaves[parent] = {k: ts for k, ts in leaves.items() if now - ts[-1] <= window}

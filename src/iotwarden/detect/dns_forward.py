@@ -7,17 +7,21 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator
 
+from iotwarden.detect.series import lru_put
+
 
 class Questions:
     """(asked address, topic) -> when it was last asked, the least recently asked forgotten past ``limit``. The topic
     is what a detector matches a forward by (a name, or its registered domain: a QNAME-minimising resolver asks its
     upstream shorter names). A query from ``src`` to ``dst`` under a topic ``src`` was asked within ``within_s``
     before (by any client) is ``src`` forwarding that client's question, not ``src``'s own. Kept by bare address: a
-    routed resolver is asked on its clients' VLAN and asks upstream on its own."""
+    routed resolver is asked on its clients' VLAN and asks upstream on its own. When each address was last asked
+    any question is kept too (:meth:`asked_within`), up to ``limit`` addresses."""
 
     def __init__(self, limit: int, within_s: float) -> None:
         self.limit, self.within_s = limit, within_s
         self._asked: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._last: OrderedDict[str, float] = OrderedDict()  # asked address -> when it was last asked anything
 
     def forwarded(self, src: str, dst: str, topic: str, ts: float) -> bool:
         """Whether a query under ``topic`` from ``src`` to ``dst`` at ``ts`` is a forward (class doc): ``src`` was
@@ -25,10 +29,14 @@ class Questions:
         forwards nothing and asks nothing of another."""
         last = self._asked.get((src, topic))
         if dst and dst != src:
-            self._asked[(dst, topic)] = ts
-            self._asked.move_to_end((dst, topic))
-            if len(self._asked) > self.limit:
-                self._asked.popitem(last=False)
+            lru_put(self._asked, (dst, topic), ts, self.limit)
+            lru_put(self._last, dst, ts, self.limit)
+        return last is not None and 0.0 <= ts - last <= self.within_s
+
+    def asked_within(self, address: str, ts: float) -> bool:
+        """Whether ``address`` was asked any question by another host within ``within_s`` before ``ts``: a resolver's
+        iterative query then may be for it (detect.c2_dns_poll)."""
+        last = self._last.get(address)
         return last is not None and 0.0 <= ts - last <= self.within_s
 
     def __len__(self) -> int:

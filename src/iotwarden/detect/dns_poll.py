@@ -34,22 +34,23 @@ iterates for the question just put to it, or for its prefetch; a bot that clears
 is still read, and so is one that answered a DNS query once to look like a resolver), and a query a host sends within
 ``same_poll_s`` after another host asked it the same name (a forwarder passing its client's question on; that
 client's own series is read; a host asking itself forwards nothing). The hosts seen answering, the (host, name)
-questions last put to a host (detect/dns_forward.Questions, shared with ``detect.dns``) and the time each host was
-last asked are kept up to ``max_series`` each (LRU), by bare address: a routed resolver answers its clients on their
-VLAN and asks upstream on its own.
+questions last put to a host with the time each host was last asked (detect/dns_forward.Questions, shared with
+``detect.dns``) are kept up to ``max_series`` each (LRU), by bare address: a routed resolver answers its clients on
+their VLAN and asks upstream on its own.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import OrderedDict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 from iotwarden.detect.base import COUNT, DURATION, ENTRIES, SECONDS, Detector, Options, Range, site_host, subject_key
 from iotwarden.detect.dns import split_name
 from iotwarden.detect.dns_forward import Questions
+from iotwarden.detect.series import lru_get, lru_put
 from iotwarden.errors import ConfigError
 from iotwarden.hooks import Context
 from iotwarden.model import Observation
@@ -60,8 +61,6 @@ DATA_TYPES = frozenset({"TXT", "NULL"})  # records a C&C answer carries data in 
 # current signature versions from the TXT record of current.cvd.clamav.net before each update check (freshclam.conf
 # DNSDatabaseInfo, its default; Checks 12 a day by default, 24 an hour is common in cron and container setups).
 KNOWN_UPDATE_POLLS = frozenset({"current.cvd.clamav.net"})
-_K = TypeVar("_K")
-_V = TypeVar("_V")
 
 
 @dataclass(frozen=True)
@@ -79,6 +78,16 @@ class DnsPollOptions(Options):
                                           "min_period_s": SECONDS, "max_period_s": SECONDS, "max_series": ENTRIES}
 
 
+@dataclass(slots=True)
+class _Series:
+    """One (host, name or *.<registered domain>) series: its latest polls' times, whether it raised, and for a
+    *.<registered> series the subdomain parts of its latest polls (forgotten with it)."""
+
+    times: list[float] = field(default_factory=list)
+    raised: bool = False
+    labels: deque[str] | None = None
+
+
 class DnsPollDetector(Detector):
     observes = frozenset({"dns"})  # the manager calls on_observation only for these (hooks.py)
     name: ClassVar[str] = "detect.c2_dns_poll"
@@ -93,18 +102,16 @@ class DnsPollDetector(Detector):
         if self.options.same_poll_s >= self.options.min_period_s:  # every poll that fast would be a retry
             raise ConfigError(f"{self.name}.same_poll_s: expected less than min_period_s "
                               f"({self.options.min_period_s:g}), got {self.options.same_poll_s:g}")
-        # (host within its domain, name or *.<registered domain>) -> the latest polls' times, or None once raised
-        self._series: OrderedDict[tuple[str, str], list[float] | None] = OrderedDict()
-        self._labels: dict[tuple[str, str], deque[str]] = {}  # a *.<registered> series' latest subdomain parts
-        # (asked address, name) -> last asked (detect/dns_forward, shared with detect.dns)
+        self._series: OrderedDict[tuple[str, str], _Series] = OrderedDict()  # (host within its domain, name or
+        # *.<registered domain>), LRU
+        # (asked address, name) -> last asked, and when each address was (detect/dns_forward, shared with detect.dns)
         self._asked = Questions(self.options.max_series, self.options.same_poll_s)
-        self._servers: OrderedDict[str, None] = OrderedDict()  # addresses seen answering DNS queries
-        self._asked_at: OrderedDict[str, float] = OrderedDict()  # address -> when it was last asked a question
+        self._servers: OrderedDict[str, float] = OrderedDict()  # addresses seen answering DNS -> when last (LRU)
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         name, qtype = obs.fields.get("qname"), obs.fields.get("qtype")
         if obs.proto == "dns" and obs.kind == "response" and obs.src_ip:  # a server (a resolver) answering
-            _remember(self._servers, obs.src_ip, None, self.options.max_series)
+            lru_put(self._servers, obs.src_ip, obs.ts, self.options.max_series)
             return
         if obs.proto != "dns" or obs.kind != "query" or not isinstance(qtype, str) or qtype not in DATA_TYPES \
                 or not obs.src_ip or not isinstance(name, str) or not name:
@@ -113,26 +120,22 @@ class DnsPollDetector(Detector):
         key = (site_host(obs.src_ip, obs.domain), name.lower().rstrip("."))
         if key[1] in KNOWN_UPDATE_POLLS or self._resolving(obs, key[1]):
             return
-        self._poll(ctx, obs, key, qtype)
+        self._poll(ctx, obs, key, lru_get(self._series, key, _Series, o.max_series), qtype)
         sub, registered = split_name(key[1])
         if sub:  # under a registered domain: its series, when the subdomain part is new there
             nonce = (key[0], "*." + registered)
-            labels = self._labels.get(nonce)
-            if labels is None:
-                labels = self._labels[nonce] = deque(maxlen=o.max_polls)
-            if sub not in labels:
-                labels.append(sub)
-                self._poll(ctx, obs, nonce, qtype)
+            series = lru_get(self._series, nonce, _Series, o.max_series)
+            if series.labels is None:
+                series.labels = deque(maxlen=o.max_polls)
+            if sub not in series.labels:
+                series.labels.append(sub)
+                self._poll(ctx, obs, nonce, series, qtype)
 
-    def _poll(self, ctx: Context, obs: Observation, key: tuple[str, str], qtype: str) -> None:
+    def _poll(self, ctx: Context, obs: Observation, key: tuple[str, str], series: _Series, qtype: str) -> None:
         """One poll of ``key``'s series (host, name or *.<registered>) at ``obs``, raised once steady (module doc)."""
         o: DnsPollOptions = self.options
-        times = self._series.get(key, [])
-        self._series[key] = times
-        self._series.move_to_end(key)
-        if len(self._series) > o.max_series:
-            self._labels.pop(self._series.popitem(last=False)[0], None)
-        if times is None or (times and obs.ts - times[-1] < o.same_poll_s):
+        times = series.times
+        if series.raised or (times and obs.ts - times[-1] < o.same_poll_s):
             return  # raised already, or a retry of the last poll
         times.append(obs.ts)
         del times[: -o.max_polls]
@@ -144,7 +147,7 @@ class DnsPollDetector(Detector):
         if not o.min_period_s <= period <= o.max_period_s or \
                 statistics.pstdev(gaps) >= o.max_jitter * (period - o.same_poll_s):
             return
-        self._series[key] = None
+        series.raised = True
         self.raise_alert(ctx, DNS_POLL, title=f"{obs.src_ip} polls the {qtype} record of {key[1]} every {period:.0f}s",
                          severity="high", subject=subject_key(ctx, obs.src_mac, obs.src_ip, obs.domain, obs.ts),
                          ts=obs.ts, key=key[1], mitre=("T1071.004", "T1029"), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
@@ -157,22 +160,8 @@ class DnsPollDetector(Detector):
         from a host seen answering DNS and asked a question within ``same_poll_s`` before, or sent within
         ``same_poll_s`` after the host was asked the name. The question it puts to its server is remembered, so that
         server's forward of it is told."""
-        o: DnsPollOptions = self.options
         src = obs.src_ip or ""
-        forwarded = self._asked.forwarded(src, obs.dst_ip or "", name, obs.ts)  # by bare address (module doc)
-        if obs.dst_ip:
-            _remember(self._asked_at, obs.dst_ip, obs.ts, o.max_series)
-        if forwarded:
+        if self._asked.forwarded(src, obs.dst_ip or "", name, obs.ts):  # by bare address (module doc)
             return True
-        if obs.fields.get("rd") is False and src in self._servers:  # RFC 1035 §4.1.1: a resolver iterating for
-            last = self._asked_at.get(src)  # the question just put to it; answering once makes no resolver
-            return last is not None and 0.0 <= obs.ts - last <= o.same_poll_s
-        return False
-
-
-def _remember(table: OrderedDict[_K, _V], key: _K, value: _V, limit: int) -> None:
-    """``key`` set to ``value`` as the most recently seen, the least recently seen dropped past ``limit``."""
-    table[key] = value
-    table.move_to_end(key)
-    if len(table) > limit:
-        table.popitem(last=False)
+        # RFC 1035 §4.1.1: a resolver iterating for the question just put to it; answering once makes no resolver
+        return obs.fields.get("rd") is False and src in self._servers and self._asked.asked_within(src, obs.ts)

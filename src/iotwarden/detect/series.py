@@ -1,7 +1,8 @@
 """Per-(device, destination, port) connection series shared by the C&C detectors: a bounded LRU
 table of series, each the latest connection times and flows of one triple, and the rule telling a
 socket's SYN retransmissions, logged apart by Zeek, from a new connection (:func:`same_socket`, with
-the recent attempts still in flight that :func:`earlier_sockets` keeps).
+the recent attempts still in flight that :func:`earlier_sockets` keeps); and the two LRU steps every bounded
+table of detect/ takes (:func:`lru_get`, :func:`lru_put`).
 
 Most series hold one connection (a scan's targets), so a series is two plain lists, trimmed by hand:
 bounded deques would cost ~10x their memory.
@@ -72,6 +73,15 @@ def lru_get(table: OrderedDict[K, V], key: K, make: Callable[[], V], limit: int)
             return value
     table.move_to_end(key)
     return value
+
+
+def lru_put(table: OrderedDict[K, V], key: K, value: V, limit: int) -> None:
+    """``table[key] = value`` made last (most recently used); past ``limit`` entries the least recently used one
+    goes."""
+    table[key] = value
+    table.move_to_end(key)
+    if len(table) > limit:
+        table.popitem(last=False)
 
 
 @dataclass(slots=True)
