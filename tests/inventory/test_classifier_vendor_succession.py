@@ -3,10 +3,11 @@ for the business that holds it (kb/data/vendor_aliases.yaml aliases), a product'
 took the line over agrees with the block (its ``parents``), and only Siemens AG's own blocks lean OT (rules/mac.yaml).
 
 Blocks as the IEEE registry names them (kb/data/oui/oui.csv.gz): 00:13:A3 'Siemens Home & Office Comm. Devices'
-(Gigaset DECT phones), 00:18:65 'Siemens Healthcare Diagnostics Manufacturing Ltd', 88:4B:39 'Siemens AG, Healthcare
-Sector', EC:1C:5D 'Siemens AG' (Amberg, the SIMATIC plant), 00:01:E3 'Siemens AG', 00:1A:E8 'Unify Software and
-Solutions GmbH & Co. KG', 00:1F:46 'Nortel Networks', 00:09:18 'SAMSUNG TECHWIN CO.,LTD', E4:30:22 'Hanwha Techwin
-Security Vietnam'."""
+(Dallas: the SpeedStream line of Efficient Networks), 7C:2F:80 'Gigaset Communications GmbH', 70:B3:D5:3FE 'Siemens
+Industry Software Inc.', 00:18:65 'Siemens Healthcare Diagnostics Manufacturing Ltd', 88:4B:39 'Siemens AG, Healthcare
+Sector', EC:1C:5D 'Siemens AG' (Amberg, the SIMATIC plant), 08:00:06 'SIEMENS AG' (SIMATIC NET devices), 00:01:E3
+'Siemens AG' (Bocholt: telephones), 00:1A:E8 'Unify Software and Solutions GmbH & Co. KG', 00:1F:46 'Nortel Networks',
+00:09:18 'SAMSUNG TECHWIN CO.,LTD', E4:30:22 'Hanwha Techwin Security Vietnam'."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from iotwarden.model import Device
 from iotwarden.model.device import Conclusion
 from tests.inventory.stated import CLASSIFIER, classify
 
-GIGASET = "00:13:a3:00:00:01"
+SPEEDSTREAM = ["00:0b:23:00:00:01", "00:13:a3:00:00:01", "00:18:d1:00:00:01"]  # Siemens Home & Office, Dallas
+GIGASET = "7c:2f:80:00:00:01"
+SIEMENS_INDUSTRY_SOFTWARE = "70:b3:d5:3f:e0:01"
+SIEMENS_SIMATIC_NET = "08:00:06:93:cf:32"  # ics_iti ChangeIPUsingDCP.pcap's SCALANCE X208
 HEALTHINEERS = ["00:18:65:00:00:01", "88:4b:39:00:00:01"]
 SIEMENS_AMBERG = "ec:1c:5d:00:00:01"
 SIEMENS_AG = "00:01:e3:00:00:01"
@@ -33,16 +37,32 @@ def vendor_evidence(mac: str, **attributes: list[str]) -> Conclusion:
     return CLASSIFIER.classify(dev)["vendor"]
 
 
-@pytest.mark.parametrize("mac,vendor", [(GIGASET, "Gigaset"), *((m, "Siemens Healthineers") for m in HEALTHINEERS)],
-                         ids=["gigaset", "healthcare-diagnostics", "healthcare-sector"])
+@pytest.mark.parametrize("mac,vendor", [
+    (GIGASET, "Gigaset"), *((m, "Siemens Healthineers") for m in HEALTHINEERS),
+    *((m, "Efficient Networks") for m in SPEEDSTREAM), (SIEMENS_INDUSTRY_SOFTWARE, "Siemens Industry Software")],
+    ids=["gigaset", "healthcare-diagnostics", "healthcare-sector", "speedstream-000b23", "speedstream-0013a3",
+         "speedstream-0018d1", "industry-software"])
 def test_a_block_of_siemens_past_or_medical_business_is_named_so_and_leans_no_ot(mac: str, vendor: str) -> None:
     found, rules = classify(mac)
     assert found.get("vendor") == vendor and "mac.vendor.siemens" not in rules
     assert found.get("category") != "ot"
 
 
-def test_a_siemens_ag_industry_block_still_leans_ot() -> None:
-    _, rules = classify(SIEMENS_AMBERG)
+def test_the_dallas_blocks_are_siemens_speedstream_line_not_gigasets() -> None:
+    names = CLASSIFIER.kb.vendor_names
+    assert names.canonical("Siemens Home & Office Comm. Devices") == names.canonical("EFFICIENT NETWORKS, INC.")
+    assert names.related("Efficient Networks", "Siemens") and not names.related("Efficient Networks", "Gigaset")
+
+
+def test_siemens_ags_bocholt_block_of_telephones_is_siemens_and_leans_no_ot() -> None:
+    found, rules = classify(SIEMENS_AG)
+    assert found.get("vendor") == "Siemens" and "mac.vendor.siemens" not in rules
+    assert found.get("category") != "ot"
+
+
+@pytest.mark.parametrize("mac", [SIEMENS_AMBERG, SIEMENS_SIMATIC_NET], ids=["amberg", "simatic-net-080006"])
+def test_a_siemens_ag_industry_block_still_leans_ot(mac: str) -> None:
+    _, rules = classify(mac)
     assert "mac.vendor.siemens" in rules
 
 
