@@ -151,3 +151,21 @@ def test_max_names_below_a_count_that_raises_is_refused(options: dict[str, objec
                                           rf"got {options['max_names']}$"):
         DnsAnomalyDetector(options)
     DnsAnomalyDetector({**options, "max_names": least})  # at the count: accepted
+
+
+def test_a_tunnel_under_a_delegated_reverse_zone_is_read_and_reverse_lookups_are_not() -> None:
+    """A reverse zone is delegated to its address holder (RFC 3596 §2.5, RFC 1035 §3.5): a tunnel broker hands out
+    an IPv6 /48 whose ip6.arpa zone the user may delegate to a name server of their own, so a tunnel there needs no
+    registered domain. '.arpa' was skipped as local: such a tunnel raised nothing. Only home.arpa (RFC 8375) is
+    local; reverse lookups (single-character or short numeric labels) never score as a tunnel or DGA."""
+    rng = random.Random(3)
+    alphabet = string.ascii_lowercase + string.digits
+    zone = ".".join("0123456789abcdef"[rng.randrange(16)] for _ in range(12)) + ".ip6.arpa"
+    names = ["".join(rng.choice(alphabet) for _ in range(48)) + "." + zone for _ in range(12)]
+    alerts = feed([DnsAnomalyDetector()], observations=[_query(n, 10.0 + i) for i, n in enumerate(names)])
+    assert [(a.id, a.key) for a in alerts] == [("detect.dns.tunnel", "ip6.arpa")]
+    ptr = [".".join(f"{rng.randrange(16):x}" for _ in range(32)) + ".ip6.arpa" for _ in range(200)]
+    ptr += [f"{rng.randrange(256)}.{rng.randrange(256)}.168.192.in-addr.arpa" for _ in range(200)]
+    local = ["".join(rng.choice(alphabet) for _ in range(40)) + ".home.arpa" for _ in range(30)]
+    obs = [_query(n, 10.0 + i, "PTR") for i, n in enumerate(ptr)] + [_query(n, 500.0 + i) for i, n in enumerate(local)]
+    assert feed([DnsAnomalyDetector()], observations=obs) == []

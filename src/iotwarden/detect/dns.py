@@ -95,7 +95,10 @@ COMMON_BIGRAMS = frozenset((  # noqa: SIM905 - a table is easier to read as text
     "hs ah yc yn rw hm lw hl ae zi az lc py aj iq nj bb nh uo kl lb tn gm sn nr fs ky "
 ).split())
 TWO_LABEL_SUFFIXES = frozenset({"co.uk", "com.au", "co.jp", "com.cn", "com.br", "co.in", "co.kr", "com.tw", "org.uk"})
-LOCAL_SUFFIXES = (".local", ".arpa", ".lan", ".home", ".internal", ".localdomain")
+# names never delegated on the Internet (RFC 6762 .local, RFC 8375 home.arpa, and the private-use ones sites pick):
+# no outside server answers them. Not the other .arpa zones: a reverse zone is delegated to its address holder
+# (RFC 3596 §2.5), a tunnel broker's IPv6 /48 user to a name server of their own, a tunnel's zone with no domain bought
+LOCAL_SUFFIXES = (".local", ".home.arpa", ".lan", ".home", ".internal", ".localdomain")
 # zones that answer reputation lookups carried in the query name (module doc), each with its product and source
 REPUTATION_ZONES: dict[str, str] = {
     "sophosxl.net": "Sophos Live Protection / SXL lookups (Sophos KB 111334; SANS ISC diary 24844)",
