@@ -7,7 +7,8 @@ Blocks as the IEEE registry names them (kb/data/oui/oui.csv.gz): 00:13:A3 'Sieme
 Industry Software Inc.', 00:18:65 'Siemens Healthcare Diagnostics Manufacturing Ltd', 88:4B:39 'Siemens AG, Healthcare
 Sector', EC:1C:5D 'Siemens AG' (Amberg, the SIMATIC plant), 08:00:06 'SIEMENS AG' (SIMATIC NET devices), 00:01:E3
 'Siemens AG' (Bocholt: telephones), 00:1A:E8 'Unify Software and Solutions GmbH & Co. KG', 00:1F:46 'Nortel Networks',
-00:09:18 'SAMSUNG TECHWIN CO.,LTD', E4:30:22 'Hanwha Techwin Security Vietnam'."""
+00:90:CF 'NORTEL', 00:50:C2:05C 'Nortel Networks PLC (UK)', 00:90:8E 'Nortel Networks Broadband Access', 00:09:18
+'SAMSUNG TECHWIN CO.,LTD', E4:30:22 'Hanwha Techwin Security Vietnam'."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ SIEMENS_AMBERG = "ec:1c:5d:00:00:01"
 SIEMENS_AG = "00:01:e3:00:00:01"
 UNIFY = "00:1a:e8:00:00:01"
 NORTEL = "00:1f:46:00:00:01"
+NORTEL_SPELLED_ALONE = ["00:90:cf:00:00:01", "00:50:c2:05:c0:01"]  # 'NORTEL', IAB 'Nortel Networks PLC (UK)'
+NORTEL_BROADBAND_ACCESS = "00:90:8e:00:00:01"  # 'Nortel Networks Broadband Access'
 SAMSUNG_TECHWIN = "00:09:18:00:00:01"
 HANWHA_PATH = ["/profile2/media.smp"]  # rtsp.path.hanwha: a Wisenet camera's stream path
 
@@ -79,6 +82,20 @@ def test_a_nortel_built_avaya_1200_phone_agrees_with_nortels_block() -> None:
     assert found["vendor"] == "Avaya" and found["device_type"] == "voip_phone"
     vendor = vendor_evidence(NORTEL, dhcp__vendor_class=["Nortel-SIP-Phone-A"])
     assert len(vendor.evidence) == 2 and all(e["agrees"] for e in vendor.evidence)
+
+
+@pytest.mark.parametrize("mac", NORTEL_SPELLED_ALONE, ids=["nortel-0090cf", "nortel-plc-uk-iab"])
+def test_nortels_other_spellings_are_nortel_networks_and_an_avaya_phone_agrees(mac: str) -> None:
+    assert classify(mac)[0].get("vendor") == "Nortel Networks"
+    found, _ = classify(mac, dhcp__vendor_class=["Nortel-SIP-Phone-A"])
+    assert found["vendor"] == "Avaya"
+    vendor = vendor_evidence(mac, dhcp__vendor_class=["Nortel-SIP-Phone-A"])
+    assert len(vendor.evidence) == 2 and all(e["agrees"] for e in vendor.evidence)
+
+
+def test_nortels_carrier_broadband_access_block_is_no_avaya_block() -> None:
+    assert classify(NORTEL_BROADBAND_ACCESS)[0].get("vendor") == "Nortel Networks Broadband Access"
+    assert not CLASSIFIER.kb.vendor_names.related("Nortel Networks Broadband Access", "Avaya")
 
 
 def test_a_hanwha_camera_on_samsung_techwins_block_agrees_with_it() -> None:

@@ -79,7 +79,8 @@ def test_a_labelled_vendor_is_the_knowledge_bases_name_or_none(evaluator: object
     # Fingerbank: the leading words, when the IEEE registry names such a vendor (never the rules under test)
     assert vendor(entry("Polycom SoundPoint IP 650")) == "Polycom"
     assert vendor(entry("Nortel Networks IP Phone 2004")) == "Nortel Networks"
-    assert vendor(entry("Nortel IP Phone 2004")) is None  # no registrant is named Nortel alone here
+    # the bare 'Nortel' is Nortel Networks (vendor_aliases.yaml, as the IEEE registry's 00:90:CF 'NORTEL' is)
+    assert vendor(entry("Nortel IP Phone 2004")) == "Nortel Networks"
     assert vendor(entry("Sunrocket VoIP Gizmo")) is None
 
 
