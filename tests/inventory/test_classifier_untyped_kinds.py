@@ -106,12 +106,20 @@ def test_an_m580_safety_cpu_is_a_safety_controller(code: str, expected: str) -> 
     assert kind(stating(modbus__product_code=code)) == ("Schneider Electric", expected)
 
 
-def test_hima_by_its_cip_id_or_its_block_is_a_safety_controller_pilz_is_not() -> None:
+def test_hima_by_its_cip_id_is_a_safety_controller_pilz_is_not() -> None:
     assert kind(stating(enip__vendor_id="925")) == ("HIMA", "safety_controller")
-    assert kind(stating("00:e0:a1:00:00:01")) == ("HIMA", "safety_controller")
+    assert kind(stating("00:e0:a1:00:00:01", enip__vendor_id="925")) == ("HIMA", "safety_controller")
     # Pilz builds safety relays, drives and operator terminals besides its controllers: its id names the maker only
     assert kind(stating(enip__vendor_id="181")) == ("Pilz", None)
     assert kind(stating("00:02:48:00:00:01")) == ("Pilz", None)
+
+
+def test_hima_s_block_alone_is_ot_equipment_of_no_one_kind() -> None:
+    """HIMA's block holds its HIMatrix remote I/O modules (F1 DI 16 01, F3 DIO 8/8 01: io_module, on their own
+    addresses) as well as its controllers: the block alone names the maker and category OT, no kind (review R2 of
+    e7c0923: it typed every HIMA address a safety controller)."""
+    found = CLASSIFIER.classify(stating("00:e0:a1:00:00:01"))
+    assert found["vendor"].value == "HIMA" and found["category"].value == "ot" and "device_type" not in found
 
 
 # ---- fire alarm panels -------------------------------------------------------------------------------------------

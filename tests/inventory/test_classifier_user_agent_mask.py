@@ -131,8 +131,8 @@ def test_a_pc_or_mac_sharing_a_printer_keeps_its_browser() -> None:
 @pytest.mark.parametrize("ua", [EDGE_UA, MIRAI_UAS[0]])
 def test_a_browser_the_devices_own_dhcp_agrees_with_is_no_mask(mac: str, ua: str) -> None:
     # a Windows User-Agent beside Windows' own DHCP client (MSFT 5.0 and its request list) states the system the
-    # device's stack states: no bot's mask, so a maker's block typing a kind (Otis, KONE: elevator_controller; HIMA:
-    # safety_controller; Hikvision: camera, 0.5 each) does not set it aside (review R1 of e7c0923: such a PC was an
-    # elevator controller, a safety controller, or a 'camera' of category it)
+    # device's stack states: no bot's mask, so a maker's block typing a kind (Otis, KONE: elevator_controller;
+    # Hikvision: camera, 0.5 each) or naming a category (HIMA: ot) does not set it aside (review R1 of e7c0923: a PC
+    # was an elevator controller, a safety controller, or a 'camera' of category it)
     found = concluded(stating(mac, **WINDOWS_DHCP, http__user_agent=ua))
     assert (found["os"], found["device_type"], found["category"]) == ("Windows", "workstation", "it")
