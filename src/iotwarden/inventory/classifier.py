@@ -156,10 +156,9 @@ class Classifier:
             if found is not None:
                 out[prop] = found
         kinds = self._it_system_evidence(matches, out.get("os"))
-        dtype = self._device_type(kinds)
+        dtype, category = weighing.kind(self.kb.taxonomy, self.min_confidence, kinds)
         if dtype is not None:
             out["device_type"] = dtype
-        category = self._category(kinds)
         if category is not None:
             out["category"] = category
         return out

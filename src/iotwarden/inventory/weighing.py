@@ -1,6 +1,7 @@
 """How knowledge-base evidence is weighed into a conclusion (model.Device.classification): matches grouped by
 source, a value's support the noisy-or of its groups, a vendor's confidence its share under Dempster's rule, a
-type drawing on its ancestors and a category on its types; pure functions, for inventory/classifier.py.
+type drawing on its ancestors and a category on its types, the two agreeing; pure functions, for
+inventory/classifier.py.
 """
 
 # How evidence is weighed, per classified property (CLASSIFIED_FIELDS):
@@ -186,9 +187,29 @@ def device_type(taxonomy: Taxonomy, min_confidence: float, matches: list[Match])
                     frozenset(taxonomy.ancestors(best)))
 
 
-def category(taxonomy: Taxonomy, min_confidence: float, matches: list[Match]) -> Conclusion | None:
-    """A category draws on direct category rules and on every type evidence of that category."""
+def stated_support(taxonomy: Taxonomy, type_id: str, matches: list[Match]) -> float:
+    """The support the product's own evidence (no MAC block's kind, no part's) gives ``type_id`` and its ancestors."""
+    related = {type_id, *taxonomy.ancestors(type_id)}
+    groups = by_source("device_type", [m for m in matches if not is_component(m)
+                                       and m.conclusions.get("device_type") in related])
+    best: dict[str, float] = {}
+    for g in groups.values():
+        for group, w in g.items():
+            best[group] = max(best.get(group, 0.0), w)
+    return noisy_or(best.values())
+
+
+def category(taxonomy: Taxonomy, min_confidence: float, matches: list[Match],
+             prefer: str | None = None, *, stated_type: bool = False) -> Conclusion | None:
+    """A category draws on direct category rules and on every type evidence of that category. As for a vendor
+    and a type, a category the product's own evidence (no MAC block's kind, no part's) supports up to the
+    threshold wins over one only component evidence carries there (a camera maker's block under a host its own
+    DHCP client says runs Windows). Among those, ``prefer`` (the concluded type's category) wins when the product's
+    own evidence states the type (``stated_type``: the type says what the device is, an Axis door controller
+    naming itself among Axis's camera-wide signs), else the better supported one; between equals ``prefer``, then
+    more sources."""
     groups: dict[str, dict[str, float]] = defaultdict(dict)
+    stated: dict[str, dict[str, float]] = defaultdict(dict)
     for m in matches:
         cats = set()
         if m.conclusions.get("category"):
@@ -197,12 +218,18 @@ def category(taxonomy: Taxonomy, min_confidence: float, matches: list[Match]) ->
         if tid and taxonomy.get(tid) is not None:
             cats.add(taxonomy.category_of(tid))
         for cat in cats:
-            g = groups[cat]
-            g[source(m)] = max(g.get(source(m), 0.0), m.weight)
+            for table in (groups, stated) if not is_component(m) else (groups,):
+                g = table[cat]
+                g[source(m)] = max(g.get(source(m), 0.0), m.weight)
     support = {c: noisy_or(g.values()) for c, g in groups.items()}
     if not support:
         return None
-    best = max(support, key=lambda c: (round(support[c], 9), len(groups[c]), c))
+
+    def rank(c: str) -> tuple[bool, bool, float, bool, int, str]:
+        return (noisy_or(stated[c].values()) >= min_confidence, stated_type and c == prefer, round(support[c], 9),
+                c == prefer, len(groups[c]), c)
+
+    best = max(support, key=rank)
     if support[best] < min_confidence:
         return None
     evidence = []
@@ -217,3 +244,31 @@ def category(taxonomy: Taxonomy, min_confidence: float, matches: list[Match]) ->
         evidence.append(item)
     evidence.sort(key=lambda e: (not e["agrees"], -e["weight"], e["rule_id"], e["value"]))
     return Conclusion(best, support[best], evidence[:MAX_EVIDENCE_PER_CONCLUSION])
+
+
+def kind(taxonomy: Taxonomy, min_confidence: float,
+         matches: list[Match]) -> tuple[Conclusion | None, Conclusion | None]:
+    """The device type and the category, which agree with the taxonomy (each type has its category). The category
+    follows a type the product's own evidence states (stated_support up to the threshold); a type only a maker's
+    block or a part carries there yields to a category the device's own evidence states (category: a camera maker's
+    block under a host its own DHCP client says runs Windows is no camera, a printer maker's block answering DNP3 no
+    printer), and the best type of that category, if one reaches the threshold, is concluded instead. With no
+    category reaching the threshold the category follows the type."""
+    dtype = device_type(taxonomy, min_confidence, matches)
+    typed = taxonomy.category_of(dtype.value) if dtype is not None and taxonomy.get(dtype.value) else None
+    stated = dtype is not None and stated_support(taxonomy, dtype.value, matches) >= min_confidence
+    found = category(taxonomy, min_confidence, matches, typed, stated_type=stated)
+    if found is None:
+        if dtype is None or typed is None:
+            return dtype, None
+        return dtype, Conclusion(typed, dtype.confidence, dtype.evidence)
+    if typed is not None and typed != found.value:  # the type yields to its category's rival
+        rest = [m for m in matches if not _types_other(taxonomy, m, found.value)]
+        dtype = device_type(taxonomy, min_confidence, rest)
+    return dtype, found
+
+
+def _types_other(taxonomy: Taxonomy, match: Match, category_id: str) -> bool:
+    """Whether ``match`` concludes a device type of another category than ``category_id``."""
+    tid = match.conclusions.get("device_type")
+    return tid is not None and taxonomy.get(tid) is not None and taxonomy.category_of(tid) != category_id
