@@ -108,6 +108,36 @@ def test_a_walk_that_sends_bogus_credentials_is_still_enumeration(bogus: str) ->
     assert alerts[0].evidence["users_probed"] >= 20
 
 
+@pytest.mark.parametrize("status", [400, 405, 420, 483, 488, 500, 501, 505, 513])
+def test_a_walk_that_draws_an_error_for_each_user_it_was_refused_is_still_enumeration(status: int) -> None:
+    """svwar's walk that, after each user's refusal, sends that user a request the server rejects before any
+    authentication (an unknown method: 501, RFC 3261 §8.2.1; Max-Forwards 0: 483, §16.3; a bad request: 400; an
+    unsupported SIP version: 505): such an error says nothing of the user, the request got past nothing. Before: any
+    answer from 180 up that is no refusal cleared its user, so one extra request per user hid the walk."""
+    obs = []
+    for i in range(40):
+        t, user = 10.0 + i * 0.05, str(100 + i)
+        obs += [_request(t, user), _answer(t + 0.01, user, 401 if i % 7 else 404),
+                _request(t + 0.02, user, method="XYZZY"), _answer(t + 0.03, user, status)]
+    obs.append(_request(60.0, "999"))  # time passes: the refused users are settled
+    alerts = feed([SipReconDetector()], observations=obs)
+    assert [(a.id, a.src_ip, a.dst_ip) for a in alerts] == [(EXTENSIONS, CLIENT, SERVER)]
+    assert alerts[0].evidence["users_probed"] == 40
+
+
+@pytest.mark.parametrize("status", [180, 183, 200, 202, 302, 480, 486, 487, 503, 600, 603])
+def test_an_answer_past_authentication_clears_the_user_it_refused(status: int) -> None:
+    """Lines challenged and then registered, routed, redirected, ringing, busy, unavailable or declined: real lines
+    and calls, no enumeration."""
+    obs = []
+    for i in range(40):
+        t, user = 10.0 + i * 0.05, str(2000 + i)
+        obs += [_request(t, user), _answer(t + 0.005, user, 401),
+                _request(t + 0.01, user, credentials=True), _answer(t + 0.015, user, status, True)]
+    obs.append(_request(120.0, "2000", credentials=True))
+    assert feed([SipReconDetector()], observations=obs) == []
+
+
 def test_an_sbc_whose_answers_are_accepted_without_credentials_seen_is_no_enumeration() -> None:
     """Zeek's sip.log says nothing of credentials: an SBC's lines challenged (401) and then registered (200) are
     real lines by the acceptance alone; a phone's calls challenged (407) and then routed (180, 486) too."""

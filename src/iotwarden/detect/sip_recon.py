@@ -16,8 +16,10 @@ Ids:
   INVITE/OPTIONS) per extension of a range and reads the answer (404 for no such user, 401/407 for
   one that exists, §21.4.5, §22), never authenticating. A user counts as *probed* when a request
   for it was refused (401, 403, 404, 407, 484; not a Digest challenge of a stale nonce, RFC 7616
-  §3.3) and no request for that user was accepted within ``follow_s`` (an answer from 180 up
-  that is no refusal: registered, or a call routed, ringing, busy or declined; or a 404/484 to a
+  §3.3) and no request for that user was accepted within ``follow_s`` (an answer only a request
+  past authentication gets, :data:`ACCEPTED_FINAL` and 180-399: registered, or a call routed,
+  ringing, busy or declined; not an error a server gives before authenticating, which a walk can
+  draw for each user at will: 400, 405, 483, 501, ...; or a 404/484 to a
   request with credentials, which refuses no credentials: a phone's call to a wrong number, its
   BLF subscription to an extension gone): a phone or an SBC answers every Digest challenge at once
   (§22.2) and is registered, so registering hundreds of real lines never counts. A refusal of
@@ -60,7 +62,12 @@ TOOLS = re.compile(r"(?<![\w-])(friendly-scanner|pplsip|sipptk|sipcli|sipvicious
                    r"vaxsipuseragent)(?![\w-])", re.IGNORECASE)
 # RFC 3261 §21.4: Unauthorized, Forbidden, Not Found, Proxy Authentication Required, Address Incomplete
 REFUSED = frozenset({401, 403, 404, 407, 484})
-ACCEPTED_FROM = 180  # an answer from Ringing (§21.1.2) up that is no refusal: the request got past authentication
+# answers a request gets only past authentication (§21): ringing or progress (180-199), success, a redirect (a call
+# routed), and a callee's or the route's refusal to talk (480 Temporarily Unavailable, 486 Busy Here, 487 Request
+# Terminated, 503/504, 600 Busy Everywhere, 603 Decline). Not the errors a server gives before it authenticates
+# anything (400, 405, 420, 483, 488, 500, 501, 505, 513: a bad request, an unknown method, Max-Forwards 0, ...): a walk
+# draws one for each user it was refused at will, and they say nothing of the user
+ACCEPTED_FINAL = frozenset({480, 486, 487, 503, 504, 600, 603})
 # Not Found, Address Incomplete to a request with credentials: no credentials refused (a phone's call to a wrong
 # number, its BLF subscription to an extension gone); a walk's made-up credentials get 401/403/407 for a line there is
 UNKNOWN_TARGET = frozenset({404, 484})
@@ -117,7 +124,7 @@ class SipReconDetector(Detector):
             if status in REFUSED and not passed:
                 if f.get("auth_stale") is not True:  # a stale nonce's challenge refuses no credentials
                     self._refused(ctx, obs, user)
-            elif status >= ACCEPTED_FROM:  # the request got past authentication: a real line or call
+            elif passed or 180 <= status < 400 or status in ACCEPTED_FINAL:  # past authentication: a real line or call
                 key = (site_host(obs.dst_ip, obs.domain), site_host(obs.src_ip, obs.domain))  # as _refused keys it
                 pair = self._pairs.get(key)
                 if pair is not None:
