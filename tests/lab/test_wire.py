@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import itertools
 import random
+import struct
 
 import dpkt
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from iotwarden.lab.wire import ACK, FIN, PSH, SYN, Host, TcpStream, checksum, multicast_mac, udp_frame
 from tests.lab.capcheck import ones_sum_ok
@@ -14,6 +17,26 @@ from tests.lab.capcheck import ones_sum_ok
 def test_checksum_matches_the_rfc1071_worked_example() -> None:
     # RFC 1071 §3: the words 0001 f203 f4f5 f6f7 sum to ddf2; the checksum is its complement
     assert checksum(bytes.fromhex("0001f203f4f5f6f7")) == 0xFFFF - 0xDDF2
+
+
+def _word_by_word(data: bytes) -> int:
+    """RFC 1071 §4.1's loop: 16-bit words summed with their carries folded back, then complemented."""
+    padded = data + b"\x00" * (len(data) % 2)
+    total: int = sum(struct.unpack(f"!{len(padded) // 2}H", padded))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+@settings(max_examples=300)
+@given(st.one_of(st.binary(max_size=1600), st.lists(st.sampled_from([b"\x00", b"\xff"]), max_size=40).map(b"".join)))
+@example(b"")
+@example(b"\xff\xff")  # a nonzero sum that is a multiple of 0xFFFF: 0xFFFF, so the checksum 0
+@example(b"\x00\x00\xff\xff\xff\xff")
+@example(b"\x01")  # odd length: padded with a zero byte
+def test_checksum_is_the_word_by_word_sum(data: bytes) -> None:
+    """checksum reads the data as one number modulo 0xFFFF; the same value as the word-by-word sum, on any bytes."""
+    assert checksum(data) == _word_by_word(data)
 
 
 def test_multicast_mac_maps_the_low_23_bits() -> None:
