@@ -28,6 +28,9 @@ def test_default_credential_from_the_shipped_base_is_cracked(weak: dict[str, Fin
     ("$sha1$100000$abcdefgh$x", 58), ("$sha1$4294967295$abcdefgh$x", 2_454_268),
     ("$md5$abcdefgh$x", 4), ("$md5,rounds=50000$abcdefgh$x", 47), ("$md5,rounds=4294963199$ab$x", 3_670_913),
     ("$md5,rounds=4294963200$ab$x", defaults.MAX_CRYPT_WORK + 1),  # past libxcrypt's most: refused
+    # libxcrypt reads rounds= after '$md5$' as after '$md5,' (crypt-sunmd5.c): the same work, the same cost
+    ("$md5$rounds=50000$abcdefgh$x", 47), ("$md5$rounds=4294963199$ab$x", 3_670_913),
+    ("$md5$rounds=4294963200$ab$x", defaults.MAX_CRYPT_WORK + 1),
     ("$y$j9T$abcdefgh$x", 10), ("$y$jET$abcdefgh$x", 320), ("$gy$jzT$abcdefgh$x", 10 * 2**52),
     ("$y$j9/$abcdefgh$x", 1), ("$y$j9D$abcdefgh$x", 5),  # r = 2, 16: memory and time go with r
     ("$y$j9T..$abcdefgh$x", defaults.MAX_CRYPT_WORK + 1),  # a parameter form not read
@@ -41,7 +44,7 @@ def test_a_hash_costs_what_it_states(setting: str, units: int) -> None:
 # settings that cost 10-50 ms a guess, one per scheme and cost parameter guess_cost reads
 MEASURED = ["$5$rounds=20000$abcdefgh$", "$6$rounds=30000$abcdefgh$", "$2b$07$" + "a" * 22, "$y$j9T$abcdefgh$",
             "$y$jA5$abcdefgh$", "$7$AU..../....abcdefgh$", "$sha1$30000$abcdefgh$", "$md5,rounds=20000$abcdefgh$",
-            "_.zz.abcd", "$md5$abcdefgh$"]
+            "_.zz.abcd", "$md5$abcdefgh$", "$md5$rounds=20000$abcdefgh$"]
 
 
 def _cpu_s(setting: str, tries: int = 3) -> float:
@@ -85,6 +88,7 @@ def test_a_hash_stating_a_huge_cost_is_not_tried_and_the_others_still_are(tmp_pa
         "evil3:$y$jPT$abcdefghijklmnop$x:19000:0:99999:7:::",
         "evil4:$md5,rounds=4294963199$abcdefgh$x:19000:0:99999:7:::",  # ~6,000 s a guess: estimated 1 until now
         "evil5:$5$rounds=999999999$abcdefgh$x:19000:0:99999:7:::",
+        "evil6:$md5$rounds=4294963199$abcdefgh$x:19000:0:99999:7:::",  # SunMD5's other spelling of its rounds
         f"root:{defaults.crypt(password, '$6$abcdefgh$')}:19000:0:99999:7:::",
     ]) + "\n")
     ctx = Context("firmware:x", [UnpackedFile("/etc/shadow", "/etc/shadow", shadow, shadow.stat().st_size, 0o600)])

@@ -45,7 +45,8 @@ _SHA_CRYPT = re.compile(r"^\$([56])\$(?:rounds=(\d+)\$)?")
 _BCRYPT = re.compile(r"^\$2[abxy]?\$(\d{2})\$")
 _SHA1_CRYPT = re.compile(r"^\$sha1\$(\d+)\$")
 _YESCRYPT = re.compile(r"^\$g?y\$([./0-9A-Za-z]+)\$")
-_SUNMD5 = re.compile(r"^\$md5(?:,rounds=(\d+))?[$,]")
+# Sun's '$md5,rounds=N$salt$', and '$md5$rounds=N$salt$': libxcrypt reads rounds= after either separator
+_SUNMD5 = re.compile(r"^\$md5(?:[$,]rounds=(\d+))?[$,]")
 _SCRYPT = re.compile(r"^\$7\$([./0-9A-Za-z])([./0-9A-Za-z]{10})")
 _BSDI_DES = re.compile(r"^_([./0-9A-Za-z]{4})")
 _lock = threading.Lock()  # crypt(3) returns a static buffer
