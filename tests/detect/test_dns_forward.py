@@ -45,19 +45,21 @@ def test_the_questions_are_bounded_least_recently_asked_forgotten_first() -> Non
     assert not q.forwarded("10.9.9.1", UPSTREAM, "example.org", 1004.5)  # forgotten: its own
 
 
-def test_when_each_address_was_last_asked_is_kept_bounded_least_recently_asked_forgotten_first() -> None:
+def test_whether_an_address_was_just_asked_a_topic_is_told_without_asking_anything() -> None:
     """detect.c2_dns_poll reads a resolver's iterative query as one for a client's question when the resolver was
-    asked anything within within_s before; a host asking itself asks nothing of another."""
+    asked that name, or an alias of it, within within_s before: asked() only looks; a host asking itself asks nothing
+    of another."""
     q = Questions(limit=2, within_s=5.0)
     q.forwarded(CLIENT, RESOLVER, "example.net", 1000.0)
-    assert q.asked_within(RESOLVER, 1005.0) and not q.asked_within(RESOLVER, 1005.1)
-    assert not q.asked_within(RESOLVER, 999.0) and not q.asked_within(CLIENT, 1000.0)
+    assert q.asked(RESOLVER, "example.net", 1005.0) and not q.asked(RESOLVER, "example.net", 1005.1)
+    assert not q.asked(RESOLVER, "example.net", 999.0) and not q.asked(RESOLVER, "example.org", 1000.0)
+    assert not q.asked(CLIENT, "example.net", 1000.0) and len(q) == 1  # looking asked nothing
     q.forwarded(UPSTREAM, UPSTREAM, "example.org", 1001.0)
-    assert not q.asked_within(UPSTREAM, 1001.0)
+    assert not q.asked(UPSTREAM, "example.org", 1001.0)
     q.forwarded(RESOLVER, UPSTREAM, "example.net", 1001.0)
     q.forwarded(CLIENT, "10.9.9.1", "example.net", 1002.0)
-    assert not q.asked_within(RESOLVER, 1002.0)  # the least recently asked of three, past limit 2
-    assert q.asked_within(UPSTREAM, 1002.0) and q.asked_within("10.9.9.1", 1002.0)
+    assert not q.asked(RESOLVER, "example.net", 1002.0)  # the least recently asked of three, past limit 2
+    assert q.asked(UPSTREAM, "example.net", 1002.0) and q.asked("10.9.9.1", "example.net", 1002.0)
 
 
 def test_a_forward_is_told_before_its_own_question_makes_room() -> None:

@@ -4,6 +4,7 @@ server's SPF checks of many domains, sporadic TXT lookups and a resolver's retri
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -21,9 +22,17 @@ def _query(t: float, name: str, qtype: str = "TXT", src: str = "10.0.0.7", *, ds
                        src_port=40000, dst_port=53, ip_proto=17, fields=fields)
 
 
-def _answer(t: float, name: str, server: str, client: str) -> Observation:
+def _answer(t: float, name: str, server: str, client: str, *, cname: str | None = None,
+            zeek: bool = False) -> Observation:
+    """``server``'s answer to ``client``'s TXT question of ``name``, through a CNAME to ``cname`` when given (from a
+    Zeek dns.log: its answers' type not told, each owned by the question)."""
+    answers: list[dict[str, object]] = []
+    if cname is not None:
+        answers = [{"name": name, "type": "?" if zeek else "CNAME", "ttl": 3600, "data": cname},
+                   {"name": name if zeek else cname, "type": "TXT", "ttl": 300, "data": ["v=DKIM1; k=rsa; p=MIGf"]}]
     return Observation(ts=t, proto="dns", kind="response", src_ip=server, dst_ip=client, src_port=53,
-                       dst_port=40000, ip_proto=17, fields={"qname": name, "qtype": "TXT", "rd": True, "answers": []})
+                       dst_port=40000, ip_proto=17, fields={"qname": name, "qtype": "TXT", "rd": True,
+                                                           "answers": answers})
 
 
 def _polls(name: str, period: float, n: int, *, qtype: str = "TXT", jitter: float = 0.2, seed: int = 1,
@@ -122,12 +131,14 @@ def test_a_poll_jittered_up_to_half_its_period_is_still_c2(period: float, jitter
 RESOLVER, MAIL = "10.0.0.53", "10.0.0.25"
 
 
-def _clients_lookups(name: str, rng: random.Random, until: float, client: str = MAIL) -> list[Observation]:
+def _clients_lookups(name: str, rng: random.Random, until: float, client: str = MAIL, *, cname: str | None = None,
+                     zeek: bool = False) -> list[Observation]:
     """A mail relay's lookups of one name through the site's resolver as its mail comes (Poisson, one every ~20 s),
     each answered."""
     t, out = 1000.0, []
     while t < until:
-        out += [_query(t, name, src=client, dst=RESOLVER, rd=True), _answer(t + 0.01, name, RESOLVER, client)]
+        out += [_query(t, name, src=client, dst=RESOLVER, rd=True),
+                _answer(t + 0.01, name, RESOLVER, client, cname=cname, zeek=zeek)]
         t += rng.expovariate(1 / 20)
     return out
 
@@ -197,9 +208,54 @@ def test_the_hosts_answering_and_the_questions_put_to_a_host_are_bounded() -> No
     assert feed([det], observations=obs) == []
     assert (len(det._asked), len(det._servers)) == (8, 8)
     assert ("10.0.1.39", "n39.example.net") in det._asked and "10.0.1.39" in det._servers
-    # when each was last asked, kept as long: the latest 8 servers' (32-39), not the earlier ones'
-    assert det._asked.asked_within("10.0.1.39", 1039.1) and det._asked.asked_within("10.0.1.32", 1032.1)
-    assert not det._asked.asked_within("10.0.1.31", 1031.1)
+    # what each was last asked, kept as long: the latest 8 servers' (32-39), not the earlier ones'
+    assert det._asked.asked("10.0.1.39", "n39.example.net", 1039.1)
+    assert det._asked.asked("10.0.1.32", "n32.example.net", 1032.1)
+    assert not det._asked.asked("10.0.1.31", "n31.example.net", 1031.1)
+
+
+def test_the_aliases_answers_named_are_bounded() -> None:
+    det = DnsPollDetector({"max_series": 8})
+    obs = [_answer(1000.0 + i, f"a{i}.example.net", RESOLVER, MAIL, cname=f"c{i}.example.org") for i in range(40)]
+    assert feed([det], observations=obs) == []
+    assert len(det._aliases) == 8 and det._aliases["c39.example.org"] == "a39.example.net"
+    assert "c31.example.org" not in det._aliases
+
+
+def _busy_server_and_a_bot_on_it(server: str, client_names: list[str]) -> list[Observation]:
+    """A mail relay's TXT questions to ``server`` (a DC that iterates from root hints) about every 10 s, each answered,
+    and a bot on the server polling its own name every 2 min: the server's DNS service iterates for the bot's stub
+    query, which stays on loopback, with RD clear."""
+    rng, obs, t = random.Random(4), [], 1000.0
+    while t < 1000.0 + 3 * 3600:
+        name = rng.choice(client_names)
+        obs += [_query(t, name, src=MAIL, dst=server, rd=True), _answer(t + 0.05, name, server, MAIL)]
+        t += rng.expovariate(1 / 10)
+    return obs + _polls("cmd.c2-example.net", 120, 30, src=server, dst="203.0.113.53", rd=False)
+
+
+def test_a_bot_on_a_busy_iterating_dns_server_is_read() -> None:
+    """Before: any RD-clear query from a server asked anything within same_poll_s was its clients', so a bot on a busy
+    domain controller (its TXT questions every ~10 s) polling with RD clear was never read."""
+    dc = "10.0.0.10"
+    names = [f"sel{i}._domainkey.sender{i}.example" for i in range(300)]
+    alerts = feed([DnsPollDetector()], observations=sorted(_busy_server_and_a_bot_on_it(dc, names),
+                                                            key=lambda o: o.ts))
+    assert [(a.src_ip, a.key) for a in alerts] == [(dc, "cmd.c2-example.net")]
+
+
+@pytest.mark.parametrize("zeek", [False, True])
+def test_a_resolver_following_a_cname_for_its_clients_is_no_c2(zeek: bool) -> None:
+    """A DKIM selector's CNAME to the mail provider's key (RFC 1034 §3.6.2: the resolver follows it): the resolver
+    iterates the canonical name's TXT (RD clear) at its first client question after each TTL, steadily; that name no
+    client asked, but its alias was put to the resolver just before (a Zeek dns.log gives the CNAME as an answer of
+    type '?', owned by the question)."""
+    alias, canonical = "k1._domainkey.shop.example", "dkim.mcsv.example"
+    lookups = _clients_lookups(alias, random.Random(6), 1000.0 + 4 * 3600, cname=canonical, zeek=zeek)
+    refreshes = [replace(o, fields={**o.fields, "qname": canonical})
+                 for o in _refreshes(lookups, 300.0, rd=False, upstream="198.51.100.53")]
+    assert len(refreshes) >= 40
+    assert feed([DnsPollDetector()], observations=sorted(lookups + refreshes, key=lambda o: o.ts)) == []
 
 
 def test_a_poll_of_a_new_name_each_time_is_c2_of_its_parent() -> None:

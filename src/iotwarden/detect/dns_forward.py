@@ -15,28 +15,24 @@ class Questions:
     is what a detector matches a forward by (a name, or its registered domain: a QNAME-minimising resolver asks its
     upstream shorter names). A query from ``src`` to ``dst`` under a topic ``src`` was asked within ``within_s``
     before (by any client) is ``src`` forwarding that client's question, not ``src``'s own. Kept by bare address: a
-    routed resolver is asked on its clients' VLAN and asks upstream on its own. When each address was last asked
-    any question is kept too (:meth:`asked_within`), up to ``limit`` addresses."""
+    routed resolver is asked on its clients' VLAN and asks upstream on its own."""
 
     def __init__(self, limit: int, within_s: float) -> None:
         self.limit, self.within_s = limit, within_s
         self._asked: OrderedDict[tuple[str, str], float] = OrderedDict()
-        self._last: OrderedDict[str, float] = OrderedDict()  # asked address -> when it was last asked anything
 
     def forwarded(self, src: str, dst: str, topic: str, ts: float) -> bool:
         """Whether a query under ``topic`` from ``src`` to ``dst`` at ``ts`` is a forward (class doc): ``src`` was
         asked ``topic`` within ``within_s`` before. Its own question to ``dst`` is remembered; a host asking itself
         forwards nothing and asks nothing of another."""
-        last = self._asked.get((src, topic))
+        asked = self.asked(src, topic, ts)
         if dst and dst != src:
             lru_put(self._asked, (dst, topic), ts, self.limit)
-            lru_put(self._last, dst, ts, self.limit)
-        return last is not None and 0.0 <= ts - last <= self.within_s
+        return asked
 
-    def asked_within(self, address: str, ts: float) -> bool:
-        """Whether ``address`` was asked any question by another host within ``within_s`` before ``ts``: a resolver's
-        iterative query then may be for it (detect.c2_dns_poll)."""
-        last = self._last.get(address)
+    def asked(self, address: str, topic: str, ts: float) -> bool:
+        """Whether ``address`` was asked under ``topic`` by another host within ``within_s`` before ``ts``."""
+        last = self._asked.get((address, topic))
         return last is not None and 0.0 <= ts - last <= self.within_s
 
     def __len__(self) -> int:

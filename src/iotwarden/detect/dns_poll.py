@@ -29,13 +29,16 @@ A resolver's queries are its clients', not its own polls: a site's resolver asks
 its cached answer runs out (RFC 1035 §7.4; BIND's and Unbound's prefetch refresh it as the TTL ends), so its clients'
 lookups of _spf.google.com make it ask every ~300 s all day, steadier than any bot. Not read: an iterative query
 (Recursion Desired clear, RFC 1035 §4.1.1: a resolver asking an authoritative server; a stub resolver, a bot's
-included, sets it) from a host seen answering DNS queries and asked one within ``same_poll_s`` before (a resolver
-iterates for the question just put to it, or for its prefetch; a bot that clears the bit to ask its own name server
-is still read, and so is one that answered a DNS query once to look like a resolver), and a query a host sends within
-``same_poll_s`` after another host asked it the same name (a forwarder passing its client's question on; that
-client's own series is read; a host asking itself forwards nothing). The hosts seen answering, the (host, name)
-questions last put to a host with the time each host was last asked (detect/dns_forward.Questions, shared with
-``detect.dns``) are kept up to ``max_series`` each (LRU), by bare address: a routed resolver answers its clients on
+included, sets it) from a host seen answering DNS queries, of a name another host asked it within ``same_poll_s``
+before or of the canonical name of one (a CNAME its answers named: RFC 1034 §3.6.2, the resolver follows the alias,
+as a DKIM selector's CNAME to the mail provider's key; a resolver iterates for the question just put to it, its
+prefetch too); and a query a host sends within ``same_poll_s`` after another host asked it the same name (a forwarder
+passing its client's question on; that client's own series is read; a host asking itself forwards nothing). A bot on
+a DNS server (a domain controller that iterates from root hints) asks its own name, which no client put to it: read,
+however busy the server, as is a bot that clears the bit to ask its own name server, or answered a DNS query once to
+look like a resolver. The hosts seen answering, the (host, name) questions last put to a host
+(detect/dns_forward.Questions, shared with ``detect.dns``) and the canonical names answers named (each with the alias
+that named it) are kept up to ``max_series`` each (LRU), by bare address: a routed resolver answers its clients on
 their VLAN and asks upstream on its own.
 """
 
@@ -61,6 +64,7 @@ DATA_TYPES = frozenset({"TXT", "NULL"})  # records a C&C answer carries data in 
 # current signature versions from the TXT record of current.cvd.clamav.net before each update check (freshclam.conf
 # DNSDatabaseInfo, its default; Checks 12 a day by default, 24 an hour is common in cron and container setups).
 KNOWN_UPDATE_POLLS = frozenset({"current.cvd.clamav.net"})
+MAX_ALIAS_HOPS = 8  # CNAMEs followed back from a canonical name to the name a client asked (resolvers stop near 8-16)
 
 
 @dataclass(frozen=True)
@@ -107,11 +111,14 @@ class DnsPollDetector(Detector):
         # (asked address, name) -> last asked, and when each address was (detect/dns_forward, shared with detect.dns)
         self._asked = Questions(self.options.max_series, self.options.same_poll_s)
         self._servers: OrderedDict[str, float] = OrderedDict()  # addresses seen answering DNS -> when last (LRU)
+        self._aliases: OrderedDict[str, str] = OrderedDict()  # canonical name -> the alias an answer named it for
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
         name, qtype = obs.fields.get("qname"), obs.fields.get("qtype")
         if obs.proto == "dns" and obs.kind == "response" and obs.src_ip:  # a server (a resolver) answering
             lru_put(self._servers, obs.src_ip, obs.ts, self.options.max_series)
+            if qtype in DATA_TYPES:
+                self._learn_aliases(obs)
             return
         if obs.proto != "dns" or obs.kind != "query" or not isinstance(qtype, str) or qtype not in DATA_TYPES \
                 or not obs.src_ip or not isinstance(name, str) or not name:
@@ -156,12 +163,38 @@ class DnsPollDetector(Detector):
                          observations=[obs])
 
     def _resolving(self, obs: Observation, name: str) -> bool:
-        """Whether ``obs``, a query of ``name``, is a resolver's for its clients (module doc): iterative (RD clear)
-        from a host seen answering DNS and asked a question within ``same_poll_s`` before, or sent within
-        ``same_poll_s`` after the host was asked the name. The question it puts to its server is remembered, so that
-        server's forward of it is told."""
+        """Whether ``obs``, a query of ``name``, is a resolver's for its clients (module doc): sent within
+        ``same_poll_s`` after the host was asked the name, or iterative (RD clear) from a host seen answering DNS and
+        asked, within ``same_poll_s`` before, an alias whose canonical name ``name`` is. The question it puts to its
+        server is remembered, so that server's forward of it is told."""
         src = obs.src_ip or ""
         if self._asked.forwarded(src, obs.dst_ip or "", name, obs.ts):  # by bare address (module doc)
             return True
-        # RFC 1035 §4.1.1: a resolver iterating for the question just put to it; answering once makes no resolver
-        return obs.fields.get("rd") is False and src in self._servers and self._asked.asked_within(src, obs.ts)
+        if obs.fields.get("rd") is not False or src not in self._servers:  # answering once makes no resolver
+            return False
+        # RFC 1035 §4.1.1: a resolver iterating for the question just put to it, or for the canonical name of its alias
+        alias = self._aliases.get(name)
+        for _ in range(MAX_ALIAS_HOPS):
+            if alias is None:
+                return False
+            if self._asked.asked(src, alias, obs.ts):
+                return True
+            alias = self._aliases.get(alias)
+        return False
+
+    def _learn_aliases(self, obs: Observation) -> None:
+        """The CNAMEs of a data record's answer (RFC 1034 §3.6.2): each canonical name with the alias naming it (the
+        record's owner, else the question). A Zeek dns.log gives its answers as text with neither type nor owner: to a
+        TXT or NULL question, one that is a name, not a TXT record's strings, is a CNAME (zeek_map's type "?")."""
+        answers, qname = obs.fields.get("answers"), obs.fields.get("qname")
+        if not isinstance(answers, list):
+            return
+        for answer in answers:
+            if not isinstance(answer, dict) or answer.get("type") not in ("CNAME", "?"):
+                continue
+            owner, target = answer.get("name") or qname, answer.get("data")
+            if isinstance(owner, str) and isinstance(target, str) and owner and "." in target \
+                    and not any(c.isspace() for c in target):
+                alias, canonical = owner.lower().rstrip("."), target.lower().rstrip(".")
+                if alias != canonical:
+                    lru_put(self._aliases, canonical, alias, self.options.max_series)
