@@ -52,6 +52,16 @@ def load_scenario(path: Path) -> Scenario:
     return parse_scenario(read_scenario_file(path), behaviour_params(), attack_params(), source=path.name)
 
 
+def pcap_record(ts: float, frame: bytes) -> bytes:
+    """One classic pcap record (pcap file format §5: seconds, microseconds, captured and original length; the whole
+    frame), as :class:`PcapWriter` writes it."""
+    if not 0 <= ts < PCAP_END_S:  # attacks' parameters can take a frame a year past the scenario's start
+        raise ConfigError(f"a frame at {ts:.0f} s is past 2106-02-07T06:28:15Z, the last time a pcap can carry: "
+                          "start the scenario earlier or its attacks sooner")
+    micros = round(ts * 1_000_000)
+    return struct.pack("<IIII", micros // 1_000_000, micros % 1_000_000, len(frame), len(frame)) + frame
+
+
 class PcapWriter:
     """Streaming classic pcap writer (LINKTYPE_ETHERNET, microsecond timestamps, little-endian)."""
 
@@ -65,11 +75,7 @@ class PcapWriter:
         fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, 1))
 
     def write(self, ts: float, frame: bytes) -> None:
-        if not 0 <= ts < PCAP_END_S:  # attacks' parameters can take a frame a year past the scenario's start
-            raise ConfigError(f"a frame at {ts:.0f} s is past 2106-02-07T06:28:15Z, the last time a pcap can carry: "
-                              "start the scenario earlier or its attacks sooner")
-        micros = round(ts * 1_000_000)
-        rec = struct.pack("<IIII", micros // 1_000_000, micros % 1_000_000, len(frame), len(frame)) + frame
+        rec = pcap_record(ts, frame)
         self._buf.append(rec)
         self._size += len(rec)
         self.packets += 1
