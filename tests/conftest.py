@@ -54,6 +54,7 @@ _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 _real_sendto = socket.socket.sendto
 _real_bind = socket.socket.bind
+_real_sendmsg = socket.socket.sendmsg
 SIOCGSKNS = 0x894C  # linux/sockios.h (Linux 4.9): a file descriptor of the socket's network namespace
 
 
@@ -126,6 +127,22 @@ def _link_guarded_sendto(self: socket.socket, data: bytes, *args: object) -> int
     return _real_sendto(self, data, *args)  # type: ignore[call-overload, no-any-return]
 
 
+def _guarded_sendmsg(self: socket.socket, buffers: object, ancdata: object = (), flags: int = 0,
+                     address: object = None, *, inet: bool = True) -> int:
+    """sendmsg(2) with a destination is sendto's: the same checks (``inet`` False in a netns test: the link's only)."""
+    if address is None:
+        return _real_sendmsg(self, buffers, ancdata, flags)  # type: ignore[arg-type]
+    if inet:
+        _check_target(self, address)
+    _check_link(self, address)
+    return _real_sendmsg(self, buffers, ancdata, flags, address)  # type: ignore[arg-type]
+
+
+def _link_guarded_sendmsg(self: socket.socket, buffers: object, ancdata: object = (), flags: int = 0,
+                          address: object = None) -> int:
+    return _guarded_sendmsg(self, buffers, ancdata, flags, address, inet=False)
+
+
 def _guarded_bind(self: socket.socket, address: object) -> None:
     _check_link(self, address)
     return _real_bind(self, address)  # type: ignore[arg-type]
@@ -139,7 +156,9 @@ def _loopback_only(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(socket.socket, "bind", _guarded_bind)
     if request.node.get_closest_marker("netns"):
         monkeypatch.setattr(socket.socket, "sendto", _link_guarded_sendto)
+        monkeypatch.setattr(socket.socket, "sendmsg", _link_guarded_sendmsg)
         return
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
     monkeypatch.setattr(socket.socket, "sendto", _guarded_sendto)
+    monkeypatch.setattr(socket.socket, "sendmsg", _guarded_sendmsg)

@@ -90,3 +90,28 @@ def test_a_packet_socket_in_a_namespace_the_test_made_is_allowed_even_on_a_real_
         os.close(own)
         os.close(target)
         subprocess.run(["ip", "netns", "delete", netns], check=False, capture_output=True, timeout=20)
+
+
+def test_a_datagram_sent_with_sendmsg_beyond_loopback_is_refused() -> None:
+    """sendmsg(2) names its destination as sendto does: the same guard (before: it passed unchecked)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.close()  # closed: had the guard let it through, sendmsg would fail on the descriptor, sending nothing
+    with pytest.raises(OSError, match="only loopback"):
+        sock.sendmsg([b"x"], [], 0, ("192.0.2.1", 9))  # TEST-NET-1
+
+
+def test_a_frame_sent_with_sendmsg_to_a_real_interface_is_refused() -> None:
+    sock = _packet_socket()
+    sock.close()  # closed, as above: nothing could be sent
+    with pytest.raises(OSError, match=r"packet socket on .*a real interface"):
+        sock.sendmsg([b"\xff" * 60], [], 0, (_real_link(), 0))
+
+
+def test_sendmsg_to_loopback_and_on_a_connected_socket_is_allowed() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+        rx.bind(("127.0.0.1", 0))
+        tx.sendmsg([b"x"], [], 0, rx.getsockname())
+        assert rx.recv(1) == b"x"
+        tx.connect(rx.getsockname())
+        tx.sendmsg([b"y"])
+        assert rx.recv(1) == b"y"
