@@ -202,3 +202,51 @@ def test_a_dual_stack_browser_with_broken_ipv6_is_no_scan() -> None:
     det = ScanDetector()
     feed([det], observations=observations)
     assert len(det._resolved) == 960 and det._resolved.refused == 0
+
+
+def _resolving_sweep(n: int, gap: float, zones: int) -> tuple[list[Observation], list[Flow]]:
+    """A bot looking up one name per target under ``zones`` zones in turn (its own wildcard zones, or public ones like
+    nip.io and sslip.io: each under max_domain_addresses), connecting to each target 10 ms after its answer, ``gap``
+    seconds apart: unanswered SYNs to 445."""
+    targets = [f"10.60.{i // 250}.{i % 250 + 1}" for i in range(n)]
+    lookups = [_answer(i * gap, "10.50.0.66", [a], name=f"{a}.zone{i % zones}.example") for i, a in enumerate(targets)]
+    flows = [tcp_flow("10.50.0.66", a, 445, i * gap + 0.01, sport=20000 + i, flags=(0x02, 0), pkts=(3, 0))
+             for i, a in enumerate(targets)]
+    return lookups, flows
+
+
+def test_a_sweep_hiding_behind_names_of_many_zones_is_a_scan_past_the_clients_bound() -> None:
+    """400 targets, each looked up under one of 40 zones (10 a zone), 0.1 s apart: the first max_client_exemptions
+    (256) within window_s are exempt, the sweep past them a horizontal scan (at fcf6c50 nothing: 40 zones hid 10,240
+    targets); with the bound at 400, nothing. A sweep slower than the bound a window (0.25 s apart, 241 in the first
+    60 s) still hides, as the module doc says."""
+    lookups, flows = _resolving_sweep(400, 0.1, 40)
+    alerts = feed([ScanDetector()], observations=lookups, flows=flows)
+    assert [(a.id, a.key, a.src_ip) for a in alerts] == [("detect.scan.horizontal", "445", "10.50.0.66")]
+    assert alerts[0].first_seen >= 256 * 0.1  # from the first connect past the bound
+    assert feed([ScanDetector({"max_client_exemptions": 400})], observations=lookups, flows=flows) == []
+    assert feed([ScanDetector()], observations=lookups[:300], flows=flows[:300]) != []
+    slow = _resolving_sweep(300, 0.25, 40)
+    assert feed([ScanDetector()], observations=slow[0], flows=slow[1]) == []
+
+
+def test_a_clients_exemptions_are_bounded_a_window_and_a_new_window_starts_afresh() -> None:
+    """At most max_client_exemptions distinct answered addresses exempt a client's probes within window_s of the
+    first; one exempted already is again; past window_s a new window begins."""
+    resolved = Resolved(ScanOptions(max_client_exemptions=3, window_s=60.0))
+    resolved.learn("10.0.0.5", _answer(0.0, "10.0.0.5", [f"203.0.113.{i}" for i in range(5)], ttl=600))
+    assert [resolved.exempt("10.0.0.5", f"203.0.113.{i}", 1.0 + i) for i in range(5)] == [True] * 3 + [False] * 2
+    assert resolved.exempt("10.0.0.5", "203.0.113.0", 30.0) and resolved.spent == 2
+    assert resolved.exempt("10.0.0.5", "203.0.113.4", 61.5)  # over window_s after the first, at 1 s
+    assert not resolved.exempt("10.0.0.6", "203.0.113.4", 61.5)  # another client's answer it was not
+
+
+def test_the_dual_stack_browsers_failed_connects_are_within_the_clients_bound() -> None:
+    """Its 240 unanswered IPv6 connects, 161 in its busiest window_s (two pages and the next's first): all exempt."""
+    observations, flows = _browsing("10.50.0.80")
+    det = ScanDetector()
+    assert feed([det], observations=observations, flows=flows) == []
+    assert det._resolved.spent == 0
+    used = det._resolved._clients["10.50.0.80"].used
+    # the third page's but its first, which at 60.01 s fell in the window begun at 0.01 s (161 then)
+    assert used is not None and len(used) == 79

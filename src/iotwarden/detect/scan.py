@@ -41,7 +41,8 @@ pings (an ARP sweep's: its latest requests; a slow scan's: its port's first prob
 flows, which may be to another port or host hours before.
 
 An address a DNS answer gave the source is no probe target of a connect that starts after that answer, within its
-TTL and bounds (detect/scan_resolved): a client uses the names it looked up, a scanner picks its targets.
+TTL and bounds, at most ``max_client_exemptions`` of them a window (detect/scan_resolved): a client uses the names it
+looked up, a scanner picks its targets.
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ class ScanOptions(Options):
     max_answer_ttl_s: float = 86_400.0
     max_answer_addresses: int = 16  # the first addresses of one answer exempt (a pool answers eight)
     max_domain_addresses: int = 256  # addresses in use one client's answers under one registered domain exempt
+    max_client_exemptions: int = 256  # distinct answered addresses one client's probes are exempt for a window_s
     bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "min_hosts": COUNT, "min_telnet_hosts": COUNT,
                                           "min_ports": COUNT, "min_arp_targets": COUNT, "max_sources": ENTRIES,
                                           "max_targets": ENTRIES, "slow_window_s": SECONDS, "min_slow_hosts": COUNT,
@@ -122,7 +124,8 @@ class ScanOptions(Options):
                                           "hold_s": (0.0, SECONDS[1]), "max_held_hosts": COUNT,
                                           "cadence_tolerance": SHARE, "max_resolved": ENTRIES,
                                           "min_answer_ttl_s": (0.0, SECONDS[1]), "max_answer_ttl_s": SECONDS,
-                                          "max_answer_addresses": ENTRIES, "max_domain_addresses": ENTRIES}
+                                          "max_answer_addresses": ENTRIES, "max_domain_addresses": ENTRIES,
+                                          "max_client_exemptions": ENTRIES}
 
 
 class ScanDetector(Detector):
