@@ -61,9 +61,31 @@ def test_a_windows_pc_with_a_browser_stays_a_windows_workstation(ua: str) -> Non
     assert (found["os"], found["device_type"], found["category"]) == ("Windows", "workstation", "it")
 
 
-def test_a_browser_user_agent_alone_still_types_the_pc() -> None:
-    found = concluded(stating(http__user_agent=EDGE_UA))
+UNKNOWN_BLOCK_MAC = "00:11:22:33:44:55"  # CIMSYS Inc's IEEE block: a registry vendor, no rule types its goods
+
+
+@pytest.mark.parametrize("mac", ["", UNKNOWN_BLOCK_MAC])
+@pytest.mark.parametrize("ua", [EDGE_UA, *MIRAI_UAS[:4]])
+def test_a_browser_user_agent_alone_is_a_guess_at_the_system_only(ua: str, mac: str) -> None:
+    # no DHCP, no kind of its own: a bot's or a script's word as much as a PC's (brief A 4)
+    found = _classifier().classify(stating(mac, http__user_agent=ua))
+    assert found["os"].value == "Windows"
+    assert found["os"].confidence == pytest.approx(0.6)  # the User-Agent's rules are one source, not two agreeing
+    assert "device_type" not in found and "category" not in found, found
+
+
+def test_a_user_agent_confirmed_by_the_devices_own_kind_types_it() -> None:
+    # a client Windows build (smb.ntlm.windows_client_build: workstation) under a desktop browser: a PC
+    found = concluded(stating(smb__ntlm_version="10.0.19045", http__user_agent=EDGE_UA))
     assert (found["os"], found["device_type"], found["category"]) == ("Windows", "workstation", "it")
+
+
+@pytest.mark.parametrize("ua", MIRAI_UAS)
+def test_a_device_s_own_iot_category_outweighs_a_browser_user_agent(ua: str) -> None:
+    # a miIO device (mdns.service.miio: category iot 0.7) flooding with a desktop browser's User-Agent
+    found = concluded(stating(mdns__services="_miio._udp.local", http__user_agent=ua))
+    _not_an_it_machine(found)
+    assert found["category"] == "iot"
 
 
 def test_a_mac_with_safari_stays_a_mac() -> None:
@@ -80,17 +102,24 @@ CAMERA_APP_CLOUDS = [["rest-prod.immedia-semi.com"], ["my.arlo.com", "apiieu.ezv
 
 
 @pytest.mark.parametrize("sni", CAMERA_APP_CLOUDS)
-def test_a_pc_running_a_camera_app_stays_a_windows_workstation(sni: list[str]) -> None:
+def test_a_pc_running_a_camera_app_is_no_camera(sni: list[str]) -> None:
     # the cloud a camera's app reaches is no evidence of the device's own stack against its browser
     found = concluded(stating(http__user_agent=EDGE_UA, tls__sni=sni))
+    assert found["os"] == "Windows"
+    assert "device_type" not in found and "category" not in found, found  # the browser's word alone: its system
+    # with its own DHCP client agreeing, the PC it is
+    found = concluded(stating(**WINDOWS_DHCP, http__user_agent=EDGE_UA, tls__sni=sni))
     assert (found["os"], found["device_type"], found["category"]) == ("Windows", "workstation", "it")
 
 
 @pytest.mark.parametrize("sni", CAMERA_APP_CLOUDS)
 def test_a_phone_or_mac_running_a_camera_app_is_no_camera(sni: list[str]) -> None:
     found = concluded(stating(http__user_agent=IPHONE_UA, tls__sni=sni))
+    assert (found["vendor"], found["os"]) == ("Apple", "iOS")
+    assert "device_type" not in found and "category" not in found, found
+    found = concluded(stating(dhcp__param_req_list=IOS_PRL, http__user_agent=IPHONE_UA, tls__sni=sni))
     assert (found["vendor"], found["os"], found["device_type"]) == ("Apple", "iOS", "mobile_phone")
-    found = concluded(stating(http__user_agent=SAFARI_UA, tls__sni=sni))
+    found = concluded(stating(dhcp__param_req_list=MACOS_PRL, http__user_agent=SAFARI_UA, tls__sni=sni))
     assert (found["os"], found["category"]) == ("macOS", "it")
     assert found.get("device_type") != "camera"
 
@@ -131,8 +160,8 @@ def test_a_pc_or_mac_sharing_a_printer_keeps_its_browser() -> None:
 @pytest.mark.parametrize("ua", [EDGE_UA, MIRAI_UAS[0]])
 def test_a_browser_the_devices_own_dhcp_agrees_with_is_no_mask(mac: str, ua: str) -> None:
     # a Windows User-Agent beside Windows' own DHCP client (MSFT 5.0 and its request list) states the system the
-    # device's stack states: no bot's mask, so a maker's block typing a kind (Otis, KONE: elevator_controller;
-    # Hikvision: camera, 0.5 each) or naming a category (HIMA: ot) does not set it aside (review R1 of e7c0923: a PC
-    # was an elevator controller, a safety controller, or a 'camera' of category it)
+    # device's stack states: no bot's mask, so a maker's block typing a kind (Otis, KONE: elevator_controller; HIMA:
+    # safety_controller; Hikvision: camera, 0.5 each) does not set it aside (review R1 of e7c0923: such a PC was an
+    # elevator controller, a safety controller, or a 'camera' of category it)
     found = concluded(stating(mac, **WINDOWS_DHCP, http__user_agent=ua))
     assert (found["os"], found["device_type"], found["category"]) == ("Windows", "workstation", "it")

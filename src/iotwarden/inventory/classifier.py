@@ -60,9 +60,14 @@ OS and firmware (model.Device.classification), keeping every match so each concl
 #   (CONTROLLER_TYPES) yields (kept to explain the vendor, counted for nothing) when the device's other evidence
 #   best supports another system than the User-Agent's, however weakly (BusyBox udhcpc's vendor class or request
 #   list: Linux), or concludes a kind of a category other than it (a camera maker's block typing a camera): the
-#   device, not a program's mask, says what it is. With nothing else to weigh, or other evidence agreeing (MSFT 5.0
-#   DHCP, an iPhone's request list under its Safari, a PC maker's block, which types nothing), the User-Agent
-#   stands. A brand's cloud its app reaches and a shared printer's announcements are no such evidence: a PC or
+#   device, not a program's mask, says what it is; so does a category other than it its own evidence concludes (a
+#   miIO device's iot). With other evidence agreeing (MSFT 5.0 DHCP, an iPhone's request list under its Safari, a
+#   kind or category of IT machines) the User-Agent stands. With nothing else to weigh (no DHCP, a block that types
+#   nothing) it is a bot's or a script's word as much as a PC's: it says the system, with its own weight (all of a
+#   device's User-Agent matches are one source, inventory/weighing.py), and neither the kind nor the category, and
+#   the system it alone states is no IT_OS evidence: a device only a desktop User-Agent describes stays uncategorised,
+#   judged as an IoT device by the detectors (detect/lateral.py), rather than an IT machine a bot can claim to be.
+#   A brand's cloud its app reaches and a shared printer's announcements are no such evidence: a PC or
 #   phone running a camera's app is no camera (the controller and printer passes below say whose they are);
 # * models are weighed after the vendor, in one spelling per product (inventory/modelnames.py): the
 #   vendor's name in front dropped, case and punctuation ignored, and never from evidence naming
@@ -136,7 +141,7 @@ class Classifier:
     def classify(self, device: Device) -> dict[str, Conclusion]:
         """The conclusions for ``device``, keyed by property; a property left out is unknown."""
         matches, shared = self._shared_printer_evidence(self.matches(device))
-        matches, masked = self._user_agent_evidence(matches)
+        matches, masked, unconfirmed = self._user_agent_evidence(matches)
         matches, controlled = self._controller_evidence(matches)
         out: dict[str, Conclusion] = {}
         for prop in CLASSIFIED_FIELDS:
@@ -155,7 +160,7 @@ class Classifier:
                 found = weighing.conclude(self.min_confidence, prop, weighing.support_of(prop, matches), matches)
             if found is not None:
                 out[prop] = found
-        kinds = self._it_system_evidence(matches, out.get("os"))
+        kinds = self._it_system_evidence(self._system_only(matches, unconfirmed), out.get("os"), bool(unconfirmed))
         dtype, category = weighing.kind(self.kb.taxonomy, self.min_confidence, kinds)
         if dtype is not None:
             out["device_type"] = dtype
@@ -163,9 +168,10 @@ class Classifier:
             out["category"] = category
         return out
 
-    def _it_system_evidence(self, matches: list[Match], os: Conclusion | None) -> list[Match]:
+    def _it_system_evidence(self, matches: list[Match], os: Conclusion | None, guess: bool = False) -> list[Match]:
         """The evidence for the type and category: ``matches`` and, when the concluded system is one of IT machines
-        (IT_OS), its evidence for category it. When the device's evidence names a category whose machines run such
+        (IT_OS), unless only a User-Agent nothing of the device's own confirms states it (``guess``), its evidence
+        for category it. When the device's evidence names a category whose machines run such
         a system too (IT_OS_YIELDS_TO: OT, medical, building), the system says nothing: no category evidence, and
         the matches typing the host by its system's edition or build (IT_SYSTEM) yield."""
         taxonomy = self.kb.taxonomy
@@ -174,7 +180,8 @@ class Classifier:
             if m.conclusions.get("category") in IT_OS_YIELDS_TO or (
                     tid and taxonomy.get(tid) is not None and taxonomy.category_of(tid) in IT_OS_YIELDS_TO):
                 return [m for m in matches if m.behaviour != IT_SYSTEM]
-        if os is None or os.value not in IT_OS:
+        if os is None or os.value not in IT_OS or (guess and not any(
+                e["agrees"] and e["attribute"] != USER_AGENT for e in os.evidence)):  # an unconfirmed User-Agent's
             return matches
         return [*matches, Match(IT_OS_RULE, "os", os.value, MappingProxyType({"category": "it"}), IT_OS_WEIGHT,
                                 IT_OS_REFERENCE, "inventory/classifier.py")]
@@ -185,20 +192,15 @@ class Classifier:
     def _category(self, matches: list[Match]) -> Conclusion | None:
         return weighing.category(self.kb.taxonomy, self.min_confidence, matches)
 
-    def _user_agent_evidence(self, matches: list[Match]) -> tuple[list[Match], list[Match]]:
-        """The matches that are evidence about the device, and the User-Agent ones naming an IT machine (IT_OS, a
+    def _user_agent_evidence(self, matches: list[Match]) -> tuple[list[Match], list[Match], list[Match]]:
+        """The matches that are evidence about the device; the User-Agent ones naming an IT machine (IT_OS, a
         CONTROLLER_TYPES kind) that the device's own stack contradicts: its other evidence best supports a system
-        not of IT_OS, or concludes a kind whose category is not it (see the notes at the top of this module)."""
+        not of IT_OS, or concludes a kind or a category other than it; and those of the rest that nothing of its own
+        confirms, no system, kind or category (see the notes at the top of this module): they say a system only."""
         taxonomy = self.kb.taxonomy
-
-        def it_machine(m: Match) -> bool:
-            tid = m.conclusions.get("device_type")
-            return m.conclusions.get("os") in IT_OS or bool(
-                tid and taxonomy.get(tid) is not None and {tid, *taxonomy.ancestors(tid)} & CONTROLLER_TYPES)
-
-        masks = [m for m in matches if m.attribute == USER_AGENT and it_machine(m)]
+        masks = [m for m in matches if m.attribute == USER_AGENT and self._it_machine(m)]
         if not masks:
-            return matches, []
+            return matches, [], []
         # the device's own evidence: not a brand's cloud, which its controller's app reaches too
         own = [m for m in matches if m.attribute != USER_AGENT and m.behaviour != APP_REACHABLE]
         # a system its own stack states, however weakly (udhcpc's request list alone weighs under the threshold),
@@ -206,16 +208,36 @@ class Classifier:
         systems = weighing.support_of("os", own)
         os = max(systems, key=lambda v: (systems[v], v)) if systems else None
         if os is not None and os in IT_OS and any(m.conclusions.get("os") == os for m in masks):
-            return matches, []  # the device's own stack states the system the User-Agent does: no mask
+            return matches, [], []  # the device's own stack states the system the User-Agent does: no mask
         kind = self._device_type(own)
+        category = self._category(own)
         if not (kind is None or taxonomy.get(kind.value) is None
-                or taxonomy.category_of(kind.value) == IT_CATEGORY):
-            return [m for m in matches if m not in masks], masks
-        if os is None or os in IT_OS:
-            return matches, []
-        # another system than the one a mask states (an iPhone's Safari on its iOS request list agrees)
-        masks = [m for m in masks if m.conclusions.get("os") != os]
-        return [m for m in matches if m not in masks], masks
+                or taxonomy.category_of(kind.value) == IT_CATEGORY) or (
+                category is not None and category.value != IT_CATEGORY):  # an IoT kind, a miIO device's iot
+            return [m for m in matches if m not in masks], masks, []
+        if os is not None and os not in IT_OS:
+            # another system than the one a mask states (an iPhone's Safari on its iOS request list agrees)
+            masks = [m for m in masks if m.conclusions.get("os") != os]
+            return [m for m in matches if m not in masks], masks, []
+        if os is not None or kind is not None or any(self._it_sign(m) for m in own):
+            return matches, [], []  # its own system, kind or sign of an IT machine (a CUPS queue it shares) agrees
+        return matches, [], masks  # nothing of its own to confirm or contradict: a system guess, no kind, no category
+
+    def _it_sign(self, match: Match) -> bool:
+        """Whether ``match`` says category it, directly or by its type, however weakly."""
+        tid = match.conclusions.get("device_type")
+        taxonomy = self.kb.taxonomy
+        return match.conclusions.get("category") == IT_CATEGORY or bool(
+            tid and taxonomy.get(tid) is not None and taxonomy.category_of(tid) == IT_CATEGORY)
+
+    @staticmethod
+    def _system_only(matches: list[Match], unconfirmed: list[Match]) -> list[Match]:
+        """``matches`` with the ``unconfirmed`` User-Agent ones concluding neither a type nor a category."""
+        if not unconfirmed:
+            return matches
+        return [replace(m, conclusions=MappingProxyType({k: v for k, v in m.conclusions.items()
+                                                         if k not in ("device_type", "category")}))
+                if m in unconfirmed else m for m in matches]
 
     @staticmethod
     def _shared_printer_evidence(matches: list[Match]) -> tuple[list[Match], list[Match]]:
@@ -225,6 +247,13 @@ class Classifier:
             return matches, []
         return ([m for m in matches if m.behaviour != PRINTER_ANNOUNCEMENT],
                 [m for m in matches if m.behaviour == PRINTER_ANNOUNCEMENT])
+
+    def _it_machine(self, match: Match) -> bool:
+        """Whether ``match`` says an IT machine: a system of IT_OS or a kind of CONTROLLER_TYPES (or below)."""
+        tid = match.conclusions.get("device_type")
+        taxonomy = self.kb.taxonomy
+        return match.conclusions.get("os") in IT_OS or bool(
+            tid and taxonomy.get(tid) is not None and {tid, *taxonomy.ancestors(tid)} & CONTROLLER_TYPES)
 
     def _controller_evidence(self, matches: list[Match]) -> tuple[list[Match], list[Match]]:
         """The matches that are evidence about the device, and the app_reachable ones that are a

@@ -8,8 +8,9 @@ inventory/classifier.py.
 # * every kb match (kb.match_device over Device.attributes, plus the IEEE registry vendor of a
 #   globally administered MAC) proposes values for some properties with a weight in 0..1;
 # * matches are grouped by source: one rule counts once however many values or attributes it
-#   matched (a cloud name seen in DNS and in TLS SNI is one fact), and everything derived from the
-#   MAC address is one source; a group is worth its strongest match;
+#   matched (a cloud name seen in DNS and in TLS SNI is one fact), everything derived from the
+#   MAC address is one source, and so is everything read from the device's HTTP User-Agents (text
+#   its clients chose, RFC 9110 §10.1.5); a group is worth its strongest match;
 # * a value's support is the noisy-or of its groups, 1 - prod(1 - w): independent sources that
 #   agree reinforce each other, none alone exceeds its own weight;
 # * a device type also draws on the evidence for its ancestors in the taxonomy, and a category on
@@ -46,11 +47,16 @@ MIN_CONFIDENCE = 0.5  # support a value needs to be concluded; below, the proper
 MAX_EVIDENCE_PER_CONCLUSION = 32  # matches kept with one conclusion (strongest first)
 COMPONENT_TYPES = frozenset({"iot_module"})  # device types that describe a part, not the product
 MAX_SUPPORT_ODDS = 0.99  # supports are capped here before they become odds (a weight of 1 is not certainty)
+USER_AGENT = "http.user_agent"  # the attribute of client-chosen text whose matches are one source (see source)
 
 
 def source(match: Match) -> str:
-    """The independent source a match belongs to: its rule, or the MAC address for MAC evidence."""
-    return "mac" if match.attribute.startswith("mac.") else match.rule_id
+    """The independent source a match belongs to: its rule, the MAC address for MAC evidence, the User-Agent for
+    User-Agent evidence (text the client chose: the rules reading it, 'Windows NT' and a desktop browser's form in
+    one string, are one statement, not two that agree)."""
+    if match.attribute.startswith("mac."):
+        return "mac"
+    return USER_AGENT if match.attribute == USER_AGENT else match.rule_id
 
 
 def is_component(match: Match) -> bool:
