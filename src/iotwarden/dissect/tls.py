@@ -6,7 +6,9 @@ Kinds and fields (subject ``src``: the client for its hello, the server for its 
   ``versions`` (text, supported_versions RFC 8446 §4.2.1 else legacy_version), ``record_version``,
   ``cipher_suites``, ``extensions`` (ids in wire order), ``signature_algorithms`` (§4.2.3),
   ``supported_groups`` (§4.2.7), ``ec_point_formats`` (RFC 8422 §5.1.2), ``ja3``, ``ja3_string``,
-  ``ja4``, ``ja4_r`` (see :mod:`iotwarden.dissect.ja4`).
+  ``ja4``, ``ja4_r`` (see :mod:`iotwarden.dissect.ja4`); ``tunnel``, only on a hello read in an HTTP CONNECT
+  tunnel: the CONNECT's target (host:port), the connection's far end being the proxy (dissect/httptunnel.py,
+  which reports a tunnel's client hello and client certificate only).
 * ``server_hello`` (§4.1.3): ``version`` (selected), ``cipher_suite``, ``extensions``, ``alpn``,
   ``ja3s``, ``ja3s_string``, ``ja4s``, ``ja4s_r``.
 * ``certificate`` (RFC 5246 §7.4.2, TLS <= 1.2 only: TLS 1.3 encrypts it): ``certs`` (list, leaf
