@@ -9,7 +9,7 @@ import pytest
 
 from iotwarden.errors import ConfigError
 from iotwarden.export import open_exporter
-from iotwarden.export.ecs import to_ecs
+from iotwarden.export.ecs import shown_url, to_ecs
 from tests.export.alerts import sample_alerts
 from tests.export.receivers import HttpReceiver
 
@@ -65,3 +65,17 @@ def test_unreachable_webhook_is_one_clear_error() -> None:
     exporter = open_exporter(f"ecs+http://127.0.0.1:{port}/")
     with pytest.raises(ConfigError, match="webhook"):
         exporter.send(sample_alerts()[0])
+
+
+def test_a_webhooks_secret_path_and_token_are_never_shown() -> None:
+    """An incoming webhook's secret is its path (Slack, Teams) or a token in its query: the exporter's name in
+    warnings (its destination) and its errors show the scheme, host and port only. Before: the whole URL."""
+    rx = HttpReceiver()
+    port = rx.port
+    rx.close()
+    exporter = open_exporter(f"ecs+http://127.0.0.1:{port}/services/T0/B0/s3cr3t?token=t0k3n")
+    assert getattr(exporter, "destination", None) == f"ecs+http://127.0.0.1:{port}/…"
+    with pytest.raises(ConfigError, match="webhook") as caught:
+        exporter.send(sample_alerts()[0])
+    assert "s3cr3t" not in str(caught.value) and "t0k3n" not in str(caught.value)
+    assert shown_url("https://[2001:db8::1]:8443/") == "https://[2001:db8::1]:8443"

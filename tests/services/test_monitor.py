@@ -184,4 +184,4 @@ def test_each_exporters_error_is_kept_under_its_own_name(tmp_path: Path) -> None
         exporter.close()
     assert exporter_names([SyslogSender("tcp", "::1", 601), SyslogSender("udp", "127.0.0.1", 514),
                            EcsWebhook("https://siem.example/hook")]) == [
-        "cef+tcp://[::1]:601", "cef+udp://127.0.0.1:514", "ecs+https://siem.example/hook"]
+        "cef+tcp://[::1]:601", "cef+udp://127.0.0.1:514", "ecs+https://siem.example/…"]

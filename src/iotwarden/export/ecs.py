@@ -15,6 +15,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from iotwarden import __version__
 from iotwarden.errors import ConfigError
@@ -23,6 +24,15 @@ from iotwarden.model.alert import Alert
 ECS_VERSION = "8.11.0"
 ECS_SEVERITY = {"info": 10, "low": 25, "medium": 50, "high": 75, "critical": 100}  # event.severity, 0-100
 WEBHOOK_TIMEOUT_S = 10.0
+
+
+def shown_url(url: str) -> str:
+    """``url`` as warnings and errors show it: its scheme, host and port, and "/…" for a path or query, which a
+    webhook's secret often is (a Slack or Teams incoming webhook's path, a ``?token=``): never printed or logged."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    origin = f"{parts.scheme}://{f'[{host}]' if ':' in host else host}{f':{parts.port}' if parts.port else ''}"
+    return origin + ("/…" if parts.path.strip("/") or parts.query else "")
 
 
 def _iso(ts: float) -> str:
@@ -84,7 +94,7 @@ class EcsWebhook:
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"webhook URL must be http:// or https://, got {url!r}")
         self.url, self.timeout = url, timeout
-        self.destination = f"ecs+{url}"
+        self.destination = f"ecs+{shown_url(url)}"
 
     def send(self, alert: Alert) -> None:
         body = json.dumps(to_ecs(alert), default=str).encode()
@@ -94,7 +104,7 @@ class EcsWebhook:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
                 resp.read()
         except (urllib.error.URLError, OSError) as exc:
-            raise ConfigError(f"webhook {self.url}: {exc}") from None
+            raise ConfigError(f"webhook {shown_url(self.url)}: {exc}") from None
 
     def close(self) -> None:
         """Nothing held between requests."""
