@@ -160,6 +160,22 @@ def test_distinct_points_with_their_repeats_score_and_learn_as_the_whole_batch()
         assert (grouped.filled, grouped.windows) == (plain.filled, plain.windows)
 
 
+def test_mostly_distinct_points_over_many_windows_score_and_learn_as_the_whole_batch() -> None:
+    """A Zeek reader's batch: thousands of flows, most of them distinct, filling many windows; each window counts
+    only the distinct points its part of the batch holds, with their repeats there, exactly as written out."""
+    rng = np.random.default_rng(11)
+    grouped = HalfSpaceTrees(7, n_trees=6, height=5, window_size=40, seed=3)
+    plain = HalfSpaceTrees(7, n_trees=6, height=5, window_size=40, seed=3)
+    for size in (1000, 37, 555):
+        points = rng.random((size * 3 // 4, 7))
+        inverse = np.concatenate([np.arange(points.shape[0]), rng.integers(0, points.shape[0], size - points.shape[0])])
+        rng.shuffle(inverse)
+        inverse = inverse.astype(np.intp)
+        assert np.array_equal(grouped.score_learn(points, inverse), _textbook_score_learn(plain, points[inverse]))
+        assert np.array_equal(grouped.ref, plain.ref) and np.array_equal(grouped.latest, plain.latest)
+        assert (grouped.filled, grouped.windows) == (plain.filled, plain.windows)
+
+
 @pytest.mark.parametrize("options", [{"n_trees": -1}, {"n_trees": 0}, {"height": 0}, {"height": 100},
                                      {"height": 10**30}, {"window_size": 0}, {"n_trees": 10**6, "height": 8}])
 def test_trees_that_cannot_be_built_or_would_not_fit_are_refused(options: dict[str, int]) -> None:
