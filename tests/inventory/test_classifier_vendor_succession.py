@@ -105,9 +105,20 @@ def test_a_hanwha_camera_on_samsung_techwins_block_agrees_with_it() -> None:
     assert len(vendor.evidence) == 2 and all(e["agrees"] for e in vendor.evidence)
 
 
-def test_samsung_techwins_block_alone_names_its_registrant() -> None:
-    # neither brand alone: its cameras were sold as Samsung's (SmartCam, Samsung Wisenet), then as Hanwha's
-    assert classify(SAMSUNG_TECHWIN)[0].get("vendor") == "Samsung Techwin"
+def test_samsung_techwins_block_alone_names_its_registrant_and_leans_camera() -> None:
+    # neither brand alone: its cameras were sold as Samsung's (SmartCam, Samsung Wisenet), then as Hanwha's; the block
+    # leans camera as the other camera makers' blocks do (rules/mac.yaml mac.vendor.samsung_techwin)
+    found, rules = classify(SAMSUNG_TECHWIN)
+    assert (found.get("vendor"), found.get("device_type")) == ("Samsung Techwin", "camera")
+    assert "mac.vendor.samsung_techwin" in rules
+
+
+def test_a_recorder_on_samsung_techwins_block_is_a_recorder_and_samsungs_own_block_no_camera() -> None:
+    # the block leans; a product stating a finer kind keeps it (an nvr is a camera in the taxonomy)
+    assert classify(SAMSUNG_TECHWIN, rtsp__server=["H264DVR 1.0"])[0].get("device_type") == "nvr"
+    # Samsung Electronics' blocks (phones, TVs, appliances) are not Samsung Techwin's
+    found, rules = classify("00:12:fb:00:00:01")
+    assert found.get("device_type") is None and "mac.vendor.samsung_techwin" not in rules
 
 
 HONEYWELL_FIRE = "d8:06:d1:00:00:01"  # 'Honeywell Fire System (Shanghai) Co,. Ltd.'
