@@ -346,3 +346,109 @@ def test_a_pipelining_client_s_requests_are_not_paired_anew_by_one_answer_after_
     lossy = _keys(session(exchange, 80, (1,), acks=True))
     assert not lossy - whole
     assert _statuses(session(exchange, 80, (1,), acks=True)) == [202, 203, 204, 205]
+
+
+def _methods(observations: list[Observation]) -> list[tuple[str, str]]:
+    return [(o.fields["method"], o.fields["uri"]) for o in observations if o.kind == "request"]
+
+
+@pytest.mark.parametrize("request_line", [
+    b"M-SEARCH * HTTP/1.1",  # SSDP on TCP (UPnP DA 2.0 §1.3.2)
+    b"REPORT /dav/cal/ HTTP/1.1",  # WebDAV versioning, RFC 3253 §3.6
+    b"BASELINE-CONTROL /repo HTTP/1.1",  # RFC 3253 §12.6
+    b"X-CAM-SNAPSHOT-CHANNEL-01 /snap HTTP/1.1",  # a custom method: RFC 9110 §9.1, any token
+])
+@pytest.mark.parametrize("eol", [b"\r\n", b"\n"])
+def test_past_a_gap_a_request_of_any_method_and_either_line_end_is_read(request_line: bytes, eol: bytes) -> None:
+    # at abbaaa3 resync took only the methods of a fixed list and heads of CRLF lines: such a client's requests after
+    # a loss stayed unread until a standard CRLF request came (a flow's first request of any method and line end was
+    # read, dissect/httpstart.py). Here the hole ends inside a request; the rest of it comes, then the next
+    d, state = HttpDissector(), dict[str, Any]()
+    first = _get("/0")
+    assert _methods(d.feed(_pkt(first), first, state)) == [("GET", "/0")]
+    d.gap(state, True)
+    rest = eol.join([b"t: agent/1", b"", b""])
+    assert d.feed(_pkt(rest), rest, state) == []
+    head = eol.join([request_line, b"Host: cam.local", b"User-Agent: agent/2", b"", b""])
+    method, uri, _ = request_line.decode().split(" ")
+    assert _methods(d.feed(_pkt(head[:9]), head[:9], state) + d.feed(_pkt(head[9:]), head[9:], state)) == [
+        (method, uri)]
+    again = _get("/3").replace(b"\r\n", eol)
+    assert _methods(d.feed(_pkt(again), again, state)) == [("GET", "/3")]
+
+
+def test_past_a_gap_a_method_the_hole_may_have_cut_is_not_read_until_a_line_end_is_seen_before_one() -> None:
+    # right after the hole the bytes before a start line are lost: 'PFIND /1' may be PROPFIND's tail, 'T /x' a
+    # REPORT's, so only a method of the list is taken there; an unlisted one is read from the next request on
+    d, state = HttpDissector(), dict[str, Any]()
+    for line in (b"PFIND /1 HTTP/1.1", b"T /dav/ HTTP/1.1"):
+        d.gap(state, True)
+        cut = line + b"\nHost: nas.local\n\n"
+        assert d.feed(_pkt(cut), cut, state) == []
+    report = b"REPORT /dav/ HTTP/1.1\nHost: nas.local\n\n"
+    assert _methods(d.feed(_pkt(report), report, state)) == [("REPORT", "/dav/")]
+    d.gap(state, True)
+    listed = _get("/4")
+    assert _methods(d.feed(_pkt(listed), listed, state)) == [("GET", "/4")]
+
+
+def test_past_a_gap_bare_lf_messages_sent_together_are_confirmed_by_the_next_start_line() -> None:
+    # a scripted client's pipelined bare-LF REPORTs (45 bytes each): the lost first 50-byte segment ends inside the
+    # second's method, leaving 'T /1 HTTP/1.1' (no request); the next head at a line start inside a segment is taken
+    # where its message ends right where another request line begins, as with CRLF
+    gets = b"".join(f"REPORT /{i} HTTP/1.1\nHost: nas.local\nDepth: 1\n\n".encode() for i in range(6))
+    got = _keys(session([(True, gets), (False, _answer(207, b"ok"))], 80, (0,), segment=50))
+    requests = sorted((json.loads(fields)["method"], json.loads(fields)["uri"]) for kind, _, fields in got
+                      if kind == "request")
+    assert requests == [("REPORT", f"/{i}") for i in range(2, 6)]
+
+
+@pytest.mark.parametrize("body", [
+    b"x" * 120 + b"\nSPAM /fake HTTP/1.1\nHost: fake\n\n" + b"y" * 120,  # a logged bare-LF request inside a body
+    b"x" * 120 + b"\r\nlog /fake HTTP/1.1\r\nHost: fake\r\nContent-Length: 3\r\n\r\nabc\r\n" + b"y" * 120,
+])
+def test_a_body_past_a_gap_holding_a_head_of_any_method_is_not_read_as_one(body: bytes) -> None:
+    # the rule that keeps a logged GET in a body from being read (a line start taken only where its message's end
+    # begins another start line) holds for any method and line end
+    exchange = [(True, _request(0, body)), (False, _response(0, b"{}")), (True, _request(1)),
+                (False, _response(1, b"{}"))]
+    whole = _keys(session(exchange, 80, (), segment=100))
+    for lost in (1, 2):
+        lossy = _keys(session(exchange, 80, (lost,), segment=100))
+        assert not lossy - whole, lost
+        assert ("request", "/api/1") in _seen(lossy), lost
+
+
+@settings(max_examples=150, deadline=None)
+@given(junk=st.binary(min_size=1, max_size=400), cut=st.integers(0, 400))
+def test_binary_past_a_gap_is_never_a_request_of_any_method(junk: bytes, cut: int) -> None:
+    # random bytes (a body, a tunnel's TLS) at a segment start and cut anywhere, with a well-formed head's pieces
+    # around them, make no message: only the real request after them is read
+    d, state = HttpDissector(), dict[str, Any]()
+    d.gap(state, True)
+    real = b"NOTIFY /upnp/event HTTP/1.1\nHost: hub.local\nNT: upnp:event\n\n"
+    data = junk[:cut] + b"\x00" + junk[cut:] + b"\r\n"
+    try:
+        got = d.feed(_pkt(data), data, state)
+    except ParseError:
+        got = []
+    assert got == []
+    assert _methods(d.feed(_pkt(real), real, state)) == [("NOTIFY", "/upnp/event")]
+
+
+def test_a_candidate_kept_past_a_gap_with_its_line_end_stays_within_the_buffer_bound() -> None:
+    # a head not whole yet is kept with the line end before it (an unlisted method there is taken): what is kept
+    # stays within max_buffer whatever the head's length, and the flow reads on
+    d, state = HttpDissector(), dict[str, Any]()
+    d.gap(state, True)
+    for size in range(MAX_HEAD - 40, MAX_HEAD + 8):
+        head = b"x\nREPORT /" + b"a" * size
+        try:
+            d.feed(_pkt(head), head, state)
+        except ParseError:
+            pass
+        assert len(state.get("c2s", b"")) <= d.max_buffer
+        d.gap(state, True)
+    ok = b"REPORT / HTTP/1.1\nHost: a\n\n"
+    assert d.feed(_pkt(b"x\n"), b"x\n", state) == []
+    assert _methods(d.feed(_pkt(ok), ok, state)) == [("REPORT", "/")]

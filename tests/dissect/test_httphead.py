@@ -135,7 +135,10 @@ def test_start_lines() -> None:
     (b"HTTP/1.1 200 OK\r\nServer: x", False, True),
     (b"HTTP/1.1 200 OK\r\nnot a field line", False, False),
     (b"HTTP/1.1 600 Odd", False, False),  # RFC 9110 §15: 1xx-5xx
-    (b"FETCH / HTTP/1.1\r\nHost: cam", True, False),  # not a method of the listed RFCs
+    (b"FETCH / HTTP/1.1\r\nHost: cam", True, True),  # any method (RFC 9110 §9.1: a token)
+    (b"FETCH / HTTP/1.1\nHost: cam", True, True),  # bare LF line ends (RFC 9112 §2.2)
+    (b"GET\x01 / HTTP/1.1\r\nHost: cam", True, False),  # a method is a token
+    (b"GET x HTTP/1.1\r\nHost: cam", True, False),  # a target of none of the forms (RFC 9112 §3.2)
 ])
 def test_a_head_past_a_gap_is_taken_only_when_well_formed(head: bytes, to_server: bool, taken: bool) -> None:
     assert valid_head(head, to_server) is taken

@@ -62,7 +62,7 @@ smuggling, §11.2), as at an invalid Content-Length: a body is chunked only when
 (a response's other codings run until close; a request's, or any in HTTP/1.0, §6.1, end the direction);
 Transfer-Encoding overrides Content-Length (``framing_conflict``), and a request so framed is its connection's last
 (its server MUST close); chunk-data ends with CRLF (§7.1). A line ends with CRLF or a bare LF (§2.2; but see
-httphead.head_lines), past a gap with CRLF. A field line that is none (§5.1: no colon, whitespace before it, CR, LF or
+httphead.head_lines), past a gap too. A field line that is none (§5.1: no colon, whitespace before it, CR, LF or
 NUL) makes its message invalid: counted (a ParseError), the line dropped, and the message still reported, with
 ``invalid`` True (a lenient server, an attacker's own among them, answers it: one junk line must not hide a C&C's
 request or a login guess from the sensor), its body framed by the valid fields and not read; one naming
@@ -79,7 +79,9 @@ as read up to the hole, its truncated or complete field saying it was cut) and l
 must pass more than one read in sync (streambuf.resync_head, httphead.valid_head): at a segment start (past any empty
 lines, RFC 9112 §2.2), or at a line start only where the message it frames ends right where another start line
 begins (httphead.framed_length; a body's text may hold a whole message at a line start: a log, a message/http
-document, RFC 9112 §10.1), an RFC 9110 method or a status line of HTTP/1.0 or 1.1, the whole head
+document, RFC 9112 §10.1), a request line of any method where the byte before it is known to end a line (else one of
+the registered methods httphead lists: a hole ending inside a method leaves a token, 'PROPFIND' -> 'PFIND') or a status
+line of HTTP/1.0 or 1.1, the whole head
 within MAX_HEAD, every field line a token and a colon, and a request of HTTP/1.1 carrying Host (RFC 9112 §3.2).
 Which request an answer belongs to is no longer known past a gap in either direction, so the methods remembered to
 frame answers (HEAD) are dropped, and
@@ -108,10 +110,12 @@ from iotwarden.dissect.httpbody import DESCRIPTION, READERS, SENDER, body_length
 from iotwarden.dissect.httpgap import PIPELINED, RESYNC_STATE_KEY, SPARE, UNPAIRED, UNSURE
 from iotwarden.dissect.httphead import (
     FRAMING,
+    HEAD_END,
     MAX_HEAD,
     MAX_HEADERS,
     MAX_VALUE,
     REQUEST_LINE,
+    RESYNC_LINE_STARTS,
     RESYNC_STARTS,
     STATUS_LINE,
     Fields,
@@ -198,7 +202,8 @@ class HttpDissector(StreamDissector):
         if state.get(RESYNC_STATE_KEY + key):
             if not streambuf.resync_head(buf, len(buf) - len(data), RESYNC_STARTS[pkt.to_server],
                                          lambda head: valid_head(head, pkt.to_server), MAX_HEAD,
-                                         framed=lambda head, data, at: framed_length(head, data, at, pkt.to_server)):
+                                         framed=lambda head, data, at: framed_length(head, data, at, pkt.to_server),
+                                         ends=HEAD_END, after_line=RESYNC_LINE_STARTS[pkt.to_server]):
                 if error is not None:
                     raise streambuf.failed(error, out)
                 return out

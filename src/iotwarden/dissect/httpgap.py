@@ -10,7 +10,7 @@ from typing import Any
 from iotwarden.dissect import streambuf
 from iotwarden.dissect.base import Packet
 from iotwarden.dissect.httpbody import cut_document
-from iotwarden.dissect.httphead import RESYNC_STARTS, unended_head
+from iotwarden.dissect.httphead import RESYNC_LINE_STARTS, unended_head
 from iotwarden.engine.reassembly import seq_delta
 from iotwarden.errors import ParseError
 from iotwarden.model import Observation
@@ -97,7 +97,7 @@ def ended_in_holes(pkt: Packet, data: bytes, state: dict[str, Any], out: list[Ob
     error = None
     held = state.pop(UNENDED + key, None)
     if (held is not None and pkt.tcp_seq is not None and seq_delta(pkt.tcp_seq, held[1]) == 2
-            and RESYNC_STARTS[pkt.to_server].match(data) is not None):
+            and RESYNC_LINE_STARTS[pkt.to_server].match(data) is not None):  # after the lost CRLF
         error = read_head(pkt, held[0], key, state, out)
     state[END + key] = streambuf.seq_end(pkt)
     other = streambuf.direction_key(not pkt.to_server)

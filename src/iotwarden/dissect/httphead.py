@@ -25,7 +25,7 @@ STATUS_LINE = re.compile(rb"^(HTTP/\d\.\d) (\d{3})(?: ([^\r\n\x00]*))?$")
 _FIELD_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n\x00]*")
 # the empty line that ends a head (RFC 9112 §2.1), each line end a CRLF or an LF alone: §2.2 lets a recipient take a
 # bare LF for a line end, as most servers do (nginx, Go's net/http, lighttpd, embedded ones such as Boa or GoAhead)
-_HEAD_END = re.compile(rb"\n\r?\n")
+HEAD_END = re.compile(rb"\n\r?\n")
 # the fields that frame a body (RFC 9112 §6.3), kept whole whatever MAX_HEADERS and MAX_VALUE cut of the others
 FRAMING = ("content-length", "transfer-encoding")
 _FRAMING_NAME = re.compile(rb"content-length|transfer-encoding", re.IGNORECASE)
@@ -33,23 +33,29 @@ CHUNKED, UNTIL_CLOSE = -1, -2  # message_length's framings besides a length
 
 # a message head looked for past a gap, where a message may begin: where a segment begins (senders start a message in
 # a new segment), or at a line start where the message ends right where another begins (framed_length; a body's text
-# may hold a whole message at a line start, dissect/http.py): a request line with a method of
-# RFC 9110 §9, RFC 5789, RFC 4918 or UPnP (GENA, SSDP) and an origin-, absolute-, authority- or asterisk-form
-# target (RFC 9112 §3.2), or a status line of a 1xx-5xx code (RFC 9110 §15); then field lines each a token, a
-# colon and a value (RFC 9112 §5.1), up to the empty line
+# may hold a whole message at a line start, dissect/http.py): a request line with a method of any name where the byte
+# before it is known to end a line (RFC 9110 §9.1: a token, as a flow's first request may have, dissect/httpstart.py:
+# WebDAV's REPORT, a custom one), else, where that byte was lost, a method of RFC 9110 §9, RFC 5789, RFC 4918 or UPnP
+# (GENA, SSDP's M-SEARCH): any token's tail is a token, so a hole that ends inside a method ('PROPFIND' -> 'PFIND')
+# would make up another; and an origin-, absolute-, authority- or asterisk-form target (RFC 9112 §3.2); or a status
+# line of a 1xx-5xx code (RFC 9110 §15); then field lines each a token, a colon and a value (RFC 9112 §5.1), up to the
+# empty line, each line ended by CRLF or a bare LF (§2.2)
+_TARGET = rb"(?:/|\*|https?://|[A-Za-z0-9.-]{1,253}:\d{1,5}(?= ))"
 _RESYNC_METHODS = (rb"(?:GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|PROPFIND|PROPPATCH|MKCOL|COPY|MOVE|LOCK|"
-                   rb"UNLOCK|SUBSCRIBE|UNSUBSCRIBE|NOTIFY|M-SEARCH) "
-                   rb"(?:/|\*|https?://|[A-Za-z0-9.-]{1,253}:\d{1,5}(?= ))")
-RESYNC_HEAD = re.compile(rb"(?:" + _RESYNC_METHODS + rb"|HTTP/1\.[01] [1-5]\d\d )")
-RESYNC_STARTS = {True: re.compile(_RESYNC_METHODS), False: re.compile(rb"HTTP/1\.[01] [1-5]\d\d ")}  # by to_server
-_RESYNC_REQUEST = re.compile(_RESYNC_METHODS + rb"[\x21-\x7e]{0,8191} HTTP/1\.[01]")
+                   rb"UNLOCK|SUBSCRIBE|UNSUBSCRIBE|NOTIFY|M-SEARCH) " + _TARGET)
+_ANY_METHOD = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+ " + _TARGET
+_STATUS_START = rb"HTTP/1\.[01] [1-5]\d\d "
+RESYNC_HEAD = re.compile(rb"(?:" + _RESYNC_METHODS + rb"|" + _STATUS_START + rb")")
+RESYNC_STARTS = {True: re.compile(_RESYNC_METHODS), False: re.compile(_STATUS_START)}  # by to_server
+RESYNC_LINE_STARTS = {True: re.compile(_ANY_METHOD), False: RESYNC_STARTS[False]}  # after a known line end
+_RESYNC_REQUEST = re.compile(_ANY_METHOD + rb"[\x21-\x7e]{0,8191} HTTP/1\.[01]")
 _RESYNC_STATUS = re.compile(rb"HTTP/1\.[01] [1-5]\d\d(?: [\t\x20-\x7e\x80-\xff]*)?")
 
 
 def head_end(buf: bytes | bytearray) -> tuple[int, int]:
     """Where the head at the start of ``buf`` ends, before its last line end, and where what follows it begins, after
-    the empty line (:data:`_HEAD_END`); (-1, -1) while no empty line has come."""
-    m = _HEAD_END.search(buf)
+    the empty line (:data:`HEAD_END`); (-1, -1) while no empty line has come."""
+    m = HEAD_END.search(buf)
     if m is None:
         return -1, -1
     end = m.start()
@@ -73,8 +79,8 @@ def head_lines(head: bytes) -> list[bytes]:
 def valid_head(head: bytes, to_server: bool) -> bool:
     """Whether ``head`` (a start line and field lines, without the empty line) is one a direction out of sync
     may take for a message: its start line of the direction's kind, every field line well formed, and an
-    HTTP/1.1 request's Host (RFC 9112 §3.2: a client MUST send it)."""
-    lines = head.split(b"\r\n")
+    HTTP/1.1 request's Host (RFC 9112 §3.2: a client MUST send it); lines end with CRLF or a bare LF (head_lines)."""
+    lines = head_lines(head)
     if (_RESYNC_REQUEST if to_server else _RESYNC_STATUS).fullmatch(lines[0]) is None:
         return False
     if not all(streambuf.FIELD_LINE.fullmatch(f) is not None for f in lines[1:]):
@@ -88,7 +94,7 @@ def framed_length(head: bytes, data: bytes | bytearray, start: int, to_server: b
     chunk and trailer, §7.1); None where that is not told within ``data``: chunks or a trailer not whole there, a
     response without Content-Length (until close) or with a bad one. A HEAD's answer (no body whatever its
     Content-Length) is not told from a GET's: its framing misses the next message, so it is not confirmed by it."""
-    lines = head.split(b"\r\n")
+    lines = head_lines(head)
     if not to_server and (lines[0][9:10] == b"1" or lines[0][9:12] in (b"204", b"304")):
         return 0
     fields = header_fields(lines[1:])

@@ -127,6 +127,7 @@ RESYNC_STATE_KEY = "resync_"  # + direction key: past a gap, looking for the nex
 # a field line (RFC 9112 §5.1, RFC 2326 §4.2, RFC 3261 §7.3: a token, a colon and a value), as a text protocol's
 # head found past a gap must carry them
 FIELD_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}:[\t\x20-\x7e\x80-\xff]*")
+HEAD_END = re.compile(rb"\r\n\r\n")  # the empty line after a text protocol's head, where each line ends with CRLF
 
 
 def resync(buf: bytearray, starts: Iterable[int], judge: Callable[[int], bool | None], keep: int = 0) -> bool:
@@ -135,27 +136,32 @@ def resync(buf: bytearray, starts: Iterable[int], judge: Callable[[int], bool | 
     for a message: True, the message is whole and plausible; None, it may be one but is not whole yet; False, it
     is none. True when ``buf`` now starts with one; False when more bytes are needed: ``buf`` then starts with
     the candidate not whole yet or, when no offset is one, holds only its last ``keep`` bytes (what may still
-    begin one). The caller bounds what it keeps (a candidate's judge answers None only within its limit)."""
+    begin one), each with the line end before it, if any (a judge may tell a line start from bytes after a loss).
+    The caller bounds what it keeps (a candidate's judge answers None only within its limit)."""
     for at in sorted(set(starts)):
         if at >= len(buf):
             continue
         verdict = judge(at)
-        if verdict is None:
-            del buf[:at]  # a candidate not whole yet
+        if verdict is None:  # a candidate not whole yet, kept with the line end before it: it is still a line start
+            del buf[:at - 1 if at and buf[at - 1] == 0x0A else at]
             return False
         if verdict:
             del buf[:at]
             return True
-    del buf[: len(buf) - keep]
+    cut = len(buf) - keep
+    del buf[: cut - 1 if keep and cut and buf[cut - 1] == 0x0A else cut]  # a line end before them, too
     return False
 
 
 def resync_head(buf: bytearray, fresh: int, start: re.Pattern[bytes], valid: Callable[[bytes], bool],
-                limit: int, *, framed: Callable[[bytes, bytearray, int], int | None] | None = None) -> bool:
+                limit: int, *, framed: Callable[[bytes, bytearray, int], int | None] | None = None,
+                ends: re.Pattern[bytes] = HEAD_END, after_line: re.Pattern[bytes] | None = None) -> bool:
     """Past a gap in a text protocol, drop from ``buf`` (one direction's buffer, whose last delivery begins at
     ``fresh``) the bytes before the next message head (:func:`resync`): where a message may begin (a line
     start, or a segment start: a body ends without a line break), a start line ``start`` matches, and ``valid``
-    accepts the head (start line and field lines, without the empty line) within ``limit`` bytes. True when
+    accepts the head (start line and field lines, without the empty line and the line end before it, which ``ends``
+    finds: CRLF CRLF unless the protocol takes a bare LF for a line end, HTTP's RFC 9112 §2.2) within ``limit``
+    bytes. True when
     ``buf`` now starts with one; False when more bytes are needed (``buf`` then holds at most ``limit`` + 3
     bytes: a candidate not whole yet, or the unfinished last line, which may begin one).
 
@@ -165,8 +171,19 @@ def resync_head(buf: bytearray, fresh: int, start: re.Pattern[bytes], valid: Cal
     segment start, past any empty lines (RFC 9112 §2.2), or at a line start only where the message it frames ends,
     within ``buf``, right where another start line begins (messages sent together in one segment); ``buf`` then
     starts at a segment start whenever it is kept (a candidate, or the last delivery when within ``limit``, read
-    again with the next)."""
-    judge = _head_judge(buf, start, valid, limit)
+    again with the next).
+
+    With ``after_line``, a start line looser than ``start`` is taken where the byte before it is known to end a line
+    (a line start, or a segment start after a delivery that ended one): where that byte was lost, a start line's
+    first bytes may be the tail of a longer token the hole cut (an HTTP method of any name: PROPFIND's 'PFIND'), so
+    only ``start``'s are taken there."""
+    strict = _head_judge(buf, start, valid, limit, ends)
+    loose = strict if after_line is None else _head_judge(buf, after_line, valid, limit, ends)
+    begins = start if after_line is None else after_line
+
+    def judge(at: int) -> bool | None:
+        return (loose if at and buf[at - 1] == 0x0A else strict)(at)
+
     if framed is not None:
         segments = {_past_empty_lines(buf, 0), _past_empty_lines(buf, fresh)}
 
@@ -175,9 +192,9 @@ def resync_head(buf: bytearray, fresh: int, start: re.Pattern[bytes], valid: Cal
                 return judge(at)
             if judge(at) is not True:
                 return False
-            end = buf.find(b"\r\n\r\n", at)
-            length = framed(bytes(buf[at:end]), buf, end + 4)  # not copied: a candidate that fails costs no copy
-            return length is not None and start.match(buf, _past_empty_lines(buf, end + 4 + length)) is not None
+            head, body = _head_at(buf, at, ends)
+            length = framed(head, buf, body)  # the buffer not copied: a candidate that fails costs no copy
+            return length is not None and begins.match(buf, _past_empty_lines(buf, body + length)) is not None
 
         tail = len(buf) - fresh  # the last delivery, whose heads the next bytes may make whole or confirm
         return resync(buf, segments | _line_starts(buf), confirmed, tail if tail <= limit else 0)
@@ -205,17 +222,28 @@ def _past_empty_lines(buf: bytearray, at: int) -> int:
             return at
 
 
+def _head_at(buf: bytearray, at: int, ends: re.Pattern[bytes]) -> tuple[bytes, int]:
+    """The head at ``at`` of ``buf`` (up to the line end before its empty line, which ``ends`` finds) and where what
+    follows the empty line begins; (b"", -1) while no empty line has come."""
+    m = ends.search(buf, at)
+    if m is None:
+        return b"", -1
+    head = bytes(buf[at:m.start()])
+    return head.removesuffix(b"\r") if m.group().startswith(b"\n") else head, m.end()
+
+
 def _head_judge(buf: bytearray, start: re.Pattern[bytes], valid: Callable[[bytes], bool],
-                limit: int) -> Callable[[int], bool | None]:
+                limit: int, ends: re.Pattern[bytes]) -> Callable[[int], bool | None]:
     """:func:`resync`'s judge of a head at an offset of ``buf`` (:func:`resync_head`)."""
 
     def judge(at: int) -> bool | None:
         if start.match(buf, at) is None:
             return False
-        end = buf.find(b"\r\n\r\n", at)
-        if end < 0 and len(buf) - at <= limit + 3:
-            return None  # a head not whole yet
-        return 0 <= end - at <= limit and valid(bytes(buf[at:end]))
+        head, body = _head_at(buf, at, ends)
+        if body < 0:
+            # a head not whole yet (kept with the line end before it: within limit + 3 bytes), or one over the limit
+            return None if len(buf) - at <= limit + 2 else False
+        return len(head) <= limit and valid(head)
 
     return judge
 
