@@ -33,8 +33,8 @@ CASES = [  # attribute, value, then what it names: vendor (None: none), kind, mo
     ("dhcp.vendor_class", "Aruba JL075A 3810M-16SFP+-2-slot Switch", "Aruba", "switch", "3810M",
      "dhcp.vendor_class.aruba_switch"),
     # desk phones
-    ("dhcp.vendor_class", "OptiIpPhone", "Unify", "voip_phone", None, "dhcp.vendor_class.siemens_phone"),
-    ("dhcp.vendor_class", "OptiPoint", "Unify", "voip_phone", None, "dhcp.vendor_class.siemens_phone"),
+    ("dhcp.vendor_class", "OptiIpPhone", "Unify", "voip_phone", None, "dhcp.vendor_class.unify_phone"),
+    ("dhcp.vendor_class", "OptiPoint", "Unify", "voip_phone", None, "dhcp.vendor_class.unify_phone"),
     ("dhcp.vendor_class", "Nortel-i2004-A", "Nortel Networks", "voip_phone", None, "dhcp.vendor_class.nortel_i2004"),
     ("dhcp.vendor_class", "Nortel-SIP-Phone-A", "Avaya", "voip_phone", None, "dhcp.vendor_class.avaya_1200_sip"),
     ("dhcp.vendor_class", "Aamadeus IP phone", "Mitel", "voip_phone", None, "dhcp.vendor_class.mitel_aamadeus"),
