@@ -159,8 +159,21 @@ def test_nippon_otis_by_its_cip_id_is_an_elevator_controller() -> None:
 
 @pytest.mark.parametrize("mac", ["00:d0:85:00:00:01", "64:9f:f7:00:00:01", "00:06:c3:00:00:01", "00:1c:16:00:00:01",
                                  "5c:14:37:00:00:01", "28:ca:09:00:00:01", "1c:35:f1:00:00:01"])
-def test_an_elevator_makers_block_is_an_elevator_controller(mac: str) -> None:
-    assert kind(stating(mac))[1] == "elevator_controller"
+def test_an_elevator_makers_block_alone_is_a_building_device_of_no_kind(mac: str) -> None:
+    """The block also holds the makers' escalator, access control and monitoring kit (review of brief B 3, issue
+    #3): alone it leans to an elevator controller and decides only the category."""
+    dev = stating(mac)
+    found = CLASSIFIER.classify(dev)
+    assert "device_type" not in found and found["category"].value == "building"
+    assert any(m.conclusions.get("device_type") == "elevator_controller" for m in CLASSIFIER.matches(dev))
+
+
+@pytest.mark.parametrize(("mac", "vendor_id"), [
+    ("00:d0:85:00:00:01", "902"), ("64:9f:f7:00:00:01", "984"), ("00:06:c3:00:00:01", "1149"),
+    ("00:1c:16:00:00:01", "498"), ("1c:35:f1:00:00:01", "703"),
+])
+def test_an_elevator_makers_block_and_its_bacnet_id_are_an_elevator_controller(mac: str, vendor_id: str) -> None:
+    assert kind(stating(mac, bacnet__vendor_id=vendor_id))[1] == "elevator_controller"
 
 
 @pytest.mark.parametrize("mac", ["78:ca:83:e0:00:01", "cc:c9:2c:00:00:01"])
