@@ -62,8 +62,8 @@ smuggling, §11.2), as at an invalid Content-Length: a body is chunked only when
 (a response's other codings run until close; a request's, or any in HTTP/1.0, §6.1, end the direction);
 Transfer-Encoding overrides Content-Length (``framing_conflict``); the server of a request so framed MUST close the
 connection after answering it (§6.3 (3)), but a lenient one reads on by Transfer-Encoding, as this reader does, so what
-the client sends next (a smuggled request) is read and reported (30b4804); chunk-data ends with CRLF (§7.1). A line ends with CRLF or a bare LF (§2.2; but see
-httphead.head_lines), past a gap too. A field line that is none (§5.1: no colon, whitespace before it, CR, LF or
+the client sends next (a smuggled request) is read and reported (30b4804); chunk-data ends with CRLF (§7.1). A line
+ends with CRLF or a bare LF (§2.2; but see httphead.head_lines), past a gap too. A field line that is none (§5.1: no colon, whitespace before it, CR, LF or
 NUL) makes its message invalid: counted (a ParseError), the line dropped, and the message still reported, with
 ``invalid`` True (a lenient server, an attacker's own among them, answers it: one junk line must not hide a C&C's
 request or a login guess from the sensor), its body framed by the valid fields and not read; one naming
