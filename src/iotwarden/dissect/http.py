@@ -55,24 +55,24 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
   ``src``, the client): ``client_name``, ``target_host``, ``target_alternatives``, ``target_port``,
   ``target_protocol`` of the tunnel's first packets (dissect/tsgu.py ChannelReader, its first tsgu.MAX_BODY bytes).
 
-Pipelined messages are followed; bodies framed by Content-Length or chunked transfer coding
-(RFC 9112 §6-7) are skipped; a body delimited by connection close ends that direction. Framing is read as RFC 9112
-§6.3 says, and where recipients may frame a message differently its direction is read no further (request
-smuggling, §11.2), as at an invalid Content-Length: a body is chunked only when chunked is the final transfer coding
-(a response's other codings run until close; a request's, or any in HTTP/1.0, §6.1, end the direction);
-Transfer-Encoding overrides Content-Length (``framing_conflict``); the server of a request so framed MUST close the
-connection after answering it (§6.3 (3)), but a lenient one reads on by Transfer-Encoding, as this reader does, so what
-the client sends next (a smuggled request) is read and reported (30b4804); chunk-data ends with CRLF (§7.1). A line
-ends with CRLF or a bare LF (§2.2; but see httphead.head_lines), past a gap too. A field line that is none (§5.1: no colon, whitespace before it, CR, LF or
-NUL) makes its message invalid: counted (a ParseError), the line dropped, and the message still reported, with
-``invalid`` True (a lenient server, an attacker's own among them, answers it: one junk line must not hide a C&C's
-request or a login guess from the sensor), its body framed by the valid fields and not read; one naming
-Content-Length or Transfer-Encoding, or a fold (obs-fold, read as a space, §5.2) of one, ends the direction. The
-framing fields are read whole, whatever MAX_HEADERS and MAX_VALUE keep. After a 101 or a CONNECT's 2xx
-(RFC 9110 §15.2.2, RFC 9112 §6.3 (2)) neither direction is HTTP (a tunnel's TLS: dissect/httptunnel.py); a status
-code under 100, invalid, is a final answer (RFC 9110 §15: a client reads it as a 5xx), no interim 1xx. Only a body
-that may be a description, metadata, IPP or a gateway's IN channel is read, and only its first MAX_DESCRIPTION /
-MAX_METADATA / ipp.MAX_MESSAGE / tsgu.MAX_BODY bytes.
+Pipelined messages are followed; bodies framed by Content-Length or chunked transfer coding (RFC 9112 §6-7) are
+skipped; a body delimited by connection close ends that direction. Framing is read as RFC 9112 §6.3 says, and where
+recipients may frame a message differently its direction is read no further (request smuggling, §11.2), as at an
+invalid Content-Length: a body is chunked only when chunked is the final transfer coding (a response's other codings
+run until close; a request's, or any in HTTP/1.0, §6.1, end the direction); Transfer-Encoding overrides Content-Length
+(``framing_conflict``); the server of a request so framed MUST close the connection after answering it (§6.3 (3)), but
+a lenient one reads on by Transfer-Encoding, as this reader does, so what the client sends next (a smuggled request)
+is read and reported (30b4804); chunk-data ends with CRLF (§7.1). A line ends with CRLF or a bare LF (§2.2; but see
+httphead.head_lines), past a gap too. A field line that is none (§5.1: no colon, whitespace before it, CR, LF or NUL)
+makes its message invalid: counted (a ParseError), the line dropped, and the message still reported, with ``invalid``
+True (a lenient server, an attacker's own among them, answers it: one junk line must not hide a C&C's request or a
+login guess from the sensor), its body framed by the valid fields and not read; one naming Content-Length or
+Transfer-Encoding, or a fold (obs-fold, read as a space, §5.2) of one, ends the direction. The framing fields are read
+whole, whatever MAX_HEADERS and MAX_VALUE keep. After a 101 or a CONNECT's 2xx (RFC 9110 §15.2.2, RFC 9112 §6.3 (2))
+neither direction is HTTP (a tunnel's TLS: dissect/httptunnel.py); a status code under 100, invalid, is a final answer
+(RFC 9110 §15: a client reads it as a 5xx), no interim 1xx. Only a body that may be a description, metadata, IPP or a
+gateway's IN channel is read, and only its first MAX_DESCRIPTION / MAX_METADATA / ipp.MAX_MESSAGE / tsgu.MAX_BODY
+bytes.
 
 Bytes the capture lost (a dropped packet: the engine's ``gap``) do not end the flow: the direction drops what
 it held of the message (and the body being read; a document being read, a description, metadata, IPP, is reported
