@@ -163,3 +163,47 @@ def test_hostile_header_fields_give_a_verdict_or_a_firmware_error(
                 assert verdict.path == "/bin/dnsmasq"
         scanned = scan(Context("firmware:x", [UnpackedFile("/bin/x", "/bin/x", host, len(data), 0o755)]))
     assert len(scanned) <= 1
+
+
+def _symbol_tables(tables: int, symbols: int, canary_in: int | None = None) -> bytes:
+    """An ELF64 whose section 1 is a string table and sections 2.. are ``tables`` symbol tables, all over one table
+    of ``symbols`` unnamed symbols (or, for table ``canary_in``, a table whose last symbol is __stack_chk_fail)."""
+    ehsize, shentsize = 64, 64
+    strtab = b"\x00__stack_chk_fail\x00"
+    plain = b"\x00" * 24 * symbols
+    marked = b"\x00" * 24 * (symbols - 1) + struct.pack("<IBBHQQ", 1, 0x12, 0, 0, 0, 0)
+    strtab_off = ehsize
+    plain_off = (strtab_off + len(strtab) + 7) // 8 * 8
+    marked_off = plain_off + len(plain)
+    shoff = marked_off + len(marked)
+    header = b"\x7fELF" + bytes([2, 1, 1, 0]) + b"\x00" * 8
+    header += struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0, 0, shoff, 0, ehsize, 56, 0, shentsize, tables + 2, 0)
+    body = header + strtab + b"\x00" * (plain_off - strtab_off - len(strtab)) + plain + marked
+    sections = [b"\x00" * shentsize, struct.pack("<IIQQQQIIQQ", 0, 3, 0, 0, strtab_off, len(strtab), 0, 0, 1, 0)]
+    sections += [struct.pack("<IIQQQQIIQQ", 0, 2, 0, 0, marked_off if i == canary_in else plain_off, len(plain), 1,
+                             0, 8, 24) for i in range(tables)]
+    return body + b"".join(sections)
+
+
+def test_the_symbols_read_are_bounded_per_file_not_per_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hostile ELF of many symbol tables over one large table (65,535 section headers of 64 bytes over 200,000
+    symbols: a 9 MB file) cost MAX_SYMBOLS a table, ~6 s each here, days in all. Now MAX_SYMBOLS bounds a file's
+    symbols read, whatever its tables; a canary within the budget is still found, in any table."""
+    from elftools.elf.sections import SymbolTableSection
+
+    from iotwarden.firmware.hardening import elf
+
+    monkeypatch.setattr(elf, "MAX_SYMBOLS", 500)
+    read: list[int] = []
+    real = SymbolTableSection.get_symbol
+
+    def counted(self: SymbolTableSection, n: int) -> object:
+        read.append(n)
+        return real(self, n)
+
+    monkeypatch.setattr(SymbolTableSection, "get_symbol", counted)
+    assert inspect("x", io.BytesIO(_symbol_tables(40, 400))).canary is False
+    assert len(read) <= 500  # before: 40 tables x 400 symbols, 16,000
+    read.clear()
+    assert inspect("x", io.BytesIO(_symbol_tables(3, 200, canary_in=1))).canary is True
+    assert len(read) == 400

@@ -24,7 +24,9 @@ ELF_NO_CANARY = "firmware.hardening.elf_no_canary"
 CHECK_IDS = (ELF_NO_NX, ELF_NO_RELRO, ELF_NO_PIE, ELF_NO_CANARY)
 MAX_ELF_FILES = 5000  # ELF files inspected per image
 MAX_ELF_BYTES = 128 * 1024 * 1024
-MAX_SYMBOLS = 200_000  # symbols read per table looking for the canary
+# symbols read per file looking for the canary, whatever its tables: a hostile file of 65,535 section headers over one
+# table of 200,000 symbols (9 MB) would otherwise be read 65,533 times (~6 s each)
+MAX_SYMBOLS = 200_000
 PF_X = 0x1  # gABI program header flag: executable
 CANARY_SYMBOLS = {"__stack_chk_fail", "__stack_chk_guard", "__stack_chk_fail_local", "__intel_security_cookie"}
 # what pyelftools raises on a damaged header or table, as measured by fuzzing every header field: its own errors, an
@@ -73,14 +75,18 @@ def _inspect(path: str, stream: IO[bytes]) -> Mitigations:
                 relro = "full"  # DF_BIND_NOW (0x8) / DF_1_NOW (0x1)
     pie: bool | None = None if etype == "ET_DYN" and not has_interp else etype == "ET_DYN"
     canary: bool | None = None
+    budget = MAX_SYMBOLS  # per file (MAX_SYMBOLS)
     for sec in elf.iter_sections():
+        if canary or budget <= 0:
+            break
         if isinstance(sec, SymbolTableSection) and sec.num_symbols():
-            canary = bool(canary)
-            for i, sym in enumerate(sec.iter_symbols()):
-                if i >= MAX_SYMBOLS:
-                    break
+            canary = False
+            for sym in sec.iter_symbols():
+                budget -= 1
                 if sym.name in CANARY_SYMBOLS:
                     canary = True
+                    break
+                if budget <= 0:
                     break
     return Mitigations(path, etype == "ET_EXEC" or has_interp, nx, relro, pie, canary)
 
