@@ -198,6 +198,15 @@ def test_an_opc_ua_client_named_historian_or_another_server_is_not() -> None:
     assert kind(stating(opcua__application_name="HistorianX Gateway"))[1] != "historian"  # a word, not a substring
 
 
+
+@pytest.mark.parametrize("name", ["Historian Collector", "Proficy Historian OPC UA Collector",
+                                  "OPC UA Collector for Proficy Historian", "PI Interface to Historian",
+                                  "Historian Client Access", "Historian Connector"])
+def test_a_historians_collector_or_interface_serving_opc_ua_is_no_historian(name: str) -> None:
+    """A collector or interface node names the historian it feeds (review of brief B 3, issue #3)."""
+    assert kind(stating(opcua__application_name=name))[1] != "historian"
+
+
 # ---- wearables ---------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["Ravis-Apple-Watch", "Apple-Watch", "Kims-AppleWatch", "apple-watch-2",
