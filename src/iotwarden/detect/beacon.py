@@ -47,6 +47,15 @@ beats three to six times in three hours and never reached seven beats, while no 
 (../shared/data labeled_locks_cams and nku_lifecycle, 50 device-days, judged with no learning at three beats) has
 such a series: the locks' hubs check in every ~30 min over MQTT (1883/8883), the Xiaodu plug over 443
 (docs/detection.md, "Measured").
+A slow series of two periods is judged the same way from ``min_two_mode_intervals`` (4): a check-in alternating between
+two sleeps (30, 45, 30, 45 min) or drawing its sleep from a set of two varies by 0.2 at any length, twice
+``max_slow_jitter``, and waited for ``min_intervals`` (its tenth to thirteenth beat); its intervals are a beacon when,
+split at the widest step between them sorted, each side holds two or more that vary less than ``max_slow_jitter``.
+Intervals at random (Poisson) pass that by chance in 2.3% of series at four intervals, 0.9% at five (the slow rule's
+two intervals: 10%). A steady slow check to an outside odd port that is benign (a licence server, lmgrd on 27000,
+checked hourly) is, from flows, what a slow C&C is: raised at its third beat, once; the destination then joins the
+device's normal, so over days it is one alert, not one a day. More beats would lose the slow C&C that beats three to six
+times in a lab day (the recall runs); a site's own such servers are a suppression.
 """
 
 from __future__ import annotations
@@ -96,6 +105,7 @@ class BeaconOptions(Options):
     min_slow_intervals: int = 2  # intervals that judge a slow series to such a destination before min_intervals ...
     slow_period_s: float = 1200.0  # ... when they average this long or longer ...
     max_slow_jitter: float = 0.1  # ... and vary less than this (coefficient of variation, untrimmed)
+    min_two_mode_intervals: int = 4  # intervals that judge such a slow series of two periods (each taken twice)
     min_period_s: float = 1.0  # faster than this is a stream, not a beacon
     max_period_s: float = 6 * 3600.0
     learn_s: float = LEARN_S  # heartbeats to named or internal destinations during learning are normal
@@ -108,7 +118,7 @@ class BeaconOptions(Options):
                                           "round_s": DURATION, "max_jitter": (0.0, 100.0), "trim": (0.0, 0.9),
                                           "max_wide_jitter": (0.0, 100.0), "min_wide_intervals": (2, COUNT[1]),
                                           "min_slow_intervals": (2, COUNT[1]), "slow_period_s": SECONDS,
-                                          "max_slow_jitter": (0.0, 100.0),
+                                          "max_slow_jitter": (0.0, 100.0), "min_two_mode_intervals": (4, COUNT[1]),
                                           "min_period_s": SECONDS, "max_period_s": SECONDS, "learn_s": DURATION,
                                           "max_series": ENTRIES, "max_names": ENTRIES, "max_named_devices": ENTRIES,
                                           "max_literal_hosts": ENTRIES}
@@ -281,11 +291,16 @@ class BeaconDetector(Detector):
         if not o.min_period_s <= period <= o.max_period_s:
             return
         jitter = float(kept.std() / period)
-        if gaps.size < o.min_intervals and (period < o.slow_period_s or jitter >= o.max_slow_jitter):
-            return  # a slow series judged early (min_slow_intervals): slow and steady, or nothing yet
-        if jitter >= o.max_jitter and not (
-                jitter < o.max_wide_jitter and gaps.size >= o.min_wide_intervals and _odd(flow)):
-            return
+        modes = None
+        if (gaps.size < o.min_intervals and (period < o.slow_period_s or jitter >= o.max_slow_jitter)) or (
+                jitter >= o.max_jitter and not (
+                    jitter < o.max_wide_jitter and gaps.size >= o.min_wide_intervals and _odd(flow))):
+            # a slow series judged early (min_slow_intervals) is slow and steady, or nothing yet; past min_intervals
+            # regular enough, or nothing: either way, a slow series of two periods to such a destination is a beacon
+            modes = self._two_modes(gaps, flow)
+            if modes is None:
+                return
+            period, jitter = float(gaps.mean()), float(gaps.std() / gaps.mean())
         for item in items:  # reported once, then part of the normal
             self.normal.remember(src, item, flow.first_seen)
         # the series starts over from this beat, whose start (with the series' source port and its
@@ -297,8 +312,25 @@ class BeaconDetector(Detector):
                          ts=flow.first_seen, key=f"{name or flow.b_ip}:{flow.b_port}", mitre=("T1071", "T1029"),
                          src_ip=flow.a_ip, dst_ip=flow.b_ip,
                          evidence={"period_s": round(period, 3), "jitter": round(jitter, 4),
-                                   "connections": int(starts.size), "beats": int(gaps.size + 1), "name": name},
+                                   "connections": int(starts.size), "beats": int(gaps.size + 1), "name": name,
+                                   **({"periods_s": [round(m, 3) for m in modes]} if modes else {})},
                          flows=[flow])
+
+    def _two_modes(self, gaps: np.ndarray, flow: Flow) -> tuple[float, float] | None:
+        """The two periods of a slow series to an outside odd port (``_odd``) whose intervals keep to two values: split
+        at the widest step between them sorted, each side two intervals or more varying less than
+        ``max_slow_jitter`` and the whole averaging ``slow_period_s`` or more (``min_two_mode_intervals`` at least);
+        else None."""
+        o: BeaconOptions = self.options
+        if gaps.size < o.min_two_mode_intervals or not _odd(flow) or gaps.mean() < o.slow_period_s:
+            return None
+        ordered = np.sort(gaps)
+        cut = int(np.argmax(np.diff(ordered))) + 1
+        low, high = ordered[:cut], ordered[cut:]
+        if low.size < 2 or high.size < 2 or low.std() >= o.max_slow_jitter * low.mean() or (
+                high.std() >= o.max_slow_jitter * high.mean()):
+            return None
+        return float(low.mean()), float(high.mean())
 
 
 def _odd(flow: Flow) -> bool:
