@@ -104,9 +104,9 @@ def test_a_refused_connect_opens_no_tunnel_and_the_next_request_is_read_as_http(
                                                 ("http", "response"), ("tls", "client_hello")]
 
 
-def test_a_tunnel_that_is_not_tls_is_not_read() -> None:
+def test_a_tunnel_that_is_neither_tls_nor_http_is_not_read() -> None:
     # a server speaking first (an SSH banner) or a client's plain bytes: nothing more of the flow is read
-    for first in [(False, b"SSH-2.0-OpenSSH_9.6\r\n"), (True, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")]:
+    for first in [(False, b"SSH-2.0-OpenSSH_9.6\r\n"), (True, b"\x00\x01binary\r\n\r\n")]:
         state: dict[str, Any] = {}
         obs = _feed([(True, CONNECT), (False, ESTABLISHED), first, (True, HELLO)], state)
         assert [o.kind for o in obs] == ["request", "response"] and state["done"] is True
@@ -151,3 +151,80 @@ def test_any_bytes_in_a_tunnel_keep_the_contract(data: bytes, split: int) -> Non
         obs = _feed([(True, CONNECT), (False, ESTABLISHED), (True, first[:split]), (False, first),
                      (True, first[split:])])
         assert all(o.proto == "http" or (o.proto == "tls" and o.src_ip == CLIENT[0]) for o in obs)
+
+
+CONNECT_80 = b"CONNECT cam.example.com:80 HTTP/1.1\r\nHost: cam.example.com:80\r\n\r\n"
+# a proxied cleartext login: Basic admin:admin (RFC 7617 §2), then a page
+LOGIN = (b"GET /cgi-bin/login HTTP/1.1\r\nHost: cam.example.com\r\nUser-Agent: python-requests/2.31\r\n"
+         b"Authorization: Basic YWRtaW46YWRtaW4=\r\n\r\n")
+PAGE = b"HTTP/1.1 200 OK\r\nServer: Boa/0.94.14rc21\r\nContent-Length: 2\r\n\r\nok"
+
+
+def test_a_cleartext_http_session_in_a_connect_tunnel_reports_the_clients_requests_with_the_target() -> None:
+    # at 56b0f7b a tunnel whose first bytes were no TLS record was not read: a CONNECT to port 80 hid the proxied
+    # client's User-Agent, Host and Basic credentials from the sensor. Its answers are the far end's: read, not reported
+    nxt = b"GET /snapshot.jpg HTTP/1.1\nHost: cam.example.com\n\n"  # bare LF lines, read as at a flow's start
+    obs = _feed([(True, CONNECT_80), (False, ESTABLISHED), (True, LOGIN), (False, PAGE), (True, nxt), (False, PAGE)])
+    assert _seen(obs) == [("http", "request", CLIENT[0]), ("http", "response", PROXY[0]),
+                          ("http", "request", CLIENT[0]), ("http", "request", CLIENT[0])]
+    login, snapshot = obs[2], obs[3]
+    assert (login.dst_ip, login.dst_port, login.subject) == (PROXY[0], PROXY[1], "src")
+    assert {k: login.fields[k] for k in ("tunnel", "host", "user_agent", "basic_auth", "basic_user",
+                                         "password_present", "uri")} == {
+        "tunnel": "cam.example.com:80", "host": "cam.example.com", "user_agent": "python-requests/2.31",
+        "basic_auth": True, "basic_user": "admin", "password_present": True, "uri": "/cgi-bin/login"}
+    assert (snapshot.fields["uri"], snapshot.fields["tunnel"]) == ("/snapshot.jpg", "cam.example.com:80")
+    assert "tunnel" not in obs[0].fields  # the CONNECT itself is the connection's own request
+
+
+def test_a_tunnels_http_sent_with_the_connect_or_cut_small_is_read_once() -> None:
+    # a request sent with the CONNECT, before its answer, is read as the connection's own next request (were the
+    # CONNECT refused, RFC 9110 §9.3.6, it would be one): once, its credentials seen
+    whole = _feed([(True, CONNECT_80 + LOGIN), (False, ESTABLISHED + PAGE)])
+    assert [(o.kind, o.fields.get("tunnel"), o.fields.get("basic_user")) for o in whole] == [
+        ("request", None, None), ("request", None, "admin"), ("response", None, None)]
+    cut = _feed([(True, CONNECT_80), (False, ESTABLISHED), *[(True, LOGIN[i:i + 5]) for i in range(0, len(LOGIN), 5)]])
+    assert [o.fields.get("basic_user") for o in cut if o.fields.get("tunnel")] == ["admin"]
+
+
+def _connect(target: str) -> bytes:
+    return f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode()
+
+
+def test_a_connect_inside_a_tunnel_opens_one_level_more_up_to_the_bound() -> None:
+    # a client chaining proxies: each CONNECT in a tunnel opens the next; what the innermost carries is reported with
+    # the innermost target (where the bytes go); a tunnel past MAX_TUNNEL_DEPTH is not read
+    from iotwarden.dissect.httptunnel import MAX_TUNNEL_DEPTH
+    hops = [_connect(f"proxy{i}.example:3128") for i in range(1, MAX_TUNNEL_DEPTH + 1)]
+    chunks: list[tuple[bool, bytes]] = []
+    for hop in [_connect("proxy0.example:3128"), *hops]:
+        chunks += [(True, hop), (False, ESTABLISHED)]
+    inner = f"proxy{MAX_TUNNEL_DEPTH - 1}.example:3128"
+    within = _feed([*chunks[:2 * MAX_TUNNEL_DEPTH], (True, LOGIN), (False, PAGE), (True, HELLO)])
+    requests = [o.fields.get("tunnel") for o in within if o.kind == "request"]
+    assert requests == [None, *[f"proxy{i}.example:3128" for i in range(MAX_TUNNEL_DEPTH)]]
+    assert within[-1].fields["basic_user"] == "admin"
+    state: dict[str, Any] = {}
+    past = _feed([*chunks, (True, LOGIN), (True, HELLO)], state)
+    assert [o.fields.get("tunnel") for o in past if o.kind == "request"] == [*requests[:-1], inner]
+    assert not any(o.fields.get("basic_user") for o in past) and state["done"] is True
+
+
+def test_a_tls_session_in_an_http_tunnel_in_a_tunnel_reports_its_hello_with_the_inner_target() -> None:
+    obs = _feed([(True, _connect("proxy2.example:8080")), (False, ESTABLISHED), (True, CONNECT), (False, ESTABLISHED),
+                 (True, HELLO)])
+    assert [(o.proto, o.kind, o.fields.get("tunnel")) for o in obs] == [
+        ("http", "request", None), ("http", "response", None), ("http", "request", "proxy2.example:8080"),
+        ("tls", "client_hello", "cam.example.com:443")]
+
+
+def test_a_hole_in_an_http_tunnel_is_its_http_readers() -> None:
+    d, state = HttpDissector(), dict[str, Any]()
+    client = Packet(ts=1.0, payload=b"", src_ip=CLIENT[0], dst_ip=PROXY[0], ip_proto=6, src_port=CLIENT[1],
+                    dst_port=PROXY[1], to_server=True)
+    d.feed(client, CONNECT_80, state)
+    d.feed(Packet(ts=1.0, payload=b"", to_server=False), ESTABLISHED, state)
+    d.feed(client, LOGIN[:30], state)
+    assert d.gap(state, True) == [] and not state.get("done")
+    (login,) = d.feed(client, LOGIN, state)  # the next request, at a segment start past the hole
+    assert (login.fields["basic_user"], login.fields["tunnel"]) == ("admin", "cam.example.com:80")

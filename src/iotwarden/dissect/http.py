@@ -12,7 +12,9 @@ Kinds and fields (subject ``src``: a request describes the client, a response th
   Remote Desktop Gateway tunnel: ``http``, ``websocket`` or ``rpc``, dissect/tsgu.py), ``framing_conflict`` (True,
   only on a message framed by both Transfer-Encoding and Content-Length: RFC 9112 §6.3 (3), a sign of request
   smuggling or response splitting, §11), ``invalid`` (True, only on a message with a field line that is none,
-  RFC 9112 §5.1: the line dropped, the message counted as a ParseError and still reported).
+  RFC 9112 §5.1: the line dropped, the message counted as a ParseError and still reported), ``tunnel`` (only on a
+  client's request, IPP request or gateway channel read inside an HTTP CONNECT tunnel: the CONNECT's target,
+  host:port; dissect/httptunnel.py).
 * ``response`` (RFC 9112 §4): ``version``, ``status`` (int), ``reason``, ``server`` (RFC 9110
   §10.2.4), ``www_authenticate`` (§11.6.1), ``content_type`` (§8.3), ``headers``, ``framing_conflict``,
   ``invalid``.
@@ -69,7 +71,8 @@ True (a lenient server, an attacker's own among them, answers it: one junk line 
 login guess from the sensor), its body framed by the valid fields and not read; one naming Content-Length or
 Transfer-Encoding, or a fold (obs-fold, read as a space, §5.2) of one, ends the direction. The framing fields are read
 whole, whatever MAX_HEADERS and MAX_VALUE keep. After a 101 or a CONNECT's 2xx (RFC 9110 §15.2.2, RFC 9112 §6.3 (2))
-neither direction is HTTP (a tunnel's TLS: dissect/httptunnel.py); a status code under 100, invalid, is a final answer
+neither direction is the connection's HTTP (a tunnel's TLS or HTTP: dissect/httptunnel.py); a status code under 100,
+invalid, is a final answer
 (RFC 9110 §15: a client reads it as a 5xx), no interim 1xx. Only a body that may be a description, metadata, IPP or a
 gateway's IN channel is read, and only its first MAX_DESCRIPTION / MAX_METADATA / ipp.MAX_MESSAGE / tsgu.MAX_BODY
 bytes.
@@ -173,7 +176,7 @@ class HttpDissector(StreamDissector):
     max_buffer: ClassVar[int] = MAX_HEAD + 3
 
     def __init__(self) -> None:
-        self.tunnel = httptunnel.Tunnel()  # a CONNECT tunnel's TLS (dissect/httptunnel.py)
+        self.tunnel = httptunnel.Tunnel(HttpDissector)  # a CONNECT tunnel's TLS or HTTP (dissect/httptunnel.py)
 
     def probe(self, payload: bytes, to_server: bool) -> bool:
         return httpstart.probe(payload, to_server)
@@ -182,8 +185,7 @@ class HttpDissector(StreamDissector):
         """Bytes of a direction were lost: drop what it held and look for its next message head (module doc;
         dissect/httpgap.py), reporting what was read of a document the hole cut; in a CONNECT tunnel, the tunnel's."""
         if httptunnel.TUNNEL in state:
-            self.tunnel.gap(state, to_server)
-            return []
+            return self.tunnel.gap(state, to_server)
         return httpgap.gap(self.name, state, to_server)
 
     def feed(self, pkt: Packet, data: bytes, state: dict[str, Any]) -> list[Observation]:

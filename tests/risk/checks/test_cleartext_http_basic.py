@@ -56,3 +56,20 @@ def test_basic_credentials_in_a_head_of_bare_lf_line_ends_are_found(tmp_path: Pa
     ctx, _ = analyse(write_pcap(tmp_path / "lf.pcap", frames))
     finding = found(ctx, ID)["mac:02:00:00:00:00:16"]
     assert finding.severity == "high" and finding.evidence["usernames"] == ["admin"]
+
+
+def test_basic_credentials_sent_through_a_proxys_connect_tunnel_are_seen(tmp_path: Path) -> None:
+    # a client logging in to a camera through a forward proxy (CONNECT cam:80, then cleartext HTTP in the tunnel):
+    # at 56b0f7b the tunnel's HTTP was not read and the credentials went unseen. The request's addresses are the
+    # client's and the proxy's (the connection the sensor saw): the hit names the proxy, the camera as host
+    token = base64.b64encode(b"admin:hunter2").decode()
+    frames = tcp(host(10), host(22), 3128, [
+        (True, b"CONNECT cam.example.com:80 HTTP/1.1\r\nHost: cam.example.com:80\r\n\r\n"),
+        (False, b"HTTP/1.1 200 Connection established\r\n\r\n"),
+        (True, f"GET / HTTP/1.1\r\nHost: cam.example.com\r\nAuthorization: Basic {token}\r\n\r\n".encode()),
+        (False, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+    ])
+    _, risk = analyse(write_pcap(tmp_path / "proxied.pcap", frames))
+    (hit,) = hits(risk, ID).values()
+    assert hit.severity == "high"
+    assert (hit.evidence()["usernames"], hit.evidence()["hosts"]) == (["admin"], ["cam.example.com"])
