@@ -125,3 +125,46 @@ def test_a_mac_s_announcements_on_the_wire_type_the_mac() -> None:
     printer = _device_from_the_wire(mdns_announcement("_ipp._tcp.local", "HP LaserJet Pro M404dn._ipp._tcp.local",
                                                       b"\x00\x00\x00\x00\x02\x77", "HP3822E5.local", own))
     assert concluded(printer)["device_type"] == "printer"
+
+
+# The sharing keys go unseen when the capture misses the TXT record (a PTR answer alone) or a host announces _ipp
+# without CUPS's keys: on a device showing an IT machine (Windows' DHCP, a browser) and no printer's own sign the
+# announcements are a shared queue's (brief A 2); TXT usb_MFG and _pdl-datastream._tcp (the raw port) are a printer's
+# own, which CUPS's shared queues never announce (scheduler/dirsvc.c), and keep a printer a printer.
+EDGE_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 "
+           "Safari/537.36 Edg/120.0.0.0")
+SAFARI_UA = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 "
+             "Safari/605.1.15")
+MIRAI_UA = ("Mozilla/5.0 (Windows NT 10.0; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/51.0.2704.103 "
+            "Safari/537.36")
+WINDOWS_DHCP = {"dhcp__vendor_class": "MSFT 5.0", "dhcp__param_req_list": "1,3,6,15,31,33,43,44,46,47,119,121,249,252"}
+QUEUE_WITHOUT_KEYS = ["ty=HP LaserJet Pro M404dn", "product=(HP LaserJet Pro M404dn)", "pdl=application/pdf"]
+
+
+@pytest.mark.parametrize("ua", [EDGE_UA, SAFARI_UA])
+@pytest.mark.parametrize("txt", [[], QUEUE_WITHOUT_KEYS])
+def test_a_browser_announcing_ipp_without_sharing_keys_is_no_printer(ua: str, txt: list[str]) -> None:
+    found = concluded(stating(http__user_agent=ua, mdns__services=["_ipp._tcp.local", "_ipps._tcp.local"],
+                              mdns__txt=txt))
+    assert found.get("device_type") != "printer" and found.get("category") != "iot", found
+    assert found["os"] in ("Windows", "macOS")
+
+
+def test_a_windows_host_announcing_ipp_without_sharing_keys_is_the_windows_host() -> None:
+    found = concluded(stating(**WINDOWS_DHCP, mdns__services=["_ipp._tcp.local"], mdns__txt=QUEUE_WITHOUT_KEYS))
+    assert (found["os"], found["category"]) == ("Windows", "it")
+    assert "device_type" not in found, found
+
+
+@pytest.mark.parametrize("stack", [{"http__user_agent": MIRAI_UA}, WINDOWS_DHCP])
+def test_a_printer_s_own_signs_keep_it_a_printer(stack: dict[str, str]) -> None:
+    for own in ({"mdns__txt": HP_PRINTER}, {"mdns__txt": BROTHER_PRINTER},
+                {"mdns__txt": QUEUE_WITHOUT_KEYS, "mdns__services": ["_pdl-datastream._tcp.local"]}):
+        services = ["_ipp._tcp.local", *own.get("mdns__services", [])]
+        found = concluded(stating(**stack, mdns__services=services, mdns__txt=own["mdns__txt"]))
+        assert (found["device_type"], found["category"]) == ("printer", "iot"), found
+
+
+def test_an_ipp_announcement_alone_is_still_a_printer() -> None:
+    found = concluded(stating(mdns__services=["_ipp._tcp.local"]))
+    assert (found["device_type"], found["category"]) == ("printer", "iot")

@@ -43,10 +43,15 @@ OS and firmware (model.Device.classification), keeping every match so each concl
 #   is, is a camera when nothing of its own tells a phone); a brand's cloud on the block of an owner that makes
 #   no controllers names the brand (a Ring doorbell on an Amazon block);
 # * a printer's Bonjour evidence (rules marked ``behaviour: printer_announcement``: _ipp._tcp, _printer._tcp, TXT
-#   ty=, product=, usb_MFG=) is the printer's a host shares when the device also announces a key only a print
+#   ty=, product=) is the printer's a host shares when the device also announces a key only a print
 #   scheduler sharing a queue announces (``behaviour: print_sharing``: CUPS's rp=printers/<queue>, printer-type;
 #   macOS printer sharing runs CUPS): then it yields (kept to explain the vendor, counted for nothing), so a Mac
-#   sharing an HP printer is the Mac its own evidence says, and a printer, which announces no such key, keeps it;
+#   sharing an HP printer is the Mac its own evidence says, and a printer, which announces no such key, keeps it.
+#   It yields too on a device that shows an IT machine (any match saying an IT_OS system or a CONTROLLER_TYPES kind:
+#   Windows' DHCP, a browser's User-Agent) and no sign of a printer's own (product evidence typing a printer that is
+#   no such announcement: TXT usb_MFG, _pdl-datastream._tcp, which CUPS's shared queues never carry, a printer's
+#   SNMP or web server): a host whose sharing keys went unseen (the TXT record not captured) is the PC its own
+#   evidence says, and a printer announcing what printers announce keeps its kind (its browser then a mask);
 # * an operating system only IT machines run (IT_OS: Windows, macOS), once concluded, is evidence for category it
 #   (IT_OS_WEIGHT, rule id os.it_system) unless any evidence names OT, medical or building automation (directly or
 #   by a type of that category): an HMI, an engineering station or a modality's console runs Windows too, and such
@@ -96,6 +101,7 @@ OUI_REFERENCE = "IEEE Registration Authority MA-L/MA-M/MA-S assignment (IEEE 802
 APP_REACHABLE = "app_reachable"  # kb/schema.py BEHAVIOURS: a brand's cloud its app reaches too
 PRINTER_ANNOUNCEMENT = "printer_announcement"  # kb/schema.py BEHAVIOURS: a printer's Bonjour, a sharing host's too
 PRINT_SHARING = "print_sharing"  # kb/schema.py BEHAVIOURS: a key only a host sharing a print queue announces
+PRINTER_TYPE = "printer"  # taxonomy type (with its descendants) a printer's own sign names (see the notes)
 CONTROLLER_TYPES = frozenset({"mobile_phone", "workstation", "server"})  # with descendants: run brands' apps
 CONTROLLER_OS = frozenset({"Android", "iOS", "iPadOS", "macOS", "Windows"})  # systems of phones and computers
 APP_HOST_TYPES = frozenset({"smart_tv", "media_player"})  # with descendants: run apps, yet are their maker's goods
@@ -239,14 +245,21 @@ class Classifier:
                                                          if k not in ("device_type", "category")}))
                 if m in unconfirmed else m for m in matches]
 
-    @staticmethod
-    def _shared_printer_evidence(matches: list[Match]) -> tuple[list[Match], list[Match]]:
-        """The matches that are evidence about the device, and the printer announcements that describe a
-        printer it shares: all of them when it announces a print_sharing key (see the notes at the top)."""
-        if not any(m.behaviour == PRINT_SHARING for m in matches):
+    def _shared_printer_evidence(self, matches: list[Match]) -> tuple[list[Match], list[Match]]:
+        """The matches that are evidence about the device, and the printer announcements that describe a printer it
+        shares: all of them when it announces a print_sharing key, or when it shows an IT machine (its system, a
+        computer's kind, a browser's User-Agent) and no sign of a printer's own (see the notes at the top)."""
+        announced = [m for m in matches if m.behaviour == PRINTER_ANNOUNCEMENT]
+        if not announced:
             return matches, []
-        return ([m for m in matches if m.behaviour != PRINTER_ANNOUNCEMENT],
-                [m for m in matches if m.behaviour == PRINTER_ANNOUNCEMENT])
+        if not any(m.behaviour == PRINT_SHARING for m in matches):
+            rest = [m for m in matches if m.behaviour not in (PRINTER_ANNOUNCEMENT, APP_REACHABLE)]
+            taxonomy = self.kb.taxonomy
+            printer = {PRINTER_TYPE, *(t for t in taxonomy.types if PRINTER_TYPE in taxonomy.ancestors(t))}
+            if not any(self._it_machine(m) for m in rest) or any(
+                    m.conclusions.get("device_type") in printer and not weighing.is_component(m) for m in rest):
+                return matches, []
+        return [m for m in matches if m.behaviour != PRINTER_ANNOUNCEMENT], announced
 
     def _it_machine(self, match: Match) -> bool:
         """Whether ``match`` says an IT machine: a system of IT_OS or a kind of CONTROLLER_TYPES (or below)."""

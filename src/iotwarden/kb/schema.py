@@ -34,7 +34,8 @@
 # the very requests it was drawn from (risk/checks/ot_operations.py). ``app_reachable`` marks a brand's
 # cloud name: the classifier counts it only for a device that is not a controller of other brands' goods.
 # ``printer_announcement`` marks a printer's Bonjour evidence, which the classifier counts only for a device
-# announcing no ``print_sharing`` key (a computer sharing a printer's queue announces the printer's).
+# announcing no ``print_sharing`` key (a computer sharing a printer's queue announces the printer's), and on a
+# device showing an IT machine (its system, a computer's kind, a browser) only beside a sign of a printer's own.
 # Every error names the file, the rule id and the key (:class:`~iotwarden.errors.ConfigError`).
 
 from __future__ import annotations
@@ -78,9 +79,10 @@ BEHAVIOURS = {
     # a hub's or home-automation server's integration, reaches as the brand's own goods do: evidence of
     # the device's brand only when the device is not such a controller (inventory/classifier.py)
     "app_reachable": "a brand's cloud that its app or a home-automation integration reaches too",
-    # a printer's Bonjour service or TXT key (_ipp._tcp, _printer._tcp, ty=, product=, usb_MFG=): a computer sharing
+    # a printer's Bonjour service or TXT key (_ipp._tcp, _printer._tcp, ty=, product=): a computer sharing
     # a printer's queue announces them too, on its own record, for that printer (CUPS scheduler/dirsvc.c
-    # dnssdRegisterPrinter): evidence of a printer only on a device that shows no print_sharing key
+    # dnssdRegisterPrinter): evidence of a printer only on a device that shows no print_sharing key, and on one that
+    # shows an IT machine only beside a printer's own sign (usb_MFG, _pdl-datastream, a printer's SNMP or web server)
     "printer_announcement": "a printer's Bonjour service or TXT key, which a host sharing that printer announces too",
     # a TXT key only a print scheduler sharing a queue announces (CUPS: rp=printers/<queue>, printer-type): the
     # device shares a printer, and its printer_announcement evidence is that printer's (inventory/classifier.py)
