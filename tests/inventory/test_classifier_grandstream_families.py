@@ -10,7 +10,7 @@ import pytest
 
 from tests.inventory.test_classifier_enterprise import concluded, rules_for, stating
 
-GRANDSTREAM_MAC = "00:0b:82:00:00:01"  # Grandstream's IEEE block (its rule leans to a phone, 0.6)
+GRANDSTREAM_MAC = "00:0b:82:00:00:01"  # Grandstream's IEEE block (its rule leans to a phone, 0.3)
 
 
 def _agent(model: str) -> str:
@@ -58,3 +58,28 @@ def test_grandstream_s_option_60_of_no_phone_family_names_the_maker_only(value: 
     found = concluded(stating(dhcp__vendor_class=value))
     assert found["vendor"] == "Grandstream"
     assert "device_type" not in found, value
+
+
+# ---- the block: a lean, not a phone (brief B 4) -------------------------------------------------------------------
+
+def test_grandstreams_block_alone_names_the_maker_and_no_kind() -> None:
+    # its blocks hold cameras, ATAs, access points, door systems and PBXs as well as phones
+    found = concluded(stating(GRANDSTREAM_MAC))
+    assert found["vendor"] == "Grandstream" and "device_type" not in found
+
+
+def test_a_grandstream_access_point_saying_so_weakly_is_no_phone() -> None:
+    # a GWN access point's LLDP capability (0.45, no more than a lean) against the block's phone lean
+    found = concluded(stating(GRANDSTREAM_MAC, lldp__enabled_capabilities="wlan_access_point"))
+    assert found.get("device_type") != "voip_phone"
+
+
+def test_a_phones_own_weak_channel_on_grandstreams_block_is_a_phone() -> None:
+    # LLDP-MED's telephone capability (0.6) decides by itself, the block agrees
+    dev = stating(GRANDSTREAM_MAC, lldp__enabled_capabilities="telephone")
+    assert concluded(dev)["device_type"] == "voip_phone"
+    assert {"lldp.cap.telephone", "mac.vendor.grandstream"} <= rules_for(dev, "device_type")
+
+
+def test_a_single_phone_maker_s_block_still_types_a_phone() -> None:
+    assert concluded(stating("80:5e:c0:00:00:01"))["device_type"] == "voip_phone"  # Yealink's block (0.7)

@@ -9,7 +9,7 @@ import pytest
 
 from tests.inventory.test_classifier_enterprise import concluded, rules_for, stating
 
-GRANDSTREAM_MAC = "00:0b:82:aa:bb:cc"  # Grandstream's first IEEE block (mac.vendor.grandstream: voip_phone 0.6)
+GRANDSTREAM_MAC = "00:0b:82:aa:bb:cc"  # Grandstream's first IEEE block (mac.vendor.grandstream: voip_phone 0.3)
 
 CAMERAS = [
     ("sip__user_agent", "Grandstream GXV3610_HD 1.0.3.11", "GXV3610_HD", "sip.ua.grandstream_camera"),
