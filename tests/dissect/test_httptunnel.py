@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,6 +19,8 @@ from iotwarden.errors import ParseError
 from iotwarden.lab import proto_tls
 from iotwarden.model import Observation
 from iotwarden.sources.capfile import read_capture
+from tests.dissect.hostile import TCPDUMP_CAPTURES, TCPDUMP_DIR, contract_call, feed_chunks
+from tests.pcaputil import iter_packets
 from tests.risk.harness import host, tcp, write_pcap
 
 CLIENT, PROXY = ("10.0.0.7", 51000), ("10.0.0.2", 3128)
@@ -143,15 +146,35 @@ def test_any_segmentation_of_a_tunnel_reports_the_hello_once(cuts: list[int], ta
         ("client_hello", "cam.example.com", "cam.example.com:443")]
 
 
-@given(data=st.binary(max_size=300), split=st.integers(0, 300))
-def test_any_bytes_in_a_tunnel_keep_the_contract(data: bytes, split: int) -> None:
-    # hostile tunnel bytes (a handshake record's first byte, then anything): observations or a ParseError, never
-    # another exception; only the client's are reported
-    for first in (b"\x16" + data, data):
-        obs = _feed([(True, CONNECT), (False, ESTABLISHED), (True, first[:split]), (False, first),
-                     (True, first[split:])])
-        assert all(o.proto == "http" or (o.proto == "tls" and o.src_ip == CLIENT[0]) for o in obs)
+@given(data=st.binary(max_size=300), split=st.integers(0, 300), plain=st.booleans())
+def test_any_bytes_in_a_tunnel_keep_the_contract(data: bytes, split: int, plain: bool) -> None:
+    # hostile tunnel bytes (a handshake record's first byte, an HTTP request's start, then anything): observations of
+    # HTTP or of the TLS it hands the tunnel to, or a ParseError, never another exception (tests/dissect/hostile.py);
+    # only the client's are reported of the tunnel
+    connect = CONNECT_80 if plain else CONNECT
+    for first in (b"\x16" + data, b"GET / HTTP/1.1\r\n" + data, data):
+        obs = feed_chunks(HttpDissector(), [(True, connect), (False, ESTABLISHED), (True, first[:split]),
+                                            (False, first), (True, first[split:])], protos=("tls",))
+        assert all(o.src_ip == "10.0.0.1" for o in obs if o.fields.get("tunnel"))
+        assert [o.kind for o in obs if o.proto == "http" and not o.fields.get("tunnel")] == ["request", "response"]
 
+
+@pytest.mark.parametrize("name", TCPDUMP_CAPTURES)
+def test_real_captures_fed_past_a_connect_keep_the_contract(name: str) -> None:
+    # every TCP payload of a real capture, the client's and the server's, fed inside an open tunnel, TLS or HTTP
+    # (hostile.contract_call: http or tls observations, never another exception)
+    for connect, first in ((CONNECT, b"\x16\x03\x01"), (CONNECT_80, b"GET / HTTP/1.1\r\n")):
+        d, state = HttpDissector(), dict[str, Any]()
+        chunks = [(True, connect), (False, ESTABLISHED), (True, first)]
+        chunks += [(pkt.to_server, pkt.payload) for pkt in iter_packets(TCPDUMP_DIR / name)
+                   if pkt.ip_proto == 6 and pkt.payload][:200]
+        for to_server, data in chunks:
+            if state.get("done"):
+                break
+            pkt = Packet(ts=1.0, payload=data, src_ip="10.0.0.1" if to_server else "10.0.0.2", dst_ip="10.0.0.2"
+                         if to_server else "10.0.0.1", ip_proto=6, src_port=40000 if to_server else 3128,
+                         dst_port=3128 if to_server else 40000, to_server=to_server)
+            contract_call(d, pkt, state, protos=("tls",))
 
 CONNECT_80 = b"CONNECT cam.example.com:80 HTTP/1.1\r\nHost: cam.example.com:80\r\n\r\n"
 # a proxied cleartext login: Basic admin:admin (RFC 7617 §2), then a page
@@ -228,3 +251,11 @@ def test_a_hole_in_an_http_tunnel_is_its_http_readers() -> None:
     assert d.gap(state, True) == [] and not state.get("done")
     (login,) = d.feed(client, LOGIN, state)  # the next request, at a segment start past the hole
     assert (login.fields["basic_user"], login.fields["tunnel"]) == ("admin", "cam.example.com:80")
+
+
+def test_the_hostile_input_helper_takes_the_tls_a_tunnel_hands_on_and_nothing_else() -> None:
+    # tests/dissect/hostile.py required every observation's proto to be the dissector's: a tunnel's hello failed it
+    chunks = [(True, CONNECT), (False, ESTABLISHED), (True, HELLO)]
+    assert [o.proto for o in feed_chunks(HttpDissector(), chunks, protos=("tls",))] == ["http", "http", "tls"]
+    with pytest.raises(AssertionError):
+        feed_chunks(HttpDissector(), chunks)
