@@ -259,3 +259,15 @@ def test_the_hostile_input_helper_takes_the_tls_a_tunnel_hands_on_and_nothing_el
     assert [o.proto for o in feed_chunks(HttpDissector(), chunks, protos=("tls",))] == ["http", "http", "tls"]
     with pytest.raises(AssertionError):
         feed_chunks(HttpDissector(), chunks)
+
+
+def test_a_connect_to_an_ip_literal_reports_no_server_facts_under_any_address() -> None:
+    # decided (brief G 3): the far end's hello and certificate are not attributed to the CONNECT's IP literal, which
+    # names the origin exactly, because a TLS-intercepting proxy answers in its place (dissect/httptunnel.py doc):
+    # only the client's hello is reported, with its tunnel; nothing names the origin or the proxy as a TLS server
+    connect = b"CONNECT 10.20.0.5:443 HTTP/1.1\r\nHost: 10.20.0.5:443\r\n\r\n"
+    state: dict[str, Any] = {}
+    obs = _feed([(True, connect), (False, ESTABLISHED), (True, HELLO), (False, FLIGHT)], state)
+    assert [(o.proto, o.kind, o.src_ip) for o in obs] == [
+        ("http", "request", CLIENT[0]), ("http", "response", PROXY[0]), ("tls", "client_hello", CLIENT[0])]
+    assert obs[2].fields["tunnel"] == "10.20.0.5:443" and state["done"] is True

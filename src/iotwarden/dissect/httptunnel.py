@@ -6,7 +6,12 @@ JA3, JA4; its ``request``: Host, User-Agent, Basic credentials; an ``ipp_request
 with ``tunnel``, the CONNECT's target (host:port; an inner tunnel's own, the innermost, where a CONNECT in the tunnel
 opens another). The server's side (TLS hello and certificate, HTTP responses) describes the tunnel's far end, not the
 proxy the connection reaches, so it is read (the TLS handshake's end ends the flow; HTTP answers frame the requests)
-but not reported. Tunnels nest at most MAX_TUNNEL_DEPTH deep (a CONNECT through a chain of proxies); any other tunnel
+but not reported, not even to the target where it is an IP literal, which names the origin exactly: a TLS-intercepting
+proxy (Squid's ssl_bump, a cloud web gateway) answers the CONNECT itself and ends the client's TLS with its own
+hello (its TLS stack's JA4S) and a certificate it mints (the origin's names, its own CA and key), and nothing in the
+tunnel tells a spliced session from a bumped one, so every origin reached through such a proxy would take the proxy's
+JA4S and CA (a false identity is worse than none: the origin's own connections, seen elsewhere, say who it is).
+Tunnels nest at most MAX_TUNNEL_DEPTH deep (a CONNECT through a chain of proxies); any other tunnel
 (a server speaking first: SSH, SMTP; plain bytes) is not read.
 """
 
