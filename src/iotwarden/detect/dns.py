@@ -29,18 +29,25 @@ Benign names that look so (tests/detect/dns_lookalikes.py, each from its product
   as iodine's and dnscat2's can be), and is read as any other;
 - a TXT query of an underscored name a protocol defines, in the place its protocol puts it (:func:`attrleaf`, RFC
   8552), is not counted towards ``min_txt`` while at most ``max_attrleaf_names`` distinct such names were asked
-  under its parent within ``window_s``, and each of them asked at most ``max_attrleaf_queries`` times within it: an
-  ACME client checks ``_acme-challenge.<name>`` (RFC 8555 §8.4) of each of a certificate's names (at most 100: Let's
+  under its parent within ``window_s`` and the name is within its pre-check: asked at most ``max_attrleaf_queries``
+  times, all within ``attrleaf_check_s`` of the first, since it was last not asked for ``window_s``: an ACME client
+  checks ``_acme-challenge.<name>`` (RFC 8555 §8.4) of each of a certificate's names (at most 100: Let's
   Encrypt's names per certificate) until it is there, lego's DNS-01 pre-check one name after another, a round every
   2 s for up to 60 s, each round asking a resolver and then the zone's authoritative servers (go-acme/lego
-  challenge/dns01 precheck.go: 30 rounds of two queries while the record is not there); a mail server asks
-  ``<selector>._domainkey.<domain>`` (RFC 6376 §3.6.2.1) of a few selectors per domain. A C&C asking a new nonce
-  under ``_acme-challenge`` each time passes the names' bound, one asking one fixed name every 10 s or faster (over
-  60 queries within ``window_s``) the name's, and the queries past a bound are counted again (a steady slower poll
-  is detect.c2_dns_poll's); a tunnel's long data labels are counted as any others. The cost: an ACME client
-  validating more than ``max_attrleaf_names`` names of one registered domain within ``window_s`` (two 100-name
-  certificates renewed one after the other, 5 s a name) has the names past the bound counted, and raises once
-  ``min_txt`` of their queries are (a site that does so raises the bound);
+  challenge/dns01 precheck.go: 30 rounds of two queries while the record is not there), and once the record is
+  seen never asks that name again for the order; a mail server asks ``<selector>._domainkey.<domain>`` (RFC 6376
+  §3.6.2.1) of a few selectors per domain. A C&C asking a new nonce under ``_acme-challenge`` each time passes the
+  names' bound; one asking one fixed name every 1.5 s or faster (over 60 queries) the name's count, and one asking
+  the same names again and again, one or a hundred in turn or at random, each fewer than 60 times a window, their
+  time: a name asked again more than ``attrleaf_check_s`` after its pre-check began, without a rest of ``window_s``,
+  is no pre-check. The queries past a bound are counted again; a tunnel's long data labels are counted as any
+  others. The costs: an ACME client validating more than ``max_attrleaf_names`` names of one registered domain
+  within ``window_s`` (two 100-name certificates renewed one after the other, 5 s a name) has the names past the
+  bound counted, and raises once ``min_txt`` of their queries are (a site that does so raises the bound); an order
+  re-run within ``window_s`` of its names' pre-check (a failed one retried at once), or whose pre-check of a name
+  outlasts ``attrleaf_check_s`` (a DNS provider's longer propagation timeout), has those names' queries counted. Left
+  open: a C&C that asks each of up to ``max_attrleaf_names`` names at most 60 times within ``attrleaf_check_s`` and
+  then rests it for ``window_s`` stays uncounted;
 - a resolver's or forwarder's queries are its clients', not its own: a query under a registered domain the host
   was asked a name under within ``forward_s`` before (by any client, by bare address: a routed resolver is asked on
   its clients' VLAN and asks upstream on its own) is not counted for it; the client's own query is. Otherwise a
@@ -208,14 +215,26 @@ class DnsOptions(Options):
     max_names: int = 256  # names remembered per host and per (host, parent), and parent domains per host (LRU)
     max_attrleaf_names: int = 100  # distinct protocol underscored names per (host, parent) in window_s uncounted
     max_attrleaf_queries: int = 60  # queries of one such name in window_s uncounted (lego's 60 s pre-check: 60)
+    attrleaf_check_s: float = 90.0  # how long one such name's pre-check may last (lego's 60 s timeout, a round more)
     forward_s: float = 5.0  # a query within this long after the host was asked under the same domain is a forward
     max_asked: int = 50_000  # (asked address, registered domain) questions remembered (LRU)
     bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "min_len": (1, 63), "dga_threshold": (0.0, 100.0),
                                           "min_dga_names": COUNT, "tunnel_label_len": (1, 63),
                                           "tunnel_entropy": (0.0, 8.0), "min_tunnel_names": COUNT, "min_txt": COUNT,
                                           "max_attrleaf_names": COUNT, "max_attrleaf_queries": COUNT,
+                                          "attrleaf_check_s": DURATION,
                                           "max_hosts": ENTRIES, "max_names": ENTRIES, "forward_s": DURATION,
                                           "max_asked": ENTRIES}
+
+
+@dataclass(slots=True)
+class _Leaf:
+    """One protocol underscored name's pre-check (module doc): when it began, when the name was last asked, and how
+    many times it was asked since it began; it begins anew once the name was not asked for ``window_s``."""
+
+    first: float
+    last: float
+    count: int = 0
 
 
 @dataclass(slots=True)
@@ -227,8 +246,8 @@ class _Host:
     dga: dict[str, float] = field(default_factory=dict)  # suspicious name -> last queried
     tunnel: OrderedDict[str, dict[str, float]] = field(default_factory=OrderedDict)  # parent -> long label -> time
     txt: OrderedDict[str, list[float]] = field(default_factory=OrderedDict)  # parent -> TXT query times
-    # parent -> uncounted attrleaf name -> its query times within window_s (at most max_attrleaf_queries + 1)
-    leaves: OrderedDict[str, dict[str, list[float]]] = field(default_factory=OrderedDict)
+    # parent -> attrleaf name -> its pre-check (at most max_attrleaf_names + 1 names a parent)
+    leaves: OrderedDict[str, dict[str, _Leaf]] = field(default_factory=OrderedDict)
 
 
 def _recent(seen: dict[str, float], now: float, window: float) -> int:
@@ -299,22 +318,25 @@ class DnsAnomalyDetector(Detector):
 
     def _uncounted_leaf(self, host: _Host, name: str, parent: str, now: float) -> bool:
         """Whether a TXT query of ``name`` is a protocol's underscored name left out of ``min_txt`` (module doc):
-        one of at most ``max_attrleaf_names`` distinct ones asked under ``parent`` within ``window_s``, itself asked at
-        most ``max_attrleaf_queries`` times within it; one more name than that is kept per parent, and one more query
-        time per name, enough to know a bound is passed."""
+        one of at most ``max_attrleaf_names`` distinct ones asked under ``parent`` within ``window_s``, within its
+        pre-check: asked at most ``max_attrleaf_queries`` times, all within ``attrleaf_check_s`` of the first, since it
+        was last not asked for ``window_s``. One more name than the bound is kept per parent, enough to know it is
+        passed; a name's pre-check is a count and two times."""
         if not attrleaf(name.split(".")):
             return False
         o: DnsOptions = self.options
         window = o.window_s
         leaves = lru_get(host.leaves, parent, dict, o.max_names)
-        times = leaves.get(name)
-        if times is None and len(leaves) > o.max_attrleaf_names:
-            leaves = host.leaves[parent] = {k: ts for k, ts in leaves.items() if now - ts[-1] <= window}
-        if times is not None or len(leaves) <= o.max_attrleaf_names:
-            kept = [t for t in times if now - t <= window][-o.max_attrleaf_queries:] if times else []
-            times = leaves[name] = [*kept, now]
-        names = sum(1 for ts in leaves.values() if now - ts[-1] <= window)
-        return names <= o.max_attrleaf_names and times is not None and len(times) <= o.max_attrleaf_queries
+        leaf = leaves.get(name)
+        if leaf is None and len(leaves) > o.max_attrleaf_names:
+            leaves = host.leaves[parent] = {k: v for k, v in leaves.items() if now - v.last <= window}
+        if leaf is not None or len(leaves) <= o.max_attrleaf_names:
+            if leaf is None or now - leaf.last > window:  # not asked within window_s: a pre-check begins
+                leaf = leaves[name] = _Leaf(now, now)
+            leaf.last, leaf.count = now, leaf.count + 1
+        names = sum(1 for v in leaves.values() if now - v.last <= window)
+        return names <= o.max_attrleaf_names and leaf is not None and leaf.count <= o.max_attrleaf_queries \
+            and now - leaf.first <= o.attrleaf_check_s
 
     def _alert(self, ctx: Context, obs: Observation, detector_id: str, title: str, key: str, *,
                mitre: tuple[str, ...], evidence: dict[str, object]) -> None:
