@@ -108,6 +108,22 @@ def test_a_walk_that_sends_bogus_credentials_is_still_enumeration(bogus: str) ->
     assert alerts[0].evidence["users_probed"] >= 20
 
 
+def test_a_sparse_walk_that_retries_each_unknown_user_with_made_up_credentials_is_still_enumeration() -> None:
+    """svwar over a range where one extension in ten exists, each REGISTER sent again with a made-up Authorization
+    after its refusal: the server says 404 twice for each user there is not. A 404 to credentials clears a user only
+    when the server had challenged it (a phone's BLF subscription past its challenge), not when it had already said
+    the user is unknown. Before: the second 404 cleared each unknown user, and the ten refused were under min_users."""
+    obs = []
+    for i in range(100):
+        t, user, status = 10.0 + i * 0.05, str(100 + i), 401 if i % 10 == 0 else 404
+        obs += [_request(t, user), _answer(t + 0.01, user, status),
+                _request(t + 0.02, user, credentials=True), _answer(t + 0.03, user, status, True)]
+    obs.append(_request(60.0, "999"))  # time passes: the refused users are settled
+    alerts = feed([SipReconDetector()], observations=obs)
+    assert [(a.id, a.src_ip, a.dst_ip) for a in alerts] == [(EXTENSIONS, CLIENT, SERVER)]
+    assert alerts[0].evidence["users_probed"] == 100
+
+
 @pytest.mark.parametrize("status", [400, 405, 420, 483, 488, 500, 501, 505, 513])
 def test_a_walk_that_draws_an_error_for_each_user_it_was_refused_is_still_enumeration(status: int) -> None:
     """svwar's walk that, after each user's refusal, sends that user a request the server rejects before any

@@ -21,7 +21,9 @@ Ids:
   ringing, busy or declined; not an error a server gives before authenticating, which a walk can
   draw for each user at will: 400, 405, 483, 501, ...; or a 404/484 to a
   request with credentials, which refuses no credentials: a phone's call to a wrong number, its
-  BLF subscription to an extension gone): a phone or an SBC answers every Digest challenge at once
+  BLF subscription to an extension gone; it clears a user the server had challenged, not one it had
+  already called unknown (``_Pair.unknown``), which a sparse walk retries with made-up credentials
+  to hide its 404s): a phone or an SBC answers every Digest challenge at once
   (§22.2) and is registered, so registering hundreds of real lines never counts. A refusal of
   credentials (401, 403, 407 to a request that carried them) counts as any other: a walk that adds
   a made-up Authorization to each REGISTER is refused all the same for each line there is (and
@@ -89,6 +91,7 @@ class SipReconOptions(Options):
 @dataclass(slots=True)
 class _Pair:
     refused: OrderedDict[str, float] = field(default_factory=OrderedDict)  # user -> refused at, awaiting acceptance
+    unknown: set[str] = field(default_factory=set)  # users of ``refused`` refused as unknown (404/484), not challenged
     probed: deque[tuple[float, str]] = field(default_factory=deque)  # (time, user) walked away from
     evidence: list[Observation] = field(default_factory=list)
     subject: str = ""
@@ -123,12 +126,14 @@ class SipReconDetector(Detector):
             passed = f.get("credentials_sent") is True and status in UNKNOWN_TARGET
             if status in REFUSED and not passed:
                 if f.get("auth_stale") is not True:  # a stale nonce's challenge refuses no credentials
-                    self._refused(ctx, obs, user)
+                    self._refused(ctx, obs, user, status)
             elif passed or 180 <= status < 400 or status in ACCEPTED_FINAL:  # past authentication: a real line or call
                 key = (site_host(obs.dst_ip, obs.domain), site_host(obs.src_ip, obs.domain))  # as _refused keys it
                 pair = self._pairs.get(key)
-                if pair is not None:
+                # a 404/484 to credentials clears only a challenged user: one the server had said is unknown stays
+                if pair is not None and not (passed and user in pair.unknown):
                     pair.refused.pop(user, None)
+                    pair.unknown.discard(user)
 
     def on_tick(self, ctx: Context, ts: float) -> None:
         super().on_tick(ctx, ts)
@@ -162,7 +167,7 @@ class SipReconDetector(Detector):
             mitre=("T1046",), src_ip=obs.src_ip, dst_ip=obs.dst_ip,
             evidence={"user_agent": agent, "tool": tool, "method": obs.fields.get("method")}, observations=[obs])
 
-    def _refused(self, ctx: Context, obs: Observation, user: str) -> None:
+    def _refused(self, ctx: Context, obs: Observation, user: str, status: int) -> None:
         o: SipReconOptions = self.options
         domain = obs.domain  # (client, server) within their broadcast domain: two VLANs' 10.0.0.5 are two clients
         key = (site_host(obs.dst_ip or "", domain), site_host(obs.src_ip or "", domain))  # the response goes back
@@ -176,6 +181,8 @@ class SipReconDetector(Detector):
         self._pairs.move_to_end(key)
         if user not in pair.refused and len(pair.refused) < o.max_users:
             pair.refused[user] = obs.ts
+            if status in UNKNOWN_TARGET:
+                pair.unknown.add(user)
         if len(pair.evidence) < 6:
             pair.evidence.append(obs)
         self._settle(ctx, key, pair, obs.ts)
@@ -189,6 +196,7 @@ class SipReconDetector(Detector):
             if now - ts < o.follow_s:
                 break
             del pair.refused[user]
+            pair.unknown.discard(user)
             pair.probed.append((ts, user))
             if len(pair.probed) > o.max_users:
                 pair.probed.popleft()
