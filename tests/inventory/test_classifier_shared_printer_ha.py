@@ -53,11 +53,23 @@ def test_the_importer_marks_its_rules_on_a_printer_s_bonjour_service() -> None:
     assert rules[BROTHER_RULE]["behaviour"] == "printer_announcement"
     others = [r for r in rules.values() if r["id"] != BROTHER_RULE and "behaviour" in r]
     assert others == []  # no other matcher of the release is on a printer's service
-    for service in ("_printer._tcp.local", "_ipp._tcp.local", "_IPPS._tcp.local", "_pdl-datastream._tcp.local",
-                    "_fax-ipp._tcp.local"):
+    for service in ("_printer._tcp.local", "_ipp._tcp.local", "_IPPS._tcp.local", "_fax-ipp._tcp.local"):
         assert ha.PRINTER_SERVICES.match(service), service
-    for service in ("_uscan._tcp.local", "_printer._udp.local", "_http._tcp.local", "_ipp-tls._tcp.local"):
+    for service in ("_uscan._tcp.local", "_printer._udp.local", "_http._tcp.local", "_ipp-tls._tcp.local",
+                    "_pdl-datastream._tcp.local"):
         assert not ha.PRINTER_SERVICES.match(service), service
+
+
+def test_an_imported_rule_on_the_raw_port_service_is_a_printer_s_own_sign() -> None:
+    """_pdl-datastream._tcp (port 9100) is no announcement a sharing host makes (CUPS's dnssdRegisterPrinter
+    registers _printer/_ipp/_ipps only): an HA matcher on it is the printer's own, as the hand-written
+    mdns.service.pdl_datastream is, and never yields as a printer_announcement."""
+    files = {n: (RELEASE / "homeassistant" / "generated" / n).read_text(encoding="utf-8") for n in ha.GENERATED}
+    files["zeroconf.py"] = files["zeroconf.py"].replace('"_printer._tcp.local.": [', '"_pdl-datastream._tcp.local.": [')
+    (rule,) = [r for r in ha.convert(files).rules if r["id"] == BROTHER_RULE]
+    assert rule["match"]["exact"] == "_pdl-datastream._tcp.local" and "behaviour" not in rule
+    (hand,) = [r for r in compile_rules() if r.id == "mdns.service.pdl_datastream"]
+    assert not hand.behaviour  # the same service, the same reading
 
 
 def test_the_shipped_brother_rule_is_a_printer_announcement() -> None:
@@ -75,7 +87,9 @@ def test_a_linux_samba_host_sharing_a_queue_is_not_that_printer(maker: str) -> N
 
 
 def test_a_host_sharing_all_three_queues_is_none_of_them() -> None:
-    txt, services, instances = [], [], []
+    txt: list[str] = []
+    services: list[str] = []
+    instances: list[str] = []
     for info, queue in QUEUES.values():
         t, s, i = shared(info, queue)
         txt, services, instances = [*txt, *t], [*services, *s], [*instances, *i]

@@ -62,10 +62,12 @@ SSDP_KEYS: dict[str, str | list[str]] = {
 }
 SSDP_PRIMARY = ("manufacturer", "modelName", "modelDescription", "deviceType", "st", "nt", "modelNumber")
 HAP_SERVICES = r"^_hap\._(tcp|udp)\.local$"  # zeroconf HOMEKIT_TYPES
-# a printer's Bonjour services (Bonjour Printing Specification 1.2 §9: _printer._tcp LPR, _pdl-datastream._tcp raw
-# port 9100; PWG 5100.14 §5.2 _ipp._tcp/_ipps._tcp; PWG 5100.15 _fax-ipp._tcp), which a host sharing a queue
-# announces as well: the hand-written rules on them are printer_announcement (rules/mdns.yaml)
-PRINTER_SERVICES = re.compile(r"^_(printer|pdl-datastream|ipps?|fax-ipp)\._tcp\.local$", re.IGNORECASE)
+# a printer's Bonjour services a host sharing a queue announces as well (Bonjour Printing Specification 1.2 §9:
+# _printer._tcp LPR; PWG 5100.14 §5.2 _ipp._tcp/_ipps._tcp; PWG 5100.15 _fax-ipp._tcp): the hand-written rules on
+# them are printer_announcement (rules/mdns.yaml). Not _pdl-datastream._tcp, the printer's raw port 9100, which
+# CUPS's shared queues never announce (scheduler/dirsvc.c dnssdRegisterPrinter): a printer's own sign, as
+# mdns.service.pdl_datastream is
+PRINTER_SERVICES = re.compile(r"^_(printer|ipps?|fax-ipp)\._tcp\.local$", re.IGNORECASE)
 PRINTER_ANNOUNCEMENT = "printer_announcement"  # kb/schema.py BEHAVIOURS
 _HEX_PREFIX = re.compile(r"[0-9A-F]+\*")
 
