@@ -12,8 +12,18 @@ suspicious; ``min_dga_names`` distinct suspicious names from one host in ``windo
 as a DGA bot walks through its list.
 
 Tunnel: ``min_tunnel_names`` distinct long (``>= tunnel_label_len``) high-entropy subdomain labels under
-one parent domain, or ``min_txt`` TXT queries for one parent, from one host within ``window_s``. ``max_names`` bounds
-what is kept, so it must be at least each of these counts (checked at configure time).
+one parent domain, or ``min_txt`` TXT queries for one parent, from one host within ``window_s``.
+
+What is kept, each piece bounded: per host at most ``min_dga_names`` DGA names, and per parent domain at most
+``min_tunnel_names`` long labels, fewer TXT query times than ``min_txt`` (as many recent ones raise and are cleared;
+a stale name or label is dropped once as many are kept) and ``max_attrleaf_names`` + 1 pre-checks of underscored
+names (below), each a count and two times; ``max_names`` parents per host in each table (LRU; at least each of the
+counts, checked at configure time), ``max_hosts`` hosts (LRU). One host holds at most
+:meth:`DnsAnomalyDetector.host_bound` entries (35,845 at the defaults, ~6 MB: ~170 bytes an entry of names of
+40-character labels, tracemalloc), and all hosts together at most ``max_entries`` (1,000,000, ~170 MB; the least
+recently asking host dropped first, the one asking never): a flood of hostile names from many spoofed addresses
+costs other hosts their state, as past ``max_hosts``, never unbounded memory. The questions put to each address
+are kept up to ``max_asked`` (detect/dns_forward.Questions).
 
 Benign names that look so (tests/detect/dns_lookalikes.py, each from its product's documentation):
 
@@ -63,9 +73,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter, OrderedDict
+from collections.abc import Callable, Sized
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from iotwarden.detect.base import (
     COUNT,
@@ -86,6 +97,7 @@ from iotwarden.hooks import Context
 from iotwarden.model import Observation
 
 DGA, TUNNEL = "detect.dns.dga", "detect.dns.tunnel"
+V = TypeVar("V", bound=Sized)
 VOWELS = frozenset("aeiouy")
 # the 342 most frequent letter bigrams of English text (Norvig's Google-books counts, each
 # above ~0.05% of bigrams): readable names are mostly made of them, generated ones are not
@@ -212,7 +224,8 @@ class DnsOptions(Options):
     min_tunnel_names: int = 10
     min_txt: int = 30
     max_hosts: int = 50_000  # querying hosts tracked (LRU)
-    max_names: int = 256  # names remembered per host and per (host, parent), and parent domains per host (LRU)
+    max_names: int = 256  # parent domains per host in each table (LRU)
+    max_entries: int = 1_000_000  # names, query times and pre-checks kept over all hosts (least recent host dropped)
     max_attrleaf_names: int = 100  # distinct protocol underscored names per (host, parent) in window_s uncounted
     max_attrleaf_queries: int = 60  # queries of one such name in window_s uncounted (lego's 60 s pre-check: 60)
     attrleaf_check_s: float = 90.0  # how long one such name's pre-check may last (lego's 60 s timeout, a round more)
@@ -223,7 +236,8 @@ class DnsOptions(Options):
                                           "tunnel_entropy": (0.0, 8.0), "min_tunnel_names": COUNT, "min_txt": COUNT,
                                           "max_attrleaf_names": COUNT, "max_attrleaf_queries": COUNT,
                                           "attrleaf_check_s": DURATION,
-                                          "max_hosts": ENTRIES, "max_names": ENTRIES, "forward_s": DURATION,
+                                          "max_hosts": ENTRIES, "max_names": ENTRIES, "max_entries": ENTRIES,
+                                          "forward_s": DURATION,
                                           "max_asked": ENTRIES}
 
 
@@ -240,14 +254,23 @@ class _Leaf:
 @dataclass(slots=True)
 class _Host:
     """One querying host's names; each per-parent table keeps ``max_names`` parents, the least recently asked dropped
-    first (series.lru_get): a mail server's SPF/DKIM lookups or an antivirus' hash lookups ask under a new parent each
-    time, a tunnel under its own one again and again."""
+    first (:meth:`DnsAnomalyDetector._parent`): a mail server's SPF/DKIM lookups or an antivirus' hash lookups ask
+    under a new parent each time, a tunnel under its own one again and again. ``size`` is the entries it holds (names,
+    labels, query times, pre-checks), at most :meth:`DnsAnomalyDetector.host_bound`."""
 
-    dga: dict[str, float] = field(default_factory=dict)  # suspicious name -> last queried
-    tunnel: OrderedDict[str, dict[str, float]] = field(default_factory=OrderedDict)  # parent -> long label -> time
-    txt: OrderedDict[str, list[float]] = field(default_factory=OrderedDict)  # parent -> TXT query times
+    dga: dict[str, float] = field(default_factory=dict)  # suspicious name -> last queried (< min_dga_names recent)
+    # parent -> long label -> time (fewer than min_tunnel_names within window_s)
+    tunnel: OrderedDict[str, dict[str, float]] = field(default_factory=OrderedDict)
+    txt: OrderedDict[str, list[float]] = field(default_factory=OrderedDict)  # parent -> TXT query times (< min_txt)
     # parent -> attrleaf name -> its pre-check (at most max_attrleaf_names + 1 names a parent)
     leaves: OrderedDict[str, dict[str, _Leaf]] = field(default_factory=OrderedDict)
+    size: int = 0
+
+
+def _held(host: _Host, parent: str) -> int:
+    """The entries ``host`` holds that a query under ``parent`` may change: its DGA names and that parent's."""
+    return len(host.dga) + len(host.tunnel.get(parent, ())) + len(host.txt.get(parent, ())) \
+        + len(host.leaves.get(parent, ()))
 
 
 def _recent(seen: dict[str, float], now: float, window: float) -> int:
@@ -269,6 +292,7 @@ class DnsAnomalyDetector(Detector):
             if o.max_names < least:
                 raise ConfigError(f"{self.name}.max_names: expected at least {count} ({least}), got {o.max_names}")
         self._hosts: OrderedDict[str, _Host] = OrderedDict()
+        self._entries = 0  # the sum of the hosts' sizes, at most max_entries after each query (module doc)
         self._asked = Questions(o.max_asked, o.forward_s)  # (asked address, parent) -> last asked (dns_forward)
 
     def on_observation(self, ctx: Context, obs: Observation) -> None:
@@ -283,13 +307,43 @@ class DnsAnomalyDetector(Detector):
         if self._asked.forwarded(obs.src_ip, obs.dst_ip or "", parent, obs.ts) or \
                 (in_zone(name, REPUTATION_ZONES) and _to_resolver(obs.dst_ip)):
             return
-        host = lru_get(self._hosts, site_host(obs.src_ip, obs.domain), _Host, o.max_hosts)
-        label = parent.split(".")[0]
+        key = site_host(obs.src_ip, obs.domain)
+        if key not in self._hosts and len(self._hosts) >= o.max_hosts:
+            self._entries -= self._hosts.popitem(last=False)[1].size
+        host = lru_get(self._hosts, key, _Host, o.max_hosts)
+        held = _held(host, parent)
+        self._read(ctx, obs, host, name=name, sub=sub, parent=parent, qtype=qtype)
+        grown = _held(host, parent) - held
+        host.size += grown
+        self._entries += grown
+        while self._entries > o.max_entries and len(self._hosts) > 1:  # the least recently asking host goes
+            self._entries -= self._hosts.popitem(last=False)[1].size
+
+    def host_bound(self) -> int:
+        """The most entries one host holds (module doc): ``min_dga_names`` DGA names, and for each of ``max_names``
+        parents ``min_tunnel_names`` long labels, ``min_txt`` - 1 TXT query times and ``max_attrleaf_names`` + 1
+        pre-checks."""
+        o: DnsOptions = self.options
+        return o.min_dga_names + o.max_names * (o.min_tunnel_names + o.min_txt - 1 + o.max_attrleaf_names + 1)
+
+    def _parent(self, host: _Host, table: OrderedDict[str, V], parent: str, make: Callable[[], V]) -> V:
+        """``table[parent]`` of ``host`` (made the most recent, created if missing), its least recently asked parent
+        dropped past ``max_names``, and its entries off the host's and the detector's counts."""
+        if parent not in table and len(table) >= self.options.max_names and table:
+            gone = len(table.popitem(last=False)[1])
+            host.size -= gone
+            self._entries -= gone
+        return lru_get(table, parent, make, self.options.max_names)
+
+    def _read(self, ctx: Context, obs: Observation, host: _Host, *, name: str, sub: str, parent: str,
+              qtype: object) -> None:
+        """A query of ``name`` (``sub`` under ``parent``) by ``host``: its DGA name, tunnel label, TXT query."""
+        o: DnsOptions = self.options
+        label = parent.split(".", maxsplit=1)[0]
         if "." in name and len(label) >= o.min_len and dga_score(label) >= o.dga_threshold:
-            if len(host.dga) >= o.max_names:
+            if len(host.dga) >= o.min_dga_names:  # stale names only: the recent ones are fewer (module doc)
                 host.dga = {k: t for k, t in host.dga.items() if obs.ts - t <= o.window_s}
-            if len(host.dga) < o.max_names:
-                host.dga[name] = obs.ts
+            host.dga[name] = obs.ts
             n = _recent(host.dga, obs.ts, o.window_s)
             if n >= o.min_dga_names:
                 host.dga.clear()
@@ -298,19 +352,18 @@ class DnsAnomalyDetector(Detector):
                             evidence={"names": n, "example": name, "score": round(dga_score(label), 3)})
         longest = max(sub.split("."), key=len) if sub else ""
         if len(longest) >= o.tunnel_label_len and entropy(longest) >= o.tunnel_entropy:
-            labels = lru_get(host.tunnel, parent, dict, o.max_names)
-            if len(labels) >= o.max_names:
+            labels = self._parent(host, host.tunnel, parent, dict)
+            if len(labels) >= o.min_tunnel_names:  # stale labels only: the recent ones are fewer (module doc)
                 labels = host.tunnel[parent] = {k: t for k, t in labels.items() if obs.ts - t <= o.window_s}
-            if len(labels) < o.max_names:
-                labels[longest] = obs.ts
+            labels[longest] = obs.ts
             n = _recent(labels, obs.ts, o.window_s)
             if n >= o.min_tunnel_names:
                 labels.clear()
                 self._alert(ctx, obs, TUNNEL, f"{obs.src_ip} tunnels data in DNS names under {parent}", parent,
                             mitre=("T1071.004", "T1572"), evidence={"labels": n, "example": name})
         if qtype == "TXT" and not self._uncounted_leaf(host, name, parent, obs.ts):
-            asked = lru_get(host.txt, parent, list, o.max_names)
-            times = host.txt[parent] = [*[t for t in asked if obs.ts - t <= o.window_s][-o.max_names:], obs.ts]
+            asked = self._parent(host, host.txt, parent, list)
+            times = host.txt[parent] = [*[t for t in asked if obs.ts - t <= o.window_s], obs.ts]
             if len(times) >= o.min_txt:
                 host.txt[parent] = []
                 self._alert(ctx, obs, TUNNEL, f"{obs.src_ip} sent {len(times)} TXT queries under {parent}", parent,
@@ -326,7 +379,7 @@ class DnsAnomalyDetector(Detector):
             return False
         o: DnsOptions = self.options
         window = o.window_s
-        leaves = lru_get(host.leaves, parent, dict, o.max_names)
+        leaves = self._parent(host, host.leaves, parent, dict)
         leaf = leaves.get(name)
         if leaf is None and len(leaves) > o.max_attrleaf_names:
             leaves = host.leaves[parent] = {k: v for k, v in leaves.items() if now - v.last <= window}
