@@ -144,3 +144,17 @@ def test_a_names_pre_check_is_a_count_and_two_times_begun_anew_after_a_rest_of_w
     assert not det._uncounted_leaf(host, C2_NAME, "evil.example", START + 600.0)
     assert det._uncounted_leaf(host, C2_NAME, "evil.example", START + 1201.0)
     assert host.leaves["evil.example"] == {C2_NAME: _Leaf(START + 1201.0, START + 1201.0, 1)}
+
+
+def test_a_c2_asking_its_names_in_bursts_and_resting_them_is_counted_past_the_parents_daily_budget() -> None:
+    """100 names each asked 60 times within 60 s, all at once, then rested 610 s (past window_s, so each burst is a
+    new pre-check of each name), for three hours: within every per-window and per-name bound, but past
+    max_attrleaf_daily (6,000) uncounted queries under the parent a day its queries count: a tunnel at the second
+    burst (at c032319 nothing: 6,000 queries every 670 s). A lower budget raises the first burst."""
+    polls = [_txt(START + 670.0 * burst + s + 0.005 * i, BOT, f"_acme-challenge.n{i}.evil.example")
+             for burst in range(16) for s in range(60) for i in range(100)]
+    alerts = feed([DnsAnomalyDetector()], observations=polls)
+    assert {(a.id, a.src_ip, a.key) for a in alerts} == {("detect.dns.tunnel", BOT, "evil.example")}
+    assert START + 670.0 <= min(a.first_seen for a in alerts) < START + 730.0
+    assert min(a.first_seen for a in feed([DnsAnomalyDetector({"max_attrleaf_daily": 3000})],
+                                          observations=polls[:6000])) < START + 60.0

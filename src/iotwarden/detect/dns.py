@@ -55,9 +55,12 @@ Benign names that look so (tests/detect/dns_lookalikes.py, each from its product
   within ``window_s`` (two 100-name certificates renewed one after the other, 5 s a name) has the names past the
   bound counted, and raises once ``min_txt`` of their queries are (a site that does so raises the bound); an order
   re-run within ``window_s`` of its names' pre-check (a failed one retried at once), or whose pre-check of a name
-  outlasts ``attrleaf_check_s`` (a DNS provider's longer propagation timeout), has those names' queries counted. Left
-  open: a C&C that asks each of up to ``max_attrleaf_names`` names at most 60 times within ``attrleaf_check_s`` and
-  then rests it for ``window_s`` stays uncounted;
+  outlasts ``attrleaf_check_s`` (a DNS provider's longer propagation timeout), has those names' queries counted. A
+  C&C may still ask each of up to ``max_attrleaf_names`` names up to 60 times within ``attrleaf_check_s`` and then
+  rest it ``window_s`` (6,000 queries every ~700 s, in bursts); so at most ``max_attrleaf_daily`` such queries under
+  one parent (6,000: one order's most, 100 names each pre-checked 60 times; a certificate is renewed every 60 days)
+  are left out per host a day, from the first, and the rest are counted (the cost: a host pre-checking more than
+  that under one registered domain in a day);
 - a resolver's or forwarder's queries are its clients', not its own: a query under a registered domain the host
   was asked a name under within ``forward_s`` before (by any client, by bare address: a routed resolver is asked on
   its clients' VLAN and asks upstream on its own) is not counted for it; the client's own query is. Otherwise a
@@ -148,6 +151,7 @@ DGA_SCORE_MEMO = 4096
 # RFC 1035 §2.3.4: a label is at most 63 octets; a longer text (a Zeek dns.log's query is not bounded so) is scored
 # every time and never kept, so the memo holds at most DGA_SCORE_MEMO short labels
 DGA_MEMO_LABEL = 63
+DAY_S = 86_400.0  # the span of a parent's budget of uncounted underscored-name queries (max_attrleaf_daily)
 
 
 def entropy(text: str) -> float:
@@ -229,13 +233,14 @@ class DnsOptions(Options):
     max_attrleaf_names: int = 100  # distinct protocol underscored names per (host, parent) in window_s uncounted
     max_attrleaf_queries: int = 60  # queries of one such name in window_s uncounted (lego's 60 s pre-check: 60)
     attrleaf_check_s: float = 90.0  # how long one such name's pre-check may last (lego's 60 s timeout, a round more)
+    max_attrleaf_daily: int = 6000  # such queries uncounted per (host, parent) a day (100 names x 60: one order's most)
     forward_s: float = 5.0  # a query within this long after the host was asked under the same domain is a forward
     max_asked: int = 50_000  # (asked address, registered domain) questions remembered (LRU)
     bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "min_len": (1, 63), "dga_threshold": (0.0, 100.0),
                                           "min_dga_names": COUNT, "tunnel_label_len": (1, 63),
                                           "tunnel_entropy": (0.0, 8.0), "min_tunnel_names": COUNT, "min_txt": COUNT,
                                           "max_attrleaf_names": COUNT, "max_attrleaf_queries": COUNT,
-                                          "attrleaf_check_s": DURATION,
+                                          "attrleaf_check_s": DURATION, "max_attrleaf_daily": ENTRIES,
                                           "max_hosts": ENTRIES, "max_names": ENTRIES, "max_entries": ENTRIES,
                                           "forward_s": DURATION,
                                           "max_asked": ENTRIES}
@@ -251,6 +256,17 @@ class _Leaf:
     count: int = 0
 
 
+class _Leaves(dict[str, _Leaf]):
+    """A parent's pre-checks by name, and its day's budget (module doc): when the day began, and the queries left
+    uncounted since."""
+
+    __slots__ = ("day", "spent")
+
+    def __init__(self, names: dict[str, _Leaf] | None = None, day: float = -math.inf, spent: int = 0) -> None:
+        super().__init__(names or {})
+        self.day, self.spent = day, spent
+
+
 @dataclass(slots=True)
 class _Host:
     """One querying host's names; each per-parent table keeps ``max_names`` parents, the least recently asked dropped
@@ -263,7 +279,7 @@ class _Host:
     tunnel: OrderedDict[str, dict[str, float]] = field(default_factory=OrderedDict)
     txt: OrderedDict[str, list[float]] = field(default_factory=OrderedDict)  # parent -> TXT query times (< min_txt)
     # parent -> attrleaf name -> its pre-check (at most max_attrleaf_names + 1 names a parent)
-    leaves: OrderedDict[str, dict[str, _Leaf]] = field(default_factory=OrderedDict)
+    leaves: OrderedDict[str, _Leaves] = field(default_factory=OrderedDict)
     size: int = 0
 
 
@@ -374,22 +390,29 @@ class DnsAnomalyDetector(Detector):
         one of at most ``max_attrleaf_names`` distinct ones asked under ``parent`` within ``window_s``, within its
         pre-check: asked at most ``max_attrleaf_queries`` times, all within ``attrleaf_check_s`` of the first, since it
         was last not asked for ``window_s``. One more name than the bound is kept per parent, enough to know it is
-        passed; a name's pre-check is a count and two times."""
+        passed; a name's pre-check is a count and two times. And at most ``max_attrleaf_daily`` such queries under
+        ``parent`` a day are left out."""
         if not attrleaf(name.split(".")):
             return False
         o: DnsOptions = self.options
         window = o.window_s
-        leaves = self._parent(host, host.leaves, parent, dict)
+        leaves = self._parent(host, host.leaves, parent, _Leaves)
         leaf = leaves.get(name)
         if leaf is None and len(leaves) > o.max_attrleaf_names:
-            leaves = host.leaves[parent] = {k: v for k, v in leaves.items() if now - v.last <= window}
+            leaves = host.leaves[parent] = _Leaves({k: v for k, v in leaves.items() if now - v.last <= window},
+                                                   leaves.day, leaves.spent)
         if leaf is not None or len(leaves) <= o.max_attrleaf_names:
             if leaf is None or now - leaf.last > window:  # not asked within window_s: a pre-check begins
                 leaf = leaves[name] = _Leaf(now, now)
             leaf.last, leaf.count = now, leaf.count + 1
         names = sum(1 for v in leaves.values() if now - v.last <= window)
-        return names <= o.max_attrleaf_names and leaf is not None and leaf.count <= o.max_attrleaf_queries \
-            and now - leaf.first <= o.attrleaf_check_s
+        if names > o.max_attrleaf_names or leaf is None or leaf.count > o.max_attrleaf_queries \
+                or now - leaf.first > o.attrleaf_check_s:
+            return False
+        if now - leaves.day > DAY_S:  # the parent's budget: max_attrleaf_daily a day (module doc)
+            leaves.day, leaves.spent = now, 0
+        leaves.spent += 1
+        return leaves.spent <= o.max_attrleaf_daily
 
     def _alert(self, ctx: Context, obs: Observation, detector_id: str, title: str, key: str, *,
                mitre: tuple[str, ...], evidence: dict[str, object]) -> None:
