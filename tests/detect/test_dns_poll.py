@@ -11,6 +11,7 @@ import pytest
 from iotwarden.detect.dns_poll import DNS_POLL, DnsPollDetector
 from iotwarden.errors import ConfigError
 from iotwarden.model import Observation
+from iotwarden.sources.zeek_map import map_dns
 from tests.detect.runner import feed
 
 
@@ -313,18 +314,107 @@ def test_a_host_asking_itself_before_each_iterative_poll_is_read() -> None:
     assert [(a.src_ip, a.key) for a in alerts] == [(bot, "cmd.c2-example.net")]
 
 
-@pytest.mark.xfail(strict=True, reason="noticed by review R1, not fixed: a host's own cache refreshing at each TTL "
-                   "looks like a poll; telling it from a bot that sets its TTL to its period needs a decision")
+SPF = "v=spf1 include:_netblocks.google.com include:_netblocks2.google.com include:_netblocks3.google.com ~all"
+
+
+def _txt_answer(t: float, name: str, data: str, ttl: float, *, client: str = MAIL) -> Observation:
+    """The site resolver's answer to ``client``'s TXT question of ``name``: one record, its TTL as the resolver's
+    cache has it left."""
+    return Observation(ts=t, proto="dns", kind="response", src_ip=RESOLVER, dst_ip=client, src_port=53,
+                       dst_port=40000, ip_proto=17, fields={"qname": name, "qtype": "TXT", "rd": True, "answers": [
+                           {"name": name, "type": "TXT", "ttl": int(ttl), "data": [data]}]})
+
+
+def _cached_lookups(data: str | list[str], *, seed: int = 8, hours: float = 8, mean_gap: float = 60.0,
+                    ttl: float = 300.0, name: str = "_spf.google.com") -> list[Observation]:
+    """A mail relay behind its own cache looking ``name`` up at each message (an exponential wait of ``mean_gap``),
+    asking the site resolver only once its copy ran out; the site resolver caches the record ``ttl`` s and answers
+    with what it has left. ``data`` a list: the answer changes at each of the relay's questions (a C&C's commands)."""
+    rng, t, expires, site_expires, obs, n = random.Random(seed), 1000.0, 0.0, 0.0, [], 0
+    while t < 1000.0 + hours * 3600:
+        if t >= expires:
+            if t >= site_expires:
+                site_expires = t + ttl
+            left = int(site_expires - t)
+            record = data if isinstance(data, str) else data[n % len(data)]
+            obs += [_query(t + 0.001, name, src=MAIL, dst=RESOLVER, rd=True), _txt_answer(t + 0.02, name, record, left)]
+            expires, n = t + left, n + 1
+        t += rng.expovariate(1 / mean_gap)
+    return obs
+
+
 def test_a_mail_relay_with_its_own_caching_stub_is_no_c2() -> None:
     """A mail relay whose resolver is a local cache (systemd-resolved, Ubuntu's default; or a local Unbound, as rspamd
     recommends) asks the site's resolver _spf.google.com (TTL 300) only when its cached answer ran out, at its next
     message: every 300 s plus an exponential wait, as steady as any bot. Its SPF lookups' own questions stay on
     loopback, so no forward explains them. Simulated, mail every 10-120 s on average: raised on 20 of 20 8-hour
-    days."""
-    rng, t, expires, obs = random.Random(8), 1000.0, 0.0, []
-    while t < 1000.0 + 8 * 3600:
-        if t >= expires:
-            obs.append(_query(t + 0.001, "_spf.google.com", src=MAIL, dst=RESOLVER, rd=True))
-            expires = t + 300.0
-        t += rng.expovariate(1 / 60)
-    assert feed([DnsPollDetector()], observations=obs) == []
+    days before the cache refresh rule (review R1); the answer never changes and is an SPF record, and each interval
+    is at least the TTL the site resolver gave."""
+    for seed in range(1, 6):
+        for mean_gap in (10.0, 60.0, 120.0):
+            obs = _cached_lookups(SPF, seed=seed, mean_gap=mean_gap)
+            assert feed([DnsPollDetector()], observations=[o for o in obs if o.kind == "query"]), (seed, mean_gap)
+            assert feed([DnsPollDetector()], observations=obs) == [], (seed, mean_gap)
+
+
+@pytest.mark.parametrize("record", [
+    "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC1", "v=DMARC1; p=reject; rua=mailto:dmarc@example.com",
+    "v=STSv1; id=20240101T000000", "v=TLSRPTv1; rua=mailto:tls@example.com",
+    "v=BIMI1; l=https://example.com/bimi/logo.svg"])
+def test_every_kind_of_policy_record_refreshed_by_a_cache_is_no_c2(record: str) -> None:
+    assert feed([DnsPollDetector()], observations=_cached_lookups(record, hours=3)) == []
+
+
+@pytest.mark.parametrize(("label", "data"), [
+    ("a changing TXT", [f"cmd={i}" for i in range(50)]),
+    ("a changing SPF record", [f"v=spf1 ip4:198.51.100.{i} ~all" for i in range(50)]),
+    ("an unchanged base64 blob", "aGVsbG8gd29ybGQsIHRoaXMgaXMgYSBjb21tYW5kIGZvciB0aGUgYm90"),
+    ("an SPF record with a data label", f"v=spf1 include:{'3f9a0c17' * 7 + 'b2e4'}.evil.example ~all"),
+    ("an SPF record with free text", "v=spf1 ip4:198.51.100.7 cmd=download-and-run ~all"),
+])
+def test_a_c2_at_ttl_pace_serving_a_changing_or_non_policy_record_is_read(label: str, data: str | list[str]) -> None:
+    """The cache refresh rule's near misses: the answer changes (a command), is no policy record (a payload), or an
+    SPF-looking record carries data in an include label (60 hex characters) or a made-up modifier."""
+    alerts = feed([DnsPollDetector()], observations=_cached_lookups(data, hours=3))
+    assert [(a.id, a.src_ip, a.key) for a in alerts] == [(DNS_POLL, MAIL, "_spf.google.com")], label
+
+
+def test_a_policy_record_polled_faster_than_its_ttl_is_read() -> None:
+    """A cache asks only once its copy ran out: a series asking every ~270 s a record whose answers say TTL 300 is
+    polled, not refreshed; at every ~310 s it is a refresh."""
+    def series(period: float) -> list[Observation]:
+        polls = _polls("_spf.google.com", period, 30, jitter=0.02, src=MAIL, dst=RESOLVER)
+        return sorted(polls + [_txt_answer(o.ts + 0.02, "_spf.google.com", SPF, 300) for o in polls],
+                      key=lambda o: o.ts)
+    assert [(a.id, a.src_ip) for a in feed([DnsPollDetector()], observations=series(270))] == [(DNS_POLL, MAIL)]
+    assert feed([DnsPollDetector()], observations=series(310)) == []
+    assert feed([DnsPollDetector({"ttl_slack_s": 40})], observations=series(270)) == []
+
+
+def test_a_poll_whose_answer_was_not_seen_is_read_as_before() -> None:
+    """Every interval's answer must be seen: with one answer missing in the series, nothing tells the rule applies."""
+    obs = _cached_lookups(SPF, hours=3)
+    answers = [i for i, o in enumerate(obs) if o.kind == "response"]
+    dropped = [o for i, o in enumerate(obs) if i not in answers[3::8]]
+    assert [a.id for a in feed([DnsPollDetector()], observations=dropped)] == [DNS_POLL]
+
+
+def _zeek(observations: list[Observation]) -> list[Observation]:
+    """The relay's lookups as a Zeek dns.log writes them (one line a query and its answer: TXT answers as text with
+    their TTLs), read back through sources/zeek_map."""
+    lines = [{"ts": q.ts, "uid": f"D{i:017d}", "id.orig_h": q.src_ip, "id.orig_p": 40000, "id.resp_h": q.dst_ip,
+              "id.resp_p": 53, "proto": "udp", "trans_id": i, "rtt": r.ts - q.ts, "query": q.fields["qname"],
+              "qclass": 1, "qclass_name": "C_INTERNET", "qtype": 16, "qtype_name": "TXT", "rcode": 0,
+              "rcode_name": "NOERROR", "AA": False, "TC": False, "RD": True, "RA": True, "Z": 0,
+              "answers": [f"TXT {len(a['data'][0])} {a['data'][0]}" for a in r.fields["answers"]],
+              "TTLs": [float(a["ttl"]) for a in r.fields["answers"]], "rejected": False}
+             for i, (q, r) in enumerate(zip(observations[::2], observations[1::2], strict=True))]
+    return [o for line in lines for o in map_dns(line)]
+
+
+def test_the_cache_refresh_rule_reads_a_zeek_dns_log_alike() -> None:
+    """A Zeek dns.log gives the TXT answers and their TTLs: the relay's cache stays silent, a changing answer is
+    read."""
+    assert feed([DnsPollDetector()], observations=_zeek(_cached_lookups(SPF, hours=3))) == []
+    changing = _zeek(_cached_lookups([f"cmd={i}" for i in range(50)], hours=3))
+    assert [(a.id, a.src_ip) for a in feed([DnsPollDetector()], observations=changing)] == [(DNS_POLL, MAIL)]

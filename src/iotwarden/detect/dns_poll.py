@@ -40,10 +40,21 @@ look like a resolver. The hosts seen answering, the (host, name) questions last 
 (detect/dns_forward.Questions, shared with ``detect.dns``) and the canonical names answers named (each with the alias
 that named it) are kept up to ``max_series`` each (LRU), by bare address: a routed resolver answers its clients on
 their VLAN and asks upstream on its own.
+
+A host's own cache refreshing is no poll either: a mail relay behind a local cache (systemd-resolved, a local Unbound)
+asks _spf.google.com again only once its copy ran out, at its next message, every TTL plus a wait. A (host, name)
+series whose answers (each poll's, from the responses to the host: TXT records joined, with their TTL) are all the
+same record set, every record of it a mail or domain policy record by syntax (detect/dns_policy: SPF, DKIM, DMARC,
+MTA-STS, TLS-RPT, BIMI; no free-form payload, no data-carrying name), and whose every interval is at least its
+poll's answer's TTL less ``ttl_slack_s`` (a cache asks only once its copy ran out, RFC 1035 §7.4), is not read, however
+steady. A C&C whose answer never changes carries no command; one that changes it, serves a non-policy record, or is
+polled faster than its TTL, or a poll whose answer was not seen, is read as before. A Zeek dns.log gives TXT answers
+and TTLs alike; the *.<registered> series (a new name each poll, which no cache explains) keep no answers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -53,6 +64,7 @@ from typing import ClassVar
 from iotwarden.detect.base import COUNT, DURATION, ENTRIES, SECONDS, Detector, Options, Range, site_host, subject_key
 from iotwarden.detect.dns import split_name
 from iotwarden.detect.dns_forward import Questions
+from iotwarden.detect.dns_policy import policy_record
 from iotwarden.detect.series import lru_get, lru_put
 from iotwarden.errors import ConfigError
 from iotwarden.hooks import Context
@@ -75,11 +87,25 @@ class DnsPollOptions(Options):
     max_jitter: float = 0.3  # coefficient of variation of the intervals below which the polling is steady
     min_period_s: float = 10.0
     max_period_s: float = 3600.0
+    ttl_slack_s: float = 2.0  # an interval this much shorter than its answer's TTL is still a cache's refresh
     max_series: int = 50_000  # (host, name) series tracked (LRU), each alerted at most once while tracked; and the
     # hosts seen answering DNS, and the (address, name) questions last put to a host (LRU): a resolver's queries
     bounds: ClassVar[dict[str, Range]] = {"min_polls": (3, COUNT[1]), "max_polls": (3, 10_000),
-                                          "same_poll_s": DURATION, "max_jitter": (0.0, 100.0),
+                                          "same_poll_s": DURATION, "ttl_slack_s": DURATION, "max_jitter": (0.0, 100.0),
                                           "min_period_s": SECONDS, "max_period_s": SECONDS, "max_series": ENTRIES}
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What a poll's answer held: a digest of its TXT record set, its TTL and whether every record is a policy
+    record (module doc); ``digest`` b"" when the answers to one poll differed or held no TXT record."""
+
+    digest: bytes
+    ttl: float
+    policy: bool
+
+
+CHANGED = _Answer(b"", 0.0, False)
 
 
 @dataclass(slots=True)
@@ -88,6 +114,7 @@ class _Series:
     *.<registered> series the subdomain parts of its latest polls (forgotten with it)."""
 
     times: list[float] = field(default_factory=list)
+    answers: list[_Answer | None] = field(default_factory=list)  # each poll's, as times (None: none seen yet)
     raised: bool = False
     labels: deque[str] | None = None
 
@@ -119,6 +146,7 @@ class DnsPollDetector(Detector):
             lru_put(self._servers, obs.src_ip, obs.ts, self.options.max_series)
             if qtype in DATA_TYPES:
                 self._learn_aliases(obs)
+                self._learn_answer(obs)
             return
         if obs.proto != "dns" or obs.kind != "query" or not isinstance(qtype, str) or qtype not in DATA_TYPES \
                 or not obs.src_ip or not isinstance(name, str) or not name:
@@ -145,14 +173,15 @@ class DnsPollDetector(Detector):
         if series.raised or (times and obs.ts - times[-1] < o.same_poll_s):
             return  # raised already, or a retry of the last poll
         times.append(obs.ts)
-        del times[: -o.max_polls]
+        series.answers.append(None)
+        del times[: -o.max_polls], series.answers[: -o.max_polls]
         if len(times) < o.min_polls:
             return
         gaps = [b - a for a, b in pairwise(times)]
         period = statistics.fmean(gaps)
         # steadiness of the wait past the retry window (module doc): a deviation is the same of either
         if not o.min_period_s <= period <= o.max_period_s or \
-                statistics.pstdev(gaps) >= o.max_jitter * (period - o.same_poll_s):
+                statistics.pstdev(gaps) >= o.max_jitter * (period - o.same_poll_s) or self._refreshed(series, gaps):
             return
         series.raised = True
         self.raise_alert(ctx, DNS_POLL, title=f"{obs.src_ip} polls the {qtype} record of {key[1]} every {period:.0f}s",
@@ -161,6 +190,27 @@ class DnsPollDetector(Detector):
                          evidence={"period_s": round(period, 3), "polls": len(times), "qtype": qtype,
                                    **({"domain": obs.domain} if obs.domain else {})},
                          observations=[obs])
+
+    def _refreshed(self, series: _Series, gaps: list[float]) -> bool:
+        """Whether the series is a cache refreshing one policy record set (module doc): every poll but the latest
+        (whose answer is still to come) answered the same policy records, and waited at least their TTL less the
+        slack before the next."""
+        answers = series.answers[:-1]
+        first = answers[0]
+        return first is not None and first.policy and all(
+            a is not None and a.digest == first.digest and gap >= a.ttl - self.options.ttl_slack_s
+            for a, gap in zip(answers, gaps, strict=True))
+
+    def _learn_answer(self, obs: Observation) -> None:
+        """A response to a host's TXT/NULL poll: what it held, kept with the host's latest poll of the name."""
+        name, client = obs.fields.get("qname"), obs.dst_ip
+        if not isinstance(name, str) or not client:
+            return
+        series = self._series.get((site_host(client, obs.domain), name.lower().rstrip(".")))
+        if series is None or not series.times or obs.ts < series.times[-1]:
+            return
+        answer, kept = _summary(obs.fields.get("answers")), series.answers[-1]
+        series.answers[-1] = answer if kept is None or kept == answer else CHANGED
 
     def _resolving(self, obs: Observation, name: str) -> bool:
         """Whether ``obs``, a query of ``name``, is a resolver's for its clients (module doc): sent within
@@ -198,3 +248,23 @@ class DnsPollDetector(Detector):
                 alias, canonical = owner.lower().rstrip("."), target.lower().rstrip(".")
                 if alias != canonical:
                     lru_put(self._aliases, canonical, alias, self.options.max_series)
+
+
+def _summary(answers: object) -> _Answer:
+    """A response's TXT record set (each record's strings joined, RFC 7208 §3.3), digested, with its least TTL and
+    whether every record is a policy record; :data:`CHANGED` when it holds none or a TTL is not told."""
+    records: list[list[str]] = []
+    ttls: list[float] = []
+    for answer in answers if isinstance(answers, list) else ():
+        if not isinstance(answer, dict) or answer.get("type") != "TXT":
+            continue
+        data, ttl = answer.get("data"), answer.get("ttl")
+        if not isinstance(data, list) or not isinstance(ttl, int | float) or not all(isinstance(d, str) for d in data):
+            return CHANGED
+        records.append(data)
+        ttls.append(float(ttl))
+    if not records:
+        return CHANGED
+    joined = sorted("".join(r) for r in records)
+    digest = hashlib.blake2b("\0".join(joined).encode("utf-8", "surrogateescape"), digest_size=16).digest()
+    return _Answer(digest, min(ttls), all(policy_record(r) for r in records))
