@@ -109,3 +109,31 @@ def test_no_shared_capture_device_s_category_contradicts_its_type(folder: str) -
         wrong.update({f"{path.relative_to(PCAPS)} {k}": v for k, v in _contradictions(found).items()})
     assert typed  # each folder has typed devices to look at
     assert wrong == {}
+
+
+EMBEDDED_PRL = "1,3,6"  # satori dhcp.xml 'Trendnet IP Camera': option 55 1,3,6 under vendor class 'MSFT 98'
+
+
+@pytest.mark.parametrize("vendor_class", ["MSFT 5.0", "MSFT 98"])
+@pytest.mark.parametrize("prl", [EMBEDDED_PRL, None])
+def test_a_camera_copying_windows_vendor_class_on_a_camera_makers_block_stays_a_camera(
+        vendor_class: str, prl: str | None) -> None:
+    """An embedded stack's copied option 60 is no Windows machine's own evidence: the block's camera stands."""
+    attrs = {"dhcp__vendor_class": vendor_class, **({"dhcp__param_req_list": prl} if prl else {})}
+    found = concluded(stating(HIKVISION_MAC, **attrs))
+    assert (found["device_type"], found["category"]) == ("camera", "iot"), found
+
+
+WINDOWS_PRLS = ["1,3,6,15,31,33,43,44,46,47,119,121,249,252", "1,15,3,6,44,46,47,31,33,121,249,43,252"]
+
+
+@pytest.mark.parametrize("prl", WINDOWS_PRLS)
+def test_a_windows_pc_with_windows_request_list_on_a_camera_makers_block_is_no_camera(prl: str) -> None:
+    """Windows' own request list (dhcp.prl.windows10, windows7_8) beside MSFT 5.0 is a PC's: it, no type."""
+    found = concluded(stating(HIKVISION_MAC, dhcp__vendor_class="MSFT 5.0", dhcp__param_req_list=prl))
+    assert (found["os"], found["category"]) == ("Windows", "it") and "device_type" not in found, found
+
+
+def test_a_windows_vendor_class_with_nothing_else_is_still_windows_it() -> None:
+    found = concluded(stating(dhcp__vendor_class="MSFT 5.0", dhcp__param_req_list=EMBEDDED_PRL))
+    assert (found["os"], found["category"]) == ("Windows", "it") and "device_type" not in found, found

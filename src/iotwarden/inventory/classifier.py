@@ -57,7 +57,10 @@ OS and firmware (model.Device.classification), keeping every match so each concl
 #   by a type of that category): an HMI, an engineering station or a modality's console runs Windows too, and such
 #   evidence, however weak, is more specific than the system it runs. On such a device the rules that type a host
 #   by its system's edition or build (``behaviour: it_system``: a client Windows build, which Windows IoT Enterprise
-#   shares) yield too, kept to explain nothing: a panel PC on an industrial-PC maker's block is no workstation;
+#   shares) yield too, kept to explain nothing: a panel PC on an industrial-PC maker's block is no workstation.
+#   A system only a DHCP vendor class (or a User-Agent) states (COPIED_OS_ATTRIBUTES: an embedded camera sends
+#   'MSFT 5.0' too) is no such evidence when the device's evidence concludes a kind or a category other than it (a
+#   camera maker's block): the camera stands; Windows' request list, build or SMB facts make it the PC it says;
 # * a User-Agent is text the client chooses (RFC 9110 §10.1.5: a client may send any product tokens; Mirai's HTTP
 #   flood (mirai/bot/attack_app.c, the source published 2016) sends desktop Chrome, Firefox and Safari strings from
 #   BusyBox cameras and routers), while the DHCP client and the MAC block are the device's own stack. A User-Agent
@@ -114,6 +117,11 @@ IT_OS = frozenset({"Windows", "macOS"})
 IT_OS_RULE = "os.it_system"
 IT_OS_WEIGHT = 0.5  # MIN_CONFIDENCE: concludes it alone, and any other category's evidence is counted before it
 IT_OS_YIELDS_TO = frozenset({"ot", "medical", "building"})
+# the DHCP vendor class (option 60, RFC 2132 §9.13) is a string the client chooses: embedded stacks copy Windows'
+# 'MSFT 5.0' / 'MSFT 98' (satori dhcp.xml: a TRENDnet IP camera, an Xbox), while Windows' request list (option 55),
+# its build, its SMB/NetBIOS/Kerberos facts are its own stack's. A system only these (or a User-Agent) state is no
+# os.it_system evidence against a kind or category of another category the device's evidence concludes (see the notes)
+COPIED_OS_ATTRIBUTES = frozenset({"dhcp.vendor_class", "dhcpv6.vendor_class", "http.user_agent"})
 IT_SYSTEM = "it_system"  # kb/schema.py BEHAVIOURS: a type read from the system's edition or build (see the notes)
 USER_AGENT = "http.user_agent"  # client-chosen text (see the notes): yields to the device's own stack
 IT_CATEGORY = "it"  # taxonomy category of the phones, computers and servers a browser User-Agent names
@@ -189,8 +197,19 @@ class Classifier:
         if os is None or os.value not in IT_OS or (guess and not any(
                 e["agrees"] and e["attribute"] != USER_AGENT for e in os.evidence)):  # an unconfirmed User-Agent's
             return matches
+        if not any(e["agrees"] and e["attribute"] not in COPIED_OS_ATTRIBUTES for e in os.evidence) and (
+                self._other_kind(matches)):  # a vendor class an embedded stack copies, under a camera maker's block
+            return matches
         return [*matches, Match(IT_OS_RULE, "os", os.value, MappingProxyType({"category": "it"}), IT_OS_WEIGHT,
                                 IT_OS_REFERENCE, "inventory/classifier.py")]
+
+    def _other_kind(self, matches: list[Match]) -> bool:
+        """Whether ``matches`` conclude a kind, or a category, other than it (a camera maker's block's camera)."""
+        kind, category = self._device_type(matches), self._category(matches)
+        taxonomy = self.kb.taxonomy
+        return (kind is not None and taxonomy.get(kind.value) is not None
+                and taxonomy.category_of(kind.value) != IT_CATEGORY) or (
+            category is not None and category.value != IT_CATEGORY)
 
     def _device_type(self, matches: list[Match]) -> Conclusion | None:
         return weighing.device_type(self.kb.taxonomy, self.min_confidence, matches)
