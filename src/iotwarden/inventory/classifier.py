@@ -42,16 +42,8 @@ OS and firmware (model.Device.classification), keeping every match so each concl
 #   A maker's own cloud counts whole (a SmartCam on a Samsung block, even Samsung Electronics' own as UNSW's
 #   is, is a camera when nothing of its own tells a phone); a brand's cloud on the block of an owner that makes
 #   no controllers names the brand (a Ring doorbell on an Amazon block);
-# * a printer's Bonjour evidence (rules marked ``behaviour: printer_announcement``: _ipp._tcp, _printer._tcp, TXT
-#   ty=, product=) is the printer's a host shares when the device also announces a key only a print
-#   scheduler sharing a queue announces (``behaviour: print_sharing``: CUPS's rp=printers/<queue>, printer-type;
-#   macOS printer sharing runs CUPS): then it yields (kept to explain the vendor, counted for nothing), so a Mac
-#   sharing an HP printer is the Mac its own evidence says, and a printer, which announces no such key, keeps it.
-#   It yields too on a device that shows an IT machine (any match saying an IT_OS system or a CONTROLLER_TYPES kind:
-#   Windows' DHCP, a browser's User-Agent) and no sign of a printer's own (product evidence typing a printer that is
-#   no such announcement: TXT usb_MFG, _pdl-datastream._tcp, which CUPS's shared queues never carry, a printer's
-#   SNMP or web server): a host whose sharing keys went unseen (the TXT record not captured) is the PC its own
-#   evidence says, and a printer announcing what printers announce keeps its kind (its browser then a mask);
+# * a printer's Bonjour evidence a host shares, and a User-Agent its programs choose, are weighed as
+#   inventory/masks.py says: each yields where the device's own evidence says otherwise;
 # * an operating system only IT machines run (IT_OS: Windows, macOS), once concluded, is evidence for category it
 #   (IT_OS_WEIGHT, rule id os.it_system) unless any evidence names OT, medical or building automation (directly or
 #   by a type of that category): an HMI, an engineering station or a modality's console runs Windows too, and such
@@ -61,22 +53,6 @@ OS and firmware (model.Device.classification), keeping every match so each concl
 #   A system only a DHCP vendor class (or a User-Agent) states (COPIED_OS_ATTRIBUTES: an embedded camera sends
 #   'MSFT 5.0' too) is no such evidence when the device's evidence concludes a kind or a category other than it (a
 #   camera maker's block): the camera stands; Windows' request list, build or SMB facts make it the PC it says;
-# * a User-Agent is text the client chooses (RFC 9110 §10.1.5: a client may send any product tokens; Mirai's HTTP
-#   flood (mirai/bot/attack_app.c, the source published 2016) sends desktop Chrome, Firefox and Safari strings from
-#   BusyBox cameras and routers), while the DHCP client and the MAC block are the device's own stack. A User-Agent
-#   match that says an IT machine's system (IT_OS: Windows, macOS) or types a phone, computer or server
-#   (CONTROLLER_TYPES) yields (kept to explain the vendor, counted for nothing) when the device's other evidence
-#   best supports another system than the User-Agent's, however weakly (BusyBox udhcpc's vendor class or request
-#   list: Linux), or concludes a kind of a category other than it (a camera maker's block typing a camera): the
-#   device, not a program's mask, says what it is; so does a category other than it its own evidence concludes (a
-#   miIO device's iot). With other evidence agreeing (MSFT 5.0 DHCP, an iPhone's request list under its Safari, a
-#   kind or category of IT machines) the User-Agent stands. With nothing else to weigh (no DHCP, a block that types
-#   nothing) it is a bot's or a script's word as much as a PC's: it says the system, with its own weight (all of a
-#   device's User-Agent matches are one source, inventory/weighing.py), and neither the kind nor the category, and
-#   the system it alone states is no IT_OS evidence: a device only a desktop User-Agent describes stays uncategorised,
-#   judged as an IoT device by the detectors (detect/lateral.py), rather than an IT machine a bot can claim to be.
-#   A brand's cloud its app reaches and a shared printer's announcements are no such evidence: a PC or
-#   phone running a camera's app is no camera (the controller and printer passes below say whose they are);
 # * models are weighed after the vendor, in one spelling per product (inventory/modelnames.py): the
 #   vendor's name in front dropped, case and punctuation ignored, and never from evidence naming
 #   another vendor than the one concluded.
@@ -90,7 +66,8 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from iotwarden.hooks import Context
-from iotwarden.inventory import weighing
+from iotwarden.inventory import masks, weighing
+from iotwarden.inventory.masks import APP_REACHABLE, CONTROLLER_TYPES, IT_CATEGORY, IT_OS, USER_AGENT
 from iotwarden.inventory.modelnames import unify
 from iotwarden.inventory.weighing import COMPONENT_TYPES, MAX_EVIDENCE_PER_CONCLUSION, MIN_CONFIDENCE
 from iotwarden.kb.index import KnowledgeBase, Match
@@ -101,19 +78,13 @@ OUI_VENDOR_WEIGHT = 0.5  # the IEEE registry names who bought the MAC block: oft
 TICK_INTERVAL_S = 60.0  # capture seconds between incremental passes over changed devices
 OUI_RULE = "mac.oui.registry"
 OUI_REFERENCE = "IEEE Registration Authority MA-L/MA-M/MA-S assignment (IEEE 802-2014 §8.2)"
-APP_REACHABLE = "app_reachable"  # kb/schema.py BEHAVIOURS: a brand's cloud its app reaches too
-PRINTER_ANNOUNCEMENT = "printer_announcement"  # kb/schema.py BEHAVIOURS: a printer's Bonjour, a sharing host's too
-PRINT_SHARING = "print_sharing"  # kb/schema.py BEHAVIOURS: a key only a host sharing a print queue announces
-PRINTER_TYPE = "printer"  # taxonomy type (with its descendants) a printer's own sign names (see the notes)
-CONTROLLER_TYPES = frozenset({"mobile_phone", "workstation", "server"})  # with descendants: run brands' apps
 CONTROLLER_OS = frozenset({"Android", "iOS", "iPadOS", "macOS", "Windows"})  # systems of phones and computers
 APP_HOST_TYPES = frozenset({"smart_tv", "media_player"})  # with descendants: run apps, yet are their maker's goods
 IOT_CATEGORY = "iot"  # taxonomy category of the goods brands' clouds serve
 MIN_CONTROLLER_BRANDS = 3  # unrelated brands' clouds that make a device a controller (see the notes)
-# An operating system only IT machines run says the category when nothing else does (see the notes): Windows (its
-# desktop and server editions; Windows CE is the kb's os "Windows CE") and macOS. It yields to any evidence of a
-# category whose machines run Windows too (an HMI, an engineering station, a modality's console, a BMS server).
-IT_OS = frozenset({"Windows", "macOS"})
+# An operating system only IT machines run (IT_OS, inventory/masks.py: Windows, macOS) says the category when nothing
+# else does (see the notes). It yields to any evidence of a category whose machines run Windows too (an HMI, an
+# engineering station, a modality's console, a BMS server).
 IT_OS_RULE = "os.it_system"
 IT_OS_WEIGHT = 0.5  # MIN_CONFIDENCE: concludes it alone, and any other category's evidence is counted before it
 IT_OS_YIELDS_TO = frozenset({"ot", "medical", "building"})
@@ -123,8 +94,6 @@ IT_OS_YIELDS_TO = frozenset({"ot", "medical", "building"})
 # os.it_system evidence against a kind or category of another category the device's evidence concludes (see the notes)
 COPIED_OS_ATTRIBUTES = frozenset({"dhcp.vendor_class", "dhcpv6.vendor_class", "http.user_agent"})
 IT_SYSTEM = "it_system"  # kb/schema.py BEHAVIOURS: a type read from the system's edition or build (see the notes)
-USER_AGENT = "http.user_agent"  # client-chosen text (see the notes): yields to the device's own stack
-IT_CATEGORY = "it"  # taxonomy category of the phones, computers and servers a browser User-Agent names
 IT_OS_REFERENCE = ("Microsoft Learn, Windows release information (learn.microsoft.com/windows/release-health): "
                    "Windows' editions are client (Home, Pro, Enterprise) and server (Windows Server) ones; Apple, "
                    "macOS (support.apple.com/macos) runs on Mac computers only")
@@ -174,7 +143,7 @@ class Classifier:
                 found = weighing.conclude(self.min_confidence, prop, weighing.support_of(prop, matches), matches)
             if found is not None:
                 out[prop] = found
-        kinds = self._it_system_evidence(self._system_only(matches, unconfirmed), out.get("os"), bool(unconfirmed))
+        kinds = self._it_system_evidence(masks.system_only(matches, unconfirmed), out.get("os"), bool(unconfirmed))
         dtype, category = weighing.kind(self.kb.taxonomy, self.min_confidence, kinds)
         if dtype is not None:
             out["device_type"] = dtype
@@ -218,74 +187,12 @@ class Classifier:
         return weighing.category(self.kb.taxonomy, self.min_confidence, matches)
 
     def _user_agent_evidence(self, matches: list[Match]) -> tuple[list[Match], list[Match], list[Match]]:
-        """The matches that are evidence about the device; the User-Agent ones naming an IT machine (IT_OS, a
-        CONTROLLER_TYPES kind) that the device's own stack contradicts: its other evidence best supports a system
-        not of IT_OS, or concludes a kind or a category other than it; and those of the rest that nothing of its own
-        confirms, no system, kind or category (see the notes at the top of this module): they say a system only."""
-        taxonomy = self.kb.taxonomy
-        masks = [m for m in matches if m.attribute == USER_AGENT and self._it_machine(m)]
-        if not masks:
-            return matches, [], []
-        # the device's own evidence: not a brand's cloud, which its controller's app reaches too
-        own = [m for m in matches if m.attribute != USER_AGENT and m.behaviour != APP_REACHABLE]
-        # a system its own stack states, however weakly (udhcpc's request list alone weighs under the threshold),
-        # when it is best supported there: a PC's MSFT 5.0 outweighs a stray weak Linux sign
-        systems = weighing.support_of("os", own)
-        os = max(systems, key=lambda v: (systems[v], v)) if systems else None
-        if os is not None and os in IT_OS and any(m.conclusions.get("os") == os for m in masks):
-            return matches, [], []  # the device's own stack states the system the User-Agent does: no mask
-        kind = self._device_type(own)
-        category = self._category(own)
-        if not (kind is None or taxonomy.get(kind.value) is None
-                or taxonomy.category_of(kind.value) == IT_CATEGORY) or (
-                category is not None and category.value != IT_CATEGORY):  # an IoT kind, a miIO device's iot
-            return [m for m in matches if m not in masks], masks, []
-        if os is not None and os not in IT_OS:
-            # another system than the one a mask states (an iPhone's Safari on its iOS request list agrees)
-            masks = [m for m in masks if m.conclusions.get("os") != os]
-            return [m for m in matches if m not in masks], masks, []
-        if os is not None or kind is not None or any(self._it_sign(m) for m in own):
-            return matches, [], []  # its own system, kind or sign of an IT machine (a CUPS queue it shares) agrees
-        return matches, [], masks  # nothing of its own to confirm or contradict: a system guess, no kind, no category
-
-    def _it_sign(self, match: Match) -> bool:
-        """Whether ``match`` says category it, directly or by its type, however weakly."""
-        tid = match.conclusions.get("device_type")
-        taxonomy = self.kb.taxonomy
-        return match.conclusions.get("category") == IT_CATEGORY or bool(
-            tid and taxonomy.get(tid) is not None and taxonomy.category_of(tid) == IT_CATEGORY)
-
-    @staticmethod
-    def _system_only(matches: list[Match], unconfirmed: list[Match]) -> list[Match]:
-        """``matches`` with the ``unconfirmed`` User-Agent ones concluding neither a type nor a category."""
-        if not unconfirmed:
-            return matches
-        return [replace(m, conclusions=MappingProxyType({k: v for k, v in m.conclusions.items()
-                                                         if k not in ("device_type", "category")}))
-                if m in unconfirmed else m for m in matches]
+        """The evidence about the device, the User-Agent masks, the unconfirmed User-Agent matches (masks.py)."""
+        return masks.user_agent(self.kb.taxonomy, self.min_confidence, matches)
 
     def _shared_printer_evidence(self, matches: list[Match]) -> tuple[list[Match], list[Match]]:
-        """The matches that are evidence about the device, and the printer announcements that describe a printer it
-        shares: all of them when it announces a print_sharing key, or when it shows an IT machine (its system, a
-        computer's kind, a browser's User-Agent) and no sign of a printer's own (see the notes at the top)."""
-        announced = [m for m in matches if m.behaviour == PRINTER_ANNOUNCEMENT]
-        if not announced:
-            return matches, []
-        if not any(m.behaviour == PRINT_SHARING for m in matches):
-            rest = [m for m in matches if m.behaviour not in (PRINTER_ANNOUNCEMENT, APP_REACHABLE)]
-            taxonomy = self.kb.taxonomy
-            printer = {PRINTER_TYPE, *(t for t in taxonomy.types if PRINTER_TYPE in taxonomy.ancestors(t))}
-            if not any(self._it_machine(m) for m in rest) or any(
-                    m.conclusions.get("device_type") in printer and not weighing.is_component(m) for m in rest):
-                return matches, []
-        return [m for m in matches if m.behaviour != PRINTER_ANNOUNCEMENT], announced
-
-    def _it_machine(self, match: Match) -> bool:
-        """Whether ``match`` says an IT machine: a system of IT_OS or a kind of CONTROLLER_TYPES (or below)."""
-        tid = match.conclusions.get("device_type")
-        taxonomy = self.kb.taxonomy
-        return match.conclusions.get("os") in IT_OS or bool(
-            tid and taxonomy.get(tid) is not None and {tid, *taxonomy.ancestors(tid)} & CONTROLLER_TYPES)
+        """The evidence about the device and the announcements of a printer it shares (masks.shared_printer)."""
+        return masks.shared_printer(self.kb.taxonomy, matches)
 
     def _controller_evidence(self, matches: list[Match]) -> tuple[list[Match], list[Match]]:
         """The matches that are evidence about the device, and the app_reachable ones that are a
