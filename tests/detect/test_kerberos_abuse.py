@@ -133,15 +133,33 @@ def test_unknown_names_are_user_enumeration_and_a_typo_is_not() -> None:
 
 
 def test_a_lease_moving_mid_series_starts_the_new_holders_own_series() -> None:
-    """The attacker's address leased to another device (its own MAC) within the window: the names the first holder
-    was refused are not the second's. Before: counted together, the alert named the first holder at the second's
-    third name; now the second holder's own five names raise on it."""
+    """The attacker's address leased to another device (its own MAC) within the window, after a gap past handover_s
+    (300 s): the names the first holder was refused are not the second's. Before de7d481: counted together, the
+    alert named the first holder at the second's third name; now the second holder's own five names raise on it.
+    Taken over within handover_s, the series goes on: the second's third name raises, named after it."""
     old, new = (ATTACKER[0], "44:47:cc:00:05:99"), ATTACKER
-    obs = [o for i, n in enumerate(["admin", "root"]) for o in guess(300.0 + i, old, 42000 + i, n, code=6)]
-    obs += [o for i, n in enumerate(["administrator", "backup", "jsmith", "svc_sql", "guest"])
-            for o in guess(310.0 + i, new, 43000 + i, n, code=6)]
-    alerts = feed([InventoryBuilder(), KerberosAbuseDetector()], obs)
+
+    def names(gap: float) -> list[Observation]:
+        obs = [o for i, n in enumerate(["admin", "root"]) for o in guess(300.0 + i, old, 42000 + i, n, code=6)]
+        return obs + [o for i, n in enumerate(["administrator", "backup", "jsmith", "svc_sql", "guest"])
+                      for o in guess(301.0 + gap + i, new, 43000 + i, n, code=6)]
+
+    alerts = feed([InventoryBuilder(), KerberosAbuseDetector()], names(310.0))
     assert [(a.id, a.subject, a.evidence["count"]) for a in alerts] == [(ENUM_ID, f"mac:{new[1]}", 5)]
+    alerts = feed([InventoryBuilder(), KerberosAbuseDetector()], names(9.0))
+    assert [(a.id, a.subject, a.evidence["count"]) for a in alerts] == [(ENUM_ID, f"mac:{new[1]}", 5)]
+    assert alerts[0].first_seen == pytest.approx(301.0 + 9.0 + 2, abs=0.01)  # at its third name
+
+
+def test_a_tool_changing_its_mac_every_two_names_is_still_user_enumeration() -> None:
+    """kerbrute behind macchanger: a new MAC on the address every second name, each a device of its own to the
+    inventory; each takes the address over within handover_s of the series, so it continues it (review R1 of
+    de7d481: before, each two names were a new holder's series, under min_unknown_names, and nothing was raised)."""
+    names = ["admin", "root", "administrator", "backup", "jsmith", "svc_sql", "guest", "operator"]
+    obs = [o for i, n in enumerate(names)
+           for o in guess(300.0 + i, (ATTACKER[0], f"44:47:cc:00:06:{i // 2:02x}"), 42000 + i, n, code=6)]
+    alerts = feed([InventoryBuilder(), KerberosAbuseDetector()], obs)
+    assert [(a.id, a.subject, a.evidence["count"]) for a in alerts] == [(ENUM_ID, "mac:44:47:cc:00:06:02", 5)]
 
 
 def test_remembered_requests_and_names_are_bounded() -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
-
 from iotwarden.detect.rdp_bruteforce import RdpBruteForceDetector
 from iotwarden.inventory.builder import InventoryBuilder
 from iotwarden.model import Flow, Observation
@@ -74,14 +72,19 @@ def test_one_user_against_many_servers_is_spraying() -> None:
     assert alert.id == "detect.bruteforce.rdp_spray" and alert.evidence["server_count"] == 5
 
 
+LEASE_GAP = 310.0  # a lease moving between two devices: the address free past handover_s (300), within window_s
+
+
 def test_a_lease_moving_mid_series_starts_the_new_holders_own_series() -> None:
-    """The attacker's address leased to another device within the window: the user names the first holder tried
-    are not the second's. Before: counted together, the spraying named the first holder; now the second's five."""
+    """The attacker's address leased to another device within the window, after a gap (a DHCP server reassigns a
+    freed address only after handover_s): the user names the first holder tried are not the second's. Before
+    de7d481: counted together, the spraying named the first holder; now the second's five."""
     old, new = "02:00:00:00:00:99", "02:00:00:00:00:66"
     users = [("admin", old), ("root", old), ("administrator", new), ("operator", new), ("scada", new),
              ("engineer", new), ("backup", new)]
-    obs = [_request(100.0 + i, 50000 + i, u) for i, (u, _) in enumerate(users)]
-    flows = [replace(_try(100.0 + i, 50000 + i), a_mac=mac) for i, (_, mac) in enumerate(users)]
+    times = [100.0 + i + (LEASE_GAP if mac == new else 0.0) for i, (_, mac) in enumerate(users)]
+    obs = [_request(t, 50000 + i, u) for i, ((u, _), t) in enumerate(zip(users, times, strict=True))]
+    flows = [replace(_try(t, 50000 + i), a_mac=mac) for i, ((_, mac), t) in enumerate(zip(users, times, strict=True))]
     alerts = feed([InventoryBuilder(), RdpBruteForceDetector()], observations=obs, flows=flows)
     assert [(a.id, a.subject, a.evidence["user_count"]) for a in alerts] == [
         ("detect.bruteforce.rdp_spray", f"mac:{new}", 5)]
@@ -93,13 +96,19 @@ def test_a_lease_moving_mid_series_starts_the_new_holders_own_guessing_count() -
     per address pair, guessing raised on the second holder at its sixth; now the second's own ten are needed."""
     old, new = "02:00:00:00:00:99", "02:00:00:00:00:66"
 
-    def tries(macs: list[str]) -> list[Flow]:
-        return [replace(_try(100.0 + 3 * i, 50000 + i), a_mac=mac) for i, mac in enumerate(macs)]
+    def tries(macs: list[str], gap: float = LEASE_GAP) -> list[Flow]:
+        return [replace(_try(100.0 + 3 * i + (gap if mac == new else 0.0), 50000 + i), a_mac=mac)
+                for i, mac in enumerate(macs)]
 
     assert feed([InventoryBuilder(), RdpBruteForceDetector()], flows=tries([old] * 4 + [new] * 6)) == []
     alerts = feed([InventoryBuilder(), RdpBruteForceDetector()], flows=tries([old] * 4 + [new] * 10))
     assert [(a.id, a.subject, a.evidence["tries"], a.first_seen) for a in alerts] == [
-        ("detect.bruteforce.rdp", f"mac:{new}", 10, 100.0 + 3 * 13)]
+        ("detect.bruteforce.rdp", f"mac:{new}", 10, 100.0 + 3 * 13 + LEASE_GAP)]
+    # the address taken over within handover_s: the series goes on, named after its latest holder
+    alerts = feed([InventoryBuilder(), RdpBruteForceDetector()], flows=tries([old] * 4 + [new] * 6, gap=200.0))
+    assert [(a.id, a.subject, a.evidence["tries"]) for a in alerts] == [("detect.bruteforce.rdp", f"mac:{new}", 10)]
+    options: dict[str, object] = {"handover_s": 150.0}
+    assert feed([InventoryBuilder(), RdpBruteForceDetector(options)], flows=tries([old] * 4 + [new] * 6, 200.0)) == []
 
 
 def test_an_admin_session_and_two_typos_raise_nothing() -> None:
@@ -140,14 +149,13 @@ def test_client_and_pair_tables_are_bounded() -> None:
     assert set(detector._clients) == {"10.0.9.3", "10.0.9.4", "10.0.9.5"}  # the least recent went first
 
 
-@pytest.mark.xfail(strict=True, reason="noticed by review R1, not fixed: a series restarts whenever the address's "
-                   "holder is another MAC device (detect/base.same_holder), and nothing tells a lease that moved from "
-                   "a guesser that changes its MAC")
 def test_a_guesser_changing_its_mac_every_few_tries_is_still_raised() -> None:
     """One host guessing RDP passwords, its MAC changed (macchanger, a gratuitous ARP) before every 5th connection:
-    each MAC is a device of its own to the inventory, so each 5 tries are a new holder's series, under the ten of
-    password guessing: 40 tries in 2 minutes raise nothing (before de7d481/763883c the series was the address's)."""
+    each MAC is a device of its own to the inventory, but each takes the address over within handover_s of the
+    series, so it continues it (chained): 40 tries in 2 minutes raise password guessing at every tenth, named after
+    the MAC of the moment (review R1: before, each 5 tries were a new holder's series and nothing was raised)."""
     macs = [f"02:00:00:00:01:{i // 5:02x}" for i in range(40)]
     flows = [replace(_try(100.0 + 3 * i, 50000 + i), a_mac=mac) for i, mac in enumerate(macs)]
     alerts = feed([InventoryBuilder(), RdpBruteForceDetector()], flows=flows)
-    assert alerts and {a.id for a in alerts} == {"detect.bruteforce.rdp"}
+    assert [(a.id, a.subject, a.evidence["tries"]) for a in alerts] == [
+        ("detect.bruteforce.rdp", f"mac:02:00:00:00:01:{n:02x}", 10) for n in (1, 3, 5, 7)]

@@ -65,17 +65,41 @@ def test_svwar_walking_extensions_is_enumeration() -> None:
 
 
 def test_a_lease_moving_mid_series_starts_the_new_holders_own_series() -> None:
-    """The client's address leased to another device (its own MAC) mid-walk: the extensions the first holder was
-    refused are not the second's. Before: counted together and named the first holder; now the second's own."""
+    """The client's address leased to another device (its own MAC) mid-walk, after a gap past handover_s (300 s),
+    within the window (900 s here): the extensions the first holder was refused are not the second's. Before
+    de7d481: counted together and named the first holder; now the second's own. Taken over within handover_s (a
+    gap of 100 s), the walk goes on: one series, named after the second."""
     new = "02:00:00:00:00:99"
+
+    def walk(gap: float) -> list[Observation]:
+        obs = []
+        for i in range(40):
+            mac, t = (MAC, 10.0 + i * 0.05) if i < 10 else (new, 10.0 + gap + i * 0.05)
+            obs += [replace(_request(t, str(100 + i)), src_mac=mac), replace(_answer(t + 0.01, str(100 + i), 401),
+                                                                            dst_mac=mac)]
+        obs.append(replace(_request(gap + 60.0, "999"), src_mac=new))  # time passes: the refused users are settled
+        return obs
+
+    options: dict[str, object] = {"window_s": 900.0}
+    alerts = feed([InventoryBuilder(), SipReconDetector(options)], observations=walk(310.0))
+    assert [(a.id, a.subject, a.evidence["users_probed"]) for a in alerts] == [(EXTENSIONS, f"mac:{new}", 30)]
+    alerts = feed([InventoryBuilder(), SipReconDetector(options)], observations=walk(100.0))
+    assert [(a.id, a.subject, a.evidence["users_probed"]) for a in alerts] == [(EXTENSIONS, f"mac:{new}", 40)]
+
+
+def test_a_walk_changing_its_mac_every_five_extensions_is_still_enumeration() -> None:
+    """svwar behind macchanger: a new MAC on the address every fifth extension, each a device of its own to the
+    inventory; each takes the address over within handover_s of the walk, so it continues it (review R1 of
+    de7d481: before, each five extensions were a new holder's series, under min_users, and nothing was raised)."""
     obs = []
     for i in range(40):
-        mac = MAC if i < 10 else new
+        mac = f"02:00:00:00:02:{i // 5:02x}"
         obs += [replace(_request(10.0 + i * 0.05, str(100 + i)), src_mac=mac),
                 replace(_answer(10.01 + i * 0.05, str(100 + i), 401), dst_mac=mac)]
-    obs.append(replace(_request(60.0, "999"), src_mac=new))  # time passes: the refused users are settled
+    obs.append(replace(_request(60.0, "999"), src_mac="02:00:00:00:02:07"))
     alerts = feed([InventoryBuilder(), SipReconDetector()], observations=obs)
-    assert [(a.id, a.subject, a.evidence["users_probed"]) for a in alerts] == [(EXTENSIONS, f"mac:{new}", 30)]
+    assert [(a.id, a.subject, a.evidence["users_probed"]) for a in alerts] == [
+        (EXTENSIONS, "mac:02:00:00:00:02:07", 40)]
 
 
 def _sbc_registering(lines: int) -> list[Observation]:

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from iotwarden.cli.main import main
-from iotwarden.detect.base import _owner_at, device_with_ip
+from iotwarden.detect.base import HANDOVER_S, _owner_at, device_with_ip, same_holder
 from iotwarden.hooks import Context
 from iotwarden.inventory.resolution import MAX_OWNER_MOVES, EndpointResolver
-from iotwarden.model import Flow
+from iotwarden.model import Device, Flow
 from tests.detect.labelled import write_conn_log
 from tests.detect.runner import detect, tcp_flow
 
@@ -210,3 +210,16 @@ def test_a_caller_without_a_time_gets_the_latest_proofs_holder_not_the_last_read
     assert device_with_ip(ctx, HELD, "") == f"mac:{B}"
     assert device_with_ip(ctx, HELD, "", T0 + 50.0) == f"mac:{A}"
     assert device_with_ip(ctx, HELD, "", T0 + 150.0) == f"mac:{B}"
+
+
+def test_a_series_goes_on_for_the_same_device_a_folded_key_or_a_device_taking_the_address_over_within_handover_s(
+) -> None:
+    """detect/base.same_holder, shared by kerberos_abuse, rdp_bruteforce and sip_recon: another device still in the
+    inventory continues the address's series only when it took the address over within handover_s of the series'
+    latest record (a MAC changed every few tries); after a longer gap (a lease that moved) its series is its own."""
+    old, new = "mac:02:00:00:00:00:01", "mac:02:00:00:00:00:02"
+    ctx = Context(devices={key: Device(key=key, first_seen=T0, last_seen=T0) for key in (old, new)})
+    assert same_holder(ctx, old, old) and same_holder(ctx, "ip:10.0.0.9", new)  # the same, a key folded into it
+    assert not same_holder(ctx, old, new) and not same_holder(ctx, old, new, 310.0, HANDOVER_S)
+    assert same_holder(ctx, old, new, 3.0, HANDOVER_S) and same_holder(ctx, old, new, 299.9, HANDOVER_S)
+    assert not same_holder(ctx, old, new, 300.0, HANDOVER_S) and HANDOVER_S == 300.0

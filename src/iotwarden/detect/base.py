@@ -285,12 +285,19 @@ def _holder(ctx: Context, ip: str, domain: str = "", ts: float | None = None) ->
     return found
 
 
-def same_holder(ctx: Context, before: str, now: str) -> bool:
+HANDOVER_S = 300.0  # default handover_s of the detectors keeping series per address (same_holder)
+
+
+def same_holder(ctx: Context, before: str, now: str, idle_s: float = math.inf, handover_s: float = 0.0) -> bool:
     """Whether a series of records an address began as device ``before`` goes on as ``now`` (the address's
     :func:`subject_key` at a later record): the same device, or ``before`` gone from the inventory (rekeyed into
-    ``now``: its MAC learnt, two keys merged). ``before`` still a device of its own is another holder (a lease that
-    moved, ``ctx.owner_moves``; another MAC on the address): its series is not the new holder's."""
-    return before == now or before not in ctx.devices
+    ``now``: its MAC learnt, two keys merged), or the series active ``idle_s`` before, less than ``handover_s``: a
+    device that takes an address over so soon continues its series (a guesser changing its MAC every few tries;
+    inherited again at each change, chained), where a lease moving between two real devices leaves a gap (a DHCP
+    server offers a client the address it held before, RFC 2131 §4.3.1, and another one a freed address later).
+    ``before`` still a device of its own after a longer gap is another holder (a lease that moved,
+    ``ctx.owner_moves``): its series is not the new holder's."""
+    return before == now or before not in ctx.devices or idle_s < handover_s
 
 
 def _owner(ctx: Context, at: str, ts: float | None) -> str | None:

@@ -54,17 +54,24 @@ Ids:
 The KDC's reply is joined to its request by connection (client address and port, KDC address; a UDP exchange
 keeps its ports, a TCP one its connection): :class:`AsRequests`. (The dissector's ``login_attempt`` does the same
 within a flow for detect.bruteforce, but says nothing of a request without pre-authentication.)
+
+Each client's series is one device's (detect/base.same_holder): a lease that moves to another device after
+``handover_s`` of the series' silence starts the new holder's own; a device taking the address over sooner continues
+it, so a tool changing its MAC every few names is one series.
 """
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from iotwarden.detect.base import (
     COUNT,
+    DURATION,
     ENTRIES,
+    HANDOVER_S,
     IOT_CATEGORIES,
     SECONDS,
     Detector,
@@ -197,6 +204,7 @@ class ComputerKeys:
 @dataclass
 class _Client:
     subject: str
+    last: float = -math.inf  # the series' latest record (detect/base.same_holder's handover)
     roasted: OrderedDict[str, float] = field(default_factory=OrderedDict)  # accounts answered without pre-auth
     unproven: OrderedDict[str, float] = field(default_factory=OrderedDict)  # Zeek: pre-auth not known
     refused: OrderedDict[str, float] = field(default_factory=OrderedDict)  # accounts refused with error 25
@@ -216,9 +224,11 @@ class KerberosAbuseOptions(Options):
     min_rc4_spns: int = 4  # of them with RC4 asked for or returned
     min_unknown_names: int = 5  # names refused as unknown to one client: user enumeration
     max_clients: int = 50_000  # clients tracked (LRU)
+    handover_s: float = HANDOVER_S  # another device on the address this soon after the series continues it
     bounds: ClassVar[dict[str, Range]] = {
         "window_s": SECONDS, "min_accounts": COUNT, "min_unproven_accounts": COUNT, "min_spns": COUNT,
-        "min_rc4_spns": COUNT, "min_unknown_names": COUNT, "max_clients": ENTRIES}
+        "min_rc4_spns": COUNT, "min_unknown_names": COUNT, "max_clients": ENTRIES,
+        "handover_s": DURATION}
 
 
 def computer_service(spn: str) -> bool:
@@ -254,15 +264,16 @@ class KerberosAbuseDetector(Detector):
     def _client(self, ctx: Context, ip: str, mac: str | None, domain: str, ts: float) -> _Client:
         """The client at ``ip`` within its broadcast ``domain`` (detect/base.site_host): two VLANs' 10.0.0.5
         are two clients, each named as the inventory names it there at ``ts``. A series is one device's: when the
-        address's holder changed (a lease moved, detect/base.same_holder) the new holder's starts afresh."""
+        address's holder changed (a lease moved after ``handover_s``, detect/base.same_holder) the new holder's starts
+        afresh."""
         at = site_host(ip, domain)
         subject = subject_key(ctx, mac, ip, domain, ts)
         state = self._clients.get(at)
-        if state is None or not same_holder(ctx, state.subject, subject):
+        if state is None or not same_holder(ctx, state.subject, subject, ts - state.last, self.options.handover_s):
             state = self._clients[at] = _Client(subject)
             if len(self._clients) > self.options.max_clients:
                 self._clients.popitem(last=False)
-        state.subject = subject
+        state.subject, state.last = subject, ts
         self._clients.move_to_end(at)
         return state
 
@@ -341,7 +352,8 @@ class KerberosAbuseDetector(Detector):
             # computer account's AES ticket may show the client's earlier RC4 tickets of its host to be a user's
             client = self._clients.get(site_host(ip, obs.domain))
             if (client is not None and client.rc4_returned and obs.kind == "tgs_rep"
-                    and same_holder(ctx, client.subject, subject_key(ctx, mac, ip, obs.domain, obs.ts))):
+                    and same_holder(ctx, client.subject, subject_key(ctx, mac, ip, obs.domain, obs.ts),
+                                    obs.ts - client.last, o.handover_s)):
                 self._judge(ctx, obs, client, ip, count=_in_window(client.spns, obs.ts, o.window_s), rc4=True)
             return
         client = self._client(ctx, ip, mac, obs.domain, obs.ts)

@@ -26,10 +26,15 @@ to /remoteDesktopGateway/, RPC_IN_DATA/RPC_OUT_DATA to the gateway's RPC port 33
 challenge 401 and the opening 401 are not), counted with the direct ones (the gateway as the server; a Basic
 user-id as the user name; at most ``MAX_PENDING`` unanswered gateway requests per connection). Over TLS that the
 sensor cannot read nothing of this is seen, and a gateway's TLS connections alone are not taken for guesses.
+
+Each series is one device's (detect/base.same_holder): a lease that moves to another device after ``handover_s`` of
+the series' silence starts the new holder's own; a device taking the address over sooner continues it, so a guesser
+changing its MAC every few tries is one series.
 """
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -39,6 +44,7 @@ from iotwarden.detect.base import (
     COUNT,
     DURATION,
     ENTRIES,
+    HANDOVER_S,
     SECONDS,
     Detector,
     Options,
@@ -81,11 +87,13 @@ class _Connection:
 class _Guesses:
     subject: str  # the device the series is of (detect/base.same_holder): a lease that moves starts another
     times: deque[float]
+    last: float = -math.inf  # the series' latest attempt (detect/base.same_holder's handover)
 
 
 @dataclass
 class _Client:
     subject: str
+    last: float = -math.inf  # the series' latest attempt (detect/base.same_holder's handover)
     users: OrderedDict[str, float] = field(default_factory=OrderedDict)
     servers: OrderedDict[str, float] = field(default_factory=OrderedDict)
     evidence: list[Flow] = field(default_factory=list)
@@ -102,10 +110,11 @@ class RdpBruteForceOptions(Options):
     min_client_bytes: int = 832  # past X.224, a TLS handshake and NTLM's NEGOTIATE: the AUTHENTICATE was sent
     max_connections: int = 50_000  # connections remembered for the join (LRU)
     max_clients: int = 50_000  # clients and (client, server) pairs tracked (LRU)
+    handover_s: float = HANDOVER_S  # another device on the address this soon after the series continues it
     bounds: ClassVar[dict[str, Range]] = {
         "window_s": SECONDS, "min_attempts": COUNT, "min_users": COUNT, "min_servers": COUNT,
         "short_session_s": DURATION, "max_server_bytes": BYTES, "min_client_bytes": BYTES,
-        "max_connections": ENTRIES, "max_clients": ENTRIES}
+        "max_connections": ENTRIES, "max_clients": ENTRIES, "handover_s": DURATION}
 
 
 class RdpBruteForceDetector(Detector):
@@ -236,11 +245,11 @@ class RdpBruteForceDetector(Detector):
         pair = (site_host(client, domain), site_host(server, domain)) if domain else (client, server)
         subject = subject_key(ctx, mac, client, domain, ts)
         guesses = self._pairs.get(pair)
-        if guesses is None or not same_holder(ctx, guesses.subject, subject):  # one device's series (same_holder)
+        if guesses is None or not same_holder(ctx, guesses.subject, subject, ts - guesses.last, o.handover_s):
             guesses = self._pairs[pair] = _Guesses(subject, deque(maxlen=o.min_attempts))
             if len(self._pairs) > o.max_clients:
                 self._pairs.popitem(last=False)
-        guesses.subject = subject
+        guesses.subject, guesses.last = subject, ts  # one device's series, or its handover's (same_holder)
         self._pairs.move_to_end(pair)
         times = guesses.times
         times.append(ts)
@@ -263,11 +272,11 @@ class RdpBruteForceDetector(Detector):
         at = site_host(client, domain)
         subject = subject_key(ctx, mac or (flow.a_mac if flow else None), client, domain, ts)
         state = self._clients.get(at)
-        if state is None or not same_holder(ctx, state.subject, subject):  # one device's series (same_holder)
+        if state is None or not same_holder(ctx, state.subject, subject, ts - state.last, o.handover_s):
             state = self._clients[at] = _Client(subject)
             if len(self._clients) > o.max_clients:
                 self._clients.popitem(last=False)
-        state.subject = subject
+        state.subject, state.last = subject, ts  # one device's series, or its handover's (same_holder)
         self._clients.move_to_end(at)
         for table, name in ((state.users, user), (state.servers, server)):
             if name:

@@ -33,10 +33,15 @@ Ids:
 Both read the SIP dissector's ``request`` and ``response`` observations (dissect/sip.py): ``user_agent``,
 ``to`` on requests, ``status``, ``to``, ``credentials_sent`` and ``auth_stale`` on responses (a Zeek sip.log's,
 which says nothing of credentials, too).
+
+A pair's enumeration series is one device's (detect/base.same_holder): a lease that moves to another device after
+``handover_s`` of the series' silence starts the new holder's own; a device taking the address over sooner continues
+it, so a walk changing its MAC every few extensions is one series.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -46,6 +51,7 @@ from iotwarden.detect.base import (
     COUNT,
     DURATION,
     ENTRIES,
+    HANDOVER_S,
     SECONDS,
     Detector,
     Options,
@@ -84,8 +90,10 @@ class SipReconOptions(Options):
     # aggregation window (WINDOW_S, an hour), so a tool that goes on scanning stays one alert whose count grows
     max_pairs: int = 10_000  # (client, server) pairs tracked (LRU)
     max_users: int = 4096  # users remembered per pair
+    handover_s: float = HANDOVER_S  # another device on the address this soon after a pair's series continues it
     bounds: ClassVar[dict[str, Range]] = {"window_s": SECONDS, "follow_s": DURATION, "min_users": COUNT,
-                                          "realert_s": DURATION, "max_pairs": ENTRIES, "max_users": ENTRIES}
+                                          "realert_s": DURATION, "max_pairs": ENTRIES, "max_users": ENTRIES,
+                                          "handover_s": DURATION}
 
 
 @dataclass(slots=True)
@@ -95,6 +103,7 @@ class _Pair:
     probed: deque[tuple[float, str]] = field(default_factory=deque)  # (time, user) walked away from
     evidence: list[Observation] = field(default_factory=list)
     subject: str = ""
+    last: float = -math.inf  # the series' latest refusal (detect/base.same_holder's handover)
 
 
 class SipReconDetector(Detector):
@@ -173,11 +182,11 @@ class SipReconDetector(Detector):
         key = (site_host(obs.dst_ip or "", domain), site_host(obs.src_ip or "", domain))  # the response goes back
         subject = subject_key(ctx, obs.dst_mac, obs.dst_ip, domain, obs.ts)
         pair = self._pairs.get(key)
-        if pair is None or not same_holder(ctx, pair.subject, subject):  # one device's series (same_holder)
+        if pair is None or not same_holder(ctx, pair.subject, subject, obs.ts - pair.last, o.handover_s):
             pair = self._pairs[key] = _Pair(subject=subject)
             if len(self._pairs) > o.max_pairs:
                 self._pairs.popitem(last=False)
-        pair.subject = subject
+        pair.subject, pair.last = subject, obs.ts  # one device's series, or its handover's (same_holder)
         self._pairs.move_to_end(key)
         if user not in pair.refused and len(pair.refused) < o.max_users:
             pair.refused[user] = obs.ts
