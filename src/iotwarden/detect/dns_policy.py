@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 import re
-from collections import Counter
 from collections.abc import Callable
+
+from iotwarden.detect.dns import entropy
 
 LONG_LABEL = 33  # a label this long is data whatever it looks like (host names' labels are short; the limit is 63)
 ENCODED_LABEL = 16  # a label this long, with MIN_DIGITS digits and ENCODED_ENTROPY bits a character, is encoded data
@@ -25,16 +25,10 @@ _CIDR = re.compile(r"(?:/\d{1,2})?(?://\d{1,3})?")
 _SPF_MECHANISM = re.compile(r"[+\-~?]?(all|include|a|mx|ptr|ip4|ip6|exists)(?:([:/])(.*))?")
 
 
-def _entropy(text: str) -> float:
-    """Shannon entropy of ``text``'s characters, bits a character."""
-    counts, n = Counter(text), len(text)
-    return -sum(c / n * math.log2(c / n) for c in counts.values())
-
-
 def data_label(label: str) -> bool:
     """Whether a DNS label looks like encoded data: very long, or long, mixing digits and of high entropy."""
     return len(label) >= LONG_LABEL or (len(label) >= ENCODED_LABEL and sum(c.isdigit() for c in label) >= MIN_DIGITS
-                                        and _entropy(label) >= ENCODED_ENTROPY)
+                                        and entropy(label) >= ENCODED_ENTROPY)
 
 
 def host_name(name: str, *, macros: bool = False) -> bool:
